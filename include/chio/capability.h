@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * chio/capability.h - chio.capability.v1 tokens: parse, verify, issue.
+ *
+ * A capability token grants an agent (its `subject`) the right to call
+ * tools, read resources or get prompts, within a time window, signed by its
+ * `issuer`. The signed message is the canonical JSON of the token without
+ * `signature` and with "schema":"chio.capability.v1" added; delegation links
+ * are signed by their delegator over the canonical link without `signature`.
+ * See spec/wire-format.md section 4.
+ *
+ * Fields this library does not interpret are kept in the signed bytes (a
+ * token is verified exactly as it was signed) but never grant anything.
+ */
+#ifndef CHIO_CAPABILITY_H
+#define CHIO_CAPABILITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/crypto.h"
+#include "chio/error.h"
+#include "chio/export.h"
+#include "chio/json.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CHIO_CAPABILITY_SCHEMA "chio.capability.v1"
+
+typedef struct chio_capability chio_capability;
+
+typedef enum chio_time_status {
+    CHIO_TIME_VALID = 0,     /* issued_at <= now < expires_at */
+    CHIO_TIME_NOT_YET_VALID, /* now < issued_at */
+    CHIO_TIME_EXPIRED        /* now >= expires_at */
+} chio_time_status;
+
+/* "valid", "not_yet_valid", "expired"; NULL outside the enum. */
+CHIO_EXTERN const char *chio_time_status_name(chio_time_status s);
+
+/*
+ * chio_capability_parse - parse a token.
+ *
+ * Checks types and shapes: id (string), issuer and subject (public keys,
+ * normalised to lowercase), scope (grants with known operations), issued_at
+ * and expires_at (unsigned integers), delegation_chain links, schema (when
+ * present it must be chio.capability.v1) and signature (64 bytes of hex).
+ * Duplicate keys anywhere are rejected by the JSON reader. Constraint types
+ * that are not understood are kept; an evaluator must deny on them.
+ * Returns: 0, chio_json_parse() codes, CHIO_EFORMAT, CHIO_EKEY,
+ * CHIO_ESIGFORMAT, CHIO_ESCHEMA, CHIO_ENOMEM (details in @err).
+ * Ownership: caller frees *out with chio_capability_free().
+ * Thread-safety: a parsed token is immutable; read it from any thread.
+ */
+CHIO_EXTERN int chio_capability_parse(const char *json, size_t len, chio_capability **out,
+                                      chio_error *err);
+
+/* chio_capability_free - free a token. NULL is ignored. */
+CHIO_EXTERN void chio_capability_free(chio_capability *cap);
+
+/*
+ * chio_capability_issue - sign a new token.
+ *
+ * @issuer: the signing key (becomes `issuer`).
+ * @id: token id; NULL generates a UUIDv7.
+ * @subject_hex: the agent's public key (64 hex digits, "0x" and uppercase ok).
+ * @scope_json: a scope object {"grants":[...], "resource_grants":[...],
+ *   "prompt_grants":[...]}; it is validated and written in chio's normal form
+ *   (empty lists and null optionals dropped) so that chio verifies it too.
+ * @issued_at: Unix seconds; @ttl_secs > 0; expires_at = issued_at + ttl.
+ * Returns: 0, CHIO_EINVAL, CHIO_EKEY, CHIO_EFORMAT (bad scope), CHIO_ERANGE
+ * (ttl 0 or expiry overflow), chio_json_parse() codes, CHIO_ENOMEM,
+ * CHIO_ECRYPTO. Ownership: caller frees *out with chio_capability_free().
+ */
+CHIO_EXTERN int chio_capability_issue(const chio_keypair *issuer, const char *id,
+                                      const char *subject_hex, const char *scope_json,
+                                      size_t scope_len, uint64_t issued_at, uint64_t ttl_secs,
+                                      chio_capability **out, chio_error *err);
+
+/* The canonical JSON of the whole token (including the signature). Owned by @cap. */
+CHIO_EXTERN const char *chio_capability_json(const chio_capability *cap, size_t *len);
+
+/* Field readers; strings are owned by @cap. */
+CHIO_EXTERN const char *chio_capability_id(const chio_capability *cap);
+CHIO_EXTERN const char *chio_capability_issuer_hex(const chio_capability *cap);
+CHIO_EXTERN const char *chio_capability_subject_hex(const chio_capability *cap);
+CHIO_EXTERN uint64_t chio_capability_issued_at(const chio_capability *cap);
+CHIO_EXTERN uint64_t chio_capability_expires_at(const chio_capability *cap);
+/* Number of delegation links, and the capability_id of link @i (NULL when
+ * out of range). */
+CHIO_EXTERN size_t chio_capability_delegation_depth(const chio_capability *cap);
+CHIO_EXTERN const char *chio_capability_delegation_id(const chio_capability *cap, size_t i);
+/* The first top-level field this library does not interpret, or NULL. */
+CHIO_EXTERN const char *chio_capability_unknown_field(const chio_capability *cap);
+/* The whole token as a JSON object (without the signature member). */
+CHIO_EXTERN const chio_json *chio_capability_root(const chio_capability *cap);
+
+typedef struct chio_capability_report {
+    const char *id;      /* owned by the token */
+    int signature_valid; /* Ed25519 by `issuer` over the schema-tagged body */
+    chio_time_status time_status;
+    const char *time_status_name;
+    int delegation_chain_shape_valid; /* link signatures, connectivity, timestamps, depth */
+    int delegation_depth_exceeded;    /* more links than max_depth */
+    long chain_error_link;            /* index of the first bad link, or -1 */
+    int issuer_trusted;               /* issuer is in the caller's trusted list */
+    int ok;                           /* all of the above hold, issuer trusted */
+} chio_capability_report;
+
+/*
+ * chio_capability_verify - check a token at time @now.
+ *
+ * @trusted_keys: @ntrusted 32-byte public keys back to back (NULL when 0;
+ * then issuer_trusted and ok are 0).
+ * @max_depth: most delegation links allowed; negative means no limit.
+ * Returns: 0 when the report was produced, CHIO_EINVAL, CHIO_ENOMEM,
+ * CHIO_ECRYPTO. Thread-safety: safe; @cap is only read.
+ */
+CHIO_EXTERN int chio_capability_verify(const chio_capability *cap, uint64_t now,
+                                       const uint8_t *trusted_keys, size_t ntrusted, long max_depth,
+                                       chio_capability_report *rep);
+
+/*
+ * chio_capability_report_json - render a report as canonical JSON with keys
+ * delegation_chain_shape_valid, id, issuer_trusted, ok, signature_valid,
+ * time_status. Ownership: caller frees *out with chio_free().
+ */
+CHIO_EXTERN int chio_capability_report_json(const chio_capability_report *rep, char **out,
+                                            size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHIO_CAPABILITY_H */

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * chio/chio.h - umbrella header for libchio, the C security kernel for AI
+ * agents that produces and checks chio's receipts and capability tokens
+ * byte for byte. Include this, link with -lchio (pkg-config chio).
+ */
+#ifndef CHIO_CHIO_H
+#define CHIO_CHIO_H
+
+#include "chio/export.h"
+#include "chio/error.h"
+#include "chio/json.h"
+#include "chio/crypto.h"
+#include "chio/receipt.h"
+#include "chio/capability.h"
+#include "chio/merkle.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* chio_version - CHIO_VERSION_STRING of the linked library (static string). */
+CHIO_EXTERN const char *chio_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHIO_CHIO_H */

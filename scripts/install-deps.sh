@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install what libchio needs to build and test, with apt, only when missing.
+# Idempotent: a machine that has everything gets no apt call at all.
+#   scripts/install-deps.sh          install what is missing
+#   scripts/install-deps.sh --check  exit 1 (and list them) when something is missing
+set -euo pipefail
+
+# Build and test dependencies (see third_party/README.md for why each is here).
+PKGS=(
+    build-essential   # gcc, make
+    pkg-config        # how the Makefile finds every library below
+    libssl-dev        # OpenSSL libcrypto: Ed25519, SHA-256, RNG
+    libck-dev         # Concurrency Kit: the MPMC signing ring (kernel)
+    librocksdb-dev    # RocksDB C API: the receipt store (kernel)
+    libcriterion-dev  # Criterion: the test suite
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+    echo "missing packages: ${missing[*]}" >&2
+    exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=(sudo)
+    else
+        echo "install-deps: need root to install: ${missing[*]}" >&2
+        echo "  run: apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done" >&2

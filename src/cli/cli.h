@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/cli.h - shared pieces of the `chio` command line: exit codes, a small
+ * long-option parser, input reading, seed-file loading and error output.
+ * The CLI sits on top of the public API only (include/chio/).
+ */
+#ifndef CHIO_CLI_H
+#define CHIO_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/chio.h"
+
+enum {
+    CLI_OK = 0,       /* success, every verification passed */
+    CLI_NEGATIVE = 1, /* ran fine, but a verification failed */
+    CLI_USAGE = 2     /* bad usage or bad input */
+};
+
+/* One option a command accepts. */
+typedef struct cli_opt {
+    const char *name; /* without the leading "--" */
+    int takes_value;
+    int repeatable;
+    /* filled by cli_parse: */
+    const char *value; /* last value (or "1" for flags) */
+    const char **values;
+    size_t nvalues;
+} cli_opt;
+
+/*
+ * Parse argv (after the command words) into @opts and up to @maxpos
+ * positional arguments. Handles --name VALUE, --name=VALUE and --help.
+ * Returns 0, or CLI_USAGE after printing an error (or -1 when --help was
+ * given and @usage was printed to stdout).
+ */
+int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **pos, size_t maxpos,
+              size_t *npos, const char *cmd, const char *usage);
+
+cli_opt *cli_find(cli_opt *opts, size_t nopts, const char *name);
+
+/* Strict decimal uint64; returns 0 or -1. */
+int cli_u64(const char *s, uint64_t *out);
+
+/* Read a whole file ("-" or NULL = stdin). Caller frees. Returns NULL after
+ * printing an error. */
+char *cli_read_input(const char *cmd, const char *path, size_t *len);
+
+/*
+ * Load a seed file: refuse group/other access with a message saying why,
+ * strip exactly one trailing "\n", apply the library's seed rules.
+ * Returns the keypair or NULL after printing an error. The read buffer is
+ * wiped before returning.
+ */
+chio_keypair *cli_load_seed(const char *cmd, const char *path);
+
+/* Print "chio <cmd>: <message>" to stderr; returns CLI_USAGE. */
+int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, from a chio_error record (adds the code name). */
+int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *err);
+
+/* Parse repeated --trusted-key values into 32-byte keys (malloc'd). */
+int cli_trusted_keys(const char *cmd, cli_opt *opt, uint8_t **keys, size_t *n);
+
+/*
+ * Split an input into JSON documents: the whole input when it is one JSON
+ * value (an array counts as a list of documents), else one per non-empty
+ * line. Calls @fn for each with its 1-based line number (0 for a whole
+ * document). Returns the worst exit code @fn returned.
+ */
+typedef int (*cli_doc_fn)(const char *text, size_t len, size_t line, void *ctx);
+int cli_for_each_document(const char *text, size_t len, cli_doc_fn fn, void *ctx);
+
+/* Print {"code":..,"error":..,"line":N,"ok":false} to stdout for an input
+ * that could not be read as a receipt or token. */
+void cli_print_error_report(int rc, const chio_error *err, size_t line);
+
+/* Write all bytes to stdout; returns 0 or CLI_USAGE on a write error. */
+int cli_write(const void *data, size_t len);
+
+int cmd_keygen(int argc, char **argv);
+int cmd_pubkey(int argc, char **argv);
+int cmd_canon(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
+int cmd_capability(int argc, char **argv);
+
+#endif

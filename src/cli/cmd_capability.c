@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/cmd_capability.c - `chio capability issue` and `chio capability verify`.
+ *
+ * verify prints one JSON report per token; `ok` = signature valid, time
+ * status valid, delegation chain shape valid and, when --trusted-key was
+ * given, the issuer is one of those keys.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char capability_usage[] =
+    "usage: chio capability issue --seed-file FILE --subject HEX --scope JSON --ttl SECS\n"
+    "                             [--id ID] [--now UNIX]\n"
+    "       chio capability verify --at UNIX [--trusted-key HEX]... [--max-depth N] [FILE]\n";
+
+static const char issue_usage[] =
+    "usage: chio capability issue --seed-file FILE --subject HEX --scope JSON --ttl SECS\n"
+    "                             [--id ID] [--now UNIX]\n"
+    "\n"
+    "Sign a chio.capability.v1 token with the seed in FILE (the issuer) for the\n"
+    "agent key --subject, valid from --now (default: the current time) for --ttl\n"
+    "seconds. --scope is a JSON object {\"grants\":[...],\"resource_grants\":[...],\n"
+    "\"prompt_grants\":[...]}. --id defaults to a new UUIDv7. Prints the token as\n"
+    "canonical JSON and a newline.\n";
+
+static const char verify_usage[] =
+    "usage: chio capability verify --at UNIX [--trusted-key HEX]... [--max-depth N] [FILE]\n"
+    "\n"
+    "Verify capability tokens from FILE or stdin (one per line, or one JSON\n"
+    "document) at time --at. Prints one JSON report per token with id,\n"
+    "signature_valid, time_status (valid, not_yet_valid, expired),\n"
+    "delegation_chain_shape_valid, issuer_trusted and ok. ok = signature valid,\n"
+    "time valid, chain valid (at most --max-depth links when given) and, when\n"
+    "--trusted-key is given, a trusted issuer. Exit 0 when every token is ok,\n"
+    "1 when one is not, 2 on unreadable input.\n";
+
+static int capability_issue(int argc, char **argv)
+{
+    cli_opt opts[] = {{"seed-file", 1, 0, 0, 0, 0}, {"subject", 1, 0, 0, 0, 0},
+                      {"scope", 1, 0, 0, 0, 0},     {"ttl", 1, 0, 0, 0, 0},
+                      {"id", 1, 0, 0, 0, 0},        {"now", 1, 0, 0, 0, 0}};
+    const char *pos[1];
+    size_t npos, len;
+    uint64_t ttl, now;
+    chio_keypair *kp;
+    chio_capability *cap = NULL;
+    chio_error err;
+    const char *out;
+    int rc;
+
+    rc = cli_parse(argc, argv, opts, 6, pos, 0, &npos, "capability issue", issue_usage);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    if (!opts[0].value || !opts[1].value || !opts[2].value || !opts[3].value)
+        return cli_error("capability issue", "--seed-file, --subject, --scope and --ttl are "
+                                             "required (see --help)");
+    if (cli_u64(opts[3].value, &ttl) != 0 || ttl == 0)
+        return cli_error("capability issue", "--ttl must be a positive number of seconds");
+    now = (uint64_t)time(NULL);
+    if (opts[5].value && cli_u64(opts[5].value, &now) != 0)
+        return cli_error("capability issue", "--now must be Unix seconds (a non-negative integer)");
+    kp = cli_load_seed("capability issue", opts[0].value);
+    if (kp == NULL)
+        return CLI_USAGE;
+    chio_error_init(&err);
+    rc = chio_capability_issue(kp, opts[4].value, opts[1].value, opts[2].value,
+                               strlen(opts[2].value), now, ttl, &cap, &err);
+    chio_keypair_free(kp);
+    if (rc != 0)
+        return cli_lib_error("capability issue", "cannot issue", rc, &err);
+    out = chio_capability_json(cap, &len);
+    rc = cli_write(out, len);
+    if (rc == 0)
+        rc = cli_write("\n", 1);
+    chio_capability_free(cap);
+    return rc;
+}
+
+typedef struct verify_ctx {
+    uint64_t at;
+    long max_depth;
+    const uint8_t *trusted;
+    size_t ntrusted;
+} verify_ctx;
+
+static int verify_one(const char *text, size_t len, size_t line, void *vctx)
+{
+    verify_ctx *ctx = vctx;
+    chio_capability *cap = NULL;
+    chio_capability_report rep;
+    chio_error err;
+    char where[48], *json;
+    size_t jlen;
+    int rc;
+
+    snprintf(where, sizeof(where), line ? "line %zu" : "input", line);
+    chio_error_init(&err);
+    rc = chio_capability_parse(text, len, &cap, &err);
+    if (rc != 0) {
+        cli_print_error_report(rc, &err, line);
+        cli_lib_error("capability verify", where, rc, &err);
+        return CLI_USAGE;
+    }
+    rc = chio_capability_verify(cap, ctx->at, ctx->trusted, ctx->ntrusted, ctx->max_depth, &rep);
+    if (rc != 0) {
+        chio_capability_free(cap);
+        return cli_error("capability verify", "%s: verification failed: %s", where,
+                         chio_strerror(rc));
+    }
+    rep.ok = rep.signature_valid && rep.time_status == CHIO_TIME_VALID &&
+             rep.delegation_chain_shape_valid && (ctx->ntrusted == 0 || rep.issuer_trusted);
+    rc = chio_capability_report_json(&rep, &json, &jlen);
+    chio_capability_free(cap);
+    if (rc != 0)
+        return cli_error("capability verify", "out of memory");
+    cli_write(json, jlen);
+    cli_write("\n", 1);
+    chio_free(json);
+    return rep.ok ? CLI_OK : CLI_NEGATIVE;
+}
+
+static int capability_verify(int argc, char **argv)
+{
+    cli_opt opts[] = {
+        {"at", 1, 0, 0, 0, 0}, {"trusted-key", 1, 1, 0, 0, 0}, {"max-depth", 1, 0, 0, 0, 0}};
+    const char *pos[1];
+    size_t npos, len;
+    verify_ctx ctx;
+    uint64_t depth;
+    uint8_t *keys;
+    char *in;
+    int rc;
+
+    rc = cli_parse(argc, argv, opts, 3, pos, 1, &npos, "capability verify", verify_usage);
+    if (rc != 0) {
+        free(opts[1].values);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    ctx.max_depth = -1;
+    if (opts[0].value == NULL || cli_u64(opts[0].value, &ctx.at) != 0) {
+        free(opts[1].values);
+        return cli_error("capability verify", "--at UNIX is required (Unix seconds)");
+    }
+    if (opts[2].value) {
+        if (cli_u64(opts[2].value, &depth) != 0 || depth > 1000000) {
+            free(opts[1].values);
+            return cli_error("capability verify", "--max-depth must be a small non-negative "
+                                                  "integer");
+        }
+        ctx.max_depth = (long)depth;
+    }
+    rc = cli_trusted_keys("capability verify", &opts[1], &keys, &ctx.ntrusted);
+    free(opts[1].values);
+    if (rc != 0)
+        return rc;
+    ctx.trusted = keys;
+    in = cli_read_input("capability verify", npos ? pos[0] : NULL, &len);
+    if (in == NULL) {
+        free(keys);
+        return CLI_USAGE;
+    }
+    rc = cli_for_each_document(in, len, verify_one, &ctx);
+    free(in);
+    free(keys);
+    return rc;
+}
+
+int cmd_capability(int argc, char **argv)
+{
+    if (argc >= 1 && strcmp(argv[0], "issue") == 0)
+        return capability_issue(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "verify") == 0)
+        return capability_verify(argc - 1, argv + 1);
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(capability_usage, stdout);
+        return CLI_OK;
+    }
+    cli_error("capability", argc ? "unknown subcommand '%s'" : "missing subcommand%s",
+              argc ? argv[0] : "");
+    fputs(capability_usage, stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/cmd_keys.c - `chio keygen` and `chio pubkey`: create a seed file
+ * (mode 0600, never overwritten) and show a seed file's public key. The
+ * seed text is wiped from memory as soon as it is written or parsed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+static const char keygen_usage[] =
+    "usage: chio keygen --out FILE [--json]\n"
+    "\n"
+    "Write a new random Ed25519 signing seed to FILE as 64 hex digits and a\n"
+    "newline, with mode 0600. Refuses to overwrite an existing file. Prints the\n"
+    "public key as 64 lowercase hex digits (or {\"public_key\":...} with --json).\n";
+
+static const char pubkey_usage[] =
+    "usage: chio pubkey --seed-file FILE [--json]\n"
+    "\n"
+    "Print the public key of the seed in FILE (64 hex digits; one trailing\n"
+    "newline allowed; the file must not be readable by group or others).\n";
+
+static void print_pub(const chio_keypair *kp, int json)
+{
+    if (json)
+        printf("{\"public_key\":\"%s\"}\n", chio_keypair_public_hex(kp));
+    else
+        printf("%s\n", chio_keypair_public_hex(kp));
+}
+
+int cmd_keygen(int argc, char **argv)
+{
+    cli_opt opts[] = {{"out", 1, 0, 0, 0, 0}, {"json", 0, 0, 0, 0, 0}};
+    const char *pos[1];
+    size_t npos;
+    chio_keypair *kp = NULL;
+    chio_error err;
+    char seed[66];
+    int rc, fd;
+    ssize_t w;
+
+    rc = cli_parse(argc, argv, opts, 2, pos, 0, &npos, "keygen", keygen_usage);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    if (opts[0].value == NULL)
+        return cli_error("keygen", "--out FILE is required");
+    chio_error_init(&err);
+    rc = chio_keypair_generate(&kp, &err);
+    if (rc != 0)
+        return cli_lib_error("keygen", "cannot generate a key", rc, &err);
+    fd = open(opts[0].value, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        int e = errno;
+        chio_keypair_free(kp);
+        if (e == EEXIST)
+            return cli_error("keygen", "refusing to overwrite existing file %s", opts[0].value);
+        return cli_error("keygen", "cannot create %s: %s", opts[0].value, strerror(e));
+    }
+    (void)fchmod(fd, 0600); /* whatever the umask was */
+    chio_keypair_write_seed_hex(kp, seed);
+    seed[64] = '\n';
+    w = write(fd, seed, 65);
+    OPENSSL_cleanse(seed, sizeof(seed));
+    if (w != 65 || fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(opts[0].value);
+        chio_keypair_free(kp);
+        return cli_error("keygen", "cannot write %s: %s", opts[0].value, strerror(e));
+    }
+    print_pub(kp, opts[1].value != NULL);
+    chio_keypair_free(kp);
+    return CLI_OK;
+}
+
+int cmd_pubkey(int argc, char **argv)
+{
+    cli_opt opts[] = {{"seed-file", 1, 0, 0, 0, 0}, {"json", 0, 0, 0, 0, 0}};
+    const char *pos[1];
+    size_t npos;
+    chio_keypair *kp;
+    int rc;
+
+    rc = cli_parse(argc, argv, opts, 2, pos, 0, &npos, "pubkey", pubkey_usage);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    kp = cli_load_seed("pubkey", opts[0].value);
+    if (kp == NULL)
+        return CLI_USAGE;
+    print_pub(kp, opts[1].value != NULL);
+    chio_keypair_free(kp);
+    return CLI_OK;
+}

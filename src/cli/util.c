@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/util.c - the CLI's shared plumbing (see cli.h): option parsing, input
+ * reading, seed files, error messages and document splitting.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+#define CLI_MAX_INPUT ((size_t)256 * 1024 * 1024)
+#define MAX_SEED_FILE 4096
+
+int cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "chio %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_USAGE;
+}
+
+int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *err)
+{
+    const char *msg = err && err->message[0] ? err->message : chio_strerror(rc);
+    return cli_error(cmd, "%s: %s (%s)", what, msg, chio_err_name(rc));
+}
+
+cli_opt *cli_find(cli_opt *opts, size_t nopts, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < nopts; i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **pos, size_t maxpos,
+              size_t *npos, const char *cmd, const char *usage)
+{
+    int i, only_pos = 0;
+
+    *npos = 0;
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i], *eq, *val = NULL;
+        char name[64];
+        cli_opt *o;
+
+        if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (*npos == maxpos) {
+                cli_error(cmd, "unexpected argument '%s'", a);
+                fprintf(stderr, "%s", usage);
+                return CLI_USAGE;
+            }
+            pos[(*npos)++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            cli_error(cmd, "unknown option '%s'", a);
+            fprintf(stderr, "%s", usage);
+            return CLI_USAGE;
+        }
+        eq = strchr(a + 2, '=');
+        snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - a - 2) : (int)strlen(a + 2), a + 2);
+        o = cli_find(opts, nopts, name);
+        if (o == NULL) {
+            cli_error(cmd, "unknown option '--%s'", name);
+            fprintf(stderr, "%s", usage);
+            return CLI_USAGE;
+        }
+        if (o->takes_value) {
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else
+                return cli_error(cmd, "option '--%s' needs a value", name);
+        } else {
+            if (eq)
+                return cli_error(cmd, "option '--%s' takes no value", name);
+            val = "1";
+        }
+        if (o->value != NULL && !o->repeatable)
+            return cli_error(cmd, "option '--%s' given twice", name);
+        o->value = val;
+        if (o->repeatable) {
+            const char **v = realloc(o->values, (o->nvalues + 1) * sizeof(*v));
+            if (v == NULL)
+                return cli_error(cmd, "out of memory");
+            v[o->nvalues++] = val;
+            o->values = v;
+        }
+    }
+    return 0;
+}
+
+int cli_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static char *read_fd(int fd, size_t limit, size_t *len, int *toobig)
+{
+    char *buf = NULL, *p;
+    size_t cap = 0, n = 0;
+    ssize_t got;
+
+    *toobig = 0;
+    for (;;) {
+        if (cap - n < 65536) {
+            cap = cap ? cap * 2 : 65536;
+            p = realloc(buf, cap + 1);
+            if (p == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = p;
+        }
+        got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            free(buf);
+            return NULL;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        if (n > limit) {
+            *toobig = 1;
+            free(buf);
+            return NULL;
+        }
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+char *cli_read_input(const char *cmd, const char *path, size_t *len)
+{
+    int fd = 0, toobig;
+    char *buf;
+
+    if (path != NULL && strcmp(path, "-") != 0) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            cli_error(cmd, "cannot open %s: %s", path, strerror(errno));
+            return NULL;
+        }
+    }
+    buf = read_fd(fd, CLI_MAX_INPUT, len, &toobig);
+    if (fd != 0)
+        close(fd);
+    if (buf == NULL) {
+        if (toobig)
+            cli_error(cmd, "input %s is larger than %zu bytes", path ? path : "(stdin)",
+                      CLI_MAX_INPUT);
+        else
+            cli_error(cmd, "cannot read %s: %s", path ? path : "(stdin)", strerror(errno));
+    }
+    return buf;
+}
+
+chio_keypair *cli_load_seed(const char *cmd, const char *path)
+{
+    struct stat st;
+    chio_keypair *kp = NULL;
+    chio_error err;
+    char buf[MAX_SEED_FILE + 1];
+    size_t n = 0;
+    ssize_t got;
+    int fd, rc;
+
+    if (path == NULL) {
+        cli_error(cmd, "--seed-file is required");
+        return NULL;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_error(cmd, "cannot open seed file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        cli_error(cmd, "seed file %s is not a regular file", path);
+        return NULL;
+    }
+    if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
+        close(fd);
+        cli_error(cmd,
+                  "refusing seed file %s: its mode %04o lets group or others read or write it; "
+                  "a signing seed must be private (chmod 600 %s)",
+                  path, (unsigned)(st.st_mode & 07777), path);
+        return NULL;
+    }
+    while (n <= MAX_SEED_FILE && (got = read(fd, buf + n, MAX_SEED_FILE + 1 - n)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            close(fd);
+            OPENSSL_cleanse(buf, sizeof(buf));
+            cli_error(cmd, "cannot read seed file %s: %s", path, strerror(errno));
+            return NULL;
+        }
+        n += (size_t)got;
+    }
+    close(fd);
+    if (n > MAX_SEED_FILE) {
+        OPENSSL_cleanse(buf, sizeof(buf));
+        cli_error(cmd, "seed file %s is too large to be a seed", path);
+        return NULL;
+    }
+    if (n > 0 && buf[n - 1] == '\n')
+        n--; /* exactly one trailing newline, nothing else */
+    chio_error_init(&err);
+    rc = chio_keypair_from_seed_hex(buf, n, &kp, &err);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    if (rc != 0) {
+        cli_error(cmd, "seed file %s: %s (%s)", path, err.message, chio_err_name(rc));
+        return NULL;
+    }
+    return kp;
+}
+
+int cli_trusted_keys(const char *cmd, cli_opt *opt, uint8_t **keys, size_t *n)
+{
+    size_t i;
+
+    *keys = NULL;
+    *n = 0;
+    if (opt == NULL || opt->nvalues == 0)
+        return 0;
+    *keys = malloc(32 * opt->nvalues);
+    if (*keys == NULL)
+        return cli_error(cmd, "out of memory");
+    for (i = 0; i < opt->nvalues; i++) {
+        const char *h = opt->values[i];
+        if (chio_pubkey_from_hex(h, strlen(h), *keys + 32 * i) != 0) {
+            free(*keys);
+            *keys = NULL;
+            return cli_error(cmd,
+                             "--trusted-key '%.80s' is not a public key (64 hex digits, optional "
+                             "0x prefix)",
+                             h);
+        }
+    }
+    *n = opt->nvalues;
+    return 0;
+}
+
+static int worst(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+int cli_for_each_document(const char *text, size_t len, cli_doc_fn fn, void *ctx)
+{
+    chio_json_doc *doc;
+    const char *p = text, *end = text + len, *nl;
+    size_t line = 0;
+    int rc = CLI_OK, any = 0;
+
+    /* One JSON document (possibly pretty-printed), or an array of them. */
+    if (chio_json_parse(text, len, &doc, NULL) == 0) {
+        const chio_json *root = chio_json_root(doc);
+        if (chio_json_typeof(root) == CHIO_JSON_ARRAY) {
+            size_t i;
+            for (i = 0; i < chio_json_size(root); i++) {
+                char *one;
+                size_t olen;
+                if (chio_json_write_canonical(chio_json_at(root, i), &one, &olen) != 0) {
+                    chio_json_doc_free(doc);
+                    return CLI_USAGE;
+                }
+                rc = worst(rc, fn(one, olen, i + 1, ctx));
+                chio_free(one);
+            }
+            chio_json_doc_free(doc);
+            return rc;
+        }
+        chio_json_doc_free(doc);
+        return fn(text, len, 0, ctx);
+    }
+    /* Otherwise one document per non-empty line. */
+    while (p < end) {
+        size_t n;
+        nl = memchr(p, '\n', (size_t)(end - p));
+        n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        line++;
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        {
+            size_t k = 0;
+            while (k < n && (p[k] == ' ' || p[k] == '\t'))
+                k++;
+            if (k < n) {
+                any = 1;
+                rc = worst(rc, fn(p, n, line, ctx));
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (!any)
+        return fn(text, len, 0, ctx); /* empty input: let the command report it */
+    return rc;
+}
+
+int cli_write(const void *data, size_t len)
+{
+    if (len != 0 && fwrite(data, 1, len, stdout) != len)
+        return CLI_USAGE;
+    return 0;
+}
+
+/* Write @s as a JSON string; bytes that are not valid UTF-8 become U+FFFD. */
+static void put_json_string(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    putchar('"');
+    while (*p) {
+        unsigned char c = *p;
+        size_t n = c < 0x80                 ? 1
+                   : c >= 0xc2 && c <= 0xdf ? 2
+                   : c >= 0xe0 && c <= 0xef ? 3
+                   : c >= 0xf0 && c <= 0xf4 ? 4
+                                            : 0;
+        size_t i;
+
+        if (c == '"' || c == '\\') {
+            printf("\\%c", c);
+            p++;
+            continue;
+        }
+        if (c < 0x20) {
+            printf("\\u%04x", c);
+            p++;
+            continue;
+        }
+        for (i = 1; i < n; i++)
+            if ((p[i] & 0xc0) != 0x80)
+                n = 0;
+        if (n == 0) {
+            fputs("\xef\xbf\xbd", stdout);
+            p++;
+            continue;
+        }
+        fwrite(p, 1, n, stdout);
+        p += n;
+    }
+    putchar('"');
+}
+
+void cli_print_error_report(int rc, const chio_error *err, size_t line)
+{
+    printf("{\"code\":\"%s\",\"error\":", chio_err_name(rc));
+    put_json_string(err && err->message[0] ? err->message : chio_strerror(rc));
+    printf(",\"line\":%zu,\"ok\":false}\n", line);
+}

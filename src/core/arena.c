@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/arena.c - bump allocator behind every JSON document: values, keys
+ * and strings of one document live in a short list of blocks and are freed
+ * together. Blocks double in size up to 1 MiB; a request larger than the
+ * next block gets a block of its own. Owned by one thread at a time.
+ */
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct chio_arena_block {
+    chio_arena_block *next;
+    size_t cap;
+    size_t used;
+    alignas(16) unsigned char data[];
+};
+
+#define ARENA_MIN_BLOCK 1024
+#define ARENA_MAX_BLOCK (1024 * 1024)
+
+void chio__arena_init(chio_arena *a, size_t first_block)
+{
+    a->head = NULL;
+    a->next_size = first_block < ARENA_MIN_BLOCK ? ARENA_MIN_BLOCK : first_block;
+}
+
+void chio__arena_destroy(chio_arena *a)
+{
+    chio_arena_block *b = a->head, *next;
+
+    while (b != NULL) {
+        next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+}
+
+static chio_arena_block *arena_grow(chio_arena *a, size_t n)
+{
+    size_t cap = a->next_size;
+    chio_arena_block *b;
+
+    if (cap < n)
+        cap = n;
+    if (cap > SIZE_MAX - sizeof(*b))
+        return NULL;
+    b = malloc(sizeof(*b) + cap);
+    if (b == NULL)
+        return NULL;
+    b->cap = cap;
+    b->used = 0;
+    b->next = a->head;
+    a->head = b;
+    if (a->next_size < ARENA_MAX_BLOCK)
+        a->next_size *= 2;
+    return b;
+}
+
+void *chio__arena_alloc(chio_arena *a, size_t n)
+{
+    chio_arena_block *b = a->head;
+    size_t off;
+
+    if (n > SIZE_MAX - 8)
+        return NULL;
+    n = (n + 7) & ~(size_t)7;
+    if (n == 0)
+        n = 8;
+    if (b == NULL || b->cap - b->used < n) {
+        b = arena_grow(a, n);
+        if (b == NULL)
+            return NULL;
+    }
+    off = b->used;
+    b->used += n;
+    return b->data + off;
+}
+
+char *chio__arena_strndup(chio_arena *a, const char *s, size_t len)
+{
+    char *p;
+
+    if (len == SIZE_MAX)
+        return NULL;
+    p = chio__arena_alloc(a, len + 1);
+    if (p == NULL)
+        return NULL;
+    if (len != 0)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}

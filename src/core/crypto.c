@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/crypto.c - Ed25519 keypairs, signing and verification, and SHA-256,
+ * all through OpenSSL libcrypto's EVP interface.
+ *
+ * Owns the only copy of a signing seed: it is decoded straight into the
+ * keypair, handed to OpenSSL (which keeps its own key schedule and cleanses
+ * it in EVP_PKEY_free) and wiped with OPENSSL_cleanse when the keypair is
+ * freed. Error messages never quote seed characters.
+ *
+ * Thread-safety: a keypair is immutable after construction; every signing
+ * call uses its own EVP_MD_CTX, so concurrent signing is safe. The SHA-256
+ * EVP_MD is fetched once (pthread_once) and shared read-only.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "chio/crypto.h"
+#include "internal.h"
+
+struct chio_keypair {
+    EVP_PKEY *pkey;
+    uint8_t seed[CHIO_SEED_BYTES];
+    uint8_t pub[CHIO_PUBKEY_BYTES];
+    char pub_hex[CHIO_PUBKEY_HEX_LEN + 1];
+};
+
+/* ---- SHA-256 ---------------------------------------------------------------------- */
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    /* An explicit fetch avoids a provider lookup on every digest. */
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int chio_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    unsigned int n = 0;
+    const EVP_MD *md;
+
+    if ((data == NULL && len != 0) || out == NULL)
+        return CHIO_EINVAL;
+    pthread_once(&sha256_once, fetch_sha256);
+    md = sha256_md ? sha256_md : EVP_sha256();
+    if (EVP_Digest(data ? data : "", len, out, &n, md, NULL) != 1 || n != 32) {
+        ERR_clear_error();
+        return CHIO_ECRYPTO;
+    }
+    return 0;
+}
+
+int chio_sha256_hex(const void *data, size_t len, char out[65])
+{
+    uint8_t h[32];
+    int rc;
+
+    if (out == NULL)
+        return CHIO_EINVAL;
+    rc = chio_sha256(data, len, h);
+    if (rc != 0)
+        return rc;
+    chio__hex_encode(h, 32, out);
+    return 0;
+}
+
+/* ---- seeds ------------------------------------------------------------------------- */
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Apply chio's seed rules; on success *digits points at the 64 hex digits. */
+static int check_seed_hex(const char *hex, size_t len, const char **digits, chio_error *err)
+{
+    const char *p = hex;
+    size_t n = len, i;
+
+    if (len > 0 && hex[len - 1] == '\n')
+        return chio__fail(err, CHIO_ESEED_NEWLINE, len - 1,
+                          "signing seed ends with a newline; no trimming is done");
+    for (i = 0; i < len; i++)
+        if (is_space(hex[i]))
+            return chio__fail(err, CHIO_ESEED_SPACE, i,
+                              "signing seed contains whitespace at byte %zu", i);
+    if (n >= 2 && p[0] == '0' && p[1] == 'x') {
+        p += 2;
+        n -= 2;
+    }
+    if (n % 2 != 0)
+        return chio__fail(err, CHIO_ESEED_ODD, CHIO_NO_OFFSET,
+                          "signing seed has an odd number of hex digits (%zu)", n);
+    for (i = 0; i < n; i++)
+        if (!is_hex(p[i]))
+            return chio__fail(err, CHIO_ESEED_NONHEX, (size_t)(p - hex) + i,
+                              "signing seed has a non-hex character at byte %zu",
+                              (size_t)(p - hex) + i);
+    if (n != 2 * CHIO_SEED_BYTES)
+        return chio__fail(err, CHIO_ESEED_LENGTH, CHIO_NO_OFFSET,
+                          "signing seed decodes to %zu bytes, expected 32", n / 2);
+    *digits = p;
+    return 0;
+}
+
+/* ---- keypairs --------------------------------------------------------------------- */
+
+/* Finish a keypair whose seed is in place: build the OpenSSL key and derive
+ * the public key. Frees @kp on failure. */
+static int keypair_finish(chio_keypair *kp, chio_keypair **out, chio_error *err)
+{
+    size_t publen = CHIO_PUBKEY_BYTES;
+
+    kp->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, kp->seed, CHIO_SEED_BYTES);
+    if (kp->pkey == NULL || EVP_PKEY_get_raw_public_key(kp->pkey, kp->pub, &publen) != 1 ||
+        publen != CHIO_PUBKEY_BYTES) {
+        ERR_clear_error();
+        chio_keypair_free(kp);
+        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET,
+                          "OpenSSL could not build the Ed25519 key");
+    }
+    chio__hex_encode(kp->pub, CHIO_PUBKEY_BYTES, kp->pub_hex);
+    *out = kp;
+    return 0;
+}
+
+int chio_keypair_from_seed_hex(const char *hex, size_t len, chio_keypair **out, chio_error *err)
+{
+    const char *digits = NULL;
+    chio_keypair *kp;
+    int rc;
+
+    if (out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
+    *out = NULL;
+    if (hex == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "seed is NULL");
+    rc = check_seed_hex(hex, len, &digits, err);
+    if (rc != 0)
+        return rc;
+    kp = calloc(1, sizeof(*kp));
+    if (kp == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    /* Decode straight into the keypair: the seed gets no other copy. */
+    (void)chio__hex_decode_exact(digits, 2 * CHIO_SEED_BYTES, kp->seed, CHIO_SEED_BYTES);
+    return keypair_finish(kp, out, err);
+}
+
+int chio_keypair_generate(chio_keypair **out, chio_error *err)
+{
+    chio_keypair *kp;
+
+    if (out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
+    *out = NULL;
+    kp = calloc(1, sizeof(*kp));
+    if (kp == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    if (RAND_priv_bytes(kp->seed, CHIO_SEED_BYTES) != 1) {
+        ERR_clear_error();
+        chio_keypair_free(kp);
+        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "the random generator failed");
+    }
+    return keypair_finish(kp, out, err);
+}
+
+void chio_keypair_free(chio_keypair *kp)
+{
+    if (kp == NULL)
+        return;
+    EVP_PKEY_free(kp->pkey); /* OpenSSL cleanses its own copy of the key */
+    OPENSSL_cleanse(kp, sizeof(*kp));
+    free(kp);
+}
+
+int chio_keypair_write_seed_hex(const chio_keypair *kp, char out[65])
+{
+    if (kp == NULL || out == NULL)
+        return CHIO_EINVAL;
+    chio__hex_encode(kp->seed, CHIO_SEED_BYTES, out);
+    return 0;
+}
+
+const char *chio_keypair_public_hex(const chio_keypair *kp)
+{
+    return kp ? kp->pub_hex : NULL;
+}
+
+int chio_keypair_public_key(const chio_keypair *kp, uint8_t out[32])
+{
+    if (kp == NULL || out == NULL)
+        return CHIO_EINVAL;
+    memcpy(out, kp->pub, CHIO_PUBKEY_BYTES);
+    return 0;
+}
+
+int chio_keypair_sign(const chio_keypair *kp, const void *msg, size_t len, uint8_t sig[64])
+{
+    EVP_MD_CTX *ctx;
+    size_t siglen = CHIO_SIGNATURE_BYTES;
+    int ok;
+
+    if (kp == NULL || sig == NULL || (msg == NULL && len != 0))
+        return CHIO_EINVAL;
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return CHIO_ENOMEM;
+    ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, kp->pkey) == 1 &&
+         EVP_DigestSign(ctx, sig, &siglen, msg ? msg : (const void *)"", len) == 1 &&
+         siglen == CHIO_SIGNATURE_BYTES;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        ERR_clear_error();
+        return CHIO_ECRYPTO;
+    }
+    return 0;
+}
+
+int chio_ed25519_verify(const uint8_t pub[32], const void *msg, size_t len, const uint8_t sig[64])
+{
+    EVP_PKEY *pkey;
+    EVP_MD_CTX *ctx;
+    int rc;
+
+    if (pub == NULL || sig == NULL || (msg == NULL && len != 0))
+        return CHIO_EINVAL;
+    pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, CHIO_PUBKEY_BYTES);
+    if (pkey == NULL) {
+        ERR_clear_error();
+        return CHIO_EBADSIG; /* not a usable public key */
+    }
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        EVP_PKEY_free(pkey);
+        return CHIO_ENOMEM;
+    }
+    if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) != 1) {
+        rc = CHIO_ECRYPTO;
+    } else {
+        /* 1 = valid; 0 = bad signature; <0 = malformed input (e.g. a key
+         * that is not a curve point). Everything but 1 is a failed check. */
+        rc =
+            EVP_DigestVerify(ctx, sig, CHIO_SIGNATURE_BYTES, msg ? msg : (const void *)"", len) == 1
+                ? 0
+                : CHIO_EBADSIG;
+    }
+    ERR_clear_error();
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+int chio_pubkey_from_hex(const char *hex, size_t len, uint8_t out[32])
+{
+    uint8_t tmp[CHIO_PUBKEY_BYTES];
+
+    if (hex == NULL || out == NULL)
+        return CHIO_EINVAL;
+    if (len >= 2 && hex[0] == '0' && hex[1] == 'x') {
+        hex += 2;
+        len -= 2;
+    }
+    if (chio__hex_decode_exact(hex, len, tmp, sizeof(tmp)) != 0)
+        return CHIO_EKEY;
+    memcpy(out, tmp, sizeof(tmp));
+    return 0;
+}
+
+int chio_signature_from_hex(const char *hex, size_t len, uint8_t out[64])
+{
+    uint8_t tmp[CHIO_SIGNATURE_BYTES];
+
+    if (hex == NULL || out == NULL)
+        return CHIO_EINVAL;
+    if (chio__hex_decode_exact(hex, len, tmp, sizeof(tmp)) != 0)
+        return CHIO_ESIGFORMAT;
+    memcpy(out, tmp, sizeof(tmp));
+    return 0;
+}

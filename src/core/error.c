@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/error.c - result-code names and texts (generated from CHIO_ERRNO_MAP)
+ * and the helpers that fill a caller's chio_error record. Calls nothing above
+ * the C library. No shared state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/chio.h"
+#include "internal.h"
+
+const char *chio_strerror(int code)
+{
+    switch (code) {
+    case CHIO_OK:
+        return "success";
+#define CHIO__ERR_TEXT(name, num, msg) \
+    case CHIO_##name:                  \
+        return msg;
+        CHIO_ERRNO_MAP(CHIO__ERR_TEXT)
+#undef CHIO__ERR_TEXT
+    default:
+        return "unknown error";
+    }
+}
+
+const char *chio_err_name(int code)
+{
+    switch (code) {
+    case CHIO_OK:
+        return "CHIO_OK";
+#define CHIO__ERR_NAME(name, num, msg) \
+    case CHIO_##name:                  \
+        return "CHIO_" #name;
+        CHIO_ERRNO_MAP(CHIO__ERR_NAME)
+#undef CHIO__ERR_NAME
+    default:
+        return "CHIO_EUNKNOWN";
+    }
+}
+
+void chio_error_init(chio_error *err)
+{
+    if (err == NULL)
+        return;
+    err->code = 0;
+    err->offset = CHIO_NO_OFFSET;
+    err->message[0] = '\0';
+}
+
+void chio_free(void *ptr)
+{
+    free(ptr);
+}
+
+int chio__vfail(chio_error *err, int code, size_t offset, const char *fmt, va_list ap)
+{
+    if (err == NULL)
+        return code;
+    err->code = code;
+    err->offset = offset;
+    if (fmt == NULL || fmt[0] == '\0') {
+        snprintf(err->message, sizeof(err->message), "%s", chio_strerror(code));
+    } else {
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    }
+    return code;
+}
+
+int chio__fail(chio_error *err, int code, size_t offset, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    chio__vfail(err, code, offset, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *chio_version(void)
+{
+    return CHIO_VERSION_STRING;
+}

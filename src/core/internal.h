@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/internal.h - private helpers shared by the core layer and the layers
+ * above it: the growable byte buffer, the bump arena, the JSON node layout,
+ * the JSON builder and error-record helpers. Nothing here is API; every name
+ * starts with chio__ and may change at any time.
+ *
+ * Locking: none. Every object here belongs to one thread at a time.
+ */
+#ifndef CHIO_CORE_INTERNAL_H
+#define CHIO_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/error.h"
+#include "chio/json.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CHIO__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define CHIO__UNUSED       __attribute__((unused))
+#else
+#define CHIO__PRINTF(f, a)
+#define CHIO__UNUSED
+#endif
+
+#define CHIO__XSTR(x) #x
+#define CHIO__STR(x)  CHIO__XSTR(x)
+
+/* ---- error records ------------------------------------------------------ */
+
+/* Fill @err (may be NULL) with @code, @offset and a formatted message, and
+ * return @code so callers can write `return chio__fail(err, ...)`. */
+int chio__fail(chio_error *err, int code, size_t offset, const char *fmt, ...) CHIO__PRINTF(4, 5);
+int chio__vfail(chio_error *err, int code, size_t offset, const char *fmt, va_list ap);
+
+/* ---- growable byte buffer ----------------------------------------------- */
+
+/* Appends never fail loudly: the first allocation failure sets `oom`, later
+ * appends are ignored, and the owner checks `oom` once at the end. */
+typedef struct chio_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int oom;
+} chio_buf;
+
+void chio__buf_init(chio_buf *b);
+void chio__buf_destroy(chio_buf *b);
+int chio__buf_reserve(chio_buf *b, size_t extra);
+void chio__buf_append(chio_buf *b, const void *data, size_t len);
+void chio__buf_putc(chio_buf *b, char c);
+void chio__buf_puts(chio_buf *b, const char *s);
+void chio__buf_printf(chio_buf *b, const char *fmt, ...) CHIO__PRINTF(2, 3);
+/* Hand the NUL-terminated contents to the caller (free with free()) and
+ * reset @b. Returns NULL when an append failed earlier. */
+char *chio__buf_detach(chio_buf *b, size_t *len);
+
+/* ---- bump arena ------------------------------------------------------------ */
+
+typedef struct chio_arena_block chio_arena_block;
+typedef struct chio_arena {
+    chio_arena_block *head;
+    size_t next_size;
+} chio_arena;
+
+void chio__arena_init(chio_arena *a, size_t first_block);
+void chio__arena_destroy(chio_arena *a);
+/* 8-byte aligned, uninitialised; NULL on allocation failure. */
+void *chio__arena_alloc(chio_arena *a, size_t n);
+/* Copy @len bytes and add a NUL. */
+char *chio__arena_strndup(chio_arena *a, const char *s, size_t len);
+
+/* ---- JSON nodes ------------------------------------------------------------ */
+
+typedef struct chio_json_member chio_json_member;
+
+struct chio_json {
+    uint8_t type; /* chio_json_type */
+    uint32_t n;   /* string bytes, or element / member count */
+    uint32_t cap; /* allocated slots of a built array or object */
+    union {
+        int b;
+        int64_t i;
+        uint64_t u;
+        double d;
+        const char *s;
+        chio_json *items;
+        chio_json_member *members; /* sorted by chio__json_key_cmp */
+    } v;
+};
+
+struct chio_json_member {
+    const char *key;
+    uint32_t klen;
+    chio_json value;
+};
+
+struct chio_json_doc {
+    chio_arena arena;
+    chio_json root;
+};
+
+/* Order of two keys by UTF-16 code units (valid UTF-8 in, <0 / 0 / >0 out). */
+int chio__json_key_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
+/* ---- JSON builder ------------------------------------------------------------
+ * Documents built in memory by the model layer. Keys and strings are copied
+ * into the document's arena. A slot pointer returned by _obj_put or
+ * _arr_push stays valid only until the next put/push on the same container. */
+
+chio_json_doc *chio__json_doc_new(size_t first_block);
+chio_json *chio__json_doc_root(chio_json_doc *doc);
+
+void chio__json_set_null(chio_json *dst);
+void chio__json_set_bool(chio_json *dst, int b);
+void chio__json_set_int(chio_json *dst, int64_t i);
+void chio__json_set_uint(chio_json *dst, uint64_t u);
+int chio__json_set_string(chio_json_doc *doc, chio_json *dst, const char *s, size_t len);
+int chio__json_set_object(chio_json_doc *doc, chio_json *dst, uint32_t cap);
+int chio__json_set_array(chio_json_doc *doc, chio_json *dst, uint32_t cap);
+/* Insert (or find) @key; returns the value slot, NULL on allocation failure.
+ * A fresh slot holds null. */
+chio_json *chio__json_obj_put(chio_json_doc *doc, chio_json *obj, const char *key, size_t klen);
+/* Remove @key when present. */
+void chio__json_obj_del(chio_json *obj, const char *key);
+chio_json *chio__json_arr_push(chio_json_doc *doc, chio_json *arr);
+/* Deep-copy @src (from any document) into @dst inside @doc. */
+int chio__json_copy(chio_json_doc *doc, chio_json *dst, const chio_json *src);
+/* Look up a member slot (mutable). */
+chio_json *chio__json_obj_find(chio_json *obj, const char *key, size_t klen);
+
+/* ---- canonical writer ----------------------------------------------------- */
+
+void chio__json_write(chio_buf *b, const chio_json *v);
+void chio__json_write_string(chio_buf *b, const char *s, size_t len);
+/* Write @obj with @extra members merged in (both sorted; @extra wins on an
+ * equal key). Used to add "id"/"signature" without copying the body. */
+void chio__json_write_merged(chio_buf *b, const chio_json *obj, const chio_json_member *extra,
+                             size_t nextra);
+/* strtod in the "C" locale, whatever locale the host process set. */
+double chio__strtod_c(const char *s);
+/* Write @obj without the members named in @skip (any order). */
+void chio__json_write_except(chio_buf *b, const chio_json *obj, const char *const *skip,
+                             size_t nskip);
+/* ECMAScript Number::toString of a finite double; returns the length
+ * written to @out (at most 31 bytes plus NUL). */
+size_t chio__fmt_double(double d, char out[32]);
+
+/* Valid UTF-8 without NUL bytes (the rules of the JSON reader). */
+int chio__utf8_valid(const char *s, size_t len);
+
+/* ---- hex ---------------------------------------------------------------------- */
+
+void chio__hex_encode(const uint8_t *in, size_t n, char *out); /* writes 2n chars + NUL */
+/* Decode exactly @n bytes from 2n hex digits of either case; 0 or CHIO_EHEX. */
+int chio__hex_decode_exact(const char *hex, size_t hexlen, uint8_t *out, size_t n);
+
+#endif /* CHIO_CORE_INTERNAL_H */

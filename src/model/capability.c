@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * model/capability.c - chio.capability.v1 tokens (spec/wire-format.md s.4).
+ *
+ * Owns the token's byte forms:
+ *   signed message = canonical(token without "signature",
+ *                              with "schema":"chio.capability.v1")
+ *   link message   = canonical(delegation link without "signature")
+ * A token is held as its JSON document minus the signature member, so the
+ * signed message is one merged write. Top-level fields we do not interpret
+ * stay in the document (and so in the signed bytes) but grant nothing.
+ *
+ * Calls the core layer and model/scope.c. No shared state; a token is
+ * immutable once parsed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "chio/capability.h"
+#include "scope.h"
+
+#define WHAT "capability"
+
+static const char *const top_fields[] = {"schema",    "id",        "issuer",     "subject",
+                                         "scope",     "issued_at", "expires_at", "delegation_chain",
+                                         "signature", NULL};
+
+typedef struct link_view {
+    chio_json *obj;
+    const char *capability_id;
+    uint8_t delegator[32];
+    uint8_t delegatee[32];
+    uint64_t timestamp;
+    uint8_t signature[64];
+} link_view;
+
+struct chio_capability {
+    chio_json_doc *doc;
+    chio_json *obj; /* the token without "signature" */
+    const char *id;
+    const char *issuer_hex, *subject_hex;
+    uint8_t issuer[32], subject[32];
+    uint64_t issued_at, expires_at;
+    uint8_t signature[64];
+    chio__scope scope;
+    link_view *links;
+    size_t nlinks;
+    const char *unknown;
+    char *json;
+    size_t json_len;
+};
+
+const char *chio_time_status_name(chio_time_status s)
+{
+    switch (s) {
+    case CHIO_TIME_VALID:
+        return "valid";
+    case CHIO_TIME_NOT_YET_VALID:
+        return "not_yet_valid";
+    case CHIO_TIME_EXPIRED:
+        return "expired";
+    default:
+        return NULL;
+    }
+}
+
+/* ---- parsing ------------------------------------------------------------------------ */
+
+static int read_signature(const chio_json *v, uint8_t out[64], const char *what, chio_error *err)
+{
+    if (v == NULL)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, "%s: field 'signature' is missing",
+                          what);
+    if (v->type != CHIO_JSON_STRING || chio_signature_from_hex(v->v.s, v->n, out) != 0)
+        return chio__fail(err, CHIO_ESIGFORMAT, CHIO_NO_OFFSET,
+                          "%s: field 'signature' must be 128 hex digits (64 bytes)", what);
+    return 0;
+}
+
+static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out, chio_error *err)
+{
+    char what[48];
+    int rc;
+
+    snprintf(what, sizeof(what), WHAT " delegation link %zu", i);
+    memset(out, 0, sizeof(*out));
+    out->obj = l;
+    if (l->type != CHIO_JSON_OBJECT)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, "%s must be an object", what);
+    chio__drop_null(l, "attenuations", 1);
+    chio__drop_null(l, "scope_hash", 0);
+    rc = chio__field_string(l, "capability_id", CHIO__REQUIRED, &out->capability_id, NULL, err,
+                            what);
+    if (rc == 0)
+        rc = chio__field_pubkey(doc, l, "delegator", out->delegator, err, what);
+    if (rc == 0)
+        rc = chio__field_pubkey(doc, l, "delegatee", out->delegatee, err, what);
+    if (rc == 0)
+        rc = chio__field_u64(l, "timestamp", CHIO__REQUIRED, &out->timestamp, NULL, err, what);
+    if (rc == 0) {
+        const char *sh;
+        rc = chio__field_string(l, "scope_hash", CHIO__OPTIONAL, &sh, NULL, err, what);
+    }
+    if (rc == 0) {
+        const chio_json *att;
+        rc = chio__field_typed(l, "attenuations", CHIO__OPTIONAL, CHIO_JSON_ARRAY, &att, err, what);
+    }
+    if (rc == 0)
+        rc = read_signature(chio_json_get(l, "signature"), out->signature, what, err);
+    return rc;
+}
+
+/* Fill @cap from cap->doc. Normalises keys and optional members in place and
+ * removes the signature member from the object. */
+static int cap_read(chio_capability *cap, chio_error *err)
+{
+    chio_json *obj = cap->obj, *scope, *chain;
+    const char *schema = NULL;
+    size_t i;
+    int rc;
+
+    if (obj->type != CHIO_JSON_OBJECT)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT " must be a JSON object");
+    chio__drop_null(obj, "delegation_chain", 1);
+    cap->unknown = chio__first_unknown_key(obj, top_fields);
+    rc = chio__field_string(obj, "schema", CHIO__OPTIONAL, &schema, NULL, err, WHAT);
+    if (rc != 0)
+        return rc;
+    if (schema != NULL && strcmp(schema, CHIO_CAPABILITY_SCHEMA) != 0)
+        return chio__fail(err, CHIO_ESCHEMA, CHIO_NO_OFFSET,
+                          WHAT ": schema \"%.64s\" is not " CHIO_CAPABILITY_SCHEMA, schema);
+    rc = chio__field_string(obj, "id", CHIO__REQUIRED, &cap->id, NULL, err, WHAT);
+    if (rc == 0)
+        rc = chio__field_pubkey(cap->doc, obj, "issuer", cap->issuer, err, WHAT);
+    if (rc == 0)
+        rc = chio__field_pubkey(cap->doc, obj, "subject", cap->subject, err, WHAT);
+    if (rc == 0)
+        rc = chio__field_u64(obj, "issued_at", CHIO__REQUIRED, &cap->issued_at, NULL, err, WHAT);
+    if (rc == 0)
+        rc = chio__field_u64(obj, "expires_at", CHIO__REQUIRED, &cap->expires_at, NULL, err, WHAT);
+    if (rc == 0)
+        rc = read_signature(chio_json_get(obj, "signature"), cap->signature, WHAT, err);
+    if (rc != 0)
+        return rc;
+    scope = chio__json_obj_find(obj, "scope", 5);
+    if (scope == NULL)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": field 'scope' is missing");
+    rc = chio__scope_read(cap->doc, scope, 0, &cap->scope, err);
+    if (rc != 0)
+        return rc;
+    chain = chio__json_obj_find(obj, "delegation_chain", 16);
+    if (chain != NULL) {
+        if (chain->type != CHIO_JSON_ARRAY)
+            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                              WHAT ": field 'delegation_chain' must be an array");
+        cap->links = chio__arena_alloc(&cap->doc->arena, chain->n * sizeof(link_view));
+        if (cap->links == NULL)
+            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        cap->nlinks = chain->n;
+        for (i = 0; i < chain->n; i++) {
+            rc = read_link(cap->doc, &chain->v.items[i], i, &cap->links[i], err);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    cap->issuer_hex = chio_json_string(chio_json_get(obj, "issuer"), NULL);
+    cap->subject_hex = chio_json_string(chio_json_get(obj, "subject"), NULL);
+
+    /* The stored form keeps the signature; the object we keep does not. */
+    {
+        chio_buf b;
+        chio__buf_init(&b);
+        chio__json_write(&b, obj);
+        cap->json = chio__buf_detach(&b, &cap->json_len);
+        if (cap->json == NULL)
+            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    chio__json_obj_del(obj, "signature");
+    return 0;
+}
+
+int chio_capability_parse(const char *json, size_t len, chio_capability **out, chio_error *err)
+{
+    chio_capability *cap;
+    int rc;
+
+    if (out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
+    *out = NULL;
+    cap = calloc(1, sizeof(*cap));
+    if (cap == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    rc = chio_json_parse(json, len, &cap->doc, err);
+    if (rc != 0) {
+        free(cap);
+        return rc;
+    }
+    cap->obj = chio__json_doc_root(cap->doc);
+    rc = cap_read(cap, err);
+    if (rc != 0) {
+        chio_capability_free(cap);
+        return rc;
+    }
+    *out = cap;
+    return 0;
+}
+
+void chio_capability_free(chio_capability *cap)
+{
+    if (cap == NULL)
+        return;
+    chio_json_doc_free(cap->doc);
+    free(cap->json);
+    free(cap);
+}
+
+/* ---- byte forms ------------------------------------------------------------------------ */
+
+static int signed_message(const chio_json *obj, chio_buf *b)
+{
+    chio_json_member schema;
+
+    memset(&schema, 0, sizeof(schema));
+    schema.key = "schema";
+    schema.klen = 6;
+    schema.value.type = CHIO_JSON_STRING;
+    schema.value.n = (uint32_t)strlen(CHIO_CAPABILITY_SCHEMA);
+    schema.value.v.s = CHIO_CAPABILITY_SCHEMA;
+    chio__json_write_merged(b, obj, &schema, 1);
+    return b->oom ? CHIO_ENOMEM : 0;
+}
+
+static const char *const signature_only[] = {"signature"};
+
+static int verify_link(const link_view *l)
+{
+    chio_buf b;
+    int rc;
+
+    chio__buf_init(&b);
+    chio__json_write_except(&b, l->obj, signature_only, 1);
+    rc = b.oom ? CHIO_ENOMEM : chio_ed25519_verify(l->delegator, b.data, b.len, l->signature);
+    chio__buf_destroy(&b);
+    return rc;
+}
+
+/* ---- verification ------------------------------------------------------------------------ */
+
+int chio_capability_verify(const chio_capability *cap, uint64_t now, const uint8_t *trusted_keys,
+                           size_t ntrusted, long max_depth, chio_capability_report *rep)
+{
+    chio_buf b;
+    size_t i;
+    int rc;
+
+    if (cap == NULL || rep == NULL || (trusted_keys == NULL && ntrusted != 0))
+        return CHIO_EINVAL;
+    memset(rep, 0, sizeof(*rep));
+    rep->id = cap->id;
+    rep->chain_error_link = -1;
+
+    chio__buf_init(&b);
+    rc = signed_message(cap->obj, &b);
+    if (rc == 0) {
+        rc = chio_ed25519_verify(cap->issuer, b.data, b.len, cap->signature);
+        rep->signature_valid = rc == 0;
+        if (rc == CHIO_EBADSIG)
+            rc = 0;
+    }
+    chio__buf_destroy(&b);
+    if (rc != 0)
+        return rc;
+
+    if (now < cap->issued_at)
+        rep->time_status = CHIO_TIME_NOT_YET_VALID;
+    else if (now >= cap->expires_at)
+        rep->time_status = CHIO_TIME_EXPIRED;
+    else
+        rep->time_status = CHIO_TIME_VALID;
+    rep->time_status_name = chio_time_status_name(rep->time_status);
+
+    /* Chain shape, in chio's order: depth, then per link signature,
+     * connectivity and non-decreasing timestamps. */
+    rep->delegation_chain_shape_valid = 1;
+    if (max_depth >= 0 && cap->nlinks > (size_t)max_depth) {
+        rep->delegation_depth_exceeded = 1;
+        rep->delegation_chain_shape_valid = 0;
+    }
+    for (i = 0; i < cap->nlinks && rep->delegation_chain_shape_valid; i++) {
+        const link_view *l = &cap->links[i];
+        rc = verify_link(l);
+        if (rc != 0 && rc != CHIO_EBADSIG)
+            return rc;
+        if (rc == CHIO_EBADSIG ||
+            (i > 0 && (memcmp(cap->links[i - 1].delegatee, l->delegator, 32) != 0 ||
+                       l->timestamp < cap->links[i - 1].timestamp))) {
+            rep->delegation_chain_shape_valid = 0;
+            rep->chain_error_link = (long)i;
+        }
+    }
+
+    for (i = 0; i < ntrusted; i++)
+        if (memcmp(trusted_keys + 32 * i, cap->issuer, 32) == 0)
+            rep->issuer_trusted = 1;
+    rep->ok = rep->signature_valid && rep->time_status == CHIO_TIME_VALID &&
+              rep->delegation_chain_shape_valid && rep->issuer_trusted;
+    return 0;
+}
+
+int chio_capability_report_json(const chio_capability_report *rep, char **out, size_t *len)
+{
+    chio_buf b;
+
+    if (rep == NULL || out == NULL)
+        return CHIO_EINVAL;
+    chio__buf_init(&b);
+    chio__buf_printf(&b, "{\"delegation_chain_shape_valid\":%s,\"id\":",
+                     rep->delegation_chain_shape_valid ? "true" : "false");
+    chio__json_write_string(&b, rep->id ? rep->id : "", rep->id ? strlen(rep->id) : 0);
+    chio__buf_printf(&b,
+                     ",\"issuer_trusted\":%s,\"ok\":%s,\"signature_valid\":%s,"
+                     "\"time_status\":\"%s\"}",
+                     rep->issuer_trusted ? "true" : "false", rep->ok ? "true" : "false",
+                     rep->signature_valid ? "true" : "false",
+                     rep->time_status_name ? rep->time_status_name : "");
+    *out = chio__buf_detach(&b, len);
+    return *out ? 0 : CHIO_ENOMEM;
+}
+
+/* ---- accessors ------------------------------------------------------------------------ */
+
+const char *chio_capability_json(const chio_capability *cap, size_t *len)
+{
+    if (cap == NULL)
+        return NULL;
+    if (len)
+        *len = cap->json_len;
+    return cap->json;
+}
+
+const char *chio_capability_id(const chio_capability *cap)
+{
+    return cap ? cap->id : NULL;
+}
+
+const char *chio_capability_issuer_hex(const chio_capability *cap)
+{
+    return cap ? cap->issuer_hex : NULL;
+}
+
+const char *chio_capability_subject_hex(const chio_capability *cap)
+{
+    return cap ? cap->subject_hex : NULL;
+}
+
+uint64_t chio_capability_issued_at(const chio_capability *cap)
+{
+    return cap ? cap->issued_at : 0;
+}
+
+uint64_t chio_capability_expires_at(const chio_capability *cap)
+{
+    return cap ? cap->expires_at : 0;
+}
+
+size_t chio_capability_delegation_depth(const chio_capability *cap)
+{
+    return cap ? cap->nlinks : 0;
+}
+
+const char *chio_capability_delegation_id(const chio_capability *cap, size_t i)
+{
+    return cap && i < cap->nlinks ? cap->links[i].capability_id : NULL;
+}
+
+const char *chio_capability_unknown_field(const chio_capability *cap)
+{
+    return cap ? cap->unknown : NULL;
+}
+
+const chio_json *chio_capability_root(const chio_capability *cap)
+{
+    return cap ? cap->obj : NULL;
+}
+
+/* ---- issuing ------------------------------------------------------------------------------- */
+
+/* RFC 9562 UUIDv7: 48-bit Unix milliseconds, version 7, variant 10, random. */
+static int uuid_v7(char out[37])
+{
+    uint8_t u[16];
+    struct timespec ts;
+    uint64_t ms;
+    char hex[33];
+
+    if (RAND_bytes(u + 6, 10) != 1)
+        return CHIO_ECRYPTO;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (int i = 0; i < 6; i++)
+        u[i] = (uint8_t)(ms >> (40 - 8 * i));
+    u[6] = (uint8_t)(0x70 | (u[6] & 0x0f));
+    u[8] = (uint8_t)(0x80 | (u[8] & 0x3f));
+    chio__hex_encode(u, 16, hex);
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    return 0;
+}
+
+static int put_string(chio_json_doc *doc, chio_json *obj, const char *key, const char *val)
+{
+    chio_json *slot = chio__json_obj_put(doc, obj, key, strlen(key));
+    return slot ? chio__json_set_string(doc, slot, val, strlen(val)) : CHIO_ENOMEM;
+}
+
+static int put_u64(chio_json_doc *doc, chio_json *obj, const char *key, uint64_t val)
+{
+    chio_json *slot = chio__json_obj_put(doc, obj, key, strlen(key));
+    if (slot == NULL)
+        return CHIO_ENOMEM;
+    chio__json_set_uint(slot, val);
+    return 0;
+}
+
+int chio_capability_issue(const chio_keypair *issuer, const char *id, const char *subject_hex,
+                          const char *scope_json, size_t scope_len, uint64_t issued_at,
+                          uint64_t ttl_secs, chio_capability **out, chio_error *err)
+{
+    chio_json_doc *sdoc = NULL, *tdoc = NULL;
+    chio_json *scope, *tok, *slot;
+    chio__scope view;
+    uint8_t subject[32], sig[64];
+    char subject_hex_norm[65], sighex[129], uuid[37];
+    chio_buf b;
+    char *text = NULL;
+    size_t tlen = 0;
+    int rc;
+
+    if (out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
+    *out = NULL;
+    if (issuer == NULL || subject_hex == NULL || scope_json == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL issuer, subject or scope");
+    if (id != NULL && (id[0] == '\0' || !chio__utf8_valid(id, strlen(id))))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "capability id must be non-empty UTF-8");
+    if (chio_pubkey_from_hex(subject_hex, strlen(subject_hex), subject) != 0)
+        return chio__fail(err, CHIO_EKEY, CHIO_NO_OFFSET,
+                          "subject must be a 32-byte public key in hex");
+    if (ttl_secs == 0)
+        return chio__fail(err, CHIO_ERANGE, CHIO_NO_OFFSET, "ttl must be at least one second");
+    if (issued_at > UINT64_MAX - ttl_secs)
+        return chio__fail(err, CHIO_ERANGE, CHIO_NO_OFFSET, "issued_at + ttl overflows");
+    if (id == NULL) {
+        if (uuid_v7(uuid) != 0)
+            return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "the random generator failed");
+        id = uuid;
+    }
+    chio__hex_encode(subject, 32, subject_hex_norm);
+
+    rc = chio_json_parse(scope_json, scope_len, &sdoc, err);
+    if (rc != 0)
+        return rc;
+    scope = chio__json_doc_root(sdoc);
+    rc = chio__scope_read(sdoc, scope, 1, &view, err);
+    if (rc != 0)
+        goto out;
+
+    rc = CHIO_ENOMEM;
+    tdoc = chio__json_doc_new(4096);
+    if (tdoc == NULL)
+        goto out;
+    tok = chio__json_doc_root(tdoc);
+    if (chio__json_set_object(tdoc, tok, 8) != 0 || put_string(tdoc, tok, "id", id) != 0 ||
+        put_string(tdoc, tok, "issuer", chio_keypair_public_hex(issuer)) != 0 ||
+        put_string(tdoc, tok, "subject", subject_hex_norm) != 0 ||
+        put_u64(tdoc, tok, "issued_at", issued_at) != 0 ||
+        put_u64(tdoc, tok, "expires_at", issued_at + ttl_secs) != 0)
+        goto out;
+    slot = chio__json_obj_put(tdoc, tok, "scope", 5);
+    if (slot == NULL || chio__json_copy(tdoc, slot, scope) != 0)
+        goto out;
+
+    chio__buf_init(&b);
+    rc = signed_message(tok, &b);
+    if (rc == 0)
+        rc = chio_keypair_sign(issuer, b.data, b.len, sig);
+    chio__buf_destroy(&b);
+    if (rc != 0)
+        goto out;
+    chio__hex_encode(sig, 64, sighex);
+    rc = put_string(tdoc, tok, "signature", sighex);
+    if (rc != 0)
+        goto out;
+    rc = chio_json_write_canonical(tok, &text, &tlen);
+    if (rc != 0)
+        goto out;
+    rc = chio_capability_parse(text, tlen, out, err);
+out:
+    if (rc == CHIO_ENOMEM && (err == NULL || err->code != rc))
+        chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory issuing capability");
+    free(text);
+    chio_json_doc_free(sdoc);
+    chio_json_doc_free(tdoc);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * model/model.h - private helpers of the model layer (receipts, capability
+ * tokens, Merkle trees): typed field extraction from JSON objects with
+ * precise error messages, and public-key normalisation. May call the core
+ * layer only. No state.
+ */
+#ifndef CHIO_MODEL_H
+#define CHIO_MODEL_H
+
+#include <stdint.h>
+
+#include "chio/error.h"
+#include "internal.h"
+
+/* Field presence rule for the extractors below. */
+enum { CHIO__OPTIONAL = 0, CHIO__REQUIRED = 1 };
+
+/*
+ * Each extractor reads @obj[@key]. A missing (or, when optional, null) field
+ * returns 0 with *present = 0 (present may be NULL). A wrong type or value
+ * fails with CHIO_EFORMAT and "<what>: field '<key>' ..." in @err.
+ */
+int chio__field_string(const chio_json *obj, const char *key, int required, const char **out,
+                       int *present, chio_error *err, const char *what);
+int chio__field_u64(const chio_json *obj, const char *key, int required, uint64_t *out,
+                    int *present, chio_error *err, const char *what);
+int chio__field_bool(const chio_json *obj, const char *key, int required, int *out, int *present,
+                     chio_error *err, const char *what);
+/* A string that must be one of @names; *out receives its index. */
+int chio__field_enum(const chio_json *obj, const char *key, int required, const char *const *names,
+                     int nnames, int *out, int *present, chio_error *err, const char *what);
+/* An object or array member that must have @type when present. */
+int chio__field_typed(const chio_json *obj, const char *key, int required, chio_json_type type,
+                      const chio_json **out, chio_error *err, const char *what);
+
+/*
+ * A public key field: 64 hex digits of either case, optional "0x". The
+ * string in the document is rewritten in place to lowercase without the
+ * prefix (chio re-serialises keys that way), and the bytes go to @out.
+ * Fails with CHIO_EKEY.
+ */
+int chio__field_pubkey(chio_json_doc *doc, chio_json *obj, const char *key, uint8_t out[32],
+                       chio_error *err, const char *what);
+
+/* Remove @obj[@key] when it is null; when @drop_empty_array, also when it
+ * is an empty array. */
+void chio__drop_null(chio_json *obj, const char *key, int drop_empty_array);
+
+/* Every member key of @obj is in @known (NULL-terminated)? Returns the first
+ * unknown key or NULL. */
+const char *chio__first_unknown_key(const chio_json *obj, const char *const *known);
+
+/* The canonical bytes of a JSON value, hashed: sha256_hex(canonical(v)). */
+int chio__canonical_sha256_hex(const chio_json *v, char out[65]);
+
+#endif

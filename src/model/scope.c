@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * model/scope.c - reading a capability scope into typed grants (see
+ * scope.h). Unknown operations make the scope invalid (as in chio); unknown
+ * constraint types and malformed constraint values are kept as
+ * CHIO__CONSTRAINT_UNKNOWN so that evaluation fails closed on them.
+ * Calls the core layer and model/fields.c; no state.
+ */
+#include <string.h>
+
+#include "scope.h"
+
+#define WHAT "capability scope"
+
+static const char *const op_names[] = {"invoke",    "read_result", "read",
+                                       "subscribe", "get",         "delegate"};
+static const char *const scope_fields[] = {"grants", "resource_grants", "prompt_grants", NULL};
+static const char *const grant_fields[] = {
+    "server_id",      "tool_name",       "operations",
+    "constraints",    "max_invocations", "max_cost_per_invocation",
+    "max_total_cost", "dpop_required",   NULL};
+static const char *const resource_fields[] = {"uri_pattern", "operations", NULL};
+static const char *const prompt_fields[] = {"prompt_name", "operations", NULL};
+static const char *const constraint_fields[] = {"type", "value", NULL};
+static const char *const money_fields[] = {"units", "currency", NULL};
+
+static int refuse_unknown(const chio_json *obj, const char *const *known, const char *where,
+                          chio_error *err)
+{
+    const char *k = chio__first_unknown_key(obj, known);
+
+    if (k == NULL)
+        return 0;
+    return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": unknown field '%.64s' in %s", k,
+                      where);
+}
+
+static int read_ops(const chio_json *obj, unsigned *ops, chio_error *err)
+{
+    const chio_json *arr;
+    uint32_t i;
+    int j, rc;
+
+    rc = chio__field_typed(obj, "operations", CHIO__REQUIRED, CHIO_JSON_ARRAY, &arr, err, WHAT);
+    if (rc != 0)
+        return rc;
+    *ops = 0;
+    for (i = 0; i < arr->n; i++) {
+        const chio_json *op = &arr->v.items[i];
+        if (op->type != CHIO_JSON_STRING)
+            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                              WHAT ": operations must be strings");
+        for (j = 0; j < 6; j++)
+            if (strcmp(op->v.s, op_names[j]) == 0 && strlen(op_names[j]) == op->n)
+                break;
+        if (j == 6)
+            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                              WHAT ": unknown operation \"%.32s\"", op->v.s);
+        *ops |= 1u << j;
+    }
+    return 0;
+}
+
+static void read_constraint(const chio_json *c, chio__constraint *out)
+{
+    static const char *const names[] = {"path_prefix", "domain_exact", "domain_glob",
+                                        "regex_match", "max_length",   "max_args_size",
+                                        "custom"};
+    const chio_json *type = chio_json_get(c, "type"), *value = chio_json_get(c, "value");
+    int k;
+
+    memset(out, 0, sizeof(*out));
+    out->kind = CHIO__CONSTRAINT_UNKNOWN;
+    if (type == NULL || type->type != CHIO_JSON_STRING)
+        return;
+    out->type_name = type->v.s;
+    for (k = 0; k < 7; k++)
+        if (strcmp(type->v.s, names[k]) == 0)
+            break;
+    if (k == 7 || value == NULL)
+        return;
+    switch (k + 1) {
+    case CHIO__CONSTRAINT_PATH_PREFIX:
+    case CHIO__CONSTRAINT_DOMAIN_EXACT:
+    case CHIO__CONSTRAINT_DOMAIN_GLOB:
+    case CHIO__CONSTRAINT_REGEX_MATCH:
+        if (value->type != CHIO_JSON_STRING || memchr(value->v.s, 0, value->n))
+            return;
+        out->str = value->v.s;
+        break;
+    case CHIO__CONSTRAINT_MAX_LENGTH:
+    case CHIO__CONSTRAINT_MAX_ARGS_SIZE:
+        if (chio_json_get_uint64(value, &out->num) != 0)
+            return;
+        break;
+    case CHIO__CONSTRAINT_CUSTOM:
+        if (value->type != CHIO_JSON_ARRAY || value->n != 2 ||
+            value->v.items[0].type != CHIO_JSON_STRING ||
+            value->v.items[1].type != CHIO_JSON_STRING)
+            return;
+        out->custom_key = value->v.items[0].v.s;
+        out->custom_value = value->v.items[1].v.s;
+        break;
+    }
+    out->kind = (chio__constraint_kind)(k + 1);
+}
+
+static int read_money(const chio_json *grant, const char *key, int strict, const chio_json **out,
+                      chio_error *err)
+{
+    const chio_json *m;
+    uint64_t units;
+    const char *cur;
+    int rc = chio__field_typed(grant, key, CHIO__OPTIONAL, CHIO_JSON_OBJECT, &m, err, WHAT);
+
+    *out = m;
+    if (rc != 0 || m == NULL)
+        return rc;
+    if (strict && (rc = refuse_unknown(m, money_fields, key, err)) != 0)
+        return rc;
+    rc = chio__field_u64(m, "units", CHIO__REQUIRED, &units, NULL, err, WHAT);
+    return rc ? rc : chio__field_string(m, "currency", CHIO__REQUIRED, &cur, NULL, err, WHAT);
+}
+
+static int read_tool_grant(chio_json_doc *doc, chio_json *g, int strict, chio__tool_grant *out,
+                           chio_error *err)
+{
+    static const char *const optional[] = {"constraints", "max_invocations",
+                                           "max_cost_per_invocation", "max_total_cost",
+                                           "dpop_required"};
+    const chio_json *cons;
+    uint32_t i;
+    int rc, present;
+    size_t k;
+
+    memset(out, 0, sizeof(*out));
+    if (g->type != CHIO_JSON_OBJECT)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": each grant must be an object");
+    if (strict) {
+        for (k = 0; k < sizeof(optional) / sizeof(optional[0]); k++)
+            chio__drop_null(g, optional[k], k == 0);
+        if ((rc = refuse_unknown(g, grant_fields, "a tool grant", err)) != 0)
+            return rc;
+    }
+    rc = chio__field_string(g, "server_id", CHIO__REQUIRED, &out->server_id, NULL, err, WHAT);
+    if (rc == 0)
+        rc = chio__field_string(g, "tool_name", CHIO__REQUIRED, &out->tool_name, NULL, err, WHAT);
+    if (rc == 0)
+        rc = read_ops(g, &out->ops, err);
+    if (rc == 0)
+        rc = chio__field_u64(g, "max_invocations", CHIO__OPTIONAL, &out->max_invocations,
+                             &out->has_max_invocations, err, WHAT);
+    if (rc == 0)
+        rc = chio__field_bool(g, "dpop_required", CHIO__OPTIONAL, &out->dpop_required, &present,
+                              err, WHAT);
+    if (rc == 0)
+        rc = read_money(g, "max_cost_per_invocation", strict, &out->max_cost_per_invocation, err);
+    if (rc == 0)
+        rc = read_money(g, "max_total_cost", strict, &out->max_total_cost, err);
+    if (rc == 0)
+        rc = chio__field_typed(g, "constraints", CHIO__OPTIONAL, CHIO_JSON_ARRAY, &cons, err, WHAT);
+    if (rc != 0 || cons == NULL || cons->n == 0)
+        return rc;
+    out->constraints = chio__arena_alloc(&doc->arena, cons->n * sizeof(chio__constraint));
+    if (out->constraints == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    out->nconstraints = cons->n;
+    for (i = 0; i < cons->n; i++) {
+        const chio_json *c = &cons->v.items[i];
+        if (c->type != CHIO_JSON_OBJECT)
+            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                              WHAT ": each constraint must be an object");
+        if (strict) {
+            if ((rc = refuse_unknown(c, constraint_fields, "a constraint", err)) != 0)
+                return rc;
+            if (chio_json_get(c, "type") == NULL ||
+                chio_json_get(c, "type")->type != CHIO_JSON_STRING)
+                return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                                  WHAT ": constraint 'type' must be a string");
+        }
+        read_constraint(c, &out->constraints[i]);
+    }
+    return 0;
+}
+
+static int read_pattern_grant(chio_json *g, int strict, const char *key, const char *const *known,
+                              chio__pattern_grant *out, chio_error *err)
+{
+    int rc;
+
+    if (g->type != CHIO_JSON_OBJECT)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": each grant must be an object");
+    if (strict && (rc = refuse_unknown(g, known, "a grant", err)) != 0)
+        return rc;
+    rc = chio__field_string(g, key, CHIO__REQUIRED, &out->pattern, NULL, err, WHAT);
+    return rc ? rc : read_ops(g, &out->ops, err);
+}
+
+int chio__scope_read(chio_json_doc *doc, chio_json *scope, int strict, chio__scope *out,
+                     chio_error *err)
+{
+    chio_json *list;
+    uint32_t i;
+    int rc, which;
+
+    memset(out, 0, sizeof(*out));
+    if (scope->type != CHIO_JSON_OBJECT)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT " must be an object");
+    if (strict) {
+        for (which = 0; which < 3; which++)
+            chio__drop_null(scope, scope_fields[which], 1);
+        if ((rc = refuse_unknown(scope, scope_fields, "the scope", err)) != 0)
+            return rc;
+    }
+    for (which = 0; which < 3; which++) {
+        list = chio__json_obj_find(scope, scope_fields[which], strlen(scope_fields[which]));
+        if (list == NULL || (!strict && list->type == CHIO_JSON_NULL))
+            continue;
+        if (list->type != CHIO_JSON_ARRAY)
+            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": '%s' must be an array",
+                              scope_fields[which]);
+        if (list->n == 0)
+            continue;
+        if (which == 0) {
+            out->grants = chio__arena_alloc(&doc->arena, list->n * sizeof(chio__tool_grant));
+            if (out->grants == NULL)
+                return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+            out->ngrants = list->n;
+            for (i = 0; i < list->n; i++)
+                if ((rc = read_tool_grant(doc, &list->v.items[i], strict, &out->grants[i], err)))
+                    return rc;
+        } else {
+            chio__pattern_grant *g =
+                chio__arena_alloc(&doc->arena, list->n * sizeof(chio__pattern_grant));
+            if (g == NULL)
+                return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+            for (i = 0; i < list->n; i++) {
+                rc = which == 1 ? read_pattern_grant(&list->v.items[i], strict, "uri_pattern",
+                                                     resource_fields, &g[i], err)
+                                : read_pattern_grant(&list->v.items[i], strict, "prompt_name",
+                                                     prompt_fields, &g[i], err);
+                if (rc != 0)
+                    return rc;
+            }
+            if (which == 1) {
+                out->resources = g;
+                out->nresources = list->n;
+            } else {
+                out->prompts = g;
+                out->nprompts = list->n;
+            }
+        }
+    }
+    return 0;
+}
+
+int chio__pattern_matches(const char *pattern, const char *name)
+{
+    size_t n = strlen(pattern);
+
+    if (strcmp(pattern, "*") == 0)
+        return 1;
+    if (n > 0 && pattern[n - 1] == '*')
+        return strncmp(pattern, name, n - 1) == 0;
+    return strcmp(pattern, name) == 0;
+}

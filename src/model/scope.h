@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * model/scope.h - the typed view of a capability scope (ChioScope): tool,
+ * resource and prompt grants with their operations and constraints. Views
+ * point into the token's JSON document and live as long as it does. Shared
+ * by capability.c and, later, the kernel's scope check. No state.
+ */
+#ifndef CHIO_MODEL_SCOPE_H
+#define CHIO_MODEL_SCOPE_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+/* Operation bits. */
+enum {
+    CHIO__OP_INVOKE = 1u << 0,
+    CHIO__OP_READ_RESULT = 1u << 1,
+    CHIO__OP_READ = 1u << 2,
+    CHIO__OP_SUBSCRIBE = 1u << 3,
+    CHIO__OP_GET = 1u << 4,
+    CHIO__OP_DELEGATE = 1u << 5
+};
+
+typedef enum chio__constraint_kind {
+    CHIO__CONSTRAINT_UNKNOWN = 0, /* not understood, or a malformed value: deny */
+    CHIO__CONSTRAINT_PATH_PREFIX,
+    CHIO__CONSTRAINT_DOMAIN_EXACT,
+    CHIO__CONSTRAINT_DOMAIN_GLOB,
+    CHIO__CONSTRAINT_REGEX_MATCH,
+    CHIO__CONSTRAINT_MAX_LENGTH,
+    CHIO__CONSTRAINT_MAX_ARGS_SIZE,
+    CHIO__CONSTRAINT_CUSTOM
+} chio__constraint_kind;
+
+typedef struct chio__constraint {
+    chio__constraint_kind kind;
+    const char *type_name;  /* as written in the token */
+    const char *str;        /* string value (path/domain/regex) */
+    uint64_t num;           /* max_length / max_args_size */
+    const char *custom_key; /* custom: [key, value] */
+    const char *custom_value;
+} chio__constraint;
+
+typedef struct chio__tool_grant {
+    const char *server_id; /* "*" matches any */
+    const char *tool_name; /* "*" matches any */
+    unsigned ops;
+    chio__constraint *constraints;
+    uint32_t nconstraints;
+    int has_max_invocations;
+    uint64_t max_invocations;
+    const chio_json *max_cost_per_invocation; /* {"units","currency"} or NULL */
+    const chio_json *max_total_cost;
+    int dpop_required;
+} chio__tool_grant;
+
+typedef struct chio__pattern_grant {
+    const char *pattern; /* uri_pattern or prompt_name; "*" or a trailing '*' prefix */
+    unsigned ops;
+} chio__pattern_grant;
+
+typedef struct chio__scope {
+    chio__tool_grant *grants;
+    uint32_t ngrants;
+    chio__pattern_grant *resources;
+    uint32_t nresources;
+    chio__pattern_grant *prompts;
+    uint32_t nprompts;
+} chio__scope;
+
+/*
+ * Read @scope (an object inside @doc) into @out, allocating the views in the
+ * document's arena. With @strict (used when issuing) unknown fields are
+ * refused and the object is rewritten in chio's normal form: empty lists
+ * and null optional members removed.
+ * Returns 0, CHIO_EFORMAT or CHIO_ENOMEM (details in @err).
+ */
+int chio__scope_read(chio_json_doc *doc, chio_json *scope, int strict, chio__scope *out,
+                     chio_error *err);
+
+/* Does @pattern cover @name ("*", "prefix*" or exact)? */
+int chio__pattern_matches(const char *pattern, const char *name);
+
+#endif

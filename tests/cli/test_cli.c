@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/cli/test_cli.c - the `chio` binary end to end: every command's
+ * --help, exit codes (0 ok, 1 negative verification, 2 bad usage/input),
+ * seed files (permissions, exactly one trailing newline), canonical
+ * vectors through `chio canon`, re-signing the upstream receipts, issuing
+ * the upstream token, and malformed input of every kind.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chio/chio.h"
+#include "common/testutil.h"
+
+#define SEED07 "0707070707070707070707070707070707070707070707070707070707070707"
+#define PUB07  "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
+#define SEED0B "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
+#define PUB0B  "66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a"
+#define SUBJ   "0b513ad9b4924015ca0902ed079044d3ac5dbec2306f06948c10da8eb6e39f2d"
+
+static char *dir;
+static chio_json_doc *vectors;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+    chio_json_doc_free(vectors);
+    vectors = NULL;
+}
+
+static char *path(const char *name)
+{
+    char *p;
+    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}
+
+static char *seed_file(const char *name, const char *content, unsigned mode)
+{
+    char *p = path(name);
+    cr_assert_eq(testutil_write_file(p, content, strlen(content), mode), 0);
+    return p;
+}
+
+static cli_result run(const char *in, const char *const *argv)
+{
+    return testutil_run_cli(argv, in, in ? strlen(in) : 0);
+}
+
+#define RUN(in, ...) run(in, (const char *const[]){__VA_ARGS__, NULL})
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+TestSuite(cli, .init = setup, .fini = teardown);
+
+Test(cli, help_and_usage_errors)
+{
+    const char *const cmds[][4] = {{"--help", NULL, NULL},
+                                   {"keygen", "--help", NULL},
+                                   {"pubkey", "--help", NULL},
+                                   {"canon", "--help", NULL},
+                                   {"receipt", "sign", "--help"},
+                                   {"receipt", "verify", "--help"},
+                                   {"capability", "issue", "--help"},
+                                   {"capability", "verify", "--help"}};
+    size_t i;
+
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        cli_result r = testutil_run_cli(cmds[i], NULL, 0);
+        cr_expect_eq(r.status, 0, "%s %s: status %d", cmds[i][0], cmds[i][1] ? cmds[i][1] : "",
+                     r.status);
+        cr_expect(strstr(r.out, "usage:") != NULL, "%s: no usage on stdout", cmds[i][0]);
+        testutil_cli_free(&r);
+    }
+    cli_result r = RUN(NULL, "frobnicate");
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.err, "unknown command") != NULL);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "keygen", "--bogus");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "--version");
+    cr_expect_eq(r.status, 0);
+    cr_expect(strstr(r.out, CHIO_VERSION_STRING) != NULL);
+    testutil_cli_free(&r);
+}
+
+Test(cli, keygen_writes_private_seed_and_never_overwrites)
+{
+    char *out = path("key.seed");
+    struct stat st;
+    cli_result r = RUN(NULL, "keygen", "--out", out), p;
+    size_t len;
+    char *seed;
+
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(stat(out, &st), 0);
+    cr_expect_eq(st.st_mode & 0777, 0600);
+    seed = testutil_read_file(out, &len);
+    cr_expect_eq(len, 65);
+    cr_expect_eq(seed[64], '\n');
+    cr_expect_eq(strlen(r.out), 65, "public key hex + newline: [%s]", r.out);
+    p = RUN(NULL, "pubkey", "--seed-file", out);
+    cr_expect_eq(p.status, 0);
+    cr_expect_str_eq(p.out, r.out);
+    testutil_cli_free(&p);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "keygen", "--out", out);
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.err, "overwrite") != NULL, "%s", r.err);
+    free(seed);
+    seed = testutil_read_file(out, &len);
+    cr_expect_eq(len, 65, "existing seed untouched");
+    testutil_cli_free(&r);
+    r = RUN(NULL, "keygen");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    free(seed);
+    free(out);
+}
+
+Test(cli, seed_file_rules)
+{
+    struct {
+        const char *content;
+        unsigned mode;
+        int status;
+        const char *msg;
+    } cases[] = {
+        {SEED07, 0600, 0, NULL},
+        {SEED07 "\n", 0600, 0, NULL},
+        {"0x" SEED07 "\n", 0400, 0, NULL},
+        {SEED07 "\n\n", 0600, 2, "CHIO_ESEED_NEWLINE"},
+        {SEED07 "\r\n", 0600, 2, "CHIO_ESEED_SPACE"},
+        {" " SEED07, 0600, 2, "CHIO_ESEED_SPACE"},
+        {SEED07 "0\n", 0600, 2, "CHIO_ESEED_ODD"},
+        {"zz07070707070707070707070707070707070707070707070707070707070707", 0600, 2,
+         "CHIO_ESEED_NONHEX"},
+        {"0707\n", 0600, 2, "CHIO_ESEED_LENGTH"},
+        {"", 0600, 2, "CHIO_ESEED_LENGTH"},
+        {SEED07 "\n", 0640, 2, "group or others"},
+        {SEED07 "\n", 0604, 2, "group or others"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "seed%zu", i);
+        char *p = seed_file(name, cases[i].content, cases[i].mode);
+        cli_result r = RUN(NULL, "pubkey", "--seed-file", p);
+        cr_expect_eq(r.status, cases[i].status, "case %zu: status %d (%s)", i, r.status, r.err);
+        if (cases[i].status == 0)
+            cr_expect_str_eq(r.out, PUB07 "\n");
+        else
+            cr_expect(strstr(r.err, cases[i].msg) != NULL, "case %zu: [%s] lacks %s", i, r.err,
+                      cases[i].msg);
+        cr_expect_null(strstr(r.err, "070707070707"), "seed must not be echoed");
+        testutil_cli_free(&r);
+        free(p);
+    }
+    cli_result r = RUN(NULL, "pubkey", "--seed-file", "/nonexistent/seed");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+}
+
+Test(cli, canon_matches_all_vectors)
+{
+    const chio_json *cases;
+    size_t i, n, passed = 0;
+
+    vectors = testutil_load_vectors("chio-canonical-v1.json");
+    cases = chio_json_get(chio_json_root(vectors), "cases");
+    n = chio_json_size(cases);
+    for (i = 0; i < n; i++) {
+        const chio_json *c = chio_json_at(cases, i);
+        size_t inlen, wantlen;
+        const char *in = chio_json_string(chio_json_get(c, "input_json"), &inlen);
+        const char *want = chio_json_string(chio_json_get(c, "canonical_json"), &wantlen);
+        const char *argv[] = {"canon", NULL};
+        cli_result r = testutil_run_cli(argv, in, inlen);
+        if (r.status == 0 && r.out_len == wantlen && memcmp(r.out, want, wantlen) == 0)
+            passed++;
+        else
+            cr_expect_fail("case %zu: [%s] want [%s] (%s)", i, r.out, want, r.err);
+        testutil_cli_free(&r);
+    }
+    fprintf(stderr, "chio canon vectors: %zu/%zu cases passed\n", passed, n);
+    cr_assert_eq(passed, n);
+}
+
+Test(cli, canon_rejects_bad_json_with_offsets)
+{
+    struct {
+        const char *in;
+        size_t len;
+        const char *code;
+    } cases[] = {
+        {"{\"a\":1,}", 8, "CHIO_EJSON_SYNTAX"},
+        {"{\"a\":", 5, "CHIO_EJSON_TRUNCATED"},
+        {"\"\xff\"", 3, "CHIO_EJSON_UTF8"},
+        {"\"\\ud800\"", 8, "CHIO_EJSON_SURROGATE"},
+        {"{\"a\":1,\"a\":2}", 13, "CHIO_EJSON_DUPKEY"},
+        {"{} {}", 5, "CHIO_EJSON_TRAILING"},
+        {"1e999", 5, "CHIO_EJSON_NUMBER"},
+        {"", 0, "CHIO_EJSON_TRUNCATED"},
+    };
+    size_t i;
+    char deep[400];
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *argv[] = {"canon", NULL};
+        cli_result r = testutil_run_cli(argv, cases[i].in, cases[i].len);
+        cr_expect_eq(r.status, 2, "case %zu", i);
+        cr_expect_eq(r.out_len, 0);
+        cr_expect(strstr(r.err, cases[i].code) != NULL, "case %zu: %s", i, r.err);
+        cr_expect(strstr(r.err, "byte") != NULL, "case %zu: no offset in %s", i, r.err);
+        testutil_cli_free(&r);
+    }
+    memset(deep, '[', 200);
+    memset(deep + 200, ']', 200);
+    const char *argv[] = {"canon", NULL};
+    cli_result r = testutil_run_cli(argv, deep, sizeof(deep));
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.err, "CHIO_EJSON_DEPTH") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+}
+
+static char *vector_receipt(const char *id)
+{
+    const chio_json *cases;
+    size_t i, len;
+    char *out;
+
+    vectors = testutil_load_vectors("chio-receipt-v1.json");
+    cases = chio_json_get(chio_json_root(vectors), "cases");
+    for (i = 0; i < chio_json_size(cases); i++) {
+        const chio_json *c = chio_json_at(cases, i);
+        if (strcmp(chio_json_string(chio_json_get(c, "id"), NULL), id) == 0) {
+            cr_assert_eq(chio_json_write_canonical(chio_json_get(c, "receipt"), &out, &len), 0);
+            return out;
+        }
+    }
+    cr_assert_fail("no case %s", id);
+    return NULL;
+}
+
+Test(cli, receipt_sign_reproduces_upstream_bytes)
+{
+    const char *ids[] = {"allow_receipt", "deny_receipt"};
+    char *seed = seed_file("s07", SEED07 "\n", 0600);
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        char *want = vector_receipt(ids[i]);
+        cli_result r = RUN(want, "receipt", "sign", "--seed-file", seed);
+        cr_expect_eq(r.status, 0, "%s", r.err);
+        cr_expect_eq(r.out_len, strlen(want) + 1);
+        cr_expect_eq(memcmp(r.out, want, strlen(want)), 0, "%s: got %s", ids[i], r.out);
+        cr_expect_eq(r.out[r.out_len - 1], '\n');
+        testutil_cli_free(&r);
+        free(want);
+        chio_json_doc_free(vectors);
+        vectors = NULL;
+    }
+    free(seed);
+}
+
+Test(cli, receipt_sign_refuses_bad_bodies)
+{
+    char *seed = seed_file("s07", SEED07, 0600);
+    char *body = vector_receipt("allow_receipt");
+    char *bad;
+    cli_result r;
+
+    /* trace observation with a decision breaks the semantic rules */
+    char *k = strstr(body, "mediated_decision");
+    cr_assert_geq(asprintf(&bad, "%.*strace_observation%s", (int)(k - body), body, k + 17), 0);
+    r = RUN(bad, "receipt", "sign", "--seed-file", seed);
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.err, "CHIO_ESEMANTIC") != NULL, "%s", r.err);
+    cr_expect_eq(r.out_len, 0);
+    testutil_cli_free(&r);
+    free(bad);
+    r = RUN("not json", "receipt", "sign", "--seed-file", seed);
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    r = RUN(body, "receipt", "sign");
+    cr_expect_eq(r.status, 2, "missing --seed-file");
+    testutil_cli_free(&r);
+    free(body);
+    free(seed);
+}
+
+Test(cli, receipt_verify_reports_and_exit_codes)
+{
+    const chio_json *cases;
+    char *lines = NULL, *file;
+    size_t i, cap = 0, len = 0;
+
+    vectors = testutil_load_vectors("chio-receipt-v1.json");
+    cases = chio_json_get(chio_json_root(vectors), "cases");
+    for (i = 0; i < chio_json_size(cases); i++) {
+        char *one;
+        size_t olen;
+        cr_assert_eq(chio_json_write_canonical(chio_json_get(chio_json_at(cases, i), "receipt"),
+                                               &one, &olen),
+                     0);
+        if (len + olen + 2 > cap) {
+            cap = (len + olen + 2) * 2;
+            lines = realloc(lines, cap);
+        }
+        memcpy(lines + len, one, olen);
+        len += olen;
+        lines[len++] = '\n';
+        lines[len] = '\0';
+        free(one);
+    }
+    file = path("receipts.jsonl");
+    cr_assert_eq(testutil_write_file(file, lines, len, 0644), 0);
+
+    /* three of five vectors are intact; two are tampered */
+    cli_result r = RUN(NULL, "receipt", "verify", file);
+    cr_expect_eq(r.status, 1, "%s", r.err);
+    cr_expect_eq(count_lines(r.out), 5);
+    cr_expect(strstr(r.out, "\"ok\":true") != NULL);
+    cr_expect(strstr(r.out, "\"ok\":false") != NULL);
+    cr_expect(strstr(r.out, "\"result\":\"Observed\"") != NULL);
+    testutil_cli_free(&r);
+
+    /* only the allow receipt, from stdin, with the right and a wrong trusted key */
+    char *allow = vector_receipt("allow_receipt");
+    r = RUN(allow, "receipt", "verify", "--trusted-key", PUB07);
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    cr_expect(strstr(r.out, "\"signer_trusted\":true") != NULL);
+    cr_expect(strstr(r.out, "\"authorized\":true") != NULL);
+    cr_expect(strstr(r.out, "\"id\":\"c9909f73") != NULL);
+    cr_expect(strstr(r.out, "\"signer_key_hex\":\"" PUB07 "\"") != NULL);
+    testutil_cli_free(&r);
+    r = RUN(allow, "receipt", "verify", "--trusted-key", PUB0B);
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.out, "\"signer_trusted\":false") != NULL);
+    testutil_cli_free(&r);
+    r = RUN(allow, "receipt", "verify");
+    cr_expect_eq(r.status, 0, "integrity-only check passes without trusted keys");
+    testutil_cli_free(&r);
+    r = RUN(allow, "receipt", "verify", "--trusted-key", "abcd");
+    cr_expect_eq(r.status, 2, "a malformed trusted key is bad usage");
+    testutil_cli_free(&r);
+
+    free(allow);
+    free(file);
+    free(lines);
+}
+
+Test(cli, receipt_verify_bad_input)
+{
+    char *allow = vector_receipt("allow_receipt");
+    const char *inputs[] = {"{\"a\":", "\"\xff\"", "[[[[[[[[[[", "{}", "42"};
+    size_t i;
+    char *mod;
+
+    for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        cli_result r = RUN(inputs[i], "receipt", "verify");
+        cr_expect_eq(r.status, 2, "input %zu: status %d", i, r.status);
+        cr_expect(strstr(r.out, "\"ok\":false") != NULL, "input %zu: %s", i, r.out);
+        testutil_cli_free(&r);
+    }
+    /* wrong-length signature and truncated kernel key */
+    char *sig = strstr(allow, "\"signature\":\"") + 13;
+    cr_assert_geq(asprintf(&mod, "%.*s%s", (int)(sig - allow), allow, sig + 2), 0);
+    cli_result r = RUN(mod, "receipt", "verify");
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.out, "CHIO_ESIGFORMAT") != NULL, "%s", r.out);
+    testutil_cli_free(&r);
+    free(mod);
+    char *key = strstr(allow, "\"kernel_key\":\"") + 14;
+    cr_assert_geq(asprintf(&mod, "%.*s%s", (int)(key - allow), allow, key + 1), 0);
+    r = RUN(mod, "receipt", "verify");
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.out, "CHIO_EKEY") != NULL, "%s", r.out);
+    testutil_cli_free(&r);
+    free(mod);
+    /* a good line and a bad line: every line reported, bad input wins */
+    cr_assert_geq(asprintf(&mod, "%s\n{broken\n", allow), 0);
+    r = RUN(mod, "receipt", "verify");
+    cr_expect_eq(r.status, 2);
+    cr_expect_eq(count_lines(r.out), 2);
+    cr_expect(strstr(r.out, "\"line\":2") != NULL, "%s", r.out);
+    testutil_cli_free(&r);
+    free(mod);
+    free(allow);
+}
+
+#define SCOPE                                                                               \
+    "{\"grants\":[{\"constraints\":[{\"type\":\"path_prefix\",\"value\":\"/workspace/\"}]," \
+    "\"max_invocations\":3,\"operations\":[\"invoke\",\"read_result\"],\"server_id\":"      \
+    "\"srv-files\",\"tool_name\":\"file_read\"}]}"
+
+Test(cli, capability_issue_and_verify)
+{
+    char *seed = seed_file("s0b", SEED0B "\n", 0600);
+    char *tok;
+    cli_result r =
+        RUN(NULL, "capability", "issue", "--seed-file", seed, "--subject", SUBJ, "--scope", SCOPE,
+            "--ttl", "600", "--id", "cap-bindings-direct", "--now", "1710000200");
+
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out,
+                     "\"signature\":\"bf98e7d482dee58f37b6f859b9eddd54191dbb1145321be7dff9aa59fbf"
+                     "47e7647873dd40c585956ebc098b64f7f853d7ceb83685c01410c7decd6a477db920c\"") !=
+                  NULL,
+              "issued token must match upstream's signature: %s", r.out);
+    tok = strdup(r.out);
+    testutil_cli_free(&r);
+
+    r = RUN(tok, "capability", "verify", "--at", "1710000300", "--trusted-key", PUB0B);
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    cr_expect_str_eq(r.out, "{\"delegation_chain_shape_valid\":true,\"id\":\"cap-bindings-direct\","
+                            "\"issuer_trusted\":true,\"ok\":true,\"signature_valid\":true,"
+                            "\"time_status\":\"valid\"}\n");
+    testutil_cli_free(&r);
+    r = RUN(tok, "capability", "verify", "--at", "1710000800");
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.out, "\"time_status\":\"expired\"") != NULL);
+    testutil_cli_free(&r);
+    r = RUN(tok, "capability", "verify", "--at", "1710000199");
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.out, "\"time_status\":\"not_yet_valid\"") != NULL);
+    testutil_cli_free(&r);
+    r = RUN(tok, "capability", "verify", "--at", "1710000300", "--trusted-key", PUB07);
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.out, "\"issuer_trusted\":false") != NULL);
+    testutil_cli_free(&r);
+
+    /* usage errors */
+    r = RUN(tok, "capability", "verify");
+    cr_expect_eq(r.status, 2, "--at is required");
+    testutil_cli_free(&r);
+    r = RUN(tok, "capability", "verify", "--at", "-5");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "capability", "issue", "--seed-file", seed, "--subject", SUBJ, "--scope", "{",
+            "--ttl", "5");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "capability", "issue", "--seed-file", seed, "--subject", "xyz", "--scope", SCOPE,
+            "--ttl", "5");
+    cr_expect_eq(r.status, 2);
+    cr_expect(strstr(r.err, "CHIO_EKEY") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "capability", "issue", "--seed-file", seed, "--subject", SUBJ, "--scope", SCOPE,
+            "--ttl", "0");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    r = RUN("{\"id\":1}", "capability", "verify", "--at", "1");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    free(tok);
+    free(seed);
+}
+
+Test(cli, capability_verify_vectors)
+{
+    const chio_json *cases;
+    size_t i;
+
+    vectors = testutil_load_vectors("chio-capability-v1.json");
+    cases = chio_json_get(chio_json_root(vectors), "cases");
+    for (i = 0; i < chio_json_size(cases); i++) {
+        const chio_json *c = chio_json_at(cases, i), *want = chio_json_get(c, "expected");
+        char *tok, at[32];
+        size_t len;
+        uint64_t t;
+        int sig;
+        chio_json_get_uint64(chio_json_get(c, "verify_at"), &t);
+        snprintf(at, sizeof(at), "%llu", (unsigned long long)t);
+        cr_assert_eq(chio_json_write_canonical(chio_json_get(c, "capability"), &tok, &len), 0);
+        cli_result r = RUN(tok, "capability", "verify", "--at", at, "--max-depth", "4");
+        chio_json_get_bool(chio_json_get(want, "signature_valid"), &sig);
+        cr_expect(strstr(r.out, sig ? "\"signature_valid\":true" : "\"signature_valid\":false"),
+                  "case %zu: %s", i, r.out);
+        char ts[64];
+        snprintf(ts, sizeof(ts), "\"time_status\":\"%s\"",
+                 chio_json_string(chio_json_get(want, "time_status"), NULL));
+        cr_expect(strstr(r.out, ts) != NULL, "case %zu: %s", i, r.out);
+        cr_expect(strstr(r.out, "\"delegation_chain_shape_valid\":true") != NULL);
+        testutil_cli_free(&r);
+        free(tok);
+    }
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/common/testutil.c - see testutil.h.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/testutil.h"
+
+extern char **environ;
+
+char *testutil_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (cap - n < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            buf = realloc(buf, cap + 1);
+            cr_assert_not_null(buf);
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+chio_json_doc *testutil_load_vectors(const char *name)
+{
+    const char *dir = getenv("CHIO_VECTORS_DIR");
+    const char *require = getenv("CHIO_REQUIRE_VECTORS");
+    char path[1024];
+    chio_error err;
+    chio_json_doc *doc = NULL;
+    size_t len;
+    char *text;
+
+    if (dir == NULL || dir[0] == '\0')
+        dir = "../shared/vectors";
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    text = testutil_read_file(path, &len);
+    if (text == NULL) {
+        if (require != NULL && strcmp(require, "1") == 0)
+            cr_assert_fail("vectors required (CHIO_REQUIRE_VECTORS=1) but %s is missing", path);
+        fprintf(stderr, "SKIP: upstream vectors not found at %s\n", path);
+        cr_skip_test("upstream vectors not found at %s (set CHIO_VECTORS_DIR)", path);
+    }
+    chio_error_init(&err);
+    cr_assert_eq(chio_json_parse(text, len, &doc, &err), 0, "cannot parse %s: %s", path,
+                 err.message);
+    free(text);
+    return doc;
+}
+
+static void drain(int fd, char **buf, size_t *len, size_t *cap)
+{
+    ssize_t n;
+
+    if (*cap - *len < 4096) {
+        *cap = *cap ? *cap * 2 : 8192;
+        *buf = realloc(*buf, *cap + 1);
+        cr_assert_not_null(*buf);
+    }
+    n = read(fd, *buf + *len, *cap - *len);
+    if (n > 0)
+        *len += (size_t)n;
+}
+
+cli_result testutil_run_cli(const char *const *argv, const char *in, size_t in_len)
+{
+    int pin[2], pout[2], perr[2];
+    posix_spawn_file_actions_t fa;
+    const char *args[64];
+    cli_result r;
+    size_t i, outcap = 0, errcap = 0, written = 0;
+    pid_t pid;
+    int st, open_fds = 2;
+    struct pollfd pfd[3];
+
+    memset(&r, 0, sizeof(r));
+    args[0] = CHIO_TEST_CLI;
+    for (i = 0; argv && argv[i] && i < 62; i++)
+        args[i + 1] = argv[i];
+    args[i + 1] = NULL;
+    cr_assert_eq(pipe(pin), 0);
+    cr_assert_eq(pipe(pout), 0);
+    cr_assert_eq(pipe(perr), 0);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+    posix_spawn_file_actions_addclose(&fa, pin[1]);
+    posix_spawn_file_actions_addclose(&fa, pout[0]);
+    posix_spawn_file_actions_addclose(&fa, perr[0]);
+    cr_assert_eq(posix_spawn(&pid, CHIO_TEST_CLI, &fa, NULL, (char *const *)args, environ), 0,
+                 "cannot run %s", CHIO_TEST_CLI);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pin[0]);
+    close(pout[1]);
+    close(perr[1]);
+    signal(SIGPIPE, SIG_IGN);
+    fcntl(pin[1], F_SETFL, O_NONBLOCK);
+    if (in == NULL || in_len == 0) {
+        close(pin[1]);
+        pin[1] = -1;
+    }
+    while (open_fds > 0 || pin[1] >= 0) {
+        pfd[0].fd = pout[0];
+        pfd[0].events = POLLIN;
+        pfd[1].fd = perr[0];
+        pfd[1].events = POLLIN;
+        pfd[2].fd = pin[1];
+        pfd[2].events = POLLOUT;
+        cr_assert(poll(pfd, 3, 30000) > 0, "CLI timed out");
+        if (pfd[2].fd >= 0 && (pfd[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t n = write(pin[1], in + written, in_len - written);
+            if (n > 0)
+                written += (size_t)n;
+            if (n < 0 || written == in_len) {
+                close(pin[1]);
+                pin[1] = -1;
+            }
+        }
+        if (pfd[0].fd >= 0 && (pfd[0].revents & (POLLIN | POLLHUP))) {
+            size_t before = r.out_len;
+            drain(pout[0], &r.out, &r.out_len, &outcap);
+            if (r.out_len == before) {
+                close(pout[0]);
+                pout[0] = -1;
+                open_fds--;
+            }
+        }
+        if (pfd[1].fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+            size_t before = r.err_len;
+            drain(perr[0], &r.err, &r.err_len, &errcap);
+            if (r.err_len == before) {
+                close(perr[0]);
+                perr[0] = -1;
+                open_fds--;
+            }
+        }
+    }
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (r.out == NULL)
+        r.out = calloc(1, 1);
+    if (r.err == NULL)
+        r.err = calloc(1, 1);
+    r.out[r.out_len] = '\0';
+    r.err[r.err_len] = '\0';
+    return r;
+}
+
+void testutil_cli_free(cli_result *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof(*r));
+}
+
+char *testutil_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *path;
+
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    cr_assert_geq(asprintf(&path, "%s/chio-test-XXXXXX", base), 0);
+    cr_assert_not_null(mkdtemp(path), "mkdtemp failed: %s", strerror(errno));
+    return path;
+}
+
+void testutil_rmrf(const char *path)
+{
+    char *cmd;
+
+    if (path == NULL)
+        return;
+    cr_assert_geq(asprintf(&cmd, "rm -rf '%s'", path), 0);
+    (void)system(cmd);
+    free(cmd);
+}
+
+int testutil_write_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, (mode_t)mode);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    fchmod(fd, (mode_t)mode);
+    n = write(fd, data, len);
+    close(fd);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+void testutil_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/common/testutil.h - helpers shared by the Criterion suites: locating
+ * and loading the upstream vectors in ../shared/vectors (or $CHIO_VECTORS_DIR),
+ * reading files, running the chio CLI with given stdin, and temp dirs.
+ *
+ * A suite that needs the vectors calls testutil_load_vectors(); when they are
+ * missing the test is skipped with a message saying where it looked, unless
+ * CHIO_REQUIRE_VECTORS=1 (CI sets it), in which case the test fails.
+ */
+#ifndef CHIO_TESTUTIL_H
+#define CHIO_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/json.h"
+
+/* Read a whole file; NULL when it cannot be read. Free with free(). */
+char *testutil_read_file(const char *path, size_t *len);
+
+/* Parse ../shared/vectors/<name>; skips (or fails under
+ * CHIO_REQUIRE_VECTORS=1) when the file is absent. Never returns NULL. */
+chio_json_doc *testutil_load_vectors(const char *name);
+
+/* Result of running the CLI. */
+typedef struct cli_result {
+    int status; /* exit status, or -1 when it did not exit normally */
+    char *out;  /* captured stdout (NUL-terminated) */
+    size_t out_len;
+    char *err; /* captured stderr */
+    size_t err_len;
+} cli_result;
+
+/* Run build/chio with argv (NULL-terminated, argv[0] excluded) and stdin. */
+cli_result testutil_run_cli(const char *const *argv, const char *in, size_t in_len);
+void testutil_cli_free(cli_result *r);
+
+/* mkdtemp under $TMPDIR; returns a malloc'd path. */
+char *testutil_tmpdir(void);
+/* rm -rf @path. */
+void testutil_rmrf(const char *path);
+/* Write @len bytes to @path with @mode. Returns 0 on success. */
+int testutil_write_file(const char *path, const void *data, size_t len, unsigned mode);
+
+/* Hex helpers for tests. */
+void testutil_hex(const uint8_t *in, size_t n, char *out);
+
+#endif
