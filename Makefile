@@ -6,6 +6,7 @@
 VERSION := $(shell sed -n 's/^\#define CHIO_VERSION_STRING "\(.*\)"/\1/p' include/chio/export.h)
 MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 
+SHELL   := /bin/bash
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2 -g
@@ -81,9 +82,13 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory check
 
+# Sanitizer reports fail the run even when the test that caused them passed
+# (Criterion's forked children report leaks after their verdict is in).
 check: $(TESTBIN) $(CLI) $(SHARED)
 	./scripts/check-symbols.sh $(SHARED)
-	$(TESTBIN) $(TEST_ARGS)
+	set -o pipefail; $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log
+	@if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' $(BUILD)/test.log; then \
+	    echo "make: sanitizer reports in $(BUILD)/test.log" >&2; exit 1; fi
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -250,6 +250,7 @@ static char *vector_receipt(const char *id)
     size_t i, len;
     char *out;
 
+    chio_json_doc_free(vectors);
     vectors = testutil_load_vectors("chio-receipt-v1.json");
     cases = chio_json_get(chio_json_root(vectors), "cases");
     for (i = 0; i < chio_json_size(cases); i++) {
