@@ -72,9 +72,26 @@ int cli_trusted_keys(const char *cmd, cli_opt *opt, uint8_t **keys, size_t *n);
 typedef int (*cli_doc_fn)(const char *text, size_t len, size_t line, void *ctx);
 int cli_for_each_document(const char *text, size_t len, cli_doc_fn fn, void *ctx);
 
-/* Print {"code":..,"error":..,"line":N,"ok":false} to stdout for an input
- * that could not be read as a receipt or token. */
-void cli_print_error_report(int rc, const chio_error *err, size_t line);
+/* Read @path (NULL or "-": stdin) and run @fn on each document in it;
+ * returns the worst exit code. */
+int cli_run_documents(const char *cmd, const char *path, cli_doc_fn fn, void *ctx);
+
+/* An input document that is not a readable receipt or token: print
+ * {"code":..,"error":..,"line":N,"ok":false} on stdout and the message on
+ * stderr. Returns CLI_USAGE. */
+int cli_bad_document(const char *cmd, int rc, const chio_error *err, size_t line);
+
+/* Print one report line (@json from a chio_*_report_json call that returned
+ * @rc; freed here). Returns CLI_OK when @ok, else CLI_NEGATIVE. */
+int cli_emit_report(const char *cmd, int rc, char *json, size_t len, int ok);
+
+/* A command group ("receipt", "capability") with subcommands. */
+typedef struct cli_subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} cli_subcommand;
+int cli_dispatch(const char *group, int argc, char **argv, const cli_subcommand *subs, size_t nsubs,
+                 const char *usage);
 
 /* Write all bytes to stdout; returns 0 or CLI_USAGE on a write error. */
 int cli_write(const void *data, size_t len);

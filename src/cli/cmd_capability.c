@@ -94,34 +94,38 @@ static int verify_one(const char *text, size_t len, size_t line, void *vctx)
     chio_capability *cap = NULL;
     chio_capability_report rep;
     chio_error err;
-    char where[48], *json;
-    size_t jlen;
+    char *json = NULL;
+    size_t jlen = 0;
     int rc;
 
-    snprintf(where, sizeof(where), line ? "line %zu" : "input", line);
+    memset(&rep, 0, sizeof(rep));
     chio_error_init(&err);
     rc = chio_capability_parse(text, len, &cap, &err);
-    if (rc != 0) {
-        cli_print_error_report(rc, &err, line);
-        cli_lib_error("capability verify", where, rc, &err);
-        return CLI_USAGE;
-    }
+    if (rc != 0)
+        return cli_bad_document("capability verify", rc, &err, line);
     rc = chio_capability_verify(cap, ctx->at, ctx->trusted, ctx->ntrusted, ctx->max_depth, &rep);
-    if (rc != 0) {
-        chio_capability_free(cap);
-        return cli_error("capability verify", "%s: verification failed: %s", where,
-                         chio_strerror(rc));
-    }
     rep.ok = rep.signature_valid && rep.time_status == CHIO_TIME_VALID &&
              rep.delegation_chain_shape_valid && (ctx->ntrusted == 0 || rep.issuer_trusted);
-    rc = chio_capability_report_json(&rep, &json, &jlen);
+    if (rc == 0)
+        rc = chio_capability_report_json(&rep, &json, &jlen);
     chio_capability_free(cap);
-    if (rc != 0)
-        return cli_error("capability verify", "out of memory");
-    cli_write(json, jlen);
-    cli_write("\n", 1);
-    chio_free(json);
-    return rep.ok ? CLI_OK : CLI_NEGATIVE;
+    return cli_emit_report("capability verify", rc, json, jlen, rep.ok);
+}
+
+/* --at and --max-depth into @ctx; returns 0 or CLI_USAGE. */
+static int verify_options(cli_opt *opts, verify_ctx *ctx)
+{
+    uint64_t depth;
+
+    ctx->max_depth = -1;
+    if (opts[0].value == NULL || cli_u64(opts[0].value, &ctx->at) != 0)
+        return cli_error("capability verify", "--at UNIX is required (Unix seconds)");
+    if (opts[2].value == NULL)
+        return 0;
+    if (cli_u64(opts[2].value, &depth) != 0 || depth > 1000000)
+        return cli_error("capability verify", "--max-depth must be a small non-negative integer");
+    ctx->max_depth = (long)depth;
+    return 0;
 }
 
 static int capability_verify(int argc, char **argv)
@@ -129,59 +133,28 @@ static int capability_verify(int argc, char **argv)
     cli_opt opts[] = {
         {"at", 1, 0, 0, 0, 0}, {"trusted-key", 1, 1, 0, 0, 0}, {"max-depth", 1, 0, 0, 0, 0}};
     const char *pos[1];
-    size_t npos, len;
+    size_t npos;
     verify_ctx ctx;
-    uint64_t depth;
-    uint8_t *keys;
-    char *in;
+    uint8_t *keys = NULL;
     int rc;
 
     rc = cli_parse(argc, argv, opts, 3, pos, 1, &npos, "capability verify", verify_usage);
-    if (rc != 0) {
-        free(opts[1].values);
-        return rc < 0 ? CLI_OK : rc;
-    }
-    ctx.max_depth = -1;
-    if (opts[0].value == NULL || cli_u64(opts[0].value, &ctx.at) != 0) {
-        free(opts[1].values);
-        return cli_error("capability verify", "--at UNIX is required (Unix seconds)");
-    }
-    if (opts[2].value) {
-        if (cli_u64(opts[2].value, &depth) != 0 || depth > 1000000) {
-            free(opts[1].values);
-            return cli_error("capability verify", "--max-depth must be a small non-negative "
-                                                  "integer");
-        }
-        ctx.max_depth = (long)depth;
-    }
-    rc = cli_trusted_keys("capability verify", &opts[1], &keys, &ctx.ntrusted);
+    if (rc == 0)
+        rc = verify_options(opts, &ctx);
+    if (rc == 0)
+        rc = cli_trusted_keys("capability verify", &opts[1], &keys, &ctx.ntrusted);
     free(opts[1].values);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? CLI_OK : rc;
     ctx.trusted = keys;
-    in = cli_read_input("capability verify", npos ? pos[0] : NULL, &len);
-    if (in == NULL) {
-        free(keys);
-        return CLI_USAGE;
-    }
-    rc = cli_for_each_document(in, len, verify_one, &ctx);
-    free(in);
+    rc = cli_run_documents("capability verify", npos ? pos[0] : NULL, verify_one, &ctx);
     free(keys);
     return rc;
 }
 
 int cmd_capability(int argc, char **argv)
 {
-    if (argc >= 1 && strcmp(argv[0], "issue") == 0)
-        return capability_issue(argc - 1, argv + 1);
-    if (argc >= 1 && strcmp(argv[0], "verify") == 0)
-        return capability_verify(argc - 1, argv + 1);
-    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-        fputs(capability_usage, stdout);
-        return CLI_OK;
-    }
-    cli_error("capability", argc ? "unknown subcommand '%s'" : "missing subcommand%s",
-              argc ? argv[0] : "");
-    fputs(capability_usage, stderr);
-    return CLI_USAGE;
+    static const cli_subcommand subs[] = {{"issue", capability_issue},
+                                          {"verify", capability_verify}};
+    return cli_dispatch("capability", argc, argv, subs, 2, capability_usage);
 }

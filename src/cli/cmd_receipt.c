@@ -22,7 +22,10 @@ static const char sign_usage[] =
     "\n"
     "Sign a receipt body read from stdin. Any id, signature and kernel_key in the\n"
     "body are replaced; action.parameter_hash is computed when absent and must\n"
-    "match when present. Bodies that break the receipt semantic rules or carry\n"
+    "match when present. Absent receipt_kind, boundary_class, tool_origin,\n"
+    "redaction_mode and trust_level default to mediated_decision, prevent,\n"
+    "caller_executed, none and mediated; an absent content_hash to\n"
+    "sha256_hex(\"null\") (no tool output). Bodies that break the receipt semantic rules or carry\n"
     "unknown fields are refused (exit 2). Prints the signed receipt as canonical\n"
     "JSON and a newline.\n";
 
@@ -87,79 +90,48 @@ static int verify_one(const char *text, size_t len, size_t line, void *vctx)
     chio_receipt *r = NULL;
     chio_receipt_report rep;
     chio_error err;
-    char where[48], *json;
-    size_t jlen;
+    char *json = NULL;
+    size_t jlen = 0;
     int rc;
 
-    snprintf(where, sizeof(where), line ? "line %zu" : "input", line);
+    memset(&rep, 0, sizeof(rep));
     chio_error_init(&err);
     rc = chio_receipt_parse(text, len, &r, &err);
-    if (rc != 0) {
-        cli_print_error_report(rc, &err, line);
-        cli_lib_error("receipt verify", where, rc, &err);
-        return CLI_USAGE;
-    }
+    if (rc != 0)
+        return cli_bad_document("receipt verify", rc, &err, line);
     rc = chio_receipt_verify(r, ctx->trusted, ctx->ntrusted, &rep);
-    if (rc != 0) {
-        chio_receipt_free(r);
-        return cli_error("receipt verify", "%s: verification failed: %s", where, chio_strerror(rc));
-    }
     /* The CLI's ok: integrity always; trust only when keys were given. */
     rep.ok = rep.signature_valid && rep.receipt_id_valid && rep.parameter_hash_valid &&
              (ctx->ntrusted == 0 || rep.signer_trusted);
-    rc = chio_receipt_report_json(&rep, &json, &jlen);
+    if (rc == 0)
+        rc = chio_receipt_report_json(&rep, &json, &jlen);
     chio_receipt_free(r);
-    if (rc != 0)
-        return cli_error("receipt verify", "out of memory");
-    cli_write(json, jlen);
-    cli_write("\n", 1);
-    chio_free(json);
-    return rep.ok ? CLI_OK : CLI_NEGATIVE;
+    return cli_emit_report("receipt verify", rc, json, jlen, rep.ok);
 }
 
 static int receipt_verify(int argc, char **argv)
 {
     cli_opt opts[] = {{"trusted-key", 1, 1, 0, 0, 0}};
     const char *pos[1];
-    size_t npos, len;
+    size_t npos;
     verify_ctx ctx;
-    uint8_t *keys;
-    char *in;
+    uint8_t *keys = NULL;
     int rc;
 
     rc = cli_parse(argc, argv, opts, 1, pos, 1, &npos, "receipt verify", verify_usage);
-    if (rc != 0) {
-        free(opts[0].values);
-        return rc < 0 ? CLI_OK : rc;
-    }
-    rc = cli_trusted_keys("receipt verify", &opts[0], &keys, &ctx.ntrusted);
+    if (rc == 0)
+        rc = cli_trusted_keys("receipt verify", &opts[0], &keys, &ctx.ntrusted);
     free(opts[0].values);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? CLI_OK : rc;
     ctx.trusted = keys;
-    in = cli_read_input("receipt verify", npos ? pos[0] : NULL, &len);
-    if (in == NULL) {
-        free(keys);
-        return CLI_USAGE;
-    }
-    rc = cli_for_each_document(in, len, verify_one, &ctx);
-    free(in);
+    rc = cli_run_documents("receipt verify", npos ? pos[0] : NULL, verify_one, &ctx);
     free(keys);
     return rc;
 }
 
 int cmd_receipt(int argc, char **argv)
 {
-    if (argc >= 1 && strcmp(argv[0], "sign") == 0)
-        return receipt_sign(argc - 1, argv + 1);
-    if (argc >= 1 && strcmp(argv[0], "verify") == 0)
-        return receipt_verify(argc - 1, argv + 1);
-    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-        fputs(receipt_usage, stdout);
-        return CLI_OK;
-    }
-    cli_error("receipt", argc ? "unknown subcommand '%s'" : "missing subcommand%s",
-              argc ? argv[0] : "");
-    fputs(receipt_usage, stderr);
-    return CLI_USAGE;
+    static const cli_subcommand subs[] = {{"sign", receipt_sign}, {"verify", receipt_verify}};
+    return cli_dispatch("receipt", argc, argv, subs, 2, receipt_usage);
 }

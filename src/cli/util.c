@@ -384,9 +384,56 @@ static void put_json_string(const char *s)
     putchar('"');
 }
 
-void cli_print_error_report(int rc, const chio_error *err, size_t line)
+int cli_bad_document(const char *cmd, int rc, const chio_error *err, size_t line)
 {
+    char where[32];
+
     printf("{\"code\":\"%s\",\"error\":", chio_err_name(rc));
     put_json_string(err && err->message[0] ? err->message : chio_strerror(rc));
     printf(",\"line\":%zu,\"ok\":false}\n", line);
+    snprintf(where, sizeof(where), line ? "line %zu" : "input", line);
+    return cli_lib_error(cmd, where, rc, err);
+}
+
+int cli_emit_report(const char *cmd, int rc, char *json, size_t len, int ok)
+{
+    if (rc != 0)
+        return cli_error(cmd, "cannot write the report: %s", chio_strerror(rc));
+    cli_write(json, len);
+    cli_write("\n", 1);
+    chio_free(json);
+    return ok ? CLI_OK : CLI_NEGATIVE;
+}
+
+int cli_run_documents(const char *cmd, const char *path, cli_doc_fn fn, void *ctx)
+{
+    size_t len;
+    char *in = cli_read_input(cmd, path, &len);
+    int rc;
+
+    if (in == NULL)
+        return CLI_USAGE;
+    rc = cli_for_each_document(in, len, fn, ctx);
+    free(in);
+    return rc;
+}
+
+int cli_dispatch(const char *group, int argc, char **argv, const cli_subcommand *subs, size_t nsubs,
+                 const char *usage)
+{
+    size_t i;
+
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    for (i = 0; argc >= 1 && i < nsubs; i++)
+        if (strcmp(argv[0], subs[i].name) == 0)
+            return subs[i].run(argc - 1, argv + 1);
+    if (argc >= 1)
+        cli_error(group, "unknown subcommand '%s'", argv[0]);
+    else
+        cli_error(group, "missing subcommand");
+    fputs(usage, stderr);
+    return CLI_USAGE;
 }

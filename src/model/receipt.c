@@ -857,6 +857,36 @@ int chio_receipt_sign(const chio_receipt_builder *b, const chio_keypair *kp, chi
     return sign_body(doc, obj, kp, out, err);
 }
 
+/* Absent (or null) fields that have a documented default get it, written
+ * out explicitly so that every verifier sees the same bytes: the kind
+ * fields default as in chio (mediated_decision, prevent, caller_executed,
+ * none, mediated) and content_hash to sha256_hex("null") (no output). */
+static int fill_body_defaults(chio_json_doc *doc, chio_json *obj)
+{
+    static const char *const defaults[][2] = {
+        {"receipt_kind", "mediated_decision"}, {"boundary_class", "prevent"},
+        {"tool_origin", "caller_executed"},    {"redaction_mode", "none"},
+        {"trust_level", "mediated"},
+    };
+    const chio_json *v;
+    char nullhash[65];
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && rc == 0; i++) {
+        v = chio_json_get(obj, defaults[i][0]);
+        if (v == NULL || v->type == CHIO_JSON_NULL)
+            rc = set_str(doc, obj, defaults[i][0], defaults[i][1]);
+    }
+    v = chio_json_get(obj, "content_hash");
+    if (rc == 0 && (v == NULL || v->type == CHIO_JSON_NULL)) {
+        rc = chio_sha256_hex("null", 4, nullhash);
+        if (rc == 0)
+            rc = set_str(doc, obj, "content_hash", nullhash);
+    }
+    return rc;
+}
+
 int chio_receipt_sign_json(const char *json, size_t len, const chio_keypair *kp, chio_receipt **out,
                            chio_error *err)
 {
@@ -875,12 +905,15 @@ int chio_receipt_sign_json(const char *json, size_t len, const chio_keypair *kp,
     if (rc != 0)
         return rc;
     obj = chio__json_doc_root(doc);
+    rc = 0;
     if (obj->type == CHIO_JSON_OBJECT) {
         chio__json_obj_del(obj, "id");
         chio__json_obj_del(obj, "signature");
         chio__json_obj_del(obj, "kernel_key");
+        rc = fill_body_defaults(doc, obj);
     }
-    rc = view_read(doc, obj, &v, VIEW_BODY, err);
+    if (rc == 0)
+        rc = view_read(doc, obj, &v, VIEW_BODY, err);
     if (rc == 0 && v.unknown[0] != '\0')
         rc = chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
                         WHAT ": unknown field '%.64s' (refusing to sign what chio would drop)",

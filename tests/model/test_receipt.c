@@ -556,3 +556,36 @@ Test(receipt_sign_json, computes_missing_parameter_hash)
     chio_receipt_free(r);
     chio_keypair_free(kp);
 }
+
+Test(receipt_sign_json, fills_documented_defaults)
+{
+    const char *body = "{\"timestamp\":5,\"capability_id\":\"c\",\"tool_server\":\"s\","
+                       "\"tool_name\":\"t\",\"action\":{\"parameters\":{}},"
+                       "\"decision\":{\"verdict\":\"allow\"},\"policy_hash\":\"p\","
+                       "\"tool_origin\":null}";
+    chio_keypair *kp = kp07();
+    chio_receipt *r;
+    chio_error err;
+    const char *json;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_receipt_sign_json(body, strlen(body), kp, &r, &err), 0, "%s", err.message);
+    json = chio_receipt_json(r, NULL);
+    cr_expect(strstr(json, "\"receipt_kind\":\"mediated_decision\"") != NULL);
+    cr_expect(strstr(json, "\"boundary_class\":\"prevent\"") != NULL);
+    cr_expect(strstr(json, "\"tool_origin\":\"caller_executed\"") != NULL);
+    cr_expect(strstr(json, "\"redaction_mode\":\"none\"") != NULL);
+    cr_expect(strstr(json, "\"trust_level\":\"mediated\"") != NULL);
+    cr_expect(strstr(json, "\"content_hash\":\"74234e98afe7498fb5daf1f36ac2d78acc339464f950703b8c01"
+                           "9892f982b90b\"") != NULL);
+    chio_receipt_report rep = verify(r, PUB07);
+    cr_expect(rep.ok);
+    chio_receipt_free(r);
+    /* facts of the call have no default */
+    const char *no_ts = "{\"capability_id\":\"c\",\"tool_server\":\"s\",\"tool_name\":\"t\","
+                        "\"action\":{\"parameters\":{}},\"decision\":{\"verdict\":\"allow\"},"
+                        "\"policy_hash\":\"p\"}";
+    cr_expect_eq(chio_receipt_sign_json(no_ts, strlen(no_ts), kp, &r, &err), CHIO_EFORMAT);
+    cr_expect(strstr(err.message, "timestamp") != NULL, "%s", err.message);
+    chio_keypair_free(kp);
+}
