@@ -14,6 +14,9 @@
 #include "chio/receipt.h"
 #include "chio/capability.h"
 #include "chio/merkle.h"
+#include "chio/checkpoint.h"
+#include "chio/store.h"
+#include "chio/kernel.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -54,7 +54,16 @@ extern "C" {
     XX(EHASH, 42, "hash does not match the content")                       \
     XX(ESCHEMA, 43, "unknown or mismatched schema")                        \
     XX(EPROOF, 50, "Merkle proof does not verify")                         \
-    XX(ERANGE, 51, "value out of range")
+    XX(ERANGE, 51, "value out of range")                                   \
+    XX(EDRAINED, 60, "kernel is draining or drained")                      \
+    XX(EAGAIN, 61, "would block: the signing queue is full")               \
+    XX(EFAILED, 62, "kernel failed closed after a store error")            \
+    XX(ESTORE, 63, "receipt store error")                                  \
+    XX(ECORRUPT, 64, "receipt store is corrupt or inconsistent")           \
+    XX(EBUSY, 65, "receipt store is in use by another process")            \
+    XX(ENOTFOUND, 66, "not found")                                         \
+    XX(ESYS, 67, "system call failed")                                     \
+    XX(ECONFIG, 68, "invalid kernel configuration")
 
 typedef enum chio_errno {
     CHIO_OK = 0,

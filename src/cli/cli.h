@@ -101,5 +101,14 @@ int cmd_pubkey(int argc, char **argv);
 int cmd_canon(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
 int cmd_capability(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_receipt_list(int argc, char **argv);
+
+/* Open a receipt log for reading (secondary, else read-only); NULL after
+ * printing an error. */
+chio_store *cli_open_store(const char *cmd, const char *dir);
+/* `receipt verify --receipt-db`: audit, print problems and the summary. */
+int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted);
 
 #endif

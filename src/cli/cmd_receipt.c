@@ -31,6 +31,7 @@ static const char sign_usage[] =
 
 static const char verify_usage[] =
     "usage: chio receipt verify [--trusted-key HEX]... [FILE]\n"
+    "       chio receipt verify --receipt-db DIR [--trusted-key HEX]...\n"
     "\n"
     "Verify receipts from FILE or stdin: one JSON receipt per line, or one JSON\n"
     "document (a receipt or an array of receipts). Prints one JSON report per\n"
@@ -38,7 +39,14 @@ static const char verify_usage[] =
     "signer_trusted, signer_key_hex, result, decision, receipt_kind,\n"
     "boundary_class, trust_level, authorized and ok. ok = signature, id and\n"
     "parameter hash valid, and the signer trusted when --trusted-key is given.\n"
-    "Exit 0 when every report is ok, 1 when one is not, 2 on unreadable input.\n";
+    "Exit 0 when every report is ok, 1 when one is not, 2 on unreadable input.\n"
+    "\n"
+    "With --receipt-db, audit a kernel's receipt log instead: every receipt and\n"
+    "checkpoint (signature, Merkle root recomputed from the stored receipts,\n"
+    "previous_checkpoint_sha256 chain), sequence contiguity and the id index.\n"
+    "Prints one JSON line per problem, naming the sequence numbers, then\n"
+    "{\"receipts\":N,\"first_seq\":..,\"last_seq\":..,\"gaps\":..,\"invalid\":..,\n"
+    "\"checkpoints\":..,\"checkpoints_valid\":..}; exit 0 only when clean.\n";
 
 static int receipt_sign(int argc, char **argv)
 {
@@ -111,20 +119,28 @@ static int verify_one(const char *text, size_t len, size_t line, void *vctx)
 
 static int receipt_verify(int argc, char **argv)
 {
-    cli_opt opts[] = {{"trusted-key", 1, 1, 0, 0, 0}};
+    cli_opt opts[] = {{"trusted-key", 1, 1, 0, 0, 0}, {"receipt-db", 1, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     verify_ctx ctx;
     uint8_t *keys = NULL;
     int rc;
 
-    rc = cli_parse(argc, argv, opts, 1, pos, 1, &npos, "receipt verify", verify_usage);
+    rc = cli_parse(argc, argv, opts, 2, pos, 1, &npos, "receipt verify", verify_usage);
     if (rc == 0)
         rc = cli_trusted_keys("receipt verify", &opts[0], &keys, &ctx.ntrusted);
     free(opts[0].values);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     ctx.trusted = keys;
+    if (opts[1].value != NULL) {
+        if (npos > 0)
+            rc = cli_error("receipt verify", "give either FILE or --receipt-db, not both");
+        else
+            rc = cli_audit_store(opts[1].value, keys, ctx.ntrusted);
+        free(keys);
+        return rc;
+    }
     rc = cli_run_documents("receipt verify", npos ? pos[0] : NULL, verify_one, &ctx);
     free(keys);
     return rc;
@@ -132,6 +148,7 @@ static int receipt_verify(int argc, char **argv)
 
 int cmd_receipt(int argc, char **argv)
 {
-    static const cli_subcommand subs[] = {{"sign", receipt_sign}, {"verify", receipt_verify}};
-    return cli_dispatch("receipt", argc, argv, subs, 2, receipt_usage);
+    static const cli_subcommand subs[] = {
+        {"sign", receipt_sign}, {"verify", receipt_verify}, {"list", cmd_receipt_list}};
+    return cli_dispatch("receipt", argc, argv, subs, 3, receipt_usage);
 }

@@ -20,6 +20,10 @@ static const char usage[] =
     "  receipt verify [FILE]          verify receipts (one per line, or one document)\n"
     "  capability issue ...           sign a capability token\n"
     "  capability verify --at UNIX    verify capability tokens\n"
+    "  receipt list --receipt-db DIR  receipts stored by a kernel\n"
+    "  receipt verify --receipt-db DIR  audit a kernel's receipt log\n"
+    "  checkpoint list|prove|verify-proof  Merkle checkpoints and inclusion proofs\n"
+    "  bench --receipt-db DIR ...     drive a real kernel and measure it\n"
     "\n"
     "  chio <command> --help          options of one command\n"
     "  chio --version                 library version\n"
@@ -53,6 +57,10 @@ int main(int argc, char **argv)
         return cmd_receipt(argc - 2, argv + 2);
     if (strcmp(cmd, "capability") == 0)
         return cmd_capability(argc - 2, argv + 2);
+    if (strcmp(cmd, "checkpoint") == 0)
+        return cmd_checkpoint(argc - 2, argv + 2);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 2, argv + 2);
     fprintf(stderr, "chio: unknown command '%s'\n\n", cmd);
     fputs(usage, stderr);
     return CLI_USAGE;

@@ -54,4 +54,30 @@ const char *chio__first_unknown_key(const chio_json *obj, const char *const *kno
 /* The canonical bytes of a JSON value, hashed: sha256_hex(canonical(v)). */
 int chio__canonical_sha256_hex(const chio_json *v, char out[65]);
 
+/* ---- receipts, split for the kernel's pipeline -----------------------------------
+ * Caller thread: chio__receipt_prepare() (consumes the builder, checks the
+ * body, computes the id, the signing message and the stored form with a
+ * placeholder signature). Signer thread: sign p->msg, then
+ * chio__receipt_prep_set_signature(). Back on any thread:
+ * chio__receipt_prep_finish() turns it into a chio_receipt. */
+typedef struct chio__receipt_prep {
+    chio_json_doc *doc;
+    chio_json *obj;
+    char id[65];
+    chio_buf msg; /* canonical {"body":..,"id":..} to sign */
+    chio_buf out; /* the stored form; signature hex at sig_off */
+    size_t sig_off;
+} chio__receipt_prep;
+
+struct chio_receipt_builder;
+struct chio_receipt;
+int chio__receipt_prepare(struct chio_receipt_builder *b, const char *kernel_key_hex,
+                          const char *policy_hash, uint64_t now, chio__receipt_prep *p,
+                          chio_error *err);
+void chio__receipt_prep_set_signature(chio__receipt_prep *p, const uint8_t sig[64]);
+int chio__receipt_prep_finish(chio__receipt_prep *p, struct chio_receipt **out, chio_error *err);
+void chio__receipt_prep_destroy(chio__receipt_prep *p);
+/* A deep copy of a builder (NULL on allocation failure). */
+struct chio_receipt_builder *chio__receipt_builder_dup(const struct chio_receipt_builder *b);
+
 #endif

@@ -414,72 +414,138 @@ static int set_str(chio_json_doc *doc, chio_json *obj, const char *key, const ch
     return chio__json_set_string(doc, slot, val, strlen(val));
 }
 
-/*
- * Sign the body @obj (owned by @doc, which the new receipt takes over):
- * fill kernel_key and parameter_hash, compute the id, sign, add id and
- * signature, and write the stored form. On failure @doc is freed.
- */
-static int sign_body(chio_json_doc *doc, chio_json *obj, const chio_keypair *kp, chio_receipt **out,
-                     chio_error *err)
+/* The stored form of @obj, remembering where the signature's hex digits
+ * start (the object's "signature" member holds a placeholder). */
+static void write_stored(chio_buf *b, const chio_json *obj, size_t *sig_off)
 {
-    chio_buf idin, msg;
-    char id[65], sighex[CHIO_SIGNATURE_HEX_LEN + 1], phash[65];
-    uint8_t sig[CHIO_SIGNATURE_BYTES];
+    uint32_t i;
+
+    chio__buf_putc(b, '{');
+    for (i = 0; i < obj->n; i++) {
+        const chio_json_member *m = &obj->v.members[i];
+        if (i)
+            chio__buf_putc(b, ',');
+        chio__json_write_string(b, m->key, m->klen);
+        chio__buf_putc(b, ':');
+        if (m->klen == 9 && memcmp(m->key, "signature", 9) == 0)
+            *sig_off = b->len + 1; /* after the opening quote */
+        chio__json_write(b, &m->value);
+    }
+    chio__buf_putc(b, '}');
+}
+
+void chio__receipt_prep_destroy(chio__receipt_prep *p)
+{
+    chio_json_doc_free(p->doc);
+    chio__buf_destroy(&p->msg);
+    chio__buf_destroy(&p->out);
+    p->doc = NULL;
+}
+
+/*
+ * Complete a checked body: kernel_key and parameter_hash, the id, the
+ * signing message, and the stored form with a placeholder signature. Takes
+ * @doc; on failure everything is freed.
+ */
+static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_hex,
+                     chio__receipt_prep *p, chio_error *err)
+{
+    static const char zeros[CHIO_SIGNATURE_HEX_LEN + 1] =
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000";
+    chio_buf idin;
+    char phash[65];
     chio_json *action;
-    chio_receipt *r = NULL;
     int rc;
 
+    memset(p, 0, sizeof(*p));
+    p->doc = doc;
+    p->obj = obj;
+    chio__buf_init(&p->msg);
+    chio__buf_init(&p->out);
     chio__buf_init(&idin);
-    chio__buf_init(&msg);
     action = chio__json_obj_find(obj, "action", 6);
     rc = chio__canonical_sha256_hex(chio_json_get(action, "parameters"), phash);
     if (rc == 0)
         rc = set_str(doc, action, "parameter_hash", phash);
     if (rc == 0)
-        rc = set_str(doc, obj, "kernel_key", chio_keypair_public_hex(kp));
+        rc = set_str(doc, obj, "kernel_key", kernel_key_hex);
     chio__json_obj_del(obj, "id");
     chio__json_obj_del(obj, "signature");
     if (rc == 0)
-        rc = id_input(obj, &idin, id);
+        rc = id_input(obj, &idin, p->id);
     if (rc == 0)
-        rc = signing_message(&idin, id, &msg);
-    if (rc == 0)
-        rc = chio_keypair_sign(kp, msg.data, msg.len, sig);
-    if (rc == 0) {
-        chio__hex_encode(sig, sizeof(sig), sighex);
-        rc = set_str(doc, obj, "id", id);
-    }
-    if (rc == 0)
-        rc = set_str(doc, obj, "signature", sighex);
+        rc = signing_message(&idin, p->id, &p->msg);
     chio__buf_destroy(&idin);
-    chio__buf_destroy(&msg);
+    if (rc == 0)
+        rc = set_str(doc, obj, "id", p->id);
+    if (rc == 0)
+        rc = set_str(doc, obj, "signature", zeros);
     if (rc == 0) {
-        r = calloc(1, sizeof(*r));
-        rc = r ? 0 : CHIO_ENOMEM;
-    }
-    if (rc == 0) {
-        r->doc = doc;
-        r->obj = obj;
-        rc = view_read(doc, obj, &r->v, VIEW_SIGNED, err);
-    }
-    if (rc == 0) {
-        chio_buf b;
-        chio__buf_init(&b);
-        chio__json_write(&b, obj);
-        r->json = chio__buf_detach(&b, &r->json_len);
-        rc = r->json ? 0 : CHIO_ENOMEM;
+        write_stored(&p->out, obj, &p->sig_off);
+        rc = p->out.oom ? CHIO_ENOMEM : 0;
     }
     if (rc != 0) {
-        if (r != NULL)
-            chio_receipt_free(r); /* frees doc too */
-        else
-            chio_json_doc_free(doc);
-        if (err == NULL || err->code != rc)
-            chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign receipt: %s", chio_strerror(rc));
-        return rc;
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot prepare receipt: %s", chio_strerror(rc));
+    }
+    return 0;
+}
+
+void chio__receipt_prep_set_signature(chio__receipt_prep *p, const uint8_t sig[64])
+{
+    char hex[CHIO_SIGNATURE_HEX_LEN + 1];
+    chio_json *v = chio__json_obj_find(p->obj, "signature", 9);
+
+    chio__hex_encode(sig, CHIO_SIGNATURE_BYTES, hex);
+    memcpy(p->out.data + p->sig_off, hex, CHIO_SIGNATURE_HEX_LEN);
+    /* The placeholder string lives in the document's arena: same length. */
+    memcpy((char *)v->v.s, hex, CHIO_SIGNATURE_HEX_LEN);
+}
+
+int chio__receipt_prep_finish(chio__receipt_prep *p, chio_receipt **out, chio_error *err)
+{
+    chio_receipt *r = calloc(1, sizeof(*r));
+    int rc;
+
+    if (r == NULL) {
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    r->doc = p->doc;
+    r->obj = p->obj;
+    p->doc = NULL;
+    rc = view_read(r->doc, r->obj, &r->v, VIEW_SIGNED, err);
+    if (rc == 0) {
+        r->json = chio__buf_detach(&p->out, &r->json_len);
+        rc = r->json ? 0 : CHIO_ENOMEM;
+    }
+    chio__receipt_prep_destroy(p);
+    if (rc != 0) {
+        chio_receipt_free(r);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot finish receipt: %s", chio_strerror(rc));
     }
     *out = r;
     return 0;
+}
+
+/* Prepare, sign on this thread and finish (the non-kernel signing path). */
+static int sign_body(chio_json_doc *doc, chio_json *obj, const chio_keypair *kp, chio_receipt **out,
+                     chio_error *err)
+{
+    chio__receipt_prep p;
+    uint8_t sig[CHIO_SIGNATURE_BYTES];
+    int rc = prep_body(doc, obj, chio_keypair_public_hex(kp), &p, err);
+
+    if (rc != 0)
+        return rc;
+    rc = chio_keypair_sign(kp, p.msg.data, p.msg.len, sig);
+    if (rc != 0) {
+        chio__receipt_prep_destroy(&p);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign receipt: %s", chio_strerror(rc));
+    }
+    chio__receipt_prep_set_signature(&p, sig);
+    return chio__receipt_prep_finish(&p, out, err);
 }
 
 /* ---- builder --------------------------------------------------------------------------- */
@@ -532,6 +598,26 @@ int chio_receipt_builder_new(chio_receipt_builder **out)
     }
     *out = b;
     return 0;
+}
+
+chio_receipt_builder *chio__receipt_builder_dup(const chio_receipt_builder *b)
+{
+    chio_receipt_builder *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->doc = chio__json_doc_new(2048);
+    if (c->doc == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->body = chio__json_doc_root(c->doc);
+    c->has_timestamp = b->has_timestamp;
+    if (chio__json_copy(c->doc, c->body, b->body) != 0) {
+        chio_receipt_builder_free(c);
+        return NULL;
+    }
+    return c;
 }
 
 void chio_receipt_builder_free(chio_receipt_builder *b)
@@ -819,6 +905,40 @@ static int check_body(chio_json_doc *doc, chio_json *obj, chio_error *err)
     int rc = view_read(doc, obj, &v, VIEW_BODY, err);
 
     return rc ? rc : check_semantics(&v, err);
+}
+
+int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
+                          const char *policy_hash, uint64_t now, chio__receipt_prep *p,
+                          chio_error *err)
+{
+    chio_json_doc *doc;
+    chio_json *obj, *slot;
+    int rc = 0;
+
+    if (b == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
+    doc = b->doc;
+    obj = b->body;
+    if (!b->has_timestamp) {
+        slot = chio__json_obj_put(doc, obj, "timestamp", 9);
+        if (slot == NULL)
+            rc = CHIO_ENOMEM;
+        else
+            chio__json_set_uint(slot, now);
+    }
+    free(b);
+    if (rc == 0 && policy_hash != NULL)
+        rc = set_str(doc, obj, "policy_hash", policy_hash);
+    if (rc != 0) {
+        chio_json_doc_free(doc);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    }
+    rc = check_body(doc, obj, err);
+    if (rc != 0) {
+        chio_json_doc_free(doc);
+        return rc;
+    }
+    return prep_body(doc, obj, kernel_key_hex, p, err);
 }
 
 int chio_receipt_sign(const chio_receipt_builder *b, const chio_keypair *kp, chio_receipt **out,

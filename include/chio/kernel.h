@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * chio/kernel.h - the kernel: configuration, lifecycle (build, serve,
+ * drain), the receipt signing pipeline, metrics and logs.
+ *
+ * Build: chio_kernel_new() is synchronous and starts no thread and opens
+ * nothing. Serve: the kernel is shared by pointer across any number of
+ * threads; the first signing request (or chio_kernel_start()) opens the
+ * receipt store, restores its counters and starts the signer threads,
+ * exactly once. Drain: chio_kernel_drain() refuses new work, signs and
+ * commits everything queued, joins the threads; chio_kernel_free() after.
+ *
+ * Signing: callers push requests onto a bounded lock-free MPMC ring
+ * (Concurrency Kit ck_ring); signer threads sign them with Ed25519 and a
+ * commit thread appends them to RocksDB in one WriteBatch per group, with
+ * one WAL sync per group when durability is CHIO_DURABILITY_SYNC. A caller
+ * hears "done" only after its receipt is committed. After a failed write
+ * the kernel fails closed: every later request gets CHIO_EFAILED.
+ */
+#ifndef CHIO_KERNEL_H
+#define CHIO_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/crypto.h"
+#include "chio/error.h"
+#include "chio/export.h"
+#include "chio/receipt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Upstream defaults (chio-kernel's DEFAULT_* constants). */
+#define CHIO_DEFAULT_MAX_STREAM_DURATION_SECS 300
+#define CHIO_DEFAULT_MAX_STREAM_TOTAL_BYTES   ((uint64_t)256 * 1024 * 1024)
+#define CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE    100
+#define CHIO_DEFAULT_RETENTION_DAYS           90
+#define CHIO_DEFAULT_RETENTION_MAX_SIZE_BYTES ((uint64_t)10 * 1024 * 1024 * 1024)
+#define CHIO_DEFAULT_MAX_DELEGATION_DEPTH     4
+/* libchio's own knobs. */
+#define CHIO_DEFAULT_SIGNER_THREADS 1
+#define CHIO_DEFAULT_RING_CAPACITY  1024 /* a power of two */
+#define CHIO_DEFAULT_MAX_BATCH      256  /* receipts per signer batch */
+
+typedef struct chio_kernel chio_kernel;
+
+typedef enum chio_durability {
+    CHIO_DURABILITY_SYNC = 0, /* WAL fsync per group commit (default) */
+    CHIO_DURABILITY_NOSYNC    /* WAL written, not fsynced: survives a crash of the
+                                 process, not of the machine */
+} chio_durability;
+
+/* Retention (upstream retention_config). enabled = 0 keeps receipts forever. */
+typedef struct chio_retention_config {
+    int enabled;
+    uint32_t retention_days;  /* CHIO_DEFAULT_RETENTION_DAYS */
+    uint64_t max_size_bytes;  /* CHIO_DEFAULT_RETENTION_MAX_SIZE_BYTES */
+    const char *archive_path; /* copied; NULL = none */
+} chio_retention_config;
+
+/* Log levels for chio_log_fn. */
+typedef enum chio_log_level {
+    CHIO_LOG_DEBUG = 0,
+    CHIO_LOG_INFO,
+    CHIO_LOG_WARN,
+    CHIO_LOG_ERROR
+} chio_log_level;
+
+/*
+ * A log sink: receives one JSON object per call (no trailing newline), e.g.
+ * {"ts":1710000000,"level":"info","event":"kernel_started",...}. Called from
+ * any kernel thread, one call at a time. Never receives key material.
+ */
+typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, size_t len);
+
+/* A clock returning Unix seconds (injectable for tests). */
+typedef uint64_t (*chio_clock_fn)(void *ctx);
+
+/*
+ * Kernel configuration: every field of upstream's KernelConfig plus
+ * libchio's knobs. Caller-allocated; fill with chio_kernel_config_init()
+ * and then set what you need. Strings and arrays are copied by
+ * chio_kernel_new(); the keypair is taken over.
+ */
+typedef struct chio_kernel_config {
+    /* --- upstream KernelConfig --- */
+    chio_keypair *keypair;         /* required; owned by the kernel from chio_kernel_new() on */
+    const uint8_t *ca_public_keys; /* n_ca_public_keys keys of 32 bytes, back to back */
+    size_t n_ca_public_keys;
+    uint32_t max_delegation_depth;     /* CHIO_DEFAULT_MAX_DELEGATION_DEPTH */
+    const char *policy_hash;           /* required; embedded verbatim in every receipt */
+    int allow_sampling;                /* 0 */
+    int allow_sampling_tool_use;       /* 0 */
+    int allow_elicitation;             /* 0 */
+    uint64_t max_stream_duration_secs; /* CHIO_DEFAULT_MAX_STREAM_DURATION_SECS; 0 = no limit */
+    uint64_t max_stream_total_bytes;   /* CHIO_DEFAULT_MAX_STREAM_TOTAL_BYTES */
+    int require_web3_evidence;         /* 0 */
+    uint64_t checkpoint_batch_size;    /* CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE; 0 disables */
+    chio_retention_config retention_config; /* disabled */
+
+    /* --- libchio --- */
+    const char *receipt_store_path; /* RocksDB directory; NULL needs ephemeral_store */
+    int ephemeral_store;            /* 1 = keep receipts in memory only (upstream's ephemeral
+                                       log); required when receipt_store_path is NULL */
+    uint32_t signer_threads;        /* CHIO_DEFAULT_SIGNER_THREADS (1..64) */
+    uint32_t ring_capacity;         /* CHIO_DEFAULT_RING_CAPACITY; a power of two >= 2 */
+    uint32_t max_batch;             /* CHIO_DEFAULT_MAX_BATCH (1..65536) */
+    chio_durability durability;     /* CHIO_DURABILITY_SYNC */
+    chio_clock_fn clock;            /* NULL = wall clock */
+    void *clock_ctx;
+    chio_log_fn log; /* NULL = JSON lines on stderr */
+    void *log_ctx;
+    chio_log_level log_level; /* CHIO_LOG_INFO */
+    void *reserved[8];        /* zero; room to grow without an ABI break */
+} chio_kernel_config;
+
+/*
+ * chio_kernel_config_init - fill @cfg with every default above (keypair,
+ * policy_hash and store path NULL). Thread-safety: touches only @cfg.
+ */
+CHIO_EXTERN void chio_kernel_config_init(chio_kernel_config *cfg);
+
+/*
+ * chio_kernel_new - build a kernel. Synchronous; starts no thread and does
+ * not open the store (see chio_kernel_start()).
+ *
+ * Returns: 0; CHIO_ECONFIG (a field is out of range, the message names it);
+ * CHIO_EINVAL; CHIO_ENOMEM.
+ * Ownership: the kernel takes cfg->keypair in every case (it is freed on
+ * failure too); everything else in @cfg is copied. Caller frees *out with
+ * chio_kernel_free().
+ */
+CHIO_EXTERN int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error *err);
+
+/*
+ * chio_kernel_start - open the receipt store, restore the sequence and
+ * checkpoint counters, start the signer and commit threads. Idempotent and
+ * race-free; the first signing request calls it too. Use it at boot to
+ * surface store errors early.
+ * Returns: 0; store errors (CHIO_EBUSY, CHIO_ECORRUPT, CHIO_ESTORE); CHIO_ESYS
+ * (a thread could not start); CHIO_EDRAINED. On failure nothing is left
+ * running and a later call tries again.
+ */
+CHIO_EXTERN int chio_kernel_start(chio_kernel *k, chio_error *err);
+
+/*
+ * chio_kernel_sign_receipt - sign and durably commit one receipt; blocks
+ * while the ring is full (backpressure) and until the receipt is committed.
+ *
+ * The kernel sets policy_hash (its configured value), kernel_key,
+ * parameter_hash, the id and the signature, and the timestamp from its
+ * clock when the builder has none.
+ * Returns: 0; CHIO_ESEMANTIC / CHIO_EFORMAT (bad body); CHIO_EDRAINED;
+ * CHIO_EFAILED (failed closed); CHIO_ESTORE (this batch's write failed);
+ * start errors; CHIO_ENOMEM. On any error nothing was committed for the call.
+ * Ownership: takes @b in every case. Caller frees *out with chio_receipt_free().
+ * Thread-safety: call from any number of threads at once.
+ */
+CHIO_EXTERN int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b,
+                                         chio_receipt **out, chio_error *err);
+
+/*
+ * chio_kernel_try_sign_receipt - like chio_kernel_sign_receipt() but
+ * returns CHIO_EAGAIN at once, without consuming @b, when the ring is full.
+ * Ownership: takes @b unless CHIO_EAGAIN is returned.
+ */
+CHIO_EXTERN int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b,
+                                             chio_receipt **out, chio_error *err);
+
+/*
+ * Completion of an asynchronous request: called exactly once, from a kernel
+ * thread, after the receipt was committed (@rc 0, @receipt set) or with an
+ * error (@receipt NULL). The callback owns @receipt and frees it with
+ * chio_receipt_free(). It must not block for long and must not call
+ * chio_kernel_drain() or chio_kernel_free().
+ */
+typedef void (*chio_sign_cb)(void *ctx, int rc, chio_receipt *receipt);
+
+/*
+ * chio_kernel_sign_receipt_async - queue a receipt and return; @cb reports
+ * the outcome. Blocks only while the ring is full.
+ * Returns: 0 (the callback will run); or an error, in which case the
+ * callback will not run (CHIO_EDRAINED, CHIO_EFAILED, body errors, ...).
+ * Ownership: takes @b in every case.
+ */
+CHIO_EXTERN int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b,
+                                               chio_sign_cb cb, void *ctx, chio_error *err);
+
+/*
+ * chio_kernel_drain - stop accepting work (new calls get CHIO_EDRAINED),
+ * let calls in flight finish, sign and commit everything queued, write the
+ * final checkpoint when a checkpoint boundary was crossed, join the threads
+ * and flush the logs. Idempotent; must not be called from a callback.
+ * Returns: 0, or CHIO_EFAILED when the kernel had failed closed (queued
+ * requests were then answered with errors, none was lost or left waiting).
+ */
+CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
+
+/*
+ * chio_kernel_free - drain if needed, close the store, wipe and free the
+ * keypair. NULL is ignored. No other call may be running on @k.
+ */
+CHIO_EXTERN void chio_kernel_free(chio_kernel *k);
+
+/* The kernel's public key (64 lowercase hex digits), owned by @k. */
+CHIO_EXTERN const char *chio_kernel_public_hex(const chio_kernel *k);
+
+/* ---- observability ------------------------------------------------------------ */
+
+typedef struct chio_kernel_metrics {
+    uint64_t receipts_signed; /* committed receipts since start */
+    uint64_t batches;         /* group commits */
+    uint64_t max_batch;       /* largest group commit */
+    double avg_batch;         /* receipts per group commit */
+    uint64_t ring_depth;      /* requests waiting in the ring now */
+    uint64_t ring_high_water; /* deepest the ring has been */
+    uint64_t ring_capacity;
+    uint64_t blocking_episodes; /* times a caller waited for ring space */
+    uint64_t wal_syncs;         /* synced WAL writes */
+    uint64_t checkpoints;       /* checkpoints written since start */
+    uint64_t write_errors;      /* failed store writes */
+    uint64_t last_seq;          /* highest committed sequence number */
+    uint64_t last_checkpoint_seq;
+    uint32_t signer_threads_running;
+    int failed;   /* failed closed */
+    int draining; /* drain started */
+} chio_kernel_metrics;
+
+/* Snapshot of the counters; safe from any thread at any time. */
+CHIO_EXTERN int chio_kernel_metrics_get(const chio_kernel *k, chio_kernel_metrics *out);
+
+/*
+ * chio_kernel_metrics_prometheus - the counters in Prometheus text format
+ * (chio_signing_queue_block_total keeps upstream's name).
+ * Ownership: caller frees *out with chio_free().
+ */
+CHIO_EXTERN int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHIO_KERNEL_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * chio/store.h - reading the receipt log (RocksDB) that a kernel writes.
+ *
+ * Layout (column families): "receipts" (8-byte big-endian sequence number
+ * -> canonical signed receipt bytes), "receipt_ids" (receipt id -> 8-byte
+ * sequence number), "checkpoints" (8-byte big-endian checkpoint sequence ->
+ * canonical checkpoint JSON), and "default" for metadata. Sequence numbers
+ * start at 1 and are contiguous.
+ *
+ * A kernel owns its store read-write. Other processes read it while it runs
+ * with CHIO_STORE_SECONDARY (a RocksDB secondary instance that catches up
+ * with the primary) or CHIO_STORE_READ_ONLY.
+ *
+ * Thread-safety: a store handle may be read from several threads at once.
+ */
+#ifndef CHIO_STORE_H
+#define CHIO_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/error.h"
+#include "chio/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct chio_store chio_store;
+
+typedef enum chio_store_mode {
+    CHIO_STORE_READ_WRITE = 0, /* create when missing; one writer per directory */
+    CHIO_STORE_READ_ONLY,      /* a snapshot as of opening */
+    CHIO_STORE_SECONDARY       /* follows a live primary; see chio_store_catch_up() */
+} chio_store_mode;
+
+/*
+ * chio_store_open - open the receipt log at @path.
+ * Returns: 0; CHIO_ENOTFOUND (no store there, read modes); CHIO_EBUSY
+ * (another process holds it read-write); CHIO_ECORRUPT; CHIO_ESTORE
+ * (other RocksDB errors; the message says which); CHIO_EINVAL; CHIO_ENOMEM.
+ * Ownership: caller closes *out with chio_store_close().
+ */
+CHIO_EXTERN int chio_store_open(const char *path, chio_store_mode mode, chio_store **out,
+                                chio_error *err);
+
+/* chio_store_close - close and free. NULL is ignored. */
+CHIO_EXTERN void chio_store_close(chio_store *s);
+
+/* chio_store_catch_up - a secondary reads what the primary has written
+ * since. Returns 0, CHIO_EINVAL (not a secondary), CHIO_ESTORE. */
+CHIO_EXTERN int chio_store_catch_up(chio_store *s, chio_error *err);
+
+/* Lowest and highest receipt sequence stored (0 and 0 when empty). */
+CHIO_EXTERN int chio_store_seq_range(chio_store *s, uint64_t *first, uint64_t *last,
+                                     chio_error *err);
+/* Highest checkpoint sequence stored (0 when none). */
+CHIO_EXTERN int chio_store_last_checkpoint_seq(chio_store *s, uint64_t *last, chio_error *err);
+
+/*
+ * chio_store_get_receipt / chio_store_get_checkpoint - the stored bytes.
+ * Returns 0, CHIO_ENOTFOUND, CHIO_ESTORE. Ownership: caller frees *json
+ * with chio_free(); it is NUL-terminated (the NUL is not counted).
+ */
+CHIO_EXTERN int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json, size_t *len,
+                                       chio_error *err);
+CHIO_EXTERN int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **json,
+                                          size_t *len, chio_error *err);
+
+/* The sequence number of the receipt with @id. Returns 0 or CHIO_ENOTFOUND. */
+CHIO_EXTERN int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq,
+                                        chio_error *err);
+
+/*
+ * chio_store_scan / chio_store_scan_checkpoints - call @fn for each stored
+ * item with sequence >= @from, in order. @json is borrowed for the call. A
+ * non-zero return from @fn stops the scan and is returned.
+ */
+typedef int (*chio_store_visit_fn)(void *ctx, uint64_t seq, const char *json, size_t len);
+CHIO_EXTERN int chio_store_scan(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
+                                chio_error *err);
+CHIO_EXTERN int chio_store_scan_checkpoints(chio_store *s, uint64_t from, chio_store_visit_fn fn,
+                                            void *ctx, chio_error *err);
+
+/* ---- auditing a stored log ------------------------------------------------------ */
+
+typedef struct chio_store_audit {
+    uint64_t receipts; /* receipts read */
+    uint64_t first_seq, last_seq;
+    uint64_t gaps;              /* missing sequence numbers */
+    uint64_t invalid;           /* receipts that are unreadable, fail verification,
+                                   are untrusted, or sit where the id index says they
+                                   do not */
+    uint64_t checkpoints;       /* checkpoints read */
+    uint64_t checkpoints_valid; /* signed, chained, contiguous, Merkle root matches */
+} chio_store_audit;
+
+/* Receives one problem as a JSON object (no newline), e.g.
+ * {"problem":"missing_receipt","seq":7} or
+ * {"problem":"invalid_checkpoint","checkpoint_seq":2,"reason":"merkle_root",...}. */
+typedef void (*chio_audit_fn)(void *ctx, const char *json, size_t len);
+
+/*
+ * chio_store_audit_log - verify a whole log: every receipt (full
+ * verification; and a trusted signer when @ntrusted > 0), sequence
+ * contiguity from the first retained receipt, the id index, every
+ * checkpoint (signature, trusted key when given, contiguous numbering and
+ * ranges, previous_checkpoint_sha256 chain, Merkle root recomputed from the
+ * stored receipts). Streams: memory grows with the number of checkpoints,
+ * not receipts.
+ * Returns: 0 when the audit ran (problems are reported, not returned);
+ * CHIO_ESTORE / CHIO_ENOMEM when it could not run.
+ */
+CHIO_EXTERN int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
+                                     chio_audit_fn fn, void *ctx, chio_store_audit *out,
+                                     chio_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHIO_STORE_H */

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/cmd_store.c - commands over a kernel's receipt log (--receipt-db):
+ * `receipt list`, `receipt verify --receipt-db` (the audit), `checkpoint
+ * list`, `checkpoint prove` and `checkpoint verify-proof`. They open the
+ * store as a RocksDB secondary instance, so they work while a kernel in
+ * another process has it open, and fall back to a read-only open.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* ---- opening ------------------------------------------------------------------------ */
+
+chio_store *cli_open_store(const char *cmd, const char *dir)
+{
+    chio_store *s = NULL;
+    chio_error err;
+    int rc;
+
+    if (dir == NULL) {
+        cli_error(cmd, "--receipt-db DIR is required");
+        return NULL;
+    }
+    chio_error_init(&err);
+    rc = chio_store_open(dir, CHIO_STORE_SECONDARY, &s, &err);
+    if (rc == 0 && chio_store_catch_up(s, &err) == 0)
+        return s;
+    chio_store_close(s);
+    s = NULL;
+    if (rc == CHIO_ENOTFOUND) {
+        cli_lib_error(cmd, dir, rc, &err);
+        return NULL;
+    }
+    chio_error_init(&err);
+    rc = chio_store_open(dir, CHIO_STORE_READ_ONLY, &s, &err);
+    if (rc != 0) {
+        cli_lib_error(cmd, dir, rc, &err);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- receipt list ------------------------------------------------------------------------ */
+
+static const char list_usage[] =
+    "usage: chio receipt list --receipt-db DIR [--limit N] [--since UNIX] [--until UNIX]\n"
+    "                         [--tool-name T] [--tool-server S]\n"
+    "                         [--outcome allow|deny|cancelled|incomplete]\n"
+    "\n"
+    "Print stored receipts, oldest first, one per line, exactly as stored\n"
+    "(canonical JSON). --limit defaults to 50 (0 = no limit); --since and --until\n"
+    "bound the receipt timestamp (inclusive); --outcome matches the decision's\n"
+    "verdict. Works while a kernel has the database open.\n";
+
+typedef struct list_ctx {
+    uint64_t limit, printed, since, until;
+    int has_since, has_until;
+    const char *tool_name, *tool_server;
+    int outcome; /* chio_verdict, or -1 */
+    int filtered;
+    uint64_t unreadable;
+} list_ctx;
+
+static int list_one(void *vctx, uint64_t seq, const char *json, size_t len)
+{
+    list_ctx *c = vctx;
+    chio_receipt *r = NULL;
+    int keep = 1;
+
+    (void)seq;
+    if (c->filtered) {
+        if (chio_receipt_parse(json, len, &r, NULL) != 0) {
+            c->unreadable++;
+            return 0; /* cannot be matched; `receipt verify` reports it */
+        }
+        if (c->has_since && chio_receipt_timestamp(r) < c->since)
+            keep = 0;
+        if (c->has_until && chio_receipt_timestamp(r) > c->until)
+            keep = 0;
+        if (c->tool_name && strcmp(chio_receipt_tool_name(r), c->tool_name) != 0)
+            keep = 0;
+        if (c->tool_server && strcmp(chio_receipt_tool_server(r), c->tool_server) != 0)
+            keep = 0;
+        if (c->outcome >= 0 && (int)chio_receipt_verdict(r) != c->outcome)
+            keep = 0;
+        chio_receipt_free(r);
+    }
+    if (!keep)
+        return 0;
+    if (cli_write(json, len) != 0 || cli_write("\n", 1) != 0)
+        return CLI_USAGE;
+    c->printed++;
+    return c->limit != 0 && c->printed >= c->limit ? 1 : 0;
+}
+
+int cmd_receipt_list(int argc, char **argv)
+{
+    cli_opt opts[] = {{"receipt-db", 1, 0, 0, 0, 0}, {"limit", 1, 0, 0, 0, 0},
+                      {"since", 1, 0, 0, 0, 0},      {"until", 1, 0, 0, 0, 0},
+                      {"tool-name", 1, 0, 0, 0, 0},  {"tool-server", 1, 0, 0, 0, 0},
+                      {"outcome", 1, 0, 0, 0, 0}};
+    static const char *const outcomes[] = {"allow", "deny", "cancelled", "incomplete"};
+    const char *pos[1];
+    size_t npos, i;
+    list_ctx c;
+    chio_store *s;
+    chio_error err;
+    int rc;
+
+    rc = cli_parse(argc, argv, opts, 7, pos, 0, &npos, "receipt list", list_usage);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    memset(&c, 0, sizeof(c));
+    c.limit = 50;
+    c.outcome = -1;
+    if (opts[1].value && cli_u64(opts[1].value, &c.limit) != 0)
+        return cli_error("receipt list", "--limit must be a non-negative integer");
+    if (opts[2].value && (c.has_since = 1, cli_u64(opts[2].value, &c.since) != 0))
+        return cli_error("receipt list", "--since must be Unix seconds");
+    if (opts[3].value && (c.has_until = 1, cli_u64(opts[3].value, &c.until) != 0))
+        return cli_error("receipt list", "--until must be Unix seconds");
+    c.tool_name = opts[4].value;
+    c.tool_server = opts[5].value;
+    if (opts[6].value) {
+        for (i = 0; i < 4; i++)
+            if (strcmp(opts[6].value, outcomes[i]) == 0)
+                c.outcome = (int)i + 1; /* chio_verdict: ALLOW = 1 ... */
+        if (c.outcome < 0)
+            return cli_error("receipt list", "--outcome must be allow, deny, cancelled or "
+                                             "incomplete");
+    }
+    c.filtered = c.has_since || c.has_until || c.tool_name || c.tool_server || c.outcome >= 0;
+    s = cli_open_store("receipt list", opts[0].value);
+    if (s == NULL)
+        return CLI_USAGE;
+    chio_error_init(&err);
+    rc = chio_store_scan(s, 1, list_one, &c, &err);
+    chio_store_close(s);
+    if (rc < 0)
+        return cli_lib_error("receipt list", "reading the log", rc, &err);
+    if (rc == CLI_USAGE)
+        return cli_error("receipt list", "cannot write the output");
+    if (c.unreadable > 0)
+        fprintf(stderr,
+                "chio receipt list: %llu unreadable receipts skipped by the filters "
+                "(run chio receipt verify --receipt-db)\n",
+                (unsigned long long)c.unreadable);
+    return CLI_OK;
+}
+
+/* ---- receipt verify --receipt-db ------------------------------------------------------- */
+
+static void print_problem(void *ctx, const char *json, size_t len)
+{
+    (void)ctx;
+    cli_write(json, len);
+    cli_write("\n", 1);
+}
+
+int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted)
+{
+    chio_store *s = cli_open_store("receipt verify", dir);
+    chio_store_audit a;
+    chio_error err;
+    int rc;
+
+    if (s == NULL)
+        return CLI_USAGE;
+    chio_error_init(&err);
+    rc = chio_store_audit_log(s, trusted, ntrusted, print_problem, NULL, &a, &err);
+    chio_store_close(s);
+    if (rc != 0)
+        return cli_lib_error("receipt verify", "audit", rc, &err);
+    printf("{\"receipts\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"gaps\":%llu,"
+           "\"invalid\":%llu,\"checkpoints\":%llu,\"checkpoints_valid\":%llu}\n",
+           (unsigned long long)a.receipts, (unsigned long long)a.first_seq,
+           (unsigned long long)a.last_seq, (unsigned long long)a.gaps,
+           (unsigned long long)a.invalid, (unsigned long long)a.checkpoints,
+           (unsigned long long)a.checkpoints_valid);
+    return a.gaps == 0 && a.invalid == 0 && a.checkpoints_valid == a.checkpoints ? CLI_OK
+                                                                                 : CLI_NEGATIVE;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------------
+ */
+
+static const char checkpoint_usage[] =
+    "usage: chio checkpoint list --receipt-db DIR\n"
+    "       chio checkpoint prove --receipt-db DIR (--receipt ID | --seq N)\n"
+    "       chio checkpoint verify-proof [--receipt FILE] [--receipt-db DIR]\n"
+    "                                    [--checkpoint FILE] [--trusted-key HEX]... [PROOF]\n";
+
+static const char cp_list_usage[] =
+    "usage: chio checkpoint list --receipt-db DIR\n"
+    "\n"
+    "Print every stored checkpoint, oldest first, one per line as stored:\n"
+    "{\"body\":{chio.checkpoint_statement.v1},\"signature\":..}.\n";
+
+static const char prove_usage[] =
+    "usage: chio checkpoint prove --receipt-db DIR (--receipt ID | --seq N)\n"
+    "\n"
+    "Print the inclusion proof of a receipt in the checkpoint that covers it:\n"
+    "{\"checkpoint_seq\",\"receipt_seq\",\"leaf_index\",\"merkle_root\",\n"
+    " \"proof\":{\"tree_size\",\"leaf_index\",\"audit_path\":[\"0x..\",..]}}.\n"
+    "Exit 1 when no checkpoint covers the receipt yet.\n";
+
+static const char verify_proof_usage[] =
+    "usage: chio checkpoint verify-proof [--receipt FILE] [--receipt-db DIR]\n"
+    "                                    [--checkpoint FILE] [--trusted-key HEX]... [PROOF]\n"
+    "\n"
+    "Check an inclusion proof (from PROOF or stdin): the receipt's canonical bytes\n"
+    "must hash up to the proof's merkle_root. The receipt comes from --receipt or,\n"
+    "by receipt_seq, from --receipt-db. When a checkpoint is available (--checkpoint,\n"
+    "or by checkpoint_seq from --receipt-db) it must verify, be trusted when\n"
+    "--trusted-key is given, carry the same root and cover receipt_seq at\n"
+    "leaf_index. Prints a JSON report; exit 0 valid, 1 invalid, 2 bad input.\n";
+
+static int print_line(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    (void)ctx;
+    (void)seq;
+    return cli_write(json, len) || cli_write("\n", 1) ? CLI_USAGE : 0;
+}
+
+static int checkpoint_list(int argc, char **argv)
+{
+    cli_opt opts[] = {{"receipt-db", 1, 0, 0, 0, 0}};
+    const char *pos[1];
+    size_t npos;
+    chio_store *s;
+    chio_error err;
+    int rc;
+
+    rc = cli_parse(argc, argv, opts, 1, pos, 0, &npos, "checkpoint list", cp_list_usage);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    s = cli_open_store("checkpoint list", opts[0].value);
+    if (s == NULL)
+        return CLI_USAGE;
+    chio_error_init(&err);
+    rc = chio_store_scan_checkpoints(s, 1, print_line, NULL, &err);
+    chio_store_close(s);
+    if (rc < 0)
+        return cli_lib_error("checkpoint list", "reading checkpoints", rc, &err);
+    return rc ? CLI_USAGE : CLI_OK;
+}
+
+typedef struct find_cp {
+    uint64_t seq;
+    chio_checkpoint *found;
+    int err;
+} find_cp;
+
+static int find_covering(void *ctx, uint64_t cseq, const char *json, size_t len)
+{
+    find_cp *f = ctx;
+    chio_checkpoint *cp = NULL;
+
+    (void)cseq;
+    if (chio_checkpoint_parse(json, len, &cp, NULL) != 0)
+        return 0;
+    if (chio_checkpoint_batch_start(cp) <= f->seq && f->seq <= chio_checkpoint_batch_end(cp)) {
+        f->found = cp;
+        return 1;
+    }
+    chio_checkpoint_free(cp);
+    return 0;
+}
+
+typedef struct leaves {
+    uint8_t *data;
+    size_t n, cap;
+    uint64_t end;
+    int oom;
+} leaves;
+
+static int collect_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    leaves *l = ctx;
+
+    if (seq > l->end)
+        return 1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 128;
+        uint8_t *p = realloc(l->data, cap * 32);
+        if (p == NULL) {
+            l->oom = 1;
+            return 1;
+        }
+        l->data = p;
+        l->cap = cap;
+    }
+    return chio_merkle_leaf_hash(json, len, l->data + 32 * l->n++) == 0 ? 0 : 1;
+}
+
+static int checkpoint_prove(int argc, char **argv)
+{
+    cli_opt opts[] = {
+        {"receipt-db", 1, 0, 0, 0, 0}, {"receipt", 1, 0, 0, 0, 0}, {"seq", 1, 0, 0, 0, 0}};
+    const char *pos[1];
+    size_t npos, len;
+    chio_store *s;
+    chio_error err;
+    find_cp f;
+    leaves l;
+    chio_inclusion_proof p;
+    char *json = NULL;
+    int rc;
+
+    rc = cli_parse(argc, argv, opts, 3, pos, 0, &npos, "checkpoint prove", prove_usage);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    if ((opts[1].value == NULL) == (opts[2].value == NULL))
+        return cli_error("checkpoint prove", "give exactly one of --receipt ID and --seq N");
+    memset(&f, 0, sizeof(f));
+    if (opts[2].value && (cli_u64(opts[2].value, &f.seq) != 0 || f.seq == 0))
+        return cli_error("checkpoint prove", "--seq must be a positive integer");
+    s = cli_open_store("checkpoint prove", opts[0].value);
+    if (s == NULL)
+        return CLI_USAGE;
+    chio_error_init(&err);
+    if (opts[1].value && chio_store_find_receipt(s, opts[1].value, &f.seq, &err) != 0) {
+        chio_store_close(s);
+        return cli_error("checkpoint prove", "no receipt with id %s in %s", opts[1].value,
+                         opts[0].value);
+    }
+    if (chio_store_get_receipt(s, f.seq, &json, &len, &err) != 0) {
+        chio_store_close(s);
+        return cli_error("checkpoint prove", "no receipt with sequence number %llu",
+                         (unsigned long long)f.seq);
+    }
+    free(json);
+    rc = chio_store_scan_checkpoints(s, 1, find_covering, &f, &err);
+    if (rc < 0 || f.found == NULL) {
+        chio_store_close(s);
+        if (rc < 0)
+            return cli_lib_error("checkpoint prove", "reading checkpoints", rc, &err);
+        fprintf(stderr, "chio checkpoint prove: receipt %llu is not covered by a checkpoint yet\n",
+                (unsigned long long)f.seq);
+        return CLI_NEGATIVE;
+    }
+    memset(&l, 0, sizeof(l));
+    l.end = chio_checkpoint_batch_end(f.found);
+    rc = chio_store_scan(s, chio_checkpoint_batch_start(f.found), collect_leaf, &l, &err);
+    chio_store_close(s);
+    memset(&p, 0, sizeof(p));
+    p.checkpoint_seq = chio_checkpoint_seq(f.found);
+    p.receipt_seq = f.seq;
+    memcpy(p.merkle_root, chio_checkpoint_merkle_root(f.found), 32);
+    if (rc < 0 || l.oom || l.n != chio_checkpoint_tree_size(f.found) ||
+        chio_merkle_prove(l.data, l.n, f.seq - chio_checkpoint_batch_start(f.found), &p.proof) !=
+            0 ||
+        chio_merkle_verify(l.data + 32 * (f.seq - chio_checkpoint_batch_start(f.found)), &p.proof,
+                           p.merkle_root) != 0) {
+        free(l.data);
+        chio_checkpoint_free(f.found);
+        return cli_error("checkpoint prove",
+                         "the stored receipts of checkpoint %llu do not rebuild its Merkle root "
+                         "(run chio receipt verify --receipt-db)",
+                         (unsigned long long)p.checkpoint_seq);
+    }
+    free(l.data);
+    chio_checkpoint_free(f.found);
+    rc = chio_inclusion_proof_json(&p, &json, &len);
+    if (rc != 0)
+        return cli_error("checkpoint prove", "out of memory");
+    cli_write(json, len);
+    cli_write("\n", 1);
+    chio_free(json);
+    return CLI_OK;
+}
+
+static int checkpoint_verify_proof(int argc, char **argv)
+{
+    cli_opt opts[] = {{"receipt", 1, 0, 0, 0, 0},
+                      {"receipt-db", 1, 0, 0, 0, 0},
+                      {"checkpoint", 1, 0, 0, 0, 0},
+                      {"trusted-key", 1, 1, 0, 0, 0}};
+    const char *pos[1];
+    size_t npos, len, rlen = 0, clen = 0, ntrusted = 0, i;
+    chio_inclusion_proof p;
+    chio_checkpoint *cp = NULL;
+    chio_store *s = NULL;
+    chio_error err;
+    uint8_t *keys = NULL;
+    char *text = NULL, *receipt = NULL, *cptext = NULL;
+    int rc, inclusion, cp_ok = 1, checked = 0;
+
+    rc = cli_parse(argc, argv, opts, 4, pos, 1, &npos, "checkpoint verify-proof",
+                   verify_proof_usage);
+    if (rc == 0)
+        rc = cli_trusted_keys("checkpoint verify-proof", &opts[3], &keys, &ntrusted);
+    free(opts[3].values);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    rc = CLI_USAGE;
+    text = cli_read_input("checkpoint verify-proof", npos ? pos[0] : NULL, &len);
+    if (text == NULL)
+        goto out;
+    chio_error_init(&err);
+    if (chio_inclusion_proof_parse(text, len, &p, &err) != 0) {
+        cli_lib_error("checkpoint verify-proof", "proof", err.code, &err);
+        goto out;
+    }
+    if (opts[1].value != NULL &&
+        (s = cli_open_store("checkpoint verify-proof", opts[1].value)) == NULL)
+        goto out;
+    if (opts[0].value != NULL)
+        receipt = cli_read_input("checkpoint verify-proof", opts[0].value, &rlen);
+    else if (s != NULL && chio_store_get_receipt(s, p.receipt_seq, &receipt, &rlen, &err) != 0)
+        receipt = NULL;
+    if (receipt == NULL) {
+        cli_error("checkpoint verify-proof",
+                  "the receipt is needed: --receipt FILE, or --receipt-db holding seq %llu",
+                  (unsigned long long)p.receipt_seq);
+        goto out;
+    }
+    if (opts[2].value != NULL) {
+        cptext = cli_read_input("checkpoint verify-proof", opts[2].value, &clen);
+        if (cptext == NULL)
+            goto out;
+    } else if (s != NULL &&
+               chio_store_get_checkpoint(s, p.checkpoint_seq, &cptext, &clen, &err) != 0) {
+        cptext = NULL;
+        cp_ok = 0; /* the store should have it */
+    }
+    if (cptext != NULL) {
+        checked = 1;
+        if (chio_checkpoint_parse(cptext, clen, &cp, &err) != 0) {
+            cli_lib_error("checkpoint verify-proof", "checkpoint", err.code, &err);
+            goto out;
+        }
+        cp_ok = chio_checkpoint_verify(cp) == 0 && chio_checkpoint_seq(cp) == p.checkpoint_seq &&
+                memcmp(chio_checkpoint_merkle_root(cp), p.merkle_root, 32) == 0 &&
+                chio_checkpoint_tree_size(cp) == p.proof.tree_size &&
+                p.receipt_seq == chio_checkpoint_batch_start(cp) + p.proof.leaf_index;
+        if (cp_ok && ntrusted > 0) {
+            uint8_t key[32];
+            const char *hex = chio_checkpoint_kernel_key_hex(cp);
+            cp_ok = 0;
+            if (chio_pubkey_from_hex(hex, strlen(hex), key) == 0)
+                for (i = 0; i < ntrusted; i++)
+                    if (memcmp(keys + 32 * i, key, 32) == 0)
+                        cp_ok = 1;
+        }
+    }
+    rc = chio_inclusion_proof_verify(&p, receipt, rlen);
+    if (rc != 0 && rc != CHIO_EPROOF) {
+        cli_error("checkpoint verify-proof", "the receipt is not JSON: %s", chio_strerror(rc));
+        rc = CLI_USAGE;
+        goto out;
+    }
+    inclusion = rc == 0;
+    printf("{\"checkpoint_checked\":%s,\"checkpoint_seq\":%llu,\"checkpoint_valid\":%s,"
+           "\"inclusion_valid\":%s,\"leaf_index\":%llu,\"ok\":%s,\"receipt_seq\":%llu}\n",
+           checked ? "true" : "false", (unsigned long long)p.checkpoint_seq,
+           checked ? (cp_ok ? "true" : "false") : "null", inclusion ? "true" : "false",
+           (unsigned long long)p.proof.leaf_index, inclusion && cp_ok ? "true" : "false",
+           (unsigned long long)p.receipt_seq);
+    rc = inclusion && cp_ok ? CLI_OK : CLI_NEGATIVE;
+out:
+    chio_checkpoint_free(cp);
+    chio_store_close(s);
+    free(text);
+    free(receipt);
+    free(cptext);
+    free(keys);
+    return rc;
+}
+
+int cmd_checkpoint(int argc, char **argv)
+{
+    static const cli_subcommand subs[] = {{"list", checkpoint_list},
+                                          {"prove", checkpoint_prove},
+                                          {"verify-proof", checkpoint_verify_proof}};
+    return cli_dispatch("checkpoint", argc, argv, subs, 3, checkpoint_usage);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/event.h - futex-based waiting for the signing pipeline: a single
+ * "done" word per request and an event count for "the ring has space" /
+ * "the ring has work". Linux futexes; nothing here allocates or locks.
+ *
+ * Event count protocol (no lost wake-ups):
+ *   waiter:   key = chio__event_prepare(ev);   -- announces itself, then reads seq
+ *             if (condition now true) chio__event_cancel(ev);
+ *             else chio__event_wait(ev, key);   -- sleeps only while seq == key
+ *   signaler: make the condition true; chio__event_signal(ev, n);
+ * All four operations are sequentially consistent, so either the waiter's
+ * recheck sees the condition, or the signaler sees waiters > 0 and wakes,
+ * or the futex sees seq != key and does not sleep.
+ */
+#ifndef CHIO_KERNEL_EVENT_H
+#define CHIO_KERNEL_EVENT_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static inline void chio__futex_wait(uint32_t *addr, uint32_t expected)
+{
+    /* Returns on a wake, a signal, or at once when *addr != expected;
+     * every caller loops on its own condition. */
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static inline void chio__futex_wake(uint32_t *addr, int n)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+typedef struct chio__event {
+    uint32_t seq;     /* bumped by every signal; the futex word */
+    uint32_t waiters; /* threads between prepare and wait/cancel */
+} chio__event;
+
+static inline uint32_t chio__event_prepare(chio__event *ev)
+{
+    /* seq_cst: the increment must be visible before we read seq and
+     * recheck the caller's condition (pairs with chio__event_signal). */
+    __atomic_add_fetch(&ev->waiters, 1, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&ev->seq, __ATOMIC_SEQ_CST);
+}
+
+static inline void chio__event_cancel(chio__event *ev)
+{
+    __atomic_sub_fetch(&ev->waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void chio__event_wait(chio__event *ev, uint32_t key)
+{
+    chio__futex_wait(&ev->seq, key);
+    __atomic_sub_fetch(&ev->waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void chio__event_signal(chio__event *ev, int n)
+{
+    /* seq_cst: the caller's condition update is ordered before the bump,
+     * and the bump before our read of waiters (pairs with prepare). */
+    __atomic_add_fetch(&ev->seq, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&ev->waiters, __ATOMIC_SEQ_CST) != 0)
+        chio__futex_wake(&ev->seq, n);
+}
+
+#endif

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/kernel.c - the kernel's lifecycle and its signing entry points.
+ *
+ * Owns configuration (validated and copied at build), the lazy, race-free
+ * start (store open, counter restore, threads), the caller side of signing
+ * (prepare on the caller's thread, push on the ring, wait) and drain.
+ *
+ * Concurrency: callers announce themselves in active_callers before they
+ * look at the state, and leave after their push; drain flips the state and
+ * waits for active_callers to reach zero, so every request is either
+ * refused with CHIO_EDRAINED or queued before the signers are told to stop
+ * (a Dekker pair: both sides use sequentially consistent atomics).
+ * start_mu is taken only until the kernel has started.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chio/kernel.h"
+#include "kernel_internal.h"
+
+/* ---- configuration ------------------------------------------------------------------- */
+
+void chio_kernel_config_init(chio_kernel_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->max_delegation_depth = CHIO_DEFAULT_MAX_DELEGATION_DEPTH;
+    cfg->max_stream_duration_secs = CHIO_DEFAULT_MAX_STREAM_DURATION_SECS;
+    cfg->max_stream_total_bytes = CHIO_DEFAULT_MAX_STREAM_TOTAL_BYTES;
+    cfg->checkpoint_batch_size = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
+    cfg->retention_config.retention_days = CHIO_DEFAULT_RETENTION_DAYS;
+    cfg->retention_config.max_size_bytes = CHIO_DEFAULT_RETENTION_MAX_SIZE_BYTES;
+    cfg->signer_threads = CHIO_DEFAULT_SIGNER_THREADS;
+    cfg->ring_capacity = CHIO_DEFAULT_RING_CAPACITY;
+    cfg->max_batch = CHIO_DEFAULT_MAX_BATCH;
+    cfg->durability = CHIO_DURABILITY_SYNC;
+    cfg->log_level = CHIO_LOG_INFO;
+}
+
+static int bad_config(chio_error *err, const char *field, const char *why)
+{
+    return chio__fail(err, CHIO_ECONFIG, CHIO_NO_OFFSET, "kernel config: %s %s", field, why);
+}
+
+static int check_config(const chio_kernel_config *c, chio_error *err)
+{
+    size_t i;
+
+    if (c->keypair == NULL)
+        return bad_config(err, "keypair", "is required");
+    if (c->policy_hash == NULL || c->policy_hash[0] == '\0' ||
+        !chio__utf8_valid(c->policy_hash, strlen(c->policy_hash)))
+        return bad_config(err, "policy_hash", "is required (non-empty UTF-8)");
+    if (c->n_ca_public_keys > 0 && c->ca_public_keys == NULL)
+        return bad_config(err, "ca_public_keys", "is NULL but n_ca_public_keys is not 0");
+    if (c->n_ca_public_keys > 65536)
+        return bad_config(err, "n_ca_public_keys", "is larger than 65536");
+    if (c->receipt_store_path == NULL && !c->ephemeral_store)
+        return bad_config(err, "receipt_store_path",
+                          "is NULL: set a path, or ephemeral_store = 1 for an in-memory log");
+    if (c->receipt_store_path != NULL && (c->ephemeral_store || c->receipt_store_path[0] == '\0'))
+        return bad_config(err, "receipt_store_path",
+                          "must be a non-empty path and excludes ephemeral_store");
+    if (c->signer_threads < 1 || c->signer_threads > 64)
+        return bad_config(err, "signer_threads", "must be between 1 and 64");
+    if (c->ring_capacity < 2 || c->ring_capacity > (1u << 24) ||
+        (c->ring_capacity & (c->ring_capacity - 1)) != 0)
+        return bad_config(err, "ring_capacity", "must be a power of two between 2 and 2^24");
+    if (c->max_batch < 1 || c->max_batch > 65536)
+        return bad_config(err, "max_batch", "must be between 1 and 65536");
+    if (c->durability != CHIO_DURABILITY_SYNC && c->durability != CHIO_DURABILITY_NOSYNC)
+        return bad_config(err, "durability", "must be CHIO_DURABILITY_SYNC or _NOSYNC");
+    if (c->log_level < CHIO_LOG_DEBUG || c->log_level > CHIO_LOG_ERROR)
+        return bad_config(err, "log_level", "is out of range");
+    if (c->retention_config.enabled && c->retention_config.retention_days == 0 &&
+        c->retention_config.max_size_bytes == 0)
+        return bad_config(err, "retention_config", "is enabled with neither days nor size");
+    /* require_web3_evidence without a durable store or checkpoints is
+     * accepted here: the spec has evaluation fail, not construction. */
+    for (i = 0; i < sizeof(c->reserved) / sizeof(c->reserved[0]); i++)
+        if (c->reserved[i] != NULL)
+            return bad_config(err, "reserved", "fields must be zero");
+    return 0;
+}
+
+int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error *err)
+{
+    chio_kernel *k;
+    int rc;
+
+    if (out == NULL || cfg == NULL) {
+        if (cfg != NULL)
+            chio_keypair_free(cfg->keypair);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL config or out");
+    }
+    *out = NULL;
+    rc = check_config(cfg, err);
+    if (rc != 0) {
+        chio_keypair_free(cfg->keypair);
+        return rc;
+    }
+    k = calloc(1, sizeof(*k));
+    if (k == NULL) {
+        chio_keypair_free(cfg->keypair);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    k->kp = cfg->keypair;
+    k->policy_hash = strdup(cfg->policy_hash);
+    if (cfg->n_ca_public_keys > 0) {
+        k->ca_keys = malloc(32 * cfg->n_ca_public_keys);
+        if (k->ca_keys != NULL)
+            memcpy(k->ca_keys, cfg->ca_public_keys, 32 * cfg->n_ca_public_keys);
+        k->n_ca_keys = cfg->n_ca_public_keys;
+    }
+    k->max_delegation_depth = cfg->max_delegation_depth;
+    k->allow_sampling = cfg->allow_sampling;
+    k->allow_sampling_tool_use = cfg->allow_sampling_tool_use;
+    k->allow_elicitation = cfg->allow_elicitation;
+    k->max_stream_duration_secs = cfg->max_stream_duration_secs;
+    k->max_stream_total_bytes = cfg->max_stream_total_bytes;
+    k->require_web3_evidence = cfg->require_web3_evidence;
+    k->checkpoint_batch_size = cfg->checkpoint_batch_size;
+    k->retention = cfg->retention_config;
+    k->retention.archive_path = NULL;
+    if (cfg->retention_config.archive_path != NULL)
+        k->retention.archive_path = strdup(cfg->retention_config.archive_path);
+    k->store_path = cfg->receipt_store_path ? strdup(cfg->receipt_store_path) : NULL;
+    k->signer_threads = cfg->signer_threads;
+    k->ring_capacity = cfg->ring_capacity;
+    k->max_batch = cfg->max_batch;
+    k->durability = cfg->durability;
+    k->clock = cfg->clock;
+    k->clock_ctx = cfg->clock_ctx;
+    k->log = cfg->log;
+    k->log_ctx = cfg->log_ctx;
+    k->log_level = cfg->log_level;
+    pthread_mutex_init(&k->start_mu, NULL);
+    pthread_mutex_init(&k->log_mu, NULL);
+    pthread_mutex_init(&k->commit_mu, NULL);
+    pthread_cond_init(&k->commit_cv, NULL);
+    pthread_mutex_init(&k->done_mu, NULL);
+    pthread_cond_init(&k->done_cv, NULL);
+    if (k->policy_hash == NULL || (cfg->n_ca_public_keys > 0 && k->ca_keys == NULL) ||
+        (cfg->receipt_store_path != NULL && k->store_path == NULL) ||
+        (cfg->retention_config.archive_path != NULL && k->retention.archive_path == NULL)) {
+        chio_kernel_free(k);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    *out = k;
+    return 0;
+}
+
+const char *chio_kernel_public_hex(const chio_kernel *k)
+{
+    return k ? chio_keypair_public_hex(k->kp) : NULL;
+}
+
+uint64_t chio__kernel_now(chio_kernel *k)
+{
+    return k->clock ? k->clock(k->clock_ctx) : (uint64_t)time(NULL);
+}
+
+chio_store *chio__kernel_store(chio_kernel *k)
+{
+    return k->store;
+}
+
+/* ---- callers in flight ----------------------------------------------------------------- */
+
+/* Announce a caller; 0 when the kernel still accepts work. */
+static int enter(chio_kernel *k)
+{
+    /* seq_cst on both sides (see the file comment): drain's state store and
+     * its read of active_callers cannot both miss this caller. */
+    __atomic_add_fetch(&k->active_callers, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING) {
+        __atomic_sub_fetch(&k->active_callers, 1, __ATOMIC_SEQ_CST);
+        return CHIO_EDRAINED;
+    }
+    return 0;
+}
+
+static void leave(chio_kernel *k)
+{
+    __atomic_sub_fetch(&k->active_callers, 1, __ATOMIC_SEQ_CST);
+}
+
+/* ---- start --------------------------------------------------------------------------------- */
+
+static int start_locked(chio_kernel *k, chio_error *err)
+{
+    int rc;
+
+    if (k->store_path != NULL)
+        rc = chio_store_open(k->store_path, CHIO_STORE_READ_WRITE, &k->store, err);
+    else
+        rc = chio__store_open_ephemeral(&k->store, err);
+    if (rc == 0)
+        rc = chio__commit_restore(k, err);
+    if (rc == 0)
+        rc = chio__pipeline_start(k, err);
+    if (rc != 0) {
+        chio_store_close(k->store);
+        k->store = NULL;
+        chio__store_batch_free(k->batch);
+        k->batch = NULL;
+        free(k->slots);
+        k->slots = NULL;
+        free(k->signers);
+        k->signers = NULL;
+        free(k->pending_leaves);
+        k->pending_leaves = NULL;
+        k->npending = k->cap_pending = 0;
+        chio__log(k, CHIO_LOG_ERROR, "kernel_start_failed", err ? err->message : NULL,
+                  "\"code\":\"%s\"", chio_err_name(rc));
+        return rc;
+    }
+    chio__log(k, CHIO_LOG_INFO, "kernel_started", NULL,
+              "\"signer_threads\":%u,\"ring_capacity\":%u,\"durability\":\"%s\","
+              "\"next_seq\":%llu,\"ephemeral\":%s",
+              k->signer_threads, k->ring_capacity,
+              k->durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync",
+              (unsigned long long)k->next_seq, k->store_path ? "false" : "true");
+    return 0;
+}
+
+static int ensure_started(chio_kernel *k, chio_error *err)
+{
+    int rc = 0;
+
+    /* Acquire: a caller that sees started == 1 sees the queue and store
+     * set up by the starting thread (release store below). */
+    if (__atomic_load_n(&k->started, __ATOMIC_ACQUIRE))
+        return 0;
+    pthread_mutex_lock(&k->start_mu);
+    if (!__atomic_load_n(&k->started, __ATOMIC_ACQUIRE)) {
+        rc = start_locked(k, err);
+        if (rc == 0)
+            __atomic_store_n(&k->started, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&k->start_mu);
+    return rc;
+}
+
+int chio_kernel_start(chio_kernel *k, chio_error *err)
+{
+    int rc;
+
+    if (k == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    rc = enter(k);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+    rc = ensure_started(k, err);
+    leave(k);
+    return rc;
+}
+
+/* ---- signing ----------------------------------------------------------------------------------
+ */
+
+/*
+ * Queue one request. @req is the caller's (stack for sync, heap for
+ * async). Takes @b. On 0 the request is on its way and will be completed;
+ * on error nothing was queued and @req->prep is empty.
+ */
+static int submit(chio_kernel *k, chio_receipt_builder *b, int block, chio__sign_req *req,
+                  chio_error *err)
+{
+    int rc;
+
+    memset(&req->prep, 0, sizeof(req->prep));
+    rc = enter(k);
+    if (rc != 0) {
+        chio_receipt_builder_free(b);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+    }
+    rc = ensure_started(k, err);
+    if (rc == 0 && __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
+        rc = chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
+                        "kernel failed closed after a receipt store error; reopen it");
+    if (rc != 0) {
+        leave(k);
+        chio_receipt_builder_free(b);
+        return rc;
+    }
+    /* The expensive canonical work happens here, on the caller's thread. */
+    rc = chio__receipt_prepare(b, chio_keypair_public_hex(k->kp), k->policy_hash,
+                               chio__kernel_now(k), &req->prep, err);
+    if (rc != 0) {
+        leave(k);
+        return rc;
+    }
+    req->rc = 0;
+    req->seq = 0;
+    req->next = NULL;
+    /* Release: publishes the prepared request to the signer that pops it
+     * (ck_ring's own fences do this too, but ThreadSanitizer cannot see
+     * them). */
+    __atomic_store_n(&req->done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&req->published, 1, __ATOMIC_RELEASE);
+    rc = chio__queue_push_mpmc(&k->queue, req, block);
+    leave(k);
+    if (rc != 0) {
+        chio__receipt_prep_destroy(&req->prep);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "the signing queue is full");
+    }
+    return 0;
+}
+
+/* Wait for the commit thread, then turn the request into a receipt. */
+static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
+{
+    int spins;
+
+    for (spins = 0; spins < 64; spins++)
+        if (__atomic_load_n(&req->done, __ATOMIC_ACQUIRE))
+            break;
+    /* Acquire: pairs with the commit thread's release of `done`. */
+    while (!__atomic_load_n(&req->done, __ATOMIC_ACQUIRE))
+        chio__futex_wait(&req->done, 0);
+    if (req->rc != 0) {
+        chio__receipt_prep_destroy(&req->prep);
+        return chio__fail(err, req->rc, CHIO_NO_OFFSET, "receipt not committed: %s",
+                          chio_strerror(req->rc));
+    }
+    return chio__receipt_prep_finish(&req->prep, out, err);
+}
+
+static int sign_sync(chio_kernel *k, chio_receipt_builder *b, int block, chio_receipt **out,
+                     chio_error *err)
+{
+    chio__sign_req req;
+    int rc;
+
+    memset(&req, 0, sizeof(req));
+    rc = submit(k, b, block, &req, err);
+    return rc ? rc : await(&req, out, err);
+}
+
+int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
+                             chio_error *err)
+{
+    if (out == NULL || k == NULL) {
+        chio_receipt_builder_free(b);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or out");
+    }
+    *out = NULL;
+    if (b == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
+    return sign_sync(k, b, 1, out, err);
+}
+
+int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
+                                 chio_error *err)
+{
+    chio_receipt_builder *copy;
+    int rc;
+
+    if (out == NULL || k == NULL || b == NULL) {
+        chio_receipt_builder_free(b);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel, builder or out");
+    }
+    *out = NULL;
+    copy = chio__receipt_builder_dup(b); /* the ring may be full */
+    if (copy == NULL) {
+        chio_receipt_builder_free(b);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    rc = sign_sync(k, copy, 0, out, err);
+    if (rc != CHIO_EAGAIN)
+        chio_receipt_builder_free(b); /* consumed unless the ring was full */
+    return rc;
+}
+
+int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
+                                   void *ctx, chio_error *err)
+{
+    chio__sign_req *req;
+    int rc;
+
+    if (k == NULL || b == NULL || cb == NULL) {
+        chio_receipt_builder_free(b);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel, builder or callback");
+    }
+    req = calloc(1, sizeof(*req));
+    if (req == NULL) {
+        chio_receipt_builder_free(b);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    req->cb = cb;
+    req->cb_ctx = ctx;
+    rc = submit(k, b, 1, req, err);
+    if (rc != 0)
+        free(req);
+    return rc;
+}
+
+/* ---- drain and free
+ * ------------------------------------------------------------------------------ */
+
+int chio_kernel_drain(chio_kernel *k, chio_error *err)
+{
+    int expected = KSTATE_RUNNING;
+    struct timespec nap = {0, 100000};
+
+    if (k == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    if (!__atomic_compare_exchange_n(&k->state, &expected, KSTATE_DRAINING, 0, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST)) {
+        /* Someone else drains: wait for them. */
+        while (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_DRAINED)
+            nanosleep(&nap, NULL);
+        goto done;
+    }
+    chio__log(k, CHIO_LOG_INFO, "kernel_draining", NULL, NULL);
+    /* Every caller that saw RUNNING finishes its push (see enter()). */
+    while (__atomic_load_n(&k->active_callers, __ATOMIC_SEQ_CST) != 0)
+        nanosleep(&nap, NULL);
+    /* Signers empty the ring and the commit thread commits it. A checkpoint
+     * is cut in the same write batch as the receipt that closes its range,
+     * so once the commit thread is done no crossed boundary lacks one. */
+    if (__atomic_load_n(&k->started, __ATOMIC_ACQUIRE))
+        chio__pipeline_stop(k);
+    chio__log(k, CHIO_LOG_INFO, "kernel_drained", NULL,
+              "\"receipts_signed\":%llu,\"last_seq\":%llu,\"checkpoints\":%llu,\"failed\":%s",
+              (unsigned long long)__atomic_load_n(&k->m_signed, __ATOMIC_RELAXED),
+              (unsigned long long)__atomic_load_n(&k->m_last_seq, __ATOMIC_RELAXED),
+              (unsigned long long)__atomic_load_n(&k->m_checkpoints, __ATOMIC_RELAXED),
+              __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST) ? "true" : "false");
+    chio__log_flush(k);
+    __atomic_store_n(&k->state, KSTATE_DRAINED, __ATOMIC_SEQ_CST);
+done:
+    if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
+        return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
+                          "kernel had failed closed; requests after the failure got errors");
+    return 0;
+}
+
+void chio_kernel_free(chio_kernel *k)
+{
+    if (k == NULL)
+        return;
+    chio_kernel_drain(k, NULL);
+    chio_store_close(k->store);
+    chio__store_batch_free(k->batch);
+    free(k->slots);
+    free(k->signers);
+    free(k->pending_leaves);
+    chio_keypair_free(k->kp);
+    free(k->policy_hash);
+    free(k->ca_keys);
+    free((char *)k->retention.archive_path);
+    free(k->store_path);
+    pthread_mutex_destroy(&k->start_mu);
+    pthread_mutex_destroy(&k->log_mu);
+    pthread_mutex_destroy(&k->commit_mu);
+    pthread_cond_destroy(&k->commit_cv);
+    pthread_mutex_destroy(&k->done_mu);
+    pthread_cond_destroy(&k->done_cv);
+    free(k);
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/kernel_internal.h - the kernel object and the pieces its files
+ * share: the sign request, the commit list between signer threads and the
+ * commit thread, logging and the commit stage's checkpoint state.
+ *
+ * Threads and what they own:
+ *   caller threads  prepare a request (canonical bytes, id, message), push it
+ *                   on the ck_ring and wait on its `done` word;
+ *   signer threads  pop batches, sign (Ed25519) and hash the leaf, append the
+ *                   batch to the commit list;
+ *   commit thread   assigns sequence numbers, cuts checkpoints, writes one
+ *                   RocksDB WriteBatch per group (one WAL sync);
+ *   completion thread  wakes the waiting callers and runs the callbacks of
+ *                   each committed group while the next group is synced.
+ * Only the commit thread touches the store, next_seq and the checkpoint
+ * state; the commit and completion lists have one mutex each, and neither is
+ * ever taken by a caller.
+ */
+#ifndef CHIO_KERNEL_INTERNAL_H
+#define CHIO_KERNEL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "chio/kernel.h"
+#include "model.h"
+#include "queue.h"
+#include "store_internal.h"
+
+typedef struct chio__sign_req {
+    chio__receipt_prep prep;
+    uint8_t leaf[32]; /* Merkle leaf hash of the stored form */
+    int rc;           /* outcome, set by the commit thread */
+    uint64_t seq;     /* sequence number when committed */
+    chio_sign_cb cb;  /* asynchronous when set */
+    void *cb_ctx;
+    uint32_t done;      /* futex word: 1 = complete (sync callers) */
+    uint32_t published; /* release/acquire hand-off through the ring */
+    struct chio__sign_req *next;
+} chio__sign_req;
+
+enum { KSTATE_RUNNING = 0, KSTATE_DRAINING = 1, KSTATE_DRAINED = 2 };
+
+struct chio_kernel {
+    /* configuration (immutable after chio_kernel_new) */
+    chio_keypair *kp;
+    char *policy_hash;
+    uint8_t *ca_keys;
+    size_t n_ca_keys;
+    uint32_t max_delegation_depth;
+    int allow_sampling, allow_sampling_tool_use, allow_elicitation;
+    uint64_t max_stream_duration_secs, max_stream_total_bytes;
+    int require_web3_evidence;
+    uint64_t checkpoint_batch_size;
+    chio_retention_config retention;
+    char *store_path; /* NULL = ephemeral */
+    uint32_t signer_threads, ring_capacity, max_batch;
+    chio_durability durability;
+    chio_clock_fn clock;
+    void *clock_ctx;
+    chio_log_fn log;
+    void *log_ctx;
+    chio_log_level log_level;
+
+    /* lifecycle */
+    int state;               /* KSTATE_*, atomic */
+    uint32_t active_callers; /* callers between the state check and their push */
+    int started;             /* store open and threads running (atomic) */
+    pthread_mutex_t start_mu;
+    pthread_mutex_t log_mu;
+    int failed;   /* failed closed (atomic) */
+    int stopping; /* signers: exit when the ring is empty (atomic) */
+
+    /* pipeline */
+    chio__queue queue;
+    ck_ring_buffer_t *slots;
+    pthread_t *signers;
+    uint32_t nsigners_started;
+    pthread_t committer;
+    int committer_started;
+    pthread_mutex_t commit_mu;
+    pthread_cond_t commit_cv;
+    chio__sign_req *commit_head, *commit_tail;
+    uint32_t signers_exited; /* under commit_mu */
+    pthread_t completer;
+    int completer_started;
+    pthread_mutex_t done_mu; /* committed requests waiting for completion */
+    pthread_cond_t done_cv;
+    chio__sign_req *done_head, *done_tail;
+    int committer_exited; /* under done_mu */
+
+    /* commit stage (commit thread only, after start) */
+    chio_store *store;
+    chio__store_batch *batch;
+    uint64_t next_seq;
+    uint64_t next_checkpoint_seq;
+    char prev_checkpoint_sha[65]; /* "" before the first */
+    uint8_t *pending_leaves;      /* leaves since the last checkpoint */
+    uint64_t npending, cap_pending;
+
+    /* metrics (atomic) */
+    uint64_t m_signed, m_batches, m_max_batch, m_wal_syncs, m_checkpoints, m_write_errors;
+    uint64_t m_last_seq, m_last_checkpoint_seq;
+    uint32_t m_signers_running;
+};
+
+/* log.c: one JSON object per line. @msg is escaped; @fields_fmt must
+ * produce trusted JSON members (numbers, fixed keys) or be NULL. */
+void chio__log(chio_kernel *k, chio_log_level level, const char *event, const char *msg,
+               const char *fields_fmt, ...) __attribute__((format(printf, 5, 6)));
+void chio__log_flush(chio_kernel *k);
+
+/* signer.c */
+int chio__pipeline_start(chio_kernel *k, chio_error *err);
+void chio__pipeline_stop(chio_kernel *k);
+/* Restore next_seq and the checkpoint state from the open store. */
+int chio__commit_restore(chio_kernel *k, chio_error *err);
+
+uint64_t chio__kernel_now(chio_kernel *k);
+
+/* Test hooks. */
+chio_store *chio__kernel_store(chio_kernel *k);
+
+#endif

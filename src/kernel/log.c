@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/log.c - structured logs: one JSON object per line,
+ * {"ts":..,"level":..,"event":..,"msg":..,<fields>}, to the host's sink or
+ * to stderr. log_mu serialises sinks (a host sink sees one call at a time);
+ * logging is off the hot path. Nothing here ever formats key material:
+ * callers pass event names, library messages and numbers only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel_internal.h"
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void chio__log(chio_kernel *k, chio_log_level level, const char *event, const char *msg,
+               const char *fields_fmt, ...)
+{
+    chio_buf b;
+    va_list ap;
+
+    if (level < k->log_level)
+        return;
+    chio__buf_init(&b);
+    chio__buf_printf(&b, "{\"ts\":%llu,\"level\":\"%s\",\"event\":\"%s\"",
+                     (unsigned long long)chio__kernel_now(k), level_names[level], event);
+    if (msg != NULL) {
+        chio__buf_puts(&b, ",\"msg\":");
+        chio__json_write_string(&b, msg, strlen(msg));
+    }
+    if (fields_fmt != NULL) {
+        char tmp[512];
+        va_start(ap, fields_fmt);
+        vsnprintf(tmp, sizeof(tmp), fields_fmt, ap);
+        va_end(ap);
+        chio__buf_putc(&b, ',');
+        chio__buf_puts(&b, tmp);
+    }
+    chio__buf_putc(&b, '}');
+    if (!b.oom) {
+        pthread_mutex_lock(&k->log_mu);
+        if (k->log != NULL) {
+            k->log(k->log_ctx, level, b.data, b.len);
+        } else {
+            fwrite(b.data, 1, b.len, stderr);
+            fputc('\n', stderr);
+        }
+        pthread_mutex_unlock(&k->log_mu);
+    }
+    chio__buf_destroy(&b);
+}
+
+void chio__log_flush(chio_kernel *k)
+{
+    pthread_mutex_lock(&k->log_mu);
+    if (k->log == NULL)
+        fflush(stderr);
+    pthread_mutex_unlock(&k->log_mu);
+}

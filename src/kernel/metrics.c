@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/metrics.c - counter snapshots and their Prometheus text form.
+ * Every counter is an atomic in the kernel object, written by the pipeline
+ * threads with relaxed ordering (they are statistics, not synchronisation)
+ * and read here at any time from any thread.
+ */
+#include <string.h>
+
+#include "kernel_internal.h"
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+int chio_kernel_metrics_get(const chio_kernel *k, chio_kernel_metrics *m)
+{
+    chio_kernel *kk = (chio_kernel *)k;
+
+    if (k == NULL || m == NULL)
+        return CHIO_EINVAL;
+    memset(m, 0, sizeof(*m));
+    m->receipts_signed = LOAD(kk->m_signed);
+    m->batches = LOAD(kk->m_batches);
+    m->max_batch = LOAD(kk->m_max_batch);
+    m->avg_batch = m->batches ? (double)m->receipts_signed / (double)m->batches : 0.0;
+    m->ring_capacity = k->ring_capacity;
+    /* Acquire: the queue is only valid once the kernel has started. */
+    if (__atomic_load_n(&kk->started, __ATOMIC_ACQUIRE)) {
+        m->ring_depth = chio__queue_depth(&kk->queue);
+        m->ring_high_water = LOAD(kk->queue.high_water);
+        m->blocking_episodes = LOAD(kk->queue.blocked);
+    }
+    m->wal_syncs = LOAD(kk->m_wal_syncs);
+    m->checkpoints = LOAD(kk->m_checkpoints);
+    m->write_errors = LOAD(kk->m_write_errors);
+    m->last_seq = LOAD(kk->m_last_seq);
+    m->last_checkpoint_seq = LOAD(kk->m_last_checkpoint_seq);
+    m->signer_threads_running = LOAD(kk->m_signers_running);
+    m->failed = __atomic_load_n(&kk->failed, __ATOMIC_SEQ_CST);
+    m->draining = __atomic_load_n(&kk->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING;
+    return 0;
+}
+
+/* Integral values print as integers, the rest with three decimals. */
+static void metric(chio_buf *b, const char *name, const char *type, const char *help, double v)
+{
+    chio__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    if (v == (double)(uint64_t)v)
+        chio__buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+    else
+        chio__buf_printf(b, "%s %.3f\n", name, v);
+}
+
+int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len)
+{
+    chio_kernel_metrics m;
+    chio_buf b;
+    int rc;
+
+    if (out == NULL)
+        return CHIO_EINVAL;
+    *out = NULL;
+    rc = chio_kernel_metrics_get(k, &m);
+    if (rc != 0)
+        return rc;
+    chio__buf_init(&b);
+    metric(&b, "chio_receipts_signed_total", "counter", "Receipts signed and committed.",
+           (double)m.receipts_signed);
+    metric(&b, "chio_signing_batches_total", "counter", "Group commits (one WriteBatch each).",
+           (double)m.batches);
+    metric(&b, "chio_signing_batch_size_max", "gauge", "Largest group commit.",
+           (double)m.max_batch);
+    metric(&b, "chio_signing_batch_size_avg", "gauge", "Receipts per group commit.", m.avg_batch);
+    metric(&b, "chio_signing_queue_depth", "gauge", "Requests waiting in the signing ring.",
+           (double)m.ring_depth);
+    metric(&b, "chio_signing_queue_high_water", "gauge", "Deepest the signing ring has been.",
+           (double)m.ring_high_water);
+    metric(&b, "chio_signing_queue_capacity", "gauge", "Slots in the signing ring.",
+           (double)m.ring_capacity);
+    metric(&b, "chio_signing_queue_block_total", "counter",
+           "Times a caller waited for room in the signing ring.", (double)m.blocking_episodes);
+    metric(&b, "chio_receipt_store_wal_syncs_total", "counter", "Synced WAL writes.",
+           (double)m.wal_syncs);
+    metric(&b, "chio_checkpoints_total", "counter", "Merkle checkpoints written.",
+           (double)m.checkpoints);
+    metric(&b, "chio_receipt_store_write_errors_total", "counter", "Failed receipt store writes.",
+           (double)m.write_errors);
+    metric(&b, "chio_receipt_last_seq", "gauge", "Highest committed receipt sequence number.",
+           (double)m.last_seq);
+    metric(&b, "chio_signer_threads", "gauge", "Signer threads running.",
+           (double)m.signer_threads_running);
+    metric(&b, "chio_kernel_failed", "gauge", "1 when the kernel has failed closed.",
+           (double)m.failed);
+    *out = chio__buf_detach(&b, len);
+    return *out ? 0 : CHIO_ENOMEM;
+}

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/signer.c - the signing pipeline's threads.
+ *
+ * Signer threads pop up to max_batch requests from the ck_ring, sign each
+ * prepared message with Ed25519, hash the Merkle leaf, and append the batch
+ * to the commit list. The commit thread takes everything on the list,
+ * assigns contiguous sequence numbers, cuts a signed checkpoint whenever
+ * checkpoint_batch_size receipts have accumulated, writes the group as one
+ * RocksDB WriteBatch (one WAL sync under CHIO_DURABILITY_SYNC) and only
+ * then completes the requests. A failed write fails the kernel closed.
+ *
+ * Locking: commit_mu guards the commit list and signers_exited; nothing
+ * else is shared between these threads except atomics. The commit stage's
+ * state (store, next_seq, checkpoint chain, pending leaves) belongs to the
+ * commit thread once the pipeline runs, and to the starting or draining
+ * thread before and after it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/checkpoint.h"
+#include "chio/merkle.h"
+#include "kernel_internal.h"
+
+/* ---- completion ------------------------------------------------------------------------ */
+
+static void complete(chio_kernel *k, chio__sign_req *req)
+{
+    (void)k;
+    if (req->cb != NULL) {
+        chio_receipt *r = NULL;
+        int rc = req->rc;
+        if (rc == 0)
+            rc = chio__receipt_prep_finish(&req->prep, &r, NULL);
+        else
+            chio__receipt_prep_destroy(&req->prep);
+        req->cb(req->cb_ctx, rc, r);
+        free(req);
+        return;
+    }
+    /* Release: the caller's acquire load of `done` sees rc, seq and the
+     * signed bytes. After this store the request may vanish (it lives on
+     * the caller's stack), so the wake is the last thing we do with it. */
+    __atomic_store_n(&req->done, 1, __ATOMIC_RELEASE);
+    chio__futex_wake(&req->done, 1);
+}
+
+/* ---- checkpoints --------------------------------------------------------------------- */
+
+static int add_leaf(chio_kernel *k, const uint8_t leaf[32])
+{
+    if (k->npending == k->cap_pending) {
+        uint64_t cap = k->cap_pending ? k->cap_pending * 2 : 128;
+        uint8_t *p;
+        if (cap > SIZE_MAX / 32)
+            return CHIO_ENOMEM;
+        p = realloc(k->pending_leaves, (size_t)cap * 32);
+        if (p == NULL)
+            return CHIO_ENOMEM;
+        k->pending_leaves = p;
+        k->cap_pending = cap;
+    }
+    memcpy(k->pending_leaves + 32 * k->npending, leaf, 32);
+    k->npending++;
+    return 0;
+}
+
+/* Sign a checkpoint over the pending leaves, which end at @end_seq, and add
+ * it to @b. The chain state advances; the caller commits or fails closed. */
+static int cut_checkpoint(chio_kernel *k, chio__store_batch *b, uint64_t end_seq, chio_error *err)
+{
+    chio_checkpoint *cp = NULL;
+    uint8_t root[32];
+    const char *json;
+    size_t len;
+    int rc;
+
+    rc = chio_merkle_root(k->pending_leaves, (size_t)k->npending, root);
+    if (rc == 0)
+        rc = chio_checkpoint_sign(k->kp, k->next_checkpoint_seq, end_seq - k->npending + 1, end_seq,
+                                  root, chio__kernel_now(k),
+                                  k->prev_checkpoint_sha[0] ? k->prev_checkpoint_sha : NULL, &cp,
+                                  err);
+    if (rc != 0)
+        return rc;
+    json = chio_checkpoint_json(cp, &len);
+    chio__store_batch_put_checkpoint(b, k->store, k->next_checkpoint_seq, json, len);
+    memcpy(k->prev_checkpoint_sha, chio_checkpoint_body_sha256(cp), 65);
+    k->next_checkpoint_seq++;
+    k->npending = 0;
+    chio_checkpoint_free(cp);
+    return 0;
+}
+
+static void fail_closed(chio_kernel *k, int rc, const chio_error *err)
+{
+    __atomic_store_n(&k->failed, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&k->m_write_errors, 1, __ATOMIC_RELAXED);
+    chio__log(k, CHIO_LOG_ERROR, "store_write_failed",
+              err && err->message[0] ? err->message : chio_strerror(rc),
+              "\"code\":\"%s\",\"failed_closed\":true", chio_err_name(rc));
+}
+
+/* ---- the completion thread ---------------------------------------------------------------
+ * Waking a caller is a futex syscall that costs tens of microseconds on a
+ * virtual machine; done by the commit thread it would add g of them to every
+ * group commit cycle. The completion thread does them while the commit
+ * thread is already writing and syncing the next group. */
+
+static void hand_to_completer(chio_kernel *k, chio__sign_req *list)
+{
+    chio__sign_req *tail = list;
+
+    while (tail->next != NULL)
+        tail = tail->next;
+    pthread_mutex_lock(&k->done_mu);
+    if (k->done_tail != NULL)
+        k->done_tail->next = list;
+    else
+        k->done_head = list;
+    k->done_tail = tail;
+    pthread_cond_signal(&k->done_cv);
+    pthread_mutex_unlock(&k->done_mu);
+}
+
+static void *complete_main(void *arg)
+{
+    chio_kernel *k = arg;
+    chio__sign_req *list, *req, *next;
+    int committer_gone;
+
+    for (;;) {
+        pthread_mutex_lock(&k->done_mu);
+        while (k->done_head == NULL && !k->committer_exited)
+            pthread_cond_wait(&k->done_cv, &k->done_mu);
+        list = k->done_head;
+        k->done_head = k->done_tail = NULL;
+        committer_gone = k->committer_exited;
+        pthread_mutex_unlock(&k->done_mu);
+        for (req = list; req != NULL; req = next) {
+            next = req->next; /* read before the request can go away */
+            complete(k, req);
+        }
+        if (list == NULL && committer_gone)
+            break;
+    }
+    return NULL;
+}
+
+/* ---- the commit thread ----------------------------------------------------------------- */
+
+static void commit_group(chio_kernel *k, chio__sign_req *list)
+{
+    chio__sign_req *req;
+    uint64_t nok = 0, ncp = 0, first = k->next_seq;
+    chio_error err;
+    int rc = 0;
+
+    chio_error_init(&err);
+    if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) {
+        rc = CHIO_EFAILED;
+    } else {
+        chio__store_batch_clear(k->batch);
+        for (req = list; req != NULL && rc == 0; req = req->next) {
+            if (req->rc != 0)
+                continue; /* signing failed: no sequence number */
+            req->seq = k->next_seq++;
+            nok++;
+            chio__store_batch_put_receipt(k->batch, k->store, req->seq, req->prep.out.data,
+                                          req->prep.out.len, req->prep.id);
+            if (k->checkpoint_batch_size == 0)
+                continue;
+            rc = add_leaf(k, req->leaf);
+            if (rc == 0 && k->npending == k->checkpoint_batch_size) {
+                rc = cut_checkpoint(k, k->batch, req->seq, &err);
+                ncp++;
+            }
+        }
+        if (rc == 0 && nok > 0)
+            rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
+        if (rc != 0) {
+            fail_closed(k, rc, &err);
+            rc = rc == CHIO_ECORRUPT ? rc : CHIO_ESTORE;
+        } else if (nok > 0) {
+            uint64_t seen = __atomic_load_n(&k->m_max_batch, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&k->m_signed, nok, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&k->m_batches, 1, __ATOMIC_RELAXED);
+            if (nok > seen)
+                __atomic_store_n(&k->m_max_batch, nok, __ATOMIC_RELAXED);
+            if (k->durability == CHIO_DURABILITY_SYNC)
+                __atomic_add_fetch(&k->m_wal_syncs, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&k->m_checkpoints, ncp, __ATOMIC_RELAXED);
+            __atomic_store_n(&k->m_last_seq, k->next_seq - 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&k->m_last_checkpoint_seq, k->next_checkpoint_seq - 1,
+                             __ATOMIC_RELAXED);
+            if (ncp > 0)
+                chio__log(k, CHIO_LOG_DEBUG, "checkpoint_written", NULL,
+                          "\"checkpoint_seq\":%llu,\"first_seq\":%llu,\"last_seq\":%llu",
+                          (unsigned long long)(k->next_checkpoint_seq - 1),
+                          (unsigned long long)first, (unsigned long long)(k->next_seq - 1));
+        }
+    }
+    if (rc != 0)
+        for (req = list; req != NULL; req = req->next)
+            if (req->rc == 0)
+                req->rc = rc;
+    hand_to_completer(k, list);
+}
+
+static void *commit_main(void *arg)
+{
+    chio_kernel *k = arg;
+    chio__sign_req *list;
+    int all_exited;
+
+    for (;;) {
+        pthread_mutex_lock(&k->commit_mu);
+        while (k->commit_head == NULL && k->signers_exited < k->nsigners_started)
+            pthread_cond_wait(&k->commit_cv, &k->commit_mu);
+        list = k->commit_head;
+        k->commit_head = k->commit_tail = NULL;
+        all_exited = k->signers_exited == k->nsigners_started;
+        pthread_mutex_unlock(&k->commit_mu);
+        if (list != NULL)
+            commit_group(k, list);
+        else if (all_exited)
+            break;
+    }
+    pthread_mutex_lock(&k->done_mu);
+    k->committer_exited = 1;
+    pthread_cond_signal(&k->done_cv);
+    pthread_mutex_unlock(&k->done_mu);
+    return NULL;
+}
+
+/* ---- signer threads -------------------------------------------------------------------- */
+
+static void sign_one(chio_kernel *k, chio__sign_req *req)
+{
+    uint8_t sig[64];
+    int rc;
+
+    /* Acquire: pairs with the caller's release store before the push, so
+     * the prepared request is visible here (and to ThreadSanitizer, which
+     * cannot see the fences inside ck_ring). */
+    (void)__atomic_load_n(&req->published, __ATOMIC_ACQUIRE);
+    req->next = NULL;
+    rc = chio_keypair_sign(k->kp, req->prep.msg.data, req->prep.msg.len, sig);
+    if (rc == 0) {
+        chio__receipt_prep_set_signature(&req->prep, sig);
+        rc = chio_merkle_leaf_hash(req->prep.out.data, req->prep.out.len, req->leaf);
+    }
+    req->rc = rc;
+}
+
+static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_req *tail)
+{
+    pthread_mutex_lock(&k->commit_mu);
+    if (k->commit_tail != NULL)
+        k->commit_tail->next = head;
+    else
+        k->commit_head = head;
+    k->commit_tail = tail;
+    pthread_cond_signal(&k->commit_cv);
+    pthread_mutex_unlock(&k->commit_mu);
+}
+
+static void *signer_main(void *arg)
+{
+    chio_kernel *k = arg;
+    void *local[16], **items = malloc(sizeof(void *) * k->max_batch), **heap = items;
+    size_t n, i, max = k->max_batch;
+    uint32_t key;
+
+    if (items == NULL) { /* smaller batches rather than no signer */
+        items = local;
+        max = 16;
+    }
+    __atomic_add_fetch(&k->m_signers_running, 1, __ATOMIC_RELAXED);
+    for (;;) {
+        n = chio__queue_pop_batch_mpmc(&k->queue, items, max);
+        if (n > 0) {
+            /* Hand each receipt over as soon as it is signed: the commit
+             * thread then starts a group commit with whatever is signed
+             * when its previous WAL sync returns, which keeps latency at
+             * about one sync instead of one sync plus a batch of signing. */
+            for (i = 0; i < n; i++) {
+                sign_one(k, items[i]);
+                hand_to_committer(k, items[i], items[i]);
+            }
+            continue;
+        }
+        key = chio__event_prepare(&k->queue.work);
+        if (chio__queue_depth(&k->queue) > 0) {
+            chio__event_cancel(&k->queue.work);
+            continue;
+        }
+        if (__atomic_load_n(&k->stopping, __ATOMIC_SEQ_CST)) {
+            chio__event_cancel(&k->queue.work);
+            break;
+        }
+        chio__event_wait(&k->queue.work, key);
+    }
+    free(heap);
+    __atomic_sub_fetch(&k->m_signers_running, 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&k->commit_mu);
+    k->signers_exited++;
+    pthread_cond_signal(&k->commit_cv);
+    pthread_mutex_unlock(&k->commit_mu);
+    return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------------------- */
+
+static void stop_started(chio_kernel *k)
+{
+    uint32_t i;
+
+    __atomic_store_n(&k->stopping, 1, __ATOMIC_SEQ_CST);
+    chio__event_signal(&k->queue.work, INT_MAX);
+    for (i = 0; i < k->nsigners_started; i++)
+        pthread_join(k->signers[i], NULL);
+    if (k->committer_started) {
+        pthread_mutex_lock(&k->commit_mu);
+        pthread_cond_signal(&k->commit_cv);
+        pthread_mutex_unlock(&k->commit_mu);
+        pthread_join(k->committer, NULL);
+        k->committer_started = 0;
+    } else {
+        pthread_mutex_lock(&k->done_mu);
+        k->committer_exited = 1;
+        pthread_cond_signal(&k->done_cv);
+        pthread_mutex_unlock(&k->done_mu);
+    }
+    if (k->completer_started) {
+        pthread_join(k->completer, NULL);
+        k->completer_started = 0;
+    }
+}
+
+int chio__pipeline_start(chio_kernel *k, chio_error *err)
+{
+    uint32_t i;
+    int e;
+
+    k->slots = calloc(k->ring_capacity, sizeof(ck_ring_buffer_t));
+    k->signers = calloc(k->signer_threads, sizeof(pthread_t));
+    k->batch = chio__store_batch_new();
+    if (k->slots == NULL || k->signers == NULL || k->batch == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory starting the kernel");
+    chio__queue_init_mpmc(&k->queue, k->slots, k->ring_capacity);
+    k->stopping = 0;
+    k->signers_exited = 0;
+    k->nsigners_started = 0;
+    k->committer_exited = 0;
+    /* The completion thread first: it outlives the commit thread. */
+    e = pthread_create(&k->completer, NULL, complete_main, k);
+    if (e != 0)
+        return chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET, "cannot start kernel threads: %s",
+                          strerror(e));
+    k->completer_started = 1;
+    /* Signers first: the commit thread exits once every started signer
+     * has, so it must not run before they are counted. */
+    for (i = 0; i < k->signer_threads; i++) {
+        e = pthread_create(&k->signers[i], NULL, signer_main, k);
+        if (e != 0)
+            break;
+        k->nsigners_started++;
+    }
+    if (i == k->signer_threads) {
+        e = pthread_create(&k->committer, NULL, commit_main, k);
+        k->committer_started = e == 0;
+    }
+    if (e != 0) {
+        stop_started(k);
+        return chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET, "cannot start kernel threads: %s",
+                          strerror(e));
+    }
+    return 0;
+}
+
+void chio__pipeline_stop(chio_kernel *k)
+{
+    stop_started(k);
+}
+
+/* ---- restoring the commit state ----------------------------------------------------------- */
+
+static int restore_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    chio_kernel *k = ctx;
+    uint8_t leaf[32];
+    int rc;
+
+    (void)seq;
+    rc = chio_merkle_leaf_hash(json, len, leaf);
+    return rc ? rc : add_leaf(k, leaf);
+}
+
+int chio__commit_restore(chio_kernel *k, chio_error *err)
+{
+    uint64_t first = 0, last = 0, last_cp = 0, from = 1, ncp = 0;
+    chio_checkpoint *cp = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    int rc;
+
+    rc = chio_store_seq_range(k->store, &first, &last, err);
+    if (rc == 0)
+        rc = chio_store_last_checkpoint_seq(k->store, &last_cp, err);
+    if (rc != 0)
+        return rc;
+    k->next_seq = last + 1;
+    k->next_checkpoint_seq = last_cp + 1;
+    k->prev_checkpoint_sha[0] = '\0';
+    k->npending = 0;
+    if (last_cp > 0) {
+        rc = chio_store_get_checkpoint(k->store, last_cp, &json, &len, err);
+        if (rc == 0)
+            rc = chio_checkpoint_parse(json, len, &cp, err);
+        free(json);
+        if (rc != 0)
+            return rc;
+        if (chio_checkpoint_batch_end(cp) > last) {
+            chio_checkpoint_free(cp);
+            return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                              "checkpoint %llu covers receipts up to %llu but the log ends at %llu",
+                              (unsigned long long)last_cp,
+                              (unsigned long long)chio_checkpoint_batch_end(cp),
+                              (unsigned long long)last);
+        }
+        memcpy(k->prev_checkpoint_sha, chio_checkpoint_body_sha256(cp), 65);
+        from = chio_checkpoint_batch_end(cp) + 1;
+        chio_checkpoint_free(cp);
+    } else if (first > 0) {
+        from = first;
+    }
+    if (k->checkpoint_batch_size > 0 && last >= from) {
+        rc = chio_store_scan(k->store, from, restore_leaf, k, err);
+        if (rc != 0)
+            return rc;
+    }
+    /* Checkpoints owed from an earlier run (say, a smaller batch size now). */
+    chio__store_batch *b = chio__store_batch_new();
+    if (b == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    while (rc == 0 && k->checkpoint_batch_size > 0 && k->npending >= k->checkpoint_batch_size) {
+        uint64_t keep = k->npending - k->checkpoint_batch_size;
+        uint64_t end = last - keep;
+        uint64_t saved = k->npending;
+        k->npending = k->checkpoint_batch_size;
+        rc = cut_checkpoint(k, b, end, err);
+        if (rc == 0) {
+            memmove(k->pending_leaves, k->pending_leaves + 32 * k->checkpoint_batch_size,
+                    (size_t)keep * 32);
+            k->npending = keep;
+            ncp++;
+        } else {
+            k->npending = saved;
+        }
+    }
+    if (rc == 0 && ncp > 0)
+        rc = chio__store_write(k->store, b, 1, err);
+    chio__store_batch_free(b);
+    if (rc != 0)
+        return rc;
+    __atomic_store_n(&k->m_last_seq, last, __ATOMIC_RELAXED);
+    __atomic_store_n(&k->m_last_checkpoint_seq, k->next_checkpoint_seq - 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&k->m_checkpoints, ncp, __ATOMIC_RELAXED);
+    return 0;
+}

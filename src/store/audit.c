@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/audit.c - the receipt log auditor behind `chio receipt verify
+ * --receipt-db`: reads every checkpoint first (there are few), then streams
+ * the receipts once, verifying each, checking sequence contiguity and the
+ * id index, and folding each receipt's Merkle leaf into the checkpoint
+ * whose range it falls in. Every problem is reported through the caller's
+ * callback as one JSON object naming the affected sequence numbers.
+ * Calls the model layer and the store's read API; no state.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/checkpoint.h"
+#include "chio/merkle.h"
+#include "chio/receipt.h"
+#include "chio/store.h"
+#include "internal.h"
+
+/* Per missing range, at most this many "missing_receipt" lines. */
+#define MAX_MISSING_LINES 10000
+
+typedef struct cp_info {
+    uint64_t seq, start, end;
+    uint8_t root[32];
+    char body_sha[65];
+    int readable; /* parsed */
+    int bad;      /* a problem was already reported */
+    uint64_t leaves_seen;
+} cp_info;
+
+typedef struct audit {
+    chio_store *s;
+    const uint8_t *trusted;
+    size_t ntrusted;
+    chio_audit_fn fn;
+    void *ctx;
+    chio_store_audit *out;
+    chio_error *err;
+    cp_info *cps;
+    size_t ncps, cap;
+    size_t cur;      /* checkpoint whose range we are in */
+    uint8_t *leaves; /* leaves of cps[cur] so far */
+    size_t nleaves, capleaves;
+    uint64_t expect; /* next sequence number expected */
+    int oom;
+} audit;
+
+static void problem(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(audit *a, const char *fmt, ...)
+{
+    chio_buf b;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    chio__buf_init(&b);
+    if (n < 0 || chio__buf_reserve(&b, (size_t)n) != 0) {
+        a->oom = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b.data, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    if (a->fn != NULL)
+        a->fn(a->ctx, b.data, (size_t)n);
+    chio__buf_destroy(&b);
+}
+
+/* A JSON string literal of @s (escaped), for messages in problem lines. */
+static char *quoted(const char *s)
+{
+    chio_buf b;
+
+    chio__buf_init(&b);
+    chio__json_write_string(&b, s, strlen(s));
+    return chio__buf_detach(&b, NULL);
+}
+
+static int trusted(const audit *a, const char *hex)
+{
+    uint8_t key[32];
+    size_t i;
+
+    if (a->ntrusted == 0)
+        return 1;
+    if (hex == NULL || chio_pubkey_from_hex(hex, strlen(hex), key) != 0)
+        return 0;
+    for (i = 0; i < a->ntrusted; i++)
+        if (memcmp(a->trusted + 32 * i, key, 32) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+static void bad_checkpoint(audit *a, cp_info *c, const char *reason, const char *detail)
+{
+    char *q = quoted(detail ? detail : reason);
+
+    if (!c->bad)
+        problem(a,
+                "{\"problem\":\"invalid_checkpoint\",\"checkpoint_seq\":%llu,\"reason\":\"%s\","
+                "\"batch_start_seq\":%llu,\"batch_end_seq\":%llu,\"detail\":%s}",
+                (unsigned long long)c->seq, reason, (unsigned long long)c->start,
+                (unsigned long long)c->end, q ? q : "\"\"");
+    c->bad = 1;
+    free(q);
+}
+
+static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t len)
+{
+    audit *a = ctx;
+    chio_checkpoint *cp = NULL;
+    chio_error perr;
+    cp_info *c, *prev;
+
+    if (a->ncps == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        cp_info *p = realloc(a->cps, cap * sizeof(*p));
+        if (p == NULL) {
+            a->oom = 1;
+            return CHIO_ENOMEM;
+        }
+        a->cps = p;
+        a->cap = cap;
+    }
+    c = &a->cps[a->ncps++];
+    memset(c, 0, sizeof(*c));
+    c->seq = cseq;
+    prev = a->ncps > 1 ? &a->cps[a->ncps - 2] : NULL;
+    a->out->checkpoints++;
+    chio_error_init(&perr);
+    if (chio_checkpoint_parse(json, len, &cp, &perr) != 0) {
+        bad_checkpoint(a, c, "unreadable", perr.message);
+        return 0;
+    }
+    c->readable = 1;
+    c->start = chio_checkpoint_batch_start(cp);
+    c->end = chio_checkpoint_batch_end(cp);
+    memcpy(c->root, chio_checkpoint_merkle_root(cp), 32);
+    memcpy(c->body_sha, chio_checkpoint_body_sha256(cp), 65);
+    if (chio_checkpoint_seq(cp) != cseq)
+        bad_checkpoint(a, c, "numbering", "stored under another checkpoint_seq");
+    else if (chio_checkpoint_verify(cp) != 0)
+        bad_checkpoint(a, c, "signature", "signature or body does not verify");
+    else if (!trusted(a, chio_checkpoint_kernel_key_hex(cp)))
+        bad_checkpoint(a, c, "untrusted", "signed by a key that is not trusted");
+    else if (prev == NULL && chio_checkpoint_previous_sha256(cp) != NULL && cseq == 1)
+        bad_checkpoint(a, c, "chain", "the first checkpoint names a previous one");
+    else if (prev != NULL && prev->seq + 1 != cseq)
+        bad_checkpoint(a, c, "numbering", "checkpoint sequence numbers are not contiguous");
+    else if (prev != NULL && prev->readable &&
+             (chio_checkpoint_previous_sha256(cp) == NULL ||
+              strcmp(chio_checkpoint_previous_sha256(cp), prev->body_sha) != 0))
+        bad_checkpoint(a, c, "chain", "previous_checkpoint_sha256 does not match");
+    else if (prev != NULL && prev->readable && c->start != prev->end + 1)
+        bad_checkpoint(a, c, "range", "range does not follow the previous checkpoint");
+    chio_checkpoint_free(cp);
+    return 0;
+}
+
+/* The receipts of cps[i] have all gone by: compare the root. */
+static void finish_checkpoint(audit *a, size_t i)
+{
+    cp_info *c = &a->cps[i];
+    uint8_t root[32];
+
+    if (!c->readable)
+        return;
+    if (c->leaves_seen != c->end - c->start + 1 || a->nleaves != c->leaves_seen) {
+        bad_checkpoint(a, c, "missing_receipts", "receipts of its range are missing");
+    } else if (chio_merkle_root(a->leaves, a->nleaves, root) != 0 ||
+               memcmp(root, c->root, 32) != 0) {
+        bad_checkpoint(a, c, "merkle_root",
+                       "the Merkle root of the stored receipts differs from the signed root");
+    }
+    if (!c->bad)
+        a->out->checkpoints_valid++;
+    a->nleaves = 0;
+}
+
+static void add_leaf(audit *a, uint64_t seq, const char *json, size_t len)
+{
+    cp_info *c;
+
+    /* Close every checkpoint that ends before this receipt. */
+    while (a->cur < a->ncps && (!a->cps[a->cur].readable || a->cps[a->cur].end < seq)) {
+        finish_checkpoint(a, a->cur);
+        a->cur++;
+    }
+    if (a->cur == a->ncps)
+        return;
+    c = &a->cps[a->cur];
+    if (seq < c->start)
+        return;
+    if (a->nleaves == a->capleaves) {
+        size_t cap = a->capleaves ? a->capleaves * 2 : 256;
+        uint8_t *p = realloc(a->leaves, cap * 32);
+        if (p == NULL) {
+            a->oom = 1;
+            return;
+        }
+        a->leaves = p;
+        a->capleaves = cap;
+    }
+    if (chio_merkle_leaf_hash(json, len, a->leaves + 32 * a->nleaves) == 0) {
+        a->nleaves++;
+        c->leaves_seen++;
+    }
+}
+
+/* ---- receipts ------------------------------------------------------------------------------ */
+
+static void report_missing(audit *a, uint64_t from, uint64_t to)
+{
+    uint64_t s;
+
+    for (s = from; s <= to && s - from < MAX_MISSING_LINES; s++)
+        problem(a, "{\"problem\":\"missing_receipt\",\"seq\":%llu}", (unsigned long long)s);
+    if (to - from >= MAX_MISSING_LINES)
+        problem(a, "{\"problem\":\"missing_receipts\",\"first_seq\":%llu,\"last_seq\":%llu}",
+                (unsigned long long)from, (unsigned long long)to);
+    a->out->gaps += to - from + 1;
+}
+
+static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const char *json, size_t len)
+{
+    uint64_t indexed = 0;
+    char *other = NULL;
+    size_t olen = 0;
+    chio_error e;
+    int rc;
+
+    chio_error_init(&e);
+    rc = chio_store_find_receipt(a->s, chio_receipt_id(r), &indexed, &e);
+    if (rc == 0 && indexed == seq)
+        return;
+    /* Identical receipts share an id; the index names the last one. */
+    if (rc == 0 && chio_store_get_receipt(a->s, indexed, &other, &olen, NULL) == 0 && olen == len &&
+        memcmp(other, json, len) == 0) {
+        free(other);
+        return;
+    }
+    free(other);
+    if (rc == 0)
+        problem(a,
+                "{\"problem\":\"index_mismatch\",\"seq\":%llu,\"id\":\"%s\",\"indexed_seq\":%llu}",
+                (unsigned long long)seq, chio_receipt_id(r), (unsigned long long)indexed);
+    else
+        problem(a, "{\"problem\":\"index_missing\",\"seq\":%llu,\"id\":\"%s\"}",
+                (unsigned long long)seq, chio_receipt_id(r));
+    a->out->invalid++;
+}
+
+static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    audit *a = ctx;
+    chio_receipt *r = NULL;
+    chio_receipt_report rep;
+    chio_error perr;
+    int ok;
+
+    if (a->out->receipts == 0)
+        a->out->first_seq = seq;
+    a->out->receipts++;
+    a->out->last_seq = seq;
+    if (seq > a->expect)
+        report_missing(a, a->expect, seq - 1);
+    a->expect = seq + 1;
+    add_leaf(a, seq, json, len);
+    chio_error_init(&perr);
+    if (chio_receipt_parse(json, len, &r, &perr) != 0) {
+        char *q = quoted(perr.message);
+        problem(a, "{\"problem\":\"unreadable_receipt\",\"seq\":%llu,\"code\":\"%s\",\"error\":%s}",
+                (unsigned long long)seq, chio_err_name(perr.code), q ? q : "\"\"");
+        free(q);
+        a->out->invalid++;
+        return a->oom ? CHIO_ENOMEM : 0;
+    }
+    if (chio_receipt_verify(r, a->trusted, a->ntrusted, &rep) != 0) {
+        chio_receipt_free(r);
+        return CHIO_ECRYPTO;
+    }
+    ok = rep.signature_valid && rep.receipt_id_valid && rep.parameter_hash_valid &&
+         (a->ntrusted == 0 || rep.signer_trusted);
+    if (!ok) {
+        problem(a,
+                "{\"problem\":\"invalid_receipt\",\"seq\":%llu,\"id\":\"%.64s\","
+                "\"signature_valid\":%s,\"receipt_id_valid\":%s,\"parameter_hash_valid\":%s,"
+                "\"signer_trusted\":%s}",
+                (unsigned long long)seq, chio_receipt_id(r), rep.signature_valid ? "true" : "false",
+                rep.receipt_id_valid ? "true" : "false",
+                rep.parameter_hash_valid ? "true" : "false", rep.signer_trusted ? "true" : "false");
+        a->out->invalid++;
+    } else {
+        check_index(a, seq, r, json, len);
+    }
+    chio_receipt_free(r);
+    return a->oom ? CHIO_ENOMEM : 0;
+}
+
+int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
+                         chio_audit_fn fn, void *ctx, chio_store_audit *out, chio_error *err)
+{
+    audit a;
+    int rc;
+
+    if (s == NULL || out == NULL || (trusted_keys == NULL && ntrusted != 0))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    memset(out, 0, sizeof(*out));
+    memset(&a, 0, sizeof(a));
+    a.s = s;
+    a.trusted = trusted_keys;
+    a.ntrusted = ntrusted;
+    a.fn = fn;
+    a.ctx = ctx;
+    a.out = out;
+    a.err = err;
+    a.expect = 1;
+    rc = chio_store_scan_checkpoints(s, 1, read_checkpoint, &a, err);
+    if (rc == 0)
+        rc = chio_store_scan(s, 1, read_receipt, &a, err);
+    if (rc == 0) {
+        /* Checkpoints whose ranges reach past the last receipt. */
+        while (a.cur < a.ncps) {
+            cp_info *c = &a.cps[a.cur];
+            if (c->readable && c->end >= a.expect) {
+                report_missing(&a, a.expect, c->end);
+                a.expect = c->end + 1;
+            }
+            finish_checkpoint(&a, a.cur);
+            a.cur++;
+        }
+    }
+    free(a.cps);
+    free(a.leaves);
+    if (rc == 0 && a.oom)
+        rc = CHIO_ENOMEM;
+    if (rc != 0 && (err == NULL || err->code != rc))
+        chio__fail(err, rc, CHIO_NO_OFFSET, "audit stopped: %s", chio_strerror(rc));
+    return rc;
+}

@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/store.c - the receipt log on RocksDB (C API).
+ *
+ * Owns every RocksDB handle and the only code that sees RocksDB's
+ * `char *err`: store_fail() maps it to a CHIO_E* code, copies the message
+ * into the caller's chio_error, rocksdb_free()s it and resets it to NULL.
+ * Column families: default (metadata), receipts (BE seq -> receipt),
+ * receipt_ids (id -> BE seq), checkpoints (BE seq -> checkpoint),
+ * revocations (capability id -> revocation record). Opening lists every
+ * column family already present, so a store written by a newer version
+ * still opens; handles are destroyed before rocksdb_close.
+ *
+ * Locking: RocksDB handles are thread-safe; the write path is called by
+ * one kernel thread at a time. The injected-failure counter is atomic.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rocksdb/c.h>
+
+#include "internal.h"
+#include "store_internal.h"
+
+#define FORMAT_KEY   "format"
+#define FORMAT_VALUE "chio.receipt_store.v1"
+
+enum { CF_DEFAULT, CF_RECEIPTS, CF_IDS, CF_CHECKPOINTS, CF_REVOCATIONS, CF_COUNT };
+static const char *const cf_names[CF_COUNT] = {"default", "receipts", "receipt_ids", "checkpoints",
+                                               "revocations"};
+
+struct chio_store {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_env_t *env; /* memory env for ephemeral stores */
+    rocksdb_column_family_handle_t **handles;
+    int nhandles;
+    rocksdb_column_family_handle_t *cf[CF_COUNT]; /* NULL when absent (read modes) */
+    rocksdb_readoptions_t *ro;
+    rocksdb_writeoptions_t *wo_sync, *wo_nosync;
+    chio_store_mode mode;
+    char *secondary_dir; /* removed on close */
+    int fail_writes;     /* test hook, atomic */
+};
+
+struct chio__store_batch {
+    rocksdb_writebatch_t *wb;
+};
+
+/* ---- errors -------------------------------------------------------------------------- */
+
+static int store_fail(char **errp, chio_error *err, const char *what)
+{
+    const char *m = *errp ? *errp : "unknown RocksDB error";
+    int code = CHIO_ESTORE;
+
+    if (strncmp(m, "Corruption", 10) == 0)
+        code = CHIO_ECORRUPT;
+    else if (strstr(m, "lock file") != NULL || strstr(m, "Resource temporarily unavailable"))
+        code = CHIO_EBUSY;
+    else if (strstr(m, "does not exist") != NULL || strstr(m, "No such file") != NULL)
+        code = CHIO_ENOTFOUND;
+    chio__fail(err, code, CHIO_NO_OFFSET, "%s: %s", what, m);
+    if (*errp != NULL)
+        rocksdb_free(*errp);
+    *errp = NULL;
+    return code;
+}
+
+void chio__store_key(uint64_t v, unsigned char key[8])
+{
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        key[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t key_value(const char *k)
+{
+    const unsigned char *u = (const unsigned char *)k;
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        v = (v << 8) | u[i];
+    return v;
+}
+
+/* ---- open and close ------------------------------------------------------------------- */
+
+static rocksdb_options_t *make_options(chio_store_mode mode)
+{
+    rocksdb_options_t *o = rocksdb_options_create();
+
+    rocksdb_options_set_create_if_missing(o, mode == CHIO_STORE_READ_WRITE);
+    rocksdb_options_set_create_missing_column_families(o, mode == CHIO_STORE_READ_WRITE);
+    rocksdb_options_set_paranoid_checks(o, 1);
+    /* No periodic statistics threads; a short, quiet info log. */
+    rocksdb_options_set_stats_dump_period_sec(o, 0);
+    rocksdb_options_set_stats_persist_period_sec(o, 0);
+    rocksdb_options_set_info_log_level(o, 2 /* WARN */);
+    rocksdb_options_set_keep_log_file_num(o, 2);
+    rocksdb_options_set_max_log_file_size(o, 1 << 20);
+    /* Reuse WAL files: a synced overwrite of a recycled log costs about two
+     * thirds of a synced append (no file-size update to journal). */
+    if (mode == CHIO_STORE_READ_WRITE)
+        rocksdb_options_set_recycle_log_file_num(o, 4);
+    if (mode == CHIO_STORE_SECONDARY)
+        rocksdb_options_set_max_open_files(o, -1); /* required by secondary instances */
+    return o;
+}
+
+void chio_store_close(chio_store *s)
+{
+    int i;
+
+    if (s == NULL)
+        return;
+    if (s->db != NULL) {
+        /* Column family handles go before the database. */
+        for (i = 0; i < s->nhandles; i++)
+            if (s->handles[i] != NULL)
+                rocksdb_column_family_handle_destroy(s->handles[i]);
+        rocksdb_close(s->db);
+    }
+    free(s->handles);
+    if (s->ro)
+        rocksdb_readoptions_destroy(s->ro);
+    if (s->wo_sync)
+        rocksdb_writeoptions_destroy(s->wo_sync);
+    if (s->wo_nosync)
+        rocksdb_writeoptions_destroy(s->wo_nosync);
+    if (s->opts)
+        rocksdb_options_destroy(s->opts);
+    if (s->env)
+        rocksdb_env_destroy(s->env);
+    if (s->secondary_dir != NULL) {
+        char *cmd;
+        if (asprintf(&cmd, "rm -rf '%s'", s->secondary_dir) >= 0) {
+            if (system(cmd) != 0) { /* best effort: a leftover temp dir is harmless */
+            }
+            free(cmd);
+        }
+        free(s->secondary_dir);
+    }
+    free(s);
+}
+
+/* The union of the families on disk and the ones we need. */
+static int family_names(chio_store *s, const char *path, char ***names, size_t *n, int *fresh,
+                        chio_error *err)
+{
+    char *rerr = NULL, **have;
+    size_t nhave = 0, i, j, total;
+
+    *fresh = 0;
+    have = rocksdb_list_column_families(s->opts, path, &nhave, &rerr);
+    if (rerr != NULL) {
+        rocksdb_free(rerr);
+        have = NULL;
+        nhave = 0;
+        *fresh = 1; /* no database there yet */
+    }
+    *names = calloc(nhave + CF_COUNT, sizeof(char *));
+    if (*names == NULL) {
+        rocksdb_list_column_families_destroy(have, nhave);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    for (i = 0; i < nhave; i++)
+        (*names)[i] = strdup(have[i]);
+    total = nhave;
+    for (j = 0; j < CF_COUNT; j++) {
+        for (i = 0; i < nhave; i++)
+            if (strcmp(have[i], cf_names[j]) == 0)
+                break;
+        if (i == nhave && (s->mode == CHIO_STORE_READ_WRITE || j == CF_DEFAULT))
+            (*names)[total++] = strdup(cf_names[j]);
+    }
+    rocksdb_list_column_families_destroy(have, nhave);
+    for (i = 0; i < total; i++)
+        if ((*names)[i] == NULL)
+            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    *n = total;
+    return 0;
+}
+
+static int check_format(chio_store *s, int fresh, chio_error *err)
+{
+    char *rerr = NULL, *val;
+    size_t len = 0;
+    int rc = 0;
+
+    val = rocksdb_get_cf(s->db, s->ro, s->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY), &len,
+                         &rerr);
+    if (rerr != NULL)
+        return store_fail(&rerr, err, "reading the store format");
+    if (val == NULL) {
+        if (!fresh && s->cf[CF_RECEIPTS] == NULL && s->mode != CHIO_STORE_READ_WRITE)
+            return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET,
+                              "not a chio receipt store (no receipts column family)");
+        if (s->mode == CHIO_STORE_READ_WRITE) {
+            rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY),
+                           FORMAT_VALUE, strlen(FORMAT_VALUE), &rerr);
+            if (rerr != NULL)
+                return store_fail(&rerr, err, "writing the store format");
+        }
+        return 0;
+    }
+    if (len != strlen(FORMAT_VALUE) || memcmp(val, FORMAT_VALUE, len) != 0)
+        rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                        "store format is \"%.*s\", this library reads " FORMAT_VALUE,
+                        (int)(len > 64 ? 64 : len), val);
+    rocksdb_free(val);
+    return rc;
+}
+
+static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, chio_store **out,
+                   chio_error *err)
+{
+    chio_store *s;
+    char **names = NULL, *rerr = NULL;
+    const rocksdb_options_t **cfopts = NULL;
+    size_t n = 0, i, j;
+    int rc, fresh = 0;
+    struct stat st;
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    s->mode = mode;
+    s->env = env;
+    s->opts = make_options(mode);
+    if (env != NULL)
+        rocksdb_options_set_env(s->opts, env);
+    s->ro = rocksdb_readoptions_create();
+    s->wo_sync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+    s->wo_nosync = rocksdb_writeoptions_create();
+
+    if (env == NULL && mode != CHIO_STORE_READ_WRITE && stat(path, &st) != 0) {
+        chio_store_close(s);
+        return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "no receipt store at %s", path);
+    }
+    rc = family_names(s, path, &names, &n, &fresh, err);
+    if (rc != 0)
+        goto out;
+    if (fresh && mode != CHIO_STORE_READ_WRITE) {
+        rc = chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "no receipt store at %s", path);
+        goto out;
+    }
+    s->handles = calloc(n, sizeof(*s->handles));
+    cfopts = calloc(n, sizeof(*cfopts));
+    if (s->handles == NULL || cfopts == NULL) {
+        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        cfopts[i] = s->opts;
+    if (mode == CHIO_STORE_READ_WRITE) {
+        s->db = rocksdb_open_column_families(s->opts, path, (int)n, (const char *const *)names,
+                                             cfopts, s->handles, &rerr);
+    } else if (mode == CHIO_STORE_READ_ONLY) {
+        s->db = rocksdb_open_for_read_only_column_families(
+            s->opts, path, (int)n, (const char *const *)names, cfopts, s->handles, 0, &rerr);
+    } else {
+        if (asprintf(&s->secondary_dir, "%s/chio-secondary-XXXXXX",
+                     getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") < 0 ||
+            mkdtemp(s->secondary_dir) == NULL) {
+            free(s->secondary_dir);
+            s->secondary_dir = NULL;
+            rc = chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET,
+                            "cannot create a directory for the secondary instance: %s",
+                            strerror(errno));
+            goto out;
+        }
+        s->db = rocksdb_open_as_secondary_column_families(s->opts, path, s->secondary_dir, (int)n,
+                                                          (const char *const *)names, cfopts,
+                                                          s->handles, &rerr);
+    }
+    if (rerr != NULL) {
+        s->nhandles = 0;
+        rc = store_fail(&rerr, err, "opening the receipt store");
+        goto out;
+    }
+    s->nhandles = (int)n;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < CF_COUNT; j++)
+            if (strcmp(names[i], cf_names[j]) == 0)
+                s->cf[j] = s->handles[i];
+    rc = check_format(s, fresh, err);
+out:
+    for (i = 0; names != NULL && i < n; i++)
+        free(names[i]);
+    free(names);
+    free(cfopts);
+    if (rc != 0) {
+        chio_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, chio_error *err)
+{
+    if (out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
+    *out = NULL;
+    if (path == NULL || path[0] == '\0' || mode < CHIO_STORE_READ_WRITE ||
+        mode > CHIO_STORE_SECONDARY)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "store path is empty or mode invalid");
+    if (mode == CHIO_STORE_READ_WRITE && mkdir(path, 0700) != 0 && errno != EEXIST)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "cannot create %s: %s", path,
+                          strerror(errno));
+    return open_at(path, mode, NULL, out, err);
+}
+
+int chio__store_open_ephemeral(chio_store **out, chio_error *err)
+{
+    rocksdb_env_t *env = rocksdb_create_mem_env();
+
+    *out = NULL;
+    if (env == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "cannot create a memory env");
+    return open_at("/chio-ephemeral", CHIO_STORE_READ_WRITE, env, out, err);
+}
+
+int chio_store_catch_up(chio_store *s, chio_error *err)
+{
+    char *rerr = NULL;
+
+    if (s == NULL || s->mode != CHIO_STORE_SECONDARY)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "not a secondary store");
+    rocksdb_try_catch_up_with_primary(s->db, &rerr);
+    if (rerr != NULL)
+        return store_fail(&rerr, err, "catching up with the primary");
+    return 0;
+}
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+static int edge_key(chio_store *s, int cf, int last, uint64_t *out, chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    char *rerr = NULL;
+    size_t klen = 0;
+    const char *k;
+    int rc = 0;
+
+    *out = 0;
+    if (s->cf[cf] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+    if (last)
+        rocksdb_iter_seek_to_last(it);
+    else
+        rocksdb_iter_seek_to_first(it);
+    if (rocksdb_iter_valid(it)) {
+        k = rocksdb_iter_key(it, &klen);
+        if (klen != 8)
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a %s key is not 8 bytes",
+                            cf_names[cf]);
+        else
+            *out = key_value(k);
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL)
+        rc = store_fail(&rerr, err, "iterating the store");
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+int chio_store_seq_range(chio_store *s, uint64_t *first, uint64_t *last, chio_error *err)
+{
+    int rc;
+
+    if (s == NULL || first == NULL || last == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    rc = edge_key(s, CF_RECEIPTS, 0, first, err);
+    return rc ? rc : edge_key(s, CF_RECEIPTS, 1, last, err);
+}
+
+int chio_store_last_checkpoint_seq(chio_store *s, uint64_t *last, chio_error *err)
+{
+    if (s == NULL || last == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    return edge_key(s, CF_CHECKPOINTS, 1, last, err);
+}
+
+static int get_value(chio_store *s, int cf, const char *key, size_t klen, char **json, size_t *len,
+                     chio_error *err)
+{
+    char *rerr = NULL, *val, *copy;
+    size_t vlen = 0;
+
+    *json = NULL;
+    if (s->cf[cf] == NULL)
+        return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "not found");
+    val = rocksdb_get_cf(s->db, s->ro, s->cf[cf], key, klen, &vlen, &rerr);
+    if (rerr != NULL)
+        return store_fail(&rerr, err, "reading the store");
+    if (val == NULL)
+        return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "not found");
+    copy = malloc(vlen + 1);
+    if (copy != NULL) {
+        memcpy(copy, val, vlen);
+        copy[vlen] = '\0';
+    }
+    rocksdb_free(val);
+    if (copy == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    *json = copy;
+    if (len)
+        *len = vlen;
+    return 0;
+}
+
+int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json, size_t *len, chio_error *err)
+{
+    unsigned char key[8];
+
+    if (s == NULL || json == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    chio__store_key(seq, key);
+    return get_value(s, CF_RECEIPTS, (const char *)key, 8, json, len, err);
+}
+
+int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **json, size_t *len,
+                              chio_error *err)
+{
+    unsigned char key[8];
+
+    if (s == NULL || json == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    chio__store_key(checkpoint_seq, key);
+    return get_value(s, CF_CHECKPOINTS, (const char *)key, 8, json, len, err);
+}
+
+int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_error *err)
+{
+    char *val = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (s == NULL || id == NULL || seq == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    rc = get_value(s, CF_IDS, id, strlen(id), &val, &len, err);
+    if (rc != 0)
+        return rc;
+    if (len != 8) {
+        free(val);
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "id index entry is not 8 bytes");
+    }
+    *seq = key_value(val);
+    free(val);
+    return 0;
+}
+
+static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn, void *ctx,
+                   chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    unsigned char key[8];
+    char *rerr = NULL;
+    int rc = 0;
+
+    if (s == NULL || fn == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    if (s->cf[cf] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+    chio__store_key(from, key);
+    for (rocksdb_iter_seek(it, (const char *)key, 8); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
+        if (klen != 8) {
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a %s key is not 8 bytes",
+                            cf_names[cf]);
+            break;
+        }
+        rc = fn(ctx, key_value(k), v, vlen);
+        if (rc != 0)
+            break;
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL && rc == 0)
+        rc = store_fail(&rerr, err, "iterating the store");
+    if (rerr != NULL)
+        rocksdb_free(rerr);
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+int chio_store_scan(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
+                    chio_error *err)
+{
+    return scan_cf(s, CF_RECEIPTS, from, fn, ctx, err);
+}
+
+int chio_store_scan_checkpoints(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
+                                chio_error *err)
+{
+    return scan_cf(s, CF_CHECKPOINTS, from, fn, ctx, err);
+}
+
+int chio__store_scan_revocations(chio_store *s, int (*fn)(void *ctx, const char *id, size_t idlen),
+                                 void *ctx, chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    char *rerr = NULL;
+    int rc = 0;
+
+    if (s->cf[CF_REVOCATIONS] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_REVOCATIONS]);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        rc = fn(ctx, k, klen);
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL && rc == 0)
+        rc = store_fail(&rerr, err, "reading revocations");
+    if (rerr != NULL)
+        rocksdb_free(rerr);
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* ---- writes ------------------------------------------------------------------------------ */
+
+chio__store_batch *chio__store_batch_new(void)
+{
+    chio__store_batch *b = malloc(sizeof(*b));
+
+    if (b == NULL)
+        return NULL;
+    b->wb = rocksdb_writebatch_create();
+    return b;
+}
+
+void chio__store_batch_free(chio__store_batch *b)
+{
+    if (b == NULL)
+        return;
+    rocksdb_writebatch_destroy(b->wb);
+    free(b);
+}
+
+void chio__store_batch_clear(chio__store_batch *b)
+{
+    rocksdb_writebatch_clear(b->wb);
+}
+
+void chio__store_batch_put_receipt(chio__store_batch *b, chio_store *s, uint64_t seq,
+                                   const char *json, size_t len, const char *id)
+{
+    unsigned char key[8];
+
+    chio__store_key(seq, key);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_RECEIPTS], (const char *)key, 8, json, len);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_IDS], id, strlen(id), (const char *)key, 8);
+}
+
+void chio__store_batch_put_checkpoint(chio__store_batch *b, chio_store *s, uint64_t cseq,
+                                      const char *json, size_t len)
+{
+    unsigned char key[8];
+
+    chio__store_key(cseq, key);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_CHECKPOINTS], (const char *)key, 8, json, len);
+}
+
+void chio__store_batch_put_revocation(chio__store_batch *b, chio_store *s, const char *id,
+                                      const char *value, size_t len)
+{
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_REVOCATIONS], id, strlen(id), value, len);
+}
+
+void chio__store_fail_writes(chio_store *s, int n)
+{
+    __atomic_store_n(&s->fail_writes, n, __ATOMIC_SEQ_CST);
+}
+
+int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error *err)
+{
+    char *rerr = NULL;
+    int inject = __atomic_load_n(&s->fail_writes, __ATOMIC_SEQ_CST);
+
+    if (s->mode != CHIO_STORE_READ_WRITE)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "store opened read-only");
+    if (inject != 0) {
+        if (inject > 0)
+            __atomic_sub_fetch(&s->fail_writes, 1, __ATOMIC_SEQ_CST);
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                          "writing receipts: IO error: injected write failure");
+    }
+    rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
+    if (rerr != NULL) {
+        int rc = store_fail(&rerr, err, "writing receipts");
+        if (rc != CHIO_ECORRUPT) {
+            rc = CHIO_ESTORE;
+            if (err != NULL)
+                err->code = rc;
+        }
+        return rc;
+    }
+    return 0;
+}

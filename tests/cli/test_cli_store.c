@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/cli/test_cli_store.c - the CLI over a kernel's receipt log: receipt
+ * list (filters, limit, exact stored bytes, while the kernel still has the
+ * database open), receipt verify --receipt-db (clean, tampered, missing),
+ * checkpoint list / prove / verify-proof, and chio bench.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "store_internal.h"
+
+static char *dir, *db;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+    free(db);
+}
+
+static cli_result run(const char *in, const char *const *argv)
+{
+    return testutil_run_cli(argv, in, in ? strlen(in) : 0);
+}
+
+#define RUN(in, ...) run(in, (const char *const[]){__VA_ARGS__, NULL})
+
+static size_t lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* @n receipts: every third a deny, tool names alternate, timestamps 1000+i. */
+static chio_kernel *fill(uint64_t n, uint64_t batch, int drain)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    uint64_t i;
+
+    kt_config(&cfg, db);
+    cfg.checkpoint_batch_size = batch;
+    k = kt_kernel(&cfg);
+    for (i = 0; i < n; i++) {
+        chio_receipt_builder *b = kt_builder(i);
+        chio_receipt *r;
+        chio_receipt_builder_set_timestamp(b, 1000 + i);
+        chio_receipt_builder_set_tool(b, "srv-files", i % 2 ? "file_write" : "file_read");
+        if (i % 3 == 2)
+            chio_receipt_builder_set_decision(b, CHIO_VERDICT_DENY, "path is forbidden",
+                                              "ForbiddenPathGuard");
+        cr_assert_eq(chio_kernel_sign_receipt(k, b, &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+    if (drain) {
+        chio_kernel_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+TestSuite(cli_store, .init = setup, .fini = teardown);
+
+Test(cli_store, list_prints_stored_bytes_oldest_first)
+{
+    chio_store *s;
+    cli_result r;
+    char *first;
+    size_t len;
+
+    fill(60, 10, 1);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_eq(lines(r.out), 50, "default limit 50");
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio_store_get_receipt(s, 1, &first, &len, NULL), 0);
+    cr_expect_eq(strncmp(r.out, first, len), 0, "first line is seq 1, byte for byte");
+    cr_expect_eq(r.out[len], '\n');
+    chio_free(first);
+    chio_store_close(s);
+    testutil_cli_free(&r);
+
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--limit", "0");
+    cr_expect_eq(lines(r.out), 60);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--limit", "3");
+    cr_expect_eq(lines(r.out), 3);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--outcome", "deny", "--limit", "0");
+    cr_expect_eq(lines(r.out), 20);
+    cr_expect_null(strstr(r.out, "\"verdict\":\"allow\""));
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--tool-name", "file_write", "--limit",
+            "0");
+    cr_expect_eq(lines(r.out), 30);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--since", "1010", "--until", "1019",
+            "--tool-server", "srv-files");
+    cr_expect_eq(lines(r.out), 10);
+    cr_expect(strstr(r.out, "\"timestamp\":1010") != NULL);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--outcome", "maybe");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list");
+    cr_expect_eq(r.status, 2, "--receipt-db is required");
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", "/nonexistent/db");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+}
+
+Test(cli_store, list_works_while_the_kernel_has_the_log_open)
+{
+    chio_kernel *k = fill(7, 100, 0);
+    cli_result r = RUN(NULL, "receipt", "list", "--receipt-db", db);
+
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    cr_expect_eq(lines(r.out), 7, "a secondary instance sees the live primary's receipts");
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "verify", "--receipt-db", db, "--trusted-key", TEST_PUB);
+    cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
+    testutil_cli_free(&r);
+    chio_kernel_free(k);
+}
+
+Test(cli_store, verify_a_clean_log)
+{
+    cli_result r;
+
+    fill(12, 5, 1);
+    r = RUN(NULL, "receipt", "verify", "--receipt-db", db, "--trusted-key", TEST_PUB);
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    cr_expect_str_eq(r.out, "{\"receipts\":12,\"first_seq\":1,\"last_seq\":12,\"gaps\":0,"
+                            "\"invalid\":0,\"checkpoints\":2,\"checkpoints_valid\":2}\n");
+    testutil_cli_free(&r);
+    /* a key that is not the kernel's: every receipt and checkpoint untrusted */
+    r = RUN(NULL, "receipt", "verify", "--receipt-db", db, "--trusted-key",
+            "66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a");
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.out, "\"invalid\":12") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"reason\":\"untrusted\"") != NULL);
+    testutil_cli_free(&r);
+}
+
+/* Rewrite or delete receipt @seq in the closed log. */
+static void tamper(uint64_t seq, const char *from, const char *to)
+{
+    chio_store *s;
+    chio__store_batch *b;
+    char *json, *mod = NULL, *at;
+    size_t len;
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_WRITE, &s, NULL), 0);
+    b = chio__store_batch_new();
+    cr_assert_eq(chio_store_get_receipt(s, seq, &json, &len, NULL), 0);
+    if (from != NULL) {
+        at = strstr(json, from);
+        cr_assert_not_null(at);
+        cr_assert_geq(asprintf(&mod, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from)), 0);
+        chio_receipt *r;
+        cr_assert_eq(chio_receipt_parse(json, len, &r, NULL), 0);
+        chio__store_batch_put_receipt(b, s, seq, mod, strlen(mod), chio_receipt_id(r));
+        chio_receipt_free(r);
+    }
+    cr_assert_eq(chio__store_write(s, b, 1, NULL), 0);
+    chio__store_batch_free(b);
+    chio_free(json);
+    free(mod);
+    chio_store_close(s);
+}
+
+Test(cli_store, verify_reports_the_tampered_sequence_number)
+{
+    cli_result r;
+
+    fill(12, 5, 1);
+    tamper(3, "\"timestamp\":1002", "\"timestamp\":1003");
+    r = RUN(NULL, "receipt", "verify", "--receipt-db", db);
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.out, "{\"problem\":\"invalid_receipt\",\"seq\":3,") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"problem\":\"invalid_checkpoint\",\"checkpoint_seq\":1,"
+                            "\"reason\":\"merkle_root\"") != NULL,
+              "%s", r.out);
+    cr_expect(strstr(r.out, "\"invalid\":1,\"checkpoints\":2,\"checkpoints_valid\":1}") != NULL,
+              "%s", r.out);
+    cr_expect_null(strstr(r.out, "\"seq\":4,"), "only the tampered receipt is named");
+    testutil_cli_free(&r);
+}
+
+Test(cli_store, checkpoint_list_prove_and_verify_proof)
+{
+    chio_store *s;
+    char *json, *proof;
+    size_t len;
+    chio_receipt *rc;
+    cli_result r;
+
+    fill(12, 5, 1);
+    r = RUN(NULL, "checkpoint", "list", "--receipt-db", db);
+    cr_assert_eq(r.status, 0);
+    cr_expect_eq(lines(r.out), 2);
+    cr_expect(strstr(r.out, "\"schema\":\"chio.checkpoint_statement.v1\"") != NULL);
+    cr_expect(strstr(r.out, "\"previous_checkpoint_sha256\"") != NULL, "the second chains");
+    testutil_cli_free(&r);
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio_store_get_receipt(s, 7, &json, &len, NULL), 0);
+    chio_store_close(s);
+    cr_assert_eq(chio_receipt_parse(json, len, &rc, NULL), 0);
+    r = RUN(NULL, "checkpoint", "prove", "--receipt-db", db, "--receipt", chio_receipt_id(rc));
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "\"checkpoint_seq\":2") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"receipt_seq\":7") != NULL);
+    cr_expect(strstr(r.out, "\"leaf_index\":1") != NULL);
+    cr_expect(strstr(r.out, "\"tree_size\":5") != NULL);
+    proof = strdup(r.out);
+    testutil_cli_free(&r);
+
+    r = RUN(proof, "checkpoint", "verify-proof", "--receipt-db", db, "--trusted-key", TEST_PUB);
+    cr_expect_eq(r.status, 0, "%s %s", r.out, r.err);
+    cr_expect(strstr(r.out, "\"ok\":true") != NULL);
+    cr_expect(strstr(r.out, "\"checkpoint_valid\":true") != NULL);
+    testutil_cli_free(&r);
+
+    /* the proof against a different receipt */
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    char *json8;
+    size_t len8;
+    cr_assert_eq(chio_store_get_receipt(s, 8, &json8, &len8, NULL), 0);
+    chio_store_close(s);
+    char *f;
+    cr_assert_geq(asprintf(&f, "%s/r8.json", dir), 0);
+    cr_assert_eq(testutil_write_file(f, json8, len8, 0600), 0);
+    r = RUN(proof, "checkpoint", "verify-proof", "--receipt", f);
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "\"inclusion_valid\":false") != NULL);
+    testutil_cli_free(&r);
+
+    /* not covered yet: receipts 11 and 12 */
+    r = RUN(NULL, "checkpoint", "prove", "--receipt-db", db, "--seq", "11");
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.err, "not covered") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "checkpoint", "prove", "--receipt-db", db, "--receipt", "no-such-id");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    r = RUN("{}", "checkpoint", "verify-proof", "--receipt", f);
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+    free(f);
+    chio_free(json8);
+    free(proof);
+    chio_receipt_free(rc);
+    chio_free(json);
+}
+
+Test(cli_store, bench_reports_json_and_continues_a_log)
+{
+    cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "4", "--calls", "200",
+                       "--durability", "nosync", "--json");
+    const char *keys[] = {"calls",         "threads",          "signers",      "durability",
+                          "calls_per_sec", "raw_sign_per_sec", "ratio_to_raw", "p50_us",
+                          "p99_us",        "p999_us",          "avg_batch",    "blocked"};
+    chio_json_doc *d;
+    size_t i;
+    uint64_t v;
+
+    cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+    cr_assert_eq(chio_json_parse(r.out, r.out_len, &d, NULL), 0, "%s", r.out);
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        cr_expect_not_null(chio_json_get(chio_json_root(d), keys[i]), "missing %s", keys[i]);
+    cr_expect_eq(chio_json_get_uint64(chio_json_get(chio_json_root(d), "calls"), &v), 0);
+    cr_expect_eq(v, 200);
+    chio_json_doc_free(d);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "2", "--calls", "50", "--json");
+    cr_assert_eq(r.status, 0);
+    cr_expect(strstr(r.out, "\"last_seq\":250") != NULL, "the second run continues: %s", r.out);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "verify", "--receipt-db", db);
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    cr_expect(strstr(r.out, "\"receipts\":250") != NULL);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "0", "--calls", "5");
+    cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+}

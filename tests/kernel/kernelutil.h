@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/kernelutil.h - helpers for the kernel suites: a kernel on a
+ * fresh RocksDB directory, a valid receipt builder, thread counting, and a
+ * full check of a stored log (contiguous sequence numbers, every receipt
+ * verifying under the kernel key, every checkpoint verifying and matching
+ * the Merkle root of its receipts, the checkpoint chain).
+ */
+#ifndef CHIO_TEST_KERNELUTIL_H
+#define CHIO_TEST_KERNELUTIL_H
+
+#include <stdint.h>
+
+#include "chio/chio.h"
+
+#include "kernel/scenarios.h"
+
+#define TEST_SEED SC_SEED
+#define TEST_PUB  SC_PUB
+
+/* chio_kernel_config_init + the test key + @path (NULL: ephemeral). */
+void kt_config(chio_kernel_config *cfg, const char *path);
+chio_kernel *kt_kernel(const chio_kernel_config *cfg);
+/* An allow receipt body, unique per @n. */
+chio_receipt_builder *kt_builder(uint64_t n);
+/* Threads in this process. */
+int kt_threads(void);
+
+typedef sc_log_report kt_log_report;
+/* sc_check_log, failing the test on a problem. */
+kt_log_report kt_check_log(const char *path, uint64_t batch_size);
+
+#endif
