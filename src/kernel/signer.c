@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chio/checkpoint.h"
 #include "chio/merkle.h"
@@ -153,8 +154,19 @@ static void *complete_main(void *arg)
 
 /* ---- the commit thread ----------------------------------------------------------------- */
 
+/* A commit this long is a real WAL sync: worth overlapping the wake-ups. */
+#define SLOW_COMMIT_US 100
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void commit_group(chio_kernel *k, chio__sign_req *list)
 {
+    int slow = 0;
     chio__sign_req *req;
     uint64_t nok = 0, ncp = 0, first = k->next_seq;
     chio_error err;
@@ -180,8 +192,11 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
                 ncp++;
             }
         }
-        if (rc == 0 && nok > 0)
+        if (rc == 0 && nok > 0) {
+            uint64_t t0 = mono_us();
             rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
+            slow = mono_us() - t0 >= SLOW_COMMIT_US;
+        }
         if (rc != 0) {
             fail_closed(k, rc, &err);
             rc = rc == CHIO_ECORRUPT ? rc : CHIO_ESTORE;
@@ -208,7 +223,18 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
         for (req = list; req != NULL; req = req->next)
             if (req->rc == 0)
                 req->rc = rc;
-    hand_to_completer(k, list);
+    /* After a slow commit (a real WAL sync) the completion thread wakes the
+     * callers while this thread syncs the next group; after a quick one a
+     * hand-off would only add a wake-up, so complete here. */
+    if (slow) {
+        hand_to_completer(k, list);
+    } else {
+        chio__sign_req *next;
+        for (req = list; req != NULL; req = next) {
+            next = req->next; /* read before the request can go away */
+            complete(k, req);
+        }
+    }
 }
 
 static void *commit_main(void *arg)
@@ -257,7 +283,9 @@ static void sign_one(chio_kernel *k, chio__sign_req *req)
     req->rc = rc;
 }
 
-static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_req *tail)
+/* Append signed requests to the commit list; @wake the commit thread if it
+ * is waiting (a no-op for pthread_cond_signal when nobody waits). */
+static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_req *tail, int wake)
 {
     pthread_mutex_lock(&k->commit_mu);
     if (k->commit_tail != NULL)
@@ -265,7 +293,8 @@ static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_r
     else
         k->commit_head = head;
     k->commit_tail = tail;
-    pthread_cond_signal(&k->commit_cv);
+    if (wake)
+        pthread_cond_signal(&k->commit_cv);
     pthread_mutex_unlock(&k->commit_mu);
 }
 
@@ -284,14 +313,23 @@ static void *signer_main(void *arg)
     for (;;) {
         n = chio__queue_pop_batch_mpmc(&k->queue, items, max);
         if (n > 0) {
-            /* Hand each receipt over as soon as it is signed: the commit
-             * thread then starts a group commit with whatever is signed
-             * when its previous WAL sync returns, which keeps latency at
-             * about one sync instead of one sync plus a batch of signing. */
+            /* With WAL syncs, each receipt goes on the commit list as soon
+             * as it is signed, so a commit thread returning from a sync
+             * takes everything signed meanwhile. It is woken for the first
+             * receipt of a batch (an idle disk should start syncing at
+             * once) and after the last; the ones between join the next
+             * group without a wake-up each. Without syncs a commit is
+             * quick and the commit thread mostly waits, so the batch is
+             * handed over whole. */
             for (i = 0; i < n; i++) {
                 sign_one(k, items[i]);
-                hand_to_committer(k, items[i], items[i]);
+                if (k->durability == CHIO_DURABILITY_SYNC)
+                    hand_to_committer(k, items[i], items[i], i == 0 || i == n - 1);
+                else if (i > 0)
+                    ((chio__sign_req *)items[i - 1])->next = items[i];
             }
+            if (k->durability != CHIO_DURABILITY_SYNC)
+                hand_to_committer(k, items[0], items[n - 1], 1);
             continue;
         }
         key = chio__event_prepare(&k->queue.work);
