@@ -309,7 +309,6 @@ static void *signer_main(void *arg)
         items = local;
         max = 16;
     }
-    __atomic_add_fetch(&k->m_signers_running, 1, __ATOMIC_RELAXED);
     for (;;) {
         n = chio__queue_pop_batch_mpmc(&k->queue, items, max);
         if (n > 0) {
@@ -408,6 +407,9 @@ int chio__pipeline_start(chio_kernel *k, chio_error *err)
         if (e != 0)
             break;
         k->nsigners_started++;
+        /* Counted here, not in the thread, so the gauge is exact as soon
+         * as the kernel has started; each signer subtracts itself on exit. */
+        __atomic_add_fetch(&k->m_signers_running, 1, __ATOMIC_RELAXED);
     }
     if (i == k->signer_threads) {
         e = pthread_create(&k->committer, NULL, commit_main, k);

@@ -163,6 +163,8 @@ static int family_names(chio_store *s, const char *path, char ***names, size_t *
     have = rocksdb_list_column_families(s->opts, path, &nhave, &rerr);
     if (rerr != NULL) {
         rocksdb_free(rerr);
+        if (have != NULL)
+            rocksdb_list_column_families_destroy(have, 0);
         have = NULL;
         nhave = 0;
         *fresh = 1; /* no database there yet */

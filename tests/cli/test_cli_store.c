@@ -6,9 +6,13 @@
  * checkpoint list / prove / verify-proof, and chio bench.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
@@ -298,4 +302,40 @@ Test(cli_store, bench_reports_json_and_continues_a_log)
     r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "0", "--calls", "5");
     cr_expect_eq(r.status, 2);
     testutil_cli_free(&r);
+}
+
+Test(cli_store, bench_stops_cleanly_on_sigint)
+{
+    char *out, *outfile;
+    const char *argv[] = {CHIO_TEST_CLI,  "bench",  "--receipt-db", db,
+                          "--threads",    "4",      "--calls",      "100000000000",
+                          "--durability", "nosync", "--json",       NULL};
+    pid_t pid;
+    int st, fd;
+    size_t len;
+    cli_result r;
+
+    cr_assert_geq(asprintf(&outfile, "%s/bench.out", dir), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    sleep(3); /* past the 1 s raw-rate measurement, into the run */
+    kill(pid, SIGINT);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bench must drain and exit 0 on SIGINT");
+    out = testutil_read_file(outfile, &len);
+    cr_assert_not_null(out);
+    cr_expect(strstr(out, "\"interrupted\":true") != NULL, "%s", out);
+    cr_expect_null(strstr(out, "\"calls\":0,"), "some calls completed: %s", out);
+    free(out);
+    /* everything acknowledged was committed and the log is consistent */
+    r = RUN(NULL, "receipt", "verify", "--receipt-db", db);
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    testutil_cli_free(&r);
+    free(outfile);
 }

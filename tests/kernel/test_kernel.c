@@ -169,6 +169,7 @@ Test(kernel, lazy_start_then_sign_and_store)
     const char *mine = chio_receipt_json(r, &rlen);
     cr_expect_eq(len, rlen);
     cr_expect_eq(memcmp(json, mine, len), 0);
+    chio_free(json);
     uint64_t seq = 0;
     cr_expect_eq(chio_store_find_receipt(s, chio_receipt_id(r), &seq, &err), 0);
     cr_expect_eq(seq, 1);
