@@ -54,6 +54,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -Itests $(TEST_CFLAGS) -DCHIO_TEST_CLI='"$(abspath $(CLI))"' \
+	    -DCHIO_SCENARIOS_DIR='"$(abspath scenarios)"' \
 	    -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJS)
@@ -100,7 +101,8 @@ asan: deps
 # Criterion's sandbox cannot run under TSan (Criterion issue #274), so the
 # kernel's concurrency scenarios, the same code the suite runs, are driven
 # by a plain binary here.
-TSAN_OBJS := $(BUILD)/obj/tests/kernel/scenarios.o $(BUILD)/obj/tests/kernel/tsan_main.o
+TSAN_OBJS := $(BUILD)/obj/tests/kernel/scenarios.o $(BUILD)/obj/tests/kernel/med_scenarios.o \
+             $(BUILD)/obj/tests/kernel/tokens.o $(BUILD)/obj/tests/kernel/tsan_main.o
 
 $(BUILD)/tsan-scenarios: $(TSAN_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TSAN_OBJS) $(STATIC) $(DEP_LIBS)
@@ -127,9 +129,14 @@ $(BUILD)/perf/bench-core: perf/bench_core.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_core.c $(STATIC) $(DEP_LIBS)
 
+$(BUILD)/perf/bench-authz: perf/bench_authz.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_authz.c $(STATIC) $(DEP_LIBS)
+
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/perf/bench-core
+	@$(MAKE) --no-print-directory $(BUILD)/perf/bench-core $(BUILD)/perf/bench-authz
 	$(BUILD)/perf/bench-core $(BENCH_ARGS)
+	$(BUILD)/perf/bench-authz $(BENCH_ARGS)
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)

@@ -45,6 +45,18 @@ FIRST_ID=$("$CHIO" receipt list --receipt-db "$DB" --limit 1 | sed -n 's/.*"id":
 "$CHIO" checkpoint prove --receipt-db "$DB" --receipt "$FIRST_ID" > "$STATE/proof.json"
 "$CHIO" checkpoint verify-proof --receipt-db "$DB" --trusted-key "$KERNEL_PUB" "$STATE/proof.json" |
     sed 's/^/inclusion proof of the first receipt: /'
+
+# The mediation pipeline: a policy scenario (sessions, capabilities, guards)
+# against a real kernel whose receipts go to ./state/scenario-receipts.
+SDB=$STATE/scenario-receipts
+echo
+echo "policy scenario scenarios/guards.json (receipts into $SDB):"
+"$CHIO" scenario run scenarios/guards.json --receipt-db "$SDB" |
+    sed -n 's/^{"code":"\([^"]*\)","op":"call".*"step":\([0-9]*\),"verdict":"\([a-z]*\)"}$/  step \2: \3 (\1)/p'
+"$CHIO" receipt verify --receipt-db "$SDB" \
+    --trusted-key ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c |
+    sed 's/^/audit: /'
 echo
 echo "look at the receipts again with:"
 echo "  $CHIO receipt list --receipt-db $DB"
+echo "  $CHIO receipt list --receipt-db $SDB"

@@ -17,6 +17,7 @@
 #include "chio/checkpoint.h"
 #include "chio/store.h"
 #include "chio/kernel.h"
+#include "chio/evaluate.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -24,46 +24,57 @@ extern "C" {
 #endif
 
 /* XX(NAME, number, message). The code is CHIO_<NAME> = -number. */
-#define CHIO_ERRNO_MAP(XX)                                                 \
-    XX(EINVAL, 1, "invalid argument")                                      \
-    XX(ENOMEM, 2, "out of memory")                                         \
-    XX(EIO, 3, "input/output error")                                       \
-    XX(ECRYPTO, 4, "cryptographic library failure")                        \
-    XX(ETOOBIG, 5, "input too large")                                      \
-    XX(ESEED_ODD, 10, "seed hex has an odd number of digits")              \
-    XX(ESEED_NONHEX, 11, "seed hex contains a non-hex character")          \
-    XX(ESEED_SPACE, 12, "seed hex contains whitespace")                    \
-    XX(ESEED_NEWLINE, 13, "seed hex ends with a newline")                  \
-    XX(ESEED_LENGTH, 14, "seed does not decode to exactly 32 bytes")       \
-    XX(EHEX, 20, "invalid hex string")                                     \
-    XX(EKEY, 21, "invalid public key")                                     \
-    XX(ESIGFORMAT, 22, "invalid signature encoding")                       \
-    XX(EBADSIG, 23, "signature does not verify")                           \
-    XX(EJSON_SYNTAX, 30, "malformed JSON")                                 \
-    XX(EJSON_TRUNCATED, 31, "JSON input ends early")                       \
-    XX(EJSON_UTF8, 32, "invalid UTF-8 in JSON")                            \
-    XX(EJSON_SURROGATE, 33, "lone surrogate in JSON \\u escape")           \
-    XX(EJSON_DEPTH, 34, "JSON nested too deeply")                          \
-    XX(EJSON_DUPKEY, 35, "duplicate key in JSON object")                   \
-    XX(EJSON_NULKEY, 36, "JSON object key contains NUL")                   \
-    XX(EJSON_NUMBER, 37, "JSON number out of range")                       \
-    XX(EJSON_TRAILING, 38, "trailing data after JSON value")               \
-    XX(EJSON_CONTROL, 39, "unescaped control character in JSON string")    \
-    XX(EFORMAT, 40, "document does not have the expected fields or types") \
-    XX(ESEMANTIC, 41, "receipt violates the semantic rules of its kind")   \
-    XX(EHASH, 42, "hash does not match the content")                       \
-    XX(ESCHEMA, 43, "unknown or mismatched schema")                        \
-    XX(EPROOF, 50, "Merkle proof does not verify")                         \
-    XX(ERANGE, 51, "value out of range")                                   \
-    XX(EDRAINED, 60, "kernel is draining or drained")                      \
-    XX(EAGAIN, 61, "would block: the signing queue is full")               \
-    XX(EFAILED, 62, "kernel failed closed after a store error")            \
-    XX(ESTORE, 63, "receipt store error")                                  \
-    XX(ECORRUPT, 64, "receipt store is corrupt or inconsistent")           \
-    XX(EBUSY, 65, "receipt store is in use by another process")            \
-    XX(ENOTFOUND, 66, "not found")                                         \
-    XX(ESYS, 67, "system call failed")                                     \
-    XX(ECONFIG, 68, "invalid kernel configuration")
+#define CHIO_ERRNO_MAP(XX)                                                       \
+    XX(EINVAL, 1, "invalid argument")                                            \
+    XX(ENOMEM, 2, "out of memory")                                               \
+    XX(EIO, 3, "input/output error")                                             \
+    XX(ECRYPTO, 4, "cryptographic library failure")                              \
+    XX(ETOOBIG, 5, "input too large")                                            \
+    XX(ESEED_ODD, 10, "seed hex has an odd number of digits")                    \
+    XX(ESEED_NONHEX, 11, "seed hex contains a non-hex character")                \
+    XX(ESEED_SPACE, 12, "seed hex contains whitespace")                          \
+    XX(ESEED_NEWLINE, 13, "seed hex ends with a newline")                        \
+    XX(ESEED_LENGTH, 14, "seed does not decode to exactly 32 bytes")             \
+    XX(EHEX, 20, "invalid hex string")                                           \
+    XX(EKEY, 21, "invalid public key")                                           \
+    XX(ESIGFORMAT, 22, "invalid signature encoding")                             \
+    XX(EBADSIG, 23, "signature does not verify")                                 \
+    XX(EJSON_SYNTAX, 30, "malformed JSON")                                       \
+    XX(EJSON_TRUNCATED, 31, "JSON input ends early")                             \
+    XX(EJSON_UTF8, 32, "invalid UTF-8 in JSON")                                  \
+    XX(EJSON_SURROGATE, 33, "lone surrogate in JSON \\u escape")                 \
+    XX(EJSON_DEPTH, 34, "JSON nested too deeply")                                \
+    XX(EJSON_DUPKEY, 35, "duplicate key in JSON object")                         \
+    XX(EJSON_NULKEY, 36, "JSON object key contains NUL")                         \
+    XX(EJSON_NUMBER, 37, "JSON number out of range")                             \
+    XX(EJSON_TRAILING, 38, "trailing data after JSON value")                     \
+    XX(EJSON_CONTROL, 39, "unescaped control character in JSON string")          \
+    XX(EFORMAT, 40, "document does not have the expected fields or types")       \
+    XX(ESEMANTIC, 41, "receipt violates the semantic rules of its kind")         \
+    XX(EHASH, 42, "hash does not match the content")                             \
+    XX(ESCHEMA, 43, "unknown or mismatched schema")                              \
+    XX(EPROOF, 50, "Merkle proof does not verify")                               \
+    XX(ERANGE, 51, "value out of range")                                         \
+    XX(EDRAINED, 60, "kernel is draining or drained")                            \
+    XX(EAGAIN, 61, "would block: the signing queue is full")                     \
+    XX(EFAILED, 62, "kernel failed closed after a store error")                  \
+    XX(ESTORE, 63, "receipt store error")                                        \
+    XX(ECORRUPT, 64, "receipt store is corrupt or inconsistent")                 \
+    XX(EBUSY, 65, "receipt store is in use by another process")                  \
+    XX(ENOTFOUND, 66, "not found")                                               \
+    XX(ESYS, 67, "system call failed")                                           \
+    XX(ECONFIG, 68, "invalid kernel configuration")                              \
+    XX(ESERVING, 70, "kernel is serving: registration is closed")                \
+    XX(EDUPLICATE, 71, "already registered")                                     \
+    XX(ENOSESSION, 72, "unknown session")                                        \
+    XX(ESESSION_DRAINING, 73, "session is draining")                             \
+    XX(ESESSION_CLOSED, 74, "session is closed")                                 \
+    XX(ESESSION_ACTIVE, 75, "session has requests in flight")                    \
+    XX(EWEB3, 76, "require_web3_evidence needs a durable store and checkpoints") \
+    XX(ENOCAP, 77, "capability not held by the session")                         \
+    XX(EDENIED, 78, "request refused by the kernel")                             \
+    XX(ESTREAM_LIMIT, 79, "stream limit reached")                                \
+    XX(ENOTMINE, 80, "not handled by this provider")
 
 typedef enum chio_errno {
     CHIO_OK = 0,

@@ -103,6 +103,7 @@ int cmd_receipt(int argc, char **argv);
 int cmd_capability(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_scenario(int argc, char **argv);
 int cmd_receipt_list(int argc, char **argv);
 
 /* Open a receipt log for reading (secondary, else read-only); NULL after

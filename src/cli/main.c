@@ -24,6 +24,7 @@ static const char usage[] =
     "  receipt verify --receipt-db DIR  audit a kernel's receipt log\n"
     "  checkpoint list|prove|verify-proof  Merkle checkpoints and inclusion proofs\n"
     "  bench --receipt-db DIR ...     drive a real kernel and measure it\n"
+    "  scenario run FILE              run a chio.scenario.v1 policy scenario\n"
     "\n"
     "  chio <command> --help          options of one command\n"
     "  chio --version                 library version\n"
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
         return cmd_capability(argc - 2, argv + 2);
     if (strcmp(cmd, "checkpoint") == 0)
         return cmd_checkpoint(argc - 2, argv + 2);
+    if (strcmp(cmd, "scenario") == 0)
+        return cmd_scenario(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 2, argv + 2);
     fprintf(stderr, "chio: unknown command '%s'\n\n", cmd);

@@ -146,7 +146,8 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     pthread_cond_init(&k->commit_cv, NULL);
     pthread_mutex_init(&k->done_mu, NULL);
     pthread_cond_init(&k->done_cv, NULL);
-    if (k->policy_hash == NULL || (cfg->n_ca_public_keys > 0 && k->ca_keys == NULL) ||
+    if (chio__mediation_init(k) != 0 || k->policy_hash == NULL ||
+        (cfg->n_ca_public_keys > 0 && k->ca_keys == NULL) ||
         (cfg->receipt_store_path != NULL && k->store_path == NULL) ||
         (cfg->retention_config.archive_path != NULL && k->retention.archive_path == NULL)) {
         chio_kernel_free(k);
@@ -203,6 +204,8 @@ static int start_locked(chio_kernel *k, chio_error *err)
         rc = chio__store_open_ephemeral(&k->store, err);
     if (rc == 0)
         rc = chio__commit_restore(k, err);
+    if (rc == 0)
+        rc = chio__revocations_load(k, err);
     if (rc == 0)
         rc = chio__pipeline_start(k, err);
     if (rc != 0) {
@@ -270,13 +273,13 @@ int chio_kernel_start(chio_kernel *k, chio_error *err)
  * async). Takes @b. On 0 the request is on its way and will be completed;
  * on error nothing was queued and @req->prep is empty.
  */
-static int submit(chio_kernel *k, chio_receipt_builder *b, int block, chio__sign_req *req,
-                  chio_error *err)
+static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entered,
+                  chio__sign_req *req, chio_error *err)
 {
     int rc;
 
     memset(&req->prep, 0, sizeof(req->prep));
-    rc = enter(k);
+    rc = entered ? 0 : enter(k);
     if (rc != 0) {
         chio_receipt_builder_free(b);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
@@ -286,7 +289,8 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, chio__sign
         rc = chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                         "kernel failed closed after a receipt store error; reopen it");
     if (rc != 0) {
-        leave(k);
+        if (!entered)
+            leave(k);
         chio_receipt_builder_free(b);
         return rc;
     }
@@ -294,7 +298,8 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, chio__sign
     rc = chio__receipt_prepare(b, chio_keypair_public_hex(k->kp), k->policy_hash,
                                chio__kernel_now(k), &req->prep, err);
     if (rc != 0) {
-        leave(k);
+        if (!entered)
+            leave(k);
         return rc;
     }
     req->rc = 0;
@@ -306,7 +311,8 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, chio__sign
     __atomic_store_n(&req->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&req->published, 1, __ATOMIC_RELEASE);
     rc = chio__queue_push_mpmc(&k->queue, req, block);
-    leave(k);
+    if (!entered)
+        leave(k);
     if (rc != 0) {
         chio__receipt_prep_destroy(&req->prep);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "the signing queue is full");
@@ -333,14 +339,14 @@ static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
     return chio__receipt_prep_finish(&req->prep, out, err);
 }
 
-static int sign_sync(chio_kernel *k, chio_receipt_builder *b, int block, chio_receipt **out,
-                     chio_error *err)
+static int sign_sync(chio_kernel *k, chio_receipt_builder *b, int block, int entered,
+                     chio_receipt **out, chio_error *err)
 {
     chio__sign_req req;
     int rc;
 
     memset(&req, 0, sizeof(req));
-    rc = submit(k, b, block, &req, err);
+    rc = submit(k, b, block, entered, &req, err);
     return rc ? rc : await(&req, out, err);
 }
 
@@ -354,7 +360,7 @@ int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_recei
     *out = NULL;
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
-    return sign_sync(k, b, 1, out, err);
+    return sign_sync(k, b, 1, 0, out, err);
 }
 
 int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
@@ -373,14 +379,14 @@ int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_r
         chio_receipt_builder_free(b);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
-    rc = sign_sync(k, copy, 0, out, err);
+    rc = sign_sync(k, copy, 0, 0, out, err);
     if (rc != CHIO_EAGAIN)
         chio_receipt_builder_free(b); /* consumed unless the ring was full */
     return rc;
 }
 
-int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
-                                   void *ctx, chio_error *err)
+static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb, void *ctx,
+                      int entered, chio_error *err)
 {
     chio__sign_req *req;
     int rc;
@@ -396,10 +402,44 @@ int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b, chio
     }
     req->cb = cb;
     req->cb_ctx = ctx;
-    rc = submit(k, b, 1, req, err);
+    rc = submit(k, b, 1, entered, req, err);
     if (rc != 0)
         free(req);
     return rc;
+}
+
+int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
+                                   void *ctx, chio_error *err)
+{
+    return sign_async(k, b, cb, ctx, 0, err);
+}
+
+int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
+                              chio_error *err)
+{
+    *out = NULL;
+    return sign_sync(k, b, 1, 1, out, err);
+}
+
+int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
+                                    void *ctx, chio_error *err)
+{
+    return sign_async(k, b, cb, ctx, 1, err);
+}
+
+int chio__kernel_enter(chio_kernel *k)
+{
+    return enter(k);
+}
+
+void chio__kernel_leave(chio_kernel *k)
+{
+    leave(k);
+}
+
+int chio__kernel_ensure_started(chio_kernel *k, chio_error *err)
+{
+    return ensure_started(k, err);
 }
 
 /* ---- drain and free
@@ -448,6 +488,7 @@ void chio_kernel_free(chio_kernel *k)
     if (k == NULL)
         return;
     chio_kernel_drain(k, NULL);
+    chio__mediation_destroy(k);
     chio_store_close(k->store);
     chio__store_batch_free(k->batch);
     free(k->slots);

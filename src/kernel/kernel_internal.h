@@ -13,9 +13,10 @@
  *                   RocksDB WriteBatch per group (one WAL sync);
  *   completion thread  wakes the waiting callers and runs the callbacks of
  *                   each committed group while the next group is synced.
- * Only the commit thread touches the store, next_seq and the checkpoint
- * state; the commit and completion lists have one mutex each, and neither is
- * ever taken by a caller.
+ * Only the commit thread touches next_seq and the checkpoint state and
+ * writes receipts; the one other store writer is a revocation (authz.c),
+ * serialised with it inside chio__store_write. The commit and completion
+ * lists have one mutex each, and neither is ever taken by a caller.
  */
 #ifndef CHIO_KERNEL_INTERNAL_H
 #define CHIO_KERNEL_INTERNAL_H
@@ -24,6 +25,7 @@
 #include <stdint.h>
 
 #include "chio/kernel.h"
+#include "mediate.h"
 #include "model.h"
 #include "queue.h"
 #include "store_internal.h"
@@ -99,6 +101,9 @@ struct chio_kernel {
     uint8_t *pending_leaves;      /* leaves since the last checkpoint */
     uint64_t npending, cap_pending;
 
+    /* sessions, registries, capability tables (evaluate.h) */
+    chio__mediation med;
+
     /* metrics (atomic) */
     uint64_t m_signed, m_batches, m_max_batch, m_wal_syncs, m_checkpoints, m_write_errors;
     uint64_t m_last_seq, m_last_checkpoint_seq;
@@ -118,6 +123,18 @@ void chio__pipeline_stop(chio_kernel *k);
 int chio__commit_restore(chio_kernel *k, chio_error *err);
 
 uint64_t chio__kernel_now(chio_kernel *k);
+
+/* kernel.c, for the mediation files. A caller that entered (0 from
+ * chio__kernel_enter) holds drain off until chio__kernel_leave; the
+ * _entered signing calls skip the state check so that a call admitted
+ * before a drain still gets its receipt. Ownership as the public calls. */
+int chio__kernel_enter(chio_kernel *k);
+void chio__kernel_leave(chio_kernel *k);
+int chio__kernel_ensure_started(chio_kernel *k, chio_error *err);
+int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
+                              chio_error *err);
+int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
+                                    void *ctx, chio_error *err);
 
 /* Test hooks. */
 chio_store *chio__kernel_store(chio_kernel *k);

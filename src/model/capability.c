@@ -387,10 +387,20 @@ const chio_json *chio_capability_root(const chio_capability *cap)
     return cap ? cap->obj : NULL;
 }
 
+const chio__scope *chio__capability_scope(const chio_capability *cap)
+{
+    return &cap->scope;
+}
+
+const uint8_t *chio__capability_issuer(const chio_capability *cap)
+{
+    return cap->issuer;
+}
+
 /* ---- issuing ------------------------------------------------------------------------------- */
 
 /* RFC 9562 UUIDv7: 48-bit Unix milliseconds, version 7, variant 10, random. */
-static int uuid_v7(char out[37])
+int chio__uuid_v7(char out[37])
 {
     uint8_t u[16];
     struct timespec ts;
@@ -455,7 +465,7 @@ int chio_capability_issue(const chio_keypair *issuer, const char *id, const char
     if (issued_at > UINT64_MAX - ttl_secs)
         return chio__fail(err, CHIO_ERANGE, CHIO_NO_OFFSET, "issued_at + ttl overflows");
     if (id == NULL) {
-        if (uuid_v7(uuid) != 0)
+        if (chio__uuid_v7(uuid) != 0)
             return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "the random generator failed");
         id = uuid;
     }

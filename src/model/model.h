@@ -77,6 +77,15 @@ int chio__receipt_prepare(struct chio_receipt_builder *b, const char *kernel_key
 void chio__receipt_prep_set_signature(chio__receipt_prep *p, const uint8_t sig[64]);
 int chio__receipt_prep_finish(chio__receipt_prep *p, struct chio_receipt **out, chio_error *err);
 void chio__receipt_prep_destroy(chio__receipt_prep *p);
+/* RFC 9562 UUIDv7 text (36 characters + NUL). Returns 0 or CHIO_ECRYPTO. */
+int chio__uuid_v7(char out[37]);
+
+/* Internal views of a parsed token (capability.c). */
+struct chio_capability;
+struct chio__scope;
+const struct chio__scope *chio__capability_scope(const struct chio_capability *cap);
+const uint8_t *chio__capability_issuer(const struct chio_capability *cap);
+
 /* A deep copy of a builder (NULL on allocation failure). */
 struct chio_receipt_builder *chio__receipt_builder_dup(const struct chio_receipt_builder *b);
 

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * chio/evaluate.h - what the kernel mediates: tool servers, resource and
+ * prompt providers, guards (build phase); capabilities, revocation and
+ * sessions; and the evaluation of tool calls, resource reads and prompt
+ * gets, each ending in one signed, persisted receipt.
+ *
+ * Build phase: register everything with chio_kernel_register_*() and
+ * chio_kernel_add_*_guard() before the first chio_kernel_open_session().
+ * From then on registration fails with CHIO_ESERVING; there is no live
+ * reload. Registered tables are read without locks while serving.
+ *
+ * The pipeline (spec/kernel.md "The pipeline, in order") runs on the
+ * caller's thread: capability signature and issuer, time, revocation,
+ * delegation chain, subject, scope and constraints, tool registration,
+ * invocation budget, guards, dispatch, stream limits. Every decision is a
+ * signed receipt committed to the store before the caller hears it; the
+ * errors listed at chio_kernel_evaluate() are the only outcomes without one.
+ */
+#ifndef CHIO_EVALUATE_H
+#define CHIO_EVALUATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/capability.h"
+#include "chio/error.h"
+#include "chio/export.h"
+#include "chio/kernel.h"
+#include "chio/receipt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- decision codes --------------------------------------------------------------- */
+
+/* XX(NAME, "code string"): the stable codes of the pipeline, in its order. */
+#define CHIO_CODE_MAP(XX)                                              \
+    XX(NONE, "none")                                                   \
+    XX(INVALID_SIGNATURE, "invalid_signature")                         \
+    XX(UNTRUSTED_ISSUER, "untrusted_issuer")                           \
+    XX(CAPABILITY_EXPIRED, "capability_expired")                       \
+    XX(CAPABILITY_NOT_YET_VALID, "capability_not_yet_valid")           \
+    XX(CAPABILITY_REVOKED, "capability_revoked")                       \
+    XX(DELEGATION_INVALID, "delegation_invalid")                       \
+    XX(DELEGATION_DEPTH_EXCEEDED, "delegation_depth_exceeded")         \
+    XX(SUBJECT_MISMATCH, "subject_mismatch")                           \
+    XX(OUT_OF_SCOPE, "out_of_scope")                                   \
+    XX(CONSTRAINT_VIOLATED, "constraint_violated")                     \
+    XX(TOOL_NOT_REGISTERED, "tool_not_registered")                     \
+    XX(BUDGET_EXHAUSTED, "budget_exhausted")                           \
+    XX(GUARD_DENIED, "guard_denied")                                   \
+    XX(TOOL_ERROR, "tool_error")                                       \
+    XX(STREAM_LIMIT, "stream_limit")                                   \
+    XX(SAMPLING_NOT_ALLOWED, "sampling_not_allowed")                   \
+    XX(SAMPLING_TOOL_USE_NOT_ALLOWED, "sampling_tool_use_not_allowed") \
+    XX(ELICITATION_NOT_ALLOWED, "elicitation_not_allowed")             \
+    XX(NOT_FOUND, "not_found")
+
+typedef enum chio_code {
+#define CHIO__CODE_ENUM(name, str) CHIO_CODE_##name,
+    CHIO_CODE_MAP(CHIO__CODE_ENUM)
+#undef CHIO__CODE_ENUM
+        CHIO_CODE__COUNT
+} chio_code;
+
+/* The code's string ("budget_exhausted"); NULL outside the enum. Static. */
+CHIO_EXTERN const char *chio_code_name(chio_code code);
+
+/*
+ * chio_error_code_name - the scenario/reporting name of an evaluation
+ * error that produced no receipt: "unknown_session", "session_draining",
+ * "session_closed", "kernel_drained", "web3_evidence_required",
+ * "invalid_arguments", "unknown_capability", "store_failure", or
+ * "internal_error" for anything else. Static string.
+ */
+CHIO_EXTERN const char *chio_error_code_name(int rc);
+
+/* ---- outputs handed from callbacks to the kernel --------------------------------- */
+
+/*
+ * A slot a callback fills with its JSON answer (tool output, resource
+ * content, prompt, host reply) or an error text. The kernel owns it; the
+ * callback only calls the setters below, on its own thread, before it
+ * returns.
+ */
+typedef struct chio_output chio_output;
+
+/* Set the answer: @json is parsed (any JSON value, UTF-8, no NUL) and
+ * copied. Returns 0 or the chio_json_parse() codes; a bad answer turns the
+ * call into a tool error. */
+CHIO_EXTERN int chio_output_set_json(chio_output *out, const char *json, size_t len);
+
+/* Set an error text (copied, truncated to 255 bytes) for the receipt's
+ * reason. NULL clears it. */
+CHIO_EXTERN void chio_output_set_error(chio_output *out, const char *message);
+
+/* ---- tool servers ----------------------------------------------------------------- */
+
+typedef struct chio_tool_ctx chio_tool_ctx;
+
+/*
+ * A tool server. The kernel copies the struct, the id and the tool names at
+ * registration; @user stays the caller's and is passed back to each call.
+ *
+ * invoke: run @tool on @arguments_json (canonical JSON of the call's
+ *   arguments, NUL-terminated). Return 0 with the result set through
+ *   chio_output_set_json(); any other return value is a tool error (the
+ *   call is denied with code tool_error; chio_output_set_error() gives the
+ *   reason). A result that was not set is JSON null.
+ * invoke_stream: optional. When set it is used instead of @invoke for every
+ *   tool of the server; it sends chunks with chio_tool_ctx_emit_chunk() and
+ *   must stop when that returns CHIO_ESTREAM_LIMIT. The output of a streamed
+ *   call is the JSON array of its chunks.
+ * Both run on the caller's thread of chio_kernel_evaluate() (or of
+ *   chio_kernel_evaluate_async()), possibly on many threads at once.
+ */
+typedef struct chio_tool_server {
+    const char *server_id;
+    const char *const *tool_names;
+    size_t ntools;
+    int (*invoke)(void *user, chio_tool_ctx *ctx, const char *tool, const char *arguments_json,
+                  size_t arguments_len, chio_output *out_result);
+    int (*invoke_stream)(void *user, chio_tool_ctx *ctx, const char *tool,
+                         const char *arguments_json, size_t arguments_len, chio_output *out_result);
+    void *user;
+} chio_tool_server;
+
+/*
+ * chio_kernel_register_tool_server - add a tool server.
+ * Returns: 0; CHIO_ESERVING (a session was opened already); CHIO_EDUPLICATE
+ * (a server with this id is registered: server ids are unique); CHIO_EINVAL
+ * (NULL or empty id, no invoke, a NULL or non-UTF-8 tool name); CHIO_ENOMEM.
+ * Ownership: @server and its strings are copied; @server->user is borrowed
+ * until chio_kernel_free(). Thread-safety: build phase, one thread.
+ */
+CHIO_EXTERN int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool_server *server,
+                                                 chio_error *err);
+
+/*
+ * chio_tool_ctx_emit_chunk - send one chunk (any JSON value) of a streamed
+ * result. Returns 0 to go on; CHIO_ESTREAM_LIMIT when the chunk would pass
+ * max_stream_total_bytes (it is dropped) or max_stream_duration_secs has
+ * passed (the call ends incomplete; stop producing); chio_json_parse()
+ * codes for a bad chunk (dropped; the call becomes a tool error).
+ * Ownership: @json is copied. Thread-safety: the invoking thread only.
+ */
+CHIO_EXTERN int chio_tool_ctx_emit_chunk(chio_tool_ctx *ctx, const char *json, size_t len);
+
+/* The call being served (owned by the kernel, valid during the call). */
+CHIO_EXTERN const char *chio_tool_ctx_session_id(const chio_tool_ctx *ctx);
+CHIO_EXTERN const char *chio_tool_ctx_request_id(const chio_tool_ctx *ctx);
+
+/* ---- nested flows: sampling and elicitation --------------------------------------- */
+
+typedef enum chio_nested_kind {
+    CHIO_NESTED_SAMPLING = 0,            /* sampling/createMessage */
+    CHIO_NESTED_SAMPLING_WITH_TOOLS = 1, /* the same, with tool use */
+    CHIO_NESTED_ELICITATION = 2          /* elicitation/create */
+} chio_nested_kind;
+
+/*
+ * The host's answer to an allowed nested request: set the reply with
+ * chio_output_set_json() and return 0; any other return is a failure that
+ * reaches the tool as CHIO_EFAILED. Called on the tool's thread.
+ */
+typedef int (*chio_nested_fn)(void *user, chio_nested_kind kind, const char *session_id,
+                              const char *request_json, size_t request_len, chio_output *reply);
+
+/*
+ * chio_kernel_set_nested_handler - the host callback for allowed nested
+ * requests (build phase; CHIO_ESERVING after). Without one an allowed
+ * request is answered with JSON null.
+ */
+CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn, void *user,
+                                               chio_error *err);
+
+/*
+ * chio_tool_ctx_sample / chio_tool_ctx_elicit - from inside a running tool,
+ * ask the agent's model for a completion (with tool use when @with_tools)
+ * or the user for input. The kernel checks allow_sampling (and
+ * allow_sampling_tool_use), or allow_elicitation, and signs a child receipt
+ * for the request either way (tool_name "sampling/createMessage" or
+ * "elicitation/create", the request as parameters); the child receipts come
+ * back in the call's chio_response.
+ * @request_json: any JSON value (the request body).
+ * Returns: 0 with *reply (JSON, free with chio_free()) when allowed;
+ * CHIO_EDENIED when refused (the deny child receipt is signed); CHIO_EFAILED
+ * when the host handler failed; chio_json_parse() codes for a bad request;
+ * signing errors. Thread-safety: the invoking thread only.
+ */
+CHIO_EXTERN int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len,
+                                     int with_tools, char **reply, size_t *reply_len,
+                                     chio_error *err);
+CHIO_EXTERN int chio_tool_ctx_elicit(chio_tool_ctx *ctx, const char *request_json, size_t len,
+                                     char **reply, size_t *reply_len, chio_error *err);
+
+/* ---- resource and prompt providers ------------------------------------------------ */
+
+/*
+ * A resource provider. list: set a JSON array of resource descriptors.
+ * read: set the content of @uri and return 0, or return CHIO_ENOTMINE when
+ * the URI is not this provider's (the kernel asks the next one); any other
+ * value is a read error. Called on the caller's thread.
+ */
+typedef struct chio_resource_provider {
+    const char *provider_id;
+    int (*list)(void *user, chio_output *out);
+    int (*read)(void *user, const char *uri, chio_output *out);
+    void *user;
+} chio_resource_provider;
+
+/*
+ * A prompt provider. list: set a JSON array of prompt descriptors. get: set
+ * the prompt @name rendered with @arguments_json (canonical JSON object) and
+ * return 0, or CHIO_ENOTMINE when the name is not this provider's.
+ */
+typedef struct chio_prompt_provider {
+    const char *provider_id;
+    int (*list)(void *user, chio_output *out);
+    int (*get)(void *user, const char *name, const char *arguments_json, size_t arguments_len,
+               chio_output *out);
+    void *user;
+} chio_prompt_provider;
+
+/* Register a provider; same rules and results as
+ * chio_kernel_register_tool_server() (ids unique per kind; read/get
+ * required). */
+CHIO_EXTERN int chio_kernel_register_resource_provider(chio_kernel *k,
+                                                       const chio_resource_provider *p,
+                                                       chio_error *err);
+CHIO_EXTERN int chio_kernel_register_prompt_provider(chio_kernel *k, const chio_prompt_provider *p,
+                                                     chio_error *err);
+
+/* ---- guards ------------------------------------------------------------------------ */
+
+typedef enum chio_guard_verdict { CHIO_GUARD_PASS = 0, CHIO_GUARD_DENY = 1 } chio_guard_verdict;
+
+/* What a guard sees. Everything is owned by the kernel, valid during the call. */
+typedef struct chio_guard_input {
+    const char *session_id;
+    const char *request_id;
+    const char *agent_id;
+    const char *capability_id;
+    const char *server_id;
+    const char *tool_name;
+    const char *arguments_json; /* canonical JSON */
+    size_t arguments_len;
+} chio_guard_input;
+
+/*
+ * A guard: decide pass or deny and optionally write evidence text (UTF-8,
+ * NUL-terminated, at most @details_cap bytes with the NUL) into @details.
+ * Return 0; any other return value is a guard failure and denies (fail
+ * closed). Called on the caller's thread, possibly on many at once.
+ */
+typedef int (*chio_guard_fn)(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
+                             char *details, size_t details_cap);
+
+/*
+ * chio_kernel_add_guard - append a guard; guards run in the order added and
+ * each one adds evidence {guard_name, verdict, details} to the receipt. The
+ * first deny stops the chain (later guards do not run).
+ * Returns: 0; CHIO_ESERVING; CHIO_EDUPLICATE (a guard with this name);
+ * CHIO_EINVAL; CHIO_ENOMEM. Ownership: @name copied; @user borrowed until
+ * chio_kernel_free().
+ */
+CHIO_EXTERN int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_guard_fn fn,
+                                      void *user, chio_error *err);
+
+/*
+ * Built-in guards. forbidden_path denies when any string in the arguments
+ * (at any depth) starts with one of @prefixes. secret_leak denies when any
+ * string in the arguments matches one of @patterns (POSIX extended regular
+ * expressions; an invalid pattern fails registration with CHIO_EINVAL).
+ * Same results and ownership as chio_kernel_add_guard(); the lists are copied.
+ */
+CHIO_EXTERN int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
+                                                     const char *const *prefixes, size_t n,
+                                                     chio_error *err);
+CHIO_EXTERN int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name,
+                                                  const char *const *patterns, size_t n,
+                                                  chio_error *err);
+
+/* ---- capabilities and revocation -------------------------------------------------- */
+
+/*
+ * chio_kernel_issue_capability - sign a capability with the kernel's own
+ * key (the kernel always trusts itself as an issuer). Arguments as for
+ * chio_capability_issue(); @issued_at 0 means the kernel's clock now.
+ * Ownership: caller frees *out with chio_capability_free().
+ */
+CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
+                                             const char *subject_hex, const char *scope_json,
+                                             size_t scope_len, uint64_t issued_at,
+                                             uint64_t ttl_secs, chio_capability **out,
+                                             chio_error *err);
+
+/*
+ * chio_kernel_revoke_capability - revoke a capability id. The revocation is
+ * written to the receipt store (synced) before it takes effect and is
+ * reloaded on the next start; from then on every token whose id, or any
+ * capability_id in whose delegation chain, is @capability_id is denied with
+ * capability_revoked. Revoking twice is a no-op. Opens the store if needed.
+ * Returns: 0; CHIO_EINVAL; CHIO_EDRAINED; store errors; CHIO_ENOMEM.
+ * Thread-safety: any thread, any time while serving.
+ */
+CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id,
+                                              chio_error *err);
+
+/* 1 when @capability_id is revoked, else 0. */
+CHIO_EXTERN int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id);
+
+/* ---- sessions --------------------------------------------------------------------- */
+
+#define CHIO_SESSION_ID_LEN 27 /* "sess-" + 22 base64url characters */
+
+typedef enum chio_session_state {
+    CHIO_SESSION_INITIALIZING = 0,
+    CHIO_SESSION_READY,
+    CHIO_SESSION_DRAINING,
+    CHIO_SESSION_CLOSED
+} chio_session_state;
+
+/* "initializing", "ready", "draining", "closed"; NULL outside the enum. */
+CHIO_EXTERN const char *chio_session_state_name(chio_session_state s);
+
+/*
+ * chio_kernel_open_session - open a session for @agent_id (the agent's
+ * public key as hex; other strings are kept verbatim and then match no
+ * capability subject) holding @ncaps capability tokens (JSON texts).
+ * Opening the first session closes registration.
+ * Each token is parsed (not verified: verification happens per call, so a
+ * tampered token is denied with a receipt). Two tokens with one id and
+ * different bytes are refused (CHIO_EDUPLICATE); identical copies collapse.
+ * Returns: 0 with the id in @id_out (CHIO_SESSION_ID_LEN + 1 bytes);
+ * CHIO_EINVAL; chio_capability_parse() codes (the message names the token
+ * index); CHIO_EDUPLICATE; CHIO_EDRAINED; CHIO_ENOMEM.
+ * Ownership: everything is copied. Thread-safety: any thread.
+ */
+CHIO_EXTERN int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
+                                         const char *const *capabilities_json,
+                                         const size_t *capability_lens, size_t ncaps,
+                                         char id_out[CHIO_SESSION_ID_LEN + 1], chio_error *err);
+
+/*
+ * chio_kernel_begin_draining_session - refuse new calls on the session
+ * (they get CHIO_ESESSION_DRAINING and no receipt); calls in flight finish.
+ * Draining a draining session is a no-op.
+ * Returns: 0; CHIO_ENOSESSION; CHIO_ESESSION_CLOSED.
+ */
+CHIO_EXTERN int chio_kernel_begin_draining_session(chio_kernel *k, const char *session_id,
+                                                   chio_error *err);
+
+/*
+ * chio_kernel_close_session - close a session. With calls in flight the
+ * session is forced to draining and the call fails with
+ * CHIO_ESESSION_ACTIVE, message "cannot close while N request(s) remain
+ * active"; close again once they finish. Closing a closed session is a
+ * no-op (0). A closed session releases its tokens and keeps only its id
+ * and state (so later calls get CHIO_ESESSION_CLOSED, not "unknown").
+ * Returns: 0; CHIO_ENOSESSION; CHIO_ESESSION_ACTIVE.
+ */
+CHIO_EXTERN int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error *err);
+
+/* The session's state. Returns 0 or CHIO_ENOSESSION. */
+CHIO_EXTERN int chio_kernel_session_state(chio_kernel *k, const char *session_id,
+                                          chio_session_state *state);
+
+/* ---- evaluation --------------------------------------------------------------------- */
+
+/* One tool call. Strings are borrowed for the duration of the call. */
+typedef struct chio_call {
+    const char *session_id;
+    const char *request_id;    /* NULL: the kernel generates a UUIDv7 */
+    const char *capability_id; /* one of the session's tokens */
+    const char *server_id;
+    const char *tool_name;
+    const char *arguments_json; /* NULL: {} */
+    size_t arguments_len;
+} chio_call;
+
+/*
+ * The answer. Caller-allocated; zero it or chio_response_init() it, and
+ * release it with chio_response_destroy().
+ */
+typedef struct chio_response {
+    chio_verdict verdict; /* CHIO_VERDICT_ALLOW, _DENY or _INCOMPLETE */
+    chio_code code;       /* CHIO_CODE_NONE on allow */
+    char *reason;         /* "" on allow */
+    char *output;         /* canonical JSON of the tool output; NULL when denied */
+    size_t output_len;
+    char *request_id;        /* the request id used */
+    chio_receipt *receipt;   /* the signed, committed receipt */
+    chio_receipt **children; /* child receipts of nested requests, in order */
+    size_t nchildren;
+} chio_response;
+
+CHIO_EXTERN void chio_response_init(chio_response *r);
+/* Free everything @r owns and zero it. A field set to NULL by the caller
+ * (to keep it) is skipped. */
+CHIO_EXTERN void chio_response_destroy(chio_response *r);
+
+/*
+ * chio_kernel_evaluate - run the pipeline for @call, dispatch it when
+ * allowed, sign and commit the receipt, fill @resp.
+ * Returns 0 when a decision was made (allow, deny or incomplete: read
+ * resp->verdict); the receipt is committed. Errors, with no receipt:
+ * CHIO_EINVAL (NULL or non-UTF-8 strings); CHIO_ENOSESSION;
+ * CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED; CHIO_EDRAINED;
+ * CHIO_EWEB3; CHIO_ENOCAP (no token with that id in the session); JSON
+ * errors for the arguments (malformed, NUL bytes as \u0000 in strings,
+ * invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the receipt could not be
+ * committed: never an allow); CHIO_ENOMEM.
+ * Ownership: @call borrowed; @resp filled, caller destroys it (also after
+ * an error: it is then empty). Thread-safety: any number of threads.
+ */
+CHIO_EXTERN int chio_kernel_evaluate(chio_kernel *k, const chio_call *call, chio_response *resp,
+                                     chio_error *err);
+
+/*
+ * Completion of chio_kernel_evaluate_async(): called exactly once, on a
+ * kernel thread after the receipt was committed (@rc 0) or with an error
+ * (@rc < 0, @resp empty, @err says why). @resp and @err are valid during the
+ * call only; to keep a field, take it and set it to NULL.
+ */
+typedef void (*chio_evaluate_cb)(void *ctx, int rc, chio_response *resp, const chio_error *err);
+
+/*
+ * chio_kernel_evaluate_async - the checks and the dispatch run on the
+ * caller's thread; the receipt is signed and committed by the signing
+ * pipeline and @cb runs after that, without the caller waiting.
+ * Returns: 0 (@cb will run); or an error of chio_kernel_evaluate(), and
+ * then @cb will not run.
+ */
+CHIO_EXTERN int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call,
+                                           chio_evaluate_cb cb, void *ctx, chio_error *err);
+
+/*
+ * chio_kernel_read_resource / chio_kernel_get_prompt - the same pipeline for
+ * a resource read (checked against resource_grants with operation "read")
+ * or a prompt get (prompt_grants, operation "get"). Checks 1-5 as for
+ * tools, then scope (out_of_scope), guards (they see server "*"), then the
+ * providers in registration order: the first that does not answer
+ * CHIO_ENOTMINE serves it (tool_error when it fails; not_found when every
+ * one answers CHIO_ENOTMINE). The receipt's tool_server is the
+ * answering provider's id ("*" when none), tool_name "resources/read" or
+ * "prompts/get", parameters {"uri":..} or {"name":..,"arguments":..}.
+ * Results as chio_kernel_evaluate().
+ */
+CHIO_EXTERN int chio_kernel_read_resource(chio_kernel *k, const char *session_id,
+                                          const char *request_id, const char *capability_id,
+                                          const char *uri, chio_response *resp, chio_error *err);
+CHIO_EXTERN int chio_kernel_get_prompt(chio_kernel *k, const char *session_id,
+                                       const char *request_id, const char *capability_id,
+                                       const char *name, const char *arguments_json,
+                                       size_t arguments_len, chio_response *resp, chio_error *err);
+
+/*
+ * chio_kernel_list_resources / chio_kernel_list_prompts - every provider's
+ * list, concatenated into one JSON array (no check, no receipt: listing is
+ * discovery). Ownership: caller frees *out with chio_free().
+ */
+CHIO_EXTERN int chio_kernel_list_resources(chio_kernel *k, char **out, size_t *len,
+                                           chio_error *err);
+CHIO_EXTERN int chio_kernel_list_prompts(chio_kernel *k, char **out, size_t *len, chio_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHIO_EVALUATE_H */

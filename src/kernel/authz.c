@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/authz.c - checks 1 to 8 of the pipeline that concern the token:
+ * signature and issuer, time, revocation, delegation chain, subject, scope
+ * (constraints in constraints.c) and the invocation budget; plus the
+ * kernel's revocation list and capability issuing.
+ *
+ * Owns three concurrent tables (shmap.c):
+ *   token_cache  sha256(canonical token bytes) -> {signature ok, issuer
+ *                trusted, chain links ok}. Only the time-independent,
+ *                revocation-independent facts are cached, so time and
+ *                revocation are evaluated on every call and a hit can never
+ *                let an expired or revoked token through; a tampered token
+ *                has other bytes, so another key, and is verified afresh.
+ *   revocations  capability id -> present. Written to the store (synced)
+ *                before it is inserted here; loaded from the store at start.
+ *   budgets      capability id + grant index -> invocation counter, bumped
+ *                with a compare-and-swap that never passes max_invocations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_internal.h"
+#include "scope.h"
+
+/* ---- checks 1-5 --------------------------------------------------------------------- */
+
+static const chio__verified *verified_of(chio_kernel *k, const chio__session_cap *sc,
+                                         chio__verified *local)
+{
+    chio__verified *hit = chio__shmap_get(&k->med.token_cache, sc->hash, 32), *fresh, *in;
+    chio_capability_report rep;
+
+    if (hit != NULL)
+        return hit;
+    /* Depth is judged per call (check 4), so verify links with no limit. */
+    memset(local, 0, sizeof(*local));
+    if (chio_capability_verify(sc->cap, 0, k->med.trusted, k->med.ntrusted, -1, &rep) != 0)
+        return local; /* all zero: denied as invalid_signature */
+    local->sig_ok = (uint8_t)rep.signature_valid;
+    local->issuer_trusted = (uint8_t)rep.issuer_trusted;
+    local->chain_ok = (uint8_t)rep.delegation_chain_shape_valid;
+    fresh = malloc(sizeof(*fresh));
+    if (fresh == NULL)
+        return local;
+    *fresh = *local;
+    in = chio__shmap_put_if_absent(&k->med.token_cache, sc->hash, 32, fresh);
+    if (in != fresh)
+        free(fresh); /* cache full, or another thread cached it first */
+    return local;
+}
+
+static int revoked(chio_kernel *k, const char *id)
+{
+    return chio__shmap_get(&k->med.revocations, id, strlen(id)) != NULL;
+}
+
+chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const char *agent,
+                            uint64_t now, char *reason, size_t cap)
+{
+    const chio_capability *c = sc->cap;
+    chio__verified local;
+    const chio__verified *v = verified_of(k, sc, &local);
+    size_t i, depth;
+
+    /* 1. signature, then issuer */
+    if (!v->sig_ok) {
+        snprintf(reason, cap, "capability signature does not verify under its issuer key");
+        return CHIO_CODE_INVALID_SIGNATURE;
+    }
+    if (!v->issuer_trusted) {
+        snprintf(reason, cap, "capability issuer %s is not a trusted issuer",
+                 chio_capability_issuer_hex(c));
+        return CHIO_CODE_UNTRUSTED_ISSUER;
+    }
+    /* 2. time: valid iff issued_at <= now < expires_at */
+    if (now >= chio_capability_expires_at(c)) {
+        snprintf(reason, cap, "capability expired at %llu (now %llu)",
+                 (unsigned long long)chio_capability_expires_at(c), (unsigned long long)now);
+        return CHIO_CODE_CAPABILITY_EXPIRED;
+    }
+    if (now < chio_capability_issued_at(c)) {
+        snprintf(reason, cap, "capability is not valid before %llu (now %llu)",
+                 (unsigned long long)chio_capability_issued_at(c), (unsigned long long)now);
+        return CHIO_CODE_CAPABILITY_NOT_YET_VALID;
+    }
+    /* 3. revocation of the token or of any id in its delegation chain */
+    if (revoked(k, chio_capability_id(c))) {
+        snprintf(reason, cap, "capability '%.100s' has been revoked", chio_capability_id(c));
+        return CHIO_CODE_CAPABILITY_REVOKED;
+    }
+    depth = chio_capability_delegation_depth(c);
+    for (i = 0; i < depth; i++) {
+        const char *id = chio_capability_delegation_id(c, i);
+        if (id != NULL && revoked(k, id)) {
+            snprintf(reason, cap, "delegation ancestor '%.100s' (link %zu) has been revoked", id,
+                     i);
+            return CHIO_CODE_CAPABILITY_REVOKED;
+        }
+    }
+    /* 4. delegation chain: depth, then the links (chio's order) */
+    if (depth > k->max_delegation_depth) {
+        snprintf(reason, cap, "delegation chain has %zu links; at most %u are allowed", depth,
+                 k->max_delegation_depth);
+        return CHIO_CODE_DELEGATION_DEPTH_EXCEEDED;
+    }
+    if (!v->chain_ok) {
+        snprintf(reason, cap,
+                 "delegation chain is invalid (a link signature, delegator/delegatee "
+                 "connection or timestamp order fails)");
+        return CHIO_CODE_DELEGATION_INVALID;
+    }
+    /* 5. subject binding */
+    if (strcmp(chio_capability_subject_hex(c), agent) != 0) {
+        snprintf(reason, cap, "capability subject %.64s is not the calling agent",
+                 chio_capability_subject_hex(c));
+        return CHIO_CODE_SUBJECT_MISMATCH;
+    }
+    return CHIO_CODE_NONE;
+}
+
+/* ---- check 6: scope ------------------------------------------------------------------- */
+
+static int name_matches(const char *grant, const char *name)
+{
+    return strcmp(grant, "*") == 0 || strcmp(grant, name) == 0;
+}
+
+chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, const char *server,
+                                 const char *tool, const chio_json *args, size_t args_canonical_len,
+                                 uint32_t *grant, char *reason, size_t cap_reason)
+{
+    const chio__scope *sc = chio__capability_scope(cap);
+    uint32_t g, c;
+    int matched = 0;
+    char first_reason[256] = "";
+
+    for (g = 0; g < sc->ngrants; g++) {
+        const chio__tool_grant *tg = &sc->grants[g];
+        char why[256];
+        int ok = 1;
+
+        if (!name_matches(tg->server_id, server) || !name_matches(tg->tool_name, tool) ||
+            !(tg->ops & CHIO__OP_INVOKE))
+            continue;
+        for (c = 0; c < tg->nconstraints && ok; c++)
+            ok = chio__constraint_holds(k, &tg->constraints[c], args, args_canonical_len, why,
+                                        sizeof(why));
+        if (ok) {
+            *grant = g;
+            return CHIO_CODE_NONE;
+        }
+        if (!matched)
+            snprintf(first_reason, sizeof(first_reason), "grant %u: %.200s", g, why);
+        matched = 1;
+    }
+    if (!matched) {
+        snprintf(reason, cap_reason, "no grant allows invoke of %.100s/%.100s", server, tool);
+        return CHIO_CODE_OUT_OF_SCOPE;
+    }
+    snprintf(reason, cap_reason, "%s", first_reason);
+    return CHIO_CODE_CONSTRAINT_VIOLATED;
+}
+
+int chio__pattern_scope_allows(const chio_capability *cap, int prompts, const char *name)
+{
+    const chio__scope *sc = chio__capability_scope(cap);
+    const chio__pattern_grant *g = prompts ? sc->prompts : sc->resources;
+    uint32_t n = prompts ? sc->nprompts : sc->nresources, i;
+    unsigned op = prompts ? CHIO__OP_GET : CHIO__OP_READ;
+
+    for (i = 0; i < n; i++)
+        if ((g[i].ops & op) && chio__pattern_matches(g[i].pattern, name))
+            return 1;
+    return 0;
+}
+
+/* ---- check 8: budget ------------------------------------------------------------------ */
+
+chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_t grant,
+                             char *reason, size_t cap_reason)
+{
+    const chio__tool_grant *tg = &chio__capability_scope(cap)->grants[grant];
+    const char *id = chio_capability_id(cap);
+    size_t idlen = strlen(id);
+    char key[512];
+    uint64_t *counter, cur;
+
+    if (!tg->has_max_invocations)
+        return CHIO_CODE_NONE;
+    if (idlen + 1 + sizeof(grant) > sizeof(key)) {
+        snprintf(reason, cap_reason, "capability id too long for budget accounting");
+        return CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
+    }
+    memcpy(key, id, idlen);
+    key[idlen] = '\0';
+    memcpy(key + idlen + 1, &grant, sizeof(grant));
+    counter = chio__shmap_get(&k->med.budgets, key, idlen + 1 + sizeof(grant));
+    if (counter == NULL) {
+        uint64_t *fresh = calloc(1, sizeof(*fresh));
+        if (fresh != NULL) {
+            counter =
+                chio__shmap_put_if_absent(&k->med.budgets, key, idlen + 1 + sizeof(grant), fresh);
+            if (counter != fresh)
+                free(fresh);
+        }
+        if (counter == NULL) {
+            snprintf(reason, cap_reason, "out of memory for budget accounting");
+            return CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
+        }
+    }
+    /* Take one invocation unless the budget is spent; the CAS makes the
+     * count exact however many threads race (relaxed: the counter orders
+     * nothing else). */
+    cur = __atomic_load_n(counter, __ATOMIC_RELAXED);
+    do {
+        if (cur >= tg->max_invocations) {
+            snprintf(reason, cap_reason, "grant %u: max_invocations %llu reached", grant,
+                     (unsigned long long)tg->max_invocations);
+            return CHIO_CODE_BUDGET_EXHAUSTED;
+        }
+    } while (!__atomic_compare_exchange_n(counter, &cur, cur + 1, 1, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return CHIO_CODE_NONE;
+}
+
+/* ---- revocation ------------------------------------------------------------------------ */
+
+static int load_one(void *ctx, const char *id, size_t len)
+{
+    chio_kernel *k = ctx;
+
+    return chio__shmap_put_if_absent(&k->med.revocations, id, len, (void *)1) ? 0 : CHIO_ENOMEM;
+}
+
+int chio__revocations_load(chio_kernel *k, chio_error *err)
+{
+    int rc;
+
+    if (__atomic_load_n(&k->med.revocations_loaded, __ATOMIC_ACQUIRE))
+        return 0;
+    rc = chio__store_scan_revocations(k->store, load_one, k, err);
+    if (rc == CHIO_ENOMEM)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory loading revocations");
+    if (rc == 0)
+        __atomic_store_n(&k->med.revocations_loaded, 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
+int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chio_error *err)
+{
+    chio__store_batch *b;
+    char value[64];
+    int n, rc;
+
+    if (k == NULL || capability_id == NULL || capability_id[0] == '\0' ||
+        !chio__utf8_valid(capability_id, strlen(capability_id)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "capability id must be a non-empty UTF-8 string");
+    rc = chio__kernel_enter(k);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+    rc = chio__kernel_ensure_started(k, err);
+    if (rc != 0 || revoked(k, capability_id))
+        goto out;
+    b = chio__store_batch_new();
+    if (b == NULL) {
+        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        goto out;
+    }
+    n = snprintf(value, sizeof(value), "{\"revoked_at\":%llu}",
+                 (unsigned long long)chio__kernel_now(k));
+    chio__store_batch_put_revocation(b, k->store, capability_id, value, (size_t)n);
+    /* Persist (synced) before it takes effect: a revocation the caller was
+     * told about survives a crash. */
+    rc = chio__store_write(k->store, b, 1, err);
+    chio__store_batch_free(b);
+    if (rc == 0 && chio__shmap_put_if_absent(&k->med.revocations, capability_id,
+                                             strlen(capability_id), (void *)1) == NULL)
+        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
+                        "out of memory (the revocation is stored and applies after a restart)");
+    if (rc == 0)
+        chio__log(k, CHIO_LOG_INFO, "capability_revoked", NULL, "\"revoked\":true");
+out:
+    chio__kernel_leave(k);
+    return rc;
+}
+
+int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id)
+{
+    if (k == NULL || capability_id == NULL)
+        return 0;
+    return revoked(k, capability_id);
+}
+
+int chio_kernel_issue_capability(chio_kernel *k, const char *id, const char *subject_hex,
+                                 const char *scope_json, size_t scope_len, uint64_t issued_at,
+                                 uint64_t ttl_secs, chio_capability **out, chio_error *err)
+{
+    if (k == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    return chio_capability_issue(k->kp, id, subject_hex, scope_json, scope_len,
+                                 issued_at ? issued_at : chio__kernel_now(k), ttl_secs, out, err);
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/mediate.h - the mediation half of the kernel (chio/evaluate.h),
+ * shared by its files:
+ *   registry.c     tool servers, providers, guards, built-in guards;
+ *   session.c      the session table and its state machine;
+ *   authz.c        checks 1-8: verified-token cache, revocations, budgets;
+ *   constraints.c  the argument constraints of check 6;
+ *   evaluate.c     the pipeline, dispatch, streams, nested flows, receipts.
+ * Registries are written in the build phase only and read without locks
+ * afterwards (the `serving` flag is the publication point). The concurrent
+ * tables are chio__shmap instances owned by struct chio__mediation.
+ */
+#ifndef CHIO_KERNEL_MEDIATE_H
+#define CHIO_KERNEL_MEDIATE_H
+
+#include <regex.h>
+#include <stdint.h>
+
+#include "chio/evaluate.h"
+#include "shmap.h"
+
+/* ---- registries ------------------------------------------------------------------- */
+
+typedef struct chio__server_reg {
+    chio_tool_server s; /* s.server_id and s.tool_names point at the copies below */
+    char *id;
+    char **tools;
+} chio__server_reg;
+
+typedef struct chio__provider_reg {
+    char *id;
+    chio_resource_provider resource; /* one of the two, by table */
+    chio_prompt_provider prompt;
+} chio__provider_reg;
+
+typedef struct chio__guard_reg {
+    char *name;
+    chio_guard_fn fn;
+    void *user;
+    /* built-ins keep their lists here; they get the reg itself as user */
+    int builtin;
+    char **prefixes;
+    size_t nprefixes;
+    regex_t *regexes;
+    size_t nregexes;
+} chio__guard_reg;
+
+/* ---- sessions --------------------------------------------------------------------- */
+
+typedef struct chio__session_cap {
+    chio_capability *cap;
+    uint8_t hash[32]; /* sha256 of the token's canonical bytes: the cache key */
+} chio__session_cap;
+
+typedef struct chio__session {
+    char id[CHIO_SESSION_ID_LEN + 1];
+    char *agent;       /* normalised agent id */
+    int state;         /* chio_session_state, atomic */
+    uint32_t inflight; /* calls between session_enter and session_leave, atomic */
+    chio__session_cap *caps;
+    size_t ncaps;
+} chio__session;
+
+/* ---- the mediation state of a kernel ------------------------------------------------- */
+
+typedef struct chio__mediation {
+    int serving; /* registration closed (atomic; set by the first open_session) */
+    pthread_mutex_t build_mu;
+    chio__server_reg *servers;
+    size_t nservers;
+    chio__provider_reg *resources, *prompts;
+    size_t nresources, nprompts;
+    chio__guard_reg *guards;
+    size_t nguards;
+    chio_nested_fn nested_fn;
+    void *nested_user;
+    uint8_t *trusted; /* CA keys then the kernel's own key, 32 bytes each */
+    size_t ntrusted;
+    chio__shmap sessions;    /* id -> chio__session */
+    chio__shmap token_cache; /* sha256(token) -> chio__verified */
+    chio__shmap revocations; /* capability id -> (void *)1 */
+    chio__shmap budgets;     /* capability id NUL grant index -> uint64_t counter */
+    chio__shmap regexes;     /* pattern -> chio__regex (constraint patterns) */
+    int revocations_loaded;  /* atomic; under the kernel's start_mu */
+} chio__mediation;
+
+/* Cached result of the expensive, time-independent part of checks 1 and 4. */
+typedef struct chio__verified {
+    uint8_t sig_ok, issuer_trusted, chain_ok;
+} chio__verified;
+
+/* A compiled constraint pattern (ok = 0: invalid pattern, denies). */
+typedef struct chio__regex {
+    int ok;
+    regex_t re;
+} chio__regex;
+
+struct chio_kernel;
+
+/* registry.c */
+int chio__mediation_init(struct chio_kernel *k);
+void chio__mediation_destroy(struct chio_kernel *k);
+const chio__server_reg *chio__find_server(struct chio_kernel *k, const char *id);
+int chio__server_has_tool(const chio__server_reg *r, const char *tool);
+
+/* session.c */
+void chio__session_free(void *session);
+chio__session *chio__session_find(struct chio_kernel *k, const char *id);
+/* Count a call in; 0 or CHIO_ESESSION_DRAINING / CHIO_ESESSION_CLOSED. */
+int chio__session_enter(chio__session *s);
+void chio__session_leave(chio__session *s);
+const chio__session_cap *chio__session_find_cap(const chio__session *s, const char *capability_id);
+
+/* authz.c: checks 1-5 (the token), 6 (scope), 8 (budget). Each returns
+ * CHIO_CODE_NONE on pass, else the code with a reason in @reason. */
+chio_code chio__check_token(struct chio_kernel *k, const chio__session_cap *sc, const char *agent,
+                            uint64_t now, char *reason, size_t cap);
+/* The tool grant that allows @server/@tool with @args, as an index into the
+ * scope's grants, in *grant. */
+chio_code chio__check_tool_scope(struct chio_kernel *k, const chio_capability *cap,
+                                 const char *server, const char *tool, const chio_json *args,
+                                 size_t args_canonical_len, uint32_t *grant, char *reason,
+                                 size_t cap_reason);
+chio_code chio__check_budget(struct chio_kernel *k, const chio_capability *cap, uint32_t grant,
+                             char *reason, size_t cap_reason);
+/* Does a resource/prompt grant with operation @op cover @name? */
+int chio__pattern_scope_allows(const chio_capability *cap, int prompts, const char *name);
+int chio__revocations_load(struct chio_kernel *k, chio_error *err);
+
+/* constraints.c: 1 when @c holds on @args; else 0 with a reason. */
+int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const chio_json *args,
+                           size_t args_canonical_len, char *reason, size_t cap);
+
+/* Every string leaf of @v (object member values and array items at any
+ * depth), with the nearest object key (NULL for top-level / array items of
+ * a top-level array). Stops when @fn returns nonzero and returns that. */
+int chio__each_string(const chio_json *v,
+                      int (*fn)(void *ctx, const char *key, const char *s, size_t len), void *ctx);
+
+#endif

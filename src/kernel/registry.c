@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/registry.c - the build-phase registries: tool servers, resource
+ * and prompt providers, guards (with the built-in forbidden_path and
+ * secret_leak guards), the nested-flow handler; and the mediation state's
+ * setup and teardown.
+ *
+ * Concurrency: registration takes build_mu and checks `serving`; the first
+ * open_session sets `serving` under the same mutex, so no registration can
+ * slip in after it. Readers on the serving path read the arrays without a
+ * lock: open_session's release of `serving` (and the session-table lock a
+ * call's lookup goes through) orders every registration before them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_internal.h"
+
+#define TOKEN_CACHE_MAX (256u * 1024u) /* verified tokens kept */
+
+static void free_regex(void *v)
+{
+    chio__regex *r = v;
+
+    if (r->ok)
+        regfree(&r->re);
+    free(r);
+}
+
+static void free_plain(void *v)
+{
+    free(v);
+}
+
+static void no_free(void *v)
+{
+    (void)v;
+}
+
+int chio__mediation_init(chio_kernel *k)
+{
+    chio__mediation *m = &k->med;
+    int bad = 0;
+
+    memset(m, 0, sizeof(*m));
+    pthread_mutex_init(&m->build_mu, NULL);
+    if (k->n_ca_keys > 0 && k->ca_keys == NULL)
+        return -1;
+    m->trusted = malloc(32 * (k->n_ca_keys + 1));
+    if (m->trusted == NULL)
+        return -1;
+    if (k->n_ca_keys > 0)
+        memcpy(m->trusted, k->ca_keys, 32 * k->n_ca_keys);
+    if (chio_keypair_public_key(k->kp, m->trusted + 32 * k->n_ca_keys) != 0)
+        return -1;
+    m->ntrusted = k->n_ca_keys + 1;
+    bad |= chio__shmap_init(&m->sessions, 0, chio__session_free);
+    bad |= chio__shmap_init(&m->token_cache, TOKEN_CACHE_MAX, free_plain);
+    bad |= chio__shmap_init(&m->revocations, 0, no_free);
+    bad |= chio__shmap_init(&m->budgets, 0, free_plain);
+    bad |= chio__shmap_init(&m->regexes, 0, free_regex);
+    return bad ? -1 : 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v != NULL && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void chio__mediation_destroy(chio_kernel *k)
+{
+    chio__mediation *m = &k->med;
+    size_t i, j;
+
+    for (i = 0; i < m->nservers; i++) {
+        free(m->servers[i].id);
+        free_strv(m->servers[i].tools, m->servers[i].s.ntools);
+    }
+    free(m->servers);
+    for (i = 0; i < m->nresources; i++)
+        free(m->resources[i].id);
+    free(m->resources);
+    for (i = 0; i < m->nprompts; i++)
+        free(m->prompts[i].id);
+    free(m->prompts);
+    for (i = 0; i < m->nguards; i++) {
+        chio__guard_reg *g = &m->guards[i];
+        free(g->name);
+        free_strv(g->prefixes, g->nprefixes);
+        for (j = 0; j < g->nregexes; j++)
+            regfree(&g->regexes[j]);
+        free(g->regexes);
+    }
+    free(m->guards);
+    free(m->trusted);
+    /* The maps were zeroed by init; destroying an uninitialised (all-zero)
+     * shard array is a no-op apart from the rwlock, so only destroy maps
+     * whose first shard has buckets. */
+    if (m->sessions.shards[0].buckets)
+        chio__shmap_destroy(&m->sessions);
+    if (m->token_cache.shards[0].buckets)
+        chio__shmap_destroy(&m->token_cache);
+    if (m->revocations.shards[0].buckets)
+        chio__shmap_destroy(&m->revocations);
+    if (m->budgets.shards[0].buckets)
+        chio__shmap_destroy(&m->budgets);
+    if (m->regexes.shards[0].buckets)
+        chio__shmap_destroy(&m->regexes);
+    pthread_mutex_destroy(&m->build_mu);
+}
+
+/* ---- registration ------------------------------------------------------------------- */
+
+/* Lock the build phase; fails when serving. */
+static int build_lock(chio_kernel *k, chio_error *err)
+{
+    if (k == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    pthread_mutex_lock(&k->med.build_mu);
+    if (__atomic_load_n(&k->med.serving, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&k->med.build_mu);
+        return chio__fail(err, CHIO_ESERVING, CHIO_NO_OFFSET,
+                          "kernel is serving: register everything before the first session opens");
+    }
+    return 0;
+}
+
+static void build_unlock(chio_kernel *k)
+{
+    pthread_mutex_unlock(&k->med.build_mu);
+}
+
+static int valid_name(const char *s)
+{
+    return s != NULL && s[0] != '\0' && chio__utf8_valid(s, strlen(s));
+}
+
+/* Grow an array of @size-byte items by one; NULL on failure. */
+static void *grow1(void **arr, size_t n, size_t size)
+{
+    void *p = realloc(*arr, (n + 1) * size);
+
+    if (p == NULL)
+        return NULL;
+    *arr = p;
+    memset((char *)p + n * size, 0, size);
+    return (char *)p + n * size;
+}
+
+static char **dup_strv(const char *const *v, size_t n)
+{
+    char **out = calloc(n ? n : 1, sizeof(*out));
+    size_t i;
+
+    if (out == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        out[i] = strdup(v[i]);
+        if (out[i] == NULL) {
+            free_strv(out, i);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool_server *server,
+                                     chio_error *err)
+{
+    chio__server_reg *r;
+    size_t i;
+    int rc;
+
+    if (server == NULL || !valid_name(server->server_id) ||
+        (server->invoke == NULL && server->invoke_stream == NULL) ||
+        (server->ntools > 0 && server->tool_names == NULL))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "tool server needs a non-empty UTF-8 server_id and an invoke function");
+    for (i = 0; i < server->ntools; i++)
+        if (!valid_name(server->tool_names[i]))
+            return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                              "tool server '%s': tool name %zu is NULL, empty or not UTF-8",
+                              server->server_id, i);
+    rc = build_lock(k, err);
+    if (rc != 0)
+        return rc;
+    if (chio__find_server(k, server->server_id) != NULL) {
+        build_unlock(k);
+        return chio__fail(err, CHIO_EDUPLICATE, CHIO_NO_OFFSET,
+                          "tool server '%s' is already registered", server->server_id);
+    }
+    r = grow1((void **)&k->med.servers, k->med.nservers, sizeof(*r));
+    if (r == NULL)
+        goto nomem;
+    r->s = *server;
+    r->id = strdup(server->server_id);
+    r->tools = dup_strv(server->tool_names, server->ntools);
+    if (r->id == NULL || r->tools == NULL) {
+        free(r->id);
+        free_strv(r->tools, server->ntools);
+        goto nomem;
+    }
+    r->s.server_id = r->id;
+    r->s.tool_names = (const char *const *)r->tools;
+    k->med.nservers++;
+    build_unlock(k);
+    return 0;
+nomem:
+    build_unlock(k);
+    return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+}
+
+const chio__server_reg *chio__find_server(chio_kernel *k, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < k->med.nservers; i++)
+        if (strcmp(k->med.servers[i].id, id) == 0)
+            return &k->med.servers[i];
+    return NULL;
+}
+
+int chio__server_has_tool(const chio__server_reg *r, const char *tool)
+{
+    size_t i;
+
+    for (i = 0; i < r->s.ntools; i++)
+        if (strcmp(r->tools[i], tool) == 0)
+            return 1;
+    return 0;
+}
+
+static int add_provider(chio_kernel *k, chio__provider_reg **arr, size_t *n, const char *id,
+                        chio__provider_reg **out, chio_error *err)
+{
+    chio__provider_reg *r;
+    size_t i;
+    int rc;
+
+    if (!valid_name(id))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "provider needs a non-empty UTF-8 id and a read/get function");
+    rc = build_lock(k, err);
+    if (rc != 0)
+        return rc;
+    for (i = 0; i < *n; i++) {
+        if (strcmp((*arr)[i].id, id) == 0) {
+            build_unlock(k);
+            return chio__fail(err, CHIO_EDUPLICATE, CHIO_NO_OFFSET,
+                              "provider '%s' is already registered", id);
+        }
+    }
+    r = grow1((void **)arr, *n, sizeof(*r));
+    if (r == NULL || (r->id = strdup(id)) == NULL) {
+        build_unlock(k);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    *out = r;
+    (*n)++;
+    return 0; /* still locked: the caller fills *out and unlocks */
+}
+
+int chio_kernel_register_resource_provider(chio_kernel *k, const chio_resource_provider *p,
+                                           chio_error *err)
+{
+    chio__provider_reg *r;
+    int rc;
+
+    if (p == NULL || p->read == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "resource provider needs read()");
+    rc = add_provider(k, &k->med.resources, &k->med.nresources, p->provider_id, &r, err);
+    if (rc != 0)
+        return rc;
+    r->resource = *p;
+    r->resource.provider_id = r->id;
+    build_unlock(k);
+    return 0;
+}
+
+int chio_kernel_register_prompt_provider(chio_kernel *k, const chio_prompt_provider *p,
+                                         chio_error *err)
+{
+    chio__provider_reg *r;
+    int rc;
+
+    if (p == NULL || p->get == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "prompt provider needs get()");
+    rc = add_provider(k, &k->med.prompts, &k->med.nprompts, p->provider_id, &r, err);
+    if (rc != 0)
+        return rc;
+    r->prompt = *p;
+    r->prompt.provider_id = r->id;
+    build_unlock(k);
+    return 0;
+}
+
+int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn, void *user, chio_error *err)
+{
+    int rc = build_lock(k, err);
+
+    if (rc != 0)
+        return rc;
+    k->med.nested_fn = fn;
+    k->med.nested_user = user;
+    build_unlock(k);
+    return 0;
+}
+
+/* ---- guards ------------------------------------------------------------------------------- */
+
+/* Append a guard (locked); *out is the new entry with the lock still held. */
+static int add_guard_locked(chio_kernel *k, const char *name, chio_guard_fn fn, void *user,
+                            chio__guard_reg **out, chio_error *err)
+{
+    chio__guard_reg *g;
+    size_t i;
+    int rc;
+
+    if (!valid_name(name) || fn == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "guard needs a non-empty UTF-8 name and a function");
+    rc = build_lock(k, err);
+    if (rc != 0)
+        return rc;
+    for (i = 0; i < k->med.nguards; i++) {
+        if (strcmp(k->med.guards[i].name, name) == 0) {
+            build_unlock(k);
+            return chio__fail(err, CHIO_EDUPLICATE, CHIO_NO_OFFSET,
+                              "guard '%s' is already registered", name);
+        }
+    }
+    g = grow1((void **)&k->med.guards, k->med.nguards, sizeof(*g));
+    if (g == NULL || (g->name = strdup(name)) == NULL) {
+        build_unlock(k);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    g->fn = fn;
+    g->user = user;
+    *out = g;
+    return 0;
+}
+
+int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_guard_fn fn, void *user,
+                          chio_error *err)
+{
+    chio__guard_reg *g;
+    int rc = add_guard_locked(k, name, fn, user, &g, err);
+
+    if (rc != 0)
+        return rc;
+    k->med.nguards++;
+    build_unlock(k);
+    return 0;
+}
+
+/* Built-in guards walk every string of the arguments. */
+typedef struct builtin_scan {
+    const chio__guard_reg *g;
+    char *details;
+    size_t cap;
+} builtin_scan;
+
+static int scan_prefix(void *ctx, const char *key, const char *s, size_t len)
+{
+    builtin_scan *b = ctx;
+    size_t i;
+
+    (void)key;
+    for (i = 0; i < b->g->nprefixes; i++) {
+        size_t pl = strlen(b->g->prefixes[i]);
+        if (len >= pl && memcmp(s, b->g->prefixes[i], pl) == 0) {
+            snprintf(b->details, b->cap, "argument '%.*s' is under forbidden prefix '%s'",
+                     (int)(len > 200 ? 200 : len), s, b->g->prefixes[i]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int scan_regex(void *ctx, const char *key, const char *s, size_t len)
+{
+    builtin_scan *b = ctx;
+    size_t i;
+
+    (void)len;
+    for (i = 0; i < b->g->nregexes; i++) {
+        /* Strings in a parsed document are NUL-terminated, and the kernel
+         * refuses arguments with embedded NULs, so regexec sees all of it. */
+        if (regexec(&b->g->regexes[i], s, 0, NULL, 0) == 0) {
+            /* Evidence names the pattern and the key, never the secret. */
+            snprintf(b->details, b->cap, "argument%s%s%s matches secret pattern %zu",
+                     key ? " '" : "", key ? key : "", key ? "'" : "", i);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
+                         char *details, size_t cap)
+{
+    const chio__guard_reg *g = user;
+    builtin_scan b = {g, details, cap};
+    chio_json_doc *doc;
+    int hit;
+
+    if (chio_json_parse(in->arguments_json, in->arguments_len, &doc, NULL) != 0)
+        return -1;
+    hit = chio__each_string(chio_json_root(doc), g->regexes ? scan_regex : scan_prefix, &b);
+    chio_json_doc_free(doc);
+    *verdict = hit ? CHIO_GUARD_DENY : CHIO_GUARD_PASS;
+    if (!hit)
+        snprintf(details, cap, "%s",
+                 g->regexes ? "no secret pattern matched" : "no argument under a forbidden prefix");
+    return 0;
+}
+
+int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
+                                         const char *const *prefixes, size_t n, chio_error *err)
+{
+    chio__guard_reg *g;
+    char **copy;
+    size_t i;
+    int rc;
+
+    if (n > 0 && prefixes == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL prefix list");
+    for (i = 0; i < n; i++)
+        if (prefixes[i] == NULL || !chio__utf8_valid(prefixes[i], strlen(prefixes[i])))
+            return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "prefix %zu is NULL or not UTF-8",
+                              i);
+    copy = dup_strv(prefixes, n);
+    if (copy == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);
+    if (rc != 0) {
+        free_strv(copy, n);
+        return rc;
+    }
+    g->prefixes = copy;
+    g->nprefixes = n;
+    g->builtin = 1;
+    k->med.nguards++;
+    build_unlock(k);
+    return 0;
+}
+
+int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const char *const *patterns,
+                                      size_t n, chio_error *err)
+{
+    chio__guard_reg *g;
+    regex_t *res;
+    size_t i;
+    int rc;
+
+    if (n > 0 && patterns == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL pattern list");
+    res = calloc(n ? n : 1, sizeof(*res));
+    if (res == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    for (i = 0; i < n; i++) {
+        if (patterns[i] == NULL || regcomp(&res[i], patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
+            while (i-- > 0)
+                regfree(&res[i]);
+            free(res);
+            return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                              "secret pattern is not a valid POSIX extended regex");
+        }
+    }
+    rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);
+    if (rc != 0) {
+        for (i = 0; i < n; i++)
+            regfree(&res[i]);
+        free(res);
+        return rc;
+    }
+    g->regexes = res;
+    g->nregexes = n;
+    g->builtin = 1;
+    k->med.nguards++;
+    build_unlock(k);
+    return 0;
+}

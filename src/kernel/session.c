@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/session.c - sessions: ids, the state machine
+ * initializing -> ready -> draining -> closed (ready -> closed and
+ * initializing -> closed too; never back), and the count of calls in
+ * flight that close_session must respect.
+ *
+ * The table is a sharded map (shmap.c): lookups from many threads meet only
+ * on the shard of their id. A session is never freed while serving; closing
+ * it releases its tokens and leaves a tombstone with the id and state, so
+ * a late call is told "closed", not "unknown".
+ *
+ * Calls against close (a Dekker pair, both sides seq_cst):
+ *   call:  inflight++ ; read state  -> refused unless READY
+ *   close: state = DRAINING ; read inflight -> CLOSED only when 0
+ * A call that incremented before close's read is counted; one that
+ * incremented after it reads DRAINING (or CLOSED) and backs out. So close
+ * never frees tokens that a call admitted as READY can still be using.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "kernel_internal.h"
+
+const char *chio_session_state_name(chio_session_state s)
+{
+    switch (s) {
+    case CHIO_SESSION_INITIALIZING:
+        return "initializing";
+    case CHIO_SESSION_READY:
+        return "ready";
+    case CHIO_SESSION_DRAINING:
+        return "draining";
+    case CHIO_SESSION_CLOSED:
+        return "closed";
+    default:
+        return NULL;
+    }
+}
+
+/* "sess-" + base64url (no padding) of 16 random bytes = 22 characters. */
+static int new_session_id(char out[CHIO_SESSION_ID_LEN + 1])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t r[18] = {0}; /* two zero bytes pad the last group */
+    char text[24];
+    size_t i, o = 0;
+
+    if (RAND_bytes(r, 16) != 1)
+        return CHIO_ECRYPTO;
+    for (i = 0; i < 18; i += 3) {
+        uint32_t v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
+        text[o++] = b64[(v >> 18) & 63];
+        text[o++] = b64[(v >> 12) & 63];
+        text[o++] = b64[(v >> 6) & 63];
+        text[o++] = b64[v & 63];
+    }
+    /* 128 bits are 21 full sextets and 2 bits: the first 22 characters. */
+    memcpy(out, "sess-", 5);
+    memcpy(out + 5, text, 22);
+    out[CHIO_SESSION_ID_LEN] = '\0';
+    return 0;
+}
+
+/* Public keys in any accepted spelling become lowercase hex; other agent
+ * ids stay as given (and then match no capability subject). */
+static char *normalise_agent(const char *agent)
+{
+    uint8_t pk[32];
+    char *out;
+
+    if (chio_pubkey_from_hex(agent, strlen(agent), pk) != 0)
+        return strdup(agent);
+    out = malloc(65);
+    if (out != NULL)
+        chio__hex_encode(pk, 32, out);
+    return out;
+}
+
+void chio__session_free(void *v)
+{
+    chio__session *s = v;
+    size_t i;
+
+    for (i = 0; i < s->ncaps; i++)
+        chio_capability_free(s->caps[i].cap);
+    free(s->caps);
+    free(s->agent);
+    free(s);
+}
+
+/* Parse the tokens into @s; duplicates by id must be byte-identical. */
+static int load_caps(chio__session *s, const char *const *caps, const size_t *lens, size_t n,
+                     chio_error *err)
+{
+    size_t i, j;
+    int rc;
+
+    s->caps = calloc(n ? n : 1, sizeof(*s->caps));
+    if (s->caps == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    for (i = 0; i < n; i++) {
+        chio_capability *cap;
+        chio_error perr;
+        const char *json;
+        size_t len;
+        int dup = 0;
+
+        if (caps[i] == NULL)
+            return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "capability %zu is NULL", i);
+        chio_error_init(&perr);
+        rc = chio_capability_parse(caps[i], lens ? lens[i] : strlen(caps[i]), &cap, &perr);
+        if (rc != 0)
+            return chio__fail(err, rc, perr.offset, "capability %zu: %s", i, perr.message);
+        json = chio_capability_json(cap, &len);
+        for (j = 0; j < s->ncaps && !dup; j++) {
+            size_t olen;
+            const char *other = chio_capability_json(s->caps[j].cap, &olen);
+            if (strcmp(chio_capability_id(s->caps[j].cap), chio_capability_id(cap)) != 0)
+                continue;
+            if (olen != len || memcmp(other, json, len) != 0) {
+                chio_capability_free(cap);
+                return chio__fail(err, CHIO_EDUPLICATE, CHIO_NO_OFFSET,
+                                  "capability %zu: id '%s' is already held with different bytes", i,
+                                  chio_capability_id(s->caps[j].cap));
+            }
+            dup = 1;
+        }
+        if (dup) {
+            chio_capability_free(cap);
+            continue;
+        }
+        s->caps[s->ncaps].cap = cap;
+        chio_sha256(json, len, s->caps[s->ncaps].hash);
+        s->ncaps++;
+    }
+    return 0;
+}
+
+int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
+                             const char *const *capabilities_json, const size_t *capability_lens,
+                             size_t ncaps, char id_out[CHIO_SESSION_ID_LEN + 1], chio_error *err)
+{
+    chio__session *s;
+    int rc;
+
+    if (k == NULL || agent_id == NULL || id_out == NULL || (ncaps > 0 && capabilities_json == NULL))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel, agent, id or tokens");
+    id_out[0] = '\0';
+    if (!chio__utf8_valid(agent_id, strlen(agent_id)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "agent id is not UTF-8");
+    rc = chio__kernel_enter(k);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+
+    /* Serving starts now: registration closes (see registry.c). */
+    pthread_mutex_lock(&k->med.build_mu);
+    __atomic_store_n(&k->med.serving, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&k->med.build_mu);
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        goto out;
+    }
+    s->state = CHIO_SESSION_INITIALIZING;
+    s->agent = normalise_agent(agent_id);
+    if (s->agent == NULL) {
+        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        goto out;
+    }
+    rc = load_caps(s, capabilities_json, capability_lens, ncaps, err);
+    if (rc != 0)
+        goto out;
+    for (;;) {
+        void *in;
+        rc = new_session_id(s->id);
+        if (rc != 0) {
+            rc = chio__fail(err, rc, CHIO_NO_OFFSET, "no randomness for the session id");
+            goto out;
+        }
+        /* Ready before it is visible; the map's lock publishes the rest. */
+        s->state = CHIO_SESSION_READY;
+        in = chio__shmap_put_if_absent(&k->med.sessions, s->id, CHIO_SESSION_ID_LEN, s);
+        if (in == s)
+            break;
+        if (in == NULL) {
+            rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+            goto out;
+        }
+        /* 128 random bits collided: draw again. */
+    }
+    memcpy(id_out, s->id, CHIO_SESSION_ID_LEN + 1);
+    chio__log(k, CHIO_LOG_DEBUG, "session_opened", NULL,
+              "\"session_id\":\"%s\",\"capabilities\":%zu", s->id, s->ncaps);
+    s = NULL;
+out:
+    if (s != NULL)
+        chio__session_free(s);
+    chio__kernel_leave(k);
+    return rc;
+}
+
+chio__session *chio__session_find(chio_kernel *k, const char *id)
+{
+    size_t len;
+
+    if (id == NULL)
+        return NULL;
+    len = strlen(id);
+    if (len != CHIO_SESSION_ID_LEN)
+        return NULL;
+    return chio__shmap_get(&k->med.sessions, id, len);
+}
+
+int chio__session_enter(chio__session *s)
+{
+    int st;
+
+    /* seq_cst: see the file comment (pairs with close_session). */
+    __atomic_add_fetch(&s->inflight, 1, __ATOMIC_SEQ_CST);
+    st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+    if (st == CHIO_SESSION_READY)
+        return 0;
+    __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_SEQ_CST);
+    return st == CHIO_SESSION_CLOSED ? CHIO_ESESSION_CLOSED : CHIO_ESESSION_DRAINING;
+}
+
+void chio__session_leave(chio__session *s)
+{
+    __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+const chio__session_cap *chio__session_find_cap(const chio__session *s, const char *capability_id)
+{
+    size_t i;
+
+    for (i = 0; i < s->ncaps; i++)
+        if (strcmp(chio_capability_id(s->caps[i].cap), capability_id) == 0)
+            return &s->caps[i];
+    return NULL;
+}
+
+static int no_session(const char *id, chio_error *err)
+{
+    return chio__fail(err, CHIO_ENOSESSION, CHIO_NO_OFFSET, "unknown session '%.64s'",
+                      id ? id : "(null)");
+}
+
+int chio_kernel_begin_draining_session(chio_kernel *k, const char *session_id, chio_error *err)
+{
+    chio__session *s;
+    int st;
+
+    if (k == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    s = chio__session_find(k, session_id);
+    if (s == NULL)
+        return no_session(session_id, err);
+    st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+    while (st == CHIO_SESSION_READY || st == CHIO_SESSION_INITIALIZING) {
+        if (__atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_DRAINING, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+            return 0;
+    }
+    if (st == CHIO_SESSION_CLOSED)
+        return chio__fail(err, CHIO_ESESSION_CLOSED, CHIO_NO_OFFSET,
+                          "session '%s' is closed; it cannot drain", s->id);
+    return 0; /* already draining */
+}
+
+int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error *err)
+{
+    chio__session *s;
+    uint32_t n;
+    int st;
+
+    if (k == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    s = chio__session_find(k, session_id);
+    if (s == NULL)
+        return no_session(session_id, err);
+    st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+    if (st == CHIO_SESSION_CLOSED)
+        return 0;
+    /* Stop admissions first (seq_cst store, see the file comment). */
+    while (st != CHIO_SESSION_DRAINING && st != CHIO_SESSION_CLOSED)
+        __atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_DRAINING, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+    if (st == CHIO_SESSION_CLOSED)
+        return 0;
+    n = __atomic_load_n(&s->inflight, __ATOMIC_SEQ_CST);
+    if (n != 0)
+        return chio__fail(err, CHIO_ESESSION_ACTIVE, CHIO_NO_OFFSET,
+                          "cannot close while %u request(s) remain active", n);
+    st = CHIO_SESSION_DRAINING;
+    if (!__atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_CLOSED, 0, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST))
+        return 0; /* a concurrent close won */
+    /* Only the winner of the CAS gets here: release the tokens. */
+    {
+        size_t i;
+        for (i = 0; i < s->ncaps; i++)
+            chio_capability_free(s->caps[i].cap);
+        free(s->caps);
+        s->caps = NULL;
+        s->ncaps = 0;
+    }
+    chio__log(k, CHIO_LOG_DEBUG, "session_closed", NULL, "\"session_id\":\"%s\"", s->id);
+    return 0;
+}
+
+int chio_kernel_session_state(chio_kernel *k, const char *session_id, chio_session_state *state)
+{
+    chio__session *s;
+
+    if (k == NULL || state == NULL)
+        return CHIO_EINVAL;
+    s = chio__session_find(k, session_id);
+    if (s == NULL)
+        return CHIO_ENOSESSION;
+    *state = (chio_session_state)__atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+    return 0;
+}

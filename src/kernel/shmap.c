@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/shmap.c - see shmap.h. FNV-1a picks the shard and the bucket; a
+ * shard doubles its buckets at load factor 1. A bounded map (the token
+ * cache) stops taking entries when a shard is full: values are handed out
+ * without a reference count, so nothing is ever evicted while serving.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmap.h"
+
+struct chio__shmap_entry {
+    chio__shmap_entry *next; /* bucket chain */
+    uint64_t hash;
+    void *value;
+    size_t klen;
+    unsigned char key[];
+};
+
+static uint64_t fnv1a(const void *key, size_t len)
+{
+    const unsigned char *p = key;
+    uint64_t h = 1469598103934665603ull;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+int chio__shmap_init(chio__shmap *m, size_t max_entries, void (*free_value)(void *))
+{
+    size_t i;
+
+    memset(m, 0, sizeof(*m));
+    m->free_value = free_value;
+    m->max_per_shard =
+        max_entries ? (max_entries + CHIO__SHMAP_SHARDS - 1) / CHIO__SHMAP_SHARDS : 0;
+    for (i = 0; i < CHIO__SHMAP_SHARDS; i++) {
+        chio__shmap_shard *s = &m->shards[i];
+        pthread_rwlock_init(&s->lock, NULL);
+        s->nbuckets = 16;
+        s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+        if (s->buckets == NULL) {
+            chio__shmap_destroy(m);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void chio__shmap_destroy(chio__shmap *m)
+{
+    size_t i, b;
+
+    for (i = 0; i < CHIO__SHMAP_SHARDS; i++) {
+        chio__shmap_shard *s = &m->shards[i];
+        for (b = 0; s->buckets != NULL && b < s->nbuckets; b++) {
+            chio__shmap_entry *e = s->buckets[b], *next;
+            for (; e != NULL; e = next) {
+                next = e->next;
+                if (m->free_value)
+                    m->free_value(e->value);
+                free(e);
+            }
+        }
+        free(s->buckets);
+        s->buckets = NULL;
+        pthread_rwlock_destroy(&s->lock);
+    }
+}
+
+static chio__shmap_shard *shard_of(chio__shmap *m, uint64_t h)
+{
+    return &m->shards[(h >> 58) % CHIO__SHMAP_SHARDS];
+}
+
+static chio__shmap_entry *find(chio__shmap_shard *s, uint64_t h, const void *key, size_t klen)
+{
+    chio__shmap_entry *e = s->buckets[h % s->nbuckets];
+
+    for (; e != NULL; e = e->next)
+        if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
+            return e;
+    return NULL;
+}
+
+void *chio__shmap_get(chio__shmap *m, const void *key, size_t klen)
+{
+    uint64_t h = fnv1a(key, klen);
+    chio__shmap_shard *s = shard_of(m, h);
+    chio__shmap_entry *e;
+    void *v;
+
+    pthread_rwlock_rdlock(&s->lock);
+    e = find(s, h, key, klen);
+    v = e ? e->value : NULL;
+    pthread_rwlock_unlock(&s->lock);
+    return v;
+}
+
+static void grow(chio__shmap_shard *s)
+{
+    size_t n = s->nbuckets * 2, b;
+    chio__shmap_entry **nb = calloc(n, sizeof(*nb));
+
+    if (nb == NULL)
+        return; /* keep the longer chains */
+    for (b = 0; b < s->nbuckets; b++) {
+        chio__shmap_entry *e = s->buckets[b], *next;
+        for (; e != NULL; e = next) {
+            next = e->next;
+            e->next = nb[e->hash % n];
+            nb[e->hash % n] = e;
+        }
+    }
+    free(s->buckets);
+    s->buckets = nb;
+    s->nbuckets = n;
+}
+
+void *chio__shmap_put_if_absent(chio__shmap *m, const void *key, size_t klen, void *value)
+{
+    uint64_t h = fnv1a(key, klen);
+    chio__shmap_shard *s = shard_of(m, h);
+    chio__shmap_entry *e;
+    void *v;
+
+    pthread_rwlock_wrlock(&s->lock);
+    e = find(s, h, key, klen);
+    if (e != NULL) {
+        v = e->value;
+        pthread_rwlock_unlock(&s->lock);
+        return v;
+    }
+    if (m->max_per_shard != 0 && s->count >= m->max_per_shard) {
+        pthread_rwlock_unlock(&s->lock);
+        return NULL; /* full: the caller keeps its value */
+    }
+    e = malloc(sizeof(*e) + klen);
+    if (e == NULL) {
+        pthread_rwlock_unlock(&s->lock);
+        return NULL;
+    }
+    e->hash = h;
+    e->klen = klen;
+    e->value = value;
+    memcpy(e->key, key, klen);
+    e->next = s->buckets[h % s->nbuckets];
+    s->buckets[h % s->nbuckets] = e;
+    s->count++;
+    if (s->count > s->nbuckets)
+        grow(s);
+    pthread_rwlock_unlock(&s->lock);
+    return value;
+}
+
+size_t chio__shmap_count(chio__shmap *m)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < CHIO__SHMAP_SHARDS; i++) {
+        pthread_rwlock_rdlock(&m->shards[i].lock);
+        n += m->shards[i].count;
+        pthread_rwlock_unlock(&m->shards[i].lock);
+    }
+    return n;
+}
+
+void chio__shmap_each(chio__shmap *m,
+                      void (*fn)(void *ctx, const void *key, size_t klen, void *value), void *ctx)
+{
+    size_t i, b;
+
+    for (i = 0; i < CHIO__SHMAP_SHARDS; i++) {
+        chio__shmap_shard *s = &m->shards[i];
+        pthread_rwlock_rdlock(&s->lock);
+        for (b = 0; b < s->nbuckets; b++) {
+            chio__shmap_entry *e;
+            for (e = s->buckets[b]; e != NULL; e = e->next)
+                fn(ctx, e->key, e->klen, e->value);
+        }
+        pthread_rwlock_unlock(&s->lock);
+    }
+}
