@@ -8,6 +8,11 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 
 SHELL   := /bin/bash
 CC      ?= cc
+# make OTEL=1: OpenTelemetry spans compiled in (chio/otel.h), built apart.
+ifeq ($(OTEL),1)
+BUILD   ?= build-otel
+OTEL_CFLAGS := -DCHIO_OTEL
+endif
 BUILD   ?= build
 OPT     ?= -O2 -g
 SAN     ?=
@@ -23,13 +28,13 @@ TEST_LIBS   := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 -Wvla
-CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) -fPIC -fvisibility=hidden \
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(OTEL_CFLAGS) -fPIC -fvisibility=hidden \
            -Iinclude -Isrc/core -Isrc/model -Isrc/store -Isrc/kernel $(DEP_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 LIB_SRCS  := $(sort $(wildcard src/core/*.c src/model/*.c src/store/*.c src/kernel/*.c))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
-TEST_SRCS := $(sort $(filter-out tests/kernel/tsan_main.c,$(wildcard tests/*/*.c)))
+TEST_SRCS := $(sort $(filter-out tests/kernel/tsan_main.c tests/otel/%,$(wildcard tests/*/*.c)))
 PERF_SRCS := $(sort $(wildcard perf/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -40,10 +45,20 @@ STATIC  := $(BUILD)/libchio.a
 SHARED  := $(BUILD)/libchio.so.$(VERSION)
 CLI     := $(BUILD)/chio
 TESTBIN := $(BUILD)/test-chio
+EXAMPLES := $(BUILD)/examples/host-service $(BUILD)/examples/agent-client $(BUILD)/examples/embed
+# Examples are what users write: public headers only, no private include dirs.
+EXAMPLE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(OTEL_CFLAGS) -Iinclude
 
-.PHONY: all lib deps test check asan tsan tsan-check demo clean format format-check bench symbols
+.PHONY: all lib deps test check asan tsan tsan-check demo clean format format-check bench symbols \
+        install uninstall install-check otel-check integration-check bindings-check
 
-all: $(STATIC) $(SHARED) $(CLI)
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLES) $(BUILD)/chio.pc
 lib: $(STATIC) $(SHARED)
 
 $(BUILD)/obj/%.o: %.c
@@ -55,6 +70,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -Itests $(TEST_CFLAGS) -DCHIO_TEST_CLI='"$(abspath $(CLI))"' \
 	    -DCHIO_SCENARIOS_DIR='"$(abspath scenarios)"' \
+	    -DCHIO_EXAMPLES_DIR='"$(abspath $(BUILD)/examples)"' \
 	    -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJS)
@@ -70,8 +86,71 @@ $(SHARED): $(LIB_OBJS)
 $(CLI): $(CLI_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(STATIC) $(DEP_LIBS)
 
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS)
+
 $(TESTBIN): $(TEST_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(STATIC) $(TEST_LIBS) $(DEP_LIBS)
+
+# pkg-config file for the installed library (Cflags carry -DCHIO_OTEL in an
+# OTEL=1 build, so consumers see chio/otel.h exactly when it exists).
+$(BUILD)/chio.pc: include/chio/export.h Makefile
+	@mkdir -p $(BUILD)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$(LIBDIR)' \
+	    'includedir=$(INCLUDEDIR)' '' 'Name: chio' \
+	    'Description: libchio, a security kernel for AI agents (chio capabilities and signed receipts)' \
+	    'Version: $(VERSION)' 'Requires.private: $(DEP_PKGS)' 'Libs: -L$${libdir} -lchio' \
+	    'Libs.private: -lpthread' 'Cflags: -I$${includedir} $(OTEL_CFLAGS)' > $@
+
+install: all
+	install -d $(DESTDIR)$(INCLUDEDIR)/chio $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/chio/*.h $(DESTDIR)$(INCLUDEDIR)/chio/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libchio.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libchio.so.$(VERSION)
+	ln -sf libchio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libchio.so.$(MAJOR)
+	ln -sf libchio.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libchio.so
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/chio
+	install -m 644 $(BUILD)/chio.pc $(DESTDIR)$(PKGCONFIGDIR)/chio.pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/chio/,$(notdir $(wildcard include/chio/*.h)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/chio 2>/dev/null
+	rm -f $(DESTDIR)$(LIBDIR)/libchio.a $(DESTDIR)$(LIBDIR)/libchio.so \
+	    $(DESTDIR)$(LIBDIR)/libchio.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libchio.so.$(VERSION) \
+	    $(DESTDIR)$(BINDIR)/chio $(DESTDIR)$(PKGCONFIGDIR)/chio.pc
+
+# Install into a staging tree, build examples/embed.c as an outside consumer
+# would (pkg-config only), run it and the installed CLI, check the SONAME
+# links and the exported symbols, then uninstall and check nothing is left.
+STAGE := $(abspath $(BUILD)/stage)
+install-check: all
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local
+	test "$$(readlink $(STAGE)/usr/local/lib/libchio.so)" = libchio.so.$(MAJOR)
+	test "$$(readlink $(STAGE)/usr/local/lib/libchio.so.$(MAJOR))" = libchio.so.$(VERSION)
+	./scripts/check-symbols.sh $(STAGE)/usr/local/lib/libchio.so.$(VERSION)
+	test "$$($(STAGE)/usr/local/bin/chio --version)" = "chio $(VERSION)"
+	PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(STAGE) \
+	    $(CC) -std=c11 -Wall -Werror -o $(BUILD)/consumer examples/embed.c \
+	    $$(PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(STAGE) \
+	       $(PKG_CONFIG) --cflags --libs chio)
+	LD_LIBRARY_PATH=$(STAGE)/usr/local/lib $(BUILD)/consumer 2>/dev/null | head -n 1 | grep -qx 'allow none'
+	test "$$(LD_LIBRARY_PATH=$(STAGE)/usr/local/lib ldd $(BUILD)/consumer | grep -c 'libchio.so.$(MAJOR) => $(STAGE)')" = 1 || \
+	    (ldd $(BUILD)/consumer; false)
+	$(MAKE) --no-print-directory uninstall DESTDIR=$(STAGE) PREFIX=/usr/local
+	test -z "$$(find $(STAGE) -type f -o -type l)"
+	@echo "install-check: installed, consumed through pkg-config, uninstalled cleanly"
+
+# OTEL=1 in its own build tree: the span test, and no OpenTelemetry symbol
+# in the default library.
+otel-check:
+	@$(MAKE) --no-print-directory OTEL=1 BUILD=build-otel lib
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -DCHIO_OTEL -Iinclude -o build-otel/otel-test \
+	    tests/otel/otel_main.c build-otel/libchio.a $(DEP_LIBS)
+	build-otel/otel-test
+	@! nm -D $(SHARED) | grep -qi otel || (echo "otel symbols in a default build" >&2; false)
 
 # Missing packages are installed first (scripts/install-deps.sh is a no-op
 # when everything is there); the real work runs in a fresh make so that the
@@ -82,10 +161,35 @@ deps:
 # The whole suite. Criterion forks each test; the CLI tests run $(BUILD)/chio.
 test: deps
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory integration-check
+
+# Beyond the Criterion suite: the README's example, install + pkg-config,
+# the OTEL=1 build, the Rust and C++ bindings and the header checks.
+integration-check: all
+	./scripts/check-readme.sh
+	@$(MAKE) --no-print-directory install-check
+	@$(MAKE) --no-print-directory otel-check
+	@$(MAKE) --no-print-directory bindings-check
+
+# cargo from PATH, else rustup's default location.
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+CXX   ?= g++
+bindings-check: $(STATIC)
+	@test "$$(sed -n 's/^version = "\(.*\)"/\1/p' bindings/rust/Cargo.toml)" = "$(VERSION)" || \
+	    (echo "bindings/rust/Cargo.toml version differs from include/chio/export.h" >&2; false)
+	cd bindings/rust && CHIO_LIB_DIR=$(abspath $(BUILD)) $(CARGO) test --offline --quiet
+	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
+	    bindings/cpp/test_chio.cpp $(STATIC) $(DEP_LIBS) -o $(BUILD)/test-chio-cpp
+	$(BUILD)/test-chio-cpp
+	$(CC) -std=c99 -pedantic -Werror -Wall -Wextra -Iinclude -c bindings/cpp/test_c_headers.c \
+	    -o $(BUILD)/test_c_headers.o
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude bindings/cpp/test_c_headers.cpp \
+	    $(STATIC) $(DEP_LIBS) -o $(BUILD)/test-c-headers-cpp
+	$(BUILD)/test-c-headers-cpp
 
 # Sanitizer reports fail the run even when the test that caused them passed
 # (Criterion's forked children report leaks after their verdict is in).
-check: $(TESTBIN) $(CLI) $(SHARED)
+check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES)
 	./scripts/check-symbols.sh $(SHARED)
 	set -o pipefail; $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log
 	@if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' $(BUILD)/test.log; then \
@@ -119,11 +223,11 @@ tsan: deps
 symbols: $(SHARED)
 	./scripts/check-symbols.sh $(SHARED)
 
-# Until the kernel lands, the demo signs and verifies receipts and tokens
-# with the CLI, keeping its development key under ./state.
+# The demo: examples/host-service serving examples/agent-client over a Unix
+# socket, receipts in ./state/receipts, development keys under ./state.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@./scripts/demo.sh $(CLI)
+	@./scripts/demo.sh $(BUILD)
 
 $(BUILD)/perf/bench-core: perf/bench_core.c $(STATIC)
 	@mkdir -p $(dir $@)
@@ -139,10 +243,10 @@ bench: deps
 	$(BUILD)/perf/bench-authz $(BENCH_ARGS)
 
 format:
-	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard examples/*.c tests/otel/*.c) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)
+	clang-format --dry-run -Werror $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard examples/*.c tests/otel/*.c) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -14,6 +14,10 @@ PKGS=(
     librocksdb-dev    # RocksDB C API: the receipt store (kernel)
     libcriterion-dev  # Criterion: the test suite
 )
+# The Rust binding's tests need cargo and rustc (any 1.63+; rustup's or Debian's).
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
+    PKGS+=(cargo rustc)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -18,6 +18,9 @@
 #include "chio/store.h"
 #include "chio/kernel.h"
 #include "chio/evaluate.h"
+#ifdef CHIO_OTEL
+#include "chio/otel.h" /* only in libraries built with make OTEL=1 */
+#endif
 
 #ifdef __cplusplus
 extern "C" {

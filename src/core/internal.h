@@ -150,6 +150,11 @@ size_t chio__fmt_double(double d, char out[32]);
 
 /* Valid UTF-8 without NUL bytes (the rules of the JSON reader). */
 int chio__utf8_valid(const char *s, size_t len);
+/* Make the NUL-terminated @s valid UTF-8 in place, keeping its length:
+ * every byte that does not start a complete, valid sequence becomes '?'.
+ * For text that was cut to fit a buffer (snprintf "%.Ns" may split a
+ * character) before it goes into a signed receipt. */
+void chio__utf8_repair(char *s);
 
 /* ---- hex ---------------------------------------------------------------------- */
 

@@ -141,6 +141,24 @@ int chio__utf8_valid(const char *s, size_t len)
     return 1;
 }
 
+void chio__utf8_repair(char *s)
+{
+    unsigned char *p = (unsigned char *)s, *end = p + strlen(s);
+    size_t n;
+
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        n = utf8_seq_len(p, end);
+        if (n == 0)
+            *p++ = '?'; /* a stray, invalid or cut-off byte */
+        else
+            p += n;
+    }
+}
+
 static int hex4(const unsigned char *s, const unsigned char *end, unsigned *out)
 {
     unsigned v = 0;

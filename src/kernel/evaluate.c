@@ -114,8 +114,10 @@ void chio_output_set_error(chio_output *out, const char *message)
     if (out == NULL)
         return;
     out->err[0] = '\0';
-    if (message != NULL && chio__utf8_valid(message, strlen(message)))
+    if (message != NULL) {
         snprintf(out->err, sizeof(out->err), "%s", message);
+        chio__utf8_repair(out->err); /* the cut may split a character */
+    }
 }
 
 static void output_reset(chio_output *out)
@@ -262,6 +264,14 @@ static int admit(mreq *r, const char *session_id, const char *capability_id, con
                           "request id must be a non-empty UTF-8 string");
     if (capability_id == NULL || !chio__utf8_valid(capability_id, strlen(capability_id)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "capability id must be UTF-8");
+    if (request_id == NULL) {
+        if (chio__uuid_v7(uuid) != 0)
+            return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "no randomness");
+        request_id = uuid;
+    }
+    r->request_id = strdup(request_id);
+    if (r->request_id == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
@@ -290,14 +300,6 @@ static int admit(mreq *r, const char *session_id, const char *capability_id, con
     if (r->sc == NULL)
         return chio__fail(err, CHIO_ENOCAP, CHIO_NO_OFFSET,
                           "session '%s' holds no capability '%.100s'", r->s->id, capability_id);
-    if (request_id == NULL) {
-        if (chio__uuid_v7(uuid) != 0)
-            return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "no randomness");
-        request_id = uuid;
-    }
-    r->request_id = strdup(request_id);
-    if (r->request_id == NULL)
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     r->now = chio__kernel_now(k);
     return 0;
 }
@@ -325,6 +327,8 @@ static int add_evidence(mreq *r, const char *name, int passed, const char *detai
         free(e->details);
         return CHIO_ENOMEM;
     }
+    if (e->details != NULL)
+        chio__utf8_repair(e->details);
     r->nev++;
     return 0;
 }
@@ -352,8 +356,7 @@ static int run_guards(mreq *r, const char *server, const char *tool, chio_error 
         int rc = g->fn(g->builtin ? (void *)g : g->user, &in, &v, details, sizeof(details));
 
         details[sizeof(details) - 1] = '\0';
-        if (!chio__utf8_valid(details, strlen(details)))
-            snprintf(details, sizeof(details), "(guard details were not UTF-8)");
+        chio__utf8_repair(details); /* guards' text is not trusted to be UTF-8 */
         if (rc != 0) {
             v = CHIO_GUARD_DENY; /* a failing guard denies */
             snprintf(details, sizeof(details), "guard failed with code %d", rc);
@@ -528,6 +531,10 @@ static int mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err)
 {
     receipt_spec sp;
 
+    /* Reasons quote agent-controlled names cut to fit ("%.100s"): a cut
+     * may split a character, which must not cost the decision its receipt. */
+    chio__utf8_repair(r->reason);
+
     memset(&sp, 0, sizeof(sp));
     sp.capability_id = chio_capability_id(r->sc->cap);
     sp.server = r->server;
@@ -639,6 +646,8 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
         }
     }
     snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
+    chio__utf8_repair(child_id);
+    chio__utf8_repair(reason);
     memset(&sp, 0, sizeof(sp));
     sp.capability_id = chio_capability_id(r->sc->cap);
     sp.server = r->server;
@@ -857,11 +866,39 @@ static int finish_sync(mreq *r, chio_response *resp, chio_error *err)
     return 0;
 }
 
+#ifdef CHIO_OTEL
+/* One span per evaluation (otel.c); @resp is read only when @rc is 0.
+ * Session strings live as long as the kernel (sessions are never freed
+ * while serving), so they may be read after the call returned. */
+static void otel_report(chio_kernel *k, uint64_t start, const chio__session *s, const char *tool,
+                        const char *server, const char *cap_id, const char *request_id, int rc,
+                        const chio_response *resp)
+{
+    chio__otel_call c;
+
+    memset(&c, 0, sizeof(c));
+    c.start_unix_nano = start;
+    c.tool = tool;
+    c.server = server;
+    c.request_id = rc == 0 && resp->request_id ? resp->request_id : request_id;
+    c.session_id = s ? s->id : NULL;
+    c.agent_id = s ? s->agent : NULL;
+    c.capability_id = cap_id;
+    c.receipt_id = rc == 0 && resp->receipt ? chio_receipt_id(resp->receipt) : NULL;
+    c.verdict = rc == 0 ? chio_verdict_name(resp->verdict) : "error";
+    c.code = rc == 0 ? chio_code_name(resp->code) : chio_error_code_name(rc);
+    chio__otel_emit(k, &c);
+}
+#endif
+
 int chio_kernel_evaluate(chio_kernel *k, const chio_call *call, chio_response *resp,
                          chio_error *err)
 {
     mreq r;
     int rc;
+#ifdef CHIO_OTEL
+    uint64_t start = chio__otel_now_ns();
+#endif
 
     if (k == NULL || resp == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or response");
@@ -870,6 +907,11 @@ int chio_kernel_evaluate(chio_kernel *k, const chio_call *call, chio_response *r
     rc = prepare_tool(&r, call, err);
     if (rc == 0)
         rc = finish_sync(&r, resp, err);
+#ifdef CHIO_OTEL
+    if (call != NULL)
+        otel_report(k, start, r.s, call->tool_name, call->server_id, call->capability_id,
+                    r.request_id ? r.request_id : call->request_id, rc, resp);
+#endif
     mreq_destroy(&r);
     return rc;
 }
@@ -878,7 +920,23 @@ typedef struct async_eval {
     chio_evaluate_cb cb;
     void *ctx;
     chio_response resp;
+#ifdef CHIO_OTEL
+    chio_kernel *k;
+    uint64_t start;
+    const chio__session *s;
+    char *tool, *server, *cap_id; /* copies: the caller's strings are gone */
+#endif
 } async_eval;
+
+static void async_free(async_eval *a)
+{
+#ifdef CHIO_OTEL
+    free(a->tool);
+    free(a->server);
+    free(a->cap_id);
+#endif
+    free(a);
+}
 
 static void async_done(void *ctx, int rc, chio_receipt *receipt)
 {
@@ -892,9 +950,12 @@ static void async_done(void *ctx, int rc, chio_receipt *receipt)
     } else {
         a->resp.receipt = receipt;
     }
+#ifdef CHIO_OTEL
+    otel_report(a->k, a->start, a->s, a->tool, a->server, a->cap_id, NULL, rc, &a->resp);
+#endif
     a->cb(a->ctx, rc, &a->resp, &err);
     chio_response_destroy(&a->resp);
-    free(a);
+    async_free(a);
 }
 
 int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evaluate_cb cb,
@@ -912,8 +973,22 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     a->cb = cb;
     a->ctx = ctx;
+#ifdef CHIO_OTEL
+    a->k = k;
+    a->start = chio__otel_now_ns();
+#endif
     mreq_init(&r, k);
     rc = prepare_tool(&r, call, err);
+#ifdef CHIO_OTEL
+    if (rc == 0) {
+        a->s = r.s;
+        a->tool = strdup(call->tool_name);
+        a->server = strdup(call->server_id);
+        a->cap_id = strdup(call->capability_id);
+        if (a->tool == NULL || a->server == NULL || a->cap_id == NULL)
+            rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+#endif
     if (rc == 0)
         rc = mreq_builder(&r, &b, err);
     if (rc == 0 && fill_response(&r, &a->resp) != 0)
@@ -926,9 +1001,14 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
             chio_response_destroy(&a->resp);
     }
     chio_receipt_builder_free(b);
+#ifdef CHIO_OTEL
+    if (rc != 0 && call != NULL)
+        otel_report(k, a->start, r.s, call->tool_name, call->server_id, call->capability_id,
+                    r.request_id ? r.request_id : call->request_id, rc, NULL);
+#endif
     mreq_destroy(&r);
     if (rc != 0)
-        free(a);
+        async_free(a);
     return rc;
 }
 
@@ -994,6 +1074,9 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (!valid_str(name))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a non-empty UTF-8 string",
                           prompts ? "prompt name" : "resource URI");
+#ifdef CHIO_OTEL
+    uint64_t start = chio__otel_now_ns();
+#endif
     mreq_init(&r, k);
     chio__buf_init(&params);
     rc = admit(&r, session_id, capability_id, request_id, err);
@@ -1034,6 +1117,11 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (rc == 0)
         rc = finish_sync(&r, resp, err);
 out:
+#ifdef CHIO_OTEL
+    otel_report(k, start, r.s, prompts ? "prompts/get" : "resources/read",
+                r.server ? r.server : "*", capability_id, r.request_id ? r.request_id : request_id,
+                rc, resp);
+#endif
     free(pargs);
     chio__buf_destroy(&params);
     mreq_destroy(&r);

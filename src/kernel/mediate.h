@@ -20,6 +20,8 @@
 #include "chio/evaluate.h"
 #include "shmap.h"
 
+struct chio_span; /* chio/otel.h, OTEL=1 builds */
+
 /* ---- registries ------------------------------------------------------------------- */
 
 typedef struct chio__server_reg {
@@ -83,6 +85,10 @@ typedef struct chio__mediation {
     chio__shmap budgets;     /* capability id NUL grant index -> uint64_t counter */
     chio__shmap regexes;     /* pattern -> chio__regex (constraint patterns) */
     int revocations_loaded;  /* atomic; under the kernel's start_mu */
+#ifdef CHIO_OTEL
+    void (*span_fn)(void *ctx, const struct chio_span *span); /* otel.c; build phase */
+    void *span_ctx;
+#endif
 } chio__mediation;
 
 /* Cached result of the expensive, time-independent part of checks 1 and 4. */
@@ -131,6 +137,19 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
 /* constraints.c: 1 when @c holds on @args; else 0 with a reason. */
 int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const chio_json *args,
                            size_t args_canonical_len, char *reason, size_t cap);
+
+#ifdef CHIO_OTEL
+/* otel.c: what one evaluation reports. Strings may be NULL (omitted). */
+typedef struct chio__otel_call {
+    uint64_t start_unix_nano;
+    const char *tool, *server, *request_id, *session_id, *agent_id, *capability_id;
+    const char *receipt_id; /* NULL when the call ended in an error */
+    const char *verdict;    /* "allow", "deny", "incomplete" or "error" */
+    const char *code;       /* decision code, or the error's name */
+} chio__otel_call;
+uint64_t chio__otel_now_ns(void);
+void chio__otel_emit(struct chio_kernel *k, const chio__otel_call *c);
+#endif
 
 /* Every string leaf of @v (object member values and array items at any
  * depth), with the nearest object key (NULL for top-level / array items of

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * examples/agent-client.c - the client side of examples/host-service.c: an
+ * agent process that sends newline-delimited JSON requests over the
+ * service's Unix socket and prints each response line.
+ *
+ *   agent-client --socket PATH [FILE]      (FILE or stdin: one request per line)
+ *
+ * Requests go one at a time (send a line, read its response line), so the
+ * output pairs with the input line by line. Exit status: 0 when every
+ * request got a response, 1 when the connection failed part way, 2 on bad
+ * usage or when the service cannot be reached.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un a;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || strlen(path) >= sizeof(a.sun_path))
+        return -1;
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    strcpy(a.sun_path, path);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *sock = "./state/host-service.sock", *file = NULL;
+    FILE *in = stdin, *resp;
+    char *line = NULL, *reply = NULL;
+    size_t cap = 0, rcap = 0;
+    ssize_t n;
+    int i, fd;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+            sock = argv[++i];
+        else if (argv[i][0] != '-' && file == NULL)
+            file = argv[i];
+        else {
+            fprintf(stderr, "usage: agent-client --socket PATH [FILE]\n");
+            return 2;
+        }
+    }
+    if (file != NULL && (in = fopen(file, "r")) == NULL) {
+        fprintf(stderr, "agent-client: %s: %s\n", file, strerror(errno));
+        return 2;
+    }
+    fd = connect_unix(sock);
+    if (fd < 0) {
+        fprintf(stderr, "agent-client: cannot connect to %s: %s\n", sock, strerror(errno));
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    resp = fdopen(dup(fd), "r");
+    while ((n = getline(&line, &cap, in)) > 0) {
+        if (n == 1 && line[0] == '\n')
+            continue;
+        if (line[n - 1] != '\n') {
+            if (n + 1 >= (ssize_t)cap) {
+                line = realloc(line, (size_t)n + 2);
+                if (line == NULL)
+                    return 1;
+            }
+            line[n++] = '\n';
+        }
+        if (write_all(fd, line, (size_t)n) != 0 || getline(&reply, &rcap, resp) <= 0) {
+            fprintf(stderr, "agent-client: the service closed the connection\n");
+            return 1;
+        }
+        fputs(reply, stdout);
+        fflush(stdout);
+    }
+    free(line);
+    free(reply);
+    fclose(resp);
+    close(fd);
+    return 0;
+}
