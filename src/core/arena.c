@@ -15,6 +15,7 @@ struct chio_arena_block {
     chio_arena_block *next;
     size_t cap;
     size_t used;
+    int embedded; /* lives inside its owner's allocation: not freed here */
     alignas(16) unsigned char data[];
 };
 
@@ -33,10 +34,28 @@ void chio__arena_destroy(chio_arena *a)
 
     while (b != NULL) {
         next = b->next;
-        free(b);
+        if (!b->embedded)
+            free(b);
         b = next;
     }
     a->head = NULL;
+}
+
+size_t chio__arena_block_size(size_t cap)
+{
+    return sizeof(chio_arena_block) + cap;
+}
+
+void chio__arena_init_embedded(chio_arena *a, void *mem, size_t cap)
+{
+    chio_arena_block *b = mem;
+
+    b->next = NULL;
+    b->cap = cap;
+    b->used = 0;
+    b->embedded = 1;
+    a->head = b;
+    a->next_size = cap < ARENA_MIN_BLOCK ? ARENA_MIN_BLOCK : cap * 2;
 }
 
 static chio_arena_block *arena_grow(chio_arena *a, size_t n)
@@ -53,6 +72,7 @@ static chio_arena_block *arena_grow(chio_arena *a, size_t n)
         return NULL;
     b->cap = cap;
     b->used = 0;
+    b->embedded = 0;
     b->next = a->head;
     a->head = b;
     if (a->next_size < ARENA_MAX_BLOCK)

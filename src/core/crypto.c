@@ -36,22 +36,60 @@ struct chio_keypair {
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
+/* One digest context per thread, reused: EVP_Digest() would allocate and
+ * free a context (and its provider state) for every hash, several times per
+ * receipt. The key's destructor frees a thread's context when it exits. */
+static pthread_key_t sha256_ctx_key;
+static int sha256_ctx_key_ok;
+
+static void free_sha256_ctx(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
 static void fetch_sha256(void)
 {
     /* An explicit fetch avoids a provider lookup on every digest. */
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    sha256_ctx_key_ok = pthread_key_create(&sha256_ctx_key, free_sha256_ctx) == 0;
+}
+
+static EVP_MD_CTX *thread_sha256_ctx(void)
+{
+    EVP_MD_CTX *ctx;
+
+    if (!sha256_ctx_key_ok)
+        return NULL;
+    ctx = pthread_getspecific(sha256_ctx_key);
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx != NULL && pthread_setspecific(sha256_ctx_key, ctx) != 0) {
+            EVP_MD_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
+    return ctx;
 }
 
 int chio_sha256(const void *data, size_t len, uint8_t out[32])
 {
     unsigned int n = 0;
     const EVP_MD *md;
+    EVP_MD_CTX *ctx;
+    int ok;
 
     if ((data == NULL && len != 0) || out == NULL)
         return CHIO_EINVAL;
     pthread_once(&sha256_once, fetch_sha256);
     md = sha256_md ? sha256_md : EVP_sha256();
-    if (EVP_Digest(data ? data : "", len, out, &n, md, NULL) != 1 || n != 32) {
+    ctx = thread_sha256_ctx();
+    if (ctx != NULL)
+        ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+             EVP_DigestUpdate(ctx, data ? data : "", len) == 1 &&
+             EVP_DigestFinal_ex(ctx, out, &n) == 1;
+    else
+        ok = EVP_Digest(data ? data : "", len, out, &n, md, NULL) == 1;
+    if (!ok || n != 32) {
         ERR_clear_error();
         return CHIO_ECRYPTO;
     }

@@ -69,6 +69,11 @@ void chio__arena_init(chio_arena *a, size_t first_block);
 void chio__arena_destroy(chio_arena *a);
 /* 8-byte aligned, uninitialised; NULL on allocation failure. */
 void *chio__arena_alloc(chio_arena *a, size_t n);
+/* An arena whose first block of @cap bytes is @mem (chio__arena_block_size
+ * bytes, 16-byte aligned), owned by the caller: one allocation for an
+ * object and its first block. */
+size_t chio__arena_block_size(size_t cap);
+void chio__arena_init_embedded(chio_arena *a, void *mem, size_t cap);
 /* Copy @len bytes and add a NUL. */
 char *chio__arena_strndup(chio_arena *a, const char *s, size_t len);
 

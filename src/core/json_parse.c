@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -43,6 +44,10 @@ typedef struct parser {
     scratch_member *mems; /* scratch stack of object members */
     size_t nmems, capmems;
     chio_buf sbuf; /* decoded string bytes when a string has escapes */
+    /* The scratch stacks start here: a typical receipt or argument object
+     * parses without a heap allocation for them. */
+    chio_json local_vals[32];
+    scratch_member local_mems[32];
 } parser;
 
 static int parse_value(parser *ps, chio_json *out, int depth);
@@ -446,10 +451,13 @@ static int parse_number(parser *ps, chio_json *out)
 static int push_val(parser *ps, const chio_json *v)
 {
     if (ps->nvals == ps->capvals) {
-        size_t cap = ps->capvals ? ps->capvals * 2 : 64;
-        chio_json *p = realloc(ps->vals, cap * sizeof(*p));
+        size_t cap = ps->capvals * 2;
+        chio_json *p = ps->vals == ps->local_vals ? malloc(cap * sizeof(*p))
+                                                  : realloc(ps->vals, cap * sizeof(*p));
         if (p == NULL)
             return fail_oom(ps);
+        if (ps->vals == ps->local_vals)
+            memcpy(p, ps->local_vals, sizeof(ps->local_vals));
         ps->vals = p;
         ps->capvals = cap;
     }
@@ -460,10 +468,13 @@ static int push_val(parser *ps, const chio_json *v)
 static int push_mem(parser *ps, const scratch_member *m)
 {
     if (ps->nmems == ps->capmems) {
-        size_t cap = ps->capmems ? ps->capmems * 2 : 64;
-        scratch_member *p = realloc(ps->mems, cap * sizeof(*p));
+        size_t cap = ps->capmems * 2;
+        scratch_member *p = ps->mems == ps->local_mems ? malloc(cap * sizeof(*p))
+                                                       : realloc(ps->mems, cap * sizeof(*p));
         if (p == NULL)
             return fail_oom(ps);
+        if (ps->mems == ps->local_mems)
+            memcpy(p, ps->local_mems, sizeof(ps->local_mems));
         ps->mems = p;
         ps->capmems = cap;
     }
@@ -680,12 +691,17 @@ int chio_json_parse(const char *text, size_t len, chio_json_doc **out, chio_erro
                           "JSON input of %zu bytes exceeds the %zu-byte limit", len,
                           CHIO_JSON_MAX_INPUT);
 
-    memset(&ps, 0, sizeof(ps));
+    memset(&ps, 0, offsetof(parser, local_vals));
+    ps.vals = ps.local_vals;
+    ps.capvals = sizeof(ps.local_vals) / sizeof(ps.local_vals[0]);
+    ps.mems = ps.local_mems;
+    ps.capmems = sizeof(ps.local_mems) / sizeof(ps.local_mems[0]);
     ps.start = ps.p = (const unsigned char *)(text ? text : "");
     ps.end = ps.start + len;
     ps.err = err;
     chio__buf_init(&ps.sbuf);
-    ps.doc = chio__json_doc_new(len + len / 2 + 256);
+    /* Values take about twice the text (nodes, members, copied strings). */
+    ps.doc = chio__json_doc_new(2 * len + 512);
     if (ps.doc == NULL)
         return fail_oom(&ps);
 
@@ -695,8 +711,10 @@ int chio_json_parse(const char *text, size_t len, chio_json_doc **out, chio_erro
         if (ps.p != ps.end)
             rc = fail_at(&ps, CHIO_EJSON_TRAILING, ps.p, "unexpected data after the JSON value");
     }
-    free(ps.vals);
-    free(ps.mems);
+    if (ps.vals != ps.local_vals)
+        free(ps.vals);
+    if (ps.mems != ps.local_mems)
+        free(ps.mems);
     chio__buf_destroy(&ps.sbuf);
     if (rc != 0) {
         chio_json_doc_free(ps.doc);

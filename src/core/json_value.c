@@ -75,11 +75,18 @@ int chio__json_key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 
 chio_json_doc *chio__json_doc_new(size_t first_block)
 {
-    chio_json_doc *doc = malloc(sizeof(*doc));
+    /* The document and its first arena block are one allocation. */
+    size_t head = (sizeof(chio_json_doc) + 15) & ~(size_t)15, cap;
+    chio_json_doc *doc;
 
+    cap = first_block < 512 ? 512 : first_block;
+    cap = (cap + 15) & ~(size_t)15;
+    if (cap > ((size_t)1 << 26))
+        cap = (size_t)1 << 26; /* larger documents grow from there */
+    doc = malloc(head + chio__arena_block_size(cap));
     if (doc == NULL)
         return NULL;
-    chio__arena_init(&doc->arena, first_block);
+    chio__arena_init_embedded(&doc->arena, (char *)doc + head, cap);
     chio__json_set_null(&doc->root);
     return doc;
 }

@@ -448,29 +448,12 @@ const char *chio_tool_ctx_request_id(const chio_tool_ctx *c)
 /* ---- receipts ----------------------------------------------------------------------------------
  */
 
-/* {"receipt_context":{"parent_request_id"?,"request_id","session_id"}} */
-static int metadata_json(chio_buf *b, const char *request_id, const char *session_id,
-                         const char *parent)
-{
-    chio__buf_puts(b, "{\"receipt_context\":{");
-    if (parent != NULL) {
-        chio__buf_puts(b, "\"parent_request_id\":");
-        chio__json_write_string(b, parent, strlen(parent));
-        chio__buf_putc(b, ',');
-    }
-    chio__buf_puts(b, "\"request_id\":");
-    chio__json_write_string(b, request_id, strlen(request_id));
-    chio__buf_puts(b, ",\"session_id\":");
-    chio__json_write_string(b, session_id, strlen(session_id));
-    chio__buf_puts(b, "}}");
-    return b->oom ? CHIO_ENOMEM : 0;
-}
-
 typedef struct receipt_spec {
     const char *capability_id, *server, *tool;
-    const char *params;
+    const char *params; /* canonical text; or: */
     size_t params_len;
-    const char *output; /* NULL: no output */
+    const chio_json *params_v; /* parsed parameters (then params is their canonical text) */
+    const char *output;        /* NULL: no output */
     size_t output_len;
     chio_verdict verdict;
     const char *reason, *guard;
@@ -483,7 +466,6 @@ typedef struct receipt_spec {
 static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chio_error *err)
 {
     chio_receipt_builder *b;
-    chio_buf meta;
     size_t i;
     int rc;
 
@@ -491,14 +473,19 @@ static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chi
     rc = chio_receipt_builder_new(&b);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
-    chio__buf_init(&meta);
     rc = chio_receipt_builder_set_timestamp(b, sp->now);
     if (rc == 0)
         rc = chio_receipt_builder_set_capability_id(b, sp->capability_id);
     if (rc == 0)
         rc = chio_receipt_builder_set_tool(b, sp->server, sp->tool);
-    if (rc == 0)
+    if (rc == 0 && sp->params_v != NULL) {
+        char phash[65];
+        rc = chio_sha256_hex(sp->params, sp->params_len, phash);
+        if (rc == 0)
+            rc = chio__receipt_builder_put_parameters(b, sp->params_v, phash);
+    } else if (rc == 0) {
         rc = chio_receipt_builder_set_parameters(b, sp->params, sp->params_len, err);
+    }
     if (rc == 0 && sp->output != NULL) {
         char hash[65];
         rc = chio_sha256_hex(sp->output, sp->output_len, hash); /* already canonical */
@@ -513,10 +500,8 @@ static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chi
         rc = chio_receipt_builder_add_evidence(b, sp->ev[i].name, sp->ev[i].passed,
                                                sp->ev[i].details);
     if (rc == 0)
-        rc = metadata_json(&meta, sp->request_id, sp->session_id, sp->parent_request_id);
-    if (rc == 0)
-        rc = chio_receipt_builder_set_metadata(b, meta.data, meta.len, err);
-    chio__buf_destroy(&meta);
+        rc = chio__receipt_builder_set_context(b, sp->request_id, sp->session_id,
+                                               sp->parent_request_id);
     if (rc != 0) {
         chio_receipt_builder_free(b);
         if (err != NULL && err->code == 0)
@@ -541,6 +526,7 @@ static int mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err)
     sp.tool = r->tool;
     sp.params = r->args;
     sp.params_len = r->args_len;
+    sp.params_v = chio_json_root(r->args_doc);
     sp.output = r->verdict == CHIO_VERDICT_DENY ? NULL : r->output;
     sp.output_len = r->output_len;
     sp.verdict = r->verdict;

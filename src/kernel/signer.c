@@ -131,6 +131,8 @@ static void hand_to_completer(chio_kernel *k, chio__sign_req *list)
 static void *complete_main(void *arg)
 {
     chio_kernel *k = arg;
+
+    pthread_setname_np(pthread_self(), "chio-complete"); /* for top, perf and gdb */
     chio__sign_req *list, *req, *next;
     int committer_gone;
 
@@ -240,6 +242,8 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
 static void *commit_main(void *arg)
 {
     chio_kernel *k = arg;
+
+    pthread_setname_np(pthread_self(), "chio-commit");
     chio__sign_req *list;
     int all_exited;
 
@@ -301,6 +305,8 @@ static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_r
 static void *signer_main(void *arg)
 {
     chio_kernel *k = arg;
+
+    pthread_setname_np(pthread_self(), "chio-signer");
     void *local[16], **items = malloc(sizeof(void *) * k->max_batch), **heap = items;
     size_t n, i, max = k->max_batch;
     uint32_t key;

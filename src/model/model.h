@@ -86,6 +86,15 @@ struct chio__scope;
 const struct chio__scope *chio__capability_scope(const struct chio_capability *cap);
 const uint8_t *chio__capability_issuer(const struct chio_capability *cap);
 
+/* Kernel fast paths: copy already-parsed parameters (with their canonical
+ * sha256_hex, or NULL to compute it at signing), and set
+ * metadata = {"receipt_context":{request_id, session_id, parent_request_id?}}
+ * without a JSON round trip. Return 0 or CHIO_ENOMEM. */
+int chio__receipt_builder_put_parameters(struct chio_receipt_builder *b, const chio_json *params,
+                                         const char *phash);
+int chio__receipt_builder_set_context(struct chio_receipt_builder *b, const char *request_id,
+                                      const char *session_id, const char *parent_request_id);
+
 /* A deep copy of a builder (NULL on allocation failure). */
 struct chio_receipt_builder *chio__receipt_builder_dup(const struct chio_receipt_builder *b);
 

@@ -95,6 +95,7 @@ struct chio_receipt_builder {
     chio_json_doc *doc;
     chio_json *body;
     int has_timestamp;
+    char phash[65]; /* parameter_hash known by the kernel ("" = compute) */
 };
 
 /* ---- names ---------------------------------------------------------------------- */
@@ -448,7 +449,7 @@ void chio__receipt_prep_destroy(chio__receipt_prep *p)
  * @doc; on failure everything is freed.
  */
 static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_hex,
-                     chio__receipt_prep *p, chio_error *err)
+                     const char *phash_hint, chio__receipt_prep *p, chio_error *err)
 {
     static const char zeros[CHIO_SIGNATURE_HEX_LEN + 1] =
         "0000000000000000000000000000000000000000000000000000000000000000"
@@ -464,8 +465,18 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
     chio__buf_init(&p->msg);
     chio__buf_init(&p->out);
     chio__buf_init(&idin);
+    /* One allocation each for the id input, the message and the stored
+     * form of a typical receipt (they are about the same size). */
+    chio__buf_reserve(&idin, 2048);
+    chio__buf_reserve(&p->msg, 2048);
+    chio__buf_reserve(&p->out, 2304);
     action = chio__json_obj_find(obj, "action", 6);
-    rc = chio__canonical_sha256_hex(chio_json_get(action, "parameters"), phash);
+    if (phash_hint != NULL && phash_hint[0] != '\0') {
+        memcpy(phash, phash_hint, 65);
+        rc = 0;
+    } else {
+        rc = chio__canonical_sha256_hex(chio_json_get(action, "parameters"), phash);
+    }
     if (rc == 0)
         rc = set_str(doc, action, "parameter_hash", phash);
     if (rc == 0)
@@ -535,7 +546,7 @@ static int sign_body(chio_json_doc *doc, chio_json *obj, const chio_keypair *kp,
 {
     chio__receipt_prep p;
     uint8_t sig[CHIO_SIGNATURE_BYTES];
-    int rc = prep_body(doc, obj, chio_keypair_public_hex(kp), &p, err);
+    int rc = prep_body(doc, obj, chio_keypair_public_hex(kp), NULL, &p, err);
 
     if (rc != 0)
         return rc;
@@ -563,7 +574,7 @@ int chio_receipt_builder_new(chio_receipt_builder **out)
     b = calloc(1, sizeof(*b));
     if (b == NULL)
         return CHIO_ENOMEM;
-    b->doc = chio__json_doc_new(2048);
+    b->doc = chio__json_doc_new(4096); /* a typical receipt, signed, in one block */
     if (b->doc == NULL) {
         free(b);
         return CHIO_ENOMEM;
@@ -613,6 +624,7 @@ chio_receipt_builder *chio__receipt_builder_dup(const chio_receipt_builder *b)
     }
     c->body = chio__json_doc_root(c->doc);
     c->has_timestamp = b->has_timestamp;
+    memcpy(c->phash, b->phash, sizeof(c->phash));
     if (chio__json_copy(c->doc, c->body, b->body) != 0) {
         chio_receipt_builder_free(c);
         return NULL;
@@ -708,6 +720,7 @@ int chio_receipt_builder_set_parameters(chio_receipt_builder *b, const char *jso
 {
     if (b == NULL || json == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    b->phash[0] = '\0'; /* computed at signing */
     return put_parsed(b, chio__json_obj_find(b->body, "action", 6), "parameters", json, len, 0,
                       err);
 }
@@ -913,12 +926,14 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
 {
     chio_json_doc *doc;
     chio_json *obj, *slot;
+    char phash[65];
     int rc = 0;
 
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
     doc = b->doc;
     obj = b->body;
+    memcpy(phash, b->phash, sizeof(phash));
     if (!b->has_timestamp) {
         slot = chio__json_obj_put(doc, obj, "timestamp", 9);
         if (slot == NULL)
@@ -938,7 +953,39 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
         chio_json_doc_free(doc);
         return rc;
     }
-    return prep_body(doc, obj, kernel_key_hex, p, err);
+    return prep_body(doc, obj, kernel_key_hex, phash, p, err);
+}
+
+int chio__receipt_builder_put_parameters(chio_receipt_builder *b, const chio_json *params,
+                                         const char *phash)
+{
+    chio_json *slot =
+        chio__json_obj_put(b->doc, chio__json_obj_find(b->body, "action", 6), "parameters", 10);
+    int rc = slot ? chio__json_copy(b->doc, slot, params) : CHIO_ENOMEM;
+
+    if (rc == 0 && phash != NULL && strlen(phash) == 64)
+        memcpy(b->phash, phash, 65);
+    return rc;
+}
+
+int chio__receipt_builder_set_context(chio_receipt_builder *b, const char *request_id,
+                                      const char *session_id, const char *parent_request_id)
+{
+    chio_json *meta, *ctx;
+    int rc;
+
+    meta = chio__json_obj_put(b->doc, b->body, "metadata", 8);
+    if (meta == NULL || chio__json_set_object(b->doc, meta, 1) != 0)
+        return CHIO_ENOMEM;
+    ctx = chio__json_obj_put(b->doc, meta, "receipt_context", 15);
+    if (ctx == NULL || chio__json_set_object(b->doc, ctx, 3) != 0)
+        return CHIO_ENOMEM;
+    rc = set_str(b->doc, ctx, "request_id", request_id);
+    if (rc == 0)
+        rc = set_str(b->doc, ctx, "session_id", session_id);
+    if (rc == 0 && parent_request_id != NULL)
+        rc = set_str(b->doc, ctx, "parent_request_id", parent_request_id);
+    return rc;
 }
 
 int chio_receipt_sign(const chio_receipt_builder *b, const chio_keypair *kp, chio_receipt **out,
