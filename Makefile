@@ -34,7 +34,9 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 LIB_SRCS  := $(sort $(wildcard src/core/*.c src/model/*.c src/store/*.c src/kernel/*.c))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
-TEST_SRCS := $(sort $(filter-out tests/kernel/tsan_main.c tests/otel/%,$(wildcard tests/*/*.c)))
+# tests/otel, tests/fuzz and tests/reliability hold standalone programs.
+TEST_SRCS := $(sort $(filter-out tests/kernel/tsan_main.c tests/otel/% tests/fuzz/% \
+                 tests/reliability/%,$(wildcard tests/*/*.c)))
 PERF_SRCS := $(sort $(wildcard perf/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -46,6 +48,8 @@ SHARED  := $(BUILD)/libchio.so.$(VERSION)
 CLI     := $(BUILD)/chio
 TESTBIN := $(BUILD)/test-chio
 EXAMPLES := $(BUILD)/examples/host-service $(BUILD)/examples/agent-client $(BUILD)/examples/embed
+# Helper programs the reliability tests start as separate processes.
+RELIABILITY := $(patsubst tests/reliability/%.c,$(BUILD)/reliability/%,$(wildcard tests/reliability/*.c))
 # Examples are what users write: public headers only, no private include dirs.
 EXAMPLE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(OTEL_CFLAGS) -Iinclude
 
@@ -71,6 +75,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	$(CC) $(CFLAGS_ALL) -Isrc -Itests $(TEST_CFLAGS) -DCHIO_TEST_CLI='"$(abspath $(CLI))"' \
 	    -DCHIO_SCENARIOS_DIR='"$(abspath scenarios)"' \
 	    -DCHIO_EXAMPLES_DIR='"$(abspath $(BUILD)/examples)"' \
+	    -DCHIO_RELIABILITY_DIR='"$(abspath $(BUILD)/reliability)"' \
 	    -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJS)
@@ -85,6 +90,10 @@ $(SHARED): $(LIB_OBJS)
 
 $(CLI): $(CLI_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(STATIC) $(DEP_LIBS)
+
+$(BUILD)/reliability/%: tests/reliability/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -Itests -o $@ $< $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
@@ -189,7 +198,7 @@ bindings-check: $(STATIC)
 
 # Sanitizer reports fail the run even when the test that caused them passed
 # (Criterion's forked children report leaks after their verdict is in).
-check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES)
+check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES) $(RELIABILITY)
 	./scripts/check-symbols.sh $(SHARED)
 	set -o pipefail; $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log
 	@if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' $(BUILD)/test.log; then \

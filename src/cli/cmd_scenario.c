@@ -594,6 +594,23 @@ static int read_scenario(reader *rd, scenario *sc, const char *text, size_t len)
     return 0;
 }
 
+/* Check a scenario text without running it: 0 when well formed, else -1
+ * with "path: problem" in @msg. (The fuzz target and tests use it.) */
+int cli_scenario_check(const char *text, size_t len, char *msg, size_t cap)
+{
+    scenario sc;
+    reader rd;
+    int rc;
+
+    memset(&sc, 0, sizeof(sc));
+    memset(&rd, 0, sizeof(rd));
+    rc = read_scenario(&rd, &sc, text, len);
+    if (rc != 0 && msg != NULL && cap > 0)
+        snprintf(msg, cap, "%s", rd.msg);
+    scenario_free(&sc);
+    return rc;
+}
+
 /* ---- tool behaviours ------------------------------------------------------------------------- */
 
 static void sleep_ms(uint64_t ms)
