@@ -54,7 +54,8 @@ RELIABILITY := $(patsubst tests/reliability/%.c,$(BUILD)/reliability/%,$(wildcar
 EXAMPLE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(OTEL_CFLAGS) -Iinclude
 
 .PHONY: all lib deps test check asan tsan tsan-check demo clean format format-check bench symbols \
-        install uninstall install-check otel-check integration-check bindings-check
+        install uninstall install-check otel-check integration-check bindings-check ubsan \
+        valgrind stress fuzz fuzz-smoke
 
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
@@ -176,6 +177,7 @@ test: deps
 # the OTEL=1 build, the Rust and C++ bindings and the header checks.
 integration-check: all
 	./scripts/check-readme.sh
+	./scripts/valgrind-cli.sh $(CLI)
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory otel-check
 	@$(MAKE) --no-print-directory bindings-check
@@ -203,6 +205,28 @@ check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES) $(RELIABILITY)
 	set -o pipefail; $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log
 	@if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' $(BUILD)/test.log; then \
 	    echo "make: sanitizer reports in $(BUILD)/test.log" >&2; exit 1; fi
+
+# UndefinedBehaviorSanitizer alone (asan runs it together with ASan too).
+ubsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-ubsan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=undefined -fno-sanitize-recover=all" check
+
+# valgrind memcheck over the CLI on the vectors and scenarios (also in make test).
+valgrind: all
+	./scripts/valgrind-cli.sh $(CLI)
+
+# libFuzzer targets in tests/fuzz/ (clang only), built apart in build-fuzz/;
+# see tests/fuzz/README.md. .ci/run runs the smoke run.
+FUZZ_SECONDS ?= 60
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+fuzz-smoke:
+	./scripts/fuzz.sh 30
+
+# Longer runs of the crash-durability and concurrency tests.
+stress: all $(TESTBIN) $(RELIABILITY)
+	CHIO_CRASH_ITERATIONS=$${CHIO_CRASH_ITERATIONS:-200} $(TESTBIN) --filter 'crash/*'
+	CHIO_STRESS_CALLS=$${CHIO_STRESS_CALLS:-2000} $(TESTBIN) --filter 'evaluate/budget_race*'
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -265,6 +289,6 @@ format-check:
 	clang-format --dry-run -Werror $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard examples/*.c tests/otel/*.c) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-ubsan build-otel build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)

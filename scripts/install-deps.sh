@@ -13,6 +13,8 @@ PKGS=(
     libck-dev         # Concurrency Kit: the MPMC signing ring (kernel)
     librocksdb-dev    # RocksDB C API: the receipt store (kernel)
     libcriterion-dev  # Criterion: the test suite
+    valgrind          # memcheck over the CLI (make test, make valgrind)
+    clang             # libFuzzer for the fuzz targets (make fuzz, .ci/run's smoke run)
 )
 # The Rust binding's tests need cargo and rustc (any 1.63+; rustup's or Debian's).
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "${HOME:-/root}/.cargo/bin/cargo" ]; then

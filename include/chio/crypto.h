@@ -73,6 +73,16 @@ CHIO_EXTERN int chio_keypair_generate(chio_keypair **out, chio_error *err);
 CHIO_EXTERN void chio_keypair_free(chio_keypair *kp);
 
 /*
+ * chio_keypair_lock_memory - mlock() the memory holding the seed so it is
+ * never written to swap (OpenSSL keeps its own copy of the private key in
+ * its heap; see OpenSSL's secure heap, CRYPTO_secure_malloc_init(), to
+ * cover that too). Unlocked when the keypair is freed.
+ * Returns: 0; CHIO_ESYS when mlock fails (usually RLIMIT_MEMLOCK; the
+ * message says so); CHIO_EINVAL.
+ */
+CHIO_EXTERN int chio_keypair_lock_memory(chio_keypair *kp, chio_error *err);
+
+/*
  * chio_keypair_write_seed_hex - write the seed as 64 lowercase hex digits
  * plus NUL into @out. Exists only so that `chio keygen` can create a seed
  * file; the caller must OPENSSL_cleanse (or otherwise wipe) @out after use.

@@ -74,7 +74,8 @@ extern "C" {
     XX(ENOCAP, 77, "capability not held by the session")                         \
     XX(EDENIED, 78, "request refused by the kernel")                             \
     XX(ESTREAM_LIMIT, 79, "stream limit reached")                                \
-    XX(ENOTMINE, 80, "not handled by this provider")
+    XX(ENOTMINE, 80, "not handled by this provider")                             \
+    XX(ECANCELLED, 81, "request cancelled")
 
 typedef enum chio_errno {
     CHIO_OK = 0,

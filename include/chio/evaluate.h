@@ -56,7 +56,8 @@ extern "C" {
     XX(SAMPLING_NOT_ALLOWED, "sampling_not_allowed")                   \
     XX(SAMPLING_TOOL_USE_NOT_ALLOWED, "sampling_tool_use_not_allowed") \
     XX(ELICITATION_NOT_ALLOWED, "elicitation_not_allowed")             \
-    XX(NOT_FOUND, "not_found")
+    XX(NOT_FOUND, "not_found")                                         \
+    XX(CANCELLED, "cancelled")
 
 typedef enum chio_code {
 #define CHIO__CODE_ENUM(name, str) CHIO_CODE_##name,
@@ -147,6 +148,15 @@ CHIO_EXTERN int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool
  * Ownership: @json is copied. Thread-safety: the invoking thread only.
  */
 CHIO_EXTERN int chio_tool_ctx_emit_chunk(chio_tool_ctx *ctx, const char *json, size_t len);
+
+/*
+ * chio_tool_ctx_cancelled - 1 once the host cancelled the call or its
+ * timeout passed (see chio_kernel_evaluate_ex()), else 0. A long-running or
+ * blocking tool should poll it and return; the call then ends with a
+ * `cancelled` receipt whatever the tool returns. Thread-safety: any thread
+ * while the call runs.
+ */
+CHIO_EXTERN int chio_tool_ctx_cancelled(const chio_tool_ctx *ctx);
 
 /* The call being served (owned by the kernel, valid during the call). */
 CHIO_EXTERN const char *chio_tool_ctx_session_id(const chio_tool_ctx *ctx);
@@ -386,7 +396,7 @@ typedef struct chio_call {
  * release it with chio_response_destroy().
  */
 typedef struct chio_response {
-    chio_verdict verdict; /* CHIO_VERDICT_ALLOW, _DENY or _INCOMPLETE */
+    chio_verdict verdict; /* CHIO_VERDICT_ALLOW, _DENY, _INCOMPLETE or _CANCELLED */
     chio_code code;       /* CHIO_CODE_NONE on allow */
     char *reason;         /* "" on allow */
     char *output;         /* canonical JSON of the tool output; NULL when denied */
@@ -418,6 +428,31 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  */
 CHIO_EXTERN int chio_kernel_evaluate(chio_kernel *k, const chio_call *call, chio_response *resp,
                                      chio_error *err);
+
+/* Options for chio_kernel_evaluate_ex(). Zero = none. */
+typedef struct chio_call_options {
+    /* The host sets *cancel to nonzero (from any thread) to cancel the call;
+     * read atomically. Borrowed for the duration of the call. */
+    const int *cancel;
+    /* Cancel by itself this many milliseconds after the call started
+     * (monotonic clock); 0 = no timeout. */
+    uint64_t timeout_ms;
+    void *reserved[4]; /* zero */
+} chio_call_options;
+
+/*
+ * chio_kernel_evaluate_ex - chio_kernel_evaluate() with cancellation. A
+ * call cancelled before the tool runs is not dispatched; one cancelled while
+ * its tool runs ends when the tool returns (tools poll
+ * chio_tool_ctx_cancelled(), and streamed chunks are refused with
+ * CHIO_ECANCELLED). Either way the decision is verdict `cancelled`, code
+ * `cancelled`, with a signed receipt ({"verdict":"cancelled","reason":..})
+ * and no output. Results otherwise as chio_kernel_evaluate(); @opts may be
+ * NULL.
+ */
+CHIO_EXTERN int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call,
+                                        const chio_call_options *opts, chio_response *resp,
+                                        chio_error *err);
 
 /*
  * Completion of chio_kernel_evaluate_async(): called exactly once, on a

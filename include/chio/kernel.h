@@ -27,6 +27,7 @@
 #include "chio/error.h"
 #include "chio/export.h"
 #include "chio/receipt.h"
+#include "chio/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -113,7 +114,9 @@ typedef struct chio_kernel_config {
     chio_log_fn log; /* NULL = JSON lines on stderr */
     void *log_ctx;
     chio_log_level log_level; /* CHIO_LOG_INFO */
-    void *reserved[8];        /* zero; room to grow without an ABI break */
+    int lock_key_memory;      /* 1 = mlock the signing key (chio_keypair_lock_memory); 0 */
+    int reserved_int;         /* zero */
+    void *reserved[7];        /* zero; room to grow without an ABI break */
 } chio_kernel_config;
 
 /*
@@ -187,6 +190,18 @@ typedef void (*chio_sign_cb)(void *ctx, int rc, chio_receipt *receipt);
  */
 CHIO_EXTERN int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b,
                                                chio_sign_cb cb, void *ctx, chio_error *err);
+
+/*
+ * chio_kernel_run_retention - one archiving pass now (retention_config
+ * must be enabled): receipts older than retention_days, or the oldest ones
+ * while the live log holds more than max_size_bytes, move with their
+ * checkpoints to the archive log at archive_path (see chio_store_archive()).
+ * The kernel also runs a pass when it starts. Safe while serving.
+ * Returns: 0 with @rep filled; CHIO_ECONFIG (retention disabled); store
+ * errors; CHIO_EDRAINED.
+ */
+CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *rep,
+                                          chio_error *err);
 
 /*
  * chio_kernel_drain - stop accepting work (new calls get CHIO_EDRAINED),

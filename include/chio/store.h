@@ -83,6 +83,37 @@ CHIO_EXTERN int chio_store_scan(chio_store *s, uint64_t from, chio_store_visit_f
 CHIO_EXTERN int chio_store_scan_checkpoints(chio_store *s, uint64_t from, chio_store_visit_fn fn,
                                             void *ctx, chio_error *err);
 
+/* ---- retention: archiving old receipts ------------------------------------------- */
+
+typedef struct chio_archive_report {
+    uint64_t receipts_moved, checkpoints_moved;
+    uint64_t first_seq, last_seq;                 /* the moved range; 0 when nothing moved */
+    uint64_t live_bytes_before, live_bytes_after; /* stored receipt + checkpoint bytes */
+} chio_archive_report;
+
+/*
+ * chio_store_archive - move the oldest receipts of @live (opened
+ * read-write) to the log at @archive_path (created when missing) together
+ * with the checkpoints that cover them, and delete them from @live.
+ * A prefix of the log moves while it is eligible: receipts whose timestamp
+ * is before @older_than (Unix seconds; 0 = no age rule), or, while the live
+ * log's stored bytes exceed @max_bytes (0 = no size rule), the oldest.
+ * With @by_checkpoint, whole checkpoint ranges move (a range only when
+ * every receipt in it is eligible by age, or while the size rule holds) and
+ * the newest checkpoint with the receipts after it always stays; without,
+ * single receipts move and the newest stays. Both logs keep verifying on
+ * their own (chio_store_audit_log() honours where the live log now starts).
+ * Crash-safe: each range is synced to the archive before it is deleted
+ * from @live; a crash between leaves it in both and a later run completes.
+ * Returns: 0 (possibly nothing moved); store errors (CHIO_ESTORE,
+ * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT); CHIO_ENOMEM.
+ * Thread-safety: one archiving pass per live store at a time; a kernel may
+ * keep appending to @live meanwhile.
+ */
+CHIO_EXTERN int chio_store_archive(chio_store *live, const char *archive_path, uint64_t older_than,
+                                   uint64_t max_bytes, int by_checkpoint, chio_archive_report *rep,
+                                   chio_error *err);
+
 /* ---- auditing a stored log ------------------------------------------------------ */
 
 typedef struct chio_store_audit {

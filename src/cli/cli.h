@@ -108,6 +108,7 @@ int cmd_scenario(int argc, char **argv);
  * field's path and the problem in @msg. */
 int cli_scenario_check(const char *text, size_t len, char *msg, size_t cap);
 int cmd_receipt_list(int argc, char **argv);
+int cmd_receipt_archive(int argc, char **argv);
 
 /* Open a receipt log for reading (secondary, else read-only); NULL after
  * printing an error. */

@@ -14,8 +14,10 @@
 
 #include "cli.h"
 
-static const char receipt_usage[] = "usage: chio receipt sign --seed-file FILE < body.json\n"
-                                    "       chio receipt verify [--trusted-key HEX]... [FILE]\n";
+static const char receipt_usage[] =
+    "usage: chio receipt archive --receipt-db DIR --archive DIR ...\n"
+    "       chio receipt sign --seed-file FILE < body.json\n"
+    "       chio receipt verify [--trusted-key HEX]... [FILE]\n";
 
 static const char sign_usage[] =
     "usage: chio receipt sign --seed-file FILE < body.json\n"
@@ -148,7 +150,9 @@ static int receipt_verify(int argc, char **argv)
 
 int cmd_receipt(int argc, char **argv)
 {
-    static const cli_subcommand subs[] = {
-        {"sign", receipt_sign}, {"verify", receipt_verify}, {"list", cmd_receipt_list}};
-    return cli_dispatch("receipt", argc, argv, subs, 3, receipt_usage);
+    static const cli_subcommand subs[] = {{"sign", receipt_sign},
+                                          {"verify", receipt_verify},
+                                          {"list", cmd_receipt_list},
+                                          {"archive", cmd_receipt_archive}};
+    return cli_dispatch("receipt", argc, argv, subs, sizeof(subs) / sizeof(subs[0]), receipt_usage);
 }

@@ -253,12 +253,19 @@ static int opt_strv(reader *rd, const chio_json *obj, const char *base, const ch
         const chio_json *s = chio_json_at(v, i);
         at_index(rd, arr_path, i);
         if (want_type(rd, s, CHIO_JSON_STRING, "a string") != 0)
-            return -1;
+            goto fail;
         (*out)[i] = chio_json_string(s, &len);
-        if (memchr((*out)[i], '\0', len) != NULL)
-            return bad(rd, "string contains a NUL character");
+        if (memchr((*out)[i], '\0', len) != NULL) {
+            bad(rd, "string contains a NUL character");
+            goto fail;
+        }
     }
     return 0;
+fail: /* the caller owns nothing on failure */
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    return -1;
 }
 
 static int known_keys(reader *rd, const chio_json *obj, const char *base, const char *const *known)
@@ -367,6 +374,7 @@ static int read_kernel(reader *rd, scenario *sc, const chio_json *kobj)
         opt_strv(rd, kobj, "kernel", "ca_public_keys", &cas, &nca) != 0)
         return -1;
     if (depth > UINT32_MAX) {
+        free(cas);
         at_key(rd, "kernel", "max_delegation_depth");
         return bad(rd, "out of range");
     }

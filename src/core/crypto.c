@@ -12,7 +12,9 @@
  * call uses its own EVP_MD_CTX, so concurrent signing is safe. The SHA-256
  * EVP_MD is fetched once (pthread_once) and shared read-only.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +31,15 @@ struct chio_keypair {
     uint8_t seed[CHIO_SEED_BYTES];
     uint8_t pub[CHIO_PUBKEY_BYTES];
     char pub_hex[CHIO_PUBKEY_HEX_LEN + 1];
+    int locked; /* mlock()ed by chio_keypair_lock_memory() */
 };
+
+static void (*keypair_free_hook)(const void *mem, size_t len);
+
+void chio__keypair_set_free_hook(void (*fn)(const void *mem, size_t len))
+{
+    keypair_free_hook = fn;
+}
 
 /* ---- SHA-256 ---------------------------------------------------------------------- */
 
@@ -219,9 +229,29 @@ void chio_keypair_free(chio_keypair *kp)
 {
     if (kp == NULL)
         return;
+    int locked = kp->locked;
+
     EVP_PKEY_free(kp->pkey); /* OpenSSL cleanses its own copy of the key */
     OPENSSL_cleanse(kp, sizeof(*kp));
+    if (keypair_free_hook != NULL) /* tests: the memory as free() will get it */
+        keypair_free_hook(kp, sizeof(*kp));
+    if (locked)
+        munlock(kp, sizeof(*kp));
     free(kp);
+}
+
+int chio_keypair_lock_memory(chio_keypair *kp, chio_error *err)
+{
+    if (kp == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL keypair");
+    if (kp->locked)
+        return 0;
+    if (mlock(kp, sizeof(*kp)) != 0)
+        return chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET,
+                          "mlock of the key failed: %s (raise RLIMIT_MEMLOCK, ulimit -l)",
+                          strerror(errno));
+    kp->locked = 1;
+    return 0;
 }
 
 int chio_keypair_write_seed_hex(const chio_keypair *kp, char out[65])

@@ -33,7 +33,8 @@
 /* Fill @err (may be NULL) with @code, @offset and a formatted message, and
  * return @code so callers can write `return chio__fail(err, ...)`. */
 int chio__fail(chio_error *err, int code, size_t offset, const char *fmt, ...) CHIO__PRINTF(4, 5);
-int chio__vfail(chio_error *err, int code, size_t offset, const char *fmt, va_list ap);
+int chio__vfail(chio_error *err, int code, size_t offset, const char *fmt, va_list ap)
+    CHIO__PRINTF(4, 0);
 
 /* ---- growable byte buffer ----------------------------------------------- */
 
@@ -160,6 +161,10 @@ int chio__utf8_valid(const char *s, size_t len);
  * For text that was cut to fit a buffer (snprintf "%.Ns" may split a
  * character) before it goes into a signed receipt. */
 void chio__utf8_repair(char *s);
+
+/* Test hook: called by chio_keypair_free() with the keypair's memory after
+ * it was wiped and before it is freed (NULL: none). */
+void chio__keypair_set_free_hook(void (*fn)(const void *mem, size_t len));
 
 /* ---- hex ---------------------------------------------------------------------- */
 

@@ -173,6 +173,10 @@ typedef struct mreq {
     char *output; /* canonical tool output (allow / incomplete) */
     size_t output_len;
     chio_tool_ctx tctx;
+    /* cancellation (chio_kernel_evaluate_ex) */
+    const int *cancel;
+    uint64_t deadline_ns; /* monotonic; 0 = none */
+    uint64_t timeout_ms;
 } mreq;
 
 static void mreq_init(mreq *r, chio_kernel *k)
@@ -373,6 +377,47 @@ static int run_guards(mreq *r, const char *server, const char *tool, chio_error 
     return 0;
 }
 
+/* ---- cancellation -------------------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int is_cancelled(const mreq *r)
+{
+    /* Relaxed: the host's flag orders nothing else; the call just ends. */
+    if (r->cancel != NULL && __atomic_load_n(r->cancel, __ATOMIC_RELAXED) != 0)
+        return 1;
+    return r->deadline_ns != 0 && mono_ns() >= r->deadline_ns;
+}
+
+int chio_tool_ctx_cancelled(const chio_tool_ctx *c)
+{
+    return c != NULL && is_cancelled(c->r);
+}
+
+/* The decision becomes `cancelled`: no output, whatever the tool did. */
+static void cancel_decision(mreq *r)
+{
+    int timed_out = !(r->cancel != NULL && __atomic_load_n(r->cancel, __ATOMIC_RELAXED) != 0);
+
+    r->verdict = CHIO_VERDICT_CANCELLED;
+    r->code = CHIO_CODE_CANCELLED;
+    r->deny_guard = NULL;
+    if (timed_out)
+        snprintf(r->reason, sizeof(r->reason), "cancelled: the call's %llu ms timeout passed",
+                 (unsigned long long)r->timeout_ms);
+    else
+        snprintf(r->reason, sizeof(r->reason), "cancelled by the host");
+    free(r->output);
+    r->output = NULL;
+    r->output_len = 0;
+}
+
 /* ---- streams -------------------------------------------------------------------------------- */
 
 static uint64_t elapsed_ms(const struct timespec *t0)
@@ -405,6 +450,8 @@ int chio_tool_ctx_emit_chunk(chio_tool_ctx *c, const char *json, size_t len)
 
     if (c == NULL || !c->streaming)
         return CHIO_EINVAL;
+    if (is_cancelled(c->r))
+        return CHIO_ECANCELLED;
     if (c->limit_hit || over_duration(c))
         return CHIO_ESTREAM_LIMIT;
     if (json == NULL)
@@ -773,6 +820,7 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
     const chio__server_reg *srv;
     uint32_t grant = 0;
     chio_code code;
+    int rc;
 
     code = chio__check_token(k, r->sc, r->s->agent, r->now, r->reason, sizeof(r->reason));
     if (code == CHIO_CODE_NONE)
@@ -800,7 +848,14 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
         return err ? err->code : CHIO_ENOMEM;
     if (r->verdict == CHIO_VERDICT_DENY)
         return 0;
-    return dispatch(r, srv, err);
+    if (is_cancelled(r)) { /* not dispatched */
+        cancel_decision(r);
+        return 0;
+    }
+    rc = dispatch(r, srv, err);
+    if (rc == 0 && is_cancelled(r))
+        cancel_decision(r);
+    return rc;
 }
 
 /* Admission, argument parsing and the decision of a tool call. */
@@ -880,6 +935,12 @@ static void otel_report(chio_kernel *k, uint64_t start, const chio__session *s, 
 int chio_kernel_evaluate(chio_kernel *k, const chio_call *call, chio_response *resp,
                          chio_error *err)
 {
+    return chio_kernel_evaluate_ex(k, call, NULL, resp, err);
+}
+
+int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call, const chio_call_options *opts,
+                            chio_response *resp, chio_error *err)
+{
     mreq r;
     int rc;
 #ifdef CHIO_OTEL
@@ -890,6 +951,12 @@ int chio_kernel_evaluate(chio_kernel *k, const chio_call *call, chio_response *r
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or response");
     memset(resp, 0, sizeof(*resp));
     mreq_init(&r, k);
+    if (opts != NULL) {
+        r.cancel = opts->cancel;
+        r.timeout_ms = opts->timeout_ms;
+        if (opts->timeout_ms != 0)
+            r.deadline_ns = mono_ns() + opts->timeout_ms * 1000000u;
+    }
     rc = prepare_tool(&r, call, err);
     if (rc == 0)
         rc = finish_sync(&r, resp, err);

@@ -81,6 +81,18 @@ static int check_config(const chio_kernel_config *c, chio_error *err)
     if (c->retention_config.enabled && c->retention_config.retention_days == 0 &&
         c->retention_config.max_size_bytes == 0)
         return bad_config(err, "retention_config", "is enabled with neither days nor size");
+    if (c->retention_config.enabled &&
+        (c->retention_config.archive_path == NULL || c->retention_config.archive_path[0] == '\0'))
+        return bad_config(err, "retention_config.archive_path",
+                          "is required: old receipts move to an archive, never just away");
+    if (c->retention_config.enabled && c->receipt_store_path == NULL)
+        return bad_config(err, "retention_config", "needs a durable receipt_store_path");
+    if (c->retention_config.enabled && c->receipt_store_path != NULL &&
+        strcmp(c->retention_config.archive_path, c->receipt_store_path) == 0)
+        return bad_config(err, "retention_config.archive_path",
+                          "must differ from receipt_store_path");
+    if (c->reserved_int != 0)
+        return bad_config(err, "reserved_int", "must be zero");
     /* require_web3_evidence without a durable store or checkpoints is
      * accepted here: the spec has evaluation fail, not construction. */
     for (i = 0; i < sizeof(c->reserved) / sizeof(c->reserved[0]); i++)
@@ -104,6 +116,13 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     if (rc != 0) {
         chio_keypair_free(cfg->keypair);
         return rc;
+    }
+    if (cfg->lock_key_memory) {
+        rc = chio_keypair_lock_memory(cfg->keypair, err);
+        if (rc != 0) {
+            chio_keypair_free(cfg->keypair);
+            return rc;
+        }
     }
     k = calloc(1, sizeof(*k));
     if (k == NULL) {
@@ -194,6 +213,25 @@ static void leave(chio_kernel *k)
 
 /* ---- start --------------------------------------------------------------------------------- */
 
+/* One archiving pass over the live store (retention_config). */
+static int retention_pass(chio_kernel *k, chio_archive_report *rep, chio_error *err)
+{
+    uint64_t now = chio__kernel_now(k), older_than = 0, days = k->retention.retention_days;
+    int rc;
+
+    if (days > 0 && now > days * 86400u)
+        older_than = now - days * 86400u;
+    rc = chio_store_archive(k->store, k->retention.archive_path, older_than,
+                            k->retention.max_size_bytes, k->checkpoint_batch_size > 0, rep, err);
+    if (rc == 0 && rep->receipts_moved > 0)
+        chio__log(k, CHIO_LOG_INFO, "receipts_archived", NULL,
+                  "\"receipts\":%llu,\"checkpoints\":%llu,\"first_seq\":%llu,\"last_seq\":%llu",
+                  (unsigned long long)rep->receipts_moved,
+                  (unsigned long long)rep->checkpoints_moved, (unsigned long long)rep->first_seq,
+                  (unsigned long long)rep->last_seq);
+    return rc;
+}
+
 static int start_locked(chio_kernel *k, chio_error *err)
 {
     int rc;
@@ -224,6 +262,15 @@ static int start_locked(chio_kernel *k, chio_error *err)
                   "\"code\":\"%s\"", chio_err_name(rc));
         return rc;
     }
+    if (k->retention.enabled) {
+        /* Archive at start; a failure is logged and the kernel still runs
+         * (nothing is deleted before it is safely archived). */
+        chio_archive_report rep;
+        chio_error rerr;
+        chio_error_init(&rerr);
+        if (retention_pass(k, &rep, &rerr) != 0)
+            chio__log(k, CHIO_LOG_ERROR, "retention_failed", rerr.message, NULL);
+    }
     chio__log(k, CHIO_LOG_INFO, "kernel_started", NULL,
               "\"signer_threads\":%u,\"ring_capacity\":%u,\"durability\":\"%s\","
               "\"next_seq\":%llu,\"ephemeral\":%s",
@@ -248,6 +295,25 @@ static int ensure_started(chio_kernel *k, chio_error *err)
             __atomic_store_n(&k->started, 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&k->start_mu);
+    return rc;
+}
+
+int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *rep, chio_error *err)
+{
+    int rc;
+
+    if (k == NULL || rep == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or report");
+    memset(rep, 0, sizeof(*rep));
+    if (!k->retention.enabled)
+        return chio__fail(err, CHIO_ECONFIG, CHIO_NO_OFFSET, "retention_config is not enabled");
+    rc = enter(k);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+    rc = ensure_started(k, err);
+    if (rc == 0)
+        rc = retention_pass(k, rep, err);
+    leave(k);
     return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "chio/receipt.h"
 #include "chio/store.h"
 #include "internal.h"
+#include "store_internal.h"
 
 /* Per missing range, at most this many "missing_receipt" lines. */
 #define MAX_MISSING_LINES 10000
@@ -44,7 +45,8 @@ typedef struct audit {
     size_t cur;      /* checkpoint whose range we are in */
     uint8_t *leaves; /* leaves of cps[cur] so far */
     size_t nleaves, capleaves;
-    uint64_t expect; /* next sequence number expected */
+    uint64_t expect;   /* next sequence number expected */
+    uint64_t first_cp; /* the first checkpoint the store should hold */
     int oom;
 } audit;
 
@@ -153,6 +155,9 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
         bad_checkpoint(a, c, "untrusted", "signed by a key that is not trusted");
     else if (prev == NULL && chio_checkpoint_previous_sha256(cp) != NULL && cseq == 1)
         bad_checkpoint(a, c, "chain", "the first checkpoint names a previous one");
+    else if (prev == NULL && cseq != a->first_cp)
+        bad_checkpoint(a, c, "numbering",
+                       "checkpoints before this one are missing (and were not archived)");
     else if (prev != NULL && prev->seq + 1 != cseq)
         bad_checkpoint(a, c, "numbering", "checkpoint sequence numbers are not contiguous");
     else if (prev != NULL && prev->readable &&
@@ -322,7 +327,17 @@ int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntru
     a.ctx = ctx;
     a.out = out;
     a.err = err;
-    a.expect = 1;
+    /* After archiving (retention.c) the log starts later: the store says
+     * where; anything missing before that point is a gap. */
+    rc = chio__store_get_meta_u64(s, CHIO__META_RETAINED_SEQ, &a.expect, err);
+    if (rc == 0)
+        rc = chio__store_get_meta_u64(s, CHIO__META_RETAINED_CHECKPOINT, &a.first_cp, err);
+    if (rc != 0)
+        return rc;
+    if (a.expect == 0)
+        a.expect = 1;
+    if (a.first_cp == 0)
+        a.first_cp = 1;
     rc = chio_store_scan_checkpoints(s, 1, read_checkpoint, &a, err);
     if (rc == 0)
         rc = chio_store_scan(s, 1, read_receipt, &a, err);

@@ -598,6 +598,60 @@ void chio__store_batch_put_revocation(chio__store_batch *b, chio_store *s, const
     rocksdb_writebatch_put_cf(b->wb, s->cf[CF_REVOCATIONS], id, strlen(id), value, len);
 }
 
+void chio__store_batch_delete_receipt(chio__store_batch *b, chio_store *s, uint64_t seq,
+                                      const char *id)
+{
+    unsigned char key[8];
+
+    chio__store_key(seq, key);
+    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_RECEIPTS], (const char *)key, 8);
+    if (id != NULL)
+        rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_IDS], id, strlen(id));
+}
+
+void chio__store_batch_delete_checkpoint(chio__store_batch *b, chio_store *s, uint64_t cseq)
+{
+    unsigned char key[8];
+
+    chio__store_key(cseq, key);
+    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_CHECKPOINTS], (const char *)key, 8);
+}
+
+void chio__store_batch_put_meta_u64(chio__store_batch *b, chio_store *s, const char *name,
+                                    uint64_t v)
+{
+    unsigned char val[8];
+
+    chio__store_key(v, val);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_DEFAULT], name, strlen(name), (const char *)val, 8);
+}
+
+int chio__store_get_meta_u64(chio_store *s, const char *name, uint64_t *out, chio_error *err)
+{
+    char *val = NULL;
+    size_t len = 0;
+    int rc, i;
+
+    *out = 0;
+    rc = get_value(s, CF_DEFAULT, name, strlen(name), &val, &len, err);
+    if (rc == CHIO_ENOTFOUND) {
+        if (err != NULL)
+            chio_error_init(err);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (len != 8) {
+        free(val);
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "store metadata %s is malformed",
+                          name);
+    }
+    for (i = 0; i < 8; i++)
+        *out = *out << 8 | (unsigned char)val[i];
+    free(val);
+    return 0;
+}
+
 void chio__store_fail_writes(chio_store *s, int n)
 {
     __atomic_store_n(&s->fail_writes, n, __ATOMIC_SEQ_CST);

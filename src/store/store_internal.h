@@ -29,6 +29,20 @@ void chio__store_batch_put_checkpoint(chio__store_batch *b, chio_store *s, uint6
 void chio__store_batch_put_revocation(chio__store_batch *b, chio_store *s, const char *id,
                                       const char *value, size_t len);
 
+/* Retention (retention.c): removing archived entries, and the store's
+ * metadata (8-byte big-endian values in the default family). A missing
+ * metadata value reads as 0. */
+void chio__store_batch_delete_receipt(chio__store_batch *b, chio_store *s, uint64_t seq,
+                                      const char *id);
+void chio__store_batch_delete_checkpoint(chio__store_batch *b, chio_store *s, uint64_t cseq);
+void chio__store_batch_put_meta_u64(chio__store_batch *b, chio_store *s, const char *name,
+                                    uint64_t v);
+int chio__store_get_meta_u64(chio_store *s, const char *name, uint64_t *out, chio_error *err);
+/* Metadata names: the first receipt and checkpoint still in a store whose
+ * older entries were archived. */
+#define CHIO__META_RETAINED_SEQ        "retained_from_seq"
+#define CHIO__META_RETAINED_CHECKPOINT "retained_from_checkpoint"
+
 /* Apply @b atomically; @sync = fsync the WAL before returning.
  * Returns 0 or CHIO_ESTORE (details in @err). */
 int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error *err);

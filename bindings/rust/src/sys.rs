@@ -209,7 +209,9 @@ pub struct chio_kernel_config {
     pub log: chio_log_fn,
     pub log_ctx: *mut c_void,
     pub log_level: chio_log_level,
-    pub reserved: [*mut c_void; 8],
+    pub lock_key_memory: c_int,
+    pub reserved_int: c_int,
+    pub reserved: [*mut c_void; 7],
 }
 
 #[repr(C)]
@@ -596,7 +598,9 @@ mod tests {
         assert_eq!(offset_of!(chio_kernel_config, log), 160);
         assert_eq!(offset_of!(chio_kernel_config, log_ctx), 168);
         assert_eq!(offset_of!(chio_kernel_config, log_level), 176);
-        assert_eq!(offset_of!(chio_kernel_config, reserved), 184);
+        assert_eq!(offset_of!(chio_kernel_config, lock_key_memory), 180);
+        assert_eq!(offset_of!(chio_kernel_config, reserved_int), 184);
+        assert_eq!(offset_of!(chio_kernel_config, reserved), 192);
 
         assert_eq!(size_of::<chio_tool_server>(), 48);
         assert_eq!(offset_of!(chio_tool_server, tool_names), 8);
@@ -681,6 +685,7 @@ mod tests {
         assert_eq!(cfg.log_level, CHIO_LOG_INFO);
         assert!(cfg.clock.is_none() && cfg.log.is_none());
         assert!(cfg.reserved.iter().all(|p| p.is_null()));
+        assert_eq!(cfg.lock_key_memory, 0);
     }
 
     #[test]

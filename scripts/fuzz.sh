@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh [SECONDS] - build libchio with clang + libFuzzer +
+# AddressSanitizer/UBSan in build-fuzz/ and run each fuzz target in
+# tests/fuzz/ for SECONDS (default: $FUZZ_SECONDS, else 60), one after the
+# other. Seeds come from tests/fuzz/corpus/<target> (read-only); new inputs
+# go to build-fuzz/corpus-new/<target>. Exit status 1 when any target found
+# a crash, leak, UB report or timeout (the reproducer path is printed),
+# 2 on a build or usage error. See tests/fuzz/README.md.
+#
+# Environment: FUZZ_SECONDS (duration when no argument), FUZZ_TARGETS
+# (space-separated subset, e.g. "fuzz_json fuzz_receipt"), CC (default
+# clang), FUZZ_ARGS (extra libFuzzer flags), FUZZ_CFLAGS (extra CFLAGS for
+# the library build; default keeps clang's -Wformat-nonliteral a warning, see
+# the README).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-60}}
+if ! [[ $SECONDS_PER_TARGET =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: scripts/fuzz.sh [SECONDS]   (a positive whole number, got '$SECONDS_PER_TARGET')" >&2
+    exit 2
+fi
+
+CC=${CC:-clang}
+# `make` passes CC=cc by default; we want clang whatever the environment says
+# unless CC names another clang explicitly.
+case "$(basename "$CC")" in clang*) ;; *) CC=clang ;; esac
+BUILD=build-fuzz
+FUZZ_CFLAGS=${FUZZ_CFLAGS:--Wno-error=format-nonliteral}
+ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario"
+TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
+SAN_COMPILE="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
+SAN_LINK="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+
+for t in $TARGETS; do
+    [[ -f tests/fuzz/$t.c ]] || { echo "fuzz.sh: no tests/fuzz/$t.c" >&2; exit 2; }
+done
+command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (clang with libFuzzer is needed)" >&2; exit 2; }
+
+# ---- build -------------------------------------------------------------------------------------
+# Under `make fuzz` the outer make's flags and command-line variables would
+# leak into the library build; this build is configured here alone.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+echo "fuzz.sh: building libchio with $CC into $BUILD/"
+make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BUILD" OPT="-O1 -g" \
+    SAN="$SAN_COMPILE" CFLAGS="$FUZZ_CFLAGS" \
+    "$BUILD/libchio.a" "$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o" ||
+    { echo "fuzz.sh: library build failed" >&2; exit 2; }
+
+DEP_CFLAGS=$(pkg-config --cflags libcrypto ck rocksdb)
+DEP_LIBS="$(pkg-config --libs libcrypto ck rocksdb) -lpthread -lstdc++"
+TGT_CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+-Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla -O1 -g -Iinclude $DEP_CFLAGS"
+
+mkdir -p "$BUILD/fuzz"
+for t in $TARGETS; do
+    extra_src=() extra_inc=()
+    if [[ $t == fuzz_scenario ]]; then
+        extra_src=("$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o")
+        extra_inc=(-Isrc/cli)
+    fi
+    bin=$BUILD/fuzz/$t
+    if [[ ! -x $bin || tests/fuzz/$t.c -nt $bin || $BUILD/libchio.a -nt $bin ||
+          ( ${#extra_src[@]} -gt 0 && ( ${extra_src[0]} -nt $bin || ${extra_src[1]} -nt $bin ) ) ]]; then
+        echo "fuzz.sh: linking $bin"
+        # shellcheck disable=SC2086  # flag lists are meant to split
+        $CC $TGT_CFLAGS $SAN_LINK "${extra_inc[@]}" -o "$bin" "tests/fuzz/$t.c" \
+            "${extra_src[@]}" "$BUILD/libchio.a" $DEP_LIBS ||
+            { echo "fuzz.sh: linking $t failed" >&2; exit 2; }
+    fi
+done
+
+# ---- run ---------------------------------------------------------------------------------------
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:symbolize=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+status=0
+summary=()
+crashes=()
+for t in $TARGETS; do
+    seeds=tests/fuzz/corpus/$t
+    new=$BUILD/corpus-new/$t
+    art=$BUILD/artifacts/$t/
+    log=$BUILD/fuzz-$t.log
+    mkdir -p "$new" "$art"
+    seed_dirs=()
+    [[ -d $seeds ]] && seed_dirs=("$seeds")
+    echo "fuzz.sh: running $t for ${SECONDS_PER_TARGET}s (log: $log)"
+    rc=0
+    # The first corpus directory is where libFuzzer writes new inputs, so
+    # the scratch directory goes first and the checked-in seeds stay read-only.
+    # shellcheck disable=SC2086
+    "$BUILD/fuzz/$t" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art" ${FUZZ_ARGS:-} \
+        "$new" "${seed_dirs[@]}" >"$log" 2>&1 || rc=$?
+
+    runs=$(grep -aoE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
+    last=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
+    cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || true)
+    ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || true)
+    corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' <<<"$last" | sed 's/corp: //' || true)
+    [[ -n $runs ]] || runs=$(grep -oE '^#[0-9]+' <<<"$last" | tr -d '#' || true)
+    line=$(printf '%-16s runs=%-10s cov=%-6s ft=%-6s corpus=%-12s' "$t" "${runs:-?}" "${cov:-?}" \
+        "${ft:-?}" "${corp:-?}")
+    if [[ $rc -ne 0 ]]; then
+        status=1
+        found=$(grep -aoE "(Test unit written to|artifact_prefix='[^']*'; Test unit written to) [^ ]+" "$log" |
+                    awk '{print $NF}' | tail -1 || true)
+        kind=$(grep -aoE 'ERROR: [A-Za-z]+Sanitizer: [a-z-]+|runtime error: .*|ERROR: libFuzzer: [a-z-]+|invariant violated: .*' "$log" |
+                   head -1 || true)
+        line="$line FAILED rc=$rc ${kind:-see log} ${found:+reproducer: $found}"
+        crashes+=("$t: ${found:-no reproducer written} (log: $log)")
+        echo "fuzz.sh: $t FAILED: ${kind:-rc=$rc}" >&2
+        grep -aE '^ +#[0-9]+ 0x' "$log" | head -12 >&2 || true
+        [[ -n $found ]] && echo "fuzz.sh: reproducer: $found" >&2
+    else
+        line="$line ok"
+    fi
+    summary+=("$line")
+done
+
+echo
+echo "fuzz.sh: summary (${SECONDS_PER_TARGET}s per target)"
+printf '  %s\n' "${summary[@]}"
+if [[ $status -ne 0 ]]; then
+    echo "fuzz.sh: findings:" >&2
+    printf '  %s\n' "${crashes[@]}" >&2
+    echo "fuzz.sh: reproduce with: $BUILD/fuzz/<target> <reproducer file>" >&2
+fi
+exit $status

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/retention.c - archiving: move the oldest receipts of a live log,
+ * with the checkpoints that cover them, to an archive log, and delete them
+ * from the live one (chio_store_archive(), the kernel's retention_config).
+ *
+ * Only a prefix moves, and in whole checkpoint ranges when the log has
+ * checkpoints, so both logs stay verifiable on their own: the archive holds
+ * receipts 1..n and checkpoints 1..m, contiguous; the live log records where
+ * it now starts (metadata retained_from_seq / retained_from_checkpoint,
+ * read by the auditor) and its first checkpoint still names the archived
+ * one before it. The newest checkpoint and the receipts after it always
+ * stay, so a kernel reopening the live log continues its sequence and its
+ * checkpoint chain.
+ *
+ * Crash safety: each range is written to the archive (WAL synced) before
+ * it is deleted from the live log (synced), so a receipt is always in at
+ * least one of the two; after a crash between the two writes the next run
+ * writes the same bytes again and finishes the delete.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/json.h"
+#include "internal.h"
+#include "store_internal.h"
+
+typedef struct entry {
+    uint64_t seq;
+    uint64_t ts;
+    char id[65];
+    char *json;
+    size_t len;
+} entry;
+
+typedef struct range {
+    entry *v;
+    size_t n, cap;
+    uint64_t last; /* stop after this sequence number */
+    int bad;       /* an entry could not be read */
+} range;
+
+static void range_clear(range *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        free(r->v[i].json);
+    r->n = 0;
+    r->bad = 0;
+}
+
+/* Collect receipts up to r->last (scan callback). */
+static int collect(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    range *r = ctx;
+    chio_json_doc *doc = NULL;
+    const char *id;
+    uint64_t ts = 0;
+    entry *e;
+
+    if (seq > r->last)
+        return 1;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        entry *p = realloc(r->v, cap * sizeof(*p));
+        if (p == NULL)
+            return CHIO_ENOMEM;
+        r->v = p;
+        r->cap = cap;
+    }
+    e = &r->v[r->n];
+    memset(e, 0, sizeof(*e));
+    e->seq = seq;
+    e->len = len;
+    e->json = malloc(len ? len : 1);
+    if (e->json == NULL)
+        return CHIO_ENOMEM;
+    memcpy(e->json, json, len);
+    r->n++;
+    if (chio_json_parse(json, len, &doc, NULL) == 0) {
+        id = chio_json_string(chio_json_get(chio_json_root(doc), "id"), NULL);
+        if (id != NULL && strlen(id) == 64)
+            memcpy(e->id, id, 65);
+        chio_json_get_uint64(chio_json_get(chio_json_root(doc), "timestamp"), &ts);
+        chio_json_doc_free(doc);
+    }
+    if (e->id[0] == '\0')
+        r->bad = 1; /* unreadable: archiving stops rather than guess */
+    e->ts = ts;
+    return 0;
+}
+
+typedef struct cp_entry {
+    uint64_t cseq, start, end;
+    char *json;
+    size_t len;
+} cp_entry;
+
+typedef struct cp_list {
+    cp_entry *v;
+    size_t n, cap;
+    int bad;
+} cp_list;
+
+static int collect_cp(void *ctx, uint64_t cseq, const char *json, size_t len)
+{
+    cp_list *l = ctx;
+    chio_json_doc *doc = NULL;
+    const chio_json *body;
+    cp_entry *e;
+
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        cp_entry *p = realloc(l->v, cap * sizeof(*p));
+        if (p == NULL)
+            return CHIO_ENOMEM;
+        l->v = p;
+        l->cap = cap;
+    }
+    e = &l->v[l->n++];
+    memset(e, 0, sizeof(*e));
+    e->cseq = cseq;
+    e->len = len;
+    e->json = malloc(len ? len : 1);
+    if (e->json == NULL)
+        return CHIO_ENOMEM;
+    memcpy(e->json, json, len);
+    if (chio_json_parse(json, len, &doc, NULL) != 0) {
+        l->bad = 1;
+        return 1;
+    }
+    body = chio_json_get(chio_json_root(doc), "body");
+    if (chio_json_get_uint64(chio_json_get(body, "batch_start_seq"), &e->start) != 0 ||
+        chio_json_get_uint64(chio_json_get(body, "batch_end_seq"), &e->end) != 0)
+        l->bad = 1;
+    chio_json_doc_free(doc);
+    return l->bad ? 1 : 0;
+}
+
+static int sum_len(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    (void)seq;
+    (void)json;
+    *(uint64_t *)ctx += len;
+    return 0;
+}
+
+typedef struct pass {
+    chio_store *live, *arch;
+    chio__store_batch *ab, *lb;
+    uint64_t older_than, max_bytes, live_bytes;
+    chio_archive_report *rep;
+    chio_error *err;
+} pass;
+
+/* May the receipts in @r move? */
+static int eligible(const pass *p, const range *r)
+{
+    size_t i;
+    int old = p->older_than != 0;
+
+    if (r->bad || r->n == 0)
+        return 0;
+    for (i = 0; old && i < r->n; i++)
+        if (r->v[i].ts >= p->older_than)
+            old = 0;
+    return old || (p->max_bytes != 0 && p->live_bytes > p->max_bytes);
+}
+
+/* Archive the receipts of @r (and checkpoint @cp when given), then delete
+ * them from the live log and record where it now starts. */
+static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, uint64_t next_cp)
+{
+    size_t i;
+    uint64_t bytes = 0;
+    int rc;
+
+    chio__store_batch_clear(p->ab);
+    chio__store_batch_clear(p->lb);
+    for (i = 0; i < r->n; i++) {
+        chio__store_batch_put_receipt(p->ab, p->arch, r->v[i].seq, r->v[i].json, r->v[i].len,
+                                      r->v[i].id);
+        chio__store_batch_delete_receipt(p->lb, p->live, r->v[i].seq, r->v[i].id);
+        bytes += r->v[i].len;
+    }
+    if (cp != NULL) {
+        chio__store_batch_put_checkpoint(p->ab, p->arch, cp->cseq, cp->json, cp->len);
+        chio__store_batch_delete_checkpoint(p->lb, p->live, cp->cseq);
+        bytes += cp->len;
+        chio__store_batch_put_meta_u64(p->lb, p->live, CHIO__META_RETAINED_CHECKPOINT, next_cp);
+    }
+    chio__store_batch_put_meta_u64(p->lb, p->live, CHIO__META_RETAINED_SEQ, next_seq);
+    /* Archive first, synced: from here on the receipts exist twice. */
+    rc = chio__store_write(p->arch, p->ab, 1, p->err);
+    if (rc == 0)
+        rc = chio__store_write(p->live, p->lb, 1, p->err);
+    if (rc != 0)
+        return rc;
+    p->live_bytes -= bytes < p->live_bytes ? bytes : p->live_bytes;
+    if (p->rep->receipts_moved == 0)
+        p->rep->first_seq = r->v[0].seq;
+    p->rep->last_seq = r->v[r->n - 1].seq;
+    p->rep->receipts_moved += r->n;
+    p->rep->checkpoints_moved += cp != NULL;
+    return 0;
+}
+
+static int by_checkpoints(pass *p)
+{
+    cp_list l;
+    range r;
+    size_t i;
+    int rc;
+
+    memset(&l, 0, sizeof(l));
+    memset(&r, 0, sizeof(r));
+    rc = chio_store_scan_checkpoints(p->live, 1, collect_cp, &l, p->err);
+    if (rc > 0)
+        rc = 0;
+    /* All but the newest checkpoint, oldest first, while eligible. */
+    for (i = 0; rc == 0 && !l.bad && i + 1 < l.n; i++) {
+        range_clear(&r);
+        r.last = l.v[i].end;
+        rc = chio_store_scan(p->live, l.v[i].start, collect, &r, p->err);
+        if (rc > 0)
+            rc = 0;
+        if (rc != 0 || r.n != l.v[i].end - l.v[i].start + 1 || !eligible(p, &r))
+            break;
+        rc = move(p, &r, &l.v[i], l.v[i].end + 1, l.v[i + 1].cseq);
+    }
+    range_clear(&r);
+    free(r.v);
+    for (i = 0; i < l.n; i++)
+        free(l.v[i].json);
+    free(l.v);
+    return rc;
+}
+
+static int by_receipts(pass *p)
+{
+    uint64_t first = 0, last = 0, seq;
+    range r;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    rc = chio_store_seq_range(p->live, &first, &last, p->err);
+    /* In chunks of up to 256, all but the newest receipt, while eligible. */
+    for (seq = first; rc == 0 && first > 0 && seq < last;) {
+        size_t keep = 0;
+        range_clear(&r);
+        r.last = seq + 255 < last - 1 ? seq + 255 : last - 1;
+        rc = chio_store_scan(p->live, seq, collect, &r, p->err);
+        if (rc > 0)
+            rc = 0;
+        if (rc != 0 || r.n == 0)
+            break;
+        /* the eligible prefix of this chunk */
+        while (keep < r.n) {
+            range one = {&r.v[keep], 1, 1, 0, 0};
+            one.bad = r.v[keep].id[0] == '\0';
+            if (!eligible(p, &one))
+                break;
+            p->live_bytes -= r.v[keep].len < p->live_bytes ? r.v[keep].len : p->live_bytes;
+            keep++;
+        }
+        /* restore the byte count; move() subtracts it again */
+        {
+            size_t i;
+            for (i = 0; i < keep; i++)
+                p->live_bytes += r.v[i].len;
+        }
+        if (keep == 0)
+            break;
+        {
+            range part = {r.v, keep, keep, 0, 0};
+            rc = move(p, &part, NULL, r.v[keep - 1].seq + 1, 0);
+        }
+        if (keep < r.n)
+            break;
+        seq = r.last + 1;
+    }
+    range_clear(&r);
+    free(r.v);
+    return rc;
+}
+
+int chio_store_archive(chio_store *live, const char *archive_path, uint64_t older_than,
+                       uint64_t max_bytes, int by_checkpoint, chio_archive_report *rep,
+                       chio_error *err)
+{
+    pass p;
+    int rc;
+
+    if (live == NULL || archive_path == NULL || rep == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    memset(rep, 0, sizeof(*rep));
+    memset(&p, 0, sizeof(p));
+    p.live = live;
+    p.older_than = older_than;
+    p.max_bytes = max_bytes;
+    p.rep = rep;
+    p.err = err;
+    rc = chio_store_scan(live, 1, sum_len, &p.live_bytes, err);
+    if (rc == 0)
+        rc = chio_store_scan_checkpoints(live, 1, sum_len, &p.live_bytes, err);
+    if (rc != 0)
+        return rc;
+    rep->live_bytes_before = p.live_bytes;
+    if (older_than == 0 && (max_bytes == 0 || p.live_bytes <= max_bytes)) {
+        rep->live_bytes_after = p.live_bytes;
+        return 0; /* nothing can be eligible: do not even open the archive */
+    }
+    rc = chio_store_open(archive_path, CHIO_STORE_READ_WRITE, &p.arch, err);
+    if (rc != 0)
+        return rc;
+    p.ab = chio__store_batch_new();
+    p.lb = chio__store_batch_new();
+    if (p.ab == NULL || p.lb == NULL)
+        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    else
+        rc = by_checkpoint ? by_checkpoints(&p) : by_receipts(&p);
+    rep->live_bytes_after = p.live_bytes;
+    chio__store_batch_free(p.ab);
+    chio__store_batch_free(p.lb);
+    chio_store_close(p.arch);
+    return rc;
+}

@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_reliability.c - the kernel on a bad day: cancelled and
+ * hung tools, tools returning garbage, a failing store answered within a
+ * bounded time, a full disk (a size-limited tmpfs, when the test may
+ * mount one), retention (archiving old receipts with their checkpoints,
+ * by age and by size, crash-safe), and key hygiene (the seed wiped on free,
+ * never in a log line, mlock available).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+#include "kernel_internal.h"
+
+#define IAT 1710000000u
+
+static uint64_t g_now = IAT + 10;
+static char *dir;
+
+static uint64_t test_clock(void *ctx)
+{
+    (void)ctx;
+    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
+}
+
+static void setup(void)
+{
+    g_now = IAT + 10;
+    dir = testutil_tmpdir();
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+TestSuite(reliability, .init = setup, .fini = teardown);
+
+static char *path_in(const char *name)
+{
+    char *p;
+    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}
+
+/* ---- tools that misbehave -------------------------------------------------------------- */
+
+static int hanging_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                        size_t len, chio_output *out)
+{
+    int *entered = user;
+    struct timespec nap = {0, 2 * 1000 * 1000};
+
+    (void)tool;
+    (void)args;
+    (void)len;
+    __atomic_store_n(entered, 1, __ATOMIC_SEQ_CST);
+    while (!chio_tool_ctx_cancelled(ctx)) /* hangs until the host cancels */
+        nanosleep(&nap, NULL);
+    return chio_output_set_json(out, "\"too late\"", 10);
+}
+
+static int garbage_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                        size_t len, chio_output *out)
+{
+    (void)user;
+    (void)ctx;
+    (void)tool;
+    (void)args;
+    (void)len;
+    chio_output_set_json(out, "{\"unterminated\": ", 17);
+    return 0; /* claims success with an invalid result */
+}
+
+static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                chio_output *out)
+{
+    (void)user;
+    (void)ctx;
+    (void)tool;
+    return chio_output_set_json(out, args, len);
+}
+
+static int g_entered;
+
+static chio_kernel *kernel_with_tools(const char *path)
+{
+    static const char *const hang[] = {"hang"};
+    static const char *const junk[] = {"junk"};
+    static const char *const ok[] = {"echo"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+
+    kt_config(&cfg, path);
+    cfg.clock = test_clock;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    cfg.checkpoint_batch_size = 10;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv-hang";
+    ts.tool_names = hang;
+    ts.ntools = 1;
+    ts.invoke = hanging_tool;
+    ts.user = &g_entered;
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, NULL), 0);
+    ts.server_id = "srv-junk";
+    ts.tool_names = junk;
+    ts.invoke = garbage_tool;
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, NULL), 0);
+    ts.server_id = "srv";
+    ts.tool_names = ok;
+    ts.invoke = echo;
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, NULL), 0);
+    return k;
+}
+
+static void open_all(chio_kernel *k, char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
+                         "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
+                         "\"operations\":[\"invoke\"]}]}",
+                         IAT, 100000000, NULL, 0);
+    const char *caps[1] = {tok};
+
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, NULL), 0);
+    free(tok);
+}
+
+static chio_call make_call(const char *sid, const char *server, const char *tool)
+{
+    chio_call c;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = "cap-r";
+    c.server_id = server;
+    c.tool_name = tool;
+    c.arguments_json = "{\"n\":1}";
+    c.arguments_len = 7;
+    return c;
+}
+
+static void expect_verified(const chio_response *r, const char *verdict)
+{
+    uint8_t pub[32];
+    chio_receipt_report rep;
+
+    cr_assert_not_null(r->receipt);
+    chio_pubkey_from_hex(TEST_PUB, 64, pub);
+    cr_assert_eq(chio_receipt_verify(r->receipt, pub, 1, &rep), 0);
+    cr_expect(rep.ok);
+    cr_expect_str_eq(
+        chio_json_string(
+            chio_json_get(chio_json_get(chio_receipt_root(r->receipt), "decision"), "verdict"),
+            NULL),
+        verdict);
+}
+
+typedef struct canceller {
+    int flag;
+} canceller;
+
+static void *cancel_later(void *arg)
+{
+    canceller *c = arg;
+    struct timespec nap = {0, 1000 * 1000};
+
+    while (!__atomic_load_n(&g_entered, __ATOMIC_SEQ_CST))
+        nanosleep(&nap, NULL);
+    nap.tv_nsec = 50 * 1000 * 1000;
+    nanosleep(&nap, NULL);
+    __atomic_store_n(&c->flag, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+Test(reliability, a_hung_tool_cancelled_by_the_host_gets_a_cancelled_receipt)
+{
+    chio_kernel *k = kernel_with_tools(NULL);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_call c;
+    chio_call_options o;
+    chio_response r;
+    chio_error err;
+    canceller can = {0};
+    pthread_t th;
+
+    open_all(k, sid);
+    c = make_call(sid, "srv-hang", "hang");
+    memset(&o, 0, sizeof(o));
+    o.cancel = &can.flag;
+    pthread_create(&th, NULL, cancel_later, &can);
+    cr_assert_eq(chio_kernel_evaluate_ex(k, &c, &o, &r, &err), 0, "%s", err.message);
+    pthread_join(th, NULL);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_CANCELLED);
+    cr_expect_str_eq(chio_code_name(r.code), "cancelled");
+    cr_expect_null(r.output);
+    expect_verified(&r, "cancelled");
+    chio_response_destroy(&r);
+
+    /* A timeout cancels by itself. */
+    g_entered = 0;
+    memset(&o, 0, sizeof(o));
+    o.timeout_ms = 80;
+    cr_assert_eq(chio_kernel_evaluate_ex(k, &c, &o, &r, &err), 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_CANCELLED);
+    cr_expect_neq(strstr(r.reason, "timeout"), NULL, "%s", r.reason);
+    expect_verified(&r, "cancelled");
+    chio_response_destroy(&r);
+
+    /* Cancelled before dispatch: the tool never runs. */
+    g_entered = 0;
+    can.flag = 1;
+    memset(&o, 0, sizeof(o));
+    o.cancel = &can.flag;
+    cr_assert_eq(chio_kernel_evaluate_ex(k, &c, &o, &r, &err), 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_CANCELLED);
+    cr_expect_eq(g_entered, 0, "a call cancelled before dispatch reached its tool");
+    chio_response_destroy(&r);
+
+    /* The kernel keeps serving. */
+    c = make_call(sid, "srv", "echo");
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
+    chio_response_destroy(&r);
+    chio_kernel_free(k);
+}
+
+Test(reliability, a_tool_returning_invalid_json_is_a_deny_with_a_receipt)
+{
+    chio_kernel *k = kernel_with_tools(NULL);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_call c;
+    chio_response r;
+    chio_error err;
+
+    open_all(k, sid);
+    c = make_call(sid, "srv-junk", "junk");
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY);
+    cr_expect_eq(r.code, CHIO_CODE_TOOL_ERROR);
+    cr_expect_neq(strstr(r.reason, "not valid JSON"), NULL, "%s", r.reason);
+    expect_verified(&r, "deny");
+    chio_response_destroy(&r);
+    chio_kernel_free(k);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+typedef struct failer {
+    chio_kernel *k;
+    const char *sid;
+    int rc;
+    uint64_t ms;
+} failer;
+
+static void *call_during_failure(void *arg)
+{
+    failer *f = arg;
+    chio_call c = make_call(f->sid, "srv", "echo");
+    chio_response r;
+    uint64_t t0 = mono_ms();
+
+    f->rc = chio_kernel_evaluate(f->k, &c, &r, NULL);
+    f->ms = mono_ms() - t0;
+    cr_expect_null(r.receipt);
+    chio_response_destroy(&r);
+    return NULL;
+}
+
+Test(reliability, a_failing_store_answers_every_caller_quickly_and_never_allows)
+{
+    char *path = path_in("fail"), sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = kernel_with_tools(path);
+    failer f[8];
+    pthread_t th[8];
+    int i;
+
+    open_all(k, sid);
+    {
+        chio_call c = make_call(sid, "srv", "echo");
+        chio_response r;
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, NULL), 0);
+        chio_response_destroy(&r);
+    }
+    chio__store_fail_writes(chio__kernel_store(k), -1);
+    for (i = 0; i < 8; i++) {
+        f[i] = (failer){k, sid, 0, 0};
+        pthread_create(&th[i], NULL, call_during_failure, &f[i]);
+    }
+    for (i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect(f[i].rc == CHIO_ESTORE || f[i].rc == CHIO_EFAILED, "caller %d: %s", i,
+                  chio_err_name(f[i].rc));
+        cr_expect_lt(f[i].ms, 5000, "caller %d waited %llu ms", i, (unsigned long long)f[i].ms);
+    }
+    chio_kernel_free(k);
+    free(path);
+}
+
+/* ---- a full disk ---------------------------------------------------------------------------- */
+
+Test(reliability, a_full_disk_fails_closed_and_loses_nothing)
+{
+    char *mnt = path_in("small"), *db, *filler, sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k;
+    chio_kernel_metrics m;
+    uint64_t allowed = 0, i;
+    kt_log_report rep;
+    FILE *f;
+    int rc = 0;
+
+    cr_assert_eq(mkdir(mnt, 0700), 0);
+    if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=6m") != 0) {
+        fprintf(stderr,
+                "SKIP: cannot mount a size-limited tmpfs here (%s); the disk-full test "
+                "needs root\n",
+                strerror(errno));
+        cr_skip_test("cannot mount a size-limited tmpfs (needs root)");
+    }
+    cr_assert_geq(asprintf(&db, "%s/db", mnt), 0);
+    cr_assert_geq(asprintf(&filler, "%s/filler", mnt), 0);
+    k = kernel_with_tools(db);
+    open_all(k, sid);
+    /* Leave RocksDB about 1.5 MiB, then fill it. */
+    f = fopen(filler, "w");
+    cr_assert_not_null(f);
+    {
+        static char block[65536];
+        memset(block, 'f', sizeof(block));
+        for (i = 0; i < 60; i++)
+            if (fwrite(block, 1, sizeof(block), f) != sizeof(block))
+                break;
+    }
+    fclose(f);
+    for (i = 0; i < 100000 && rc == 0; i++) {
+        chio_call c = make_call(sid, "srv", "echo");
+        chio_response r;
+        rc = chio_kernel_evaluate(k, &c, &r, NULL);
+        if (rc == 0) {
+            cr_assert_not_null(r.receipt); /* never an allow without a receipt */
+            allowed++;
+        } else {
+            cr_expect_null(r.receipt);
+        }
+        chio_response_destroy(&r);
+    }
+    cr_expect(rc == CHIO_ESTORE || rc == CHIO_EFAILED, "the disk never filled up: %s",
+              chio_err_name(rc));
+    chio_kernel_metrics_get(k, &m);
+    cr_expect(m.failed);
+    chio_kernel_free(k);
+
+    /* Free the space: the log holds every allowed receipt, and a reopened
+     * kernel continues it. */
+    cr_assert_eq(unlink(filler), 0);
+    rep = kt_check_log(db, 10);
+    cr_expect_geq(rep.receipts, allowed);
+    k = kernel_with_tools(db);
+    open_all(k, sid);
+    {
+        chio_call c = make_call(sid, "srv", "echo");
+        chio_response r;
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, NULL), 0);
+        cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
+        chio_response_destroy(&r);
+    }
+    chio_kernel_metrics_get(k, &m);
+    cr_expect_eq(m.last_seq, rep.last + 1, "sequence did not continue");
+    chio_kernel_free(k);
+    kt_check_log(db, 10);
+    umount(mnt);
+    free(db);
+    free(filler);
+    free(mnt);
+}
+
+/* ---- retention ------------------------------------------------------------------------------ */
+
+static chio_kernel *retention_kernel(const char *live, const char *archive, uint32_t days,
+                                     uint64_t max_bytes)
+{
+    chio_kernel_config cfg;
+
+    kt_config(&cfg, live);
+    cfg.clock = test_clock;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    cfg.checkpoint_batch_size = 10;
+    cfg.retention_config.enabled = 1;
+    cfg.retention_config.retention_days = days;
+    cfg.retention_config.max_size_bytes = max_bytes;
+    cfg.retention_config.archive_path = archive;
+    return kt_kernel(&cfg);
+}
+
+static void sign_n(chio_kernel *k, uint64_t n, uint64_t base)
+{
+    uint64_t i;
+
+    for (i = 0; i < n; i++) {
+        chio_receipt *r;
+        cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(base + i), &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+}
+
+static void expect_cli_audit_ok(const char *db, const char *want)
+{
+    cli_result r = testutil_run_cli((const char *const[]){"receipt", "verify", "--receipt-db", db,
+                                                          "--trusted-key", TEST_PUB, NULL},
+                                    NULL, 0);
+
+    cr_expect_eq(r.status, 0, "audit of %s: %s", db, r.out);
+    cr_expect_neq(strstr(r.out, want), NULL, "audit of %s: %s", db, r.out);
+    testutil_cli_free(&r);
+}
+
+Test(reliability, retention_archives_old_receipts_with_their_checkpoints)
+{
+    char *live = path_in("live"), *arch = path_in("archive");
+    chio_kernel *k = retention_kernel(live, arch, 1, 0);
+    chio_archive_report rep;
+    chio_error err;
+
+    sign_n(k, 50, 0);             /* timestamps IAT+10: old in two days */
+    g_now = IAT + 10 + 2 * 86400; /* two days later */
+    sign_n(k, 25, 50);            /* seqs 51..75: recent */
+    cr_assert_eq(chio_kernel_run_retention(k, &rep, &err), 0, "%s", err.message);
+    cr_expect_eq(rep.receipts_moved, 50);
+    cr_expect_eq(rep.checkpoints_moved, 5);
+    cr_expect_eq(rep.first_seq, 1);
+    cr_expect_eq(rep.last_seq, 50);
+    cr_expect_lt(rep.live_bytes_after, rep.live_bytes_before);
+    sign_n(k, 10, 75); /* the chain continues after archiving */
+    chio_kernel_free(k);
+
+    expect_cli_audit_ok(arch, "\"receipts\":50,\"first_seq\":1,\"last_seq\":50,\"gaps\":0,"
+                              "\"invalid\":0,\"checkpoints\":5,\"checkpoints_valid\":5");
+    expect_cli_audit_ok(live, "\"receipts\":35,\"first_seq\":51,\"last_seq\":85,\"gaps\":0,"
+                              "\"invalid\":0,\"checkpoints\":3,\"checkpoints_valid\":3");
+    /* The kernel reopens the live log and continues it. */
+    k = retention_kernel(live, arch, 1, 0);
+    sign_n(k, 5, 85);
+    chio_kernel_free(k);
+    expect_cli_audit_ok(live, "\"last_seq\":90,\"gaps\":0,\"invalid\":0");
+    free(live);
+    free(arch);
+}
+
+Test(reliability, retention_by_size_keeps_the_newest_checkpoint)
+{
+    char *live = path_in("live"), *arch = path_in("archive");
+    chio_kernel *k = retention_kernel(live, arch, 0, 20000); /* ~15 receipts */
+    chio_archive_report rep;
+    chio_error err;
+
+    sign_n(k, 60, 0);
+    cr_assert_eq(chio_kernel_run_retention(k, &rep, &err), 0, "%s", err.message);
+    cr_expect_gt(rep.receipts_moved, 0);
+    cr_expect_eq(rep.receipts_moved % 10, 0, "whole checkpoint ranges move");
+    cr_expect_leq(rep.receipts_moved, 50, "the newest checkpoint stays");
+    cr_expect_leq(rep.live_bytes_after, 20000 + 15000);
+    chio_kernel_free(k);
+    expect_cli_audit_ok(arch, "\"gaps\":0,\"invalid\":0");
+    expect_cli_audit_ok(live, "\"gaps\":0,\"invalid\":0");
+    free(live);
+    free(arch);
+}
+
+static int in_store(chio_store *s, uint64_t seq)
+{
+    char *json = NULL;
+    int rc = chio_store_get_receipt(s, seq, &json, NULL, NULL);
+
+    free(json);
+    return rc == 0;
+}
+
+Test(reliability, a_crash_during_archiving_loses_nothing)
+{
+    char *live = path_in("live"), *arch = path_in("archive");
+    chio_kernel *k = retention_kernel(live, arch, 1, 0);
+    chio_archive_report rep;
+    chio_store *ls, *as;
+    chio_error err;
+    uint64_t seq;
+    int rc;
+
+    sign_n(k, 40, 0);
+    g_now = IAT + 10 + 2 * 86400;
+    sign_n(k, 10, 40);
+    chio_kernel_free(k);
+
+    /* The archive write succeeds, the live delete fails: the state a crash
+     * between the two leaves behind. */
+    cr_assert_eq(chio_store_open(live, CHIO_STORE_READ_WRITE, &ls, &err), 0, "%s", err.message);
+    chio__store_fail_writes(ls, -1);
+    rc = chio_store_archive(ls, arch, IAT + 86400, 0, 1, &rep, &err);
+    cr_expect_eq(rc, CHIO_ESTORE);
+    chio_store_close(ls);
+    cr_assert_eq(chio_store_open(live, CHIO_STORE_READ_ONLY, &ls, &err), 0);
+    cr_assert_eq(chio_store_open(arch, CHIO_STORE_READ_ONLY, &as, &err), 0);
+    for (seq = 1; seq <= 50; seq++)
+        cr_expect(in_store(ls, seq) || in_store(as, seq), "receipt %llu is in neither store",
+                  (unsigned long long)seq);
+    chio_store_close(ls);
+    chio_store_close(as);
+
+    /* The next pass finishes the job. */
+    cr_assert_eq(chio_store_open(live, CHIO_STORE_READ_WRITE, &ls, &err), 0);
+    cr_assert_eq(chio_store_archive(ls, arch, IAT + 86400, 0, 1, &rep, &err), 0, "%s", err.message);
+    cr_expect_eq(rep.receipts_moved, 40);
+    chio_store_close(ls);
+    expect_cli_audit_ok(arch, "\"receipts\":40,\"first_seq\":1,\"last_seq\":40,\"gaps\":0");
+    expect_cli_audit_ok(live, "\"receipts\":10,\"first_seq\":41,\"last_seq\":50,\"gaps\":0");
+    free(live);
+    free(arch);
+}
+
+Test(reliability, retention_needs_an_archive_path)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k = NULL;
+    chio_error err;
+    char *live = path_in("live");
+
+    kt_config(&cfg, live);
+    cfg.retention_config.enabled = 1;
+    cfg.retention_config.retention_days = 1;
+    cr_expect_eq(chio_kernel_new(&cfg, &k, &err), CHIO_ECONFIG);
+    cr_expect_neq(strstr(err.message, "archive_path"), NULL, "%s", err.message);
+    free(live);
+}
+
+/* ---- key hygiene ---------------------------------------------------------------------------- */
+
+static int g_wiped = -1;
+
+static void inspect_freed(const void *mem, size_t len)
+{
+    const unsigned char *p = mem;
+    size_t i;
+
+    g_wiped = 1;
+    for (i = 0; i < len; i++)
+        if (p[i] != 0)
+            g_wiped = 0;
+}
+
+Test(reliability, the_seed_is_wiped_when_the_keypair_is_freed)
+{
+    chio_keypair *kp;
+
+    cr_assert_eq(chio_keypair_from_seed_hex(TEST_SEED, 64, &kp, NULL), 0);
+    chio__keypair_set_free_hook(inspect_freed);
+    chio_keypair_free(kp);
+    chio__keypair_set_free_hook(NULL);
+    cr_expect_eq(g_wiped, 1, "the keypair's memory was not all zero when freed");
+}
+
+typedef struct log_sink {
+    pthread_mutex_t mu;
+    char *all;
+    size_t len;
+    int lines;
+} log_sink;
+
+static void capture(void *ctx, chio_log_level level, const char *json, size_t len)
+{
+    log_sink *s = ctx;
+
+    (void)level;
+    pthread_mutex_lock(&s->mu);
+    s->all = realloc(s->all, s->len + len + 2);
+    memcpy(s->all + s->len, json, len);
+    s->len += len;
+    s->all[s->len++] = '\n';
+    s->all[s->len] = '\0';
+    s->lines++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+Test(reliability, the_seed_never_reaches_a_log_line)
+{
+    log_sink sink = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+    char *path = path_in("logs"), sid[CHIO_SESSION_ID_LEN + 1], upper[65];
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    size_t i;
+
+    kt_config(&cfg, path);
+    cfg.log = capture;
+    cfg.log_ctx = &sink;
+    cfg.log_level = CHIO_LOG_DEBUG;
+    cfg.checkpoint_batch_size = 5;
+    k = kt_kernel(&cfg);
+    open_all(k, sid);
+    sign_n(k, 12, 0);
+    chio__store_fail_writes(chio__kernel_store(k), 1); /* an error path logs too */
+    {
+        chio_receipt *r = NULL;
+        chio_kernel_sign_receipt(k, kt_builder(99), &r, NULL);
+        chio_receipt_free(r);
+    }
+    chio_kernel_drain(k, NULL);
+    chio_kernel_free(k);
+    cr_assert_gt(sink.lines, 5, "the test must see log lines");
+    for (i = 0; i < 64; i++)
+        upper[i] = (char)(TEST_SEED[i] >= 'a' ? TEST_SEED[i] - 32 : TEST_SEED[i]);
+    upper[64] = '\0';
+    cr_expect_null(strstr(sink.all, TEST_SEED), "a log line holds the seed");
+    cr_expect_null(strstr(sink.all, upper), "a log line holds the seed (upper case)");
+    cr_expect_null(strstr(sink.all, "07070707070707070707"), "a log line holds part of the seed");
+    free(sink.all);
+    free(path);
+}
+
+Test(reliability, key_memory_can_be_locked)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k = NULL;
+    chio_error err;
+    int rc;
+
+    kt_config(&cfg, NULL);
+    cfg.lock_key_memory = 1;
+    rc = chio_kernel_new(&cfg, &k, &err);
+    /* mlock may be refused by RLIMIT_MEMLOCK; then the error says so. */
+    if (rc == CHIO_ESYS)
+        cr_expect_neq(strstr(err.message, "RLIMIT_MEMLOCK"), NULL, "%s", err.message);
+    else
+        cr_expect_eq(rc, 0, "%s", err.message);
+    chio_kernel_free(k);
+}
