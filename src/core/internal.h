@@ -140,6 +140,8 @@ chio_json *chio__json_obj_find(chio_json *obj, const char *key, size_t klen);
 /* ---- canonical writer ----------------------------------------------------- */
 
 void chio__json_write(chio_buf *b, const chio_json *v);
+/* Nesting depth of @v as the reader counts it (a scalar is 0, [] is 1). */
+int chio__json_depth(const chio_json *v);
 void chio__json_write_string(chio_buf *b, const char *s, size_t len);
 /* Write @obj with @extra members merged in (both sorted; @extra wins on an
  * equal key). Used to add "id"/"signature" without copying the body. */

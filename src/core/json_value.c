@@ -451,3 +451,23 @@ int chio__json_copy(chio_json_doc *doc, chio_json *dst, const chio_json *src)
         return 0;
     }
 }
+
+int chio__json_depth(const chio_json *v)
+{
+    int max = 0, d;
+    uint32_t i;
+
+    if (v->type == CHIO_JSON_ARRAY) {
+        for (i = 0; i < v->n; i++)
+            if ((d = chio__json_depth(&v->v.items[i])) > max)
+                max = d;
+        return max + 1;
+    }
+    if (v->type == CHIO_JSON_OBJECT) {
+        for (i = 0; i < v->n; i++)
+            if ((d = chio__json_depth(&v->v.members[i].value)) > max)
+                max = d;
+        return max + 1;
+    }
+    return 0;
+}

@@ -23,8 +23,11 @@
 
 #include "kernel_internal.h"
 
-#define REASON_CAP  512
-#define DETAILS_CAP 512
+#define REASON_CAP 512
+/* Canonical arguments: the receipt around them (and its evidence) must
+ * stay under CHIO_JSON_MAX_INPUT. */
+#define MAX_ARGS_BYTES (CHIO_JSON_MAX_INPUT - ((size_t)1 << 20))
+#define DETAILS_CAP    512
 
 /* ---- codes ------------------------------------------------------------------------------ */
 
@@ -248,8 +251,22 @@ static int parse_args(mreq *r, const char *json, size_t len, chio_error *err)
     if (chio__each_string(chio_json_root(r->args_doc), has_nul, NULL))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "arguments: a string contains a NUL character");
+    /* The receipt holds the arguments two levels down and must stay within
+     * what chio_receipt_parse() reads back (depth and size). */
+    if (chio__json_depth(chio_json_root(r->args_doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
+        CHIO_JSON_MAX_DEPTH)
+        return chio__fail(err, CHIO_EJSON_DEPTH, CHIO_NO_OFFSET,
+                          "arguments nest more than %d levels (the receipt adds %d)",
+                          CHIO_JSON_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH,
+                          CHIO__RECEIPT_PARAMS_DEPTH);
     rc = chio_json_write_canonical(chio_json_root(r->args_doc), &r->args, &r->args_len);
-    return rc ? chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory") : 0;
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    if (r->args_len > MAX_ARGS_BYTES)
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "arguments are %zu bytes; at most %zu fit in a receipt", r->args_len,
+                          (size_t)MAX_ARGS_BYTES);
+    return 0;
 }
 
 /*

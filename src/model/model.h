@@ -86,6 +86,10 @@ struct chio__scope;
 const struct chio__scope *chio__capability_scope(const struct chio_capability *cap);
 const uint8_t *chio__capability_issuer(const struct chio_capability *cap);
 
+/* How far below a receipt's root action.parameters sits: parameters may
+ * nest CHIO_JSON_MAX_DEPTH minus this many levels. */
+#define CHIO__RECEIPT_PARAMS_DEPTH 2
+
 /* Kernel fast paths: copy already-parsed parameters (with their canonical
  * sha256_hex, or NULL to compute it at signing), and set
  * metadata = {"receipt_context":{request_id, session_id, parent_request_id?}}

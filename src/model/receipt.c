@@ -496,6 +496,13 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
         write_stored(&p->out, obj, &p->sig_off);
         rc = p->out.oom ? CHIO_ENOMEM : 0;
     }
+    /* Never sign what chio_receipt_parse() would refuse to read back. */
+    if (rc == 0 && p->out.len > CHIO_JSON_MAX_INPUT) {
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "the receipt would be %zu bytes, over the %zu-byte limit", p->out.len,
+                          CHIO_JSON_MAX_INPUT);
+    }
     if (rc != 0) {
         chio__receipt_prep_destroy(p);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot prepare receipt: %s", chio_strerror(rc));
@@ -695,7 +702,8 @@ int chio_receipt_builder_set_tenant_id(chio_receipt_builder *b, const char *tena
 
 /* Parse @json and copy its root into a member of @dst_obj. */
 static int put_parsed(chio_receipt_builder *b, chio_json *dst_obj, const char *key,
-                      const char *json, size_t len, int need_object, chio_error *err)
+                      const char *json, size_t len, int need_object, int extra_depth,
+                      chio_error *err)
 {
     chio_json_doc *tmp;
     chio_json *slot;
@@ -704,6 +712,14 @@ static int put_parsed(chio_receipt_builder *b, chio_json *dst_obj, const char *k
     rc = chio_json_parse(json, len, &tmp, err);
     if (rc != 0)
         return rc;
+    /* The value sits @extra_depth levels down in the receipt: the signed
+     * receipt must still be readable by chio_receipt_parse(). */
+    if (chio__json_depth(chio_json_root(tmp)) + extra_depth > CHIO_JSON_MAX_DEPTH) {
+        chio_json_doc_free(tmp);
+        return chio__fail(err, CHIO_EJSON_DEPTH, CHIO_NO_OFFSET,
+                          WHAT ": %s nests more than %d levels inside a receipt", key,
+                          CHIO_JSON_MAX_DEPTH);
+    }
     if (need_object && chio_json_root(tmp)->type != CHIO_JSON_OBJECT) {
         chio_json_doc_free(tmp);
         return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": %s must be a JSON object",
@@ -722,7 +738,7 @@ int chio_receipt_builder_set_parameters(chio_receipt_builder *b, const char *jso
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
     b->phash[0] = '\0'; /* computed at signing */
     return put_parsed(b, chio__json_obj_find(b->body, "action", 6), "parameters", json, len, 0,
-                      err);
+                      CHIO__RECEIPT_PARAMS_DEPTH, err);
 }
 
 int chio_receipt_builder_set_output(chio_receipt_builder *b, const char *json, size_t len,
@@ -763,7 +779,7 @@ int chio_receipt_builder_set_metadata(chio_receipt_builder *b, const char *json,
 {
     if (b == NULL || json == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    return put_parsed(b, b->body, "metadata", json, len, 1, err);
+    return put_parsed(b, b->body, "metadata", json, len, 1, 1, err);
 }
 
 int chio_receipt_builder_set_decision(chio_receipt_builder *b, chio_verdict verdict,
@@ -959,6 +975,8 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
 int chio__receipt_builder_put_parameters(chio_receipt_builder *b, const chio_json *params,
                                          const char *phash)
 {
+    if (chio__json_depth(params) + CHIO__RECEIPT_PARAMS_DEPTH > CHIO_JSON_MAX_DEPTH)
+        return CHIO_EJSON_DEPTH;
     chio_json *slot =
         chio__json_obj_put(b->doc, chio__json_obj_find(b->body, "action", 6), "parameters", 10);
     int rc = slot ? chio__json_copy(b->doc, slot, params) : CHIO_ENOMEM;
