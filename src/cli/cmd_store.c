@@ -26,23 +26,25 @@ chio_store *cli_open_store(const char *cmd, const char *dir)
         cli_error(cmd, "--receipt-db DIR is required");
         return NULL;
     }
+    /* Read-only first: it reads every file of the log and refuses a damaged
+     * one (a secondary instance silently skips unreadable table files). It
+     * works while a kernel has the log open; the secondary is the fallback
+     * when the files move under it. */
+    chio_error_init(&err);
+    rc = chio_store_open(dir, CHIO_STORE_READ_ONLY, &s, &err);
+    if (rc == 0)
+        return s;
+    if (rc == CHIO_ENOTFOUND || rc == CHIO_ECORRUPT) {
+        cli_lib_error(cmd, dir, rc, &err);
+        return NULL;
+    }
     chio_error_init(&err);
     rc = chio_store_open(dir, CHIO_STORE_SECONDARY, &s, &err);
     if (rc == 0 && chio_store_catch_up(s, &err) == 0)
         return s;
     chio_store_close(s);
-    s = NULL;
-    if (rc == CHIO_ENOTFOUND) {
-        cli_lib_error(cmd, dir, rc, &err);
-        return NULL;
-    }
-    chio_error_init(&err);
-    rc = chio_store_open(dir, CHIO_STORE_READ_ONLY, &s, &err);
-    if (rc != 0) {
-        cli_lib_error(cmd, dir, rc, &err);
-        return NULL;
-    }
-    return s;
+    cli_lib_error(cmd, dir, rc, &err);
+    return NULL;
 }
 
 /* ---- receipt list ------------------------------------------------------------------------ */
@@ -188,6 +190,10 @@ int cmd_receipt_list(int argc, char **argv)
         if (opts[0].value == NULL)
             return cli_error("receipt list", "--receipt-db DIR is required");
         chio_error_init(&err);
+        s = cli_open_store("receipt list", opts[0].value); /* integrity: see cli_open_store */
+        if (s == NULL)
+            return CLI_USAGE;
+        chio_store_close(s);
         s = NULL;
         rc = chio_store_open(opts[0].value, CHIO_STORE_SECONDARY, &s, &err);
         if (rc == 0)

@@ -214,6 +214,11 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
             __atomic_store_n(&k->m_last_seq, k->next_seq - 1, __ATOMIC_RELAXED);
             __atomic_store_n(&k->m_last_checkpoint_seq, k->next_checkpoint_seq - 1,
                              __ATOMIC_RELAXED);
+            /* The checkpoint is committed: it becomes the store's high-water
+             * mark (with NOSYNC, a machine crash that loses it then makes
+             * the next open report the loss instead of hiding it). */
+            if (ncp > 0)
+                chio__store_note_checkpoint(k->store, k->next_checkpoint_seq - 1);
             if (ncp > 0)
                 chio__log(k, CHIO_LOG_DEBUG, "checkpoint_written", NULL,
                           "\"checkpoint_seq\":%llu,\"first_seq\":%llu,\"last_seq\":%llu",
@@ -453,13 +458,23 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
     chio_checkpoint *cp = NULL;
     char *json = NULL;
     size_t len = 0;
+    uint64_t retained = 0;
     int rc;
 
     rc = chio_store_seq_range(k->store, &first, &last, err);
     if (rc == 0)
         rc = chio_store_last_checkpoint_seq(k->store, &last_cp, err);
+    if (rc == 0)
+        rc = chio__store_get_meta_u64(k->store, CHIO__META_RETAINED_SEQ, &retained, err);
     if (rc != 0)
         return rc;
+    /* The log must start where it should (1, or where archiving left it):
+     * continuing a log whose beginning vanished would hide the loss. */
+    if (first > 0 && first != (retained ? retained : 1))
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log starts at %llu but should start at %llu: receipts "
+                          "are missing; audit it with chio receipt verify --receipt-db",
+                          (unsigned long long)first, (unsigned long long)(retained ? retained : 1));
     k->next_seq = last + 1;
     k->next_checkpoint_seq = last_cp + 1;
     k->prev_checkpoint_sha[0] = '\0';

@@ -51,6 +51,11 @@ int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error 
 int chio__store_scan_revocations(chio_store *s, int (*fn)(void *ctx, const char *id, size_t idlen),
                                  void *ctx, chio_error *err);
 
+/* Record that checkpoint @cseq is durable (in the store's sentinel file):
+ * a later open finding fewer checkpoints fails with CHIO_ECORRUPT. Call
+ * only after the synced write that holds it. */
+void chio__store_note_checkpoint(chio_store *s, uint64_t cseq);
+
 /* Test hook: make the next @n writes fail with CHIO_ESTORE (n < 0: all). */
 void chio__store_fail_writes(chio_store *s, int n);
 
