@@ -179,7 +179,7 @@ int chio__pattern_scope_allows(const chio_capability *cap, int prompts, const ch
 /* ---- check 8: budget ------------------------------------------------------------------ */
 
 chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_t grant,
-                             char *reason, size_t cap_reason)
+                             chio__charge *charge, char *reason, size_t cap_reason)
 {
     const chio__tool_grant *tg = &chio__capability_scope(cap)->grants[grant];
     const char *id = chio_capability_id(cap);
@@ -187,6 +187,7 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
     char key[512];
     uint64_t *counter, cur;
 
+    charge->keylen = 0;
     if (!tg->has_max_invocations)
         return CHIO_CODE_NONE;
     if (idlen + 1 + sizeof(grant) > sizeof(key)) {
@@ -222,6 +223,9 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
         }
     } while (!__atomic_compare_exchange_n(counter, &cur, cur + 1, 1, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
+    memcpy(charge->key, key, idlen + 1 + sizeof(grant));
+    charge->keylen = (uint32_t)(idlen + 1 + sizeof(grant));
+    charge->count = cur + 1;
     return CHIO_CODE_NONE;
 }
 

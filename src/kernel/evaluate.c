@@ -180,6 +180,7 @@ typedef struct mreq {
     const int *cancel;
     uint64_t deadline_ns; /* monotonic; 0 = none */
     uint64_t timeout_ms;
+    chio__charge charge; /* the budget charge committed with the receipt */
 } mreq;
 
 static void mreq_init(mreq *r, chio_kernel *k)
@@ -715,7 +716,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     sp.now = chio__kernel_now(k);
     rc = build_receipt(&sp, &b, err);
     if (rc == 0)
-        rc = chio__kernel_sign_entered(k, b, &rec, err);
+        rc = chio__kernel_sign_entered(k, b, NULL, &rec, err);
     free(req);
     if (rc != 0) {
         output_reset(&out);
@@ -856,7 +857,7 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
         deny(r, CHIO_CODE_TOOL_NOT_REGISTERED, NULL);
         return 0;
     }
-    code = chio__check_budget(k, r->sc->cap, grant, r->reason, sizeof(r->reason));
+    code = chio__check_budget(k, r->sc->cap, grant, &r->charge, r->reason, sizeof(r->reason));
     if (code != CHIO_CODE_NONE) {
         deny(r, code, NULL);
         return 0;
@@ -910,7 +911,7 @@ static int finish_sync(mreq *r, chio_response *resp, chio_error *err)
     int rc = mreq_builder(r, &b, err);
 
     if (rc == 0)
-        rc = chio__kernel_sign_entered(r->k, b, &rec, err);
+        rc = chio__kernel_sign_entered(r->k, b, &r->charge, &rec, err);
     mreq_leave(r);
     if (rc != 0)
         return rc; /* no receipt: an error, never a decision */
@@ -1065,7 +1066,7 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     if (rc == 0) {
         log_decision(&r);
-        rc = chio__kernel_sign_async_entered(k, b, async_done, a, err);
+        rc = chio__kernel_sign_async_entered(k, b, &r.charge, async_done, a, err);
         b = NULL; /* taken in every case */
         if (rc != 0)
             chio_response_destroy(&a->resp);

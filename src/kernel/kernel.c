@@ -340,11 +340,14 @@ int chio_kernel_start(chio_kernel *k, chio_error *err)
  * on error nothing was queued and @req->prep is empty.
  */
 static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entered,
-                  chio__sign_req *req, chio_error *err)
+                  const chio__charge *charge, chio__sign_req *req, chio_error *err)
 {
     int rc;
 
     memset(&req->prep, 0, sizeof(req->prep));
+    req->charge.keylen = 0;
+    if (charge != NULL && charge->keylen > 0)
+        req->charge = *charge;
     rc = entered ? 0 : enter(k);
     if (rc != 0) {
         chio_receipt_builder_free(b);
@@ -406,13 +409,13 @@ static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
 }
 
 static int sign_sync(chio_kernel *k, chio_receipt_builder *b, int block, int entered,
-                     chio_receipt **out, chio_error *err)
+                     const chio__charge *charge, chio_receipt **out, chio_error *err)
 {
     chio__sign_req req;
     int rc;
 
     memset(&req, 0, sizeof(req));
-    rc = submit(k, b, block, entered, &req, err);
+    rc = submit(k, b, block, entered, charge, &req, err);
     return rc ? rc : await(&req, out, err);
 }
 
@@ -426,7 +429,7 @@ int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_recei
     *out = NULL;
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
-    return sign_sync(k, b, 1, 0, out, err);
+    return sign_sync(k, b, 1, 0, NULL, out, err);
 }
 
 int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
@@ -445,14 +448,14 @@ int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_r
         chio_receipt_builder_free(b);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
-    rc = sign_sync(k, copy, 0, 0, out, err);
+    rc = sign_sync(k, copy, 0, 0, NULL, out, err);
     if (rc != CHIO_EAGAIN)
         chio_receipt_builder_free(b); /* consumed unless the ring was full */
     return rc;
 }
 
-static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb, void *ctx,
-                      int entered, chio_error *err)
+static int sign_async(chio_kernel *k, chio_receipt_builder *b, const chio__charge *charge,
+                      chio_sign_cb cb, void *ctx, int entered, chio_error *err)
 {
     chio__sign_req *req;
     int rc;
@@ -468,7 +471,7 @@ static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb, 
     }
     req->cb = cb;
     req->cb_ctx = ctx;
-    rc = submit(k, b, 1, entered, req, err);
+    rc = submit(k, b, 1, entered, charge, req, err);
     if (rc != 0)
         free(req);
     return rc;
@@ -477,20 +480,21 @@ static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb, 
 int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
                                    void *ctx, chio_error *err)
 {
-    return sign_async(k, b, cb, ctx, 0, err);
+    return sign_async(k, b, NULL, cb, ctx, 0, err);
 }
 
-int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
-                              chio_error *err)
+int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, const chio__charge *charge,
+                              chio_receipt **out, chio_error *err)
 {
     *out = NULL;
-    return sign_sync(k, b, 1, 1, out, err);
+    return sign_sync(k, b, 1, 1, charge, out, err);
 }
 
-int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
-                                    void *ctx, chio_error *err)
+int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b,
+                                    const chio__charge *charge, chio_sign_cb cb, void *ctx,
+                                    chio_error *err)
 {
-    return sign_async(k, b, cb, ctx, 1, err);
+    return sign_async(k, b, charge, cb, ctx, 1, err);
 }
 
 int chio__kernel_enter(chio_kernel *k)

@@ -30,8 +30,20 @@
 #include "queue.h"
 #include "store_internal.h"
 
+/* A budget charge committed in the same WriteBatch as the receipt that
+ * spends it (check 8): key = capability id, NUL, 4-byte grant index;
+ * count = the grant's invocation counter after this charge (1-based).
+ * keylen 0 = no charge. */
+#define CHIO__CHARGE_KEY_MAX 520
+typedef struct chio__charge {
+    uint32_t keylen;
+    uint64_t count;
+    char key[CHIO__CHARGE_KEY_MAX];
+} chio__charge;
+
 typedef struct chio__sign_req {
     chio__receipt_prep prep;
+    chio__charge charge; /* copied from the caller; keylen 0 = none */
     uint8_t leaf[32]; /* Merkle leaf hash of the stored form */
     int rc;           /* outcome, set by the commit thread */
     uint64_t seq;     /* sequence number when committed */
@@ -131,10 +143,12 @@ uint64_t chio__kernel_now(chio_kernel *k);
 int chio__kernel_enter(chio_kernel *k);
 void chio__kernel_leave(chio_kernel *k);
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err);
-int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
-                              chio_error *err);
-int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
-                                    void *ctx, chio_error *err);
+/* @charge (may be NULL) is committed with the receipt, atomically. */
+int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, const chio__charge *charge,
+                              chio_receipt **out, chio_error *err);
+int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b,
+                                    const chio__charge *charge, chio_sign_cb cb, void *ctx,
+                                    chio_error *err);
 
 /* Test hooks. */
 chio_store *chio__kernel_store(chio_kernel *k);

@@ -128,8 +128,12 @@ chio_code chio__check_tool_scope(struct chio_kernel *k, const chio_capability *c
                                  const char *server, const char *tool, const chio_json *args,
                                  size_t args_canonical_len, uint32_t *grant, char *reason,
                                  size_t cap_reason);
+/* On pass with a max_invocations budget, *charge describes the charge
+ * (keylen 0 when the grant has no budget); the caller passes it to the
+ * signing call so it is committed with the receipt. */
+struct chio__charge;
 chio_code chio__check_budget(struct chio_kernel *k, const chio_capability *cap, uint32_t grant,
-                             char *reason, size_t cap_reason);
+                             struct chio__charge *charge, char *reason, size_t cap_reason);
 /* Does a resource/prompt grant with operation @op cover @name? */
 int chio__pattern_scope_allows(const chio_capability *cap, int prompts, const char *name);
 int chio__revocations_load(struct chio_kernel *k, chio_error *err);
@@ -137,6 +141,17 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
 /* constraints.c: 1 when @c holds on @args; else 0 with a reason. */
 int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const chio_json *args,
                            size_t args_canonical_len, char *reason, size_t cap);
+
+/* redact.c: the built-in secret_leak guards of @k run over @v (a call's
+ * arguments or a tool's output). When they flag some string (a value or an
+ * object key), *out receives the canonical JSON of a copy in which every
+ * flagged string is replaced by a marker ("[REDACTED:secret_leak]"; keys
+ * get a numbered marker so they stay unique), *nflagged the number replaced
+ * and *guard the name of the first guard that flagged (static while the
+ * kernel lives). Nothing flagged: *out = NULL, *nflagged = 0. Returns 0 or
+ * CHIO_ENOMEM. */
+int chio__redact(struct chio_kernel *k, const chio_json *v, char **out, size_t *out_len,
+                 size_t *nflagged, const char **guard);
 
 #ifdef CHIO_OTEL
 /* otel.c: what one evaluation reports. Strings may be NULL (omitted). */
