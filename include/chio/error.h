@@ -75,7 +75,8 @@ extern "C" {
     XX(EDENIED, 78, "request refused by the kernel")                             \
     XX(ESTREAM_LIMIT, 79, "stream limit reached")                                \
     XX(ENOTMINE, 80, "not handled by this provider")                             \
-    XX(ECANCELLED, 81, "request cancelled")
+    XX(ECANCELLED, 81, "request cancelled")                                      \
+    XX(ELIMIT, 82, "a configured limit was reached")
 
 typedef enum chio_errno {
     CHIO_OK = 0,

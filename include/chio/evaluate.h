@@ -57,7 +57,11 @@ extern "C" {
     XX(SAMPLING_TOOL_USE_NOT_ALLOWED, "sampling_tool_use_not_allowed") \
     XX(ELICITATION_NOT_ALLOWED, "elicitation_not_allowed")             \
     XX(NOT_FOUND, "not_found")                                         \
-    XX(CANCELLED, "cancelled")
+    XX(CANCELLED, "cancelled")                                         \
+    XX(UNSUPPORTED_GRANT, "unsupported_grant")                         \
+    XX(UNKNOWN_CAPABILITY, "unknown_capability")                       \
+    XX(ARGUMENTS_REJECTED, "arguments_rejected")                       \
+    XX(INVALID_REQUEST, "invalid_request")
 
 typedef enum chio_code {
 #define CHIO__CODE_ENUM(name, str) CHIO_CODE_##name,
