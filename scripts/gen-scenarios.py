@@ -201,7 +201,7 @@ def main():
             call("s2", "cap-s", "srv", "t"),
             {"op": "drain"},
             call("s2", "cap-s", "srv", "t"),
-        ]}, [ok(), ok(), allow(), error("unknown_capability"), error("unknown_session"),
+        ]}, [ok(), ok(), allow(), deny("unknown_capability"), error("unknown_session"),
              deny("tool_not_registered"), ok(), error("session_draining"), ok(),
              error("session_closed"), ok(), ok(False), ok(False), allow(), ok(),
              error("kernel_drained")])

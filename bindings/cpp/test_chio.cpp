@@ -289,13 +289,17 @@ void test_pipeline()
         CHECK(std::string(e.what()).find("CHIO_ENOSESSION") == 0);
     }
     bad.session_id = sid;
-    bad.capability_id = "no-such-capability";
-    EXPECT_ERROR(CHIO_ENOCAP, k.evaluate(bad));
+    bad.capability_id = "no-such-capability"; // a deny with a receipt, not an error
+    {
+        auto r = k.evaluate(bad);
+        CHECK(r.verdict() == chio::verdict::deny);
+        CHECK(r.code() == CHIO_CODE_UNKNOWN_CAPABILITY);
+    }
     bad.capability_id = cap_id;
     bad.arguments_json = "{\"a\":";
     EXPECT_ERROR(CHIO_EJSON_TRUNCATED, k.evaluate(bad));
     bad.arguments_json = "{}";
-    bad.tool_name = "";
+    bad.tool_name = "srv\xff"; // not UTF-8: cannot be put in a receipt
     EXPECT_ERROR(CHIO_EINVAL, k.evaluate(bad));
 
     // ---- single decisions ----

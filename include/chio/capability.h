@@ -92,7 +92,9 @@ CHIO_EXTERN uint64_t chio_capability_expires_at(const chio_capability *cap);
  * out of range). */
 CHIO_EXTERN size_t chio_capability_delegation_depth(const chio_capability *cap);
 CHIO_EXTERN const char *chio_capability_delegation_id(const chio_capability *cap, size_t i);
-/* The first top-level field this library does not interpret, or NULL. */
+/* The first field of the token or of a delegation link that this library
+ * does not interpret, or NULL. The kernel denies calls under such a token
+ * (unsupported_grant): a signed field it cannot enforce is never ignored. */
 CHIO_EXTERN const char *chio_capability_unknown_field(const chio_capability *cap);
 /* The whole token as a JSON object (without the signature member). */
 CHIO_EXTERN const chio_json *chio_capability_root(const chio_capability *cap);

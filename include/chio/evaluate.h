@@ -82,6 +82,19 @@ CHIO_EXTERN const char *chio_code_name(chio_code code);
  */
 CHIO_EXTERN const char *chio_error_code_name(int rc);
 
+/*
+ * chio_kernel_unreceipted_errors - how many evaluations (tool calls,
+ * resource reads, prompt gets, sync and async) ended in an error with no
+ * receipt, for one @reason (a chio_error_code_name() string:
+ * "invalid_arguments", "unknown_session", "session_draining",
+ * "session_closed", "kernel_drained", "web3_evidence_required",
+ * "store_failure", "internal_error") or for all of them (@reason NULL).
+ * Also exported as chio_unreceipted_errors_total{reason=...} by
+ * chio_kernel_metrics_prometheus(). 0 for an unknown reason or a NULL
+ * kernel. Thread-safety: any thread, any time.
+ */
+CHIO_EXTERN uint64_t chio_kernel_unreceipted_errors(const chio_kernel *k, const char *reason);
+
 /* ---- outputs handed from callbacks to the kernel --------------------------------- */
 
 /*

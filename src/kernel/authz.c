@@ -127,14 +127,32 @@ static int name_matches(const char *grant, const char *name)
     return strcmp(grant, "*") == 0 || strcmp(grant, name) == 0;
 }
 
+/* Why @tg is unusable, into @why; 0 when the kernel enforces all of it. */
+static int grant_unsupported(const chio_capability *cap, const chio__tool_grant *tg, uint32_t g,
+                             char *why, size_t cap_why)
+{
+    const char *top = chio_capability_unknown_field(cap);
+
+    if (top != NULL)
+        snprintf(why, cap_why, "the capability has a field the kernel does not enforce ('%.60s')",
+                 top);
+    else if (tg->unsupported != NULL)
+        snprintf(why, cap_why, "grant %u asks for %s%s%.60s%s, which the kernel does not enforce",
+                 g, tg->unsupported, tg->unsupported_name ? " '" : "",
+                 tg->unsupported_name ? tg->unsupported_name : "", tg->unsupported_name ? "'" : "");
+    else
+        return 0;
+    return 1;
+}
+
 chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, const char *server,
                                  const char *tool, const chio_json *args, size_t args_canonical_len,
                                  uint32_t *grant, char *reason, size_t cap_reason)
 {
     const chio__scope *sc = chio__capability_scope(cap);
     uint32_t g, c;
-    int matched = 0;
-    char first_reason[256] = "";
+    int matched = 0, usable = 0;
+    char first_reason[256] = "", unsupported[256] = "";
 
     for (g = 0; g < sc->ngrants; g++) {
         const chio__tool_grant *tg = &sc->grants[g];
@@ -144,6 +162,14 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
         if (!name_matches(tg->server_id, server) || !name_matches(tg->tool_name, tool) ||
             !(tg->ops & CHIO__OP_INVOKE))
             continue;
+        /* A grant asking for what the kernel does not enforce is unusable
+         * (fail closed), whatever its constraints say. */
+        if (grant_unsupported(cap, tg, g, why, sizeof(why))) {
+            if (!matched)
+                snprintf(unsupported, sizeof(unsupported), "%s", why);
+            matched = 1;
+            continue;
+        }
         for (c = 0; c < tg->nconstraints && ok; c++)
             ok = chio__constraint_holds(k, &tg->constraints[c], args, args_canonical_len, why,
                                         sizeof(why));
@@ -151,29 +177,48 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
             *grant = g;
             return CHIO_CODE_NONE;
         }
-        if (!matched)
+        if (!usable)
             snprintf(first_reason, sizeof(first_reason), "grant %u: %.200s", g, why);
-        matched = 1;
+        matched = usable = 1;
     }
     if (!matched) {
         snprintf(reason, cap_reason, "no grant allows invoke of %.100s/%.100s", server, tool);
         return CHIO_CODE_OUT_OF_SCOPE;
     }
+    if (!usable) {
+        snprintf(reason, cap_reason, "%s", unsupported);
+        return CHIO_CODE_UNSUPPORTED_GRANT;
+    }
     snprintf(reason, cap_reason, "%s", first_reason);
     return CHIO_CODE_CONSTRAINT_VIOLATED;
 }
 
-int chio__pattern_scope_allows(const chio_capability *cap, int prompts, const char *name)
+chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, const char *name,
+                                    char *reason, size_t cap_reason)
 {
     const chio__scope *sc = chio__capability_scope(cap);
     const chio__pattern_grant *g = prompts ? sc->prompts : sc->resources;
     uint32_t n = prompts ? sc->nprompts : sc->nresources, i;
     unsigned op = prompts ? CHIO__OP_GET : CHIO__OP_READ;
+    const char *top = chio_capability_unknown_field(cap), *unknown = NULL;
 
-    for (i = 0; i < n; i++)
-        if ((g[i].ops & op) && chio__pattern_matches(g[i].pattern, name))
-            return 1;
-    return 0;
+    for (i = 0; i < n; i++) {
+        if (!(g[i].ops & op) || !chio__pattern_matches(g[i].pattern, name))
+            continue;
+        if (top == NULL && g[i].unsupported_name == NULL)
+            return CHIO_CODE_NONE;
+        if (unknown == NULL)
+            unknown = top ? top : g[i].unsupported_name;
+    }
+    if (unknown != NULL) {
+        snprintf(reason, cap_reason,
+                 "the matching %s grant has a field the kernel does not enforce ('%.60s')",
+                 prompts ? "prompt" : "resource", unknown);
+        return CHIO_CODE_UNSUPPORTED_GRANT;
+    }
+    snprintf(reason, cap_reason, "no %s grant allows %s of '%.200s'", prompts ? "prompt" : "resource",
+             prompts ? "get" : "read", name);
+    return CHIO_CODE_OUT_OF_SCOPE;
 }
 
 /* ---- check 8: budget ------------------------------------------------------------------ */

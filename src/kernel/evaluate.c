@@ -82,6 +82,47 @@ const char *chio_error_code_name(int rc)
     }
 }
 
+/* ---- errors without a receipt ------------------------------------------------------------ */
+
+static const char *const unreceipted_names[] = {
+#define CHIO__UNRECEIPTED_STR(name) #name,
+    CHIO__UNRECEIPTED_MAP(CHIO__UNRECEIPTED_STR)
+#undef CHIO__UNRECEIPTED_STR
+};
+
+/* Count an evaluation that ended in @rc with no receipt, by reason. */
+static void count_unreceipted(chio_kernel *k, int rc)
+{
+    const char *name = chio_error_code_name(rc);
+    size_t i;
+
+    for (i = 0; i < CHIO__UNRECEIPTED_N; i++)
+        if (strcmp(name, unreceipted_names[i]) == 0)
+            break;
+    if (i == CHIO__UNRECEIPTED_N)
+        i = CHIO__UNRECEIPTED_N - 1; /* internal_error */
+    /* Relaxed: a statistic. */
+    __atomic_add_fetch(&k->m_unreceipted[i], 1, __ATOMIC_RELAXED);
+}
+
+uint64_t chio_kernel_unreceipted_errors(const chio_kernel *k, const char *reason)
+{
+    uint64_t sum = 0;
+    size_t i;
+
+    if (k == NULL)
+        return 0;
+    for (i = 0; i < CHIO__UNRECEIPTED_N; i++)
+        if (reason == NULL || strcmp(reason, unreceipted_names[i]) == 0)
+            sum += __atomic_load_n(&k->m_unreceipted[i], __ATOMIC_RELAXED);
+    return sum;
+}
+
+const char *chio__unreceipted_name(size_t i)
+{
+    return i < CHIO__UNRECEIPTED_N ? unreceipted_names[i] : NULL;
+}
+
 /* ---- outputs ------------------------------------------------------------------------------ */
 
 struct chio_output {
@@ -181,6 +222,11 @@ typedef struct mreq {
     uint64_t deadline_ns; /* monotonic; 0 = none */
     uint64_t timeout_ms;
     chio__charge charge; /* the budget charge committed with the receipt */
+    /* Well-formed calls the pipeline refuses before its checks; each still
+     * gets a deny receipt (see pre_checks()). */
+    const char *cap_id;          /* receipt capability_id: the token's, or as asked */
+    const char *invalid_request; /* why the request itself is refused, or NULL */
+    char unrecordable[160];      /* why the arguments cannot be stored verbatim, or "" */
 } mreq;
 
 static void mreq_init(mreq *r, chio_kernel *k)
@@ -252,22 +298,30 @@ static int parse_args(mreq *r, const char *json, size_t len, chio_error *err)
     if (chio__each_string(chio_json_root(r->args_doc), has_nul, NULL))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "arguments: a string contains a NUL character");
-    /* The receipt holds the arguments two levels down and must stay within
-     * what chio_receipt_parse() reads back (depth and size). */
-    if (chio__json_depth(chio_json_root(r->args_doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
-        CHIO_JSON_MAX_DEPTH)
-        return chio__fail(err, CHIO_EJSON_DEPTH, CHIO_NO_OFFSET,
-                          "arguments nest more than %d levels (the receipt adds %d)",
-                          CHIO_JSON_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH,
-                          CHIO__RECEIPT_PARAMS_DEPTH);
     rc = chio_json_write_canonical(chio_json_root(r->args_doc), &r->args, &r->args_len);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
-    if (r->args_len > MAX_ARGS_BYTES)
-        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
-                          "arguments are %zu bytes; at most %zu fit in a receipt", r->args_len,
-                          (size_t)MAX_ARGS_BYTES);
+    /* The receipt holds the arguments two levels down and must stay within
+     * what chio_receipt_parse() reads back (depth and size). Arguments that
+     * do not fit are denied, with a receipt holding a summary and their
+     * hash (pre_checks(), mreq_builder()). */
+    if (chio__json_depth(chio_json_root(r->args_doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
+        CHIO_JSON_MAX_DEPTH)
+        snprintf(r->unrecordable, sizeof(r->unrecordable),
+                 "they nest more than %d levels (the receipt adds %d)",
+                 CHIO_JSON_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
+    else if (r->args_len > MAX_ARGS_BYTES)
+        snprintf(r->unrecordable, sizeof(r->unrecordable),
+                 "they are %zu bytes; at most %zu fit in a receipt", r->args_len,
+                 (size_t)MAX_ARGS_BYTES);
     return 0;
+}
+
+static void deny(mreq *r, chio_code code, const char *guard)
+{
+    r->verdict = CHIO_VERDICT_DENY;
+    r->code = code;
+    r->deny_guard = guard ? guard : chio_code_name(code);
 }
 
 /*
@@ -281,11 +335,15 @@ static int admit(mreq *r, const char *session_id, const char *capability_id, con
     char uuid[37];
     int rc;
 
-    if (request_id != NULL && !valid_str(request_id))
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "request id must be a non-empty UTF-8 string");
+    /* Only what cannot be written into a receipt is refused here. */
+    if (request_id != NULL && !chio__utf8_valid(request_id, strlen(request_id)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "request id must be UTF-8");
     if (capability_id == NULL || !chio__utf8_valid(capability_id, strlen(capability_id)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "capability id must be UTF-8");
+    if (request_id != NULL && request_id[0] == '\0') {
+        r->invalid_request = "the request id is empty (the receipt carries a fresh one)";
+        request_id = NULL;
+    }
     if (request_id == NULL) {
         if (chio__uuid_v7(uuid) != 0)
             return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "no randomness");
@@ -318,19 +376,32 @@ static int admit(mreq *r, const char *session_id, const char *capability_id, con
         return chio__fail(err, rc, CHIO_NO_OFFSET, "session '%s' is %s; no new calls", r->s->id,
                           rc == CHIO_ESESSION_CLOSED ? "closed" : "draining");
     r->in_session = 1;
+    /* An id the session does not hold is denied with a receipt
+     * (unknown_capability, pre_checks()), never a silent probe. */
     r->sc = chio__session_find_cap(r->s, capability_id);
-    if (r->sc == NULL)
-        return chio__fail(err, CHIO_ENOCAP, CHIO_NO_OFFSET,
-                          "session '%s' holds no capability '%.100s'", r->s->id, capability_id);
+    r->cap_id = r->sc != NULL ? chio_capability_id(r->sc->cap) : capability_id;
     r->now = chio__kernel_now(k);
     return 0;
 }
 
-static void deny(mreq *r, chio_code code, const char *guard)
+/* Refusals of a well-formed call before checks 1-9, each a deny receipt.
+ * Returns 1 when the call is denied. */
+static int pre_checks(mreq *r)
 {
-    r->verdict = CHIO_VERDICT_DENY;
-    r->code = code;
-    r->deny_guard = guard ? guard : chio_code_name(code);
+    if (r->invalid_request != NULL) {
+        snprintf(r->reason, sizeof(r->reason), "invalid request: %s", r->invalid_request);
+        deny(r, CHIO_CODE_INVALID_REQUEST, NULL);
+    } else if (r->sc == NULL) {
+        snprintf(r->reason, sizeof(r->reason), "session '%s' holds no capability '%.100s'",
+                 r->s->id, r->cap_id);
+        deny(r, CHIO_CODE_UNKNOWN_CAPABILITY, NULL);
+    } else if (r->unrecordable[0] != '\0') {
+        snprintf(r->reason, sizeof(r->reason), "arguments rejected: %s", r->unrecordable);
+        deny(r, CHIO_CODE_ARGUMENTS_REJECTED, NULL);
+    } else {
+        return 0;
+    }
+    return 1;
 }
 
 static int add_evidence(mreq *r, const char *name, int passed, const char *details)
@@ -526,6 +597,11 @@ typedef struct receipt_spec {
     size_t nev;
     const char *request_id, *session_id, *parent_request_id;
     uint64_t now;
+    /* The stored parameters are a redacted copy or a summary: the original's
+     * hash is bound in metadata.redaction. NULL orig_hash = verbatim. */
+    chio_redaction_mode redaction;
+    const char *orig_hash, *red_guard, *red_reason;
+    uint64_t red_count;
 } receipt_spec;
 
 static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chio_error *err)
@@ -567,6 +643,12 @@ static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chi
     if (rc == 0)
         rc = chio__receipt_builder_set_context(b, sp->request_id, sp->session_id,
                                                sp->parent_request_id);
+    if (rc == 0 && sp->orig_hash != NULL) {
+        rc = chio_receipt_builder_set_redaction_mode(b, sp->redaction);
+        if (rc == 0)
+            rc = chio__receipt_builder_set_redaction(b, sp->orig_hash, sp->red_guard,
+                                                     sp->red_count, sp->red_reason);
+    }
     if (rc != 0) {
         chio_receipt_builder_free(b);
         if (err != NULL && err->code == 0)
@@ -577,16 +659,79 @@ static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chi
     return 0;
 }
 
+/* Does the kernel have a built-in secret_leak guard (whose flags redact)? */
+static int has_secret_guard(const chio_kernel *k)
+{
+    size_t i;
+
+    for (i = 0; i < k->med.nguards; i++)
+        if (k->med.guards[i].builtin && k->med.guards[i].nregexes > 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * What the receipt stores as parameters when not the arguments verbatim:
+ * a summary when they cannot be stored (too deep or too large), or a copy
+ * with every value a secret_leak guard flags replaced by a marker. Denied
+ * calls only: an allowed call passed every guard, so nothing is flagged.
+ * Fills @sp's parameters and redaction fields; *owned is freed by the
+ * caller.
+ */
+static int stored_params(mreq *r, const chio_json *args, const char *canon, size_t canon_len,
+                         receipt_spec *sp, char *hash, char **owned, chio_error *err)
+{
+    chio_buf b;
+    size_t n = 0, len = 0;
+    const char *guard = NULL;
+    int rc;
+
+    *owned = NULL;
+    if (r->unrecordable[0] != '\0') {
+        chio__buf_init(&b);
+        chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"canonical_bytes\":%zu,\"reason\":",
+                         canon_len);
+        chio__json_write_string(&b, r->unrecordable, strlen(r->unrecordable));
+        chio__buf_puts(&b, "}}");
+        *owned = chio__buf_detach(&b, &len);
+        sp->redaction = CHIO_REDACTION_SUMMARY;
+        sp->red_reason = r->unrecordable;
+    } else if (args != NULL && r->verdict != CHIO_VERDICT_ALLOW && has_secret_guard(r->k)) {
+        rc = chio__redact(r->k, args, owned, &len, &n, &guard);
+        if (rc != 0)
+            return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+        if (*owned == NULL)
+            return 0;
+        sp->redaction = CHIO_REDACTION_REDACTED;
+        sp->red_guard = guard;
+        sp->red_count = n;
+    } else {
+        return 0;
+    }
+    if (*owned == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    rc = chio_sha256_hex(canon, canon_len, hash);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "hashing the arguments");
+    sp->orig_hash = hash;
+    sp->params = *owned;
+    sp->params_len = len;
+    sp->params_v = NULL;
+    return 0;
+}
+
 static int mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err)
 {
     receipt_spec sp;
+    char orig_hash[65], *owned = NULL;
+    int rc;
 
     /* Reasons quote agent-controlled names cut to fit ("%.100s"): a cut
      * may split a character, which must not cost the decision its receipt. */
     chio__utf8_repair(r->reason);
 
     memset(&sp, 0, sizeof(sp));
-    sp.capability_id = chio_capability_id(r->sc->cap);
+    sp.capability_id = r->cap_id;
     sp.server = r->server;
     sp.tool = r->tool;
     sp.params = r->args;
@@ -602,7 +747,11 @@ static int mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err)
     sp.request_id = r->request_id;
     sp.session_id = r->s->id;
     sp.now = r->now;
-    return build_receipt(&sp, out, err);
+    rc = stored_params(r, sp.params_v, r->args, r->args_len, &sp, orig_hash, &owned, err);
+    if (rc == 0)
+        rc = build_receipt(&sp, out, err);
+    free(owned);
+    return rc;
 }
 
 /* Move the decision into @resp (receipt added by the caller). */
@@ -649,6 +798,38 @@ void chio_response_destroy(chio_response *r)
 
 /* ---- nested flows ---------------------------------------------------------------------------- */
 
+/* A tool's nested request is stored as its child receipt's parameters:
+ * values a secret_leak guard flags are redacted there too, whatever the
+ * verdict (guards do not judge nested requests). */
+static int redact_nested(chio_kernel *k, receipt_spec *sp, const char *req, size_t req_len,
+                         char *hash, char **redacted, chio_error *err)
+{
+    chio_json_doc *doc = NULL;
+    size_t n = 0, len = 0;
+    const char *guard = NULL;
+    int rc;
+
+    *redacted = NULL;
+    if (!has_secret_guard(k))
+        return 0;
+    rc = chio_json_parse(req, req_len, &doc, err);
+    if (rc == 0)
+        rc = chio__redact(k, chio_json_root(doc), redacted, &len, &n, &guard);
+    chio_json_doc_free(doc);
+    if (rc != 0 || *redacted == NULL)
+        return rc;
+    rc = chio_sha256_hex(req, req_len, hash);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "hashing the nested request");
+    sp->params = *redacted;
+    sp->params_len = len;
+    sp->redaction = CHIO_REDACTION_REDACTED;
+    sp->orig_hash = hash;
+    sp->red_guard = guard;
+    sp->red_count = n;
+    return 0;
+}
+
 static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                   char **reply, size_t *reply_len, chio_error *err)
 {
@@ -658,7 +839,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     chio_receipt_builder *b;
     chio_receipt *rec = NULL, **grown;
     chio_output out;
-    char *req = NULL, child_id[200], reason[160] = "";
+    char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65];
     size_t req_len;
     chio_code refused = CHIO_CODE_NONE;
     int rc, host_rc = 0;
@@ -700,7 +881,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     chio__utf8_repair(child_id);
     chio__utf8_repair(reason);
     memset(&sp, 0, sizeof(sp));
-    sp.capability_id = chio_capability_id(r->sc->cap);
+    sp.capability_id = r->cap_id;
     sp.server = r->server;
     sp.tool = kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage";
     sp.params = req;
@@ -714,9 +895,12 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     sp.session_id = r->s->id;
     sp.parent_request_id = r->request_id;
     sp.now = chio__kernel_now(k);
-    rc = build_receipt(&sp, &b, err);
+    rc = redact_nested(k, &sp, req, req_len, req_hash, &redacted, err);
+    if (rc == 0)
+        rc = build_receipt(&sp, &b, err);
     if (rc == 0)
         rc = chio__kernel_sign_entered(k, b, NULL, &rec, err);
+    free(redacted);
     free(req);
     if (rc != 0) {
         output_reset(&out);
@@ -840,6 +1024,8 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
     chio_code code;
     int rc;
 
+    if (pre_checks(r))
+        return 0;
     code = chio__check_token(k, r->sc, r->s->agent, r->now, r->reason, sizeof(r->reason));
     if (code == CHIO_CODE_NONE)
         code = chio__check_tool_scope(k, r->sc->cap, call->server_id, call->tool_name,
@@ -870,6 +1056,11 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
         cancel_decision(r);
         return 0;
     }
+    /* A kernel that already knows its store cannot commit never runs a
+     * tool (the answer would be an error after the tool's side effects). */
+    if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
+        return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
+                          "kernel failed closed after a receipt store error; tool not run");
     rc = dispatch(r, srv, err);
     if (rc == 0 && is_cancelled(r))
         cancel_decision(r);
@@ -883,9 +1074,11 @@ static int prepare_tool(mreq *r, const chio_call *call, chio_error *err)
 
     if (call == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL call");
-    if (!valid_str(call->server_id) || !valid_str(call->tool_name))
+    if (call->server_id == NULL || call->tool_name == NULL ||
+        !chio__utf8_valid(call->server_id, strlen(call->server_id)) ||
+        !chio__utf8_valid(call->tool_name, strlen(call->tool_name)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "server id and tool name must be non-empty UTF-8 strings");
+                          "server id and tool name must be UTF-8 strings");
     rc = admit(r, call->session_id, call->capability_id, call->request_id, err);
     if (rc == 0)
         rc = parse_args(r, call->arguments_json, call->arguments_len, err);
@@ -893,6 +1086,8 @@ static int prepare_tool(mreq *r, const chio_call *call, chio_error *err)
         return rc;
     r->server = call->server_id;
     r->tool = call->tool_name;
+    if (r->invalid_request == NULL && (r->server[0] == '\0' || r->tool[0] == '\0'))
+        r->invalid_request = "the server id or the tool name is empty";
     return decide_tool(r, call, err);
 }
 
@@ -978,6 +1173,8 @@ int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call, const chio_ca
     rc = prepare_tool(&r, call, err);
     if (rc == 0)
         rc = finish_sync(&r, resp, err);
+    if (rc != 0)
+        count_unreceipted(k, rc);
 #ifdef CHIO_OTEL
     if (call != NULL)
         otel_report(k, start, r.s, call->tool_name, call->server_id, call->capability_id,
@@ -991,8 +1188,8 @@ typedef struct async_eval {
     chio_evaluate_cb cb;
     void *ctx;
     chio_response resp;
-#ifdef CHIO_OTEL
     chio_kernel *k;
+#ifdef CHIO_OTEL
     uint64_t start;
     const chio__session *s;
     char *tool, *server, *cap_id; /* copies: the caller's strings are gone */
@@ -1016,6 +1213,7 @@ static void async_done(void *ctx, int rc, chio_receipt *receipt)
 
     chio_error_init(&err);
     if (rc != 0) {
+        count_unreceipted(a->k, rc);
         chio_response_destroy(&a->resp);
         chio__fail(&err, rc, CHIO_NO_OFFSET, "receipt not committed: %s", chio_strerror(rc));
     } else {
@@ -1044,8 +1242,8 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     a->cb = cb;
     a->ctx = ctx;
-#ifdef CHIO_OTEL
     a->k = k;
+#ifdef CHIO_OTEL
     a->start = chio__otel_now_ns();
 #endif
     mreq_init(&r, k);
@@ -1078,8 +1276,10 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
                     r.request_id ? r.request_id : call->request_id, rc, NULL);
 #endif
     mreq_destroy(&r);
-    if (rc != 0)
+    if (rc != 0) {
+        count_unreceipted(k, rc);
         async_free(a);
+    }
     return rc;
 }
 
@@ -1092,6 +1292,9 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
     size_t i, n = prompts ? k->med.nprompts : k->med.nresources;
     chio_output out;
 
+    if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) /* see decide_tool() */
+        return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
+                          "kernel failed closed after a receipt store error; provider not run");
     memset(&out, 0, sizeof(out));
     for (i = 0; i < n; i++) {
         const chio__provider_reg *p = prompts ? &k->med.prompts[i] : &k->med.resources[i];
@@ -1173,11 +1376,13 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
         goto out;
     r.server = "*";
     r.tool = prompts ? "prompts/get" : "resources/read";
-    code = chio__check_token(k, r.sc, r.s->agent, r.now, r.reason, sizeof(r.reason));
-    if (code == CHIO_CODE_NONE && !chio__pattern_scope_allows(r.sc->cap, prompts, name)) {
-        snprintf(r.reason, sizeof(r.reason), "no %s grant allows %s of '%.200s'",
-                 prompts ? "prompt" : "resource", prompts ? "get" : "read", name);
-        code = CHIO_CODE_OUT_OF_SCOPE;
+    if (pre_checks(&r)) {
+        code = r.code;
+    } else {
+        code = chio__check_token(k, r.sc, r.s->agent, r.now, r.reason, sizeof(r.reason));
+        if (code == CHIO_CODE_NONE)
+            code = chio__check_pattern_scope(r.sc->cap, prompts, name, r.reason,
+                                             sizeof(r.reason));
     }
     if (code != CHIO_CODE_NONE)
         deny(&r, code, NULL);
@@ -1188,6 +1393,8 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (rc == 0)
         rc = finish_sync(&r, resp, err);
 out:
+    if (rc != 0)
+        count_unreceipted(k, rc);
 #ifdef CHIO_OTEL
     otel_report(k, start, r.s, prompts ? "prompts/get" : "resources/read",
                 r.server ? r.server : "*", capability_id, r.request_id ? r.request_id : request_id,

@@ -120,6 +120,7 @@ struct chio_kernel {
     uint64_t m_signed, m_batches, m_max_batch, m_wal_syncs, m_checkpoints, m_write_errors;
     uint64_t m_last_seq, m_last_checkpoint_seq;
     uint32_t m_signers_running;
+    uint64_t m_unreceipted[CHIO__UNRECEIPTED_N]; /* evaluation errors without a receipt */
 };
 
 /* log.c: one JSON object per line. @msg is escaped; @fields_fmt must

@@ -134,13 +134,31 @@ chio_code chio__check_tool_scope(struct chio_kernel *k, const chio_capability *c
 struct chio__charge;
 chio_code chio__check_budget(struct chio_kernel *k, const chio_capability *cap, uint32_t grant,
                              struct chio__charge *charge, char *reason, size_t cap_reason);
-/* Does a resource/prompt grant with operation @op cover @name? */
-int chio__pattern_scope_allows(const chio_capability *cap, int prompts, const char *name);
+/* Does a resource (read) or prompt (@prompts, get) grant cover @name?
+ * CHIO_CODE_NONE, OUT_OF_SCOPE or UNSUPPORTED_GRANT (with a reason). */
+chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, const char *name,
+                                    char *reason, size_t cap_reason);
 int chio__revocations_load(struct chio_kernel *k, chio_error *err);
 
 /* constraints.c: 1 when @c holds on @args; else 0 with a reason. */
 int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const chio_json *args,
                            size_t args_canonical_len, char *reason, size_t cap);
+
+/* Reasons an evaluation can end with an error and no receipt: the names
+ * of chio_error_code_name(), counted by evaluate.c (internal_error last,
+ * it takes anything else). */
+#define CHIO__UNRECEIPTED_MAP(XX)                                                                  \
+    XX(invalid_arguments)                                                                          \
+    XX(unknown_session)                                                                            \
+    XX(session_draining)                                                                           \
+    XX(session_closed)                                                                             \
+    XX(kernel_drained)                                                                             \
+    XX(web3_evidence_required)                                                                     \
+    XX(store_failure)                                                                              \
+    XX(internal_error)
+#define CHIO__UNRECEIPTED_N 8
+/* The reason name of counter @i (NULL past the end); for metrics.c. */
+const char *chio__unreceipted_name(size_t i);
 
 /* redact.c: the built-in secret_leak guards of @k run over @v (a call's
  * arguments or a tool's output). When they flag some string (a value or an

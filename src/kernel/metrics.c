@@ -50,6 +50,20 @@ static void metric(chio_buf *b, const char *name, const char *type, const char *
         chio__buf_printf(b, "%s %.3f\n", name, v);
 }
 
+/* Evaluation errors that left no receipt, one labelled sample per reason. */
+static void unreceipted(chio_buf *b, const chio_kernel *k)
+{
+    const char *name;
+    size_t i;
+
+    chio__buf_puts(b, "# HELP chio_unreceipted_errors_total Evaluations that ended in an error "
+                      "with no receipt, by reason.\n"
+                      "# TYPE chio_unreceipted_errors_total counter\n");
+    for (i = 0; (name = chio__unreceipted_name(i)) != NULL; i++)
+        chio__buf_printf(b, "chio_unreceipted_errors_total{reason=\"%s\"} %llu\n", name,
+                         (unsigned long long)chio_kernel_unreceipted_errors(k, name));
+}
+
 int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len)
 {
     chio_kernel_metrics m;
@@ -90,6 +104,7 @@ int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len
            (double)m.signer_threads_running);
     metric(&b, "chio_kernel_failed", "gauge", "1 when the kernel has failed closed.",
            (double)m.failed);
+    unreceipted(&b, k);
     *out = chio__buf_detach(&b, len);
     return *out ? 0 : CHIO_ENOMEM;
 }

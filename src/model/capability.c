@@ -25,6 +25,8 @@
 
 #define WHAT "capability"
 
+static const char *const link_fields[] = {"capability_id", "delegator",  "delegatee", "attenuations",
+                                          "timestamp",     "scope_hash", "signature", NULL};
 static const char *const top_fields[] = {"schema",    "id",        "issuer",     "subject",
                                          "scope",     "issued_at", "expires_at", "delegation_chain",
                                          "signature", NULL};
@@ -165,6 +167,10 @@ static int cap_read(chio_capability *cap, chio_error *err)
             rc = read_link(cap->doc, &chain->v.items[i], i, &cap->links[i], err);
             if (rc != 0)
                 return rc;
+            /* A link field we do not interpret is reported like a
+             * top-level one: the kernel will not use the token. */
+            if (cap->unknown == NULL)
+                cap->unknown = chio__first_unknown_key(&chain->v.items[i], link_fields);
         }
     }
     cap->issuer_hex = chio_json_string(chio_json_get(obj, "issuer"), NULL);

@@ -100,6 +100,13 @@ int chio__receipt_builder_set_context(struct chio_receipt_builder *b, const char
                                       const char *session_id, const char *parent_request_id);
 
 /* A deep copy of a builder (NULL on allocation failure). */
+/* metadata.redaction = {"original_parameter_hash", "guard"?, "reason"?,
+ * "redacted_values"? (when @count > 0)}: the stored parameters are not the
+ * call's arguments (a redacted copy or a summary); the hash of the original
+ * canonical arguments stays bound in the signed body. Call after
+ * chio__receipt_builder_set_context(). */
+int chio__receipt_builder_set_redaction(struct chio_receipt_builder *b, const char *original_hash,
+                                        const char *guard, uint64_t count, const char *reason);
 struct chio_receipt_builder *chio__receipt_builder_dup(const struct chio_receipt_builder *b);
 
 #endif

@@ -1006,6 +1006,34 @@ int chio__receipt_builder_set_context(chio_receipt_builder *b, const char *reque
     return rc;
 }
 
+int chio__receipt_builder_set_redaction(chio_receipt_builder *b, const char *original_hash,
+                                        const char *guard, uint64_t count, const char *reason)
+{
+    chio_json *meta, *red;
+    int rc;
+
+    meta = chio__json_obj_put(b->doc, b->body, "metadata", 8);
+    if (meta == NULL)
+        return CHIO_ENOMEM;
+    if (meta->type != CHIO_JSON_OBJECT && chio__json_set_object(b->doc, meta, 1) != 0)
+        return CHIO_ENOMEM;
+    red = chio__json_obj_put(b->doc, meta, "redaction", 9);
+    if (red == NULL || chio__json_set_object(b->doc, red, 4) != 0)
+        return CHIO_ENOMEM;
+    rc = set_str(b->doc, red, "original_parameter_hash", original_hash);
+    if (rc == 0 && guard != NULL)
+        rc = set_str(b->doc, red, "guard", guard);
+    if (rc == 0 && reason != NULL)
+        rc = set_str(b->doc, red, "reason", reason);
+    if (rc == 0 && count > 0) {
+        chio_json *slot = chio__json_obj_put(b->doc, red, "redacted_values", 15);
+        if (slot == NULL)
+            return CHIO_ENOMEM;
+        chio__json_set_uint(slot, count);
+    }
+    return rc;
+}
+
 int chio_receipt_sign(const chio_receipt_builder *b, const chio_keypair *kp, chio_receipt **out,
                       chio_error *err)
 {

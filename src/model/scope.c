@@ -3,7 +3,9 @@
  * model/scope.c - reading a capability scope into typed grants (see
  * scope.h). Unknown operations make the scope invalid (as in chio); unknown
  * constraint types and malformed constraint values are kept as
- * CHIO__CONSTRAINT_UNKNOWN so that evaluation fails closed on them.
+ * CHIO__CONSTRAINT_UNKNOWN, and a grant that asks for anything the kernel
+ * does not enforce (DPoP, cost caps, unknown fields, such constraints) is
+ * marked unsupported, so that evaluation fails closed on it.
  * Calls the core layer and model/fields.c; no state.
  */
 #include <string.h>
@@ -183,6 +185,34 @@ static int read_tool_grant(chio_json_doc *doc, chio_json *g, int strict, chio__t
     return 0;
 }
 
+/* Mark @g unusable when it asks for anything the kernel does not enforce
+ * (checked in this order; the first one found is reported). */
+static void mark_unsupported(const chio_json *obj, chio__tool_grant *g)
+{
+    const char *unknown = chio__first_unknown_key(obj, grant_fields);
+    uint32_t i;
+
+    if (unknown != NULL) {
+        g->unsupported = "unknown field";
+        g->unsupported_name = unknown;
+    } else if (g->dpop_required) {
+        g->unsupported = "dpop_required (no proof-of-possession mechanism)";
+    } else if (g->max_cost_per_invocation != NULL) {
+        g->unsupported = "max_cost_per_invocation (cost accounting)";
+    } else if (g->max_total_cost != NULL) {
+        g->unsupported = "max_total_cost (cost accounting)";
+    } else {
+        for (i = 0; i < g->nconstraints; i++) {
+            const chio__constraint *c = &g->constraints[i];
+            if (c->kind != CHIO__CONSTRAINT_UNKNOWN)
+                continue;
+            g->unsupported = c->type_name ? "constraint type or value" : "constraint without a type";
+            g->unsupported_name = c->type_name;
+            break;
+        }
+    }
+}
+
 static int read_pattern_grant(chio_json *g, int strict, const char *key, const char *const *known,
                               chio__pattern_grant *out, chio_error *err)
 {
@@ -192,6 +222,7 @@ static int read_pattern_grant(chio_json *g, int strict, const char *key, const c
         return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": each grant must be an object");
     if (strict && (rc = refuse_unknown(g, known, "a grant", err)) != 0)
         return rc;
+    out->unsupported_name = chio__first_unknown_key(g, known);
     rc = chio__field_string(g, key, CHIO__REQUIRED, &out->pattern, NULL, err, WHAT);
     return rc ? rc : read_ops(g, &out->ops, err);
 }
@@ -226,9 +257,11 @@ int chio__scope_read(chio_json_doc *doc, chio_json *scope, int strict, chio__sco
             if (out->grants == NULL)
                 return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
             out->ngrants = list->n;
-            for (i = 0; i < list->n; i++)
+            for (i = 0; i < list->n; i++) {
                 if ((rc = read_tool_grant(doc, &list->v.items[i], strict, &out->grants[i], err)))
                     return rc;
+                mark_unsupported(&list->v.items[i], &out->grants[i]);
+            }
         } else {
             chio__pattern_grant *g =
                 chio__arena_alloc(&doc->arena, list->n * sizeof(chio__pattern_grant));

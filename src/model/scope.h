@@ -53,11 +53,18 @@ typedef struct chio__tool_grant {
     const chio_json *max_cost_per_invocation; /* {"units","currency"} or NULL */
     const chio_json *max_total_cost;
     int dpop_required;
+    /* Not NULL when the grant asks for something the kernel does not
+     * enforce (the grant is then unusable, fail closed): what it is, e.g.
+     * "dpop_required", "max_total_cost", "unknown field", "constraint type",
+     * with the offending name (a field or constraint type) or NULL. */
+    const char *unsupported;
+    const char *unsupported_name;
 } chio__tool_grant;
 
 typedef struct chio__pattern_grant {
     const char *pattern; /* uri_pattern or prompt_name; "*" or a trailing '*' prefix */
     unsigned ops;
+    const char *unsupported_name; /* an unknown field (the grant is unusable), or NULL */
 } chio__pattern_grant;
 
 typedef struct chio__scope {

@@ -1486,10 +1486,11 @@ static const eval_row eval_rows[] = {
     {.name = "args over 64 MiB", .gen = gen_over_limit, INVALID(CHIO_ETOOBIG)},
     /* names and ids */
     {.name = "NULL server", .server = NUL_ARG, ERR(CHIO_EINVAL, "invalid_arguments")},
-    {.name = "empty server", .server = "", ERR(CHIO_EINVAL, "invalid_arguments")},
+    /* well-formed but refused: a deny receipt (invalid_request) */
+    {.name = "empty server", .server = "", DENY(CHIO_CODE_INVALID_REQUEST)},
     {.name = "non-UTF-8 server", .server = "srv\xff", ERR(CHIO_EINVAL, "invalid_arguments")},
     {.name = "NULL tool", .tool = NUL_ARG, ERR(CHIO_EINVAL, "invalid_arguments")},
-    {.name = "empty tool", .tool = "", ERR(CHIO_EINVAL, "invalid_arguments")},
+    {.name = "empty tool", .tool = "", DENY(CHIO_CODE_INVALID_REQUEST)},
     {.name = "non-UTF-8 tool",
      .tool = "re\xc3"
              "ad",
@@ -1497,11 +1498,12 @@ static const eval_row eval_rows[] = {
     {.name = "non-UTF-8 request id", .req = "req-\xfe\xff", ERR(CHIO_EINVAL, "invalid_arguments")},
     {.name = "overlong UTF-8 request id", .req = "\xc0\xaf", ERR(CHIO_EINVAL, "invalid_arguments")},
     {.name = "surrogate request id", .req = "\xed\xb0\x80", ERR(CHIO_EINVAL, "invalid_arguments")},
-    {.name = "empty request id", .req = "", ERR(CHIO_EINVAL, "invalid_arguments")},
+    {.name = "empty request id", .req = "", DENY(CHIO_CODE_INVALID_REQUEST)},
     {.name = "NULL capability id", .cap = NUL_ARG, ERR(CHIO_EINVAL, "invalid_arguments")},
     {.name = "non-UTF-8 capability id", .cap = "cap-\x80", ERR(CHIO_EINVAL, "invalid_arguments")},
-    {.name = "unknown capability id", .cap = "cap-404", ERR(CHIO_ENOCAP, "unknown_capability")},
-    {.name = "empty capability id", .cap = "", ERR(CHIO_ENOCAP, "unknown_capability")},
+    /* a capability the session does not hold: a deny receipt, not a silent probe */
+    {.name = "unknown capability id", .cap = "cap-404", DENY(CHIO_CODE_UNKNOWN_CAPABILITY)},
+    {.name = "empty capability id", .cap = "", DENY(CHIO_CODE_UNKNOWN_CAPABILITY)},
     {.name = "NULL session", .session = NUL_ARG, ERR(CHIO_ENOSESSION, "unknown_session")},
     {.name = "empty session", .session = "", ERR(CHIO_ENOSESSION, "unknown_session")},
     {.name = "non-UTF-8 session",
@@ -1536,24 +1538,24 @@ static const eval_row eval_rows[] = {
      .cap = "cap-size",
      .gen = gen_4mib_string,
      DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    /* constraints the kernel cannot read: fail closed */
-    {.name = "unknown constraint type", .cap = "cap-geo", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "max_length a string", .cap = "cap-len-str", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "max_length negative", .cap = "cap-len-neg", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "max_args_size null", .cap = "cap-size-null", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "custom with 3 items", .cap = "cap-custom-3", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "custom with a number", .cap = "cap-custom-num", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
+    /* constraints the kernel cannot read: the grant is unusable (fail closed) */
+    {.name = "unknown constraint type", .cap = "cap-geo", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
+    {.name = "max_length a string", .cap = "cap-len-str", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
+    {.name = "max_length negative", .cap = "cap-len-neg", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
+    {.name = "max_args_size null", .cap = "cap-size-null", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
+    {.name = "custom with 3 items", .cap = "cap-custom-3", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
+    {.name = "custom with a number", .cap = "cap-custom-num", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
     {.name = "invalid regex", .cap = "cap-regex-bad", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "path_prefix a number", .cap = "cap-prefix-num", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "path_prefix with NUL", .cap = "cap-prefix-nul", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
+    {.name = "path_prefix a number", .cap = "cap-prefix-num", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
+    {.name = "path_prefix with NUL", .cap = "cap-prefix-nul", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
     {.name = "constraint without value",
      .cap = "cap-no-value",
-     DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "constraint without type", .cap = "cap-no-type", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
-    {.name = "numeric constraint type", .cap = "cap-type-num", DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
+     DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
+    {.name = "constraint without type", .cap = "cap-no-type", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
+    {.name = "numeric constraint type", .cap = "cap-type-num", DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
     {.name = "constraint type in another case",
      .cap = "cap-type-case",
-     DENY(CHIO_CODE_CONSTRAINT_VIOLATED)},
+     DENY(CHIO_CODE_UNSUPPORTED_GRANT)},
 };
 
 static const char *pick(const char *v, const char *dflt)
@@ -1621,7 +1623,7 @@ static void run_eval_row(bi_fixture *f, size_t i, const eval_row *row)
             cr_expect_fail("%s: a decision without a receipt", label);
         if (row->verdict == CHIO_VERDICT_ALLOW)
             cr_expect_not_null(r.output, "%s", label);
-        if (row->req == NUL_ARG)
+        if (row->req == NUL_ARG || (row->req != NULL && row->req[0] == '\0'))
             cr_expect(r.request_id != NULL && r.request_id[0] != '\0', "%s: no request id", label);
         else if (r.request_id != NULL)
             cr_expect_str_eq(r.request_id, c.request_id, "%s: request id changed", label);
@@ -1896,7 +1898,7 @@ static const named_row named_rows[] = {
      ERR(CHIO_ENOSESSION, "unknown_session")},
     {.name = "resource: unknown capability",
      .cap = "cap-none",
-     ERR(CHIO_ENOCAP, "unknown_capability")},
+     DENY(CHIO_CODE_UNKNOWN_CAPABILITY)},
     {.name = "resource: NULL capability", .cap = NUL_ARG, INVALID(CHIO_EINVAL)},
     {.name = "resource: non-UTF-8 request id", .req = "\xff", INVALID(CHIO_EINVAL)},
     {.name = "resource: allowed", ALLOW},
@@ -2020,8 +2022,9 @@ Test(bad_input, resource_and_prompt_matrix)
 static const eval_row depth_bug_rows[] = {
     /* arguments: 126 + the row index levels */
     {.name = "args 126 deep (control)", .tool = "write", ALLOW},
-    {.name = "args 127 deep", .tool = "write", ALLOW, .alt_rc = CHIO_EJSON_DEPTH}, /* BUG */
-    {.name = "args 128 deep", .tool = "write", ALLOW, .alt_rc = CHIO_EJSON_DEPTH}, /* BUG */
+    /* fixed: denied with a receipt that holds a summary and their hash */
+    {.name = "args 127 deep", .tool = "write", DENY(CHIO_CODE_ARGUMENTS_REJECTED)},
+    {.name = "args 128 deep", .tool = "write", DENY(CHIO_CODE_ARGUMENTS_REJECTED)},
 };
 
 static char *nested_array(size_t depth, size_t *len)
@@ -2105,12 +2108,14 @@ Test(bad_input, receipts_near_the_depth_limit_can_be_parsed_back)
         chio_error_init(&err);
         chio_response_init(&r);
         rc = chio_kernel_get_prompt(f.k, f.bad, NULL, "cap-rp", "greet", args, len, &r, &err);
-        if (rc == 0) {
+        cr_expect_eq(rc, 0, "%s: %s (%s)", name, chio_err_name(rc), err.message);
+        if (depth == 125) {
             cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", name);
             expect_signed(&f, &r, "allow", NULL, name);
-        } else {
-            cr_expect_eq(rc, CHIO_EJSON_DEPTH, "%s: %s (%s)", name, chio_err_name(rc), err.message);
-            cr_expect(depth > 125, "%s: the control row must be allowed", name);
+        } else if (rc == 0) { /* too deep for a receipt: denied with a summary */
+            cr_expect_eq(r.code, CHIO_CODE_ARGUMENTS_REJECTED, "%s: %s", name,
+                         chio_code_name(r.code));
+            expect_signed(&f, &r, "deny", "arguments_rejected", name);
         }
         chio_response_destroy(&r);
         free(args);
@@ -2147,8 +2152,7 @@ Test(bad_input, receipts_near_the_size_limit_can_be_parsed_back)
     static const eval_row row = {.name = "args 64 MiB - 16 bytes",
                                  .tool = "write",
                                  .gen = gen_just_under_limit,
-                                 ALLOW,
-                                 .alt_rc = CHIO_ETOOBIG}; /* BUG */
+                                 DENY(CHIO_CODE_ARGUMENTS_REJECTED)}; /* fixed */
     chio_keypair *kp = key07();
     chio_receipt_builder *b;
     chio_receipt *r = NULL;

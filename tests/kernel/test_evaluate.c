@@ -874,7 +874,7 @@ Test(evaluate, errors_without_a_receipt)
     expect_error(k, "sess-AAAAAAAAAAAAAAAAAAAAAA", "cap-1", "{}", CHIO_ENOSESSION,
                  "unknown_session");
     expect_error(k, "whatever", "cap-1", "{}", CHIO_ENOSESSION, "unknown_session");
-    expect_error(k, sid, "cap-unknown", "{}", CHIO_ENOCAP, "unknown_capability");
+    expect_deny(k, sid, "cap-unknown", "srv", "read", "{}", CHIO_CODE_UNKNOWN_CAPABILITY);
     expect_error(k, sid, "cap-1", "{\"a\":", CHIO_EJSON_TRUNCATED, "invalid_arguments");
     expect_error(k, sid, "cap-1", "{\"a\":1}x", CHIO_EJSON_TRAILING, "invalid_arguments");
     expect_error(k, sid, "cap-1", "{\"a\":\"x\\u0000y\"}", CHIO_EINVAL, "invalid_arguments");
@@ -885,6 +885,23 @@ Test(evaluate, errors_without_a_receipt)
     expect_error(k, sid, "cap-1", "{}", CHIO_ESESSION_CLOSED, "session_closed");
     cr_assert_eq(chio_kernel_drain(k, NULL), 0);
     expect_error(k, sid, "cap-1", "{}", CHIO_EDRAINED, "kernel_drained");
+    /* every one of them counted, by reason */
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "unknown_session"), 2);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "invalid_arguments"), 4);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "session_draining"), 1);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "session_closed"), 1);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "kernel_drained"), 1);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, NULL), 9);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "no_such_reason"), 0);
+    {
+        char *text = NULL;
+        size_t len;
+        cr_assert_eq(chio_kernel_metrics_prometheus(k, &text, &len), 0);
+        cr_expect_not_null(strstr(text, "chio_unreceipted_errors_total{reason=\"unknown_session\"} 2\n"),
+                           "%s", text);
+        cr_expect_not_null(strstr(text, "chio_unreceipted_errors_total{reason=\"store_failure\"} 0\n"));
+        chio_free(text);
+    }
     free(tok);
     chio_kernel_free(k);
 }

@@ -2266,8 +2266,9 @@ impl Kernel {
     /// commits the receipt. `Ok` for every decision (allow, deny,
     /// incomplete: read [`Response::verdict`]); `Err` only for the outcomes
     /// without a receipt (`CHIO_ENOSESSION`, `CHIO_ESESSION_DRAINING`,
-    /// `CHIO_ESESSION_CLOSED`, `CHIO_EDRAINED`, `CHIO_ENOCAP`, JSON errors in
-    /// the arguments, store failures, ...).
+    /// `CHIO_ESESSION_CLOSED`, `CHIO_EDRAINED`, JSON errors in the
+    /// arguments, store failures, ...). A capability the session does not
+    /// hold is a deny (`unknown_capability`) with a receipt.
     pub fn evaluate(&self, call: &Call<'_>) -> Result<Response> {
         self.entry()?;
         let session = cstring(call.session_id, "session id")?;
