@@ -216,8 +216,8 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
                  prompts ? "prompt" : "resource", unknown);
         return CHIO_CODE_UNSUPPORTED_GRANT;
     }
-    snprintf(reason, cap_reason, "no %s grant allows %s of '%.200s'", prompts ? "prompt" : "resource",
-             prompts ? "get" : "read", name);
+    snprintf(reason, cap_reason, "no %s grant allows %s of '%.200s'",
+             prompts ? "prompt" : "resource", prompts ? "get" : "read", name);
     return CHIO_CODE_OUT_OF_SCOPE;
 }
 

@@ -646,8 +646,8 @@ static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chi
     if (rc == 0 && sp->orig_hash != NULL) {
         rc = chio_receipt_builder_set_redaction_mode(b, sp->redaction);
         if (rc == 0)
-            rc = chio__receipt_builder_set_redaction(b, sp->orig_hash, sp->red_guard,
-                                                     sp->red_count, sp->red_reason);
+            rc = chio__receipt_builder_set_redaction(b, sp->orig_hash, sp->red_guard, sp->red_count,
+                                                     sp->red_reason);
     }
     if (rc != 0) {
         chio_receipt_builder_free(b);
@@ -689,8 +689,8 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
     *owned = NULL;
     if (r->unrecordable[0] != '\0') {
         chio__buf_init(&b);
-        chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"canonical_bytes\":%zu,\"reason\":",
-                         canon_len);
+        chio__buf_printf(
+            &b, "{\"chio_omitted_arguments\":{\"canonical_bytes\":%zu,\"reason\":", canon_len);
         chio__json_write_string(&b, r->unrecordable, strlen(r->unrecordable));
         chio__buf_puts(&b, "}}");
         *owned = chio__buf_detach(&b, &len);
@@ -1381,8 +1381,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     } else {
         code = chio__check_token(k, r.sc, r.s->agent, r.now, r.reason, sizeof(r.reason));
         if (code == CHIO_CODE_NONE)
-            code = chio__check_pattern_scope(r.sc->cap, prompts, name, r.reason,
-                                             sizeof(r.reason));
+            code = chio__check_pattern_scope(r.sc->cap, prompts, name, r.reason, sizeof(r.reason));
     }
     if (code != CHIO_CODE_NONE)
         deny(&r, code, NULL);

@@ -44,10 +44,10 @@ typedef struct chio__charge {
 typedef struct chio__sign_req {
     chio__receipt_prep prep;
     chio__charge charge; /* copied from the caller; keylen 0 = none */
-    uint8_t leaf[32]; /* Merkle leaf hash of the stored form */
-    int rc;           /* outcome, set by the commit thread */
-    uint64_t seq;     /* sequence number when committed */
-    chio_sign_cb cb;  /* asynchronous when set */
+    uint8_t leaf[32];    /* Merkle leaf hash of the stored form */
+    int rc;              /* outcome, set by the commit thread */
+    uint64_t seq;        /* sequence number when committed */
+    chio_sign_cb cb;     /* asynchronous when set */
     void *cb_ctx;
     uint32_t done;      /* futex word: 1 = complete (sync callers) */
     uint32_t published; /* release/acquire hand-off through the ring */

@@ -147,14 +147,14 @@ int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const 
 /* Reasons an evaluation can end with an error and no receipt: the names
  * of chio_error_code_name(), counted by evaluate.c (internal_error last,
  * it takes anything else). */
-#define CHIO__UNRECEIPTED_MAP(XX)                                                                  \
-    XX(invalid_arguments)                                                                          \
-    XX(unknown_session)                                                                            \
-    XX(session_draining)                                                                           \
-    XX(session_closed)                                                                             \
-    XX(kernel_drained)                                                                             \
-    XX(web3_evidence_required)                                                                     \
-    XX(store_failure)                                                                              \
+#define CHIO__UNRECEIPTED_MAP(XX) \
+    XX(invalid_arguments)         \
+    XX(unknown_session)           \
+    XX(session_draining)          \
+    XX(session_closed)            \
+    XX(kernel_drained)            \
+    XX(web3_evidence_required)    \
+    XX(store_failure)             \
     XX(internal_error)
 #define CHIO__UNRECEIPTED_N 8
 /* The reason name of counter @i (NULL past the end); for metrics.c. */

@@ -7,8 +7,8 @@
 
 #include "kernel_internal.h"
 
-int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len,
-                 size_t *nflagged, const char **guard)
+int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len, size_t *nflagged,
+                 const char **guard)
 {
     (void)k;
     (void)v;

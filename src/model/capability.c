@@ -25,8 +25,9 @@
 
 #define WHAT "capability"
 
-static const char *const link_fields[] = {"capability_id", "delegator",  "delegatee", "attenuations",
-                                          "timestamp",     "scope_hash", "signature", NULL};
+static const char *const link_fields[] = {"capability_id", "delegator", "delegatee",
+                                          "attenuations",  "timestamp", "scope_hash",
+                                          "signature",     NULL};
 static const char *const top_fields[] = {"schema",    "id",        "issuer",     "subject",
                                          "scope",     "issued_at", "expires_at", "delegation_chain",
                                          "signature", NULL};

@@ -206,7 +206,8 @@ static void mark_unsupported(const chio_json *obj, chio__tool_grant *g)
             const chio__constraint *c = &g->constraints[i];
             if (c->kind != CHIO__CONSTRAINT_UNKNOWN)
                 continue;
-            g->unsupported = c->type_name ? "constraint type or value" : "constraint without a type";
+            g->unsupported =
+                c->type_name ? "constraint type or value" : "constraint without a type";
             g->unsupported_name = c->type_name;
             break;
         }

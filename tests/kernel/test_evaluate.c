@@ -897,9 +897,11 @@ Test(evaluate, errors_without_a_receipt)
         char *text = NULL;
         size_t len;
         cr_assert_eq(chio_kernel_metrics_prometheus(k, &text, &len), 0);
-        cr_expect_not_null(strstr(text, "chio_unreceipted_errors_total{reason=\"unknown_session\"} 2\n"),
-                           "%s", text);
-        cr_expect_not_null(strstr(text, "chio_unreceipted_errors_total{reason=\"store_failure\"} 0\n"));
+        cr_expect_not_null(
+            strstr(text, "chio_unreceipted_errors_total{reason=\"unknown_session\"} 2\n"), "%s",
+            text);
+        cr_expect_not_null(
+            strstr(text, "chio_unreceipted_errors_total{reason=\"store_failure\"} 0\n"));
         chio_free(text);
     }
     free(tok);

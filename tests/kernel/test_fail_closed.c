@@ -256,8 +256,9 @@ static char *signed_with_extra_field(void)
 {
     static const char body_fmt[] =
         "{\"audience\":\"other-service\",\"expires_at\":%u,\"id\":\"cap-extra\",\"issued_at\":%u,"
-        "\"issuer\":\"%s\",\"schema\":\"chio.capability.v1\",\"scope\":" GRANT("") ","
-        "\"subject\":\"" TK_AGENT_PUB "\"}";
+        "\"issuer\":\"%s\",\"schema\":\"chio.capability.v1\",\"scope\":" GRANT(
+            "") ","
+                "\"subject\":\"" TK_AGENT_PUB "\"}";
     chio_keypair *kp;
     char body[1024], sig[129], *out, *canon;
     uint8_t raw[64];
@@ -274,8 +275,9 @@ static char *signed_with_extra_field(void)
     /* the stored token: the signed body without "schema", plus the signature */
     cr_assert_geq(asprintf(&out,
                            "{\"audience\":\"other-service\",\"expires_at\":%u,\"id\":\"cap-extra\","
-                           "\"issued_at\":%u,\"issuer\":\"%s\",\"scope\":" GRANT("") ","
-                           "\"signature\":\"%s\",\"subject\":\"" TK_AGENT_PUB "\"}",
+                           "\"issued_at\":%u,\"issuer\":\"%s\",\"scope\":" GRANT(
+                               "") ","
+                                   "\"signature\":\"%s\",\"subject\":\"" TK_AGENT_PUB "\"}",
                            IAT + 1000, IAT, issuer, sig),
                   0);
     chio_keypair_free(kp);
@@ -306,8 +308,9 @@ Test(fail_closed, resource_grant_with_an_unknown_field_is_unusable)
     char sid[CHIO_SESSION_ID_LEN + 1];
     char *ok = fc_token("cap-r", "{\"resource_grants\":[{\"uri_pattern\":\"file:///docs/*\","
                                  "\"operations\":[\"read\"]}]}");
-    char *bad = fc_token("cap-r-bad", "{\"resource_grants\":[{\"uri_pattern\":\"file:///docs/*\","
-                                      "\"operations\":[\"read\"],\"mime_types\":[\"text/plain\"]}]}");
+    char *bad =
+        fc_token("cap-r-bad", "{\"resource_grants\":[{\"uri_pattern\":\"file:///docs/*\","
+                              "\"operations\":[\"read\"],\"mime_types\":[\"text/plain\"]}]}");
     const char *toks[2] = {ok, bad};
     chio_response r;
     chio_error err;
@@ -440,9 +443,9 @@ Test(fail_closed, what_cannot_be_put_in_a_receipt_is_an_error_counted_by_reason)
                  CHIO_EINVAL);
     cr_expect_eq(fc_call(k, sid, "cap-1", "srv", "read", "req-1", "{\"a\":", 5, &r, &err),
                  CHIO_EJSON_TRUNCATED);
-    cr_expect_eq(fc_call(k, sid, "cap-1", "srv", "read", "req-1", "{\"a\":\"\\u0000\"}", 14, &r,
-                         &err),
-                 CHIO_EINVAL);
+    cr_expect_eq(
+        fc_call(k, sid, "cap-1", "srv", "read", "req-1", "{\"a\":\"\\u0000\"}", 14, &r, &err),
+        CHIO_EINVAL);
     cr_expect_eq(fc_call(k, "sess-nope", "cap-1", "srv", "read", "req-1", "{}", 2, &r, &err),
                  CHIO_ENOSESSION);
     cr_expect_eq(chio_kernel_unreceipted_errors(k, "invalid_arguments"), 4);
