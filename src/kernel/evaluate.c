@@ -269,11 +269,6 @@ static void mreq_destroy(mreq *r)
     free(r->tctx.children);
 }
 
-static int valid_str(const char *s)
-{
-    return s != NULL && s[0] != '\0' && chio__utf8_valid(s, strlen(s));
-}
-
 /* Strings with an embedded NUL (\u0000) are refused as arguments. */
 static int has_nul(void *ctx, const char *key, const char *s, size_t n)
 {
@@ -1345,8 +1340,8 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (k == NULL || resp == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or response");
     memset(resp, 0, sizeof(*resp));
-    if (!valid_str(name))
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a non-empty UTF-8 string",
+    if (name == NULL || !chio__utf8_valid(name, strlen(name)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a UTF-8 string",
                           prompts ? "prompt name" : "resource URI");
 #ifdef CHIO_OTEL
     uint64_t start = chio__otel_now_ns();
@@ -1374,6 +1369,8 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     }
     if (rc != 0)
         goto out;
+    if (r.invalid_request == NULL && name[0] == '\0')
+        r.invalid_request = prompts ? "the prompt name is empty" : "the resource URI is empty";
     r.server = "*";
     r.tool = prompts ? "prompts/get" : "resources/read";
     if (pre_checks(&r)) {

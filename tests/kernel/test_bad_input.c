@@ -1887,7 +1887,7 @@ typedef struct named_row {
 
 static const named_row named_rows[] = {
     {.name = "resource: NULL uri", .target = NUL_ARG, INVALID(CHIO_EINVAL)},
-    {.name = "resource: empty uri", .target = "", INVALID(CHIO_EINVAL)},
+    {.name = "resource: empty uri", .target = "", DENY(CHIO_CODE_INVALID_REQUEST)},
     {.name = "resource: non-UTF-8 uri", .target = "file:///\xff", INVALID(CHIO_EINVAL)},
     {.name = "resource: overlong UTF-8 uri", .target = "file:///\xc0\xaf", INVALID(CHIO_EINVAL)},
     {.name = "resource: NULL session", .session = NUL_ARG, ERR(CHIO_ENOSESSION, "unknown_session")},
@@ -1901,7 +1901,7 @@ static const named_row named_rows[] = {
     {.name = "resource: uri needing escapes", .target = "file:///a\"b\\c\x01", ALLOW},
     {.name = "resource: no resource grant", .cap = "cap-1", DENY(CHIO_CODE_OUT_OF_SCOPE)},
     {.name = "prompt: NULL name", .prompt = 1, .target = NUL_ARG, INVALID(CHIO_EINVAL)},
-    {.name = "prompt: empty name", .prompt = 1, .target = "", INVALID(CHIO_EINVAL)},
+    {.name = "prompt: empty name", .prompt = 1, .target = "", DENY(CHIO_CODE_INVALID_REQUEST)},
     {.name = "prompt: non-UTF-8 name",
      .prompt = 1,
      .target = "gr\xe9"
