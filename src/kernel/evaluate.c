@@ -28,6 +28,11 @@
  * stay under CHIO_JSON_MAX_INPUT. */
 #define MAX_ARGS_BYTES (CHIO_JSON_MAX_INPUT - ((size_t)1 << 20))
 #define DETAILS_CAP    512
+/* Ids and names (request, capability, server, tool) longer than this are
+ * kept out of receipts (a marker with their length and hash instead) and
+ * the call is denied as invalid_request: four of them stay far below the
+ * 1 MiB a receipt keeps free beside the arguments. */
+#define MAX_ID_BYTES ((size_t)64 * 1024)
 
 /* ---- codes ------------------------------------------------------------------------------ */
 
@@ -227,6 +232,8 @@ typedef struct mreq {
     const char *cap_id;          /* receipt capability_id: the token's, or as asked */
     const char *invalid_request; /* why the request itself is refused, or NULL */
     char unrecordable[160];      /* why the arguments cannot be stored verbatim, or "" */
+    char *marks[4];              /* markers standing for over-long ids (bound_id()) */
+    size_t nmarks;
 } mreq;
 
 static void mreq_init(mreq *r, chio_kernel *k)
@@ -267,6 +274,26 @@ static void mreq_destroy(mreq *r)
     for (i = 0; i < r->tctx.nchildren; i++)
         chio_receipt_free(r->tctx.children[i]);
     free(r->tctx.children);
+    for (i = 0; i < r->nmarks; i++)
+        free(r->marks[i]);
+}
+
+/* An id or name over MAX_ID_BYTES: *s becomes a marker naming its length
+ * and SHA-256, and the call is refused (invalid_request, with a receipt). */
+static int bound_id(mreq *r, const char *what, const char **s, chio_error *err)
+{
+    size_t n = strlen(*s);
+    char hash[65];
+
+    if (n <= MAX_ID_BYTES)
+        return 0;
+    if (chio_sha256_hex(*s, n, hash) != 0 ||
+        asprintf(&r->marks[r->nmarks], "[omitted %s: %zu bytes, sha256 %s]", what, n, hash) < 0)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    *s = r->marks[r->nmarks++];
+    if (r->invalid_request == NULL)
+        r->invalid_request = "an id or name is longer than 65536 bytes";
+    return 0;
 }
 
 /* Strings with an embedded NUL (\u0000) are refused as arguments. */
@@ -339,6 +366,9 @@ static int admit(mreq *r, const char *session_id, const char *capability_id, con
         r->invalid_request = "the request id is empty (the receipt carries a fresh one)";
         request_id = NULL;
     }
+    if ((request_id != NULL && (rc = bound_id(r, "request id", &request_id, err)) != 0) ||
+        (rc = bound_id(r, "capability id", &capability_id, err)) != 0)
+        return rc;
     if (request_id == NULL) {
         if (chio__uuid_v7(uuid) != 0)
             return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "no randomness");
@@ -1081,6 +1111,9 @@ static int prepare_tool(mreq *r, const chio_call *call, chio_error *err)
         return rc;
     r->server = call->server_id;
     r->tool = call->tool_name;
+    if ((rc = bound_id(r, "server id", &r->server, err)) != 0 ||
+        (rc = bound_id(r, "tool name", &r->tool, err)) != 0)
+        return rc;
     if (r->invalid_request == NULL && (r->server[0] == '\0' || r->tool[0] == '\0'))
         r->invalid_request = "the server id or the tool name is empty";
     return decide_tool(r, call, err);

@@ -1517,7 +1517,8 @@ static const eval_row eval_rows[] = {
     {.name = "NULL args mean {}", .args = NUL_ARG, ALLOW},
     {.name = "kernel-made request id", .req = NUL_ARG, ALLOW},
     {.name = "request id needing escapes", .req = "a\"b\\c\x01\x7f/\xe2\x80\xa8", ALLOW},
-    {.name = "1 MiB request id", .big_req = 1, ALLOW},
+    /* over 64 KiB: kept out of the receipt (a marker with its hash), denied */
+    {.name = "1 MiB request id", .big_req = 1, DENY(CHIO_CODE_INVALID_REQUEST)},
     {.name = "server name with a control char",
      .server = "srv\x01",
      DENY(CHIO_CODE_TOOL_NOT_REGISTERED)},
@@ -1623,6 +1624,10 @@ static void run_eval_row(bi_fixture *f, size_t i, const eval_row *row)
             cr_expect_not_null(r.output, "%s", label);
         if (row->req == NUL_ARG || (row->req != NULL && row->req[0] == '\0'))
             cr_expect(r.request_id != NULL && r.request_id[0] != '\0', "%s: no request id", label);
+        else if (row->big_req)
+            cr_expect(r.request_id != NULL &&
+                          strncmp(r.request_id, "[omitted request id: ", 21) == 0,
+                      "%s: a 1 MiB request id went into the receipt", label);
         else if (r.request_id != NULL)
             cr_expect_str_eq(r.request_id, c.request_id, "%s: request id changed", label);
     }

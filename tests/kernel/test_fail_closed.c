@@ -454,3 +454,36 @@ Test(fail_closed, what_cannot_be_put_in_a_receipt_is_an_error_counted_by_reason)
     free(tok);
     chio_kernel_free(k);
 }
+
+Test(fail_closed, over_long_ids_and_names_are_denied_and_kept_out_of_the_receipt)
+{
+    chio_kernel *k = fc_kernel();
+    char sid[CHIO_SESSION_ID_LEN + 1], *tok = fc_token("cap-1", GRANT("")), *big;
+    const char *toks[1] = {tok};
+    const char *const which[] = {"capability id", "server id", "tool name", "request id"};
+    size_t i, n = 70000;
+
+    fc_open(k, toks, 1, sid);
+    big = malloc(n + 1);
+    cr_assert_not_null(big);
+    memset(big, 'x', n);
+    big[n] = '\0';
+    for (i = 0; i < 4; i++) {
+        chio_response r;
+        chio_error err;
+        const char *text;
+        size_t len;
+
+        cr_assert_eq(fc_call(k, sid, i == 0 ? big : "cap-1", i == 1 ? big : "srv",
+                             i == 2 ? big : "read", i == 3 ? big : "req-1", "{}", 2, &r, &err),
+                     0, "%s: %s", which[i], err.message);
+        fc_expect_receipt(&r, "deny", CHIO_CODE_INVALID_REQUEST);
+        text = chio_receipt_json(r.receipt, &len);
+        cr_expect_lt(len, 4096, "%s: the receipt holds the long value (%zu bytes)", which[i], len);
+        cr_expect_not_null(strstr(text, "[omitted "), "%s: no marker", which[i]);
+        chio_response_destroy(&r);
+    }
+    free(big);
+    free(tok);
+    chio_kernel_free(k);
+}
