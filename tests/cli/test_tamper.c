@@ -598,13 +598,13 @@ Test(tamper, the_log_truncated_into_a_checkpointed_range)
     verdict v;
 
     /* 40..45 gone. The signed range of checkpoint 4 (31..40) proves that
-     * 40 existed; 41..45 were never covered by anything signed, so their
-     * loss cannot be told from a kernel that stopped after 40. */
+     * 40 existed; the signed log head proves 41..45 did. */
     delete_receipts(db, 40, NRECEIPTS);
     v = audit_cli(db);
-    EXPECT_PROBLEMS(&v, "missing_receipt seq=40",
-                    "invalid_checkpoint cp=4 reason=missing_receipts");
-    expect_summary(&v, 39, 1, 0, NCPS, NCPS - 1);
+    EXPECT_PROBLEMS(&v, "missing_receipt seq=40", "missing_receipt seq=41",
+                    "missing_receipt seq=42", "missing_receipt seq=43", "missing_receipt seq=44",
+                    "missing_receipt seq=45", "invalid_checkpoint cp=4 reason=missing_receipts");
+    expect_summary(&v, 39, 6, 0, NCPS, NCPS - 1);
     verdict_free(&v);
     free(db);
 }
@@ -679,15 +679,15 @@ Test(tamper, two_receipts_swapped_with_the_id_index_rewritten_to_match)
     verdict v;
 
     /* A careful forger keeps the index consistent. A receipt does not sign
-     * its own sequence number, so only the checkpoints, whose Merkle trees
-     * fix the order, can tell: both covering checkpoints fail, and no
-     * receipt line is printed (their ranges name 12 and 27). */
+     * its own sequence number, but the hash chain fixes every position
+     * (and the checkpoints, whose Merkle trees fix the order, fail too). */
     put_receipt(db, 12, receipt_bytes[27], receipt_lens[27], receipt_ids[27]);
     put_receipt(db, 27, receipt_bytes[12], receipt_lens[12], receipt_ids[12]);
     v = audit_cli(db);
-    EXPECT_PROBLEMS(&v, "invalid_checkpoint cp=2 reason=merkle_root",
+    EXPECT_PROBLEMS(&v, "chain_mismatch seq=12", "chain_mismatch seq=27",
+                    "invalid_checkpoint cp=2 reason=merkle_root",
                     "invalid_checkpoint cp=3 reason=merkle_root");
-    expect_summary(&v, NRECEIPTS, 0, 0, NCPS, NCPS - 2);
+    expect_summary(&v, NRECEIPTS, 0, 2, NCPS, NCPS - 2);
     cr_expect_not_null(strstr(v.r.out, "\"checkpoint_seq\":2,\"reason\":\"merkle_root\","
                                        "\"batch_start_seq\":11,\"batch_end_seq\":20"),
                        "%s", v.r.out);
@@ -704,12 +704,12 @@ Test(tamper, a_receipt_replayed_over_its_neighbour)
     verdict v;
 
     /* Receipt 14 stored again at 15 (index untouched). Identical receipts
-     * legitimately share an id, so the receipt itself passes; the signed
-     * Merkle root of checkpoint 2 does not. */
+     * legitimately share an id, so the receipt itself passes; its hash
+     * chain link and the signed Merkle root of checkpoint 2 do not. */
     put_receipt(db, 15, receipt_bytes[14], receipt_lens[14], receipt_ids[14]);
     v = audit_cli(db);
-    EXPECT_PROBLEMS(&v, "invalid_checkpoint cp=2 reason=merkle_root");
-    expect_summary(&v, NRECEIPTS, 0, 0, NCPS, NCPS - 1);
+    EXPECT_PROBLEMS(&v, "chain_mismatch seq=15", "invalid_checkpoint cp=2 reason=merkle_root");
+    expect_summary(&v, NRECEIPTS, 0, 1, NCPS, NCPS - 1);
     verdict_free(&v);
     free(db);
 }
