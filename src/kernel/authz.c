@@ -195,6 +195,13 @@ int chio__pattern_scope_allows(const chio_capability *cap, int prompts, const ch
  * that reached the store is never lost, and a lower count committed after
  * a higher one never lowers it. */
 
+static chio__budget *budget_entry(chio_kernel *k, const char *key, size_t klen, uint64_t used);
+
+chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen)
+{
+    return budget_entry(k, key, klen, 0);
+}
+
 static chio__budget *budget_entry(chio_kernel *k, const char *key, size_t klen, uint64_t used)
 {
     chio__budget *b = chio__shmap_get(&k->med.budgets, key, klen), *fresh;
@@ -338,10 +345,10 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
     pthread_mutex_lock(&k->revoke_mu);
     if (revoked(k, capability_id))
         goto unlock;
-    if (k->nrevocations >= CHIO__MAX_REVOCATIONS) {
+    if (k->nrevocations >= k->max_revocations) {
         rc = chio__fail(err, CHIO_ELIMIT, CHIO_NO_OFFSET,
-                        "the revocation list is full (%d ids); no more can be revoked",
-                        CHIO__MAX_REVOCATIONS);
+                        "the revocation list is full (%llu ids); no more can be revoked",
+                        (unsigned long long)k->max_revocations);
         goto unlock;
     }
     b = chio__store_batch_new();
@@ -369,6 +376,13 @@ unlock:
 out:
     chio__kernel_leave(k);
     return rc;
+}
+
+void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max)
+{
+    pthread_mutex_lock(&k->revoke_mu);
+    k->max_revocations = max;
+    pthread_mutex_unlock(&k->revoke_mu);
 }
 
 int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id)

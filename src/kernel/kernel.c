@@ -162,6 +162,7 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     pthread_mutex_init(&k->start_mu, NULL);
     pthread_mutex_init(&k->log_mu, NULL);
     pthread_mutex_init(&k->revoke_mu, NULL);
+    k->max_revocations = CHIO__MAX_REVOCATIONS;
     pthread_mutex_init(&k->commit_mu, NULL);
     pthread_cond_init(&k->commit_cv, NULL);
     pthread_mutex_init(&k->done_mu, NULL);

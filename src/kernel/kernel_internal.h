@@ -136,6 +136,7 @@ struct chio_kernel {
     /* revocations: serialises revokers so the bound is exact */
     pthread_mutex_t revoke_mu;
     uint64_t nrevocations; /* under revoke_mu (and at start) */
+    uint64_t max_revocations; /* CHIO_MAX_REVOCATIONS; lowered by a test hook */
 
     /* sessions, registries, capability tables (evaluate.h) */
     chio__mediation med;
@@ -174,8 +175,12 @@ int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b,
                                     const chio__charge *charge, chio_sign_cb cb, void *ctx,
                                     chio_error *err);
 
-/* authz.c: restore the budget counters from the store (kernel start). */
+/* authz.c: restore the budget counters from the store (kernel start); the
+ * entry of a budget key, created at 0 when absent (NULL: out of memory). */
 int chio__budgets_load(chio_kernel *k, chio_error *err);
+chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen);
+/* Test hook: lower the revocation bound of @k (default CHIO_MAX_REVOCATIONS). */
+void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max);
 
 /* 1 when the kernel failed closed: its store cannot commit, so nothing may
  * be dispatched whose receipt could not be written. */

@@ -139,7 +139,7 @@ static int put_head(chio_kernel *k, chio__store_batch *b, chio_error *err)
  * the family as small as the set of budgets. */
 static void charge_budget(chio_kernel *k, chio__store_batch *b, const chio__charge *c)
 {
-    chio__budget *bud = chio__shmap_get(&k->med.budgets, c->key, c->keylen);
+    chio__budget *bud = chio__budget_get(k, c->key, c->keylen);
 
     if (bud != NULL && c->count <= bud->committed)
         return;
