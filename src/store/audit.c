@@ -54,6 +54,7 @@ typedef struct audit {
     uint8_t pin_key[32]; /* the store's key, when pinned by the store */
     uint64_t chain_from; /* 0: no chain */
     int head_ok;         /* a readable head signed by the pinned key */
+    int head_absent;
     chio__log_head head;
     uint8_t prev[32]; /* stored chain value at prev_seq */
     uint64_t prev_seq;
@@ -470,6 +471,7 @@ static int audit_prologue(audit *a)
         problem(a, "{\"problem\":\"invalid_log_head\",\"reason\":\"unreadable\"}");
         v->log_problems++;
     }
+    a->head_absent = hs == CHIO__RECORD_ABSENT;
     a->chain_from = a->head_ok ? a->head.chain_from : meta_from;
     if (a->chain_from == 0 && chained)
         a->chain_from = 1;
@@ -485,7 +487,8 @@ static void audit_epilogue(audit *a)
     uint64_t last_cp = a->ncps ? a->cps[a->ncps - 1].seq : 0, c;
 
     if (!a->head_ok) {
-        if (!v->legacy && !v->archive && a->out->receipts > 0 && a->chain_from > 0 &&
+        if (a->head_absent && !v->legacy && !v->archive && a->out->receipts > 0 &&
+            a->chain_from > 0 &&
             a->out->last_seq >= a->chain_from) {
             problem(a, "{\"problem\":\"log_head_missing\",\"detail\":\"no signed log head "
                        "covers the receipts; the tail cannot be checked\"}");
