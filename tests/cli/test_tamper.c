@@ -1097,6 +1097,76 @@ Test(tamper, archived_logs_stay_verifiable_and_the_live_anchor_is_checked)
     free(db);
 }
 
+Test(tamper, a_legacy_log_audits_with_a_note_and_is_pinned_when_a_kernel_reopens_it)
+{
+    char *db;
+    chio_kernel_config cfg;
+    chio_keypair *kp;
+    chio_kernel *k;
+    chio_store *s;
+    chio__store_batch *b;
+    chio_receipt *r;
+    verdict v;
+    uint64_t i;
+
+    /* A log written before key records, chains and heads: receipts only. */
+    cr_assert_geq(asprintf(&db, "%s/legacy", dir), 0);
+    cr_assert_eq(chio_keypair_from_seed_hex(TEST_SEED, 64, &kp, NULL), 0);
+    s = open_rw(db);
+    b = chio__store_batch_new();
+    for (i = 1; i <= 5; i++) {
+        chio_receipt_builder *rb = kt_builder(i);
+        const char *json;
+        size_t len;
+        chio_receipt_builder_set_timestamp(rb, 1000 + i);
+        chio_receipt_builder_set_policy_hash(rb, "policy-test-v1");
+        cr_assert_eq(chio_receipt_sign(rb, kp, &r, NULL), 0);
+        json = chio_receipt_json(r, &len);
+        chio__store_batch_put_receipt(b, s, i, json, len, chio_receipt_id(r));
+        chio_receipt_free(r);
+        chio_receipt_builder_free(rb);
+    }
+    commit(s, b);
+    chio__store_batch_free(b);
+    chio_store_close(s);
+    chio_keypair_free(kp);
+
+    v = audit_cli_key(db, NULL);
+    expect_problems(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "none");
+    cr_expect_str_eq(v.signer, "");
+    cr_expect_not_null(strstr(v.r.out, "\"legacy\":true"), "%s", v.r.out);
+    cr_expect_not_null(strstr(v.r.err, "legacy log"), "%s", v.r.err);
+    verdict_free(&v);
+    v = audit_cli(db);
+    expect_problems(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "flag");
+    verdict_free(&v);
+
+    /* A kernel continuing it pins it: the chain starts with receipt 6. */
+    kt_config(&cfg, db);
+    cfg.checkpoint_batch_size = 0;
+    k = kt_kernel(&cfg);
+    for (i = 6; i <= 8; i++) {
+        cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(i), &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+    chio_kernel_free(k);
+    v = audit_cli_key(db, NULL);
+    expect_problems(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "store");
+    cr_expect_str_eq(v.signer, TEST_PUB);
+    cr_expect_not_null(strstr(v.r.out, "\"head_seq\":8,\"chain_from\":6,"), "%s", v.r.out);
+    cr_expect_not_null(strstr(v.r.out, "\"legacy\":false"), "%s", v.r.out);
+    verdict_free(&v);
+    /* the legacy part is still checked by signature, now pinned */
+    put_receipt(db, 2, "x", 1, "x");
+    v = audit_cli_key(db, NULL);
+    EXPECT_PROBLEMS(&v, "unreadable_receipt seq=2");
+    verdict_free(&v);
+    free(db);
+}
+
 /* ---- damaged files: never silent data loss
  * --------------------------------------------------------- */
 
