@@ -169,7 +169,7 @@ typedef struct chio_store_audit_v2 {
     uint8_t legacy;        /* 1: written before key records and log heads existed */
     uint8_t archive;       /* 1: an archive log (chio_store_archive), which has no head */
     uint8_t reserved1[5];
-    uint32_t pinned_by;    /* chio_store_pin */
+    uint32_t pinned_by; /* chio_store_pin */
     uint32_t reserved2;
     uint64_t head_seq;     /* last_seq of the signed log head, 0 when none */
     uint64_t chain_from;   /* first receipt the hash chain covers, 0 when none */
@@ -198,9 +198,9 @@ typedef struct chio_store_audit_v2 {
  * CHIO_ESTORE / CHIO_ENOMEM when it could not run.
  * Thread-safety: as chio_store_audit_log().
  */
-CHIO_EXTERN int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_keys,
-                                        size_t ntrusted, chio_audit_fn fn, void *ctx,
-                                        chio_store_audit_v2 *out, chio_error *err);
+CHIO_EXTERN int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
+                                        chio_audit_fn fn, void *ctx, chio_store_audit_v2 *out,
+                                        chio_error *err);
 
 #ifdef __cplusplus
 }

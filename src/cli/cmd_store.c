@@ -331,13 +331,15 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted)
            (unsigned long long)v.log_problems, v.legacy ? "true" : "false",
            v.archive ? "true" : "false");
     if (v.legacy)
-        fprintf(stderr, "chio receipt verify: note: %s is a legacy log (written before key "
-                        "records and log heads): receipts are %s and receipts removed from "
-                        "its tail cannot be detected\n",
+        fprintf(stderr,
+                "chio receipt verify: note: %s is a legacy log (written before key "
+                "records and log heads): receipts are %s and receipts removed from "
+                "its tail cannot be detected\n",
                 dir, ntrusted ? "checked against --trusted-key" : "not pinned to any key");
     else if (v.archive)
-        fprintf(stderr, "chio receipt verify: note: %s is an archive log: it has no signed "
-                        "head; its end is vouched for by the live log it came from\n",
+        fprintf(stderr,
+                "chio receipt verify: note: %s is an archive log: it has no signed "
+                "head; its end is vouched for by the live log it came from\n",
                 dir);
     return a->gaps == 0 && a->invalid == 0 && a->checkpoints_valid == a->checkpoints &&
                    v.log_problems == 0

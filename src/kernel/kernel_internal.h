@@ -59,10 +59,10 @@ typedef struct chio__budget {
 typedef struct chio__sign_req {
     chio__receipt_prep prep;
     chio__charge charge; /* copied from the caller; keylen 0 = none */
-    uint8_t leaf[32]; /* Merkle leaf hash of the stored form */
-    int rc;           /* outcome, set by the commit thread */
-    uint64_t seq;     /* sequence number when committed */
-    chio_sign_cb cb;  /* asynchronous when set */
+    uint8_t leaf[32];    /* Merkle leaf hash of the stored form */
+    int rc;              /* outcome, set by the commit thread */
+    uint64_t seq;        /* sequence number when committed */
+    chio_sign_cb cb;     /* asynchronous when set */
     void *cb_ctx;
     uint32_t done;      /* futex word: 1 = complete (sync callers) */
     uint32_t published; /* release/acquire hand-off through the ring */
@@ -135,7 +135,7 @@ struct chio_kernel {
     uint64_t chain_from;
     /* revocations: serialises revokers so the bound is exact */
     pthread_mutex_t revoke_mu;
-    uint64_t nrevocations; /* under revoke_mu (and at start) */
+    uint64_t nrevocations;    /* under revoke_mu (and at start) */
     uint64_t max_revocations; /* CHIO_MAX_REVOCATIONS; lowered by a test hook */
 
     /* sessions, registries, capability tables (evaluate.h) */

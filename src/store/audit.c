@@ -488,8 +488,7 @@ static void audit_epilogue(audit *a)
 
     if (!a->head_ok) {
         if (a->head_absent && !v->legacy && !v->archive && a->out->receipts > 0 &&
-            a->chain_from > 0 &&
-            a->out->last_seq >= a->chain_from) {
+            a->chain_from > 0 && a->out->last_seq >= a->chain_from) {
             problem(a, "{\"problem\":\"log_head_missing\",\"detail\":\"no signed log head "
                        "covers the receipts; the tail cannot be checked\"}");
             v->log_problems++;

@@ -91,8 +91,7 @@ int chio__key_record_sign(const chio_keypair *kp, uint64_t created_at, char **js
     int n;
 
     n = snprintf(body, sizeof(body),
-                 "{\"created_at\":%" PRIu64 ",\"kernel_key\":\"%s\",\"schema\":\"" KEY_SCHEMA
-                 "\"}",
+                 "{\"created_at\":%" PRIu64 ",\"kernel_key\":\"%s\",\"schema\":\"" KEY_SCHEMA "\"}",
                  created_at, chio_keypair_public_hex(kp));
     if (n < 0 || (size_t)n >= sizeof(body))
         return CHIO_ENOMEM;
@@ -102,8 +101,8 @@ int chio__key_record_sign(const chio_keypair *kp, uint64_t created_at, char **js
 /* Parse a signed record: *body is the body object inside *doc (caller frees
  * the doc), @key its kernel_key. Returns the record state. */
 static chio__record_state parse_signed(const char *json, size_t len, const char *schema,
-                                       chio_json_doc **doc, const chio_json **body,
-                                       uint8_t key[32], char key_hex[65])
+                                       chio_json_doc **doc, const chio_json **body, uint8_t key[32],
+                                       char key_hex[65])
 {
     const chio_json *root;
     const char *s, *sighex;

@@ -43,9 +43,8 @@ enum {
     CF_CHAIN,
     CF_COUNT
 };
-static const char *const cf_names[CF_COUNT] = {"default",     "receipts",    "receipt_ids",
-                                               "checkpoints", "revocations", "budgets",
-                                               "chain"};
+static const char *const cf_names[CF_COUNT] = {
+    "default", "receipts", "receipt_ids", "checkpoints", "revocations", "budgets", "chain"};
 
 struct chio_store {
     rocksdb_t *db;
@@ -872,8 +871,8 @@ int chio__store_get_chain(chio_store *s, uint64_t seq, uint8_t out[32], chio_err
         return rc;
     if (len != 32) {
         free(val);
-        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
-                          "chain entry %llu is not 32 bytes", (unsigned long long)seq);
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "chain entry %llu is not 32 bytes",
+                          (unsigned long long)seq);
     }
     memcpy(out, val, 32);
     free(val);
@@ -888,8 +887,8 @@ int chio__store_has_chain(chio_store *s, chio_error *err)
     return rc != 0 ? rc : first > 0;
 }
 
-void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key,
-                                  size_t klen, uint64_t count)
+void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key, size_t klen,
+                                  uint64_t count)
 {
     unsigned char val[8];
 

@@ -69,8 +69,8 @@ void chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint
 
 /* Budgets (column family "budgets"): budget key (capability id, NUL, BE32
  * grant index) -> BE64 highest committed invocation count. */
-void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key,
-                                  size_t klen, uint64_t count);
+void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key, size_t klen,
+                                  uint64_t count);
 int chio__store_scan_budgets(chio_store *s,
                              int (*fn)(void *ctx, const char *key, size_t klen, uint64_t count),
                              void *ctx, chio_error *err);

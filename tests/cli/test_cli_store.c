@@ -158,8 +158,7 @@ Test(cli_store, verify_a_clean_log)
     /* without --trusted-key: pinned to the key the store recorded */
     r = RUN(NULL, "receipt", "verify", "--receipt-db", db);
     cr_expect_eq(r.status, 0, "%s", r.out);
-    cr_expect(strstr(r.out, "\"signer\":\"" TEST_PUB "\",\"signer_pinned_by\":\"store\"") !=
-                  NULL,
+    cr_expect(strstr(r.out, "\"signer\":\"" TEST_PUB "\",\"signer_pinned_by\":\"store\"") != NULL,
               "%s", r.out);
     testutil_cli_free(&r);
     /* a key that is not the kernel's: every receipt and checkpoint untrusted */
@@ -169,8 +168,7 @@ Test(cli_store, verify_a_clean_log)
     cr_expect(strstr(r.out, "\"invalid\":12") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "\"reason\":\"untrusted\"") != NULL);
     cr_expect(strstr(r.out, "{\"problem\":\"store_key_untrusted\"") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, "{\"problem\":\"invalid_log_head\",\"seq\":12,") != NULL, "%s",
-              r.out);
+    cr_expect(strstr(r.out, "{\"problem\":\"invalid_log_head\",\"seq\":12,") != NULL, "%s", r.out);
     testutil_cli_free(&r);
 }
 

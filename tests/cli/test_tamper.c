@@ -1067,8 +1067,8 @@ Test(tamper, archived_logs_stay_verifiable_and_the_live_anchor_is_checked)
 {
     char *db = fresh_copy();
     char *arch;
-    const char *argv[] = {"receipt",   "archive", "--receipt-db", db, "--archive", NULL,
-                          "--older-than", "1021", NULL};
+    const char *argv[] = {"receipt", "archive",      "--receipt-db", db,  "--archive",
+                          NULL,      "--older-than", "1021",         NULL};
     cli_result r;
     verdict v;
 

@@ -333,11 +333,10 @@ Test(kernel, a_store_is_pinned_to_the_key_that_created_it_and_carries_a_signed_h
     /* another key cannot continue the log */
     kt_config(&cfg, path);
     chio_keypair_free(cfg.keypair);
-    cr_assert_eq(
-        chio_keypair_from_seed_hex(
-            "0909090909090909090909090909090909090909090909090909090909090909", 64, &cfg.keypair,
-            NULL),
-        0);
+    cr_assert_eq(chio_keypair_from_seed_hex(
+                     "0909090909090909090909090909090909090909090909090909090909090909", 64,
+                     &cfg.keypair, NULL),
+                 0);
     k = kt_kernel(&cfg);
     chio_error_init(&err);
     cr_expect_eq(chio_kernel_start(k, &err), CHIO_ECONFIG);
