@@ -324,13 +324,23 @@ CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
                                              uint64_t ttl_secs, chio_capability **out,
                                              chio_error *err);
 
+/* Bounds of a kernel's revocation list: the longest capability id that can
+ * be revoked (bytes, without the NUL) and the most revocations it holds. */
+#define CHIO_MAX_REVOCATION_ID_LEN 256
+#define CHIO_MAX_REVOCATIONS       1000000
+
 /*
  * chio_kernel_revoke_capability - revoke a capability id. The revocation is
  * written to the receipt store (synced) before it takes effect and is
  * reloaded on the next start; from then on every token whose id, or any
  * capability_id in whose delegation chain, is @capability_id is denied with
  * capability_revoked. Revoking twice is a no-op. Opens the store if needed.
- * Returns: 0; CHIO_EINVAL; CHIO_EDRAINED; store errors; CHIO_ENOMEM.
+ * The list is bounded: ids longer than CHIO_MAX_REVOCATION_ID_LEN bytes are
+ * refused (CHIO_ETOOBIG), and once CHIO_MAX_REVOCATIONS ids are revoked a
+ * new one is refused (CHIO_ELIMIT; revoking one already listed still
+ * succeeds).
+ * Returns: 0; CHIO_EINVAL; CHIO_ETOOBIG; CHIO_ELIMIT; CHIO_EDRAINED; store
+ * errors; CHIO_ENOMEM.
  * Thread-safety: any thread, any time while serving.
  */
 CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id,

@@ -5,8 +5,10 @@
  * Layout (column families): "receipts" (8-byte big-endian sequence number
  * -> canonical signed receipt bytes), "receipt_ids" (receipt id -> 8-byte
  * sequence number), "checkpoints" (8-byte big-endian checkpoint sequence ->
- * canonical checkpoint JSON), and "default" for metadata. Sequence numbers
- * start at 1 and are contiguous.
+ * canonical checkpoint JSON), "chain" (8-byte big-endian sequence number ->
+ * 32-byte running hash), "budgets", "revocations", and "default" for
+ * metadata (including the store's signed key record and the signed log
+ * head). Sequence numbers start at 1 and are contiguous.
  *
  * A kernel owns its store read-write. Other processes read it while it runs
  * with CHIO_STORE_SECONDARY (a RocksDB secondary instance that catches up
@@ -140,12 +142,65 @@ typedef void (*chio_audit_fn)(void *ctx, const char *json, size_t len);
  * ranges, previous_checkpoint_sha256 chain, Merkle root recomputed from the
  * stored receipts). Streams: memory grows with the number of checkpoints,
  * not receipts.
+ * Since log heads exist it also checks the hash chain, the log head and
+ * the store's key record, as chio_store_audit_log_v2() describes; their
+ * problems count in @out->invalid here.
  * Returns: 0 when the audit ran (problems are reported, not returned);
  * CHIO_ESTORE / CHIO_ENOMEM when it could not run.
  */
 CHIO_EXTERN int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
                                      chio_audit_fn fn, void *ctx, chio_store_audit *out,
                                      chio_error *err);
+
+/* How the auditor chose the key every receipt, checkpoint and log head
+ * must be signed by. */
+typedef enum chio_store_pin {
+    CHIO_STORE_PIN_NONE = 0, /* no usable key record and no trusted keys: integrity only */
+    CHIO_STORE_PIN_STORE,    /* the store's own signed key record */
+    CHIO_STORE_PIN_FLAG      /* the caller's trusted keys */
+} chio_store_pin;
+
+typedef struct chio_store_audit_v2 {
+    uint32_t size; /* set by the caller: sizeof(chio_store_audit_v2) */
+    uint32_t reserved0;
+    chio_store_audit base; /* as chio_store_audit_log() fills it */
+    char signer_hex[65];   /* the key the store records (or the first trusted key
+                              when it records none); "" when neither */
+    uint8_t legacy;        /* 1: written before key records and log heads existed */
+    uint8_t archive;       /* 1: an archive log (chio_store_archive), which has no head */
+    uint8_t reserved1[5];
+    uint32_t pinned_by; /* chio_store_pin */
+    uint32_t reserved2;
+    uint64_t head_seq;     /* last_seq of the signed log head, 0 when none */
+    uint64_t chain_from;   /* first receipt the hash chain covers, 0 when none */
+    uint64_t log_problems; /* problems of the log as a whole: key record, log head,
+                              missing checkpoints */
+    uint64_t reserved[8];
+} chio_store_audit_v2;
+
+/*
+ * chio_store_audit_log_v2 - chio_store_audit_log() plus the tamper evidence
+ * of the log as a whole: the store's signed key record (to which receipts,
+ * checkpoints and the head are pinned when @ntrusted is 0), the hash chain
+ * over every receipt (each link recomputed: a receipt changed, swapped,
+ * replayed or deleted is named by its sequence number) and the signed log
+ * head (the last sequence number, its chain value and the newest
+ * checkpoint: receipts or checkpoints missing at the tail are named). Each
+ * problem is one JSON object through @fn, as for chio_store_audit_log();
+ * the new ones are "chain_mismatch", "chain_missing", "receipt_after_head"
+ * (with "seq"), "log_head_mismatch", "invalid_log_head" (with "seq" when
+ * readable), "log_head_missing", "missing_checkpoint" (with
+ * "checkpoint_seq"), "invalid_key_record", "key_record_missing" and
+ * "store_key_untrusted". A legacy log (no key record, chain or head) is
+ * audited as before, with legacy = 1 and nothing pinned unless @ntrusted.
+ * @out->size must be set; at most that many bytes of *out are written.
+ * Returns: 0 when the audit ran; CHIO_EINVAL (size too small);
+ * CHIO_ESTORE / CHIO_ENOMEM when it could not run.
+ * Thread-safety: as chio_store_audit_log().
+ */
+CHIO_EXTERN int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
+                                        chio_audit_fn fn, void *ctx, chio_store_audit_v2 *out,
+                                        chio_error *err);
 
 #ifdef __cplusplus
 }

@@ -45,10 +45,16 @@ static const char verify_usage[] =
     "\n"
     "With --receipt-db, audit a kernel's receipt log instead: every receipt and\n"
     "checkpoint (signature, Merkle root recomputed from the stored receipts,\n"
-    "previous_checkpoint_sha256 chain), sequence contiguity and the id index.\n"
+    "previous_checkpoint_sha256 chain), sequence contiguity, the id index, the\n"
+    "hash chain over every receipt and the signed log head (the tail). Without\n"
+    "--trusted-key, everything must be signed by the key the store recorded when\n"
+    "it was created (signer_pinned_by \"store\"); a legacy log without one is\n"
+    "checked for integrity only (\"legacy\":true, a note on stderr).\n"
     "Prints one JSON line per problem, naming the sequence numbers, then\n"
     "{\"receipts\":N,\"first_seq\":..,\"last_seq\":..,\"gaps\":..,\"invalid\":..,\n"
-    "\"checkpoints\":..,\"checkpoints_valid\":..}; exit 0 only when clean.\n";
+    "\"checkpoints\":..,\"checkpoints_valid\":..,\"signer\":\"HEX\"|null,\n"
+    "\"signer_pinned_by\":\"store\"|\"flag\"|\"none\",\"head_seq\":..,\"chain_from\":..,\n"
+    "\"log_problems\":..,\"legacy\":..,\"archive\":..}; exit 0 only when clean.\n";
 
 static int receipt_sign(int argc, char **argv)
 {

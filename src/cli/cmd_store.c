@@ -297,26 +297,54 @@ static void print_problem(void *ctx, const char *json, size_t len)
 
 int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted)
 {
+    static const char *const pins[] = {"none", "store", "flag"};
     chio_store *s = cli_open_store("receipt verify", dir);
-    chio_store_audit a;
+    chio_store_audit_v2 v;
+    const chio_store_audit *a = &v.base;
     chio_error err;
+    char signer[70];
     int rc;
 
     if (s == NULL)
         return CLI_USAGE;
     chio_error_init(&err);
-    rc = chio_store_audit_log(s, trusted, ntrusted, print_problem, NULL, &a, &err);
+    memset(&v, 0, sizeof(v));
+    v.size = sizeof(v);
+    rc = chio_store_audit_log_v2(s, trusted, ntrusted, print_problem, NULL, &v, &err);
     chio_store_close(s);
     if (rc != 0)
         return cli_lib_error("receipt verify", "audit", rc, &err);
+    if (v.signer_hex[0] != '\0')
+        snprintf(signer, sizeof(signer), "\"%s\"", v.signer_hex);
+    else
+        snprintf(signer, sizeof(signer), "null");
     printf("{\"receipts\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"gaps\":%llu,"
-           "\"invalid\":%llu,\"checkpoints\":%llu,\"checkpoints_valid\":%llu}\n",
-           (unsigned long long)a.receipts, (unsigned long long)a.first_seq,
-           (unsigned long long)a.last_seq, (unsigned long long)a.gaps,
-           (unsigned long long)a.invalid, (unsigned long long)a.checkpoints,
-           (unsigned long long)a.checkpoints_valid);
-    return a.gaps == 0 && a.invalid == 0 && a.checkpoints_valid == a.checkpoints ? CLI_OK
-                                                                                 : CLI_NEGATIVE;
+           "\"invalid\":%llu,\"checkpoints\":%llu,\"checkpoints_valid\":%llu,"
+           "\"signer\":%s,\"signer_pinned_by\":\"%s\",\"head_seq\":%llu,\"chain_from\":%llu,"
+           "\"log_problems\":%llu,\"legacy\":%s,\"archive\":%s}\n",
+           (unsigned long long)a->receipts, (unsigned long long)a->first_seq,
+           (unsigned long long)a->last_seq, (unsigned long long)a->gaps,
+           (unsigned long long)a->invalid, (unsigned long long)a->checkpoints,
+           (unsigned long long)a->checkpoints_valid, signer,
+           pins[v.pinned_by <= CHIO_STORE_PIN_FLAG ? v.pinned_by : 0],
+           (unsigned long long)v.head_seq, (unsigned long long)v.chain_from,
+           (unsigned long long)v.log_problems, v.legacy ? "true" : "false",
+           v.archive ? "true" : "false");
+    if (v.legacy)
+        fprintf(stderr,
+                "chio receipt verify: note: %s is a legacy log (written before key "
+                "records and log heads): receipts are %s and receipts removed from "
+                "its tail cannot be detected\n",
+                dir, ntrusted ? "checked against --trusted-key" : "not pinned to any key");
+    else if (v.archive)
+        fprintf(stderr,
+                "chio receipt verify: note: %s is an archive log: it has no signed "
+                "head; its end is vouched for by the live log it came from\n",
+                dir);
+    return a->gaps == 0 && a->invalid == 0 && a->checkpoints_valid == a->checkpoints &&
+                   v.log_problems == 0
+               ? CLI_OK
+               : CLI_NEGATIVE;
 }
 
 /* ---- checkpoints ------------------------------------------------------------------------------

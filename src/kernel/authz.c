@@ -14,8 +14,11 @@
  *                has other bytes, so another key, and is verified afresh.
  *   revocations  capability id -> present. Written to the store (synced)
  *                before it is inserted here; loaded from the store at start.
- *   budgets      capability id + grant index -> invocation counter, bumped
- *                with a compare-and-swap that never passes max_invocations.
+ *   budgets      capability id + grant index -> chio__budget, whose counter
+ *                is bumped with a compare-and-swap that never passes
+ *                max_invocations; restored from the store at start.
+ * The revocation list is bounded (CHIO_MAX_REVOCATION_ID_LEN,
+ * CHIO_MAX_REVOCATIONS); revokers are serialised by revoke_mu.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,55 +226,114 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
 
 /* ---- check 8: budget ------------------------------------------------------------------ */
 
+/* Budgets survive restarts. Every charge (the count after it) goes to the
+ * commit thread with its receipt and is written, in the receipt's
+ * WriteBatch, to the store's "budgets" family whenever it exceeds the
+ * highest count already committed for that budget (signer.c); the start
+ * restores `used` from there. The guarantee: a budget of N allows at most N
+ * calls whose receipts are in the log, across any number of drains,
+ * restarts and crashes. The tool is dispatched before its receipt is
+ * committed, so a crash (or a failed store write) between the dispatch and
+ * the commit loses that receipt and its charge together: the caller got no
+ * answer, and after a restart that invocation is available again. At most
+ * the calls in flight at the crash can be re-granted that way; a charge
+ * that reached the store is never lost, and a lower count committed after
+ * a higher one never lowers it. */
+
+static chio__budget *budget_entry(chio_kernel *k, const char *key, size_t klen, uint64_t used);
+
+chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen)
+{
+    return budget_entry(k, key, klen, 0);
+}
+
+static chio__budget *budget_entry(chio_kernel *k, const char *key, size_t klen, uint64_t used)
+{
+    chio__budget *b = chio__shmap_get(&k->med.budgets, key, klen), *fresh;
+
+    if (b != NULL)
+        return b;
+    fresh = calloc(1, sizeof(*fresh));
+    if (fresh == NULL)
+        return NULL;
+    fresh->used = fresh->committed = used;
+    b = chio__shmap_put_if_absent(&k->med.budgets, key, klen, fresh);
+    if (b != fresh)
+        free(fresh);
+    return b;
+}
+
 chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_t grant,
                              chio__charge *charge, char *reason, size_t cap_reason)
 {
     const chio__tool_grant *tg = &chio__capability_scope(cap)->grants[grant];
     const char *id = chio_capability_id(cap);
-    size_t idlen = strlen(id);
-    char key[512];
-    uint64_t *counter, cur;
+    size_t idlen = strlen(id), klen = idlen + 5;
+    char key[CHIO__CHARGE_KEY_MAX];
+    chio__budget *b;
+    uint64_t cur;
 
     charge->keylen = 0;
     if (!tg->has_max_invocations)
         return CHIO_CODE_NONE;
-    if (idlen + 1 + sizeof(grant) > sizeof(key)) {
+    if (klen > sizeof(key)) {
         snprintf(reason, cap_reason, "capability id too long for budget accounting");
         return CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
     }
     memcpy(key, id, idlen);
     key[idlen] = '\0';
-    memcpy(key + idlen + 1, &grant, sizeof(grant));
-    counter = chio__shmap_get(&k->med.budgets, key, idlen + 1 + sizeof(grant));
-    if (counter == NULL) {
-        uint64_t *fresh = calloc(1, sizeof(*fresh));
-        if (fresh != NULL) {
-            counter =
-                chio__shmap_put_if_absent(&k->med.budgets, key, idlen + 1 + sizeof(grant), fresh);
-            if (counter != fresh)
-                free(fresh);
-        }
-        if (counter == NULL) {
-            snprintf(reason, cap_reason, "out of memory for budget accounting");
-            return CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
-        }
+    key[idlen + 1] = (char)(grant >> 24);
+    key[idlen + 2] = (char)(grant >> 16);
+    key[idlen + 3] = (char)(grant >> 8);
+    key[idlen + 4] = (char)grant;
+    b = budget_entry(k, key, klen, 0);
+    if (b == NULL) {
+        snprintf(reason, cap_reason, "out of memory for budget accounting");
+        return CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
     }
     /* Take one invocation unless the budget is spent; the CAS makes the
      * count exact however many threads race (relaxed: the counter orders
-     * nothing else). */
-    cur = __atomic_load_n(counter, __ATOMIC_RELAXED);
+     * nothing else; the charge travels to the commit thread through the
+     * sign request, published by the ring hand-off). */
+    cur = __atomic_load_n(&b->used, __ATOMIC_RELAXED);
     do {
         if (cur >= tg->max_invocations) {
             snprintf(reason, cap_reason, "grant %u: max_invocations %llu reached", grant,
                      (unsigned long long)tg->max_invocations);
             return CHIO_CODE_BUDGET_EXHAUSTED;
         }
-    } while (!__atomic_compare_exchange_n(counter, &cur, cur + 1, 1, __ATOMIC_RELAXED,
+    } while (!__atomic_compare_exchange_n(&b->used, &cur, cur + 1, 1, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
-    memcpy(charge->key, key, idlen + 1 + sizeof(grant));
-    charge->keylen = (uint32_t)(idlen + 1 + sizeof(grant));
+    memcpy(charge->key, key, klen);
+    charge->keylen = (uint32_t)klen;
     charge->count = cur + 1;
     return CHIO_CODE_NONE;
+}
+
+static int load_budget(void *ctx, const char *key, size_t klen, uint64_t count)
+{
+    chio_kernel *k = ctx;
+    chio__budget *b;
+
+    if (klen < 6 || klen > CHIO__CHARGE_KEY_MAX || key[klen - 5] != '\0')
+        return 0; /* not a key this kernel writes: ignore */
+    b = budget_entry(k, key, klen, count);
+    if (b == NULL)
+        return CHIO_ENOMEM;
+    if (b->used < count) /* only the starting thread runs here */
+        b->used = count;
+    if (b->committed < count)
+        b->committed = count;
+    return 0;
+}
+
+int chio__budgets_load(chio_kernel *k, chio_error *err)
+{
+    int rc = chio__store_scan_budgets(k->store, load_budget, k, err);
+
+    if (rc == CHIO_ENOMEM)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory loading budgets");
+    return rc;
 }
 
 /* ---- revocation ------------------------------------------------------------------------ */
@@ -280,7 +342,10 @@ static int load_one(void *ctx, const char *id, size_t len)
 {
     chio_kernel *k = ctx;
 
-    return chio__shmap_put_if_absent(&k->med.revocations, id, len, (void *)1) ? 0 : CHIO_ENOMEM;
+    if (chio__shmap_put_if_absent(&k->med.revocations, id, len, (void *)1) == NULL)
+        return CHIO_ENOMEM;
+    k->nrevocations++; /* the starting thread, before any revoker can run */
+    return 0;
 }
 
 int chio__revocations_load(chio_kernel *k, chio_error *err)
@@ -289,6 +354,7 @@ int chio__revocations_load(chio_kernel *k, chio_error *err)
 
     if (__atomic_load_n(&k->med.revocations_loaded, __ATOMIC_ACQUIRE))
         return 0;
+    k->nrevocations = 0;
     rc = chio__store_scan_revocations(k->store, load_one, k, err);
     if (rc == CHIO_ENOMEM)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory loading revocations");
@@ -301,22 +367,39 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
 {
     chio__store_batch *b;
     char value[64];
+    size_t idlen;
     int n, rc;
 
     if (k == NULL || capability_id == NULL || capability_id[0] == '\0' ||
         !chio__utf8_valid(capability_id, strlen(capability_id)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "capability id must be a non-empty UTF-8 string");
+    idlen = strlen(capability_id);
+    if (idlen > CHIO__MAX_REVOCATION_ID_LEN)
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "capability id is %zu bytes; at most %d can be revoked", idlen,
+                          CHIO__MAX_REVOCATION_ID_LEN);
     rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
     rc = chio__kernel_ensure_started(k, err);
     if (rc != 0 || revoked(k, capability_id))
         goto out;
+    /* Revocations are rare and each one waits for a synced write anyway:
+     * one at a time keeps the count, and so the bound, exact. */
+    pthread_mutex_lock(&k->revoke_mu);
+    if (revoked(k, capability_id))
+        goto unlock;
+    if (k->nrevocations >= k->max_revocations) {
+        rc = chio__fail(err, CHIO_ELIMIT, CHIO_NO_OFFSET,
+                        "the revocation list is full (%llu ids); no more can be revoked",
+                        (unsigned long long)k->max_revocations);
+        goto unlock;
+    }
     b = chio__store_batch_new();
     if (b == NULL) {
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-        goto out;
+        goto unlock;
     }
     n = snprintf(value, sizeof(value), "{\"revoked_at\":%llu}",
                  (unsigned long long)chio__kernel_now(k));
@@ -325,15 +408,26 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
      * told about survives a crash. */
     rc = chio__store_write(k->store, b, 1, err);
     chio__store_batch_free(b);
-    if (rc == 0 && chio__shmap_put_if_absent(&k->med.revocations, capability_id,
-                                             strlen(capability_id), (void *)1) == NULL)
+    if (rc == 0)
+        k->nrevocations++;
+    if (rc == 0 &&
+        chio__shmap_put_if_absent(&k->med.revocations, capability_id, idlen, (void *)1) == NULL)
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
                         "out of memory (the revocation is stored and applies after a restart)");
     if (rc == 0)
         chio__log(k, CHIO_LOG_INFO, "capability_revoked", NULL, "\"revoked\":true");
+unlock:
+    pthread_mutex_unlock(&k->revoke_mu);
 out:
     chio__kernel_leave(k);
     return rc;
+}
+
+void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max)
+{
+    pthread_mutex_lock(&k->revoke_mu);
+    k->max_revocations = max;
+    pthread_mutex_unlock(&k->revoke_mu);
 }
 
 int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id)

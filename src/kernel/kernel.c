@@ -161,6 +161,8 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     k->log_level = cfg->log_level;
     pthread_mutex_init(&k->start_mu, NULL);
     pthread_mutex_init(&k->log_mu, NULL);
+    pthread_mutex_init(&k->revoke_mu, NULL);
+    k->max_revocations = CHIO__MAX_REVOCATIONS;
     pthread_mutex_init(&k->commit_mu, NULL);
     pthread_cond_init(&k->commit_cv, NULL);
     pthread_mutex_init(&k->done_mu, NULL);
@@ -240,10 +242,18 @@ static int start_locked(chio_kernel *k, chio_error *err)
         rc = chio_store_open(k->store_path, CHIO_STORE_READ_WRITE, &k->store, err);
     else
         rc = chio__store_open_ephemeral(&k->store, err);
+    /* Pin the store to this kernel's key (a new or legacy store gets its
+     * signed key record; one pinned to another key is refused), then
+     * restore the sequence, checkpoint and hash chain state, the
+     * revocations and the spent budgets, all before any call is admitted. */
+    if (rc == 0)
+        rc = chio__store_pin_key(k->store, k->kp, chio__kernel_now(k), &k->chain_from, err);
     if (rc == 0)
         rc = chio__commit_restore(k, err);
     if (rc == 0)
         rc = chio__revocations_load(k, err);
+    if (rc == 0)
+        rc = chio__budgets_load(k, err);
     if (rc == 0)
         rc = chio__pipeline_start(k, err);
     if (rc != 0) {
@@ -571,6 +581,7 @@ void chio_kernel_free(chio_kernel *k)
     free(k->store_path);
     pthread_mutex_destroy(&k->start_mu);
     pthread_mutex_destroy(&k->log_mu);
+    pthread_mutex_destroy(&k->revoke_mu);
     pthread_mutex_destroy(&k->commit_mu);
     pthread_cond_destroy(&k->commit_cv);
     pthread_mutex_destroy(&k->done_mu);

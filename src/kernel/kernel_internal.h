@@ -31,7 +31,8 @@
 #include "store_internal.h"
 
 /* A budget charge committed in the same WriteBatch as the receipt that
- * spends it (check 8): key = capability id, NUL, 4-byte grant index;
+ * spends it (check 8): key = capability id, NUL, 4-byte grant index
+ * (big-endian, so the key is also the store's "budgets" key);
  * count = the grant's invocation counter after this charge (1-based).
  * keylen 0 = no charge. */
 #define CHIO__CHARGE_KEY_MAX 520
@@ -40,6 +41,20 @@ typedef struct chio__charge {
     uint64_t count;
     char key[CHIO__CHARGE_KEY_MAX];
 } chio__charge;
+
+/* The value of the budgets table (med.budgets): @used is the invocation
+ * counter callers bump with a CAS; @committed is the highest count whose
+ * charge is in the store (the commit thread's, and the starting thread's
+ * before the threads run), so a charge that commits after a higher one
+ * never lowers what a restart restores. */
+typedef struct chio__budget {
+    uint64_t used;
+    uint64_t committed;
+} chio__budget;
+
+/* Bounds of the revocation list (chio_kernel_revoke_capability). */
+#define CHIO__MAX_REVOCATION_ID_LEN CHIO_MAX_REVOCATION_ID_LEN
+#define CHIO__MAX_REVOCATIONS       CHIO_MAX_REVOCATIONS
 
 typedef struct chio__sign_req {
     chio__receipt_prep prep;
@@ -113,6 +128,16 @@ struct chio_kernel {
     uint8_t *pending_leaves;      /* leaves since the last checkpoint */
     uint64_t npending, cap_pending;
 
+    /* tamper evidence and durable budgets (commit thread only, after start;
+     * see store/head.c): the hash chain value of the last committed
+     * receipt and where the chain starts. */
+    uint8_t chain_prev[32];
+    uint64_t chain_from;
+    /* revocations: serialises revokers so the bound is exact */
+    pthread_mutex_t revoke_mu;
+    uint64_t nrevocations;    /* under revoke_mu (and at start) */
+    uint64_t max_revocations; /* CHIO_MAX_REVOCATIONS; lowered by a test hook */
+
     /* sessions, registries, capability tables (evaluate.h) */
     chio__mediation med;
 
@@ -150,6 +175,20 @@ int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, const chi
 int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b,
                                     const chio__charge *charge, chio_sign_cb cb, void *ctx,
                                     chio_error *err);
+
+/* authz.c: restore the budget counters from the store (kernel start); the
+ * entry of a budget key, created at 0 when absent (NULL: out of memory). */
+int chio__budgets_load(chio_kernel *k, chio_error *err);
+chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen);
+/* Test hook: lower the revocation bound of @k (default CHIO_MAX_REVOCATIONS). */
+void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max);
+
+/* 1 when the kernel failed closed: its store cannot commit, so nothing may
+ * be dispatched whose receipt could not be written. */
+static inline int chio__kernel_failed(chio_kernel *k)
+{
+    return __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST);
+}
 
 /* Test hooks. */
 chio_store *chio__kernel_store(chio_kernel *k);

@@ -8,7 +8,9 @@
  * assigns contiguous sequence numbers, cuts a signed checkpoint whenever
  * checkpoint_batch_size receipts have accumulated, writes the group as one
  * RocksDB WriteBatch (one WAL sync under CHIO_DURABILITY_SYNC) and only
- * then completes the requests. A failed write fails the kernel closed.
+ * then completes the requests. The same batch carries each receipt's hash
+ * chain entry and budget charge and one signed log head (store/head.c). A
+ * failed write fails the kernel closed.
  *
  * Locking: commit_mu guards the commit list and signers_exited; nothing
  * else is shared between these threads except atomics. The commit stage's
@@ -95,6 +97,55 @@ static int cut_checkpoint(chio_kernel *k, chio__store_batch *b, uint64_t end_seq
     k->npending = 0;
     chio_checkpoint_free(cp);
     return 0;
+}
+
+/* ---- hash chain, log head and budgets (store/head.c) ----------------------------------- */
+
+/* The receipt at @seq joins the chain (same batch as the receipt). */
+static void chain_receipt(chio_kernel *k, chio__store_batch *b, uint64_t seq,
+                          const uint8_t leaf[32])
+{
+    chio__store_chain_step(k->chain_prev, leaf, k->chain_prev);
+    chio__store_batch_put_chain(b, k->store, seq, k->chain_prev);
+}
+
+/* The signed log head for everything in @b and before (one signature per
+ * group commit). */
+static int put_head(chio_kernel *k, chio__store_batch *b, chio_error *err)
+{
+    chio__log_head h;
+    char *json = NULL;
+    size_t len = 0;
+    int rc;
+
+    memset(&h, 0, sizeof(h));
+    h.last_seq = k->next_seq - 1;
+    h.chain_from = k->chain_from;
+    h.checkpoint_seq = k->next_checkpoint_seq - 1;
+    h.time = chio__kernel_now(k);
+    memcpy(h.chain, k->chain_prev, 32);
+    rc = chio__log_head_sign(k->kp, &h, &json, &len);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign the log head");
+    chio__store_batch_put_meta(b, k->store, CHIO__META_LOG_HEAD, json, len);
+    free(json);
+    return 0;
+}
+
+/* A budget charge rides in its receipt's batch. Only a count above the
+ * highest one committed is written: charges of racing callers can reach
+ * the commit thread out of order (in one group or across groups), and a
+ * lower count must never overwrite a higher one. One key per budget keeps
+ * the family as small as the set of budgets. */
+static void charge_budget(chio_kernel *k, chio__store_batch *b, const chio__charge *c)
+{
+    chio__budget *bud = chio__budget_get(k, c->key, c->keylen);
+
+    if (bud != NULL && c->count <= bud->committed)
+        return;
+    chio__store_batch_put_budget(b, k->store, c->key, c->keylen, c->count);
+    if (bud != NULL)
+        bud->committed = c->count; /* commit thread only; a failed write fails closed */
 }
 
 static void fail_closed(chio_kernel *k, int rc, const chio_error *err)
@@ -186,6 +237,9 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
             nok++;
             chio__store_batch_put_receipt(k->batch, k->store, req->seq, req->prep.out.data,
                                           req->prep.out.len, req->prep.id);
+            chain_receipt(k, k->batch, req->seq, req->leaf);
+            if (req->charge.keylen > 0)
+                charge_budget(k, k->batch, &req->charge);
             if (k->checkpoint_batch_size == 0)
                 continue;
             rc = add_leaf(k, req->leaf);
@@ -194,6 +248,8 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
                 ncp++;
             }
         }
+        if (rc == 0 && nok > 0)
+            rc = put_head(k, k->batch, &err);
         if (rc == 0 && nok > 0) {
             uint64_t t0 = mono_us();
             rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
@@ -452,6 +508,60 @@ static int restore_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
     return rc ? rc : add_leaf(k, leaf);
 }
 
+/* The chain value to continue from, checked against the signed head: a
+ * log whose tail vanished (or grew) since its last commit is refused. */
+static int restore_chain(chio_kernel *k, uint64_t last, chio_error *err)
+{
+    chio__record_state hs;
+    chio__log_head h;
+    uint8_t stored[32], mine[32];
+    int rc;
+
+    memset(k->chain_prev, 0, sizeof(k->chain_prev));
+    rc = chio__store_read_head(k->store, &h, &hs, err);
+    if (rc != 0)
+        return rc;
+    if (hs == CHIO__RECORD_ABSENT) {
+        /* Nothing chained yet: the log must end right before the chain. */
+        if (last + 1 != k->chain_from)
+            return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                              "the receipt log ends at %llu but has no log head (its chain "
+                              "starts at %llu); audit it with chio receipt verify --receipt-db",
+                              (unsigned long long)last, (unsigned long long)k->chain_from);
+        return 0;
+    }
+    chio_keypair_public_key(k->kp, mine);
+    if (hs != CHIO__RECORD_OK || memcmp(h.key, mine, 32) != 0)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log's head %s; audit it with chio receipt verify "
+                          "--receipt-db",
+                          hs == CHIO__RECORD_UNREADABLE ? "is unreadable"
+                          : hs == CHIO__RECORD_BADSIG   ? "has a bad signature"
+                                                        : "is signed by another key");
+    if (h.last_seq != last)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log ends at %llu but its signed head says %llu: receipts "
+                          "were %s; audit it with chio receipt verify --receipt-db",
+                          (unsigned long long)last, (unsigned long long)h.last_seq,
+                          last < h.last_seq ? "lost" : "added behind the kernel's back");
+    if (last >= h.chain_from) {
+        rc = chio__store_get_chain(k->store, last, stored, err);
+        if (rc == 0 && memcmp(stored, h.chain, 32) != 0)
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                            "the hash chain at %llu differs from the signed log head",
+                            (unsigned long long)last);
+        if (rc != 0)
+            return rc == CHIO_ENOTFOUND
+                       ? chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                                    "the hash chain entry of receipt %llu is missing",
+                                    (unsigned long long)last)
+                       : rc;
+    }
+    k->chain_from = h.chain_from;
+    memcpy(k->chain_prev, h.chain, 32);
+    return 0;
+}
+
 int chio__commit_restore(chio_kernel *k, chio_error *err)
 {
     uint64_t first = 0, last = 0, last_cp = 0, from = 1, ncp = 0;
@@ -475,6 +585,9 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
                           "the receipt log starts at %llu but should start at %llu: receipts "
                           "are missing; audit it with chio receipt verify --receipt-db",
                           (unsigned long long)first, (unsigned long long)(retained ? retained : 1));
+    rc = restore_chain(k, last, err);
+    if (rc != 0)
+        return rc;
     k->next_seq = last + 1;
     k->next_checkpoint_seq = last_cp + 1;
     k->prev_checkpoint_sha[0] = '\0';
@@ -524,6 +637,8 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
             k->npending = saved;
         }
     }
+    if (rc == 0 && ncp > 0)
+        rc = put_head(k, b, err); /* it names the newest checkpoint */
     if (rc == 0 && ncp > 0)
         rc = chio__store_write(k->store, b, 1, err);
     chio__store_batch_free(b);

@@ -9,6 +9,7 @@
  * Calls the model layer and the store's read API; no state.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,16 @@ typedef struct audit {
     uint64_t expect;   /* next sequence number expected */
     uint64_t first_cp; /* the first checkpoint the store should hold */
     int oom;
+    /* the log as a whole */
+    chio_store_audit_v2 *v2;
+    uint8_t pin_key[32]; /* the store's key, when pinned by the store */
+    uint64_t chain_from; /* 0: no chain */
+    int head_ok;         /* a readable head signed by the pinned key */
+    int head_absent;
+    chio__log_head head;
+    uint8_t prev[32]; /* stored chain value at prev_seq */
+    uint64_t prev_seq;
+    int have_prev;
 } audit;
 
 static void problem(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -82,6 +93,18 @@ static char *quoted(const char *s)
     chio__buf_init(&b);
     chio__json_write_string(&b, s, strlen(s));
     return chio__buf_detach(&b, NULL);
+}
+
+static int trusted_key(const audit *a, const uint8_t key[32])
+{
+    size_t i;
+
+    if (a->ntrusted == 0)
+        return 1;
+    for (i = 0; i < a->ntrusted; i++)
+        if (memcmp(a->trusted + 32 * i, key, 32) == 0)
+            return 1;
+    return 0;
 }
 
 static int trusted(const audit *a, const char *hex)
@@ -263,12 +286,67 @@ static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const cha
     a->out->invalid++;
 }
 
+/* The hash chain link of the receipt at @seq: stored c(seq) must be
+ * SHA-256(stored c(seq - 1) || leaf). The stored value is remembered for
+ * the next link even when this receipt was already reported (@reported),
+ * so one damaged receipt is named once and its neighbours still check. */
+static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, int reported)
+{
+    uint8_t stored[32], prev[32], leaf[32], want[32];
+    int rc, have_prev = 0;
+
+    if (a->chain_from == 0 || seq < a->chain_from)
+        return;
+    if (a->head_ok && seq > a->head.last_seq) {
+        if (!reported) {
+            problem(a, "{\"problem\":\"receipt_after_head\",\"seq\":%llu,\"head_seq\":%llu}",
+                    (unsigned long long)seq, (unsigned long long)a->head.last_seq);
+            a->out->invalid++;
+        }
+        return;
+    }
+    if (seq == a->chain_from) {
+        memset(prev, 0, 32);
+        have_prev = 1;
+    } else if (a->have_prev && a->prev_seq == seq - 1) {
+        memcpy(prev, a->prev, 32);
+        have_prev = 1;
+    } else if (chio__store_get_chain(a->s, seq - 1, prev, NULL) == 0) {
+        have_prev = 1; /* after a gap, or the anchor an archive pass left */
+    }
+    a->have_prev = 0;
+    rc = chio__store_get_chain(a->s, seq, stored, NULL);
+    if (rc != 0) {
+        if (!reported) {
+            problem(a, "{\"problem\":\"chain_missing\",\"seq\":%llu}", (unsigned long long)seq);
+            a->out->invalid++;
+        }
+        return;
+    }
+    memcpy(a->prev, stored, 32);
+    a->prev_seq = seq;
+    a->have_prev = 1;
+    /* Without the value before (its receipt and chain entry are gone, and
+     * already reported as missing) this link cannot be checked. */
+    if (reported || !have_prev || chio_merkle_leaf_hash(json, len, leaf) != 0)
+        return;
+    chio__store_chain_step(prev, leaf, want);
+    if (memcmp(want, stored, 32) != 0) {
+        problem(a,
+                "{\"problem\":\"chain_mismatch\",\"seq\":%llu,\"detail\":\"the receipt stored "
+                "here is not the one the hash chain recorded at this position\"}",
+                (unsigned long long)seq);
+        a->out->invalid++;
+    }
+}
+
 static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
 {
     audit *a = ctx;
     chio_receipt *r = NULL;
     chio_receipt_report rep;
     chio_error perr;
+    uint64_t before;
     int ok;
 
     if (a->out->receipts == 0)
@@ -280,12 +358,14 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     a->expect = seq + 1;
     add_leaf(a, seq, json, len);
     chio_error_init(&perr);
+    before = a->out->invalid;
     if (chio_receipt_parse(json, len, &r, &perr) != 0) {
         char *q = quoted(perr.message);
         problem(a, "{\"problem\":\"unreadable_receipt\",\"seq\":%llu,\"code\":\"%s\",\"error\":%s}",
                 (unsigned long long)seq, chio_err_name(perr.code), q ? q : "\"\"");
         free(q);
         a->out->invalid++;
+        check_chain(a, seq, json, len, 1);
         return a->oom ? CHIO_ENOMEM : 0;
     }
     if (chio_receipt_verify(r, a->trusted, a->ntrusted, &rep) != 0) {
@@ -307,25 +387,148 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
         check_index(a, seq, r, json, len);
     }
     chio_receipt_free(r);
+    check_chain(a, seq, json, len, a->out->invalid != before);
     return a->oom ? CHIO_ENOMEM : 0;
 }
 
-int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
-                         chio_audit_fn fn, void *ctx, chio_store_audit *out, chio_error *err)
+/* ---- the log as a whole ----------------------------------------------------------------- */
+
+static const char *record_reason(chio__record_state st)
+{
+    return st == CHIO__RECORD_BADSIG ? "signature" : "unreadable";
+}
+
+/* Before the scan: the key record decides the pin; the head is read. */
+static int audit_prologue(audit *a)
+{
+    chio_store_audit_v2 *v = a->v2;
+    chio__record_state ks, hs;
+    uint8_t key[32];
+    char key_hex[65];
+    uint64_t meta_from = 0, archive = 0;
+    int rc, chained;
+
+    rc = chio__store_read_key_record(a->s, key, key_hex, &ks, a->err);
+    if (rc == 0)
+        rc = chio__store_read_head(a->s, &a->head, &hs, a->err);
+    if (rc == 0)
+        rc = chio__store_get_meta_u64(a->s, CHIO__META_CHAIN_FROM, &meta_from, a->err);
+    if (rc == 0)
+        rc = chio__store_get_meta_u64(a->s, CHIO__META_ARCHIVE, &archive, a->err);
+    if (rc != 0)
+        return rc;
+    chained = chio__store_has_chain(a->s, a->err);
+    if (chained < 0)
+        return chained;
+    v->archive = archive != 0;
+    v->legacy = ks == CHIO__RECORD_ABSENT && hs == CHIO__RECORD_ABSENT && !chained;
+
+    /* The pin. */
+    if (a->ntrusted > 0) {
+        v->pinned_by = CHIO_STORE_PIN_FLAG;
+        chio__hex_encode(a->trusted, 32, v->signer_hex);
+    }
+    if (ks == CHIO__RECORD_OK) {
+        memcpy(v->signer_hex, key_hex, 65);
+        if (a->ntrusted == 0) {
+            v->pinned_by = CHIO_STORE_PIN_STORE;
+            memcpy(a->pin_key, key, 32);
+            a->trusted = a->pin_key;
+            a->ntrusted = 1;
+        } else if (!trusted_key(a, key)) {
+            problem(a,
+                    "{\"problem\":\"store_key_untrusted\",\"kernel_key\":\"%s\",\"detail\":"
+                    "\"the store records a kernel key that is not a trusted key\"}",
+                    key_hex);
+            v->log_problems++;
+        }
+    } else if (ks != CHIO__RECORD_ABSENT) {
+        problem(a, "{\"problem\":\"invalid_key_record\",\"reason\":\"%s\"}", record_reason(ks));
+        v->log_problems++;
+    } else if (!v->legacy) {
+        problem(a, "{\"problem\":\"key_record_missing\",\"detail\":\"the store has a hash "
+                   "chain or a log head but no key record\"}");
+        v->log_problems++;
+    }
+
+    /* The head: usable when it is signed by the pinned key. */
+    if (hs == CHIO__RECORD_OK) {
+        if (v->pinned_by == CHIO_STORE_PIN_NONE || trusted_key(a, a->head.key)) {
+            a->head_ok = 1;
+            v->head_seq = a->head.last_seq;
+        } else {
+            problem(a,
+                    "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"untrusted\","
+                    "\"kernel_key\":\"%s\"}",
+                    (unsigned long long)a->head.last_seq, a->head.key_hex);
+            v->log_problems++;
+        }
+    } else if (hs == CHIO__RECORD_BADSIG) {
+        problem(a, "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"signature\"}",
+                (unsigned long long)a->head.last_seq);
+        v->log_problems++;
+    } else if (hs == CHIO__RECORD_UNREADABLE) {
+        problem(a, "{\"problem\":\"invalid_log_head\",\"reason\":\"unreadable\"}");
+        v->log_problems++;
+    }
+    a->head_absent = hs == CHIO__RECORD_ABSENT;
+    a->chain_from = a->head_ok ? a->head.chain_from : meta_from;
+    if (a->chain_from == 0 && chained)
+        a->chain_from = 1;
+    v->chain_from = a->chain_from;
+    return 0;
+}
+
+/* After the scan: the tail the head vouches for. */
+static void audit_epilogue(audit *a)
+{
+    chio_store_audit_v2 *v = a->v2;
+    uint8_t stored[32];
+    uint64_t last_cp = a->ncps ? a->cps[a->ncps - 1].seq : 0, c;
+
+    if (!a->head_ok) {
+        if (a->head_absent && !v->legacy && !v->archive && a->out->receipts > 0 &&
+            a->chain_from > 0 && a->out->last_seq >= a->chain_from) {
+            problem(a, "{\"problem\":\"log_head_missing\",\"detail\":\"no signed log head "
+                       "covers the receipts; the tail cannot be checked\"}");
+            v->log_problems++;
+        }
+        return;
+    }
+    if (a->head.last_seq >= a->expect) {
+        report_missing(a, a->expect, a->head.last_seq);
+        a->expect = a->head.last_seq + 1;
+    }
+    if (a->head.last_seq >= a->chain_from && a->head.last_seq > 0 &&
+        chio__store_get_chain(a->s, a->head.last_seq, stored, NULL) == 0 &&
+        memcmp(stored, a->head.chain, 32) != 0) {
+        problem(a,
+                "{\"problem\":\"log_head_mismatch\",\"seq\":%llu,\"detail\":\"the hash chain "
+                "at the head's last receipt is not the value the head signed\"}",
+                (unsigned long long)a->head.last_seq);
+        v->log_problems++;
+    }
+    for (c = last_cp + 1; c <= a->head.checkpoint_seq && c - last_cp <= MAX_MISSING_LINES; c++) {
+        problem(a, "{\"problem\":\"missing_checkpoint\",\"checkpoint_seq\":%llu}",
+                (unsigned long long)c);
+        v->log_problems++;
+    }
+}
+
+static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted, chio_audit_fn fn,
+                     void *ctx, chio_store_audit_v2 *v, chio_error *err)
 {
     audit a;
     int rc;
 
-    if (s == NULL || out == NULL || (trusted_keys == NULL && ntrusted != 0))
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    memset(out, 0, sizeof(*out));
     memset(&a, 0, sizeof(a));
     a.s = s;
     a.trusted = trusted_keys;
     a.ntrusted = ntrusted;
     a.fn = fn;
     a.ctx = ctx;
-    a.out = out;
+    a.out = &v->base;
+    a.v2 = v;
     a.err = err;
     /* After archiving (retention.c) the log starts later: the store says
      * where; anything missing before that point is a gap. */
@@ -338,7 +541,9 @@ int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntru
         a.expect = 1;
     if (a.first_cp == 0)
         a.first_cp = 1;
-    rc = chio_store_scan_checkpoints(s, 1, read_checkpoint, &a, err);
+    rc = audit_prologue(&a);
+    if (rc == 0)
+        rc = chio_store_scan_checkpoints(s, 1, read_checkpoint, &a, err);
     if (rc == 0)
         rc = chio_store_scan(s, 1, read_receipt, &a, err);
     if (rc == 0) {
@@ -352,6 +557,7 @@ int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntru
             finish_checkpoint(&a, a.cur);
             a.cur++;
         }
+        audit_epilogue(&a);
     }
     free(a.cps);
     free(a.leaves);
@@ -359,5 +565,42 @@ int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntru
         rc = CHIO_ENOMEM;
     if (rc != 0 && (err == NULL || err->code != rc))
         chio__fail(err, rc, CHIO_NO_OFFSET, "audit stopped: %s", chio_strerror(rc));
+    return rc;
+}
+
+int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
+                            chio_audit_fn fn, void *ctx, chio_store_audit_v2 *out, chio_error *err)
+{
+    chio_store_audit_v2 v;
+    size_t size;
+    int rc;
+
+    if (s == NULL || out == NULL || (trusted_keys == NULL && ntrusted != 0))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    size = out->size;
+    if (size < offsetof(chio_store_audit_v2, reserved))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_store_audit_v2.size must be set to its sizeof");
+    if (size > sizeof(v))
+        size = sizeof(v);
+    memset(&v, 0, sizeof(v));
+    rc = audit_run(s, trusted_keys, ntrusted, fn, ctx, &v, err);
+    v.size = (uint32_t)size;
+    memcpy(out, &v, size);
+    return rc;
+}
+
+int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
+                         chio_audit_fn fn, void *ctx, chio_store_audit *out, chio_error *err)
+{
+    chio_store_audit_v2 v;
+    int rc;
+
+    if (s == NULL || out == NULL || (trusted_keys == NULL && ntrusted != 0))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    memset(&v, 0, sizeof(v));
+    rc = audit_run(s, trusted_keys, ntrusted, fn, ctx, &v, err);
+    *out = v.base;
+    out->invalid += v.log_problems; /* callers of this version see them too */
     return rc;
 }

@@ -13,6 +13,11 @@
  * stay, so a kernel reopening the live log continues its sequence and its
  * checkpoint chain.
  *
+ * The hash chain (head.c) moves with its receipts; the live log keeps the
+ * chain value of the last archived receipt as the anchor its first link is
+ * checked from, and its signed head still covers the rest. The archive is
+ * marked as one (it has no signed head) and gets the live log's key record.
+ *
  * Crash safety: each range is written to the archive (WAL synced) before
  * it is deleted from the live log (synced), so a receipt is always in at
  * least one of the two; after a crash between the two writes the next run
@@ -169,6 +174,35 @@ static int eligible(const pass *p, const range *r)
     return old || (p->max_bytes != 0 && p->live_bytes > p->max_bytes);
 }
 
+/* What makes the archive a log on its own: marked as an archive (it has
+ * no signed head: no key signs it), the live log's signed key record and
+ * where the hash chain starts. */
+static int archive_meta(pass *p)
+{
+    char *rec = NULL;
+    size_t len = 0;
+    uint64_t from = 0;
+    int rc;
+
+    chio__store_batch_put_meta_u64(p->ab, p->arch, CHIO__META_ARCHIVE, 1);
+    rc = chio__store_get_meta_u64(p->live, CHIO__META_CHAIN_FROM, &from, p->err);
+    if (rc != 0)
+        return rc;
+    if (from > 0)
+        chio__store_batch_put_meta_u64(p->ab, p->arch, CHIO__META_CHAIN_FROM, from);
+    rc = chio__store_get_meta(p->live, CHIO__META_KEY_RECORD, &rec, &len, p->err);
+    if (rc == CHIO_ENOTFOUND) {
+        if (p->err != NULL)
+            chio_error_init(p->err);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    chio__store_batch_put_meta(p->ab, p->arch, CHIO__META_KEY_RECORD, rec, len);
+    free(rec);
+    return 0;
+}
+
 /* Archive the receipts of @r (and checkpoint @cp when given), then delete
  * them from the live log and record where it now starts. */
 static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, uint64_t next_cp)
@@ -179,10 +213,20 @@ static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, 
 
     chio__store_batch_clear(p->ab);
     chio__store_batch_clear(p->lb);
+    rc = archive_meta(p);
+    if (rc != 0)
+        return rc;
     for (i = 0; i < r->n; i++) {
+        uint8_t link[32];
         chio__store_batch_put_receipt(p->ab, p->arch, r->v[i].seq, r->v[i].json, r->v[i].len,
                                       r->v[i].id);
         chio__store_batch_delete_receipt(p->lb, p->live, r->v[i].seq, r->v[i].id);
+        /* The chain moves along, except that the live log keeps the value
+         * of the last moved receipt: the anchor its first link checks. */
+        if (chio__store_get_chain(p->live, r->v[i].seq, link, NULL) == 0)
+            chio__store_batch_put_chain(p->ab, p->arch, r->v[i].seq, link);
+        if (r->v[i].seq > 1)
+            chio__store_batch_delete_chain(p->lb, p->live, r->v[i].seq - 1);
         bytes += r->v[i].len;
     }
     if (cp != NULL) {

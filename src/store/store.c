@@ -5,9 +5,12 @@
  * Owns every RocksDB handle and the only code that sees RocksDB's
  * `char *err`: store_fail() maps it to a CHIO_E* code, copies the message
  * into the caller's chio_error, rocksdb_free()s it and resets it to NULL.
- * Column families: default (metadata), receipts (BE seq -> receipt),
- * receipt_ids (id -> BE seq), checkpoints (BE seq -> checkpoint),
- * revocations (capability id -> revocation record). Opening lists every
+ * Column families: default (metadata, the signed key record and log head
+ * of head.c), receipts (BE seq -> receipt), receipt_ids (id -> BE seq),
+ * checkpoints (BE seq -> checkpoint), revocations (capability id ->
+ * revocation record), budgets (capability id NUL BE32 grant index -> BE64
+ * highest committed invocation count), chain (BE seq -> 32-byte running
+ * hash, see head.c). Opening lists every
  * column family already present, so a store written by a newer version
  * still opens; handles are destroyed before rocksdb_close.
  *
@@ -30,9 +33,18 @@
 #define FORMAT_KEY   "format"
 #define FORMAT_VALUE "chio.receipt_store.v1"
 
-enum { CF_DEFAULT, CF_RECEIPTS, CF_IDS, CF_CHECKPOINTS, CF_REVOCATIONS, CF_COUNT };
-static const char *const cf_names[CF_COUNT] = {"default", "receipts", "receipt_ids", "checkpoints",
-                                               "revocations"};
+enum {
+    CF_DEFAULT,
+    CF_RECEIPTS,
+    CF_IDS,
+    CF_CHECKPOINTS,
+    CF_REVOCATIONS,
+    CF_BUDGETS,
+    CF_CHAIN,
+    CF_COUNT
+};
+static const char *const cf_names[CF_COUNT] = {
+    "default", "receipts", "receipt_ids", "checkpoints", "revocations", "budgets", "chain"};
 
 struct chio_store {
     rocksdb_t *db;
@@ -812,6 +824,105 @@ int chio__store_get_meta_u64(chio_store *s, const char *name, uint64_t *out, chi
         *out = *out << 8 | (unsigned char)val[i];
     free(val);
     return 0;
+}
+
+void chio__store_batch_put_meta(chio__store_batch *b, chio_store *s, const char *name,
+                                const char *value, size_t len)
+{
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_DEFAULT], name, strlen(name), value, len);
+}
+
+int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *len,
+                         chio_error *err)
+{
+    return get_value(s, CF_DEFAULT, name, strlen(name), value, len, err);
+}
+
+void chio__store_batch_put_chain(chio__store_batch *b, chio_store *s, uint64_t seq,
+                                 const uint8_t value[32])
+{
+    unsigned char key[8];
+
+    chio__store_key(seq, key);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_CHAIN], (const char *)key, 8, (const char *)value,
+                              32);
+}
+
+void chio__store_batch_delete_chain(chio__store_batch *b, chio_store *s, uint64_t seq)
+{
+    unsigned char key[8];
+
+    if (s->cf[CF_CHAIN] == NULL)
+        return;
+    chio__store_key(seq, key);
+    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_CHAIN], (const char *)key, 8);
+}
+
+int chio__store_get_chain(chio_store *s, uint64_t seq, uint8_t out[32], chio_error *err)
+{
+    unsigned char key[8];
+    char *val = NULL;
+    size_t len = 0;
+    int rc;
+
+    chio__store_key(seq, key);
+    rc = get_value(s, CF_CHAIN, (const char *)key, 8, &val, &len, err);
+    if (rc != 0)
+        return rc;
+    if (len != 32) {
+        free(val);
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "chain entry %llu is not 32 bytes",
+                          (unsigned long long)seq);
+    }
+    memcpy(out, val, 32);
+    free(val);
+    return 0;
+}
+
+int chio__store_has_chain(chio_store *s, chio_error *err)
+{
+    uint64_t first = 0;
+    int rc = edge_key(s, CF_CHAIN, 0, &first, err);
+
+    return rc != 0 ? rc : first > 0;
+}
+
+void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key, size_t klen,
+                                  uint64_t count)
+{
+    unsigned char val[8];
+
+    chio__store_key(count, val);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_BUDGETS], key, klen, (const char *)val, 8);
+}
+
+int chio__store_scan_budgets(chio_store *s,
+                             int (*fn)(void *ctx, const char *key, size_t klen, uint64_t count),
+                             void *ctx, chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    char *rerr = NULL;
+    int rc = 0;
+
+    if (s->cf[CF_BUDGETS] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_BUDGETS]);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
+        if (vlen != 8) {
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a budget value is not 8 bytes");
+            break;
+        }
+        rc = fn(ctx, k, klen, key_value(v));
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL && rc == 0)
+        rc = store_fail(&rerr, err, "reading budgets");
+    if (rerr != NULL)
+        rocksdb_free(rerr);
+    rocksdb_iter_destroy(it);
+    return rc;
 }
 
 void chio__store_fail_writes(chio_store *s, int n)

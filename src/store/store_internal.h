@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chio/crypto.h"
 #include "chio/store.h"
 
 typedef struct chio__store_batch chio__store_batch;
@@ -42,6 +43,76 @@ int chio__store_get_meta_u64(chio_store *s, const char *name, uint64_t *out, chi
  * older entries were archived. */
 #define CHIO__META_RETAINED_SEQ        "retained_from_seq"
 #define CHIO__META_RETAINED_CHECKPOINT "retained_from_checkpoint"
+
+/* Raw metadata values in the default family (the signed records of
+ * head.c). A missing value is CHIO_ENOTFOUND. */
+void chio__store_batch_put_meta(chio__store_batch *b, chio_store *s, const char *name,
+                                const char *value, size_t len);
+int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *len,
+                         chio_error *err);
+#define CHIO__META_KEY_RECORD "kernel_key" /* signed: the key the store belongs to */
+#define CHIO__META_LOG_HEAD   "log_head"   /* signed: last seq and chain value */
+#define CHIO__META_CHAIN_FROM "chain_from" /* u64: first receipt the chain covers */
+#define CHIO__META_ARCHIVE    "archive"    /* u64: 1 in an archive log (no head) */
+
+/* The running hash chain (column family "chain"): seq -> 32 bytes,
+ * c(seq) = SHA-256(c(seq - 1) || leaf(seq)), leaf = the receipt's Merkle
+ * leaf hash SHA-256(0x00 || stored bytes), c(chain_from - 1) = 32 zero
+ * bytes. chio__store_get_chain: 0, CHIO_ENOTFOUND, CHIO_ECORRUPT.
+ * chio__store_has_chain: 1 when any entry exists, 0, or an error code. */
+void chio__store_batch_put_chain(chio__store_batch *b, chio_store *s, uint64_t seq,
+                                 const uint8_t value[32]);
+void chio__store_batch_delete_chain(chio__store_batch *b, chio_store *s, uint64_t seq);
+int chio__store_get_chain(chio_store *s, uint64_t seq, uint8_t out[32], chio_error *err);
+int chio__store_has_chain(chio_store *s, chio_error *err);
+void chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint8_t out[32]);
+
+/* Budgets (column family "budgets"): budget key (capability id, NUL, BE32
+ * grant index) -> BE64 highest committed invocation count. */
+void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key, size_t klen,
+                                  uint64_t count);
+int chio__store_scan_budgets(chio_store *s,
+                             int (*fn)(void *ctx, const char *key, size_t klen, uint64_t count),
+                             void *ctx, chio_error *err);
+
+/* ---- signed records (head.c) --------------------------------------------------------
+ * Stored as canonical JSON {"body":{...},"signature":"<hex>"}, the
+ * signature being Ed25519 over the canonical body by body.kernel_key.
+ *   key record  body {"created_at","kernel_key","schema":"chio.receipt_store_key.v1"}
+ *   log head    body {"chain","chain_from","checkpoint_seq","kernel_key","last_seq",
+ *                     "schema":"chio.receipt_log_head.v1","time"}
+ */
+typedef struct chio__log_head {
+    uint64_t last_seq, chain_from, checkpoint_seq, time;
+    uint8_t chain[32];
+    uint8_t key[32];
+    char key_hex[65];
+} chio__log_head;
+
+typedef enum chio__record_state {
+    CHIO__RECORD_ABSENT = 0,
+    CHIO__RECORD_OK,
+    CHIO__RECORD_UNREADABLE, /* not the expected JSON shape */
+    CHIO__RECORD_BADSIG      /* readable, but the signature does not verify */
+} chio__record_state;
+
+/* The signed bytes of a head / key record (caller frees *json with free()). */
+int chio__log_head_sign(const chio_keypair *kp, const chio__log_head *h, char **json, size_t *len);
+int chio__key_record_sign(const chio_keypair *kp, uint64_t created_at, char **json, size_t *len);
+/* Read and check the stored record: *state says what was found; @h / @key
+ * are filled when the record is readable (also with a bad signature).
+ * Returns 0 or a store error (reading failed). */
+int chio__store_read_head(chio_store *s, chio__log_head *h, chio__record_state *state,
+                          chio_error *err);
+int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65],
+                                chio__record_state *state, chio_error *err);
+/* Kernel start: pin a store to @kp. A store without a key record gets one
+ * (signed, synced) together with chain_from = the next receipt's sequence;
+ * a store whose record is missing while it has a chain or a head, or whose
+ * record does not verify, is CHIO_ECORRUPT; one pinned to another key is
+ * CHIO_ECONFIG. *chain_from receives where the hash chain starts. */
+int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uint64_t *chain_from,
+                        chio_error *err);
 
 /* Apply @b atomically; @sync = fsync the WAL before returning.
  * Returns 0 or CHIO_ESTORE (details in @err). */

@@ -6,6 +6,7 @@
  * checkpoint list / prove / verify-proof, and chio bench.
  */
 #include <criterion/criterion.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -149,7 +150,16 @@ Test(cli_store, verify_a_clean_log)
     r = RUN(NULL, "receipt", "verify", "--receipt-db", db, "--trusted-key", TEST_PUB);
     cr_expect_eq(r.status, 0, "%s", r.out);
     cr_expect_str_eq(r.out, "{\"receipts\":12,\"first_seq\":1,\"last_seq\":12,\"gaps\":0,"
-                            "\"invalid\":0,\"checkpoints\":2,\"checkpoints_valid\":2}\n");
+                            "\"invalid\":0,\"checkpoints\":2,\"checkpoints_valid\":2,"
+                            "\"signer\":\"" TEST_PUB "\",\"signer_pinned_by\":\"flag\","
+                            "\"head_seq\":12,\"chain_from\":1,\"log_problems\":0,"
+                            "\"legacy\":false,\"archive\":false}\n");
+    testutil_cli_free(&r);
+    /* without --trusted-key: pinned to the key the store recorded */
+    r = RUN(NULL, "receipt", "verify", "--receipt-db", db);
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    cr_expect(strstr(r.out, "\"signer\":\"" TEST_PUB "\",\"signer_pinned_by\":\"store\"") != NULL,
+              "%s", r.out);
     testutil_cli_free(&r);
     /* a key that is not the kernel's: every receipt and checkpoint untrusted */
     r = RUN(NULL, "receipt", "verify", "--receipt-db", db, "--trusted-key",
@@ -157,6 +167,8 @@ Test(cli_store, verify_a_clean_log)
     cr_expect_eq(r.status, 1);
     cr_expect(strstr(r.out, "\"invalid\":12") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "\"reason\":\"untrusted\"") != NULL);
+    cr_expect(strstr(r.out, "{\"problem\":\"store_key_untrusted\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "{\"problem\":\"invalid_log_head\",\"seq\":12,") != NULL, "%s", r.out);
     testutil_cli_free(&r);
 }
 
@@ -199,7 +211,7 @@ Test(cli_store, verify_reports_the_tampered_sequence_number)
     cr_expect(strstr(r.out, "\"problem\":\"invalid_checkpoint\",\"checkpoint_seq\":1,"
                             "\"reason\":\"merkle_root\"") != NULL,
               "%s", r.out);
-    cr_expect(strstr(r.out, "\"invalid\":1,\"checkpoints\":2,\"checkpoints_valid\":1}") != NULL,
+    cr_expect(strstr(r.out, "\"invalid\":1,\"checkpoints\":2,\"checkpoints_valid\":1,") != NULL,
               "%s", r.out);
     cr_expect_null(strstr(r.out, "\"seq\":4,"), "only the tampered receipt is named");
     testutil_cli_free(&r);
@@ -272,10 +284,27 @@ Test(cli_store, checkpoint_list_prove_and_verify_proof)
     chio_free(json);
 }
 
+/* A seed file (mode 0600) for runs that must share one kernel key: a
+ * store is pinned to the key that created it. */
+static char *seed_file(void)
+{
+    char *path;
+    FILE *f;
+
+    cr_assert_geq(asprintf(&path, "%s/bench.seed", dir), 0);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(TEST_SEED "\n", f);
+    fclose(f);
+    cr_assert_eq(chmod(path, 0600), 0);
+    return path;
+}
+
 Test(cli_store, bench_reports_json_and_continues_a_log)
 {
+    char *seed = seed_file();
     cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "4", "--calls", "200",
-                       "--durability", "nosync", "--json");
+                       "--durability", "nosync", "--seed-file", seed, "--json");
     const char *keys[] = {"calls",         "threads",          "signers",      "durability",
                           "calls_per_sec", "raw_sign_per_sec", "ratio_to_raw", "p50_us",
                           "p99_us",        "p999_us",          "avg_batch",    "blocked"};
@@ -291,10 +320,17 @@ Test(cli_store, bench_reports_json_and_continues_a_log)
     cr_expect_eq(v, 200);
     chio_json_doc_free(d);
     testutil_cli_free(&r);
-    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "2", "--calls", "50", "--json");
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "2", "--calls", "50", "--seed-file",
+            seed, "--json");
     cr_assert_eq(r.status, 0);
     cr_expect(strstr(r.out, "\"last_seq\":250") != NULL, "the second run continues: %s", r.out);
     testutil_cli_free(&r);
+    /* another key cannot continue the log (it would no longer audit) */
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "1", "--json");
+    cr_expect_neq(r.status, 0, "%s", r.out);
+    cr_expect(strstr(r.err, "belongs to kernel key " TEST_PUB) != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    free(seed);
     r = RUN(NULL, "receipt", "verify", "--receipt-db", db);
     cr_expect_eq(r.status, 0, "%s", r.out);
     cr_expect(strstr(r.out, "\"receipts\":250") != NULL);

@@ -349,14 +349,17 @@ static void audit_with_cli(const ledger *L)
     const char *argv[] = {"receipt", "verify", "--receipt-db", L->db, "--trusted-key",
                           TEST_PUB,  NULL};
     cli_result r = testutil_run_cli(argv, NULL, 0);
-    char want[256];
+    char want[512];
 
     cr_expect_eq(r.status, 0, "receipt verify exit %d: %.2000s %s", r.status, r.out, r.err);
+    /* the signed log head covers the last acknowledged receipt too */
     snprintf(want, sizeof(want),
              "{\"receipts\":%llu,\"first_seq\":1,\"last_seq\":%llu,\"gaps\":0,\"invalid\":0,"
-             "\"checkpoints\":%llu,\"checkpoints_valid\":%llu}\n",
+             "\"checkpoints\":%llu,\"checkpoints_valid\":%llu,\"signer\":\"" TEST_PUB "\","
+             "\"signer_pinned_by\":\"flag\",\"head_seq\":%llu,\"chain_from\":1,"
+             "\"log_problems\":0,\"legacy\":false,\"archive\":false}\n",
              (unsigned long long)L->last, (unsigned long long)L->last, (unsigned long long)L->ncps,
-             (unsigned long long)L->ncps);
+             (unsigned long long)L->ncps, (unsigned long long)L->last);
     cr_expect_str_eq(r.out, want, "receipt verify: %s", r.err);
     testutil_cli_free(&r);
 }

@@ -37,6 +37,8 @@
 
 #include <rocksdb/c.h>
 
+#include "chio/checkpoint.h"
+#include "chio/merkle.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "store_internal.h"
@@ -273,6 +275,8 @@ typedef struct verdict {
     size_t nproblems;
     int have_summary;
     uint64_t receipts, first_seq, last_seq, gaps, invalid, checkpoints, checkpoints_valid;
+    uint64_t log_problems;
+    char signer[65], pinned_by[8];
     char listing[8192]; /* for messages */
 } verdict;
 
@@ -308,22 +312,31 @@ static char *normalise(const chio_json *o)
     else if (chio_json_get(o, "seq") != NULL)
         cr_assert_geq(
             asprintf(&key, "%s seq=%llu", problem, (unsigned long long)u64_member(o, "seq")), 0);
-    else
+    else if (chio_json_get(o, "checkpoint_seq") != NULL)
+        cr_assert_geq(asprintf(&key, "%s cp=%llu", problem,
+                               (unsigned long long)u64_member(o, "checkpoint_seq")),
+                      0);
+    else if (chio_json_get(o, "first_seq") != NULL)
         cr_assert_geq(asprintf(&key, "%s %llu-%llu", problem,
                                (unsigned long long)u64_member(o, "first_seq"),
                                (unsigned long long)u64_member(o, "last_seq")),
                       0);
+    else
+        key = strdup(problem); /* the log as a whole */
     return key;
 }
 
-static verdict audit_cli(const char *db)
+/* The audit with --trusted-key @key (NULL: none, pinned by the store). */
+static verdict audit_cli_key(const char *db, const char *key)
 {
-    const char *argv[] = {"receipt", "verify", "--receipt-db", db, "--trusted-key", TEST_PUB, NULL};
+    const char *argv[] = {"receipt", "verify", "--receipt-db", db, "--trusted-key", key, NULL};
     verdict v;
     char *line, *save = NULL, *text;
     size_t i, used = 0;
 
     memset(&v, 0, sizeof(v));
+    if (key == NULL)
+        argv[4] = NULL;
     v.r = testutil_run_cli(argv, NULL, 0);
     text = strdup(v.r.out);
     for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -345,6 +358,13 @@ static verdict audit_cli(const char *db)
             v.invalid = u64_member(o, "invalid");
             v.checkpoints = u64_member(o, "checkpoints");
             v.checkpoints_valid = u64_member(o, "checkpoints_valid");
+            v.log_problems = u64_member(o, "log_problems");
+            snprintf(v.signer, sizeof(v.signer), "%s",
+                     chio_json_string(chio_json_get(o, "signer"), NULL)
+                         ? chio_json_string(chio_json_get(o, "signer"), NULL)
+                         : "");
+            snprintf(v.pinned_by, sizeof(v.pinned_by), "%s",
+                     chio_json_string(chio_json_get(o, "signer_pinned_by"), NULL));
         }
         chio_json_doc_free(doc);
     }
@@ -354,6 +374,11 @@ static verdict audit_cli(const char *db)
         used +=
             (size_t)snprintf(v.listing + used, sizeof(v.listing) - used, "[%s] ", v.problems[i]);
     return v;
+}
+
+static verdict audit_cli(const char *db)
+{
+    return audit_cli_key(db, TEST_PUB);
 }
 
 static void verdict_free(verdict *v)
@@ -598,13 +623,13 @@ Test(tamper, the_log_truncated_into_a_checkpointed_range)
     verdict v;
 
     /* 40..45 gone. The signed range of checkpoint 4 (31..40) proves that
-     * 40 existed; 41..45 were never covered by anything signed, so their
-     * loss cannot be told from a kernel that stopped after 40. */
+     * 40 existed; the signed log head proves 41..45 did. */
     delete_receipts(db, 40, NRECEIPTS);
     v = audit_cli(db);
-    EXPECT_PROBLEMS(&v, "missing_receipt seq=40",
-                    "invalid_checkpoint cp=4 reason=missing_receipts");
-    expect_summary(&v, 39, 1, 0, NCPS, NCPS - 1);
+    EXPECT_PROBLEMS(&v, "missing_receipt seq=40", "missing_receipt seq=41",
+                    "missing_receipt seq=42", "missing_receipt seq=43", "missing_receipt seq=44",
+                    "missing_receipt seq=45", "invalid_checkpoint cp=4 reason=missing_receipts");
+    expect_summary(&v, 39, 6, 0, NCPS, NCPS - 1);
     verdict_free(&v);
     free(db);
 }
@@ -679,15 +704,15 @@ Test(tamper, two_receipts_swapped_with_the_id_index_rewritten_to_match)
     verdict v;
 
     /* A careful forger keeps the index consistent. A receipt does not sign
-     * its own sequence number, so only the checkpoints, whose Merkle trees
-     * fix the order, can tell: both covering checkpoints fail, and no
-     * receipt line is printed (their ranges name 12 and 27). */
+     * its own sequence number, but the hash chain fixes every position
+     * (and the checkpoints, whose Merkle trees fix the order, fail too). */
     put_receipt(db, 12, receipt_bytes[27], receipt_lens[27], receipt_ids[27]);
     put_receipt(db, 27, receipt_bytes[12], receipt_lens[12], receipt_ids[12]);
     v = audit_cli(db);
-    EXPECT_PROBLEMS(&v, "invalid_checkpoint cp=2 reason=merkle_root",
+    EXPECT_PROBLEMS(&v, "chain_mismatch seq=12", "chain_mismatch seq=27",
+                    "invalid_checkpoint cp=2 reason=merkle_root",
                     "invalid_checkpoint cp=3 reason=merkle_root");
-    expect_summary(&v, NRECEIPTS, 0, 0, NCPS, NCPS - 2);
+    expect_summary(&v, NRECEIPTS, 0, 2, NCPS, NCPS - 2);
     cr_expect_not_null(strstr(v.r.out, "\"checkpoint_seq\":2,\"reason\":\"merkle_root\","
                                        "\"batch_start_seq\":11,\"batch_end_seq\":20"),
                        "%s", v.r.out);
@@ -704,12 +729,440 @@ Test(tamper, a_receipt_replayed_over_its_neighbour)
     verdict v;
 
     /* Receipt 14 stored again at 15 (index untouched). Identical receipts
-     * legitimately share an id, so the receipt itself passes; the signed
-     * Merkle root of checkpoint 2 does not. */
+     * legitimately share an id, so the receipt itself passes; its hash
+     * chain link and the signed Merkle root of checkpoint 2 do not. */
     put_receipt(db, 15, receipt_bytes[14], receipt_lens[14], receipt_ids[14]);
     v = audit_cli(db);
-    EXPECT_PROBLEMS(&v, "invalid_checkpoint cp=2 reason=merkle_root");
-    expect_summary(&v, NRECEIPTS, 0, 0, NCPS, NCPS - 1);
+    EXPECT_PROBLEMS(&v, "chain_mismatch seq=15", "invalid_checkpoint cp=2 reason=merkle_root");
+    expect_summary(&v, NRECEIPTS, 0, 1, NCPS, NCPS - 1);
+    verdict_free(&v);
+    free(db);
+}
+
+/* ---- the tail, the head and the signer ------------------------------------------------------
+ * Receipts after the last checkpoint (41..45) are covered by the hash chain
+ * and the signed log head; so is the newest checkpoint. */
+
+Test(tamper, the_newest_receipt_deleted_with_its_index_entry)
+{
+    char *db = fresh_copy();
+    verdict v;
+
+    delete_receipts(db, NRECEIPTS, NRECEIPTS);
+    v = audit_cli(db);
+    EXPECT_PROBLEMS(&v, "missing_receipt seq=45");
+    expect_summary(&v, NRECEIPTS - 1, 1, 0, NCPS, NCPS);
+    verdict_free(&v);
+    v = audit_cli_key(db, NULL); /* the same without --trusted-key */
+    EXPECT_PROBLEMS(&v, "missing_receipt seq=45");
+    cr_expect_str_eq(v.pinned_by, "store");
+    verdict_free(&v);
+    free(db);
+}
+
+Test(tamper, two_tail_receipts_swapped_with_the_index_rewritten)
+{
+    char *db = fresh_copy();
+    verdict v;
+
+    put_receipt(db, 42, receipt_bytes[45], receipt_lens[45], receipt_ids[45]);
+    put_receipt(db, 45, receipt_bytes[42], receipt_lens[42], receipt_ids[42]);
+    v = audit_cli(db);
+    EXPECT_PROBLEMS(&v, "chain_mismatch seq=42", "chain_mismatch seq=45");
+    expect_summary(&v, NRECEIPTS, 0, 2, NCPS, NCPS);
+    verdict_free(&v);
+    free(db);
+}
+
+Test(tamper, the_newest_receipt_replaced_by_a_copy_of_an_older_one)
+{
+    char *db = fresh_copy();
+    verdict v;
+
+    /* Receipt 3 stored again at 45, its index entry moved along: receipt 3
+     * and its copy are identical, so the index is consistent. */
+    put_receipt(db, NRECEIPTS, receipt_bytes[3], receipt_lens[3], receipt_ids[3]);
+    v = audit_cli(db);
+    EXPECT_PROBLEMS(&v, "chain_mismatch seq=45");
+    expect_summary(&v, NRECEIPTS, 0, 1, NCPS, NCPS);
+    verdict_free(&v);
+    free(db);
+}
+
+static void write_sentinel(const char *db, unsigned last_checkpoint)
+{
+    char *path, text[128];
+    int n = snprintf(text, sizeof(text), "chio.receipt_store.v1\nlast_checkpoint %u\n",
+                     last_checkpoint);
+
+    cr_assert_geq(asprintf(&path, "%s/CHIO-RECEIPT-STORE", db), 0);
+    cr_assert_eq(testutil_write_file(path, text, (size_t)n, 0600), 0);
+    free(path);
+}
+
+Test(tamper, the_last_checkpoint_deleted_with_its_receipts_and_the_sentinel_edited)
+{
+    char *db = fresh_copy(), *want[32];
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    chio_error err;
+    verdict v;
+    size_t n = 0;
+    uint64_t s;
+
+    /* Checkpoint 4 and receipts 31..45 gone, and the sentinel's high-water
+     * mark lowered to match: the log looks like one that ended at 30. */
+    delete_checkpoint(db, NCPS);
+    delete_receipts(db, 31, NRECEIPTS);
+    write_sentinel(db, NCPS - 1);
+    v = audit_cli(db);
+    for (s = 31; s <= NRECEIPTS; s++)
+        cr_assert_geq(asprintf(&want[n++], "missing_receipt seq=%llu", (unsigned long long)s), 0);
+    want[n++] = strdup("missing_checkpoint cp=4");
+    expect_problems(&v, (const char *const *)want, n);
+    expect_summary(&v, 30, 15, 0, NCPS - 1, NCPS - 1);
+    cr_expect_eq(v.log_problems, 1);
+    cr_expect_eq(v.last_seq, 30);
+    verdict_free(&v);
+    /* and a kernel refuses to continue it */
+    kt_config(&cfg, db);
+    k = kt_kernel(&cfg);
+    chio_error_init(&err);
+    cr_expect_eq(chio_kernel_start(k, &err), CHIO_ECORRUPT);
+    cr_expect(strstr(err.message, "ends at 30 but its signed head says 45") != NULL, "%s",
+              err.message);
+    chio_kernel_free(k);
+    while (n > 0)
+        free(want[--n]);
+    free(db);
+}
+
+Test(tamper, the_tail_and_the_log_head_deleted)
+{
+    char *db = fresh_copy();
+    const char *key = "log_head";
+    size_t klen = strlen(key);
+    verdict v;
+
+    delete_receipts(db, 41, NRECEIPTS);
+    raw_delete(db, "default", &key, &klen, 1);
+    v = audit_cli(db);
+    EXPECT_PROBLEMS(&v, "log_head_missing");
+    expect_summary(&v, 40, 0, 0, NCPS, NCPS);
+    cr_expect_eq(v.log_problems, 1);
+    verdict_free(&v);
+    free(db);
+}
+
+/* Re-sign the whole log with @other: receipts (new ids, index entries) and
+ * checkpoints; with @chain also the hash chain and the log head; with
+ * @key_record also the store's key record. */
+static void resign_log(const char *db, const chio_keypair *other, int chain, int key_record)
+{
+    chio_store *s = open_rw(db);
+    chio__store_batch *b = chio__store_batch_new();
+    uint8_t leaves[NRECEIPTS][32], link[32], root[32];
+    char prev_sha[65] = "";
+    chio__log_head h;
+    uint64_t i, c;
+
+    memset(link, 0, sizeof(link));
+    for (i = 1; i <= NRECEIPTS; i++) {
+        chio_receipt_builder *rb = kt_builder(i);
+        chio_receipt *r;
+        const char *json;
+        size_t len;
+
+        chio_receipt_builder_set_timestamp(rb, 1000 + i);
+        chio_receipt_builder_set_policy_hash(rb, "policy-test-v1");
+        cr_assert_eq(chio_receipt_sign(rb, other, &r, NULL), 0);
+        json = chio_receipt_json(r, &len);
+        chio__store_batch_put_receipt(b, s, i, json, len, chio_receipt_id(r));
+        cr_assert_eq(chio_merkle_leaf_hash(json, len, leaves[i - 1]), 0);
+        chio__store_chain_step(link, leaves[i - 1], link);
+        if (chain)
+            chio__store_batch_put_chain(b, s, i, link);
+        chio_receipt_free(r);
+        chio_receipt_builder_free(rb);
+    }
+    for (c = 1; c <= NCPS; c++) {
+        chio_checkpoint *cp;
+        const char *json;
+        size_t len;
+
+        cr_assert_eq(chio_merkle_root(leaves[(c - 1) * BATCH], BATCH, root), 0);
+        cr_assert_eq(chio_checkpoint_sign(other, c, (c - 1) * BATCH + 1, c * BATCH, root, 2000,
+                                          prev_sha[0] ? prev_sha : NULL, &cp, NULL),
+                     0);
+        json = chio_checkpoint_json(cp, &len);
+        chio__store_batch_put_checkpoint(b, s, c, json, len);
+        memcpy(prev_sha, chio_checkpoint_body_sha256(cp), 65);
+        chio_checkpoint_free(cp);
+    }
+    if (chain) {
+        char *json;
+        size_t len;
+        memset(&h, 0, sizeof(h));
+        h.last_seq = NRECEIPTS;
+        h.chain_from = 1;
+        h.checkpoint_seq = NCPS;
+        h.time = 2000;
+        memcpy(h.chain, link, 32);
+        cr_assert_eq(chio__log_head_sign(other, &h, &json, &len), 0);
+        chio__store_batch_put_meta(b, s, CHIO__META_LOG_HEAD, json, len);
+        free(json);
+    }
+    if (key_record) {
+        char *json;
+        size_t len;
+        cr_assert_eq(chio__key_record_sign(other, 2000, &json, &len), 0);
+        chio__store_batch_put_meta(b, s, CHIO__META_KEY_RECORD, json, len);
+        free(json);
+    }
+    commit(s, b);
+    chio__store_batch_free(b);
+    chio_store_close(s);
+}
+
+static chio_keypair *attacker_key(void)
+{
+    chio_keypair *kp;
+
+    cr_assert_eq(
+        chio_keypair_from_seed_hex(
+            "0808080808080808080808080808080808080808080808080808080808080808", 64, &kp, NULL),
+        0);
+    return kp;
+}
+
+/* Every receipt and checkpoint invalid, plus @extra lines. */
+static void expect_all_invalid(const verdict *v, const char *const *extra, size_t nextra)
+{
+    char *want[NRECEIPTS + NCPS + 4];
+    size_t n = 0, i;
+
+    for (i = 1; i <= NRECEIPTS; i++)
+        cr_assert_geq(asprintf(&want[n++], "invalid_receipt seq=%zu", i), 0);
+    for (i = 1; i <= NCPS; i++)
+        cr_assert_geq(asprintf(&want[n++], "invalid_checkpoint cp=%zu reason=untrusted", i), 0);
+    for (i = 0; i < nextra; i++)
+        want[n++] = strdup(extra[i]);
+    expect_problems(v, (const char *const *)want, n);
+    cr_expect_eq(v->invalid, NRECEIPTS);
+    cr_expect_eq(v->checkpoints_valid, 0);
+    while (n > 0)
+        free(want[--n]);
+}
+
+Test(tamper, the_whole_log_re_signed_with_another_key)
+{
+    char *db = fresh_copy();
+    chio_keypair *other = attacker_key();
+    verdict v;
+
+    /* Receipts and checkpoints re-signed (valid signatures, by a key the
+     * store does not record): invalid with or without --trusted-key. */
+    resign_log(db, other, 0, 0);
+    v = audit_cli_key(db, NULL);
+    expect_all_invalid(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "store");
+    cr_expect_str_eq(v.signer, TEST_PUB);
+    cr_expect_not_null(strstr(v.r.out, "\"signature_valid\":true"), "%s", v.r.out);
+    verdict_free(&v);
+    v = audit_cli(db);
+    expect_all_invalid(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "flag");
+    verdict_free(&v);
+    chio_keypair_free(other);
+    free(db);
+}
+
+Test(tamper, the_whole_log_re_signed_with_the_chain_and_head_rewritten)
+{
+    char *db = fresh_copy();
+    chio_keypair *other = attacker_key();
+    const char *const head[] = {"invalid_log_head seq=45"};
+    verdict v;
+
+    /* A consistent chain and a head signed by the attacker: the head is
+     * not signed by the store's key. */
+    resign_log(db, other, 1, 0);
+    v = audit_cli_key(db, NULL);
+    expect_all_invalid(&v, head, 1);
+    cr_expect_str_eq(v.pinned_by, "store");
+    cr_expect_str_eq(v.signer, TEST_PUB);
+    cr_expect_not_null(strstr(v.r.out, "\"reason\":\"untrusted\",\"kernel_key\":\""), "%s",
+                       v.r.out);
+    verdict_free(&v);
+    chio_keypair_free(other);
+    free(db);
+}
+
+Test(tamper, the_whole_log_re_signed_with_the_key_record_rewritten)
+{
+    char *db = fresh_copy();
+    chio_keypair *other = attacker_key();
+    const char *const extra[] = {"invalid_log_head seq=45", "store_key_untrusted"};
+    verdict v;
+
+    /* Everything rewritten, the key record too: on its own the log is
+     * consistent, and the summary names the attacker's key as the signer;
+     * that is all a local check can say. Only a key from outside the
+     * directory (--trusted-key, or a witness) tells. */
+    resign_log(db, other, 1, 1);
+    v = audit_cli_key(db, NULL);
+    expect_problems(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "store");
+    cr_expect_str_eq(v.signer, chio_keypair_public_hex(other));
+    verdict_free(&v);
+    v = audit_cli(db);
+    expect_all_invalid(&v, extra, 2);
+    cr_expect_str_eq(v.pinned_by, "flag");
+    cr_expect_str_eq(v.signer, chio_keypair_public_hex(other));
+    verdict_free(&v);
+    chio_keypair_free(other);
+    free(db);
+}
+
+Test(tamper, the_key_record_deleted_or_damaged)
+{
+    char *db = fresh_copy(), *db2;
+    const char *key = "kernel_key";
+    size_t klen = strlen(key);
+    chio_store *s;
+    chio__store_batch *b;
+    char *rec = NULL;
+    size_t len = 0;
+    verdict v;
+
+    db2 = copy_db(db, "copy2");
+    raw_delete(db, "default", &key, &klen, 1);
+    v = audit_cli_key(db, NULL);
+    EXPECT_PROBLEMS(&v, "key_record_missing");
+    cr_expect_str_eq(v.pinned_by, "none");
+    verdict_free(&v);
+    /* a flipped hex digit of the recorded key */
+    s = open_rw(db2);
+    cr_assert_eq(chio__store_get_meta(s, CHIO__META_KEY_RECORD, &rec, &len, NULL), 0);
+    {
+        char *p = strstr(rec, "\"kernel_key\":\"");
+        cr_assert_not_null(p);
+        p += strlen("\"kernel_key\":\"") + 3;
+        *p = *p == '0' ? '1' : '0';
+    }
+    b = chio__store_batch_new();
+    chio__store_batch_put_meta(b, s, CHIO__META_KEY_RECORD, rec, len);
+    commit(s, b);
+    chio__store_batch_free(b);
+    chio_store_close(s);
+    free(rec);
+    v = audit_cli_key(db2, NULL);
+    EXPECT_PROBLEMS(&v, "invalid_key_record");
+    verdict_free(&v);
+    free(db2);
+    free(db);
+}
+
+Test(tamper, archived_logs_stay_verifiable_and_the_live_anchor_is_checked)
+{
+    char *db = fresh_copy();
+    char *arch;
+    const char *argv[] = {"receipt", "archive",      "--receipt-db", db,  "--archive",
+                          NULL,      "--older-than", "1021",         NULL};
+    cli_result r;
+    verdict v;
+
+    cr_assert_geq(asprintf(&arch, "%s/archive", dir), 0);
+    argv[5] = arch;
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+    cr_expect_not_null(strstr(r.out, "\"receipts_moved\":20"), "%s", r.out);
+    testutil_cli_free(&r);
+    v = audit_cli_key(db, NULL);
+    expect_problems(&v, NULL, 0);
+    cr_expect_eq(v.first_seq, 21);
+    verdict_free(&v);
+    v = audit_cli_key(arch, NULL);
+    expect_problems(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "store");
+    cr_expect_not_null(strstr(v.r.out, "\"archive\":true"), "%s", v.r.out);
+    cr_expect_eq(v.last_seq, 20);
+    verdict_free(&v);
+    /* the first live receipt replaced: its link from the anchor fails */
+    put_receipt(db, 21, receipt_bytes[22], receipt_lens[22], receipt_ids[22]);
+    v = audit_cli(db);
+    EXPECT_PROBLEMS(&v, "chain_mismatch seq=21", "invalid_checkpoint cp=3 reason=merkle_root");
+    verdict_free(&v);
+    free(arch);
+    free(db);
+}
+
+Test(tamper, a_legacy_log_audits_with_a_note_and_is_pinned_when_a_kernel_reopens_it)
+{
+    char *db;
+    chio_kernel_config cfg;
+    chio_keypair *kp;
+    chio_kernel *k;
+    chio_store *s;
+    chio__store_batch *b;
+    chio_receipt *r;
+    verdict v;
+    uint64_t i;
+
+    /* A log written before key records, chains and heads: receipts only. */
+    cr_assert_geq(asprintf(&db, "%s/legacy", dir), 0);
+    cr_assert_eq(chio_keypair_from_seed_hex(TEST_SEED, 64, &kp, NULL), 0);
+    s = open_rw(db);
+    b = chio__store_batch_new();
+    for (i = 1; i <= 5; i++) {
+        chio_receipt_builder *rb = kt_builder(i);
+        const char *json;
+        size_t len;
+        chio_receipt_builder_set_timestamp(rb, 1000 + i);
+        chio_receipt_builder_set_policy_hash(rb, "policy-test-v1");
+        cr_assert_eq(chio_receipt_sign(rb, kp, &r, NULL), 0);
+        json = chio_receipt_json(r, &len);
+        chio__store_batch_put_receipt(b, s, i, json, len, chio_receipt_id(r));
+        chio_receipt_free(r);
+        chio_receipt_builder_free(rb);
+    }
+    commit(s, b);
+    chio__store_batch_free(b);
+    chio_store_close(s);
+    chio_keypair_free(kp);
+
+    v = audit_cli_key(db, NULL);
+    expect_problems(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "none");
+    cr_expect_str_eq(v.signer, "");
+    cr_expect_not_null(strstr(v.r.out, "\"legacy\":true"), "%s", v.r.out);
+    cr_expect_not_null(strstr(v.r.err, "legacy log"), "%s", v.r.err);
+    verdict_free(&v);
+    v = audit_cli(db);
+    expect_problems(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "flag");
+    verdict_free(&v);
+
+    /* A kernel continuing it pins it: the chain starts with receipt 6. */
+    kt_config(&cfg, db);
+    cfg.checkpoint_batch_size = 0;
+    k = kt_kernel(&cfg);
+    for (i = 6; i <= 8; i++) {
+        cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(i), &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+    chio_kernel_free(k);
+    v = audit_cli_key(db, NULL);
+    expect_problems(&v, NULL, 0);
+    cr_expect_str_eq(v.pinned_by, "store");
+    cr_expect_str_eq(v.signer, TEST_PUB);
+    cr_expect_not_null(strstr(v.r.out, "\"head_seq\":8,\"chain_from\":6,"), "%s", v.r.out);
+    cr_expect_not_null(strstr(v.r.out, "\"legacy\":false"), "%s", v.r.out);
+    verdict_free(&v);
+    /* the legacy part is still checked by signature, now pinned */
+    put_receipt(db, 2, "x", 1, "x");
+    v = audit_cli_key(db, NULL);
+    EXPECT_PROBLEMS(&v, "unreadable_receipt seq=2");
     verdict_free(&v);
     free(db);
 }

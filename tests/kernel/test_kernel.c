@@ -279,6 +279,72 @@ Test(kernel, smaller_batch_size_on_reopen_catches_up)
     free(path);
 }
 
+Test(kernel, a_store_is_pinned_to_the_key_that_created_it_and_carries_a_signed_head)
+{
+    char *path = db_path("db"), key_hex[65];
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    chio_receipt *r;
+    chio_store *s;
+    chio_error err;
+    chio__record_state st;
+    chio__log_head h;
+    chio_store_audit_v2 v;
+    uint8_t key[32], link[32];
+    int i;
+
+    kt_config(&cfg, path);
+    cfg.checkpoint_batch_size = 0;
+    k = kt_kernel(&cfg);
+    for (i = 0; i < 25; i++) {
+        cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder((uint64_t)i), &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+    chio_kernel_free(k);
+    /* owed checkpoints written at start are named by a new head */
+    kt_config(&cfg, path);
+    cfg.checkpoint_batch_size = 10;
+    k = kt_kernel(&cfg);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    chio_kernel_free(k);
+
+    cr_assert_eq(chio_store_open(path, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio__store_read_key_record(s, key, key_hex, &st, NULL), 0);
+    cr_expect_eq(st, CHIO__RECORD_OK);
+    cr_expect_str_eq(key_hex, TEST_PUB);
+    cr_assert_eq(chio__store_read_head(s, &h, &st, NULL), 0);
+    cr_expect_eq(st, CHIO__RECORD_OK);
+    cr_expect_eq(h.last_seq, 25);
+    cr_expect_eq(h.chain_from, 1);
+    cr_expect_eq(h.checkpoint_seq, 2);
+    cr_assert_eq(chio__store_get_chain(s, 25, link, NULL), 0);
+    cr_expect_eq(memcmp(link, h.chain, 32), 0);
+    memset(&v, 0, sizeof(v));
+    v.size = sizeof(v);
+    cr_assert_eq(chio_store_audit_log_v2(s, NULL, 0, NULL, NULL, &v, NULL), 0);
+    cr_expect_eq(v.pinned_by, CHIO_STORE_PIN_STORE);
+    cr_expect_eq(v.base.invalid + v.base.gaps + v.log_problems, 0);
+    cr_expect_eq(v.base.checkpoints_valid, 2);
+    cr_expect_eq(v.head_seq, 25);
+    v.size = 4; /* too small */
+    cr_expect_eq(chio_store_audit_log_v2(s, NULL, 0, NULL, NULL, &v, NULL), CHIO_EINVAL);
+    chio_store_close(s);
+
+    /* another key cannot continue the log */
+    kt_config(&cfg, path);
+    chio_keypair_free(cfg.keypair);
+    cr_assert_eq(chio_keypair_from_seed_hex(
+                     "0909090909090909090909090909090909090909090909090909090909090909", 64,
+                     &cfg.keypair, NULL),
+                 0);
+    k = kt_kernel(&cfg);
+    chio_error_init(&err);
+    cr_expect_eq(chio_kernel_start(k, &err), CHIO_ECONFIG);
+    cr_expect(strstr(err.message, "belongs to kernel key " TEST_PUB) != NULL, "%s", err.message);
+    chio_kernel_free(k);
+    free(path);
+}
+
 Test(kernel, write_failure_fails_closed)
 {
     char *path = db_path("db");

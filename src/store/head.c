@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/head.c - what makes a stored log tamper-evident beyond the
+ * receipts' own signatures: the store's key record, the running hash chain
+ * over every receipt and the signed log head.
+ *
+ *   key record  written once, when a kernel first opens the store: the
+ *               kernel's public key, signed by that key. The auditor pins
+ *               receipts, checkpoints and the head to it (unless the caller
+ *               names trusted keys).
+ *   chain       c(seq) = SHA-256(c(seq - 1) || leaf(seq)), one entry per
+ *               receipt, written in the receipt's WriteBatch; binds every
+ *               receipt to its position and to everything before it.
+ *   log head    rewritten with every group commit (same WriteBatch): the
+ *               last sequence number, the chain value there, the newest
+ *               checkpoint and the time, signed by the kernel key (one
+ *               signature per group). Truncating, swapping or replaying the
+ *               tail now breaks either the chain or the head.
+ *
+ * Both records are canonical JSON {"body":{...},"signature":"<hex>"} with
+ * the signature over canonical(body), like a checkpoint. Every field is a
+ * number, lowercase hex or a fixed string, so snprintf writes them in
+ * canonical key order.
+ *
+ * Calls the core (crypto, JSON) and the store's own read and write paths;
+ * no state, no locks.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/json.h"
+#include "internal.h"
+#include "store_internal.h"
+
+#define KEY_SCHEMA  "chio.receipt_store_key.v1"
+#define HEAD_SCHEMA "chio.receipt_log_head.v1"
+
+void chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint8_t out[32])
+{
+    uint8_t buf[64];
+
+    memcpy(buf, prev, 32);
+    memcpy(buf + 32, leaf, 32);
+    chio_sha256(buf, sizeof(buf), out);
+}
+
+/* {"body":<body>,"signature":"<hex>"} */
+static int sign_body(const chio_keypair *kp, const char *body, size_t blen, char **json,
+                     size_t *len)
+{
+    uint8_t sig[64];
+    char sighex[129];
+    int rc, n;
+
+    *json = NULL;
+    rc = chio_keypair_sign(kp, body, blen, sig);
+    if (rc != 0)
+        return rc;
+    chio__hex_encode(sig, 64, sighex);
+    n = asprintf(json, "{\"body\":%.*s,\"signature\":\"%s\"}", (int)blen, body, sighex);
+    if (n < 0) {
+        *json = NULL;
+        return CHIO_ENOMEM;
+    }
+    *len = (size_t)n;
+    return 0;
+}
+
+int chio__log_head_sign(const chio_keypair *kp, const chio__log_head *h, char **json, size_t *len)
+{
+    char body[512], chain[65];
+    int n;
+
+    chio__hex_encode(h->chain, 32, chain);
+    n = snprintf(body, sizeof(body),
+                 "{\"chain\":\"%s\",\"chain_from\":%" PRIu64 ",\"checkpoint_seq\":%" PRIu64
+                 ",\"kernel_key\":\"%s\",\"last_seq\":%" PRIu64 ",\"schema\":\"" HEAD_SCHEMA
+                 "\",\"time\":%" PRIu64 "}",
+                 chain, h->chain_from, h->checkpoint_seq, chio_keypair_public_hex(kp), h->last_seq,
+                 h->time);
+    if (n < 0 || (size_t)n >= sizeof(body))
+        return CHIO_ENOMEM;
+    return sign_body(kp, body, (size_t)n, json, len);
+}
+
+int chio__key_record_sign(const chio_keypair *kp, uint64_t created_at, char **json, size_t *len)
+{
+    char body[256];
+    int n;
+
+    n = snprintf(body, sizeof(body),
+                 "{\"created_at\":%" PRIu64 ",\"kernel_key\":\"%s\",\"schema\":\"" KEY_SCHEMA "\"}",
+                 created_at, chio_keypair_public_hex(kp));
+    if (n < 0 || (size_t)n >= sizeof(body))
+        return CHIO_ENOMEM;
+    return sign_body(kp, body, (size_t)n, json, len);
+}
+
+/* Parse a signed record: *body is the body object inside *doc (caller frees
+ * the doc), @key its kernel_key. Returns the record state. */
+static chio__record_state parse_signed(const char *json, size_t len, const char *schema,
+                                       chio_json_doc **doc, const chio_json **body, uint8_t key[32],
+                                       char key_hex[65])
+{
+    const chio_json *root;
+    const char *s, *sighex;
+    size_t slen = 0, siglen = 0;
+    char *canon = NULL;
+    size_t clen = 0;
+    uint8_t sig[64];
+    int ok;
+
+    *doc = NULL;
+    if (chio_json_parse(json, len, doc, NULL) != 0)
+        return CHIO__RECORD_UNREADABLE;
+    root = chio_json_root(*doc);
+    *body = chio_json_get(root, "body");
+    sighex = chio_json_string(chio_json_get(root, "signature"), &siglen);
+    s = chio_json_string(chio_json_get(*body, "schema"), NULL);
+    if (*body == NULL || chio_json_typeof(*body) != CHIO_JSON_OBJECT || sighex == NULL ||
+        s == NULL || strcmp(s, schema) != 0 || chio_json_size(root) != 2)
+        return CHIO__RECORD_UNREADABLE;
+    s = chio_json_string(chio_json_get(*body, "kernel_key"), &slen);
+    if (s == NULL || slen != 64 || chio_pubkey_from_hex(s, slen, key) != 0 ||
+        chio_signature_from_hex(sighex, siglen, sig) != 0)
+        return CHIO__RECORD_UNREADABLE;
+    chio__hex_encode(key, 32, key_hex);
+    if (chio_json_write_canonical(*body, &canon, &clen) != 0)
+        return CHIO__RECORD_UNREADABLE;
+    ok = chio_ed25519_verify(key, canon, clen, sig) == 0;
+    free(canon);
+    return ok ? CHIO__RECORD_OK : CHIO__RECORD_BADSIG;
+}
+
+static int u64_field(const chio_json *body, const char *name, uint64_t *out)
+{
+    return chio_json_get_uint64(chio_json_get(body, name), out);
+}
+
+/* Read meta @name; CHIO_ENOTFOUND becomes 0 with *json NULL. */
+static int read_meta(chio_store *s, const char *name, char **json, size_t *len, chio_error *err)
+{
+    int rc = chio__store_get_meta(s, name, json, len, err);
+
+    if (rc == CHIO_ENOTFOUND) {
+        if (err != NULL)
+            chio_error_init(err);
+        *json = NULL;
+        return 0;
+    }
+    return rc;
+}
+
+int chio__store_read_head(chio_store *s, chio__log_head *h, chio__record_state *state,
+                          chio_error *err)
+{
+    chio_json_doc *doc = NULL;
+    const chio_json *body = NULL;
+    const char *chain;
+    size_t len = 0, clen = 0;
+    char *json = NULL;
+    int rc;
+
+    memset(h, 0, sizeof(*h));
+    *state = CHIO__RECORD_ABSENT;
+    rc = read_meta(s, CHIO__META_LOG_HEAD, &json, &len, err);
+    if (rc != 0 || json == NULL)
+        return rc;
+    *state = parse_signed(json, len, HEAD_SCHEMA, &doc, &body, h->key, h->key_hex);
+    if (*state == CHIO__RECORD_OK || *state == CHIO__RECORD_BADSIG) {
+        chain = chio_json_string(chio_json_get(body, "chain"), &clen);
+        if (u64_field(body, "last_seq", &h->last_seq) != 0 ||
+            u64_field(body, "chain_from", &h->chain_from) != 0 ||
+            u64_field(body, "checkpoint_seq", &h->checkpoint_seq) != 0 ||
+            u64_field(body, "time", &h->time) != 0 || chain == NULL ||
+            chio__hex_decode_exact(chain, clen, h->chain, 32) != 0)
+            *state = CHIO__RECORD_UNREADABLE;
+    }
+    chio_json_doc_free(doc);
+    free(json);
+    return 0;
+}
+
+int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65],
+                                chio__record_state *state, chio_error *err)
+{
+    chio_json_doc *doc = NULL;
+    const chio_json *body = NULL;
+    uint64_t created = 0;
+    size_t len = 0;
+    char *json = NULL;
+    int rc;
+
+    *state = CHIO__RECORD_ABSENT;
+    key_hex[0] = '\0';
+    rc = read_meta(s, CHIO__META_KEY_RECORD, &json, &len, err);
+    if (rc != 0 || json == NULL)
+        return rc;
+    *state = parse_signed(json, len, KEY_SCHEMA, &doc, &body, key, key_hex);
+    if ((*state == CHIO__RECORD_OK || *state == CHIO__RECORD_BADSIG) &&
+        u64_field(body, "created_at", &created) != 0)
+        *state = CHIO__RECORD_UNREADABLE;
+    chio_json_doc_free(doc);
+    free(json);
+    return 0;
+}
+
+int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uint64_t *chain_from,
+                        chio_error *err)
+{
+    chio__record_state ks, hs;
+    chio__log_head head;
+    uint8_t key[32], mine[32];
+    char key_hex[65];
+    uint64_t first = 0, last = 0;
+    chio__store_batch *b;
+    char *json = NULL;
+    size_t len = 0;
+    int rc, chained;
+
+    *chain_from = 0;
+    rc = chio__store_read_key_record(s, key, key_hex, &ks, err);
+    if (rc == 0)
+        rc = chio__store_read_head(s, &head, &hs, err);
+    if (rc == 0)
+        rc = chio_store_seq_range(s, &first, &last, err);
+    if (rc != 0)
+        return rc;
+    chained = chio__store_has_chain(s, err);
+    if (chained < 0)
+        return chained;
+    if (ks == CHIO__RECORD_OK) {
+        chio_keypair_public_key(kp, mine);
+        if (memcmp(key, mine, 32) != 0)
+            return chio__fail(err, CHIO_ECONFIG, CHIO_NO_OFFSET,
+                              "this receipt store belongs to kernel key %s, not %s: a log is "
+                              "signed by one key (start a new store for a new key)",
+                              key_hex, chio_keypair_public_hex(kp));
+        rc = chio__store_get_meta_u64(s, CHIO__META_CHAIN_FROM, chain_from, err);
+        if (rc == 0 && *chain_from == 0)
+            *chain_from = hs == CHIO__RECORD_OK ? head.chain_from : 1;
+        return rc;
+    }
+    if (ks != CHIO__RECORD_ABSENT)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store's key record %s; audit it with chio receipt verify "
+                          "--receipt-db",
+                          ks == CHIO__RECORD_BADSIG ? "has a signature that does not verify"
+                                                    : "is unreadable");
+    if (chained || hs != CHIO__RECORD_ABSENT)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store has a hash chain or a log head but no key record "
+                          "(deleted?); audit it with chio receipt verify --receipt-db");
+    /* A new store, or one written before key records existed (legacy): pin
+     * it now. The chain starts with the next receipt; older receipts keep
+     * only their signatures and checkpoints. */
+    rc = chio__key_record_sign(kp, now, &json, &len);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign the store's key record");
+    b = chio__store_batch_new();
+    if (b == NULL) {
+        free(json);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    *chain_from = last + 1;
+    chio__store_batch_put_meta(b, s, CHIO__META_KEY_RECORD, json, len);
+    chio__store_batch_put_meta_u64(b, s, CHIO__META_CHAIN_FROM, *chain_from);
+    rc = chio__store_write(s, b, 1, err);
+    chio__store_batch_free(b);
+    free(json);
+    return rc;
+}
