@@ -114,6 +114,7 @@ int cmd_receipt_archive(int argc, char **argv);
  * printing an error. */
 chio_store *cli_open_store(const char *cmd, const char *dir);
 /* `receipt verify --receipt-db`: audit, print problems and the summary. */
-int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted);
+/* A legacy log (no key record, chain or head) fails unless @allow_legacy. */
+int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, int allow_legacy);
 
 #endif

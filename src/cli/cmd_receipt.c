@@ -33,7 +33,7 @@ static const char sign_usage[] =
 
 static const char verify_usage[] =
     "usage: chio receipt verify [--trusted-key HEX]... [FILE]\n"
-    "       chio receipt verify --receipt-db DIR [--trusted-key HEX]...\n"
+    "       chio receipt verify --receipt-db DIR [--trusted-key HEX]... [--allow-legacy]\n"
     "\n"
     "Verify receipts from FILE or stdin: one JSON receipt per line, or one JSON\n"
     "document (a receipt or an array of receipts). Prints one JSON report per\n"
@@ -48,8 +48,9 @@ static const char verify_usage[] =
     "previous_checkpoint_sha256 chain), sequence contiguity, the id index, the\n"
     "hash chain over every receipt and the signed log head (the tail). Without\n"
     "--trusted-key, everything must be signed by the key the store recorded when\n"
-    "it was created (signer_pinned_by \"store\"); a legacy log without one is\n"
-    "checked for integrity only (\"legacy\":true, a note on stderr).\n"
+    "it was created (signer_pinned_by \"store\"). A legacy log without a key\n"
+    "record, chain and head (written before them, or stripped of them) cannot\n"
+    "show a removed tail: it fails (\"legacy\":true) unless --allow-legacy.\n"
     "Prints one JSON line per problem, naming the sequence numbers, then\n"
     "{\"receipts\":N,\"first_seq\":..,\"last_seq\":..,\"gaps\":..,\"invalid\":..,\n"
     "\"checkpoints\":..,\"checkpoints_valid\":..,\"signer\":\"HEX\"|null,\n"
@@ -127,14 +128,16 @@ static int verify_one(const char *text, size_t len, size_t line, void *vctx)
 
 static int receipt_verify(int argc, char **argv)
 {
-    cli_opt opts[] = {{"trusted-key", 1, 1, 0, 0, 0}, {"receipt-db", 1, 0, 0, 0, 0}};
+    cli_opt opts[] = {{"trusted-key", 1, 1, 0, 0, 0},
+                      {"receipt-db", 1, 0, 0, 0, 0},
+                      {"allow-legacy", 0, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     verify_ctx ctx;
     uint8_t *keys = NULL;
     int rc;
 
-    rc = cli_parse(argc, argv, opts, 2, pos, 1, &npos, "receipt verify", verify_usage);
+    rc = cli_parse(argc, argv, opts, 3, pos, 1, &npos, "receipt verify", verify_usage);
     if (rc == 0)
         rc = cli_trusted_keys("receipt verify", &opts[0], &keys, &ctx.ntrusted);
     free(opts[0].values);
@@ -145,7 +148,7 @@ static int receipt_verify(int argc, char **argv)
         if (npos > 0)
             rc = cli_error("receipt verify", "give either FILE or --receipt-db, not both");
         else
-            rc = cli_audit_store(opts[1].value, keys, ctx.ntrusted);
+            rc = cli_audit_store(opts[1].value, keys, ctx.ntrusted, opts[2].value != NULL);
         free(keys);
         return rc;
     }

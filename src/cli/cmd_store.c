@@ -295,7 +295,7 @@ static void print_problem(void *ctx, const char *json, size_t len)
     cli_write("\n", 1);
 }
 
-int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted)
+int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, int allow_legacy)
 {
     static const char *const pins[] = {"none", "store", "flag"};
     chio_store *s = cli_open_store("receipt verify", dir);
@@ -303,6 +303,7 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted)
     const chio_store_audit *a = &v.base;
     chio_error err;
     char signer[70];
+    uint64_t unchained;
     int rc;
 
     if (s == NULL)
@@ -314,6 +315,12 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted)
     chio_store_close(s);
     if (rc != 0)
         return cli_lib_error("receipt verify", "audit", rc, &err);
+    /* Receipts no hash chain covers: a whole legacy log, or the part of a
+     * log before the kernel that pinned it started its chain. Their tail
+     * may have been cut without a trace, so they fail unless accepted. */
+    unchained = v.legacy                                         ? a->receipts
+                : a->receipts > 0 && v.chain_from > a->first_seq ? v.chain_from - a->first_seq
+                                                                 : 0;
     if (v.signer_hex[0] != '\0')
         snprintf(signer, sizeof(signer), "\"%s\"", v.signer_hex);
     else
@@ -321,7 +328,7 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted)
     printf("{\"receipts\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"gaps\":%llu,"
            "\"invalid\":%llu,\"checkpoints\":%llu,\"checkpoints_valid\":%llu,"
            "\"signer\":%s,\"signer_pinned_by\":\"%s\",\"head_seq\":%llu,\"chain_from\":%llu,"
-           "\"log_problems\":%llu,\"legacy\":%s,\"archive\":%s}\n",
+           "\"log_problems\":%llu,\"legacy\":%s,\"unchained\":%llu,\"archive\":%s}\n",
            (unsigned long long)a->receipts, (unsigned long long)a->first_seq,
            (unsigned long long)a->last_seq, (unsigned long long)a->gaps,
            (unsigned long long)a->invalid, (unsigned long long)a->checkpoints,
@@ -329,20 +336,23 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted)
            pins[v.pinned_by <= CHIO_STORE_PIN_FLAG ? v.pinned_by : 0],
            (unsigned long long)v.head_seq, (unsigned long long)v.chain_from,
            (unsigned long long)v.log_problems, v.legacy ? "true" : "false",
-           v.archive ? "true" : "false");
-    if (v.legacy)
+           (unsigned long long)unchained, v.archive ? "true" : "false");
+    if (v.legacy || unchained > 0)
         fprintf(stderr,
-                "chio receipt verify: note: %s is a legacy log (written before key "
-                "records and log heads): receipts are %s and receipts removed from "
-                "its tail cannot be detected\n",
-                dir, ntrusted ? "checked against --trusted-key" : "not pinned to any key");
+                "chio receipt verify: %s: %s holds %llu receipt(s) no hash chain covers "
+                "(a legacy log, written before key records and log heads or stripped of "
+                "them): they are %s and receipts removed from their tail cannot be "
+                "detected%s\n",
+                allow_legacy ? "note" : "error", dir, (unsigned long long)unchained,
+                ntrusted ? "checked against --trusted-key" : "not pinned to any key",
+                allow_legacy ? "" : "; pass --allow-legacy to accept that");
     else if (v.archive)
         fprintf(stderr,
                 "chio receipt verify: note: %s is an archive log: it has no signed "
                 "head; its end is vouched for by the live log it came from\n",
                 dir);
     return a->gaps == 0 && a->invalid == 0 && a->checkpoints_valid == a->checkpoints &&
-                   v.log_problems == 0
+                   v.log_problems == 0 && (unchained == 0 || allow_legacy)
                ? CLI_OK
                : CLI_NEGATIVE;
 }

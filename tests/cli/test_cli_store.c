@@ -153,7 +153,7 @@ Test(cli_store, verify_a_clean_log)
                             "\"invalid\":0,\"checkpoints\":2,\"checkpoints_valid\":2,"
                             "\"signer\":\"" TEST_PUB "\",\"signer_pinned_by\":\"flag\","
                             "\"head_seq\":12,\"chain_from\":1,\"log_problems\":0,"
-                            "\"legacy\":false,\"archive\":false}\n");
+                            "\"legacy\":false,\"unchained\":0,\"archive\":false}\n");
     testutil_cli_free(&r);
     /* without --trusted-key: pinned to the key the store recorded */
     r = RUN(NULL, "receipt", "verify", "--receipt-db", db);

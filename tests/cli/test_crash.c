@@ -357,7 +357,7 @@ static void audit_with_cli(const ledger *L)
              "{\"receipts\":%llu,\"first_seq\":1,\"last_seq\":%llu,\"gaps\":0,\"invalid\":0,"
              "\"checkpoints\":%llu,\"checkpoints_valid\":%llu,\"signer\":\"" TEST_PUB "\","
              "\"signer_pinned_by\":\"flag\",\"head_seq\":%llu,\"chain_from\":1,"
-             "\"log_problems\":0,\"legacy\":false,\"archive\":false}\n",
+             "\"log_problems\":0,\"legacy\":false,\"unchained\":0,\"archive\":false}\n",
              (unsigned long long)L->last, (unsigned long long)L->last, (unsigned long long)L->ncps,
              (unsigned long long)L->ncps, (unsigned long long)L->last);
     cr_expect_str_eq(r.out, want, "receipt verify: %s", r.err);
