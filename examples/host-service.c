@@ -24,8 +24,10 @@
  *   {"op":"revoke","capability_id":..}       (at most 256 bytes)
  *   {"op":"status"}                          (connection and session counts)
  *   {"op":"ping"}
- * Only a peer with this process's user id (or root) is served there, and
- * agent operations are refused on it (forbidden).
+ * Only root and one more user id (--admin-uid, default this process's own)
+ * are served there (checked with SO_PEERCRED), and agent operations are
+ * refused on it (forbidden). Both sockets are 0600, so when agents run as
+ * the service's own user, pass --admin-uid 0 to make revocation root's alone.
  *
  * Responses: {"ok":true,...} or {"ok":false,"code":..,"error":..}. Codes the
  * service adds to the kernel's: unknown_session, forbidden, invalid_request
@@ -49,7 +51,7 @@
  * the store (open, evaluate, revoke, close).
  *
  *   host-service [--receipt-db DIR] [--socket PATH] [--admin-socket PATH]
- *                [--pid-file PATH] [--max-connections N] [--max-sessions N]
+ *                [--admin-uid UID] [--pid-file PATH] [--max-connections N] [--max-sessions N]
  *                [--max-sessions-per-connection N] [--max-line BYTES]
  */
 #include <assert.h>
@@ -222,6 +224,7 @@ static struct {
     unsigned long long seq;
     /* limits */
     size_t max_conns, max_sessions, max_conn_sessions, max_line;
+    uid_t admin_uid; /* besides root, the one user served on the admin socket */
 } svc = {.mu = PTHREAD_MUTEX_INITIALIZER,
          .listen_fd = -1,
          .admin_fd = -1,
@@ -755,9 +758,9 @@ static void accept_one(int lfd, int admin)
         struct ucred cred;
         socklen_t cl = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
-            (cred.uid != geteuid() && cred.uid != 0)) {
-            log_line("admin_refused", "peer is neither this service's user nor root");
-            refuse(fd, "forbidden", "the admin socket serves only the service's user and root");
+            (cred.uid != svc.admin_uid && cred.uid != 0)) {
+            log_line("admin_refused", "peer is neither --admin-uid nor root");
+            refuse(fd, "forbidden", "the admin socket serves only root and --admin-uid");
             return;
         }
     }
@@ -919,13 +922,15 @@ static void shutdown_service(pthread_t acceptor)
 
 static const char usage[] =
     "usage: host-service [--receipt-db DIR] [--socket PATH] [--admin-socket PATH]\n"
-    "                    [--pid-file PATH] [--max-connections N] [--max-sessions N]\n"
-    "                    [--max-sessions-per-connection N] [--max-line BYTES]\n"
+    "                    [--admin-uid UID] [--pid-file PATH] [--max-connections N]\n"
+    "                    [--max-sessions N] [--max-sessions-per-connection N]\n"
+    "                    [--max-line BYTES]\n"
     "  --socket PATH        the agent socket (mode 0600): open_session, call,\n"
     "                       close_session, ping (default ./state/host-service.sock)\n"
-    "  --admin-socket PATH  the operator's socket (mode 0600, served to this user\n"
-    "                       and root only): revoke, status, ping (default: none, so\n"
-    "                       no revocation while running)\n"
+    "  --admin-socket PATH  the operator's socket (mode 0600): revoke, status, ping\n"
+    "                       (default: none, so no revocation while running)\n"
+    "  --admin-uid UID      besides root, the user served on the admin socket\n"
+    "                       (default: this process's user; 0: root only)\n"
     "  --receipt-db DIR     the RocksDB receipt log (default ./state/receipts)\n"
     "  --pid-file PATH      write the process id there (removed on exit)\n"
     "  --max-connections N  agent connections open at once (default 64, 1-4096)\n"
@@ -961,8 +966,10 @@ int main(int argc, char **argv)
     chio_error err;
     pthread_t acceptor;
     sigset_t sigs;
+    size_t n;
     int i, sig, rc;
 
+    svc.admin_uid = geteuid();
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -979,6 +986,8 @@ int main(int argc, char **argv)
             sock = v;
         else if (strcmp(a, "--admin-socket") == 0)
             admin = v;
+        else if (strcmp(a, "--admin-uid") == 0 && parse_count(v, 0, 4294967294u, &n) == 0)
+            svc.admin_uid = (uid_t)n;
         else if (strcmp(a, "--pid-file") == 0)
             pidfile = v;
         else if (strcmp(a, "--max-connections") == 0)
