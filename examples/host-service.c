@@ -703,6 +703,9 @@ static void *serve_conn(void *arg)
             break;
     }
     free(r.buf);
+    /* The peer sees end-of-file now (the descriptor is closed when the
+     * thread is joined). */
+    shutdown(c->fd, SHUT_RDWR);
     /* The client is gone: its sessions go too (none of its calls is in
      * flight, and no other connection can reach them). */
     closed = close_conn_sessions(c);
