@@ -755,8 +755,14 @@ static void accept_one(int lfd, int admin)
     conn *c;
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-    if (fd < 0)
-        return; /* EINTR, ECONNABORTED, EMFILE: try again on the next poll */
+    if (fd < 0) {
+        /* EINTR, ECONNABORTED: try again on the next poll. Out of
+         * descriptors: the listener stays readable, so pause rather than
+         * spin until a connection ends. */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            usleep(100 * 1000);
+        return;
+    }
     if (admin) {
         struct ucred cred;
         socklen_t cl = sizeof(cred);
