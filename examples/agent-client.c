@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     char *line = NULL, *reply = NULL;
     size_t cap = 0, rcap = 0;
     ssize_t n;
-    int i, fd, wrote;
+    int i, fd, wrote, rc = 0;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -102,34 +102,49 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     resp = fdopen(dup(fd), "r");
-    while ((n = getline(&line, &cap, in)) > 0) {
+    if (resp == NULL) {
+        fprintf(stderr, "agent-client: %s\n", strerror(errno));
+        rc = 2;
+        goto out;
+    }
+    while (rc == 0 && (n = getline(&line, &cap, in)) > 0) {
+        char *grown;
+
         if (n == 1 && line[0] == '\n')
             continue;
         if (line[n - 1] != '\n') {
-            if (n + 1 >= (ssize_t)cap) {
-                line = realloc(line, (size_t)n + 2);
-                if (line == NULL)
-                    return 1;
+            if ((size_t)n + 1 >= cap) {
+                grown = realloc(line, (size_t)n + 2);
+                if (grown == NULL) {
+                    rc = 1;
+                    break;
+                }
+                line = grown;
+                cap = (size_t)n + 2;
             }
             line[n++] = '\n';
         }
         /* Even when the write fails part way, the service may have
          * answered (an over-long line): print that answer. */
         wrote = write_all(fd, line, (size_t)n);
-        if (getline(&reply, &rcap, resp) <= 0) {
-            fprintf(stderr, "agent-client: the service closed the connection\n");
-            return 1;
+        if (getline(&reply, &rcap, resp) > 0) {
+            fputs(reply, stdout);
+            fflush(stdout);
+        } else {
+            wrote = -1;
         }
-        fputs(reply, stdout);
-        fflush(stdout);
         if (wrote != 0) {
             fprintf(stderr, "agent-client: the service closed the connection\n");
-            return 1;
+            rc = 1;
         }
     }
+out:
     free(line);
     free(reply);
-    fclose(resp);
+    if (resp != NULL)
+        fclose(resp);
+    if (in != stdin)
+        fclose(in);
     close(fd);
-    return 0;
+    return rc;
 }

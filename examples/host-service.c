@@ -611,7 +611,7 @@ enum { LINE_OK = 1, LINE_EOF = 0, LINE_ERROR = -1, LINE_TOO_LONG = -2 };
 static int read_line(reader *r, const char **line, size_t *n)
 {
     for (;;) {
-        char *nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+        char *nl = r->len > r->pos ? memchr(r->buf + r->pos, '\n', r->len - r->pos) : NULL;
         ssize_t got;
 
         if (nl != NULL) {
