@@ -2,14 +2,19 @@
 /*
  * examples/agent-client.c - the client side of examples/host-service.c: an
  * agent process that sends newline-delimited JSON requests over the
- * service's Unix socket and prints each response line.
+ * service's Unix socket and prints each response line. With --admin or
+ * --admin-socket it talks to the service's admin socket instead, where the
+ * operator sends revoke and status.
  *
- *   agent-client --socket PATH [FILE]      (FILE or stdin: one request per line)
+ *   agent-client [--socket PATH | --admin | --admin-socket PATH] [FILE]
+ *                                         (FILE or stdin: one request per line)
  *
  * Requests go one at a time (send a line, read its response line), so the
- * output pairs with the input line by line. Exit status: 0 when every
- * request got a response, 1 when the connection failed part way, 2 on bad
- * usage or when the service cannot be reached.
+ * output pairs with the input line by line. When the service closes the
+ * connection (for example after refusing an over-long line) the answer it
+ * sent is still printed. Exit status: 0 when every request got a response
+ * (also for --help), 1 when the connection failed part way, 2 on bad usage
+ * or when the service cannot be reached.
  */
 #include <errno.h>
 #include <signal.h>
@@ -51,6 +56,16 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+static const char usage[] =
+    "usage: agent-client [--socket PATH | --admin | --admin-socket PATH] [FILE]\n"
+    "  sends FILE (or stdin), one JSON request per line, to host-service and\n"
+    "  prints one response line per request\n"
+    "  --socket PATH        the agent socket (default ./state/host-service.sock)\n"
+    "  --admin              the admin socket at ./state/host-service.admin.sock\n"
+    "  --admin-socket PATH  the admin socket at PATH (revoke, status, ping)\n"
+    "exit status: 0 every request answered, 1 the connection ended early,\n"
+    "2 bad usage or the service cannot be reached\n";
+
 int main(int argc, char **argv)
 {
     const char *sock = "./state/host-service.sock", *file = NULL;
@@ -58,15 +73,21 @@ int main(int argc, char **argv)
     char *line = NULL, *reply = NULL;
     size_t cap = 0, rcap = 0;
     ssize_t n;
-    int i, fd;
+    int i, fd, wrote, rc = 0;
 
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else if ((strcmp(argv[i], "--socket") == 0 || strcmp(argv[i], "--admin-socket") == 0) &&
+                   i + 1 < argc) {
             sock = argv[++i];
-        else if (argv[i][0] != '-' && file == NULL)
+        } else if (strcmp(argv[i], "--admin") == 0) {
+            sock = "./state/host-service.admin.sock";
+        } else if (argv[i][0] != '-' && file == NULL) {
             file = argv[i];
-        else {
-            fprintf(stderr, "usage: agent-client --socket PATH [FILE]\n");
+        } else {
+            fputs(usage, stderr);
             return 2;
         }
     }
@@ -81,27 +102,49 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     resp = fdopen(dup(fd), "r");
-    while ((n = getline(&line, &cap, in)) > 0) {
+    if (resp == NULL) {
+        fprintf(stderr, "agent-client: %s\n", strerror(errno));
+        rc = 2;
+        goto out;
+    }
+    while (rc == 0 && (n = getline(&line, &cap, in)) > 0) {
+        char *grown;
+
         if (n == 1 && line[0] == '\n')
             continue;
         if (line[n - 1] != '\n') {
-            if (n + 1 >= (ssize_t)cap) {
-                line = realloc(line, (size_t)n + 2);
-                if (line == NULL)
-                    return 1;
+            if ((size_t)n + 1 >= cap) {
+                grown = realloc(line, (size_t)n + 2);
+                if (grown == NULL) {
+                    rc = 1;
+                    break;
+                }
+                line = grown;
+                cap = (size_t)n + 2;
             }
             line[n++] = '\n';
         }
-        if (write_all(fd, line, (size_t)n) != 0 || getline(&reply, &rcap, resp) <= 0) {
-            fprintf(stderr, "agent-client: the service closed the connection\n");
-            return 1;
+        /* Even when the write fails part way, the service may have
+         * answered (an over-long line): print that answer. */
+        wrote = write_all(fd, line, (size_t)n);
+        if (getline(&reply, &rcap, resp) > 0) {
+            fputs(reply, stdout);
+            fflush(stdout);
+        } else {
+            wrote = -1;
         }
-        fputs(reply, stdout);
-        fflush(stdout);
+        if (wrote != 0) {
+            fprintf(stderr, "agent-client: the service closed the connection\n");
+            rc = 1;
+        }
     }
+out:
     free(line);
     free(reply);
-    fclose(resp);
+    if (resp != NULL)
+        fclose(resp);
+    if (in != stdin)
+        fclose(in);
     close(fd);
-    return 0;
+    return rc;
 }

@@ -4,17 +4,38 @@
  * in-process deployment does: build a kernel, register a tool server and
  * guards, open agent sessions, mediate every tool call, drain on shutdown.
  *
- * Traffic: newline-delimited JSON over a Unix socket (mode 0600). One
- * request per line, one response line per request:
+ * Traffic: newline-delimited JSON over Unix sockets (mode 0600), one
+ * request per line, one response line per request. Two sockets, two roles:
+ *
+ * The agent socket (--socket) is for agents:
  *   {"op":"open_session","session":"label","agent":HEX,"capabilities":[token,...]}
  *   {"op":"call","session":"label-or-id","capability_id":..,"server":..,"tool":..,
  *    "arguments":{..},"request_id":..?}
- *   {"op":"revoke","capability_id":..}
- *   {"op":"close_session","session":..}
+ *   {"op":"close_session","session":"label-or-id"}
  *   {"op":"ping"}
- * Responses: {"ok":true,...} or {"ok":false,"code":..,"error":..}. Session
- * labels are local to a connection; sessions a connection opened are closed
- * when it ends.
+ * A session belongs to the connection that opened it: only that connection
+ * may call on it or close it, and when the connection ends its sessions are
+ * closed. A request naming a session this connection did not open gets the
+ * same answer as a session that does not exist (unknown_session), so one
+ * client cannot learn, use or close another's sessions even when it has
+ * read their ids in the receipts. "revoke" is refused here (forbidden).
+ *
+ * The admin socket (--admin-socket; none unless given) is for the operator:
+ *   {"op":"revoke","capability_id":..}       (at most 256 bytes)
+ *   {"op":"status"}                          (connection and session counts)
+ *   {"op":"ping"}
+ * Only root and one more user id (--admin-uid, default this process's own)
+ * are served there (checked with SO_PEERCRED), and agent operations are
+ * refused on it (forbidden). Both sockets are 0600, so when agents run as
+ * the service's own user, pass --admin-uid 0 to make revocation root's alone.
+ *
+ * Responses: {"ok":true,...} or {"ok":false,"code":..,"error":..}. Codes the
+ * service adds to the kernel's: unknown_session, forbidden, invalid_request
+ * (a field missing or of the wrong type), too_large (a request line over
+ * --max-line bytes: answered, then the connection is closed; a revocation
+ * id over 256 bytes), too_many_sessions (--max-sessions-per-connection or
+ * --max-sessions reached), too_many_connections (--max-connections agent
+ * connections, or 4 admin connections, are open: answered, then closed).
  *
  * Environment: CHIO_SIGNING_KEY (required; the kernel's 64-hex-digit seed;
  * wiped and removed from the environment once read), CHIO_POLICY_HASH
@@ -24,9 +45,19 @@
  * fixed when it is built (its hash is in every receipt), so a policy change
  * is a restart with a new CHIO_POLICY_HASH, never a live reload.
  *
- *   host-service [--receipt-db DIR] [--socket PATH] [--pid-file PATH]
+ * Threads: main (signals), one acceptor polling both listeners, one thread
+ * per connection. svc.mu guards the connection list, the counters and the
+ * session table; it is never held across a kernel call that may block on
+ * the store (open, evaluate, revoke, close).
+ *
+ *   host-service [--receipt-db DIR] [--socket PATH] [--admin-socket PATH]
+ *                [--admin-uid UID] [--pid-file PATH] [--max-connections N] [--max-sessions N]
+ *                [--max-sessions-per-connection N] [--max-line BYTES]
  */
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,12 +65,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <chio/chio.h>
-
-#define MAX_LINE (1u << 20)
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -158,95 +188,214 @@ static int register_everything(chio_kernel *k, chio_error *err)
 
 /* ---- service state ------------------------------------------------------------------------ */
 
+#define MAX_CAPABILITY_ID 256 /* bytes; the library refuses longer ids too */
+#define MAX_LABEL         63  /* bytes of a session label */
+#define MAX_ADMIN_CONNS   4   /* admin connections are few and short */
+#define SEND_TIMEOUT_S    10  /* a client that stops reading is dropped */
+
 typedef struct conn {
     int fd;
+    int admin; /* accepted on the admin socket */
     pthread_t thread;
-    int done; /* atomic: the thread finished */
+    int done;         /* atomic: the thread finished */
+    size_t nsessions; /* sessions this connection holds (under svc.mu) */
     struct conn *next;
 } conn;
 
+/* One open session and the connection that owns it. A free slot has no
+ * owner; a slot whose id is "" is reserved by an open in progress. */
+typedef struct slot {
+    conn *owner;
+    unsigned long long seq; /* opening order, for labels used twice */
+    char id[CHIO_SESSION_ID_LEN + 1];
+    char label[MAX_LABEL + 1];
+} slot;
+
 static struct {
     chio_kernel *k;
-    int listen_fd;
+    int listen_fd, admin_fd;
+    int wake[2];        /* the acceptor's stop signal */
     int stopping;       /* atomic */
-    pthread_mutex_t mu; /* conns and sessions */
+    pthread_mutex_t mu; /* everything below */
     conn *conns;
-    char (*sessions)[CHIO_SESSION_ID_LEN + 1]; /* open sessions, for shutdown */
-    size_t nsessions;
-} svc = {.mu = PTHREAD_MUTEX_INITIALIZER, .listen_fd = -1};
+    size_t nconns[2]; /* live agent [0] and admin [1] connections */
+    slot *slots;      /* max_sessions entries, reused */
+    size_t nsessions; /* slots in use */
+    unsigned long long seq;
+    /* limits */
+    size_t max_conns, max_sessions, max_conn_sessions, max_line;
+    uid_t admin_uid; /* besides root, the one user served on the admin socket */
+} svc = {.mu = PTHREAD_MUTEX_INITIALIZER,
+         .listen_fd = -1,
+         .admin_fd = -1,
+         .wake = {-1, -1},
+         .max_conns = 64,
+         .max_sessions = 1024,
+         .max_conn_sessions = 16,
+         .max_line = 1u << 20};
 
-static void track_session(const char *id, int add)
-{
-    size_t i;
-
-    pthread_mutex_lock(&svc.mu);
-    if (add) {
-        svc.sessions = realloc(svc.sessions, (svc.nsessions + 1) * sizeof(*svc.sessions));
-        if (svc.sessions == NULL)
-            abort();
-        memcpy(svc.sessions[svc.nsessions++], id, CHIO_SESSION_ID_LEN + 1);
-    } else {
-        for (i = 0; i < svc.nsessions; i++) {
-            if (strcmp(svc.sessions[i], id) == 0) {
-                svc.sessions[i][0] = '\0';
-                break;
-            }
-        }
-    }
-    pthread_mutex_unlock(&svc.mu);
-}
-
-/* ---- requests -------------------------------------------------------------------------------- */
-
-typedef struct label {
-    char name[64];
-    char id[CHIO_SESSION_ID_LEN + 1];
-} label;
-
-typedef struct session_labels {
-    label *v;
-    size_t n;
-} session_labels;
-
-static const char *resolve(const session_labels *l, const char *name)
-{
-    size_t i;
-
-    for (i = l->n; name != NULL && i-- > 0;)
-        if (strcmp(l->v[i].name, name) == 0)
-            return l->v[i].id;
-    return name;
-}
+/* ---- replies ------------------------------------------------------------------------------- */
 
 static const char *get_str(const chio_json *o, const char *key)
 {
     return chio_json_string(chio_json_get(o, key), NULL);
 }
 
-static void fail_reply(sbuf *out, int rc, const chio_error *err)
+static void reply_error(sbuf *out, const char *code, const char *message)
 {
     sb_puts(out, "{\"ok\":false,\"code\":");
-    sb_str(out, chio_error_code_name(rc));
+    sb_str(out, code);
     sb_puts(out, ",\"error\":");
-    sb_str(out, err && err->message[0] ? err->message : chio_strerror(rc));
+    sb_str(out, message);
     sb_puts(out, "}");
 }
 
-static void op_open(const chio_json *req, session_labels *labels, sbuf *out)
+static void fail_reply(sbuf *out, int rc, const chio_error *err)
+{
+    reply_error(out, chio_error_code_name(rc),
+                err && err->message[0] ? err->message : chio_strerror(rc));
+}
+
+/* The one answer for a session this connection does not hold: it never
+ * depends on whether the session exists elsewhere. */
+static void reply_unknown_session(sbuf *out)
+{
+    reply_error(out, "unknown_session", "no session by that name or id is open on this connection");
+}
+
+/* ---- the session table ------------------------------------------------------------------- */
+
+/* Reserve a slot for @c. Returns it, or NULL with @why set when a limit is
+ * reached. */
+static slot *slot_reserve(conn *c, const char *label, char *why, size_t whylen)
+{
+    slot *s = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&svc.mu);
+    if (c->nsessions >= svc.max_conn_sessions) {
+        snprintf(why, whylen,
+                 "this connection already holds %zu sessions, the most allowed "
+                 "(--max-sessions-per-connection); close one first",
+                 c->nsessions);
+    } else if (svc.nsessions >= svc.max_sessions) {
+        snprintf(why, whylen,
+                 "the service holds %zu sessions, the most allowed (--max-sessions); "
+                 "try again later",
+                 svc.nsessions);
+    } else {
+        for (i = 0; i < svc.max_sessions && s == NULL; i++)
+            if (svc.slots[i].owner == NULL)
+                s = &svc.slots[i];
+        assert(s != NULL); /* nsessions < max_sessions */
+        s->owner = c;
+        s->seq = ++svc.seq;
+        s->id[0] = '\0';
+        snprintf(s->label, sizeof(s->label), "%s", label ? label : "");
+        c->nsessions++;
+        svc.nsessions++;
+    }
+    pthread_mutex_unlock(&svc.mu);
+    return s;
+}
+
+static void slot_release(slot *s)
+{
+    pthread_mutex_lock(&svc.mu);
+    s->owner->nsessions--;
+    svc.nsessions--;
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_unlock(&svc.mu);
+}
+
+/* The open session @c holds under label or id @name (a label wins; the
+ * newest of two equal labels wins), or NULL. Only @c's own thread frees
+ * @c's slots, so the pointer stays valid for that thread. */
+static slot *slot_find(const conn *c, const char *name)
+{
+    slot *best = NULL;
+    size_t i;
+
+    if (name == NULL || name[0] == '\0')
+        return NULL;
+    pthread_mutex_lock(&svc.mu);
+    for (i = 0; i < svc.max_sessions; i++) {
+        slot *s = &svc.slots[i];
+        if (s->owner == c && s->id[0] && s->label[0] && strcmp(s->label, name) == 0 &&
+            (best == NULL || s->seq > best->seq))
+            best = s;
+    }
+    for (i = 0; i < svc.max_sessions && best == NULL; i++) {
+        slot *s = &svc.slots[i];
+        if (s->owner == c && s->id[0] && strcmp(s->id, name) == 0)
+            best = s;
+    }
+    pthread_mutex_unlock(&svc.mu);
+    return best;
+}
+
+/* Close every session @c holds (its thread only; no call of @c is in flight,
+ * so each close succeeds). Returns how many were closed. */
+static size_t close_conn_sessions(conn *c)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < svc.max_sessions; i++) {
+        slot *s = &svc.slots[i];
+        int mine;
+
+        pthread_mutex_lock(&svc.mu);
+        mine = s->owner == c && s->id[0];
+        pthread_mutex_unlock(&svc.mu);
+        if (!mine)
+            continue;
+        chio_kernel_close_session(svc.k, s->id, NULL);
+        slot_release(s);
+        n++;
+    }
+    return n;
+}
+
+/* ---- requests -------------------------------------------------------------------------------- */
+
+static void op_open(conn *c, const chio_json *req, sbuf *out)
 {
     const chio_json *caps = chio_json_get(req, "capabilities");
-    size_t n = chio_json_size(caps), i;
-    const char **texts = calloc(n + 1, sizeof(*texts));
-    char **owned = calloc(n + 1, sizeof(*owned));
-    size_t *lens = calloc(n + 1, sizeof(*lens));
-    char id[CHIO_SESSION_ID_LEN + 1];
-    const char *name = get_str(req, "session");
+    const chio_json *label = chio_json_get(req, "session");
+    const char *agent = get_str(req, "agent"), *name;
+    size_t n = chio_json_size(caps), i, namelen = 0;
+    const char **texts = NULL;
+    char **owned = NULL;
+    size_t *lens = NULL;
+    char why[200], id[CHIO_SESSION_ID_LEN + 1];
+    slot *s;
     chio_error err;
     int rc = 0;
 
     chio_error_init(&err);
-    if (texts == NULL || owned == NULL || lens == NULL)
-        abort();
+    name = chio_json_string(label, &namelen);
+    if (label != NULL &&
+        (name == NULL || namelen == 0 || namelen > MAX_LABEL || strlen(name) != namelen)) {
+        reply_error(out, "invalid_request",
+                    "\"session\" must be a label of 1 to 63 bytes (no NUL)");
+        return;
+    }
+    if (caps != NULL && chio_json_typeof(caps) != CHIO_JSON_ARRAY) {
+        reply_error(out, "invalid_request", "\"capabilities\" must be an array of tokens");
+        return;
+    }
+    s = slot_reserve(c, name, why, sizeof(why));
+    if (s == NULL) {
+        reply_error(out, "too_many_sessions", why);
+        return;
+    }
+    texts = calloc(n + 1, sizeof(*texts));
+    owned = calloc(n + 1, sizeof(*owned));
+    lens = calloc(n + 1, sizeof(*lens));
+    if (texts == NULL || owned == NULL || lens == NULL) {
+        rc = CHIO_ENOMEM;
+        goto out;
+    }
     for (i = 0; i < n && rc == 0; i++) {
         const chio_json *t = chio_json_at(caps, i);
         if (chio_json_typeof(t) == CHIO_JSON_STRING) {
@@ -257,54 +406,55 @@ static void op_open(const chio_json *req, session_labels *labels, sbuf *out)
         }
     }
     if (rc == 0)
-        rc = chio_kernel_open_session(svc.k, get_str(req, "agent") ? get_str(req, "agent") : "",
-                                      texts, lens, n, id, &err);
+        rc = chio_kernel_open_session(svc.k, agent ? agent : "", texts, lens, n, id, &err);
+out:
     if (rc != 0) {
+        slot_release(s);
         fail_reply(out, rc, &err);
     } else {
-        track_session(id, 1);
-        if (name != NULL) {
-            labels->v = realloc(labels->v, (labels->n + 1) * sizeof(*labels->v));
-            if (labels->v == NULL)
-                abort();
-            snprintf(labels->v[labels->n].name, sizeof(labels->v[0].name), "%s", name);
-            memcpy(labels->v[labels->n++].id, id, sizeof(id));
-        }
+        pthread_mutex_lock(&svc.mu); /* shutdown reads ids under the lock */
+        memcpy(s->id, id, sizeof(id));
+        pthread_mutex_unlock(&svc.mu);
         sb_puts(out, "{\"ok\":true,\"session\":");
         sb_str(out, id);
         sb_puts(out, "}");
     }
-    for (i = 0; i < n; i++)
+    for (i = 0; owned != NULL && i < n; i++)
         chio_free(owned[i]);
     free(owned);
     free(texts);
     free(lens);
 }
 
-static void op_call(const chio_json *req, const session_labels *labels, sbuf *out)
+static void op_call(conn *c, const chio_json *req, sbuf *out)
 {
     const chio_json *args = chio_json_get(req, "arguments");
+    slot *s = slot_find(c, get_str(req, "session"));
     char *argtext = NULL;
     size_t arglen = 0, rlen;
     chio_response resp;
-    chio_call c;
+    chio_call call;
     chio_error err;
     int rc = 0;
 
-    memset(&c, 0, sizeof(c));
+    if (s == NULL) {
+        reply_unknown_session(out);
+        return;
+    }
+    memset(&call, 0, sizeof(call));
     chio_error_init(&err);
     chio_response_init(&resp);
-    c.session_id = resolve(labels, get_str(req, "session"));
-    c.capability_id = get_str(req, "capability_id");
-    c.server_id = get_str(req, "server");
-    c.tool_name = get_str(req, "tool");
-    c.request_id = get_str(req, "request_id");
+    call.session_id = s->id;
+    call.capability_id = get_str(req, "capability_id");
+    call.server_id = get_str(req, "server");
+    call.tool_name = get_str(req, "tool");
+    call.request_id = get_str(req, "request_id");
     if (args != NULL)
         rc = chio_json_write_canonical(args, &argtext, &arglen);
-    c.arguments_json = argtext;
-    c.arguments_len = arglen;
+    call.arguments_json = argtext;
+    call.arguments_len = arglen;
     if (rc == 0)
-        rc = chio_kernel_evaluate(svc.k, &c, &resp, &err);
+        rc = chio_kernel_evaluate(svc.k, &call, &resp, &err);
     if (rc != 0) {
         fail_reply(out, rc, &err);
     } else {
@@ -330,7 +480,71 @@ static void op_call(const chio_json *req, const session_labels *labels, sbuf *ou
     chio_free(argtext);
 }
 
-static void handle(const char *line, size_t len, session_labels *labels, sbuf *out)
+static void op_close(conn *c, const chio_json *req, sbuf *out)
+{
+    slot *s = slot_find(c, get_str(req, "session"));
+    chio_error err;
+    int rc;
+
+    if (s == NULL) {
+        reply_unknown_session(out);
+        return;
+    }
+    chio_error_init(&err);
+    rc = chio_kernel_close_session(svc.k, s->id, &err);
+    if (rc != 0) {
+        fail_reply(out, rc, &err);
+        return;
+    }
+    slot_release(s);
+    sb_puts(out, "{\"ok\":true}");
+}
+
+static void op_revoke(const chio_json *req, sbuf *out)
+{
+    const chio_json *v = chio_json_get(req, "capability_id");
+    size_t len = 0;
+    const char *id = chio_json_string(v, &len);
+    chio_error err;
+    char detail[MAX_CAPABILITY_ID + 32];
+    int rc;
+
+    if (id == NULL || len == 0 || strlen(id) != len) {
+        reply_error(out, "invalid_request",
+                    "revoke needs \"capability_id\": a non-empty string without NUL");
+        return;
+    }
+    if (len > MAX_CAPABILITY_ID) {
+        reply_error(out, "too_large", "a capability id is at most 256 bytes");
+        return;
+    }
+    chio_error_init(&err);
+    rc = chio_kernel_revoke_capability(svc.k, id, &err);
+    if (rc != 0) {
+        fail_reply(out, rc, &err);
+        return;
+    }
+    snprintf(detail, sizeof(detail), "%s", id);
+    log_line("revoked", detail);
+    sb_puts(out, "{\"ok\":true}");
+}
+
+static void op_status(sbuf *out)
+{
+    char text[320];
+
+    pthread_mutex_lock(&svc.mu);
+    snprintf(text, sizeof(text),
+             "{\"ok\":true,\"connections\":%zu,\"admin_connections\":%zu,\"sessions\":%zu,"
+             "\"max_connections\":%zu,\"max_sessions\":%zu,\"max_sessions_per_connection\":%zu,"
+             "\"max_line\":%zu}",
+             svc.nconns[0], svc.nconns[1], svc.nsessions, svc.max_conns, svc.max_sessions,
+             svc.max_conn_sessions, svc.max_line);
+    pthread_mutex_unlock(&svc.mu);
+    sb_puts(out, text);
+}
+
+static void handle(conn *c, const char *line, size_t len, sbuf *out)
 {
     chio_json_doc *doc = NULL;
     const chio_json *req;
@@ -350,29 +564,29 @@ static void handle(const char *line, size_t len, session_labels *labels, sbuf *o
         chio_error_init(&err);
         snprintf(err.message, sizeof(err.message), "a request needs an \"op\"");
         fail_reply(out, CHIO_EINVAL, &err);
-    } else if (strcmp(op, "open_session") == 0) {
-        op_open(req, labels, out);
-    } else if (strcmp(op, "call") == 0) {
-        op_call(req, labels, out);
-    } else if (strcmp(op, "revoke") == 0) {
-        rc = chio_kernel_revoke_capability(svc.k, get_str(req, "capability_id"), &err);
-        if (rc != 0)
-            fail_reply(out, rc, &err);
-        else
-            sb_puts(out, "{\"ok\":true}");
-    } else if (strcmp(op, "close_session") == 0) {
-        const char *id = resolve(labels, get_str(req, "session"));
-        rc = chio_kernel_close_session(svc.k, id, &err);
-        if (rc != 0) {
-            fail_reply(out, rc, &err);
-        } else {
-            track_session(id, 0);
-            sb_puts(out, "{\"ok\":true}");
-        }
     } else if (strcmp(op, "ping") == 0) {
         sb_puts(out, "{\"ok\":true,\"kernel_key\":");
         sb_str(out, chio_kernel_public_hex(svc.k));
         sb_puts(out, "}");
+    } else if (c->admin && strcmp(op, "revoke") == 0) {
+        op_revoke(req, out);
+    } else if (c->admin && strcmp(op, "status") == 0) {
+        op_status(out);
+    } else if (!c->admin && strcmp(op, "open_session") == 0) {
+        op_open(c, req, out);
+    } else if (!c->admin && strcmp(op, "call") == 0) {
+        op_call(c, req, out);
+    } else if (!c->admin && strcmp(op, "close_session") == 0) {
+        op_close(c, req, out);
+    } else if (!c->admin && (strcmp(op, "revoke") == 0 || strcmp(op, "status") == 0)) {
+        reply_error(out, "forbidden",
+                    "revoke and status are operator actions: send them on the admin socket "
+                    "(host-service --admin-socket)");
+    } else if (c->admin && (strcmp(op, "open_session") == 0 || strcmp(op, "call") == 0 ||
+                            strcmp(op, "close_session") == 0)) {
+        reply_error(out, "forbidden",
+                    "agent operations go to the agent socket, not the admin "
+                    "socket");
     } else {
         chio_error_init(&err);
         snprintf(err.message, sizeof(err.message), "unknown op '%.60s'", op);
@@ -383,47 +597,124 @@ static void handle(const char *line, size_t len, session_labels *labels, sbuf *o
 
 /* ---- connections --------------------------------------------------------------------------- */
 
+/* A bounded line reader: never holds more than max_line + 1 bytes. */
+typedef struct reader {
+    int fd;
+    char *buf;
+    size_t cap, len, pos;
+} reader;
+
+enum { LINE_OK = 1, LINE_EOF = 0, LINE_ERROR = -1, LINE_TOO_LONG = -2 };
+
+/* The next line (without its newline) in *@line and *@n, valid until the next
+ * call. A last line without a newline counts as a line. */
+static int read_line(reader *r, const char **line, size_t *n)
+{
+    for (;;) {
+        char *nl = r->len > r->pos ? memchr(r->buf + r->pos, '\n', r->len - r->pos) : NULL;
+        ssize_t got;
+
+        if (nl != NULL) {
+            *line = r->buf + r->pos;
+            *n = (size_t)(nl - (r->buf + r->pos));
+            r->pos = (size_t)(nl - r->buf) + 1;
+            return *n > svc.max_line ? LINE_TOO_LONG : LINE_OK;
+        }
+        if (r->len - r->pos > svc.max_line)
+            return LINE_TOO_LONG;
+        if (r->pos > 0) { /* keep the partial line at the front */
+            memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+            r->len -= r->pos;
+            r->pos = 0;
+        }
+        if (r->len == r->cap) {
+            size_t cap = r->cap ? r->cap * 2 : 4096;
+            char *p;
+            if (cap > svc.max_line + 1)
+                cap = svc.max_line + 1;
+            p = realloc(r->buf, cap);
+            if (p == NULL)
+                return LINE_ERROR;
+            r->buf = p;
+            r->cap = cap;
+        }
+        got = read(r->fd, r->buf + r->len, r->cap - r->len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return LINE_ERROR;
+        if (got == 0) {
+            if (r->len == r->pos)
+                return LINE_EOF;
+            *line = r->buf + r->pos;
+            *n = r->len - r->pos;
+            r->pos = r->len;
+            return LINE_OK;
+        }
+        r->len += (size_t)got;
+    }
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 static void *serve_conn(void *arg)
 {
     conn *c = arg;
-    FILE *in = fdopen(dup(c->fd), "r");
-    session_labels labels = {NULL, 0};
-    char *line = NULL;
-    size_t cap = 0, i;
-    ssize_t n;
+    reader r = {c->fd, NULL, 0, 0, 0};
+    const char *line;
+    size_t len, closed;
+    char detail[160];
+    int st;
 
-    while (in != NULL && (n = getline(&line, &cap, in)) > 0) {
+    while ((st = read_line(&r, &line, &len)) != LINE_EOF && st != LINE_ERROR) {
         sbuf out = {0};
-        size_t len = (size_t)n, off = 0;
+        int last = 0;
 
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            len--;
-        if (len == 0)
-            continue;
-        if (len > MAX_LINE) {
-            sb_puts(&out, "{\"ok\":false,\"code\":\"invalid_arguments\",\"error\":\"request "
-                          "longer than 1 MiB\"}");
+        if (st == LINE_TOO_LONG) {
+            snprintf(detail, sizeof(detail),
+                     "a request line is at most %zu bytes; closing the connection", svc.max_line);
+            reply_error(&out, "too_large", detail);
+            log_line("line_too_long", detail);
+            last = 1;
         } else {
-            handle(line, len, &labels, &out);
+            while (len > 0 && line[len - 1] == '\r')
+                len--;
+            if (len == 0)
+                continue;
+            handle(c, line, len, &out);
         }
         sb_puts(&out, "\n");
-        while (off < out.len) {
-            ssize_t w = write(c->fd, out.p + off, out.len - off);
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
+        if (write_all(c->fd, out.p, out.len) != 0)
+            last = 1;
         free(out.p);
+        if (last)
+            break;
     }
-    free(line);
-    if (in != NULL)
-        fclose(in);
-    /* The client is gone: its sessions go too (calls on them have finished). */
-    for (i = 0; i < labels.n; i++) {
-        if (chio_kernel_close_session(svc.k, labels.v[i].id, NULL) == 0)
-            track_session(labels.v[i].id, 0);
-    }
-    free(labels.v);
+    free(r.buf);
+    /* The peer sees end-of-file now (the descriptor is closed when the
+     * thread is joined). */
+    shutdown(c->fd, SHUT_RDWR);
+    /* The client is gone: its sessions go too (none of its calls is in
+     * flight, and no other connection can reach them). */
+    closed = close_conn_sessions(c);
+    snprintf(detail, sizeof(detail), "%s connection closed; %zu session(s) closed",
+             c->admin ? "admin" : "agent", closed);
+    log_line("connection_closed", detail);
+    pthread_mutex_lock(&svc.mu);
+    svc.nconns[c->admin]--;
+    pthread_mutex_unlock(&svc.mu);
     __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
@@ -445,38 +736,101 @@ static void reap_locked(void)
     }
 }
 
+/* Answer one line on a connection that is not served, then close it. */
+static void refuse(int fd, const char *code, const char *message)
+{
+    sbuf b = {0};
+
+    reply_error(&b, code, message);
+    sb_puts(&b, "\n");
+    (void)send(fd, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    free(b.p);
+    close(fd);
+}
+
+static void accept_one(int lfd, int admin)
+{
+    struct timeval tv = {SEND_TIMEOUT_S, 0};
+    char why[128];
+    conn *c;
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (fd < 0) {
+        /* EINTR, ECONNABORTED: try again on the next poll. Out of
+         * descriptors: the listener stays readable, so pause rather than
+         * spin until a connection ends. */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            usleep(100 * 1000);
+        return;
+    }
+    if (admin) {
+        struct ucred cred;
+        socklen_t cl = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
+            (cred.uid != svc.admin_uid && cred.uid != 0)) {
+            log_line("admin_refused", "peer is neither --admin-uid nor root");
+            refuse(fd, "forbidden", "the admin socket serves only root and --admin-uid");
+            return;
+        }
+    }
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    pthread_mutex_lock(&svc.mu);
+    reap_locked();
+    if (svc.nconns[admin] >= (admin ? MAX_ADMIN_CONNS : svc.max_conns)) {
+        size_t limit = admin ? MAX_ADMIN_CONNS : svc.max_conns;
+        pthread_mutex_unlock(&svc.mu);
+        snprintf(why, sizeof(why), "%zu %s connections are open, the most allowed%s", limit,
+                 admin ? "admin" : "agent", admin ? "" : " (--max-connections)");
+        log_line("connection_refused", why);
+        refuse(fd, "too_many_connections", why);
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        pthread_mutex_unlock(&svc.mu);
+        refuse(fd, "internal_error", "out of memory");
+        return;
+    }
+    c->fd = fd;
+    c->admin = admin;
+    c->next = svc.conns;
+    svc.conns = c;
+    svc.nconns[admin]++;
+    if (pthread_create(&c->thread, NULL, serve_conn, c) != 0) {
+        svc.conns = c->next;
+        svc.nconns[admin]--;
+        free(c);
+        pthread_mutex_unlock(&svc.mu);
+        refuse(fd, "internal_error", "cannot start a thread for this connection");
+        return;
+    }
+    pthread_mutex_unlock(&svc.mu);
+}
+
 static void *accept_loop(void *arg)
 {
-    (void)arg;
-    while (!__atomic_load_n(&svc.stopping, __ATOMIC_ACQUIRE)) {
-        int fd = accept(svc.listen_fd, NULL, NULL);
-        conn *c;
+    struct pollfd p[3];
 
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+    (void)arg;
+    p[0].fd = svc.wake[0];
+    p[1].fd = svc.listen_fd;
+    p[2].fd = svc.admin_fd; /* -1 (ignored by poll) without an admin socket */
+    for (;;) {
+        int i;
+
+        for (i = 0; i < 3; i++)
+            p[i].events = POLLIN;
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
                 continue;
-            break; /* the listener was shut down */
-        }
-        c = calloc(1, sizeof(*c));
-        if (c == NULL)
-            abort();
-        c->fd = fd;
-        pthread_mutex_lock(&svc.mu);
-        reap_locked();
-        if (__atomic_load_n(&svc.stopping, __ATOMIC_ACQUIRE)) {
-            pthread_mutex_unlock(&svc.mu);
-            close(fd);
-            free(c);
             break;
         }
-        c->next = svc.conns;
-        svc.conns = c;
-        if (pthread_create(&c->thread, NULL, serve_conn, c) != 0) {
-            svc.conns = c->next;
-            close(fd);
-            free(c);
-        }
-        pthread_mutex_unlock(&svc.mu);
+        if (p[0].revents || __atomic_load_n(&svc.stopping, __ATOMIC_ACQUIRE))
+            break;
+        if (p[1].revents & POLLIN)
+            accept_one(svc.listen_fd, 0);
+        if (p[2].revents & POLLIN)
+            accept_one(svc.admin_fd, 1);
     }
     return NULL;
 }
@@ -484,19 +838,33 @@ static void *accept_loop(void *arg)
 static int listen_unix(const char *path)
 {
     struct sockaddr_un a;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct stat st;
+    int fd;
     mode_t old;
 
-    if (fd < 0 || strlen(path) >= sizeof(a.sun_path))
+    if (strlen(path) >= sizeof(a.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) { /* never remove anything but a stale socket */
+            errno = EEXIST;
+            return -1;
+        }
+        unlink(path);
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
         return -1;
     memset(&a, 0, sizeof(a));
     a.sun_family = AF_UNIX;
     strcpy(a.sun_path, path);
-    unlink(path);     /* a stale socket from an earlier run */
     old = umask(077); /* the socket is 0600: only this user may talk to the kernel */
     if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 64) != 0) {
+        int e = errno;
         umask(old);
         close(fd);
+        errno = e;
         return -1;
     }
     umask(old);
@@ -530,19 +898,23 @@ static chio_keypair *read_signing_key(void)
     return kp;
 }
 
-static void shutdown_service(void)
+static void shutdown_service(pthread_t acceptor)
 {
     conn *c, *next;
     size_t i;
+    char b = 1;
 
+    /* Stop accepting first, so the connection list only shrinks. */
     __atomic_store_n(&svc.stopping, 1, __ATOMIC_RELEASE);
-    shutdown(svc.listen_fd, SHUT_RDWR); /* accept() returns */
+    (void)!write(svc.wake[1], &b, 1);
+    pthread_join(acceptor, NULL);
     /* Refuse new calls on every session; calls in flight finish. */
     pthread_mutex_lock(&svc.mu);
-    for (i = 0; i < svc.nsessions; i++)
-        if (svc.sessions[i][0])
-            chio_kernel_begin_draining_session(svc.k, svc.sessions[i], NULL);
-    /* Readers see end-of-file after their current request. */
+    for (i = 0; i < svc.max_sessions; i++)
+        if (svc.slots[i].owner != NULL && svc.slots[i].id[0])
+            chio_kernel_begin_draining_session(svc.k, svc.slots[i].id, NULL);
+    /* Readers see end-of-file after their current request; each thread
+     * then closes the sessions its connection opened. */
     for (c = svc.conns; c != NULL; c = c->next)
         shutdown(c->fd, SHUT_RD);
     c = svc.conns;
@@ -554,38 +926,99 @@ static void shutdown_service(void)
         close(c->fd);
         free(c);
     }
-    for (i = 0; i < svc.nsessions; i++)
-        if (svc.sessions[i][0])
-            chio_kernel_close_session(svc.k, svc.sessions[i], NULL);
+    assert(svc.nsessions == 0);
 }
 
 static const char usage[] =
-    "usage: host-service [--receipt-db DIR] [--socket PATH] [--pid-file PATH]\n"
+    "usage: host-service [--receipt-db DIR] [--socket PATH] [--admin-socket PATH]\n"
+    "                    [--admin-uid UID] [--pid-file PATH] [--max-connections N]\n"
+    "                    [--max-sessions N] [--max-sessions-per-connection N]\n"
+    "                    [--max-line BYTES]\n"
+    "  --socket PATH        the agent socket (mode 0600): open_session, call,\n"
+    "                       close_session, ping (default ./state/host-service.sock)\n"
+    "  --admin-socket PATH  the operator's socket (mode 0600): revoke, status, ping\n"
+    "                       (default: none, so no revocation while running)\n"
+    "  --admin-uid UID      besides root, the user served on the admin socket\n"
+    "                       (default: this process's user; 0: root only)\n"
+    "  --receipt-db DIR     the RocksDB receipt log (default ./state/receipts)\n"
+    "  --pid-file PATH      write the process id there (removed on exit)\n"
+    "  --max-connections N  agent connections open at once (default 64, 1-4096)\n"
+    "  --max-sessions N     sessions open in total (default 1024, 1-65536)\n"
+    "  --max-sessions-per-connection N   (default 16, 1-65536)\n"
+    "  --max-line BYTES     longest request line (default 1048576, 1024-67108864)\n"
+    "environment:\n"
     "  CHIO_SIGNING_KEY  the kernel's Ed25519 seed, 64 hex digits (required)\n"
-    "  CHIO_POLICY_HASH  policy hash written into every receipt (default dev-policy-hash)\n"
-    "defaults: --receipt-db ./state/receipts --socket ./state/host-service.sock\n";
+    "  CHIO_POLICY_HASH  policy hash written into every receipt (default dev-policy-hash)\n";
+
+/* A decimal count in [lo, hi] into *@out; 0 on success. */
+static int parse_count(const char *s, size_t lo, size_t hi, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
     const char *db = "./state/receipts", *sock = "./state/host-service.sock", *pidfile = NULL;
+    const char *admin = NULL;
     const char *policy = getenv("CHIO_POLICY_HASH");
     chio_kernel_config cfg;
     chio_error err;
     pthread_t acceptor;
     sigset_t sigs;
+    size_t n;
     int i, sig, rc;
 
+    svc.admin_uid = geteuid();
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--receipt-db") == 0 && i + 1 < argc)
-            db = argv[++i];
-        else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
-            sock = argv[++i];
-        else if (strcmp(argv[i], "--pid-file") == 0 && i + 1 < argc)
-            pidfile = argv[++i];
-        else {
-            fputs(usage, strcmp(argv[i], "--help") == 0 ? stdout : stderr);
-            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
         }
+        if (v == NULL)
+            bad = 1;
+        else if (strcmp(a, "--receipt-db") == 0)
+            db = v;
+        else if (strcmp(a, "--socket") == 0)
+            sock = v;
+        else if (strcmp(a, "--admin-socket") == 0)
+            admin = v;
+        else if (strcmp(a, "--admin-uid") == 0 && parse_count(v, 0, 4294967294u, &n) == 0)
+            svc.admin_uid = (uid_t)n;
+        else if (strcmp(a, "--pid-file") == 0)
+            pidfile = v;
+        else if (strcmp(a, "--max-connections") == 0)
+            bad = parse_count(v, 1, 4096, &svc.max_conns);
+        else if (strcmp(a, "--max-sessions") == 0)
+            bad = parse_count(v, 1, 65536, &svc.max_sessions);
+        else if (strcmp(a, "--max-sessions-per-connection") == 0)
+            bad = parse_count(v, 1, 65536, &svc.max_conn_sessions);
+        else if (strcmp(a, "--max-line") == 0)
+            bad = parse_count(v, 1024, 64u << 20, &svc.max_line);
+        else
+            bad = 1;
+        if (bad) {
+            fprintf(stderr, "host-service: bad option or value: %s\n", a);
+            fputs(usage, stderr);
+            return 2;
+        }
+        i++;
+    }
+    if (admin != NULL && strcmp(admin, sock) == 0) {
+        fprintf(stderr, "host-service: --admin-socket must differ from --socket\n");
+        return 2;
     }
     /* Signals go to one thread (sigwait below); block them before any
      * thread exists so every thread inherits the mask. */
@@ -596,6 +1029,11 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    svc.slots = calloc(svc.max_sessions, sizeof(*svc.slots));
+    if (svc.slots == NULL || pipe2(svc.wake, O_CLOEXEC) != 0) {
+        fprintf(stderr, "host-service: out of memory or descriptors\n");
+        return 1;
+    }
     chio_kernel_config_init(&cfg);
     cfg.keypair = read_signing_key();
     cfg.policy_hash = policy && policy[0] ? policy : "dev-policy-hash";
@@ -617,6 +1055,13 @@ int main(int argc, char **argv)
         chio_kernel_free(svc.k);
         return 1;
     }
+    if (admin != NULL && (svc.admin_fd = listen_unix(admin)) < 0) {
+        fprintf(stderr, "host-service: cannot listen on %s: %s\n", admin, strerror(errno));
+        close(svc.listen_fd);
+        unlink(sock);
+        chio_kernel_free(svc.k);
+        return 1;
+    }
     if (pidfile != NULL) {
         FILE *f = fopen(pidfile, "w");
         if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
@@ -625,8 +1070,14 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    pthread_create(&acceptor, NULL, accept_loop, NULL);
+    if (pthread_create(&acceptor, NULL, accept_loop, NULL) != 0) {
+        fprintf(stderr, "host-service: cannot start the acceptor thread\n");
+        chio_kernel_free(svc.k);
+        return 1;
+    }
     log_line("listening", sock);
+    if (admin != NULL)
+        log_line("admin_listening", admin);
 
     for (;;) {
         if (sigwait(&sigs, &sig) != 0)
@@ -639,10 +1090,13 @@ int main(int argc, char **argv)
         break;
     }
     log_line("shutting_down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    shutdown_service();
-    pthread_join(acceptor, NULL);
+    shutdown_service(acceptor);
     close(svc.listen_fd);
     unlink(sock);
+    if (admin != NULL) {
+        close(svc.admin_fd);
+        unlink(admin);
+    }
     rc = chio_kernel_drain(svc.k, &err); /* every receipt committed, logs flushed */
     {
         chio_kernel_metrics m;
@@ -653,7 +1107,9 @@ int main(int argc, char **argv)
         log_line("drained", detail);
     }
     chio_kernel_free(svc.k);
-    free(svc.sessions);
+    free(svc.slots);
+    close(svc.wake[0]);
+    close(svc.wake[1]);
     if (pidfile != NULL)
         unlink(pidfile);
     return rc == 0 ? 0 : 1;

@@ -3,7 +3,10 @@
  * tests/cli/test_host.c - the host integration, as separate processes:
  * examples/host-service driven by examples/agent-client over its Unix
  * socket (key handling, a mixed workload, SIGHUP ignored, SIGTERM drain,
- * PID file, receipts audited), the embedding example, and
+ * PID file, receipts audited), the service's authority rules (a session
+ * belongs to the connection that opened it, revocation only on the admin
+ * socket, bounded ids, lines, sessions and connections, --help), the
+ * embedding example, and
  * `chio receipt list --tail` following a running kernel from another
  * process (every committed receipt exactly once, in order).
  */
@@ -13,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,14 +213,10 @@ Test(host, host_service_serves_a_client_and_drains_on_sigterm)
     cr_expect_eq(wait_exit(client, 30), 0, "client: %s", slurp(cerr));
     text = slurp(cout);
     {
-        const char *want[] = {"\"session\":\"sess-",
-                              "\"verdict\":\"allow\"",
-                              "\"code\":\"guard_denied\"",
-                              "\"code\":\"out_of_scope\"",
-                              "{\"ok\":true}",
-                              "\"code\":\"capability_revoked\"",
-                              "\"code\":\"unknown_session\"",
-                              "\"code\":\"invalid_arguments\""};
+        const char *want[] = {"\"session\":\"sess-",          "\"verdict\":\"allow\"",
+                              "\"code\":\"guard_denied\"",    "\"code\":\"out_of_scope\"",
+                              "\"code\":\"forbidden\"",       "\"verdict\":\"allow\"",
+                              "\"code\":\"unknown_session\"", "\"code\":\"invalid_arguments\""};
         char *save = NULL, *line = strtok_r(text, "\n", &save);
         size_t i;
         for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -252,6 +254,594 @@ Test(host, host_service_serves_a_client_and_drains_on_sigterm)
     free(req);
     free(cout);
     free(cerr);
+}
+
+/* ---- the service's authority rules --------------------------------------------------------- */
+
+/* A running host-service with an agent and an admin socket. */
+typedef struct hs {
+    pid_t pid;
+    char *sock, *admin, *db, *out, *err;
+} hs;
+
+/* Start host-service with --admin-socket and the @extra options
+ * (NULL-terminated, may be NULL); wait until both sockets exist. */
+static void hs_start(hs *h, const char *const *extra)
+{
+    const char *argv[24] = {CHIO_EXAMPLES_DIR "/host-service"};
+    size_t n = 1, i;
+
+    h->sock = path_in("a.sock");
+    h->admin = path_in("admin.sock");
+    h->db = path_in("receipts");
+    h->out = path_in("hs.out");
+    h->err = path_in("hs.err");
+    argv[n++] = "--receipt-db";
+    argv[n++] = h->db;
+    argv[n++] = "--socket";
+    argv[n++] = h->sock;
+    argv[n++] = "--admin-socket";
+    argv[n++] = h->admin;
+    for (i = 0; extra != NULL && extra[i] != NULL; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    h->pid = spawn(argv, SEED, h->out, h->err);
+    cr_assert_eq(wait_for_file(h->sock, 20), 0, "no agent socket: %s", slurp(h->err));
+    cr_assert_eq(wait_for_file(h->admin, 5), 0, "no admin socket: %s", slurp(h->err));
+}
+
+/* SIGTERM: the service drains and exits 0. Returns its log (stderr);
+ * the caller frees it. */
+static char *hs_stop(hs *h)
+{
+    char *log;
+
+    kill(h->pid, SIGTERM);
+    cr_expect_eq(wait_exit(h->pid, 30), 0, "SIGTERM must drain and exit 0: %s", slurp(h->err));
+    log = slurp(h->err);
+    free(h->sock);
+    free(h->admin);
+    free(h->db);
+    free(h->out);
+    free(h->err);
+    return log;
+}
+
+static int hs_connect(const char *path)
+{
+    struct sockaddr_un a;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    cr_assert_geq(fd, 0);
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    cr_assert_lt(strlen(path), sizeof(a.sun_path));
+    strcpy(a.sun_path, path);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect %s", path);
+    return fd;
+}
+
+/* Read one response line (without its newline); NULL on end of file or
+ * after 20 s. The service answers one line per request, so nothing past
+ * the newline is lost. */
+static char *hs_read_line(int fd)
+{
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+
+    cr_assert_not_null(buf);
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ssize_t got;
+        char *nl;
+
+        if (poll(&p, 1, 20000) <= 0)
+            break;
+        if (len + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            cr_assert_not_null(buf);
+        }
+        got = read(fd, buf + len, cap - len - 1);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        buf[len] = '\0';
+        nl = memchr(buf, '\n', len);
+        if (nl != NULL) {
+            cr_assert_eq((size_t)(nl - buf) + 1, len, "more than one line: %s", buf);
+            *nl = '\0';
+            return buf;
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+/* The service closed @fd: end of file (or a reset) within 5 s. */
+static void hs_expect_closed(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char c;
+
+    cr_assert_eq(poll(&p, 1, 5000), 1, "the service must close the connection");
+    cr_expect_leq(read(fd, &c, 1), 0, "data after the last answer");
+}
+
+/* Send one request line and return its response (caller frees). */
+static char *hs_ask(int fd, const char *req)
+{
+    size_t n = strlen(req);
+    char *line;
+
+    cr_assert_eq(send(fd, req, n, MSG_NOSIGNAL), (ssize_t)n);
+    cr_assert_eq(send(fd, "\n", 1, MSG_NOSIGNAL), 1);
+    line = hs_read_line(fd);
+    cr_assert_not_null(line, "no response to %.200s", req);
+    return line;
+}
+
+/* hs_ask, then check the response contains @want. */
+static void hs_expect(int fd, const char *req, const char *want)
+{
+    char *r = hs_ask(fd, req);
+
+    cr_expect_neq(strstr(r, want), NULL, "request %.200s: want %s, got %.400s", req, want, r);
+    free(r);
+}
+
+/* A token for AGENT_PK signed with the service's key: srv-files, any tool. */
+static char *token(const char *cap_id)
+{
+    static const char scope[] = "{\"grants\":[{\"server_id\":\"srv-files\",\"tool_name\":"
+                                "\"*\",\"operations\":[\"invoke\"]}]}";
+    chio_keypair *kp;
+    chio_capability *cap;
+    char *text;
+
+    cr_assert_eq(chio_keypair_from_seed_hex(SEED, 64, &kp, NULL), 0);
+    cr_assert_eq(chio_capability_issue(kp, cap_id, AGENT_PK, scope, sizeof(scope) - 1,
+                                       (uint64_t)time(NULL) - 10, 3600, &cap, NULL),
+                 0);
+    text = strdup(chio_capability_json(cap, NULL));
+    chio_capability_free(cap);
+    chio_keypair_free(kp);
+    return text;
+}
+
+/* Open a session labelled @label holding @cap_id; returns its id. */
+static char *hs_open(int fd, const char *label, const char *cap_id)
+{
+    char *tok = token(cap_id), *req, *r, *id, *p;
+
+    cr_assert_geq(asprintf(&req,
+                           "{\"op\":\"open_session\",\"session\":\"%s\",\"agent\":\"%s\","
+                           "\"capabilities\":[%s]}",
+                           label, AGENT_PK, tok),
+                  0);
+    r = hs_ask(fd, req);
+    p = strstr(r, "\"session\":\"sess-");
+    cr_assert_not_null(p, "open_session: %s", r);
+    id = strndup(p + 11, CHIO_SESSION_ID_LEN);
+    free(r);
+    free(req);
+    free(tok);
+    return id;
+}
+
+static char *call_req(const char *session, const char *cap_id)
+{
+    char *req;
+
+    cr_assert_geq(asprintf(&req,
+                           "{\"op\":\"call\",\"session\":\"%s\",\"capability_id\":\"%s\","
+                           "\"server\":\"srv-files\",\"tool\":\"file_read\","
+                           "\"arguments\":{\"path\":\"/workspace/a\"}}",
+                           session, cap_id),
+                  0);
+    return req;
+}
+
+static void hs_expect_call(int fd, const char *session, const char *cap_id, const char *want)
+{
+    char *req = call_req(session, cap_id);
+
+    hs_expect(fd, req, want);
+    free(req);
+}
+
+static char *close_req(const char *session)
+{
+    char *req;
+
+    cr_assert_geq(asprintf(&req, "{\"op\":\"close_session\",\"session\":\"%s\"}", session), 0);
+    return req;
+}
+
+static char *revoke_req(const char *cap_id)
+{
+    char *req;
+
+    cr_assert_geq(asprintf(&req, "{\"op\":\"revoke\",\"capability_id\":\"%s\"}", cap_id), 0);
+    return req;
+}
+
+/* The number after "sessions": in an admin status answer. Admin
+ * connections are capped at 4, and the threads of the ones just closed may
+ * not have ended yet: a refused connection is tried again. */
+static int hs_sessions(const char *admin)
+{
+    int i, n = -1;
+
+    for (i = 0; i < 100 && n < 0; i++) {
+        int fd = hs_connect(admin);
+        char *r, *p;
+
+        (void)!send(fd, "{\"op\":\"status\"}\n", 16, MSG_NOSIGNAL);
+        r = hs_read_line(fd);
+        close(fd);
+        p = r ? strstr(r, "\"sessions\":") : NULL;
+        if (p != NULL)
+            n = atoi(p + 11);
+        else
+            usleep(20 * 1000);
+        free(r);
+    }
+    cr_assert_geq(n, 0, "no status answer on the admin socket");
+    return n;
+}
+
+#define ALLOW   "\"verdict\":\"allow\""
+#define UNKNOWN "\"code\":\"unknown_session\""
+
+Test(host, a_session_belongs_to_the_connection_that_opened_it)
+{
+    hs h;
+    int a, b;
+    char *id, *req, *theirs, *bogus;
+
+    hs_start(&h, NULL);
+    a = hs_connect(h.sock);
+    b = hs_connect(h.sock);
+    id = hs_open(a, "mine", "cap-a");
+    hs_expect_call(a, id, "cap-a", ALLOW);
+
+    /* B read A's session id from a receipt: a call on it gets exactly the
+     * answer an id that never existed gets. */
+    req = call_req(id, "cap-a");
+    theirs = hs_ask(b, req);
+    free(req);
+    req = call_req("sess-AAAAAAAAAAAAAAAAAAAAAA", "cap-a");
+    bogus = hs_ask(b, req);
+    free(req);
+    cr_expect_neq(strstr(theirs, UNKNOWN), NULL, "%s", theirs);
+    cr_expect_str_eq(theirs, bogus, "a foreign session must look like no session");
+    free(theirs);
+    free(bogus);
+    hs_expect_call(b, "mine", "cap-a", UNKNOWN); /* labels are per connection too */
+
+    /* Nor can B close it. */
+    req = close_req(id);
+    theirs = hs_ask(b, req);
+    free(req);
+    req = close_req("sess-AAAAAAAAAAAAAAAAAAAAAA");
+    bogus = hs_ask(b, req);
+    free(req);
+    cr_expect_neq(strstr(theirs, UNKNOWN), NULL, "%s", theirs);
+    cr_expect_str_eq(theirs, bogus);
+    free(theirs);
+    free(bogus);
+
+    /* A's session still works, by id and by label, and A can close it. */
+    hs_expect_call(a, id, "cap-a", ALLOW);
+    hs_expect_call(a, "mine", "cap-a", ALLOW);
+    req = close_req("mine");
+    hs_expect(a, req, "{\"ok\":true}");
+    free(req);
+    hs_expect_call(a, id, "cap-a", UNKNOWN);
+    close(a);
+    close(b);
+    free(id);
+    free(hs_stop(&h));
+}
+
+Test(host, revoke_is_refused_on_the_agent_socket)
+{
+    hs h;
+    int a, b;
+    char *id, *req, *log;
+
+    hs_start(&h, NULL);
+    a = hs_connect(h.sock);
+    b = hs_connect(h.sock);
+    id = hs_open(a, "s", "cap-r");
+    req = revoke_req("cap-r");
+    hs_expect(a, req, "\"code\":\"forbidden\"");
+    hs_expect(b, req, "\"code\":\"forbidden\"");
+    free(req);
+    hs_expect(a, "{\"op\":\"status\"}", "\"code\":\"forbidden\"");
+    /* No revocation happened. */
+    hs_expect_call(a, id, "cap-r", ALLOW);
+    close(a);
+    close(b);
+    free(id);
+    log = hs_stop(&h);
+    cr_expect_null(strstr(log, "\"event\":\"revoked\""), "%s", log);
+    free(log);
+}
+
+Test(host, revoke_on_the_admin_socket_works)
+{
+    hs h;
+    int a, adm;
+    char *id, *req, *file = path_in("revoke.jsonl"), *cout = path_in("c.out");
+    char *cerr = path_in("c.err"), *text;
+    pid_t client;
+
+    hs_start(&h, NULL);
+    a = hs_connect(h.sock);
+    id = hs_open(a, "s", "cap-x");
+    hs_expect_call(a, id, "cap-x", ALLOW);
+
+    /* The operator revokes with agent-client --admin-socket. */
+    req = revoke_req("cap-x");
+    cr_assert_eq(testutil_write_file(file, req, strlen(req), 0600), 0);
+    free(req);
+    {
+        const char *argv[] = {CHIO_EXAMPLES_DIR "/agent-client", "--admin-socket", h.admin, file,
+                              NULL};
+        client = spawn(argv, NULL, cout, cerr);
+    }
+    cr_expect_eq(wait_exit(client, 20), 0, "agent-client: %s", slurp(cerr));
+    text = slurp(cout);
+    cr_expect_str_eq(text, "{\"ok\":true}\n");
+    free(text);
+    hs_expect_call(a, id, "cap-x", "\"code\":\"capability_revoked\"");
+
+    /* The admin socket is not an agent socket. */
+    adm = hs_connect(h.admin);
+    hs_expect(adm, "{\"op\":\"open_session\",\"agent\":\"x\",\"capabilities\":[]}",
+              "\"code\":\"forbidden\"");
+    req = call_req(id, "cap-x");
+    hs_expect(adm, req, "\"code\":\"forbidden\"");
+    free(req);
+    hs_expect(adm, "{\"op\":\"ping\"}", "\"kernel_key\":\"" KERNEL_PK "\"");
+    close(adm);
+    close(a);
+    text = hs_stop(&h);
+    cr_expect_neq(strstr(text, "\"event\":\"revoked\",\"detail\":\"cap-x\""), NULL, "%s", text);
+    free(text);
+    free(id);
+    free(file);
+    free(cout);
+    free(cerr);
+}
+
+Test(host, an_over_long_revocation_id_is_refused)
+{
+    hs h;
+    int adm, a;
+    char id257[258], id256[257], *req, *sid, *log;
+
+    memset(id257, 'r', 257);
+    id257[257] = '\0';
+    memset(id256, 's', 256);
+    id256[256] = '\0';
+    hs_start(&h, NULL);
+    adm = hs_connect(h.admin);
+    req = revoke_req(id257);
+    hs_expect(adm, req, "\"code\":\"too_large\"");
+    free(req);
+    hs_expect(adm, "{\"op\":\"revoke\"}", "\"code\":\"invalid_request\"");
+    hs_expect(adm, "{\"op\":\"revoke\",\"capability_id\":\"\"}", "\"code\":\"invalid_request\"");
+    hs_expect(adm, "{\"op\":\"revoke\",\"capability_id\":7}", "\"code\":\"invalid_request\"");
+    req = revoke_req(id256); /* the longest id that may be revoked */
+    hs_expect(adm, req, "{\"ok\":true}");
+    free(req);
+    /* A 257-byte capability id was not revoked: a token with that id works. */
+    a = hs_connect(h.sock);
+    sid = hs_open(a, "s", id257);
+    hs_expect_call(a, sid, id257, ALLOW);
+    close(a);
+    close(adm);
+    free(sid);
+    log = hs_stop(&h);
+    cr_expect_null(strstr(log, id257), "the over-long id reached the kernel: %.300s", log);
+    free(log);
+}
+
+Test(host, an_over_long_line_is_refused_and_others_are_served)
+{
+    hs h;
+    size_t big = (1u << 20) + 4096, off = 0;
+    char *blob = malloc(big + 1), *r, *id, *file = path_in("big.jsonl");
+    char *cout = path_in("c.out"), *cerr = path_in("c.err");
+    int a, b, c;
+    pid_t client;
+
+    cr_assert_not_null(blob);
+    memset(blob, 'x', big);
+    blob[big] = '\0';
+    hs_start(&h, NULL);
+    a = hs_connect(h.sock);
+    id = hs_open(a, "s", "cap-l");
+
+    /* B sends more than 1 MiB with no newline: one too_large answer, then
+     * the service closes B's connection. */
+    b = hs_connect(h.sock);
+    while (off < big) {
+        ssize_t w = send(b, blob + off, big - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break; /* the service closed the connection part way */
+        off += (size_t)w;
+    }
+    r = hs_read_line(b);
+    cr_assert_not_null(r, "no answer to an over-long line");
+    cr_expect_neq(strstr(r, "\"code\":\"too_large\""), NULL, "%s", r);
+    free(r);
+    hs_expect_closed(b);
+    close(b);
+
+    /* Everyone else is still served. */
+    hs_expect_call(a, id, "cap-l", ALLOW);
+    c = hs_connect(h.sock);
+    hs_expect(c, "{\"op\":\"ping\"}", "\"ok\":true");
+    close(c);
+
+    /* agent-client prints the answer and reports the closed connection
+     * when it tries the next request. */
+    blob[big - 1] = '\n';
+    {
+        static const char ping[] = "{\"op\":\"ping\"}\n";
+        char *both = malloc(big + sizeof(ping));
+        cr_assert_not_null(both);
+        memcpy(both, blob, big);
+        memcpy(both + big, ping, sizeof(ping));
+        cr_assert_eq(testutil_write_file(file, both, big + sizeof(ping) - 1, 0600), 0);
+        free(both);
+    }
+    {
+        const char *argv[] = {CHIO_EXAMPLES_DIR "/agent-client", "--socket", h.sock, file, NULL};
+        client = spawn(argv, NULL, cout, cerr);
+    }
+    cr_expect_eq(wait_exit(client, 20), 1, "agent-client: %s", slurp(cerr));
+    r = slurp(cout);
+    cr_expect_neq(strstr(r, "\"code\":\"too_large\""), NULL, "%s", r);
+    free(r);
+    hs_expect_call(a, id, "cap-l", ALLOW);
+    close(a);
+    free(id);
+    free(blob);
+    free(file);
+    free(cout);
+    free(cerr);
+    r = hs_stop(&h);
+    cr_expect_neq(strstr(r, "line_too_long"), NULL, "%s", r);
+    free(r);
+}
+
+Test(host, closing_a_connection_closes_its_sessions)
+{
+    hs h;
+    int a, b, i;
+    char *id1, *id2, *log;
+
+    hs_start(&h, NULL);
+    a = hs_connect(h.sock);
+    b = hs_connect(h.sock);
+    id1 = hs_open(a, "one", "cap-c");
+    id2 = hs_open(a, "two", "cap-c");
+    free(hs_open(b, "other", "cap-c"));
+    cr_expect_eq(hs_sessions(h.admin), 3);
+    close(a);
+    for (i = 0; i < 100 && hs_sessions(h.admin) != 1; i++)
+        usleep(50 * 1000);
+    cr_expect_eq(hs_sessions(h.admin), 1, "A's two sessions must be closed with A");
+    hs_expect_call(b, "other", "cap-c", ALLOW);
+    hs_expect_call(b, id1, "cap-c", UNKNOWN);
+    close(b);
+    for (i = 0; i < 100 && hs_sessions(h.admin) != 0; i++)
+        usleep(50 * 1000);
+    cr_expect_eq(hs_sessions(h.admin), 0);
+    free(id1);
+    free(id2);
+    log = hs_stop(&h);
+    cr_expect_neq(strstr(log, "agent connection closed; 2 session(s) closed"), NULL, "%s", log);
+    cr_expect_neq(strstr(log, "agent connection closed; 1 session(s) closed"), NULL, "%s", log);
+    free(log);
+}
+
+Test(host, sessions_and_connections_are_bounded)
+{
+    const char *limits[] = {"--max-sessions-per-connection",
+                            "2",
+                            "--max-sessions",
+                            "3",
+                            "--max-connections",
+                            "2",
+                            NULL};
+    hs h;
+    int a, b, c, i;
+    char *id, *req, *r;
+
+    hs_start(&h, limits);
+    a = hs_connect(h.sock);
+    b = hs_connect(h.sock);
+    free(hs_open(a, "a1", "cap-b"));
+    id = hs_open(a, "a2", "cap-b");
+    r = hs_ask(a, "{\"op\":\"open_session\",\"agent\":\"" AGENT_PK "\",\"capabilities\":[]}");
+    cr_expect_neq(strstr(r, "\"code\":\"too_many_sessions\""), NULL, "per connection: %s", r);
+    cr_expect_neq(strstr(r, "--max-sessions-per-connection"), NULL, "%s", r);
+    free(r);
+    free(hs_open(b, "b1", "cap-b"));
+    r = hs_ask(b, "{\"op\":\"open_session\",\"agent\":\"" AGENT_PK "\",\"capabilities\":[]}");
+    cr_expect_neq(strstr(r, "\"code\":\"too_many_sessions\""), NULL, "in total: %s", r);
+    cr_expect_neq(strstr(r, "--max-sessions)"), NULL, "%s", r);
+    free(r);
+    /* Closed sessions free their entries: open and close many times. */
+    for (i = 0; i < 40; i++) {
+        req = close_req("a2");
+        hs_expect(a, req, "{\"ok\":true}");
+        free(req);
+        free(id);
+        id = hs_open(a, "a2", "cap-b");
+    }
+    hs_expect_call(a, "a2", "cap-b", ALLOW);
+
+    /* A third connection is answered too_many_connections and closed. */
+    c = hs_connect(h.sock);
+    r = hs_read_line(c);
+    cr_assert_not_null(r, "no answer on a connection over the limit");
+    cr_expect_neq(strstr(r, "\"code\":\"too_many_connections\""), NULL, "%s", r);
+    free(r);
+    hs_expect_closed(c);
+    close(c);
+    /* Once B leaves, a new connection is served. */
+    close(b);
+    for (i = 0; i < 100; i++) {
+        c = hs_connect(h.sock);
+        /* Until B's thread has ended, this connection may be refused (and
+         * closed before the request is even sent). */
+        (void)!send(c, "{\"op\":\"ping\"}\n", 14, MSG_NOSIGNAL);
+        r = hs_read_line(c);
+        close(c);
+        if (r != NULL && strstr(r, "\"ok\":true") != NULL)
+            break;
+        free(r);
+        r = NULL;
+        usleep(50 * 1000);
+    }
+    cr_expect_not_null(r, "a connection freed by B must be usable again");
+    free(r);
+    close(a);
+    free(id);
+    free(hs_stop(&h));
+}
+
+Test(host, help_exits_zero_for_both_programs)
+{
+    const char *progs[] = {CHIO_EXAMPLES_DIR "/host-service", CHIO_EXAMPLES_DIR "/agent-client"};
+    char *out = path_in("o"), *err = path_in("e"), *text;
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        const char *help[] = {progs[i], "--help", NULL};
+        const char *bad[] = {progs[i], "--no-such-option", NULL};
+        pid_t pid = spawn(help, NULL, out, err);
+
+        cr_expect_eq(wait_exit(pid, 10), 0, "%s --help", progs[i]);
+        text = slurp(out);
+        cr_expect_eq(strncmp(text, "usage: ", 7), 0, "%s --help printed: %s", progs[i], text);
+        cr_expect_neq(strstr(text, "--admin-socket"), NULL, "%s", text);
+        free(text);
+        pid = spawn(bad, NULL, out, err);
+        cr_expect_eq(wait_exit(pid, 10), 2, "%s with a bad option", progs[i]);
+        text = slurp(err);
+        cr_expect_neq(strstr(text, "usage: "), NULL, "%s", text);
+        free(text);
+    }
+    free(out);
+    free(err);
 }
 
 Test(host, the_embedding_example_runs)
