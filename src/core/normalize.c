@@ -1,0 +1,898 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/normalize.c - reading strings the way the tools that receive them
+ * will: WHATWG URL hosts (https://url.spec.whatwg.org/: the basic URL
+ * parser's scheme, authority and host states, the IPv4 and IPv6 parsers
+ * and serialisers; no IDNA, so non-ASCII hosts fail), path normalisation
+ * (percent-decoding, file: URLs, "." / ".." / empty segments), and the
+ * folding of invisible and fullwidth characters for secret scanning.
+ * Ambiguity is failure: the kernel denies what it cannot read for sure.
+ *
+ * Core layer: calls nothing above it. No state, no locks; scratch space is
+ * on the stack, or malloc'ed and freed before return for long inputs.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "chio/error.h"
+#include "normalize.h"
+
+#define STACK_BUF 512
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static int is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = lower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int is_slash(int c)
+{
+    return c == '/' || c == '\\';
+}
+
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Case-insensitive substring search for an ASCII @needle. */
+static int has_ci(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle), i;
+
+    for (i = 0; k <= n && i <= n - k; i++)
+        if (strncasecmp(s + i, needle, k) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does the key contain one of @names (case-insensitive)? */
+static int key_names(const char *key, const char *const *names)
+{
+    size_t i;
+
+    if (key == NULL)
+        return 0;
+    for (i = 0; names[i] != NULL; i++)
+        if (has_ci(key, strlen(key), names[i]))
+            return 1;
+    return 0;
+}
+
+/* Scratch space: @stack when @need fits, else the heap. */
+static char *scratch(char *stack, size_t stack_cap, size_t need, char **heap)
+{
+    *heap = NULL;
+    if (need <= stack_cap)
+        return stack;
+    *heap = malloc(need);
+    return *heap;
+}
+
+size_t chio__percent_decode(const char *s, size_t n, char *out)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+int chio__has_escape(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 2 < n; i++)
+        if (s[i] == '%' && hexval((unsigned char)s[i + 1]) >= 0 &&
+            hexval((unsigned char)s[i + 2]) >= 0)
+            return 1;
+    return 0;
+}
+
+/* ---- IPv4 (WHATWG "IPv4 parser") ------------------------------------------------------ */
+
+#define IPV4_BIG ((uint64_t)1 << 40) /* saturation: anything above 2^32 fails */
+
+/* One part: decimal, 0x hex, or 0-prefixed octal; an empty part after the
+ * prefix is 0. -1 on failure. */
+static int ipv4_number(const char *p, size_t len, uint64_t *out)
+{
+    unsigned radix = 10;
+    uint64_t acc = 0;
+    size_t i;
+
+    if (len == 0)
+        return -1;
+    if (len >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        radix = 16;
+        p += 2;
+        len -= 2;
+    } else if (len >= 2 && p[0] == '0') {
+        radix = 8;
+        p++;
+        len--;
+    }
+    for (i = 0; i < len; i++) {
+        int d = hexval((unsigned char)p[i]);
+        if (d < 0 || (unsigned)d >= radix)
+            return -1;
+        acc = acc * radix + (unsigned)d;
+        if (acc > IPV4_BIG)
+            acc = IPV4_BIG;
+    }
+    *out = acc;
+    return 0;
+}
+
+/* WHATWG "ends in a number": the last label (a trailing empty one
+ * ignored) is all digits or parses as an IPv4 number. */
+static int ends_in_number(const char *s, size_t n)
+{
+    const char *last;
+    size_t len, i;
+    uint64_t v;
+
+    if (n > 0 && s[n - 1] == '.')
+        n--; /* a trailing empty label is ignored */
+    last = s + n;
+    while (last > s && last[-1] != '.')
+        last--;
+    len = (size_t)(s + n - last);
+    if (len == 0)
+        return 0;
+    for (i = 0; i < len && is_digit((unsigned char)last[i]); i++)
+        ;
+    if (i == len)
+        return 1;
+    return ipv4_number(last, len, &v) == 0;
+}
+
+static size_t put_u8(char *out, unsigned v)
+{
+    size_t o = 0;
+
+    if (v >= 100)
+        out[o++] = (char)('0' + v / 100);
+    if (v >= 10)
+        out[o++] = (char)('0' + v / 10 % 10);
+    out[o++] = (char)('0' + v % 10);
+    return o;
+}
+
+static int ipv4_parse(const char *s, size_t n, char *out, size_t cap)
+{
+    uint64_t num[4], addr;
+    size_t nparts = 0, i = 0, o = 0;
+    int k;
+
+    if (n > 0 && s[n - 1] == '.')
+        n--; /* one trailing dot is allowed */
+    for (;;) {
+        size_t j = i;
+        while (j < n && s[j] != '.')
+            j++;
+        if (nparts == 4 || ipv4_number(s + i, j - i, &num[nparts]) != 0)
+            return CHIO_EINVAL;
+        nparts++;
+        if (j >= n)
+            break;
+        i = j + 1;
+    }
+    for (i = 0; i + 1 < nparts; i++)
+        if (num[i] > 255)
+            return CHIO_EINVAL;
+    if (num[nparts - 1] >= ((uint64_t)1 << (8 * (5 - nparts))))
+        return CHIO_EINVAL;
+    addr = num[nparts - 1];
+    for (i = 0; i + 1 < nparts; i++)
+        addr += num[i] << (8 * (3 - i));
+    if (cap < 16)
+        return CHIO_ETOOBIG;
+    for (k = 3; k >= 0; k--) {
+        o += put_u8(out + o, (unsigned)(addr >> (8 * k)) & 255u);
+        if (k > 0)
+            out[o++] = '.';
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* ---- IPv6 (WHATWG "IPv6 parser" and serialiser) ------------------------------------------ */
+
+static int ipv6_parse(const char *s, size_t n, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint16_t a[8] = {0};
+    int piece = 0, compress = -1, best = -1, bestlen = 1, ignore0 = 0;
+    size_t p = 0, o = 0;
+    int i;
+
+#define C (p < n ? (unsigned char)s[p] : 0)
+    if (C == ':') {
+        if (p + 1 >= n || s[p + 1] != ':')
+            return CHIO_EINVAL;
+        p += 2;
+        compress = ++piece;
+    }
+    while (p < n) {
+        unsigned value = 0, length = 0;
+        if (piece == 8)
+            return CHIO_EINVAL;
+        if (C == ':') {
+            if (compress != -1)
+                return CHIO_EINVAL;
+            p++;
+            compress = ++piece;
+            continue;
+        }
+        while (length < 4 && p < n && hexval(C) >= 0) {
+            value = value * 16 + (unsigned)hexval(C);
+            p++;
+            length++;
+        }
+        if (p < n && C == '.') {
+            int seen = 0;
+            if (length == 0 || piece > 6)
+                return CHIO_EINVAL;
+            p -= length;
+            while (p < n) {
+                int v4 = -1;
+                if (seen > 0) {
+                    if (C == '.' && seen < 4)
+                        p++;
+                    else
+                        return CHIO_EINVAL;
+                }
+                if (p >= n || !is_digit(C))
+                    return CHIO_EINVAL;
+                while (p < n && is_digit(C)) {
+                    int d = C - '0';
+                    if (v4 == -1)
+                        v4 = d;
+                    else if (v4 == 0)
+                        return CHIO_EINVAL; /* leading zero */
+                    else
+                        v4 = v4 * 10 + d;
+                    if (v4 > 255)
+                        return CHIO_EINVAL;
+                    p++;
+                }
+                a[piece] = (uint16_t)(a[piece] * 0x100 + v4);
+                seen++;
+                if (seen == 2 || seen == 4)
+                    piece++;
+            }
+            if (seen != 4)
+                return CHIO_EINVAL;
+            break;
+        } else if (p < n && C == ':') {
+            p++;
+            if (p >= n)
+                return CHIO_EINVAL;
+        } else if (p < n) {
+            return CHIO_EINVAL;
+        }
+        a[piece++] = (uint16_t)value;
+    }
+#undef C
+    if (compress != -1) {
+        int swaps = piece - compress;
+        piece = 7;
+        while (piece != 0 && swaps > 0) {
+            uint16_t t = a[piece];
+            a[piece] = a[compress + swaps - 1];
+            a[compress + swaps - 1] = t;
+            piece--;
+            swaps--;
+        }
+    } else if (piece != 8) {
+        return CHIO_EINVAL;
+    }
+    /* Serialise: the first longest run of two or more zero pieces is "::". */
+    for (i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && a[j] == 0)
+            j++;
+        if (j - i > bestlen) {
+            best = i;
+            bestlen = j - i;
+        }
+        i = j > i ? j : i + 1;
+    }
+    if (cap < 42)
+        return CHIO_ETOOBIG;
+    out[o++] = '[';
+    for (i = 0; i < 8; i++) {
+        int shift, started = 0;
+        if (ignore0 && a[i] == 0)
+            continue;
+        ignore0 = 0;
+        if (best == i) {
+            out[o++] = ':';
+            if (i == 0)
+                out[o++] = ':';
+            ignore0 = 1;
+            continue;
+        }
+        for (shift = 12; shift >= 0; shift -= 4) {
+            unsigned d = (a[i] >> shift) & 15u;
+            if (d || started || shift == 0) {
+                out[o++] = hex[d];
+                started = 1;
+            }
+        }
+        if (i != 7)
+            out[o++] = ':';
+    }
+    out[o++] = ']';
+    out[o] = '\0';
+    return 0;
+}
+
+/* ---- hosts ------------------------------------------------------------------------------ */
+
+/* WHATWG forbidden domain code points (forbidden host code points, C0
+ * controls, '%' and DEL); bytes >= 0x80 are refused separately. */
+static int forbidden_domain(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || strchr("#%/:<>?@[\\]^|", c) != NULL;
+}
+
+int chio__host_canon(const char *s, size_t n, char *out, size_t cap)
+{
+    char d[CHIO__HOST_MAX * 4];
+    size_t dl, i;
+
+    if (cap > 0)
+        out[0] = '\0';
+    if (n == 0)
+        return CHIO_EINVAL;
+    if (s[0] == '[') {
+        if (n < 2 || s[n - 1] != ']')
+            return CHIO_EINVAL;
+        return ipv6_parse(s + 1, n - 2, out, cap);
+    }
+    if (n >= sizeof(d))
+        return CHIO_ETOOBIG;
+    dl = chio__percent_decode(s, n, d);
+    for (i = 0; i < dl; i++) {
+        unsigned char c = (unsigned char)d[i];
+        if (c >= 0x80 || forbidden_domain(c))
+            return CHIO_EINVAL; /* non-ASCII needs IDNA, which we do not have */
+        d[i] = (char)lower(c);
+    }
+    if (ends_in_number(d, dl)) {
+        int rc = ipv4_parse(d, dl, out, cap);
+        if (rc != 0 && cap > 0)
+            out[0] = '\0';
+        return rc;
+    }
+    if (dl > 0 && d[dl - 1] == '.')
+        dl--;
+    if (dl == 0 || d[0] == '.' || d[dl - 1] == '.' || memmem(d, dl, "..", 2) != NULL)
+        return CHIO_EINVAL; /* empty label */
+    if (dl + 1 > cap || dl >= CHIO__HOST_MAX)
+        return CHIO_ETOOBIG;
+    memcpy(out, d, dl);
+    out[dl] = '\0';
+    return 0;
+}
+
+/* ---- URLs --------------------------------------------------------------------------------- */
+
+enum { SCHEME_OTHER = 0, SCHEME_SPECIAL, SCHEME_FILE };
+
+static int scheme_kind(const char *s, size_t len)
+{
+    static const char *const special[] = {"http", "https", "ws", "wss", "ftp", NULL};
+    size_t i;
+
+    for (i = 0; special[i] != NULL; i++)
+        if (strlen(special[i]) == len && strncasecmp(s, special[i], len) == 0)
+            return SCHEME_SPECIAL;
+    if (len == 4 && strncasecmp(s, "file", 4) == 0)
+        return SCHEME_FILE;
+    return SCHEME_OTHER;
+}
+
+/* Length of a WHATWG scheme at the start of @s when ':' follows it, else 0. */
+static size_t scheme_len(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || !is_alpha((unsigned char)s[0]))
+        return 0;
+    for (i = 1; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.')
+            break;
+    }
+    return i < n && s[i] == ':' ? i : 0;
+}
+
+/* WHATWG's input clean-up: leading/trailing C0-or-space stripped, tab, LF
+ * and CR removed anywhere. @out has room for @n bytes. */
+static size_t url_clean(const char *s, size_t n, char *out)
+{
+    size_t a = 0, b = n, o = 0, i;
+
+    while (a < b && (unsigned char)s[a] <= 0x20)
+        a++;
+    while (b > a && (unsigned char)s[b - 1] <= 0x20)
+        b--;
+    for (i = a; i < b; i++)
+        if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            out[o++] = s[i];
+    return o;
+}
+
+/* The authority starting at @p: userinfo up to the last '@', host, port. */
+static int authority(const char *t, size_t m, size_t p, int special, char *out, size_t cap)
+{
+    size_t e = p, h, hend, i;
+
+    while (e < m && t[e] != '/' && t[e] != '?' && t[e] != '#' && !(special && t[e] == '\\'))
+        e++;
+    if (!special && memchr(t + p, '\\', e - p) != NULL)
+        return CHIO_EINVAL; /* readers disagree on '\' in non-special URLs */
+    h = p;
+    for (i = e; i > p; i--)
+        if (t[i - 1] == '@') {
+            h = i;
+            break;
+        }
+    if (h < e && t[h] == '[') {
+        const char *rb = memchr(t + h, ']', e - h);
+        if (rb == NULL)
+            return CHIO_EINVAL;
+        hend = (size_t)(rb - t) + 1;
+        if (hend < e && t[hend] != ':')
+            return CHIO_EINVAL;
+    } else {
+        const char *colon = memchr(t + h, ':', e - h);
+        hend = colon != NULL ? (size_t)(colon - t) : e;
+    }
+    if (hend < e) { /* ":port": digits only, at most 65535 */
+        unsigned long port = 0;
+        for (i = hend + 1; i < e; i++) {
+            if (!is_digit((unsigned char)t[i]))
+                return CHIO_EINVAL;
+            port = port * 10 + (unsigned long)(t[i] - '0');
+            if (port > 65535)
+                return CHIO_EINVAL;
+        }
+    }
+    if (hend == h)
+        return CHIO_EINVAL; /* empty host */
+    return chio__host_canon(t + h, hend - h, out, cap);
+}
+
+static int url_host_clean(const char *t, size_t m, char *out, size_t cap)
+{
+    size_t sl = scheme_len(t, m), p;
+
+    if (sl == 0) {
+        /* scheme-relative: read as a special URL against a special base */
+        if (m < 2 || !is_slash((unsigned char)t[0]) || !is_slash((unsigned char)t[1]))
+            return CHIO_EINVAL;
+        for (p = 0; p < m && is_slash((unsigned char)t[p]); p++)
+            ;
+        return authority(t, m, p, 1, out, cap);
+    }
+    p = sl + 1;
+    switch (scheme_kind(t, sl)) {
+    case SCHEME_SPECIAL:
+        while (p < m && is_slash((unsigned char)t[p]))
+            p++;
+        return authority(t, m, p, 1, out, cap);
+    case SCHEME_FILE: {
+        size_t e;
+        char d[16];
+        if (p + 1 >= m || !is_slash((unsigned char)t[p]) || !is_slash((unsigned char)t[p + 1]))
+            return CHIO_EINVAL; /* no host */
+        p += 2;
+        for (e = p; e < m && !is_slash((unsigned char)t[e]) && t[e] != '?' && t[e] != '#'; e++)
+            ;
+        if (e - p < sizeof(d) && chio__percent_decode(t + p, e - p, d) == 9 &&
+            strcasecmp(d, "localhost") == 0)
+            return CHIO_EINVAL; /* the local machine: no host */
+        if (e == p)
+            return CHIO_EINVAL;
+        return chio__host_canon(t + p, e - p, out, cap);
+    }
+    default:
+        if (p + 1 < m && t[p] == '/' && t[p + 1] == '/')
+            return authority(t, m, p + 2, 0, out, cap);
+        return CHIO_EINVAL; /* no authority, no host */
+    }
+}
+
+int chio__url_host(const char *s, size_t n, char *out, size_t cap)
+{
+    char stack[STACK_BUF * 2], *heap, *t;
+    size_t m;
+    int rc;
+
+    if (cap > 0)
+        out[0] = '\0';
+    t = scratch(stack, sizeof(stack), n + 1, &heap);
+    if (t == NULL)
+        return CHIO_ENOMEM;
+    m = url_clean(s, n, t);
+    rc = url_host_clean(t, m, out, cap);
+    free(heap);
+    if (rc != 0 && cap > 0)
+        out[0] = '\0';
+    return rc;
+}
+
+int chio__url_special_scheme(const char *s, size_t n)
+{
+    char sch[8];
+    size_t i = 0, k = 0;
+
+    while (i < n && (unsigned char)s[i] <= 0x20)
+        i++;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (c == ':')
+            break;
+        if (k == sizeof(sch))
+            return 0;
+        sch[k++] = c;
+    }
+    return i < n && k > 0 && scheme_kind(sch, k) != SCHEME_OTHER;
+}
+
+int chio__url_candidate(const char *key, const char *s, size_t n)
+{
+    static const char *const keys[] = {"url",      "uri",      "host",     "domain",  "endpoint",
+                                       "href",     "link",     "address",  "origin",  "site",
+                                       "proxy",    "webhook",  "redirect", "referer", "referrer",
+                                       NULL};
+    size_t i, k = 0;
+    char lead[2];
+
+    /* "://" with WHATWG's tab/newline removal applied */
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (c == ':')
+            k = 1;
+        else if (c == '/' && k > 0 && k < 3)
+            k++;
+        else
+            k = 0;
+        if (k == 3)
+            return 1;
+    }
+    if (chio__url_special_scheme(s, n))
+        return 1;
+    for (i = 0; i < n && (unsigned char)s[i] <= 0x20; i++)
+        ;
+    for (k = 0; i < n && k < 2; i++)
+        if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            lead[k++] = s[i];
+    if (k == 2 && is_slash((unsigned char)lead[0]) && is_slash((unsigned char)lead[1]))
+        return 1;
+    return key_names(key, keys) ? 2 : 0;
+}
+
+/* ---- paths --------------------------------------------------------------------------------- */
+
+static int starts_file(const char *s, size_t n)
+{
+    return n >= 5 && strncasecmp(s, "file:", 5) == 0;
+}
+
+int chio__path_candidate(const char *key, const char *s, size_t n)
+{
+    static const char *const keys[] = {"path", "file", "dir", "folder", "root", "cwd", NULL};
+    size_t i;
+
+    if (key_names(key, keys))
+        return 1;
+    if (n == 0)
+        return 0;
+    if (s[0] == '/' || s[0] == '\\' || s[0] == '~' || s[0] == '.' || memchr(s, '/', n) != NULL ||
+        memchr(s, '\\', n) != NULL)
+        return 1;
+    for (i = 0; i < n && (unsigned char)s[i] <= 0x20; i++)
+        ;
+    if (starts_file(s + i, n - i))
+        return 1;
+    return has_ci(s, n, "%2f") || has_ci(s, n, "%5c") || has_ci(s, n, "%2e");
+}
+
+/* Segment normalisation of @src into @out (room for @len + 2 bytes). */
+static int segments(const char *src, size_t len, int absolute, char *out, size_t *outlen)
+{
+    size_t o = 0, base, i = 0;
+
+    if (len > 0 && is_slash((unsigned char)src[0]))
+        absolute = 1;
+    if (absolute)
+        out[o++] = '/';
+    base = o;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && !is_slash((unsigned char)src[j]))
+            j++;
+        if (j - i == 0 || (j - i == 1 && src[i] == '.')) {
+            /* empty or "." */
+        } else if (j - i == 2 && src[i] == '.' && src[i + 1] == '.') {
+            if (o == base)
+                return CHIO_EINVAL; /* above the root, or above the start */
+            while (o > base && out[o - 1] != '/')
+                o--;
+            if (o > base)
+                o--;
+        } else {
+            if (o > base)
+                out[o++] = '/';
+            memcpy(out + o, src + i, j - i);
+            o += j - i;
+        }
+        i = j + 1;
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return 0;
+}
+
+int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, size_t cap,
+                         size_t *outlen)
+{
+    char stack[STACK_BUF], *heap = NULL, *d;
+    size_t i, dl;
+    int absolute = 0, rc;
+
+    *outlen = 0;
+    if (cap > 0)
+        out[0] = '\0';
+    if (cap < n + 2)
+        return CHIO_ETOOBIG;
+    for (i = 0; i < n; i++)
+        if (is_control((unsigned char)s[i]))
+            return CHIO_EINVAL;
+    if (!(flags & CHIO__PATH_DECODE))
+        return segments(s, n, 0, out, outlen);
+    for (i = 0; i < n && s[i] == ' '; i++)
+        ;
+    if (starts_file(s + i, n - i)) {
+        /* WHATWG file URL: "file:" then optional "//host", the path up to
+         * '?' or '#'; the path is always absolute. */
+        size_t p = i + 5, e, end = n;
+        while (end > p && s[end - 1] == ' ')
+            end--;
+        if (p + 1 < end && is_slash((unsigned char)s[p]) && is_slash((unsigned char)s[p + 1])) {
+            char host[16];
+            p += 2;
+            for (e = p; e < end && !is_slash((unsigned char)s[e]) && s[e] != '?' && s[e] != '#';
+                 e++)
+                ;
+            if (e > p && (e - p >= sizeof(host) || chio__percent_decode(s + p, e - p, host) != 9 ||
+                          strcasecmp(host, "localhost") != 0))
+                return CHIO_EINVAL; /* a remote file host */
+            p = e;
+        }
+        for (e = p; e < end && s[e] != '?' && s[e] != '#'; e++)
+            ;
+        s += p;
+        n = e - p;
+        absolute = 1;
+    }
+    d = scratch(stack, sizeof(stack), n + 1, &heap);
+    if (d == NULL)
+        return CHIO_ENOMEM;
+    dl = chio__percent_decode(s, n, d);
+    rc = 0;
+    for (i = 0; i < dl && rc == 0; i++)
+        if (is_control((unsigned char)d[i]))
+            rc = CHIO_EINVAL;
+    if (rc == 0 && chio__has_escape(d, dl))
+        rc = CHIO_EINVAL; /* double encoding: one more decode would change it */
+    if (rc == 0)
+        rc = segments(d, dl, absolute, out, outlen);
+    free(heap);
+    if (rc != 0 && cap > 0)
+        out[0] = '\0';
+    return rc;
+}
+
+typedef struct readings {
+    char *buf;
+    size_t cap;
+    int (*fn)(void *, const char *, size_t);
+    void *ctx;
+} readings;
+
+static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
+{
+    size_t len;
+    int rc = chio__path_normalize(s, n, flags, r->buf, r->cap, &len);
+
+    if (rc != 0)
+        return rc == CHIO_ENOMEM ? rc : CHIO_EINVAL;
+    return r->fn(r->ctx, r->buf, len);
+}
+
+int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
+                        void *ctx)
+{
+    char stack[STACK_BUF], *heap;
+    readings r;
+    size_t a = 0, b = n;
+    int rc = 0, file, trimmed, pct;
+
+    r.buf = scratch(stack, sizeof(stack), n + 2, &heap);
+    if (r.buf == NULL)
+        return CHIO_ENOMEM;
+    r.cap = n + 2;
+    r.fn = fn;
+    r.ctx = ctx;
+    while (a < b && s[a] == ' ')
+        a++;
+    while (b > a && s[b - 1] == ' ')
+        b--;
+    trimmed = a > 0 || b < n;
+    file = starts_file(s + a, b - a);
+    pct = memchr(s, '%', n) != NULL;
+    if (!file) {
+        rc = one_reading(&r, s, n, 0);
+        if (rc == 0 && trimmed)
+            rc = one_reading(&r, s + a, b - a, 0);
+    }
+    if (rc == 0 && (pct || file))
+        rc = one_reading(&r, s, n, CHIO__PATH_DECODE);
+    if (rc == 0 && pct && trimmed && !file)
+        rc = one_reading(&r, s + a, b - a, CHIO__PATH_DECODE);
+    free(heap);
+    return rc;
+}
+
+int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen, int fold_case)
+{
+    int pabs = plen > 0 && p[0] == '/', xabs = xlen > 0 && prefix[0] == '/';
+
+    if (pabs != xabs)
+        return 0;
+    if (xlen == 0 || (xabs && xlen == 1))
+        return 1; /* "" covers every relative path, "/" every absolute one */
+    if (plen < xlen)
+        return 0;
+    if (fold_case ? strncasecmp(p, prefix, xlen) != 0 : memcmp(p, prefix, xlen) != 0)
+        return 0;
+    return plen == xlen || p[xlen] == '/';
+}
+
+/* ---- text folding ----------------------------------------------------------------------------- */
+
+/* Default-ignorable and invisible format characters (plus NUL). */
+static int invisible(uint32_t cp)
+{
+    return cp == 0 || cp == 0xAD || cp == 0x34F || cp == 0x61C || cp == 0x115F || cp == 0x1160 ||
+           cp == 0x17B4 || cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) ||
+           (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+           (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+           cp == 0xFEFF || cp == 0xFFA0 || (cp >= 0xFFF0 && cp <= 0xFFF8) ||
+           (cp >= 0x1BCA0 && cp <= 0x1BCA3) || (cp >= 0x1D173 && cp <= 0x1D17A) ||
+           (cp >= 0xE0000 && cp <= 0xE0FFF);
+}
+
+/* The ASCII character @cp stands for, or 0. */
+static int ascii_fold(uint32_t cp)
+{
+    if (cp >= 0xFF01 && cp <= 0xFF5E)
+        return (int)(cp - 0xFEE0); /* fullwidth ASCII */
+    if (cp == 0x3000)
+        return ' '; /* ideographic space */
+    if (cp >= 0x1D400 && cp <= 0x1D6A3) { /* mathematical letters, 52 per style */
+        unsigned i = (cp - 0x1D400) % 52;
+        return i < 26 ? (int)('A' + i) : (int)('a' + i - 26);
+    }
+    if (cp >= 0x1D7CE && cp <= 0x1D7FF)
+        return (int)('0' + (cp - 0x1D7CE) % 10); /* mathematical digits */
+    return 0;
+}
+
+/* Decode one UTF-8 sequence at @s (n > 0); its length in *len, or 0 with
+ * *len = 1 when the bytes are not a valid sequence. */
+static uint32_t utf8_at(const unsigned char *s, size_t n, size_t *len)
+{
+    uint32_t cp;
+    size_t k, i;
+
+    *len = 1;
+    if (s[0] < 0x80)
+        return s[0];
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        k = 2;
+        cp = s[0] & 0x1Fu;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        k = 3;
+        cp = s[0] & 0x0Fu;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        k = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return UINT32_MAX;
+    }
+    if (n < k)
+        return UINT32_MAX;
+    for (i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return UINT32_MAX;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return UINT32_MAX;
+    *len = k;
+    return cp;
+}
+
+size_t chio__text_fold(const char *s, size_t n, char *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+
+    while (i < n) {
+        size_t len;
+        uint32_t cp = utf8_at(u + i, n - i, &len);
+        int a;
+        if (cp == UINT32_MAX) {
+            out[o++] = s[i++];
+            continue;
+        }
+        if (invisible(cp)) {
+            i += len;
+            continue;
+        }
+        if ((a = ascii_fold(cp)) != 0) {
+            out[o++] = (char)a;
+            i += len;
+            continue;
+        }
+        memmove(out + o, s + i, len); /* out may be s: o <= i */
+        o += len;
+        i += len;
+    }
+    out[o] = '\0';
+    return o;
+}
