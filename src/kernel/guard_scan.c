@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_scan.c - the matching of the built-in guards (see
+ * guard_scan.h): walking every string and key of a JSON value, the
+ * readings of a string a secret scanner must look at, and the readings of
+ * a path a forbidden prefix must catch. Uses core/normalize.c; calls
+ * nothing else in the kernel. No state, no locks; scratch space is on the
+ * stack for short strings and malloc'ed (and freed) for long ones.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard_scan.h"
+#include "kernel_internal.h"
+#include "normalize.h"
+
+/* ---- walking ---------------------------------------------------------------------------- */
+
+static int each_text(const chio_json *v, const char *key,
+                     int (*fn)(void *, const char *, const char *, size_t, int), void *ctx)
+{
+    size_t i, n, len;
+    const char *s;
+    int rc;
+
+    switch (chio_json_typeof(v)) {
+    case CHIO_JSON_STRING:
+        s = chio_json_string(v, &len);
+        return fn(ctx, key, s, len, 0);
+    case CHIO_JSON_ARRAY:
+        n = chio_json_size(v);
+        for (i = 0; i < n; i++)
+            if ((rc = each_text(chio_json_at(v, i), key, fn, ctx)) != 0)
+                return rc;
+        return 0;
+    case CHIO_JSON_OBJECT:
+        n = chio_json_size(v);
+        for (i = 0; i < n; i++) {
+            const char *k = chio_json_key_at(v, i, &len);
+            if ((rc = fn(ctx, NULL, k, len, 1)) != 0)
+                return rc;
+            if ((rc = each_text(chio_json_get(v, k), k, fn, ctx)) != 0)
+                return rc;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int chio__each_text(const chio_json *v,
+                    int (*fn)(void *ctx, const char *key, const char *s, size_t n, int is_key),
+                    void *ctx)
+{
+    return each_text(v, NULL, fn, ctx);
+}
+
+/* ---- secret_leak -------------------------------------------------------------------------- */
+
+int chio__is_secret_guard(const chio__guard_reg *g)
+{
+    return g->builtin && g->regexes != NULL;
+}
+
+#define FORMS_MAX    6 /* as written, folded, up to four decode-and-fold rounds */
+#define FORMS_STACK  1024
+#define DECODE_MAX   4
+
+typedef struct forms {
+    const char *f[FORMS_MAX];
+    size_t nf;
+    char *heap;
+    char stack[FORMS_STACK];
+} forms;
+
+/* Only bytes >= 0x80, NUL and '%' can make another reading differ. */
+static int plain_ascii(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || c == 0 || c == '%')
+            return 0;
+    }
+    return 1;
+}
+
+static int forms_build(forms *fm, const char *s, size_t n)
+{
+    const char *prev = s;
+    size_t prevlen = n, len, need, round;
+    char *cur;
+
+    fm->f[0] = s;
+    fm->nf = 1;
+    fm->heap = NULL;
+    if (plain_ascii(s, n))
+        return 0; /* the common case: one reading, no scratch */
+    need = (DECODE_MAX + 1) * (n + 1);
+    if (need <= sizeof(fm->stack)) {
+        cur = fm->stack;
+    } else {
+        if ((fm->heap = malloc(need)) == NULL)
+            return CHIO_ENOMEM;
+        cur = fm->heap;
+    }
+    len = chio__text_fold(s, n, cur);
+    if (len != n || memcmp(cur, s, n) != 0) {
+        fm->f[fm->nf++] = cur;
+        prev = cur;
+        prevlen = len;
+        cur += len + 1;
+    }
+    for (round = 0; round < DECODE_MAX; round++) {
+        if (!chio__has_escape(prev, prevlen))
+            break;
+        len = chio__percent_decode(prev, prevlen, cur);
+        len = chio__text_fold(cur, len, cur);
+        fm->f[fm->nf++] = cur;
+        prev = cur;
+        prevlen = len;
+        cur += len + 1;
+    }
+    return 0;
+}
+
+int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
+                      size_t *guard, size_t *pattern)
+{
+    forms fm;
+    size_t gi, f, p;
+    int rc = 0;
+
+    for (gi = 0; gi < n && !chio__is_secret_guard(&guards[gi]); gi++)
+        ;
+    if (gi == n)
+        return 0;
+    if (forms_build(&fm, s, len) != 0)
+        return CHIO_ENOMEM;
+    for (; gi < n && rc == 0; gi++) {
+        const chio__guard_reg *g = &guards[gi];
+        if (!chio__is_secret_guard(g))
+            continue;
+        for (p = 0; p < g->nregexes && rc == 0; p++)
+            for (f = 0; f < fm.nf; f++) {
+                /* every reading is NUL-terminated at its length; the folded
+                 * ones carry no NUL, so regexec sees all of them */
+                if (regexec(&g->regexes[p], fm.f[f], 0, NULL, 0) == 0) {
+                    *guard = gi;
+                    *pattern = p;
+                    rc = 1;
+                    break;
+                }
+            }
+    }
+    free(fm.heap);
+    return rc;
+}
+
+/* ---- forbidden_path ------------------------------------------------------------------------- */
+
+#define PREFIX_STACK 256
+
+typedef struct path_hit {
+    const chio__guard_reg *g;
+    size_t prefix; /* index of the prefix hit */
+    int nomem;
+} path_hit;
+
+static int reading_forbidden(void *ctx, const char *p, size_t len)
+{
+    path_hit *ph = ctx;
+    size_t i;
+
+    for (i = 0; i < ph->g->nprefixes; i++) {
+        const char *x = ph->g->prefixes[i];
+        size_t xn = strlen(x), nlen;
+        char stack[PREFIX_STACK], *heap = NULL, *norm = stack;
+        int under;
+        if (xn + 2 > sizeof(stack) && (norm = heap = malloc(xn + 2)) == NULL) {
+            ph->nomem = 1;
+            return 1;
+        }
+        /* a prefix that does not normalise still matches as written */
+        under = chio__path_normalize(x, xn, 0, norm, xn + 2, &nlen) == 0 &&
+                chio__path_under(p, len, norm, nlen, 1);
+        free(heap);
+        if (under) {
+            ph->prefix = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,
+                             char *details, size_t cap)
+{
+    path_hit ph = {g, 0, 0};
+    int shown = (int)(n > 200 ? 200 : n);
+    size_t i;
+    int rc;
+
+    for (i = 0; i < g->nprefixes; i++) {
+        size_t pl = strlen(g->prefixes[i]);
+        if (n >= pl && memcmp(s, g->prefixes[i], pl) == 0) {
+            snprintf(details, cap, "argument '%.*s' is under forbidden prefix '%s'", shown, s,
+                     g->prefixes[i]);
+            return 1;
+        }
+    }
+    if (!chio__path_candidate(key, s, n))
+        return 0;
+    rc = chio__path_readings(s, n, reading_forbidden, &ph);
+    if (ph.nomem || rc == CHIO_ENOMEM)
+        return CHIO_ENOMEM;
+    if (rc > 0) {
+        snprintf(details, cap, "argument '%.*s' is under forbidden prefix '%s'", shown, s,
+                 g->prefixes[ph.prefix]);
+        return 1;
+    }
+    if (rc < 0) {
+        snprintf(details, cap, "argument '%.*s' cannot be read unambiguously as a path", shown, s);
+        return 1;
+    }
+    return 0;
+}
