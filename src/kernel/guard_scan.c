@@ -169,9 +169,45 @@ typedef struct path_hit {
     int nomem;
 } path_hit;
 
+/* "/proc/<pid>/root/x" is "/x" seen through the process's root link:
+ * the length of that "/proc/<pid>/root" head, or 0. */
+static size_t proc_root(const char *p, size_t len)
+{
+    size_t i = 6;
+
+    if (len < 6 || memcmp(p, "/proc/", 6) != 0)
+        return 0;
+    while (i < len && p[i] != '/')
+        i++;
+    if (i == 6 || len - i < 5 || memcmp(p + i, "/root", 5) != 0)
+        return 0;
+    i += 5;
+    return i == len || p[i] == '/' ? i : 0;
+}
+
+static int reading_under_prefix(path_hit *ph, const char *p, size_t len);
+
 static int reading_forbidden(void *ctx, const char *p, size_t len)
 {
     path_hit *ph = ctx;
+    size_t head;
+
+    for (;;) {
+        if (reading_under_prefix(ph, p, len))
+            return 1;
+        if (ph->nomem || (head = proc_root(p, len)) == 0)
+            return ph->nomem;
+        p += head;
+        len -= head;
+        if (len == 0) {
+            p = "/";
+            len = 1;
+        }
+    }
+}
+
+static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
+{
     size_t i;
 
     for (i = 0; i < ph->g->nprefixes; i++) {

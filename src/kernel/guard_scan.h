@@ -46,8 +46,9 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * NULL)? It does when @s starts with a prefix as written, or when @s may be
  * a path (chio__path_candidate) and some reading of it (as written,
  * trimmed, percent-decoded, a file: URL's path) normalises to a path at or
- * under a normalised prefix (whole segments, ASCII case folded), or when
- * such a reading cannot be normalised at all. Returns 1 with a reason in
+ * under a normalised prefix (whole segments, ASCII case folded; a leading
+ * "/proc/<pid>/root" is also looked through), or when such a reading
+ * cannot be normalised at all. Returns 1 with a reason in
  * @details, 0, or CHIO_ENOMEM.
  */
 int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,
