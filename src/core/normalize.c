@@ -580,10 +580,9 @@ int chio__url_special_scheme(const char *s, size_t n)
 
 int chio__url_candidate(const char *key, const char *s, size_t n)
 {
-    static const char *const keys[] = {"url",      "uri",      "host",     "domain",  "endpoint",
-                                       "href",     "link",     "address",  "origin",  "site",
-                                       "proxy",    "webhook",  "redirect", "referer", "referrer",
-                                       NULL};
+    static const char *const keys[] = {
+        "url",    "uri",  "host",  "domain",  "endpoint", "href",    "link",     "address",
+        "origin", "site", "proxy", "webhook", "redirect", "referer", "referrer", NULL};
     size_t i, k = 0;
     char lead[2];
 
@@ -801,7 +800,8 @@ int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen
     return plen == xlen || p[xlen] == '/';
 }
 
-/* ---- text folding ----------------------------------------------------------------------------- */
+/* ---- text folding -----------------------------------------------------------------------------
+ */
 
 /* Default-ignorable and invisible format characters (plus NUL). */
 static int invisible(uint32_t cp)
@@ -821,7 +821,7 @@ static int ascii_fold(uint32_t cp)
     if (cp >= 0xFF01 && cp <= 0xFF5E)
         return (int)(cp - 0xFEE0); /* fullwidth ASCII */
     if (cp == 0x3000)
-        return ' '; /* ideographic space */
+        return ' ';                       /* ideographic space */
     if (cp >= 0x1D400 && cp <= 0x1D6A3) { /* mathematical letters, 52 per style */
         unsigned i = (cp - 0x1D400) % 52;
         return i < 26 ? (int)('A' + i) : (int)('a' + i - 26);

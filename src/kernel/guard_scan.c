@@ -63,9 +63,9 @@ int chio__is_secret_guard(const chio__guard_reg *g)
     return g->builtin && g->regexes != NULL;
 }
 
-#define FORMS_MAX    6 /* as written, folded, up to four decode-and-fold rounds */
-#define FORMS_STACK  1024
-#define DECODE_MAX   4
+#define FORMS_MAX   6 /* as written, folded, up to four decode-and-fold rounds */
+#define FORMS_STACK 1024
+#define DECODE_MAX  4
 
 typedef struct forms {
     const char *f[FORMS_MAX];

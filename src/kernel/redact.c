@@ -132,8 +132,8 @@ static int copy_redacted(copier *cp, chio_json *dst, const chio_json *src)
     }
 }
 
-int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len,
-                 size_t *nflagged, const char **guard)
+int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len, size_t *nflagged,
+                 const char **guard)
 {
     count_scan cs;
     copier cp;

@@ -388,8 +388,8 @@ static int scan_secret(void *ctx, const char *key, const char *s, size_t len, in
     if (is_key)
         snprintf(b->details, b->cap, "an argument key matches secret pattern %zu", pi);
     else
-        snprintf(b->details, b->cap, "argument%s%s%s matches secret pattern %zu",
-                 key ? " '" : "", key ? key : "", key ? "'" : "", pi);
+        snprintf(b->details, b->cap, "argument%s%s%s matches secret pattern %zu", key ? " '" : "",
+                 key ? key : "", key ? "'" : "", pi);
     return 1;
 }
 

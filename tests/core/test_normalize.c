@@ -126,8 +126,9 @@ static const row rows[] = {
     {URL, "https://./", NULL},
     {URL, "http://xn--nxasmq6b.com/", "xn--nxasmq6b.com"},
     {URL, "http://XN--NXASMQ6B.COM/", "xn--nxasmq6b.com"},
-    {URL, "http://b\xc3\xbc"
-          "cher.de/",
+    {URL,
+     "http://b\xc3\xbc"
+     "cher.de/",
      NULL},
     {URL, "http://%C3%BC.de/", NULL},
     {URL, "http://ex\xef\xbd\x81mple.com/", NULL}, /* fullwidth a */
@@ -224,31 +225,38 @@ static const row rows[] = {
     {READ, "/etc/passwd\n", NULL},
     {READ, "/a/%252e", NULL},
     /* ---- text folding for secret scanning ---- */
-    {FOLD, "AKIA\xe2\x80\x8b"
-           "ABCDEFGHIJKLMNOP",
+    {FOLD,
+     "AKIA\xe2\x80\x8b"
+     "ABCDEFGHIJKLMNOP",
      "AKIAABCDEFGHIJKLMNOP"}, /* U+200B */
-    {FOLD, "AK\xe2\x80\x8cI\xe2\x80\x8d" "A\xe2\x80\x8e", "AKIA"},   /* U+200C/D/E */
-    {FOLD, "A\xc2\xad"
-           "KIA",
-     "AKIA"},                                                     /* soft hyphen */
-    {FOLD, "\xef\xbb\xbf"
-           "AKIA",
-     "AKIA"},                                                     /* BOM */
-    {FOLD, "AK\xe2\x81\xa0IA\xe2\x81\xa4", "AKIA"},               /* U+2060, U+2064 */
-    {FOLD, "AK\xe1\xa0\x8eIA", "AKIA"},                           /* U+180E */
-    {FOLD, "AK\xe2\x80\xaeIA\xe2\x80\xaa", "AKIA"},               /* U+202E, U+202A */
-    {FOLD, "AK\xe2\x81\xa6IA\xe2\x81\xa9", "AKIA"},               /* U+2066, U+2069 */
-    {FOLD, "AK\xcd\x8fIA", "AKIA"},                               /* U+034F */
-    {FOLD, "AK\xf3\xa0\x81\x81IA", "AKIA"},                       /* tag U+E0041 */
+    {FOLD,
+     "AK\xe2\x80\x8cI\xe2\x80\x8d"
+     "A\xe2\x80\x8e",
+     "AKIA"}, /* U+200C/D/E */
+    {FOLD,
+     "A\xc2\xad"
+     "KIA",
+     "AKIA"}, /* soft hyphen */
+    {FOLD,
+     "\xef\xbb\xbf"
+     "AKIA",
+     "AKIA"},                                                           /* BOM */
+    {FOLD, "AK\xe2\x81\xa0IA\xe2\x81\xa4", "AKIA"},                     /* U+2060, U+2064 */
+    {FOLD, "AK\xe1\xa0\x8eIA", "AKIA"},                                 /* U+180E */
+    {FOLD, "AK\xe2\x80\xaeIA\xe2\x80\xaa", "AKIA"},                     /* U+202E, U+202A */
+    {FOLD, "AK\xe2\x81\xa6IA\xe2\x81\xa9", "AKIA"},                     /* U+2066, U+2069 */
+    {FOLD, "AK\xcd\x8fIA", "AKIA"},                                     /* U+034F */
+    {FOLD, "AK\xf3\xa0\x81\x81IA", "AKIA"},                             /* tag U+E0041 */
     {FOLD, "\xef\xbc\xa1\xef\xbc\xab\xef\xbc\xa9\xef\xbc\xa1", "AKIA"}, /* fullwidth */
     {FOLD, "\xef\xbc\x81\xef\xbd\x9e", "!~"},                           /* FF01, FF5E */
     {FOLD, "\xf0\x9d\x90\x80KIA", "AKIA"},                              /* U+1D400 */
     {FOLD, "k\xe3\x80\x80v", "k v"},                                    /* U+3000 */
     {FOLD, "caf\xc3\xa9", "caf\xc3\xa9"},                               /* kept */
-    {FOLD, "a\xff\xfe"
-           "b",
+    {FOLD,
      "a\xff\xfe"
-     "b"},                                                              /* invalid kept */
+     "b",
+     "a\xff\xfe"
+     "b"}, /* invalid kept */
     {DECODE, "AKIA%41%42", "AKIAAB"},
     {DECODE, "%zz%4", "%zz%4"},
     {DECODE, "%E2%80%8B", "\xe2\x80\x8b"},
@@ -287,8 +295,7 @@ static int run(const row *r, char *out, size_t cap)
         return chio__host_canon(r->in, n, out, cap);
     case PATH:
     case RAW:
-        return chio__path_normalize(r->in, n, r->k == PATH ? CHIO__PATH_DECODE : 0, out, cap,
-                                    &len);
+        return chio__path_normalize(r->in, n, r->k == PATH ? CHIO__PATH_DECODE : 0, out, cap, &len);
     case READ:
         j.len = 0;
         j.buf[0] = '\0';
@@ -363,21 +370,11 @@ typedef struct cand {
 Test(normalize, path_candidates)
 {
     static const cand rows_c[] = {
-        {"path", "x", 1},
-        {"file_name", "notes", 1},
-        {"workDir", "x", 1},
-        {NULL, "/etc/passwd", 1},
-        {"q", "\\etc", 1},
-        {"q", "~root", 1},
-        {"q", "..", 1},
-        {"q", "a/b", 1},
-        {"q", "FiLe:passwd", 1},
-        {"q", " file:passwd", 1},
-        {"q", "%2Fetc", 1},
-        {"q", "..%5c", 1},
-        {"q", "x%2Ey", 1},
-        {"q", "hello world", 0},
-        {"q", "", 0},
+        {"path", "x", 1},         {"file_name", "notes", 1}, {"workDir", "x", 1},
+        {NULL, "/etc/passwd", 1}, {"q", "\\etc", 1},         {"q", "~root", 1},
+        {"q", "..", 1},           {"q", "a/b", 1},           {"q", "FiLe:passwd", 1},
+        {"q", " file:passwd", 1}, {"q", "%2Fetc", 1},        {"q", "..%5c", 1},
+        {"q", "x%2Ey", 1},        {"q", "hello world", 0},   {"q", "", 0},
         {NULL, "passwd", 0},
     };
     size_t i;
@@ -391,23 +388,12 @@ Test(normalize, path_candidates)
 Test(normalize, url_candidates)
 {
     static const cand rows_c[] = {
-        {"q", "https://x", 1},
-        {"q", "HTTP:evil.com", 1},
-        {"q", " \tfile:x", 1},
-        {"q", "h\tttp:evil.com", 1},
-        {"q", "foo://x", 1},
-        {"q", "foo:/\t/x", 1},
-        {"q", "//evil.com", 1},
-        {"q", "\\\\evil.com", 1},
-        {"q", " /\\evil.com", 1},
-        {"q", "mailto:x@y", 0},
-        {"q", "/etc/passwd", 0},
-        {"q", "hello", 0},
-        {"base_url", "evil.com", 2},
-        {"Host", "evil.com", 2},
-        {"webhookTarget", "x", 2},
-        {"email_address", "a@b", 2},
-        {NULL, "evil.com", 0},
+        {"q", "https://x", 1},       {"q", "HTTP:evil.com", 1}, {"q", " \tfile:x", 1},
+        {"q", "h\tttp:evil.com", 1}, {"q", "foo://x", 1},       {"q", "foo:/\t/x", 1},
+        {"q", "//evil.com", 1},      {"q", "\\\\evil.com", 1},  {"q", " /\\evil.com", 1},
+        {"q", "mailto:x@y", 0},      {"q", "/etc/passwd", 0},   {"q", "hello", 0},
+        {"base_url", "evil.com", 2}, {"Host", "evil.com", 2},   {"webhookTarget", "x", 2},
+        {"email_address", "a@b", 2}, {NULL, "evil.com", 0},
     };
     size_t i;
 

@@ -114,21 +114,21 @@ static void run_rows(const row *rows, size_t n)
         c.arguments_len = strlen(rows[i].args);
         chio_error_init(&err);
         chio_response_init(&r);
-        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu (%s): %s", i,
-                     rows[i].args, err.message);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu (%s): %s", i, rows[i].args,
+                     err.message);
         cr_assert_not_null(r.receipt, "row %zu: no receipt", i);
         cr_assert_eq(chio_receipt_verify(r.receipt, pub, 1, &rep), 0);
         cr_expect(rep.ok, "row %zu: receipt does not verify", i);
         d = chio_json_get(chio_receipt_root(r.receipt), "decision");
         if (rows[i].guard == NULL) {
-            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s): denied: %s", i,
-                         rows[i].args, r.reason);
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s): denied: %s", i, rows[i].args,
+                         r.reason);
         } else {
             cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_GUARD_DENIED,
                       "row %zu (%s): verdict %d code %s", i, rows[i].args, r.verdict,
                       chio_code_name(r.code));
-            cr_expect_str_eq(chio_json_string(chio_json_get(d, "verdict"), NULL), "deny",
-                             "row %zu", i);
+            cr_expect_str_eq(chio_json_string(chio_json_get(d, "verdict"), NULL), "deny", "row %zu",
+                             i);
             cr_expect_str_eq(chio_json_string(chio_json_get(d, "guard"), NULL), rows[i].guard,
                              "row %zu (%s)", i, rows[i].args);
         }
@@ -356,7 +356,9 @@ Test(guards, redact_values_keys_and_markers)
     expect_redacted(k, "{\"a\":\"/etc/passwd\",\"b\":[1,true,null,\"x\"]}", NULL, 0, NULL);
     expect_redacted(k, "\"AKIAABCDEFGHIJKLMNOP\"", "\"[REDACTED:secret_leak]\"", 1, "Akia");
     expect_redacted(
-        k, "{\"c\":1.5,\"b\":[\"x\",\"key AKIA\\u200bABCDEFGHIJKLMNOP\"],\"a\":\"AKIAABCDEFGHIJKLMNOP\"}",
+        k,
+        "{\"c\":1.5,\"b\":[\"x\",\"key "
+        "AKIA\\u200bABCDEFGHIJKLMNOP\"],\"a\":\"AKIAABCDEFGHIJKLMNOP\"}",
         "{\"a\":\"[REDACTED:secret_leak]\",\"b\":[\"x\",\"[REDACTED:secret_leak]\"],\"c\":1.5}", 2,
         "Akia");
     /* keys: numbered markers that never collide with a key already there */
@@ -368,7 +370,8 @@ Test(guards, redact_values_keys_and_markers)
                     3, "Akia");
     /* the first guard in registration order that flagged anything */
     expect_redacted(k, "{\"a\":\"AKIAABCDEFGHIJKLMNOP\",\"b\":\"-----BEGIN EC PRIVATE KEY-----\"}",
-                    "{\"a\":\"[REDACTED:secret_leak]\",\"b\":\"[REDACTED:secret_leak]\"}", 2, "Pem");
+                    "{\"a\":\"[REDACTED:secret_leak]\",\"b\":\"[REDACTED:secret_leak]\"}", 2,
+                    "Pem");
     /* tool output may carry NUL: the folded reading still sees the key */
     expect_redacted(k, "[\"x\\u0000AKIAABCDEFGHIJKLMNOP\",2]", "[\"[REDACTED:secret_leak]\",2]", 1,
                     "Akia");
