@@ -473,6 +473,8 @@ static int authority(const char *t, size_t m, size_t p, int special, char *out, 
             h = i;
             break;
         }
+    if (h > p && memchr(t + p, '@', h - 1 - p) != NULL)
+        return CHIO_EINVAL; /* two '@': readers disagree on which one ends the userinfo */
     if (h < e && t[h] == '[') {
         const char *rb = memchr(t + h, ']', e - h);
         if (rb == NULL)
@@ -539,9 +541,54 @@ static int url_host_clean(const char *t, size_t m, char *out, size_t cap)
     }
 }
 
+/*
+ * The host an RFC 3986 reader (curl, urllib3, Go's net/url) takes from a
+ * special-scheme or scheme-relative URL as written: "//" must follow the
+ * scheme, the authority ends at the first / ? # (a '\' is an ordinary
+ * character), the userinfo at the last '@'. 1 when that reader sees no
+ * host at all (it cannot connect anywhere), 0 with the canonical host in
+ * @out, or a failure code when the host it sees is not readable.
+ */
+static int rfc3986_host(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t a = 0, b = n, p, e, h, i, sl;
+
+    while (a < b && (unsigned char)s[a] <= 0x20)
+        a++;
+    while (b > a && (unsigned char)s[b - 1] <= 0x20)
+        b--;
+    s += a;
+    n = b - a;
+    sl = scheme_len(s, n);
+    if (sl > 0 && scheme_kind(s, sl) != SCHEME_SPECIAL)
+        return 1;
+    p = sl > 0 ? sl + 1 : 0;
+    if (n - p < 2 || s[p] != '/' || s[p + 1] != '/')
+        return 1;
+    p += 2;
+    for (e = p; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++)
+        ;
+    h = p;
+    for (i = e; i > p; i--)
+        if (s[i - 1] == '@') {
+            h = i;
+            break;
+        }
+    if (h < e && s[h] == '[') {
+        const char *rb = memchr(s + h, ']', e - h);
+        e = rb != NULL ? (size_t)(rb - s) + 1 : e;
+    } else {
+        const char *colon = memchr(s + h, ':', e - h);
+        e = colon != NULL ? (size_t)(colon - s) : e;
+    }
+    if (e == h)
+        return 1;
+    return chio__host_canon(s + h, e - h, out, cap);
+}
+
 int chio__url_host(const char *s, size_t n, char *out, size_t cap)
 {
-    char stack[STACK_BUF * 2], *heap, *t;
+    char stack[STACK_BUF * 2], *heap, *t, other[CHIO__HOST_MAX];
     size_t m;
     int rc;
 
@@ -552,6 +599,13 @@ int chio__url_host(const char *s, size_t n, char *out, size_t cap)
         return CHIO_ENOMEM;
     m = url_clean(s, n, t);
     rc = url_host_clean(t, m, out, cap);
+    /* Where WHATWG and RFC 3986 readers would connect to different hosts
+     * ("https://a.com\\@b.com"), the URL is ambiguous. */
+    if (rc == 0 && scheme_kind(t, scheme_len(t, m)) != SCHEME_FILE) {
+        int r2 = rfc3986_host(s, n, other, sizeof(other));
+        if (r2 < 0 || (r2 == 0 && strcmp(other, out) != 0))
+            rc = CHIO_EINVAL;
+    }
     free(heap);
     if (rc != 0 && cap > 0)
         out[0] = '\0';

@@ -31,8 +31,10 @@
  * brackets in WHATWG's compressed form.
  * Returns 0, CHIO_EINVAL when there is no host or it cannot be read
  * unambiguously (non-ASCII, forbidden code point, bad IPv4/IPv6, bad port,
- * empty label), or CHIO_ETOOBIG when it does not fit @cap. @out is an empty
- * string on failure.
+ * empty label, two '@' in the authority, or an RFC 3986 reader such as
+ * curl or urllib3 would see another host, as in "https://a.com\@b.com"),
+ * or CHIO_ETOOBIG when it does not fit @cap. @out is an empty string on
+ * failure.
  */
 int chio__url_host(const char *s, size_t n, char *out, size_t cap);
 

@@ -26,8 +26,9 @@
  *                 '@', '\' ends the authority, IPv4 forms in dotted
  *                 decimal, IPv6 compressed, percent-decoded, lowercase, one
  *                 final dot removed); a leaf without a readable host, a
- *                 non-ASCII host, or a value under a URL key with no scheme
- *                 that holds / \ @ : ? or # denies. The constraint's value
+ *                 non-ASCII host, a URL an RFC 3986 reader would send
+ *                 elsewhere (or with two '@'), or a value under a URL key
+ *                 with no scheme that holds / \ @ : ? or # denies. The constraint's value
  *                 is read the same way (a glob: lowercased, final dot
  *                 removed);
  *   regex_match   some string leaf matches the POSIX ERE (unanchored); an

@@ -226,6 +226,10 @@ Test(constraints, domains_read_hosts_like_a_whatwg_parser)
         {DX("api.example.com"), "{\"url\":\"https://api.example.com:443@evil.com/\"}", 0},
         {DX("api.example.com"), "{\"url\":\"https://evil.com#@api.example.com\"}", 0},
         {DX("api.example.com"), "{\"url\":\"https://u:p@api.example.com/\"}", 1},
+        /* WHATWG and RFC 3986 readers disagree: ambiguous, denied either way */
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com\\\\@evil.com/\"}", 0},
+        {DX("evil.com"), "{\"url\":\"https://evil.com\\\\@api.example.com/\"}", 0},
+        {DX("evil.com"), "{\"url\":\"https://api.example.com@x@evil.com/\"}", 0},
         /* slashes after the scheme */
         {DX("api.example.com"), "{\"url\":\"https:\\\\\\\\evil.com/\"}", 0},
         {DX("api.example.com"), "{\"url\":\"https:/\\\\evil.com/\"}", 0},
