@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "chio/error.h"
+#include "internal.h"
 #include "normalize.h"
 
 #define STACK_BUF 512
@@ -780,6 +781,8 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
             rc = CHIO_EINVAL;
     if (rc == 0 && chio__has_escape(d, dl))
         rc = CHIO_EINVAL; /* double encoding: one more decode would change it */
+    if (rc == 0 && !chio__utf8_valid(d, dl))
+        rc = CHIO_EINVAL; /* overlong "%c0%ae" and friends: decoders disagree */
     if (rc == 0)
         rc = segments(d, dl, absolute, out, outlen);
     free(heap);

@@ -76,7 +76,8 @@ int chio__path_candidate(const char *key, const char *s, size_t n);
  * Returns 0, or CHIO_EINVAL when a C0 control or DEL appears (before or
  * after decoding), ".." climbs above the root or above the start of a
  * relative path, a decoded value still holds a %XX escape (double
- * encoding), or a file: URL names another host; CHIO_ETOOBIG when @cap is
+ * encoding) or is not valid UTF-8 (overlong "%c0%ae"), or a file: URL
+ * names another host; CHIO_ETOOBIG when @cap is
  * too small.
  */
 int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, size_t cap,

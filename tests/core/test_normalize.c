@@ -203,6 +203,9 @@ static const row rows[] = {
     {PATH, "/etc/passwd%0D", NULL},
     {PATH, "%252e%252e/etc", NULL},
     {PATH, "/etc/%2570asswd", NULL},
+    {PATH, "/tmp/%c0%ae%c0%ae/etc", NULL}, /* overlong '.' */
+    {PATH, "%c0%afetc%c0%afpasswd", NULL}, /* overlong '/' */
+    {PATH, "/tmp/caf%C3%A9", "/tmp/caf\xc3\xa9"},
     {PATH, "/../etc", NULL},
     {PATH, "a/../../b", NULL},
     {PATH, "/a/b/../../..", NULL},

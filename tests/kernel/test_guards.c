@@ -180,6 +180,7 @@ Test(guards, forbidden_path_percent_encoding_and_file_urls)
         {"{\"path\":\"%2e%2e/%2e%2e/etc\"}", PATHS},
         {"{\"file\":\"..%2f..%2fetc%2fpasswd\"}", PATHS},
         {"{\"path\":\"/tmp/%252e%252e/etc\"}", PATHS}, /* double encoding */
+        {"{\"path\":\"/tmp/%c0%ae%c0%ae/etc/passwd\"}", PATHS}, /* overlong UTF-8 */
         {"{\"x\":\"file:///etc/passwd\"}", PATHS},
         {"{\"x\":\"FILE:///etc/passwd\"}", PATHS},
         {"{\"x\":\"file://localhost/etc/passwd\"}", PATHS},
