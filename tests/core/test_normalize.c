@@ -7,6 +7,7 @@
  * input must fail (callers deny).
  */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,13 @@ static int join(void *ctx, const char *p, size_t len)
     return 0;
 }
 
+static int join_none(void *ctx, const char *p, size_t len)
+{
+    (void)ctx;
+    cr_assert_eq(strlen(p), len);
+    return 0;
+}
+
 /* Run one row; returns 0 with the result in @out, or the failure code. */
 static int run(const row *r, char *out, size_t cap)
 {
@@ -448,4 +456,58 @@ Test(normalize, long_inputs_use_the_heap)
     cr_expect_eq(chio__path_normalize(s, n, 0, out, 10, &len), CHIO_ETOOBIG);
     free(s);
     free(out);
+}
+
+/* Deterministic random strings over the characters the parsers care
+ * about: no overrun (exact-size buffers, for ASan), bounded outputs, and
+ * canonical forms that are fixed points. */
+Test(normalize, random_inputs_keep_the_invariants)
+{
+    static const char alphabet[] =
+        "/\\%.:@[]?#2eEfF0x7aA1 \t\n:/ff\xc3\xa9\xe2\x80\x8b\xef\xbc\xa1";
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    int iter;
+
+    for (iter = 0; iter < 20000; iter++) {
+        size_t n, i, len, len2;
+        char *s, *out, *again, host[CHIO__HOST_MAX], host2[CHIO__HOST_MAX];
+
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        n = (size_t)(seed >> 58); /* 0..63 */
+        s = malloc(n + 1);
+        out = malloc(n + 2);
+        again = malloc(n + 2);
+        cr_assert(s && out && again);
+        for (i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            s[i] = alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
+        }
+        if (iter % 3 == 0 && n > 8)
+            memcpy(s, iter % 2 ? "https://" : "file:///", 8);
+        s[n] = '\0';
+        if (chio__path_normalize(s, n, CHIO__PATH_DECODE, out, n + 2, &len) == 0) {
+            cr_assert_leq(len, n + 1);
+            cr_assert_eq(chio__path_normalize(out, len, 0, again, n + 2, &len2), 0, "%s", s);
+            cr_assert_str_eq(again, out, "not a fixed point: '%s'", s);
+        }
+        if (chio__path_normalize(s, n, 0, out, n + 2, &len) == 0)
+            cr_assert_leq(len, n + 1);
+        chio__path_readings(s, n, join_none, NULL);
+        if (chio__url_host(s, n, host, sizeof(host)) == 0) {
+            cr_assert_gt(strlen(host), 0);
+            cr_assert_eq(chio__host_canon(host, strlen(host), host2, sizeof(host2)), 0, "%s", s);
+            cr_assert_str_eq(host2, host, "host of '%s' is not canonical", s);
+        } else {
+            cr_assert_str_eq(host, "");
+        }
+        chio__url_candidate(NULL, s, n);
+        chio__path_candidate(NULL, s, n);
+        len = chio__text_fold(s, n, out);
+        cr_assert_leq(len, n);
+        len = chio__percent_decode(s, n, out);
+        cr_assert_leq(len, n);
+        free(s);
+        free(out);
+        free(again);
+    }
 }
