@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "guard_scan.h"
 #include "kernel_internal.h"
@@ -231,13 +232,44 @@ static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
     return 0;
 }
 
+/* Where a word of running text ends: whitespace, controls, shell and
+ * prose punctuation, and ':' (PATH lists, "--opt:value"). */
+static int word_end(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("'\"`;|&<>(){}[],=:", c) != NULL);
+}
+
+/* Does the value itself say "path" (not merely hold a '/' somewhere)? */
+static int strong_path(const char *key, const char *s, size_t n)
+{
+    size_t i;
+
+    if (chio__path_candidate(key, "", 0))
+        return 1; /* the key names a path */
+    if (n > 0 && strchr("/\\~.", s[0]) != NULL)
+        return 1;
+    for (i = 0; i < n && s[i] == ' '; i++)
+        ;
+    return n - i >= 5 && strncasecmp(s + i, "file:", 5) == 0;
+}
+
+/* Every reading of @s against the prefixes: 1 hit, CHIO_EINVAL unreadable,
+ * CHIO_ENOMEM, 0. */
+static int check_readings(path_hit *ph, const char *s, size_t n)
+{
+    int rc = chio__path_readings(s, n, reading_forbidden, ph);
+
+    if (ph->nomem || rc == CHIO_ENOMEM)
+        return CHIO_ENOMEM;
+    return rc > 0 ? 1 : rc < 0 ? CHIO_EINVAL : 0;
+}
+
 int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,
                              char *details, size_t cap)
 {
     path_hit ph = {g, 0, 0};
-    int shown = (int)(n > 200 ? 200 : n);
+    int shown = (int)(n > 200 ? 200 : n), rc = 0, words = 0;
     size_t i;
-    int rc;
 
     for (i = 0; i < g->nprefixes; i++) {
         size_t pl = strlen(g->prefixes[i]);
@@ -249,17 +281,29 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const ch
     }
     if (!chio__path_candidate(key, s, n))
         return 0;
-    rc = chio__path_readings(s, n, reading_forbidden, &ph);
-    if (ph.nomem || rc == CHIO_ENOMEM)
-        return CHIO_ENOMEM;
-    if (rc > 0) {
+    for (i = 0; i < n && !words; i++)
+        words = word_end((unsigned char)s[i]);
+    /* The whole value, read strictly (a control character or ".." above
+     * the root denies), unless it is running text that merely holds a '/'
+     * somewhere: then its words are what a tool could take as paths. */
+    if (strong_path(key, s, n) || !words)
+        rc = check_readings(&ph, s, n);
+    /* Each word that looks like a path ("cat /etc/passwd", "--f=/etc/x",
+     * "a\n/etc/passwd"), also inside a value that is a path itself. */
+    for (i = 0; rc == 0 && words && i < n;) {
+        size_t j = i;
+        while (j < n && !word_end((unsigned char)s[j]))
+            j++;
+        if (j > i && chio__path_candidate(NULL, s + i, j - i))
+            rc = check_readings(&ph, s + i, j - i);
+        i = j + 1;
+    }
+    if (rc == CHIO_ENOMEM)
+        return rc;
+    if (rc > 0)
         snprintf(details, cap, "argument '%.*s' is under forbidden prefix '%s'", shown, s,
                  g->prefixes[ph.prefix]);
-        return 1;
-    }
-    if (rc < 0) {
+    else if (rc < 0)
         snprintf(details, cap, "argument '%.*s' cannot be read unambiguously as a path", shown, s);
-        return 1;
-    }
-    return 0;
+    return rc != 0;
 }

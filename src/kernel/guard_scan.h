@@ -48,7 +48,10 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * trimmed, percent-decoded, a file: URL's path) normalises to a path at or
  * under a normalised prefix (whole segments, ASCII case folded; a leading
  * "/proc/<pid>/root" is also looked through), or when such a reading
- * cannot be normalised at all. Returns 1 with a reason in
+ * cannot be normalised at all. A value that is running text (its key does
+ * not name a path and it does not start like one, but holds whitespace or
+ * punctuation) is not read whole: each of its words that looks like a
+ * path is, as above. Words are checked in path-like values too. Returns 1 with a reason in
  * @details, 0, or CHIO_ENOMEM.
  */
 int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,

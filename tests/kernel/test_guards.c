@@ -179,7 +179,7 @@ Test(guards, forbidden_path_percent_encoding_and_file_urls)
         {"{\"path\":\"/etc/%2e%2e/tmp\"}", PATHS}, /* as written it is under /etc */
         {"{\"path\":\"%2e%2e/%2e%2e/etc\"}", PATHS},
         {"{\"file\":\"..%2f..%2fetc%2fpasswd\"}", PATHS},
-        {"{\"path\":\"/tmp/%252e%252e/etc\"}", PATHS}, /* double encoding */
+        {"{\"path\":\"/tmp/%252e%252e/etc\"}", PATHS},          /* double encoding */
         {"{\"path\":\"/tmp/%c0%ae%c0%ae/etc/passwd\"}", PATHS}, /* overlong UTF-8 */
         {"{\"x\":\"file:///etc/passwd\"}", PATHS},
         {"{\"x\":\"FILE:///etc/passwd\"}", PATHS},
@@ -215,6 +215,26 @@ Test(guards, forbidden_path_controls_case_spaces_and_keys)
         {"{\"a\":[{\"%2fetc%2fshadow\":null}]}", PATHS},
         {"{\"file:///etc/passwd\":true}", PATHS},
         {"{\"/workspace/a\":1}", NULL},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+Test(guards, forbidden_path_words_of_running_text)
+{
+    static const row rows[] = {
+        {"{\"cmd\":\"cat /etc/passwd\"}", PATHS},
+        {"{\"cmd\":\"ls -la; cat '/etc/shadow'\"}", PATHS},
+        {"{\"cmd\":\"tool --config=/root/.aws/credentials\"}", PATHS},
+        {"{\"cmd\":\"cat ../../../../etc/passwd\"}", PATHS},
+        {"{\"cmd\":\"cat %2fetc%2fpasswd\"}", PATHS},
+        {"{\"env\":\"PATH=/usr/bin:/etc\"}", PATHS},
+        {"{\"note\":\"first line\\n/etc/passwd\"}", PATHS},
+        {"{\"note\":\"see (file:///etc/passwd)\"}", PATHS},
+        {"{\"path\":\"/tmp/x; cat /etc/passwd\"}", PATHS},
+        {"{\"content\":\"# Notes\\nSee docs/readme.md for details.\"}", NULL},
+        {"{\"content\":\"and/or\\tmaybe\"}", NULL},
+        {"{\"cmd\":\"cat /tmp/etc/passwd\"}", NULL},
+        {"{\"path\":\"/workspace/my notes (draft).txt\"}", NULL},
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
