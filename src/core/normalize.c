@@ -953,3 +953,112 @@ size_t chio__text_fold(const char *s, size_t n, char *out)
     out[o] = '\0';
     return o;
 }
+
+/* @k hex digits at @s as a number, or -1. */
+static long hex_run(const char *s, size_t k)
+{
+    long v = 0;
+    size_t i;
+
+    for (i = 0; i < k; i++) {
+        int d = hexval((unsigned char)s[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* A "\uXXXX" (with its low surrogate), "\xHH", "&#DDD;" or "&#xHHH;"
+ * escape at @s: 1 with the code point and the bytes it spans, else 0. */
+static int escape_at(const char *s, size_t n, uint32_t *cp, size_t *used)
+{
+    long v, lo;
+    size_t i, k;
+    int hex;
+
+    if (n >= 6 && s[0] == '\\' && s[1] == 'u' && (v = hex_run(s + 2, 4)) >= 0) {
+        if (v >= 0xDC00 && v <= 0xDFFF)
+            return 0;
+        if (v >= 0xD800 && v <= 0xDBFF) {
+            if (n < 12 || s[6] != '\\' || s[7] != 'u' || (lo = hex_run(s + 8, 4)) < 0xDC00 ||
+                lo > 0xDFFF)
+                return 0;
+            v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+            *used = 12;
+        } else {
+            *used = 6;
+        }
+    } else if (n >= 4 && s[0] == '\\' && s[1] == 'x' && (v = hex_run(s + 2, 2)) >= 0) {
+        *used = 4;
+    } else if (n >= 3 && s[0] == '&' && s[1] == '#') {
+        hex = n >= 4 && (s[2] == 'x' || s[2] == 'X');
+        i = hex ? 3 : 2;
+        for (v = 0, k = 0; i < n && k < 8; i++, k++) {
+            int d = hex                             ? hexval((unsigned char)s[i])
+                    : is_digit((unsigned char)s[i]) ? s[i] - '0'
+                                                    : -1;
+            if (d < 0)
+                break;
+            v = v * (hex ? 16 : 10) + d;
+        }
+        if (k == 0 || k == 8 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+            return 0;
+        if (i < n && s[i] == ';')
+            i++;
+        *used = i;
+    } else {
+        return 0;
+    }
+    if (v == 0)
+        return 0; /* no NUL */
+    *cp = (uint32_t)v;
+    return 1;
+}
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+size_t chio__text_unescape(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+
+    while (i < n) {
+        uint32_t cp;
+        size_t used;
+        if (escape_at(s + i, n - i, &cp, &used)) {
+            /* every escape spans at least as many bytes as its UTF-8 form,
+             * so o never passes i and @out may be @s */
+            char u[4];
+            size_t k = put_utf8(u, cp);
+            memcpy(out + o, u, k);
+            o += k;
+            i += used;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+    return o;
+}

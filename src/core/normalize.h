@@ -115,6 +115,13 @@ size_t chio__text_fold(const char *s, size_t n, char *out);
  * and NUL-terminates (@out needs @n + 1 bytes). */
 size_t chio__percent_decode(const char *s, size_t n, char *out);
 
+/* chio__text_unescape - one pass of the escapes text is smuggled in:
+ * "\uXXXX" (surrogate pairs joined), "\xHH" and HTML numeric character
+ * references ("&#65;", "&#x41;", ";" optional), into UTF-8 in @out (may be
+ * @s; never longer). Escapes of NUL, lone surrogates or code points above
+ * U+10FFFF stay as written. Returns the new length and NUL-terminates. */
+size_t chio__text_unescape(const char *s, size_t n, char *out);
+
 /* chio__has_escape - 1 when @s holds a valid %XX escape. */
 int chio__has_escape(const char *s, size_t n);
 

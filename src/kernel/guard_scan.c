@@ -64,7 +64,7 @@ int chio__is_secret_guard(const chio__guard_reg *g)
     return g->builtin && g->regexes != NULL;
 }
 
-#define FORMS_MAX   6 /* as written, folded, up to four decode-and-fold rounds */
+#define FORMS_MAX   6 /* as written, folded, up to four unescape-and-fold rounds */
 #define FORMS_STACK 1024
 #define DECODE_MAX  4
 
@@ -75,14 +75,15 @@ typedef struct forms {
     char stack[FORMS_STACK];
 } forms;
 
-/* Only bytes >= 0x80, NUL and '%' can make another reading differ. */
+/* Only bytes >= 0x80, NUL and the escape introducers '%', '\\' and '&'
+ * can make another reading differ. */
 static int plain_ascii(const char *s, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80 || c == 0 || c == '%')
+        if (c >= 0x80 || c == 0 || c == '%' || c == '\\' || c == '&')
             return 0;
     }
     return 1;
@@ -114,11 +115,14 @@ static int forms_build(forms *fm, const char *s, size_t n)
         prevlen = len;
         cur += len + 1;
     }
+    /* Each round undoes one layer of %XX, \\uXXXX / \\xHH and &#NN;
+     * escapes, then folds again; it stops when nothing changes. */
     for (round = 0; round < DECODE_MAX; round++) {
-        if (!chio__has_escape(prev, prevlen))
-            break;
         len = chio__percent_decode(prev, prevlen, cur);
+        len = chio__text_unescape(cur, len, cur);
         len = chio__text_fold(cur, len, cur);
+        if (len == prevlen && memcmp(cur, prev, len) == 0)
+            break;
         fm->f[fm->nf++] = cur;
         prev = cur;
         prevlen = len;

@@ -33,9 +33,9 @@ int chio__is_secret_guard(const chio__guard_reg *g);
  * @guards[0..n) flag @s (@len bytes, NUL-terminated at @len)? Each guard's
  * patterns are matched against the string as written, with invisible
  * format characters removed and fullwidth/mathematical letters folded to
- * ASCII, and percent-decoded (repeatedly, folding again). Other guards are
- * skipped. Returns 1 with the lowest flagging guard's index in *@guard and
- * the pattern's in *@pattern, 0 when nothing matches, or CHIO_ENOMEM.
+ * ASCII, and with escapes undone (%XX, \uXXXX, \xHH, &#NN; repeatedly,
+ * folding again). Other guards are skipped. Returns 1 with the lowest flagging guard's index in
+ * *@guard and the pattern's in *@pattern, 0 when nothing matches, or CHIO_ENOMEM.
  */
 int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                       size_t *guard, size_t *pattern);

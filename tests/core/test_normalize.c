@@ -23,6 +23,7 @@ typedef enum kind {
     READ,   /* chio__path_readings, forms joined by '|' */
     FOLD,   /* chio__text_fold */
     DECODE, /* chio__percent_decode */
+    UNESC,  /* chio__text_unescape */
 } kind;
 
 typedef struct row {
@@ -270,6 +271,15 @@ static const row rows[] = {
     {DECODE, "AKIA%41%42", "AKIAAB"},
     {DECODE, "%zz%4", "%zz%4"},
     {DECODE, "%E2%80%8B", "\xe2\x80\x8b"},
+    {UNESC, "\\u0041KIA", "AKIA"},
+    {UNESC, "\\x41\\x4bIA", "AKIA"},
+    {UNESC, "&#65;&#x4B;&#X49;&#65", "AKIA"},
+    {UNESC, "\\ud83d\\ude00", "\xf0\x9f\x98\x80"},
+    {UNESC, "\\ud83d!", "\\ud83d!"},       /* lone surrogate stays */
+    {UNESC, "\\u0000&#0;", "\\u0000&#0;"}, /* no NUL */
+    {UNESC, "&#1114112;&#;&#x;", "&#1114112;&#;&#x;"},
+    {UNESC, "\\u00e9&#233;", "\xc3\xa9\xc3\xa9"},
+    {UNESC, "\\u12", "\\u12"},
 };
 
 typedef struct joined {
@@ -327,13 +337,18 @@ static int run(const row *r, char *out, size_t cap)
         len = chio__percent_decode(r->in, n, out);
         cr_assert_eq(strlen(out), len);
         return 0;
+    case UNESC:
+        len = chio__text_unescape(r->in, n, out);
+        cr_assert_eq(strlen(out), len);
+        return 0;
     }
     return -1;
 }
 
 Test(normalize, hostile_inputs_table)
 {
-    static const char *const names[] = {"url", "host", "path", "raw", "read", "fold", "decode"};
+    static const char *const names[] = {"url",  "host", "path",   "raw",
+                                        "read", "fold", "decode", "unescape"};
     size_t i, fails = 0, nrows = sizeof(rows) / sizeof(rows[0]);
 
     cr_assert_geq(nrows, 80);
@@ -464,7 +479,7 @@ Test(normalize, long_inputs_use_the_heap)
 Test(normalize, random_inputs_keep_the_invariants)
 {
     static const char alphabet[] =
-        "/\\%.:@[]?#2eEfF0x7aA1 \t\n:/ff\xc3\xa9\xe2\x80\x8b\xef\xbc\xa1";
+        "/\\%.:@[]?#2eEfF0x7aA1 \t\n:/ffu&#;uxd8\xc3\xa9\xe2\x80\x8b\xef\xbc\xa1";
     uint64_t seed = 0x9e3779b97f4a7c15u;
     int iter;
 
@@ -505,6 +520,8 @@ Test(normalize, random_inputs_keep_the_invariants)
         len = chio__text_fold(s, n, out);
         cr_assert_leq(len, n);
         len = chio__percent_decode(s, n, out);
+        cr_assert_leq(len, n);
+        len = chio__text_unescape(s, n, out);
         cr_assert_leq(len, n);
         free(s);
         free(out);
