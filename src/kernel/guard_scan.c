@@ -7,32 +7,64 @@
  * nothing else in the kernel. No state, no locks; scratch space is on the
  * stack for short strings and malloc'ed (and freed) for long ones.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "guard_scan.h"
+#include "internal.h"
 #include "kernel_internal.h"
 #include "normalize.h"
 
 /* ---- walking ---------------------------------------------------------------------------- */
 
-static int each_text(const chio_json *v, const char *key,
-                     int (*fn)(void *, const char *, const char *, size_t, int), void *ctx)
+size_t chio__number_text(const chio_json *v, char out[32])
+{
+    int64_t i;
+    uint64_t u;
+    double d;
+
+    switch (chio_json_typeof(v)) {
+    case CHIO_JSON_INT:
+        chio_json_get_int64(v, &i);
+        return (size_t)snprintf(out, 32, "%lld", (long long)i);
+    case CHIO_JSON_UINT:
+        chio_json_get_uint64(v, &u);
+        return (size_t)snprintf(out, 32, "%llu", (unsigned long long)u);
+    case CHIO_JSON_DOUBLE:
+        chio_json_get_double(v, &d);
+        return chio__fmt_double(d, out);
+    default:
+        return 0;
+    }
+}
+
+typedef int (*text_fn)(void *, const char *, const char *, size_t, int);
+
+static int each_text(const chio_json *v, const char *key, int numbers, text_fn fn, void *ctx)
 {
     size_t i, n, len;
     const char *s;
+    char num[32];
     int rc;
 
     switch (chio_json_typeof(v)) {
     case CHIO_JSON_STRING:
         s = chio_json_string(v, &len);
         return fn(ctx, key, s, len, 0);
+    case CHIO_JSON_INT:
+    case CHIO_JSON_UINT:
+    case CHIO_JSON_DOUBLE:
+        if (!numbers)
+            return 0;
+        len = chio__number_text(v, num);
+        return fn(ctx, key, num, len, 0);
     case CHIO_JSON_ARRAY:
         n = chio_json_size(v);
         for (i = 0; i < n; i++)
-            if ((rc = each_text(chio_json_at(v, i), key, fn, ctx)) != 0)
+            if ((rc = each_text(chio_json_at(v, i), key, numbers, fn, ctx)) != 0)
                 return rc;
         return 0;
     case CHIO_JSON_OBJECT:
@@ -41,7 +73,7 @@ static int each_text(const chio_json *v, const char *key,
             const char *k = chio_json_key_at(v, i, &len);
             if ((rc = fn(ctx, NULL, k, len, 1)) != 0)
                 return rc;
-            if ((rc = each_text(chio_json_get(v, k), k, fn, ctx)) != 0)
+            if ((rc = each_text(chio_json_get(v, k), k, numbers, fn, ctx)) != 0)
                 return rc;
         }
         return 0;
@@ -50,11 +82,11 @@ static int each_text(const chio_json *v, const char *key,
     }
 }
 
-int chio__each_text(const chio_json *v,
+int chio__each_text(const chio_json *v, int numbers,
                     int (*fn)(void *ctx, const char *key, const char *s, size_t n, int is_key),
                     void *ctx)
 {
-    return each_text(v, NULL, fn, ctx);
+    return each_text(v, NULL, numbers, fn, ctx);
 }
 
 /* ---- secret_leak -------------------------------------------------------------------------- */

@@ -16,14 +16,19 @@
 
 /*
  * chio__each_text - every string value and every object key under @v, in
- * document order (an object's key before its value). @key is the nearest
+ * document order (an object's key before its value), and with @numbers
+ * every number too, as its canonical JSON text. @key is the nearest
  * object key of a value (NULL at the top level), NULL for a key itself;
  * @is_key tells which. Stops at the first nonzero return of @fn and
  * returns it.
  */
-int chio__each_text(const chio_json *v,
+int chio__each_text(const chio_json *v, int numbers,
                     int (*fn)(void *ctx, const char *key, const char *s, size_t n, int is_key),
                     void *ctx);
+
+/* The canonical JSON text of a number @v in @out (NUL-terminated) and its
+ * length; 0 when @v is not a number. */
+size_t chio__number_text(const chio_json *v, char out[32]);
 
 /* Is @g a built-in secret_leak guard? */
 int chio__is_secret_guard(const chio__guard_reg *g);

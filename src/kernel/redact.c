@@ -3,9 +3,11 @@
  * kernel/redact.c - redacted copies of arguments and tool output for
  * receipts (see mediate.h). The kernel's built-in secret_leak guards decide
  * what is a secret, with exactly the matching the guards use
- * (guard_scan.c): a first pass counts flagged strings without allocating
- * beyond the scanner's scratch space; only when something is flagged is a
- * copy built (a JSON document) and written in canonical form.
+ * (guard_scan.c), over every string value, object key and number (a
+ * flagged number becomes the marker string). A first pass counts flagged
+ * items without allocating beyond the scanner's scratch space; only when
+ * something is flagged is a copy built (a JSON document) and written in
+ * canonical form.
  *
  * Reads the guard registry, which is immutable while serving; no locks.
  */
@@ -127,6 +129,17 @@ static int copy_redacted(copier *cp, chio_json *dst, const chio_json *src)
         return rc;
     case CHIO_JSON_OBJECT:
         return copy_object(cp, dst, src);
+    case CHIO_JSON_INT:
+    case CHIO_JSON_UINT:
+    case CHIO_JSON_DOUBLE: {
+        char num[32];
+        len = chio__number_text(src, num);
+        if ((rc = flagged(cp, num, len)) < 0)
+            return rc;
+        if (rc)
+            return chio__json_set_string(cp->doc, dst, MARKER, strlen(MARKER));
+        return chio__json_copy(cp->doc, dst, src);
+    }
     default:
         return chio__json_copy(cp->doc, dst, src);
     }
@@ -147,7 +160,7 @@ int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len
     cs.nguards = k->med.nguards;
     cs.flagged = 0;
     cs.first = SIZE_MAX;
-    rc = chio__each_text(v, count_one, &cs);
+    rc = chio__each_text(v, 1, count_one, &cs);
     if (rc < 0)
         return CHIO_ENOMEM;
     if (cs.flagged == 0)

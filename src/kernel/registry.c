@@ -360,7 +360,8 @@ int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_guard_fn fn, vo
 }
 
 /* Built-in guards walk every string value and every object key of the
- * arguments, reading each the way a tool would (guard_scan.c). */
+ * arguments (secret_leak: numbers too), reading each the way a tool would
+ * (guard_scan.c). */
 typedef struct builtin_scan {
     const chio__guard_reg *g;
     char *details;
@@ -404,7 +405,7 @@ static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verd
 
     if (chio_json_parse(in->arguments_json, in->arguments_len, &doc, NULL) != 0)
         return -1;
-    hit = chio__each_text(chio_json_root(doc), secret ? scan_secret : scan_prefix, &b);
+    hit = chio__each_text(chio_json_root(doc), secret, secret ? scan_secret : scan_prefix, &b);
     chio_json_doc_free(doc);
     if (hit < 0) {
         snprintf(details, cap, "out of memory while scanning the arguments");

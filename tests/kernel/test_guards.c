@@ -63,15 +63,15 @@ static chio_kernel *new_kernel(void)
 static chio_kernel *guarded_kernel(char sid[CHIO_SESSION_ID_LEN + 1], char **tok)
 {
     static const char *const prefixes[] = {"/etc/", "/root/"};
-    static const char *const patterns[] = {"AKIA[0-9A-Z]{16}",
-                                           "-----BEGIN [A-Z ]*PRIVATE KEY-----"};
+    static const char *const patterns[] = {"AKIA[0-9A-Z]{16}", "-----BEGIN [A-Z ]*PRIVATE KEY-----",
+                                           "4111[0-9]{12}"};
     const char *caps[1];
     chio_kernel *k = new_kernel();
     chio_error err;
 
     chio_error_init(&err);
     cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, PATHS, prefixes, 2, &err), 0);
-    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, SECRETS, patterns, 2, &err), 0);
+    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, SECRETS, patterns, 3, &err), 0);
     *tok = tk_token(TK_KERNEL_SEED, "cap-g", TK_AGENT_PUB,
                     "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
                     "\"operations\":[\"invoke\"]}]}",
@@ -273,6 +273,11 @@ Test(guards, secret_leak_invisible_fullwidth_encoded_and_keys)
         {"{\"n\":\"\\\\x41KIAABCDEFGHIJKLMNOP\"}", SECRETS},
         {"{\"html\":\"<p>&#65;&#x4b;IAABCDEFGHIJKLMNOP</p>\"}", SECRETS},
         {"{\"n\":\"%26%2365;KIAABCDEFGHIJKLMNOP\"}", SECRETS},
+        {"{\"card\":4111111111111111}", SECRETS}, /* numbers are scanned too */
+        {"{\"a\":[1,{\"card\":4.111111111111111e15}]}", SECRETS},
+        {"{\"card\":\"4111 1111\u200b1111 1111\"}", NULL}, /* spaces are not folded */
+        {"{\"card\":\"4111\u200b111111111111\"}", SECRETS},
+        {"{\"n\":4111}", NULL},
         {"{\"n\":\"AKIA-not-a-key\"}", NULL},
         {"{\"n\":\"akiaabcdefghijklmnop\"}", NULL},
         {"{\"n\":\"caf\\u00e9 \\u200b 100%\"}", NULL},
@@ -368,6 +373,7 @@ Test(guards, redact_values_keys_and_markers)
     static const char *const prefixes[] = {"/etc/"};
     static const char *const pem[] = {"-----BEGIN [A-Z ]*PRIVATE KEY-----"};
     static const char *const akia[] = {"AKIA[0-9A-Z]{16}"};
+    static const char *const cards[] = {"^4111[0-9]{12}$"};
     chio_kernel *k = new_kernel();
     chio_error err;
 
@@ -397,6 +403,10 @@ Test(guards, redact_values_keys_and_markers)
     expect_redacted(k, "{\"a\":\"AKIAABCDEFGHIJKLMNOP\",\"b\":\"-----BEGIN EC PRIVATE KEY-----\"}",
                     "{\"a\":\"[REDACTED:secret_leak]\",\"b\":\"[REDACTED:secret_leak]\"}", 2,
                     "Pem");
+    /* numbers are scanned as their canonical text; a flagged one becomes the marker */
+    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Cards", cards, 1, &err), 0);
+    expect_redacted(k, "{\"n\":1,\"card\":4111111111111111,\"x\":[4.5e300]}",
+                    "{\"card\":\"[REDACTED:secret_leak]\",\"n\":1,\"x\":[4.5e+300]}", 1, "Cards");
     /* tool output may carry NUL: the folded reading still sees the key */
     expect_redacted(k, "[\"x\\u0000AKIAABCDEFGHIJKLMNOP\",2]", "[\"[REDACTED:secret_leak]\",2]", 1,
                     "Akia");
