@@ -299,7 +299,7 @@ static int rfc3986_host(const char *s, size_t n, char *out, size_t cap)
     return chio__host_canon(s + h, e - h, out, cap);
 }
 
-int chio__url_host(const char *s, size_t n, char *out, size_t cap)
+static int url_host(const char *s, size_t n, int cross_check, char *out, size_t cap)
 {
     char stack[STACK_BUF * 2], *heap, *t, other[CHIO__HOST_MAX];
     size_t m;
@@ -314,7 +314,7 @@ int chio__url_host(const char *s, size_t n, char *out, size_t cap)
     rc = url_host_clean(t, m, out, cap);
     /* Where WHATWG and RFC 3986 readers would connect to different hosts
      * ("https://a.com\\@b.com"), the URL is ambiguous. */
-    if (rc == 0 && scheme_kind(t, scheme_len(t, m)) != SCHEME_FILE) {
+    if (rc == 0 && cross_check && scheme_kind(t, scheme_len(t, m)) != SCHEME_FILE) {
         int r2 = rfc3986_host(s, n, other, sizeof(other));
         if (r2 < 0 || (r2 == 0 && strcmp(other, out) != 0))
             rc = CHIO_EINVAL;
@@ -323,6 +323,23 @@ int chio__url_host(const char *s, size_t n, char *out, size_t cap)
     if (rc != 0 && cap > 0)
         out[0] = '\0';
     return rc;
+}
+
+int chio__url_host(const char *s, size_t n, char *out, size_t cap)
+{
+    return url_host(s, n, 1, out, cap);
+}
+
+int chio__url_host_reading(const char *s, size_t n, int reader, char *out, size_t cap)
+{
+    int rc;
+
+    if (reader == CHIO__URL_WHATWG)
+        return url_host(s, n, 0, out, cap);
+    rc = rfc3986_host(s, n, out, cap);
+    if (rc != 0 && cap > 0)
+        out[0] = '\0';
+    return rc == 1 ? CHIO_EINVAL : rc;
 }
 
 int chio__url_special_scheme(const char *s, size_t n)

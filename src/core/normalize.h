@@ -38,6 +38,18 @@
  */
 int chio__url_host(const char *s, size_t n, char *out, size_t cap);
 
+/* Readers for chio__url_host_reading. */
+#define CHIO__URL_WHATWG  0 /* browsers, Node: the parser above, alone */
+#define CHIO__URL_RFC3986 1 /* curl, urllib3, Go: "//" required, '\' is data */
+
+/* chio__url_host_reading - the host one kind of reader alone would take
+ * from @s (special schemes and scheme-relative URLs; RFC 3986 reading
+ * takes the URL as written, without WHATWG's clean-up): for callers that
+ * must hold every reading of an ambiguous value to the rules, never for
+ * deciding that a URL is unambiguous. Same returns as chio__url_host
+ * (CHIO_EINVAL: that reader sees no host). */
+int chio__url_host_reading(const char *s, size_t n, int reader, char *out, size_t cap);
+
 /* chio__host_canon - the canonical form (as above) of a bare host: no
  * scheme, userinfo or port. Same returns as chio__url_host. */
 int chio__host_canon(const char *s, size_t n, char *out, size_t cap);

@@ -28,9 +28,11 @@
  *                 final dot removed); a leaf without a readable host, a
  *                 non-ASCII host, a URL an RFC 3986 reader would send
  *                 elsewhere (or with two '@'), or a value under a URL key
- *                 with no scheme that holds / \ @ : ? or # denies. The constraint's value
- *                 is read the same way (a glob: lowercased, final dot
- *                 removed);
+ *                 with no scheme that holds / \ @ : ? or # denies. A value
+ *                 that is not one URL but running text with URLs in it is
+ *                 held to each of them (each must parse and match). The
+ *                 constraint's value is read the same way (a glob:
+ *                 lowercased, final dot removed);
  *   regex_match   some string leaf matches the POSIX ERE (unanchored); an
  *                 invalid pattern denies;
  *   max_length    every string leaf has at most N bytes;
@@ -194,32 +196,87 @@ static int leaf_host(int kind, const char *s, size_t n, char *host, size_t cap)
     return chio__host_canon(s, n, host, cap);
 }
 
+/* 1 when @host is allowed; else 0 with the reason (quoting @s). */
+static int host_allowed(domain_scan *ds, const char *s, size_t n, const char *host)
+{
+    int match = ds->c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT ? strcmp(host, ds->want) == 0
+                                                             : fnmatch(ds->want, host, 0) == 0;
+
+    if (!match)
+        snprintf(ds->reason, ds->cap, "host of '%.*s' is not allowed by %s '%.100s'",
+                 (int)(n > 120 ? 120 : n), s, ds->c->type_name, ds->c->str);
+    return match;
+}
+
+/* Where a word of running text ends, when looking for the URLs in it. */
+static int url_word_end(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("\"'`<>(){},;|", c) != NULL);
+}
+
+/* Running text that is not one URL ("see https://a.example/ and ..."):
+ * every word that is a URL must have an allowed host. 1 when some word
+ * is a URL and all are allowed; 0 when one is not (reason set); -1 when no
+ * word is a URL. */
+static int words_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    char host[CHIO__HOST_MAX];
+    size_t i = 0, j;
+    int found = 0;
+
+    while (i < n) {
+        for (j = i; j < n && !url_word_end((unsigned char)s[j]); j++)
+            ;
+        if (j > i && chio__url_candidate(NULL, s + i, j - i) == 1) {
+            found = 1;
+            if (chio__url_host(s + i, j - i, host, sizeof(host)) != 0) {
+                snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
+                         (int)(j - i > 120 ? 120 : j - i), s + i);
+                return 0;
+            }
+            if (!host_allowed(ds, s + i, j - i, host))
+                return 0;
+        }
+        i = j + 1;
+    }
+    return found ? 1 : -1;
+}
+
 static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
     char host[CHIO__HOST_MAX];
-    int kind = chio__url_candidate(key, s, n), match;
+    int kind = chio__url_candidate(key, s, n), ok;
+    size_t i;
 
     if (kind == 0)
         return 0;
     ds->seen = 1;
-    if (leaf_host(kind, s, n, host, sizeof(host)) != 0) {
-        snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
-                 (int)(n > 120 ? 120 : n), s);
-        ds->bad = 1;
-        return 1;
+    if (leaf_host(kind, s, n, host, sizeof(host)) == 0) {
+        ok = host_allowed(ds, s, n, host);
+    } else {
+        /* Not one unambiguous URL. When it is running text, the URLs in
+         * it; and whatever host a WHATWG or an RFC 3986 reader still finds
+         * in the whole ("https://a.example<TAB>.evil.com" is
+         * a.example.evil.com to WHATWG). */
+        ok = -1;
+        for (i = 0; kind == 1 && i < n; i++)
+            if (url_word_end((unsigned char)s[i])) {
+                ok = words_allowed(ds, s, n);
+                break;
+            }
+        if (ok == 1 && chio__url_host_reading(s, n, CHIO__URL_WHATWG, host, sizeof(host)) == 0)
+            ok = host_allowed(ds, s, n, host);
+        if (ok == 1 && chio__url_host_reading(s, n, CHIO__URL_RFC3986, host, sizeof(host)) == 0)
+            ok = host_allowed(ds, s, n, host);
+        if (ok < 0)
+            snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
+                     (int)(n > 120 ? 120 : n), s);
     }
-    if (ds->c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT)
-        match = strcmp(host, ds->want) == 0;
-    else
-        match = fnmatch(ds->want, host, 0) == 0;
-    if (!match) {
-        snprintf(ds->reason, ds->cap, "host of '%.*s' is not allowed by %s '%.100s'",
-                 (int)(n > 120 ? 120 : n), s, ds->c->type_name, ds->c->str);
-        ds->bad = 1;
-        return 1;
-    }
-    return 0;
+    if (ok == 1)
+        return 0;
+    ds->bad = 1;
+    return 1;
 }
 
 static int domain(const chio__constraint *c, const chio_json *args, char *reason, size_t cap)

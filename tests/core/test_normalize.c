@@ -528,3 +528,25 @@ Test(normalize, random_inputs_keep_the_invariants)
         free(again);
     }
 }
+
+Test(normalize, each_reader_alone)
+{
+    char out[CHIO__HOST_MAX];
+    const char *amb = "https://evil.com\\@api.example.com/x";
+
+    cr_expect_eq(chio__url_host(amb, strlen(amb), out, sizeof(out)), CHIO_EINVAL);
+    cr_assert_eq(chio__url_host_reading(amb, strlen(amb), CHIO__URL_WHATWG, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "evil.com");
+    cr_assert_eq(chio__url_host_reading(amb, strlen(amb), CHIO__URL_RFC3986, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "api.example.com");
+    cr_expect_eq(chio__url_host_reading("https:evil.com", 14, CHIO__URL_RFC3986, out, sizeof(out)),
+                 CHIO_EINVAL); /* no "//": no host for RFC 3986 readers */
+    cr_expect_str_eq(out, "");
+    cr_assert_eq(
+        chio__url_host_reading("a.example\t.evil.com", 19, CHIO__URL_WHATWG, out, sizeof(out)),
+        CHIO_EINVAL); /* no scheme */
+    cr_assert_eq(chio__url_host_reading("https://a.example\t.evil.com", 27, CHIO__URL_WHATWG, out,
+                                        sizeof(out)),
+                 0);
+    cr_expect_str_eq(out, "a.example.evil.com");
+}

@@ -281,6 +281,17 @@ Test(constraints, domains_read_hosts_like_a_whatwg_parser)
         {DX("api.example.com"), "{\"url\":\"ftp://api.example.com/\"}", 1},
         {DX("api.example.com"), "{\"url\":\"wss://api.example.com/socket\"}", 1},
         {DX("api.example.com"), "{\"url\":\"foo://evil.com\\\\@api.example.com/\"}", 0},
+        /* running text: every URL in it must be allowed */
+        {DX("api.example.com"),
+         "{\"q\":\"see https://api.example.com/a and (https://api.example.com/b)\"}", 1},
+        {DX("api.example.com"), "{\"q\":\"see https://api.example.com/a or https://evil.com/\"}",
+         0},
+        {DX("api.example.com"), "{\"q\":\"see <https:\\\\\\\\evil.com>\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"line one\\nhttp:evil.com\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"a https://api.example.com\\\\@evil.com b\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"https://api.example.com @evil.com\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"{\\\"u\\\":\\\"https://evil.com\\\"}\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"{\\\"u\\\":\\\"https://api.example.com\\\"}\"}", 1},
         /* globs */
         {DG("*.example.com"), "{\"url\":\"https://evil.com\\\\@a.example.com/\"}", 0},
         {DG("*.example.com"), "{\"url\":\"https://a.example.com%2f.evil.com/\"}", 0},
