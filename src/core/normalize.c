@@ -504,6 +504,16 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
     if (d == NULL)
         return CHIO_ENOMEM;
     dl = chio__percent_decode(s, n, d);
+    if (flags & CHIO__PATH_TRIM) { /* spaces that were encoded, too */
+        size_t a = 0;
+        while (a < dl && d[a] == ' ')
+            a++;
+        while (dl > a && d[dl - 1] == ' ')
+            dl--;
+        memmove(d, d + a, dl - a);
+        dl -= a;
+        d[dl] = '\0';
+    }
     rc = 0;
     for (i = 0; i < dl && rc == 0; i++)
         if (is_control((unsigned char)d[i]))
@@ -567,6 +577,8 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
         rc = one_reading(&r, s, n, CHIO__PATH_DECODE);
     if (rc == 0 && pct && trimmed && !file)
         rc = one_reading(&r, s + a, b - a, CHIO__PATH_DECODE);
+    if (rc == 0 && pct && !file && has_ci(s, n, "%20"))
+        rc = one_reading(&r, s, n, CHIO__PATH_DECODE | CHIO__PATH_TRIM);
     free(heap);
     return rc;
 }

@@ -76,6 +76,7 @@ int chio__path_candidate(const char *key, const char *s, size_t n);
 
 /* Flags of chio__path_normalize. */
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
+#define CHIO__PATH_TRIM   2u /* with DECODE: drop spaces around the decoded value */
 
 /*
  * chio__path_normalize - @s as a normalised path in @out (NUL-terminated;
@@ -97,11 +98,11 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
 
 /*
  * chio__path_readings - every reading of a path-looking @s a tool could
- * make, normalised: as written, with surrounding spaces trimmed, and each
- * of those percent-decoded once (file: URLs read per WHATWG). @fn gets each
- * normalised form (NUL-terminated); a nonzero return stops the walk and is
- * returned. Returns CHIO_EINVAL as soon as one reading fails to normalise
- * (callers deny), CHIO_ENOMEM, or 0.
+ * make, normalised: as written, with surrounding spaces trimmed, each of
+ * those percent-decoded once (file: URLs read per WHATWG), and decoded
+ * then trimmed ("%20/etc" is also "/etc"). @fn gets each normalised form (NUL-terminated); a
+ * nonzero return stops the walk and is returned. Returns CHIO_EINVAL as soon as one reading fails
+ * to normalise (callers deny), CHIO_ENOMEM, or 0.
  */
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx);

@@ -232,6 +232,7 @@ static const row rows[] = {
     {READ, " /etc/passwd", " /etc/passwd|/etc/passwd"},
     {READ, " %2Fetc", " %2Fetc|%2Fetc| /etc|/etc"},
     {READ, "file:///etc/passwd", "/etc/passwd"},
+    {READ, "%20/etc", "%20/etc| /etc|/etc"},
     {READ, "..%2f..%2fetc", NULL},
     {READ, "/etc/passwd\n", NULL},
     {READ, "/a/%252e", NULL},

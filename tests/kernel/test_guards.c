@@ -207,6 +207,7 @@ Test(guards, forbidden_path_controls_case_spaces_and_keys)
         {"{\"path\":\"/tmp/../../x\"}", PATHS}, /* above the root */
         {"{\"path\":\"../../../etc\"}", PATHS},
         {"{\"path\":\" /etc/passwd\"}", PATHS},
+        {"{\"path\":\"%20/etc/passwd\"}", PATHS},
         {"{\"path\":\"/etc/passwd \"}", PATHS},
         {"{\"path\":\"/ETC/passwd\"}", PATHS}, /* ASCII case folded for deny-lists */
         {"{\"path\":\"/Root/.ssh\"}", PATHS},
