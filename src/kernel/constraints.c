@@ -4,15 +4,35 @@
  *
  * Every constraint looks at the string leaves of the arguments (object
  * member values and array items at any depth, each with its nearest object
- * key). Readings (also in the README):
- *   path_prefix   the leaves that are paths (key names a path, or the value
- *                 looks like one) must exist and all lie under the prefix
- *                 after normalisation: "." dropped, ".." pops a segment,
- *                 popping above the root fails, comparison is by whole
- *                 segments, "/" and "\" both separate;
+ * key). Paths and hosts are read the way the tool will read them, through
+ * core/normalize.c; whatever cannot be read unambiguously denies. Readings
+ * (also in the README):
+ *   path_prefix   the leaves that may be paths (chio__path_candidate: the
+ *                 key names a path, or the value starts with / \ ~ . or
+ *                 file:, or holds / \ %2f %5c %2e) must exist, and every
+ *                 reading of each (as written, trimmed of spaces, percent-
+ *                 decoded once, a file: URL as its path) must normalise
+ *                 and lie under the prefix: "." and empty segments dropped,
+ *                 ".." pops a segment, "/" and "\" both separate, whole
+ *                 segments compare (case-sensitive). A leaf with a control
+ *                 character, ".." above the root or the start, a double
+ *                 encoding or a remote file: host denies;
  *   domain_exact  the hosts of the URL/host leaves must exist and all equal
- *   domain_glob   ...or all match the glob ('*' any run, '?' one character);
- *                 hosts are lowercased, without port, userinfo or final dot;
+ *   domain_glob   ...or all match the glob ('*' any run, '?' one character).
+ *                 Leaves: a URL-ish key (url, uri, host, domain, endpoint,
+ *                 href, link, address, origin, ...), a value with "://", a
+ *                 special scheme and ':', or a leading "//" or "\\". Hosts
+ *                 come from the WHATWG URL parser (userinfo up to the last
+ *                 '@', '\' ends the authority, IPv4 forms in dotted
+ *                 decimal, IPv6 compressed, percent-decoded, lowercase, one
+ *                 final dot removed); a leaf without a readable host, a
+ *                 non-ASCII host, a URL an RFC 3986 reader would send
+ *                 elsewhere (or with two '@'), or a value under a URL key
+ *                 with no scheme that holds / \ @ : ? or # denies. A value
+ *                 that is not one URL but running text with URLs in it is
+ *                 held to each of them (each must parse and match). The
+ *                 constraint's value is read the same way (a glob:
+ *                 lowercased, final dot removed);
  *   regex_match   some string leaf matches the POSIX ERE (unanchored); an
  *                 invalid pattern denies;
  *   max_length    every string leaf has at most N bytes;
@@ -23,7 +43,6 @@
  * serving.
  */
 #include <ctype.h>
-#include <stddef.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +50,7 @@
 #include <strings.h>
 
 #include "kernel_internal.h"
+#include "normalize.h"
 #include "scope.h"
 
 /* ---- walking string leaves ---------------------------------------------------------- */
@@ -72,208 +92,191 @@ int chio__each_string(const chio_json *v,
     return walk(v, NULL, fn, ctx);
 }
 
-static int key_has(const char *key, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    for (; key != NULL && *key; key++)
-        if (strncasecmp(key, needle, n) == 0)
-            return 1;
-    return 0;
-}
-
 /* ---- path_prefix --------------------------------------------------------------------- */
 
-#define MAX_SEGS 128
-
-typedef struct path {
-    int absolute;
-    size_t nsegs;
-    const char *seg[MAX_SEGS];
-    size_t len[MAX_SEGS];
-} path;
-
-/* Normalise @s into @p; 0 when it escapes its root or is too deep. */
-static int normalise(const char *s, size_t n, path *p)
-{
-    size_t i = 0;
-
-    p->nsegs = 0;
-    p->absolute = n > 0 && (s[0] == '/' || s[0] == '\\');
-    while (i < n) {
-        size_t j = i;
-        while (j < n && s[j] != '/' && s[j] != '\\')
-            j++;
-        if (j - i == 0 || (j - i == 1 && s[i] == '.')) {
-            /* empty or "." */
-        } else if (j - i == 2 && s[i] == '.' && s[i + 1] == '.') {
-            if (p->nsegs == 0)
-                return 0; /* ".." above the root (or above the start of a relative path) */
-            p->nsegs--;
-        } else {
-            if (p->nsegs == MAX_SEGS)
-                return 0;
-            p->seg[p->nsegs] = s + i;
-            p->len[p->nsegs++] = j - i;
-        }
-        i = j + 1;
-    }
-    return 1;
-}
-
-static int looks_like_path(const char *key, const char *s, size_t n)
-{
-    static const char *const keys[] = {"path",   "file", "dir", "directory",
-                                       "folder", "root", "cwd", NULL};
-    size_t i;
-
-    for (i = 0; keys[i]; i++)
-        if (key_has(key, keys[i]))
-            return 1;
-    if (n == 0 || memmem(s, n, "://", 3) != NULL)
-        return 0;
-    return s[0] == '/' || s[0] == '~' || s[0] == '.' || memchr(s, '/', n) != NULL ||
-           memchr(s, '\\', n) != NULL;
-}
+#define PREFIX_STACK 512
 
 typedef struct prefix_scan {
-    path prefix, cand;
+    const char *prefix; /* normalised */
+    size_t plen;
+    const char *leaf; /* the leaf being read, for the reason */
+    size_t leaf_len;
     int seen, bad;
     char *reason;
     size_t cap;
 } prefix_scan;
 
+static int reading_under(void *ctx, const char *p, size_t len)
+{
+    prefix_scan *ps = ctx;
+
+    if (chio__path_under(p, len, ps->prefix, ps->plen, 0))
+        return 0;
+    snprintf(ps->reason, ps->cap, "path '%.*s' is outside the allowed prefix",
+             (int)(ps->leaf_len > 120 ? 120 : ps->leaf_len), ps->leaf);
+    return 1;
+}
+
 static int scan_path(void *ctx, const char *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
-    size_t i;
+    int rc;
 
-    if (!looks_like_path(key, s, n))
+    if (!chio__path_candidate(key, s, n))
         return 0;
     ps->seen = 1;
-    if (!normalise(s, n, &ps->cand) || ps->cand.absolute != ps->prefix.absolute ||
-        ps->cand.nsegs < ps->prefix.nsegs)
-        goto outside;
-    for (i = 0; i < ps->prefix.nsegs; i++)
-        if (ps->cand.len[i] != ps->prefix.len[i] ||
-            memcmp(ps->cand.seg[i], ps->prefix.seg[i], ps->prefix.len[i]) != 0)
-            goto outside;
-    return 0;
-outside:
-    snprintf(ps->reason, ps->cap, "path '%.*s' is outside the allowed prefix",
-             (int)(n > 120 ? 120 : n), s);
+    ps->leaf = s;
+    ps->leaf_len = n;
+    /* Every reading a tool could make must lie under the prefix; one that
+     * cannot be read (control characters, ".." above the start, double
+     * encoding, a remote file: host) denies. */
+    rc = chio__path_readings(s, n, reading_under, ps);
+    if (rc == 0)
+        return 0;
+    if (rc < 0)
+        snprintf(ps->reason, ps->cap,
+                 rc == CHIO_ENOMEM ? "out of memory reading path '%.*s'"
+                                   : "argument '%.*s' cannot be read unambiguously as a path",
+                 (int)(n > 120 ? 120 : n), s);
     ps->bad = 1;
     return 1;
 }
 
 static int path_prefix(const chio__constraint *c, const chio_json *args, char *reason, size_t cap)
 {
-    prefix_scan scan, *ps = &scan; /* two paths of 128 segments: 4 KiB of stack */
+    char stack[PREFIX_STACK], *heap = NULL, *norm = stack;
+    size_t n = strlen(c->str), len;
+    prefix_scan ps;
     int ok;
 
-    memset(ps, 0, offsetof(prefix_scan, reason));
-    ps->reason = reason;
-    ps->cap = cap;
-    if (!normalise(c->str, strlen(c->str), &ps->prefix)) {
-        snprintf(reason, cap, "path_prefix '%.100s' is not a valid prefix", c->str);
+    memset(&ps, 0, sizeof(ps));
+    ps.reason = reason;
+    ps.cap = cap;
+    if (n + 2 > sizeof(stack) && (norm = heap = malloc(n + 2)) == NULL) {
+        snprintf(reason, cap, "out of memory");
         return 0;
     }
-    chio__each_string(args, scan_path, ps);
-    ok = ps->seen && !ps->bad;
-    if (!ps->seen)
+    if (chio__path_normalize(c->str, n, 0, norm, n + 2, &len) != 0) {
+        snprintf(reason, cap, "path_prefix '%.100s' is not a valid prefix", c->str);
+        free(heap);
+        return 0;
+    }
+    ps.prefix = norm;
+    ps.plen = len;
+    chio__each_string(args, scan_path, &ps);
+    ok = ps.seen && !ps.bad;
+    if (!ps.seen)
         snprintf(reason, cap, "path_prefix '%.100s': the arguments name no path", c->str);
+    free(heap);
     return ok;
 }
 
 /* ---- domains -------------------------------------------------------------------------- */
 
-/* The host of a URL or host string, lowercased into @out; 0 when none. */
-static int host_of(const char *s, size_t n, char *out, size_t cap)
-{
-    const char *p = s, *end = s + n, *h, *e;
-    const char *scheme = memmem(s, n, "://", 3);
-    size_t len, i;
-
-    if (scheme != NULL)
-        p = scheme + 3;
-    h = p;
-    e = h;
-    while (e < end && *e != '/' && *e != '?' && *e != '#')
-        e++;
-    for (i = (size_t)(e - h); i > 0; i--) /* userinfo@ */
-        if (h[i - 1] == '@') {
-            h += i;
-            break;
-        }
-    if (h < e && *h == '[') { /* [v6]:port */
-        const char *rb = memchr(h, ']', (size_t)(e - h));
-        if (rb == NULL)
-            return 0;
-        h++;
-        e = rb;
-    } else {
-        const char *colon = memchr(h, ':', (size_t)(e - h));
-        if (colon != NULL)
-            e = colon;
-    }
-    while (e > h && e[-1] == '.')
-        e--;
-    len = (size_t)(e - h);
-    if (len == 0 || len >= cap)
-        return 0;
-    for (i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)h[i];
-        if (ch <= ' ' || ch == '\\')
-            return 0;
-        out[i] = (char)tolower(ch);
-    }
-    out[len] = '\0';
-    return 1;
-}
-
 typedef struct domain_scan {
     const chio__constraint *c;
-    char want[256];
+    char want[CHIO__HOST_MAX];
     int seen, bad;
     char *reason;
     size_t cap;
 } domain_scan;
 
-static int domain_candidate(const char *key, const char *s, size_t n)
+/* The host a leaf names, canonical, in @host; nonzero when it cannot be
+ * read unambiguously. @kind is chio__url_candidate's answer. */
+static int leaf_host(int kind, const char *s, size_t n, char *host, size_t cap)
 {
-    static const char *const keys[] = {"url", "uri", "host", "domain", "endpoint", "href", NULL};
-    size_t i;
+    if (kind == 1)
+        return chio__url_host(s, n, host, cap);
+    /* Only the key says URL: a bare host, or nothing we can read for sure. */
+    if (memchr(s, '/', n) || memchr(s, '\\', n) || memchr(s, '@', n) || memchr(s, ':', n) ||
+        memchr(s, '?', n) || memchr(s, '#', n)) {
+        host[0] = '\0';
+        return CHIO_EINVAL;
+    }
+    return chio__host_canon(s, n, host, cap);
+}
 
-    if (memmem(s, n, "://", 3) != NULL)
-        return 1;
-    for (i = 0; keys[i]; i++)
-        if (key_has(key, keys[i]))
-            return 1;
-    return 0;
+/* 1 when @host is allowed; else 0 with the reason (quoting @s). */
+static int host_allowed(domain_scan *ds, const char *s, size_t n, const char *host)
+{
+    int match = ds->c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT ? strcmp(host, ds->want) == 0
+                                                             : fnmatch(ds->want, host, 0) == 0;
+
+    if (!match)
+        snprintf(ds->reason, ds->cap, "host of '%.*s' is not allowed by %s '%.100s'",
+                 (int)(n > 120 ? 120 : n), s, ds->c->type_name, ds->c->str);
+    return match;
+}
+
+/* Where a word of running text ends, when looking for the URLs in it. */
+static int url_word_end(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("\"'`<>(){},;|", c) != NULL);
+}
+
+/* Running text that is not one URL ("see https://a.example/ and ..."):
+ * every word that is a URL must have an allowed host. 1 when some word
+ * is a URL and all are allowed; 0 when one is not (reason set); -1 when no
+ * word is a URL. */
+static int words_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    char host[CHIO__HOST_MAX];
+    size_t i = 0, j;
+    int found = 0;
+
+    while (i < n) {
+        for (j = i; j < n && !url_word_end((unsigned char)s[j]); j++)
+            ;
+        if (j > i && chio__url_candidate(NULL, s + i, j - i) == 1) {
+            found = 1;
+            if (chio__url_host(s + i, j - i, host, sizeof(host)) != 0) {
+                snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
+                         (int)(j - i > 120 ? 120 : j - i), s + i);
+                return 0;
+            }
+            if (!host_allowed(ds, s + i, j - i, host))
+                return 0;
+        }
+        i = j + 1;
+    }
+    return found ? 1 : -1;
 }
 
 static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
-    char host[256];
-    int match;
+    char host[CHIO__HOST_MAX];
+    int kind = chio__url_candidate(key, s, n), ok;
+    size_t i;
 
-    if (!domain_candidate(key, s, n))
+    if (kind == 0)
         return 0;
     ds->seen = 1;
-    if (!host_of(s, n, host, sizeof(host)))
-        match = 0;
-    else if (ds->c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT)
-        match = strcmp(host, ds->want) == 0;
-    else
-        match = fnmatch(ds->want, host, 0) == 0;
-    if (!match) {
-        snprintf(ds->reason, ds->cap, "host of '%.*s' is not allowed by %s '%.100s'",
-                 (int)(n > 120 ? 120 : n), s, ds->c->type_name, ds->c->str);
-        ds->bad = 1;
-        return 1;
+    if (leaf_host(kind, s, n, host, sizeof(host)) == 0) {
+        ok = host_allowed(ds, s, n, host);
+    } else {
+        /* Not one unambiguous URL. When it is running text, the URLs in
+         * it; and whatever host a WHATWG or an RFC 3986 reader still finds
+         * in the whole ("https://a.example<TAB>.evil.com" is
+         * a.example.evil.com to WHATWG). */
+        ok = -1;
+        for (i = 0; kind == 1 && i < n; i++)
+            if (url_word_end((unsigned char)s[i])) {
+                ok = words_allowed(ds, s, n);
+                break;
+            }
+        if (ok == 1 && chio__url_host_reading(s, n, CHIO__URL_WHATWG, host, sizeof(host)) == 0)
+            ok = host_allowed(ds, s, n, host);
+        if (ok == 1 && chio__url_host_reading(s, n, CHIO__URL_RFC3986, host, sizeof(host)) == 0)
+            ok = host_allowed(ds, s, n, host);
+        if (ok < 0)
+            snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
+                     (int)(n > 120 ? 120 : n), s);
     }
-    return 0;
+    if (ok == 1)
+        return 0;
+    ds->bad = 1;
+    return 1;
 }
 
 static int domain(const chio__constraint *c, const chio_json *args, char *reason, size_t cap)
@@ -289,10 +292,17 @@ static int domain(const chio__constraint *c, const chio_json *args, char *reason
         snprintf(reason, cap, "%s value is empty or too long", c->type_name);
         return 0;
     }
-    for (i = 0; i < n; i++)
-        ds.want[i] = (char)tolower((unsigned char)c->str[i]);
-    while (n > 0 && ds.want[n - 1] == '.')
-        ds.want[--n] = '\0';
+    /* The allowed host, read like the hosts it is compared with; a glob
+     * (or an exact value the host reader refuses) is lowercased with one
+     * final dot removed. */
+    if (c->kind != CHIO__CONSTRAINT_DOMAIN_EXACT ||
+        chio__host_canon(c->str, n, ds.want, sizeof(ds.want)) != 0) {
+        for (i = 0; i < n; i++)
+            ds.want[i] = (char)tolower((unsigned char)c->str[i]);
+        ds.want[n] = '\0';
+        if (ds.want[n - 1] == '.')
+            ds.want[--n] = '\0';
+    }
     chio__each_string(args, scan_domain, &ds);
     if (!ds.seen)
         snprintf(reason, cap, "%s '%.100s': the arguments name no URL or host", c->type_name,

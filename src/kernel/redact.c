@@ -1,20 +1,187 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kernel/redact.c - redacted copies of arguments and tool output for
- * receipts (see mediate.h). Placeholder: nothing is flagged yet.
+ * receipts (see mediate.h). The kernel's built-in secret_leak guards decide
+ * what is a secret, with exactly the matching the guards use
+ * (guard_scan.c), over every string value, object key and number (a
+ * flagged number becomes the marker string). A first pass counts flagged
+ * items without allocating beyond the scanner's scratch space; only when
+ * something is flagged is a copy built (a JSON document) and written in
+ * canonical form.
+ *
+ * Reads the guard registry, which is immutable while serving; no locks.
  */
-#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
+#include "guard_scan.h"
+#include "internal.h"
 #include "kernel_internal.h"
+
+#define MARKER     "[REDACTED:secret_leak]"
+#define KEY_MARKER "[REDACTED:secret_leak:%zu]"
+
+typedef struct count_scan {
+    const chio__guard_reg *guards;
+    size_t nguards;
+    size_t flagged;
+    size_t first; /* lowest index of a guard that flagged */
+} count_scan;
+
+static int count_one(void *ctx, const char *key, const char *s, size_t n, int is_key)
+{
+    count_scan *cs = ctx;
+    size_t gi, pi;
+    int rc = chio__secret_scan(cs->guards, cs->nguards, s, n, &gi, &pi);
+
+    (void)key;
+    (void)is_key;
+    if (rc < 0)
+        return rc;
+    if (rc > 0) {
+        cs->flagged++;
+        if (gi < cs->first)
+            cs->first = gi;
+    }
+    return 0;
+}
+
+typedef struct copier {
+    chio_json_doc *doc;
+    const chio__guard_reg *guards;
+    size_t nguards;
+    size_t next_key; /* numbering of key markers, from 1 */
+} copier;
+
+/* 1 when @s is flagged, 0 when not, CHIO_ENOMEM. */
+static int flagged(const copier *cp, const char *s, size_t n)
+{
+    size_t gi, pi;
+
+    return chio__secret_scan(cp->guards, cp->nguards, s, n, &gi, &pi);
+}
+
+static int copy_redacted(copier *cp, chio_json *dst, const chio_json *src);
+
+static int copy_member(copier *cp, chio_json *obj, const char *key, size_t klen,
+                       const chio_json *value)
+{
+    chio_json *slot = chio__json_obj_put(cp->doc, obj, key, klen);
+
+    return slot == NULL ? CHIO_ENOMEM : copy_redacted(cp, slot, value);
+}
+
+static int copy_object(copier *cp, chio_json *dst, const chio_json *src)
+{
+    size_t i, n = chio_json_size(src), klen;
+    int rc;
+
+    rc = chio__json_set_object(cp->doc, dst, (uint32_t)n);
+    if (rc != 0)
+        return rc;
+    /* Members whose keys stay first, so a marker never collides with a key
+     * that is really there. */
+    for (i = 0; i < n; i++) {
+        const char *k = chio_json_key_at(src, i, &klen);
+        if ((rc = flagged(cp, k, klen)) < 0)
+            return rc;
+        if (rc == 0 && (rc = copy_member(cp, dst, k, klen, chio_json_get(src, k))) != 0)
+            return rc;
+    }
+    for (i = 0; i < n; i++) {
+        const char *k = chio_json_key_at(src, i, &klen);
+        char marker[64];
+        int len;
+        if ((rc = flagged(cp, k, klen)) < 0)
+            return rc;
+        if (rc == 0)
+            continue;
+        do
+            len = snprintf(marker, sizeof(marker), KEY_MARKER, cp->next_key++);
+        while (chio__json_obj_find(dst, marker, (size_t)len) != NULL);
+        if ((rc = copy_member(cp, dst, marker, (size_t)len, chio_json_get(src, k))) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int copy_redacted(copier *cp, chio_json *dst, const chio_json *src)
+{
+    size_t i, n, len;
+    const char *s;
+    int rc;
+
+    switch (chio_json_typeof(src)) {
+    case CHIO_JSON_STRING:
+        s = chio_json_string(src, &len);
+        if ((rc = flagged(cp, s, len)) < 0)
+            return rc;
+        return rc ? chio__json_set_string(cp->doc, dst, MARKER, strlen(MARKER))
+                  : chio__json_set_string(cp->doc, dst, s, len);
+    case CHIO_JSON_ARRAY:
+        n = chio_json_size(src);
+        rc = chio__json_set_array(cp->doc, dst, (uint32_t)n);
+        for (i = 0; rc == 0 && i < n; i++) {
+            chio_json *slot = chio__json_arr_push(cp->doc, dst);
+            rc = slot == NULL ? CHIO_ENOMEM : copy_redacted(cp, slot, chio_json_at(src, i));
+        }
+        return rc;
+    case CHIO_JSON_OBJECT:
+        return copy_object(cp, dst, src);
+    case CHIO_JSON_INT:
+    case CHIO_JSON_UINT:
+    case CHIO_JSON_DOUBLE: {
+        char num[32];
+        len = chio__number_text(src, num);
+        if ((rc = flagged(cp, num, len)) < 0)
+            return rc;
+        if (rc)
+            return chio__json_set_string(cp->doc, dst, MARKER, strlen(MARKER));
+        return chio__json_copy(cp->doc, dst, src);
+    }
+    default:
+        return chio__json_copy(cp->doc, dst, src);
+    }
+}
 
 int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len, size_t *nflagged,
                  const char **guard)
 {
-    (void)k;
-    (void)v;
+    count_scan cs;
+    copier cp;
+    int rc;
+
     *out = NULL;
     *out_len = 0;
     *nflagged = 0;
     *guard = NULL;
+    cs.guards = k->med.guards;
+    cs.nguards = k->med.nguards;
+    cs.flagged = 0;
+    cs.first = SIZE_MAX;
+    rc = chio__each_text(v, 1, count_one, &cs);
+    if (rc < 0)
+        return CHIO_ENOMEM;
+    if (cs.flagged == 0)
+        return 0;
+
+    cp.doc = chio__json_doc_new(4096);
+    if (cp.doc == NULL)
+        return CHIO_ENOMEM;
+    cp.guards = cs.guards;
+    cp.nguards = cs.nguards;
+    cp.next_key = 1;
+    rc = copy_redacted(&cp, chio__json_doc_root(cp.doc), v);
+    if (rc == 0)
+        rc = chio_json_write_canonical(chio__json_doc_root(cp.doc), out, out_len);
+    chio_json_doc_free(cp.doc);
+    if (rc != 0) {
+        *out = NULL;
+        *out_len = 0;
+        return CHIO_ENOMEM;
+    }
+    *nflagged = cs.flagged;
+    *guard = k->med.guards[cs.first].name;
     return 0;
 }

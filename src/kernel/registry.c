@@ -2,8 +2,8 @@
 /*
  * kernel/registry.c - the build-phase registries: tool servers, resource
  * and prompt providers, guards (with the built-in forbidden_path and
- * secret_leak guards), the nested-flow handler; and the mediation state's
- * setup and teardown.
+ * secret_leak guards, whose matching lives in guard_scan.c), the nested-flow
+ * handler; and the mediation state's setup and teardown.
  *
  * Concurrency: registration takes build_mu and checks `serving`; the first
  * open_session sets `serving` under the same mutex, so no registration can
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard_scan.h"
 #include "kernel_internal.h"
 
 #define TOKEN_CACHE_MAX (256u * 1024u) /* verified tokens kept */
@@ -358,47 +359,39 @@ int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_guard_fn fn, vo
     return 0;
 }
 
-/* Built-in guards walk every string of the arguments. */
+/* Built-in guards walk every string value and every object key of the
+ * arguments (secret_leak: numbers too), reading each the way a tool would
+ * (guard_scan.c). */
 typedef struct builtin_scan {
     const chio__guard_reg *g;
     char *details;
     size_t cap;
 } builtin_scan;
 
-static int scan_prefix(void *ctx, const char *key, const char *s, size_t len)
+static int scan_prefix(void *ctx, const char *key, const char *s, size_t len, int is_key)
 {
     builtin_scan *b = ctx;
-    size_t i;
 
-    (void)key;
-    for (i = 0; i < b->g->nprefixes; i++) {
-        size_t pl = strlen(b->g->prefixes[i]);
-        if (len >= pl && memcmp(s, b->g->prefixes[i], pl) == 0) {
-            snprintf(b->details, b->cap, "argument '%.*s' is under forbidden prefix '%s'",
-                     (int)(len > 200 ? 200 : len), s, b->g->prefixes[i]);
-            return 1;
-        }
-    }
-    return 0;
+    (void)is_key;
+    return chio__forbidden_path_hit(b->g, key, s, len, b->details, b->cap);
 }
 
-static int scan_regex(void *ctx, const char *key, const char *s, size_t len)
+static int scan_secret(void *ctx, const char *key, const char *s, size_t len, int is_key)
 {
     builtin_scan *b = ctx;
-    size_t i;
+    size_t gi, pi;
+    int rc = chio__secret_scan(b->g, 1, s, len, &gi, &pi);
 
-    (void)len;
-    for (i = 0; i < b->g->nregexes; i++) {
-        /* Strings in a parsed document are NUL-terminated, and the kernel
-         * refuses arguments with embedded NULs, so regexec sees all of it. */
-        if (regexec(&b->g->regexes[i], s, 0, NULL, 0) == 0) {
-            /* Evidence names the pattern and the key, never the secret. */
-            snprintf(b->details, b->cap, "argument%s%s%s matches secret pattern %zu",
-                     key ? " '" : "", key ? key : "", key ? "'" : "", i);
-            return 1;
-        }
-    }
-    return 0;
+    if (rc <= 0)
+        return rc;
+    /* Evidence names the pattern and the key, never the secret (for a key
+     * that is the secret, not even the key). */
+    if (is_key)
+        snprintf(b->details, b->cap, "an argument key matches secret pattern %zu", pi);
+    else
+        snprintf(b->details, b->cap, "argument%s%s%s matches secret pattern %zu", key ? " '" : "",
+                 key ? key : "", key ? "'" : "", pi);
+    return 1;
 }
 
 static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
@@ -406,17 +399,22 @@ static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verd
 {
     const chio__guard_reg *g = user;
     builtin_scan b = {g, details, cap};
+    int secret = chio__is_secret_guard(g);
     chio_json_doc *doc;
     int hit;
 
     if (chio_json_parse(in->arguments_json, in->arguments_len, &doc, NULL) != 0)
         return -1;
-    hit = chio__each_string(chio_json_root(doc), g->regexes ? scan_regex : scan_prefix, &b);
+    hit = chio__each_text(chio_json_root(doc), secret, secret ? scan_secret : scan_prefix, &b);
     chio_json_doc_free(doc);
+    if (hit < 0) {
+        snprintf(details, cap, "out of memory while scanning the arguments");
+        return -1; /* a failing guard denies */
+    }
     *verdict = hit ? CHIO_GUARD_DENY : CHIO_GUARD_PASS;
     if (!hit)
         snprintf(details, cap, "%s",
-                 g->regexes ? "no secret pattern matched" : "no argument under a forbidden prefix");
+                 secret ? "no secret pattern matched" : "no argument under a forbidden prefix");
     return 0;
 }
 

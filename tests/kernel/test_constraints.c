@@ -33,8 +33,10 @@ static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *ar
 typedef struct row {
     const char *constraint; /* {"type":..,"value":..} */
     const char *args;
-    int allow;
+    int allow; /* 1 allow, 0 constraint_violated, UNUSABLE unsupported_grant */
 } row;
+
+#define UNUSABLE (-1) /* a constraint the kernel cannot read makes the grant unusable */
 
 static void run_rows(const row *rows, size_t n)
 {
@@ -81,11 +83,13 @@ static void run_rows(const row *rows, size_t n)
         c.arguments_len = strlen(rows[i].args);
         chio_error_init(&err);
         cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
-        if (rows[i].allow)
+        if (rows[i].allow == 1)
             cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s on %s): denied: %s", i,
                          rows[i].constraint, rows[i].args, r.reason);
         else
-            cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_CONSTRAINT_VIOLATED,
+            cr_expect(r.verdict == CHIO_VERDICT_DENY &&
+                          r.code == (rows[i].allow == UNUSABLE ? CHIO_CODE_UNSUPPORTED_GRANT
+                                                               : CHIO_CODE_CONSTRAINT_VIOLATED),
                       "row %zu (%s on %s): verdict %d code %s", i, rows[i].constraint, rows[i].args,
                       r.verdict, chio_code_name(r.code));
         cr_expect_not_null(r.receipt);
@@ -160,8 +164,147 @@ Test(constraints, regex_length_size_custom_and_unknown)
         {"{\"type\":\"custom\",\"value\":[\"env\",\"staging\"]}",
          "{\"opts\":{\"env\":\"staging\"}}", 1},
         {"{\"type\":\"custom\",\"value\":[\"env\",\"staging\"]}", "{\"env\":\"prod\"}", 0},
-        {"{\"type\":\"quantum_entangled\",\"value\":1}", "{}", 0},
-        {"{\"type\":\"max_length\",\"value\":\"five\"}", "{}", 0}, /* malformed value */
+        {"{\"type\":\"quantum_entangled\",\"value\":1}", "{}", UNUSABLE},
+        {"{\"type\":\"max_length\",\"value\":\"five\"}", "{}", UNUSABLE}, /* malformed value */
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* ---- the normalisation classes: each row is a bypass attempt (or its
+ * legitimate twin) read the way the tool will read it ---- */
+
+Test(constraints, path_prefix_reads_paths_like_the_tool)
+{
+    static const row rows[] = {
+        /* percent-encoding: decoded once, and the undecoded reading counts too */
+        {PP("/workspace"), "{\"path\":\"/workspace/%2e%2e/etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/.%2E/.%2e/etc\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/..%2f..%2fetc\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/..%5C..%5Cetc\"}", 0},
+        {PP("/workspace"), "{\"path\":\"%2fworkspace%2fa\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/%252e%252e/etc\"}", 0}, /* double */
+        {PP("/workspace"), "{\"path\":\"/workspace/a%20b\"}", 1},
+        {PP("/workspace"), "{\"path\":\"/workspace/100%\"}", 1},
+        /* file: URLs, under any key */
+        {PP("/workspace"), "{\"path\":\"file:///workspace/a\"}", 1},
+        {PP("/workspace"), "{\"path\":\"file://localhost/workspace/a\"}", 1},
+        {PP("/workspace"), "{\"path\":\"file:///etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\",\"x\":\"file:///etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\",\"note\":\"FILE:/etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\",\"n\":\"file:etc/shadow\"}", 0},
+        {PP("/workspace"), "{\"path\":\"file://evil/workspace/a\"}", 0},
+        {PP("/workspace"), "{\"path\":\"file:///workspace/../etc/passwd\"}", 0},
+        /* control characters and surrounding spaces */
+        {PP("/workspace"), "{\"path\":\"/workspace/a\\n\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\\t/../../etc\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\\r\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a%00.txt\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a%0a\"}", 0},
+        {PP("/workspace"), "{\"path\":\" /workspace/a\"}", 0},
+        /* segments */
+        {PP("/workspace"), "{\"path\":\"//workspace/a\"}", 1},
+        {PP("/workspace"), "{\"path\":\"/./workspace/a\"}", 1},
+        {PP("/workspace"), "{\"path\":\"/tmp/../workspace/a\"}", 1},
+        {PP("/workspace"), "{\"path\":\"\\\\workspace\\\\a\"}", 1},
+        {PP("/workspace"), "{\"path\":\"/Workspace/a\"}", 0}, /* case-sensitive */
+        {PP("/workspace"), "{\"path\":\"/workspace/a\",\"extra\":\"..%2f..%2fetc\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\",\"q\":\"../../etc\"}", 0},
+        {PP("/workspace/"), "{\"path\":\"/workspace\"}", 1},
+        {PP("/"), "{\"path\":\"/anything/at/all\"}", 1},
+        {PP("/"), "{\"path\":\"/../x\"}", 0},
+        {PP("/workspace/../etc"), "{\"path\":\"/etc/x\"}", 1}, /* prefix normalised too */
+        {PP("/../x"), "{\"path\":\"/x\"}", 0},                 /* unusable prefix */
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+#define DX(v) "{\"type\":\"domain_exact\",\"value\":\"" v "\"}"
+#define DG(v) "{\"type\":\"domain_glob\",\"value\":\"" v "\"}"
+
+Test(constraints, domains_read_hosts_like_a_whatwg_parser)
+{
+    static const row rows[] = {
+        /* userinfo and backslashes */
+        {DX("api.example.com"), "{\"url\":\"https://evil.com\\\\@api.example.com/x\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"http://api.example.com@evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com:443@evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://evil.com#@api.example.com\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://u:p@api.example.com/\"}", 1},
+        /* WHATWG and RFC 3986 readers disagree: ambiguous, denied either way */
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com\\\\@evil.com/\"}", 0},
+        {DX("evil.com"), "{\"url\":\"https://evil.com\\\\@api.example.com/\"}", 0},
+        {DX("evil.com"), "{\"url\":\"https://api.example.com@x@evil.com/\"}", 0},
+        /* slashes after the scheme */
+        {DX("api.example.com"), "{\"url\":\"https:\\\\\\\\evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https:/\\\\evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https:api.example.com/x\"}", 1},
+        {DX("api.example.com"), "{\"url\":\"https:///api.example.com/x\"}", 1},
+        /* URLs under keys that do not say URL */
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/\",\"q\":\"http:evil.com\"}",
+         0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/\",\"q\":\"//evil.com/x\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/\",\"q\":\"\\\\\\\\evil.com\"}",
+         0},
+        {DX("api.example.com"), "{\"q\":\" HTTPS://evil.com\"}", 0},
+        {DX("api.example.com"), "{\"origin\":\"https://evil.com\"}", 0},
+        {DX("api.example.com"), "{\"link\":\"https://api.example.com/a\"}", 1},
+        /* tabs, newlines, controls, percent-encoding, case, dots */
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com\\t.evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"ht\\ntps://api.example.com/\"}", 1},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com%00.evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"http://%61pi.example.com/\"}", 1},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com%2f.evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"HTTPS://API.EXAMPLE.COM.:443/\"}", 1},
+        {DX("api.example.com."), "{\"url\":\"https://api.example.com/\"}", 1},
+        {DX("API.example.com"), "{\"url\":\"https://api.example.com/\"}", 1},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com../\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com:99999/\"}", 0},
+        /* IDNA is not available: non-ASCII denies; xn-- compares as written */
+        {DX("api.example.com"), "{\"url\":\"https://\\u0430pi.example.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.ex\\uff41mple.com/\"}", 0},
+        {DX("xn--bcher-kva.de"), "{\"url\":\"https://XN--BCHER-KVA.de/\"}", 1},
+        {DX("xn--bcher-kva.de"), "{\"url\":\"https://b\\u00fccher.de/\"}", 0},
+        /* IP literals in every WHATWG form */
+        {DX("127.0.0.1"), "{\"url\":\"http://2130706433/\"}", 1},
+        {DX("127.0.0.1"), "{\"url\":\"http://0177.0.0.1/\"}", 1},
+        {DX("127.0.0.1"), "{\"url\":\"http://0x7f.1/\"}", 1},
+        {DX("10.0.0.1"), "{\"url\":\"http://0x7f.1/\"}", 0},
+        {DX("10.0.0.1"), "{\"url\":\"http://10.0.0.1.5/\"}", 0},
+        {DX("[::1]"), "{\"url\":\"http://[0:0::1]:8080/\"}", 1},
+        {DX("[0::1]"), "{\"url\":\"http://[::1]/\"}", 1},
+        {DX("api.example.com"), "{\"url\":\"http://[::1]/\"}", 0},
+        /* bare hosts under URL keys */
+        {DX("api.example.com"), "{\"host\":\"API.EXAMPLE.COM.\"}", 1},
+        {DX("api.example.com"), "{\"host\":\"evil.com/api.example.com\"}", 0},
+        {DX("api.example.com"), "{\"host\":\"api.example.com:443\"}", 0},
+        {DX("api.example.com"), "{\"host\":\"evil.com@api.example.com\"}", 0},
+        {DX("api.example.com"), "{\"address\":\"evil.com\"}", 0},
+        {DX("api.example.com"), "{\"endpoint\":\"javascript:alert(1)\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"mailto:x@api.example.com\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"ftp://api.example.com/\"}", 1},
+        {DX("api.example.com"), "{\"url\":\"wss://api.example.com/socket\"}", 1},
+        {DX("api.example.com"), "{\"url\":\"foo://evil.com\\\\@api.example.com/\"}", 0},
+        /* running text: every URL in it must be allowed */
+        {DX("api.example.com"),
+         "{\"q\":\"see https://api.example.com/a and (https://api.example.com/b)\"}", 1},
+        {DX("api.example.com"), "{\"q\":\"see https://api.example.com/a or https://evil.com/\"}",
+         0},
+        {DX("api.example.com"), "{\"q\":\"see <https:\\\\\\\\evil.com>\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"line one\\nhttp:evil.com\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"a https://api.example.com\\\\@evil.com b\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"https://api.example.com @evil.com\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"{\\\"u\\\":\\\"https://evil.com\\\"}\"}", 0},
+        {DX("api.example.com"), "{\"q\":\"{\\\"u\\\":\\\"https://api.example.com\\\"}\"}", 1},
+        /* globs */
+        {DG("*.example.com"), "{\"url\":\"https://evil.com\\\\@a.example.com/\"}", 0},
+        {DG("*.example.com"), "{\"url\":\"https://a.example.com%2f.evil.com/\"}", 0},
+        {DG("*.example.com"), "{\"url\":\"https://A.Example.COM./\"}", 1},
+        {DG("*.example.com"), "{\"url\":\"https:a.example.com\"}", 1},
+        {DG("*.Example.com."), "{\"url\":\"https://a.example.com/\"}", 1},
+        {DG("*.example.com"), "{\"url\":\"https://a.example.com/\",\"q\":\"http:evil.com\"}", 0},
+        {DG("10.0.0.*"), "{\"url\":\"http://167772165/\"}", 1},
+        {DG("10.0.0.*"), "{\"url\":\"http://0x7f.1/\"}", 0},
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }

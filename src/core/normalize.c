@@ -1,0 +1,805 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/normalize.c - reading strings the way the tools that receive them
+ * will: WHATWG URLs (https://url.spec.whatwg.org/: the basic URL parser's
+ * clean-up, scheme, authority and userinfo states, cross-checked against
+ * an RFC 3986 reading; the host itself is parsed in normalize_host.c),
+ * which leaves name a URL or a path, path normalisation (percent-decoding,
+ * file: URLs, "." / ".." / empty segments), and the folding and unescaping
+ * of text for secret scanning. Ambiguity is failure: the kernel denies
+ * what it cannot read for sure.
+ *
+ * Core layer: calls nothing above it. No state, no locks; scratch space is
+ * on the stack, or malloc'ed and freed before return for long inputs.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "chio/error.h"
+#include "internal.h"
+#include "normalize.h"
+
+#define STACK_BUF 512
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static int is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = lower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int is_slash(int c)
+{
+    return c == '/' || c == '\\';
+}
+
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Case-insensitive substring search for an ASCII @needle. */
+static int has_ci(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle), i;
+
+    for (i = 0; k <= n && i <= n - k; i++)
+        if (strncasecmp(s + i, needle, k) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does the key contain one of @names (case-insensitive)? */
+static int key_names(const char *key, const char *const *names)
+{
+    size_t i;
+
+    if (key == NULL)
+        return 0;
+    for (i = 0; names[i] != NULL; i++)
+        if (has_ci(key, strlen(key), names[i]))
+            return 1;
+    return 0;
+}
+
+/* Scratch space: @stack when @need fits, else the heap. */
+static char *scratch(char *stack, size_t stack_cap, size_t need, char **heap)
+{
+    *heap = NULL;
+    if (need <= stack_cap)
+        return stack;
+    *heap = malloc(need);
+    return *heap;
+}
+
+size_t chio__percent_decode(const char *s, size_t n, char *out)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+int chio__has_escape(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 2 < n; i++)
+        if (s[i] == '%' && hexval((unsigned char)s[i + 1]) >= 0 &&
+            hexval((unsigned char)s[i + 2]) >= 0)
+            return 1;
+    return 0;
+}
+
+/* ---- URLs --------------------------------------------------------------------------------- */
+
+enum { SCHEME_OTHER = 0, SCHEME_SPECIAL, SCHEME_FILE };
+
+static int scheme_kind(const char *s, size_t len)
+{
+    static const char *const special[] = {"http", "https", "ws", "wss", "ftp", NULL};
+    size_t i;
+
+    for (i = 0; special[i] != NULL; i++)
+        if (strlen(special[i]) == len && strncasecmp(s, special[i], len) == 0)
+            return SCHEME_SPECIAL;
+    if (len == 4 && strncasecmp(s, "file", 4) == 0)
+        return SCHEME_FILE;
+    return SCHEME_OTHER;
+}
+
+/* Length of a WHATWG scheme at the start of @s when ':' follows it, else 0. */
+static size_t scheme_len(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || !is_alpha((unsigned char)s[0]))
+        return 0;
+    for (i = 1; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.')
+            break;
+    }
+    return i < n && s[i] == ':' ? i : 0;
+}
+
+/* WHATWG's input clean-up: leading/trailing C0-or-space stripped, tab, LF
+ * and CR removed anywhere. @out has room for @n bytes. */
+static size_t url_clean(const char *s, size_t n, char *out)
+{
+    size_t a = 0, b = n, o = 0, i;
+
+    while (a < b && (unsigned char)s[a] <= 0x20)
+        a++;
+    while (b > a && (unsigned char)s[b - 1] <= 0x20)
+        b--;
+    for (i = a; i < b; i++)
+        if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            out[o++] = s[i];
+    return o;
+}
+
+/* The authority starting at @p: userinfo up to the last '@', host, port. */
+static int authority(const char *t, size_t m, size_t p, int special, char *out, size_t cap)
+{
+    size_t e = p, h, hend, i;
+
+    while (e < m && t[e] != '/' && t[e] != '?' && t[e] != '#' && !(special && t[e] == '\\'))
+        e++;
+    if (!special && memchr(t + p, '\\', e - p) != NULL)
+        return CHIO_EINVAL; /* readers disagree on '\' in non-special URLs */
+    h = p;
+    for (i = e; i > p; i--)
+        if (t[i - 1] == '@') {
+            h = i;
+            break;
+        }
+    if (h > p && memchr(t + p, '@', h - 1 - p) != NULL)
+        return CHIO_EINVAL; /* two '@': readers disagree on which one ends the userinfo */
+    if (h < e && t[h] == '[') {
+        const char *rb = memchr(t + h, ']', e - h);
+        if (rb == NULL)
+            return CHIO_EINVAL;
+        hend = (size_t)(rb - t) + 1;
+        if (hend < e && t[hend] != ':')
+            return CHIO_EINVAL;
+    } else {
+        const char *colon = memchr(t + h, ':', e - h);
+        hend = colon != NULL ? (size_t)(colon - t) : e;
+    }
+    if (hend < e) { /* ":port": digits only, at most 65535 */
+        unsigned long port = 0;
+        for (i = hend + 1; i < e; i++) {
+            if (!is_digit((unsigned char)t[i]))
+                return CHIO_EINVAL;
+            port = port * 10 + (unsigned long)(t[i] - '0');
+            if (port > 65535)
+                return CHIO_EINVAL;
+        }
+    }
+    if (hend == h)
+        return CHIO_EINVAL; /* empty host */
+    return chio__host_canon(t + h, hend - h, out, cap);
+}
+
+static int url_host_clean(const char *t, size_t m, char *out, size_t cap)
+{
+    size_t sl = scheme_len(t, m), p;
+
+    if (sl == 0) {
+        /* scheme-relative: read as a special URL against a special base */
+        if (m < 2 || !is_slash((unsigned char)t[0]) || !is_slash((unsigned char)t[1]))
+            return CHIO_EINVAL;
+        for (p = 0; p < m && is_slash((unsigned char)t[p]); p++)
+            ;
+        return authority(t, m, p, 1, out, cap);
+    }
+    p = sl + 1;
+    switch (scheme_kind(t, sl)) {
+    case SCHEME_SPECIAL:
+        while (p < m && is_slash((unsigned char)t[p]))
+            p++;
+        return authority(t, m, p, 1, out, cap);
+    case SCHEME_FILE: {
+        size_t e;
+        char d[16];
+        if (p + 1 >= m || !is_slash((unsigned char)t[p]) || !is_slash((unsigned char)t[p + 1]))
+            return CHIO_EINVAL; /* no host */
+        p += 2;
+        for (e = p; e < m && !is_slash((unsigned char)t[e]) && t[e] != '?' && t[e] != '#'; e++)
+            ;
+        if (e - p < sizeof(d) && chio__percent_decode(t + p, e - p, d) == 9 &&
+            strcasecmp(d, "localhost") == 0)
+            return CHIO_EINVAL; /* the local machine: no host */
+        if (e == p)
+            return CHIO_EINVAL;
+        return chio__host_canon(t + p, e - p, out, cap);
+    }
+    default:
+        if (p + 1 < m && t[p] == '/' && t[p + 1] == '/')
+            return authority(t, m, p + 2, 0, out, cap);
+        return CHIO_EINVAL; /* no authority, no host */
+    }
+}
+
+/*
+ * The host an RFC 3986 reader (curl, urllib3, Go's net/url) takes from a
+ * special-scheme or scheme-relative URL as written: "//" must follow the
+ * scheme, the authority ends at the first / ? # (a '\' is an ordinary
+ * character), the userinfo at the last '@'. 1 when that reader sees no
+ * host at all (it cannot connect anywhere), 0 with the canonical host in
+ * @out, or a failure code when the host it sees is not readable.
+ */
+static int rfc3986_host(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t a = 0, b = n, p, e, h, i, sl;
+
+    while (a < b && (unsigned char)s[a] <= 0x20)
+        a++;
+    while (b > a && (unsigned char)s[b - 1] <= 0x20)
+        b--;
+    s += a;
+    n = b - a;
+    sl = scheme_len(s, n);
+    if (sl > 0 && scheme_kind(s, sl) != SCHEME_SPECIAL)
+        return 1;
+    p = sl > 0 ? sl + 1 : 0;
+    if (n - p < 2 || s[p] != '/' || s[p + 1] != '/')
+        return 1;
+    p += 2;
+    for (e = p; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++)
+        ;
+    h = p;
+    for (i = e; i > p; i--)
+        if (s[i - 1] == '@') {
+            h = i;
+            break;
+        }
+    if (h < e && s[h] == '[') {
+        const char *rb = memchr(s + h, ']', e - h);
+        e = rb != NULL ? (size_t)(rb - s) + 1 : e;
+    } else {
+        const char *colon = memchr(s + h, ':', e - h);
+        e = colon != NULL ? (size_t)(colon - s) : e;
+    }
+    if (e == h)
+        return 1;
+    return chio__host_canon(s + h, e - h, out, cap);
+}
+
+static int url_host(const char *s, size_t n, int cross_check, char *out, size_t cap)
+{
+    char stack[STACK_BUF * 2], *heap, *t, other[CHIO__HOST_MAX];
+    size_t m;
+    int rc;
+
+    if (cap > 0)
+        out[0] = '\0';
+    t = scratch(stack, sizeof(stack), n + 1, &heap);
+    if (t == NULL)
+        return CHIO_ENOMEM;
+    m = url_clean(s, n, t);
+    rc = url_host_clean(t, m, out, cap);
+    /* Where WHATWG and RFC 3986 readers would connect to different hosts
+     * ("https://a.com\\@b.com"), the URL is ambiguous. */
+    if (rc == 0 && cross_check && scheme_kind(t, scheme_len(t, m)) != SCHEME_FILE) {
+        int r2 = rfc3986_host(s, n, other, sizeof(other));
+        if (r2 < 0 || (r2 == 0 && strcmp(other, out) != 0))
+            rc = CHIO_EINVAL;
+    }
+    free(heap);
+    if (rc != 0 && cap > 0)
+        out[0] = '\0';
+    return rc;
+}
+
+int chio__url_host(const char *s, size_t n, char *out, size_t cap)
+{
+    return url_host(s, n, 1, out, cap);
+}
+
+int chio__url_host_reading(const char *s, size_t n, int reader, char *out, size_t cap)
+{
+    int rc;
+
+    if (reader == CHIO__URL_WHATWG)
+        return url_host(s, n, 0, out, cap);
+    rc = rfc3986_host(s, n, out, cap);
+    if (rc != 0 && cap > 0)
+        out[0] = '\0';
+    return rc == 1 ? CHIO_EINVAL : rc;
+}
+
+int chio__url_special_scheme(const char *s, size_t n)
+{
+    char sch[8];
+    size_t i = 0, k = 0;
+
+    while (i < n && (unsigned char)s[i] <= 0x20)
+        i++;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (c == ':')
+            break;
+        if (k == sizeof(sch))
+            return 0;
+        sch[k++] = c;
+    }
+    return i < n && k > 0 && scheme_kind(sch, k) != SCHEME_OTHER;
+}
+
+int chio__url_candidate(const char *key, const char *s, size_t n)
+{
+    static const char *const keys[] = {
+        "url",    "uri",  "host",  "domain",  "endpoint", "href",    "link",     "address",
+        "origin", "site", "proxy", "webhook", "redirect", "referer", "referrer", NULL};
+    size_t i, k = 0;
+    char lead[2];
+
+    /* "://" with WHATWG's tab/newline removal applied */
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (c == ':')
+            k = 1;
+        else if (c == '/' && k > 0 && k < 3)
+            k++;
+        else
+            k = 0;
+        if (k == 3)
+            return 1;
+    }
+    if (chio__url_special_scheme(s, n))
+        return 1;
+    for (i = 0; i < n && (unsigned char)s[i] <= 0x20; i++)
+        ;
+    for (k = 0; i < n && k < 2; i++)
+        if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            lead[k++] = s[i];
+    if (k == 2 && is_slash((unsigned char)lead[0]) && is_slash((unsigned char)lead[1]))
+        return 1;
+    return key_names(key, keys) ? 2 : 0;
+}
+
+/* ---- paths --------------------------------------------------------------------------------- */
+
+static int starts_file(const char *s, size_t n)
+{
+    return n >= 5 && strncasecmp(s, "file:", 5) == 0;
+}
+
+int chio__path_candidate(const char *key, const char *s, size_t n)
+{
+    static const char *const keys[] = {"path", "file", "dir", "folder", "root", "cwd", NULL};
+    size_t i;
+
+    if (key_names(key, keys))
+        return 1;
+    if (n == 0)
+        return 0;
+    if (s[0] == '/' || s[0] == '\\' || s[0] == '~' || s[0] == '.' || memchr(s, '/', n) != NULL ||
+        memchr(s, '\\', n) != NULL)
+        return 1;
+    for (i = 0; i < n && (unsigned char)s[i] <= 0x20; i++)
+        ;
+    if (starts_file(s + i, n - i))
+        return 1;
+    return has_ci(s, n, "%2f") || has_ci(s, n, "%5c") || has_ci(s, n, "%2e");
+}
+
+/* Segment normalisation of @src into @out (room for @len + 2 bytes). */
+static int segments(const char *src, size_t len, int absolute, char *out, size_t *outlen)
+{
+    size_t o = 0, base, i = 0;
+
+    if (len > 0 && is_slash((unsigned char)src[0]))
+        absolute = 1;
+    if (absolute)
+        out[o++] = '/';
+    base = o;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && !is_slash((unsigned char)src[j]))
+            j++;
+        if (j - i == 0 || (j - i == 1 && src[i] == '.')) {
+            /* empty or "." */
+        } else if (j - i == 2 && src[i] == '.' && src[i + 1] == '.') {
+            if (o == base)
+                return CHIO_EINVAL; /* above the root, or above the start */
+            while (o > base && out[o - 1] != '/')
+                o--;
+            if (o > base)
+                o--;
+        } else {
+            if (o > base)
+                out[o++] = '/';
+            memcpy(out + o, src + i, j - i);
+            o += j - i;
+        }
+        i = j + 1;
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return 0;
+}
+
+int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, size_t cap,
+                         size_t *outlen)
+{
+    char stack[STACK_BUF], *heap = NULL, *d;
+    size_t i, dl;
+    int absolute = 0, rc;
+
+    *outlen = 0;
+    if (cap > 0)
+        out[0] = '\0';
+    if (cap < n + 2)
+        return CHIO_ETOOBIG;
+    for (i = 0; i < n; i++)
+        if (is_control((unsigned char)s[i]))
+            return CHIO_EINVAL;
+    if (!(flags & CHIO__PATH_DECODE))
+        return segments(s, n, 0, out, outlen);
+    for (i = 0; i < n && s[i] == ' '; i++)
+        ;
+    if (starts_file(s + i, n - i)) {
+        /* WHATWG file URL: "file:" then optional "//host", the path up to
+         * '?' or '#'; the path is always absolute. */
+        size_t p = i + 5, e, end = n;
+        while (end > p && s[end - 1] == ' ')
+            end--;
+        if (p + 1 < end && is_slash((unsigned char)s[p]) && is_slash((unsigned char)s[p + 1])) {
+            char host[16];
+            p += 2;
+            for (e = p; e < end && !is_slash((unsigned char)s[e]) && s[e] != '?' && s[e] != '#';
+                 e++)
+                ;
+            if (e > p && (e - p >= sizeof(host) || chio__percent_decode(s + p, e - p, host) != 9 ||
+                          strcasecmp(host, "localhost") != 0))
+                return CHIO_EINVAL; /* a remote file host */
+            p = e;
+        }
+        for (e = p; e < end && s[e] != '?' && s[e] != '#'; e++)
+            ;
+        s += p;
+        n = e - p;
+        absolute = 1;
+    }
+    d = scratch(stack, sizeof(stack), n + 1, &heap);
+    if (d == NULL)
+        return CHIO_ENOMEM;
+    dl = chio__percent_decode(s, n, d);
+    if (flags & CHIO__PATH_TRIM) { /* spaces that were encoded, too */
+        size_t a = 0;
+        while (a < dl && d[a] == ' ')
+            a++;
+        while (dl > a && d[dl - 1] == ' ')
+            dl--;
+        memmove(d, d + a, dl - a);
+        dl -= a;
+        d[dl] = '\0';
+    }
+    rc = 0;
+    for (i = 0; i < dl && rc == 0; i++)
+        if (is_control((unsigned char)d[i]))
+            rc = CHIO_EINVAL;
+    if (rc == 0 && chio__has_escape(d, dl))
+        rc = CHIO_EINVAL; /* double encoding: one more decode would change it */
+    if (rc == 0 && !chio__utf8_valid(d, dl))
+        rc = CHIO_EINVAL; /* overlong "%c0%ae" and friends: decoders disagree */
+    if (rc == 0)
+        rc = segments(d, dl, absolute, out, outlen);
+    free(heap);
+    if (rc != 0 && cap > 0)
+        out[0] = '\0';
+    return rc;
+}
+
+typedef struct readings {
+    char *buf;
+    size_t cap;
+    int (*fn)(void *, const char *, size_t);
+    void *ctx;
+} readings;
+
+static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
+{
+    size_t len;
+    int rc = chio__path_normalize(s, n, flags, r->buf, r->cap, &len);
+
+    if (rc != 0)
+        return rc == CHIO_ENOMEM ? rc : CHIO_EINVAL;
+    return r->fn(r->ctx, r->buf, len);
+}
+
+int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
+                        void *ctx)
+{
+    char stack[STACK_BUF], *heap;
+    readings r;
+    size_t a = 0, b = n;
+    int rc = 0, file, trimmed, pct;
+
+    r.buf = scratch(stack, sizeof(stack), n + 2, &heap);
+    if (r.buf == NULL)
+        return CHIO_ENOMEM;
+    r.cap = n + 2;
+    r.fn = fn;
+    r.ctx = ctx;
+    while (a < b && s[a] == ' ')
+        a++;
+    while (b > a && s[b - 1] == ' ')
+        b--;
+    trimmed = a > 0 || b < n;
+    file = starts_file(s + a, b - a);
+    pct = memchr(s, '%', n) != NULL;
+    if (!file) {
+        rc = one_reading(&r, s, n, 0);
+        if (rc == 0 && trimmed)
+            rc = one_reading(&r, s + a, b - a, 0);
+    }
+    if (rc == 0 && (pct || file))
+        rc = one_reading(&r, s, n, CHIO__PATH_DECODE);
+    if (rc == 0 && pct && trimmed && !file)
+        rc = one_reading(&r, s + a, b - a, CHIO__PATH_DECODE);
+    if (rc == 0 && pct && !file && has_ci(s, n, "%20"))
+        rc = one_reading(&r, s, n, CHIO__PATH_DECODE | CHIO__PATH_TRIM);
+    free(heap);
+    return rc;
+}
+
+int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen, int fold_case)
+{
+    int pabs = plen > 0 && p[0] == '/', xabs = xlen > 0 && prefix[0] == '/';
+
+    if (pabs != xabs)
+        return 0;
+    if (xlen == 0 || (xabs && xlen == 1))
+        return 1; /* "" covers every relative path, "/" every absolute one */
+    if (plen < xlen)
+        return 0;
+    if (fold_case ? strncasecmp(p, prefix, xlen) != 0 : memcmp(p, prefix, xlen) != 0)
+        return 0;
+    return plen == xlen || p[xlen] == '/';
+}
+
+/* ---- text folding -----------------------------------------------------------------------------
+ */
+
+/* Default-ignorable and invisible format characters (plus NUL). */
+static int invisible(uint32_t cp)
+{
+    return cp == 0 || cp == 0xAD || cp == 0x34F || cp == 0x61C || cp == 0x115F || cp == 0x1160 ||
+           cp == 0x17B4 || cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) ||
+           (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+           (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+           cp == 0xFEFF || cp == 0xFFA0 || (cp >= 0xFFF0 && cp <= 0xFFF8) ||
+           (cp >= 0x1BCA0 && cp <= 0x1BCA3) || (cp >= 0x1D173 && cp <= 0x1D17A) ||
+           (cp >= 0xE0000 && cp <= 0xE0FFF);
+}
+
+/* The ASCII character @cp stands for, or 0. */
+static int ascii_fold(uint32_t cp)
+{
+    if (cp >= 0xFF01 && cp <= 0xFF5E)
+        return (int)(cp - 0xFEE0); /* fullwidth ASCII */
+    if (cp == 0x3000)
+        return ' ';                       /* ideographic space */
+    if (cp >= 0x1D400 && cp <= 0x1D6A3) { /* mathematical letters, 52 per style */
+        unsigned i = (cp - 0x1D400) % 52;
+        return i < 26 ? (int)('A' + i) : (int)('a' + i - 26);
+    }
+    if (cp >= 0x1D7CE && cp <= 0x1D7FF)
+        return (int)('0' + (cp - 0x1D7CE) % 10); /* mathematical digits */
+    return 0;
+}
+
+/* Decode one UTF-8 sequence at @s (n > 0); its length in *len, or 0 with
+ * *len = 1 when the bytes are not a valid sequence. */
+static uint32_t utf8_at(const unsigned char *s, size_t n, size_t *len)
+{
+    uint32_t cp;
+    size_t k, i;
+
+    *len = 1;
+    if (s[0] < 0x80)
+        return s[0];
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        k = 2;
+        cp = s[0] & 0x1Fu;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        k = 3;
+        cp = s[0] & 0x0Fu;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        k = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return UINT32_MAX;
+    }
+    if (n < k)
+        return UINT32_MAX;
+    for (i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return UINT32_MAX;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return UINT32_MAX;
+    *len = k;
+    return cp;
+}
+
+size_t chio__text_fold(const char *s, size_t n, char *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+
+    while (i < n) {
+        size_t len;
+        uint32_t cp = utf8_at(u + i, n - i, &len);
+        int a;
+        if (cp == UINT32_MAX) {
+            out[o++] = s[i++];
+            continue;
+        }
+        if (invisible(cp)) {
+            i += len;
+            continue;
+        }
+        if ((a = ascii_fold(cp)) != 0) {
+            out[o++] = (char)a;
+            i += len;
+            continue;
+        }
+        memmove(out + o, s + i, len); /* out may be s: o <= i */
+        o += len;
+        i += len;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* @k hex digits at @s as a number, or -1. */
+static long hex_run(const char *s, size_t k)
+{
+    long v = 0;
+    size_t i;
+
+    for (i = 0; i < k; i++) {
+        int d = hexval((unsigned char)s[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* A "\uXXXX" (with its low surrogate), "\xHH", "&#DDD;" or "&#xHHH;"
+ * escape at @s: 1 with the code point and the bytes it spans, else 0. */
+static int escape_at(const char *s, size_t n, uint32_t *cp, size_t *used)
+{
+    long v, lo;
+    size_t i, k;
+    int hex;
+
+    if (n >= 6 && s[0] == '\\' && s[1] == 'u' && (v = hex_run(s + 2, 4)) >= 0) {
+        if (v >= 0xDC00 && v <= 0xDFFF)
+            return 0;
+        if (v >= 0xD800 && v <= 0xDBFF) {
+            if (n < 12 || s[6] != '\\' || s[7] != 'u' || (lo = hex_run(s + 8, 4)) < 0xDC00 ||
+                lo > 0xDFFF)
+                return 0;
+            v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+            *used = 12;
+        } else {
+            *used = 6;
+        }
+    } else if (n >= 4 && s[0] == '\\' && s[1] == 'x' && (v = hex_run(s + 2, 2)) >= 0) {
+        *used = 4;
+    } else if (n >= 3 && s[0] == '&' && s[1] == '#') {
+        hex = n >= 4 && (s[2] == 'x' || s[2] == 'X');
+        i = hex ? 3 : 2;
+        for (v = 0, k = 0; i < n && k < 8; i++, k++) {
+            int d = hex                             ? hexval((unsigned char)s[i])
+                    : is_digit((unsigned char)s[i]) ? s[i] - '0'
+                                                    : -1;
+            if (d < 0)
+                break;
+            v = v * (hex ? 16 : 10) + d;
+        }
+        if (k == 0 || k == 8 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+            return 0;
+        if (i < n && s[i] == ';')
+            i++;
+        *used = i;
+    } else {
+        return 0;
+    }
+    if (v == 0)
+        return 0; /* no NUL */
+    *cp = (uint32_t)v;
+    return 1;
+}
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+size_t chio__text_unescape(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+
+    while (i < n) {
+        uint32_t cp;
+        size_t used;
+        if (escape_at(s + i, n - i, &cp, &used)) {
+            /* every escape spans at least as many bytes as its UTF-8 form,
+             * so o never passes i and @out may be @s */
+            char u[4];
+            size_t k = put_utf8(u, cp);
+            memcpy(out + o, u, k);
+            o += k;
+            i += used;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+    return o;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/normalize.h - how a tool will read a string, as opposed to how it is
+ * written: the host a WHATWG URL parser connects to, the path a file API
+ * opens, and the text a secret scanner should see. Shared by the argument
+ * constraints and the built-in guards (kernel layer) so both read inputs
+ * the same way. Everything that cannot be read unambiguously is a failure,
+ * and callers deny on failure.
+ *
+ * Pure functions, no state, no locks; they allocate only for inputs longer
+ * than a small stack buffer (and free before returning). Nothing here is
+ * API; every name starts with chio__.
+ */
+#ifndef CHIO_CORE_NORMALIZE_H
+#define CHIO_CORE_NORMALIZE_H
+
+#include <stddef.h>
+
+/* Longest canonical host we produce (DNS allows 253; room for IPv6). */
+#define CHIO__HOST_MAX 256
+
+/* ---- URLs and hosts ------------------------------------------------------------------ */
+
+/*
+ * chio__url_host - the host a WHATWG URL parser (browsers, Node, urllib3's
+ * WHATWG mode) would connect to for @s (@n bytes, need not be
+ * NUL-terminated). Accepts an absolute URL with a scheme, and a
+ * scheme-relative "//host..." or "\\host..." (read as a special scheme).
+ * Writes the canonical host, NUL-terminated, to @out: lowercase, percent-
+ * decoded, one trailing dot removed, IPv4 in dotted decimal, IPv6 in
+ * brackets in WHATWG's compressed form.
+ * Returns 0, CHIO_EINVAL when there is no host or it cannot be read
+ * unambiguously (non-ASCII, forbidden code point, bad IPv4/IPv6, bad port,
+ * empty label, two '@' in the authority, or an RFC 3986 reader such as
+ * curl or urllib3 would see another host, as in "https://a.com\@b.com"),
+ * or CHIO_ETOOBIG when it does not fit @cap. @out is an empty string on
+ * failure.
+ */
+int chio__url_host(const char *s, size_t n, char *out, size_t cap);
+
+/* Readers for chio__url_host_reading. */
+#define CHIO__URL_WHATWG  0 /* browsers, Node: the parser above, alone */
+#define CHIO__URL_RFC3986 1 /* curl, urllib3, Go: "//" required, '\' is data */
+
+/* chio__url_host_reading - the host one kind of reader alone would take
+ * from @s (special schemes and scheme-relative URLs; RFC 3986 reading
+ * takes the URL as written, without WHATWG's clean-up): for callers that
+ * must hold every reading of an ambiguous value to the rules, never for
+ * deciding that a URL is unambiguous. Same returns as chio__url_host
+ * (CHIO_EINVAL: that reader sees no host). */
+int chio__url_host_reading(const char *s, size_t n, int reader, char *out, size_t cap);
+
+/* chio__host_canon - the canonical form (as above) of a bare host: no
+ * scheme, userinfo or port. Same returns as chio__url_host. */
+int chio__host_canon(const char *s, size_t n, char *out, size_t cap);
+
+/* chio__url_special_scheme - 1 when @s, read as WHATWG does (leading and
+ * trailing C0/space stripped, tab/LF/CR removed), starts with a special
+ * scheme (http, https, ws, wss, ftp, file; any case) and ':'; else 0. */
+int chio__url_special_scheme(const char *s, size_t n);
+
+/* chio__url_candidate - does a leaf (@key: its nearest object key, may be
+ * NULL) name a URL or host? 2 when only the key says so (a URL-ish key such
+ * as url, host, endpoint, ...), 1 when the value does ("://" anywhere, a
+ * special scheme, or a leading "//" or "\\"), 0 when neither. */
+int chio__url_candidate(const char *key, const char *s, size_t n);
+
+/* ---- paths ------------------------------------------------------------------------------ */
+
+/* chio__path_candidate - 1 when a leaf may be read as a path: its key names
+ * one (path, file, dir, folder, root, cwd, ...) or its value looks like one
+ * (starts with / \ ~ ., contains / or \, starts with "file:" in any case,
+ * contains %2f %5c %2e in any case). Conservative by design. @key may be
+ * NULL. */
+int chio__path_candidate(const char *key, const char *s, size_t n);
+
+/* Flags of chio__path_normalize. */
+#define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
+#define CHIO__PATH_TRIM   2u /* with DECODE: drop spaces around the decoded value */
+
+/*
+ * chio__path_normalize - @s as a normalised path in @out (NUL-terminated;
+ * length in *@outlen): "/" and "\" separate, empty and "." segments are
+ * dropped, ".." pops one; the result is "/a/b", "/" or a relative "a/b"
+ * ("" for an empty relative path). With CHIO__PATH_DECODE, a value starting
+ * with "file:" (any case) is read as a WHATWG file URL (host empty or
+ * localhost, query and fragment dropped), and the path is percent-decoded
+ * once. @cap must be at least @n + 2.
+ * Returns 0, or CHIO_EINVAL when a C0 control or DEL appears (before or
+ * after decoding), ".." climbs above the root or above the start of a
+ * relative path, a decoded value still holds a %XX escape (double
+ * encoding) or is not valid UTF-8 (overlong "%c0%ae"), or a file: URL
+ * names another host; CHIO_ETOOBIG when @cap is
+ * too small.
+ */
+int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, size_t cap,
+                         size_t *outlen);
+
+/*
+ * chio__path_readings - every reading of a path-looking @s a tool could
+ * make, normalised: as written, with surrounding spaces trimmed, each of
+ * those percent-decoded once (file: URLs read per WHATWG), and decoded
+ * then trimmed ("%20/etc" is also "/etc"). @fn gets each normalised form (NUL-terminated); a
+ * nonzero return stops the walk and is returned. Returns CHIO_EINVAL as soon as one reading fails
+ * to normalise (callers deny), CHIO_ENOMEM, or 0.
+ */
+int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
+                        void *ctx);
+
+/* chio__path_under - 1 when the normalised path @p lies at or under the
+ * normalised @prefix, comparing whole segments ("/etc" covers "/etc" and
+ * "/etc/x", not "/etcx"); absolute and relative never mix. @fold_case
+ * compares ASCII letters case-insensitively. */
+int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen, int fold_case);
+
+/* ---- text for secret scanning ---------------------------------------------------------- */
+
+/* chio__text_fold - @s with invisible format characters (zero-width,
+ * bidi controls, soft hyphen, variation selectors, tags, ...) and NUL
+ * removed and fullwidth ASCII (U+FF01..U+FF5E, U+3000) and mathematical
+ * alphanumerics folded to ASCII, written to @out (which may be @s itself:
+ * the output is never longer). Invalid UTF-8 bytes are copied as they are.
+ * Returns the new length and NUL-terminates (@out needs @n + 1 bytes). */
+size_t chio__text_fold(const char *s, size_t n, char *out);
+
+/* chio__percent_decode - one pass of %XX decoding (an invalid escape stays
+ * as written) into @out (may be @s; never longer). Returns the new length
+ * and NUL-terminates (@out needs @n + 1 bytes). */
+size_t chio__percent_decode(const char *s, size_t n, char *out);
+
+/* chio__text_unescape - one pass of the escapes text is smuggled in:
+ * "\uXXXX" (surrogate pairs joined), "\xHH" and HTML numeric character
+ * references ("&#65;", "&#x41;", ";" optional), into UTF-8 in @out (may be
+ * @s; never longer). Escapes of NUL, lone surrogates or code points above
+ * U+10FFFF stay as written. Returns the new length and NUL-terminates. */
+size_t chio__text_unescape(const char *s, size_t n, char *out);
+
+/* chio__has_escape - 1 when @s holds a valid %XX escape. */
+int chio__has_escape(const char *s, size_t n);
+
+#endif /* CHIO_CORE_NORMALIZE_H */

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_scan.c - the matching of the built-in guards (see
+ * guard_scan.h): walking every string and key of a JSON value, the
+ * readings of a string a secret scanner must look at, and the readings of
+ * a path a forbidden prefix must catch. Uses core/normalize.c; calls
+ * nothing else in the kernel. No state, no locks; scratch space is on the
+ * stack for short strings and malloc'ed (and freed) for long ones.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "guard_scan.h"
+#include "internal.h"
+#include "kernel_internal.h"
+#include "normalize.h"
+
+/* ---- walking ---------------------------------------------------------------------------- */
+
+size_t chio__number_text(const chio_json *v, char out[32])
+{
+    int64_t i;
+    uint64_t u;
+    double d;
+
+    switch (chio_json_typeof(v)) {
+    case CHIO_JSON_INT:
+        chio_json_get_int64(v, &i);
+        return (size_t)snprintf(out, 32, "%lld", (long long)i);
+    case CHIO_JSON_UINT:
+        chio_json_get_uint64(v, &u);
+        return (size_t)snprintf(out, 32, "%llu", (unsigned long long)u);
+    case CHIO_JSON_DOUBLE:
+        chio_json_get_double(v, &d);
+        return chio__fmt_double(d, out);
+    default:
+        return 0;
+    }
+}
+
+typedef int (*text_fn)(void *, const char *, const char *, size_t, int);
+
+static int each_text(const chio_json *v, const char *key, int numbers, text_fn fn, void *ctx)
+{
+    size_t i, n, len;
+    const char *s;
+    char num[32];
+    int rc;
+
+    switch (chio_json_typeof(v)) {
+    case CHIO_JSON_STRING:
+        s = chio_json_string(v, &len);
+        return fn(ctx, key, s, len, 0);
+    case CHIO_JSON_INT:
+    case CHIO_JSON_UINT:
+    case CHIO_JSON_DOUBLE:
+        if (!numbers)
+            return 0;
+        len = chio__number_text(v, num);
+        return fn(ctx, key, num, len, 0);
+    case CHIO_JSON_ARRAY:
+        n = chio_json_size(v);
+        for (i = 0; i < n; i++)
+            if ((rc = each_text(chio_json_at(v, i), key, numbers, fn, ctx)) != 0)
+                return rc;
+        return 0;
+    case CHIO_JSON_OBJECT:
+        n = chio_json_size(v);
+        for (i = 0; i < n; i++) {
+            const char *k = chio_json_key_at(v, i, &len);
+            if ((rc = fn(ctx, NULL, k, len, 1)) != 0)
+                return rc;
+            if ((rc = each_text(chio_json_get(v, k), k, numbers, fn, ctx)) != 0)
+                return rc;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int chio__each_text(const chio_json *v, int numbers,
+                    int (*fn)(void *ctx, const char *key, const char *s, size_t n, int is_key),
+                    void *ctx)
+{
+    return each_text(v, NULL, numbers, fn, ctx);
+}
+
+/* ---- secret_leak -------------------------------------------------------------------------- */
+
+int chio__is_secret_guard(const chio__guard_reg *g)
+{
+    return g->builtin && g->regexes != NULL;
+}
+
+#define FORMS_MAX   6 /* as written, folded, up to four unescape-and-fold rounds */
+#define FORMS_STACK 1024
+#define DECODE_MAX  4
+
+typedef struct forms {
+    const char *f[FORMS_MAX];
+    size_t nf;
+    char *heap;
+    char stack[FORMS_STACK];
+} forms;
+
+/* Only bytes >= 0x80, NUL and the escape introducers '%', '\\' and '&'
+ * can make another reading differ. */
+static int plain_ascii(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || c == 0 || c == '%' || c == '\\' || c == '&')
+            return 0;
+    }
+    return 1;
+}
+
+static int forms_build(forms *fm, const char *s, size_t n)
+{
+    const char *prev = s;
+    size_t prevlen = n, len, need, round;
+    char *cur;
+
+    fm->f[0] = s;
+    fm->nf = 1;
+    fm->heap = NULL;
+    if (plain_ascii(s, n))
+        return 0; /* the common case: one reading, no scratch */
+    need = (DECODE_MAX + 1) * (n + 1);
+    if (need <= sizeof(fm->stack)) {
+        cur = fm->stack;
+    } else {
+        if ((fm->heap = malloc(need)) == NULL)
+            return CHIO_ENOMEM;
+        cur = fm->heap;
+    }
+    len = chio__text_fold(s, n, cur);
+    if (len != n || memcmp(cur, s, n) != 0) {
+        fm->f[fm->nf++] = cur;
+        prev = cur;
+        prevlen = len;
+        cur += len + 1;
+    }
+    /* Each round undoes one layer of %XX, \\uXXXX / \\xHH and &#NN;
+     * escapes, then folds again; it stops when nothing changes. */
+    for (round = 0; round < DECODE_MAX; round++) {
+        len = chio__percent_decode(prev, prevlen, cur);
+        len = chio__text_unescape(cur, len, cur);
+        len = chio__text_fold(cur, len, cur);
+        if (len == prevlen && memcmp(cur, prev, len) == 0)
+            break;
+        fm->f[fm->nf++] = cur;
+        prev = cur;
+        prevlen = len;
+        cur += len + 1;
+    }
+    return 0;
+}
+
+int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
+                      size_t *guard, size_t *pattern)
+{
+    forms fm;
+    size_t gi, f, p;
+    int rc = 0;
+
+    for (gi = 0; gi < n && !chio__is_secret_guard(&guards[gi]); gi++)
+        ;
+    if (gi == n)
+        return 0;
+    if (forms_build(&fm, s, len) != 0)
+        return CHIO_ENOMEM;
+    for (; gi < n && rc == 0; gi++) {
+        const chio__guard_reg *g = &guards[gi];
+        if (!chio__is_secret_guard(g))
+            continue;
+        for (p = 0; p < g->nregexes && rc == 0; p++)
+            for (f = 0; f < fm.nf; f++) {
+                /* every reading is NUL-terminated at its length; the folded
+                 * ones carry no NUL, so regexec sees all of them */
+                if (regexec(&g->regexes[p], fm.f[f], 0, NULL, 0) == 0) {
+                    *guard = gi;
+                    *pattern = p;
+                    rc = 1;
+                    break;
+                }
+            }
+    }
+    free(fm.heap);
+    return rc;
+}
+
+/* ---- forbidden_path ------------------------------------------------------------------------- */
+
+#define PREFIX_STACK 256
+
+typedef struct path_hit {
+    const chio__guard_reg *g;
+    size_t prefix; /* index of the prefix hit */
+    int nomem;
+} path_hit;
+
+/* "/proc/<pid>/root/x" is "/x" seen through the process's root link:
+ * the length of that "/proc/<pid>/root" head, or 0. */
+static size_t proc_root(const char *p, size_t len)
+{
+    size_t i = 6;
+
+    if (len < 6 || memcmp(p, "/proc/", 6) != 0)
+        return 0;
+    while (i < len && p[i] != '/')
+        i++;
+    if (i == 6 || len - i < 5 || memcmp(p + i, "/root", 5) != 0)
+        return 0;
+    i += 5;
+    return i == len || p[i] == '/' ? i : 0;
+}
+
+static int reading_under_prefix(path_hit *ph, const char *p, size_t len);
+
+static int reading_forbidden(void *ctx, const char *p, size_t len)
+{
+    path_hit *ph = ctx;
+    size_t head;
+
+    for (;;) {
+        if (reading_under_prefix(ph, p, len))
+            return 1;
+        if (ph->nomem || (head = proc_root(p, len)) == 0)
+            return ph->nomem;
+        p += head;
+        len -= head;
+        if (len == 0) {
+            p = "/";
+            len = 1;
+        }
+    }
+}
+
+static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < ph->g->nprefixes; i++) {
+        const char *x = ph->g->prefixes[i];
+        size_t xn = strlen(x), nlen;
+        char stack[PREFIX_STACK], *heap = NULL, *norm = stack;
+        int under;
+        if (xn + 2 > sizeof(stack) && (norm = heap = malloc(xn + 2)) == NULL) {
+            ph->nomem = 1;
+            return 1;
+        }
+        /* a prefix that does not normalise still matches as written */
+        under = chio__path_normalize(x, xn, 0, norm, xn + 2, &nlen) == 0 &&
+                chio__path_under(p, len, norm, nlen, 1);
+        free(heap);
+        if (under) {
+            ph->prefix = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Where a word of running text ends: whitespace, controls, shell and
+ * prose punctuation, and ':' (PATH lists, "--opt:value"). */
+static int word_end(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("'\"`;|&<>(){}[],=:", c) != NULL);
+}
+
+/* Does the value itself say "path" (not merely hold a '/' somewhere)? */
+static int strong_path(const char *key, const char *s, size_t n)
+{
+    size_t i;
+
+    if (chio__path_candidate(key, "", 0))
+        return 1; /* the key names a path */
+    if (n > 0 && strchr("/\\~.", s[0]) != NULL)
+        return 1;
+    for (i = 0; i < n && s[i] == ' '; i++)
+        ;
+    return n - i >= 5 && strncasecmp(s + i, "file:", 5) == 0;
+}
+
+/* Every reading of @s against the prefixes: 1 hit, CHIO_EINVAL unreadable,
+ * CHIO_ENOMEM, 0. */
+static int check_readings(path_hit *ph, const char *s, size_t n)
+{
+    int rc = chio__path_readings(s, n, reading_forbidden, ph);
+
+    if (ph->nomem || rc == CHIO_ENOMEM)
+        return CHIO_ENOMEM;
+    return rc > 0 ? 1 : rc < 0 ? CHIO_EINVAL : 0;
+}
+
+int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,
+                             char *details, size_t cap)
+{
+    path_hit ph = {g, 0, 0};
+    int shown = (int)(n > 200 ? 200 : n), rc = 0, words = 0;
+    size_t i;
+
+    for (i = 0; i < g->nprefixes; i++) {
+        size_t pl = strlen(g->prefixes[i]);
+        if (n >= pl && memcmp(s, g->prefixes[i], pl) == 0) {
+            snprintf(details, cap, "argument '%.*s' is under forbidden prefix '%s'", shown, s,
+                     g->prefixes[i]);
+            return 1;
+        }
+    }
+    if (!chio__path_candidate(key, s, n))
+        return 0;
+    for (i = 0; i < n && !words; i++)
+        words = word_end((unsigned char)s[i]);
+    /* The whole value, read strictly (a control character or ".." above
+     * the root denies), unless it is running text that merely holds a '/'
+     * somewhere: then its words are what a tool could take as paths. */
+    if (strong_path(key, s, n) || !words)
+        rc = check_readings(&ph, s, n);
+    /* Each word that looks like a path ("cat /etc/passwd", "--f=/etc/x",
+     * "a\n/etc/passwd"), also inside a value that is a path itself. */
+    for (i = 0; rc == 0 && words && i < n;) {
+        size_t j = i;
+        while (j < n && !word_end((unsigned char)s[j]))
+            j++;
+        if (j > i && chio__path_candidate(NULL, s + i, j - i))
+            rc = check_readings(&ph, s + i, j - i);
+        i = j + 1;
+    }
+    if (rc == CHIO_ENOMEM)
+        return rc;
+    if (rc > 0)
+        snprintf(details, cap, "argument '%.*s' is under forbidden prefix '%s'", shown, s,
+                 g->prefixes[ph.prefix]);
+    else if (rc < 0)
+        snprintf(details, cap, "argument '%.*s' cannot be read unambiguously as a path", shown, s);
+    return rc != 0;
+}

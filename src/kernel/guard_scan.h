@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_scan.h - the matching behind the built-in guards, shared by
+ * the guards themselves (registry.c) and by redaction (redact.c), so a
+ * string the secret_leak guard would deny is exactly a string redaction
+ * replaces. Paths and text are read through core/normalize.h.
+ * No state, no locks: guard registrations are read-only while serving.
+ */
+#ifndef CHIO_KERNEL_GUARD_SCAN_H
+#define CHIO_KERNEL_GUARD_SCAN_H
+
+#include <stddef.h>
+
+#include "chio/json.h"
+#include "mediate.h"
+
+/*
+ * chio__each_text - every string value and every object key under @v, in
+ * document order (an object's key before its value), and with @numbers
+ * every number too, as its canonical JSON text. @key is the nearest
+ * object key of a value (NULL at the top level), NULL for a key itself;
+ * @is_key tells which. Stops at the first nonzero return of @fn and
+ * returns it.
+ */
+int chio__each_text(const chio_json *v, int numbers,
+                    int (*fn)(void *ctx, const char *key, const char *s, size_t n, int is_key),
+                    void *ctx);
+
+/* The canonical JSON text of a number @v in @out (NUL-terminated) and its
+ * length; 0 when @v is not a number. */
+size_t chio__number_text(const chio_json *v, char out[32]);
+
+/* Is @g a built-in secret_leak guard? */
+int chio__is_secret_guard(const chio__guard_reg *g);
+
+/*
+ * chio__secret_scan - does some built-in secret_leak guard among
+ * @guards[0..n) flag @s (@len bytes, NUL-terminated at @len)? Each guard's
+ * patterns are matched against the string as written, with invisible
+ * format characters removed and fullwidth/mathematical letters folded to
+ * ASCII, and with escapes undone (%XX, \uXXXX, \xHH, &#NN; repeatedly,
+ * folding again). Other guards are skipped. Returns 1 with the lowest flagging guard's index in
+ * *@guard and the pattern's in *@pattern, 0 when nothing matches, or CHIO_ENOMEM.
+ */
+int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
+                      size_t *guard, size_t *pattern);
+
+/*
+ * chio__forbidden_path_hit - does the forbidden_path guard @g deny the
+ * argument text @s (a value with nearest key @key, or a key with @key
+ * NULL)? It does when @s starts with a prefix as written, or when @s may be
+ * a path (chio__path_candidate) and some reading of it (as written,
+ * trimmed, percent-decoded, a file: URL's path) normalises to a path at or
+ * under a normalised prefix (whole segments, ASCII case folded; a leading
+ * "/proc/<pid>/root" is also looked through), or when such a reading
+ * cannot be normalised at all. A value that is running text (its key does
+ * not name a path and it does not start like one, but holds whitespace or
+ * punctuation) is not read whole: each of its words that looks like a
+ * path is, as above. Words are checked in path-like values too. Returns 1 with a reason in
+ * @details, 0, or CHIO_ENOMEM.
+ */
+int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,
+                             char *details, size_t cap);
+
+#endif /* CHIO_KERNEL_GUARD_SCAN_H */
