@@ -297,11 +297,18 @@ CHIO_EXTERN int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_gua
                                       void *user, chio_error *err);
 
 /*
- * Built-in guards. forbidden_path denies when any string in the arguments
- * (at any depth) starts with one of @prefixes. secret_leak denies when any
- * string in the arguments matches one of @patterns (POSIX extended regular
- * expressions; an invalid pattern fails registration with CHIO_EINVAL).
- * Same results and ownership as chio_kernel_add_guard(); the lists are copied.
+ * Built-in guards. forbidden_path denies when any string or object key in
+ * the arguments (at any depth), read as a path the way a tool would
+ * (decoded, file: URLs, "."/".." and repeated separators resolved; words
+ * of running text too), lies at or under one of @prefixes, by whole
+ * segments and ASCII case-insensitively; a path that cannot be read
+ * unambiguously denies. secret_leak denies when any string, key or number
+ * matches one of @patterns (POSIX extended regular expressions; an invalid
+ * pattern fails registration with CHIO_EINVAL), also with invisible
+ * characters removed, fullwidth letters folded and encodings (%XX, \uXXXX,
+ * \xHH, &#NN;) undone; the values it flags are redacted in receipts
+ * (docs/security.md). Same results and ownership as chio_kernel_add_guard();
+ * the lists are copied.
  */
 CHIO_EXTERN int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
                                                      const char *const *prefixes, size_t n,
