@@ -116,10 +116,14 @@ static rocksdb_options_t *make_options(chio_store_mode mode)
     rocksdb_options_set_create_if_missing(o, mode == CHIO_STORE_READ_WRITE);
     rocksdb_options_set_create_missing_column_families(o, mode == CHIO_STORE_READ_WRITE);
     rocksdb_options_set_paranoid_checks(o, 1);
-    /* No periodic statistics threads; a short, quiet info log. */
+    /* No periodic statistics threads; an info log with its header only.
+     * Debian's librocksdb keeps its assertions, and its file logger aborts
+     * the process on the next line after a failed write: on a full disk,
+     * any warning (closing the store after a failed commit, say) killed the
+     * host. Our errors carry RocksDB's status text instead. */
     rocksdb_options_set_stats_dump_period_sec(o, 0);
     rocksdb_options_set_stats_persist_period_sec(o, 0);
-    rocksdb_options_set_info_log_level(o, 2 /* WARN */);
+    rocksdb_options_set_info_log_level(o, 5 /* HEADER_LEVEL */);
     rocksdb_options_set_keep_log_file_num(o, 2);
     rocksdb_options_set_max_log_file_size(o, 1 << 20);
     /* WAL recovery: a torn record at the tail (a crash mid-write: never an
