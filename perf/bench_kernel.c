@@ -32,6 +32,7 @@
 #include <math.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,13 +525,23 @@ static void *closed_thread(void *arg)
 
 typedef struct tp {
     double rate, p50_us, p99_us;
+    double cpu_us; /* process CPU (user + system, every thread) per call */
 } tp;
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static tp closed_loop(bk *b, naive *nv, int threads, double seconds, lat *l)
 {
     pthread_t *th = calloc((size_t)threads, sizeof(*th));
     run *rs = calloc((size_t)threads, sizeof(*rs));
-    double start, el;
+    double start, el, cpu0;
     long total = 0;
     tp out;
     int i;
@@ -541,6 +552,7 @@ static tp closed_loop(bk *b, naive *nv, int threads, double seconds, lat *l)
         if ((nv ? naive_call(nv) : call_once(b, 0)) != 0)
             die("warm-up call failed");
     start = now_s();
+    cpu0 = cpu_s();
     for (i = 0; i < threads; i++) {
         rs[i] = (run){b, nv, start + seconds, 0, 0, l};
         if (pthread_create(&th[i], NULL, closed_thread, &rs[i]) != 0)
@@ -553,6 +565,7 @@ static tp closed_loop(bk *b, naive *nv, int threads, double seconds, lat *l)
             die("a call failed");
     }
     el = now_s() - start;
+    out.cpu_us = total ? (cpu_s() - cpu0) * 1e6 / (double)total : 0.0;
     lat_sort(l);
     out.rate = (double)total / el;
     out.p50_us = pct_us(l, 0.50);
@@ -883,19 +896,23 @@ int main(int argc, char **argv)
         goto latency;
     printf("\nallowed evaluations end to end (evaluate + echo tool + sign + commit), closed "
            "loop\n");
-    printf("  %-7s %-8s %7s %10s %8s %9s %9s\n", "signers", "durab.", "callers", "calls/s",
-           "x sign", "p50 us", "p99 us");
+    printf("  %-7s %-8s %7s %10s %8s %9s %9s %10s %8s\n", "signers", "durab.", "callers", "calls/s",
+           "x sign", "p50 us", "p99 us", "CPU us/call", "x sign");
     for (d = 0; d < 2; d++) {
         for (s = 1; s <= 2; s++) {
             bk_open(&b, s, d == 0 ? CHIO_DURABILITY_SYNC : CHIO_DURABILITY_NOSYNC, "tp");
             for (ti = 0; ti < ntl; ti++) {
                 tp t = closed_loop(&b, NULL, tlist[ti], secs, &l);
                 char key[64];
-                printf("  %-7d %-8s %7d %10.0f %8.2f %9.0f %9.0f\n", s, d == 0 ? "sync" : "nosync",
-                       tlist[ti], t.rate, t.rate / r.sign, t.p50_us, t.p99_us);
+                printf("  %-7d %-8s %7d %10.0f %8.2f %9.0f %9.0f %10.1f %8.2f\n", s,
+                       d == 0 ? "sync" : "nosync", tlist[ti], t.rate, t.rate / r.sign, t.p50_us,
+                       t.p99_us, t.cpu_us, t.cpu_us * r.sign / 1e6);
                 snprintf(key, sizeof(key), "tp_s%d_%s_t%d", s, d == 0 ? "sync" : "nosync",
                          tlist[ti]);
                 jnum(key, t.rate);
+                snprintf(key, sizeof(key), "cpu_us_s%d_%s_t%d", s, d == 0 ? "sync" : "nosync",
+                         tlist[ti]);
+                jnum(key, t.cpu_us);
                 if (s == 1 && d == 0) {
                     ours_rate[ti] = t.rate;
                     ours_p99[ti] = t.p99_us;
