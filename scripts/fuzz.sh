@@ -28,7 +28,7 @@ CC=${CC:-clang}
 case "$(basename "$CC")" in clang*) ;; *) CC=clang ;; esac
 BUILD=build-fuzz
 FUZZ_CFLAGS=${FUZZ_CFLAGS:--Wno-error=format-nonliteral}
-ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario"
+ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 SAN_COMPILE="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 SAN_LINK="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
@@ -60,6 +60,7 @@ for t in $TARGETS; do
         extra_src=("$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o")
         extra_inc=(-Isrc/cli)
     fi
+    [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core) # internal API: core/normalize.h
     bin=$BUILD/fuzz/$t
     if [[ ! -x $bin || tests/fuzz/$t.c -nt $bin || $BUILD/libchio.a -nt $bin ||
           ( ${#extra_src[@]} -gt 0 && ( ${extra_src[0]} -nt $bin || ${extra_src[1]} -nt $bin ) ) ]]; then

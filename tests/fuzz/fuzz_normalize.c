@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/fuzz/fuzz_normalize.c - libFuzzer target for the normalisation
+ * module (src/core/normalize.h) that constraints and guards read hostile
+ * strings through. Internal API: built with -Isrc/core.
+ *
+ * For every input:
+ *   - a host read from a URL (or a bare host) is canonical: reading it
+ *     again as a bare host gives the same bytes; it is non-empty, ASCII,
+ *     lowercase and free of forbidden code points; failure leaves "";
+ *   - a normalised path is a fixed point of normalisation, holds no empty,
+ *     "." or ".." segment and no control character;
+ *   - every reading chio__path_readings() hands out is such a path;
+ *   - folding, percent-decoding and unescaping never lengthen the text.
+ * Any violated invariant calls abort(), which libFuzzer reports as a crash.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "normalize.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "fuzz_normalize: invariant violated: %s\n", what);
+    abort();
+}
+
+static void check_host(int rc, const char *host)
+{
+    char again[CHIO__HOST_MAX];
+    size_t i, n = strlen(host);
+
+    if (rc != 0) {
+        if (n != 0)
+            fail("a failed host read leaves output");
+        return;
+    }
+    if (n == 0)
+        fail("an empty host was accepted");
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (c <= ' ' || c >= 0x7f || (c >= 'A' && c <= 'Z') || strchr("#%/<>?@\\^|", c))
+            fail("a canonical host holds a forbidden, upper-case or non-ASCII byte");
+    }
+    if (chio__host_canon(host, n, again, sizeof(again)) != 0 || strcmp(again, host) != 0)
+        fail("a canonical host is not a fixed point");
+}
+
+/* A normalised path ("/", "", "/a/b" or "a/b"): no empty, "." or ".."
+ * segment, no control byte, and normalising it again changes nothing. */
+static void check_path(const char *p, size_t len)
+{
+    char *again = malloc(len + 2);
+    size_t i, start, alen;
+
+    if (again == NULL)
+        abort();
+    if (strlen(p) != len)
+        fail("path length");
+    for (i = 0; i < len; i++)
+        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+            fail("a normalised path holds a control byte");
+    start = len > 0 && p[0] == '/' ? 1 : 0;
+    if (len > start) { /* segments between the slashes */
+        for (i = start; i <= len; i++) {
+            size_t seg;
+            if (i < len && p[i] != '/')
+                continue;
+            seg = i - start;
+            if (seg == 0)
+                fail("an empty segment");
+            if ((seg == 1 && p[start] == '.') ||
+                (seg == 2 && p[start] == '.' && p[start + 1] == '.'))
+                fail("a . or .. segment");
+            start = i + 1;
+        }
+    }
+    if (chio__path_normalize(p, len, 0, again, len + 2, &alen) != 0 || alen != len ||
+        memcmp(again, p, len) != 0)
+        fail("a normalised path is not a fixed point");
+    free(again);
+}
+
+static int each_reading(void *ctx, const char *p, size_t len)
+{
+    (void)ctx;
+    check_path(p, len);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *s = (const char *)data;
+    char host[CHIO__HOST_MAX], *buf;
+    size_t len, n;
+    unsigned flags;
+
+    check_host(chio__url_host(s, size, host, sizeof(host)), host);
+    check_host(chio__host_canon(s, size, host, sizeof(host)), host);
+    (void)chio__url_host_reading(s, size, CHIO__URL_RFC3986, host, sizeof(host));
+    (void)chio__url_candidate("url", s, size);
+    (void)chio__path_candidate("path", s, size);
+
+    buf = malloc(size + 2);
+    if (buf == NULL)
+        abort();
+    for (flags = 0; flags <= (CHIO__PATH_DECODE | CHIO__PATH_TRIM); flags++)
+        if (chio__path_normalize(s, size, flags, buf, size + 2, &len) == 0)
+            check_path(buf, len);
+    (void)chio__path_readings(s, size, each_reading, NULL);
+
+    memcpy(buf, s, size);
+    if ((n = chio__text_fold(buf, size, buf)) > size || buf[n] != '\0')
+        fail("folding lengthened the text");
+    memcpy(buf, s, size);
+    if ((n = chio__percent_decode(buf, size, buf)) > size || buf[n] != '\0')
+        fail("percent-decoding lengthened the text");
+    memcpy(buf, s, size);
+    if ((n = chio__text_unescape(buf, size, buf)) > size || buf[n] != '\0')
+        fail("unescaping lengthened the text");
+    free(buf);
+    return 0;
+}
