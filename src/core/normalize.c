@@ -25,29 +25,9 @@
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static int is_alpha(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 static int is_slash(int c)
@@ -100,8 +80,8 @@ size_t chio__percent_decode(const char *s, size_t n, char *out)
 
     for (i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = chio__hex_value((unsigned char)s[i + 1])) >= 0 &&
+            (lo = chio__hex_value((unsigned char)s[i + 2])) >= 0) {
             out[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
@@ -117,8 +97,8 @@ int chio__has_escape(const char *s, size_t n)
     size_t i;
 
     for (i = 0; i + 2 < n; i++)
-        if (s[i] == '%' && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0)
+        if (s[i] == '%' && chio__hex_value((unsigned char)s[i + 1]) >= 0 &&
+            chio__hex_value((unsigned char)s[i + 2]) >= 0)
             return 1;
     return 0;
 }
@@ -149,7 +129,7 @@ static size_t scheme_len(const char *s, size_t n)
         return 0;
     for (i = 1; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.')
+        if (!is_alpha(c) && !chio__ascii_digit(c) && c != '+' && c != '-' && c != '.')
             break;
     }
     return i < n && s[i] == ':' ? i : 0;
@@ -202,7 +182,7 @@ static int authority(const char *t, size_t m, size_t p, int special, char *out, 
     if (hend < e) { /* ":port": digits only, at most 65535 */
         unsigned long port = 0;
         for (i = hend + 1; i < e; i++) {
-            if (!is_digit((unsigned char)t[i]))
+            if (!chio__ascii_digit((unsigned char)t[i]))
                 return CHIO_EINVAL;
             port = port * 10 + (unsigned long)(t[i] - '0');
             if (port > 65535)
@@ -702,7 +682,7 @@ static long hex_run(const char *s, size_t k)
     size_t i;
 
     for (i = 0; i < k; i++) {
-        int d = hexval((unsigned char)s[i]);
+        int d = chio__hex_value((unsigned char)s[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;
@@ -736,9 +716,9 @@ static int escape_at(const char *s, size_t n, uint32_t *cp, size_t *used)
         hex = n >= 4 && (s[2] == 'x' || s[2] == 'X');
         i = hex ? 3 : 2;
         for (v = 0, k = 0; i < n && k < 8; i++, k++) {
-            int d = hex                             ? hexval((unsigned char)s[i])
-                    : is_digit((unsigned char)s[i]) ? s[i] - '0'
-                                                    : -1;
+            int d = hex                                      ? chio__hex_value((unsigned char)s[i])
+                    : chio__ascii_digit((unsigned char)s[i]) ? s[i] - '0'
+                                                             : -1;
             if (d < 0)
                 break;
             v = v * (hex ? 16 : 10) + d;

@@ -16,6 +16,24 @@
 
 #include <stddef.h>
 
+/* ASCII helpers shared by normalize.c and normalize_host.c. */
+static inline int chio__ascii_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static inline int chio__ascii_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The value of hex digit @c, or -1. */
+static inline int chio__hex_value(int c)
+{
+    c = chio__ascii_lower(c);
+    return chio__ascii_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* Longest canonical host we produce (DNS allows 253; room for IPv6). */
 #define CHIO__HOST_MAX 256
 

@@ -15,26 +15,6 @@
 #include "chio/error.h"
 #include "normalize.h"
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* ---- IPv4 (WHATWG "IPv4 parser") ------------------------------------------------------ */
 
 #define IPV4_BIG ((uint64_t)1 << 40) /* saturation: anything above 2^32 fails */
@@ -59,7 +39,7 @@ static int ipv4_number(const char *p, size_t len, uint64_t *out)
         len--;
     }
     for (i = 0; i < len; i++) {
-        int d = hexval((unsigned char)p[i]);
+        int d = chio__hex_value((unsigned char)p[i]);
         if (d < 0 || (unsigned)d >= radix)
             return -1;
         acc = acc * radix + (unsigned)d;
@@ -86,7 +66,7 @@ static int ends_in_number(const char *s, size_t n)
     len = (size_t)(s + n - last);
     if (len == 0)
         return 0;
-    for (i = 0; i < len && is_digit((unsigned char)last[i]); i++)
+    for (i = 0; i < len && chio__ascii_digit((unsigned char)last[i]); i++)
         ;
     if (i == len)
         return 1;
@@ -171,8 +151,8 @@ static int ipv6_parse(const char *s, size_t n, char *out, size_t cap)
             compress = ++piece;
             continue;
         }
-        while (length < 4 && p < n && hexval(C) >= 0) {
-            value = value * 16 + (unsigned)hexval(C);
+        while (length < 4 && p < n && chio__hex_value(C) >= 0) {
+            value = value * 16 + (unsigned)chio__hex_value(C);
             p++;
             length++;
         }
@@ -189,9 +169,9 @@ static int ipv6_parse(const char *s, size_t n, char *out, size_t cap)
                     else
                         return CHIO_EINVAL;
                 }
-                if (p >= n || !is_digit(C))
+                if (p >= n || !chio__ascii_digit(C))
                     return CHIO_EINVAL;
-                while (p < n && is_digit(C)) {
+                while (p < n && chio__ascii_digit(C)) {
                     int d = C - '0';
                     if (v4 == -1)
                         v4 = d;
@@ -305,7 +285,7 @@ int chio__host_canon(const char *s, size_t n, char *out, size_t cap)
         unsigned char c = (unsigned char)d[i];
         if (c >= 0x80 || forbidden_domain(c))
             return CHIO_EINVAL; /* non-ASCII needs IDNA, which we do not have */
-        d[i] = (char)lower(c);
+        d[i] = (char)chio__ascii_lower(c);
     }
     if (ends_in_number(d, dl)) {
         int rc = ipv4_parse(d, dl, out, cap);
