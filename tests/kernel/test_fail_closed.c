@@ -20,6 +20,7 @@
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
+#include "kernel_internal.h"
 
 #define IAT 1710000000u
 #define NOW 1710000300u
@@ -486,4 +487,62 @@ Test(fail_closed, over_long_ids_and_names_are_denied_and_kept_out_of_the_receipt
     free(big);
     free(tok);
     chio_kernel_free(k);
+}
+
+static int g_runs;
+
+static int counting(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                    chio_output *out)
+{
+    __atomic_add_fetch(&g_runs, 1, __ATOMIC_RELAXED);
+    return echo(user, ctx, tool, args, len, out);
+}
+
+Test(fail_closed, a_store_that_cannot_commit_runs_no_further_tool)
+{
+    static const char *const tools[] = {"count"};
+    char *dir = testutil_tmpdir(), path[512], sid[CHIO_SESSION_ID_LEN + 1];
+    char *tok = fc_token("cap-1", "{\"grants\":[{\"server_id\":\"cnt\",\"tool_name\":\"count\","
+                                  "\"operations\":[\"invoke\"]}]}");
+    const char *toks[1] = {tok};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_response r;
+    chio_error err;
+    int rc, runs;
+
+    snprintf(path, sizeof(path), "%s/db", dir);
+    kt_config(&cfg, path);
+    cfg.clock = fc_clock;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "cnt";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = counting;
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, NULL), 0);
+    fc_open(k, toks, 1, sid);
+    cr_assert_eq(fc_call(k, sid, "cap-1", "cnt", "count", "req-1", "{}", 2, &r, &err), 0);
+    chio_response_destroy(&r);
+    cr_expect_eq(g_runs, 1);
+    /* The next commit fails: that call's tool ran, but its caller gets an
+     * error (never an allow without a receipt)... */
+    chio__store_fail_writes(chio__kernel_store(k), -1);
+    rc = fc_call(k, sid, "cap-1", "cnt", "count", "req-2", "{}", 2, &r, &err);
+    cr_expect(rc == CHIO_ESTORE || rc == CHIO_EFAILED, "rc %s", chio_err_name(rc));
+    cr_expect_null(r.receipt);
+    chio_response_destroy(&r);
+    runs = g_runs;
+    /* ... and from then on the kernel knows: no tool runs at all. */
+    rc = fc_call(k, sid, "cap-1", "cnt", "count", "req-3", "{}", 2, &r, &err);
+    cr_expect_eq(rc, CHIO_EFAILED, "rc %s", chio_err_name(rc));
+    cr_expect_eq(g_runs, runs, "a tool ran on a kernel that cannot commit");
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "store_failure"), 2);
+    chio_response_destroy(&r);
+    chio_kernel_free(k);
+    testutil_rmrf(dir);
+    free(dir);
+    free(tok);
 }
