@@ -25,6 +25,38 @@ chio_kernel *kt_kernel(const chio_kernel_config *cfg)
     return k;
 }
 
+int kt_echo_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                 chio_output *out)
+{
+    (void)user;
+    (void)ctx;
+    (void)tool;
+    return chio_output_set_json(out, args, len);
+}
+
+chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *server,
+                            const char *const *tools, size_t ntools)
+{
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
+
+    kt_config(&cfg, path);
+    cfg.clock = clock;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = server;
+    ts.tool_names = tools;
+    ts.ntools = ntools;
+    ts.invoke = kt_echo_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    return k;
+}
+
 chio_receipt_builder *kt_builder(uint64_t n)
 {
     chio_receipt_builder *b = sc_builder(n);

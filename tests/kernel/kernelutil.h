@@ -21,6 +21,14 @@
 /* chio_kernel_config_init + the test key + @path (NULL: ephemeral). */
 void kt_config(chio_kernel_config *cfg, const char *path);
 chio_kernel *kt_kernel(const chio_kernel_config *cfg);
+/* A tool answering with its own arguments (canonical JSON). */
+int kt_echo_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                 chio_output *out);
+/* A kernel for the mediation suites: store @path (NULL: ephemeral), clock
+ * @clock, NOSYNC, error-level logs, and tool server @server serving @tools
+ * (@ntools of them) through kt_echo_tool. */
+chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *server,
+                            const char *const *tools, size_t ntools);
 /* An allow receipt body, unique per @n. */
 chio_receipt_builder *kt_builder(uint64_t n);
 /* Threads in this process. */

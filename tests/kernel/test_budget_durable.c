@@ -55,39 +55,12 @@ static void teardown(void)
 
 TestSuite(budget_durable, .init = setup, .fini = teardown);
 
-static int echo_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                     chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    (void)args;
-    (void)len;
-    return chio_output_set_json(out, "{\"ok\":true}", 11);
-}
-
 /* A kernel on @db with the server srv/read. */
 static chio_kernel *budget_kernel(void)
 {
     static const char *const tools[] = {"read"};
-    chio_kernel_config cfg;
-    chio_tool_server ts;
-    chio_kernel *k;
-    chio_error err;
 
-    kt_config(&cfg, db);
-    cfg.clock = test_clock;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
-    return k;
+    return kt_echo_kernel(db, test_clock, "srv", tools, 1);
 }
 
 static char *budget_token(const char *id, unsigned max)

@@ -33,15 +33,6 @@ static uint64_t fc_clock(void *ctx)
 
 TestSuite(fail_closed);
 
-static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    return chio_output_set_json(out, args, len);
-}
-
 static int provide(void *user, const char *uri, chio_output *out)
 {
     (void)user;
@@ -52,24 +43,11 @@ static int provide(void *user, const char *uri, chio_output *out)
 static chio_kernel *fc_kernel(void)
 {
     static const char *const tools[] = {"read", "write"};
-    chio_kernel_config cfg;
-    chio_tool_server ts;
     chio_resource_provider rp;
-    chio_kernel *k;
+    chio_kernel *k = kt_echo_kernel(NULL, fc_clock, "srv", tools, 2);
     chio_error err;
 
-    kt_config(&cfg, NULL);
-    cfg.clock = fc_clock;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
     chio_error_init(&err);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 2;
-    ts.invoke = echo;
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
     memset(&rp, 0, sizeof(rp));
     rp.provider_id = "docs";
     rp.read = provide;
@@ -495,7 +473,7 @@ static int counting(void *user, chio_tool_ctx *ctx, const char *tool, const char
                     chio_output *out)
 {
     __atomic_add_fetch(&g_runs, 1, __ATOMIC_RELAXED);
-    return echo(user, ctx, tool, args, len, out);
+    return kt_echo_tool(user, ctx, tool, args, len, out);
 }
 
 Test(fail_closed, a_store_that_cannot_commit_runs_no_further_tool)

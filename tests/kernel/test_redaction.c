@@ -43,15 +43,6 @@ static void teardown(void)
 
 TestSuite(redaction, .init = setup, .fini = teardown);
 
-static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    return chio_output_set_json(out, args, len);
-}
-
 /* Asks the agent's model for a completion that quotes a secret. */
 static int sampler(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
                    chio_output *out)
@@ -98,7 +89,7 @@ static chio_kernel *rd_kernel(const char *path)
     ts.server_id = "srv";
     ts.tool_names = tools;
     ts.ntools = 1;
-    ts.invoke = echo;
+    ts.invoke = kt_echo_tool;
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
     ts.server_id = "srv-nest";
     ts.tool_names = tools + 1;
