@@ -77,8 +77,9 @@ CHIO_EXTERN const char *chio_code_name(chio_code code);
  * chio_error_code_name - the scenario/reporting name of an evaluation
  * error that produced no receipt: "unknown_session", "session_draining",
  * "session_closed", "kernel_drained", "web3_evidence_required",
- * "invalid_arguments", "unknown_capability", "store_failure", or
- * "internal_error" for anything else. Static string.
+ * "invalid_arguments", "unknown_capability" (CHIO_ENOCAP; evaluation no
+ * longer returns it, it signs an unknown_capability deny instead),
+ * "store_failure", or "internal_error" for anything else. Static string.
  */
 CHIO_EXTERN const char *chio_error_code_name(int rc);
 
@@ -450,13 +451,17 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * chio_kernel_evaluate - run the pipeline for @call, dispatch it when
  * allowed, sign and commit the receipt, fill @resp.
  * Returns 0 when a decision was made (allow, deny or incomplete: read
- * resp->verdict); the receipt is committed. Errors, with no receipt:
- * CHIO_EINVAL (NULL or non-UTF-8 strings); CHIO_ENOSESSION;
+ * resp->verdict); the receipt is committed. Well-formed calls the kernel
+ * refuses are decisions too: a capability id the session does not hold
+ * (unknown_capability), an empty or over-long request id, server id or
+ * tool name (invalid_request), arguments too deep or large for a receipt
+ * (arguments_rejected). Errors, with no receipt (only what cannot be put
+ * in one): CHIO_EINVAL (NULL or non-UTF-8 strings); CHIO_ENOSESSION;
  * CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED; CHIO_EDRAINED;
- * CHIO_EWEB3; CHIO_ENOCAP (no token with that id in the session); JSON
- * errors for the arguments (malformed, NUL bytes as \u0000 in strings,
- * invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the receipt could not be
- * committed: never an allow); CHIO_ENOMEM.
+ * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
+ * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
+ * receipt could not be committed: never an allow, and no further tool
+ * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
  * Ownership: @call borrowed; @resp filled, caller destroys it (also after
  * an error: it is then empty). Thread-safety: any number of threads.
  */
