@@ -28,6 +28,7 @@
 static const char *const link_fields[] = {"capability_id", "delegator", "delegatee",
                                           "attenuations",  "timestamp", "scope_hash",
                                           "signature",     NULL};
+static const char *const scope_fields[] = {"grants", "resource_grants", "prompt_grants", NULL};
 static const char *const top_fields[] = {"schema",    "id",        "issuer",     "subject",
                                          "scope",     "issued_at", "expires_at", "delegation_chain",
                                          "signature", NULL};
@@ -153,6 +154,8 @@ static int cap_read(chio_capability *cap, chio_error *err)
     if (scope == NULL)
         return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": field 'scope' is missing");
     rc = chio__scope_read(cap->doc, scope, 0, &cap->scope, err);
+    if (rc == 0 && cap->unknown == NULL) /* a kind of grant we do not know */
+        cap->unknown = chio__first_unknown_key(scope, scope_fields);
     if (rc != 0)
         return rc;
     chain = chio__json_obj_find(obj, "delegation_chain", 16);

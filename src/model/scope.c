@@ -202,13 +202,21 @@ static void mark_unsupported(const chio_json *obj, chio__tool_grant *g)
     } else if (g->max_total_cost != NULL) {
         g->unsupported = "max_total_cost (cost accounting)";
     } else {
+        const chio_json *cons = chio_json_get(obj, "constraints");
         for (i = 0; i < g->nconstraints; i++) {
             const chio__constraint *c = &g->constraints[i];
-            if (c->kind != CHIO__CONSTRAINT_UNKNOWN)
+            /* {"type","value","mode":..}: a member we do not read is not enforced */
+            const char *extra = chio__first_unknown_key(&cons->v.items[i], constraint_fields);
+            if (c->kind != CHIO__CONSTRAINT_UNKNOWN && extra == NULL)
                 continue;
-            g->unsupported =
-                c->type_name ? "constraint type or value" : "constraint without a type";
-            g->unsupported_name = c->type_name;
+            if (extra != NULL) {
+                g->unsupported = "a constraint field";
+                g->unsupported_name = extra;
+            } else {
+                g->unsupported =
+                    c->type_name ? "constraint type or value" : "constraint without a type";
+                g->unsupported_name = c->type_name;
+            }
             break;
         }
     }

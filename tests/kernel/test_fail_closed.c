@@ -166,6 +166,14 @@ static const struct {
      CHIO_CODE_UNSUPPORTED_GRANT},
     {"constraint-no-value", GRANT(",\"constraints\":[{\"type\":\"path_prefix\"}]"),
      CHIO_CODE_UNSUPPORTED_GRANT},
+    {"constraint-extra-field",
+     GRANT(",\"constraints\":[{\"type\":\"max_length\",\"value\":100,\"mode\":\"soft\"}]"),
+     CHIO_CODE_UNSUPPORTED_GRANT},
+    /* a kind of grant the kernel does not know, beside a plain tool grant */
+    {"scope-extra",
+     "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\",\"operations\":[\"invoke\"]}],"
+     "\"deny_grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\"}]}",
+     CHIO_CODE_UNSUPPORTED_GRANT},
     /* an unusable grant beside a plain one: the plain one is used */
     {"mixed",
      "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\",\"operations\":[\"invoke\"],"
