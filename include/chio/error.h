@@ -76,7 +76,8 @@ extern "C" {
     XX(ESTREAM_LIMIT, 79, "stream limit reached")                                \
     XX(ENOTMINE, 80, "not handled by this provider")                             \
     XX(ECANCELLED, 81, "request cancelled")                                      \
-    XX(ELIMIT, 82, "a configured limit was reached")
+    XX(ELIMIT, 82, "a configured limit was reached")                             \
+    XX(EDEADLK, 83, "the call would wait for the thread making it")
 
 typedef enum chio_errno {
     CHIO_OK = 0,

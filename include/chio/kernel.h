@@ -44,6 +44,8 @@ extern "C" {
 #define CHIO_DEFAULT_SIGNER_THREADS 1
 #define CHIO_DEFAULT_RING_CAPACITY  1024 /* a power of two */
 #define CHIO_DEFAULT_MAX_BATCH      256  /* receipts per signer batch */
+/* Largest arguments a call may carry, in bytes of their JSON text. */
+#define CHIO_DEFAULT_MAX_ARGUMENT_BYTES ((uint64_t)4 << 20) /* 4 MiB */
 
 typedef struct chio_kernel chio_kernel;
 
@@ -116,7 +118,10 @@ typedef struct chio_kernel_config {
     chio_log_level log_level; /* CHIO_LOG_INFO */
     int lock_key_memory;      /* 1 = mlock the signing key (chio_keypair_lock_memory); 0 */
     int reserved_int;         /* zero */
-    void *reserved[7];        /* zero; room to grow without an ABI break */
+    /* Largest arguments text a call may carry (CHIO_DEFAULT_MAX_ARGUMENT_BYTES;
+     * 1 .. 63 MiB). Taken from the reserved space: the struct keeps its size. */
+    uint64_t max_argument_bytes;
+    void *reserved[6]; /* zero; room to grow without an ABI break */
 } chio_kernel_config;
 
 /*

@@ -39,6 +39,7 @@ void chio_kernel_config_init(chio_kernel_config *cfg)
     cfg->signer_threads = CHIO_DEFAULT_SIGNER_THREADS;
     cfg->ring_capacity = CHIO_DEFAULT_RING_CAPACITY;
     cfg->max_batch = CHIO_DEFAULT_MAX_BATCH;
+    cfg->max_argument_bytes = CHIO_DEFAULT_MAX_ARGUMENT_BYTES;
     cfg->durability = CHIO_DURABILITY_SYNC;
     cfg->log_level = CHIO_LOG_INFO;
 }
@@ -74,6 +75,8 @@ static int check_config(const chio_kernel_config *c, chio_error *err)
         return bad_config(err, "ring_capacity", "must be a power of two between 2 and 2^24");
     if (c->max_batch < 1 || c->max_batch > 65536)
         return bad_config(err, "max_batch", "must be between 1 and 65536");
+    if (c->max_argument_bytes < 1 || c->max_argument_bytes > ((uint64_t)63 << 20))
+        return bad_config(err, "max_argument_bytes", "must be between 1 and 63 MiB");
     if (c->durability != CHIO_DURABILITY_SYNC && c->durability != CHIO_DURABILITY_NOSYNC)
         return bad_config(err, "durability", "must be CHIO_DURABILITY_SYNC or _NOSYNC");
     if (c->log_level < CHIO_LOG_DEBUG || c->log_level > CHIO_LOG_ERROR)
@@ -100,6 +103,10 @@ static int check_config(const chio_kernel_config *c, chio_error *err)
             return bad_config(err, "reserved", "fields must be zero");
     return 0;
 }
+
+/* New fields come out of the reserved space: the ABI size never changes. */
+_Static_assert(sizeof(void *) != 8 || sizeof(chio_kernel_config) == 248,
+               "chio_kernel_config changed size");
 
 int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error *err)
 {
@@ -153,6 +160,7 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     k->signer_threads = cfg->signer_threads;
     k->ring_capacity = cfg->ring_capacity;
     k->max_batch = cfg->max_batch;
+    k->max_argument_bytes = cfg->max_argument_bytes;
     k->durability = cfg->durability;
     k->clock = cfg->clock;
     k->clock_ctx = cfg->clock_ctx;

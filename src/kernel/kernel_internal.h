@@ -85,6 +85,7 @@ struct chio_kernel {
     chio_retention_config retention;
     char *store_path; /* NULL = ephemeral */
     uint32_t signer_threads, ring_capacity, max_batch;
+    uint64_t max_argument_bytes;
     chio_durability durability;
     chio_clock_fn clock;
     void *clock_ctx;

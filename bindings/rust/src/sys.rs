@@ -211,7 +211,8 @@ pub struct chio_kernel_config {
     pub log_level: chio_log_level,
     pub lock_key_memory: c_int,
     pub reserved_int: c_int,
-    pub reserved: [*mut c_void; 7],
+    pub max_argument_bytes: u64,
+    pub reserved: [*mut c_void; 6],
 }
 
 #[repr(C)]
