@@ -65,7 +65,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -191,7 +193,8 @@ static int register_everything(chio_kernel *k, chio_error *err)
 #define MAX_CAPABILITY_ID 256 /* bytes; the library refuses longer ids too */
 #define MAX_LABEL         63  /* bytes of a session label */
 #define MAX_ADMIN_CONNS   4   /* admin connections are few and short */
-#define SEND_TIMEOUT_S    10  /* a client that stops reading is dropped */
+#define SEND_TIMEOUT_S    10  /* a response not taken within this is dropped, with the client */
+#define FD_HEADROOM       64  /* descriptors kept for the kernel's store, logs and listeners */
 
 typedef struct conn {
     int fd;
@@ -214,9 +217,11 @@ typedef struct slot {
 static struct {
     chio_kernel *k;
     int listen_fd, admin_fd;
-    int wake[2];        /* the acceptor's stop signal */
-    int stopping;       /* atomic */
-    pthread_mutex_t mu; /* everything below */
+    int wake[2];    /* the acceptor's stop signal */
+    int stopping;   /* atomic */
+    int reserve_fd; /* a spare descriptor, freed to shed connections when out of them */
+    unsigned long long drain_deadline; /* atomic: monotonic ms; 0 until SIGTERM */
+    pthread_mutex_t mu;                /* everything below */
     conn *conns;
     size_t nconns[2]; /* live agent [0] and admin [1] connections */
     slot *slots;      /* max_sessions entries, reused */
@@ -224,12 +229,16 @@ static struct {
     unsigned long long seq;
     /* limits */
     size_t max_conns, max_sessions, max_conn_sessions, max_line;
+    size_t idle_timeout_s, drain_timeout_s;
     uid_t admin_uid; /* besides root, the one user served on the admin socket */
 } svc = {.mu = PTHREAD_MUTEX_INITIALIZER,
          .listen_fd = -1,
          .admin_fd = -1,
          .wake = {-1, -1},
-         .max_conns = 64,
+         .reserve_fd = -1,
+         .max_conns = 256,
+         .idle_timeout_s = 60,
+         .drain_timeout_s = 10,
          .max_sessions = 1024,
          .max_conn_sessions = 16,
          .max_line = 1u << 20};
@@ -250,10 +259,21 @@ static void reply_error(sbuf *out, const char *code, const char *message)
     sb_puts(out, "}");
 }
 
+/* The service's code for a library error: the library's name, except
+ * where the service needs a more precise one than "internal_error". */
+static const char *error_code(int rc)
+{
+    switch (rc) {
+    case CHIO_ESESSION_ACTIVE:
+        return "session_active";
+    default:
+        return chio_error_code_name(rc);
+    }
+}
+
 static void fail_reply(sbuf *out, int rc, const chio_error *err)
 {
-    reply_error(out, chio_error_code_name(rc),
-                err && err->message[0] ? err->message : chio_strerror(rc));
+    reply_error(out, error_code(rc), err && err->message[0] ? err->message : chio_strerror(rc));
 }
 
 /* The one answer for a session this connection does not hold: it never
@@ -597,18 +617,61 @@ static void handle(conn *c, const char *line, size_t len, sbuf *out)
 
 /* ---- connections --------------------------------------------------------------------------- */
 
-/* A bounded line reader: never holds more than max_line + 1 bytes. */
+/* Monotonic milliseconds. */
+static unsigned long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+}
+
+/* Milliseconds left until @deadline, also bounded by the drain deadline
+ * once SIGTERM has set one; 0 when either has passed. */
+static int ms_left(unsigned long long deadline)
+{
+    unsigned long long now = now_ms(),
+                       drain = __atomic_load_n(&svc.drain_deadline, __ATOMIC_ACQUIRE);
+
+    if (drain != 0 && drain < deadline)
+        deadline = drain;
+    if (deadline <= now)
+        return 0;
+    return deadline - now > 60000 ? 60000 : (int)(deadline - now);
+}
+
+/* Wait until @fd is ready for @events or @deadline passes. 1: ready (or
+ * an error or hang-up the next read or send reports); 0: timed out. */
+static int wait_fd(int fd, short events, unsigned long long deadline)
+{
+    for (;;) {
+        struct pollfd p = {fd, events, 0};
+        int left = ms_left(deadline), n;
+
+        if (left == 0)
+            return 0;
+        n = poll(&p, 1, left);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 1;
+    }
+}
+
+/* A bounded line reader: never holds more than max_line + 1 bytes, and
+ * stops reading as soon as a line passes max_line, newline or not. */
 typedef struct reader {
     int fd;
     char *buf;
     size_t cap, len, pos;
 } reader;
 
-enum { LINE_OK = 1, LINE_EOF = 0, LINE_ERROR = -1, LINE_TOO_LONG = -2 };
+enum { LINE_OK = 1, LINE_EOF = 0, LINE_ERROR = -1, LINE_TOO_LONG = -2, LINE_IDLE = -3 };
 
 /* The next line (without its newline) in *@line and *@n, valid until the next
- * call. A last line without a newline counts as a line. */
-static int read_line(reader *r, const char **line, size_t *n)
+ * call; LINE_IDLE when it is not complete by @deadline (monotonic ms). A last
+ * line without a newline counts as a line. */
+static int read_line(reader *r, const char **line, size_t *n, unsigned long long deadline)
 {
     for (;;) {
         char *nl = r->len > r->pos ? memchr(r->buf + r->pos, '\n', r->len - r->pos) : NULL;
@@ -641,6 +704,11 @@ static int read_line(reader *r, const char **line, size_t *n)
         got = read(r->fd, r->buf + r->len, r->cap - r->len);
         if (got < 0 && errno == EINTR)
             continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!wait_fd(r->fd, POLLIN, deadline))
+                return LINE_IDLE;
+            continue;
+        }
         if (got < 0)
             return LINE_ERROR;
         if (got == 0) {
@@ -655,12 +723,19 @@ static int read_line(reader *r, const char **line, size_t *n)
     }
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* Send all of @p by @deadline (and the drain deadline); the descriptor is
+ * non-blocking, so a client that does not read cannot hold the thread. */
+static int write_all(int fd, const char *p, size_t n, unsigned long long deadline)
 {
     while (n > 0) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!wait_fd(fd, POLLOUT, deadline))
+                return -1;
+            continue;
+        }
         if (w <= 0)
             return -1;
         p += w;
@@ -669,6 +744,10 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* One connection: read a request, answer it, repeat. At most one request
+ * and one response are held at a time (the next line is not read until
+ * the answer is sent), so a connection's memory is bounded by --max-line
+ * plus one response, whatever the client does. */
 static void *serve_conn(void *arg)
 {
     conn *c = arg;
@@ -676,13 +755,28 @@ static void *serve_conn(void *arg)
     const char *line;
     size_t len, closed;
     char detail[160];
+    const char *why = "";
     int st;
 
-    while ((st = read_line(&r, &line, &len)) != LINE_EOF && st != LINE_ERROR) {
+    for (;;) {
         sbuf out = {0};
         int last = 0;
 
-        if (st == LINE_TOO_LONG) {
+        if (__atomic_load_n(&svc.stopping, __ATOMIC_ACQUIRE))
+            break; /* shutting down: no new request */
+        st = read_line(&r, &line, &len, now_ms() + svc.idle_timeout_s * 1000u);
+        if (st == LINE_EOF || st == LINE_ERROR)
+            break;
+        if (__atomic_load_n(&svc.stopping, __ATOMIC_ACQUIRE) && st != LINE_OK)
+            break;
+        if (st == LINE_IDLE) {
+            snprintf(detail, sizeof(detail),
+                     "no complete request for %zu s (--idle-timeout); closing the connection",
+                     svc.idle_timeout_s);
+            reply_error(&out, "idle_timeout", detail);
+            why = " after the idle timeout";
+            last = 1;
+        } else if (st == LINE_TOO_LONG) {
             snprintf(detail, sizeof(detail),
                      "a request line is at most %zu bytes; closing the connection", svc.max_line);
             reply_error(&out, "too_large", detail);
@@ -696,11 +790,18 @@ static void *serve_conn(void *arg)
             handle(c, line, len, &out);
         }
         sb_puts(&out, "\n");
-        if (write_all(c->fd, out.p, out.len) != 0)
+        if (write_all(c->fd, out.p, out.len, now_ms() + SEND_TIMEOUT_S * 1000u) != 0) {
+            why = " (it did not take its answer in time)";
             last = 1;
+        }
         free(out.p);
         if (last)
             break;
+        if (r.cap > 65536 && r.len == r.pos) { /* a big line passed: give the memory back */
+            free(r.buf);
+            r.buf = NULL;
+            r.cap = r.len = r.pos = 0;
+        }
     }
     free(r.buf);
     /* The peer sees end-of-file now (the descriptor is closed when the
@@ -709,8 +810,8 @@ static void *serve_conn(void *arg)
     /* The client is gone: its sessions go too (none of its calls is in
      * flight, and no other connection can reach them). */
     closed = close_conn_sessions(c);
-    snprintf(detail, sizeof(detail), "%s connection closed; %zu session(s) closed",
-             c->admin ? "admin" : "agent", closed);
+    snprintf(detail, sizeof(detail), "%s connection closed%s; %zu session(s) closed",
+             c->admin ? "admin" : "agent", why, closed);
     log_line("connection_closed", detail);
     pthread_mutex_lock(&svc.mu);
     svc.nconns[c->admin]--;
@@ -748,19 +849,47 @@ static void refuse(int fd, const char *code, const char *message)
     close(fd);
 }
 
+/* Out of descriptors (EMFILE, ENFILE): free the reserve descriptor, take
+ * the waiting connection, answer it too_many_connections and close it, then
+ * take the reserve back. Waiting clients get an answer instead of hanging in
+ * the backlog, and the listener does not stay readable for nothing. When
+ * the reserve cannot be had either, back off briefly. */
+static void shed_one(int lfd)
+{
+    static unsigned long long last_log;
+    unsigned long long now = now_ms();
+    int fd = -1;
+
+    if (svc.reserve_fd >= 0) {
+        close(svc.reserve_fd);
+        svc.reserve_fd = -1;
+        fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0)
+            refuse(fd, "too_many_connections",
+                   "the service is out of file descriptors; try again later");
+        svc.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (now - last_log >= 1000 || last_log == 0) { /* at most one line a second */
+        last_log = now;
+        log_line("out_of_descriptors",
+                 "accept failed with EMFILE/ENFILE: refusing connections until some close");
+    }
+    if (fd < 0)
+        usleep(50 * 1000);
+}
+
 static void accept_one(int lfd, int admin)
 {
-    struct timeval tv = {SEND_TIMEOUT_S, 0};
     char why[128];
     conn *c;
-    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
     if (fd < 0) {
-        /* EINTR, ECONNABORTED: try again on the next poll. Out of
-         * descriptors: the listener stays readable, so pause rather than
-         * spin until a connection ends. */
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-            usleep(100 * 1000);
+        /* EINTR, ECONNABORTED: try again on the next poll. */
+        if (errno == EMFILE || errno == ENFILE)
+            shed_one(lfd);
+        else if (errno == ENOBUFS || errno == ENOMEM)
+            usleep(50 * 1000);
         return;
     }
     if (admin) {
@@ -773,7 +902,6 @@ static void accept_one(int lfd, int admin)
             return;
         }
     }
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     pthread_mutex_lock(&svc.mu);
     reap_locked();
     if (svc.nconns[admin] >= (admin ? MAX_ADMIN_CONNS : svc.max_conns)) {
@@ -821,9 +949,9 @@ static void *accept_loop(void *arg)
         for (i = 0; i < 3; i++)
             p[i].events = POLLIN;
         if (poll(p, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
+            if (errno != EINTR)
+                usleep(50 * 1000); /* ENOMEM: back off, never give up */
+            continue;
         }
         if (p[0].revents || __atomic_load_n(&svc.stopping, __ATOMIC_ACQUIRE))
             break;
@@ -835,32 +963,75 @@ static void *accept_loop(void *arg)
     return NULL;
 }
 
-static int listen_unix(const char *path)
+/* Make sure @path is free to listen on, before anything is started:
+ * nothing there, or a stale socket nobody answers on (removed). Anything
+ * else ends the process with exit 2: a path that is not a socket is never
+ * removed, and a live socket belongs to a running service that a second
+ * one must not steal. */
+static void claim_socket_path(const char *path)
 {
     struct sockaddr_un a;
     struct stat st;
+    int fd, rc, e;
+
+    if (strlen(path) >= sizeof(a.sun_path)) {
+        fprintf(stderr, "host-service: socket path too long (at most %zu bytes): %s\n",
+                sizeof(a.sun_path) - 1, path);
+        exit(2);
+    }
+    if (lstat(path, &st) != 0)
+        return; /* nothing there (or a directory we cannot see: bind will say) */
+    if (!S_ISSOCK(st.st_mode)) {
+        fprintf(stderr,
+                "host-service: %s exists and is not a socket; refusing to replace it "
+                "(remove it or choose another --socket/--admin-socket path)\n",
+                path);
+        exit(2);
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "host-service: cannot probe %s: %s\n", path, strerror(errno));
+        exit(2);
+    }
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+    e = errno;
+    close(fd);
+    if (rc == 0 || e == EAGAIN) { /* EAGAIN: a live listener with a full backlog */
+        fprintf(stderr,
+                "host-service: %s is already in use: another service is listening "
+                "there; stop it first or choose another path\n",
+                path);
+        exit(2);
+    }
+    if (e != ECONNREFUSED) {
+        fprintf(stderr, "host-service: cannot probe %s: %s\n", path, strerror(e));
+        exit(2);
+    }
+    unlink(path); /* a stale socket: its service is gone */
+}
+
+/* Listen on @path (checked by claim_socket_path). Its device and inode go
+ * to *@id, so that exit removes the path only while it is still ours. */
+static int listen_unix(const char *path, struct stat *id)
+{
+    struct sockaddr_un a;
     int fd;
     mode_t old;
 
-    if (strlen(path) >= sizeof(a.sun_path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) { /* never remove anything but a stale socket */
-            errno = EEXIST;
-            return -1;
-        }
-        unlink(path);
-    }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     memset(&a, 0, sizeof(a));
     a.sun_family = AF_UNIX;
-    strcpy(a.sun_path, path);
+    memcpy(a.sun_path, path, strlen(path) + 1);
     old = umask(077); /* the socket is 0600: only this user may talk to the kernel */
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 64) != 0) {
+    /* bind never replaces an existing path: a service that appeared since
+     * the check makes it fail with EADDRINUSE. */
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 128) != 0 ||
+        lstat(path, id) != 0) {
         int e = errno;
         umask(old);
         close(fd);
@@ -871,9 +1042,87 @@ static int listen_unix(const char *path)
     return fd;
 }
 
+/* Remove @path if it is still the socket this process bound. */
+static void unlink_own(const char *path, const struct stat *id)
+{
+    struct stat st;
+
+    if (lstat(path, &st) == 0 && st.st_dev == id->st_dev && st.st_ino == id->st_ino)
+        unlink(path);
+}
+
+/* Descriptors open now (the kernel's store, logs, listeners). */
+static size_t fds_in_use(void)
+{
+    size_t n = 0;
+    int fd;
+
+    for (fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+/* Fit the connection limit to RLIMIT_NOFILE: raise the soft limit as far as
+ * the hard one allows and, when even that is too small, lower a default
+ * --max-connections (with a warning) or warn that an explicit one may run
+ * out of descriptors (then connections over what fits are shed). */
+static void fit_fd_limit(int explicit_max)
+{
+    struct rlimit rl;
+    size_t need = fds_in_use() + FD_HEADROOM + svc.max_conns + MAX_ADMIN_CONNS, have;
+    char detail[200];
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return;
+    have = (size_t)rl.rlim_cur;
+    if (!explicit_max) {
+        size_t fit = have > need - svc.max_conns ? have - (need - svc.max_conns) : 1;
+        snprintf(detail, sizeof(detail),
+                 "RLIMIT_NOFILE is %zu: --max-connections lowered from %zu to %zu", have,
+                 svc.max_conns, fit);
+        svc.max_conns = fit;
+    } else {
+        snprintf(detail, sizeof(detail),
+                 "RLIMIT_NOFILE is %zu, fewer than %zu --max-connections need; connections "
+                 "over what fits are refused",
+                 have, svc.max_conns);
+    }
+    log_line("fd_limit", detail);
+}
+
 /* ---- start and stop ------------------------------------------------------------------------- */
 
-/* Read the seed, then wipe it from the environment: no copy stays here. */
+extern char **environ;
+
+/* Wipe the value of every CHIO_SIGNING_KEY=... entry of the environment in
+ * place (a variable can appear more than once; getenv sees only the first),
+ * then remove the variable. The strings live where the kernel put them at
+ * exec, which is what /proc/PID/environ shows. */
+static void wipe_signing_key_env(void)
+{
+    static const char name[] = "CHIO_SIGNING_KEY=";
+    char **e;
+
+    for (e = environ; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, sizeof(name) - 1) == 0)
+            explicit_bzero(*e + sizeof(name) - 1, strlen(*e + sizeof(name) - 1));
+    unsetenv("CHIO_SIGNING_KEY");
+}
+
+/* Read the seed, then wipe it from the environment. The library parses it
+ * straight from the environment string (no copy is made here) and keeps it
+ * only inside the keypair, which the kernel wipes when freed; the error
+ * messages of chio_keypair_from_seed_hex never quote seed characters. */
 static chio_keypair *read_signing_key(void)
 {
     char *v = getenv("CHIO_SIGNING_KEY");
@@ -882,14 +1131,14 @@ static chio_keypair *read_signing_key(void)
     int rc;
 
     if (v == NULL || v[0] == '\0') {
+        wipe_signing_key_env();
         fprintf(stderr, "host-service: CHIO_SIGNING_KEY is not set: export the kernel's signing "
                         "seed (64 hex digits) in CHIO_SIGNING_KEY\n");
         exit(2);
     }
     chio_error_init(&err);
     rc = chio_keypair_from_seed_hex(v, strlen(v), &kp, &err);
-    explicit_bzero(v, strlen(v));
-    unsetenv("CHIO_SIGNING_KEY");
+    wipe_signing_key_env();
     if (rc != 0) {
         fprintf(stderr, "host-service: CHIO_SIGNING_KEY is malformed: %s (%s)\n", err.message,
                 chio_err_name(rc));
@@ -898,13 +1147,19 @@ static chio_keypair *read_signing_key(void)
     return kp;
 }
 
+/* SIGTERM: stop accepting, refuse new calls, let each connection finish
+ * the request it is handling, and end within --drain-timeout whatever
+ * clients do: writes and waits are bounded by the drain deadline, and any
+ * connection still open at the deadline is cut. */
 static void shutdown_service(pthread_t acceptor)
 {
-    conn *c, *next;
+    conn *c, *next, *left;
     size_t i;
     char b = 1;
+    unsigned long long deadline = now_ms() + svc.drain_timeout_s * 1000u;
 
     /* Stop accepting first, so the connection list only shrinks. */
+    __atomic_store_n(&svc.drain_deadline, deadline, __ATOMIC_RELEASE);
     __atomic_store_n(&svc.stopping, 1, __ATOMIC_RELEASE);
     (void)!write(svc.wake[1], &b, 1);
     pthread_join(acceptor, NULL);
@@ -913,14 +1168,37 @@ static void shutdown_service(pthread_t acceptor)
     for (i = 0; i < svc.max_sessions; i++)
         if (svc.slots[i].owner != NULL && svc.slots[i].id[0])
             chio_kernel_begin_draining_session(svc.k, svc.slots[i].id, NULL);
-    /* Readers see end-of-file after their current request; each thread
-     * then closes the sessions its connection opened. */
+    /* Readers see end-of-file; each thread then closes the sessions its
+     * connection opened. */
     for (c = svc.conns; c != NULL; c = c->next)
         shutdown(c->fd, SHUT_RD);
-    c = svc.conns;
+    left = svc.conns;
     svc.conns = NULL;
     pthread_mutex_unlock(&svc.mu);
-    for (; c != NULL; c = next) {
+    /* Join what ends in time... */
+    while (left != NULL && now_ms() < deadline) {
+        conn **pp = &left;
+        while ((c = *pp) != NULL) {
+            if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
+                *pp = c->next;
+                pthread_join(c->thread, NULL);
+                close(c->fd);
+                free(c);
+            } else {
+                pp = &c->next;
+            }
+        }
+        if (left != NULL)
+            usleep(10 * 1000);
+    }
+    /* ...then cut the rest: a thread waiting on its client wakes now (its
+     * waits are bounded by the deadline too); one inside a kernel call
+     * finishes that call first. */
+    if (left != NULL)
+        log_line("drain_timeout", "connections still open at --drain-timeout are closed");
+    for (c = left; c != NULL; c = c->next)
+        shutdown(c->fd, SHUT_RDWR);
+    for (c = left; c != NULL; c = next) {
         next = c->next;
         pthread_join(c->thread, NULL);
         close(c->fd);
@@ -933,7 +1211,8 @@ static const char usage[] =
     "usage: host-service [--receipt-db DIR] [--socket PATH] [--admin-socket PATH]\n"
     "                    [--admin-uid UID] [--pid-file PATH] [--max-connections N]\n"
     "                    [--max-sessions N] [--max-sessions-per-connection N]\n"
-    "                    [--max-line BYTES]\n"
+    "                    [--max-line BYTES] [--idle-timeout SECONDS]\n"
+    "                    [--drain-timeout SECONDS]\n"
     "  --socket PATH        the agent socket (mode 0600): open_session, call,\n"
     "                       close_session, ping (default ./state/host-service.sock)\n"
     "  --admin-socket PATH  the operator's socket (mode 0600): revoke, status, ping\n"
@@ -942,10 +1221,15 @@ static const char usage[] =
     "                       (default: this process's user; 0: root only)\n"
     "  --receipt-db DIR     the RocksDB receipt log (default ./state/receipts)\n"
     "  --pid-file PATH      write the process id there (removed on exit)\n"
-    "  --max-connections N  agent connections open at once (default 64, 1-4096)\n"
+    "  --max-connections N  agent connections open at once (default 256, 1-4096;\n"
+    "                       lowered to what RLIMIT_NOFILE allows when not given)\n"
     "  --max-sessions N     sessions open in total (default 1024, 1-65536)\n"
     "  --max-sessions-per-connection N   (default 16, 1-65536)\n"
     "  --max-line BYTES     longest request line (default 1048576, 1024-67108864)\n"
+    "  --idle-timeout SECONDS  a connection with no complete request for this long\n"
+    "                       is closed (default 60, 1-86400)\n"
+    "  --drain-timeout SECONDS  SIGTERM ends within this, cutting the connections\n"
+    "                       still open (default 10, 1-3600)\n"
     "environment:\n"
     "  CHIO_SIGNING_KEY  the kernel's Ed25519 seed, 64 hex digits (required)\n"
     "  CHIO_POLICY_HASH  policy hash written into every receipt (default dev-policy-hash)\n";
@@ -975,8 +1259,9 @@ int main(int argc, char **argv)
     chio_error err;
     pthread_t acceptor;
     sigset_t sigs;
+    struct stat sock_id, admin_id;
     size_t n;
-    int i, sig, rc;
+    int i, sig, rc, explicit_max = 0;
 
     svc.admin_uid = geteuid();
     for (i = 1; i < argc; i++) {
@@ -1000,7 +1285,11 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--pid-file") == 0)
             pidfile = v;
         else if (strcmp(a, "--max-connections") == 0)
-            bad = parse_count(v, 1, 4096, &svc.max_conns);
+            bad = parse_count(v, 1, 4096, &svc.max_conns), explicit_max = 1;
+        else if (strcmp(a, "--idle-timeout") == 0)
+            bad = parse_count(v, 1, 86400, &svc.idle_timeout_s);
+        else if (strcmp(a, "--drain-timeout") == 0)
+            bad = parse_count(v, 1, 3600, &svc.drain_timeout_s);
         else if (strcmp(a, "--max-sessions") == 0)
             bad = parse_count(v, 1, 65536, &svc.max_sessions);
         else if (strcmp(a, "--max-sessions-per-connection") == 0)
@@ -1029,13 +1318,21 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    svc.slots = calloc(svc.max_sessions, sizeof(*svc.slots));
-    if (svc.slots == NULL || pipe2(svc.wake, O_CLOEXEC) != 0) {
-        fprintf(stderr, "host-service: out of memory or descriptors\n");
-        return 1;
-    }
+    /* The key first (a missing key is the first thing to report), then
+     * the socket paths, before anything is started: a path that is not a
+     * socket, or a live service's socket, ends here with exit 2. */
     chio_kernel_config_init(&cfg);
     cfg.keypair = read_signing_key();
+    claim_socket_path(sock);
+    if (admin != NULL)
+        claim_socket_path(admin);
+    svc.slots = calloc(svc.max_sessions, sizeof(*svc.slots));
+    if (svc.slots == NULL || pipe2(svc.wake, O_CLOEXEC) != 0 ||
+        (svc.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "host-service: out of memory or descriptors\n");
+        chio_keypair_free(cfg.keypair);
+        return 1;
+    }
     cfg.policy_hash = policy && policy[0] ? policy : "dev-policy-hash";
     cfg.receipt_store_path = db;
     chio_error_init(&err);
@@ -1044,23 +1341,38 @@ int main(int argc, char **argv)
         rc = register_everything(svc.k, &err);
     if (rc == 0)
         rc = chio_kernel_start(svc.k, &err); /* store errors now, not on the first call */
+    if (rc == CHIO_EBUSY) {
+        /* Another process (most likely another host-service) holds the
+         * store's lock: one writer per store. */
+        fprintf(stderr,
+                "host-service: the receipt store %s is already in use by another process "
+                "(another host-service?); stop it first or use another --receipt-db (%s)\n",
+                db, err.message);
+        chio_kernel_free(svc.k);
+        return 2;
+    }
     if (rc != 0) {
         fprintf(stderr, "host-service: %s (%s)\n", err.message, chio_err_name(rc));
         chio_kernel_free(svc.k);
         return 1;
     }
-    svc.listen_fd = listen_unix(sock);
+    fit_fd_limit(explicit_max);
+    svc.listen_fd = listen_unix(sock, &sock_id);
     if (svc.listen_fd < 0) {
-        fprintf(stderr, "host-service: cannot listen on %s: %s\n", sock, strerror(errno));
+        int e = errno;
+        fprintf(stderr, "host-service: cannot listen on %s: %s\n", sock,
+                e == EADDRINUSE ? "already in use" : strerror(e));
         chio_kernel_free(svc.k);
-        return 1;
+        return e == EADDRINUSE ? 2 : 1;
     }
-    if (admin != NULL && (svc.admin_fd = listen_unix(admin)) < 0) {
-        fprintf(stderr, "host-service: cannot listen on %s: %s\n", admin, strerror(errno));
+    if (admin != NULL && (svc.admin_fd = listen_unix(admin, &admin_id)) < 0) {
+        int e = errno;
+        fprintf(stderr, "host-service: cannot listen on %s: %s\n", admin,
+                e == EADDRINUSE ? "already in use" : strerror(e));
         close(svc.listen_fd);
-        unlink(sock);
+        unlink_own(sock, &sock_id);
         chio_kernel_free(svc.k);
-        return 1;
+        return e == EADDRINUSE ? 2 : 1;
     }
     if (pidfile != NULL) {
         FILE *f = fopen(pidfile, "w");
@@ -1092,10 +1404,10 @@ int main(int argc, char **argv)
     log_line("shutting_down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     shutdown_service(acceptor);
     close(svc.listen_fd);
-    unlink(sock);
+    unlink_own(sock, &sock_id);
     if (admin != NULL) {
         close(svc.admin_fd);
-        unlink(admin);
+        unlink_own(admin, &admin_id);
     }
     rc = chio_kernel_drain(svc.k, &err); /* every receipt committed, logs flushed */
     {
@@ -1110,6 +1422,7 @@ int main(int argc, char **argv)
     free(svc.slots);
     close(svc.wake[0]);
     close(svc.wake[1]);
+    close(svc.reserve_fd);
     if (pidfile != NULL)
         unlink(pidfile);
     return rc == 0 ? 0 : 1;
