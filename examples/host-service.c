@@ -882,8 +882,14 @@ static void accept_one(int lfd, int admin)
 {
     char why[128];
     conn *c;
-    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd;
 
+    /* Finished connections give their descriptors back first: out of
+     * descriptors, this is what lets the service accept again. */
+    pthread_mutex_lock(&svc.mu);
+    reap_locked();
+    pthread_mutex_unlock(&svc.mu);
+    fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
         /* EINTR, ECONNABORTED: try again on the next poll. */
         if (errno == EMFILE || errno == ENFILE)

@@ -11,12 +11,14 @@
  * process (every committed receipt exactly once, in order).
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,6 +59,10 @@ static char *path_in(const char *name)
     return p;
 }
 
+/* When not 0, the next spawn()ed programs run with this RLIMIT_NOFILE
+ * (soft and hard). */
+static rlim_t spawn_nofile;
+
 /* Start @argv with stdout and stderr to files and @env_key as
  * CHIO_SIGNING_KEY (NULL: unset). */
 static pid_t spawn(const char *const *argv, const char *env_key, const char *out, const char *err)
@@ -69,6 +75,11 @@ static pid_t spawn(const char *const *argv, const char *env_key, const char *out
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(o, 1);
         dup2(e, 2);
+        if (spawn_nofile != 0) {
+            struct rlimit rl = {spawn_nofile, spawn_nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(126);
+        }
         if (env_key)
             setenv("CHIO_SIGNING_KEY", env_key, 1);
         else
@@ -935,4 +946,426 @@ Test(host, tail_works_with_filters)
 {
     const char *extra[] = {"--outcome", "allow", "--tool-name", "file_read", NULL};
     tail_case(extra);
+}
+
+/* ---- hostile clients ----------------------------------------------------------------------- */
+
+/* Connect without asserting: -1 when refused. */
+static int try_connect(const char *path)
+{
+    struct sockaddr_un a;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    cr_assert_geq(fd, 0);
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    strcpy(a.sun_path, path);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A ping on a new connection answered ok within @timeout_s (connections may
+ * be refused for a while). */
+static int hs_ping_new(const char *sock, int timeout_s)
+{
+    int i;
+
+    for (i = 0; i < timeout_s * 20; i++) {
+        int c = try_connect(sock);
+        char *r;
+
+        if (c < 0) {
+            usleep(50 * 1000);
+            continue;
+        }
+        (void)!send(c, "{\"op\":\"ping\"}\n", 14, MSG_NOSIGNAL);
+        r = hs_read_line(c);
+        close(c);
+        if (r != NULL && strstr(r, "\"ok\":true") != NULL) {
+            free(r);
+            return 1;
+        }
+        free(r);
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
+{
+    const char *opts[] = {"--max-connections", "4", "--idle-timeout", "2", NULL};
+    int fds[40], i, refused = 0, n = 0;
+    hs h;
+    int a;
+    char *id, *log;
+
+    hs_start(&h, opts);
+    a = hs_connect(h.sock);
+    id = hs_open(a, "s", "cap-i");
+    /* 40 connections that never send anything: 3 fit, the rest are
+     * answered too_many_connections and closed. */
+    for (i = 0; i < 40; i++) {
+        fds[i] = try_connect(h.sock);
+        if (fds[i] >= 0)
+            n++;
+    }
+    for (i = 0; i < 40; i++) {
+        struct pollfd p = {fds[i], POLLIN, 0};
+        char buf[512];
+        ssize_t got;
+
+        if (fds[i] < 0 || poll(&p, 1, 200) != 1)
+            continue;
+        got = read(fds[i], buf, sizeof(buf) - 1);
+        if (got > 0) {
+            buf[got] = '\0';
+            cr_expect_neq(strstr(buf, "too_many_connections"), NULL, "%s", buf);
+            refused++;
+        }
+    }
+    cr_expect_geq(refused, 30, "only %d of 40 connections over the cap were refused", refused);
+    /* The client that was there first is still served. */
+    hs_expect_call(a, id, "cap-i", ALLOW);
+    /* The idle ones are closed after 2 s; meanwhile A keeps talking. */
+    for (i = 0; i < 30; i++) {
+        hs_expect(a, "{\"op\":\"ping\"}", "\"ok\":true");
+        usleep(100 * 1000);
+    }
+    cr_expect(hs_ping_new(h.sock, 5), "a new client must be served once the idle ones are gone");
+    hs_expect_call(a, id, "cap-i", ALLOW);
+    for (i = 0; i < 40; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    close(a);
+    free(id);
+    log = hs_stop(&h);
+    cr_expect_neq(strstr(log, "after the idle timeout"), NULL, "%s", log);
+    free(log);
+    (void)n;
+}
+
+Test(host, an_idle_connection_is_closed_after_the_idle_timeout)
+{
+    const char *opts[] = {"--idle-timeout", "1", NULL};
+    struct timespec t0, t1;
+    hs h;
+    int a, b;
+    char *r, *log;
+    double s;
+
+    hs_start(&h, opts);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    a = hs_connect(h.sock);
+    b = hs_connect(h.sock);
+    /* B sends half a request and stops: the clock runs from its last
+     * complete request, not from its last byte. */
+    cr_assert_eq(send(b, "{\"op\":", 6, MSG_NOSIGNAL), 6);
+    r = hs_read_line(a);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cr_assert_not_null(r, "no idle_timeout answer");
+    cr_expect_neq(strstr(r, "\"code\":\"idle_timeout\""), NULL, "%s", r);
+    free(r);
+    s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_expect(s >= 0.9 && s < 4.0, "closed after %.2f s, want about 1 s", s);
+    hs_expect_closed(a);
+    r = hs_read_line(b);
+    cr_expect(r != NULL && strstr(r, "\"code\":\"idle_timeout\"") != NULL, "%s", r ? r : "none");
+    free(r);
+    hs_expect_closed(b);
+    close(a);
+    close(b);
+    cr_expect(hs_ping_new(h.sock, 5));
+    log = hs_stop(&h);
+    cr_expect_neq(strstr(log, "agent connection closed after the idle timeout"), NULL, "%s", log);
+    free(log);
+}
+
+/* Resident bytes of @pid. */
+static size_t rss_of(pid_t pid)
+{
+    char *p, *text;
+    size_t len, size = 0, res = 0;
+
+    cr_assert_geq(asprintf(&p, "/proc/%d/statm", (int)pid), 0);
+    text = testutil_read_file(p, &len);
+    cr_assert_not_null(text);
+    cr_assert_eq(sscanf(text, "%zu %zu", &size, &res), 2);
+    free(text);
+    free(p);
+    return res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+Test(host, a_huge_line_without_newline_is_cut_off_early)
+{
+    size_t chunk = 1u << 20, sent = 0, limit = 400u << 20, before, after;
+    char *blob = malloc(chunk), *r, *id;
+    hs h;
+    int a, b;
+
+    cr_assert_not_null(blob);
+    memset(blob, 'x', chunk);
+    hs_start(&h, NULL);
+    a = hs_connect(h.sock);
+    id = hs_open(a, "s", "cap-h");
+    before = rss_of(h.pid);
+    /* Up to 400 MiB without a newline: the service stops reading at 1 MiB
+     * and closes, so the sender fails long before. */
+    b = hs_connect(h.sock);
+    while (sent < limit) {
+        ssize_t w = send(b, blob, chunk, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        sent += (size_t)w;
+    }
+    after = rss_of(h.pid);
+    cr_expect_lt(sent, 16u << 20, "the service took %zu bytes of one line", sent);
+    cr_expect_lt(after, before + (16u << 20), "RSS grew from %zu to %zu bytes", before, after);
+    r = hs_read_line(b);
+    cr_expect(r != NULL && strstr(r, "\"code\":\"too_large\"") != NULL, "%s", r ? r : "none");
+    free(r);
+    close(b);
+    hs_expect_call(a, id, "cap-h", ALLOW);
+    cr_expect(hs_ping_new(h.sock, 5));
+    close(a);
+    free(id);
+    free(blob);
+    free(hs_stop(&h));
+}
+
+Test(host, sigterm_completes_while_a_client_pipelines_and_never_reads)
+{
+    const char *opts[] = {"--drain-timeout", "2", NULL};
+    static const char ping[] = "{\"op\":\"ping\"}\n";
+    char *buf = malloc(64 * 1024), *id, *log;
+    struct timespec t0, t1;
+    size_t i, sent = 0;
+    hs h;
+    int a, p, st;
+    double s;
+
+    cr_assert_not_null(buf);
+    for (i = 0; i + sizeof(ping) - 1 <= 64 * 1024; i += sizeof(ping) - 1)
+        memcpy(buf + i, ping, sizeof(ping) - 1);
+    hs_start(&h, opts);
+    a = hs_connect(h.sock);
+    id = hs_open(a, "s", "cap-p");
+    /* P opens a session too, then pipelines pings and never reads: its
+     * answers fill both socket buffers and the service's send waits. */
+    p = hs_connect(h.sock);
+    free(hs_open(p, "p", "cap-p"));
+    cr_assert_eq(fcntl(p, F_SETFL, O_NONBLOCK), 0);
+    for (;;) {
+        ssize_t w = send(p, buf, i, MSG_NOSIGNAL);
+        if (w > 0) {
+            sent += (size_t)w;
+            continue;
+        }
+        if (errno == EAGAIN) {
+            struct pollfd q = {p, POLLOUT, 0};
+            if (poll(&q, 1, 500) == 1)
+                continue;
+        }
+        break;
+    }
+    cr_expect_gt(sent, 64 * 1024, "only %zu bytes sent", sent);
+    /* Others are served meanwhile. */
+    hs_expect_call(a, id, "cap-p", ALLOW);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(h.pid, SIGTERM);
+    st = wait_exit(h.pid, 8);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_expect_eq(st, 0, "SIGTERM must complete and exit 0: %s", slurp(h.err));
+    cr_expect_lt(s, 5.0, "drain took %.2f s with --drain-timeout 2", s);
+    h.pid = 0;
+    log = slurp(h.err);
+    cr_expect_neq(strstr(log, "\"event\":\"drained\""), NULL, "%s", log);
+    free(log);
+    close(p);
+    close(a);
+    free(id);
+    free(buf);
+    free(h.sock);
+    free(h.admin);
+    free(h.db);
+    free(h.out);
+    free(h.err);
+}
+
+Test(host, the_service_survives_running_out_of_descriptors)
+{
+    const char *opts[] = {"--max-connections", "256", NULL};
+    int fds[120], i, shed = 0, a;
+    char *id, *log;
+    hs h;
+
+    spawn_nofile = 48; /* the service needs about 25 of them at rest */
+    hs_start(&h, opts);
+    spawn_nofile = 0;
+    a = hs_connect(h.sock);
+    id = hs_open(a, "s", "cap-f");
+    for (i = 0; i < 120; i++)
+        fds[i] = try_connect(h.sock);
+    for (i = 0; i < 120; i++) {
+        struct pollfd p = {fds[i], POLLIN, 0};
+        char buf[512];
+        ssize_t got;
+
+        if (fds[i] < 0 || poll(&p, 1, 100) != 1)
+            continue;
+        got = read(fds[i], buf, sizeof(buf) - 1);
+        if (got > 0) {
+            buf[got] = '\0';
+            if (strstr(buf, "file descriptors") != NULL)
+                shed++;
+        }
+    }
+    cr_expect_gt(shed, 0, "no connection was answered 'out of file descriptors'");
+    /* Still alive, and serving again once the connections are gone. */
+    cr_expect_eq(kill(h.pid, 0), 0);
+    for (i = 0; i < 120; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    cr_expect(hs_ping_new(h.sock, 10), "no service after the descriptors came back");
+    hs_expect_call(a, id, "cap-f", ALLOW);
+    close(a);
+    free(id);
+    log = hs_stop(&h);
+    cr_expect_neq(strstr(log, "out_of_descriptors"), NULL, "%s", log);
+    free(log);
+}
+
+Test(host, a_socket_path_that_is_not_a_socket_is_refused_and_kept)
+{
+    char *out = path_in("o"), *err = path_in("e"), *file = path_in("precious"), *db = path_in("db");
+    const char *argv[] = {
+        CHIO_EXAMPLES_DIR "/host-service", "--receipt-db", db, "--socket", file, NULL};
+    char *text;
+    size_t len;
+
+    cr_assert_eq(testutil_write_file(file, "keep me\n", 8, 0600), 0);
+    cr_expect_eq(wait_exit(spawn(argv, SEED, out, err), 10), 2);
+    text = slurp(err);
+    cr_expect_neq(strstr(text, "is not a socket"), NULL, "%s", text);
+    free(text);
+    text = testutil_read_file(file, &len);
+    cr_expect(text != NULL && len == 8 && memcmp(text, "keep me\n", 8) == 0, "file changed");
+    free(text);
+    free(out);
+    free(err);
+    free(file);
+    free(db);
+}
+
+Test(host, a_stale_socket_is_replaced)
+{
+    char *out = path_in("o"), *err = path_in("e"), *sock = path_in("stale.sock"),
+         *db = path_in("db");
+    const char *argv[] = {
+        CHIO_EXAMPLES_DIR "/host-service", "--receipt-db", db, "--socket", sock, NULL};
+    struct sockaddr_un a;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0), i;
+    pid_t pid;
+
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    strcpy(a.sun_path, sock);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    close(fd); /* a socket file nobody listens on */
+    pid = spawn(argv, SEED, out, err);
+    for (i = 0; i < 100 && !hs_ping_new(sock, 1); i++)
+        usleep(50 * 1000);
+    cr_expect_lt(i, 100, "the service did not replace a stale socket: %s", slurp(err));
+    kill(pid, SIGTERM);
+    cr_expect_eq(wait_exit(pid, 30), 0);
+    free(out);
+    free(err);
+    free(sock);
+    free(db);
+}
+
+Test(host, a_second_instance_on_a_live_socket_exits_2)
+{
+    char *out = path_in("o2"), *err = path_in("e2"), *db = path_in("db2"), *text;
+    hs h;
+    const char *argv[] = {
+        CHIO_EXAMPLES_DIR "/host-service", "--receipt-db", db, "--socket", NULL, NULL};
+
+    hs_start(&h, NULL);
+    argv[4] = h.sock;
+    cr_expect_eq(wait_exit(spawn(argv, SEED, out, err), 10), 2);
+    text = slurp(err);
+    cr_expect_neq(strstr(text, "already in use"), NULL, "%s", text);
+    free(text);
+    cr_expect(hs_ping_new(h.sock, 5), "the first instance must still serve");
+    free(out);
+    free(err);
+    free(db);
+    free(hs_stop(&h));
+}
+
+Test(host, a_second_instance_on_the_same_store_fails_fast)
+{
+    char *out = path_in("o2"), *err = path_in("e2"), *sock = path_in("b.sock"), *text;
+    struct timespec t0, t1;
+    hs h;
+    const char *argv[] = {
+        CHIO_EXAMPLES_DIR "/host-service", "--receipt-db", NULL, "--socket", sock, NULL};
+    double s;
+
+    hs_start(&h, NULL);
+    argv[2] = h.db;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_expect_eq(wait_exit(spawn(argv, SEED, out, err), 10), 2);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_expect_lt(s, 3.0, "took %.2f s", s);
+    text = slurp(err);
+    cr_expect_neq(strstr(text, "already in use"), NULL, "%s", text);
+    cr_expect_neq(strstr(text, h.db), NULL, "the message must name the store: %s", text);
+    free(text);
+    cr_expect_neq(access(sock, F_OK), 0, "the second instance must not leave a socket");
+    cr_expect(hs_ping_new(h.sock, 5), "the first instance must still serve");
+    free(out);
+    free(err);
+    free(sock);
+    free(hs_stop(&h));
+}
+
+Test(host, every_copy_of_the_seed_in_the_environment_is_wiped)
+{
+    char *out = path_in("o"), *err = path_in("e"), *sock = path_in("k.sock"), *db = path_in("db");
+    char *proc, *envtext;
+    const char *argv[] = {
+        CHIO_EXAMPLES_DIR "/host-service", "--receipt-db", db, "--socket", sock, NULL};
+    char *envp[] = {"CHIO_SIGNING_KEY=" SEED, "OTHER=1", "CHIO_SIGNING_KEY=" SEED, NULL};
+    size_t len;
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(o, 1);
+        dup2(e, 2);
+        execve(argv[0], (char *const *)argv, envp);
+        _exit(127);
+    }
+    cr_assert_eq(wait_for_file(sock, 20), 0, "%s", slurp(err));
+    cr_assert_geq(asprintf(&proc, "/proc/%d/environ", (int)pid), 0);
+    envtext = testutil_read_file(proc, &len);
+    cr_assert_not_null(envtext);
+    cr_expect_null(memmem(envtext, len, "0707070707", 10), "a copy of the seed is left");
+    cr_expect_not_null(memmem(envtext, len, "OTHER=1", 7));
+    free(envtext);
+    free(proc);
+    kill(pid, SIGTERM);
+    cr_expect_eq(wait_exit(pid, 30), 0);
+    free(out);
+    free(err);
+    free(sock);
+    free(db);
 }
