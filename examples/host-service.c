@@ -35,15 +35,31 @@
  * --max-line bytes: answered, then the connection is closed; a revocation
  * id over 256 bytes), too_many_sessions (--max-sessions-per-connection or
  * --max-sessions reached), too_many_connections (--max-connections agent
- * connections, or 4 admin connections, are open: answered, then closed).
+ * connections, or 4 admin connections, are open, or the process is out of
+ * file descriptors: answered, then closed), idle_timeout (no complete
+ * request for --idle-timeout seconds: answered, then closed),
+ * session_active (close_session while a call on it is in flight).
+ *
+ * Hostile clients: a connection holds at most one request line (--max-line;
+ * reading stops as soon as a line passes it) and one response (the next
+ * line is not read before the answer is sent); sockets are non-blocking and
+ * an answer not taken within 10 s drops the connection; connections beyond
+ * --max-connections, or beyond the descriptors left (a reserve descriptor
+ * is freed to answer them), are refused; at start the soft RLIMIT_NOFILE is
+ * raised toward the hard one, and a default --max-connections is lowered to
+ * what fits. --socket and --admin-socket never replace anything but a stale
+ * socket: a path that is not a socket, or a socket a live service answers
+ * on ("already in use"), exits 2, and so does a receipt store another
+ * process holds.
  *
  * Environment: CHIO_SIGNING_KEY (required; the kernel's 64-hex-digit seed;
  * wiped and removed from the environment once read), CHIO_POLICY_HASH
  * (default dev-policy-hash). Signals: SIGTERM and SIGINT stop accepting,
  * drain every session, drain the kernel (every receipt committed), flush
- * the logs and exit 0. SIGHUP is logged and ignored: a kernel's policy is
- * fixed when it is built (its hash is in every receipt), so a policy change
- * is a restart with a new CHIO_POLICY_HASH, never a live reload.
+ * the logs and exit 0, within --drain-timeout (10 s) whatever clients do:
+ * connections still open then are cut and calls still running cancelled. SIGHUP is logged and
+ * ignored: a kernel's policy is fixed when it is built (its hash is in every receipt), so a policy
+ * change is a restart with a new CHIO_POLICY_HASH, never a live reload.
  *
  * Threads: main (signals), one acceptor polling both listeners, one thread
  * per connection. svc.mu guards the connection list, the counters and the
@@ -53,6 +69,7 @@
  *   host-service [--receipt-db DIR] [--socket PATH] [--admin-socket PATH]
  *                [--admin-uid UID] [--pid-file PATH] [--max-connections N] [--max-sessions N]
  *                [--max-sessions-per-connection N] [--max-line BYTES]
+ *                [--idle-timeout SECONDS] [--drain-timeout SECONDS]
  */
 #include <assert.h>
 #include <errno.h>
@@ -221,7 +238,8 @@ static struct {
     int stopping;   /* atomic */
     int reserve_fd; /* a spare descriptor, freed to shed connections when out of them */
     unsigned long long drain_deadline; /* atomic: monotonic ms; 0 until SIGTERM */
-    pthread_mutex_t mu;                /* everything below */
+    int cancel;         /* atomic: 1 once the drain deadline has passed: calls still running end */
+    pthread_mutex_t mu; /* everything below */
     conn *conns;
     size_t nconns[2]; /* live agent [0] and admin [1] connections */
     slot *slots;      /* max_sessions entries, reused */
@@ -454,6 +472,7 @@ static void op_call(conn *c, const chio_json *req, sbuf *out)
     size_t arglen = 0, rlen;
     chio_response resp;
     chio_call call;
+    chio_call_options opts;
     chio_error err;
     int rc = 0;
 
@@ -462,6 +481,8 @@ static void op_call(conn *c, const chio_json *req, sbuf *out)
         return;
     }
     memset(&call, 0, sizeof(call));
+    memset(&opts, 0, sizeof(opts));
+    opts.cancel = &svc.cancel; /* set when the drain deadline passes */
     chio_error_init(&err);
     chio_response_init(&resp);
     call.session_id = s->id;
@@ -474,7 +495,7 @@ static void op_call(conn *c, const chio_json *req, sbuf *out)
     call.arguments_json = argtext;
     call.arguments_len = arglen;
     if (rc == 0)
-        rc = chio_kernel_evaluate(svc.k, &call, &resp, &err);
+        rc = chio_kernel_evaluate_ex(svc.k, &call, &opts, &resp, &err);
     if (rc != 0) {
         fail_reply(out, rc, &err);
     } else {
@@ -1200,8 +1221,11 @@ static void shutdown_service(pthread_t acceptor)
     /* ...then cut the rest: a thread waiting on its client wakes now (its
      * waits are bounded by the deadline too); one inside a kernel call
      * finishes that call first. */
-    if (left != NULL)
-        log_line("drain_timeout", "connections still open at --drain-timeout are closed");
+    if (left != NULL) {
+        __atomic_store_n(&svc.cancel, 1, __ATOMIC_RELEASE);
+        log_line("drain_timeout", "connections still open at --drain-timeout are closed and "
+                                  "calls still running are cancelled");
+    }
     for (c = left; c != NULL; c = c->next)
         shutdown(c->fd, SHUT_RDWR);
     for (c = left; c != NULL; c = next) {
