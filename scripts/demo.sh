@@ -46,15 +46,19 @@ TEMP="cap-temp-$NOW"
 
 # The service reads its seed from the environment (and wipes it). Agents
 # talk on $SOCK; revocation is an operator action on the admin socket.
-rm -f "$SOCK" "$ADMIN"
+# The service replaces a stale socket left by a killed run itself, and
+# refuses (exit 2, "already in use") a socket a running service answers on.
 CHIO_SIGNING_KEY=$(cat "$KEY") CHIO_POLICY_HASH=demo-policy-v1 \
     "$HOST" --receipt-db "$DB" --socket "$SOCK" --admin-socket "$ADMIN" \
     --pid-file "$PIDFILE" 2>"$STATE/host-service.log" &
 HOST_PID=$!
 # On any failure below, do not leave the service running.
 trap 'kill -TERM "$HOST_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -S "$SOCK" ] && [ -S "$ADMIN" ] && break; sleep 0.1; done
-[ -S "$SOCK" ] && [ -S "$ADMIN" ] || { echo "host-service did not start:"; cat "$STATE/host-service.log"; exit 1; }
+# Ready once it logs that both sockets listen (a stale socket file may be
+# there before that); stop waiting as soon as it exits.
+ready() { grep -q '"event":"admin_listening"' "$STATE/host-service.log" 2>/dev/null; }
+for _ in $(seq 100); do ready && break; kill -0 "$HOST_PID" 2>/dev/null || break; sleep 0.1; done
+ready || { echo "host-service did not start:"; cat "$STATE/host-service.log"; exit 1; }
 echo "host-service running (pid $HOST_PID), receipts in $DB"
 echo "  agent socket $SOCK, admin socket $ADMIN"
 
