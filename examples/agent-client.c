@@ -12,9 +12,11 @@
  * Requests go one at a time (send a line, read its response line), so the
  * output pairs with the input line by line. When the service closes the
  * connection (for example after refusing an over-long line) the answer it
- * sent is still printed. Exit status: 0 when every request got a response
- * (also for --help), 1 when the connection failed part way, 2 on bad usage
- * or when the service cannot be reached.
+ * sent is still printed; so is the answer to a connection the service
+ * refuses (too_many_connections) or closes for idling (idle_timeout), and
+ * the client then stops with status 1. Exit status: 0 when every request
+ * got a response (also for --help), 1 when the connection failed part way
+ * or was refused, 2 on bad usage or when the service cannot be reached.
  */
 #include <errno.h>
 #include <signal.h>
@@ -130,6 +132,12 @@ int main(int argc, char **argv)
         if (getline(&reply, &rcap, resp) > 0) {
             fputs(reply, stdout);
             fflush(stdout);
+            /* Answers the service sends as it closes the connection: the
+             * request was not served (refused at the connection limit, or
+             * the connection sat idle past --idle-timeout). */
+            if (strstr(reply, "\"code\":\"too_many_connections\"") != NULL ||
+                strstr(reply, "\"code\":\"idle_timeout\"") != NULL)
+                wrote = -1;
         } else {
             wrote = -1;
         }

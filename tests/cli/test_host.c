@@ -996,7 +996,9 @@ static int hs_ping_new(const char *sock, int timeout_s)
 
 Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
 {
-    const char *opts[] = {"--max-connections", "4", "--idle-timeout", "2", NULL};
+    const char *opts[] = {"--max-connections", "4", "--idle-timeout", "3", NULL};
+    char *file = path_in("ping.jsonl"), *cout = path_in("c.out"), *cerr = path_in("c.err"), *text;
+    pid_t client;
     int fds[40], i, refused = 0, n = 0;
     hs h;
     int a;
@@ -1029,8 +1031,18 @@ Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
     cr_expect_geq(refused, 30, "only %d of 40 connections over the cap were refused", refused);
     /* The client that was there first is still served. */
     hs_expect_call(a, id, "cap-i", ALLOW);
-    /* The idle ones are closed after 2 s; meanwhile A keeps talking. */
-    for (i = 0; i < 30; i++) {
+    /* agent-client prints the refusal and exits 1. */
+    cr_assert_eq(testutil_write_file(file, "{\"op\":\"ping\"}\n", 14, 0600), 0);
+    {
+        const char *argv[] = {CHIO_EXAMPLES_DIR "/agent-client", "--socket", h.sock, file, NULL};
+        client = spawn(argv, NULL, cout, cerr);
+    }
+    cr_expect_eq(wait_exit(client, 20), 1, "agent-client: %s", slurp(cerr));
+    text = slurp(cout);
+    cr_expect_neq(strstr(text, "too_many_connections"), NULL, "%s", text);
+    free(text);
+    /* The idle ones are closed after 3 s; meanwhile A keeps talking. */
+    for (i = 0; i < 40; i++) {
         hs_expect(a, "{\"op\":\"ping\"}", "\"ok\":true");
         usleep(100 * 1000);
     }
@@ -1044,6 +1056,9 @@ Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
     log = hs_stop(&h);
     cr_expect_neq(strstr(log, "after the idle timeout"), NULL, "%s", log);
     free(log);
+    free(file);
+    free(cout);
+    free(cerr);
     (void)n;
 }
 
