@@ -572,15 +572,15 @@ static void op_revoke(const chio_json *req, sbuf *out)
 
 static void op_status(sbuf *out)
 {
-    char text[320];
+    char text[512];
 
     pthread_mutex_lock(&svc.mu);
     snprintf(text, sizeof(text),
              "{\"ok\":true,\"connections\":%zu,\"admin_connections\":%zu,\"sessions\":%zu,"
              "\"max_connections\":%zu,\"max_sessions\":%zu,\"max_sessions_per_connection\":%zu,"
-             "\"max_line\":%zu}",
+             "\"max_line\":%zu,\"idle_timeout_s\":%zu,\"drain_timeout_s\":%zu}",
              svc.nconns[0], svc.nconns[1], svc.nsessions, svc.max_conns, svc.max_sessions,
-             svc.max_conn_sessions, svc.max_line);
+             svc.max_conn_sessions, svc.max_line, svc.idle_timeout_s, svc.drain_timeout_s);
     pthread_mutex_unlock(&svc.mu);
     sb_puts(out, text);
 }
@@ -1171,6 +1171,10 @@ static chio_keypair *read_signing_key(void)
                 chio_err_name(rc));
         exit(2);
     }
+    /* Keep the seed out of swap (best effort: RLIMIT_MEMLOCK may forbid). */
+    chio_error_init(&err);
+    if (chio_keypair_lock_memory(kp, &err) != 0)
+        log_line("key_memory_not_locked", err.message);
     return kp;
 }
 

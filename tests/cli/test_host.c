@@ -996,7 +996,7 @@ static int hs_ping_new(const char *sock, int timeout_s)
 
 Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
 {
-    const char *opts[] = {"--max-connections", "4", "--idle-timeout", "3", NULL};
+    const char *opts[] = {"--max-connections", "4", "--idle-timeout", "5", NULL};
     char *file = path_in("ping.jsonl"), *cout = path_in("c.out"), *cerr = path_in("c.err"), *text;
     pid_t client;
     int fds[40], i, refused = 0, n = 0;
@@ -1041,8 +1041,8 @@ Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
     text = slurp(cout);
     cr_expect_neq(strstr(text, "too_many_connections"), NULL, "%s", text);
     free(text);
-    /* The idle ones are closed after 3 s; meanwhile A keeps talking. */
-    for (i = 0; i < 40; i++) {
+    /* The idle ones are closed after 5 s; meanwhile A keeps talking. */
+    for (i = 0; i < 60; i++) {
         hs_expect(a, "{\"op\":\"ping\"}", "\"ok\":true");
         usleep(100 * 1000);
     }
@@ -1093,6 +1093,10 @@ Test(host, an_idle_connection_is_closed_after_the_idle_timeout)
     close(a);
     close(b);
     cr_expect(hs_ping_new(h.sock, 5));
+    a = hs_connect(h.admin);
+    hs_expect(a, "{\"op\":\"status\"}", "\"max_connections\":256,");
+    hs_expect(a, "{\"op\":\"status\"}", "\"idle_timeout_s\":1,\"drain_timeout_s\":10}");
+    close(a);
     log = hs_stop(&h);
     cr_expect_neq(strstr(log, "agent connection closed after the idle timeout"), NULL, "%s", log);
     free(log);
