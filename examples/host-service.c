@@ -773,8 +773,8 @@ static void *serve_conn(void *arg)
 {
     conn *c = arg;
     reader r = {c->fd, NULL, 0, 0, 0};
-    const char *line;
-    size_t len, closed;
+    const char *line = NULL;
+    size_t len = 0, closed;
     char detail[160];
     const char *why = "";
     int st;

@@ -5,7 +5,11 @@
  * socket (key handling, a mixed workload, SIGHUP ignored, SIGTERM drain,
  * PID file, receipts audited), the service's authority rules (a session
  * belongs to the connection that opened it, revocation only on the admin
- * socket, bounded ids, lines, sessions and connections, --help), the
+ * socket, bounded ids, lines, sessions and connections, --help), hostile
+ * clients (idle connections over the cap, an idle timeout, running out of
+ * descriptors, a huge line without a newline, a client that never reads
+ * during SIGTERM, socket paths that are not free, a second instance on the
+ * same socket or store, the seed in the environment twice), the
  * embedding example, and
  * `chio receipt list --tail` following a running kernel from another
  * process (every committed receipt exactly once, in order).
