@@ -1015,7 +1015,9 @@ static void claim_socket_path(const char *path)
                 path);
         exit(2);
     }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking: a live service with a full backlog answers EAGAIN
+     * instead of holding this start up. */
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         fprintf(stderr, "host-service: cannot probe %s: %s\n", path, strerror(errno));
         exit(2);
