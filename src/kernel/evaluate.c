@@ -1191,6 +1191,8 @@ int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call, const chio_ca
     if (k == NULL || resp == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or response");
     memset(resp, 0, sizeof(*resp));
+    if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
+        return rc;
     mreq_init(&r, k);
     if (opts != NULL) {
         r.cancel = opts->cancel;
@@ -1373,6 +1375,8 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (k == NULL || resp == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or response");
     memset(resp, 0, sizeof(*resp));
+    if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
+        return rc;
     if (name == NULL || !chio__utf8_valid(name, strlen(name)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a UTF-8 string",
                           prompts ? "prompt name" : "resource URI");

@@ -509,8 +509,8 @@ static void *try_main(void *arg)
         rc = chio_kernel_try_sign_receipt(t->k, b, &r, NULL);
         if (rc == CHIO_EAGAIN) {
             t->eagain++;
-            /* not consumed: the same builder still signs */
-            if (chio_kernel_sign_receipt(t->k, b, &r, NULL) == 0) {
+            /* consumed even so: a retry builds the receipt again */
+            if (chio_kernel_sign_receipt(t->k, sc_builder((uint64_t)i), &r, NULL) == 0) {
                 t->reused_ok++;
                 chio_receipt_free(r);
             } else {

@@ -41,8 +41,8 @@ int sc_backpressure(const char *dir, char *msg);
 /* 500 asynchronous requests then drain: every callback ran once, later
  * calls get CHIO_EDRAINED. */
 int sc_async_drain(const char *dir, char *msg);
-/* 8 threads calling try-sign on a one-slot ring: some CHIO_EAGAIN, the
- * builder survives it, every request ends up signed. */
+/* 8 threads calling try-sign on a one-slot ring: some CHIO_EAGAIN (which
+ * consumes the builder too), every request ends up signed. */
 int sc_try_sign(char *msg);
 
 #endif
