@@ -157,7 +157,7 @@ struct chio_kernel {
     uint32_t inflight_max;   /* the budget: ring_capacity (immutable) */
     uint32_t inflight_high;  /* most credits ever held at once (atomic) */
     chio__event credit;      /* submitters wait here for a credit */
-    uint32_t slow_commit_us; /* test hook: sleep before each group write (atomic) */
+    uint32_t slow_commit_us; /* test hook: per receipt, before each group write (atomic) */
 };
 
 /* log.c: one JSON object per line. @msg is escaped; @fields_fmt must
@@ -214,8 +214,9 @@ int chio__kernel_on_completer(const chio_kernel *k);
 int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err);
 /* Return @n credits (requests completed) and wake submitters waiting. */
 void chio__credits_release(chio_kernel *k, uint32_t n);
-/* Test hooks: sleep @usec before every group commit's store write; the
- * most credits held at once since start. */
+/* Test hooks: a slow disk (before every group commit's store write, sleep
+ * @usec per receipt in the group; 0 = off); the most credits held at once
+ * since start. */
 void chio__kernel_slow_commits(chio_kernel *k, uint32_t usec);
 uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k);
 

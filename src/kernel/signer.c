@@ -272,9 +272,11 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
             rc = put_head(k, k->batch, &err);
         if (rc == 0 && nok > 0) {
             uint64_t t0 = mono_us();
-            uint32_t nap = __atomic_load_n(&k->slow_commit_us, __ATOMIC_RELAXED);
-            if (nap > 0) /* test hook: a slow disk */
-                nanosleep(&(struct timespec){nap / 1000000u, (long)(nap % 1000000u) * 1000}, NULL);
+            uint64_t nap = __atomic_load_n(&k->slow_commit_us, __ATOMIC_RELAXED) * nok;
+            if (nap > 0) /* test hook: a slow disk, so many microseconds per receipt */
+                nanosleep(
+                    &(struct timespec){(time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000},
+                    NULL);
             rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
             slow = mono_us() - t0 >= SLOW_COMMIT_US;
         }
