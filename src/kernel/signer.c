@@ -18,7 +18,7 @@
  * own thread). After a quick commit the commit thread itself wakes the
  * synchronous callers of the group (a futex wake, no user code) and hands
  * only the asynchronous requests on. Whoever completes a request returns
- * its credit (kernel.c), after the wake or after the callback returned.
+ * its credit (kernel.c): just before the wake, or after the callback returned.
  *
  * Locking: commit_mu guards the commit list and signers_exited; nothing
  * else is shared between these threads except atomics. The commit stage's
@@ -47,9 +47,9 @@ int chio__kernel_on_completer(const chio_kernel *k)
     return k != NULL && completing == k;
 }
 
+/* Wake the caller or run the callback, and return the request's credit. */
 static void complete(chio_kernel *k, chio__sign_req *req)
 {
-    (void)k;
     if (req->cb != NULL) {
         chio_receipt *r = NULL;
         int rc = req->rc;
@@ -59,8 +59,11 @@ static void complete(chio_kernel *k, chio__sign_req *req)
             chio__receipt_prep_destroy(&req->prep);
         req->cb(req->cb_ctx, rc, r);
         free(req);
+        chio__credits_release(k, 1); /* after the callback returned */
         return;
     }
+    /* The credit first: a caller that returned holds none any more. */
+    chio__credits_release(k, 1);
     /* Release: the caller's acquire load of `done` sees rc, seq and the
      * signed bytes. After this store the request may vanish (it lives on
      * the caller's stack), so the wake is the last thing we do with it. */
@@ -215,9 +218,6 @@ static void *complete_main(void *arg)
         for (req = list; req != NULL; req = next) {
             next = req->next; /* read before the request can go away */
             complete(k, req);
-            /* One at a time: a callback that submits again finds the
-             * credits of the requests completed before it. */
-            chio__credits_release(k, 1);
         }
         if (list == NULL && committer_gone)
             break;
@@ -321,7 +321,6 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
         hand_to_completer(k, list);
     } else {
         chio__sign_req *next, *async = NULL, **tail = &async;
-        uint32_t nwoken = 0;
         for (req = list; req != NULL; req = next) {
             next = req->next; /* read before the request can go away */
             if (req->cb != NULL) {
@@ -330,10 +329,8 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
                 continue;
             }
             complete(k, req);
-            nwoken++;
         }
         *tail = NULL;
-        chio__credits_release(k, nwoken);
         if (async != NULL)
             hand_to_completer(k, async);
     }

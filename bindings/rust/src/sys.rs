@@ -68,6 +68,7 @@ pub const CHIO_ENOCAP: c_int = -77;
 pub const CHIO_EDENIED: c_int = -78;
 pub const CHIO_ESTREAM_LIMIT: c_int = -79;
 pub const CHIO_ENOTMINE: c_int = -80;
+pub const CHIO_EDEADLK: c_int = -83;
 
 /// `CHIO_NO_OFFSET`: `chio_error.offset` when the error has no input position.
 pub const CHIO_NO_OFFSET: usize = usize::MAX;
@@ -440,6 +441,7 @@ extern "C" {
     pub fn chio_kernel_free(k: *mut chio_kernel);
     pub fn chio_kernel_public_hex(k: *const chio_kernel) -> *const c_char;
     pub fn chio_kernel_metrics_get(k: *const chio_kernel, out: *mut chio_kernel_metrics) -> c_int;
+    pub fn chio_kernel_in_flight(k: *const chio_kernel) -> u64;
     pub fn chio_kernel_metrics_prometheus(
         k: *const chio_kernel,
         out: *mut *mut c_char,
