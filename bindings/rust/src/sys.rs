@@ -603,7 +603,8 @@ mod tests {
         assert_eq!(offset_of!(chio_kernel_config, log_level), 176);
         assert_eq!(offset_of!(chio_kernel_config, lock_key_memory), 180);
         assert_eq!(offset_of!(chio_kernel_config, reserved_int), 184);
-        assert_eq!(offset_of!(chio_kernel_config, reserved), 192);
+        assert_eq!(offset_of!(chio_kernel_config, max_argument_bytes), 192);
+        assert_eq!(offset_of!(chio_kernel_config, reserved), 200);
 
         assert_eq!(size_of::<chio_tool_server>(), 48);
         assert_eq!(offset_of!(chio_tool_server, tool_names), 8);
