@@ -504,8 +504,9 @@ CHIO_EXTERN int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call,
  * was committed (@rc 0) or with an error (@rc < 0, @resp empty, @err says
  * why). @resp and @err are valid during the call only; to keep a field,
  * take it and set it to NULL. From the callback, asynchronous calls work
- * (CHIO_EDEADLK when the in-flight budget is spent) and synchronous ones
- * fail at once with CHIO_EDEADLK (see chio_sign_cb in kernel.h).
+ * (when the in-flight budget is spent they fail at once with CHIO_EDEADLK,
+ * before any check or dispatch) and synchronous ones fail at once with
+ * CHIO_EDEADLK (see chio_sign_cb in kernel.h).
  */
 typedef void (*chio_evaluate_cb)(void *ctx, int rc, chio_response *resp, const chio_error *err);
 

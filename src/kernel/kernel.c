@@ -286,6 +286,33 @@ static int credit_take(chio_kernel *k, int block)
     }
 }
 
+/* A credit this thread took ahead for its next asynchronous request
+ * (chio__kernel_credit_reserve; only completion threads reserve). */
+static _Thread_local const chio_kernel *reserved_credit;
+
+int chio__kernel_credit_reserve(chio_kernel *k, chio_error *err)
+{
+    int rc;
+
+    if (reserved_credit == k)
+        return 0;
+    rc = credit_take(k, 1);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET,
+                          "the in-flight budget is spent and only this completion thread "
+                          "can return credits; submit from another thread");
+    reserved_credit = k;
+    return 0;
+}
+
+void chio__kernel_credit_unreserve(chio_kernel *k)
+{
+    if (reserved_credit != k)
+        return; /* none, or the request took it */
+    reserved_credit = NULL;
+    chio__credits_release(k, 1);
+}
+
 void chio__credits_release(chio_kernel *k, uint32_t n)
 {
     if (n == 0)
@@ -471,7 +498,9 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entere
     if (rc == 0 && __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
         rc = chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                         "kernel failed closed after a receipt store error; reopen it");
-    if (rc == 0) {
+    if (rc == 0 && reserved_credit == k && req->cb != NULL) {
+        reserved_credit = NULL; /* the credit reserved ahead is this request's */
+    } else if (rc == 0) {
         rc = credit_take(k, block);
         if (rc == CHIO_EAGAIN)
             rc = chio__fail(err, rc, CHIO_NO_OFFSET, "the kernel's in-flight budget is spent");

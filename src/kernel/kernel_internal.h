@@ -212,6 +212,13 @@ int chio__kernel_on_completer(const chio_kernel *k);
  * completion thread, where a synchronous call would wait for itself;
  * else 0. Checked first by every synchronous entry point. */
 int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err);
+/* On a completion thread, take a credit now for this thread's next
+ * asynchronous signing request (which then takes no other), so that work
+ * done before the signing (evaluate_async dispatches the tool first) is
+ * refused up front with CHIO_EDEADLK when the budget is spent, never left
+ * without a receipt. unreserve returns it when the request was not made. */
+int chio__kernel_credit_reserve(chio_kernel *k, chio_error *err);
+void chio__kernel_credit_unreserve(chio_kernel *k);
 /* Return @n credits (requests completed) and wake submitters waiting. */
 void chio__credits_release(chio_kernel *k, uint32_t n);
 /* Test hooks: a slow disk (before every group commit's store write, sleep

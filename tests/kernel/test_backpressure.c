@@ -334,3 +334,105 @@ Test(backpressure, evaluate_callbacks_calling_the_kernel_never_hang)
     chio_kernel_free(k);
     free(tok);
 }
+
+static int tool_runs; /* atomic */
+
+static int counting_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                         size_t len, chio_output *out)
+{
+    __atomic_add_fetch(&tool_runs, 1, __ATOMIC_RELAXED);
+    return kt_echo_tool(user, ctx, tool, args, len, out);
+}
+
+typedef struct spent {
+    chio_kernel *k;
+    const char *sid;
+    int eval_rc, sign_rc, runs_before, runs_after;
+    uint64_t in_flight;
+    int calls; /* callbacks of the refused signing: must stay 0 */
+    int done;  /* atomic */
+} spent;
+
+static void never_cb(void *ctx, int rc, chio_response *resp, const chio_error *err)
+{
+    (void)ctx;
+    (void)rc;
+    (void)resp;
+    (void)err;
+    cr_assert_fail("a refused evaluation called back");
+}
+
+static void spent_cb(void *ctx, int rc, chio_response *resp, const chio_error *err)
+{
+    spent *s = ctx;
+    chio_call c;
+
+    (void)rc;
+    (void)resp;
+    (void)err;
+    s->in_flight = chio_kernel_in_flight(s->k);
+    fill_call(&c, s->sid);
+    s->runs_before = __atomic_load_n(&tool_runs, __ATOMIC_RELAXED);
+    s->eval_rc = chio_kernel_evaluate_async(s->k, &c, never_cb, NULL, NULL);
+    s->runs_after = __atomic_load_n(&tool_runs, __ATOMIC_RELAXED);
+    s->sign_rc = chio_kernel_sign_receipt_async(s->k, kt_builder(7), count_cb, &s->calls, NULL);
+    __atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+}
+
+/* A callback finding the budget spent: its asynchronous calls fail at once
+ * with CHIO_EDEADLK, and the evaluation runs no tool (its receipt could
+ * not be had). */
+Test(backpressure, callback_with_the_budget_spent_gets_edeadlk_and_runs_no_tool)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
+                         "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\","
+                         "\"operations\":[\"invoke\"]}]}",
+                         IAT, 1000, NULL, 0);
+    const char *caps[1] = {tok};
+    int other = 0;
+    spent s;
+    chio_call c;
+    chio_error err;
+
+    cr_assert_not_null(tok);
+    kt_config(&cfg, NULL);
+    cfg.clock = test_clock;
+    cfg.ring_capacity = 2;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = counting_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    chio__kernel_slow_commits(k, 200 * 1000);
+    memset(&s, 0, sizeof(s));
+    s.k = k;
+    s.sid = sid;
+    fill_call(&c, sid);
+    cr_assert_eq(chio_kernel_evaluate_async(k, &c, spent_cb, &s, &err), 0, "%s", err.message);
+    /* The second credit: held while the first receipt commits and calls back. */
+    cr_assert_eq(chio_kernel_sign_receipt_async(k, kt_builder(1), count_cb, &other, NULL), 0);
+    cr_assert(wait_flag(&s.done), "the callback never finished");
+    cr_assert_eq(s.in_flight, 2);
+    cr_assert_eq(s.eval_rc, CHIO_EDEADLK, "%s", chio_err_name(s.eval_rc));
+    cr_assert_eq(s.runs_after, s.runs_before, "a tool ran without a receipt to come");
+    cr_assert_eq(s.sign_rc, CHIO_EDEADLK, "%s", chio_err_name(s.sign_rc));
+    chio__kernel_slow_commits(k, 0);
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    cr_assert_eq(other, 1);
+    cr_assert_eq(s.calls, 0);
+    cr_assert_eq(chio_kernel_in_flight(k), 0);
+    chio_kernel_free(k);
+    free(tok);
+}
