@@ -949,6 +949,14 @@ public:
         return m;
     }
 
+    // Requests holding a credit of the in-flight budget now (queued, signing,
+    // awaiting commit or completion); at most the ring capacity.
+    std::uint64_t in_flight() const
+    {
+        need();
+        return chio_kernel_in_flight(k_);
+    }
+
     std::string public_hex() const { return detail::str_or_empty(chio_kernel_public_hex(k_)); }
 
     explicit operator bool() const noexcept { return k_ != nullptr; }

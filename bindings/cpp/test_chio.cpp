@@ -473,6 +473,7 @@ void test_pipeline()
     chio_kernel_metrics m = k.metrics();
     CHECK(m.receipts_signed - before == static_cast<std::uint64_t>(total));
     CHECK(m.failed == 0);
+    CHECK(k.in_flight() == 0); // every synchronous call completed
 
     // ---- session lifecycle ----
     k.begin_draining(sid);

@@ -462,8 +462,13 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
  * receipt could not be committed: never an allow, and no further tool
  * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
+ * CHIO_EDEADLK (not counted): called from a completion callback
+ * (chio_evaluate_cb, chio_sign_cb), where it would wait for the callback's
+ * own thread; it fails before any check or dispatch. Use
+ * chio_kernel_evaluate_async() there.
  * Ownership: @call borrowed; @resp filled, caller destroys it (also after
- * an error: it is then empty). Thread-safety: any number of threads.
+ * an error: it is then empty). Thread-safety: any number of threads, but
+ * not from a completion callback.
  */
 CHIO_EXTERN int chio_kernel_evaluate(chio_kernel *k, const chio_call *call, chio_response *resp,
                                      chio_error *err);
@@ -494,10 +499,14 @@ CHIO_EXTERN int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call,
                                         chio_error *err);
 
 /*
- * Completion of chio_kernel_evaluate_async(): called exactly once, on a
- * kernel thread after the receipt was committed (@rc 0) or with an error
- * (@rc < 0, @resp empty, @err says why). @resp and @err are valid during the
- * call only; to keep a field, take it and set it to NULL.
+ * Completion of chio_kernel_evaluate_async(): called exactly once, on the
+ * kernel's completion thread (never the commit thread) after the receipt
+ * was committed (@rc 0) or with an error (@rc < 0, @resp empty, @err says
+ * why). @resp and @err are valid during the call only; to keep a field,
+ * take it and set it to NULL. From the callback, asynchronous calls work
+ * (when the in-flight budget is spent they fail at once with CHIO_EDEADLK,
+ * before any check or dispatch) and synchronous ones fail at once with
+ * CHIO_EDEADLK (see chio_sign_cb in kernel.h).
  */
 typedef void (*chio_evaluate_cb)(void *ctx, int rc, chio_response *resp, const chio_error *err);
 
@@ -505,6 +514,7 @@ typedef void (*chio_evaluate_cb)(void *ctx, int rc, chio_response *resp, const c
  * chio_kernel_evaluate_async - the checks and the dispatch run on the
  * caller's thread; the receipt is signed and committed by the signing
  * pipeline and @cb runs after that, without the caller waiting.
+ * Blocks while the kernel's in-flight budget is spent (kernel.h).
  * Returns: 0 (@cb will run); or an error of chio_kernel_evaluate(), and
  * then @cb will not run.
  */

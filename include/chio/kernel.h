@@ -16,6 +16,21 @@
  * one WAL sync per group when durability is CHIO_DURABILITY_SYNC. A caller
  * hears "done" only after its receipt is committed. After a failed write
  * the kernel fails closed: every later request gets CHIO_EFAILED.
+ *
+ * Backpressure: one budget of ring_capacity credits covers every request
+ * in flight, synchronous or not: waiting in the ring, signed but not yet
+ * committed, and committed but not yet completed (caller woken or
+ * callback returned). A submitter takes a credit before the kernel
+ * prepares its receipt and blocks while none is left (the try variant
+ * returns CHIO_EAGAIN), so memory stays bounded however slow the disk is.
+ * chio_kernel_in_flight() reports the credits in use.
+ *
+ * Callbacks (chio_sign_cb, chio_evaluate_cb) all run on the kernel's one
+ * completion thread, never on the commit thread. From a callback,
+ * asynchronous calls work; synchronous ones (chio_kernel_sign_receipt,
+ * chio_kernel_try_sign_receipt, chio_kernel_evaluate and the other
+ * synchronous evaluations) fail at once with CHIO_EDEADLK, since they
+ * would wait for the callback's own thread.
  */
 #ifndef CHIO_KERNEL_H
 #define CHIO_KERNEL_H
@@ -108,7 +123,8 @@ typedef struct chio_kernel_config {
     int ephemeral_store;            /* 1 = keep receipts in memory only (upstream's ephemeral
                                        log); required when receipt_store_path is NULL */
     uint32_t signer_threads;        /* CHIO_DEFAULT_SIGNER_THREADS (1..64) */
-    uint32_t ring_capacity;         /* CHIO_DEFAULT_RING_CAPACITY; a power of two >= 2 */
+    uint32_t ring_capacity;         /* CHIO_DEFAULT_RING_CAPACITY; a power of two >= 2; also
+                                       the in-flight budget (requests not yet completed) */
     uint32_t max_batch;             /* CHIO_DEFAULT_MAX_BATCH (1..65536) */
     chio_durability durability;     /* CHIO_DURABILITY_SYNC */
     chio_clock_fn clock;            /* NULL = wall clock */
@@ -155,42 +171,60 @@ CHIO_EXTERN int chio_kernel_start(chio_kernel *k, chio_error *err);
 
 /*
  * chio_kernel_sign_receipt - sign and durably commit one receipt; blocks
- * while the ring is full (backpressure) and until the receipt is committed.
+ * while the in-flight budget (ring_capacity requests) is spent
+ * (backpressure) and until the receipt is committed.
  *
  * The kernel sets policy_hash (its configured value), kernel_key,
  * parameter_hash, the id and the signature, and the timestamp from its
  * clock when the builder has none.
  * Returns: 0; CHIO_ESEMANTIC / CHIO_EFORMAT (bad body); CHIO_EDRAINED;
  * CHIO_EFAILED (failed closed); CHIO_ESTORE (this batch's write failed);
- * start errors; CHIO_ENOMEM. On any error nothing was committed for the call.
+ * CHIO_EDEADLK (called from a completion callback: it would wait for its
+ * own thread); start errors; CHIO_ENOMEM. On any error nothing was
+ * committed for the call.
  * Ownership: takes @b in every case. Caller frees *out with chio_receipt_free().
- * Thread-safety: call from any number of threads at once.
+ * Thread-safety: call from any number of threads at once, but not from a
+ * callback (CHIO_EDEADLK).
  */
 CHIO_EXTERN int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b,
                                          chio_receipt **out, chio_error *err);
 
 /*
  * chio_kernel_try_sign_receipt - like chio_kernel_sign_receipt() but
- * returns CHIO_EAGAIN at once, without consuming @b, when the ring is full.
- * Ownership: takes @b unless CHIO_EAGAIN is returned.
+ * returns CHIO_EAGAIN at once when it would have to wait for room: the
+ * in-flight budget is spent or the ring is full. It still waits for the
+ * commit of a request it admitted.
+ * Returns: as chio_kernel_sign_receipt(), plus CHIO_EAGAIN (nothing was
+ * queued; build the receipt again to retry).
+ * Ownership: takes @b in every case, CHIO_EAGAIN included (the kernel
+ * keeps no copy, so a retry needs a new builder).
  */
 CHIO_EXTERN int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b,
                                              chio_receipt **out, chio_error *err);
 
 /*
- * Completion of an asynchronous request: called exactly once, from a kernel
- * thread, after the receipt was committed (@rc 0, @receipt set) or with an
- * error (@receipt NULL). The callback owns @receipt and frees it with
- * chio_receipt_free(). It must not block for long and must not call
- * chio_kernel_drain() or chio_kernel_free().
+ * Completion of an asynchronous request: called exactly once, on the
+ * kernel's completion thread (never on the commit thread, never on the
+ * caller's), after the receipt was committed (@rc 0, @receipt set) or with
+ * an error (@receipt NULL). Callbacks of one kernel run one at a time. The
+ * callback owns @receipt and frees it with chio_receipt_free(). It must
+ * not block for long (it holds up every later completion) and must not
+ * call chio_kernel_drain() or chio_kernel_free(). It may submit more work
+ * asynchronously (chio_kernel_sign_receipt_async, chio_kernel_evaluate_async:
+ * they work while the in-flight budget has a credit and fail at once with
+ * CHIO_EDEADLK when it is spent, since only this thread returns credits;
+ * chio_kernel_evaluate_async then refuses before any check or dispatch);
+ * synchronous calls fail at once with CHIO_EDEADLK.
  */
 typedef void (*chio_sign_cb)(void *ctx, int rc, chio_receipt *receipt);
 
 /*
  * chio_kernel_sign_receipt_async - queue a receipt and return; @cb reports
- * the outcome. Blocks only while the ring is full.
+ * the outcome. Blocks only while the in-flight budget (ring_capacity
+ * requests, counting those not yet completed) is spent.
  * Returns: 0 (the callback will run); or an error, in which case the
- * callback will not run (CHIO_EDRAINED, CHIO_EFAILED, body errors, ...).
+ * callback will not run (CHIO_EDRAINED, CHIO_EFAILED, body errors, ...;
+ * CHIO_EDEADLK when called from a callback while the budget is spent).
  * Ownership: takes @b in every case.
  */
 CHIO_EXTERN int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b,
@@ -237,7 +271,7 @@ typedef struct chio_kernel_metrics {
     uint64_t ring_depth;      /* requests waiting in the ring now */
     uint64_t ring_high_water; /* deepest the ring has been */
     uint64_t ring_capacity;
-    uint64_t blocking_episodes; /* times a caller waited for ring space */
+    uint64_t blocking_episodes; /* times a caller waited for a credit or ring space */
     uint64_t wal_syncs;         /* synced WAL writes */
     uint64_t checkpoints;       /* checkpoints written since start */
     uint64_t write_errors;      /* failed store writes */
@@ -250,6 +284,14 @@ typedef struct chio_kernel_metrics {
 
 /* Snapshot of the counters; safe from any thread at any time. */
 CHIO_EXTERN int chio_kernel_metrics_get(const chio_kernel *k, chio_kernel_metrics *out);
+
+/*
+ * chio_kernel_in_flight - requests holding a credit of the in-flight
+ * budget now: queued, being signed, awaiting commit or completion. Never
+ * more than ring_capacity. 0 for NULL. Safe from any thread at any time
+ * (a snapshot). Also in the Prometheus text as chio_in_flight.
+ */
+CHIO_EXTERN uint64_t chio_kernel_in_flight(const chio_kernel *k);
 
 /*
  * chio_kernel_metrics_prometheus - the counters in Prometheus text format

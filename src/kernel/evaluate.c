@@ -1191,6 +1191,8 @@ int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call, const chio_ca
     if (k == NULL || resp == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or response");
     memset(resp, 0, sizeof(*resp));
+    if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
+        return rc;
     mreq_init(&r, k);
     if (opts != NULL) {
         r.cancel = opts->cancel;
@@ -1265,9 +1267,14 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
 
     if (k == NULL || cb == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or callback");
+    /* From a callback: the receipt's credit before the dispatch (kernel.h). */
+    if (chio__kernel_on_completer(k) && (rc = chio__kernel_credit_reserve(k, err)) != 0)
+        return rc;
     a = calloc(1, sizeof(*a));
-    if (a == NULL)
+    if (a == NULL) {
+        chio__kernel_credit_unreserve(k);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
     a->cb = cb;
     a->ctx = ctx;
     a->k = k;
@@ -1304,6 +1311,7 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
                     r.request_id ? r.request_id : call->request_id, rc, NULL);
 #endif
     mreq_destroy(&r);
+    chio__kernel_credit_unreserve(k); /* unless the request took it */
     if (rc != 0) {
         count_unreceipted(k, rc);
         async_free(a);
@@ -1373,6 +1381,8 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (k == NULL || resp == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or response");
     memset(resp, 0, sizeof(*resp));
+    if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
+        return rc;
     if (name == NULL || !chio__utf8_valid(name, strlen(name)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a UTF-8 string",
                           prompts ? "prompt name" : "resource URI");

@@ -68,4 +68,23 @@ static inline void chio__event_signal(chio__event *ev, int n)
         chio__futex_wake(&ev->seq, n);
 }
 
+/*
+ * Like chio__event_signal, but does nothing at all when nobody waits: no
+ * bump, no syscall, one load. For a signaler on a hot path (the credit
+ * budget returns a credit per request). Still no lost wake-up: with every
+ * operation sequentially consistent, a waiter whose prepare comes after
+ * our load of waiters also comes after the caller's condition update, so
+ * its recheck sees the condition; one whose prepare came before is seen
+ * here, and then the bump makes its futex wait return or be woken.
+ */
+static inline void chio__event_signal_waiting(chio__event *ev, int n)
+{
+    /* seq_cst: ordered after the caller's condition update (pairs with
+     * chio__event_prepare's increment and the waiter's recheck). */
+    if (__atomic_load_n(&ev->waiters, __ATOMIC_SEQ_CST) == 0)
+        return;
+    __atomic_add_fetch(&ev->seq, 1, __ATOMIC_SEQ_CST);
+    chio__futex_wake(&ev->seq, n);
+}
+
 #endif

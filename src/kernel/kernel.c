@@ -12,6 +12,15 @@
  * refused with CHIO_EDRAINED or queued before the signers are told to stop
  * (a Dekker pair: both sides use sequentially consistent atomics).
  * start_mu is taken only until the kernel has started.
+ *
+ * Backpressure: one credit budget (inflight_max = ring_capacity) covers
+ * every request between its prepare and its completion: waiting in the
+ * ring, signed but not committed, committed but not yet completed. A
+ * submitter takes a credit with one CAS before it prepares (so the
+ * prepared bytes are bounded too) and sleeps on the `credit` event only
+ * when the budget is spent; the thread that completes a request returns
+ * its credit (signer.c). A synchronous call from the completion thread
+ * would wait for that very thread, so it fails at once with CHIO_EDEADLK.
  */
 #include <errno.h>
 #include <sched.h>
@@ -167,6 +176,7 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     k->log = cfg->log;
     k->log_ctx = cfg->log_ctx;
     k->log_level = cfg->log_level;
+    k->inflight_max = cfg->ring_capacity;
     pthread_mutex_init(&k->start_mu, NULL);
     pthread_mutex_init(&k->log_mu, NULL);
     pthread_mutex_init(&k->revoke_mu, NULL);
@@ -219,6 +229,119 @@ static int enter(chio_kernel *k)
 static void leave(chio_kernel *k)
 {
     __atomic_sub_fetch(&k->active_callers, 1, __ATOMIC_SEQ_CST);
+}
+
+/* ---- the credit budget ------------------------------------------------------------------ */
+
+static void note_inflight(chio_kernel *k, uint32_t used)
+{
+    uint32_t seen = __atomic_load_n(&k->inflight_high, __ATOMIC_RELAXED);
+
+    /* Relaxed: a statistic; the CAS only keeps it monotonic. */
+    while (used > seen && !__atomic_compare_exchange_n(&k->inflight_high, &seen, used, 1,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+/*
+ * Take one credit. With @block, sleep while the budget is spent; without,
+ * return CHIO_EAGAIN. On @k's completion thread a wait could never end
+ * (only that thread returns the credits of completed requests), so there
+ * it returns CHIO_EDEADLK instead of sleeping.
+ */
+static int credit_take(chio_kernel *k, int block)
+{
+    uint32_t used = __atomic_load_n(&k->inflight, __ATOMIC_RELAXED), key;
+    int counted = 0;
+
+    for (;;) {
+        /* seq_cst CAS (on x86 every locked RMW is a full barrier anyway):
+         * in the slow path below it is the waiter's recheck of the event
+         * protocol, ordered after chio__event_prepare and against the
+         * releaser's decrement (chio__credits_release). No data is
+         * published through the counter, so the failure order is relaxed. */
+        while (used < k->inflight_max)
+            if (__atomic_compare_exchange_n(&k->inflight, &used, used + 1, 1, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_RELAXED)) {
+                note_inflight(k, used + 1);
+                return 0;
+            }
+        if (!block)
+            return CHIO_EAGAIN;
+        if (chio__kernel_on_completer(k))
+            return CHIO_EDEADLK;
+        if (!counted) {
+            counted = 1; /* one episode however long it lasts */
+            __atomic_add_fetch(&k->queue.blocked, 1, __ATOMIC_RELAXED);
+        }
+        key = chio__event_prepare(&k->credit);
+        /* seq_cst: the recheck after announcing ourselves (event.h). */
+        used = __atomic_load_n(&k->inflight, __ATOMIC_SEQ_CST);
+        if (used < k->inflight_max) {
+            chio__event_cancel(&k->credit);
+            continue;
+        }
+        chio__event_wait(&k->credit, key);
+        used = __atomic_load_n(&k->inflight, __ATOMIC_RELAXED);
+    }
+}
+
+/* A credit this thread took ahead for its next asynchronous request
+ * (chio__kernel_credit_reserve; only completion threads reserve). */
+static _Thread_local const chio_kernel *reserved_credit;
+
+int chio__kernel_credit_reserve(chio_kernel *k, chio_error *err)
+{
+    int rc;
+
+    if (reserved_credit == k)
+        return 0;
+    rc = credit_take(k, 1);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET,
+                          "the in-flight budget is spent and only this completion thread "
+                          "can return credits; submit from another thread");
+    reserved_credit = k;
+    return 0;
+}
+
+void chio__kernel_credit_unreserve(chio_kernel *k)
+{
+    if (reserved_credit != k)
+        return; /* none, or the request took it */
+    reserved_credit = NULL;
+    chio__credits_release(k, 1);
+}
+
+void chio__credits_release(chio_kernel *k, uint32_t n)
+{
+    if (n == 0)
+        return;
+    /* seq_cst: the decrement is ordered before our read of the waiter
+     * count in chio__event_signal_waiting, so a submitter either sees the
+     * credit on its recheck or is seen waiting and woken (event.h). */
+    __atomic_sub_fetch(&k->inflight, n, __ATOMIC_SEQ_CST);
+    chio__event_signal_waiting(&k->credit, (int)n);
+}
+
+uint64_t chio_kernel_in_flight(const chio_kernel *k)
+{
+    /* Relaxed: a gauge, read at any time. */
+    return k ? __atomic_load_n(&k->inflight, __ATOMIC_RELAXED) : 0;
+}
+
+uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k)
+{
+    return __atomic_load_n(&k->inflight_high, __ATOMIC_RELAXED);
+}
+
+int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err)
+{
+    if (!chio__kernel_on_completer(k))
+        return 0;
+    return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
+                      "a synchronous kernel call from a completion callback would wait for the "
+                      "callback's own thread; use the asynchronous call");
 }
 
 /* ---- start --------------------------------------------------------------------------------- */
@@ -375,6 +498,17 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entere
     if (rc == 0 && __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
         rc = chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                         "kernel failed closed after a receipt store error; reopen it");
+    if (rc == 0 && reserved_credit == k && req->cb != NULL) {
+        reserved_credit = NULL; /* the credit reserved ahead is this request's */
+    } else if (rc == 0) {
+        rc = credit_take(k, block);
+        if (rc == CHIO_EAGAIN)
+            rc = chio__fail(err, rc, CHIO_NO_OFFSET, "the kernel's in-flight budget is spent");
+        else if (rc != 0)
+            rc = chio__fail(err, rc, CHIO_NO_OFFSET,
+                            "the in-flight budget is spent and only this completion thread "
+                            "can return credits; submit from another thread");
+    }
     if (rc != 0) {
         if (!entered)
             leave(k);
@@ -385,6 +519,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entere
     rc = chio__receipt_prepare(b, chio_keypair_public_hex(k->kp), k->policy_hash,
                                chio__kernel_now(k), &req->prep, err);
     if (rc != 0) {
+        chio__credits_release(k, 1);
         if (!entered)
             leave(k);
         return rc;
@@ -398,6 +533,8 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entere
     __atomic_store_n(&req->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&req->published, 1, __ATOMIC_RELEASE);
     rc = chio__queue_push_mpmc(&k->queue, req, block);
+    if (rc != 0)
+        chio__credits_release(k, 1);
     if (!entered)
         leave(k);
     if (rc != 0) {
@@ -432,6 +569,11 @@ static int sign_sync(chio_kernel *k, chio_receipt_builder *b, int block, int ent
     chio__sign_req req;
     int rc;
 
+    rc = chio__kernel_refuse_reentry(k, err);
+    if (rc != 0) {
+        chio_receipt_builder_free(b);
+        return rc;
+    }
     memset(&req, 0, sizeof(req));
     rc = submit(k, b, block, entered, charge, &req, err);
     return rc ? rc : await(&req, out, err);
@@ -453,23 +595,13 @@ int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_recei
 int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
                                  chio_error *err)
 {
-    chio_receipt_builder *copy;
-    int rc;
-
     if (out == NULL || k == NULL || b == NULL) {
         chio_receipt_builder_free(b);
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel, builder or out");
     }
     *out = NULL;
-    copy = chio__receipt_builder_dup(b); /* the ring may be full */
-    if (copy == NULL) {
-        chio_receipt_builder_free(b);
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    }
-    rc = sign_sync(k, copy, 0, 0, NULL, out, err);
-    if (rc != CHIO_EAGAIN)
-        chio_receipt_builder_free(b); /* consumed unless the ring was full */
-    return rc;
+    /* Consumes @b whatever the outcome, CHIO_EAGAIN included: no copy. */
+    return sign_sync(k, b, 0, 0, NULL, out, err);
 }
 
 static int sign_async(chio_kernel *k, chio_receipt_builder *b, const chio__charge *charge,

@@ -147,6 +147,17 @@ struct chio_kernel {
     uint64_t m_last_seq, m_last_checkpoint_seq;
     uint32_t m_signers_running;
     uint64_t m_unreceipted[CHIO__UNRECEIPTED_N]; /* evaluation errors without a receipt */
+
+    /* ---- in-flight credit budget (kernel.c takes, signer.c returns) ----
+     * One credit per sign request from before its prepare (caller thread)
+     * until it is completed (caller woken or callback returned), so the
+     * ring, the commit list and the completion list together never hold
+     * more than inflight_max requests. */
+    uint32_t inflight;       /* credits held now (atomic) */
+    uint32_t inflight_max;   /* the budget: ring_capacity (immutable) */
+    uint32_t inflight_high;  /* most credits ever held at once (atomic) */
+    chio__event credit;      /* submitters wait here for a credit */
+    uint32_t slow_commit_us; /* test hook: per receipt, before each group write (atomic) */
 };
 
 /* log.c: one JSON object per line. @msg is escaped; @fields_fmt must
@@ -193,5 +204,27 @@ static inline int chio__kernel_failed(chio_kernel *k)
 
 /* Test hooks. */
 chio_store *chio__kernel_store(chio_kernel *k);
+
+/* ---- in-flight budget and the completion thread (kernel.c, signer.c) ---- */
+/* 1 when the calling thread is @k's completion thread (a callback runs). */
+int chio__kernel_on_completer(const chio_kernel *k);
+/* CHIO_EDEADLK (with a message in @err) when the calling thread is @k's
+ * completion thread, where a synchronous call would wait for itself;
+ * else 0. Checked first by every synchronous entry point. */
+int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err);
+/* On a completion thread, take a credit now for this thread's next
+ * asynchronous signing request (which then takes no other), so that work
+ * done before the signing (evaluate_async dispatches the tool first) is
+ * refused up front with CHIO_EDEADLK when the budget is spent, never left
+ * without a receipt. unreserve returns it when the request was not made. */
+int chio__kernel_credit_reserve(chio_kernel *k, chio_error *err);
+void chio__kernel_credit_unreserve(chio_kernel *k);
+/* Return @n credits (requests completed) and wake submitters waiting. */
+void chio__credits_release(chio_kernel *k, uint32_t n);
+/* Test hooks: a slow disk (before every group commit's store write, sleep
+ * @usec per receipt in the group; 0 = off); the most credits held at once
+ * since start. */
+void chio__kernel_slow_commits(chio_kernel *k, uint32_t usec);
+uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k);
 
 #endif

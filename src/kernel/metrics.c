@@ -91,7 +91,13 @@ int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len
     metric(&b, "chio_signing_queue_capacity", "gauge", "Slots in the signing ring.",
            (double)m.ring_capacity);
     metric(&b, "chio_signing_queue_block_total", "counter",
-           "Times a caller waited for room in the signing ring.", (double)m.blocking_episodes);
+           "Times a caller waited for an in-flight credit or room in the signing ring.",
+           (double)m.blocking_episodes);
+    metric(&b, "chio_in_flight", "gauge",
+           "Requests in flight (queued, signing, committing or completing).",
+           (double)chio_kernel_in_flight(k));
+    metric(&b, "chio_in_flight_limit", "gauge", "The in-flight budget (ring capacity).",
+           (double)m.ring_capacity);
     metric(&b, "chio_receipt_store_wal_syncs_total", "counter", "Synced WAL writes.",
            (double)m.wal_syncs);
     metric(&b, "chio_checkpoints_total", "counter", "Merkle checkpoints written.",

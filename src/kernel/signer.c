@@ -12,6 +12,14 @@
  * chain entry and budget charge and one signed log head (store/head.c). A
  * failed write fails the kernel closed.
  *
+ * User code never runs on the commit thread: every callback runs on the
+ * completion thread (which a thread-local marks, so that a synchronous
+ * call from a callback fails with CHIO_EDEADLK instead of waiting for its
+ * own thread). After a quick commit the commit thread itself wakes the
+ * synchronous callers of the group (a futex wake, no user code) and hands
+ * only the asynchronous requests on. Whoever completes a request returns
+ * its credit (kernel.c): just before the wake, or after the callback returned.
+ *
  * Locking: commit_mu guards the commit list and signers_exited; nothing
  * else is shared between these threads except atomics. The commit stage's
  * state (store, next_seq, checkpoint chain, pending leaves) belongs to the
@@ -31,9 +39,17 @@
 
 /* ---- completion ------------------------------------------------------------------------ */
 
+/* The kernel whose completion thread this is (NULL on every other thread). */
+static _Thread_local const chio_kernel *completing;
+
+int chio__kernel_on_completer(const chio_kernel *k)
+{
+    return k != NULL && completing == k;
+}
+
+/* Wake the caller or run the callback, and return the request's credit. */
 static void complete(chio_kernel *k, chio__sign_req *req)
 {
-    (void)k;
     if (req->cb != NULL) {
         chio_receipt *r = NULL;
         int rc = req->rc;
@@ -43,8 +59,11 @@ static void complete(chio_kernel *k, chio__sign_req *req)
             chio__receipt_prep_destroy(&req->prep);
         req->cb(req->cb_ctx, rc, r);
         free(req);
+        chio__credits_release(k, 1); /* after the callback returned */
         return;
     }
+    /* The credit first: a caller that returned holds none any more. */
+    chio__credits_release(k, 1);
     /* Release: the caller's acquire load of `done` sees rc, seq and the
      * signed bytes. After this store the request may vanish (it lives on
      * the caller's stack), so the wake is the last thing we do with it. */
@@ -187,6 +206,7 @@ static void *complete_main(void *arg)
     chio__sign_req *list, *req, *next;
     int committer_gone;
 
+    completing = k;
     for (;;) {
         pthread_mutex_lock(&k->done_mu);
         while (k->done_head == NULL && !k->committer_exited)
@@ -252,6 +272,11 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
             rc = put_head(k, k->batch, &err);
         if (rc == 0 && nok > 0) {
             uint64_t t0 = mono_us();
+            uint64_t nap = __atomic_load_n(&k->slow_commit_us, __ATOMIC_RELAXED) * nok;
+            if (nap > 0) /* test hook: a slow disk, so many microseconds per receipt */
+                nanosleep(
+                    &(struct timespec){(time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000},
+                    NULL);
             rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
             slow = mono_us() - t0 >= SLOW_COMMIT_US;
         }
@@ -288,16 +313,32 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
                 req->rc = rc;
     /* After a slow commit (a real WAL sync) the completion thread wakes the
      * callers while this thread syncs the next group; after a quick one a
-     * hand-off would only add a wake-up, so complete here. */
+     * hand-off would only add a wake-up, so the synchronous callers are
+     * woken here. Callbacks always run on the completion thread: a
+     * callback that calls into the kernel must never block the commit
+     * stage, which its own request may be waiting for. */
     if (slow) {
         hand_to_completer(k, list);
     } else {
-        chio__sign_req *next;
+        chio__sign_req *next, *async = NULL, **tail = &async;
         for (req = list; req != NULL; req = next) {
             next = req->next; /* read before the request can go away */
+            if (req->cb != NULL) {
+                *tail = req;
+                tail = &req->next;
+                continue;
+            }
             complete(k, req);
         }
+        *tail = NULL;
+        if (async != NULL)
+            hand_to_completer(k, async);
     }
+}
+
+void chio__kernel_slow_commits(chio_kernel *k, uint32_t usec)
+{
+    __atomic_store_n(&k->slow_commit_us, usec, __ATOMIC_RELAXED);
 }
 
 static void *commit_main(void *arg)

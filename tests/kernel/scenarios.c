@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernel/scenarios.h"
+#include "kernel_internal.h" /* chio__kernel_slow_commits, in-flight high water */
 
 #define CHECK(cond, ...)                        \
     do {                                        \
@@ -509,8 +511,8 @@ static void *try_main(void *arg)
         rc = chio_kernel_try_sign_receipt(t->k, b, &r, NULL);
         if (rc == CHIO_EAGAIN) {
             t->eagain++;
-            /* not consumed: the same builder still signs */
-            if (chio_kernel_sign_receipt(t->k, b, &r, NULL) == 0) {
+            /* consumed even so: a retry builds the receipt again */
+            if (chio_kernel_sign_receipt(t->k, sc_builder((uint64_t)i), &r, NULL) == 0) {
                 t->reused_ok++;
                 chio_receipt_free(r);
             } else {
@@ -563,6 +565,238 @@ int sc_try_sign(char *msg)
 out:
     for (i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    chio_kernel_free(k);
+    return rc;
+}
+
+/* ---- the in-flight credit budget --------------------------------------------------------- */
+
+typedef struct budget_run {
+    chio_kernel *k;
+    uint32_t cap;
+    uint32_t *calls;    /* per request: callbacks run (atomic) */
+    uint32_t over;      /* in-flight counts seen above the budget (atomic) */
+    uint32_t failed;    /* callbacks with an error (atomic) */
+    uint32_t submit_rc; /* first submission error (atomic) */
+    int per_thread, first;
+} budget_run;
+
+typedef struct budget_thread {
+    budget_run *run;
+    int first;
+} budget_thread;
+
+typedef struct budget_req {
+    budget_run *run;
+    uint32_t *calls;
+} budget_req;
+
+static void budget_cb(void *ctx, int rc, chio_receipt *r)
+{
+    budget_req *q = ctx;
+
+    /* Our own credit is still held: the count can be at most the budget. */
+    if (chio_kernel_in_flight(q->run->k) > q->run->cap)
+        __atomic_add_fetch(&q->run->over, 1, __ATOMIC_RELAXED);
+    if (rc != 0)
+        __atomic_add_fetch(&q->run->failed, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(q->calls, 1, __ATOMIC_RELAXED);
+    chio_receipt_free(r);
+    free(q);
+}
+
+static void *budget_main(void *arg)
+{
+    budget_thread *t = arg;
+    budget_run *run = t->run;
+    int i, rc;
+
+    for (i = 0; i < run->per_thread; i++) {
+        int n = t->first + i;
+        budget_req *q = malloc(sizeof(*q));
+        if (q == NULL) {
+            __atomic_store_n(&run->submit_rc, (uint32_t)-CHIO_ENOMEM, __ATOMIC_RELAXED);
+            break;
+        }
+        q->run = run;
+        q->calls = &run->calls[n];
+        rc = chio_kernel_sign_receipt_async(run->k, sc_builder((uint64_t)n), budget_cb, q, NULL);
+        if (rc != 0) {
+            free(q);
+            __atomic_store_n(&run->submit_rc, (uint32_t)-rc, __ATOMIC_RELAXED);
+            break;
+        }
+        if (chio_kernel_in_flight(run->k) > run->cap)
+            __atomic_add_fetch(&run->over, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+int sc_credit_budget(char *msg)
+{
+    enum { THREADS = 4, CAP = 16, TOTAL = 100 * CAP };
+    pthread_t th[THREADS];
+    budget_thread bt[THREADS];
+    budget_run run;
+    chio_kernel_config cfg;
+    chio_kernel *k = NULL;
+    chio_kernel_metrics m;
+    int i, rc = 0, started = 0;
+    uint32_t high;
+
+    memset(&run, 0, sizeof(run));
+    run.calls = calloc(TOTAL, sizeof(uint32_t));
+    CHECK(run.calls != NULL, "out of memory");
+    CHECK(sc_config(&cfg, NULL) == 0, "config");
+    cfg.ring_capacity = CAP;
+    cfg.max_batch = 4;
+    cfg.signer_threads = 2;
+    k = make_kernel(&cfg, msg);
+    if (k == NULL) { /* make_kernel wrote msg */
+        rc = -1;
+        goto out;
+    }
+    CHECK(chio_kernel_start(k, NULL) == 0, "start");
+    chio__kernel_slow_commits(k, 50); /* a slow disk: 50 us per receipt */
+    run.k = k;
+    run.cap = CAP;
+    run.per_thread = TOTAL / THREADS;
+    for (i = 0; i < THREADS; i++) {
+        bt[i] = (budget_thread){&run, i * run.per_thread};
+        CHECK(pthread_create(&th[i], NULL, budget_main, &bt[i]) == 0, "pthread_create");
+        started++;
+    }
+    for (i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    started = 0;
+    CHECK(run.submit_rc == 0, "a submission failed: %s", chio_strerror(-(int)run.submit_rc));
+    CHECK(chio_kernel_drain(k, NULL) == 0, "drain");
+    CHECK(chio_kernel_in_flight(k) == 0, "%llu still in flight after drain",
+          (unsigned long long)chio_kernel_in_flight(k));
+    high = chio__kernel_in_flight_high_water(k);
+    CHECK(high <= CAP && high >= 2, "in-flight high water %u (budget %d)", high, CAP);
+    CHECK(run.over == 0, "%u in-flight samples above the budget", run.over);
+    CHECK(run.failed == 0, "%u callbacks with an error", run.failed);
+    for (i = 0; i < TOTAL; i++)
+        CHECK(run.calls[i] == 1, "request %d: %u callbacks", i, run.calls[i]);
+    chio_kernel_metrics_get(k, &m);
+    CHECK(m.receipts_signed == TOTAL && m.last_seq == TOTAL, "%llu signed, last seq %llu",
+          (unsigned long long)m.receipts_signed, (unsigned long long)m.last_seq);
+    CHECK(m.blocking_episodes > 0, "submitters never waited for a credit");
+out:
+    for (i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    chio_kernel_free(k);
+    free(run.calls);
+    return rc;
+}
+
+/* ---- callbacks that call the kernel again ------------------------------------------------ */
+
+typedef struct reentry {
+    chio_kernel *k;
+    int sync_rc, try_rc, async_rc; /* what the calls from callback A returned */
+    int wrong_thread;              /* a callback ran off the completion thread (atomic) */
+    int a_done, b_done;            /* atomic */
+} reentry;
+
+static void note_thread(reentry *e)
+{
+    char name[32] = "";
+
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    if (strcmp(name, "chio-complete") != 0)
+        __atomic_store_n(&e->wrong_thread, 1, __ATOMIC_RELAXED);
+}
+
+static void reentry_b(void *ctx, int rc, chio_receipt *r)
+{
+    reentry *e = ctx;
+
+    note_thread(e);
+    (void)rc;
+    chio_receipt_free(r);
+    __atomic_store_n(&e->b_done, rc == 0 ? 1 : 2, __ATOMIC_RELEASE);
+}
+
+static void reentry_a(void *ctx, int rc, chio_receipt *r)
+{
+    reentry *e = ctx;
+    chio_receipt *got = NULL;
+
+    note_thread(e);
+    chio_receipt_free(r);
+    /* Each would wait for this very thread: refused at once. */
+    e->sync_rc = chio_kernel_sign_receipt(e->k, sc_builder(1), &got, NULL);
+    chio_receipt_free(got);
+    got = NULL;
+    e->try_rc = chio_kernel_try_sign_receipt(e->k, sc_builder(2), &got, NULL);
+    chio_receipt_free(got);
+    /* Asynchronous work needs no wait: it works. */
+    e->async_rc = chio_kernel_sign_receipt_async(e->k, sc_builder(3), reentry_b, e, NULL);
+    __atomic_store_n(&e->a_done, rc == 0 ? 1 : 2, __ATOMIC_RELEASE);
+}
+
+/* Wait up to 10 s for *@flag; 1 when set. */
+static int wait_flag(const int *flag)
+{
+    struct timespec nap = {0, 1000 * 1000};
+    int i;
+
+    for (i = 0; i < 10000; i++) {
+        if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+            return 1;
+        nanosleep(&nap, NULL);
+    }
+    return 0;
+}
+
+int sc_reentrant_callbacks(char *msg)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k = NULL;
+    chio_kernel_metrics m;
+    reentry e;
+    int i, rc = 0, round, durable;
+
+    for (round = 0; round < 2; round++) {
+        durable = round == 1; /* quick commits, then synced (slow) ones */
+        CHECK(sc_config(&cfg, NULL) == 0, "config");
+        cfg.durability = durable ? CHIO_DURABILITY_SYNC : CHIO_DURABILITY_NOSYNC;
+        k = make_kernel(&cfg, msg);
+        if (k == NULL) { /* make_kernel wrote msg */
+            rc = -1;
+            goto out;
+        }
+        if (durable)
+            chio__kernel_slow_commits(k, 200);
+        for (i = 0; i < 10; i++) {
+            memset(&e, 0, sizeof(e));
+            e.k = k;
+            CHECK(chio_kernel_sign_receipt_async(k, sc_builder(100 + (uint64_t)i), reentry_a, &e,
+                                                 NULL) == 0,
+                  "submit");
+            if (!wait_flag(&e.a_done) || !wait_flag(&e.b_done)) {
+                /* Hung: report, and leak the kernel rather than hang in free. */
+                snprintf(msg, SC_MSG, "round %d call %d: a callback never finished (a %d, b %d)",
+                         round, i, e.a_done, e.b_done);
+                return -1;
+            }
+            CHECK(e.a_done == 1 && e.b_done == 1, "a callback got an error");
+            CHECK(e.sync_rc == CHIO_EDEADLK, "sign from a callback: %s", chio_err_name(e.sync_rc));
+            CHECK(e.try_rc == CHIO_EDEADLK, "try-sign from a callback: %s",
+                  chio_err_name(e.try_rc));
+            CHECK(e.async_rc == 0, "async sign from a callback: %s", chio_err_name(e.async_rc));
+            CHECK(!e.wrong_thread, "a callback ran off the completion thread");
+        }
+        CHECK(chio_kernel_drain(k, NULL) == 0, "drain");
+        chio_kernel_metrics_get(k, &m);
+        CHECK(m.receipts_signed == 20, "%llu receipts signed, want 20",
+              (unsigned long long)m.receipts_signed);
+        chio_kernel_free(k);
+        k = NULL;
+    }
+out:
     chio_kernel_free(k);
     return rc;
 }

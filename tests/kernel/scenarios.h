@@ -41,8 +41,17 @@ int sc_backpressure(const char *dir, char *msg);
 /* 500 asynchronous requests then drain: every callback ran once, later
  * calls get CHIO_EDRAINED. */
 int sc_async_drain(const char *dir, char *msg);
-/* 8 threads calling try-sign on a one-slot ring: some CHIO_EAGAIN, the
- * builder survives it, every request ends up signed. */
+/* 8 threads calling try-sign on a one-slot ring: some CHIO_EAGAIN (which
+ * consumes the builder too), every request ends up signed. */
 int sc_try_sign(char *msg);
+/* 4 threads submitting 100 x the in-flight budget (16) asynchronously
+ * against slowed commits: the in-flight count never exceeds the budget,
+ * submitters waited, every callback ran once, every receipt committed. */
+int sc_credit_budget(char *msg);
+/* Sign callbacks that call the kernel again, with quick and with slow
+ * commits: synchronous (and try-) signing fails at once with CHIO_EDEADLK,
+ * asynchronous signing works, every callback runs on the completion
+ * thread; a hang fails after 10 s (leaking the kernel). */
+int sc_reentrant_callbacks(char *msg);
 
 #endif

@@ -213,7 +213,7 @@ Test(kernel, backpressure_on_a_tiny_ring_loses_nothing)
     cr_assert_eq(sc_backpressure(dir, msg), 0, "%s", msg);
 }
 
-Test(kernel, try_sign_reports_would_block_without_consuming)
+Test(kernel, try_sign_reports_would_block_and_consumes_the_builder)
 {
     char msg[SC_MSG];
     cr_assert_eq(sc_try_sign(msg), 0, "%s", msg);

@@ -36,6 +36,8 @@ int main(void)
     failed += run("async_drain", sc_async_drain(dir, msg), msg);
     failed += run("backpressure", sc_backpressure(dir, msg), msg);
     failed += run("try_sign", sc_try_sign(msg), msg);
+    failed += run("credit budget (4 threads, slow commits)", sc_credit_budget(msg), msg);
+    failed += run("re-entrant callbacks", sc_reentrant_callbacks(msg), msg);
     failed += run("stress (64 threads)", sc_stress(dir, calls, msg), msg);
     failed += run("budget race (64 threads)", ms_budget_race(msg), msg);
     failed += run("close with a call in flight", ms_close_inflight(msg), msg);

@@ -22,7 +22,7 @@ pub mod code {
     pub use crate::sys::{
         CHIO_EAGAIN as EAGAIN, CHIO_EBADSIG as EBADSIG, CHIO_EBUSY as EBUSY,
         CHIO_ECONFIG as ECONFIG, CHIO_ECORRUPT as ECORRUPT, CHIO_ECRYPTO as ECRYPTO,
-        CHIO_EDENIED as EDENIED, CHIO_EDRAINED as EDRAINED, CHIO_EDUPLICATE as EDUPLICATE,
+        CHIO_EDEADLK as EDEADLK, CHIO_EDENIED as EDENIED, CHIO_EDRAINED as EDRAINED, CHIO_EDUPLICATE as EDUPLICATE,
         CHIO_EFAILED as EFAILED, CHIO_EFORMAT as EFORMAT, CHIO_EHASH as EHASH, CHIO_EHEX as EHEX,
         CHIO_EINVAL as EINVAL, CHIO_EIO as EIO, CHIO_EJSON_CONTROL as EJSON_CONTROL,
         CHIO_EJSON_DEPTH as EJSON_DEPTH, CHIO_EJSON_DUPKEY as EJSON_DUPKEY,
@@ -2340,6 +2340,14 @@ impl Kernel {
             failed: m.failed != 0,
             draining: m.draining != 0,
         })
+    }
+
+    /// Requests holding a credit of the kernel's in-flight budget now
+    /// (queued, signing, awaiting commit or completion); never more than
+    /// the ring capacity.
+    pub fn in_flight(&self) -> u64 {
+        // SAFETY: a relaxed snapshot, safe from any thread at any time.
+        unsafe { sys::chio_kernel_in_flight(self.ptr()) }
     }
 
     /// The counters in Prometheus text format.

@@ -68,6 +68,7 @@ pub const CHIO_ENOCAP: c_int = -77;
 pub const CHIO_EDENIED: c_int = -78;
 pub const CHIO_ESTREAM_LIMIT: c_int = -79;
 pub const CHIO_ENOTMINE: c_int = -80;
+pub const CHIO_EDEADLK: c_int = -83;
 
 /// `CHIO_NO_OFFSET`: `chio_error.offset` when the error has no input position.
 pub const CHIO_NO_OFFSET: usize = usize::MAX;
@@ -440,6 +441,7 @@ extern "C" {
     pub fn chio_kernel_free(k: *mut chio_kernel);
     pub fn chio_kernel_public_hex(k: *const chio_kernel) -> *const c_char;
     pub fn chio_kernel_metrics_get(k: *const chio_kernel, out: *mut chio_kernel_metrics) -> c_int;
+    pub fn chio_kernel_in_flight(k: *const chio_kernel) -> u64;
     pub fn chio_kernel_metrics_prometheus(
         k: *const chio_kernel,
         out: *mut *mut c_char,
@@ -601,7 +603,8 @@ mod tests {
         assert_eq!(offset_of!(chio_kernel_config, log_level), 176);
         assert_eq!(offset_of!(chio_kernel_config, lock_key_memory), 180);
         assert_eq!(offset_of!(chio_kernel_config, reserved_int), 184);
-        assert_eq!(offset_of!(chio_kernel_config, reserved), 192);
+        assert_eq!(offset_of!(chio_kernel_config, max_argument_bytes), 192);
+        assert_eq!(offset_of!(chio_kernel_config, reserved), 200);
 
         assert_eq!(size_of::<chio_tool_server>(), 48);
         assert_eq!(offset_of!(chio_tool_server, tool_names), 8);

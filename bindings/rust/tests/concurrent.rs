@@ -230,7 +230,8 @@ fn concurrent_mixed_calls_on_disk_store() {
     assert!(m.receipts_signed >= (threads * per_thread) as u64, "{m:?}");
     assert_eq!(m.write_errors, 0);
     assert!(!m.failed);
-    assert!(kernel.metrics_prometheus().unwrap().contains("chio_"));
+    assert!(kernel.metrics_prometheus().unwrap().contains("chio_in_flight "));
+    assert!(kernel.in_flight() <= m.ring_capacity);
     kernel.close_session(&session).unwrap();
     kernel.drain().unwrap();
     drop(kernel);
