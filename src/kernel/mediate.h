@@ -170,10 +170,13 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
                                     char *reason, size_t cap_reason);
 int chio__revocations_load(struct chio_kernel *k, chio_error *err);
 
-/* Drop budgets of expired capabilities (authz.c; amortised: at most once
- * per CHIO__SWEEP_SECS of kernel time unless @force). Returns the number dropped. */
+/* authz.c: drop budgets of expired capabilities and revocations past their
+ * bound, amortised: at most once per CHIO__SWEEP_SECS of kernel time
+ * unless @force. Returns the number dropped. */
 #define CHIO__SWEEP_SECS 60
-size_t chio__budgets_sweep(struct chio_kernel *k, uint64_t now, int force);
+size_t chio__reclaim_sweep(struct chio_kernel *k, uint64_t now, int force);
+size_t chio__budgets_sweep(struct chio_kernel *k, uint64_t now);
+void chio__revocation_free(void *value);
 void chio__budgets_retired_free(struct chio_kernel *k);
 void chio__budget_hold(void *budget);
 void chio__regex_hold(void *regex); /* constraints.c: take a reference */

@@ -53,7 +53,7 @@ int chio__mediation_init(chio_kernel *k)
     bad |= chio__shmap_init(&m->sessions, 0, chio__session_free);
     bad |= chio__shmap_init(&m->closed, 0, no_free);
     bad |= chio__shmap_init(&m->token_cache, CHIO__TOKEN_CACHE_MAX, no_free);
-    bad |= chio__shmap_init(&m->revocations, 0, no_free);
+    bad |= chio__shmap_init(&m->revocations, 0, chio__revocation_free);
     bad |= chio__shmap_init(&m->budgets, 0, free_plain);
     bad |= chio__shmap_init(&m->regexes, CHIO__REGEX_CACHE_MAX, chio__regex_free);
     chio__shmap_set_hold(&m->sessions, chio__session_hold);

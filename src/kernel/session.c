@@ -389,8 +389,8 @@ int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error
         chio__session_put(s);
     chio__log(k, CHIO_LOG_DEBUG, "session_closed", NULL, "\"session_id\":\"%s\"", s->id);
     /* Long-running hosts open and close sessions: a natural place for the
-     * amortised sweep of expired budgets (authz.c). */
-    chio__budgets_sweep(k, chio__kernel_now(k), 0);
+     * amortised sweep of expired budgets and revocations (authz.c). */
+    chio__reclaim_sweep(k, chio__kernel_now(k), 0);
 out:
     chio__session_put(s);
     return rc;
