@@ -430,8 +430,7 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
         chio__reclaim_sweep(k, now, 0);
         if (now >= exp) { /* it may have been swept under us: see above */
             budget_release(k, b);
-            snprintf(reason, cap_reason, "grant %u: the capability expired during the call",
-                     grant);
+            snprintf(reason, cap_reason, "grant %u: the capability expired during the call", grant);
             return CHIO_CODE_BUDGET_EXHAUSTED;
         }
     }
@@ -752,7 +751,8 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
         k->nrevocations++;
     if (rc == 0) {
         v = revocation_value(bound);
-        if (v == NULL || chio__shmap_put_if_absent(&k->med.revocations, capability_id, idlen, v) != v) {
+        if (v == NULL ||
+            chio__shmap_put_if_absent(&k->med.revocations, capability_id, idlen, v) != v) {
             chio__revocation_free(v);
             rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
                             "out of memory (the revocation is stored and applies after a restart)");

@@ -95,8 +95,8 @@ typedef struct chio__mediation {
     pthread_mutex_t tomb_mu;
     char (*tomb_ring)[CHIO_SESSION_ID_LEN + 1];
     size_t tomb_head, tomb_n;
-    void *retired_budgets;   /* chio__budget stack (atomic head) */
-    uint64_t next_sweep;     /* kernel time of the next budget sweep (atomic) */
+    void *retired_budgets; /* chio__budget stack (atomic head) */
+    uint64_t next_sweep;   /* kernel time of the next budget sweep (atomic) */
 #ifdef CHIO_OTEL
     void (*span_fn)(void *ctx, const struct chio_span *span); /* otel.c; build phase */
     void *span_ctx;
@@ -119,9 +119,9 @@ typedef struct chio__regex {
 } chio__regex;
 
 /* Bounds of the caches (entries; per shard: the bound / CHIO__SHMAP_SHARDS). */
-#define CHIO__TOKEN_CACHE_MAX     (256u * 1024u)
-#define CHIO__REGEX_CACHE_MAX     4096u
-#define CHIO__SESSION_TOMBSTONES  4096u
+#define CHIO__TOKEN_CACHE_MAX    (256u * 1024u)
+#define CHIO__REGEX_CACHE_MAX    4096u
+#define CHIO__SESSION_TOMBSTONES 4096u
 
 struct chio_kernel;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kernel/shmap.c - see shmap.h. FNV-1a picks the shard and the bucket; a
+ * kernel/shmap.c - see shmap.h. FNV-1a (mixed) picks the shard and the bucket; a
  * shard doubles its buckets at load factor 1 (and never shrinks them: a
  * bucket is one pointer). Every entry also sits on its shard's CLOCK ring
  * (insertion order, doubly linked so removal is O(1) there); a bounded map
@@ -14,9 +14,9 @@
 #include "shmap.h"
 
 struct chio__shmap_entry {
-    chio__shmap_entry *next;                   /* bucket chain */
+    chio__shmap_entry *next;                    /* bucket chain */
     chio__shmap_entry *clock_prev, *clock_next; /* the shard's CLOCK ring */
-    uint8_t used;                              /* CLOCK bit (atomic) */
+    uint8_t used;                               /* CLOCK bit (atomic) */
     uint64_t hash;
     void *value;
     size_t klen;
@@ -33,6 +33,15 @@ static uint64_t fnv1a(const void *key, size_t len)
         h ^= p[i];
         h *= 1099511628211ull;
     }
+    /* FNV-1a leaves the last bytes of a key in the low and middle bits;
+     * the shard is picked from the top ones, so mix (MurmurHash3's
+     * finaliser): keys that differ only at the end (ids, patterns) must
+     * spread over the shards, or a bounded map thrashes in a few. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return h;
 }
 
