@@ -211,6 +211,7 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
             rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
             goto out;
         }
+        chio__session_put(in); /* the hold put_if_absent took on the other one */
         /* 128 random bits collided: draw again. */
     }
     memcpy(id_out, s->id, CHIO_SESSION_ID_LEN + 1);
