@@ -354,7 +354,14 @@ CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
 CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id,
                                               chio_error *err);
 
-/* 1 when @capability_id is revoked, else 0. */
+/*
+ * chio_kernel_is_revoked - is @capability_id on the kernel's revocation list?
+ * Returns: 1 when it is revoked, 0 when it is not (never revoked, or its
+ * revocation was dropped after every token naming it expired), CHIO_EINVAL
+ * (negative) when @k or @capability_id is NULL: test `== 1`, not for
+ * nonzero, or a bad argument reads as revoked.
+ * Thread-safety: any thread, any time.
+ */
 CHIO_EXTERN int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id);
 
 /* ---- sessions --------------------------------------------------------------------- */

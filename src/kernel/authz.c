@@ -7,16 +7,23 @@
  *
  * Owns three concurrent tables (shmap.c):
  *   token_cache  sha256(canonical token bytes) -> {signature ok, issuer
- *                trusted, chain links ok}. Only the time-independent,
+ *                trusted, chain links ok}, three bits packed into the
+ *                value pointer (no allocation, nothing to free on
+ *                eviction). Only the time-independent,
  *                revocation-independent facts are cached, so time and
  *                revocation are evaluated on every call and a hit can never
  *                let an expired or revoked token through; a tampered token
  *                has other bytes, so another key, and is verified afresh.
+ *                Bounded (CHIO__TOKEN_CACHE_MAX): a full shard evicts by
+ *                CLOCK, so a hot working set stays cached under any churn
+ *                of cold tokens, and an evicted token is just verified again.
  *   revocations  capability id -> present. Written to the store (synced)
  *                before it is inserted here; loaded from the store at start.
+ *                Never dropped: see "revocation" below.
  *   budgets      capability id + grant index -> chio__budget, whose counter
  *                is bumped with a compare-and-swap that never passes
- *                max_invocations; restored from the store at start.
+ *                max_invocations; restored from the store at start. Budgets
+ *                of expired capabilities are dropped (see "check 8").
  * The revocation list is bounded (CHIO_MAX_REVOCATION_ID_LEN,
  * CHIO_MAX_REVOCATIONS); revokers are serialised by revoke_mu.
  */
@@ -29,28 +36,32 @@
 
 /* ---- checks 1-5 --------------------------------------------------------------------- */
 
+/* A cache value: bit 3 always set (never NULL), bits 0-2 the facts. */
+#define VERIFIED_TAG 8u
+
 static const chio__verified *verified_of(chio_kernel *k, const chio__session_cap *sc,
                                          chio__verified *local)
 {
-    chio__verified *hit = chio__shmap_get(&k->med.token_cache, sc->hash, 32), *fresh, *in;
+    uintptr_t hit = (uintptr_t)chio__shmap_get(&k->med.token_cache, sc->hash, 32), v;
     chio_capability_report rep;
 
-    if (hit != NULL)
-        return hit;
-    /* Depth is judged per call (check 4), so verify links with no limit. */
     memset(local, 0, sizeof(*local));
+    if (hit != 0) {
+        local->sig_ok = (uint8_t)(hit & 1u);
+        local->issuer_trusted = (uint8_t)((hit >> 1) & 1u);
+        local->chain_ok = (uint8_t)((hit >> 2) & 1u);
+        return local;
+    }
+    /* Depth is judged per call (check 4), so verify links with no limit. */
     if (chio_capability_verify(sc->cap, 0, k->med.trusted, k->med.ntrusted, -1, &rep) != 0)
         return local; /* all zero: denied as invalid_signature */
-    local->sig_ok = (uint8_t)rep.signature_valid;
-    local->issuer_trusted = (uint8_t)rep.issuer_trusted;
-    local->chain_ok = (uint8_t)rep.delegation_chain_shape_valid;
-    fresh = malloc(sizeof(*fresh));
-    if (fresh == NULL)
-        return local;
-    *fresh = *local;
-    in = chio__shmap_put_if_absent(&k->med.token_cache, sc->hash, 32, fresh);
-    if (in != fresh)
-        free(fresh); /* cache full, or another thread cached it first */
+    local->sig_ok = (uint8_t)(rep.signature_valid != 0);
+    local->issuer_trusted = (uint8_t)(rep.issuer_trusted != 0);
+    local->chain_ok = (uint8_t)(rep.delegation_chain_shape_valid != 0);
+    v = VERIFIED_TAG | local->sig_ok | (uintptr_t)local->issuer_trusted << 1 |
+        (uintptr_t)local->chain_ok << 2;
+    /* NULL (out of memory) or another thread's equal value: both fine. */
+    (void)chio__shmap_put_if_absent(&k->med.token_cache, sc->hash, 32, (void *)v);
     return local;
 }
 
@@ -101,6 +112,15 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
                      i);
             return CHIO_CODE_CAPABILITY_REVOKED;
         }
+    }
+    /* A revocation may have been dropped between check 2 and check 3 only
+     * when its bound passed, which bounds this token's expires_at (see
+     * "revocation" below); read the clock again so such a token is refused
+     * as expired. Only kernels that refuse delegation ever drop one. */
+    if (k->max_delegation_depth == 0 && chio__kernel_now(k) >= chio_capability_expires_at(c)) {
+        snprintf(reason, cap, "capability expired at %llu",
+                 (unsigned long long)chio_capability_expires_at(c));
+        return CHIO_CODE_CAPABILITY_EXPIRED;
     }
     /* 4. delegation chain: depth, then the links (chio's order) */
     if (depth > k->max_delegation_depth) {
@@ -240,26 +260,134 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
  * that reached the store is never lost, and a lower count committed after
  * a higher one never lowers it. */
 
-static chio__budget *budget_entry(chio_kernel *k, const char *key, size_t klen, uint64_t used);
+/* Reclaiming. A budget whose capability has expired (the latest
+ * expires_at of any token charged against it; a token is valid only while
+ * now < expires_at) can never be charged again, so a sweep drops it from
+ * the table, amortised (chio__reclaim_sweep): at most once per
+ * CHIO__SWEEP_SECS of kernel time, run by whoever inserts a budget or
+ * closes a session. A budget restored
+ * from the store and not charged since has no known expiry and is kept.
+ * The persisted rows are kept (signer.c writes them; the store keeps one
+ * 8-byte row per budget).
+ *
+ * Lifetime. Checkers hold a reference (taken under the shard lock by the
+ * map's hold) while they charge. The commit thread reads `committed`
+ * through chio__budget_get without a reference; so a budget whose last
+ * reference goes is not freed but pushed on the retired stack, which
+ * chio__budget_get (commit thread only) empties on entry: by then the
+ * commit thread holds no pointer from an earlier call, and a budget
+ * retired before the emptying is out of the table, so it cannot find it
+ * again. Destroy frees what is left.
+ *
+ * A charge racing the sweep: a checker that found the budget charges it
+ * (the count goes on; the commit thread, no longer finding it, writes the
+ * charge as it comes). One that misses it creates a fresh budget, and
+ * then reads the clock again: the sweep read the clock before removing,
+ * so (the kernel clock being monotonic) the checker sees its token
+ * expired and is refused. A budget is never restarted under a live token.
+ * Budgets are keyed by capability id: a token re-issued with an id whose
+ * earlier token expired and was swept starts a fresh budget. */
 
-chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen)
+void chio__budget_hold(void *v)
 {
-    return budget_entry(k, key, klen, 0);
+    chio__budget *b = v;
+
+    /* relaxed: taken under the shard lock (see session.c's hold). */
+    __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
 }
 
-static chio__budget *budget_entry(chio_kernel *k, const char *key, size_t klen, uint64_t used)
+static void budget_release(chio_kernel *k, chio__budget *b)
+{
+    chio__budget *head;
+
+    if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    /* Push on the retired stack (release: the budget's last writes are
+     * visible to whoever pops it). Pops take the whole stack at once, so
+     * there is no ABA. */
+    head = __atomic_load_n((chio__budget **)&k->med.retired_budgets, __ATOMIC_RELAXED);
+    do
+        b->next = head;
+    while (!__atomic_compare_exchange_n((chio__budget **)&k->med.retired_budgets, &head, b, 1,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+void chio__budgets_retired_free(chio_kernel *k)
+{
+    chio__budget *b, *next;
+
+    if (__atomic_load_n((chio__budget **)&k->med.retired_budgets, __ATOMIC_RELAXED) == NULL)
+        return;
+    b = __atomic_exchange_n((chio__budget **)&k->med.retired_budgets, NULL, __ATOMIC_ACQUIRE);
+    for (; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+}
+
+typedef struct sweep_ctx {
+    chio_kernel *k;
+    uint64_t now;
+} sweep_ctx;
+
+static int budget_expired(void *ctx, const void *key, size_t klen, void *value)
+{
+    sweep_ctx *c = ctx;
+    chio__budget *b = value;
+    uint64_t exp = __atomic_load_n(&b->expires_at, __ATOMIC_RELAXED);
+
+    (void)key;
+    (void)klen;
+    if (exp == 0 || c->now < exp)
+        return 0;
+    budget_release(c->k, b); /* the table's reference */
+    return 1;
+}
+
+size_t chio__budgets_sweep(chio_kernel *k, uint64_t now)
+{
+    sweep_ctx c = {k, now};
+
+    return chio__shmap_sweep(&k->med.budgets, budget_expired, &c);
+}
+
+/* The budget under @key with a reference (budget_release drops it),
+ * created with @used when absent (*created = 1). NULL: out of memory. */
+static chio__budget *budget_entry(chio_kernel *k, const char *key, size_t klen, uint64_t used,
+                                  int *created)
 {
     chio__budget *b = chio__shmap_get(&k->med.budgets, key, klen), *fresh;
 
+    *created = 0;
     if (b != NULL)
         return b;
     fresh = calloc(1, sizeof(*fresh));
     if (fresh == NULL)
         return NULL;
     fresh->used = fresh->committed = used;
+    fresh->refs = 2; /* the table's and ours */
     b = chio__shmap_put_if_absent(&k->med.budgets, key, klen, fresh);
     if (b != fresh)
-        free(fresh);
+        free(fresh); /* another checker's won (held for us), or out of memory */
+    else
+        *created = 1;
+    return b;
+}
+
+chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen)
+{
+    chio__budget *b;
+    int created;
+
+    /* Commit thread only (see "Lifetime" above). */
+    chio__budgets_retired_free(k);
+    /* Created when absent: then with no known expiry (kept), so that a
+     * lower count committed later never lowers the stored one. In a
+     * serving kernel it is absent only when a charge commits after the
+     * sweep dropped its (expired) budget: a rare entry kept for good. */
+    b = budget_entry(k, key, klen, 0, &created);
+    if (b != NULL)
+        budget_release(k, b); /* retired at the worst: freed on our next call */
     return b;
 }
 
@@ -271,7 +399,8 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
     size_t idlen = strlen(id), klen = idlen + 5;
     char key[CHIO__CHARGE_KEY_MAX];
     chio__budget *b;
-    uint64_t cur;
+    uint64_t cur, exp = chio_capability_expires_at(cap), seen;
+    int created;
 
     charge->keylen = 0;
     if (!tg->has_max_invocations)
@@ -286,10 +415,24 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
     key[idlen + 2] = (char)(grant >> 16);
     key[idlen + 3] = (char)(grant >> 8);
     key[idlen + 4] = (char)grant;
-    b = budget_entry(k, key, klen, 0);
+    b = budget_entry(k, key, klen, 0, &created);
     if (b == NULL) {
         snprintf(reason, cap_reason, "out of memory for budget accounting");
         return CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
+    }
+    /* The budget lives as long as its latest-expiring token (atomic max). */
+    seen = __atomic_load_n(&b->expires_at, __ATOMIC_RELAXED);
+    while (seen < exp && !__atomic_compare_exchange_n(&b->expires_at, &seen, exp, 1,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    if (created) {
+        uint64_t now = chio__kernel_now(k);
+        chio__reclaim_sweep(k, now, 0);
+        if (now >= exp) { /* it may have been swept under us: see above */
+            budget_release(k, b);
+            snprintf(reason, cap_reason, "grant %u: the capability expired during the call", grant);
+            return CHIO_CODE_BUDGET_EXHAUSTED;
+        }
     }
     /* Take one invocation unless the budget is spent; the CAS makes the
      * count exact however many threads race (relaxed: the counter orders
@@ -300,10 +443,12 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
         if (cur >= tg->max_invocations) {
             snprintf(reason, cap_reason, "grant %u: max_invocations %llu reached", grant,
                      (unsigned long long)tg->max_invocations);
+            budget_release(k, b);
             return CHIO_CODE_BUDGET_EXHAUSTED;
         }
     } while (!__atomic_compare_exchange_n(&b->used, &cur, cur + 1, 1, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
+    budget_release(k, b);
     memcpy(charge->key, key, klen);
     charge->keylen = (uint32_t)klen;
     charge->count = cur + 1;
@@ -314,16 +459,18 @@ static int load_budget(void *ctx, const char *key, size_t klen, uint64_t count)
 {
     chio_kernel *k = ctx;
     chio__budget *b;
+    int created;
 
     if (klen < 6 || klen > CHIO__CHARGE_KEY_MAX || key[klen - 5] != '\0')
         return 0; /* not a key this kernel writes: ignore */
-    b = budget_entry(k, key, klen, count);
+    b = budget_entry(k, key, klen, count, &created);
     if (b == NULL)
         return CHIO_ENOMEM;
     if (b->used < count) /* only the starting thread runs here */
         b->used = count;
     if (b->committed < count)
         b->committed = count;
+    budget_release(k, b);
     return 0;
 }
 
@@ -338,36 +485,223 @@ int chio__budgets_load(chio_kernel *k, chio_error *err)
 
 /* ---- revocation ------------------------------------------------------------------------ */
 
-static int load_one(void *ctx, const char *id, size_t len)
-{
-    chio_kernel *k = ctx;
+/* How long a revocation is kept (issue 11). A token is valid only while
+ * now < expires_at, so a revocation can go once no token naming its id can
+ * still be valid. Tokens name an id in two ways: as their own id, and as a
+ * link of their delegation chain; and in this codebase a delegated token's
+ * expires_at is not bounded by its ancestors' (the links carry only a
+ * timestamp; see chio_capability_verify), so a revoked ancestor can be
+ * named by tokens that outlive every token the kernel knows. Hence:
+ *
+ *  - when the kernel refuses every delegated token (max_delegation_depth
+ *    0: check 4 denies any chain, whatever check 3 says), the bound is the
+ *    latest expires_at among the tokens with that id held by open sessions
+ *    at revocation time; it is stored in the record
+ *    ({"revoked_at":N,"expires_at":M}) and the revocation is dropped, from
+ *    memory and from the store, once the kernel clock reaches it;
+ *  - otherwise, or when no open session holds a token with that id, no
+ *    bound is known: the record has no expires_at and is kept for good.
+ *
+ * A stored bound is only used while the kernel still refuses delegation:
+ * a kernel started with max_delegation_depth > 0 keeps every revocation.
+ * This relies on capability ids naming one token (an issuer does not issue
+ * a second token with a revoked id and a later expires_at); budgets make
+ * the same assumption. Drops happen when revocations are loaded at start
+ * and in the amortised sweep (chio__reclaim_sweep). In memory the value is
+ * (void *)1 (kept) or a heap uint64_t with the bound; readers only test it
+ * against NULL, so the sweep may free it under the shard's write lock. */
 
-    if (chio__shmap_put_if_absent(&k->med.revocations, id, len, (void *)1) == NULL)
+#define REVOCATION_KEPT ((void *)1)
+
+static void *revocation_value(uint64_t expires_at)
+{
+    uint64_t *v;
+
+    if (expires_at == 0)
+        return REVOCATION_KEPT;
+    v = malloc(sizeof(*v));
+    if (v != NULL)
+        *v = expires_at;
+    return v;
+}
+
+void chio__revocation_free(void *v)
+{
+    if (v != REVOCATION_KEPT)
+        free(v);
+}
+
+/* The bound of a record's "expires_at" (0: none). */
+static uint64_t record_expiry(const char *value, size_t vlen)
+{
+    static const char key[] = "\"expires_at\":";
+    size_t i, n = sizeof(key) - 1;
+    uint64_t v = 0;
+
+    for (i = 0; i + n <= vlen; i++) {
+        if (memcmp(value + i, key, n) != 0)
+            continue;
+        for (i += n; i < vlen && value[i] >= '0' && value[i] <= '9'; i++) {
+            if (v > (UINT64_MAX - 9) / 10)
+                return 0; /* not a number this kernel writes: keep */
+            v = v * 10 + (uint64_t)(value[i] - '0');
+        }
+        return v;
+    }
+    return 0;
+}
+
+typedef struct held_expiry {
+    const char *id;
+    uint64_t latest;
+} held_expiry;
+
+static void held_one(void *ctx, const void *key, size_t klen, void *value)
+{
+    held_expiry *h = ctx;
+    chio__session *s = value;
+    const chio__session_cap *sc;
+
+    (void)key;
+    (void)klen;
+    /* The session cannot be freed while its shard's read lock is held (it
+     * leaves the table under the write lock first), and its tokens live as
+     * long as it does. */
+    sc = chio__session_find_cap(s, h->id);
+    if (sc != NULL && chio_capability_expires_at(sc->cap) > h->latest)
+        h->latest = chio_capability_expires_at(sc->cap);
+}
+
+/* The bound for revoking @id now (0: none known, keep for good). */
+static uint64_t revocation_bound(chio_kernel *k, const char *id)
+{
+    held_expiry h = {id, 0};
+
+    if (k->max_delegation_depth != 0)
+        return 0;
+    chio__shmap_each(&k->med.sessions, held_one, &h);
+    return h.latest;
+}
+
+typedef struct load_ctx {
+    chio_kernel *k;
+    uint64_t now;
+    chio__store_batch *drop; /* expired records to delete */
+    size_t ndropped;
+} load_ctx;
+
+static int load_one(void *ctx, const char *id, size_t len, const char *value, size_t vlen)
+{
+    load_ctx *c = ctx;
+    chio_kernel *k = c->k;
+    uint64_t exp = k->max_delegation_depth == 0 ? record_expiry(value, vlen) : 0;
+    void *v;
+
+    if (exp != 0 && c->now >= exp) {
+        chio__store_batch_delete_revocation(c->drop, k->store, id, len);
+        c->ndropped++;
+        return 0;
+    }
+    v = revocation_value(exp);
+    if (v == NULL || chio__shmap_put_if_absent(&k->med.revocations, id, len, v) != v) {
+        chio__revocation_free(v);
         return CHIO_ENOMEM;
+    }
     k->nrevocations++; /* the starting thread, before any revoker can run */
     return 0;
 }
 
 int chio__revocations_load(chio_kernel *k, chio_error *err)
 {
+    load_ctx c = {k, 0, NULL, 0};
     int rc;
 
     if (__atomic_load_n(&k->med.revocations_loaded, __ATOMIC_ACQUIRE))
         return 0;
     k->nrevocations = 0;
-    rc = chio__store_scan_revocations(k->store, load_one, k, err);
+    c.now = chio__kernel_now(k);
+    c.drop = chio__store_batch_new();
+    if (c.drop == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory loading revocations");
+    rc = chio__store_scan_revocation_records(k->store, load_one, &c, err);
     if (rc == CHIO_ENOMEM)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory loading revocations");
+        rc = chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory loading revocations");
+    /* Not synced: a lost delete is redone by the next load. */
+    if (rc == 0 && c.ndropped > 0)
+        rc = chio__store_write(k->store, c.drop, 0, err);
+    chio__store_batch_free(c.drop);
     if (rc == 0)
         __atomic_store_n(&k->med.revocations_loaded, 1, __ATOMIC_RELEASE);
     return rc;
 }
 
+typedef struct rsweep_ctx {
+    chio_kernel *k;
+    uint64_t now;
+    chio__store_batch *drop;
+    size_t n;
+} rsweep_ctx;
+
+static int revocation_expired(void *ctx, const void *key, size_t klen, void *value)
+{
+    rsweep_ctx *c = ctx;
+
+    if (value == REVOCATION_KEPT || c->now < *(const uint64_t *)value)
+        return 0;
+    chio__store_batch_delete_revocation(c->drop, c->k->store, key, klen);
+    chio__revocation_free(value);
+    c->n++;
+    return 1;
+}
+
+/* Drop expired revocations (memory, then store). Needs the store open. */
+static size_t revocations_sweep(chio_kernel *k, uint64_t now)
+{
+    rsweep_ctx c = {k, now, NULL, 0};
+    chio_error err;
+
+    if (!__atomic_load_n(&k->med.revocations_loaded, __ATOMIC_ACQUIRE) ||
+        chio__kernel_enter(k) != 0)
+        return 0;
+    c.drop = chio__store_batch_new();
+    if (c.drop != NULL) {
+        /* revoke_mu: the count stays exact, and a revoker of the same id
+         * never interleaves with its drop. */
+        pthread_mutex_lock(&k->revoke_mu);
+        chio__shmap_sweep(&k->med.revocations, revocation_expired, &c);
+        k->nrevocations -= c.n;
+        chio_error_init(&err);
+        /* Not synced; a failed or lost delete is redone by the next load. */
+        if (c.n > 0)
+            (void)chio__store_write(k->store, c.drop, 0, &err);
+        pthread_mutex_unlock(&k->revoke_mu);
+        chio__store_batch_free(c.drop);
+    }
+    chio__kernel_leave(k);
+    return c.n;
+}
+
+size_t chio__reclaim_sweep(chio_kernel *k, uint64_t now, int force)
+{
+    uint64_t due = __atomic_load_n(&k->med.next_sweep, __ATOMIC_RELAXED);
+
+    if (!force && now < due)
+        return 0;
+    /* One sweeper per period: the others see the new due time. */
+    if (!__atomic_compare_exchange_n(&k->med.next_sweep, &due, now + CHIO__SWEEP_SECS, 0,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+        !force)
+        return 0;
+    return chio__budgets_sweep(k, now) + revocations_sweep(k, now);
+}
+
 int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chio_error *err)
 {
     chio__store_batch *b;
-    char value[64];
+    char value[96];
     size_t idlen;
+    uint64_t bound;
+    void *v;
     int n, rc;
 
     if (k == NULL || capability_id == NULL || capability_id[0] == '\0' ||
@@ -401,8 +735,13 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
         goto unlock;
     }
-    n = snprintf(value, sizeof(value), "{\"revoked_at\":%llu}",
-                 (unsigned long long)chio__kernel_now(k));
+    bound = revocation_bound(k, capability_id);
+    if (bound != 0)
+        n = snprintf(value, sizeof(value), "{\"revoked_at\":%llu,\"expires_at\":%llu}",
+                     (unsigned long long)chio__kernel_now(k), (unsigned long long)bound);
+    else
+        n = snprintf(value, sizeof(value), "{\"revoked_at\":%llu}",
+                     (unsigned long long)chio__kernel_now(k));
     chio__store_batch_put_revocation(b, k->store, capability_id, value, (size_t)n);
     /* Persist (synced) before it takes effect: a revocation the caller was
      * told about survives a crash. */
@@ -410,10 +749,15 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
     chio__store_batch_free(b);
     if (rc == 0)
         k->nrevocations++;
-    if (rc == 0 &&
-        chio__shmap_put_if_absent(&k->med.revocations, capability_id, idlen, (void *)1) == NULL)
-        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
-                        "out of memory (the revocation is stored and applies after a restart)");
+    if (rc == 0) {
+        v = revocation_value(bound);
+        if (v == NULL ||
+            chio__shmap_put_if_absent(&k->med.revocations, capability_id, idlen, v) != v) {
+            chio__revocation_free(v);
+            rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
+                            "out of memory (the revocation is stored and applies after a restart)");
+        }
+    }
     if (rc == 0)
         chio__log(k, CHIO_LOG_INFO, "capability_revoked", NULL, "\"revoked\":true");
 unlock:
@@ -433,7 +777,7 @@ void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max)
 int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id)
 {
     if (k == NULL || capability_id == NULL)
-        return 0;
+        return CHIO_EINVAL; /* never "not revoked" for a question not asked */
     return revoked(k, capability_id);
 }
 

@@ -312,7 +312,33 @@ static int domain(const chio__constraint *c, const chio_json *args, char *reason
 
 /* ---- regex_match ------------------------------------------------------------------------ */
 
-static const chio__regex *compiled(chio_kernel *k, const char *pattern)
+/* The pattern cache is bounded (CHIO__REGEX_CACHE_MAX, CLOCK eviction).
+ * Each pattern is reference counted: the cache holds one, and compiled()
+ * hands the caller one (taken under the shard lock by the map's hold),
+ * dropped with chio__regex_free after matching; so an eviction never
+ * frees a pattern in use, it only drops the cache's reference. When the
+ * pattern cannot be cached (out of memory) the caller gets its own
+ * compiled copy, freed after the call: compiled per call. */
+void chio__regex_hold(void *v)
+{
+    chio__regex *r = v;
+
+    /* relaxed: taken under the shard lock (see session.c's hold). */
+    __atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+}
+
+void chio__regex_free(void *v)
+{
+    chio__regex *r = v;
+
+    if (r == NULL || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    if (r->ok)
+        regfree(&r->re);
+    free(r);
+}
+
+static chio__regex *compiled(chio_kernel *k, const char *pattern)
 {
     size_t n = strlen(pattern);
     chio__regex *r = chio__shmap_get(&k->med.regexes, pattern, n), *in;
@@ -323,13 +349,15 @@ static const chio__regex *compiled(chio_kernel *k, const char *pattern)
     if (r == NULL)
         return NULL;
     r->ok = regcomp(&r->re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
+    r->refs = 2; /* the cache's and ours */
     in = chio__shmap_put_if_absent(&k->med.regexes, pattern, n, r);
-    if (in != r) {
-        if (r->ok)
-            regfree(&r->re);
-        free(r);
-    }
-    return in;
+    if (in == r)
+        return r;
+    r->refs = 1; /* not cached: ours alone */
+    if (in == NULL)
+        return r; /* compiled for this call only */
+    chio__regex_free(r);
+    return in; /* another thread's, held for us */
 }
 
 static int scan_regex(void *ctx, const char *key, const char *s, size_t n)
@@ -344,13 +372,17 @@ static int scan_regex(void *ctx, const char *key, const char *s, size_t n)
 static int regex_match(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
-    const chio__regex *r = compiled(k, c->str);
+    chio__regex *r = compiled(k, c->str);
+    int hit;
 
     if (r == NULL || !r->ok) {
+        chio__regex_free(r);
         snprintf(reason, cap, "regex_match pattern '%.100s' is not a valid POSIX ERE", c->str);
         return 0;
     }
-    if (chio__each_string(args, scan_regex, (void *)r))
+    hit = chio__each_string(args, scan_regex, r);
+    chio__regex_free(r);
+    if (hit)
         return 1;
     snprintf(reason, cap, "no argument matches regex_match '%.100s'", c->str);
     return 0;

@@ -261,6 +261,8 @@ static void mreq_destroy(mreq *r)
     size_t i;
 
     mreq_leave(r);
+    chio__session_put(r->s);
+    r->s = NULL;
     free(r->request_id);
     free(r->args);
     chio_json_doc_free(r->args_doc);
@@ -392,7 +394,10 @@ static int admit(mreq *r, const char *session_id, const char *capability_id, con
     if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
         return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                           "kernel failed closed after a receipt store error");
-    r->s = chio__session_find(k, session_id);
+    r->s = chio__session_find(k, session_id); /* a reference: mreq_destroy drops it */
+    if (r->s == NULL && chio__session_recently_closed(k, session_id))
+        return chio__fail(err, CHIO_ESESSION_CLOSED, CHIO_NO_OFFSET,
+                          "session '%.64s' is closed; no new calls", session_id);
     if (r->s == NULL)
         return chio__fail(err, CHIO_ENOSESSION, CHIO_NO_OFFSET, "unknown session '%.64s'",
                           session_id ? session_id : "(null)");
@@ -1229,6 +1234,7 @@ typedef struct async_eval {
 static void async_free(async_eval *a)
 {
 #ifdef CHIO_OTEL
+    chio__session_put((chio__session *)a->s);
     free(a->tool);
     free(a->server);
     free(a->cap_id);
@@ -1286,6 +1292,7 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
 #ifdef CHIO_OTEL
     if (rc == 0) {
         a->s = r.s;
+        chio__session_hold(r.s); /* async_free drops it */
         a->tool = strdup(call->tool_name);
         a->server = strdup(call->server_id);
         a->cap_id = strdup(call->capability_id);

@@ -50,6 +50,13 @@ typedef struct chio__charge {
 typedef struct chio__budget {
     uint64_t used;
     uint64_t committed;
+    /* Issue 11 (authz.c): the latest expires_at of a token charged against
+     * it (0 = unknown: restored from the store and not charged since; kept),
+     * the references (the table's and each checker's), and the link on the
+     * retired stack. All atomic but next. */
+    uint64_t expires_at;
+    uint32_t refs;
+    struct chio__budget *next;
 } chio__budget;
 
 /* Bounds of the revocation list (chio_kernel_revoke_capability). */
@@ -189,7 +196,9 @@ int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b,
                                     chio_error *err);
 
 /* authz.c: restore the budget counters from the store (kernel start); the
- * entry of a budget key, created at 0 when absent (NULL: out of memory). */
+ * entry of a budget key, created at 0 when absent (NULL: out of memory).
+ * chio__budget_get is for the commit thread only: the entry stays valid
+ * until its next call (see authz.c, "Lifetime"). */
 int chio__budgets_load(chio_kernel *k, chio_error *err);
 chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen);
 /* Test hook: lower the revocation bound of @k (default CHIO_MAX_REVOCATIONS). */

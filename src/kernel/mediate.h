@@ -60,6 +60,7 @@ typedef struct chio__session {
     char *agent;       /* normalised agent id */
     int state;         /* chio_session_state, atomic */
     uint32_t inflight; /* calls between session_enter and session_leave, atomic */
+    uint32_t refs;     /* the table's reference + one per chio__session_find (atomic) */
     chio__session_cap *caps;
     size_t ncaps;
 } chio__session;
@@ -85,6 +86,17 @@ typedef struct chio__mediation {
     chio__shmap budgets;     /* capability id NUL grant index -> uint64_t counter */
     chio__shmap regexes;     /* pattern -> chio__regex (constraint patterns) */
     int revocations_loaded;  /* atomic; under the kernel's start_mu */
+    /* Issue 11: reclaiming (session.c, authz.c). Closed sessions leave the
+     * table; the ids of the last CHIO__SESSION_TOMBSTONES closed ones stay
+     * in `closed` (FIFO ring under tomb_mu) so a late call is told
+     * "closed"; older ones are unknown. Budgets removed by a sweep wait on
+     * retired_budgets (a stack) until the commit thread cannot hold them. */
+    chio__shmap closed; /* session id -> (void *)1 */
+    pthread_mutex_t tomb_mu;
+    char (*tomb_ring)[CHIO_SESSION_ID_LEN + 1];
+    size_t tomb_head, tomb_n;
+    void *retired_budgets; /* chio__budget stack (atomic head) */
+    uint64_t next_sweep;   /* kernel time of the next budget sweep (atomic) */
 #ifdef CHIO_OTEL
     void (*span_fn)(void *ctx, const struct chio_span *span); /* otel.c; build phase */
     void *span_ctx;
@@ -96,11 +108,20 @@ typedef struct chio__verified {
     uint8_t sig_ok, issuer_trusted, chain_ok;
 } chio__verified;
 
-/* A compiled constraint pattern (ok = 0: invalid pattern, denies). */
+/* A compiled constraint pattern (ok = 0: invalid pattern, denies).
+ * Referenced by the pattern cache and by each matcher using it (atomic
+ * refs); freed by the last release, so eviction never frees a pattern
+ * another thread is matching with. */
 typedef struct chio__regex {
     int ok;
+    uint32_t refs;
     regex_t re;
 } chio__regex;
+
+/* Bounds of the caches (entries; per shard: the bound / CHIO__SHMAP_SHARDS). */
+#define CHIO__TOKEN_CACHE_MAX    (256u * 1024u)
+#define CHIO__REGEX_CACHE_MAX    4096u
+#define CHIO__SESSION_TOMBSTONES 4096u
 
 struct chio_kernel;
 
@@ -112,7 +133,16 @@ int chio__server_has_tool(const chio__server_reg *r, const char *tool);
 
 /* session.c */
 void chio__session_free(void *session);
+/* The session @id with a reference the caller drops with
+ * chio__session_put; NULL when it is not in the table (closed and freed,
+ * or never opened: chio__session_recently_closed tells them apart for the
+ * last CHIO__SESSION_TOMBSTONES closed). */
 chio__session *chio__session_find(struct chio_kernel *k, const char *id);
+int chio__session_recently_closed(struct chio_kernel *k, const char *id);
+void chio__session_hold(void *session);
+void chio__session_put(chio__session *s);
+/* Entries in the session table (open, draining and not yet freed). */
+size_t chio__session_count(struct chio_kernel *k);
 /* Count a call in; 0 or CHIO_ESESSION_DRAINING / CHIO_ESESSION_CLOSED. */
 int chio__session_enter(chio__session *s);
 void chio__session_leave(chio__session *s);
@@ -139,6 +169,18 @@ chio_code chio__check_budget(struct chio_kernel *k, const chio_capability *cap, 
 chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, const char *name,
                                     char *reason, size_t cap_reason);
 int chio__revocations_load(struct chio_kernel *k, chio_error *err);
+
+/* authz.c: drop budgets of expired capabilities and revocations past their
+ * bound, amortised: at most once per CHIO__SWEEP_SECS of kernel time
+ * unless @force. Returns the number dropped. */
+#define CHIO__SWEEP_SECS 60
+size_t chio__reclaim_sweep(struct chio_kernel *k, uint64_t now, int force);
+size_t chio__budgets_sweep(struct chio_kernel *k, uint64_t now);
+void chio__revocation_free(void *value);
+void chio__budgets_retired_free(struct chio_kernel *k);
+void chio__budget_hold(void *budget);
+void chio__regex_hold(void *regex); /* constraints.c: take a reference */
+void chio__regex_free(void *regex); /* constraints.c: drop a reference */
 
 /* constraints.c: 1 when @c holds on @args; else 0 with a reason. */
 int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const chio_json *args,

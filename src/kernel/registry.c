@@ -18,17 +18,6 @@
 #include "guard_scan.h"
 #include "kernel_internal.h"
 
-#define TOKEN_CACHE_MAX (256u * 1024u) /* verified tokens kept */
-
-static void free_regex(void *v)
-{
-    chio__regex *r = v;
-
-    if (r->ok)
-        regfree(&r->re);
-    free(r);
-}
-
 static void free_plain(void *v)
 {
     free(v);
@@ -46,6 +35,7 @@ int chio__mediation_init(chio_kernel *k)
 
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->build_mu, NULL);
+    pthread_mutex_init(&m->tomb_mu, NULL);
     if (k->n_ca_keys > 0 && k->ca_keys == NULL)
         return -1;
     m->trusted = malloc(32 * (k->n_ca_keys + 1));
@@ -56,11 +46,19 @@ int chio__mediation_init(chio_kernel *k)
     if (chio_keypair_public_key(k->kp, m->trusted + 32 * k->n_ca_keys) != 0)
         return -1;
     m->ntrusted = k->n_ca_keys + 1;
+    m->tomb_ring = calloc(CHIO__SESSION_TOMBSTONES, sizeof(*m->tomb_ring));
+    if (m->tomb_ring == NULL)
+        return -1;
+    /* Values of the token cache are packed into the pointer (authz.c). */
     bad |= chio__shmap_init(&m->sessions, 0, chio__session_free);
-    bad |= chio__shmap_init(&m->token_cache, TOKEN_CACHE_MAX, free_plain);
-    bad |= chio__shmap_init(&m->revocations, 0, no_free);
+    bad |= chio__shmap_init(&m->closed, 0, no_free);
+    bad |= chio__shmap_init(&m->token_cache, CHIO__TOKEN_CACHE_MAX, no_free);
+    bad |= chio__shmap_init(&m->revocations, 0, chio__revocation_free);
     bad |= chio__shmap_init(&m->budgets, 0, free_plain);
-    bad |= chio__shmap_init(&m->regexes, 0, free_regex);
+    bad |= chio__shmap_init(&m->regexes, CHIO__REGEX_CACHE_MAX, chio__regex_free);
+    chio__shmap_set_hold(&m->sessions, chio__session_hold);
+    chio__shmap_set_hold(&m->budgets, chio__budget_hold);
+    chio__shmap_set_hold(&m->regexes, chio__regex_hold);
     return bad ? -1 : 0;
 }
 
@@ -104,12 +102,17 @@ void chio__mediation_destroy(chio_kernel *k)
      * whose first shard has buckets. */
     if (m->sessions.shards[0].buckets)
         chio__shmap_destroy(&m->sessions);
+    if (m->closed.shards[0].buckets)
+        chio__shmap_destroy(&m->closed);
+    free(m->tomb_ring);
+    pthread_mutex_destroy(&m->tomb_mu);
     if (m->token_cache.shards[0].buckets)
         chio__shmap_destroy(&m->token_cache);
     if (m->revocations.shards[0].buckets)
         chio__shmap_destroy(&m->revocations);
     if (m->budgets.shards[0].buckets)
         chio__shmap_destroy(&m->budgets);
+    chio__budgets_retired_free(k);
     if (m->regexes.shards[0].buckets)
         chio__shmap_destroy(&m->regexes);
     pthread_mutex_destroy(&m->build_mu);

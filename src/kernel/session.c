@@ -6,16 +6,35 @@
  * flight that close_session must respect.
  *
  * The table is a sharded map (shmap.c): lookups from many threads meet only
- * on the shard of their id. A session is never freed while serving; closing
- * it releases its tokens and leaves a tombstone with the id and state, so
- * a late call is told "closed", not "unknown".
+ * on the shard of their id. A session is reference counted: the table holds
+ * one reference, and chio__session_find takes one for its caller under the
+ * shard's read lock (the map's hold), which the caller drops with
+ * chio__session_put. Close, once the session is CLOSED, records the id as
+ * a tombstone and removes the session from the table (under the shard's
+ * write lock, so after every reader that found it has its reference), then
+ * drops the table's reference; the last put frees it. So no thread ever
+ * sees a freed session, and the table holds only open (or draining)
+ * sessions. The tombstones are bounded: the ids of the last
+ * CHIO__SESSION_TOMBSTONES closed sessions, oldest forgotten first; a late
+ * call on one of those is told "closed", on an older one "unknown session"
+ * (the same answer as for an id never opened).
+ *
+ * Tombstone before removal: close inserts the id into `closed` before it
+ * removes the session, and a caller that misses the session looks at
+ * `closed` after its miss. The miss took the shard lock after the removal
+ * released it, which orders the tombstone before the caller's look-up; so
+ * a recently closed session is never reported unknown.
  *
  * Calls against close (a Dekker pair, both sides seq_cst):
  *   call:  inflight++ ; read state  -> refused unless READY
  *   close: state = DRAINING ; read inflight -> CLOSED only when 0
  * A call that incremented before close's read is counted; one that
  * incremented after it reads DRAINING (or CLOSED) and backs out. So close
- * never frees tokens that a call admitted as READY can still be using.
+ * never reaches CLOSED (and never removes the session) while a call
+ * admitted as READY is still between enter and leave. The reference count
+ * is separate from this pair: it only keeps the memory alive for whoever
+ * found the session (a call that backs out still reads the id for its
+ * error message), never decides admission.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -181,8 +200,10 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
             rc = chio__fail(err, rc, CHIO_NO_OFFSET, "no randomness for the session id");
             goto out;
         }
-        /* Ready before it is visible; the map's lock publishes the rest. */
+        /* Ready before it is visible; the map's lock publishes the rest.
+         * Two references: the table's, and ours until the id is copied. */
         s->state = CHIO_SESSION_READY;
+        s->refs = 2;
         in = chio__shmap_put_if_absent(&k->med.sessions, s->id, CHIO_SESSION_ID_LEN, s);
         if (in == s)
             break;
@@ -190,17 +211,37 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
             rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
             goto out;
         }
+        chio__session_put(in); /* the hold put_if_absent took on the other one */
         /* 128 random bits collided: draw again. */
     }
     memcpy(id_out, s->id, CHIO_SESSION_ID_LEN + 1);
     chio__log(k, CHIO_LOG_DEBUG, "session_opened", NULL,
               "\"session_id\":\"%s\",\"capabilities\":%zu", s->id, s->ncaps);
+    chio__session_put(s);
     s = NULL;
 out:
     if (s != NULL)
         chio__session_free(s);
     chio__kernel_leave(k);
     return rc;
+}
+
+void chio__session_hold(void *v)
+{
+    chio__session *s = v;
+
+    /* relaxed: the reference is taken under the shard lock, which orders
+     * it before any removal; only the final decrement needs ordering. */
+    __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+}
+
+void chio__session_put(chio__session *s)
+{
+    if (s == NULL)
+        return;
+    /* acq_rel: every thread's uses happen before the free by the last. */
+    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        chio__session_free(s);
 }
 
 chio__session *chio__session_find(chio_kernel *k, const char *id)
@@ -213,6 +254,42 @@ chio__session *chio__session_find(chio_kernel *k, const char *id)
     if (len != CHIO_SESSION_ID_LEN)
         return NULL;
     return chio__shmap_get(&k->med.sessions, id, len);
+}
+
+int chio__session_recently_closed(chio_kernel *k, const char *id)
+{
+    size_t len;
+
+    if (id == NULL)
+        return 0;
+    len = strlen(id);
+    if (len != CHIO_SESSION_ID_LEN)
+        return 0;
+    return chio__shmap_get(&k->med.closed, id, len) != NULL;
+}
+
+size_t chio__session_count(chio_kernel *k)
+{
+    return chio__shmap_count(&k->med.sessions);
+}
+
+/* Remember @id as closed, forgetting the oldest tombstone when full. */
+static void tombstone(chio_kernel *k, const char *id)
+{
+    chio__mediation *m = &k->med;
+    char *slot;
+
+    pthread_mutex_lock(&m->tomb_mu);
+    slot = m->tomb_ring[m->tomb_head];
+    if (m->tomb_n == CHIO__SESSION_TOMBSTONES)
+        chio__shmap_remove(&m->closed, slot, CHIO_SESSION_ID_LEN, NULL);
+    else
+        m->tomb_n++;
+    memcpy(slot, id, CHIO_SESSION_ID_LEN + 1);
+    /* Out of memory: no tombstone, and a late call hears "unknown". */
+    (void)chio__shmap_put_if_absent(&m->closed, slot, CHIO_SESSION_ID_LEN, (void *)1);
+    m->tomb_head = (m->tomb_head + 1) % CHIO__SESSION_TOMBSTONES;
+    pthread_mutex_unlock(&m->tomb_mu);
 }
 
 int chio__session_enter(chio__session *s)
@@ -249,67 +326,75 @@ static int no_session(const char *id, chio_error *err)
                       id ? id : "(null)");
 }
 
+static int closed_session(const char *id, const char *what, chio_error *err)
+{
+    return chio__fail(err, CHIO_ESESSION_CLOSED, CHIO_NO_OFFSET, "session '%s' is closed%s", id,
+                      what);
+}
+
 int chio_kernel_begin_draining_session(chio_kernel *k, const char *session_id, chio_error *err)
 {
     chio__session *s;
-    int st;
+    int st, rc;
 
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     s = chio__session_find(k, session_id);
     if (s == NULL)
-        return no_session(session_id, err);
+        return chio__session_recently_closed(k, session_id)
+                   ? closed_session(session_id, "; it cannot drain", err)
+                   : no_session(session_id, err);
     st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
     while (st == CHIO_SESSION_READY || st == CHIO_SESSION_INITIALIZING) {
         if (__atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_DRAINING, 0, __ATOMIC_SEQ_CST,
                                         __ATOMIC_SEQ_CST))
-            return 0;
+            break;
     }
-    if (st == CHIO_SESSION_CLOSED)
-        return chio__fail(err, CHIO_ESESSION_CLOSED, CHIO_NO_OFFSET,
-                          "session '%s' is closed; it cannot drain", s->id);
-    return 0; /* already draining */
+    rc = st == CHIO_SESSION_CLOSED ? closed_session(s->id, "; it cannot drain", err) : 0;
+    chio__session_put(s);
+    return rc; /* 0: draining now, or already */
 }
 
 int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error *err)
 {
     chio__session *s;
     uint32_t n;
-    int st;
+    int st, rc = 0;
 
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     s = chio__session_find(k, session_id);
     if (s == NULL)
-        return no_session(session_id, err);
+        return chio__session_recently_closed(k, session_id) ? 0 : no_session(session_id, err);
     st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
-    if (st == CHIO_SESSION_CLOSED)
-        return 0;
     /* Stop admissions first (seq_cst store, see the file comment). */
     while (st != CHIO_SESSION_DRAINING && st != CHIO_SESSION_CLOSED)
         __atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_DRAINING, 0, __ATOMIC_SEQ_CST,
                                     __ATOMIC_SEQ_CST);
     if (st == CHIO_SESSION_CLOSED)
-        return 0;
+        goto out; /* a concurrent close is removing it */
     n = __atomic_load_n(&s->inflight, __ATOMIC_SEQ_CST);
-    if (n != 0)
-        return chio__fail(err, CHIO_ESESSION_ACTIVE, CHIO_NO_OFFSET,
-                          "cannot close while %u request(s) remain active", n);
+    if (n != 0) {
+        rc = chio__fail(err, CHIO_ESESSION_ACTIVE, CHIO_NO_OFFSET,
+                        "cannot close while %u request(s) remain active", n);
+        goto out;
+    }
     st = CHIO_SESSION_DRAINING;
     if (!__atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_CLOSED, 0, __ATOMIC_SEQ_CST,
                                      __ATOMIC_SEQ_CST))
-        return 0; /* a concurrent close won */
-    /* Only the winner of the CAS gets here: release the tokens. */
-    {
-        size_t i;
-        for (i = 0; i < s->ncaps; i++)
-            chio_capability_free(s->caps[i].cap);
-        free(s->caps);
-        s->caps = NULL;
-        s->ncaps = 0;
-    }
+        goto out; /* a concurrent close won */
+    /* Only the winner of the CAS gets here: tombstone first (see the file
+     * comment), then out of the table, then the table's reference. */
+    tombstone(k, s->id);
+    if (chio__shmap_remove(&k->med.sessions, s->id, CHIO_SESSION_ID_LEN, s) == s)
+        chio__session_put(s);
     chio__log(k, CHIO_LOG_DEBUG, "session_closed", NULL, "\"session_id\":\"%s\"", s->id);
-    return 0;
+    /* Long-running hosts open and close sessions: a natural place for the
+     * amortised sweep of expired budgets and revocations (authz.c). */
+    chio__reclaim_sweep(k, chio__kernel_now(k), 0);
+out:
+    chio__session_put(s);
+    return rc;
 }
 
 int chio_kernel_session_state(chio_kernel *k, const char *session_id, chio_session_state *state)
@@ -319,8 +404,13 @@ int chio_kernel_session_state(chio_kernel *k, const char *session_id, chio_sessi
     if (k == NULL || state == NULL)
         return CHIO_EINVAL;
     s = chio__session_find(k, session_id);
-    if (s == NULL)
-        return CHIO_ENOSESSION;
+    if (s == NULL) {
+        if (!chio__session_recently_closed(k, session_id))
+            return CHIO_ENOSESSION;
+        *state = CHIO_SESSION_CLOSED;
+        return 0;
+    }
     *state = (chio_session_state)__atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+    chio__session_put(s);
     return 0;
 }

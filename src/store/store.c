@@ -702,8 +702,32 @@ int chio_store_scan_checkpoints(chio_store *s, uint64_t from, chio_store_visit_f
     return scan_cf(s, CF_CHECKPOINTS, from, fn, ctx, err);
 }
 
+typedef struct id_only {
+    int (*fn)(void *ctx, const char *id, size_t idlen);
+    void *ctx;
+} id_only;
+
+static int id_only_fn(void *ctx, const char *id, size_t idlen, const char *value, size_t vlen)
+{
+    id_only *o = ctx;
+
+    (void)value;
+    (void)vlen;
+    return o->fn(o->ctx, id, idlen);
+}
+
 int chio__store_scan_revocations(chio_store *s, int (*fn)(void *ctx, const char *id, size_t idlen),
                                  void *ctx, chio_error *err)
+{
+    id_only o = {fn, ctx};
+
+    return chio__store_scan_revocation_records(s, id_only_fn, &o, err);
+}
+
+int chio__store_scan_revocation_records(chio_store *s,
+                                        int (*fn)(void *ctx, const char *id, size_t idlen,
+                                                  const char *value, size_t vlen),
+                                        void *ctx, chio_error *err)
 {
     rocksdb_iterator_t *it;
     char *rerr = NULL;
@@ -713,9 +737,10 @@ int chio__store_scan_revocations(chio_store *s, int (*fn)(void *ctx, const char 
         return 0;
     it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_REVOCATIONS]);
     for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
-        size_t klen;
+        size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
-        rc = fn(ctx, k, klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        rc = fn(ctx, k, klen, v, vlen);
     }
     rocksdb_iter_get_error(it, &rerr);
     if (rerr != NULL && rc == 0)
@@ -774,6 +799,12 @@ void chio__store_batch_put_revocation(chio__store_batch *b, chio_store *s, const
                                       const char *value, size_t len)
 {
     rocksdb_writebatch_put_cf(b->wb, s->cf[CF_REVOCATIONS], id, strlen(id), value, len);
+}
+
+void chio__store_batch_delete_revocation(chio__store_batch *b, chio_store *s, const char *id,
+                                         size_t idlen)
+{
+    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_REVOCATIONS], id, idlen);
 }
 
 void chio__store_batch_delete_receipt(chio__store_batch *b, chio_store *s, uint64_t seq,

@@ -29,6 +29,10 @@ void chio__store_batch_put_checkpoint(chio__store_batch *b, chio_store *s, uint6
                                       const char *json, size_t len);
 void chio__store_batch_put_revocation(chio__store_batch *b, chio_store *s, const char *id,
                                       const char *value, size_t len);
+/* Drop a revocation record (issue 11: kept only while a token naming it
+ * could be valid; see kernel/authz.c). */
+void chio__store_batch_delete_revocation(chio__store_batch *b, chio_store *s, const char *id,
+                                         size_t idlen);
 
 /* Retention (retention.c): removing archived entries, and the store's
  * metadata (8-byte big-endian values in the default family). A missing
@@ -121,6 +125,12 @@ int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error 
 /* Revocations, by capability id (issue 4 uses them). */
 int chio__store_scan_revocations(chio_store *s, int (*fn)(void *ctx, const char *id, size_t idlen),
                                  void *ctx, chio_error *err);
+/* The same with each record's value (JSON: {"revoked_at":N} or
+ * {"revoked_at":N,"expires_at":M}; @value is not NUL-terminated). */
+int chio__store_scan_revocation_records(chio_store *s,
+                                        int (*fn)(void *ctx, const char *id, size_t idlen,
+                                                  const char *value, size_t vlen),
+                                        void *ctx, chio_error *err);
 
 /* Record that checkpoint @cseq is durable (in the store's sentinel file):
  * a later open finding fewer checkpoints fails with CHIO_ECORRUPT. Call

@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_reclaim.c - issue 11, tables that no longer only grow:
+ * closed sessions leave the session table (a bounded set of tombstones
+ * answers "closed" for the most recent ones); a call racing a close never
+ * touches freed memory (run it under `make asan`); budgets of expired
+ * capabilities and revocations past their bound are dropped, an unexpired
+ * revocation never (also across restarts with a RocksDB store); the
+ * bounded CLOCK maps evict and keep serving a hot set; the pattern cache
+ * keeps matching when it evicts; chio_kernel_is_revoked refuses NULL.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+#include "kernel_internal.h"
+
+#define IAT 1710000000u
+#define NOW 1710000300u
+
+static uint64_t g_now = NOW;
+static char *dir, *db;
+
+static uint64_t test_clock(void *ctx)
+{
+    (void)ctx;
+    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
+}
+
+static void setup(void)
+{
+    g_now = NOW;
+    dir = testutil_tmpdir();
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+    free(db);
+}
+
+TestSuite(reclaim, .init = setup, .fini = teardown);
+
+/* ---- fixtures ---------------------------------------------------------------------------- */
+
+static chio_kernel *kernel(uint32_t max_depth)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
+
+    kt_config(&cfg, db);
+    cfg.clock = test_clock;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    cfg.max_delegation_depth = max_depth;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = kt_echo_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    return k;
+}
+
+static char *token(const char *id, uint64_t ttl, const char *extra)
+{
+    char scope[256], *t;
+
+    snprintf(scope, sizeof(scope),
+             "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\","
+             "\"operations\":[\"invoke\"]%s}]}",
+             extra ? extra : "");
+    t = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, IAT, ttl, NULL, 0);
+    cr_assert_not_null(t);
+    return t;
+}
+
+static void open_n(chio_kernel *k, const char *const *toks, size_t n,
+                   char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, toks, NULL, n, sid, &err), 0, "%s",
+                 err.message);
+}
+
+/* One call: 0 and the decision code in *code, or the error. */
+static int call(chio_kernel *k, const char *sid, const char *cap, const char *args, chio_code *code)
+{
+    chio_call c;
+    chio_response r;
+    chio_error err;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = cap;
+    c.server_id = "srv";
+    c.tool_name = "read";
+    c.arguments_json = args;
+    c.arguments_len = strlen(args);
+    chio_error_init(&err);
+    chio_response_init(&r);
+    rc = chio_kernel_evaluate(k, &c, &r, &err);
+    if (rc == 0 && code != NULL)
+        *code = r.code;
+    chio_response_destroy(&r);
+    return rc;
+}
+
+static chio_code allowed(chio_kernel *k, const char *sid, const char *cap)
+{
+    chio_code code = CHIO_CODE_NONE;
+
+    cr_assert_eq(call(k, sid, cap, "{}", &code), 0);
+    return code;
+}
+
+/* ---- sessions ------------------------------------------------------------------------------ */
+
+Test(reclaim, closed_sessions_leave_the_table_and_recent_ones_answer_closed)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    char *tok = token("cap-s", 1000, NULL), first[CHIO_SESSION_ID_LEN + 1],
+         sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[1] = {tok};
+    chio_session_state st;
+    size_t i, n = CHIO__SESSION_TOMBSTONES + 10;
+    chio_code code;
+
+    open_n(k, caps, 1, first);
+    cr_expect_eq(allowed(k, first, "cap-s"), CHIO_CODE_NONE);
+    cr_assert_eq(chio_kernel_close_session(k, first, NULL), 0);
+    cr_expect_eq(chio__session_count(k), 0);
+    /* Recently closed: "closed", everywhere. */
+    cr_expect_eq(call(k, first, "cap-s", "{}", &code), CHIO_ESESSION_CLOSED);
+    cr_expect_eq(chio_kernel_session_state(k, first, &st), 0);
+    cr_expect_eq(st, CHIO_SESSION_CLOSED);
+    cr_expect_eq(chio_kernel_close_session(k, first, NULL), 0, "closing twice is a no-op");
+    cr_expect_eq(chio_kernel_begin_draining_session(k, first, NULL), CHIO_ESESSION_CLOSED);
+    for (i = 0; i < n; i++) {
+        open_n(k, caps, 1, sid);
+        cr_assert_eq(chio__session_count(k), 1, "open: one entry");
+        cr_assert_eq(chio_kernel_close_session(k, sid, NULL), 0);
+        cr_assert_eq(chio__session_count(k), 0, "closed: the table is empty again");
+    }
+    cr_expect_eq(chio__shmap_count(&k->med.closed), CHIO__SESSION_TOMBSTONES);
+    /* The last one is still a tombstone; the first has been forgotten. */
+    cr_expect_eq(chio_kernel_session_state(k, sid, &st), 0);
+    cr_expect_eq(st, CHIO_SESSION_CLOSED);
+    cr_expect_eq(call(k, sid, "cap-s", "{}", &code), CHIO_ESESSION_CLOSED);
+    cr_expect_eq(chio_kernel_session_state(k, first, &st), CHIO_ENOSESSION);
+    cr_expect_eq(call(k, first, "cap-s", "{}", &code), CHIO_ENOSESSION);
+    cr_expect_eq(chio_kernel_close_session(k, first, NULL), CHIO_ENOSESSION);
+    chio_kernel_free(k);
+    free(tok);
+}
+
+typedef struct race {
+    chio_kernel *k;
+    char sid[CHIO_SESSION_ID_LEN + 1]; /* under mu */
+    pthread_mutex_t mu;
+    int stop;                         /* atomic */
+    uint64_t calls, allowed, refused; /* atomic */
+} race;
+
+static void *racing_caller(void *arg)
+{
+    race *r = arg;
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_code code;
+    int rc;
+
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&r->mu);
+        memcpy(sid, r->sid, sizeof(sid));
+        pthread_mutex_unlock(&r->mu);
+        rc = call(r->k, sid, "cap-r", "{}", &code);
+        __atomic_add_fetch(&r->calls, 1, __ATOMIC_RELAXED);
+        if (rc == 0) {
+            cr_assert_eq(code, CHIO_CODE_NONE);
+            __atomic_add_fetch(&r->allowed, 1, __ATOMIC_RELAXED);
+        } else {
+            cr_assert(rc == CHIO_ESESSION_CLOSED || rc == CHIO_ESESSION_DRAINING ||
+                          rc == CHIO_ENOSESSION,
+                      "unexpected %s", chio_err_name(rc));
+            __atomic_add_fetch(&r->refused, 1, __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
+Test(reclaim, a_call_racing_close_never_uses_freed_memory)
+{
+    race r;
+    char *tok = token("cap-r", 1000, NULL);
+    const char *caps[1] = {tok};
+    pthread_t th[3];
+    size_t i;
+    int rounds;
+
+    memset(&r, 0, sizeof(r));
+    pthread_mutex_init(&r.mu, NULL);
+    r.k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    open_n(r.k, caps, 1, r.sid);
+    for (i = 0; i < 3; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, racing_caller, &r), 0);
+    for (rounds = 0; rounds < 300; rounds++) {
+        char old[CHIO_SESSION_ID_LEN + 1], fresh[CHIO_SESSION_ID_LEN + 1];
+        int rc;
+        open_n(r.k, caps, 1, fresh);
+        pthread_mutex_lock(&r.mu);
+        memcpy(old, r.sid, sizeof(old));
+        memcpy(r.sid, fresh, sizeof(fresh));
+        pthread_mutex_unlock(&r.mu);
+        /* Close while callers may be inside it or about to look it up. */
+        {
+            uint64_t seen = __atomic_load_n(&r.calls, __ATOMIC_RELAXED);
+            while (__atomic_load_n(&r.calls, __ATOMIC_RELAXED) < seen + 3)
+                sched_yield(); /* let the callers meet this session */
+        }
+        while ((rc = chio_kernel_close_session(r.k, old, NULL)) == CHIO_ESESSION_ACTIVE)
+            sched_yield();
+        cr_assert_eq(rc, 0);
+    }
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+    for (i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    cr_expect_gt(r.allowed, 0);
+    cr_expect_eq(chio__session_count(r.k), 1, "only the last session is open");
+    chio_kernel_free(r.k);
+    pthread_mutex_destroy(&r.mu);
+    free(tok);
+}
+
+/* ---- budgets ------------------------------------------------------------------------------- */
+
+Test(reclaim, budgets_of_expired_capabilities_are_dropped)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    char *a = token("cap-a", 1000, ",\"max_invocations\":3"),
+         *b = token("cap-b", 5000, ",\"max_invocations\":3"), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[2] = {a, b};
+
+    open_n(k, caps, 2, sid);
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 2);
+    /* Not yet: the last valid second of cap-a. */
+    g_now = IAT + 999;
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 0);
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 2);
+    g_now = IAT + 1000; /* cap-a: now == expires_at, invalid from here on */
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 1);
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 1, "cap-b's budget stays");
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED);
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 1, "an expired token creates none");
+    /* cap-b keeps counting from where it was. */
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_BUDGET_EXHAUSTED);
+    /* The amortised sweep runs by itself once its period has passed. */
+    g_now = IAT + 5000 + CHIO__SWEEP_SECS + 1;
+    cr_assert_eq(chio_kernel_close_session(k, sid, NULL), 0);
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 0);
+    chio_kernel_free(k);
+    free(a);
+    free(b);
+}
+
+/* ---- revocations ---------------------------------------------------------------------------- */
+
+typedef struct rec {
+    int n;
+    int with_expiry;
+} rec;
+
+static int count_record(void *ctx, const char *id, size_t len, const char *value, size_t vlen)
+{
+    rec *r = ctx;
+
+    (void)id;
+    (void)len;
+    r->n++;
+    if (memmem(value, vlen, "\"expires_at\":", 13) != NULL)
+        r->with_expiry++;
+    return 0;
+}
+
+static rec stored(void)
+{
+    chio_store *s;
+    rec r = {0, 0};
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio__store_scan_revocation_records(s, count_record, &r, NULL), 0);
+    chio_store_close(s);
+    return r;
+}
+
+static void revoke_id(chio_kernel *k, const char *id)
+{
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_revoke_capability(k, id, &err), 0, "%s", err.message);
+}
+
+Test(reclaim, revocations_are_dropped_after_their_bound_never_before)
+{
+    chio_kernel *k = kernel(0); /* no delegated token can pass */
+    char *a = token("cap-a", 1000, NULL), *b = token("cap-b", 5000, NULL),
+         sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[2] = {a, b};
+    rec r;
+
+    open_n(k, caps, 2, sid);
+    revoke_id(k, "cap-a"); /* held: bound IAT + 1000 */
+    revoke_id(k, "cap-b"); /* held: bound IAT + 5000 */
+    revoke_id(k, "cap-c"); /* held by no session: no bound, kept for good */
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_REVOKED);
+    g_now = IAT + 999;
+    chio__reclaim_sweep(k, g_now, 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1, "its token is still valid");
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_REVOKED);
+    g_now = IAT + 1000;
+    chio__reclaim_sweep(k, g_now, 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 0);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-b"), 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-c"), 1);
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED, "expired, not allowed");
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_REVOKED);
+    cr_expect_eq(k->nrevocations, 2);
+    chio_kernel_free(k);
+    r = stored();
+    cr_expect_eq(r.n, 2, "cap-a's record left the store");
+    cr_expect_eq(r.with_expiry, 1, "cap-b's record carries its bound; cap-c's none");
+
+    /* Restart before cap-b's bound: kept. */
+    g_now = IAT + 4999;
+    k = kernel(0);
+    open_n(k, caps, 2, sid);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_REVOKED);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-b"), 1);
+    chio_kernel_free(k);
+    cr_expect_eq(stored().n, 2);
+
+    /* A kernel that accepts delegation keeps every revocation, whatever
+     * its record says: a delegated token naming cap-b may outlive it. */
+    g_now = IAT + 6000;
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    chio__reclaim_sweep(k, g_now, 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-b"), 1);
+    chio_kernel_free(k);
+    cr_expect_eq(stored().n, 2);
+
+    /* Restart past cap-b's bound without delegation: dropped at load. */
+    k = kernel(0);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-b"), 0);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-c"), 1);
+    cr_expect_eq(k->nrevocations, 1);
+    chio_kernel_free(k);
+    r = stored();
+    cr_expect_eq(r.n, 1);
+    cr_expect_eq(r.with_expiry, 0);
+    free(a);
+    free(b);
+}
+
+Test(reclaim, with_delegation_allowed_revocations_carry_no_bound)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    char *a = token("cap-a", 1000, NULL), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[1] = {a};
+
+    open_n(k, caps, 1, sid);
+    revoke_id(k, "cap-a");
+    g_now = IAT + 100000;
+    chio__reclaim_sweep(k, g_now, 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1);
+    chio_kernel_free(k);
+    cr_expect_eq(stored().n, 1);
+    cr_expect_eq(stored().with_expiry, 0);
+    free(a);
+}
+
+Test(reclaim, is_revoked_refuses_null)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+
+    cr_expect_eq(chio_kernel_is_revoked(k, NULL), CHIO_EINVAL);
+    cr_expect_eq(chio_kernel_is_revoked(NULL, "cap-a"), CHIO_EINVAL);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 0);
+    chio_kernel_free(k);
+}
+
+/* ---- bounded maps ---------------------------------------------------------------------------- */
+
+static void key_of(char *buf, size_t cap, const char *kind, unsigned i)
+{
+    snprintf(buf, cap, "%s-%u", kind, i);
+}
+
+Test(reclaim, a_bounded_map_evicts_and_keeps_serving_the_hot_set)
+{
+    chio__shmap m;
+    char key[32];
+    unsigned i, hot = 256, cold = 50000, hits = 0, lookups = 0;
+
+    cr_assert_eq(chio__shmap_init(&m, 64 * CHIO__SHMAP_SHARDS, NULL), 0);
+    for (i = 0; i < hot; i++) {
+        key_of(key, sizeof(key), "hot", i);
+        cr_assert_not_null(
+            chio__shmap_put_if_absent(&m, key, strlen(key), (void *)(uintptr_t)(i + 1)));
+    }
+    for (i = 0; i < cold; i++) {
+        void *v;
+        key_of(key, sizeof(key), "cold", i);
+        cr_assert_not_null(chio__shmap_put_if_absent(&m, key, strlen(key), (void *)1));
+        key_of(key, sizeof(key), "hot", i % hot);
+        v = chio__shmap_get(&m, key, strlen(key));
+        lookups++;
+        if (v != NULL) {
+            cr_assert_eq((uintptr_t)v, i % hot + 1);
+            hits++;
+        } else {
+            chio__shmap_put_if_absent(&m, key, strlen(key), (void *)(uintptr_t)(i % hot + 1));
+        }
+    }
+    cr_expect_leq(chio__shmap_count(&m), 64 * CHIO__SHMAP_SHARDS, "bounded");
+    cr_expect_geq(hits * 100, lookups * 99, "hot hit rate %u/%u", hits, lookups);
+    /* remove and sweep */
+    key_of(key, sizeof(key), "hot", 0);
+    cr_expect_eq((uintptr_t)chio__shmap_remove(&m, key, strlen(key), NULL), 1);
+    cr_expect_null(chio__shmap_get(&m, key, strlen(key)));
+    chio__shmap_destroy(&m);
+}
+
+static int drop_odd(void *ctx, const void *key, size_t klen, void *value)
+{
+    (void)ctx;
+    (void)key;
+    (void)klen;
+    return ((uintptr_t)value & 1u) != 0;
+}
+
+Test(reclaim, sweep_and_remove_leave_the_rest)
+{
+    chio__shmap m;
+    char key[32];
+    unsigned i;
+
+    cr_assert_eq(chio__shmap_init(&m, 0, NULL), 0);
+    for (i = 1; i <= 1000; i++) {
+        key_of(key, sizeof(key), "k", i);
+        cr_assert_not_null(chio__shmap_put_if_absent(&m, key, strlen(key), (void *)(uintptr_t)i));
+    }
+    cr_expect_eq(chio__shmap_sweep(&m, drop_odd, NULL), 500);
+    cr_expect_eq(chio__shmap_count(&m), 500);
+    key_of(key, sizeof(key), "k", 2);
+    cr_expect_null(chio__shmap_remove(&m, key, strlen(key), (void *)3), "value must match");
+    cr_expect_eq((uintptr_t)chio__shmap_remove(&m, key, strlen(key), (void *)2), 2);
+    for (i = 1; i <= 1000; i++) {
+        void *v;
+        key_of(key, sizeof(key), "k", i);
+        v = chio__shmap_get(&m, key, strlen(key));
+        cr_expect_eq((uintptr_t)v, (i & 1u) || i == 2 ? 0 : i);
+    }
+    chio__shmap_destroy(&m);
+}
+
+Test(reclaim, the_pattern_cache_is_bounded_and_keeps_matching)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    char *t = token("cap-re", 1000,
+                    ",\"constraints\":[{\"type\":\"regex_match\",\"value\":\"^ab+c$\"}]"),
+         sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[1] = {t};
+    chio_code code;
+    size_t i;
+
+    /* Fill the cache with other patterns (compiled through the same path). */
+    for (i = 0; i < CHIO__REGEX_CACHE_MAX + 500; i++) {
+        char pat[32];
+        chio__regex *r = calloc(1, sizeof(*r));
+        cr_assert_not_null(r);
+        snprintf(pat, sizeof(pat), "^x%zu$", i);
+        r->ok = regcomp(&r->re, pat, REG_EXTENDED | REG_NOSUB) == 0;
+        r->refs = 1;
+        if (chio__shmap_put_if_absent(&k->med.regexes, pat, strlen(pat), r) != r)
+            chio__regex_free(r);
+    }
+    cr_expect_leq(chio__shmap_count(&k->med.regexes), CHIO__REGEX_CACHE_MAX);
+    open_n(k, caps, 1, sid);
+    cr_assert_eq(call(k, sid, "cap-re", "{\"p\":\"abbc\"}", &code), 0);
+    cr_expect_eq(code, CHIO_CODE_NONE);
+    cr_assert_eq(call(k, sid, "cap-re", "{\"p\":\"abd\"}", &code), 0);
+    cr_expect_eq(code, CHIO_CODE_CONSTRAINT_VIOLATED);
+    cr_expect_leq(chio__shmap_count(&k->med.regexes), CHIO__REGEX_CACHE_MAX);
+    chio_kernel_free(k);
+    free(t);
+}
