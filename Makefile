@@ -274,13 +274,18 @@ $(BUILD)/perf/bench-kernel: perf/bench_kernel.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_kernel.c $(STATIC) $(DEP_LIBS) -lm
 
+$(BUILD)/perf/bench-tables: perf/bench_tables.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_tables.c $(STATIC) $(DEP_LIBS)
+
 # The full benchmark suite; the JSON with every figure lands in build/bench.json.
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/perf/bench-core $(BUILD)/perf/bench-authz \
-	    $(BUILD)/perf/bench-kernel
+	    $(BUILD)/perf/bench-kernel $(BUILD)/perf/bench-tables
 	$(BUILD)/perf/bench-core $(BENCH_ARGS)
 	$(BUILD)/perf/bench-authz $(BENCH_ARGS)
 	$(BUILD)/perf/bench-kernel --json $(BUILD)/bench.json $(BENCH_ARGS)
+	$(BUILD)/perf/bench-tables --json $(BUILD)/bench-tables.json $(BENCH_ARGS)
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard examples/*.c tests/otel/*.c) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)
