@@ -105,6 +105,11 @@ start_host() {
 stop_host() {
     local rc=0
     kill -TERM "$HOST_PID"
+    for _ in $(seq 300); do kill -0 "$HOST_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$HOST_PID" 2>/dev/null; then
+        FAILURES+=("host-service (generation $GENERATION) still draining 30 s after SIGTERM: killed")
+        kill -KILL "$HOST_PID"
+    fi
     wait "$HOST_PID" || rc=$?
     if [ "$rc" -ne 0 ]; then
         FAILURES+=("host-service (generation $GENERATION) exited $rc on SIGTERM")
@@ -149,7 +154,7 @@ worker() {
             printf '{"op":"close_session","session":"s"}\n'
         } >"$req"
         rc=0
-        "$CLIENT" --socket "$SOCK" "$req" >"$resp" 2>/dev/null || rc=$?
+        timeout 60 "$CLIENT" --socket "$SOCK" "$req" >"$resp" 2>/dev/null || rc=$?
         allows=$(grep -c '"verdict":"allow"' "$resp" || true)
         denies=$(grep -c '"verdict":"deny"' "$resp" || true)
         errors=$(grep -c '"ok":false' "$resp" || true)
@@ -157,14 +162,14 @@ worker() {
         rref=0
         if [ "$rc" -eq 0 ] && [ $((i % 4)) -eq 0 ]; then
             if printf '{"op":"revoke","capability_id":"%s"}\n' "$id" |
-                "$CLIENT" --admin-socket "$ADMIN" 2>/dev/null | grep -q '^{"ok":true}'; then
+                timeout 60 "$CLIENT" --admin-socket "$ADMIN" 2>/dev/null | grep -q '^{"ok":true}'; then
                 rchk=1
                 {
                     printf '{"op":"open_session","session":"r","agent":"%s","capabilities":[%s]}\n' \
                         "$AGENT_PUB" "$cap"
                     call r "$id" srv-files file_read '{"path":"/workspace/README.md"}'
                 } >"$req"
-                if "$CLIENT" --socket "$SOCK" "$req" 2>/dev/null | grep -q 'revoked'; then
+                if timeout 60 "$CLIENT" --socket "$SOCK" "$req" 2>/dev/null | grep -q 'revoked'; then
                     rref=1
                 fi
             fi
@@ -187,7 +192,7 @@ sample() {
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$HOST_PID/status")
     thr=$(awk '/^Threads:/ {print $2}' "/proc/$HOST_PID/status")
     fds=$(find "/proc/$HOST_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-    sess=$(printf '{"op":"status"}\n' | "$CLIENT" --admin-socket "$ADMIN" 2>/dev/null |
+    sess=$(printf '{"op":"status"}\n' | timeout 10 "$CLIENT" --admin-socket "$ADMIN" 2>/dev/null |
         sed -n 's/.*"sessions":\([0-9]*\).*/\1/p')
     calls=$(totals | awk '{print $3 + $4}')
     echo "$t,$GENERATION,$HOST_PID,$rss,$fds,$thr,${sess:-},$calls" >>"$CSV"
