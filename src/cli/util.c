@@ -282,9 +282,12 @@ int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
     if (dir == NULL || dir[0] == '\0')
         return cli_error(cmd, "%s needs a directory", opt);
     if (stat(dir, &st) != 0) {
-        if (errno == ENOENT)
+        int e = errno;
+        if (e == ENOENT && lstat(dir, &st) == 0)
+            return cli_error(cmd, "%s %s is a symbolic link to nothing", opt, dir);
+        if (e == ENOENT)
             return 0; /* created by the store */
-        return cli_error(cmd, "%s %s: %s", opt, dir, strerror(errno));
+        return cli_error(cmd, "%s %s: %s", opt, dir, strerror(e));
     }
     if (!S_ISDIR(st.st_mode))
         return cli_error(cmd, "%s %s is not a directory", opt, dir);

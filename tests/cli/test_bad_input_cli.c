@@ -1236,6 +1236,19 @@ Test(bad_input_cli, store_commands_refuse_a_directory_of_user_files)
         struct stat st;
         cr_expect_neq(stat(fresh, &st), 0, "the archive was created despite the refusal");
     }
+    /* a link to nothing: the store would be made wherever it points */
+    {
+        char *dangling = path("dangling-db"), *target = path("not-there");
+        cr_assert_eq(symlink(target, dangling), 0);
+        r = run_argv((const char *const[]){"bench", "--receipt-db", dangling, "--threads", "1",
+                                           "--calls", "1", NULL});
+        cr_expect_eq(r.status, 2, "%s", r.err);
+        cr_expect(strstr(r.err, "symbolic link to nothing") != NULL, "%s", r.err);
+        cr_expect_neq(access(target, F_OK), 0, "the link's target was created");
+        testutil_cli_free(&r);
+        free(dangling);
+        free(target);
+    }
     /* a regular file where the directory should be */
     r = run_argv((const char *const[]){"bench", "--receipt-db", file, "--threads", "1", "--calls",
                                        "1", NULL});
