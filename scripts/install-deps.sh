@@ -3,7 +3,22 @@
 # Idempotent: a machine that has everything gets no apt call at all.
 #   scripts/install-deps.sh          install what is missing
 #   scripts/install-deps.sh --check  exit 1 (and list them) when something is missing
+#   scripts/install-deps.sh --soak   also what `make soak` needs (gnuplot-nox), opt-in:
+#                                    CI and the default list never install it
 set -euo pipefail
+
+CHECK=0
+SOAK=0
+for a in "$@"; do
+    case "$a" in
+    --check) CHECK=1 ;;
+    --soak) SOAK=1 ;;
+    *)
+        echo "usage: scripts/install-deps.sh [--check] [--soak]" >&2
+        exit 2
+        ;;
+    esac
+done
 
 # Build and test dependencies (see third_party/README.md for why each is here).
 PKGS=(
@@ -16,6 +31,10 @@ PKGS=(
     valgrind          # memcheck over the CLI (make test, make valgrind)
     clang             # libFuzzer for the fuzz targets (make fuzz, .ci/run's smoke run)
 )
+# `make soak` draws its plot with gnuplot (only with --soak).
+if [ "$SOAK" = 1 ]; then
+    PKGS+=(gnuplot-nox)
+fi
 # The Rust binding's tests need cargo and rustc (any 1.63+; rustup's or Debian's).
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
     PKGS+=(cargo rustc)
@@ -31,7 +50,7 @@ done
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
-if [ "${1:-}" = "--check" ]; then
+if [ "$CHECK" = 1 ]; then
     echo "missing packages: ${missing[*]}" >&2
     exit 1
 fi

@@ -48,12 +48,23 @@ int cli_u64(const char *s, uint64_t *out);
 char *cli_read_input(const char *cmd, const char *path, size_t *len);
 
 /*
- * Load a seed file: refuse group/other access with a message saying why,
- * strip exactly one trailing "\n", apply the library's seed rules.
+ * Load a seed file: only a regular file named directly (a symbolic link,
+ * FIFO, device or directory is refused at once, never waited on), refuse
+ * group/other access with a message saying why, strip exactly one trailing
+ * "\n", apply the library's seed rules.
  * Returns the keypair or NULL after printing an error. The read buffer is
  * wiped before returning.
  */
 chio_keypair *cli_load_seed(const char *cmd, const char *path);
+
+/*
+ * Before a command creates or opens a receipt store read-write at @dir (given
+ * with option @opt, e.g. "--receipt-db"): a missing or empty directory, or an
+ * existing chio store (it has the CHIO-RECEIPT-STORE file), is fine; anything
+ * else (a file, a directory of other files) is refused, so that RocksDB never
+ * writes its files among a user's. Returns 0, or CLI_USAGE after printing why.
+ */
+int cli_check_store_dir(const char *cmd, const char *opt, const char *dir);
 
 /* Print "chio <cmd>: <message>" to stderr; returns CLI_USAGE. */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

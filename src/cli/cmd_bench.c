@@ -250,6 +250,8 @@ int cmd_bench(int argc, char **argv)
     json = opts[5].value != NULL;
     if (opts[0].value == NULL)
         return cli_error("bench", "--receipt-db DIR is required");
+    if (cli_check_store_dir("bench", "--receipt-db", opts[0].value) != 0)
+        return CLI_USAGE;
     if (!opts[1].value || cli_u64(opts[1].value, &threads) != 0 || threads < 1 || threads > 4096)
         return cli_error("bench", "--threads must be between 1 and 4096");
     if (!opts[2].value || cli_u64(opts[2].value, &calls) != 0 || calls < 1)

@@ -995,6 +995,8 @@ static int scenario_run(int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     if (npos != 1)
         return cli_error(CMD, "expected one scenario FILE (see --help)");
+    if (opts[0].value != NULL && cli_check_store_dir(CMD, "--receipt-db", opts[0].value) != 0)
+        return CLI_USAGE;
     text = cli_read_input(CMD, pos[0], &len);
     if (text == NULL)
         return CLI_USAGE;

@@ -270,6 +270,9 @@ int cmd_receipt_archive(int argc, char **argv)
         return cli_error("receipt archive", "--max-size must be a number of bytes");
     if (older == 0 && max == 0)
         return cli_error("receipt archive", "give --older-than, --max-size or both");
+    if (cli_check_store_dir("receipt archive", "--receipt-db", opts[0].value) != 0 ||
+        cli_check_store_dir("receipt archive", "--archive", opts[1].value) != 0)
+        return CLI_USAGE;
     chio_error_init(&err);
     rc = chio_store_open(opts[0].value, CHIO_STORE_READ_WRITE, &s, &err);
     if (rc != 0)

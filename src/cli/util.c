@@ -3,6 +3,7 @@
  * cli/util.c - the CLI's shared plumbing (see cli.h): option parsing, input
  * reading, seed files, error messages and document splitting.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -208,14 +209,24 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
         cli_error(cmd, "--seed-file is required");
         return NULL;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
+     * O_NOFOLLOW: the seed is the file named, never what a link points to.
+     * Only a regular file is read. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
-        cli_error(cmd, "cannot open seed file %s: %s", path, strerror(errno));
+        int e = errno;
+        if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            cli_error(cmd,
+                      "refusing seed file %s: it is a symbolic link; give the path of the seed "
+                      "file itself",
+                      path);
+        else
+            cli_error(cmd, "cannot open seed file %s: %s", path, strerror(e));
         return NULL;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        cli_error(cmd, "seed file %s is not a regular file", path);
+        cli_error(cmd, "seed file %s is not a regular file (a FIFO, device or directory?)", path);
         return NULL;
     }
     if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
@@ -230,9 +241,10 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
+            int e = errno;
             close(fd);
             OPENSSL_cleanse(buf, sizeof(buf));
-            cli_error(cmd, "cannot read seed file %s: %s", path, strerror(errno));
+            cli_error(cmd, "cannot read seed file %s: %s", path, strerror(e));
             return NULL;
         }
         n += (size_t)got;
@@ -253,6 +265,52 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
         return NULL;
     }
     return kp;
+}
+
+/* The file the store layer writes into every directory that holds a log
+ * (src/store/store.c); its presence is what makes a directory a store. */
+#define STORE_SENTINEL "CHIO-RECEIPT-STORE"
+
+int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
+{
+    struct stat st;
+    struct dirent *de;
+    DIR *d;
+    char *sentinel;
+    int has_sentinel, empty = 1;
+
+    if (dir == NULL || dir[0] == '\0')
+        return cli_error(cmd, "%s needs a directory", opt);
+    if (stat(dir, &st) != 0) {
+        int e = errno;
+        if (e == ENOENT && lstat(dir, &st) == 0)
+            return cli_error(cmd, "%s %s is a symbolic link to nothing", opt, dir);
+        if (e == ENOENT)
+            return 0; /* created by the store */
+        return cli_error(cmd, "%s %s: %s", opt, dir, strerror(e));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return cli_error(cmd, "%s %s is not a directory", opt, dir);
+    if (asprintf(&sentinel, "%s/" STORE_SENTINEL, dir) < 0)
+        return cli_error(cmd, "out of memory");
+    has_sentinel = lstat(sentinel, &st) == 0 && S_ISREG(st.st_mode);
+    free(sentinel);
+    if (has_sentinel)
+        return 0; /* an existing chio store */
+    d = opendir(dir);
+    if (d == NULL)
+        return cli_error(cmd, "%s %s: %s", opt, dir, strerror(errno));
+    while (empty && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            empty = 0;
+    closedir(d);
+    if (empty)
+        return 0;
+    return cli_error(cmd,
+                     "refusing %s %s: the directory is not empty and is not a chio receipt store "
+                     "(it has no " STORE_SENTINEL " file); give a new or empty directory, or an "
+                     "existing store",
+                     opt, dir);
 }
 
 int cli_trusted_keys(const char *cmd, cli_opt *opt, uint8_t **keys, size_t *n)

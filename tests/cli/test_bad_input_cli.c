@@ -12,8 +12,14 @@
  *                      line number; every report line is valid JSON
  *   seed files         pubkey, receipt sign and capability issue refuse
  *                      world-readable and malformed seed files with a clear
- *                      message that never repeats the seed; keygen refuses
- *                      to overwrite or follow links
+ *                      message that never repeats the seed; symbolic links,
+ *                      FIFOs and devices are refused at once (a FIFO never
+ *                      blocks the command); keygen refuses to overwrite or
+ *                      follow links
+ *   store directories  scenario run --receipt-db, receipt archive and bench
+ *                      refuse a non-empty directory that is not a chio store
+ *                      and leave it byte for byte as it was; an empty
+ *                      directory or an existing store is accepted
  *   scenario run       malformed files: exit 2, no step printed, the path of
  *                      the bad field in the message
  *   huge inputs        over the JSON limit, over the CLI's read limit, many
@@ -24,11 +30,15 @@
  * exit status 2 into 1 there; they pass in the plain build).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chio/chio.h"
@@ -639,7 +649,8 @@ static const seed_file_row seed_file_rows[] = {
     {"world-readable only", K_FILE, LIT(SEED07 "\n"), 0604, "group or others"},
     {"group-writable", K_FILE, LIT(SEED07 "\n"), 0620, "group or others"},
     {"world-writable", K_FILE, LIT(SEED07 "\n"), 0602, "group or others"},
-    {"link to a world-readable file", K_LINK, LIT(SEED07 "\n"), 0644, "group or others"},
+    {"link to a world-readable file", K_LINK, LIT(SEED07 "\n"), 0644, "symbolic link"},
+    {"link to a private file", K_LINK, LIT(SEED07 "\n"), 0600, "symbolic link"},
     {"empty", K_FILE, "", 0, 0600, "CHIO_ESEED_LENGTH"},
     {"only a newline", K_FILE, LIT("\n"), 0600, "CHIO_ESEED_LENGTH"},
     {"two newlines", K_FILE, LIT(SEED07 "\n\n"), 0600, "CHIO_ESEED_NEWLINE"},
@@ -974,4 +985,319 @@ Test(bad_input_cli, scenario_huge_missing_and_usage)
     testutil_cli_free(&r);
     free(huge);
     free(nul);
+}
+
+/* ---- seed files that are not regular files; store directories ------------------------------ */
+
+/*
+ * Run the CLI with stdin from /dev/null, stdout and stderr into files, and
+ * a hard limit: a command still running after @limit_ms is killed and the
+ * result says so (status -1), so a hang fails the test instead of stalling
+ * the suite. *elapsed_ms is how long it ran.
+ */
+static cli_result run_limited(const char *const *argv, long limit_ms, long *elapsed_ms)
+{
+    const char *args[32];
+    char *outp = path("limited.out"), *errp = path("limited.err");
+    struct timespec t0, t1;
+    cli_result r;
+    pid_t pid;
+    int st = 0, fd, exited = 0;
+    size_t i;
+
+    memset(&r, 0, sizeof(r));
+    args[0] = CHIO_TEST_CLI;
+    for (i = 0; argv[i] != NULL && i < 30; i++)
+        args[i + 1] = argv[i];
+    args[i + 1] = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        fd = open("/dev/null", O_RDONLY);
+        dup2(fd, 0);
+        fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        execv(args[0], (char *const *)args);
+        _exit(127);
+    }
+    for (;;) {
+        long ms;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            exited = 1;
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > limit_ms)
+            break;
+        usleep(5000);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *elapsed_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    if (!exited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    r.status = exited && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = testutil_read_file(outp, &r.out_len);
+    r.err = testutil_read_file(errp, &r.err_len);
+    if (r.out == NULL)
+        r.out = strdup("");
+    if (r.err == NULL)
+        r.err = strdup("");
+    free(outp);
+    free(errp);
+    return r;
+}
+
+Test(bad_input_cli, seed_file_fifo_is_refused_at_once)
+{
+    char *fifo = path("seed.fifo"), *db = path("bench-db");
+    const char *const cmds[4][16] = {
+        {"pubkey", "--seed-file", fifo, NULL},
+        {"receipt", "sign", "--seed-file", fifo, NULL},
+        {"capability", "issue", "--seed-file", fifo, "--subject", PUB0B, "--scope", SCOPE, "--ttl",
+         "60", "--id", "cap-x", "--now", "1710000000", NULL},
+        {"bench", "--receipt-db", db, "--threads", "1", "--calls", "1", "--seed-file", fifo, NULL},
+    };
+    struct stat st;
+    size_t c;
+
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    for (c = 0; c < 4; c++) {
+        long ms;
+        cli_result r = run_limited(cmds[c], 5000, &ms);
+
+        cr_expect_neq(r.status, -1, "%s: still waiting on the FIFO after %ld ms", cmds[c][0], ms);
+        cr_expect_eq(r.status, 2, "%s: exit %d (%s)", cmds[c][0], r.status, r.err);
+        cr_expect_lt(ms, 1000, "%s: took %ld ms", cmds[c][0], ms);
+        cr_expect(strstr(r.err, "not a regular file") != NULL, "%s: %s", cmds[c][0], r.err);
+        cr_expect_eq(r.out_len, 0, "%s printed %s", cmds[c][0], r.out);
+        testutil_cli_free(&r);
+    }
+    cr_expect_neq(stat(db, &st), 0, "bench created its store without a key");
+    free(fifo);
+    free(db);
+}
+
+Test(bad_input_cli, seed_file_symlinks_and_devices_are_refused)
+{
+    char *target = write_file("private.seed", LIT(SEED07 "\n"), 0600);
+    char *link = path("link.seed");
+    const char *const rows[][2] = {
+        {"a link to a private seed file", NULL}, /* filled below */
+        {"/dev/null", "/dev/null"},
+        {"/dev/zero", "/dev/zero"},
+    };
+    size_t i;
+
+    cr_assert_eq(symlink(target, link), 0);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *p = rows[i][1] ? rows[i][1] : link;
+        const char *const argv[] = {"pubkey", "--seed-file", p, NULL};
+        long ms;
+        cli_result r = run_limited(argv, 5000, &ms);
+
+        cr_expect_eq(r.status, 2, "%s: exit %d (%s)", rows[i][0], r.status, r.err);
+        cr_expect_eq(r.out_len, 0, "%s: printed %s", rows[i][0], r.out);
+        cr_expect(strstr(r.err, rows[i][1] ? "not a regular file" : "symbolic link") != NULL,
+                  "%s: %s", rows[i][0], r.err);
+        cr_expect(!leaks_seed(&r), "%s: the seed was printed", rows[i][0]);
+        testutil_cli_free(&r);
+    }
+    {
+        const char *const argv[] = {"pubkey", "--seed-file", target, NULL};
+        cli_result r = testutil_run_cli(argv, NULL, 0);
+        cr_expect_eq(r.status, 0, "the file itself: %s", r.err);
+        cr_expect_str_eq(r.out, PUB07 "\n");
+        testutil_cli_free(&r);
+    }
+    free(target);
+    free(link);
+}
+
+/* Every name (recursively, sorted), its mode and its bytes, as one string. */
+static void snapshot_into(const char *root, const char *rel, char **acc, size_t *len)
+{
+    struct dirent **names;
+    char *full;
+    int n, i;
+
+    cr_assert_geq(asprintf(&full, "%s%s%s", root, rel[0] ? "/" : "", rel), 0);
+    n = scandir(full, &names, NULL, alphasort);
+    cr_assert_geq(n, 0, "cannot list %s", full);
+    for (i = 0; i < n; i++) {
+        char *sub, *p, *content = NULL, *line;
+        struct stat st;
+        size_t clen = 0;
+
+        if (strcmp(names[i]->d_name, ".") == 0 || strcmp(names[i]->d_name, "..") == 0) {
+            free(names[i]);
+            continue;
+        }
+        cr_assert_geq(asprintf(&sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]->d_name), 0);
+        cr_assert_geq(asprintf(&p, "%s/%s", root, sub), 0);
+        cr_assert_eq(lstat(p, &st), 0);
+        if (S_ISREG(st.st_mode))
+            content = testutil_read_file(p, &clen);
+        cr_assert_geq(asprintf(&line, "%s %o %zu [%.*s]\n", sub, (unsigned)st.st_mode, clen,
+                               (int)clen, content ? content : ""),
+                      0);
+        *acc = realloc(*acc, *len + strlen(line) + 1);
+        cr_assert_not_null(*acc);
+        memcpy(*acc + *len, line, strlen(line) + 1);
+        *len += strlen(line);
+        if (S_ISDIR(st.st_mode))
+            snapshot_into(root, sub, acc, len);
+        free(line);
+        free(content);
+        free(p);
+        free(sub);
+        free(names[i]);
+    }
+    free(names);
+    free(full);
+}
+
+static char *snapshot(const char *root)
+{
+    char *acc = strdup("");
+    size_t len = 0;
+
+    cr_assert_not_null(acc);
+    snapshot_into(root, "", &acc, &len);
+    return acc;
+}
+
+/* A directory of a user's files: two files and a subdirectory. */
+static char *user_dir(const char *name)
+{
+    char *d = path(name), *p;
+
+    cr_assert_eq(mkdir(d, 0700), 0);
+    cr_assert_geq(asprintf(&p, "%s/notes.txt", d), 0);
+    cr_assert_eq(testutil_write_file(p, LIT("my notes\n"), 0644), 0);
+    free(p);
+    cr_assert_geq(asprintf(&p, "%s/sub", d), 0);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    free(p);
+    cr_assert_geq(asprintf(&p, "%s/sub/data.bin", d), 0);
+    cr_assert_eq(testutil_write_file(p, LIT("\x01\x02\x03"), 0600), 0);
+    free(p);
+    return d;
+}
+
+static cli_result run_argv(const char *const *argv)
+{
+    return testutil_run_cli(argv, NULL, 0);
+}
+
+#define SCENARIO_FILE CHIO_SCENARIOS_DIR "/sessions.json"
+
+Test(bad_input_cli, store_commands_refuse_a_directory_of_user_files)
+{
+    char *user = user_dir("user-files"), *store = path("a-store"), *fresh = path("fresh");
+    char *before = snapshot(user), *after, *file = write_file("plain-file", LIT("x"), 0600);
+    cli_result r;
+    size_t i;
+
+    /* a real store to archive from */
+    r = run_argv(
+        (const char *const[]){"scenario", "run", SCENARIO_FILE, "--receipt-db", store, NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    testutil_cli_free(&r);
+    {
+        const char *const rows[][16] = {
+            {"scenario", "run", SCENARIO_FILE, "--receipt-db", user, NULL},
+            {"receipt", "archive", "--receipt-db", store, "--archive", user, "--older-than",
+             "99999999999", NULL},
+            {"receipt", "archive", "--receipt-db", user, "--archive", fresh, "--older-than",
+             "99999999999", NULL},
+            {"bench", "--receipt-db", user, "--threads", "1", "--calls", "2", "--durability",
+             "nosync", NULL},
+        };
+        for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+            r = run_argv(rows[i]);
+            cr_expect_eq(r.status, 2, "row %zu (%s): exit %d (%s)", i, rows[i][0], r.status, r.err);
+            cr_expect_eq(r.out_len, 0, "row %zu: printed %s", i, r.out);
+            cr_expect(strstr(r.err, "not a chio receipt store") != NULL, "row %zu: %s", i, r.err);
+            cr_expect(strstr(r.err, user) != NULL, "row %zu does not name the directory: %s", i,
+                      r.err);
+            testutil_cli_free(&r);
+            after = snapshot(user);
+            cr_expect_str_eq(after, before, "row %zu changed the directory", i);
+            free(after);
+        }
+    }
+    {
+        struct stat st;
+        cr_expect_neq(stat(fresh, &st), 0, "the archive was created despite the refusal");
+    }
+    /* a link to nothing: the store would be made wherever it points */
+    {
+        char *dangling = path("dangling-db"), *target = path("not-there");
+        cr_assert_eq(symlink(target, dangling), 0);
+        r = run_argv((const char *const[]){"bench", "--receipt-db", dangling, "--threads", "1",
+                                           "--calls", "1", NULL});
+        cr_expect_eq(r.status, 2, "%s", r.err);
+        cr_expect(strstr(r.err, "symbolic link to nothing") != NULL, "%s", r.err);
+        cr_expect_neq(access(target, F_OK), 0, "the link's target was created");
+        testutil_cli_free(&r);
+        free(dangling);
+        free(target);
+    }
+    /* a regular file where the directory should be */
+    r = run_argv((const char *const[]){"bench", "--receipt-db", file, "--threads", "1", "--calls",
+                                       "1", NULL});
+    cr_expect_eq(r.status, 2, "%s", r.err);
+    cr_expect(strstr(r.err, "not a directory") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    free(before);
+    free(user);
+    free(store);
+    free(fresh);
+    free(file);
+}
+
+Test(bad_input_cli, store_commands_accept_empty_dirs_and_existing_stores)
+{
+    char *store = path("store"), *arch = path("archive"), *bdb = path("bench");
+    char *seed = write_file("bench.seed", LIT(SEED07 "\n"), 0600);
+    cli_result r;
+    size_t i;
+
+    cr_assert_eq(mkdir(store, 0700), 0);
+    cr_assert_eq(mkdir(arch, 0700), 0);
+    cr_assert_eq(mkdir(bdb, 0700), 0);
+    /* each command twice: first into the empty directory, then into the
+     * store it made */
+    for (i = 0; i < 2; i++) {
+        r = run_argv(
+            (const char *const[]){"scenario", "run", SCENARIO_FILE, "--receipt-db", store, NULL});
+        cr_expect_eq(r.status, 0, "scenario run, pass %zu: %s", i, r.err);
+        testutil_cli_free(&r);
+        r = run_argv((const char *const[]){"receipt", "archive", "--receipt-db", store, "--archive",
+                                           arch, "--max-size", "1", NULL});
+        cr_expect_eq(r.status, 0, "receipt archive, pass %zu: %s", i, r.err);
+        testutil_cli_free(&r);
+        if (i == 0) { /* the second pass really meets an existing store */
+            char *sentinel;
+            struct stat st;
+            cr_assert_geq(asprintf(&sentinel, "%s/CHIO-RECEIPT-STORE", arch), 0);
+            cr_expect_eq(stat(sentinel, &st), 0, "the archive is not a store after pass 0");
+            free(sentinel);
+        }
+        r = run_argv((const char *const[]){"bench", "--receipt-db", bdb, "--threads", "1",
+                                           "--calls", "2", "--durability", "nosync", "--seed-file",
+                                           seed, NULL});
+        cr_expect_eq(r.status, 0, "bench, pass %zu: %s", i, r.err);
+        testutil_cli_free(&r);
+    }
+    free(store);
+    free(arch);
+    free(bdb);
+    free(seed);
 }
