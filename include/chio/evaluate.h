@@ -79,7 +79,13 @@ CHIO_EXTERN const char *chio_code_name(chio_code code);
  * "session_closed", "kernel_drained", "web3_evidence_required",
  * "invalid_arguments", "unknown_capability" (CHIO_ENOCAP; evaluation no
  * longer returns it, it signs an unknown_capability deny instead),
- * "store_failure", or "internal_error" for anything else. Static string.
+ * "store_failure"; for the other codes the calls in this header return:
+ * "session_active" (CHIO_ESESSION_ACTIVE, chio_kernel_close_session() with
+ * requests in flight), "would_deadlock" (CHIO_EDEADLK), "kernel_serving"
+ * (CHIO_ESERVING), "duplicate" (CHIO_EDUPLICATE), "limit_reached"
+ * (CHIO_ELIMIT), "cancelled" (CHIO_ECANCELLED), "denied" (CHIO_EDENIED),
+ * "stream_limit" (CHIO_ESTREAM_LIMIT), "not_handled" (CHIO_ENOTMINE); and
+ * "internal_error" for anything else (out of memory). Static string.
  */
 CHIO_EXTERN const char *chio_error_code_name(int rc);
 
