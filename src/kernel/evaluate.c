@@ -146,6 +146,24 @@ const char *chio__unreceipted_name(size_t i)
     return i < CHIO__UNRECEIPTED_N ? unreceipted_names[i] : NULL;
 }
 
+/* ---- key memory ---------------------------------------------------------------------------- */
+
+int chio__kernel_check_key_memory(chio_kernel *k)
+{
+    int dontdump = 0, lock_errno = 0;
+
+    /* Relaxed exchange: only "exactly once" matters, nothing is published. */
+    if (__atomic_exchange_n(&k->key_memory_checked, 1, __ATOMIC_RELAXED) != 0)
+        return 0;
+    if (chio_keypair_memory_locked(k->kp, &dontdump, &lock_errno) != 0)
+        return 0;
+    chio__log(k, CHIO_LOG_WARN, "key_memory_unlocked", strerror(lock_errno),
+              "\"dontdump\":%s,\"errno\":%d,\"hint\":\"raise RLIMIT_MEMLOCK (ulimit -l); "
+              "lock_key_memory = 1 makes this fatal\"",
+              dontdump ? "true" : "false", lock_errno);
+    return 1;
+}
+
 /* ---- outputs ------------------------------------------------------------------------------ */
 
 struct chio_output {
@@ -437,6 +455,7 @@ static int admit(mreq *r, const char *session_id, const char *capability_id, con
     rc = chio__kernel_ensure_started(k, err);
     if (rc != 0)
         return rc;
+    chio__kernel_check_key_memory(k);
     if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
         return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                           "kernel failed closed after a receipt store error");

@@ -147,6 +147,9 @@ struct chio_kernel {
     uint64_t m_last_seq, m_last_checkpoint_seq;
     uint32_t m_signers_running;
     uint64_t m_unreceipted[CHIO__UNRECEIPTED_N]; /* evaluation errors without a receipt */
+
+    /* key memory (evaluate.c): 1 once the key_memory_unlocked check ran (atomic) */
+    int key_memory_checked;
 };
 
 /* log.c: one JSON object per line. @msg is escaped; @fields_fmt must
@@ -193,5 +196,12 @@ static inline int chio__kernel_failed(chio_kernel *k)
 
 /* Test hooks. */
 chio_store *chio__kernel_store(chio_kernel *k);
+
+/* evaluate.c (key memory): once per kernel, log a warning event
+ * "key_memory_unlocked" when the keypair's pages could not be mlock()ed
+ * (RLIMIT_MEMLOCK; they are still excluded from core dumps). Returns 1
+ * when it warned. Idempotent, any thread; the first evaluation calls it,
+ * and the kernel's start may. */
+int chio__kernel_check_key_memory(chio_kernel *k);
 
 #endif
