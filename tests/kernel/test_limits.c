@@ -6,11 +6,14 @@
  *     (arguments_rejected, a summary as parameters, the SHA-256 of the raw
  *     text bound as metadata.redaction.original_parameter_hash);
  *   - arguments at the cap are allowed, and the call's peak memory growth
- *     stays under 3x the arguments text (peak RSS, VmHWM after clear_refs);
+ *     (peak RSS, VmHWM after clear_refs) stays bounded: under 7x the
+ *     arguments text with an ephemeral store, 4.5x with a RocksDB
+ *     directory (10x before issue 11; the goal is 3x, see the test);
  *   - every CHIO_E* code an API of chio/evaluate.h can return has its own
  *     chio_error_code_name() (session_active for a close with calls in
  *     flight).
- * Real kernel, real Ed25519, ephemeral RocksDB.
+ * Real kernel, real Ed25519, ephemeral RocksDB (and a directory for the
+ * memory test).
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
 
@@ -58,7 +62,7 @@ static int read_or_write(void *user, chio_tool_ctx *ctx, const char *tool, const
 /* A kernel ("srv": read, write) with a prompt provider, a session
  * holding cap-1 (tools and prompts), and arguments capped at @cap (0:
  * the default). */
-static chio_kernel *lt_kernel(uint64_t cap, char sid[CHIO_SESSION_ID_LEN + 1])
+static chio_kernel *lt_kernel_at(const char *path, uint64_t cap, char sid[CHIO_SESSION_ID_LEN + 1])
 {
     static const char *const tools[] = {"read", "write"};
     chio_kernel_config cfg;
@@ -70,7 +74,7 @@ static chio_kernel *lt_kernel(uint64_t cap, char sid[CHIO_SESSION_ID_LEN + 1])
     const char *toks[1] = {tok};
 
     cr_assert_not_null(tok);
-    kt_config(&cfg, NULL);
+    kt_config(&cfg, path);
     cfg.clock = lt_clock;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
@@ -92,6 +96,11 @@ static chio_kernel *lt_kernel(uint64_t cap, char sid[CHIO_SESSION_ID_LEN + 1])
                  err.message);
     free(tok);
     return k;
+}
+
+static chio_kernel *lt_kernel(uint64_t cap, char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    return lt_kernel_at(NULL, cap, sid);
 }
 
 static int lt_call_tool(chio_kernel *k, const char *sid, const char *tool, const char *args,
@@ -284,14 +293,15 @@ static int reset_peak(void)
 /* Peak RSS growth of one allowed call with @len bytes of arguments (one
  * string, the worst case for copies), over @len; the least of three runs
  * (a fresh kernel each, warmed up by a small call) to shed noise. */
-static double peak_ratio(size_t len)
+static double peak_ratio(size_t len, const char *path)
 {
     double best = 1e9;
     int run;
 
     for (run = 0; run < 3; run++) {
         char sid[CHIO_SESSION_ID_LEN + 1];
-        chio_kernel *k = lt_kernel(len, sid);
+        char *dir = path ? testutil_tmpdir() : NULL;
+        chio_kernel *k = lt_kernel_at(dir, len, sid);
         chio_response r;
         chio_error err;
         char *args = args_of(len);
@@ -311,29 +321,40 @@ static double peak_ratio(size_t len)
         chio_response_destroy(&r);
         free(args);
         chio_kernel_free(k);
+        if (dir != NULL) {
+            testutil_rmrf(dir);
+            free(dir);
+        }
         if ((double)(peak - base) * 1024.0 / (double)len < best)
             best = (double)(peak - base) * 1024.0 / (double)len;
     }
     return best;
 }
 
-Test(limits, arguments_at_the_cap_are_allowed_within_3x_peak_memory)
+Test(limits, arguments_at_the_cap_are_allowed_with_bounded_peak_memory)
 {
     size_t len = (size_t)CHIO_DEFAULT_MAX_ARGUMENT_BYTES * 4; /* 16 MiB: RSS noise is small */
-    double ratio = peak_ratio(len);
+    double ratio = peak_ratio(len, NULL), durable = peak_ratio(len, "durable");
 
     if (ratio < 0)
         cr_skip_test("no /proc/self/clear_refs: peak RSS cannot be reset");
-    cr_log_info("peak RSS growth for %zu bytes of arguments: %.2fx", len, ratio);
+    cr_log_info("peak RSS growth for %zu bytes of arguments: %.2fx (ephemeral store), %.2fx "
+                "(RocksDB directory)",
+                len, ratio, durable);
 #ifdef LT_ASAN
     (void)ratio; /* ASan's quarantine and shadow memory inflate RSS */
+    (void)durable;
 #else
-    /* Measured 10.0x before issue 11, 6.1x now: the parse tree (kept by the
-     * receipt), the signing message (freed once signed), the stored form,
-     * and the store's WriteBatch, memtable and WAL copies. The 3x goal
-     * needs the store and signer stages to stop copying (see the report);
-     * this bound catches regressions meanwhile. */
-    cr_expect(ratio < 7.0, "peak memory %.2fx the arguments text (want < 7x)", ratio);
+    /* Before issue 11: 10.0x (ephemeral). Now 6.1x ephemeral, 4.0x with a
+     * RocksDB directory. What remains: the parsed arguments (kept by the
+     * returned receipt), the receipt's stored form, the signing message
+     * (freed once signed), and the store's WriteBatch and memtable copies
+     * (plus the in-memory WAL of an ephemeral store). Under 3x needs the
+     * signer and store stages to copy less (see the issue); these bounds
+     * catch regressions meanwhile. */
+    cr_expect(ratio < 7.0, "ephemeral store: peak memory %.2fx the arguments (want < 7x)", ratio);
+    cr_expect(durable < 4.5, "RocksDB directory: peak memory %.2fx the arguments (want < 4.5x)",
+              durable);
 #endif
 }
 
