@@ -460,9 +460,13 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * resp->verdict); the receipt is committed. Well-formed calls the kernel
  * refuses are decisions too: a capability id the session does not hold
  * (unknown_capability), an empty or over-long request id, server id or
- * tool name (invalid_request), arguments too deep or large for a receipt
- * (arguments_rejected). Errors, with no receipt (only what cannot be put
- * in one): CHIO_EINVAL (NULL or non-UTF-8 strings); CHIO_ENOSESSION;
+ * tool name (invalid_request), arguments too deep or large for a receipt,
+ * or whose text is longer than the kernel's max_argument_bytes (4 MiB by
+ * default; that text is never parsed, the receipt stores a summary and
+ * binds the SHA-256 of the raw text as
+ * metadata.redaction.original_parameter_hash) (arguments_rejected). The
+ * same cap holds for prompt arguments. Errors, with no receipt (only what
+ * cannot be put in one): CHIO_EINVAL (NULL or non-UTF-8 strings); CHIO_ENOSESSION;
  * CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED; CHIO_EDRAINED;
  * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
  * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
