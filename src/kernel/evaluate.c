@@ -64,7 +64,7 @@ const char *chio_error_code_name(int rc)
         return "web3_evidence_required";
     case CHIO_ENOCAP:
         return "unknown_capability";
-    case CHIO_ESESSION_ACTIVE: /* chio_session_close() */
+    case CHIO_ESESSION_ACTIVE: /* chio_kernel_close_session() with calls in flight */
         return "session_active";
     case CHIO_EDEADLK: /* a wait from the thread it would wait for */
         return "would_deadlock";
