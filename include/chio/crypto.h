@@ -8,7 +8,13 @@
  *
  * A chio_keypair keeps its seed in one place only (inside the keypair) and
  * wipes it with OPENSSL_cleanse() when freed. Nothing in libchio ever logs,
- * prints or copies the seed elsewhere.
+ * prints or copies the seed elsewhere. The keypair lives in pages of its
+ * own, excluded from core dumps (MADV_DONTDUMP) and locked in memory
+ * (mlock) where RLIMIT_MEMLOCK allows. OpenSSL keeps one more copy of the
+ * private key (32 bytes) in its ordinary heap; OpenSSL 3.0 gives no way to
+ * keep that one out of a core dump (not even its secure heap): disable
+ * core dumps of the host (RLIMIT_CORE 0, prctl(PR_SET_DUMPABLE, 0)) where
+ * that matters.
  */
 #ifndef CHIO_CRYPTO_H
 #define CHIO_CRYPTO_H
@@ -67,20 +73,33 @@ CHIO_EXTERN int chio_keypair_from_seed_hex(const char *hex, size_t len, chio_key
 CHIO_EXTERN int chio_keypair_generate(chio_keypair **out, chio_error *err);
 
 /*
- * chio_keypair_free - wipe the seed (OPENSSL_cleanse) and free. NULL is ignored.
+ * chio_keypair_free - wipe the seed (OPENSSL_cleanse), unlock and unmap its
+ * pages. NULL is ignored.
  * Ownership: takes @kp. Must not race with other calls on @kp.
  */
 CHIO_EXTERN void chio_keypair_free(chio_keypair *kp);
 
 /*
- * chio_keypair_lock_memory - mlock() the memory holding the seed so it is
- * never written to swap (OpenSSL keeps its own copy of the private key in
- * its heap; see OpenSSL's secure heap, CRYPTO_secure_malloc_init(), to
- * cover that too). Unlocked when the keypair is freed.
+ * chio_keypair_lock_memory - make sure the memory holding the seed is
+ * mlock()ed, so it is never written to swap. Every keypair already tries
+ * this when it is created (and its pages are always excluded from core
+ * dumps); this is the strict form, failing when the lock was refused.
+ * Unlocked when the keypair is freed.
  * Returns: 0; CHIO_ESYS when mlock fails (usually RLIMIT_MEMLOCK; the
  * message says so); CHIO_EINVAL.
+ * Thread-safety: must not race with other calls on @kp.
  */
 CHIO_EXTERN int chio_keypair_lock_memory(chio_keypair *kp, chio_error *err);
+
+/*
+ * chio_keypair_memory_locked - how the seed's memory is protected.
+ * @dontdump: optional; 1 when its pages are excluded from core dumps.
+ * @lock_errno: optional; the errno of the refused mlock (EPERM, ENOMEM:
+ * RLIMIT_MEMLOCK), 0 when locked.
+ * Returns: 1 locked, 0 not locked, CHIO_EINVAL for a NULL keypair.
+ * Thread-safety: safe from any thread (not racing chio_keypair_lock_memory()).
+ */
+CHIO_EXTERN int chio_keypair_memory_locked(const chio_keypair *kp, int *dontdump, int *lock_errno);
 
 /*
  * chio_keypair_write_seed_hex - write the seed as 64 lowercase hex digits

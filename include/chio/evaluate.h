@@ -79,7 +79,13 @@ CHIO_EXTERN const char *chio_code_name(chio_code code);
  * "session_closed", "kernel_drained", "web3_evidence_required",
  * "invalid_arguments", "unknown_capability" (CHIO_ENOCAP; evaluation no
  * longer returns it, it signs an unknown_capability deny instead),
- * "store_failure", or "internal_error" for anything else. Static string.
+ * "store_failure"; for the other codes the calls in this header return:
+ * "session_active" (CHIO_ESESSION_ACTIVE, chio_kernel_close_session() with
+ * requests in flight), "would_deadlock" (CHIO_EDEADLK), "kernel_serving"
+ * (CHIO_ESERVING), "duplicate" (CHIO_EDUPLICATE), "limit_reached"
+ * (CHIO_ELIMIT), "cancelled" (CHIO_ECANCELLED), "denied" (CHIO_EDENIED),
+ * "stream_limit" (CHIO_ESTREAM_LIMIT), "not_handled" (CHIO_ENOTMINE); and
+ * "internal_error" for anything else (out of memory). Static string.
  */
 CHIO_EXTERN const char *chio_error_code_name(int rc);
 
@@ -461,9 +467,13 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * resp->verdict); the receipt is committed. Well-formed calls the kernel
  * refuses are decisions too: a capability id the session does not hold
  * (unknown_capability), an empty or over-long request id, server id or
- * tool name (invalid_request), arguments too deep or large for a receipt
- * (arguments_rejected). Errors, with no receipt (only what cannot be put
- * in one): CHIO_EINVAL (NULL or non-UTF-8 strings); CHIO_ENOSESSION;
+ * tool name (invalid_request), arguments too deep or large for a receipt,
+ * or whose text is longer than the kernel's max_argument_bytes (4 MiB by
+ * default; that text is never parsed, the receipt stores a summary and
+ * binds the SHA-256 of the raw text as
+ * metadata.redaction.original_parameter_hash) (arguments_rejected). The
+ * same cap holds for prompt arguments. Errors, with no receipt (only what
+ * cannot be put in one): CHIO_EINVAL (NULL or non-UTF-8 strings); CHIO_ENOSESSION;
  * CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED; CHIO_EDRAINED;
  * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
  * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the

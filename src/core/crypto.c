@@ -8,15 +8,27 @@
  * it in EVP_PKEY_free) and wiped with OPENSSL_cleanse when the keypair is
  * freed. Error messages never quote seed characters.
  *
+ * A keypair lives in pages of its own (mmap), marked MADV_DONTDUMP so no
+ * core dump holds the seed, and mlock()ed so it never reaches swap when
+ * RLIMIT_MEMLOCK allows; when it does not, the keypair says so
+ * (chio_keypair_memory_locked()) and chio_keypair_lock_memory() is the
+ * strict form that fails. OpenSSL keeps its own copy of the private key
+ * (its ECX_KEY, built by EVP_PKEY_new_raw_private_key) in its ordinary
+ * heap, which a core dump holds: OpenSSL 3.0 copies it there with
+ * OPENSSL_malloc (OSSL_PARAM_get_octet_string), not into its secure heap,
+ * even when the process has one, and offers no way to place it. The
+ * signing contexts kept per key hold references to that key, not copies.
+ *
  * Thread-safety: a keypair is immutable after construction; every signing
  * call uses its own EVP_MD_CTX, so concurrent signing is safe. The SHA-256
  * EVP_MD is fetched once (pthread_once) and shared read-only.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -35,7 +47,10 @@ struct chio_keypair {
     uint8_t seed[CHIO_SEED_BYTES];
     uint8_t pub[CHIO_PUBKEY_BYTES];
     char pub_hex[CHIO_PUBKEY_HEX_LEN + 1];
-    int locked; /* mlock()ed by chio_keypair_lock_memory() */
+    int locked;     /* mlock()ed (at creation, or by chio_keypair_lock_memory()) */
+    int lock_errno; /* why mlock failed at creation; 0 when locked */
+    int dontdump;   /* madvise(MADV_DONTDUMP) succeeded */
+    size_t map_len; /* the mapping holding this struct (whole pages) */
     /* Initialised signing contexts, each owned by whoever set its busy flag
      * (any thread; released after one signature). Freed with the key, so
      * no context outlives it. Mutable behind the const signing API. */
@@ -175,6 +190,32 @@ static int check_seed_hex(const char *hex, size_t len, const char **digits, chio
 
 /* ---- keypairs --------------------------------------------------------------------- */
 
+/* A zeroed keypair in pages of its own: excluded from core dumps and
+ * locked in memory where the process may lock it (failure is recorded,
+ * not fatal). NULL when out of memory. */
+static chio_keypair *keypair_alloc(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t len, ps = page > 0 ? (size_t)page : 4096;
+    chio_keypair *kp;
+    void *mem;
+
+    len = (sizeof(*kp) + ps - 1) / ps * ps;
+    mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    kp = mem; /* anonymous pages are zero */
+    kp->map_len = len;
+#ifdef MADV_DONTDUMP
+    kp->dontdump = madvise(mem, len, MADV_DONTDUMP) == 0;
+#endif
+    if (mlock(mem, len) == 0)
+        kp->locked = 1;
+    else
+        kp->lock_errno = errno;
+    return kp;
+}
+
 /* Finish a keypair whose seed is in place: build the OpenSSL key and derive
  * the public key. Frees @kp on failure. */
 static int keypair_finish(chio_keypair *kp, chio_keypair **out, chio_error *err)
@@ -208,7 +249,7 @@ int chio_keypair_from_seed_hex(const char *hex, size_t len, chio_keypair **out, 
     rc = check_seed_hex(hex, len, &digits, err);
     if (rc != 0)
         return rc;
-    kp = calloc(1, sizeof(*kp));
+    kp = keypair_alloc();
     if (kp == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     /* Decode straight into the keypair: the seed gets no other copy. */
@@ -223,7 +264,7 @@ int chio_keypair_generate(chio_keypair **out, chio_error *err)
     if (out == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
     *out = NULL;
-    kp = calloc(1, sizeof(*kp));
+    kp = keypair_alloc();
     if (kp == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     if (RAND_priv_bytes(kp->seed, CHIO_SEED_BYTES) != 1) {
@@ -239,16 +280,17 @@ void chio_keypair_free(chio_keypair *kp)
     if (kp == NULL)
         return;
     int locked = kp->locked;
+    size_t len = kp->map_len;
 
     for (size_t i = 0; i < SIGN_POOL; i++)
         EVP_MD_CTX_free(kp->pool[i]); /* they hold references to the key */
     EVP_PKEY_free(kp->pkey);          /* OpenSSL cleanses its own copy of the key */
-    OPENSSL_cleanse(kp, sizeof(*kp));
-    if (keypair_free_hook != NULL) /* tests: the memory as free() will get it */
-        keypair_free_hook(kp, sizeof(*kp));
+    OPENSSL_cleanse(kp, len);
+    if (keypair_free_hook != NULL) /* tests: the memory as munmap() will get it */
+        keypair_free_hook(kp, len);
     if (locked)
-        munlock(kp, sizeof(*kp));
-    free(kp);
+        munlock(kp, len);
+    munmap(kp, len);
 }
 
 int chio_keypair_lock_memory(chio_keypair *kp, chio_error *err)
@@ -257,12 +299,27 @@ int chio_keypair_lock_memory(chio_keypair *kp, chio_error *err)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL keypair");
     if (kp->locked)
         return 0;
-    if (mlock(kp, sizeof(*kp)) != 0)
+    if (mlock(kp, kp->map_len) != 0) {
+        int e = errno;
+        kp->lock_errno = e;
         return chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET,
                           "mlock of the key failed: %s (raise RLIMIT_MEMLOCK, ulimit -l)",
-                          strerror(errno));
+                          strerror(e));
+    }
     kp->locked = 1;
+    kp->lock_errno = 0;
     return 0;
+}
+
+int chio_keypair_memory_locked(const chio_keypair *kp, int *dontdump, int *lock_errno)
+{
+    if (kp == NULL)
+        return CHIO_EINVAL;
+    if (dontdump != NULL)
+        *dontdump = kp->dontdump;
+    if (lock_errno != NULL)
+        *lock_errno = kp->lock_errno;
+    return kp->locked;
 }
 
 int chio_keypair_write_seed_hex(const chio_keypair *kp, char out[65])

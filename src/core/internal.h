@@ -106,6 +106,7 @@ struct chio_json_member {
 struct chio_json_doc {
     chio_arena arena;
     chio_json root;
+    chio_json_doc *adopted; /* documents whose values this one uses (chio__json_adopt) */
 };
 
 /* Order of two keys by UTF-16 code units (valid UTF-8 in, <0 / 0 / >0 out). */
@@ -132,6 +133,10 @@ chio_json *chio__json_obj_put(chio_json_doc *doc, chio_json *obj, const char *ke
 /* Remove @key when present. */
 void chio__json_obj_del(chio_json *obj, const char *key);
 chio_json *chio__json_arr_push(chio_json_doc *doc, chio_json *arr);
+/* Make @dst the root of @src without copying it: @doc takes @src (freed
+ * with @doc) and @dst points into it. For large values (a call's
+ * arguments) that would otherwise be copied into a receipt. */
+void chio__json_adopt(chio_json_doc *doc, chio_json *dst, chio_json_doc *src);
 /* Deep-copy @src (from any document) into @dst inside @doc. */
 int chio__json_copy(chio_json_doc *doc, chio_json *dst, const chio_json *src);
 /* Look up a member slot (mutable). */

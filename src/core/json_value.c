@@ -88,15 +88,31 @@ chio_json_doc *chio__json_doc_new(size_t first_block)
         return NULL;
     chio__arena_init_embedded(&doc->arena, (char *)doc + head, cap);
     chio__json_set_null(&doc->root);
+    doc->adopted = NULL;
     return doc;
 }
 
 void chio_json_doc_free(chio_json_doc *doc)
 {
-    if (doc == NULL)
-        return;
-    chio__arena_destroy(&doc->arena);
-    free(doc);
+    chio_json_doc *next;
+
+    while (doc != NULL) {
+        next = doc->adopted;
+        chio__arena_destroy(&doc->arena);
+        free(doc);
+        doc = next;
+    }
+}
+
+void chio__json_adopt(chio_json_doc *doc, chio_json *dst, chio_json_doc *src)
+{
+    chio_json_doc *last = src;
+
+    *dst = src->root;
+    while (last->adopted != NULL)
+        last = last->adopted;
+    last->adopted = doc->adopted;
+    doc->adopted = src;
 }
 
 chio_json *chio__json_doc_root(chio_json_doc *doc)

@@ -64,6 +64,24 @@ const char *chio_error_code_name(int rc)
         return "web3_evidence_required";
     case CHIO_ENOCAP:
         return "unknown_capability";
+    case CHIO_ESESSION_ACTIVE: /* chio_kernel_close_session() with calls in flight */
+        return "session_active";
+    case CHIO_EDEADLK: /* a wait from the thread it would wait for */
+        return "would_deadlock";
+    case CHIO_ESERVING: /* registration after serving began */
+        return "kernel_serving";
+    case CHIO_EDUPLICATE: /* a name registered twice */
+        return "duplicate";
+    case CHIO_ELIMIT: /* a configured bound (revocations) */
+        return "limit_reached";
+    case CHIO_ECANCELLED: /* tool context calls after cancellation */
+        return "cancelled";
+    case CHIO_EDENIED: /* a nested request the kernel refused */
+        return "denied";
+    case CHIO_ESTREAM_LIMIT: /* chio_tool_ctx_emit_chunk() past a stream limit */
+        return "stream_limit";
+    case CHIO_ENOTMINE: /* a provider passing on a name */
+        return "not_handled";
     case CHIO_ESTORE:
     case CHIO_EFAILED:
     case CHIO_EBUSY:
@@ -126,6 +144,24 @@ uint64_t chio_kernel_unreceipted_errors(const chio_kernel *k, const char *reason
 const char *chio__unreceipted_name(size_t i)
 {
     return i < CHIO__UNRECEIPTED_N ? unreceipted_names[i] : NULL;
+}
+
+/* ---- key memory ---------------------------------------------------------------------------- */
+
+int chio__kernel_check_key_memory(chio_kernel *k)
+{
+    int dontdump = 0, lock_errno = 0;
+
+    /* Relaxed exchange: only "exactly once" matters, nothing is published. */
+    if (__atomic_exchange_n(&k->key_memory_checked, 1, __ATOMIC_RELAXED) != 0)
+        return 0;
+    if (chio_keypair_memory_locked(k->kp, &dontdump, &lock_errno) != 0)
+        return 0;
+    chio__log(k, CHIO_LOG_WARN, "key_memory_unlocked", strerror(lock_errno),
+              "\"dontdump\":%s,\"errno\":%d,\"hint\":\"raise RLIMIT_MEMLOCK (ulimit -l); "
+              "lock_key_memory = 1 makes this fatal\"",
+              dontdump ? "true" : "false", lock_errno);
+    return 1;
 }
 
 /* ---- outputs ------------------------------------------------------------------------------ */
@@ -232,7 +268,12 @@ typedef struct mreq {
     const char *cap_id;          /* receipt capability_id: the token's, or as asked */
     const char *invalid_request; /* why the request itself is refused, or NULL */
     char unrecordable[160];      /* why the arguments cannot be stored verbatim, or "" */
-    char *marks[4];              /* markers standing for over-long ids (bound_id()) */
+    /* Arguments text over max_argument_bytes: never parsed; its length and
+     * the SHA-256 of the raw text stand for it in the receipt. */
+    int over_cap;
+    size_t raw_len;
+    char raw_hash[65];
+    char *marks[4]; /* markers standing for over-long ids (bound_id()) */
     size_t nmarks;
 } mreq;
 
@@ -306,7 +347,29 @@ static int has_nul(void *ctx, const char *key, const char *s, size_t n)
     return memchr(s, '\0', n) != NULL;
 }
 
-static int parse_args(mreq *r, const char *json, size_t len, chio_error *err)
+/* Arguments text longer than max_argument_bytes is refused before it is
+ * parsed: the call is denied (arguments_rejected) with a receipt whose
+ * parameters are a summary and whose metadata.redaction binds the SHA-256
+ * of the raw text as given (it was never parsed, so it has no canonical
+ * form). Returns 1 when @len is over the cap, -1 when hashing failed. */
+static int over_cap(mreq *r, const char *json, size_t len)
+{
+    if (json == NULL || (uint64_t)len <= r->k->max_argument_bytes)
+        return 0;
+    if (chio_sha256_hex(json, len, r->raw_hash) != 0)
+        return -1;
+    r->over_cap = 1;
+    r->raw_len = len;
+    snprintf(r->unrecordable, sizeof(r->unrecordable),
+             "their text is %zu bytes, over max_argument_bytes (%llu); not parsed", len,
+             (unsigned long long)r->k->max_argument_bytes);
+    return 1;
+}
+
+/* Parse and canonicalise the arguments (@capped: held to
+ * max_argument_bytes first; prompt gets check their own text before it is
+ * wrapped into the parameters). */
+static int parse_args(mreq *r, const char *json, size_t len, int capped, chio_error *err)
 {
     chio_error perr;
     int rc;
@@ -315,6 +378,9 @@ static int parse_args(mreq *r, const char *json, size_t len, chio_error *err)
         json = "{}";
         len = 2;
     }
+    rc = capped ? over_cap(r, json, len) : 0;
+    if (rc != 0)
+        return rc > 0 ? 0 : chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the arguments");
     chio_error_init(&perr);
     rc = chio_json_parse(json, len, &r->args_doc, &perr);
     if (rc != 0)
@@ -391,6 +457,7 @@ static int admit(mreq *r, const char *session_id, const char *capability_id, con
     rc = chio__kernel_ensure_started(k, err);
     if (rc != 0)
         return rc;
+    chio__kernel_check_key_memory(k);
     if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
         return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                           "kernel failed closed after a receipt store error");
@@ -619,6 +686,7 @@ typedef struct receipt_spec {
     const char *params; /* canonical text; or: */
     size_t params_len;
     const chio_json *params_v; /* parsed parameters (then params is their canonical text) */
+    chio_json_doc *params_doc; /* or: parsed parameters handed to the receipt (taken) */
     const char *output;        /* NULL: no output */
     size_t output_len;
     chio_verdict verdict;
@@ -642,14 +710,24 @@ static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chi
 
     *out = NULL;
     rc = chio_receipt_builder_new(&b);
-    if (rc != 0)
+    if (rc != 0) {
+        chio_json_doc_free(sp->params_doc);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    }
     rc = chio_receipt_builder_set_timestamp(b, sp->now);
     if (rc == 0)
         rc = chio_receipt_builder_set_capability_id(b, sp->capability_id);
     if (rc == 0)
         rc = chio_receipt_builder_set_tool(b, sp->server, sp->tool);
-    if (rc == 0 && sp->params_v != NULL) {
+    if (sp->params_doc != NULL) {
+        char phash[65];
+        if (rc == 0)
+            rc = chio_sha256_hex(sp->params, sp->params_len, phash);
+        if (rc == 0)
+            rc = chio__receipt_builder_adopt_parameters(b, sp->params_doc, phash);
+        else
+            chio_json_doc_free(sp->params_doc);
+    } else if (rc == 0 && sp->params_v != NULL) {
         char phash[65];
         rc = chio_sha256_hex(sp->params, sp->params_len, phash);
         if (rc == 0)
@@ -719,8 +797,12 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
     *owned = NULL;
     if (r->unrecordable[0] != '\0') {
         chio__buf_init(&b);
-        chio__buf_printf(
-            &b, "{\"chio_omitted_arguments\":{\"canonical_bytes\":%zu,\"reason\":", canon_len);
+        if (r->over_cap)
+            chio__buf_printf(
+                &b, "{\"chio_omitted_arguments\":{\"text_bytes\":%zu,\"reason\":", r->raw_len);
+        else
+            chio__buf_printf(
+                &b, "{\"chio_omitted_arguments\":{\"canonical_bytes\":%zu,\"reason\":", canon_len);
         chio__json_write_string(&b, r->unrecordable, strlen(r->unrecordable));
         chio__buf_puts(&b, "}}");
         *owned = chio__buf_detach(&b, &len);
@@ -740,8 +822,9 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
     }
     if (*owned == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    rc = chio_sha256_hex(canon, canon_len, hash);
-    if (rc != 0)
+    if (r->over_cap) /* never parsed: the hash of the raw text */
+        memcpy(hash, r->raw_hash, sizeof(r->raw_hash));
+    else if ((rc = chio_sha256_hex(canon, canon_len, hash)) != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "hashing the arguments");
     sp->orig_hash = hash;
     sp->params = *owned;
@@ -778,9 +861,21 @@ static int mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err)
     sp.session_id = r->s->id;
     sp.now = r->now;
     rc = stored_params(r, sp.params_v, r->args, r->args_len, &sp, orig_hash, &owned, err);
+    if (rc == 0 && sp.params_v != NULL) {
+        /* The receipt takes the parsed arguments over instead of copying
+         * them; the call needs neither them nor their canonical text again
+         * (the tool and the guards have run), so both go before the
+         * receipt's own byte forms are written. */
+        sp.params_doc = r->args_doc;
+        sp.params_v = NULL;
+        r->args_doc = NULL;
+    }
     if (rc == 0)
         rc = build_receipt(&sp, out, err);
     free(owned);
+    free(r->args);
+    r->args = NULL;
+    r->args_len = 0;
     return rc;
 }
 
@@ -1111,7 +1206,7 @@ static int prepare_tool(mreq *r, const chio_call *call, chio_error *err)
                           "server id and tool name must be UTF-8 strings");
     rc = admit(r, call->session_id, call->capability_id, call->request_id, err);
     if (rc == 0)
-        rc = parse_args(r, call->arguments_json, call->arguments_len, err);
+        rc = parse_args(r, call->arguments_json, call->arguments_len, 1, err);
     if (rc != 0)
         return rc;
     r->server = call->server_id;
@@ -1399,11 +1494,14 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     mreq_init(&r, k);
     chio__buf_init(&params);
     rc = admit(&r, session_id, capability_id, request_id, err);
-    if (rc == 0 && prompts) {
+    if (rc == 0 && prompts && (rc = over_cap(&r, args_json, args_len)) < 0)
+        rc = chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the arguments");
+    else if (rc > 0)
+        rc = 0; /* denied below (pre_checks), with a summary as parameters */
+    else if (rc == 0 && prompts)
         rc = chio_json_canonicalize(args_json ? args_json : "{}", args_json ? args_len : 2, &pargs,
                                     &pargs_len, err);
-    }
-    if (rc == 0) {
+    if (rc == 0 && !r.over_cap) {
         /* parameters: {"arguments":..,"name":..} or {"uri":..} */
         if (prompts) {
             chio__buf_puts(&params, "{\"arguments\":");
@@ -1415,7 +1513,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
         chio__json_write_string(&params, name, strlen(name));
         chio__buf_putc(&params, '}');
         rc = params.oom ? chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory")
-                        : parse_args(&r, params.data, params.len, err);
+                        : parse_args(&r, params.data, params.len, 0, err);
     }
     if (rc != 0)
         goto out;

@@ -436,6 +436,8 @@ static int ensure_started(chio_kernel *k, chio_error *err)
             __atomic_store_n(&k->started, 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&k->start_mu);
+    if (rc == 0) /* a host that only signs hears it too (once per kernel) */
+        chio__kernel_check_key_memory(k);
     return rc;
 }
 

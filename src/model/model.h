@@ -96,6 +96,11 @@ const uint8_t *chio__capability_issuer(const struct chio_capability *cap);
  * without a JSON round trip. Return 0 or CHIO_ENOMEM. */
 int chio__receipt_builder_put_parameters(struct chio_receipt_builder *b, const chio_json *params,
                                          const char *phash);
+/* The same without the copy: the builder takes @params (in every case) and
+ * its root becomes action.parameters. Returns 0, CHIO_EJSON_DEPTH or
+ * CHIO_ENOMEM. */
+int chio__receipt_builder_adopt_parameters(struct chio_receipt_builder *b, chio_json_doc *params,
+                                           const char *phash);
 int chio__receipt_builder_set_context(struct chio_receipt_builder *b, const char *request_id,
                                       const char *session_id, const char *parent_request_id);
 

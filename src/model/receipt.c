@@ -385,21 +385,23 @@ static int check_semantics(const receipt_view *v, chio_error *err)
 
 static const char *const id_and_signature[] = {"id", "signature"};
 
-/* canonical(receipt without id and signature) and its sha256 hex. */
-static int id_input(const chio_json *obj, chio_buf *idin, char id[65])
+/* The signing message {"body":<id input>,"id":"<id>"}, where the id input
+ * is canonical(receipt without id and signature) and the id its sha256
+ * hex. The id input is written once, in place inside the message (no
+ * separate copy of a receipt that may hold megabytes of parameters). */
+static int signing_message(const chio_json *obj, chio_buf *msg, char id[65])
 {
-    chio__json_write_except(idin, obj, id_and_signature, 2);
-    if (idin->oom)
-        return CHIO_ENOMEM;
-    return chio_sha256_hex(idin->data, idin->len, id);
-}
+    size_t start;
+    int rc;
 
-/* {"body":<id input>,"id":"<id>"} */
-static int signing_message(const chio_buf *idin, const char *id, chio_buf *msg)
-{
-    chio__buf_reserve(msg, idin->len + 80);
     chio__buf_append(msg, "{\"body\":", 8);
-    chio__buf_append(msg, idin->data, idin->len);
+    start = msg->len;
+    chio__json_write_except(msg, obj, id_and_signature, 2);
+    if (msg->oom)
+        return CHIO_ENOMEM;
+    rc = chio_sha256_hex(msg->data + start, msg->len - start, id);
+    if (rc != 0)
+        return rc;
     chio__buf_append(msg, ",\"id\":", 6);
     chio__json_write_string(msg, id, strlen(id));
     chio__buf_putc(msg, '}');
@@ -454,7 +456,6 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
     static const char zeros[CHIO_SIGNATURE_HEX_LEN + 1] =
         "0000000000000000000000000000000000000000000000000000000000000000"
         "0000000000000000000000000000000000000000000000000000000000000000";
-    chio_buf idin;
     char phash[65];
     chio_json *action;
     int rc;
@@ -464,10 +465,8 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
     p->obj = obj;
     chio__buf_init(&p->msg);
     chio__buf_init(&p->out);
-    chio__buf_init(&idin);
-    /* One allocation each for the id input, the message and the stored
-     * form of a typical receipt (they are about the same size). */
-    chio__buf_reserve(&idin, 2048);
+    /* One allocation each for the message and the stored form of a
+     * typical receipt (they are about the same size). */
     chio__buf_reserve(&p->msg, 2048);
     chio__buf_reserve(&p->out, 2304);
     action = chio__json_obj_find(obj, "action", 6);
@@ -484,10 +483,7 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
     chio__json_obj_del(obj, "id");
     chio__json_obj_del(obj, "signature");
     if (rc == 0)
-        rc = id_input(obj, &idin, p->id);
-    if (rc == 0)
-        rc = signing_message(&idin, p->id, &p->msg);
-    chio__buf_destroy(&idin);
+        rc = signing_message(obj, &p->msg, p->id);
     if (rc == 0)
         rc = set_str(doc, obj, "id", p->id);
     if (rc == 0)
@@ -516,6 +512,10 @@ void chio__receipt_prep_set_signature(chio__receipt_prep *p, const uint8_t sig[6
     chio_json *v = chio__json_obj_find(p->obj, "signature", 9);
 
     chio__hex_encode(sig, CHIO_SIGNATURE_BYTES, hex);
+    /* Signed: the message is not needed again; release it now rather than
+     * with the prep, so a large receipt does not hold two copies while it
+     * waits for its commit. */
+    chio__buf_destroy(&p->msg);
     memcpy(p->out.data + p->sig_off, hex, CHIO_SIGNATURE_HEX_LEN);
     /* The placeholder string lives in the document's arena: same length. */
     memcpy((char *)v->v.s, hex, CHIO_SIGNATURE_HEX_LEN);
@@ -972,6 +972,27 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
     return prep_body(doc, obj, kernel_key_hex, phash, p, err);
 }
 
+int chio__receipt_builder_adopt_parameters(chio_receipt_builder *b, chio_json_doc *params,
+                                           const char *phash)
+{
+    chio_json *action = chio__json_obj_find(b->body, "action", 6), *slot;
+
+    if (chio__json_depth(chio_json_root(params)) + CHIO__RECEIPT_PARAMS_DEPTH >
+        CHIO_JSON_MAX_DEPTH) {
+        chio_json_doc_free(params);
+        return CHIO_EJSON_DEPTH;
+    }
+    slot = chio__json_obj_put(b->doc, action, "parameters", 10);
+    if (slot == NULL) {
+        chio_json_doc_free(params);
+        return CHIO_ENOMEM;
+    }
+    chio__json_adopt(b->doc, slot, params);
+    if (phash != NULL && strlen(phash) == 64)
+        memcpy(b->phash, phash, 65);
+    return 0;
+}
+
 int chio__receipt_builder_put_parameters(chio_receipt_builder *b, const chio_json *params,
                                          const char *phash)
 {
@@ -1272,7 +1293,7 @@ int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys, size
                         chio_receipt_report *rep)
 {
     const receipt_view *v;
-    chio_buf idin, msg;
+    chio_buf msg;
     char id[65], phash[65];
     size_t i;
     int rc, semantics_ok;
@@ -1281,27 +1302,24 @@ int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys, size
         return CHIO_EINVAL;
     v = &r->v;
     memset(rep, 0, sizeof(*rep));
-    chio__buf_init(&idin);
     chio__buf_init(&msg);
 
     semantics_ok = check_semantics(v, NULL) == 0;
-    rc = id_input(r->obj, &idin, id);
+    /* The message names the id computed here; it is only verified when
+     * that id is the receipt's. */
+    rc = signing_message(r->obj, &msg, id);
     if (rc == 0) {
         rep->receipt_id_valid = strcmp(id, v->id) == 0;
         if (semantics_ok && rep->receipt_id_valid) {
-            rc = signing_message(&idin, v->id, &msg);
-            if (rc == 0) {
-                int vr = chio_ed25519_verify(v->kernel_key, msg.data, msg.len, v->signature);
-                if (vr == 0)
-                    rep->signature_valid = 1;
-                else if (vr != CHIO_EBADSIG)
-                    rc = vr;
-            }
+            int vr = chio_ed25519_verify(v->kernel_key, msg.data, msg.len, v->signature);
+            if (vr == 0)
+                rep->signature_valid = 1;
+            else if (vr != CHIO_EBADSIG)
+                rc = vr;
         }
     }
     if (rc == 0)
         rc = chio__canonical_sha256_hex(v->parameters, phash);
-    chio__buf_destroy(&idin);
     chio__buf_destroy(&msg);
     if (rc != 0) {
         memset(rep, 0, sizeof(*rep));

@@ -1391,7 +1391,7 @@ static char *gen_million_brackets(size_t *len)
 /* {"s":"xxx..."} with a 4 MiB string. */
 static char *gen_4mib_string(size_t *len)
 {
-    size_t n = 4u * 1024 * 1024;
+    size_t n = 4u * 1024 * 1024 - 8; /* the whole text exactly max_argument_bytes */
     char *s = malloc(n + 16);
 
     cr_assert_not_null(s);
@@ -1483,7 +1483,8 @@ static const eval_row eval_rows[] = {
      .args = "{\"a\":{\"b\":[\"ok\",\"\\u0000\"]}}",
      INVALID(CHIO_EINVAL)},
     {.name = "args only \\u0000", .args = "\"\\u0000\"", INVALID(CHIO_EINVAL)},
-    {.name = "args over 64 MiB", .gen = gen_over_limit, INVALID(CHIO_ETOOBIG)},
+    /* over max_argument_bytes: never parsed, denied with a receipt */
+    {.name = "args over 64 MiB", .gen = gen_over_limit, DENY(CHIO_CODE_ARGUMENTS_REJECTED)},
     /* names and ids */
     {.name = "NULL server", .server = NUL_ARG, ERR(CHIO_EINVAL, "invalid_arguments")},
     /* well-formed but refused: a deny receipt (invalid_request) */
@@ -1934,7 +1935,10 @@ static const named_row named_rows[] = {
      .args = "{\"\\u0000\":1}",
      INVALID(CHIO_EJSON_NULKEY)},
     {.name = "prompt: args 129 deep", .prompt = 1, .gen = gen_deep_129, INVALID(CHIO_EJSON_DEPTH)},
-    {.name = "prompt: args over 64 MiB", .prompt = 1, .gen = gen_over_limit, INVALID(CHIO_ETOOBIG)},
+    {.name = "prompt: args over 64 MiB",
+     .prompt = 1,
+     .gen = gen_over_limit,
+     DENY(CHIO_CODE_ARGUMENTS_REJECTED)},
     {.name = "prompt: allowed", .prompt = 1, ALLOW},
     {.name = "prompt: NULL args", .prompt = 1, .args = NUL_ARG, ALLOW},
     {.name = "prompt: no prompt grant", .prompt = 1, .cap = "cap-1", DENY(CHIO_CODE_OUT_OF_SCOPE)},
