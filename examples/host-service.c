@@ -841,10 +841,10 @@ static void *serve_conn(void *arg)
     return NULL;
 }
 
-/* Join the connections whose threads have finished (under svc.mu). */
-static void reap_locked(void)
+/* Join and free the connections of @list whose threads have finished. */
+static void reap_list(conn **list)
 {
-    conn **pp = &svc.conns, *c;
+    conn **pp = list, *c;
 
     while ((c = *pp) != NULL) {
         if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
@@ -856,6 +856,12 @@ static void reap_locked(void)
             pp = &c->next;
         }
     }
+}
+
+/* Join the connections whose threads have finished (under svc.mu). */
+static void reap_locked(void)
+{
+    reap_list(&svc.conns);
 }
 
 /* Answer one line on a connection that is not served, then close it. */
@@ -1210,17 +1216,7 @@ static void shutdown_service(pthread_t acceptor)
     pthread_mutex_unlock(&svc.mu);
     /* Join what ends in time... */
     while (left != NULL && now_ms() < deadline) {
-        conn **pp = &left;
-        while ((c = *pp) != NULL) {
-            if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
-                *pp = c->next;
-                pthread_join(c->thread, NULL);
-                close(c->fd);
-                free(c);
-            } else {
-                pp = &c->next;
-            }
-        }
+        reap_list(&left);
         if (left != NULL)
             usleep(10 * 1000);
     }
