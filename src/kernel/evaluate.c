@@ -714,6 +714,7 @@ static int build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chi
         chio_json_doc_free(sp->params_doc);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
     }
+    chio__receipt_builder_size_hint(b, sp->params_len);
     rc = chio_receipt_builder_set_timestamp(b, sp->now);
     if (rc == 0)
         rc = chio_receipt_builder_set_capability_id(b, sp->capability_id);

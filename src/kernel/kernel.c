@@ -562,7 +562,8 @@ static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
         return chio__fail(err, req->rc, CHIO_NO_OFFSET, "receipt not committed: %s",
                           chio_strerror(req->rc));
     }
-    return chio__receipt_prep_finish(&req->prep, out, err);
+    *out = chio__receipt_prep_finish(&req->prep);
+    return 0;
 }
 
 static int sign_sync(chio_kernel *k, chio_receipt_builder *b, int block, int entered,

@@ -54,7 +54,7 @@ static void complete(chio_kernel *k, chio__sign_req *req)
         chio_receipt *r = NULL;
         int rc = req->rc;
         if (rc == 0)
-            rc = chio__receipt_prep_finish(&req->prep, &r, NULL);
+            r = chio__receipt_prep_finish(&req->prep);
         else
             chio__receipt_prep_destroy(&req->prep);
         req->cb(req->cb_ctx, rc, r);
@@ -237,7 +237,56 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void commit_group(chio_kernel *k, chio__sign_req *list)
+/* A receipt this large is committed as the last record of a group of its
+ * own, and afterwards keeps its bytes in that group's write batch (see
+ * commit_segment): its peak memory is then two copies (the batch's and
+ * the memtable's), not three. */
+#define LARGE_RECEIPT_BYTES ((size_t)1 << 20)
+
+static int is_large(const chio__sign_req *req)
+{
+    size_t len = 0;
+
+    if (req->rc != 0)
+        return 0;
+    (void)chio__receipt_prep_stored(&req->prep, &len);
+    return len >= LARGE_RECEIPT_BYTES;
+}
+
+/* Put a large receipt last in the batch and free the prep's copy. */
+static void put_large(chio_kernel *k, chio__sign_req *req)
+{
+    size_t len;
+    const char *json = chio__receipt_prep_stored(&req->prep, &len);
+    const char *in_batch = chio__store_batch_put_receipt_last(k->batch, k->store, req->seq, json,
+                                                              len, req->prep.id);
+
+    if (in_batch != NULL)
+        chio__receipt_prep_move_stored(&req->prep, in_batch);
+}
+
+/* After the write: the large receipt's bytes stay in the written batch,
+ * which the receipt now owns; the kernel writes on with a fresh one. */
+static void keep_large(chio_kernel *k, chio__sign_req *req)
+{
+    size_t len;
+    const char *json = chio__receipt_prep_stored(&req->prep, &len);
+    void *records;
+
+    if (json == NULL || !req->prep.moved)
+        return; /* the batch could not be read that way: the prep kept its copy */
+    records = chio__store_batch_take(k->batch);
+    chio__receipt_prep_set_owner(&req->prep, chio__store_batch_tail(records, len), records,
+                                 chio__store_records_free);
+}
+
+/*
+ * Commit one segment of a group: its receipts, chain entries, budget
+ * charges, checkpoints and the signed head in one WriteBatch, one write.
+ * @large, when set, is the segment's last request and goes in last.
+ * Sets every request's rc; returns whether the write was slow.
+ */
+static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *large)
 {
     int slow = 0;
     chio__sign_req *req;
@@ -251,12 +300,16 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
     } else {
         chio__store_batch_clear(k->batch);
         for (req = list; req != NULL && rc == 0; req = req->next) {
+            const char *json;
+            size_t len;
             if (req->rc != 0)
                 continue; /* signing failed: no sequence number */
             req->seq = k->next_seq++;
             nok++;
-            chio__store_batch_put_receipt(k->batch, k->store, req->seq, req->prep.out.data,
-                                          req->prep.out.len, req->prep.id);
+            json = chio__receipt_prep_stored(&req->prep, &len);
+            if (req != large)
+                chio__store_batch_put_receipt(k->batch, k->store, req->seq, json, len,
+                                              req->prep.id);
             chain_receipt(k, k->batch, req->seq, req->leaf);
             if (req->charge.keylen > 0)
                 charge_budget(k, k->batch, &req->charge);
@@ -270,6 +323,8 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
         }
         if (rc == 0 && nok > 0)
             rc = put_head(k, k->batch, &err);
+        if (rc == 0 && large != NULL)
+            put_large(k, large);
         if (rc == 0 && nok > 0) {
             uint64_t t0 = mono_us();
             uint64_t nap = __atomic_load_n(&k->slow_commit_us, __ATOMIC_RELAXED) * nok;
@@ -307,10 +362,29 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
                           (unsigned long long)first, (unsigned long long)(k->next_seq - 1));
         }
     }
+    if (rc == 0 && large != NULL)
+        keep_large(k, large);
     if (rc != 0)
         for (req = list; req != NULL; req = req->next)
             if (req->rc == 0)
                 req->rc = rc;
+    return slow;
+}
+
+static void commit_group(chio_kernel *k, chio__sign_req *list)
+{
+    chio__sign_req *seg, *end, *rest, *req;
+    int slow = 0;
+
+    /* Segments end at a large receipt (normally the whole list is one). */
+    for (seg = list; seg != NULL; seg = rest) {
+        for (end = seg; end->next != NULL && !is_large(end); end = end->next)
+            ;
+        rest = end->next;
+        end->next = NULL;
+        slow |= commit_segment(k, seg, is_large(end) ? end : NULL);
+        end->next = rest;
+    }
     /* After a slow commit (a real WAL sync) the completion thread wakes the
      * callers while this thread syncs the next group; after a quick one a
      * hand-off would only add a wake-up, so the synchronous callers are
@@ -374,6 +448,8 @@ static void *commit_main(void *arg)
 static void sign_one(chio_kernel *k, chio__sign_req *req)
 {
     uint8_t sig[64];
+    const char *msg;
+    size_t len;
     int rc;
 
     /* Acquire: pairs with the caller's release store before the push, so
@@ -381,10 +457,12 @@ static void sign_one(chio_kernel *k, chio__sign_req *req)
      * cannot see the fences inside ck_ring). */
     (void)__atomic_load_n(&req->published, __ATOMIC_ACQUIRE);
     req->next = NULL;
-    rc = chio_keypair_sign(k->kp, req->prep.msg.data, req->prep.msg.len, sig);
+    msg = chio__receipt_prep_message(&req->prep, &len);
+    rc = chio_keypair_sign(k->kp, msg, len, sig);
     if (rc == 0) {
         chio__receipt_prep_set_signature(&req->prep, sig);
-        rc = chio_merkle_leaf_hash(req->prep.out.data, req->prep.out.len, req->leaf);
+        msg = chio__receipt_prep_stored(&req->prep, &len);
+        rc = chio_merkle_leaf_hash(msg, len, req->leaf);
     }
     req->rc = rc;
 }

@@ -55,18 +55,32 @@ const char *chio__first_unknown_key(const chio_json *obj, const char *const *kno
 int chio__canonical_sha256_hex(const chio_json *v, char out[65]);
 
 /* ---- receipts, split for the kernel's pipeline -----------------------------------
- * Caller thread: chio__receipt_prepare() (consumes the builder, checks the
- * body, computes the id, the signing message and the stored form with a
- * placeholder signature). Signer thread: sign p->msg, then
- * chio__receipt_prep_set_signature(). Back on any thread:
- * chio__receipt_prep_finish() turns it into a chio_receipt. */
+ * Caller thread: chio__receipt_prepare() consumes the builder: it checks the
+ * body, reads its typed fields into the receipt being made, writes the
+ * signing message once (noting where the stored form's "id" and
+ * "signature" members go) and frees the builder's document. Signer thread:
+ * sign the message (chio__receipt_prep_message), then
+ * chio__receipt_prep_set_signature() turns the message into the stored
+ * form in place (one buffer, no second copy of the parameters). Commit
+ * thread: chio__receipt_prep_stored() is what goes to the store; a large
+ * receipt may move into the store's write batch
+ * (chio__receipt_prep_move_stored). Any thread: chio__receipt_prep_finish()
+ * hands the receipt over; it cannot fail (nothing is validated after the
+ * commit). */
 typedef struct chio__receipt_prep {
-    chio_json_doc *doc;
-    chio_json *obj;
+    struct chio_receipt *r; /* typed fields set; the bytes join at finish */
     char id[65];
-    chio_buf msg; /* canonical {"body":..,"id":..} to sign */
-    chio_buf out; /* the stored form; signature hex at sig_off */
-    size_t sig_off;
+    chio_buf buf;       /* the signing message; once signed, the stored form */
+    size_t body_len;    /* the id input, at offset 8 of the message */
+    size_t id_at;       /* where in the body the "id" member goes */
+    size_t sig_at;      /* where in the body the "signature" member goes */
+    uint8_t id_tail;    /* 1: at the body's end (",member"), else "member," */
+    uint8_t sig_tail;
+    uint8_t is_signed;  /* buf holds the stored form */
+    const char *moved;  /* the stored form, moved out of buf (NUL-terminated) */
+    size_t moved_len;
+    void *owner;        /* keeps `moved` alive until owner_free(owner) */
+    void (*owner_free)(void *owner);
 } chio__receipt_prep;
 
 struct chio_receipt_builder;
@@ -74,8 +88,21 @@ struct chio_receipt;
 int chio__receipt_prepare(struct chio_receipt_builder *b, const char *kernel_key_hex,
                           const char *policy_hash, uint64_t now, chio__receipt_prep *p,
                           chio_error *err);
+/* The signing message (before chio__receipt_prep_set_signature). */
+const char *chio__receipt_prep_message(const chio__receipt_prep *p, size_t *len);
 void chio__receipt_prep_set_signature(chio__receipt_prep *p, const uint8_t sig[64]);
-int chio__receipt_prep_finish(chio__receipt_prep *p, struct chio_receipt **out, chio_error *err);
+/* The stored form, NUL-terminated (after chio__receipt_prep_set_signature). */
+const char *chio__receipt_prep_stored(const chio__receipt_prep *p, size_t *len);
+/* The stored form now also lives at @bytes (the same bytes, NUL-terminated):
+ * the prep's own copy is freed and @bytes is used from here on. @owner, when
+ * not NULL, is released with @owner_free by whoever frees the receipt; set
+ * it later (chio__receipt_prep_set_owner) when the storage only becomes the
+ * receipt's after a write. */
+void chio__receipt_prep_move_stored(chio__receipt_prep *p, const char *bytes);
+void chio__receipt_prep_set_owner(chio__receipt_prep *p, const char *bytes, void *owner,
+                                  void (*owner_free)(void *));
+/* The finished receipt (never NULL for a signed prep); the prep is emptied. */
+struct chio_receipt *chio__receipt_prep_finish(chio__receipt_prep *p);
 void chio__receipt_prep_destroy(chio__receipt_prep *p);
 /* RFC 9562 UUIDv7 text (36 characters + NUL). Returns 0 or CHIO_ECRYPTO. */
 int chio__uuid_v7(char out[37]);
@@ -101,6 +128,9 @@ int chio__receipt_builder_put_parameters(struct chio_receipt_builder *b, const c
  * CHIO_ENOMEM. */
 int chio__receipt_builder_adopt_parameters(struct chio_receipt_builder *b, chio_json_doc *params,
                                            const char *phash);
+/* The parameters' canonical length, when known: the signing message is
+ * then allocated once at its final size. */
+void chio__receipt_builder_size_hint(struct chio_receipt_builder *b, size_t params_len);
 int chio__receipt_builder_set_context(struct chio_receipt_builder *b, const char *request_id,
                                       const char *session_id, const char *parent_request_id);
 

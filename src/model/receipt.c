@@ -83,18 +83,29 @@ typedef struct receipt_view {
     const char *unknown; /* first unknown field, "" when none */
 } receipt_view;
 
-struct chio_receipt {
+/* The receipt read back from its stored bytes: a document and a view into
+ * it. Made by chio_receipt_parse(), or on first need (chio_receipt_root,
+ * chio_receipt_verify) for a receipt this library signed. */
+typedef struct receipt_parsed {
     chio_json_doc *doc;
-    chio_json *obj;
     receipt_view v;
-    char *json;
+} receipt_parsed;
+
+struct chio_receipt {
+    receipt_view v; /* typed fields; strings in strs, or in parsed->doc */
+    char *strs;
+    receipt_parsed *parsed; /* atomic: published once, with release */
+    char *json;             /* the stored form, NUL-terminated */
     size_t json_len;
+    void *owner; /* when set, json lives in it: owner_free(owner) */
+    void (*owner_free)(void *owner);
 };
 
 struct chio_receipt_builder {
     chio_json_doc *doc;
     chio_json *body;
     int has_timestamp;
+    size_t hint;    /* the parameters' canonical length, when known */
     char phash[65]; /* parameter_hash known by the kernel ("" = compute) */
 };
 
@@ -385,10 +396,9 @@ static int check_semantics(const receipt_view *v, chio_error *err)
 
 static const char *const id_and_signature[] = {"id", "signature"};
 
-/* The signing message {"body":<id input>,"id":"<id>"}, where the id input
- * is canonical(receipt without id and signature) and the id its sha256
- * hex. The id input is written once, in place inside the message (no
- * separate copy of a receipt that may hold megabytes of parameters). */
+/* The signing message {"body":<id input>,"id":"<id>"} of a parsed receipt,
+ * where the id input is canonical(receipt without id and signature) and the
+ * id its sha256 hex (verification; making a receipt uses write_message). */
 static int signing_message(const chio_json *obj, chio_buf *msg, char id[65])
 {
     size_t start;
@@ -417,86 +427,217 @@ static int set_str(chio_json_doc *doc, chio_json *obj, const char *key, const ch
     return chio__json_set_string(doc, slot, val, strlen(val));
 }
 
-/* The stored form of @obj, remembering where the signature's hex digits
- * start (the object's "signature" member holds a placeholder). */
-static void write_stored(chio_buf *b, const chio_json *obj, size_t *sig_off)
-{
-    uint32_t i;
+/* The members the stored form adds to the id input: "id":"<64 hex>" and
+ * "signature":"<128 hex>", each with the comma that joins it. */
+#define MSG_HEAD 8 /* {"body": */
+#define ID_MEMBER (6 + 64 + 1)
+#define SIG_MEMBER (13 + CHIO_SIGNATURE_HEX_LEN + 1)
+#define STORED_EXTRA (ID_MEMBER + 1 + SIG_MEMBER + 1)
 
-    chio__buf_putc(b, '{');
+/* Note where a member named @name goes in canonical order: before the
+ * first member whose key sorts after it, else at the closing brace. */
+static void note_slot(const chio_json_member *m, const char *name, size_t nlen, size_t at,
+                      int *found, size_t *slot)
+{
+    if (!*found && chio__json_key_cmp(m->key, m->klen, name, nlen) > 0) {
+        *found = 1;
+        *slot = at;
+    }
+}
+
+/*
+ * Write the signing message of @obj (which holds neither id nor signature)
+ * into p->buf once, in a buffer sized for the stored form too (@hint: the
+ * parameters' canonical length, 0 when unknown), and note where the stored
+ * form's id and signature members go. Fills p->id.
+ */
+static int write_message(chio__receipt_prep *p, const chio_json *obj, size_t hint)
+{
+    chio_buf *b = &p->buf;
+    int id_found = 0, sig_found = 0;
+    size_t start;
+    uint32_t i;
+    int rc;
+
+    if (hint > CHIO_JSON_MAX_INPUT)
+        hint = CHIO_JSON_MAX_INPUT;
+    chio__buf_reserve(b, hint + 2048 + STORED_EXTRA);
+    chio__buf_append(b, "{\"body\":{", MSG_HEAD + 1);
+    start = MSG_HEAD;
     for (i = 0; i < obj->n; i++) {
         const chio_json_member *m = &obj->v.members[i];
         if (i)
             chio__buf_putc(b, ',');
+        note_slot(m, "id", 2, b->len - start, &id_found, &p->id_at);
+        note_slot(m, "signature", 9, b->len - start, &sig_found, &p->sig_at);
         chio__json_write_string(b, m->key, m->klen);
         chio__buf_putc(b, ':');
-        if (m->klen == 9 && memcmp(m->key, "signature", 9) == 0)
-            *sig_off = b->len + 1; /* after the opening quote */
         chio__json_write(b, &m->value);
     }
+    p->id_tail = !id_found;
+    p->sig_tail = !sig_found;
+    if (!id_found)
+        p->id_at = b->len - start;
+    if (!sig_found)
+        p->sig_at = b->len - start;
     chio__buf_putc(b, '}');
+    if (b->oom)
+        return CHIO_ENOMEM;
+    p->body_len = b->len - start;
+    rc = chio_sha256_hex(b->data + start, p->body_len, p->id);
+    if (rc != 0)
+        return rc;
+    chio__buf_append(b, ",\"id\":\"", 7);
+    chio__buf_append(b, p->id, 64);
+    chio__buf_append(b, "\"}", 2);
+    /* Room for the stored form (its two members are longer than the
+     * message's wrapping), so that signing never allocates. */
+    chio__buf_reserve(b, STORED_EXTRA);
+    return b->oom ? CHIO_ENOMEM : 0;
+}
+
+/* One inserted member: ',' before it at the body's end, else ',' after. */
+static size_t member_text(char *out, const char *name, const char *hex, size_t hexlen, int tail,
+                          int nonempty)
+{
+    size_t n = 0, l = strlen(name);
+
+    if (tail && nonempty)
+        out[n++] = ',';
+    out[n++] = '"';
+    memcpy(out + n, name, l);
+    n += l;
+    memcpy(out + n, "\":\"", 3);
+    n += 3;
+    memcpy(out + n, hex, hexlen);
+    n += hexlen;
+    out[n++] = '"';
+    if (!tail)
+        out[n++] = ',';
+    return n;
+}
+
+/*
+ * Turn the signed message into the stored form in place:
+ *   {"body":B1 B2 B3,"id":"..."}  ->  B1 "id":"..", B2 "signature":"..", B3
+ * (B1 before the id's slot, B2 between the slots, B3 after). The parts
+ * move right to left around the text they make room for: the tail first,
+ * then the signature, the middle, the head (left by MSG_HEAD) and the id,
+ * each into bytes no later step reads.
+ */
+static void stored_in_place(chio__receipt_prep *p, const char *sig_hex)
+{
+    char id_txt[ID_MEMBER + 2], sig_txt[SIG_MEMBER + 2];
+    char *d = p->buf.data;
+    int nonempty = p->body_len > 2;
+    size_t li = member_text(id_txt, "id", p->id, 64, p->id_tail, nonempty);
+    size_t ls = member_text(sig_txt, "signature", sig_hex, CHIO_SIGNATURE_HEX_LEN, p->sig_tail,
+                            nonempty || li > 0);
+    size_t a = p->id_at, s = p->sig_at, n = p->body_len;
+
+    memmove(d + s + li + ls, d + MSG_HEAD + s, n - s);
+    memcpy(d + s + li, sig_txt, ls);
+    memmove(d + a + li, d + MSG_HEAD + a, s - a);
+    memmove(d, d + MSG_HEAD, a);
+    memcpy(d + a, id_txt, li);
+    p->buf.len = n + li + ls;
+    d[p->buf.len] = '\0';
+}
+
+/* Copy the view's strings into one block owned by the receipt (the
+ * document they point into is about to go). */
+static int view_own(receipt_view *v, char **strs)
+{
+    const char **f[] = {&v->id,          &v->capability_id, &v->tool_server,    &v->tool_name,
+                        &v->policy_hash, &v->content_hash,  &v->tenant_id,      &v->parameter_hash,
+                        &v->reason,      &v->guard,         &v->kernel_key_hex, &v->unknown};
+    size_t i, n = 0, l;
+    char *p;
+
+    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        if (*f[i] != NULL)
+            n += strlen(*f[i]) + 1;
+    p = *strs = malloc(n ? n : 1);
+    if (p == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        if (*f[i] != NULL) {
+            l = strlen(*f[i]) + 1;
+            memcpy(p, *f[i], l);
+            *f[i] = p;
+            p += l;
+        }
+    v->parameters = NULL;
+    return 0;
 }
 
 void chio__receipt_prep_destroy(chio__receipt_prep *p)
 {
-    chio_json_doc_free(p->doc);
-    chio__buf_destroy(&p->msg);
-    chio__buf_destroy(&p->out);
-    p->doc = NULL;
+    chio_receipt_free(p->r);
+    chio__buf_destroy(&p->buf);
+    p->r = NULL;
+    p->moved = NULL;
 }
 
 /*
- * Complete a checked body: kernel_key and parameter_hash, the id, the
- * signing message, and the stored form with a placeholder signature. Takes
- * @doc; on failure everything is freed.
+ * Complete a body: check it, set parameter_hash and kernel_key, read its
+ * typed fields into the receipt being made, write the signing message
+ * (sized for the stored form) and free @doc (taken in every case; on
+ * failure everything is freed).
  */
 static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_hex,
-                     const char *phash_hint, chio__receipt_prep *p, chio_error *err)
+                     const char *phash_hint, size_t hint, chio__receipt_prep *p, chio_error *err)
 {
-    static const char zeros[CHIO_SIGNATURE_HEX_LEN + 1] =
-        "0000000000000000000000000000000000000000000000000000000000000000"
-        "0000000000000000000000000000000000000000000000000000000000000000";
     char phash[65];
     chio_json *action;
+    receipt_view *v;
     int rc;
 
     memset(p, 0, sizeof(*p));
-    p->doc = doc;
-    p->obj = obj;
-    chio__buf_init(&p->msg);
-    chio__buf_init(&p->out);
-    /* One allocation each for the message and the stored form of a
-     * typical receipt (they are about the same size). */
-    chio__buf_reserve(&p->msg, 2048);
-    chio__buf_reserve(&p->out, 2304);
-    action = chio__json_obj_find(obj, "action", 6);
-    if (phash_hint != NULL && phash_hint[0] != '\0') {
-        memcpy(phash, phash_hint, 65);
-        rc = 0;
-    } else {
-        rc = chio__canonical_sha256_hex(chio_json_get(action, "parameters"), phash);
+    chio__buf_init(&p->buf);
+    chio__json_obj_del(obj, "id");
+    chio__json_obj_del(obj, "signature");
+    chio__json_obj_del(obj, "kernel_key");
+    p->r = calloc(1, sizeof(*p->r));
+    if (p->r == NULL) {
+        chio_json_doc_free(doc);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
+    v = &p->r->v;
+    rc = view_read(doc, obj, v, VIEW_BODY, err);
+    if (rc == 0)
+        rc = check_semantics(v, err);
+    if (rc == 0 && chio_pubkey_from_hex(kernel_key_hex, strlen(kernel_key_hex), v->kernel_key) != 0)
+        rc = chio__fail(err, CHIO_EKEY, CHIO_NO_OFFSET, "kernel key is not 32 bytes of hex");
+    if (rc != 0) {
+        chio_json_doc_free(doc);
+        chio__receipt_prep_destroy(p);
+        return rc;
+    }
+    action = chio__json_obj_find(obj, "action", 6);
+    if (phash_hint != NULL && phash_hint[0] != '\0')
+        memcpy(phash, phash_hint, 65);
+    else
+        rc = chio__canonical_sha256_hex(chio_json_get(action, "parameters"), phash);
     if (rc == 0)
         rc = set_str(doc, action, "parameter_hash", phash);
     if (rc == 0)
         rc = set_str(doc, obj, "kernel_key", kernel_key_hex);
-    chio__json_obj_del(obj, "id");
-    chio__json_obj_del(obj, "signature");
     if (rc == 0)
-        rc = signing_message(obj, &p->msg, p->id);
-    if (rc == 0)
-        rc = set_str(doc, obj, "id", p->id);
-    if (rc == 0)
-        rc = set_str(doc, obj, "signature", zeros);
+        rc = write_message(p, obj, hint);
     if (rc == 0) {
-        write_stored(&p->out, obj, &p->sig_off);
-        rc = p->out.oom ? CHIO_ENOMEM : 0;
+        v->parameter_hash = phash;
+        v->kernel_key_hex = kernel_key_hex;
+        v->id = p->id;
+        rc = view_own(v, &p->r->strs);
     }
+    chio_json_doc_free(doc);
     /* Never sign what chio_receipt_parse() would refuse to read back. */
-    if (rc == 0 && p->out.len > CHIO_JSON_MAX_INPUT) {
+    if (rc == 0 && p->body_len + STORED_EXTRA > CHIO_JSON_MAX_INPUT) {
+        size_t n = p->body_len + STORED_EXTRA;
         chio__receipt_prep_destroy(p);
         return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
-                          "the receipt would be %zu bytes, over the %zu-byte limit", p->out.len,
+                          "the receipt would be %zu bytes, over the %zu-byte limit", n,
                           CHIO_JSON_MAX_INPUT);
     }
     if (rc != 0) {
@@ -506,45 +647,64 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
     return 0;
 }
 
+const char *chio__receipt_prep_message(const chio__receipt_prep *p, size_t *len)
+{
+    *len = p->buf.len;
+    return p->buf.data;
+}
+
 void chio__receipt_prep_set_signature(chio__receipt_prep *p, const uint8_t sig[64])
 {
     char hex[CHIO_SIGNATURE_HEX_LEN + 1];
-    chio_json *v = chio__json_obj_find(p->obj, "signature", 9);
 
     chio__hex_encode(sig, CHIO_SIGNATURE_BYTES, hex);
-    /* Signed: the message is not needed again; release it now rather than
-     * with the prep, so a large receipt does not hold two copies while it
-     * waits for its commit. */
-    chio__buf_destroy(&p->msg);
-    memcpy(p->out.data + p->sig_off, hex, CHIO_SIGNATURE_HEX_LEN);
-    /* The placeholder string lives in the document's arena: same length. */
-    memcpy((char *)v->v.s, hex, CHIO_SIGNATURE_HEX_LEN);
+    memcpy(p->r->v.signature, sig, CHIO_SIGNATURE_BYTES);
+    stored_in_place(p, hex);
+    p->is_signed = 1;
 }
 
-int chio__receipt_prep_finish(chio__receipt_prep *p, chio_receipt **out, chio_error *err)
+const char *chio__receipt_prep_stored(const chio__receipt_prep *p, size_t *len)
 {
-    chio_receipt *r = calloc(1, sizeof(*r));
-    int rc;
+    if (p->moved != NULL) {
+        *len = p->moved_len;
+        return p->moved;
+    }
+    *len = p->buf.len;
+    return p->buf.data;
+}
 
-    if (r == NULL) {
-        chio__receipt_prep_destroy(p);
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+void chio__receipt_prep_move_stored(chio__receipt_prep *p, const char *bytes)
+{
+    p->moved_len = p->buf.len;
+    p->moved = bytes;
+    chio__buf_destroy(&p->buf);
+}
+
+void chio__receipt_prep_set_owner(chio__receipt_prep *p, const char *bytes, void *owner,
+                                  void (*owner_free)(void *))
+{
+    p->moved = bytes;
+    p->owner = owner;
+    p->owner_free = owner_free;
+}
+
+chio_receipt *chio__receipt_prep_finish(chio__receipt_prep *p)
+{
+    chio_receipt *r = p->r;
+
+    if (p->moved != NULL) {
+        r->json = (char *)p->moved;
+        r->json_len = p->moved_len;
+        r->owner = p->owner;
+        r->owner_free = p->owner_free;
+    } else {
+        /* The buffer was sized for the stored form: detaching never fails. */
+        r->json = chio__buf_detach(&p->buf, &r->json_len);
     }
-    r->doc = p->doc;
-    r->obj = p->obj;
-    p->doc = NULL;
-    rc = view_read(r->doc, r->obj, &r->v, VIEW_SIGNED, err);
-    if (rc == 0) {
-        r->json = chio__buf_detach(&p->out, &r->json_len);
-        rc = r->json ? 0 : CHIO_ENOMEM;
-    }
-    chio__receipt_prep_destroy(p);
-    if (rc != 0) {
-        chio_receipt_free(r);
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot finish receipt: %s", chio_strerror(rc));
-    }
-    *out = r;
-    return 0;
+    p->r = NULL;
+    p->moved = NULL;
+    chio__buf_init(&p->buf);
+    return r;
 }
 
 /* Prepare, sign on this thread and finish (the non-kernel signing path). */
@@ -553,17 +713,21 @@ static int sign_body(chio_json_doc *doc, chio_json *obj, const chio_keypair *kp,
 {
     chio__receipt_prep p;
     uint8_t sig[CHIO_SIGNATURE_BYTES];
-    int rc = prep_body(doc, obj, chio_keypair_public_hex(kp), NULL, &p, err);
+    size_t len;
+    const char *msg;
+    int rc = prep_body(doc, obj, chio_keypair_public_hex(kp), NULL, 0, &p, err);
 
     if (rc != 0)
         return rc;
-    rc = chio_keypair_sign(kp, p.msg.data, p.msg.len, sig);
+    msg = chio__receipt_prep_message(&p, &len);
+    rc = chio_keypair_sign(kp, msg, len, sig);
     if (rc != 0) {
         chio__receipt_prep_destroy(&p);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign receipt: %s", chio_strerror(rc));
     }
     chio__receipt_prep_set_signature(&p, sig);
-    return chio__receipt_prep_finish(&p, out, err);
+    *out = chio__receipt_prep_finish(&p);
+    return 0;
 }
 
 /* ---- builder --------------------------------------------------------------------------- */
@@ -927,15 +1091,6 @@ int chio_receipt_builder_add_evidence(chio_receipt_builder *b, const char *guard
     return rc;
 }
 
-/* Read and check a body before signing; common to both signing entries. */
-static int check_body(chio_json_doc *doc, chio_json *obj, chio_error *err)
-{
-    receipt_view v;
-    int rc = view_read(doc, obj, &v, VIEW_BODY, err);
-
-    return rc ? rc : check_semantics(&v, err);
-}
-
 int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
                           const char *policy_hash, uint64_t now, chio__receipt_prep *p,
                           chio_error *err)
@@ -943,6 +1098,7 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
     chio_json_doc *doc;
     chio_json *obj, *slot;
     char phash[65];
+    size_t hint;
     int rc = 0;
 
     if (b == NULL)
@@ -950,6 +1106,7 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
     doc = b->doc;
     obj = b->body;
     memcpy(phash, b->phash, sizeof(phash));
+    hint = b->hint;
     if (!b->has_timestamp) {
         slot = chio__json_obj_put(doc, obj, "timestamp", 9);
         if (slot == NULL)
@@ -964,12 +1121,12 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
         chio_json_doc_free(doc);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
     }
-    rc = check_body(doc, obj, err);
-    if (rc != 0) {
-        chio_json_doc_free(doc);
-        return rc;
-    }
-    return prep_body(doc, obj, kernel_key_hex, phash, p, err);
+    return prep_body(doc, obj, kernel_key_hex, phash, hint, p, err);
+}
+
+void chio__receipt_builder_size_hint(chio_receipt_builder *b, size_t params_len)
+{
+    b->hint = params_len;
 }
 
 int chio__receipt_builder_adopt_parameters(chio_receipt_builder *b, chio_json_doc *params,
@@ -1083,11 +1240,6 @@ int chio_receipt_sign(const chio_receipt_builder *b, const chio_keypair *kp, chi
         chio_json_doc_free(doc);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
     }
-    rc = check_body(doc, obj, err);
-    if (rc != 0) {
-        chio_json_doc_free(doc);
-        return rc;
-    }
     return sign_body(doc, obj, kp, out, err);
 }
 
@@ -1171,6 +1323,56 @@ int chio_receipt_sign_json(const char *json, size_t len, const chio_keypair *kp,
 
 /* ---- parsed receipts -------------------------------------------------------------------- */
 
+static void parsed_free(receipt_parsed *p)
+{
+    if (p == NULL)
+        return;
+    chio_json_doc_free(p->doc);
+    free(p);
+}
+
+/* Parse stored bytes into a document and a signed view (normalising nulls
+ * and empty lists away, as chio does). */
+static int parsed_new(const char *json, size_t len, receipt_parsed **out, chio_error *err)
+{
+    receipt_parsed *p = calloc(1, sizeof(*p));
+    int rc;
+
+    *out = NULL;
+    if (p == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    rc = chio_json_parse(json, len, &p->doc, err);
+    if (rc == 0)
+        rc = view_read(p->doc, chio__json_doc_root(p->doc), &p->v, VIEW_SIGNED, err);
+    if (rc != 0) {
+        parsed_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* The receipt read back from its bytes; for a receipt signed here, parsed
+ * on first need. Several threads may race to make it: one publishes
+ * (release, so its document is complete for every acquiring reader), the
+ * others free theirs and use the published one. NULL when out of memory. */
+static const receipt_parsed *parsed_of(const chio_receipt *r)
+{
+    chio_receipt *w = (chio_receipt *)r; /* the cache is not part of the value */
+    receipt_parsed *p = __atomic_load_n(&w->parsed, __ATOMIC_ACQUIRE), *expected = NULL;
+
+    if (p != NULL)
+        return p;
+    if (parsed_new(r->json, r->json_len, &p, NULL) != 0)
+        return NULL;
+    if (!__atomic_compare_exchange_n(&w->parsed, &expected, p, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        parsed_free(p);
+        p = expected;
+    }
+    return p;
+}
+
 int chio_receipt_parse(const char *json, size_t len, chio_receipt **out, chio_error *err)
 {
     chio_receipt *r;
@@ -1183,23 +1385,18 @@ int chio_receipt_parse(const char *json, size_t len, chio_receipt **out, chio_er
     r = calloc(1, sizeof(*r));
     if (r == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    rc = chio_json_parse(json, len, &r->doc, err);
+    rc = parsed_new(json, len, &r->parsed, err);
     if (rc != 0) {
         free(r);
         return rc;
     }
-    r->obj = chio__json_doc_root(r->doc);
-    rc = view_read(r->doc, r->obj, &r->v, VIEW_SIGNED, err);
-    if (rc == 0) {
-        chio__buf_init(&b);
-        chio__json_write(&b, r->obj);
-        r->json = chio__buf_detach(&b, &r->json_len);
-        if (r->json == NULL)
-            rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    }
-    if (rc != 0) {
+    r->v = r->parsed->v;
+    chio__buf_init(&b);
+    chio__json_write(&b, chio__json_doc_root(r->parsed->doc));
+    r->json = chio__buf_detach(&b, &r->json_len);
+    if (r->json == NULL) {
         chio_receipt_free(r);
-        return rc;
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
     *out = r;
     return 0;
@@ -1209,8 +1406,12 @@ void chio_receipt_free(chio_receipt *r)
 {
     if (r == NULL)
         return;
-    chio_json_doc_free(r->doc);
-    free(r->json);
+    parsed_free(r->parsed);
+    if (r->owner != NULL)
+        r->owner_free(r->owner);
+    else
+        free(r->json);
+    free(r->strs);
     free(r);
 }
 
@@ -1260,7 +1461,9 @@ const char *chio_receipt_kernel_key_hex(const chio_receipt *r)
 
 const chio_json *chio_receipt_root(const chio_receipt *r)
 {
-    return r ? r->obj : NULL;
+    const receipt_parsed *p = r ? parsed_of(r) : NULL;
+
+    return p ? chio__json_doc_root(p->doc) : NULL;
 }
 
 /* ---- verification ------------------------------------------------------------------------ */
@@ -1292,6 +1495,7 @@ static const char *result_label(const receipt_view *v)
 int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys, size_t ntrusted,
                         chio_receipt_report *rep)
 {
+    const receipt_parsed *p;
     const receipt_view *v;
     chio_buf msg;
     char id[65], phash[65];
@@ -1300,14 +1504,18 @@ int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys, size
 
     if (r == NULL || rep == NULL || (trusted_keys == NULL && ntrusted != 0))
         return CHIO_EINVAL;
-    v = &r->v;
+    /* Everything is checked on the stored bytes, read back. */
+    p = parsed_of(r);
+    if (p == NULL)
+        return CHIO_ENOMEM;
+    v = &p->v;
     memset(rep, 0, sizeof(*rep));
     chio__buf_init(&msg);
 
     semantics_ok = check_semantics(v, NULL) == 0;
     /* The message names the id computed here; it is only verified when
      * that id is the receipt's. */
-    rc = signing_message(r->obj, &msg, id);
+    rc = signing_message(chio__json_doc_root(p->doc), &msg, id);
     if (rc == 0) {
         rep->receipt_id_valid = strcmp(id, v->id) == 0;
         if (semantics_ok && rep->receipt_id_valid) {

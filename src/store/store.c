@@ -275,8 +275,16 @@ static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, c
         rocksdb_options_set_env(s->opts, env);
     s->ro = rocksdb_readoptions_create();
     s->wo_sync = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_set_sync(s->wo_sync, 1);
     s->wo_nosync = rocksdb_writeoptions_create();
+    if (env != NULL) {
+        /* An ephemeral store lives in memory and dies with the process: a
+         * write-ahead log there would only be one more copy of every
+         * receipt in RAM (and RocksDB refuses sync writes without one). */
+        rocksdb_writeoptions_disable_WAL(s->wo_sync, 1);
+        rocksdb_writeoptions_disable_WAL(s->wo_nosync, 1);
+    } else {
+        rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+    }
 
     if (env == NULL && mode != CHIO_STORE_READ_WRITE && stat(path, &st) != 0) {
         chio_store_close(s);
@@ -784,6 +792,48 @@ void chio__store_batch_put_receipt(chio__store_batch *b, chio_store *s, uint64_t
     chio__store_key(seq, key);
     rocksdb_writebatch_put_cf(b->wb, s->cf[CF_RECEIPTS], (const char *)key, 8, json, len);
     rocksdb_writebatch_put_cf(b->wb, s->cf[CF_IDS], id, strlen(id), (const char *)key, 8);
+}
+
+/*
+ * A large receipt: its id row, then its bytes as the batch's last record.
+ * Returns where the bytes are inside the batch (a put copies them there;
+ * the batch's buffer ends with them and a NUL), or NULL when the batch
+ * does not end with exactly these bytes. The kernel then frees its own
+ * copy, so one copy less is alive while RocksDB adds the memtable's.
+ */
+const char *chio__store_batch_put_receipt_last(chio__store_batch *b, chio_store *s, uint64_t seq,
+                                               const char *json, size_t len, const char *id)
+{
+    unsigned char key[8];
+    const char *tail;
+
+    chio__store_key(seq, key);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_IDS], id, strlen(id), (const char *)key, 8);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_RECEIPTS], (const char *)key, 8, json, len);
+    tail = chio__store_batch_tail(b->wb, len);
+    return tail != NULL && memcmp(tail, json, len) == 0 ? tail : NULL;
+}
+
+const char *chio__store_batch_tail(void *records, size_t len)
+{
+    size_t size = 0;
+    const char *data = rocksdb_writebatch_data(records, &size);
+
+    /* The representation is a std::string: NUL-terminated after size. */
+    return data != NULL && size >= len && data[size] == '\0' ? data + size - len : NULL;
+}
+
+void *chio__store_batch_take(chio__store_batch *b)
+{
+    rocksdb_writebatch_t *wb = b->wb;
+
+    b->wb = rocksdb_writebatch_create();
+    return wb;
+}
+
+void chio__store_records_free(void *records)
+{
+    rocksdb_writebatch_destroy(records);
 }
 
 void chio__store_batch_put_checkpoint(chio__store_batch *b, chio_store *s, uint64_t cseq,

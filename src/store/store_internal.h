@@ -25,6 +25,18 @@ void chio__store_batch_free(chio__store_batch *b);
 void chio__store_batch_clear(chio__store_batch *b);
 void chio__store_batch_put_receipt(chio__store_batch *b, chio_store *s, uint64_t seq,
                                    const char *json, size_t len, const char *id);
+/* A receipt whose bytes are kept in the batch after the write: the id row,
+ * then the bytes as the batch's last record. Returns where they are in the
+ * batch (NUL-terminated), or NULL when the batch cannot be read that way
+ * (the caller keeps its copy). */
+const char *chio__store_batch_put_receipt_last(chio__store_batch *b, chio_store *s, uint64_t seq,
+                                               const char *json, size_t len, const char *id);
+/* The last @len bytes of a batch's records (see above), or NULL. */
+const char *chio__store_batch_tail(void *records, size_t len);
+/* Take @b's records (freed with chio__store_records_free); @b starts over
+ * empty, with a fresh buffer. */
+void *chio__store_batch_take(chio__store_batch *b);
+void chio__store_records_free(void *records);
 void chio__store_batch_put_checkpoint(chio__store_batch *b, chio_store *s, uint64_t cseq,
                                       const char *json, size_t len);
 void chio__store_batch_put_revocation(chio__store_batch *b, chio_store *s, const char *id,
