@@ -258,8 +258,8 @@ static void put_large(chio_kernel *k, chio__sign_req *req)
 {
     size_t len;
     const char *json = chio__receipt_prep_stored(&req->prep, &len);
-    const char *in_batch = chio__store_batch_put_receipt_last(k->batch, k->store, req->seq, json,
-                                                              len, req->prep.id);
+    const char *in_batch =
+        chio__store_batch_put_receipt_last(k->batch, k->store, req->seq, json, len, req->prep.id);
 
     if (in_batch != NULL)
         chio__receipt_prep_move_stored(&req->prep, in_batch);

@@ -70,16 +70,16 @@ int chio__canonical_sha256_hex(const chio_json *v, char out[65]);
 typedef struct chio__receipt_prep {
     struct chio_receipt *r; /* typed fields set; the bytes join at finish */
     char id[65];
-    chio_buf buf;       /* the signing message; once signed, the stored form */
-    size_t body_len;    /* the id input, at offset 8 of the message */
-    size_t id_at;       /* where in the body the "id" member goes */
-    size_t sig_at;      /* where in the body the "signature" member goes */
-    uint8_t id_tail;    /* 1: at the body's end (",member"), else "member," */
+    chio_buf buf;    /* the signing message; once signed, the stored form */
+    size_t body_len; /* the id input, at offset 8 of the message */
+    size_t id_at;    /* where in the body the "id" member goes */
+    size_t sig_at;   /* where in the body the "signature" member goes */
+    uint8_t id_tail; /* 1: at the body's end (",member"), else "member," */
     uint8_t sig_tail;
-    uint8_t is_signed;  /* buf holds the stored form */
-    const char *moved;  /* the stored form, moved out of buf (NUL-terminated) */
+    uint8_t is_signed; /* buf holds the stored form */
+    const char *moved; /* the stored form, moved out of buf (NUL-terminated) */
     size_t moved_len;
-    void *owner;        /* keeps `moved` alive until owner_free(owner) */
+    void *owner; /* keeps `moved` alive until owner_free(owner) */
     void (*owner_free)(void *owner);
 } chio__receipt_prep;
 

@@ -467,7 +467,7 @@ Test(limits, every_code_of_the_evaluate_api_has_a_name)
 /* ---- large receipts --------------------------------------------------------------------- */
 
 #define LR_THREADS 3
-#define LR_CALLS 6 /* per thread: large and small alternate */
+#define LR_CALLS   6 /* per thread: large and small alternate */
 
 typedef struct lr_worker {
     chio_kernel *k;

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * model/receipt_sign.c - a receipt's byte forms and signing:
+ *   id input  = canonical(receipt without "id" and "signature")
+ *   id        = sha256_hex(id input)
+ *   message   = {"body":<id input>,"id":"<id>"}   (signed with Ed25519)
+ *   stored    = canonical(receipt with "id" and "signature")
+ * The message is written once from the body's document; once signed it
+ * becomes the stored form in place (no second copy of the parameters).
+ * The kernel's split (prepare on the caller, sign on a signer thread,
+ * finish anywhere) and the one-shot chio_receipt_sign / _sign_json. No
+ * shared state.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "receipt_internal.h"
+
+/* ---- the byte forms ------------------------------------------------------------------ */
+
+/* The members the stored form adds to the id input: "id":"<64 hex>" and
+ * "signature":"<128 hex>", each with the comma that joins it. */
+#define MSG_HEAD     8 /* {"body": */
+#define ID_MEMBER    (6 + 64 + 1)
+#define SIG_MEMBER   (13 + CHIO_SIGNATURE_HEX_LEN + 1)
+#define STORED_EXTRA (ID_MEMBER + 1 + SIG_MEMBER + 1)
+
+/* Note where a member named @name goes in canonical order: before the
+ * first member whose key sorts after it, else at the closing brace. */
+static void note_slot(const chio_json_member *m, const char *name, size_t nlen, size_t at,
+                      int *found, size_t *slot)
+{
+    if (!*found && chio__json_key_cmp(m->key, m->klen, name, nlen) > 0) {
+        *found = 1;
+        *slot = at;
+    }
+}
+
+/*
+ * Write the signing message of @obj (which holds neither id nor signature)
+ * into p->buf once, in a buffer sized for the stored form too (@hint: the
+ * parameters' canonical length, 0 when unknown), and note where the stored
+ * form's id and signature members go. Fills p->id.
+ */
+static int write_message(chio__receipt_prep *p, const chio_json *obj, size_t hint)
+{
+    chio_buf *b = &p->buf;
+    int id_found = 0, sig_found = 0;
+    size_t start;
+    uint32_t i;
+    int rc;
+
+    if (hint > CHIO_JSON_MAX_INPUT)
+        hint = CHIO_JSON_MAX_INPUT;
+    chio__buf_reserve(b, hint + 2048 + STORED_EXTRA);
+    chio__buf_append(b, "{\"body\":{", MSG_HEAD + 1);
+    start = MSG_HEAD;
+    for (i = 0; i < obj->n; i++) {
+        const chio_json_member *m = &obj->v.members[i];
+        if (i)
+            chio__buf_putc(b, ',');
+        note_slot(m, "id", 2, b->len - start, &id_found, &p->id_at);
+        note_slot(m, "signature", 9, b->len - start, &sig_found, &p->sig_at);
+        chio__json_write_string(b, m->key, m->klen);
+        chio__buf_putc(b, ':');
+        chio__json_write(b, &m->value);
+    }
+    p->id_tail = !id_found;
+    p->sig_tail = !sig_found;
+    if (!id_found)
+        p->id_at = b->len - start;
+    if (!sig_found)
+        p->sig_at = b->len - start;
+    chio__buf_putc(b, '}');
+    if (b->oom)
+        return CHIO_ENOMEM;
+    p->body_len = b->len - start;
+    rc = chio_sha256_hex(b->data + start, p->body_len, p->id);
+    if (rc != 0)
+        return rc;
+    chio__buf_append(b, ",\"id\":\"", 7);
+    chio__buf_append(b, p->id, 64);
+    chio__buf_append(b, "\"}", 2);
+    /* Room for the stored form (its two members are longer than the
+     * message's wrapping), so that signing never allocates. */
+    chio__buf_reserve(b, STORED_EXTRA);
+    return b->oom ? CHIO_ENOMEM : 0;
+}
+
+/* One inserted member: ',' before it at the body's end, else ',' after. */
+static size_t member_text(char *out, const char *name, const char *hex, size_t hexlen, int tail,
+                          int nonempty)
+{
+    size_t n = 0, l = strlen(name);
+
+    if (tail && nonempty)
+        out[n++] = ',';
+    out[n++] = '"';
+    memcpy(out + n, name, l);
+    n += l;
+    memcpy(out + n, "\":\"", 3);
+    n += 3;
+    memcpy(out + n, hex, hexlen);
+    n += hexlen;
+    out[n++] = '"';
+    if (!tail)
+        out[n++] = ',';
+    return n;
+}
+
+/*
+ * Turn the signed message into the stored form in place:
+ *   {"body":B1 B2 B3,"id":"..."}  ->  B1 "id":"..", B2 "signature":"..", B3
+ * (B1 before the id's slot, B2 between the slots, B3 after). The parts
+ * move right to left around the text they make room for: the tail first,
+ * then the signature, the middle, the head (left by MSG_HEAD) and the id,
+ * each into bytes no later step reads.
+ */
+static void stored_in_place(chio__receipt_prep *p, const char *sig_hex)
+{
+    char id_txt[ID_MEMBER + 2], sig_txt[SIG_MEMBER + 2];
+    char *d = p->buf.data;
+    int nonempty = p->body_len > 2;
+    size_t li = member_text(id_txt, "id", p->id, 64, p->id_tail, nonempty);
+    size_t ls = member_text(sig_txt, "signature", sig_hex, CHIO_SIGNATURE_HEX_LEN, p->sig_tail,
+                            nonempty || li > 0);
+    size_t a = p->id_at, s = p->sig_at, n = p->body_len;
+
+    memmove(d + s + li + ls, d + MSG_HEAD + s, n - s);
+    memcpy(d + s + li, sig_txt, ls);
+    memmove(d + a + li, d + MSG_HEAD + a, s - a);
+    memmove(d, d + MSG_HEAD, a);
+    memcpy(d + a, id_txt, li);
+    p->buf.len = n + li + ls;
+    d[p->buf.len] = '\0';
+}
+
+/* Copy the view's strings into one block owned by the receipt (the
+ * document they point into is about to go). */
+static int view_own(receipt_view *v, char **strs)
+{
+    const char **f[] = {&v->id,          &v->capability_id, &v->tool_server,    &v->tool_name,
+                        &v->policy_hash, &v->content_hash,  &v->tenant_id,      &v->parameter_hash,
+                        &v->reason,      &v->guard,         &v->kernel_key_hex, &v->unknown};
+    size_t i, n = 0, l;
+    char *p;
+
+    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        if (*f[i] != NULL)
+            n += strlen(*f[i]) + 1;
+    p = *strs = malloc(n ? n : 1);
+    if (p == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        if (*f[i] != NULL) {
+            l = strlen(*f[i]) + 1;
+            memcpy(p, *f[i], l);
+            *f[i] = p;
+            p += l;
+        }
+    v->parameters = NULL;
+    return 0;
+}
+
+void chio__receipt_prep_destroy(chio__receipt_prep *p)
+{
+    chio_receipt_free(p->r);
+    chio__buf_destroy(&p->buf);
+    p->r = NULL;
+    p->moved = NULL;
+}
+
+/*
+ * Complete a body: check it, set parameter_hash and kernel_key, read its
+ * typed fields into the receipt being made, write the signing message
+ * (sized for the stored form) and free @doc (taken in every case; on
+ * failure everything is freed).
+ */
+static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_hex,
+                     const char *phash_hint, size_t hint, chio__receipt_prep *p, chio_error *err)
+{
+    char phash[65];
+    chio_json *action;
+    receipt_view *v;
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    chio__buf_init(&p->buf);
+    chio__json_obj_del(obj, "id");
+    chio__json_obj_del(obj, "signature");
+    chio__json_obj_del(obj, "kernel_key");
+    p->r = calloc(1, sizeof(*p->r));
+    if (p->r == NULL) {
+        chio_json_doc_free(doc);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    v = &p->r->v;
+    rc = chio__receipt_view_read(doc, obj, v, VIEW_BODY, err);
+    if (rc == 0)
+        rc = chio__receipt_check_semantics(v, err);
+    if (rc == 0 && chio_pubkey_from_hex(kernel_key_hex, strlen(kernel_key_hex), v->kernel_key) != 0)
+        rc = chio__fail(err, CHIO_EKEY, CHIO_NO_OFFSET, "kernel key is not 32 bytes of hex");
+    if (rc != 0) {
+        chio_json_doc_free(doc);
+        chio__receipt_prep_destroy(p);
+        return rc;
+    }
+    action = chio__json_obj_find(obj, "action", 6);
+    if (phash_hint != NULL && phash_hint[0] != '\0')
+        memcpy(phash, phash_hint, 65);
+    else
+        rc = chio__canonical_sha256_hex(chio_json_get(action, "parameters"), phash);
+    if (rc == 0)
+        rc = chio__receipt_set_str(doc, action, "parameter_hash", phash);
+    if (rc == 0)
+        rc = chio__receipt_set_str(doc, obj, "kernel_key", kernel_key_hex);
+    if (rc == 0)
+        rc = write_message(p, obj, hint);
+    if (rc == 0) {
+        v->parameter_hash = phash;
+        v->kernel_key_hex = kernel_key_hex;
+        v->id = p->id;
+        rc = view_own(v, &p->r->strs);
+    }
+    chio_json_doc_free(doc);
+    /* Never sign what chio_receipt_parse() would refuse to read back. */
+    if (rc == 0 && p->body_len + STORED_EXTRA > CHIO_JSON_MAX_INPUT) {
+        size_t n = p->body_len + STORED_EXTRA;
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "the receipt would be %zu bytes, over the %zu-byte limit", n,
+                          CHIO_JSON_MAX_INPUT);
+    }
+    if (rc != 0) {
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot prepare receipt: %s", chio_strerror(rc));
+    }
+    return 0;
+}
+
+const char *chio__receipt_prep_message(const chio__receipt_prep *p, size_t *len)
+{
+    *len = p->buf.len;
+    return p->buf.data;
+}
+
+void chio__receipt_prep_set_signature(chio__receipt_prep *p, const uint8_t sig[64])
+{
+    char hex[CHIO_SIGNATURE_HEX_LEN + 1];
+
+    chio__hex_encode(sig, CHIO_SIGNATURE_BYTES, hex);
+    memcpy(p->r->v.signature, sig, CHIO_SIGNATURE_BYTES);
+    stored_in_place(p, hex);
+    p->is_signed = 1;
+}
+
+const char *chio__receipt_prep_stored(const chio__receipt_prep *p, size_t *len)
+{
+    if (p->moved != NULL) {
+        *len = p->moved_len;
+        return p->moved;
+    }
+    *len = p->buf.len;
+    return p->buf.data;
+}
+
+void chio__receipt_prep_move_stored(chio__receipt_prep *p, const char *bytes)
+{
+    p->moved_len = p->buf.len;
+    p->moved = bytes;
+    chio__buf_destroy(&p->buf);
+}
+
+void chio__receipt_prep_set_owner(chio__receipt_prep *p, const char *bytes, void *owner,
+                                  void (*owner_free)(void *))
+{
+    p->moved = bytes;
+    p->owner = owner;
+    p->owner_free = owner_free;
+}
+
+chio_receipt *chio__receipt_prep_finish(chio__receipt_prep *p)
+{
+    chio_receipt *r = p->r;
+
+    if (p->moved != NULL) {
+        r->json = (char *)p->moved;
+        r->json_len = p->moved_len;
+        r->owner = p->owner;
+        r->owner_free = p->owner_free;
+    } else {
+        /* The buffer was sized for the stored form: detaching never fails. */
+        r->json = chio__buf_detach(&p->buf, &r->json_len);
+    }
+    p->r = NULL;
+    p->moved = NULL;
+    chio__buf_init(&p->buf);
+    return r;
+}
+
+/* Prepare, sign on this thread and finish (the non-kernel signing path). */
+static int sign_body(chio_json_doc *doc, chio_json *obj, const chio_keypair *kp, chio_receipt **out,
+                     chio_error *err)
+{
+    chio__receipt_prep p;
+    uint8_t sig[CHIO_SIGNATURE_BYTES];
+    size_t len;
+    const char *msg;
+    int rc = prep_body(doc, obj, chio_keypair_public_hex(kp), NULL, 0, &p, err);
+
+    if (rc != 0)
+        return rc;
+    msg = chio__receipt_prep_message(&p, &len);
+    rc = chio_keypair_sign(kp, msg, len, sig);
+    if (rc != 0) {
+        chio__receipt_prep_destroy(&p);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign receipt: %s", chio_strerror(rc));
+    }
+    chio__receipt_prep_set_signature(&p, sig);
+    *out = chio__receipt_prep_finish(&p);
+    return 0;
+}
+
+int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
+                          const char *policy_hash, uint64_t now, chio__receipt_prep *p,
+                          chio_error *err)
+{
+    chio_json_doc *doc;
+    chio_json *obj, *slot;
+    char phash[65];
+    size_t hint;
+    int rc = 0;
+
+    if (b == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
+    doc = b->doc;
+    obj = b->body;
+    memcpy(phash, b->phash, sizeof(phash));
+    hint = b->hint;
+    if (!b->has_timestamp) {
+        slot = chio__json_obj_put(doc, obj, "timestamp", 9);
+        if (slot == NULL)
+            rc = CHIO_ENOMEM;
+        else
+            chio__json_set_uint(slot, now);
+    }
+    free(b);
+    if (rc == 0 && policy_hash != NULL)
+        rc = chio__receipt_set_str(doc, obj, "policy_hash", policy_hash);
+    if (rc != 0) {
+        chio_json_doc_free(doc);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    }
+    return prep_body(doc, obj, kernel_key_hex, phash, hint, p, err);
+}
+
+int chio_receipt_sign(const chio_receipt_builder *b, const chio_keypair *kp, chio_receipt **out,
+                      chio_error *err)
+{
+    chio_json_doc *doc;
+    chio_json *obj, *slot;
+    int rc;
+
+    if (out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
+    *out = NULL;
+    if (b == NULL || kp == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder or keypair");
+    doc = chio__json_doc_new(2048);
+    if (doc == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    obj = chio__json_doc_root(doc);
+    rc = chio__json_copy(doc, obj, b->body);
+    if (rc == 0 && !b->has_timestamp) {
+        slot = chio__json_obj_put(doc, obj, "timestamp", 9);
+        if (slot == NULL)
+            rc = CHIO_ENOMEM;
+        else
+            chio__json_set_uint(slot, (uint64_t)time(NULL));
+    }
+    if (rc != 0) {
+        chio_json_doc_free(doc);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    }
+    return sign_body(doc, obj, kp, out, err);
+}
+
+/* Absent (or null) fields that have a documented default get it, written
+ * out explicitly so that every verifier sees the same bytes: the kind
+ * fields default as in chio (mediated_decision, prevent, caller_executed,
+ * none, mediated) and content_hash to sha256_hex("null") (no output). */
+static int fill_body_defaults(chio_json_doc *doc, chio_json *obj)
+{
+    static const char *const defaults[][2] = {
+        {"receipt_kind", "mediated_decision"}, {"boundary_class", "prevent"},
+        {"tool_origin", "caller_executed"},    {"redaction_mode", "none"},
+        {"trust_level", "mediated"},
+    };
+    const chio_json *v;
+    char nullhash[65];
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && rc == 0; i++) {
+        v = chio_json_get(obj, defaults[i][0]);
+        if (v == NULL || v->type == CHIO_JSON_NULL)
+            rc = chio__receipt_set_str(doc, obj, defaults[i][0], defaults[i][1]);
+    }
+    v = chio_json_get(obj, "content_hash");
+    if (rc == 0 && (v == NULL || v->type == CHIO_JSON_NULL)) {
+        rc = chio_sha256_hex("null", 4, nullhash);
+        if (rc == 0)
+            rc = chio__receipt_set_str(doc, obj, "content_hash", nullhash);
+    }
+    return rc;
+}
+
+int chio_receipt_sign_json(const char *json, size_t len, const chio_keypair *kp, chio_receipt **out,
+                           chio_error *err)
+{
+    chio_json_doc *doc;
+    chio_json *obj;
+    receipt_view v;
+    char phash[65];
+    int rc;
+
+    if (out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
+    *out = NULL;
+    if (json == NULL || kp == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL body or keypair");
+    rc = chio_json_parse(json, len, &doc, err);
+    if (rc != 0)
+        return rc;
+    obj = chio__json_doc_root(doc);
+    rc = 0;
+    if (obj->type == CHIO_JSON_OBJECT) {
+        chio__json_obj_del(obj, "id");
+        chio__json_obj_del(obj, "signature");
+        chio__json_obj_del(obj, "kernel_key");
+        rc = fill_body_defaults(doc, obj);
+    }
+    if (rc == 0)
+        rc = chio__receipt_view_read(doc, obj, &v, VIEW_BODY, err);
+    if (rc == 0 && v.unknown[0] != '\0')
+        rc = chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                        WHAT ": unknown field '%.64s' (refusing to sign what chio would drop)",
+                        v.unknown);
+    if (rc == 0)
+        rc = chio__receipt_check_semantics(&v, err);
+    if (rc == 0 && v.parameter_hash != NULL) {
+        rc = chio__canonical_sha256_hex(v.parameters, phash);
+        if (rc == 0 && strcmp(phash, v.parameter_hash) != 0)
+            rc = chio__fail(err, CHIO_EHASH, CHIO_NO_OFFSET,
+                            WHAT ": action.parameter_hash does not match the parameters "
+                                 "(expected %s)",
+                            phash);
+    }
+    if (rc != 0) {
+        chio_json_doc_free(doc);
+        return rc;
+    }
+    return sign_body(doc, obj, kp, out, err);
+}
