@@ -1,34 +1,49 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/cmd_bench.c - `chio bench`: drive a real kernel and a real receipt
- * store from N caller threads and report throughput and latency next to the
- * raw single-thread OpenSSL Ed25519 signing rate measured in the same run.
+ * store from N caller threads and report throughput, latency and process
+ * CPU per call next to the limits measured in the same run: the raw
+ * single-thread OpenSSL Ed25519 signing time and a bare 8 KiB
+ * write+fdatasync in the store's directory.
  *
- * Latency goes into fixed-size log-linear histograms (one per thread,
- * merged at the end), so --calls can be arbitrarily large; SIGINT or
- * SIGTERM stops issuing calls, drains the kernel and reports what was done.
- * An existing database is reopened and continued. Until the evaluation
- * pipeline lands, each call signs a synthetic allowed receipt.
+ * Each call is a full evaluation by default (one session, a capability
+ * token issued by the kernel, an in-process echo tool, the receipt signed
+ * and committed); --synthetic signs prepared receipts instead (the signing
+ * and commit stages alone). Latency goes into fixed-size log-linear
+ * histograms (one per thread, merged at the end), so --calls can be
+ * arbitrarily large; SIGINT or SIGTERM stops issuing calls, drains the
+ * kernel and reports what was done. An existing database is reopened and
+ * continued.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char bench_usage[] =
     "usage: chio bench --receipt-db DIR --threads N --calls M [--signers K]\n"
     "                  [--durability sync|nosync] [--checkpoint-batch N]\n"
-    "                  [--ring-capacity N] [--seed-file FILE] [--json]\n"
+    "                  [--ring-capacity N] [--seed-file FILE] [--synthetic] [--json]\n"
     "\n"
-    "Sign M receipts through a real kernel and receipt store from N caller\n"
-    "threads (synchronous calls) and report calls/s, p50/p99/p99.9 latency,\n"
-    "the average group commit, and the raw single-thread OpenSSL Ed25519\n"
-    "signing rate measured in the same run, with the ratio kernel/raw. The key\n"
-    "is random unless --seed-file is given. Ctrl-C stops early and reports.\n"
+    "Make M calls through a real kernel and receipt store from N caller\n"
+    "threads (synchronous calls): by default full evaluations (a session, a\n"
+    "capability token, an in-process echo tool, the receipt signed and\n"
+    "committed); with --synthetic, prepared receipts signed and committed.\n"
+    "Reports calls/s, p50/p99/p99.9 latency, the group commits, process CPU\n"
+    "per call (getrusage over the calls only), and the limits measured in the\n"
+    "same run: raw single-thread OpenSSL Ed25519 sign time, a bare 8 KiB\n"
+    "write+fdatasync in the store's directory (p50), and\n"
+    "  limit = raw sign rate x signers                              (nosync)\n"
+    "  limit = min(that, N / (raw sign time + 1.5 x fsync time))   (sync)\n"
+    "with achieved / limit. The key is random unless --seed-file is given.\n"
+    "Ctrl-C stops early and reports.\n"
     "Exit 0 when every call succeeded, 1 when some failed, 2 on bad usage.\n";
 
 /* ---- histogram: exact below 256 us, then 128 buckets per power of two ---------- */
@@ -114,6 +129,8 @@ typedef struct bench {
     uint64_t calls;
     uint64_t next; /* atomic: calls handed out */
     uint64_t run_id;
+    int synthetic;
+    char sid[CHIO_SESSION_ID_LEN + 1];
 } bench;
 
 typedef struct caller {
@@ -121,7 +138,11 @@ typedef struct caller {
     hist h;
     uint64_t ok, errors;
     int first_error;
+    size_t receipt_len; /* of the first receipt (the raw rate's message size) */
 } caller;
+
+#define BENCH_SERVER "srv-bench"
+#define BENCH_CAP    "cap-bench"
 
 static chio_receipt_builder *synthetic(uint64_t run, uint64_t n)
 {
@@ -144,6 +165,54 @@ static chio_receipt_builder *synthetic(uint64_t run, uint64_t n)
     return b;
 }
 
+static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                chio_output *out)
+{
+    (void)user;
+    (void)ctx;
+    (void)tool;
+    return chio_output_set_json(out, args, len);
+}
+
+/* One full evaluation of the echo tool; its receipt in *out. */
+static int evaluate_one(bench *b, uint64_t n, chio_receipt **out)
+{
+    char args[128], req[48];
+    chio_response r;
+    chio_call c;
+    int rc;
+
+    snprintf(args, sizeof(args), "{\"path\":\"/workspace/bench/%llu-%llu.txt\",\"mode\":\"read\"}",
+             (unsigned long long)b->run_id, (unsigned long long)n);
+    snprintf(req, sizeof(req), "bench-%llu", (unsigned long long)n);
+    memset(&c, 0, sizeof(c));
+    c.session_id = b->sid;
+    c.capability_id = BENCH_CAP;
+    c.server_id = BENCH_SERVER;
+    c.tool_name = "echo";
+    c.request_id = req;
+    c.arguments_json = args;
+    c.arguments_len = strlen(args);
+    rc = chio_kernel_evaluate(b->k, &c, &r, NULL);
+    if (rc == 0 && r.verdict != CHIO_VERDICT_ALLOW)
+        rc = CHIO_EINVAL; /* the bench's grant allows every call */
+    if (rc == 0) {
+        *out = r.receipt;
+        r.receipt = NULL;
+    }
+    chio_response_destroy(&r);
+    return rc;
+}
+
+static int sign_one(bench *b, uint64_t n, chio_receipt **out)
+{
+    chio_receipt_builder *rb = synthetic(b->run_id, n);
+
+    if (rb == NULL)
+        return CHIO_ENOMEM;
+    return chio_kernel_sign_receipt(b->k, rb, out, NULL);
+}
+
 static void *caller_main(void *arg)
 {
     caller *c = arg;
@@ -152,19 +221,13 @@ static void *caller_main(void *arg)
 
     while (!stop_requested) {
         uint64_t n = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
-        chio_receipt_builder *rb;
         double t0;
         int rc;
 
         if (n >= b->calls)
             break;
-        rb = synthetic(b->run_id, n);
-        if (rb == NULL) {
-            c->errors++;
-            continue;
-        }
         t0 = now_s();
-        rc = chio_kernel_sign_receipt(b->k, rb, &r, NULL);
+        rc = b->synthetic ? sign_one(b, n, &r) : evaluate_one(b, n, &r);
         if (rc != 0) {
             if (c->errors++ == 0)
                 c->first_error = rc;
@@ -173,7 +236,8 @@ static void *caller_main(void *arg)
             continue;
         }
         hist_add(&c->h, (uint64_t)((now_s() - t0) * 1e6));
-        c->ok++;
+        if (c->ok++ == 0)
+            chio_receipt_json(r, &c->receipt_len);
         chio_receipt_free(r);
     }
     return NULL;
@@ -216,6 +280,88 @@ static size_t message_size(const chio_keypair *kp)
     return len;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* p50 of a bare 8 KiB write + fdatasync in @dir, in microseconds (0 when
+ * the directory cannot take a file). */
+static double fsync_p50_us(const char *dir)
+{
+    char path[4096], buf[8192];
+    double lat[64];
+    int fd, i, n = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/.chio-bench-fsync", dir) >= sizeof(path))
+        return 0;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return 0;
+    memset(buf, 'f', sizeof(buf));
+    for (i = 0; i < 64; i++) {
+        double t0 = now_s();
+        if (pwrite(fd, buf, sizeof(buf), (off_t)i * (off_t)sizeof(buf)) != (ssize_t)sizeof(buf) ||
+            fdatasync(fd) != 0)
+            break;
+        lat[n++] = (now_s() - t0) * 1e6;
+    }
+    close(fd);
+    unlink(path);
+    if (n == 0)
+        return 0;
+    qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
+    return lat[n / 2];
+}
+
+/* User + system CPU seconds of the whole process so far. */
+static double process_cpu_s(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The evaluation setup: an echo tool, a token the kernel issues to a fresh
+ * agent key (one grant, a path_prefix constraint), one session. */
+static int setup_session(bench *b, chio_error *err)
+{
+    static const char *const tools[] = {"echo"};
+    static const char scope[] =
+        "{\"grants\":[{\"server_id\":\"" BENCH_SERVER "\",\"tool_name\":\"echo\","
+        "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":\"path_prefix\","
+        "\"value\":\"/workspace\"}]}]}";
+    chio_keypair *agent = NULL;
+    chio_capability *cap = NULL;
+    chio_tool_server ts;
+    const char *caps[1];
+    int rc;
+
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = BENCH_SERVER;
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = echo;
+    rc = chio_kernel_register_tool_server(b->k, &ts, err);
+    if (rc == 0)
+        rc = chio_keypair_generate(&agent, err);
+    if (rc == 0)
+        rc = chio_kernel_issue_capability(b->k, BENCH_CAP, chio_keypair_public_hex(agent), scope,
+                                          sizeof(scope) - 1, 0, 30 * 86400, &cap, err);
+    if (rc == 0) {
+        caps[0] = chio_capability_json(cap, NULL);
+        rc = chio_kernel_open_session(b->k, chio_keypair_public_hex(agent), caps, NULL, 1, b->sid,
+                                      err);
+    }
+    chio_capability_free(cap);
+    chio_keypair_free(agent);
+    return rc;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_opt opts[] = {{"receipt-db", 1, 0, 0, 0, 0},
@@ -226,7 +372,8 @@ int cmd_bench(int argc, char **argv)
                       {"json", 0, 0, 0, 0, 0},
                       {"checkpoint-batch", 1, 0, 0, 0, 0},
                       {"ring-capacity", 1, 0, 0, 0, 0},
-                      {"seed-file", 1, 0, 0, 0, 0}};
+                      {"seed-file", 1, 0, 0, 0, 0},
+                      {"synthetic", 0, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     uint64_t threads = 0, calls = 0, signers = 1, cpb = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE,
@@ -239,12 +386,13 @@ int cmd_bench(int argc, char **argv)
     pthread_t *ts = NULL;
     hist *all;
     bench b;
-    double raw, t0, elapsed, rate;
+    double raw, t0, elapsed, rate, cpu0, cpu, fsync_us, raw_us, cpu_us, limit;
+    size_t msg_len = 0;
     struct sigaction sa;
     int rc, json, first_error = 0;
     uint64_t i, started = 0;
 
-    rc = cli_parse(argc, argv, opts, 9, pos, 0, &npos, "bench", bench_usage);
+    rc = cli_parse(argc, argv, opts, 10, pos, 0, &npos, "bench", bench_usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     json = opts[5].value != NULL;
@@ -278,9 +426,6 @@ int cmd_bench(int argc, char **argv)
     if (kp == NULL)
         return cli_error("bench", "no signing key");
 
-    /* The raw limit first, on an idle machine, as the reference. */
-    raw = raw_sign_rate(kp, message_size(kp));
-
     cfg.keypair = kp; /* the kernel owns it from here on */
     cfg.policy_hash = "bench-policy";
     cfg.receipt_store_path = opts[0].value;
@@ -292,12 +437,18 @@ int cmd_bench(int argc, char **argv)
     memset(&b, 0, sizeof(b));
     if (chio_kernel_new(&cfg, &b.k, &err) != 0)
         return cli_lib_error("bench", "kernel", err.code, &err);
+    b.synthetic = opts[9].value != NULL;
+    if (!b.synthetic && setup_session(&b, &err) != 0) {
+        chio_kernel_free(b.k);
+        return cli_lib_error("bench", "setting up the session", err.code, &err);
+    }
     if (chio_kernel_start(b.k, &err) != 0) {
         chio_kernel_free(b.k);
         return cli_lib_error("bench", "starting the kernel", err.code, &err);
     }
     b.calls = calls;
     b.run_id = (uint64_t)time(NULL);
+    fsync_us = fsync_p50_us(opts[0].value);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -314,6 +465,7 @@ int cmd_bench(int argc, char **argv)
         free(all);
         return cli_error("bench", "out of memory");
     }
+    cpu0 = process_cpu_s();
     t0 = now_s();
     for (i = 0; i < threads; i++) {
         cs[i].b = &b;
@@ -324,6 +476,7 @@ int cmd_bench(int argc, char **argv)
     for (i = 0; i < started; i++)
         pthread_join(ts[i], NULL);
     elapsed = now_s() - t0;
+    cpu = process_cpu_s() - cpu0;
     chio_kernel_drain(b.k, NULL);
     chio_kernel_metrics_get(b.k, &m);
     chio_kernel_free(b.k);
@@ -339,30 +492,56 @@ int cmd_bench(int argc, char **argv)
         errors += cs[i].errors;
         if (first_error == 0)
             first_error = cs[i].first_error;
+        if (msg_len == 0)
+            msg_len = cs[i].receipt_len;
     }
+    /* The raw limits after the run, with the kernel's threads gone, over
+     * messages the size of this run's receipts. */
+    raw = 0;
+    if (chio_keypair_generate(&kp, NULL) == 0)
+        raw = raw_sign_rate(kp, msg_len ? msg_len : message_size(kp));
+    chio_keypair_free(kp);
     rate = elapsed > 0 ? (double)ok / elapsed : 0;
+    raw_us = raw > 0 ? 1e6 / raw : 0;
+    cpu_us = ok > 0 ? cpu * 1e6 / (double)ok : 0;
+    limit = raw * (double)signers;
+    if (cfg.durability == CHIO_DURABILITY_SYNC && raw_us + 1.5 * fsync_us > 0 &&
+        (double)threads * 1e6 / (raw_us + 1.5 * fsync_us) < limit)
+        limit = (double)threads * 1e6 / (raw_us + 1.5 * fsync_us);
     if (json) {
-        printf("{\"calls\":%llu,\"threads\":%llu,\"signers\":%llu,\"durability\":\"%s\","
-               "\"calls_per_sec\":%.1f,\"raw_sign_per_sec\":%.1f,\"ratio_to_raw\":%.4f,"
+        printf("{\"mode\":\"%s\",\"calls\":%llu,\"threads\":%llu,\"signers\":%llu,"
+               "\"durability\":\"%s\",\"calls_per_sec\":%.1f,\"raw_sign_per_sec\":%.1f,"
+               "\"ratio_to_raw\":%.4f,\"raw_sign_us\":%.2f,\"fsync_p50_us\":%.1f,"
+               "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
+               "\"ratio_to_limit\":%.4f,"
                "\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
                "\"avg_batch\":%.2f,\"max_batch\":%llu,\"blocked\":%llu,\"wal_syncs\":%llu,"
                "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,"
                "\"interrupted\":%s}\n",
-               (unsigned long long)ok, (unsigned long long)threads, (unsigned long long)signers,
+               b.synthetic ? "synthetic" : "evaluate", (unsigned long long)ok,
+               (unsigned long long)threads, (unsigned long long)signers,
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", rate, raw,
-               raw > 0 ? rate / raw : 0, (unsigned long long)hist_pct(all, 50),
+               raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
+               limit, limit > 0 ? rate / limit : 0, (unsigned long long)hist_pct(all, 50),
                (unsigned long long)hist_pct(all, 99), (unsigned long long)hist_pct(all, 99.9),
                (unsigned long long)all->max, m.avg_batch, (unsigned long long)m.max_batch,
                (unsigned long long)m.blocking_episodes, (unsigned long long)m.wal_syncs,
                (unsigned long long)m.checkpoints, (unsigned long long)m.last_seq,
                (unsigned long long)errors, elapsed, stop_requested ? "true" : "false");
     } else {
-        printf("chio bench: %llu threads, %llu signer%s, durability %s, %llu calls in %.2f s%s\n",
-               (unsigned long long)threads, (unsigned long long)signers, signers == 1 ? "" : "s",
+        printf("chio bench: %s, %llu threads, %llu signer%s, durability %s, %llu calls in %.2f "
+               "s%s\n",
+               b.synthetic ? "synthetic receipts" : "full evaluations", (unsigned long long)threads,
+               (unsigned long long)signers, signers == 1 ? "" : "s",
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", (unsigned long long)ok,
                elapsed, stop_requested ? " (interrupted)" : "");
-        printf("  calls/s        %10.0f   (%.2f of the raw sign rate %.0f/s)\n", rate,
-               raw > 0 ? rate / raw : 0, raw);
+        printf("  calls/s        %10.0f   (%.2f of the limit %.0f/s; %.2f of the raw sign rate "
+               "%.0f/s)\n",
+               rate, limit > 0 ? rate / limit : 0, limit, raw > 0 ? rate / raw : 0, raw);
+        printf("  limits         raw sign %.1f us, 8 KiB write+fdatasync p50 %.0f us\n", raw_us,
+               fsync_us);
+        printf("  CPU per call   %.1f us  (%.2fx the raw sign time)\n", cpu_us,
+               raw_us > 0 ? cpu_us / raw_us : 0);
         printf("  latency (us)   p50 %llu  p99 %llu  p99.9 %llu  max %llu\n",
                (unsigned long long)hist_pct(all, 50), (unsigned long long)hist_pct(all, 99),
                (unsigned long long)hist_pct(all, 99.9), (unsigned long long)all->max);

@@ -305,9 +305,13 @@ Test(cli_store, bench_reports_json_and_continues_a_log)
     char *seed = seed_file();
     cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "4", "--calls", "200",
                        "--durability", "nosync", "--seed-file", seed, "--json");
-    const char *keys[] = {"calls",         "threads",          "signers",      "durability",
-                          "calls_per_sec", "raw_sign_per_sec", "ratio_to_raw", "p50_us",
-                          "p99_us",        "p999_us",          "avg_batch",    "blocked"};
+    const char *keys[] = {
+        "calls",         "threads",          "signers",         "durability",
+        "calls_per_sec", "raw_sign_per_sec", "ratio_to_raw",    "p50_us",
+        "p99_us",        "p999_us",          "avg_batch",       "blocked",
+        "raw_sign_us",   "fsync_p50_us",     "cpu_per_call_us", "cpu_per_call_to_sign",
+        "limit_per_sec", "ratio_to_limit"};
+    double d_raw = 0, d_cpu = 0, d_limit = 0;
     chio_json_doc *d;
     size_t i;
     uint64_t v;
@@ -318,12 +322,22 @@ Test(cli_store, bench_reports_json_and_continues_a_log)
         cr_expect_not_null(chio_json_get(chio_json_root(d), keys[i]), "missing %s", keys[i]);
     cr_expect_eq(chio_json_get_uint64(chio_json_get(chio_json_root(d), "calls"), &v), 0);
     cr_expect_eq(v, 200);
+    /* full evaluations by default; the limits and CPU are measured */
+    cr_expect_str_eq(chio_json_string(chio_json_get(chio_json_root(d), "mode"), NULL), "evaluate");
+    cr_expect_eq(chio_json_get_double(chio_json_get(chio_json_root(d), "raw_sign_us"), &d_raw), 0);
+    cr_expect_eq(chio_json_get_double(chio_json_get(chio_json_root(d), "cpu_per_call_us"), &d_cpu),
+                 0);
+    cr_expect_eq(chio_json_get_double(chio_json_get(chio_json_root(d), "limit_per_sec"), &d_limit),
+                 0);
+    cr_expect(d_raw > 0 && d_cpu > 0 && d_limit > 0, "raw %f cpu %f limit %f", d_raw, d_cpu,
+              d_limit);
     chio_json_doc_free(d);
     testutil_cli_free(&r);
     r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "2", "--calls", "50", "--seed-file",
-            seed, "--json");
+            seed, "--synthetic", "--json");
     cr_assert_eq(r.status, 0);
     cr_expect(strstr(r.out, "\"last_seq\":250") != NULL, "the second run continues: %s", r.out);
+    cr_expect(strstr(r.out, "\"mode\":\"synthetic\"") != NULL, "%s", r.out);
     testutil_cli_free(&r);
     /* another key cannot continue the log (it would no longer audit) */
     r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "1", "--json");
