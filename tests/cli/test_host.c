@@ -322,17 +322,30 @@ static char *hs_stop(hs *h)
     return log;
 }
 
+/* Connect, polling for up to 10 s: the socket file appears at bind(),
+ * a moment before the service listens (ECONNREFUSED until then). */
 static int hs_connect(const char *path)
 {
     struct sockaddr_un a;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = -1, tries, rc = -1, e = 0;
 
-    cr_assert_geq(fd, 0);
     memset(&a, 0, sizeof(a));
     a.sun_family = AF_UNIX;
     cr_assert_lt(strlen(path), sizeof(a.sun_path));
     strcpy(a.sun_path, path);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect %s", path);
+    for (tries = 0; tries < 1000 && rc != 0; tries++) {
+        if (fd >= 0) {
+            close(fd);
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        cr_assert_geq(fd, 0);
+        rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+        e = errno;
+        if (rc != 0 && e != ECONNREFUSED && e != ENOENT)
+            break;
+    }
+    cr_assert_eq(rc, 0, "connect %s: %s", path, strerror(e));
     return fd;
 }
 
