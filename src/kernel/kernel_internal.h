@@ -33,12 +33,15 @@
 /* A budget charge committed in the same WriteBatch as the receipt that
  * spends it (check 8): key = capability id, NUL, 4-byte grant index
  * (big-endian, so the key is also the store's "budgets" key);
- * count = the grant's invocation counter after this charge (1-based).
+ * count = the grant's invocation counter after this charge (1-based);
+ * expires_at = the charged token's, stored with the count so that the row
+ * can be deleted once it passed (authz.c, "Reclaiming").
  * keylen 0 = no charge. */
 #define CHIO__CHARGE_KEY_MAX 520
 typedef struct chio__charge {
     uint32_t keylen;
     uint64_t count;
+    uint64_t expires_at;
     char key[CHIO__CHARGE_KEY_MAX];
 } chio__charge;
 
@@ -57,6 +60,11 @@ typedef struct chio__budget {
     uint64_t expires_at;
     uint32_t refs;
     struct chio__budget *next;
+    /* The expires_at stored with @committed (commit thread only, like it),
+     * and the budget's key: a swept budget's row is deleted by it. */
+    uint64_t committed_expires_at;
+    uint32_t klen;
+    char key[];
 } chio__budget;
 
 /* Bounds of the revocation list (chio_kernel_revoke_capability). */
@@ -197,12 +205,17 @@ int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b,
                                     const chio__charge *charge, chio_sign_cb cb, void *ctx,
                                     chio_error *err);
 
-/* authz.c: restore the budget counters from the store (kernel start); the
- * entry of a budget key, created at 0 when absent (NULL: out of memory).
- * chio__budget_get is for the commit thread only: the entry stays valid
- * until its next call (see authz.c, "Lifetime"). */
+/* authz.c: restore the budget counters from the store (kernel start),
+ * deleting the rows of expired capabilities; the entry of a budget key,
+ * created at 0 when absent (NULL: out of memory), its expiry raised to
+ * @expires_at. chio__budget_get is for the commit thread only: the entry
+ * stays valid until its next chio__budgets_put_deletes (see authz.c,
+ * "Lifetime"), which adds the deletions of the rows of swept (expired)
+ * budgets to @b (commit thread only, once per group, when @b already
+ * holds the group's writes). */
 int chio__budgets_load(chio_kernel *k, chio_error *err);
-chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen);
+chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen, uint64_t expires_at);
+void chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *b);
 /* Test hook: lower the revocation bound of @k (default CHIO_MAX_REVOCATIONS). */
 void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max);
 

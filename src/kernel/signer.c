@@ -152,19 +152,30 @@ static int put_head(chio_kernel *k, chio__store_batch *b, chio_error *err)
 }
 
 /* A budget charge rides in its receipt's batch. Only a count above the
- * highest one committed is written: charges of racing callers can reach
- * the commit thread out of order (in one group or across groups), and a
- * lower count must never overwrite a higher one. One key per budget keeps
- * the family as small as the set of budgets. */
+ * highest one committed (or a later expiry) is written: charges of racing
+ * callers can reach the commit thread out of order (in one group or
+ * across groups), and a lower count must never overwrite a higher one,
+ * nor an earlier expiry a later one (the row is deleted after it: see
+ * authz.c, "Reclaiming"). One key per budget keeps the family as small as
+ * the set of live budgets. */
 static void charge_budget(chio_kernel *k, chio__store_batch *b, const chio__charge *c)
 {
-    chio__budget *bud = chio__budget_get(k, c->key, c->keylen);
+    chio__budget *bud = chio__budget_get(k, c->key, c->keylen, c->expires_at);
+    uint64_t count = c->count, exp = c->expires_at;
 
-    if (bud != NULL && c->count <= bud->committed)
-        return;
-    chio__store_batch_put_budget(b, k->store, c->key, c->keylen, c->count);
-    if (bud != NULL)
-        bud->committed = c->count; /* commit thread only; a failed write fails closed */
+    if (bud != NULL) {
+        if (count <= bud->committed && exp <= bud->committed_expires_at)
+            return;
+        if (count < bud->committed)
+            count = bud->committed;
+        if (exp < bud->committed_expires_at)
+            exp = bud->committed_expires_at;
+    }
+    chio__store_batch_put_budget(b, k->store, c->key, c->keylen, count, exp);
+    if (bud != NULL) { /* commit thread only; a failed write fails closed */
+        bud->committed = count;
+        bud->committed_expires_at = exp;
+    }
 }
 
 static void fail_closed(chio_kernel *k, int rc, const chio_error *err)
@@ -321,6 +332,7 @@ static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *
                 ncp++;
             }
         }
+        chio__budgets_put_deletes(k, k->batch);
         if (rc == 0 && nok > 0)
             rc = put_head(k, k->batch, &err);
         if (rc == 0 && large != NULL)

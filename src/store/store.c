@@ -9,7 +9,8 @@
  * of head.c), receipts (BE seq -> receipt), receipt_ids (id -> BE seq),
  * checkpoints (BE seq -> checkpoint), revocations (capability id ->
  * revocation record), budgets (capability id NUL BE32 grant index -> BE64
- * highest committed invocation count), chain (BE seq -> 32-byte running
+ * highest committed invocation count, then BE64 expires_at when known),
+ * chain (BE seq -> 32-byte running
  * hash, see head.c). Opening lists every
  * column family already present, so a store written by a newer version
  * still opens; handles are destroyed before rocksdb_close.
@@ -972,17 +973,38 @@ int chio__store_has_chain(chio_store *s, chio_error *err)
     return rc != 0 ? rc : first > 0;
 }
 
+/* A budget row: BE64 count, then BE64 expires_at when it is known. An
+ * unknown expiry (0) keeps the 8-byte form that earlier versions wrote, so
+ * both forms read back alike. */
 void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key, size_t klen,
-                                  uint64_t count)
+                                  uint64_t count, uint64_t expires_at)
 {
-    unsigned char val[8];
+    unsigned char val[16];
 
     chio__store_key(count, val);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_BUDGETS], key, klen, (const char *)val, 8);
+    chio__store_key(expires_at, val + 8);
+    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_BUDGETS], key, klen, (const char *)val,
+                              expires_at != 0 ? 16 : 8);
+}
+
+void chio__store_batch_delete_budget(chio__store_batch *b, chio_store *s, const char *key,
+                                     size_t klen)
+{
+    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_BUDGETS], key, klen);
+}
+
+/* Entries (puts and deletes) in @b, for a writer that only adds budget
+ * deletions to a batch that will be written anyway. */
+size_t chio__store_batch_count(chio__store_batch *b)
+{
+    int n = rocksdb_writebatch_count(b->wb);
+
+    return n > 0 ? (size_t)n : 0;
 }
 
 int chio__store_scan_budgets(chio_store *s,
-                             int (*fn)(void *ctx, const char *key, size_t klen, uint64_t count),
+                             int (*fn)(void *ctx, const char *key, size_t klen, uint64_t count,
+                                       uint64_t expires_at),
                              void *ctx, chio_error *err)
 {
     rocksdb_iterator_t *it;
@@ -995,11 +1017,12 @@ int chio__store_scan_budgets(chio_store *s,
     for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
-        if (vlen != 8) {
-            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a budget value is not 8 bytes");
+        if (vlen != 8 && vlen != 16) {
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                            "a budget value is not 8 or 16 bytes");
             break;
         }
-        rc = fn(ctx, k, klen, key_value(v));
+        rc = fn(ctx, k, klen, key_value(v), vlen == 16 ? key_value(v + 8) : 0);
     }
     rocksdb_iter_get_error(it, &rerr);
     if (rerr != NULL && rc == 0)

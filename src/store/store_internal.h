@@ -84,11 +84,19 @@ int chio__store_has_chain(chio_store *s, chio_error *err);
 void chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint8_t out[32]);
 
 /* Budgets (column family "budgets"): budget key (capability id, NUL, BE32
- * grant index) -> BE64 highest committed invocation count. */
+ * grant index) -> BE64 highest committed invocation count, then BE64
+ * expires_at of the capability (the latest charged). @expires_at 0 =
+ * unknown: written as the 8-byte count alone, the form of rows written
+ * before expiries were kept, which scans report with expires_at 0. A
+ * budget row is deleted once its capability expired (kernel/authz.c). */
 void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key, size_t klen,
-                                  uint64_t count);
+                                  uint64_t count, uint64_t expires_at);
+void chio__store_batch_delete_budget(chio__store_batch *b, chio_store *s, const char *key,
+                                     size_t klen);
+size_t chio__store_batch_count(chio__store_batch *b);
 int chio__store_scan_budgets(chio_store *s,
-                             int (*fn)(void *ctx, const char *key, size_t klen, uint64_t count),
+                             int (*fn)(void *ctx, const char *key, size_t klen, uint64_t count,
+                                       uint64_t expires_at),
                              void *ctx, chio_error *err);
 
 /* ---- signed records (head.c) --------------------------------------------------------

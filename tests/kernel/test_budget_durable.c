@@ -128,10 +128,11 @@ static void reopen(chio_kernel **k, char sid[CHIO_SESSION_ID_LEN + 1], const cha
 }
 
 /* The count stored for @cap's grant 0 (0 when none). */
-static int stored_one(void *ctx, const char *key, size_t klen, uint64_t count)
+static int stored_one(void *ctx, const char *key, size_t klen, uint64_t count, uint64_t expires_at)
 {
     (void)key;
     (void)klen;
+    (void)expires_at;
     *(uint64_t *)ctx = count;
     return 0;
 }

@@ -5,7 +5,9 @@
  * answers "closed" for the most recent ones); a call racing a close never
  * touches freed memory (run it under `make asan`); budgets of expired
  * capabilities and revocations past their bound are dropped, an unexpired
- * revocation never (also across restarts with a RocksDB store); the
+ * revocation never (also across restarts with a RocksDB store), and their
+ * persisted rows leave the store with them (a live budget's never; rows
+ * of the 8-byte form of earlier versions still load); the
  * bounded CLOCK maps evict and keep serving a hot set; the pattern cache
  * keeps matching when it evicts; chio_kernel_is_revoked refuses NULL.
  */
@@ -281,6 +283,216 @@ Test(reclaim, budgets_of_expired_capabilities_are_dropped)
     free(b);
 }
 
+/* ---- persisted budgets ---------------------------------------------------------------------- */
+
+/* The budget rows of a store: capability id (the key up to its NUL),
+ * count and expiry (0: unknown, the 8-byte form). */
+#define MAX_ROWS 8
+typedef struct brow {
+    char id[32];
+    uint64_t count, expires_at;
+} brow;
+typedef struct brows {
+    size_t n;
+    brow r[MAX_ROWS];
+} brows;
+
+static int budget_row(void *ctx, const char *key, size_t klen, uint64_t count, uint64_t expires_at)
+{
+    brows *b = ctx;
+
+    (void)klen;
+    cr_assert_lt(b->n, MAX_ROWS);
+    snprintf(b->r[b->n].id, sizeof(b->r[b->n].id), "%s", key); /* stops at the NUL */
+    b->r[b->n].count = count;
+    b->r[b->n].expires_at = expires_at;
+    b->n++;
+    return 0;
+}
+
+/* The rows of @s (a serving kernel's store: chio__kernel_store). */
+static brows rows_of(chio_store *s)
+{
+    brows b;
+
+    memset(&b, 0, sizeof(b));
+    cr_assert_eq(chio__store_scan_budgets(s, budget_row, &b, NULL), 0);
+    return b;
+}
+
+/* The rows of the store at db, with no kernel on it. */
+static brows rows_at_rest(void)
+{
+    chio_store *s;
+    brows b;
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    b = rows_of(s);
+    chio_store_close(s);
+    return b;
+}
+
+static const brow *row(const brows *b, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++)
+        if (strcmp(b->r[i].id, id) == 0)
+            return &b->r[i];
+    return NULL;
+}
+
+/* Write an 8-byte row (the form of earlier versions) for @id's grant 0. */
+static void put_old_row(const char *id, uint64_t count)
+{
+    chio__store_batch *wb = chio__store_batch_new();
+    char key[64];
+    size_t n = strlen(id);
+    chio_store *s;
+
+    cr_assert_not_null(wb);
+    memset(key, 0, sizeof(key));
+    memcpy(key, id, n); /* then NUL and grant index 0 (big-endian) */
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_WRITE, &s, NULL), 0);
+    chio__store_batch_put_budget(wb, s, key, n + 5, count, 0);
+    cr_assert_eq(chio__store_write(s, wb, 1, NULL), 0);
+    chio__store_batch_free(wb);
+    chio_store_close(s);
+}
+
+Test(reclaim, expired_budget_rows_leave_the_store_after_a_sweep_and_a_commit)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    char *a = token("cap-a", 1000, ",\"max_invocations\":3"),
+         *b = token("cap-b", 5000, ",\"max_invocations\":3"), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[2] = {a, b};
+    brows r;
+
+    open_n(k, caps, 2, sid);
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
+    r = rows_of(chio__kernel_store(k));
+    cr_assert_eq(r.n, 2);
+    cr_assert_not_null(row(&r, "cap-a"));
+    cr_expect_eq(row(&r, "cap-a")->count, 1);
+    cr_expect_eq(row(&r, "cap-a")->expires_at, IAT + 1000, "the row carries the expiry");
+    cr_expect_eq(row(&r, "cap-b")->expires_at, IAT + 5000);
+    /* cap-a expires; the sweep drops its budget and hands the row's
+     * deletion to the commit thread, which writes it with the next group
+     * (a call returns once its group is written). */
+    g_now = IAT + 1000;
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 1);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
+    r = rows_of(chio__kernel_store(k));
+    cr_expect_eq(r.n, 1);
+    cr_expect_null(row(&r, "cap-a"), "the expired budget's row left the store");
+    cr_assert_not_null(row(&r, "cap-b"));
+    cr_expect_eq(row(&r, "cap-b")->count, 2);
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_free(k);
+    cr_expect_eq(rows_at_rest().n, 1);
+    /* A restart with the clock past cap-b's expiry: not loaded, deleted. */
+    g_now = IAT + 5000;
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 0);
+    cr_expect_eq(rows_of(chio__kernel_store(k)).n, 0, "deleted at start");
+    chio_kernel_free(k);
+    cr_expect_eq(rows_at_rest().n, 0);
+    free(a);
+    free(b);
+}
+
+Test(reclaim, a_live_budget_row_is_never_deleted_and_still_refuses_across_restart)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    char *live = token("cap-l", 5000, ",\"max_invocations\":2"),
+         *gone = token("cap-x", 1000, ",\"max_invocations\":2"), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[2] = {live, gone};
+    const brow *l;
+    brows r;
+
+    open_n(k, caps, 2, sid);
+    cr_expect_eq(allowed(k, sid, "cap-l"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-l"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-x"), CHIO_CODE_NONE);
+    /* The last valid second of cap-l: sweeps and commits delete cap-x only. */
+    g_now = IAT + 4999;
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 1);
+    cr_expect_eq(allowed(k, sid, "cap-l"), CHIO_CODE_BUDGET_EXHAUSTED);
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 0);
+    cr_expect_eq(allowed(k, sid, "cap-l"), CHIO_CODE_BUDGET_EXHAUSTED);
+    r = rows_of(chio__kernel_store(k));
+    cr_expect_eq(r.n, 1);
+    cr_expect_null(row(&r, "cap-x"));
+    l = row(&r, "cap-l");
+    cr_assert_not_null(l, "a live budget's row is never deleted");
+    cr_expect_eq(l->count, 2);
+    cr_expect_eq(l->expires_at, IAT + 5000);
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_free(k);
+    /* Restart still before the expiry: loaded (not deleted), still spent. */
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    open_n(k, caps, 1, sid);
+    cr_expect_eq(allowed(k, sid, "cap-l"), CHIO_CODE_BUDGET_EXHAUSTED);
+    chio__reclaim_sweep(k, g_now, 1);
+    cr_expect_eq(allowed(k, sid, "cap-l"), CHIO_CODE_BUDGET_EXHAUSTED);
+    r = rows_of(chio__kernel_store(k));
+    cr_expect_eq(r.n, 1);
+    cr_assert_not_null(row(&r, "cap-l"));
+    cr_expect_eq(row(&r, "cap-l")->count, 2);
+    chio_kernel_free(k);
+    free(live);
+    free(gone);
+}
+
+Test(reclaim, old_8_byte_budget_rows_still_load_and_are_kept)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    char *spent = token("cap-o", 1000, ",\"max_invocations\":2"),
+         *up = token("cap-u", 1000, ",\"max_invocations\":3"), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[2] = {spent, up};
+    brows r;
+
+    cr_assert_eq(chio_kernel_start(k, NULL), 0); /* creates the store */
+    chio_kernel_free(k);
+    put_old_row("cap-o", 2);
+    put_old_row("cap-u", 1);
+    r = rows_at_rest();
+    cr_assert_eq(r.n, 2);
+    cr_expect_eq(row(&r, "cap-o")->expires_at, 0, "the 8-byte form: no known expiry");
+
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    open_n(k, caps, 2, sid);
+    cr_expect_eq(allowed(k, sid, "cap-o"), CHIO_CODE_BUDGET_EXHAUSTED, "the old count loaded");
+    cr_expect_eq(allowed(k, sid, "cap-u"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-u"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-u"), CHIO_CODE_BUDGET_EXHAUSTED);
+    r = rows_of(chio__kernel_store(k));
+    cr_expect_eq(row(&r, "cap-o")->count, 2);
+    cr_expect_eq(row(&r, "cap-o")->expires_at, 0, "not charged: still unknown");
+    cr_expect_eq(row(&r, "cap-u")->count, 3);
+    cr_expect_eq(row(&r, "cap-u")->expires_at, IAT + 1000, "a charge writes the expiry");
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_free(k);
+
+    /* Past both tokens' expiry: cap-u's row (expiry known) is deleted at
+     * start, cap-o's (unknown) is kept and loaded. */
+    g_now = IAT + 100000;
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 1);
+    chio__reclaim_sweep(k, g_now, 1);
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 1, "no known expiry: kept");
+    chio_kernel_free(k);
+    r = rows_at_rest();
+    cr_expect_eq(r.n, 1);
+    cr_assert_not_null(row(&r, "cap-o"));
+    cr_expect_eq(row(&r, "cap-o")->count, 2);
+    free(spent);
+    free(up);
+}
+
 /* ---- revocations ---------------------------------------------------------------------------- */
 
 typedef struct rec {
@@ -380,6 +592,57 @@ Test(reclaim, revocations_are_dropped_after_their_bound_never_before)
     cr_expect_eq(r.with_expiry, 0);
     free(a);
     free(b);
+}
+
+/* Issue 11 (persisted form): a revocation row leaves the store exactly
+ * when the kernel drops the revocation from memory, and stays otherwise. */
+Test(reclaim, revocation_rows_leave_the_store_when_the_kernel_drops_them)
+{
+    chio_kernel *k = kernel(0);
+    char *a = token("cap-a", 1000, NULL), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[1] = {a};
+    rec r;
+
+    open_n(k, caps, 1, sid);
+    revoke_id(k, "cap-a");
+    r = (rec){0, 0};
+    cr_assert_eq(chio__store_scan_revocation_records(chio__kernel_store(k), count_record, &r, NULL),
+                 0);
+    cr_expect_eq(r.n, 1);
+    cr_expect_eq(r.with_expiry, 1);
+    g_now = IAT + 999;
+    chio__reclaim_sweep(k, g_now, 1);
+    r = (rec){0, 0};
+    cr_assert_eq(chio__store_scan_revocation_records(chio__kernel_store(k), count_record, &r, NULL),
+                 0);
+    cr_expect_eq(r.n, 1, "kept while the token is valid");
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1);
+    g_now = IAT + 1000;
+    chio__reclaim_sweep(k, g_now, 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 0);
+    r = (rec){0, 0};
+    cr_assert_eq(chio__store_scan_revocation_records(chio__kernel_store(k), count_record, &r, NULL),
+                 0);
+    cr_expect_eq(r.n, 0, "dropped from memory: deleted from the store by the sweep");
+    chio_kernel_free(k);
+    cr_expect_eq(stored().n, 0);
+
+    /* The same record under a kernel that accepts delegation: kept in
+     * memory, so kept in the store, also across a restart. */
+    g_now = NOW;
+    k = kernel(0);
+    open_n(k, caps, 1, sid);
+    revoke_id(k, "cap-a");
+    chio_kernel_free(k);
+    cr_expect_eq(stored().with_expiry, 1);
+    g_now = IAT + 100000;
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    chio__reclaim_sweep(k, g_now, 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1);
+    chio_kernel_free(k);
+    cr_expect_eq(stored().n, 1, "kept in memory, kept in the store");
+    free(a);
 }
 
 Test(reclaim, with_delegation_allowed_revocations_carry_no_bound)
