@@ -173,7 +173,7 @@ struct chio_kernel {
     uint32_t inflight_high;  /* most credits ever held at once (atomic) */
     chio__event credit;      /* submitters wait here for a credit */
     uint32_t slow_commit_us; /* test hook: per receipt, before each group write (atomic) */
-    /* key memory (evaluate.c): 1 once the key_memory_unlocked check ran (atomic) */
+    /* key memory (codes.c): 1 once the key_memory_unlocked check ran (atomic) */
     int key_memory_checked;
 };
 
@@ -250,7 +250,7 @@ void chio__credits_release(chio_kernel *k, uint32_t n);
  * since start. */
 void chio__kernel_slow_commits(chio_kernel *k, uint32_t usec);
 uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k);
-/* evaluate.c (key memory): once per kernel, log a warning event
+/* codes.c (key memory): once per kernel, log a warning event
  * "key_memory_unlocked" when the keypair's pages could not be mlock()ed
  * (RLIMIT_MEMLOCK; they are still excluded from core dumps). Returns 1
  * when it warned. Idempotent, any thread; the first evaluation calls it,

@@ -6,7 +6,13 @@
  *   session.c      the session table and its state machine;
  *   authz.c        checks 1-8: verified-token cache, revocations, budgets;
  *   constraints.c  the argument constraints of check 6;
- *   evaluate.c     the pipeline, dispatch, streams, nested flows, receipts.
+ *   evaluate.c     the pipeline of a tool call (its entry points, sync and async);
+ *   request.c      the request: admission, argument caps, pre-checks, guards;
+ *   dispatch.c     dispatch, the tool context: streams, cancellation, nested flows;
+ *   decision.c     the decision's receipt and the response;
+ *   providers.c    resource reads and prompt gets;
+ *   codes.c        code and error names, errors without a receipt, key memory.
+ * The pipeline's files share request.h.
  * Registries are written in the build phase only and read without locks
  * afterwards (the `serving` flag is the publication point). The concurrent
  * tables are chio__shmap instances owned by struct chio__mediation.
@@ -187,7 +193,7 @@ int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const 
                            size_t args_canonical_len, char *reason, size_t cap);
 
 /* Reasons an evaluation can end with an error and no receipt: the names
- * of chio_error_code_name(), counted by evaluate.c (internal_error last,
+ * of chio_error_code_name(), counted by codes.c (internal_error last,
  * it takes anything else). */
 #define CHIO__UNRECEIPTED_MAP(XX) \
     XX(invalid_arguments)         \

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/dispatch.c - the tool's side of a call: tool outputs
+ * (chio_output_*); dispatch, checks 10 and 11 (plain or streamed); and the
+ * tool context (chio_tool_ctx_*): streamed chunks and their limits,
+ * cancellation and timeouts, and nested sampling/elicitation requests,
+ * each answered by the host and given a signed child receipt before the
+ * tool gets the answer. Runs on the caller's thread, inside the request
+ * (request.h); the host's cancel flag is the only thing read from
+ * elsewhere.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "request.h"
+
+/* ---- outputs ------------------------------------------------------------------------------ */
+
+int chio_output_set_json(chio_output *out, const char *json, size_t len)
+{
+    char *canon;
+    size_t clen;
+    int rc;
+
+    if (out == NULL || json == NULL)
+        return CHIO_EINVAL;
+    rc = chio_json_canonicalize(json, len, &canon, &clen, NULL);
+    if (rc != 0) {
+        snprintf(out->err, sizeof(out->err), "result is not valid JSON: %s", chio_strerror(rc));
+        out->set = -1;
+        return rc;
+    }
+    free(out->json);
+    out->json = canon;
+    out->len = clen;
+    out->set = 1;
+    return 0;
+}
+
+void chio_output_set_error(chio_output *out, const char *message)
+{
+    if (out == NULL)
+        return;
+    out->err[0] = '\0';
+    if (message != NULL) {
+        snprintf(out->err, sizeof(out->err), "%s", message);
+        chio__utf8_repair(out->err); /* the cut may split a character */
+    }
+}
+
+void chio__output_reset(chio_output *out)
+{
+    free(out->json);
+    memset(out, 0, sizeof(*out));
+}
+
+/* ---- cancellation -------------------------------------------------------------------------- */
+
+uint64_t chio__mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int chio__is_cancelled(const mreq *r)
+{
+    /* Relaxed: the host's flag orders nothing else; the call just ends. */
+    if (r->cancel != NULL && __atomic_load_n(r->cancel, __ATOMIC_RELAXED) != 0)
+        return 1;
+    return r->deadline_ns != 0 && chio__mono_ns() >= r->deadline_ns;
+}
+
+int chio_tool_ctx_cancelled(const chio_tool_ctx *c)
+{
+    return c != NULL && chio__is_cancelled(c->r);
+}
+
+/* The decision becomes `cancelled`: no output, whatever the tool did. */
+void chio__cancel_decision(mreq *r)
+{
+    int timed_out = !(r->cancel != NULL && __atomic_load_n(r->cancel, __ATOMIC_RELAXED) != 0);
+
+    r->verdict = CHIO_VERDICT_CANCELLED;
+    r->code = CHIO_CODE_CANCELLED;
+    r->deny_guard = NULL;
+    if (timed_out)
+        snprintf(r->reason, sizeof(r->reason), "cancelled: the call's %llu ms timeout passed",
+                 (unsigned long long)r->timeout_ms);
+    else
+        snprintf(r->reason, sizeof(r->reason), "cancelled by the host");
+    free(r->output);
+    r->output = NULL;
+    r->output_len = 0;
+}
+
+/* ---- streams -------------------------------------------------------------------------------- */
+
+static uint64_t elapsed_ms(const struct timespec *t0)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)(now.tv_sec - t0->tv_sec) * 1000u +
+           (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static int over_duration(chio_tool_ctx *c)
+{
+    uint64_t limit = c->k->max_stream_duration_secs;
+
+    if (limit == 0 || elapsed_ms(&c->t0) <= limit * 1000u)
+        return 0;
+    snprintf(c->limit_reason, sizeof(c->limit_reason),
+             "stream exceeded max_stream_duration_secs (%llu); output truncated",
+             (unsigned long long)limit);
+    c->limit_hit = 1;
+    return 1;
+}
+
+int chio_tool_ctx_emit_chunk(chio_tool_ctx *c, const char *json, size_t len)
+{
+    char *canon;
+    size_t clen;
+    int rc;
+
+    if (c == NULL || !c->streaming)
+        return CHIO_EINVAL;
+    if (chio__is_cancelled(c->r))
+        return CHIO_ECANCELLED;
+    if (c->limit_hit || over_duration(c))
+        return CHIO_ESTREAM_LIMIT;
+    if (json == NULL)
+        return CHIO_EINVAL;
+    rc = chio_json_canonicalize(json, len, &canon, &clen, NULL);
+    if (rc != 0) {
+        c->bad_chunk = rc;
+        return rc;
+    }
+    if (c->stream_bytes + clen > c->k->max_stream_total_bytes) {
+        snprintf(c->limit_reason, sizeof(c->limit_reason),
+                 "stream exceeded max_stream_total_bytes (%llu); output truncated",
+                 (unsigned long long)c->k->max_stream_total_bytes);
+        c->limit_hit = 1;
+        free(canon);
+        return CHIO_ESTREAM_LIMIT;
+    }
+    if (c->nchunks > 0)
+        chio__buf_putc(&c->chunks, ',');
+    chio__buf_append(&c->chunks, canon, clen);
+    free(canon);
+    if (c->chunks.oom) {
+        c->bad_chunk = CHIO_ENOMEM;
+        return CHIO_ENOMEM;
+    }
+    c->stream_bytes += clen;
+    c->nchunks++;
+    return 0;
+}
+
+const char *chio_tool_ctx_session_id(const chio_tool_ctx *c)
+{
+    return c ? c->r->s->id : NULL;
+}
+
+const char *chio_tool_ctx_request_id(const chio_tool_ctx *c)
+{
+    return c ? c->r->request_id : NULL;
+}
+
+/* ---- nested flows ---------------------------------------------------------------------------- */
+
+/* A tool's nested request is stored as its child receipt's parameters:
+ * values a secret_leak guard flags are redacted there too, whatever the
+ * verdict (guards do not judge nested requests). */
+static int redact_nested(chio_kernel *k, receipt_spec *sp, const char *req, size_t req_len,
+                         char *hash, char **redacted, chio_error *err)
+{
+    chio_json_doc *doc = NULL;
+    size_t n = 0, len = 0;
+    const char *guard = NULL;
+    int rc;
+
+    *redacted = NULL;
+    if (!chio__has_secret_guard(k))
+        return 0;
+    rc = chio_json_parse(req, req_len, &doc, err);
+    if (rc == 0)
+        rc = chio__redact(k, chio_json_root(doc), redacted, &len, &n, &guard);
+    chio_json_doc_free(doc);
+    if (rc != 0 || *redacted == NULL)
+        return rc;
+    rc = chio_sha256_hex(req, req_len, hash);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "hashing the nested request");
+    sp->params = *redacted;
+    sp->params_len = len;
+    sp->redaction = CHIO_REDACTION_REDACTED;
+    sp->orig_hash = hash;
+    sp->red_guard = guard;
+    sp->red_count = n;
+    return 0;
+}
+
+static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
+                  char **reply, size_t *reply_len, chio_error *err)
+{
+    chio_kernel *k;
+    mreq *r;
+    receipt_spec sp;
+    chio_receipt_builder *b;
+    chio_receipt *rec = NULL, **grown;
+    chio_output out;
+    char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65];
+    size_t req_len;
+    chio_code refused = CHIO_CODE_NONE;
+    int rc, host_rc = 0;
+
+    if (reply != NULL)
+        *reply = NULL;
+    if (c == NULL || reply == NULL || json == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL context, request or reply");
+    k = c->k;
+    r = c->r;
+    rc = chio_json_canonicalize(json, len, &req, &req_len, err);
+    if (rc != 0)
+        return rc;
+    if (kind == CHIO_NESTED_ELICITATION) {
+        if (!k->allow_elicitation)
+            refused = CHIO_CODE_ELICITATION_NOT_ALLOWED;
+    } else if (!k->allow_sampling) {
+        refused = CHIO_CODE_SAMPLING_NOT_ALLOWED;
+    } else if (kind == CHIO_NESTED_SAMPLING_WITH_TOOLS && !k->allow_sampling_tool_use) {
+        refused = CHIO_CODE_SAMPLING_TOOL_USE_NOT_ALLOWED;
+    }
+    memset(&out, 0, sizeof(out));
+    if (refused != CHIO_CODE_NONE) {
+        snprintf(reason, sizeof(reason), "%s is not allowed by the kernel configuration (%s)",
+                 kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling",
+                 refused == CHIO_CODE_ELICITATION_NOT_ALLOWED ? "allow_elicitation"
+                 : refused == CHIO_CODE_SAMPLING_NOT_ALLOWED  ? "allow_sampling"
+                                                              : "allow_sampling_tool_use");
+    } else if (k->med.nested_fn != NULL) {
+        host_rc = k->med.nested_fn(k->med.nested_user, kind, r->s->id, req, req_len, &out);
+        if (host_rc != 0 || out.set < 0) {
+            snprintf(reason, sizeof(reason), "the host could not answer the %s request%s%.100s",
+                     kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling",
+                     out.err[0] ? ": " : "", out.err);
+            refused = CHIO_CODE_TOOL_ERROR;
+        }
+    }
+    snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
+    chio__utf8_repair(child_id);
+    chio__utf8_repair(reason);
+    memset(&sp, 0, sizeof(sp));
+    sp.capability_id = r->cap_id;
+    sp.server = r->server;
+    sp.tool = kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage";
+    sp.params = req;
+    sp.params_len = req_len;
+    sp.output = refused == CHIO_CODE_NONE ? (out.set > 0 ? out.json : "null") : NULL;
+    sp.output_len = refused == CHIO_CODE_NONE ? (out.set > 0 ? out.len : 4) : 0;
+    sp.verdict = refused == CHIO_CODE_NONE ? CHIO_VERDICT_ALLOW : CHIO_VERDICT_DENY;
+    sp.reason = reason;
+    sp.guard = chio_code_name(refused);
+    sp.request_id = child_id;
+    sp.session_id = r->s->id;
+    sp.parent_request_id = r->request_id;
+    sp.now = chio__kernel_now(k);
+    rc = redact_nested(k, &sp, req, req_len, req_hash, &redacted, err);
+    if (rc == 0)
+        rc = chio__build_receipt(&sp, &b, err);
+    if (rc == 0)
+        rc = chio__kernel_sign_entered(k, b, NULL, &rec, err);
+    free(redacted);
+    free(req);
+    if (rc != 0) {
+        chio__output_reset(&out);
+        return rc;
+    }
+    grown = realloc(c->children, (c->nchildren + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        chio_receipt_free(rec);
+        chio__output_reset(&out);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    c->children = grown;
+    c->children[c->nchildren++] = rec;
+    if (refused == CHIO_CODE_TOOL_ERROR) {
+        chio__output_reset(&out);
+        return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET, "%s", reason);
+    }
+    if (refused != CHIO_CODE_NONE)
+        return chio__fail(err, CHIO_EDENIED, CHIO_NO_OFFSET, "%s", reason);
+    if (out.set > 0) {
+        *reply = out.json;
+        *reply_len = out.len;
+        out.json = NULL;
+    } else {
+        *reply = strdup("null");
+        *reply_len = 4;
+        if (*reply == NULL)
+            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    chio__output_reset(&out);
+    return 0;
+}
+
+int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len, int with_tools,
+                         char **reply, size_t *reply_len, chio_error *err)
+{
+    return nested(ctx, with_tools ? CHIO_NESTED_SAMPLING_WITH_TOOLS : CHIO_NESTED_SAMPLING,
+                  request_json, len, reply, reply_len, err);
+}
+
+int chio_tool_ctx_elicit(chio_tool_ctx *ctx, const char *request_json, size_t len, char **reply,
+                         size_t *reply_len, chio_error *err)
+{
+    return nested(ctx, CHIO_NESTED_ELICITATION, request_json, len, reply, reply_len, err);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+/* Check 10 and 11: run the tool; sets the verdict, the output and the code. */
+int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
+{
+    chio_tool_ctx *c = &r->tctx;
+    chio_output out;
+    int trc;
+
+    memset(&out, 0, sizeof(out));
+    if (srv->s.invoke_stream != NULL) {
+        c->streaming = 1;
+        clock_gettime(CLOCK_MONOTONIC, &c->t0);
+        trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, &out);
+        if (!c->limit_hit)
+            over_duration(c);
+        if (c->limit_hit) {
+            chio__buf_putc(&c->chunks, ']');
+            r->verdict = CHIO_VERDICT_INCOMPLETE;
+            r->code = CHIO_CODE_STREAM_LIMIT;
+            snprintf(r->reason, sizeof(r->reason), "%s", c->limit_reason);
+        } else if (trc != 0 || c->bad_chunk) {
+            snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
+                     out.err[0] ? ": " : "",
+                     out.err[0] ? out.err : (c->bad_chunk ? ": it emitted an invalid chunk" : ""));
+            chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+        } else {
+            chio__buf_putc(&c->chunks, ']');
+            r->verdict = CHIO_VERDICT_ALLOW;
+        }
+        if (r->verdict != CHIO_VERDICT_DENY) {
+            /* "[" + chunks + "]" */
+            size_t n = c->chunks.len;
+            r->output = malloc(n + 2);
+            if (r->output == NULL || c->chunks.oom) {
+                chio__output_reset(&out);
+                return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+            }
+            r->output[0] = '[';
+            memcpy(r->output + 1, c->chunks.data, n);
+            r->output[n + 1] = '\0';
+            r->output_len = n + 1;
+        }
+        chio__output_reset(&out);
+        return 0;
+    }
+    trc = srv->s.invoke(srv->s.user, c, r->tool, r->args, r->args_len, &out);
+    if (trc != 0 || out.set < 0) {
+        snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
+                 out.err[0] ? ": " : "", out.err);
+        chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+    } else {
+        r->verdict = CHIO_VERDICT_ALLOW;
+        if (out.set > 0) {
+            r->output = out.json;
+            r->output_len = out.len;
+            out.json = NULL;
+        } else {
+            r->output = strdup("null");
+            r->output_len = 4;
+            if (r->output == NULL)
+                return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        }
+    }
+    chio__output_reset(&out);
+    return 0;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/providers.c - resource reads and prompt gets
+ * (chio_kernel_read_resource(), chio_kernel_get_prompt()) through the same
+ * pipeline as a tool call: admission, pre-checks, the token and the
+ * pattern scope, the guards, then the first provider that has the name,
+ * and a receipt signed before the caller hears the decision; and the
+ * merged lists of what providers offer (chio_kernel_list_resources(),
+ * chio_kernel_list_prompts()). Runs on the caller's thread; the provider
+ * tables are read without locks (written before serving, mediate.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+
+/* ---- resources and prompts ------------------------------------------------------------------ */
+
+static int provided(mreq *r, int prompts, const char *name, const char *args, size_t args_len,
+                    chio_error *err)
+{
+    chio_kernel *k = r->k;
+    size_t i, n = prompts ? k->med.nprompts : k->med.nresources;
+    chio_output out;
+
+    if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) /* see decide_tool(), evaluate.c */
+        return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
+                          "kernel failed closed after a receipt store error; provider not run");
+    memset(&out, 0, sizeof(out));
+    for (i = 0; i < n; i++) {
+        const chio__provider_reg *p = prompts ? &k->med.prompts[i] : &k->med.resources[i];
+        int prc = prompts ? p->prompt.get(p->prompt.user, name, args, args_len, &out)
+                          : p->resource.read(p->resource.user, name, &out);
+        if (prc == CHIO_ENOTMINE) {
+            chio__output_reset(&out);
+            continue;
+        }
+        r->server = p->id;
+        if (prc != 0 || out.set < 0) {
+            snprintf(r->reason, sizeof(r->reason), "%s '%s' failed%s%s",
+                     prompts ? "prompt provider" : "resource provider", p->id,
+                     out.err[0] ? ": " : "", out.err);
+            chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+        } else {
+            r->verdict = CHIO_VERDICT_ALLOW;
+            r->output = out.set > 0 ? out.json : strdup("null");
+            r->output_len = out.set > 0 ? out.len : 4;
+            out.json = NULL;
+            if (r->output == NULL) {
+                chio__output_reset(&out);
+                return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+            }
+        }
+        chio__output_reset(&out);
+        return 0;
+    }
+    snprintf(r->reason, sizeof(r->reason), "no %s provider has '%.200s'",
+             prompts ? "prompt" : "resource", name);
+    chio__deny(r, CHIO_CODE_NOT_FOUND, NULL);
+    return 0;
+}
+
+/* The common pipeline of a resource read (@prompts 0) or prompt get. */
+static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
+                         const char *request_id, const char *capability_id, const char *name,
+                         const char *args_json, size_t args_len, chio_response *resp,
+                         chio_error *err)
+{
+    chio_buf params;
+    mreq r;
+    chio_code code;
+    char *pargs = NULL;
+    size_t pargs_len = 0;
+    int rc;
+
+    if (k == NULL || resp == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or response");
+    memset(resp, 0, sizeof(*resp));
+    if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
+        return rc;
+    if (name == NULL || !chio__utf8_valid(name, strlen(name)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a UTF-8 string",
+                          prompts ? "prompt name" : "resource URI");
+#ifdef CHIO_OTEL
+    uint64_t start = chio__otel_now_ns();
+#endif
+    chio__mreq_init(&r, k);
+    chio__buf_init(&params);
+    rc = chio__admit(&r, session_id, capability_id, request_id, err);
+    if (rc == 0 && prompts && (rc = chio__over_cap(&r, args_json, args_len)) < 0)
+        rc = chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the arguments");
+    else if (rc > 0)
+        rc = 0; /* denied below (pre_checks), with a summary as parameters */
+    else if (rc == 0 && prompts)
+        rc = chio_json_canonicalize(args_json ? args_json : "{}", args_json ? args_len : 2, &pargs,
+                                    &pargs_len, err);
+    if (rc == 0 && !r.over_cap) {
+        /* parameters: {"arguments":..,"name":..} or {"uri":..} */
+        if (prompts) {
+            chio__buf_puts(&params, "{\"arguments\":");
+            chio__buf_append(&params, pargs, pargs_len);
+            chio__buf_puts(&params, ",\"name\":");
+        } else {
+            chio__buf_puts(&params, "{\"uri\":");
+        }
+        chio__json_write_string(&params, name, strlen(name));
+        chio__buf_putc(&params, '}');
+        rc = params.oom ? chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory")
+                        : chio__parse_args(&r, params.data, params.len, 0, err);
+    }
+    if (rc != 0)
+        goto out;
+    if (r.invalid_request == NULL && name[0] == '\0')
+        r.invalid_request = prompts ? "the prompt name is empty" : "the resource URI is empty";
+    r.server = "*";
+    r.tool = prompts ? "prompts/get" : "resources/read";
+    if (chio__pre_checks(&r)) {
+        code = r.code;
+    } else {
+        code = chio__check_token(k, r.sc, r.s->agent, r.now, r.reason, sizeof(r.reason));
+        if (code == CHIO_CODE_NONE)
+            code = chio__check_pattern_scope(r.sc->cap, prompts, name, r.reason, sizeof(r.reason));
+    }
+    if (code != CHIO_CODE_NONE)
+        chio__deny(&r, code, NULL);
+    else
+        rc = chio__run_guards(&r, "*", r.tool, err);
+    if (rc == 0 && r.verdict != CHIO_VERDICT_DENY)
+        rc = provided(&r, prompts, name, pargs, pargs_len, err);
+    if (rc == 0)
+        rc = chio__finish_sync(&r, resp, err);
+out:
+    if (rc != 0)
+        chio__count_unreceipted(k, rc);
+#ifdef CHIO_OTEL
+    chio__otel_report(k, start, r.s, prompts ? "prompts/get" : "resources/read",
+                      r.server ? r.server : "*", capability_id,
+                      r.request_id ? r.request_id : request_id, rc, resp);
+#endif
+    free(pargs);
+    chio__buf_destroy(&params);
+    chio__mreq_destroy(&r);
+    return rc;
+}
+
+int chio_kernel_read_resource(chio_kernel *k, const char *session_id, const char *request_id,
+                              const char *capability_id, const char *uri, chio_response *resp,
+                              chio_error *err)
+{
+    return mediate_named(k, 0, session_id, request_id, capability_id, uri, NULL, 0, resp, err);
+}
+
+int chio_kernel_get_prompt(chio_kernel *k, const char *session_id, const char *request_id,
+                           const char *capability_id, const char *name, const char *arguments_json,
+                           size_t arguments_len, chio_response *resp, chio_error *err)
+{
+    return mediate_named(k, 1, session_id, request_id, capability_id, name, arguments_json,
+                         arguments_len, resp, err);
+}
+
+static int list_all(chio_kernel *k, int prompts, char **out, size_t *len, chio_error *err)
+{
+    size_t i, n, count = 0;
+    chio_buf b;
+
+    if (k == NULL || out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or out");
+    n = prompts ? k->med.nprompts : k->med.nresources;
+    chio__buf_init(&b);
+    chio__buf_putc(&b, '[');
+    for (i = 0; i < n; i++) {
+        const chio__provider_reg *p = prompts ? &k->med.prompts[i] : &k->med.resources[i];
+        int (*list)(void *, chio_output *) = prompts ? p->prompt.list : p->resource.list;
+        void *user = prompts ? p->prompt.user : p->resource.user;
+        chio_output o;
+        chio_json_doc *doc = NULL;
+        size_t j;
+
+        if (list == NULL)
+            continue;
+        memset(&o, 0, sizeof(o));
+        if (list(user, &o) != 0 || o.set <= 0 || chio_json_parse(o.json, o.len, &doc, NULL) != 0 ||
+            chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_ARRAY) {
+            chio_json_doc_free(doc);
+            chio__output_reset(&o);
+            chio__buf_destroy(&b);
+            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                              "provider '%s' did not list a JSON array", p->id);
+        }
+        for (j = 0; j < chio_json_size(chio_json_root(doc)); j++) {
+            if (count++ > 0)
+                chio__buf_putc(&b, ',');
+            chio__json_write(&b, chio_json_at(chio_json_root(doc), j));
+        }
+        chio_json_doc_free(doc);
+        chio__output_reset(&o);
+    }
+    chio__buf_putc(&b, ']');
+    *out = chio__buf_detach(&b, len);
+    return *out ? 0 : chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+}
+
+int chio_kernel_list_resources(chio_kernel *k, char **out, size_t *len, chio_error *err)
+{
+    return list_all(k, 0, out, len, err);
+}
+
+int chio_kernel_list_prompts(chio_kernel *k, char **out, size_t *len, chio_error *err)
+{
+    return list_all(k, 1, out, len, err);
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/request.h - what the files of the evaluation pipeline
+ * (chio/evaluate.h, spec/kernel.md) share, private to src/kernel: the
+ * request being mediated (struct mreq), its guard evidence, the tool
+ * context, tool outputs and the spec of a receipt, and the functions one
+ * of these files calls in another:
+ *   codes.c      code and error names, the counters of errors without a
+ *                receipt, the key-memory check;
+ *   request.c    the request: its lifetime, admission (bound ids, argument
+ *                parsing and caps), pre-checks, guards and their evidence,
+ *                denials;
+ *   dispatch.c   tool outputs, dispatch (checks 10 and 11), the tool
+ *                context: streams, cancellation and durations, nested
+ *                sampling/elicitation and their child receipts;
+ *   decision.c   the decision's receipt (receipt spec, stored parameters,
+ *                builder) and the response;
+ *   evaluate.c   the tool-call entry points: checks 1-10, the decision
+ *                log, signing and answering (sync, with options, async);
+ *   providers.c  resource reads and prompt gets, and their lists.
+ * A request belongs to the thread evaluating it; it holds the kernel and
+ * its session from admission until its receipt is queued (evaluate.c).
+ */
+#ifndef CHIO_KERNEL_REQUEST_H
+#define CHIO_KERNEL_REQUEST_H
+
+#include <time.h>
+
+#include "kernel_internal.h"
+
+#define REASON_CAP 512
+
+/* ---- types ---------------------------------------------------------------------------- */
+
+struct chio_output {
+    char *json; /* canonical */
+    size_t len;
+    int set;
+    char err[256];
+};
+
+typedef struct evidence {
+    char *name;
+    int passed;
+    char *details;
+} evidence;
+
+struct chio_tool_ctx {
+    chio_kernel *k;
+    struct mreq *r;
+    /* stream state */
+    int streaming;
+    chio_buf chunks;
+    size_t nchunks;
+    uint64_t stream_bytes;
+    int limit_hit, bad_chunk;
+    char limit_reason[160];
+    struct timespec t0;
+    /* nested requests */
+    chio_receipt **children;
+    size_t nchildren;
+    unsigned nested_seq;
+};
+
+typedef struct mreq {
+    chio_kernel *k;
+    chio__session *s;
+    const chio__session_cap *sc;
+    int in_kernel, in_session;
+    char *request_id;
+    const char *server; /* receipt tool_server */
+    const char *tool;   /* receipt tool_name */
+    char *args;         /* canonical parameters */
+    size_t args_len;
+    chio_json_doc *args_doc;
+    uint64_t now;
+    /* decision */
+    chio_verdict verdict;
+    chio_code code;
+    char reason[REASON_CAP];
+    const char *deny_guard; /* decision.guard on deny */
+    evidence *ev;
+    size_t nev;
+    char *output; /* canonical tool output (allow / incomplete) */
+    size_t output_len;
+    chio_tool_ctx tctx;
+    /* cancellation (chio_kernel_evaluate_ex) */
+    const int *cancel;
+    uint64_t deadline_ns; /* monotonic; 0 = none */
+    uint64_t timeout_ms;
+    chio__charge charge; /* the budget charge committed with the receipt */
+    /* Well-formed calls the pipeline refuses before its checks; each still
+     * gets a deny receipt (see chio__pre_checks()). */
+    const char *cap_id;          /* receipt capability_id: the token's, or as asked */
+    const char *invalid_request; /* why the request itself is refused, or NULL */
+    char unrecordable[160];      /* why the arguments cannot be stored verbatim, or "" */
+    /* Arguments text over max_argument_bytes: never parsed; its length and
+     * the SHA-256 of the raw text stand for it in the receipt. */
+    int over_cap;
+    size_t raw_len;
+    char raw_hash[65];
+    char *marks[4]; /* markers standing for over-long ids (chio__bound_id()) */
+    size_t nmarks;
+} mreq;
+
+typedef struct receipt_spec {
+    const char *capability_id, *server, *tool;
+    const char *params; /* canonical text; or: */
+    size_t params_len;
+    const chio_json *params_v; /* parsed parameters (then params is their canonical text) */
+    chio_json_doc *params_doc; /* or: parsed parameters handed to the receipt (taken) */
+    const char *output;        /* NULL: no output */
+    size_t output_len;
+    chio_verdict verdict;
+    const char *reason, *guard;
+    const evidence *ev;
+    size_t nev;
+    const char *request_id, *session_id, *parent_request_id;
+    uint64_t now;
+    /* The stored parameters are a redacted copy or a summary: the original's
+     * hash is bound in metadata.redaction. NULL orig_hash = verbatim. */
+    chio_redaction_mode redaction;
+    const char *orig_hash, *red_guard, *red_reason;
+    uint64_t red_count;
+} receipt_spec;
+
+/* ---- codes.c -------------------------------------------------------------------------- */
+
+/* Count an evaluation that ended in @rc with no receipt, by reason. */
+void chio__count_unreceipted(chio_kernel *k, int rc);
+
+/* ---- request.c ------------------------------------------------------------------------ */
+
+void chio__mreq_init(mreq *r, chio_kernel *k);
+/* Release the session and the kernel (once). */
+void chio__mreq_leave(mreq *r);
+void chio__mreq_destroy(mreq *r);
+/* An over-long id or name becomes a marker and the call is refused. */
+int chio__bound_id(mreq *r, const char *what, const char **s, chio_error *err);
+/* 1 when the arguments text is over max_argument_bytes, -1 when hashing failed. */
+int chio__over_cap(mreq *r, const char *json, size_t len);
+/* Parse and canonicalise the arguments (@capped: held to max_argument_bytes). */
+int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_error *err);
+void chio__deny(mreq *r, chio_code code, const char *guard);
+/* Admission: everything that ends in an error without a receipt. */
+int chio__admit(mreq *r, const char *session_id, const char *capability_id, const char *request_id,
+                chio_error *err);
+/* Refusals before checks 1-9; 1 when the call is denied. */
+int chio__pre_checks(mreq *r);
+/* Check 9: the guards, in registration order. */
+int chio__run_guards(mreq *r, const char *server, const char *tool, chio_error *err);
+
+/* ---- dispatch.c ----------------------------------------------------------------------- */
+
+void chio__output_reset(chio_output *out);
+uint64_t chio__mono_ns(void);
+int chio__is_cancelled(const mreq *r);
+/* The decision becomes `cancelled`: no output, whatever the tool did. */
+void chio__cancel_decision(mreq *r);
+/* Check 10 and 11: run the tool; sets the verdict, the output and the code. */
+int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err);
+
+/* ---- decision.c ----------------------------------------------------------------------- */
+
+int chio__build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chio_error *err);
+/* Does the kernel have a built-in secret_leak guard (whose flags redact)? */
+int chio__has_secret_guard(const chio_kernel *k);
+/* The receipt builder of the request's decision. */
+int chio__mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err);
+/* Move the decision into @resp (receipt added by the caller). */
+int chio__fill_response(mreq *r, chio_response *resp);
+
+/* ---- evaluate.c ----------------------------------------------------------------------- */
+
+/* Sign synchronously and answer. */
+int chio__finish_sync(mreq *r, chio_response *resp, chio_error *err);
+#ifdef CHIO_OTEL
+/* One span per evaluation (otel.c); @resp is read only when @rc is 0. */
+void chio__otel_report(chio_kernel *k, uint64_t start, const chio__session *s, const char *tool,
+                       const char *server, const char *cap_id, const char *request_id, int rc,
+                       const chio_response *resp);
+#endif
+
+#endif
