@@ -714,12 +714,15 @@ void chio_keypair_free(chio_keypair *kp)
 
 int chio_keypair_lock_memory(chio_keypair *kp, chio_error *err)
 {
+    int e;
+
     if (kp == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL keypair");
     if (kp->locked)
         return 0;
-    if (mlock(kp, kp->map_len) != 0 || (errno = lock_copy_pages(kp)) != 0) {
-        int e = errno;
+    /* Our own pages, then the heap pages marked for OpenSSL's copy. */
+    e = mlock(kp, kp->map_len) != 0 ? errno : lock_copy_pages(kp);
+    if (e != 0) {
         kp->lock_errno = e;
         return chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET,
                           "mlock of the key failed: %s (raise RLIMIT_MEMLOCK, ulimit -l)",
