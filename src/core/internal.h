@@ -173,6 +173,28 @@ void chio__utf8_repair(char *s);
  * it was wiped and before it is freed (NULL: none). */
 void chio__keypair_set_free_hook(void (*fn)(const void *mem, size_t len));
 
+/* What key creation did about OpenSSL's own copy of the private key
+ * (core/crypto.c): moved it into OpenSSL's secure heap when the host has
+ * one, then scanned the process's writable private memory for the seed
+ * outside the keypair's pages and marked those pages MADV_DONTDUMP. */
+typedef struct chio__key_dump_state {
+    int secure_heap;  /* 1: the key was moved into OpenSSL's secure heap */
+    int scanned;      /* 1: the scan ran to the end */
+    int scan_errno;   /* why it did not (ENOENT: no /proc), else 0 */
+    size_t copies;    /* copies of the seed found outside our pages */
+    size_t pages;     /* pages marked MADV_DONTDUMP (and mlock tried) for them */
+    size_t unmarked;  /* copies whose page madvise refused: still in a dump */
+    size_t unlocked;  /* marked pages mlock refused */
+    size_t unread;    /* writable mappings that could not be read through */
+    size_t regions;   /* mappings scanned */
+    size_t bytes;     /* bytes scanned */
+    uint64_t scan_ns; /* time the scan took */
+} chio__key_dump_state;
+
+/* Copy @kp's state into @out; CHIO_EINVAL for NULL arguments. */
+struct chio_keypair;
+int chio__keypair_dump_state(const struct chio_keypair *kp, chio__key_dump_state *out);
+
 /* ---- hex ---------------------------------------------------------------------- */
 
 void chio__hex_encode(const uint8_t *in, size_t n, char *out); /* writes 2n chars + NUL */

@@ -13,9 +13,11 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -773,9 +775,16 @@ static dump_scan scan_process(pid_t pid, const uint8_t seed[32], const char *hex
     return s;
 }
 
+/* What the keyholder reports of its key's memory on its "ready" line. */
+typedef struct keyholder_state {
+    int locked, dontdump, scanned, secure;
+    size_t copies, pages;
+    unsigned long long scan_us;
+} keyholder_state;
+
 /* Start the keyholder with a fresh random seed (from a 0600 file), wait
  * for "ready", scan it, end it. */
-static dump_scan run_keyholder(int secure_heap, int *locked, int *dontdump)
+static dump_scan run_keyholder(int secure_heap, keyholder_state *ks)
 {
     char *seed_path = path_in("seed"), hex[65], ready[128];
     int in[2], out[2], pid_read = 0, status;
@@ -814,7 +823,8 @@ static dump_scan run_keyholder(int secure_heap, int *locked, int *dontdump)
     rd = fdopen(out[0], "r");
     cr_assert_not_null(rd);
     if (fgets(ready, sizeof(ready), rd) == NULL ||
-        sscanf(ready, "ready %d %d %d", &pid_read, locked, dontdump) != 3) {
+        sscanf(ready, "ready %d %d %d %d %zu %zu %llu %d", &pid_read, &ks->locked, &ks->dontdump,
+               &ks->scanned, &ks->copies, &ks->pages, &ks->scan_us, &ks->secure) != 8) {
         close(in[1]);
         waitpid(pid, &status, 0);
         cr_assert_fail("keyholder did not get ready (status %d)", status);
@@ -837,42 +847,137 @@ static dump_scan run_keyholder(int secure_heap, int *locked, int *dontdump)
  * process: every readable mapping except those flagged dd in smaps (what
  * the kernel leaves out of a core dump). Checked: the seed's hex (either
  * case) is nowhere in it; the seed's 32 bytes are in a dd page (the
- * keypair's own page); outside dd pages they appear at most once, which is
- * OpenSSL's copy of the private key (its ECX_KEY, in OpenSSL's ordinary
- * heap: OpenSSL 3.0 copies a raw private key there with OPENSSL_malloc and
- * not into its secure heap, so CRYPTO_secure_malloc_init does not move it;
- * the second run shows that and fails if a newer OpenSSL adds a copy).
- * Not checked: that the one dumpable copy is OpenSSL's and not another
- * of ours (the keypair holds no other; CRYPTO_secure_used() staying 0
- * across EVP_PKEY_new_raw_private_key is what shows where OpenSSL's is).
+ * keypair's own page); and, when the keypair reports its protection
+ * complete (dontdump 1: the scan at key creation ran and marked every copy
+ * it found), nowhere outside dd pages. OpenSSL 3.0 keeps its own copy of
+ * the private key in its ordinary heap (OSSL_PARAM_get_octet_string's
+ * OPENSSL_malloc); key creation finds it there and marks its page
+ * MADV_DONTDUMP (exactly one copy, one or two pages). With a secure heap
+ * the key is moved into it first (EVP_PKEY_dup), so the scan finds no copy
+ * and marks nothing; the secure heap is itself dd.
  */
-static void expect_dump_holds_only_openssls_copy(int secure_heap)
+static void expect_dump_holds_no_seed(int secure_heap)
 {
-    int locked = -1, dontdump = -1;
-    dump_scan s = run_keyholder(secure_heap, &locked, &dontdump);
+    keyholder_state ks = {-1, -1, -1, -1, 0, 0, 0};
+    dump_scan s = run_keyholder(secure_heap, &ks);
 
     cr_log_info("%s: %zu regions (%zu dd), seed copies: %zu dumpable, %zu in dd pages; "
-                "key page locked %d",
+                "key page locked %d; key creation: scanned %d, %zu copies of OpenSSL's, "
+                "%zu pages marked, %llu us, secure heap %d",
                 secure_heap ? "secure heap" : "default", s.regions, s.dd_regions, s.raw_dumpable,
-                s.raw_dd, locked);
-    cr_expect_eq(dontdump, 1, "the keypair's page is not MADV_DONTDUMP");
+                s.raw_dd, ks.locked, ks.scanned, ks.copies, ks.pages, ks.scan_us, ks.secure);
+    cr_expect_eq(ks.dontdump, 1,
+                 "the key's memory is not reported out of core dumps (scanned %d, %zu copies, "
+                 "%zu pages)",
+                 ks.scanned, ks.copies, ks.pages);
+    cr_expect_eq(ks.scanned, 1, "key creation did not scan for OpenSSL's copy");
     cr_expect_geq(s.raw_dd, 1, "the seed is in no page flagged dd (the keypair's page is not dd)");
-    cr_expect_leq(s.raw_dumpable, 1,
-                  "a core dump would hold %zu copies of the seed bytes (OpenSSL's is one)",
-                  s.raw_dumpable);
+    if (ks.dontdump == 1)
+        cr_expect_eq(s.raw_dumpable, 0, "a core dump would hold %zu copies of the seed bytes",
+                     s.raw_dumpable);
+    else
+        cr_expect_leq(s.raw_dumpable, 1, "%zu dumpable copies of the seed bytes", s.raw_dumpable);
     cr_expect_eq(s.hex_dumpable, 0, "a core dump would hold the seed's hex (%zu copies)",
                  s.hex_dumpable);
     cr_expect_eq(s.unread, 0, "%zu regions could not be read", s.unread);
+    if (secure_heap) {
+        cr_expect_eq(ks.secure, 1, "the key was not moved into the secure heap");
+        cr_expect_eq(ks.copies, 0, "%zu copies outside the secure heap", ks.copies);
+    } else {
+        /* OpenSSL 3.0's one copy; more would be a new copy to look at. */
+        cr_expect_eq(ks.copies, 1, "key creation found %zu copies of the seed", ks.copies);
+        cr_expect(ks.pages == 1 || ks.pages == 2, "%zu pages marked", ks.pages);
+    }
 }
 
-Test(reliability, a_core_dump_holds_no_seed_of_ours, .timeout = 60)
+Test(reliability, a_core_dump_holds_no_seed, .timeout = 60)
 {
-    expect_dump_holds_only_openssls_copy(0);
+    expect_dump_holds_no_seed(0);
 }
 
-Test(reliability, a_core_dump_holds_no_seed_of_ours_with_a_secure_heap, .timeout = 60)
+Test(reliability, a_core_dump_holds_no_seed_with_a_secure_heap, .timeout = 60)
 {
-    expect_dump_holds_only_openssls_copy(1);
+    expect_dump_holds_no_seed(1);
+}
+
+/* A fresh random keypair and its seed, copied into @dd_seed (a page of the
+ * caller's, DONTDUMP, so the copy is not counted as dumpable). */
+static chio_keypair *keypair_with_seed(uint8_t *dd_seed, char hex[65])
+{
+    chio_keypair *kp;
+
+    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
+    cr_assert_eq(chio_keypair_write_seed_hex(kp, hex), 0);
+    cr_assert_eq(chio__hex_decode_exact(hex, 64, dd_seed, 32), 0);
+    return kp;
+}
+
+/* In this process: two keypairs whose OpenSSL copies likely share a heap
+ * page; freeing one keeps the other's copy out of dumps (the marks are
+ * refcounted per page), and freeing both leaves no copy of either. */
+Test(reliability, openssl_key_copies_stay_marked_until_their_key_is_freed, .timeout = 60)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    uint8_t *seeds =
+        mmap(NULL, (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    chio__key_dump_state st;
+    char hex_a[65], hex_b[65];
+    chio_keypair *a, *b;
+    dump_scan s;
+    int dd = -1;
+
+    cr_assert_neq(seeds, MAP_FAILED);
+    cr_assert_eq(madvise(seeds, (size_t)ps, MADV_DONTDUMP), 0);
+    a = keypair_with_seed(seeds, hex_a);
+    b = keypair_with_seed(seeds + 32, hex_b);
+    cr_assert_eq(chio__keypair_dump_state(b, &st), 0);
+    cr_expect_eq(chio_keypair_memory_locked(b, &dd, NULL) >= 0, 1);
+    cr_expect_eq(dd, 1, "scanned %d errno %d copies %zu unmarked %zu unread %zu", st.scanned,
+                 st.scan_errno, st.copies, st.unmarked, st.unread);
+    cr_expect_geq(st.copies, 1, "OpenSSL's copy was not found");
+    cr_log_info("key creation scan: %zu regions, %zu bytes, %llu us, %zu copies, %zu pages",
+                st.regions, st.bytes, (unsigned long long)(st.scan_ns / 1000), st.copies, st.pages);
+    cr_expect_eq(chio__keypair_dump_state(NULL, &st), CHIO_EINVAL);
+
+    s = scan_process(getpid(), seeds, hex_a);
+    cr_expect_eq(s.raw_dumpable, 0, "key a: %zu dumpable copies", s.raw_dumpable);
+    chio_keypair_free(a);
+    s = scan_process(getpid(), seeds + 32, hex_b);
+    cr_expect_eq(s.raw_dumpable, 0, "key b after a's free: %zu dumpable copies", s.raw_dumpable);
+    cr_expect_geq(s.raw_dd, 1, "key b's copies are gone");
+    chio_keypair_free(b);
+    s = scan_process(getpid(), seeds, hex_a);
+    cr_expect_eq(s.raw_dumpable + s.raw_dd, 1, "key a: %zu copies after free (1: ours)",
+                 s.raw_dumpable + s.raw_dd);
+    s = scan_process(getpid(), seeds + 32, hex_b);
+    cr_expect_eq(s.raw_dumpable + s.raw_dd, 1, "key b: %zu copies after free (1: ours)",
+                 s.raw_dumpable + s.raw_dd);
+    OPENSSL_cleanse(seeds, (size_t)ps);
+    munmap(seeds, (size_t)ps);
+}
+
+/* Without /proc (hidden here by a tmpfs in a mount namespace of this test
+ * process's own) key creation cannot look for OpenSSL's copy: the key is
+ * still built and usable, and says it is not out of core dumps. */
+Test(reliability, a_key_without_proc_reports_its_copy_unprotected)
+{
+    uint8_t sig[CHIO_SIGNATURE_BYTES];
+    chio__key_dump_state st;
+    chio_keypair *kp;
+    int dd = -1;
+
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", "/proc", "tmpfs", 0, "size=64k") != 0)
+        cr_skip_test("cannot hide /proc here (needs root): %s", strerror(errno));
+    cr_assert_eq(chio_keypair_from_seed_hex(TEST_SEED, 64, &kp, NULL), 0);
+    cr_assert_eq(chio__keypair_dump_state(kp, &st), 0);
+    (void)chio_keypair_memory_locked(kp, &dd, NULL);
+    cr_expect_eq(dd, 0, "a key whose OpenSSL copy was not looked for reported dontdump");
+    cr_expect_eq(st.scanned, 0);
+    cr_expect_eq(st.scan_errno, ENOENT, "errno %d", st.scan_errno);
+    cr_expect_eq(chio_keypair_sign(kp, "m", 1, sig), 0);
+    chio_keypair_free(kp);
 }
 
 /* Keys are locked by default where RLIMIT_MEMLOCK allows, and say so when

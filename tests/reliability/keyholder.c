@@ -6,13 +6,15 @@
  * read(2) (no stdio buffer keeps a copy), builds a kernel from it, wipes
  * its own buffer, signs one receipt through the kernel (the signer
  * thread's pooled context included), prints "ready <pid> <locked>
- * <dontdump>" and waits until stdin closes (or a line arrives).
+ * <dontdump> <scanned> <copies> <pages> <scan_us> <secure>" (the last five
+ * from chio__keypair_dump_state(): what key creation did about OpenSSL's
+ * copy of the key) and waits until stdin closes (or a line arrives).
  *
  *   keyholder [--secure-heap] [--seed-file PATH]
  *
  * --secure-heap: give OpenSSL a secure heap first
- * (CRYPTO_secure_malloc_init), to see whether its copy of the private key
- * moves there (with OpenSSL 3.0 it does not).
+ * (CRYPTO_secure_malloc_init): libchio then moves OpenSSL's copy of the
+ * private key there (EVP_PKEY_dup), so the scan finds no copy to mark.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "chio/chio.h"
+#include "core/internal.h"
 
 #define POLICY "policy-keyholder"
 
@@ -49,6 +52,7 @@ int main(int argc, char **argv)
     chio_kernel *k = NULL;
     chio_receipt_builder *b = NULL;
     chio_receipt *rec = NULL;
+    chio__key_dump_state ds;
     chio_error err;
     size_t len = 0;
     int i, fd = 0, secure = 0, dontdump = 0, locked;
@@ -75,6 +79,8 @@ int main(int argc, char **argv)
         return fprintf(stderr, "seed: %s\n", err.message), 1;
     OPENSSL_cleanse(seed, sizeof(seed));
     locked = chio_keypair_memory_locked(kp, &dontdump, NULL);
+    if (chio__keypair_dump_state(kp, &ds) != 0)
+        return fprintf(stderr, "no dump state\n"), 1;
 
     chio_kernel_config_init(&cfg);
     cfg.keypair = kp;
@@ -93,7 +99,8 @@ int main(int argc, char **argv)
         return fprintf(stderr, "sign: %s\n", err.message), 1;
     chio_receipt_free(rec);
 
-    printf("ready %d %d %d\n", (int)getpid(), locked, dontdump);
+    printf("ready %d %d %d %d %zu %zu %llu %d\n", (int)getpid(), locked, dontdump, ds.scanned,
+           ds.copies, ds.pages, (unsigned long long)(ds.scan_ns / 1000), ds.secure_heap);
     fflush(stdout);
     (void)!read(0, line, sizeof(line)); /* wait for the test */
     chio_kernel_free(k);
