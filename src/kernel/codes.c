@@ -132,9 +132,14 @@ int chio__kernel_check_key_memory(chio_kernel *k)
     /* Relaxed exchange: only "exactly once" matters, nothing is published. */
     if (__atomic_exchange_n(&k->key_memory_checked, 1, __ATOMIC_RELAXED) != 0)
         return 0;
-    if (chio_keypair_memory_locked(k->kp, &dontdump, &lock_errno) != 0)
+    if (chio_keypair_memory_locked(k->kp, &dontdump, &lock_errno) != 0 && dontdump)
         return 0;
-    chio__log(k, CHIO_LOG_WARN, "key_memory_unlocked", strerror(lock_errno),
+    /* Not locked, or a copy of the key may reach a core dump (no /proc to
+     * find OpenSSL's copy): either way the operator hears of it once. */
+    chio__log(k, CHIO_LOG_WARN, "key_memory_unlocked",
+              lock_errno ? strerror(lock_errno)
+                         : "OpenSSL's copy of the key was not found (no /proc/self/mem): a "
+                           "core dump may hold it",
               "\"dontdump\":%s,\"errno\":%d,\"hint\":\"raise RLIMIT_MEMLOCK (ulimit -l); "
               "lock_key_memory = 1 makes this fatal\"",
               dontdump ? "true" : "false", lock_errno);
