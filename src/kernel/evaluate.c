@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "request.h"
 
@@ -107,11 +108,40 @@ static int prepare_tool(mreq *r, const chio_call *call, chio_error *err)
     return decide_tool(r, call, err);
 }
 
+/*
+ * Allows are logged at debug. Denies at info at most once a second per
+ * kernel (with how many denies were not logged at info since), the others
+ * at debug: an agent hammering denied calls must not turn each into a log
+ * line under the log lock. The receipts hold every decision.
+ */
 static void log_decision(mreq *r)
 {
-    chio__log(r->k, r->verdict == CHIO_VERDICT_ALLOW ? CHIO_LOG_DEBUG : CHIO_LOG_INFO, "decision",
-              NULL, "\"verdict\":\"%s\",\"code\":\"%s\"", chio_verdict_name(r->verdict),
-              chio_code_name(r->code));
+    chio_kernel *k = r->k;
+    struct timespec ts;
+    uint64_t sec, last, skipped;
+
+    if (r->verdict == CHIO_VERDICT_ALLOW) {
+        chio__log(k, CHIO_LOG_DEBUG, "decision", NULL, "\"verdict\":\"%s\",\"code\":\"%s\"",
+                  chio_verdict_name(r->verdict), chio_code_name(r->code));
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    sec = (uint64_t)ts.tv_sec + 1; /* 0 = never logged */
+    /* Relaxed: the CAS only elects one logger per second; the counter is
+     * a statistic read by that logger, not a publication. */
+    last = __atomic_load_n(&k->deny_log_sec, __ATOMIC_RELAXED);
+    if (last != sec && __atomic_compare_exchange_n(&k->deny_log_sec, &last, sec, 0,
+                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        skipped = __atomic_exchange_n(&k->deny_log_skipped, 0, __ATOMIC_RELAXED);
+        chio__log(k, CHIO_LOG_INFO, "decision", NULL,
+                  "\"verdict\":\"%s\",\"code\":\"%s\",\"denies_not_logged\":%llu",
+                  chio_verdict_name(r->verdict), chio_code_name(r->code),
+                  (unsigned long long)skipped);
+        return;
+    }
+    __atomic_add_fetch(&k->deny_log_skipped, 1, __ATOMIC_RELAXED);
+    chio__log(k, CHIO_LOG_DEBUG, "decision", NULL, "\"verdict\":\"%s\",\"code\":\"%s\"",
+              chio_verdict_name(r->verdict), chio_code_name(r->code));
 }
 
 /* Sign synchronously and answer. */

@@ -59,6 +59,10 @@ static int read_or_write(void *user, chio_tool_ctx *ctx, const char *tool, const
     return kt_echo_tool(user, ctx, tool, args, len, out);
 }
 
+/* A log sink for the next lt_kernel_at (NULL: error-level logs to stderr). */
+static chio_log_fn lt_log;
+static void *lt_log_ctx;
+
 /* A kernel ("srv": read, write) with a prompt provider, a session
  * holding cap-1 (tools and prompts), and arguments capped at @cap (0:
  * the default). */
@@ -78,6 +82,11 @@ static chio_kernel *lt_kernel_at(const char *path, uint64_t cap, char sid[CHIO_S
     cfg.clock = lt_clock;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
+    if (lt_log != NULL) {
+        cfg.log = lt_log;
+        cfg.log_ctx = lt_log_ctx;
+        cfg.log_level = CHIO_LOG_INFO;
+    }
     if (cap != 0)
         cfg.max_argument_bytes = cap;
     k = kt_kernel(&cfg);
@@ -556,4 +565,77 @@ Test(limits, large_receipts_are_returned_as_stored)
     chio_store_close(st);
     testutil_rmrf(dir);
     free(dir);
+}
+
+/* ---- deny logging ------------------------------------------------------------------------ */
+
+typedef struct lt_sink {
+    pthread_mutex_t mu;
+    int info_decisions;
+    unsigned long long not_logged;
+} lt_sink;
+
+static void lt_sink_fn(void *ctx, chio_log_level level, const char *json, size_t len)
+{
+    lt_sink *s = ctx;
+    const char *p;
+
+    (void)len;
+    pthread_mutex_lock(&s->mu);
+    if (level == CHIO_LOG_INFO && strstr(json, "\"event\":\"decision\"") != NULL) {
+        s->info_decisions++;
+        p = strstr(json, "\"denies_not_logged\":");
+        if (p != NULL)
+            s->not_logged += strtoull(p + 20, NULL, 10);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* 2,000 denied calls in a burst: at info, one decision line a second (with
+ * how many denies it stands for), not one per deny; every deny still has
+ * its receipt. */
+Test(limits, denies_are_logged_at_info_once_a_second)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    lt_sink sink = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+    chio_kernel_metrics m;
+    chio_kernel *k;
+    struct timespec t0, t1;
+    int i, n = 2000;
+
+    lt_log = lt_sink_fn;
+    lt_log_ctx = &sink;
+    k = lt_kernel_at(NULL, 0, sid);
+    lt_log = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (i = 0; i < n; i++) {
+        chio_response r;
+        chio_error err;
+        chio_call c;
+
+        memset(&c, 0, sizeof(c));
+        c.session_id = sid;
+        c.capability_id = "cap-unknown";
+        c.server_id = "srv";
+        c.tool_name = "read";
+        c.request_id = "req-deny";
+        c.arguments_json = "{}";
+        c.arguments_len = 2;
+        chio_error_init(&err);
+        chio_response_init(&r);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+        cr_assert_eq(r.verdict, CHIO_VERDICT_DENY);
+        cr_assert_not_null(r.receipt);
+        chio_response_destroy(&r);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    chio_kernel_metrics_get(k, &m);
+    cr_expect_geq(m.last_seq, (uint64_t)n, "every deny has its receipt");
+    chio_kernel_free(k);
+    /* One line per started second of the burst (the coarse clock may tick
+     * once more), never one per deny. */
+    cr_expect_geq(sink.info_decisions, 1);
+    cr_expect_leq(sink.info_decisions, (int)(t1.tv_sec - t0.tv_sec) + 3, "%d info lines in %ld s",
+                  sink.info_decisions, (long)(t1.tv_sec - t0.tv_sec));
+    cr_expect_leq(sink.not_logged + (unsigned long long)sink.info_decisions, (unsigned long long)n);
 }
