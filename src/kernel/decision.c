@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kernel/decision.c - the decision's receipt: a receipt spec made into a
- * builder (chio__build_receipt(), nested requests' child receipts too);
- * the parameters a receipt stores when not the arguments verbatim (a
- * summary, or a copy redacted by the secret_leak guards); the request's
- * builder (chio__mreq_builder()); and the response the caller gets
+ * kernel/decision.c - the decision's receipt: a receipt spec made into the
+ * typed fields the one-pass writer signs (chio__receipt_fields_of(),
+ * nested requests' child receipts too); the parameters a receipt stores
+ * when not the arguments verbatim (a summary, or a copy redacted by the
+ * secret_leak guards); the request's fields (chio__mreq_fields()); and the
+ * response the caller gets
  * (chio__fill_response(), chio_response_init()/_destroy()). Signing and
  * committing belong to the signer (kernel_internal.h). No locks: a
  * decision belongs to the thread evaluating it.
@@ -16,70 +17,35 @@
 
 /* ---- receipts ------------------------------------------------------------------------------ */
 
-int chio__build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chio_error *err)
+void chio__receipt_fields_of(receipt_spec *sp, chio__receipt_fields *f)
 {
-    chio_receipt_builder *b;
-    size_t i;
-    int rc;
-
-    *out = NULL;
-    rc = chio_receipt_builder_new(&b);
-    if (rc != 0) {
-        chio_json_doc_free(sp->params_doc);
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    memset(f, 0, sizeof(*f));
+    f->timestamp = sp->now;
+    f->capability_id = sp->capability_id;
+    f->tool_server = sp->server;
+    f->tool_name = sp->tool;
+    f->params = sp->params;
+    f->params_len = sp->params_len;
+    f->params_canonical = sp->params_canonical;
+    f->params_owned = sp->params_owned;
+    sp->params_owned = NULL;
+    f->output = sp->output; /* already canonical */
+    f->output_len = sp->output_len;
+    f->verdict = sp->verdict;
+    f->reason = sp->verdict == CHIO_VERDICT_ALLOW ? NULL : sp->reason;
+    f->guard = sp->verdict == CHIO_VERDICT_DENY ? sp->guard : NULL;
+    f->ev = sp->ev;
+    f->nev = sp->nev;
+    f->request_id = sp->request_id;
+    f->session_id = sp->session_id;
+    f->parent_request_id = sp->parent_request_id;
+    if (sp->orig_hash != NULL) {
+        f->redaction = sp->redaction;
+        f->orig_hash = sp->orig_hash;
+        f->red_guard = sp->red_guard;
+        f->red_reason = sp->red_reason;
+        f->red_count = sp->red_count;
     }
-    chio__receipt_builder_size_hint(b, sp->params_len);
-    rc = chio_receipt_builder_set_timestamp(b, sp->now);
-    if (rc == 0)
-        rc = chio_receipt_builder_set_capability_id(b, sp->capability_id);
-    if (rc == 0)
-        rc = chio_receipt_builder_set_tool(b, sp->server, sp->tool);
-    if (sp->params_doc != NULL) {
-        char phash[65];
-        if (rc == 0)
-            rc = chio_sha256_hex(sp->params, sp->params_len, phash);
-        if (rc == 0)
-            rc = chio__receipt_builder_adopt_parameters(b, sp->params_doc, phash);
-        else
-            chio_json_doc_free(sp->params_doc);
-    } else if (rc == 0 && sp->params_v != NULL) {
-        char phash[65];
-        rc = chio_sha256_hex(sp->params, sp->params_len, phash);
-        if (rc == 0)
-            rc = chio__receipt_builder_put_parameters(b, sp->params_v, phash);
-    } else if (rc == 0) {
-        rc = chio_receipt_builder_set_parameters(b, sp->params, sp->params_len, err);
-    }
-    if (rc == 0 && sp->output != NULL) {
-        char hash[65];
-        rc = chio_sha256_hex(sp->output, sp->output_len, hash); /* already canonical */
-        if (rc == 0)
-            rc = chio_receipt_builder_set_content_hash(b, hash);
-    }
-    if (rc == 0)
-        rc = chio_receipt_builder_set_decision(
-            b, sp->verdict, sp->verdict == CHIO_VERDICT_ALLOW ? NULL : sp->reason,
-            sp->verdict == CHIO_VERDICT_DENY ? sp->guard : NULL);
-    for (i = 0; rc == 0 && i < sp->nev; i++)
-        rc = chio_receipt_builder_add_evidence(b, sp->ev[i].name, sp->ev[i].passed,
-                                               sp->ev[i].details);
-    if (rc == 0)
-        rc = chio__receipt_builder_set_context(b, sp->request_id, sp->session_id,
-                                               sp->parent_request_id);
-    if (rc == 0 && sp->orig_hash != NULL) {
-        rc = chio_receipt_builder_set_redaction_mode(b, sp->redaction);
-        if (rc == 0)
-            rc = chio__receipt_builder_set_redaction(b, sp->orig_hash, sp->red_guard, sp->red_count,
-                                                     sp->red_reason);
-    }
-    if (rc != 0) {
-        chio_receipt_builder_free(b);
-        if (err != NULL && err->code == 0)
-            chio__fail(err, rc, CHIO_NO_OFFSET, "building the receipt: %s", chio_strerror(rc));
-        return rc;
-    }
-    *out = b;
-    return 0;
 }
 
 /* Does the kernel have a built-in secret_leak guard (whose flags redact)? */
@@ -144,14 +110,14 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
     sp->orig_hash = hash;
     sp->params = *owned;
     sp->params_len = len;
-    sp->params_v = NULL;
+    sp->params_canonical = 0; /* a summary or a redacted copy: written canonically */
     return 0;
 }
 
-int chio__mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err)
+int chio__mreq_fields(mreq *r, chio__receipt_fields *f, char hash[65], chio_error *err)
 {
     receipt_spec sp;
-    char orig_hash[65], *owned = NULL;
+    char *owned = NULL;
     int rc;
 
     /* Reasons quote agent-controlled names cut to fit ("%.100s"): a cut
@@ -164,7 +130,7 @@ int chio__mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err)
     sp.tool = r->tool;
     sp.params = r->args;
     sp.params_len = r->args_len;
-    sp.params_v = chio_json_root(r->args_doc);
+    sp.params_canonical = 1;
     sp.output = r->verdict == CHIO_VERDICT_DENY ? NULL : r->output;
     sp.output_len = r->output_len;
     sp.verdict = r->verdict;
@@ -175,23 +141,31 @@ int chio__mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err)
     sp.request_id = r->request_id;
     sp.session_id = r->s->id;
     sp.now = r->now;
-    rc = stored_params(r, sp.params_v, r->args, r->args_len, &sp, orig_hash, &owned, err);
-    if (rc == 0 && sp.params_v != NULL) {
-        /* The receipt takes the parsed arguments over instead of copying
-         * them; the call needs neither them nor their canonical text again
-         * (the tool and the guards have run), so both go before the
-         * receipt's own byte forms are written. */
-        sp.params_doc = r->args_doc;
-        sp.params_v = NULL;
-        r->args_doc = NULL;
+    rc =
+        stored_params(r, chio_json_root(r->args_doc), r->args, r->args_len, &sp, hash, &owned, err);
+    /* The receipt is written from text: the parsed arguments go now, and
+     * the text the receipt does not store goes too (the writer frees the
+     * one it stores once written, before the commit). */
+    chio_json_doc_free(r->args_doc);
+    r->args_doc = NULL;
+    if (rc != 0) {
+        free(owned);
+        return rc;
     }
-    if (rc == 0)
-        rc = chio__build_receipt(&sp, out, err);
-    free(owned);
-    free(r->args);
+    if (owned != NULL) {
+        free(r->args);
+        sp.params_owned = owned;
+    } else {
+        sp.params_owned = r->args;
+        if (sp.params == NULL) { /* no arguments were given */
+            sp.params = "{}";
+            sp.params_len = 2;
+        }
+    }
     r->args = NULL;
     r->args_len = 0;
-    return rc;
+    chio__receipt_fields_of(&sp, f);
+    return 0;
 }
 
 /* Move the decision into @resp (receipt added by the caller). */

@@ -198,6 +198,7 @@ static int redact_nested(chio_kernel *k, receipt_spec *sp, const char *req, size
         return chio__fail(err, rc, CHIO_NO_OFFSET, "hashing the nested request");
     sp->params = *redacted;
     sp->params_len = len;
+    sp->params_canonical = 0;
     sp->redaction = CHIO_REDACTION_REDACTED;
     sp->orig_hash = hash;
     sp->red_guard = guard;
@@ -211,7 +212,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     chio_kernel *k;
     mreq *r;
     receipt_spec sp;
-    chio_receipt_builder *b;
+    chio__receipt_fields f;
     chio_receipt *rec = NULL, **grown;
     chio_output out;
     char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65];
@@ -261,6 +262,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     sp.tool = kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage";
     sp.params = req;
     sp.params_len = req_len;
+    sp.params_canonical = 1; /* canonicalised above */
     sp.output = refused == CHIO_CODE_NONE ? (out.set > 0 ? out.json : "null") : NULL;
     sp.output_len = refused == CHIO_CODE_NONE ? (out.set > 0 ? out.len : 4) : 0;
     sp.verdict = refused == CHIO_CODE_NONE ? CHIO_VERDICT_ALLOW : CHIO_VERDICT_DENY;
@@ -271,10 +273,10 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     sp.parent_request_id = r->request_id;
     sp.now = chio__kernel_now(k);
     rc = redact_nested(k, &sp, req, req_len, req_hash, &redacted, err);
-    if (rc == 0)
-        rc = chio__build_receipt(&sp, &b, err);
-    if (rc == 0)
-        rc = chio__kernel_sign_entered(k, b, NULL, &rec, err);
+    if (rc == 0) {
+        chio__receipt_fields_of(&sp, &f);
+        rc = chio__kernel_sign_entered(k, &f, NULL, &rec, err);
+    }
     free(redacted);
     free(req);
     if (rc != 0) {

@@ -147,12 +147,13 @@ static void log_decision(mreq *r)
 /* Sign synchronously and answer. */
 int chio__finish_sync(mreq *r, chio_response *resp, chio_error *err)
 {
-    chio_receipt_builder *b;
+    chio__receipt_fields f;
     chio_receipt *rec = NULL;
-    int rc = chio__mreq_builder(r, &b, err);
+    char hash[65];
+    int rc = chio__mreq_fields(r, &f, hash, err);
 
     if (rc == 0)
-        rc = chio__kernel_sign_entered(r->k, b, &r->charge, &rec, err);
+        rc = chio__kernel_sign_entered(r->k, &f, &r->charge, &rec, err);
     chio__mreq_leave(r);
     if (rc != 0)
         return rc; /* no receipt: an error, never a decision */
@@ -279,7 +280,9 @@ static void async_done(void *ctx, int rc, chio_receipt *receipt)
 int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evaluate_cb cb,
                                void *ctx, chio_error *err)
 {
-    chio_receipt_builder *b = NULL;
+    chio__receipt_fields f;
+    char hash[65];
+    int have_fields = 0;
     async_eval *a;
     mreq r;
     int rc;
@@ -313,18 +316,18 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
             rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
 #endif
-    if (rc == 0)
-        rc = chio__mreq_builder(&r, &b, err);
+    if (rc == 0 && (rc = chio__mreq_fields(&r, &f, hash, err)) == 0)
+        have_fields = 1;
     if (rc == 0 && chio__fill_response(&r, &a->resp) != 0)
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     if (rc == 0) {
         log_decision(&r);
-        rc = chio__kernel_sign_async_entered(k, b, &r.charge, async_done, a, err);
-        b = NULL; /* taken in every case */
+        rc = chio__kernel_sign_async_entered(k, &f, &r.charge, async_done, a, err);
         if (rc != 0)
             chio_response_destroy(&a->resp);
     }
-    chio_receipt_builder_free(b);
+    if (have_fields)
+        free(f.params_owned); /* taken by the signer unless refused before it */
 #ifdef CHIO_OTEL
     if (rc != 0 && call != NULL)
         chio__otel_report(k, a->start, r.s, call->tool_name, call->server_id, call->capability_id,

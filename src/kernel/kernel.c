@@ -482,8 +482,19 @@ int chio_kernel_start(chio_kernel *k, chio_error *err)
  * async). Takes @b. On 0 the request is on its way and will be completed;
  * on error nothing was queued and @req->prep is empty.
  */
-static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entered,
-                  const chio__charge *charge, chio__sign_req *req, chio_error *err)
+/* Drop what a request was to be made from (a builder or the fields'
+ * owned parameters) when it is refused before its prepare. */
+static void discard(chio_receipt_builder *b, chio__receipt_fields *f)
+{
+    chio_receipt_builder_free(b);
+    if (f != NULL) {
+        free(f->params_owned);
+        f->params_owned = NULL;
+    }
+}
+
+static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f, int block,
+                  int entered, const chio__charge *charge, chio__sign_req *req, chio_error *err)
 {
     int rc;
 
@@ -493,7 +504,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entere
         req->charge = *charge;
     rc = entered ? 0 : enter(k);
     if (rc != 0) {
-        chio_receipt_builder_free(b);
+        discard(b, f);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
     }
     rc = ensure_started(k, err);
@@ -514,12 +525,16 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, int block, int entere
     if (rc != 0) {
         if (!entered)
             leave(k);
-        chio_receipt_builder_free(b);
+        discard(b, f);
         return rc;
     }
     /* The expensive canonical work happens here, on the caller's thread. */
-    rc = chio__receipt_prepare(b, chio_keypair_public_hex(k->kp), k->policy_hash,
-                               chio__kernel_now(k), &req->prep, err);
+    if (f != NULL)
+        rc = chio__receipt_prepare_fields(f, chio_keypair_public_hex(k->kp), k->policy_hash,
+                                          &req->prep, err);
+    else
+        rc = chio__receipt_prepare(b, chio_keypair_public_hex(k->kp), k->policy_hash,
+                                   chio__kernel_now(k), &req->prep, err);
     if (rc != 0) {
         chio__credits_release(k, 1);
         if (!entered)
@@ -566,19 +581,19 @@ static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
     return 0;
 }
 
-static int sign_sync(chio_kernel *k, chio_receipt_builder *b, int block, int entered,
-                     const chio__charge *charge, chio_receipt **out, chio_error *err)
+static int sign_sync(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f, int block,
+                     int entered, const chio__charge *charge, chio_receipt **out, chio_error *err)
 {
     chio__sign_req req;
     int rc;
 
     rc = chio__kernel_refuse_reentry(k, err);
     if (rc != 0) {
-        chio_receipt_builder_free(b);
+        discard(b, f);
         return rc;
     }
     memset(&req, 0, sizeof(req));
-    rc = submit(k, b, block, entered, charge, &req, err);
+    rc = submit(k, b, f, block, entered, charge, &req, err);
     return rc ? rc : await(&req, out, err);
 }
 
@@ -592,7 +607,7 @@ int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_recei
     *out = NULL;
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
-    return sign_sync(k, b, 1, 0, NULL, out, err);
+    return sign_sync(k, b, NULL, 1, 0, NULL, out, err);
 }
 
 int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
@@ -604,27 +619,28 @@ int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_r
     }
     *out = NULL;
     /* Consumes @b whatever the outcome, CHIO_EAGAIN included: no copy. */
-    return sign_sync(k, b, 0, 0, NULL, out, err);
+    return sign_sync(k, b, NULL, 0, 0, NULL, out, err);
 }
 
-static int sign_async(chio_kernel *k, chio_receipt_builder *b, const chio__charge *charge,
-                      chio_sign_cb cb, void *ctx, int entered, chio_error *err)
+static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f,
+                      const chio__charge *charge, chio_sign_cb cb, void *ctx, int entered,
+                      chio_error *err)
 {
     chio__sign_req *req;
     int rc;
 
-    if (k == NULL || b == NULL || cb == NULL) {
-        chio_receipt_builder_free(b);
+    if (k == NULL || (b == NULL && f == NULL) || cb == NULL) {
+        discard(b, f);
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel, builder or callback");
     }
     req = calloc(1, sizeof(*req));
     if (req == NULL) {
-        chio_receipt_builder_free(b);
+        discard(b, f);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
     req->cb = cb;
     req->cb_ctx = ctx;
-    rc = submit(k, b, 1, entered, charge, req, err);
+    rc = submit(k, b, f, 1, entered, charge, req, err);
     if (rc != 0)
         free(req);
     return rc;
@@ -633,21 +649,21 @@ static int sign_async(chio_kernel *k, chio_receipt_builder *b, const chio__charg
 int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
                                    void *ctx, chio_error *err)
 {
-    return sign_async(k, b, NULL, cb, ctx, 0, err);
+    return sign_async(k, b, NULL, NULL, cb, ctx, 0, err);
 }
 
-int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, const chio__charge *charge,
+int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, const chio__charge *charge,
                               chio_receipt **out, chio_error *err)
 {
     *out = NULL;
-    return sign_sync(k, b, 1, 1, charge, out, err);
+    return sign_sync(k, NULL, f, 1, 1, charge, out, err);
 }
 
-int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b,
+int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f,
                                     const chio__charge *charge, chio_sign_cb cb, void *ctx,
                                     chio_error *err)
 {
-    return sign_async(k, b, charge, cb, ctx, 1, err);
+    return sign_async(k, NULL, f, charge, cb, ctx, 1, err);
 }
 
 int chio__kernel_enter(chio_kernel *k)

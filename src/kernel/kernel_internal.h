@@ -201,10 +201,13 @@ uint64_t chio__kernel_now(chio_kernel *k);
 int chio__kernel_enter(chio_kernel *k);
 void chio__kernel_leave(chio_kernel *k);
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err);
-/* @charge (may be NULL) is committed with the receipt, atomically. */
-int chio__kernel_sign_entered(chio_kernel *k, chio_receipt_builder *b, const chio__charge *charge,
+/* The kernel's own receipts, written from typed fields in one pass (no
+ * builder document); @f is read during the call and f->params_owned taken
+ * in every case. @charge (may be NULL) is committed with the receipt,
+ * atomically. */
+int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, const chio__charge *charge,
                               chio_receipt **out, chio_error *err);
-int chio__kernel_sign_async_entered(chio_kernel *k, chio_receipt_builder *b,
+int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f,
                                     const chio__charge *charge, chio_sign_cb cb, void *ctx,
                                     chio_error *err);
 

@@ -145,7 +145,7 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
     /* The receipt holds the arguments two levels down and must stay within
      * what chio_receipt_parse() reads back (depth and size). Arguments that
      * do not fit are denied, with a receipt holding a summary and their
-     * hash (chio__pre_checks(), chio__mreq_builder()). */
+     * hash (chio__pre_checks(), chio__mreq_fields()). */
     if (chio__json_depth(chio_json_root(r->args_doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
         CHIO_JSON_MAX_DEPTH)
         snprintf(r->unrecordable, sizeof(r->unrecordable),

@@ -39,11 +39,7 @@ struct chio_output {
     char err[256];
 };
 
-typedef struct evidence {
-    char *name;
-    int passed;
-    char *details;
-} evidence;
+typedef chio__evidence evidence; /* {name, passed, details}: model.h */
 
 struct chio_tool_ctx {
     chio_kernel *k;
@@ -105,11 +101,11 @@ typedef struct mreq {
 
 typedef struct receipt_spec {
     const char *capability_id, *server, *tool;
-    const char *params; /* canonical text; or: */
+    const char *params; /* JSON text */
     size_t params_len;
-    const chio_json *params_v; /* parsed parameters (then params is their canonical text) */
-    chio_json_doc *params_doc; /* or: parsed parameters handed to the receipt (taken) */
-    const char *output;        /* NULL: no output */
+    int params_canonical; /* params is canonical (the call's own arguments) */
+    char *params_owned;   /* the text params points into, handed to the receipt writer */
+    const char *output;   /* NULL: no output */
     size_t output_len;
     chio_verdict verdict;
     const char *reason, *guard;
@@ -162,11 +158,16 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err);
 
 /* ---- decision.c ----------------------------------------------------------------------- */
 
-int chio__build_receipt(const receipt_spec *sp, chio_receipt_builder **out, chio_error *err);
+/* The receipt fields of @sp: pointers into it, nothing allocated (its
+ * params_owned moves to @f). */
+void chio__receipt_fields_of(receipt_spec *sp, chio__receipt_fields *f);
 /* Does the kernel have a built-in secret_leak guard (whose flags redact)? */
 int chio__has_secret_guard(const chio_kernel *k);
-/* The receipt builder of the request's decision. */
-int chio__mreq_builder(mreq *r, chio_receipt_builder **out, chio_error *err);
+/* The receipt of the request's decision, as fields for the signer. The
+ * parsed arguments are freed and their text handed to @f (freed once
+ * written), so that no copy of large arguments waits for the commit.
+ * @hash is storage for the original arguments' hash (redaction). */
+int chio__mreq_fields(mreq *r, chio__receipt_fields *f, char hash[65], chio_error *err);
 /* Move the decision into @resp (receipt added by the caller). */
 int chio__fill_response(mreq *r, chio_response *resp);
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "chio/error.h"
+#include "chio/receipt.h"
 #include "internal.h"
 
 /* Field presence rule for the extractors below. */
@@ -104,6 +105,46 @@ void chio__receipt_prep_set_owner(chio__receipt_prep *p, const char *bytes, void
 /* The finished receipt (never NULL for a signed prep); the prep is emptied. */
 struct chio_receipt *chio__receipt_prep_finish(chio__receipt_prep *p);
 void chio__receipt_prep_destroy(chio__receipt_prep *p);
+/* ---- a receipt from typed fields (the kernel's path: no document) ----------------
+ * A mediated_decision receipt written straight from its fields, in one
+ * pass: the same bytes chio__receipt_prepare() gives for a builder holding
+ * them (tests/model/test_receipt.c compares the two over many cases). */
+typedef struct chio__evidence {
+    char *name;
+    int passed;
+    char *details; /* NULL: none */
+} chio__evidence;
+
+typedef struct chio__receipt_fields {
+    uint64_t timestamp;
+    const char *capability_id, *tool_server, *tool_name;
+    const char *params; /* JSON text of action.parameters */
+    size_t params_len;
+    int params_canonical; /* 1: already canonical (else canonicalised here) */
+    char *params_owned;   /* when set, the text params points into: the writer frees it
+                             as soon as it is written, on every outcome, and clears this */
+    const char *output;   /* canonical JSON of the output; NULL: none */
+    size_t output_len;
+    chio_verdict verdict;       /* allow, deny (reason and guard), cancelled or */
+    const char *reason, *guard; /* incomplete (reason) */
+    const chio__evidence *ev;
+    size_t nev;
+    /* metadata.receipt_context (parent optional) */
+    const char *request_id, *session_id, *parent_request_id;
+    /* metadata.redaction when orig_hash is set; then redaction_mode too */
+    chio_redaction_mode redaction;
+    const char *orig_hash, *red_guard, *red_reason;
+    uint64_t red_count;
+} chio__receipt_fields;
+
+/* Like chio__receipt_prepare(), from @f (read only during the call, but
+ * for params_owned, taken).
+ * Returns 0, CHIO_EINVAL (a string that is not UTF-8, a missing field, a
+ * decision that does not fit the verdict), CHIO_ETOOBIG, parse errors of
+ * non-canonical parameters, CHIO_ENOMEM; @p is empty on error. */
+int chio__receipt_prepare_fields(chio__receipt_fields *f, const char *kernel_key_hex,
+                                 const char *policy_hash, chio__receipt_prep *p, chio_error *err);
+
 /* RFC 9562 UUIDv7 text (36 characters + NUL). Returns 0 or CHIO_ECRYPTO. */
 int chio__uuid_v7(char out[37]);
 

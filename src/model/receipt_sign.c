@@ -37,46 +37,27 @@ static void note_slot(const chio_json_member *m, const char *name, size_t nlen, 
     }
 }
 
-/*
- * Write the signing message of @obj (which holds neither id nor signature)
- * into p->buf once, in a buffer sized for the stored form too (@hint: the
- * parameters' canonical length, 0 when unknown), and note where the stored
- * form's id and signature members go. Fills p->id.
- */
-static int write_message(chio__receipt_prep *p, const chio_json *obj, size_t hint)
+/* Start the message in p->buf, sized for the stored form too (@hint: the
+ * parameters' canonical length, 0 when unknown). */
+static void message_begin(chio__receipt_prep *p, size_t hint)
 {
-    chio_buf *b = &p->buf;
-    int id_found = 0, sig_found = 0;
-    size_t start;
-    uint32_t i;
-    int rc;
-
     if (hint > CHIO_JSON_MAX_INPUT)
         hint = CHIO_JSON_MAX_INPUT;
-    chio__buf_reserve(b, hint + 2048 + STORED_EXTRA);
-    chio__buf_append(b, "{\"body\":{", MSG_HEAD + 1);
-    start = MSG_HEAD;
-    for (i = 0; i < obj->n; i++) {
-        const chio_json_member *m = &obj->v.members[i];
-        if (i)
-            chio__buf_putc(b, ',');
-        note_slot(m, "id", 2, b->len - start, &id_found, &p->id_at);
-        note_slot(m, "signature", 9, b->len - start, &sig_found, &p->sig_at);
-        chio__json_write_string(b, m->key, m->klen);
-        chio__buf_putc(b, ':');
-        chio__json_write(b, &m->value);
-    }
-    p->id_tail = !id_found;
-    p->sig_tail = !sig_found;
-    if (!id_found)
-        p->id_at = b->len - start;
-    if (!sig_found)
-        p->sig_at = b->len - start;
+    chio__buf_reserve(&p->buf, hint + 2048 + STORED_EXTRA);
+    chio__buf_append(&p->buf, "{\"body\":{", MSG_HEAD + 1);
+}
+
+/* Close the body, hash it into p->id and wrap up the message. */
+static int message_end(chio__receipt_prep *p)
+{
+    chio_buf *b = &p->buf;
+    int rc;
+
     chio__buf_putc(b, '}');
     if (b->oom)
         return CHIO_ENOMEM;
-    p->body_len = b->len - start;
-    rc = chio_sha256_hex(b->data + start, p->body_len, p->id);
+    p->body_len = b->len - MSG_HEAD;
+    rc = chio_sha256_hex(b->data + MSG_HEAD, p->body_len, p->id);
     if (rc != 0)
         return rc;
     chio__buf_append(b, ",\"id\":\"", 7);
@@ -86,6 +67,37 @@ static int write_message(chio__receipt_prep *p, const chio_json *obj, size_t hin
      * message's wrapping), so that signing never allocates. */
     chio__buf_reserve(b, STORED_EXTRA);
     return b->oom ? CHIO_ENOMEM : 0;
+}
+
+/*
+ * Write the signing message of @obj (which holds neither id nor signature)
+ * into p->buf once and note where the stored form's id and signature
+ * members go. Fills p->id.
+ */
+static int write_message(chio__receipt_prep *p, const chio_json *obj, size_t hint)
+{
+    chio_buf *b = &p->buf;
+    int id_found = 0, sig_found = 0;
+    uint32_t i;
+
+    message_begin(p, hint);
+    for (i = 0; i < obj->n; i++) {
+        const chio_json_member *m = &obj->v.members[i];
+        if (i)
+            chio__buf_putc(b, ',');
+        note_slot(m, "id", 2, b->len - MSG_HEAD, &id_found, &p->id_at);
+        note_slot(m, "signature", 9, b->len - MSG_HEAD, &sig_found, &p->sig_at);
+        chio__json_write_string(b, m->key, m->klen);
+        chio__buf_putc(b, ':');
+        chio__json_write(b, &m->value);
+    }
+    p->id_tail = !id_found;
+    p->sig_tail = !sig_found;
+    if (!id_found)
+        p->id_at = b->len - MSG_HEAD;
+    if (!sig_found)
+        p->sig_at = b->len - MSG_HEAD;
+    return message_end(p);
 }
 
 /* One inserted member: ',' before it at the body's end, else ',' after. */
@@ -225,6 +237,260 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
     }
     chio_json_doc_free(doc);
     /* Never sign what chio_receipt_parse() would refuse to read back. */
+    if (rc == 0 && p->body_len + STORED_EXTRA > CHIO_JSON_MAX_INPUT) {
+        size_t n = p->body_len + STORED_EXTRA;
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "the receipt would be %zu bytes, over the %zu-byte limit", n,
+                          CHIO_JSON_MAX_INPUT);
+    }
+    if (rc != 0) {
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot prepare receipt: %s", chio_strerror(rc));
+    }
+    return 0;
+}
+
+/* ---- the kernel's path: typed fields, one pass ------------------------------------------- */
+
+static int text_ok(const char *s)
+{
+    return s != NULL && chio__utf8_valid(s, strlen(s));
+}
+
+/* ,"key":"value" (the first member without the comma). Keys are plain
+ * ASCII names, written as they are. */
+static void put_str(chio_buf *b, int comma, const char *key, const char *val)
+{
+    if (comma)
+        chio__buf_putc(b, ',');
+    chio__buf_putc(b, '"');
+    chio__buf_puts(b, key);
+    chio__buf_puts(b, "\":");
+    chio__json_write_string(b, val, strlen(val));
+}
+
+static void put_key(chio_buf *b, int comma, const char *key)
+{
+    if (comma)
+        chio__buf_putc(b, ',');
+    chio__buf_putc(b, '"');
+    chio__buf_puts(b, key);
+    chio__buf_puts(b, "\":");
+}
+
+static void put_decision(chio_buf *b, const chio__receipt_fields *f)
+{
+    put_key(b, 1, "decision");
+    chio__buf_putc(b, '{');
+    if (f->verdict == CHIO_VERDICT_DENY)
+        put_str(b, 0, "guard", f->guard);
+    if (f->verdict != CHIO_VERDICT_ALLOW)
+        put_str(b, f->verdict == CHIO_VERDICT_DENY, "reason", f->reason);
+    put_str(b, f->verdict != CHIO_VERDICT_ALLOW, "verdict", verdict_names[f->verdict - 1]);
+    chio__buf_putc(b, '}');
+}
+
+static void put_evidence(chio_buf *b, const chio__receipt_fields *f)
+{
+    size_t i;
+
+    if (f->nev == 0)
+        return; /* an empty list is absent, as chio writes it */
+    put_key(b, 1, "evidence");
+    chio__buf_putc(b, '[');
+    for (i = 0; i < f->nev; i++) {
+        const chio__evidence *e = &f->ev[i];
+        if (i)
+            chio__buf_putc(b, ',');
+        chio__buf_putc(b, '{');
+        if (e->details != NULL)
+            put_str(b, 0, "details", e->details);
+        put_str(b, e->details != NULL, "guard_name", e->name);
+        put_key(b, 1, "verdict");
+        chio__buf_puts(b, e->passed ? "true" : "false");
+        chio__buf_putc(b, '}');
+    }
+    chio__buf_putc(b, ']');
+}
+
+static void put_metadata(chio_buf *b, const chio__receipt_fields *f)
+{
+    put_key(b, 1, "metadata");
+    chio__buf_puts(b, "{\"receipt_context\":{");
+    if (f->parent_request_id != NULL)
+        put_str(b, 0, "parent_request_id", f->parent_request_id);
+    put_str(b, f->parent_request_id != NULL, "request_id", f->request_id);
+    put_str(b, 1, "session_id", f->session_id);
+    chio__buf_putc(b, '}');
+    if (f->orig_hash != NULL) {
+        put_key(b, 1, "redaction");
+        chio__buf_putc(b, '{');
+        if (f->red_guard != NULL)
+            put_str(b, 0, "guard", f->red_guard);
+        put_str(b, f->red_guard != NULL, "original_parameter_hash", f->orig_hash);
+        if (f->red_reason != NULL)
+            put_str(b, 1, "reason", f->red_reason);
+        if (f->red_count > 0)
+            chio__buf_printf(b, ",\"redacted_values\":%llu", (unsigned long long)f->red_count);
+        chio__buf_putc(b, '}');
+    }
+    chio__buf_putc(b, '}');
+}
+
+/* Every string the receipt will hold is UTF-8, and the decision fits its
+ * verdict (the builder's rules). */
+static int fields_ok(const chio__receipt_fields *f, const char *policy_hash)
+{
+    size_t i;
+
+    if (!text_ok(f->capability_id) || !text_ok(f->tool_server) || !text_ok(f->tool_name) ||
+        !text_ok(f->request_id) || !text_ok(f->session_id) || !text_ok(policy_hash) ||
+        f->params == NULL || (f->parent_request_id != NULL && !text_ok(f->parent_request_id)))
+        return 0;
+    switch (f->verdict) {
+    case CHIO_VERDICT_ALLOW:
+        break;
+    case CHIO_VERDICT_DENY:
+        if (!text_ok(f->reason) || !text_ok(f->guard))
+            return 0;
+        break;
+    case CHIO_VERDICT_CANCELLED:
+    case CHIO_VERDICT_INCOMPLETE:
+        if (!text_ok(f->reason))
+            return 0;
+        break;
+    default:
+        return 0;
+    }
+    for (i = 0; i < f->nev; i++)
+        if (!text_ok(f->ev[i].name) || (f->ev[i].details != NULL && !text_ok(f->ev[i].details)))
+            return 0;
+    if (f->orig_hash != NULL &&
+        (!text_ok(f->orig_hash) || (f->red_guard != NULL && !text_ok(f->red_guard)) ||
+         (f->red_reason != NULL && !text_ok(f->red_reason)) || (int)f->redaction < 0 ||
+         (int)f->redaction > CHIO_REDACTION_REDACTED))
+        return 0;
+    return 1;
+}
+
+/* The body of @f, in canonical member order, into the message. */
+static void write_fields(chio__receipt_prep *p, const chio__receipt_fields *f, const char *params,
+                         size_t params_len, const char *phash, const char *chash,
+                         const char *kernel_key_hex, const char *policy_hash)
+{
+    chio_buf *b = &p->buf;
+
+    put_key(b, 0, "action");
+    chio__buf_puts(b, "{\"parameter_hash\":\"");
+    chio__buf_append(b, phash, 64);
+    chio__buf_puts(b, "\",\"parameters\":");
+    chio__buf_append(b, params, params_len);
+    chio__buf_putc(b, '}');
+    put_str(b, 1, "boundary_class", boundary_names[CHIO_BOUNDARY_PREVENT]);
+    put_str(b, 1, "capability_id", f->capability_id);
+    put_str(b, 1, "content_hash", chash);
+    put_decision(b, f);
+    put_evidence(b, f);
+    chio__buf_putc(b, ',');
+    p->id_at = b->len - MSG_HEAD; /* "id" sorts between evidence and kernel_key */
+    put_str(b, 0, "kernel_key", kernel_key_hex);
+    put_metadata(b, f);
+    put_str(b, 1, "policy_hash", policy_hash);
+    put_str(b, 1, "receipt_kind", kind_names[CHIO_KIND_MEDIATED_DECISION]);
+    put_str(b, 1, "redaction_mode", redaction_names[f->orig_hash ? f->redaction : 0]);
+    chio__buf_putc(b, ',');
+    p->sig_at = b->len - MSG_HEAD; /* "signature" between redaction_mode and timestamp */
+    chio__buf_printf(b, "\"timestamp\":%llu", (unsigned long long)f->timestamp);
+    put_str(b, 1, "tool_name", f->tool_name);
+    put_str(b, 1, "tool_origin", origin_names[0]);
+    put_str(b, 1, "tool_server", f->tool_server);
+    put_str(b, 1, "trust_level", trust_names[CHIO_TRUST_MEDIATED]);
+    p->id_tail = p->sig_tail = 0;
+}
+
+/* The typed view of what write_fields wrote (strings copied by view_own). */
+static void fields_view(receipt_view *v, const chio__receipt_fields *f, const char *phash,
+                        const char *chash, const char *kernel_key_hex, const char *policy_hash,
+                        const char *id)
+{
+    memset(v, 0, sizeof(*v));
+    v->id = id;
+    v->timestamp = f->timestamp;
+    v->capability_id = f->capability_id;
+    v->tool_server = f->tool_server;
+    v->tool_name = f->tool_name;
+    v->policy_hash = policy_hash;
+    v->content_hash = chash;
+    v->parameter_hash = phash;
+    v->verdict = f->verdict;
+    v->reason = f->verdict == CHIO_VERDICT_ALLOW ? NULL : f->reason;
+    v->guard = f->verdict == CHIO_VERDICT_DENY ? f->guard : NULL;
+    v->kind = CHIO_KIND_MEDIATED_DECISION;
+    v->boundary = CHIO_BOUNDARY_PREVENT;
+    v->outcome = CHIO_OUTCOME_NONE;
+    v->origin = 0;
+    v->redaction = f->orig_hash ? (int)f->redaction : 0;
+    v->trust = CHIO_TRUST_MEDIATED;
+    v->kernel_key_hex = kernel_key_hex;
+    v->unknown = "";
+}
+
+/* Free the parameters' text when the writer owns it. */
+static void drop_params(chio__receipt_fields *f)
+{
+    free(f->params_owned);
+    f->params_owned = NULL;
+}
+
+int chio__receipt_prepare_fields(chio__receipt_fields *f, const char *kernel_key_hex,
+                                 const char *policy_hash, chio__receipt_prep *p, chio_error *err)
+{
+    char phash[65], chash[65], *canon = NULL;
+    const char *params;
+    size_t params_len;
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    chio__buf_init(&p->buf);
+    if (f == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL fields");
+    if (kernel_key_hex == NULL || !fields_ok(f, policy_hash)) {
+        drop_params(f);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          WHAT ": a field is missing, not UTF-8, or does not fit the verdict");
+    }
+    params = f->params;
+    params_len = f->params_len;
+    if (!f->params_canonical) {
+        rc = chio_json_canonicalize(f->params, f->params_len, &canon, &params_len, err);
+        drop_params(f); /* the canonical copy is used from here */
+        if (rc != 0)
+            return rc;
+        params = canon;
+    }
+    p->r = calloc(1, sizeof(*p->r));
+    rc = p->r ? chio_sha256_hex(params, params_len, phash) : CHIO_ENOMEM;
+    if (rc == 0)
+        rc = f->output ? chio_sha256_hex(f->output, f->output_len, chash)
+                       : chio_sha256_hex("null", 4, chash);
+    if (rc == 0 &&
+        chio_pubkey_from_hex(kernel_key_hex, strlen(kernel_key_hex), p->r->v.kernel_key) != 0)
+        rc = CHIO_EKEY;
+    if (rc == 0) {
+        message_begin(p, params_len);
+        write_fields(p, f, params, params_len, phash, chash, kernel_key_hex, policy_hash);
+        rc = message_end(p);
+    }
+    free(canon);
+    drop_params(f); /* written: a large argument text goes before the commit */
+    if (rc == 0) {
+        uint8_t key[CHIO_PUBKEY_BYTES];
+        memcpy(key, p->r->v.kernel_key, sizeof(key));
+        fields_view(&p->r->v, f, phash, chash, kernel_key_hex, policy_hash, p->id);
+        memcpy(p->r->v.kernel_key, key, sizeof(key));
+        rc = view_own(&p->r->v, &p->r->strs);
+    }
     if (rc == 0 && p->body_len + STORED_EXTRA > CHIO_JSON_MAX_INPUT) {
         size_t n = p->body_len + STORED_EXTRA;
         chio__receipt_prep_destroy(p);

@@ -257,8 +257,10 @@ Test(budget_durable, eight_racing_threads_get_exactly_n_across_a_restart)
 static void sign_with_charge(chio_kernel *k, const char *cap, uint64_t count)
 {
     chio__charge ch;
+    chio__receipt_fields f;
     chio_receipt *r = NULL;
     chio_error err;
+    char params[64];
     size_t n = strlen(cap);
 
     memset(&ch, 0, sizeof(ch));
@@ -267,8 +269,19 @@ static void sign_with_charge(chio_kernel *k, const char *cap, uint64_t count)
     ch.count = count;
     chio_error_init(&err);
     cr_assert_eq(chio__kernel_enter(k), 0);
-    cr_assert_eq(chio__kernel_sign_entered(k, kt_builder(count), &ch, &r, &err), 0, "%s",
-                 err.message);
+    snprintf(params, sizeof(params), "{\"n\":%llu}", (unsigned long long)count);
+    memset(&f, 0, sizeof(f));
+    f.timestamp = 1710000000;
+    f.capability_id = cap;
+    f.tool_server = "srv";
+    f.tool_name = "tool";
+    f.params = params;
+    f.params_len = strlen(params);
+    f.params_canonical = 1;
+    f.verdict = CHIO_VERDICT_ALLOW;
+    f.request_id = "req";
+    f.session_id = "sess";
+    cr_assert_eq(chio__kernel_sign_entered(k, &f, &ch, &r, &err), 0, "%s", err.message);
     chio__kernel_leave(k);
     chio_receipt_free(r);
 }
