@@ -578,13 +578,17 @@ typedef struct lt_sink {
 static void lt_sink_fn(void *ctx, chio_log_level level, const char *json, size_t len)
 {
     lt_sink *s = ctx;
+    char line[1024]; /* the sink's text is not NUL-terminated */
     const char *p;
 
-    (void)len;
+    if (len >= sizeof(line))
+        len = sizeof(line) - 1;
+    memcpy(line, json, len);
+    line[len] = '\0';
     pthread_mutex_lock(&s->mu);
-    if (level == CHIO_LOG_INFO && strstr(json, "\"event\":\"decision\"") != NULL) {
+    if (level == CHIO_LOG_INFO && strstr(line, "\"event\":\"decision\"") != NULL) {
         s->info_decisions++;
-        p = strstr(json, "\"denies_not_logged\":");
+        p = strstr(line, "\"denies_not_logged\":");
         if (p != NULL)
             s->not_logged += strtoull(p + 20, NULL, 10);
     }
