@@ -434,7 +434,6 @@ void chio_receipt_free(chio_receipt *r)
         r->owner_free(r->owner);
     else
         free(r->json);
-    free(r->strs);
     free(r);
 }
 

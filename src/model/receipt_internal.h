@@ -59,8 +59,7 @@ typedef struct receipt_parsed {
 } receipt_parsed;
 
 struct chio_receipt {
-    receipt_view v; /* typed fields; strings in strs, or in parsed->doc */
-    char *strs;
+    receipt_view v; /* typed fields; strings behind the struct (signed here) or in parsed->doc */
     receipt_parsed *parsed; /* atomic: published once, with release */
     char *json;             /* the stored form, NUL-terminated */
     size_t json_len;

@@ -148,31 +148,39 @@ static void stored_in_place(chio__receipt_prep *p, const char *sig_hex)
     d[p->buf.len] = '\0';
 }
 
-/* Copy the view's strings into one block owned by the receipt (the
- * document they point into is about to go). */
-static int view_own(receipt_view *v, char **strs)
+/* A receipt holding @v, its strings copied behind it in the same block
+ * (the document or fields they point into are about to go). NULL when
+ * out of memory. */
+static chio_receipt *receipt_with_view(const receipt_view *v)
 {
-    const char **f[] = {&v->id,          &v->capability_id, &v->tool_server,    &v->tool_name,
-                        &v->policy_hash, &v->content_hash,  &v->tenant_id,      &v->parameter_hash,
-                        &v->reason,      &v->guard,         &v->kernel_key_hex, &v->unknown};
+    const char *const *src[] = {&v->id,        &v->capability_id,  &v->tool_server,
+                                &v->tool_name, &v->policy_hash,    &v->content_hash,
+                                &v->tenant_id, &v->parameter_hash, &v->reason,
+                                &v->guard,     &v->kernel_key_hex, &v->unknown};
     size_t i, n = 0, l;
+    chio_receipt *r;
     char *p;
 
-    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-        if (*f[i] != NULL)
-            n += strlen(*f[i]) + 1;
-    p = *strs = malloc(n ? n : 1);
-    if (p == NULL)
-        return CHIO_ENOMEM;
-    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-        if (*f[i] != NULL) {
-            l = strlen(*f[i]) + 1;
-            memcpy(p, *f[i], l);
-            *f[i] = p;
-            p += l;
-        }
-    v->parameters = NULL;
-    return 0;
+    for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+        if (*src[i] != NULL)
+            n += strlen(*src[i]) + 1;
+    r = calloc(1, sizeof(*r) + n);
+    if (r == NULL)
+        return NULL;
+    r->v = *v;
+    r->v.parameters = NULL;
+    p = (char *)(r + 1);
+    for (i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+        const char **dst =
+            (const char **)((char *)&r->v + ((const char *)src[i] - (const char *)v));
+        if (*src[i] == NULL)
+            continue;
+        l = strlen(*src[i]) + 1;
+        memcpy(p, *src[i], l);
+        *dst = p;
+        p += l;
+    }
+    return r;
 }
 
 void chio__receipt_prep_destroy(chio__receipt_prep *p)
@@ -194,7 +202,7 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
 {
     char phash[65];
     chio_json *action;
-    receipt_view *v;
+    receipt_view view, *v = &view;
     int rc;
 
     memset(p, 0, sizeof(*p));
@@ -202,12 +210,6 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
     chio__json_obj_del(obj, "id");
     chio__json_obj_del(obj, "signature");
     chio__json_obj_del(obj, "kernel_key");
-    p->r = calloc(1, sizeof(*p->r));
-    if (p->r == NULL) {
-        chio_json_doc_free(doc);
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    }
-    v = &p->r->v;
     rc = chio__receipt_view_read(doc, obj, v, VIEW_BODY, err);
     if (rc == 0)
         rc = chio__receipt_check_semantics(v, err);
@@ -233,7 +235,8 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
         v->parameter_hash = phash;
         v->kernel_key_hex = kernel_key_hex;
         v->id = p->id;
-        rc = view_own(v, &p->r->strs);
+        p->r = receipt_with_view(v);
+        rc = p->r ? 0 : CHIO_ENOMEM;
     }
     chio_json_doc_free(doc);
     /* Never sign what chio_receipt_parse() would refuse to read back. */
@@ -409,7 +412,7 @@ static void write_fields(chio__receipt_prep *p, const chio__receipt_fields *f, c
     p->id_tail = p->sig_tail = 0;
 }
 
-/* The typed view of what write_fields wrote (strings copied by view_own). */
+/* The typed view of what write_fields wrote (strings copied by receipt_with_view). */
 static void fields_view(receipt_view *v, const chio__receipt_fields *f, const char *phash,
                         const char *chash, const char *kernel_key_hex, const char *policy_hash,
                         const char *id)
@@ -447,6 +450,7 @@ int chio__receipt_prepare_fields(chio__receipt_fields *f, const char *kernel_key
                                  const char *policy_hash, chio__receipt_prep *p, chio_error *err)
 {
     char phash[65], chash[65], *canon = NULL;
+    uint8_t key[CHIO_PUBKEY_BYTES];
     const char *params;
     size_t params_len;
     int rc;
@@ -469,13 +473,11 @@ int chio__receipt_prepare_fields(chio__receipt_fields *f, const char *kernel_key
             return rc;
         params = canon;
     }
-    p->r = calloc(1, sizeof(*p->r));
-    rc = p->r ? chio_sha256_hex(params, params_len, phash) : CHIO_ENOMEM;
+    rc = chio_sha256_hex(params, params_len, phash);
     if (rc == 0)
         rc = f->output ? chio_sha256_hex(f->output, f->output_len, chash)
                        : chio_sha256_hex("null", 4, chash);
-    if (rc == 0 &&
-        chio_pubkey_from_hex(kernel_key_hex, strlen(kernel_key_hex), p->r->v.kernel_key) != 0)
+    if (rc == 0 && chio_pubkey_from_hex(kernel_key_hex, strlen(kernel_key_hex), key) != 0)
         rc = CHIO_EKEY;
     if (rc == 0) {
         message_begin(p, params_len);
@@ -485,11 +487,11 @@ int chio__receipt_prepare_fields(chio__receipt_fields *f, const char *kernel_key
     free(canon);
     drop_params(f); /* written: a large argument text goes before the commit */
     if (rc == 0) {
-        uint8_t key[CHIO_PUBKEY_BYTES];
-        memcpy(key, p->r->v.kernel_key, sizeof(key));
-        fields_view(&p->r->v, f, phash, chash, kernel_key_hex, policy_hash, p->id);
-        memcpy(p->r->v.kernel_key, key, sizeof(key));
-        rc = view_own(&p->r->v, &p->r->strs);
+        receipt_view v;
+        fields_view(&v, f, phash, chash, kernel_key_hex, policy_hash, p->id);
+        memcpy(v.kernel_key, key, sizeof(key));
+        p->r = receipt_with_view(&v);
+        rc = p->r ? 0 : CHIO_ENOMEM;
     }
     if (rc == 0 && p->body_len + STORED_EXTRA > CHIO_JSON_MAX_INPUT) {
         size_t n = p->body_len + STORED_EXTRA;

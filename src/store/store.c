@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rocksdb/c.h>
@@ -61,7 +63,12 @@ struct chio_store {
     int fail_writes;          /* test hook, atomic */
     pthread_mutex_t write_mu; /* one writer at a time (see chio__store_write) */
     char *path;               /* on-disk stores: the directory (for the sentinel) */
+    /* the sentinel's high-water mark, coalesced (commit thread, then close) */
+    uint64_t sentinel_pending; /* a newer durable checkpoint not yet written; 0 none */
+    uint64_t sentinel_at_ms;   /* monotonic time of the last write */
 };
+
+static void write_sentinel(const char *path, uint64_t last_checkpoint);
 
 struct chio__store_batch {
     rocksdb_writebatch_t *wb;
@@ -152,6 +159,8 @@ void chio_store_close(chio_store *s)
 
     if (s == NULL)
         return;
+    if (s->sentinel_pending != 0 && s->path != NULL)
+        write_sentinel(s->path, s->sentinel_pending); /* the newest mark, once */
     if (s->db != NULL) {
         /* Column family handles go before the database. */
         for (i = 0; i < s->nhandles; i++)
@@ -375,9 +384,20 @@ static int has_sentinel(const char *path)
     return ok;
 }
 
+/* The directory's entries (a rename) made durable. */
+static void sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
 /* The sentinel also records the newest checkpoint known to be durable (a
  * high-water mark): a log that opens with fewer checkpoints lost data. It
- * is replaced atomically (write, fsync, rename). */
+ * is replaced atomically (write, fsync, rename, fsync of the directory). */
 static void write_sentinel(const char *path, uint64_t last_checkpoint)
 {
     char *p = NULL, *tmp = NULL;
@@ -395,8 +415,8 @@ static void write_sentinel(const char *path, uint64_t last_checkpoint)
         ok = fflush(f) == 0 && ok;
         ok = fsync(fileno(f)) == 0 && ok;
         ok = fclose(f) == 0 && ok;
-        if (ok)
-            rename(tmp, p);
+        if (ok && rename(tmp, p) == 0)
+            sync_dir(path);
         else
             unlink(tmp);
     }
@@ -422,10 +442,34 @@ static uint64_t sentinel_checkpoint(const char *path)
     return (uint64_t)v;
 }
 
+/* At most one sentinel write (two fsyncs) a second: the mark may lag the
+ * log by that much, which only narrows what an open can tell was lost; it
+ * never claims a checkpoint that is not durable. The newest mark is
+ * written at close. */
+#define SENTINEL_INTERVAL_MS 1000
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void chio__store_note_checkpoint(chio_store *s, uint64_t cseq)
 {
-    if (s != NULL && s->path != NULL && s->mode == CHIO_STORE_READ_WRITE)
-        write_sentinel(s->path, cseq);
+    uint64_t now;
+
+    if (s == NULL || s->path == NULL || s->mode != CHIO_STORE_READ_WRITE)
+        return;
+    now = mono_ms();
+    if (s->sentinel_at_ms != 0 && now - s->sentinel_at_ms < SENTINEL_INTERVAL_MS) {
+        s->sentinel_pending = cseq;
+        return;
+    }
+    write_sentinel(s->path, cseq);
+    s->sentinel_at_ms = now;
+    s->sentinel_pending = 0;
 }
 
 /* A marked store must hold its format record. */
