@@ -1065,7 +1065,7 @@ latency:
                 "\"allow_p99_50pct_over_sign_us_max\":5,\"deny_p99_50pct_over_sign_us_max\":5,"
                 "\"verify_cached_over_cold_max\":1,\"alloc_own_blocks_per_eval_max\":0.2,"
                 "\"alloc_blocks_per_eval_max\":0.3,\"rss_growth_mib_max\":1,"
-                "\"cpu_per_eval_over_sign_max\":0.5},"
+                "\"cpu_per_eval_over_sign_max\":1.0},"
                 "\"ratios\":{%.*s}}\n",
                 (int)ratios.len, ratios.data);
         fclose(f);
