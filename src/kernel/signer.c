@@ -362,12 +362,13 @@ static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *
             __atomic_store_n(&k->m_last_seq, k->next_seq - 1, __ATOMIC_RELAXED);
             __atomic_store_n(&k->m_last_checkpoint_seq, k->next_checkpoint_seq - 1,
                              __ATOMIC_RELAXED);
-            /* Under WAL syncs the checkpoint is durable: it becomes the
-             * store's high-water mark (coalesced, store.c), so an open that
-             * finds less reports the loss instead of hiding it. Without
-             * syncs a machine crash may lose it by contract: no mark. */
-            if (ncp > 0 && k->durability == CHIO_DURABILITY_SYNC)
-                chio__store_note_checkpoint(k->store, k->next_checkpoint_seq - 1);
+            /* The checkpoint becomes the store's high-water mark once it is
+             * durable (coalesced, after a WAL sync of its own without sync
+             * durability; store.c), so an open that finds less reports the
+             * loss instead of hiding it. */
+            if (ncp > 0)
+                chio__store_note_checkpoint(k->store, k->next_checkpoint_seq - 1,
+                                            k->durability == CHIO_DURABILITY_SYNC);
             if (ncp > 0)
                 chio__log(k, CHIO_LOG_DEBUG, "checkpoint_written", NULL,
                           "\"checkpoint_seq\":%llu,\"first_seq\":%llu,\"last_seq\":%llu",

@@ -158,24 +158,11 @@ const uint8_t *chio__capability_issuer(const struct chio_capability *cap);
  * nest CHIO_JSON_MAX_DEPTH minus this many levels. */
 #define CHIO__RECEIPT_PARAMS_DEPTH 2
 
-/* Kernel fast paths: copy already-parsed parameters (with their canonical
- * sha256_hex, or NULL to compute it at signing), and set
- * metadata = {"receipt_context":{request_id, session_id, parent_request_id?}}
- * without a JSON round trip. Return 0 or CHIO_ENOMEM. */
-int chio__receipt_builder_put_parameters(struct chio_receipt_builder *b, const chio_json *params,
-                                         const char *phash);
-/* The same without the copy: the builder takes @params (in every case) and
- * its root becomes action.parameters. Returns 0, CHIO_EJSON_DEPTH or
- * CHIO_ENOMEM. */
-int chio__receipt_builder_adopt_parameters(struct chio_receipt_builder *b, chio_json_doc *params,
-                                           const char *phash);
-/* The parameters' canonical length, when known: the signing message is
- * then allocated once at its final size. */
-void chio__receipt_builder_size_hint(struct chio_receipt_builder *b, size_t params_len);
+/* metadata = {"receipt_context":{request_id, session_id, parent_request_id?}}
+ * without a JSON round trip. Returns 0 or CHIO_ENOMEM. */
 int chio__receipt_builder_set_context(struct chio_receipt_builder *b, const char *request_id,
                                       const char *session_id, const char *parent_request_id);
 
-/* A deep copy of a builder (NULL on allocation failure). */
 /* metadata.redaction = {"original_parameter_hash", "guard"?, "reason"?,
  * "redacted_values"? (when @count > 0)}: the stored parameters are not the
  * call's arguments (a redacted copy or a summary); the hash of the original
@@ -183,6 +170,5 @@ int chio__receipt_builder_set_context(struct chio_receipt_builder *b, const char
  * chio__receipt_builder_set_context(). */
 int chio__receipt_builder_set_redaction(struct chio_receipt_builder *b, const char *original_hash,
                                         const char *guard, uint64_t count, const char *reason);
-struct chio_receipt_builder *chio__receipt_builder_dup(const struct chio_receipt_builder *b);
 
 #endif

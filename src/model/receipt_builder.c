@@ -71,27 +71,6 @@ int chio_receipt_builder_new(chio_receipt_builder **out)
     return 0;
 }
 
-chio_receipt_builder *chio__receipt_builder_dup(const chio_receipt_builder *b)
-{
-    chio_receipt_builder *c = calloc(1, sizeof(*c));
-
-    if (c == NULL)
-        return NULL;
-    c->doc = chio__json_doc_new(2048);
-    if (c->doc == NULL) {
-        free(c);
-        return NULL;
-    }
-    c->body = chio__json_doc_root(c->doc);
-    c->has_timestamp = b->has_timestamp;
-    memcpy(c->phash, b->phash, sizeof(c->phash));
-    if (chio__json_copy(c->doc, c->body, b->body) != 0) {
-        chio_receipt_builder_free(c);
-        return NULL;
-    }
-    return c;
-}
-
 void chio_receipt_builder_free(chio_receipt_builder *b)
 {
     if (b == NULL)
@@ -189,7 +168,6 @@ int chio_receipt_builder_set_parameters(chio_receipt_builder *b, const char *jso
 {
     if (b == NULL || json == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    b->phash[0] = '\0'; /* computed at signing */
     return put_parsed(b, chio__json_obj_find(b->body, "action", 6), "parameters", json, len, 0,
                       CHIO__RECEIPT_PARAMS_DEPTH, err);
 }
@@ -377,46 +355,6 @@ int chio_receipt_builder_add_evidence(chio_receipt_builder *b, const char *guard
     }
     if (rc == 0 && details)
         rc = chio__receipt_set_str(b->doc, it, "details", details);
-    return rc;
-}
-
-void chio__receipt_builder_size_hint(chio_receipt_builder *b, size_t params_len)
-{
-    b->hint = params_len;
-}
-
-int chio__receipt_builder_adopt_parameters(chio_receipt_builder *b, chio_json_doc *params,
-                                           const char *phash)
-{
-    chio_json *action = chio__json_obj_find(b->body, "action", 6), *slot;
-
-    if (chio__json_depth(chio_json_root(params)) + CHIO__RECEIPT_PARAMS_DEPTH >
-        CHIO_JSON_MAX_DEPTH) {
-        chio_json_doc_free(params);
-        return CHIO_EJSON_DEPTH;
-    }
-    slot = chio__json_obj_put(b->doc, action, "parameters", 10);
-    if (slot == NULL) {
-        chio_json_doc_free(params);
-        return CHIO_ENOMEM;
-    }
-    chio__json_adopt(b->doc, slot, params);
-    if (phash != NULL && strlen(phash) == 64)
-        memcpy(b->phash, phash, 65);
-    return 0;
-}
-
-int chio__receipt_builder_put_parameters(chio_receipt_builder *b, const chio_json *params,
-                                         const char *phash)
-{
-    if (chio__json_depth(params) + CHIO__RECEIPT_PARAMS_DEPTH > CHIO_JSON_MAX_DEPTH)
-        return CHIO_EJSON_DEPTH;
-    chio_json *slot =
-        chio__json_obj_put(b->doc, chio__json_obj_find(b->body, "action", 6), "parameters", 10);
-    int rc = slot ? chio__json_copy(b->doc, slot, params) : CHIO_ENOMEM;
-
-    if (rc == 0 && phash != NULL && strlen(phash) == 64)
-        memcpy(b->phash, phash, 65);
     return rc;
 }
 

@@ -71,8 +71,6 @@ struct chio_receipt_builder {
     chio_json_doc *doc;
     chio_json *body;
     int has_timestamp;
-    size_t hint;    /* the parameters' canonical length, when known */
-    char phash[65]; /* parameter_hash known by the kernel ("" = compute) */
 };
 
 enum { VIEW_BODY = 0, VIEW_SIGNED = 1 };

@@ -596,16 +596,12 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
 {
     chio_json_doc *doc;
     chio_json *obj, *slot;
-    char phash[65];
-    size_t hint;
     int rc = 0;
 
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
     doc = b->doc;
     obj = b->body;
-    memcpy(phash, b->phash, sizeof(phash));
-    hint = b->hint;
     if (!b->has_timestamp) {
         slot = chio__json_obj_put(doc, obj, "timestamp", 9);
         if (slot == NULL)
@@ -620,7 +616,7 @@ int chio__receipt_prepare(chio_receipt_builder *b, const char *kernel_key_hex,
         chio_json_doc_free(doc);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
     }
-    return prep_body(doc, obj, kernel_key_hex, phash, hint, p, err);
+    return prep_body(doc, obj, kernel_key_hex, NULL, 0, p, err);
 }
 
 int chio_receipt_sign(const chio_receipt_builder *b, const chio_keypair *kp, chio_receipt **out,

@@ -34,6 +34,7 @@
 #include "store_internal.h"
 
 #define FORMAT_KEY   "format"
+#define DURABLE_KEY  "durable_checkpoint" /* the synced write behind a NOSYNC mark */
 #define FORMAT_VALUE "chio.receipt_store.v1"
 
 enum {
@@ -64,11 +65,14 @@ struct chio_store {
     pthread_mutex_t write_mu; /* one writer at a time (see chio__store_write) */
     char *path;               /* on-disk stores: the directory (for the sentinel) */
     /* the sentinel's high-water mark, coalesced (commit thread, then close) */
-    uint64_t sentinel_pending; /* a newer durable checkpoint not yet written; 0 none */
-    uint64_t sentinel_at_ms;   /* monotonic time of the last write */
+    uint64_t sentinel_pending; /* a newer checkpoint not yet marked; 0 none */
+    int sentinel_synced;       /* its commit synced the WAL */
+    int write_failed;          /* a write failed: no mark moves any more (atomic) */
+    uint64_t sentinel_at_ms;   /* monotonic time of the last mark */
 };
 
 static void write_sentinel(const char *path, uint64_t last_checkpoint);
+static void mark_durable(chio_store *s, uint64_t cseq, int synced);
 
 struct chio__store_batch {
     rocksdb_writebatch_t *wb;
@@ -159,8 +163,8 @@ void chio_store_close(chio_store *s)
 
     if (s == NULL)
         return;
-    if (s->sentinel_pending != 0 && s->path != NULL)
-        write_sentinel(s->path, s->sentinel_pending); /* the newest mark, once */
+    if (s->sentinel_pending != 0 && s->path != NULL && s->db != NULL)
+        mark_durable(s, s->sentinel_pending, s->sentinel_synced); /* the newest mark */
     if (s->db != NULL) {
         /* Column family handles go before the database. */
         for (i = 0; i < s->nhandles; i++)
@@ -444,8 +448,9 @@ static uint64_t sentinel_checkpoint(const char *path)
 
 /* At most one sentinel write (two fsyncs) a second: the mark may lag the
  * log by that much, which only narrows what an open can tell was lost; it
- * never claims a checkpoint that is not durable. The newest mark is
- * written at close. */
+ * never claims a checkpoint that is not durable. Without WAL syncs on the
+ * commits, the WAL is synced first (one sync a second at most), so the
+ * marked checkpoint is durable too. The newest mark is written at close. */
 #define SENTINEL_INTERVAL_MS 1000
 
 static uint64_t mono_ms(void)
@@ -456,7 +461,35 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void chio__store_note_checkpoint(chio_store *s, uint64_t cseq)
+/* Move the mark to @cseq. When its commit did not sync the WAL, a small
+ * synced write does (through the ordinary write path, which reports an
+ * I/O error; Debian's RocksDB asserts on a WAL flush after one). Never
+ * after a failed write: nothing is claimed durable then. */
+static void mark_durable(chio_store *s, uint64_t cseq, int synced)
+{
+    char *rerr = NULL;
+    unsigned char v[8];
+
+    if (__atomic_load_n(&s->write_failed, __ATOMIC_RELAXED))
+        return;
+    if (!synced) {
+        chio__store_key(cseq, v);
+        pthread_mutex_lock(&s->write_mu);
+        rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_DEFAULT], DURABLE_KEY, strlen(DURABLE_KEY),
+                       (const char *)v, 8, &rerr);
+        pthread_mutex_unlock(&s->write_mu);
+        if (rerr != NULL) { /* not durable: leave the mark where it is */
+            rocksdb_free(rerr);
+            __atomic_store_n(&s->write_failed, 1, __ATOMIC_RELAXED);
+            return;
+        }
+    }
+    write_sentinel(s->path, cseq);
+    s->sentinel_pending = 0;
+    s->sentinel_synced = 1;
+}
+
+void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced)
 {
     uint64_t now;
 
@@ -465,11 +498,11 @@ void chio__store_note_checkpoint(chio_store *s, uint64_t cseq)
     now = mono_ms();
     if (s->sentinel_at_ms != 0 && now - s->sentinel_at_ms < SENTINEL_INTERVAL_MS) {
         s->sentinel_pending = cseq;
+        s->sentinel_synced = synced;
         return;
     }
-    write_sentinel(s->path, cseq);
     s->sentinel_at_ms = now;
-    s->sentinel_pending = 0;
+    mark_durable(s, cseq, synced);
 }
 
 /* A marked store must hold its format record. */
@@ -1105,6 +1138,7 @@ int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error 
     pthread_mutex_unlock(&s->write_mu);
     if (rerr != NULL) {
         int rc = store_fail(&rerr, err, "writing receipts");
+        __atomic_store_n(&s->write_failed, 1, __ATOMIC_RELAXED);
         if (rc != CHIO_ECORRUPT) {
             rc = CHIO_ESTORE;
             if (err != NULL)

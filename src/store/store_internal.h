@@ -152,11 +152,11 @@ int chio__store_scan_revocation_records(chio_store *s,
                                                   const char *value, size_t vlen),
                                         void *ctx, chio_error *err);
 
-/* Record that checkpoint @cseq is durable (in the store's sentinel file,
- * at most once a second, the newest pending one at close): a later open
- * finding fewer checkpoints fails with CHIO_ECORRUPT. Call only after the
- * synced write that holds it (never under NOSYNC). */
-void chio__store_note_checkpoint(chio_store *s, uint64_t cseq);
+/* Checkpoint @cseq is committed (@synced: by a write that synced the WAL).
+ * The store's sentinel file records it as durable, at most once a second
+ * (after a WAL sync when @synced is 0) and the newest at close: a later
+ * open finding fewer checkpoints fails with CHIO_ECORRUPT. Commit thread. */
+void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced);
 
 /* Test hook: make the next @n writes fail with CHIO_ESTORE (n < 0: all). */
 void chio__store_fail_writes(chio_store *s, int n);
