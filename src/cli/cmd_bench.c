@@ -30,7 +30,8 @@
 static const char bench_usage[] =
     "usage: chio bench --receipt-db DIR --threads N --calls M [--signers K]\n"
     "                  [--durability sync|nosync] [--checkpoint-batch N]\n"
-    "                  [--ring-capacity N] [--seed-file FILE] [--synthetic] [--json]\n"
+    "                  [--ring-capacity N] [--seed-file FILE] [--synthetic]\n"
+    "                  [--rate R] [--json]\n"
     "\n"
     "Make M calls through a real kernel and receipt store from N caller\n"
     "threads (synchronous calls): by default full evaluations (a session, a\n"
@@ -42,7 +43,9 @@ static const char bench_usage[] =
     "write+fdatasync in the store's directory (p50), and\n"
     "  limit = raw sign rate x signers                              (nosync)\n"
     "  limit = min(that, N / (raw sign time + 1.5 x fsync time))   (sync)\n"
-    "with achieved / limit. The key is random unless --seed-file is given.\n"
+    "with achieved / limit. --rate R paces the calls (open loop: call n is due\n"
+    "at n/R s, spread over the N threads; latency counts from when it was due).\n"
+    "The key is random unless --seed-file is given.\n"
     "Ctrl-C stops early and reports.\n"
     "Exit 0 when every call succeeded, 1 when some failed, 2 on bad usage.\n";
 
@@ -130,6 +133,8 @@ typedef struct bench {
     uint64_t next; /* atomic: calls handed out */
     uint64_t run_id;
     int synthetic;
+    double rate;  /* open loop: calls/s scheduled in total; 0 = closed loop */
+    double start; /* the schedule's origin (now_s) */
     char sid[CHIO_SESSION_ID_LEN + 1];
 } bench;
 
@@ -227,6 +232,17 @@ static void *caller_main(void *arg)
         if (n >= b->calls)
             break;
         t0 = now_s();
+        if (b->rate > 0) {
+            /* Open loop: call n is due at start + n / rate; its latency
+             * counts from then, so waiting behind a slow system shows. */
+            double due = b->start + (double)n / b->rate;
+            if (due > t0) {
+                struct timespec ts = {(time_t)(due - t0), 0};
+                ts.tv_nsec = (long)((due - t0 - (double)ts.tv_sec) * 1e9);
+                nanosleep(&ts, NULL);
+            }
+            t0 = due;
+        }
         rc = b->synthetic ? sign_one(b, n, &r) : evaluate_one(b, n, &r);
         if (rc != 0) {
             if (c->errors++ == 0)
@@ -373,7 +389,8 @@ int cmd_bench(int argc, char **argv)
                       {"checkpoint-batch", 1, 0, 0, 0, 0},
                       {"ring-capacity", 1, 0, 0, 0, 0},
                       {"seed-file", 1, 0, 0, 0, 0},
-                      {"synthetic", 0, 0, 0, 0, 0}};
+                      {"synthetic", 0, 0, 0, 0, 0},
+                      {"rate", 1, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     uint64_t threads = 0, calls = 0, signers = 1, cpb = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE,
@@ -392,7 +409,7 @@ int cmd_bench(int argc, char **argv)
     int rc, json, first_error = 0;
     uint64_t i, started = 0;
 
-    rc = cli_parse(argc, argv, opts, 10, pos, 0, &npos, "bench", bench_usage);
+    rc = cli_parse(argc, argv, opts, 11, pos, 0, &npos, "bench", bench_usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     json = opts[5].value != NULL;
@@ -438,6 +455,14 @@ int cmd_bench(int argc, char **argv)
     if (chio_kernel_new(&cfg, &b.k, &err) != 0)
         return cli_lib_error("bench", "kernel", err.code, &err);
     b.synthetic = opts[9].value != NULL;
+    if (opts[10].value != NULL) {
+        uint64_t r64 = 0;
+        if (cli_u64(opts[10].value, &r64) != 0 || r64 < 1 || r64 > 10000000) {
+            chio_kernel_free(b.k);
+            return cli_error("bench", "--rate must be between 1 and 10000000 calls/s");
+        }
+        b.rate = (double)r64;
+    }
     if (!b.synthetic && setup_session(&b, &err) != 0) {
         chio_kernel_free(b.k);
         return cli_lib_error("bench", "setting up the session", err.code, &err);
@@ -467,6 +492,7 @@ int cmd_bench(int argc, char **argv)
     }
     cpu0 = process_cpu_s();
     t0 = now_s();
+    b.start = t0 + 0.001;
     for (i = 0; i < threads; i++) {
         cs[i].b = &b;
         if (pthread_create(&ts[i], NULL, caller_main, &cs[i]) != 0)
@@ -509,7 +535,8 @@ int cmd_bench(int argc, char **argv)
         (double)threads * 1e6 / (raw_us + 1.5 * fsync_us) < limit)
         limit = (double)threads * 1e6 / (raw_us + 1.5 * fsync_us);
     if (json) {
-        printf("{\"mode\":\"%s\",\"calls\":%llu,\"threads\":%llu,\"signers\":%llu,"
+        printf("{\"mode\":\"%s\",\"open_loop_rate\":%.0f,\"calls\":%llu,\"threads\":%llu,"
+               "\"signers\":%llu,"
                "\"durability\":\"%s\",\"calls_per_sec\":%.1f,\"raw_sign_per_sec\":%.1f,"
                "\"ratio_to_raw\":%.4f,\"raw_sign_us\":%.2f,\"fsync_p50_us\":%.1f,"
                "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
@@ -518,7 +545,7 @@ int cmd_bench(int argc, char **argv)
                "\"avg_batch\":%.2f,\"max_batch\":%llu,\"blocked\":%llu,\"wal_syncs\":%llu,"
                "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,"
                "\"interrupted\":%s}\n",
-               b.synthetic ? "synthetic" : "evaluate", (unsigned long long)ok,
+               b.synthetic ? "synthetic" : "evaluate", b.rate, (unsigned long long)ok,
                (unsigned long long)threads, (unsigned long long)signers,
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", rate, raw,
                raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
@@ -535,6 +562,9 @@ int cmd_bench(int argc, char **argv)
                (unsigned long long)signers, signers == 1 ? "" : "s",
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", (unsigned long long)ok,
                elapsed, stop_requested ? " (interrupted)" : "");
+        if (b.rate > 0)
+            printf("  open loop      %.0f calls/s scheduled; latency from each call's due time\n",
+                   b.rate);
         printf("  calls/s        %10.0f   (%.2f of the limit %.0f/s; %.2f of the raw sign rate "
                "%.0f/s)\n",
                rate, limit > 0 ? rate / limit : 0, limit, raw > 0 ? rate / raw : 0, raw);

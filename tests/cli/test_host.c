@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -77,6 +78,9 @@ static pid_t spawn(const char *const *argv, const char *env_key, const char *out
     if (pid == 0) {
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        /* A test that fails half-way exits without stopping the service:
+         * it goes with the test's process, never outlives the run. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(o, 1);
         dup2(e, 2);
         if (spawn_nofile != 0) {
@@ -1385,6 +1389,9 @@ Test(host, every_copy_of_the_seed_in_the_environment_is_wiped)
     if (pid == 0) {
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        /* A test that fails half-way exits without stopping the service:
+         * it goes with the test's process, never outlives the run. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(o, 1);
         dup2(e, 2);
         execve(argv[0], (char *const *)argv, envp);
