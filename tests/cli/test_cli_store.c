@@ -352,6 +352,31 @@ Test(cli_store, bench_reports_json_and_continues_a_log)
     r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "0", "--calls", "5");
     cr_expect_eq(r.status, 2);
     testutil_cli_free(&r);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "5", "--rate", "0");
+    cr_expect_eq(r.status, 2, "--rate 0 is refused");
+    testutil_cli_free(&r);
+}
+
+/* --rate paces the calls: 40 calls at 200/s take at least the 0.195 s
+ * their schedule spans, and the report says it was an open loop. */
+Test(cli_store, bench_rate_paces_the_calls)
+{
+    char *seed = seed_file();
+    cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "2", "--calls", "40",
+                       "--rate", "200", "--durability", "nosync", "--seed-file", seed, "--json");
+    chio_json_doc *d;
+    double el = 0, rate = 0;
+
+    cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+    cr_assert_eq(chio_json_parse(r.out, r.out_len, &d, NULL), 0, "%s", r.out);
+    cr_expect_eq(chio_json_get_double(chio_json_get(chio_json_root(d), "elapsed_sec"), &el), 0);
+    cr_expect_eq(chio_json_get_double(chio_json_get(chio_json_root(d), "open_loop_rate"), &rate),
+                 0);
+    cr_expect_geq(el, 0.19, "40 calls at 200/s in %.3f s", el);
+    cr_expect_eq(rate, 200.0);
+    chio_json_doc_free(d);
+    testutil_cli_free(&r);
+    free(seed);
 }
 
 Test(cli_store, bench_stops_cleanly_on_sigint)
