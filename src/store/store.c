@@ -34,6 +34,8 @@
 #include "store_internal.h"
 
 #define FORMAT_KEY   "format"
+/* Table files a read-write or read-only store keeps open at most. */
+#define CHIO__STORE_MAX_OPEN_FILES 48
 #define DURABLE_KEY  "durable_checkpoint" /* the synced write behind a NOSYNC mark */
 #define FORMAT_VALUE "chio.receipt_store.v1"
 
@@ -152,8 +154,14 @@ static rocksdb_options_t *make_options(chio_store_mode mode)
     rocksdb_options_set_write_buffer_size(o, 8u << 20);
     rocksdb_options_set_max_write_buffer_number(o, 2);
     rocksdb_options_set_db_write_buffer_size(o, 32u << 20);
+    /* Bounded file descriptors: RocksDB keeps every table file open by
+     * default, so a store's fds grew with its size (a 10-minute soak: 22
+     * -> 84 and rising). A table cache of this many files caps them; the
+     * log is append-only, so the cache mostly holds the newest files. */
     if (mode == CHIO_STORE_SECONDARY)
         rocksdb_options_set_max_open_files(o, -1); /* required by secondary instances */
+    else
+        rocksdb_options_set_max_open_files(o, CHIO__STORE_MAX_OPEN_FILES);
     return o;
 }
 
