@@ -35,7 +35,7 @@
 
 #define FORMAT_KEY   "format"
 /* Table files a read-write or read-only store keeps open at most. */
-#define CHIO__STORE_MAX_OPEN_FILES 48
+#define CHIO__STORE_MAX_OPEN_FILES 32
 #define DURABLE_KEY  "durable_checkpoint" /* the synced write behind a NOSYNC mark */
 #define FORMAT_VALUE "chio.receipt_store.v1"
 
