@@ -35,7 +35,7 @@
 
 #define FORMAT_KEY   "format"
 /* Table files a read-write or read-only store keeps open at most. */
-#define CHIO__STORE_MAX_OPEN_FILES 32
+#define CHIO__STORE_MAX_OPEN_FILES 20
 #define DURABLE_KEY  "durable_checkpoint" /* the synced write behind a NOSYNC mark */
 #define FORMAT_VALUE "chio.receipt_store.v1"
 
@@ -156,8 +156,9 @@ static rocksdb_options_t *make_options(chio_store_mode mode)
     rocksdb_options_set_db_write_buffer_size(o, 32u << 20);
     /* Bounded file descriptors: RocksDB keeps every table file open by
      * default, so a store's fds grew with its size (a 10-minute soak: 22
-     * -> 84 and rising). A table cache of this many files caps them; the
-     * log is append-only, so the cache mostly holds the newest files. */
+     * -> 84 and rising). With a cap, RocksDB keeps 10 fewer table files
+     * than this in its table cache (here 10): the log is append-only, so
+     * the newest files are the ones in use; older ones reopen when read. */
     if (mode == CHIO_STORE_SECONDARY)
         rocksdb_options_set_max_open_files(o, -1); /* required by secondary instances */
     else
