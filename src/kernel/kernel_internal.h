@@ -128,6 +128,7 @@ struct chio_kernel {
     pthread_cond_t commit_cv;
     chio__sign_req *commit_head, *commit_tail;
     uint32_t signers_exited; /* under commit_mu */
+    int committing;          /* under commit_mu: a thread runs the commit stage */
     pthread_t completer;
     int completer_started;
     pthread_mutex_t done_mu; /* committed requests waiting for completion */

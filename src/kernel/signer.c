@@ -20,11 +20,15 @@
  * only the asynchronous requests on. Whoever completes a request returns
  * its credit (kernel.c): just before the wake, or after the callback returned.
  *
- * Locking: commit_mu guards the commit list and signers_exited; nothing
- * else is shared between these threads except atomics. The commit stage's
- * state (store, next_seq, checkpoint chain, pending leaves) belongs to the
- * commit thread once the pipeline runs, and to the starting or draining
- * thread before and after it.
+ * A signer that finds the ring empty and the commit stage idle commits its
+ * batch itself (commit_inline): a lone request wakes one thread less.
+ *
+ * Locking: commit_mu guards the commit list, `committing` and
+ * signers_exited; nothing else is shared between these threads except
+ * atomics. The commit stage's state (store, next_seq, checkpoint chain,
+ * pending leaves) belongs to the one thread running the commit stage
+ * (`committing` set: the commit thread, or a signer inline) once the
+ * pipeline runs, and to the starting or draining thread before and after.
  */
 #include <errno.h>
 #include <limits.h>
@@ -439,16 +443,21 @@ static void *commit_main(void *arg)
 
     for (;;) {
         pthread_mutex_lock(&k->commit_mu);
-        while (k->commit_head == NULL && k->signers_exited < k->nsigners_started)
+        while ((k->commit_head == NULL || k->committing) && k->signers_exited < k->nsigners_started)
             pthread_cond_wait(&k->commit_cv, &k->commit_mu);
         list = k->commit_head;
         k->commit_head = k->commit_tail = NULL;
         all_exited = k->signers_exited == k->nsigners_started;
+        k->committing = list != NULL;
         pthread_mutex_unlock(&k->commit_mu);
-        if (list != NULL)
+        if (list != NULL) {
             commit_group(k, list);
-        else if (all_exited)
+            pthread_mutex_lock(&k->commit_mu);
+            k->committing = 0;
+            pthread_mutex_unlock(&k->commit_mu);
+        } else if (all_exited) {
             break;
+        }
     }
     pthread_mutex_lock(&k->done_mu);
     k->committer_exited = 1;
@@ -496,6 +505,37 @@ static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_r
     pthread_mutex_unlock(&k->commit_mu);
 }
 
+/*
+ * Commit @list on this signer thread when nothing else waits: the ring is
+ * empty and the commit stage idle (no list queued, no thread in it). A
+ * lone request then crosses two threads (caller -> signer -> caller), one
+ * wake-up less; under load the signer hands over and the stages stay
+ * pipelined. `committing` (under commit_mu) keeps the commit stage to one
+ * thread at a time; the mutex orders one runner's writes of the stage's
+ * state before the next runner's reads.
+ */
+static int commit_inline(chio_kernel *k, chio__sign_req *list)
+{
+    int idle;
+
+    if (chio__queue_depth(&k->queue) > 0)
+        return 0;
+    pthread_mutex_lock(&k->commit_mu);
+    idle = k->commit_head == NULL && !k->committing;
+    if (idle)
+        k->committing = 1;
+    pthread_mutex_unlock(&k->commit_mu);
+    if (!idle)
+        return 0;
+    commit_group(k, list);
+    pthread_mutex_lock(&k->commit_mu);
+    k->committing = 0;
+    if (k->commit_head != NULL)
+        pthread_cond_signal(&k->commit_cv);
+    pthread_mutex_unlock(&k->commit_mu);
+    return 1;
+}
+
 static void *signer_main(void *arg)
 {
     chio_kernel *k = arg;
@@ -520,15 +560,20 @@ static void *signer_main(void *arg)
              * group without a wake-up each. Without syncs a commit is
              * quick and the commit thread mostly waits, so the batch is
              * handed over whole. */
+            if (n == 1 || k->durability != CHIO_DURABILITY_SYNC) {
+                for (i = 0; i < n; i++) {
+                    sign_one(k, items[i]);
+                    if (i > 0)
+                        ((chio__sign_req *)items[i - 1])->next = items[i];
+                }
+                if (!commit_inline(k, items[0]))
+                    hand_to_committer(k, items[0], items[n - 1], 1);
+                continue;
+            }
             for (i = 0; i < n; i++) {
                 sign_one(k, items[i]);
-                if (k->durability == CHIO_DURABILITY_SYNC)
-                    hand_to_committer(k, items[i], items[i], i == 0 || i == n - 1);
-                else if (i > 0)
-                    ((chio__sign_req *)items[i - 1])->next = items[i];
+                hand_to_committer(k, items[i], items[i], i == 0 || i == n - 1);
             }
-            if (k->durability != CHIO_DURABILITY_SYNC)
-                hand_to_committer(k, items[0], items[n - 1], 1);
             continue;
         }
         key = chio__event_prepare(&k->queue.work);
@@ -594,6 +639,7 @@ int chio__pipeline_start(chio_kernel *k, chio_error *err)
     k->signers_exited = 0;
     k->nsigners_started = 0;
     k->committer_exited = 0;
+    k->committing = 0;
     /* The completion thread first: it outlives the commit thread. */
     e = pthread_create(&k->completer, NULL, complete_main, k);
     if (e != 0)
