@@ -191,6 +191,25 @@ void chio__receipt_prep_destroy(chio__receipt_prep *p)
     p->moved = NULL;
 }
 
+/* The end of both prepare paths: a prep that failed (@rc) or would make a
+ * receipt chio_receipt_parse() refuses to read back (too large) is emptied
+ * and the error reported; otherwise 0. */
+static int prep_done(chio__receipt_prep *p, int rc, chio_error *err)
+{
+    if (rc == 0 && p->body_len + STORED_EXTRA > CHIO_JSON_MAX_INPUT) {
+        size_t n = p->body_len + STORED_EXTRA;
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "the receipt would be %zu bytes, over the %zu-byte limit", n,
+                          CHIO_JSON_MAX_INPUT);
+    }
+    if (rc != 0) {
+        chio__receipt_prep_destroy(p);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot prepare receipt: %s", chio_strerror(rc));
+    }
+    return 0;
+}
+
 /*
  * Complete a body: check it, set parameter_hash and kernel_key, read its
  * typed fields into the receipt being made, write the signing message
@@ -239,19 +258,7 @@ static int prep_body(chio_json_doc *doc, chio_json *obj, const char *kernel_key_
         rc = p->r ? 0 : CHIO_ENOMEM;
     }
     chio_json_doc_free(doc);
-    /* Never sign what chio_receipt_parse() would refuse to read back. */
-    if (rc == 0 && p->body_len + STORED_EXTRA > CHIO_JSON_MAX_INPUT) {
-        size_t n = p->body_len + STORED_EXTRA;
-        chio__receipt_prep_destroy(p);
-        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
-                          "the receipt would be %zu bytes, over the %zu-byte limit", n,
-                          CHIO_JSON_MAX_INPUT);
-    }
-    if (rc != 0) {
-        chio__receipt_prep_destroy(p);
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot prepare receipt: %s", chio_strerror(rc));
-    }
-    return 0;
+    return prep_done(p, rc, err);
 }
 
 /* ---- the kernel's path: typed fields, one pass ------------------------------------------- */
@@ -493,18 +500,7 @@ int chio__receipt_prepare_fields(chio__receipt_fields *f, const char *kernel_key
         p->r = receipt_with_view(&v);
         rc = p->r ? 0 : CHIO_ENOMEM;
     }
-    if (rc == 0 && p->body_len + STORED_EXTRA > CHIO_JSON_MAX_INPUT) {
-        size_t n = p->body_len + STORED_EXTRA;
-        chio__receipt_prep_destroy(p);
-        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
-                          "the receipt would be %zu bytes, over the %zu-byte limit", n,
-                          CHIO_JSON_MAX_INPUT);
-    }
-    if (rc != 0) {
-        chio__receipt_prep_destroy(p);
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot prepare receipt: %s", chio_strerror(rc));
-    }
-    return 0;
+    return prep_done(p, rc, err);
 }
 
 const char *chio__receipt_prep_message(const chio__receipt_prep *p, size_t *len)

@@ -33,11 +33,11 @@
 #include "internal.h"
 #include "store_internal.h"
 
-#define FORMAT_KEY   "format"
+#define FORMAT_KEY "format"
 /* Table files a read-write or read-only store keeps open at most. */
 #define CHIO__STORE_MAX_OPEN_FILES 20
-#define DURABLE_KEY  "durable_checkpoint" /* the synced write behind a NOSYNC mark */
-#define FORMAT_VALUE "chio.receipt_store.v1"
+#define DURABLE_KEY                "durable_checkpoint" /* the synced write behind a NOSYNC mark */
+#define FORMAT_VALUE               "chio.receipt_store.v1"
 
 enum {
     CF_DEFAULT,
