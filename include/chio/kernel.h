@@ -133,7 +133,14 @@ typedef struct chio_kernel_config {
     void *log_ctx;
     chio_log_level log_level; /* CHIO_LOG_INFO */
     int lock_key_memory;      /* 1 = mlock the signing key (chio_keypair_lock_memory); 0 */
-    int reserved_int;         /* zero */
+    /* Scheduling priority of the kernel's own threads (signers, commit
+     * and completion): 0 = inherit the creating thread's; -20..19 = that
+     * nice value, applied by each thread to itself with setpriority(2).
+     * Raising priority (a negative value below the inherited one) needs
+     * CAP_SYS_NICE or RLIMIT_NICE; when refused the kernel runs on at the
+     * inherited priority and logs "signer_priority_not_applied" (warn)
+     * once. Took the place of a reserved int: the struct keeps its size. */
+    int signer_priority;
     /* Largest arguments text a call may carry (CHIO_DEFAULT_MAX_ARGUMENT_BYTES;
      * 1 .. 63 MiB). Taken from the reserved space: the struct keeps its size. */
     uint64_t max_argument_bytes;

@@ -31,7 +31,7 @@ static const char bench_usage[] =
     "usage: chio bench --receipt-db DIR --threads N --calls M [--signers K]\n"
     "                  [--durability sync|nosync] [--checkpoint-batch N]\n"
     "                  [--ring-capacity N] [--seed-file FILE] [--synthetic]\n"
-    "                  [--rate R] [--json]\n"
+    "                  [--rate R] [--signer-priority NICE] [--json]\n"
     "\n"
     "Make M calls through a real kernel and receipt store from N caller\n"
     "threads (synchronous calls): by default full evaluations (a session, a\n"
@@ -44,7 +44,11 @@ static const char bench_usage[] =
     "  limit = raw sign rate x signers                              (nosync)\n"
     "  limit = min(that, N / (raw sign time + 1.5 x fsync time))   (sync)\n"
     "with achieved / limit. --rate R paces the calls (open loop: call n is due\n"
-    "at n/R s, spread over the N threads; latency counts from when it was due).\n"
+    "at n/R s, spread over the N threads; latency counts from when it was due)\n"
+    "and adds the paced sign time: a bare sign of a receipt-sized message every\n"
+    "N/R s on one thread (p50), the signature as cold as a paced call finds\n"
+    "the CPU. --signer-priority sets the kernel threads' nice value\n"
+    "(chio_kernel_config.signer_priority; negative values need CAP_SYS_NICE).\n"
     "The key is random unless --seed-file is given.\n"
     "Ctrl-C stops early and reports.\n"
     "Exit 0 when every call succeeded, 1 when some failed, 2 on bad usage.\n";
@@ -281,6 +285,42 @@ static double raw_sign_rate(const chio_keypair *kp, size_t len)
     return (double)n / el;
 }
 
+static int cmp_double(const void *a, const void *b);
+
+/* p50 of single signatures of @len bytes made one every @period_s seconds
+ * (at most 2 s of them, at least 9): what a paced caller's signature costs
+ * when the CPU's caches have gone cold between calls. */
+static double paced_sign_us(const chio_keypair *kp, size_t len, double period_s)
+{
+    uint8_t sig[64];
+    double lat[201], due;
+    char *msg = malloc(len);
+    int n = 0, want = period_s > 0 ? (int)(2.0 / period_s) : 0;
+
+    if (msg == NULL)
+        return 0;
+    if (want > 201)
+        want = 201;
+    if (want < 9)
+        want = 9;
+    memset(msg, 'x', len);
+    due = now_s();
+    while (n < want) {
+        double t0;
+        due += period_s;
+        while ((t0 = now_s()) < due) {
+            double left = due - t0;
+            struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+        chio_keypair_sign(kp, msg, len, sig);
+        lat[n++] = (now_s() - t0) * 1e6;
+    }
+    free(msg);
+    qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
+    return lat[n / 2];
+}
+
 /* Size of a synthetic receipt's signing input, for a fair raw rate. */
 static size_t message_size(const chio_keypair *kp)
 {
@@ -390,7 +430,8 @@ int cmd_bench(int argc, char **argv)
                       {"ring-capacity", 1, 0, 0, 0, 0},
                       {"seed-file", 1, 0, 0, 0, 0},
                       {"synthetic", 0, 0, 0, 0, 0},
-                      {"rate", 1, 0, 0, 0, 0}};
+                      {"rate", 1, 0, 0, 0, 0},
+                      {"signer-priority", 1, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     uint64_t threads = 0, calls = 0, signers = 1, cpb = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE,
@@ -403,13 +444,13 @@ int cmd_bench(int argc, char **argv)
     pthread_t *ts = NULL;
     hist *all;
     bench b;
-    double raw, t0, elapsed, rate, cpu0, cpu, fsync_us, raw_us, cpu_us, limit;
+    double raw, t0, elapsed, rate, cpu0, cpu, fsync_us, raw_us, cpu_us, limit, paced_us = 0;
     size_t msg_len = 0;
     struct sigaction sa;
     int rc, json, first_error = 0;
     uint64_t i, started = 0;
 
-    rc = cli_parse(argc, argv, opts, 11, pos, 0, &npos, "bench", bench_usage);
+    rc = cli_parse(argc, argv, opts, 12, pos, 0, &npos, "bench", bench_usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     json = opts[5].value != NULL;
@@ -428,6 +469,13 @@ int cmd_bench(int argc, char **argv)
     if (opts[7].value && cli_u64(opts[7].value, &ring) != 0)
         return cli_error("bench", "--ring-capacity must be a power of two");
     chio_kernel_config_init(&cfg);
+    if (opts[11].value) {
+        char *end = NULL;
+        long nice = strtol(opts[11].value, &end, 10);
+        if (end == opts[11].value || *end != '\0' || nice < -20 || nice > 19)
+            return cli_error("bench", "--signer-priority must be a nice value between -20 and 19");
+        cfg.signer_priority = (int)nice;
+    }
     if (opts[4].value) {
         if (strcmp(opts[4].value, "sync") == 0)
             cfg.durability = CHIO_DURABILITY_SYNC;
@@ -524,8 +572,13 @@ int cmd_bench(int argc, char **argv)
     /* The raw limits after the run, with the kernel's threads gone, over
      * messages the size of this run's receipts. */
     raw = 0;
-    if (chio_keypair_generate(&kp, NULL) == 0)
-        raw = raw_sign_rate(kp, msg_len ? msg_len : message_size(kp));
+    if (chio_keypair_generate(&kp, NULL) == 0) {
+        if (msg_len == 0)
+            msg_len = message_size(kp);
+        raw = raw_sign_rate(kp, msg_len);
+        if (b.rate > 0 && !stop_requested)
+            paced_us = paced_sign_us(kp, msg_len, (double)threads / b.rate);
+    }
     chio_keypair_free(kp);
     rate = elapsed > 0 ? (double)ok / elapsed : 0;
     raw_us = raw > 0 ? 1e6 / raw : 0;
@@ -540,7 +593,7 @@ int cmd_bench(int argc, char **argv)
                "\"durability\":\"%s\",\"calls_per_sec\":%.1f,\"raw_sign_per_sec\":%.1f,"
                "\"ratio_to_raw\":%.4f,\"raw_sign_us\":%.2f,\"fsync_p50_us\":%.1f,"
                "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
-               "\"ratio_to_limit\":%.4f,"
+               "\"ratio_to_limit\":%.4f,\"sign_paced_p50_us\":%.1f,\"signer_priority\":%d,"
                "\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
                "\"avg_batch\":%.2f,\"max_batch\":%llu,\"blocked\":%llu,\"wal_syncs\":%llu,"
                "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,"
@@ -549,12 +602,13 @@ int cmd_bench(int argc, char **argv)
                (unsigned long long)threads, (unsigned long long)signers,
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", rate, raw,
                raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
-               limit, limit > 0 ? rate / limit : 0, (unsigned long long)hist_pct(all, 50),
-               (unsigned long long)hist_pct(all, 99), (unsigned long long)hist_pct(all, 99.9),
-               (unsigned long long)all->max, m.avg_batch, (unsigned long long)m.max_batch,
-               (unsigned long long)m.blocking_episodes, (unsigned long long)m.wal_syncs,
-               (unsigned long long)m.checkpoints, (unsigned long long)m.last_seq,
-               (unsigned long long)errors, elapsed, stop_requested ? "true" : "false");
+               limit, limit > 0 ? rate / limit : 0, paced_us, cfg.signer_priority,
+               (unsigned long long)hist_pct(all, 50), (unsigned long long)hist_pct(all, 99),
+               (unsigned long long)hist_pct(all, 99.9), (unsigned long long)all->max, m.avg_batch,
+               (unsigned long long)m.max_batch, (unsigned long long)m.blocking_episodes,
+               (unsigned long long)m.wal_syncs, (unsigned long long)m.checkpoints,
+               (unsigned long long)m.last_seq, (unsigned long long)errors, elapsed,
+               stop_requested ? "true" : "false");
     } else {
         printf("chio bench: %s, %llu threads, %llu signer%s, durability %s, %llu calls in %.2f "
                "s%s\n",
@@ -570,6 +624,11 @@ int cmd_bench(int argc, char **argv)
                rate, limit > 0 ? rate / limit : 0, limit, raw > 0 ? rate / raw : 0, raw);
         printf("  limits         raw sign %.1f us, 8 KiB write+fdatasync p50 %.0f us\n", raw_us,
                fsync_us);
+        if (paced_us > 0)
+            printf("  paced sign     %.1f us p50 (one sign every %.2f ms on one thread)\n",
+                   paced_us, 1e3 * (double)threads / b.rate);
+        if (cfg.signer_priority != 0)
+            printf("  kernel threads nice %d\n", cfg.signer_priority);
         printf("  CPU per call   %.1f us  (%.2fx the raw sign time)\n", cpu_us,
                raw_us > 0 ? cpu_us / raw_us : 0);
         printf("  latency (us)   p50 %llu  p99 %llu  p99.9 %llu  max %llu\n",

@@ -138,29 +138,39 @@ static EVP_MD_CTX *thread_sha256_ctx(void)
     return ctx;
 }
 
-int chio_sha256(const void *data, size_t len, uint8_t out[32])
+/* SHA-256 over @n parts back to back, on this thread's reused context. */
+int chio__sha256_parts(const chio__bytes *parts, size_t n, uint8_t out[32])
 {
-    unsigned int n = 0;
+    unsigned int len = 0;
     const EVP_MD *md;
-    EVP_MD_CTX *ctx;
+    EVP_MD_CTX *ctx, *own = NULL;
+    size_t i;
     int ok;
 
-    if ((data == NULL && len != 0) || out == NULL)
-        return CHIO_EINVAL;
     pthread_once(&sha256_once, fetch_sha256);
     md = sha256_md ? sha256_md : EVP_sha256();
     ctx = thread_sha256_ctx();
-    if (ctx != NULL)
-        ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
-             EVP_DigestUpdate(ctx, data ? data : "", len) == 1 &&
-             EVP_DigestFinal_ex(ctx, out, &n) == 1;
-    else
-        ok = EVP_Digest(data ? data : "", len, out, &n, md, NULL) == 1;
-    if (!ok || n != 32) {
+    if (ctx == NULL)
+        ctx = own = EVP_MD_CTX_new();
+    ok = ctx != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1;
+    for (i = 0; ok && i < n; i++)
+        ok = parts[i].len == 0 || EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(own);
+    if (!ok) {
         ERR_clear_error();
-        return CHIO_ECRYPTO;
+        return ctx == NULL ? CHIO_ENOMEM : CHIO_ECRYPTO;
     }
     return 0;
+}
+
+int chio_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    chio__bytes part = {data, len};
+
+    if ((data == NULL && len != 0) || out == NULL)
+        return CHIO_EINVAL;
+    return chio__sha256_parts(&part, 1, out);
 }
 
 int chio_sha256_hex(const void *data, size_t len, char out[65])

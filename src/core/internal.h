@@ -198,6 +198,17 @@ int chio__keypair_dump_state(const struct chio_keypair *kp, chio__key_dump_state
 /* ---- hex ---------------------------------------------------------------------- */
 
 void chio__hex_encode(const uint8_t *in, size_t n, char *out); /* writes 2n chars + NUL */
+
+/* A byte range (not owned). */
+typedef struct chio__bytes {
+    const void *data;
+    size_t len;
+} chio__bytes;
+
+/* SHA-256 of @n parts back to back, on a per-thread reused digest context
+ * (no allocation after a thread's first hash). 0, CHIO_ECRYPTO or
+ * CHIO_ENOMEM. */
+int chio__sha256_parts(const chio__bytes *parts, size_t n, uint8_t out[32]);
 /* Decode exactly @n bytes from 2n hex digits of either case; 0 or CHIO_EHEX. */
 int chio__hex_decode_exact(const char *hex, size_t hexlen, uint8_t *out, size_t n);
 

@@ -302,7 +302,7 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
  * map's hold) while they charge. The commit thread reads `committed`
  * through chio__budget_get without a reference; so a budget whose last
  * reference goes is not freed but pushed on the retired stack, which
- * chio__budgets_put_deletes (commit thread only) empties once per group,
+ * chio__budgets_put_deletes (commit stage only) empties once per group,
  * after the group's charges: by then the commit thread holds no pointer
  * from chio__budget_get, and a budget retired before the emptying is out
  * of the table, so it cannot find it again. Destroy frees what is left.
@@ -391,7 +391,7 @@ void chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *batch)
 {
     chio__budget *b, *next, *live;
 
-    /* Commit thread only. A batch with nothing in it will not be written
+    /* Commit stage only. A batch with nothing in it will not be written
      * (no receipt in the group): leave the deletions for the next group.
      * The relaxed peek only avoids the exchange when nothing is retired. */
     if (chio__store_batch_count(batch) == 0 ||
@@ -453,7 +453,7 @@ chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen, uin
     chio__budget *b;
     int created;
 
-    /* Commit thread only (see "Lifetime" above). Created when absent, so
+    /* Commit stage only (see "Lifetime" above). Created when absent, so
      * that a lower count committed later never lowers the stored one. In
      * a serving kernel it is absent only when a charge commits after the
      * sweep dropped its (expired) budget: the entry gets the charge's

@@ -4,11 +4,13 @@
  *
  * Owns configuration (validated and copied at build), the lazy, race-free
  * start (store open, counter restore, threads), the caller side of signing
- * (prepare on the caller's thread, push on the ring, wait) and drain.
+ * (prepare on the caller's thread, push on the ring, wait; or, when the
+ * pipeline is idle, sign and commit on the caller's thread: signer.c,
+ * "caller runs") and drain.
  *
- * Concurrency: callers announce themselves in active_callers before they
- * look at the state, and leave after their push; drain flips the state and
- * waits for active_callers to reach zero, so every request is either
+ * Concurrency: callers announce themselves in active_callers (a sharded
+ * count) before they look at the state, and leave after their push; drain
+ * flips the state and waits for every shard to read zero, so every request is either
  * refused with CHIO_EDRAINED or queued before the signers are told to stop
  * (a Dekker pair: both sides use sequentially consistent atomics).
  * start_mu is taken only until the kernel has started.
@@ -23,6 +25,7 @@
  * would wait for that very thread, so it fails at once with CHIO_EDEADLK.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +106,8 @@ static int check_config(const chio_kernel_config *c, chio_error *err)
         strcmp(c->retention_config.archive_path, c->receipt_store_path) == 0)
         return bad_config(err, "retention_config.archive_path",
                           "must differ from receipt_store_path");
-    if (c->reserved_int != 0)
-        return bad_config(err, "reserved_int", "must be zero");
+    if (c->signer_priority < -20 || c->signer_priority > 19)
+        return bad_config(err, "signer_priority", "must be a nice value between -20 and 19");
     /* require_web3_evidence without a durable store or checkpoints is
      * accepted here: the spec has evaluation fail, not construction. */
     for (i = 0; i < sizeof(c->reserved) / sizeof(c->reserved[0]); i++)
@@ -167,6 +170,7 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
         k->retention.archive_path = strdup(cfg->retention_config.archive_path);
     k->store_path = cfg->receipt_store_path ? strdup(cfg->receipt_store_path) : NULL;
     k->signer_threads = cfg->signer_threads;
+    k->signer_priority = cfg->signer_priority;
     k->ring_capacity = cfg->ring_capacity;
     k->max_batch = cfg->max_batch;
     k->max_argument_bytes = cfg->max_argument_bytes;
@@ -213,14 +217,30 @@ chio_store *chio__kernel_store(chio_kernel *k)
 
 /* ---- callers in flight ----------------------------------------------------------------- */
 
+/* This thread's shard of active_callers: given out round-robin at a
+ * thread's first call, then fixed, so a caller leaves the shard it
+ * entered (for every kernel: the index only spreads the writes). */
+static __thread unsigned caller_shard = UINT_MAX;
+static unsigned next_caller_shard;
+
+static uint32_t *my_shard(chio_kernel *k)
+{
+    if (caller_shard == UINT_MAX) /* relaxed: only spreads threads */
+        caller_shard =
+            __atomic_fetch_add(&next_caller_shard, 1, __ATOMIC_RELAXED) % CHIO__CALLER_SHARDS;
+    return &k->active_callers[caller_shard].n;
+}
+
 /* Announce a caller; 0 when the kernel still accepts work. */
 static int enter(chio_kernel *k)
 {
+    uint32_t *n = my_shard(k);
+
     /* seq_cst on both sides (see the file comment): drain's state store and
-     * its read of active_callers cannot both miss this caller. */
-    __atomic_add_fetch(&k->active_callers, 1, __ATOMIC_SEQ_CST);
+     * its read of this shard cannot both miss this caller. */
+    __atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING) {
-        __atomic_sub_fetch(&k->active_callers, 1, __ATOMIC_SEQ_CST);
+        __atomic_sub_fetch(n, 1, __ATOMIC_SEQ_CST);
         return CHIO_EDRAINED;
     }
     return 0;
@@ -228,7 +248,22 @@ static int enter(chio_kernel *k)
 
 static void leave(chio_kernel *k)
 {
-    __atomic_sub_fetch(&k->active_callers, 1, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(my_shard(k), 1, __ATOMIC_SEQ_CST);
+}
+
+/* Drain's side: callers still between their state check and their push.
+ * A caller that enters a shard after this read of it comes after drain's
+ * state store in the single seq_cst order, sees DRAINING and backs out
+ * without pushing; so one pass that reads every shard as zero means none
+ * will push. */
+static int callers_in_flight(chio_kernel *k)
+{
+    unsigned i;
+
+    for (i = 0; i < CHIO__CALLER_SHARDS; i++)
+        if (__atomic_load_n(&k->active_callers[i].n, __ATOMIC_SEQ_CST) != 0)
+            return 1;
+    return 0;
 }
 
 /* ---- the credit budget ------------------------------------------------------------------ */
@@ -496,7 +531,7 @@ static void discard(chio_receipt_builder *b, chio__receipt_fields *f)
 static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f, int block,
                   int entered, const chio__charge *charge, chio__sign_req *req, chio_error *err)
 {
-    int rc;
+    int rc, is_sync;
 
     memset(&req->prep, 0, sizeof(req->prep));
     req->charge.keylen = 0;
@@ -544,11 +579,25 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     req->rc = 0;
     req->seq = 0;
     req->next = NULL;
+    is_sync = req->cb == NULL; /* read before the request is published */
     /* Release: publishes the prepared request to the signer that pops it
      * (ck_ring's own fences do this too, but ThreadSanitizer cannot see
-     * them). */
+     * them). An asynchronous request may be freed by the completion thread
+     * from then on. */
     __atomic_store_n(&req->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&req->published, 1, __ATOMIC_RELEASE);
+    /* A synchronous request finding the pipeline idle runs on this thread
+     * (signer.c, "caller runs"); still entered, so drain waits for it. */
+    if (is_sync) {
+        int ran = chio__sign_on_caller(k, req);
+        if (ran == CHIO__RAN_INLINE)
+            __atomic_store_n(&req->done, 1, __ATOMIC_RELAXED); /* our own thread */
+        if (ran != 0) {
+            if (!entered)
+                leave(k);
+            return 0;
+        }
+    }
     rc = chio__queue_push_mpmc(&k->queue, req, block);
     if (rc != 0)
         chio__credits_release(k, 1);
@@ -700,7 +749,7 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
     }
     chio__log(k, CHIO_LOG_INFO, "kernel_draining", NULL, NULL);
     /* Every caller that saw RUNNING finishes its push (see enter()). */
-    while (__atomic_load_n(&k->active_callers, __ATOMIC_SEQ_CST) != 0)
+    while (callers_in_flight(k))
         nanosleep(&nap, NULL);
     /* Signers empty the ring and the commit thread commits it. A checkpoint
      * is cut in the same write batch as the receipt that closes its range,

@@ -86,6 +86,9 @@ typedef struct chio__sign_req {
 
 enum { KSTATE_RUNNING = 0, KSTATE_DRAINING = 1, KSTATE_DRAINED = 2 };
 
+/* Shards of the in-flight caller count (kernel.c). */
+#define CHIO__CALLER_SHARDS 16
+
 struct chio_kernel {
     /* configuration (immutable after chio_kernel_new) */
     chio_keypair *kp;
@@ -100,6 +103,8 @@ struct chio_kernel {
     chio_retention_config retention;
     char *store_path; /* NULL = ephemeral */
     uint32_t signer_threads, ring_capacity, max_batch;
+    int signer_priority; /* nice value for the kernel's threads; 0 = inherit */
+    int priority_warned; /* signer_priority_not_applied logged (atomic) */
     uint64_t max_argument_bytes;
     chio_durability durability;
     chio_clock_fn clock;
@@ -109,9 +114,16 @@ struct chio_kernel {
     chio_log_level log_level;
 
     /* lifecycle */
-    int state;               /* KSTATE_*, atomic */
-    uint32_t active_callers; /* callers between the state check and their push */
-    int started;             /* store open and threads running (atomic) */
+    int state; /* KSTATE_*, atomic */
+    /* Callers between the state check and their push, counted in shards
+     * (a thread always uses the same one; see kernel.c, "callers in
+     * flight") so that callers on different CPUs do not write one shared
+     * cache line per call. 64 bytes apart: never two in one line. */
+    struct {
+        uint32_t n;
+        char pad[60];
+    } active_callers[CHIO__CALLER_SHARDS];
+    int started; /* store open and threads running (atomic) */
     pthread_mutex_t start_mu;
     pthread_mutex_t log_mu;
     int failed;   /* failed closed (atomic) */
@@ -192,6 +204,14 @@ int chio__pipeline_start(chio_kernel *k, chio_error *err);
 void chio__pipeline_stop(chio_kernel *k);
 /* Restore next_seq and the checkpoint state from the open store. */
 int chio__commit_restore(chio_kernel *k, chio_error *err);
+/* A synchronous request whose caller finds the pipeline idle is signed
+ * and committed on the caller's thread (signer.c, "caller runs").
+ * Returns CHIO__RAN_INLINE (req->rc holds the outcome, the credit is
+ * back), CHIO__RAN_HANDED (signed, now with the commit thread: await it)
+ * or 0 (the pipeline is busy: push the request on the ring). */
+#define CHIO__RAN_INLINE 1
+#define CHIO__RAN_HANDED 2
+int chio__sign_on_caller(chio_kernel *k, chio__sign_req *req);
 
 uint64_t chio__kernel_now(chio_kernel *k);
 

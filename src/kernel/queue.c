@@ -4,7 +4,6 @@
  * (its own fences are documented in ck_ring.h); this file adds the waiting
  * around it. It never allocates and never takes a lock.
  */
-#include <sched.h>
 #include <unistd.h>
 
 #include <ck_pr.h>
@@ -27,6 +26,7 @@ void chio__queue_init_mpmc(chio__queue *q, ck_ring_buffer_t *slots, unsigned cap
     q->capacity = capacity;
     q->space.seq = q->space.waiters = 0;
     q->work.seq = q->work.waiters = 0;
+    q->gate.seq = q->gate.waiters = 0;
     q->blocked = 0;
     q->high_water = 0;
 }
@@ -53,22 +53,66 @@ static void note_depth(chio__queue *q)
  * far more caller threads than cores, a producer preempted inside that
  * window leaves all later ones spinning on the cores it needs (a convoy we
  * measured at 87 calls/s with 64 callers on 2 cores). So at most one
- * producer per core is let into the ring at a time; the others yield. This
- * bounds the spinners without a lock: no producer ever waits for a
- * particular other one to leave the gate.
+ * producer per core is let into the ring at a time. One that finds the
+ * gate full spins briefly and then sleeps on the `gate` event until a
+ * producer leaves (no sched_yield loop burning a core meanwhile); a
+ * leaving producer wakes one sleeper, and skips the wake-up entirely when
+ * nobody sleeps (one load). No producer waits for a particular other one.
  */
+#define GATE_SPINS 64
+
+static void gate_leave(chio__queue *q)
+{
+    /* seq_cst: the leave is ordered before our read of the gate's waiters
+     * (pairs with the prepare/recheck in gate_enter). */
+    __atomic_sub_fetch(&q->producers, 1, __ATOMIC_SEQ_CST);
+    chio__event_signal_waiting(&q->gate, 1);
+}
+
+static int gate_try_enter(chio__queue *q)
+{
+    /* Acquire/release: the counter only bounds concurrency; the ring's own
+     * fences order the slot contents. */
+    if (__atomic_add_fetch(&q->producers, 1, __ATOMIC_ACQUIRE) <= q->max_producers)
+        return 1;
+    /* Back out without a wake-up (a wake per failed try would storm the
+     * sleepers). A sleeper whose recheck counted our brief increment still
+     * wakes: we are a producer that keeps trying, so we enter and leave
+     * soon, and that leave sees it waiting. */
+    __atomic_sub_fetch(&q->producers, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static void gate_enter(chio__queue *q)
+{
+    uint32_t key;
+    int spins;
+
+    for (;;) {
+        for (spins = 0; spins < GATE_SPINS; spins++) {
+            if (gate_try_enter(q))
+                return;
+            ck_pr_stall();
+        }
+        key = chio__event_prepare(&q->gate);
+        /* Recheck after announcing ourselves: a producer that left before
+         * our prepare is seen here; one that leaves after it sees us
+         * waiting and wakes us (event.h). */
+        if (__atomic_load_n(&q->producers, __ATOMIC_SEQ_CST) < q->max_producers) {
+            chio__event_cancel(&q->gate);
+            continue;
+        }
+        chio__event_wait(&q->gate, key);
+    }
+}
+
 static int gated_enqueue(chio__queue *q, void *item)
 {
     int ok;
 
-    /* Acquire/release: the counter only bounds concurrency; the ring's own
-     * fences order the slot contents. */
-    while (__atomic_add_fetch(&q->producers, 1, __ATOMIC_ACQUIRE) > q->max_producers) {
-        __atomic_sub_fetch(&q->producers, 1, __ATOMIC_RELEASE);
-        sched_yield();
-    }
+    gate_enter(q);
     ok = ck_ring_enqueue_mpmc(&q->ring, q->slots, item);
-    __atomic_sub_fetch(&q->producers, 1, __ATOMIC_RELEASE);
+    gate_leave(q);
     return ok;
 }
 

@@ -4,8 +4,9 @@
  * ck_ring in MPMC mode over caller-provided storage, plus backpressure.
  *
  * Producers (caller threads) never take a lock: a full ring makes them spin
- * briefly and then sleep on the `space` event; consumers (signer threads)
- * sleep on the `work` event when it is empty. The contract is MPMC: any
+ * briefly and then sleep on the `space` event, and at most one producer
+ * per CPU is inside the enqueue at a time (the others sleep on `gate`);
+ * consumers (signer threads) sleep on the `work` event when it is empty. The contract is MPMC: any
  * number of threads on either side.
  */
 #ifndef CHIO_KERNEL_QUEUE_H
@@ -28,6 +29,7 @@ typedef struct chio__queue {
     uint64_t high_water;    /* deepest depth seen (atomic) */
     unsigned producers;     /* producers inside the enqueue now (atomic) */
     unsigned max_producers; /* one per online CPU, at least 2 */
+    chio__event gate;       /* producers wait here for a place in the enqueue */
 } chio__queue;
 
 /* @slots must hold @capacity entries; @capacity a power of two >= 2. The

@@ -21,21 +21,28 @@
  * its credit (kernel.c): just before the wake, or after the callback returned.
  *
  * A signer that finds the ring empty and the commit stage idle commits its
- * batch itself (commit_inline): a lone request wakes one thread less.
+ * batch itself (commit_inline): one wake-up less. A synchronous caller
+ * that finds the same signs and commits its own receipt on its own thread
+ * (chio__sign_on_caller, "caller runs"): a lone call wakes no thread.
  *
  * Locking: commit_mu guards the commit list, `committing` and
  * signers_exited; nothing else is shared between these threads except
  * atomics. The commit stage's state (store, next_seq, checkpoint chain,
- * pending leaves) belongs to the one thread running the commit stage
- * (`committing` set: the commit thread, or a signer inline) once the
- * pipeline runs, and to the starting or draining thread before and after.
+ * pending leaves, budget rows) belongs to the one thread running the
+ * commit stage (`committing` set: the commit thread, a signer inline or a
+ * caller running its own request) once the pipeline runs, and to the
+ * starting or draining thread before and after. Comments below that say
+ * "commit thread" mean whichever thread runs the stage.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chio/checkpoint.h"
 #include "chio/merkle.h"
@@ -176,7 +183,7 @@ static void charge_budget(chio_kernel *k, chio__store_batch *b, const chio__char
             exp = bud->committed_expires_at;
     }
     chio__store_batch_put_budget(b, k->store, c->key, c->keylen, count, exp);
-    if (bud != NULL) { /* commit thread only; a failed write fails closed */
+    if (bud != NULL) { /* commit stage only; a failed write fails closed */
         bud->committed = count;
         bud->committed_expires_at = exp;
     }
@@ -189,6 +196,26 @@ static void fail_closed(chio_kernel *k, int rc, const chio_error *err)
     chio__log(k, CHIO_LOG_ERROR, "store_write_failed",
               err && err->message[0] ? err->message : chio_strerror(rc),
               "\"code\":\"%s\",\"failed_closed\":true", chio_err_name(rc));
+}
+
+/* ---- thread priority ----------------------------------------------------------------------
+ * signer_priority: each kernel thread sets its own nice value (Linux
+ * applies setpriority(PRIO_PROCESS, tid) to that one thread). A refusal
+ * (EPERM/EACCES without CAP_SYS_NICE) is logged once; the thread runs on
+ * at the inherited priority. */
+
+static void apply_priority(chio_kernel *k)
+{
+    int e;
+
+    if (k->signer_priority == 0)
+        return;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), k->signer_priority) == 0)
+        return;
+    e = errno;
+    if (__atomic_exchange_n(&k->priority_warned, 1, __ATOMIC_RELAXED) == 0)
+        chio__log(k, CHIO_LOG_WARN, "signer_priority_not_applied", strerror(e),
+                  "\"signer_priority\":%d", k->signer_priority);
 }
 
 /* ---- the completion thread ---------------------------------------------------------------
@@ -218,6 +245,7 @@ static void *complete_main(void *arg)
     chio_kernel *k = arg;
 
     pthread_setname_np(pthread_self(), "chio-complete"); /* for top, perf and gdb */
+    apply_priority(k);
     chio__sign_req *list, *req, *next;
     int committer_gone;
 
@@ -389,12 +417,13 @@ static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *
     return slow;
 }
 
-static void commit_group(chio_kernel *k, chio__sign_req *list)
+/* Commit @list (segments end at a large receipt; normally the whole list
+ * is one). Returns whether a write was slow. */
+static int commit_segments(chio_kernel *k, chio__sign_req *list)
 {
-    chio__sign_req *seg, *end, *rest, *req;
+    chio__sign_req *seg, *end, *rest;
     int slow = 0;
 
-    /* Segments end at a large receipt (normally the whole list is one). */
     for (seg = list; seg != NULL; seg = rest) {
         for (end = seg; end->next != NULL && !is_large(end); end = end->next)
             ;
@@ -403,6 +432,14 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
         slow |= commit_segment(k, seg, is_large(end) ? end : NULL);
         end->next = rest;
     }
+    return slow;
+}
+
+static void commit_group(chio_kernel *k, chio__sign_req *list)
+{
+    chio__sign_req *req;
+    int slow = commit_segments(k, list);
+
     /* After a slow commit (a real WAL sync) the completion thread wakes the
      * callers while this thread syncs the next group; after a quick one a
      * hand-off would only add a wake-up, so the synchronous callers are
@@ -438,6 +475,7 @@ static void *commit_main(void *arg)
     chio_kernel *k = arg;
 
     pthread_setname_np(pthread_self(), "chio-commit");
+    apply_priority(k);
     chio__sign_req *list;
     int all_exited;
 
@@ -505,6 +543,31 @@ static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_r
     pthread_mutex_unlock(&k->commit_mu);
 }
 
+/* Claim the commit stage if it is idle (no list queued, nobody in it). */
+static int claim_commit_stage(chio_kernel *k)
+{
+    int idle;
+
+    pthread_mutex_lock(&k->commit_mu);
+    idle = k->commit_head == NULL && !k->committing;
+    if (idle)
+        k->committing = 1;
+    pthread_mutex_unlock(&k->commit_mu);
+    return idle;
+}
+
+/* Leave the commit stage; wake the commit thread for what queued meanwhile.
+ * The mutex orders this runner's writes of the stage's state (sequence,
+ * chain, pending leaves) before the next runner's reads. */
+static void release_commit_stage(chio_kernel *k)
+{
+    pthread_mutex_lock(&k->commit_mu);
+    k->committing = 0;
+    if (k->commit_head != NULL)
+        pthread_cond_signal(&k->commit_cv);
+    pthread_mutex_unlock(&k->commit_mu);
+}
+
 /*
  * Commit @list on this signer thread when nothing else waits: the ring is
  * empty and the commit stage idle (no list queued, no thread in it). A
@@ -516,24 +579,43 @@ static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_r
  */
 static int commit_inline(chio_kernel *k, chio__sign_req *list)
 {
-    int idle;
+    if (chio__queue_depth(&k->queue) > 0 || !claim_commit_stage(k))
+        return 0;
+    commit_group(k, list);
+    release_commit_stage(k);
+    return 1;
+}
 
+/*
+ * Caller runs. A lone synchronous request would otherwise wake a sleeping
+ * signer and then be woken back: two thread wake-ups, each tens to
+ * hundreds of microseconds on an idle virtual CPU. When the ring is empty
+ * and the commit stage idle, the caller signs its own receipt and, if the
+ * stage is still idle once it has, commits it too, on its own thread: no
+ * hand-off at all. It signs before it claims the stage, so the stage is
+ * never held for a signature (a signer's group may commit meanwhile);
+ * if the stage got busy, the signed request joins the commit list like a
+ * signer's. Under load the ring is rarely empty and callers push as
+ * before. Sequence numbers are still given out only inside the stage.
+ */
+int chio__sign_on_caller(chio_kernel *k, chio__sign_req *req)
+{
     if (chio__queue_depth(&k->queue) > 0)
         return 0;
     pthread_mutex_lock(&k->commit_mu);
-    idle = k->commit_head == NULL && !k->committing;
-    if (idle)
-        k->committing = 1;
+    int busy = k->commit_head != NULL || k->committing;
     pthread_mutex_unlock(&k->commit_mu);
-    if (!idle)
+    if (busy)
         return 0;
-    commit_group(k, list);
-    pthread_mutex_lock(&k->commit_mu);
-    k->committing = 0;
-    if (k->commit_head != NULL)
-        pthread_cond_signal(&k->commit_cv);
-    pthread_mutex_unlock(&k->commit_mu);
-    return 1;
+    sign_one(k, req);
+    if (!claim_commit_stage(k)) {
+        hand_to_committer(k, req, req, 1);
+        return CHIO__RAN_HANDED;
+    }
+    (void)commit_segments(k, req);
+    release_commit_stage(k);
+    chio__credits_release(k, 1);
+    return CHIO__RAN_INLINE;
 }
 
 static void *signer_main(void *arg)
@@ -541,6 +623,7 @@ static void *signer_main(void *arg)
     chio_kernel *k = arg;
 
     pthread_setname_np(pthread_self(), "chio-signer");
+    apply_priority(k);
     void *local[16], **items = malloc(sizeof(void *) * k->max_batch), **heap = items;
     size_t n, i, max = k->max_batch;
     uint32_t key;

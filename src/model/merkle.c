@@ -3,13 +3,11 @@
  * model/merkle.c - the receipt Merkle tree: leaf and node hashing with
  * domain-separation prefixes, roots, inclusion proofs and their check.
  * Levels are computed bottom-up in one scratch array; an odd last node is
- * carried to the next level unchanged. Calls OpenSSL through core/crypto.c
- * helpers only; no state.
+ * carried to the next level unchanged. Hashes through core/crypto.c
+ * (a reused per-thread digest context); no state.
  */
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/evp.h>
 
 #include "chio/crypto.h"
 #include "chio/merkle.h"
@@ -18,19 +16,9 @@
 static int hash2(uint8_t prefix, const void *a, size_t alen, const void *b, size_t blen,
                  uint8_t out[32])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned int n = 0;
-    int ok;
+    chio__bytes parts[3] = {{&prefix, 1}, {a, alen}, {b, blen}};
 
-    if (ctx == NULL)
-        return CHIO_ENOMEM;
-    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-         EVP_DigestUpdate(ctx, &prefix, 1) == 1 &&
-         (alen == 0 || EVP_DigestUpdate(ctx, a, alen) == 1) &&
-         (blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
-         EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32;
-    EVP_MD_CTX_free(ctx);
-    return ok ? 0 : CHIO_ECRYPTO;
+    return chio__sha256_parts(parts, 3, out);
 }
 
 int chio_merkle_leaf_hash(const void *leaf, size_t len, uint8_t out[32])

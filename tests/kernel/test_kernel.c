@@ -7,10 +7,12 @@
  * metrics and logs.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/testutil.h"
@@ -108,8 +110,19 @@ static void no_keypair(chio_kernel_config *c)
     c->keypair = NULL;
 }
 
+static void low_priority(chio_kernel_config *c)
+{
+    c->signer_priority = -21;
+}
+static void high_priority(chio_kernel_config *c)
+{
+    c->signer_priority = 20;
+}
+
 Test(kernel, invalid_configs_name_the_field)
 {
+    config_rejected(low_priority, "signer_priority");
+    config_rejected(high_priority, "signer_priority");
     config_rejected(no_policy, "policy_hash");
     config_rejected(no_store, "receipt_store_path");
     config_rejected(both_stores, "receipt_store_path");
@@ -117,6 +130,75 @@ Test(kernel, invalid_configs_name_the_field)
     config_rejected(zero_signers, "signer_threads");
     config_rejected(bad_durability, "durability");
     config_rejected(no_keypair, "keypair");
+}
+
+/* The nice value of this process's threads named @name: each one's, or
+ * -100 when they differ, 100 when there is none. */
+static int nice_of_threads(const char *name)
+{
+    char path[300], comm[32], stat[1024];
+    int found = 100, nice;
+    struct dirent *d;
+    DIR *dir_ = opendir("/proc/self/task");
+    FILE *f;
+
+    cr_assert_not_null(dir_);
+    while ((d = readdir(dir_)) != NULL) {
+        if (d->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue; /* the thread has exited */
+        if (fgets(comm, sizeof(comm), f) == NULL)
+            comm[0] = '\0';
+        fclose(f);
+        comm[strcspn(comm, "\n")] = '\0';
+        if (strcmp(comm, name) != 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", d->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        if (fgets(stat, sizeof(stat), f) != NULL) {
+            /* Fields after the ")" that ends the comm start at 3; the
+             * nice value is field 19. */
+            const char *p = strrchr(stat, ')');
+            int field = 2;
+            for (; p != NULL && *p != '\0' && field < 19; p++)
+                if (*p == ' ')
+                    field++;
+            if (p != NULL && sscanf(p, "%d", &nice) == 1)
+                found = found == 100 || found == nice ? nice : -100;
+        }
+        fclose(f);
+    }
+    closedir(dir_);
+    return found;
+}
+
+Test(kernel, signer_priority_is_applied_to_the_kernel_threads_only)
+{
+    char *path = db_path("prio");
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    chio_error err;
+
+    kt_config(&cfg, path);
+    cfg.signer_priority = 7; /* lowering priority is always permitted */
+    k = kt_kernel(&cfg);
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_start(k, &err), 0, "%s", err.message);
+    /* Each thread applies the value to itself as it starts. */
+    for (int tries = 0; tries < 2000 && (nice_of_threads("chio-signer") != 7 ||
+                                         nice_of_threads("chio-commit") != 7 ||
+                                         nice_of_threads("chio-complete") != 7);
+         tries++)
+        usleep(1000);
+    cr_expect_eq(nice_of_threads("chio-signer"), 7);
+    cr_expect_eq(nice_of_threads("chio-commit"), 7);
+    cr_expect_eq(nice_of_threads("chio-complete"), 7);
+    cr_expect_eq(getpriority(PRIO_PROCESS, 0), 0, "the caller's own priority is untouched");
+    chio_kernel_free(k);
+    free(path);
 }
 
 Test(kernel, lazy_start_then_sign_and_store)

@@ -211,7 +211,7 @@ pub struct chio_kernel_config {
     pub log_ctx: *mut c_void,
     pub log_level: chio_log_level,
     pub lock_key_memory: c_int,
-    pub reserved_int: c_int,
+    pub signer_priority: c_int,
     pub max_argument_bytes: u64,
     pub reserved: [*mut c_void; 6],
 }
@@ -602,7 +602,7 @@ mod tests {
         assert_eq!(offset_of!(chio_kernel_config, log_ctx), 168);
         assert_eq!(offset_of!(chio_kernel_config, log_level), 176);
         assert_eq!(offset_of!(chio_kernel_config, lock_key_memory), 180);
-        assert_eq!(offset_of!(chio_kernel_config, reserved_int), 184);
+        assert_eq!(offset_of!(chio_kernel_config, signer_priority), 184);
         assert_eq!(offset_of!(chio_kernel_config, max_argument_bytes), 192);
         assert_eq!(offset_of!(chio_kernel_config, reserved), 200);
 

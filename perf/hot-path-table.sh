@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# perf/hot-path-table.sh - the hot-path table: every figure measured in one
+# run of this script on this machine, through the public API (chio bench:
+# N caller threads, each a synchronous chio_kernel_evaluate of an echo tool
+# on one session; process CPU from getrusage over the calls only).
+#
+#   closed loop   1, 16, 64 callers x nosync/sync: calls/s over the raw sign
+#                 rate and over `limit`, CPU per call over the raw sign time,
+#                 vmstat idle % over the run (is the CPU the bound?)
+#   lone call     1 caller, 100 calls/s open loop: p50 next to the raw sign
+#                 time and the paced (cold) sign time
+#   50% load      16 callers open loop at half of the closed-loop rate just
+#                 measured: p99 from each call's due time, at the inherited
+#                 priority and with the kernel threads at nice -10
+#
+# Usage: perf/hot-path-table.sh [CHIO_BINARY] [OUT_DIR]
+# Writes OUT_DIR/hot-path.jsonl (one chio bench --json line per run, with
+# "case" and "vmstat_idle" added) and prints a Markdown table.
+set -euo pipefail
+CHIO=${1:-build/chio}
+OUT=${2:-build/hot-path}
+CALLS=${HOT_PATH_CALLS:-40000}
+mkdir -p "$OUT"
+JSONL="$OUT/hot-path.jsonl"
+: > "$JSONL"
+
+# run NAME ARGS... : one chio bench run with vmstat sampling next to it.
+run() {
+    local name=$1; shift
+    local db="$OUT/db"
+    rm -rf "$db"
+    vmstat 1 > "$OUT/vmstat.txt" 2>/dev/null &
+    local vm=$!
+    local line
+    line=$("$CHIO" bench --receipt-db "$db" --json "$@")
+    kill "$vm" 2>/dev/null || true
+    wait "$vm" 2>/dev/null || true
+    # idle is vmstat's 15th column; skip the two headers and the first
+    # sample (averages since boot).
+    local idle
+    idle=$(awk 'NR > 3 && $15 ~ /^[0-9]+$/ { s += $15; n++ } END { if (n) printf "%.0f", s / n; else print "null" }' "$OUT/vmstat.txt")
+    printf '%s\n' "$line" | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read()); d["case"] = sys.argv[1]
+d["vmstat_idle"] = None if sys.argv[2] == "null" else int(sys.argv[2])
+print(json.dumps(d))' "$name" "$idle" >> "$JSONL"
+    rm -rf "$db"
+}
+
+for d in nosync sync; do
+    for n in 1 16 64; do
+        run "closed-$n-$d" --threads "$n" --calls "$CALLS" --durability "$d"
+    done
+done
+for d in nosync sync; do
+    run "lone-$d" --threads 1 --calls 500 --rate 100 --durability "$d"
+done
+for d in nosync sync; do
+    cap=$(python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d["case"] == "closed-16-" + sys.argv[2]: print(int(d["calls_per_sec"] / 2))' "$JSONL" "$d")
+    run "half-$d" --threads 16 --calls $((cap * 6)) --rate "$cap" --durability "$d"
+    run "half-$d-nice-10" --threads 16 --calls $((cap * 6)) --rate "$cap" --durability "$d" \
+        --signer-priority -10
+done
+
+python3 - "$JSONL" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print("| case | calls/s | / raw sign rate | / limit | CPU per call / raw sign | vmstat idle % | p50 us | p99 us | raw sign us | paced sign us | fsync p50 us |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for d in rows:
+    print("| %s | %.0f | %.2f | %.2f | %.2fx | %s | %d | %d | %.1f | %s | %.0f |" % (
+        d["case"], d["calls_per_sec"], d["ratio_to_raw"], d["ratio_to_limit"],
+        d["cpu_per_call_to_sign"], d["vmstat_idle"], d["p50_us"], d["p99_us"],
+        d["raw_sign_us"], ("%.1f" % d["sign_paced_p50_us"]) if d["sign_paced_p50_us"] else "-",
+        d["fsync_p50_us"]))
+PY
