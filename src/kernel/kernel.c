@@ -189,6 +189,8 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     pthread_cond_init(&k->commit_cv, NULL);
     pthread_mutex_init(&k->done_mu, NULL);
     pthread_cond_init(&k->done_cv, NULL);
+    pthread_mutex_init(&k->cp_mu, NULL);
+    pthread_cond_init(&k->cp_cv, NULL);
     if (chio__mediation_init(k) != 0 || k->policy_hash == NULL ||
         (cfg->n_ca_public_keys > 0 && k->ca_keys == NULL) ||
         (cfg->receipt_store_path != NULL && k->store_path == NULL) ||
@@ -751,9 +753,10 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
     /* Every caller that saw RUNNING finishes its push (see enter()). */
     while (callers_in_flight(k))
         nanosleep(&nap, NULL);
-    /* Signers empty the ring and the commit thread commits it. A checkpoint
-     * is cut in the same write batch as the receipt that closes its range,
-     * so once the commit thread is done no crossed boundary lacks one. */
+    /* Signers empty the ring and the commit thread commits it; the commit
+     * thread exits only once every checkpoint cut has been signed (on the
+     * checkpoint thread) and written, so after the stop no crossed
+     * boundary lacks its checkpoint. */
     if (__atomic_load_n(&k->started, __ATOMIC_ACQUIRE))
         chio__pipeline_stop(k);
     chio__log(k, CHIO_LOG_INFO, "kernel_drained", NULL,
@@ -794,5 +797,7 @@ void chio_kernel_free(chio_kernel *k)
     pthread_cond_destroy(&k->commit_cv);
     pthread_mutex_destroy(&k->done_mu);
     pthread_cond_destroy(&k->done_cv);
+    pthread_mutex_destroy(&k->cp_mu);
+    pthread_cond_destroy(&k->cp_cv);
     free(k);
 }

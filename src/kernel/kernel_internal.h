@@ -147,12 +147,26 @@ struct chio_kernel {
     pthread_cond_t done_cv;
     chio__sign_req *done_head, *done_tail;
     int committer_exited; /* under done_mu */
+    /* checkpointer.c: the checkpoint thread signs checkpoints the commit
+     * stage cut; the stage writes them in a later group. */
+    pthread_t checkpointer;
+    int checkpointer_started;
+    pthread_mutex_t cp_mu; /* the checkpoint thread's to-do list */
+    pthread_cond_t cp_cv;  /* work for it, or room on its list */
+    struct chio__cp_job *cp_todo_head, *cp_todo_tail;
+    uint32_t cp_unsigned;                               /* under cp_mu: cut, not yet signed */
+    int cp_stop;                                        /* under cp_mu */
+    struct chio__cp_job *cp_ready_head, *cp_ready_tail; /* under commit_mu: signed */
+    uint64_t cp_outstanding; /* under commit_mu: cut, not yet written (or dropped) */
 
     /* commit stage (commit thread only, after start) */
     chio_store *store;
     chio__store_batch *batch;
     uint64_t next_seq;
-    uint64_t next_checkpoint_seq;
+    uint64_t next_checkpoint_seq;    /* the next one to cut */
+    uint64_t written_checkpoint_seq; /* the newest one written (the head names it) */
+    /* The body hash of the newest checkpoint: cut and written by the
+     * checkpoint thread once the pipeline runs (restore before). */
     char prev_checkpoint_sha[65]; /* "" before the first */
     uint8_t *pending_leaves;      /* leaves since the last checkpoint */
     uint64_t npending, cap_pending;
@@ -204,6 +218,34 @@ int chio__pipeline_start(chio_kernel *k, chio_error *err);
 void chio__pipeline_stop(chio_kernel *k);
 /* Restore next_seq and the checkpoint state from the open store. */
 int chio__commit_restore(chio_kernel *k, chio_error *err);
+/* checkpointer.c. A cut checkpoint: the range and its leaves, then the
+ * signed JSON (or the error) from the checkpoint thread. */
+typedef struct chio__cp_job {
+    struct chio__cp_job *next;
+    uint64_t seq, start, end, issued_at;
+    char *json; /* signed checkpoint, malloc'd */
+    size_t len;
+    int rc;
+    uint64_t nleaves;
+    uint8_t leaves[]; /* nleaves x 32 */
+} chio__cp_job;
+int chio__checkpointer_start(chio_kernel *k);
+/* After the signers and the commit thread have exited. */
+void chio__checkpointer_stop(chio_kernel *k);
+/* Commit stage: cut a checkpoint of the pending leaves ending at @end_seq
+ * into *@jobs (handed on with chio__checkpoints_hand after the group's
+ * write succeeded). Waits while too many cut checkpoints are unsigned. */
+int chio__checkpoint_cut(chio_kernel *k, uint64_t end_seq, chio__cp_job **jobs);
+void chio__checkpoints_hand(chio_kernel *k, chio__cp_job *jobs);
+/* Cut jobs that will not be handed on (the group's write failed). */
+void chio__checkpoints_drop(chio_kernel *k, chio__cp_job *jobs);
+/* Ready jobs the stage has written, or dropped after a failure: no longer
+ * owed. Frees them. */
+void chio__checkpoints_written(chio_kernel *k, chio__cp_job *ready);
+void chio__cp_jobs_free(chio__cp_job *jobs);
+/* Commit stage: the signed checkpoints ready to be written, oldest first. */
+chio__cp_job *chio__checkpoints_take_ready(chio_kernel *k);
+
 /* A synchronous request whose caller finds the pipeline idle is signed
  * and committed on the caller's thread (signer.c, "caller runs").
  * Returns CHIO__RAN_INLINE (req->rc holds the outcome, the credit is

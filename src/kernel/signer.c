@@ -104,6 +104,8 @@ static int add_leaf(chio_kernel *k, const uint8_t leaf[32])
 
 /* Sign a checkpoint over the pending leaves, which end at @end_seq, and add
  * it to @b. The chain state advances; the caller commits or fails closed. */
+/* At restore, before the pipeline runs: cut and sign a checkpoint owed
+ * from an earlier run on this thread (while serving, checkpointer.c). */
 static int cut_checkpoint(chio_kernel *k, chio__store_batch *b, uint64_t end_seq, chio_error *err)
 {
     chio_checkpoint *cp = NULL;
@@ -151,7 +153,7 @@ static int put_head(chio_kernel *k, chio__store_batch *b, chio_error *err)
     memset(&h, 0, sizeof(h));
     h.last_seq = k->next_seq - 1;
     h.chain_from = k->chain_from;
-    h.checkpoint_seq = k->next_checkpoint_seq - 1;
+    h.checkpoint_seq = k->written_checkpoint_seq;
     h.time = chio__kernel_now(k);
     memcpy(h.chain, k->chain_prev, 32);
     rc = chio__log_head_sign(k->kp, &h, &json, &len);
@@ -270,6 +272,8 @@ static void *complete_main(void *arg)
 
 /* ---- the commit thread ----------------------------------------------------------------- */
 
+static void release_commit_stage(chio_kernel *k);
+
 /* A commit this long is a real WAL sync: worth overlapping the wake-ups. */
 #define SLOW_COMMIT_US 100
 
@@ -323,17 +327,39 @@ static void keep_large(chio_kernel *k, chio__sign_req *req)
                                  chio__store_records_free);
 }
 
+/* Put the signed checkpoints in @ready into @b, oldest first; returns how
+ * many, or a negative code when the checkpoint thread failed on one. */
+static int64_t put_ready_checkpoints(chio_kernel *k, chio__store_batch *b, chio__cp_job *ready)
+{
+    int64_t n = 0;
+
+    for (; ready != NULL; ready = ready->next) {
+        if (ready->rc != 0)
+            return -(int64_t)ready->rc;
+        chio__store_batch_put_checkpoint(b, k->store, ready->seq, ready->json, ready->len);
+        k->written_checkpoint_seq = ready->seq;
+        n++;
+    }
+    return n;
+}
+
 /*
  * Commit one segment of a group: its receipts, chain entries, budget
- * charges, checkpoints and the signed head in one WriteBatch, one write.
- * @large, when set, is the segment's last request and goes in last.
- * Sets every request's rc; returns whether the write was slow.
+ * charges, the checkpoints the checkpoint thread has signed since the last
+ * group and the signed head in one WriteBatch, one write. Checkpoints the
+ * segment's receipts complete are cut here and handed to the checkpoint
+ * thread once the write succeeded (checkpointer.c). @list may be empty (a
+ * group of checkpoints only). @large, when set, is the segment's last
+ * request and goes in last. Sets every request's rc; returns whether the
+ * write was slow.
  */
 static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *large)
 {
     int slow = 0;
     chio__sign_req *req;
-    uint64_t nok = 0, ncp = 0, first = k->next_seq;
+    chio__cp_job *cut = NULL, *ready = chio__checkpoints_take_ready(k);
+    uint64_t nok = 0, first = k->next_seq, written_before = k->written_checkpoint_seq;
+    int64_t ncp = 0;
     chio_error err;
     int rc = 0;
 
@@ -342,6 +368,9 @@ static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *
         rc = CHIO_EFAILED;
     } else {
         chio__store_batch_clear(k->batch);
+        ncp = put_ready_checkpoints(k, k->batch, ready);
+        if (ncp < 0)
+            rc = chio__fail(&err, (int)-ncp, CHIO_NO_OFFSET, "cannot sign a checkpoint");
         for (req = list; req != NULL && rc == 0; req = req->next) {
             const char *json;
             size_t len;
@@ -359,17 +388,15 @@ static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *
             if (k->checkpoint_batch_size == 0)
                 continue;
             rc = add_leaf(k, req->leaf);
-            if (rc == 0 && k->npending == k->checkpoint_batch_size) {
-                rc = cut_checkpoint(k, k->batch, req->seq, &err);
-                ncp++;
-            }
+            if (rc == 0 && k->npending == k->checkpoint_batch_size)
+                rc = chio__checkpoint_cut(k, req->seq, &cut);
         }
         chio__budgets_put_deletes(k, k->batch);
-        if (rc == 0 && nok > 0)
+        if (rc == 0 && (nok > 0 || ncp > 0))
             rc = put_head(k, k->batch, &err);
         if (rc == 0 && large != NULL)
             put_large(k, large);
-        if (rc == 0 && nok > 0) {
+        if (rc == 0 && (nok > 0 || ncp > 0)) {
             uint64_t t0 = mono_us();
             uint64_t nap = __atomic_load_n(&k->slow_commit_us, __ATOMIC_RELAXED) * nok;
             if (nap > 0) /* test hook: a slow disk, so many microseconds per receipt */
@@ -382,7 +409,7 @@ static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *
         if (rc != 0) {
             fail_closed(k, rc, &err);
             rc = rc == CHIO_ECORRUPT ? rc : CHIO_ESTORE;
-        } else if (nok > 0) {
+        } else if (nok > 0 || ncp > 0) {
             uint64_t seen = __atomic_load_n(&k->m_max_batch, __ATOMIC_RELAXED);
             __atomic_add_fetch(&k->m_signed, nok, __ATOMIC_RELAXED);
             __atomic_add_fetch(&k->m_batches, 1, __ATOMIC_RELAXED);
@@ -390,24 +417,32 @@ static int commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *
                 __atomic_store_n(&k->m_max_batch, nok, __ATOMIC_RELAXED);
             if (k->durability == CHIO_DURABILITY_SYNC)
                 __atomic_add_fetch(&k->m_wal_syncs, 1, __ATOMIC_RELAXED);
-            __atomic_add_fetch(&k->m_checkpoints, ncp, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&k->m_checkpoints, (uint64_t)ncp, __ATOMIC_RELAXED);
             __atomic_store_n(&k->m_last_seq, k->next_seq - 1, __ATOMIC_RELAXED);
-            __atomic_store_n(&k->m_last_checkpoint_seq, k->next_checkpoint_seq - 1,
+            __atomic_store_n(&k->m_last_checkpoint_seq, k->written_checkpoint_seq,
                              __ATOMIC_RELAXED);
             /* The checkpoint becomes the store's high-water mark once it is
              * durable (coalesced, after a WAL sync of its own without sync
              * durability; store.c), so an open that finds less reports the
              * loss instead of hiding it. */
-            if (ncp > 0)
-                chio__store_note_checkpoint(k->store, k->next_checkpoint_seq - 1,
+            if (ncp > 0) {
+                chio__store_note_checkpoint(k->store, k->written_checkpoint_seq,
                                             k->durability == CHIO_DURABILITY_SYNC);
-            if (ncp > 0)
                 chio__log(k, CHIO_LOG_DEBUG, "checkpoint_written", NULL,
-                          "\"checkpoint_seq\":%llu,\"first_seq\":%llu,\"last_seq\":%llu",
-                          (unsigned long long)(k->next_checkpoint_seq - 1),
+                          "\"checkpoint_seq\":%llu,\"checkpoints\":%lld,\"group_first_seq\":%llu,"
+                          "\"group_last_seq\":%llu",
+                          (unsigned long long)k->written_checkpoint_seq, (long long)ncp,
                           (unsigned long long)first, (unsigned long long)(k->next_seq - 1));
+            }
         }
     }
+    if (rc == 0) {
+        chio__checkpoints_hand(k, cut);
+    } else {
+        k->written_checkpoint_seq = written_before;
+        chio__checkpoints_drop(k, cut);
+    }
+    chio__checkpoints_written(k, ready); /* written, or dropped by a failed kernel */
     if (rc == 0 && large != NULL)
         keep_large(k, large);
     if (rc != 0)
@@ -477,25 +512,32 @@ static void *commit_main(void *arg)
     pthread_setname_np(pthread_self(), "chio-commit");
     apply_priority(k);
     chio__sign_req *list;
-    int all_exited;
+    int work, finished;
 
     for (;;) {
         pthread_mutex_lock(&k->commit_mu);
-        while ((k->commit_head == NULL || k->committing) && k->signers_exited < k->nsigners_started)
+        for (;;) {
+            int free_stage = !k->committing;
+            work = free_stage && (k->commit_head != NULL || k->cp_ready_head != NULL);
+            /* Exit once every signer has and nothing is owed: no receipt
+             * to commit and no checkpoint cut but not yet written. */
+            finished = free_stage && k->signers_exited == k->nsigners_started &&
+                       k->commit_head == NULL && k->cp_ready_head == NULL && k->cp_outstanding == 0;
+            if (work || finished)
+                break;
             pthread_cond_wait(&k->commit_cv, &k->commit_mu);
+        }
         list = k->commit_head;
         k->commit_head = k->commit_tail = NULL;
-        all_exited = k->signers_exited == k->nsigners_started;
-        k->committing = list != NULL;
+        k->committing = work;
         pthread_mutex_unlock(&k->commit_mu);
-        if (list != NULL) {
-            commit_group(k, list);
-            pthread_mutex_lock(&k->commit_mu);
-            k->committing = 0;
-            pthread_mutex_unlock(&k->commit_mu);
-        } else if (all_exited) {
+        if (!work)
             break;
-        }
+        if (list != NULL)
+            commit_group(k, list);
+        else
+            (void)commit_segment(k, NULL, NULL); /* signed checkpoints only */
+        release_commit_stage(k);
     }
     pthread_mutex_lock(&k->done_mu);
     k->committer_exited = 1;
@@ -563,8 +605,10 @@ static void release_commit_stage(chio_kernel *k)
 {
     pthread_mutex_lock(&k->commit_mu);
     k->committing = 0;
-    if (k->commit_head != NULL)
-        pthread_cond_signal(&k->commit_cv);
+    /* Cheap when nobody waits; the commit thread rechecks its conditions
+     * (receipts or checkpoints queued meanwhile, or the end of the
+     * pipeline). */
+    pthread_cond_signal(&k->commit_cv);
     pthread_mutex_unlock(&k->commit_mu);
 }
 
@@ -701,6 +745,7 @@ static void stop_started(chio_kernel *k)
         pthread_cond_signal(&k->done_cv);
         pthread_mutex_unlock(&k->done_mu);
     }
+    chio__checkpointer_stop(k); /* after the commit thread: nothing owed now */
     if (k->completer_started) {
         pthread_join(k->completer, NULL);
         k->completer_started = 0;
@@ -729,6 +774,12 @@ int chio__pipeline_start(chio_kernel *k, chio_error *err)
         return chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET, "cannot start kernel threads: %s",
                           strerror(e));
     k->completer_started = 1;
+    /* The checkpoint thread next: the commit thread waits for it. */
+    if (chio__checkpointer_start(k) != 0) {
+        stop_started(k);
+        return chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET,
+                          "cannot start kernel threads: the checkpoint thread");
+    }
     /* Signers first: the commit thread exits once every started signer
      * has, so it must not run before they are counted. */
     for (i = 0; i < k->signer_threads; i++) {
@@ -852,6 +903,7 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
         return rc;
     k->next_seq = last + 1;
     k->next_checkpoint_seq = last_cp + 1;
+    k->written_checkpoint_seq = last_cp;
     k->prev_checkpoint_sha[0] = '\0';
     k->npending = 0;
     if (last_cp > 0) {
@@ -899,6 +951,7 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
             k->npending = saved;
         }
     }
+    k->written_checkpoint_seq = k->next_checkpoint_seq - 1;
     if (rc == 0 && ncp > 0)
         rc = put_head(k, b, err); /* it names the newest checkpoint */
     if (rc == 0 && ncp > 0)

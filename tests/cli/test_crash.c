@@ -59,6 +59,10 @@ extern char **environ;
 #define DEFAULT_SEED       0x5eedu
 #define START_TIMEOUT_MS   30000
 #define EXIT_TIMEOUT_MS    30000
+/* Checkpoints cut but not yet written when a kill lands: at most 64
+ * waiting for their signature plus those signed since the commit stage
+ * last took the ready ones (kernel/checkpointer.c). */
+#define MAX_OWED_CHECKPOINTS 128
 
 static char *dir;
 
@@ -281,16 +285,18 @@ static void check_log(ledger *L, size_t run_first, uint64_t run_start_last)
                  (unsigned long long)(L->expect - 1), (unsigned long long)last);
     L->verified = last;
 
-    /* Checkpoints: one per full batch, each closing its range atomically. */
+    /* Checkpoints: each closes its range and chains to the one before.
+     * They are signed off the commit stage and written in a later group,
+     * so a kill can leave the newest full batches without theirs (at most
+     * MAX_OWED_CHECKPOINTS); the restart cuts those (checked there). */
     L->expect_cp = 1;
     cr_assert_eq(chio_store_scan_checkpoints(s, 1, visit_checkpoint, L, &err), 0, "%s: scan: %s",
                  L->what, err.message);
     L->ncps = L->expect_cp - 1;
     cr_assert_eq(L->ncps, lastcp);
-    cr_assert_eq(L->ncps, last / L->batch,
-                 "%s: %llu checkpoints for %llu receipts in batches of %llu", L->what,
-                 (unsigned long long)L->ncps, (unsigned long long)last,
-                 (unsigned long long)L->batch);
+    cr_assert(L->ncps <= last / L->batch && last / L->batch - L->ncps <= MAX_OWED_CHECKPOINTS,
+              "%s: %llu checkpoints for %llu receipts in batches of %llu", L->what,
+              (unsigned long long)L->ncps, (unsigned long long)last, (unsigned long long)L->batch);
 
     /* Every new ack: stored, the same bytes, assigned in its own run, once. */
     for (i = L->acks_checked; i < L->nacks; i++) {
@@ -576,8 +582,11 @@ Test(crash, sigkill_at_random_moments_loses_nothing_acknowledged)
         if (v.started) {
             cr_assert_eq(v.start_last, L.last, "%s: restarted at %llu, the store ended at %llu",
                          L.what, (unsigned long long)v.start_last, (unsigned long long)L.last);
-            cr_assert_eq(v.start_cp, L.ncps, "%s: restarted at checkpoint %llu, the store has %llu",
-                         L.what, (unsigned long long)v.start_cp, (unsigned long long)L.ncps);
+            cr_assert_eq(v.start_cp, L.last / L.batch,
+                         "%s: restarted at checkpoint %llu, the store has %llu receipts in "
+                         "batches of %llu (owed checkpoints are cut at start)",
+                         L.what, (unsigned long long)v.start_cp, (unsigned long long)L.last,
+                         (unsigned long long)L.batch);
         }
         cr_assert(!v.eof, "%s: the victim stopped by itself: %s", L.what, v.error);
         kill(v.pid, SIGKILL);

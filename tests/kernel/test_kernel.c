@@ -201,6 +201,49 @@ Test(kernel, signer_priority_is_applied_to_the_kernel_threads_only)
     free(path);
 }
 
+/* Checkpoints are signed on their own thread (kernel/checkpointer.c), off
+ * the commit stage; every one is written by the time the kernel drains,
+ * chained and matching its receipts. No such thread without checkpoints. */
+Test(kernel, checkpoints_are_signed_on_their_own_thread_and_all_written_at_drain)
+{
+    char *path = db_path("cp");
+    char *none = db_path("nocp");
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    chio_receipt *r;
+    chio_kernel_metrics m;
+    kt_log_report rep;
+    int i;
+
+    kt_config(&cfg, path);
+    cfg.checkpoint_batch_size = 3;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    k = kt_kernel(&cfg);
+    for (i = 0; i < 31; i++) {
+        cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder((uint64_t)i), &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+    cr_expect_neq(nice_of_threads("chio-checkpoint"), 100, "a checkpoint thread runs");
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_metrics_get(k, &m);
+    cr_expect_eq(m.checkpoints, 10);
+    cr_expect_eq(m.last_checkpoint_seq, 10);
+    chio_kernel_free(k);
+    rep = kt_check_log(path, 3);
+    cr_expect_eq(rep.receipts, 31);
+    cr_expect_eq(rep.checkpoints, 10);
+
+    kt_config(&cfg, none);
+    cfg.checkpoint_batch_size = 0;
+    k = kt_kernel(&cfg);
+    cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(99), &r, NULL), 0);
+    chio_receipt_free(r);
+    cr_expect_eq(nice_of_threads("chio-checkpoint"), 100, "no checkpoint thread");
+    chio_kernel_free(k);
+    free(path);
+    free(none);
+}
+
 Test(kernel, lazy_start_then_sign_and_store)
 {
     char *path = db_path("db");
@@ -576,6 +619,12 @@ Test(kernel, ephemeral_store_keeps_receipts_in_memory)
     }
     chio_kernel_metrics_get(k, &m);
     cr_expect_eq(m.last_seq, 12);
+    /* Checkpoints are signed off the commit stage and written with a
+     * later group (or by the commit thread on its own): soon, not at once. */
+    for (i = 0; i < 5000 && m.checkpoints < 2; i++) {
+        usleep(1000);
+        chio_kernel_metrics_get(k, &m);
+    }
     cr_expect_eq(m.checkpoints, 2);
     chio_kernel_free(k);
 }
