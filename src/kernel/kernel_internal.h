@@ -216,7 +216,14 @@ void chio__log_flush(chio_kernel *k);
 /* signer.c */
 int chio__pipeline_start(chio_kernel *k, chio_error *err);
 void chio__pipeline_stop(chio_kernel *k);
-/* Restore next_seq and the checkpoint state from the open store. */
+/* Commit stage helpers (signer.c), also used by restore.c: append a
+ * Merkle leaf to the pending ones; put the signed log head for everything
+ * committed so far into @b. */
+int chio__kernel_add_leaf(chio_kernel *k, const uint8_t leaf[32]);
+int chio__kernel_put_head(chio_kernel *k, chio__store_batch *b, chio_error *err);
+
+/* restore.c: next_seq, the chain and the checkpoint state from the open
+ * store. */
 int chio__commit_restore(chio_kernel *k, chio_error *err);
 /* checkpointer.c. A cut checkpoint: the range and its leaves, then the
  * signed JSON (or the error) from the checkpoint thread. */

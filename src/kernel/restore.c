@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/restore.c - the commit stage's state from an open store, before
+ * the pipeline starts: the next sequence number, the hash chain checked
+ * against the signed log head (a log whose tail vanished or grew behind
+ * the kernel's back is refused), the checkpoint chain, the leaves since
+ * the last checkpoint, and the checkpoints an earlier run owed (cut and
+ * signed here, on the starting thread, with a head naming the newest).
+ * Runs on the thread starting the kernel; no locks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/checkpoint.h"
+#include "chio/merkle.h"
+#include "kernel_internal.h"
+
+/* At restore, before the pipeline runs: cut and sign a checkpoint owed
+ * from an earlier run on this thread (while serving, checkpointer.c). */
+static int cut_checkpoint(chio_kernel *k, chio__store_batch *b, uint64_t end_seq, chio_error *err)
+{
+    chio_checkpoint *cp = NULL;
+    uint8_t root[32];
+    const char *json;
+    size_t len;
+    int rc;
+
+    rc = chio_merkle_root(k->pending_leaves, (size_t)k->npending, root);
+    if (rc == 0)
+        rc = chio_checkpoint_sign(k->kp, k->next_checkpoint_seq, end_seq - k->npending + 1, end_seq,
+                                  root, chio__kernel_now(k),
+                                  k->prev_checkpoint_sha[0] ? k->prev_checkpoint_sha : NULL, &cp,
+                                  err);
+    if (rc != 0)
+        return rc;
+    json = chio_checkpoint_json(cp, &len);
+    chio__store_batch_put_checkpoint(b, k->store, k->next_checkpoint_seq, json, len);
+    memcpy(k->prev_checkpoint_sha, chio_checkpoint_body_sha256(cp), 65);
+    k->next_checkpoint_seq++;
+    k->npending = 0;
+    chio_checkpoint_free(cp);
+    return 0;
+}
+
+static int restore_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    chio_kernel *k = ctx;
+    uint8_t leaf[32];
+    int rc;
+
+    (void)seq;
+    rc = chio_merkle_leaf_hash(json, len, leaf);
+    return rc ? rc : chio__kernel_add_leaf(k, leaf);
+}
+
+/* The chain value to continue from, checked against the signed head: a
+ * log whose tail vanished (or grew) since its last commit is refused. */
+static int restore_chain(chio_kernel *k, uint64_t last, chio_error *err)
+{
+    chio__record_state hs;
+    chio__log_head h;
+    uint8_t stored[32], mine[32];
+    int rc;
+
+    memset(k->chain_prev, 0, sizeof(k->chain_prev));
+    rc = chio__store_read_head(k->store, &h, &hs, err);
+    if (rc != 0)
+        return rc;
+    if (hs == CHIO__RECORD_ABSENT) {
+        /* Nothing chained yet: the log must end right before the chain. */
+        if (last + 1 != k->chain_from)
+            return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                              "the receipt log ends at %llu but has no log head (its chain "
+                              "starts at %llu); audit it with chio receipt verify --receipt-db",
+                              (unsigned long long)last, (unsigned long long)k->chain_from);
+        return 0;
+    }
+    chio_keypair_public_key(k->kp, mine);
+    if (hs != CHIO__RECORD_OK || memcmp(h.key, mine, 32) != 0)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log's head %s; audit it with chio receipt verify "
+                          "--receipt-db",
+                          hs == CHIO__RECORD_UNREADABLE ? "is unreadable"
+                          : hs == CHIO__RECORD_BADSIG   ? "has a bad signature"
+                                                        : "is signed by another key");
+    if (h.last_seq != last)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log ends at %llu but its signed head says %llu: receipts "
+                          "were %s; audit it with chio receipt verify --receipt-db",
+                          (unsigned long long)last, (unsigned long long)h.last_seq,
+                          last < h.last_seq ? "lost" : "added behind the kernel's back");
+    if (last >= h.chain_from) {
+        rc = chio__store_get_chain(k->store, last, stored, err);
+        if (rc == 0 && memcmp(stored, h.chain, 32) != 0)
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                            "the hash chain at %llu differs from the signed log head",
+                            (unsigned long long)last);
+        if (rc != 0)
+            return rc == CHIO_ENOTFOUND
+                       ? chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                                    "the hash chain entry of receipt %llu is missing",
+                                    (unsigned long long)last)
+                       : rc;
+    }
+    k->chain_from = h.chain_from;
+    memcpy(k->chain_prev, h.chain, 32);
+    return 0;
+}
+
+int chio__commit_restore(chio_kernel *k, chio_error *err)
+{
+    uint64_t first = 0, last = 0, last_cp = 0, from = 1, ncp = 0;
+    chio_checkpoint *cp = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    uint64_t retained = 0;
+    int rc;
+
+    rc = chio_store_seq_range(k->store, &first, &last, err);
+    if (rc == 0)
+        rc = chio_store_last_checkpoint_seq(k->store, &last_cp, err);
+    if (rc == 0)
+        rc = chio__store_get_meta_u64(k->store, CHIO__META_RETAINED_SEQ, &retained, err);
+    if (rc != 0)
+        return rc;
+    /* The log must start where it should (1, or where archiving left it):
+     * continuing a log whose beginning vanished would hide the loss. */
+    if (first > 0 && first != (retained ? retained : 1))
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log starts at %llu but should start at %llu: receipts "
+                          "are missing; audit it with chio receipt verify --receipt-db",
+                          (unsigned long long)first, (unsigned long long)(retained ? retained : 1));
+    rc = restore_chain(k, last, err);
+    if (rc != 0)
+        return rc;
+    k->next_seq = last + 1;
+    k->next_checkpoint_seq = last_cp + 1;
+    k->written_checkpoint_seq = last_cp;
+    k->prev_checkpoint_sha[0] = '\0';
+    k->npending = 0;
+    if (last_cp > 0) {
+        rc = chio_store_get_checkpoint(k->store, last_cp, &json, &len, err);
+        if (rc == 0)
+            rc = chio_checkpoint_parse(json, len, &cp, err);
+        free(json);
+        if (rc != 0)
+            return rc;
+        if (chio_checkpoint_batch_end(cp) > last) {
+            chio_checkpoint_free(cp);
+            return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                              "checkpoint %llu covers receipts up to %llu but the log ends at %llu",
+                              (unsigned long long)last_cp,
+                              (unsigned long long)chio_checkpoint_batch_end(cp),
+                              (unsigned long long)last);
+        }
+        memcpy(k->prev_checkpoint_sha, chio_checkpoint_body_sha256(cp), 65);
+        from = chio_checkpoint_batch_end(cp) + 1;
+        chio_checkpoint_free(cp);
+    } else if (first > 0) {
+        from = first;
+    }
+    if (k->checkpoint_batch_size > 0 && last >= from) {
+        rc = chio_store_scan(k->store, from, restore_leaf, k, err);
+        if (rc != 0)
+            return rc;
+    }
+    /* Checkpoints owed from an earlier run (say, a smaller batch size now). */
+    chio__store_batch *b = chio__store_batch_new();
+    if (b == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    while (rc == 0 && k->checkpoint_batch_size > 0 && k->npending >= k->checkpoint_batch_size) {
+        uint64_t keep = k->npending - k->checkpoint_batch_size;
+        uint64_t end = last - keep;
+        uint64_t saved = k->npending;
+        k->npending = k->checkpoint_batch_size;
+        rc = cut_checkpoint(k, b, end, err);
+        if (rc == 0) {
+            memmove(k->pending_leaves, k->pending_leaves + 32 * k->checkpoint_batch_size,
+                    (size_t)keep * 32);
+            k->npending = keep;
+            ncp++;
+        } else {
+            k->npending = saved;
+        }
+    }
+    k->written_checkpoint_seq = k->next_checkpoint_seq - 1;
+    if (rc == 0 && ncp > 0)
+        rc = chio__kernel_put_head(k, b, err); /* it names the newest checkpoint */
+    if (rc == 0 && ncp > 0)
+        rc = chio__store_write(k->store, b, 1, err);
+    chio__store_batch_free(b);
+    if (rc != 0)
+        return rc;
+    __atomic_store_n(&k->m_last_seq, last, __ATOMIC_RELAXED);
+    __atomic_store_n(&k->m_last_checkpoint_seq, k->next_checkpoint_seq - 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&k->m_checkpoints, ncp, __ATOMIC_RELAXED);
+    return 0;
+}
