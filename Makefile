@@ -77,6 +77,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	    -DCHIO_SCENARIOS_DIR='"$(abspath scenarios)"' \
 	    -DCHIO_EXAMPLES_DIR='"$(abspath $(BUILD)/examples)"' \
 	    -DCHIO_RELIABILITY_DIR='"$(abspath $(BUILD)/reliability)"' \
+	    -DCHIO_VECTORS_DIR_DEFAULT='"$(abspath tests/vectors)"' \
 	    -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJS)
@@ -201,6 +202,7 @@ bindings-check: $(STATIC)
 # Sanitizer reports fail the run even when the test that caused them passed
 # (Criterion's forked children report leaks after their verdict is in).
 check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES) $(RELIABILITY)
+	./scripts/check-vectors.sh
 	./scripts/check-symbols.sh $(SHARED)
 	set -o pipefail; $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log
 	@if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' $(BUILD)/test.log; then \
