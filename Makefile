@@ -203,6 +203,7 @@ bindings-check: $(STATIC)
 # (Criterion's forked children report leaks after their verdict is in).
 check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES) $(RELIABILITY)
 	./scripts/check-vectors.sh
+	./scripts/check-symbols.sh --self-test
 	./scripts/check-symbols.sh $(SHARED)
 	set -o pipefail; $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log
 	@if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' $(BUILD)/test.log; then \
