@@ -28,8 +28,19 @@ TEST_LIBS   := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 -Wvla
-CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(OTEL_CFLAGS) -fPIC -fvisibility=hidden \
-           -Iinclude -Isrc/core -Isrc/model -Isrc/store -Isrc/kernel $(DEP_CFLAGS) $(CFLAGS)
+# Layers, lowest first (../shared/spec/architecture.md): each sees its own
+# private headers and those of the layers below, never one above; the CLI
+# sees include/ alone. Tests, reliability helpers and benchmarks see every
+# layer. scripts/check-layers.sh checks what the compiler actually read.
+LAYERS      := core model store kernel
+LAYER_INC_core   := -Isrc/core
+LAYER_INC_model  := $(LAYER_INC_core) -Isrc/model
+LAYER_INC_store  := $(LAYER_INC_model) -Isrc/store
+LAYER_INC_kernel := $(LAYER_INC_store) -Isrc/kernel
+PRIVATE_INC := $(LAYER_INC_kernel)
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(OTEL_CFLAGS) -fPIC -fvisibility=hidden \
+           -Iinclude
+CFLAGS_ALL = $(CFLAGS_BASE) $(PRIVATE_INC) $(DEP_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 LIB_SRCS  := $(sort $(wildcard src/core/*.c src/model/*.c src/store/*.c src/kernel/*.c))
@@ -69,6 +80,9 @@ lib: $(STATIC) $(SHARED)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(foreach l,$(LAYERS),$(eval $(BUILD)/obj/src/$(l)/%.o: PRIVATE_INC := $(LAYER_INC_$(l))))
+$(BUILD)/obj/src/cli/%.o: PRIVATE_INC :=
 
 # Tests see private headers of every layer and know where the CLI lives.
 $(BUILD)/obj/tests/%.o: tests/%.c
@@ -203,6 +217,7 @@ bindings-check: $(STATIC)
 # (Criterion's forked children report leaks after their verdict is in).
 check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES) $(RELIABILITY)
 	./scripts/check-vectors.sh
+	./scripts/check-layers.sh $(BUILD)
 	./scripts/check-symbols.sh --self-test
 	./scripts/check-symbols.sh $(SHARED)
 	set -o pipefail; $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log
