@@ -301,9 +301,10 @@ $(BUILD)/perf/bench-authz: perf/bench_authz.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_authz.c $(STATIC) $(DEP_LIBS)
 
-$(BUILD)/perf/bench-kernel: perf/bench_kernel.c $(STATIC)
+# perf/alloc_count.c interposes malloc: linked into this benchmark only.
+$(BUILD)/perf/bench-kernel: perf/bench_kernel.c perf/alloc_count.c perf/alloc_count.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_kernel.c $(STATIC) $(DEP_LIBS) -lm
+	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_kernel.c perf/alloc_count.c $(STATIC) $(DEP_LIBS) -lm
 
 $(BUILD)/perf/bench-tables: perf/bench_tables.c $(STATIC)
 	@mkdir -p $(dir $@)
@@ -319,10 +320,10 @@ bench: deps
 	$(BUILD)/perf/bench-tables --json $(BUILD)/bench-tables.json $(BENCH_ARGS)
 
 format:
-	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard examples/*.c tests/otel/*.c) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard examples/*.c tests/otel/*.c) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h perf/*.h)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard examples/*.c tests/otel/*.c) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h)
+	clang-format --dry-run -Werror $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(PERF_SRCS) $(wildcard examples/*.c tests/otel/*.c) $(wildcard include/chio/*.h src/*/*.h tests/*/*.h perf/*.h)
 
 clean:
 	rm -rf build build-asan build-tsan build-ubsan build-otel build-fuzz
