@@ -16,8 +16,9 @@
  *                   (arrivals on a fixed schedule, latency counted from the
  *                   scheduled time so queueing shows), allow and deny;
  *   verification    a capability check on a cache hit and a cold one;
- *   allocations     heap blocks and bytes per allowed evaluation (this
- *                   binary interposes malloc);
+ *   allocations     heap blocks and bytes per allowed evaluation (counted
+ *                   by the malloc interposer in perf/alloc_count.c, which
+ *                   only this binary links);
  *   memory          RSS after 10 thousand and after 1 million receipts.
  *
  *   build/perf/bench-kernel [--quick] [--json FILE] [--check BASELINE]
@@ -41,82 +42,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc_count.h"
 #include "kernel_internal.h"
 
 #define SEED  "0707070707070707070707070707070707070707070707070707070707070707"
 #define AGENT "66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a"
 #define ARGS  "{\"mode\":\"read\",\"path\":\"/workspace/docs/roadmap.md\",\"limit\":4096}"
-
-/* ---- malloc interposer: counts every allocation while `counting` ---------------------- */
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-extern void __libc_free(void *);
-
-/* Exported (the build hides symbols by default) so that OpenSSL, RocksDB
- * and libstdc++ allocate through these too. An allocation whose caller
- * lies in this executable's text is libchio's own (the library is linked
- * in statically); the rest are its dependencies'. */
-#define INTERPOSE __attribute__((visibility("default")))
-extern char __executable_start, etext;
-
-static int counting;
-static uint64_t alloc_blocks, alloc_bytes, own_blocks, own_bytes_n;
-
-static void count(size_t n, const void *caller)
-{
-    if (__atomic_load_n(&counting, __ATOMIC_RELAXED)) {
-        __atomic_add_fetch(&alloc_blocks, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&alloc_bytes, n, __ATOMIC_RELAXED);
-        if ((const char *)caller >= &__executable_start && (const char *)caller < &etext) {
-            __atomic_add_fetch(&own_blocks, 1, __ATOMIC_RELAXED);
-            __atomic_add_fetch(&own_bytes_n, n, __ATOMIC_RELAXED);
-        }
-    }
-}
-
-INTERPOSE void *malloc(size_t n)
-{
-    count(n, __builtin_return_address(0));
-    return __libc_malloc(n);
-}
-
-INTERPOSE void *calloc(size_t a, size_t b)
-{
-    count(a * b, __builtin_return_address(0));
-    return __libc_calloc(a, b);
-}
-
-INTERPOSE void *realloc(void *p, size_t n)
-{
-    count(n, __builtin_return_address(0));
-    return __libc_realloc(p, n);
-}
-
-INTERPOSE int posix_memalign(void **out, size_t align, size_t n)
-{
-    void *p;
-
-    count(n, __builtin_return_address(0));
-    p = __libc_memalign(align, n);
-    if (p == NULL)
-        return ENOMEM;
-    *out = p;
-    return 0;
-}
-
-INTERPOSE void *aligned_alloc(size_t align, size_t n)
-{
-    count(n, __builtin_return_address(0));
-    return __libc_memalign(align, n);
-}
-
-INTERPOSE void free(void *p)
-{
-    __libc_free(p);
-}
 
 /* ---- timing and output --------------------------------------------------------------------- */
 
@@ -714,23 +645,20 @@ static double verify_ns(bk *b, int cold)
 
 static void allocations(bk *b, double *blocks, double *bytes, double *own, double *own_b)
 {
+    chio__alloc_counts c;
     int i, n = 2000;
 
     for (i = 0; i < 100; i++)
         call_once(b, 0);
-    __atomic_store_n(&alloc_blocks, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&alloc_bytes, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&own_blocks, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&own_bytes_n, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&counting, 1, __ATOMIC_SEQ_CST);
+    chio__alloc_count_start();
     for (i = 0; i < n; i++)
         if (call_once(b, 0) != 0)
             die("call failed");
-    __atomic_store_n(&counting, 0, __ATOMIC_SEQ_CST);
-    *blocks = (double)alloc_blocks / n;
-    *bytes = (double)alloc_bytes / n;
-    *own = (double)own_blocks / n;
-    *own_b = (double)own_bytes_n / n;
+    chio__alloc_count_stop(&c);
+    *blocks = (double)c.blocks / n;
+    *bytes = (double)c.bytes / n;
+    *own = (double)c.own_blocks / n;
+    *own_b = (double)c.own_bytes / n;
 }
 
 static double rss_mib(void)

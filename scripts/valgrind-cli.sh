@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
-# valgrind memcheck over the CLI on the upstream vectors (and the project's
-# scenarios): any memory error or definite/indirect leak fails the run.
+# valgrind memcheck over the CLI on the upstream vectors (the copy vendored
+# in tests/vectors) and the project's scenarios: any memory error or
+# definite/indirect leak fails the run, and so do missing vectors.
 #   scripts/valgrind-cli.sh [path/to/chio] [vectors dir]
 set -euo pipefail
 CHIO=${1:-build/chio}
-VEC=${2:-${CHIO_VECTORS_DIR:-../shared/vectors}}
+VEC=${2:-${CHIO_VECTORS_DIR:-$(dirname "$0")/../tests/vectors}}
 if [ ! -d "$VEC" ]; then
-    if [ "${CHIO_REQUIRE_VECTORS:-0}" = 1 ]; then
-        echo "valgrind-cli: vectors required but $VEC is missing" >&2
-        exit 1
-    fi
-    echo "valgrind-cli: SKIP, no vectors at $VEC" >&2
-    exit 0
+    echo "valgrind-cli: no vectors at $VEC" >&2
+    exit 1
 fi
 command -v valgrind >/dev/null || { echo "valgrind-cli: valgrind is not installed" >&2; exit 1; }
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "store_internal.h"
@@ -386,8 +387,9 @@ Test(cli_store, bench_stops_cleanly_on_sigint)
                           "--threads",    "4",      "--calls",      "100000000000",
                           "--durability", "nosync", "--json",       NULL};
     pid_t pid;
-    int st, fd;
+    int st, fd, running = 0;
     size_t len;
+    uint64_t end;
     cli_result r;
 
     cr_assert_geq(asprintf(&outfile, "%s/bench.out", dir), 0);
@@ -399,7 +401,17 @@ Test(cli_store, bench_stops_cleanly_on_sigint)
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
-    sleep(3); /* past the 1 s raw-rate measurement, into the run */
+    /* SIGINT once the run is under way: a receipt is committed, so the
+     * handler is installed and calls are completing (30 s at most). */
+    for (end = testutil_now_ms() + 30000; !running && testutil_now_ms() < end;) {
+        r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--limit", "1");
+        running = r.status == 0 && r.out_len > 0;
+        testutil_cli_free(&r);
+        cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "bench ended before SIGINT");
+        if (!running)
+            testutil_nap_ms(20);
+    }
+    cr_assert(running, "bench committed no receipt within 30 s");
     kill(pid, SIGINT);
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bench must drain and exit 0 on SIGINT");

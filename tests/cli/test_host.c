@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 
@@ -130,6 +131,23 @@ static char *slurp(const char *p)
     size_t len;
     char *s = testutil_read_file(p, &len);
     return s ? s : strdup("");
+}
+
+/* 1 once the file @p holds @text, 0 when it still does not after
+ * @timeout_ms. */
+static int wait_for_text(const char *p, const char *text, unsigned timeout_ms)
+{
+    uint64_t end = testutil_now_ms() + timeout_ms;
+    int found;
+
+    for (;;) {
+        char *s = slurp(p);
+        found = strstr(s, text) != NULL;
+        free(s);
+        if (found || testutil_now_ms() >= end)
+            return found;
+        testutil_nap_ms(10);
+    }
 }
 
 static void expect_key_refused(const char *key, const char *what)
@@ -248,8 +266,8 @@ Test(host, host_service_serves_a_client_and_drains_on_sigterm)
     free(text);
 
     kill(host, SIGHUP); /* logged and ignored */
-    usleep(200 * 1000);
-    cr_expect_eq(kill(host, 0), 0, "SIGHUP must not stop the service");
+    cr_expect(wait_for_text(err, "sighup_ignored", 10000), "SIGHUP not logged: %s", slurp(err));
+    cr_expect_eq(waitpid(host, NULL, WNOHANG), 0, "SIGHUP must not stop the service");
     kill(host, SIGTERM);
     cr_expect_eq(wait_exit(host, 30), 0, "SIGTERM must drain and exit 0: %s", slurp(err));
     cr_expect_neq(access(pidf, F_OK), 0, "PID file left behind");
@@ -904,6 +922,20 @@ static size_t count_lines(const char *p)
     return n;
 }
 
+/* 1 once the file @p has @n lines or more, 0 when it has fewer after
+ * @timeout_ms. */
+static int wait_lines(const char *p, size_t n, unsigned timeout_ms)
+{
+    uint64_t end = testutil_now_ms() + timeout_ms;
+
+    while (count_lines(p) < n) {
+        if (testutil_now_ms() >= end)
+            return count_lines(p) >= n;
+        testutil_nap_ms(10);
+    }
+    return 1;
+}
+
 static void tail_case(const char *const *extra)
 {
     char *db = path_in("tdb"), *out = path_in("tail.out"), *err = path_in("tail.err");
@@ -928,14 +960,18 @@ static void tail_case(const char *const *extra)
         chio_receipt_free(rec);
     }
     tail = spawn(argv, NULL, out, err);
+    /* The tail has printed what was there before more is committed, and
+     * catches up every 50 receipts: the rest it prints while following. */
+    cr_assert(wait_lines(out, 50, 30000), "the tail printed %zu of the 50 existing receipts: %s",
+              count_lines(out), slurp(err));
     for (i = 50; i < want; i++) { /* committed while the tail runs */
         cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(i), &rec, NULL), 0);
         chio_receipt_free(rec);
         if (i % 50 == 0)
-            usleep(150 * 1000);
+            cr_assert(wait_lines(out, i + 1, 30000), "the tail did not follow to %zu: %zu lines",
+                      i + 1, count_lines(out));
     }
-    for (i = 0; i < 200 && count_lines(out) < want; i++)
-        usleep(50 * 1000);
+    wait_lines(out, want, 10000); /* the count is checked below */
     kill(tail, SIGINT);
     cr_expect_eq(wait_exit(tail, 10), 0, "tail must exit 0 on SIGINT: %s", slurp(err));
     chio_kernel_free(k);
@@ -989,12 +1025,12 @@ static int try_connect(const char *path)
 }
 
 /* A ping on a new connection answered ok within @timeout_s (connections may
- * be refused for a while). */
+ * be refused for a while); 0: one try. */
 static int hs_ping_new(const char *sock, int timeout_s)
 {
     int i;
 
-    for (i = 0; i < timeout_s * 20; i++) {
+    for (i = 0; i == 0 || i < timeout_s * 20; i++) {
         int c = try_connect(sock);
         char *r;
 
@@ -1062,12 +1098,20 @@ Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
     text = slurp(cout);
     cr_expect_neq(strstr(text, "too_many_connections"), NULL, "%s", text);
     free(text);
-    /* The idle ones are closed after 5 s; meanwhile A keeps talking. */
-    for (i = 0; i < 60; i++) {
-        hs_expect(a, "{\"op\":\"ping\"}", "\"ok\":true");
-        usleep(100 * 1000);
+    /* The idle ones are closed after 5 s; meanwhile A keeps talking, a
+     * ping every 100 ms, until a new client is served (15 s at most). */
+    {
+        uint64_t end = testutil_now_ms() + 15000;
+        int served = 0;
+
+        while (!served && testutil_now_ms() < end) {
+            hs_expect(a, "{\"op\":\"ping\"}", "\"ok\":true");
+            served = hs_ping_new(h.sock, 0);
+            if (!served)
+                testutil_nap_ms(100);
+        }
+        cr_expect(served, "a new client must be served once the idle ones are gone");
     }
-    cr_expect(hs_ping_new(h.sock, 5), "a new client must be served once the idle ones are gone");
     hs_expect_call(a, id, "cap-i", ALLOW);
     for (i = 0; i < 40; i++)
         if (fds[i] >= 0)

@@ -48,7 +48,6 @@ char *testutil_read_file(const char *path, size_t *len)
 chio_json_doc *testutil_load_vectors(const char *name)
 {
     const char *dir = getenv("CHIO_VECTORS_DIR");
-    const char *require = getenv("CHIO_REQUIRE_VECTORS");
     char path[1024];
     chio_error err;
     chio_json_doc *doc = NULL;
@@ -56,15 +55,10 @@ chio_json_doc *testutil_load_vectors(const char *name)
     char *text;
 
     if (dir == NULL || dir[0] == '\0')
-        dir = "../shared/vectors";
+        dir = CHIO_VECTORS_DIR_DEFAULT;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     text = testutil_read_file(path, &len);
-    if (text == NULL) {
-        if (require != NULL && strcmp(require, "1") == 0)
-            cr_assert_fail("vectors required (CHIO_REQUIRE_VECTORS=1) but %s is missing", path);
-        fprintf(stderr, "SKIP: upstream vectors not found at %s\n", path);
-        cr_skip_test("upstream vectors not found at %s (set CHIO_VECTORS_DIR)", path);
-    }
+    cr_assert_not_null(text, "upstream vectors missing: cannot read %s", path);
     chio_error_init(&err);
     cr_assert_eq(chio_json_parse(text, len, &doc, &err), 0, "cannot parse %s: %s", path,
                  err.message);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests/common/testutil.h - helpers shared by the Criterion suites: locating
- * and loading the upstream vectors in ../shared/vectors (or $CHIO_VECTORS_DIR),
+ * tests/common/testutil.h - helpers shared by the Criterion suites: loading
+ * the upstream vectors vendored in tests/vectors (or $CHIO_VECTORS_DIR),
  * reading files, running the chio CLI with given stdin, and temp dirs.
+ * Waiting for a condition with a deadline is in common/poll.h (no
+ * Criterion there, so the plain TSan driver can use it too).
  *
- * A suite that needs the vectors calls testutil_load_vectors(); when they are
- * missing the test is skipped with a message saying where it looked, unless
- * CHIO_REQUIRE_VECTORS=1 (CI sets it), in which case the test fails.
+ * A suite that needs the vectors calls testutil_load_vectors(); the vendored
+ * copy is part of the tree, so a missing or unparsable file fails the test
+ * (it never skips). scripts/check-vectors.sh checks the copy itself.
  */
 #ifndef CHIO_TESTUTIL_H
 #define CHIO_TESTUTIL_H
@@ -19,8 +21,8 @@
 /* Read a whole file; NULL when it cannot be read. Free with free(). */
 char *testutil_read_file(const char *path, size_t *len);
 
-/* Parse ../shared/vectors/<name>; skips (or fails under
- * CHIO_REQUIRE_VECTORS=1) when the file is absent. Never returns NULL. */
+/* Parse tests/vectors/<name> ($CHIO_VECTORS_DIR/<name> when that is set);
+ * fails the test when the file is absent or invalid. Never returns NULL. */
 chio_json_doc *testutil_load_vectors(const char *name);
 
 /* Result of running the CLI. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/poll.h"
 #include "kernel/med_scenarios.h"
 #include "kernel/scenarios.h"
 #include "kernel/tokens.h"
@@ -337,6 +338,14 @@ typedef struct drainer {
     int rc, done;
 } drainer;
 
+/* For testutil_wait_until: the kernel says a drain has begun. */
+static int kernel_draining(void *k)
+{
+    chio_kernel_metrics m;
+
+    return chio_kernel_metrics_get(k, &m) == 0 && m.draining;
+}
+
 static void *drain_thread(void *arg)
 {
     drainer *d = arg;
@@ -351,7 +360,6 @@ int ms_drain_inflight(char *msg)
     gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     chio_kernel *k = kernel(&g, msg);
     char sid[CHIO_SESSION_ID_LEN + 1], *tok = all_token();
-    struct timespec nap = {0, 20 * 1000 * 1000};
     chio_kernel_metrics m;
     chio_response resp;
     chio_error err;
@@ -370,13 +378,16 @@ int ms_drain_inflight(char *msg)
     gate_wait_entered(&g, 1);
     d = (drainer){k, 0, 0};
     pthread_create(&dt, NULL, drain_thread, &d);
-    nanosleep(&nap, NULL);
-    if (__atomic_load_n(&d.done, __ATOMIC_SEQ_CST))
-        rc = fail(msg, "drain returned while a call was in flight");
+    /* Wait (10 s at most) until the drain has begun, then: new calls are
+     * refused, and the drain is still waiting for the blocked call. */
+    if (!testutil_wait_until(kernel_draining, k, 10000))
+        rc = fail(msg, "the kernel did not start draining within 10 s");
     chio_response_init(&resp);
     if (rc == 0 && (crc = call(k, sid, "cap-all", "srv", "t", &resp, &err)) != CHIO_EDRAINED)
         rc = fail(msg, "a new call during drain: rc %d", crc);
     chio_response_destroy(&resp);
+    if (rc == 0 && __atomic_load_n(&d.done, __ATOMIC_SEQ_CST))
+        rc = fail(msg, "drain returned while a call was in flight");
     gate_release(&g);
     pthread_join(th, NULL);
     pthread_join(dt, NULL);

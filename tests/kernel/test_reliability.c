@@ -28,6 +28,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
@@ -71,14 +72,16 @@ static int hanging_tool(void *user, chio_tool_ctx *ctx, const char *tool, const 
                         size_t len, chio_output *out)
 {
     int *entered = user;
-    struct timespec nap = {0, 2 * 1000 * 1000};
+    uint64_t end = testutil_now_ms() + 30000;
 
     (void)tool;
     (void)args;
     (void)len;
     __atomic_store_n(entered, 1, __ATOMIC_SEQ_CST);
-    while (!chio_tool_ctx_cancelled(ctx)) /* hangs until the host cancels */
-        nanosleep(&nap, NULL);
+    /* Hangs until the host cancels (30 s at most, so that a kernel that
+     * never cancels fails the test instead of hanging it). */
+    while (!chio_tool_ctx_cancelled(ctx) && testutil_now_ms() < end)
+        testutil_nap_ms(2);
     return chio_output_set_json(out, "\"too late\"", 10);
 }
 
@@ -182,17 +185,15 @@ static void expect_verified(const chio_response *r, const char *verdict)
 
 typedef struct canceller {
     int flag;
+    int saw_entry; /* the tool was running when the flag was set */
 } canceller;
 
+/* Cancel once the hung tool is running (waiting 10 s at most for it). */
 static void *cancel_later(void *arg)
 {
     canceller *c = arg;
-    struct timespec nap = {0, 1000 * 1000};
 
-    while (!__atomic_load_n(&g_entered, __ATOMIC_SEQ_CST))
-        nanosleep(&nap, NULL);
-    nap.tv_nsec = 50 * 1000 * 1000;
-    nanosleep(&nap, NULL);
+    c->saw_entry = testutil_wait_until(testutil_flag_set, &g_entered, 10000);
     __atomic_store_n(&c->flag, 1, __ATOMIC_SEQ_CST);
     return NULL;
 }
@@ -205,7 +206,7 @@ Test(reliability, a_hung_tool_cancelled_by_the_host_gets_a_cancelled_receipt)
     chio_call_options o;
     chio_response r;
     chio_error err;
-    canceller can = {0};
+    canceller can = {0, 0};
     pthread_t th;
 
     open_all(k, sid);
@@ -215,6 +216,7 @@ Test(reliability, a_hung_tool_cancelled_by_the_host_gets_a_cancelled_receipt)
     pthread_create(&th, NULL, cancel_later, &can);
     cr_assert_eq(chio_kernel_evaluate_ex(k, &c, &o, &r, &err), 0, "%s", err.message);
     pthread_join(th, NULL);
+    cr_expect(can.saw_entry, "the hung tool never started");
     cr_expect_eq(r.verdict, CHIO_VERDICT_CANCELLED);
     cr_expect_str_eq(chio_code_name(r.code), "cancelled");
     cr_expect_null(r.output);
