@@ -151,6 +151,67 @@ for f in $(fields chio_kernel_config) $(fields chio_retention_config | sed 's/^/
 done
 echo "check-docs: $confdoc lists every configuration field with its default"
 
+# 0a. docs/operations.md: the metrics table is what
+# chio_kernel_metrics_prometheus() renders (name and type), and the log
+# events table is every event the library logs.
+opsdoc=docs/operations.md
+cat >"$work/prom.c" <<'END'
+#include <chio/chio.h>
+#include <stdio.h>
+int main(void)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    char *text;
+    size_t len;
+    chio_kernel_config_init(&cfg);
+    cfg.policy_hash = "p";
+    cfg.ephemeral_store = 1;
+    cfg.log_level = CHIO_LOG_ERROR;
+    if (chio_keypair_generate(&cfg.keypair, NULL) != 0 || chio_kernel_new(&cfg, &k, NULL) != 0 ||
+        chio_kernel_metrics_prometheus(k, &text, &len) != 0)
+        return 1;
+    fwrite(text, 1, len, stdout);
+    chio_free(text);
+    chio_kernel_free(k);
+    return 0;
+}
+END
+cc -std=c11 -Iinclude -o "$work/prom" "$work/prom.c" build/libchio.a \
+    $(pkg-config --libs libcrypto ck rocksdb) -lpthread
+"$work/prom" | awk '$1 == "#" && $2 == "TYPE" { print $3, $4 }' | sort >"$work/metrics.got"
+# rows MARKER FILE: the first two columns of the table after MARKER, ticks dropped.
+rows() {
+    awk -v m="<!-- $1 -->" -F'|' '
+        $0 == m { on = 1; next }
+        on && /^\|/ { print $2, $3; next }
+        on { on = 0 }' "$2" | tr -d '`' | awk 'NR > 2 { print $1, $2 }'
+}
+rows metrics-table "$opsdoc" | sort >"$work/metrics.want"
+diff -u "$work/metrics.want" "$work/metrics.got" >&2 ||
+    fail "$opsdoc: the metrics table differs from chio_kernel_metrics_prometheus()"
+grep -rhoE 'chio__log\([^"]*"[a-z_]+"' src | grep -oE '"[a-z_]+"$' | tr -d '"' | sort -u \
+    >"$work/events.got"
+awk -v m="<!-- events-table -->" -F'|' '
+    $0 == m { on = 1; next }
+    on && /^\|/ { print $2; next }
+    on { on = 0 }' "$opsdoc" | tail -n +3 | grep -oE '`[a-z_]+`' | tr -d '`' | sort -u \
+    >"$work/events.want"
+diff -u "$work/events.want" "$work/events.got" >&2 ||
+    fail "$opsdoc: the log events table differs from the events in src/"
+echo "check-docs: $opsdoc's metrics and log events are the library's"
+
+# 0c. docs/performance.md: every table of figures sits under a
+# "Recorded DATE (commit C) with `COMMAND`" line of its own section.
+perfdoc=docs/performance.md
+awk '
+    /^#/ { recorded = 0 }
+    /^Recorded [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] \(commit [0-9a-f]+\) with `[^`]+`/ { recorded = 1 }
+    /^\|/ && !intable && !recorded { printf "line %d: a table with no Recorded line\n", NR; bad = 1 }
+    { intable = /^\|/ }
+    END { exit bad }' "$perfdoc" >&2 || fail "$perfdoc: every table of figures needs its Recorded line"
+echo "check-docs: every table in $perfdoc names the command and date that produced it"
+
 # 0b. docs/scenarios.md: its example runs and prints what the page shows
 # (each receipt, which holds a random session id, shown as {...}).
 scdoc=docs/scenarios.md
