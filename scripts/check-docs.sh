@@ -13,6 +13,8 @@
 # staged /usr/local, LD_LIBRARY_PATH standing in for the loader cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Run the recipes as a user's shell would, not as part of the calling make.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 root=$PWD
 doc=${1:-docs/embedding.md}
 work=$root/build/docs-check
