@@ -74,7 +74,7 @@ LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
-all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLES) $(BUILD)/chio.pc
+all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
 $(BUILD)/obj/%.o: %.c
@@ -118,37 +118,52 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 $(TESTBIN): $(TEST_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(STATIC) $(TEST_LIBS) $(DEP_LIBS)
 
-# pkg-config file for the installed library (Cflags carry -DCHIO_OTEL in an
-# OTEL=1 build, so consumers see chio/otel.h exactly when it exists).
-$(BUILD)/chio.pc: include/chio/export.h Makefile
-	@mkdir -p $(BUILD)
-	@printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$(LIBDIR)' \
-	    'includedir=$(INCLUDEDIR)' '' 'Name: chio' \
-	    'Description: libchio, a security kernel for AI agents (chio capabilities and signed receipts)' \
-	    'Version: $(VERSION)' 'Requires.private: $(DEP_PKGS)' 'Libs: -L$${libdir} -lchio' \
-	    'Libs.private: -lpthread' 'Cflags: -I$${includedir} $(OTEL_CFLAGS)' > $@
+# pkg-config files, written at install time so that they carry the PREFIX
+# (and LIBDIR, INCLUDEDIR) of that install and never DESTDIR. chio.pc links
+# libchio.so (its dependencies are Requires.private: `pkg-config --static`
+# lists them); chio-static.pc links libchio.a itself (-l:libchio.a), its
+# dependencies shared. Cflags carry -DCHIO_OTEL in an OTEL=1 build, so
+# consumers see chio/otel.h exactly when it exists. Recipes: docs/embedding.md.
+PC_COMMON = 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$(LIBDIR)' \
+    'includedir=$(INCLUDEDIR)' '' 'Version: $(VERSION)' 'Requires.private: $(DEP_PKGS)' \
+    'Cflags: -I$${includedir} $(OTEL_CFLAGS)'
+define write_pc
+	printf '%s\n' $(PC_COMMON) 'Name: chio' \
+	    'Description: libchio, a security kernel for AI agents (shared library)' \
+	    'Libs: -L$${libdir} -lchio' 'Libs.private: -lpthread' > $(1)/chio.pc
+	printf '%s\n' $(PC_COMMON) 'Name: chio-static' \
+	    'Description: libchio linked statically (libchio.a); dependencies shared' \
+	    'Libs: -L$${libdir} -l:libchio.a -lpthread' > $(1)/chio-static.pc
+endef
+
+# The headers installed under $(INCLUDEDIR)/chio: the C API and the
+# header-only C++ binding (bindings/cpp/chio.hpp as <chio/chio.hpp>).
+INSTALL_HEADERS := $(wildcard include/chio/*.h) bindings/cpp/chio.hpp
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR)/chio $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(PKGCONFIGDIR)
-	install -m 644 include/chio/*.h $(DESTDIR)$(INCLUDEDIR)/chio/
+	install -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/chio/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libchio.a
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libchio.so.$(VERSION)
 	ln -sf libchio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libchio.so.$(MAJOR)
 	ln -sf libchio.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libchio.so
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/chio
-	install -m 644 $(BUILD)/chio.pc $(DESTDIR)$(PKGCONFIGDIR)/chio.pc
+	$(call write_pc,$(DESTDIR)$(PKGCONFIGDIR))
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/chio/,$(notdir $(wildcard include/chio/*.h)))
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/chio/,$(notdir $(INSTALL_HEADERS)))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/chio 2>/dev/null
 	rm -f $(DESTDIR)$(LIBDIR)/libchio.a $(DESTDIR)$(LIBDIR)/libchio.so \
 	    $(DESTDIR)$(LIBDIR)/libchio.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libchio.so.$(VERSION) \
-	    $(DESTDIR)$(BINDIR)/chio $(DESTDIR)$(PKGCONFIGDIR)/chio.pc
+	    $(DESTDIR)$(BINDIR)/chio $(DESTDIR)$(PKGCONFIGDIR)/chio.pc \
+	    $(DESTDIR)$(PKGCONFIGDIR)/chio-static.pc
 
-# Install into a staging tree, build examples/embed.c as an outside consumer
-# would (pkg-config only), run it and the installed CLI, check the SONAME
-# links and the exported symbols, then uninstall and check nothing is left.
+# Install into a staging tree (DESTDIR, PREFIX=/usr/local), check the SONAME
+# links, the exported symbols, the installed CLI and that no staging path
+# reached the .pc files, then uninstall and check nothing is left. The
+# consumer side (building programs through pkg-config, shared and static)
+# is docs/embedding.md's recipes, run verbatim by scripts/check-docs.sh.
 STAGE := $(abspath $(BUILD)/stage)
 install-check: all
 	rm -rf $(STAGE)
@@ -157,16 +172,13 @@ install-check: all
 	test "$$(readlink $(STAGE)/usr/local/lib/libchio.so.$(MAJOR))" = libchio.so.$(VERSION)
 	./scripts/check-symbols.sh $(STAGE)/usr/local/lib/libchio.so.$(VERSION)
 	test "$$($(STAGE)/usr/local/bin/chio --version)" = "chio $(VERSION)"
-	PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(STAGE) \
-	    $(CC) -std=c11 -Wall -Werror -o $(BUILD)/consumer examples/embed.c \
-	    $$(PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(STAGE) \
-	       $(PKG_CONFIG) --cflags --libs chio)
-	LD_LIBRARY_PATH=$(STAGE)/usr/local/lib $(BUILD)/consumer 2>/dev/null | head -n 1 | grep -qx 'allow none'
-	test "$$(LD_LIBRARY_PATH=$(STAGE)/usr/local/lib ldd $(BUILD)/consumer | grep -c 'libchio.so.$(MAJOR) => $(STAGE)')" = 1 || \
-	    (ldd $(BUILD)/consumer; false)
+	test -f $(STAGE)/usr/local/include/chio/chio.hpp
+	grep -qx 'prefix=/usr/local' $(STAGE)/usr/local/lib/pkgconfig/chio.pc
+	grep -qx 'prefix=/usr/local' $(STAGE)/usr/local/lib/pkgconfig/chio-static.pc
+	! grep -q '$(STAGE)' $(STAGE)/usr/local/lib/pkgconfig/*.pc
 	$(MAKE) --no-print-directory uninstall DESTDIR=$(STAGE) PREFIX=/usr/local
 	test -z "$$(find $(STAGE) -type f -o -type l)"
-	@echo "install-check: installed, consumed through pkg-config, uninstalled cleanly"
+	@echo "install-check: installed (DESTDIR kept out of the .pc files), uninstalled cleanly"
 
 # OTEL=1 in its own build tree: the span test, and no OpenTelemetry symbol
 # in the default library.
@@ -188,10 +200,12 @@ test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory integration-check
 
-# Beyond the Criterion suite: the README's example, install + pkg-config,
-# the OTEL=1 build, the Rust and C++ bindings and the header checks.
+# Beyond the Criterion suite: the README and docs checks (docs/embedding.md's
+# recipes run verbatim: C, Rust, C++, installs shared and static), install +
+# uninstall, the OTEL=1 build, the Rust and C++ bindings and the header checks.
 integration-check: all
 	./scripts/check-readme.sh
+	./scripts/check-docs.sh
 	./scripts/valgrind-cli.sh $(CLI)
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory otel-check

@@ -1,4 +1,4 @@
-/* examples/embed.c - embedding libchio in C (the README's example; make test runs it). */
+/* examples/embed.c - embedding libchio in C (docs/embedding.md shows it; make test runs it). */
 #include <chio/chio.h>
 #include <stdio.h>
 #include <string.h>
