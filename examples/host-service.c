@@ -118,26 +118,16 @@ static void sb_puts(sbuf *b, const char *s)
     sb_add(b, s, strlen(s));
 }
 
-/* A JSON string (inputs are UTF-8 from the kernel or from parsed JSON). */
+/* A JSON string, escaped by the library (invalid UTF-8 becomes U+FFFD). */
 static void sb_str(sbuf *b, const char *s)
 {
-    char esc[8];
+    char *q = NULL;
+    size_t n = 0;
 
-    sb_add(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            sb_add(b, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            sb_add(b, esc, 6);
-        } else {
-            sb_add(b, s, 1);
-        }
-    }
-    sb_add(b, "\"", 1);
+    if (chio_json_write_string(s, strlen(s), &q, &n) != 0)
+        abort(); /* out of memory, as in sb_add */
+    sb_add(b, q, n);
+    chio_free(q);
 }
 
 static void log_line(const char *event, const char *detail)
