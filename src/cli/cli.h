@@ -96,7 +96,7 @@ int cli_bad_document(const char *cmd, int rc, const chio_error *err, size_t line
  * @rc; freed here). Returns CLI_OK when @ok, else CLI_NEGATIVE. */
 int cli_emit_report(const char *cmd, int rc, char *json, size_t len, int ok);
 
-/* A growing JSON text (verify.c); an allocation failure sets oom and later
+/* A growing JSON text (util.c); an allocation failure sets oom and later
  * appends do nothing. Free p with free(). */
 typedef struct cli_buf {
     char *p;

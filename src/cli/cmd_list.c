@@ -40,10 +40,10 @@ static const char list_usage[] =
     "When matching receipts were left out, stderr says how many.\n"
     "\n"
     "--tail prints the existing receipts (all from --from-seq, or the last N\n"
-    "sequence numbers with --last N) and then follows the log, printing each\n"
-    "receipt a running kernel commits, in sequence order, exactly once, until\n"
-    "SIGINT or SIGTERM (exit 0). The filters apply to both parts; --reverse\n"
-    "cannot be combined with --tail.\n"
+    "sequence numbers with --last N or --limit N) and then follows the log,\n"
+    "printing each receipt a running kernel commits, in sequence order, exactly\n"
+    "once, until SIGINT or SIGTERM (exit 0). The filters apply to both parts;\n"
+    "--reverse cannot be combined with --tail.\n"
     "\n"
     "exit status: 0 listed, 2 bad usage or an unreadable database\n";
 

@@ -9,72 +9,11 @@
  * the trust field and whatever depends on it are null, and the report's
  * "checked" and "not_checked" lists say what was and was not checked.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-/* ---- a small JSON text builder ----------------------------------------------------------- */
-
-void cli_buf_add(cli_buf *b, const char *s, size_t n)
-{
-    char *p;
-
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void cli_buf_puts(cli_buf *b, const char *s)
-{
-    cli_buf_add(b, s, strlen(s));
-}
-
-void cli_buf_printf(cli_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = 1;
-        return;
-    }
-    cli_buf_add(b, s, (size_t)n);
-    free(s);
-}
-
-void cli_buf_json_string(cli_buf *b, const char *s)
-{
-    char *q = NULL;
-    size_t n = 0;
-
-    if (chio_json_write_string(s ? s : "", s ? strlen(s) : 0, &q, &n) != 0) {
-        b->oom = 1;
-        return;
-    }
-    cli_buf_add(b, q, n);
-    chio_free(q);
-}
 
 /* ---- receipts ---------------------------------------------------------------------------- */
 

@@ -5,9 +5,10 @@
  * Owns the chio_json -> bytes direction. Objects arrive already sorted
  * (see json_value.c), so writing is one linear pass: no whitespace, minimal
  * string escaping (plus \u00xx for U+007F..U+009F), integers verbatim and
- * doubles in ECMAScript Number::toString form. chio_json_write_string()
- * gives callers the same string escaping for one string of their own. Recursion depth is bounded by
- * the documents we build or parse (CHIO_JSON_MAX_DEPTH). Calls only core
+ * doubles in ECMAScript Number::toString form. Recursion depth is bounded
+ * by the documents we build or parse (CHIO_JSON_MAX_DEPTH). Also
+ * chio_json_write_string(): the same string escaping for one string of a
+ * caller's own (the CLI's and the examples' JSON output). Calls only core
  * helpers and libc; no shared state.
  */
 #include <math.h>
