@@ -37,7 +37,7 @@ static const char list_usage[] =
     "Of those, the oldest --limit (default 50; 0 = all), or with --last N the\n"
     "newest N (--limit and --last cannot be combined). Rows come oldest first;\n"
     "--reverse prints them newest first and, with --limit, keeps the newest.\n"
-    "When matching receipts were left out, stderr says how many.\n"
+    "When the default limit left matching receipts out, stderr says how many.\n"
     "\n"
     "--tail prints the existing receipts (all from --from-seq, or the last N\n"
     "sequence numbers with --last N or --limit N) and then follows the log,\n"
@@ -432,7 +432,9 @@ int cmd_receipt_list(int argc, char **argv)
         return cli_error("receipt list", "cannot write the output (or out of memory)");
     if (!c.filtered) /* the count of matches the scan did not reach */
         c.matched = last >= c.from ? last - (first > c.from ? first : c.from) + 1 : 0;
-    if (c.matched > c.printed)
+    /* Said when the default --limit cut the list: a limit asked for is
+     * no surprise (and stays quiet in pipelines). */
+    if (c.matched > c.printed && o[O_LIMIT].value == NULL && o[O_LAST].value == NULL)
         fprintf(stderr,
                 "chio receipt list: showed %llu of %llu matching receipts; %llu not shown "
                 "(--limit 0 shows all, --last N the newest N, --from-seq N from seq N on)\n",
