@@ -60,11 +60,12 @@ static int write_all(int fd, const char *p, size_t n)
 
 static const char usage[] =
     "usage: agent-client [--socket PATH | --admin | --admin-socket PATH] [FILE]\n"
-    "  sends FILE (or stdin), one JSON request per line, to host-service and\n"
-    "  prints one response line per request\n"
+    "  sends FILE (or stdin, also as -), one JSON request per line, to\n"
+    "  host-service and prints one response line per request\n"
     "  --socket PATH        the agent socket (default ./state/host-service.sock)\n"
     "  --admin              the admin socket at ./state/host-service.admin.sock\n"
     "  --admin-socket PATH  the admin socket at PATH (revoke, status, ping)\n"
+    "  --help               this text (exit 0)\n"
     "exit status: 0 every request answered, 1 the connection ended early,\n"
     "2 bad usage or the service cannot be reached\n";
 
@@ -77,19 +78,25 @@ int main(int argc, char **argv)
     ssize_t n;
     int i, fd, wrote, rc = 0;
 
-    for (i = 1; i < argc; i++) {
+    /* --help anywhere wins (exit 0), as in chio and host-service. */
+    for (i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage, stdout);
             return 0;
-        } else if ((strcmp(argv[i], "--socket") == 0 || strcmp(argv[i], "--admin-socket") == 0) &&
-                   i + 1 < argc) {
+        }
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--socket") == 0 || strcmp(argv[i], "--admin-socket") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "agent-client: %s needs a PATH\n%s", argv[i], usage);
+                return 2;
+            }
             sock = argv[++i];
         } else if (strcmp(argv[i], "--admin") == 0) {
             sock = "./state/host-service.admin.sock";
-        } else if (argv[i][0] != '-' && file == NULL) {
-            file = argv[i];
+        } else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && file == NULL) {
+            file = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
         } else {
-            fputs(usage, stderr);
+            fprintf(stderr, "agent-client: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;
         }
     }

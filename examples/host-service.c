@@ -69,7 +69,7 @@
  *   host-service [--receipt-db DIR] [--socket PATH] [--admin-socket PATH]
  *                [--admin-uid UID] [--pid-file PATH] [--max-connections N] [--max-sessions N]
  *                [--max-sessions-per-connection N] [--max-line BYTES]
- *                [--idle-timeout SECONDS] [--drain-timeout SECONDS]
+ *                [--idle-timeout SECONDS] [--drain-timeout SECONDS] [--checkpoint-batch N]
  */
 #include <assert.h>
 #include <errno.h>
@@ -118,26 +118,16 @@ static void sb_puts(sbuf *b, const char *s)
     sb_add(b, s, strlen(s));
 }
 
-/* A JSON string (inputs are UTF-8 from the kernel or from parsed JSON). */
+/* A JSON string, escaped by the library (invalid UTF-8 becomes U+FFFD). */
 static void sb_str(sbuf *b, const char *s)
 {
-    char esc[8];
+    char *q = NULL;
+    size_t n = 0;
 
-    sb_add(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            sb_add(b, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            sb_add(b, esc, 6);
-        } else {
-            sb_add(b, s, 1);
-        }
-    }
-    sb_add(b, "\"", 1);
+    if (chio_json_write_string(s, strlen(s), &q, &n) != 0)
+        abort(); /* out of memory, as in sb_add */
+    sb_add(b, q, n);
+    chio_free(q);
 }
 
 static void log_line(const char *event, const char *detail)
@@ -1244,7 +1234,7 @@ static const char usage[] =
     "                    [--admin-uid UID] [--pid-file PATH] [--max-connections N]\n"
     "                    [--max-sessions N] [--max-sessions-per-connection N]\n"
     "                    [--max-line BYTES] [--idle-timeout SECONDS]\n"
-    "                    [--drain-timeout SECONDS]\n"
+    "                    [--drain-timeout SECONDS] [--checkpoint-batch N]\n"
     "  --socket PATH        the agent socket (mode 0600): open_session, call,\n"
     "                       close_session, ping (default ./state/host-service.sock)\n"
     "  --admin-socket PATH  the operator's socket (mode 0600): revoke, status, ping\n"
@@ -1262,6 +1252,8 @@ static const char usage[] =
     "                       is closed (default 60, 1-86400)\n"
     "  --drain-timeout SECONDS  SIGTERM ends within this, cutting the connections\n"
     "                       still open (default 10, 1-3600)\n"
+    "  --checkpoint-batch N  sign a Merkle checkpoint over every N receipts\n"
+    "                       (default 100, 0-1000000; 0: none)\n"
     "environment:\n"
     "  CHIO_SIGNING_KEY  the kernel's Ed25519 seed, 64 hex digits (required)\n"
     "  CHIO_POLICY_HASH  policy hash written into every receipt (default dev-policy-hash)\n";
@@ -1292,7 +1284,7 @@ int main(int argc, char **argv)
     pthread_t acceptor;
     sigset_t sigs;
     struct stat sock_id, admin_id;
-    size_t n;
+    size_t n, cp_batch = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
     int i, sig, rc, explicit_max = 0;
 
     svc.admin_uid = geteuid();
@@ -1328,6 +1320,8 @@ int main(int argc, char **argv)
             bad = parse_count(v, 1, 65536, &svc.max_conn_sessions);
         else if (strcmp(a, "--max-line") == 0)
             bad = parse_count(v, 1024, 64u << 20, &svc.max_line);
+        else if (strcmp(a, "--checkpoint-batch") == 0)
+            bad = parse_count(v, 0, 1000000, &cp_batch);
         else
             bad = 1;
         if (bad) {
@@ -1367,6 +1361,7 @@ int main(int argc, char **argv)
     }
     cfg.policy_hash = policy && policy[0] ? policy : "dev-policy-hash";
     cfg.receipt_store_path = db;
+    cfg.checkpoint_batch_size = cp_batch;
     chio_error_init(&err);
     rc = chio_kernel_new(&cfg, &svc.k, &err); /* takes the keypair */
     if (rc == 0)

@@ -6,7 +6,9 @@
 # over the service's Unix socket (a second client trying the agent's
 # session, a revocation refused on the agent socket and done by the operator
 # on the admin socket), SIGTERM and a clean drain, then the log listed and
-# audited.
+# audited, and one receipt proved to be in a signed checkpoint. Each step
+# says what it tests and what it should get; a step that gets something
+# else makes the demo exit 1.
 set -euo pipefail
 BUILD=${1:-build}
 CHIO=$BUILD/chio
@@ -48,9 +50,12 @@ TEMP="cap-temp-$NOW"
 # talk on $SOCK; revocation is an operator action on the admin socket.
 # The service replaces a stale socket left by a killed run itself, and
 # refuses (exit 2, "already in use") a socket a running service answers on.
+# The previous run's log goes first: its "admin_listening" line must not
+# be mistaken for this run's (the background start truncates it only later).
+: >"$STATE/host-service.log"
 CHIO_SIGNING_KEY=$(cat "$KEY") CHIO_POLICY_HASH=demo-policy-v1 \
     "$HOST" --receipt-db "$DB" --socket "$SOCK" --admin-socket "$ADMIN" \
-    --pid-file "$PIDFILE" 2>"$STATE/host-service.log" &
+    --pid-file "$PIDFILE" --checkpoint-batch 4 2>"$STATE/host-service.log" &
 HOST_PID=$!
 # On any failure below, do not leave the service running.
 trap 'kill -TERM "$HOST_PID" 2>/dev/null || true' EXIT
@@ -59,7 +64,8 @@ trap 'kill -TERM "$HOST_PID" 2>/dev/null || true' EXIT
 ready() { grep -q '"event":"admin_listening"' "$STATE/host-service.log" 2>/dev/null; }
 for _ in $(seq 100); do ready && break; kill -0 "$HOST_PID" 2>/dev/null || break; sleep 0.1; done
 ready || { echo "host-service did not start:"; cat "$STATE/host-service.log"; exit 1; }
-echo "host-service running (pid $HOST_PID), receipts in $DB"
+BEFORE=$("$CHIO" receipt list --receipt-db "$DB" --format jsonl --limit 0 2>/dev/null | wc -l) || BEFORE=0
+echo "host-service running (pid $HOST_PID), receipts in $DB, a signed checkpoint every 4 receipts"
 echo "  agent socket $SOCK, admin socket $ADMIN"
 
 call() { # session capability server tool arguments
@@ -82,44 +88,68 @@ coproc AGENT { exec "$CLIENT" --socket "$SOCK"; }
 CLIENT_PID=$AGENT_PID # bash unsets AGENT_PID once the client exits
 AGENT_IN=${AGENT[1]}
 AGENT_OUT=${AGENT[0]}
-ask() { # what request: send one request on the agent's connection
+UNEXPECTED=0
+# One line per step: what it tests, then what it got; a result other than
+# the expected one is marked and fails the demo at the end.
+show() { # what expected got
+    if [ "$3" = "$2" ]; then
+        printf '  %-60s -> %s\n' "$1" "$3"
+    else
+        printf '  %-60s -> %s   UNEXPECTED (expected %s)\n' "$1" "$3" "$2"
+        UNEXPECTED=$((UNEXPECTED + 1))
+    fi
+}
+ask() { # what expected request: send one request on the agent's connection
     local reply
-    printf '%s\n' "$2" >>"$STATE/requests.jsonl"
-    printf '%s\n' "$2" >&"$AGENT_IN"
+    printf '%s\n' "$3" >>"$STATE/requests.jsonl"
+    printf '%s\n' "$3" >&"$AGENT_IN"
     IFS= read -r -t 30 reply <&"$AGENT_OUT" || { echo "no answer from host-service"; cat "$STATE/host-service.log"; exit 1; }
     printf '%s\n' "$reply" >>"$STATE/responses.jsonl"
-    printf '  %-44s %s\n' "$1" "$(printf '%s\n' "$reply" | summary)"
+    show "$1" "$2" "$(printf '%s\n' "$reply" | summary)"
     REPLY_LINE=$reply
 }
-once() { # what flag path request: a separate connection for one request
+once() { # what expected flag path request: a separate connection for one request
     local reply
-    reply=$(printf '%s\n' "$4" | "$CLIENT" "$2" "$3") || true
-    printf '  %-44s %s\n' "$1" "$(printf '%s\n' "$reply" | summary)"
+    reply=$(printf '%s\n' "$5" | "$CLIENT" "$3" "$4") || true
+    show "$1" "$2" "$(printf '%s\n' "$reply" | summary)"
 }
 
-echo "the agent (one connection):"
-ask "open a session with both capabilities" \
+echo "the agent (one connection; each line: what it tests -> verdict (code)):"
+ask "open a session holding both capabilities" "session opened" \
     "$(printf '{"op":"open_session","session":"agent","agent":"%s","capabilities":[%s,%s]}' \
         "$AGENT_PUB" "$(cat "$STATE/cap-files.json")" "$(cat "$STATE/cap-temp.json")")"
 SESSION_ID=$(printf '%s\n' "$REPLY_LINE" | sed -n 's/.*"session":"\(sess-[A-Za-z0-9_-]*\)".*/\1/p')
-ask "read /workspace/README.md" "$(call agent "$FILES" srv-files file_read '{"path":"/workspace/README.md"}')"
-ask "list /workspace/src" "$(call agent "$FILES" srv-files list_dir '{"path":"/workspace/src"}')"
-ask "fetch api.example.com" "$(call agent "$TEMP" srv-web fetch '{"url":"https://api.example.com/status"}')"
-ask "read /workspace/../etc/shadow" "$(call agent "$FILES" srv-files file_read '{"path":"/workspace/../etc/shadow"}')"
-ask "write a file holding an AWS key" "$(call agent "$FILES" srv-files file_write '{"path":"/workspace/notes.txt","text":"key AKIAABCDEFGHIJKLMNOP"}')"
-ask "file_read with the web capability" "$(call agent "$TEMP" srv-files file_read '{"path":"/workspace/README.md"}')"
-ask "revoke a capability (agent socket)" "$(printf '{"op":"revoke","capability_id":"%s"}' "$FILES")"
+ask "granted: file_read inside the /workspace/ prefix" "allow (none)" \
+    "$(call agent "$FILES" srv-files file_read '{"path":"/workspace/README.md"}')"
+ask "granted: list_dir, any tool of srv-files (tool_name *)" "allow (none)" \
+    "$(call agent "$FILES" srv-files list_dir '{"path":"/workspace/src"}')"
+ask "granted: fetch a host matching *.example.com" "allow (none)" \
+    "$(call agent "$TEMP" srv-web fetch '{"url":"https://api.example.com/status"}')"
+ask "constraint: ../ climbs out of /workspace/" "deny (constraint_violated)" \
+    "$(call agent "$FILES" srv-files file_read '{"path":"/workspace/../etc/shadow"}')"
+TRAVERSAL_ID=$(printf '%s\n' "$REPLY_LINE" | sed -n 's/.*"receipt_id":"\([0-9a-f]*\)".*/\1/p')
+ask "guard: an AWS key in the arguments (SecretLeakGuard)" "deny (guard_denied)" \
+    "$(call agent "$FILES" srv-files file_write '{"path":"/workspace/notes.txt","text":"key AKIAABCDEFGHIJKLMNOP"}')"
+ask "scope: file_read under the web-only capability" "deny (out_of_scope)" \
+    "$(call agent "$TEMP" srv-files file_read '{"path":"/workspace/README.md"}')"
+ask "roles: an agent may not revoke (agent socket)" "error (forbidden)" \
+    "$(printf '{"op":"revoke","capability_id":"%s"}' "$FILES")"
 
 echo "another client that read the session id $SESSION_ID from a receipt:"
-once "call on that session" --socket "$SOCK" "$(call "$SESSION_ID" "$FILES" srv-files file_read '{"path":"/workspace/README.md"}')"
-once "close that session" --socket "$SOCK" "$(printf '{"op":"close_session","session":"%s"}' "$SESSION_ID")"
+once "sessions: call on another connection's session" "error (unknown_session)" \
+    --socket "$SOCK" "$(call "$SESSION_ID" "$FILES" srv-files file_read '{"path":"/workspace/README.md"}')"
+once "sessions: close another connection's session" "error (unknown_session)" \
+    --socket "$SOCK" "$(printf '{"op":"close_session","session":"%s"}' "$SESSION_ID")"
 
 echo "the operator (admin socket):"
-once "revoke $TEMP" --admin-socket "$ADMIN" "$(printf '{"op":"revoke","capability_id":"%s"}' "$TEMP")"
+once "revocation: revoke $TEMP" "ok" \
+    --admin-socket "$ADMIN" "$(printf '{"op":"revoke","capability_id":"%s"}' "$TEMP")"
 
 echo "the agent again, same session:"
-ask "fetch with the revoked capability" "$(call agent "$TEMP" srv-web fetch '{"url":"https://api.example.com/status"}')"
-ask "write /workspace/notes.txt" "$(call agent "$FILES" srv-files file_write '{"path":"/workspace/notes.txt","text":"hello"}')"
+ask "revocation: fetch with the revoked capability" "deny (capability_revoked)" \
+    "$(call agent "$TEMP" srv-web fetch '{"url":"https://api.example.com/status"}')"
+ask "granted: file_write without a secret" "allow (none)" \
+    "$(call agent "$FILES" srv-files file_write '{"path":"/workspace/notes.txt","text":"hello"}')"
 exec {AGENT_IN}>&-
 wait "$CLIENT_PID" || { echo "agent-client failed"; exit 1; }
 # The service closes the sessions of a connection that ends.
@@ -130,7 +160,8 @@ done
 grep -q '"agent connection closed; 1 session(s) closed"' "$STATE/host-service.log" ||
     { echo "the agent's session was not closed with its connection"; exit 1; }
 echo "the agent disconnected: host-service closed its 1 session"
-once "status" --admin-socket "$ADMIN" '{"op":"status"}'
+once "cleanup: nothing left open" "0 agent connections, 0 sessions open" \
+    --admin-socket "$ADMIN" '{"op":"status"}'
 echo "(requests in $STATE/requests.jsonl, responses in $STATE/responses.jsonl)"
 
 kill -TERM "$HOST_PID"
@@ -141,9 +172,40 @@ else
     echo "host-service exited with $?"; cat "$STATE/host-service.log"; exit 1
 fi
 
-echo "the log now holds $("$CHIO" receipt list --receipt-db "$DB" --limit 0 | wc -l) receipts; the last one:"
-"$CHIO" receipt list --receipt-db "$DB" --limit 0 | tail -n 1 | cut -c1-150 | sed 's/$/.../'
-"$CHIO" receipt verify --receipt-db "$DB" --trusted-key "$KERNEL_PUB" | sed 's/^/audit: /'
+
+# The receipts of this run, as a table (`receipt list` prints JSON Lines
+# when its output is not a terminal; --format says which).
+TOTAL=$("$CHIO" receipt list --receipt-db "$DB" --format jsonl --limit 0 | wc -l)
+RUN_COUNT=$((TOTAL - BEFORE))
+echo
+echo "the log holds $TOTAL receipts, $RUN_COUNT from this run:"
+"$CHIO" receipt list --receipt-db "$DB" --format table --last "$RUN_COUNT" 2>/dev/null | sed 's/^/  /'
+echo
+echo "audit of the whole log, signer pinned to the kernel key:"
+"$CHIO" receipt verify --receipt-db "$DB" --trusted-key "$KERNEL_PUB" | sed 's/^/  /'
+
+# Every 4 receipts the kernel signed a checkpoint: a Merkle root over them.
+# Prove that the path-traversal denial is in one, and check the proof.
+echo
+echo "checkpoints: $("$CHIO" checkpoint list --receipt-db "$DB" | wc -l) signed Merkle roots"
+PROOF=$STATE/proof.json
+if ! "$CHIO" checkpoint prove --receipt-db "$DB" --receipt "$TRAVERSAL_ID" >"$PROOF"; then
+    echo "no inclusion proof for receipt $TRAVERSAL_ID"; exit 1
+fi
+field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$PROOF"; }
+echo "inclusion proof ($PROOF): the path-traversal denial, receipt seq $(field receipt_seq),"
+echo "  is leaf $(field leaf_index) of checkpoint $(field checkpoint_seq) (a tree of $(field tree_size) receipts)"
+if CHECK=$("$CHIO" checkpoint verify-proof --receipt-db "$DB" --trusted-key "$KERNEL_PUB" "$PROOF"); then
+    echo "  $CHECK"
+    echo "inclusion proof verified: the receipt hashes up to the root of a checkpoint signed by $KERNEL_PUB"
+else
+    echo "  $CHECK"; echo "the inclusion proof did not verify"; exit 1
+fi
 echo
 echo "look at the receipts again with:"
-echo "  $CHIO receipt list --receipt-db $DB"
+echo "  $CHIO receipt list --receipt-db $DB --last 20"
+echo "  $CHIO checkpoint list --receipt-db $DB"
+if [ "$UNEXPECTED" -ne 0 ]; then
+    echo "$UNEXPECTED step(s) got an unexpected result (marked UNEXPECTED above)"
+    exit 1
+fi

@@ -142,6 +142,19 @@ CHIO_EXTERN int chio_json_get_double(const chio_json *v, double *out);
 CHIO_EXTERN int chio_json_write_canonical(const chio_json *v, char **out, size_t *out_len);
 
 /*
+ * chio_json_write_string - @len bytes of @s as one JSON string literal,
+ * quotes included, escaped the way canonical JSON escapes strings. A byte
+ * that is not part of valid UTF-8 is written as U+FFFD, so the result is
+ * always valid JSON whatever @s holds (a message, a path, a user's text).
+ *
+ * @out: receives a NUL-terminated buffer (the NUL not counted in *out_len).
+ * Returns: 0, CHIO_EINVAL (@out NULL, or @s NULL with @len > 0), CHIO_ENOMEM.
+ * Ownership: caller frees *out with chio_free().
+ * Thread-safety: safe; @s is only read.
+ */
+CHIO_EXTERN int chio_json_write_string(const char *s, size_t len, char **out, size_t *out_len);
+
+/*
  * chio_json_canonicalize - parse @text and write its canonical form.
  *
  * Same errors as chio_json_parse(). Ownership: caller frees *out with

@@ -96,6 +96,48 @@ int cli_bad_document(const char *cmd, int rc, const chio_error *err, size_t line
  * @rc; freed here). Returns CLI_OK when @ok, else CLI_NEGATIVE. */
 int cli_emit_report(const char *cmd, int rc, char *json, size_t len, int ok);
 
+/* A growing JSON text (util.c); an allocation failure sets oom and later
+ * appends do nothing. Free p with free(). */
+typedef struct cli_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} cli_buf;
+void cli_buf_add(cli_buf *b, const char *s, size_t n);
+void cli_buf_puts(cli_buf *b, const char *s);
+void cli_buf_printf(cli_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* @s (NUL-terminated; NULL = "") as a JSON string: chio_json_write_string. */
+void cli_buf_json_string(cli_buf *b, const char *s);
+
+/* `receipt verify` and `capability verify` (verify.c): one report shape and
+ * one ok rule (intact, and trusted when --trusted-key was given). */
+typedef struct cli_verify_ctx cli_verify_ctx;
+typedef struct cli_verifier {
+    const char *cmd;                   /* "receipt verify" */
+    const char *noun;                  /* "receipt" */
+    const char *trust_field;           /* "signer_trusted": null when no key was given */
+    const char *trust;                 /* the trust check's name in checked/not_checked */
+    const char *integrity_checks;      /* JSON array items: "\"signature\",..." */
+    const char *integrity_checks_text; /* the same in words */
+    /* Parse and verify one document: append its own report fields (no
+     * braces, no trailing comma) to @b, set *intact and *trusted. Returns 0,
+     * or a chio error code with @err filled for an unreadable document. */
+    int (*check)(const char *text, size_t len, const cli_verify_ctx *ctx, cli_buf *b, int *intact,
+                 int *trusted, chio_error *err);
+} cli_verifier;
+struct cli_verify_ctx {
+    const cli_verifier *kind;
+    const uint8_t *trusted; /* ntrusted keys of 32 bytes */
+    size_t ntrusted;
+    uint64_t at;    /* tokens: the time to check at */
+    long max_depth; /* tokens: most delegation links, -1 = any */
+};
+extern const cli_verifier cli_receipt_verifier, cli_capability_verifier;
+/* A cli_doc_fn: verify one document and print its report line. */
+int cli_verify_document(const char *text, size_t len, size_t line, void *ctx);
+/* Verify every document in @path (NULL or "-": stdin); the worst exit code. */
+int cli_verify_run(const cli_verify_ctx *ctx, const char *path);
+
 /* A command group ("receipt", "capability") with subcommands. */
 typedef struct cli_subcommand {
     const char *name;

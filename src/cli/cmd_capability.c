@@ -2,9 +2,10 @@
 /*
  * cli/cmd_capability.c - `chio capability issue` and `chio capability verify`.
  *
- * verify prints one JSON report per token; `ok` = signature valid, time
- * status valid, delegation chain shape valid and, when --trusted-key was
- * given, the issuer is one of those keys.
+ * verify prints one JSON report per token (verify.c holds the report and
+ * its ok rule): `ok` = signature valid, time status valid, delegation chain
+ * shape valid and, when --trusted-key was given, the issuer is one of those
+ * keys; without --trusted-key issuer_trusted is null.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,15 @@
 #include "cli.h"
 
 static const char capability_usage[] =
-    "usage: chio capability issue --seed-file FILE --subject HEX --scope JSON --ttl SECS\n"
-    "                             [--id ID] [--now UNIX]\n"
-    "       chio capability verify --at UNIX [--trusted-key HEX]... [--max-depth N] [FILE]\n";
+    "usage: chio capability <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
+    "  issue --seed-file FILE --subject HEX --scope JSON --ttl SECS [--id ID] [--now UNIX]\n"
+    "                             sign a capability token\n"
+    "  verify --at UNIX [--trusted-key HEX]... [--max-depth N] [FILE]\n"
+    "                             verify capability tokens\n"
+    "\n"
+    "  chio capability <subcommand> --help    all options of one subcommand\n";
 
 static const char issue_usage[] =
     "usage: chio capability issue --seed-file FILE --subject HEX --scope JSON --ttl SECS\n"
@@ -34,10 +41,12 @@ static const char verify_usage[] =
     "Verify capability tokens from FILE or stdin (one per line, or one JSON\n"
     "document) at time --at. Prints one JSON report per token with id,\n"
     "signature_valid, time_status (valid, not_yet_valid, expired),\n"
-    "delegation_chain_shape_valid, issuer_trusted and ok. ok = signature valid,\n"
-    "time valid, chain valid (at most --max-depth links when given) and, when\n"
-    "--trusted-key is given, a trusted issuer. Exit 0 when every token is ok,\n"
-    "1 when one is not, 2 on unreadable input.\n";
+    "delegation_chain_shape_valid, issuer_trusted, checked, not_checked and ok.\n"
+    "ok = signature valid, time valid, chain valid (at most --max-depth links\n"
+    "when given) and, when --trusted-key (repeatable) is given, a trusted issuer.\n"
+    "Without --trusted-key the issuer is not checked: issuer_trusted is null,\n"
+    "\"issuer\" is listed in not_checked and a note on stderr says so.\n"
+    "Exit 0 when every token is ok, 1 when one is not, 2 on unreadable input.\n";
 
 static int capability_issue(int argc, char **argv)
 {
@@ -81,39 +90,8 @@ static int capability_issue(int argc, char **argv)
     return rc;
 }
 
-typedef struct verify_ctx {
-    uint64_t at;
-    long max_depth;
-    const uint8_t *trusted;
-    size_t ntrusted;
-} verify_ctx;
-
-static int verify_one(const char *text, size_t len, size_t line, void *vctx)
-{
-    verify_ctx *ctx = vctx;
-    chio_capability *cap = NULL;
-    chio_capability_report rep;
-    chio_error err;
-    char *json = NULL;
-    size_t jlen = 0;
-    int rc;
-
-    memset(&rep, 0, sizeof(rep));
-    chio_error_init(&err);
-    rc = chio_capability_parse(text, len, &cap, &err);
-    if (rc != 0)
-        return cli_bad_document("capability verify", rc, &err, line);
-    rc = chio_capability_verify(cap, ctx->at, ctx->trusted, ctx->ntrusted, ctx->max_depth, &rep);
-    rep.ok = rep.signature_valid && rep.time_status == CHIO_TIME_VALID &&
-             rep.delegation_chain_shape_valid && (ctx->ntrusted == 0 || rep.issuer_trusted);
-    if (rc == 0)
-        rc = chio_capability_report_json(&rep, &json, &jlen);
-    chio_capability_free(cap);
-    return cli_emit_report("capability verify", rc, json, jlen, rep.ok);
-}
-
 /* --at and --max-depth into @ctx; returns 0 or CLI_USAGE. */
-static int verify_options(cli_opt *opts, verify_ctx *ctx)
+static int verify_options(cli_opt *opts, cli_verify_ctx *ctx)
 {
     uint64_t depth;
 
@@ -134,10 +112,12 @@ static int capability_verify(int argc, char **argv)
         {"at", 1, 0, 0, 0, 0}, {"trusted-key", 1, 1, 0, 0, 0}, {"max-depth", 1, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
-    verify_ctx ctx;
+    cli_verify_ctx ctx;
     uint8_t *keys = NULL;
     int rc;
 
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.kind = &cli_capability_verifier;
     rc = cli_parse(argc, argv, opts, 3, pos, 1, &npos, "capability verify", verify_usage);
     if (rc == 0)
         rc = verify_options(opts, &ctx);
@@ -147,7 +127,7 @@ static int capability_verify(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     ctx.trusted = keys;
-    rc = cli_run_documents("capability verify", npos ? pos[0] : NULL, verify_one, &ctx);
+    rc = cli_verify_run(&ctx, npos ? pos[0] : NULL);
     free(keys);
     return rc;
 }

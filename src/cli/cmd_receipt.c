@@ -1,12 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli/cmd_receipt.c - `chio receipt sign` and `chio receipt verify`.
- *
- * verify prints one JSON report per receipt. `ok` here means: signature, id
- * and parameter hash valid, and, when --trusted-key was given, the signer
- * is one of those keys. (Without trusted keys the library's own report, like
- * chio's, has ok=false because no signer is trusted; the CLI checks
- * integrity only in that case and says so in signer_trusted=false.)
+ * cli/cmd_receipt.c - the `chio receipt` group: `sign` and `verify` here
+ * (the per-document report and its ok rule are in verify.c, the store audit
+ * in cmd_store.c), `list` in cmd_list.c, `archive` in cmd_store.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +11,18 @@
 #include "cli.h"
 
 static const char receipt_usage[] =
-    "usage: chio receipt archive --receipt-db DIR --archive DIR ...\n"
-    "       chio receipt sign --seed-file FILE < body.json\n"
-    "       chio receipt verify [--trusted-key HEX]... [FILE]\n";
+    "usage: chio receipt <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
+    "  sign --seed-file FILE < body.json      sign a receipt body\n"
+    "  verify [--trusted-key HEX]... [FILE]   verify receipts (one per line, or one document)\n"
+    "  verify --receipt-db DIR [--trusted-key HEX]... [--allow-legacy]\n"
+    "                                         audit a kernel's receipt log\n"
+    "  list --receipt-db DIR [...]            show stored receipts (table or JSON Lines)\n"
+    "  archive --receipt-db DIR --archive DIR (--older-than UNIX | --max-size BYTES)\n"
+    "                                         move old receipts to an archive log\n"
+    "\n"
+    "  chio receipt <subcommand> --help       all options of one subcommand\n";
 
 static const char sign_usage[] =
     "usage: chio receipt sign --seed-file FILE < body.json\n"
@@ -38,9 +43,18 @@ static const char verify_usage[] =
     "Verify receipts from FILE or stdin: one JSON receipt per line, or one JSON\n"
     "document (a receipt or an array of receipts). Prints one JSON report per\n"
     "receipt with id, signature_valid, receipt_id_valid, parameter_hash_valid,\n"
-    "signer_trusted, signer_key_hex, result, decision, receipt_kind,\n"
-    "boundary_class, trust_level, authorized and ok. ok = signature, id and\n"
-    "parameter hash valid, and the signer trusted when --trusted-key is given.\n"
+    "signer_key_hex, signer_trusted, decision, receipt_kind, boundary_class,\n"
+    "trust_level, authorized, result, checked, not_checked and ok.\n"
+    "\n"
+    "Every receipt's signature (by the kernel_key it names), id and parameter hash\n"
+    "are checked. Only --trusted-key (repeatable) says whether that kernel_key is\n"
+    "one you trust: without it, signer_trusted and authorized are null, \"signer\"\n"
+    "is listed in not_checked, and a note on stderr says so. ok = signature, id\n"
+    "and parameter hash valid, and the signer trusted when --trusted-key is given.\n"
+    "result: Invalid (a check failed), Untrusted (signer not among --trusted-key),\n"
+    "else what the receipt records: Authorized (a mediated allow by a trusted\n"
+    "signer; without --trusted-key such a receipt reads Allowed), Allowed, Denied,\n"
+    "Cancelled, Incomplete, Observed or Advisory.\n"
     "Exit 0 when every report is ok, 1 when one is not, 2 on unreadable input.\n"
     "\n"
     "With --receipt-db, audit a kernel's receipt log instead: every receipt and\n"
@@ -96,36 +110,6 @@ static int receipt_sign(int argc, char **argv)
     return rc;
 }
 
-typedef struct verify_ctx {
-    const uint8_t *trusted;
-    size_t ntrusted;
-} verify_ctx;
-
-static int verify_one(const char *text, size_t len, size_t line, void *vctx)
-{
-    verify_ctx *ctx = vctx;
-    chio_receipt *r = NULL;
-    chio_receipt_report rep;
-    chio_error err;
-    char *json = NULL;
-    size_t jlen = 0;
-    int rc;
-
-    memset(&rep, 0, sizeof(rep));
-    chio_error_init(&err);
-    rc = chio_receipt_parse(text, len, &r, &err);
-    if (rc != 0)
-        return cli_bad_document("receipt verify", rc, &err, line);
-    rc = chio_receipt_verify(r, ctx->trusted, ctx->ntrusted, &rep);
-    /* The CLI's ok: integrity always; trust only when keys were given. */
-    rep.ok = rep.signature_valid && rep.receipt_id_valid && rep.parameter_hash_valid &&
-             (ctx->ntrusted == 0 || rep.signer_trusted);
-    if (rc == 0)
-        rc = chio_receipt_report_json(&rep, &json, &jlen);
-    chio_receipt_free(r);
-    return cli_emit_report("receipt verify", rc, json, jlen, rep.ok);
-}
-
 static int receipt_verify(int argc, char **argv)
 {
     cli_opt opts[] = {{"trusted-key", 1, 1, 0, 0, 0},
@@ -133,10 +117,12 @@ static int receipt_verify(int argc, char **argv)
                       {"allow-legacy", 0, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
-    verify_ctx ctx;
+    cli_verify_ctx ctx;
     uint8_t *keys = NULL;
     int rc;
 
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.kind = &cli_receipt_verifier;
     rc = cli_parse(argc, argv, opts, 3, pos, 1, &npos, "receipt verify", verify_usage);
     if (rc == 0)
         rc = cli_trusted_keys("receipt verify", &opts[0], &keys, &ctx.ntrusted);
@@ -149,10 +135,11 @@ static int receipt_verify(int argc, char **argv)
             rc = cli_error("receipt verify", "give either FILE or --receipt-db, not both");
         else
             rc = cli_audit_store(opts[1].value, keys, ctx.ntrusted, opts[2].value != NULL);
-        free(keys);
-        return rc;
+    } else if (opts[2].value != NULL) {
+        rc = cli_error("receipt verify", "--allow-legacy applies to --receipt-db only");
+    } else {
+        rc = cli_verify_run(&ctx, npos ? pos[0] : NULL);
     }
-    rc = cli_run_documents("receipt verify", npos ? pos[0] : NULL, verify_one, &ctx);
     free(keys);
     return rc;
 }

@@ -31,93 +31,10 @@ static const char usage[] =
     "per step. The receipts go to a temporary RocksDB store, or to DIR (kept).\n"
     "Exit status: 0 the file ran (whatever the verdicts), 2 it is malformed.\n";
 
-/* ---- a small string builder ------------------------------------------------------------ */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-/* A JSON string; invalid UTF-8 bytes become U+FFFD (the line is
- * canonicalised afterwards, which re-escapes what needs it). */
-static void sb_json_string(sbuf *b, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    sb_add(b, "\"", 1);
-    while (*p) {
-        unsigned char c = *p;
-        size_t n = c < 0x80                 ? 1
-                   : c >= 0xc2 && c <= 0xdf ? 2
-                   : c >= 0xe0 && c <= 0xef ? 3
-                   : c >= 0xf0 && c <= 0xf4 ? 4
-                                            : 0;
-        size_t i;
-        for (i = 1; i < n; i++)
-            if ((p[i] & 0xc0) != 0x80)
-                n = 0;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            sb_add(b, esc, 2);
-            p++;
-        } else if (c < 0x20) {
-            sb_printf(b, "\\u%04x", c);
-            p++;
-        } else if (n == 0) {
-            sb_puts(b, "\xef\xbf\xbd");
-            p++;
-        } else {
-            sb_add(b, (const char *)p, n);
-            p += n;
-        }
-    }
-    sb_add(b, "\"", 1);
-}
+/* ---- output lines (built with cli_buf, cli.h) ------------------------------------------ */
 
 /* Canonicalise @b and print it as one line. */
-static void emit_line(sbuf *b)
+static void emit_line(cli_buf *b)
 {
     char *canon = NULL;
     size_t len;
@@ -631,12 +548,12 @@ static void sleep_ms(uint64_t ms)
 
 static int echo(const char *args, size_t len, chio_output *out)
 {
-    sbuf b = {0};
+    cli_buf b = {0};
     int rc;
 
-    sb_puts(&b, "{\"echo\":");
-    sb_add(&b, args, len);
-    sb_puts(&b, "}");
+    cli_buf_puts(&b, "{\"echo\":");
+    cli_buf_add(&b, args, len);
+    cli_buf_puts(&b, "}");
     rc = b.oom ? CHIO_ENOMEM : chio_output_set_json(out, b.p, b.len);
     free(b.p);
     return rc;
@@ -762,16 +679,16 @@ static const char *session_of(runner *r, const char *name)
 
 static void ok_line(size_t step, const char *op, int rc, const chio_error *err)
 {
-    sbuf b = {0};
+    cli_buf b = {0};
 
-    sb_printf(&b, "{\"step\":%zu,\"op\":", step);
-    sb_json_string(&b, op);
-    sb_printf(&b, ",\"ok\":%s", rc == 0 ? "true" : "false");
+    cli_buf_printf(&b, "{\"step\":%zu,\"op\":", step);
+    cli_buf_json_string(&b, op);
+    cli_buf_printf(&b, ",\"ok\":%s", rc == 0 ? "true" : "false");
     if (rc != 0) {
-        sb_puts(&b, ",\"error\":");
-        sb_json_string(&b, err->message[0] ? err->message : chio_strerror(rc));
+        cli_buf_puts(&b, ",\"error\":");
+        cli_buf_json_string(&b, err->message[0] ? err->message : chio_strerror(rc));
     }
-    sb_puts(&b, "}");
+    cli_buf_puts(&b, "}");
     emit_line(&b);
 }
 
@@ -829,7 +746,7 @@ static void run_call(runner *r, size_t i, const chio_json *o)
     chio_error err;
     char *argtext = NULL;
     size_t arglen = 0, j;
-    sbuf b = {0};
+    cli_buf b = {0};
     int rc = 0;
 
     memset(&call, 0, sizeof(call));
@@ -847,35 +764,35 @@ static void run_call(runner *r, size_t i, const chio_json *o)
     }
     if (rc == 0)
         rc = chio_kernel_evaluate(r->k, &call, &resp, &err);
-    sb_printf(&b, "{\"step\":%zu,\"op\":\"call\",", i);
+    cli_buf_printf(&b, "{\"step\":%zu,\"op\":\"call\",", i);
     if (rc != 0) {
-        sb_puts(&b, "\"verdict\":\"error\",\"code\":");
-        sb_json_string(&b, chio_error_code_name(rc));
-        sb_puts(&b, ",\"reason\":");
-        sb_json_string(&b, err.message[0] ? err.message : chio_strerror(rc));
+        cli_buf_puts(&b, "\"verdict\":\"error\",\"code\":");
+        cli_buf_json_string(&b, chio_error_code_name(rc));
+        cli_buf_puts(&b, ",\"reason\":");
+        cli_buf_json_string(&b, err.message[0] ? err.message : chio_strerror(rc));
     } else {
         size_t rlen;
         const char *rj = chio_receipt_json(resp.receipt, &rlen);
-        sb_puts(&b, "\"verdict\":");
-        sb_json_string(&b, chio_verdict_name(resp.verdict));
-        sb_puts(&b, ",\"code\":");
-        sb_json_string(&b, chio_code_name(resp.code));
-        sb_puts(&b, ",\"reason\":");
-        sb_json_string(&b, resp.reason ? resp.reason : "");
-        sb_puts(&b, ",\"receipt\":");
-        sb_add(&b, rj, rlen);
+        cli_buf_puts(&b, "\"verdict\":");
+        cli_buf_json_string(&b, chio_verdict_name(resp.verdict));
+        cli_buf_puts(&b, ",\"code\":");
+        cli_buf_json_string(&b, chio_code_name(resp.code));
+        cli_buf_puts(&b, ",\"reason\":");
+        cli_buf_json_string(&b, resp.reason ? resp.reason : "");
+        cli_buf_puts(&b, ",\"receipt\":");
+        cli_buf_add(&b, rj, rlen);
         if (resp.nchildren > 0) {
-            sb_puts(&b, ",\"child_receipts\":[");
+            cli_buf_puts(&b, ",\"child_receipts\":[");
             for (j = 0; j < resp.nchildren; j++) {
                 const char *cj = chio_receipt_json(resp.children[j], &rlen);
                 if (j)
-                    sb_puts(&b, ",");
-                sb_add(&b, cj, rlen);
+                    cli_buf_puts(&b, ",");
+                cli_buf_add(&b, cj, rlen);
             }
-            sb_puts(&b, "]");
+            cli_buf_puts(&b, "]");
         }
     }
-    sb_puts(&b, "}");
+    cli_buf_puts(&b, "}");
     emit_line(&b);
     chio_response_destroy(&resp);
     chio_free(argtext);
@@ -1044,5 +961,10 @@ int cmd_scenario(int argc, char **argv)
     static const cli_subcommand subs[] = {{"run", scenario_run}};
 
     return cli_dispatch("scenario", argc, argv, subs, 1,
-                        "usage: chio scenario run FILE [--receipt-db DIR]\n");
+                        "usage: chio scenario <subcommand> [options]\n"
+                        "\n"
+                        "subcommands:\n"
+                        "  run FILE [--receipt-db DIR]   run a chio.scenario.v1 policy scenario\n"
+                        "\n"
+                        "  chio scenario run --help      all options\n");
 }

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/cmd_store.c - commands over a kernel's receipt log (--receipt-db):
- * `receipt list`, `receipt verify --receipt-db` (the audit), `checkpoint
- * list`, `checkpoint prove` and `checkpoint verify-proof`. They open the
+ * opening it for reading, `receipt archive`, `receipt verify --receipt-db`
+ * (the audit), `checkpoint list`, `checkpoint prove` and `checkpoint
+ * verify-proof` (`receipt list` is in cmd_list.c). They open the
  * store as a RocksDB secondary instance, so they work while a kernel in
  * another process has it open, and fall back to a read-only open.
  */
-#include <signal.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,188 +44,6 @@ chio_store *cli_open_store(const char *cmd, const char *dir)
     chio_store_close(s);
     cli_lib_error(cmd, dir, rc, &err);
     return NULL;
-}
-
-/* ---- receipt list ------------------------------------------------------------------------ */
-
-static const char list_usage[] =
-    "usage: chio receipt list --receipt-db DIR [--limit N] [--since UNIX] [--until UNIX]\n"
-    "                         [--tool-name T] [--tool-server S]\n"
-    "                         [--outcome allow|deny|cancelled|incomplete] [--tail]\n"
-    "\n"
-    "Print stored receipts, oldest first, one per line, exactly as stored\n"
-    "(canonical JSON). --limit defaults to 50 (0 = no limit); --since and --until\n"
-    "bound the receipt timestamp (inclusive); --outcome matches the decision's\n"
-    "verdict. Works while a kernel has the database open.\n"
-    "\n"
-    "--tail prints the existing receipts (all of them, or with --limit N the last\n"
-    "N sequence numbers) and then follows the log, printing each receipt a running\n"
-    "kernel commits, in sequence order, exactly once, until SIGINT or SIGTERM\n"
-    "(exit 0). The filters apply to both parts.\n";
-
-typedef struct list_ctx {
-    uint64_t limit, printed, since, until;
-    uint64_t next_seq; /* first sequence number not yet visited */
-    int has_since, has_until;
-    const char *tool_name, *tool_server;
-    int outcome; /* chio_verdict, or -1 */
-    int filtered;
-    uint64_t unreadable;
-} list_ctx;
-
-static int list_one(void *vctx, uint64_t seq, const char *json, size_t len)
-{
-    list_ctx *c = vctx;
-    chio_receipt *r = NULL;
-    int keep = 1;
-
-    c->next_seq = seq + 1;
-    if (c->filtered) {
-        if (chio_receipt_parse(json, len, &r, NULL) != 0) {
-            c->unreadable++;
-            return 0; /* cannot be matched; `receipt verify` reports it */
-        }
-        if (c->has_since && chio_receipt_timestamp(r) < c->since)
-            keep = 0;
-        if (c->has_until && chio_receipt_timestamp(r) > c->until)
-            keep = 0;
-        if (c->tool_name && strcmp(chio_receipt_tool_name(r), c->tool_name) != 0)
-            keep = 0;
-        if (c->tool_server && strcmp(chio_receipt_tool_server(r), c->tool_server) != 0)
-            keep = 0;
-        if (c->outcome >= 0 && (int)chio_receipt_verdict(r) != c->outcome)
-            keep = 0;
-        chio_receipt_free(r);
-    }
-    if (!keep)
-        return 0;
-    if (cli_write(json, len) != 0 || cli_write("\n", 1) != 0)
-        return CLI_USAGE;
-    c->printed++;
-    return c->limit != 0 && c->printed >= c->limit ? 1 : 0;
-}
-
-static volatile sig_atomic_t tail_stop;
-
-static void on_tail_signal(int sig)
-{
-    (void)sig;
-    tail_stop = 1;
-}
-
-/*
- * Follow the log: catch the secondary instance up with the primary, print
- * what was committed after c->next_seq, sleep, repeat. Sequence numbers are
- * contiguous and only grow, so starting each scan at next_seq prints every
- * receipt once and in order.
- */
-static int tail_log(chio_store *s, list_ctx *c)
-{
-    struct sigaction sa;
-    struct timespec nap = {0, 100 * 1000 * 1000};
-    chio_error err;
-    int rc = 0;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_tail_signal; /* no SA_RESTART: the nap ends early */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    while (!tail_stop) {
-        chio_error_init(&err);
-        rc = chio_store_catch_up(s, &err);
-        if (rc == 0)
-            rc = chio_store_scan(s, c->next_seq, list_one, c, &err);
-        if (rc < 0)
-            return cli_lib_error("receipt list", "following the log", rc, &err);
-        if (rc == CLI_USAGE)
-            return cli_error("receipt list", "cannot write the output");
-        fflush(stdout);
-        if (!tail_stop)
-            nanosleep(&nap, NULL);
-    }
-    return CLI_OK;
-}
-
-int cmd_receipt_list(int argc, char **argv)
-{
-    cli_opt opts[] = {{"receipt-db", 1, 0, 0, 0, 0}, {"limit", 1, 0, 0, 0, 0},
-                      {"since", 1, 0, 0, 0, 0},      {"until", 1, 0, 0, 0, 0},
-                      {"tool-name", 1, 0, 0, 0, 0},  {"tool-server", 1, 0, 0, 0, 0},
-                      {"outcome", 1, 0, 0, 0, 0},    {"tail", 0, 0, 0, 0, 0}};
-    static const char *const outcomes[] = {"allow", "deny", "cancelled", "incomplete"};
-    const char *pos[1];
-    size_t npos, i;
-    list_ctx c;
-    chio_store *s;
-    chio_error err;
-    int rc;
-
-    rc = cli_parse(argc, argv, opts, 8, pos, 0, &npos, "receipt list", list_usage);
-    if (rc != 0)
-        return rc < 0 ? CLI_OK : rc;
-    memset(&c, 0, sizeof(c));
-    c.limit = 50;
-    c.outcome = -1;
-    if (opts[1].value && cli_u64(opts[1].value, &c.limit) != 0)
-        return cli_error("receipt list", "--limit must be a non-negative integer");
-    if (opts[2].value && (c.has_since = 1, cli_u64(opts[2].value, &c.since) != 0))
-        return cli_error("receipt list", "--since must be Unix seconds");
-    if (opts[3].value && (c.has_until = 1, cli_u64(opts[3].value, &c.until) != 0))
-        return cli_error("receipt list", "--until must be Unix seconds");
-    c.tool_name = opts[4].value;
-    c.tool_server = opts[5].value;
-    if (opts[6].value) {
-        for (i = 0; i < 4; i++)
-            if (strcmp(opts[6].value, outcomes[i]) == 0)
-                c.outcome = (int)i + 1; /* chio_verdict: ALLOW = 1 ... */
-        if (c.outcome < 0)
-            return cli_error("receipt list", "--outcome must be allow, deny, cancelled or "
-                                             "incomplete");
-    }
-    c.filtered = c.has_since || c.has_until || c.tool_name || c.tool_server || c.outcome >= 0;
-    c.next_seq = 1;
-    if (opts[7].value != NULL) {
-        uint64_t first = 0, last = 0;
-        if (opts[0].value == NULL)
-            return cli_error("receipt list", "--receipt-db DIR is required");
-        chio_error_init(&err);
-        s = cli_open_store("receipt list", opts[0].value); /* integrity: see cli_open_store */
-        if (s == NULL)
-            return CLI_USAGE;
-        chio_store_close(s);
-        s = NULL;
-        rc = chio_store_open(opts[0].value, CHIO_STORE_SECONDARY, &s, &err);
-        if (rc == 0)
-            rc = chio_store_catch_up(s, &err);
-        if (rc == 0)
-            rc = chio_store_seq_range(s, &first, &last, &err);
-        if (rc != 0) {
-            chio_store_close(s);
-            return cli_lib_error("receipt list", opts[0].value, rc, &err);
-        }
-        if (opts[1].value != NULL && c.limit > 0 && last >= c.limit)
-            c.next_seq = last - c.limit + 1; /* the last N */
-        c.limit = 0;
-        rc = tail_log(s, &c);
-        chio_store_close(s);
-        return rc;
-    }
-    s = cli_open_store("receipt list", opts[0].value);
-    if (s == NULL)
-        return CLI_USAGE;
-    chio_error_init(&err);
-    rc = chio_store_scan(s, 1, list_one, &c, &err);
-    chio_store_close(s);
-    if (rc < 0)
-        return cli_lib_error("receipt list", "reading the log", rc, &err);
-    if (rc == CLI_USAGE)
-        return cli_error("receipt list", "cannot write the output");
-    if (c.unreadable > 0)
-        fprintf(stderr,
-                "chio receipt list: %llu unreadable receipts skipped by the filters "
-                "(run chio receipt verify --receipt-db)\n",
-                (unsigned long long)c.unreadable);
-    return CLI_OK;
 }
 
 /* ---- receipt archive ------------------------------------------------------------------- */
@@ -364,10 +181,15 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
  */
 
 static const char checkpoint_usage[] =
-    "usage: chio checkpoint list --receipt-db DIR\n"
-    "       chio checkpoint prove --receipt-db DIR (--receipt ID | --seq N)\n"
-    "       chio checkpoint verify-proof [--receipt FILE] [--receipt-db DIR]\n"
-    "                                    [--checkpoint FILE] [--trusted-key HEX]... [PROOF]\n";
+    "usage: chio checkpoint <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
+    "  list --receipt-db DIR                            the stored checkpoints\n"
+    "  prove --receipt-db DIR (--receipt ID | --seq N)  the inclusion proof of a receipt\n"
+    "  verify-proof [--receipt FILE] [--receipt-db DIR] [--checkpoint FILE]\n"
+    "               [--trusted-key HEX]... [PROOF]      check an inclusion proof\n"
+    "\n"
+    "  chio checkpoint <subcommand> --help    all options of one subcommand\n";
 
 static const char cp_list_usage[] =
     "usage: chio checkpoint list --receipt-db DIR\n"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli/main.c - `chio`, the libchio command line: dispatch to subcommands,
- * top-level help and version. Exit codes: 0 success, 1 a verification
+ * cli/main.c - `chio`, the libchio command line: dispatch to commands,
+ * top-level help and version (docs/cli.md is the reference; tests/cli/
+ * test_help.c keeps it and every --help in step). Exit codes: 0 success, 1 a verification
  * failed, 2 bad usage or input.
  */
 #include <stdio.h>
@@ -10,61 +11,54 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: chio <command> [options]\n"
+    "usage: chio <command> [<subcommand>] [options]\n"
     "\n"
-    "commands:\n"
-    "  keygen --out FILE              new random signing seed (mode 0600); prints the public key\n"
-    "  pubkey --seed-file FILE        print the public key of a seed file\n"
-    "  canon                          stdin JSON -> canonical JSON on stdout\n"
-    "  receipt sign --seed-file FILE  stdin receipt body -> signed receipt\n"
-    "  receipt verify [FILE]          verify receipts (one per line, or one document)\n"
-    "  capability issue ...           sign a capability token\n"
-    "  capability verify --at UNIX    verify capability tokens\n"
-    "  receipt list --receipt-db DIR  receipts stored by a kernel\n"
-    "  receipt verify --receipt-db DIR  audit a kernel's receipt log\n"
-    "  checkpoint list|prove|verify-proof  Merkle checkpoints and inclusion proofs\n"
-    "  bench --receipt-db DIR ...     drive a real kernel and measure it\n"
-    "  scenario run FILE              run a chio.scenario.v1 policy scenario\n"
+    "keys and JSON:\n"
+    "  keygen --out FILE [--json]              new random signing seed (mode 0600); prints the\n"
+    "                                          public key\n"
+    "  pubkey --seed-file FILE [--json]        print the public key of a seed file\n"
+    "  canon < in.json                         JSON -> canonical JSON\n"
+    "receipts:\n"
+    "  receipt sign --seed-file FILE           stdin receipt body -> signed receipt\n"
+    "  receipt verify [FILE]                   verify receipts (one per line, or one document)\n"
+    "  receipt verify --receipt-db DIR         audit a kernel's receipt log\n"
+    "  receipt list --receipt-db DIR           show stored receipts (a table, or JSON Lines)\n"
+    "  receipt archive --receipt-db DIR --archive DIR ...\n"
+    "                                          move old receipts to an archive log\n"
+    "capabilities:\n"
+    "  capability issue --seed-file FILE ...   sign a capability token\n"
+    "  capability verify --at UNIX [FILE]      verify capability tokens\n"
+    "checkpoints (Merkle roots over batches of stored receipts):\n"
+    "  checkpoint list --receipt-db DIR        the stored checkpoints\n"
+    "  checkpoint prove --receipt-db DIR ...   the inclusion proof of one receipt\n"
+    "  checkpoint verify-proof [PROOF]         check an inclusion proof\n"
+    "running a kernel:\n"
+    "  scenario run FILE                       run a chio.scenario.v1 policy scenario\n"
+    "  bench --receipt-db DIR ...              drive a real kernel and measure it\n"
     "\n"
-    "  chio <command> --help          options of one command\n"
-    "  chio --version                 library version\n"
+    "  chio <command> [<subcommand>] --help    all options of one command\n"
+    "  chio --version                          library version (also: chio version)\n"
+    "The complete reference is docs/cli.md.\n"
     "\n"
     "exit status: 0 success, 1 a verification failed, 2 bad usage or input\n";
 
+static int version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("chio %s\n", chio_version());
+    return CLI_OK;
+}
+
 int main(int argc, char **argv)
 {
-    const char *cmd;
+    static const cli_subcommand cmds[] = {
+        {"keygen", cmd_keygen},     {"pubkey", cmd_pubkey},         {"canon", cmd_canon},
+        {"receipt", cmd_receipt},   {"capability", cmd_capability}, {"checkpoint", cmd_checkpoint},
+        {"scenario", cmd_scenario}, {"bench", cmd_bench},           {"--version", version},
+        {"version", version}};
 
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return CLI_USAGE;
-    }
-    cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage, stdout);
-        return CLI_OK;
-    }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("chio %s\n", chio_version());
-        return CLI_OK;
-    }
-    if (strcmp(cmd, "keygen") == 0)
-        return cmd_keygen(argc - 2, argv + 2);
-    if (strcmp(cmd, "pubkey") == 0)
-        return cmd_pubkey(argc - 2, argv + 2);
-    if (strcmp(cmd, "canon") == 0)
-        return cmd_canon(argc - 2, argv + 2);
-    if (strcmp(cmd, "receipt") == 0)
-        return cmd_receipt(argc - 2, argv + 2);
-    if (strcmp(cmd, "capability") == 0)
-        return cmd_capability(argc - 2, argv + 2);
-    if (strcmp(cmd, "checkpoint") == 0)
-        return cmd_checkpoint(argc - 2, argv + 2);
-    if (strcmp(cmd, "scenario") == 0)
-        return cmd_scenario(argc - 2, argv + 2);
-    if (strcmp(cmd, "bench") == 0)
-        return cmd_bench(argc - 2, argv + 2);
-    fprintf(stderr, "chio: unknown command '%s'\n\n", cmd);
-    fputs(usage, stderr);
-    return CLI_USAGE;
+    if (argc >= 2 && strcmp(argv[1], "help") == 0)
+        argv[1] = "--help";
+    return cli_dispatch(NULL, argc - 1, argv + 1, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/util.c - the CLI's shared plumbing (see cli.h): option parsing, input
- * reading, seed files, error messages and document splitting.
+ * reading, seed files, error messages, document splitting, the JSON text
+ * builder (cli_buf) and command dispatch.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +20,22 @@
 
 #define CLI_MAX_INPUT ((size_t)256 * 1024 * 1024)
 #define MAX_SEED_FILE 4096
+
+/* The test hook of tests/cli/test_help.c: with CHIO_CLI_HELP_NAMES set in
+ * the environment, --help also lists on stderr the names the parser or
+ * dispatcher really accepts, so that help text and docs/cli.md can be
+ * compared with them. */
+static int help_names_wanted(void)
+{
+    const char *e = getenv("CHIO_CLI_HELP_NAMES");
+    return e != NULL && e[0] != '\0';
+}
+
+/* One name of that list ("--name" for an option). */
+static void help_name(const char *prefix, const char *name)
+{
+    fprintf(stderr, " %s%s", prefix, name);
+}
 
 int cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -74,6 +91,13 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
+            if (help_names_wanted()) {
+                size_t k;
+                fputs("options:", stderr);
+                for (k = 0; k < nopts; k++)
+                    help_name("--", opts[k].name);
+                fputc('\n', stderr);
+            }
             return -1;
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -403,52 +427,77 @@ int cli_write(const void *data, size_t len)
     return 0;
 }
 
-/* Write @s as a JSON string; bytes that are not valid UTF-8 become U+FFFD. */
-static void put_json_string(const char *s)
+/* ---- a small JSON text builder ----------------------------------------------------------- */
+
+void cli_buf_add(cli_buf *b, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    char *p;
 
-    putchar('"');
-    while (*p) {
-        unsigned char c = *p;
-        size_t n = c < 0x80                 ? 1
-                   : c >= 0xc2 && c <= 0xdf ? 2
-                   : c >= 0xe0 && c <= 0xef ? 3
-                   : c >= 0xf0 && c <= 0xf4 ? 4
-                                            : 0;
-        size_t i;
-
-        if (c == '"' || c == '\\') {
-            printf("\\%c", c);
-            p++;
-            continue;
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
         }
-        if (c < 0x20) {
-            printf("\\u%04x", c);
-            p++;
-            continue;
-        }
-        for (i = 1; i < n; i++)
-            if ((p[i] & 0xc0) != 0x80)
-                n = 0;
-        if (n == 0) {
-            fputs("\xef\xbf\xbd", stdout);
-            p++;
-            continue;
-        }
-        fwrite(p, 1, n, stdout);
-        p += n;
+        b->p = p;
+        b->cap = cap;
     }
-    putchar('"');
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void cli_buf_puts(cli_buf *b, const char *s)
+{
+    cli_buf_add(b, s, strlen(s));
+}
+
+void cli_buf_printf(cli_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = 1;
+        return;
+    }
+    cli_buf_add(b, s, (size_t)n);
+    free(s);
+}
+
+void cli_buf_json_string(cli_buf *b, const char *s)
+{
+    char *q = NULL;
+    size_t n = 0;
+
+    if (chio_json_write_string(s ? s : "", s ? strlen(s) : 0, &q, &n) != 0) {
+        b->oom = 1;
+        return;
+    }
+    cli_buf_add(b, q, n);
+    chio_free(q);
 }
 
 int cli_bad_document(const char *cmd, int rc, const chio_error *err, size_t line)
 {
     char where[32];
+    cli_buf b = {0};
 
-    printf("{\"code\":\"%s\",\"error\":", chio_err_name(rc));
-    put_json_string(err && err->message[0] ? err->message : chio_strerror(rc));
-    printf(",\"line\":%zu,\"ok\":false}\n", line);
+    cli_buf_printf(&b, "{\"code\":\"%s\",\"error\":", chio_err_name(rc));
+    cli_buf_json_string(&b, err && err->message[0] ? err->message : chio_strerror(rc));
+    cli_buf_printf(&b, ",\"line\":%zu,\"ok\":false}\n", line);
+    if (!b.oom)
+        cli_write(b.p, b.len);
+    free(b.p);
     snprintf(where, sizeof(where), line ? "line %zu" : "input", line);
     return cli_lib_error(cmd, where, rc, err);
 }
@@ -483,14 +532,22 @@ int cli_dispatch(const char *group, int argc, char **argv, const cli_subcommand 
 
     if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         fputs(usage, stdout);
+        if (help_names_wanted()) {
+            fputs("subcommands:", stderr);
+            for (i = 0; i < nsubs; i++)
+                help_name("", subs[i].name);
+            fputc('\n', stderr);
+        }
         return CLI_OK;
     }
     for (i = 0; argc >= 1 && i < nsubs; i++)
         if (strcmp(argv[0], subs[i].name) == 0)
             return subs[i].run(argc - 1, argv + 1);
-    if (argc >= 1)
+    if (group == NULL && argc >= 1)
+        fprintf(stderr, "chio: unknown command '%s'\n\n", argv[0]);
+    else if (argc >= 1)
         cli_error(group, "unknown subcommand '%s'", argv[0]);
-    else
+    else if (group != NULL)
         cli_error(group, "missing subcommand");
     fputs(usage, stderr);
     return CLI_USAGE;

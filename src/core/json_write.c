@@ -5,8 +5,10 @@
  * Owns the chio_json -> bytes direction. Objects arrive already sorted
  * (see json_value.c), so writing is one linear pass: no whitespace, minimal
  * string escaping (plus \u00xx for U+007F..U+009F), integers verbatim and
- * doubles in ECMAScript Number::toString form. Recursion depth is bounded by
- * the documents we build or parse (CHIO_JSON_MAX_DEPTH). Calls only core
+ * doubles in ECMAScript Number::toString form. Recursion depth is bounded
+ * by the documents we build or parse (CHIO_JSON_MAX_DEPTH). Also
+ * chio_json_write_string(): the same string escaping for one string of a
+ * caller's own (the CLI's and the examples' JSON output). Calls only core
  * helpers and libc; no shared state.
  */
 #include <math.h>
@@ -319,4 +321,61 @@ int chio_json_canonicalize(const char *text, size_t len, char **out, size_t *out
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory writing canonical JSON");
     return 0;
+}
+
+/* ---- a lone string ---------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence that starts at s[i] (a byte >= 0x80),
+ * or 0 when none does. */
+static size_t seq_at(const char *s, size_t len, size_t i)
+{
+    size_t n;
+
+    for (n = 2; n <= 4 && i + n <= len; n++)
+        if (chio__utf8_valid(s + i, n))
+            return n;
+    return 0;
+}
+
+int chio_json_write_string(const char *s, size_t len, char **out, size_t *out_len)
+{
+    static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+    chio_buf b, fixed;
+    size_t i, n;
+    int repairing = 0;
+
+    if (out == NULL)
+        return CHIO_EINVAL;
+    *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (s == NULL && len > 0)
+        return CHIO_EINVAL;
+    if (s == NULL)
+        s = "";
+    chio__buf_init(&b);
+    chio__buf_init(&fixed);
+    /* Repair first (only when needed), then escape as canonical JSON does. */
+    for (i = 0; i < len; i += n) {
+        n = (unsigned char)s[i] < 0x80 ? 1 : seq_at(s, len, i);
+        if (n > 0 && !repairing)
+            continue;
+        if (!repairing)
+            chio__buf_append(&fixed, s, i); /* the valid prefix */
+        repairing = 1;
+        if (n == 0) {
+            chio__buf_append(&fixed, replacement, 3);
+            n = 1;
+        } else {
+            chio__buf_append(&fixed, s + i, n);
+        }
+    }
+    if (fixed.oom) {
+        chio__buf_destroy(&fixed);
+        return CHIO_ENOMEM;
+    }
+    chio__json_write_string(&b, repairing ? fixed.data : s, repairing ? fixed.len : len);
+    chio__buf_destroy(&fixed);
+    *out = chio__buf_detach(&b, out_len);
+    return *out ? 0 : CHIO_ENOMEM;
 }

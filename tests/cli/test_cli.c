@@ -345,6 +345,7 @@ Test(cli, receipt_verify_reports_and_exit_codes)
     cr_expect(strstr(r.out, "\"ok\":true") != NULL);
     cr_expect(strstr(r.out, "\"ok\":false") != NULL);
     cr_expect(strstr(r.out, "\"result\":\"Observed\"") != NULL);
+    cr_expect(strstr(r.out, "\"result\":\"Invalid\"") != NULL, "tampered receipts: %s", r.out);
     testutil_cli_free(&r);
 
     /* only the allow receipt, from stdin, with the right and a wrong trusted key */
@@ -362,6 +363,31 @@ Test(cli, receipt_verify_reports_and_exit_codes)
     testutil_cli_free(&r);
     r = RUN(allow, "receipt", "verify");
     cr_expect_eq(r.status, 0, "integrity-only check passes without trusted keys");
+    /* a self-consistent report: what was not checked is null, not false,
+     * and nothing claims an authorization no trusted key vouches for */
+    cr_expect_not_null(strstr(r.out, "\"signer_trusted\":null"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"authorized\":null"), "%s", r.out);
+    cr_expect_null(strstr(r.out, "Authorized"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"result\":\"Allowed\""), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"not_checked\":[\"signer\"]"), "%s", r.out);
+    cr_expect_not_null(
+        strstr(r.out, "\"checked\":[\"signature\",\"receipt_id\",\"parameter_hash\"]"), "%s",
+        r.out);
+    cr_expect_not_null(strstr(r.out, "\"ok\":true"), "%s", r.out);
+    cr_expect_not_null(strstr(r.err, "no --trusted-key given"), "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(allow, "receipt", "verify", "--trusted-key", PUB07);
+    cr_expect_not_null(strstr(r.out, "\"result\":\"Authorized\""), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"not_checked\":[]"), "%s", r.out);
+    cr_expect_null(strstr(r.err, "no --trusted-key"), "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(allow, "receipt", "verify", "--trusted-key", PUB0B);
+    cr_expect_not_null(strstr(r.out, "\"result\":\"Untrusted\""), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"authorized\":false"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"ok\":false"), "%s", r.out);
+    testutil_cli_free(&r);
+    r = RUN(allow, "receipt", "verify", "--allow-legacy");
+    cr_expect_eq(r.status, 2, "--allow-legacy without --receipt-db is bad usage");
     testutil_cli_free(&r);
     r = RUN(allow, "receipt", "verify", "--trusted-key", "abcd");
     cr_expect_eq(r.status, 2, "a malformed trusted key is bad usage");
@@ -435,9 +461,17 @@ Test(cli, capability_issue_and_verify)
 
     r = RUN(tok, "capability", "verify", "--at", "1710000300", "--trusted-key", PUB0B);
     cr_expect_eq(r.status, 0, "%s", r.out);
-    cr_expect_str_eq(r.out, "{\"delegation_chain_shape_valid\":true,\"id\":\"cap-bindings-direct\","
-                            "\"issuer_trusted\":true,\"ok\":true,\"signature_valid\":true,"
-                            "\"time_status\":\"valid\"}\n");
+    cr_expect_str_eq(r.out, "{\"checked\":[\"signature\",\"time\",\"delegation_chain\",\"issuer\"],"
+                            "\"delegation_chain_shape_valid\":true,\"id\":\"cap-bindings-direct\","
+                            "\"issuer_trusted\":true,\"not_checked\":[],\"ok\":true,"
+                            "\"signature_valid\":true,\"time_status\":\"valid\"}\n");
+    testutil_cli_free(&r);
+    /* without trusted keys the issuer is not checked, and the report says so */
+    r = RUN(tok, "capability", "verify", "--at", "1710000300");
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"issuer_trusted\":null"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"not_checked\":[\"issuer\"]"), "%s", r.out);
+    cr_expect_not_null(strstr(r.err, "no --trusted-key given"), "%s", r.err);
     testutil_cli_free(&r);
     r = RUN(tok, "capability", "verify", "--at", "1710000800");
     cr_expect_eq(r.status, 1);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/cli/test_cli_store.c - the CLI over a kernel's receipt log: receipt
- * list (filters, limit, exact stored bytes, while the kernel still has the
- * database open), receipt verify --receipt-db (clean, tampered, missing),
- * checkpoint list / prove / verify-proof, and chio bench.
+ * list (filters, --from-seq/--limit/--last/--reverse, the count left out,
+ * table and JSON Lines, the terminal default, bad values, exact stored
+ * bytes, while the kernel still has the database open), receipt verify --receipt-db (clean,
+ * tampered, missing), checkpoint list / prove / verify-proof, and chio bench.
  */
 #include <criterion/criterion.h>
 #include <sys/stat.h>
@@ -126,6 +127,231 @@ Test(cli_store, list_prints_stored_bytes_oldest_first)
     testutil_cli_free(&r);
     r = RUN(NULL, "receipt", "list", "--receipt-db", "/nonexistent/db");
     cr_expect_eq(r.status, 2);
+    testutil_cli_free(&r);
+}
+
+/* Line @i (0-based) of @out equals the stored bytes of receipt @seq. */
+static void expect_line_is_seq(const char *out, size_t i, uint64_t seq)
+{
+    chio_store *s;
+    char *want;
+    size_t len;
+    const char *p = out;
+
+    while (i-- > 0 && p != NULL)
+        p = (p = strchr(p, '\n')) ? p + 1 : NULL;
+    cr_assert_not_null(p, "no such line");
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio_store_get_receipt(s, seq, &want, &len, NULL), 0);
+    cr_expect(strncmp(p, want, len) == 0 && p[len] == '\n', "expected seq %llu, got %.80s",
+              (unsigned long long)seq, p);
+    chio_free(want);
+    chio_store_close(s);
+}
+
+/* Every line of @out is one whole receipt. */
+static void expect_jsonl_receipts(const char *out, size_t n)
+{
+    const char *p = out, *nl;
+    size_t got = 0;
+
+    while ((nl = strchr(p, '\n')) != NULL) {
+        chio_receipt *r = NULL;
+        cr_expect_eq(chio_receipt_parse(p, (size_t)(nl - p), &r, NULL), 0, "line %zu: %.80s",
+                     got + 1, p);
+        chio_receipt_free(r);
+        got++;
+        p = nl + 1;
+    }
+    cr_expect_eq(*p, '\0', "output ends with a newline");
+    cr_expect_eq(got, n);
+}
+
+Test(cli_store, list_selects_orders_and_counts)
+{
+    cli_result r;
+
+    fill(60, 10, 1);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db);
+    expect_jsonl_receipts(r.out, 50);
+    expect_line_is_seq(r.out, 0, 1);
+    expect_line_is_seq(r.out, 49, 50);
+    cr_expect_not_null(strstr(r.err, "showed 50 of 60 matching receipts; 10 not shown"), "%s",
+                       r.err);
+    testutil_cli_free(&r);
+
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--last", "5");
+    expect_jsonl_receipts(r.out, 5);
+    expect_line_is_seq(r.out, 0, 56);
+    expect_line_is_seq(r.out, 4, 60);
+    cr_expect_eq(r.err_len, 0, "a limit asked for is not reported: %s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--last", "5", "--reverse");
+    expect_jsonl_receipts(r.out, 5);
+    expect_line_is_seq(r.out, 0, 60);
+    expect_line_is_seq(r.out, 4, 56);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--reverse");
+    expect_jsonl_receipts(r.out, 50);
+    expect_line_is_seq(r.out, 0, 60);
+    expect_line_is_seq(r.out, 49, 11);
+    cr_expect_not_null(strstr(r.err, "showed 50 of 60 matching receipts; 10 not shown"), "%s",
+                       r.err);
+    testutil_cli_free(&r);
+    /* the default limit, counted from --from-seq and among filter matches */
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--from-seq", "5");
+    expect_jsonl_receipts(r.out, 50);
+    expect_line_is_seq(r.out, 0, 5);
+    cr_expect_not_null(strstr(r.err, "showed 50 of 56 matching receipts; 6 not shown"), "%s",
+                       r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--tool-name", "file_read");
+    expect_jsonl_receipts(r.out, 30);
+    cr_expect_eq(r.err_len, 0, "all 30 matches shown: %s", r.err);
+    testutil_cli_free(&r);
+
+    /* --from-seq bounds the start; --limit takes the oldest, --last the newest */
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--from-seq", "20", "--limit", "3");
+    expect_jsonl_receipts(r.out, 3);
+    expect_line_is_seq(r.out, 0, 20);
+    expect_line_is_seq(r.out, 2, 22);
+    cr_expect_eq(r.err_len, 0, "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--from-seq", "20", "--last", "3");
+    expect_jsonl_receipts(r.out, 3);
+    expect_line_is_seq(r.out, 0, 58);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--from-seq", "59", "--last", "10");
+    expect_jsonl_receipts(r.out, 2);
+    expect_line_is_seq(r.out, 0, 59);
+    cr_expect_eq(r.err_len, 0, "nothing left out: %s", r.err);
+    testutil_cli_free(&r);
+
+    /* with filters: denies are seqs 3, 6, ..., 60 */
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--outcome", "deny", "--last", "2");
+    expect_jsonl_receipts(r.out, 2);
+    expect_line_is_seq(r.out, 0, 57);
+    expect_line_is_seq(r.out, 1, 60);
+    cr_expect_eq(r.err_len, 0, "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--outcome", "deny", "--from-seq", "50",
+            "--reverse", "--format", "jsonl");
+    expect_jsonl_receipts(r.out, 4);
+    expect_line_is_seq(r.out, 0, 60);
+    expect_line_is_seq(r.out, 3, 51);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--limit", "0");
+    expect_jsonl_receipts(r.out, 60);
+    cr_expect_eq(r.err_len, 0, "%s", r.err);
+    testutil_cli_free(&r);
+}
+
+Test(cli_store, list_table_format)
+{
+    cli_result r;
+    const char *row;
+
+    fill(6, 10, 1);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--format", "table");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_eq(lines(r.out), 7, "a header and 6 rows: %s", r.out);
+    cr_expect(strncmp(r.out, "     SEQ  TIME (UTC)", 20) == 0, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "CAPABILITY"));
+    row = strstr(r.out, "\n       3  ");
+    cr_assert_not_null(row, "%s", r.out);
+    cr_expect(strncmp(row + 11, "1970-01-01 00:16:42   deny", 26) == 0, "%.120s", row);
+    cr_expect_not_null(strstr(row, "guard_denied (ForbiddenPathGuard)"), "%.120s", row);
+    cr_expect_not_null(strstr(row, "srv-files/file_read"), "%.120s", row);
+    cr_expect_not_null(strstr(r.out, "\n       1  1970-01-01 00:16:40   allow       none "), "%s",
+                       r.out);
+    cr_expect_null(strstr(r.out, "{\""), "no JSON in the table");
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--format", "table", "--since", "5000");
+    cr_expect_eq(r.status, 0);
+    cr_expect_eq(r.out_len, 0);
+    cr_expect_not_null(strstr(r.err, "no matching receipts"), "%s", r.err);
+    testutil_cli_free(&r);
+}
+
+/* Run chio with its stdout on a pseudo-terminal; returns what it wrote. */
+static char *run_on_tty(const char *const *args)
+{
+    const char *argv[16] = {CHIO_TEST_CLI};
+    char *out = calloc(1, 65536), *slave;
+    size_t len = 0, i;
+    ssize_t got;
+    int master, fd, status;
+    pid_t pid;
+
+    for (i = 0; args[i] != NULL && i < 14; i++)
+        argv[i + 1] = args[i];
+    master = posix_openpt(O_RDWR | O_NOCTTY);
+    cr_assert_geq(master, 0);
+    cr_assert_eq(grantpt(master), 0);
+    cr_assert_eq(unlockpt(master), 0);
+    slave = ptsname(master);
+    cr_assert_not_null(slave);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        fd = open(slave, O_RDWR | O_NOCTTY);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+            _exit(99);
+        execv(CHIO_TEST_CLI, (char *const *)argv);
+        _exit(98);
+    }
+    /* read until the child is gone and the terminal has nothing more (EIO) */
+    while (len < 65535 && (got = read(master, out + len, 65535 - len)) > 0)
+        len += (size_t)got;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    close(master);
+    return out;
+}
+
+Test(cli_store, list_defaults_to_a_table_on_a_terminal_and_format_wins)
+{
+    char *out;
+
+    fill(3, 10, 1);
+    out = run_on_tty((const char *const[]){"receipt", "list", "--receipt-db", db, NULL});
+    cr_expect_not_null(strstr(out, "SEQ"), "a terminal gets the table: %s", out);
+    cr_expect_null(strstr(out, "{\""), "%s", out);
+    free(out);
+    out = run_on_tty(
+        (const char *const[]){"receipt", "list", "--receipt-db", db, "--format", "jsonl", NULL});
+    cr_expect_null(strstr(out, "SEQ"), "--format jsonl wins on a terminal: %s", out);
+    cr_expect_not_null(strstr(out, "{\"action\""), "%s", out);
+    free(out);
+}
+
+Test(cli_store, list_rejects_bad_values)
+{
+    static const char *const bad[][3] = {
+        {"--format", "xml", "--format must be table or jsonl"},
+        {"--last", "0", "--last must be a positive integer"},
+        {"--last", "x", "--last must be a positive integer"},
+        {"--from-seq", "0", "--from-seq must be a sequence number"},
+        {"--from-seq", "-3", "--from-seq must be a sequence number"},
+        {"--limit", "-1", "--limit must be a non-negative integer"}};
+    cli_result r;
+    size_t i;
+
+    fill(3, 10, 1);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = RUN(NULL, "receipt", "list", "--receipt-db", db, bad[i][0], bad[i][1]);
+        cr_expect_eq(r.status, 2, "%s %s", bad[i][0], bad[i][1]);
+        cr_expect_not_null(strstr(r.err, bad[i][2]), "%s %s: %s", bad[i][0], bad[i][1], r.err);
+        cr_expect_eq(r.out_len, 0);
+        testutil_cli_free(&r);
+    }
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--limit", "3", "--last", "3");
+    cr_expect_eq(r.status, 2);
+    cr_expect_not_null(strstr(r.err, "not both"), "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", db, "--reverse", "--tail");
+    cr_expect_eq(r.status, 2);
+    cr_expect_not_null(strstr(r.err, "--reverse cannot be combined with --tail"), "%s", r.err);
     testutil_cli_free(&r);
 }
 

@@ -376,3 +376,42 @@ Test(json_value, canonical_is_idempotent)
         free(twice);
     }
 }
+
+/* chio_json_write_string: the canonical escaping for one string, and
+ * bytes that are not UTF-8 replaced so the result always parses. */
+Test(json_write_string, escapes_and_repairs)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        {"plain", 5, "\"plain\""},
+        {"q\"b\\", 4, "\"q\\\"b\\\\\""},
+        {"a\nb\tc\x01", 6, "\"a\\nb\\tc\\u0001\""},
+        {"nul\0in", 6, "\"nul\\u0000in\""},
+        {"caf\xc3\xa9", 5, "\"caf\xc3\xa9\""},
+        {"bad\xff", 4, "\"bad\xef\xbf\xbd\""},
+        {"\xc3(", 2, "\"\xef\xbf\xbd(\""},
+        {"cut\xe2\x82", 5, "\"cut\xef\xbf\xbd\xef\xbf\xbd\""},
+        {"", 0, "\"\""},
+    };
+    size_t i, len;
+    char *out;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        chio_json_doc *d = NULL;
+        cr_assert_eq(chio_json_write_string(cases[i].in, cases[i].len, &out, &len), 0);
+        cr_expect_str_eq(out, cases[i].want, "case %zu", i);
+        cr_expect_eq(len, strlen(cases[i].want));
+        cr_expect_eq(chio_json_parse(out, len, &d, NULL), 0, "case %zu parses: %s", i, out);
+        chio_json_doc_free(d);
+        chio_free(out);
+    }
+    cr_expect_eq(chio_json_write_string(NULL, 0, &out, &len), 0);
+    cr_expect_str_eq(out, "\"\"");
+    chio_free(out);
+    cr_expect_eq(chio_json_write_string(NULL, 3, &out, &len), CHIO_EINVAL);
+    cr_expect_null(out);
+    cr_expect_eq(chio_json_write_string("x", 1, NULL, &len), CHIO_EINVAL);
+}
