@@ -72,20 +72,20 @@ const char *chio_code_name(chio_code code)
     XX(ENOTFOUND, "internal_error")                                             \
     XX(ESYS, "internal_error")                                                  \
     XX(ECONFIG, "internal_error")                                               \
-    XX(ESERVING, "kernel_serving")     /* registration after serving began */   \
-    XX(EDUPLICATE, "duplicate")        /* a name registered twice */            \
+    XX(ESERVING, "kernel_serving") /* registration after serving began */       \
+    XX(EDUPLICATE, "duplicate")    /* a name registered twice */                \
     XX(ENOSESSION, "unknown_session")                                           \
     XX(ESESSION_DRAINING, "session_draining")                                   \
     XX(ESESSION_CLOSED, "session_closed")                                       \
     XX(ESESSION_ACTIVE, "session_active") /* close with calls in flight */      \
     XX(EWEB3, "web3_evidence_required")                                         \
     XX(ENOCAP, "unknown_capability")                                            \
-    XX(EDENIED, "denied")              /* a nested request the kernel refused */ \
-    XX(ESTREAM_LIMIT, "stream_limit")  /* emit_chunk past a stream limit */     \
-    XX(ENOTMINE, "not_handled")        /* a provider passing on a name */       \
-    XX(ECANCELLED, "cancelled")        /* tool context calls after cancel */    \
-    XX(ELIMIT, "limit_reached")        /* a configured bound (revocations) */   \
-    XX(EDEADLK, "would_deadlock")      /* a wait from the thread it waits for */
+    XX(EDENIED, "denied")             /* a nested request the kernel refused */ \
+    XX(ESTREAM_LIMIT, "stream_limit") /* emit_chunk past a stream limit */      \
+    XX(ENOTMINE, "not_handled")       /* a provider passing on a name */        \
+    XX(ECANCELLED, "cancelled")       /* tool context calls after cancel */     \
+    XX(ELIMIT, "limit_reached")       /* a configured bound (revocations) */    \
+    XX(EDEADLK, "would_deadlock")     /* a wait from the thread it waits for */
 
 #define CHIO__ONE(...) +1
 _Static_assert(0 CHIO__ERRNO_REASON_MAP(CHIO__ONE) == 0 CHIO_ERRNO_MAP(CHIO__ONE),

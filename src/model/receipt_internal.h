@@ -19,13 +19,13 @@
 
 /* Name tables, in enum order (defined in receipt.c from the X-macros of
  * chio/receipt.h; outcome_names and verdict_names start at value 1). */
-#define kind_names      chio__receipt_kind_names
-#define boundary_names  chio__receipt_boundary_names
-#define outcome_names   chio__receipt_outcome_names
-#define origin_names    chio__receipt_origin_names
-#define redaction_names chio__receipt_redaction_names
-#define trust_names     chio__receipt_trust_names
-#define verdict_names   chio__receipt_verdict_names
+#define kind_names                 chio__receipt_kind_names
+#define boundary_names             chio__receipt_boundary_names
+#define outcome_names              chio__receipt_outcome_names
+#define origin_names               chio__receipt_origin_names
+#define redaction_names            chio__receipt_redaction_names
+#define trust_names                chio__receipt_trust_names
+#define verdict_names              chio__receipt_verdict_names
 #define CHIO__COUNT_ONE(name, str) +1
 enum {
     N_KIND = 0 CHIO_RECEIPT_KIND_MAP(CHIO__COUNT_ONE),
