@@ -1959,6 +1959,7 @@ impl Kernel {
             invoke: Some(tool_trampoline),
             invoke_stream: None,
             user: owned.ptr,
+            reserved: [ptr::null_mut(); 4], // zero (chio/abi.h)
         };
         let mut err = new_err();
         // SAFETY: &mut self: build phase, no concurrent call. The struct and
@@ -2289,6 +2290,7 @@ impl Kernel {
                 .arguments_json
                 .map_or(ptr::null(), |a| a.as_ptr().cast()),
             arguments_len: call.arguments_json.map_or(0, str::len),
+            reserved: [ptr::null_mut(); 4], // zero (chio/abi.h)
         };
         let mut resp = RawResponse::new();
         let mut err = new_err();
