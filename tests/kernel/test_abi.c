@@ -183,6 +183,17 @@ Test(abi, registrations_with_reserved_bytes_are_refused)
     chio_kernel_free(k);
 }
 
+/* Completion of an asynchronous evaluation: 1 when its response's reserved
+ * tail was zero, -1 when not. */
+static void async_seen(void *ctx, int rc, chio_response *resp, const chio_error *err)
+{
+    int *seen = ctx;
+
+    (void)err;
+    __atomic_store_n(seen, rc == 0 && all_zero(resp->reserved, sizeof(resp->reserved)) ? 1 : -1,
+                     __ATOMIC_RELEASE);
+}
+
 Test(abi, output_structs_come_back_with_zeroed_reserved_tails)
 {
     char sid[CHIO_SESSION_ID_LEN + 1];
@@ -195,6 +206,7 @@ Test(abi, output_structs_come_back_with_zeroed_reserved_tails)
     uint8_t pub[CHIO_PUBKEY_BYTES];
     chio_capability *cap = NULL;
     chio_capability_report crep;
+    int seen = 0;
 
     /* The caller's memory holds garbage: the library writes every byte. */
     memset(&r, 0xa5, sizeof(r));
@@ -223,6 +235,12 @@ Test(abi, output_structs_come_back_with_zeroed_reserved_tails)
     cr_expect(crep.signature_valid);
     cr_expect(all_zero(crep.reserved, sizeof(crep.reserved)));
     chio_capability_free(cap);
+
+    /* The kernel's own response of an asynchronous call too. */
+    fill_call(&c, sid);
+    cr_assert_eq(chio_kernel_evaluate_async(k, &c, async_seen, &seen, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_drain(k, &err), 0, "%s", err.message); /* runs every callback */
+    cr_expect_eq(__atomic_load_n(&seen, __ATOMIC_ACQUIRE), 1);
     chio_kernel_free(k);
 }
 
