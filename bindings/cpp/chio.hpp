@@ -6,7 +6,7 @@
 // -----------
 // Every libchio call that fails throws chio::error (derived from
 // std::runtime_error). It carries the C result code (a negative CHIO_E*
-// value), its symbolic name (chio_err_name, e.g. "CHIO_ENOSESSION"), the
+// value), its symbolic name (chio_errno_name, e.g. "CHIO_ENOSESSION"), the
 // library's message and, for input errors, the byte offset. Exceptions were
 // chosen over an expected<T, E> style because std::expected is C++23 and
 // this header targets C++17; a decision of the kernel (allow, deny,
@@ -84,7 +84,7 @@ public:
 
     int code() const noexcept { return code_; }
     // Symbolic name, e.g. "CHIO_ENOSESSION" (static string).
-    const char *name() const noexcept { return chio_err_name(code_); }
+    const char *name() const noexcept { return chio_errno_name(code_); }
     // Library message (or chio_strerror(code) when the library gave none).
     const std::string &message() const noexcept { return message_; }
     // Byte offset of the problem in the input, or no_offset (== CHIO_NO_OFFSET).
@@ -94,7 +94,7 @@ public:
 private:
     static std::string format(int code, const std::string &message)
     {
-        std::string s = chio_err_name(code);
+        std::string s = chio_errno_name(code);
         s += ": ";
         s += message;
         return s;
@@ -993,7 +993,11 @@ private:
 
 inline std::string_view version() noexcept { return chio_version(); }
 inline std::string_view strerror(int code) noexcept { return chio_strerror(code); }
-inline std::string_view err_name(int code) noexcept { return chio_err_name(code); }
+inline std::string_view errno_name(int code) noexcept { return chio_errno_name(code); }
+// The reporting class of a result code ("unknown_session"; chio_errno_reason).
+inline std::string_view errno_reason(int code) noexcept { return chio_errno_reason(code); }
+// Older spelling of errno_name(), kept for source compatibility.
+inline std::string_view err_name(int code) noexcept { return chio_errno_name(code); }
 inline std::string_view code_name(chio_code c) noexcept
 {
     const char *s = chio_code_name(c);

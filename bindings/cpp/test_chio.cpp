@@ -6,6 +6,7 @@
 //   g++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp
 //       bindings/cpp/test_chio.cpp build/libchio.a -lcrypto -lck -lrocksdb -lpthread
 
+#define CHIO_WARN_DEPRECATED 1 // chio.hpp uses no deprecated name
 #include "chio.hpp"
 
 #include <atomic>
@@ -53,12 +54,12 @@ template <typename F> void expect_error(const char *file, int line, int code, F 
     g_checks++;
     try {
         body();
-        fail_at(file, line, std::string("expected ") + chio_err_name(code) + ", nothing thrown");
+        fail_at(file, line, std::string("expected ") + chio_errno_name(code) + ", nothing thrown");
     } catch (const chio::error &e) {
         if (e.code() != code)
             fail_at(file, line,
-                    std::string("expected ") + chio_err_name(code) + ", got " + e.what());
-        else if (std::string(e.name()) != chio_err_name(code) || e.message().empty())
+                    std::string("expected ") + chio_errno_name(code) + ", got " + e.what());
+        else if (std::string(e.name()) != chio_errno_name(code) || e.message().empty())
             fail_at(file, line, std::string("bad error fields: ") + e.what());
     } catch (const std::exception &e) {
         fail_at(file, line, std::string("expected chio::error, got std::exception: ") + e.what());
@@ -285,7 +286,7 @@ void test_pipeline()
     } catch (const chio::error &e) {
         CHECK(e.code() == CHIO_ENOSESSION);
         CHECK_EQ(std::string(e.name()), std::string("CHIO_ENOSESSION"));
-        CHECK_EQ(std::string(chio_error_code_name(e.code())), std::string("unknown_session"));
+        CHECK_EQ(std::string(chio_errno_reason(e.code())), std::string("unknown_session"));
         CHECK(std::string(e.what()).find("CHIO_ENOSESSION") == 0);
     }
     bad.session_id = sid;

@@ -31,10 +31,17 @@ extern "C" {
 
 typedef struct chio_capability chio_capability;
 
+/* XX(NAME, "name"), in enum order from 0: VALID (issued_at <= now <
+ * expires_at), NOT_YET_VALID (now < issued_at), EXPIRED (now >= expires_at). */
+#define CHIO_TIME_STATUS_MAP(XX)       \
+    XX(VALID, "valid")                 \
+    XX(NOT_YET_VALID, "not_yet_valid") \
+    XX(EXPIRED, "expired")
+
 typedef enum chio_time_status {
-    CHIO_TIME_VALID = 0,     /* issued_at <= now < expires_at */
-    CHIO_TIME_NOT_YET_VALID, /* now < issued_at */
-    CHIO_TIME_EXPIRED        /* now >= expires_at */
+#define CHIO__TIME_STATUS_ENUM(name, str) CHIO_TIME_##name,
+    CHIO_TIME_STATUS_MAP(CHIO__TIME_STATUS_ENUM)
+#undef CHIO__TIME_STATUS_ENUM
 } chio_time_status;
 
 /* "valid", "not_yet_valid", "expired"; NULL outside the enum. */
@@ -109,6 +116,7 @@ typedef struct chio_capability_report {
     long chain_error_link;            /* index of the first bad link, or -1 */
     int issuer_trusted;               /* issuer is in the caller's trusted list */
     int ok;                           /* all of the above hold, issuer trusted */
+    void *reserved[4];                /* written as zeros (abi.h rule 2) */
 } chio_capability_report;
 
 /*

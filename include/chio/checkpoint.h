@@ -72,7 +72,8 @@ CHIO_EXTERN int chio_checkpoint_sign(const struct chio_keypair *kp, uint64_t che
 
 /* An inclusion proof of one receipt in one checkpoint (spec's JSON shape:
  * {"checkpoint_seq","receipt_seq","leaf_index","merkle_root",
- *  "proof":{"tree_size","leaf_index","audit_path":["0x..",..]}}). */
+ *  "proof":{"tree_size","leaf_index","audit_path":["0x..",..]}}).
+ * Layout frozen (abi.h rule 5). */
 typedef struct chio_inclusion_proof {
     uint64_t checkpoint_seq;
     uint64_t receipt_seq;

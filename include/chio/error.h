@@ -4,7 +4,7 @@
  *
  * Every fallible function returns int: 0 on success or one negative CHIO_E*
  * code. The whole table lives in CHIO_ERRNO_MAP below (libuv's UV_ERRNO_MAP
- * idea): the enum, chio_strerror() and chio_err_name() are generated from it,
+ * idea): the enum, chio_strerror() and chio_errno_name() are generated from it,
  * so a code and its text can never drift apart. Numbers are part of the ABI
  * and never change; new codes are appended with new numbers.
  *
@@ -94,7 +94,7 @@ typedef enum chio_errno {
  *
  * Caller-allocated; fill it with chio_error_init() (or zero it) before use.
  * Libraries write to it only on failure. `message` is always NUL-terminated.
- * The layout is part of the ABI.
+ * The layout is part of the ABI and frozen (abi.h rule 5).
  */
 typedef struct chio_error {
     int code;          /* 0 or a CHIO_E* code */
@@ -111,7 +111,7 @@ typedef struct chio_error {
 CHIO_EXTERN void chio_error_init(chio_error *err);
 
 /*
- * chio_strerror - static English text for a result code.
+ * chio_strerror - static English text for a result code, for people.
  *
  * Returns: a string for every code in CHIO_ERRNO_MAP, "success" for 0 and
  * "unknown error" otherwise. Ownership: static, never freed.
@@ -120,12 +120,35 @@ CHIO_EXTERN void chio_error_init(chio_error *err);
 CHIO_EXTERN const char *chio_strerror(int code);
 
 /*
- * chio_err_name - the symbolic name of a result code ("CHIO_EJSON_DEPTH").
+ * chio_errno_name - the symbolic name of a result code ("CHIO_EJSON_DEPTH"),
+ * for logs and programs: stable across releases.
  *
- * Returns: a static string; "CHIO_OK" for 0 and "CHIO_EUNKNOWN" otherwise.
+ * Returns: a static string; "CHIO_OK" for 0 and "CHIO_EUNKNOWN" for a value
+ * that is no code. Ownership: static. Thread-safety: safe from any thread.
+ */
+CHIO_EXTERN const char *chio_errno_name(int code);
+
+/*
+ * chio_errno_reason - the reporting class of a result code, in snake_case:
+ * what scenario reports and chio_kernel_unreceipted_errors() use for an
+ * evaluation that ended in an error without a receipt.
+ *
+ * Returns: "unknown_session" (CHIO_ENOSESSION), "session_draining",
+ * "session_closed", "kernel_drained" (CHIO_EDRAINED),
+ * "web3_evidence_required" (CHIO_EWEB3), "unknown_capability" (CHIO_ENOCAP),
+ * "session_active", "would_deadlock" (CHIO_EDEADLK), "kernel_serving",
+ * "duplicate", "limit_reached" (CHIO_ELIMIT), "cancelled", "denied",
+ * "stream_limit", "not_handled" (CHIO_ENOTMINE), "store_failure"
+ * (CHIO_ESTORE, CHIO_EFAILED, CHIO_EBUSY, CHIO_ECORRUPT),
+ * "invalid_arguments" (CHIO_EINVAL, CHIO_ETOOBIG, the CHIO_EJSON_* codes),
+ * "internal_error" for every other code and for values that are no code;
+ * "none" for 0. Every code's class is listed in one table (core/codes.c).
  * Ownership: static. Thread-safety: safe from any thread.
  */
-CHIO_EXTERN const char *chio_err_name(int code);
+CHIO_EXTERN const char *chio_errno_reason(int code);
+
+/* Deprecated name of chio_errno_name() (same result). */
+CHIO_EXTERN const char *chio_err_name(int code) CHIO_DEPRECATED("use chio_errno_name");
 
 /*
  * chio_free - release memory that libchio handed to the caller

@@ -63,36 +63,23 @@ extern "C" {
     XX(ARGUMENTS_REJECTED, "arguments_rejected")                       \
     XX(INVALID_REQUEST, "invalid_request")
 
+/* New codes are appended; there is no count member (abi.h). */
 typedef enum chio_code {
 #define CHIO__CODE_ENUM(name, str) CHIO_CODE_##name,
     CHIO_CODE_MAP(CHIO__CODE_ENUM)
 #undef CHIO__CODE_ENUM
-        CHIO_CODE__COUNT
 } chio_code;
 
 /* The code's string ("budget_exhausted"); NULL outside the enum. Static. */
 CHIO_EXTERN const char *chio_code_name(chio_code code);
 
-/*
- * chio_error_code_name - the scenario/reporting name of an evaluation
- * error that produced no receipt: "unknown_session", "session_draining",
- * "session_closed", "kernel_drained", "web3_evidence_required",
- * "invalid_arguments", "unknown_capability" (CHIO_ENOCAP; evaluation no
- * longer returns it, it signs an unknown_capability deny instead),
- * "store_failure"; for the other codes the calls in this header return:
- * "session_active" (CHIO_ESESSION_ACTIVE, chio_kernel_close_session() with
- * requests in flight), "would_deadlock" (CHIO_EDEADLK), "kernel_serving"
- * (CHIO_ESERVING), "duplicate" (CHIO_EDUPLICATE), "limit_reached"
- * (CHIO_ELIMIT), "cancelled" (CHIO_ECANCELLED), "denied" (CHIO_EDENIED),
- * "stream_limit" (CHIO_ESTREAM_LIMIT), "not_handled" (CHIO_ENOTMINE); and
- * "internal_error" for anything else (out of memory). Static string.
- */
-CHIO_EXTERN const char *chio_error_code_name(int rc);
+/* Deprecated name of chio_errno_reason() (error.h; same result). */
+CHIO_EXTERN const char *chio_error_code_name(int rc) CHIO_DEPRECATED("use chio_errno_reason");
 
 /*
  * chio_kernel_unreceipted_errors - how many evaluations (tool calls,
  * resource reads, prompt gets, sync and async) ended in an error with no
- * receipt, for one @reason (a chio_error_code_name() string:
+ * receipt, for one @reason (a chio_errno_reason() string:
  * "invalid_arguments", "unknown_session", "session_draining",
  * "session_closed", "kernel_drained", "web3_evidence_required",
  * "store_failure", "internal_error") or for all of them (@reason NULL).
@@ -150,13 +137,15 @@ typedef struct chio_tool_server {
     int (*invoke_stream)(void *user, chio_tool_ctx *ctx, const char *tool,
                          const char *arguments_json, size_t arguments_len, chio_output *out_result);
     void *user;
+    void *reserved[4]; /* zero (abi.h rule 1): registration fails with CHIO_EINVAL otherwise */
 } chio_tool_server;
 
 /*
  * chio_kernel_register_tool_server - add a tool server.
  * Returns: 0; CHIO_ESERVING (a session was opened already); CHIO_EDUPLICATE
  * (a server with this id is registered: server ids are unique); CHIO_EINVAL
- * (NULL or empty id, no invoke, a NULL or non-UTF-8 tool name); CHIO_ENOMEM.
+ * (NULL or empty id, no invoke, a NULL or non-UTF-8 tool name, a non-zero
+ * reserved byte); CHIO_ENOMEM.
  * Ownership: @server and its strings are copied; @server->user is borrowed
  * until chio_kernel_free(). Thread-safety: build phase, one thread.
  */
@@ -243,6 +232,7 @@ typedef struct chio_resource_provider {
     int (*list)(void *user, chio_output *out);
     int (*read)(void *user, const char *uri, chio_output *out);
     void *user;
+    void *reserved[4]; /* zero (abi.h rule 1) */
 } chio_resource_provider;
 
 /*
@@ -256,11 +246,12 @@ typedef struct chio_prompt_provider {
     int (*get)(void *user, const char *name, const char *arguments_json, size_t arguments_len,
                chio_output *out);
     void *user;
+    void *reserved[4]; /* zero (abi.h rule 1) */
 } chio_prompt_provider;
 
 /* Register a provider; same rules and results as
  * chio_kernel_register_tool_server() (ids unique per kind; read/get
- * required). */
+ * required; reserved zero). */
 CHIO_EXTERN int chio_kernel_register_resource_provider(chio_kernel *k,
                                                        const chio_resource_provider *p,
                                                        chio_error *err);
@@ -271,7 +262,8 @@ CHIO_EXTERN int chio_kernel_register_prompt_provider(chio_kernel *k, const chio_
 
 typedef enum chio_guard_verdict { CHIO_GUARD_PASS = 0, CHIO_GUARD_DENY = 1 } chio_guard_verdict;
 
-/* What a guard sees. Everything is owned by the kernel, valid during the call. */
+/* What a guard sees. Everything is owned by the kernel, valid during the
+ * call; fields may be appended (abi.h rule 4). */
 typedef struct chio_guard_input {
     const char *session_id;
     const char *request_id;
@@ -374,11 +366,17 @@ CHIO_EXTERN int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id
 
 #define CHIO_SESSION_ID_LEN 27 /* "sess-" + 22 base64url characters */
 
+/* XX(NAME, "name"): the session states, in enum order from 0. */
+#define CHIO_SESSION_STATE_MAP(XX)   \
+    XX(INITIALIZING, "initializing") \
+    XX(READY, "ready")               \
+    XX(DRAINING, "draining")         \
+    XX(CLOSED, "closed")
+
 typedef enum chio_session_state {
-    CHIO_SESSION_INITIALIZING = 0,
-    CHIO_SESSION_READY,
-    CHIO_SESSION_DRAINING,
-    CHIO_SESSION_CLOSED
+#define CHIO__SESSION_STATE_ENUM(name, str) CHIO_SESSION_##name,
+    CHIO_SESSION_STATE_MAP(CHIO__SESSION_STATE_ENUM)
+#undef CHIO__SESSION_STATE_ENUM
 } chio_session_state;
 
 /* "initializing", "ready", "draining", "closed"; NULL outside the enum. */
@@ -428,7 +426,9 @@ CHIO_EXTERN int chio_kernel_session_state(chio_kernel *k, const char *session_id
 
 /* ---- evaluation --------------------------------------------------------------------- */
 
-/* One tool call. Strings are borrowed for the duration of the call. */
+/* One tool call. Strings are borrowed for the duration of the call. Zero
+ * it before setting fields (abi.h rule 1): a non-zero reserved byte makes
+ * the evaluation fail with CHIO_EINVAL. */
 typedef struct chio_call {
     const char *session_id;
     const char *request_id;    /* NULL: the kernel generates a UUIDv7 */
@@ -437,11 +437,13 @@ typedef struct chio_call {
     const char *tool_name;
     const char *arguments_json; /* NULL: {} */
     size_t arguments_len;
+    void *reserved[4]; /* zero */
 } chio_call;
 
 /*
  * The answer. Caller-allocated; zero it or chio_response_init() it, and
- * release it with chio_response_destroy().
+ * release it with chio_response_destroy(). The library writes every byte,
+ * the reserved tail as zeros (abi.h rule 2).
  */
 typedef struct chio_response {
     chio_verdict verdict; /* CHIO_VERDICT_ALLOW, _DENY, _INCOMPLETE or _CANCELLED */
@@ -453,6 +455,7 @@ typedef struct chio_response {
     chio_receipt *receipt;   /* the signed, committed receipt */
     chio_receipt **children; /* child receipts of nested requests, in order */
     size_t nchildren;
+    void *reserved[4]; /* zero; later fields come from here */
 } chio_response;
 
 CHIO_EXTERN void chio_response_init(chio_response *r);
@@ -473,7 +476,8 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * binds the SHA-256 of the raw text as
  * metadata.redaction.original_parameter_hash) (arguments_rejected). The
  * same cap holds for prompt arguments. Errors, with no receipt (only what
- * cannot be put in one): CHIO_EINVAL (NULL or non-UTF-8 strings); CHIO_ENOSESSION;
+ * cannot be put in one): CHIO_EINVAL (NULL or non-UTF-8 strings, non-zero
+ * reserved bytes in @call or the options); CHIO_ENOSESSION;
  * CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED; CHIO_EDRAINED;
  * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
  * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
@@ -498,7 +502,7 @@ typedef struct chio_call_options {
     /* Cancel by itself this many milliseconds after the call started
      * (monotonic clock); 0 = no timeout. */
     uint64_t timeout_ms;
-    void *reserved[4]; /* zero */
+    void *reserved[4]; /* zero (abi.h rule 1): CHIO_EINVAL otherwise */
 } chio_call_options;
 
 /*

@@ -9,6 +9,8 @@
 #ifndef CHIO_EXPORT_H
 #define CHIO_EXPORT_H
 
+#include "chio/abi.h"
+
 #if defined(__GNUC__) || defined(__clang__)
 #define CHIO_EXTERN __attribute__((visibility("default")))
 #else

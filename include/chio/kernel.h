@@ -70,7 +70,8 @@ typedef enum chio_durability {
                                  process, not of the machine */
 } chio_durability;
 
-/* Retention (upstream retention_config). enabled = 0 keeps receipts forever. */
+/* Retention (upstream retention_config). enabled = 0 keeps receipts forever.
+ * Frozen layout (abi.h rule 5): it sits inside chio_kernel_config. */
 typedef struct chio_retention_config {
     int enabled;
     uint32_t retention_days;  /* CHIO_DEFAULT_RETENTION_DAYS */
@@ -100,7 +101,8 @@ typedef uint64_t (*chio_clock_fn)(void *ctx);
  * Kernel configuration: every field of upstream's KernelConfig plus
  * libchio's knobs. Caller-allocated; fill with chio_kernel_config_init()
  * and then set what you need. Strings and arrays are copied by
- * chio_kernel_new(); the keypair is taken over.
+ * chio_kernel_new(); the keypair is taken over. Reserved fields must stay
+ * zero (abi.h rule 1; CHIO_ECONFIG otherwise).
  */
 typedef struct chio_kernel_config {
     /* --- upstream KernelConfig --- */
@@ -285,11 +287,13 @@ typedef struct chio_kernel_metrics {
     uint64_t last_seq;          /* highest committed sequence number */
     uint64_t last_checkpoint_seq;
     uint32_t signer_threads_running;
-    int failed;   /* failed closed */
-    int draining; /* drain started */
+    int failed;           /* failed closed */
+    int draining;         /* drain started */
+    uint64_t reserved[8]; /* written as zeros; later counters come from here */
 } chio_kernel_metrics;
 
-/* Snapshot of the counters; safe from any thread at any time. */
+/* Snapshot of the counters; safe from any thread at any time. Writes every
+ * byte of @out (abi.h rule 2). Returns 0 or CHIO_EINVAL (NULL). */
 CHIO_EXTERN int chio_kernel_metrics_get(const chio_kernel *k, chio_kernel_metrics *out);
 
 /*

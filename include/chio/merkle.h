@@ -36,7 +36,7 @@ CHIO_EXTERN int chio_merkle_node_hash(const uint8_t left[32], const uint8_t righ
  */
 CHIO_EXTERN int chio_merkle_root(const uint8_t *leaf_hashes, size_t n, uint8_t root[32]);
 
-/* An inclusion proof; caller-allocated, layout part of the ABI. The audit
+/* An inclusion proof; caller-allocated, layout frozen (abi.h rule 5). The audit
  * path lists sibling hashes from the leaf level upward; levels where the
  * node was carried up contribute nothing. */
 typedef struct chio_merkle_proof {

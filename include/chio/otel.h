@@ -36,6 +36,7 @@ extern "C" {
 
 #define CHIO_SPAN_NAME_TOOL_CALL "gen_ai.tool.call"
 
+/* Frozen (abi.h rule 5): spans carry arrays of these. */
 typedef struct chio_span_attr {
     const char *key;
     const char *value; /* every attribute is a string */
@@ -48,7 +49,7 @@ typedef enum chio_span_status {
 } chio_span_status;
 
 /* One finished span. Everything is owned by the kernel and valid only
- * during the exporter call. */
+ * during the exporter call; fields may be appended (abi.h rule 4). */
 typedef struct chio_span {
     const char *name;
     char trace_id[33]; /* 32 lowercase hex digits */

@@ -27,54 +27,90 @@
 extern "C" {
 #endif
 
+/*
+ * The receipt's enums and their wire names, one X-macro each: XX(NAME,
+ * "wire name") in enum order. The enum, the chio_*_name() functions and
+ * the parser's tables are all generated from these. Values count from 0,
+ * except chio_observation_outcome and chio_verdict, whose 0 (NONE, the
+ * field or decision is absent) has no wire name and comes first.
+ */
+#define CHIO_RECEIPT_KIND_MAP(XX)              \
+    XX(MEDIATED_DECISION, "mediated_decision") \
+    XX(TRACE_OBSERVATION, "trace_observation") \
+    XX(ADVISORY_EVALUATION, "advisory_evaluation")
+#define CHIO_BOUNDARY_CLASS_MAP(XX)    \
+    XX(PREVENT, "prevent")             \
+    XX(DETECT_ONLY, "detect_only")     \
+    XX(ADVISORY_ONLY, "advisory_only") \
+    XX(CANNOT_SEE, "cannot_see") /* parsed, never signable */
+#define CHIO_OBSERVATION_OUTCOME_MAP(XX) \
+    XX(OBSERVED, "observed")             \
+    XX(EVALUATED, "evaluated")           \
+    XX(DROPPED, "dropped")
+#define CHIO_TOOL_ORIGIN_MAP(XX)                                           \
+    XX(CALLER_EXECUTED, "caller_executed")                                 \
+    XX(HOST_EXECUTED_PROVIDER_REPORTED, "host_executed_provider_reported") \
+    XX(HOST_EXECUTED_UNMEDIATED, "host_executed_unmediated")
+#define CHIO_REDACTION_MODE_MAP(XX) \
+    XX(NONE, "none")                \
+    XX(SUMMARY, "summary")          \
+    XX(REDACTED, "redacted")
+#define CHIO_TRUST_LEVEL_MAP(XX) \
+    XX(MEDIATED, "mediated")     \
+    XX(VERIFIED, "verified")     \
+    XX(ADVISORY, "advisory")
+#define CHIO_VERDICT_MAP(XX)   \
+    XX(ALLOW, "allow")         \
+    XX(DENY, "deny")           \
+    XX(CANCELLED, "cancelled") \
+    XX(INCOMPLETE, "incomplete")
+
 typedef enum chio_receipt_kind {
-    CHIO_KIND_MEDIATED_DECISION = 0,
-    CHIO_KIND_TRACE_OBSERVATION,
-    CHIO_KIND_ADVISORY_EVALUATION
+#define CHIO__KIND_ENUM(name, str) CHIO_KIND_##name,
+    CHIO_RECEIPT_KIND_MAP(CHIO__KIND_ENUM)
+#undef CHIO__KIND_ENUM
 } chio_receipt_kind;
 
 typedef enum chio_boundary_class {
-    CHIO_BOUNDARY_PREVENT = 0,
-    CHIO_BOUNDARY_DETECT_ONLY,
-    CHIO_BOUNDARY_ADVISORY_ONLY,
-    CHIO_BOUNDARY_CANNOT_SEE /* parsed, never signable */
+#define CHIO__BOUNDARY_ENUM(name, str) CHIO_BOUNDARY_##name,
+    CHIO_BOUNDARY_CLASS_MAP(CHIO__BOUNDARY_ENUM)
+#undef CHIO__BOUNDARY_ENUM
 } chio_boundary_class;
 
 typedef enum chio_observation_outcome {
     CHIO_OUTCOME_NONE = 0, /* field absent */
-    CHIO_OUTCOME_OBSERVED,
-    CHIO_OUTCOME_EVALUATED,
-    CHIO_OUTCOME_DROPPED
+#define CHIO__OUTCOME_ENUM(name, str) CHIO_OUTCOME_##name,
+    CHIO_OBSERVATION_OUTCOME_MAP(CHIO__OUTCOME_ENUM)
+#undef CHIO__OUTCOME_ENUM
 } chio_observation_outcome;
 
 typedef enum chio_tool_origin {
-    CHIO_ORIGIN_CALLER_EXECUTED = 0,
-    CHIO_ORIGIN_HOST_EXECUTED_PROVIDER_REPORTED,
-    CHIO_ORIGIN_HOST_EXECUTED_UNMEDIATED
+#define CHIO__ORIGIN_ENUM(name, str) CHIO_ORIGIN_##name,
+    CHIO_TOOL_ORIGIN_MAP(CHIO__ORIGIN_ENUM)
+#undef CHIO__ORIGIN_ENUM
 } chio_tool_origin;
 
 typedef enum chio_redaction_mode {
-    CHIO_REDACTION_NONE = 0,
-    CHIO_REDACTION_SUMMARY,
-    CHIO_REDACTION_REDACTED
+#define CHIO__REDACTION_ENUM(name, str) CHIO_REDACTION_##name,
+    CHIO_REDACTION_MODE_MAP(CHIO__REDACTION_ENUM)
+#undef CHIO__REDACTION_ENUM
 } chio_redaction_mode;
 
 typedef enum chio_trust_level {
-    CHIO_TRUST_MEDIATED = 0,
-    CHIO_TRUST_VERIFIED,
-    CHIO_TRUST_ADVISORY
+#define CHIO__TRUST_ENUM(name, str) CHIO_TRUST_##name,
+    CHIO_TRUST_LEVEL_MAP(CHIO__TRUST_ENUM)
+#undef CHIO__TRUST_ENUM
 } chio_trust_level;
 
 typedef enum chio_verdict {
     CHIO_VERDICT_NONE = 0, /* no decision (observations) */
-    CHIO_VERDICT_ALLOW,
-    CHIO_VERDICT_DENY,
-    CHIO_VERDICT_CANCELLED,
-    CHIO_VERDICT_INCOMPLETE
+#define CHIO__VERDICT_ENUM(name, str) CHIO_VERDICT_##name,
+    CHIO_VERDICT_MAP(CHIO__VERDICT_ENUM)
+#undef CHIO__VERDICT_ENUM
 } chio_verdict;
 
 /* Wire names ("mediated_decision", "deny", ...). Static strings; NULL for
- * values outside the enum. */
+ * values outside the enum; "none" for CHIO_OUTCOME_NONE and CHIO_VERDICT_NONE. */
 CHIO_EXTERN const char *chio_receipt_kind_name(chio_receipt_kind k);
 CHIO_EXTERN const char *chio_boundary_class_name(chio_boundary_class b);
 CHIO_EXTERN const char *chio_observation_outcome_name(chio_observation_outcome o);
@@ -226,6 +262,8 @@ CHIO_EXTERN const chio_json *chio_receipt_root(const chio_receipt *r);
 /*
  * Verification report; the fields mirror chio's ReceiptVerification.
  * String members are static or owned by the receipt that was verified.
+ * chio_receipt_verify() writes every byte, the reserved tail as zeros
+ * (abi.h rule 2).
  */
 typedef struct chio_receipt_report {
     int signature_valid;      /* semantic rules + id + Ed25519 under kernel_key */
@@ -243,6 +281,7 @@ typedef struct chio_receipt_report {
                            Advisory or Invalid */
     const char *id;
     char signer_key_hex[CHIO_PUBKEY_HEX_LEN + 1];
+    void *reserved[4]; /* zeros; later fields come from here */
 } chio_receipt_report;
 
 /*

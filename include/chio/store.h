@@ -91,6 +91,7 @@ typedef struct chio_archive_report {
     uint64_t receipts_moved, checkpoints_moved;
     uint64_t first_seq, last_seq;                 /* the moved range; 0 when nothing moved */
     uint64_t live_bytes_before, live_bytes_after; /* stored receipt + checkpoint bytes */
+    uint64_t reserved[4];                         /* written as zeros (abi.h rule 2) */
 } chio_archive_report;
 
 /*
@@ -118,6 +119,7 @@ CHIO_EXTERN int chio_store_archive(chio_store *live, const char *archive_path, u
 
 /* ---- auditing a stored log ------------------------------------------------------ */
 
+/* Frozen (abi.h rule 5); chio_store_audit_v2 is its successor. */
 typedef struct chio_store_audit {
     uint64_t receipts; /* receipts read */
     uint64_t first_seq, last_seq;
@@ -160,6 +162,7 @@ typedef enum chio_store_pin {
     CHIO_STORE_PIN_FLAG      /* the caller's trusted keys */
 } chio_store_pin;
 
+/* Size-versioned (abi.h rule 3). */
 typedef struct chio_store_audit_v2 {
     uint32_t size; /* set by the caller: sizeof(chio_store_audit_v2) */
     uint32_t reserved0;

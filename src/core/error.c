@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/error.c - result-code names and texts (generated from CHIO_ERRNO_MAP)
- * and the helpers that fill a caller's chio_error record. Calls nothing above
- * the C library. No shared state.
+ * core/error.c - result-code names and texts (generated from CHIO_ERRNO_MAP;
+ * the reporting classes, chio_errno_reason(), are in kernel/codes.c) and the
+ * helpers that fill a caller's chio_error record. Calls nothing above the C
+ * library. No shared state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ const char *chio_strerror(int code)
     }
 }
 
-const char *chio_err_name(int code)
+const char *chio_errno_name(int code)
 {
     switch (code) {
     case CHIO_OK:
@@ -39,6 +40,12 @@ const char *chio_err_name(int code)
     default:
         return "CHIO_EUNKNOWN";
     }
+}
+
+/* The deprecated name stays exported for programs linked against it. */
+const char *chio_err_name(int code)
+{
+    return chio_errno_name(code);
 }
 
 void chio_error_init(chio_error *err)

@@ -30,6 +30,10 @@
 
 /* ---- error records ------------------------------------------------------ */
 
+/* 1 when the @n bytes at @p are all zero: the reserved tails of the
+ * public input structs (chio/abi.h rule 1). core/abi.c. */
+int chio__all_zero(const void *p, size_t n);
+
 /* Fill @err (may be NULL) with @code, @offset and a formatted message, and
  * return @code so callers can write `return chio__fail(err, ...)`. */
 int chio__fail(chio_error *err, int code, size_t offset, const char *fmt, ...) CHIO__PRINTF(4, 5);

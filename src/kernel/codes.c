@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kernel/codes.c - names: of decision codes (chio_code_name()) and of the
- * errors an evaluation can end with (chio_error_code_name()); the counters
+ * kernel/codes.c - names: of decision codes (chio_code_name()) and the
+ * reporting class of every result code (chio_errno_reason(), one X-macro
+ * table; chio_error_code_name() is its deprecated name); the counters
  * of evaluations that ended in an error without a receipt, by reason
  * (chio_kernel_unreceipted_errors(), metrics.c); and the once-per-kernel
  * check that the signing key's memory is locked. Counters are relaxed
@@ -13,73 +14,105 @@
 
 /* ---- codes ------------------------------------------------------------------------------ */
 
+#define CHIO__CODE_STR(name, str) str,
+static const char *const code_names[] = {CHIO_CODE_MAP(CHIO__CODE_STR)};
+#undef CHIO__CODE_STR
+/* The number of decision codes: private, the public enum has no count (abi.h). */
+#define CHIO__CODE_COUNT (sizeof(code_names) / sizeof(code_names[0]))
+
 const char *chio_code_name(chio_code code)
 {
-    static const char *const names[] = {
-#define CHIO__CODE_STR(name, str) str,
-        CHIO_CODE_MAP(CHIO__CODE_STR)
-#undef CHIO__CODE_STR
-    };
-
-    if ((int)code < 0 || code >= CHIO_CODE__COUNT)
+    if ((int)code < 0 || (size_t)code >= CHIO__CODE_COUNT)
         return NULL;
-    return names[code];
+    return code_names[code];
 }
 
-const char *chio_error_code_name(int rc)
+/*
+ * XX(NAME, "reason"): the reporting class of every code of CHIO_ERRNO_MAP,
+ * one row each (checked below: same count, no duplicate, every name a
+ * code). The comments say where a class comes from.
+ */
+#define CHIO__ERRNO_REASON_MAP(XX)                                              \
+    XX(EINVAL, "invalid_arguments")                                             \
+    XX(ENOMEM, "internal_error")                                                \
+    XX(EIO, "internal_error")                                                   \
+    XX(ECRYPTO, "internal_error")                                               \
+    XX(ETOOBIG, "invalid_arguments")                                            \
+    XX(ESEED_ODD, "internal_error")                                             \
+    XX(ESEED_NONHEX, "internal_error")                                          \
+    XX(ESEED_SPACE, "internal_error")                                           \
+    XX(ESEED_NEWLINE, "internal_error")                                         \
+    XX(ESEED_LENGTH, "internal_error")                                          \
+    XX(EHEX, "internal_error")                                                  \
+    XX(EKEY, "internal_error")                                                  \
+    XX(ESIGFORMAT, "internal_error")                                            \
+    XX(EBADSIG, "internal_error")                                               \
+    XX(EJSON_SYNTAX, "invalid_arguments")                                       \
+    XX(EJSON_TRUNCATED, "invalid_arguments")                                    \
+    XX(EJSON_UTF8, "invalid_arguments")                                         \
+    XX(EJSON_SURROGATE, "invalid_arguments")                                    \
+    XX(EJSON_DEPTH, "invalid_arguments")                                        \
+    XX(EJSON_DUPKEY, "invalid_arguments")                                       \
+    XX(EJSON_NULKEY, "invalid_arguments")                                       \
+    XX(EJSON_NUMBER, "invalid_arguments")                                       \
+    XX(EJSON_TRAILING, "invalid_arguments")                                     \
+    XX(EJSON_CONTROL, "invalid_arguments")                                      \
+    XX(EFORMAT, "internal_error")                                               \
+    XX(ESEMANTIC, "internal_error")                                             \
+    XX(EHASH, "internal_error")                                                 \
+    XX(ESCHEMA, "internal_error")                                               \
+    XX(EPROOF, "internal_error")                                                \
+    XX(ERANGE, "internal_error")                                                \
+    XX(EDRAINED, "kernel_drained")                                              \
+    XX(EAGAIN, "internal_error")                                                \
+    XX(EFAILED, "store_failure")                                                \
+    XX(ESTORE, "store_failure")                                                 \
+    XX(ECORRUPT, "store_failure")                                               \
+    XX(EBUSY, "store_failure")                                                  \
+    XX(ENOTFOUND, "internal_error")                                             \
+    XX(ESYS, "internal_error")                                                  \
+    XX(ECONFIG, "internal_error")                                               \
+    XX(ESERVING, "kernel_serving") /* registration after serving began */       \
+    XX(EDUPLICATE, "duplicate")    /* a name registered twice */                \
+    XX(ENOSESSION, "unknown_session")                                           \
+    XX(ESESSION_DRAINING, "session_draining")                                   \
+    XX(ESESSION_CLOSED, "session_closed")                                       \
+    XX(ESESSION_ACTIVE, "session_active") /* close with calls in flight */      \
+    XX(EWEB3, "web3_evidence_required")                                         \
+    XX(ENOCAP, "unknown_capability")                                            \
+    XX(EDENIED, "denied")             /* a nested request the kernel refused */ \
+    XX(ESTREAM_LIMIT, "stream_limit") /* emit_chunk past a stream limit */      \
+    XX(ENOTMINE, "not_handled")       /* a provider passing on a name */        \
+    XX(ECANCELLED, "cancelled")       /* tool context calls after cancel */     \
+    XX(ELIMIT, "limit_reached")       /* a configured bound (revocations) */    \
+    XX(EDEADLK, "would_deadlock")     /* a wait from the thread it waits for */
+
+#define CHIO__ONE(...) +1
+_Static_assert(0 CHIO__ERRNO_REASON_MAP(CHIO__ONE) == 0 CHIO_ERRNO_MAP(CHIO__ONE),
+               "every result code needs exactly one row in CHIO__ERRNO_REASON_MAP");
+#undef CHIO__ONE
+
+const char *chio_errno_reason(int rc)
 {
+    /* A switch: a duplicate row is a duplicate case (a compile error), a
+     * misspelt name an undeclared identifier. */
     switch (rc) {
-    case CHIO_ENOSESSION:
-        return "unknown_session";
-    case CHIO_ESESSION_DRAINING:
-        return "session_draining";
-    case CHIO_ESESSION_CLOSED:
-        return "session_closed";
-    case CHIO_EDRAINED:
-        return "kernel_drained";
-    case CHIO_EWEB3:
-        return "web3_evidence_required";
-    case CHIO_ENOCAP:
-        return "unknown_capability";
-    case CHIO_ESESSION_ACTIVE: /* chio_kernel_close_session() with calls in flight */
-        return "session_active";
-    case CHIO_EDEADLK: /* a wait from the thread it would wait for */
-        return "would_deadlock";
-    case CHIO_ESERVING: /* registration after serving began */
-        return "kernel_serving";
-    case CHIO_EDUPLICATE: /* a name registered twice */
-        return "duplicate";
-    case CHIO_ELIMIT: /* a configured bound (revocations) */
-        return "limit_reached";
-    case CHIO_ECANCELLED: /* tool context calls after cancellation */
-        return "cancelled";
-    case CHIO_EDENIED: /* a nested request the kernel refused */
-        return "denied";
-    case CHIO_ESTREAM_LIMIT: /* chio_tool_ctx_emit_chunk() past a stream limit */
-        return "stream_limit";
-    case CHIO_ENOTMINE: /* a provider passing on a name */
-        return "not_handled";
-    case CHIO_ESTORE:
-    case CHIO_EFAILED:
-    case CHIO_EBUSY:
-    case CHIO_ECORRUPT:
-        return "store_failure";
-    case CHIO_EINVAL:
-    case CHIO_EJSON_SYNTAX:
-    case CHIO_EJSON_TRUNCATED:
-    case CHIO_EJSON_UTF8:
-    case CHIO_EJSON_SURROGATE:
-    case CHIO_EJSON_DEPTH:
-    case CHIO_EJSON_DUPKEY:
-    case CHIO_EJSON_NULKEY:
-    case CHIO_EJSON_NUMBER:
-    case CHIO_EJSON_TRAILING:
-    case CHIO_EJSON_CONTROL:
-    case CHIO_ETOOBIG:
-        return "invalid_arguments";
-    default:
+    case CHIO_OK:
+        return "none";
+#define CHIO__REASON_CASE(name, reason) \
+    case CHIO_##name:                   \
+        return reason;
+        CHIO__ERRNO_REASON_MAP(CHIO__REASON_CASE)
+#undef CHIO__REASON_CASE
+    default: /* not a result code at all */
         return "internal_error";
     }
+}
+
+/* The deprecated name stays exported for programs linked against it. */
+const char *chio_error_code_name(int rc)
+{
+    return chio_errno_reason(rc);
 }
 
 /* ---- errors without a receipt ------------------------------------------------------------ */
@@ -93,7 +126,7 @@ static const char *const unreceipted_names[] = {
 /* Count an evaluation that ended in @rc with no receipt, by reason. */
 void chio__count_unreceipted(chio_kernel *k, int rc)
 {
-    const char *name = chio_error_code_name(rc);
+    const char *name = chio_errno_reason(rc);
     size_t i;
 
     for (i = 0; i < CHIO__UNRECEIPTED_N; i++)

@@ -88,6 +88,9 @@ static int prepare_tool(mreq *r, const chio_call *call, chio_error *err)
 
     if (call == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL call");
+    if (!chio__all_zero(call->reserved, sizeof(call->reserved)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_call.reserved must be zero (zero the struct before use)");
     if (call->server_id == NULL || call->tool_name == NULL ||
         !chio__utf8_valid(call->server_id, strlen(call->server_id)) ||
         !chio__utf8_valid(call->tool_name, strlen(call->tool_name)))
@@ -187,7 +190,7 @@ void chio__otel_report(chio_kernel *k, uint64_t start, const chio__session *s, c
     c.capability_id = cap_id;
     c.receipt_id = rc == 0 && resp->receipt ? chio_receipt_id(resp->receipt) : NULL;
     c.verdict = rc == 0 ? chio_verdict_name(resp->verdict) : "error";
-    c.code = rc == 0 ? chio_code_name(resp->code) : chio_error_code_name(rc);
+    c.code = rc == 0 ? chio_code_name(resp->code) : chio_errno_reason(rc);
     chio__otel_emit(k, &c);
 }
 #endif
@@ -212,6 +215,11 @@ int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call, const chio_ca
     memset(resp, 0, sizeof(*resp));
     if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
         return rc;
+    if (opts != NULL && !chio__all_zero(opts->reserved, sizeof(opts->reserved))) {
+        chio__count_unreceipted(k, CHIO_EINVAL);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_call_options.reserved must be zero");
+    }
     chio__mreq_init(&r, k);
     if (opts != NULL) {
         r.cancel = opts->cancel;

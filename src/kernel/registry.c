@@ -185,6 +185,9 @@ int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool_server *ser
         (server->ntools > 0 && server->tool_names == NULL))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "tool server needs a non-empty UTF-8 server_id and an invoke function");
+    if (!chio__all_zero(server->reserved, sizeof(server->reserved)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_tool_server.reserved must be zero");
     for (i = 0; i < server->ntools; i++)
         if (!valid_name(server->tool_names[i]))
             return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
@@ -277,6 +280,9 @@ int chio_kernel_register_resource_provider(chio_kernel *k, const chio_resource_p
 
     if (p == NULL || p->read == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "resource provider needs read()");
+    if (!chio__all_zero(p->reserved, sizeof(p->reserved)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_resource_provider.reserved must be zero");
     rc = add_provider(k, &k->med.resources, &k->med.nresources, p->provider_id, &r, err);
     if (rc != 0)
         return rc;
@@ -294,6 +300,9 @@ int chio_kernel_register_prompt_provider(chio_kernel *k, const chio_prompt_provi
 
     if (p == NULL || p->get == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "prompt provider needs get()");
+    if (!chio__all_zero(p->reserved, sizeof(p->reserved)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_prompt_provider.reserved must be zero");
     rc = add_provider(k, &k->med.prompts, &k->med.nprompts, p->provider_id, &r, err);
     if (rc != 0)
         return rc;

@@ -45,18 +45,11 @@
 
 const char *chio_session_state_name(chio_session_state s)
 {
-    switch (s) {
-    case CHIO_SESSION_INITIALIZING:
-        return "initializing";
-    case CHIO_SESSION_READY:
-        return "ready";
-    case CHIO_SESSION_DRAINING:
-        return "draining";
-    case CHIO_SESSION_CLOSED:
-        return "closed";
-    default:
-        return NULL;
-    }
+#define CHIO__SESSION_STATE_STR(name, str) str,
+    static const char *const names[] = {CHIO_SESSION_STATE_MAP(CHIO__SESSION_STATE_STR)};
+#undef CHIO__SESSION_STATE_STR
+
+    return (int)s >= 0 && (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
 }
 
 /* "sess-" + base64url (no padding) of 16 random bytes = 22 characters. */

@@ -60,16 +60,11 @@ struct chio_capability {
 
 const char *chio_time_status_name(chio_time_status s)
 {
-    switch (s) {
-    case CHIO_TIME_VALID:
-        return "valid";
-    case CHIO_TIME_NOT_YET_VALID:
-        return "not_yet_valid";
-    case CHIO_TIME_EXPIRED:
-        return "expired";
-    default:
-        return NULL;
-    }
+#define CHIO__TIME_STATUS_STR(name, str) str,
+    static const char *const names[] = {CHIO_TIME_STATUS_MAP(CHIO__TIME_STATUS_STR)};
+#undef CHIO__TIME_STATUS_STR
+
+    return (int)s >= 0 && (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
 }
 
 /* ---- parsing ------------------------------------------------------------------------ */

@@ -24,14 +24,15 @@
 
 #include "receipt_internal.h"
 
-const char *const kind_names[] = {"mediated_decision", "trace_observation", "advisory_evaluation"};
-const char *const boundary_names[] = {"prevent", "detect_only", "advisory_only", "cannot_see"};
-const char *const outcome_names[] = {"observed", "evaluated", "dropped"};
-const char *const origin_names[] = {"caller_executed", "host_executed_provider_reported",
-                                    "host_executed_unmediated"};
-const char *const redaction_names[] = {"none", "summary", "redacted"};
-const char *const trust_names[] = {"mediated", "verified", "advisory"};
-const char *const verdict_names[] = {"allow", "deny", "cancelled", "incomplete"};
+#define CHIO__WIRE(name, str) str,
+const char *const kind_names[] = {CHIO_RECEIPT_KIND_MAP(CHIO__WIRE)};
+const char *const boundary_names[] = {CHIO_BOUNDARY_CLASS_MAP(CHIO__WIRE)};
+const char *const outcome_names[] = {CHIO_OBSERVATION_OUTCOME_MAP(CHIO__WIRE)};
+const char *const origin_names[] = {CHIO_TOOL_ORIGIN_MAP(CHIO__WIRE)};
+const char *const redaction_names[] = {CHIO_REDACTION_MODE_MAP(CHIO__WIRE)};
+const char *const trust_names[] = {CHIO_TRUST_LEVEL_MAP(CHIO__WIRE)};
+const char *const verdict_names[] = {CHIO_VERDICT_MAP(CHIO__WIRE)};
+#undef CHIO__WIRE
 
 static const char *const top_fields[] = {"id",
                                          "timestamp",

@@ -17,21 +17,33 @@
 #define WHAT     "receipt"
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* Name tables, in enum order (defined in receipt.c). */
-#define kind_names      chio__receipt_kind_names
-#define boundary_names  chio__receipt_boundary_names
-#define outcome_names   chio__receipt_outcome_names
-#define origin_names    chio__receipt_origin_names
-#define redaction_names chio__receipt_redaction_names
-#define trust_names     chio__receipt_trust_names
-#define verdict_names   chio__receipt_verdict_names
-extern const char *const kind_names[3];
-extern const char *const boundary_names[4];
-extern const char *const outcome_names[3];
-extern const char *const origin_names[3];
-extern const char *const redaction_names[3];
-extern const char *const trust_names[3];
-extern const char *const verdict_names[4];
+/* Name tables, in enum order (defined in receipt.c from the X-macros of
+ * chio/receipt.h; outcome_names and verdict_names start at value 1). */
+#define kind_names                 chio__receipt_kind_names
+#define boundary_names             chio__receipt_boundary_names
+#define outcome_names              chio__receipt_outcome_names
+#define origin_names               chio__receipt_origin_names
+#define redaction_names            chio__receipt_redaction_names
+#define trust_names                chio__receipt_trust_names
+#define verdict_names              chio__receipt_verdict_names
+#define CHIO__COUNT_ONE(name, str) +1
+enum {
+    N_KIND = 0 CHIO_RECEIPT_KIND_MAP(CHIO__COUNT_ONE),
+    N_BOUNDARY = 0 CHIO_BOUNDARY_CLASS_MAP(CHIO__COUNT_ONE),
+    N_OUTCOME = 0 CHIO_OBSERVATION_OUTCOME_MAP(CHIO__COUNT_ONE),
+    N_ORIGIN = 0 CHIO_TOOL_ORIGIN_MAP(CHIO__COUNT_ONE),
+    N_REDACTION = 0 CHIO_REDACTION_MODE_MAP(CHIO__COUNT_ONE),
+    N_TRUST = 0 CHIO_TRUST_LEVEL_MAP(CHIO__COUNT_ONE),
+    N_VERDICT = 0 CHIO_VERDICT_MAP(CHIO__COUNT_ONE)
+};
+#undef CHIO__COUNT_ONE
+extern const char *const kind_names[N_KIND];
+extern const char *const boundary_names[N_BOUNDARY];
+extern const char *const outcome_names[N_OUTCOME];
+extern const char *const origin_names[N_ORIGIN];
+extern const char *const redaction_names[N_REDACTION];
+extern const char *const trust_names[N_TRUST];
+extern const char *const verdict_names[N_VERDICT];
 
 /* Typed view of a receipt's known fields; strings point into the document. */
 typedef struct receipt_view {

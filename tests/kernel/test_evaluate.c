@@ -1184,8 +1184,8 @@ static int greet_get(void *user, const char *name, const char *args, size_t len,
 Test(evaluate, resources_and_prompts_are_mediated)
 {
     chio_kernel *k = kernel_with(NULL, NULL);
-    chio_resource_provider rp = {"docs", docs_list, docs_read, NULL};
-    chio_prompt_provider pp = {"prompts", NULL, greet_get, NULL};
+    chio_resource_provider rp = {.provider_id = "docs", .list = docs_list, .read = docs_read};
+    chio_prompt_provider pp = {.provider_id = "prompts", .get = greet_get};
     char sid[CHIO_SESSION_ID_LEN + 1], *tok = token("cap-rp", ALL_SCOPE), *list;
     chio_response r;
     chio_error err;
@@ -1231,7 +1231,7 @@ Test(evaluate, resources_and_prompts_are_mediated)
 Test(evaluate, resource_nobody_has_is_not_found)
 {
     chio_kernel *k = kernel_with(NULL, NULL);
-    chio_resource_provider rp = {"docs", NULL, docs_read, NULL};
+    chio_resource_provider rp = {.provider_id = "docs", .read = docs_read};
     char sid[CHIO_SESSION_ID_LEN + 1];
     char *tok = token("cap-nf", "{\"resource_grants\":[{\"uri_pattern\":\"*\","
                                 "\"operations\":[\"read\"]}]}");

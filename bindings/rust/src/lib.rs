@@ -71,8 +71,8 @@ impl Error {
 
     /// An error with `code` and an explicit message.
     pub fn with_message(code: i32, message: impl Into<String>) -> Error {
-        // SAFETY: chio_err_name returns a static string for every int.
-        let name = unsafe { static_str(sys::chio_err_name(code)) };
+        // SAFETY: chio_errno_name returns a static string for every int.
+        let name = unsafe { static_str(sys::chio_errno_name(code)) };
         Error {
             code,
             name: name.to_owned(),
@@ -112,11 +112,11 @@ impl Error {
     }
 
     /// The scenario/reporting name of an evaluation error that produced no
-    /// receipt (`chio_error_code_name`): `"unknown_session"`,
+    /// receipt (`chio_errno_reason`): `"unknown_session"`,
     /// `"session_closed"`, `"kernel_drained"`, ... or `"internal_error"`.
     pub fn reporting_name(&self) -> &'static str {
         // SAFETY: static string for every int.
-        unsafe { static_str(sys::chio_error_code_name(self.code)) }
+        unsafe { static_str(sys::chio_errno_reason(self.code)) }
     }
 }
 
@@ -1959,6 +1959,7 @@ impl Kernel {
             invoke: Some(tool_trampoline),
             invoke_stream: None,
             user: owned.ptr,
+            reserved: [ptr::null_mut(); 4], // zero (chio/abi.h)
         };
         let mut err = new_err();
         // SAFETY: &mut self: build phase, no concurrent call. The struct and
@@ -2289,6 +2290,7 @@ impl Kernel {
                 .arguments_json
                 .map_or(ptr::null(), |a| a.as_ptr().cast()),
             arguments_len: call.arguments_json.map_or(0, str::len),
+            reserved: [ptr::null_mut(); 4], // zero (chio/abi.h)
         };
         let mut resp = RawResponse::new();
         let mut err = new_err();
