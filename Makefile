@@ -1,10 +1,16 @@
 # libchio build. `make` builds build/libchio.a, build/libchio.so (SONAME
-# libchio.so.$(MAJOR)) and build/chio; `make test` runs the Criterion suite;
+# libchio.so.$(SOVER)) and build/chio; `make test` runs the Criterion suite;
 # `make asan` runs it again under AddressSanitizer + UBSan in build-asan/.
 # Dependencies are found with pkg-config (see third_party/README.md).
 
 VERSION := $(shell sed -n 's/^\#define CHIO_VERSION_STRING "\(.*\)"/\1/p' include/chio/export.h)
 MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+MINOR   := $(word 2,$(subst ., ,$(VERSION)))
+# The SONAME's version: the major from 1.0 on; before 1.0 every minor
+# release may change the ABI (0.2.0 grew the public structs' reserved
+# tails), so it is major.minor and a program built against 0.1 never loads
+# 0.2 by accident.
+SOVER   := $(if $(filter 0,$(MAJOR)),$(MAJOR).$(MINOR),$(MAJOR))
 
 SHELL   := /bin/bash
 CC      ?= cc
@@ -99,10 +105,10 @@ $(STATIC): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(SHARED): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libchio.so.$(MAJOR) -Wl,--no-undefined $(LDFLAGS_ALL) \
+	$(CC) -shared -Wl,-soname,libchio.so.$(SOVER) -Wl,--no-undefined $(LDFLAGS_ALL) \
 	    -o $@ $^ $(DEP_LIBS)
-	ln -sf libchio.so.$(VERSION) $(BUILD)/libchio.so.$(MAJOR)
-	ln -sf libchio.so.$(MAJOR) $(BUILD)/libchio.so
+	ln -sf libchio.so.$(VERSION) $(BUILD)/libchio.so.$(SOVER)
+	ln -sf libchio.so.$(SOVER) $(BUILD)/libchio.so
 
 $(CLI): $(CLI_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(STATIC) $(DEP_LIBS)
@@ -146,8 +152,8 @@ install: all
 	install -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/chio/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libchio.a
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libchio.so.$(VERSION)
-	ln -sf libchio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libchio.so.$(MAJOR)
-	ln -sf libchio.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libchio.so
+	ln -sf libchio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libchio.so.$(SOVER)
+	ln -sf libchio.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libchio.so
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/chio
 	$(call write_pc,$(DESTDIR)$(PKGCONFIGDIR))
 
@@ -155,7 +161,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/chio/,$(notdir $(INSTALL_HEADERS)))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/chio 2>/dev/null
 	rm -f $(DESTDIR)$(LIBDIR)/libchio.a $(DESTDIR)$(LIBDIR)/libchio.so \
-	    $(DESTDIR)$(LIBDIR)/libchio.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libchio.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libchio.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libchio.so.$(VERSION) \
 	    $(DESTDIR)$(BINDIR)/chio $(DESTDIR)$(PKGCONFIGDIR)/chio.pc \
 	    $(DESTDIR)$(PKGCONFIGDIR)/chio-static.pc
 
@@ -168,8 +174,8 @@ STAGE := $(abspath $(BUILD)/stage)
 install-check: all
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local
-	test "$$(readlink $(STAGE)/usr/local/lib/libchio.so)" = libchio.so.$(MAJOR)
-	test "$$(readlink $(STAGE)/usr/local/lib/libchio.so.$(MAJOR))" = libchio.so.$(VERSION)
+	test "$$(readlink $(STAGE)/usr/local/lib/libchio.so)" = libchio.so.$(SOVER)
+	test "$$(readlink $(STAGE)/usr/local/lib/libchio.so.$(SOVER))" = libchio.so.$(VERSION)
 	./scripts/check-symbols.sh $(STAGE)/usr/local/lib/libchio.so.$(VERSION)
 	test "$$($(STAGE)/usr/local/bin/chio --version)" = "chio $(VERSION)"
 	test -f $(STAGE)/usr/local/include/chio/chio.hpp

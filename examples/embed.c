@@ -43,7 +43,7 @@ int main(void)
                       .arguments_json = "{\"path\":\"/a\"}",
                       .arguments_len = 13};
     if (chio_kernel_evaluate(k, &call, &resp, &err) != 0) /* an error: no receipt */
-        return fprintf(stderr, "%s: %s\n", chio_error_code_name(err.code), err.message), 1;
+        return fprintf(stderr, "%s: %s\n", chio_errno_reason(err.code), err.message), 1;
     printf("%s %s\n%s\n", chio_verdict_name(resp.verdict), chio_code_name(resp.code),
            chio_receipt_json(resp.receipt, NULL)); /* signed, committed before the return */
     chio_response_destroy(&resp);

@@ -275,7 +275,7 @@ static const char *error_code(int rc)
     case CHIO_ESESSION_ACTIVE:
         return "session_active";
     default:
-        return chio_error_code_name(rc);
+        return chio_errno_reason(rc);
     }
 }
 
@@ -1166,7 +1166,7 @@ static chio_keypair *read_signing_key(void)
     wipe_signing_key_env();
     if (rc != 0) {
         fprintf(stderr, "host-service: CHIO_SIGNING_KEY is malformed: %s (%s)\n", err.message,
-                chio_err_name(rc));
+                chio_errno_name(rc));
         exit(2);
     }
     /* Keep the seed out of swap (best effort: RLIMIT_MEMLOCK may forbid). */
@@ -1379,7 +1379,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (rc != 0) {
-        fprintf(stderr, "host-service: %s (%s)\n", err.message, chio_err_name(rc));
+        fprintf(stderr, "host-service: %s (%s)\n", err.message, chio_errno_name(rc));
         chio_kernel_free(svc.k);
         return 1;
     }

@@ -20,6 +20,11 @@ doc=${1:-docs/embedding.md}
 work=$root/build/docs-check
 version=$(sed -n 's/^#define CHIO_VERSION_STRING "\(.*\)"/\1/p' include/chio/export.h)
 major=${version%%.*}
+# The SONAME's version (Makefile SOVER): major.minor before 1.0.
+if [ "$major" = 0 ]; then
+    minor=${version#*.}
+    major=0.${minor%%.*}
+fi
 
 fail() {
     echo "check-docs: $*" >&2

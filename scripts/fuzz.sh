@@ -11,7 +11,7 @@
 # (space-separated subset, e.g. "fuzz_json fuzz_receipt"), CC (default
 # clang), FUZZ_ARGS (extra libFuzzer flags), FUZZ_CFLAGS (extra CFLAGS for
 # the library build; default keeps clang's -Wformat-nonliteral a warning, see
-# the README).
+# tests/fuzz/README.md).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

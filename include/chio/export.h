@@ -18,8 +18,8 @@
 #endif
 
 #define CHIO_VERSION_MAJOR  0
-#define CHIO_VERSION_MINOR  1
+#define CHIO_VERSION_MINOR  2
 #define CHIO_VERSION_PATCH  0
-#define CHIO_VERSION_STRING "0.1.0"
+#define CHIO_VERSION_STRING "0.2.0"
 
 #endif /* CHIO_EXPORT_H */

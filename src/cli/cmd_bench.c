@@ -644,7 +644,7 @@ int cmd_bench(int argc, char **argv)
                (unsigned long long)m.last_seq, (unsigned long long)m.checkpoints);
         if (errors > 0)
             printf("  errors         %llu (first: %s)\n", (unsigned long long)errors,
-                   chio_err_name(first_error));
+                   chio_errno_name(first_error));
     }
     free(cs);
     free(ts);

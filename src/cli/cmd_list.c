@@ -76,14 +76,17 @@ static void decision_code(const chio_receipt *r, char *out, size_t cap)
 {
     const chio_json *dec = chio_json_get(chio_receipt_root(r), "decision");
     const char *guard = chio_json_string(chio_json_get(dec, "guard"), NULL);
-    int i;
+#define CODE_STRING(name, str) str,
+    static const char *const codes[] = {CHIO_CODE_MAP(CODE_STRING)};
+#undef CODE_STRING
+    size_t i;
 
     if (guard == NULL || guard[0] == '\0') {
         snprintf(out, cap, "%s", chio_receipt_verdict(r) == CHIO_VERDICT_ALLOW ? "none" : "-");
         return;
     }
-    for (i = 0; i < CHIO_CODE__COUNT; i++)
-        if (strcmp(guard, chio_code_name((chio_code)i)) == 0) {
+    for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(guard, codes[i]) == 0) {
             snprintf(out, cap, "%s", guard);
             return;
         }

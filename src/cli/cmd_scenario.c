@@ -767,7 +767,7 @@ static void run_call(runner *r, size_t i, const chio_json *o)
     cli_buf_printf(&b, "{\"step\":%zu,\"op\":\"call\",", i);
     if (rc != 0) {
         cli_buf_puts(&b, "\"verdict\":\"error\",\"code\":");
-        cli_buf_json_string(&b, chio_error_code_name(rc));
+        cli_buf_json_string(&b, chio_errno_reason(rc));
         cli_buf_puts(&b, ",\"reason\":");
         cli_buf_json_string(&b, err.message[0] ? err.message : chio_strerror(rc));
     } else {

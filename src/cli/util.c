@@ -52,7 +52,7 @@ int cli_error(const char *cmd, const char *fmt, ...)
 int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *err)
 {
     const char *msg = err && err->message[0] ? err->message : chio_strerror(rc);
-    return cli_error(cmd, "%s: %s (%s)", what, msg, chio_err_name(rc));
+    return cli_error(cmd, "%s: %s (%s)", what, msg, chio_errno_name(rc));
 }
 
 cli_opt *cli_find(cli_opt *opts, size_t nopts, const char *name)
@@ -285,7 +285,7 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
     rc = chio_keypair_from_seed_hex(buf, n, &kp, &err);
     OPENSSL_cleanse(buf, sizeof(buf));
     if (rc != 0) {
-        cli_error(cmd, "seed file %s: %s (%s)", path, err.message, chio_err_name(rc));
+        cli_error(cmd, "seed file %s: %s (%s)", path, err.message, chio_errno_name(rc));
         return NULL;
     }
     return kp;
@@ -492,7 +492,7 @@ int cli_bad_document(const char *cmd, int rc, const chio_error *err, size_t line
     char where[32];
     cli_buf b = {0};
 
-    cli_buf_printf(&b, "{\"code\":\"%s\",\"error\":", chio_err_name(rc));
+    cli_buf_printf(&b, "{\"code\":\"%s\",\"error\":", chio_errno_name(rc));
     cli_buf_json_string(&b, err && err->message[0] ? err->message : chio_strerror(rc));
     cli_buf_printf(&b, ",\"line\":%zu,\"ok\":false}\n", line);
     if (!b.oom)

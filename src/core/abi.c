@@ -166,7 +166,7 @@ CHIO__AT(chio_kernel_config, log, 160);
 CHIO__AT(chio_kernel_config, log_ctx, 168);
 CHIO__AT(chio_kernel_config, log_level, 176);
 CHIO__AT(chio_kernel_config, lock_key_memory, 180);
-CHIO__AT(chio_kernel_config, reserved_int, 184);
+CHIO__AT(chio_kernel_config, signer_priority, 184);
 CHIO__AT(chio_kernel_config, max_argument_bytes, 192);
 CHIO__AT(chio_kernel_config, reserved, 200);
 

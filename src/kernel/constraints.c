@@ -6,7 +6,7 @@
  * member values and array items at any depth, each with its nearest object
  * key). Paths and hosts are read the way the tool will read them, through
  * core/normalize.c; whatever cannot be read unambiguously denies. Readings
- * (also in the README):
+ * (also in docs/spec-reading.md):
  *   path_prefix   the leaves that may be paths (chio__path_candidate: the
  *                 key names a path, or the value starts with / \ ~ . or
  *                 file:, or holds / \ %2f %5c %2e) must exist, and every

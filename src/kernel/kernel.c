@@ -437,7 +437,7 @@ static int start_locked(chio_kernel *k, chio_error *err)
         k->pending_leaves = NULL;
         k->npending = k->cap_pending = 0;
         chio__log(k, CHIO_LOG_ERROR, "kernel_start_failed", err ? err->message : NULL,
-                  "\"code\":\"%s\"", chio_err_name(rc));
+                  "\"code\":\"%s\"", chio_errno_name(rc));
         return rc;
     }
     if (k->retention.enabled) {

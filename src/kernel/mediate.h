@@ -193,7 +193,7 @@ int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const 
                            size_t args_canonical_len, char *reason, size_t cap);
 
 /* Reasons an evaluation can end with an error and no receipt: the names
- * of chio_error_code_name(), counted by codes.c (internal_error last,
+ * of chio_errno_reason(), counted by codes.c (internal_error last,
  * it takes anything else). */
 #define CHIO__UNRECEIPTED_MAP(XX) \
     XX(invalid_arguments)         \

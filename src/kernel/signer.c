@@ -170,7 +170,7 @@ static void fail_closed(chio_kernel *k, int rc, const chio_error *err)
     __atomic_add_fetch(&k->m_write_errors, 1, __ATOMIC_RELAXED);
     chio__log(k, CHIO_LOG_ERROR, "store_write_failed",
               err && err->message[0] ? err->message : chio_strerror(rc),
-              "\"code\":\"%s\",\"failed_closed\":true", chio_err_name(rc));
+              "\"code\":\"%s\",\"failed_closed\":true", chio_errno_name(rc));
 }
 
 /* ---- thread priority ----------------------------------------------------------------------

@@ -362,7 +362,7 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     if (chio_receipt_parse(json, len, &r, &perr) != 0) {
         char *q = quoted(perr.message);
         problem(a, "{\"problem\":\"unreadable_receipt\",\"seq\":%llu,\"code\":\"%s\",\"error\":%s}",
-                (unsigned long long)seq, chio_err_name(perr.code), q ? q : "\"\"");
+                (unsigned long long)seq, chio_errno_name(perr.code), q ? q : "\"\"");
         free(q);
         a->out->invalid++;
         check_chain(a, seq, json, len, 1);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/cli/test_bad_input_cli.c - the bad input matrix of the `chio`
- * command line (README "The chio command line": exit 0 ok, 1 a negative
+ * command line (docs/cli.md: exit 0 ok, 1 a negative
  * verification, 2 bad usage or bad input):
  *
  *   canon              malformed, truncated, too deep, oversized stdin: exit 2,

@@ -2,7 +2,7 @@
 /*
  * tests/kernel/test_bad_input.c - the bad input matrix of the library: one
  * table per entry point, every row an input with the result code the
- * headers (and README "How we read the spec") document for it.
+ * headers (and docs/spec-reading.md) document for it.
  *
  *   seeds          chio_keypair_from_seed_hex: each rejection rule, its code,
  *                  its order and its offset; the seed never in a message

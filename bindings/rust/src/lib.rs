@@ -2484,6 +2484,6 @@ mod tests {
 
     #[test]
     fn version_is_set() {
-        assert_eq!(version(), "0.1.0");
+        assert_eq!(version(), "0.2.0");
     }
 }

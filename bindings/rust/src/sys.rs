@@ -22,9 +22,9 @@ use std::os::raw::{c_char, c_int, c_long, c_void};
 // ---- export.h ------------------------------------------------------------------------------
 
 pub const CHIO_VERSION_MAJOR: u32 = 0;
-pub const CHIO_VERSION_MINOR: u32 = 1;
+pub const CHIO_VERSION_MINOR: u32 = 2;
 pub const CHIO_VERSION_PATCH: u32 = 0;
-pub const CHIO_VERSION_STRING: &str = "0.1.0";
+pub const CHIO_VERSION_STRING: &str = "0.2.0";
 
 // ---- error.h -------------------------------------------------------------------------------
 
