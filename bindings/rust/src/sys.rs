@@ -155,6 +155,12 @@ extern "C" {
         out: *mut *mut c_char,
         out_len: *mut usize,
     ) -> c_int;
+    pub fn chio_json_write_string(
+        s: *const c_char,
+        len: usize,
+        out: *mut *mut c_char,
+        out_len: *mut usize,
+    ) -> c_int;
     pub fn chio_json_canonicalize(
         text: *const c_char,
         len: usize,
