@@ -80,6 +80,26 @@ static chio_arena_block *arena_grow(chio_arena *a, size_t n)
     return b;
 }
 
+size_t chio__arena_first_cap(const chio_arena *a)
+{
+    const chio_arena_block *b = a->head;
+
+    while (b != NULL && b->next != NULL)
+        b = b->next; /* the first block is the last in the list */
+    return b != NULL ? b->cap : 0;
+}
+
+int chio__arena_reset_single(chio_arena *a, size_t max_cap)
+{
+    chio_arena_block *b = a->head;
+
+    if (b == NULL || b->next != NULL || !b->embedded || b->cap > max_cap)
+        return 0;
+    b->used = 0;
+    a->next_size = b->cap < ARENA_MIN_BLOCK ? ARENA_MIN_BLOCK : b->cap * 2;
+    return 1;
+}
+
 void *chio__arena_alloc(chio_arena *a, size_t n)
 {
     chio_arena_block *b = a->head;

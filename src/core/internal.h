@@ -81,6 +81,11 @@ size_t chio__arena_block_size(size_t cap);
 void chio__arena_init_embedded(chio_arena *a, void *mem, size_t cap);
 /* Copy @len bytes and add a NUL. */
 char *chio__arena_strndup(chio_arena *a, const char *s, size_t len);
+/* Capacity of the arena's first block (0 when it has none). */
+size_t chio__arena_first_cap(const chio_arena *a);
+/* Empty an arena that is one embedded block of at most @max_cap bytes, for
+ * reuse; 0 (and nothing changed) otherwise. */
+int chio__arena_reset_single(chio_arena *a, size_t max_cap);
 
 /* ---- JSON nodes ------------------------------------------------------------ */
 
@@ -122,6 +127,16 @@ int chio__json_key_cmp(const char *a, size_t alen, const char *b, size_t blen);
  * _arr_push stays valid only until the next put/push on the same container. */
 
 chio_json_doc *chio__json_doc_new(size_t first_block);
+/* A document for use inside one call on this thread: the thread's kept
+ * scratch document, emptied, when its first block holds @need bytes, else
+ * a new one (NULL: out of memory). Give it back with
+ * chio__json_doc_scratch_done, which keeps a small one-block document for
+ * the thread's next call and frees anything else. */
+chio_json_doc *chio__json_doc_scratch(size_t need);
+void chio__json_doc_scratch_done(chio_json_doc *doc);
+/* Parse into @doc (empty), as chio_json_parse would into a new one. On an
+ * error @doc is left for its owner to free or give back. */
+int chio__json_parse_into(chio_json_doc *doc, const char *text, size_t len, chio_error *err);
 chio_json *chio__json_doc_root(chio_json_doc *doc);
 
 void chio__json_set_null(chio_json *dst);

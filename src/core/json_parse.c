@@ -676,7 +676,8 @@ static int parse_value(parser *ps, chio_json *out, int depth)
     }
 }
 
-int chio_json_parse(const char *text, size_t len, chio_json_doc **out, chio_error *err)
+static int parse_doc(const char *text, size_t len, chio_json_doc *into, chio_json_doc **out,
+                     chio_error *err)
 {
     parser ps;
     int rc;
@@ -701,7 +702,7 @@ int chio_json_parse(const char *text, size_t len, chio_json_doc **out, chio_erro
     ps.err = err;
     chio__buf_init(&ps.sbuf);
     /* Values take about twice the text (nodes, members, copied strings). */
-    ps.doc = chio__json_doc_new(2 * len + 512);
+    ps.doc = into != NULL ? into : chio__json_doc_new(2 * len + 512);
     if (ps.doc == NULL)
         return fail_oom(&ps);
 
@@ -717,9 +718,22 @@ int chio_json_parse(const char *text, size_t len, chio_json_doc **out, chio_erro
         free(ps.mems);
     chio__buf_destroy(&ps.sbuf);
     if (rc != 0) {
-        chio_json_doc_free(ps.doc);
+        if (into == NULL)
+            chio_json_doc_free(ps.doc);
         return rc;
     }
     *out = ps.doc;
     return 0;
+}
+
+int chio_json_parse(const char *text, size_t len, chio_json_doc **out, chio_error *err)
+{
+    return parse_doc(text, len, NULL, out, err);
+}
+
+int chio__json_parse_into(chio_json_doc *doc, const char *text, size_t len, chio_error *err)
+{
+    chio_json_doc *out;
+
+    return parse_doc(text, len, doc, &out, err);
 }

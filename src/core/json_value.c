@@ -8,6 +8,7 @@
  * they came from the parser or the builder, so lookups are binary searches
  * and the canonical writer never sorts. Calls only core helpers.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,57 @@ chio_json_doc *chio__json_doc_new(size_t first_block)
     chio__json_set_null(&doc->root);
     doc->adopted = NULL;
     return doc;
+}
+
+/* ---- a per-thread scratch document ------------------------------------------------
+ * For a document that lives only inside one library call on one thread
+ * (chio_json_canonicalize): the thread keeps its last one, emptied, so a
+ * steady stream of small canonicalisations allocates no document. Only a
+ * document of one block of at most SCRATCH_MAX bytes is kept: a thread
+ * holds at most that much; the key's destructor frees it at thread exit. */
+
+#define SCRATCH_MAX ((size_t)64 << 10)
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_ok;
+
+static void scratch_free(void *doc)
+{
+    chio_json_doc_free(doc);
+}
+
+static void scratch_init(void)
+{
+    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+chio_json_doc *chio__json_doc_scratch(size_t need)
+{
+    chio_json_doc *doc = NULL;
+
+    pthread_once(&scratch_once, scratch_init);
+    if (scratch_ok && (doc = pthread_getspecific(scratch_key)) != NULL) {
+        (void)pthread_setspecific(scratch_key, NULL); /* ours until given back */
+        if (chio__arena_first_cap(&doc->arena) < need) {
+            chio_json_doc_free(doc);
+            doc = NULL;
+        }
+    }
+    return doc != NULL ? doc : chio__json_doc_new(need);
+}
+
+void chio__json_doc_scratch_done(chio_json_doc *doc)
+{
+    if (doc == NULL)
+        return;
+    /* Kept only when it is one block, small, and nothing was adopted. */
+    if (scratch_ok && doc->adopted == NULL && chio__arena_reset_single(&doc->arena, SCRATCH_MAX) &&
+        pthread_getspecific(scratch_key) == NULL && pthread_setspecific(scratch_key, doc) == 0) {
+        chio__json_set_null(&doc->root);
+        return;
+    }
+    chio_json_doc_free(doc);
 }
 
 void chio_json_doc_free(chio_json_doc *doc)

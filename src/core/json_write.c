@@ -313,14 +313,31 @@ int chio_json_canonicalize(const char *text, size_t len, char **out, size_t *out
     *out = NULL;
     if (out_len)
         *out_len = 0;
-    rc = chio_json_parse(text, len, &doc, err);
-    if (rc != 0)
-        return rc;
-    rc = chio_json_write_canonical(chio_json_root(doc), out, out_len);
-    chio_json_doc_free(doc);
-    if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory writing canonical JSON");
-    return 0;
+    if (text == NULL && len != 0)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "chio_json_parse: text is NULL");
+    if (len > CHIO_JSON_MAX_INPUT)
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "JSON input of %zu bytes exceeds the %zu-byte limit", len,
+                          CHIO_JSON_MAX_INPUT);
+    /* The tree lives only in this call: the thread's scratch document
+     * (no allocation in the steady state), the output sized from the
+     * input (canonical text is rarely longer). */
+    doc = chio__json_doc_scratch(2 * len + 512);
+    if (doc == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    rc = chio__json_parse_into(doc, text, len, err);
+    if (rc == 0) {
+        chio_buf b;
+        chio__buf_init(&b);
+        (void)chio__buf_reserve(&b, len + 16);
+        chio__json_write(&b, chio_json_root(doc));
+        *out = chio__buf_detach(&b, out_len);
+        if (*out == NULL)
+            rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
+                            "out of memory writing canonical JSON");
+    }
+    chio__json_doc_scratch_done(doc);
+    return rc;
 }
 
 /* ---- a lone string ---------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
  * offset.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,4 +415,59 @@ Test(json_write_string, escapes_and_repairs)
     cr_expect_eq(chio_json_write_string(NULL, 3, &out, &len), CHIO_EINVAL);
     cr_expect_null(out);
     cr_expect_eq(chio_json_write_string("x", 1, NULL, &len), CHIO_EINVAL);
+}
+
+/* chio_json_canonicalize parses into a per-thread scratch document it
+ * keeps between calls (small ones only): results must not depend on what
+ * the thread canonicalised before, whether that was small, large (the
+ * document grows past what is kept and is dropped), invalid (the parse
+ * stops half way), or on another thread that has since exited. */
+static void *canon_on_thread(void *arg)
+{
+    char *out = NULL;
+    size_t len = 0;
+
+    (void)arg;
+    if (chio_json_canonicalize("{\"b\":[2,1],\"a\":\"x\"}", 19, &out, &len, NULL) != 0)
+        return NULL;
+    return out;
+}
+
+Test(json_canonical, the_scratch_document_leaves_no_trace_between_calls)
+{
+    static const char small[] = "{\"z\":1,\"a\":{\"c\":true,\"b\":null},\"m\":[3,\"\\u00e9\"]}";
+    static const char want[] = "{\"a\":{\"b\":null,\"c\":true},\"m\":[3,\"\xc3\xa9\"],\"z\":1}";
+    size_t big_len = 300000, i, n = 0;
+    char *big = malloc(big_len + 64), *out = NULL;
+    size_t len = 0;
+    pthread_t t;
+    void *from_thread = NULL;
+    int round;
+
+    cr_assert_not_null(big);
+    n += (size_t)sprintf(big + n, "[");
+    for (i = 0; n < big_len; i++)
+        n += (size_t)sprintf(big + n, "%s{\"k%zu\":\"%zu\"}", i ? "," : "", i % 97, i);
+    n += (size_t)sprintf(big + n, "]");
+    for (round = 0; round < 3; round++) {
+        cr_assert_eq(chio_json_canonicalize(small, sizeof(small) - 1, &out, &len, NULL), 0);
+        cr_expect_eq(len, sizeof(want) - 1);
+        cr_expect_str_eq(out, want, "round %d", round);
+        free(out);
+        /* an error half way through a parse */
+        cr_expect_eq(chio_json_canonicalize("{\"a\":[1,2,{\"b\":", 15, &out, &len, NULL),
+                     CHIO_EJSON_TRUNCATED);
+        cr_expect_null(out);
+        /* a document far larger than what the thread keeps */
+        cr_assert_eq(chio_json_canonicalize(big, n, &out, &len, NULL), 0);
+        cr_expect_eq(len, n, "already canonical: same length");
+        cr_expect_eq(memcmp(out, big, n), 0);
+        free(out);
+    }
+    cr_assert_eq(pthread_create(&t, NULL, canon_on_thread, NULL), 0);
+    cr_assert_eq(pthread_join(t, &from_thread), 0);
+    cr_assert_not_null(from_thread);
+    cr_expect_str_eq(from_thread, "{\"a\":\"x\",\"b\":[2,1]}");
+    free(from_thread);
+    free(big);
 }
