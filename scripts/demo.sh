@@ -36,9 +36,11 @@ NOW=$(date +%s)
 echo "kernel key $KERNEL_PUB"
 
 # Two capabilities for the agent, signed with the kernel's key (ids unique
-# per run: revocations persist in the log).
-FILES="cap-files-$NOW"
-TEMP="cap-temp-$NOW"
+# per run: revocations persist in the log, and two runs can start within
+# the same second, so the id carries the nanoseconds too).
+RUN=$(date +%s%N)
+FILES="cap-files-$RUN"
+TEMP="cap-temp-$RUN"
 "$CHIO" capability issue --seed-file "$KEY" --subject "$AGENT_PUB" --ttl 3600 --now "$NOW" \
     --id "$FILES" --scope '{"grants":[{"server_id":"srv-files","tool_name":"*","operations":["invoke"],"constraints":[{"type":"path_prefix","value":"/workspace/"}]}]}' \
     > "$STATE/cap-files.json"

@@ -78,6 +78,15 @@ int kt_threads(void)
     return n;
 }
 
+kt_log_report kt_check_log_owed(const char *path, uint64_t batch_size, uint64_t max_owed)
+{
+    kt_log_report rep;
+    char msg[SC_MSG];
+
+    cr_assert_eq(sc_check_log_owed(path, batch_size, max_owed, &rep, msg), 0, "%s", msg);
+    return rep;
+}
+
 kt_log_report kt_check_log(const char *path, uint64_t batch_size)
 {
     kt_log_report rep;

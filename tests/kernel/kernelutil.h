@@ -37,5 +37,7 @@ int kt_threads(void);
 typedef sc_log_report kt_log_report;
 /* sc_check_log, failing the test on a problem. */
 kt_log_report kt_check_log(const char *path, uint64_t batch_size);
+/* sc_check_log_owed: a log left by a failed or killed kernel. */
+kt_log_report kt_check_log_owed(const char *path, uint64_t batch_size, uint64_t max_owed);
 
 #endif

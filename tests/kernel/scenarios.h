@@ -32,6 +32,12 @@ typedef struct sc_log_report {
  * chaining and matching the Merkle root of its range, and (when
  * @batch_size > 0) receipts / batch_size checkpoints of that size. */
 int sc_check_log(const char *path, uint64_t batch_size, sc_log_report *rep, char *msg);
+/* The same for a log a kernel left without draining (a crash, a failed
+ * write): up to @max_owed of the newest full batches may lack their
+ * checkpoint (they are signed off the commit stage and written later;
+ * a restart cuts them). */
+int sc_check_log_owed(const char *path, uint64_t batch_size, uint64_t max_owed, sc_log_report *rep,
+                      char *msg);
 
 /* 64 threads x @calls_per_thread (one in ten asynchronous), two signers,
  * durable group commit, then sc_check_log. */

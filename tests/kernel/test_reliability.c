@@ -384,7 +384,9 @@ Test(reliability, a_full_disk_fails_closed_and_loses_nothing)
     /* Free the space: the log holds every allowed receipt, and a reopened
      * kernel continues it. */
     cr_assert_eq(unlink(filler), 0);
-    rep = kt_check_log(db, 10);
+    /* The failed kernel may owe the checkpoints cut but not yet written;
+     * the reopened one cuts them (checked exactly below). */
+    rep = kt_check_log_owed(db, 10, 128);
     cr_expect_geq(rep.receipts, allowed);
     k = kernel_with_tools(db);
     open_all(k, sid);
