@@ -762,3 +762,42 @@ Test(serve, a_non_loopback_address_needs_a_token)
     free(agent);
     free(db);
 }
+
+/* A functional run of `chio bench --compare-sidecar` (20 calls: not a
+ * measurement): both sides serve every call, the JSON has the four figures,
+ * and a second run reuses the same directory. */
+Test(serve, bench_compare_sidecar_runs_both_sides)
+{
+    char *db = path_in("cmp");
+    const char *argv[] = {
+        "bench",  "--receipt-db", db,  "--compare-sidecar", "--calls", "20", "--durability",
+        "nosync", "--json",       NULL};
+    static const char *const keys[] = {"inproc_p50_us", "sidecar_p50_us", "inproc_calls_per_sec",
+                                       "sidecar_calls_per_sec"};
+    int run;
+    size_t i;
+
+    for (run = 0; run < 2; run++) {
+        cli_result r = testutil_run_cli(argv, NULL, 0);
+        cr_assert_eq(r.status, 0, "run %d: %s %s", run, r.out, r.err);
+        for (i = 0; i < 4; i++) {
+            char *v = field(r.out, keys[i]);
+            cr_assert_not_null(v, "no %s in %s", keys[i], r.out);
+            cr_assert_gt(atof(v), 0, "%s: %s", keys[i], r.out);
+            free(v);
+        }
+        {
+            char *e = field(r.out, "errors");
+            cr_assert_not_null(e);
+            cr_assert_str_eq(e, "0", "%s", r.out);
+            free(e);
+        }
+        testutil_cli_free(&r);
+    }
+    {
+        char *side = path_in("cmp/sidecar");
+        cr_assert(audit_ok(side, "\"receipts\":80,"), "the sidecar's log audits");
+        free(side);
+    }
+    free(db);
+}
