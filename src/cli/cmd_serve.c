@@ -108,6 +108,8 @@ static char *load_token(const char *path)
     return t;
 }
 
+static int serve_run(cli_opt *opts);
+
 int cmd_serve(int argc, char **argv)
 {
     cli_opt opts[] = {{"receipt-db", 1, 0, 0, 0, 0},       {"seed-file", 1, 0, 0, 0, 0},
@@ -120,6 +122,21 @@ int cmd_serve(int argc, char **argv)
     const size_t nopts = sizeof(opts) / sizeof(opts[0]);
     const char *pos[1];
     size_t npos;
+    int rc;
+
+    rc = cli_parse(argc, argv, opts, nopts, pos, 0, &npos, "serve", serve_usage);
+    if (rc == 0)
+        rc = serve_run(opts);
+    else if (rc < 0)
+        rc = CLI_OK;      /* --help */
+    free(opts[3].values); /* the repeatable options' lists */
+    free(opts[7].values);
+    return rc;
+}
+
+/* Everything after the options were read; opts as in cmd_serve(). */
+static int serve_run(cli_opt *opts)
+{
     char host[64];
     uint64_t v, grace = 0;
     chio_serve_config cfg;
@@ -132,9 +149,6 @@ int cmd_serve(int argc, char **argv)
     sigset_t set;
     int rc, sig = 0, status = CLI_USAGE;
 
-    rc = cli_parse(argc, argv, opts, nopts, pos, 0, &npos, "serve", serve_usage);
-    if (rc != 0)
-        return rc < 0 ? CLI_OK : rc;
     memset(&cfg, 0, sizeof(cfg));
     memset(&hc, 0, sizeof(hc));
     hc.max_body = CHIO_SERVE_DEFAULT_MAX_BODY;

@@ -56,6 +56,17 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, chio_serve_reply *re
     return ok;
 }
 
+static enum MHD_Result reply_too_big(struct MHD_Connection *c, size_t max_body)
+{
+    chio_serve_reply rep;
+    char msg[96];
+
+    memset(&rep, 0, sizeof(rep));
+    snprintf(msg, sizeof(msg), "the body is larger than %zu bytes (--max-body)", max_body);
+    chio_serve_error_reply(&rep, 413, "body_too_large", msg);
+    return send_reply(c, &rep);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -73,9 +84,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = rc;
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > h->max_body)
-            rc->too_big = 1;
-        return MHD_YES;
+        if (cl == NULL || strtoull(cl, NULL, 10) <= h->max_body)
+            return MHD_YES;
+        /* Refused from the headers alone: the body is never read, and
+         * libmicrohttpd closes the connection after the answer. */
+        rc->too_big = 1;
+        return reply_too_big(c, h->max_body);
     }
     if (*upload_size > 0) {
         if (!rc->too_big && rc->len + *upload_size > h->max_body)
@@ -100,14 +114,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0; /* consumed (or dropped, past the limit) */
         return MHD_YES;
     }
+    if (rc->too_big)
+        return reply_too_big(c, h->max_body);
     memset(&rep, 0, sizeof(rep));
-    if (rc->too_big) {
-        char msg[96];
-
-        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes (--max-body)", h->max_body);
-        chio_serve_error_reply(&rep, 413, "body_too_large", msg);
-        return send_reply(c, &rep);
-    }
     memset(&rq, 0, sizeof(rq));
     rq.method = method;
     rq.path = url;

@@ -626,6 +626,27 @@ Test(serve, body_connection_and_idle_limits)
     reply_free(&r);
     free(big);
 
+    /* The same without a Content-Length: a chunked body is cut off as it
+     * passes the limit. */
+    {
+        char chunk[4200], buf[512];
+        ssize_t n;
+        int fd = dial(sc.port), len;
+
+        cr_assert_geq(fd, 0);
+        len = snprintf(chunk, sizeof(chunk),
+                       "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                       "Connection: close\r\n\r\n1000\r\n");
+        memset(chunk + len, ' ', 4096);
+        memcpy(chunk + len + 4096, "\r\n0\r\n\r\n", 7);
+        cr_assert_eq(send(fd, chunk, (size_t)len + 4096 + 7, MSG_NOSIGNAL), len + 4096 + 7);
+        n = recv(fd, buf, sizeof(buf) - 1, MSG_WAITALL);
+        cr_assert_gt(n, 12);
+        buf[n] = '\0';
+        cr_assert_eq(strncmp(buf, "HTTP/1.1 413", 12), 0, "%s", buf);
+        close(fd);
+    }
+
     /* One connection at most: while a kept-alive one is open, a second is
      * not served (libmicrohttpd leaves it in the listen backlog); once the
      * first closes, it is. */
