@@ -336,7 +336,14 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
     if (token == NULL && !unknown)
         goto done;
     if (token != NULL) {
-        rc = chio__sv_session_for(s, token, tlen, sid, &oneoff, &heldid, &err);
+        const chio_json *cj = chio_json_get(root, "capability");
+        const char *hint = capid;
+        size_t hl;
+
+        if (cj != NULL && (hint = chio_json_string(chio_json_get(cj, "id"), &hl)) != NULL &&
+            strlen(hint) != hl)
+            hint = NULL;
+        rc = chio__sv_session_for(s, token, tlen, hint, sid, &oneoff, &heldid, &err);
         if (rc != 0) {
             if (rc == CHIO_ENOMEM || rc == CHIO_EDRAINED)
                 reply_kernel_error(out, rc, &err);

@@ -57,11 +57,13 @@ void chio__sv_json_string(chio__sv_buf *b, const char *s, size_t n);
 
 /*
  * The session that holds the token @json (a token JSON text): a cached one,
- * or a new one (cached when there is room). *oneoff is 1 when the caller
+ * or a new one (cached when there is room). @idhint (NULL: none) is the id
+ * the caller expects; a cache hit under it with the same bytes skips the
+ * token's parse. *oneoff is 1 when the caller
  * must close it after its call. The token's id goes to @capid (malloc'd).
  * Returns 0, or a chio code (parse errors: the token is malformed).
  */
-int chio__sv_session_for(chio_serve *s, const char *json, size_t len,
+int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
                          char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
                          chio_error *err);
 

@@ -445,6 +445,21 @@ Test(serve, every_route_without_a_token_and_the_log_audits)
     expect_field(&r, "code", "unknown_capability");
     reply_free(&r);
 
+    /* A changed token under the same id is not the cached one: denied
+     * invalid_signature (with a receipt), and the real one still allows. */
+    {
+        char *forged = strdup(tok), *p = strstr(forged, "\"echo\"");
+        cr_assert_not_null(p);
+        memcpy(p, "\"read\"", 6);
+        b = eval_body(forged, "read", NULL);
+        r = post(sc.port, "/v1/evaluate", NULL, b);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        expect_field(&r, "code", "invalid_signature");
+        reply_free(&r);
+        free(b);
+        free(forged);
+    }
+
     /* Control routes are off without a token; unknown paths and methods. */
     r = post(sc.port, "/v1/capabilities/mint", NULL, "{}");
     cr_assert_eq(r.status, 403, "%s", r.body);
@@ -456,14 +471,14 @@ Test(serve, every_route_without_a_token_and_the_log_audits)
     cr_assert_eq(r.status, 405);
     reply_free(&r);
 
-    /* Metrics count the six receipts committed above. */
+    /* Metrics count the seven receipts committed above. */
     r = http(sc.port, "GET", "/metrics", NULL, NULL);
     cr_assert_eq(r.status, 200);
-    cr_assert_not_null(strstr(r.body, "chio_receipts_signed_total 6"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "chio_receipts_signed_total 7"), "%s", r.body);
     reply_free(&r);
 
     stop(&sc);
-    audit_ok(db, "\"receipts\":6,");
+    audit_ok(db, "\"receipts\":7,");
     free(tok);
     free(agent);
     free(db);
