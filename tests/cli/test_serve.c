@@ -837,3 +837,65 @@ Test(serve, bench_compare_sidecar_runs_both_sides)
     }
     free(db);
 }
+
+/* --ca-key trusts another issuer (without it that token is untrusted),
+ * --policy-hash lands in every receipt, --checkpoint-batch N signs a
+ * checkpoint every N receipts. */
+Test(serve, ca_key_policy_hash_and_checkpoint_batch)
+{
+    char *agent, *tok = make_token(&agent), *db = path_in("db"), *db2 = path_in("db2");
+    char *aseed = path_in("agent.seed"), *other, *b;
+    const char *extra[] = {"--ca-key", agent, "--policy-hash", "policy-v7", "--checkpoint-batch",
+                           "2",        NULL};
+    const char *iss[] = {"capability",
+                         "issue",
+                         "--seed-file",
+                         aseed,
+                         "--subject",
+                         agent,
+                         "--scope",
+                         "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"echo\","
+                         "\"operations\":[\"invoke\"]}]}",
+                         "--ttl",
+                         "3600",
+                         "--id",
+                         "cap-other",
+                         NULL};
+    sidecar sc;
+    reply r;
+
+    other = run_out(iss); /* issued by the agent's own key, not the sidecar's */
+    b = eval_body(other, "echo", NULL);
+    cr_assert_eq(start(&sc, db2, NULL), 0);
+    r = post(sc.port, "/v1/evaluate", NULL, b);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    expect_field(&r, "code", "untrusted_issuer");
+    reply_free(&r);
+    stop(&sc);
+
+    cr_assert_eq(start(&sc, db, extra), 0);
+    r = post(sc.port, "/v1/evaluate", NULL, b);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    expect_field(&r, "verdict", "allow");
+    cr_assert_not_null(strstr(r.body, "\"policy_hash\":\"policy-v7\""), "%s", r.body);
+    reply_free(&r);
+    r = post(sc.port, "/v1/evaluate", NULL, b);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    reply_free(&r);
+    stop(&sc);
+    {
+        const char *argv[] = {"checkpoint", "list", "--receipt-db", db, NULL};
+        cli_result cl = testutil_run_cli(argv, NULL, 0);
+        cr_assert_eq(cl.status, 0, "%s", cl.err);
+        cr_assert_not_null(strstr(cl.out, "\"checkpoint_seq\":1"), "%s", cl.out);
+        testutil_cli_free(&cl);
+    }
+    audit_ok(db, "\"checkpoints\":1,");
+    free(b);
+    free(other);
+    free(aseed);
+    free(tok);
+    free(agent);
+    free(db);
+    free(db2);
+}
