@@ -90,6 +90,19 @@ $(BUILD)/obj/%.o: %.c
 $(foreach l,$(LAYERS),$(eval $(BUILD)/obj/src/$(l)/%.o: PRIVATE_INC := $(LAYER_INC_$(l))))
 $(BUILD)/obj/src/cli/%.o: PRIVATE_INC :=
 
+# The serve layer (src/serve/, `chio serve`, docs/sidecar.md): above the
+# library like the CLI, on include/ alone; linked into the CLI only, with
+# libmicrohttpd (found with pkg-config, installed by scripts/install-deps.sh).
+SERVE_SRCS := $(sort $(wildcard src/serve/*.c))
+SERVE_OBJS := $(SERVE_SRCS:%.c=$(BUILD)/obj/%.o)
+MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+$(BUILD)/obj/src/serve/%.o: PRIVATE_INC :=
+$(BUILD)/obj/src/serve/%.o: DEP_CFLAGS += $(MHD_CFLAGS)
+CLI_OBJS += $(SERVE_OBJS)
+CLI_SRCS += $(SERVE_SRCS)
+$(CLI): DEP_LIBS += $(MHD_LIBS)
+
 # Tests see private headers of every layer and know where the CLI lives.
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

@@ -14,6 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 layers=(core model store kernel)
+serve_layers=(serve) # above the library, on include/ only; the CLI reads them
 rank() { # the rank of layer $1, or -1 for one that is not a library layer
     local i
     for i in "${!layers[@]}"; do
@@ -41,6 +42,11 @@ for d in "$build"/obj/src/*/*.d; do
         hl=${rel#src/}
         hl=${hl%%/*}
         if [ "$layer" = cli ] || [ "$hl" = cli ]; then
+            [ "$hl" = "$layer" ] && continue
+            # The CLI may read the layers above the library (serve_layers).
+            [ "$layer" = cli ] && [[ " ${serve_layers[*]} " == *" $hl "* ]] && continue
+        elif [[ " ${serve_layers[*]} " == *" $layer "* || " ${serve_layers[*]} " == *" $hl "* ]]; then
+            # Layers above the library (src/serve/): include/ and their own headers.
             [ "$hl" = "$layer" ] && continue
         else
             hr=$(rank "$hl")

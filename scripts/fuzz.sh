@@ -28,7 +28,7 @@ CC=${CC:-clang}
 case "$(basename "$CC")" in clang*) ;; *) CC=clang ;; esac
 BUILD=build-fuzz
 FUZZ_CFLAGS=${FUZZ_CFLAGS:--Wno-error=format-nonliteral}
-ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize"
+ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize fuzz_serve"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 SAN_COMPILE="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 SAN_LINK="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
@@ -45,7 +45,8 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 echo "fuzz.sh: building libchio with $CC into $BUILD/"
 make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BUILD" OPT="-O1 -g" \
     SAN="$SAN_COMPILE" CFLAGS="$FUZZ_CFLAGS" \
-    "$BUILD/libchio.a" "$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o" ||
+    "$BUILD/libchio.a" "$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o" \
+    "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" ||
     { echo "fuzz.sh: library build failed" >&2; exit 2; }
 
 DEP_CFLAGS=$(pkg-config --cflags libcrypto ck rocksdb)
@@ -61,6 +62,10 @@ for t in $TARGETS; do
         extra_inc=(-Isrc/cli)
     fi
     [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core) # internal API: core/normalize.h
+    if [[ $t == fuzz_serve ]]; then # the sidecar's request handler, no sockets
+        extra_src=("$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o")
+        extra_inc=(-Isrc/serve)
+    fi
     bin=$BUILD/fuzz/$t
     if [[ ! -x $bin || tests/fuzz/$t.c -nt $bin || $BUILD/libchio.a -nt $bin ||
           ( ${#extra_src[@]} -gt 0 && ( ${extra_src[0]} -nt $bin || ${extra_src[1]} -nt $bin ) ) ]]; then

@@ -32,6 +32,8 @@ static const char bench_usage[] =
     "                  [--durability sync|nosync] [--checkpoint-batch N]\n"
     "                  [--ring-capacity N] [--seed-file FILE] [--synthetic]\n"
     "                  [--rate R] [--signer-priority NICE] [--json]\n"
+    "       chio bench --receipt-db DIR --compare-sidecar --calls M\n"
+    "                  [--durability sync|nosync] [--seed-file FILE] [--json]\n"
     "\n"
     "Make M calls through a real kernel and receipt store from N caller\n"
     "threads (synchronous calls): by default full evaluations (a session, a\n"
@@ -51,6 +53,11 @@ static const char bench_usage[] =
     "(chio_kernel_config.signer_priority; negative values need CAP_SYS_NICE).\n"
     "The key is random unless --seed-file is given.\n"
     "Ctrl-C stops early and reports.\n"
+    "--compare-sidecar runs M allowed evaluations in-process and M through a\n"
+    "`chio serve` started on loopback (keep-alive connections), at 1 and 16\n"
+    "callers, and prints calls/s, p50 and p99 of each (stores under DIR/inproc\n"
+    "and DIR/sidecar; --json adds inproc_p50_us, sidecar_p50_us,\n"
+    "inproc_calls_per_sec and sidecar_calls_per_sec, at 1 caller).\n"
     "Exit 0 when every call succeeded, 1 when some failed, 2 on bad usage.\n";
 
 /* ---- histogram: exact below 256 us, then 128 buckets per power of two ---------- */
@@ -431,7 +438,8 @@ int cmd_bench(int argc, char **argv)
                       {"seed-file", 1, 0, 0, 0, 0},
                       {"synthetic", 0, 0, 0, 0, 0},
                       {"rate", 1, 0, 0, 0, 0},
-                      {"signer-priority", 1, 0, 0, 0, 0}};
+                      {"signer-priority", 1, 0, 0, 0, 0},
+                      {"compare-sidecar", 0, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     uint64_t threads = 0, calls = 0, signers = 1, cpb = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE,
@@ -450,12 +458,22 @@ int cmd_bench(int argc, char **argv)
     int rc, json, first_error = 0;
     uint64_t i, started = 0;
 
-    rc = cli_parse(argc, argv, opts, 12, pos, 0, &npos, "bench", bench_usage);
+    rc = cli_parse(argc, argv, opts, 13, pos, 0, &npos, "bench", bench_usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     json = opts[5].value != NULL;
     if (opts[0].value == NULL)
         return cli_error("bench", "--receipt-db DIR is required");
+    if (opts[12].value != NULL) { /* bench_sidecar.c */
+        if (!opts[2].value || cli_u64(opts[2].value, &calls) != 0 || calls < 1 || calls > 10000000)
+            return cli_error("bench", "--calls must be between 1 and 10000000");
+        if (opts[4].value && strcmp(opts[4].value, "sync") != 0 &&
+            strcmp(opts[4].value, "nosync") != 0)
+            return cli_error("bench", "--durability must be sync or nosync");
+        return cli_bench_compare_sidecar(opts[0].value, calls,
+                                         opts[4].value && strcmp(opts[4].value, "nosync") == 0,
+                                         opts[8].value, opts[5].value != NULL);
+    }
     if (cli_check_store_dir("bench", "--receipt-db", opts[0].value) != 0)
         return CLI_USAGE;
     if (!opts[1].value || cli_u64(opts[1].value, &threads) != 0 || threads < 1 || threads > 4096)

@@ -35,6 +35,7 @@ static const char usage[] =
     "running a kernel:\n"
     "  scenario run FILE                       run a chio.scenario.v1 policy scenario\n"
     "  bench --receipt-db DIR ...              drive a real kernel and measure it\n"
+    "  serve --receipt-db DIR --seed-file FILE the kernel as an HTTP sidecar\n"
     "\n"
     "  chio <command> [<subcommand>] --help    all options of one command\n"
     "  chio --version                          library version (also: chio version)\n"
@@ -60,5 +61,8 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "help") == 0)
         argv[1] = "--help";
+    /* The sidecar (src/serve/): outside the table so that its line stays apart. */
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
     return cli_dispatch(NULL, argc - 1, argv + 1, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
 }

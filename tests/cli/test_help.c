@@ -33,7 +33,8 @@ static const char *const leaves[] = {"keygen",
                                      "checkpoint prove",
                                      "checkpoint verify-proof",
                                      "scenario run",
-                                     "bench"};
+                                     "bench",
+                                     "serve"};
 static const char *const groups[] = {"", "receipt", "capability", "checkpoint", "scenario"};
 
 typedef struct names {

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/cmd_serve.c - `chio serve`: the sidecar (src/serve/, docs/sidecar.md).
+ * Parses the options, loads the seed and the bearer token, refuses a
+ * non-loopback address without a token, starts the kernel (which locks the
+ * store: a second sidecar on it fails here) and the HTTP server (a second
+ * one on the port fails there), then waits for SIGTERM or SIGINT and
+ * drains: health says 503 for --drain-grace-ms, requests in flight finish,
+ * every receipt is committed, exit 0.
+ */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../serve/serve.h"
+#include "cli.h"
+
+static const char serve_usage[] =
+    "usage: chio serve --receipt-db DIR --seed-file FILE [--listen 127.0.0.1:9090]\n"
+    "                  [--ca-key HEX]... [--policy-hash H] [--token-file FILE]\n"
+    "                  [--checkpoint-batch N] [--tool SERVER:TOOL]...\n"
+    "                  [--durability sync|nosync] [--max-body BYTES]\n"
+    "                  [--max-connections N] [--timeout SECS] [--drain-grace-ms MS]\n"
+    "\n"
+    "Run the kernel as a sidecar over HTTP (docs/sidecar.md): POST /v1/evaluate,\n"
+    "POST /v1/receipts/verify, GET /chio/health, GET /chio/live, GET /metrics, and\n"
+    "with --token-file POST /v1/capabilities/mint and /v1/capabilities/revoke.\n"
+    "Evaluate runs the pipeline without running the tool (the host runs it after\n"
+    "an allow) and answers every decision with its signed, committed receipt.\n"
+    "\n"
+    "--tool SERVER:TOOL (repeatable) names a tool the sidecar accepts; calls to\n"
+    "any other are denied tool_not_registered. --ca-key (repeatable) trusts a\n"
+    "capability issuer besides the sidecar's own key. --token-file holds the\n"
+    "bearer token (Authorization: Bearer ...) the control routes and evaluate\n"
+    "then require; without it only a loopback --listen address is accepted.\n"
+    "Limits: --max-body (default 1048576 bytes, 413 past it), --max-connections\n"
+    "(default 64), --timeout (idle seconds per connection, default 30).\n"
+    "--listen with port 0 picks a free port. Prints one JSON line on stdout once\n"
+    "serving: {\"kernel_key\":..,\"listening\":\"HOST:PORT\"}.\n"
+    "SIGTERM or SIGINT drains (health answers 503 for --drain-grace-ms, default\n"
+    "0) and exits 0. A second sidecar on the same port or store fails at once.\n";
+
+/* Split HOST:PORT or [V6]:PORT; "localhost" reads as 127.0.0.1. */
+static int parse_listen(const char *s, char *host, size_t cap, uint16_t *port)
+{
+    const char *colon, *h = s;
+    size_t hl;
+    uint64_t p;
+
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+
+        if (end == NULL || end[1] != ':')
+            return -1;
+        h = s + 1;
+        hl = (size_t)(end - h);
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return -1;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0 || hl >= cap || cli_u64(colon + 1, &p) != 0 || p > 65535)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, cap, "127.0.0.1");
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+/* The bearer token: the file's text less one trailing newline. */
+static char *load_token(const char *path)
+{
+    size_t len = 0;
+    char *t = cli_read_input("serve", path, &len);
+
+    if (t == NULL)
+        return NULL;
+    if (len > 0 && t[len - 1] == '\n')
+        t[--len] = '\0';
+    if (len > 0 && t[len - 1] == '\r')
+        t[--len] = '\0';
+    if (len < 16 || strlen(t) != len || strpbrk(t, " \t\r\n") != NULL) {
+        cli_error("serve", "--token-file must hold one token of at least 16 characters, no "
+                           "spaces");
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static int serve_run(cli_opt *opts);
+
+int cmd_serve(int argc, char **argv)
+{
+    cli_opt opts[] = {{"receipt-db", 1, 0, 0, 0, 0},       {"seed-file", 1, 0, 0, 0, 0},
+                      {"listen", 1, 0, 0, 0, 0},           {"ca-key", 1, 1, 0, 0, 0},
+                      {"policy-hash", 1, 0, 0, 0, 0},      {"token-file", 1, 0, 0, 0, 0},
+                      {"checkpoint-batch", 1, 0, 0, 0, 0}, {"tool", 1, 1, 0, 0, 0},
+                      {"durability", 1, 0, 0, 0, 0},       {"max-body", 1, 0, 0, 0, 0},
+                      {"max-connections", 1, 0, 0, 0, 0},  {"timeout", 1, 0, 0, 0, 0},
+                      {"drain-grace-ms", 1, 0, 0, 0, 0}};
+    const size_t nopts = sizeof(opts) / sizeof(opts[0]);
+    const char *pos[1];
+    size_t npos;
+    int rc;
+
+    rc = cli_parse(argc, argv, opts, nopts, pos, 0, &npos, "serve", serve_usage);
+    if (rc == 0)
+        rc = serve_run(opts);
+    else if (rc < 0)
+        rc = CLI_OK;      /* --help */
+    free(opts[3].values); /* the repeatable options' lists */
+    free(opts[7].values);
+    return rc;
+}
+
+/* Everything after the options were read; opts as in cmd_serve(). */
+static int serve_run(cli_opt *opts)
+{
+    char host[64];
+    uint64_t v, grace = 0;
+    chio_serve_config cfg;
+    chio_serve_http_config hc;
+    chio_serve *srv = NULL;
+    chio_serve_http *http = NULL;
+    uint8_t *ca = NULL;
+    char *token = NULL, msg[256];
+    chio_error err;
+    sigset_t set;
+    int rc, sig = 0, status = CLI_USAGE;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&hc, 0, sizeof(hc));
+    hc.max_body = CHIO_SERVE_DEFAULT_MAX_BODY;
+    hc.max_connections = CHIO_SERVE_DEFAULT_MAX_CONNECTIONS;
+    hc.timeout_secs = CHIO_SERVE_DEFAULT_TIMEOUT_SECS;
+    if (opts[0].value == NULL || opts[1].value == NULL)
+        return cli_error("serve", "--receipt-db DIR and --seed-file FILE are required");
+    if (parse_listen(opts[2].value ? opts[2].value : "127.0.0.1:9090", host, sizeof(host),
+                     &hc.port) != 0)
+        return cli_error("serve", "--listen must be HOST:PORT or [IPV6]:PORT");
+    hc.host = host;
+    if (opts[6].value && cli_u64(opts[6].value, &cfg.checkpoint_batch) != 0)
+        return cli_error("serve", "--checkpoint-batch must be a non-negative integer");
+    if (opts[8].value && strcmp(opts[8].value, "sync") != 0 && strcmp(opts[8].value, "nosync"))
+        return cli_error("serve", "--durability must be sync or nosync");
+    cfg.nosync = opts[8].value && strcmp(opts[8].value, "nosync") == 0;
+    if (opts[9].value && (cli_u64(opts[9].value, &v) != 0 || v < 1024 || v > (64u << 20)))
+        return cli_error("serve", "--max-body must be between 1024 and 67108864 bytes");
+    if (opts[9].value)
+        hc.max_body = (size_t)v;
+    if (opts[10].value && (cli_u64(opts[10].value, &v) != 0 || v < 1 || v > 4096))
+        return cli_error("serve", "--max-connections must be between 1 and 4096");
+    if (opts[10].value)
+        hc.max_connections = (unsigned)v;
+    if (opts[11].value && (cli_u64(opts[11].value, &v) != 0 || v < 1 || v > 3600))
+        return cli_error("serve", "--timeout must be between 1 and 3600 seconds");
+    if (opts[11].value)
+        hc.timeout_secs = (unsigned)v;
+    if (opts[12].value && (cli_u64(opts[12].value, &grace) != 0 || grace > 600000))
+        return cli_error("serve", "--drain-grace-ms must be between 0 and 600000");
+    if (opts[5].value == NULL && !is_loopback(host))
+        return cli_error("serve",
+                         "refusing to listen on %s without --token-file: a sidecar reachable "
+                         "from other machines needs a bearer token",
+                         host);
+    if (cli_check_store_dir("serve", "--receipt-db", opts[0].value) != 0)
+        return CLI_USAGE;
+    if (opts[5].value && (token = load_token(opts[5].value)) == NULL)
+        return CLI_USAGE;
+    if (cli_trusted_keys("serve", &opts[3], &ca, &cfg.n_ca_keys) != 0)
+        goto out;
+    cfg.keypair = cli_load_seed("serve", opts[1].value);
+    if (cfg.keypair == NULL)
+        goto out;
+    cfg.receipt_db = opts[0].value;
+    cfg.ca_keys = ca;
+    cfg.policy_hash = opts[4].value;
+    cfg.tools = opts[7].values;
+    cfg.ntools = opts[7].nvalues;
+    cfg.bearer_token = token;
+
+    /* The signals are taken by sigwait below; every thread started from
+     * here on (kernel, HTTP) inherits the mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    chio_error_init(&err);
+    rc = chio_serve_new(&cfg, &srv, &err);
+    if (rc == CHIO_EBUSY) {
+        cli_error("serve", "receipt store %s is in use by another process (another chio serve?)",
+                  opts[0].value);
+        goto out;
+    }
+    if (rc != 0) {
+        cli_lib_error("serve", "cannot start the kernel", rc, &err);
+        goto out;
+    }
+    if (chio_serve_http_start(srv, &hc, &http, msg, sizeof(msg)) != 0) {
+        cli_error("serve", "%s", msg);
+        goto out;
+    }
+    printf("{\"kernel_key\":\"%s\",\"listening\":\"%s%s%s:%u\"}\n", chio_serve_public_hex(srv),
+           strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+           (unsigned)chio_serve_http_port(http));
+    fflush(stdout);
+
+    while (sigwait(&set, &sig) != 0)
+        ;
+    fprintf(stderr, "chio serve: %s, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    chio_serve_set_draining(srv);
+    if (grace > 0) {
+        struct timespec ts = {(time_t)(grace / 1000), (long)(grace % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    chio_serve_http_stop(http);
+    http = NULL;
+    chio_error_init(&err);
+    if (chio_serve_drain_kernel(srv, &err) != 0) {
+        cli_lib_error("serve", "drain", err.code ? err.code : CHIO_EFAILED, &err);
+        status = CLI_NEGATIVE;
+        goto out;
+    }
+    status = CLI_OK;
+out:
+    chio_serve_http_stop(http);
+    chio_serve_free(srv);
+    free(ca);
+    if (token != NULL) {
+        explicit_bzero(token, strlen(token));
+        free(token);
+    }
+    return status;
+}

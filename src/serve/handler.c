@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serve/handler.c - the sidecar's routes (docs/sidecar.md): one parsed
+ * request in, one reply out, no socket. Evaluate runs the kernel's pipeline
+ * (dispatch is a no-op, see state.c) and answers 200 for allows and denies
+ * alike with the signed, committed receipt; malformed input is a 400 with
+ * {"code","message"}; a kernel that cannot commit is a 503. Control routes
+ * (mint, revoke) need the bearer token; so does evaluate when one is set.
+ * Thread-safety: chio_serve_handle() runs on any number of threads.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "serve_internal.h"
+
+#define CT_JSON "application/json"
+#define CT_PROM "text/plain; version=0.0.4"
+
+/* The route table: X(method, path, handler, needs_bearer). */
+#define SERVE_ROUTES(X)                               \
+    X("GET", "/chio/live", route_live, 0)             \
+    X("GET", "/chio/health", route_health, 0)         \
+    X("GET", "/metrics", route_metrics, 0)            \
+    X("POST", "/v1/evaluate", route_evaluate, 0)      \
+    X("POST", "/v1/receipts/verify", route_verify, 0) \
+    X("POST", "/v1/capabilities/mint", route_mint, 1) \
+    X("POST", "/v1/capabilities/revoke", route_revoke, 1)
+
+typedef void (*route_fn)(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out);
+
+void chio_serve_error_reply(chio_serve_reply *out, unsigned status, const char *code,
+                            const char *message)
+{
+    chio__sv_buf b = {0};
+
+    chio__sv_puts(&b, "{\"code\":");
+    chio__sv_json_string(&b, code, strlen(code));
+    chio__sv_puts(&b, ",\"message\":");
+    chio__sv_json_string(&b, message, strlen(message));
+    chio__sv_puts(&b, "}");
+    out->status = b.oom ? 500 : status;
+    out->content_type = CT_JSON;
+    if (b.oom) {
+        free(b.p);
+        b.p = strdup("{\"code\":\"internal_error\",\"message\":\"out of memory\"}");
+        b.len = b.p ? strlen(b.p) : 0;
+    }
+    out->body = b.p;
+    out->body_len = b.len;
+}
+
+/* Hand a finished buffer over as the reply (500 when it ran out of memory). */
+static void reply_buf(chio_serve_reply *out, unsigned status, chio__sv_buf *b, const char *ct)
+{
+    if (b->oom) {
+        free(b->p);
+        chio_serve_error_reply(out, 500, "internal_error", "out of memory");
+        return;
+    }
+    out->status = status;
+    out->body = b->p;
+    out->body_len = b->len;
+    out->content_type = ct;
+}
+
+/* A kernel error as a reply: a store that cannot commit or a draining
+ * kernel is 503, bad input 400, anything else 500. */
+static void reply_kernel_error(chio_serve_reply *out, int rc, const chio_error *err)
+{
+    const char *msg = err->message[0] ? err->message : chio_strerror(rc);
+    unsigned status = 500;
+
+    switch (rc) {
+    case CHIO_ESTORE:
+    case CHIO_EFAILED:
+    case CHIO_EDRAINED:
+    case CHIO_ECORRUPT:
+    case CHIO_EBUSY:
+        status = 503;
+        break;
+    case CHIO_ENOMEM:
+    case CHIO_ESYS:
+        status = 500;
+        break;
+    default:
+        status = 400;
+    }
+    chio_serve_error_reply(out, status, chio_errno_reason(rc), msg);
+}
+
+static int draining(const chio_serve *s)
+{
+    return __atomic_load_n(&s->draining, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* ---- plain routes ---------------------------------------------------------------------------- */
+
+static void route_live(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
+{
+    chio__sv_buf b = {0};
+
+    (void)s;
+    (void)rq;
+    chio__sv_puts(&b, "{\"status\":\"live\"}");
+    reply_buf(out, 200, &b, CT_JSON);
+}
+
+static void route_health(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
+{
+    chio_kernel_metrics m;
+    chio__sv_buf b = {0};
+    const char *status = "ok";
+
+    (void)rq;
+    chio_kernel_metrics_get(s->k, &m);
+    if (m.failed)
+        status = "failed";
+    else if (draining(s) || m.draining)
+        status = "draining";
+    chio__sv_printf(&b, "{\"kernel_key\":\"%s\",\"status\":\"%s\"}", chio_kernel_public_hex(s->k),
+                    status);
+    reply_buf(out, strcmp(status, "ok") == 0 ? 200 : 503, &b, CT_JSON);
+}
+
+static void route_metrics(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
+{
+    chio__sv_buf b = {0};
+    char *text = NULL;
+    size_t len = 0;
+
+    (void)rq;
+    if (chio_kernel_metrics_prometheus(s->k, &text, &len) != 0) {
+        chio_serve_error_reply(out, 500, "internal_error", "cannot render the metrics");
+        return;
+    }
+    chio__sv_add(&b, text, len);
+    chio_free(text);
+    reply_buf(out, 200, &b, CT_PROM);
+}
+
+/* ---- JSON bodies ----------------------------------------------------------------------------- */
+
+/* Parse the body as a JSON object; on failure the 400 is already in @out. */
+static chio_json_doc *body_object(const chio_serve_request *rq, chio_serve_reply *out)
+{
+    chio_json_doc *doc = NULL;
+    chio_error err;
+    int rc;
+
+    chio_error_init(&err);
+    if (rq->body_len == 0) {
+        chio_serve_error_reply(out, 400, "invalid_request", "the request needs a JSON body");
+        return NULL;
+    }
+    rc = chio_json_parse(rq->body, rq->body_len, &doc, &err);
+    if (rc != 0) {
+        chio_serve_error_reply(out, rc == CHIO_ENOMEM ? 500 : 400, "invalid_json",
+                               err.message[0] ? err.message : chio_strerror(rc));
+        return NULL;
+    }
+    if (chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT) {
+        chio_json_doc_free(doc);
+        chio_serve_error_reply(out, 400, "invalid_request", "the body must be a JSON object");
+        return NULL;
+    }
+    return doc;
+}
+
+/* The string member @key of @obj: NULL when absent; *bad when it is there
+ * but not a string without NUL bytes. */
+static const char *get_str(const chio_json *obj, const char *key, int *bad)
+{
+    const chio_json *v = chio_json_get(obj, key);
+    const char *s;
+    size_t len;
+
+    if (v == NULL)
+        return NULL;
+    s = chio_json_string(v, &len);
+    if (s == NULL || strlen(s) != len) {
+        *bad = 1;
+        return NULL;
+    }
+    return s;
+}
+
+/* Decode base64url (padding optional) into a malloc'd text. */
+static char *b64url_decode(const char *in, size_t *outlen)
+{
+    size_t n = strlen(in), i, o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    char *out;
+
+    while (n > 0 && in[n - 1] == '=')
+        n--;
+    out = malloc(n * 3 / 4 + 2);
+    if (out == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        int c = (unsigned char)in[i], v;
+
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '-' || c == '+')
+            v = 62;
+        else if (c == '_' || c == '/')
+            v = 63;
+        else {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    if (bits >= 6) { /* one stray character cannot end a base64 text */
+        free(out);
+        return NULL;
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return out;
+}
+
+/* ---- evaluate -------------------------------------------------------------------------------- */
+
+/* The token of an evaluate request as JSON text (malloc'd), from the body's
+ * "capability" object, the X-Chio-Capability header or a minted id. NULL
+ * with the 400 in @out, or NULL with *unknown set for an id the sidecar
+ * does not know (the kernel then denies it with a receipt). */
+static char *evaluate_token(chio_serve *s, const chio_serve_request *rq, const chio_json *root,
+                            const char *capid, size_t *len, int *unknown, chio_serve_reply *out)
+{
+    const chio_json *cap = chio_json_get(root, "capability");
+    char *text = NULL;
+
+    if (cap != NULL) {
+        if (chio_json_typeof(cap) != CHIO_JSON_OBJECT) {
+            chio_serve_error_reply(out, 400, "invalid_request", "capability must be an object");
+            return NULL;
+        }
+        if (chio_json_write_canonical(cap, &text, len) != 0) {
+            chio_serve_error_reply(out, 500, "internal_error", "out of memory");
+            return NULL;
+        }
+        return text;
+    }
+    if (capid == NULL) {
+        chio_serve_error_reply(out, 400, "invalid_request",
+                               "a capability object or a capability_id is required");
+        return NULL;
+    }
+    if (rq->capability_header != NULL) {
+        text = b64url_decode(rq->capability_header, len);
+        if (text == NULL)
+            chio_serve_error_reply(out, 400, "invalid_request",
+                                   "X-Chio-Capability is not base64url");
+        return text;
+    }
+    text = chio__sv_minted(s, capid, len);
+    if (text == NULL)
+        *unknown = 1;
+    return text;
+}
+
+static void evaluate_reply(chio_serve_reply *out, const chio_response *r)
+{
+    chio__sv_buf b = {0};
+    const char *rj;
+    size_t rlen = 0;
+
+    rj = chio_receipt_json(r->receipt, &rlen);
+    chio__sv_puts(&b, "{\"verdict\":");
+    chio__sv_json_string(&b, chio_verdict_name(r->verdict), strlen(chio_verdict_name(r->verdict)));
+    chio__sv_puts(&b, ",\"code\":");
+    chio__sv_json_string(&b, chio_code_name(r->code), strlen(chio_code_name(r->code)));
+    chio__sv_puts(&b, ",\"reason\":");
+    chio__sv_json_string(&b, r->reason, r->reason ? strlen(r->reason) : 0);
+    chio__sv_puts(&b, ",\"receipt\":");
+    chio__sv_add(&b, rj, rlen);
+    chio__sv_puts(&b, "}");
+    reply_buf(out, 200, &b, CT_JSON);
+}
+
+static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
+{
+    chio_json_doc *doc;
+    const chio_json *root, *params;
+    const char *server, *tool, *capid, *phash, *reqid;
+    char sid[CHIO_SESSION_ID_LEN + 1], *token = NULL, *args = NULL, *heldid = NULL;
+    size_t tlen = 0, alen = 0;
+    int bad = 0, unknown = 0, oneoff = 0, rc;
+    chio_response resp;
+    chio_call call;
+    chio_error err;
+
+    chio_error_init(&err);
+    chio_response_init(&resp);
+    if (draining(s)) {
+        chio_serve_error_reply(out, 503, "draining", "the sidecar is draining");
+        return;
+    }
+    if ((doc = body_object(rq, out)) == NULL)
+        return;
+    root = chio_json_root(doc);
+    server = get_str(root, "tool_server", &bad);
+    tool = get_str(root, "tool_name", &bad);
+    capid = get_str(root, "capability_id", &bad);
+    phash = get_str(root, "parameter_hash", &bad);
+    reqid = get_str(root, "request_id", &bad);
+    params = chio_json_get(root, "parameters");
+    if (bad || server == NULL || tool == NULL) {
+        chio_serve_error_reply(out, 400, "invalid_request",
+                               "tool_server and tool_name are required strings (and "
+                               "capability_id, parameter_hash, request_id strings when given)");
+        goto done;
+    }
+    if (params != NULL && chio_json_typeof(params) != CHIO_JSON_OBJECT) {
+        chio_serve_error_reply(out, 400, "invalid_request", "parameters must be an object");
+        goto done;
+    }
+    if (params != NULL && chio_json_write_canonical(params, &args, &alen) != 0) {
+        chio_serve_error_reply(out, 500, "internal_error", "out of memory");
+        goto done;
+    }
+    token = evaluate_token(s, rq, root, capid, &tlen, &unknown, out);
+    if (token == NULL && !unknown)
+        goto done;
+    if (token != NULL) {
+        const chio_json *cj = chio_json_get(root, "capability");
+        const char *hint = capid;
+        size_t hl;
+
+        if (cj != NULL && (hint = chio_json_string(chio_json_get(cj, "id"), &hl)) != NULL &&
+            strlen(hint) != hl)
+            hint = NULL;
+        rc = chio__sv_session_for(s, token, tlen, hint, sid, &oneoff, &heldid, &err);
+        if (rc != 0) {
+            if (rc == CHIO_ENOMEM || rc == CHIO_EDRAINED)
+                reply_kernel_error(out, rc, &err);
+            else
+                chio_serve_error_reply(out, 400, "invalid_capability",
+                                       err.message[0] ? err.message : chio_strerror(rc));
+            goto done;
+        }
+        if (capid != NULL && strcmp(capid, heldid) != 0) {
+            chio_serve_error_reply(out, 400, "invalid_request",
+                                   "capability_id differs from the token's id");
+            goto done;
+        }
+        capid = heldid;
+    } else {
+        memcpy(sid, s->empty_sid, sizeof(sid)); /* holds nothing: unknown_capability */
+    }
+    memset(&call, 0, sizeof(call));
+    call.session_id = sid;
+    call.request_id = reqid;
+    call.capability_id = capid;
+    call.server_id = server;
+    call.tool_name = tool;
+    call.arguments_json = args;
+    call.arguments_len = alen;
+    chio__sv_expect_hash(phash);
+    rc = chio_kernel_evaluate(s->k, &call, &resp, &err);
+    chio__sv_expect_hash(NULL);
+    if (rc != 0)
+        reply_kernel_error(out, rc, &err);
+    else
+        evaluate_reply(out, &resp);
+done:
+    if (oneoff)
+        chio_kernel_close_session(s->k, sid, NULL);
+    chio_response_destroy(&resp);
+    chio_json_doc_free(doc);
+    chio_free(args);
+    free(token);
+    free(heldid);
+}
+
+/* ---- receipts/verify ------------------------------------------------------------------------- */
+
+/* The report of `chio receipt verify --trusted-key <this sidecar's key>`. */
+static void route_verify(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
+{
+    chio_receipt *r = NULL;
+    chio_receipt_report rep;
+    chio__sv_buf b = {0};
+    chio_error err;
+    uint8_t key[32];
+    char *canon = NULL;
+    size_t clen = 0;
+    int rc, intact, trusted, authorized;
+    const char *result;
+
+    chio_error_init(&err);
+    memset(&rep, 0, sizeof(rep));
+    rc = chio_receipt_parse(rq->body ? rq->body : "", rq->body_len, &r, &err);
+    if (rc != 0) {
+        chio_serve_error_reply(out, rc == CHIO_ENOMEM ? 500 : 400, chio_errno_reason(rc),
+                               err.message[0] ? err.message : chio_strerror(rc));
+        return;
+    }
+    chio_pubkey_from_hex(chio_kernel_public_hex(s->k), 64, key);
+    rc = chio_receipt_verify(r, key, 1, &rep);
+    if (rc != 0) {
+        chio_receipt_free(r);
+        chio_serve_error_reply(out, 500, chio_errno_reason(rc), chio_strerror(rc));
+        return;
+    }
+    intact = rep.signature_valid && rep.receipt_id_valid && rep.parameter_hash_valid;
+    trusted = rep.signer_trusted;
+    authorized = intact && trusted && rep.authorized;
+    result = !intact                                                ? "Invalid"
+             : !trusted                                             ? "Untrusted"
+             : strcmp(rep.result, "Authorized") == 0 && !authorized ? "Allowed"
+                                                                    : rep.result;
+    chio__sv_printf(&b, "{\"authorized\":%s,\"boundary_class\":", authorized ? "true" : "false");
+    chio__sv_json_string(&b, rep.boundary_class, strlen(rep.boundary_class));
+    chio__sv_puts(&b, ",\"checked\":[\"signature\",\"receipt_id\",\"parameter_hash\",\"signer\"]");
+    chio__sv_puts(&b, ",\"decision\":");
+    chio__sv_json_string(&b, rep.decision_name, strlen(rep.decision_name));
+    chio__sv_puts(&b, ",\"id\":");
+    chio__sv_json_string(&b, rep.id, strlen(rep.id));
+    chio__sv_printf(&b, ",\"not_checked\":[],\"ok\":%s", intact && trusted ? "true" : "false");
+    chio__sv_printf(&b, ",\"parameter_hash_valid\":%s,\"receipt_id_valid\":%s,\"receipt_kind\":",
+                    rep.parameter_hash_valid ? "true" : "false",
+                    rep.receipt_id_valid ? "true" : "false");
+    chio__sv_json_string(&b, rep.receipt_kind, strlen(rep.receipt_kind));
+    chio__sv_puts(&b, ",\"result\":");
+    chio__sv_json_string(&b, result, strlen(result));
+    chio__sv_printf(&b, ",\"signature_valid\":%s,\"signer_key_hex\":\"%s\",\"signer_trusted\":%s",
+                    rep.signature_valid ? "true" : "false", rep.signer_key_hex,
+                    trusted ? "true" : "false");
+    chio__sv_puts(&b, ",\"trust_level\":");
+    chio__sv_json_string(&b, rep.trust_level, strlen(rep.trust_level));
+    chio__sv_puts(&b, "}");
+    chio_receipt_free(r);
+    if (!b.oom && chio_json_canonicalize(b.p, b.len, &canon, &clen, NULL) == 0) {
+        free(b.p);
+        b.p = NULL;
+        b.len = b.cap = 0;
+        chio__sv_add(&b, canon, clen);
+        chio_free(canon);
+    }
+    reply_buf(out, 200, &b, CT_JSON);
+}
+
+/* ---- control routes -------------------------------------------------------------------------- */
+
+static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
+{
+    chio_json_doc *doc;
+    const chio_json *root, *scope, *ttlv;
+    const char *subject, *id, *tj;
+    char genid[40], *scope_text = NULL;
+    uint8_t rnd[16];
+    uint64_t ttl = 3600;
+    size_t slen = 0, tlen = 0;
+    chio_capability *cap = NULL;
+    chio__sv_buf b = {0};
+    chio_error err;
+    int bad = 0, rc;
+
+    chio_error_init(&err);
+    if ((doc = body_object(rq, out)) == NULL)
+        return;
+    root = chio_json_root(doc);
+    subject = get_str(root, "subject", &bad);
+    id = get_str(root, "id", &bad);
+    scope = chio_json_get(root, "scope");
+    ttlv = chio_json_get(root, "ttl_secs");
+    if (bad || subject == NULL || scope == NULL || chio_json_typeof(scope) != CHIO_JSON_OBJECT ||
+        (ttlv != NULL && (chio_json_get_uint64(ttlv, &ttl) != 0 || ttl == 0))) {
+        chio_serve_error_reply(out, 400, "invalid_request",
+                               "subject (hex public key) and scope (object) are required; "
+                               "ttl_secs a positive integer and id a string when given");
+        goto done;
+    }
+    if (id == NULL) {
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+            chio_serve_error_reply(out, 500, "internal_error", "no randomness for the id");
+            goto done;
+        }
+        memcpy(genid, "cap-", 4);
+        chio_hex_encode(rnd, sizeof(rnd), genid + 4);
+        id = genid;
+    }
+    if (chio_json_write_canonical(scope, &scope_text, &slen) != 0) {
+        chio_serve_error_reply(out, 500, "internal_error", "out of memory");
+        goto done;
+    }
+    rc = chio_kernel_issue_capability(s->k, id, subject, scope_text, slen, 0, ttl, &cap, &err);
+    if (rc != 0) {
+        reply_kernel_error(out, rc, &err);
+        goto done;
+    }
+    tj = chio_capability_json(cap, &tlen);
+    rc = chio__sv_mint_store(s, id, tj, tlen);
+    if (rc != 0) {
+        chio_serve_error_reply(out, rc == CHIO_ELIMIT ? 503 : 500, chio_errno_reason(rc),
+                               "cannot keep another minted token");
+        goto done;
+    }
+    chio__sv_puts(&b, "{\"capability\":");
+    chio__sv_add(&b, tj, tlen);
+    chio__sv_puts(&b, ",\"capability_id\":");
+    chio__sv_json_string(&b, id, strlen(id));
+    chio__sv_puts(&b, "}");
+    reply_buf(out, 200, &b, CT_JSON);
+done:
+    chio_capability_free(cap);
+    chio_free(scope_text);
+    chio_json_doc_free(doc);
+}
+
+static void route_revoke(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
+{
+    chio_json_doc *doc;
+    const char *id;
+    chio__sv_buf b = {0};
+    chio_error err;
+    int bad = 0, rc;
+
+    chio_error_init(&err);
+    if ((doc = body_object(rq, out)) == NULL)
+        return;
+    id = get_str(chio_json_root(doc), "capability_id", &bad);
+    if (bad || id == NULL || id[0] == '\0') {
+        chio_serve_error_reply(out, 400, "invalid_request", "capability_id is required");
+        goto done;
+    }
+    rc = chio_kernel_revoke_capability(s->k, id, &err);
+    if (rc != 0) {
+        reply_kernel_error(out, rc, &err);
+        goto done;
+    }
+    chio__sv_puts(&b, "{\"capability_id\":");
+    chio__sv_json_string(&b, id, strlen(id));
+    chio__sv_puts(&b, ",\"revoked\":true}");
+    reply_buf(out, 200, &b, CT_JSON);
+done:
+    chio_json_doc_free(doc);
+}
+
+/* ---- dispatch -------------------------------------------------------------------------------- */
+
+void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
+{
+    static const struct {
+        const char *method, *path;
+        route_fn fn;
+        int control;
+    } routes[] = {
+#define SERVE_ROUTE_ROW(m, p, f, c) {m, p, f, c},
+        SERVE_ROUTES(SERVE_ROUTE_ROW)
+#undef SERVE_ROUTE_ROW
+    };
+    size_t i;
+    int path_known = 0;
+
+    memset(out, 0, sizeof(*out));
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(rq->path, routes[i].path) != 0)
+            continue;
+        path_known = 1;
+        if (strcmp(rq->method, routes[i].method) != 0)
+            continue;
+        if (routes[i].control && !s->has_bearer) {
+            chio_serve_error_reply(out, 403, "forbidden",
+                                   "control routes are off: start chio serve with --token-file");
+            return;
+        }
+        if ((routes[i].control || routes[i].fn == route_evaluate) && s->has_bearer &&
+            !chio__sv_bearer_ok(s, rq->authorization)) {
+            chio_serve_error_reply(out, 401, "unauthorized",
+                                   "Authorization: Bearer <token> is missing or wrong");
+            return;
+        }
+        if (routes[i].control && draining(s)) {
+            chio_serve_error_reply(out, 503, "draining", "the sidecar is draining");
+            return;
+        }
+        routes[i].fn(s, rq, out);
+        return;
+    }
+    if (path_known)
+        chio_serve_error_reply(out, 405, "method_not_allowed", "method not allowed on this path");
+    else
+        chio_serve_error_reply(out, 404, "not_found", "no such route");
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serve/http.c - the sidecar's HTTP server on libmicrohttpd: one thread per
+ * connection (an evaluation blocks until its receipt is committed), the
+ * listening socket bound here so that an address in use is reported as
+ * such, bodies gathered up to max_body (413 past it), connection count and
+ * idle timeout enforced by libmicrohttpd. Each request is answered by
+ * chio_serve_handle() (handler.c); nothing here parses HTTP.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "serve.h"
+
+struct chio_serve_http {
+    struct MHD_Daemon *d;
+    chio_serve *s;
+    size_t max_body;
+    int fd;
+    uint16_t port;
+};
+
+/* One request's state between the calls libmicrohttpd makes for it. */
+typedef struct req_ctx {
+    char *body;
+    size_t len, cap;
+    int too_big;
+} req_ctx;
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, chio_serve_reply *rep)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+
+    if (rep->body == NULL)
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    else
+        r = MHD_create_response_from_buffer(rep->body_len, rep->body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(rep->body);
+        return MHD_NO;
+    }
+    if (rep->content_type != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ok = MHD_queue_response(c, rep->status ? rep->status : 500, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result reply_too_big(struct MHD_Connection *c, size_t max_body)
+{
+    chio_serve_reply rep;
+    char msg[96];
+
+    memset(&rep, 0, sizeof(rep));
+    snprintf(msg, sizeof(msg), "the body is larger than %zu bytes (--max-body)", max_body);
+    chio_serve_error_reply(&rep, 413, "body_too_large", msg);
+    return send_reply(c, &rep);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+    chio_serve_http *h = cls;
+    req_ctx *rc = *con_cls;
+    chio_serve_request rq;
+    chio_serve_reply rep;
+    const char *cl;
+
+    (void)version;
+    if (rc == NULL) { /* first call: headers only */
+        rc = calloc(1, sizeof(*rc));
+        if (rc == NULL)
+            return MHD_NO;
+        *con_cls = rc;
+        cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl == NULL || strtoull(cl, NULL, 10) <= h->max_body)
+            return MHD_YES;
+        /* Refused from the headers alone: the body is never read, and
+         * libmicrohttpd closes the connection after the answer. */
+        rc->too_big = 1;
+        return reply_too_big(c, h->max_body);
+    }
+    if (*upload_size > 0) {
+        if (!rc->too_big && rc->len + *upload_size > h->max_body)
+            rc->too_big = 1;
+        if (!rc->too_big) {
+            if (rc->len + *upload_size + 1 > rc->cap) {
+                size_t cap = rc->cap ? rc->cap : 4096;
+                char *p;
+
+                while (cap < rc->len + *upload_size + 1)
+                    cap *= 2;
+                p = realloc(rc->body, cap);
+                if (p == NULL)
+                    return MHD_NO;
+                rc->body = p;
+                rc->cap = cap;
+            }
+            memcpy(rc->body + rc->len, upload_data, *upload_size);
+            rc->len += *upload_size;
+            rc->body[rc->len] = '\0';
+        }
+        *upload_size = 0; /* consumed (or dropped, past the limit) */
+        return MHD_YES;
+    }
+    if (rc->too_big)
+        return reply_too_big(c, h->max_body);
+    memset(&rep, 0, sizeof(rep));
+    memset(&rq, 0, sizeof(rq));
+    rq.method = method;
+    rq.path = url;
+    rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    rq.capability_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Chio-Capability");
+    rq.body = rc->body;
+    rq.body_len = rc->len;
+    chio_serve_handle(h->s, &rq, &rep);
+    return send_reply(c, &rep);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    req_ctx *rc = *con_cls;
+
+    (void)cls;
+    (void)c;
+    (void)code;
+    if (rc != NULL) {
+        free(rc->body);
+        free(rc);
+        *con_cls = NULL;
+    }
+}
+
+/* Bind and listen on host:port; -1 with @msg on failure. */
+static int listen_on(const char *host, uint16_t port, int *v6, char *msg, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int fd, one = 1, e;
+
+    memset(&ss, 0, sizeof(ss));
+    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+        sl = sizeof(struct sockaddr_in);
+        *v6 = 0;
+    } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+        ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+        sl = sizeof(struct sockaddr_in6);
+        *v6 = 1;
+    } else {
+        snprintf(msg, cap, "'%s' is not a numeric IPv4 or IPv6 address", host);
+        return -1;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(msg, cap, "socket: %s", strerror(errno));
+        return -1;
+    }
+    /* SO_REUSEADDR lets a restart bind past TIME_WAIT; a live listener on
+     * the port still makes bind fail (Linux needs SO_REUSEPORT on both). */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 128) != 0) {
+        e = errno;
+        close(fd);
+        if (e == EADDRINUSE)
+            snprintf(msg, cap,
+                     "address %s port %u is already in use (another chio serve is running "
+                     "there?)",
+                     host, (unsigned)port);
+        else
+            snprintf(msg, cap, "cannot listen on %s port %u: %s", host, (unsigned)port,
+                     strerror(e));
+        return -1;
+    }
+    return fd;
+}
+
+int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio_serve_http **out,
+                          char *msg, size_t msgcap)
+{
+    chio_serve_http *h;
+    const union MHD_DaemonInfo *info;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    int v6 = 0;
+
+    *out = NULL;
+    h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        snprintf(msg, msgcap, "out of memory");
+        return -1;
+    }
+    h->s = s;
+    h->max_body = cfg->max_body;
+    h->fd = listen_on(cfg->host, cfg->port, &v6, msg, msgcap);
+    if (h->fd < 0) {
+        free(h);
+        return -1;
+    }
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+                            MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+                            MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_secs,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+    if (h->d == NULL) {
+        snprintf(msg, msgcap, "libmicrohttpd could not start on %s port %u", cfg->host,
+                 (unsigned)cfg->port);
+        close(h->fd);
+        free(h);
+        return -1;
+    }
+    info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info != NULL ? info->port : cfg->port;
+    *out = h;
+    return 0;
+}
+
+uint16_t chio_serve_http_port(const chio_serve_http *h)
+{
+    return h->port;
+}
+
+void chio_serve_http_stop(chio_serve_http *h)
+{
+    MHD_socket fd;
+
+    if (h == NULL)
+        return;
+    /* Stop accepting first; MHD_stop_daemon then waits for every
+     * connection thread, so requests in flight get their answers. */
+    fd = MHD_quiesce_daemon(h->d);
+    MHD_stop_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    free(h);
+}

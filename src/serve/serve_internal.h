@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serve/serve_internal.h - what state.c (the kernel, its sessions and the
+ * minted tokens) and handler.c (the routes) share inside the serve layer: the
+ * sidecar's struct, a growing text buffer, and the token-to-session lookup.
+ * Locking: one mutex (mu) guards the two tables; the kernel is thread-safe.
+ */
+#ifndef CHIO_SERVE_INTERNAL_H
+#define CHIO_SERVE_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "serve.h"
+
+/* A table entry: a token id, the SHA-256 of its JSON text and either the
+ * session holding it (sessions table) or the text itself (minted table). */
+typedef struct chio__sv_entry {
+    struct chio__sv_entry *next;
+    char *id;
+    uint8_t hash[32];
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    char *token; /* minted table only */
+    size_t token_len;
+} chio__sv_entry;
+
+#define CHIO__SV_BUCKETS 4096
+
+struct chio_serve {
+    chio_kernel *k;
+    pthread_mutex_t mu;
+    chio__sv_entry *sessions[CHIO__SV_BUCKETS];
+    size_t nsessions;
+    chio__sv_entry *minted[CHIO__SV_BUCKETS];
+    size_t nminted;
+    char empty_sid[CHIO_SESSION_ID_LEN + 1]; /* a session holding no token */
+    int has_bearer;
+    uint8_t bearer_hash[32];
+    int draining;        /* atomic */
+    char **tool_servers; /* the registered server ids and tool lists (freed at the end) */
+    char ***tool_names;
+    size_t nservers;
+};
+
+/* A growing text; an allocation failure sets oom and later appends do nothing. */
+typedef struct chio__sv_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} chio__sv_buf;
+
+void chio__sv_add(chio__sv_buf *b, const char *s, size_t n);
+void chio__sv_puts(chio__sv_buf *b, const char *s);
+void chio__sv_printf(chio__sv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void chio__sv_json_string(chio__sv_buf *b, const char *s, size_t n);
+
+/*
+ * The session that holds the token @json (a token JSON text): a cached one,
+ * or a new one (cached when there is room). @idhint (NULL: none) is the id
+ * the caller expects; a cache hit under it with the same bytes skips the
+ * token's parse. *oneoff is 1 when the caller
+ * must close it after its call. The token's id goes to @capid (malloc'd).
+ * Returns 0, or a chio code (parse errors: the token is malformed).
+ */
+int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
+                         char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
+                         chio_error *err);
+
+/* Remember a token this sidecar minted. Returns 0, CHIO_ELIMIT, CHIO_ENOMEM. */
+int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len);
+
+/* A copy of a minted token's text (malloc'd), or NULL when unknown. */
+char *chio__sv_minted(chio_serve *s, const char *id, size_t *len);
+
+/* Set the parameter_hash the guard expects for this thread's next call
+ * (NULL: none). */
+void chio__sv_expect_hash(const char *hex);
+
+/* Constant-time check of an Authorization header against the bearer token;
+ * 1 when it matches. */
+int chio__sv_bearer_ok(const chio_serve *s, const char *authorization);
+
+#endif

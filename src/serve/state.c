@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serve/state.c - the sidecar's state over the public kernel API: building
+ * and starting the kernel, the tools it accepts (registered with a dispatch
+ * that does nothing, since the host runs the tool after an allow: the
+ * public API has no evaluate-without-dispatch call, and a tool must be
+ * registered to pass the pipeline), the parameter_hash guard, the cache of
+ * one session per token and the tokens this sidecar minted.
+ * Locking: s->mu guards both tables; it is never held across a kernel call.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "serve_internal.h"
+
+/* ---- text buffer -------------------------------------------------------------------------- */
+
+void chio__sv_add(chio__sv_buf *b, const char *s, size_t n)
+{
+    char *p;
+    size_t cap;
+
+    if (b->oom || n == 0)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void chio__sv_puts(chio__sv_buf *b, const char *s)
+{
+    chio__sv_add(b, s, strlen(s));
+}
+
+void chio__sv_printf(chio__sv_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        b->oom = 1;
+        return;
+    }
+    chio__sv_add(b, tmp, (size_t)n);
+}
+
+void chio__sv_json_string(chio__sv_buf *b, const char *s, size_t n)
+{
+    char *out = NULL;
+    size_t len = 0;
+
+    if (chio_json_write_string(s ? s : "", s ? n : 0, &out, &len) != 0) {
+        /* Not UTF-8 (or no memory): say so rather than pass the bytes on. */
+        chio__sv_puts(b, "\"(not UTF-8)\"");
+        return;
+    }
+    chio__sv_add(b, out, len);
+    chio_free(out);
+}
+
+/* ---- the parameter_hash guard -------------------------------------------------------------- */
+
+/* The guard runs on the thread that called chio_kernel_evaluate(), so the
+ * expected hash travels to it in a thread-local. */
+static _Thread_local const char *expected_hash;
+
+void chio__sv_expect_hash(const char *hex)
+{
+    expected_hash = hex;
+}
+
+static int param_hash_guard(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
+                            char *details, size_t cap)
+{
+    char hex[65];
+
+    (void)user;
+    *verdict = CHIO_GUARD_PASS;
+    if (expected_hash == NULL)
+        return 0;
+    if (chio_sha256_hex(in->arguments_json, in->arguments_len, hex) != 0)
+        return -1;
+    if (strcasecmp(hex, expected_hash) != 0) {
+        *verdict = CHIO_GUARD_DENY;
+        snprintf(details, cap, "parameter_hash does not match the parameters (sha256 %s)", hex);
+    }
+    return 0;
+}
+
+/* ---- the tools ----------------------------------------------------------------------------- */
+
+static int noop_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                       size_t len, chio_output *out)
+{
+    (void)user;
+    (void)ctx;
+    (void)tool;
+    (void)args;
+    (void)len;
+    (void)out;
+    return 0; /* output null: the host runs the tool itself */
+}
+
+/* Group "SERVER:TOOL" pairs by server and register one no-op server each. */
+static int register_tools(chio_serve *s, const chio_serve_config *cfg, chio_error *err)
+{
+    size_t i, j, n;
+    int rc;
+
+    s->tool_servers = calloc(cfg->ntools + 1, sizeof(char *));
+    s->tool_names = calloc(cfg->ntools + 1, sizeof(char **));
+    if (s->tool_servers == NULL || s->tool_names == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < cfg->ntools; i++) {
+        const char *t = cfg->tools[i], *colon = strchr(t, ':');
+
+        if (colon == NULL || colon == t || colon[1] == '\0') {
+            snprintf(err->message, sizeof(err->message), "--tool '%s' is not SERVER:TOOL", t);
+            return err->code = CHIO_EINVAL;
+        }
+        for (j = 0; j < s->nservers; j++)
+            if (strlen(s->tool_servers[j]) == (size_t)(colon - t) &&
+                strncmp(s->tool_servers[j], t, (size_t)(colon - t)) == 0)
+                break;
+        if (j == s->nservers) {
+            s->tool_servers[j] = strndup(t, (size_t)(colon - t));
+            s->tool_names[j] = calloc(cfg->ntools + 1, sizeof(char *));
+            s->nservers++;
+            if (s->tool_servers[j] == NULL || s->tool_names[j] == NULL)
+                return CHIO_ENOMEM;
+        }
+        for (n = 0; s->tool_names[j][n] != NULL; n++)
+            ;
+        s->tool_names[j][n] = strdup(colon + 1);
+        if (s->tool_names[j][n] == NULL)
+            return CHIO_ENOMEM;
+    }
+    for (j = 0; j < s->nservers; j++) {
+        chio_tool_server ts;
+
+        memset(&ts, 0, sizeof(ts));
+        for (n = 0; s->tool_names[j][n] != NULL; n++)
+            ;
+        ts.server_id = s->tool_servers[j];
+        ts.tool_names = (const char *const *)s->tool_names[j];
+        ts.ntools = n;
+        ts.invoke = noop_invoke;
+        rc = chio_kernel_register_tool_server(s->k, &ts, err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+int chio_serve_new(const chio_serve_config *cfg, chio_serve **out, chio_error *err)
+{
+    chio_kernel_config kc;
+    chio_serve *s;
+    int rc;
+
+    *out = NULL;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        chio_keypair_free(cfg->keypair);
+        return CHIO_ENOMEM;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    chio_kernel_config_init(&kc);
+    kc.keypair = cfg->keypair;
+    kc.ca_public_keys = cfg->ca_keys;
+    kc.n_ca_public_keys = cfg->n_ca_keys;
+    kc.policy_hash = cfg->policy_hash ? cfg->policy_hash : "chio-sidecar";
+    if (cfg->checkpoint_batch)
+        kc.checkpoint_batch_size = cfg->checkpoint_batch;
+    kc.receipt_store_path = cfg->receipt_db;
+    kc.ephemeral_store = cfg->receipt_db == NULL;
+    kc.durability = cfg->nosync ? CHIO_DURABILITY_NOSYNC : CHIO_DURABILITY_SYNC;
+    if (cfg->quiet)
+        kc.log_level = CHIO_LOG_WARN;
+    rc = chio_kernel_new(&kc, &s->k, err);
+    if (rc != 0)
+        goto fail;
+    rc = register_tools(s, cfg, err);
+    if (rc == 0)
+        rc = chio_kernel_add_guard(s->k, "parameter_hash", param_hash_guard, NULL, err);
+    if (rc == 0)
+        rc = chio_kernel_start(s->k, err);
+    if (rc == 0)
+        rc = chio_kernel_open_session(s->k, "chio-sidecar", NULL, NULL, 0, s->empty_sid, err);
+    if (rc != 0)
+        goto fail;
+    if (cfg->bearer_token != NULL) {
+        s->has_bearer = 1;
+        chio_sha256(cfg->bearer_token, strlen(cfg->bearer_token), s->bearer_hash);
+    }
+    *out = s;
+    return 0;
+fail:
+    if (err->code == 0)
+        err->code = rc;
+    chio_serve_free(s);
+    return rc;
+}
+
+static void free_table(chio__sv_entry **t)
+{
+    size_t i;
+
+    for (i = 0; i < CHIO__SV_BUCKETS; i++) {
+        while (t[i] != NULL) {
+            chio__sv_entry *e = t[i];
+
+            t[i] = e->next;
+            free(e->id);
+            free(e->token);
+            free(e);
+        }
+    }
+}
+
+void chio_serve_free(chio_serve *s)
+{
+    size_t i, j;
+
+    if (s == NULL)
+        return;
+    chio_kernel_free(s->k);
+    free_table(s->sessions);
+    free_table(s->minted);
+    for (i = 0; i < s->nservers; i++) {
+        for (j = 0; s->tool_names[i] && s->tool_names[i][j]; j++)
+            free(s->tool_names[i][j]);
+        free(s->tool_names[i]);
+        free(s->tool_servers[i]);
+    }
+    free(s->tool_names);
+    free(s->tool_servers);
+    pthread_mutex_destroy(&s->mu);
+    explicit_bzero(s->bearer_hash, sizeof(s->bearer_hash));
+    free(s);
+}
+
+const char *chio_serve_public_hex(const chio_serve *s)
+{
+    return chio_kernel_public_hex(s->k);
+}
+
+void chio_serve_set_draining(chio_serve *s)
+{
+    __atomic_store_n(&s->draining, 1, __ATOMIC_RELEASE);
+}
+
+int chio_serve_drain_kernel(chio_serve *s, chio_error *err)
+{
+    return chio_kernel_drain(s->k, err);
+}
+
+int chio__sv_bearer_ok(const chio_serve *s, const char *authorization)
+{
+    uint8_t h[32];
+    unsigned diff = 0;
+    size_t i;
+
+    if (!s->has_bearer || authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return 0;
+    /* Hash first: the comparison then takes the same time for every input
+     * length, and compares all 32 bytes whatever the first difference. */
+    if (chio_sha256(authorization + 7, strlen(authorization + 7), h) != 0)
+        return 0;
+    for (i = 0; i < sizeof(h); i++)
+        diff |= (unsigned)(h[i] ^ s->bearer_hash[i]);
+    return diff == 0;
+}
+
+/* ---- the tables ---------------------------------------------------------------------------- */
+
+static size_t bucket(const char *id)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 1099511628211ull;
+    return (size_t)(h % CHIO__SV_BUCKETS);
+}
+
+static chio__sv_entry *find(chio__sv_entry **t, const char *id)
+{
+    chio__sv_entry *e;
+
+    for (e = t[bucket(id)]; e != NULL; e = e->next)
+        if (strcmp(e->id, id) == 0)
+            return e;
+    return NULL;
+}
+
+static chio__sv_entry *insert(chio__sv_entry **t, const char *id)
+{
+    chio__sv_entry *e = calloc(1, sizeof(*e));
+    size_t b = bucket(id);
+
+    if (e == NULL || (e->id = strdup(id)) == NULL) {
+        free(e);
+        return NULL;
+    }
+    e->next = t[b];
+    t[b] = e;
+    return e;
+}
+
+int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
+                         char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
+                         chio_error *err)
+{
+    chio_capability *cap = NULL;
+    chio__sv_entry *e;
+    uint8_t hash[32];
+    int rc, found = 0;
+
+    *oneoff = 0;
+    *capid = NULL;
+    /* The fast path: these exact bytes are cached under @idhint, so they
+     * are that token (its id is the hint) and need no parse. */
+    if (idhint != NULL && chio_sha256(json, len, hash) == 0) {
+        pthread_mutex_lock(&s->mu);
+        e = find(s->sessions, idhint);
+        if (e != NULL && memcmp(e->hash, hash, sizeof(hash)) == 0) {
+            memcpy(sid, e->sid, sizeof(e->sid));
+            found = 1;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (found)
+            return (*capid = strdup(idhint)) != NULL ? 0 : CHIO_ENOMEM;
+    }
+    rc = chio_capability_parse(json, len, &cap, err);
+    if (rc != 0)
+        return rc;
+    *capid = strdup(chio_capability_id(cap));
+    if (*capid == NULL || chio_sha256(json, len, hash) != 0) {
+        rc = CHIO_ENOMEM;
+        goto out;
+    }
+    pthread_mutex_lock(&s->mu);
+    e = find(s->sessions, *capid);
+    if (e != NULL && memcmp(e->hash, hash, sizeof(hash)) == 0) {
+        memcpy(sid, e->sid, sizeof(e->sid));
+        found = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (found)
+        goto out;
+    rc = chio_kernel_open_session(s->k, chio_capability_subject_hex(cap), &json, &len, 1, sid, err);
+    if (rc != 0)
+        goto out;
+    /* Keep it for the next call with this token, unless the id is cached
+     * with other bytes already (or another thread won) or the table is full. */
+    pthread_mutex_lock(&s->mu);
+    if (find(s->sessions, *capid) == NULL && s->nsessions < CHIO_SERVE_MAX_SESSIONS &&
+        (e = insert(s->sessions, *capid)) != NULL) {
+        memcpy(e->hash, hash, sizeof(hash));
+        memcpy(e->sid, sid, sizeof(e->sid));
+        s->nsessions++;
+    } else {
+        *oneoff = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+out:
+    chio_capability_free(cap);
+    if (rc != 0) {
+        free(*capid);
+        *capid = NULL;
+    }
+    return rc;
+}
+
+int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len)
+{
+    chio__sv_entry *e;
+    char *copy = malloc(len + 1);
+    int rc = 0;
+
+    if (copy == NULL)
+        return CHIO_ENOMEM;
+    memcpy(copy, json, len);
+    copy[len] = '\0';
+    pthread_mutex_lock(&s->mu);
+    if ((e = find(s->minted, id)) != NULL) {
+        free(e->token); /* the same id minted again: the newest wins */
+    } else if (s->nminted >= CHIO_SERVE_MAX_SESSIONS) {
+        rc = CHIO_ELIMIT;
+    } else if ((e = insert(s->minted, id)) == NULL) {
+        rc = CHIO_ENOMEM;
+    } else {
+        s->nminted++;
+    }
+    if (rc == 0) {
+        e->token = copy;
+        e->token_len = len;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc != 0)
+        free(copy);
+    return rc;
+}
+
+char *chio__sv_minted(chio_serve *s, const char *id, size_t *len)
+{
+    chio__sv_entry *e;
+    char *copy = NULL;
+
+    pthread_mutex_lock(&s->mu);
+    e = find(s->minted, id);
+    if (e != NULL && (copy = malloc(e->token_len + 1)) != NULL) {
+        memcpy(copy, e->token, e->token_len + 1);
+        *len = e->token_len;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return copy;
+}

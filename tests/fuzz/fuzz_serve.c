@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/fuzz/fuzz_serve.c - libFuzzer target for the sidecar's request
+ * handler (src/serve/: chio_serve_handle), without sockets: the same
+ * function libmicrohttpd's threads call for every request of `chio serve`.
+ *
+ * Input: byte 0 picks the route (the seven routes and an unknown path),
+ * byte 1 its flags (bit 0: the other method; bit 1: send the right bearer
+ * token; bit 2: the first line of the rest is the X-Chio-Capability
+ * header); the rest is the body. The sidecar is built once (a real kernel
+ * on a RocksDB store in a temporary directory, no fsync, tools srv:echo and
+ * srv:read, a bearer token) and kept between inputs: it is the state under
+ * test. Invariants (abort() when violated):
+ *   - every reply has a status in the documented set and a body;
+ *   - a JSON reply is valid JSON; an error reply has "code" and "message";
+ *   - a 200 from evaluate has verdict, code, reason and a receipt that
+ *     verifies (signature, id, parameter hash) and is signed by the sidecar.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <chio/chio.h>
+#include <sanitizer/lsan_interface.h>
+
+#include "serve.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_TOKEN "fuzz-bearer-token-0123456789"
+
+static chio_serve *srv;
+static uint8_t kernel_key[32];
+
+static void fail(const char *what, const char *body)
+{
+    fprintf(stderr, "fuzz_serve: invariant violated: %s\nbody: %s\n", what, body ? body : "");
+    abort();
+}
+
+static void setup(void)
+{
+    static const char *const tools[] = {"srv:echo", "srv:read"};
+    char tmpl[] = "/tmp/fuzz-serve-XXXXXX";
+    chio_serve_config cfg;
+    chio_error err;
+    chio_keypair *kp = NULL;
+    static char dir[64];
+    int rc;
+
+    /* The key of seed 11 x 32: the corpus's tokens are issued by it. */
+    __lsan_disable();
+    rc = chio_keypair_from_seed_hex(
+        "1111111111111111111111111111111111111111111111111111111111111111", 64, &kp, NULL);
+    __lsan_enable();
+    if (rc != 0 || mkdtemp(tmpl) == NULL)
+        fail("setup", NULL);
+    snprintf(dir, sizeof(dir), "%s/db", tmpl);
+    chio_keypair_public_key(kp, kernel_key);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.keypair = kp;
+    cfg.receipt_db = dir;
+    cfg.nosync = 1;
+    cfg.tools = tools;
+    cfg.ntools = 2;
+    cfg.bearer_token = FUZZ_TOKEN;
+    cfg.quiet = 1;
+    chio_error_init(&err);
+    /* The sidecar lives for the whole run; the kernel keeps its key where
+     * LeakSanitizer cannot see the pointer, so its allocations are left
+     * out of the leak checks (every later allocation is checked). */
+    __lsan_disable();
+    rc = chio_serve_new(&cfg, &srv, &err);
+    __lsan_enable();
+    if (rc != 0) {
+        fprintf(stderr, "fuzz_serve: %s\n", err.message);
+        abort();
+    }
+}
+
+static void check_evaluate(const chio_json *root, const char *body)
+{
+    const chio_json *rj = chio_json_get(root, "receipt");
+    chio_receipt *r = NULL;
+    chio_receipt_report rep;
+    char *text = NULL;
+    size_t len = 0;
+
+    if (chio_json_get(root, "verdict") == NULL || chio_json_get(root, "code") == NULL ||
+        chio_json_get(root, "reason") == NULL || rj == NULL)
+        fail("evaluate 200 without verdict, code, reason and receipt", body);
+    if (chio_json_write_canonical(rj, &text, &len) != 0 ||
+        chio_receipt_parse(text, len, &r, NULL) != 0)
+        fail("evaluate receipt does not parse", body);
+    memset(&rep, 0, sizeof(rep));
+    if (chio_receipt_verify(r, kernel_key, 1, &rep) != 0 || !rep.ok)
+        fail("evaluate receipt does not verify against the sidecar's key", body);
+    chio_receipt_free(r);
+    chio_free(text);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const paths[] = {"/chio/live",
+                                        "/chio/health",
+                                        "/metrics",
+                                        "/v1/evaluate",
+                                        "/v1/receipts/verify",
+                                        "/v1/capabilities/mint",
+                                        "/v1/capabilities/revoke",
+                                        "/v1/unknown"};
+    static const int post[] = {0, 0, 0, 1, 1, 1, 1, 1};
+    chio_serve_request rq;
+    chio_serve_reply rep;
+    chio_json_doc *doc = NULL;
+    char *rest = NULL, *hdr = NULL;
+    size_t route, n;
+
+    if (srv == NULL)
+        setup();
+    if (size < 2)
+        return 0;
+    route = data[0] % 8;
+    memset(&rq, 0, sizeof(rq));
+    rq.path = paths[route];
+    rq.method = (post[route] ^ (data[1] & 1)) ? "POST" : "GET";
+    rq.authorization = (data[1] & 2) ? "Bearer " FUZZ_TOKEN : NULL;
+    rest = malloc(size - 2 + 1);
+    if (rest == NULL)
+        return 0;
+    memcpy(rest, data + 2, size - 2);
+    rest[size - 2] = '\0';
+    rq.body = rest;
+    rq.body_len = size - 2;
+    if (data[1] & 4) {
+        n = strcspn(rest, "\n");
+        hdr = strndup(rest, n);
+        rq.capability_header = hdr;
+        rq.body = rest + (n < size - 2 ? n + 1 : n);
+        rq.body_len = size - 2 - (size_t)(rq.body - rest);
+    }
+    if (rq.body_len == 0)
+        rq.body = NULL;
+
+    chio_serve_handle(srv, &rq, &rep);
+    switch (rep.status) {
+    case 200:
+    case 400:
+    case 401:
+    case 403:
+    case 404:
+    case 405:
+    case 500:
+    case 503:
+        break;
+    default:
+        fail("unexpected status", rep.body);
+    }
+    if (rep.body == NULL)
+        fail("reply without a body", NULL);
+    if (strcmp(rep.content_type, "application/json") == 0) {
+        const chio_json *root;
+
+        if (chio_json_parse(rep.body, rep.body_len, &doc, NULL) != 0)
+            fail("a JSON reply is not JSON", rep.body);
+        root = chio_json_root(doc);
+        if (rep.status != 200 && route > 2 &&
+            (chio_json_get(root, "code") == NULL || chio_json_get(root, "message") == NULL))
+            fail("an error reply without code and message", rep.body);
+        if (rep.status == 200 && route == 3)
+            check_evaluate(root, rep.body);
+        chio_json_doc_free(doc);
+    }
+    free(rep.body);
+    free(hdr);
+    free(rest);
+    return 0;
+}
