@@ -60,6 +60,18 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 
+# The MCP gateway layer (src/mcp/, `chio mcp`): public API only, like the
+# CLI, which links it; its own headers on its include path.
+MCP_SRCS  := $(sort $(wildcard src/mcp/*.c))
+CLI_SRCS  += $(MCP_SRCS)
+CLI_OBJS  += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/src/mcp/%.o: PRIVATE_INC := -Isrc/mcp
+# tests/mcp: the official MCP SDK's client drives `chio mcp serve` wrapping
+# the reference server-everything (node --test; packages pinned by
+# tests/mcp/package-lock.json, installed by scripts/install-deps.sh).
+mcp-check: $(CLI)
+	cd tests/mcp && CHIO_CLI=$(abspath $(CLI)) node --test --test-concurrency=1 gateway.test.mjs
+
 STATIC  := $(BUILD)/libchio.a
 SHARED  := $(BUILD)/libchio.so.$(VERSION)
 CLI     := $(BUILD)/chio
@@ -213,6 +225,7 @@ integration-check: all
 	./scripts/check-readme.sh
 	./scripts/check-docs.sh
 	./scripts/valgrind-cli.sh $(CLI)
+	@$(MAKE) --no-print-directory mcp-check
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory otel-check
 	@$(MAKE) --no-print-directory bindings-check

@@ -157,6 +157,8 @@ int cmd_capability(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_scenario(int argc, char **argv);
+/* cmd_mcp.c: `chio mcp serve` (the MCP gateway, src/mcp/). */
+int cmd_mcp(int argc, char **argv);
 /* cmd_scenario.c: validate a scenario file's text; 0, or -1 with the bad
  * field's path and the problem in @msg. */
 int cli_scenario_check(const char *text, size_t len, char *msg, size_t cap);
