@@ -742,6 +742,17 @@ void chio_mcp_gateway_client_closed(chio_mcp_gateway *g)
     pthread_mutex_unlock(&g->mu);
 }
 
+void chio_mcp_gateway_cancel_all(chio_mcp_gateway *g)
+{
+    worker *w;
+
+    pthread_mutex_lock(&g->mu);
+    for (w = g->workers; w != NULL; w = w->next)
+        __atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST); /* read by the kernel */
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
 int chio_mcp_gateway_server_is_closed(chio_mcp_gateway *g)
 {
     int c;

@@ -100,6 +100,9 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
 void chio_mcp_gateway_server_closed(chio_mcp_gateway *g);
 void chio_mcp_gateway_client_closed(chio_mcp_gateway *g);
 
+/* Cancel every mediated call in flight (as notifications/cancelled does). */
+void chio_mcp_gateway_cancel_all(chio_mcp_gateway *g);
+
 /* 1 once the server has closed. */
 int chio_mcp_gateway_server_is_closed(chio_mcp_gateway *g);
 

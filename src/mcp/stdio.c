@@ -33,6 +33,19 @@ typedef struct io {
     int client_gone, server_gone;
 } io;
 
+/* The wake pipe's write end, for the SIGTERM/SIGINT handler. */
+static int sig_fd = -1;
+
+static void on_signal(int sig)
+{
+    char c = 's';
+
+    (void)sig;
+    if (sig_fd >= 0 && write(sig_fd, &c, 1) < 0) {
+        /* nothing to do in a handler */
+    }
+}
+
 static int write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -205,6 +218,7 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
     io s;
     reader cr = {0};
     pthread_t rt;
+    struct sigaction sa;
     int status = 0, rc = 0, client_eof = 0;
 
     memset(&s, 0, sizeof(s));
@@ -224,6 +238,11 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
         close(s.wake[1]);
         return 2;
     }
+    sig_fd = s.wake[1];
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     if (pthread_create(&rt, NULL, server_reader, &s) != 0) {
         kill(s.pid, SIGKILL);
         close(s.child_in);
@@ -239,8 +258,17 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
                 continue;
             break;
         }
-        if (fds[1].revents != 0) { /* the server's output ended */
-            rc = 1;
+        if (fds[1].revents != 0) {
+            char c = 'x';
+            if (read(s.wake[0], &c, 1) == 1 && c == 's') {
+                /* SIGTERM/SIGINT: cancel what runs, then end as if the
+                 * client had closed its input. */
+                fprintf(stderr, "chio mcp: signal received; cancelling calls in flight\n");
+                chio_mcp_gateway_cancel_all(s.g);
+                client_eof = 1;
+                break;
+            }
+            rc = 1; /* the server's output ended */
             break;
         }
         if (fds[0].revents != 0 && !read_some(&cr, 0, s.g, chio_mcp_gateway_client_line))
@@ -261,7 +289,7 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
         int fd = __atomic_exchange_n(&s.child_in, -1, __ATOMIC_SEQ_CST);
         close(fd);
     }
-    if (!reap(s.pid, 5000, &status)) {
+    if (!reap(s.pid, 1000, &status)) {
         kill(s.pid, SIGTERM);
         if (!reap(s.pid, 2000, &status)) {
             kill(s.pid, SIGKILL);
@@ -271,6 +299,9 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
     pthread_join(rt, NULL);
     close(s.child_out);
     chio_mcp_gateway_free(s.g);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    sig_fd = -1;
     close(s.wake[0]);
     close(s.wake[1]);
     return rc;
