@@ -33,8 +33,9 @@ static const char *const leaves[] = {"keygen",
                                      "checkpoint prove",
                                      "checkpoint verify-proof",
                                      "scenario run",
-                                     "bench"};
-static const char *const groups[] = {"", "receipt", "capability", "checkpoint", "scenario"};
+                                     "bench",
+                                     "mcp serve"};
+static const char *const groups[] = {"", "receipt", "capability", "checkpoint", "scenario", "mcp"};
 
 typedef struct names {
     char *v[128];
