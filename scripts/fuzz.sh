@@ -28,7 +28,7 @@ CC=${CC:-clang}
 case "$(basename "$CC")" in clang*) ;; *) CC=clang ;; esac
 BUILD=build-fuzz
 FUZZ_CFLAGS=${FUZZ_CFLAGS:--Wno-error=format-nonliteral}
-ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize"
+ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize fuzz_mcp"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 SAN_COMPILE="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 SAN_LINK="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
@@ -39,13 +39,17 @@ done
 command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (clang with libFuzzer is needed)" >&2; exit 2; }
 
 # ---- build -------------------------------------------------------------------------------------
+# fuzz_mcp links the MCP gateway layer (src/mcp/) built with the library.
+MCP_OBJS=()
+for f in src/mcp/*.c; do MCP_OBJS+=("$BUILD/obj/${f%.c}.o"); done
 # Under `make fuzz` the outer make's flags and command-line variables would
 # leak into the library build; this build is configured here alone.
 unset MAKEFLAGS MFLAGS MAKELEVEL
 echo "fuzz.sh: building libchio with $CC into $BUILD/"
 make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BUILD" OPT="-O1 -g" \
     SAN="$SAN_COMPILE" CFLAGS="$FUZZ_CFLAGS" \
-    "$BUILD/libchio.a" "$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o" ||
+    "$BUILD/libchio.a" "$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o" \
+    "${MCP_OBJS[@]}" ||
     { echo "fuzz.sh: library build failed" >&2; exit 2; }
 
 DEP_CFLAGS=$(pkg-config --cflags libcrypto ck rocksdb)
@@ -61,6 +65,10 @@ for t in $TARGETS; do
         extra_inc=(-Isrc/cli)
     fi
     [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core) # internal API: core/normalize.h
+    if [[ $t == fuzz_mcp ]]; then
+        extra_src=("${MCP_OBJS[@]}")
+        extra_inc=(-Isrc/mcp)
+    fi
     bin=$BUILD/fuzz/$t
     if [[ ! -x $bin || tests/fuzz/$t.c -nt $bin || $BUILD/libchio.a -nt $bin ||
           ( ${#extra_src[@]} -gt 0 && ( ${extra_src[0]} -nt $bin || ${extra_src[1]} -nt $bin ) ) ]]; then

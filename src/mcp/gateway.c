@@ -753,6 +753,16 @@ void chio_mcp_gateway_cancel_all(chio_mcp_gateway *g)
     pthread_mutex_unlock(&g->mu);
 }
 
+int chio_mcp_gateway_kernel_used(chio_mcp_gateway *g)
+{
+    int used;
+
+    pthread_mutex_lock(&g->mu);
+    used = g->state != ST_NEW;
+    pthread_mutex_unlock(&g->mu);
+    return used;
+}
+
 int chio_mcp_gateway_server_is_closed(chio_mcp_gateway *g)
 {
     int c;

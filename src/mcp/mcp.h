@@ -103,6 +103,10 @@ void chio_mcp_gateway_client_closed(chio_mcp_gateway *g);
 /* Cancel every mediated call in flight (as notifications/cancelled does). */
 void chio_mcp_gateway_cancel_all(chio_mcp_gateway *g);
 
+/* 1 once the gateway started its session set-up: the kernel has taken
+ * registrations (or a session) and cannot serve another gateway. */
+int chio_mcp_gateway_kernel_used(chio_mcp_gateway *g);
+
 /* 1 once the server has closed. */
 int chio_mcp_gateway_server_is_closed(chio_mcp_gateway *g);
 
