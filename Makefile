@@ -66,6 +66,8 @@ MCP_SRCS  := $(sort $(wildcard src/mcp/*.c))
 CLI_SRCS  += $(MCP_SRCS)
 CLI_OBJS  += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/obj/src/mcp/%.o: PRIVATE_INC := -Isrc/mcp
+# tests/mcp/test_mcp.c (in the Criterion suite) calls the layer directly.
+TEST_OBJS += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
 # tests/mcp: the official MCP SDK's client drives `chio mcp serve` wrapping
 # the reference server-everything (node --test; packages pinned by
 # tests/mcp/package-lock.json, installed by scripts/install-deps.sh).

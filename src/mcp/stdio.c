@@ -164,35 +164,64 @@ static void *server_reader(void *arg)
     return NULL;
 }
 
+static void close_pair(int p[2])
+{
+    close(p[0]);
+    close(p[1]);
+}
+
+/* Start @argv with pipes for stdin and stdout. An exec failure is reported
+ * through a close-on-exec pipe, so a command that cannot run fails here
+ * (with its errno in errno), not later as a server that exits at once. */
 static int spawn(io *s, char *const *argv)
 {
-    int in[2], out[2];
+    int in[2], out[2], ex[2], child_errno = 0;
+    ssize_t n;
 
     if (pipe2(in, O_CLOEXEC) != 0)
         return -1;
     if (pipe2(out, O_CLOEXEC) != 0) {
-        close(in[0]);
-        close(in[1]);
+        close_pair(in);
+        return -1;
+    }
+    if (pipe2(ex, O_CLOEXEC) != 0) {
+        close_pair(in);
+        close_pair(out);
         return -1;
     }
     s->pid = fork();
     if (s->pid < 0) {
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
+        close_pair(in);
+        close_pair(out);
+        close_pair(ex);
         return -1;
     }
     if (s->pid == 0) {
+        int e;
         if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
             _exit(127);
         signal(SIGPIPE, SIG_DFL);
         execvp(argv[0], argv);
-        fprintf(stderr, "chio mcp: cannot run %s: %s\n", argv[0], strerror(errno));
+        e = errno;
+        if (write(ex[1], &e, sizeof(e)) < 0)
+            _exit(127);
         _exit(127);
     }
     close(in[0]);
     close(out[1]);
+    close(ex[1]);
+    do
+        n = read(ex[0], &child_errno, sizeof(child_errno));
+    while (n < 0 && errno == EINTR);
+    close(ex[0]);
+    if (n > 0) {
+        int st;
+        close(in[1]);
+        close(out[0]);
+        waitpid(s->pid, &st, 0);
+        errno = child_errno;
+        return -1;
+    }
     s->child_in = in[1];
     s->child_out = out[0];
     return 0;
@@ -232,7 +261,8 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
         return 2;
     }
     if (spawn(&s, argv) != 0) {
-        fprintf(stderr, "chio mcp: cannot start the wrapped server: %s\n", strerror(errno));
+        fprintf(stderr, "chio mcp: cannot start the wrapped server %s: %s\n", argv[0],
+                strerror(errno));
         chio_mcp_gateway_free(s.g);
         close(s.wake[0]);
         close(s.wake[1]);
