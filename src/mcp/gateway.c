@@ -26,13 +26,16 @@ static _Thread_local worker *tls_worker;
 
 /* ---- sending -------------------------------------------------------------------- */
 
-static void send_client(chio_mcp_gateway *g, const chio__mcp_buf *b)
+static int send_client(chio_mcp_gateway *g, const chio__mcp_buf *b)
 {
+    int rc;
+
     if (b->oom)
-        return;
+        return -1;
     pthread_mutex_lock(&g->client_mu);
-    g->to_client(g->io, b->p, b->len);
+    rc = g->to_client(g->io, b->p, b->len);
     pthread_mutex_unlock(&g->client_mu);
+    return rc;
 }
 
 static int send_server(chio_mcp_gateway *g, const chio__mcp_buf *b)
@@ -339,7 +342,7 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
     chio__mcp_puts(&b, ",\"params\":");
     chio__mcp_puts(&b, params);
     chio__mcp_puts(&b, "}");
-    sent_ok = to_client ? (send_client(g, &b), !b.oom) : send_server(g, &b) == 0;
+    sent_ok = (to_client ? send_client(g, &b) : send_server(g, &b)) == 0;
     free(b.p);
 
     pthread_mutex_lock(&g->mu);

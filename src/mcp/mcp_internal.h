@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "chio/chio.h"
+#include "mcp.h"
 
 /* A growing NUL-terminated text; an allocation failure sets oom and later
  * appends do nothing. Free p with free(). */
@@ -36,5 +37,20 @@ void chio__mcp_obj_set(chio__mcp_buf *b, const chio_json *obj, const char *key, 
 
 /* Canonical text of @v, malloc'd (NULL on failure or when @v is NULL). */
 char *chio__mcp_dup_value(const chio_json *v);
+
+/* A client transport of the gateway (stdio.c, http.c). */
+typedef struct chio__mcp_front {
+    chio_mcp_send_fn send; /* one line to the client */
+    void *user;
+    /* Serve the client with @g until its input ends (return 0) or @wake_fd
+     * is readable (return 1; the server died or a signal came: the runner
+     * reads the byte). */
+    int (*loop)(void *user, chio_mcp_gateway *g, int wake_fd);
+} chio__mcp_front;
+
+/* Start @argv as the wrapped server, serve @front until one side ends,
+ * then drain: 0 (the client ended), 1 (the server died), 2 (no start). */
+int chio__mcp_run(const chio_mcp_policy *p, chio_kernel *k, char *const *argv,
+                  const chio__mcp_front *front);
 
 #endif /* CHIO_MCP_INTERNAL_H */

@@ -22,11 +22,13 @@
 #include <unistd.h>
 
 #include "mcp.h"
+#include "mcp_internal.h"
 
 /* Longest line accepted from either side (a bigger one is dropped). */
 #define MAX_LINE ((size_t)64 * 1024 * 1024)
 
 typedef struct io {
+    const chio__mcp_front *front;
     int child_in, child_out, wake[2];
     pid_t pid;
     chio_mcp_gateway *g;
@@ -72,7 +74,7 @@ static int to_client(void *user, const char *line, size_t len)
 {
     io *s = user;
 
-    return s->client_gone ? -1 : send_line(1, line, len);
+    return s->client_gone ? -1 : s->front->send(s->front->user, line, len);
 }
 
 static int to_server(void *user, const char *line, size_t len)
@@ -242,15 +244,55 @@ static int reap(pid_t pid, int ms, int *status)
     return 0;
 }
 
+static int stdio_send(void *user, const char *line, size_t len)
+{
+    (void)user;
+    return send_line(1, line, len);
+}
+
+/* The client on fds 0 and 1: 0 at the end of its input, 1 when @wake_fd
+ * has something. */
+static int stdio_loop(void *user, chio_mcp_gateway *g, int wake_fd)
+{
+    reader cr = {0};
+    int rc = 0;
+
+    (void)user;
+    for (;;) {
+        struct pollfd fds[2] = {{0, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (fds[1].revents != 0) {
+            rc = 1;
+            break;
+        }
+        if (fds[0].revents != 0 && !read_some(&cr, 0, g, chio_mcp_gateway_client_line))
+            break;
+    }
+    free(cr.buf);
+    return rc;
+}
+
 int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *argv)
 {
+    static const chio__mcp_front front = {stdio_send, NULL, stdio_loop};
+
+    return chio__mcp_run(p, k, argv, &front);
+}
+
+int chio__mcp_run(const chio_mcp_policy *p, chio_kernel *k, char *const *argv,
+                  const chio__mcp_front *front)
+{
     io s;
-    reader cr = {0};
     pthread_t rt;
     struct sigaction sa;
     int status = 0, rc = 0, client_eof = 0;
 
     memset(&s, 0, sizeof(s));
+    s.front = front;
     s.child_in = s.child_out = -1;
     signal(SIGPIPE, SIG_IGN);
     if (pipe2(s.wake, O_CLOEXEC) != 0)
@@ -281,30 +323,20 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
         chio_mcp_gateway_free(s.g);
         return 2;
     }
-    while (!client_eof) {
-        struct pollfd fds[2] = {{0, POLLIN, 0}, {s.wake[0], POLLIN, 0}};
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (fds[1].revents != 0) {
-            char c = 'x';
-            if (read(s.wake[0], &c, 1) == 1 && c == 's') {
-                /* SIGTERM/SIGINT: cancel what runs, then end as if the
-                 * client had closed its input. */
-                fprintf(stderr, "chio mcp: signal received; cancelling calls in flight\n");
-                chio_mcp_gateway_cancel_all(s.g);
-                client_eof = 1;
-                break;
-            }
-            rc = 1; /* the server's output ended */
-            break;
-        }
-        if (fds[0].revents != 0 && !read_some(&cr, 0, s.g, chio_mcp_gateway_client_line))
+    if (front->loop(front->user, s.g, s.wake[0]) == 0) {
+        client_eof = 1;
+    } else {
+        char c = 'x';
+        if (read(s.wake[0], &c, 1) == 1 && c == 's') {
+            /* SIGTERM/SIGINT: cancel what runs, then end as if the client
+             * had closed its input. */
+            fprintf(stderr, "chio mcp: signal received; cancelling calls in flight\n");
+            chio_mcp_gateway_cancel_all(s.g);
             client_eof = 1;
+        } else {
+            rc = 1; /* the server's output ended */
+        }
     }
-    free(cr.buf);
     if (client_eof) {
         /* The client is done: let calls in flight finish, then close the
          * server's stdin, which ends an MCP stdio server. */
