@@ -65,7 +65,11 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 MCP_SRCS  := $(sort $(wildcard src/mcp/*.c))
 CLI_SRCS  += $(MCP_SRCS)
 CLI_OBJS  += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
-$(BUILD)/obj/src/mcp/%.o: PRIVATE_INC := -Isrc/mcp
+# serve-http is built on libmicrohttpd (linked into the CLI and the tests).
+MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+$(BUILD)/obj/src/mcp/%.o: PRIVATE_INC := -Isrc/mcp $(MHD_CFLAGS)
+$(BUILD)/chio $(BUILD)/test-chio: DEP_LIBS += $(MHD_LIBS)
 # tests/mcp/test_mcp.c (in the Criterion suite) calls the layer directly.
 TEST_OBJS += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
 # tests/mcp: the official MCP SDK's client drives `chio mcp serve` wrapping

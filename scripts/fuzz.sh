@@ -59,7 +59,7 @@ TGT_CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-proto
 
 mkdir -p "$BUILD/fuzz"
 for t in $TARGETS; do
-    extra_src=() extra_inc=()
+    extra_src=() extra_inc=() extra_libs=""
     if [[ $t == fuzz_scenario ]]; then
         extra_src=("$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o")
         extra_inc=(-Isrc/cli)
@@ -68,6 +68,7 @@ for t in $TARGETS; do
     if [[ $t == fuzz_mcp ]]; then
         extra_src=("${MCP_OBJS[@]}")
         extra_inc=(-Isrc/mcp)
+        extra_libs=$(pkg-config --libs libmicrohttpd)
     fi
     bin=$BUILD/fuzz/$t
     if [[ ! -x $bin || tests/fuzz/$t.c -nt $bin || $BUILD/libchio.a -nt $bin ||
@@ -75,7 +76,7 @@ for t in $TARGETS; do
         echo "fuzz.sh: linking $bin"
         # shellcheck disable=SC2086  # flag lists are meant to split
         $CC $TGT_CFLAGS $SAN_LINK "${extra_inc[@]}" -o "$bin" "tests/fuzz/$t.c" \
-            "${extra_src[@]}" "$BUILD/libchio.a" $DEP_LIBS ||
+            "${extra_src[@]}" "$BUILD/libchio.a" $DEP_LIBS $extra_libs ||
             { echo "fuzz.sh: linking $t failed" >&2; exit 2; }
     fi
 done

@@ -30,6 +30,7 @@ PKGS=(
     libcriterion-dev  # Criterion: the test suite
     valgrind          # memcheck over the CLI (make test, make valgrind)
     clang             # libFuzzer for the fuzz targets (make fuzz, .ci/run's smoke run)
+    libmicrohttpd-dev # HTTP server of `chio mcp serve-http` (src/mcp/http.c)
 )
 # `make soak` draws its plot with gnuplot (only with --soak).
 if [ "$SOAK" = 1 ]; then

@@ -37,6 +37,7 @@ static const char usage[] =
     "  bench --receipt-db DIR ...              drive a real kernel and measure it\n"
     "MCP gateway:\n"
     "  mcp serve --policy FILE ... -- CMD ...  guard an MCP server (stdio)\n"
+    "  mcp serve-http ... --listen ADDR -- CMD the same over Streamable HTTP\n"
     "\n"
     "  chio <command> [<subcommand>] --help    all options of one command\n"
     "  chio --version                          library version (also: chio version)\n"

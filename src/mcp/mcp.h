@@ -127,4 +127,13 @@ void chio_mcp_gateway_free(chio_mcp_gateway *g);
  */
 int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *argv);
 
+/*
+ * chio_mcp_serve_http - the same over MCP's Streamable HTTP transport on
+ * @listen ("127.0.0.1:PORT", loopback only; port 0 picks one, printed on
+ * stderr), one session per process, until SIGTERM/SIGINT (0) or the
+ * server's death (1); 2 for a bad address or a server that cannot start.
+ */
+int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const char *listen,
+                        char *const *argv);
+
 #endif /* CHIO_MCP_H */

@@ -44,7 +44,7 @@ typedef struct chio__mcp_front {
     void *user;
     /* Serve the client with @g until its input ends (return 0) or @wake_fd
      * is readable (return 1; the server died or a signal came: the runner
-     * reads the byte). */
+     * reads the byte); 2 when it cannot serve at all (the runner stops). */
     int (*loop)(void *user, chio_mcp_gateway *g, int wake_fd);
 } chio__mcp_front;
 

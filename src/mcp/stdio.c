@@ -289,7 +289,7 @@ int chio__mcp_run(const chio_mcp_policy *p, chio_kernel *k, char *const *argv,
     io s;
     pthread_t rt;
     struct sigaction sa;
-    int status = 0, rc = 0, client_eof = 0;
+    int status = 0, rc = 0, client_eof = 0, lrc;
 
     memset(&s, 0, sizeof(s));
     s.front = front;
@@ -323,8 +323,10 @@ int chio__mcp_run(const chio_mcp_policy *p, chio_kernel *k, char *const *argv,
         chio_mcp_gateway_free(s.g);
         return 2;
     }
-    if (front->loop(front->user, s.g, s.wake[0]) == 0) {
+    lrc = front->loop(front->user, s.g, s.wake[0]);
+    if (lrc == 0 || lrc == 2) {
         client_eof = 1;
+        rc = lrc;
     } else {
         char c = 'x';
         if (read(s.wake[0], &c, 1) == 1 && c == 's') {

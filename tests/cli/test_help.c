@@ -34,7 +34,8 @@ static const char *const leaves[] = {"keygen",
                                      "checkpoint verify-proof",
                                      "scenario run",
                                      "bench",
-                                     "mcp serve"};
+                                     "mcp serve",
+                                     "mcp serve-http"};
 static const char *const groups[] = {"", "receipt", "capability", "checkpoint", "scenario", "mcp"};
 
 typedef struct names {

@@ -286,3 +286,55 @@ test("a policy with an unknown member is refused (fail closed)", () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown member "allow_everything"/);
 });
+
+test("serve-http: the SDK's StreamableHTTPClientTransport through the gateway", async () => {
+  const { StreamableHTTPClientTransport } = await import(
+    "@modelcontextprotocol/sdk/client/streamableHttp.js"
+  );
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "chio-mcp-http-"));
+  const hdb = path.join(d, "db");
+  const proc = spawn(CHIO, ["mcp", "serve-http", "--policy", policyFile, "--receipt-db", hdb,
+    "--seed-file", seed, "--listen", "127.0.0.1:0", "--", process.execPath, EVERYTHING, "stdio"],
+  { stdio: ["ignore", "ignore", "pipe"] });
+  const exited = new Promise((res) => proc.on("exit", (code) => res(code)));
+  let err = "";
+  proc.stderr.on("data", (c) => (err += c));
+  const end = Date.now() + 15000;
+  let url;
+  while (!(url = err.match(/listening on (http:\/\/\S+\/mcp)/)?.[1]) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(url, `no listening line: ${err}`);
+  const hc = new Client({ name: "chio-http-test", version: "1.0.0" },
+    { capabilities: { sampling: {} } });
+  let sampled = 0;
+  hc.setRequestHandler(CreateMessageRequestSchema, async () => {
+    sampled++;
+    return { role: "assistant", content: { type: "text", text: "x" }, model: "m" };
+  });
+  const ht = new StreamableHTTPClientTransport(new URL(url));
+  await hc.connect(ht);
+  assert.ok(ht.sessionId, "an Mcp-Session-Id");
+  const { tools } = await hc.listTools();
+  assert.ok(tools.some((t) => t.name === "echo"));
+  assert.ok(!tools.some((t) => t.name === "get-env"));
+  const ok = await hc.callTool({ name: "echo", arguments: { message: "over http" } });
+  assert.deepEqual(ok.content, [{ type: "text", text: "Echo: over http" }]);
+  assert.equal(chioMeta(ok).verdict, "allow");
+  const no = await hc.callTool({ name: "get-env", arguments: {} });
+  assert.equal(no.isError, true);
+  assert.equal(chioMeta(no).code, "out_of_scope");
+  const big = await hc.callTool({ name: "echo", arguments: { message: "y".repeat(80) } });
+  assert.equal(chioMeta(big).code, "constraint_violated");
+  const s = await hc.callTool({ name: "trigger-sampling-request", arguments: { prompt: "p" } });
+  assert.equal(s.isError, true);
+  assert.equal(sampled, 0);
+  await ht.terminateSession();
+  await hc.close();
+  proc.kill("SIGTERM");
+  assert.equal(await exited, 0, err);
+  const v = chio(["receipt", "verify", "--receipt-db", hdb]);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.ok(JSON.parse(v.stdout.trim().split("\n").pop()).receipts >= 5);
+  fs.rmSync(d, { recursive: true, force: true });
+});

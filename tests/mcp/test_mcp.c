@@ -345,6 +345,15 @@ Test(mcp_cli, serve_refuses_bad_usage_policies_and_commands)
         cr_expect_eq(r.status, 2, "a directory of other files is not a store: %s", r.err);
         testutil_cli_free(&r);
     }
+    {
+        const char *argv[] = {"mcp", "serve-http",  "--policy", pol,        "--receipt-db",
+                              db,    "--seed-file", seed,       "--listen", "0.0.0.0:0",
+                              "--",  "true",        NULL};
+        r = testutil_run_cli(argv, NULL, 0);
+        cr_expect_eq(r.status, 2, "serve-http listens on loopback only: %s", r.err);
+        cr_expect_not_null(strstr(r.err, "loopback"), "%s", r.err);
+        testutil_cli_free(&r);
+    }
     testutil_rmrf(dir);
     free(dir);
 }
