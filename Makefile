@@ -60,6 +60,24 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 
+# The MCP gateway layer (src/mcp/, `chio mcp`): public API only, like the
+# CLI, which links it; its own headers on its include path.
+MCP_SRCS  := $(sort $(wildcard src/mcp/*.c))
+CLI_SRCS  += $(MCP_SRCS)
+CLI_OBJS  += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
+# serve-http is built on libmicrohttpd (linked into the CLI and the tests).
+MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+$(BUILD)/obj/src/mcp/%.o: PRIVATE_INC := -Isrc/mcp $(MHD_CFLAGS)
+$(BUILD)/chio $(BUILD)/test-chio: DEP_LIBS += $(MHD_LIBS)
+# tests/mcp/test_mcp.c (in the Criterion suite) calls the layer directly.
+TEST_OBJS += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
+# tests/mcp: the official MCP SDK's client drives `chio mcp serve` wrapping
+# the reference server-everything (node --test; packages pinned by
+# tests/mcp/package-lock.json, installed by scripts/install-deps.sh).
+mcp-check: $(CLI)
+	cd tests/mcp && CHIO_CLI=$(abspath $(CLI)) node --test --test-concurrency=1 gateway.test.mjs
+
 STATIC  := $(BUILD)/libchio.a
 SHARED  := $(BUILD)/libchio.so.$(VERSION)
 CLI     := $(BUILD)/chio
@@ -95,13 +113,10 @@ $(BUILD)/obj/src/cli/%.o: PRIVATE_INC :=
 # libmicrohttpd (found with pkg-config, installed by scripts/install-deps.sh).
 SERVE_SRCS := $(sort $(wildcard src/serve/*.c))
 SERVE_OBJS := $(SERVE_SRCS:%.c=$(BUILD)/obj/%.o)
-MHD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
-MHD_LIBS   := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
 $(BUILD)/obj/src/serve/%.o: PRIVATE_INC :=
 $(BUILD)/obj/src/serve/%.o: DEP_CFLAGS += $(MHD_CFLAGS)
 CLI_OBJS += $(SERVE_OBJS)
 CLI_SRCS += $(SERVE_SRCS)
-$(CLI): DEP_LIBS += $(MHD_LIBS)
 
 # Tests see private headers of every layer and know where the CLI lives.
 $(BUILD)/obj/tests/%.o: tests/%.c
@@ -226,6 +241,7 @@ integration-check: all
 	./scripts/check-readme.sh
 	./scripts/check-docs.sh
 	./scripts/valgrind-cli.sh $(CLI)
+	@$(MAKE) --no-print-directory mcp-check
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory otel-check
 	@$(MAKE) --no-print-directory bindings-check

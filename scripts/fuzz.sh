@@ -28,7 +28,7 @@ CC=${CC:-clang}
 case "$(basename "$CC")" in clang*) ;; *) CC=clang ;; esac
 BUILD=build-fuzz
 FUZZ_CFLAGS=${FUZZ_CFLAGS:--Wno-error=format-nonliteral}
-ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize fuzz_serve"
+ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize fuzz_serve fuzz_mcp"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 SAN_COMPILE="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 SAN_LINK="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
@@ -39,6 +39,9 @@ done
 command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (clang with libFuzzer is needed)" >&2; exit 2; }
 
 # ---- build -------------------------------------------------------------------------------------
+# fuzz_mcp links the MCP gateway layer (src/mcp/) built with the library.
+MCP_OBJS=()
+for f in src/mcp/*.c; do MCP_OBJS+=("$BUILD/obj/${f%.c}.o"); done
 # Under `make fuzz` the outer make's flags and command-line variables would
 # leak into the library build; this build is configured here alone.
 unset MAKEFLAGS MFLAGS MAKELEVEL
@@ -46,7 +49,7 @@ echo "fuzz.sh: building libchio with $CC into $BUILD/"
 make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BUILD" OPT="-O1 -g" \
     SAN="$SAN_COMPILE" CFLAGS="$FUZZ_CFLAGS" \
     "$BUILD/libchio.a" "$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o" \
-    "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" ||
+    "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "${MCP_OBJS[@]}" ||
     { echo "fuzz.sh: library build failed" >&2; exit 2; }
 
 DEP_CFLAGS=$(pkg-config --cflags libcrypto ck rocksdb)
@@ -56,7 +59,7 @@ TGT_CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-proto
 
 mkdir -p "$BUILD/fuzz"
 for t in $TARGETS; do
-    extra_src=() extra_inc=()
+    extra_src=() extra_inc=() extra_libs=""
     if [[ $t == fuzz_scenario ]]; then
         extra_src=("$BUILD/obj/src/cli/cmd_scenario.o" "$BUILD/obj/src/cli/util.o")
         extra_inc=(-Isrc/cli)
@@ -65,6 +68,10 @@ for t in $TARGETS; do
     if [[ $t == fuzz_serve ]]; then # the sidecar's request handler, no sockets
         extra_src=("$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o")
         extra_inc=(-Isrc/serve)
+    elif [[ $t == fuzz_mcp ]]; then
+        extra_src=("${MCP_OBJS[@]}")
+        extra_inc=(-Isrc/mcp)
+        extra_libs=$(pkg-config --libs libmicrohttpd)
     fi
     bin=$BUILD/fuzz/$t
     if [[ ! -x $bin || tests/fuzz/$t.c -nt $bin || $BUILD/libchio.a -nt $bin ||
@@ -72,7 +79,7 @@ for t in $TARGETS; do
         echo "fuzz.sh: linking $bin"
         # shellcheck disable=SC2086  # flag lists are meant to split
         $CC $TGT_CFLAGS $SAN_LINK "${extra_inc[@]}" -o "$bin" "tests/fuzz/$t.c" \
-            "${extra_src[@]}" "$BUILD/libchio.a" $DEP_LIBS ||
+            "${extra_src[@]}" "$BUILD/libchio.a" $DEP_LIBS $extra_libs ||
             { echo "fuzz.sh: linking $t failed" >&2; exit 2; }
     fi
 done

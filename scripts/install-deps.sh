@@ -30,7 +30,7 @@ PKGS=(
     libcriterion-dev  # Criterion: the test suite
     valgrind          # memcheck over the CLI (make test, make valgrind)
     clang             # libFuzzer for the fuzz targets (make fuzz, .ci/run's smoke run)
-    libmicrohttpd-dev # libmicrohttpd: the HTTP server of `chio serve` (src/serve/, CLI only)
+    libmicrohttpd-dev # HTTP server of `chio serve` (src/serve/) and `chio mcp serve-http` (src/mcp/http.c)
 )
 # `make soak` draws its plot with gnuplot (only with --soak).
 if [ "$SOAK" = 1 ]; then
@@ -41,6 +41,28 @@ if ! command -v cargo >/dev/null 2>&1 && [ ! -x "${HOME:-/root}/.cargo/bin/cargo
     PKGS+=(cargo rustc)
 fi
 
+# The MCP gateway's tests (tests/mcp, `make mcp-check`) run the official MCP
+# SDK and server-everything under Node.js: nodejs and npm from apt when
+# node is missing; the packages with `npm ci` from tests/mcp's lockfile
+# when node_modules is missing or older than the lockfile.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PKGS+=(nodejs npm)
+fi
+mcp_node_packages() {
+    local d
+    d=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/mcp
+    if [ -f "$d/node_modules/.package-lock.json" ] &&
+        [ ! "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+        return 0
+    fi
+    if [ "$CHECK" = 1 ]; then
+        echo "missing: tests/mcp/node_modules (npm ci)" >&2
+        return 1
+    fi
+    echo "install-deps: npm ci in tests/mcp" >&2
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -49,6 +71,7 @@ for p in "${PKGS[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
+    mcp_node_packages
     exit 0
 fi
 if [ "$CHECK" = 1 ]; then
@@ -72,3 +95,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done" >&2
+mcp_node_packages

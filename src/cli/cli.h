@@ -161,6 +161,8 @@ int cmd_serve(int argc, char **argv); /* cmd_serve.c: the sidecar (src/serve/) *
 /* bench_sidecar.c: `chio bench --compare-sidecar` (stores under @dir). */
 int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const char *seed_file,
                               int json);
+/* cmd_mcp.c: `chio mcp serve` (the MCP gateway, src/mcp/). */
+int cmd_mcp(int argc, char **argv);
 /* cmd_scenario.c: validate a scenario file's text; 0, or -1 with the bad
  * field's path and the problem in @msg. */
 int cli_scenario_check(const char *text, size_t len, char *msg, size_t cap);

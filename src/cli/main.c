@@ -36,6 +36,9 @@ static const char usage[] =
     "  scenario run FILE                       run a chio.scenario.v1 policy scenario\n"
     "  bench --receipt-db DIR ...              drive a real kernel and measure it\n"
     "  serve --receipt-db DIR --seed-file FILE the kernel as an HTTP sidecar\n"
+    "MCP gateway:\n"
+    "  mcp serve --policy FILE ... -- CMD ...  guard an MCP server (stdio)\n"
+    "  mcp serve-http ... --listen ADDR -- CMD the same over Streamable HTTP\n"
     "\n"
     "  chio <command> [<subcommand>] --help    all options of one command\n"
     "  chio --version                          library version (also: chio version)\n"
@@ -53,11 +56,17 @@ static int version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    static const cli_subcommand cmds[] = {
-        {"keygen", cmd_keygen},     {"pubkey", cmd_pubkey},         {"canon", cmd_canon},
-        {"receipt", cmd_receipt},   {"capability", cmd_capability}, {"checkpoint", cmd_checkpoint},
-        {"scenario", cmd_scenario}, {"bench", cmd_bench},           {"--version", version},
-        {"version", version}};
+    static const cli_subcommand cmds[] = {{"keygen", cmd_keygen},
+                                          {"pubkey", cmd_pubkey},
+                                          {"canon", cmd_canon},
+                                          {"receipt", cmd_receipt},
+                                          {"capability", cmd_capability},
+                                          {"checkpoint", cmd_checkpoint},
+                                          {"scenario", cmd_scenario},
+                                          {"bench", cmd_bench},
+                                          {"--version", version},
+                                          {"version", version},
+                                          {"mcp", cmd_mcp}};
 
     if (argc >= 2 && strcmp(argv[1], "help") == 0)
         argv[1] = "--help";

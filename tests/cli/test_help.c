@@ -34,8 +34,10 @@ static const char *const leaves[] = {"keygen",
                                      "checkpoint verify-proof",
                                      "scenario run",
                                      "bench",
-                                     "serve"};
-static const char *const groups[] = {"", "receipt", "capability", "checkpoint", "scenario"};
+                                     "serve",
+                                     "mcp serve",
+                                     "mcp serve-http"};
+static const char *const groups[] = {"", "receipt", "capability", "checkpoint", "scenario", "mcp"};
 
 typedef struct names {
     char *v[128];

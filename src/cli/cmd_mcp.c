@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/cmd_mcp.c - `chio mcp serve` and `chio mcp serve-http`: guard an MCP
+ * server (stdio, or Streamable HTTP toward the client). Reads the policy
+ * (chio.mcp-policy.v1), the seed and the receipt store, builds the kernel
+ * and hands over to the MCP layer's stdio transport (src/mcp/), which runs
+ * the wrapped server as a child process. Public API plus the MCP layer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../mcp/mcp.h"
+#include "cli.h"
+
+static const char mcp_usage[] =
+    "usage: chio mcp <subcommand> ...\n"
+    "  serve --policy FILE --receipt-db DIR --seed-file FILE -- CMD [ARGS...]\n"
+    "                                  guard the MCP server CMD; speak MCP on stdin/stdout\n"
+    "  serve-http --policy FILE --receipt-db DIR --seed-file FILE --listen ADDR -- CMD ...\n"
+    "                                  the same over MCP's Streamable HTTP (POST /mcp)\n";
+
+static const char serve_usage[] =
+    "usage: chio mcp serve --policy FILE --receipt-db DIR --seed-file FILE -- CMD [ARGS...]\n"
+    "  Run CMD as an MCP server over stdio and serve its client on stdin/stdout,\n"
+    "  every tools/call, resources/read and prompts/get decided by the kernel\n"
+    "  under the policy's grants and guards, with a signed receipt (docs/mcp.md).\n";
+
+static const char serve_http_usage[] =
+    "usage: chio mcp serve-http --policy FILE --receipt-db DIR --seed-file FILE\n"
+    "                           --listen 127.0.0.1:PORT -- CMD [ARGS...]\n"
+    "  Like `chio mcp serve`, over MCP's Streamable HTTP transport at\n"
+    "  http://ADDR/mcp (loopback only; port 0 picks one, printed on stderr), one\n"
+    "  session per process, until SIGTERM or SIGINT.\n";
+
+static int mcp_run(int argc, char **argv, int http)
+{
+    cli_opt opts[] = {{"policy", 1, 0, 0, 0, 0},
+                      {"receipt-db", 1, 0, 0, 0, 0},
+                      {"seed-file", 1, 0, 0, 0, 0},
+                      {"listen", 1, 0, 0, 0, 0}};
+    const char *cmd = http ? "mcp serve-http" : "mcp serve";
+    const char *usage = http ? serve_http_usage : serve_usage;
+    size_t nopts = http ? 4 : 3;
+    const char *pos[1];
+    chio_mcp_policy *pol = NULL;
+    chio_keypair *kp;
+    chio_kernel *k = NULL;
+    chio_error err;
+    char *text;
+    size_t npos, len;
+    int i, dash = -1, rc;
+
+    for (i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0) {
+            dash = i;
+            break;
+        }
+    rc = cli_parse(dash < 0 ? argc : dash, argv, opts, nopts, pos, 0, &npos, cmd, usage);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    for (i = 0; i < (int)nopts; i++)
+        if (opts[i].value == NULL) {
+            cli_error(cmd, "--%s is required", opts[i].name);
+            fputs(usage, stderr);
+            return CLI_USAGE;
+        }
+    if (dash < 0 || dash + 1 >= argc) {
+        cli_error(cmd, "the wrapped server's command goes after --");
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    text = cli_read_input(cmd, opts[0].value, &len);
+    if (text == NULL)
+        return CLI_USAGE;
+    chio_error_init(&err);
+    rc = chio_mcp_policy_parse(text, len, &pol, &err);
+    free(text);
+    if (rc != 0)
+        return cli_lib_error(cmd, "policy", rc, &err);
+    if (cli_check_store_dir(cmd, "--receipt-db", opts[1].value) != 0) {
+        chio_mcp_policy_free(pol);
+        return CLI_USAGE;
+    }
+    kp = cli_load_seed(cmd, opts[2].value);
+    if (kp == NULL) {
+        chio_mcp_policy_free(pol);
+        return CLI_USAGE;
+    }
+    rc = chio_mcp_kernel_new(pol, kp, opts[1].value, &k, &err);
+    if (rc != 0) {
+        chio_mcp_policy_free(pol);
+        return cli_lib_error(cmd, "kernel", rc, &err);
+    }
+    rc = http ? chio_mcp_serve_http(pol, k, opts[3].value, argv + dash + 1)
+              : chio_mcp_serve_stdio(pol, k, argv + dash + 1);
+    if (chio_kernel_drain(k, &err) != 0 && rc == 0)
+        rc = cli_lib_error(cmd, "drain", CHIO_EFAILED, &err);
+    chio_kernel_free(k);
+    chio_mcp_policy_free(pol);
+    return rc == 0 ? CLI_OK : rc == 2 ? CLI_USAGE : CLI_NEGATIVE;
+}
+
+static int mcp_serve(int argc, char **argv)
+{
+    return mcp_run(argc, argv, 0);
+}
+
+static int mcp_serve_http(int argc, char **argv)
+{
+    return mcp_run(argc, argv, 1);
+}
+
+int cmd_mcp(int argc, char **argv)
+{
+    static const cli_subcommand subs[] = {{"serve", mcp_serve}, {"serve-http", mcp_serve_http}};
+    return cli_dispatch("mcp", argc, argv, subs, sizeof(subs) / sizeof(subs[0]), mcp_usage);
+}

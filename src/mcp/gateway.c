@@ -1,0 +1,846 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/gateway.c - the MCP gateway's message handling: it reads JSON-RPC
+ * messages from the client and from the wrapped server and decides for
+ * each one: pass it on (ids of client requests rewritten to the gateway's
+ * own "chio-N" so that the gateway's requests never collide with the
+ * client's), filter it (tools/list), or mediate it through the kernel
+ * (tools/call, resources/read, prompts/get on worker threads; the wrapped
+ * server is the kernel's tool server, resource and prompt provider, so an
+ * allowed call is dispatched by the kernel and its result is in the
+ * receipt). Server-initiated sampling/createMessage and elicitation/create
+ * are checked by the kernel from inside the tool call they belong to.
+ * Locking: one mutex (g->mu) guards the pending table, the worker list and
+ * the state; one condition variable wakes every waiter. Sends to each peer
+ * are serialised by their own mutexes and never made with g->mu held.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway_internal.h"
+
+static _Thread_local worker *tls_worker;
+
+/* ---- sending -------------------------------------------------------------------- */
+
+static int send_client(chio_mcp_gateway *g, const chio__mcp_buf *b)
+{
+    int rc;
+
+    if (b->oom)
+        return -1;
+    pthread_mutex_lock(&g->client_mu);
+    rc = g->to_client(g->io, b->p, b->len);
+    pthread_mutex_unlock(&g->client_mu);
+    return rc;
+}
+
+static int send_server(chio_mcp_gateway *g, const chio__mcp_buf *b)
+{
+    int rc;
+
+    if (b->oom)
+        return -1;
+    pthread_mutex_lock(&g->server_mu);
+    rc = g->to_server(g->io, b->p, b->len);
+    pthread_mutex_unlock(&g->server_mu);
+    return rc;
+}
+
+/* {"jsonrpc":"2.0","id":ID,"error":{"code":C,"message":M[,"data":D]}} to the client. */
+void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
+                            const char *data)
+{
+    chio__mcp_buf b = {0};
+
+    chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":",
+                     id ? id : "null", code);
+    chio__mcp_str(&b, msg);
+    if (data != NULL) {
+        chio__mcp_puts(&b, ",\"data\":");
+        chio__mcp_puts(&b, data);
+    }
+    chio__mcp_puts(&b, "}}");
+    send_client(g, &b);
+    free(b.p);
+}
+
+static void server_error(chio_mcp_gateway *g, const char *id, int code, const char *msg)
+{
+    chio__mcp_buf b = {0};
+
+    chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":", id,
+                     code);
+    chio__mcp_str(&b, msg);
+    chio__mcp_puts(&b, "}}");
+    send_server(g, &b);
+    free(b.p);
+}
+
+void chio__mcp_client_result(chio_mcp_gateway *g, const char *id, const char *result)
+{
+    chio__mcp_buf b = {0};
+
+    chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", id);
+    chio__mcp_puts(&b, result);
+    chio__mcp_puts(&b, "}");
+    send_client(g, &b);
+    free(b.p);
+}
+
+/* ---- pending requests ---------------------------------------------------------- */
+
+static pending *pending_add(chio_mcp_gateway *g, int kind)
+{
+    pending *p = calloc(1, sizeof(*p));
+
+    if (p == NULL)
+        return NULL;
+    p->kind = kind;
+    p->id = ++g->next_id;
+    p->next = g->pend;
+    g->pend = p;
+    return p;
+}
+
+static void pending_unlink(chio_mcp_gateway *g, pending *p)
+{
+    pending **pp;
+
+    for (pp = &g->pend; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+}
+
+static void pending_free(pending *p)
+{
+    if (p == NULL)
+        return;
+    free(p->client_id);
+    free(p->result);
+    free(p->error);
+    free(p);
+}
+
+/* The pending entry named by @id ("chio-N" or "chio-c-N" as sent), or NULL. */
+static pending *pending_find(chio_mcp_gateway *g, const chio_json *id, int toward_client)
+{
+    const char *s = chio_json_string(id, NULL);
+    const char *prefix = toward_client ? "chio-c-" : "chio-";
+    char *end;
+    unsigned long long n;
+    pending *p;
+
+    if (s == NULL || strncmp(s, prefix, strlen(prefix)) != 0)
+        return NULL;
+    s += strlen(prefix);
+    if (*s < '0' || *s > '9')
+        return NULL;
+    n = strtoull(s, &end, 10);
+    if (*end != '\0')
+        return NULL;
+    for (p = g->pend; p != NULL; p = p->next)
+        if (p->id == n && (p->kind == P_CLIENT) == toward_client)
+            return p;
+    return NULL;
+}
+
+/* ---- the kernel's view of the wrapped server ------------------------------------ */
+
+static int finish_call(chio_mcp_gateway *g, int rc, char *res, char *msg, chio_output *out)
+{
+    (void)g;
+    if (rc == 0)
+        rc = chio_output_set_json(out, res, strlen(res)) == 0 ? 0 : -1;
+    else
+        chio_output_set_error(out, msg ? msg : "the wrapped MCP server failed");
+    free(res);
+    free(msg);
+    return rc;
+}
+
+int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                         size_t args_len, chio_output *out)
+{
+    chio_mcp_gateway *g = user;
+    worker *w = tls_worker;
+    chio__mcp_buf b = {0};
+    char *res = NULL, *msg = NULL;
+    int rc;
+
+    chio__mcp_puts(&b, "{\"name\":");
+    chio__mcp_str(&b, tool);
+    chio__mcp_puts(&b, ",\"arguments\":");
+    chio__mcp_add(&b, args, args_len);
+    if (w != NULL && w->meta != NULL) {
+        chio__mcp_puts(&b, ",\"_meta\":");
+        chio__mcp_value(&b, w->meta);
+    }
+    chio__mcp_puts(&b, "}");
+    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "tools/call", b.p, ctx, &res, &msg);
+    free(b.p);
+    return finish_call(g, rc, res, msg, out);
+}
+
+int chio__mcp_res_list(void *user, chio_output *out)
+{
+    (void)user;
+    return chio_output_set_json(out, "[]", 2);
+}
+
+int chio__mcp_res_read(void *user, const char *uri, chio_output *out)
+{
+    chio_mcp_gateway *g = user;
+    chio__mcp_buf b = {0};
+    char *res = NULL, *msg = NULL;
+    int rc;
+
+    chio__mcp_puts(&b, "{\"uri\":");
+    chio__mcp_str(&b, uri);
+    chio__mcp_puts(&b, "}");
+    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "resources/read", b.p, NULL, &res, &msg);
+    free(b.p);
+    return finish_call(g, rc, res, msg, out);
+}
+
+int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t args_len,
+                         chio_output *out)
+{
+    chio_mcp_gateway *g = user;
+    chio__mcp_buf b = {0};
+    char *res = NULL, *msg = NULL;
+    int rc;
+
+    chio__mcp_puts(&b, "{\"name\":");
+    chio__mcp_str(&b, name);
+    chio__mcp_puts(&b, ",\"arguments\":");
+    chio__mcp_add(&b, args, args_len);
+    chio__mcp_puts(&b, "}");
+    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "prompts/get", b.p, NULL, &res, &msg);
+    free(b.p);
+    return finish_call(g, rc, res, msg, out);
+}
+
+/* An allowed nested request: ask the client and hand its answer back. */
+int chio__mcp_nested_fn(void *user, chio_nested_kind kind, const char *session_id, const char *req,
+                        size_t req_len, chio_output *reply)
+{
+    chio_mcp_gateway *g = user;
+    char *res = NULL, *msg = NULL, *params;
+    int rc;
+
+    (void)session_id;
+    params = strndup(req, req_len);
+    if (params == NULL)
+        return -1;
+    rc = chio__mcp_call_peer(
+        g, 1, kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage",
+        params, NULL, &res, &msg);
+    free(params);
+    if (rc == 0)
+        rc = chio_output_set_json(reply, res, strlen(res)) == 0 ? 0 : -1;
+    else
+        chio_output_set_error(reply, msg);
+    free(res);
+    free(msg);
+    return rc;
+}
+
+/* Answer one nested request of the server from the invoking thread. */
+static void run_nested(chio_mcp_gateway *g, chio_tool_ctx *ctx, nested *n)
+{
+    const chio_json *params;
+    chio_json_doc *doc = NULL;
+    chio_error err;
+    char *reply = NULL;
+    size_t rlen = 0;
+    int elicit = strcmp(n->method, "elicitation/create") == 0, rc;
+
+    chio_error_init(&err);
+    if (elicit) {
+        rc = chio_tool_ctx_elicit(ctx, n->params, strlen(n->params), &reply, &rlen, &err);
+    } else {
+        int tools = 0;
+        if (chio_json_parse(n->params, strlen(n->params), &doc, NULL) == 0) {
+            params = chio_json_root(doc);
+            tools = chio_json_get(params, "tools") != NULL;
+        }
+        chio_json_doc_free(doc);
+        rc = chio_tool_ctx_sample(ctx, n->params, strlen(n->params), tools, &reply, &rlen, &err);
+    }
+    if (rc == 0) {
+        chio__mcp_buf b = {0};
+        chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", n->server_id_raw);
+        chio__mcp_add(&b, reply, rlen);
+        chio__mcp_puts(&b, "}");
+        send_server(g, &b);
+        free(b.p);
+    } else {
+        char m[384];
+        snprintf(m, sizeof(m), "chio: %s %s: %s", n->method,
+                 rc == CHIO_EDENIED ? "denied by policy" : "failed", err.message);
+        server_error(g, n->server_id_raw, rc == CHIO_EDENIED ? -32001 : -32603, m);
+    }
+    chio_free(reply);
+}
+
+static void nested_free(nested *n)
+{
+    free(n->server_id_raw);
+    free(n->method);
+    free(n->params);
+    free(n);
+}
+
+static int timed_wait(chio_mcp_gateway *g)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+}
+
+int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
+                        chio_tool_ctx *ctx, char **result, char **error)
+{
+    worker *w = ctx != NULL ? tls_worker : NULL;
+    chio__mcp_buf b = {0};
+    pending *p;
+    int rc, sent_ok;
+
+    *result = NULL;
+    *error = NULL;
+    pthread_mutex_lock(&g->mu);
+    if (to_client ? g->client_closed : g->server_closed) {
+        pthread_mutex_unlock(&g->mu);
+        *error = strdup(to_client ? "the MCP client is gone"
+                                  : "the wrapped MCP server exited before answering");
+        return -1;
+    }
+    p = pending_add(g, to_client ? P_CLIENT : P_WAIT);
+    if (p == NULL) {
+        pthread_mutex_unlock(&g->mu);
+        return -1;
+    }
+    p->w = w;
+    if (w != NULL)
+        w->waiting = 1;
+    chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":\"chio-%s%llu\",\"method\":",
+                     to_client ? "c-" : "", p->id);
+    pthread_mutex_unlock(&g->mu);
+    chio__mcp_str(&b, method);
+    chio__mcp_puts(&b, ",\"params\":");
+    chio__mcp_puts(&b, params);
+    chio__mcp_puts(&b, "}");
+    sent_ok = (to_client ? send_client(g, &b) : send_server(g, &b)) == 0;
+    free(b.p);
+
+    pthread_mutex_lock(&g->mu);
+    if (!sent_ok && !p->done) {
+        p->done = 1;
+        p->error = strdup("could not send the request");
+    }
+    for (;;) {
+        if (p->done)
+            break;
+        if (w != NULL && w->nq != NULL) {
+            nested *n = w->nq;
+            w->nq = n->next;
+            pthread_mutex_unlock(&g->mu);
+            run_nested(g, ctx, n);
+            nested_free(n);
+            pthread_mutex_lock(&g->mu);
+            continue;
+        }
+        if (ctx != NULL && chio_tool_ctx_cancelled(ctx)) {
+            chio__mcp_buf c = {0};
+            pending_unlink(g, p);
+            pthread_mutex_unlock(&g->mu);
+            chio__mcp_printf(&c,
+                             "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                             "\"params\":{\"requestId\":\"chio-%llu\",\"reason\":"
+                             "\"cancelled by the client\"}}",
+                             p->id);
+            send_server(g, &c);
+            free(c.p);
+            pthread_mutex_lock(&g->mu);
+            p->done = 1;
+            p->error = strdup("cancelled");
+            if (w != NULL)
+                w->waiting = 0;
+            pthread_mutex_unlock(&g->mu);
+            *error = p->error;
+            p->error = NULL;
+            pending_free(p);
+            return -1;
+        }
+        timed_wait(g);
+    }
+    pending_unlink(g, p);
+    if (w != NULL)
+        w->waiting = 0;
+    pthread_mutex_unlock(&g->mu);
+    rc = p->result != NULL ? 0 : -1;
+    *result = p->result;
+    *error = p->error;
+    p->result = p->error = NULL;
+    if (rc != 0 && *error == NULL)
+        *error = strdup("no answer");
+    pending_free(p);
+    return rc;
+}
+
+void chio__mcp_tls_worker_set(worker *w)
+{
+    tls_worker = w;
+}
+
+void chio__mcp_worker_unlink(chio_mcp_gateway *g, worker *w)
+{
+    worker **pp;
+
+    for (pp = &g->workers; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+}
+
+void chio__mcp_worker_free(worker *w)
+{
+    while (w != NULL && w->nq != NULL) {
+        nested *n = w->nq;
+        w->nq = n->next;
+        nested_free(n);
+    }
+    if (w != NULL) {
+        free(w->line);
+        free(w->client_id);
+    }
+    free(w);
+}
+
+/* ---- lines from the client ------------------------------------------------------ */
+
+static int is_mediated(const char *method)
+{
+    return strcmp(method, "tools/call") == 0 || strcmp(method, "resources/read") == 0 ||
+           strcmp(method, "prompts/get") == 0;
+}
+
+/* A client request passed on with the gateway's id. */
+static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                         char *client_id)
+{
+    chio__mcp_buf b = {0};
+    char idraw[48];
+    pending *p;
+
+    pthread_mutex_lock(&g->mu);
+    if (g->server_closed) {
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_client_error(g, client_id, -32000, "chio: the wrapped MCP server exited", NULL);
+        free(client_id);
+        return;
+    }
+    p = pending_add(g, strcmp(method, "tools/list") == 0 ? P_TOOLS_LIST : P_PASS);
+    if (p == NULL) {
+        pthread_mutex_unlock(&g->mu);
+        free(client_id);
+        return;
+    }
+    p->client_id = client_id;
+    p->is_init = strcmp(method, "initialize") == 0;
+    snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
+    pthread_mutex_unlock(&g->mu);
+    chio__mcp_obj_set(&b, root, "id", idraw);
+    send_server(g, &b);
+    free(b.p);
+}
+
+static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const char *line,
+                             size_t len)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    char *rid = chio__mcp_dup_value(chio_json_get(params, "requestId"));
+    chio__mcp_buf b = {0}, pb = {0};
+    char idraw[48] = "";
+    worker *w;
+    pending *p;
+
+    (void)line;
+    (void)len;
+    if (rid == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    for (w = g->workers; w != NULL; w = w->next)
+        if (strcmp(w->client_id, rid) == 0) {
+            __atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST); /* read by the kernel */
+            pthread_cond_broadcast(&g->cv);
+            break;
+        }
+    if (w == NULL)
+        for (p = g->pend; p != NULL; p = p->next)
+            if (p->client_id != NULL && strcmp(p->client_id, rid) == 0) {
+                snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
+                break;
+            }
+    pthread_mutex_unlock(&g->mu);
+    free(rid);
+    if (idraw[0] == '\0')
+        return;
+    chio__mcp_obj_set(&pb, params, "requestId", idraw);
+    chio__mcp_obj_set(&b, root, "params", pb.p ? pb.p : "{}");
+    send_server(g, &b);
+    free(b.p);
+    free(pb.p);
+}
+
+/* The answer of a peer to the gateway's request @p (found under g->mu). */
+static void settle(pending *p, const chio_json *root)
+{
+    const chio_json *res = chio_json_get(root, "result");
+    const char *m = chio_json_string(chio_json_get(chio_json_get(root, "error"), "message"), NULL);
+
+    if (res != NULL) {
+        p->result = chio__mcp_dup_value(res);
+        if (p->result == NULL)
+            p->error = strdup("out of memory");
+    } else {
+        char buf[320];
+        snprintf(buf, sizeof(buf), "the wrapped MCP server answered with an error: %.250s",
+                 m ? m : "(no message)");
+        p->error = strdup(buf);
+    }
+    p->done = 1;
+}
+
+void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t len)
+{
+    chio_json_doc *doc = NULL;
+    const chio_json *root, *idv;
+    const char *method;
+    pending *p;
+
+    if (len == 0)
+        return;
+    if (chio_json_parse(line, len, &doc, NULL) != 0) {
+        chio__mcp_client_error(g, NULL, -32700, "parse error", NULL);
+        return;
+    }
+    root = chio_json_root(doc);
+    method = chio_json_string(chio_json_get(root, "method"), NULL);
+    idv = chio_json_get(root, "id");
+    if (chio_json_typeof(root) != CHIO_JSON_OBJECT) {
+        chio__mcp_client_error(g, NULL, -32600, "invalid request", NULL);
+    } else if (method != NULL && idv != NULL) {
+        char *cid = chio__mcp_dup_value(idv);
+        if (cid == NULL)
+            ;
+        else if (is_mediated(method))
+            chio__mcp_spawn_worker(g, line, len, cid);
+        else
+            pass_request(g, root, method, cid);
+    } else if (method != NULL) {
+        if (strcmp(method, "notifications/cancelled") == 0) {
+            client_cancelled(g, root, line, len);
+        } else {
+            chio__mcp_buf b = {0};
+            chio__mcp_add(&b, line, len);
+            send_server(g, &b);
+            free(b.p);
+        }
+    } else if (idv != NULL) {
+        pthread_mutex_lock(&g->mu);
+        p = pending_find(g, idv, 1);
+        if (p != NULL) {
+            settle(p, root);
+            pthread_cond_broadcast(&g->cv);
+        }
+        pthread_mutex_unlock(&g->mu);
+        if (p == NULL) { /* an answer to the server's own request */
+            chio__mcp_buf b = {0};
+            chio__mcp_add(&b, line, len);
+            send_server(g, &b);
+            free(b.p);
+        }
+    }
+    chio_json_doc_free(doc);
+}
+
+/* ---- lines from the server ------------------------------------------------------ */
+
+static void server_nested(chio_mcp_gateway *g, const chio_json *root, const char *method)
+{
+    char *idraw = chio__mcp_dup_value(chio_json_get(root, "id"));
+    nested *n;
+    worker *w;
+    char m[160];
+
+    if (idraw == NULL)
+        return;
+    n = calloc(1, sizeof(*n));
+    if (n != NULL) {
+        n->server_id_raw = idraw;
+        n->method = strdup(method);
+        n->params = chio__mcp_dup_value(chio_json_get(root, "params"));
+        if (n->params == NULL)
+            n->params = strdup("{}");
+    }
+    pthread_mutex_lock(&g->mu);
+    for (w = g->workers; w != NULL; w = w->next)
+        if (w->waiting)
+            break;
+    if (w != NULL && n != NULL && n->method != NULL && n->params != NULL) {
+        nested **pp = &w->nq;
+        while (*pp != NULL)
+            pp = &(*pp)->next;
+        *pp = n;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        return;
+    }
+    pthread_mutex_unlock(&g->mu);
+    snprintf(m, sizeof(m), "chio: %s is refused outside a mediated tool call", method);
+    server_error(g, idraw, -32001, m);
+    if (n != NULL)
+        nested_free(n);
+    else
+        free(idraw);
+}
+
+static void server_answer(chio_mcp_gateway *g, const chio_json *root)
+{
+    const chio_json *res = chio_json_get(root, "result");
+    chio__mcp_buf b = {0}, rb = {0}, tb = {0};
+    pending *p;
+    size_t i;
+
+    pthread_mutex_lock(&g->mu);
+    p = pending_find(g, chio_json_get(root, "id"), 0);
+    if (p == NULL || p->kind == P_WAIT) {
+        if (p != NULL) {
+            settle(p, root);
+            pthread_cond_broadcast(&g->cv);
+        }
+        pthread_mutex_unlock(&g->mu);
+        return;
+    }
+    pending_unlink(g, p);
+    if (p->is_init && res != NULL)
+        g->init_answered = 1;
+    pthread_mutex_unlock(&g->mu);
+    if (p->kind == P_TOOLS_LIST && chio_json_typeof(res) == CHIO_JSON_OBJECT) {
+        const chio_json *tools = chio_json_get(res, "tools");
+        chio__mcp_puts(&tb, "[");
+        for (i = 0; i < chio_json_size(tools); i++) {
+            const chio_json *t = chio_json_at(tools, i);
+            const char *nm = chio_json_string(chio_json_get(t, "name"), NULL);
+            if (nm == NULL || !chio_mcp_policy_lists_tool(g->pol, nm))
+                continue;
+            if (tb.len > 1)
+                chio__mcp_puts(&tb, ",");
+            chio__mcp_value(&tb, t);
+        }
+        chio__mcp_puts(&tb, "]");
+        chio__mcp_obj_set(&rb, res, "tools", tb.p ? tb.p : "[]");
+        chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", p->client_id);
+        chio__mcp_puts(&b, rb.p ? rb.p : "{}");
+        chio__mcp_puts(&b, "}");
+    } else {
+        chio__mcp_obj_set(&b, root, "id", p->client_id);
+    }
+    send_client(g, &b);
+    free(b.p);
+    free(rb.p);
+    free(tb.p);
+    pending_free(p);
+}
+
+void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t len)
+{
+    chio_json_doc *doc = NULL;
+    const chio_json *root, *idv;
+    const char *method;
+
+    if (len == 0)
+        return;
+    if (chio_json_parse(line, len, &doc, NULL) != 0 ||
+        chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT) {
+        fprintf(stderr, "chio mcp: dropped a line from the server that is not a JSON object\n");
+        chio_json_doc_free(doc);
+        return;
+    }
+    root = chio_json_root(doc);
+    method = chio_json_string(chio_json_get(root, "method"), NULL);
+    idv = chio_json_get(root, "id");
+    if (method != NULL && idv != NULL &&
+        (strcmp(method, "sampling/createMessage") == 0 ||
+         strcmp(method, "elicitation/create") == 0)) {
+        server_nested(g, root, method);
+    } else if (method != NULL) {
+        chio__mcp_buf b = {0}; /* other requests and notifications pass */
+        chio__mcp_add(&b, line, len);
+        send_client(g, &b);
+        free(b.p);
+    } else if (idv != NULL) {
+        server_answer(g, root);
+    }
+    chio_json_doc_free(doc);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+void chio_mcp_gateway_server_closed(chio_mcp_gateway *g)
+{
+    pending *p, *orphans = NULL;
+
+    pthread_mutex_lock(&g->mu);
+    g->server_closed = 1;
+    for (p = g->pend; p != NULL;) {
+        pending *next = p->next;
+        if (p->kind == P_WAIT && !p->done) {
+            p->error = strdup("the wrapped MCP server exited before answering");
+            p->done = 1;
+        } else if (p->kind == P_PASS || p->kind == P_TOOLS_LIST) {
+            pending_unlink(g, p);
+            p->next = orphans;
+            orphans = p;
+        }
+        p = next;
+    }
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    while (orphans != NULL) {
+        p = orphans;
+        orphans = p->next;
+        chio__mcp_client_error(g, p->client_id, -32000,
+                               "chio: the wrapped MCP server exited before answering", NULL);
+        pending_free(p);
+    }
+}
+
+void chio_mcp_gateway_client_closed(chio_mcp_gateway *g)
+{
+    pending *p;
+
+    pthread_mutex_lock(&g->mu);
+    g->client_closed = 1;
+    for (p = g->pend; p != NULL; p = p->next)
+        if (p->kind == P_CLIENT && !p->done) {
+            p->error = strdup("the MCP client is gone");
+            p->done = 1;
+        }
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+void chio_mcp_gateway_cancel_all(chio_mcp_gateway *g)
+{
+    worker *w;
+
+    pthread_mutex_lock(&g->mu);
+    for (w = g->workers; w != NULL; w = w->next)
+        __atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST); /* read by the kernel */
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+int chio_mcp_gateway_kernel_used(chio_mcp_gateway *g)
+{
+    int used;
+
+    pthread_mutex_lock(&g->mu);
+    used = g->state != ST_NEW;
+    pthread_mutex_unlock(&g->mu);
+    return used;
+}
+
+int chio_mcp_gateway_server_is_closed(chio_mcp_gateway *g)
+{
+    int c;
+
+    pthread_mutex_lock(&g->mu);
+    c = g->server_closed;
+    pthread_mutex_unlock(&g->mu);
+    return c;
+}
+
+void chio_mcp_gateway_wait_idle(chio_mcp_gateway *g)
+{
+    pthread_mutex_lock(&g->mu);
+    while (g->nworkers > 0)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+int chio_mcp_gateway_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_send_fn to_client,
+                         chio_mcp_send_fn to_server, void *io_user, chio_mcp_gateway **out)
+{
+    chio_mcp_gateway *g;
+    chio_error err;
+    int rc;
+
+    *out = NULL;
+    g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return CHIO_ENOMEM;
+    g->pol = p;
+    g->k = k;
+    g->to_client = to_client;
+    g->to_server = to_server;
+    g->io = io_user;
+    chio_error_init(&err);
+    /* The session's capability: the policy's scope, issued by the kernel's own
+     * key to the kernel's key as agent (30 days). Bad grants fail here. */
+    rc = chio_kernel_issue_capability(k, NULL, chio_kernel_public_hex(k), p->scope_json,
+                                      p->scope_len, 0, 30 * 86400, &g->cap, &err);
+    if (rc != 0) {
+        fprintf(stderr, "chio mcp: the policy's grants are not a valid scope: %s\n", err.message);
+        free(g);
+        return rc;
+    }
+    g->cap_id = strdup(chio_capability_id(g->cap));
+    if (g->cap_id == NULL) {
+        chio_capability_free(g->cap);
+        free(g);
+        return CHIO_ENOMEM;
+    }
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_mutex_init(&g->client_mu, NULL);
+    pthread_mutex_init(&g->server_mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    *out = g;
+    return 0;
+}
+
+void chio_mcp_gateway_free(chio_mcp_gateway *g)
+{
+    if (g == NULL)
+        return;
+    chio_mcp_gateway_wait_idle(g);
+    if (g->state == ST_READY)
+        chio_kernel_close_session(g->k, g->session, NULL);
+    while (g->pend != NULL) {
+        pending *p = g->pend;
+        g->pend = p->next;
+        pending_free(p);
+    }
+    chio_capability_free(g->cap);
+    free(g->cap_id);
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    pthread_mutex_destroy(&g->client_mu);
+    pthread_mutex_destroy(&g->server_mu);
+    free(g);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/gateway_internal.h - the gateway's state, shared by gateway.c
+ * (sending, pending requests, the kernel callbacks, message routing) and
+ * route.c (worker threads, session set-up). Locking rules: gateway.c.
+ */
+#ifndef CHIO_MCP_GATEWAY_INTERNAL_H
+#define CHIO_MCP_GATEWAY_INTERNAL_H
+
+#include <pthread.h>
+
+#include "mcp.h"
+#include "mcp_internal.h"
+
+#define CHIO__MCP_MAX_WORKERS 64
+
+enum { ST_NEW = 0, ST_PREPARING, ST_READY, ST_FAILED };
+enum { P_PASS = 0, P_TOOLS_LIST, P_WAIT, P_CLIENT };
+
+/* A request of the server (sampling, elicitation) for a running tool call. */
+typedef struct nested {
+    struct nested *next;
+    char *server_id_raw; /* the server's request id, canonical JSON */
+    char *method;
+    char *params; /* canonical JSON */
+} nested;
+
+/* One mediated client request, run on its own thread. */
+typedef struct worker {
+    struct worker *next;
+    chio_mcp_gateway *g;
+    char *line;            /* the client's request */
+    char *client_id;       /* its id, canonical JSON */
+    int cancel;            /* set atomically by notifications/cancelled */
+    const chio_json *meta; /* params._meta of the request, forwarded to the server */
+    nested *nq;            /* nested requests from the server for this call */
+    int waiting;           /* inside a tools/call to the server */
+} worker;
+
+/* A request the gateway sent and whose answer it waits for or routes. */
+typedef struct pending {
+    struct pending *next;
+    unsigned long long id; /* "chio-N" toward the server, "chio-c-N" toward the client */
+    int kind;
+    int is_init;     /* P_PASS: the client's initialize */
+    char *client_id; /* P_PASS, P_TOOLS_LIST: the client's id */
+    worker *w;       /* P_WAIT: the invoking worker, or NULL */
+    int done;
+    char *result; /* canonical JSON */
+    char *error;  /* message */
+} pending;
+
+struct chio_mcp_gateway {
+    const chio_mcp_policy *pol;
+    chio_kernel *k;
+    chio_mcp_send_fn to_client, to_server;
+    void *io;
+    pthread_mutex_t mu, client_mu, server_mu;
+    pthread_cond_t cv;
+    pending *pend;
+    worker *workers;
+    size_t nworkers;
+    unsigned long long next_id;
+    int state;
+    int init_answered;
+    int server_closed, client_closed;
+    int session_open;
+    char session[CHIO_SESSION_ID_LEN + 1];
+    chio_capability *cap;
+    char *cap_id;
+};
+
+/* gateway.c */
+void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
+                            const char *data);
+void chio__mcp_client_result(chio_mcp_gateway *g, const char *id, const char *result);
+int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
+                        chio_tool_ctx *ctx, char **result, char **error);
+int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                         size_t args_len, chio_output *out);
+int chio__mcp_res_list(void *user, chio_output *out);
+int chio__mcp_res_read(void *user, const char *uri, chio_output *out);
+int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t args_len,
+                         chio_output *out);
+int chio__mcp_nested_fn(void *user, chio_nested_kind kind, const char *session_id, const char *req,
+                        size_t req_len, chio_output *reply);
+void chio__mcp_tls_worker_set(worker *w);
+void chio__mcp_worker_unlink(chio_mcp_gateway *g, worker *w);
+void chio__mcp_worker_free(worker *w);
+
+/* route.c */
+/* Run one mediated request on a new worker thread; takes @client_id. */
+void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, char *client_id);
+
+#endif /* CHIO_MCP_GATEWAY_INTERNAL_H */

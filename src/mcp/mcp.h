@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/mcp.h - the MCP gateway layer (`chio mcp serve`): the
+ * chio.mcp-policy.v1 policy file, the gateway that mediates one MCP
+ * client's JSON-RPC traffic to one wrapped MCP server through a kernel, and
+ * the stdio transport that runs the wrapped server as a child process.
+ * The layer sits on the public API (include/chio/) alone, like the CLI; the
+ * CLI and the fuzz target are its only callers. docs/mcp.md is the user's
+ * description of everything here.
+ */
+#ifndef CHIO_MCP_H
+#define CHIO_MCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/chio.h"
+
+#define CHIO_MCP_POLICY_SCHEMA "chio.mcp-policy.v1"
+
+/* A parsed policy file. Every string is owned by the policy. */
+typedef struct chio_mcp_policy {
+    char *server_id;  /* the wrapped server's id in grants and receipts */
+    char *scope_json; /* canonical {"grants":..,"prompt_grants":..,"resource_grants":..} */
+    size_t scope_len;
+    chio_json_doc *doc;      /* the whole policy, parsed */
+    const chio_json *grants; /* the "grants" array inside doc */
+    char **forbidden_prefixes;
+    size_t nforbidden;
+    int forbidden_path; /* the forbidden_path guard is configured */
+    char **secret_patterns;
+    size_t nsecret;
+    int secret_leak;   /* the secret_leak guard is configured */
+    char *policy_hash; /* kernel.policy_hash, else SHA-256 hex of the canonical policy */
+    uint64_t checkpoint_batch_size;
+    int allow_sampling;
+    int allow_elicitation;
+    uint64_t max_stream_duration_secs;
+    uint64_t max_stream_total_bytes;
+} chio_mcp_policy;
+
+/*
+ * chio_mcp_policy_parse - read a chio.mcp-policy.v1 document strictly: a
+ * member that is not in the format, a wrong type, a missing required member
+ * or an unknown guard is an error (the gateway never runs a policy it does
+ * not fully understand). The grants are checked when the gateway issues
+ * its capability, with the token rules (chio_capability_issue()).
+ * Returns: 0; CHIO_EFORMAT (message in @err names the member);
+ * chio_json_parse() codes; CHIO_ENOMEM.
+ * Ownership: caller frees *out with chio_mcp_policy_free().
+ */
+int chio_mcp_policy_parse(const char *json, size_t len, chio_mcp_policy **out, chio_error *err);
+void chio_mcp_policy_free(chio_mcp_policy *p);
+
+/* 1 when a grant of @p lets the capability invoke @tool on the policy's
+ * server (server_id and tool_name match, "*" included, and operations
+ * holds "invoke"); constraints are not looked at (listing is discovery). */
+int chio_mcp_policy_lists_tool(const chio_mcp_policy *p, const char *tool);
+
+/*
+ * Build a kernel for @p: seed keypair (taken in every case), receipt store
+ * at @receipt_db (NULL: ephemeral, for the fuzz target), the guards and
+ * kernel settings of the policy. The store is opened at once so that a
+ * busy or broken store fails before anything runs.
+ * Returns 0 or the chio_kernel_new()/add_*_guard()/start() codes.
+ */
+int chio_mcp_kernel_new(const chio_mcp_policy *p, chio_keypair *kp, const char *receipt_db,
+                        chio_kernel **out, chio_error *err);
+
+/* ---- the gateway ------------------------------------------------------------ */
+
+typedef struct chio_mcp_gateway chio_mcp_gateway;
+
+/* Send one JSON-RPC message (a line without its newline). Returns 0, or
+ * nonzero when the peer is gone. Called from any gateway thread, one call
+ * per direction at a time (the gateway serialises them). */
+typedef int (*chio_mcp_send_fn)(void *user, const char *line, size_t len);
+
+/*
+ * chio_mcp_gateway_new - a gateway between one client and one wrapped
+ * server. @k must be freshly built (no session opened yet): once the
+ * client's initialize has been answered and it sent
+ * notifications/initialized, the gateway lists the server's tools,
+ * registers the server with @k under the policy's server_id (and as its
+ * resource and prompt provider), issues the session's capability and
+ * opens the kernel session.
+ * Ownership: @p and @k are borrowed until chio_mcp_gateway_free().
+ */
+int chio_mcp_gateway_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_send_fn to_client,
+                         chio_mcp_send_fn to_server, void *io_user, chio_mcp_gateway **out);
+
+/* One line from the client / from the wrapped server. Never blocks on a
+ * tool: mediated calls run on worker threads of the gateway. */
+void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t len);
+void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t len);
+
+/* The server's output ended (it exited): every call waiting on it fails
+ * with a clear error. The client's input ended: nested requests waiting on
+ * the client fail. */
+void chio_mcp_gateway_server_closed(chio_mcp_gateway *g);
+void chio_mcp_gateway_client_closed(chio_mcp_gateway *g);
+
+/* Cancel every mediated call in flight (as notifications/cancelled does). */
+void chio_mcp_gateway_cancel_all(chio_mcp_gateway *g);
+
+/* 1 once the gateway started its session set-up: the kernel has taken
+ * registrations (or a session) and cannot serve another gateway. */
+int chio_mcp_gateway_kernel_used(chio_mcp_gateway *g);
+
+/* 1 once the server has closed. */
+int chio_mcp_gateway_server_is_closed(chio_mcp_gateway *g);
+
+/* Wait until no worker thread runs (after both sides closed, this ends). */
+void chio_mcp_gateway_wait_idle(chio_mcp_gateway *g);
+
+/* Wait for the workers, close the kernel session; @k stays the caller's. */
+void chio_mcp_gateway_free(chio_mcp_gateway *g);
+
+/* ---- stdio transport -------------------------------------------------------- */
+
+/*
+ * chio_mcp_serve_stdio - run @argv as the wrapped server (stdin/stdout
+ * pipes, stderr shared) and mediate the client on fds 0 and 1 until the
+ * client's input ends (returns 0 after the server exits) or the server
+ * dies first (pending calls fail, then returns 1). Returns 2 when the
+ * server cannot be started.
+ */
+int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *argv);
+
+/*
+ * chio_mcp_serve_http - the same over MCP's Streamable HTTP transport on
+ * @listen ("127.0.0.1:PORT", loopback only; port 0 picks one, printed on
+ * stderr), one session per process, until SIGTERM/SIGINT (0) or the
+ * server's death (1); 2 for a bad address or a server that cannot start.
+ */
+int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const char *listen,
+                        char *const *argv);
+
+#endif /* CHIO_MCP_H */

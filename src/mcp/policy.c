@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/policy.c - the chio.mcp-policy.v1 file: strict parsing (every member
+ * known, every type checked, fail closed), the tool filter of tools/list,
+ * the kernel a policy describes; and the layer's small JSON writers
+ * (chio__mcp_*). Public API only; no shared state.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp.h"
+#include "mcp_internal.h"
+
+/* Secret patterns used when a secret_leak guard lists none. */
+static const char *const default_secret_patterns[] = {
+    "AKIA[0-9A-Z]{16}",                   /* AWS access key id */
+    "-----BEGIN [A-Z ]*PRIVATE KEY-----", /* PEM private keys */
+    "gh[pousr]_[A-Za-z0-9]{36}",          /* GitHub tokens */
+    "sk-[A-Za-z0-9_-]{20,}",              /* API secret keys */
+    "xox[baprs]-[A-Za-z0-9-]{10,}",       /* Slack tokens */
+};
+
+/* ---- buffer and writers ---------------------------------------------------------- */
+
+void chio__mcp_add(chio__mcp_buf *b, const char *s, size_t n)
+{
+    char *p;
+    size_t cap;
+
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void chio__mcp_puts(chio__mcp_buf *b, const char *s)
+{
+    chio__mcp_add(b, s, strlen(s));
+}
+
+void chio__mcp_printf(chio__mcp_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        b->oom = 1;
+    else
+        chio__mcp_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+void chio__mcp_str(chio__mcp_buf *b, const char *s)
+{
+    char *out = NULL;
+    size_t n = 0;
+
+    if (s == NULL)
+        s = "";
+    if (chio_json_write_string(s, strlen(s), &out, &n) != 0) {
+        b->oom = 1;
+        return;
+    }
+    chio__mcp_add(b, out, n);
+    chio_free(out);
+}
+
+void chio__mcp_value(chio__mcp_buf *b, const chio_json *v)
+{
+    char *out = NULL;
+    size_t n = 0;
+
+    if (v == NULL) {
+        chio__mcp_puts(b, "null");
+        return;
+    }
+    if (chio_json_write_canonical(v, &out, &n) != 0) {
+        b->oom = 1;
+        return;
+    }
+    chio__mcp_add(b, out, n);
+    chio_free(out);
+}
+
+void chio__mcp_obj_set(chio__mcp_buf *b, const chio_json *obj, const char *key, const char *raw)
+{
+    size_t i, n = chio_json_typeof(obj) == CHIO_JSON_OBJECT ? chio_json_size(obj) : 0;
+    int first = 1;
+
+    chio__mcp_puts(b, "{");
+    for (i = 0; i < n; i++) {
+        const char *k = chio_json_key_at(obj, i, NULL);
+        if (strcmp(k, key) == 0)
+            continue;
+        if (!first)
+            chio__mcp_puts(b, ",");
+        first = 0;
+        chio__mcp_str(b, k);
+        chio__mcp_puts(b, ":");
+        chio__mcp_value(b, chio_json_at(obj, i));
+    }
+    if (raw != NULL) {
+        if (!first)
+            chio__mcp_puts(b, ",");
+        chio__mcp_str(b, key);
+        chio__mcp_puts(b, ":");
+        chio__mcp_puts(b, raw);
+    }
+    chio__mcp_puts(b, "}");
+}
+
+char *chio__mcp_dup_value(const chio_json *v)
+{
+    char *out = NULL, *copy;
+    size_t n = 0;
+
+    if (v == NULL || chio_json_write_canonical(v, &out, &n) != 0)
+        return NULL;
+    copy = malloc(n + 1);
+    if (copy != NULL)
+        memcpy(copy, out, n + 1);
+    chio_free(out);
+    return copy;
+}
+
+/* ---- parsing --------------------------------------------------------------------- */
+
+static int fail(chio_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(chio_error *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err != NULL) {
+        err->code = CHIO_EFORMAT;
+        err->offset = CHIO_NO_OFFSET;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+    }
+    return CHIO_EFORMAT;
+}
+
+/* Every key of @obj must be one of @keys (NULL-terminated); 0 or CHIO_EFORMAT. */
+static int only_keys(const chio_json *obj, const char *const *keys, const char *where,
+                     chio_error *err)
+{
+    size_t i, j;
+    char msg[160];
+
+    for (i = 0; i < chio_json_size(obj); i++) {
+        const char *k = chio_json_key_at(obj, i, NULL);
+        for (j = 0; keys[j] != NULL; j++)
+            if (strcmp(keys[j], k) == 0)
+                break;
+        if (keys[j] == NULL) {
+            snprintf(msg, sizeof(msg), "unknown member \"%.60s\" in %s", k, where);
+            return fail(err, "%s", msg);
+        }
+    }
+    return 0;
+}
+
+static int string_list(const chio_json *arr, const char *where, int need_one, char ***out,
+                       size_t *n, chio_error *err)
+{
+    size_t i, cnt;
+
+    if (chio_json_typeof(arr) != CHIO_JSON_ARRAY)
+        return fail(err, "%s must be an array of strings", where);
+    cnt = chio_json_size(arr);
+    if (need_one && cnt == 0)
+        return fail(err, "%s must not be empty", where);
+    *out = calloc(cnt + 1, sizeof(char *));
+    if (*out == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < cnt; i++) {
+        const chio_json *s = chio_json_at(arr, i);
+        size_t len;
+        const char *txt = chio_json_string(s, &len);
+        if (txt == NULL || len == 0 || strlen(txt) != len)
+            return fail(err, "%s must hold non-empty strings", where);
+        (*out)[i] = strdup(txt);
+        if ((*out)[i] == NULL)
+            return CHIO_ENOMEM;
+        *n = i + 1;
+    }
+    return 0;
+}
+
+static int parse_guards(chio_mcp_policy *p, const chio_json *guards, chio_error *err)
+{
+    static const char *const fp_keys[] = {"name", "prefixes", NULL};
+    static const char *const sl_keys[] = {"name", "patterns", NULL};
+    size_t i;
+    int rc;
+
+    if (chio_json_typeof(guards) != CHIO_JSON_ARRAY)
+        return fail(err, "%s must be an array", "guards");
+    for (i = 0; i < chio_json_size(guards); i++) {
+        const chio_json *g = chio_json_at(guards, i);
+        const char *name = chio_json_string(chio_json_get(g, "name"), NULL);
+        if (chio_json_typeof(g) != CHIO_JSON_OBJECT || name == NULL)
+            return fail(err, "%s: each guard is an object with a \"name\"", "guards");
+        if (strcmp(name, "forbidden_path") == 0) {
+            if (p->forbidden_path)
+                return fail(err, "guards: %s appears twice", name);
+            if ((rc = only_keys(g, fp_keys, "the forbidden_path guard", err)) != 0)
+                return rc;
+            p->forbidden_path = 1;
+            rc = string_list(chio_json_get(g, "prefixes"), "forbidden_path.prefixes", 1,
+                             &p->forbidden_prefixes, &p->nforbidden, err);
+        } else if (strcmp(name, "secret_leak") == 0) {
+            const chio_json *pats = chio_json_get(g, "patterns");
+            size_t j;
+            if (p->secret_leak)
+                return fail(err, "guards: %s appears twice", name);
+            if ((rc = only_keys(g, sl_keys, "the secret_leak guard", err)) != 0)
+                return rc;
+            p->secret_leak = 1;
+            if (pats != NULL) {
+                rc = string_list(pats, "secret_leak.patterns", 1, &p->secret_patterns, &p->nsecret,
+                                 err);
+            } else {
+                size_t nd = sizeof(default_secret_patterns) / sizeof(default_secret_patterns[0]);
+                p->secret_patterns = calloc(nd, sizeof(char *));
+                if (p->secret_patterns == NULL)
+                    return CHIO_ENOMEM;
+                for (j = 0; j < nd; j++) {
+                    p->secret_patterns[j] = strdup(default_secret_patterns[j]);
+                    if (p->secret_patterns[j] == NULL)
+                        return CHIO_ENOMEM;
+                    p->nsecret = j + 1;
+                }
+                rc = 0;
+            }
+        } else {
+            return fail(err, "guards: unknown guard \"%.60s\"", name);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int get_flag(const chio_json *v, const char *name, int *out, chio_error *err)
+{
+    if (v == NULL)
+        return 0;
+    if (chio_json_get_bool(v, out) != 0)
+        return fail(err, "kernel.%s must be true or false", name);
+    return 0;
+}
+
+static int get_u64(const chio_json *v, const char *name, uint64_t *out, chio_error *err)
+{
+    if (v == NULL)
+        return 0;
+    if (chio_json_get_uint64(v, out) != 0)
+        return fail(err, "kernel.%s must be a non-negative integer", name);
+    return 0;
+}
+
+static int parse_kernel(chio_mcp_policy *p, const chio_json *kn, chio_error *err)
+{
+    static const char *const keys[] = {"policy_hash",
+                                       "checkpoint_batch_size",
+                                       "allow_sampling",
+                                       "allow_elicitation",
+                                       "max_stream_duration_secs",
+                                       "max_stream_total_bytes",
+                                       NULL};
+    const chio_json *ph;
+    int rc;
+
+    if (chio_json_typeof(kn) != CHIO_JSON_OBJECT)
+        return fail(err, "%s must be an object", "kernel");
+    if ((rc = only_keys(kn, keys, "kernel", err)) != 0)
+        return rc;
+    ph = chio_json_get(kn, "policy_hash");
+    if (ph != NULL) {
+        size_t len;
+        const char *s = chio_json_string(ph, &len);
+        if (s == NULL || len == 0 || strlen(s) != len)
+            return fail(err, "%s must be a non-empty string", "kernel.policy_hash");
+        p->policy_hash = strdup(s);
+        if (p->policy_hash == NULL)
+            return CHIO_ENOMEM;
+    }
+    if ((rc = get_u64(chio_json_get(kn, "checkpoint_batch_size"), "checkpoint_batch_size",
+                      &p->checkpoint_batch_size, err)) != 0 ||
+        (rc = get_flag(chio_json_get(kn, "allow_sampling"), "allow_sampling", &p->allow_sampling,
+                       err)) != 0 ||
+        (rc = get_flag(chio_json_get(kn, "allow_elicitation"), "allow_elicitation",
+                       &p->allow_elicitation, err)) != 0 ||
+        (rc = get_u64(chio_json_get(kn, "max_stream_duration_secs"), "max_stream_duration_secs",
+                      &p->max_stream_duration_secs, err)) != 0 ||
+        (rc = get_u64(chio_json_get(kn, "max_stream_total_bytes"), "max_stream_total_bytes",
+                      &p->max_stream_total_bytes, err)) != 0)
+        return rc;
+    return 0;
+}
+
+static int build_scope(chio_mcp_policy *p, const chio_json *root)
+{
+    chio__mcp_buf b = {0};
+    const chio_json *pg = chio_json_get(root, "prompt_grants");
+    const chio_json *rg = chio_json_get(root, "resource_grants");
+
+    chio__mcp_puts(&b, "{\"grants\":");
+    chio__mcp_value(&b, p->grants);
+    if (pg != NULL) {
+        chio__mcp_puts(&b, ",\"prompt_grants\":");
+        chio__mcp_value(&b, pg);
+    }
+    if (rg != NULL) {
+        chio__mcp_puts(&b, ",\"resource_grants\":");
+        chio__mcp_value(&b, rg);
+    }
+    chio__mcp_puts(&b, "}");
+    if (b.oom) {
+        free(b.p);
+        return CHIO_ENOMEM;
+    }
+    p->scope_json = b.p;
+    p->scope_len = b.len;
+    return 0;
+}
+
+static int parse_root(chio_mcp_policy *p, const char *json, size_t len, chio_error *err)
+{
+    static const char *const keys[] = {"schema",        "server_id", "grants", "resource_grants",
+                                       "prompt_grants", "guards",    "kernel", NULL};
+    const chio_json *root, *v;
+    const char *s;
+    size_t n;
+    int rc;
+
+    if ((rc = chio_json_parse(json, len, &p->doc, err)) != 0)
+        return rc;
+    root = chio_json_root(p->doc);
+    if (chio_json_typeof(root) != CHIO_JSON_OBJECT)
+        return fail(err, "%s", "the policy must be a JSON object");
+    if ((rc = only_keys(root, keys, "the policy", err)) != 0)
+        return rc;
+    s = chio_json_string(chio_json_get(root, "schema"), NULL);
+    if (s == NULL || strcmp(s, CHIO_MCP_POLICY_SCHEMA) != 0)
+        return fail(err, "schema must be \"%s\"", CHIO_MCP_POLICY_SCHEMA);
+    s = chio_json_string(chio_json_get(root, "server_id"), &n);
+    if (s == NULL || n == 0 || strlen(s) != n || strcmp(s, "*") == 0)
+        return fail(err, "%s must be a non-empty string other than \"*\"", "server_id");
+    if ((p->server_id = strdup(s)) == NULL)
+        return CHIO_ENOMEM;
+    p->grants = chio_json_get(root, "grants");
+    if (chio_json_typeof(p->grants) != CHIO_JSON_ARRAY)
+        return fail(err, "%s must be an array (a token's scope grants)", "grants");
+    v = chio_json_get(root, "resource_grants");
+    if (v != NULL && chio_json_typeof(v) != CHIO_JSON_ARRAY)
+        return fail(err, "%s must be an array", "resource_grants");
+    v = chio_json_get(root, "prompt_grants");
+    if (v != NULL && chio_json_typeof(v) != CHIO_JSON_ARRAY)
+        return fail(err, "%s must be an array", "prompt_grants");
+    if ((v = chio_json_get(root, "guards")) != NULL && (rc = parse_guards(p, v, err)) != 0)
+        return rc;
+    if ((v = chio_json_get(root, "kernel")) != NULL && (rc = parse_kernel(p, v, err)) != 0)
+        return rc;
+    if (p->policy_hash == NULL) {
+        char *canon = chio__mcp_dup_value(root);
+        char hex[65];
+        if (canon == NULL)
+            return CHIO_ENOMEM;
+        rc = chio_sha256_hex(canon, strlen(canon), hex);
+        free(canon);
+        if (rc != 0)
+            return rc;
+        if ((p->policy_hash = strdup(hex)) == NULL)
+            return CHIO_ENOMEM;
+    }
+    return build_scope(p, root);
+}
+
+int chio_mcp_policy_parse(const char *json, size_t len, chio_mcp_policy **out, chio_error *err)
+{
+    chio_mcp_policy *p;
+    int rc;
+
+    *out = NULL;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return CHIO_ENOMEM;
+    p->checkpoint_batch_size = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
+    p->max_stream_duration_secs = CHIO_DEFAULT_MAX_STREAM_DURATION_SECS;
+    p->max_stream_total_bytes = CHIO_DEFAULT_MAX_STREAM_TOTAL_BYTES;
+    rc = parse_root(p, json, len, err);
+    if (rc != 0) {
+        if (rc == CHIO_ENOMEM && err != NULL) {
+            err->code = rc;
+            snprintf(err->message, sizeof(err->message), "out of memory");
+        }
+        chio_mcp_policy_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+static void free_list(char **l, size_t n)
+{
+    size_t i;
+
+    for (i = 0; l != NULL && i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+void chio_mcp_policy_free(chio_mcp_policy *p)
+{
+    if (p == NULL)
+        return;
+    free(p->server_id);
+    free(p->scope_json);
+    free_list(p->forbidden_prefixes, p->nforbidden);
+    free_list(p->secret_patterns, p->nsecret);
+    free(p->policy_hash);
+    chio_json_doc_free(p->doc);
+    free(p);
+}
+
+int chio_mcp_policy_lists_tool(const chio_mcp_policy *p, const char *tool)
+{
+    size_t i, j;
+
+    for (i = 0; i < chio_json_size(p->grants); i++) {
+        const chio_json *g = chio_json_at(p->grants, i);
+        const char *srv = chio_json_string(chio_json_get(g, "server_id"), NULL);
+        const char *tn = chio_json_string(chio_json_get(g, "tool_name"), NULL);
+        const chio_json *ops = chio_json_get(g, "operations");
+        if (srv == NULL || tn == NULL)
+            continue;
+        if (strcmp(srv, "*") != 0 && strcmp(srv, p->server_id) != 0)
+            continue;
+        if (strcmp(tn, "*") != 0 && strcmp(tn, tool) != 0)
+            continue;
+        for (j = 0; j < chio_json_size(ops); j++) {
+            const char *op = chio_json_string(chio_json_at(ops, j), NULL);
+            if (op != NULL && strcmp(op, "invoke") == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int chio_mcp_kernel_new(const chio_mcp_policy *p, chio_keypair *kp, const char *receipt_db,
+                        chio_kernel **out, chio_error *err)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k = NULL;
+    int rc;
+
+    *out = NULL;
+    chio_kernel_config_init(&cfg);
+    cfg.keypair = kp;
+    cfg.policy_hash = p->policy_hash;
+    cfg.allow_sampling = p->allow_sampling;
+    cfg.allow_elicitation = p->allow_elicitation;
+    cfg.max_stream_duration_secs = p->max_stream_duration_secs;
+    cfg.max_stream_total_bytes = p->max_stream_total_bytes;
+    cfg.checkpoint_batch_size = p->checkpoint_batch_size;
+    cfg.receipt_store_path = receipt_db;
+    cfg.ephemeral_store = receipt_db == NULL;
+    if ((rc = chio_kernel_new(&cfg, &k, err)) != 0)
+        return rc;
+    if (p->forbidden_path)
+        rc = chio_kernel_add_forbidden_path_guard(
+            k, "forbidden_path", (const char *const *)p->forbidden_prefixes, p->nforbidden, err);
+    if (rc == 0 && p->secret_leak)
+        rc = chio_kernel_add_secret_leak_guard(
+            k, "secret_leak", (const char *const *)p->secret_patterns, p->nsecret, err);
+    if (rc == 0)
+        rc = chio_kernel_start(k, err);
+    if (rc != 0) {
+        chio_kernel_free(k);
+        return rc;
+    }
+    *out = k;
+    return 0;
+}

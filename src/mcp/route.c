@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/route.c - the gateway's routing of each line from the client and
+ * from the wrapped server (see gateway.c for the model and the locking),
+ * the worker threads that run mediated calls through the kernel, and the
+ * session set-up done on the first mediated call: list the server's tools,
+ * register the server with the kernel, open the kernel session with the
+ * gateway's capability.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway_internal.h"
+
+/* ---- session set-up ------------------------------------------------------------ */
+
+static int collect_tools(chio_mcp_gateway *g, char ***names, size_t *n, char **msg)
+{
+    char *cursor = NULL;
+    int rc = 0;
+
+    *names = NULL;
+    *n = 0;
+    do {
+        chio__mcp_buf params = {0};
+        chio_json_doc *doc = NULL;
+        const chio_json *tools, *next;
+        char *res = NULL;
+        size_t i;
+
+        chio__mcp_puts(&params, "{");
+        if (cursor != NULL) {
+            chio__mcp_puts(&params, "\"cursor\":");
+            chio__mcp_str(&params, cursor);
+        }
+        chio__mcp_puts(&params, "}");
+        free(cursor);
+        cursor = NULL;
+        rc = params.oom ? -1 : chio__mcp_call_peer(g, 0, "tools/list", params.p, NULL, &res, msg);
+        free(params.p);
+        if (rc != 0)
+            break;
+        rc = chio_json_parse(res, strlen(res), &doc, NULL);
+        free(res);
+        if (rc != 0)
+            break;
+        tools = chio_json_get(chio_json_root(doc), "tools");
+        for (i = 0; i < chio_json_size(tools); i++) {
+            const char *nm = chio_json_string(chio_json_get(chio_json_at(tools, i), "name"), NULL);
+            char **grown;
+            if (nm == NULL || *nm == '\0')
+                continue;
+            grown = realloc(*names, (*n + 1) * sizeof(char *));
+            if (grown == NULL || (grown[*n] = strdup(nm)) == NULL) {
+                if (grown != NULL)
+                    *names = grown;
+                rc = -1;
+                break;
+            }
+            *names = grown;
+            (*n)++;
+        }
+        next = chio_json_get(chio_json_root(doc), "nextCursor");
+        if (rc == 0 && chio_json_string(next, NULL) != NULL)
+            cursor = strdup(chio_json_string(next, NULL));
+        chio_json_doc_free(doc);
+    } while (rc == 0 && cursor != NULL);
+    free(cursor);
+    if (rc != 0 && *msg == NULL)
+        *msg = strdup("could not list the wrapped server's tools");
+    return rc;
+}
+
+static int prepare(chio_mcp_gateway *g, char **msg)
+{
+    chio_tool_server srv;
+    chio_resource_provider rp;
+    chio_prompt_provider pp;
+    chio_error err;
+    char **names = NULL;
+    size_t n = 0, i, len;
+    const char *cap;
+    int rc;
+
+    chio_error_init(&err);
+    if ((rc = collect_tools(g, &names, &n, msg)) != 0)
+        goto out;
+    memset(&srv, 0, sizeof(srv));
+    srv.server_id = g->pol->server_id;
+    srv.tool_names = (const char *const *)names;
+    srv.ntools = n;
+    srv.invoke = chio__mcp_srv_invoke;
+    srv.user = g;
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = g->pol->server_id;
+    rp.list = chio__mcp_res_list;
+    rp.read = chio__mcp_res_read;
+    rp.user = g;
+    memset(&pp, 0, sizeof(pp));
+    pp.provider_id = g->pol->server_id;
+    pp.list = chio__mcp_res_list;
+    pp.get = chio__mcp_prompt_get;
+    pp.user = g;
+    cap = chio_capability_json(g->cap, &len);
+    if ((rc = chio_kernel_register_tool_server(g->k, &srv, &err)) != 0 ||
+        (rc = chio_kernel_register_resource_provider(g->k, &rp, &err)) != 0 ||
+        (rc = chio_kernel_register_prompt_provider(g->k, &pp, &err)) != 0 ||
+        (rc = chio_kernel_set_nested_handler(g->k, chio__mcp_nested_fn, g, &err)) != 0 ||
+        (rc = chio_kernel_open_session(g->k, chio_kernel_public_hex(g->k), &cap, &len, 1,
+                                       g->session, &err)) != 0) {
+        char m[320];
+        snprintf(m, sizeof(m), "chio: could not set up the kernel session: %s", err.message);
+        *msg = strdup(m);
+    }
+out:
+    for (i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+/* 0 once the kernel session is open (set it up on the first call), or -1
+ * with *msg (caller frees). */
+static int ensure_ready(chio_mcp_gateway *g, char **msg)
+{
+    int rc;
+
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        if (g->state == ST_READY) {
+            pthread_mutex_unlock(&g->mu);
+            return 0;
+        }
+        if (g->state == ST_FAILED || g->server_closed) {
+            pthread_mutex_unlock(&g->mu);
+            *msg = strdup(g->server_closed ? "chio: the wrapped MCP server exited"
+                                           : "chio: the gateway could not set up its session");
+            return -1;
+        }
+        if (g->state == ST_NEW) {
+            if (!g->init_answered) {
+                pthread_mutex_unlock(&g->mu);
+                *msg = strdup("chio: initialize first");
+                return -1;
+            }
+            g->state = ST_PREPARING;
+            pthread_mutex_unlock(&g->mu);
+            rc = prepare(g, msg);
+            pthread_mutex_lock(&g->mu);
+            g->state = rc == 0 ? ST_READY : ST_FAILED;
+            pthread_cond_broadcast(&g->cv);
+            pthread_mutex_unlock(&g->mu);
+            return rc == 0 ? 0 : -1;
+        }
+        pthread_cond_wait(&g->cv, &g->mu);
+    }
+}
+
+/* ---- mediated calls ------------------------------------------------------------ */
+
+/* {"receipt_id":..,"verdict":..,"code":..} of @r. */
+static void chio_meta(chio__mcp_buf *b, const chio_response *r)
+{
+    chio__mcp_puts(b, "{\"code\":");
+    chio__mcp_str(b, chio_code_name(r->code));
+    chio__mcp_puts(b, ",\"receipt_id\":");
+    chio__mcp_str(b, r->receipt ? chio_receipt_id(r->receipt) : "");
+    chio__mcp_puts(b, ",\"verdict\":");
+    chio__mcp_str(b, chio_verdict_name(r->verdict));
+    chio__mcp_puts(b, "}");
+}
+
+/* @output (a result object) with _meta.chio added. */
+static void with_meta(chio__mcp_buf *b, const chio_response *r)
+{
+    chio_json_doc *doc = NULL;
+    chio__mcp_buf meta = {0}, m2 = {0};
+    const chio_json *root;
+
+    chio_meta(&meta, r);
+    if (r->output == NULL || chio_json_parse(r->output, r->output_len, &doc, NULL) != 0 ||
+        chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT) {
+        chio__mcp_puts(b, "{\"_meta\":{\"chio\":");
+        chio__mcp_puts(b, meta.p ? meta.p : "null");
+        chio__mcp_puts(b, "},\"value\":");
+        chio__mcp_puts(b, r->output ? r->output : "null");
+        chio__mcp_puts(b, "}");
+    } else {
+        root = chio_json_root(doc);
+        chio__mcp_obj_set(&m2, chio_json_get(root, "_meta"), "chio", meta.p ? meta.p : "null");
+        chio__mcp_obj_set(b, root, "_meta", m2.p ? m2.p : "null");
+    }
+    chio_json_doc_free(doc);
+    free(meta.p);
+    free(m2.p);
+}
+
+static void answer(chio_mcp_gateway *g, worker *w, int tool, int rc, const chio_response *r,
+                   const chio_error *err)
+{
+    chio__mcp_buf b = {0}, meta = {0};
+    char m[512];
+
+    if (rc != 0) {
+        snprintf(m, sizeof(m), "chio: evaluation failed: %s (%s)", err->message,
+                 chio_errno_reason(rc));
+        chio__mcp_client_error(g, w->client_id, -32603, m, NULL);
+        return;
+    }
+    if (r->verdict == CHIO_VERDICT_CANCELLED)
+        return; /* the client cancelled: no answer (the receipt says cancelled) */
+    if (r->verdict == CHIO_VERDICT_ALLOW) {
+        with_meta(&b, r);
+        if (!b.oom)
+            chio__mcp_client_result(g, w->client_id, b.p);
+        free(b.p);
+        return;
+    }
+    snprintf(m, sizeof(m), "chio: denied (%s): %s", chio_code_name(r->code), r->reason);
+    chio_meta(&meta, r);
+    if (tool) {
+        chio__mcp_puts(&b, "{\"_meta\":{\"chio\":");
+        chio__mcp_puts(&b, meta.p ? meta.p : "null");
+        chio__mcp_puts(&b, "},\"content\":[{\"text\":");
+        chio__mcp_str(&b, m);
+        chio__mcp_puts(&b, ",\"type\":\"text\"}],\"isError\":true}");
+        if (!b.oom)
+            chio__mcp_client_result(g, w->client_id, b.p);
+    } else {
+        chio__mcp_puts(&b, "{\"chio\":");
+        chio__mcp_puts(&b, meta.p ? meta.p : "null");
+        chio__mcp_puts(&b, "}");
+        chio__mcp_client_error(g, w->client_id, -32001, m, b.oom ? NULL : b.p);
+    }
+    free(b.p);
+    free(meta.p);
+}
+
+static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const chio_json *params)
+{
+    const char *name = chio_json_string(chio_json_get(params, "name"), NULL);
+    const char *uri = chio_json_string(chio_json_get(params, "uri"), NULL);
+    const chio_json *args = chio_json_get(params, "arguments");
+    char *args_txt = NULL;
+    chio_response r;
+    chio_error err;
+    int tool = strcmp(method, "tools/call") == 0, rc;
+
+    if (strcmp(method, "resources/read") == 0 ? uri == NULL : name == NULL) {
+        chio__mcp_client_error(g, w->client_id, -32602,
+                               tool ? "tools/call needs params.name"
+                                    : "the request needs params.name or params.uri",
+                               NULL);
+        return;
+    }
+    if (args != NULL && chio_json_typeof(args) != CHIO_JSON_OBJECT) {
+        chio__mcp_client_error(g, w->client_id, -32602, "params.arguments must be an object", NULL);
+        return;
+    }
+    if (args != NULL && (args_txt = chio__mcp_dup_value(args)) == NULL)
+        return;
+    chio_response_init(&r);
+    chio_error_init(&err);
+    if (tool) {
+        chio_call c;
+        chio_call_options o;
+        memset(&c, 0, sizeof(c));
+        memset(&o, 0, sizeof(o));
+        c.session_id = g->session;
+        c.capability_id = g->cap_id;
+        c.server_id = g->pol->server_id;
+        c.tool_name = name;
+        c.arguments_json = args_txt;
+        c.arguments_len = args_txt ? strlen(args_txt) : 0;
+        o.cancel = &w->cancel;
+        rc = chio_kernel_evaluate_ex(g->k, &c, &o, &r, &err);
+    } else if (uri != NULL && strcmp(method, "resources/read") == 0) {
+        rc = chio_kernel_read_resource(g->k, g->session, NULL, g->cap_id, uri, &r, &err);
+    } else {
+        rc = chio_kernel_get_prompt(g->k, g->session, NULL, g->cap_id, name,
+                                    args_txt ? args_txt : "{}", args_txt ? strlen(args_txt) : 2, &r,
+                                    &err);
+    }
+    answer(g, w, tool, rc, &r, &err);
+    chio_response_destroy(&r);
+    free(args_txt);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    chio_mcp_gateway *g = w->g;
+    chio_json_doc *doc = NULL;
+    const chio_json *root, *params;
+    char *msg = NULL;
+
+    chio__mcp_tls_worker_set(w);
+    if (chio_json_parse(w->line, strlen(w->line), &doc, NULL) == 0) {
+        root = chio_json_root(doc);
+        params = chio_json_get(root, "params");
+        w->meta = chio_json_get(params, "_meta");
+        if (ensure_ready(g, &msg) != 0)
+            chio__mcp_client_error(g, w->client_id, -32603, msg ? msg : "chio: not ready", NULL);
+        else
+            run_call(g, w, chio_json_string(chio_json_get(root, "method"), NULL), params);
+    }
+    free(msg);
+    chio_json_doc_free(doc);
+    chio__mcp_tls_worker_set(NULL);
+    pthread_mutex_lock(&g->mu);
+    chio__mcp_worker_unlink(g, w);
+    g->nworkers--;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    chio__mcp_worker_free(w);
+    return NULL;
+}
+
+void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, char *client_id)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    worker *w = calloc(1, sizeof(*w));
+
+    if (w == NULL || (w->line = strndup(line, len)) == NULL) {
+        free(w);
+        free(client_id);
+        return;
+    }
+    w->g = g;
+    w->client_id = client_id;
+    pthread_mutex_lock(&g->mu);
+    if (g->nworkers >= CHIO__MCP_MAX_WORKERS) {
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_client_error(g, client_id, -32603, "chio: too many calls in flight", NULL);
+        chio__mcp_worker_free(w);
+        return;
+    }
+    w->next = g->workers;
+    g->workers = w;
+    g->nworkers++;
+    pthread_mutex_unlock(&g->mu);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, worker_main, w) != 0) {
+        pthread_mutex_lock(&g->mu);
+        chio__mcp_worker_unlink(g, w);
+        g->nworkers--;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_client_error(g, client_id, -32603, "chio: cannot start a thread", NULL);
+        chio__mcp_worker_free(w);
+    }
+    pthread_attr_destroy(&attr);
+}
