@@ -60,6 +60,15 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 
+# What the programs above the public API share (src/svc/: the text buffer
+# of the CLI, the sidecar and the MCP gateway): linked into the CLI and
+# the tests, never into libchio.
+SVC_SRCS  := $(sort $(wildcard src/svc/*.c))
+CLI_SRCS  += $(SVC_SRCS)
+CLI_OBJS  += $(SVC_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_OBJS += $(SVC_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/src/svc/%.o: PRIVATE_INC :=
+
 # The MCP gateway layer (src/mcp/, `chio mcp`): public API only, like the
 # CLI, which links it; its own headers on its include path.
 MCP_SRCS  := $(sort $(wildcard src/mcp/*.c))

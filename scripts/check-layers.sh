@@ -41,6 +41,11 @@ for d in "$build"/obj/src/*/*.d; do
         esac
         hl=${rel#src/}
         hl=${hl%%/*}
+        # src/svc: shared by the programs above the public API (the CLI,
+        # src/serve, src/mcp), reading include/ only itself.
+        if [ "$hl" = svc ] && [[ " cli serve mcp svc " == *" $layer "* ]]; then
+            continue
+        fi
         # src/mcp (the MCP gateway): above the public API like the CLI; it
         # reads its own headers, and the CLI (cmd_mcp.c) reads them too.
         if [ "$hl" = mcp ] && { [ "$layer" = mcp ] || [ "$layer" = cli ]; }; then

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../svc/svc_buf.h"
 #include "chio/chio.h"
 
 enum {
@@ -96,19 +97,6 @@ int cli_bad_document(const char *cmd, int rc, const chio_error *err, size_t line
  * @rc; freed here). Returns CLI_OK when @ok, else CLI_NEGATIVE. */
 int cli_emit_report(const char *cmd, int rc, char *json, size_t len, int ok);
 
-/* A growing JSON text (util.c); an allocation failure sets oom and later
- * appends do nothing. Free p with free(). */
-typedef struct cli_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} cli_buf;
-void cli_buf_add(cli_buf *b, const char *s, size_t n);
-void cli_buf_puts(cli_buf *b, const char *s);
-void cli_buf_printf(cli_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* @s (NUL-terminated; NULL = "") as a JSON string: chio_json_write_string. */
-void cli_buf_json_string(cli_buf *b, const char *s);
-
 /* `receipt verify` and `capability verify` (verify.c): one report shape and
  * one ok rule (intact, and trusted when --trusted-key was given). */
 typedef struct cli_verify_ctx cli_verify_ctx;
@@ -122,7 +110,7 @@ typedef struct cli_verifier {
     /* Parse and verify one document: append its own report fields (no
      * braces, no trailing comma) to @b, set *intact and *trusted. Returns 0,
      * or a chio error code with @err filled for an unreadable document. */
-    int (*check)(const char *text, size_t len, const cli_verify_ctx *ctx, cli_buf *b, int *intact,
+    int (*check)(const char *text, size_t len, const cli_verify_ctx *ctx, svc_buf *b, int *intact,
                  int *trusted, chio_error *err);
 } cli_verifier;
 struct cli_verify_ctx {

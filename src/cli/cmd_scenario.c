@@ -31,10 +31,10 @@ static const char usage[] =
     "per step. The receipts go to a temporary RocksDB store, or to DIR (kept).\n"
     "Exit status: 0 the file ran (whatever the verdicts), 2 it is malformed.\n";
 
-/* ---- output lines (built with cli_buf, cli.h) ------------------------------------------ */
+/* ---- output lines (built with svc_buf, cli.h) ------------------------------------------ */
 
 /* Canonicalise @b and print it as one line. */
-static void emit_line(cli_buf *b)
+static void emit_line(svc_buf *b)
 {
     char *canon = NULL;
     size_t len;
@@ -548,12 +548,12 @@ static void sleep_ms(uint64_t ms)
 
 static int echo(const char *args, size_t len, chio_output *out)
 {
-    cli_buf b = {0};
+    svc_buf b = {0};
     int rc;
 
-    cli_buf_puts(&b, "{\"echo\":");
-    cli_buf_add(&b, args, len);
-    cli_buf_puts(&b, "}");
+    svc_buf_puts(&b, "{\"echo\":");
+    svc_buf_add(&b, args, len);
+    svc_buf_puts(&b, "}");
     rc = b.oom ? CHIO_ENOMEM : chio_output_set_json(out, b.p, b.len);
     free(b.p);
     return rc;
@@ -679,16 +679,16 @@ static const char *session_of(runner *r, const char *name)
 
 static void ok_line(size_t step, const char *op, int rc, const chio_error *err)
 {
-    cli_buf b = {0};
+    svc_buf b = {0};
 
-    cli_buf_printf(&b, "{\"step\":%zu,\"op\":", step);
-    cli_buf_json_string(&b, op);
-    cli_buf_printf(&b, ",\"ok\":%s", rc == 0 ? "true" : "false");
+    svc_buf_printf(&b, "{\"step\":%zu,\"op\":", step);
+    svc_buf_json_cstr(&b, op);
+    svc_buf_printf(&b, ",\"ok\":%s", rc == 0 ? "true" : "false");
     if (rc != 0) {
-        cli_buf_puts(&b, ",\"error\":");
-        cli_buf_json_string(&b, err->message[0] ? err->message : chio_strerror(rc));
+        svc_buf_puts(&b, ",\"error\":");
+        svc_buf_json_cstr(&b, err->message[0] ? err->message : chio_strerror(rc));
     }
-    cli_buf_puts(&b, "}");
+    svc_buf_puts(&b, "}");
     emit_line(&b);
 }
 
@@ -746,7 +746,7 @@ static void run_call(runner *r, size_t i, const chio_json *o)
     chio_error err;
     char *argtext = NULL;
     size_t arglen = 0, j;
-    cli_buf b = {0};
+    svc_buf b = {0};
     int rc = 0;
 
     memset(&call, 0, sizeof(call));
@@ -764,35 +764,35 @@ static void run_call(runner *r, size_t i, const chio_json *o)
     }
     if (rc == 0)
         rc = chio_kernel_evaluate(r->k, &call, &resp, &err);
-    cli_buf_printf(&b, "{\"step\":%zu,\"op\":\"call\",", i);
+    svc_buf_printf(&b, "{\"step\":%zu,\"op\":\"call\",", i);
     if (rc != 0) {
-        cli_buf_puts(&b, "\"verdict\":\"error\",\"code\":");
-        cli_buf_json_string(&b, chio_errno_reason(rc));
-        cli_buf_puts(&b, ",\"reason\":");
-        cli_buf_json_string(&b, err.message[0] ? err.message : chio_strerror(rc));
+        svc_buf_puts(&b, "\"verdict\":\"error\",\"code\":");
+        svc_buf_json_cstr(&b, chio_errno_reason(rc));
+        svc_buf_puts(&b, ",\"reason\":");
+        svc_buf_json_cstr(&b, err.message[0] ? err.message : chio_strerror(rc));
     } else {
         size_t rlen;
         const char *rj = chio_receipt_json(resp.receipt, &rlen);
-        cli_buf_puts(&b, "\"verdict\":");
-        cli_buf_json_string(&b, chio_verdict_name(resp.verdict));
-        cli_buf_puts(&b, ",\"code\":");
-        cli_buf_json_string(&b, chio_code_name(resp.code));
-        cli_buf_puts(&b, ",\"reason\":");
-        cli_buf_json_string(&b, resp.reason ? resp.reason : "");
-        cli_buf_puts(&b, ",\"receipt\":");
-        cli_buf_add(&b, rj, rlen);
+        svc_buf_puts(&b, "\"verdict\":");
+        svc_buf_json_cstr(&b, chio_verdict_name(resp.verdict));
+        svc_buf_puts(&b, ",\"code\":");
+        svc_buf_json_cstr(&b, chio_code_name(resp.code));
+        svc_buf_puts(&b, ",\"reason\":");
+        svc_buf_json_cstr(&b, resp.reason ? resp.reason : "");
+        svc_buf_puts(&b, ",\"receipt\":");
+        svc_buf_add(&b, rj, rlen);
         if (resp.nchildren > 0) {
-            cli_buf_puts(&b, ",\"child_receipts\":[");
+            svc_buf_puts(&b, ",\"child_receipts\":[");
             for (j = 0; j < resp.nchildren; j++) {
                 const char *cj = chio_receipt_json(resp.children[j], &rlen);
                 if (j)
-                    cli_buf_puts(&b, ",");
-                cli_buf_add(&b, cj, rlen);
+                    svc_buf_puts(&b, ",");
+                svc_buf_add(&b, cj, rlen);
             }
-            cli_buf_puts(&b, "]");
+            svc_buf_puts(&b, "]");
         }
     }
-    cli_buf_puts(&b, "}");
+    svc_buf_puts(&b, "}");
     emit_line(&b);
     chio_response_destroy(&resp);
     chio_free(argtext);

@@ -2,7 +2,7 @@
 /*
  * cli/util.c - the CLI's shared plumbing (see cli.h): option parsing, input
  * reading, seed files, error messages, document splitting, the JSON text
- * builder (cli_buf) and command dispatch.
+ * builder (svc_buf) and command dispatch.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -429,72 +429,14 @@ int cli_write(const void *data, size_t len)
 
 /* ---- a small JSON text builder ----------------------------------------------------------- */
 
-void cli_buf_add(cli_buf *b, const char *s, size_t n)
-{
-    char *p;
-
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void cli_buf_puts(cli_buf *b, const char *s)
-{
-    cli_buf_add(b, s, strlen(s));
-}
-
-void cli_buf_printf(cli_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = 1;
-        return;
-    }
-    cli_buf_add(b, s, (size_t)n);
-    free(s);
-}
-
-void cli_buf_json_string(cli_buf *b, const char *s)
-{
-    char *q = NULL;
-    size_t n = 0;
-
-    if (chio_json_write_string(s ? s : "", s ? strlen(s) : 0, &q, &n) != 0) {
-        b->oom = 1;
-        return;
-    }
-    cli_buf_add(b, q, n);
-    chio_free(q);
-}
-
 int cli_bad_document(const char *cmd, int rc, const chio_error *err, size_t line)
 {
     char where[32];
-    cli_buf b = {0};
+    svc_buf b = {0};
 
-    cli_buf_printf(&b, "{\"code\":\"%s\",\"error\":", chio_errno_name(rc));
-    cli_buf_json_string(&b, err && err->message[0] ? err->message : chio_strerror(rc));
-    cli_buf_printf(&b, ",\"line\":%zu,\"ok\":false}\n", line);
+    svc_buf_printf(&b, "{\"code\":\"%s\",\"error\":", chio_errno_name(rc));
+    svc_buf_json_cstr(&b, err && err->message[0] ? err->message : chio_strerror(rc));
+    svc_buf_printf(&b, ",\"line\":%zu,\"ok\":false}\n", line);
     if (!b.oom)
         cli_write(b.p, b.len);
     free(b.p);

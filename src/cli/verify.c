@@ -17,7 +17,7 @@
 
 /* ---- receipts ---------------------------------------------------------------------------- */
 
-static int check_receipt(const char *text, size_t len, const cli_verify_ctx *ctx, cli_buf *b,
+static int check_receipt(const char *text, size_t len, const cli_verify_ctx *ctx, svc_buf *b,
                          int *intact, int *trusted, chio_error *err)
 {
     chio_receipt *r = NULL;
@@ -43,26 +43,26 @@ static int check_receipt(const char *text, size_t len, const cli_verify_ctx *ctx
              : ctx->ntrusted > 0 && !*trusted                       ? "Untrusted"
              : strcmp(rep.result, "Authorized") == 0 && !authorized ? "Allowed"
                                                                     : rep.result;
-    cli_buf_printf(b, "\"authorized\":%s,\"boundary_class\":",
+    svc_buf_printf(b, "\"authorized\":%s,\"boundary_class\":",
                    ctx->ntrusted == 0 ? "null"
                    : authorized       ? "true"
                                       : "false");
-    cli_buf_json_string(b, rep.boundary_class);
-    cli_buf_puts(b, ",\"decision\":");
-    cli_buf_json_string(b, rep.decision_name);
-    cli_buf_puts(b, ",\"id\":");
-    cli_buf_json_string(b, rep.id);
-    cli_buf_printf(b, ",\"parameter_hash_valid\":%s,\"receipt_id_valid\":%s,\"receipt_kind\":",
+    svc_buf_json_cstr(b, rep.boundary_class);
+    svc_buf_puts(b, ",\"decision\":");
+    svc_buf_json_cstr(b, rep.decision_name);
+    svc_buf_puts(b, ",\"id\":");
+    svc_buf_json_cstr(b, rep.id);
+    svc_buf_printf(b, ",\"parameter_hash_valid\":%s,\"receipt_id_valid\":%s,\"receipt_kind\":",
                    rep.parameter_hash_valid ? "true" : "false",
                    rep.receipt_id_valid ? "true" : "false");
-    cli_buf_json_string(b, rep.receipt_kind);
-    cli_buf_puts(b, ",\"result\":");
-    cli_buf_json_string(b, result);
-    cli_buf_printf(
+    svc_buf_json_cstr(b, rep.receipt_kind);
+    svc_buf_puts(b, ",\"result\":");
+    svc_buf_json_cstr(b, result);
+    svc_buf_printf(
         b, ",\"signature_valid\":%s,\"signer_key_hex\":", rep.signature_valid ? "true" : "false");
-    cli_buf_json_string(b, rep.signer_key_hex);
-    cli_buf_puts(b, ",\"trust_level\":");
-    cli_buf_json_string(b, rep.trust_level);
+    svc_buf_json_cstr(b, rep.signer_key_hex);
+    svc_buf_puts(b, ",\"trust_level\":");
+    svc_buf_json_cstr(b, rep.trust_level);
     chio_receipt_free(r);
     return 0;
 }
@@ -77,7 +77,7 @@ const cli_verifier cli_receipt_verifier = {"receipt verify",
 
 /* ---- capability tokens ------------------------------------------------------------------- */
 
-static int check_capability(const char *text, size_t len, const cli_verify_ctx *ctx, cli_buf *b,
+static int check_capability(const char *text, size_t len, const cli_verify_ctx *ctx, svc_buf *b,
                             int *intact, int *trusted, chio_error *err)
 {
     chio_capability *cap = NULL;
@@ -96,12 +96,12 @@ static int check_capability(const char *text, size_t len, const cli_verify_ctx *
     *intact = rep.signature_valid && rep.time_status == CHIO_TIME_VALID &&
               rep.delegation_chain_shape_valid;
     *trusted = rep.issuer_trusted;
-    cli_buf_printf(b, "\"delegation_chain_shape_valid\":%s,\"id\":",
+    svc_buf_printf(b, "\"delegation_chain_shape_valid\":%s,\"id\":",
                    rep.delegation_chain_shape_valid ? "true" : "false");
-    cli_buf_json_string(b, rep.id);
-    cli_buf_printf(
+    svc_buf_json_cstr(b, rep.id);
+    svc_buf_printf(
         b, ",\"signature_valid\":%s,\"time_status\":", rep.signature_valid ? "true" : "false");
-    cli_buf_json_string(b, rep.time_status_name);
+    svc_buf_json_cstr(b, rep.time_status_name);
     chio_capability_free(cap);
     return 0;
 }
@@ -120,14 +120,14 @@ int cli_verify_document(const char *text, size_t len, size_t line, void *vctx)
 {
     const cli_verify_ctx *ctx = vctx;
     const cli_verifier *v = ctx->kind;
-    cli_buf b = {0};
+    svc_buf b = {0};
     chio_error err;
     char *canon = NULL;
     size_t clen = 0;
     int rc, intact = 0, trusted = 0, ok;
 
     chio_error_init(&err);
-    cli_buf_puts(&b, "{");
+    svc_buf_puts(&b, "{");
     rc = v->check(text, len, ctx, &b, &intact, &trusted, &err);
     if (rc != 0) {
         free(b.p);
@@ -135,12 +135,12 @@ int cli_verify_document(const char *text, size_t len, size_t line, void *vctx)
     }
     /* The one ok rule: intact, and trusted when trusted keys were given. */
     ok = intact && (ctx->ntrusted == 0 || trusted);
-    cli_buf_printf(&b, ",\"checked\":[%s", v->integrity_checks);
+    svc_buf_printf(&b, ",\"checked\":[%s", v->integrity_checks);
     if (ctx->ntrusted > 0)
-        cli_buf_printf(&b, ",\"%s\"],\"not_checked\":[]", v->trust);
+        svc_buf_printf(&b, ",\"%s\"],\"not_checked\":[]", v->trust);
     else
-        cli_buf_printf(&b, "],\"not_checked\":[\"%s\"]", v->trust);
-    cli_buf_printf(&b, ",\"ok\":%s,\"%s\":%s}", ok ? "true" : "false", v->trust_field,
+        svc_buf_printf(&b, "],\"not_checked\":[\"%s\"]", v->trust);
+    svc_buf_printf(&b, ",\"ok\":%s,\"%s\":%s}", ok ? "true" : "false", v->trust_field,
                    ctx->ntrusted == 0 ? "null"
                    : trusted          ? "true"
                                       : "false");

@@ -26,67 +26,66 @@ static _Thread_local worker *tls_worker;
 
 /* ---- sending -------------------------------------------------------------------- */
 
-static int send_client(chio_mcp_gateway *g, const chio__mcp_buf *b)
+/* One message to one side, whole: each side's sends are serialised. */
+static int send_locked(pthread_mutex_t *mu, chio_mcp_send_fn to, void *io, const svc_buf *b)
 {
     int rc;
 
     if (b->oom)
         return -1;
-    pthread_mutex_lock(&g->client_mu);
-    rc = g->to_client(g->io, b->p, b->len);
-    pthread_mutex_unlock(&g->client_mu);
+    pthread_mutex_lock(mu);
+    rc = to(io, b->p, b->len);
+    pthread_mutex_unlock(mu);
     return rc;
 }
 
-static int send_server(chio_mcp_gateway *g, const chio__mcp_buf *b)
+static int send_client(chio_mcp_gateway *g, const svc_buf *b)
 {
-    int rc;
+    return send_locked(&g->client_mu, g->to_client, g->io, b);
+}
 
-    if (b->oom)
-        return -1;
-    pthread_mutex_lock(&g->server_mu);
-    rc = g->to_server(g->io, b->p, b->len);
-    pthread_mutex_unlock(&g->server_mu);
-    return rc;
+static int send_server(chio_mcp_gateway *g, const svc_buf *b)
+{
+    return send_locked(&g->server_mu, g->to_server, g->io, b);
 }
 
 /* {"jsonrpc":"2.0","id":ID,"error":{"code":C,"message":M[,"data":D]}} to the client. */
 void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
                             const char *data)
 {
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
 
-    chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":",
-                     id ? id : "null", code);
-    chio__mcp_str(&b, msg);
+    svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":",
+                   id ? id : "null", code);
+    svc_buf_json_cstr(&b, msg);
     if (data != NULL) {
-        chio__mcp_puts(&b, ",\"data\":");
-        chio__mcp_puts(&b, data);
+        svc_buf_puts(&b, ",\"data\":");
+        svc_buf_puts(&b, data);
     }
-    chio__mcp_puts(&b, "}}");
+    svc_buf_puts(&b, "}}");
     send_client(g, &b);
     free(b.p);
 }
 
 static void server_error(chio_mcp_gateway *g, const char *id, int code, const char *msg)
 {
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
 
-    chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":", id,
-                     code);
-    chio__mcp_str(&b, msg);
-    chio__mcp_puts(&b, "}}");
+    svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":", id,
+                   code);
+    svc_buf_json_cstr(&b, msg);
+    svc_buf_puts(&b, "}}");
     send_server(g, &b);
     free(b.p);
 }
 
 void chio__mcp_client_result(chio_mcp_gateway *g, const char *id, const char *result)
 {
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
 
-    chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", id);
-    chio__mcp_puts(&b, result);
-    chio__mcp_puts(&b, "}");
+    svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", id);
+    svc_buf_puts(&b, result);
+    svc_buf_puts(&b, "}");
     send_client(g, &b);
     free(b.p);
 }
@@ -169,19 +168,19 @@ int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const
 {
     chio_mcp_gateway *g = user;
     worker *w = tls_worker;
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
     char *res = NULL, *msg = NULL;
     int rc;
 
-    chio__mcp_puts(&b, "{\"name\":");
-    chio__mcp_str(&b, tool);
-    chio__mcp_puts(&b, ",\"arguments\":");
-    chio__mcp_add(&b, args, args_len);
+    svc_buf_puts(&b, "{\"name\":");
+    svc_buf_json_cstr(&b, tool);
+    svc_buf_puts(&b, ",\"arguments\":");
+    svc_buf_add(&b, args, args_len);
     if (w != NULL && w->meta != NULL) {
-        chio__mcp_puts(&b, ",\"_meta\":");
+        svc_buf_puts(&b, ",\"_meta\":");
         chio__mcp_value(&b, w->meta);
     }
-    chio__mcp_puts(&b, "}");
+    svc_buf_puts(&b, "}");
     rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "tools/call", b.p, ctx, &res, &msg);
     free(b.p);
     return finish_call(g, rc, res, msg, out);
@@ -196,13 +195,13 @@ int chio__mcp_res_list(void *user, chio_output *out)
 int chio__mcp_res_read(void *user, const char *uri, chio_output *out)
 {
     chio_mcp_gateway *g = user;
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
     char *res = NULL, *msg = NULL;
     int rc;
 
-    chio__mcp_puts(&b, "{\"uri\":");
-    chio__mcp_str(&b, uri);
-    chio__mcp_puts(&b, "}");
+    svc_buf_puts(&b, "{\"uri\":");
+    svc_buf_json_cstr(&b, uri);
+    svc_buf_puts(&b, "}");
     rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "resources/read", b.p, NULL, &res, &msg);
     free(b.p);
     return finish_call(g, rc, res, msg, out);
@@ -212,15 +211,15 @@ int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t 
                          chio_output *out)
 {
     chio_mcp_gateway *g = user;
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
     char *res = NULL, *msg = NULL;
     int rc;
 
-    chio__mcp_puts(&b, "{\"name\":");
-    chio__mcp_str(&b, name);
-    chio__mcp_puts(&b, ",\"arguments\":");
-    chio__mcp_add(&b, args, args_len);
-    chio__mcp_puts(&b, "}");
+    svc_buf_puts(&b, "{\"name\":");
+    svc_buf_json_cstr(&b, name);
+    svc_buf_puts(&b, ",\"arguments\":");
+    svc_buf_add(&b, args, args_len);
+    svc_buf_puts(&b, "}");
     rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "prompts/get", b.p, NULL, &res, &msg);
     free(b.p);
     return finish_call(g, rc, res, msg, out);
@@ -274,10 +273,10 @@ static void run_nested(chio_mcp_gateway *g, chio_tool_ctx *ctx, nested *n)
         rc = chio_tool_ctx_sample(ctx, n->params, strlen(n->params), tools, &reply, &rlen, &err);
     }
     if (rc == 0) {
-        chio__mcp_buf b = {0};
-        chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", n->server_id_raw);
-        chio__mcp_add(&b, reply, rlen);
-        chio__mcp_puts(&b, "}");
+        svc_buf b = {0};
+        svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", n->server_id_raw);
+        svc_buf_add(&b, reply, rlen);
+        svc_buf_puts(&b, "}");
         send_server(g, &b);
         free(b.p);
     } else {
@@ -314,7 +313,7 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
                         chio_tool_ctx *ctx, char **result, char **error)
 {
     worker *w = ctx != NULL ? tls_worker : NULL;
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
     pending *p;
     int rc, sent_ok;
 
@@ -335,13 +334,14 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
     p->w = w;
     if (w != NULL)
         w->waiting = 1;
-    chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":\"chio-%s%llu\",\"method\":",
-                     to_client ? "c-" : "", p->id);
+    svc_buf_printf(&b,
+                   "{\"jsonrpc\":\"2.0\",\"id\":\"chio-%s%llu\",\"method\":", to_client ? "c-" : "",
+                   p->id);
     pthread_mutex_unlock(&g->mu);
-    chio__mcp_str(&b, method);
-    chio__mcp_puts(&b, ",\"params\":");
-    chio__mcp_puts(&b, params);
-    chio__mcp_puts(&b, "}");
+    svc_buf_json_cstr(&b, method);
+    svc_buf_puts(&b, ",\"params\":");
+    svc_buf_puts(&b, params);
+    svc_buf_puts(&b, "}");
     sent_ok = (to_client ? send_client(g, &b) : send_server(g, &b)) == 0;
     free(b.p);
 
@@ -363,14 +363,14 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
             continue;
         }
         if (ctx != NULL && chio_tool_ctx_cancelled(ctx)) {
-            chio__mcp_buf c = {0};
+            svc_buf c = {0};
             pending_unlink(g, p);
             pthread_mutex_unlock(&g->mu);
-            chio__mcp_printf(&c,
-                             "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
-                             "\"params\":{\"requestId\":\"chio-%llu\",\"reason\":"
-                             "\"cancelled by the client\"}}",
-                             p->id);
+            svc_buf_printf(&c,
+                           "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                           "\"params\":{\"requestId\":\"chio-%llu\",\"reason\":"
+                           "\"cancelled by the client\"}}",
+                           p->id);
             send_server(g, &c);
             free(c.p);
             pthread_mutex_lock(&g->mu);
@@ -442,7 +442,7 @@ static int is_mediated(const char *method)
 static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
                          char *client_id)
 {
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
     char idraw[48];
     pending *p;
 
@@ -473,7 +473,7 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
 {
     const chio_json *params = chio_json_get(root, "params");
     char *rid = chio__mcp_dup_value(chio_json_get(params, "requestId"));
-    chio__mcp_buf b = {0}, pb = {0};
+    svc_buf b = {0}, pb = {0};
     char idraw[48] = "";
     worker *w;
     pending *p;
@@ -555,8 +555,8 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         if (strcmp(method, "notifications/cancelled") == 0) {
             client_cancelled(g, root, line, len);
         } else {
-            chio__mcp_buf b = {0};
-            chio__mcp_add(&b, line, len);
+            svc_buf b = {0};
+            svc_buf_add(&b, line, len);
             send_server(g, &b);
             free(b.p);
         }
@@ -569,8 +569,8 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         }
         pthread_mutex_unlock(&g->mu);
         if (p == NULL) { /* an answer to the server's own request */
-            chio__mcp_buf b = {0};
-            chio__mcp_add(&b, line, len);
+            svc_buf b = {0};
+            svc_buf_add(&b, line, len);
             send_server(g, &b);
             free(b.p);
         }
@@ -622,7 +622,7 @@ static void server_nested(chio_mcp_gateway *g, const chio_json *root, const char
 static void server_answer(chio_mcp_gateway *g, const chio_json *root)
 {
     const chio_json *res = chio_json_get(root, "result");
-    chio__mcp_buf b = {0}, rb = {0}, tb = {0};
+    svc_buf b = {0}, rb = {0}, tb = {0};
     pending *p;
     size_t i;
 
@@ -642,21 +642,21 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
     pthread_mutex_unlock(&g->mu);
     if (p->kind == P_TOOLS_LIST && chio_json_typeof(res) == CHIO_JSON_OBJECT) {
         const chio_json *tools = chio_json_get(res, "tools");
-        chio__mcp_puts(&tb, "[");
+        svc_buf_puts(&tb, "[");
         for (i = 0; i < chio_json_size(tools); i++) {
             const chio_json *t = chio_json_at(tools, i);
             const char *nm = chio_json_string(chio_json_get(t, "name"), NULL);
             if (nm == NULL || !chio_mcp_policy_lists_tool(g->pol, nm))
                 continue;
             if (tb.len > 1)
-                chio__mcp_puts(&tb, ",");
+                svc_buf_puts(&tb, ",");
             chio__mcp_value(&tb, t);
         }
-        chio__mcp_puts(&tb, "]");
+        svc_buf_puts(&tb, "]");
         chio__mcp_obj_set(&rb, res, "tools", tb.p ? tb.p : "[]");
-        chio__mcp_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", p->client_id);
-        chio__mcp_puts(&b, rb.p ? rb.p : "{}");
-        chio__mcp_puts(&b, "}");
+        svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", p->client_id);
+        svc_buf_puts(&b, rb.p ? rb.p : "{}");
+        svc_buf_puts(&b, "}");
     } else {
         chio__mcp_obj_set(&b, root, "id", p->client_id);
     }
@@ -689,8 +689,8 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
          strcmp(method, "elicitation/create") == 0)) {
         server_nested(g, root, method);
     } else if (method != NULL) {
-        chio__mcp_buf b = {0}; /* other requests and notifications pass */
-        chio__mcp_add(&b, line, len);
+        svc_buf b = {0}; /* other requests and notifications pass */
+        svc_buf_add(&b, line, len);
         send_client(g, &b);
         free(b.p);
     } else if (idv != NULL) {

@@ -113,13 +113,13 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 static enum MHD_Result rpc_error(struct MHD_Connection *c, unsigned status, int code,
                                  const char *msg)
 {
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
     enum MHD_Result ret;
 
-    chio__mcp_printf(&b,
-                     "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,\"message\":", code);
-    chio__mcp_str(&b, msg);
-    chio__mcp_puts(&b, "}}");
+    svc_buf_printf(&b,
+                   "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,\"message\":", code);
+    svc_buf_json_cstr(&b, msg);
+    svc_buf_puts(&b, "}}");
     ret = reply(c, status, "application/json", b.oom ? "{}" : b.p, NULL);
     free(b.p);
     return ret;

@@ -11,29 +11,17 @@
 #include <stddef.h>
 
 #include "chio/chio.h"
+#include "../svc/svc_buf.h"
 #include "mcp.h"
 
-/* A growing NUL-terminated text; an allocation failure sets oom and later
- * appends do nothing. Free p with free(). */
-typedef struct chio__mcp_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} chio__mcp_buf;
-
-void chio__mcp_add(chio__mcp_buf *b, const char *s, size_t n);
-void chio__mcp_puts(chio__mcp_buf *b, const char *s);
-void chio__mcp_printf(chio__mcp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* @s as a JSON string literal (invalid UTF-8 becomes U+FFFD). */
-void chio__mcp_str(chio__mcp_buf *b, const char *s);
 /* @v in canonical JSON ("null" for NULL). */
-void chio__mcp_value(chio__mcp_buf *b, const chio_json *v);
+void chio__mcp_value(svc_buf *b, const chio_json *v);
 /*
  * @obj (an object, or NULL for {}) with member @key set to the raw JSON
  * text @raw (replaced when present, appended otherwise; @raw NULL removes
  * the member).
  */
-void chio__mcp_obj_set(chio__mcp_buf *b, const chio_json *obj, const char *key, const char *raw);
+void chio__mcp_obj_set(svc_buf *b, const chio_json *obj, const char *key, const char *raw);
 
 /* Canonical text of @v, malloc'd (NULL on failure or when @v is NULL). */
 char *chio__mcp_dup_value(const chio_json *v);

@@ -24,108 +24,48 @@ static const char *const default_secret_patterns[] = {
 
 /* ---- buffer and writers ---------------------------------------------------------- */
 
-void chio__mcp_add(chio__mcp_buf *b, const char *s, size_t n)
-{
-    char *p;
-    size_t cap;
-
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void chio__mcp_puts(chio__mcp_buf *b, const char *s)
-{
-    chio__mcp_add(b, s, strlen(s));
-}
-
-void chio__mcp_printf(chio__mcp_buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        b->oom = 1;
-    else
-        chio__mcp_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-void chio__mcp_str(chio__mcp_buf *b, const char *s)
-{
-    char *out = NULL;
-    size_t n = 0;
-
-    if (s == NULL)
-        s = "";
-    if (chio_json_write_string(s, strlen(s), &out, &n) != 0) {
-        b->oom = 1;
-        return;
-    }
-    chio__mcp_add(b, out, n);
-    chio_free(out);
-}
-
-void chio__mcp_value(chio__mcp_buf *b, const chio_json *v)
+void chio__mcp_value(svc_buf *b, const chio_json *v)
 {
     char *out = NULL;
     size_t n = 0;
 
     if (v == NULL) {
-        chio__mcp_puts(b, "null");
+        svc_buf_puts(b, "null");
         return;
     }
     if (chio_json_write_canonical(v, &out, &n) != 0) {
         b->oom = 1;
         return;
     }
-    chio__mcp_add(b, out, n);
+    svc_buf_add(b, out, n);
     chio_free(out);
 }
 
-void chio__mcp_obj_set(chio__mcp_buf *b, const chio_json *obj, const char *key, const char *raw)
+void chio__mcp_obj_set(svc_buf *b, const chio_json *obj, const char *key, const char *raw)
 {
     size_t i, n = chio_json_typeof(obj) == CHIO_JSON_OBJECT ? chio_json_size(obj) : 0;
     int first = 1;
 
-    chio__mcp_puts(b, "{");
+    svc_buf_puts(b, "{");
     for (i = 0; i < n; i++) {
         const char *k = chio_json_key_at(obj, i, NULL);
         if (strcmp(k, key) == 0)
             continue;
         if (!first)
-            chio__mcp_puts(b, ",");
+            svc_buf_puts(b, ",");
         first = 0;
-        chio__mcp_str(b, k);
-        chio__mcp_puts(b, ":");
+        svc_buf_json_cstr(b, k);
+        svc_buf_puts(b, ":");
         chio__mcp_value(b, chio_json_at(obj, i));
     }
     if (raw != NULL) {
         if (!first)
-            chio__mcp_puts(b, ",");
-        chio__mcp_str(b, key);
-        chio__mcp_puts(b, ":");
-        chio__mcp_puts(b, raw);
+            svc_buf_puts(b, ",");
+        svc_buf_json_cstr(b, key);
+        svc_buf_puts(b, ":");
+        svc_buf_puts(b, raw);
     }
-    chio__mcp_puts(b, "}");
+    svc_buf_puts(b, "}");
 }
 
 char *chio__mcp_dup_value(const chio_json *v)
@@ -322,21 +262,21 @@ static int parse_kernel(chio_mcp_policy *p, const chio_json *kn, chio_error *err
 
 static int build_scope(chio_mcp_policy *p, const chio_json *root)
 {
-    chio__mcp_buf b = {0};
+    svc_buf b = {0};
     const chio_json *pg = chio_json_get(root, "prompt_grants");
     const chio_json *rg = chio_json_get(root, "resource_grants");
 
-    chio__mcp_puts(&b, "{\"grants\":");
+    svc_buf_puts(&b, "{\"grants\":");
     chio__mcp_value(&b, p->grants);
     if (pg != NULL) {
-        chio__mcp_puts(&b, ",\"prompt_grants\":");
+        svc_buf_puts(&b, ",\"prompt_grants\":");
         chio__mcp_value(&b, pg);
     }
     if (rg != NULL) {
-        chio__mcp_puts(&b, ",\"resource_grants\":");
+        svc_buf_puts(&b, ",\"resource_grants\":");
         chio__mcp_value(&b, rg);
     }
-    chio__mcp_puts(&b, "}");
+    svc_buf_puts(&b, "}");
     if (b.oom) {
         free(b.p);
         return CHIO_ENOMEM;

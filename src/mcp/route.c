@@ -24,18 +24,18 @@ static int collect_tools(chio_mcp_gateway *g, char ***names, size_t *n, char **m
     *names = NULL;
     *n = 0;
     do {
-        chio__mcp_buf params = {0};
+        svc_buf params = {0};
         chio_json_doc *doc = NULL;
         const chio_json *tools, *next;
         char *res = NULL;
         size_t i;
 
-        chio__mcp_puts(&params, "{");
+        svc_buf_puts(&params, "{");
         if (cursor != NULL) {
-            chio__mcp_puts(&params, "\"cursor\":");
-            chio__mcp_str(&params, cursor);
+            svc_buf_puts(&params, "\"cursor\":");
+            svc_buf_json_cstr(&params, cursor);
         }
-        chio__mcp_puts(&params, "}");
+        svc_buf_puts(&params, "}");
         free(cursor);
         cursor = NULL;
         rc = params.oom ? -1 : chio__mcp_call_peer(g, 0, "tools/list", params.p, NULL, &res, msg);
@@ -161,32 +161,32 @@ static int ensure_ready(chio_mcp_gateway *g, char **msg)
 /* ---- mediated calls ------------------------------------------------------------ */
 
 /* {"receipt_id":..,"verdict":..,"code":..} of @r. */
-static void chio_meta(chio__mcp_buf *b, const chio_response *r)
+static void chio_meta(svc_buf *b, const chio_response *r)
 {
-    chio__mcp_puts(b, "{\"code\":");
-    chio__mcp_str(b, chio_code_name(r->code));
-    chio__mcp_puts(b, ",\"receipt_id\":");
-    chio__mcp_str(b, r->receipt ? chio_receipt_id(r->receipt) : "");
-    chio__mcp_puts(b, ",\"verdict\":");
-    chio__mcp_str(b, chio_verdict_name(r->verdict));
-    chio__mcp_puts(b, "}");
+    svc_buf_puts(b, "{\"code\":");
+    svc_buf_json_cstr(b, chio_code_name(r->code));
+    svc_buf_puts(b, ",\"receipt_id\":");
+    svc_buf_json_cstr(b, r->receipt ? chio_receipt_id(r->receipt) : "");
+    svc_buf_puts(b, ",\"verdict\":");
+    svc_buf_json_cstr(b, chio_verdict_name(r->verdict));
+    svc_buf_puts(b, "}");
 }
 
 /* @output (a result object) with _meta.chio added. */
-static void with_meta(chio__mcp_buf *b, const chio_response *r)
+static void with_meta(svc_buf *b, const chio_response *r)
 {
     chio_json_doc *doc = NULL;
-    chio__mcp_buf meta = {0}, m2 = {0};
+    svc_buf meta = {0}, m2 = {0};
     const chio_json *root;
 
     chio_meta(&meta, r);
     if (r->output == NULL || chio_json_parse(r->output, r->output_len, &doc, NULL) != 0 ||
         chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT) {
-        chio__mcp_puts(b, "{\"_meta\":{\"chio\":");
-        chio__mcp_puts(b, meta.p ? meta.p : "null");
-        chio__mcp_puts(b, "},\"value\":");
-        chio__mcp_puts(b, r->output ? r->output : "null");
-        chio__mcp_puts(b, "}");
+        svc_buf_puts(b, "{\"_meta\":{\"chio\":");
+        svc_buf_puts(b, meta.p ? meta.p : "null");
+        svc_buf_puts(b, "},\"value\":");
+        svc_buf_puts(b, r->output ? r->output : "null");
+        svc_buf_puts(b, "}");
     } else {
         root = chio_json_root(doc);
         chio__mcp_obj_set(&m2, chio_json_get(root, "_meta"), "chio", meta.p ? meta.p : "null");
@@ -200,7 +200,7 @@ static void with_meta(chio__mcp_buf *b, const chio_response *r)
 static void answer(chio_mcp_gateway *g, worker *w, int tool, int rc, const chio_response *r,
                    const chio_error *err)
 {
-    chio__mcp_buf b = {0}, meta = {0};
+    svc_buf b = {0}, meta = {0};
     char m[512];
 
     if (rc != 0) {
@@ -221,17 +221,17 @@ static void answer(chio_mcp_gateway *g, worker *w, int tool, int rc, const chio_
     snprintf(m, sizeof(m), "chio: denied (%s): %s", chio_code_name(r->code), r->reason);
     chio_meta(&meta, r);
     if (tool) {
-        chio__mcp_puts(&b, "{\"_meta\":{\"chio\":");
-        chio__mcp_puts(&b, meta.p ? meta.p : "null");
-        chio__mcp_puts(&b, "},\"content\":[{\"text\":");
-        chio__mcp_str(&b, m);
-        chio__mcp_puts(&b, ",\"type\":\"text\"}],\"isError\":true}");
+        svc_buf_puts(&b, "{\"_meta\":{\"chio\":");
+        svc_buf_puts(&b, meta.p ? meta.p : "null");
+        svc_buf_puts(&b, "},\"content\":[{\"text\":");
+        svc_buf_json_cstr(&b, m);
+        svc_buf_puts(&b, ",\"type\":\"text\"}],\"isError\":true}");
         if (!b.oom)
             chio__mcp_client_result(g, w->client_id, b.p);
     } else {
-        chio__mcp_puts(&b, "{\"chio\":");
-        chio__mcp_puts(&b, meta.p ? meta.p : "null");
-        chio__mcp_puts(&b, "}");
+        svc_buf_puts(&b, "{\"chio\":");
+        svc_buf_puts(&b, meta.p ? meta.p : "null");
+        svc_buf_puts(&b, "}");
         chio__mcp_client_error(g, w->client_id, -32001, m, b.oom ? NULL : b.p);
     }
     free(b.p);

@@ -32,13 +32,13 @@ typedef void (*route_fn)(chio_serve *s, const chio_serve_request *rq, chio_serve
 void chio_serve_error_reply(chio_serve_reply *out, unsigned status, const char *code,
                             const char *message)
 {
-    chio__sv_buf b = {0};
+    svc_buf b = {0};
 
-    chio__sv_puts(&b, "{\"code\":");
-    chio__sv_json_string(&b, code, strlen(code));
-    chio__sv_puts(&b, ",\"message\":");
-    chio__sv_json_string(&b, message, strlen(message));
-    chio__sv_puts(&b, "}");
+    svc_buf_puts(&b, "{\"code\":");
+    svc_buf_json_string(&b, code, strlen(code));
+    svc_buf_puts(&b, ",\"message\":");
+    svc_buf_json_string(&b, message, strlen(message));
+    svc_buf_puts(&b, "}");
     out->status = b.oom ? 500 : status;
     out->content_type = CT_JSON;
     if (b.oom) {
@@ -51,7 +51,7 @@ void chio_serve_error_reply(chio_serve_reply *out, unsigned status, const char *
 }
 
 /* Hand a finished buffer over as the reply (500 when it ran out of memory). */
-static void reply_buf(chio_serve_reply *out, unsigned status, chio__sv_buf *b, const char *ct)
+static void reply_buf(chio_serve_reply *out, unsigned status, svc_buf *b, const char *ct)
 {
     if (b->oom) {
         free(b->p);
@@ -98,18 +98,18 @@ static int draining(const chio_serve *s)
 
 static void route_live(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
 {
-    chio__sv_buf b = {0};
+    svc_buf b = {0};
 
     (void)s;
     (void)rq;
-    chio__sv_puts(&b, "{\"status\":\"live\"}");
+    svc_buf_puts(&b, "{\"status\":\"live\"}");
     reply_buf(out, 200, &b, CT_JSON);
 }
 
 static void route_health(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
 {
     chio_kernel_metrics m;
-    chio__sv_buf b = {0};
+    svc_buf b = {0};
     const char *status = "ok";
 
     (void)rq;
@@ -118,14 +118,14 @@ static void route_health(chio_serve *s, const chio_serve_request *rq, chio_serve
         status = "failed";
     else if (draining(s) || m.draining)
         status = "draining";
-    chio__sv_printf(&b, "{\"kernel_key\":\"%s\",\"status\":\"%s\"}", chio_kernel_public_hex(s->k),
-                    status);
+    svc_buf_printf(&b, "{\"kernel_key\":\"%s\",\"status\":\"%s\"}", chio_kernel_public_hex(s->k),
+                   status);
     reply_buf(out, strcmp(status, "ok") == 0 ? 200 : 503, &b, CT_JSON);
 }
 
 static void route_metrics(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
 {
-    chio__sv_buf b = {0};
+    svc_buf b = {0};
     char *text = NULL;
     size_t len = 0;
 
@@ -134,7 +134,7 @@ static void route_metrics(chio_serve *s, const chio_serve_request *rq, chio_serv
         chio_serve_error_reply(out, 500, "internal_error", "cannot render the metrics");
         return;
     }
-    chio__sv_add(&b, text, len);
+    svc_buf_add(&b, text, len);
     chio_free(text);
     reply_buf(out, 200, &b, CT_PROM);
 }
@@ -274,20 +274,20 @@ static char *evaluate_token(chio_serve *s, const chio_serve_request *rq, const c
 
 static void evaluate_reply(chio_serve_reply *out, const chio_response *r)
 {
-    chio__sv_buf b = {0};
+    svc_buf b = {0};
     const char *rj;
     size_t rlen = 0;
 
     rj = chio_receipt_json(r->receipt, &rlen);
-    chio__sv_puts(&b, "{\"verdict\":");
-    chio__sv_json_string(&b, chio_verdict_name(r->verdict), strlen(chio_verdict_name(r->verdict)));
-    chio__sv_puts(&b, ",\"code\":");
-    chio__sv_json_string(&b, chio_code_name(r->code), strlen(chio_code_name(r->code)));
-    chio__sv_puts(&b, ",\"reason\":");
-    chio__sv_json_string(&b, r->reason, r->reason ? strlen(r->reason) : 0);
-    chio__sv_puts(&b, ",\"receipt\":");
-    chio__sv_add(&b, rj, rlen);
-    chio__sv_puts(&b, "}");
+    svc_buf_puts(&b, "{\"verdict\":");
+    svc_buf_json_string(&b, chio_verdict_name(r->verdict), strlen(chio_verdict_name(r->verdict)));
+    svc_buf_puts(&b, ",\"code\":");
+    svc_buf_json_string(&b, chio_code_name(r->code), strlen(chio_code_name(r->code)));
+    svc_buf_puts(&b, ",\"reason\":");
+    svc_buf_json_string(&b, r->reason, r->reason ? strlen(r->reason) : 0);
+    svc_buf_puts(&b, ",\"receipt\":");
+    svc_buf_add(&b, rj, rlen);
+    svc_buf_puts(&b, "}");
     reply_buf(out, 200, &b, CT_JSON);
 }
 
@@ -393,7 +393,7 @@ static void route_verify(chio_serve *s, const chio_serve_request *rq, chio_serve
 {
     chio_receipt *r = NULL;
     chio_receipt_report rep;
-    chio__sv_buf b = {0};
+    svc_buf b = {0};
     chio_error err;
     uint8_t key[32];
     char *canon = NULL;
@@ -423,32 +423,32 @@ static void route_verify(chio_serve *s, const chio_serve_request *rq, chio_serve
              : !trusted                                             ? "Untrusted"
              : strcmp(rep.result, "Authorized") == 0 && !authorized ? "Allowed"
                                                                     : rep.result;
-    chio__sv_printf(&b, "{\"authorized\":%s,\"boundary_class\":", authorized ? "true" : "false");
-    chio__sv_json_string(&b, rep.boundary_class, strlen(rep.boundary_class));
-    chio__sv_puts(&b, ",\"checked\":[\"signature\",\"receipt_id\",\"parameter_hash\",\"signer\"]");
-    chio__sv_puts(&b, ",\"decision\":");
-    chio__sv_json_string(&b, rep.decision_name, strlen(rep.decision_name));
-    chio__sv_puts(&b, ",\"id\":");
-    chio__sv_json_string(&b, rep.id, strlen(rep.id));
-    chio__sv_printf(&b, ",\"not_checked\":[],\"ok\":%s", intact && trusted ? "true" : "false");
-    chio__sv_printf(&b, ",\"parameter_hash_valid\":%s,\"receipt_id_valid\":%s,\"receipt_kind\":",
-                    rep.parameter_hash_valid ? "true" : "false",
-                    rep.receipt_id_valid ? "true" : "false");
-    chio__sv_json_string(&b, rep.receipt_kind, strlen(rep.receipt_kind));
-    chio__sv_puts(&b, ",\"result\":");
-    chio__sv_json_string(&b, result, strlen(result));
-    chio__sv_printf(&b, ",\"signature_valid\":%s,\"signer_key_hex\":\"%s\",\"signer_trusted\":%s",
-                    rep.signature_valid ? "true" : "false", rep.signer_key_hex,
-                    trusted ? "true" : "false");
-    chio__sv_puts(&b, ",\"trust_level\":");
-    chio__sv_json_string(&b, rep.trust_level, strlen(rep.trust_level));
-    chio__sv_puts(&b, "}");
+    svc_buf_printf(&b, "{\"authorized\":%s,\"boundary_class\":", authorized ? "true" : "false");
+    svc_buf_json_string(&b, rep.boundary_class, strlen(rep.boundary_class));
+    svc_buf_puts(&b, ",\"checked\":[\"signature\",\"receipt_id\",\"parameter_hash\",\"signer\"]");
+    svc_buf_puts(&b, ",\"decision\":");
+    svc_buf_json_string(&b, rep.decision_name, strlen(rep.decision_name));
+    svc_buf_puts(&b, ",\"id\":");
+    svc_buf_json_string(&b, rep.id, strlen(rep.id));
+    svc_buf_printf(&b, ",\"not_checked\":[],\"ok\":%s", intact && trusted ? "true" : "false");
+    svc_buf_printf(&b, ",\"parameter_hash_valid\":%s,\"receipt_id_valid\":%s,\"receipt_kind\":",
+                   rep.parameter_hash_valid ? "true" : "false",
+                   rep.receipt_id_valid ? "true" : "false");
+    svc_buf_json_string(&b, rep.receipt_kind, strlen(rep.receipt_kind));
+    svc_buf_puts(&b, ",\"result\":");
+    svc_buf_json_string(&b, result, strlen(result));
+    svc_buf_printf(&b, ",\"signature_valid\":%s,\"signer_key_hex\":\"%s\",\"signer_trusted\":%s",
+                   rep.signature_valid ? "true" : "false", rep.signer_key_hex,
+                   trusted ? "true" : "false");
+    svc_buf_puts(&b, ",\"trust_level\":");
+    svc_buf_json_string(&b, rep.trust_level, strlen(rep.trust_level));
+    svc_buf_puts(&b, "}");
     chio_receipt_free(r);
     if (!b.oom && chio_json_canonicalize(b.p, b.len, &canon, &clen, NULL) == 0) {
         free(b.p);
         b.p = NULL;
         b.len = b.cap = 0;
-        chio__sv_add(&b, canon, clen);
+        svc_buf_add(&b, canon, clen);
         chio_free(canon);
     }
     reply_buf(out, 200, &b, CT_JSON);
@@ -466,7 +466,7 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
     uint64_t ttl = 3600;
     size_t slen = 0, tlen = 0;
     chio_capability *cap = NULL;
-    chio__sv_buf b = {0};
+    svc_buf b = {0};
     chio_error err;
     int bad = 0, rc;
 
@@ -510,11 +510,11 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
                                "cannot keep another minted token");
         goto done;
     }
-    chio__sv_puts(&b, "{\"capability\":");
-    chio__sv_add(&b, tj, tlen);
-    chio__sv_puts(&b, ",\"capability_id\":");
-    chio__sv_json_string(&b, id, strlen(id));
-    chio__sv_puts(&b, "}");
+    svc_buf_puts(&b, "{\"capability\":");
+    svc_buf_add(&b, tj, tlen);
+    svc_buf_puts(&b, ",\"capability_id\":");
+    svc_buf_json_string(&b, id, strlen(id));
+    svc_buf_puts(&b, "}");
     reply_buf(out, 200, &b, CT_JSON);
 done:
     chio_capability_free(cap);
@@ -526,7 +526,7 @@ static void route_revoke(chio_serve *s, const chio_serve_request *rq, chio_serve
 {
     chio_json_doc *doc;
     const char *id;
-    chio__sv_buf b = {0};
+    svc_buf b = {0};
     chio_error err;
     int bad = 0, rc;
 
@@ -543,9 +543,9 @@ static void route_revoke(chio_serve *s, const chio_serve_request *rq, chio_serve
         reply_kernel_error(out, rc, &err);
         goto done;
     }
-    chio__sv_puts(&b, "{\"capability_id\":");
-    chio__sv_json_string(&b, id, strlen(id));
-    chio__sv_puts(&b, ",\"revoked\":true}");
+    svc_buf_puts(&b, "{\"capability_id\":");
+    svc_buf_json_string(&b, id, strlen(id));
+    svc_buf_puts(&b, ",\"revoked\":true}");
     reply_buf(out, 200, &b, CT_JSON);
 done:
     chio_json_doc_free(doc);

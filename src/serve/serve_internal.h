@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../svc/svc_buf.h"
 #include "serve.h"
 
 /* A table entry: a token id, the SHA-256 of its JSON text and either the
@@ -42,18 +43,6 @@ struct chio_serve {
     char ***tool_names;
     size_t nservers;
 };
-
-/* A growing text; an allocation failure sets oom and later appends do nothing. */
-typedef struct chio__sv_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} chio__sv_buf;
-
-void chio__sv_add(chio__sv_buf *b, const char *s, size_t n);
-void chio__sv_puts(chio__sv_buf *b, const char *s);
-void chio__sv_printf(chio__sv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void chio__sv_json_string(chio__sv_buf *b, const char *s, size_t n);
 
 /*
  * The session that holds the token @json (a token JSON text): a cached one,

@@ -18,65 +18,6 @@
 
 /* ---- text buffer -------------------------------------------------------------------------- */
 
-void chio__sv_add(chio__sv_buf *b, const char *s, size_t n)
-{
-    char *p;
-    size_t cap;
-
-    if (b->oom || n == 0)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void chio__sv_puts(chio__sv_buf *b, const char *s)
-{
-    chio__sv_add(b, s, strlen(s));
-}
-
-void chio__sv_printf(chio__sv_buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        b->oom = 1;
-        return;
-    }
-    chio__sv_add(b, tmp, (size_t)n);
-}
-
-void chio__sv_json_string(chio__sv_buf *b, const char *s, size_t n)
-{
-    char *out = NULL;
-    size_t len = 0;
-
-    if (chio_json_write_string(s ? s : "", s ? n : 0, &out, &len) != 0) {
-        /* Not UTF-8 (or no memory): say so rather than pass the bytes on. */
-        chio__sv_puts(b, "\"(not UTF-8)\"");
-        return;
-    }
-    chio__sv_add(b, out, len);
-    chio_free(out);
-}
-
 /* ---- the parameter_hash guard -------------------------------------------------------------- */
 
 /* The guard runs on the thread that called chio_kernel_evaluate(), so the
