@@ -502,8 +502,25 @@ typedef struct chio_call_options {
     /* Cancel by itself this many milliseconds after the call started
      * (monotonic clock); 0 = no timeout. */
     uint64_t timeout_ms;
-    void *reserved[4]; /* zero (abi.h rule 1): CHIO_EINVAL otherwise */
+    /* CHIO_CALL_* bits; an unknown bit is CHIO_EINVAL (before any check,
+     * no receipt). Took the place of reserved[0]: the struct keeps its size
+     * and layout, and a zeroed struct still means "no options". */
+    uintptr_t flags;
+    void *reserved[3]; /* zero (abi.h rule 1): CHIO_EINVAL otherwise */
 } chio_call_options;
+
+/*
+ * CHIO_CALL_DECIDE_ONLY - decide, sign and commit, but run nothing: the host
+ * runs the tool itself after an allow (the deployment of a sidecar, which
+ * answers for tools it cannot reach). Every check of the pipeline runs
+ * except the tool's registration (check 10: the kernel has no tool to find;
+ * the capability's scope still names the server and tool), and the
+ * receipt is what a registered tool that set no result gives: on allow,
+ * output JSON `null` and the content hash of `null`. Guards, budgets,
+ * cancellation and the timeout apply as for any call. Without the flag an
+ * unregistered tool is denied tool_not_registered, as before.
+ */
+#define CHIO_CALL_DECIDE_ONLY ((uintptr_t)1)
 
 /*
  * chio_kernel_evaluate_ex - chio_kernel_evaluate() with cancellation. A

@@ -29,6 +29,17 @@
 
 /* ---- tool calls ------------------------------------------------------------------------------ */
 
+/* CHIO_CALL_DECIDE_ONLY: the allow a tool that set no result would give. */
+static int decide_only_allow(mreq *r, chio_error *err)
+{
+    r->output = strdup("null");
+    if (r->output == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    r->output_len = 4;
+    r->verdict = CHIO_VERDICT_ALLOW;
+    return 0;
+}
+
 /* Checks 1-10 of a tool call, after admission. */
 static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
 {
@@ -49,8 +60,8 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
         chio__deny(r, code, NULL);
         return 0;
     }
-    srv = chio__find_server(k, call->server_id);
-    if (srv == NULL || !chio__server_has_tool(srv, call->tool_name)) {
+    srv = r->decide_only ? NULL : chio__find_server(k, call->server_id);
+    if (!r->decide_only && (srv == NULL || !chio__server_has_tool(srv, call->tool_name))) {
         snprintf(r->reason, sizeof(r->reason), "%s '%.100s' is not registered",
                  srv == NULL ? "tool server" : "tool",
                  srv == NULL ? call->server_id : call->tool_name);
@@ -75,7 +86,7 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
     if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
         return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                           "kernel failed closed after a receipt store error; tool not run");
-    rc = chio__dispatch(r, srv, err);
+    rc = r->decide_only ? decide_only_allow(r, err) : chio__dispatch(r, srv, err);
     if (rc == 0 && chio__is_cancelled(r))
         chio__cancel_decision(r);
     return rc;
@@ -220,10 +231,17 @@ int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call, const chio_ca
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "chio_call_options.reserved must be zero");
     }
+    if (opts != NULL && (opts->flags & ~CHIO_CALL_DECIDE_ONLY) != 0) {
+        chio__count_unreceipted(k, CHIO_EINVAL);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_call_options.flags has unknown bits (0x%llx)",
+                          (unsigned long long)(opts->flags & ~CHIO_CALL_DECIDE_ONLY));
+    }
     chio__mreq_init(&r, k);
     if (opts != NULL) {
         r.cancel = opts->cancel;
         r.timeout_ms = opts->timeout_ms;
+        r.decide_only = (opts->flags & CHIO_CALL_DECIDE_ONLY) != 0;
         if (opts->timeout_ms != 0)
             r.deadline_ns = chio__mono_ns() + opts->timeout_ms * 1000000u;
     }

@@ -301,6 +301,7 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
     int bad = 0, unknown = 0, oneoff = 0, rc;
     chio_response resp;
     chio_call call;
+    chio_call_options opts;
     chio_error err;
 
     chio_error_init(&err);
@@ -369,8 +370,10 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
     call.tool_name = tool;
     call.arguments_json = args;
     call.arguments_len = alen;
+    memset(&opts, 0, sizeof(opts));
+    opts.flags = s->decide_only ? CHIO_CALL_DECIDE_ONLY : 0;
     chio__sv_expect_hash(phash);
-    rc = chio_kernel_evaluate(s->k, &call, &resp, &err);
+    rc = chio_kernel_evaluate_ex(s->k, &call, &opts, &resp, &err);
     chio__sv_expect_hash(NULL);
     if (rc != 0)
         reply_kernel_error(out, rc, &err);

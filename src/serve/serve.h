@@ -34,19 +34,20 @@ typedef struct chio_serve_config {
     const char *policy_hash;   /* NULL = "chio-sidecar" */
     uint64_t checkpoint_batch; /* 0 = the kernel's default */
     int nosync;                /* 1 = CHIO_DURABILITY_NOSYNC */
-    const char *const *tools;  /* "SERVER:TOOL" pairs the sidecar accepts */
+    const char *const *tools;  /* "SERVER:TOOL" pairs accepted; none = any in scope */
     size_t ntools;
     const char *bearer_token; /* NULL = no control routes, evaluate open */
     int quiet;                /* 1 = kernel logs at warn and above only */
 } chio_serve_config;
 
 /*
- * chio_serve_new - build the kernel, register the accepted tools (with a
- * dispatch that does nothing: the host runs the tool after an allow) and
- * the parameter_hash guard, and start it (the store is opened and locked
- * here, so a second sidecar on one store fails now).
- * Returns 0, or a chio error code with @err filled (CHIO_EBUSY: the store
- * is in use). Ownership: free *out with chio_serve_free().
+ * chio_serve_new - build the kernel, register the accepted tools if any
+ * were named (with a dispatch that does nothing: the host runs the tool
+ * after an allow; with none, any tool a token's scope names is accepted
+ * and evaluated with CHIO_CALL_DECIDE_ONLY) and the parameter_hash guard, and start it (the store
+ * is opened and locked here, so a second sidecar on one store fails now). Returns 0, or a chio
+ * error code with @err filled (CHIO_EBUSY: the store is in use). Ownership: free *out with
+ * chio_serve_free().
  */
 int chio_serve_new(const chio_serve_config *cfg, chio_serve **out, chio_error *err);
 

@@ -42,6 +42,7 @@ struct chio_serve {
     char **tool_servers; /* the registered server ids and tool lists (freed at the end) */
     char ***tool_names;
     size_t nservers;
+    int decide_only; /* no --tool: CHIO_CALL_DECIDE_ONLY, any tool in scope */
 };
 
 /*

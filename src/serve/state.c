@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * serve/state.c - the sidecar's state over the public kernel API: building
- * and starting the kernel, the tools it accepts (registered with a dispatch
- * that does nothing, since the host runs the tool after an allow: the
- * public API has no evaluate-without-dispatch call, and a tool must be
- * registered to pass the pipeline), the parameter_hash guard, the cache of
- * one session per token and the tokens this sidecar minted.
+ * and starting the kernel, the tools it accepts (by default any tool a
+ * token's scope names: evaluations run with CHIO_CALL_DECIDE_ONLY, since
+ * the host runs the tool after an allow; with --tool only the named ones,
+ * registered with a dispatch that does nothing, so any other is denied
+ * tool_not_registered), the parameter_hash guard, the cache of one session
+ * per token and the tokens this sidecar minted.
  * Locking: s->mu guards both tables; it is never held across a kernel call.
  */
 #include <stdarg.h>
@@ -142,6 +143,7 @@ int chio_serve_new(const chio_serve_config *cfg, chio_serve **out, chio_error *e
     rc = chio_kernel_new(&kc, &s->k, err);
     if (rc != 0)
         goto fail;
+    s->decide_only = cfg->ntools == 0;
     rc = register_tools(s, cfg, err);
     if (rc == 0)
         rc = chio_kernel_add_guard(s->k, "parameter_hash", param_hash_guard, NULL, err);

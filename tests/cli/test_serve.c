@@ -59,14 +59,15 @@ typedef struct sidecar {
     char *out, *err;
 } sidecar;
 
-/* Start `chio serve` with @extra (NULL-terminated) on a new port; returns
- * its exit status when it exits before serving (else 0, serving). */
-static int start(sidecar *sc, const char *db, const char *const *extra)
+/* Start `chio serve` with @extra (NULL-terminated) on a new port, with
+ * `--tool srv:echo --tool srv:read` when @tools; returns its exit status
+ * when it exits before serving (else 0, serving). */
+static int start_tools(sidecar *sc, const char *db, const char *const *extra, int tools)
 {
     const char *argv[40] = {CHIO_TEST_CLI, "serve",  "--receipt-db", NULL,     "--seed-file",
                             NULL,          "--tool", "srv:echo",     "--tool", "srv:read"};
     char *seed = path_in("kernel.seed"), *text;
-    size_t n = 10, i;
+    size_t n = tools ? 10 : 6, i;
     static int runs;
     uint64_t end;
     int st;
@@ -117,6 +118,11 @@ static int start(sidecar *sc, const char *db, const char *const *extra)
     }
     cr_assert_fail("chio serve did not start serving within 15 s");
     return -1;
+}
+
+static int start(sidecar *sc, const char *db, const char *const *extra)
+{
+    return start_tools(sc, db, extra, 1);
 }
 
 static int wait_exit(sidecar *sc, unsigned timeout_ms)
@@ -272,7 +278,7 @@ static char *run_out(const char *const *argv)
 
 /* Keys for the kernel and an agent; a token from the kernel's key for the
  * agent, granting srv's tools; returns the token and sets *agent. */
-static char *make_token(char **agent)
+static char *make_token_scope(char **agent, const char *scope)
 {
     char *kseed = path_in("kernel.seed"), *aseed = path_in("agent.seed"), *tok;
     const char *kg1[] = {"keygen", "--out", kseed, NULL};
@@ -282,20 +288,9 @@ static char *make_token(char **agent)
 
     *agent = run_out(pk);
     {
-        const char *iss[] = {"capability",
-                             "issue",
-                             "--seed-file",
-                             kseed,
-                             "--subject",
-                             *agent,
-                             "--scope",
-                             "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"echo\","
-                             "\"operations\":[\"invoke\"]}]}",
-                             "--ttl",
-                             "3600",
-                             "--id",
-                             "cap-test",
-                             NULL};
+        const char *iss[] = {"capability", "issue",    "--seed-file", kseed,   "--subject",
+                             *agent,       "--scope",  scope,         "--ttl", "3600",
+                             "--id",       "cap-test", NULL};
         tok = run_out(iss);
     }
     free(o1);
@@ -303,6 +298,12 @@ static char *make_token(char **agent)
     free(kseed);
     free(aseed);
     return tok;
+}
+
+static char *make_token(char **agent)
+{
+    return make_token_scope(agent, "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"echo\","
+                                   "\"operations\":[\"invoke\"]}]}");
 }
 
 static char *eval_body(const char *tok, const char *tool, const char *extra)
@@ -894,6 +895,70 @@ Test(serve, ca_key_policy_hash_and_checkpoint_batch)
     free(b);
     free(other);
     free(aseed);
+    free(tok);
+    free(agent);
+    free(db);
+    free(db2);
+}
+
+/* Without --tool the sidecar decides for any tool a token's scope names
+ * (CHIO_CALL_DECIDE_ONLY): nothing is registered, yet srv/anything is
+ * allowed, out-of-scope calls are still denied; with --tool, an in-scope
+ * tool that was not named is denied tool_not_registered. */
+Test(serve, without_tool_any_tool_in_scope_is_decided_with_tool_only_those)
+{
+    char *agent, *db = path_in("db"), *db2 = path_in("db2"), *b, *tok;
+    const char *want[] = {"anything", "allow", "none", "echo", "allow", "none"};
+    sidecar sc;
+    reply r;
+    size_t i;
+
+    tok = make_token_scope(&agent, "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"*\","
+                                   "\"operations\":[\"invoke\"]}]}");
+    cr_assert_eq(start_tools(&sc, db, NULL, 0), 0);
+    for (i = 0; i < 6; i += 3) {
+        b = eval_body(tok, want[i], NULL);
+        r = post(sc.port, "/v1/evaluate", NULL, b);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        expect_field(&r, "verdict", want[i + 1]);
+        expect_field(&r, "code", want[i + 2]);
+        /* The receipt binds no output: content_hash = sha256("null"). */
+        cr_expect_not_null(
+            strstr(r.body, "74234e98afe7498fb5daf1f36ac2d78acc339464f950703b8c019892f982b90b"),
+            "%s", r.body);
+        reply_free(&r);
+        free(b);
+    }
+    /* Another server is outside the scope: still a deny with a receipt. */
+    cr_assert_geq(asprintf(&b,
+                           "{\"capability\":%s,\"tool_server\":\"other\",\"tool_name\":\"x\","
+                           "\"parameters\":{}}",
+                           tok),
+                  0);
+    r = post(sc.port, "/v1/evaluate", NULL, b);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    expect_field(&r, "verdict", "deny");
+    expect_field(&r, "code", "out_of_scope");
+    cr_expect_not_null(strstr(r.body, "\"receipt\":{"), "%s", r.body);
+    reply_free(&r);
+    free(b);
+    stop(&sc);
+    audit_ok(db, "\"receipts\":3");
+
+    cr_assert_eq(start(&sc, db2, NULL), 0);
+    b = eval_body(tok, "anything", NULL);
+    r = post(sc.port, "/v1/evaluate", NULL, b);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    expect_field(&r, "verdict", "deny");
+    expect_field(&r, "code", "tool_not_registered");
+    reply_free(&r);
+    free(b);
+    b = eval_body(tok, "read", NULL);
+    r = post(sc.port, "/v1/evaluate", NULL, b);
+    expect_field(&r, "verdict", "allow");
+    reply_free(&r);
+    free(b);
+    stop(&sc);
     free(tok);
     free(agent);
     free(db);

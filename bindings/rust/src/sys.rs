@@ -910,6 +910,7 @@ extern "C" {
 pub const CHIO_MAX_REVOCATION_ID_LEN: usize = 256;
 pub const CHIO_MAX_REVOCATIONS: usize = 1000000;
 pub const CHIO_SESSION_ID_LEN: usize = 27;
+pub const CHIO_CALL_DECIDE_ONLY: usize = 1;
 
 /// `chio_code` values.
 pub type chio_code = c_int;
@@ -1075,7 +1076,8 @@ pub struct chio_response {
 pub struct chio_call_options {
     pub cancel: *const c_int,
     pub timeout_ms: u64,
-    pub reserved: [*mut c_void; 4],
+    pub flags: usize,
+    pub reserved: [*mut c_void; 3],
 }
 
 pub type chio_evaluate_cb = Option<
@@ -1505,7 +1507,8 @@ mod tests {
         assert_eq!(align_of::<chio_call_options>(), 8);
         assert_eq!(offset_of!(chio_call_options, cancel), 0);
         assert_eq!(offset_of!(chio_call_options, timeout_ms), 8);
-        assert_eq!(offset_of!(chio_call_options, reserved), 16);
+        assert_eq!(offset_of!(chio_call_options, flags), 16);
+        assert_eq!(offset_of!(chio_call_options, reserved), 24);
     }
 
     /// Platform-independent check: what the C initialiser writes lands in the

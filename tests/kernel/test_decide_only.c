@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_decide_only.c - CHIO_CALL_DECIDE_ONLY (evaluate.h): the
+ * pipeline decides, signs and commits without running a tool. An allow
+ * needs no registered tool and carries output `null` (content_hash of
+ * `null`) even when a tool of that name is registered (it is not run);
+ * scope, guards and cancellation still deny with a receipt; unknown flag
+ * bits are refused with CHIO_EINVAL and nothing signed.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "chio/chio.h"
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+
+/* sha256_hex("null"): the content hash of a call without output. */
+#define NULL_HASH "74234e98afe7498fb5daf1f36ac2d78acc339464f950703b8c019892f982b90b"
+
+static const char *const tools[] = {"read"};
+static const char scope[] =
+    "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\",\"operations\":[\"invoke\"]},"
+    "{\"server_id\":\"host\",\"tool_name\":\"run\",\"operations\":[\"invoke\"],"
+    "\"constraints\":[{\"type\":\"max_length\",\"value\":20}]}]}";
+static const char *const forbidden[] = {"/etc/"};
+
+static chio_kernel *kernel_and_session(char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    chio_kernel *k = kt_echo_kernel(NULL, NULL, "srv", tools, 1);
+    chio_capability *cap = NULL;
+    const char *tok;
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "forbidden_path", forbidden, 1, &err), 0,
+                 "%s", err.message);
+    cr_assert_eq(chio_kernel_issue_capability(k, "cap-do", TK_AGENT_PUB, scope, strlen(scope), 0,
+                                              3600, &cap, &err),
+                 0, "%s", err.message);
+    tok = chio_capability_json(cap, NULL);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, &tok, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    chio_capability_free(cap);
+    return k;
+}
+
+static int decide(chio_kernel *k, const char *sid, const char *server, const char *tool,
+                  const char *args, uintptr_t flags, const int *cancel, chio_response *r,
+                  chio_error *err)
+{
+    chio_call_options o;
+    chio_call c;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = "cap-do";
+    c.server_id = server;
+    c.tool_name = tool;
+    c.arguments_json = args;
+    c.arguments_len = strlen(args);
+    memset(&o, 0, sizeof(o));
+    o.flags = flags;
+    o.cancel = cancel;
+    chio_error_init(err);
+    return chio_kernel_evaluate_ex(k, &c, &o, r, err);
+}
+
+static uint64_t signed_count(const chio_kernel *k)
+{
+    chio_kernel_metrics m;
+
+    cr_assert_eq(chio_kernel_metrics_get(k, &m), 0);
+    return m.receipts_signed;
+}
+
+static void expect_receipt(const chio_response *r, chio_verdict v, const char *hash)
+{
+    chio_receipt_report rep;
+    const char *json;
+
+    cr_assert_not_null(r->receipt);
+    cr_expect_eq(chio_receipt_verdict(r->receipt), v);
+    cr_assert_eq(chio_receipt_verify(r->receipt, NULL, 0, &rep), 0);
+    cr_expect(rep.signature_valid && rep.receipt_id_valid && rep.parameter_hash_valid);
+    json = chio_receipt_json(r->receipt, NULL);
+    if (hash != NULL)
+        cr_expect(strstr(json, hash) != NULL, "content_hash is not %s: %s", hash, json);
+}
+
+Test(decide_only, allows_an_unregistered_tool_in_scope_without_running_anything)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = kernel_and_session(sid);
+    chio_response r;
+    chio_error err;
+
+    /* Without the flag the tool must be registered. */
+    cr_assert_eq(decide(k, sid, "host", "run", "{\"cmd\":\"ls\"}", 0, NULL, &r, &err), 0, "%s",
+                 err.message);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY);
+    cr_expect_eq(r.code, CHIO_CODE_TOOL_NOT_REGISTERED);
+    chio_response_destroy(&r);
+    /* With it, the decision is an allow with the output of "no output". */
+    cr_assert_eq(
+        decide(k, sid, "host", "run", "{\"cmd\":\"ls\"}", CHIO_CALL_DECIDE_ONLY, NULL, &r, &err), 0,
+        "%s", err.message);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
+    cr_expect_str_eq(r.output, "null");
+    expect_receipt(&r, CHIO_VERDICT_ALLOW, NULL_HASH);
+    cr_expect_str_eq(chio_receipt_tool_server(r.receipt), "host");
+    cr_expect_str_eq(chio_receipt_tool_name(r.receipt), "run");
+    chio_response_destroy(&r);
+    chio_kernel_free(k);
+}
+
+Test(decide_only, a_registered_tool_is_not_run)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = kernel_and_session(sid);
+    chio_response r;
+    chio_error err;
+
+    /* The echo tool answers with its arguments when it runs... */
+    cr_assert_eq(decide(k, sid, "srv", "read", "{\"x\":1}", 0, NULL, &r, &err), 0);
+    cr_expect_str_eq(r.output, "{\"x\":1}");
+    chio_response_destroy(&r);
+    /* ...and not at all under the flag. */
+    cr_assert_eq(decide(k, sid, "srv", "read", "{\"x\":1}", CHIO_CALL_DECIDE_ONLY, NULL, &r, &err),
+                 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
+    cr_expect_str_eq(r.output, "null");
+    expect_receipt(&r, CHIO_VERDICT_ALLOW, NULL_HASH);
+    chio_response_destroy(&r);
+    chio_kernel_free(k);
+}
+
+Test(decide_only, scope_constraints_guards_and_cancellation_still_deny_with_receipts)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = kernel_and_session(sid);
+    const int cancelled = 1;
+    chio_response r;
+    chio_error err;
+    uint64_t before = signed_count(k);
+
+    cr_assert_eq(decide(k, sid, "host", "other", "{}", CHIO_CALL_DECIDE_ONLY, NULL, &r, &err), 0);
+    cr_expect_eq(r.code, CHIO_CODE_OUT_OF_SCOPE, "%s", chio_code_name(r.code));
+    expect_receipt(&r, CHIO_VERDICT_DENY, NULL);
+    chio_response_destroy(&r);
+
+    cr_assert_eq(decide(k, sid, "host", "run", "{\"cmd\":\"a string longer than twenty\"}",
+                        CHIO_CALL_DECIDE_ONLY, NULL, &r, &err),
+                 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY, "a constraint must still hold");
+    expect_receipt(&r, CHIO_VERDICT_DENY, NULL);
+    chio_response_destroy(&r);
+
+    cr_assert_eq(decide(k, sid, "host", "run", "{\"p\":\"/etc/shadow\"}", CHIO_CALL_DECIDE_ONLY,
+                        NULL, &r, &err),
+                 0);
+    cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%s", chio_code_name(r.code));
+    expect_receipt(&r, CHIO_VERDICT_DENY, NULL);
+    chio_response_destroy(&r);
+
+    cr_assert_eq(decide(k, sid, "host", "run", "{}", CHIO_CALL_DECIDE_ONLY, &cancelled, &r, &err),
+                 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_CANCELLED);
+    cr_expect_null(r.output);
+    chio_response_destroy(&r);
+    cr_expect_eq(signed_count(k), before + 4);
+    chio_kernel_free(k);
+}
+
+Test(decide_only, unknown_flag_bits_are_refused_and_sign_nothing)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = kernel_and_session(sid);
+    uintptr_t bits[] = {2, 4, (uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1),
+                        CHIO_CALL_DECIDE_ONLY | 8};
+    chio_response r;
+    chio_error err;
+    uint64_t before = signed_count(k);
+    size_t i;
+
+    for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+        cr_expect_eq(decide(k, sid, "host", "run", "{}", bits[i], NULL, &r, &err), CHIO_EINVAL,
+                     "bits %#lx", (unsigned long)bits[i]);
+        cr_expect(strstr(err.message, "flags") != NULL, "%s", err.message);
+        cr_expect_null(r.receipt);
+        chio_response_destroy(&r);
+    }
+    cr_expect_eq(signed_count(k), before);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "invalid_arguments"),
+                 sizeof(bits) / sizeof(bits[0]));
+    chio_kernel_free(k);
+}
