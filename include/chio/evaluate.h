@@ -580,6 +580,27 @@ CHIO_EXTERN int chio_kernel_get_prompt(chio_kernel *k, const char *session_id,
                                        size_t arguments_len, chio_response *resp, chio_error *err);
 
 /*
+ * chio_kernel_read_resource_ex / chio_kernel_get_prompt_ex - the same with
+ * cancellation (@opts->cancel, @opts->timeout_ms; @opts may be NULL). A
+ * request cancelled before its provider runs is not passed to it; one
+ * cancelled while the provider runs ends when the provider returns (a
+ * provider that can stop early learns of it from its own host: the kernel
+ * passes it no context). Either way the decision is verdict `cancelled`,
+ * code `cancelled`, with a signed receipt and no output, as for tools.
+ * @opts->flags must be 0 (CHIO_CALL_DECIDE_ONLY is for tool calls) and
+ * its reserved bytes zero: CHIO_EINVAL otherwise, nothing signed.
+ */
+CHIO_EXTERN int chio_kernel_read_resource_ex(chio_kernel *k, const char *session_id,
+                                             const char *request_id, const char *capability_id,
+                                             const char *uri, const chio_call_options *opts,
+                                             chio_response *resp, chio_error *err);
+CHIO_EXTERN int chio_kernel_get_prompt_ex(chio_kernel *k, const char *session_id,
+                                          const char *request_id, const char *capability_id,
+                                          const char *name, const char *arguments_json,
+                                          size_t arguments_len, const chio_call_options *opts,
+                                          chio_response *resp, chio_error *err);
+
+/*
  * chio_kernel_list_resources / chio_kernel_list_prompts - every provider's
  * list, concatenated into one JSON array (no check, no receipt: listing is
  * discovery). Ownership: caller frees *out with chio_free().

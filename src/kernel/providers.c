@@ -64,8 +64,8 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
 /* The common pipeline of a resource read (@prompts 0) or prompt get. */
 static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
                          const char *request_id, const char *capability_id, const char *name,
-                         const char *args_json, size_t args_len, chio_response *resp,
-                         chio_error *err)
+                         const char *args_json, size_t args_len, const chio_call_options *opts,
+                         chio_response *resp, chio_error *err)
 {
     chio_buf params;
     mreq r;
@@ -82,10 +82,23 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (name == NULL || !chio__utf8_valid(name, strlen(name)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a UTF-8 string",
                           prompts ? "prompt name" : "resource URI");
+    if (opts != NULL &&
+        (!chio__all_zero(opts->reserved, sizeof(opts->reserved)) || opts->flags != 0)) {
+        chio__count_unreceipted(k, CHIO_EINVAL);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_call_options: flags and reserved must be zero for %s",
+                          prompts ? "a prompt get" : "a resource read");
+    }
 #ifdef CHIO_OTEL
     uint64_t start = chio__otel_now_ns();
 #endif
     chio__mreq_init(&r, k);
+    if (opts != NULL) {
+        r.cancel = opts->cancel;
+        r.timeout_ms = opts->timeout_ms;
+        if (opts->timeout_ms != 0)
+            r.deadline_ns = chio__mono_ns() + opts->timeout_ms * 1000000u;
+    }
     chio__buf_init(&params);
     rc = chio__admit(&r, session_id, capability_id, request_id, err);
     if (rc == 0 && prompts && (rc = chio__over_cap(&r, args_json, args_len)) < 0)
@@ -126,8 +139,13 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
         chio__deny(&r, code, NULL);
     else
         rc = chio__run_guards(&r, "*", r.tool, err);
-    if (rc == 0 && r.verdict != CHIO_VERDICT_DENY)
-        rc = provided(&r, prompts, name, pargs, pargs_len, err);
+    if (rc == 0 && r.verdict != CHIO_VERDICT_DENY) {
+        if (chio__is_cancelled(&r)) /* the provider is not asked */
+            chio__cancel_decision(&r);
+        else if ((rc = provided(&r, prompts, name, pargs, pargs_len, err)) == 0 &&
+                 chio__is_cancelled(&r))
+            chio__cancel_decision(&r); /* whatever it answered */
+    }
     if (rc == 0)
         rc = chio__finish_sync(&r, resp, err);
 out:
@@ -148,7 +166,17 @@ int chio_kernel_read_resource(chio_kernel *k, const char *session_id, const char
                               const char *capability_id, const char *uri, chio_response *resp,
                               chio_error *err)
 {
-    return mediate_named(k, 0, session_id, request_id, capability_id, uri, NULL, 0, resp, err);
+    return mediate_named(k, 0, session_id, request_id, capability_id, uri, NULL, 0, NULL, resp,
+                         err);
+}
+
+int chio_kernel_read_resource_ex(chio_kernel *k, const char *session_id, const char *request_id,
+                                 const char *capability_id, const char *uri,
+                                 const chio_call_options *opts, chio_response *resp,
+                                 chio_error *err)
+{
+    return mediate_named(k, 0, session_id, request_id, capability_id, uri, NULL, 0, opts, resp,
+                         err);
 }
 
 int chio_kernel_get_prompt(chio_kernel *k, const char *session_id, const char *request_id,
@@ -156,7 +184,16 @@ int chio_kernel_get_prompt(chio_kernel *k, const char *session_id, const char *r
                            size_t arguments_len, chio_response *resp, chio_error *err)
 {
     return mediate_named(k, 1, session_id, request_id, capability_id, name, arguments_json,
-                         arguments_len, resp, err);
+                         arguments_len, NULL, resp, err);
+}
+
+int chio_kernel_get_prompt_ex(chio_kernel *k, const char *session_id, const char *request_id,
+                              const char *capability_id, const char *name,
+                              const char *arguments_json, size_t arguments_len,
+                              const chio_call_options *opts, chio_response *resp, chio_error *err)
+{
+    return mediate_named(k, 1, session_id, request_id, capability_id, name, arguments_json,
+                         arguments_len, opts, resp, err);
 }
 
 static int list_all(chio_kernel *k, int prompts, char **out, size_t *len, chio_error *err)

@@ -1259,6 +1259,28 @@ extern "C" {
         resp: *mut chio_response,
         err: *mut chio_error,
     ) -> c_int;
+    pub fn chio_kernel_read_resource_ex(
+        k: *mut chio_kernel,
+        session_id: *const c_char,
+        request_id: *const c_char,
+        capability_id: *const c_char,
+        uri: *const c_char,
+        opts: *const chio_call_options,
+        resp: *mut chio_response,
+        err: *mut chio_error,
+    ) -> c_int;
+    pub fn chio_kernel_get_prompt_ex(
+        k: *mut chio_kernel,
+        session_id: *const c_char,
+        request_id: *const c_char,
+        capability_id: *const c_char,
+        name: *const c_char,
+        arguments_json: *const c_char,
+        arguments_len: usize,
+        opts: *const chio_call_options,
+        resp: *mut chio_response,
+        err: *mut chio_error,
+    ) -> c_int;
     pub fn chio_kernel_list_resources(
         k: *mut chio_kernel,
         out: *mut *mut c_char,

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests/kernel/test_decide_only.c - CHIO_CALL_DECIDE_ONLY (evaluate.h): the
- * pipeline decides, signs and commits without running a tool. An allow
- * needs no registered tool and carries output `null` (content_hash of
- * `null`) even when a tool of that name is registered (it is not run);
- * scope, guards and cancellation still deny with a receipt; unknown flag
- * bits are refused with CHIO_EINVAL and nothing signed.
+ * tests/kernel/test_call_options.c - what chio_call_options adds:
+ * CHIO_CALL_DECIDE_ONLY (evaluate.h): the pipeline decides, signs and
+ * commits without running a tool. An allow needs no registered tool and
+ * carries output `null` (content_hash of `null`) even when a tool of that
+ * name is registered (it is not run); scope, guards and cancellation still
+ * deny with a receipt; unknown flag bits are refused with CHIO_EINVAL and
+ * nothing signed. And cancellation of resource reads and prompt gets
+ * (chio_kernel_read_resource_ex / _get_prompt_ex): cancelled before the
+ * provider runs, it is not asked; cancelled while it runs, its answer is
+ * dropped; both give a signed `cancelled` receipt; flags are refused.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -192,5 +196,166 @@ Test(decide_only, unknown_flag_bits_are_refused_and_sign_nothing)
     cr_expect_eq(signed_count(k), before);
     cr_expect_eq(chio_kernel_unreceipted_errors(k, "invalid_arguments"),
                  sizeof(bits) / sizeof(bits[0]));
+    chio_kernel_free(k);
+}
+
+/* ---- resource reads and prompt gets ------------------------------------------------------ */
+
+typedef struct prov_state {
+    int calls;
+    int *cancel_while_running; /* set to 1 by the provider when non-NULL */
+} prov_state;
+
+static int res_read(void *user, const char *uri, chio_output *out)
+{
+    prov_state *st = user;
+
+    (void)uri;
+    st->calls++;
+    if (st->cancel_while_running != NULL)
+        __atomic_store_n(st->cancel_while_running, 1, __ATOMIC_SEQ_CST);
+    return chio_output_set_json(out, "{\"text\":\"secret content\"}", 25);
+}
+
+static int prompt_get(void *user, const char *name, const char *args, size_t len, chio_output *out)
+{
+    prov_state *st = user;
+
+    (void)name;
+    (void)args;
+    (void)len;
+    st->calls++;
+    if (st->cancel_while_running != NULL)
+        __atomic_store_n(st->cancel_while_running, 1, __ATOMIC_SEQ_CST);
+    return chio_output_set_json(out, "\"hello\"", 7);
+}
+
+static const char pscope[] =
+    "{\"resource_grants\":[{\"uri_pattern\":\"file:///*\",\"operations\":[\"read\"]}],"
+    "\"prompt_grants\":[{\"prompt_name\":\"*\",\"operations\":[\"get\"]}]}";
+
+static chio_kernel *provider_kernel(prov_state *st, char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    chio_kernel *k = kt_echo_kernel(NULL, NULL, "srv", tools, 1);
+    chio_resource_provider rp;
+    chio_prompt_provider pp;
+    chio_capability *cap = NULL;
+    const char *tok;
+    chio_error err;
+
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = "files";
+    rp.read = res_read;
+    rp.user = st;
+    memset(&pp, 0, sizeof(pp));
+    pp.provider_id = "prompts";
+    pp.get = prompt_get;
+    pp.user = st;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_register_prompt_provider(k, &pp, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_issue_capability(k, "cap-do", TK_AGENT_PUB, pscope, strlen(pscope), 0,
+                                              3600, &cap, &err),
+                 0, "%s", err.message);
+    tok = chio_capability_json(cap, NULL);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, &tok, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    chio_capability_free(cap);
+    return k;
+}
+
+static int named(chio_kernel *k, const char *sid, int prompt, const chio_call_options *o,
+                 chio_response *r, chio_error *err)
+{
+    chio_error_init(err);
+    if (prompt)
+        return chio_kernel_get_prompt_ex(k, sid, NULL, "cap-do", "greet", "{}", 2, o, r, err);
+    return chio_kernel_read_resource_ex(k, sid, NULL, "cap-do", "file:///a.txt", o, r, err);
+}
+
+static void expect_cancelled(const chio_response *r)
+{
+    cr_expect_eq(r->verdict, CHIO_VERDICT_CANCELLED, "%s", chio_verdict_name(r->verdict));
+    cr_expect_eq(r->code, CHIO_CODE_CANCELLED);
+    cr_expect_null(r->output);
+    expect_receipt(r, CHIO_VERDICT_CANCELLED, NULL);
+}
+
+Test(provider_cancel, cancelled_before_the_provider_runs_it_is_not_asked)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    prov_state st = {0, NULL};
+    chio_kernel *k = provider_kernel(&st, sid);
+    int cancel = 1, prompt;
+    chio_call_options o;
+    chio_response r;
+    chio_error err;
+
+    memset(&o, 0, sizeof(o));
+    o.cancel = &cancel;
+    for (prompt = 0; prompt < 2; prompt++) {
+        cr_assert_eq(named(k, sid, prompt, &o, &r, &err), 0, "%s", err.message);
+        expect_cancelled(&r);
+        chio_response_destroy(&r);
+    }
+    cr_expect_eq(st.calls, 0, "a cancelled request reached its provider");
+    /* Not cancelled (and NULL options): the provider answers. */
+    cancel = 0;
+    for (prompt = 0; prompt < 2; prompt++) {
+        cr_assert_eq(named(k, sid, prompt, prompt ? NULL : &o, &r, &err), 0, "%s", err.message);
+        cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
+        cr_expect_not_null(r.output);
+        chio_response_destroy(&r);
+    }
+    cr_expect_eq(st.calls, 2);
+    chio_kernel_free(k);
+}
+
+Test(provider_cancel, cancelled_while_the_provider_runs_its_answer_is_dropped)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    int cancel = 0, prompt;
+    prov_state st = {0, &cancel};
+    chio_kernel *k = provider_kernel(&st, sid);
+    chio_call_options o;
+    chio_response r;
+    chio_error err;
+
+    memset(&o, 0, sizeof(o));
+    o.cancel = &cancel;
+    for (prompt = 0; prompt < 2; prompt++) {
+        cancel = 0;
+        cr_assert_eq(named(k, sid, prompt, &o, &r, &err), 0, "%s", err.message);
+        expect_cancelled(&r);
+        chio_response_destroy(&r);
+    }
+    cr_expect_eq(st.calls, 2);
+    chio_kernel_free(k);
+}
+
+Test(provider_cancel, flags_and_reserved_bytes_are_refused_and_sign_nothing)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    prov_state st = {0, NULL};
+    chio_kernel *k = provider_kernel(&st, sid);
+    uint64_t before = signed_count(k);
+    chio_call_options o;
+    chio_response r;
+    chio_error err;
+    int prompt;
+
+    for (prompt = 0; prompt < 2; prompt++) {
+        memset(&o, 0, sizeof(o));
+        o.flags = CHIO_CALL_DECIDE_ONLY;
+        cr_expect_eq(named(k, sid, prompt, &o, &r, &err), CHIO_EINVAL);
+        cr_expect(strstr(err.message, "flags") != NULL, "%s", err.message);
+        chio_response_destroy(&r);
+        memset(&o, 0, sizeof(o));
+        o.reserved[0] = &o;
+        cr_expect_eq(named(k, sid, prompt, &o, &r, &err), CHIO_EINVAL);
+        chio_response_destroy(&r);
+    }
+    cr_expect_eq(st.calls, 0);
+    cr_expect_eq(signed_count(k), before);
     chio_kernel_free(k);
 }
