@@ -137,8 +137,22 @@ typedef struct chio_tool_server {
     int (*invoke_stream)(void *user, chio_tool_ctx *ctx, const char *tool,
                          const char *arguments_json, size_t arguments_len, chio_output *out_result);
     void *user;
-    void *reserved[4]; /* zero (abi.h rule 1): registration fails with CHIO_EINVAL otherwise */
+    /* CHIO_TOOL_SERVER_* bits; an unknown bit fails registration with
+     * CHIO_EINVAL. Took the place of reserved[0]: the struct keeps its size. */
+    uintptr_t flags;
+    void *reserved[3]; /* zero (abi.h rule 1): registration fails with CHIO_EINVAL otherwise */
 } chio_tool_server;
+
+/*
+ * CHIO_TOOL_SERVER_ANY_TOOL - the server answers for any tool name, including
+ * tools it adds while the kernel serves (an MCP server announcing
+ * notifications/tools/list_changed): the registration check passes for
+ * every name, so only the capability's scope, the guards and the server's
+ * own answer decide. tool_names must then be empty (ntools 0). A call to a
+ * tool the server does not have is the server's to refuse (a tool error,
+ * with a receipt).
+ */
+#define CHIO_TOOL_SERVER_ANY_TOOL ((uintptr_t)1)
 
 /*
  * chio_kernel_register_tool_server - add a tool server.

@@ -196,7 +196,8 @@ CHIO__AT(chio_tool_server, ntools, 16);
 CHIO__AT(chio_tool_server, invoke, 24);
 CHIO__AT(chio_tool_server, invoke_stream, 32);
 CHIO__AT(chio_tool_server, user, 40);
-CHIO__AT(chio_tool_server, reserved, 48);
+CHIO__AT(chio_tool_server, flags, 48);
+CHIO__AT(chio_tool_server, reserved, 56);
 
 CHIO__SIZE(chio_resource_provider, 64, 8);
 CHIO__AT(chio_resource_provider, provider_id, 0);

@@ -188,6 +188,14 @@ int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool_server *ser
     if (!chio__all_zero(server->reserved, sizeof(server->reserved)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "chio_tool_server.reserved must be zero");
+    if ((server->flags & ~CHIO_TOOL_SERVER_ANY_TOOL) != 0)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_tool_server.flags has unknown bits (0x%llx)",
+                          (unsigned long long)(server->flags & ~CHIO_TOOL_SERVER_ANY_TOOL));
+    if ((server->flags & CHIO_TOOL_SERVER_ANY_TOOL) != 0 && server->ntools != 0)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "tool server '%s': CHIO_TOOL_SERVER_ANY_TOOL takes no tool names",
+                          server->server_id);
     for (i = 0; i < server->ntools; i++)
         if (!valid_name(server->tool_names[i]))
             return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
@@ -236,6 +244,8 @@ int chio__server_has_tool(const chio__server_reg *r, const char *tool)
 {
     size_t i;
 
+    if ((r->s.flags & CHIO_TOOL_SERVER_ANY_TOOL) != 0)
+        return 1;
     for (i = 0; i < r->s.ntools; i++)
         if (strcmp(r->tools[i], tool) == 0)
             return 1;

@@ -9,9 +9,12 @@
  * nothing signed. And cancellation of resource reads and prompt gets
  * (chio_kernel_read_resource_ex / _get_prompt_ex): cancelled before the
  * provider runs, it is not asked; cancelled while it runs, its answer is
- * dropped; both give a signed `cancelled` receipt; flags are refused.
+ * dropped; both give a signed `cancelled` receipt; flags are refused. And
+ * CHIO_TOOL_SERVER_ANY_TOOL: a server registered without names answers for
+ * any tool the scope allows, even one it added after sessions opened.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "chio/chio.h"
@@ -357,5 +360,96 @@ Test(provider_cancel, flags_and_reserved_bytes_are_refused_and_sign_nothing)
     }
     cr_expect_eq(st.calls, 0);
     cr_expect_eq(signed_count(k), before);
+    chio_kernel_free(k);
+}
+
+/* ---- CHIO_TOOL_SERVER_ANY_TOOL -------------------------------------------------------------- */
+
+static int named_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                      size_t len, chio_output *out)
+{
+    char buf[64];
+    int n;
+
+    (void)ctx;
+    (void)args;
+    (void)len;
+    ++*(int *)user;
+    if (strcmp(tool, "gone") == 0) {
+        chio_output_set_error(out, "no such tool");
+        return -1;
+    }
+    n = snprintf(buf, sizeof(buf), "\"ran %s\"", tool);
+    return chio_output_set_json(out, buf, (size_t)n);
+}
+
+Test(any_tool, a_server_answers_for_every_tool_name_the_scope_allows)
+{
+    static const char anyscope[] =
+        "{\"grants\":[{\"server_id\":\"mcp\",\"tool_name\":\"*\",\"operations\":[\"invoke\"]}]}";
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_capability *cap = NULL;
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    const char *tok;
+    chio_kernel *k;
+    chio_response r;
+    chio_error err;
+    chio_call c;
+    int runs = 0;
+
+    kt_config(&cfg, NULL);
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "mcp";
+    ts.invoke = named_tool;
+    ts.user = &runs;
+    ts.flags = CHIO_TOOL_SERVER_ANY_TOOL;
+    chio_error_init(&err);
+    /* Names with the flag, and unknown bits, are refused. */
+    {
+        static const char *const one[] = {"x"};
+        chio_tool_server bad = ts;
+
+        bad.tool_names = one;
+        bad.ntools = 1;
+        cr_expect_eq(chio_kernel_register_tool_server(k, &bad, &err), CHIO_EINVAL);
+        bad = ts;
+        bad.flags = 6;
+        cr_expect_eq(chio_kernel_register_tool_server(k, &bad, &err), CHIO_EINVAL);
+        cr_expect(strstr(err.message, "flags") != NULL, "%s", err.message);
+    }
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_issue_capability(k, "cap-any", TK_AGENT_PUB, anyscope,
+                                              strlen(anyscope), 0, 3600, &cap, &err),
+                 0, "%s", err.message);
+    tok = chio_capability_json(cap, NULL);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, &tok, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    chio_capability_free(cap);
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = "cap-any";
+    c.server_id = "mcp";
+    /* Any name reaches the server, including one added after the session opened... */
+    c.tool_name = "added_later";
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
+    cr_expect_str_eq(r.output, "\"ran added_later\"");
+    chio_response_destroy(&r);
+    /* ...one it does not have is its to refuse: a tool error with a receipt... */
+    c.tool_name = "gone";
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+    cr_expect_eq(r.code, CHIO_CODE_TOOL_ERROR, "%s", chio_code_name(r.code));
+    cr_expect_not_null(r.receipt);
+    chio_response_destroy(&r);
+    /* ...and another server is still not registered. */
+    c.server_id = "other";
+    c.tool_name = "x";
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY);
+    chio_response_destroy(&r);
+    cr_expect_eq(runs, 2);
     chio_kernel_free(k);
 }

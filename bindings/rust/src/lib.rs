@@ -1959,7 +1959,8 @@ impl Kernel {
             invoke: Some(tool_trampoline),
             invoke_stream: None,
             user: owned.ptr,
-            reserved: [ptr::null_mut(); 4], // zero (chio/abi.h)
+            flags: 0,
+            reserved: [ptr::null_mut(); 3], // zero (chio/abi.h)
         };
         let mut err = new_err();
         // SAFETY: &mut self: build phase, no concurrent call. The struct and

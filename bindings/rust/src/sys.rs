@@ -911,6 +911,7 @@ pub const CHIO_MAX_REVOCATION_ID_LEN: usize = 256;
 pub const CHIO_MAX_REVOCATIONS: usize = 1000000;
 pub const CHIO_SESSION_ID_LEN: usize = 27;
 pub const CHIO_CALL_DECIDE_ONLY: usize = 1;
+pub const CHIO_TOOL_SERVER_ANY_TOOL: usize = 1;
 
 /// `chio_code` values.
 pub type chio_code = c_int;
@@ -959,7 +960,8 @@ pub struct chio_tool_server {
     pub invoke: chio_invoke_fn,
     pub invoke_stream: chio_invoke_fn,
     pub user: *mut c_void,
-    pub reserved: [*mut c_void; 4],
+    pub flags: usize,
+    pub reserved: [*mut c_void; 3],
 }
 
 /// `chio_nested_kind` values.
@@ -1472,7 +1474,8 @@ mod tests {
         assert_eq!(offset_of!(chio_tool_server, invoke), 24);
         assert_eq!(offset_of!(chio_tool_server, invoke_stream), 32);
         assert_eq!(offset_of!(chio_tool_server, user), 40);
-        assert_eq!(offset_of!(chio_tool_server, reserved), 48);
+        assert_eq!(offset_of!(chio_tool_server, flags), 48);
+        assert_eq!(offset_of!(chio_tool_server, reserved), 56);
 
         assert_eq!(size_of::<chio_resource_provider>(), 64);
         assert_eq!(align_of::<chio_resource_provider>(), 8);
