@@ -112,7 +112,9 @@ static int over_duration(chio_tool_ctx *c)
 {
     uint64_t limit = c->k->max_stream_duration_secs;
 
-    if (limit == 0 || elapsed_ms(&c->t0) <= limit * 1000u)
+    /* A limit past UINT64_MAX ms (about 584 million years) never ends a
+     * stream; it must not wrap to a small one. */
+    if (limit == 0 || limit > UINT64_MAX / 1000u || elapsed_ms(&c->t0) <= limit * 1000u)
         return 0;
     snprintf(c->limit_reason, sizeof(c->limit_reason),
              "stream exceeded max_stream_duration_secs (%llu); output truncated",

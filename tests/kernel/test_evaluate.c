@@ -777,6 +777,29 @@ Test(evaluate, stream_over_duration_is_incomplete)
     chio_kernel_free(k);
 }
 
+static void stream_huge_duration(chio_kernel_config *cfg)
+{
+    /* x 1000 wraps to 384 ms in 64 bits: such a limit must mean "never". */
+    cfg->max_stream_duration_secs = UINT64_MAX / 1000u + 1u;
+}
+
+Test(evaluate, stream_duration_limit_past_the_millisecond_range_never_ends_a_stream)
+{
+    chio_kernel *k = kernel_with(NULL, stream_huge_duration);
+    char sid[CHIO_SESSION_ID_LEN + 1], *tok = token("cap-sh", ALL_SCOPE);
+    chio_response r;
+    chio_error err;
+
+    g_stream.chunks = 3;
+    g_stream.delay_ms = 250; /* past 384 ms by the third chunk */
+    open1(k, tok, sid);
+    cr_assert_eq(eval(k, sid, "cap-sh", "srv-stream", "s", "{}", &r, &err), 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
+    chio_response_destroy(&r);
+    free(tok);
+    chio_kernel_free(k);
+}
+
 /* ---- nested flows -------------------------------------------------------------------------- */
 
 static void allow_nested(chio_kernel_config *cfg)
