@@ -62,6 +62,7 @@ static void setup(void)
     cfg.keypair = kp;
     cfg.receipt_db = dir;
     cfg.nosync = 1;
+    cfg.checkpoint_batch = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
     cfg.tools = tools;
     cfg.ntools = 2;
     cfg.bearer_token = FUZZ_TOKEN;
