@@ -166,13 +166,15 @@ static int check_regex(const char *pattern, const char *where, size_t i, chio_er
 }
 
 /* The constraint types of a token's scope the kernel enforces
- * (docs/spec-reading.md) and the JSON type of their value:
- * X(name, kind) with kind S a string, N a non-negative integer, P a pair of
- * strings, R a regular expression. */
-#define POLICY_CONSTRAINTS(X)                                                               \
-    X("path_prefix", 'S')                                                                   \
-    X("domain_exact", 'S') X("domain_glob", 'S') X("regex_match", 'R') X("max_length", 'N') \
-        X("max_args_size", 'N') X("custom", 'P')
+ * (docs/spec-reading.md) and the JSON type of their value: S a string, N a
+ * non-negative integer, P a pair of strings, R a regular expression. */
+static const struct {
+    const char *name;
+    char kind;
+} constraint_types[] = {
+    {"path_prefix", 'S'}, {"domain_exact", 'S'},  {"domain_glob", 'S'}, {"regex_match", 'R'},
+    {"max_length", 'N'},  {"max_args_size", 'N'}, {"custom", 'P'},
+};
 
 /*
  * The tool grants' parts the token rules accept but the kernel does not
@@ -184,14 +186,6 @@ static int check_regex(const char *pattern, const char *where, size_t i, chio_er
  */
 static int check_tool_grants(const chio_json *grants, chio_error *err)
 {
-    static const struct {
-        const char *name;
-        char kind;
-    } types[] = {
-#define POLICY_CONSTRAINT_ROW(n, k) {n, k},
-        POLICY_CONSTRAINTS(POLICY_CONSTRAINT_ROW)
-#undef POLICY_CONSTRAINT_ROW
-    };
     size_t i, j, t;
 
     for (i = 0; i < chio_json_size(grants); i++) {
@@ -221,17 +215,17 @@ static int check_tool_grants(const chio_json *grants, chio_error *err)
 
             if (chio_json_typeof(c) != CHIO_JSON_OBJECT || type == NULL)
                 continue; /* the token rules refuse it */
-            for (t = 0; t < sizeof(types) / sizeof(types[0]); t++)
-                if (strcmp(type, types[t].name) == 0)
+            for (t = 0; t < sizeof(constraint_types) / sizeof(constraint_types[0]); t++)
+                if (strcmp(type, constraint_types[t].name) == 0)
                     break;
-            if (t == sizeof(types) / sizeof(types[0]))
+            if (t == sizeof(constraint_types) / sizeof(constraint_types[0]))
                 return fail(err,
                             "grants[%zu].constraints[%zu].type: unknown constraint type "
                             "\"%.60s\" (the kernel enforces path_prefix, domain_exact, "
                             "domain_glob, regex_match, max_length, max_args_size, custom)",
                             i, j, type);
             str = chio_json_string(v, &len);
-            switch (types[t].kind) {
+            switch (constraint_types[t].kind) {
             case 'N':
                 ok = chio_json_get_uint64(v, &n) == 0;
                 break;
@@ -246,10 +240,10 @@ static int check_tool_grants(const chio_json *grants, chio_error *err)
             if (!ok)
                 return fail(err, "grants[%zu].constraints[%zu].value: a %s constraint needs %s", i,
                             j, type,
-                            types[t].kind == 'N'   ? "a non-negative integer"
-                            : types[t].kind == 'P' ? "a pair of strings [key, value]"
-                                                   : "a string without NUL characters");
-            if (types[t].kind == 'R') {
+                            constraint_types[t].kind == 'N'   ? "a non-negative integer"
+                            : constraint_types[t].kind == 'P' ? "a pair of strings [key, value]"
+                                                              : "a string without NUL characters");
+            if (constraint_types[t].kind == 'R') {
                 char where[64];
 
                 snprintf(where, sizeof(where), "grants[%zu].constraints", i);

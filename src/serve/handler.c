@@ -589,8 +589,9 @@ static void route_revoke(chio_serve *s, const chio_serve_request *rq, chio_serve
     if (unknown_member(chio_json_root(doc), revoke_members, out))
         goto done;
     id = get_str(chio_json_root(doc), "capability_id", &bad);
-    if (bad || id == NULL || id[0] == '\0') {
-        chio_serve_error_reply(out, 400, "invalid_request", "capability_id is required");
+    if (bad || id == NULL || id[0] == '\0' || strlen(id) > CHIO_SERVE_MAX_ID_LEN) {
+        chio_serve_error_reply(out, 400, "invalid_request",
+                               "capability_id (1 to 256 bytes) is required");
         goto done;
     }
     rc = chio_kernel_revoke_capability(s->k, id, &err);

@@ -1228,7 +1228,7 @@ static const http_row control_rows[] = {
     CTRL("revoke: capability_id a number", "revoke", "{\"capability_id\":5}", 400,
          "invalid_request"),
     CTRL("revoke: capability_id 100,000 bytes", "revoke", "{\"capability_id\":\"{100k}\"}", 400,
-         "invalid_arguments"),
+         "invalid_request"),
     CTRL("revoke: an unknown member", "revoke", "{\"capability_id\":\"cap-minted\",\"all\":true}",
          400, "invalid_request"),
     {"evaluate the minted id, not revoked yet", 0, 0, "{auth}", EV_BY("cap-minted", ""), 200,
