@@ -38,8 +38,9 @@ void svctest_repeat(svc_buf *b, char c, size_t n);
 /*
  * A row that may show a known bug: @ok is whether the expected behaviour
  * was seen. Without @bug a mismatch fails the test; with it the mismatch is
- * logged as a warning "BUG (@bug): ..." (and a BUG row that passes is
- * logged too, so that its mark gets dropped).
+ * printed on stderr, "bad_input_svc: BUG (@bug): ...", and the test goes
+ * on (a BUG row that passes is printed too, so that its mark gets dropped).
+ * Not a Criterion warning: a logged warning makes the run's exit status 1.
  */
 void svctest_row_check(const char *bug, int ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
