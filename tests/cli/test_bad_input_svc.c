@@ -524,13 +524,13 @@ static void reply_free(reply *r)
 }
 
 /* Send @len bytes on a new connection (then close our side when @shut) and
- * read until the server closes, at most DEADLINE_MS. */
+ * read until the server closes, at most 2 * DEADLINE_MS. */
 static reply exchange(unsigned port, const char *req, size_t len, int shut)
 {
     reply r = {-1, NULL, NULL, 0};
     char *all = NULL, buf[65536], *sep;
     size_t n = 0, off = 0;
-    uint64_t end = testutil_now_ms() + DEADLINE_MS;
+    uint64_t end = testutil_now_ms() + 2 * DEADLINE_MS;
     int fd = dial(port);
     ssize_t got;
 
