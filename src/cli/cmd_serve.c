@@ -9,12 +9,16 @@
  * every receipt is committed, exit 0.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../serve/serve.h"
 #include "cli.h"
@@ -45,35 +49,44 @@ static const char serve_usage[] =
     "SIGTERM or SIGINT drains (health answers 503 for --drain-grace-ms, default\n"
     "0) and exits 0. A second sidecar on the same port or store fails at once.\n";
 
-/* Split HOST:PORT or [V6]:PORT; "localhost" reads as 127.0.0.1. */
-static int parse_listen(const char *s, char *host, size_t cap, uint16_t *port)
+/* Split HOST:PORT or [V6]:PORT into a numeric address and a port
+ * ("localhost" reads as 127.0.0.1). Returns NULL, or what is wrong. */
+static const char *parse_listen(const char *s, char *host, size_t cap, uint16_t *port)
 {
     const char *colon, *h = s;
+    struct in_addr a4;
+    struct in6_addr a6;
     size_t hl;
     uint64_t p;
+    int v6 = s[0] == '[';
 
-    if (s[0] == '[') {
+    if (v6) {
         const char *end = strchr(s, ']');
 
         if (end == NULL || end[1] != ':')
-            return -1;
+            return "must be HOST:PORT or [IPV6]:PORT";
         h = s + 1;
         hl = (size_t)(end - h);
         colon = end + 1;
     } else {
         colon = strrchr(s, ':');
         if (colon == NULL)
-            return -1;
+            return "must be HOST:PORT or [IPV6]:PORT";
         hl = (size_t)(colon - s);
     }
-    if (hl == 0 || hl >= cap || cli_u64(colon + 1, &p) != 0 || p > 65535)
-        return -1;
+    if (cli_u64(colon + 1, &p) != 0 || p > 65535)
+        return "needs a port from 0 to 65535 after the last ':'";
+    if (hl == 0 || hl >= cap)
+        return "needs a host before the port";
     memcpy(host, h, hl);
     host[hl] = '\0';
-    if (strcmp(host, "localhost") == 0)
+    if (!v6 && strcmp(host, "localhost") == 0)
         snprintf(host, cap, "127.0.0.1");
+    if (v6 ? inet_pton(AF_INET6, host, &a6) != 1 : inet_pton(AF_INET, host, &a4) != 1)
+        return v6 ? "holds no IPv6 address between [ and ]"
+                  : "needs a numeric IPv4 address, localhost or [IPV6] as its host";
     *port = (uint16_t)p;
-    return 0;
+    return NULL;
 }
 
 static int is_loopback(const char *host)
@@ -88,26 +101,90 @@ static int is_loopback(const char *host)
     return 0;
 }
 
-/* The bearer token: the file's text less one trailing newline. */
+/* Largest --token-file read (a token is one short line). */
+#define TOKEN_FILE_MAX 4096
+
+/* The bearer token: the file's text less one trailing newline. Only a
+ * regular file is read (a FIFO or device is refused at once, never waited
+ * on). NULL after printing what is wrong, naming --token-file. */
 static char *load_token(const char *path)
 {
+    char buf[TOKEN_FILE_MAX + 1], *t = NULL;
+    struct stat st;
     size_t len = 0;
-    char *t = cli_read_input("serve", path, &len);
+    ssize_t got;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
-    if (t == NULL)
-        return NULL;
-    if (len > 0 && t[len - 1] == '\n')
-        t[--len] = '\0';
-    if (len > 0 && t[len - 1] == '\r')
-        t[--len] = '\0';
-    if (len < 16 || strlen(t) != len || strpbrk(t, " \t\r\n") != NULL) {
-        cli_error("serve", "--token-file must hold one token of at least 16 characters, no "
-                           "spaces");
-        free(t);
+    if (fd < 0) {
+        cli_error("serve", "--token-file %s: cannot open it: %s", path, strerror(errno));
         return NULL;
     }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        cli_error("serve", "--token-file %s is not a regular file (a FIFO, device or directory?)",
+                  path);
+        return NULL;
+    }
+    while (len <= TOKEN_FILE_MAX && (got = read(fd, buf + len, TOKEN_FILE_MAX + 1 - len)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            cli_error("serve", "--token-file %s: cannot read it: %s", path, strerror(errno));
+            goto out;
+        }
+        len += (size_t)got;
+    }
+    if (len > TOKEN_FILE_MAX) {
+        cli_error("serve", "--token-file %s is larger than %d bytes: it must hold one token", path,
+                  TOKEN_FILE_MAX);
+        goto out;
+    }
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    if (len < 16 || memchr(buf, '\0', len) != NULL || memchr(buf, ' ', len) != NULL ||
+        memchr(buf, '\t', len) != NULL || memchr(buf, '\r', len) != NULL ||
+        memchr(buf, '\n', len) != NULL) {
+        cli_error("serve",
+                  "--token-file %s must hold one token of at least 16 characters, no "
+                  "spaces",
+                  path);
+        goto out;
+    }
+    t = strndup(buf, len);
+    if (t == NULL)
+        cli_error("serve", "out of memory");
+out:
+    close(fd);
+    explicit_bzero(buf, sizeof(buf));
     return t;
 }
+
+/* --ca-key and --tool values, checked before anything is opened. */
+static int check_lists(const cli_opt *ca, const cli_opt *tools)
+{
+    uint8_t key[32];
+    size_t i;
+
+    for (i = 0; i < ca->nvalues; i++)
+        if (chio_pubkey_from_hex(ca->values[i], strlen(ca->values[i]), key) != 0)
+            return cli_error("serve",
+                             "--ca-key '%.80s' is not a public key (64 hex digits, optional 0x "
+                             "prefix)",
+                             ca->values[i]);
+    for (i = 0; i < tools->nvalues; i++) {
+        const char *t = tools->values[i], *colon = strchr(t, ':');
+
+        if (colon == NULL || colon == t || colon[1] == '\0')
+            return cli_error("serve", "--tool '%.80s' is not SERVER:TOOL (both non-empty)", t);
+    }
+    return 0;
+}
+
+/* Largest --checkpoint-batch: the kernel keeps a batch's leaves (32 bytes
+ * each) in memory until it signs the checkpoint. */
+#define SERVE_MAX_CHECKPOINT_BATCH 1000000u
 
 static int serve_run(cli_opt *opts);
 
@@ -146,6 +223,7 @@ static int serve_run(cli_opt *opts)
     chio_serve_http *http = NULL;
     uint8_t *ca = NULL;
     char *token = NULL, msg[256];
+    const char *what, *listen;
     chio_error err;
     sigset_t set;
     int rc, sig = 0, status = CLI_USAGE;
@@ -157,12 +235,15 @@ static int serve_run(cli_opt *opts)
     hc.timeout_secs = CHIO_SERVE_DEFAULT_TIMEOUT_SECS;
     if (opts[0].value == NULL || opts[1].value == NULL)
         return cli_error("serve", "--receipt-db DIR and --seed-file FILE are required");
-    if (parse_listen(opts[2].value ? opts[2].value : "127.0.0.1:9090", host, sizeof(host),
-                     &hc.port) != 0)
-        return cli_error("serve", "--listen must be HOST:PORT or [IPV6]:PORT");
+    listen = opts[2].value ? opts[2].value : "127.0.0.1:9090";
+    if ((what = parse_listen(listen, host, sizeof(host), &hc.port)) != NULL)
+        return cli_error("serve", "--listen '%.80s' %s", listen, what);
     hc.host = host;
-    if (opts[6].value && cli_u64(opts[6].value, &cfg.checkpoint_batch) != 0)
-        return cli_error("serve", "--checkpoint-batch must be a non-negative integer");
+    cfg.checkpoint_batch = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
+    if (opts[6].value && (cli_u64(opts[6].value, &cfg.checkpoint_batch) != 0 ||
+                          cfg.checkpoint_batch > SERVE_MAX_CHECKPOINT_BATCH))
+        return cli_error("serve", "--checkpoint-batch must be between 0 (no checkpoints) and %u",
+                         SERVE_MAX_CHECKPOINT_BATCH);
     if (opts[8].value && strcmp(opts[8].value, "sync") != 0 && strcmp(opts[8].value, "nosync"))
         return cli_error("serve", "--durability must be sync or nosync");
     cfg.nosync = opts[8].value && strcmp(opts[8].value, "nosync") == 0;
@@ -180,6 +261,10 @@ static int serve_run(cli_opt *opts)
         hc.timeout_secs = (unsigned)v;
     if (opts[12].value && (cli_u64(opts[12].value, &grace) != 0 || grace > 600000))
         return cli_error("serve", "--drain-grace-ms must be between 0 and 600000");
+    if (opts[4].value && opts[4].value[0] == '\0')
+        return cli_error("serve", "--policy-hash must not be empty");
+    if (check_lists(&opts[3], &opts[7]) != 0)
+        return CLI_USAGE;
     if (opts[5].value == NULL && !is_loopback(host))
         return cli_error("serve",
                          "refusing to listen on %s without --token-file: a sidecar reachable "

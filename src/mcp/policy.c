@@ -5,6 +5,7 @@
  * the kernel a policy describes; and the layer's small JSON writers
  * (chio__mcp_*). Public API only; no shared state.
  */
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,113 @@ static int string_list(const chio_json *arr, const char *where, int need_one, ch
     return 0;
 }
 
+/* 0 when @pattern compiles as a POSIX extended regular expression (as the
+ * kernel compiles guard patterns and regex_match constraints), else the
+ * error naming @where and @i. */
+static int check_regex(const char *pattern, const char *where, size_t i, chio_error *err)
+{
+    regex_t re;
+    char why[96];
+    int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+
+    if (rc == 0) {
+        regfree(&re);
+        return 0;
+    }
+    regerror(rc, &re, why, sizeof(why));
+    return fail(err, "%s[%zu] is not a valid POSIX extended regular expression: %s", where, i, why);
+}
+
+/* The constraint types of a token's scope the kernel enforces
+ * (docs/spec-reading.md) and the JSON type of their value: S a string, N a
+ * non-negative integer, P a pair of strings, R a regular expression. */
+static const struct {
+    const char *name;
+    char kind;
+} constraint_types[] = {
+    {"path_prefix", 'S'}, {"domain_exact", 'S'},  {"domain_glob", 'S'}, {"regex_match", 'R'},
+    {"max_length", 'N'},  {"max_args_size", 'N'}, {"custom", 'P'},
+};
+
+/*
+ * The tool grants' parts the token rules accept but the kernel does not
+ * enforce (it would deny every call under them, unsupported_grant): an
+ * unknown constraint type or a value of the wrong type, dpop_required, cost
+ * caps. docs/mcp.md promises such a grant is refused at start; the rest of
+ * a grant (fields, operations) is checked by the token rules when the
+ * gateway issues its capability.
+ */
+static int check_tool_grants(const chio_json *grants, chio_error *err)
+{
+    size_t i, j, t;
+
+    for (i = 0; i < chio_json_size(grants); i++) {
+        const chio_json *g = chio_json_at(grants, i), *cons = chio_json_get(g, "constraints");
+        int dpop = 0;
+
+        if (chio_json_typeof(g) != CHIO_JSON_OBJECT)
+            continue; /* the token rules say what is wrong with it */
+        if (chio_json_get_bool(chio_json_get(g, "dpop_required"), &dpop) == 0 && dpop)
+            return fail(err,
+                        "grants[%zu].dpop_required: the kernel has no proof-of-possession "
+                        "check, so it would deny every call under this grant",
+                        i);
+        if (chio_json_get(g, "max_cost_per_invocation") != NULL ||
+            chio_json_get(g, "max_total_cost") != NULL)
+            return fail(err,
+                        "grants[%zu]: the kernel does no cost accounting "
+                        "(max_cost_per_invocation, max_total_cost), so it would deny every "
+                        "call under this grant",
+                        i);
+        for (j = 0; j < chio_json_size(cons); j++) {
+            const chio_json *c = chio_json_at(cons, j), *v = chio_json_get(c, "value");
+            const char *type = chio_json_string(chio_json_get(c, "type"), NULL), *str;
+            uint64_t n;
+            size_t len;
+            int ok;
+
+            if (chio_json_typeof(c) != CHIO_JSON_OBJECT || type == NULL)
+                continue; /* the token rules refuse it */
+            for (t = 0; t < sizeof(constraint_types) / sizeof(constraint_types[0]); t++)
+                if (strcmp(type, constraint_types[t].name) == 0)
+                    break;
+            if (t == sizeof(constraint_types) / sizeof(constraint_types[0]))
+                return fail(err,
+                            "grants[%zu].constraints[%zu].type: unknown constraint type "
+                            "\"%.60s\" (the kernel enforces path_prefix, domain_exact, "
+                            "domain_glob, regex_match, max_length, max_args_size, custom)",
+                            i, j, type);
+            str = chio_json_string(v, &len);
+            switch (constraint_types[t].kind) {
+            case 'N':
+                ok = chio_json_get_uint64(v, &n) == 0;
+                break;
+            case 'P':
+                ok = chio_json_typeof(v) == CHIO_JSON_ARRAY && chio_json_size(v) == 2 &&
+                     chio_json_string(chio_json_at(v, 0), NULL) != NULL &&
+                     chio_json_string(chio_json_at(v, 1), NULL) != NULL;
+                break;
+            default:
+                ok = str != NULL && strlen(str) == len;
+            }
+            if (!ok)
+                return fail(err, "grants[%zu].constraints[%zu].value: a %s constraint needs %s", i,
+                            j, type,
+                            constraint_types[t].kind == 'N'   ? "a non-negative integer"
+                            : constraint_types[t].kind == 'P' ? "a pair of strings [key, value]"
+                                                              : "a string without NUL characters");
+            if (constraint_types[t].kind == 'R') {
+                char where[64];
+
+                snprintf(where, sizeof(where), "grants[%zu].constraints", i);
+                if (check_regex(str, where, j, err) != 0)
+                    return CHIO_EFORMAT;
+            }
+        }
+    }
+    return 0;
+}
+
 static int parse_guards(chio_mcp_policy *p, const chio_json *guards, chio_error *err)
 {
     static const char *const fp_keys[] = {"name", "prefixes", NULL};
@@ -180,6 +288,8 @@ static int parse_guards(chio_mcp_policy *p, const chio_json *guards, chio_error 
             if (pats != NULL) {
                 rc = string_list(pats, "secret_leak.patterns", 1, &p->secret_patterns, &p->nsecret,
                                  err);
+                for (j = 0; rc == 0 && j < p->nsecret; j++)
+                    rc = check_regex(p->secret_patterns[j], "secret_leak.patterns", j, err);
             } else {
                 size_t nd = sizeof(default_secret_patterns) / sizeof(default_secret_patterns[0]);
                 p->secret_patterns = calloc(nd, sizeof(char *));
@@ -254,6 +364,9 @@ static int parse_kernel(chio_mcp_policy *p, const chio_json *kn, chio_error *err
                        &p->allow_elicitation, err)) != 0 ||
         (rc = get_u64(chio_json_get(kn, "max_stream_duration_secs"), "max_stream_duration_secs",
                       &p->max_stream_duration_secs, err)) != 0 ||
+        (p->max_stream_duration_secs > UINT32_MAX &&
+         (rc = fail(err, "kernel.max_stream_duration_secs must be at most %u (0: no limit)",
+                    UINT32_MAX)) != 0) ||
         (rc = get_u64(chio_json_get(kn, "max_stream_total_bytes"), "max_stream_total_bytes",
                       &p->max_stream_total_bytes, err)) != 0)
         return rc;
@@ -313,6 +426,8 @@ static int parse_root(chio_mcp_policy *p, const char *json, size_t len, chio_err
     p->grants = chio_json_get(root, "grants");
     if (chio_json_typeof(p->grants) != CHIO_JSON_ARRAY)
         return fail(err, "%s must be an array (a token's scope grants)", "grants");
+    if ((rc = check_tool_grants(p->grants, err)) != 0)
+        return rc;
     v = chio_json_get(root, "resource_grants");
     if (v != NULL && chio_json_typeof(v) != CHIO_JSON_ARRAY)
         return fail(err, "%s must be an array", "resource_grants");

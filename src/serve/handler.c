@@ -8,6 +8,7 @@
  * (mint, revoke) need the bearer token; so does evaluate when one is set.
  * Thread-safety: chio_serve_handle() runs on any number of threads.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -71,12 +72,15 @@ static void reply_kernel_error(chio_serve_reply *out, int rc, const chio_error *
     const char *msg = err->message[0] ? err->message : chio_strerror(rc);
     unsigned status = 500;
 
+    const char *code = chio_errno_reason(rc);
+
     switch (rc) {
     case CHIO_ESTORE:
     case CHIO_EFAILED:
     case CHIO_EDRAINED:
     case CHIO_ECORRUPT:
     case CHIO_EBUSY:
+    case CHIO_ELIMIT:
         status = 503;
         break;
     case CHIO_ENOMEM:
@@ -84,9 +88,11 @@ static void reply_kernel_error(chio_serve_reply *out, int rc, const chio_error *
         status = 500;
         break;
     default:
-        status = 400;
+        status = 400; /* the request's content: never "internal_error" */
+        if (strcmp(code, "internal_error") == 0)
+            code = "invalid_request";
     }
-    chio_serve_error_reply(out, status, chio_errno_reason(rc), msg);
+    chio_serve_error_reply(out, status, code, msg);
 }
 
 static int draining(const chio_serve *s)
@@ -183,6 +189,32 @@ static const char *get_str(const chio_json *obj, const char *key, int *bad)
         return NULL;
     }
     return s;
+}
+
+/* The members a route reads; anything else in its body is refused (a
+ * misspelt "parameters" must not quietly evaluate {}). 1 with the 400 in
+ * @out when @obj has another member. */
+static int unknown_member(const chio_json *obj, const char *const *known, chio_serve_reply *out)
+{
+    size_t i, j, n;
+    char msg[128];
+
+    for (i = 0; i < chio_json_size(obj); i++) {
+        const char *k = chio_json_key_at(obj, i, &n);
+
+        for (j = 0; known[j] != NULL; j++)
+            if (strlen(known[j]) == n && memcmp(known[j], k, n) == 0)
+                break;
+        if (known[j] != NULL)
+            continue;
+        if (n > 60) /* cut at a character boundary */
+            for (n = 60; n > 0 && ((unsigned char)k[n] & 0xc0) == 0x80; n--)
+                ;
+        snprintf(msg, sizeof(msg), "unknown member \"%.*s\" in the body", (int)n, k);
+        chio_serve_error_reply(out, 400, "invalid_request", msg);
+        return 1;
+    }
+    return 0;
 }
 
 /* Decode base64url (padding optional) into a malloc'd text. */
@@ -293,6 +325,9 @@ static void evaluate_reply(chio_serve_reply *out, const chio_response *r)
 
 static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
 {
+    static const char *const evaluate_members[] = {
+        "capability", "capability_id",  "tool_server", "tool_name",
+        "parameters", "parameter_hash", "request_id",  NULL};
     chio_json_doc *doc;
     const chio_json *root, *params;
     const char *server, *tool, *capid, *phash, *reqid;
@@ -313,6 +348,8 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
     if ((doc = body_object(rq, out)) == NULL)
         return;
     root = chio_json_root(doc);
+    if (unknown_member(root, evaluate_members, out))
+        goto done;
     server = get_str(root, "tool_server", &bad);
     tool = get_str(root, "tool_name", &bad);
     capid = get_str(root, "capability_id", &bad);
@@ -408,7 +445,11 @@ static void route_verify(chio_serve *s, const chio_serve_request *rq, chio_serve
     memset(&rep, 0, sizeof(rep));
     rc = chio_receipt_parse(rq->body ? rq->body : "", rq->body_len, &r, &err);
     if (rc != 0) {
-        chio_serve_error_reply(out, rc == CHIO_ENOMEM ? 500 : 400, chio_errno_reason(rc),
+        const char *code = rc == CHIO_ENOMEM ? "internal_error"
+                           : strncmp(chio_errno_name(rc), "CHIO_EJSON_", 11) == 0
+                               ? "invalid_json"
+                               : "invalid_receipt";
+        chio_serve_error_reply(out, rc == CHIO_ENOMEM ? 500 : 400, code,
                                err.message[0] ? err.message : chio_strerror(rc));
         return;
     }
@@ -461,6 +502,7 @@ static void route_verify(chio_serve *s, const chio_serve_request *rq, chio_serve
 
 static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
 {
+    static const char *const mint_members[] = {"subject", "scope", "ttl_secs", "id", NULL};
     chio_json_doc *doc;
     const chio_json *root, *scope, *ttlv;
     const char *subject, *id, *tj;
@@ -477,6 +519,8 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
     if ((doc = body_object(rq, out)) == NULL)
         return;
     root = chio_json_root(doc);
+    if (unknown_member(root, mint_members, out))
+        goto done;
     subject = get_str(root, "subject", &bad);
     id = get_str(root, "id", &bad);
     scope = chio_json_get(root, "scope");
@@ -486,6 +530,11 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
         chio_serve_error_reply(out, 400, "invalid_request",
                                "subject (hex public key) and scope (object) are required; "
                                "ttl_secs a positive integer and id a string when given");
+        goto done;
+    }
+    if (id != NULL && (id[0] == '\0' || strlen(id) > CHIO_SERVE_MAX_ID_LEN)) {
+        chio_serve_error_reply(out, 400, "invalid_request",
+                               "id must be 1 to 256 bytes (so that it can be revoked)");
         goto done;
     }
     if (id == NULL) {
@@ -527,6 +576,7 @@ done:
 
 static void route_revoke(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
 {
+    static const char *const revoke_members[] = {"capability_id", NULL};
     chio_json_doc *doc;
     const char *id;
     svc_buf b = {0};
@@ -536,9 +586,12 @@ static void route_revoke(chio_serve *s, const chio_serve_request *rq, chio_serve
     chio_error_init(&err);
     if ((doc = body_object(rq, out)) == NULL)
         return;
+    if (unknown_member(chio_json_root(doc), revoke_members, out))
+        goto done;
     id = get_str(chio_json_root(doc), "capability_id", &bad);
-    if (bad || id == NULL || id[0] == '\0') {
-        chio_serve_error_reply(out, 400, "invalid_request", "capability_id is required");
+    if (bad || id == NULL || id[0] == '\0' || strlen(id) > CHIO_SERVE_MAX_ID_LEN) {
+        chio_serve_error_reply(out, 400, "invalid_request",
+                               "capability_id (1 to 256 bytes) is required");
         goto done;
     }
     rc = chio_kernel_revoke_capability(s->k, id, &err);

@@ -20,6 +20,12 @@
 
 #include "serve.h"
 
+/* libmicrohttpd's memory per connection: the request line and headers must
+ * fit in it with room to spare (an X-Chio-Capability token is a header), so
+ * headers of up to 64 KiB in all are read; larger ones are answered 431 by
+ * libmicrohttpd itself. */
+#define CONNECTION_MEMORY (128 * 1024)
+
 struct chio_serve_http {
     struct MHD_Daemon *d;
     chio_serve *s;
@@ -128,6 +134,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return send_reply(c, &rep);
 }
 
+/* Paths are matched byte for byte as sent: no percent-decoding, so that
+ * "/v1/%65valuate" or "/v1/evaluate%00x" is no route (404), never a route
+ * in disguise. Returns the length unchanged. */
+static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode code)
 {
@@ -213,10 +229,12 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
     }
     if (v6)
         flags |= MHD_USE_IPv6;
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-                            MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-                            MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_secs,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->timeout_secs, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(msg, msgcap, "libmicrohttpd could not start on %s port %u", cfg->host,
                  (unsigned)cfg->port);

@@ -22,6 +22,7 @@
 #define CHIO_SERVE_DEFAULT_MAX_CONNECTIONS 64
 #define CHIO_SERVE_DEFAULT_TIMEOUT_SECS    30
 #define CHIO_SERVE_MAX_SESSIONS            65536 /* cached token sessions */
+#define CHIO_SERVE_MAX_ID_LEN              256   /* a minted id (the kernel revokes up to 256) */
 
 typedef struct chio_serve chio_serve;
 
@@ -32,7 +33,7 @@ typedef struct chio_serve_config {
     const uint8_t *ca_keys; /* n_ca_keys keys of 32 bytes, trusted issuers */
     size_t n_ca_keys;
     const char *policy_hash;   /* NULL = "chio-sidecar" */
-    uint64_t checkpoint_batch; /* 0 = the kernel's default */
+    uint64_t checkpoint_batch; /* receipts per checkpoint; 0 = no checkpoints */
     int nosync;                /* 1 = CHIO_DURABILITY_NOSYNC */
     const char *const *tools;  /* "SERVER:TOOL" pairs accepted; none = any in scope */
     size_t ntools;

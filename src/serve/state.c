@@ -133,8 +133,7 @@ int chio_serve_new(const chio_serve_config *cfg, chio_serve **out, chio_error *e
     kc.ca_public_keys = cfg->ca_keys;
     kc.n_ca_public_keys = cfg->n_ca_keys;
     kc.policy_hash = cfg->policy_hash ? cfg->policy_hash : "chio-sidecar";
-    if (cfg->checkpoint_batch)
-        kc.checkpoint_batch_size = cfg->checkpoint_batch;
+    kc.checkpoint_batch_size = cfg->checkpoint_batch;
     kc.receipt_store_path = cfg->receipt_db;
     kc.ephemeral_store = cfg->receipt_db == NULL;
     kc.durability = cfg->nosync ? CHIO_DURABILITY_NOSYNC : CHIO_DURABILITY_SYNC;
@@ -223,13 +222,20 @@ int chio__sv_bearer_ok(const chio_serve *s, const char *authorization)
 {
     uint8_t h[32];
     unsigned diff = 0;
-    size_t i;
+    size_t i, len;
+    const char *t;
 
+    /* RFC 9110: the scheme is case-insensitive and one or more spaces
+     * follow it; white space around a field value is not part of it. */
     if (!s->has_bearer || authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
         return 0;
+    for (t = authorization + 7; *t == ' '; t++)
+        ;
+    for (len = strlen(t); len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'); len--)
+        ;
     /* Hash first: the comparison then takes the same time for every input
      * length, and compares all 32 bytes whatever the first difference. */
-    if (chio_sha256(authorization + 7, strlen(authorization + 7), h) != 0)
+    if (len == 0 || chio_sha256(t, len, h) != 0)
         return 0;
     for (i = 0; i < sizeof(h); i++)
         diff |= (unsigned)(h[i] ^ s->bearer_hash[i]);

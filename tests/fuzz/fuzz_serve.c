@@ -12,7 +12,8 @@
  * srv:read, a bearer token) and kept between inputs: it is the state under
  * test. Invariants (abort() when violated):
  *   - every reply has a status in the documented set and a body;
- *   - a JSON reply is valid JSON; an error reply has "code" and "message";
+ *   - a JSON reply is valid JSON; an error reply is exactly {"code",
+ *     "message"}, and a 400's code is never internal_error;
  *   - a 200 from evaluate has verdict, code, reason and a receipt that
  *     verifies (signature, id, parameter hash) and is signed by the sidecar.
  */
@@ -62,6 +63,7 @@ static void setup(void)
     cfg.keypair = kp;
     cfg.receipt_db = dir;
     cfg.nosync = 1;
+    cfg.checkpoint_batch = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
     cfg.tools = tools;
     cfg.ntools = 2;
     cfg.bearer_token = FUZZ_TOKEN;
@@ -165,9 +167,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (chio_json_parse(rep.body, rep.body_len, &doc, NULL) != 0)
             fail("a JSON reply is not JSON", rep.body);
         root = chio_json_root(doc);
-        if (rep.status != 200 && route > 2 &&
-            (chio_json_get(root, "code") == NULL || chio_json_get(root, "message") == NULL))
-            fail("an error reply without code and message", rep.body);
+        if (rep.status != 200 && route > 2) {
+            const char *code = chio_json_string(chio_json_get(root, "code"), NULL);
+
+            if (chio_json_size(root) != 2 || code == NULL ||
+                chio_json_string(chio_json_get(root, "message"), NULL) == NULL)
+                fail("an error reply is not exactly {code, message}", rep.body);
+            if (rep.status == 400 && strcmp(code, "internal_error") == 0)
+                fail("a 400 (the request's fault) says internal_error", rep.body);
+        }
         if (rep.status == 200 && route == 3)
             check_evaluate(root, rep.body);
         chio_json_doc_free(doc);
