@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,13 +124,17 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* Sends hold c->mu, so the stop never closes (and the number is never
+ * reused) under a write. */
 int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len)
 {
-    int fd = __atomic_load_n(&c->in, __ATOMIC_SEQ_CST);
+    int rc = -1;
 
-    if (fd < 0 || write_all(fd, line, len) != 0 || write_all(fd, "\n", 1) != 0)
-        return -1;
-    return 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->in >= 0 && write_all(c->in, line, len) == 0 && write_all(c->in, "\n", 1) == 0)
+        rc = 0;
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 static void close_pair(int p[2])
@@ -158,9 +163,11 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
     }
     c->pid = fork();
     if (c->pid < 0) {
+        int e = errno;
         close_pair(in);
         close_pair(out);
         close_pair(ex);
+        errno = e;
         return -1;
     }
     if (c->pid == 0) {
@@ -195,6 +202,8 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
     }
     c->in = in[1];
     c->out = out[0];
+    pthread_mutex_init(&c->mu, NULL);
+    c->live = 1;
     return 0;
 }
 
@@ -241,8 +250,22 @@ static int reap(pid_t pid, int ms, int *status)
 
 void chio__mcp_child_stop(chio__mcp_child *c)
 {
-    int fd = __atomic_exchange_n(&c->in, -1, __ATOMIC_SEQ_CST), status = 0;
+    struct timespec ts;
+    int fd, status = 0;
 
+    if (!c->live)
+        return;
+    /* A send blocked on a server that stopped reading holds c->mu: after a
+     * second the server is killed, which fails that write (EPIPE). */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    if (pthread_mutex_timedlock(&c->mu, &ts) != 0) {
+        kill(c->pid, SIGKILL);
+        pthread_mutex_lock(&c->mu);
+    }
+    fd = c->in;
+    c->in = -1;
+    pthread_mutex_unlock(&c->mu);
     if (fd >= 0)
         close(fd);
     if (c->pid > 0 && !reap(c->pid, 1000, &status)) {
@@ -259,4 +282,6 @@ void chio__mcp_child_stop(chio__mcp_child *c)
     if (c->out >= 0)
         close(c->out);
     c->out = -1;
+    pthread_mutex_destroy(&c->mu);
+    c->live = 0;
 }

@@ -473,10 +473,12 @@ long chio__mcp_stream_read(stream *st, char *buf, size_t max)
 
 void chio__mcp_stream_release(stream *st)
 {
-    pthread_mutex_lock(&st->h->mu);
+    httpd *h = st->h;
+
+    pthread_mutex_lock(&h->mu);
     st->reader = 0;
     stream_unlink(st); /* frees it; a client gone mid-stream unlinks it too */
-    pthread_mutex_unlock(&st->h->mu);
+    pthread_mutex_unlock(&h->mu);
 }
 
 /* ---- ending sessions -------------------------------------------------------------- */
@@ -486,8 +488,6 @@ static void teardown(httpd *h, hsess *s)
     int why;
 
     pthread_mutex_lock(&h->mu);
-    while (s->busy > 0)
-        pthread_cond_wait(&h->cv, &h->mu);
     why = s->ending;
     /* The client ended it (or we did): its streams end now and its calls
      * are cancelled. A dead server's session first lets its calls answer
@@ -498,7 +498,13 @@ static void teardown(httpd *h, hsess *s)
     if (why != END_SERVER)
         chio_mcp_gateway_cancel_all(s->g);
     chio_mcp_gateway_client_closed(s->g);
+    /* The server goes before the wait for handlers: one blocked writing to
+     * a server that stopped reading gets EPIPE instead of waiting forever. */
     chio__mcp_child_stop(&s->child);
+    pthread_mutex_lock(&h->mu);
+    while (s->busy > 0)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
     chio_mcp_gateway_wait_idle(s->g);
     pthread_mutex_lock(&h->mu);
     close_all_streams(s);

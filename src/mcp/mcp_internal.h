@@ -58,7 +58,9 @@ void chio__mcp_signals_to(int fd);
 /* The wrapped server: a child process with pipes for stdin and stdout. */
 typedef struct chio__mcp_child {
     pid_t pid;
-    int in, out; /* in is swapped to -1 atomically at the stop */
+    int in, out;        /* in: -1 once stopped; under mu */
+    pthread_mutex_t mu; /* a send, or the stop closing stdin */
+    int live;           /* spawned and not stopped */
     pthread_t reader;
     int reader_started;
     chio_mcp_gateway *g;
@@ -75,7 +77,7 @@ int chio__mcp_child_start(chio__mcp_child *c, chio_mcp_gateway *g, void (*on_exi
 /* One line (a newline is added); 0 or -1 (stopped, or the pipe broke). */
 int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len);
 /* Close its stdin, wait a second, SIGTERM, two more, SIGKILL; join the
- * reader. Idempotent. */
+ * reader. Idempotent; a no-op for a child that never started. */
 void chio__mcp_child_stop(chio__mcp_child *c);
 
 #endif /* CHIO_MCP_INTERNAL_H */
