@@ -6,7 +6,8 @@
  * member), the tools/list filter, a gateway over an ephemeral kernel whose
  * client and server are callbacks (id rewriting, filtering, an allowed and
  * a denied tools/call with _meta.chio), two gateways sharing one kernel
- * through a hub (each call reaches its own session's server), and `chio
+ * through a hub (each call reaches its own session's server), the HTTP
+ * transport's session table and SSE queue bounds (no sockets), and `chio
  * mcp serve` / `serve-http` refusing bad usage, bad policies and a command
  * that cannot run, all with exit 2. The end-to-end runs with the real MCP
  * SDK and server are gateway.test.mjs.
@@ -19,6 +20,7 @@
 
 #include "common/poll.h"
 #include "common/testutil.h"
+#include "mcp/http_internal.h"
 #include "mcp/mcp.h"
 
 static const char example[] =
@@ -416,6 +418,78 @@ Test(mcp_gateway, two_sessions_share_a_kernel_through_a_hub)
     for (i = 0; i < 2; i++)
         while (both[i]->nclient > 0)
             free(both[i]->client[--both[i]->nclient]);
+}
+
+/* ---- the HTTP transport's bounds, without sockets ---------------------------------- */
+
+Test(mcp_http, sessions_and_sse_queues_are_bounded)
+{
+    static char *const cat_argv[] = {"cat", NULL};
+    chio_mcp_policy *p = NULL;
+    chio_keypair *kp = NULL;
+    chio_kernel *k = NULL;
+    httpd h;
+    hsess *s = NULL, *s2 = NULL;
+    stream *st, *st2;
+    svc_buf line = {0};
+    char buf[64], id[33];
+    int full = 0, conflict = 0, i;
+
+    cr_assert_eq(chio_mcp_policy_parse(example, strlen(example), &p, NULL), 0);
+    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
+    cr_assert_eq(chio_mcp_kernel_new(p, kp, NULL, &k, NULL), 0);
+    memset(&h, 0, sizeof(h));
+    h.pol = p;
+    h.argv = cat_argv; /* a "server" that says nothing unless spoken to */
+    h.max_sessions = 1;
+    h.idle_secs = 3600;
+    cr_assert_eq(chio_mcp_hub_new(p, k, &h.hub), 0);
+    cr_assert_eq(chio__mcp_sess_init(&h), 0);
+    cr_assert_eq(chio__mcp_sess_create(&h, &s, &full), 0);
+    cr_expect_eq(strlen(s->id), 32);
+    memcpy(id, s->id, sizeof(id));
+    cr_expect_eq(chio__mcp_sess_create(&h, &s2, &full), -1, "--max-sessions 1");
+    cr_expect_eq(full, 1);
+    st = chio__mcp_stream_open(s, 1, NULL, NULL, &conflict);
+    cr_assert_not_null(st);
+    cr_expect_null(chio__mcp_stream_open(s, 1, NULL, NULL, &conflict), "one GET stream");
+    cr_expect_eq(conflict, 1);
+    chio__mcp_sess_release(s);
+
+    /* A notification from the server goes to the GET stream as an event. */
+    svc_buf_puts(&line, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\","
+                        "\"params\":{\"level\":\"info\",\"data\":\"");
+    for (i = 0; i < 65536; i++)
+        svc_buf_puts(&line, "x");
+    svc_buf_puts(&line, "\"}}");
+    cr_assert(!line.oom);
+    chio_mcp_gateway_server_line(s->g, line.p, line.len);
+    cr_assert_eq(chio__mcp_stream_read(st, buf, 16), 16);
+    cr_expect_eq(memcmp(buf, "id: 1\ndata: {\"js", 16), 0, "%.16s", buf);
+    /* Nobody reads: past the queue's cap the stream is closed. */
+    for (i = 0; i < (int)(CHIO__MCP_STREAM_QUEUE / 65536) + 8; i++)
+        chio_mcp_gateway_server_line(s->g, line.p, line.len);
+    cr_expect_eq(chio__mcp_stream_read(st, buf, sizeof(buf)), -1, "the stream ended");
+    chio__mcp_stream_release(st);
+    /* ... which frees the session's GET slot. */
+    s2 = chio__mcp_sess_find(&h, id);
+    cr_assert_not_null(s2);
+    st2 = chio__mcp_stream_open(s2, 1, NULL, NULL, &conflict);
+    cr_expect_not_null(st2);
+    chio__mcp_sess_end(s2, END_DELETE);
+    chio__mcp_sess_release(s2);
+    cr_expect_null(chio__mcp_sess_find(&h, id), "an ended session is not found");
+    if (st2 != NULL) {
+        cr_expect_eq(chio__mcp_stream_read(st2, buf, sizeof(buf)), -1, "DELETE ends its streams");
+        chio__mcp_stream_release(st2);
+    }
+    chio__mcp_sess_shutdown(&h);
+    chio__mcp_sess_fini(&h);
+    chio_mcp_hub_free(h.hub);
+    cr_expect_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_free(k);
+    chio_mcp_policy_free(p);
+    free(line.p);
 }
 
 /* ---- the command's bad inputs --------------------------------------------------- */
