@@ -515,8 +515,10 @@ test("serve-http: SIGTERM exits 0 and both sessions' receipts verify", async () 
   fs.rmSync(h1.dir, { recursive: true, force: true });
 });
 
-test("serve-http: allowed sampling reaches the client's handler over SSE; roots/list over GET", async () => {
-  const g = await startHttp({ ...policy, kernel: { allow_sampling: true } });
+test("serve-http: allowed sampling reaches the handler over SSE; roots/list over GET; logs", async () => {
+  const grants = [...policy.grants,
+    { server_id: SERVER, tool_name: "toggle-simulated-logging", operations: ["invoke"] }];
+  const g = await startHttp({ ...policy, grants, kernel: { allow_sampling: true } });
   const s = await httpClient(g.url, { roots: true });
   const r = await s.c.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi" } });
   assert.equal(s.seen.sampled, 1, "the client's sampling handler ran once");
@@ -532,6 +534,19 @@ test("serve-http: allowed sampling reaches the client's handler over SSE; roots/
   await until("roots/list at the client", () => s.seen.roots > 0);
   await until("the server's log about the roots", () =>
     s.seen.logs.some((l) => /Roots updated: 1 root/.test(String(l.data))));
+  // A log message the server sends during a call goes on that call's
+  // stream, before its answer (server-everything logs once at once when
+  // its simulated logging is switched on).
+  const r2 = await fetch(g.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream",
+      "mcp-session-id": s.t.sessionId },
+    body: JSON.stringify({ jsonrpc: "2.0", id: "log-1", method: "tools/call",
+      params: { name: "toggle-simulated-logging", arguments: {} } }),
+  });
+  const msgs = (await r2.text()).split("\n\n").filter((e) => e.startsWith("id: "))
+    .map((e) => JSON.parse(e.slice(e.indexOf("data: ") + 6)));
+  assert.deepEqual(msgs.map((m) => m.method ?? m.id), ["notifications/message", "log-1"]);
   await s.t.terminateSession();
   await s.c.close();
   await stopHttp(g);
