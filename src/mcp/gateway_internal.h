@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mcp/gateway_internal.h - the hub's and the gateway's state, shared by
- * gateway.c (sending, pending requests, the kernel callbacks, message
- * routing) and route.c (the hub, worker threads, session set-up). Locking
- * rules: gateway.c.
+ * gateway.c (sending, pending requests, message routing), provider.c (the
+ * kernel callbacks) and route.c (the hub, worker threads, session
+ * set-up). Locking rules: gateway.c.
  */
 #ifndef CHIO_MCP_GATEWAY_INTERNAL_H
 #define CHIO_MCP_GATEWAY_INTERNAL_H
@@ -85,7 +85,7 @@ struct chio_mcp_gateway {
     char *cap_id;
 };
 
-/* gateway.c */
+/* gateway.c (the kernel callbacks: provider.c) */
 void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
                             const char *data);
 void chio__mcp_client_result(chio_mcp_gateway *g, const char *id, const char *result);
@@ -100,6 +100,8 @@ int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t 
 int chio__mcp_nested_fn(void *user, chio_nested_kind kind, const char *session_id, const char *req,
                         size_t req_len, chio_output *reply);
 void chio__mcp_tls_worker_set(worker *w);
+/* The worker running on this thread, or NULL. */
+worker *chio__mcp_tls_worker(void);
 void chio__mcp_worker_unlink(chio_mcp_gateway *g, worker *w);
 void chio__mcp_worker_free(worker *w);
 

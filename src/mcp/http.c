@@ -178,6 +178,21 @@ static enum MHD_Result open_session(httpd *h, struct MHD_Connection *c, const ch
                               : "chio: cannot start the wrapped server for this session");
 }
 
+/* 1 when the client closed its side of the connection. */
+static int client_gone(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd pfd;
+
+    if (ci == NULL)
+        return 0;
+    pfd.fd = ci->connect_fd;
+    pfd.events = POLLRDHUP;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 /* A request: link its stream, hand it to the gateway, answer. */
 static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const body *b,
                                     const chio_json *root, const char *id, int init)
@@ -200,7 +215,13 @@ static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const bo
     chio__mcp_sess_release(s);
     if (sse)
         return sse_reply(c, st, init ? session : NULL);
-    answer = chio__mcp_stream_wait_answer(st);
+    /* MHD cannot see a client hang up while this thread waits: look at
+     * the socket each second, so a gone client frees its connection. */
+    while (!chio__mcp_stream_wait_answer(st, 1000, &answer))
+        if (client_gone(c)) {
+            chio__mcp_stream_release(st);
+            return MHD_NO;
+        }
     chio__mcp_stream_release(st);
     if (answer != NULL)
         ret = reply(c, MHD_HTTP_OK, "application/json", answer, init ? session : NULL);

@@ -108,9 +108,10 @@ stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char 
                               int *conflict);
 /* Close the POST stream of request @req_id (notifications/cancelled). */
 void chio__mcp_stream_cancel(hsess *s, const char *req_id);
-/* JSON mode: wait for the answer (NULL when the stream closed). Caller
- * frees the answer, then releases the stream. */
-char *chio__mcp_stream_wait_answer(stream *st);
+/* JSON mode: wait up to @ms for the answer: 1 when the stream is done
+ * (*answer set, NULL when it closed without one; the caller frees it),
+ * 0 when the time ran out. */
+int chio__mcp_stream_wait_answer(stream *st, int ms, char **answer);
 /* Copy up to @max bytes of the stream's text; blocks; -1 at its end. */
 long chio__mcp_stream_read(stream *st, char *buf, size_t max);
 /* The response (or the waiting handler) is done with @st. */

@@ -417,17 +417,27 @@ void chio__mcp_stream_cancel(hsess *s, const char *req_id)
     pthread_mutex_unlock(&s->h->mu);
 }
 
-char *chio__mcp_stream_wait_answer(stream *st)
+int chio__mcp_stream_wait_answer(stream *st, int ms, char **answer)
 {
-    char *a;
+    struct timespec ts;
+    int done;
 
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&st->h->mu);
     while (!st->finished && !st->closed)
-        pthread_cond_wait(&st->cv, &st->h->mu);
-    a = st->answer;
+        if (pthread_cond_timedwait(&st->cv, &st->h->mu, &ts) == ETIMEDOUT)
+            break;
+    done = st->finished || st->closed;
+    *answer = st->answer;
     st->answer = NULL;
     pthread_mutex_unlock(&st->h->mu);
-    return a;
+    return done;
 }
 
 long chio__mcp_stream_read(stream *st, char *buf, size_t max)

@@ -92,8 +92,10 @@ void chio_mcp_hub_free(chio_mcp_hub *h);
 typedef struct chio_mcp_gateway chio_mcp_gateway;
 
 /* Send one JSON-RPC message (a line without its newline). Returns 0, or
- * nonzero when the peer is gone. Called from any gateway thread, one call
- * per direction at a time (the gateway serialises them). */
+ * nonzero when the peer is gone (or, toward a client, cannot take the
+ * message: a request of the server then fails at once). Called from any
+ * gateway thread, one call per direction at a time (the gateway
+ * serialises them). */
 typedef int (*chio_mcp_send_fn)(void *user, const char *line, size_t len);
 
 /*
