@@ -332,7 +332,7 @@ async function startHttp(pol, extra = [], serverArgs = [process.execPath, EVERYT
 async function httpClient(url, { roots = false } = {}) {
   const seen = { sampled: 0, roots: 0, logs: [] };
   const caps = { sampling: {} };
-  if (roots) caps.roots = {};
+  if (roots) caps.roots = { listChanged: true };
   const c = new Client({ name: "chio-http-test", version: "1.0.0" }, { capabilities: caps });
   c.setRequestHandler(CreateMessageRequestSchema, async () => {
     seen.sampled++;
@@ -531,7 +531,17 @@ test("serve-http: allowed sampling reaches the handler over SSE; roots/list over
   // server-everything asks for roots after initialization, outside any
   // call: the request goes over the session's GET stream, the answer comes
   // back in a POST, and the server logs what it got (GET stream again).
-  await until("roots/list at the client", () => s.seen.roots > 0);
+  // Its first ask comes 350 ms after initialization; should the GET stream
+  // not have been open yet, roots/list_changed makes it ask again.
+  let nudged = Date.now();
+  await until("roots/list at the client", async () => {
+    if (s.seen.roots > 0) return true;
+    if (Date.now() - nudged > 500) {
+      nudged = Date.now();
+      await s.c.sendRootsListChanged();
+    }
+    return false;
+  });
   await until("the server's log about the roots", () =>
     s.seen.logs.some((l) => /Roots updated: 1 root/.test(String(l.data))));
   // A log message the server sends during a call goes on that call's
