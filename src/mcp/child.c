@@ -7,6 +7,9 @@
  * (stdin closed, SIGTERM after a second, SIGKILL after two more). Also the
  * line splitter both transports read with, and the SIGTERM/SIGINT wake-up.
  * No shared state but the signal handler's descriptor.
+ * Locking: c->mu covers a write to the child's stdin and the stop's close
+ * of it. Sends come from the gateway holding its server_mu, so the order
+ * is g->server_mu -> c->mu; c->mu is held only around write() and close().
  */
 #include <errno.h>
 #include <fcntl.h>
