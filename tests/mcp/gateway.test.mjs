@@ -557,6 +557,16 @@ test("serve-http: allowed sampling reaches the handler over SSE; roots/list over
   const msgs = (await r2.text()).split("\n\n").filter((e) => e.startsWith("id: "))
     .map((e) => JSON.parse(e.slice(e.indexOf("data: ") + 6)));
   assert.deepEqual(msgs.map((m) => m.method ?? m.id), ["notifications/message", "log-1"]);
+  // A session with no GET stream: the server's roots/list fails at once
+  // (server-everything logs the gateway's error) instead of hanging.
+  const raw = await rawPost(g.url, { ...initMsg(1, "2025-06-18"),
+    params: { ...initMsg(1, "2025-06-18").params, capabilities: { roots: {} } } },
+  { accept: "application/json" });
+  assert.equal(raw.status, 200);
+  await rawPost(g.url, { jsonrpc: "2.0", method: "notifications/initialized" },
+    { session: raw.session, accept: "application/json" });
+  await until("the refused roots/list", () =>
+    /Failed to request roots from client[^\n]*cannot be reached/.test(g.stderr()));
   await s.t.terminateSession();
   await s.c.close();
   await stopHttp(g);
@@ -591,6 +601,9 @@ test("serve-http: a dying server ends its own session only; idle sessions end; J
   assert.match(init.type, /^application\/json/);
   assert.equal(init.body.result.protocolVersion, "2025-06-18");
   assert.match(init.session, /^[0-9a-f]{32}$/);
+  const note = await rawPost(g.url, { jsonrpc: "2.0", method: "notifications/initialized" },
+    { session: init.session, accept: "application/json" });
+  assert.equal(note.status, 202);
   // Unused for --session-idle-secs, the session ends (the janitor says so).
   await until("the idle session to end", () =>
     g.stderr().includes(`session ${init.session} idle`), 10000);
