@@ -60,8 +60,11 @@ typedef struct hsess {
     char id[33];
     chio_mcp_gateway *g;
     chio__mcp_child child;
-    int ready; /* gateway and server started: found by its id */
-    int torn;  /* the janitor took it */
+    int ready;        /* gateway and server started: found by its id */
+    int torn;         /* the janitor took it */
+    int done;         /* torn down: the janitor frees it */
+    pthread_t tearer; /* the thread tearing it down, when threaded */
+    int threaded;
     stream *streams;
     int has_standalone;
     int busy;   /* handlers inside the gateway or waiting on a stream */

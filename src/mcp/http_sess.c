@@ -14,8 +14,10 @@
  *     session's standalone GET stream; without one a notification is
  *     dropped and a request fails at once (the gateway answers the server).
  * Streams queue at most CHIO__MCP_STREAM_QUEUE bytes; past that the stream
- * is closed. A janitor thread tears down sessions that ended (DELETE, the
- * idle timeout, their server's death, shutdown) and finds idle ones.
+ * is closed. A janitor thread finds idle sessions and hands each session
+ * that ended (DELETE, the idle timeout, its server's death, shutdown) to a
+ * thread that tears it down, then joins that thread and frees the session;
+ * shutdown waits until every session is gone.
  *
  * Locking: h->mu guards every field of httpd, hsess and stream (sessions,
  * streams, queues, counts); stream->cv and h->cv wait on it. h->mu is
@@ -520,10 +522,19 @@ static void teardown(httpd *h, hsess *s)
     close_all_streams(s);
     pthread_mutex_unlock(&h->mu);
     chio_mcp_gateway_free(s->g);
+    s->g = NULL;
     pthread_mutex_lock(&h->mu);
-    unlink_session(h, s);
+    s->done = 1; /* the janitor joins this thread, unlinks and frees */
+    pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
-    free(s);
+}
+
+static void *teardown_main(void *arg)
+{
+    hsess *s = arg;
+
+    teardown(s->h, s);
+    return NULL;
 }
 
 static void *janitor_main(void *arg)
@@ -535,6 +546,17 @@ static void *janitor_main(void *arg)
     for (;;) {
         struct timespec ts;
         time_t now = mono_now();
+        for (s = h->sessions; s != NULL && !s->done; s = s->next)
+            ;
+        if (s != NULL) { /* torn down: its slot is free */
+            unlink_session(h, s);
+            pthread_mutex_unlock(&h->mu);
+            if (s->threaded)
+                pthread_join(s->tearer, NULL);
+            free(s);
+            pthread_mutex_lock(&h->mu);
+            continue;
+        }
         for (s = h->sessions; s != NULL; s = s->next) {
             if (s->ready && s->ending == END_NONE && s->busy == 0 && s->streams == NULL &&
                 now - s->last_used >= (time_t)h->idle_secs) {
@@ -548,7 +570,11 @@ static void *janitor_main(void *arg)
         if (s != NULL) {
             s->torn = 1;
             pthread_mutex_unlock(&h->mu);
-            teardown(h, s);
+            /* Each on a thread of its own: a server slow to exit (up to
+             * three seconds) holds up no other session's end. */
+            s->threaded = pthread_create(&s->tearer, NULL, teardown_main, s) == 0;
+            if (!s->threaded)
+                teardown(h, s);
             pthread_mutex_lock(&h->mu);
             continue;
         }
