@@ -18,7 +18,7 @@ static const char mcp_usage[] =
     "  serve --policy FILE --receipt-db DIR --seed-file FILE -- CMD [ARGS...]\n"
     "                                  guard the MCP server CMD; speak MCP on stdin/stdout\n"
     "  serve-http --policy FILE --receipt-db DIR --seed-file FILE --listen ADDR -- CMD ...\n"
-    "                                  the same over MCP's Streamable HTTP (POST /mcp)\n";
+    "                                  the same over MCP's Streamable HTTP (/mcp), many sessions\n";
 
 static const char serve_usage[] =
     "usage: chio mcp serve --policy FILE --receipt-db DIR --seed-file FILE -- CMD [ARGS...]\n"
@@ -28,20 +28,24 @@ static const char serve_usage[] =
 
 static const char serve_http_usage[] =
     "usage: chio mcp serve-http --policy FILE --receipt-db DIR --seed-file FILE\n"
-    "                           --listen 127.0.0.1:PORT -- CMD [ARGS...]\n"
+    "                           --listen 127.0.0.1:PORT [--max-sessions N]\n"
+    "                           [--session-idle-secs SECS] -- CMD [ARGS...]\n"
     "  Like `chio mcp serve`, over MCP's Streamable HTTP transport at\n"
-    "  http://ADDR/mcp (loopback only; port 0 picks one, printed on stderr), one\n"
-    "  session per process, until SIGTERM or SIGINT.\n";
+    "  http://ADDR/mcp (loopback only; port 0 picks one, printed on stderr),\n"
+    "  until SIGTERM or SIGINT. Each initialize opens a client session with its\n"
+    "  own CMD process; at most --max-sessions (default 16) at once, each ended\n"
+    "  after --session-idle-secs unused (default 3600).\n";
 
 static int mcp_run(int argc, char **argv, int http)
 {
-    cli_opt opts[] = {{"policy", 1, 0, 0, 0, 0},
-                      {"receipt-db", 1, 0, 0, 0, 0},
-                      {"seed-file", 1, 0, 0, 0, 0},
-                      {"listen", 1, 0, 0, 0, 0}};
+    cli_opt opts[] = {{"policy", 1, 0, 0, 0, 0},       {"receipt-db", 1, 0, 0, 0, 0},
+                      {"seed-file", 1, 0, 0, 0, 0},    {"listen", 1, 0, 0, 0, 0},
+                      {"max-sessions", 1, 0, 0, 0, 0}, {"session-idle-secs", 1, 0, 0, 0, 0}};
     const char *cmd = http ? "mcp serve-http" : "mcp serve";
     const char *usage = http ? serve_http_usage : serve_usage;
-    size_t nopts = http ? 4 : 3;
+    size_t nopts = http ? 6 : 3, nreq = http ? 4 : 3;
+    chio_mcp_http_opts ho = {0};
+    uint64_t v;
     const char *pos[1];
     chio_mcp_policy *pol = NULL;
     chio_keypair *kp;
@@ -59,7 +63,7 @@ static int mcp_run(int argc, char **argv, int http)
     rc = cli_parse(dash < 0 ? argc : dash, argv, opts, nopts, pos, 0, &npos, cmd, usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
-    for (i = 0; i < (int)nopts; i++)
+    for (i = 0; i < (int)nreq; i++)
         if (opts[i].value == NULL) {
             cli_error(cmd, "--%s is required", opts[i].name);
             fputs(usage, stderr);
@@ -69,6 +73,23 @@ static int mcp_run(int argc, char **argv, int http)
         cli_error(cmd, "the wrapped server's command goes after --");
         fputs(usage, stderr);
         return CLI_USAGE;
+    }
+    if (http) {
+        ho.listen = opts[3].value;
+        if (opts[4].value != NULL) {
+            if (cli_u64(opts[4].value, &v) != 0 || v < 1 || v > 1024) {
+                cli_error(cmd, "--max-sessions must be between 1 and 1024");
+                return CLI_USAGE;
+            }
+            ho.max_sessions = (unsigned)v;
+        }
+        if (opts[5].value != NULL) {
+            if (cli_u64(opts[5].value, &v) != 0 || v < 1 || v > 30 * 86400) {
+                cli_error(cmd, "--session-idle-secs must be between 1 and 2592000");
+                return CLI_USAGE;
+            }
+            ho.idle_secs = (unsigned)v;
+        }
     }
     text = cli_read_input(cmd, opts[0].value, &len);
     if (text == NULL)
@@ -92,7 +113,7 @@ static int mcp_run(int argc, char **argv, int http)
         chio_mcp_policy_free(pol);
         return cli_lib_error(cmd, "kernel", rc, &err);
     }
-    rc = http ? chio_mcp_serve_http(pol, k, opts[3].value, argv + dash + 1)
+    rc = http ? chio_mcp_serve_http(pol, k, &ho, argv + dash + 1)
               : chio_mcp_serve_stdio(pol, k, argv + dash + 1);
     if (chio_kernel_drain(k, &err) != 0 && rc == 0)
         rc = cli_lib_error(cmd, "drain", CHIO_EFAILED, &err);

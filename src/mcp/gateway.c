@@ -10,9 +10,16 @@
  * allowed call is dispatched by the kernel and its result is in the
  * receipt). Server-initiated sampling/createMessage and elicitation/create
  * are checked by the kernel from inside the tool call they belong to.
+ * The kernel's callbacks get the hub (the kernel is registered once for
+ * every session) and find their gateway by the call's kernel session.
  * Locking: one mutex (g->mu) guards the pending table, the worker list and
  * the state; one condition variable wakes every waiter. Sends to each peer
- * are serialised by their own mutexes and never made with g->mu held.
+ * are serialised by their own mutexes (client_mu, server_mu) and never
+ * made with g->mu held. hub->mu guards the hub's registration state and
+ * its list of live gateways; it is taken with no gateway lock held, or
+ * under g->mu (gateway_free, prepare), never the other way round. Lock
+ * order: g->mu -> hub->mu; client_mu -> the transport's own lock (the
+ * HTTP transport's, see http_sess.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -149,105 +156,16 @@ static pending *pending_find(chio_mcp_gateway *g, const chio_json *id, int towar
     return NULL;
 }
 
-/* ---- the kernel's view of the wrapped server ------------------------------------ */
+/* ---- the calling thread's worker ------------------------------------------------- */
 
-static int finish_call(chio_mcp_gateway *g, int rc, char *res, char *msg, chio_output *out)
+const char *chio__mcp_related_request(void)
 {
-    (void)g;
-    if (rc == 0)
-        rc = chio_output_set_json(out, res, strlen(res)) == 0 ? 0 : -1;
-    else
-        chio_output_set_error(out, msg ? msg : "the wrapped MCP server failed");
-    free(res);
-    free(msg);
-    return rc;
+    return tls_worker != NULL ? tls_worker->client_id : NULL;
 }
 
-int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
-                         size_t args_len, chio_output *out)
+worker *chio__mcp_tls_worker(void)
 {
-    chio_mcp_gateway *g = user;
-    worker *w = tls_worker;
-    svc_buf b = {0};
-    char *res = NULL, *msg = NULL;
-    int rc;
-
-    svc_buf_puts(&b, "{\"name\":");
-    svc_buf_json_cstr(&b, tool);
-    svc_buf_puts(&b, ",\"arguments\":");
-    svc_buf_add(&b, args, args_len);
-    if (w != NULL && w->meta != NULL) {
-        svc_buf_puts(&b, ",\"_meta\":");
-        chio__mcp_value(&b, w->meta);
-    }
-    svc_buf_puts(&b, "}");
-    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "tools/call", b.p, ctx, &res, &msg);
-    free(b.p);
-    return finish_call(g, rc, res, msg, out);
-}
-
-int chio__mcp_res_list(void *user, chio_output *out)
-{
-    (void)user;
-    return chio_output_set_json(out, "[]", 2);
-}
-
-int chio__mcp_res_read(void *user, const char *uri, chio_output *out)
-{
-    chio_mcp_gateway *g = user;
-    svc_buf b = {0};
-    char *res = NULL, *msg = NULL;
-    int rc;
-
-    svc_buf_puts(&b, "{\"uri\":");
-    svc_buf_json_cstr(&b, uri);
-    svc_buf_puts(&b, "}");
-    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "resources/read", b.p, NULL, &res, &msg);
-    free(b.p);
-    return finish_call(g, rc, res, msg, out);
-}
-
-int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t args_len,
-                         chio_output *out)
-{
-    chio_mcp_gateway *g = user;
-    svc_buf b = {0};
-    char *res = NULL, *msg = NULL;
-    int rc;
-
-    svc_buf_puts(&b, "{\"name\":");
-    svc_buf_json_cstr(&b, name);
-    svc_buf_puts(&b, ",\"arguments\":");
-    svc_buf_add(&b, args, args_len);
-    svc_buf_puts(&b, "}");
-    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "prompts/get", b.p, NULL, &res, &msg);
-    free(b.p);
-    return finish_call(g, rc, res, msg, out);
-}
-
-/* An allowed nested request: ask the client and hand its answer back. */
-int chio__mcp_nested_fn(void *user, chio_nested_kind kind, const char *session_id, const char *req,
-                        size_t req_len, chio_output *reply)
-{
-    chio_mcp_gateway *g = user;
-    char *res = NULL, *msg = NULL, *params;
-    int rc;
-
-    (void)session_id;
-    params = strndup(req, req_len);
-    if (params == NULL)
-        return -1;
-    rc = chio__mcp_call_peer(
-        g, 1, kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage",
-        params, NULL, &res, &msg);
-    free(params);
-    if (rc == 0)
-        rc = chio_output_set_json(reply, res, strlen(res)) == 0 ? 0 : -1;
-    else
-        chio_output_set_error(reply, msg);
-    free(res);
-    free(msg);
-    return rc;
+    return tls_worker;
 }
 
 /* Answer one nested request of the server from the invoking thread. */
@@ -690,8 +608,15 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         server_nested(g, root, method);
     } else if (method != NULL) {
         svc_buf b = {0}; /* other requests and notifications pass */
+        char *idraw;
         svc_buf_add(&b, line, len);
-        send_client(g, &b);
+        /* A request the client cannot be reached with (no stream to carry
+         * it over HTTP, or the client is gone) fails at once. */
+        if (send_client(g, &b) != 0 && idv != NULL && (idraw = chio__mcp_dup_value(idv)) != NULL) {
+            server_error(g, idraw, -32603,
+                         "chio: the MCP client cannot be reached for this request");
+            free(idraw);
+        }
         free(b.p);
     } else if (idv != NULL) {
         server_answer(g, root);
@@ -784,9 +709,10 @@ void chio_mcp_gateway_wait_idle(chio_mcp_gateway *g)
     pthread_mutex_unlock(&g->mu);
 }
 
-int chio_mcp_gateway_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_send_fn to_client,
-                         chio_mcp_send_fn to_server, void *io_user, chio_mcp_gateway **out)
+int chio_mcp_gateway_open(chio_mcp_hub *hub, chio_mcp_send_fn to_client, chio_mcp_send_fn to_server,
+                          void *io_user, chio_mcp_gateway **out)
 {
+    const chio_mcp_policy *p = hub->pol;
     chio_mcp_gateway *g;
     chio_error err;
     int rc;
@@ -795,15 +721,17 @@ int chio_mcp_gateway_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_send
     g = calloc(1, sizeof(*g));
     if (g == NULL)
         return CHIO_ENOMEM;
+    g->hub = hub;
     g->pol = p;
-    g->k = k;
+    g->k = hub->k;
     g->to_client = to_client;
     g->to_server = to_server;
     g->io = io_user;
     chio_error_init(&err);
-    /* The session's capability: the policy's scope, issued by the kernel's own
-     * key to the kernel's key as agent (30 days). Bad grants fail here. */
-    rc = chio_kernel_issue_capability(k, NULL, chio_kernel_public_hex(k), p->scope_json,
+    /* The session's own capability: the policy's scope, issued by the
+     * kernel's own key to the kernel's key as agent (30 days). Bad grants
+     * fail here. */
+    rc = chio_kernel_issue_capability(g->k, NULL, chio_kernel_public_hex(g->k), p->scope_json,
                                       p->scope_len, 0, 30 * 86400, &g->cap, &err);
     if (rc != 0) {
         fprintf(stderr, "chio mcp: the policy's grants are not a valid scope: %s\n", err.message);
@@ -824,13 +752,32 @@ int chio_mcp_gateway_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_send
     return 0;
 }
 
+int chio_mcp_gateway_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_send_fn to_client,
+                         chio_mcp_send_fn to_server, void *io_user, chio_mcp_gateway **out)
+{
+    chio_mcp_hub *hub = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = chio_mcp_hub_new(p, k, &hub)) != 0)
+        return rc;
+    if ((rc = chio_mcp_gateway_open(hub, to_client, to_server, io_user, out)) != 0) {
+        chio_mcp_hub_free(hub);
+        return rc;
+    }
+    (*out)->own_hub = 1;
+    return 0;
+}
+
 void chio_mcp_gateway_free(chio_mcp_gateway *g)
 {
     if (g == NULL)
         return;
     chio_mcp_gateway_wait_idle(g);
-    if (g->state == ST_READY)
+    if (g->state == ST_READY) {
+        chio__mcp_hub_leave(g);
         chio_kernel_close_session(g->k, g->session, NULL);
+    }
     while (g->pend != NULL) {
         pending *p = g->pend;
         g->pend = p->next;
@@ -842,5 +789,7 @@ void chio_mcp_gateway_free(chio_mcp_gateway *g)
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->client_mu);
     pthread_mutex_destroy(&g->server_mu);
+    if (g->own_hub)
+        chio_mcp_hub_free(g->hub);
     free(g);
 }

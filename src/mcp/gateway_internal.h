@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mcp/gateway_internal.h - the gateway's state, shared by gateway.c
- * (sending, pending requests, the kernel callbacks, message routing) and
- * route.c (worker threads, session set-up). Locking rules: gateway.c.
+ * mcp/gateway_internal.h - the hub's and the gateway's state, shared by
+ * gateway.c (sending, pending requests, message routing), provider.c (the
+ * kernel callbacks) and route.c (the hub, worker threads, session
+ * set-up). Locking rules: gateway.c.
  */
 #ifndef CHIO_MCP_GATEWAY_INTERNAL_H
 #define CHIO_MCP_GATEWAY_INTERNAL_H
@@ -50,7 +51,21 @@ typedef struct pending {
     char *error;  /* message */
 } pending;
 
+enum { REG_NONE = 0, REG_BUSY, REG_DONE, REG_FAILED };
+
+struct chio_mcp_hub {
+    const chio_mcp_policy *pol;
+    chio_kernel *k;
+    pthread_mutex_t mu; /* guards reg and live */
+    pthread_cond_t cv;
+    int reg;                /* REG_*: the kernel registration */
+    chio_mcp_gateway *live; /* gateways with an open kernel session */
+};
+
 struct chio_mcp_gateway {
+    chio_mcp_hub *hub;
+    int own_hub;                /* chio_mcp_gateway_new(): the hub dies with it */
+    chio_mcp_gateway *hub_next; /* in hub->live */
     const chio_mcp_policy *pol;
     chio_kernel *k;
     chio_mcp_send_fn to_client, to_server;
@@ -70,7 +85,7 @@ struct chio_mcp_gateway {
     char *cap_id;
 };
 
-/* gateway.c */
+/* gateway.c (the kernel callbacks: provider.c) */
 void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
                             const char *data);
 void chio__mcp_client_result(chio_mcp_gateway *g, const char *id, const char *result);
@@ -85,8 +100,15 @@ int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t 
 int chio__mcp_nested_fn(void *user, chio_nested_kind kind, const char *session_id, const char *req,
                         size_t req_len, chio_output *reply);
 void chio__mcp_tls_worker_set(worker *w);
+/* The worker running on this thread, or NULL. */
+worker *chio__mcp_tls_worker(void);
 void chio__mcp_worker_unlink(chio_mcp_gateway *g, worker *w);
 void chio__mcp_worker_free(worker *w);
+
+/* The gateway of the kernel session @sid (in hub->live), or NULL. */
+chio_mcp_gateway *chio__mcp_hub_find(chio_mcp_hub *h, const char *sid);
+/* Take @g (with its kernel session open) out of hub->live. */
+void chio__mcp_hub_leave(chio_mcp_gateway *g);
 
 /* route.c */
 /* Run one mediated request on a new worker thread; takes @client_id. */

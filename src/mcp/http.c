@@ -1,52 +1,39 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mcp/http.c - the Streamable HTTP transport of `chio mcp serve-http`, on
- * libmicrohttpd (no hand-written HTTP parsing): one MCP endpoint, /mcp, on
- * a loopback address. POST carries one JSON-RPC message: a request is
- * answered in the HTTP response (application/json) once the gateway has
- * its answer; a notification or a response gets 202. The first initialize
- * opens the one session of the process (Mcp-Session-Id); later messages
- * must carry that id (400 without one, 404 for another or a deleted one).
- * DELETE ends the session. GET (a standalone SSE stream) is answered 405,
- * which MCP allows: server-initiated messages outside a request's answer
- * are not delivered (requests among them fail at once).
- * Locking: h->mu guards the session and the waiters; libmicrohttpd runs
- * one thread per connection, each blocking in its own POST.
+ * libmicrohttpd (no hand-written HTTP): one MCP endpoint, /mcp, on a
+ * loopback address, one thread per connection.
+ *   POST: one JSON-RPC message. An initialize without Mcp-Session-Id opens
+ *     a client session (http_sess.c); every other message names its
+ *     session (400 without one, 404 for an unknown or ended one). A
+ *     request is answered with an SSE stream when the client accepts
+ *     text/event-stream (the messages that belong to the request, then its
+ *     answer, then the end), else with its answer as application/json. A
+ *     notification or a response gets 202.
+ *   GET: the session's standalone SSE stream (one at a time: 409).
+ *   DELETE: ends the session.
+ * Streams are written by a content-reader callback
+ * (MHD_create_response_from_callback) that blocks on the stream's queue.
+ * The handlers keep no lock across calls; the state and its locking are
+ * http_sess.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "mcp.h"
-#include "mcp_internal.h"
+#include "http_internal.h"
 
 #define MAX_BODY ((size_t)4 << 20)
-
-typedef struct waiter {
-    struct waiter *next;
-    char *id;   /* the request's id, canonical JSON */
-    char *line; /* the answer */
-    int cancelled;
-} waiter;
-
-typedef struct http {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    waiter *waiters;
-    char session[33];
-    int has_session, deleted, closing;
-    chio_mcp_gateway *g;
-    struct sockaddr_in addr;
-} http;
 
 typedef struct body {
     char *p;
@@ -54,41 +41,7 @@ typedef struct body {
     int too_big;
 } body;
 
-/* ---- what the gateway sends to the client --------------------------------------- */
-
-static int http_send(void *user, const char *line, size_t len)
-{
-    http *h = user;
-    chio_json_doc *doc = NULL;
-    const chio_json *root;
-    char *id = NULL;
-    waiter *w;
-    int rc = -1;
-
-    if (chio_json_parse(line, len, &doc, NULL) != 0)
-        return -1;
-    root = chio_json_root(doc);
-    if (chio_json_get(root, "method") == NULL && chio_json_get(root, "id") != NULL)
-        id = chio__mcp_dup_value(chio_json_get(root, "id"));
-    else if (chio_json_get(root, "id") == NULL)
-        rc = 0; /* a notification outside a request's answer: dropped (no GET stream) */
-    chio_json_doc_free(doc);
-    if (id == NULL)
-        return rc;
-    pthread_mutex_lock(&h->mu);
-    for (w = h->waiters; w != NULL; w = w->next)
-        if (w->line == NULL && strcmp(w->id, id) == 0) {
-            w->line = strndup(line, len);
-            pthread_cond_broadcast(&h->cv);
-            rc = 0;
-            break;
-        }
-    pthread_mutex_unlock(&h->mu);
-    free(id);
-    return rc;
-}
-
-/* ---- HTTP ----------------------------------------------------------------------- */
+/* ---- responses ------------------------------------------------------------------ */
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
                              const char *text, const char *session)
@@ -104,26 +57,61 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     if (session != NULL)
         MHD_add_response_header(r, "Mcp-Session-Id", session);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, "Allow", "POST, DELETE");
+        MHD_add_response_header(r, "Allow", "GET, POST, DELETE");
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result rpc_error(struct MHD_Connection *c, unsigned status, int code,
-                                 const char *msg)
+static enum MHD_Result rpc_error(struct MHD_Connection *c, unsigned status, const char *id,
+                                 int code, const char *msg)
 {
     svc_buf b = {0};
     enum MHD_Result ret;
 
-    svc_buf_printf(&b,
-                   "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,\"message\":", code);
+    svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":",
+                   id != NULL ? id : "null", code);
     svc_buf_json_cstr(&b, msg);
     svc_buf_puts(&b, "}}");
     ret = reply(c, status, "application/json", b.oom ? "{}" : b.p, NULL);
     free(b.p);
     return ret;
 }
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    long n = chio__mcp_stream_read(cls, buf, max);
+
+    (void)pos;
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void sse_done(void *cls)
+{
+    chio__mcp_stream_release(cls);
+}
+
+/* Answer with @st as an SSE stream; the response owns the stream. */
+static enum MHD_Result sse_reply(struct MHD_Connection *c, stream *st, const char *session)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, st, sse_done);
+    if (r == NULL) {
+        chio__mcp_stream_release(st);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    if (session != NULL)
+        MHD_add_response_header(r, "Mcp-Session-Id", session);
+    ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r); /* sse_done runs when the connection is done with it */
+    return ret;
+}
+
+/* ---- requests ------------------------------------------------------------------- */
 
 /* An Origin other than a loopback one is refused (DNS rebinding). */
 static int origin_ok(struct MHD_Connection *c)
@@ -141,144 +129,193 @@ static int origin_ok(struct MHD_Connection *c)
     return 0;
 }
 
-/* The session check of every message but initialize: 0, or the status. */
-static unsigned session_status(http *h, struct MHD_Connection *c)
+static int accepts_sse(struct MHD_Connection *c)
+{
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+
+    return a != NULL && strstr(a, "text/event-stream") != NULL;
+}
+
+/* The session a message names: 0 with *out busy, or the status to answer. */
+static unsigned named_session(httpd *h, struct MHD_Connection *c, hsess **out)
 {
     const char *sid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id");
-    unsigned st = 0;
 
-    pthread_mutex_lock(&h->mu);
+    *out = NULL;
     if (sid == NULL)
-        st = MHD_HTTP_BAD_REQUEST;
-    else if (!h->has_session || h->deleted || strcmp(sid, h->session) != 0)
-        st = MHD_HTTP_NOT_FOUND;
-    pthread_mutex_unlock(&h->mu);
-    return st;
+        return MHD_HTTP_BAD_REQUEST;
+    *out = chio__mcp_sess_find(h, sid);
+    return *out != NULL ? 0 : MHD_HTTP_NOT_FOUND;
 }
 
-static int new_session(http *h)
+static enum MHD_Result session_error(struct MHD_Connection *c, unsigned st)
 {
-    unsigned char r[16];
-    int i, rc = -1;
+    return rpc_error(c, st, NULL, -32600,
+                     st == MHD_HTTP_BAD_REQUEST ? "chio: Mcp-Session-Id missing"
+                                                : "chio: unknown or ended session");
+}
 
-    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        return -1;
-    pthread_mutex_lock(&h->mu);
-    if (!h->has_session) {
-        for (i = 0; i < 16; i++)
-            snprintf(h->session + 2 * i, 3, "%02x", r[i]);
-        h->has_session = 1;
-        rc = 0;
+/* A new session for an initialize: 0 with *out, or the error answered. */
+static enum MHD_Result open_session(httpd *h, struct MHD_Connection *c, const char *id, hsess **out)
+{
+    char m[160];
+    int full, rc;
+
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id") != NULL)
+        return rpc_error(c, MHD_HTTP_BAD_REQUEST, id, -32600,
+                         "chio: initialize opens a new session; send it without Mcp-Session-Id");
+    rc = chio__mcp_sess_create(h, out, &full);
+    if (rc == 0)
+        return MHD_YES;
+    if (rc == -1 && full) {
+        snprintf(m, sizeof(m), "chio: too many sessions (--max-sessions %u); end one first",
+                 h->max_sessions);
+        return rpc_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, id, -32000, m);
     }
-    pthread_mutex_unlock(&h->mu);
-    return rc;
+    return rpc_error(c, rc == -1 ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                     id, -32000,
+                     rc == -1 ? "chio: the gateway is shutting down"
+                              : "chio: cannot start the wrapped server for this session");
 }
 
-/* Hand a request to the gateway and wait for its answer. */
-static enum MHD_Result post_request(http *h, struct MHD_Connection *c, const body *b, char *id,
-                                    int init)
+/* 1 when the client closed its side of the connection. */
+static int client_gone(struct MHD_Connection *c)
 {
-    waiter w;
-    waiter **pp;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd pfd;
+
+    if (ci == NULL)
+        return 0;
+    pfd.fd = ci->connect_fd;
+    pfd.events = POLLRDHUP;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* A request: link its stream, hand it to the gateway, answer. */
+static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const body *b,
+                                    const chio_json *root, const char *id, int init)
+{
+    const chio_json *meta = chio_json_get(chio_json_get(root, "params"), "_meta");
+    char *token = chio__mcp_dup_value(chio_json_get(meta, "progressToken")), *answer;
+    char session[sizeof(s->id)];
+    int sse = accepts_sse(c), conflict;
+    stream *st;
     enum MHD_Result ret;
 
-    memset(&w, 0, sizeof(w));
-    w.id = id;
-    pthread_mutex_lock(&h->mu);
-    w.next = h->waiters;
-    h->waiters = &w;
-    pthread_mutex_unlock(&h->mu);
-    chio_mcp_gateway_client_line(h->g, b->p, b->len);
-    pthread_mutex_lock(&h->mu);
-    while (w.line == NULL && !w.cancelled && !h->closing)
-        pthread_cond_wait(&h->cv, &h->mu);
-    for (pp = &h->waiters; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == &w) {
-            *pp = w.next;
-            break;
+    memcpy(session, s->id, sizeof(session));
+    st = chio__mcp_stream_open(s, sse, id, token, &conflict);
+    free(token);
+    if (st == NULL) {
+        chio__mcp_sess_release(s);
+        return rpc_error(c, MHD_HTTP_NOT_FOUND, id, -32600, "chio: unknown or ended session");
+    }
+    chio_mcp_gateway_client_line(s->g, b->p, b->len);
+    chio__mcp_sess_release(s);
+    if (sse)
+        return sse_reply(c, st, init ? session : NULL);
+    /* MHD cannot see a client hang up while this thread waits: look at
+     * the socket each second, so a gone client frees its connection. */
+    while (!chio__mcp_stream_wait_answer(st, 1000, &answer))
+        if (client_gone(c)) {
+            chio__mcp_stream_release(st);
+            return MHD_NO;
         }
-    pthread_mutex_unlock(&h->mu);
-    if (w.line != NULL)
-        ret = reply(c, MHD_HTTP_OK, "application/json", w.line, init ? h->session : NULL);
+    chio__mcp_stream_release(st);
+    if (answer != NULL)
+        ret = reply(c, MHD_HTTP_OK, "application/json", answer, init ? session : NULL);
     else
-        ret = rpc_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, -32000,
-                        w.cancelled ? "chio: the request was cancelled"
-                                    : "chio: the gateway is shutting down");
-    free(w.line);
+        ret = rpc_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, id, -32000,
+                        "chio: no answer: the request was cancelled or its session ended");
+    free(answer);
     return ret;
 }
 
-/* notifications/cancelled: release the POST waiting for that request. */
-static void cancel_waiter(http *h, const chio_json *root)
-{
-    char *rid = chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
-    waiter *w;
-
-    if (rid == NULL)
-        return;
-    pthread_mutex_lock(&h->mu);
-    for (w = h->waiters; w != NULL; w = w->next)
-        if (strcmp(w->id, rid) == 0)
-            w->cancelled = 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    free(rid);
-}
-
-static enum MHD_Result handle_post(http *h, struct MHD_Connection *c, const body *b)
+static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, const body *b)
 {
     chio_json_doc *doc = NULL;
     const chio_json *root;
     const char *method;
     char *id = NULL;
+    hsess *s = NULL;
     unsigned st;
     int init;
     enum MHD_Result ret;
 
     if (b->too_big)
-        return rpc_error(c, 413, -32600, "chio: body too large");
+        return rpc_error(c, 413, NULL, -32600, "chio: body too large");
     if (chio_json_parse(b->p ? b->p : "", b->len, &doc, NULL) != 0)
-        return rpc_error(c, MHD_HTTP_BAD_REQUEST, -32700, "parse error");
+        return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32700, "parse error");
     root = chio_json_root(doc);
     if (chio_json_typeof(root) != CHIO_JSON_OBJECT) {
         chio_json_doc_free(doc);
-        return rpc_error(c, MHD_HTTP_BAD_REQUEST, -32600,
+        return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600,
                          "chio: one JSON-RPC message per POST (no batches)");
     }
     method = chio_json_string(chio_json_get(root, "method"), NULL);
-    init = method != NULL && strcmp(method, "initialize") == 0;
-    if (init) {
-        if (new_session(h) != 0) {
-            chio_json_doc_free(doc);
-            return rpc_error(c, MHD_HTTP_CONFLICT, -32600,
-                             "chio: this gateway serves one session, and it exists");
-        }
-    } else if ((st = session_status(h, c)) != 0) {
-        chio_json_doc_free(doc);
-        return rpc_error(c, st, -32600,
-                         st == MHD_HTTP_BAD_REQUEST ? "chio: Mcp-Session-Id missing"
-                                                    : "chio: unknown session");
-    }
-    if (method != NULL && strcmp(method, "notifications/cancelled") == 0)
-        cancel_waiter(h, root);
-    if (method != NULL && chio_json_get(root, "id") != NULL)
+    if (chio_json_get(root, "id") != NULL)
         id = chio__mcp_dup_value(chio_json_get(root, "id"));
-    chio_json_doc_free(doc);
-    if (id != NULL) {
-        ret = post_request(h, c, b, id, init);
-        free(id);
-        return ret;
+    init = method != NULL && strcmp(method, "initialize") == 0;
+    if (init && id == NULL) {
+        ret = rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, "chio: initialize needs an id");
+    } else if (init) {
+        ret = open_session(h, c, id, &s);
+    } else if ((st = named_session(h, c, &s)) != 0) {
+        ret = session_error(c, st);
+    } else {
+        ret = MHD_YES;
     }
-    chio_mcp_gateway_client_line(h->g, b->p, b->len);
-    return reply(c, MHD_HTTP_ACCEPTED, NULL, "", NULL);
+    if (s == NULL)
+        goto out;
+    if (method != NULL && strcmp(method, "notifications/cancelled") == 0) {
+        char *rid = chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
+        if (rid != NULL)
+            chio__mcp_stream_cancel(s, rid);
+        free(rid);
+    }
+    if (method != NULL && id != NULL) {
+        ret = post_request(c, s, b, root, id, init);
+    } else {
+        chio_mcp_gateway_client_line(s->g, b->p, b->len);
+        chio__mcp_sess_release(s);
+        ret = reply(c, MHD_HTTP_ACCEPTED, NULL, "", NULL);
+    }
+out:
+    free(id);
+    chio_json_doc_free(doc);
+    return ret;
+}
+
+static enum MHD_Result handle_get(httpd *h, struct MHD_Connection *c)
+{
+    hsess *s;
+    stream *st;
+    unsigned status;
+    int conflict;
+
+    if (!accepts_sse(c))
+        return reply(c, MHD_HTTP_NOT_ACCEPTABLE, "text/plain",
+                     "GET /mcp opens an SSE stream: Accept: text/event-stream\n", NULL);
+    if ((status = named_session(h, c, &s)) != 0)
+        return session_error(c, status);
+    /* Last-Event-ID is not looked at: streams are not resumable. */
+    st = chio__mcp_stream_open(s, 1, NULL, NULL, &conflict);
+    chio__mcp_sess_release(s);
+    if (st == NULL)
+        return conflict ? rpc_error(c, MHD_HTTP_CONFLICT, NULL, -32600,
+                                    "chio: this session's GET stream is open already")
+                        : session_error(c, MHD_HTTP_NOT_FOUND);
+    return sse_reply(c, st, NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
-    http *h = cls;
+    httpd *h = cls;
     body *b = *con_cls;
+    hsess *s;
     unsigned st;
 
     (void)version;
@@ -310,15 +347,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "origin refused\n", NULL);
     if (strcmp(method, "POST") == 0)
         return handle_post(h, c, b);
+    if (strcmp(method, "GET") == 0)
+        return handle_get(h, c);
     if (strcmp(method, "DELETE") == 0) {
-        if ((st = session_status(h, c)) != 0)
-            return reply(c, st, "text/plain", "no such session\n", NULL);
-        pthread_mutex_lock(&h->mu);
-        h->deleted = 1;
-        pthread_mutex_unlock(&h->mu);
+        if ((st = named_session(h, c, &s)) != 0)
+            return session_error(c, st);
+        chio__mcp_sess_end(s, END_DELETE);
+        chio__mcp_sess_release(s);
         return reply(c, MHD_HTTP_OK, NULL, "", NULL);
     }
-    return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "POST or DELETE\n", NULL);
+    return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET, POST or DELETE\n", NULL);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -336,70 +374,133 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-static int http_loop(void *user, chio_mcp_gateway *g, int wake_fd)
-{
-    http *h = user;
-    struct MHD_Daemon *d;
-    const union MHD_DaemonInfo *info;
-    struct pollfd pfd = {wake_fd, POLLIN, 0};
+/* ---- the server ----------------------------------------------------------------- */
 
-    h->g = g;
-    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
-                         NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &h->addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
-                         MHD_OPTION_END);
-    if (d == NULL) {
-        fprintf(stderr, "chio mcp serve-http: cannot listen on %s:%u: %s\n",
-                inet_ntoa(h->addr.sin_addr), ntohs(h->addr.sin_port), strerror(errno));
-        return 2;
+/* 1 when execvp() would find @cmd as an executable file. */
+static int runnable(const char *cmd)
+{
+    const char *path = getenv("PATH"), *p, *e;
+    char full[4096];
+    struct stat sb;
+
+    if (strchr(cmd, '/') != NULL)
+        return stat(cmd, &sb) == 0 && S_ISREG(sb.st_mode) && access(cmd, X_OK) == 0;
+    for (p = path != NULL ? path : "/bin:/usr/bin"; *p != '\0'; p = *e ? e + 1 : e) {
+        e = strchr(p, ':');
+        if (e == NULL)
+            e = p + strlen(p);
+        if (snprintf(full, sizeof(full), "%.*s/%s", (int)(e - p), e > p ? p : ".", cmd) <
+                (int)sizeof(full) &&
+            stat(full, &sb) == 0 && S_ISREG(sb.st_mode) && access(full, X_OK) == 0)
+            return 1;
     }
-    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    fprintf(stderr, "chio mcp serve-http: listening on http://%s:%u/mcp\n",
-            inet_ntoa(h->addr.sin_addr), info ? info->port : ntohs(h->addr.sin_port));
-    while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-        ;
-    pthread_mutex_lock(&h->mu);
-    h->closing = 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    MHD_stop_daemon(d);
-    return 1;
+    return 0;
 }
 
-int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const char *listen,
-                        char *const *argv)
+static int parse_listen(const char *listen, struct sockaddr_in *a)
 {
-    chio__mcp_front front;
-    http h;
     const char *colon = strrchr(listen, ':');
-    char host[64];
+    char host[64], *end;
     unsigned long port;
-    char *end;
-    int rc;
 
-    memset(&h, 0, sizeof(h));
-    h.addr.sin_family = AF_INET;
+    memset(a, 0, sizeof(*a));
+    a->sin_family = AF_INET;
     if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
-        return 2;
+        return -1;
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
     port = strtoul(colon + 1, &end, 10);
     if (*end != '\0' || colon[1] == '\0' || port > 65535 ||
-        inet_pton(AF_INET, host, &h.addr.sin_addr) != 1 ||
-        (ntohl(h.addr.sin_addr.s_addr) >> 24) != 127) {
+        inet_pton(AF_INET, host, &a->sin_addr) != 1 || (ntohl(a->sin_addr.s_addr) >> 24) != 127)
+        return -1;
+    a->sin_port = htons((uint16_t)port);
+    return 0;
+}
+
+/* Serve until SIGTERM/SIGINT writes to @wake_fd. */
+static int serve(httpd *h, int wake_fd)
+{
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+    struct pollfd pfd = {wake_fd, POLLIN, 0};
+    char addr[INET_ADDRSTRLEN];
+
+    inet_ntop(AF_INET, &h->addr.sin_addr, addr, sizeof(addr));
+    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
+                         NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &h->addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_LIMIT,
+                         4 * h->max_sessions + 16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+                         MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "chio mcp serve-http: cannot listen on %s:%u: %s\n", addr,
+                ntohs(h->addr.sin_port), strerror(errno));
+        return 2;
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    fprintf(stderr, "chio mcp serve-http: listening on http://%s:%u/mcp\n", addr,
+            info ? info->port : ntohs(h->addr.sin_port));
+    while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+        ;
+    fprintf(stderr, "chio mcp serve-http: signal received; ending every session\n");
+    /* Sessions end first (their calls cancelled, their streams closed, so
+     * no connection thread stays blocked on a stream), then the daemon. */
+    chio__mcp_sess_shutdown(h);
+    MHD_stop_daemon(d);
+    return 0;
+}
+
+int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const chio_mcp_http_opts *o,
+                        char *const *argv)
+{
+    httpd h;
+    chio_mcp_gateway *probe = NULL;
+    int wake[2], rc;
+
+    memset(&h, 0, sizeof(h));
+    if (parse_listen(o->listen, &h.addr) != 0) {
         fprintf(stderr, "chio mcp serve-http: --listen takes a loopback IPv4 address and a "
                         "port (127.0.0.1:PORT)\n");
         return 2;
     }
-    h.addr.sin_port = htons((uint16_t)port);
-    pthread_mutex_init(&h.mu, NULL);
-    pthread_cond_init(&h.cv, NULL);
-    front.send = http_send;
-    front.user = &h;
-    front.loop = http_loop;
-    rc = chio__mcp_run(p, k, argv, &front);
-    pthread_cond_destroy(&h.cv);
-    pthread_mutex_destroy(&h.mu);
+    if (!runnable(argv[0])) {
+        fprintf(stderr,
+                "chio mcp serve-http: cannot start the wrapped server %s: not an "
+                "executable file\n",
+                argv[0]);
+        return 2;
+    }
+    h.pol = p;
+    h.argv = argv;
+    h.max_sessions = o->max_sessions ? o->max_sessions : 16;
+    h.idle_secs = o->idle_secs ? o->idle_secs : 3600;
+    signal(SIGPIPE, SIG_IGN);
+    if (chio_mcp_hub_new(p, k, &h.hub) != 0)
+        return 2;
+    /* Sessions issue their capabilities when they open; a gateway opened
+     * and freed here refuses grants the kernel could not enforce at start. */
+    if (chio_mcp_gateway_open(h.hub, NULL, NULL, NULL, &probe) != 0) {
+        chio_mcp_hub_free(h.hub);
+        return 2;
+    }
+    chio_mcp_gateway_free(probe);
+    if (pipe2(wake, O_CLOEXEC) != 0) {
+        chio_mcp_hub_free(h.hub);
+        return 2;
+    }
+    if (chio__mcp_sess_init(&h) != 0) {
+        chio_mcp_hub_free(h.hub);
+        close(wake[0]);
+        close(wake[1]);
+        return 2;
+    }
+    chio__mcp_signals_to(wake[1]);
+    rc = serve(&h, wake[0]);
+    if (rc != 0)
+        chio__mcp_sess_shutdown(&h);
+    chio__mcp_sess_fini(&h);
+    chio__mcp_signals_to(-1);
+    chio_mcp_hub_free(h.hub);
+    close(wake[0]);
+    close(wake[1]);
     return rc;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mcp/mcp.h - the MCP gateway layer (`chio mcp serve`): the
- * chio.mcp-policy.v1 policy file, the gateway that mediates one MCP
- * client's JSON-RPC traffic to one wrapped MCP server through a kernel, and
- * the stdio transport that runs the wrapped server as a child process.
+ * chio.mcp-policy.v1 policy file, the hub that registers the wrapped
+ * server with a kernel once for all its client sessions, the gateway that
+ * mediates one MCP client session's JSON-RPC traffic to one wrapped MCP
+ * server through that kernel, and the two transports: stdio (one session)
+ * and Streamable HTTP (many sessions, one wrapped server process each).
  * The layer sits on the public API (include/chio/) alone, like the CLI; the
  * CLI and the fuzz target are its only callers. docs/mcp.md is the user's
  * description of everything here.
@@ -67,23 +69,52 @@ int chio_mcp_policy_lists_tool(const chio_mcp_policy *p, const char *tool);
 int chio_mcp_kernel_new(const chio_mcp_policy *p, chio_keypair *kp, const char *receipt_db,
                         chio_kernel **out, chio_error *err);
 
-/* ---- the gateway ------------------------------------------------------------ */
+/* ---- the hub and the gateway ------------------------------------------------------ */
+
+/*
+ * The hub: what the client sessions of one kernel share. The kernel takes
+ * its tool server, resource and prompt provider and nested handler once,
+ * before its first session; the hub registers them (the first session's
+ * wrapped server lists the tools) and routes each kernel callback to the
+ * gateway whose kernel session made the call.
+ */
+typedef struct chio_mcp_hub chio_mcp_hub;
+
+/*
+ * chio_mcp_hub_new - a hub for @k (freshly built: no session opened yet).
+ * Returns 0 or CHIO_ENOMEM. Ownership: @p and @k are borrowed until
+ * chio_mcp_hub_free(), which the caller calls after every gateway of the
+ * hub is freed.
+ */
+int chio_mcp_hub_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_hub **out);
+void chio_mcp_hub_free(chio_mcp_hub *h);
 
 typedef struct chio_mcp_gateway chio_mcp_gateway;
 
 /* Send one JSON-RPC message (a line without its newline). Returns 0, or
- * nonzero when the peer is gone. Called from any gateway thread, one call
- * per direction at a time (the gateway serialises them). */
+ * nonzero when the peer is gone (or, toward a client, cannot take the
+ * message: a request of the server then fails at once). Called from any
+ * gateway thread, one call per direction at a time (the gateway
+ * serialises them). */
 typedef int (*chio_mcp_send_fn)(void *user, const char *line, size_t len);
 
 /*
- * chio_mcp_gateway_new - a gateway between one client and one wrapped
- * server. @k must be freshly built (no session opened yet): once the
- * client's initialize has been answered and it sent
- * notifications/initialized, the gateway lists the server's tools,
- * registers the server with @k under the policy's server_id (and as its
- * resource and prompt provider), issues the session's capability and
- * opens the kernel session.
+ * chio_mcp_gateway_open - a gateway between one client session and one
+ * wrapped server, on @hub's kernel. It issues the session's own capability
+ * (the policy's scope, signed by the kernel's key) at once: bad grants
+ * fail here (CHIO_EFORMAT and the chio_kernel_issue_capability() codes).
+ * On the first mediated call after the client's initialize was answered,
+ * the hub registers the wrapped server (listing this gateway's server's
+ * tools) unless another session did already, and the gateway opens its
+ * kernel session.
+ * Ownership: @hub is borrowed until chio_mcp_gateway_free().
+ */
+int chio_mcp_gateway_open(chio_mcp_hub *hub, chio_mcp_send_fn to_client, chio_mcp_send_fn to_server,
+                          void *io_user, chio_mcp_gateway **out);
+
+/*
+ * chio_mcp_gateway_new - chio_mcp_gateway_open() on a hub of its own over
+ * @k (freshly built), freed with the gateway: one session per kernel.
  * Ownership: @p and @k are borrowed until chio_mcp_gateway_free().
  */
 int chio_mcp_gateway_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_send_fn to_client,
@@ -104,7 +135,7 @@ void chio_mcp_gateway_client_closed(chio_mcp_gateway *g);
 void chio_mcp_gateway_cancel_all(chio_mcp_gateway *g);
 
 /* 1 once the gateway started its session set-up: the kernel has taken
- * registrations (or a session) and cannot serve another gateway. */
+ * registrations (or a session) and cannot serve a gateway of another hub. */
 int chio_mcp_gateway_kernel_used(chio_mcp_gateway *g);
 
 /* 1 once the server has closed. */
@@ -113,7 +144,8 @@ int chio_mcp_gateway_server_is_closed(chio_mcp_gateway *g);
 /* Wait until no worker thread runs (after both sides closed, this ends). */
 void chio_mcp_gateway_wait_idle(chio_mcp_gateway *g);
 
-/* Wait for the workers, close the kernel session; @k stays the caller's. */
+/* Wait for the workers, close the kernel session (and free the hub of
+ * chio_mcp_gateway_new()); the kernel stays the caller's. */
 void chio_mcp_gateway_free(chio_mcp_gateway *g);
 
 /* ---- stdio transport -------------------------------------------------------- */
@@ -127,13 +159,22 @@ void chio_mcp_gateway_free(chio_mcp_gateway *g);
  */
 int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *argv);
 
+/* Options of the Streamable HTTP transport. */
+typedef struct chio_mcp_http_opts {
+    const char *listen;    /* "127.0.0.1:PORT" (loopback only; port 0 picks one) */
+    unsigned max_sessions; /* client sessions at once (0: 16) */
+    unsigned idle_secs;    /* end a session unused this long (0: 3600) */
+} chio_mcp_http_opts;
+
 /*
- * chio_mcp_serve_http - the same over MCP's Streamable HTTP transport on
- * @listen ("127.0.0.1:PORT", loopback only; port 0 picks one, printed on
- * stderr), one session per process, until SIGTERM/SIGINT (0) or the
- * server's death (1); 2 for a bad address or a server that cannot start.
+ * chio_mcp_serve_http - serve MCP's Streamable HTTP transport at
+ * http://LISTEN/mcp until SIGTERM/SIGINT (returns 0): each initialize
+ * without a session opens a client session (Mcp-Session-Id) with its own
+ * wrapped server process (@argv), gateway and kernel session on @k. A
+ * wrapped server that dies ends its own session only. Returns 2 for a bad
+ * address, a port it cannot listen on, or a command that cannot run.
  */
-int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const char *listen,
+int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const chio_mcp_http_opts *o,
                         char *const *argv);
 
 #endif /* CHIO_MCP_H */

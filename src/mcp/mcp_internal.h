@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mcp/mcp_internal.h - helpers shared by the files of the MCP layer: a
- * growing text buffer and the JSON-RPC writers built on the public JSON
- * API (chio_json_write_canonical / chio_json_write_string). No locking:
- * each buffer belongs to one thread.
+ * mcp/mcp_internal.h - helpers shared by the files of the MCP layer: the
+ * JSON writers built on the public JSON API (chio_json_write_canonical /
+ * chio_json_write_string), the line splitter, the wrapped server's child
+ * process (child.c) and what a transport asks the gateway about the
+ * message it is sending. No locking: each buffer belongs to one thread.
  */
 #ifndef CHIO_MCP_INTERNAL_H
 #define CHIO_MCP_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "chio/chio.h"
 #include "../svc/svc_buf.h"
@@ -26,19 +29,55 @@ void chio__mcp_obj_set(svc_buf *b, const chio_json *obj, const char *key, const 
 /* Canonical text of @v, malloc'd (NULL on failure or when @v is NULL). */
 char *chio__mcp_dup_value(const chio_json *v);
 
-/* A client transport of the gateway (stdio.c, http.c). */
-typedef struct chio__mcp_front {
-    chio_mcp_send_fn send; /* one line to the client */
-    void *user;
-    /* Serve the client with @g until its input ends (return 0) or @wake_fd
-     * is readable (return 1; the server died or a signal came: the runner
-     * reads the byte); 2 when it cannot serve at all (the runner stops). */
-    int (*loop)(void *user, chio_mcp_gateway *g, int wake_fd);
-} chio__mcp_front;
+/* The client request (its id, canonical JSON) that the message being sent
+ * on this thread belongs to: the mediated call whose worker thread sends
+ * it (a nested sampling or elicitation request, the call's answer), else
+ * NULL. For the send callbacks (chio_mcp_send_fn). */
+const char *chio__mcp_related_request(void);
 
-/* Start @argv as the wrapped server, serve @front until one side ends,
- * then drain: 0 (the client ended), 1 (the server died), 2 (no start). */
-int chio__mcp_run(const chio_mcp_policy *p, chio_kernel *k, char *const *argv,
-                  const chio__mcp_front *front);
+/* Longest line accepted from either side (a bigger one is dropped). */
+#define CHIO__MCP_MAX_LINE ((size_t)64 * 1024 * 1024)
+
+/* A line splitter over one fd (starts zeroed; the caller frees buf). */
+typedef struct chio__mcp_reader {
+    char *buf;
+    size_t len, cap;
+    int skipping; /* inside an over-long line */
+} chio__mcp_reader;
+
+typedef void (*chio__mcp_line_fn)(chio_mcp_gateway *g, const char *line, size_t len);
+
+/* Read once from @fd and hand complete lines to @fn; 1 = more, 0 = end of
+ * input or a read error. */
+int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio__mcp_line_fn fn);
+
+/* SIGTERM and SIGINT write one byte 's' to @fd from now on; -1 restores
+ * the default actions. */
+void chio__mcp_signals_to(int fd);
+
+/* The wrapped server: a child process with pipes for stdin and stdout. */
+typedef struct chio__mcp_child {
+    pid_t pid;
+    int in, out;        /* in: -1 once stopped; under mu */
+    pthread_mutex_t mu; /* a send, or the stop closing stdin */
+    int live;           /* spawned and not stopped */
+    pthread_t reader;
+    int reader_started;
+    chio_mcp_gateway *g;
+    void (*on_exit)(void *user); /* after the output ended, on the reader thread */
+    void *user;
+} chio__mcp_child;
+
+/* Start @argv; -1 with errno when it cannot run (exec failures included). */
+int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv);
+/* Feed the child's lines to @g on a reader thread; at the end of its
+ * output, chio_mcp_gateway_server_closed(g) then @on_exit(@user). */
+int chio__mcp_child_start(chio__mcp_child *c, chio_mcp_gateway *g, void (*on_exit)(void *),
+                          void *user);
+/* One line (a newline is added); 0 or -1 (stopped, or the pipe broke). */
+int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len);
+/* Close its stdin, wait a second, SIGTERM, two more, SIGKILL; join the
+ * reader. Idempotent; a no-op for a child that never started. */
+void chio__mcp_child_stop(chio__mcp_child *c);
 
 #endif /* CHIO_MCP_INTERNAL_H */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mcp/route.c - the gateway's routing of each line from the client and
- * from the wrapped server (see gateway.c for the model and the locking),
- * the worker threads that run mediated calls through the kernel, and the
- * session set-up done on the first mediated call: list the server's tools,
- * register the server with the kernel, open the kernel session with the
- * gateway's capability.
+ * mcp/route.c - the hub (the kernel registration shared by every client
+ * session of a kernel, and the list of live gateways the kernel's
+ * callbacks are routed by), the worker threads that run mediated calls
+ * through the kernel, and the session set-up done on a gateway's first
+ * mediated call: the first session lists its server's tools and registers
+ * the server with the kernel; every session opens its own kernel session
+ * with its own capability. Locking: gateway.c.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +14,57 @@
 #include <string.h>
 
 #include "gateway_internal.h"
+
+/* ---- the hub ------------------------------------------------------------------- */
+
+int chio_mcp_hub_new(const chio_mcp_policy *p, chio_kernel *k, chio_mcp_hub **out)
+{
+    chio_mcp_hub *h = calloc(1, sizeof(*h));
+
+    *out = NULL;
+    if (h == NULL)
+        return CHIO_ENOMEM;
+    h->pol = p;
+    h->k = k;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    *out = h;
+    return 0;
+}
+
+void chio_mcp_hub_free(chio_mcp_hub *h)
+{
+    if (h == NULL)
+        return;
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+chio_mcp_gateway *chio__mcp_hub_find(chio_mcp_hub *h, const char *sid)
+{
+    chio_mcp_gateway *g;
+
+    pthread_mutex_lock(&h->mu);
+    for (g = h->live; g != NULL; g = g->hub_next)
+        if (strcmp(g->session, sid) == 0)
+            break;
+    pthread_mutex_unlock(&h->mu);
+    return g;
+}
+
+void chio__mcp_hub_leave(chio_mcp_gateway *g)
+{
+    chio_mcp_gateway **pp;
+
+    pthread_mutex_lock(&g->hub->mu);
+    for (pp = &g->hub->live; *pp != NULL; pp = &(*pp)->hub_next)
+        if (*pp == g) {
+            *pp = g->hub_next;
+            break;
+        }
+    pthread_mutex_unlock(&g->hub->mu);
+}
 
 /* ---- session set-up ------------------------------------------------------------ */
 
@@ -73,52 +125,110 @@ static int collect_tools(chio_mcp_gateway *g, char ***names, size_t *n, char **m
     return rc;
 }
 
-static int prepare(chio_mcp_gateway *g, char **msg)
+/* Register the wrapped server with the kernel: the tools @g's server
+ * lists, the resource and prompt providers, the nested handler. Returns
+ * 0; 1 when the tools could not be listed (nothing registered); the
+ * kernel's code when it refused. */
+static int register_server(chio_mcp_gateway *g, char **msg)
 {
+    chio_mcp_hub *hub = g->hub;
     chio_tool_server srv;
     chio_resource_provider rp;
     chio_prompt_provider pp;
     chio_error err;
     char **names = NULL;
-    size_t n = 0, i, len;
-    const char *cap;
+    size_t n = 0, i;
     int rc;
 
     chio_error_init(&err);
-    if ((rc = collect_tools(g, &names, &n, msg)) != 0)
-        goto out;
+    if (collect_tools(g, &names, &n, msg) != 0) {
+        for (i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        return 1;
+    }
     memset(&srv, 0, sizeof(srv));
     srv.server_id = g->pol->server_id;
     srv.tool_names = (const char *const *)names;
     srv.ntools = n;
     srv.invoke = chio__mcp_srv_invoke;
-    srv.user = g;
+    srv.user = hub;
     memset(&rp, 0, sizeof(rp));
     rp.provider_id = g->pol->server_id;
     rp.list = chio__mcp_res_list;
     rp.read = chio__mcp_res_read;
-    rp.user = g;
+    rp.user = hub;
     memset(&pp, 0, sizeof(pp));
     pp.provider_id = g->pol->server_id;
     pp.list = chio__mcp_res_list;
     pp.get = chio__mcp_prompt_get;
-    pp.user = g;
-    cap = chio_capability_json(g->cap, &len);
+    pp.user = hub;
     if ((rc = chio_kernel_register_tool_server(g->k, &srv, &err)) != 0 ||
         (rc = chio_kernel_register_resource_provider(g->k, &rp, &err)) != 0 ||
         (rc = chio_kernel_register_prompt_provider(g->k, &pp, &err)) != 0 ||
-        (rc = chio_kernel_set_nested_handler(g->k, chio__mcp_nested_fn, g, &err)) != 0 ||
-        (rc = chio_kernel_open_session(g->k, chio_kernel_public_hex(g->k), &cap, &len, 1,
-                                       g->session, &err)) != 0) {
+        (rc = chio_kernel_set_nested_handler(g->k, chio__mcp_nested_fn, hub, &err)) != 0) {
         char m[320];
-        snprintf(m, sizeof(m), "chio: could not set up the kernel session: %s", err.message);
+        snprintf(m, sizeof(m), "chio: could not register the wrapped server: %s", err.message);
         *msg = strdup(m);
     }
-out:
     for (i = 0; i < n; i++)
         free(names[i]);
     free(names);
     return rc;
+}
+
+/* The hub's registration done, by this gateway or another: 0, or -1 with
+ * *msg. A failure to list the tools (the server died) leaves it to the
+ * next session; a refused registration fails every session. */
+static int hub_ready(chio_mcp_gateway *g, char **msg)
+{
+    chio_mcp_hub *hub = g->hub;
+    int rc;
+
+    pthread_mutex_lock(&hub->mu);
+    while (hub->reg == REG_BUSY)
+        pthread_cond_wait(&hub->cv, &hub->mu);
+    if (hub->reg != REG_NONE) {
+        rc = hub->reg == REG_DONE ? 0 : -1;
+        pthread_mutex_unlock(&hub->mu);
+        if (rc != 0)
+            *msg = strdup("chio: the wrapped server could not be registered with the kernel");
+        return rc;
+    }
+    hub->reg = REG_BUSY;
+    pthread_mutex_unlock(&hub->mu);
+    rc = register_server(g, msg);
+    pthread_mutex_lock(&hub->mu);
+    hub->reg = rc == 0 ? REG_DONE : rc == 1 ? REG_NONE : REG_FAILED;
+    pthread_cond_broadcast(&hub->cv);
+    pthread_mutex_unlock(&hub->mu);
+    return rc == 0 ? 0 : -1;
+}
+
+static int prepare(chio_mcp_gateway *g, char **msg)
+{
+    chio_error err;
+    const char *cap;
+    size_t len;
+    int rc;
+
+    if (hub_ready(g, msg) != 0)
+        return -1;
+    chio_error_init(&err);
+    cap = chio_capability_json(g->cap, &len);
+    rc = chio_kernel_open_session(g->k, chio_kernel_public_hex(g->k), &cap, &len, 1, g->session,
+                                  &err);
+    if (rc != 0) {
+        char m[320];
+        snprintf(m, sizeof(m), "chio: could not open the kernel session: %s", err.message);
+        *msg = strdup(m);
+        return rc;
+    }
+    pthread_mutex_lock(&g->hub->mu);
+    g->hub_next = g->hub->live;
+    g->hub->live = g;
+    pthread_mutex_unlock(&g->hub->mu);
+    return 0;
 }
 
 /* 0 once the kernel session is open (set it up on the first call), or -1

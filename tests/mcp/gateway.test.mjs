@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/mcp/gateway.test.mjs - `chio mcp serve` driven by the official MCP
-// TypeScript SDK (Client + StdioClientTransport) while it wraps the
-// reference server-everything, both pinned in package-lock.json. Run by
-// `make mcp-check` (part of `make test`): node --test gateway.test.mjs.
+// tests/mcp/gateway.test.mjs - `chio mcp serve` and `chio mcp serve-http`
+// driven by the official MCP TypeScript SDK (Client with
+// StdioClientTransport and StreamableHTTPClientTransport) while they wrap
+// the reference server-everything, both pinned in package-lock.json. Run
+// by `make mcp-check` (part of `make test`): node --test gateway.test.mjs.
 // Every check reads what a broken gateway would get wrong: the filtered
 // tool list, the server's own echo result, receipts in _meta.chio, denies
 // as isError results, sampling refused, cancellation, the receipt store
-// verifying afterwards, a dying server, and a policy that is not understood.
+// verifying afterwards, a dying server, a policy that is not understood;
+// over HTTP also concurrent sessions, SSE (progress, sampling, the GET
+// stream), DELETE, the session limit, the idle timeout and a server that
+// dies in one session only.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -16,7 +20,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  CreateMessageRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHIO = process.env.CHIO_CLI || path.resolve(here, "../../build/chio");
@@ -287,54 +296,320 @@ test("a policy with an unknown member is refused (fail closed)", () => {
   assert.match(r.stderr, /unknown member "allow_everything"/);
 });
 
-test("serve-http: the SDK's StreamableHTTPClientTransport through the gateway", async () => {
-  const { StreamableHTTPClientTransport } = await import(
-    "@modelcontextprotocol/sdk/client/streamableHttp.js"
-  );
+// ---- serve-http ----------------------------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, fn, ms = 10000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+// A `chio mcp serve-http` on a free loopback port; resolves once it listens.
+async function startHttp(pol, extra = [], serverArgs = [process.execPath, EVERYTHING, "stdio"]) {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "chio-mcp-http-"));
+  const pf = path.join(d, "policy.json");
+  fs.writeFileSync(pf, JSON.stringify(pol));
   const hdb = path.join(d, "db");
-  const proc = spawn(CHIO, ["mcp", "serve-http", "--policy", policyFile, "--receipt-db", hdb,
-    "--seed-file", seed, "--listen", "127.0.0.1:0", "--", process.execPath, EVERYTHING, "stdio"],
+  const proc = spawn(CHIO, ["mcp", "serve-http", "--policy", pf, "--receipt-db", hdb,
+    "--seed-file", seed, "--listen", "127.0.0.1:0", ...extra, "--", ...serverArgs],
   { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise((res) => proc.on("exit", (code) => res(code)));
   let err = "";
   proc.stderr.on("data", (c) => (err += c));
-  const end = Date.now() + 15000;
-  let url;
-  while (!(url = err.match(/listening on (http:\/\/\S+\/mcp)/)?.[1]) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.ok(url, `no listening line: ${err}`);
-  const hc = new Client({ name: "chio-http-test", version: "1.0.0" },
-    { capabilities: { sampling: {} } });
-  let sampled = 0;
-  hc.setRequestHandler(CreateMessageRequestSchema, async () => {
-    sampled++;
-    return { role: "assistant", content: { type: "text", text: "x" }, model: "m" };
+  const url = await until("the listening line", () =>
+    err.match(/listening on (http:\/\/\S+\/mcp)/)?.[1] ||
+    (proc.exitCode !== null && Promise.reject(new Error(err))), 15000);
+  return { url, proc, exited, db: hdb, dir: d, stderr: () => err };
+}
+
+// An SDK client over Streamable HTTP that counts what reaches its handlers.
+async function httpClient(url, { roots = false } = {}) {
+  const seen = { sampled: 0, roots: 0, logs: [] };
+  const caps = { sampling: {} };
+  if (roots) caps.roots = { listChanged: true };
+  const c = new Client({ name: "chio-http-test", version: "1.0.0" }, { capabilities: caps });
+  c.setRequestHandler(CreateMessageRequestSchema, async () => {
+    seen.sampled++;
+    return { role: "assistant", content: { type: "text", text: "sampled over sse" }, model: "m" };
   });
-  const ht = new StreamableHTTPClientTransport(new URL(url));
-  await hc.connect(ht);
-  assert.ok(ht.sessionId, "an Mcp-Session-Id");
-  const { tools } = await hc.listTools();
+  if (roots) {
+    c.setRequestHandler(ListRootsRequestSchema, async () => {
+      seen.roots++;
+      return { roots: [{ uri: "file:///tmp/chio-root", name: "r" }] };
+    });
+  }
+  c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => seen.logs.push(n.params));
+  const t = new StreamableHTTPClientTransport(new URL(url));
+  t.onerror = () => {}; // reconnection noise after DELETE or shutdown
+  await c.connect(t);
+  return { c, t, seen };
+}
+
+// One raw JSON-RPC POST; the status, content type and parsed body.
+async function rawPost(url, msg, { session, accept = "application/json, text/event-stream" } = {}) {
+  const headers = { "content-type": "application/json", accept };
+  if (session) headers["mcp-session-id"] = session;
+  const r = await fetch(url, { method: "POST", headers, body: JSON.stringify(msg) });
+  const text = await r.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: r.status, type: r.headers.get("content-type"), session: r.headers.get("mcp-session-id"), body };
+}
+
+async function stopHttp(g) {
+  g.proc.kill("SIGTERM");
+  assert.equal(await g.exited, 0, g.stderr());
+}
+
+function receiptsOf(store) {
+  const r = chio(["receipt", "list", "--receipt-db", store, "--format", "jsonl", "--limit", "0"]);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+}
+
+let h1, a, b;
+
+test("serve-http: two concurrent sessions, each with its own results and session id", async () => {
+  h1 = await startHttp(policy, ["--max-sessions", "2"]);
+  [a, b] = await Promise.all([httpClient(h1.url), httpClient(h1.url)]);
+  assert.match(a.t.sessionId, /^[0-9a-f]{32}$/);
+  assert.match(b.t.sessionId, /^[0-9a-f]{32}$/);
+  assert.notEqual(a.t.sessionId, b.t.sessionId);
+  const { tools } = await a.c.listTools();
   assert.ok(tools.some((t) => t.name === "echo"));
-  assert.ok(!tools.some((t) => t.name === "get-env"));
-  const ok = await hc.callTool({ name: "echo", arguments: { message: "over http" } });
-  assert.deepEqual(ok.content, [{ type: "text", text: "Echo: over http" }]);
-  assert.equal(chioMeta(ok).verdict, "allow");
-  const no = await hc.callTool({ name: "get-env", arguments: {} });
+  assert.ok(!tools.some((t) => t.name === "get-env"), "the filter holds over HTTP");
+  const [ra, rb] = await Promise.all([
+    a.c.callTool({ name: "echo", arguments: { message: "from session a" } }),
+    b.c.callTool({ name: "echo", arguments: { message: "from session b" } }),
+  ]);
+  assert.deepEqual(ra.content, [{ type: "text", text: "Echo: from session a" }]);
+  assert.deepEqual(rb.content, [{ type: "text", text: "Echo: from session b" }]);
+  assert.equal(chioMeta(ra).verdict, "allow");
+  assert.notEqual(chioMeta(ra).receipt_id, chioMeta(rb).receipt_id);
+  const no = await b.c.callTool({ name: "get-env", arguments: {} });
   assert.equal(no.isError, true);
   assert.equal(chioMeta(no).code, "out_of_scope");
-  const big = await hc.callTool({ name: "echo", arguments: { message: "y".repeat(80) } });
+  const big = await b.c.callTool({ name: "echo", arguments: { message: "y".repeat(80) } });
   assert.equal(chioMeta(big).code, "constraint_violated");
-  const s = await hc.callTool({ name: "trigger-sampling-request", arguments: { prompt: "p" } });
+});
+
+test("serve-http: past --max-sessions an initialize gets 503 and a JSON-RPC error", async () => {
+  const r = await rawPost(h1.url, initMsg(1, "2025-06-18"));
+  assert.equal(r.status, 503);
+  assert.equal(r.body.error.code, -32000);
+  assert.match(r.body.error.message, /max-sessions 2/);
+  const c = new Client({ name: "third", version: "1" });
+  await assert.rejects(c.connect(new StreamableHTTPClientTransport(new URL(h1.url))));
+});
+
+test("serve-http: progress notifications reach the client over the POST's SSE stream", async () => {
+  const progress = [];
+  const r = await a.c.callTool(
+    { name: "trigger-long-running-operation", arguments: { duration: 0.6, steps: 3 } },
+    undefined,
+    { onprogress: (p) => progress.push(p) },
+  );
+  assert.match(r.content[0].text, /Long running operation completed/);
+  assert.equal(chioMeta(r).verdict, "allow");
+  assert.deepEqual(progress.map((p) => p.progress), [1, 2, 3]);
+});
+
+test("serve-http: the POST's SSE stream carries the call's progress, then its answer, then ends", async () => {
+  const r = await fetch(h1.url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-session-id": b.t.sessionId,
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0", id: "raw-1", method: "tools/call",
+      params: { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 2 },
+        _meta: { progressToken: "tok-raw" } },
+    }),
+  });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("content-type"), /^text\/event-stream/);
+  const text = await r.text(); // the stream ends after the answer
+  const events = text.split("\n\n").filter((e) => e.trim() !== "" && !e.startsWith(":"));
+  const msgs = events.map((e) => {
+    assert.match(e, /^id: \d+\ndata: /, `an event with an id: ${e}`);
+    return JSON.parse(e.slice(e.indexOf("data: ") + 6));
+  });
+  assert.deepEqual(
+    msgs.slice(0, -1).map((m) => [m.method, m.params.progressToken, m.params.progress]),
+    [["notifications/progress", "tok-raw", 1], ["notifications/progress", "tok-raw", 2]],
+  );
+  const last = msgs.at(-1);
+  assert.equal(last.id, "raw-1");
+  assert.equal(last.result._meta.chio.verdict, "allow");
+});
+
+test("serve-http: sampling is refused under the default policy (the handler never runs)", async () => {
+  const s = await b.c.callTool({ name: "trigger-sampling-request", arguments: { prompt: "p" } });
   assert.equal(s.isError, true);
-  assert.equal(sampled, 0);
-  await ht.terminateSession();
-  await hc.close();
-  proc.kill("SIGTERM");
-  assert.equal(await exited, 0, err);
-  const v = chio(["receipt", "verify", "--receipt-db", hdb]);
+  assert.match(s.content[0].text, /sampling\/createMessage denied by policy/);
+  assert.equal(b.seen.sampled, 0);
+});
+
+test("serve-http: a second GET stream for a session gets 409", async () => {
+  // The SDK client opened the session's GET stream after initializing.
+  const r = await fetch(h1.url, {
+    headers: { accept: "text/event-stream", "mcp-session-id": b.t.sessionId },
+  });
+  await r.body?.cancel();
+  assert.equal(r.status, 409);
+  const none = await fetch(h1.url, { headers: { accept: "text/event-stream" } });
+  await none.body?.cancel();
+  assert.equal(none.status, 400, "GET without a session");
+});
+
+test("serve-http: DELETE ends one session (404 after) while the other keeps working", async () => {
+  const gone = a.t.sessionId;
+  await a.t.terminateSession();
+  await a.c.close();
+  const r = await rawPost(h1.url, { jsonrpc: "2.0", id: 9, method: "tools/list" }, { session: gone });
+  assert.equal(r.status, 404);
+  const ok = await b.c.callTool({ name: "echo", arguments: { message: "still here" } });
+  assert.deepEqual(ok.content, [{ type: "text", text: "Echo: still here" }]);
+  // The ended session's slot frees once it is torn down.
+  const c = await until("a free session slot", async () => {
+    const t = new StreamableHTTPClientTransport(new URL(h1.url));
+    const cl = new Client({ name: "after-delete", version: "1" });
+    try {
+      await cl.connect(t);
+      return { cl, t };
+    } catch {
+      return null;
+    }
+  });
+  assert.ok(c.t.sessionId && c.t.sessionId !== gone && c.t.sessionId !== b.t.sessionId);
+  await c.t.terminateSession();
+  await c.cl.close();
+});
+
+test("serve-http: SIGTERM exits 0 and both sessions' receipts verify", async () => {
+  await b.t.terminateSession();
+  await b.c.close();
+  await stopHttp(h1);
+  const v = chio(["receipt", "verify", "--receipt-db", h1.db]);
   assert.equal(v.status, 0, v.stdout + v.stderr);
-  assert.ok(JSON.parse(v.stdout.trim().split("\n").pop()).receipts >= 5);
-  fs.rmSync(d, { recursive: true, force: true });
+  const rs = receiptsOf(h1.db).filter((x) => x.tool_name === "echo");
+  const byMsg = (m) => rs.find((x) => x.action.parameters.message === m);
+  const ra = byMsg("from session a"), rb = byMsg("from session b");
+  assert.ok(ra && rb, "receipts of both sessions' calls");
+  const sess = (x) => x.metadata.receipt_context.session_id;
+  assert.match(sess(ra), /^sess-/);
+  assert.match(sess(rb), /^sess-/);
+  assert.notEqual(sess(ra), sess(rb), "each session has its own kernel session");
+  fs.rmSync(h1.dir, { recursive: true, force: true });
+});
+
+test("serve-http: allowed sampling reaches the handler over SSE; roots/list over GET; logs", async () => {
+  const grants = [...policy.grants,
+    { server_id: SERVER, tool_name: "toggle-simulated-logging", operations: ["invoke"] }];
+  const g = await startHttp({ ...policy, grants, kernel: { allow_sampling: true } });
+  const s = await httpClient(g.url, { roots: true });
+  const r = await s.c.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi" } });
+  assert.equal(s.seen.sampled, 1, "the client's sampling handler ran once");
+  assert.equal(r.isError, undefined, JSON.stringify(r));
+  assert.match(r.content[0].text, /sampled over sse/);
+  assert.equal(chioMeta(r).verdict, "allow");
+  const child = receiptsOf(g.db).find((x) => x.tool_name === "sampling/createMessage");
+  assert.ok(child, "a child receipt for the sampling request");
+  assert.equal(child.decision.verdict, "allow");
+  // server-everything asks for roots after initialization, outside any
+  // call: the request goes over the session's GET stream, the answer comes
+  // back in a POST, and the server logs what it got (GET stream again).
+  // Its first ask comes 350 ms after initialization; should the GET stream
+  // not have been open yet, roots/list_changed makes it ask again.
+  let nudged = Date.now();
+  await until("roots/list at the client", async () => {
+    if (s.seen.roots > 0) return true;
+    if (Date.now() - nudged > 500) {
+      nudged = Date.now();
+      await s.c.sendRootsListChanged();
+    }
+    return false;
+  });
+  await until("the server's log about the roots", () =>
+    s.seen.logs.some((l) => /Roots updated: 1 root/.test(String(l.data))));
+  // A log message the server sends during a call goes on that call's
+  // stream, before its answer (server-everything logs once at once when
+  // its simulated logging is switched on).
+  const r2 = await fetch(g.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream",
+      "mcp-session-id": s.t.sessionId },
+    body: JSON.stringify({ jsonrpc: "2.0", id: "log-1", method: "tools/call",
+      params: { name: "toggle-simulated-logging", arguments: {} } }),
+  });
+  const msgs = (await r2.text()).split("\n\n").filter((e) => e.startsWith("id: "))
+    .map((e) => JSON.parse(e.slice(e.indexOf("data: ") + 6)));
+  assert.deepEqual(msgs.map((m) => m.method ?? m.id), ["notifications/message", "log-1"]);
+  // A session with no GET stream: the server's roots/list fails at once
+  // (server-everything logs the gateway's error) instead of hanging.
+  const raw = await rawPost(g.url, { ...initMsg(1, "2025-06-18"),
+    params: { ...initMsg(1, "2025-06-18").params, capabilities: { roots: {} } } },
+  { accept: "application/json" });
+  assert.equal(raw.status, 200);
+  await rawPost(g.url, { jsonrpc: "2.0", method: "notifications/initialized" },
+    { session: raw.session, accept: "application/json" });
+  await until("the refused roots/list", () =>
+    /Failed to request roots from client[^\n]*cannot be reached/.test(g.stderr()));
+  await s.t.terminateSession();
+  await s.c.close();
+  await stopHttp(g);
+  fs.rmSync(g.dir, { recursive: true, force: true });
+});
+
+test("serve-http: a dying server ends its own session only; idle sessions end; JSON answers", async () => {
+  const dying = path.join(here, "dying-server.mjs");
+  const pol = { ...policy, grants: [{ server_id: SERVER, tool_name: "*", operations: ["invoke"] }] };
+  const g = await startHttp(pol, ["--session-idle-secs", "1"], [process.execPath, dying]);
+  const victim = await httpClient(g.url);
+  const other = await httpClient(g.url);
+  const r = await victim.c.callTool({ name: "crash", arguments: {} });
+  assert.equal(r.isError, true);
+  assert.match(r.content[0].text, /exited/);
+  assert.equal(chioMeta(r).code, "tool_error");
+  const after = await until("the dead server's session to end", async () => {
+    const x = await rawPost(g.url, { jsonrpc: "2.0", id: 3, method: "tools/list" },
+      { session: victim.t.sessionId });
+    return x.status === 404 ? x : null;
+  });
+  assert.equal(after.status, 404);
+  const { tools } = await other.c.listTools();
+  assert.ok(tools.some((t) => t.name === "crash"), "the other session's server still answers");
+  assert.equal(g.proc.exitCode, null, "the gateway keeps running");
+  await victim.c.close();
+  await other.t.terminateSession();
+  await other.c.close();
+  // A client that accepts only JSON gets its answer as application/json.
+  const init = await rawPost(g.url, initMsg(1, "2025-06-18"), { accept: "application/json" });
+  assert.equal(init.status, 200);
+  assert.match(init.type, /^application\/json/);
+  assert.equal(init.body.result.protocolVersion, "2025-06-18");
+  assert.match(init.session, /^[0-9a-f]{32}$/);
+  const note = await rawPost(g.url, { jsonrpc: "2.0", method: "notifications/initialized" },
+    { session: init.session, accept: "application/json" });
+  assert.equal(note.status, 202);
+  // Unused for --session-idle-secs, the session ends (the janitor says so).
+  await until("the idle session to end", () =>
+    g.stderr().includes(`session ${init.session} idle`), 10000);
+  const late = await rawPost(g.url, { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    { session: init.session, accept: "application/json" });
+  assert.equal(late.status, 404);
+  await stopHttp(g);
+  fs.rmSync(g.dir, { recursive: true, force: true });
 });

@@ -5,9 +5,12 @@
  * example, and a matrix of policies it must refuse, each naming the
  * member), the tools/list filter, a gateway over an ephemeral kernel whose
  * client and server are callbacks (id rewriting, filtering, an allowed and
- * a denied tools/call with _meta.chio), and `chio mcp serve` refusing bad
- * usage, bad policies and a command that cannot run, all with exit 2. The
- * end-to-end run with the real MCP SDK and server is gateway.test.mjs.
+ * a denied tools/call with _meta.chio), two gateways sharing one kernel
+ * through a hub (each call reaches its own session's server), the HTTP
+ * transport's session table and SSE queue bounds (no sockets), and `chio
+ * mcp serve` / `serve-http` refusing bad usage, bad policies and a command
+ * that cannot run, all with exit 2. The end-to-end runs with the real MCP
+ * SDK and server are gateway.test.mjs.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -17,6 +20,7 @@
 
 #include "common/poll.h"
 #include "common/testutil.h"
+#include "mcp/http_internal.h"
 #include "mcp/mcp.h"
 
 static const char example[] =
@@ -285,6 +289,209 @@ Test(mcp_gateway, mediates_between_callbacks)
     chio_mcp_policy_free(p);
 }
 
+/* ---- two sessions on one kernel ------------------------------------------------- */
+
+/* One session's peers: its client's messages and a tiny server that names
+ * itself in its tools/call answers. */
+typedef struct peer {
+    chio_mcp_gateway *g;
+    char name[8];
+    pthread_mutex_t mu;
+    char *client[16];
+    int nclient;
+    int tools_lists; /* tools/list requests its server got */
+} peer;
+
+static int peer_client(void *user, const char *line, size_t len)
+{
+    peer *pe = user;
+
+    pthread_mutex_lock(&pe->mu);
+    if (pe->nclient < 16)
+        pe->client[pe->nclient++] = strndup(line, len);
+    pthread_mutex_unlock(&pe->mu);
+    return 0;
+}
+
+static int peer_server(void *user, const char *line, size_t len)
+{
+    peer *pe = user;
+    chio_json_doc *doc = NULL;
+    const char *method, *id;
+    char out[512] = "";
+
+    cr_assert_eq(chio_json_parse(line, len, &doc, NULL), 0);
+    method = chio_json_string(chio_json_get(chio_json_root(doc), "method"), NULL);
+    id = chio_json_string(chio_json_get(chio_json_root(doc), "id"), NULL);
+    if (method != NULL && id != NULL && strcmp(method, "initialize") == 0)
+        snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{}}", id);
+    else if (method != NULL && id != NULL && strcmp(method, "tools/list") == 0) {
+        __atomic_add_fetch(&pe->tools_lists, 1, __ATOMIC_SEQ_CST);
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"tools\":[{\"name\":\"echo\"}]}}",
+                 id);
+    } else if (method != NULL && id != NULL && strcmp(method, "tools/call") == 0)
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"content\":[{\"type\":\"text\","
+                 "\"text\":\"server %s\"}]}}",
+                 id, pe->name);
+    chio_json_doc_free(doc);
+    if (out[0] != '\0')
+        chio_mcp_gateway_server_line(pe->g, out, strlen(out));
+    return 0;
+}
+
+static const char *peer_wait(peer *pe, const char *needle)
+{
+    uint64_t end = testutil_now_ms() + 10000;
+    const char *hit = NULL;
+    int i;
+
+    while (hit == NULL && testutil_now_ms() < end) {
+        pthread_mutex_lock(&pe->mu);
+        for (i = 0; i < pe->nclient && hit == NULL; i++)
+            if (strstr(pe->client[i], needle) != NULL)
+                hit = pe->client[i];
+        pthread_mutex_unlock(&pe->mu);
+        if (hit == NULL)
+            testutil_nap_ms(1);
+    }
+    cr_assert_not_null(hit, "%s: no client message with %s", pe->name, needle);
+    return hit;
+}
+
+static void peer_send(peer *pe, const char *json)
+{
+    chio_mcp_gateway_client_line(pe->g, json, strlen(json));
+}
+
+Test(mcp_gateway, two_sessions_share_a_kernel_through_a_hub)
+{
+    static peer pa = {.name = "A", .mu = PTHREAD_MUTEX_INITIALIZER};
+    static peer pb = {.name = "B", .mu = PTHREAD_MUTEX_INITIALIZER};
+    peer *both[2] = {&pa, &pb};
+    chio_mcp_policy *p = NULL;
+    chio_keypair *kp = NULL;
+    chio_kernel *k = NULL;
+    chio_mcp_hub *hub = NULL;
+    const char *m;
+    int i;
+
+    cr_assert_eq(chio_mcp_policy_parse(example, strlen(example), &p, NULL), 0);
+    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
+    cr_assert_eq(chio_mcp_kernel_new(p, kp, NULL, &k, NULL), 0);
+    cr_assert_eq(chio_mcp_hub_new(p, k, &hub), 0);
+    for (i = 0; i < 2; i++) {
+        cr_assert_eq(chio_mcp_gateway_open(hub, peer_client, peer_server, both[i], &both[i]->g), 0);
+        peer_send(both[i],
+                  "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}");
+        peer_wait(both[i], "\"id\":1");
+    }
+    /* A's first call registers the server with the kernel (listing A's
+     * tools); B's call then opens its own kernel session without listing. */
+    peer_send(&pa, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+                   "\"params\":{\"name\":\"echo\",\"arguments\":{}}}");
+    m = peer_wait(&pa, "\"id\":2");
+    cr_expect_not_null(strstr(m, "server A"), "%s", m);
+    peer_send(&pb, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+                   "\"params\":{\"name\":\"echo\",\"arguments\":{}}}");
+    m = peer_wait(&pb, "\"id\":2");
+    cr_expect_not_null(strstr(m, "server B"), "B's call reaches B's server: %s", m);
+    cr_expect_not_null(strstr(m, "\"verdict\":\"allow\""), "%s", m);
+    cr_expect_eq(pa.tools_lists, 1, "the hub registered once, from A's server");
+    cr_expect_eq(pb.tools_lists, 0);
+    /* A ends; B keeps working on the same kernel. */
+    chio_mcp_gateway_server_closed(pa.g);
+    chio_mcp_gateway_client_closed(pa.g);
+    chio_mcp_gateway_free(pa.g);
+    peer_send(&pb, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+                   "\"params\":{\"name\":\"echo\",\"arguments\":{}}}");
+    m = peer_wait(&pb, "\"id\":3");
+    cr_expect_not_null(strstr(m, "server B"), "%s", m);
+    chio_mcp_gateway_server_closed(pb.g);
+    chio_mcp_gateway_client_closed(pb.g);
+    chio_mcp_gateway_free(pb.g);
+    chio_mcp_hub_free(hub);
+    cr_expect_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_free(k);
+    chio_mcp_policy_free(p);
+    for (i = 0; i < 2; i++)
+        while (both[i]->nclient > 0)
+            free(both[i]->client[--both[i]->nclient]);
+}
+
+/* ---- the HTTP transport's bounds, without sockets ---------------------------------- */
+
+Test(mcp_http, sessions_and_sse_queues_are_bounded)
+{
+    static char *const cat_argv[] = {"cat", NULL};
+    chio_mcp_policy *p = NULL;
+    chio_keypair *kp = NULL;
+    chio_kernel *k = NULL;
+    httpd h;
+    hsess *s = NULL, *s2 = NULL;
+    stream *st, *st2;
+    svc_buf line = {0};
+    char buf[64], id[33];
+    int full = 0, conflict = 0, i;
+
+    cr_assert_eq(chio_mcp_policy_parse(example, strlen(example), &p, NULL), 0);
+    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
+    cr_assert_eq(chio_mcp_kernel_new(p, kp, NULL, &k, NULL), 0);
+    memset(&h, 0, sizeof(h));
+    h.pol = p;
+    h.argv = cat_argv; /* a "server" that says nothing unless spoken to */
+    h.max_sessions = 1;
+    h.idle_secs = 3600;
+    cr_assert_eq(chio_mcp_hub_new(p, k, &h.hub), 0);
+    cr_assert_eq(chio__mcp_sess_init(&h), 0);
+    cr_assert_eq(chio__mcp_sess_create(&h, &s, &full), 0);
+    cr_expect_eq(strlen(s->id), 32);
+    memcpy(id, s->id, sizeof(id));
+    cr_expect_eq(chio__mcp_sess_create(&h, &s2, &full), -1, "--max-sessions 1");
+    cr_expect_eq(full, 1);
+    st = chio__mcp_stream_open(s, 1, NULL, NULL, &conflict);
+    cr_assert_not_null(st);
+    cr_expect_null(chio__mcp_stream_open(s, 1, NULL, NULL, &conflict), "one GET stream");
+    cr_expect_eq(conflict, 1);
+    chio__mcp_sess_release(s);
+
+    /* A notification from the server goes to the GET stream as an event. */
+    svc_buf_puts(&line, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\","
+                        "\"params\":{\"level\":\"info\",\"data\":\"");
+    for (i = 0; i < 65536; i++)
+        svc_buf_puts(&line, "x");
+    svc_buf_puts(&line, "\"}}");
+    cr_assert(!line.oom);
+    chio_mcp_gateway_server_line(s->g, line.p, line.len);
+    cr_assert_eq(chio__mcp_stream_read(st, buf, 16), 16);
+    cr_expect_eq(memcmp(buf, "id: 1\ndata: {\"js", 16), 0, "%.16s", buf);
+    /* Nobody reads: past the queue's cap the stream is closed. */
+    for (i = 0; i < (int)(CHIO__MCP_STREAM_QUEUE / 65536) + 8; i++)
+        chio_mcp_gateway_server_line(s->g, line.p, line.len);
+    cr_expect_eq(chio__mcp_stream_read(st, buf, sizeof(buf)), -1, "the stream ended");
+    chio__mcp_stream_release(st);
+    /* ... which frees the session's GET slot. */
+    s2 = chio__mcp_sess_find(&h, id);
+    cr_assert_not_null(s2);
+    st2 = chio__mcp_stream_open(s2, 1, NULL, NULL, &conflict);
+    cr_expect_not_null(st2);
+    chio__mcp_sess_end(s2, END_DELETE);
+    chio__mcp_sess_release(s2);
+    cr_expect_null(chio__mcp_sess_find(&h, id), "an ended session is not found");
+    if (st2 != NULL) {
+        cr_expect_eq(chio__mcp_stream_read(st2, buf, sizeof(buf)), -1, "DELETE ends its streams");
+        chio__mcp_stream_release(st2);
+    }
+    chio__mcp_sess_shutdown(&h);
+    chio__mcp_sess_fini(&h);
+    chio_mcp_hub_free(h.hub);
+    cr_expect_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_free(k);
+    chio_mcp_policy_free(p);
+    free(line.p);
+}
+
 /* ---- the command's bad inputs --------------------------------------------------- */
 
 Test(mcp_cli, serve_refuses_bad_usage_policies_and_commands)
@@ -352,6 +559,40 @@ Test(mcp_cli, serve_refuses_bad_usage_policies_and_commands)
         r = testutil_run_cli(argv, NULL, 0);
         cr_expect_eq(r.status, 2, "serve-http listens on loopback only: %s", r.err);
         cr_expect_not_null(strstr(r.err, "loopback"), "%s", r.err);
+        testutil_cli_free(&r);
+    }
+    {
+        const char *argv[] = {
+            "mcp",         "serve-http", "--policy", pol,           "--receipt-db",   db,
+            "--seed-file", seed,         "--listen", "127.0.0.1:0", "--max-sessions", "0",
+            "--",          "true",       NULL};
+        r = testutil_run_cli(argv, NULL, 0);
+        cr_expect_eq(r.status, 2, "%s", r.err);
+        cr_expect_not_null(strstr(r.err, "--max-sessions"), "%s", r.err);
+        testutil_cli_free(&r);
+    }
+    {
+        const char *argv[] = {
+            "mcp",         "serve-http", "--policy", pol,           "--receipt-db",        db,
+            "--seed-file", seed,         "--listen", "127.0.0.1:0", "--session-idle-secs", "x",
+            "--",          "true",       NULL};
+        r = testutil_run_cli(argv, NULL, 0);
+        cr_expect_eq(r.status, 2, "%s", r.err);
+        cr_expect_not_null(strstr(r.err, "--session-idle-secs"), "%s", r.err);
+        testutil_cli_free(&r);
+    }
+    {
+        /* Servers start per session, so a command that cannot run is
+         * refused at start, before it listens. */
+        const char *argv[] = {"mcp",         "serve-http",   "--policy",
+                              pol,           "--receipt-db", db,
+                              "--seed-file", seed,           "--listen",
+                              "127.0.0.1:0", "--",           "/nonexistent/mcp-server",
+                              NULL};
+        r = testutil_run_cli(argv, NULL, 0);
+        cr_expect_eq(r.status, 2, "%s", r.err);
+        cr_expect_not_null(strstr(r.err, "cannot start the wrapped server"), "%s", r.err);
+        cr_expect_null(strstr(r.err, "listening"), "%s", r.err);
         testutil_cli_free(&r);
     }
     testutil_rmrf(dir);

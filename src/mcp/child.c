@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/child.c - the wrapped MCP server as a child process, for both
+ * transports: start it with pipes for its stdin and stdout (its stderr is
+ * ours), a reader thread that feeds its newline-delimited JSON-RPC lines
+ * to a gateway, whole-line writes to its stdin, and the stop sequence
+ * (stdin closed, SIGTERM after a second, SIGKILL after two more). Also the
+ * line splitter both transports read with, and the SIGTERM/SIGINT wake-up.
+ * No shared state but the signal handler's descriptor.
+ * Locking: c->mu covers a write to the child's stdin and the stop's close
+ * of it. Sends come from the gateway holding its server_mu, so the order
+ * is g->server_mu -> c->mu; c->mu is held only around write() and close().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcp_internal.h"
+
+/* ---- lines ---------------------------------------------------------------------- */
+
+int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio__mcp_line_fn fn)
+{
+    char chunk[65536];
+    ssize_t n;
+    size_t i, start = 0;
+
+    do
+        n = read(fd, chunk, sizeof(chunk));
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return 0;
+    for (i = 0; i < (size_t)n; i++) {
+        if (chunk[i] != '\n')
+            continue;
+        if (!r->skipping) {
+            size_t part = i - start;
+            if (r->len == 0) {
+                fn(g, chunk + start, part);
+            } else {
+                char *nb = realloc(r->buf, r->len + part + 1);
+                if (nb != NULL) {
+                    memcpy(nb + r->len, chunk + start, part);
+                    r->buf = nb;
+                    r->cap = r->len + part + 1;
+                    fn(g, r->buf, r->len + part);
+                }
+            }
+        }
+        r->len = 0;
+        r->skipping = 0;
+        start = i + 1;
+    }
+    if (start < (size_t)n && !r->skipping) {
+        size_t part = (size_t)n - start;
+        if (r->len + part > CHIO__MCP_MAX_LINE) {
+            fprintf(stderr, "chio mcp: dropped a line longer than %zu bytes\n", CHIO__MCP_MAX_LINE);
+            r->skipping = 1;
+            r->len = 0;
+        } else {
+            if (r->len + part > r->cap) {
+                size_t cap = r->cap ? r->cap : 65536;
+                char *nb;
+                while (cap < r->len + part)
+                    cap *= 2;
+                nb = realloc(r->buf, cap);
+                if (nb == NULL)
+                    return 0;
+                r->buf = nb;
+                r->cap = cap;
+            }
+            memcpy(r->buf + r->len, chunk + start, part);
+            r->len += part;
+        }
+    }
+    return 1;
+}
+
+/* ---- signals -------------------------------------------------------------------- */
+
+/* The wake pipe's write end, for the SIGTERM/SIGINT handler. */
+static int sig_fd = -1;
+
+static void on_signal(int sig)
+{
+    char c = 's';
+
+    (void)sig;
+    if (sig_fd >= 0 && write(sig_fd, &c, 1) < 0) {
+        /* nothing to do in a handler */
+    }
+}
+
+void chio__mcp_signals_to(int fd)
+{
+    struct sigaction sa;
+
+    sig_fd = fd;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fd >= 0 ? on_signal : SIG_DFL;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* ---- the child ------------------------------------------------------------------ */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Sends hold c->mu, so the stop never closes (and the number is never
+ * reused) under a write. */
+int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len)
+{
+    int rc = -1;
+
+    pthread_mutex_lock(&c->mu);
+    if (c->in >= 0 && write_all(c->in, line, len) == 0 && write_all(c->in, "\n", 1) == 0)
+        rc = 0;
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+static void close_pair(int p[2])
+{
+    close(p[0]);
+    close(p[1]);
+}
+
+int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
+{
+    int in[2], out[2], ex[2], child_errno = 0;
+    ssize_t n;
+
+    memset(c, 0, sizeof(*c));
+    c->in = c->out = -1;
+    if (pipe2(in, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(out, O_CLOEXEC) != 0) {
+        close_pair(in);
+        return -1;
+    }
+    if (pipe2(ex, O_CLOEXEC) != 0) {
+        close_pair(in);
+        close_pair(out);
+        return -1;
+    }
+    c->pid = fork();
+    if (c->pid < 0) {
+        int e = errno;
+        close_pair(in);
+        close_pair(out);
+        close_pair(ex);
+        errno = e;
+        return -1;
+    }
+    if (c->pid == 0) {
+        int e;
+        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+            _exit(127);
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        execvp(argv[0], argv);
+        e = errno;
+        if (write(ex[1], &e, sizeof(e)) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(ex[1]);
+    /* An exec failure comes back through the close-on-exec pipe, so a
+     * command that cannot run fails here, not as a server that exits. */
+    do
+        n = read(ex[0], &child_errno, sizeof(child_errno));
+    while (n < 0 && errno == EINTR);
+    close(ex[0]);
+    if (n > 0) {
+        int st;
+        close(in[1]);
+        close(out[0]);
+        waitpid(c->pid, &st, 0);
+        errno = child_errno;
+        return -1;
+    }
+    c->in = in[1];
+    c->out = out[0];
+    pthread_mutex_init(&c->mu, NULL);
+    c->live = 1;
+    return 0;
+}
+
+static void *reader_main(void *arg)
+{
+    chio__mcp_child *c = arg;
+    chio__mcp_reader r = {0};
+
+    while (chio__mcp_read_lines(&r, c->out, c->g, chio_mcp_gateway_server_line))
+        ;
+    free(r.buf);
+    chio_mcp_gateway_server_closed(c->g);
+    if (c->on_exit != NULL)
+        c->on_exit(c->user);
+    return NULL;
+}
+
+int chio__mcp_child_start(chio__mcp_child *c, chio_mcp_gateway *g, void (*on_exit)(void *),
+                          void *user)
+{
+    c->g = g;
+    c->on_exit = on_exit;
+    c->user = user;
+    if (pthread_create(&c->reader, NULL, reader_main, c) != 0)
+        return -1;
+    c->reader_started = 1;
+    return 0;
+}
+
+/* Wait for the child up to @ms milliseconds; 1 when it has exited. */
+static int reap(pid_t pid, int ms, int *status)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    int i;
+
+    for (i = 0; i <= ms / 20; i++) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return 1;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+void chio__mcp_child_stop(chio__mcp_child *c)
+{
+    struct timespec ts;
+    int fd, status = 0;
+
+    if (!c->live)
+        return;
+    /* A send blocked on a server that stopped reading holds c->mu: after a
+     * second the server is killed, which fails that write (EPIPE). */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    if (pthread_mutex_timedlock(&c->mu, &ts) != 0) {
+        kill(c->pid, SIGKILL);
+        pthread_mutex_lock(&c->mu);
+    }
+    fd = c->in;
+    c->in = -1;
+    pthread_mutex_unlock(&c->mu);
+    if (fd >= 0)
+        close(fd);
+    if (c->pid > 0 && !reap(c->pid, 1000, &status)) {
+        kill(c->pid, SIGTERM);
+        if (!reap(c->pid, 2000, &status)) {
+            kill(c->pid, SIGKILL);
+            reap(c->pid, 5000, &status);
+        }
+    }
+    c->pid = 0;
+    if (c->reader_started)
+        pthread_join(c->reader, NULL);
+    c->reader_started = 0;
+    if (c->out >= 0)
+        close(c->out);
+    c->out = -1;
+    pthread_mutex_destroy(&c->mu);
+    c->live = 0;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/http_internal.h - the Streamable HTTP transport's state, shared by
+ * http.c (libmicrohttpd: requests, responses, the daemon) and http_sess.c
+ * (client sessions, their SSE streams, where each message to a client
+ * goes, the janitor thread that ends sessions). Locking: http_sess.c.
+ */
+#ifndef CHIO_MCP_HTTP_INTERNAL_H
+#define CHIO_MCP_HTTP_INTERNAL_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mcp.h"
+#include "mcp_internal.h"
+
+/* Bytes one stream may hold queued for a slow client; past it the stream
+ * is closed (a stream with nothing queued still takes one message). */
+#define CHIO__MCP_STREAM_QUEUE ((size_t)8 << 20)
+/* An SSE comment after this long without an event (finds dead clients). */
+#define CHIO__MCP_KEEPALIVE_SECS 15
+
+/* Why a session ends. */
+enum { END_NONE = 0, END_DELETE, END_IDLE, END_SERVER, END_SHUTDOWN };
+
+typedef struct sse_event {
+    struct sse_event *next;
+    size_t len, off; /* bytes of text, bytes already handed out */
+    char text[];
+} sse_event;
+
+struct hsess;
+typedef struct httpd httpd;
+
+/* A response to a client: a POST's (the request's answer, as JSON or an
+ * SSE stream) or the session's standalone GET stream. */
+typedef struct stream {
+    struct stream *next; /* in s->streams while linked */
+    struct hsess *s;     /* NULL once unlinked (nothing more is routed here) */
+    struct httpd *h;     /* whose mutex guards the stream */
+    int sse;             /* 0: a POST answered as application/json */
+    int standalone;      /* the GET stream */
+    char *req_id;        /* a POST's request id, canonical JSON */
+    char *token;         /* its params._meta.progressToken, canonical, or NULL */
+    sse_event *head, *tail;
+    size_t queued;
+    char *answer;      /* JSON mode: the answer */
+    int finished;      /* the answer is in: end after the queue drains */
+    int closed;        /* end now (overflow, cancel, session end) */
+    int reader;        /* a response (or waiting handler) still holds it */
+    pthread_cond_t cv; /* with h->mu: something queued, finished or closed */
+} stream;
+
+/* One client session: its id, gateway, wrapped server and streams. */
+typedef struct hsess {
+    struct hsess *next;
+    httpd *h;
+    char id[33];
+    chio_mcp_gateway *g;
+    chio__mcp_child child;
+    int ready;        /* gateway and server started: found by its id */
+    int torn;         /* the janitor took it */
+    int done;         /* torn down: the janitor frees it */
+    pthread_t tearer; /* the thread tearing it down, when threaded */
+    int threaded;
+    stream *streams;
+    int has_standalone;
+    int busy;   /* handlers inside the gateway or waiting on a stream */
+    int ending; /* END_*: no longer found by its id */
+    time_t last_used;
+    unsigned long long next_event;
+} hsess;
+
+struct httpd {
+    const chio_mcp_policy *pol;
+    chio_mcp_hub *hub;
+    char *const *argv;
+    unsigned max_sessions, idle_secs;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* janitor and teardown waits */
+    hsess *sessions;   /* every session until it is freed */
+    size_t nsessions;
+    int closing;
+    int janitor_stop;
+    pthread_t janitor;
+    struct sockaddr_in addr;
+};
+
+/* http_sess.c */
+/* Start the janitor. */
+int chio__mcp_sess_init(httpd *h);
+/* End every session (torn down before it returns); refuse new ones. */
+void chio__mcp_sess_shutdown(httpd *h);
+/* After the daemon stopped (no handler or response left). */
+void chio__mcp_sess_fini(httpd *h);
+/* A new session with its server started: 0; -1 at --max-sessions or when
+ * shutting down (*full says which); -2 when the server cannot start. The
+ * session comes back busy (release it). */
+int chio__mcp_sess_create(httpd *h, hsess **out, int *full);
+/* The live session named @id, busy (release it), or NULL. */
+hsess *chio__mcp_sess_find(httpd *h, const char *id);
+void chio__mcp_sess_release(hsess *s);
+/* End @s (DELETE): found no more; torn down by the janitor. */
+void chio__mcp_sess_end(hsess *s, int why);
+/* A stream of @s for request @req_id (NULL: the standalone stream),
+ * linked before the request reaches the gateway. NULL when the session
+ * ends or a standalone stream exists (*conflict set). */
+stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char *token,
+                              int *conflict);
+/* Close the POST stream of request @req_id (notifications/cancelled). */
+void chio__mcp_stream_cancel(hsess *s, const char *req_id);
+/* JSON mode: wait up to @ms for the answer: 1 when the stream is done
+ * (*answer set, NULL when it closed without one; the caller frees it),
+ * 0 when the time ran out. */
+int chio__mcp_stream_wait_answer(stream *st, int ms, char **answer);
+/* Copy up to @max bytes of the stream's text; blocks; -1 at its end. */
+long chio__mcp_stream_read(stream *st, char *buf, size_t max);
+/* The response (or the waiting handler) is done with @st. */
+void chio__mcp_stream_release(stream *st);
+
+#endif /* CHIO_MCP_HTTP_INTERNAL_H */

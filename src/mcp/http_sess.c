@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/http_sess.c - the client sessions of `chio mcp serve-http` and their
+ * streams. Each session has its own id (128 random bits, hex), its own
+ * wrapped server process, gateway and kernel session. What the gateway
+ * sends a client goes to one of the session's streams:
+ *   - an answer to the POST that carried the request (as its JSON body or
+ *     as the last event of its SSE stream, which then ends);
+ *   - a request of the server made from inside a mediated call (allowed
+ *     sampling or elicitation) to that call's SSE stream; a progress
+ *     notification to the stream of the request whose progressToken it
+ *     names; a log message to the oldest SSE stream of a POST in flight;
+ *   - anything else, and what has no SSE stream of its own, to the
+ *     session's standalone GET stream; without one a notification is
+ *     dropped and a request fails at once (the gateway answers the server).
+ * Streams queue at most CHIO__MCP_STREAM_QUEUE bytes; past that the stream
+ * is closed. A janitor thread finds idle sessions and hands each session
+ * that ended (DELETE, the idle timeout, its server's death, shutdown) to a
+ * thread that tears it down, then joins that thread and frees the session;
+ * shutdown waits until every session is gone.
+ *
+ * Locking: h->mu guards every field of httpd, hsess and stream (sessions,
+ * streams, queues, counts); stream->cv and h->cv wait on it. h->mu is
+ * taken last: the gateway calls sess_send() holding its client_mu, and no
+ * code here calls into a gateway or a child with h->mu held. Lock order:
+ * gateway g->client_mu -> h->mu.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "http_internal.h"
+
+static time_t mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* ---- streams (h->mu held) -------------------------------------------------------- */
+
+static void stream_free(stream *st)
+{
+    while (st->head != NULL) {
+        sse_event *e = st->head;
+        st->head = e->next;
+        free(e);
+    }
+    free(st->req_id);
+    free(st->token);
+    free(st->answer);
+    pthread_cond_destroy(&st->cv);
+    free(st);
+}
+
+/* Nothing more is routed to @st; freed here when no response holds it. */
+static void stream_unlink(stream *st)
+{
+    hsess *s = st->s;
+    stream **pp;
+
+    if (s != NULL) {
+        for (pp = &s->streams; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == st) {
+                *pp = st->next;
+                break;
+            }
+        if (st->standalone)
+            s->has_standalone = 0;
+        s->last_used = mono_now();
+        st->s = NULL;
+    }
+    pthread_cond_broadcast(&st->cv);
+    if (!st->reader)
+        stream_free(st);
+}
+
+static void stream_close(stream *st)
+{
+    st->closed = 1;
+    stream_unlink(st);
+}
+
+static void close_all_streams(hsess *s)
+{
+    while (s->streams != NULL)
+        stream_close(s->streams);
+}
+
+/* Queue one message as an SSE event: "id: N", "data: LINE". The gateway's
+ * lines are single-line JSON; a CR or LF (whitespace there) would end the
+ * data line, so they become spaces. */
+static int stream_queue(stream *st, const char *line, size_t len)
+{
+    char head[48];
+    int hl = snprintf(head, sizeof(head), "id: %llu\ndata: ", ++st->s->next_event);
+    size_t n = (size_t)hl + len + 2, i;
+    sse_event *e;
+
+    if (st->queued > 0 && st->queued + n > CHIO__MCP_STREAM_QUEUE) {
+        fprintf(stderr,
+                "chio mcp serve-http: session %s: a stream's client reads too slowly "
+                "(%zu bytes queued); closing the stream\n",
+                st->s->id, st->queued);
+        stream_close(st);
+        return -1;
+    }
+    e = malloc(sizeof(*e) + n);
+    if (e == NULL)
+        return -1;
+    e->next = NULL;
+    e->len = n;
+    e->off = 0;
+    memcpy(e->text, head, (size_t)hl);
+    for (i = 0; i < len; i++)
+        e->text[hl + i] = line[i] == '\r' || line[i] == '\n' ? ' ' : line[i];
+    memcpy(e->text + hl + len, "\n\n", 2);
+    if (st->tail != NULL)
+        st->tail->next = e;
+    else
+        st->head = e;
+    st->tail = e;
+    st->queued += n;
+    pthread_cond_broadcast(&st->cv);
+    return 0;
+}
+
+static stream *find_post(hsess *s, const char *req_id, int sse_only)
+{
+    stream *st;
+
+    if (req_id == NULL)
+        return NULL;
+    for (st = s->streams; st != NULL; st = st->next)
+        if (!st->standalone && (st->sse || !sse_only) && strcmp(st->req_id, req_id) == 0)
+            return st;
+    return NULL;
+}
+
+static stream *find_token(hsess *s, const char *token)
+{
+    stream *st;
+
+    if (token == NULL)
+        return NULL;
+    for (st = s->streams; st != NULL; st = st->next)
+        if (st->sse && st->token != NULL && strcmp(st->token, token) == 0)
+            return st;
+    return NULL;
+}
+
+static stream *find_kind(hsess *s, int standalone)
+{
+    stream *st;
+
+    for (st = s->streams; st != NULL; st = st->next)
+        if (standalone ? st->standalone : st->sse && !st->standalone)
+            return st;
+    return NULL;
+}
+
+/* ---- what the gateway sends a client (chio_mcp_send_fn) --------------------------- */
+
+static int sess_send(void *user, const char *line, size_t len)
+{
+    hsess *s = user;
+    httpd *h = s->h;
+    chio_json_doc *doc = NULL;
+    const chio_json *root, *params;
+    const char *method, *related = chio__mcp_related_request();
+    char *id = NULL, *token = NULL;
+    stream *st = NULL;
+    int rc = 0, request;
+
+    if (chio_json_parse(line, len, &doc, NULL) != 0)
+        return -1;
+    root = chio_json_root(doc);
+    method = chio_json_string(chio_json_get(root, "method"), NULL);
+    params = chio_json_get(root, "params");
+    if (chio_json_get(root, "id") != NULL)
+        id = chio__mcp_dup_value(chio_json_get(root, "id"));
+    request = method != NULL && id != NULL;
+    if (method != NULL && strcmp(method, "notifications/progress") == 0)
+        token = chio__mcp_dup_value(chio_json_get(params, "progressToken"));
+    pthread_mutex_lock(&h->mu);
+    if (method == NULL) { /* an answer: to the POST that asked */
+        st = find_post(s, id, 0);
+        if (st == NULL) {
+            rc = -1;
+        } else if (st->sse) {
+            rc = stream_queue(st, line, len);
+            if (rc == 0) {
+                st->finished = 1;
+                stream_unlink(st);
+            }
+        } else if ((st->answer = strndup(line, len)) != NULL) {
+            st->finished = 1;
+            stream_unlink(st);
+        } else {
+            rc = -1;
+        }
+    } else {
+        st = find_post(s, related, 1);
+        if (st == NULL)
+            st = find_token(s, token);
+        if (st == NULL && strcmp(method, "notifications/message") == 0)
+            st = find_kind(s, 0);
+        if (st == NULL)
+            st = find_kind(s, 1);
+        if (st != NULL)
+            rc = stream_queue(st, line, len);
+        else
+            rc = request ? -1 : 0; /* a notification nobody can take is dropped */
+    }
+    pthread_mutex_unlock(&h->mu);
+    chio_json_doc_free(doc);
+    free(id);
+    free(token);
+    return rc;
+}
+
+static int sess_to_server(void *user, const char *line, size_t len)
+{
+    hsess *s = user;
+
+    return chio__mcp_child_send(&s->child, line, len);
+}
+
+/* ---- sessions -------------------------------------------------------------------- */
+
+static int id_equal(const char *a, const char *b)
+{
+    unsigned char d = 0;
+    size_t i;
+
+    if (strlen(b) != 32)
+        return 0;
+    for (i = 0; i < 32; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+hsess *chio__mcp_sess_find(httpd *h, const char *id)
+{
+    hsess *s;
+
+    pthread_mutex_lock(&h->mu);
+    for (s = h->sessions; s != NULL; s = s->next)
+        if (s->ready && !s->ending && id_equal(s->id, id)) {
+            s->busy++;
+            s->last_used = mono_now();
+            break;
+        }
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+void chio__mcp_sess_release(hsess *s)
+{
+    httpd *h = s->h;
+
+    pthread_mutex_lock(&h->mu);
+    s->busy--;
+    s->last_used = mono_now();
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void end_locked(hsess *s, int why)
+{
+    if (s->ending == END_NONE) {
+        s->ending = why;
+        pthread_cond_broadcast(&s->h->cv);
+    }
+}
+
+void chio__mcp_sess_end(hsess *s, int why)
+{
+    pthread_mutex_lock(&s->h->mu);
+    end_locked(s, why);
+    pthread_mutex_unlock(&s->h->mu);
+}
+
+/* The wrapped server's output ended (on its reader thread). */
+static void server_exited(void *user)
+{
+    hsess *s = user;
+
+    pthread_mutex_lock(&s->h->mu);
+    if (s->ending == END_NONE)
+        fprintf(stderr,
+                "chio mcp serve-http: the wrapped server of session %s exited; ending the "
+                "session\n",
+                s->id);
+    end_locked(s, END_SERVER);
+    pthread_mutex_unlock(&s->h->mu);
+}
+
+static void unlink_session(httpd *h, hsess *s)
+{
+    hsess **pp;
+
+    for (pp = &h->sessions; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            h->nsessions--;
+            break;
+        }
+    pthread_cond_broadcast(&h->cv);
+}
+
+int chio__mcp_sess_create(httpd *h, hsess **out, int *full)
+{
+    unsigned char r[16];
+    hsess *s;
+    int i, rc;
+
+    *out = NULL;
+    *full = 0;
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return -2;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -2;
+    s->h = h;
+    for (i = 0; i < 16; i++)
+        snprintf(s->id + 2 * i, 3, "%02x", r[i]);
+    pthread_mutex_lock(&h->mu);
+    if (h->closing || h->nsessions >= h->max_sessions) {
+        *full = !h->closing;
+        pthread_mutex_unlock(&h->mu);
+        free(s);
+        return -1;
+    }
+    s->next = h->sessions;
+    h->sessions = s;
+    h->nsessions++;
+    s->busy = 1;
+    s->last_used = mono_now();
+    pthread_mutex_unlock(&h->mu);
+
+    rc = chio_mcp_gateway_open(h->hub, sess_send, sess_to_server, s, &s->g);
+    if (rc == 0 && chio__mcp_child_spawn(&s->child, h->argv) != 0) {
+        fprintf(stderr, "chio mcp serve-http: cannot start the wrapped server %s: %s\n", h->argv[0],
+                strerror(errno));
+        rc = -2;
+    } else if (rc == 0 && chio__mcp_child_start(&s->child, s->g, server_exited, s) != 0) {
+        chio__mcp_child_stop(&s->child);
+        rc = -2;
+    }
+    pthread_mutex_lock(&h->mu);
+    if (rc != 0) {
+        unlink_session(h, s);
+        pthread_mutex_unlock(&h->mu);
+        chio_mcp_gateway_free(s->g);
+        free(s);
+        return -2;
+    }
+    s->ready = 1;
+    if (h->closing)
+        end_locked(s, END_SHUTDOWN);
+    pthread_mutex_unlock(&h->mu);
+    *out = s;
+    return 0;
+}
+
+/* ---- streams of a session --------------------------------------------------------- */
+
+stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char *token,
+                              int *conflict)
+{
+    httpd *h = s->h;
+    stream *st = calloc(1, sizeof(*st)), **pp;
+
+    *conflict = 0;
+    if (st == NULL)
+        return NULL;
+    st->sse = sse;
+    st->standalone = req_id == NULL;
+    if ((req_id != NULL && (st->req_id = strdup(req_id)) == NULL) ||
+        (token != NULL && (st->token = strdup(token)) == NULL)) {
+        free(st->req_id);
+        free(st);
+        return NULL;
+    }
+    pthread_cond_init(&st->cv, NULL);
+    st->h = h;
+    st->reader = 1;
+    pthread_mutex_lock(&h->mu);
+    if (s->ending || h->closing || (st->standalone && s->has_standalone)) {
+        *conflict = st->standalone && s->has_standalone && !s->ending && !h->closing;
+        pthread_mutex_unlock(&h->mu);
+        stream_free(st);
+        return NULL;
+    }
+    st->s = s;
+    if (st->standalone)
+        s->has_standalone = 1;
+    for (pp = &s->streams; *pp != NULL; pp = &(*pp)->next)
+        ; /* oldest first */
+    *pp = st;
+    pthread_mutex_unlock(&h->mu);
+    return st;
+}
+
+void chio__mcp_stream_cancel(hsess *s, const char *req_id)
+{
+    stream *st;
+
+    pthread_mutex_lock(&s->h->mu);
+    st = find_post(s, req_id, 0);
+    if (st != NULL)
+        stream_close(st);
+    pthread_mutex_unlock(&s->h->mu);
+}
+
+int chio__mcp_stream_wait_answer(stream *st, int ms, char **answer)
+{
+    struct timespec ts;
+    int done;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&st->h->mu);
+    while (!st->finished && !st->closed)
+        if (pthread_cond_timedwait(&st->cv, &st->h->mu, &ts) == ETIMEDOUT)
+            break;
+    done = st->finished || st->closed;
+    *answer = st->answer;
+    st->answer = NULL;
+    pthread_mutex_unlock(&st->h->mu);
+    return done;
+}
+
+long chio__mcp_stream_read(stream *st, char *buf, size_t max)
+{
+    static const char ping[] = ": keepalive\n\n";
+    pthread_mutex_t *mu = &st->h->mu;
+    long n = -1;
+
+    pthread_mutex_lock(mu);
+    for (;;) {
+        struct timespec ts;
+        if (st->closed)
+            break;
+        if (st->head != NULL) {
+            sse_event *e = st->head;
+            size_t k = e->len - e->off < max ? e->len - e->off : max;
+            memcpy(buf, e->text + e->off, k);
+            e->off += k;
+            if (e->off == e->len) {
+                st->head = e->next;
+                if (st->head == NULL)
+                    st->tail = NULL;
+                st->queued -= e->len;
+                free(e);
+            }
+            n = (long)k;
+            break;
+        }
+        if (st->finished)
+            break;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += CHIO__MCP_KEEPALIVE_SECS;
+        if (pthread_cond_timedwait(&st->cv, mu, &ts) == ETIMEDOUT && st->head == NULL &&
+            !st->finished && !st->closed && max >= sizeof(ping) - 1) {
+            memcpy(buf, ping, sizeof(ping) - 1);
+            n = (long)(sizeof(ping) - 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(mu);
+    return n;
+}
+
+void chio__mcp_stream_release(stream *st)
+{
+    httpd *h = st->h;
+
+    pthread_mutex_lock(&h->mu);
+    st->reader = 0;
+    stream_unlink(st); /* frees it; a client gone mid-stream unlinks it too */
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- ending sessions -------------------------------------------------------------- */
+
+static void teardown(httpd *h, hsess *s)
+{
+    int why;
+
+    pthread_mutex_lock(&h->mu);
+    why = s->ending;
+    /* The client ended it (or we did): its streams end now and its calls
+     * are cancelled. A dead server's session first lets its calls answer
+     * (each fails with the server's exit). */
+    if (why != END_SERVER)
+        close_all_streams(s);
+    pthread_mutex_unlock(&h->mu);
+    if (why != END_SERVER)
+        chio_mcp_gateway_cancel_all(s->g);
+    chio_mcp_gateway_client_closed(s->g);
+    /* The server goes before the wait for handlers: one blocked writing to
+     * a server that stopped reading gets EPIPE instead of waiting forever. */
+    chio__mcp_child_stop(&s->child);
+    pthread_mutex_lock(&h->mu);
+    while (s->busy > 0)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    chio_mcp_gateway_wait_idle(s->g);
+    pthread_mutex_lock(&h->mu);
+    close_all_streams(s);
+    pthread_mutex_unlock(&h->mu);
+    chio_mcp_gateway_free(s->g);
+    s->g = NULL;
+    pthread_mutex_lock(&h->mu);
+    s->done = 1; /* the janitor joins this thread, unlinks and frees */
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void *teardown_main(void *arg)
+{
+    hsess *s = arg;
+
+    teardown(s->h, s);
+    return NULL;
+}
+
+static void *janitor_main(void *arg)
+{
+    httpd *h = arg;
+    hsess *s;
+
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        struct timespec ts;
+        time_t now = mono_now();
+        for (s = h->sessions; s != NULL && !s->done; s = s->next)
+            ;
+        if (s != NULL) { /* torn down: its slot is free */
+            unlink_session(h, s);
+            pthread_mutex_unlock(&h->mu);
+            if (s->threaded)
+                pthread_join(s->tearer, NULL);
+            free(s);
+            pthread_mutex_lock(&h->mu);
+            continue;
+        }
+        for (s = h->sessions; s != NULL; s = s->next) {
+            if (s->ready && s->ending == END_NONE && s->busy == 0 && s->streams == NULL &&
+                now - s->last_used >= (time_t)h->idle_secs) {
+                fprintf(stderr, "chio mcp serve-http: session %s idle for %us; ending it\n", s->id,
+                        h->idle_secs);
+                s->ending = END_IDLE;
+            }
+            if (s->ready && !s->torn && s->ending != END_NONE)
+                break;
+        }
+        if (s != NULL) {
+            s->torn = 1;
+            pthread_mutex_unlock(&h->mu);
+            /* Each on a thread of its own: a server slow to exit (up to
+             * three seconds) holds up no other session's end. */
+            s->threaded = pthread_create(&s->tearer, NULL, teardown_main, s) == 0;
+            if (!s->threaded)
+                teardown(h, s);
+            pthread_mutex_lock(&h->mu);
+            continue;
+        }
+        if (h->janitor_stop && h->sessions == NULL)
+            break;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+int chio__mcp_sess_init(httpd *h)
+{
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    if (pthread_create(&h->janitor, NULL, janitor_main, h) != 0) {
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->mu);
+        return -1;
+    }
+    return 0;
+}
+
+void chio__mcp_sess_shutdown(httpd *h)
+{
+    hsess *s;
+
+    pthread_mutex_lock(&h->mu);
+    h->closing = 1;
+    for (s = h->sessions; s != NULL; s = s->next)
+        end_locked(s, END_SHUTDOWN);
+    h->janitor_stop = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->janitor, NULL);
+}
+
+void chio__mcp_sess_fini(httpd *h)
+{
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+}
