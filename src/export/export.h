@@ -54,11 +54,11 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
                        size_t ntrusted, FILE *out, FILE *err);
 
 /* Compare the local log in @db with its kernel's messages (witness.c). */
-int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out,
-                        FILE *err);
+int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out, FILE *err);
 
 /* Open a store for reading (read-only, else a secondary); NULL after a
- * message on @err. @follow: always a caught-up secondary. */
+ * message on @err (none when @err is NULL). @follow: always a caught-up
+ * secondary. */
 struct chio_store;
 struct chio_store *chio__fleet_open_store(const char *cmd, const char *db, int follow, FILE *err);
 

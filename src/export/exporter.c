@@ -348,8 +348,8 @@ static int visit_receipt(void *vctx, uint64_t seq, const char *json, size_t len)
     if (stopping(e))
         return STOPPED;
     if (seq != e->r.seq + 1 && e->r.seq != 0) {
-        fprintf(e->err, "chio export: receipt %" PRIu64 " follows %" PRIu64 " in the store\n",
-                seq, e->r.seq);
+        fprintf(e->err, "chio export: receipt %" PRIu64 " follows %" PRIu64 " in the store\n", seq,
+                e->r.seq);
         return FAILED;
     }
     if (memmem(json, len, e->key_field, strlen(e->key_field)) == NULL) {
@@ -416,6 +416,29 @@ static int export_pass(ex *e)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
+/* With --follow, (re)open the store until it opens: a kernel that is
+ * starting or restarting rewrites the files a secondary instance reads,
+ * and the store may not exist yet. Says why after 10 s, then every 60 s.
+ * Returns 0, or -1 when stopped. */
+static int open_following(ex *e)
+{
+    uint64_t start = now_ms(), next_note = start + 10000;
+
+    for (;;) {
+        e->s = chio__fleet_open_store("export", e->cfg->db, 1, NULL);
+        if (e->s != NULL)
+            return 0;
+        if (stopping(e))
+            return -1;
+        if (now_ms() > next_note) {
+            chio_store *s = chio__fleet_open_store("export", e->cfg->db, 1, e->err);
+            chio_store_close(s);
+            next_note = now_ms() + 60000;
+        }
+        nap_ms(250);
+    }
+}
+
 /* Wait (with --follow) for the store's first write and learn the key. */
 static int learn_key(ex *e)
 {
@@ -453,8 +476,7 @@ static int connect_and_sync(ex *e)
         if (stopping(e))
             return STOPPED;
         if (!e->cfg->follow && now_ms() > deadline) {
-            fprintf(e->err, "chio export: stream %s: %s\n", e->cfg->stream,
-                    chio__xp_errmsg(e->t));
+            fprintf(e->err, "chio export: stream %s: %s\n", e->cfg->stream, chio__xp_errmsg(e->t));
             return FAILED;
         }
         nap_ms(200);
@@ -484,13 +506,18 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
         return CHIO__FLEET_ERROR;
     }
     e.pos_path = chio__export_position_path(cfg->db, cfg->stream);
-    e.s = chio__fleet_open_store("export", cfg->db, cfg->follow, err);
-    if (e.pos_path == NULL || e.s == NULL)
+    if (e.pos_path == NULL)
         goto out;
+    if (cfg->follow) {
+        if (open_following(&e) != 0) {
+            rc = STOPPED;
+            goto out;
+        }
+    } else if ((e.s = chio__fleet_open_store("export", cfg->db, 0, err)) == NULL) {
+        goto out;
+    }
     if (learn_key(&e) != 0) {
         rc = stopping(&e) ? STOPPED : 0;
-        fprintf(out, "{\"kernel\":null,\"receipts_published\":0,\"stream\":\"%s\"}\n",
-                cfg->stream);
         goto out;
     }
     snprintf(e.key_field, sizeof(e.key_field), "\"kernel_key\":\"%s\"", e.key);
@@ -507,20 +534,25 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
         if (stopping(&e))
             break;
         if (chio_store_catch_up(e.s, NULL) != 0) {
-            fprintf(err, "chio export: the store cannot be followed any more\n");
-            rc = FAILED;
+            /* the kernel restarted under us: open the store again */
+            chio_store_close(e.s);
+            e.s = NULL;
+            if (open_following(&e) != 0)
+                rc = STOPPED;
         }
     }
     if (e.t != NULL && rc != DIVERGED && (e.unsaved > 0 || rc == 0))
         save_position(&e);
-    if (rc == 0 || rc == STOPPED)
+out:
+    if ((rc == 0 || rc == STOPPED) && e.key[0] == '\0') /* nothing written yet */
+        fprintf(out, "{\"kernel\":null,\"receipts_published\":0,\"stream\":\"%s\"}\n", cfg->stream);
+    else if (rc == 0 || rc == STOPPED)
         fprintf(out,
                 "{\"checkpoints_published\":%" PRIu64 ",\"duplicates\":%" PRIu64
                 ",\"kernel\":\"%s\",\"last_checkpoint_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
                 ",\"receipts_published\":%" PRIu64 ",\"replicas\":%d,\"stream\":\"%s\"}\n",
                 e.published_c, e.duplicates, e.key, e.c.seq, e.r.seq, e.published_r, e.replicas,
                 cfg->stream);
-out:
     fflush(out);
     chio__xp_close(e.t);
     chio_store_close(e.s);

@@ -30,7 +30,7 @@ enum { ABSENT = 0, GOOD = 1, BAD = 2 };
 typedef struct kernel {
     char key[65];
     uint8_t pub[32];
-    int trusted; /* -1 not checked */
+    int trusted;   /* -1 not checked */
     uint8_t *leaf; /* leaf hash of receipt seq at (seq - 1) * 32 */
     uint8_t *state;
     uint64_t cap, max_seq;
@@ -76,8 +76,8 @@ static kernel *kernel_of(fv *v, const char *subject, const char *kind)
     char key[65];
     size_t i, n = strlen(subject);
 
-    if (n != 5 + 64 + 1 + strlen(kind) || strncmp(subject, "chio.", 5) != 0 ||
-        subject[69] != '.' || strcmp(subject + 70, kind) != 0)
+    if (n != 5 + 64 + 1 + strlen(kind) || strncmp(subject, "chio.", 5) != 0 || subject[69] != '.' ||
+        strcmp(subject + 70, kind) != 0)
         return NULL;
     memcpy(key, subject + 5, 64);
     key[64] = '\0';
@@ -233,8 +233,7 @@ static int on_receipt(void *vctx, const chio__xp_msg *m)
     if (k->state[seq - 1] != ABSENT) {
         k->duplicates++;
         problem(v, k, "duplicate_receipt", "seq", seq,
-                memcmp(k->leaf + (seq - 1) * 32, leaf, 32) == 0 ? "same_bytes"
-                                                                 : "different_bytes");
+                memcmp(k->leaf + (seq - 1) * 32, leaf, 32) == 0 ? "same_bytes" : "different_bytes");
         return 0;
     }
     k->receipts++;
@@ -405,7 +404,9 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
                 ",\"ok\":%s,\"receipts\":%" PRIu64 ",\"trusted\":%s}\n",
                 k->checkpoints, k->checkpoints_valid, k->duplicates, kg, k->invalid, k->key,
                 k->cp_last, k->max_seq, ok ? "true" : "false", k->receipts,
-                k->trusted < 0 ? "null" : k->trusted ? "true" : "false");
+                k->trusted < 0 ? "null"
+                : k->trusted   ? "true"
+                               : "false");
         receipts += k->receipts;
         gaps += kg;
         dups += k->duplicates;
@@ -419,9 +420,9 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
         clean = 0;
     }
     fprintf(out,
-            "{\"kernels\":%zu,\"receipts\":%" PRIu64 ",\"gaps\":%" PRIu64
-            ",\"duplicates\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"checkpoints\":%" PRIu64
-            ",\"checkpoints_valid\":%" PRIu64 "}\n",
+            "{\"kernels\":%zu,\"receipts\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"duplicates\":%" PRIu64
+            ",\"invalid\":%" PRIu64 ",\"checkpoints\":%" PRIu64 ",\"checkpoints_valid\":%" PRIu64
+            "}\n",
             v.nk, receipts, gaps, dups, invalid, cps, cps_valid);
     rc = clean ? CHIO__FLEET_OK : CHIO__FLEET_NEGATIVE;
 out:

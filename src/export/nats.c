@@ -32,7 +32,7 @@
 #define JS_WRONG_LAST_SEQ       JSStreamWrongLastSequenceErr    /* 10071 */
 #define JS_REPLICAS_UNSUPPORTED JSStreamReplicasNotSupportedErr /* 10074 */
 
-#define REQUEST_WAIT_MS 5000 /* one JetStream API request or publish ack */
+#define REQUEST_WAIT_MS 5000  /* one JetStream API request or publish ack */
 #define READ_STALL_MS   30000 /* a read gives up after this long without a message */
 
 typedef struct nats_xp {
@@ -54,8 +54,8 @@ static int fail_status(chio__xp *t, int rc, const char *what, natsStatus s, jsEr
     const char *last = nats_GetLastError(NULL);
 
     if (je != 0)
-        return chio__xp_fail(t, rc, "%s: %s (JetStream error %d%s%s)", what,
-                             natsStatus_GetText(s), (int)je, last ? ": " : "", last ? last : "");
+        return chio__xp_fail(t, rc, "%s: %s (JetStream error %d%s%s)", what, natsStatus_GetText(s),
+                             (int)je, last ? ": " : "", last ? last : "");
     return chio__xp_fail(t, rc, "%s: %s%s%s", what, natsStatus_GetText(s), last ? ": " : "",
                          last ? last : "");
 }
@@ -85,15 +85,23 @@ static int status_code(natsStatus s, jsErrCode je)
     }
 }
 
+/* Handles open in this process: the last close also releases the
+ * client library's own threads and memory (it starts again on the next
+ * open). Handles are opened and closed by one thread (transport.h). */
+static int open_handles;
+
 static void nats_close(chio__xp *t)
 {
     nats_xp *n = nx(t);
+    int opened = n->nc != NULL;
 
     jsCtx_Destroy(n->js);
     natsConnection_Destroy(n->nc);
     natsOptions_Destroy(n->opts);
     free(n->stream);
     free(n);
+    if (opened && --open_handles == 0)
+        nats_CloseAndWait(2000);
 }
 
 static int nats_open(const char *urls, const char *stream, int timeout_ms, chio__xp **out,
@@ -141,6 +149,8 @@ static int nats_open(const char *urls, const char *stream, int timeout_ms, chio_
         goto fail;
     }
     s = natsConnection_Connect(&n->nc, n->opts);
+    if (s == NATS_OK)
+        open_handles++;
     if (s != NATS_OK) {
         const char *last = nats_GetLastError(NULL);
         snprintf(why, cap, "cannot connect to %s: %s%s%s", urls, natsStatus_GetText(s),
@@ -211,7 +221,7 @@ static int nats_ensure_stream(chio__xp *t, const char *const *subjects, size_t n
         sc.Retention = js_LimitsPolicy;
         sc.Replicas = known_servers(n) >= 3 ? 3 : 1;
         sc.Duplicates = (int64_t)120 * 1000000000; /* the dedup window: 2 min */
-        sc.DenyDelete = true; /* an audit log: no single message removed */
+        sc.DenyDelete = true;                      /* an audit log: no single message removed */
         je = 0;
         s = js_AddStream(&si, n->js, &sc, NULL, &je);
         if (s != NATS_OK && je == JS_REPLICAS_UNSUPPORTED) { /* not clustered after all */
@@ -230,8 +240,7 @@ static int nats_ensure_stream(chio__xp *t, const char *const *subjects, size_t n
         if (je != JS_STREAM_IN_USE) /* another exporter made it meanwhile: look again */
             return fail_status(t, status_code(s, je), "create stream", s, je);
     }
-    return chio__xp_fail(t, CHIO__XP_ESERVER, "stream %s: created and missing in turn",
-                         n->stream);
+    return chio__xp_fail(t, CHIO__XP_ESERVER, "stream %s: created and missing in turn", n->stream);
 }
 
 static int nats_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int *duplicate)
@@ -420,5 +429,5 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
     return rc;
 }
 
-const chio__xp_ops chio__xp_nats = {"nats",   nats_open,    nats_close, nats_ensure_stream,
+const chio__xp_ops chio__xp_nats = {"nats",       nats_open, nats_close, nats_ensure_stream,
                                     nats_publish, nats_last, nats_read};

@@ -24,7 +24,8 @@ chio_store *chio__fleet_open_store(const char *cmd, const char *db, int follow, 
         if (rc == 0)
             return s;
         if (rc == CHIO_ENOTFOUND || rc == CHIO_ECORRUPT) {
-            fprintf(err, "chio %s: %s: %s (%s)\n", cmd, db, e.message, chio_err_name(rc));
+            if (err != NULL)
+                fprintf(err, "chio %s: %s: %s (%s)\n", cmd, db, e.message, chio_err_name(rc));
             return NULL;
         }
         chio_error_init(&e);
@@ -35,7 +36,8 @@ chio_store *chio__fleet_open_store(const char *cmd, const char *db, int follow, 
     if (rc == 0)
         return s;
     chio_store_close(s);
-    fprintf(err, "chio %s: %s: %s (%s)\n", cmd, db, e.message, chio_err_name(rc));
+    if (err != NULL)
+        fprintf(err, "chio %s: %s: %s (%s)\n", cmd, db, e.message, chio_err_name(rc));
     return NULL;
 }
 

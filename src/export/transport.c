@@ -16,8 +16,8 @@ const char *chio__xp_code_name(int rc)
 {
     if (rc == 0)
         return "OK";
-#define CHIO__XP_NAME(name, num, text)                                                         \
-    if (rc == -(num))                                                                          \
+#define CHIO__XP_NAME(name, num, text) \
+    if (rc == -(num))                  \
         return #name;
     CHIO__XP_ERRNO_MAP(CHIO__XP_NAME)
 #undef CHIO__XP_NAME

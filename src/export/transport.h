@@ -11,8 +11,10 @@
  * subject's last position is the one expected (so one writer per subject
  * appends each item once and in order), reading a subject from a position,
  * and the last message of a subject. NATS JetStream is the implementation
- * here (nats.c); Kafka would fit the same calls (a partition per subject,
- * the transactional producer's sequence checks for the expectation).
+ * here (nats.c). Kafka would map a subject to a partition of its own and
+ * the position to the offset; it has no conditional append, so its
+ * implementation would keep one producer per partition (idempotent, for
+ * retries) and check the partition's end offset itself before appending.
  *
  * No type of any client library appears here. Handles are not
  * thread-safe: one thread uses a handle at a time. Layer: above the public
@@ -25,13 +27,13 @@
 #include <stdint.h>
 
 /* XX(NAME, number, text). The code is CHIO__XP_<NAME> = -number. */
-#define CHIO__XP_ERRNO_MAP(XX)                                                                 \
-    XX(EINVAL, 1, "invalid argument")                                                          \
-    XX(ENOMEM, 2, "out of memory")                                                             \
-    XX(ECONNECT, 3, "cannot reach the servers")                                                \
-    XX(ETIMEOUT, 4, "no answer in time (a publish may still have been stored)")                \
-    XX(ECONFLICT, 5, "the subject's last position is not the one expected")                   \
-    XX(ENOTFOUND, 6, "no such stream or message")                                              \
+#define CHIO__XP_ERRNO_MAP(XX)                                                  \
+    XX(EINVAL, 1, "invalid argument")                                           \
+    XX(ENOMEM, 2, "out of memory")                                              \
+    XX(ECONNECT, 3, "cannot reach the servers")                                 \
+    XX(ETIMEOUT, 4, "no answer in time (a publish may still have been stored)") \
+    XX(ECONFLICT, 5, "the subject's last position is not the one expected")     \
+    XX(ENOTFOUND, 6, "no such stream or message")                               \
     XX(ESERVER, 7, "the server refused the request")
 
 typedef enum chio__xp_code {
@@ -50,8 +52,8 @@ typedef struct chio__xp_msg {
     const char *subject;
     const char *data;
     size_t len;
-    uint64_t position; /* stream sequence, 1-based */
-    uint64_t item_seq; /* the Chio-Seq header; 0 when absent or not a number */
+    uint64_t position;  /* stream sequence, 1-based */
+    uint64_t item_seq;  /* the Chio-Seq header; 0 when absent or not a number */
     const char *msg_id; /* the deduplication id; "" when absent */
 } chio__xp_msg;
 
@@ -124,8 +126,7 @@ int chio__xp_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *
  * CHIO__XP_ECONNECT, CHIO__XP_ETIMEOUT (the servers stopped answering),
  * CHIO__XP_ENOMEM.
  */
-int chio__xp_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn,
-                  void *ctx);
+int chio__xp_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn, void *ctx);
 
 /* ---- for implementations (nats.c): the handle's first member ------------------------- */
 

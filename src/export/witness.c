@@ -103,8 +103,7 @@ static void json_seq(FILE *out, const char *name, uint64_t v, int present)
         fprintf(out, ",\"%s\":null", name);
 }
 
-int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out,
-                        FILE *err)
+int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out, FILE *err)
 {
     chio_store *s;
     chio__xp *t = NULL;
@@ -121,8 +120,9 @@ int chio__fleet_witness(const char *db, const char *urls, const char *stream, FI
     if (s == NULL)
         return CHIO__FLEET_ERROR;
     if (chio__fleet_store_key(s, key) != 0) {
-        fprintf(err, "chio fleet witness: %s has no receipt and no key record: no kernel to "
-                     "compare\n",
+        fprintf(err,
+                "chio fleet witness: %s has no receipt and no key record: no kernel to "
+                "compare\n",
                 db);
         goto out;
     }
@@ -149,8 +149,9 @@ int chio__fleet_witness(const char *db, const char *urls, const char *stream, FI
     fprintf(out, "{\"checkpoints_compared\":%" PRIu64, c.compared);
     json_seq(out, "first_differing_checkpoint_seq", c.first_diff, c.kind != NULL);
     json_seq(out, "first_differing_seq", r.first_diff, r.kind != NULL);
-    fprintf(out, ",\"kernel\":\"%s\",\"local_last_checkpoint_seq\":%" PRIu64
-                 ",\"local_last_seq\":%" PRIu64,
+    fprintf(out,
+            ",\"kernel\":\"%s\",\"local_last_checkpoint_seq\":%" PRIu64
+            ",\"local_last_seq\":%" PRIu64,
             key, cp_last, r.local_last);
     if (rollback)
         fprintf(out, ",\"reason\":\"%s\"", r.kind ? r.kind : c.kind);

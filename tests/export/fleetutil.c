@@ -27,8 +27,7 @@ char *fu_cluster_start(const char *dir, int nodes)
     FILE *p;
     int st;
 
-    snprintf(cmd, sizeof(cmd), "'%s' start '%s' %d --owner %d", SCRIPT, dir, nodes,
-             (int)getpid());
+    snprintf(cmd, sizeof(cmd), "'%s' start '%s' %d --owner %d", SCRIPT, dir, nodes, (int)getpid());
     p = popen(cmd, "r");
     cr_assert_not_null(p);
     line[0] = '\0';
@@ -155,7 +154,9 @@ void fu_fill(const char *db, unsigned seed_byte, uint64_t n, uint64_t batch, con
     chio_kernel_free(k);
 }
 
-pid_t fu_spawn(const char *out_path, const char *const *argv)
+/* fork + exec build/chio with stdout to @out_path and stderr to
+ * @err_path (the same file when NULL), killed when the test process dies. */
+static pid_t spawn_cli(const char *out_path, const char *err_path, const char *const *argv)
 {
     const char *args[32];
     size_t i;
@@ -168,19 +169,24 @@ pid_t fu_spawn(const char *out_path, const char *const *argv)
     pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
-        int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        int fo = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        int fe = err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fo;
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-        if (fd < 0)
+        if (fo < 0 || fe < 0)
             _exit(127);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
+        dup2(fo, 1);
+        dup2(fe, 2);
         execv(CHIO_TEST_CLI, (char *const *)args);
         _exit(127);
     }
     if (nchildren < sizeof(children) / sizeof(children[0]))
         children[nchildren++] = pid;
     return pid;
+}
+
+pid_t fu_spawn(const char *out_path, const char *const *argv)
+{
+    return spawn_cli(out_path, NULL, argv);
 }
 
 int fu_wait(pid_t pid, unsigned timeout_ms)
@@ -222,41 +228,16 @@ void fu_kill_all(void)
 fu_run fu_cli(const char *dir, unsigned timeout_ms, const char *const *argv)
 {
     static unsigned n;
-    char path[1024];
+    char out[1024], err[1100];
     size_t len;
     fu_run r;
-    pid_t pid;
 
-    snprintf(path, sizeof(path), "%s/run-%u-%u.out", dir, (unsigned)getpid(), n++);
-    {
-        /* stdout and stderr apart: the child writes both into files */
-        const char *args[32];
-        size_t i;
-        char errpath[1100];
-        args[0] = CHIO_TEST_CLI;
-        for (i = 0; argv[i] != NULL && i < 30; i++)
-            args[i + 1] = argv[i];
-        args[i + 1] = NULL;
-        snprintf(errpath, sizeof(errpath), "%s.err", path);
-        pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-            int fo = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            int fe = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (fo < 0 || fe < 0)
-                _exit(127);
-            dup2(fo, 1);
-            dup2(fe, 2);
-            execv(CHIO_TEST_CLI, (char *const *)args);
-            _exit(127);
-        }
-        if (nchildren < sizeof(children) / sizeof(children[0]))
-            children[nchildren++] = pid;
-        r.status = fu_wait(pid, timeout_ms);
-        r.out = testutil_read_file(path, &len);
-        r.err = testutil_read_file(errpath, &len);
-    }
+    snprintf(out, sizeof(out), "%s/run-%u-%u.out", dir, (unsigned)getpid(), n++);
+    snprintf(err, sizeof(err), "%s.err", out);
+    unlink(out);
+    r.status = fu_wait(spawn_cli(out, err, argv), timeout_ms);
+    r.out = testutil_read_file(out, &len);
+    r.err = testutil_read_file(err, &len);
     if (r.out == NULL)
         r.out = strdup("");
     if (r.err == NULL)

@@ -174,8 +174,7 @@ Test(fleet, sigkill_exporter_then_resume)
     {
         fu_run r = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
         cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
-        cr_expect_leq(fu_field(r.out, "receipts_published"), (long long)(3000 - at), "%s",
-                      r.out);
+        cr_expect_leq(fu_field(r.out, "receipts_published"), (long long)(3000 - at), "%s", r.out);
         cr_expect_eq(fu_field(r.out, "last_seq"), 3000, "%s", r.out);
         fu_run_free(&r);
     }
@@ -319,8 +318,7 @@ Test(fleet, tampered_message_is_caught)
     memset(&c, 0, sizeof(c));
     c.to = to;
     c.tamper_seq = 42;
-    cr_assert_eq(chio__xp_read(from, "chio.>", 1, copy_one, &c), 0, "%s",
-                 chio__xp_errmsg(from));
+    cr_assert_eq(chio__xp_read(from, "chio.>", 1, copy_one, &c), 0, "%s", chio__xp_errmsg(from));
     cr_assert(c.tampered);
     chio__xp_close(from);
     chio__xp_close(to);
@@ -400,14 +398,13 @@ Test(fleet, three_kernels_with_kills)
     cr_expect_eq(fu_wait(pid[0], 10000), -1);
     fu_cluster_kill(nc, 2);
     at = fu_position(db[1], "CHIO", NULL);
-    for (j = 0; j < 60000 && fu_position(db[1], "CHIO", NULL) < (at + 200 < n ? at + 200 : n);
-         j++)
+    for (j = 0; j < 60000 && fu_position(db[1], "CHIO", NULL) < (at + 200 < n ? at + 200 : n); j++)
         testutil_nap_ms(1);
     cr_expect_geq(fu_position(db[1], "CHIO", NULL), at + 200 < n ? at + 200 : n,
                   "exporter 1 goes on with a node down");
     fu_cluster_restart(nc, 2);
-    pid[0] = fu_spawn(log[0], (const char *const[]){"export", "--receipt-db", db[0], "--nats",
-                                                    urls, "--follow", NULL});
+    pid[0] = fu_spawn(log[0], (const char *const[]){"export", "--receipt-db", db[0], "--nats", urls,
+                                                    "--follow", NULL});
     for (i = 0; i < 3; i++) {
         chio_store *s = NULL;
         uint64_t last = 0;
@@ -422,8 +419,7 @@ Test(fleet, three_kernels_with_kills)
     for (i = 0; i < 3; i++) {
         for (j = 0; j < 300000 && fu_position(db[i], "CHIO", NULL) < n; j++)
             testutil_nap_ms(1);
-        cr_expect_eq(fu_position(db[i], "CHIO", NULL), n, "exporter %d caught up (%s)", i,
-                     log[i]);
+        cr_expect_eq(fu_position(db[i], "CHIO", NULL), n, "exporter %d caught up (%s)", i, log[i]);
     }
     for (i = 0; i < 3; i++) {
         uint64_t want;
@@ -443,8 +439,9 @@ Test(fleet, three_kernels_with_kills)
         cr_expect_eq(r.status, 0, "pinned to the three keys: %s%s", r.out, r.err);
         fu_run_free(&r);
     }
-    fprintf(stderr, "fleet: 3 kernels x %llu receipts exported with a node and an exporter "
-                    "SIGKILLed; verified %llu receipts, %llu checkpoints\n",
+    fprintf(stderr,
+            "fleet: 3 kernels x %llu receipts exported with a node and an exporter "
+            "SIGKILLed; verified %llu receipts, %llu checkpoints\n",
             (unsigned long long)n, (unsigned long long)(3 * n), (unsigned long long)cps);
     for (i = 0; i < 3; i++) {
         free(db[i]);
