@@ -457,13 +457,26 @@ static int connect_and_sync(ex *e)
     static const char *const subjects[] = {"chio.*." CHIO__FLEET_RECEIPTS,
                                            "chio.*." CHIO__FLEET_CHECKPOINTS};
     char why[512];
-    uint64_t saved, deadline = now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
+    uint64_t saved, next_note = 0;
+    uint64_t deadline = now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
     int rc;
 
-    rc = chio__xp_open(e->cfg->urls, e->cfg->stream, 5000, &e->t, why, sizeof(why));
-    if (rc != 0) {
-        fprintf(e->err, "chio export: %s\n", why);
-        return FAILED;
+    /* With --follow, servers not up yet are waited for (said once a minute). */
+    for (;;) {
+        rc = chio__xp_open(e->cfg->urls, e->cfg->stream, 5000, &e->t, why, sizeof(why));
+        if (rc == 0)
+            break;
+        if (!e->cfg->follow || rc == CHIO__XP_EINVAL || rc == CHIO__XP_ENOMEM) {
+            fprintf(e->err, "chio export: %s\n", why);
+            return FAILED;
+        }
+        if (now_ms() >= next_note) {
+            fprintf(e->err, "chio export: %s (waiting)\n", why);
+            next_note = now_ms() + 60000;
+        }
+        if (stopping(e))
+            return STOPPED;
+        nap_ms(500);
     }
     for (;;) {
         rc = chio__xp_ensure_stream(e->t, subjects, 2, &e->replicas, NULL);

@@ -340,6 +340,41 @@ Test(fleet, tampered_message_is_caught)
     free(db);
 }
 
+/* --follow started while the only server is down: it waits, then exports,
+ * and SIGTERM ends it with exit 0 and the position saved. */
+Test(fleet, follow_waits_for_the_servers)
+{
+    char *db = path_in("db"), *nc2 = path_in("single"), *log = path_in("follow.log"), *single;
+    chio_kernel *k;
+    pid_t pid;
+    int i;
+
+    single = fu_cluster_start(nc2, 1);
+    k = fu_kernel(db, 0x66, 10);
+    fu_sign(k, 40, "early");
+    fu_cluster_kill(nc2, 1);
+    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", single,
+                                              "--follow", NULL});
+    fu_sign(k, 40, "while-down");
+    fu_cluster_restart(nc2, 1);
+    for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 80; i++)
+        testutil_nap_ms(1);
+    cr_expect_eq(fu_position(db, "CHIO", NULL), 80, "exported once the server came (%s)", log);
+    fu_sign(k, 25, "later"); /* the live kernel goes on: followed */
+    for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 105; i++)
+        testutil_nap_ms(1);
+    cr_expect_eq(fu_position(db, "CHIO", NULL), 105);
+    kill(pid, SIGTERM);
+    cr_expect_eq(fu_wait(pid, 30000), 0, "SIGTERM: exit 0");
+    chio_kernel_free(k);
+    verify_clean(single, 1, 105, 10);
+    fu_cluster_stop(nc2);
+    free(single);
+    free(nc2);
+    free(log);
+    free(db);
+}
+
 /* ---- the big run ---------------------------------------------------------------------- */
 
 typedef struct writer {
