@@ -10,8 +10,10 @@
  * receipts it covers), and the pinned keys when given. Problems are JSON
  * lines naming kernel and seq; then one line per kernel and a summary.
  *
- * Two reads: receipts first (a 32-byte leaf hash and a state byte are
- * kept per receipt: memory grows with the receipts), then checkpoints.
+ * One read of the stream: receipts are checked as they come (a 32-byte
+ * leaf hash, a state byte and an id entry are kept per receipt: memory
+ * grows with the receipts); checkpoints are kept and checked after the
+ * last receipt, in stream order.
  * Public API (receipt, checkpoint, merkle, crypto) and the transport.
  */
 #include <inttypes.h>
@@ -47,8 +49,17 @@ typedef struct seen {
     uint64_t seq;
 } seen;
 
+/* A checkpoint message kept until every receipt has been read. */
+typedef struct held_cp {
+    char *subject, *data;
+    size_t len;
+    uint64_t position, item_seq;
+} held_cp;
+
 typedef struct fv {
     FILE *out, *err;
+    held_cp *cps;
+    size_t ncps, capcps;
     const uint8_t *trusted;
     size_t ntrusted;
     kernel *k;
@@ -329,19 +340,87 @@ static int on_checkpoint(void *vctx, const chio__xp_msg *m)
     return 0;
 }
 
-static int read_all(fv *v, chio__xp *t, const char *filter, chio__xp_visit_fn fn)
+static int hold_checkpoint(fv *v, const chio__xp_msg *m)
 {
-    int rc = chio__xp_read(t, filter, 1, fn, v);
+    held_cp *h;
+
+    if (v->ncps == v->capcps) {
+        size_t cap = v->capcps ? v->capcps * 2 : 64;
+        held_cp *p = realloc(v->cps, cap * sizeof(*p));
+        if (p == NULL)
+            return -1;
+        v->cps = p;
+        v->capcps = cap;
+    }
+    h = &v->cps[v->ncps];
+    h->subject = strdup(m->subject);
+    h->data = malloc(m->len ? m->len : 1);
+    if (h->subject == NULL || h->data == NULL) {
+        free(h->subject);
+        free(h->data);
+        return -1;
+    }
+    memcpy(h->data, m->data, m->len);
+    h->len = m->len;
+    h->position = m->position;
+    h->item_seq = m->item_seq;
+    v->ncps++;
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n > k && s[n - k - 1] == '.' && strcmp(s + n - k, suffix) == 0;
+}
+
+static int on_message(void *vctx, const chio__xp_msg *m)
+{
+    fv *v = vctx;
+
+    if (ends_with(m->subject, CHIO__FLEET_RECEIPTS))
+        return on_receipt(v, m);
+    if (ends_with(m->subject, CHIO__FLEET_CHECKPOINTS)) {
+        if (hold_checkpoint(v, m) != 0) {
+            v->oom = 1;
+            return -1;
+        }
+        return 0;
+    }
+    v->foreign++;
+    return 0;
+}
+
+/* Read the stream; check the checkpoints after it. Returns 0, 1 (no
+ * stream) or -1 after a message. */
+static int read_all(fv *v, chio__xp *t)
+{
+    int rc = chio__xp_read(t, "chio.>", 1, on_message, v);
+    size_t i;
 
     if (v->oom) {
         fprintf(v->err, "chio fleet verify: out of memory\n");
         return -1;
     }
     if (rc != 0 && rc != CHIO__XP_ENOTFOUND) {
-        fprintf(v->err, "chio fleet verify: reading %s: %s\n", filter, chio__xp_errmsg(t));
+        fprintf(v->err, "chio fleet verify: reading the stream: %s\n", chio__xp_errmsg(t));
         return -1;
     }
-    return rc == CHIO__XP_ENOTFOUND ? 1 : 0;
+    if (rc == CHIO__XP_ENOTFOUND)
+        return 1;
+    for (i = 0; i < v->ncps; i++) {
+        chio__xp_msg m;
+        memset(&m, 0, sizeof(m));
+        m.subject = v->cps[i].subject;
+        m.data = v->cps[i].data;
+        m.len = v->cps[i].len;
+        m.position = v->cps[i].position;
+        m.item_seq = v->cps[i].item_seq;
+        m.msg_id = "";
+        on_checkpoint(v, &m);
+    }
+    return v->oom ? -1 : 0;
 }
 
 int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trusted,
@@ -363,9 +442,7 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
         fprintf(err, "chio fleet verify: %s\n", why);
         return CHIO__FLEET_ERROR;
     }
-    missing = read_all(&v, t, "chio.*." CHIO__FLEET_RECEIPTS, on_receipt);
-    if (missing == 0)
-        missing = read_all(&v, t, "chio.*." CHIO__FLEET_CHECKPOINTS, on_checkpoint);
+    missing = read_all(&v, t);
     if (missing < 0)
         goto out;
     if (missing > 0) {
@@ -433,6 +510,11 @@ out:
     }
     free(v.k);
     free(v.ids);
+    for (i = 0; i < v.ncps; i++) {
+        free(v.cps[i].subject);
+        free(v.cps[i].data);
+    }
+    free(v.cps);
     chio__xp_close(t);
     return rc;
 }

@@ -330,39 +330,95 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* The position of the last message matching @filter (0 when none): the
- * subjects the stream holds under the filter, then each one's last
- * message, all answered by the stream leader. A reader stops there and
- * not when its consumer has nothing pending: the consumer may sit on a
- * replica that is still catching up (a node just restarted). */
-static int filter_end(nats_xp *n, const char *filter, uint64_t *end)
+static void nap_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* NATS subject matching: "*" is one token, a final ">" one or more. */
+static int subject_matches(const char *filter, const char *subject)
+{
+    for (;;) {
+        size_t f = strcspn(filter, "."), n = strcspn(subject, ".");
+
+        if (f == 1 && filter[0] == '>')
+            return n > 0;
+        if (!(f == 1 && filter[0] == '*') && (f != n || strncmp(filter, subject, f) != 0))
+            return 0;
+        if (filter[f] == '\0' || subject[n] == '\0')
+            return filter[f] == subject[n];
+        filter += f + 1;
+        subject += n + 1;
+    }
+}
+
+/* Where a read stops: the position of @subject's last message, or for a
+ * pattern the stream's last position (the read then takes every message
+ * and keeps those matching). Both are answered by the stream leader; a
+ * read stops there and not when its consumer has nothing pending, as the
+ * consumer may sit on a replica still catching up (a node just
+ * restarted). */
+static int read_end(nats_xp *n, const char *filter, int pattern, uint64_t *end)
 {
     jsStreamInfo *si = NULL;
-    jsOptions jo;
+    natsMsg *m = NULL;
     jsErrCode je = 0;
     natsStatus s;
-    int i, rc = 0;
 
     *end = 0;
-    jsOptions_Init(&jo);
-    jo.Wait = REQUEST_WAIT_MS;
-    jo.Stream.Info.SubjectsFilter = filter;
-    s = js_GetStreamInfo(&si, n->js, n->stream, &jo, &je);
-    if (s != NATS_OK)
-        return fail_status(&n->base, status_code(s, je), "stream info", s, je);
-    for (i = 0; si->State.Subjects != NULL && i < si->State.Subjects->Count && rc == 0; i++) {
-        natsMsg *m = NULL;
-        je = 0;
-        s = js_GetLastMsg(&m, n->js, n->stream, si->State.Subjects->List[i].Subject, &jo, &je);
-        if (s == NATS_OK && natsMsg_GetSequence(m) > *end)
+    if (pattern) {
+        s = js_GetStreamInfo(&si, n->js, n->stream, NULL, &je);
+        if (s == NATS_OK)
+            *end = si->State.LastSeq;
+        jsStreamInfo_Destroy(si);
+    } else {
+        s = js_GetLastMsg(&m, n->js, n->stream, filter, NULL, &je);
+        if (s == NATS_OK)
             *end = natsMsg_GetSequence(m);
-        else if (s != NATS_OK && je != JS_NO_MESSAGE)
-            rc = fail_status(&n->base, status_code(s, je), si->State.Subjects->List[i].Subject, s,
-                             je);
         natsMsg_Destroy(m);
+        if (s != NATS_OK && je == JS_NO_MESSAGE)
+            return 0;
     }
-    jsStreamInfo_Destroy(si);
-    return rc;
+    return s == NATS_OK ? 0 : fail_status(&n->base, status_code(s, je), filter, s, je);
+}
+
+/* The end of the read and its consumer; retried for READ_STALL_MS while
+ * the cluster does not answer (a leader election after a node died). */
+static int read_start(nats_xp *n, const char *filter, int pattern, uint64_t from, uint64_t *end,
+                      natsSubscription **sub)
+{
+    uint64_t deadline = now_ms() + READ_STALL_MS;
+    jsSubOptions so;
+    jsErrCode je;
+    natsStatus s;
+    int rc;
+
+    for (;;) {
+        rc = read_end(n, filter, pattern, end);
+        if (rc == 0 && (*end == 0 || *end < from))
+            return 0;
+        if (rc == 0) {
+            jsSubOptions_Init(&so);
+            so.Stream = n->stream;
+            so.Ordered = true;
+            if (from > 1) {
+                so.Config.DeliverPolicy = js_DeliverByStartSequence;
+                so.Config.OptStartSeq = from;
+            }
+            je = 0;
+            s = js_SubscribeSync(sub, n->js, pattern ? ">" : filter, NULL, &so, &je);
+            if (s == NATS_OK) {
+                natsSubscription_SetPendingLimits(*sub, -1, -1); /* flow control bounds it */
+                return 0;
+            }
+            rc = fail_status(&n->base, status_code(s, je), filter, s, je);
+        }
+        if ((rc != CHIO__XP_ETIMEOUT && rc != CHIO__XP_ECONNECT) || now_ms() > deadline)
+            return rc;
+        nap_ms(250);
+    }
 }
 
 static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn,
@@ -370,28 +426,13 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
 {
     nats_xp *n = nx(t);
     natsSubscription *sub = NULL;
-    jsSubOptions so;
-    jsErrCode je = 0;
     natsStatus s;
     uint64_t end, last_seen = 0, stall;
-    int rc;
+    int rc, pattern = strpbrk(filter, "*>") != NULL;
 
-    rc = filter_end(n, filter, &end);
-    if (rc != 0)
+    rc = read_start(n, filter, pattern, from, &end, &sub);
+    if (rc != 0 || sub == NULL)
         return rc;
-    if (end == 0 || end < from)
-        return 0;
-    jsSubOptions_Init(&so);
-    so.Stream = n->stream;
-    so.Ordered = true;
-    if (from > 1) {
-        so.Config.DeliverPolicy = js_DeliverByStartSequence;
-        so.Config.OptStartSeq = from;
-    }
-    s = js_SubscribeSync(&sub, n->js, filter, NULL, &so, &je);
-    if (s != NATS_OK)
-        return fail_status(t, status_code(s, je), filter, s, je);
-    natsSubscription_SetPendingLimits(sub, -1, -1); /* the reader keeps up; flow control */
     stall = now_ms() + READ_STALL_MS;
     while (rc == 0 && last_seen < end) {
         natsMsg *m = NULL;
@@ -418,7 +459,8 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
         last_seen = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         stall = now_ms() + READ_STALL_MS;
-        if (last_seen <= end) { /* later ones are for the next read */
+        /* later ones are for the next read; a pattern keeps its subjects */
+        if (last_seen <= end && (!pattern || subject_matches(filter, natsMsg_GetSubject(m)))) {
             to_xp_msg(m, last_seen, &xm);
             rc = fn(ctx, &xm);
         }

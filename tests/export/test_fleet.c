@@ -6,14 +6,15 @@
  * processes: export then verify clean; a second export adds nothing; a
  * restart resumes after what the stream holds (also when the position
  * file is behind it); SIGKILL of the exporter mid-run and of a NATS node
- * mid-run, then restarts: no gap, no duplicate; a store put back from an
- * older copy is a rollback (rewound, and forked once its kernel writes
- * on), and the exporter refuses it; a tampered copy of the stream is
- * caught with its kernel and seq; and the big run: three kernels with
- * three keys writing while exported with --follow, one node and one
- * exporter SIGKILLed and restarted, then verify counts every receipt once.
- * The big run's size is CHIO_FLEET_RECEIPTS per kernel (default 2000;
- * `make fleet-check` runs the issue's 20,000).
+ * mid-run, then restarts: no gap, no duplicate; --follow waits for
+ * servers that are not up yet; a store put back from an older copy is a
+ * rollback (rewound, and forked once its kernel writes on), and the
+ * exporter refuses it; a tampered copy of the stream is caught with its
+ * kernel and seq; and the big run: three kernels with three keys writing
+ * while exported with --follow, one node and one exporter SIGKILLed and
+ * restarted, then verify counts every receipt once. The big run's size is
+ * CHIO_FLEET_RECEIPTS per kernel (default 2000; `make fleet-check` runs
+ * 20,000).
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -161,24 +162,24 @@ Test(fleet, sigkill_exporter_then_resume)
     uint64_t at;
     int i;
 
-    fu_fill(db, 0x22, 3000, 100, "k");
+    fu_fill(db, 0x22, 4000, 100, "k");
     pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls, NULL});
     for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 600; i++)
         testutil_nap_ms(1);
     at = fu_position(db, "CHIO", NULL);
     cr_assert_geq(at, 600, "the exporter made progress");
-    cr_assert_lt(at, 3000, "killed mid-run (at %llu)", (unsigned long long)at);
+    cr_assert_lt(at, 4000, "killed mid-run (at %llu)", (unsigned long long)at);
     kill(pid, SIGKILL);
-    cr_expect_eq(fu_wait(pid, 10000), -1);
+    fu_wait(pid, 10000);
     /* The rest, once, whatever the position file says. */
     {
         fu_run r = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
         cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
-        cr_expect_leq(fu_field(r.out, "receipts_published"), (long long)(3000 - at), "%s", r.out);
-        cr_expect_eq(fu_field(r.out, "last_seq"), 3000, "%s", r.out);
+        cr_expect_leq(fu_field(r.out, "receipts_published"), (long long)(4000 - at), "%s", r.out);
+        cr_expect_eq(fu_field(r.out, "last_seq"), 4000, "%s", r.out);
         fu_run_free(&r);
     }
-    verify_clean(urls, 1, 3000, 30);
+    verify_clean(urls, 1, 4000, 40);
     free(db);
     free(log);
 }
@@ -410,7 +411,7 @@ Test(fleet, three_kernels_with_kills)
     int i, j;
 
     for (i = 0; i < 3; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof(name), "db%d", i);
         db[i] = path_in(name);
         snprintf(name, sizeof(name), "export%d.log", i);
