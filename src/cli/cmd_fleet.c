@@ -63,14 +63,16 @@ static int fleet_verify(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     if (o[0].value == NULL)
-        return cli_error("fleet verify", "--nats URL[,URL...] is required");
-    if (o[1].value != NULL && !chio__fleet_stream_name_ok(o[1].value))
-        return cli_error("fleet verify", "--stream must be 1-64 of A-Z a-z 0-9 _ -");
-    if (cli_trusted_keys("fleet verify", &o[2], &keys, &nkeys) != 0)
-        return CLI_USAGE;
-    rc = chio__fleet_verify(o[0].value, o[1].value ? o[1].value : "CHIO", keys, nkeys, stdout,
-                            stderr);
+        rc = cli_error("fleet verify", "--nats URL[,URL...] is required");
+    else if (o[1].value != NULL && !chio__fleet_stream_name_ok(o[1].value))
+        rc = cli_error("fleet verify", "--stream must be 1-64 of A-Z a-z 0-9 _ -");
+    else if (cli_trusted_keys("fleet verify", &o[2], &keys, &nkeys) != 0)
+        rc = CLI_USAGE;
+    else
+        rc = chio__fleet_verify(o[0].value, o[1].value ? o[1].value : "CHIO", keys, nkeys, stdout,
+                                stderr);
     free(keys);
+    free(o[2].values); /* the repeatable option's list */
     return rc;
 }
 
