@@ -43,7 +43,7 @@ for d in "$build"/obj/src/*/*.d; do
         hl=${hl%%/*}
         # src/svc: shared by the programs above the public API (the CLI,
         # src/serve, src/mcp), reading include/ only itself.
-        if [ "$hl" = svc ] && [[ " cli serve mcp svc export " == *" $layer "* ]]; then
+        if [ "$hl" = svc ] && [[ " cli serve mcp svc " == *" $layer "* ]]; then
             continue
         fi
         # src/mcp (the MCP gateway): above the public API like the CLI; it
