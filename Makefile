@@ -127,6 +127,24 @@ $(BUILD)/obj/src/serve/%.o: DEP_CFLAGS += $(MHD_CFLAGS)
 CLI_OBJS += $(SERVE_OBJS)
 CLI_SRCS += $(SERVE_SRCS)
 
+# The fleet layer (src/export/: `chio export`, `chio fleet verify|witness`,
+# docs/fleet.md): public API only, like the CLI, which links it, on the NATS
+# C client (libnats, found with pkg-config; nats-server runs the tests'
+# cluster, scripts/nats-cluster.sh). tests/export drives both for real;
+# `make fleet-check` runs its big run at full size (CHIO_FLEET_RECEIPTS).
+NATS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnats 2>/dev/null)
+NATS_LIBS   := $(shell $(PKG_CONFIG) --libs libnats 2>/dev/null)
+EXPORT_SRCS := $(sort $(wildcard src/export/*.c))
+CLI_SRCS    += $(EXPORT_SRCS)
+CLI_OBJS    += $(EXPORT_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_OBJS   += $(EXPORT_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/src/export/%.o: PRIVATE_INC :=
+$(BUILD)/obj/src/export/%.o: DEP_CFLAGS += $(NATS_CFLAGS)
+$(BUILD)/chio $(BUILD)/test-chio: DEP_LIBS += $(NATS_LIBS)
+.PHONY: fleet-check
+fleet-check: $(CLI) $(TESTBIN)
+	CHIO_FLEET_RECEIPTS=$${CHIO_FLEET_RECEIPTS:-20000} $(TESTBIN) --filter 'fleet/*'
+
 # Tests see private headers of every layer and know where the CLI lives.
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

@@ -14,7 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 layers=(core model store kernel)
-serve_layers=(serve) # above the library, on include/ only; the CLI reads them
+serve_layers=(serve export) # above the library, on include/ only; the CLI reads them
 rank() { # the rank of layer $1, or -1 for one that is not a library layer
     local i
     for i in "${!layers[@]}"; do

@@ -31,6 +31,8 @@ PKGS=(
     valgrind          # memcheck over the CLI (make test, make valgrind)
     clang             # libFuzzer for the fuzz targets (make fuzz, .ci/run's smoke run)
     libmicrohttpd-dev # HTTP server of `chio serve` (src/serve/) and `chio mcp serve-http` (src/mcp/http.c)
+    libnats-dev       # NATS C client: `chio export` and `chio fleet` (src/export/nats.c)
+    nats-server       # the JetStream cluster of the fleet tests (scripts/nats-cluster.sh)
 )
 # `make soak` draws its plot with gnuplot (only with --soak).
 if [ "$SOAK" = 1 ]; then

@@ -154,6 +154,9 @@ int cmd_mcp(int argc, char **argv);
 /* cmd_scenario.c: validate a scenario file's text; 0, or -1 with the bad
  * field's path and the problem in @msg. */
 int cli_scenario_check(const char *text, size_t len, char *msg, size_t cap);
+/* cmd_export.c, cmd_fleet.c: `chio export` and `chio fleet` (src/export/). */
+int cmd_export(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 int cmd_receipt_list(int argc, char **argv);
 int cmd_receipt_archive(int argc, char **argv);
 

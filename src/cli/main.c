@@ -39,6 +39,11 @@ static const char usage[] =
     "MCP gateway:\n"
     "  mcp serve --policy FILE ... -- CMD ...  guard an MCP server (stdio)\n"
     "  mcp serve-http ... --listen ADDR -- CMD the same over Streamable HTTP\n"
+    "fleet audit (NATS JetStream):\n"
+    "  export --receipt-db DIR --nats URL      publish a kernel's receipts to the stream\n"
+    "  fleet verify --nats URL                 verify every kernel's receipts in the stream\n"
+    "  fleet witness --receipt-db DIR --nats URL\n"
+    "                                          detect a local log rolled back\n"
     "\n"
     "  chio <command> [<subcommand>] --help    all options of one command\n"
     "  chio --version                          library version (also: chio version)\n"
@@ -66,7 +71,9 @@ int main(int argc, char **argv)
                                           {"bench", cmd_bench},
                                           {"--version", version},
                                           {"version", version},
-                                          {"mcp", cmd_mcp}};
+                                          {"mcp", cmd_mcp},
+                                          {"export", cmd_export},
+                                          {"fleet", cmd_fleet}};
 
     if (argc >= 2 && strcmp(argv[1], "help") == 0)
         argv[1] = "--help";

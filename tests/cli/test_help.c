@@ -36,8 +36,12 @@ static const char *const leaves[] = {"keygen",
                                      "bench",
                                      "serve",
                                      "mcp serve",
-                                     "mcp serve-http"};
-static const char *const groups[] = {"", "receipt", "capability", "checkpoint", "scenario", "mcp"};
+                                     "mcp serve-http",
+                                     "export",
+                                     "fleet verify",
+                                     "fleet witness"};
+static const char *const groups[] = {"",         "receipt", "capability", "checkpoint",
+                                     "scenario", "mcp",     "fleet"};
 
 typedef struct names {
     char *v[128];

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export/export.h - the fleet tools behind `chio export`, `chio fleet
+ * verify` and `chio fleet witness` (docs/fleet.md): shipping one kernel's
+ * receipt log to a shared stream, verifying every kernel found in the
+ * stream, and comparing one local log with what its kernel published.
+ * Built on the public API (include/chio/) and the transport seam
+ * (transport.h); the CLI parses options and calls these. Each returns an
+ * exit status: CHIO__FLEET_OK (0), CHIO__FLEET_NEGATIVE (1: the check ran
+ * and found a problem) or CHIO__FLEET_ERROR (2: could not run; said on
+ * @err). JSON lines go to @out.
+ */
+#ifndef CHIO_EXPORT_EXPORT_H
+#define CHIO_EXPORT_EXPORT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { CHIO__FLEET_OK = 0, CHIO__FLEET_NEGATIVE = 1, CHIO__FLEET_ERROR = 2 };
+
+/* Subjects: chio.<kernel key hex>.receipts and .checkpoints. */
+#define CHIO__FLEET_RECEIPTS    "receipts"
+#define CHIO__FLEET_CHECKPOINTS "checkpoints"
+
+/* The stream name is also part of a file name: [A-Za-z0-9_-], 1..64. */
+int chio__fleet_stream_name_ok(const char *name);
+
+typedef struct chio__export_config {
+    const char *db;     /* the receipt store directory */
+    const char *urls;   /* nats://host:port[,nats://...] */
+    const char *stream; /* "CHIO" */
+    int follow;         /* keep tailing the live store until *stop */
+    /* Set (by a signal handler) to end a --follow run, or an export
+     * waiting on the servers, after the publish in flight. */
+    volatile sig_atomic_t *stop;
+    /* Without --follow: give up after this long with no acknowledgement
+     * (milliseconds; 0 = 60 s). With --follow it waits for ever. */
+    unsigned stall_ms;
+} chio__export_config;
+
+/* Publish what the store holds beyond what the stream has for its kernel
+ * (exporter.c). */
+int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err);
+
+/* The export position file in @db for @stream (malloc'd; NULL on OOM). */
+char *chio__export_position_path(const char *db, const char *stream);
+
+/* Verify every kernel in the stream (fleet_verify.c). @trusted: @ntrusted
+ * keys of 32 bytes; every kernel must be one of them, and each of them
+ * must have published. */
+int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trusted,
+                       size_t ntrusted, FILE *out, FILE *err);
+
+/* Compare the local log in @db with its kernel's messages (witness.c). */
+int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out, FILE *err);
+
+/* Open a store for reading (read-only, else a secondary); NULL after a
+ * message on @err (none when @err is NULL). @follow: always a caught-up
+ * secondary. */
+struct chio_store;
+struct chio_store *chio__fleet_open_store(const char *cmd, const char *db, int follow, FILE *err);
+
+/* The kernel key of the store (the first stored receipt's, or the key
+ * record's for a store without receipts) into @hex; 0, or -1 when the
+ * store has neither (nothing written yet). */
+int chio__fleet_store_key(struct chio_store *s, char hex[65]);
+
+#endif

@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export/exporter.c - `chio export`: publish one kernel's receipts and
+ * checkpoints, in sequence order, each exactly once, to the stream's
+ * subjects chio.<key>.receipts and chio.<key>.checkpoints.
+ *
+ * Exactly once, in order: every publish names the subject's last position
+ * it expects (the position of the previous item it published), so the
+ * stream refuses a second copy or a skipped one; the message id
+ * (<key>:<seq>, <key>:cp:<seq>) makes a retried publish whose first try
+ * was stored answer "duplicate" instead of storing again. Where to resume
+ * is read from the stream itself at start and after any refusal: the last
+ * message of each subject names its item's seq (header Chio-Seq), and its
+ * bytes must be the local item's, else the store has been rewound or
+ * forked and nothing is published (exit 1; `chio fleet witness` says
+ * where). The acknowledged position is also written to the position file
+ * in the store's directory (chio-export-<stream>.json, replaced
+ * atomically) for operators and to notice a stream that lost messages.
+ *
+ * Uses the public API (chio/store.h, chio/receipt.h, chio/checkpoint.h)
+ * and the transport seam. One thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chio/chio.h"
+#include "export.h"
+#include "transport.h"
+
+#define SAVE_EVERY    512 /* publishes between two position saves (also once a second) */
+#define RESCAN        7   /* visitor result: the stream moved; scan again from the new end */
+#define STOPPED       8   /* visitor result: a stop was asked for */
+#define DIVERGED      9   /* visitor result: the stream disagrees with the store */
+#define FAILED        10  /* visitor result: an error, said on err */
+#define DEFAULT_STALL 60000u
+
+typedef struct subj {
+    char name[128];
+    uint64_t seq;      /* the last item seq the stream holds on this subject */
+    uint64_t position; /* its stream position; 0 when the subject is empty */
+} subj;
+
+typedef struct ex {
+    const chio__export_config *cfg;
+    FILE *err;
+    chio_store *s;
+    chio__xp *t;
+    char key[65], key_field[90];
+    subj r, c;
+    uint64_t local_first, local_last;
+    uint64_t published_r, published_c, duplicates;
+    uint64_t unsaved, last_save_ms;
+    char *pos_path;
+    int replicas;
+} ex;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void nap_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static int stopping(const ex *e)
+{
+    return e->cfg->stop != NULL && *e->cfg->stop;
+}
+
+int chio__fleet_stream_name_ok(const char *name)
+{
+    size_t i, n = name ? strlen(name) : 0;
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+char *chio__export_position_path(const char *db, const char *stream)
+{
+    char *p = NULL;
+
+    return asprintf(&p, "%s/chio-export-%s.json", db, stream) < 0 ? NULL : p;
+}
+
+/* ---- the position file ------------------------------------------------------------------ */
+
+/* Write @text to @path atomically: a temporary file, fsync, rename over
+ * @path, fsync the directory. Returns 0 or -1 (errno). */
+static int write_atomically(const char *path, const char *text, size_t len)
+{
+    char *tmp = NULL, *dir = NULL, *slash;
+    int fd = -1, rc = -1;
+    size_t off = 0;
+
+    if (asprintf(&tmp, "%s.tmp", path) < 0) {
+        tmp = NULL;
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto out;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto out;
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto out;
+    dir = strdup(path);
+    if (dir == NULL)
+        goto out;
+    slash = strrchr(dir, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0 && tmp != NULL)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+static int save_position(ex *e)
+{
+    char text[512];
+    int n;
+
+    n = snprintf(text, sizeof(text),
+                 "{\"checkpoint_position\":%" PRIu64 ",\"checkpoint_seq\":%" PRIu64
+                 ",\"kernel\":\"%s\",\"receipt_position\":%" PRIu64 ",\"receipt_seq\":%" PRIu64
+                 ",\"stream\":\"%s\",\"updated_at\":%lld}\n",
+                 e->c.position, e->c.seq, e->key, e->r.position, e->r.seq, e->cfg->stream,
+                 (long long)time(NULL));
+    e->unsaved = 0;
+    e->last_save_ms = now_ms();
+    if (write_atomically(e->pos_path, text, (size_t)n) != 0) {
+        fprintf(e->err, "chio export: cannot write %s: %s\n", e->pos_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void maybe_save(ex *e)
+{
+    if (e->unsaved > 0 && (e->unsaved >= SAVE_EVERY || now_ms() - e->last_save_ms >= 1000))
+        save_position(e);
+}
+
+/* The receipt seq the position file says was acknowledged (0 when none). */
+static uint64_t saved_receipt_seq(ex *e)
+{
+    size_t len = 0;
+    char *text = NULL, *p;
+    uint64_t seq = 0;
+    FILE *f = fopen(e->pos_path, "r");
+
+    if (f == NULL)
+        return 0;
+    text = calloc(1, 1024);
+    if (text != NULL)
+        len = fread(text, 1, 1023, f);
+    fclose(f);
+    if (text == NULL)
+        return 0;
+    text[len] = '\0';
+    /* Written by save_position(): a flat object, this kernel's or not. */
+    if (strstr(text, e->key) != NULL && (p = strstr(text, "\"receipt_seq\":")) != NULL)
+        seq = strtoull(p + 14, NULL, 10);
+    free(text);
+    return seq;
+}
+
+/* ---- what the stream holds ------------------------------------------------------------ */
+
+typedef struct last_ctx {
+    ex *e;
+    subj *sj;
+    int receipts;
+    int verdict; /* 0 same, DIVERGED, FAILED */
+} last_ctx;
+
+static int on_last(void *vctx, const chio__xp_msg *m)
+{
+    last_ctx *lc = vctx;
+    ex *e = lc->e;
+    chio_error err;
+    char *mine = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (m->item_seq == 0) {
+        fprintf(e->err, "chio export: the last message on %s has no Chio-Seq header\n",
+                lc->sj->name);
+        lc->verdict = FAILED;
+        return 0;
+    }
+    lc->sj->seq = m->item_seq;
+    lc->sj->position = m->position;
+    chio_error_init(&err);
+    rc = lc->receipts ? chio_store_get_receipt(e->s, m->item_seq, &mine, &len, &err)
+                      : chio_store_get_checkpoint(e->s, m->item_seq, &mine, &len, &err);
+    if (rc == CHIO_ENOTFOUND) {
+        if (lc->receipts && m->item_seq < e->local_first)
+            return 0; /* archived here since: nothing to compare */
+        fprintf(e->err,
+                "chio export: the stream holds %s %" PRIu64 " of kernel %s, which this store "
+                "does not have: the store was rewound (chio fleet witness names the first "
+                "differing seq); nothing published\n",
+                lc->receipts ? "receipt" : "checkpoint", m->item_seq, e->key);
+        lc->verdict = DIVERGED;
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(e->err, "chio export: reading %" PRIu64 ": %s\n", m->item_seq, err.message);
+        lc->verdict = FAILED;
+        return 0;
+    }
+    if (len != m->len || memcmp(mine, m->data, len) != 0) {
+        fprintf(e->err,
+                "chio export: %s %" PRIu64 " in the stream differs from this store's: the "
+                "store forked from what kernel %s published; nothing published\n",
+                lc->receipts ? "receipt" : "checkpoint", m->item_seq, e->key);
+        lc->verdict = DIVERGED;
+    }
+    chio_free(mine);
+    return 0;
+}
+
+/* Read the subject's last message into @sj and check it against the store.
+ * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
+static int sync_subject(ex *e, subj *sj, int receipts)
+{
+    last_ctx lc = {e, sj, receipts, 0};
+    int rc = chio__xp_last(e->t, sj->name, on_last, &lc);
+
+    if (rc == CHIO__XP_ENOTFOUND) {
+        sj->seq = 0;
+        sj->position = 0;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    return lc.verdict;
+}
+
+/* ---- publishing ------------------------------------------------------------------------ */
+
+/* Publish one item after the subject's last; retries what may pass later.
+ * Returns 0, RESCAN, STOPPED, DIVERGED, FAILED. */
+static int publish_item(ex *e, subj *sj, int receipts, uint64_t seq, const char *json, size_t len)
+{
+    chio__xp_pub p;
+    char id[128];
+    uint64_t position, deadline, next_note;
+    unsigned backoff = 50;
+    int rc, dup;
+
+    snprintf(id, sizeof(id), receipts ? "%s:%" PRIu64 : "%s:cp:%" PRIu64, e->key, seq);
+    memset(&p, 0, sizeof(p));
+    p.subject = sj->name;
+    p.msg_id = id;
+    p.item_seq = seq;
+    p.data = json;
+    p.len = len;
+    deadline = now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
+    next_note = now_ms() + 5000;
+    for (;;) {
+        p.expect_last = sj->position;
+        rc = chio__xp_publish(e->t, &p, &position, &dup);
+        if (rc == 0) {
+            sj->seq = seq;
+            sj->position = position;
+            if (dup)
+                e->duplicates++;
+            else if (receipts)
+                e->published_r++;
+            else
+                e->published_c++;
+            e->unsaved++;
+            return 0;
+        }
+        if (rc == CHIO__XP_ECONFLICT) {
+            /* Someone (this exporter's earlier try, or another exporter)
+             * appended meanwhile: look where the subject stands now. */
+            rc = sync_subject(e, sj, receipts);
+            if (rc == DIVERGED || rc == FAILED)
+                return rc;
+            if (rc == 0)
+                return sj->seq == seq ? 0 : RESCAN;
+        }
+        if (stopping(e))
+            return STOPPED;
+        if (!e->cfg->follow && now_ms() > deadline) {
+            fprintf(e->err, "chio export: no acknowledgement for %u s: %s\n",
+                    (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL) / 1000,
+                    chio__xp_errmsg(e->t));
+            return FAILED;
+        }
+        if (now_ms() > next_note) {
+            fprintf(e->err, "chio export: retrying %s seq %" PRIu64 ": %s\n", sj->name, seq,
+                    chio__xp_errmsg(e->t));
+            next_note = now_ms() + 10000;
+        }
+        nap_ms(backoff);
+        backoff = backoff < 1000 ? backoff * 2 : 1000;
+    }
+}
+
+static int visit_receipt(void *vctx, uint64_t seq, const char *json, size_t len)
+{
+    ex *e = vctx;
+    int rc;
+
+    if (stopping(e))
+        return STOPPED;
+    if (seq != e->r.seq + 1 && e->r.seq != 0) {
+        fprintf(e->err, "chio export: receipt %" PRIu64 " follows %" PRIu64 " in the store\n", seq,
+                e->r.seq);
+        return FAILED;
+    }
+    if (memmem(json, len, e->key_field, strlen(e->key_field)) == NULL) {
+        fprintf(e->err, "chio export: receipt %" PRIu64 " is not signed by %s\n", seq, e->key);
+        return FAILED;
+    }
+    rc = publish_item(e, &e->r, 1, seq, json, len);
+    maybe_save(e);
+    return rc;
+}
+
+static int visit_checkpoint(void *vctx, uint64_t seq, const char *json, size_t len)
+{
+    ex *e = vctx;
+    chio_checkpoint *cp = NULL;
+    uint64_t end;
+    int rc;
+
+    if (stopping(e))
+        return STOPPED;
+    if (chio_checkpoint_parse(json, len, &cp, NULL) != 0) {
+        fprintf(e->err, "chio export: checkpoint %" PRIu64 " is unreadable\n", seq);
+        return FAILED;
+    }
+    end = chio_checkpoint_batch_end(cp);
+    chio_checkpoint_free(cp);
+    if (end > e->r.seq)
+        return RESCAN; /* its receipts go first */
+    rc = publish_item(e, &e->c, 0, seq, json, len);
+    maybe_save(e);
+    return rc;
+}
+
+/* One pass: receipts then checkpoints after what the stream holds.
+ * Returns 0, STOPPED, DIVERGED, FAILED. */
+static int export_pass(ex *e)
+{
+    chio_error err;
+    int rc;
+
+    for (;;) {
+        chio_error_init(&err);
+        rc = chio_store_seq_range(e->s, &e->local_first, &e->local_last, &err);
+        if (rc == 0 && e->r.seq + 1 < e->local_first && e->local_last > 0) {
+            fprintf(e->err,
+                    "chio export: receipts %" PRIu64 "..%" PRIu64 " were archived before being "
+                    "exported; export the archive first\n",
+                    e->r.seq + 1, e->local_first - 1);
+            return FAILED;
+        }
+        if (rc == 0 && e->local_last > e->r.seq)
+            rc = chio_store_scan(e->s, e->r.seq + 1, visit_receipt, e, &err);
+        if (rc == 0)
+            rc = chio_store_scan_checkpoints(e->s, e->c.seq + 1, visit_checkpoint, e, &err);
+        if (rc < 0) {
+            fprintf(e->err, "chio export: reading the store: %s\n", err.message);
+            return FAILED;
+        }
+        if (rc == RESCAN && e->local_last > e->r.seq)
+            continue; /* the stream moved on (another exporter): go on from there */
+        return rc == RESCAN ? 0 : rc;
+    }
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+/* With --follow, (re)open the store until it opens: a kernel that is
+ * starting or restarting rewrites the files a secondary instance reads,
+ * and the store may not exist yet. Says why after 10 s, then every 60 s.
+ * Returns 0, or -1 when stopped. */
+static int open_following(ex *e)
+{
+    uint64_t start = now_ms(), next_note = start + 10000;
+
+    for (;;) {
+        e->s = chio__fleet_open_store("export", e->cfg->db, 1, NULL);
+        if (e->s != NULL)
+            return 0;
+        if (stopping(e))
+            return -1;
+        if (now_ms() > next_note) {
+            chio_store *s = chio__fleet_open_store("export", e->cfg->db, 1, e->err);
+            chio_store_close(s);
+            next_note = now_ms() + 60000;
+        }
+        nap_ms(250);
+    }
+}
+
+/* Wait (with --follow) for the store's first write and learn the key. */
+static int learn_key(ex *e)
+{
+    for (;;) {
+        if (chio__fleet_store_key(e->s, e->key) == 0)
+            return 0;
+        if (!e->cfg->follow || stopping(e))
+            return -1;
+        nap_ms(100);
+        chio_store_catch_up(e->s, NULL);
+    }
+}
+
+static int connect_and_sync(ex *e)
+{
+    static const char *const subjects[] = {"chio.*." CHIO__FLEET_RECEIPTS,
+                                           "chio.*." CHIO__FLEET_CHECKPOINTS};
+    char why[512];
+    uint64_t saved, next_note = 0;
+    uint64_t deadline = now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
+    int rc;
+
+    /* With --follow, servers not up yet are waited for (said once a minute). */
+    for (;;) {
+        rc = chio__xp_open(e->cfg->urls, e->cfg->stream, 5000, &e->t, why, sizeof(why));
+        if (rc == 0)
+            break;
+        if (!e->cfg->follow || rc == CHIO__XP_EINVAL || rc == CHIO__XP_ENOMEM) {
+            fprintf(e->err, "chio export: %s\n", why);
+            return FAILED;
+        }
+        if (now_ms() >= next_note) {
+            fprintf(e->err, "chio export: %s (waiting)\n", why);
+            next_note = now_ms() + 60000;
+        }
+        if (stopping(e))
+            return STOPPED;
+        nap_ms(500);
+    }
+    for (;;) {
+        rc = chio__xp_ensure_stream(e->t, subjects, 2, &e->replicas, NULL);
+        if (rc == 0)
+            rc = sync_subject(e, &e->r, 1);
+        if (rc == 0)
+            rc = sync_subject(e, &e->c, 0);
+        if (rc == 0 || rc == DIVERGED || rc == FAILED)
+            break;
+        if (stopping(e))
+            return STOPPED;
+        if (!e->cfg->follow && now_ms() > deadline) {
+            fprintf(e->err, "chio export: stream %s: %s\n", e->cfg->stream, chio__xp_errmsg(e->t));
+            return FAILED;
+        }
+        nap_ms(200);
+    }
+    if (rc != 0)
+        return rc;
+    saved = saved_receipt_seq(e);
+    if (saved > e->r.seq)
+        fprintf(e->err,
+                "chio export: %s acknowledged receipts up to %" PRIu64 " but the stream holds "
+                "them only up to %" PRIu64 " (messages lost by the stream?): publishing again "
+                "from %" PRIu64 "\n",
+                e->pos_path, saved, e->r.seq, e->r.seq + 1);
+    return 0;
+}
+
+int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
+{
+    ex e;
+    int rc = FAILED;
+
+    memset(&e, 0, sizeof(e));
+    e.cfg = cfg;
+    e.err = err;
+    if (!chio__fleet_stream_name_ok(cfg->stream)) {
+        fprintf(err, "chio export: --stream must be 1-64 of A-Z a-z 0-9 _ -\n");
+        return CHIO__FLEET_ERROR;
+    }
+    e.pos_path = chio__export_position_path(cfg->db, cfg->stream);
+    if (e.pos_path == NULL)
+        goto out;
+    if (cfg->follow) {
+        if (open_following(&e) != 0) {
+            rc = STOPPED;
+            goto out;
+        }
+    } else if ((e.s = chio__fleet_open_store("export", cfg->db, 0, err)) == NULL) {
+        goto out;
+    }
+    if (learn_key(&e) != 0) {
+        rc = stopping(&e) ? STOPPED : 0;
+        goto out;
+    }
+    snprintf(e.key_field, sizeof(e.key_field), "\"kernel_key\":\"%s\"", e.key);
+    snprintf(e.r.name, sizeof(e.r.name), "chio.%s." CHIO__FLEET_RECEIPTS, e.key);
+    snprintf(e.c.name, sizeof(e.c.name), "chio.%s." CHIO__FLEET_CHECKPOINTS, e.key);
+    rc = connect_and_sync(&e);
+    while (rc == 0) {
+        rc = export_pass(&e);
+        if (rc != 0 || !cfg->follow || stopping(&e))
+            break;
+        if (e.unsaved > 0)
+            save_position(&e);
+        nap_ms(100);
+        if (stopping(&e))
+            break;
+        if (chio_store_catch_up(e.s, NULL) != 0) {
+            /* the kernel restarted under us: open the store again */
+            chio_store_close(e.s);
+            e.s = NULL;
+            if (open_following(&e) != 0)
+                rc = STOPPED;
+        }
+    }
+    if (e.t != NULL && rc != DIVERGED && (e.unsaved > 0 || rc == 0))
+        save_position(&e);
+out:
+    if ((rc == 0 || rc == STOPPED) && e.key[0] == '\0') /* nothing written yet */
+        fprintf(out, "{\"kernel\":null,\"receipts_published\":0,\"stream\":\"%s\"}\n", cfg->stream);
+    else if (rc == 0 || rc == STOPPED)
+        fprintf(out,
+                "{\"checkpoints_published\":%" PRIu64 ",\"duplicates\":%" PRIu64
+                ",\"kernel\":\"%s\",\"last_checkpoint_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
+                ",\"receipts_published\":%" PRIu64 ",\"replicas\":%d,\"stream\":\"%s\"}\n",
+                e.published_c, e.duplicates, e.key, e.c.seq, e.r.seq, e.published_r, e.replicas,
+                cfg->stream);
+    fflush(out);
+    chio__xp_close(e.t);
+    chio_store_close(e.s);
+    free(e.pos_path);
+    if (rc == 0 || rc == STOPPED)
+        return CHIO__FLEET_OK;
+    return rc == DIVERGED ? CHIO__FLEET_NEGATIVE : CHIO__FLEET_ERROR;
+}

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export/nats.c - the NATS JetStream transport (transport.h) on the C
+ * client libnats: one connection (reconnecting by itself to any server of
+ * the cluster), one JetStream context, one stream. Appends are
+ * synchronous publishes carrying Nats-Msg-Id (deduplication within the
+ * stream's window), Nats-Expected-Last-Subject-Sequence (always, "0" for an
+ * empty subject, so an append lands only right after the message the
+ * writer last saw), Nats-Expected-Stream and Chio-Seq. Reads are ordered
+ * push consumers (ephemeral, no acks, flow control) bound to the stream;
+ * the last message of a subject is a stream "get last by subject".
+ * Only this file sees libnats. A handle is used by one thread at a time.
+ */
+#include <inttypes.h>
+#include <nats/nats.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "transport.h"
+
+#define HDR_MSG_ID      "Nats-Msg-Id"
+#define HDR_EXPECT_SUBJ "Nats-Expected-Last-Subject-Sequence"
+#define HDR_EXPECT_STRM "Nats-Expected-Stream"
+#define HDR_ITEM_SEQ    "Chio-Seq"
+
+/* The JetStream API error codes used here (libnats's names for the server's numbers). */
+#define JS_NO_MESSAGE           JSNoMessageFoundErr             /* 10037 */
+#define JS_STREAM_IN_USE        JSStreamNameExistErr            /* 10058 */
+#define JS_STREAM_NOT_FOUND     JSStreamNotFoundErr             /* 10059 */
+#define JS_WRONG_LAST_SEQ       JSStreamWrongLastSequenceErr    /* 10071 */
+#define JS_REPLICAS_UNSUPPORTED JSStreamReplicasNotSupportedErr /* 10074 */
+
+#define REQUEST_WAIT_MS 5000  /* one JetStream API request or publish ack */
+#define READ_STALL_MS   30000 /* a read gives up after this long without a message */
+
+typedef struct nats_xp {
+    chio__xp base; /* first: the generic handle */
+    natsConnection *nc;
+    natsOptions *opts;
+    jsCtx *js;
+    char *stream;
+} nats_xp;
+
+static nats_xp *nx(chio__xp *t)
+{
+    return (nats_xp *)t;
+}
+
+/* A failure's text: the status, the JetStream code and the client's last error. */
+static int fail_status(chio__xp *t, int rc, const char *what, natsStatus s, jsErrCode je)
+{
+    const char *last = nats_GetLastError(NULL);
+
+    if (je != 0)
+        return chio__xp_fail(t, rc, "%s: %s (JetStream error %d%s%s)", what, natsStatus_GetText(s),
+                             (int)je, last ? ": " : "", last ? last : "");
+    return chio__xp_fail(t, rc, "%s: %s%s%s", what, natsStatus_GetText(s), last ? ": " : "",
+                         last ? last : "");
+}
+
+/* Connection trouble (retry later) or a refusal (an answer that will not change). */
+static int status_code(natsStatus s, jsErrCode je)
+{
+    if (je == JS_WRONG_LAST_SEQ)
+        return CHIO__XP_ECONFLICT;
+    if (je == JS_STREAM_NOT_FOUND || je == JS_NO_MESSAGE || s == NATS_NOT_FOUND)
+        return CHIO__XP_ENOTFOUND;
+    switch (s) {
+    case NATS_TIMEOUT:
+        return CHIO__XP_ETIMEOUT;
+    case NATS_NO_MEMORY:
+        return CHIO__XP_ENOMEM;
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NO_SERVER:
+    case NATS_NO_RESPONDERS:
+    case NATS_IO_ERROR:
+    case NATS_STALE_CONNECTION:
+    case NATS_SLOW_CONSUMER:
+        return CHIO__XP_ECONNECT;
+    default:
+        return CHIO__XP_ESERVER;
+    }
+}
+
+/* Handles open in this process: the last close also releases the
+ * client library's own threads and memory (it starts again on the next
+ * open). Handles are opened and closed by one thread (transport.h). */
+static int open_handles;
+
+static void nats_close(chio__xp *t)
+{
+    nats_xp *n = nx(t);
+    int opened = n->nc != NULL;
+
+    jsCtx_Destroy(n->js);
+    natsConnection_Destroy(n->nc);
+    natsOptions_Destroy(n->opts);
+    free(n->stream);
+    free(n);
+    if (opened && --open_handles == 0)
+        nats_CloseAndWait(2000);
+}
+
+static int nats_open(const char *urls, const char *stream, int timeout_ms, chio__xp **out,
+                     char *why, size_t cap)
+{
+    nats_xp *n = calloc(1, sizeof(*n));
+    const char *list[16];
+    char *copy = strdup(urls), *save = NULL, *tok;
+    jsOptions jo;
+    natsStatus s;
+    int count = 0, rc = CHIO__XP_ENOMEM;
+
+    if (n == NULL || copy == NULL)
+        goto fail;
+    n->base.ops = &chio__xp_nats;
+    n->stream = strdup(stream);
+    if (n->stream == NULL)
+        goto fail;
+    for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        if (count == 16) {
+            snprintf(why, cap, "more than 16 server URLs");
+            rc = CHIO__XP_EINVAL;
+            goto fail;
+        }
+        list[count++] = tok;
+    }
+    rc = CHIO__XP_EINVAL;
+    if (count == 0) {
+        snprintf(why, cap, "no server URL");
+        goto fail;
+    }
+    s = natsOptions_Create(&n->opts);
+    if (s == NATS_OK)
+        s = natsOptions_SetServers(n->opts, list, count);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(n->opts, timeout_ms > 0 ? timeout_ms : 2000);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(n->opts, -1); /* for ever: callers give up */
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(n->opts, 200);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(n->opts, "chio");
+    if (s != NATS_OK) {
+        snprintf(why, cap, "%s: %s", urls, natsStatus_GetText(s));
+        goto fail;
+    }
+    s = natsConnection_Connect(&n->nc, n->opts);
+    if (s == NATS_OK)
+        open_handles++;
+    if (s != NATS_OK) {
+        const char *last = nats_GetLastError(NULL);
+        snprintf(why, cap, "cannot connect to %s: %s%s%s", urls, natsStatus_GetText(s),
+                 last ? ": " : "", last ? last : "");
+        rc = s == NATS_NO_MEMORY ? CHIO__XP_ENOMEM : CHIO__XP_ECONNECT;
+        goto fail;
+    }
+    jsOptions_Init(&jo);
+    jo.Wait = REQUEST_WAIT_MS;
+    s = natsConnection_JetStream(&n->js, n->nc, &jo);
+    if (s != NATS_OK) {
+        snprintf(why, cap, "%s: no JetStream context: %s", urls, natsStatus_GetText(s));
+        rc = CHIO__XP_ECONNECT;
+        goto fail;
+    }
+    free(copy);
+    *out = &n->base;
+    return 0;
+fail:
+    free(copy);
+    if (n != NULL)
+        nats_close(&n->base);
+    return rc;
+}
+
+/* The cluster's size as the client sees it: every server URL it knows,
+ * given or announced by the servers (one per cluster member). */
+static int known_servers(nats_xp *n)
+{
+    char **servers = NULL;
+    int count = 0, i;
+
+    if (natsConnection_GetServers(n->nc, &servers, &count) != NATS_OK)
+        return 1;
+    for (i = 0; i < count; i++)
+        free(servers[i]);
+    free(servers);
+    return count;
+}
+
+static int nats_ensure_stream(chio__xp *t, const char *const *subjects, size_t nsubjects,
+                              int *replicas, int *created)
+{
+    nats_xp *n = nx(t);
+    jsStreamInfo *si = NULL;
+    jsStreamConfig sc;
+    jsErrCode je = 0;
+    natsStatus s;
+    int attempt;
+
+    if (created)
+        *created = 0;
+    for (attempt = 0; attempt < 3; attempt++) {
+        s = js_GetStreamInfo(&si, n->js, n->stream, NULL, &je);
+        if (s == NATS_OK) {
+            if (replicas)
+                *replicas = (int)si->Config->Replicas;
+            jsStreamInfo_Destroy(si);
+            return 0;
+        }
+        if (je != JS_STREAM_NOT_FOUND && s != NATS_NOT_FOUND)
+            return fail_status(t, status_code(s, je), "stream info", s, je);
+        jsStreamConfig_Init(&sc);
+        sc.Name = n->stream;
+        sc.Subjects = (const char **)subjects;
+        sc.SubjectsLen = (int)nsubjects;
+        sc.Storage = js_FileStorage;
+        sc.Retention = js_LimitsPolicy;
+        sc.Replicas = known_servers(n) >= 3 ? 3 : 1;
+        sc.Duplicates = (int64_t)120 * 1000000000; /* the dedup window: 2 min */
+        sc.DenyDelete = true;                      /* an audit log: no single message removed */
+        je = 0;
+        s = js_AddStream(&si, n->js, &sc, NULL, &je);
+        if (s != NATS_OK && je == JS_REPLICAS_UNSUPPORTED) { /* not clustered after all */
+            sc.Replicas = 1;
+            je = 0;
+            s = js_AddStream(&si, n->js, &sc, NULL, &je);
+        }
+        if (s == NATS_OK) {
+            if (replicas)
+                *replicas = (int)si->Config->Replicas;
+            if (created)
+                *created = 1;
+            jsStreamInfo_Destroy(si);
+            return 0;
+        }
+        if (je != JS_STREAM_IN_USE) /* another exporter made it meanwhile: look again */
+            return fail_status(t, status_code(s, je), "create stream", s, je);
+    }
+    return chio__xp_fail(t, CHIO__XP_ESERVER, "stream %s: created and missing in turn", n->stream);
+}
+
+static int nats_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int *duplicate)
+{
+    nats_xp *n = nx(t);
+    natsMsg *m = NULL;
+    jsPubAck *pa = NULL;
+    jsPubOptions po;
+    jsErrCode je = 0;
+    char expect[24], seq[24];
+    natsStatus s;
+
+    *position = 0;
+    *duplicate = 0;
+    snprintf(expect, sizeof(expect), "%" PRIu64, p->expect_last);
+    snprintf(seq, sizeof(seq), "%" PRIu64, p->item_seq);
+    s = natsMsg_Create(&m, p->subject, NULL, p->data, (int)p->len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, HDR_MSG_ID, p->msg_id);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, HDR_EXPECT_SUBJ, expect);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, HDR_EXPECT_STRM, n->stream);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, HDR_ITEM_SEQ, seq);
+    if (s != NATS_OK) {
+        natsMsg_Destroy(m);
+        return fail_status(t, status_code(s, 0), "message", s, 0);
+    }
+    jsPubOptions_Init(&po);
+    po.MaxWait = REQUEST_WAIT_MS;
+    s = js_PublishMsg(&pa, n->js, m, &po, &je);
+    natsMsg_Destroy(m);
+    if (s != NATS_OK)
+        return fail_status(t, status_code(s, je), p->subject, s, je);
+    *position = pa->Sequence;
+    *duplicate = pa->Duplicate;
+    jsPubAck_Destroy(pa);
+    return 0;
+}
+
+/* Fill @out from a received message; headers borrowed from @m. */
+static void to_xp_msg(natsMsg *m, uint64_t position, chio__xp_msg *out)
+{
+    const char *v = NULL;
+    char *end = NULL;
+
+    memset(out, 0, sizeof(*out));
+    out->subject = natsMsg_GetSubject(m);
+    out->data = natsMsg_GetData(m);
+    out->len = (size_t)natsMsg_GetDataLength(m);
+    if (out->data == NULL)
+        out->data = "";
+    out->position = position;
+    if (natsMsgHeader_Get(m, HDR_ITEM_SEQ, &v) == NATS_OK && v != NULL && v[0] >= '0' &&
+        v[0] <= '9') {
+        unsigned long long x = strtoull(v, &end, 10);
+        out->item_seq = end && *end == '\0' ? (uint64_t)x : 0;
+    }
+    v = NULL;
+    out->msg_id = natsMsgHeader_Get(m, HDR_MSG_ID, &v) == NATS_OK && v ? v : "";
+}
+
+static int nats_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *ctx)
+{
+    nats_xp *n = nx(t);
+    natsMsg *m = NULL;
+    chio__xp_msg xm;
+    jsErrCode je = 0;
+    natsStatus s;
+    int rc;
+
+    s = js_GetLastMsg(&m, n->js, n->stream, subject, NULL, &je);
+    if (s != NATS_OK)
+        return fail_status(t, status_code(s, je), subject, s, je);
+    to_xp_msg(m, natsMsg_GetSequence(m), &xm);
+    rc = fn(ctx, &xm);
+    natsMsg_Destroy(m);
+    return rc;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void nap_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* NATS subject matching: "*" is one token, a final ">" one or more. */
+static int subject_matches(const char *filter, const char *subject)
+{
+    for (;;) {
+        size_t f = strcspn(filter, "."), n = strcspn(subject, ".");
+
+        if (f == 1 && filter[0] == '>')
+            return n > 0;
+        if (!(f == 1 && filter[0] == '*') && (f != n || strncmp(filter, subject, f) != 0))
+            return 0;
+        if (filter[f] == '\0' || subject[n] == '\0')
+            return filter[f] == subject[n];
+        filter += f + 1;
+        subject += n + 1;
+    }
+}
+
+/* Where a read stops: the position of @subject's last message, or for a
+ * pattern the stream's last position (the read then takes every message
+ * and keeps those matching). Both are answered by the stream leader; a
+ * read stops there and not when its consumer has nothing pending, as the
+ * consumer may sit on a replica still catching up (a node just
+ * restarted). */
+static int read_end(nats_xp *n, const char *filter, int pattern, uint64_t *end)
+{
+    jsStreamInfo *si = NULL;
+    natsMsg *m = NULL;
+    jsErrCode je = 0;
+    natsStatus s;
+
+    *end = 0;
+    if (pattern) {
+        s = js_GetStreamInfo(&si, n->js, n->stream, NULL, &je);
+        if (s == NATS_OK)
+            *end = si->State.LastSeq;
+        jsStreamInfo_Destroy(si);
+    } else {
+        s = js_GetLastMsg(&m, n->js, n->stream, filter, NULL, &je);
+        if (s == NATS_OK)
+            *end = natsMsg_GetSequence(m);
+        natsMsg_Destroy(m);
+        if (s != NATS_OK && je == JS_NO_MESSAGE)
+            return 0;
+    }
+    return s == NATS_OK ? 0 : fail_status(&n->base, status_code(s, je), filter, s, je);
+}
+
+/* The end of the read and its consumer; retried for READ_STALL_MS while
+ * the cluster does not answer (a leader election after a node died). */
+static int read_start(nats_xp *n, const char *filter, int pattern, uint64_t from, uint64_t *end,
+                      natsSubscription **sub)
+{
+    uint64_t deadline = now_ms() + READ_STALL_MS;
+    jsSubOptions so;
+    jsErrCode je;
+    natsStatus s;
+    int rc;
+
+    for (;;) {
+        rc = read_end(n, filter, pattern, end);
+        if (rc == 0 && (*end == 0 || *end < from))
+            return 0;
+        if (rc == 0) {
+            jsSubOptions_Init(&so);
+            so.Stream = n->stream;
+            so.Ordered = true;
+            if (from > 1) {
+                so.Config.DeliverPolicy = js_DeliverByStartSequence;
+                so.Config.OptStartSeq = from;
+            }
+            je = 0;
+            s = js_SubscribeSync(sub, n->js, pattern ? ">" : filter, NULL, &so, &je);
+            if (s == NATS_OK) {
+                natsSubscription_SetPendingLimits(*sub, -1, -1); /* flow control bounds it */
+                return 0;
+            }
+            rc = fail_status(&n->base, status_code(s, je), filter, s, je);
+        }
+        if ((rc != CHIO__XP_ETIMEOUT && rc != CHIO__XP_ECONNECT) || now_ms() > deadline)
+            return rc;
+        nap_ms(250);
+    }
+}
+
+static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn,
+                     void *ctx)
+{
+    nats_xp *n = nx(t);
+    natsSubscription *sub = NULL;
+    natsStatus s;
+    uint64_t end, last_seen = 0, stall;
+    int rc, pattern = strpbrk(filter, "*>") != NULL;
+
+    rc = read_start(n, filter, pattern, from, &end, &sub);
+    if (rc != 0 || sub == NULL)
+        return rc;
+    stall = now_ms() + READ_STALL_MS;
+    while (rc == 0 && last_seen < end) {
+        natsMsg *m = NULL;
+        jsMsgMetaData *meta = NULL;
+        chio__xp_msg xm;
+
+        s = natsSubscription_NextMsg(&m, sub, 1000);
+        if (s == NATS_TIMEOUT) {
+            if (now_ms() > stall)
+                rc = chio__xp_fail(t, CHIO__XP_ETIMEOUT,
+                                   "%s: no message for %d s (read up to position %" PRIu64
+                                   " of %" PRIu64 ")",
+                                   filter, READ_STALL_MS / 1000, last_seen, end);
+            continue;
+        }
+        if (s != NATS_OK) {
+            rc = fail_status(t, status_code(s, 0), filter, s, 0);
+            break;
+        }
+        if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
+            natsMsg_Destroy(m);
+            continue; /* not a stream message */
+        }
+        last_seen = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+        stall = now_ms() + READ_STALL_MS;
+        /* later ones are for the next read; a pattern keeps its subjects */
+        if (last_seen <= end && (!pattern || subject_matches(filter, natsMsg_GetSubject(m)))) {
+            to_xp_msg(m, last_seen, &xm);
+            rc = fn(ctx, &xm);
+        }
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Unsubscribe(sub); /* deletes the ephemeral consumer */
+    natsSubscription_Destroy(sub);
+    return rc;
+}
+
+const chio__xp_ops chio__xp_nats = {"nats",       nats_open, nats_close, nats_ensure_stream,
+                                    nats_publish, nats_last, nats_read};

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export/store_read.c - how the fleet tools read a local receipt log:
+ * open it (a read-only snapshot, else a secondary instance that follows a
+ * live kernel) and learn the key of the kernel that writes it. Public API
+ * only (chio/store.h, chio/receipt.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "chio/chio.h"
+#include "export.h"
+
+chio_store *chio__fleet_open_store(const char *cmd, const char *db, int follow, FILE *err)
+{
+    chio_store *s = NULL;
+    chio_error e;
+    int rc;
+
+    chio_error_init(&e);
+    if (!follow) {
+        /* Read-only first: it reads every file and refuses a damaged one. */
+        rc = chio_store_open(db, CHIO_STORE_READ_ONLY, &s, &e);
+        if (rc == 0)
+            return s;
+        if (rc == CHIO_ENOTFOUND || rc == CHIO_ECORRUPT) {
+            if (err != NULL)
+                fprintf(err, "chio %s: %s: %s (%s)\n", cmd, db, e.message, chio_err_name(rc));
+            return NULL;
+        }
+        chio_error_init(&e);
+    }
+    rc = chio_store_open(db, CHIO_STORE_SECONDARY, &s, &e);
+    if (rc == 0)
+        rc = chio_store_catch_up(s, &e);
+    if (rc == 0)
+        return s;
+    chio_store_close(s);
+    if (err != NULL)
+        fprintf(err, "chio %s: %s: %s (%s)\n", cmd, db, e.message, chio_err_name(rc));
+    return NULL;
+}
+
+int chio__fleet_store_key(chio_store *s, char hex[65])
+{
+    chio_store_audit_v2 v;
+    chio_receipt *r = NULL;
+    uint64_t first = 0, last = 0;
+    char *json = NULL;
+    size_t len = 0;
+    int rc;
+
+    hex[0] = '\0';
+    if (chio_store_seq_range(s, &first, &last, NULL) == 0 && last > 0 &&
+        chio_store_get_receipt(s, first, &json, &len, NULL) == 0) {
+        rc = chio_receipt_parse(json, len, &r, NULL);
+        chio_free(json);
+        if (rc == 0 && chio_receipt_kernel_key_hex(r) != NULL &&
+            strlen(chio_receipt_kernel_key_hex(r)) == 64)
+            memcpy(hex, chio_receipt_kernel_key_hex(r), 65);
+        chio_receipt_free(r);
+        return hex[0] ? 0 : -1;
+    }
+    if (last > 0)
+        return -1;
+    /* No receipt: the key record (a store with no receipts audits at once). */
+    memset(&v, 0, sizeof(v));
+    v.size = sizeof(v);
+    if (chio_store_audit_log_v2(s, NULL, 0, NULL, NULL, &v, NULL) != 0 ||
+        strlen(v.signer_hex) != 64)
+        return -1;
+    memcpy(hex, v.signer_hex, 65);
+    return 0;
+}

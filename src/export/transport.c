@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export/transport.c - the transport seam (transport.h): picks the
+ * implementation from the URL scheme and forwards each call to it; the
+ * code table's names. No client library is seen here.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "transport.h"
+
+static const chio__xp_ops *const transports[] = {&chio__xp_nats};
+
+const char *chio__xp_code_name(int rc)
+{
+    if (rc == 0)
+        return "OK";
+#define CHIO__XP_NAME(name, num, text) \
+    if (rc == -(num))                  \
+        return #name;
+    CHIO__XP_ERRNO_MAP(CHIO__XP_NAME)
+#undef CHIO__XP_NAME
+    return "?";
+}
+
+int chio__xp_fail(chio__xp *t, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(t->err, sizeof(t->err), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int chio__xp_open(const char *urls, const char *stream, int timeout_ms, chio__xp **out, char *why,
+                  size_t cap)
+{
+    const char *colon;
+    size_t i, n;
+
+    *out = NULL;
+    if (urls == NULL || urls[0] == '\0' || stream == NULL || stream[0] == '\0') {
+        snprintf(why, cap, "no server URL or stream name");
+        return CHIO__XP_EINVAL;
+    }
+    colon = strstr(urls, "://");
+    n = colon ? (size_t)(colon - urls) : 0;
+    for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
+        if (n == strlen(transports[i]->scheme) && strncmp(urls, transports[i]->scheme, n) == 0)
+            return transports[i]->open(urls, stream, timeout_ms, out, why, cap);
+    snprintf(why, cap, "'%s': the URL must start with nats://", urls);
+    return CHIO__XP_EINVAL;
+}
+
+void chio__xp_close(chio__xp *t)
+{
+    if (t != NULL)
+        t->ops->close(t);
+}
+
+const char *chio__xp_errmsg(const chio__xp *t)
+{
+    return t != NULL ? t->err : "";
+}
+
+int chio__xp_ensure_stream(chio__xp *t, const char *const *subjects, size_t nsubjects,
+                           int *replicas, int *created)
+{
+    t->err[0] = '\0';
+    return t->ops->ensure_stream(t, subjects, nsubjects, replicas, created);
+}
+
+int chio__xp_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int *duplicate)
+{
+    t->err[0] = '\0';
+    return t->ops->publish(t, p, position, duplicate);
+}
+
+int chio__xp_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *ctx)
+{
+    t->err[0] = '\0';
+    return t->ops->last(t, subject, fn, ctx);
+}
+
+int chio__xp_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn, void *ctx)
+{
+    t->err[0] = '\0';
+    return t->ops->read(t, filter, from, fn, ctx);
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export/transport.h - the one seam between the fleet tools (the exporter,
+ * fleet verify, the witness) and the distributed log they write to and
+ * read from. A transport is an append-only log of messages, each with a
+ * subject, a body, a position (the stream sequence, growing by one per
+ * message across all subjects) and two attributes the fleet tools set: a
+ * message id the log deduplicates on and the item's own sequence number
+ * (the receipt's or checkpoint's seq, header Chio-Seq). What a transport
+ * must provide is the list below: an append that is refused unless the
+ * subject's last position is the one expected (so one writer per subject
+ * appends each item once and in order), reading a subject from a position,
+ * and the last message of a subject. NATS JetStream is the implementation
+ * here (nats.c). Kafka would map a subject to a partition of its own and
+ * the position to the offset; it has no conditional append, so its
+ * implementation would keep one producer per partition (idempotent, for
+ * retries) and check the partition's end offset itself before appending.
+ *
+ * No type of any client library appears here. Handles are not
+ * thread-safe: one thread uses a handle at a time. Layer: above the public
+ * API (include/chio/ only), like the CLI.
+ */
+#ifndef CHIO_EXPORT_TRANSPORT_H
+#define CHIO_EXPORT_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* XX(NAME, number, text). The code is CHIO__XP_<NAME> = -number. */
+#define CHIO__XP_ERRNO_MAP(XX)                                                  \
+    XX(EINVAL, 1, "invalid argument")                                           \
+    XX(ENOMEM, 2, "out of memory")                                              \
+    XX(ECONNECT, 3, "cannot reach the servers")                                 \
+    XX(ETIMEOUT, 4, "no answer in time (a publish may still have been stored)") \
+    XX(ECONFLICT, 5, "the subject's last position is not the one expected")     \
+    XX(ENOTFOUND, 6, "no such stream or message")                               \
+    XX(ESERVER, 7, "the server refused the request")
+
+typedef enum chio__xp_code {
+#define CHIO__XP_ENUM(name, num, text) CHIO__XP_##name = -(num),
+    CHIO__XP_ERRNO_MAP(CHIO__XP_ENUM)
+#undef CHIO__XP_ENUM
+} chio__xp_code;
+
+/* "ETIMEOUT" for CHIO__XP_ETIMEOUT, "OK" for 0, "?" otherwise. */
+const char *chio__xp_code_name(int rc);
+
+typedef struct chio__xp chio__xp;
+
+/* One message as read back. Everything is borrowed for the callback. */
+typedef struct chio__xp_msg {
+    const char *subject;
+    const char *data;
+    size_t len;
+    uint64_t position;  /* stream sequence, 1-based */
+    uint64_t item_seq;  /* the Chio-Seq header; 0 when absent or not a number */
+    const char *msg_id; /* the deduplication id; "" when absent */
+} chio__xp_msg;
+
+/* Returns 0 to go on; anything else stops the read and is returned. */
+typedef int (*chio__xp_visit_fn)(void *ctx, const chio__xp_msg *m);
+
+/* What one append carries. */
+typedef struct chio__xp_pub {
+    const char *subject;
+    const char *msg_id;   /* deduplication id (NATS: Nats-Msg-Id) */
+    uint64_t item_seq;    /* written as the Chio-Seq header */
+    uint64_t expect_last; /* the subject's last position; 0 = the subject is empty */
+    const void *data;
+    size_t len;
+} chio__xp_pub;
+
+/*
+ * chio__xp_open - connect to @urls (comma-separated; the scheme picks the
+ * transport: nats://) for the stream @stream. Waits up to @timeout_ms for
+ * a first connection; afterwards the client reconnects by itself.
+ * Returns 0, CHIO__XP_EINVAL (no known scheme, empty list), CHIO__XP_ECONNECT,
+ * CHIO__XP_ENOMEM; @why (of @cap bytes) says why.
+ * Ownership: close *out with chio__xp_close().
+ */
+int chio__xp_open(const char *urls, const char *stream, int timeout_ms, chio__xp **out, char *why,
+                  size_t cap);
+
+/* Close and free; NULL is ignored. */
+void chio__xp_close(chio__xp *t);
+
+/* The last failure's detail (never NULL; "" after success). */
+const char *chio__xp_errmsg(const chio__xp *t);
+
+/*
+ * chio__xp_ensure_stream - create the stream holding the @nsubjects
+ * subject patterns when it is missing (replicated 3 times when the
+ * cluster has at least 3 servers, else once); an existing one is used as
+ * it is. *replicas (may be NULL) gets its replication; *created whether
+ * this call made it. Returns 0, CHIO__XP_ECONNECT, CHIO__XP_ETIMEOUT,
+ * CHIO__XP_ESERVER.
+ */
+int chio__xp_ensure_stream(chio__xp *t, const char *const *subjects, size_t nsubjects,
+                           int *replicas, int *created);
+
+/*
+ * chio__xp_publish - append one message, only when the subject's last
+ * position is @p->expect_last. *position gets the message's position and
+ * *duplicate whether the log had it already (same id, deduplicated).
+ * Returns 0; CHIO__XP_ECONFLICT (the subject's last position differs:
+ * read it again with chio__xp_last); CHIO__XP_ETIMEOUT or
+ * CHIO__XP_ECONNECT (unknown whether it was stored: retry the same
+ * message, the id makes a second copy impossible); CHIO__XP_ENOTFOUND
+ * (no stream takes the subject); CHIO__XP_ESERVER.
+ */
+int chio__xp_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int *duplicate);
+
+/*
+ * chio__xp_last - call @fn once with the last message of @subject.
+ * Returns what @fn returned; CHIO__XP_ENOTFOUND (the subject is empty or
+ * there is no stream), CHIO__XP_ECONNECT, CHIO__XP_ETIMEOUT, CHIO__XP_ESERVER.
+ */
+int chio__xp_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *ctx);
+
+/*
+ * chio__xp_read - call @fn for every message whose subject matches
+ * @filter (NATS wildcards: "chio.*.receipts", "chio.>") from position
+ * @from on, in position order, up to the stream's end as of the call.
+ * Returns 0 after the last one (also when there are none), what @fn
+ * returned when it stopped the read, CHIO__XP_ENOTFOUND (no stream),
+ * CHIO__XP_ECONNECT, CHIO__XP_ETIMEOUT (the servers stopped answering),
+ * CHIO__XP_ENOMEM.
+ */
+int chio__xp_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn, void *ctx);
+
+/* ---- for implementations (nats.c): the handle's first member ------------------------- */
+
+typedef struct chio__xp_ops {
+    const char *scheme; /* "nats" */
+    int (*open)(const char *urls, const char *stream, int timeout_ms, chio__xp **out, char *why,
+                size_t cap);
+    void (*close)(chio__xp *t);
+    int (*ensure_stream)(chio__xp *t, const char *const *subjects, size_t n, int *replicas,
+                         int *created);
+    int (*publish)(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int *duplicate);
+    int (*last)(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *ctx);
+    int (*read)(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn, void *ctx);
+} chio__xp_ops;
+
+struct chio__xp {
+    const chio__xp_ops *ops;
+    char err[512];
+};
+
+/* printf into t->err; returns @rc. */
+int chio__xp_fail(chio__xp *t, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+extern const chio__xp_ops chio__xp_nats;
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/export/fleetutil.h - the fleet suite's harness: a real JetStream
+ * cluster (scripts/nats-cluster.sh, stopped by the suite's teardown and,
+ * should the test process die, by the script's watchdog), real kernels
+ * writing real stores, and build/chio run as separate processes whose
+ * output goes to files (exporters killed with the test process:
+ * PR_SET_PDEATHSIG).
+ */
+#ifndef CHIO_TEST_FLEETUTIL_H
+#define CHIO_TEST_FLEETUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "chio/chio.h"
+
+/* Start @nodes nats-server processes under @dir; returns the client URLs
+ * (malloc'd). Fails the test when the cluster does not come up. */
+char *fu_cluster_start(const char *dir, int nodes);
+/* Stop the cluster under @dir (idempotent). */
+void fu_cluster_stop(const char *dir);
+/* SIGKILL node @i (1-based) / start it again and wait until it serves. */
+void fu_cluster_kill(const char *dir, int i);
+void fu_cluster_restart(const char *dir, int i);
+
+/* A kernel on store @db signed with the seed 32 x @seed_byte, NOSYNC,
+ * checkpoints every @batch receipts. */
+chio_kernel *fu_kernel(const char *db, unsigned seed_byte, uint64_t batch);
+/* Sign @n receipts (parameters carry @tag and a counter). */
+void fu_sign(chio_kernel *k, uint64_t n, const char *tag);
+/* Open @db, sign @n receipts, drain and close. */
+void fu_fill(const char *db, unsigned seed_byte, uint64_t n, uint64_t batch, const char *tag);
+/* The public key hex of seed 32 x @seed_byte (static buffer per call site). */
+void fu_pubkey(unsigned seed_byte, char hex[65]);
+
+/* A CLI run to completion: exit status, stdout and stderr (malloc'd). */
+typedef struct fu_run {
+    int status; /* exit status; -1 killed or timed out */
+    char *out, *err;
+} fu_run;
+/* Run build/chio with @argv (NULL-terminated), output in files under
+ * @dir; waits up to @timeout_ms. */
+fu_run fu_cli(const char *dir, unsigned timeout_ms, const char *const *argv);
+void fu_run_free(fu_run *r);
+
+/* Start build/chio in the background; stdout and stderr to @out_path. */
+pid_t fu_spawn(const char *out_path, const char *const *argv);
+/* Wait up to @timeout_ms for @pid; its exit status, or -1. */
+int fu_wait(pid_t pid, unsigned timeout_ms);
+/* Forget every background process (killed by the suite's teardown). */
+void fu_kill_all(void);
+
+/* "receipt_seq" (or @field) of @db's position file for stream @stream; 0 when none. */
+uint64_t fu_position(const char *db, const char *stream, const char *field);
+
+/* The unsigned integer after "\"@name\":" in @json; -1 when absent. */
+long long fu_field(const char *json, const char *name);
+/* The line of @text that starts with @prefix (a static copy), or NULL. */
+const char *fu_line(const char *text, const char *prefix);
+
+#endif
