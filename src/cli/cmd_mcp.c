@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../mcp/mcp.h"
 #include "cli.h"
@@ -51,6 +52,7 @@ static int mcp_run(int argc, char **argv, int http)
     chio_keypair *kp;
     chio_kernel *k = NULL;
     chio_error err;
+    struct stat st;
     char *text;
     size_t npos, len;
     int i, dash = -1, rc;
@@ -90,6 +92,12 @@ static int mcp_run(int argc, char **argv, int http)
             }
             ho.idle_secs = (unsigned)v;
         }
+    }
+    /* A policy is a file: a FIFO or a device would block or never end. */
+    if (opts[0].value != NULL && strcmp(opts[0].value, "-") != 0 && stat(opts[0].value, &st) == 0 &&
+        !S_ISREG(st.st_mode)) {
+        cli_error(cmd, "--policy %s is not a regular file", opts[0].value);
+        return CLI_USAGE;
     }
     text = cli_read_input(cmd, opts[0].value, &len);
     if (text == NULL)

@@ -443,6 +443,51 @@ static void settle(pending *p, const chio_json *root)
     p->done = 1;
 }
 
+/* Is the id a JSON-RPC id MCP accepts (a string or a number; never null)? */
+static int valid_id(const chio_json *idv)
+{
+    chio_json_type t = chio_json_typeof(idv);
+    return t == CHIO_JSON_STRING || t == CHIO_JSON_INT || t == CHIO_JSON_UINT ||
+           t == CHIO_JSON_DOUBLE;
+}
+
+const char *chio__mcp_envelope_problem(const chio_json *root)
+{
+    const chio_json *idv = chio_json_get(root, "id"), *mv = chio_json_get(root, "method");
+    const char *ver;
+
+    if (chio_json_typeof(root) != CHIO_JSON_OBJECT)
+        return "invalid request: not a JSON object";
+    ver = chio_json_string(chio_json_get(root, "jsonrpc"), NULL);
+    if (ver == NULL || strcmp(ver, "2.0") != 0)
+        return "invalid request: \"jsonrpc\" must be \"2.0\"";
+    if (idv != NULL && !valid_id(idv))
+        return "invalid request: the id must be a string or a number";
+    if (mv != NULL && chio_json_typeof(mv) != CHIO_JSON_STRING)
+        return "invalid request: the method must be a string";
+    if (mv == NULL && idv == NULL)
+        return "invalid request: neither a method nor an id";
+    return NULL;
+}
+
+/* A client message whose envelope is not JSON-RPC 2.0 is answered -32600
+ * (with its id when that is a valid one, null otherwise) and goes no
+ * further: it is never evaluated or passed to the server. */
+static int valid_envelope(chio_mcp_gateway *g, const chio_json *root)
+{
+    const chio_json *idv = chio_json_get(root, "id");
+    const char *why = chio__mcp_envelope_problem(root);
+    char *cid = NULL;
+
+    if (why == NULL)
+        return 1;
+    if (idv != NULL && valid_id(idv))
+        cid = chio__mcp_dup_value(idv);
+    chio__mcp_client_error(g, cid, -32600, why, NULL);
+    free(cid);
+    return 0;
+}
+
 void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t len)
 {
     chio_json_doc *doc = NULL;
@@ -459,8 +504,8 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
     root = chio_json_root(doc);
     method = chio_json_string(chio_json_get(root, "method"), NULL);
     idv = chio_json_get(root, "id");
-    if (chio_json_typeof(root) != CHIO_JSON_OBJECT) {
-        chio__mcp_client_error(g, NULL, -32600, "invalid request", NULL);
+    if (!valid_envelope(g, root)) {
+        ; /* answered -32600 */
     } else if (method != NULL && idv != NULL) {
         char *cid = chio__mcp_dup_value(idv);
         if (cid == NULL)

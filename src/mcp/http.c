@@ -238,6 +238,7 @@ static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, const bod
     const chio_json *root;
     const char *method;
     char *id = NULL;
+    const char *why;
     hsess *s = NULL;
     unsigned st;
     int init;
@@ -252,6 +253,11 @@ static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, const bod
         chio_json_doc_free(doc);
         return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600,
                          "chio: one JSON-RPC message per POST (no batches)");
+    }
+    if ((why = chio__mcp_envelope_problem(root)) != NULL) {
+        ret = rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
+        chio_json_doc_free(doc);
+        return ret;
     }
     method = chio_json_string(chio_json_get(root, "method"), NULL);
     if (chio_json_get(root, "id") != NULL)

@@ -80,4 +80,8 @@ int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len);
  * reader. Idempotent; a no-op for a child that never started. */
 void chio__mcp_child_stop(chio__mcp_child *c);
 
+/* Why @root is not a JSON-RPC 2.0 message MCP accepts (an object, "jsonrpc"
+ * "2.0", a string method, a string or number id, one of the two), or NULL. */
+const char *chio__mcp_envelope_problem(const chio_json *root);
+
 #endif /* CHIO_MCP_INTERNAL_H */

@@ -314,9 +314,14 @@ static void answer(chio_mcp_gateway *g, worker *w, int tool, int rc, const chio_
     char m[512];
 
     if (rc != 0) {
-        snprintf(m, sizeof(m), "chio: evaluation failed: %s (%s)", err->message,
+        /* Arguments the kernel cannot read (malformed, NUL in a string,
+         * invalid UTF-8) are the client's: invalid params. The rest
+         * (store, drain, memory) are the gateway's: internal error. */
+        int bad_params = strcmp(chio_errno_reason(rc), "invalid_arguments") == 0;
+        snprintf(m, sizeof(m), "chio: %s: %s (%s)",
+                 bad_params ? "invalid params" : "evaluation failed", err->message,
                  chio_errno_reason(rc));
-        chio__mcp_client_error(g, w->client_id, -32603, m, NULL);
+        chio__mcp_client_error(g, w->client_id, bad_params ? -32602 : -32603, m, NULL);
         return;
     }
     if (r->verdict == CHIO_VERDICT_CANCELLED)

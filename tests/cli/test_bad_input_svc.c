@@ -60,17 +60,14 @@
  *                      its input the gateway exits 0 and the store holds
  *                      one receipt per decision the client was told of.
  *                      Lines longer than a pipe write (10,000 levels, 2 MB,
- *                      65 MB) are mcp_long_lines, skipped: BUG, they abort
- *                      the gateway (see BUG_SPLIT there)
+ *                      65 MB, dropped) are mcp_long_lines: the line reader
+ *                      grows and reuses its buffer across the pieces.
  *
- * A row that shows a bug in code this matrix does not own (the gateway's
- * JSON-RPC handling in src/mcp/, the CLI's shared input reader) keeps the
+ * A row that shows a bug in code this matrix does not own keeps the
  * expected behaviour, is marked BUG with the reason, and prints a mismatch
  * on stderr instead of failing (svctest_row_check); every other check
  * of the row (the service keeps serving, its answers are JSON) still fails
- * the test. Drop the mark once the bug is fixed. The one bug that kills
- * the gateway has its rows in a test of their own, skipped unless
- * CHIO_TEST_KNOWN_BUGS is set.
+ * the test. Drop the mark once the bug is fixed (none is marked now).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
