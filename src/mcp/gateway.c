@@ -231,6 +231,9 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
                         chio_tool_ctx *ctx, char **result, char **error)
 {
     worker *w = ctx != NULL ? tls_worker : NULL;
+    /* A resource read or prompt get has no tool context: its worker's own
+     * cancel flag (set by notifications/cancelled) stands for it. */
+    worker *cw = ctx == NULL && !to_client ? tls_worker : NULL;
     svc_buf b = {0};
     pending *p;
     int rc, sent_ok;
@@ -280,7 +283,8 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
             pthread_mutex_lock(&g->mu);
             continue;
         }
-        if (ctx != NULL && chio_tool_ctx_cancelled(ctx)) {
+        if ((ctx != NULL && chio_tool_ctx_cancelled(ctx)) ||
+            (cw != NULL && __atomic_load_n(&cw->cancel, __ATOMIC_SEQ_CST))) {
             svc_buf c = {0};
             pending_unlink(g, p);
             pthread_mutex_unlock(&g->mu);

@@ -68,67 +68,9 @@ void chio__mcp_hub_leave(chio_mcp_gateway *g)
 
 /* ---- session set-up ------------------------------------------------------------ */
 
-static int collect_tools(chio_mcp_gateway *g, char ***names, size_t *n, char **msg)
-{
-    char *cursor = NULL;
-    int rc = 0;
-
-    *names = NULL;
-    *n = 0;
-    do {
-        svc_buf params = {0};
-        chio_json_doc *doc = NULL;
-        const chio_json *tools, *next;
-        char *res = NULL;
-        size_t i;
-
-        svc_buf_puts(&params, "{");
-        if (cursor != NULL) {
-            svc_buf_puts(&params, "\"cursor\":");
-            svc_buf_json_cstr(&params, cursor);
-        }
-        svc_buf_puts(&params, "}");
-        free(cursor);
-        cursor = NULL;
-        rc = params.oom ? -1 : chio__mcp_call_peer(g, 0, "tools/list", params.p, NULL, &res, msg);
-        free(params.p);
-        if (rc != 0)
-            break;
-        rc = chio_json_parse(res, strlen(res), &doc, NULL);
-        free(res);
-        if (rc != 0)
-            break;
-        tools = chio_json_get(chio_json_root(doc), "tools");
-        for (i = 0; i < chio_json_size(tools); i++) {
-            const char *nm = chio_json_string(chio_json_get(chio_json_at(tools, i), "name"), NULL);
-            char **grown;
-            if (nm == NULL || *nm == '\0')
-                continue;
-            grown = realloc(*names, (*n + 1) * sizeof(char *));
-            if (grown == NULL || (grown[*n] = strdup(nm)) == NULL) {
-                if (grown != NULL)
-                    *names = grown;
-                rc = -1;
-                break;
-            }
-            *names = grown;
-            (*n)++;
-        }
-        next = chio_json_get(chio_json_root(doc), "nextCursor");
-        if (rc == 0 && chio_json_string(next, NULL) != NULL)
-            cursor = strdup(chio_json_string(next, NULL));
-        chio_json_doc_free(doc);
-    } while (rc == 0 && cursor != NULL);
-    free(cursor);
-    if (rc != 0 && *msg == NULL)
-        *msg = strdup("could not list the wrapped server's tools");
-    return rc;
-}
-
-/* Register the wrapped server with the kernel: the tools @g's server
- * lists, the resource and prompt providers, the nested handler. Returns
- * 0; 1 when the tools could not be listed (nothing registered); the
- * kernel's code when it refused. */
+/* Register the wrapped server with the kernel: a tool server for any tool
+ * (CHIO_TOOL_SERVER_ANY_TOOL), the resource and prompt providers, the
+ * nested handler. Returns 0 or the kernel's code when it refused. */
 static int register_server(chio_mcp_gateway *g, char **msg)
 {
     chio_mcp_hub *hub = g->hub;
@@ -136,21 +78,15 @@ static int register_server(chio_mcp_gateway *g, char **msg)
     chio_resource_provider rp;
     chio_prompt_provider pp;
     chio_error err;
-    char **names = NULL;
-    size_t n = 0, i;
     int rc;
 
     chio_error_init(&err);
-    if (collect_tools(g, &names, &n, msg) != 0) {
-        for (i = 0; i < n; i++)
-            free(names[i]);
-        free(names);
-        return 1;
-    }
     memset(&srv, 0, sizeof(srv));
     srv.server_id = g->pol->server_id;
-    srv.tool_names = (const char *const *)names;
-    srv.ntools = n;
+    /* Any tool: the server is the authority on its own tools, including
+     * those it adds while serving (tools/list_changed) and those it lists
+     * only to some clients; the capability's scope still decides. */
+    srv.flags = CHIO_TOOL_SERVER_ANY_TOOL;
     srv.invoke = chio__mcp_srv_invoke;
     srv.user = hub;
     memset(&rp, 0, sizeof(rp));
@@ -171,9 +107,6 @@ static int register_server(chio_mcp_gateway *g, char **msg)
         snprintf(m, sizeof(m), "chio: could not register the wrapped server: %s", err.message);
         *msg = strdup(m);
     }
-    for (i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
     return rc;
 }
 
@@ -199,7 +132,7 @@ static int hub_ready(chio_mcp_gateway *g, char **msg)
     pthread_mutex_unlock(&hub->mu);
     rc = register_server(g, msg);
     pthread_mutex_lock(&hub->mu);
-    hub->reg = rc == 0 ? REG_DONE : rc == 1 ? REG_NONE : REG_FAILED;
+    hub->reg = rc == 0 ? REG_DONE : REG_FAILED;
     pthread_cond_broadcast(&hub->cv);
     pthread_mutex_unlock(&hub->mu);
     return rc == 0 ? 0 : -1;
@@ -360,6 +293,7 @@ static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const c
     const chio_json *args = chio_json_get(params, "arguments");
     char *args_txt = NULL;
     chio_response r;
+    chio_call_options o;
     chio_error err;
     int tool = strcmp(method, "tools/call") == 0, rc;
 
@@ -378,25 +312,24 @@ static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const c
         return;
     chio_response_init(&r);
     chio_error_init(&err);
+    memset(&o, 0, sizeof(o));
+    o.cancel = &w->cancel; /* notifications/cancelled from the client */
     if (tool) {
         chio_call c;
-        chio_call_options o;
         memset(&c, 0, sizeof(c));
-        memset(&o, 0, sizeof(o));
         c.session_id = g->session;
         c.capability_id = g->cap_id;
         c.server_id = g->pol->server_id;
         c.tool_name = name;
         c.arguments_json = args_txt;
         c.arguments_len = args_txt ? strlen(args_txt) : 0;
-        o.cancel = &w->cancel;
         rc = chio_kernel_evaluate_ex(g->k, &c, &o, &r, &err);
     } else if (uri != NULL && strcmp(method, "resources/read") == 0) {
-        rc = chio_kernel_read_resource(g->k, g->session, NULL, g->cap_id, uri, &r, &err);
+        rc = chio_kernel_read_resource_ex(g->k, g->session, NULL, g->cap_id, uri, &o, &r, &err);
     } else {
-        rc = chio_kernel_get_prompt(g->k, g->session, NULL, g->cap_id, name,
-                                    args_txt ? args_txt : "{}", args_txt ? strlen(args_txt) : 2, &r,
-                                    &err);
+        rc = chio_kernel_get_prompt_ex(g->k, g->session, NULL, g->cap_id, name,
+                                       args_txt ? args_txt : "{}", args_txt ? strlen(args_txt) : 2,
+                                       &o, &r, &err);
     }
     answer(g, w, tool, rc, &r, &err);
     chio_response_destroy(&r);

@@ -365,6 +365,11 @@ static void peer_send(peer *pe, const char *json)
     chio_mcp_gateway_client_line(pe->g, json, strlen(json));
 }
 
+/* Every tool of the wrapped server. */
+static const char any_tool_policy[] =
+    "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"everything\","
+    "\"grants\":[{\"server_id\":\"everything\",\"tool_name\":\"*\",\"operations\":[\"invoke\"]}]}";
+
 Test(mcp_gateway, two_sessions_share_a_kernel_through_a_hub)
 {
     static peer pa = {.name = "A", .mu = PTHREAD_MUTEX_INITIALIZER};
@@ -377,7 +382,7 @@ Test(mcp_gateway, two_sessions_share_a_kernel_through_a_hub)
     const char *m;
     int i;
 
-    cr_assert_eq(chio_mcp_policy_parse(example, strlen(example), &p, NULL), 0);
+    cr_assert_eq(chio_mcp_policy_parse(any_tool_policy, strlen(any_tool_policy), &p, NULL), 0);
     cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
     cr_assert_eq(chio_mcp_kernel_new(p, kp, NULL, &k, NULL), 0);
     cr_assert_eq(chio_mcp_hub_new(p, k, &hub), 0);
@@ -387,8 +392,9 @@ Test(mcp_gateway, two_sessions_share_a_kernel_through_a_hub)
                   "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}");
         peer_wait(both[i], "\"id\":1");
     }
-    /* A's first call registers the server with the kernel (listing A's
-     * tools); B's call then opens its own kernel session without listing. */
+    /* A's first call registers the server with the kernel, for any tool
+     * (the servers are the authority on their tools: nothing is listed);
+     * B's call then opens its own kernel session on the same kernel. */
     peer_send(&pa, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
                    "\"params\":{\"name\":\"echo\",\"arguments\":{}}}");
     m = peer_wait(&pa, "\"id\":2");
@@ -398,8 +404,15 @@ Test(mcp_gateway, two_sessions_share_a_kernel_through_a_hub)
     m = peer_wait(&pb, "\"id\":2");
     cr_expect_not_null(strstr(m, "server B"), "B's call reaches B's server: %s", m);
     cr_expect_not_null(strstr(m, "\"verdict\":\"allow\""), "%s", m);
-    cr_expect_eq(pa.tools_lists, 1, "the hub registered once, from A's server");
+    cr_expect_eq(pa.tools_lists, 0, "registration lists no tools");
     cr_expect_eq(pb.tools_lists, 0);
+    /* A tool no server ever listed (added later, say) that the grant
+     * covers reaches the server like any other. */
+    peer_send(&pb, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+                   "\"params\":{\"name\":\"get-later\",\"arguments\":{}}}");
+    m = peer_wait(&pb, "\"id\":7");
+    cr_expect_not_null(strstr(m, "server B"), "%s", m);
+    cr_expect_not_null(strstr(m, "\"verdict\":\"allow\""), "%s", m);
     /* A ends; B keeps working on the same kernel. */
     chio_mcp_gateway_server_closed(pa.g);
     chio_mcp_gateway_client_closed(pa.g);
