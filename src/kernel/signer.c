@@ -578,10 +578,14 @@ static void release_commit_stage(chio_kernel *k)
 {
     pthread_mutex_lock(&k->commit_mu);
     k->committing = 0;
-    /* Cheap when nobody waits; the commit thread rechecks its conditions
-     * (receipts or checkpoints queued meanwhile, or the end of the
-     * pipeline). */
-    pthread_cond_signal(&k->commit_cv);
+    /* Wake the commit thread only for what it would act on: receipts or
+     * checkpoints queued meanwhile, or the end of the pipeline (its
+     * conditions in commit_main()). It is idle and waiting after every
+     * inline commit, so an unconditional signal woke it (a futex wake and
+     * a context switch) for every lone call, only to sleep again. */
+    if (k->commit_head != NULL || k->cp_ready_head != NULL ||
+        k->signers_exited == k->nsigners_started)
+        pthread_cond_signal(&k->commit_cv);
     pthread_mutex_unlock(&k->commit_mu);
 }
 
