@@ -228,6 +228,10 @@ typedef struct chio__bytes {
  * (no allocation after a thread's first hash). 0, CHIO_ECRYPTO or
  * CHIO_ENOMEM. */
 int chio__sha256_parts(const chio__bytes *parts, size_t n, uint8_t out[32]);
+/* @n bytes of public randomness for identifiers (request ids), from a
+ * per-thread block refilled by RAND_bytes(): never for keys or nonces.
+ * 0 or CHIO_ECRYPTO. Fork-safe (a child refills). */
+int chio__id_random(uint8_t *out, size_t n);
 /* Decode exactly @n bytes from 2n hex digits of either case; 0 or CHIO_EHEX. */
 int chio__hex_decode_exact(const char *hex, size_t hexlen, uint8_t *out, size_t n);
 

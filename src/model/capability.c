@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
 
 #include "chio/capability.h"
 #include "scope.h"
@@ -412,7 +411,7 @@ int chio__uuid_v7(char out[37])
     uint64_t ms;
     char hex[33];
 
-    if (RAND_bytes(u + 6, 10) != 1)
+    if (chio__id_random(u + 6, 10) != 0)
         return CHIO_ECRYPTO;
     clock_gettime(CLOCK_REALTIME, &ts);
     ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;

@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "chio/capability.h"
 #include "common/testutil.h"
 #include "internal.h"
+#include "model.h"
 
 #define SEED0B "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
 #define SEED0C "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"
@@ -399,4 +402,47 @@ Test(capability_parse, tampering_and_unknown_fields_break_the_signature)
     free(mod);
     chio_capability_free(cap);
     chio_keypair_free(issuer);
+}
+
+/* Request ids: RFC 9562 UUIDv7 (version 7, variant 10), unique, and a
+ * forked child draws fresh random bytes rather than its parent's block
+ * (core/id_random.c keeps one per thread). */
+static int uuid_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+Test(capability, request_ids_are_uuidv7_unique_and_fresh_after_fork)
+{
+    enum { N = 200 };
+    static char ids[3 * N][37];
+    int p[2], st, i, n = 0;
+    pid_t pid;
+
+    for (i = 0; i < N; i++, n++) {
+        cr_assert_eq(chio__uuid_v7(ids[n]), 0);
+        cr_expect_eq(ids[n][14], '7', "%s", ids[n]);
+        cr_expect(strchr("89ab", ids[n][19]) != NULL, "%s", ids[n]);
+    }
+    cr_assert_eq(pipe(p), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        char id[37];
+        for (i = 0; i < N; i++)
+            if (chio__uuid_v7(id) != 0 || write(p[1], id, 37) != 37)
+                _exit(1);
+        _exit(0);
+    }
+    close(p[1]);
+    for (i = 0; i < N; i++, n++)
+        cr_assert_eq(read(p[0], ids[n], 37), 37);
+    close(p[0]);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    for (i = 0; i < N; i++, n++)
+        cr_assert_eq(chio__uuid_v7(ids[n]), 0);
+    qsort(ids, (size_t)n, sizeof(ids[0]), uuid_cmp);
+    for (i = 1; i < n; i++)
+        cr_assert_str_neq(ids[i - 1], ids[i], "a request id came out twice");
 }
