@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #include "chio/capability.h"
 #include "scope.h"
 
