@@ -165,7 +165,10 @@ Test(fleet, sigkill_exporter_then_resume)
     int i;
 
     fu_fill(db, 0x22, 4000, 100, "k");
-    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls, NULL});
+    /* runs of 3 (odd, so the kill lands anywhere in a run): slow enough to
+     * be killed mid-run */
+    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls,
+                                              "--batch", "3", NULL});
     for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 600; i++)
         testutil_nap_ms(1);
     at = fu_position(db, "CHIO", NULL);
@@ -194,7 +197,8 @@ Test(fleet, sigkill_nats_node_during_export)
     int i;
 
     fu_fill(db, 0x33, 3000, 100, "n");
-    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls, NULL});
+    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls,
+                                              "--batch", "2", NULL});
     for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 500; i++)
         testutil_nap_ms(1);
     at = fu_position(db, "CHIO", NULL);
@@ -275,7 +279,7 @@ static int copy_one(void *vctx, const chio__xp_msg *m)
     int receipts = strstr(m->subject, ".receipts") != NULL;
     uint64_t *last = receipts ? &c->last_r : &c->last_c, position = 0;
     chio__xp_pub p;
-    char *data = malloc(m->len + 1), *at;
+    char *data = malloc(m->len + 1), *at, id[200];
     int dup = 0, rc;
 
     cr_assert_not_null(data);
@@ -289,7 +293,10 @@ static int copy_one(void *vctx, const chio__xp_msg *m)
     }
     memset(&p, 0, sizeof(p));
     p.subject = m->subject;
-    p.msg_id = m->msg_id;
+    /* one item per message in the copy: an id per item */
+    cr_assert_neq(m->item_seq, 0, "a well-formed run");
+    snprintf(id, sizeof(id), "%s/%llu", m->msg_id, (unsigned long long)m->item_seq);
+    p.msg_id = id;
     p.item_seq = m->item_seq;
     p.expect_last = *last;
     p.data = data;
