@@ -6,13 +6,24 @@
  * follows its store; the lag (and its Prometheus line) reaches 0 and
  * `chio fleet verify` finds every receipt once. With the only server
  * killed, signing goes on at full speed while the lag grows; once the
- * server is back the exporter catches up and the stream is clean.
+ * server is back the exporter catches up and the stream is clean. And
+ * examples/host-service --export-nats: agent calls are exported and the
+ * admin "metrics" op shows chio_export_lag_receipts.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "chio/export_nats.h"
 #include "common/poll.h"
@@ -171,4 +182,157 @@ Test(export_host, bad_configuration)
     cr_expect_eq(chio_export_nats_start(&cfg, &x, &err), CHIO_EINVAL);
     cr_expect_eq(chio_export_nats_lag(NULL), 0);
     cr_expect_eq(chio_export_nats_stop(NULL), 0);
+}
+
+/* ---- examples/host-service --export-nats ------------------------------------------------ */
+
+#ifndef CHIO_EXAMPLES_DIR
+#define CHIO_EXAMPLES_DIR "build/examples"
+#endif
+#define HS_SEED  "0909090909090909090909090909090909090909090909090909090909090909"
+#define AGENT_PK "66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a"
+
+static pid_t spawn_example(const char *const *argv, const char *out)
+{
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("CHIO_SIGNING_KEY", HS_SEED, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* One request on a new connection to @path (polled until it listens);
+ * the answer line (malloc'd). */
+static char *ask(const char *path, const char *req)
+{
+    struct sockaddr_un a;
+    uint64_t deadline = testutil_now_ms() + 20000;
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    int fd = -1;
+
+    cr_assert_not_null(buf);
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    for (;;) {
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        cr_assert_geq(fd, 0);
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            break;
+        close(fd);
+        cr_assert_lt(testutil_now_ms(), deadline, "%s does not listen", path);
+        testutil_nap_ms(10);
+    }
+    cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ssize_t got;
+        cr_assert_eq(poll(&p, 1, 20000), 1, "no answer");
+        cr_assert_lt(len + 1, cap);
+        got = read(fd, buf + len, cap - len - 1);
+        cr_assert_gt(got, 0);
+        len += (size_t)got;
+        buf[len] = '\0';
+        if (memchr(buf, '\n', len) != NULL)
+            break;
+    }
+    close(fd);
+    return buf;
+}
+
+Test(export_host, host_service_exports_its_receipts)
+{
+    char *db = NULL, *sock = NULL, *admin = NULL, *out = NULL, *cout = NULL, *req = NULL, *reqs;
+    const char *argv[12];
+    chio_keypair *kp = NULL;
+    chio_capability *cap = NULL;
+    long long acked = -1;
+    pid_t host, client;
+    uint64_t deadline;
+    int st = 0;
+
+    urls = fu_cluster_start(nc, 1);
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+    cr_assert_geq(asprintf(&sock, "%s/h.sock", dir), 0);
+    cr_assert_geq(asprintf(&admin, "%s/a.sock", dir), 0);
+    cr_assert_geq(asprintf(&out, "%s/host.log", dir), 0);
+    cr_assert_geq(asprintf(&cout, "%s/client.log", dir), 0);
+    cr_assert_geq(asprintf(&req, "%s/req.jsonl", dir), 0);
+    cr_assert_eq(chio_keypair_from_seed_hex(HS_SEED, 64, &kp, NULL), 0);
+    {
+        static const char scope[] = "{\"grants\":[{\"server_id\":\"srv-files\",\"tool_name\":"
+                                    "\"*\",\"operations\":[\"invoke\"]}]}";
+        cr_assert_eq(chio_capability_issue(kp, "cap-x", AGENT_PK, scope, sizeof(scope) - 1,
+                                           (uint64_t)time(NULL) - 10, 3600, &cap, NULL),
+                     0);
+    }
+    chio_keypair_free(kp);
+    cr_assert_gt(asprintf(&reqs,
+                          "{\"op\":\"open_session\",\"session\":\"a\",\"agent\":\"%s\","
+                          "\"capabilities\":[%s]}\n"
+                          "{\"op\":\"call\",\"session\":\"a\",\"capability_id\":\"cap-x\","
+                          "\"server\":\"srv-files\",\"tool\":\"file_read\",\"arguments\":{"
+                          "\"path\":\"/workspace/a\"}}\n"
+                          "{\"op\":\"call\",\"session\":\"a\",\"capability_id\":\"cap-x\","
+                          "\"server\":\"srv-files\",\"tool\":\"file_read\",\"arguments\":{"
+                          "\"path\":\"/workspace/b\"}}\n",
+                          AGENT_PK, chio_capability_json(cap, NULL)),
+                 0);
+    chio_capability_free(cap);
+    cr_assert_eq(testutil_write_file(req, reqs, strlen(reqs), 0600), 0);
+    free(reqs);
+    argv[0] = CHIO_EXAMPLES_DIR "/host-service";
+    argv[1] = "--receipt-db";
+    argv[2] = db;
+    argv[3] = "--socket";
+    argv[4] = sock;
+    argv[5] = "--admin-socket";
+    argv[6] = admin;
+    argv[7] = "--export-nats";
+    argv[8] = urls;
+    argv[9] = NULL;
+    host = spawn_example(argv, out);
+    {
+        const char *cargv[] = {CHIO_EXAMPLES_DIR "/agent-client", "--socket", sock, req, NULL};
+        char *ping = ask(sock, "{\"op\":\"ping\"}\n"); /* listening */
+        free(ping);
+        client = spawn_example(cargv, cout);
+        cr_assert_eq(waitpid(client, &st, 0), client);
+        cr_assert(WIFEXITED(st), "agent-client");
+    }
+    /* the admin metrics show the lag going to 0 once both receipts are in */
+    deadline = testutil_now_ms() + 60000;
+    for (;;) {
+        char *m = ask(admin, "{\"op\":\"metrics\"}\n"), *at;
+        cr_assert_not_null(strstr(m, "\"ok\":true"), "%s", m);
+        cr_assert_not_null(strstr(m, "chio_export_lag_receipts "), "%s", m);
+        at = strstr(m, "\\nchio_export_acked_seq ");
+        acked = at ? strtoll(at + 24, NULL, 10) : -1;
+        if (acked >= 2 && strstr(m, "\\nchio_export_lag_receipts 0\\n") != NULL) {
+            free(m);
+            break;
+        }
+        cr_assert_lt(testutil_now_ms(), deadline, "never caught up: %s", m);
+        free(m);
+        testutil_nap_ms(20);
+    }
+    kill(host, SIGTERM);
+    cr_assert_eq(waitpid(host, &st, 0), host);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "host-service exits 0 (see %s)", out);
+    verify_clean(acked);
+    free(db);
+    free(sock);
+    free(admin);
+    free(out);
+    free(cout);
+    free(req);
 }
