@@ -158,8 +158,11 @@ all: $(EXPORT_LIB)
 $(BUILD)/examples/host-service: examples/host-service.c $(EXPORT_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(EXPORT_LIB) $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS) $(NATS_LIBS)
+$(BUILD)/perf/export-bench: perf/export_bench.c $(EXPORT_LIB) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ perf/export_bench.c $(EXPORT_LIB) $(STATIC) $(DEP_LIBS) $(NATS_LIBS)
 .PHONY: export-bench
-export-bench: $(CLI) $(BUILD)/perf/export-kernel
+export-bench: $(CLI) $(BUILD)/perf/export-bench
 	perf/export-bench.sh
 
 # Tests see private headers of every layer and know where the CLI lives.
