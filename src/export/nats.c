@@ -458,18 +458,59 @@ static int read_start(nats_xp *n, const char *filter, int pattern, uint64_t from
     }
 }
 
+/* Deliver positions @from..@to of the whole stream, those matching
+ * @filter, read one by one from the stream leader: the positions a
+ * consumer skipped. An ephemeral consumer may sit on a replica that is
+ * still catching up after a restart, and a consumer skips positions its
+ * server does not hold (as it skips deleted ones); the leader has them.
+ * A position the leader does not have either (purged) is skipped.
+ * Returns 0, what @fn returned, or a transport code. */
+static int fill_gap(nats_xp *n, const char *filter, uint64_t from, uint64_t to,
+                    chio__xp_visit_fn fn, void *ctx)
+{
+    uint64_t p;
+    int rc = 0;
+
+    for (p = from; rc == 0 && p <= to; p++) {
+        uint64_t deadline = now_ms() + READ_STALL_MS;
+        natsMsg *m = NULL;
+        jsErrCode je;
+        natsStatus s;
+
+        for (;;) {
+            je = 0;
+            s = js_GetMsg(&m, n->js, n->stream, p, NULL, &je);
+            if (s == NATS_OK || je == JS_NO_MESSAGE || s == NATS_NOT_FOUND)
+                break;
+            rc = fail_status(&n->base, status_code(s, je), filter, s, je);
+            if ((rc != CHIO__XP_ETIMEOUT && rc != CHIO__XP_ECONNECT) || now_ms() > deadline)
+                return rc;
+            nap_ms(250);
+        }
+        rc = 0;
+        if (s == NATS_OK && subject_matches(filter, natsMsg_GetSubject(m)))
+            rc = deliver(m, p, fn, ctx);
+        natsMsg_Destroy(m);
+    }
+    return rc;
+}
+
 static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn,
                      void *ctx)
 {
     nats_xp *n = nx(t);
     natsSubscription *sub = NULL;
     natsStatus s;
-    uint64_t end, last_seen = 0, stall;
+    uint64_t end, last_seen = 0, stall, seq;
     int rc, pattern = strpbrk(filter, "*>") != NULL;
 
     rc = read_start(n, filter, pattern, from, &end, &sub);
     if (rc != 0 || sub == NULL)
         return rc;
+    /* A pattern read takes every position: one it did not get is a gap
+     * to fill from the leader (fill_gap()). */
+    if (pattern)
+        last_seen = from > 0 ? from - 1 : 0;
     stall = now_ms() + READ_STALL_MS;
     while (rc == 0 && last_seen < end) {
         natsMsg *m = NULL;
@@ -477,11 +518,16 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
 
         s = natsSubscription_NextMsg(&m, sub, 1000);
         if (s == NATS_TIMEOUT) {
-            if (now_ms() > stall)
+            if (pattern && now_ms() > stall - READ_STALL_MS + 2000) {
+                /* the consumer's server has nothing more: the leader has */
+                rc = fill_gap(n, filter, last_seen + 1, end, fn, ctx);
+                last_seen = end;
+            } else if (now_ms() > stall) {
                 rc = chio__xp_fail(t, CHIO__XP_ETIMEOUT,
                                    "%s: no message for %d s (read up to position %" PRIu64
                                    " of %" PRIu64 ")",
                                    filter, READ_STALL_MS / 1000, last_seen, end);
+            }
             continue;
         }
         if (s != NATS_OK) {
@@ -492,11 +538,19 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
             natsMsg_Destroy(m);
             continue; /* not a stream message */
         }
-        last_seen = meta->Sequence.Stream;
+        seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         stall = now_ms() + READ_STALL_MS;
+        if (pattern && seq > last_seen + 1)
+            rc = fill_gap(n, filter, last_seen + 1, seq - 1 < end ? seq - 1 : end, fn, ctx);
+        if (pattern && seq <= last_seen) {
+            natsMsg_Destroy(m); /* had it already (from the leader) */
+            continue;
+        }
+        last_seen = seq;
         /* later ones are for the next read; a pattern keeps its subjects */
-        if (last_seen <= end && (!pattern || subject_matches(filter, natsMsg_GetSubject(m))))
+        if (rc == 0 && last_seen <= end &&
+            (!pattern || subject_matches(filter, natsMsg_GetSubject(m))))
             rc = deliver(m, last_seen, fn, ctx);
         natsMsg_Destroy(m);
     }
