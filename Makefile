@@ -148,13 +148,22 @@ fleet-check: $(CLI) $(TESTBIN)
 # The in-host exporter (include/chio/export_nats.h, docs/fleet.md): the
 # fleet layer as its own static library, so that a host that exports links
 # build/libchio_export.a, libchio and libnats, and one that does not links
-# no NATS code. host-service links it for --export-nats. perf/export-bench.sh
+# no NATS code (`make install` puts it beside libchio.a, the header with the
+# others). host-service links it for --export-nats. perf/export-bench.sh
 # measures the exporter against a kernel at its full sync rate.
 EXPORT_LIB := $(BUILD)/libchio_export.a
 $(EXPORT_LIB): $(EXPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 all: $(EXPORT_LIB)
+install: install-export
+uninstall: uninstall-export
+.PHONY: install-export uninstall-export
+install-export: $(EXPORT_LIB)
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 644 $(EXPORT_LIB) $(DESTDIR)$(LIBDIR)/libchio_export.a
+uninstall-export:
+	rm -f $(DESTDIR)$(LIBDIR)/libchio_export.a
 $(BUILD)/examples/host-service: examples/host-service.c $(EXPORT_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(EXPORT_LIB) $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS) $(NATS_LIBS)
