@@ -3,14 +3,16 @@
  * tests/export/test_fleet.c - `chio export`, `chio fleet verify` and
  * `chio fleet witness` against a real three-node JetStream cluster on
  * loopback (scripts/nats-cluster.sh), real kernels and build/chio run as
- * processes: export then verify clean; a second export adds nothing; a
+ * processes: export then verify clean, runs of receipts one message each;
+ * a second export adds nothing; a
  * restart resumes after what the stream holds (also when the position
  * file is behind it); SIGKILL of the exporter mid-run and of a NATS node
  * mid-run, then restarts: no gap, no duplicate; --follow waits for
  * servers that are not up yet; a store put back from an older copy is a
  * rollback (rewound, and forked once its kernel writes on), and the
  * exporter refuses it; a tampered copy of the stream is caught with its
- * kernel and seq; and the big run: three kernels with three keys writing
+ * kernel and seq; a message whose run headers do not match its body is
+ * caught too; and the big run: three kernels with three keys writing
  * while exported with --follow, one node and one exporter SIGKILLed and
  * restarted, then verify counts every receipt once. The big run's size is
  * CHIO_FLEET_RECEIPTS per kernel (default 2000; `make fleet-check` runs
@@ -105,6 +107,9 @@ Test(fleet, export_verify_again_and_resume)
     fu_fill(db, 0x11, 300, 25, "a");
     export_ok(db, 300, 12);
     verify_clean(urls, 1, 300, 12);
+    /* runs of receipts: 300 receipts in 2 messages (256 + 44), then 12 checkpoints */
+    cr_expect_eq(fu_position(db, "CHIO", "receipt_position"), 2, "one message per run");
+    cr_expect_eq(fu_position(db, "CHIO", "checkpoint_position"), 14);
     /* the kernel's line */
     r = CLI(60000, "fleet", "verify", "--nats", urls, "--trusted-key", key);
     cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
@@ -347,6 +352,70 @@ Test(fleet, tampered_message_is_caught)
     fu_cluster_stop(nc2);
     free(single);
     free(nc2);
+    free(db);
+}
+
+/* A message whose run headers do not match its body is caught by fleet
+ * verify at its stream position, and the exporter refuses to go on after it. */
+typedef struct last_ctx {
+    uint64_t position, seq;
+    char *data;
+    size_t len;
+} last_ctx;
+
+static int keep_last(void *vctx, const chio__xp_msg *m)
+{
+    last_ctx *c = vctx;
+
+    c->position = m->position;
+    c->seq = m->item_seq;
+    free(c->data);
+    c->data = malloc(m->len);
+    cr_assert_not_null(c->data);
+    memcpy(c->data, m->data, m->len);
+    c->len = m->len;
+    return 0;
+}
+
+Test(fleet, malformed_run_is_caught)
+{
+    char *db = path_in("db"), key[65], subject[128], why[256];
+    chio__xp *t = NULL;
+    chio__xp_pub p;
+    last_ctx c;
+    uint64_t position = 0;
+    int dup = 0;
+    fu_run r;
+
+    fu_pubkey(0x12, key);
+    fu_fill(db, 0x12, 20, 10, "m");
+    export_ok(db, 20, 2);
+    snprintf(subject, sizeof(subject), "chio.%s.receipts", key);
+    memset(&c, 0, sizeof(c));
+    cr_assert_eq(chio__xp_open(urls, "CHIO", 5000, &t, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(chio__xp_last(t, subject, keep_last, &c), 0, "%s", chio__xp_errmsg(t));
+    cr_assert_eq(c.seq, 20, "the last item of the last run");
+    /* headers name 21..23, the body holds one receipt */
+    memset(&p, 0, sizeof(p));
+    p.subject = subject;
+    p.msg_id = "malformed";
+    p.item_seq = 21;
+    p.item_last = 23;
+    p.expect_last = c.position;
+    p.data = c.data;
+    p.len = c.len;
+    cr_assert_eq(chio__xp_publish(t, &p, &position, &dup), 0, "%s", chio__xp_errmsg(t));
+    chio__xp_close(t);
+    free(c.data);
+    r = CLI(60000, "fleet", "verify", "--nats", urls);
+    cr_expect_eq(r.status, 1, "%s%s", r.out, r.err);
+    cr_expect_not_null(strstr(r.out, "\"reason\":\"no_seq_header\""), "%s", r.out);
+    cr_expect_eq(fu_field(fu_line(r.out, "{\"kernels\":"), "receipts"), 20, "%s", r.out);
+    fu_run_free(&r);
+    fu_fill(db, 0x12, 5, 10, "after");
+    r = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(r.status, 2, "the exporter stops at a malformed last message: %s%s", r.out, r.err);
+    fu_run_free(&r);
     free(db);
 }
 
