@@ -4,19 +4,15 @@
  * `chio fleet witness` against a real three-node JetStream cluster on
  * loopback (scripts/nats-cluster.sh), real kernels and build/chio run as
  * processes: export then verify clean, runs of receipts one message each;
- * a second export adds nothing; a
- * restart resumes after what the stream holds (also when the position
- * file is behind it); SIGKILL of the exporter mid-run and of a NATS node
- * mid-run, then restarts: no gap, no duplicate; --follow waits for
- * servers that are not up yet; a store put back from an older copy is a
- * rollback (rewound, and forked once its kernel writes on), and the
- * exporter refuses it; a tampered copy of the stream is caught with its
- * kernel and seq; a message whose run headers do not match its body is
- * caught too; and the big run: three kernels with three keys writing
- * while exported with --follow, one node and one exporter SIGKILLed and
- * restarted, then verify counts every receipt once. The big run's size is
- * CHIO_FLEET_RECEIPTS per kernel (default 2000; `make fleet-check` runs
- * 20,000).
+ * a second export adds nothing; a restart resumes after what the stream
+ * holds (also when the position file is behind it); SIGKILL of the exporter mid-run and of a NATS
+ * node mid-run, then restarts: no gap, no duplicate; --follow waits for servers that are not up
+ * yet; a store put back from an older copy is a rollback (rewound, and forked once its kernel
+ * writes on), and the exporter refuses it; a tampered copy of the stream is caught with its kernel
+ * and seq; a message whose run headers do not match its body is caught too; and the big run: three
+ * kernels with three keys writing while exported with --follow, one node and one exporter SIGKILLed
+ * and restarted, then verify counts every receipt once. The big run's size is CHIO_FLEET_RECEIPTS
+ * per kernel (default 2000; `make fleet-check` runs 20,000).
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
