@@ -145,6 +145,35 @@ $(BUILD)/chio $(BUILD)/test-chio: DEP_LIBS += $(NATS_LIBS)
 fleet-check: $(CLI) $(TESTBIN)
 	CHIO_FLEET_RECEIPTS=$${CHIO_FLEET_RECEIPTS:-20000} $(TESTBIN) --filter 'fleet/*'
 
+# The in-host exporter (include/chio/export_nats.h, docs/fleet.md): the
+# fleet layer as its own static library, so that a host that exports links
+# build/libchio_export.a, libchio and libnats, and one that does not links
+# no NATS code (`make install` puts it beside libchio.a, the header with the
+# others). host-service links it for --export-nats. perf/export-bench.sh
+# measures the exporter against a kernel at its full sync rate.
+EXPORT_LIB := $(BUILD)/libchio_export.a
+$(EXPORT_LIB): $(EXPORT_SRCS:%.c=$(BUILD)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+all: $(EXPORT_LIB)
+install: install-export
+uninstall: uninstall-export
+.PHONY: install-export uninstall-export
+install-export: $(EXPORT_LIB)
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 644 $(EXPORT_LIB) $(DESTDIR)$(LIBDIR)/libchio_export.a
+uninstall-export:
+	rm -f $(DESTDIR)$(LIBDIR)/libchio_export.a
+$(BUILD)/examples/host-service: examples/host-service.c $(EXPORT_LIB) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(EXPORT_LIB) $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS) $(NATS_LIBS)
+$(BUILD)/perf/export-bench: perf/export_bench.c $(EXPORT_LIB) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ perf/export_bench.c $(EXPORT_LIB) $(STATIC) $(DEP_LIBS) $(NATS_LIBS)
+.PHONY: export-bench
+export-bench: $(CLI) $(BUILD)/perf/export-bench
+	perf/export-bench.sh
+
 # Tests see private headers of every layer and know where the CLI lives.
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

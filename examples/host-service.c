@@ -23,6 +23,9 @@
  * The admin socket (--admin-socket; none unless given) is for the operator:
  *   {"op":"revoke","capability_id":..}       (at most 256 bytes)
  *   {"op":"status"}                          (connection and session counts)
+ *   {"op":"metrics"}                         ({"ok":true,"prometheus":TEXT}: the
+ *                                            kernel's counters, and with --export-nats
+ *                                            the exporter's, chio_export_lag_receipts)
  *   {"op":"ping"}
  * Only root and one more user id (--admin-uid, default this process's own)
  * are served there (checked with SO_PEERCRED), and agent operations are
@@ -70,6 +73,12 @@
  *                [--admin-uid UID] [--pid-file PATH] [--max-connections N] [--max-sessions N]
  *                [--max-sessions-per-connection N] [--max-line BYTES]
  *                [--idle-timeout SECONDS] [--drain-timeout SECONDS] [--checkpoint-batch N]
+ *                [--export-nats URL[,URL...]]
+ *
+ * --export-nats runs the fleet exporter (chio/export_nats.h, docs/fleet.md)
+ * on a thread of its own: every receipt goes to the JetStream stream CHIO
+ * without ever holding up a call; its lag is in the metrics. This program
+ * links build/libchio_export.a and libnats for it.
  */
 #include <assert.h>
 #include <errno.h>
@@ -89,6 +98,7 @@
 #include <unistd.h>
 
 #include <chio/chio.h>
+#include <chio/export_nats.h>
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -223,6 +233,7 @@ typedef struct slot {
 
 static struct {
     chio_kernel *k;
+    chio_export_nats *exporter; /* with --export-nats */
     int listen_fd, admin_fd;
     int wake[2];    /* the acceptor's stop signal */
     int stopping;   /* atomic */
@@ -575,6 +586,28 @@ static void op_status(sbuf *out)
     sb_puts(out, text);
 }
 
+/* The kernel's Prometheus text, then the exporter's (chio_export_lag_receipts). */
+static void op_metrics(sbuf *out)
+{
+    char *text = NULL, *more = NULL;
+    size_t len = 0;
+    sbuf b = {0};
+
+    if (chio_kernel_metrics_prometheus(svc.k, &text, &len) == 0) {
+        sb_add(&b, text, len);
+        chio_free(text);
+    }
+    if (svc.exporter != NULL &&
+        chio_export_nats_metrics_prometheus(svc.exporter, &more, &len) == 0) {
+        sb_add(&b, more, len);
+        free(more);
+    }
+    sb_puts(out, "{\"ok\":true,\"prometheus\":");
+    sb_str(out, b.p ? b.p : "");
+    sb_puts(out, "}");
+    free(b.p);
+}
+
 static void handle(conn *c, const char *line, size_t len, sbuf *out)
 {
     chio_json_doc *doc = NULL;
@@ -603,6 +636,8 @@ static void handle(conn *c, const char *line, size_t len, sbuf *out)
         op_revoke(req, out);
     } else if (c->admin && strcmp(op, "status") == 0) {
         op_status(out);
+    } else if (c->admin && strcmp(op, "metrics") == 0) {
+        op_metrics(out);
     } else if (!c->admin && strcmp(op, "open_session") == 0) {
         op_open(c, req, out);
     } else if (!c->admin && strcmp(op, "call") == 0) {
@@ -1235,6 +1270,7 @@ static const char usage[] =
     "                    [--max-sessions N] [--max-sessions-per-connection N]\n"
     "                    [--max-line BYTES] [--idle-timeout SECONDS]\n"
     "                    [--drain-timeout SECONDS] [--checkpoint-batch N]\n"
+    "                    [--export-nats URL[,URL...]]\n"
     "  --socket PATH        the agent socket (mode 0600): open_session, call,\n"
     "                       close_session, ping (default ./state/host-service.sock)\n"
     "  --admin-socket PATH  the operator's socket (mode 0600): revoke, status, ping\n"
@@ -1254,6 +1290,9 @@ static const char usage[] =
     "                       still open (default 10, 1-3600)\n"
     "  --checkpoint-batch N  sign a Merkle checkpoint over every N receipts\n"
     "                       (default 100, 0-1000000; 0: none)\n"
+    "  --export-nats URL[,URL...]  publish every receipt to the NATS JetStream stream\n"
+    "                       CHIO from a thread of its own (docs/fleet.md); its lag\n"
+    "                       is chio_export_lag_receipts in the admin \"metrics\" op\n"
     "environment:\n"
     "  CHIO_SIGNING_KEY  the kernel's Ed25519 seed, 64 hex digits (required)\n"
     "  CHIO_POLICY_HASH  policy hash written into every receipt (default dev-policy-hash)\n";
@@ -1277,7 +1316,7 @@ static int parse_count(const char *s, size_t lo, size_t hi, size_t *out)
 int main(int argc, char **argv)
 {
     const char *db = "./state/receipts", *sock = "./state/host-service.sock", *pidfile = NULL;
-    const char *admin = NULL;
+    const char *admin = NULL, *export_nats = NULL;
     const char *policy = getenv("CHIO_POLICY_HASH");
     chio_kernel_config cfg;
     chio_error err;
@@ -1322,6 +1361,8 @@ int main(int argc, char **argv)
             bad = parse_count(v, 1024, 64u << 20, &svc.max_line);
         else if (strcmp(a, "--checkpoint-batch") == 0)
             bad = parse_count(v, 0, 1000000, &cp_batch);
+        else if (strcmp(a, "--export-nats") == 0)
+            export_nats = v;
         else
             bad = 1;
         if (bad) {
@@ -1382,6 +1423,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "host-service: %s (%s)\n", err.message, chio_errno_name(rc));
         chio_kernel_free(svc.k);
         return 1;
+    }
+    if (export_nats != NULL) {
+        chio_export_nats_config xc;
+        chio_export_nats_config_init(&xc);
+        xc.receipt_db = db;
+        xc.urls = export_nats;
+        xc.kernel = svc.k;
+        rc = chio_export_nats_start(&xc, &svc.exporter, &err);
+        if (rc != 0) {
+            fprintf(stderr, "host-service: --export-nats: %s\n", err.message);
+            chio_kernel_free(svc.k);
+            return 2;
+        }
+        log_line("exporting", export_nats);
     }
     fit_fd_limit(explicit_max);
     svc.listen_fd = listen_unix(sock, &sock_id);
@@ -1444,6 +1499,14 @@ int main(int argc, char **argv)
         snprintf(detail, sizeof(detail), "%llu receipts signed, last_seq %llu",
                  (unsigned long long)m.receipts_signed, (unsigned long long)m.last_seq);
         log_line("drained", detail);
+    }
+    if (svc.exporter != NULL) {
+        /* what is left stays in the store: the next start publishes it */
+        char detail[128];
+        snprintf(detail, sizeof(detail), "lag %llu receipts",
+                 (unsigned long long)chio_export_nats_lag(svc.exporter));
+        chio_export_nats_stop(svc.exporter);
+        log_line("export_stopped", detail);
     }
     chio_kernel_free(svc.k);
     free(svc.slots);

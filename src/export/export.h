@@ -14,6 +14,7 @@
 #define CHIO_EXPORT_EXPORT_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,21 +28,45 @@ enum { CHIO__FLEET_OK = 0, CHIO__FLEET_NEGATIVE = 1, CHIO__FLEET_ERROR = 2 };
 /* The stream name is also part of a file name: [A-Za-z0-9_-], 1..64. */
 int chio__fleet_stream_name_ok(const char *name);
 
+/* What a running exporter has done, read by other threads (the in-host
+ * exporter's lag). Written by the exporter's thread only. */
+typedef struct chio__export_status {
+    _Atomic uint64_t acked_seq; /* the last receipt seq the stream holds for the kernel */
+    _Atomic uint64_t local_seq; /* the last receipt seq the exporter has seen in the store */
+    _Atomic uint64_t published; /* receipts appended by this run */
+    _Atomic uint64_t messages;  /* messages appended by this run */
+    _Atomic int synced;         /* 1 once the stream's position is known */
+    _Atomic int finished;       /* 1 once the run is over (its exit status in .exit) */
+    _Atomic int exit;
+} chio__export_status;
+
+/* Receipts per message: at most this many, and at most CHIO__EXPORT_MAX_BYTES
+ * of receipt bytes (one receipt larger than that goes alone). */
+#define CHIO__EXPORT_MAX_ITEMS 256u
+#define CHIO__EXPORT_MAX_BYTES (512u * 1024u)
+
 typedef struct chio__export_config {
     const char *db;     /* the receipt store directory */
     const char *urls;   /* nats://host:port[,nats://...] */
     const char *stream; /* "CHIO" */
     int follow;         /* keep tailing the live store until *stop */
-    /* Set (by a signal handler) to end a --follow run, or an export
-     * waiting on the servers, after the publish in flight. */
-    volatile sig_atomic_t *stop;
+    /* Set (by a signal handler, or another thread) to end a --follow run,
+     * or an export waiting on the servers, after the publish in flight. */
+    atomic_int *stop;
     /* Without --follow: give up after this long with no acknowledgement
      * (milliseconds; 0 = 60 s). With --follow it waits for ever. */
     unsigned stall_ms;
+    /* Receipts per message, 1..CHIO__EXPORT_MAX_ITEMS (0: the most). */
+    unsigned max_batch;
+    /* With --follow: the pause between two looks at the store once it is
+     * exported (milliseconds; 0 = 100). */
+    unsigned poll_ms;
+    /* When not NULL: kept up to date for other threads. */
+    chio__export_status *status;
 } chio__export_config;
 
 /* Publish what the store holds beyond what the stream has for its kernel
- * (exporter.c). */
+ * (exporter.c). @out (the summary line) may be NULL. */
 int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err);
 
 /* The export position file in @db for @stream (malloc'd; NULL on OOM). */

@@ -4,14 +4,20 @@
  * checkpoints, in sequence order, each exactly once, to the stream's
  * subjects chio.<key>.receipts and chio.<key>.checkpoints.
  *
+ * One message carries a contiguous run of receipts (whatever the store
+ * holds beyond the last one published, up to CHIO__EXPORT_MAX_ITEMS and
+ * CHIO__EXPORT_MAX_BYTES), so one acknowledgement covers many receipts;
+ * checkpoints go one per message, in the same format.
+ *
  * Exactly once, in order: every publish names the subject's last position
- * it expects (the position of the previous item it published), so the
+ * it expects (the position of the previous message it published), so the
  * stream refuses a second copy or a skipped one; the message id
- * (<key>:<seq>, <key>:cp:<seq>) makes a retried publish whose first try
- * was stored answer "duplicate" instead of storing again. Where to resume
- * is read from the stream itself at start and after any refusal: the last
- * message of each subject names its item's seq (header Chio-Seq), and its
- * bytes must be the local item's, else the store has been rewound or
+ * (<key>:<first>-<last>, <key>:cp:<first>-<last>) makes a retried publish
+ * whose first try was stored answer "duplicate" instead of storing again
+ * (a retry sends the same run again). Where to resume is read from the
+ * stream itself at start and after any refusal: the last message of each
+ * subject names its run (headers Chio-Seq, Chio-Last-Seq), and every
+ * item's bytes must be the local item's, else the store has been rewound or
  * forked and nothing is published (exit 1; `chio fleet witness` says
  * where). The acknowledged position is also written to the position file
  * in the store's directory (chio-export-<stream>.json, replaced
@@ -46,8 +52,17 @@ typedef struct subj {
     uint64_t position; /* its stream position; 0 when the subject is empty */
 } subj;
 
+/* The run of receipts being gathered for the next message. */
+typedef struct run {
+    char *buf;
+    size_t len, cap;
+    uint64_t first, count;
+} run;
+
 typedef struct ex {
     const chio__export_config *cfg;
+    run b;
+    unsigned max_items;
     FILE *err;
     chio_store *s;
     chio__xp *t;
@@ -75,9 +90,21 @@ static void nap_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+static void note_acked(ex *e)
+{
+    if (e->cfg->status != NULL)
+        atomic_store(&e->cfg->status->acked_seq, e->r.seq);
+}
+
+static void note_local(ex *e)
+{
+    if (e->cfg->status != NULL)
+        atomic_store(&e->cfg->status->local_seq, e->local_last);
+}
+
 static int stopping(const ex *e)
 {
-    return e->cfg->stop != NULL && *e->cfg->stop;
+    return e->cfg->stop != NULL && atomic_load(e->cfg->stop) != 0;
 }
 
 int chio__fleet_stream_name_ok(const char *name)
@@ -279,22 +306,26 @@ static int sync_subject(ex *e, subj *sj, int receipts)
 
 /* ---- publishing ------------------------------------------------------------------------ */
 
-/* Publish one item after the subject's last; retries what may pass later.
+/* Publish items @first..@last (@data: their bytes joined by '\n') after
+ * the subject's last message; retries what may pass later.
  * Returns 0, RESCAN, STOPPED, DIVERGED, FAILED. */
-static int publish_item(ex *e, subj *sj, int receipts, uint64_t seq, const char *json, size_t len)
+static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t last,
+                       const char *data, size_t len)
 {
     chio__xp_pub p;
-    char id[128];
+    char id[160];
     uint64_t position, deadline, next_note;
     unsigned backoff = 50;
     int rc, dup;
 
-    snprintf(id, sizeof(id), receipts ? "%s:%" PRIu64 : "%s:cp:%" PRIu64, e->key, seq);
+    snprintf(id, sizeof(id), receipts ? "%s:%" PRIu64 "-%" PRIu64 : "%s:cp:%" PRIu64 "-%" PRIu64,
+             e->key, first, last);
     memset(&p, 0, sizeof(p));
     p.subject = sj->name;
     p.msg_id = id;
-    p.item_seq = seq;
-    p.data = json;
+    p.item_seq = first;
+    p.item_last = last;
+    p.data = data;
     p.len = len;
     deadline = now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
     next_note = now_ms() + 5000;
@@ -302,15 +333,22 @@ static int publish_item(ex *e, subj *sj, int receipts, uint64_t seq, const char 
         p.expect_last = sj->position;
         rc = chio__xp_publish(e->t, &p, &position, &dup);
         if (rc == 0) {
-            sj->seq = seq;
+            sj->seq = last;
             sj->position = position;
             if (dup)
                 e->duplicates++;
             else if (receipts)
-                e->published_r++;
+                e->published_r += last - first + 1;
             else
-                e->published_c++;
+                e->published_c += last - first + 1;
             e->unsaved++;
+            if (receipts && e->cfg->status != NULL) {
+                atomic_fetch_add(&e->cfg->status->messages, 1);
+                if (!dup)
+                    atomic_fetch_add(&e->cfg->status->published, last - first + 1);
+            }
+            if (receipts)
+                note_acked(e);
             return 0;
         }
         if (rc == CHIO__XP_ECONFLICT) {
@@ -319,8 +357,11 @@ static int publish_item(ex *e, subj *sj, int receipts, uint64_t seq, const char 
             rc = sync_subject(e, sj, receipts);
             if (rc == DIVERGED || rc == FAILED)
                 return rc;
-            if (rc == 0)
-                return sj->seq == seq ? 0 : RESCAN;
+            if (rc == 0) {
+                if (receipts)
+                    note_acked(e);
+                return sj->seq == last ? 0 : RESCAN;
+            }
         }
         if (stopping(e))
             return STOPPED;
@@ -331,8 +372,8 @@ static int publish_item(ex *e, subj *sj, int receipts, uint64_t seq, const char 
             return FAILED;
         }
         if (now_ms() > next_note) {
-            fprintf(e->err, "chio export: retrying %s seq %" PRIu64 ": %s\n", sj->name, seq,
-                    chio__xp_errmsg(e->t));
+            fprintf(e->err, "chio export: retrying %s seq %" PRIu64 "..%" PRIu64 ": %s\n", sj->name,
+                    first, last, chio__xp_errmsg(e->t));
             next_note = now_ms() + 10000;
         }
         nap_ms(backoff);
@@ -340,25 +381,77 @@ static int publish_item(ex *e, subj *sj, int receipts, uint64_t seq, const char 
     }
 }
 
+/* Publish the gathered run of receipts (nothing when empty); the run is
+ * empty afterwards whatever happened. Returns as publish_run(). */
+static int flush_run(ex *e)
+{
+    int rc = 0;
+
+    if (e->b.count > 0)
+        rc = publish_run(e, &e->r, 1, e->b.first, e->b.first + e->b.count - 1, e->b.buf, e->b.len);
+    e->b.count = 0;
+    e->b.len = 0;
+    if (rc == 0)
+        maybe_save(e);
+    return rc;
+}
+
+/* Add one receipt to the run. Returns 0 or FAILED (out of memory). */
+static int add_to_run(ex *e, uint64_t seq, const char *json, size_t len)
+{
+    size_t need = e->b.len + len + 1;
+
+    if (need > e->b.cap) {
+        size_t cap = e->b.cap ? e->b.cap : 64 * 1024;
+        char *p;
+        while (cap < need)
+            cap *= 2;
+        p = realloc(e->b.buf, cap);
+        if (p == NULL) {
+            fprintf(e->err, "chio export: out of memory\n");
+            return FAILED;
+        }
+        e->b.buf = p;
+        e->b.cap = cap;
+    }
+    if (e->b.count == 0)
+        e->b.first = seq;
+    else
+        e->b.buf[e->b.len++] = '\n';
+    memcpy(e->b.buf + e->b.len, json, len);
+    e->b.len += len;
+    e->b.count++;
+    return 0;
+}
+
 static int visit_receipt(void *vctx, uint64_t seq, const char *json, size_t len)
 {
     ex *e = vctx;
+    uint64_t want = e->r.seq + e->b.count + 1;
     int rc;
 
     if (stopping(e))
         return STOPPED;
-    if (seq != e->r.seq + 1 && e->r.seq != 0) {
+    if (seq != want && (e->r.seq != 0 || e->b.count != 0)) {
         fprintf(e->err, "chio export: receipt %" PRIu64 " follows %" PRIu64 " in the store\n", seq,
-                e->r.seq);
+                want - 1);
         return FAILED;
     }
     if (memmem(json, len, e->key_field, strlen(e->key_field)) == NULL) {
         fprintf(e->err, "chio export: receipt %" PRIu64 " is not signed by %s\n", seq, e->key);
         return FAILED;
     }
-    rc = publish_item(e, &e->r, 1, seq, json, len);
-    maybe_save(e);
-    return rc;
+    if (memchr(json, '\n', len) != NULL || len == 0) {
+        fprintf(e->err, "chio export: receipt %" PRIu64 " is not canonical JSON\n", seq);
+        return FAILED;
+    }
+    if (e->b.count > 0 &&
+        (e->b.count >= e->max_items || e->b.len + 1 + len > CHIO__EXPORT_MAX_BYTES)) {
+        rc = flush_run(e);
+        if (rc != 0)
+            return rc;
+    }
+    return add_to_run(e, seq, json, len);
 }
 
 static int visit_checkpoint(void *vctx, uint64_t seq, const char *json, size_t len)
@@ -378,7 +471,7 @@ static int visit_checkpoint(void *vctx, uint64_t seq, const char *json, size_t l
     chio_checkpoint_free(cp);
     if (end > e->r.seq)
         return RESCAN; /* its receipts go first */
-    rc = publish_item(e, &e->c, 0, seq, json, len);
+    rc = publish_run(e, &e->c, 0, seq, seq, json, len);
     maybe_save(e);
     return rc;
 }
@@ -393,6 +486,8 @@ static int export_pass(ex *e)
     for (;;) {
         chio_error_init(&err);
         rc = chio_store_seq_range(e->s, &e->local_first, &e->local_last, &err);
+        if (rc == 0)
+            note_local(e);
         if (rc == 0 && e->r.seq + 1 < e->local_first && e->local_last > 0) {
             fprintf(e->err,
                     "chio export: receipts %" PRIu64 "..%" PRIu64 " were archived before being "
@@ -400,8 +495,13 @@ static int export_pass(ex *e)
                     e->r.seq + 1, e->local_first - 1);
             return FAILED;
         }
-        if (rc == 0 && e->local_last > e->r.seq)
+        if (rc == 0 && e->local_last > e->r.seq) {
             rc = chio_store_scan(e->s, e->r.seq + 1, visit_receipt, e, &err);
+            if (rc == 0)
+                rc = flush_run(e); /* the rest of what the store holds */
+            e->b.count = 0;        /* (dropped when the scan stopped) */
+            e->b.len = 0;
+        }
         if (rc == 0)
             rc = chio_store_scan_checkpoints(e->s, e->c.seq + 1, visit_checkpoint, e, &err);
         if (rc < 0) {
@@ -496,6 +596,9 @@ static int connect_and_sync(ex *e)
     }
     if (rc != 0)
         return rc;
+    note_acked(e);
+    if (e->cfg->status != NULL)
+        atomic_store(&e->cfg->status->synced, 1);
     saved = saved_receipt_seq(e);
     if (saved > e->r.seq)
         fprintf(e->err,
@@ -514,6 +617,9 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
     memset(&e, 0, sizeof(e));
     e.cfg = cfg;
     e.err = err;
+    e.max_items = cfg->max_batch && cfg->max_batch < CHIO__EXPORT_MAX_ITEMS
+                      ? cfg->max_batch
+                      : CHIO__EXPORT_MAX_ITEMS;
     if (!chio__fleet_stream_name_ok(cfg->stream)) {
         fprintf(err, "chio export: --stream must be 1-64 of A-Z a-z 0-9 _ -\n");
         return CHIO__FLEET_ERROR;
@@ -543,7 +649,7 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
             break;
         if (e.unsaved > 0)
             save_position(&e);
-        nap_ms(100);
+        nap_ms(cfg->poll_ms ? cfg->poll_ms : 100);
         if (stopping(&e))
             break;
         if (chio_store_catch_up(e.s, NULL) != 0) {
@@ -557,7 +663,9 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
     if (e.t != NULL && rc != DIVERGED && (e.unsaved > 0 || rc == 0))
         save_position(&e);
 out:
-    if ((rc == 0 || rc == STOPPED) && e.key[0] == '\0') /* nothing written yet */
+    if (out == NULL)
+        ;
+    else if ((rc == 0 || rc == STOPPED) && e.key[0] == '\0') /* nothing written yet */
         fprintf(out, "{\"kernel\":null,\"receipts_published\":0,\"stream\":\"%s\"}\n", cfg->stream);
     else if (rc == 0 || rc == STOPPED)
         fprintf(out,
@@ -566,11 +674,18 @@ out:
                 ",\"receipts_published\":%" PRIu64 ",\"replicas\":%d,\"stream\":\"%s\"}\n",
                 e.published_c, e.duplicates, e.key, e.c.seq, e.r.seq, e.published_r, e.replicas,
                 cfg->stream);
-    fflush(out);
+    if (out != NULL)
+        fflush(out);
     chio__xp_close(e.t);
     chio_store_close(e.s);
     free(e.pos_path);
-    if (rc == 0 || rc == STOPPED)
-        return CHIO__FLEET_OK;
-    return rc == DIVERGED ? CHIO__FLEET_NEGATIVE : CHIO__FLEET_ERROR;
+    free(e.b.buf);
+    rc = rc == 0 || rc == STOPPED ? CHIO__FLEET_OK
+         : rc == DIVERGED         ? CHIO__FLEET_NEGATIVE
+                                  : CHIO__FLEET_ERROR;
+    if (cfg->status != NULL) {
+        atomic_store(&cfg->status->exit, rc);
+        atomic_store(&cfg->status->finished, 1);
+    }
+    return rc;
 }

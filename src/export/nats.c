@@ -6,9 +6,11 @@
  * synchronous publishes carrying Nats-Msg-Id (deduplication within the
  * stream's window), Nats-Expected-Last-Subject-Sequence (always, "0" for an
  * empty subject, so an append lands only right after the message the
- * writer last saw), Nats-Expected-Stream and Chio-Seq. Reads are ordered
+ * writer last saw), Nats-Expected-Stream, Chio-Seq and Chio-Last-Seq (the
+ * run of items the body carries, joined by '\n'). Reads are ordered
  * push consumers (ephemeral, no acks, flow control) bound to the stream;
- * the last message of a subject is a stream "get last by subject".
+ * the last message of a subject is a stream "get last by subject"; both
+ * hand the caller one item at a time.
  * Only this file sees libnats. A handle is used by one thread at a time.
  */
 #include <inttypes.h>
@@ -24,6 +26,7 @@
 #define HDR_EXPECT_SUBJ "Nats-Expected-Last-Subject-Sequence"
 #define HDR_EXPECT_STRM "Nats-Expected-Stream"
 #define HDR_ITEM_SEQ    "Chio-Seq"
+#define HDR_ITEM_LAST   "Chio-Last-Seq"
 
 /* The JetStream API error codes used here (libnats's names for the server's numbers). */
 #define JS_NO_MESSAGE           JSNoMessageFoundErr             /* 10037 */
@@ -250,13 +253,14 @@ static int nats_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, 
     jsPubAck *pa = NULL;
     jsPubOptions po;
     jsErrCode je = 0;
-    char expect[24], seq[24];
+    char expect[24], seq[24], last[24];
     natsStatus s;
 
     *position = 0;
     *duplicate = 0;
     snprintf(expect, sizeof(expect), "%" PRIu64, p->expect_last);
     snprintf(seq, sizeof(seq), "%" PRIu64, p->item_seq);
+    snprintf(last, sizeof(last), "%" PRIu64, p->item_last ? p->item_last : p->item_seq);
     s = natsMsg_Create(&m, p->subject, NULL, p->data, (int)p->len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, HDR_MSG_ID, p->msg_id);
@@ -266,6 +270,8 @@ static int nats_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, 
         s = natsMsgHeader_Set(m, HDR_EXPECT_STRM, n->stream);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, HDR_ITEM_SEQ, seq);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, HDR_ITEM_LAST, last);
     if (s != NATS_OK) {
         natsMsg_Destroy(m);
         return fail_status(t, status_code(s, 0), "message", s, 0);
@@ -282,33 +288,65 @@ static int nats_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, 
     return 0;
 }
 
-/* Fill @out from a received message; headers borrowed from @m. */
-static void to_xp_msg(natsMsg *m, uint64_t position, chio__xp_msg *out)
+/* A header's decimal value; 0 when absent or not a number. */
+static uint64_t header_u64(natsMsg *m, const char *name)
 {
     const char *v = NULL;
     char *end = NULL;
+    unsigned long long x;
 
-    memset(out, 0, sizeof(*out));
-    out->subject = natsMsg_GetSubject(m);
-    out->data = natsMsg_GetData(m);
-    out->len = (size_t)natsMsg_GetDataLength(m);
-    if (out->data == NULL)
-        out->data = "";
-    out->position = position;
-    if (natsMsgHeader_Get(m, HDR_ITEM_SEQ, &v) == NATS_OK && v != NULL && v[0] >= '0' &&
-        v[0] <= '9') {
-        unsigned long long x = strtoull(v, &end, 10);
-        out->item_seq = end && *end == '\0' ? (uint64_t)x : 0;
+    if (natsMsgHeader_Get(m, name, &v) != NATS_OK || v == NULL || v[0] < '0' || v[0] > '9')
+        return 0;
+    x = strtoull(v, &end, 10);
+    return end && *end == '\0' ? (uint64_t)x : 0;
+}
+
+/* Call @fn with each item of @m (position @position): the body split at
+ * '\n' into Chio-Last-Seq - Chio-Seq + 1 items; a message whose body does
+ * not hold that many (non-empty) items is one item with seq 0. Returns
+ * what @fn returned last (stopping at the first non-zero). */
+static int deliver(natsMsg *m, uint64_t position, chio__xp_visit_fn fn, void *ctx)
+{
+    const char *v = NULL, *data, *p, *end, *nl;
+    uint64_t first = header_u64(m, HDR_ITEM_SEQ), last = header_u64(m, HDR_ITEM_LAST), n = 0;
+    chio__xp_msg out;
+    int rc = 0;
+
+    memset(&out, 0, sizeof(out));
+    out.subject = natsMsg_GetSubject(m);
+    data = natsMsg_GetData(m);
+    out.len = (size_t)natsMsg_GetDataLength(m);
+    data = data ? data : "";
+    out.position = position;
+    out.msg_id = natsMsgHeader_Get(m, HDR_MSG_ID, &v) == NATS_OK && v ? v : "";
+    /* the run must name as many items as the body holds, none empty */
+    end = data + out.len;
+    if (out.len > 0 && data[0] != '\n' && end[-1] != '\n' &&
+        memmem(data, out.len, "\n\n", 2) == NULL)
+        for (n = 1, p = data; (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1)
+            n++;
+    if (first == 0 || last < first || n != last - first + 1) {
+        out.data = data;
+        return fn(ctx, &out); /* malformed: one item, seq 0 */
     }
-    v = NULL;
-    out->msg_id = natsMsgHeader_Get(m, HDR_MSG_ID, &v) == NATS_OK && v ? v : "";
+    out.msg_first = first;
+    out.msg_last = last;
+    for (p = data; rc == 0 && p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            nl = end;
+        out.data = p;
+        out.len = (size_t)(nl - p);
+        out.item_seq = first++;
+        rc = fn(ctx, &out);
+    }
+    return rc;
 }
 
 static int nats_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *ctx)
 {
     nats_xp *n = nx(t);
     natsMsg *m = NULL;
-    chio__xp_msg xm;
     jsErrCode je = 0;
     natsStatus s;
     int rc;
@@ -316,8 +354,7 @@ static int nats_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, voi
     s = js_GetLastMsg(&m, n->js, n->stream, subject, NULL, &je);
     if (s != NATS_OK)
         return fail_status(t, status_code(s, je), subject, s, je);
-    to_xp_msg(m, natsMsg_GetSequence(m), &xm);
-    rc = fn(ctx, &xm);
+    rc = deliver(m, natsMsg_GetSequence(m), fn, ctx);
     natsMsg_Destroy(m);
     return rc;
 }
@@ -421,31 +458,76 @@ static int read_start(nats_xp *n, const char *filter, int pattern, uint64_t from
     }
 }
 
+/* Deliver positions @from..@to of the whole stream, those matching
+ * @filter, read one by one from the stream leader: the positions a
+ * consumer skipped. An ephemeral consumer may sit on a replica that is
+ * still catching up after a restart, and a consumer skips positions its
+ * server does not hold (as it skips deleted ones); the leader has them.
+ * A position the leader does not have either (purged) is skipped.
+ * Returns 0, what @fn returned, or a transport code. */
+static int fill_gap(nats_xp *n, const char *filter, uint64_t from, uint64_t to,
+                    chio__xp_visit_fn fn, void *ctx)
+{
+    uint64_t p;
+    int rc = 0;
+
+    for (p = from; rc == 0 && p <= to; p++) {
+        uint64_t deadline = now_ms() + READ_STALL_MS;
+        natsMsg *m = NULL;
+        jsErrCode je;
+        natsStatus s;
+
+        for (;;) {
+            je = 0;
+            s = js_GetMsg(&m, n->js, n->stream, p, NULL, &je);
+            if (s == NATS_OK || je == JS_NO_MESSAGE || s == NATS_NOT_FOUND)
+                break;
+            rc = fail_status(&n->base, status_code(s, je), filter, s, je);
+            if ((rc != CHIO__XP_ETIMEOUT && rc != CHIO__XP_ECONNECT) || now_ms() > deadline)
+                return rc;
+            nap_ms(250);
+        }
+        rc = 0;
+        if (s == NATS_OK && subject_matches(filter, natsMsg_GetSubject(m)))
+            rc = deliver(m, p, fn, ctx);
+        natsMsg_Destroy(m);
+    }
+    return rc;
+}
+
 static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn,
                      void *ctx)
 {
     nats_xp *n = nx(t);
     natsSubscription *sub = NULL;
     natsStatus s;
-    uint64_t end, last_seen = 0, stall;
+    uint64_t end, last_seen = 0, stall, seq;
     int rc, pattern = strpbrk(filter, "*>") != NULL;
 
     rc = read_start(n, filter, pattern, from, &end, &sub);
     if (rc != 0 || sub == NULL)
         return rc;
+    /* A pattern read takes every position: one it did not get is a gap
+     * to fill from the leader (fill_gap()). */
+    if (pattern)
+        last_seen = from > 0 ? from - 1 : 0;
     stall = now_ms() + READ_STALL_MS;
     while (rc == 0 && last_seen < end) {
         natsMsg *m = NULL;
         jsMsgMetaData *meta = NULL;
-        chio__xp_msg xm;
 
         s = natsSubscription_NextMsg(&m, sub, 1000);
         if (s == NATS_TIMEOUT) {
-            if (now_ms() > stall)
+            if (pattern && now_ms() > stall - READ_STALL_MS + 2000) {
+                /* the consumer's server has nothing more: the leader has */
+                rc = fill_gap(n, filter, last_seen + 1, end, fn, ctx);
+                last_seen = end;
+            } else if (now_ms() > stall) {
                 rc = chio__xp_fail(t, CHIO__XP_ETIMEOUT,
                                    "%s: no message for %d s (read up to position %" PRIu64
                                    " of %" PRIu64 ")",
                                    filter, READ_STALL_MS / 1000, last_seen, end);
+            }
             continue;
         }
         if (s != NATS_OK) {
@@ -456,14 +538,20 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
             natsMsg_Destroy(m);
             continue; /* not a stream message */
         }
-        last_seen = meta->Sequence.Stream;
+        seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         stall = now_ms() + READ_STALL_MS;
-        /* later ones are for the next read; a pattern keeps its subjects */
-        if (last_seen <= end && (!pattern || subject_matches(filter, natsMsg_GetSubject(m)))) {
-            to_xp_msg(m, last_seen, &xm);
-            rc = fn(ctx, &xm);
+        if (pattern && seq > last_seen + 1)
+            rc = fill_gap(n, filter, last_seen + 1, seq - 1 < end ? seq - 1 : end, fn, ctx);
+        if (pattern && seq <= last_seen) {
+            natsMsg_Destroy(m); /* had it already (from the leader) */
+            continue;
         }
+        last_seen = seq;
+        /* later ones are for the next read; a pattern keeps its subjects */
+        if (rc == 0 && last_seen <= end &&
+            (!pattern || subject_matches(filter, natsMsg_GetSubject(m))))
+            rc = deliver(m, last_seen, fn, ctx);
         natsMsg_Destroy(m);
     }
     natsSubscription_Unsubscribe(sub); /* deletes the ephemeral consumer */

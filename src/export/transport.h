@@ -4,9 +4,12 @@
  * fleet verify, the witness) and the distributed log they write to and
  * read from. A transport is an append-only log of messages, each with a
  * subject, a body, a position (the stream sequence, growing by one per
- * message across all subjects) and two attributes the fleet tools set: a
- * message id the log deduplicates on and the item's own sequence number
- * (the receipt's or checkpoint's seq, header Chio-Seq). What a transport
+ * message across all subjects) and the attributes the fleet tools set: a
+ * message id the log deduplicates on and the run of items the message
+ * carries (the seqs of its first and last receipt or checkpoint, headers
+ * Chio-Seq and Chio-Last-Seq; the body is the items' bytes joined by one
+ * '\n', which canonical JSON never contains). Readers see one item at a
+ * time: a read splits each message into its items. What a transport
  * must provide is the list below: an append that is refused unless the
  * subject's last position is the one expected (so one writer per subject
  * appends each item once and in order), reading a subject from a position,
@@ -47,24 +50,31 @@ const char *chio__xp_code_name(int rc);
 
 typedef struct chio__xp chio__xp;
 
-/* One message as read back. Everything is borrowed for the callback. */
+/* One item as read back (a message of n items is read as n of these, in
+ * order, with the message's subject, position and id). A message whose
+ * headers are missing or do not match its body (not as many items as
+ * Chio-Seq..Chio-Last-Seq name) is read as one item: its whole body, with
+ * item_seq 0. Everything is borrowed for the callback. */
 typedef struct chio__xp_msg {
     const char *subject;
     const char *data;
     size_t len;
-    uint64_t position;  /* stream sequence, 1-based */
-    uint64_t item_seq;  /* the Chio-Seq header; 0 when absent or not a number */
-    const char *msg_id; /* the deduplication id; "" when absent */
+    uint64_t position;            /* stream sequence of the message, 1-based */
+    uint64_t item_seq;            /* Chio-Seq + the item's index; 0 for a malformed message */
+    const char *msg_id;           /* the message's deduplication id; "" when absent */
+    uint64_t msg_first, msg_last; /* the message's run (0, 0 when malformed) */
 } chio__xp_msg;
 
 /* Returns 0 to go on; anything else stops the read and is returned. */
 typedef int (*chio__xp_visit_fn)(void *ctx, const chio__xp_msg *m);
 
-/* What one append carries. */
+/* What one append carries: the items item_seq..item_last, their bytes
+ * joined by '\n' in @data. */
 typedef struct chio__xp_pub {
     const char *subject;
     const char *msg_id;   /* deduplication id (NATS: Nats-Msg-Id) */
-    uint64_t item_seq;    /* written as the Chio-Seq header */
+    uint64_t item_seq;    /* the first item's seq: the Chio-Seq header */
+    uint64_t item_last;   /* the last item's seq (Chio-Last-Seq); 0: item_seq, one item */
     uint64_t expect_last; /* the subject's last position; 0 = the subject is empty */
     const void *data;
     size_t len;
@@ -111,14 +121,14 @@ int chio__xp_ensure_stream(chio__xp *t, const char *const *subjects, size_t nsub
 int chio__xp_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int *duplicate);
 
 /*
- * chio__xp_last - call @fn once with the last message of @subject.
+ * chio__xp_last - call @fn with each item of the last message of @subject.
  * Returns what @fn returned; CHIO__XP_ENOTFOUND (the subject is empty or
  * there is no stream), CHIO__XP_ECONNECT, CHIO__XP_ETIMEOUT, CHIO__XP_ESERVER.
  */
 int chio__xp_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *ctx);
 
 /*
- * chio__xp_read - call @fn for every message whose subject matches
+ * chio__xp_read - call @fn for every item of every message whose subject matches
  * @filter (NATS wildcards: "chio.*.receipts", "chio.>") from position
  * @from on, in position order, up to the stream's end as of the call.
  * Returns 0 after the last one (also when there are none), what @fn

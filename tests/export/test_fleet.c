@@ -3,18 +3,16 @@
  * tests/export/test_fleet.c - `chio export`, `chio fleet verify` and
  * `chio fleet witness` against a real three-node JetStream cluster on
  * loopback (scripts/nats-cluster.sh), real kernels and build/chio run as
- * processes: export then verify clean; a second export adds nothing; a
- * restart resumes after what the stream holds (also when the position
- * file is behind it); SIGKILL of the exporter mid-run and of a NATS node
- * mid-run, then restarts: no gap, no duplicate; --follow waits for
- * servers that are not up yet; a store put back from an older copy is a
- * rollback (rewound, and forked once its kernel writes on), and the
- * exporter refuses it; a tampered copy of the stream is caught with its
- * kernel and seq; and the big run: three kernels with three keys writing
- * while exported with --follow, one node and one exporter SIGKILLed and
- * restarted, then verify counts every receipt once. The big run's size is
- * CHIO_FLEET_RECEIPTS per kernel (default 2000; `make fleet-check` runs
- * 20,000).
+ * processes: export then verify clean, runs of receipts one message each;
+ * a second export adds nothing; a restart resumes after what the stream
+ * holds (also when the position file is behind it); SIGKILL of the exporter mid-run and of a NATS
+ * node mid-run, then restarts: no gap, no duplicate; --follow waits for servers that are not up
+ * yet; a store put back from an older copy is a rollback (rewound, and forked once its kernel
+ * writes on), and the exporter refuses it; a tampered copy of the stream is caught with its kernel
+ * and seq; a message whose run headers do not match its body is caught too; and the big run: three
+ * kernels with three keys writing while exported with --follow, one node and one exporter SIGKILLed
+ * and restarted, then verify counts every receipt once. The big run's size is CHIO_FLEET_RECEIPTS
+ * per kernel (default 2000; `make fleet-check` runs 20,000).
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -105,6 +103,9 @@ Test(fleet, export_verify_again_and_resume)
     fu_fill(db, 0x11, 300, 25, "a");
     export_ok(db, 300, 12);
     verify_clean(urls, 1, 300, 12);
+    /* runs of receipts: 300 receipts in 2 messages (256 + 44), then 12 checkpoints */
+    cr_expect_eq(fu_position(db, "CHIO", "receipt_position"), 2, "one message per run");
+    cr_expect_eq(fu_position(db, "CHIO", "checkpoint_position"), 14);
     /* the kernel's line */
     r = CLI(60000, "fleet", "verify", "--nats", urls, "--trusted-key", key);
     cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
@@ -165,7 +166,10 @@ Test(fleet, sigkill_exporter_then_resume)
     int i;
 
     fu_fill(db, 0x22, 4000, 100, "k");
-    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls, NULL});
+    /* runs of 3 (odd, so the kill lands anywhere in a run): slow enough to
+     * be killed mid-run */
+    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls,
+                                              "--batch", "3", NULL});
     for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 600; i++)
         testutil_nap_ms(1);
     at = fu_position(db, "CHIO", NULL);
@@ -194,7 +198,8 @@ Test(fleet, sigkill_nats_node_during_export)
     int i;
 
     fu_fill(db, 0x33, 3000, 100, "n");
-    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls, NULL});
+    pid = fu_spawn(log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls,
+                                              "--batch", "2", NULL});
     for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 500; i++)
         testutil_nap_ms(1);
     at = fu_position(db, "CHIO", NULL);
@@ -275,7 +280,7 @@ static int copy_one(void *vctx, const chio__xp_msg *m)
     int receipts = strstr(m->subject, ".receipts") != NULL;
     uint64_t *last = receipts ? &c->last_r : &c->last_c, position = 0;
     chio__xp_pub p;
-    char *data = malloc(m->len + 1), *at;
+    char *data = malloc(m->len + 1), *at, id[200];
     int dup = 0, rc;
 
     cr_assert_not_null(data);
@@ -289,7 +294,10 @@ static int copy_one(void *vctx, const chio__xp_msg *m)
     }
     memset(&p, 0, sizeof(p));
     p.subject = m->subject;
-    p.msg_id = m->msg_id;
+    /* one item per message in the copy: an id per item */
+    cr_assert_neq(m->item_seq, 0, "a well-formed run");
+    snprintf(id, sizeof(id), "%s/%llu", m->msg_id, (unsigned long long)m->item_seq);
+    p.msg_id = id;
     p.item_seq = m->item_seq;
     p.expect_last = *last;
     p.data = data;
@@ -340,6 +348,70 @@ Test(fleet, tampered_message_is_caught)
     fu_cluster_stop(nc2);
     free(single);
     free(nc2);
+    free(db);
+}
+
+/* A message whose run headers do not match its body is caught by fleet
+ * verify at its stream position, and the exporter refuses to go on after it. */
+typedef struct last_ctx {
+    uint64_t position, seq;
+    char *data;
+    size_t len;
+} last_ctx;
+
+static int keep_last(void *vctx, const chio__xp_msg *m)
+{
+    last_ctx *c = vctx;
+
+    c->position = m->position;
+    c->seq = m->item_seq;
+    free(c->data);
+    c->data = malloc(m->len);
+    cr_assert_not_null(c->data);
+    memcpy(c->data, m->data, m->len);
+    c->len = m->len;
+    return 0;
+}
+
+Test(fleet, malformed_run_is_caught)
+{
+    char *db = path_in("db"), key[65], subject[128], why[256];
+    chio__xp *t = NULL;
+    chio__xp_pub p;
+    last_ctx c;
+    uint64_t position = 0;
+    int dup = 0;
+    fu_run r;
+
+    fu_pubkey(0x12, key);
+    fu_fill(db, 0x12, 20, 10, "m");
+    export_ok(db, 20, 2);
+    snprintf(subject, sizeof(subject), "chio.%s.receipts", key);
+    memset(&c, 0, sizeof(c));
+    cr_assert_eq(chio__xp_open(urls, "CHIO", 5000, &t, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(chio__xp_last(t, subject, keep_last, &c), 0, "%s", chio__xp_errmsg(t));
+    cr_assert_eq(c.seq, 20, "the last item of the last run");
+    /* headers name 21..23, the body holds one receipt */
+    memset(&p, 0, sizeof(p));
+    p.subject = subject;
+    p.msg_id = "malformed";
+    p.item_seq = 21;
+    p.item_last = 23;
+    p.expect_last = c.position;
+    p.data = c.data;
+    p.len = c.len;
+    cr_assert_eq(chio__xp_publish(t, &p, &position, &dup), 0, "%s", chio__xp_errmsg(t));
+    chio__xp_close(t);
+    free(c.data);
+    r = CLI(60000, "fleet", "verify", "--nats", urls);
+    cr_expect_eq(r.status, 1, "%s%s", r.out, r.err);
+    cr_expect_not_null(strstr(r.out, "\"reason\":\"no_seq_header\""), "%s", r.out);
+    cr_expect_eq(fu_field(fu_line(r.out, "{\"kernels\":"), "receipts"), 20, "%s", r.out);
+    fu_run_free(&r);
+    fu_fill(db, 0x12, 5, 10, "after");
+    r = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(r.status, 2, "the exporter stops at a malformed last message: %s%s", r.out, r.err);
+    fu_run_free(&r);
     free(db);
 }
 

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export/host.c - the in-host exporter (include/chio/export_nats.h): the
+ * exporter of exporter.c run with --follow on a thread of its own, its
+ * progress read by the host (lag, counters, Prometheus text). The thread
+ * touches the kernel not at all: it reads the store through its own
+ * secondary instance; only chio_export_nats_lag() and friends read the
+ * kernel's committed seq (chio_kernel_metrics_get(), safe from any thread).
+ * Public API and the exporter; built into build/libchio_export.a.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/chio.h"
+#include "chio/export_nats.h"
+#include "export.h"
+
+struct chio_export_nats {
+    chio__export_config cfg;
+    chio__export_status st;
+    atomic_int stop;
+    const chio_kernel *kernel;
+    char *db, *urls, *stream;
+    pthread_t thread;
+};
+
+void chio_export_nats_config_init(chio_export_nats_config *cfg)
+{
+    if (cfg != NULL)
+        memset(cfg, 0, sizeof(*cfg));
+}
+
+static void *run(void *arg)
+{
+    chio_export_nats *x = arg;
+
+    chio__export_run(&x->cfg, NULL, stderr);
+    return NULL;
+}
+
+static int fail(chio_error *err, int rc, const char *msg)
+{
+    if (err != NULL) {
+        chio_error_init(err);
+        err->code = rc;
+        snprintf(err->message, sizeof(err->message), "%s", msg);
+    }
+    return rc;
+}
+
+int chio_export_nats_start(const chio_export_nats_config *cfg, chio_export_nats **out,
+                           chio_error *err)
+{
+    chio_export_nats *x;
+    const char *stream;
+
+    if (out != NULL)
+        *out = NULL;
+    if (cfg == NULL || out == NULL || cfg->receipt_db == NULL || cfg->urls == NULL)
+        return fail(err, CHIO_EINVAL, "export: receipt_db and urls are required");
+    stream = cfg->stream ? cfg->stream : "CHIO";
+    if (!chio__fleet_stream_name_ok(stream))
+        return fail(err, CHIO_EINVAL, "export: the stream name must be 1-64 of A-Z a-z 0-9 _ -");
+    if (cfg->max_batch > CHIO__EXPORT_MAX_ITEMS)
+        return fail(err, CHIO_EINVAL, "export: max_batch must be 0-256");
+    x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return fail(err, CHIO_ENOMEM, "export: out of memory");
+    x->db = strdup(cfg->receipt_db);
+    x->urls = strdup(cfg->urls);
+    x->stream = strdup(stream);
+    if (x->db == NULL || x->urls == NULL || x->stream == NULL) {
+        free(x->db);
+        free(x->urls);
+        free(x->stream);
+        free(x);
+        return fail(err, CHIO_ENOMEM, "export: out of memory");
+    }
+    x->kernel = cfg->kernel;
+    x->cfg.db = x->db;
+    x->cfg.urls = x->urls;
+    x->cfg.stream = x->stream;
+    x->cfg.follow = 1;
+    x->cfg.stop = &x->stop;
+    x->cfg.max_batch = cfg->max_batch;
+    x->cfg.poll_ms = cfg->poll_ms;
+    x->cfg.status = &x->st;
+    if (pthread_create(&x->thread, NULL, run, x) != 0) {
+        free(x->db);
+        free(x->urls);
+        free(x->stream);
+        free(x);
+        return fail(err, CHIO_ESYS, "export: cannot start the exporter thread");
+    }
+    *out = x;
+    return 0;
+}
+
+int chio_export_nats_stats_get(const chio_export_nats *x, chio_export_nats_stats *out)
+{
+    chio_export_nats *mx = (chio_export_nats *)x; /* atomics are read, never written */
+    chio_kernel_metrics m;
+    uint64_t committed;
+
+    if (x == NULL || out == NULL)
+        return CHIO_EINVAL;
+    memset(out, 0, sizeof(*out));
+    committed = atomic_load(&mx->st.local_seq);
+    if (x->kernel != NULL && chio_kernel_metrics_get(x->kernel, &m) == 0 && m.last_seq > committed)
+        committed = m.last_seq;
+    out->committed_seq = committed;
+    out->acked_seq = atomic_load(&mx->st.acked_seq);
+    out->lag = committed > out->acked_seq ? committed - out->acked_seq : 0;
+    out->published = atomic_load(&mx->st.published);
+    out->messages = atomic_load(&mx->st.messages);
+    out->synced = atomic_load(&mx->st.synced);
+    out->running = !atomic_load(&mx->st.finished);
+    out->exit_status = out->running ? 0 : atomic_load(&mx->st.exit);
+    return 0;
+}
+
+uint64_t chio_export_nats_lag(const chio_export_nats *x)
+{
+    chio_export_nats_stats s;
+
+    return chio_export_nats_stats_get(x, &s) == 0 ? s.lag : 0;
+}
+
+int chio_export_nats_metrics_prometheus(const chio_export_nats *x, char **out, size_t *len)
+{
+    chio_export_nats_stats s;
+    char *text = NULL;
+    int n;
+
+    if (out == NULL || chio_export_nats_stats_get(x, &s) != 0)
+        return CHIO_EINVAL;
+    n = asprintf(&text,
+                 "# HELP chio_export_lag_receipts Receipts committed and not yet acknowledged by "
+                 "the stream.\n"
+                 "# TYPE chio_export_lag_receipts gauge\n"
+                 "chio_export_lag_receipts %llu\n"
+                 "# HELP chio_export_acked_seq The last receipt seq the stream holds.\n"
+                 "# TYPE chio_export_acked_seq gauge\n"
+                 "chio_export_acked_seq %llu\n"
+                 "# HELP chio_export_receipts_total Receipts appended to the stream.\n"
+                 "# TYPE chio_export_receipts_total counter\n"
+                 "chio_export_receipts_total %llu\n"
+                 "# HELP chio_export_messages_total Receipt messages appended to the stream.\n"
+                 "# TYPE chio_export_messages_total counter\n"
+                 "chio_export_messages_total %llu\n"
+                 "# HELP chio_export_running 1 while the exporter thread runs.\n"
+                 "# TYPE chio_export_running gauge\n"
+                 "chio_export_running %d\n",
+                 (unsigned long long)s.lag, (unsigned long long)s.acked_seq,
+                 (unsigned long long)s.published, (unsigned long long)s.messages, s.running);
+    if (n < 0)
+        return CHIO_ENOMEM;
+    *out = text;
+    if (len != NULL)
+        *len = (size_t)n;
+    return 0;
+}
+
+int chio_export_nats_stop(chio_export_nats *x)
+{
+    int rc;
+
+    if (x == NULL)
+        return 0;
+    atomic_store(&x->stop, 1);
+    pthread_join(x->thread, NULL);
+    rc = atomic_load(&x->st.exit);
+    free(x->db);
+    free(x->urls);
+    free(x->stream);
+    free(x);
+    return rc;
+}
