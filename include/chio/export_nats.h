@@ -18,7 +18,9 @@
  * Thread-safety: chio_export_nats_lag(), chio_export_nats_stats() and
  * chio_export_nats_metrics_prometheus() may be called from any thread at
  * any time; start and stop by one thread. The NATS client library is
- * shared by the process: run one exporter per process.
+ * shared by the process and released when its last connection closes;
+ * connections may open and close on several threads at once (an exporter
+ * and a start-up witness check, say). One exporter per kernel store.
  */
 #ifndef CHIO_EXPORT_NATS_H
 #define CHIO_EXPORT_NATS_H

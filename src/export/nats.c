@@ -15,6 +15,7 @@
  */
 #include <inttypes.h>
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,21 +91,26 @@ static int status_code(natsStatus s, jsErrCode je)
 
 /* Handles open in this process: the last close also releases the
  * client library's own threads and memory (it starts again on the next
- * open). Handles are opened and closed by one thread (transport.h). */
+ * open). Counted under handles_mu from before the first library call of
+ * an open to after the last of its close, so that one thread's last close
+ * never tears the library down under another thread's open (an in-host
+ * exporter and a witness check may run at once). */
+static pthread_mutex_t handles_mu = PTHREAD_MUTEX_INITIALIZER;
 static int open_handles;
 
 static void nats_close(chio__xp *t)
 {
     nats_xp *n = nx(t);
-    int opened = n->nc != NULL;
 
     jsCtx_Destroy(n->js);
     natsConnection_Destroy(n->nc);
     natsOptions_Destroy(n->opts);
     free(n->stream);
     free(n);
-    if (opened && --open_handles == 0)
+    pthread_mutex_lock(&handles_mu);
+    if (--open_handles == 0)
         nats_CloseAndWait(2000);
+    pthread_mutex_unlock(&handles_mu);
 }
 
 static int nats_open(const char *urls, const char *stream, int timeout_ms, chio__xp **out,
@@ -117,8 +123,14 @@ static int nats_open(const char *urls, const char *stream, int timeout_ms, chio_
     natsStatus s;
     int count = 0, rc = CHIO__XP_ENOMEM;
 
-    if (n == NULL || copy == NULL)
+    if (n == NULL || copy == NULL) {
+        free(n);
+        n = NULL;
         goto fail;
+    }
+    pthread_mutex_lock(&handles_mu);
+    open_handles++; /* nats_close() counts it down, on every path */
+    pthread_mutex_unlock(&handles_mu);
     n->base.ops = &chio__xp_nats;
     n->stream = strdup(stream);
     if (n->stream == NULL)
@@ -152,8 +164,6 @@ static int nats_open(const char *urls, const char *stream, int timeout_ms, chio_
         goto fail;
     }
     s = natsConnection_Connect(&n->nc, n->opts);
-    if (s == NATS_OK)
-        open_handles++;
     if (s != NATS_OK) {
         const char *last = nats_GetLastError(NULL);
         snprintf(why, cap, "cannot connect to %s: %s%s%s", urls, natsStatus_GetText(s),
