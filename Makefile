@@ -141,6 +141,12 @@ TEST_OBJS   += $(EXPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/obj/src/export/%.o: PRIVATE_INC :=
 $(BUILD)/obj/src/export/%.o: DEP_CFLAGS += $(NATS_CFLAGS)
 $(BUILD)/chio $(BUILD)/test-chio: DEP_LIBS += $(NATS_LIBS)
+# host-service's start-up witness (--witness-nats, docs/fleet.md) is
+# src/export's check: linked in with libnats, its one header on the path.
+$(BUILD)/examples/host-service: examples/host-service.c $(EXPORT_SRCS:%.c=$(BUILD)/obj/%.o) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) -Isrc/export -o $@ $< $(EXPORT_SRCS:%.c=$(BUILD)/obj/%.o) $(STATIC) \
+	    $(LDFLAGS_ALL) $(DEP_LIBS) $(NATS_LIBS)
 .PHONY: fleet-check
 fleet-check: $(CLI) $(TESTBIN)
 	CHIO_FLEET_RECEIPTS=$${CHIO_FLEET_RECEIPTS:-20000} $(TESTBIN) --filter 'fleet/*'
