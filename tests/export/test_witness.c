@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/poll.h"
@@ -283,10 +284,11 @@ Test(witness, equal_or_ahead_starts)
     fu_run_free(&r);
     serve_starts(db, urls, 0, "local last seq 107, published 100");
     host_starts(db, urls, 0, "local last seq 107, published 100");
-    /* a new store on a new key: nothing published, nothing to miss */
+    /* a new, empty store directory on a new key: nothing published, nothing to miss */
     fu_seed_file(0x52, seed);
     free(db);
     db = path_in("fresh");
+    cr_assert_eq(mkdir(db, 0700), 0);
     serve_starts(db, urls, 0, "local last seq 0, published 0");
     free(db);
     free(out);
