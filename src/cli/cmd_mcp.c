@@ -4,7 +4,9 @@
  * server (stdio, or Streamable HTTP toward the client). Reads the policy
  * (chio.mcp-policy.v1), the seed and the receipt store, builds the kernel
  * and hands over to the MCP layer's stdio transport (src/mcp/), which runs
- * the wrapped server as a child process. Public API plus the MCP layer.
+ * the wrapped server as a child process. With --witness-nats the store is
+ * first checked against what its key published (src/export/witness.c).
+ * Public API plus the MCP layer and the fleet layer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +83,7 @@ static int mcp_run(int argc, char **argv, int http)
     rc = cli_parse(dash < 0 ? argc : dash, argv, opts, nopts, pos, 0, &npos, cmd, usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
-    for (i = 0; i < (int)nopts; i++)
+    for (i = 0; i < (int)nopts; i++) /* required: the first three; serve-http's --listen */
         if (opts[i].value == NULL && (i < 3 || i == 6)) {
             cli_error(cmd, "--%s is required", opts[i].name);
             fputs(usage, stderr);

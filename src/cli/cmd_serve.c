@@ -2,7 +2,9 @@
 /*
  * cli/cmd_serve.c - `chio serve`: the sidecar (src/serve/, docs/sidecar.md).
  * Parses the options, loads the seed and the bearer token, refuses a
- * non-loopback address without a token, starts the kernel (which locks the
+ * non-loopback address without a token, runs the start-up witness when
+ * --witness-nats is given (src/export/witness.c: a rolled-back store is
+ * refused before the kernel opens it), starts the kernel (which locks the
  * store: a second sidecar on it fails here) and the HTTP server (a second
  * one on the port fails there), then waits for SIGTERM or SIGINT and
  * drains: health says 503 for --drain-grace-ms, requests in flight finish,
