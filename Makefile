@@ -164,9 +164,12 @@ install-export: $(EXPORT_LIB)
 	install -m 644 $(EXPORT_LIB) $(DESTDIR)$(LIBDIR)/libchio_export.a
 uninstall-export:
 	rm -f $(DESTDIR)$(LIBDIR)/libchio_export.a
+# host-service links the library for --export-nats and for its start-up
+# witness (--witness-nats: src/export's check, its one header on the path).
 $(BUILD)/examples/host-service: examples/host-service.c $(EXPORT_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(EXPORT_LIB) $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS) $(NATS_LIBS)
+	$(CC) $(EXAMPLE_CFLAGS) -Isrc/export -o $@ $< $(EXPORT_LIB) $(STATIC) $(LDFLAGS_ALL) \
+	    $(DEP_LIBS) $(NATS_LIBS)
 $(BUILD)/perf/export-bench: perf/export_bench.c $(EXPORT_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -o $@ perf/export_bench.c $(EXPORT_LIB) $(STATIC) $(DEP_LIBS) $(NATS_LIBS)

@@ -74,11 +74,19 @@
  *                [--max-sessions-per-connection N] [--max-line BYTES]
  *                [--idle-timeout SECONDS] [--drain-timeout SECONDS] [--checkpoint-batch N]
  *                [--export-nats URL[,URL...]]
+ *                [--witness-nats URL[,URL...]] [--witness-stream NAME] [--witness-optional]
  *
  * --export-nats runs the fleet exporter (chio/export_nats.h, docs/fleet.md)
  * on a thread of its own: every receipt goes to the JetStream stream CHIO
  * without ever holding up a call; its lag is in the metrics. This program
  * links build/libchio_export.a and libnats for it.
+ *
+ * Start-up witness (--witness-nats): before the kernel opens the store, the
+ * store is compared with what this key published to the NATS JetStream
+ * stream (src/export/witness.c, linked in by the Makefile; the one part of
+ * this example beyond the public API). A store rolled back behind what was
+ * published, or apart from it, exits 3; a check that cannot run exits 4,
+ * unless --witness-optional lets unreachable servers pass with a warning.
  */
 #include <assert.h>
 #include <errno.h>
@@ -99,6 +107,8 @@
 
 #include <chio/chio.h>
 #include <chio/export_nats.h>
+
+#include "export.h" /* the start-up witness (src/export/) */
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -1271,6 +1281,8 @@ static const char usage[] =
     "                    [--max-line BYTES] [--idle-timeout SECONDS]\n"
     "                    [--drain-timeout SECONDS] [--checkpoint-batch N]\n"
     "                    [--export-nats URL[,URL...]]\n"
+    "                    [--witness-nats URL[,URL...]] [--witness-stream NAME]\n"
+    "                    [--witness-optional]\n"
     "  --socket PATH        the agent socket (mode 0600): open_session, call,\n"
     "                       close_session, ping (default ./state/host-service.sock)\n"
     "  --admin-socket PATH  the operator's socket (mode 0600): revoke, status, ping\n"
@@ -1293,6 +1305,12 @@ static const char usage[] =
     "  --export-nats URL[,URL...]  publish every receipt to the NATS JetStream stream\n"
     "                       CHIO from a thread of its own (docs/fleet.md); its lag\n"
     "                       is chio_export_lag_receipts in the admin \"metrics\" op\n"
+    "  --witness-nats URL[,URL...]  before serving, compare the store with what this\n"
+    "                       key published to NATS JetStream; refuse to start when it\n"
+    "                       was rolled back (exit 3) or cannot be checked (exit 4)\n"
+    "  --witness-stream NAME  the stream (default CHIO)\n"
+    "  --witness-optional   start anyway, with a warning, when the servers cannot\n"
+    "                       be reached (a rollback still refuses)\n"
     "environment:\n"
     "  CHIO_SIGNING_KEY  the kernel's Ed25519 seed, 64 hex digits (required)\n"
     "  CHIO_POLICY_HASH  policy hash written into every receipt (default dev-policy-hash)\n";
@@ -1325,6 +1343,7 @@ int main(int argc, char **argv)
     struct stat sock_id, admin_id;
     size_t n, cp_batch = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
     int i, sig, rc, explicit_max = 0;
+    chio__witness_startup witness = {"host-service", NULL, NULL, NULL, NULL, 0, 0};
 
     svc.admin_uid = geteuid();
     for (i = 1; i < argc; i++) {
@@ -1334,6 +1353,21 @@ int main(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             return 0;
+        }
+        /* The start-up witness's options. */
+        if (strcmp(a, "--witness-optional") == 0) {
+            witness.optional = 1;
+            continue;
+        }
+        if (v != NULL && strcmp(a, "--witness-nats") == 0) {
+            witness.urls = v;
+            i++;
+            continue;
+        }
+        if (v != NULL && strcmp(a, "--witness-stream") == 0) {
+            witness.stream = v;
+            i++;
+            continue;
         }
         if (v == NULL)
             bad = 1;
@@ -1399,6 +1433,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "host-service: out of memory or descriptors\n");
         chio_keypair_free(cfg.keypair);
         return 1;
+    }
+    /* The start-up witness reads the store before the kernel locks it. */
+    if ((witness.stream != NULL || witness.optional) && witness.urls == NULL) {
+        fprintf(stderr, "host-service: --witness-stream and --witness-optional need "
+                        "--witness-nats\n");
+        chio_keypair_free(cfg.keypair);
+        return 2;
+    }
+    witness.db = db;
+    witness.key_hex = chio_keypair_public_hex(cfg.keypair);
+    rc = chio__witness_at_startup(&witness, stderr);
+    if (rc != 0) {
+        chio_keypair_free(cfg.keypair);
+        return rc;
     }
     cfg.policy_hash = policy && policy[0] ? policy : "dev-policy-hash";
     cfg.receipt_store_path = db;

@@ -4,13 +4,16 @@
  * server (stdio, or Streamable HTTP toward the client). Reads the policy
  * (chio.mcp-policy.v1), the seed and the receipt store, builds the kernel
  * and hands over to the MCP layer's stdio transport (src/mcp/), which runs
- * the wrapped server as a child process. Public API plus the MCP layer.
+ * the wrapped server as a child process. With --witness-nats the store is
+ * first checked against what its key published (src/export/witness.c).
+ * Public API plus the MCP layer and the fleet layer.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../export/export.h"
 #include "../mcp/mcp.h"
 #include "cli.h"
 
@@ -21,30 +24,45 @@ static const char mcp_usage[] =
     "  serve-http --policy FILE --receipt-db DIR --seed-file FILE --listen ADDR -- CMD ...\n"
     "                                  the same over MCP's Streamable HTTP (/mcp), many sessions\n";
 
+/* The start-up witness options, the same in both subcommands. */
+#define WITNESS_HELP                                                                    \
+    "  --witness-nats: before the kernel opens the store, compare it with what its\n"   \
+    "  key published to the JetStream stream --witness-stream (default CHIO) and\n"     \
+    "  refuse to start on a rollback (exit 3) or when the check cannot run (exit 4);\n" \
+    "  --witness-optional starts anyway, with a warning, when the servers cannot\n"     \
+    "  be reached (docs/fleet.md).\n"
+
 static const char serve_usage[] =
-    "usage: chio mcp serve --policy FILE --receipt-db DIR --seed-file FILE -- CMD [ARGS...]\n"
+    "usage: chio mcp serve --policy FILE --receipt-db DIR --seed-file FILE\n"
+    "                      [--witness-nats URL[,URL...]] [--witness-stream NAME]\n"
+    "                      [--witness-optional] -- CMD [ARGS...]\n"
     "  Run CMD as an MCP server over stdio and serve its client on stdin/stdout,\n"
     "  every tools/call, resources/read and prompts/get decided by the kernel\n"
-    "  under the policy's grants and guards, with a signed receipt (docs/mcp.md).\n";
+    "  under the policy's grants and guards, with a signed receipt (docs/mcp.md).\n" WITNESS_HELP;
 
 static const char serve_http_usage[] =
     "usage: chio mcp serve-http --policy FILE --receipt-db DIR --seed-file FILE\n"
     "                           --listen 127.0.0.1:PORT [--max-sessions N]\n"
-    "                           [--session-idle-secs SECS] -- CMD [ARGS...]\n"
+    "                           [--session-idle-secs SECS] [--witness-nats URL[,URL...]]\n"
+    "                           [--witness-stream NAME] [--witness-optional]\n"
+    "                           -- CMD [ARGS...]\n"
     "  Like `chio mcp serve`, over MCP's Streamable HTTP transport at\n"
     "  http://ADDR/mcp (loopback only; port 0 picks one, printed on stderr),\n"
     "  until SIGTERM or SIGINT. Each initialize opens a client session with its\n"
     "  own CMD process; at most --max-sessions (default 16) at once, each ended\n"
-    "  after --session-idle-secs unused (default 3600).\n";
+    "  after --session-idle-secs unused (default 3600).\n" WITNESS_HELP;
 
 static int mcp_run(int argc, char **argv, int http)
 {
-    cli_opt opts[] = {{"policy", 1, 0, 0, 0, 0},       {"receipt-db", 1, 0, 0, 0, 0},
-                      {"seed-file", 1, 0, 0, 0, 0},    {"listen", 1, 0, 0, 0, 0},
-                      {"max-sessions", 1, 0, 0, 0, 0}, {"session-idle-secs", 1, 0, 0, 0, 0}};
+    /* The HTTP-only options last: serve parses the first 6. */
+    cli_opt opts[] = {{"policy", 1, 0, 0, 0, 0},           {"receipt-db", 1, 0, 0, 0, 0},
+                      {"seed-file", 1, 0, 0, 0, 0},        {"witness-nats", 1, 0, 0, 0, 0},
+                      {"witness-stream", 1, 0, 0, 0, 0},   {"witness-optional", 0, 0, 0, 0, 0},
+                      {"listen", 1, 0, 0, 0, 0},           {"max-sessions", 1, 0, 0, 0, 0},
+                      {"session-idle-secs", 1, 0, 0, 0, 0}};
     const char *cmd = http ? "mcp serve-http" : "mcp serve";
     const char *usage = http ? serve_http_usage : serve_usage;
-    size_t nopts = http ? 6 : 3, nreq = http ? 4 : 3;
+    size_t nopts = http ? 9 : 6;
     chio_mcp_http_opts ho = {0};
     uint64_t v;
     const char *pos[1];
@@ -65,8 +83,8 @@ static int mcp_run(int argc, char **argv, int http)
     rc = cli_parse(dash < 0 ? argc : dash, argv, opts, nopts, pos, 0, &npos, cmd, usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
-    for (i = 0; i < (int)nreq; i++)
-        if (opts[i].value == NULL) {
+    for (i = 0; i < (int)nopts; i++) /* required: the first three; serve-http's --listen */
+        if (opts[i].value == NULL && (i < 3 || i == 6)) {
             cli_error(cmd, "--%s is required", opts[i].name);
             fputs(usage, stderr);
             return CLI_USAGE;
@@ -77,21 +95,29 @@ static int mcp_run(int argc, char **argv, int http)
         return CLI_USAGE;
     }
     if (http) {
-        ho.listen = opts[3].value;
-        if (opts[4].value != NULL) {
-            if (cli_u64(opts[4].value, &v) != 0 || v < 1 || v > 1024) {
+        ho.listen = opts[6].value;
+        if (opts[7].value != NULL) {
+            if (cli_u64(opts[7].value, &v) != 0 || v < 1 || v > 1024) {
                 cli_error(cmd, "--max-sessions must be between 1 and 1024");
                 return CLI_USAGE;
             }
             ho.max_sessions = (unsigned)v;
         }
-        if (opts[5].value != NULL) {
-            if (cli_u64(opts[5].value, &v) != 0 || v < 1 || v > 30 * 86400) {
+        if (opts[8].value != NULL) {
+            if (cli_u64(opts[8].value, &v) != 0 || v < 1 || v > 30 * 86400) {
                 cli_error(cmd, "--session-idle-secs must be between 1 and 2592000");
                 return CLI_USAGE;
             }
             ho.idle_secs = (unsigned)v;
         }
+    }
+    if ((opts[4].value || opts[5].value) && opts[3].value == NULL) {
+        cli_error(cmd, "--witness-stream and --witness-optional need --witness-nats");
+        return CLI_USAGE;
+    }
+    if (opts[4].value && !chio__fleet_stream_name_ok(opts[4].value)) {
+        cli_error(cmd, "--witness-stream must be 1-64 of A-Z a-z 0-9 _ -");
+        return CLI_USAGE;
     }
     /* A policy is a file: a FIFO or a device would block or never end. */
     if (opts[0].value != NULL && strcmp(opts[0].value, "-") != 0 && stat(opts[0].value, &st) == 0 &&
@@ -115,6 +141,24 @@ static int mcp_run(int argc, char **argv, int http)
     if (kp == NULL) {
         chio_mcp_policy_free(pol);
         return CLI_USAGE;
+    }
+    if (opts[3].value != NULL) {
+        /* The start-up witness reads the store before the kernel locks it;
+         * its lines go to stderr (stdout may be the MCP stream). */
+        chio__witness_startup w = {http ? "chio mcp serve-http" : "chio mcp serve",
+                                   opts[1].value,
+                                   opts[3].value,
+                                   opts[4].value,
+                                   chio_keypair_public_hex(kp),
+                                   opts[5].value != NULL,
+                                   0};
+
+        rc = chio__witness_at_startup(&w, stderr);
+        if (rc != 0) {
+            chio_keypair_free(kp);
+            chio_mcp_policy_free(pol);
+            return rc;
+        }
     }
     rc = chio_mcp_kernel_new(pol, kp, opts[1].value, &k, &err);
     if (rc != 0) {

@@ -2,7 +2,9 @@
 /*
  * cli/cmd_serve.c - `chio serve`: the sidecar (src/serve/, docs/sidecar.md).
  * Parses the options, loads the seed and the bearer token, refuses a
- * non-loopback address without a token, starts the kernel (which locks the
+ * non-loopback address without a token, runs the start-up witness when
+ * --witness-nats is given (src/export/witness.c: a rolled-back store is
+ * refused before the kernel opens it), starts the kernel (which locks the
  * store: a second sidecar on it fails here) and the HTTP server (a second
  * one on the port fails there), then waits for SIGTERM or SIGINT and
  * drains: health says 503 for --drain-grace-ms, requests in flight finish,
@@ -20,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../export/export.h"
 #include "../serve/serve.h"
 #include "cli.h"
 
@@ -29,6 +32,8 @@ static const char serve_usage[] =
     "                  [--checkpoint-batch N] [--tool SERVER:TOOL]...\n"
     "                  [--durability sync|nosync] [--max-body BYTES]\n"
     "                  [--max-connections N] [--timeout SECS] [--drain-grace-ms MS]\n"
+    "                  [--witness-nats URL[,URL...]] [--witness-stream NAME]\n"
+    "                  [--witness-optional]\n"
     "\n"
     "Run the kernel as a sidecar over HTTP (docs/sidecar.md): POST /v1/evaluate,\n"
     "POST /v1/receipts/verify, GET /chio/health, GET /chio/live, GET /metrics, and\n"
@@ -47,7 +52,13 @@ static const char serve_usage[] =
     "--listen with port 0 picks a free port. Prints one JSON line on stdout once\n"
     "serving: {\"kernel_key\":..,\"listening\":\"HOST:PORT\"}.\n"
     "SIGTERM or SIGINT drains (health answers 503 for --drain-grace-ms, default\n"
-    "0) and exits 0. A second sidecar on the same port or store fails at once.\n";
+    "0) and exits 0. A second sidecar on the same port or store fails at once.\n"
+    "\n"
+    "--witness-nats: before the kernel opens the store, compare it with what its\n"
+    "key published to the JetStream stream --witness-stream (default CHIO), as\n"
+    "`chio fleet witness` does, and refuse to start on a rollback (exit 3) or when\n"
+    "the check cannot run (exit 4); --witness-optional starts anyway, with a\n"
+    "warning, when the servers cannot be reached (docs/fleet.md).\n";
 
 /* Split HOST:PORT or [V6]:PORT into a numeric address and a port
  * ("localhost" reads as 127.0.0.1). Returns NULL, or what is wrong. */
@@ -196,7 +207,8 @@ int cmd_serve(int argc, char **argv)
                       {"checkpoint-batch", 1, 0, 0, 0, 0}, {"tool", 1, 1, 0, 0, 0},
                       {"durability", 1, 0, 0, 0, 0},       {"max-body", 1, 0, 0, 0, 0},
                       {"max-connections", 1, 0, 0, 0, 0},  {"timeout", 1, 0, 0, 0, 0},
-                      {"drain-grace-ms", 1, 0, 0, 0, 0}};
+                      {"drain-grace-ms", 1, 0, 0, 0, 0},   {"witness-nats", 1, 0, 0, 0, 0},
+                      {"witness-stream", 1, 0, 0, 0, 0},   {"witness-optional", 0, 0, 0, 0, 0}};
     const size_t nopts = sizeof(opts) / sizeof(opts[0]);
     const char *pos[1];
     size_t npos;
@@ -265,6 +277,10 @@ static int serve_run(cli_opt *opts)
         return cli_error("serve", "--policy-hash must not be empty");
     if (check_lists(&opts[3], &opts[7]) != 0)
         return CLI_USAGE;
+    if ((opts[14].value || opts[15].value) && opts[13].value == NULL)
+        return cli_error("serve", "--witness-stream and --witness-optional need --witness-nats");
+    if (opts[14].value && !chio__fleet_stream_name_ok(opts[14].value))
+        return cli_error("serve", "--witness-stream must be 1-64 of A-Z a-z 0-9 _ -");
     if (opts[5].value == NULL && !is_loopback(host))
         return cli_error("serve",
                          "refusing to listen on %s without --token-file: a sidecar reachable "
@@ -279,6 +295,23 @@ static int serve_run(cli_opt *opts)
     cfg.keypair = cli_load_seed("serve", opts[1].value);
     if (cfg.keypair == NULL)
         goto out;
+    if (opts[13].value != NULL) {
+        /* The start-up witness reads the store before the kernel locks it. */
+        chio__witness_startup w = {"chio serve",
+                                   opts[0].value,
+                                   opts[13].value,
+                                   opts[14].value,
+                                   chio_keypair_public_hex(cfg.keypair),
+                                   opts[15].value != NULL,
+                                   0};
+
+        rc = chio__witness_at_startup(&w, stderr);
+        if (rc != 0) {
+            chio_keypair_free(cfg.keypair);
+            status = rc;
+            goto out;
+        }
+    }
     cfg.receipt_db = opts[0].value;
     cfg.ca_keys = ca;
     cfg.policy_hash = opts[4].value;

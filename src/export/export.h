@@ -81,6 +81,71 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
 /* Compare the local log in @db with its kernel's messages (witness.c). */
 int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out, FILE *err);
 
+/* ---- the witness as a function, and the start-up witness (witness.c) ---------------------- */
+
+/* What chio__witness_check() returns. */
+enum {
+    CHIO__WITNESS_CLEAN = 0,      /* the local log equals the stream or is ahead of it */
+    CHIO__WITNESS_ROLLBACK = 1,   /* rewound or forked: see the result */
+    CHIO__WITNESS_ERROR = 2,      /* could not compare (the store, the arguments) */
+    CHIO__WITNESS_UNREACHABLE = 3 /* the servers could not be reached or stopped answering */
+};
+
+/* Exit statuses of the serving programs (host-service, chio serve, chio mcp
+ * serve|serve-http) when their start-up witness refuses to start. */
+enum {
+    CHIO__WITNESS_EXIT_ROLLBACK = 3, /* the store was rolled back */
+    CHIO__WITNESS_EXIT_UNCHECKED = 4 /* the check could not run (fail closed) */
+};
+
+typedef struct chio__witness_result {
+    char kernel[65];     /* the kernel key compared ("" before it is known) */
+    const char *reason;  /* "rewound", "forked", or NULL when clean (static) */
+    int checkpoint;      /* the first difference is a checkpoint's seq, not a receipt's */
+    uint64_t first_diff; /* the first differing seq (0 when clean) */
+    uint64_t receipt_first_diff, checkpoint_first_diff; /* each kind's (0: none) */
+    uint64_t local_last, stream_last;                   /* receipts */
+    uint64_t local_cp_last, stream_cp_last;             /* checkpoints */
+    uint64_t receipts_compared, checkpoints_compared;
+} chio__witness_result;
+
+/*
+ * chio__witness_check - compare the local log in @db with what kernel
+ * @key_hex published to @stream at @urls (connecting for up to
+ * @timeout_ms; 0 = 5 s). @key_hex NULL: the store's own key (a store
+ * with neither receipts nor a key record is then an error). With a key,
+ * a store that does not exist yet is an empty log (so a deleted store is
+ * "rewound" at seq 1 once its kernel has published), and a store written
+ * by another key is an error. The store is opened read-only (a secondary
+ * when a live process holds it) and closed before the call returns, so a
+ * kernel may open it right after. Returns a CHIO__WITNESS_* code; @res
+ * is filled for CLEAN and ROLLBACK; @why (@cap bytes) says what went
+ * wrong for ERROR and UNREACHABLE.
+ */
+int chio__witness_check(const char *db, const char *urls, const char *stream, const char *key_hex,
+                        int timeout_ms, chio__witness_result *res, char *why, size_t cap);
+
+/* The start-up witness of a serving program (docs/fleet.md#start-up-witness). */
+typedef struct chio__witness_startup {
+    const char *prog;    /* names the program in messages: "chio serve" */
+    const char *db;      /* the receipt store about to be opened */
+    const char *urls;    /* --witness-nats; NULL: no witness, returns 0 */
+    const char *stream;  /* --witness-stream; NULL: "CHIO" */
+    const char *key_hex; /* the public key the program signs with */
+    int optional;        /* --witness-optional: unreachable servers warn, not refuse */
+    int timeout_ms;      /* 0 = 5 s */
+} chio__witness_startup;
+
+/*
+ * chio__witness_at_startup - run the witness before the kernel opens the
+ * store. Returns 0 (start: clean, or unreachable with @c->optional, said
+ * on @err as a warning), CHIO__WITNESS_EXIT_ROLLBACK (refuse: rolled back,
+ * the message names reason and first differing seq) or
+ * CHIO__WITNESS_EXIT_UNCHECKED (refuse: could not check). One line on
+ * @err in every case but "no witness".
+ */
+int chio__witness_at_startup(const chio__witness_startup *c, FILE *err);
+
 /* Open a store for reading (read-only, else a secondary); NULL after a
  * message on @err (none when @err is NULL). @follow: always a caught-up
  * secondary. */

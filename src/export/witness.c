@@ -1,27 +1,67 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * export/witness.c - `chio fleet witness`: is the local log at least what
- * its kernel already published? Every receipt and checkpoint the stream
- * holds for the store's kernel key is compared, byte for byte, with the
- * local one of the same seq. The local log was rolled back when it lacks
- * one the stream has ("rewound": a whole directory put back from an older
- * consistent copy, which no local check can see) or holds different bytes
- * at a seq ("forked"); the report names the first such seq. A local log
- * that is equal to the stream, or longer (not exported yet), is fine.
- * Receipts archived locally (below the store's first seq) are not
- * compared. Public API and the transport.
+ * export/witness.c - the witness: is the local log at least what its
+ * kernel already published? Every receipt and checkpoint the stream holds
+ * for the kernel key is compared, byte for byte, with the local one of the
+ * same seq. The local log was rolled back when it lacks one the stream has
+ * ("rewound": a whole directory put back from an older consistent copy,
+ * which no local check can see) or holds different bytes at a seq
+ * ("forked"); the report names the first such seq. A local log that is
+ * equal to the stream, or longer (not exported yet), is fine. Receipts
+ * archived locally (below the store's first seq) are not compared.
+ * Owns chio__witness_check() (the comparison), `chio fleet witness` (its
+ * JSON line) and the start-up witness of the serving programs
+ * (chio__witness_at_startup). Public API and the transport.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chio/chio.h"
 #include "export.h"
 #include "transport.h"
 
+/* ---- reading the stream: the one place that knows the message layout ------------------ */
+
+/* One published item of a kernel: a receipt or checkpoint and its seq. */
+typedef int (*item_fn)(void *ctx, uint64_t seq, const char *data, size_t len);
+
+typedef struct item_read {
+    item_fn fn;
+    void *ctx;
+    uint64_t from;
+} item_read;
+
+static int item_visit(void *vctx, const chio__xp_msg *m)
+{
+    item_read *r = vctx;
+
+    if (m->item_seq == 0 || m->item_seq < r->from)
+        return 0; /* not one of ours (fleet verify reports it), or before @from */
+    return r->fn(r->ctx, m->item_seq, m->data, m->len);
+}
+
+/* Call @fn for each receipt (@receipts) or checkpoint kernel @key
+ * published, of seq @from or later, in publication order. Returns 0, what
+ * @fn returned, or a CHIO__XP_* code (CHIO__XP_ENOTFOUND: no stream). */
+static int read_published(chio__xp *t, const char *key, int receipts, uint64_t from, item_fn fn,
+                          void *ctx)
+{
+    char subject[128];
+    item_read r = {fn, ctx, from};
+
+    snprintf(subject, sizeof(subject), "chio.%s.%s", key,
+             receipts ? CHIO__FLEET_RECEIPTS : CHIO__FLEET_CHECKPOINTS);
+    return chio__xp_read(t, subject, 1, item_visit, &r);
+}
+
+/* ---- the comparison ------------------------------------------------------------------- */
+
 typedef struct wit {
-    chio_store *s;
+    chio_store *s;        /* NULL: no store yet (an empty log) */
     int receipts;         /* comparing receipts (1) or checkpoints (0) */
     uint64_t local_first; /* receipts below are archived here */
     uint64_t local_last;
@@ -32,68 +72,170 @@ typedef struct wit {
     char msg[320];
 } wit;
 
-static int on_message(void *vctx, const chio__xp_msg *m)
+static int on_item(void *vctx, uint64_t seq, const char *data, size_t len)
 {
     wit *w = vctx;
     char *mine = NULL;
-    size_t len = 0;
+    size_t mlen = 0;
     chio_error err;
     int rc;
 
-    if (m->item_seq == 0)
-        return 0; /* not one of ours; fleet verify reports it */
-    if (m->item_seq > w->stream_last)
-        w->stream_last = m->item_seq;
+    if (seq > w->stream_last)
+        w->stream_last = seq;
     if (w->kind != NULL)
         return 0; /* found already: only the stream's end is still counted */
-    if (w->receipts && m->item_seq < w->local_first)
+    if (w->receipts && seq < w->local_first)
         return 0;
-    if (m->item_seq > w->local_last) {
+    if (seq > w->local_last) {
         w->kind = "rewound";
         w->first_diff = w->local_last + 1;
         return 0;
     }
     chio_error_init(&err);
-    rc = w->receipts ? chio_store_get_receipt(w->s, m->item_seq, &mine, &len, &err)
-                     : chio_store_get_checkpoint(w->s, m->item_seq, &mine, &len, &err);
+    rc = w->receipts ? chio_store_get_receipt(w->s, seq, &mine, &mlen, &err)
+                     : chio_store_get_checkpoint(w->s, seq, &mine, &mlen, &err);
     if (rc == CHIO_ENOTFOUND) {
         w->kind = "rewound"; /* a hole below the local end: lost, not archived */
-        w->first_diff = m->item_seq;
+        w->first_diff = seq;
         return 0;
     }
     if (rc != 0) {
-        snprintf(w->msg, sizeof(w->msg), "reading %" PRIu64 ": %s", m->item_seq, err.message);
+        snprintf(w->msg, sizeof(w->msg), "reading %s %" PRIu64 ": %s",
+                 w->receipts ? "receipt" : "checkpoint", seq, err.message);
         w->failed = 1;
         return 1;
     }
     w->compared++;
-    if (len != m->len || memcmp(mine, m->data, len) != 0) {
+    if (mlen != len || memcmp(mine, data, len) != 0) {
         w->kind = "forked";
-        w->first_diff = m->item_seq;
+        w->first_diff = seq;
     }
     chio_free(mine);
     return 0;
 }
 
-/* Compare one subject. Returns 0, or -1 after a message on @err. */
-static int compare(chio__xp *t, const char *key, wit *w, FILE *err)
+/* Compare one subject. Returns a CHIO__WITNESS_* code (CLEAN when it ran). */
+static int compare(chio__xp *t, const char *key, wit *w, char *why, size_t cap)
 {
-    char subject[128];
+    int rc = read_published(t, key, w->receipts, 1, on_item, w);
+
+    if (w->failed) {
+        snprintf(why, cap, "%s", w->msg);
+        return CHIO__WITNESS_ERROR;
+    }
+    if (rc == 0 || rc == CHIO__XP_ENOTFOUND)
+        return CHIO__WITNESS_CLEAN; /* no stream: nothing was published */
+    snprintf(why, cap, "reading what kernel %.16s... published to the stream: %s", key,
+             chio__xp_errmsg(t));
+    return rc == CHIO__XP_ECONNECT || rc == CHIO__XP_ETIMEOUT ? CHIO__WITNESS_UNREACHABLE
+                                                              : CHIO__WITNESS_ERROR;
+}
+
+/* Open @db read-only for the comparison. *@s stays NULL for a store that
+ * does not exist yet when @may_be_empty. Returns a CHIO__WITNESS_* code. */
+static int open_local(const char *db, int may_be_empty, chio_store **s, char *why, size_t cap)
+{
+    struct stat st;
+    chio_error e;
     int rc;
 
-    snprintf(subject, sizeof(subject), "chio.%s.%s", key,
-             w->receipts ? CHIO__FLEET_RECEIPTS : CHIO__FLEET_CHECKPOINTS);
-    rc = chio__xp_read(t, subject, 1, on_message, w);
-    if (w->failed) {
-        fprintf(err, "chio fleet witness: %s\n", w->msg);
-        return -1;
+    *s = NULL;
+    if (may_be_empty && stat(db, &st) != 0 && errno == ENOENT)
+        return CHIO__WITNESS_CLEAN;
+    chio_error_init(&e);
+    rc = chio_store_open(db, CHIO_STORE_READ_ONLY, s, &e);
+    if (rc == 0)
+        return CHIO__WITNESS_CLEAN;
+    if (rc == CHIO_ENOTFOUND && may_be_empty)
+        return CHIO__WITNESS_CLEAN; /* a directory with no store in it yet */
+    if (rc == CHIO_ENOTFOUND || rc == CHIO_ECORRUPT) {
+        snprintf(why, cap, "%s: %s (%s)", db, e.message, chio_err_name(rc));
+        return CHIO__WITNESS_ERROR;
     }
-    if (rc != 0 && rc != CHIO__XP_ENOTFOUND) {
-        fprintf(err, "chio fleet witness: reading %s: %s\n", subject, chio__xp_errmsg(t));
-        return -1;
+    /* Held by a live process: a caught-up secondary reads it. */
+    *s = chio__fleet_open_store("fleet witness", db, 0, NULL);
+    if (*s == NULL) {
+        snprintf(why, cap, "%s: cannot open the store to read it (%s)", db, chio_err_name(rc));
+        return CHIO__WITNESS_ERROR;
     }
-    return 0;
+    return CHIO__WITNESS_CLEAN;
 }
+
+int chio__witness_check(const char *db, const char *urls, const char *stream, const char *key_hex,
+                        int timeout_ms, chio__witness_result *res, char *why, size_t cap)
+{
+    chio_store *s = NULL;
+    chio__xp *t = NULL;
+    wit r, c;
+    char key[65];
+    int rc, xrc;
+
+    memset(res, 0, sizeof(*res));
+    snprintf(why, cap, "%s", "");
+    if (stream == NULL || !chio__fleet_stream_name_ok(stream)) {
+        snprintf(why, cap, "the stream name must be 1-64 of A-Z a-z 0-9 _ -");
+        return CHIO__WITNESS_ERROR;
+    }
+    if (key_hex != NULL && strlen(key_hex) != 64) {
+        snprintf(why, cap, "the kernel key must be 64 hex digits");
+        return CHIO__WITNESS_ERROR;
+    }
+    rc = open_local(db, key_hex != NULL, &s, why, cap);
+    if (rc != CHIO__WITNESS_CLEAN)
+        return rc;
+    rc = CHIO__WITNESS_ERROR;
+    memset(&r, 0, sizeof(r));
+    memset(&c, 0, sizeof(c));
+    r.s = c.s = s;
+    r.receipts = 1;
+    if (s != NULL && chio__fleet_store_key(s, key) == 0) {
+        if (key_hex != NULL && strcmp(key, key_hex) != 0) {
+            snprintf(why, cap, "%s holds the log of kernel %s, not of this kernel %s", db, key,
+                     key_hex);
+            goto out;
+        }
+    } else if (key_hex != NULL) {
+        memcpy(key, key_hex, 65); /* nothing written yet: an empty log */
+    } else {
+        snprintf(why, cap, "%s has no receipt and no key record: no kernel to compare", db);
+        goto out;
+    }
+    if (s != NULL && (chio_store_seq_range(s, &r.local_first, &r.local_last, NULL) != 0 ||
+                      chio_store_last_checkpoint_seq(s, &c.local_last, NULL) != 0)) {
+        snprintf(why, cap, "%s: cannot read the log's range", db);
+        goto out;
+    }
+    if (r.local_last == 0)
+        r.local_first = 1;
+    c.local_first = 1;
+    xrc = chio__xp_open(urls, stream, timeout_ms > 0 ? timeout_ms : 5000, &t, why, cap);
+    if (xrc != 0) {
+        rc = xrc == CHIO__XP_ECONNECT ? CHIO__WITNESS_UNREACHABLE : CHIO__WITNESS_ERROR;
+        goto out;
+    }
+    if ((rc = compare(t, key, &r, why, cap)) != CHIO__WITNESS_CLEAN ||
+        (rc = compare(t, key, &c, why, cap)) != CHIO__WITNESS_CLEAN)
+        goto out;
+    memcpy(res->kernel, key, 65);
+    res->local_last = r.local_last;
+    res->stream_last = r.stream_last;
+    res->local_cp_last = c.local_last;
+    res->stream_cp_last = c.stream_last;
+    res->receipts_compared = r.compared;
+    res->checkpoints_compared = c.compared;
+    res->receipt_first_diff = r.kind ? r.first_diff : 0;
+    res->checkpoint_first_diff = c.kind ? c.first_diff : 0;
+    res->reason = r.kind ? r.kind : c.kind;
+    res->checkpoint = r.kind == NULL && c.kind != NULL;
+    res->first_diff = r.kind ? r.first_diff : c.kind ? c.first_diff : 0;
+    rc = res->reason ? CHIO__WITNESS_ROLLBACK : CHIO__WITNESS_CLEAN;
+out:
+    chio__xp_close(t);
+    chio_store_close(s);
+    return rc;
+}
+
+/* ---- `chio fleet witness` ------------------------------------------------------------- */
 
 static void json_seq(FILE *out, const char *name, uint64_t v, int present)
 {
@@ -105,72 +247,90 @@ static void json_seq(FILE *out, const char *name, uint64_t v, int present)
 
 int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out, FILE *err)
 {
-    chio_store *s;
-    chio__xp *t = NULL;
-    wit r, c;
-    char key[65], why[512];
-    uint64_t cp_last = 0;
-    int rc = CHIO__FLEET_ERROR, rollback;
+    chio__witness_result w;
+    char why[512];
+    int rc, rollback;
 
     if (!chio__fleet_stream_name_ok(stream)) {
         fprintf(err, "chio fleet witness: --stream must be 1-64 of A-Z a-z 0-9 _ -\n");
         return CHIO__FLEET_ERROR;
     }
-    s = chio__fleet_open_store("fleet witness", db, 0, err);
-    if (s == NULL)
-        return CHIO__FLEET_ERROR;
-    if (chio__fleet_store_key(s, key) != 0) {
-        fprintf(err,
-                "chio fleet witness: %s has no receipt and no key record: no kernel to "
-                "compare\n",
-                db);
-        goto out;
-    }
-    memset(&r, 0, sizeof(r));
-    memset(&c, 0, sizeof(c));
-    r.s = c.s = s;
-    r.receipts = 1;
-    if (chio_store_seq_range(s, &r.local_first, &r.local_last, NULL) != 0 ||
-        chio_store_last_checkpoint_seq(s, &cp_last, NULL) != 0) {
-        fprintf(err, "chio fleet witness: %s: cannot read the log's range\n", db);
-        goto out;
-    }
-    if (r.local_last == 0)
-        r.local_first = 1;
-    c.local_first = 1;
-    c.local_last = cp_last;
-    if (chio__xp_open(urls, stream, 5000, &t, why, sizeof(why)) != 0) {
+    rc = chio__witness_check(db, urls, stream, NULL, 5000, &w, why, sizeof(why));
+    if (rc != CHIO__WITNESS_CLEAN && rc != CHIO__WITNESS_ROLLBACK) {
         fprintf(err, "chio fleet witness: %s\n", why);
-        goto out;
+        return CHIO__FLEET_ERROR;
     }
-    if (compare(t, key, &r, err) != 0 || compare(t, key, &c, err) != 0)
-        goto out;
-    rollback = r.kind != NULL || c.kind != NULL;
-    fprintf(out, "{\"checkpoints_compared\":%" PRIu64, c.compared);
-    json_seq(out, "first_differing_checkpoint_seq", c.first_diff, c.kind != NULL);
-    json_seq(out, "first_differing_seq", r.first_diff, r.kind != NULL);
+    rollback = rc == CHIO__WITNESS_ROLLBACK;
+    fprintf(out, "{\"checkpoints_compared\":%" PRIu64, w.checkpoints_compared);
+    json_seq(out, "first_differing_checkpoint_seq", w.checkpoint_first_diff,
+             w.checkpoint_first_diff != 0);
+    json_seq(out, "first_differing_seq", w.receipt_first_diff, w.receipt_first_diff != 0);
     fprintf(out,
             ",\"kernel\":\"%s\",\"local_last_checkpoint_seq\":%" PRIu64
             ",\"local_last_seq\":%" PRIu64,
-            key, cp_last, r.local_last);
+            w.kernel, w.local_cp_last, w.local_last);
     if (rollback)
-        fprintf(out, ",\"reason\":\"%s\"", r.kind ? r.kind : c.kind);
+        fprintf(out, ",\"reason\":\"%s\"", w.reason);
     else
         fprintf(out, ",\"reason\":null");
     fprintf(out,
             ",\"receipts_compared\":%" PRIu64 ",\"rollback\":%s,\"stream\":\"%s\""
             ",\"stream_last_checkpoint_seq\":%" PRIu64 ",\"stream_last_seq\":%" PRIu64 "}\n",
-            r.compared, rollback ? "true" : "false", stream, c.stream_last, r.stream_last);
+            w.receipts_compared, rollback ? "true" : "false", stream, w.stream_cp_last,
+            w.stream_last);
+    fflush(out);
     if (rollback)
         fprintf(err,
                 "chio fleet witness: ROLLBACK: the local log of kernel %s is %s: it differs "
                 "from what the kernel published from %s %" PRIu64 " on\n",
-                key, r.kind ? r.kind : c.kind, r.kind ? "seq" : "checkpoint",
-                r.kind ? r.first_diff : c.first_diff);
-    rc = rollback ? CHIO__FLEET_NEGATIVE : CHIO__FLEET_OK;
-out:
-    fflush(out);
-    chio__xp_close(t);
-    chio_store_close(s);
-    return rc;
+                w.kernel, w.reason, w.checkpoint ? "checkpoint" : "seq", w.first_diff);
+    return rollback ? CHIO__FLEET_NEGATIVE : CHIO__FLEET_OK;
+}
+
+/* ---- the start-up witness ------------------------------------------------------------- */
+
+int chio__witness_at_startup(const chio__witness_startup *c, FILE *err)
+{
+    const char *stream = c->stream ? c->stream : "CHIO";
+    chio__witness_result w;
+    char why[512];
+    int rc;
+
+    if (c->urls == NULL)
+        return 0;
+    rc = chio__witness_check(c->db, c->urls, stream, c->key_hex, c->timeout_ms, &w, why,
+                             sizeof(why));
+    switch (rc) {
+    case CHIO__WITNESS_CLEAN:
+        fprintf(err,
+                "%s: witness: receipt store %s matches what kernel %s published to stream %s "
+                "(local last seq %" PRIu64 ", published %" PRIu64 ")\n",
+                c->prog, c->db, w.kernel, stream, w.local_last, w.stream_last);
+        return 0;
+    case CHIO__WITNESS_ROLLBACK:
+        fprintf(err,
+                "%s: refusing to start: the receipt store %s was rolled back (%s): it differs "
+                "from what kernel %s published to stream %s from %s %" PRIu64
+                " on (local last seq %" PRIu64 ", published %" PRIu64 ")\n",
+                c->prog, c->db, w.reason, w.kernel, stream, w.checkpoint ? "checkpoint seq" : "seq",
+                w.first_diff, w.local_last, w.stream_last);
+        return CHIO__WITNESS_EXIT_ROLLBACK;
+    case CHIO__WITNESS_UNREACHABLE:
+        if (c->optional) {
+            fprintf(err,
+                    "%s: warning: witness skipped (--witness-optional): the servers cannot be "
+                    "reached: %s; starting without checking the store against the stream\n",
+                    c->prog, why);
+            return 0;
+        }
+        fprintf(err,
+                "%s: refusing to start: the witness cannot reach the servers (%s); without "
+                "--witness-optional the store is never served unchecked\n",
+                c->prog, why);
+        return CHIO__WITNESS_EXIT_UNCHECKED;
+    default:
+        fprintf(err, "%s: refusing to start: the witness cannot check the store: %s\n", c->prog,
+                why);
+        return CHIO__WITNESS_EXIT_UNCHECKED;
+    }
 }

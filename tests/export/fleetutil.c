@@ -3,12 +3,15 @@
  * tests/export/fleetutil.c - see fleetutil.h.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,15 +157,16 @@ void fu_fill(const char *db, unsigned seed_byte, uint64_t n, uint64_t batch, con
     chio_kernel_free(k);
 }
 
-/* fork + exec build/chio with stdout to @out_path and stderr to
- * @err_path (the same file when NULL), killed when the test process dies. */
-static pid_t spawn_cli(const char *out_path, const char *err_path, const char *const *argv)
+/* fork + exec @exe with stdout to @out_path and stderr to @err_path (the
+ * same file when NULL), killed when the test process dies. */
+static pid_t spawn_exe(const char *exe, const char *out_path, const char *err_path,
+                       const char *const *argv)
 {
     const char *args[32];
     size_t i;
     pid_t pid;
 
-    args[0] = CHIO_TEST_CLI;
+    args[0] = exe;
     for (i = 0; argv[i] != NULL && i < 30; i++)
         args[i + 1] = argv[i];
     args[i + 1] = NULL;
@@ -171,17 +175,24 @@ static pid_t spawn_cli(const char *out_path, const char *err_path, const char *c
     if (pid == 0) {
         int fo = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         int fe = err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fo;
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-        if (fo < 0 || fe < 0)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);     /* never outlive the test */
+        int fi = open("/dev/null", O_RDONLY); /* no program here reads the test's input */
+        if (fo < 0 || fe < 0 || fi < 0)
             _exit(127);
+        dup2(fi, 0);
         dup2(fo, 1);
         dup2(fe, 2);
-        execv(CHIO_TEST_CLI, (char *const *)args);
+        execv(exe, (char *const *)args);
         _exit(127);
     }
     if (nchildren < sizeof(children) / sizeof(children[0]))
         children[nchildren++] = pid;
     return pid;
+}
+
+static pid_t spawn_cli(const char *out_path, const char *err_path, const char *const *argv)
+{
+    return spawn_exe(CHIO_TEST_CLI, out_path, err_path, argv);
 }
 
 pid_t fu_spawn(const char *out_path, const char *const *argv)
@@ -227,6 +238,11 @@ void fu_kill_all(void)
 
 fu_run fu_cli(const char *dir, unsigned timeout_ms, const char *const *argv)
 {
+    return fu_exe(dir, timeout_ms, CHIO_TEST_CLI, argv);
+}
+
+fu_run fu_exe(const char *dir, unsigned timeout_ms, const char *exe, const char *const *argv)
+{
     static unsigned n;
     char out[1024], err[1100];
     size_t len;
@@ -235,7 +251,7 @@ fu_run fu_cli(const char *dir, unsigned timeout_ms, const char *const *argv)
     snprintf(out, sizeof(out), "%s/run-%u-%u.out", dir, (unsigned)getpid(), n++);
     snprintf(err, sizeof(err), "%s.err", out);
     unlink(out);
-    r.status = fu_wait(spawn_cli(out, err, argv), timeout_ms);
+    r.status = fu_wait(spawn_exe(exe, out, err, argv), timeout_ms);
     r.out = testutil_read_file(out, &len);
     r.err = testutil_read_file(err, &len);
     if (r.out == NULL)
@@ -299,4 +315,57 @@ uint64_t fu_position(const char *db, const char *stream, const char *field)
     v = fu_field(text, field ? field : "receipt_seq");
     free(text);
     return v < 0 ? 0 : (uint64_t)v;
+}
+
+/* ---- the serving programs (the start-up witness) ---------------------------------------- */
+
+pid_t fu_spawn_exe(const char *exe, const char *out_path, const char *err_path,
+                   const char *const *argv)
+{
+    return spawn_exe(exe, out_path, err_path, argv);
+}
+
+void fu_seed_file(unsigned seed_byte, const char *path)
+{
+    char hex[65];
+
+    seed_hex(seed_byte, hex);
+    cr_assert_eq(testutil_write_file(path, hex, 64, 0600), 0, "%s", path);
+}
+
+void fu_seed_env(unsigned seed_byte)
+{
+    char hex[65];
+
+    seed_hex(seed_byte, hex);
+    cr_assert_eq(setenv("CHIO_SIGNING_KEY", hex, 1), 0);
+}
+
+int fu_http_status(unsigned port, const char *path)
+{
+    struct sockaddr_in a;
+    char req[512], buf[64];
+    size_t got = 0;
+    ssize_t n;
+    int fd, code = -1;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+             path);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+        while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+            got += (size_t)n;
+        buf[got] = '\0';
+        if (strncmp(buf, "HTTP/1.1 ", 9) == 0)
+            code = atoi(buf + 9);
+    }
+    close(fd);
+    return code;
 }

@@ -52,6 +52,20 @@ int fu_wait(pid_t pid, unsigned timeout_ms);
 /* Forget every background process (killed by the suite's teardown). */
 void fu_kill_all(void);
 
+/* The serving programs, for the start-up witness: */
+/* Run @exe (an absolute path) like fu_cli(). */
+fu_run fu_exe(const char *dir, unsigned timeout_ms, const char *exe, const char *const *argv);
+/* Start @exe in the background; stdout to @out_path, stderr to @err_path
+ * (the same file when NULL). */
+pid_t fu_spawn_exe(const char *exe, const char *out_path, const char *err_path,
+                   const char *const *argv);
+/* Write the seed 32 x @seed_byte to @path (mode 0600), or into
+ * CHIO_SIGNING_KEY (host-service's key). */
+void fu_seed_file(unsigned seed_byte, const char *path);
+void fu_seed_env(unsigned seed_byte);
+/* GET @path from 127.0.0.1:@port: the HTTP status, or -1. */
+int fu_http_status(unsigned port, const char *path);
+
 /* "receipt_seq" (or @field) of @db's position file for stream @stream; 0 when none. */
 uint64_t fu_position(const char *db, const char *stream, const char *field);
 
