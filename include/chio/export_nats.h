@@ -106,6 +106,43 @@ int chio_export_nats_metrics_prometheus(const chio_export_nats *x, char **out, s
  */
 int chio_export_nats_stop(chio_export_nats *x);
 
+/* ---- the witness: run before a kernel opens its store ------------------------------ */
+
+/* What chio_export_nats_witness() found. */
+typedef struct chio_export_nats_witness_report {
+    int rollback;                 /* 1: the local log is behind (rewound) or apart (forked) */
+    const char *reason;           /* "rewound", "forked", or NULL (static strings) */
+    int checkpoint;               /* 1: the first difference is a checkpoint's seq */
+    uint64_t first_differing_seq; /* 0 when there is no rollback */
+    uint64_t local_last_seq;      /* the store's last receipt seq */
+    uint64_t published_last_seq;  /* the stream's last receipt seq of this kernel */
+    char kernel[65];              /* the kernel key compared, hex */
+    uint64_t reserved[4];         /* written as zeros */
+} chio_export_nats_witness_report;
+
+/*
+ * chio_export_nats_witness - compare the receipt store @receipt_db with
+ * what kernel @kernel_key_hex (the key the host signs with; NULL: the
+ * store's own) published to @stream (NULL: "CHIO") at @urls, waiting up
+ * to @timeout_ms (0: 5 s) for the servers. A host calls it before
+ * chio_kernel_new() opens the store and refuses to serve when
+ * @rep->rollback is 1: a store rolled back to an earlier copy passes every
+ * local check. With a key, a store that does not exist yet is an empty log
+ * (a deleted store is "rewound" at seq 1 once its kernel has published);
+ * a store written by another key is an error. The store is opened
+ * read-only and closed before the call returns.
+ * Returns 0 when the comparison ran (read @rep: equal to the stream or
+ * ahead of it is rollback 0); CHIO_EIO when the servers could not be
+ * reached or stopped answering (fail closed: do not serve, unless the
+ * host chose to start unchecked); CHIO_EINVAL (NULL arguments, a bad
+ * stream name or key) and CHIO_ESTORE (the store could not be read, or
+ * belongs to another key), with @err saying why.
+ * Thread-safety: any thread; it opens its own connection.
+ */
+int chio_export_nats_witness(const char *receipt_db, const char *urls, const char *stream,
+                             const char *kernel_key_hex, int timeout_ms,
+                             chio_export_nats_witness_report *rep, chio_error *err);
+
 #ifdef __cplusplus
 }
 #endif

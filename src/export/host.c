@@ -179,3 +179,75 @@ int chio_export_nats_stop(chio_export_nats *x)
     free(x);
     return rc;
 }
+
+/* ---- the witness ------------------------------------------------------------------ */
+
+static int witness_args_ok(const char *stream, const char *key)
+{
+    size_t i, n;
+
+    if (stream != NULL) {
+        n = strlen(stream);
+        if (n == 0 || n > 64)
+            return 0;
+        for (i = 0; i < n; i++)
+            if (!((stream[i] >= 'A' && stream[i] <= 'Z') ||
+                  (stream[i] >= 'a' && stream[i] <= 'z') ||
+                  (stream[i] >= '0' && stream[i] <= '9') || stream[i] == '_' || stream[i] == '-'))
+                return 0;
+    }
+    if (key != NULL) {
+        if (strlen(key) != 64)
+            return 0;
+        for (i = 0; i < 64; i++)
+            if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f')))
+                return 0;
+    }
+    return 1;
+}
+
+int chio_export_nats_witness(const char *receipt_db, const char *urls, const char *stream,
+                             const char *kernel_key_hex, int timeout_ms,
+                             chio_export_nats_witness_report *rep, chio_error *err)
+{
+    chio__witness_result w;
+    char why[512] = "";
+    int rc;
+
+    if (rep != NULL)
+        memset(rep, 0, sizeof(*rep));
+    if (receipt_db == NULL || urls == NULL || rep == NULL) {
+        if (err != NULL) {
+            err->code = CHIO_EINVAL;
+            snprintf(err->message, sizeof(err->message), "receipt_db, urls and rep are required");
+        }
+        return CHIO_EINVAL;
+    }
+    if (!witness_args_ok(stream, kernel_key_hex)) {
+        if (err != NULL) {
+            err->code = CHIO_EINVAL;
+            snprintf(err->message, sizeof(err->message),
+                     "a stream name is 1-64 of A-Z a-z 0-9 _ -, a kernel key 64 hex digits");
+        }
+        return CHIO_EINVAL;
+    }
+    memset(&w, 0, sizeof(w));
+    rc = chio__witness_check(receipt_db, urls, stream ? stream : "CHIO", kernel_key_hex, timeout_ms,
+                             &w, why, sizeof(why));
+    if (rc == CHIO__WITNESS_CLEAN || rc == CHIO__WITNESS_ROLLBACK) {
+        rep->rollback = rc == CHIO__WITNESS_ROLLBACK;
+        rep->reason = w.reason;
+        rep->checkpoint = w.checkpoint;
+        rep->first_differing_seq = w.first_diff;
+        rep->local_last_seq = w.local_last;
+        rep->published_last_seq = w.stream_last;
+        memcpy(rep->kernel, w.kernel, sizeof(rep->kernel));
+        return 0;
+    }
+    rc = rc == CHIO__WITNESS_UNREACHABLE ? CHIO_EIO : CHIO_ESTORE;
+    if (err != NULL) {
+        err->code = rc;
+        snprintf(err->message, sizeof(err->message), "%s", why[0] ? why : chio_strerror(rc));
+    }
+    return rc;
+}

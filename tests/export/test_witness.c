@@ -22,6 +22,7 @@
 
 #include "common/poll.h"
 #include "common/testutil.h"
+#include "chio/export_nats.h"
 #include "export/export.h"
 #include "export/fleetutil.h"
 
@@ -164,6 +165,27 @@ Test(witness, rolled_back_store_is_refused)
     cr_expect_eq(fu_field(r.out, "local_last_seq"), 100, "%s", r.out);
     cr_expect_eq(fu_field(r.out, "first_differing_seq"), 101, "%s", r.out);
     fu_run_free(&r);
+    /* the same check from a host's own code (chio/export_nats.h) */
+    {
+        chio_export_nats_witness_report rep;
+        chio_error err;
+        char key[65];
+
+        fu_pubkey(SEED, key);
+        chio_error_init(&err);
+        cr_assert_eq(chio_export_nats_witness(db, urls, NULL, key, 0, &rep, &err), 0, "%s",
+                     err.message);
+        cr_expect_eq(rep.rollback, 1);
+        cr_expect_str_eq(rep.reason, "rewound");
+        cr_expect_eq(rep.first_differing_seq, 101);
+        cr_expect_eq(rep.local_last_seq, 100);
+        cr_expect_eq(rep.published_last_seq, 150);
+        cr_expect_str_eq(rep.kernel, key);
+        cr_expect_eq(chio_export_nats_witness(db, urls, "bad name!", key, 0, &rep, &err),
+                     CHIO_EINVAL);
+        cr_expect_eq(chio_export_nats_witness(db, urls, NULL, "00", 0, &rep, &err), CHIO_EINVAL);
+        cr_expect_eq(chio_export_nats_witness(NULL, urls, NULL, key, 0, &rep, &err), CHIO_EINVAL);
+    }
     /* a store deleted after its kernel published: rewound from seq 1 */
     r = run_host(gone, urls, 0);
     refused(&r, "host-service, no store", 3, "(rewound)", "from seq 1 on");
@@ -303,6 +325,15 @@ Test(witness_offline, unreachable_servers_refuse_unless_optional)
     cr_assert_eq(CHIO__WITNESS_EXIT_UNCHECKED, 4);
     fu_fill(db, SEED, 20, 10, "offline");
     all_refuse(db, NOWHERE, 4, "cannot reach the servers", NULL);
+    {
+        chio_export_nats_witness_report rep;
+        chio_error err;
+
+        chio_error_init(&err);
+        cr_expect_eq(chio_export_nats_witness(db, NOWHERE, NULL, NULL, 500, &rep, &err), CHIO_EIO,
+                     "%s", err.message);
+        cr_expect_eq(rep.rollback, 0);
+    }
     serve_starts(db, NOWHERE, 1, "warning: witness skipped (--witness-optional)");
     host_starts(db, NOWHERE, 1, "warning: witness skipped (--witness-optional)");
     free(db);
