@@ -505,6 +505,12 @@ static int fill_gap(nats_xp *n, const char *filter, uint64_t from, uint64_t to,
     return rc;
 }
 
+/* A read's end is taken as final once END_CONFIRMATIONS more answers,
+ * END_CONFIRM_MS apart, name no later position. */
+#define END_CONFIRMATIONS 2
+#define END_CONFIRM_MS    300
+#define END_ROUNDS        20
+
 static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn,
                      void *ctx)
 {
@@ -512,7 +518,7 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
     natsSubscription *sub = NULL;
     natsStatus s;
     uint64_t end, last_seen = 0, stall, seq;
-    int rc, pattern = strpbrk(filter, "*>") != NULL;
+    int rc, pattern = strpbrk(filter, "*>") != NULL, confirmed = 0, rounds = 0;
 
     rc = read_start(n, filter, pattern, from, &end, &sub);
     if (rc != 0 || sub == NULL)
@@ -522,7 +528,33 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
     if (pattern)
         last_seen = from > 0 ? from - 1 : 0;
     stall = now_ms() + READ_STALL_MS;
-    while (rc == 0 && last_seen < end) {
+    for (;;) {
+        if (rc != 0)
+            break;
+        if (last_seen >= end) {
+            /* A stream that keeps growing (an exporter publishing while
+             * this reads) ends the read after END_ROUNDS extensions. */
+            if (confirmed >= END_CONFIRMATIONS || rounds++ >= END_ROUNDS)
+                break;
+            /* The end comes from one answer of the cluster, and a server
+             * that is catching up after a restart has answered with an
+             * old one: a read that stopped there would miss the newest
+             * messages and call the rest clean. Ask again, a little
+             * later, until the end holds twice running. */
+            uint64_t again = 0;
+            nap_ms(END_CONFIRM_MS);
+            rc = read_end(n, filter, pattern, &again);
+            if (rc != 0)
+                break;
+            if (again > end) {
+                end = again;
+                confirmed = 0;
+                stall = now_ms() + READ_STALL_MS;
+            } else {
+                confirmed++;
+            }
+            continue;
+        }
         natsMsg *m = NULL;
         jsMsgMetaData *meta = NULL;
 
