@@ -211,7 +211,7 @@ int chio_export_nats_witness(const char *receipt_db, const char *urls, const cha
                              chio_export_nats_witness_report *rep, chio_error *err)
 {
     chio__witness_result w;
-    char why[512] = "";
+    char why[sizeof(((chio_error *)0)->message)] = "";
     int rc;
 
     if (rep != NULL)
