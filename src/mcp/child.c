@@ -112,7 +112,7 @@ void chio__mcp_signals_to(int fd)
 
 /* ---- the child ------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t n)
+int chio__mcp_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -134,7 +134,8 @@ int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len)
     int rc = -1;
 
     pthread_mutex_lock(&c->mu);
-    if (c->in >= 0 && write_all(c->in, line, len) == 0 && write_all(c->in, "\n", 1) == 0)
+    if (c->in >= 0 && chio__mcp_write_all(c->in, line, len) == 0 &&
+        chio__mcp_write_all(c->in, "\n", 1) == 0)
         rc = 0;
     pthread_mutex_unlock(&c->mu);
     return rc;

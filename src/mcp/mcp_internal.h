@@ -80,6 +80,9 @@ int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len);
  * reader. Idempotent; a no-op for a child that never started. */
 void chio__mcp_child_stop(chio__mcp_child *c);
 
+/* write(2) all of @p (retried on EINTR): 0, or -1 with errno. */
+int chio__mcp_write_all(int fd, const char *p, size_t n);
+
 /* Why @root is not a JSON-RPC 2.0 message MCP accepts (an object, "jsonrpc"
  * "2.0", a string method, a string or number id, one of the two), or NULL. */
 const char *chio__mcp_envelope_problem(const chio_json *root);

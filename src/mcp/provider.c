@@ -14,9 +14,22 @@
 
 #include "gateway_internal.h"
 
-static int finish_call(chio_mcp_gateway *g, int rc, char *res, char *msg, chio_output *out)
+/* Send @method with the params built in @b to @g's server (@g NULL: no
+ * gateway serves this call), wait for the answer and set @out from it.
+ * Frees @b. */
+static int ask_server(chio_mcp_gateway *g, const char *method, svc_buf *b, chio_tool_ctx *ctx,
+                      chio_output *out)
 {
-    (void)g;
+    char *res = NULL, *msg = NULL;
+    int rc;
+
+    if (g == NULL) {
+        free(b->p);
+        chio_output_set_error(out, "chio: no gateway for this call");
+        return -1;
+    }
+    rc = b->oom ? -1 : chio__mcp_call_peer(g, 0, method, b->p, ctx, &res, &msg);
+    free(b->p);
     if (rc == 0)
         rc = chio_output_set_json(out, res, strlen(res)) == 0 ? 0 : -1;
     else
@@ -45,13 +58,7 @@ int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const
     chio_mcp_gateway *g = callback_gateway(user, chio_tool_ctx_session_id(ctx));
     worker *w = chio__mcp_tls_worker();
     svc_buf b = {0};
-    char *res = NULL, *msg = NULL;
-    int rc;
 
-    if (g == NULL) {
-        chio_output_set_error(out, "chio: no gateway for this kernel session");
-        return -1;
-    }
     svc_buf_puts(&b, "{\"name\":");
     svc_buf_json_cstr(&b, tool);
     svc_buf_puts(&b, ",\"arguments\":");
@@ -61,9 +68,7 @@ int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const
         chio__mcp_value(&b, w->meta);
     }
     svc_buf_puts(&b, "}");
-    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "tools/call", b.p, ctx, &res, &msg);
-    free(b.p);
-    return finish_call(g, rc, res, msg, out);
+    return ask_server(g, "tools/call", &b, ctx, out);
 }
 
 int chio__mcp_res_list(void *user, chio_output *out)
@@ -76,19 +81,11 @@ int chio__mcp_res_read(void *user, const char *uri, chio_output *out)
 {
     chio_mcp_gateway *g = callback_gateway(user, NULL);
     svc_buf b = {0};
-    char *res = NULL, *msg = NULL;
-    int rc;
 
-    if (g == NULL) {
-        chio_output_set_error(out, "chio: no gateway for this call");
-        return -1;
-    }
     svc_buf_puts(&b, "{\"uri\":");
     svc_buf_json_cstr(&b, uri);
     svc_buf_puts(&b, "}");
-    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "resources/read", b.p, NULL, &res, &msg);
-    free(b.p);
-    return finish_call(g, rc, res, msg, out);
+    return ask_server(g, "resources/read", &b, NULL, out);
 }
 
 int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t args_len,
@@ -96,21 +93,13 @@ int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t 
 {
     chio_mcp_gateway *g = callback_gateway(user, NULL);
     svc_buf b = {0};
-    char *res = NULL, *msg = NULL;
-    int rc;
 
-    if (g == NULL) {
-        chio_output_set_error(out, "chio: no gateway for this call");
-        return -1;
-    }
     svc_buf_puts(&b, "{\"name\":");
     svc_buf_json_cstr(&b, name);
     svc_buf_puts(&b, ",\"arguments\":");
     svc_buf_add(&b, args, args_len);
     svc_buf_puts(&b, "}");
-    rc = b.oom ? -1 : chio__mcp_call_peer(g, 0, "prompts/get", b.p, NULL, &res, &msg);
-    free(b.p);
-    return finish_call(g, rc, res, msg, out);
+    return ask_server(g, "prompts/get", &b, NULL, out);
 }
 
 /* An allowed nested request: ask the client and hand its answer back. */

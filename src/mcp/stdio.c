@@ -24,25 +24,10 @@ typedef struct io {
     int wake[2];
 } io;
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int to_client(void *user, const char *line, size_t len)
 {
     (void)user;
-    if (write_all(1, line, len) != 0 || write_all(1, "\n", 1) != 0)
+    if (chio__mcp_write_all(1, line, len) != 0 || chio__mcp_write_all(1, "\n", 1) != 0)
         return -1;
     return 0;
 }
