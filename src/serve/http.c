@@ -21,10 +21,12 @@
 #include "serve.h"
 
 /* libmicrohttpd's memory per connection: the request line and headers must
- * fit in it with room to spare (an X-Chio-Capability token is a header), so
- * headers of up to 64 KiB in all are read; larger ones are answered 431 by
- * libmicrohttpd itself. */
-#define CONNECTION_MEMORY (128 * 1024)
+ * fit in it (an X-Chio-Capability token is a header), so about 60 KB of
+ * headers in all are read; larger ones are answered 431 by libmicrohttpd
+ * itself. libmicrohttpd zeroes the whole pool after every request, so its
+ * size is paid per call: 128 KiB cost about 4 us of a sidecar call, 64 KiB
+ * about 2 (docs/performance.md, "In-process or sidecar"). */
+#define CONNECTION_MEMORY (64 * 1024)
 
 struct chio_serve_http {
     struct MHD_Daemon *d;

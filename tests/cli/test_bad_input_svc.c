@@ -681,18 +681,17 @@ static char *expand(const sidecar *sc, const char *t, size_t *len)
         } else if (IS("deep")) {
             svctest_repeat(&b, '[', 10000);
             svctest_repeat(&b, ']', 10000);
-        } else if (IS("mib") || IS("100k") || IS("40k") || IS("10k") || IS("100kh") ||
-                   IS("200kh")) {
-            int hdr = IS("100kh") || IS("200kh");
+        } else if (IS("mib") || IS("100k") || IS("40k") || IS("10k") || IS("60kh") || IS("100kh")) {
+            int hdr = IS("60kh") || IS("100kh");
 
             if (hdr)
                 svc_buf_puts(&b, "X-Padding: ");
             svctest_repeat(&b, IS("40k") ? 'A' : 'x',
-                           IS("mib")     ? (size_t)1 << 20
-                           : IS("40k")   ? 40000
-                           : IS("10k")   ? 10240
-                           : IS("200kh") ? 200000
-                                         : 100000);
+                           IS("mib")    ? (size_t)1 << 20
+                           : IS("40k")  ? 40000
+                           : IS("10k")  ? 10240
+                           : IS("60kh") ? 60000
+                                        : 100000);
             if (hdr)
                 svc_buf_puts(&b, "\r\n");
         } else if (IS("chunk4m")) { /* one chunk past --max-body (4 MiB) */
@@ -1101,10 +1100,10 @@ static const raw_row framing_rows[] = {
     {"no request line", "garbage\r\n\r\n", 0, -1, 'X', 0, 0},
     {"HTTP/9.9", "GET /chio/live HTTP/9.9\r\nHost: x\r\n\r\n", 0, 505, 'M', 0, 0},
     {"HTTP/0.9", "GET /chio/live\r\n\r\n", 0, 400, 'M', 0, 0},
-    {"100 KB of headers are read",
-     "GET /v1/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{100kh}\r\n", 0, 404, 'J',
+    {"60 KB of headers are read",
+     "GET /v1/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{60kh}\r\n", 0, 404, 'J',
      "not_found", 0},
-    {"200 KB of headers", "GET /chio/live HTTP/1.1\r\nHost: x\r\n{200kh}\r\n", 0, 431, 'M', 0, 0},
+    {"100 KB of headers", "GET /chio/live HTTP/1.1\r\nHost: x\r\n{100kh}\r\n", 0, 431, 'M', 0, 0},
     {"HEAD on live", "HEAD /chio/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 0, 405,
      'N', 0, 0},
 };
