@@ -45,6 +45,8 @@ typedef struct nats_xp {
     natsOptions *opts;
     jsCtx *js;
     char *stream;
+    char *urls[16]; /* the servers as given: a read's end is confirmed with each */
+    int nurls;
 } nats_xp;
 
 static nats_xp *nx(chio__xp *t)
@@ -106,6 +108,8 @@ static void nats_close(chio__xp *t)
     natsConnection_Destroy(n->nc);
     natsOptions_Destroy(n->opts);
     free(n->stream);
+    for (int i = 0; i < n->nurls; i++)
+        free(n->urls[i]);
     free(n);
     pthread_mutex_lock(&handles_mu);
     if (--open_handles == 0)
@@ -141,7 +145,10 @@ static int nats_open(const char *urls, const char *stream, int timeout_ms, chio_
             rc = CHIO__XP_EINVAL;
             goto fail;
         }
-        list[count++] = tok;
+        list[count] = tok;
+        if ((n->urls[count] = strdup(tok)) == NULL)
+            goto fail;
+        n->nurls = ++count;
     }
     rc = CHIO__XP_EINVAL;
     if (count == 0) {
@@ -431,6 +438,56 @@ static int read_end(nats_xp *n, const char *filter, int pattern, uint64_t *end)
     return s == NATS_OK ? 0 : fail_status(&n->base, status_code(s, je), filter, s, je);
 }
 
+/* The end of the read as the server at @url alone answers it (0 when it
+ * cannot be asked: down, or no answer within a second). A connection of
+ * its own, for one question. */
+static uint64_t probe_end(nats_xp *n, const char *url, const char *filter, int pattern)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    jsOptions jo;
+    nats_xp one;
+    uint64_t end = 0;
+
+    if (natsOptions_Create(&o) != NATS_OK)
+        return 0;
+    if (natsOptions_SetURL(o, url) == NATS_OK && natsOptions_SetTimeout(o, 1000) == NATS_OK &&
+        natsOptions_SetAllowReconnect(o, false) == NATS_OK &&
+        natsConnection_Connect(&nc, o) == NATS_OK) {
+        memset(&one, 0, sizeof(one));
+        one.base = n->base;
+        one.stream = n->stream;
+        jsOptions_Init(&jo);
+        jo.Wait = 1000;
+        if (natsConnection_JetStream(&one.js, nc, &jo) == NATS_OK &&
+            read_end(&one, filter, pattern, &end) != 0)
+            end = 0;
+        jsCtx_Destroy(one.js);
+    }
+    natsConnection_Destroy(nc);
+    natsOptions_Destroy(o);
+    return end;
+}
+
+/* The end of the read confirmed with every server given: the largest
+ * answer. A JetStream API request goes out through the one server the
+ * client is connected to, and the first answer wins; a node restarted a
+ * moment ago has answered with its own stale stream for seconds (a read
+ * that stopped there read 1,042 of 3,000 receipts and called them
+ * clean). Asked through each server, the current leader's answer is
+ * among the answers, and no answer is ever ahead of the stream. */
+static int read_end_all(nats_xp *n, const char *filter, int pattern, uint64_t *end)
+{
+    int i, rc = read_end(n, filter, pattern, end);
+
+    for (i = 0; rc == 0 && n->nurls > 1 && i < n->nurls; i++) {
+        uint64_t e = probe_end(n, n->urls[i], filter, pattern);
+        if (e > *end)
+            *end = e;
+    }
+    return rc;
+}
+
 /* The end of the read and its consumer; retried for READ_STALL_MS while
  * the cluster does not answer (a leader election after a node died). */
 static int read_start(nats_xp *n, const char *filter, int pattern, uint64_t from, uint64_t *end,
@@ -443,7 +500,7 @@ static int read_start(nats_xp *n, const char *filter, int pattern, uint64_t from
     int rc;
 
     for (;;) {
-        rc = read_end(n, filter, pattern, end);
+        rc = read_end_all(n, filter, pattern, end);
         if (rc == 0 && (*end == 0 || *end < from))
             return 0;
         if (rc == 0) {
@@ -543,7 +600,7 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
              * later, until the end holds twice running. */
             uint64_t again = 0;
             nap_ms(END_CONFIRM_MS);
-            rc = read_end(n, filter, pattern, &again);
+            rc = read_end_all(n, filter, pattern, &again);
             if (rc != 0)
                 break;
             if (again > end) {

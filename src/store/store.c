@@ -148,12 +148,16 @@ static rocksdb_options_t *make_options(chio_store_mode mode)
      * WAL files, which made synced writes about a third cheaper.) */
     rocksdb_options_set_wal_recovery_mode(o, 0 /* kTolerateCorruptedTailRecords */);
     /* Bounded memory: receipts are append-only and read rarely, so small
-     * memtables (flushed often, 8 MiB each, at most 32 MiB in all) keep a
+     * memtables (flushed often, 2 MiB each, at most 8 MiB in all) keep a
      * long-running kernel's footprint flat instead of RocksDB's 64 MiB per
-     * column family default. */
-    rocksdb_options_set_write_buffer_size(o, 8u << 20);
+     * column family default. Small also for the tail latency: a flush is
+     * one burst of CPU on a background thread, and on a small machine the
+     * calls queue behind it; the p99 at half load tracked the memtable
+     * size (64 MiB: 31-33 ms, 8 MiB: 9-11, 2 MiB: about 4; throughput the
+     * same; docs/performance.md, "The hot path"). */
+    rocksdb_options_set_write_buffer_size(o, 2u << 20);
     rocksdb_options_set_max_write_buffer_number(o, 2);
-    rocksdb_options_set_db_write_buffer_size(o, 32u << 20);
+    rocksdb_options_set_db_write_buffer_size(o, 8u << 20);
     /* Bounded file descriptors: RocksDB keeps every table file open by
      * default, so a store's fds grew with its size (a 10-minute soak: 22
      * -> 84 and rising). With a cap, RocksDB keeps 10 fewer table files
