@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store/store.c - the receipt log on RocksDB (C API).
+ * store/store.c - the receipt log on RocksDB (C API): opening and closing
+ * it, its options, the format record and the sentinel file; reads are in
+ * store_read.c, write batches and the write in store_write.c, and the
+ * three share store_db.h.
  *
- * Owns every RocksDB handle and the only code that sees RocksDB's
- * `char *err`: store_fail() maps it to a CHIO_E* code, copies the message
- * into the caller's chio_error, rocksdb_free()s it and resets it to NULL.
+ * Owns every RocksDB handle. RocksDB's `char *err` is seen only by the
+ * store's files: chio__store_fail() maps it to a CHIO_E* code, copies the
+ * message into the caller's chio_error, rocksdb_free()s it and resets it
+ * to NULL.
  * Column families: default (metadata, the signed key record and log head
  * of head.c), receipts (BE seq -> receipt), receipt_ids (id -> BE seq),
  * checkpoints (BE seq -> checkpoint), revocations (capability id ->
@@ -31,6 +35,7 @@
 #include <rocksdb/c.h>
 
 #include "internal.h"
+#include "store_db.h"
 #include "store_internal.h"
 
 #define FORMAT_KEY "format"
@@ -39,50 +44,15 @@
 #define DURABLE_KEY                "durable_checkpoint" /* the synced write behind a NOSYNC mark */
 #define FORMAT_VALUE               "chio.receipt_store.v1"
 
-enum {
-    CF_DEFAULT,
-    CF_RECEIPTS,
-    CF_IDS,
-    CF_CHECKPOINTS,
-    CF_REVOCATIONS,
-    CF_BUDGETS,
-    CF_CHAIN,
-    CF_COUNT
-};
-static const char *const cf_names[CF_COUNT] = {
-    "default", "receipts", "receipt_ids", "checkpoints", "revocations", "budgets", "chain"};
-
-struct chio_store {
-    rocksdb_t *db;
-    rocksdb_options_t *opts;
-    rocksdb_env_t *env; /* memory env for ephemeral stores */
-    rocksdb_column_family_handle_t **handles;
-    int nhandles;
-    rocksdb_column_family_handle_t *cf[CF_COUNT]; /* NULL when absent (read modes) */
-    rocksdb_readoptions_t *ro;
-    rocksdb_writeoptions_t *wo_sync, *wo_nosync;
-    chio_store_mode mode;
-    char *secondary_dir;      /* removed on close */
-    int fail_writes;          /* test hook, atomic */
-    pthread_mutex_t write_mu; /* one writer at a time (see chio__store_write) */
-    char *path;               /* on-disk stores: the directory (for the sentinel) */
-    /* the sentinel's high-water mark, coalesced (commit thread, then close) */
-    uint64_t sentinel_pending; /* a newer checkpoint not yet marked; 0 none */
-    int sentinel_synced;       /* its commit synced the WAL */
-    int write_failed;          /* a write failed: no mark moves any more (atomic) */
-    uint64_t sentinel_at_ms;   /* monotonic time of the last mark */
-};
-
 static void write_sentinel(const char *path, uint64_t last_checkpoint);
 static void mark_durable(chio_store *s, uint64_t cseq, int synced);
 
-struct chio__store_batch {
-    rocksdb_writebatch_t *wb;
-};
+const char *const chio__store_cf_names[CF_COUNT] = {
+    "default", "receipts", "receipt_ids", "checkpoints", "revocations", "budgets", "chain"};
 
 /* ---- errors -------------------------------------------------------------------------- */
 
-static int store_fail(char **errp, chio_error *err, const char *what)
+int chio__store_fail(char **errp, chio_error *err, const char *what)
 {
     const char *m = *errp ? *errp : "unknown RocksDB error";
     int code = CHIO_ESTORE;
@@ -110,7 +80,7 @@ void chio__store_key(uint64_t v, unsigned char key[8])
     }
 }
 
-static uint64_t key_value(const char *k)
+uint64_t chio__store_key_value(const char *k)
 {
     const unsigned char *u = (const unsigned char *)k;
     uint64_t v = 0;
@@ -237,10 +207,10 @@ static int family_names(chio_store *s, const char *path, char ***names, size_t *
     total = nhave;
     for (j = 0; j < CF_COUNT; j++) {
         for (i = 0; i < nhave; i++)
-            if (strcmp(have[i], cf_names[j]) == 0)
+            if (strcmp(have[i], chio__store_cf_names[j]) == 0)
                 break;
         if (i == nhave && (s->mode == CHIO_STORE_READ_WRITE || j == CF_DEFAULT))
-            (*names)[total++] = strdup(cf_names[j]);
+            (*names)[total++] = strdup(chio__store_cf_names[j]);
     }
     rocksdb_list_column_families_destroy(have, nhave);
     for (i = 0; i < total; i++)
@@ -259,7 +229,7 @@ static int check_format(chio_store *s, int fresh, chio_error *err)
     val = rocksdb_get_cf(s->db, s->ro, s->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY), &len,
                          &rerr);
     if (rerr != NULL)
-        return store_fail(&rerr, err, "reading the store format");
+        return chio__store_fail(&rerr, err, "reading the store format");
     if (val == NULL) {
         if (!fresh && s->cf[CF_RECEIPTS] == NULL && s->mode != CHIO_STORE_READ_WRITE)
             return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET,
@@ -268,7 +238,7 @@ static int check_format(chio_store *s, int fresh, chio_error *err)
             rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY),
                            FORMAT_VALUE, strlen(FORMAT_VALUE), &rerr);
             if (rerr != NULL)
-                return store_fail(&rerr, err, "writing the store format");
+                return chio__store_fail(&rerr, err, "writing the store format");
         }
         return 0;
     }
@@ -355,13 +325,13 @@ static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, c
     }
     if (rerr != NULL) {
         s->nhandles = 0;
-        rc = store_fail(&rerr, err, "opening the receipt store");
+        rc = chio__store_fail(&rerr, err, "opening the receipt store");
         goto out;
     }
     s->nhandles = (int)n;
     for (i = 0; i < n; i++)
         for (j = 0; j < CF_COUNT; j++)
-            if (strcmp(names[i], cf_names[j]) == 0)
+            if (strcmp(names[i], chio__store_cf_names[j]) == 0)
                 s->cf[j] = s->handles[i];
     rc = check_format(s, fresh, err);
 out:
@@ -527,7 +497,7 @@ static int check_intact(chio_store *s, const char *path, chio_error *err)
     val = rocksdb_get_cf(s->db, s->ro, s->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY), &len,
                          &rerr);
     if (rerr != NULL)
-        return store_fail(&rerr, err, "reading the store format");
+        return chio__store_fail(&rerr, err, "reading the store format");
     if (val == NULL || s->cf[CF_RECEIPTS] == NULL)
         return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
                           "the receipt store at %s is damaged: it was created here, but RocksDB "
@@ -630,534 +600,6 @@ int chio_store_catch_up(chio_store *s, chio_error *err)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "not a secondary store");
     rocksdb_try_catch_up_with_primary(s->db, &rerr);
     if (rerr != NULL)
-        return store_fail(&rerr, err, "catching up with the primary");
-    return 0;
-}
-
-/* ---- reads ------------------------------------------------------------------------------ */
-
-static int edge_key(chio_store *s, int cf, int last, uint64_t *out, chio_error *err)
-{
-    rocksdb_iterator_t *it;
-    char *rerr = NULL;
-    size_t klen = 0;
-    const char *k;
-    int rc = 0;
-
-    *out = 0;
-    if (s->cf[cf] == NULL)
-        return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
-    if (last)
-        rocksdb_iter_seek_to_last(it);
-    else
-        rocksdb_iter_seek_to_first(it);
-    if (rocksdb_iter_valid(it)) {
-        k = rocksdb_iter_key(it, &klen);
-        if (klen != 8)
-            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a %s key is not 8 bytes",
-                            cf_names[cf]);
-        else
-            *out = key_value(k);
-    }
-    rocksdb_iter_get_error(it, &rerr);
-    if (rerr != NULL)
-        rc = store_fail(&rerr, err, "iterating the store");
-    rocksdb_iter_destroy(it);
-    return rc;
-}
-
-int chio_store_seq_range(chio_store *s, uint64_t *first, uint64_t *last, chio_error *err)
-{
-    int rc;
-
-    if (s == NULL || first == NULL || last == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    rc = edge_key(s, CF_RECEIPTS, 0, first, err);
-    return rc ? rc : edge_key(s, CF_RECEIPTS, 1, last, err);
-}
-
-int chio_store_last_checkpoint_seq(chio_store *s, uint64_t *last, chio_error *err)
-{
-    if (s == NULL || last == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    return edge_key(s, CF_CHECKPOINTS, 1, last, err);
-}
-
-static int get_value(chio_store *s, int cf, const char *key, size_t klen, char **json, size_t *len,
-                     chio_error *err)
-{
-    char *rerr = NULL, *val, *copy;
-    size_t vlen = 0;
-
-    *json = NULL;
-    if (s->cf[cf] == NULL)
-        return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "not found");
-    val = rocksdb_get_cf(s->db, s->ro, s->cf[cf], key, klen, &vlen, &rerr);
-    if (rerr != NULL)
-        return store_fail(&rerr, err, "reading the store");
-    if (val == NULL)
-        return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "not found");
-    copy = malloc(vlen + 1);
-    if (copy != NULL) {
-        memcpy(copy, val, vlen);
-        copy[vlen] = '\0';
-    }
-    rocksdb_free(val);
-    if (copy == NULL)
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    *json = copy;
-    if (len)
-        *len = vlen;
-    return 0;
-}
-
-int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json, size_t *len, chio_error *err)
-{
-    unsigned char key[8];
-
-    if (s == NULL || json == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    chio__store_key(seq, key);
-    return get_value(s, CF_RECEIPTS, (const char *)key, 8, json, len, err);
-}
-
-int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **json, size_t *len,
-                              chio_error *err)
-{
-    unsigned char key[8];
-
-    if (s == NULL || json == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    chio__store_key(checkpoint_seq, key);
-    return get_value(s, CF_CHECKPOINTS, (const char *)key, 8, json, len, err);
-}
-
-int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_error *err)
-{
-    char *val = NULL;
-    size_t len = 0;
-    int rc;
-
-    if (s == NULL || id == NULL || seq == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    rc = get_value(s, CF_IDS, id, strlen(id), &val, &len, err);
-    if (rc != 0)
-        return rc;
-    if (len != 8) {
-        free(val);
-        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "id index entry is not 8 bytes");
-    }
-    *seq = key_value(val);
-    free(val);
-    return 0;
-}
-
-static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn, void *ctx,
-                   chio_error *err)
-{
-    rocksdb_iterator_t *it;
-    unsigned char key[8];
-    char *rerr = NULL;
-    int rc = 0;
-
-    if (s == NULL || fn == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
-    if (s->cf[cf] == NULL)
-        return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
-    chio__store_key(from, key);
-    for (rocksdb_iter_seek(it, (const char *)key, 8); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
-        if (klen != 8) {
-            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a %s key is not 8 bytes",
-                            cf_names[cf]);
-            break;
-        }
-        rc = fn(ctx, key_value(k), v, vlen);
-        if (rc != 0)
-            break;
-    }
-    rocksdb_iter_get_error(it, &rerr);
-    if (rerr != NULL && rc == 0)
-        rc = store_fail(&rerr, err, "iterating the store");
-    if (rerr != NULL)
-        rocksdb_free(rerr);
-    rocksdb_iter_destroy(it);
-    return rc;
-}
-
-int chio_store_scan(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
-                    chio_error *err)
-{
-    return scan_cf(s, CF_RECEIPTS, from, fn, ctx, err);
-}
-
-int chio_store_scan_checkpoints(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
-                                chio_error *err)
-{
-    return scan_cf(s, CF_CHECKPOINTS, from, fn, ctx, err);
-}
-
-typedef struct id_only {
-    int (*fn)(void *ctx, const char *id, size_t idlen);
-    void *ctx;
-} id_only;
-
-static int id_only_fn(void *ctx, const char *id, size_t idlen, const char *value, size_t vlen)
-{
-    id_only *o = ctx;
-
-    (void)value;
-    (void)vlen;
-    return o->fn(o->ctx, id, idlen);
-}
-
-int chio__store_scan_revocations(chio_store *s, int (*fn)(void *ctx, const char *id, size_t idlen),
-                                 void *ctx, chio_error *err)
-{
-    id_only o = {fn, ctx};
-
-    return chio__store_scan_revocation_records(s, id_only_fn, &o, err);
-}
-
-int chio__store_scan_revocation_records(chio_store *s,
-                                        int (*fn)(void *ctx, const char *id, size_t idlen,
-                                                  const char *value, size_t vlen),
-                                        void *ctx, chio_error *err)
-{
-    rocksdb_iterator_t *it;
-    char *rerr = NULL;
-    int rc = 0;
-
-    if (s->cf[CF_REVOCATIONS] == NULL)
-        return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_REVOCATIONS]);
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
-        rc = fn(ctx, k, klen, v, vlen);
-    }
-    rocksdb_iter_get_error(it, &rerr);
-    if (rerr != NULL && rc == 0)
-        rc = store_fail(&rerr, err, "reading revocations");
-    if (rerr != NULL)
-        rocksdb_free(rerr);
-    rocksdb_iter_destroy(it);
-    return rc;
-}
-
-/* ---- writes ------------------------------------------------------------------------------ */
-
-chio__store_batch *chio__store_batch_new(void)
-{
-    chio__store_batch *b = malloc(sizeof(*b));
-
-    if (b == NULL)
-        return NULL;
-    b->wb = rocksdb_writebatch_create();
-    return b;
-}
-
-void chio__store_batch_free(chio__store_batch *b)
-{
-    if (b == NULL)
-        return;
-    rocksdb_writebatch_destroy(b->wb);
-    free(b);
-}
-
-void chio__store_batch_clear(chio__store_batch *b)
-{
-    rocksdb_writebatch_clear(b->wb);
-}
-
-void chio__store_batch_put_receipt(chio__store_batch *b, chio_store *s, uint64_t seq,
-                                   const char *json, size_t len, const char *id)
-{
-    unsigned char key[8];
-
-    chio__store_key(seq, key);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_RECEIPTS], (const char *)key, 8, json, len);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_IDS], id, strlen(id), (const char *)key, 8);
-}
-
-/*
- * A large receipt: its id row, then its bytes as the batch's last record.
- * Returns where the bytes are inside the batch (a put copies them there;
- * the batch's buffer ends with them and a NUL), or NULL when the batch
- * does not end with exactly these bytes. The kernel then frees its own
- * copy, so one copy less is alive while RocksDB adds the memtable's.
- */
-const char *chio__store_batch_put_receipt_last(chio__store_batch *b, chio_store *s, uint64_t seq,
-                                               const char *json, size_t len, const char *id)
-{
-    unsigned char key[8];
-    const char *tail;
-
-    chio__store_key(seq, key);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_IDS], id, strlen(id), (const char *)key, 8);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_RECEIPTS], (const char *)key, 8, json, len);
-    tail = chio__store_batch_tail(b->wb, len);
-    return tail != NULL && memcmp(tail, json, len) == 0 ? tail : NULL;
-}
-
-const char *chio__store_batch_tail(void *records, size_t len)
-{
-    size_t size = 0;
-    const char *data = rocksdb_writebatch_data(records, &size);
-
-    /* The representation is a std::string: NUL-terminated after size. */
-    return data != NULL && size >= len && data[size] == '\0' ? data + size - len : NULL;
-}
-
-void *chio__store_batch_take(chio__store_batch *b)
-{
-    rocksdb_writebatch_t *wb = b->wb;
-
-    b->wb = rocksdb_writebatch_create();
-    return wb;
-}
-
-void chio__store_records_free(void *records)
-{
-    rocksdb_writebatch_destroy(records);
-}
-
-void chio__store_batch_put_checkpoint(chio__store_batch *b, chio_store *s, uint64_t cseq,
-                                      const char *json, size_t len)
-{
-    unsigned char key[8];
-
-    chio__store_key(cseq, key);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_CHECKPOINTS], (const char *)key, 8, json, len);
-}
-
-void chio__store_batch_put_revocation(chio__store_batch *b, chio_store *s, const char *id,
-                                      const char *value, size_t len)
-{
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_REVOCATIONS], id, strlen(id), value, len);
-}
-
-void chio__store_batch_delete_revocation(chio__store_batch *b, chio_store *s, const char *id,
-                                         size_t idlen)
-{
-    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_REVOCATIONS], id, idlen);
-}
-
-void chio__store_batch_delete_receipt(chio__store_batch *b, chio_store *s, uint64_t seq,
-                                      const char *id)
-{
-    unsigned char key[8];
-
-    chio__store_key(seq, key);
-    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_RECEIPTS], (const char *)key, 8);
-    if (id != NULL)
-        rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_IDS], id, strlen(id));
-}
-
-void chio__store_batch_delete_checkpoint(chio__store_batch *b, chio_store *s, uint64_t cseq)
-{
-    unsigned char key[8];
-
-    chio__store_key(cseq, key);
-    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_CHECKPOINTS], (const char *)key, 8);
-}
-
-void chio__store_batch_put_meta_u64(chio__store_batch *b, chio_store *s, const char *name,
-                                    uint64_t v)
-{
-    unsigned char val[8];
-
-    chio__store_key(v, val);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_DEFAULT], name, strlen(name), (const char *)val, 8);
-}
-
-int chio__store_get_meta_u64(chio_store *s, const char *name, uint64_t *out, chio_error *err)
-{
-    char *val = NULL;
-    size_t len = 0;
-    int rc, i;
-
-    *out = 0;
-    rc = get_value(s, CF_DEFAULT, name, strlen(name), &val, &len, err);
-    if (rc == CHIO_ENOTFOUND) {
-        if (err != NULL)
-            chio_error_init(err);
-        return 0;
-    }
-    if (rc != 0)
-        return rc;
-    if (len != 8) {
-        free(val);
-        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "store metadata %s is malformed",
-                          name);
-    }
-    for (i = 0; i < 8; i++)
-        *out = *out << 8 | (unsigned char)val[i];
-    free(val);
-    return 0;
-}
-
-void chio__store_batch_put_meta(chio__store_batch *b, chio_store *s, const char *name,
-                                const char *value, size_t len)
-{
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_DEFAULT], name, strlen(name), value, len);
-}
-
-int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *len,
-                         chio_error *err)
-{
-    return get_value(s, CF_DEFAULT, name, strlen(name), value, len, err);
-}
-
-void chio__store_batch_put_chain(chio__store_batch *b, chio_store *s, uint64_t seq,
-                                 const uint8_t value[32])
-{
-    unsigned char key[8];
-
-    chio__store_key(seq, key);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_CHAIN], (const char *)key, 8, (const char *)value,
-                              32);
-}
-
-void chio__store_batch_delete_chain(chio__store_batch *b, chio_store *s, uint64_t seq)
-{
-    unsigned char key[8];
-
-    if (s->cf[CF_CHAIN] == NULL)
-        return;
-    chio__store_key(seq, key);
-    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_CHAIN], (const char *)key, 8);
-}
-
-int chio__store_get_chain(chio_store *s, uint64_t seq, uint8_t out[32], chio_error *err)
-{
-    unsigned char key[8];
-    char *val = NULL;
-    size_t len = 0;
-    int rc;
-
-    chio__store_key(seq, key);
-    rc = get_value(s, CF_CHAIN, (const char *)key, 8, &val, &len, err);
-    if (rc != 0)
-        return rc;
-    if (len != 32) {
-        free(val);
-        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "chain entry %llu is not 32 bytes",
-                          (unsigned long long)seq);
-    }
-    memcpy(out, val, 32);
-    free(val);
-    return 0;
-}
-
-int chio__store_has_chain(chio_store *s, chio_error *err)
-{
-    uint64_t first = 0;
-    int rc = edge_key(s, CF_CHAIN, 0, &first, err);
-
-    return rc != 0 ? rc : first > 0;
-}
-
-/* A budget row: BE64 count, then BE64 expires_at when it is known. An
- * unknown expiry (0) keeps the 8-byte form that earlier versions wrote, so
- * both forms read back alike. */
-void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key, size_t klen,
-                                  uint64_t count, uint64_t expires_at)
-{
-    unsigned char val[16];
-
-    chio__store_key(count, val);
-    chio__store_key(expires_at, val + 8);
-    rocksdb_writebatch_put_cf(b->wb, s->cf[CF_BUDGETS], key, klen, (const char *)val,
-                              expires_at != 0 ? 16 : 8);
-}
-
-void chio__store_batch_delete_budget(chio__store_batch *b, chio_store *s, const char *key,
-                                     size_t klen)
-{
-    rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_BUDGETS], key, klen);
-}
-
-/* Entries (puts and deletes) in @b, for a writer that only adds budget
- * deletions to a batch that will be written anyway. */
-size_t chio__store_batch_count(chio__store_batch *b)
-{
-    int n = rocksdb_writebatch_count(b->wb);
-
-    return n > 0 ? (size_t)n : 0;
-}
-
-int chio__store_scan_budgets(chio_store *s,
-                             int (*fn)(void *ctx, const char *key, size_t klen, uint64_t count,
-                                       uint64_t expires_at),
-                             void *ctx, chio_error *err)
-{
-    rocksdb_iterator_t *it;
-    char *rerr = NULL;
-    int rc = 0;
-
-    if (s->cf[CF_BUDGETS] == NULL)
-        return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_BUDGETS]);
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
-        if (vlen != 8 && vlen != 16) {
-            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
-                            "a budget value is not 8 or 16 bytes");
-            break;
-        }
-        rc = fn(ctx, k, klen, key_value(v), vlen == 16 ? key_value(v + 8) : 0);
-    }
-    rocksdb_iter_get_error(it, &rerr);
-    if (rerr != NULL && rc == 0)
-        rc = store_fail(&rerr, err, "reading budgets");
-    if (rerr != NULL)
-        rocksdb_free(rerr);
-    rocksdb_iter_destroy(it);
-    return rc;
-}
-
-void chio__store_fail_writes(chio_store *s, int n)
-{
-    __atomic_store_n(&s->fail_writes, n, __ATOMIC_SEQ_CST);
-}
-
-int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error *err)
-{
-    char *rerr = NULL;
-    int inject = __atomic_load_n(&s->fail_writes, __ATOMIC_SEQ_CST);
-
-    if (s->mode != CHIO_STORE_READ_WRITE)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "store opened read-only");
-    if (inject != 0) {
-        if (inject > 0)
-            __atomic_sub_fetch(&s->fail_writes, 1, __ATOMIC_SEQ_CST);
-        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
-                          "writing receipts: IO error: injected write failure");
-    }
-    /* The commit thread is the writer on the hot path; revocations are the
-     * only other one. Serialising them here costs the commit thread an
-     * uncontended lock per group, keeps one WAL sync per write, and gives
-     * ThreadSanitizer an ordering it can see (RocksDB's own writer queue is
-     * not instrumented). */
-    pthread_mutex_lock(&s->write_mu);
-    rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
-    pthread_mutex_unlock(&s->write_mu);
-    if (rerr != NULL) {
-        int rc = store_fail(&rerr, err, "writing receipts");
-        __atomic_store_n(&s->write_failed, 1, __ATOMIC_RELAXED);
-        if (rc != CHIO_ECORRUPT) {
-            rc = CHIO_ESTORE;
-            if (err != NULL)
-                err->code = rc;
-        }
-        return rc;
-    }
+        return chio__store_fail(&rerr, err, "catching up with the primary");
     return 0;
 }

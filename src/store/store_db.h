@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/store_db.h - the RocksDB side of a chio_store, shared by the
+ * store's own files only (store.c: open, close and the sentinel;
+ * store_read.c: reads and scans; store_write.c: write batches, the write
+ * and the small typed records). Nothing outside src/store/ includes it:
+ * the other layers see store_internal.h and chio/store.h.
+ */
+#ifndef CHIO_STORE_DB_H
+#define CHIO_STORE_DB_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <rocksdb/c.h>
+
+#include "chio/error.h"
+#include "chio/store.h"
+
+enum {
+    CF_DEFAULT,
+    CF_RECEIPTS,
+    CF_IDS,
+    CF_CHECKPOINTS,
+    CF_REVOCATIONS,
+    CF_BUDGETS,
+    CF_CHAIN,
+    CF_COUNT
+};
+extern const char *const chio__store_cf_names[CF_COUNT];
+
+struct chio_store {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_env_t *env; /* memory env for ephemeral stores */
+    rocksdb_column_family_handle_t **handles;
+    int nhandles;
+    rocksdb_column_family_handle_t *cf[CF_COUNT]; /* NULL when absent (read modes) */
+    rocksdb_readoptions_t *ro;
+    rocksdb_writeoptions_t *wo_sync, *wo_nosync;
+    chio_store_mode mode;
+    char *secondary_dir;      /* removed on close */
+    int fail_writes;          /* test hook, atomic */
+    pthread_mutex_t write_mu; /* one writer at a time (see chio__store_write) */
+    char *path;               /* on-disk stores: the directory (for the sentinel) */
+    /* the sentinel's high-water mark, coalesced (commit thread, then close) */
+    uint64_t sentinel_pending; /* a newer checkpoint not yet marked; 0 none */
+    int sentinel_synced;       /* its commit synced the WAL */
+    int write_failed;          /* a write failed: no mark moves any more (atomic) */
+    uint64_t sentinel_at_ms;   /* monotonic time of the last mark */
+};
+
+struct chio__store_batch {
+    rocksdb_writebatch_t *wb;
+};
+
+/* Map RocksDB's error text *@errp to a CHIO_E* code (corruption, busy,
+ * not found, else CHIO_ESTORE), copy it into @err prefixed with @what,
+ * rocksdb_free() it and reset *@errp to NULL. Returns the code. */
+int chio__store_fail(char **errp, chio_error *err, const char *what);
+
+/* The first (@last 0) or last (@last 1) key of column family @cf as a
+ * number into *@out (0 when it is empty). 0 or a CHIO_E* code. */
+int chio__store_edge_key(chio_store *s, int cf, int last, uint64_t *out, chio_error *err);
+
+/* The value of @key in column family @cf: a malloc'd, NUL-terminated copy
+ * in *@json (the caller frees it), its length in *@len when @len is not
+ * NULL. CHIO_ENOTFOUND when the key or the family is absent, else 0 or
+ * another CHIO_E* code; *@json is NULL on every failure. */
+int chio__store_get_value(chio_store *s, int cf, const char *key, size_t klen, char **json,
+                          size_t *len, chio_error *err);
+
+/* The value of an 8-byte big-endian key (chio__store_key()'s inverse). */
+uint64_t chio__store_key_value(const char *k);
+
+#endif

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/store_read.c - reading the receipt log: the first and last
+ * sequence numbers, one receipt or checkpoint, a receipt by id, ordered
+ * scans of receipts and checkpoints, and the revocation records. Every
+ * read goes through the store's read options; RocksDB's error text is
+ * mapped by chio__store_fail() (store.c).
+ *
+ * Locking: none of its own; RocksDB handles are thread-safe.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+#include "internal.h"
+#include "store_db.h"
+#include "store_internal.h"
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+int chio__store_edge_key(chio_store *s, int cf, int last, uint64_t *out, chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    char *rerr = NULL;
+    size_t klen = 0;
+    const char *k;
+    int rc = 0;
+
+    *out = 0;
+    if (s->cf[cf] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+    if (last)
+        rocksdb_iter_seek_to_last(it);
+    else
+        rocksdb_iter_seek_to_first(it);
+    if (rocksdb_iter_valid(it)) {
+        k = rocksdb_iter_key(it, &klen);
+        if (klen != 8)
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a %s key is not 8 bytes",
+                            chio__store_cf_names[cf]);
+        else
+            *out = chio__store_key_value(k);
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL)
+        rc = chio__store_fail(&rerr, err, "iterating the store");
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+int chio_store_seq_range(chio_store *s, uint64_t *first, uint64_t *last, chio_error *err)
+{
+    int rc;
+
+    if (s == NULL || first == NULL || last == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    rc = chio__store_edge_key(s, CF_RECEIPTS, 0, first, err);
+    return rc ? rc : chio__store_edge_key(s, CF_RECEIPTS, 1, last, err);
+}
+
+int chio_store_last_checkpoint_seq(chio_store *s, uint64_t *last, chio_error *err)
+{
+    if (s == NULL || last == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    return chio__store_edge_key(s, CF_CHECKPOINTS, 1, last, err);
+}
+
+int chio__store_get_value(chio_store *s, int cf, const char *key, size_t klen, char **json,
+                          size_t *len, chio_error *err)
+{
+    char *rerr = NULL, *val, *copy;
+    size_t vlen = 0;
+
+    *json = NULL;
+    if (s->cf[cf] == NULL)
+        return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "not found");
+    val = rocksdb_get_cf(s->db, s->ro, s->cf[cf], key, klen, &vlen, &rerr);
+    if (rerr != NULL)
+        return chio__store_fail(&rerr, err, "reading the store");
+    if (val == NULL)
+        return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "not found");
+    copy = malloc(vlen + 1);
+    if (copy != NULL) {
+        memcpy(copy, val, vlen);
+        copy[vlen] = '\0';
+    }
+    rocksdb_free(val);
+    if (copy == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    *json = copy;
+    if (len)
+        *len = vlen;
+    return 0;
+}
+
+int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json, size_t *len, chio_error *err)
+{
+    unsigned char key[8];
+
+    if (s == NULL || json == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    chio__store_key(seq, key);
+    return chio__store_get_value(s, CF_RECEIPTS, (const char *)key, 8, json, len, err);
+}
+
+int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **json, size_t *len,
+                              chio_error *err)
+{
+    unsigned char key[8];
+
+    if (s == NULL || json == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    chio__store_key(checkpoint_seq, key);
+    return chio__store_get_value(s, CF_CHECKPOINTS, (const char *)key, 8, json, len, err);
+}
+
+int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_error *err)
+{
+    char *val = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (s == NULL || id == NULL || seq == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    rc = chio__store_get_value(s, CF_IDS, id, strlen(id), &val, &len, err);
+    if (rc != 0)
+        return rc;
+    if (len != 8) {
+        free(val);
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "id index entry is not 8 bytes");
+    }
+    *seq = chio__store_key_value(val);
+    free(val);
+    return 0;
+}
+
+static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn, void *ctx,
+                   chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    unsigned char key[8];
+    char *rerr = NULL;
+    int rc = 0;
+
+    if (s == NULL || fn == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    if (s->cf[cf] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+    chio__store_key(from, key);
+    for (rocksdb_iter_seek(it, (const char *)key, 8); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
+        if (klen != 8) {
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a %s key is not 8 bytes",
+                            chio__store_cf_names[cf]);
+            break;
+        }
+        rc = fn(ctx, chio__store_key_value(k), v, vlen);
+        if (rc != 0)
+            break;
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL && rc == 0)
+        rc = chio__store_fail(&rerr, err, "iterating the store");
+    if (rerr != NULL)
+        rocksdb_free(rerr);
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+int chio_store_scan(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
+                    chio_error *err)
+{
+    return scan_cf(s, CF_RECEIPTS, from, fn, ctx, err);
+}
+
+int chio_store_scan_checkpoints(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
+                                chio_error *err)
+{
+    return scan_cf(s, CF_CHECKPOINTS, from, fn, ctx, err);
+}
+
+typedef struct id_only {
+    int (*fn)(void *ctx, const char *id, size_t idlen);
+    void *ctx;
+} id_only;
+
+static int id_only_fn(void *ctx, const char *id, size_t idlen, const char *value, size_t vlen)
+{
+    id_only *o = ctx;
+
+    (void)value;
+    (void)vlen;
+    return o->fn(o->ctx, id, idlen);
+}
+
+int chio__store_scan_revocations(chio_store *s, int (*fn)(void *ctx, const char *id, size_t idlen),
+                                 void *ctx, chio_error *err)
+{
+    id_only o = {fn, ctx};
+
+    return chio__store_scan_revocation_records(s, id_only_fn, &o, err);
+}
+
+int chio__store_scan_revocation_records(chio_store *s,
+                                        int (*fn)(void *ctx, const char *id, size_t idlen,
+                                                  const char *value, size_t vlen),
+                                        void *ctx, chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    char *rerr = NULL;
+    int rc = 0;
+
+    if (s->cf[CF_REVOCATIONS] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_REVOCATIONS]);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        rc = fn(ctx, k, klen, v, vlen);
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL && rc == 0)
+        rc = chio__store_fail(&rerr, err, "reading revocations");
+    if (rerr != NULL)
+        rocksdb_free(rerr);
+    rocksdb_iter_destroy(it);
+    return rc;
+}
