@@ -45,7 +45,8 @@ typedef struct nats_xp {
     natsOptions *opts;
     jsCtx *js;
     char *stream;
-    char *urls[16]; /* the servers as given: a read's end is confirmed with each */
+    char *urls[16];              /* the servers as given: a read's end is confirmed with each */
+    uint64_t url_down_until[16]; /* a server that could not be asked: skip it till then (ms) */
     int nurls;
 } nats_xp;
 
@@ -438,10 +439,14 @@ static int read_end(nats_xp *n, const char *filter, int pattern, uint64_t *end)
     return s == NATS_OK ? 0 : fail_status(&n->base, status_code(s, je), filter, s, je);
 }
 
+/* A server that could not be connected to is not asked again for this long. */
+#define PROBE_BACKOFF_MS 30000
+
 /* The end of the read as the server at @url alone answers it (0 when it
- * cannot be asked: down, or no answer within a second). A connection of
+ * cannot be asked; *@asked says whether a connection was made: a server
+ * down or unreachable is not, and costs up to a second). A connection of
  * its own, for one question. */
-static uint64_t probe_end(nats_xp *n, const char *url, const char *filter, int pattern)
+static uint64_t probe_end(nats_xp *n, const char *url, const char *filter, int pattern, int *asked)
 {
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
@@ -454,6 +459,7 @@ static uint64_t probe_end(nats_xp *n, const char *url, const char *filter, int p
     if (natsOptions_SetURL(o, url) == NATS_OK && natsOptions_SetTimeout(o, 1000) == NATS_OK &&
         natsOptions_SetAllowReconnect(o, false) == NATS_OK &&
         natsConnection_Connect(&nc, o) == NATS_OK) {
+        *asked = 1;
         memset(&one, 0, sizeof(one));
         one.base = n->base;
         one.stream = n->stream;
@@ -481,7 +487,14 @@ static int read_end_all(nats_xp *n, const char *filter, int pattern, uint64_t *e
     int i, rc = read_end(n, filter, pattern, end);
 
     for (i = 0; rc == 0 && n->nurls > 1 && i < n->nurls; i++) {
-        uint64_t e = probe_end(n, n->urls[i], filter, pattern);
+        int asked = 0;
+        uint64_t e;
+
+        if (now_ms() < n->url_down_until[i])
+            continue;
+        e = probe_end(n, n->urls[i], filter, pattern, &asked);
+        if (!asked) /* down or unreachable: each probe could cost a second */
+            n->url_down_until[i] = now_ms() + PROBE_BACKOFF_MS;
         if (e > *end)
             *end = e;
     }

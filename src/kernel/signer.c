@@ -17,8 +17,9 @@
  * call from a callback fails with CHIO_EDEADLK instead of waiting for its
  * own thread). After every commit the thread that ran it wakes the
  * synchronous callers of the group itself (a futex wake each, no user
- * code) and hands only the asynchronous requests on. Whoever completes a request returns
- * its credit (kernel.c): just before the wake, or after the callback returned.
+ * code) and hands only the asynchronous requests on. Whoever completes a
+ * request returns its credit (kernel.c): just before the wake, or after
+ * the callback returned.
  *
  * A signer that finds the ring empty and the commit stage idle commits its
  * batch itself (commit_inline): one wake-up less. A synchronous caller
@@ -434,12 +435,10 @@ static void commit_group(chio_kernel *k, chio__sign_req *list)
     /* The synchronous callers of the group are woken here, a futex wake
      * each; only callbacks go to the completion thread: a callback that
      * calls into the kernel must never block the commit stage, which its
-     * own request may be waiting for. (Waking callers from the completion
-     * thread after a synced commit, so that the next group could sync
-     * meanwhile, cost one more hand-off per caller: with 16 and 64 callers
-     * under sync durability it gave 0.74 and 0.78-0.83 of the limit where
-     * waking here gives 0.78-0.80 and 0.86, at less CPU per call;
-     * docs/performance.md.) */
+     * own request may be waiting for. Handing synced groups to the
+     * completion thread instead cost each caller one more wake-up and
+     * measured slower (docs/performance.md, "Waking from the commit
+     * stage"). */
     for (req = list; req != NULL; req = next) {
         next = req->next; /* read before the request can go away */
         if (req->cb != NULL) {
