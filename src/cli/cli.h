@@ -151,7 +151,7 @@ int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const
                               int json);
 /* cmd_mcp.c: `chio mcp serve` (the MCP gateway, src/mcp/). */
 int cmd_mcp(int argc, char **argv);
-/* cmd_scenario.c: validate a scenario file's text; 0, or -1 with the bad
+/* scenario_read.c: validate a scenario file's text; 0, or -1 with the bad
  * field's path and the problem in @msg. */
 int cli_scenario_check(const char *text, size_t len, char *msg, size_t cap);
 /* cmd_export.c, cmd_fleet.c: `chio export` and `chio fleet` (src/export/). */

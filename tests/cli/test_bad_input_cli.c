@@ -849,7 +849,7 @@ static const scenario_row scenario_rows[] = {
     {"short ca key", "{\"kernel\":{\"ca_public_keys\":[\"" PUB07 "\",\"abc\"]},\"steps\":[]}",
      "kernel.ca_public_keys[1]"},
     /* BUG: read_kernel() leaks the ca_public_keys array (opt_strv's calloc in
-     * src/cli/cmd_scenario.c) when an entry is not a string or a later kernel
+     * src/cli/scenario_read.c) when an entry is not a string or a later kernel
      * field is bad: LeakSanitizer reports it and `make asan` sees exit 1, not 2. */
     {"numeric ca key", "{\"kernel\":{\"ca_public_keys\":[7]},\"steps\":[]}",
      "kernel.ca_public_keys[0]"},

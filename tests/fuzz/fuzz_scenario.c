@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_scenario.c - libFuzzer target for the CLI's
- * chio.scenario.v1 reader (cli_scenario_check in src/cli/cmd_scenario.c).
+ * chio.scenario.v1 reader (cli_scenario_check in src/cli/scenario_read.c).
  *
  * The input is checked exactly as `chio scenario run` checks a file before
  * running anything. Invariants (abort() when violated): the result is 0 or

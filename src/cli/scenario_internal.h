@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/scenario_internal.h - the parsed chio.scenario.v1 model shared by the
+ * scenario reader (scenario_read.c, which builds and frees it) and
+ * `chio scenario run` (cmd_scenario.c, which runs it). Private to those two
+ * files; the model borrows its strings and step objects from the parsed
+ * document it holds, so it lives exactly as long as that document.
+ */
+#ifndef CHIO_CLI_SCENARIO_INTERNAL_H
+#define CHIO_CLI_SCENARIO_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chio/chio.h"
+
+/* Where reading stopped: the path of the bad field and "path: problem". */
+typedef struct reader {
+    char path[256];
+    char msg[768];
+} reader;
+
+enum behavior { B_ECHO, B_FAIL, B_STREAM, B_SAMPLE, B_SAMPLE_TOOLS, B_ELICIT };
+
+typedef struct server_spec {
+    const char *id;
+    const char **tools;
+    size_t ntools;
+    enum behavior behavior;
+    uint64_t chunks, chunk_bytes, delay_ms;
+} server_spec;
+
+typedef struct guard_spec {
+    const char *name;
+    int secret; /* 0 forbidden_path, 1 secret_leak */
+    const char **list;
+    size_t n;
+} guard_spec;
+
+enum op { OP_OPEN, OP_CALL, OP_REVOKE, OP_BEGIN_DRAINING, OP_CLOSE, OP_DRAIN };
+
+typedef struct step_spec {
+    enum op op;
+    const chio_json *obj;
+    int has_at;
+    uint64_t at;
+} step_spec;
+
+typedef struct scenario {
+    chio_json_doc *doc;
+    uint64_t clock;
+    chio_kernel_config cfg;
+    const char *seed_hex;
+    uint8_t *ca;
+    server_spec *servers;
+    size_t nservers;
+    guard_spec *guards;
+    size_t nguards;
+    step_spec *steps;
+    size_t nsteps;
+} scenario;
+
+/* Parse and check @text whole into a zeroed @sc: 0, or -1 with
+ * "path: problem" in rd->msg. Free @sc with chio__scenario_free() either way. */
+int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len);
+
+/* Free what chio__scenario_read() built; @sc may be zeroed or half-built. */
+void chio__scenario_free(scenario *sc);
+
+/* The name of @op as a step's "op" spells it ("open_session", ...). */
+const char *chio__scenario_op_name(enum op op);
+
+/* Report @problem at @path (e.g. "tool_servers[2]") in rd->msg as
+ * chio__scenario_read() does; returns -1. */
+int chio__scenario_bad_at(reader *rd, const char *path, const char *problem);
+
+#endif
