@@ -5,31 +5,35 @@
  * each one: pass it on (ids of client requests rewritten to the gateway's
  * own "chio-N" so that the gateway's requests never collide with the
  * client's), filter it (tools/list), or mediate it through the kernel
- * (tools/call, resources/read, prompts/get on worker threads; the wrapped
- * server is the kernel's tool server, resource and prompt provider, so an
- * allowed call is dispatched by the kernel and its result is in the
- * receipt). Server-initiated sampling/createMessage and elicitation/create
- * are checked by the kernel from inside the tool call they belong to.
- * The kernel's callbacks get the hub (the kernel is registered once for
- * every session) and find their gateway by the call's kernel session.
- * Locking: one mutex (g->mu) guards the pending table, the worker list and
- * the state; one condition variable wakes every waiter. Sends to each peer
- * are serialised by their own mutexes (client_mu, server_mu) and never
- * made with g->mu held. hub->mu guards the hub's registration state and
- * its list of live gateways; it is taken with no gateway lock held, or
- * under g->mu (gateway_free, prepare), never the other way round. Lock
- * order: g->mu -> hub->mu; client_mu -> the transport's own lock (the
+ * (tools/call, resources/read, prompts/get, each on a worker thread that
+ * route.c starts; the wrapped server is the kernel's tool server, resource
+ * and prompt provider, so an allowed call is dispatched by the kernel and
+ * its result is in the receipt). Server-initiated sampling/createMessage
+ * and elicitation/create go to peer.c, where the kernel checks them from
+ * inside the tool call they belong to. This file also owns sending to
+ * each peer, the table of the gateway's pending requests (its own and
+ * those it passed on) and the gateway's lifecycle.
+ * Locking (for every gateway file: this one, peer.c, route.c, provider.c):
+ * one mutex (g->mu) guards the pending table, the worker list (with each
+ * worker's queue of nested requests and its waiting flag) and the state
+ * (set-up state, closed flags, init_answered); one condition variable
+ * (g->cv) wakes every waiter. A worker waiting for a peer's answer
+ * (chio__mcp_call_peer) waits on g->cv at most 100 ms at a time so that
+ * it sees its call cancelled, and drops g->mu to run a nested request.
+ * A worker's cancel flag is atomic: the kernel reads it with no lock.
+ * Sends to each peer are serialised by their own mutexes (client_mu,
+ * server_mu) and never made with g->mu held. hub->mu (with hub->cv)
+ * guards the hub's registration state and its list of live gateways; every place that
+ * takes it (route.c) holds no gateway lock. Lock order, where two are
+ * held: g->mu -> hub->mu; client_mu -> the transport's own lock (the
  * HTTP transport's, see http_sess.c).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gateway_internal.h"
-
-static _Thread_local worker *tls_worker;
 
 /* ---- sending -------------------------------------------------------------------- */
 
@@ -46,12 +50,12 @@ static int send_locked(pthread_mutex_t *mu, chio_mcp_send_fn to, void *io, const
     return rc;
 }
 
-static int send_client(chio_mcp_gateway *g, const svc_buf *b)
+int chio__mcp_send_client(chio_mcp_gateway *g, const svc_buf *b)
 {
     return send_locked(&g->client_mu, g->to_client, g->io, b);
 }
 
-static int send_server(chio_mcp_gateway *g, const svc_buf *b)
+int chio__mcp_send_server(chio_mcp_gateway *g, const svc_buf *b)
 {
     return send_locked(&g->server_mu, g->to_server, g->io, b);
 }
@@ -70,11 +74,11 @@ void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const
         svc_buf_puts(&b, data);
     }
     svc_buf_puts(&b, "}}");
-    send_client(g, &b);
+    chio__mcp_send_client(g, &b);
     free(b.p);
 }
 
-static void server_error(chio_mcp_gateway *g, const char *id, int code, const char *msg)
+void chio__mcp_server_error(chio_mcp_gateway *g, const char *id, int code, const char *msg)
 {
     svc_buf b = {0};
 
@@ -82,7 +86,7 @@ static void server_error(chio_mcp_gateway *g, const char *id, int code, const ch
                    code);
     svc_buf_json_cstr(&b, msg);
     svc_buf_puts(&b, "}}");
-    send_server(g, &b);
+    chio__mcp_send_server(g, &b);
     free(b.p);
 }
 
@@ -93,13 +97,13 @@ void chio__mcp_client_result(chio_mcp_gateway *g, const char *id, const char *re
     svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", id);
     svc_buf_puts(&b, result);
     svc_buf_puts(&b, "}");
-    send_client(g, &b);
+    chio__mcp_send_client(g, &b);
     free(b.p);
 }
 
 /* ---- pending requests ---------------------------------------------------------- */
 
-static pending *pending_add(chio_mcp_gateway *g, int kind)
+pending *chio__mcp_pending_add(chio_mcp_gateway *g, int kind)
 {
     pending *p = calloc(1, sizeof(*p));
 
@@ -112,7 +116,7 @@ static pending *pending_add(chio_mcp_gateway *g, int kind)
     return p;
 }
 
-static void pending_unlink(chio_mcp_gateway *g, pending *p)
+void chio__mcp_pending_unlink(chio_mcp_gateway *g, pending *p)
 {
     pending **pp;
 
@@ -123,7 +127,7 @@ static void pending_unlink(chio_mcp_gateway *g, pending *p)
         }
 }
 
-static void pending_free(pending *p)
+void chio__mcp_pending_free(pending *p)
 {
     if (p == NULL)
         return;
@@ -156,202 +160,6 @@ static pending *pending_find(chio_mcp_gateway *g, const chio_json *id, int towar
     return NULL;
 }
 
-/* ---- the calling thread's worker ------------------------------------------------- */
-
-const char *chio__mcp_related_request(void)
-{
-    return tls_worker != NULL ? tls_worker->client_id : NULL;
-}
-
-worker *chio__mcp_tls_worker(void)
-{
-    return tls_worker;
-}
-
-/* Answer one nested request of the server from the invoking thread. */
-static void run_nested(chio_mcp_gateway *g, chio_tool_ctx *ctx, nested *n)
-{
-    const chio_json *params;
-    chio_json_doc *doc = NULL;
-    chio_error err;
-    char *reply = NULL;
-    size_t rlen = 0;
-    int elicit = strcmp(n->method, "elicitation/create") == 0, rc;
-
-    chio_error_init(&err);
-    if (elicit) {
-        rc = chio_tool_ctx_elicit(ctx, n->params, strlen(n->params), &reply, &rlen, &err);
-    } else {
-        int tools = 0;
-        if (chio_json_parse(n->params, strlen(n->params), &doc, NULL) == 0) {
-            params = chio_json_root(doc);
-            tools = chio_json_get(params, "tools") != NULL;
-        }
-        chio_json_doc_free(doc);
-        rc = chio_tool_ctx_sample(ctx, n->params, strlen(n->params), tools, &reply, &rlen, &err);
-    }
-    if (rc == 0) {
-        svc_buf b = {0};
-        svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", n->server_id_raw);
-        svc_buf_add(&b, reply, rlen);
-        svc_buf_puts(&b, "}");
-        send_server(g, &b);
-        free(b.p);
-    } else {
-        char m[384];
-        snprintf(m, sizeof(m), "chio: %s %s: %s", n->method,
-                 rc == CHIO_EDENIED ? "denied by policy" : "failed", err.message);
-        server_error(g, n->server_id_raw, rc == CHIO_EDENIED ? -32001 : -32603, m);
-    }
-    chio_free(reply);
-}
-
-static void nested_free(nested *n)
-{
-    free(n->server_id_raw);
-    free(n->method);
-    free(n->params);
-    free(n);
-}
-
-static int timed_wait(chio_mcp_gateway *g)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 100 * 1000 * 1000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return pthread_cond_timedwait(&g->cv, &g->mu, &ts);
-}
-
-int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
-                        chio_tool_ctx *ctx, char **result, char **error)
-{
-    worker *w = ctx != NULL ? tls_worker : NULL;
-    /* A resource read or prompt get has no tool context: its worker's own
-     * cancel flag (set by notifications/cancelled) stands for it. */
-    worker *cw = ctx == NULL && !to_client ? tls_worker : NULL;
-    svc_buf b = {0};
-    pending *p;
-    int rc, sent_ok;
-
-    *result = NULL;
-    *error = NULL;
-    pthread_mutex_lock(&g->mu);
-    if (to_client ? g->client_closed : g->server_closed) {
-        pthread_mutex_unlock(&g->mu);
-        *error = strdup(to_client ? "the MCP client is gone"
-                                  : "the wrapped MCP server exited before answering");
-        return -1;
-    }
-    p = pending_add(g, to_client ? P_CLIENT : P_WAIT);
-    if (p == NULL) {
-        pthread_mutex_unlock(&g->mu);
-        return -1;
-    }
-    p->w = w;
-    if (w != NULL)
-        w->waiting = 1;
-    svc_buf_printf(&b,
-                   "{\"jsonrpc\":\"2.0\",\"id\":\"chio-%s%llu\",\"method\":", to_client ? "c-" : "",
-                   p->id);
-    pthread_mutex_unlock(&g->mu);
-    svc_buf_json_cstr(&b, method);
-    svc_buf_puts(&b, ",\"params\":");
-    svc_buf_puts(&b, params);
-    svc_buf_puts(&b, "}");
-    sent_ok = (to_client ? send_client(g, &b) : send_server(g, &b)) == 0;
-    free(b.p);
-
-    pthread_mutex_lock(&g->mu);
-    if (!sent_ok && !p->done) {
-        p->done = 1;
-        p->error = strdup("could not send the request");
-    }
-    for (;;) {
-        if (p->done)
-            break;
-        if (w != NULL && w->nq != NULL) {
-            nested *n = w->nq;
-            w->nq = n->next;
-            pthread_mutex_unlock(&g->mu);
-            run_nested(g, ctx, n);
-            nested_free(n);
-            pthread_mutex_lock(&g->mu);
-            continue;
-        }
-        if ((ctx != NULL && chio_tool_ctx_cancelled(ctx)) ||
-            (cw != NULL && __atomic_load_n(&cw->cancel, __ATOMIC_SEQ_CST))) {
-            svc_buf c = {0};
-            pending_unlink(g, p);
-            pthread_mutex_unlock(&g->mu);
-            svc_buf_printf(&c,
-                           "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
-                           "\"params\":{\"requestId\":\"chio-%llu\",\"reason\":"
-                           "\"cancelled by the client\"}}",
-                           p->id);
-            send_server(g, &c);
-            free(c.p);
-            pthread_mutex_lock(&g->mu);
-            p->done = 1;
-            p->error = strdup("cancelled");
-            if (w != NULL)
-                w->waiting = 0;
-            pthread_mutex_unlock(&g->mu);
-            *error = p->error;
-            p->error = NULL;
-            pending_free(p);
-            return -1;
-        }
-        timed_wait(g);
-    }
-    pending_unlink(g, p);
-    if (w != NULL)
-        w->waiting = 0;
-    pthread_mutex_unlock(&g->mu);
-    rc = p->result != NULL ? 0 : -1;
-    *result = p->result;
-    *error = p->error;
-    p->result = p->error = NULL;
-    if (rc != 0 && *error == NULL)
-        *error = strdup("no answer");
-    pending_free(p);
-    return rc;
-}
-
-void chio__mcp_tls_worker_set(worker *w)
-{
-    tls_worker = w;
-}
-
-void chio__mcp_worker_unlink(chio_mcp_gateway *g, worker *w)
-{
-    worker **pp;
-
-    for (pp = &g->workers; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == w) {
-            *pp = w->next;
-            return;
-        }
-}
-
-void chio__mcp_worker_free(worker *w)
-{
-    while (w != NULL && w->nq != NULL) {
-        nested *n = w->nq;
-        w->nq = n->next;
-        nested_free(n);
-    }
-    if (w != NULL) {
-        free(w->line);
-        free(w->client_id);
-    }
-    free(w);
-}
-
 /* ---- lines from the client ------------------------------------------------------ */
 
 static int is_mediated(const char *method)
@@ -375,7 +183,7 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
         free(client_id);
         return;
     }
-    p = pending_add(g, strcmp(method, "tools/list") == 0 ? P_TOOLS_LIST : P_PASS);
+    p = chio__mcp_pending_add(g, strcmp(method, "tools/list") == 0 ? P_TOOLS_LIST : P_PASS);
     if (p == NULL) {
         pthread_mutex_unlock(&g->mu);
         free(client_id);
@@ -386,7 +194,7 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
     snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
     pthread_mutex_unlock(&g->mu);
     chio__mcp_obj_set(&b, root, "id", idraw);
-    send_server(g, &b);
+    chio__mcp_send_server(g, &b);
     free(b.p);
 }
 
@@ -423,7 +231,7 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
         return;
     chio__mcp_obj_set(&pb, params, "requestId", idraw);
     chio__mcp_obj_set(&b, root, "params", pb.p ? pb.p : "{}");
-    send_server(g, &b);
+    chio__mcp_send_server(g, &b);
     free(b.p);
     free(pb.p);
 }
@@ -524,7 +332,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         } else {
             svc_buf b = {0};
             svc_buf_add(&b, line, len);
-            send_server(g, &b);
+            chio__mcp_send_server(g, &b);
             free(b.p);
         }
     } else if (idv != NULL) {
@@ -538,7 +346,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         if (p == NULL) { /* an answer to the server's own request */
             svc_buf b = {0};
             svc_buf_add(&b, line, len);
-            send_server(g, &b);
+            chio__mcp_send_server(g, &b);
             free(b.p);
         }
     }
@@ -546,45 +354,6 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
 }
 
 /* ---- lines from the server ------------------------------------------------------ */
-
-static void server_nested(chio_mcp_gateway *g, const chio_json *root, const char *method)
-{
-    char *idraw = chio__mcp_dup_value(chio_json_get(root, "id"));
-    nested *n;
-    worker *w;
-    char m[160];
-
-    if (idraw == NULL)
-        return;
-    n = calloc(1, sizeof(*n));
-    if (n != NULL) {
-        n->server_id_raw = idraw;
-        n->method = strdup(method);
-        n->params = chio__mcp_dup_value(chio_json_get(root, "params"));
-        if (n->params == NULL)
-            n->params = strdup("{}");
-    }
-    pthread_mutex_lock(&g->mu);
-    for (w = g->workers; w != NULL; w = w->next)
-        if (w->waiting)
-            break;
-    if (w != NULL && n != NULL && n->method != NULL && n->params != NULL) {
-        nested **pp = &w->nq;
-        while (*pp != NULL)
-            pp = &(*pp)->next;
-        *pp = n;
-        pthread_cond_broadcast(&g->cv);
-        pthread_mutex_unlock(&g->mu);
-        return;
-    }
-    pthread_mutex_unlock(&g->mu);
-    snprintf(m, sizeof(m), "chio: %s is refused outside a mediated tool call", method);
-    server_error(g, idraw, -32001, m);
-    if (n != NULL)
-        nested_free(n);
-    else
-        free(idraw);
-}
 
 static void server_answer(chio_mcp_gateway *g, const chio_json *root)
 {
@@ -603,7 +372,7 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
         pthread_mutex_unlock(&g->mu);
         return;
     }
-    pending_unlink(g, p);
+    chio__mcp_pending_unlink(g, p);
     if (p->is_init && res != NULL)
         g->init_answered = 1;
     pthread_mutex_unlock(&g->mu);
@@ -627,11 +396,11 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
     } else {
         chio__mcp_obj_set(&b, root, "id", p->client_id);
     }
-    send_client(g, &b);
+    chio__mcp_send_client(g, &b);
     free(b.p);
     free(rb.p);
     free(tb.p);
-    pending_free(p);
+    chio__mcp_pending_free(p);
 }
 
 void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t len)
@@ -654,16 +423,17 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
     if (method != NULL && idv != NULL &&
         (strcmp(method, "sampling/createMessage") == 0 ||
          strcmp(method, "elicitation/create") == 0)) {
-        server_nested(g, root, method);
+        chio__mcp_server_nested(g, root, method);
     } else if (method != NULL) {
         svc_buf b = {0}; /* other requests and notifications pass */
         char *idraw;
         svc_buf_add(&b, line, len);
         /* A request the client cannot be reached with (no stream to carry
          * it over HTTP, or the client is gone) fails at once. */
-        if (send_client(g, &b) != 0 && idv != NULL && (idraw = chio__mcp_dup_value(idv)) != NULL) {
-            server_error(g, idraw, -32603,
-                         "chio: the MCP client cannot be reached for this request");
+        if (chio__mcp_send_client(g, &b) != 0 && idv != NULL &&
+            (idraw = chio__mcp_dup_value(idv)) != NULL) {
+            chio__mcp_server_error(g, idraw, -32603,
+                                   "chio: the MCP client cannot be reached for this request");
             free(idraw);
         }
         free(b.p);
@@ -687,7 +457,7 @@ void chio_mcp_gateway_server_closed(chio_mcp_gateway *g)
             p->error = strdup("the wrapped MCP server exited before answering");
             p->done = 1;
         } else if (p->kind == P_PASS || p->kind == P_TOOLS_LIST) {
-            pending_unlink(g, p);
+            chio__mcp_pending_unlink(g, p);
             p->next = orphans;
             orphans = p;
         }
@@ -700,7 +470,7 @@ void chio_mcp_gateway_server_closed(chio_mcp_gateway *g)
         orphans = p->next;
         chio__mcp_client_error(g, p->client_id, -32000,
                                "chio: the wrapped MCP server exited before answering", NULL);
-        pending_free(p);
+        chio__mcp_pending_free(p);
     }
 }
 
@@ -830,7 +600,7 @@ void chio_mcp_gateway_free(chio_mcp_gateway *g)
     while (g->pend != NULL) {
         pending *p = g->pend;
         g->pend = p->next;
-        pending_free(p);
+        chio__mcp_pending_free(p);
     }
     chio_capability_free(g->cap);
     free(g->cap_id);

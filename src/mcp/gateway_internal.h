@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mcp/gateway_internal.h - the hub's and the gateway's state, shared by
- * gateway.c (sending, pending requests, message routing), provider.c (the
- * kernel callbacks) and route.c (the hub, worker threads, session
- * set-up). Locking rules: gateway.c.
+ * gateway.c (sending, pending requests, message routing, lifecycle),
+ * peer.c (a worker's requests to a peer, the server's nested requests),
+ * provider.c (the kernel callbacks) and route.c (the hub, worker threads,
+ * session set-up). Locking rules: gateway.c.
  */
 #ifndef CHIO_MCP_GATEWAY_INTERNAL_H
 #define CHIO_MCP_GATEWAY_INTERNAL_H
@@ -85,12 +86,34 @@ struct chio_mcp_gateway {
     char *cap_id;
 };
 
-/* gateway.c (the kernel callbacks: provider.c) */
+/* gateway.c */
+/* Send @b whole to the client or the server; -1 if it could not be sent. */
+int chio__mcp_send_client(chio_mcp_gateway *g, const svc_buf *b);
+int chio__mcp_send_server(chio_mcp_gateway *g, const svc_buf *b);
 void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
                             const char *data);
+/* A JSON-RPC error answering the server's request @id (canonical JSON). */
+void chio__mcp_server_error(chio_mcp_gateway *g, const char *id, int code, const char *msg);
 void chio__mcp_client_result(chio_mcp_gateway *g, const char *id, const char *result);
+/* The pending table; callers hold g->mu for add and unlink. Add gives the
+ * entry the next id; NULL when out of memory. Free accepts NULL. */
+pending *chio__mcp_pending_add(chio_mcp_gateway *g, int kind);
+void chio__mcp_pending_unlink(chio_mcp_gateway *g, pending *p);
+void chio__mcp_pending_free(pending *p);
+
+/* peer.c */
 int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
                         chio_tool_ctx *ctx, char **result, char **error);
+/* Queue the server's request @root (sampling/createMessage or
+ * elicitation/create) to a worker waiting on the server, or refuse it. */
+void chio__mcp_server_nested(chio_mcp_gateway *g, const chio_json *root, const char *method);
+void chio__mcp_tls_worker_set(worker *w);
+/* The worker running on this thread, or NULL. */
+worker *chio__mcp_tls_worker(void);
+void chio__mcp_worker_unlink(chio_mcp_gateway *g, worker *w);
+void chio__mcp_worker_free(worker *w);
+
+/* provider.c (the kernel callbacks) */
 int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
                          size_t args_len, chio_output *out);
 int chio__mcp_res_list(void *user, chio_output *out);
@@ -99,18 +122,12 @@ int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t 
                          chio_output *out);
 int chio__mcp_nested_fn(void *user, chio_nested_kind kind, const char *session_id, const char *req,
                         size_t req_len, chio_output *reply);
-void chio__mcp_tls_worker_set(worker *w);
-/* The worker running on this thread, or NULL. */
-worker *chio__mcp_tls_worker(void);
-void chio__mcp_worker_unlink(chio_mcp_gateway *g, worker *w);
-void chio__mcp_worker_free(worker *w);
 
+/* route.c */
 /* The gateway of the kernel session @sid (in hub->live), or NULL. */
 chio_mcp_gateway *chio__mcp_hub_find(chio_mcp_hub *h, const char *sid);
 /* Take @g (with its kernel session open) out of hub->live. */
 void chio__mcp_hub_leave(chio_mcp_gateway *g);
-
-/* route.c */
 /* Run one mediated request on a new worker thread; takes @client_id. */
 void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, char *client_id);
 

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/peer.c - a mediated call's side of the gateway, on its worker
+ * thread: the requests the gateway itself sends to a peer and waits for
+ * (the kernel's callbacks asking the wrapped server, an allowed sampling
+ * or elicitation asking the client), with the cancellation the client
+ * sends meanwhile passed on to the server; the server's own nested
+ * requests (sampling/createMessage, elicitation/create), queued to the
+ * worker that is waiting on the server and answered by it through the
+ * kernel; the calling thread's worker, and a worker's teardown. It sends
+ * and keeps its pending requests through gateway.c. Locking: gateway.c.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway_internal.h"
+
+static _Thread_local worker *tls_worker;
+
+/* ---- the calling thread's worker ------------------------------------------------ */
+
+const char *chio__mcp_related_request(void)
+{
+    return tls_worker != NULL ? tls_worker->client_id : NULL;
+}
+
+worker *chio__mcp_tls_worker(void)
+{
+    return tls_worker;
+}
+
+void chio__mcp_tls_worker_set(worker *w)
+{
+    tls_worker = w;
+}
+
+/* ---- nested requests of the server ---------------------------------------------- */
+
+static void nested_free(nested *n)
+{
+    free(n->server_id_raw);
+    free(n->method);
+    free(n->params);
+    free(n);
+}
+
+void chio__mcp_server_nested(chio_mcp_gateway *g, const chio_json *root, const char *method)
+{
+    char *idraw = chio__mcp_dup_value(chio_json_get(root, "id"));
+    nested *n;
+    worker *w;
+    char m[160];
+
+    if (idraw == NULL)
+        return;
+    n = calloc(1, sizeof(*n));
+    if (n != NULL) {
+        n->server_id_raw = idraw;
+        n->method = strdup(method);
+        n->params = chio__mcp_dup_value(chio_json_get(root, "params"));
+        if (n->params == NULL)
+            n->params = strdup("{}");
+    }
+    pthread_mutex_lock(&g->mu);
+    for (w = g->workers; w != NULL; w = w->next)
+        if (w->waiting)
+            break;
+    if (w != NULL && n != NULL && n->method != NULL && n->params != NULL) {
+        nested **pp = &w->nq;
+        while (*pp != NULL)
+            pp = &(*pp)->next;
+        *pp = n;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        return;
+    }
+    pthread_mutex_unlock(&g->mu);
+    snprintf(m, sizeof(m), "chio: %s is refused outside a mediated tool call", method);
+    chio__mcp_server_error(g, idraw, -32001, m);
+    if (n != NULL)
+        nested_free(n);
+    else
+        free(idraw);
+}
+
+/* Answer one nested request of the server from the invoking thread. */
+static void run_nested(chio_mcp_gateway *g, chio_tool_ctx *ctx, nested *n)
+{
+    const chio_json *params;
+    chio_json_doc *doc = NULL;
+    chio_error err;
+    char *reply = NULL;
+    size_t rlen = 0;
+    int elicit = strcmp(n->method, "elicitation/create") == 0, rc;
+
+    chio_error_init(&err);
+    if (elicit) {
+        rc = chio_tool_ctx_elicit(ctx, n->params, strlen(n->params), &reply, &rlen, &err);
+    } else {
+        int tools = 0;
+        if (chio_json_parse(n->params, strlen(n->params), &doc, NULL) == 0) {
+            params = chio_json_root(doc);
+            tools = chio_json_get(params, "tools") != NULL;
+        }
+        chio_json_doc_free(doc);
+        rc = chio_tool_ctx_sample(ctx, n->params, strlen(n->params), tools, &reply, &rlen, &err);
+    }
+    if (rc == 0) {
+        svc_buf b = {0};
+        svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", n->server_id_raw);
+        svc_buf_add(&b, reply, rlen);
+        svc_buf_puts(&b, "}");
+        chio__mcp_send_server(g, &b);
+        free(b.p);
+    } else {
+        char m[384];
+        snprintf(m, sizeof(m), "chio: %s %s: %s", n->method,
+                 rc == CHIO_EDENIED ? "denied by policy" : "failed", err.message);
+        chio__mcp_server_error(g, n->server_id_raw, rc == CHIO_EDENIED ? -32001 : -32603, m);
+    }
+    chio_free(reply);
+}
+
+/* ---- a worker's requests to a peer ---------------------------------------------- */
+
+static int timed_wait(chio_mcp_gateway *g)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+}
+
+int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
+                        chio_tool_ctx *ctx, char **result, char **error)
+{
+    worker *w = ctx != NULL ? tls_worker : NULL;
+    /* A resource read or prompt get has no tool context: its worker's own
+     * cancel flag (set by notifications/cancelled) stands for it. */
+    worker *cw = ctx == NULL && !to_client ? tls_worker : NULL;
+    svc_buf b = {0};
+    pending *p;
+    int rc, sent_ok;
+
+    *result = NULL;
+    *error = NULL;
+    pthread_mutex_lock(&g->mu);
+    if (to_client ? g->client_closed : g->server_closed) {
+        pthread_mutex_unlock(&g->mu);
+        *error = strdup(to_client ? "the MCP client is gone"
+                                  : "the wrapped MCP server exited before answering");
+        return -1;
+    }
+    p = chio__mcp_pending_add(g, to_client ? P_CLIENT : P_WAIT);
+    if (p == NULL) {
+        pthread_mutex_unlock(&g->mu);
+        return -1;
+    }
+    p->w = w;
+    if (w != NULL)
+        w->waiting = 1;
+    svc_buf_printf(&b,
+                   "{\"jsonrpc\":\"2.0\",\"id\":\"chio-%s%llu\",\"method\":", to_client ? "c-" : "",
+                   p->id);
+    pthread_mutex_unlock(&g->mu);
+    svc_buf_json_cstr(&b, method);
+    svc_buf_puts(&b, ",\"params\":");
+    svc_buf_puts(&b, params);
+    svc_buf_puts(&b, "}");
+    sent_ok = (to_client ? chio__mcp_send_client(g, &b) : chio__mcp_send_server(g, &b)) == 0;
+    free(b.p);
+
+    pthread_mutex_lock(&g->mu);
+    if (!sent_ok && !p->done) {
+        p->done = 1;
+        p->error = strdup("could not send the request");
+    }
+    for (;;) {
+        if (p->done)
+            break;
+        if (w != NULL && w->nq != NULL) {
+            nested *n = w->nq;
+            w->nq = n->next;
+            pthread_mutex_unlock(&g->mu);
+            run_nested(g, ctx, n);
+            nested_free(n);
+            pthread_mutex_lock(&g->mu);
+            continue;
+        }
+        if ((ctx != NULL && chio_tool_ctx_cancelled(ctx)) ||
+            (cw != NULL && __atomic_load_n(&cw->cancel, __ATOMIC_SEQ_CST))) {
+            svc_buf c = {0};
+            chio__mcp_pending_unlink(g, p);
+            pthread_mutex_unlock(&g->mu);
+            svc_buf_printf(&c,
+                           "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                           "\"params\":{\"requestId\":\"chio-%llu\",\"reason\":"
+                           "\"cancelled by the client\"}}",
+                           p->id);
+            chio__mcp_send_server(g, &c);
+            free(c.p);
+            pthread_mutex_lock(&g->mu);
+            p->done = 1;
+            p->error = strdup("cancelled");
+            if (w != NULL)
+                w->waiting = 0;
+            pthread_mutex_unlock(&g->mu);
+            *error = p->error;
+            p->error = NULL;
+            chio__mcp_pending_free(p);
+            return -1;
+        }
+        timed_wait(g);
+    }
+    chio__mcp_pending_unlink(g, p);
+    if (w != NULL)
+        w->waiting = 0;
+    pthread_mutex_unlock(&g->mu);
+    rc = p->result != NULL ? 0 : -1;
+    *result = p->result;
+    *error = p->error;
+    p->result = p->error = NULL;
+    if (rc != 0 && *error == NULL)
+        *error = strdup("no answer");
+    chio__mcp_pending_free(p);
+    return rc;
+}
+
+/* ---- worker teardown ------------------------------------------------------------ */
+
+void chio__mcp_worker_unlink(chio_mcp_gateway *g, worker *w)
+{
+    worker **pp;
+
+    for (pp = &g->workers; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+}
+
+void chio__mcp_worker_free(worker *w)
+{
+    while (w != NULL && w->nq != NULL) {
+        nested *n = w->nq;
+        w->nq = n->next;
+        nested_free(n);
+    }
+    if (w != NULL) {
+        free(w->line);
+        free(w->client_id);
+    }
+    free(w);
+}
