@@ -193,7 +193,7 @@ void chio__utf8_repair(char *s);
 void chio__keypair_set_free_hook(void (*fn)(const void *mem, size_t len));
 
 /* What key creation did about OpenSSL's own copy of the private key
- * (core/crypto.c): moved it into OpenSSL's secure heap when the host has
+ * (core/key_memory.c): moved it into OpenSSL's secure heap when the host has
  * one, then scanned the process's writable private memory for the seed
  * outside the keypair's pages and marked those pages MADV_DONTDUMP. */
 typedef struct chio__key_dump_state {
@@ -213,6 +213,48 @@ typedef struct chio__key_dump_state {
 /* Copy @kp's state into @out; CHIO_EINVAL for NULL arguments. */
 struct chio_keypair;
 int chio__keypair_dump_state(const struct chio_keypair *kp, chio__key_dump_state *out);
+
+/* ---- key memory (core/key_memory.c) -------------------------------------------
+ * The pages holding a keypair, and the heap pages holding OpenSSL's copy of
+ * its key, kept out of core dumps and locked in memory where the process
+ * may lock it. For core/crypto.c only: its keypair struct starts with a
+ * chio__key_mem, which is the start of the keypair's pages. */
+
+/* Heap pages one keypair may hold marked for OpenSSL's copies: one copy,
+ * which may straddle two pages, with room for a second. */
+#define CHIO__KEY_COPY_PAGES 4
+
+typedef struct chio__key_mem {
+    int locked;                /* mlock()ed (at creation, or by chio__key_mem_lock()) */
+    int lock_errno;            /* why mlock failed at creation; 0 when locked */
+    int dontdump;              /* our pages MADV_DONTDUMP and no copy found left dumpable */
+    int own_dd;                /* madvise(MADV_DONTDUMP) of our own pages succeeded */
+    chio__key_dump_state dump; /* what the scan for OpenSSL's copies found */
+    uintptr_t copy_pages[CHIO__KEY_COPY_PAGES]; /* registered heap pages (refcounted) */
+    size_t n_copy_pages;
+    size_t map_len; /* the mapping that starts with this struct (whole pages) */
+} chio__key_mem;
+
+/* Zeroed pages of their own for an object of @size bytes that starts with
+ * a chio__key_mem (filled in): excluded from core dumps and mlocked where
+ * permitted (a refusal is recorded in it, not fatal). NULL when out of
+ * memory. */
+chio__key_mem *chio__key_mem_open(size_t size);
+/* Release the marks on OpenSSL's copies, wipe the pages (then call the
+ * free hook), unlock and unmap them. Only after the key's EVP_PKEY (and
+ * every context referencing it) was freed. NULL is a no-op. */
+void chio__key_mem_close(chio__key_mem *km);
+/* With a host secure heap, replace *@pkey by a duplicate that keeps its
+ * private key there and free the original; recorded in km->dump. */
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
+void chio__key_mem_secure_heap(chio__key_mem *km, struct evp_pkey_st **pkey);
+/* Scan this process for copies of @seed (32 bytes) outside @km's pages,
+ * mark and lock their pages, and set km->dontdump and km->locked from the
+ * outcome. Key creation only. */
+void chio__key_mem_protect_copies(chio__key_mem *km, const uint8_t *seed);
+/* mlock @km's pages and its marked heap pages unless already locked; 0, or
+ * the errno of the refusal (also kept in km->lock_errno). */
+int chio__key_mem_lock(chio__key_mem *km);
 
 /* ---- hex ---------------------------------------------------------------------- */
 

@@ -3,7 +3,7 @@
  * model/merkle.c - the receipt Merkle tree: leaf and node hashing with
  * domain-separation prefixes, roots, inclusion proofs and their check.
  * Levels are computed bottom-up in one scratch array; an odd last node is
- * carried to the next level unchanged. Hashes through core/crypto.c
+ * carried to the next level unchanged. Hashes through core/sha256.c
  * (a reused per-thread digest context); no state.
  */
 #include <stdlib.h>
