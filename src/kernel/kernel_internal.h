@@ -14,7 +14,7 @@
  *   completion thread  wakes the waiting callers and runs the callbacks of
  *                   each committed group while the next group is synced.
  * Only the commit thread touches next_seq and the checkpoint state and
- * writes receipts; the one other store writer is a revocation (authz.c),
+ * writes receipts; the one other store writer is a revocation (revocation.c),
  * serialised with it inside chio__store_write. The commit and completion
  * lists have one mutex each, and neither is ever taken by a caller.
  */
@@ -35,7 +35,7 @@
  * (big-endian, so the key is also the store's "budgets" key);
  * count = the grant's invocation counter after this charge (1-based);
  * expires_at = the charged token's, stored with the count so that the row
- * can be deleted once it passed (authz.c, "Reclaiming").
+ * can be deleted once it passed (budget.c, "Reclaiming").
  * keylen 0 = no charge. */
 #define CHIO__CHARGE_KEY_MAX 520
 typedef struct chio__charge {
@@ -53,7 +53,7 @@ typedef struct chio__charge {
 typedef struct chio__budget {
     uint64_t used;
     uint64_t committed;
-    /* Issue 11 (authz.c): the latest expires_at of a token charged against
+    /* Issue 11 (budget.c): the latest expires_at of a token charged against
      * it (0 = unknown: restored from the store and not charged since; kept),
      * the references (the table's and each checker's), and the link on the
      * retired stack. All atomic but next. */
@@ -281,11 +281,11 @@ int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f,
                                     const chio__charge *charge, chio_sign_cb cb, void *ctx,
                                     chio_error *err);
 
-/* authz.c: restore the budget counters from the store (kernel start),
+/* budget.c: restore the budget counters from the store (kernel start),
  * deleting the rows of expired capabilities; the entry of a budget key,
  * created at 0 when absent (NULL: out of memory), its expiry raised to
  * @expires_at. chio__budget_get is for the commit thread only: the entry
- * stays valid until its next chio__budgets_put_deletes (see authz.c,
+ * stays valid until its next chio__budgets_put_deletes (see budget.c,
  * "Lifetime"), which adds the deletions of the rows of swept (expired)
  * budgets to @b (commit thread only, once per group, when @b already
  * holds the group's writes). */
@@ -294,6 +294,9 @@ chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen, uin
 void chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *b);
 /* Test hook: lower the revocation bound of @k (default CHIO_MAX_REVOCATIONS). */
 void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max);
+/* revocation.c: 1 when @id is on the kernel's revocation list, else 0
+ * (check 3, in authz.c, asks it for the token and each link). */
+int chio__revoked(chio_kernel *k, const char *id);
 
 /* 1 when the kernel failed closed: its store cannot commit, so nothing may
  * be dispatched whose receipt could not be written. */

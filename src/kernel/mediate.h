@@ -4,7 +4,9 @@
  * shared by its files:
  *   registry.c     tool servers, providers, guards, built-in guards;
  *   session.c      the session table and its state machine;
- *   authz.c        checks 1-8: verified-token cache, revocations, budgets;
+ *   authz.c        checks 1-6 (token, scope), verified-token cache, issuing;
+ *   revocation.c   the revocation list (check 3) and the reclaiming sweep;
+ *   budget.c       check 8: invocation budgets;
  *   constraints.c  the argument constraints of check 6;
  *   evaluate.c     the pipeline of a tool call (its entry points, sync and async);
  *   request.c      the request: admission, argument caps, pre-checks, guards;
@@ -92,11 +94,12 @@ typedef struct chio__mediation {
     chio__shmap budgets;     /* capability id NUL grant index -> uint64_t counter */
     chio__shmap regexes;     /* pattern -> chio__regex (constraint patterns) */
     int revocations_loaded;  /* atomic; under the kernel's start_mu */
-    /* Issue 11: reclaiming (session.c, authz.c). Closed sessions leave the
-     * table; the ids of the last CHIO__SESSION_TOMBSTONES closed ones stay
-     * in `closed` (FIFO ring under tomb_mu) so a late call is told
-     * "closed"; older ones are unknown. Budgets removed by a sweep wait on
-     * retired_budgets (a stack) until the commit thread cannot hold them. */
+    /* Issue 11: reclaiming (session.c, budget.c, revocation.c). Closed
+     * sessions leave the table; the ids of the last CHIO__SESSION_TOMBSTONES
+     * closed ones stay in `closed` (FIFO ring under tomb_mu) so a late call
+     * is told "closed"; older ones are unknown. Budgets removed by a sweep
+     * wait on retired_budgets (a stack) until the commit thread cannot hold
+     * them. */
     chio__shmap closed; /* session id -> (void *)1 */
     pthread_mutex_t tomb_mu;
     char (*tomb_ring)[CHIO_SESSION_ID_LEN + 1];
@@ -154,7 +157,7 @@ int chio__session_enter(chio__session *s);
 void chio__session_leave(chio__session *s);
 const chio__session_cap *chio__session_find_cap(const chio__session *s, const char *capability_id);
 
-/* authz.c: checks 1-5 (the token), 6 (scope), 8 (budget). Each returns
+/* authz.c: checks 1-5 (the token), 6 (scope); budget.c: 8. Each returns
  * CHIO_CODE_NONE on pass, else the code with a reason in @reason. */
 chio_code chio__check_token(struct chio_kernel *k, const chio__session_cap *sc, const char *agent,
                             uint64_t now, char *reason, size_t cap);
@@ -176,13 +179,15 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
                                     char *reason, size_t cap_reason);
 int chio__revocations_load(struct chio_kernel *k, chio_error *err);
 
-/* authz.c: drop budgets of expired capabilities and revocations past their
- * bound, amortised: at most once per CHIO__SWEEP_SECS of kernel time
- * unless @force. Returns the number dropped. */
+/* revocation.c: drop budgets of expired capabilities (budget.c's
+ * chio__budgets_sweep) and revocations past their bound, amortised: at
+ * most once per CHIO__SWEEP_SECS of kernel time unless @force. Returns the
+ * number dropped. */
 #define CHIO__SWEEP_SECS 60
 size_t chio__reclaim_sweep(struct chio_kernel *k, uint64_t now, int force);
 size_t chio__budgets_sweep(struct chio_kernel *k, uint64_t now);
 void chio__revocation_free(void *value);
+/* budget.c: free the retired budgets (destroy); the budgets table's hold. */
 void chio__budgets_retired_free(struct chio_kernel *k);
 void chio__budget_hold(void *budget);
 void chio__regex_hold(void *regex); /* constraints.c: take a reference */

@@ -383,7 +383,7 @@ int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error
         chio__session_put(s);
     chio__log(k, CHIO_LOG_DEBUG, "session_closed", NULL, "\"session_id\":\"%s\"", s->id);
     /* Long-running hosts open and close sessions: a natural place for the
-     * amortised sweep of expired budgets and revocations (authz.c). */
+     * amortised sweep of expired budgets and revocations (revocation.c). */
     chio__reclaim_sweep(k, chio__kernel_now(k), 0);
 out:
     chio__session_put(s);

@@ -143,7 +143,7 @@ int chio__kernel_put_head(chio_kernel *k, chio__store_batch *b, chio_error *err)
  * callers can reach the commit thread out of order (in one group or
  * across groups), and a lower count must never overwrite a higher one,
  * nor an earlier expiry a later one (the row is deleted after it: see
- * authz.c, "Reclaiming"). One key per budget keeps the family as small as
+ * budget.c, "Reclaiming"). One key per budget keeps the family as small as
  * the set of live budgets. */
 static void charge_budget(chio_kernel *k, chio__store_batch *b, const chio__charge *c)
 {

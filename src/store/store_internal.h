@@ -42,7 +42,7 @@ void chio__store_batch_put_checkpoint(chio__store_batch *b, chio_store *s, uint6
 void chio__store_batch_put_revocation(chio__store_batch *b, chio_store *s, const char *id,
                                       const char *value, size_t len);
 /* Drop a revocation record (issue 11: kept only while a token naming it
- * could be valid; see kernel/authz.c). */
+ * could be valid; see kernel/revocation.c). */
 void chio__store_batch_delete_revocation(chio__store_batch *b, chio_store *s, const char *id,
                                          size_t idlen);
 
@@ -88,7 +88,7 @@ void chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint
  * expires_at of the capability (the latest charged). @expires_at 0 =
  * unknown: written as the 8-byte count alone, the form of rows written
  * before expiries were kept, which scans report with expires_at 0. A
- * budget row is deleted once its capability expired (kernel/authz.c). */
+ * budget row is deleted once its capability expired (kernel/budget.c). */
 void chio__store_batch_put_budget(chio__store_batch *b, chio_store *s, const char *key, size_t klen,
                                   uint64_t count, uint64_t expires_at);
 void chio__store_batch_delete_budget(chio__store_batch *b, chio_store *s, const char *key,
