@@ -8,7 +8,8 @@
 #                 rate and over `limit`, CPU per call over the raw sign time,
 #                 vmstat idle % over the run (is the CPU the bound?)
 #   lone call     1 caller, 100 calls/s open loop: p50 next to the raw sign
-#                 time and the paced (cold) sign time
+#                 time, the paced (cold) sign time, how late a paced thread's
+#                 timer wakes it, and (sync) the paced fsync
 #   50% load      16 callers open loop at half of the closed-loop rate just
 #                 measured: p99 from each call's due time, at the inherited
 #                 priority and with the kernel threads at nice -10
@@ -69,12 +70,15 @@ done
 python3 - "$JSONL" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print("| case | calls/s | / raw sign rate | / limit | CPU per call / raw sign | vmstat idle % | p50 us | p99 us | raw sign us | paced sign us | fsync p50 us |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+def opt(v, fmt):
+    return (fmt % v) if v else "-"
+print("| case | calls/s | / raw sign rate | / limit | CPU per call / raw sign | vmstat idle % | p50 us | p99 us | raw sign us | paced sign us | woke late us | fsync p50 us | paced fsync us |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for d in rows:
-    print("| %s | %.0f | %.2f | %.2f | %.2fx | %s | %d | %d | %.1f | %s | %.0f |" % (
+    print("| %s | %.0f | %.2f | %.2f | %.2fx | %s | %d | %d | %.1f | %s | %s | %.0f | %s |" % (
         d["case"], d["calls_per_sec"], d["ratio_to_raw"], d["ratio_to_limit"],
         d["cpu_per_call_to_sign"], d["vmstat_idle"], d["p50_us"], d["p99_us"],
-        d["raw_sign_us"], ("%.1f" % d["sign_paced_p50_us"]) if d["sign_paced_p50_us"] else "-",
-        d["fsync_p50_us"]))
+        d["raw_sign_us"], opt(d["sign_paced_p50_us"], "%.1f"),
+        opt(d.get("wake_late_p50_us"), "%.0f"), d["fsync_p50_us"],
+        opt(d.get("fsync_paced_p50_us"), "%.0f")))
 PY

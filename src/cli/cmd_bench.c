@@ -49,7 +49,10 @@ static const char bench_usage[] =
     "at n/R s, spread over the N threads; latency counts from when it was due)\n"
     "and adds the paced sign time: a bare sign of a receipt-sized message every\n"
     "N/R s on one thread (p50), the signature as cold as a paced call finds\n"
-    "the CPU. --signer-priority sets the kernel threads' nice value\n"
+    "the CPU, and how late that thread's timer woke it (p50: every paced call\n"
+    "pays such a wake-up before it starts); with sync durability also the\n"
+    "paced fsync, an 8 KiB write+fdatasync every N/R s (p50).\n"
+    "--signer-priority sets the kernel threads' nice value\n"
     "(chio_kernel_config.signer_priority; negative values need CAP_SYS_NICE).\n"
     "The key is random unless --seed-file is given.\n"
     "Ctrl-C stops early and reports.\n"
@@ -294,38 +297,67 @@ static double raw_sign_rate(const chio_keypair *kp, size_t len)
 
 static int cmp_double(const void *a, const void *b);
 
-/* p50 of single signatures of @len bytes made one every @period_s seconds
- * (at most 2 s of them, at least 9): what a paced caller's signature costs
- * when the CPU's caches have gone cold between calls. */
-static double paced_sign_us(const chio_keypair *kp, size_t len, double period_s)
+/* Sleep until @due (seconds on now_s()'s clock); returns when it woke, so
+ * the caller can see how late the timer let it run. */
+static double sleep_until(double due)
+{
+    double t;
+
+    while ((t = now_s()) < due) {
+        double left = due - t;
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    return t;
+}
+
+/* How many paced samples a reference measurement takes: about 2 s of them,
+ * at least 9 and at most PACED_MAX. */
+#define PACED_MAX 201
+
+static int paced_samples(double period_s)
+{
+    int want = period_s > 0 ? (int)(2.0 / period_s) : 0;
+
+    return want > PACED_MAX ? PACED_MAX : want < 9 ? 9 : want;
+}
+
+static double median(double *v, int n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+    return v[n / 2];
+}
+
+/* p50 of single signatures of @len bytes made one every @period_s seconds:
+ * what a paced caller's signature costs when the CPU's caches have gone
+ * cold between calls. *@late_us gets the p50 of how late this thread woke
+ * after each due time: the timer and scheduler wake-up every paced call
+ * also pays, since its latency counts from when it was due. */
+static double paced_sign_us(const chio_keypair *kp, size_t len, double period_s, double *late_us)
 {
     uint8_t sig[64];
-    double lat[201], due;
+    double lat[PACED_MAX], late[PACED_MAX], due;
     char *msg = malloc(len);
-    int n = 0, want = period_s > 0 ? (int)(2.0 / period_s) : 0;
+    int n = 0, want = paced_samples(period_s);
 
+    *late_us = 0;
     if (msg == NULL)
         return 0;
-    if (want > 201)
-        want = 201;
-    if (want < 9)
-        want = 9;
     memset(msg, 'x', len);
     due = now_s();
     while (n < want) {
         double t0;
         due += period_s;
-        while ((t0 = now_s()) < due) {
-            double left = due - t0;
-            struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-            nanosleep(&ts, NULL);
-        }
+        t0 = sleep_until(due);
+        late[n] = (t0 - due) * 1e6;
         chio_keypair_sign(kp, msg, len, sig);
         lat[n++] = (now_s() - t0) * 1e6;
     }
     free(msg);
-    qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
-    return lat[n / 2];
+    *late_us = median(late, n);
+    return median(lat, n);
 }
 
 /* Size of a synthetic receipt's signing input, for a fair raw rate. */
@@ -350,12 +382,14 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* p50 of a bare 8 KiB write + fdatasync in @dir, in microseconds (0 when
- * the directory cannot take a file). */
-static double fsync_p50_us(const char *dir)
+ * the directory cannot take a file): 64 back to back when @period_s is 0,
+ * else one every @period_s seconds (the disk's path as cold as a paced
+ * synchronous call finds it). */
+static double fsync_p50_us(const char *dir, double period_s)
 {
     char path[4096], buf[8192];
-    double lat[64];
-    int fd, i, n = 0;
+    double lat[PACED_MAX], due = now_s();
+    int fd, i, n = 0, want = period_s > 0 ? paced_samples(period_s) : 64;
 
     if ((size_t)snprintf(path, sizeof(path), "%s/.chio-bench-fsync", dir) >= sizeof(path))
         return 0;
@@ -363,8 +397,11 @@ static double fsync_p50_us(const char *dir)
     if (fd < 0)
         return 0;
     memset(buf, 'f', sizeof(buf));
-    for (i = 0; i < 64; i++) {
-        double t0 = now_s();
+    for (i = 0; i < want; i++) {
+        double t0;
+        if (period_s > 0)
+            sleep_until(due += period_s);
+        t0 = now_s();
         if (pwrite(fd, buf, sizeof(buf), (off_t)i * (off_t)sizeof(buf)) != (ssize_t)sizeof(buf) ||
             fdatasync(fd) != 0)
             break;
@@ -372,10 +409,7 @@ static double fsync_p50_us(const char *dir)
     }
     close(fd);
     unlink(path);
-    if (n == 0)
-        return 0;
-    qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
-    return lat[n / 2];
+    return median(lat, n);
 }
 
 /* User + system CPU seconds of the whole process so far. */
@@ -453,6 +487,7 @@ int cmd_bench(int argc, char **argv)
     hist *all;
     bench b;
     double raw, t0, elapsed, rate, cpu0, cpu, fsync_us, raw_us, cpu_us, limit, paced_us = 0;
+    double late_us = 0, fsync_paced_us = 0;
     size_t msg_len = 0;
     struct sigaction sa;
     int rc, json, first_error = 0;
@@ -539,7 +574,7 @@ int cmd_bench(int argc, char **argv)
     }
     b.calls = calls;
     b.run_id = (uint64_t)time(NULL);
-    fsync_us = fsync_p50_us(opts[0].value);
+    fsync_us = fsync_p50_us(opts[0].value, 0);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -595,8 +630,10 @@ int cmd_bench(int argc, char **argv)
             msg_len = message_size(kp);
         raw = raw_sign_rate(kp, msg_len);
         if (b.rate > 0 && !stop_requested)
-            paced_us = paced_sign_us(kp, msg_len, (double)threads / b.rate);
+            paced_us = paced_sign_us(kp, msg_len, (double)threads / b.rate, &late_us);
     }
+    if (b.rate > 0 && !stop_requested && cfg.durability == CHIO_DURABILITY_SYNC)
+        fsync_paced_us = fsync_p50_us(opts[0].value, (double)threads / b.rate);
     chio_keypair_free(kp);
     rate = elapsed > 0 ? (double)ok / elapsed : 0;
     raw_us = raw > 0 ? 1e6 / raw : 0;
@@ -611,7 +648,8 @@ int cmd_bench(int argc, char **argv)
                "\"durability\":\"%s\",\"calls_per_sec\":%.1f,\"raw_sign_per_sec\":%.1f,"
                "\"ratio_to_raw\":%.4f,\"raw_sign_us\":%.2f,\"fsync_p50_us\":%.1f,"
                "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
-               "\"ratio_to_limit\":%.4f,\"sign_paced_p50_us\":%.1f,\"signer_priority\":%d,"
+               "\"ratio_to_limit\":%.4f,\"sign_paced_p50_us\":%.1f,\"wake_late_p50_us\":%.1f,"
+               "\"fsync_paced_p50_us\":%.1f,\"signer_priority\":%d,"
                "\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
                "\"avg_batch\":%.2f,\"max_batch\":%llu,\"blocked\":%llu,\"wal_syncs\":%llu,"
                "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,"
@@ -620,13 +658,13 @@ int cmd_bench(int argc, char **argv)
                (unsigned long long)threads, (unsigned long long)signers,
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", rate, raw,
                raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
-               limit, limit > 0 ? rate / limit : 0, paced_us, cfg.signer_priority,
-               (unsigned long long)hist_pct(all, 50), (unsigned long long)hist_pct(all, 99),
-               (unsigned long long)hist_pct(all, 99.9), (unsigned long long)all->max, m.avg_batch,
-               (unsigned long long)m.max_batch, (unsigned long long)m.blocking_episodes,
-               (unsigned long long)m.wal_syncs, (unsigned long long)m.checkpoints,
-               (unsigned long long)m.last_seq, (unsigned long long)errors, elapsed,
-               stop_requested ? "true" : "false");
+               limit, limit > 0 ? rate / limit : 0, paced_us, late_us, fsync_paced_us,
+               cfg.signer_priority, (unsigned long long)hist_pct(all, 50),
+               (unsigned long long)hist_pct(all, 99), (unsigned long long)hist_pct(all, 99.9),
+               (unsigned long long)all->max, m.avg_batch, (unsigned long long)m.max_batch,
+               (unsigned long long)m.blocking_episodes, (unsigned long long)m.wal_syncs,
+               (unsigned long long)m.checkpoints, (unsigned long long)m.last_seq,
+               (unsigned long long)errors, elapsed, stop_requested ? "true" : "false");
     } else {
         printf("chio bench: %s, %llu threads, %llu signer%s, durability %s, %llu calls in %.2f "
                "s%s\n",
@@ -643,8 +681,12 @@ int cmd_bench(int argc, char **argv)
         printf("  limits         raw sign %.1f us, 8 KiB write+fdatasync p50 %.0f us\n", raw_us,
                fsync_us);
         if (paced_us > 0)
-            printf("  paced sign     %.1f us p50 (one sign every %.2f ms on one thread)\n",
-                   paced_us, 1e3 * (double)threads / b.rate);
+            printf("  paced sign     %.1f us p50 (one sign every %.2f ms on one thread; "
+                   "woke %.1f us late, p50)\n",
+                   paced_us, 1e3 * (double)threads / b.rate, late_us);
+        if (fsync_paced_us > 0)
+            printf("  paced fsync    %.0f us p50 (8 KiB write+fdatasync every %.2f ms)\n",
+                   fsync_paced_us, 1e3 * (double)threads / b.rate);
         if (cfg.signer_priority != 0)
             printf("  kernel threads nice %d\n", cfg.signer_priority);
         printf("  CPU per call   %.1f us  (%.2fx the raw sign time)\n", cpu_us,

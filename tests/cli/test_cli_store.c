@@ -586,6 +586,16 @@ Test(cli_store, bench_reports_json_and_continues_a_log)
 
 /* --rate paces the calls: 40 calls at 200/s take at least the 0.195 s
  * their schedule spans, and the report says it was an open loop. */
+/* A number from a bench --json report (-1 when absent). */
+static double get_num(chio_json_doc *d, const char *key)
+{
+    double v = -1;
+
+    if (chio_json_get_double(chio_json_get(chio_json_root(d), key), &v) != 0)
+        return -1;
+    return v;
+}
+
 Test(cli_store, bench_rate_paces_the_calls)
 {
     char *seed = seed_file();
@@ -601,6 +611,20 @@ Test(cli_store, bench_rate_paces_the_calls)
                  0);
     cr_expect_geq(el, 0.19, "40 calls at 200/s in %.3f s", el);
     cr_expect_eq(rate, 200.0);
+    /* The paced references: a cold signature and the thread's wake-up
+     * lateness; no paced fsync without syncs. */
+    cr_expect_gt(get_num(d, "sign_paced_p50_us"), 0.0, "%s", r.out);
+    cr_expect_gt(get_num(d, "wake_late_p50_us"), 0.0, "%s", r.out);
+    cr_expect_eq(get_num(d, "fsync_paced_p50_us"), 0.0, "%s", r.out);
+    chio_json_doc_free(d);
+    testutil_cli_free(&r);
+
+    /* With WAL syncs the paced fsync is measured too. */
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "2", "--calls", "20", "--rate", "200",
+            "--durability", "sync", "--seed-file", seed, "--json");
+    cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+    cr_assert_eq(chio_json_parse(r.out, r.out_len, &d, NULL), 0, "%s", r.out);
+    cr_expect_gt(get_num(d, "fsync_paced_p50_us"), 0.0, "%s", r.out);
     chio_json_doc_free(d);
     testutil_cli_free(&r);
     free(seed);
