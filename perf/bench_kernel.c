@@ -27,6 +27,13 @@
  * --quick is the CI regression run (well under 3 minutes); --check compares
  * its ratios with a baseline file and exits 1 naming every ratio that fell
  * below the tolerance.
+ *
+ * This file owns the run: the options, the timing, error and scratch
+ * directory helpers, the raw limits, verification, allocations and memory,
+ * the report, the JSON and the regression check. The kernel under test, the
+ * naive baseline and the closed- and open-loop loads with their histograms
+ * are in perf/bench_kernel_load.c; bench_kernel.h declares what the two
+ * files share.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,33 +50,23 @@
 #include <unistd.h>
 
 #include "alloc_count.h"
+#include "bench_kernel.h"
 #include "kernel_internal.h"
-
-#define SEED  "0707070707070707070707070707070707070707070707070707070707070707"
-#define AGENT "66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a"
-#define ARGS  "{\"mode\":\"read\",\"path\":\"/workspace/docs/roadmap.md\",\"limit\":4096}"
 
 /* ---- timing and output --------------------------------------------------------------------- */
 
-static double now_s(void)
+double chio__bench_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t now_ns(void)
+uint64_t chio__bench_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_until_ns(uint64_t t)
-{
-    struct timespec ts = {(time_t)(t / 1000000000u), (long)(t % 1000000000u)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
 }
 
 static int quick;
@@ -82,8 +79,7 @@ static void jnum(const char *key, double v)
     chio__buf_printf(&json_out, "%s\"%s\":%.6g", json_fields++ ? "," : "", key, v);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
+void chio__bench_die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -94,49 +90,26 @@ static void die(const char *fmt, ...)
     exit(2);
 }
 
-static int cmp_u64(const void *a, const void *b)
+int chio__bench_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
-typedef struct lat {
-    uint64_t *v; /* nanoseconds */
-    size_t n, cap;
-    pthread_mutex_t mu;
-} lat;
-
-static void lat_add(lat *l, const uint64_t *v, size_t n)
+void chio__bench_rmrf(const char *path)
 {
-    pthread_mutex_lock(&l->mu);
-    if (l->n + n > l->cap) {
-        l->cap = (l->n + n) * 2;
-        l->v = realloc(l->v, l->cap * sizeof(*l->v));
-        if (l->v == NULL)
-            die("out of memory");
-    }
-    memcpy(l->v + l->n, v, n * sizeof(*v));
-    l->n += n;
-    pthread_mutex_unlock(&l->mu);
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench-kernel: could not remove %s\n", path);
 }
 
-static double pct_us(lat *l, double p)
+char *chio__bench_new_dir(const char *tag)
 {
-    size_t i;
-    if (l->n == 0)
-        return 0;
-    i = (size_t)(p * (double)(l->n - 1));
-    return (double)l->v[i] / 1000.0;
-}
-
-static void lat_sort(lat *l)
-{
-    qsort(l->v, l->n, sizeof(*l->v), cmp_u64);
-}
-
-static void lat_reset(lat *l)
-{
-    l->n = 0;
+    char *d;
+    if (asprintf(&d, "%s/chio-bench-%s-XXXXXX", base_dir, tag) < 0 || mkdtemp(d) == NULL)
+        chio__bench_die("cannot create a directory under %s", base_dir);
+    return d;
 }
 
 /* ---- raw limits -------------------------------------------------------------------------------
@@ -148,15 +121,15 @@ typedef struct raw {
 
 static double rate_for(double seconds, int (*fn)(void *), void *ctx)
 {
-    double start = now_s(), el;
+    double start = chio__bench_now_s(), el;
     long n = 0, i;
 
     do {
         for (i = 0; i < 16; i++)
             if (fn(ctx) != 0)
-                die("raw operation failed");
+                chio__bench_die("raw operation failed");
         n += 16;
-        el = now_s() - start;
+        el = chio__bench_now_s() - start;
     } while (el < seconds);
     return (double)n / el;
 }
@@ -185,27 +158,11 @@ static int op_sha(void *c)
     return chio_sha256(r->msg, sizeof(r->msg), d);
 }
 
-static void rmrf(const char *path)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench-kernel: could not remove %s\n", path);
-}
-
-static char *new_dir(const char *tag)
-{
-    char *d;
-    if (asprintf(&d, "%s/chio-bench-%s-XXXXXX", base_dir, tag) < 0 || mkdtemp(d) == NULL)
-        die("cannot create a directory under %s", base_dir);
-    return d;
-}
-
 /* A RocksDB write+sync of a batch of 16 receipt-sized values, the cost of
  * one group commit; also a synced write of one value (the naive path). */
 static void raw_store(raw *out)
 {
-    char *dir = new_dir("raw"), val[1100];
+    char *dir = chio__bench_new_dir("raw"), val[1100];
     chio_store *s;
     chio__store_batch *b = chio__store_batch_new();
     chio_error err;
@@ -219,31 +176,31 @@ static void raw_store(raw *out)
 
     memset(val, 'r', sizeof(val));
     if (chio_store_open(dir, CHIO_STORE_READ_WRITE, &s, &err) != 0)
-        die("store: %s", err.message);
-    start = now_s();
+        chio__bench_die("store: %s", err.message);
+    start = chio__bench_now_s();
     do {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = chio__bench_now_ns();
         for (i = 0; i < 16; i++) {
             char id[65];
             snprintf(id, sizeof(id), "%064llu", (unsigned long long)++seq);
             chio__store_batch_put_receipt(b, s, seq, val, sizeof(val), id);
         }
         if (chio__store_write(s, b, 1, &err) != 0)
-            die("store write: %s", err.message);
+            chio__bench_die("store write: %s", err.message);
         if (nl < sizeof(lats) / sizeof(lats[0]))
-            lats[nl++] = now_ns() - t0;
+            lats[nl++] = chio__bench_now_ns() - t0;
         chio__store_batch_clear(b);
         n++;
-        el = now_s() - start;
+        el = chio__bench_now_s() - start;
     } while (el < (quick ? 0.5 : 1.5));
     out->sync_batches = (double)n / el;
     out->sync_us = el * 1e6 / (double)n;
-    qsort(lats, nl, sizeof(lats[0]), cmp_u64);
+    qsort(lats, nl, sizeof(lats[0]), chio__bench_cmp_u64);
     out->sync_p99_us = nl ? (double)lats[(size_t)(0.99 * (double)(nl - 1))] / 1000.0 : 0;
     out->sync_max_us = nl ? (double)lats[nl - 1] / 1000.0 : 0;
     chio__store_batch_free(b);
     chio_store_close(s);
-    rmrf(dir);
+    chio__bench_rmrf(dir);
     free(dir);
 }
 
@@ -255,8 +212,8 @@ static void measure_raw(raw *r)
 
     memset(&c, 0, sizeof(c));
     memset(c.msg, 'm', sizeof(c.msg));
-    if (chio_keypair_from_seed_hex(SEED, 64, &c.kp, &err) != 0)
-        die("seed");
+    if (chio_keypair_from_seed_hex(CHIO__BENCH_SEED, 64, &c.kp, &err) != 0)
+        chio__bench_die("seed");
     chio_keypair_public_key(c.kp, c.pub);
     chio_keypair_sign(c.kp, c.msg, sizeof(c.msg), c.sig);
     r->sign = rate_for(secs, op_sign, &c);
@@ -266,362 +223,17 @@ static void measure_raw(raw *r)
     chio_keypair_free(c.kp);
 }
 
-/* ---- a kernel with one session -----------------------------------------------------------------
- */
-
-typedef struct bk {
-    chio_kernel *k;
-    char sid[CHIO_SESSION_ID_LEN + 1];
-    char *dir;
-} bk;
-
-static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    return chio_output_set_json(out, args, len);
-}
-
-static void bk_open(bk *b, int signers, chio_durability dur, const char *tag)
-{
-    static const char *const tools[] = {"file_read"};
-    static const char scope[] =
-        "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"file_read\",\"operations\":"
-        "[\"invoke\"],\"constraints\":[{\"type\":\"path_prefix\",\"value\":\"/workspace\"}]}]}";
-    chio_kernel_config cfg;
-    chio_tool_server ts;
-    chio_capability *cap;
-    chio_error err;
-    const char *caps[1];
-
-    memset(b, 0, sizeof(*b));
-    b->dir = new_dir(tag);
-    chio_kernel_config_init(&cfg);
-    if (chio_keypair_from_seed_hex(SEED, 64, &cfg.keypair, &err) != 0)
-        die("seed");
-    cfg.policy_hash = "bench-policy";
-    cfg.receipt_store_path = b->dir;
-    cfg.signer_threads = (uint32_t)signers;
-    cfg.durability = dur;
-    cfg.log_level = CHIO_LOG_ERROR;
-    if (chio_kernel_new(&cfg, &b->k, &err) != 0)
-        die("kernel: %s", err.message);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = echo;
-    if (chio_kernel_register_tool_server(b->k, &ts, &err) != 0 ||
-        chio_kernel_issue_capability(b->k, "cap-bench", AGENT, scope, sizeof(scope) - 1, 0, 86400,
-                                     &cap, &err) != 0)
-        die("setup: %s", err.message);
-    caps[0] = chio_capability_json(cap, NULL);
-    if (chio_kernel_open_session(b->k, AGENT, caps, NULL, 1, b->sid, &err) != 0 ||
-        chio_kernel_start(b->k, &err) != 0)
-        die("session: %s", err.message);
-    chio_capability_free(cap);
-}
-
-static void bk_close(bk *b)
-{
-    chio_kernel_free(b->k);
-    rmrf(b->dir);
-    free(b->dir);
-}
-
-/* One evaluation; @deny calls a tool outside the grant (out_of_scope). */
-static int call_once(bk *b, int deny)
-{
-    chio_response r;
-    chio_call c;
-    int rc;
-
-    memset(&c, 0, sizeof(c));
-    c.session_id = b->sid;
-    c.capability_id = "cap-bench";
-    c.server_id = "srv";
-    c.tool_name = deny ? "file_delete" : "file_read";
-    c.arguments_json = ARGS;
-    c.arguments_len = sizeof(ARGS) - 1;
-    rc = chio_kernel_evaluate(b->k, &c, &r, NULL);
-    if (rc == 0 && r.verdict != (deny ? CHIO_VERDICT_DENY : CHIO_VERDICT_ALLOW))
-        rc = -1;
-    chio_response_destroy(&r);
-    return rc;
-}
-
-/* ---- the naive baseline
- * --------------------------------------------------------------------------- */
-
-typedef struct naive {
-    pthread_mutex_t mu;
-    chio_keypair *kp;
-    chio_store *store;
-    chio__store_batch *batch;
-    uint64_t seq;
-    char *dir;
-} naive;
-
-static void naive_open(naive *n)
-{
-    chio_error err;
-
-    memset(n, 0, sizeof(*n));
-    pthread_mutex_init(&n->mu, NULL);
-    n->dir = new_dir("naive");
-    if (chio_keypair_from_seed_hex(SEED, 64, &n->kp, &err) != 0 ||
-        chio_store_open(n->dir, CHIO_STORE_READ_WRITE, &n->store, &err) != 0)
-        die("naive: %s", err.message);
-    n->batch = chio__store_batch_new();
-}
-
-static void naive_close(naive *n)
-{
-    chio__store_batch_free(n->batch);
-    chio_store_close(n->store);
-    chio_keypair_free(n->kp);
-    rmrf(n->dir);
-    free(n->dir);
-}
-
-/* What a straightforward kernel does: build the receipt, then sign it and
- * write it with its own synced write, all under one global mutex. */
-static int naive_call(naive *n)
-{
-    chio_receipt_builder *b;
-    chio_receipt *r = NULL;
-    size_t len;
-    const char *json;
-    int rc;
-
-    if (chio_receipt_builder_new(&b) != 0)
-        return -1;
-    chio_receipt_builder_set_capability_id(b, "cap-bench");
-    chio_receipt_builder_set_tool(b, "srv", "file_read");
-    chio_receipt_builder_set_parameters(b, ARGS, sizeof(ARGS) - 1, NULL);
-    chio_receipt_builder_set_output(b, ARGS, sizeof(ARGS) - 1, NULL);
-    chio_receipt_builder_set_policy_hash(b, "bench-policy");
-    chio_receipt_builder_set_decision(b, CHIO_VERDICT_ALLOW, NULL, NULL);
-    pthread_mutex_lock(&n->mu);
-    rc = chio_receipt_sign(b, n->kp, &r, NULL);
-    if (rc == 0) {
-        json = chio_receipt_json(r, &len);
-        chio__store_batch_put_receipt(n->batch, n->store, ++n->seq, json, len, chio_receipt_id(r));
-        rc = chio__store_write(n->store, n->batch, 1, NULL);
-        chio__store_batch_clear(n->batch);
-    }
-    pthread_mutex_unlock(&n->mu);
-    chio_receipt_free(r);
-    chio_receipt_builder_free(b);
-    return rc;
-}
-
-/* ---- closed-loop throughput
- * -------------------------------------------------------------------------- */
-
-typedef struct run {
-    bk *b;
-    naive *nv;
-    double until;
-    long calls;
-    int failed;
-    lat *lat;
-} run;
-
-static void *closed_thread(void *arg)
-{
-    run *r = arg;
-    uint64_t buf[256];
-    size_t nb = 0;
-
-    while (now_s() < r->until) {
-        uint64_t t0 = now_ns();
-        int rc = r->nv ? naive_call(r->nv) : call_once(r->b, 0);
-        if (rc != 0) {
-            r->failed++;
-            break;
-        }
-        buf[nb++] = now_ns() - t0;
-        if (nb == 256) {
-            lat_add(r->lat, buf, nb);
-            nb = 0;
-        }
-        r->calls++;
-    }
-    lat_add(r->lat, buf, nb);
-    return NULL;
-}
-
-typedef struct tp {
-    double rate, p50_us, p99_us;
-    double cpu_us; /* process CPU (user + system, every thread) per call */
-} tp;
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static tp closed_loop(bk *b, naive *nv, int threads, double seconds, lat *l)
-{
-    pthread_t *th = calloc((size_t)threads, sizeof(*th));
-    run *rs = calloc((size_t)threads, sizeof(*rs));
-    double start, el, cpu0;
-    long total = 0;
-    tp out;
-    int i;
-
-    lat_reset(l);
-    /* warm-up: start the pipeline, fill caches */
-    for (i = 0; i < 20; i++)
-        if ((nv ? naive_call(nv) : call_once(b, 0)) != 0)
-            die("warm-up call failed");
-    start = now_s();
-    cpu0 = cpu_s();
-    for (i = 0; i < threads; i++) {
-        rs[i] = (run){b, nv, start + seconds, 0, 0, l};
-        if (pthread_create(&th[i], NULL, closed_thread, &rs[i]) != 0)
-            die("thread %d: cannot start", i);
-    }
-    for (i = 0; i < threads; i++) {
-        pthread_join(th[i], NULL);
-        total += rs[i].calls;
-        if (rs[i].failed)
-            die("a call failed");
-    }
-    el = now_s() - start;
-    out.cpu_us = total ? (cpu_s() - cpu0) * 1e6 / (double)total : 0.0;
-    lat_sort(l);
-    out.rate = (double)total / el;
-    out.p50_us = pct_us(l, 0.50);
-    out.p99_us = pct_us(l, 0.99);
-    free(th);
-    free(rs);
-    return out;
-}
-
-/* ---- open-loop latency
- * ------------------------------------------------------------------------------- */
-
-typedef struct open_run {
-    bk *b;
-    int deny;
-    uint64_t t0, interval_ns;
-    long total;
-    long next; /* atomic: the next arrival index */
-    lat *lat;
-    int failed;
-} open_run;
-
-static void *open_thread(void *arg)
-{
-    open_run *o = arg;
-    uint64_t buf[256];
-    size_t nb = 0;
-
-    for (;;) {
-        long i = __atomic_fetch_add(&o->next, 1, __ATOMIC_RELAXED);
-        uint64_t due;
-        if (i >= o->total)
-            break;
-        due = o->t0 + (uint64_t)i * o->interval_ns;
-        sleep_until_ns(due);
-        if (call_once(o->b, o->deny) != 0)
-            __atomic_store_n(&o->failed, 1, __ATOMIC_RELAXED);
-        /* From the scheduled arrival, not from when a worker got to it:
-         * a call that waited for a worker waited in the system. */
-        buf[nb++] = now_ns() - due;
-        if (nb == 256) {
-            lat_add(o->lat, buf, nb);
-            nb = 0;
-        }
-    }
-    lat_add(o->lat, buf, nb);
-    return NULL;
-}
-
-typedef struct lat_res {
-    double offered, p50, p99, p999, max;
-    uint64_t hist[24]; /* buckets of powers of two microseconds */
-} lat_res;
-
-static lat_res open_loop(bk *b, int deny, double rate, double seconds, lat *l)
-{
-    enum { WORKERS = 64 };
-    pthread_t th[WORKERS];
-    open_run o;
-    lat_res res;
-    size_t i;
-
-    memset(&res, 0, sizeof(res));
-    lat_reset(l);
-    o.b = b;
-    o.deny = deny;
-    o.interval_ns = (uint64_t)(1e9 / rate);
-    o.total = (long)(rate * seconds);
-    o.next = 0;
-    o.lat = l;
-    o.failed = 0;
-    o.t0 = now_ns() + 20 * 1000 * 1000;
-    for (i = 0; i < WORKERS; i++)
-        pthread_create(&th[i], NULL, open_thread, &o);
-    for (i = 0; i < WORKERS; i++)
-        pthread_join(th[i], NULL);
-    if (o.failed)
-        die("an open-loop call failed");
-    lat_sort(l);
-    res.offered = rate;
-    res.p50 = pct_us(l, 0.50);
-    res.p99 = pct_us(l, 0.99);
-    res.p999 = pct_us(l, 0.999);
-    res.max = l->n ? (double)l->v[l->n - 1] / 1000.0 : 0;
-    for (i = 0; i < l->n; i++) {
-        uint64_t us = l->v[i] / 1000;
-        size_t bkt = 0;
-        while (us > 1 && bkt < 23) {
-            us >>= 1;
-            bkt++;
-        }
-        res.hist[bkt]++;
-    }
-    return res;
-}
-
-static void print_hist(const lat_res *r, size_t n)
-{
-    size_t i, max = 1;
-
-    for (i = 0; i < 24; i++)
-        if (r->hist[i] > max)
-            max = r->hist[i];
-    for (i = 0; i < 24; i++) {
-        int bar;
-        if (r->hist[i] == 0)
-            continue;
-        bar = (int)(50.0 * (double)r->hist[i] / (double)max + 0.5);
-        printf("      <= %7llu us %7llu %5.1f%% %.*s\n", 1ull << (i + 1),
-               (unsigned long long)r->hist[i], 100.0 * (double)r->hist[i] / (double)n, bar,
-               "##################################################");
-    }
-}
-
 /* ---- capability verification, allocations, memory
  * -------------------------------------------------- */
 
-static double verify_ns(bk *b, int cold)
+static double verify_ns(chio__bench_kernel *b, int cold)
 {
     chio__session *s = chio__session_find(b->k, b->sid);
     const chio__session_cap *sc = chio__session_find_cap(s, "cap-bench");
     uint64_t now = (uint64_t)time(NULL);
     char reason[256];
     long n = 0;
-    double start = now_s(), el;
+    double start = chio__bench_now_s(), el;
 
     do {
         int i;
@@ -631,29 +243,30 @@ static double verify_ns(bk *b, int cold)
                 if (chio_capability_verify(sc->cap, now, b->k->med.trusted, b->k->med.ntrusted, -1,
                                            &rep) != 0 ||
                     !rep.ok)
-                    die("verify");
+                    chio__bench_die("verify");
             } else if (chio__check_token(b->k, sc, s->agent, now, reason, sizeof(reason)) !=
                        CHIO_CODE_NONE) {
-                die("check_token: %s", reason);
+                chio__bench_die("check_token: %s", reason);
             }
         }
         n += 64;
-        el = now_s() - start;
+        el = chio__bench_now_s() - start;
     } while (el < (quick ? 0.3 : 1.0));
     return el * 1e9 / (double)n;
 }
 
-static void allocations(bk *b, double *blocks, double *bytes, double *own, double *own_b)
+static void allocations(chio__bench_kernel *b, double *blocks, double *bytes, double *own,
+                        double *own_b)
 {
     chio__alloc_counts c;
     int i, n = 2000;
 
     for (i = 0; i < 100; i++)
-        call_once(b, 0);
+        chio__bench_call(b, 0);
     chio__alloc_count_start();
     for (i = 0; i < n; i++)
-        if (call_once(b, 0) != 0)
-            die("call failed");
+        if (chio__bench_call(b, 0) != 0)
+            chio__bench_die("call failed");
     chio__alloc_count_stop(&c);
     *blocks = (double)c.blocks / n;
     *bytes = (double)c.bytes / n;
@@ -674,7 +287,7 @@ static double rss_mib(void)
 }
 
 typedef struct fill {
-    bk *b;
+    chio__bench_kernel *b;
     long target;
     long *done;
 } fill;
@@ -684,12 +297,12 @@ static void *fill_thread(void *arg)
     fill *f = arg;
 
     while (__atomic_add_fetch(f->done, 1, __ATOMIC_RELAXED) <= f->target)
-        if (call_once(f->b, 0) != 0)
-            die("fill call failed");
+        if (chio__bench_call(f->b, 0) != 0)
+            chio__bench_die("fill call failed");
     return NULL;
 }
 
-static void fill_to(bk *b, long target, long *done)
+static void fill_to(chio__bench_kernel *b, long target, long *done)
 {
     enum { T = 16 };
     pthread_t th[T];
@@ -721,13 +334,13 @@ static int check_baseline(const char *path, const char *run_json, size_t run_len
     FILE *f = fopen(path, "r");
 
     if (f == NULL)
-        die("cannot read %s", path);
+        chio__bench_die("cannot read %s", path);
     text = malloc(1 << 20);
     len = fread(text, 1, (1 << 20) - 1, f);
     fclose(f);
     if (chio_json_parse(text, len, &base, NULL) != 0 ||
         chio_json_parse(run_json, run_len, &cur, NULL) != 0)
-        die("baseline or run is not JSON");
+        chio__bench_die("baseline or run is not JSON");
     free(text);
     chio_json_get_double(chio_json_get(chio_json_root(base), "tolerance"), &tol);
     ratios = chio_json_get(chio_json_root(base), "ratios");
@@ -768,15 +381,15 @@ int main(int argc, char **argv)
     const int *tlist;
     size_t ntl;
     const char *json_path = NULL, *check_path = NULL, *write_base = NULL;
-    lat l = {NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+    chio__bench_lat l = {NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER};
     double secs, ours16_sync = 0, naive16 = 0, ours16_p99 = 0, naive16_p99 = 0, cap16 = 0;
     double two_nosync64 = 0, blocks, bytes, own, own_bytes, hit, cold, rss10k = 0, rss1m = 0;
     double cpu16_nosync = 0; /* process CPU per call, 1 signer, nosync, 16 callers (us) */
-    lat_res lr[4];
+    chio__bench_lat_res lr[4];
     double ours_rate[8] = {0}, ours_p99[8] = {0};
     chio_buf ratios;
     raw r;
-    bk b;
+    chio__bench_kernel b;
     int i, s, d, bad = 0;
     size_t ti;
 
@@ -829,9 +442,10 @@ int main(int argc, char **argv)
            "x sign", "p50 us", "p99 us", "CPU us/call", "x sign");
     for (d = 0; d < 2; d++) {
         for (s = 1; s <= 2; s++) {
-            bk_open(&b, s, d == 0 ? CHIO_DURABILITY_SYNC : CHIO_DURABILITY_NOSYNC, "tp");
+            chio__bench_kernel_open(&b, s, d == 0 ? CHIO_DURABILITY_SYNC : CHIO_DURABILITY_NOSYNC,
+                                    "tp");
             for (ti = 0; ti < ntl; ti++) {
-                tp t = closed_loop(&b, NULL, tlist[ti], secs, &l);
+                chio__bench_tp t = chio__bench_closed_loop(&b, NULL, tlist[ti], secs, &l);
                 char key[64];
                 printf("  %-7d %-8s %7d %10.0f %8.2f %9.0f %9.0f %10.1f %8.2f\n", s,
                        d == 0 ? "sync" : "nosync", tlist[ti], t.rate, t.rate / r.sign, t.p50_us,
@@ -856,7 +470,7 @@ int main(int argc, char **argv)
                 if (s == 1 && d == 1 && tlist[ti] == 16)
                     cpu16_nosync = t.cpu_us;
             }
-            bk_close(&b);
+            chio__bench_kernel_close(&b);
         }
     }
 
@@ -865,10 +479,10 @@ int main(int argc, char **argv)
     printf("  %7s %12s %12s %12s %12s %8s\n", "callers", "naive /s", "libchio /s", "naive p99",
            "libchio p99", "ratio");
     {
-        naive nv;
-        naive_open(&nv);
+        chio__bench_naive nv;
+        chio__bench_naive_open(&nv);
         for (ti = 0; ti < ntl; ti++) {
-            tp t = closed_loop(NULL, &nv, tlist[ti], secs, &l);
+            chio__bench_tp t = chio__bench_closed_loop(NULL, &nv, tlist[ti], secs, &l);
             char key[64];
             snprintf(key, sizeof(key), "naive_sync_t%d", tlist[ti]);
             jnum(key, t.rate);
@@ -879,7 +493,7 @@ int main(int argc, char **argv)
                 naive16_p99 = t.p99_us;
             }
         }
-        naive_close(&nv);
+        chio__bench_naive_close(&nv);
     }
     printf("  at 16 callers: libchio %.0f/s (p99 %.0f us) vs naive %.0f/s (p99 %.0f us): "
            "%.1fx throughput\n",
@@ -889,19 +503,20 @@ latency:
     if (getenv("CHIO_BENCH_CAPACITY")) /* investigation: skip the sweeps */
         cap16 = atof(getenv("CHIO_BENCH_CAPACITY"));
     printf("\nopen-loop latency, 1 signer, sync (capacity %.0f calls/s at 16 callers)\n", cap16);
-    bk_open(&b, 1, getenv("CHIO_BENCH_LAT_NOSYNC") ? CHIO_DURABILITY_NOSYNC : CHIO_DURABILITY_SYNC,
-            "lat");
+    chio__bench_kernel_open(
+        &b, 1, getenv("CHIO_BENCH_LAT_NOSYNC") ? CHIO_DURABILITY_NOSYNC : CHIO_DURABILITY_SYNC,
+        "lat");
     for (i = 0; i < 4; i++) {
         int deny = i >= 2;
         double load = i % 2 == 0 ? 0.5 : 0.9;
         char key[64];
-        lr[i] = open_loop(&b, deny, load * cap16, quick ? 1.0 : 3.0, &l);
+        lr[i] = chio__bench_open_loop(&b, deny, load * cap16, quick ? 1.0 : 3.0, &l);
         printf("  %-5s at %2.0f%% (%6.0f/s): p50 %6.0f us  p99 %6.0f us  p99.9 %6.0f us  max "
                "%6.0f us\n",
                deny ? "deny" : "allow", load * 100, lr[i].offered, lr[i].p50, lr[i].p99, lr[i].p999,
                lr[i].max);
         if (!quick)
-            print_hist(&lr[i], l.n);
+            chio__bench_print_hist(&lr[i], l.n);
         snprintf(key, sizeof(key), "lat_%s_%d_p99_us", deny ? "deny" : "allow", (int)(load * 100));
         jnum(key, lr[i].p99);
         snprintf(key, sizeof(key), "lat_%s_%d_p50_us", deny ? "deny" : "allow", (int)(load * 100));
@@ -924,16 +539,16 @@ latency:
     jnum("alloc_bytes_per_eval", bytes);
     jnum("alloc_own_blocks_per_eval", own);
     jnum("alloc_own_bytes_per_eval", own_bytes);
-    bk_close(&b);
+    chio__bench_kernel_close(&b);
 
     if (!quick) {
         long done = 0;
-        bk_open(&b, 2, CHIO_DURABILITY_NOSYNC, "rss");
+        chio__bench_kernel_open(&b, 2, CHIO_DURABILITY_NOSYNC, "rss");
         fill_to(&b, 10000, &done);
         rss10k = rss_mib();
         fill_to(&b, 1000000, &done);
         rss1m = rss_mib();
-        bk_close(&b);
+        chio__bench_kernel_close(&b);
         printf("RSS: %.1f MiB after 10 thousand receipts, %.1f MiB after 1 million (+%.1f MiB)\n",
                rss10k, rss1m, rss1m - rss10k);
         jnum("rss_10k_mib", rss10k);
@@ -980,12 +595,12 @@ latency:
         FILE *f = fopen(json_path, "w");
         if (f == NULL || fwrite(json_out.data, 1, json_out.len, f) != json_out.len ||
             fputc('\n', f) == EOF || fclose(f) != 0)
-            die("cannot write %s", json_path);
+            chio__bench_die("cannot write %s", json_path);
     }
     if (write_base != NULL) {
         FILE *f = fopen(write_base, "w");
         if (f == NULL)
-            die("cannot write %s", write_base);
+            chio__bench_die("cannot write %s", write_base);
         /* Throughput ratios drift with the neighbours on a shared machine;
          * tail latency far more; allocation counts hardly at all. */
         fprintf(f,
