@@ -390,7 +390,7 @@ int main(int argc, char **argv)
     chio_buf ratios;
     raw r;
     chio__bench_kernel b;
-    int i, s, d, bad = 0;
+    int i, s, d, bad = 0, dir_given = 0;
     size_t ti;
 
     for (i = 1; i < argc; i++) {
@@ -402,15 +402,16 @@ int main(int argc, char **argv)
             check_path = argv[++i];
         else if (strcmp(argv[i], "--write-baseline") == 0 && i + 1 < argc)
             write_base = argv[++i];
-        else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             base_dir = argv[++i];
-        else {
+            dir_given = 1;
+        } else {
             fprintf(stderr, "usage: bench-kernel [--quick] [--json FILE] [--check BASELINE] "
                             "[--write-baseline FILE] [--dir DIR]\n");
             return 2;
         }
     }
-    if (getenv("TMPDIR") && base_dir == (const char *)"/tmp")
+    if (!dir_given && getenv("TMPDIR") != NULL)
         base_dir = getenv("TMPDIR");
     tlist = quick ? threads_quick : threads_full;
     ntl = quick ? 3 : 7;
