@@ -102,8 +102,11 @@ import collections, json, re, sys
 $PY_RESIDUAL
 rows = []
 for line in open(sys.argv[1]):
-    m = re.match(r"\s*([\d.]+) \(\s*([\d.]+) ms\): (.+?)/(\d+) (\w+)\(", line)
-    if m:
+    # "T ( D ms): COMM/TID fdatasync(fd: N) = 0", or, when another event
+    # came between entry and exit, "T (      ): ... fdatasync(fd: N) ..."
+    # followed by "T ( D ms): COMM/TID  ... [continued]: fdatasync()) = 0".
+    m = re.match(r"\s*([\d.]+) \(\s*([\d.]+) ms\): (.+?)/(\d+)\s+(?:\.\.\. \[continued\]: )?(\w+)\(", line)
+    if m and float(m.group(2)) < 600000:
         rows.append((float(m.group(1)) / 1e3, float(m.group(2)) / 1e3, int(m.group(4))))
 if not rows:
     sys.exit("sync-stalls: perf trace recorded no syncs (permission?)")
