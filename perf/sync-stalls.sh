@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# perf/sync-stalls.sh - how much of a synchronous call's p99 is the disk's.
+# perf/sync-stalls.sh - the floor a WAL sync puts under a synchronous call's p99.
 #
 # An open-loop call under CHIO_DURABILITY_SYNC cannot return before a WAL
 # sync that started after it arrived has finished, so it waits at least for
-# the rest of the sync in progress. When the disk stalls (a sync that takes
+# the rest of the sync in progress. When a sync stalls (one that takes
 # tens of milliseconds), every call arriving meanwhile waits for it. This
 # script measures that floor in the same file system as the store, twice:
 #
@@ -16,7 +16,10 @@
 # sees before the sync in progress completes (the time-weighted residual:
 # the smallest T with at most 1% of the wall time inside a sync more than T
 # from its end), next to the run's own call p99. When the floor is near the
-# calls' p99, the disk is the bound, not the pipeline.
+# calls' p99, the syncs are the bound, not the pipeline's hand-offs. A
+# sync's duration is the disk's and whatever the file system does around
+# it, including waiting for a CPU (docs/performance.md, "What a synced call
+# waits for at half load").
 #
 # Usage: perf/sync-stalls.sh [CHIO_BINARY] [RATE] [OUT_DIR]
 #   RATE defaults to half the closed-loop rate of 16 synchronous callers,
