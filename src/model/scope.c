@@ -76,8 +76,9 @@ static void read_constraint(const chio_json *c, chio__constraint *out)
     if (type == NULL || type->type != CHIO_JSON_STRING)
         return;
     out->type_name = type->v.s;
+    /* Compared with their length: "max_length\u0000x" is not max_length. */
     for (k = 0; k < 7; k++)
-        if (strcmp(type->v.s, names[k]) == 0)
+        if (strlen(names[k]) == type->n && memcmp(type->v.s, names[k], type->n) == 0)
             break;
     if (k == 7 || value == NULL)
         return;
@@ -96,9 +97,13 @@ static void read_constraint(const chio_json *c, chio__constraint *out)
             return;
         break;
     case CHIO__CONSTRAINT_CUSTOM:
+        /* A NUL would cut the key or value short where it is compared:
+         * ["role","admin\u0000x"] must not hold for "admin". */
         if (value->type != CHIO_JSON_ARRAY || value->n != 2 ||
             value->v.items[0].type != CHIO_JSON_STRING ||
-            value->v.items[1].type != CHIO_JSON_STRING)
+            value->v.items[1].type != CHIO_JSON_STRING ||
+            memchr(value->v.items[0].v.s, 0, value->v.items[0].n) ||
+            memchr(value->v.items[1].v.s, 0, value->v.items[1].n))
             return;
         out->custom_key = value->v.items[0].v.s;
         out->custom_value = value->v.items[1].v.s;

@@ -169,6 +169,19 @@ static const struct {
     {"constraint-extra-field",
      GRANT(",\"constraints\":[{\"type\":\"max_length\",\"value\":100,\"mode\":\"soft\"}]"),
      CHIO_CODE_UNSUPPORTED_GRANT},
+    /* a NUL in a constraint's type or custom pair: not the type or pair
+     * it starts like ({"q":"abc"} would satisfy custom ["q","abc"]) */
+    {"constraint-type-nul",
+     GRANT(",\"constraints\":[{\"type\":\"max_length\\u0000x\",\"value\":100}]"),
+     CHIO_CODE_UNSUPPORTED_GRANT},
+    {"custom-value-nul",
+     GRANT(",\"constraints\":[{\"type\":\"custom\",\"value\":[\"q\",\"abc\\u0000x\"]}]"),
+     CHIO_CODE_UNSUPPORTED_GRANT},
+    {"custom-key-nul",
+     GRANT(",\"constraints\":[{\"type\":\"custom\",\"value\":[\"q\\u0000x\",\"abc\"]}]"),
+     CHIO_CODE_UNSUPPORTED_GRANT},
+    {"custom-plain", GRANT(",\"constraints\":[{\"type\":\"custom\",\"value\":[\"q\",\"abc\"]}]"),
+     CHIO_CODE_NONE},
     /* a kind of grant the kernel does not know, beside a plain tool grant */
     {"scope-extra",
      "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\",\"operations\":[\"invoke\"]}],"
