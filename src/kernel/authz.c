@@ -73,7 +73,15 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
                  chio_capability_issuer_hex(c));
         return CHIO_CODE_UNTRUSTED_ISSUER;
     }
-    /* 2. time: valid iff issued_at <= now < expires_at */
+    /* 2. time: valid iff issued_at <= now < expires_at; and never once the
+     * kernel dropped state of a token expiring then (mediate.h) */
+    if (chio__expired_by_floor(k, chio_capability_expires_at(c))) {
+        snprintf(reason, cap,
+                 "capability expired at %llu (the kernel clock read later than that "
+                 "before; now %llu)",
+                 (unsigned long long)chio_capability_expires_at(c), (unsigned long long)now);
+        return CHIO_CODE_CAPABILITY_EXPIRED;
+    }
     if (now >= chio_capability_expires_at(c)) {
         snprintf(reason, cap, "capability expired at %llu (now %llu)",
                  (unsigned long long)chio_capability_expires_at(c), (unsigned long long)now);
@@ -103,7 +111,9 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
      * revocation.c, "How long a revocation is kept"); read the clock again
      * so such a token is refused as expired. Only kernels that refuse
      * delegation ever drop one. */
-    if (k->max_delegation_depth == 0 && chio__kernel_now(k) >= chio_capability_expires_at(c)) {
+    if (k->max_delegation_depth == 0 &&
+        (chio__kernel_now(k) >= chio_capability_expires_at(c) ||
+         chio__expired_by_floor(k, chio_capability_expires_at(c)))) {
         snprintf(reason, cap, "capability expired at %llu",
                  (unsigned long long)chio_capability_expires_at(c));
         return CHIO_CODE_CAPABILITY_EXPIRED;

@@ -149,6 +149,7 @@ static int budget_expired(void *ctx, const void *key, size_t klen, void *value)
     (void)klen;
     if (exp == 0 || c->now < exp || c->n >= BUDGET_SWEEP_MAX)
         return 0;
+    chio__expired_floor_raise(c->k, exp);
     c->n++;
     budget_release(c->k, b); /* the table's reference: its row goes with it */
     return 1;
@@ -274,7 +275,7 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
     if (created) {
         uint64_t now = chio__kernel_now(k);
         chio__reclaim_sweep(k, now, 0);
-        if (now >= exp) { /* it may have been swept under us: see above */
+        if (now >= exp || chio__expired_by_floor(k, exp)) { /* swept under us: see above */
             budget_release(k, b);
             snprintf(reason, cap_reason, "grant %u: the capability expired during the call", grant);
             return CHIO_CODE_BUDGET_EXHAUSTED;
@@ -319,6 +320,7 @@ static int load_budget(void *ctx, const char *key, size_t klen, uint64_t count, 
     if (klen < 6 || klen > CHIO__CHARGE_KEY_MAX || key[klen - 5] != '\0')
         return 0;                                  /* not a key this kernel writes: ignore */
     if (expires_at != 0 && c->now >= expires_at) { /* can never be charged again */
+        chio__expired_floor_raise(k, expires_at);
         chio__store_batch_delete_budget(c->drop, k->store, key, klen);
         c->ndropped++;
         return 0;

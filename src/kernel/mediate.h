@@ -106,6 +106,9 @@ typedef struct chio__mediation {
     size_t tomb_head, tomb_n;
     void *retired_budgets; /* chio__budget stack (atomic head) */
     uint64_t next_sweep;   /* kernel time of the next budget sweep (atomic) */
+    /* The latest expires_at of a budget or revocation dropped because its
+     * capability had expired (atomic; see chio__expired_floor_raise). */
+    uint64_t expired_floor;
 #ifdef CHIO_OTEL
     void (*span_fn)(void *ctx, const struct chio_span *span); /* otel.c; build phase */
     void *span_ctx;
@@ -184,6 +187,18 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
  * most once per CHIO__SWEEP_SECS of kernel time unless @force. Returns the
  * number dropped. */
 #define CHIO__SWEEP_SECS 60
+/* A budget or revocation is dropped once the kernel clock has passed the
+ * expires_at of every token it concerns, on the ground that check 2 will
+ * refuse those tokens from then on. The clock is the wall clock, which can
+ * step back (NTP, an operator, a restored VM, a test clock): a token whose
+ * state was dropped would then pass check 2 again, revoked or with a fresh
+ * budget. So whoever drops raises the floor to the dropped expiry first
+ * (before the entry leaves its table), and check 2 refuses every token
+ * with expires_at <= floor, whatever the clock says
+ * (chio__expired_by_floor). Within one process only: a drop at start
+ * (a row deleted from the store) raises the floor of that process. */
+void chio__expired_floor_raise(struct chio_kernel *k, uint64_t expires_at);
+int chio__expired_by_floor(struct chio_kernel *k, uint64_t expires_at);
 size_t chio__reclaim_sweep(struct chio_kernel *k, uint64_t now, int force);
 size_t chio__budgets_sweep(struct chio_kernel *k, uint64_t now);
 void chio__revocation_free(void *value);

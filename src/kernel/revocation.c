@@ -47,6 +47,23 @@
  * (void *)1 (kept) or a heap uint64_t with the bound; readers only test it
  * against NULL, so the sweep may free it under the shard's write lock. */
 
+void chio__expired_floor_raise(chio_kernel *k, uint64_t expires_at)
+{
+    uint64_t seen = __atomic_load_n(&k->med.expired_floor, __ATOMIC_SEQ_CST);
+
+    /* seq_cst, and before the entry is removed (under its shard's lock):
+     * a checker that misses the entry reads the floor after the removal. */
+    while (seen < expires_at &&
+           !__atomic_compare_exchange_n(&k->med.expired_floor, &seen, expires_at, 0,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        ;
+}
+
+int chio__expired_by_floor(chio_kernel *k, uint64_t expires_at)
+{
+    return __atomic_load_n(&k->med.expired_floor, __ATOMIC_SEQ_CST) >= expires_at;
+}
+
 int chio__revoked(chio_kernel *k, const char *id)
 {
     return chio__shmap_get(&k->med.revocations, id, strlen(id)) != NULL;
@@ -139,6 +156,7 @@ static int load_one(void *ctx, const char *id, size_t len, const char *value, si
     void *v;
 
     if (exp != 0 && c->now >= exp) {
+        chio__expired_floor_raise(k, exp);
         chio__store_batch_delete_revocation(c->drop, k->store, id, len);
         c->ndropped++;
         return 0;
@@ -189,6 +207,7 @@ static int revocation_expired(void *ctx, const void *key, size_t klen, void *val
 
     if (value == REVOCATION_KEPT || c->now < *(const uint64_t *)value)
         return 0;
+    chio__expired_floor_raise(c->k, *(const uint64_t *)value);
     chio__store_batch_delete_revocation(c->drop, c->k->store, key, klen);
     chio__revocation_free(value);
     c->n++;

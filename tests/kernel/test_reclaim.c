@@ -594,6 +594,37 @@ Test(reclaim, revocations_are_dropped_after_their_bound_never_before)
     free(b);
 }
 
+/* The kernel clock is the wall clock, which can step back. A revocation or
+ * budget dropped because its token had expired must not come back to life
+ * when the clock then reads a time before that expiry: the token stays
+ * expired (neither revoked-then-allowed nor with a fresh budget). */
+Test(reclaim, a_clock_stepping_back_never_revives_what_was_dropped)
+{
+    chio_kernel *k = kernel(0); /* revocations with a bound: droppable */
+    char *a = token("cap-a", 1000, NULL), *b = token("cap-b", 1000, ",\"max_invocations\":1"),
+         *c = token("cap-c", 5000, ",\"max_invocations\":1"), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[3] = {a, b, c};
+
+    open_n(k, caps, 3, sid);
+    revoke_id(k, "cap-a");
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_REVOKED);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_BUDGET_EXHAUSTED);
+    cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_NONE);
+    g_now = IAT + 1000; /* cap-a and cap-b expire: their state goes */
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 2);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 0);
+    g_now = NOW; /* the clock steps back */
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED, "revoked, then allowed");
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_EXPIRED, "a fresh budget");
+    /* A token whose state was kept is judged by the clock as before. */
+    cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED);
+    chio_kernel_free(k);
+    free(a);
+    free(b);
+    free(c);
+}
+
 /* Issue 11 (persisted form): a revocation row leaves the store exactly
  * when the kernel drops the revocation from memory, and stays otherwise. */
 Test(reclaim, revocation_rows_leave_the_store_when_the_kernel_drops_them)
