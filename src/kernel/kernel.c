@@ -418,6 +418,8 @@ static int start_locked(chio_kernel *k, chio_error *err)
         rc = chio__store_pin_key(k->store, k->kp, chio__kernel_now(k), &k->chain_from, err);
     if (rc == 0)
         rc = chio__commit_restore(k, err);
+    if (rc == 0) /* the floor a kernel before us left (revocation.c) */
+        chio__expired_floor_raise(k, chio__store_expired_floor(k->store));
     if (rc == 0)
         rc = chio__revocations_load(k, err);
     if (rc == 0)

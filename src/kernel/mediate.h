@@ -195,8 +195,9 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
  * budget. So whoever drops raises the floor to the dropped expiry first
  * (before the entry leaves its table), and check 2 refuses every token
  * with expires_at <= floor, whatever the clock says
- * (chio__expired_by_floor). Within one process only: a drop at start
- * (a row deleted from the store) raises the floor of that process. */
+ * (chio__expired_by_floor). The store keeps the floor (written ahead of
+ * the deletions it allows; store_internal.h) and a start reads it back, so
+ * a restart with the clock stepped back does not forget it. */
 void chio__expired_floor_raise(struct chio_kernel *k, uint64_t expires_at);
 int chio__expired_by_floor(struct chio_kernel *k, uint64_t expires_at);
 size_t chio__reclaim_sweep(struct chio_kernel *k, uint64_t now, int force);

@@ -57,6 +57,10 @@ void chio__expired_floor_raise(chio_kernel *k, uint64_t expires_at)
            !__atomic_compare_exchange_n(&k->med.expired_floor, &seen, expires_at, 0,
                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
         ;
+    /* Persisted ahead of the deletions it allows (store_internal.h): a
+     * restart with the clock stepped back must not forget it. */
+    if (k->store != NULL)
+        chio__store_note_expired_floor(k->store, expires_at);
 }
 
 int chio__expired_by_floor(chio_kernel *k, uint64_t expires_at)

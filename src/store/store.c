@@ -334,6 +334,10 @@ static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, c
             if (strcmp(names[i], chio__store_cf_names[j]) == 0)
                 s->cf[j] = s->handles[i];
     rc = check_format(s, fresh, err);
+    if (rc == 0 && mode == CHIO_STORE_READ_WRITE) { /* the expiry floor: store_internal.h */
+        rc = chio__store_get_meta_u64(s, CHIO__META_EXPIRED_FLOOR, &s->floor_noted, err);
+        s->floor_written = s->floor_noted;
+    }
 out:
     for (i = 0; names != NULL && i < n; i++)
         free(names[i]);

@@ -48,6 +48,9 @@ struct chio_store {
     int sentinel_synced;       /* its commit synced the WAL */
     int write_failed;          /* a write failed: no mark moves any more (atomic) */
     uint64_t sentinel_at_ms;   /* monotonic time of the last mark */
+    /* the kernel's expiry floor (chio__store_note_expired_floor) */
+    uint64_t floor_noted;   /* highest value noted (atomic) */
+    uint64_t floor_written; /* highest value written (under write_mu) */
 };
 
 struct chio__store_batch {

@@ -71,6 +71,22 @@ int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *
 #define CHIO__META_CHAIN_FROM "chain_from" /* u64: first receipt the chain covers */
 #define CHIO__META_ARCHIVE    "archive"    /* u64: 1 in an archive log (no head) */
 
+/*
+ * The kernel's expiry floor (kernel/revocation.c): the latest expires_at of
+ * a token whose revocation or budget the kernel dropped because it had
+ * expired. Check 2 refuses every token expiring at or before it whatever
+ * the clock reads, so a clock stepping back never revives a dropped
+ * revocation or budget; persisted so that a restart does not forget it.
+ * The kernel notes each raise here before it builds the batch that deletes
+ * the rows; chio__store_write then writes the highest value noted (u64
+ * metadata CHIO__META_EXPIRED_FLOOR), in a write of its own just before the
+ * batch, so no deletion reaches the WAL ahead of its floor. Read back when a
+ * read-write store opens (chio__store_expired_floor). Safe from any thread.
+ */
+#define CHIO__META_EXPIRED_FLOOR "expired_floor"
+void chio__store_note_expired_floor(chio_store *s, uint64_t floor);
+uint64_t chio__store_expired_floor(chio_store *s);
+
 /* The running hash chain (column family "chain"): seq -> 32 bytes,
  * c(seq) = SHA-256(c(seq - 1) || leaf(seq)), leaf = the receipt's Merkle
  * leaf hash SHA-256(0x00 || stored bytes), c(chain_from - 1) = 32 zero

@@ -298,6 +298,47 @@ void chio__store_fail_writes(chio_store *s, int n)
     __atomic_store_n(&s->fail_writes, n, __ATOMIC_SEQ_CST);
 }
 
+void chio__store_note_expired_floor(chio_store *s, uint64_t floor)
+{
+    uint64_t seen = __atomic_load_n(&s->floor_noted, __ATOMIC_SEQ_CST);
+
+    /* seq_cst: noted before the caller builds its deletions (pairs with
+     * the load in write_floor, under write_mu, before their write). */
+    while (seen < floor && !__atomic_compare_exchange_n(&s->floor_noted, &seen, floor, 0,
+                                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        ;
+}
+
+uint64_t chio__store_expired_floor(chio_store *s)
+{
+    return __atomic_load_n(&s->floor_noted, __ATOMIC_SEQ_CST);
+}
+
+/* Under write_mu: write the expiry floor if a higher one was noted since
+ * the last write, unsynced (the batch after it syncs both when asked; the
+ * WAL replays in order, so a crash never keeps the batch without it). A
+ * batch of its own: a caller's batch may end with a receipt it reads back
+ * (signer.c, keep_large). Rare: only after the kernel dropped state. */
+static void write_floor(chio_store *s, char **rerr)
+{
+    uint64_t floor = __atomic_load_n(&s->floor_noted, __ATOMIC_SEQ_CST);
+    chio__store_batch *fb;
+
+    if (floor <= s->floor_written)
+        return;
+    fb = chio__store_batch_new();
+    if (fb == NULL || fb->wb == NULL) {
+        chio__store_batch_free(fb);
+        *rerr = strdup("out of memory writing the expiry floor");
+        return;
+    }
+    chio__store_batch_put_meta_u64(fb, s, CHIO__META_EXPIRED_FLOOR, floor);
+    rocksdb_write(s->db, s->wo_nosync, fb->wb, rerr);
+    chio__store_batch_free(fb);
+    if (*rerr == NULL)
+        s->floor_written = floor;
+}
+
 int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error *err)
 {
     char *rerr = NULL;
@@ -317,7 +358,9 @@ int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error 
      * ThreadSanitizer an ordering it can see (RocksDB's own writer queue is
      * not instrumented). */
     pthread_mutex_lock(&s->write_mu);
-    rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
+    write_floor(s, &rerr);
+    if (rerr == NULL)
+        rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
     pthread_mutex_unlock(&s->write_mu);
     if (rerr != NULL) {
         int rc = chio__store_fail(&rerr, err, "writing receipts");

@@ -625,6 +625,49 @@ Test(reclaim, a_clock_stepping_back_never_revives_what_was_dropped)
     free(c);
 }
 
+/* The floor outlives the process: the rows a sweep deleted are gone from
+ * the store, so a kernel restarted with the clock stepped back must still
+ * refuse their tokens (from the floor the store kept), and a token whose
+ * state was kept is judged as before. */
+Test(reclaim, a_restart_with_the_clock_stepped_back_keeps_the_floor)
+{
+    chio_kernel *k = kernel(0);
+    char *a = token("cap-a", 1000, NULL), *b = token("cap-b", 1000, ",\"max_invocations\":1"),
+         *c = token("cap-c", 5000, ",\"max_invocations\":1"), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[3] = {a, b, c};
+    chio_store *s;
+    uint64_t floor = 0;
+    brows r;
+
+    open_n(k, caps, 3, sid);
+    revoke_id(k, "cap-a");
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_NONE);
+    g_now = IAT + 1000; /* cap-a and cap-b expire: their rows go */
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 2);
+    cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED); /* commits the deletes */
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_free(k);
+    cr_expect_eq(stored().n, 0, "the revocation row was deleted");
+    r = rows_at_rest();
+    cr_expect_null(row(&r, "cap-b"), "the budget row was deleted");
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_expect_eq(chio__store_get_meta_u64(s, CHIO__META_EXPIRED_FLOOR, &floor, NULL), 0);
+    cr_expect_eq(floor, IAT + 1000, "the floor is in the store");
+    chio_store_close(s);
+
+    g_now = NOW; /* the clock steps back across a restart */
+    k = kernel(0);
+    open_n(k, caps, 3, sid);
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED, "revoked, then allowed");
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_EXPIRED, "a fresh budget");
+    cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED);
+    chio_kernel_free(k);
+    free(a);
+    free(b);
+    free(c);
+}
+
 /* Issue 11 (persisted form): a revocation row leaves the store exactly
  * when the kernel drops the revocation from memory, and stays otherwise. */
 Test(reclaim, revocation_rows_leave_the_store_when_the_kernel_drops_them)
