@@ -64,6 +64,68 @@ static int key_names(const char *key, const char *const *names)
     return 0;
 }
 
+static uint32_t utf8_at(const unsigned char *s, size_t n, size_t *len);
+
+/* The white space a tool's trim removes besides ' ' (JavaScript's trim(),
+ * Python's strip(), Go's TrimSpace; the C0 controls are refused before). */
+static int unicode_space(uint32_t cp)
+{
+    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || cp == 0x180E ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
+}
+
+/* Bytes of the white space character at the start of @s, or 0. */
+static size_t space_at(const char *s, size_t n)
+{
+    size_t len;
+    uint32_t cp;
+
+    if (n == 0)
+        return 0;
+    if (s[0] == ' ')
+        return 1;
+    if ((unsigned char)s[0] < 0x80)
+        return 0;
+    cp = utf8_at((const unsigned char *)s, n, &len);
+    return cp != UINT32_MAX && unicode_space(cp) ? len : 0;
+}
+
+/* Bytes of the white space character that ends @s, or 0. */
+static size_t space_before(const char *s, size_t n)
+{
+    size_t k;
+
+    if (n == 0)
+        return 0;
+    if (s[n - 1] == ' ')
+        return 1;
+    for (k = 2; k <= 4 && k <= n; k++)
+        if (((unsigned char)s[n - k] & 0xC0) != 0x80)
+            return space_at(s + n - k, k) == k ? k : 0;
+    return 0;
+}
+
+/* [*a, *b) is @s without the white space around it; 1 when some of what
+ * was dropped is not ' '. */
+static int trim_space(const char *s, size_t n, size_t *a, size_t *b)
+{
+    size_t k;
+    int wide = 0;
+
+    *a = 0;
+    *b = n;
+    while ((k = space_at(s + *a, *b - *a)) > 0) {
+        wide |= k > 1;
+        *a += k;
+    }
+    while ((k = space_before(s + *a, *b - *a)) > 0) {
+        wide |= k > 1;
+        *b -= k;
+    }
+    return wide;
+}
+
 /* Scratch space: @stack when @need fits, else the heap. */
 static char *scratch(char *stack, size_t stack_cap, size_t need, char **heap)
 {
@@ -402,6 +464,22 @@ int chio__path_candidate(const char *key, const char *s, size_t n)
     return has_ci(s, n, "%2f") || has_ci(s, n, "%5c") || has_ci(s, n, "%2e");
 }
 
+/* Does the absolute path @out (@o bytes) lie below /proc or /dev? Their
+ * entries hold links a ".." does not undo: "/proc/self/root/.." is "/",
+ * "/proc/net/.." is /proc/self, "/dev/fd/.." is /proc/self. */
+static int below_link_dir(const char *out, size_t o)
+{
+    static const char *const dirs[] = {"proc", "dev", NULL};
+    size_t i, k;
+
+    for (i = 0; dirs[i] != NULL; i++) {
+        k = strlen(dirs[i]);
+        if (o > k + 2 && memcmp(out + 1, dirs[i], k) == 0 && out[k + 1] == '/')
+            return 1;
+    }
+    return 0;
+}
+
 /* Segment normalisation of @src into @out (room for @len + 2 bytes). */
 static int segments(const char *src, size_t len, int absolute, char *out, size_t *outlen)
 {
@@ -421,6 +499,8 @@ static int segments(const char *src, size_t len, int absolute, char *out, size_t
         } else if (j - i == 2 && src[i] == '.' && src[i + 1] == '.') {
             if (o == base)
                 return CHIO_EINVAL; /* above the root, or above the start */
+            if (absolute && below_link_dir(out, o))
+                return CHIO_EINVAL; /* through a link: the tool's ".." goes elsewhere */
             while (o > base && out[o - 1] != '/')
                 o--;
             if (o > base)
@@ -474,7 +554,7 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
                 return CHIO_EINVAL; /* a remote file host */
             p = e;
         }
-        for (e = p; e < end && s[e] != '?' && s[e] != '#'; e++)
+        for (e = p; e < end && ((flags & CHIO__PATH_WHOLE) || (s[e] != '?' && s[e] != '#')); e++)
             ;
         s += p;
         n = e - p;
@@ -485,13 +565,10 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
         return CHIO_ENOMEM;
     dl = chio__percent_decode(s, n, d);
     if (flags & CHIO__PATH_TRIM) { /* spaces that were encoded, too */
-        size_t a = 0;
-        while (a < dl && d[a] == ' ')
-            a++;
-        while (dl > a && d[dl - 1] == ' ')
-            dl--;
-        memmove(d, d + a, dl - a);
-        dl -= a;
+        size_t a, b;
+        trim_space(d, dl, &a, &b);
+        memmove(d, d + a, b - a);
+        dl = b - a;
         d[dl] = '\0';
     }
     rc = 0;
@@ -527,13 +604,38 @@ static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
     return r->fn(r->ctx, r->buf, len);
 }
 
+/* A file: URL as its path, and when it has a query or fragment, also its
+ * whole rest: "file:///w/a?/../../etc" is "/etc" to a tool that strips
+ * "file://" instead of parsing the URL. */
+static int file_readings(readings *r, const char *s, size_t n)
+{
+    int rc = one_reading(r, s, n, CHIO__PATH_DECODE);
+
+    if (rc == 0 && (memchr(s, '?', n) != NULL || memchr(s, '#', n) != NULL))
+        rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHOLE);
+    return rc;
+}
+
+/* Does @s hold an escape that may decode to white space ("%20", "%C2%A0",
+ * "%E3%80%80", ...)? */
+static int encoded_space(const char *s, size_t n)
+{
+    static const char *const leads[] = {"%20", "%c2", "%e1", "%e2", "%e3", "%ef", NULL};
+    size_t i;
+
+    for (i = 0; leads[i] != NULL; i++)
+        if (has_ci(s, n, leads[i]))
+            return 1;
+    return 0;
+}
+
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx)
 {
     char stack[STACK_BUF], *heap;
     readings r;
-    size_t a = 0, b = n;
-    int rc = 0, file, trimmed, pct;
+    size_t a, b;
+    int rc = 0, file, trimmed, wide, pct;
 
     r.buf = scratch(stack, sizeof(stack), n + 2, &heap);
     if (r.buf == NULL)
@@ -541,10 +643,8 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
     r.cap = n + 2;
     r.fn = fn;
     r.ctx = ctx;
-    while (a < b && s[a] == ' ')
-        a++;
-    while (b > a && s[b - 1] == ' ')
-        b--;
+    /* trimmed the way trim() and strip() do: ' ' and the Unicode spaces */
+    wide = trim_space(s, n, &a, &b);
     trimmed = a > 0 || b < n;
     file = starts_file(s + a, b - a);
     pct = memchr(s, '%', n) != NULL;
@@ -553,11 +653,16 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
         if (rc == 0 && trimmed)
             rc = one_reading(&r, s + a, b - a, 0);
     }
-    if (rc == 0 && (pct || file))
+    if (rc == 0 && file)
+        rc = file_readings(&r, s, n);
+    else if (rc == 0 && pct)
         rc = one_reading(&r, s, n, CHIO__PATH_DECODE);
+    /* a file: URL read after a trim the URL parser would not make */
+    if (rc == 0 && file && wide)
+        rc = file_readings(&r, s + a, b - a);
     if (rc == 0 && pct && trimmed && !file)
         rc = one_reading(&r, s + a, b - a, CHIO__PATH_DECODE);
-    if (rc == 0 && pct && !file && has_ci(s, n, "%20"))
+    if (rc == 0 && pct && !file && encoded_space(s, n))
         rc = one_reading(&r, s, n, CHIO__PATH_DECODE | CHIO__PATH_TRIM);
     free(heap);
     return rc;

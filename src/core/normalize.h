@@ -94,7 +94,8 @@ int chio__path_candidate(const char *key, const char *s, size_t n);
 
 /* Flags of chio__path_normalize. */
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
-#define CHIO__PATH_TRIM   2u /* with DECODE: drop spaces around the decoded value */
+#define CHIO__PATH_TRIM   2u /* with DECODE: drop white space around the decoded value */
+#define CHIO__PATH_WHOLE  4u /* with DECODE: a file: URL's path runs on through '?' and '#' */
 
 /*
  * chio__path_normalize - @s as a normalised path in @out (NUL-terminated;
@@ -102,25 +103,28 @@ int chio__path_candidate(const char *key, const char *s, size_t n);
  * dropped, ".." pops one; the result is "/a/b", "/" or a relative "a/b"
  * ("" for an empty relative path). With CHIO__PATH_DECODE, a value starting
  * with "file:" (any case) is read as a WHATWG file URL (host empty or
- * localhost, query and fragment dropped), and the path is percent-decoded
- * once. @cap must be at least @n + 2.
+ * localhost, query and fragment dropped, or kept with CHIO__PATH_WHOLE),
+ * and the path is percent-decoded once. @cap must be at least @n + 2.
  * Returns 0, or CHIO_EINVAL when a C0 control or DEL appears (before or
  * after decoding), ".." climbs above the root or above the start of a
- * relative path, a decoded value still holds a %XX escape (double
- * encoding) or is not valid UTF-8 (overlong "%c0%ae"), or a file: URL
- * names another host; CHIO_ETOOBIG when @cap is
- * too small.
+ * relative path or pops a segment below /proc or /dev (links there send
+ * the operating system's ".." elsewhere), a decoded value still holds a
+ * %XX escape (double encoding) or is not valid UTF-8 (overlong "%c0%ae"),
+ * or a file: URL names another host; CHIO_ETOOBIG when @cap is too small.
  */
 int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, size_t cap,
                          size_t *outlen);
 
 /*
  * chio__path_readings - every reading of a path-looking @s a tool could
- * make, normalised: as written, with surrounding spaces trimmed, each of
- * those percent-decoded once (file: URLs read per WHATWG), and decoded
- * then trimmed ("%20/etc" is also "/etc"). @fn gets each normalised form (NUL-terminated); a
- * nonzero return stops the walk and is returned. Returns CHIO_EINVAL as soon as one reading fails
- * to normalise (callers deny), CHIO_ENOMEM, or 0.
+ * make, normalised: as written, with surrounding white space trimmed (' '
+ * and the Unicode spaces JavaScript's trim() and Python's strip() remove),
+ * each of those percent-decoded once (file: URLs read per WHATWG, and
+ * through their query and fragment as a tool that strips "file://" reads
+ * them), and decoded then trimmed ("%20/etc" is also "/etc"). @fn gets each
+ * normalised form (NUL-terminated); a nonzero return stops the walk and is
+ * returned. Returns CHIO_EINVAL as soon as one reading fails to normalise
+ * (callers deny), CHIO_ENOMEM, or 0.
  */
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx);

@@ -10,12 +10,14 @@
  *   path_prefix   the leaves that may be paths (chio__path_candidate: the
  *                 key names a path, or the value starts with / \ ~ . or
  *                 file:, or holds / \ %2f %5c %2e) must exist, and every
- *                 reading of each (as written, trimmed of spaces, percent-
- *                 decoded once, a file: URL as its path) must normalise
+ *                 reading of each (as written, trimmed of white space as
+ *                 trim() and strip() do, percent-decoded once, a file: URL
+ *                 as its path, with and without its query) must normalise
  *                 and lie under the prefix: "." and empty segments dropped,
  *                 ".." pops a segment, "/" and "\" both separate, whole
  *                 segments compare (case-sensitive). A leaf with a control
- *                 character, ".." above the root or the start, a double
+ *                 character, ".." above the root or the start or below
+ *                 /proc or /dev, a double
  *                 encoding or a remote file: host denies;
  *   domain_exact  the hosts of the URL/host leaves must exist and all equal
  *   domain_glob   ...or all match the glob ('*' any run, '?' one character).

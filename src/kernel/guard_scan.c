@@ -206,17 +206,29 @@ typedef struct path_hit {
     int nomem;
 } path_hit;
 
-/* "/proc/<pid>/root/x" is "/x" seen through the process's root link:
- * the length of that "/proc/<pid>/root" head, or 0. */
+/* The end of the segment of @p starting at @i (after a '/'), or 0 when
+ * it is empty. */
+static size_t segment_end(const char *p, size_t len, size_t i)
+{
+    size_t e = i;
+
+    while (e < len && p[e] != '/')
+        e++;
+    return e > i ? e : 0;
+}
+
+/* "/proc/<pid>/root/x" and "/proc/<pid>/task/<tid>/root/x" are "/x" seen
+ * through a process's (or thread's) root link: the length of that head,
+ * or 0. */
 static size_t proc_root(const char *p, size_t len)
 {
-    size_t i = 6;
+    size_t i;
 
-    if (len < 6 || memcmp(p, "/proc/", 6) != 0)
+    if (len < 6 || memcmp(p, "/proc/", 6) != 0 || (i = segment_end(p, len, 6)) == 0)
         return 0;
-    while (i < len && p[i] != '/')
-        i++;
-    if (i == 6 || len - i < 5 || memcmp(p + i, "/root", 5) != 0)
+    if (len - i >= 6 && memcmp(p + i, "/task/", 6) == 0 && (i = segment_end(p, len, i + 6)) == 0)
+        return 0;
+    if (len - i < 5 || memcmp(p + i, "/root", 5) != 0)
         return 0;
     i += 5;
     return i == len || p[i] == '/' ? i : 0;

@@ -52,7 +52,8 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * a path (chio__path_candidate) and some reading of it (as written,
  * trimmed, percent-decoded, a file: URL's path) normalises to a path at or
  * under a normalised prefix (whole segments, ASCII case folded; a leading
- * "/proc/<pid>/root" is also looked through), or when such a reading
+ * "/proc/<pid>/root" or "/proc/<pid>/task/<tid>/root" is also looked
+ * through), or when such a reading
  * cannot be normalised at all. A value that is running text (its key does
  * not name a path and it does not start like one, but holds whitespace or
  * punctuation) is not read whole: each of its words that looks like a

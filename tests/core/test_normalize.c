@@ -225,6 +225,16 @@ static const row rows[] = {
     {RAW, "//etc//shadow/", "/etc/shadow"},
     {RAW, "/etc/passwd\n", NULL},
     {RAW, "..", NULL},
+    /* ".." through the links of /proc and /dev goes where segments do not */
+    {RAW, "/proc/self/root/../etc/passwd", NULL}, /* "/" to the kernel */
+    {RAW, "/proc/net/../root/etc/passwd", NULL},  /* /proc/net is self/net */
+    {RAW, "/dev/fd/../root/etc/passwd", NULL},    /* /dev/fd is /proc/self/fd */
+    {RAW, "/proc/self/cwd/../etc/passwd", NULL},  /* the cwd's parent */
+    {PATH, "/proc/self/root/%2e%2e/etc", NULL},
+    {RAW, "/proc/../etc", "/etc"},
+    {RAW, "/proc/self/root/./etc", "/proc/self/root/etc"},
+    {RAW, "/tmp/proc/x/../y", "/tmp/proc/y"},
+    {RAW, "proc/x/../y", "proc/y"},
     /* ---- every reading ---- */
     {READ, "/etc/passwd", "/etc/passwd"},
     {READ, "%2fetc%2fpasswd", "%2fetc%2fpasswd|/etc/passwd"},
@@ -236,6 +246,22 @@ static const row rows[] = {
     {READ, "..%2f..%2fetc", NULL},
     {READ, "/etc/passwd\n", NULL},
     {READ, "/a/%252e", NULL},
+    /* trimmed like trim() and strip(): Unicode spaces too */
+    {READ, "\xc2\xa0/etc", "\xc2\xa0/etc|/etc"},             /* U+00A0 */
+    {READ, "\xef\xbb\xbf/etc", "\xef\xbb\xbf/etc|/etc"},     /* U+FEFF */
+    {READ, "/w/a/../..\xe3\x80\x80", "/w/..\xe3\x80\x80|/"}, /* U+3000 */
+    {READ, "/w/a\xe2\x80\xa8", "/w/a\xe2\x80\xa8|/w/a"},     /* U+2028 */
+    {READ, "/w/a\xe2\x80\x8b", "/w/a\xe2\x80\x8b"},          /* U+200B: not space */
+    {READ, "%C2%A0/etc", "%C2%A0/etc|\xc2\xa0/etc|/etc"},
+    {READ,
+     "\xc2\xa0"
+     "file:///etc",
+     "\xc2\xa0"
+     "file:/etc|/etc"},
+    /* a file: URL's query and fragment, kept by a tool that strips "file://" */
+    {READ, "file:///w/a?/../../etc", "/w/a|/etc"},
+    {READ, "file:///w/a#x", "/w/a|/w/a#x"},
+    {READ, "file:///w/a?/../../../etc", NULL},
     /* ---- text folding for secret scanning ---- */
     {FOLD,
      "AKIA\xe2\x80\x8b"

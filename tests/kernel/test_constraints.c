@@ -194,6 +194,10 @@ Test(constraints, path_prefix_reads_paths_like_the_tool)
         {PP("/workspace"), "{\"path\":\"/workspace/a\",\"n\":\"file:etc/shadow\"}", 0},
         {PP("/workspace"), "{\"path\":\"file://evil/workspace/a\"}", 0},
         {PP("/workspace"), "{\"path\":\"file:///workspace/../etc/passwd\"}", 0},
+        /* query and fragment: a tool that strips "file://" keeps them */
+        {PP("/workspace"), "{\"path\":\"file:///workspace/a?/../../etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"file:///workspace/a#/../../etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"file:///workspace/a?v=1#top\"}", 1},
         /* control characters and surrounding spaces */
         {PP("/workspace"), "{\"path\":\"/workspace/a\\n\"}", 0},
         {PP("/workspace"), "{\"path\":\"/workspace/a\\t/../../etc\"}", 0},
@@ -201,6 +205,11 @@ Test(constraints, path_prefix_reads_paths_like_the_tool)
         {PP("/workspace"), "{\"path\":\"/workspace/a%00.txt\"}", 0},
         {PP("/workspace"), "{\"path\":\"/workspace/a%0a\"}", 0},
         {PP("/workspace"), "{\"path\":\" /workspace/a\"}", 0},
+        /* trimmed like trim() and strip(): "/" to a tool that trims */
+        {PP("/workspace"), "{\"path\":\"/workspace/a/../..\\u3000\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a/../..\\u00a0\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a/../..%E2%80%A9\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\\u00a0\"}", 1},
         /* segments */
         {PP("/workspace"), "{\"path\":\"//workspace/a\"}", 1},
         {PP("/workspace"), "{\"path\":\"/./workspace/a\"}", 1},

@@ -132,7 +132,16 @@ Test(guards, forbidden_path_segments_and_dots)
         {"{\"a\":{\"b\":[{\"c\":\"/var/../etc/shadow\"}]}}", PATHS},
         {"{\"path\":\"/proc/self/root/etc/passwd\"}", PATHS},
         {"{\"path\":\"/proc/1/root/proc/self/root/root/.ssh\"}", PATHS},
+        {"{\"path\":\"/proc/self/task/1/root/etc/passwd\"}", PATHS},
+        {"{\"path\":\"/proc/1/task/7/root/root\"}", PATHS},
+        /* ".." through a link of /proc or /dev: the kernel's ".." is not ours */
+        {"{\"path\":\"/proc/self/root/../etc/passwd\"}", PATHS},
+        {"{\"path\":\"/proc/self/root/tmp/../../etc/passwd\"}", PATHS},
+        {"{\"path\":\"/proc/net/../root/etc/passwd\"}", PATHS},
+        {"{\"path\":\"/dev/fd/../root/etc/passwd\"}", PATHS},
         {"{\"path\":\"/proc/self/root\"}", NULL},
+        {"{\"path\":\"/proc/self/task/1/rootfs/etc\"}", NULL},
+        {"{\"path\":\"/proc/self/status\"}", NULL},
         {"{\"path\":\"/proc/self/rootfs/etc\"}", NULL},
         {"{\"path\":\"/etcetera/x\"}", NULL},
         {"{\"path\":\"/tmp/etc/passwd\"}", NULL},
@@ -184,6 +193,10 @@ Test(guards, forbidden_path_controls_case_spaces_and_keys)
         {"{\"path\":\" /etc/passwd\"}", PATHS},
         {"{\"path\":\"%20/etc/passwd\"}", PATHS},
         {"{\"path\":\"/etc/passwd \"}", PATHS},
+        {"{\"path\":\"\\u00a0/etc/passwd\"}", PATHS}, /* JavaScript's trim(), Python's strip() */
+        {"{\"path\":\"\\ufeff/etc/passwd\"}", PATHS},
+        {"{\"path\":\"\\u3000/root/.ssh\"}", PATHS},
+        {"{\"path\":\"%C2%A0/etc/passwd\"}", PATHS},
         {"{\"path\":\"/ETC/passwd\"}", PATHS}, /* ASCII case folded for deny-lists */
         {"{\"path\":\"/Root/.ssh\"}", PATHS},
         {"{\"/etc/passwd\":1}", PATHS},
