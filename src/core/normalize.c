@@ -213,14 +213,18 @@ static size_t url_clean(const char *s, size_t n, char *out)
     return o;
 }
 
-/* The authority starting at @p: userinfo up to the last '@', host, port. */
-static int authority(const char *t, size_t m, size_t p, int special, char *out, size_t cap)
+/* The authority starting at @p: userinfo up to the last '@', host, port.
+ * @strict refuses what readers disagree on (two '@', '\' in a non-special
+ * authority); else it is read as WHATWG does, its host by
+ * chio__host_reading. */
+static int authority(const char *t, size_t m, size_t p, int special, int strict, char *out,
+                     size_t cap)
 {
     size_t e = p, h, hend, i;
 
     while (e < m && t[e] != '/' && t[e] != '?' && t[e] != '#' && !(special && t[e] == '\\'))
         e++;
-    if (!special && memchr(t + p, '\\', e - p) != NULL)
+    if (strict && !special && memchr(t + p, '\\', e - p) != NULL)
         return CHIO_EINVAL; /* readers disagree on '\' in non-special URLs */
     h = p;
     for (i = e; i > p; i--)
@@ -228,7 +232,7 @@ static int authority(const char *t, size_t m, size_t p, int special, char *out, 
             h = i;
             break;
         }
-    if (h > p && memchr(t + p, '@', h - 1 - p) != NULL)
+    if (strict && h > p && memchr(t + p, '@', h - 1 - p) != NULL)
         return CHIO_EINVAL; /* two '@': readers disagree on which one ends the userinfo */
     if (h < e && t[h] == '[') {
         const char *rb = memchr(t + h, ']', e - h);
@@ -253,10 +257,11 @@ static int authority(const char *t, size_t m, size_t p, int special, char *out, 
     }
     if (hend == h)
         return CHIO_EINVAL; /* empty host */
-    return chio__host_canon(t + h, hend - h, out, cap);
+    return strict ? chio__host_canon(t + h, hend - h, out, cap)
+                  : chio__host_reading(t + h, hend - h, out, cap);
 }
 
-static int url_host_clean(const char *t, size_t m, char *out, size_t cap)
+static int url_host_clean(const char *t, size_t m, int strict, char *out, size_t cap)
 {
     size_t sl = scheme_len(t, m), p;
 
@@ -266,14 +271,14 @@ static int url_host_clean(const char *t, size_t m, char *out, size_t cap)
             return CHIO_EINVAL;
         for (p = 0; p < m && is_slash((unsigned char)t[p]); p++)
             ;
-        return authority(t, m, p, 1, out, cap);
+        return authority(t, m, p, 1, strict, out, cap);
     }
     p = sl + 1;
     switch (scheme_kind(t, sl)) {
     case SCHEME_SPECIAL:
         while (p < m && is_slash((unsigned char)t[p]))
             p++;
-        return authority(t, m, p, 1, out, cap);
+        return authority(t, m, p, 1, strict, out, cap);
     case SCHEME_FILE: {
         size_t e;
         char d[16];
@@ -291,20 +296,24 @@ static int url_host_clean(const char *t, size_t m, char *out, size_t cap)
     }
     default:
         if (p + 1 < m && t[p] == '/' && t[p + 1] == '/')
-            return authority(t, m, p + 2, 0, out, cap);
+            return authority(t, m, p + 2, 0, strict, out, cap);
         return CHIO_EINVAL; /* no authority, no host */
     }
 }
 
 /*
- * The host an RFC 3986 reader (curl, urllib3, Go's net/url) takes from a
- * special-scheme or scheme-relative URL as written: "//" must follow the
- * scheme, the authority ends at the first / ? # (a '\' is an ordinary
- * character), the userinfo at the last '@'. 1 when that reader sees no
- * host at all (it cannot connect anywhere), 0 with the canonical host in
- * @out, or a failure code when the host it sees is not readable.
+ * The host an RFC 3986 reader (curl, urllib3, Go's net/url, Python's
+ * urlsplit) takes from a special-scheme or scheme-relative URL: after the
+ * scheme, any run of '/' and '\' is skipped (curl reads "https:host",
+ * "https:/\\host" and "https:///host" as naming host; the others need
+ * "//" and see no host otherwise, so reading one here only adds a check);
+ * without a scheme "//" is required; the authority ends at the first / ? #
+ * (a '\' is an ordinary character), the userinfo at the last '@'. 1 when
+ * that reader sees no host at all (it cannot connect anywhere), 0 with the
+ * canonical host in @out, or a failure code when the host it sees is not
+ * readable (@reading: chio__host_reading's codes).
  */
-static int rfc3986_host(const char *s, size_t n, char *out, size_t cap)
+static int rfc3986_host(const char *s, size_t n, int reading, char *out, size_t cap)
 {
     size_t a = 0, b = n, p, e, h, i, sl;
 
@@ -317,10 +326,14 @@ static int rfc3986_host(const char *s, size_t n, char *out, size_t cap)
     sl = scheme_len(s, n);
     if (sl > 0 && scheme_kind(s, sl) != SCHEME_SPECIAL)
         return 1;
-    p = sl > 0 ? sl + 1 : 0;
-    if (n - p < 2 || s[p] != '/' || s[p + 1] != '/')
-        return 1;
-    p += 2;
+    if (sl > 0) {
+        for (p = sl + 1; p < n && is_slash((unsigned char)s[p]); p++)
+            ;
+    } else {
+        if (n < 2 || s[0] != '/' || s[1] != '/')
+            return 1;
+        p = 2;
+    }
     for (e = p; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++)
         ;
     h = p;
@@ -338,12 +351,25 @@ static int rfc3986_host(const char *s, size_t n, char *out, size_t cap)
     }
     if (e == h)
         return 1;
-    return chio__host_canon(s + h, e - h, out, cap);
+    return reading ? chio__host_reading(s + h, e - h, out, cap)
+                   : chio__host_canon(s + h, e - h, out, cap);
 }
 
-static int url_host(const char *s, size_t n, int cross_check, char *out, size_t cap)
+/* Does the RFC 3986 reading of @s (0 or 1 from rfc3986_host) agree with
+ * the WHATWG host @want? */
+static int rfc3986_agrees(const char *s, size_t n, const char *want)
 {
-    char stack[STACK_BUF * 2], *heap, *t, other[CHIO__HOST_MAX];
+    char other[CHIO__HOST_MAX];
+    int r = rfc3986_host(s, n, 0, other, sizeof(other));
+
+    return r == 1 || (r == 0 && strcmp(other, want) == 0);
+}
+
+/* The WHATWG host of @s: @strict, cross-checked against RFC 3986 readers
+ * (chio__url_host); else WHATWG's reading alone. */
+static int url_host(const char *s, size_t n, int strict, char *out, size_t cap)
+{
+    char stack[STACK_BUF * 2], *heap, *t;
     size_t m;
     int rc;
 
@@ -353,14 +379,14 @@ static int url_host(const char *s, size_t n, int cross_check, char *out, size_t 
     if (t == NULL)
         return CHIO_ENOMEM;
     m = url_clean(s, n, t);
-    rc = url_host_clean(t, m, out, cap);
+    rc = url_host_clean(t, m, strict, out, cap);
     /* Where WHATWG and RFC 3986 readers would connect to different hosts
-     * ("https://a.com\\@b.com"), the URL is ambiguous. */
-    if (rc == 0 && cross_check && scheme_kind(t, scheme_len(t, m)) != SCHEME_FILE) {
-        int r2 = rfc3986_host(s, n, other, sizeof(other));
-        if (r2 < 0 || (r2 == 0 && strcmp(other, out) != 0))
-            rc = CHIO_EINVAL;
-    }
+     * ("https://a.com\\@b.com"), the URL is ambiguous. The RFC 3986 reading
+     * is made of the URL as written (curl, urllib3) and with tab, LF and CR
+     * removed (Python's urlsplit: "ht<TAB>tps://a.com\\@b.com" is b.com). */
+    if (rc == 0 && strict && scheme_kind(t, scheme_len(t, m)) != SCHEME_FILE &&
+        (!rfc3986_agrees(s, n, out) || !rfc3986_agrees(t, m, out)))
+        rc = CHIO_EINVAL;
     free(heap);
     if (rc != 0 && cap > 0)
         out[0] = '\0';
@@ -374,11 +400,22 @@ int chio__url_host(const char *s, size_t n, char *out, size_t cap)
 
 int chio__url_host_reading(const char *s, size_t n, int reader, char *out, size_t cap)
 {
+    char stack[STACK_BUF * 2], *heap = NULL, *t = (char *)s;
     int rc;
 
     if (reader == CHIO__URL_WHATWG)
         return url_host(s, n, 0, out, cap);
-    rc = rfc3986_host(s, n, out, cap);
+    if (reader == CHIO__URL_RFC3986_CLEAN) {
+        size_t i, m = 0;
+        if ((t = scratch(stack, sizeof(stack), n + 1, &heap)) == NULL)
+            return CHIO_ENOMEM;
+        for (i = 0; i < n; i++)
+            if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+                t[m++] = s[i];
+        n = m;
+    }
+    rc = rfc3986_host(t, n, 1, out, cap);
+    free(heap);
     if (rc != 0 && cap > 0)
         out[0] = '\0';
     return rc == 1 ? CHIO_EINVAL : rc;

@@ -57,20 +57,34 @@ static inline int chio__hex_value(int c)
 int chio__url_host(const char *s, size_t n, char *out, size_t cap);
 
 /* Readers for chio__url_host_reading. */
-#define CHIO__URL_WHATWG  0 /* browsers, Node: the parser above, alone */
-#define CHIO__URL_RFC3986 1 /* curl, urllib3, Go: "//" required, '\' is data */
+#define CHIO__URL_WHATWG        0 /* browsers, Node: the parser above, alone */
+#define CHIO__URL_RFC3986       1 /* curl, urllib3, Go: the URL as written, '\' is data */
+#define CHIO__URL_RFC3986_CLEAN 2 /* Python's urlsplit: the same, tab, LF, CR removed first */
 
 /* chio__url_host_reading - the host one kind of reader alone would take
- * from @s (special schemes and scheme-relative URLs; RFC 3986 reading
- * takes the URL as written, without WHATWG's clean-up): for callers that
- * must hold every reading of an ambiguous value to the rules, never for
- * deciding that a URL is unambiguous. Same returns as chio__url_host
- * (CHIO_EINVAL: that reader sees no host). */
+ * from @s: for callers that must hold every reading of an ambiguous value
+ * to the rules, never for deciding that a URL is unambiguous. WHATWG
+ * reading: as WHATWG does, userinfo up to the last '@' however many there
+ * are, '\' as data in a non-special authority. RFC 3986 reading (special
+ * schemes and "//" scheme-relative URLs): after the scheme, any run of '/'
+ * and '\' is skipped (curl reads "https:host", "https:/\host", "https:///host"; "//" is
+ * required without a scheme), the authority ends at the first / ? #, the
+ * userinfo at its last '@'. Returns 0 with the canonical host, CHIO_EINVAL
+ * when that reader finds no host or surely fails on it, or another
+ * failure (CHIO_ERANGE, CHIO_ETOOBIG) when the kernel cannot tell which
+ * host the reader takes: callers deny then. */
 int chio__url_host_reading(const char *s, size_t n, int reader, char *out, size_t cap);
 
 /* chio__host_canon - the canonical form (as above) of a bare host: no
  * scheme, userinfo or port. Same returns as chio__url_host. */
 int chio__host_canon(const char *s, size_t n, char *out, size_t cap);
+
+/* chio__host_reading - chio__host_canon for readings: CHIO_EINVAL only
+ * where WHATWG's host parser surely fails as well (an ASCII forbidden code
+ * point, a bad IPv4 or IPv6 address), CHIO_ERANGE where it may succeed and
+ * the kernel cannot tell how (non-ASCII, which needs IDNA; empty labels,
+ * which WHATWG keeps), CHIO_ETOOBIG. */
+int chio__host_reading(const char *s, size_t n, char *out, size_t cap);
 
 /* chio__url_special_scheme - 1 when @s, read as WHATWG does (leading and
  * trailing C0/space stripped, tab/LF/CR removed), starts with a special

@@ -264,10 +264,14 @@ static int forbidden_domain(unsigned char c)
     return c <= 0x20 || c == 0x7f || strchr("#%/:<>?@[\\]^|", c) != NULL;
 }
 
-int chio__host_canon(const char *s, size_t n, char *out, size_t cap)
+/* The canonical host; with @reading, a failure is CHIO_EINVAL only where
+ * WHATWG's host parser surely fails too, and CHIO_ERANGE where it may not
+ * (see chio__host_reading). */
+static int host_canon(const char *s, size_t n, int reading, char *out, size_t cap)
 {
     char d[CHIO__HOST_MAX * 4];
     size_t dl, i;
+    int nonascii = 0;
 
     if (cap > 0)
         out[0] = '\0';
@@ -283,10 +287,14 @@ int chio__host_canon(const char *s, size_t n, char *out, size_t cap)
     dl = chio__percent_decode(s, n, d);
     for (i = 0; i < dl; i++) {
         unsigned char c = (unsigned char)d[i];
-        if (c >= 0x80 || forbidden_domain(c))
-            return CHIO_EINVAL; /* non-ASCII needs IDNA, which we do not have */
+        if (c >= 0x80)
+            nonascii = 1;
+        else if (forbidden_domain(c))
+            return CHIO_EINVAL; /* IDNA keeps ASCII as it is: WHATWG fails too */
         d[i] = (char)chio__ascii_lower(c);
     }
+    if (nonascii) /* needs IDNA, which we do not have ("\uff45vil.com" is evil.com) */
+        return reading ? CHIO_ERANGE : CHIO_EINVAL;
     if (ends_in_number(d, dl)) {
         int rc = ipv4_parse(d, dl, out, cap);
         if (rc != 0 && cap > 0)
@@ -296,10 +304,20 @@ int chio__host_canon(const char *s, size_t n, char *out, size_t cap)
     if (dl > 0 && d[dl - 1] == '.')
         dl--;
     if (dl == 0 || d[0] == '.' || d[dl - 1] == '.' || memmem(d, dl, "..", 2) != NULL)
-        return CHIO_EINVAL; /* empty label */
+        return reading ? CHIO_ERANGE : CHIO_EINVAL; /* empty label: WHATWG keeps it */
     if (dl + 1 > cap || dl >= CHIO__HOST_MAX)
         return CHIO_ETOOBIG;
     memcpy(out, d, dl);
     out[dl] = '\0';
     return 0;
+}
+
+int chio__host_canon(const char *s, size_t n, char *out, size_t cap)
+{
+    return host_canon(s, n, 0, out, cap);
+}
+
+int chio__host_reading(const char *s, size_t n, char *out, size_t cap)
+{
+    return host_canon(s, n, 1, out, cap);
 }

@@ -32,7 +32,9 @@
  *                 elsewhere (or with two '@'), or a value under a URL key
  *                 with no scheme that holds / \ @ : ? or # denies. A value
  *                 that is not one URL but running text with URLs in it is
- *                 held to each of them (each must parse and match). The
+ *                 held to each of them (each must parse and match), and
+ *                 so is the host a WHATWG or RFC 3986 reader takes from
+ *                 the whole value (denied when it is non-ASCII). The
  *                 constraint's value is read the same way (a glob:
  *                 lowercased, final dot removed);
  *   regex_match   some string leaf matches the POSIX ERE (unanchored); an
@@ -247,8 +249,9 @@ static int words_allowed(domain_scan *ds, const char *s, size_t n)
 static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
+    static const int readers[] = {CHIO__URL_WHATWG, CHIO__URL_RFC3986, CHIO__URL_RFC3986_CLEAN};
     char host[CHIO__HOST_MAX];
-    int kind = chio__url_candidate(key, s, n), ok;
+    int kind = chio__url_candidate(key, s, n), ok, rc;
     size_t i;
 
     if (kind == 0)
@@ -260,17 +263,22 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
         /* Not one unambiguous URL. When it is running text, the URLs in
          * it; and whatever host a WHATWG or an RFC 3986 reader still finds
          * in the whole ("https://a.example<TAB>.evil.com" is
-         * a.example.evil.com to WHATWG). */
+         * a.example.evil.com to WHATWG, "https://a.example (@\uff45vil.com"
+         * evil.com): a reader that surely finds no host is no concern, one
+         * whose host we cannot tell (IDNA) denies. */
         ok = -1;
         for (i = 0; kind == 1 && i < n; i++)
             if (url_word_end((unsigned char)s[i])) {
                 ok = words_allowed(ds, s, n);
                 break;
             }
-        if (ok == 1 && chio__url_host_reading(s, n, CHIO__URL_WHATWG, host, sizeof(host)) == 0)
-            ok = host_allowed(ds, s, n, host);
-        if (ok == 1 && chio__url_host_reading(s, n, CHIO__URL_RFC3986, host, sizeof(host)) == 0)
-            ok = host_allowed(ds, s, n, host);
+        for (i = 0; ok == 1 && i < sizeof(readers) / sizeof(readers[0]); i++) {
+            rc = chio__url_host_reading(s, n, readers[i], host, sizeof(host));
+            if (rc == 0)
+                ok = host_allowed(ds, s, n, host);
+            else if (rc != CHIO_EINVAL)
+                ok = -1;
+        }
         if (ok < 0)
             snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
                      (int)(n > 120 ? 120 : n), s);

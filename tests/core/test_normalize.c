@@ -58,6 +58,17 @@ static const row rows[] = {
     {URL, "//evil.com/x", "evil.com"},
     {URL, "\\\\evil.com\\x", "evil.com"},
     {URL, "/\\evil.com", "evil.com"},
+    /* curl skips '/' and '\\' after the scheme, however few ("https:a.com"),
+     * then reads '\\' as data: it goes to evil.com, WHATWG to api.example.com */
+    {URL, "https:api.example.com\\@evil.com/", NULL},
+    {URL, "https:/api.example.com\\@evil.com/", NULL},
+    {URL, "https:///api.example.com\\@evil.com/", NULL},
+    {URL, "https:\\\\api.example.com\\@evil.com/", NULL},
+    {URL, "https:/\\api.example.com/x", "api.example.com"},
+    /* Python's urlsplit drops tab, LF and CR first, as WHATWG does, then
+     * reads '\\' as data: evil.com */
+    {URL, "ht\ttps://api.example.com\\@evil.com/", NULL},
+    {URL, "https:/\t/api.example.com\\@evil.com/", NULL},
     /* ---- URL hosts: whitespace, controls, case ---- */
     {URL, " \t https://evil.com/ \n", "evil.com"},
     {URL, "ht\ttps://ev\nil.com/", "evil.com"},
@@ -566,8 +577,12 @@ Test(normalize, each_reader_alone)
     cr_expect_str_eq(out, "evil.com");
     cr_assert_eq(chio__url_host_reading(amb, strlen(amb), CHIO__URL_RFC3986, out, sizeof(out)), 0);
     cr_expect_str_eq(out, "api.example.com");
-    cr_expect_eq(chio__url_host_reading("https:evil.com", 14, CHIO__URL_RFC3986, out, sizeof(out)),
-                 CHIO_EINVAL); /* no "//": no host for RFC 3986 readers */
+    /* curl reads "https:host" as naming host, as WHATWG does */
+    cr_assert_eq(chio__url_host_reading("https:evil.com", 14, CHIO__URL_RFC3986, out, sizeof(out)),
+                 0);
+    cr_expect_str_eq(out, "evil.com");
+    cr_expect_eq(chio__url_host_reading("evil.com/x", 10, CHIO__URL_RFC3986, out, sizeof(out)),
+                 CHIO_EINVAL); /* no scheme, no "//": no host */
     cr_expect_str_eq(out, "");
     cr_assert_eq(
         chio__url_host_reading("a.example\t.evil.com", 19, CHIO__URL_WHATWG, out, sizeof(out)),
@@ -576,4 +591,44 @@ Test(normalize, each_reader_alone)
                                         sizeof(out)),
                  0);
     cr_expect_str_eq(out, "a.example.evil.com");
+}
+
+/* A reading takes what its reader takes, and says when the kernel cannot
+ * tell (a host that needs IDNA): callers holding running text to every
+ * reading deny then, instead of taking the failure for "no host". */
+Test(normalize, readings_tell_no_host_from_cannot_tell)
+{
+    char out[CHIO__HOST_MAX];
+    const char *two = "https://a.example (@x@evil.com\\@a.example/";
+    const char *idna = "https://a.example (@\xef\xbd\x85vil.com/"; /* U+FF45: 'e' */
+    const char *tab = "ht\ttps://a.example\\@evil.com/";
+
+    /* WHATWG takes the last '@' before the '\\' */
+    cr_assert_eq(chio__url_host_reading(two, strlen(two), CHIO__URL_WHATWG, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "evil.com");
+    cr_expect_eq(chio__url_host(two, strlen(two), out, sizeof(out)), CHIO_EINVAL);
+    /* Node and curl both map "\uff45vil.com" to evil.com */
+    cr_expect_eq(chio__url_host_reading(idna, strlen(idna), CHIO__URL_WHATWG, out, sizeof(out)),
+                 CHIO_ERANGE);
+    cr_expect_str_eq(out, "");
+    cr_expect_eq(chio__url_host_reading(idna, strlen(idna), CHIO__URL_RFC3986, out, sizeof(out)),
+                 CHIO_ERANGE);
+    cr_expect_eq(
+        chio__url_host_reading("https://a..example/", 19, CHIO__URL_WHATWG, out, sizeof(out)),
+        CHIO_ERANGE); /* WHATWG keeps the empty label */
+    /* a host with a space fails in every reader */
+    cr_expect_eq(chio__url_host_reading("https://a.example and more", 26, CHIO__URL_WHATWG, out,
+                                        sizeof(out)),
+                 CHIO_EINVAL);
+    /* Python's urlsplit drops the tab; curl and Go refuse it */
+    cr_expect_eq(chio__url_host_reading(tab, strlen(tab), CHIO__URL_RFC3986, out, sizeof(out)),
+                 CHIO_EINVAL);
+    cr_assert_eq(
+        chio__url_host_reading(tab, strlen(tab), CHIO__URL_RFC3986_CLEAN, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "evil.com");
+    cr_expect_eq(chio__url_host(tab, strlen(tab), out, sizeof(out)), CHIO_EINVAL);
+    /* bare hosts */
+    cr_expect_eq(chio__host_reading("\xc3\xa9vil.com", 9, out, sizeof(out)), CHIO_ERANGE);
+    cr_expect_eq(chio__host_reading("\xc3\xa9vil com", 9, out, sizeof(out)), CHIO_EINVAL);
+    cr_expect_eq(chio__host_canon("\xc3\xa9vil.com", 9, out, sizeof(out)), CHIO_EINVAL);
 }

@@ -101,7 +101,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_host(chio__url_host(s, size, host, sizeof(host)), host);
     check_host(chio__host_canon(s, size, host, sizeof(host)), host);
-    (void)chio__url_host_reading(s, size, CHIO__URL_RFC3986, host, sizeof(host));
+    check_host(chio__url_host_reading(s, size, CHIO__URL_WHATWG, host, sizeof(host)), host);
+    check_host(chio__url_host_reading(s, size, CHIO__URL_RFC3986, host, sizeof(host)), host);
+    check_host(chio__url_host_reading(s, size, CHIO__URL_RFC3986_CLEAN, host, sizeof(host)), host);
+    check_host(chio__host_reading(s, size, host, sizeof(host)), host);
     (void)chio__url_candidate("url", s, size);
     (void)chio__path_candidate("path", s, size);
 

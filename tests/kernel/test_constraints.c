@@ -305,6 +305,21 @@ Test(constraints, domains_read_hosts_like_a_whatwg_parser)
         {DX("api.example.com"), "{\"q\":\"https://api.example.com @evil.com\"}", 0},
         {DX("api.example.com"), "{\"q\":\"{\\\"u\\\":\\\"https://evil.com\\\"}\"}", 0},
         {DX("api.example.com"), "{\"q\":\"{\\\"u\\\":\\\"https://api.example.com\\\"}\"}", 1},
+        /* ...and so is the host a reader takes from the whole value: WHATWG
+         * takes the last '@' (evil.com) and maps fullwidth letters (IDNA) */
+        {DX("api.example.com"), "{\"q\":\"https://api.example.com and more\"}", 1},
+        {DX("api.example.com"),
+         "{\"q\":\"https://api.example.com (@\\uff45\\uff56\\uff49\\uff4c.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com(@\\u00e9vil.com/\"}", 0},
+        {DX("api.example.com"),
+         "{\"url\":\"https://api.example.com(@x@evil.com\\\\@api.example.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com (@evil..com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"foo://api.example.com (\\\\@evil.com/\"}", 0},
+        /* curl and Python's urlsplit read these as evil.com */
+        {DX("api.example.com"), "{\"url\":\"https:api.example.com\\\\@evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https:///api.example.com\\\\@evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"ht\\ttps://api.example.com\\\\@evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https:/\\t/api.example.com\\\\@evil.com/\"}", 0},
         /* globs */
         {DG("*.example.com"), "{\"url\":\"https://evil.com\\\\@a.example.com/\"}", 0},
         {DG("*.example.com"), "{\"url\":\"https://a.example.com%2f.evil.com/\"}", 0},
