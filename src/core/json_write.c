@@ -22,12 +22,49 @@ static const char hexdigits[] = "0123456789abcdef";
 
 /* ---- numbers ---------------------------------------------------------------------- */
 
+/* Whether the @k digits d1.d2.. * 10^@e10 parse back (C locale) to @x. */
+static int round_trips(double x, const char *digits, int k, int e10)
+{
+    char probe[48];
+
+    snprintf(probe, sizeof(probe), "%c.%.*se%d", digits[0], k - 1, digits + 1, e10);
+    return chio__strtod_c(probe) == x;
+}
+
+/* Add one unit in the last place to the @k digits (e10 grows on a carry out
+ * of the first digit: 9.99 -> 1.00e+1). */
+static void bump_digits(char *digits, int k, int *e10)
+{
+    int i = k - 1;
+
+    while (i >= 0 && digits[i] == '9')
+        digits[i--] = '0';
+    if (i >= 0) {
+        digits[i]++;
+        return;
+    }
+    digits[0] = '1';
+    (*e10)++;
+}
+
 /* Shortest decimal digits (no leading/trailing zeros) that round-trip to
- * @x > 0, and the ECMAScript exponent n with x = 0.d1d2.. * 10^n. */
+ * @x > 0, and the ECMAScript exponent n with x = 0.d1d2.. * 10^n.
+ *
+ * At each precision the nearest candidate (printf's correctly rounded one)
+ * is tried first. When @x is a power of two its lower neighbour is twice as
+ * close as its upper one, so the nearest candidate can lie just below the
+ * (narrower) lower half of the round-trip interval while the next one up
+ * still lies inside the (wider) upper half: that one is then the shortest
+ * round-trip form Number::toString picks (2^-24 -> 5.960464477539063e-8,
+ * not 5.9604644775390625e-8). A candidate above @x that fails leaves no
+ * other at that precision, so only the step up is ever tried, and only for
+ * powers of two (subnormal ones included: the step up then just fails). */
 static int shortest_digits(double x, char digits[24], int *n_out)
 {
-    char tmp[40], probe[48];
-    int prec, k = 0, e10 = 0;
+    char tmp[40], up[24];
+    int prec, k = 0, e10 = 0, eup, pow2;
+
+    pow2 = frexp(x, &eup) == 0.5; /* elsewhere the interval is symmetric */
 
     for (prec = 1; prec <= 17; prec++) {
         const char *q;
@@ -41,9 +78,18 @@ static int shortest_digits(double x, char digits[24], int *n_out)
             return -1;
         e10 = atoi(q + 1);
         /* Rebuild it with a '.' and parse it back in the C locale. */
-        snprintf(probe, sizeof(probe), "%c.%.*se%d", digits[0], k - 1, digits + 1, e10);
-        if (chio__strtod_c(probe) == x)
+        if (round_trips(x, digits, k, e10))
             break;
+        if (!pow2)
+            continue;
+        memcpy(up, digits, (size_t)k);
+        eup = e10;
+        bump_digits(up, k, &eup);
+        if (round_trips(x, up, k, eup)) {
+            memcpy(digits, up, (size_t)k);
+            e10 = eup;
+            break;
+        }
     }
     while (k > 1 && digits[k - 1] == '0')
         k--;

@@ -127,6 +127,22 @@ Test(json_numbers, doubles_use_ecmascript_form)
     expect_canon("1e-400", "0");
 }
 
+/* A power of two has a lower neighbour twice as close as its upper one, so
+ * its shortest round-trip form can be the candidate just above it rather than
+ * the nearest one (what Number::toString and chio's writer print). */
+Test(json_numbers, powers_of_two_take_the_shortest_form)
+{
+    expect_canon("5.9604644775390625e-8", "5.960464477539063e-8");                 /* 2^-24 */
+    expect_canon("5.684341886080801486968994140625e-14", "5.684341886080802e-14"); /* 2^-44 */
+    expect_canon("618970019642690137449562112", "6.189700196426902e+26");          /* 2^89 */
+    expect_canon("6.1897001964269014e+26", "6.189700196426902e+26");
+    expect_canon("-5.316911983139664e36", "-5.316911983139664e+36");   /* -2^122 */
+    expect_canon("6.386688990511104e+293", "6.386688990511104e+293");  /* 2^976 */
+    expect_canon("7.1202363472230444e-307", "7.120236347223045e-307"); /* 2^-1017 */
+    expect_canon("[0.5,0.25,1024.0,8.673617379884035e-19]",
+                 "[0.5,0.25,1024,8.673617379884035e-19]");
+}
+
 Test(json_numbers, classification_and_accessors)
 {
     chio_json_doc *doc;
