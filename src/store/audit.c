@@ -46,8 +46,9 @@ typedef struct audit {
     size_t cur;      /* checkpoint whose range we are in */
     uint8_t *leaves; /* leaves of cps[cur] so far */
     size_t nleaves, capleaves;
-    uint64_t expect;   /* next sequence number expected */
-    uint64_t first_cp; /* the first checkpoint the store should hold */
+    uint64_t expect;    /* next sequence number expected */
+    uint64_t log_start; /* the first receipt the store should hold */
+    uint64_t first_cp;  /* the first checkpoint the store should hold */
     int oom;
     /* the log as a whole */
     chio_store_audit_v2 *v2;
@@ -181,6 +182,13 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
     else if (prev == NULL && cseq != a->first_cp)
         bad_checkpoint(a, c, "numbering",
                        "checkpoints before this one are missing (and were not archived)");
+    /* Archiving moves whole checkpoint ranges and records where both logs
+     * now start in one write: the first checkpoint left starts at the first
+     * receipt left. One starting later lost the checkpoints before it. */
+    else if (prev == NULL && a->first_cp > 1 && c->start != a->log_start)
+        bad_checkpoint(a, c, "range",
+                       "the first checkpoint does not start where the log does (checkpoints "
+                       "before it deleted and retained_from_checkpoint rewritten?)");
     else if (prev != NULL && prev->seq + 1 != cseq)
         bad_checkpoint(a, c, "numbering", "checkpoint sequence numbers are not contiguous");
     else if (prev != NULL && prev->readable &&
@@ -355,6 +363,15 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     a->out->last_seq = seq;
     if (seq > a->expect)
         report_missing(a, a->expect, seq - 1);
+    /* Archiving deletes receipts in the write that records where the log
+     * now starts: none stays before it (a kernel refuses such a log). */
+    if (seq < a->log_start) {
+        problem(a,
+                "{\"problem\":\"receipt_before_log_start\",\"seq\":%llu,\"retained_from_seq\":"
+                "%llu}",
+                (unsigned long long)seq, (unsigned long long)a->log_start);
+        a->out->invalid++;
+    }
     a->expect = seq + 1;
     add_leaf(a, seq, json, len);
     chio_error_init(&perr);
@@ -539,6 +556,7 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
         return rc;
     if (a.expect == 0)
         a.expect = 1;
+    a.log_start = a.expect;
     if (a.first_cp == 0)
         a.first_cp = 1;
     rc = audit_prologue(&a);

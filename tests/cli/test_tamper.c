@@ -1097,6 +1097,55 @@ Test(tamper, archived_logs_stay_verifiable_and_the_live_anchor_is_checked)
     free(db);
 }
 
+/* Set the store's u64 metadata @name (retained_from_seq, ...) to @v. */
+static void put_meta_u64(const char *db, const char *name, uint64_t v)
+{
+    chio_store *s = open_rw(db);
+    chio__store_batch *b = chio__store_batch_new();
+
+    chio__store_batch_put_meta_u64(b, s, name, v);
+    commit(s, b);
+    chio__store_batch_free(b);
+    chio_store_close(s);
+}
+
+Test(tamper, the_first_checkpoints_deleted_with_retained_from_checkpoint_raised)
+{
+    char *db = fresh_copy(), *want[32];
+    verdict v;
+    size_t n = 0;
+    uint64_t s;
+
+    /* Checkpoint 1 gone, its receipts kept, and the store told that the
+     * checkpoints start at 2, as if archived: checkpoint 2 now starts
+     * after the log does. */
+    delete_checkpoint(db, 1);
+    put_meta_u64(db, CHIO__META_RETAINED_CHECKPOINT, 2);
+    v = audit_cli(db);
+    EXPECT_PROBLEMS(&v, "invalid_checkpoint cp=2 reason=range");
+    expect_summary(&v, NRECEIPTS, 0, 0, NCPS - 1, NCPS - 2);
+    verdict_free(&v);
+    free(db);
+
+    /* Checkpoints 1 and 2 gone and retained_from_seq raised to match, but
+     * their receipts kept: archiving never leaves a receipt before it. */
+    db = copy_db(clean, "copy2");
+    delete_checkpoint(db, 1);
+    delete_checkpoint(db, 2);
+    put_meta_u64(db, CHIO__META_RETAINED_CHECKPOINT, 3);
+    put_meta_u64(db, CHIO__META_RETAINED_SEQ, 2 * BATCH + 1);
+    v = audit_cli(db);
+    for (s = 1; s <= 2 * BATCH; s++)
+        cr_assert_geq(
+            asprintf(&want[n++], "receipt_before_log_start seq=%llu", (unsigned long long)s), 0);
+    expect_problems(&v, (const char *const *)want, n);
+    expect_summary(&v, NRECEIPTS, 0, 2 * BATCH, NCPS - 2, NCPS - 2);
+    verdict_free(&v);
+    while (n > 0)
+        free(want[--n]);
+    free(db);
+}
+
 Test(tamper, a_legacy_log_audits_with_a_note_and_is_pinned_when_a_kernel_reopens_it)
 {
     char *db;
