@@ -170,7 +170,10 @@ typedef struct chio_store_audit_v2 {
     char signer_hex[65];   /* the key the store records (or the first trusted key
                               when it records none); "" when neither */
     uint8_t legacy;        /* 1: written before key records and log heads existed */
-    uint8_t archive;       /* 1: an archive log (chio_store_archive), which has no head */
+    uint8_t archive;       /* 1: marked as an archive log (chio_store_archive), which has
+                              no head. The mark is not signed: treat it as a failure
+                              unless you expect an archive (a live log cut at the tail
+                              and marked would otherwise pass) */
     uint8_t reserved1[5];
     uint32_t pinned_by; /* chio_store_pin */
     uint32_t reserved2;

@@ -165,6 +165,7 @@ int cmd_receipt_archive(int argc, char **argv);
 chio_store *cli_open_store(const char *cmd, const char *dir);
 /* `receipt verify --receipt-db`: audit, print problems and the summary. */
 /* A legacy log (no key record, chain or head) fails unless @allow_legacy. */
-int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, int allow_legacy);
+int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, int allow_legacy,
+                    int allow_archive);
 
 #endif

@@ -16,7 +16,7 @@ static const char receipt_usage[] =
     "subcommands:\n"
     "  sign --seed-file FILE < body.json      sign a receipt body\n"
     "  verify [--trusted-key HEX]... [FILE]   verify receipts (one per line, or one document)\n"
-    "  verify --receipt-db DIR [--trusted-key HEX]... [--allow-legacy]\n"
+    "  verify --receipt-db DIR [--trusted-key HEX]... [--allow-legacy] [--allow-archive]\n"
     "                                         audit a kernel's receipt log\n"
     "  list --receipt-db DIR [...]            show stored receipts (table or JSON Lines)\n"
     "  archive --receipt-db DIR --archive DIR (--older-than UNIX | --max-size BYTES)\n"
@@ -39,6 +39,7 @@ static const char sign_usage[] =
 static const char verify_usage[] =
     "usage: chio receipt verify [--trusted-key HEX]... [FILE]\n"
     "       chio receipt verify --receipt-db DIR [--trusted-key HEX]... [--allow-legacy]\n"
+    "                           [--allow-archive]\n"
     "\n"
     "Verify receipts from FILE or stdin: one JSON receipt per line, or one JSON\n"
     "document (a receipt or an array of receipts). Prints one JSON report per\n"
@@ -65,6 +66,9 @@ static const char verify_usage[] =
     "it was created (signer_pinned_by \"store\"). A legacy log without a key\n"
     "record, chain and head (written before them, or stripped of them) cannot\n"
     "show a removed tail: it fails (\"legacy\":true) unless --allow-legacy.\n"
+    "An archive log (chio receipt archive) has no signed head either, and its\n"
+    "mark is not signed: it fails (problem archive_log) unless --allow-archive\n"
+    "says you expect one.\n"
     "Prints one JSON line per problem, naming the sequence numbers, then\n"
     "{\"receipts\":N,\"first_seq\":..,\"last_seq\":..,\"gaps\":..,\"invalid\":..,\n"
     "\"checkpoints\":..,\"checkpoints_valid\":..,\"signer\":\"HEX\"|null,\n"
@@ -114,7 +118,8 @@ static int receipt_verify(int argc, char **argv)
 {
     cli_opt opts[] = {{"trusted-key", 1, 1, 0, 0, 0},
                       {"receipt-db", 1, 0, 0, 0, 0},
-                      {"allow-legacy", 0, 0, 0, 0, 0}};
+                      {"allow-legacy", 0, 0, 0, 0, 0},
+                      {"allow-archive", 0, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     cli_verify_ctx ctx;
@@ -123,7 +128,7 @@ static int receipt_verify(int argc, char **argv)
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.kind = &cli_receipt_verifier;
-    rc = cli_parse(argc, argv, opts, 3, pos, 1, &npos, "receipt verify", verify_usage);
+    rc = cli_parse(argc, argv, opts, 4, pos, 1, &npos, "receipt verify", verify_usage);
     if (rc == 0)
         rc = cli_trusted_keys("receipt verify", &opts[0], &keys, &ctx.ntrusted);
     free(opts[0].values);
@@ -134,9 +139,11 @@ static int receipt_verify(int argc, char **argv)
         if (npos > 0)
             rc = cli_error("receipt verify", "give either FILE or --receipt-db, not both");
         else
-            rc = cli_audit_store(opts[1].value, keys, ctx.ntrusted, opts[2].value != NULL);
-    } else if (opts[2].value != NULL) {
-        rc = cli_error("receipt verify", "--allow-legacy applies to --receipt-db only");
+            rc = cli_audit_store(opts[1].value, keys, ctx.ntrusted, opts[2].value != NULL,
+                                 opts[3].value != NULL);
+    } else if (opts[2].value != NULL || opts[3].value != NULL) {
+        rc = cli_error("receipt verify", "--allow-legacy and --allow-archive apply to --receipt-db "
+                                         "only");
     } else {
         rc = cli_verify_run(&ctx, npos ? pos[0] : NULL);
     }

@@ -115,7 +115,8 @@ static void print_problem(void *ctx, const char *json, size_t len)
     cli_write("\n", 1);
 }
 
-int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, int allow_legacy)
+int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, int allow_legacy,
+                    int allow_archive)
 {
     static const char *const pins[] = {"none", "store", "flag"};
     chio_store *s = cli_open_store("receipt verify", dir);
@@ -141,6 +142,13 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
     unchained = v.legacy                                         ? a->receipts
                 : a->receipts > 0 && v.chain_from > a->first_seq ? v.chain_from - a->first_seq
                                                                  : 0;
+    /* The archive mark is unsigned metadata that turns the head check off:
+     * set on a live log whose tail was cut, it would hide the cut. So an
+     * archive passes only when the caller says it expects one. */
+    if (v.archive && !allow_archive)
+        printf("{\"problem\":\"archive_log\",\"detail\":\"the log is marked as an archive "
+               "log, which has no signed head: a cut tail cannot be detected in it alone; pass "
+               "--allow-archive if this is an archive chio receipt archive wrote\"}\n");
     if (v.signer_hex[0] != '\0')
         snprintf(signer, sizeof(signer), "\"%s\"", v.signer_hex);
     else
@@ -166,13 +174,15 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
                 allow_legacy ? "note" : "error", dir, (unsigned long long)unchained,
                 ntrusted ? "checked against --trusted-key" : "not pinned to any key",
                 allow_legacy ? "" : "; pass --allow-legacy to accept that");
-    else if (v.archive)
+    else if (v.archive && allow_archive)
         fprintf(stderr,
                 "chio receipt verify: note: %s is an archive log: it has no signed "
-                "head; its end is vouched for by the live log it came from\n",
+                "head, so receipts cut from its end cannot be detected here; compare its "
+                "last_seq with the live log's first_seq\n",
                 dir);
     return a->gaps == 0 && a->invalid == 0 && a->checkpoints_valid == a->checkpoints &&
-                   v.log_problems == 0 && (unchained == 0 || allow_legacy)
+                   v.log_problems == 0 && (unchained == 0 || allow_legacy) &&
+                   (!v.archive || allow_archive)
                ? CLI_OK
                : CLI_NEGATIVE;
 }

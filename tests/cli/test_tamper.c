@@ -327,16 +327,20 @@ static char *normalise(const chio_json *o)
 }
 
 /* The audit with --trusted-key @key (NULL: none, pinned by the store). */
-static verdict audit_cli_key(const char *db, const char *key)
+static verdict audit_cli_opts(const char *db, const char *key, int allow_archive)
 {
-    const char *argv[] = {"receipt", "verify", "--receipt-db", db, "--trusted-key", key, NULL};
+    const char *argv[] = {"receipt", "verify", "--receipt-db", db, NULL, NULL, NULL, NULL};
     verdict v;
     char *line, *save = NULL, *text;
-    size_t i, used = 0;
+    size_t i, used = 0, argc = 4;
 
     memset(&v, 0, sizeof(v));
-    if (key == NULL)
-        argv[4] = NULL;
+    if (key != NULL) {
+        argv[argc++] = "--trusted-key";
+        argv[argc++] = key;
+    }
+    if (allow_archive)
+        argv[argc++] = "--allow-archive";
     v.r = testutil_run_cli(argv, NULL, 0);
     text = strdup(v.r.out);
     for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -374,6 +378,11 @@ static verdict audit_cli_key(const char *db, const char *key)
         used +=
             (size_t)snprintf(v.listing + used, sizeof(v.listing) - used, "[%s] ", v.problems[i]);
     return v;
+}
+
+static verdict audit_cli_key(const char *db, const char *key)
+{
+    return audit_cli_opts(db, key, 0);
 }
 
 static verdict audit_cli(const char *db)
@@ -854,6 +863,28 @@ Test(tamper, the_tail_and_the_log_head_deleted)
     free(db);
 }
 
+/* The archive mark is unsigned: set on a live log whose tail and head were
+ * cut, it turned the head check off and the audit passed. It now fails
+ * unless the caller says it expects an archive. */
+static void put_meta_u64(const char *db, const char *name, uint64_t v);
+
+Test(tamper, a_live_log_cut_and_marked_as_an_archive)
+{
+    char *db = fresh_copy();
+    const char *key = "log_head";
+    size_t klen = strlen(key);
+    verdict v;
+
+    delete_receipts(db, 41, NRECEIPTS);
+    raw_delete(db, "default", &key, &klen, 1);
+    put_meta_u64(db, "archive", 1);
+    v = audit_cli(db);
+    EXPECT_PROBLEMS(&v, "archive_log");
+    cr_expect_not_null(strstr(v.r.out, "\"archive\":true"), "%s", v.r.out);
+    verdict_free(&v);
+    free(db);
+}
+
 /* Re-sign the whole log with @other: receipts (new ids, index entries) and
  * checkpoints; with @chain also the hash chain and the log head; with
  * @key_record also the store's key record. */
@@ -1082,11 +1113,15 @@ Test(tamper, archived_logs_stay_verifiable_and_the_live_anchor_is_checked)
     expect_problems(&v, NULL, 0);
     cr_expect_eq(v.first_seq, 21);
     verdict_free(&v);
-    v = audit_cli_key(arch, NULL);
+    v = audit_cli_opts(arch, NULL, 1);
     expect_problems(&v, NULL, 0);
     cr_expect_str_eq(v.pinned_by, "store");
     cr_expect_not_null(strstr(v.r.out, "\"archive\":true"), "%s", v.r.out);
     cr_expect_eq(v.last_seq, 20);
+    verdict_free(&v);
+    /* Without --allow-archive an archive fails: its mark is not signed. */
+    v = audit_cli_key(arch, NULL);
+    EXPECT_PROBLEMS(&v, "archive_log");
     verdict_free(&v);
     /* the first live receipt replaced: its link from the anchor fails */
     put_receipt(db, 21, receipt_bytes[22], receipt_lens[22], receipt_ids[22]);
