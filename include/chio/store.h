@@ -70,7 +70,10 @@ CHIO_EXTERN int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json,
 CHIO_EXTERN int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **json,
                                           size_t *len, chio_error *err);
 
-/* The sequence number of the receipt with @id. Returns 0 or CHIO_ENOTFOUND. */
+/* The sequence number of the receipt with @id. The id index is not signed,
+ * so the receipt it names is read back and must carry @id. Returns 0,
+ * CHIO_ENOTFOUND, or CHIO_ECORRUPT (the index names a receipt that is
+ * missing or has another id). */
 CHIO_EXTERN int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq,
                                         chio_error *err);
 

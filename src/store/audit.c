@@ -274,7 +274,7 @@ static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const cha
     int rc;
 
     chio_error_init(&e);
-    rc = chio_store_find_receipt(a->s, chio_receipt_id(r), &indexed, &e);
+    rc = chio__store_find_indexed(a->s, chio_receipt_id(r), &indexed, &e); /* checked here */
     if (rc == 0 && indexed == seq)
         return;
     /* Identical receipts share an id; the index names the last one. */

@@ -84,6 +84,11 @@ int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *
  * read-write store opens (chio__store_expired_floor). Safe from any thread.
  */
 #define CHIO__META_EXPIRED_FLOOR "expired_floor"
+
+/* The sequence number the id index gives for @id, unchecked (the audit
+ * compares it itself); chio_store_find_receipt also checks the receipt
+ * there carries @id. 0, CHIO_ENOTFOUND or CHIO_ECORRUPT. */
+int chio__store_find_indexed(chio_store *s, const char *id, uint64_t *seq, chio_error *err);
 void chio__store_note_expired_floor(chio_store *s, uint64_t floor);
 uint64_t chio__store_expired_floor(chio_store *s);
 

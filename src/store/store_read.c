@@ -14,6 +14,7 @@
 
 #include <rocksdb/c.h>
 
+#include "chio/receipt.h"
 #include "internal.h"
 #include "store_db.h"
 #include "store_internal.h"
@@ -117,7 +118,7 @@ int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **jso
     return chio__store_get_value(s, CF_CHECKPOINTS, (const char *)key, 8, json, len, err);
 }
 
-int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_error *err)
+int chio__store_find_indexed(chio_store *s, const char *id, uint64_t *seq, chio_error *err)
 {
     char *val = NULL;
     size_t len = 0;
@@ -134,6 +135,39 @@ int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_e
     }
     *seq = chio__store_key_value(val);
     free(val);
+    return 0;
+}
+
+/* The index is not signed: an entry naming another receipt (written into
+ * the store by hand) must not make that receipt answer for @id, so the
+ * receipt found is read and its own id compared. */
+int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_error *err)
+{
+    chio_receipt *r = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    uint64_t found = 0;
+    int rc = chio__store_find_indexed(s, id, &found, err);
+
+    if (rc != 0)
+        return rc;
+    rc = chio_store_get_receipt(s, found, &json, &len, err);
+    if (rc == CHIO_ENOTFOUND)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the id index names receipt %llu, which is not stored",
+                          (unsigned long long)found);
+    if (rc != 0)
+        return rc;
+    rc = chio_receipt_parse(json, len, &r, NULL);
+    free(json);
+    if (rc != 0 || strcmp(chio_receipt_id(r), id) != 0) {
+        chio_receipt_free(r);
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the id index names receipt %llu, whose id is not %s",
+                          (unsigned long long)found, id);
+    }
+    chio_receipt_free(r);
+    *seq = found;
     return 0;
 }
 

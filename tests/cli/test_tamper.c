@@ -885,6 +885,35 @@ Test(tamper, a_live_log_cut_and_marked_as_an_archive)
     free(db);
 }
 
+/* The id index is not signed: an entry written by hand for an id no
+ * receipt has must not make another receipt answer for it (a proof for
+ * receipt 7 was printed for the made-up id). */
+Test(tamper, an_id_index_entry_made_up_for_another_receipt)
+{
+    char *db = fresh_copy(), fake[65];
+    chio_store *s;
+    uint64_t seq = 0;
+    chio_error err;
+    cli_result r;
+
+    memset(fake, 'a', 64);
+    fake[64] = '\0';
+    put_receipt(db, 7, receipt_bytes[7], receipt_lens[7], fake);
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_find_receipt(s, fake, &seq, &err), CHIO_ECORRUPT, "%s", err.message);
+    cr_expect_eq(chio_store_find_receipt(s, receipt_ids[7], &seq, NULL), 0);
+    cr_expect_eq(seq, 7);
+    chio_store_close(s);
+    r = testutil_run_cli(
+        (const char *const[]){"checkpoint", "prove", "--receipt-db", db, "--receipt", fake, NULL},
+        NULL, 0);
+    cr_expect_neq(r.status, 0, "%s", r.out);
+    cr_expect_null(strstr(r.out, "receipt_seq"), "%s", r.out);
+    testutil_cli_free(&r);
+    free(db);
+}
+
 /* Re-sign the whole log with @other: receipts (new ids, index entries) and
  * checkpoints; with @chain also the hash chain and the log head; with
  * @key_record also the store's key record. */
