@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway_internal.h"
 
@@ -279,6 +280,11 @@ const char *chio__mcp_envelope_problem(const chio_json *root)
         return "invalid request: the method must be a string";
     if (mv == NULL && idv == NULL)
         return "invalid request: neither a method nor an id";
+    /* A mediated method sent as a notification is no request MCP knows,
+     * and passed on it would reach the server undecided (a JSON-RPC 2.0
+     * server runs notifications too, only without answering). */
+    if (mv != NULL && idv == NULL && is_mediated(chio_json_string(mv, NULL)))
+        return "invalid request: tools/call, resources/read and prompts/get need an id";
     return NULL;
 }
 
@@ -420,10 +426,14 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
     root = chio_json_root(doc);
     method = chio_json_string(chio_json_get(root, "method"), NULL);
     idv = chio_json_get(root, "id");
-    if (method != NULL && idv != NULL &&
-        (strcmp(method, "sampling/createMessage") == 0 ||
-         strcmp(method, "elicitation/create") == 0)) {
-        chio__mcp_server_nested(g, root, method);
+    if (method != NULL && (strcmp(method, "sampling/createMessage") == 0 ||
+                           strcmp(method, "elicitation/create") == 0)) {
+        /* Only the kernel lets these reach the client; without an id
+         * there is no request to decide (nor to answer): dropped. */
+        if (idv != NULL)
+            chio__mcp_server_nested(g, root, method);
+        else
+            fprintf(stderr, "chio mcp: dropped a %s from the server without an id\n", method);
     } else if (method != NULL) {
         svc_buf b = {0}; /* other requests and notifications pass */
         char *idraw;
@@ -526,6 +536,27 @@ void chio_mcp_gateway_wait_idle(chio_mcp_gateway *g)
     while (g->nworkers > 0)
         pthread_cond_wait(&g->cv, &g->mu);
     pthread_mutex_unlock(&g->mu);
+}
+
+int chio_mcp_gateway_wait_idle_ms(chio_mcp_gateway *g, int ms)
+{
+    struct timespec ts;
+    int idle;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&g->mu);
+    while (g->nworkers > 0)
+        if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) != 0)
+            break;
+    idle = g->nworkers == 0;
+    pthread_mutex_unlock(&g->mu);
+    return idle;
 }
 
 int chio_mcp_gateway_open(chio_mcp_hub *hub, chio_mcp_send_fn to_client, chio_mcp_send_fn to_server,

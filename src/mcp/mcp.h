@@ -143,6 +143,9 @@ int chio_mcp_gateway_server_is_closed(chio_mcp_gateway *g);
 
 /* Wait until no worker thread runs (after both sides closed, this ends). */
 void chio_mcp_gateway_wait_idle(chio_mcp_gateway *g);
+/* The same for at most @ms milliseconds: 1 when no worker runs, 0 when
+ * the time ran out. */
+int chio_mcp_gateway_wait_idle_ms(chio_mcp_gateway *g, int ms);
 
 /* Wait for the workers, close the kernel session (and free the hub of
  * chio_mcp_gateway_new()); the kernel stays the caller's. */

@@ -73,11 +73,28 @@ static int client_loop(chio_mcp_gateway *g, int wake_fd)
     return rc;
 }
 
+/* Wait for the calls in flight to end. A call waits on the server for
+ * as long as it takes, so SIGTERM/SIGINT still cancel them here (once
+ * @cancelled, they are on their way out). */
+static void wait_calls(chio_mcp_gateway *g, int wake_fd, int cancelled)
+{
+    while (!chio_mcp_gateway_wait_idle_ms(g, 100)) {
+        struct pollfd pfd = {wake_fd, POLLIN, 0};
+        char c = 'x';
+
+        if (cancelled || poll(&pfd, 1, 0) <= 0 || read(wake_fd, &c, 1) != 1 || c != 's')
+            continue; /* 'x': the server's output ended, its calls fail */
+        fprintf(stderr, "chio mcp: signal received; cancelling calls in flight\n");
+        chio_mcp_gateway_cancel_all(g);
+        cancelled = 1;
+    }
+}
+
 int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *argv)
 {
     chio_mcp_gateway *g = NULL;
     io s;
-    int rc = 0, client_eof = 0;
+    int rc = 0, client_eof = 0, cancelled = 0;
 
     memset(&s, 0, sizeof(s));
     signal(SIGPIPE, SIG_IGN);
@@ -115,6 +132,7 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
             fprintf(stderr, "chio mcp: signal received; cancelling calls in flight\n");
             chio_mcp_gateway_cancel_all(g);
             client_eof = 1;
+            cancelled = 1;
         } else {
             rc = 1; /* the server's output ended */
         }
@@ -125,7 +143,7 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
      * ended, or it is left): calls in flight finish (their answers still
      * go out), then closing the server's stdin ends an MCP stdio server. */
     chio_mcp_gateway_client_closed(g);
-    chio_mcp_gateway_wait_idle(g);
+    wait_calls(g, s.wake[0], cancelled);
     chio__mcp_child_stop(&s.child);
     chio_mcp_gateway_free(g);
     chio__mcp_signals_to(-1);

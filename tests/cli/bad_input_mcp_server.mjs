@@ -7,7 +7,8 @@
 // (-32600), a method it does not know (-32601) and bad params (-32602), and
 // ignores notifications and answers. Every tools/call it runs is counted in
 // the text of its answer ("call N"), so the test can tell a call that
-// reached it from one the gateway answered itself.
+// reached it from one the gateway answered itself. An echo of "never
+// answer" is never answered (a hung server).
 import { createInterface } from 'node:readline';
 
 let calls = 0;
@@ -51,6 +52,7 @@ function handle(msg) {
       if (typeof p.name !== 'string' || typeof args !== 'object' || Array.isArray(args))
         return error(msg.id, -32602, 'invalid params');
       calls++;
+      if (p.name === 'echo' && args.text === 'never answer') return; // a server that hangs
       if (p.name === 'echo')
         return send({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: `call ${calls}: ${args.text}` }] } });
       if (p.name === 'add')

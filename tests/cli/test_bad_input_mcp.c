@@ -694,6 +694,18 @@ static const rpc_row rpc_rows[] = {
     {"id null", "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", "null", -32600, 0, 0},
     {"method a number", "{\"jsonrpc\":\"2.0\",\"id\":14,\"method\":5}", "14", -32600, 0, 0},
     {"method null", "{\"jsonrpc\":\"2.0\",\"id\":15,\"method\":null}", "15", -32600, 0, 0},
+    /* A mediated method without an id is no MCP request; passed on as a
+     * notification it would reach the server undecided (JSON-RPC 2.0
+     * servers run notifications, they only do not answer them). */
+    {"tools/call without an id",
+     "{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"params\":" ECHO_ARGS("x") "}", "null",
+     -32600, 0, 0},
+    {"resources/read without an id",
+     "{\"jsonrpc\":\"2.0\",\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///x\"}}",
+     "null", -32600, 0, 0},
+    {"prompts/get without an id",
+     "{\"jsonrpc\":\"2.0\",\"method\":\"prompts/get\",\"params\":{\"name\":\"p\"}}", "null", -32600,
+     0, 0},
     {"an unknown method", "{\"jsonrpc\":\"2.0\",\"id\":16,\"method\":\"nope/nothing\"}", "16",
      -32601, 0, 0},
     {"tools/call without params", "{\"jsonrpc\":\"2.0\",\"id\":17,\"method\":\"tools/call\"}", "17",
@@ -952,4 +964,36 @@ Test(bad_input_svc, mcp_long_lines)
     gateway_open(&g, &n);
     run_rpc_rows(&g, long_rows, sizeof(long_rows) / sizeof(long_rows[0]), &n);
     gateway_close(&g);
+}
+
+/* A call the server never answers: the client's end of input waits for
+ * it (docs/mcp.md), but SIGTERM then still cancels it and the gateway
+ * exits 0 (it once went on waiting, deaf to SIGTERM, until SIGKILL). */
+Test(bad_input_svc, mcp_sigterm_after_input_end_cancels_a_hung_call)
+{
+    const char *hung = CALL("\"hung\"", ECHO_ARGS("never answer"));
+    gateway g;
+    unsigned n = 0;
+    uint64_t end;
+    int st = -1;
+
+    gateway_open(&g, &n);
+    gateway_send(&g, hung, strlen(hung));
+    testutil_nap_ms(300);
+    close(g.in);
+    testutil_nap_ms(500);
+    cr_expect_eq(waitpid(g.pid, &st, WNOHANG), 0, "the gateway did not wait for the call");
+    kill(g.pid, SIGTERM);
+    for (end = testutil_now_ms() + 10000; testutil_now_ms() < end; testutil_nap_ms(5))
+        if (waitpid(g.pid, &st, WNOHANG) == g.pid)
+            break;
+    if (testutil_now_ms() >= end) {
+        kill(g.pid, SIGKILL);
+        waitpid(g.pid, &st, 0);
+        cr_expect_fail("SIGTERM after the input's end: no exit within 10 s");
+    } else {
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the gateway's exit status %d", st);
+    }
+    close(g.out);
+    free(g.buf);
 }

@@ -1094,6 +1094,10 @@ static const raw_row framing_rows[] = {
      POST_EV
      "Connection: close\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
      0, 400, 'J', "invalid_request", 0},
+    /* libmicrohttpd frames by the first; a proxy reading the last would
+     * see the rest of the body as another request (RFC 9112 6.3). */
+    {"two Content-Lengths", POST_EV "Content-Length: 3\r\nContent-Length: {goodlen}\r\n\r\n{good}",
+     0, 400, 'J', "invalid_request", 0},
     {"Expect: 100-continue",
      POST_EV "Connection: close\r\nExpect: 100-continue\r\nContent-Length: {goodlen}\r\n\r\n{good}",
      0, 200, 'J', "none", "allow"},
