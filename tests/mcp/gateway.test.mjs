@@ -15,6 +15,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -410,6 +411,27 @@ test("serve-http: past --max-sessions an initialize gets 503 and a JSON-RPC erro
   assert.match(r.body.error.message, /max-sessions 2/);
   const c = new Client({ name: "third", version: "1" });
   await assert.rejects(c.connect(new StreamableHTTPClientTransport(new URL(h1.url))));
+});
+
+test("serve-http: two Content-Length headers get a 400 and the connection closes", async () => {
+  // libmicrohttpd framed the body by the first one: the rest of the body
+  // was read as a next request (a desync with any proxy reading the last).
+  const u = new URL(h1.url);
+  const body = JSON.stringify(initMsg(7, "2025-06-18"));
+  const second = 'POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
+  const raw = `POST /mcp HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
+    `Accept: application/json, text/event-stream\r\nContent-Length: 2\r\n` +
+    `Content-Length: ${body.length + second.length}\r\n\r\n${body}${second}`;
+  const got = await new Promise((res, rej) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => sock.end(raw));
+    let text = "";
+    sock.on("data", (c) => (text += c));
+    sock.on("error", rej);
+    sock.on("close", () => res(text));
+  });
+  assert.match(got, /^HTTP\/1\.1 400 /, got);
+  assert.match(got, /more than one Content-Length header/, got);
+  assert.equal((got.match(/HTTP\/1\.1 /g) || []).length, 1, got);
 });
 
 test("serve-http: progress notifications reach the client over the POST's SSE stream", async () => {
