@@ -257,13 +257,19 @@ CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *r
  * final checkpoint when a checkpoint boundary was crossed, join the threads
  * and flush the logs. Idempotent; must not be called from a callback.
  * Returns: 0, or CHIO_EFAILED when the kernel had failed closed (queued
- * requests were then answered with errors, none was lost or left waiting).
+ * requests were then answered with errors, none was lost or left waiting);
+ * CHIO_EDEADLK, changing nothing, when called from a completion callback
+ * or from inside a call on @k (a tool, guard, provider or nested handler),
+ * where it would wait for its own thread.
  */
 CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
 
 /*
  * chio_kernel_free - drain if needed, close the store, wipe and free the
- * keypair. NULL is ignored. No other call may be running on @k.
+ * keypair. NULL is ignored. No other call may be running on @k. From a
+ * callback (where drain says CHIO_EDEADLK) it frees nothing and logs
+ * "kernel_free_from_callback" (error): the kernel is leaked, not pulled
+ * from under the thread running the callback.
  */
 CHIO_EXTERN void chio_kernel_free(chio_kernel *k);
 

@@ -225,6 +225,61 @@ chio_store *chio__kernel_store(chio_kernel *k)
 static __thread unsigned caller_shard = UINT_MAX;
 static unsigned next_caller_shard;
 
+/*
+ * The kernels this thread is inside now (entered and not yet left), with
+ * how many times: a tool, guard, provider or nested handler runs inside
+ * its call's enter, so chio_kernel_drain() from there would wait for its
+ * own thread forever (callers_in_flight() never reads zero). Drain checks
+ * this and refuses instead. A few slots: a thread inside more kernels at
+ * once than that is not tracked for the extra ones (drain from there
+ * still hangs, as before); it is never wrongly refused, since enter and
+ * leave pair on one thread, last in first out.
+ */
+#define INSIDE_SLOTS 4
+static _Thread_local struct {
+    const chio_kernel *k;
+    unsigned n;
+} inside[INSIDE_SLOTS];
+
+static void inside_add(const chio_kernel *k)
+{
+    unsigned i, free_slot = INSIDE_SLOTS;
+
+    for (i = 0; i < INSIDE_SLOTS; i++) {
+        if (inside[i].n > 0 && inside[i].k == k) {
+            inside[i].n++;
+            return;
+        }
+        if (inside[i].n == 0 && free_slot == INSIDE_SLOTS)
+            free_slot = i;
+    }
+    if (free_slot < INSIDE_SLOTS) {
+        inside[free_slot].k = k;
+        inside[free_slot].n = 1;
+    }
+}
+
+static void inside_drop(const chio_kernel *k)
+{
+    unsigned i;
+
+    for (i = 0; i < INSIDE_SLOTS; i++)
+        if (inside[i].n > 0 && inside[i].k == k) {
+            inside[i].n--;
+            return;
+        }
+}
+
+static int inside_now(const chio_kernel *k)
+{
+    unsigned i;
+
+    for (i = 0; i < INSIDE_SLOTS; i++)
+        if (inside[i].n > 0 && inside[i].k == k)
+            return 1;
+    return 0;
+}
+
 static uint32_t *my_shard(chio_kernel *k)
 {
     if (caller_shard == UINT_MAX) /* relaxed: only spreads threads */
@@ -245,11 +300,13 @@ static int enter(chio_kernel *k)
         __atomic_sub_fetch(n, 1, __ATOMIC_SEQ_CST);
         return CHIO_EDRAINED;
     }
+    inside_add(k);
     return 0;
 }
 
 static void leave(chio_kernel *k)
 {
+    inside_drop(k);
     __atomic_sub_fetch(my_shard(k), 1, __ATOMIC_SEQ_CST);
 }
 
@@ -744,6 +801,15 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
 
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    /* From a callback drain would wait for the calling thread: the
+     * completion thread cannot join itself (it would be left running, and
+     * a later free would pull the kernel from under it), and a tool, guard
+     * or provider runs inside a call drain waits for. Refused before the
+     * state changes: the kernel serves on. */
+    if (chio__kernel_on_completer(k) || inside_now(k))
+        return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
+                          "chio_kernel_drain from a kernel callback would wait for its own "
+                          "thread; drain from another thread");
     if (!__atomic_compare_exchange_n(&k->state, &expected, KSTATE_DRAINING, 0, __ATOMIC_SEQ_CST,
                                      __ATOMIC_SEQ_CST)) {
         /* Someone else drains: wait for them. */
@@ -780,7 +846,13 @@ void chio_kernel_free(chio_kernel *k)
 {
     if (k == NULL)
         return;
-    chio_kernel_drain(k, NULL);
+    if (chio_kernel_drain(k, NULL) == CHIO_EDEADLK) {
+        /* From a callback: freeing would pull the kernel from under the
+         * thread running it. Leak it rather than crash (kernel.h). */
+        chio__log(k, CHIO_LOG_ERROR, "kernel_free_from_callback",
+                  "chio_kernel_free called from a kernel callback; the kernel is not freed", NULL);
+        return;
+    }
     chio__mediation_destroy(k);
     chio_store_close(k->store);
     chio__store_batch_free(k->batch);

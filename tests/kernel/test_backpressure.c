@@ -450,3 +450,146 @@ Test(backpressure, callback_with_the_budget_spent_gets_edeadlk_and_runs_no_tool)
     chio_kernel_free(k);
     free(tok);
 }
+
+/* ---- drain from a callback ---------------------------------------------------------------- */
+
+typedef struct drain_in {
+    chio_kernel *k;
+    int drain_rc; /* what chio_kernel_drain() said from inside */
+    int done;     /* atomic */
+} drain_in;
+
+static drain_in drain_ctx; /* the tool and the guard reach it through here */
+
+static void drain_cb(void *ctx, int rc, chio_response *resp, const chio_error *err)
+{
+    drain_in *d = ctx;
+
+    (void)rc;
+    (void)resp;
+    (void)err;
+    d->drain_rc = chio_kernel_drain(d->k, NULL);
+    __atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
+}
+
+static void late_cb(void *ctx, int rc, chio_response *resp, const chio_error *err)
+{
+    (void)resp;
+    (void)err;
+    usleep(2000); /* still completing when the host drains */
+    if (rc == 0)
+        __atomic_add_fetch((int *)ctx, 1, __ATOMIC_RELAXED);
+}
+
+/* The completion thread cannot join itself: drain from a completion
+ * callback used to return 0 with that thread still running (and never
+ * joined), so a drain and free from the host pulled the kernel from under
+ * it (heap-use-after-free under ASan). It is refused with CHIO_EDEADLK
+ * and the kernel serves on; the host's drain then completes everything. */
+Test(backpressure, drain_from_a_completion_callback_is_refused)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel *k = kt_echo_kernel(NULL, test_clock, "srv", tools, 1);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
+                         "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\","
+                         "\"operations\":[\"invoke\"]}]}",
+                         IAT, 1000, NULL, 0);
+    const char *caps[1] = {tok};
+    chio_kernel_metrics m;
+    drain_in d;
+    chio_call c;
+    chio_error err;
+    int i, late = 0;
+
+    cr_assert_not_null(tok);
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    memset(&d, 0, sizeof(d));
+    d.k = k;
+    fill_call(&c, sid);
+    cr_assert_eq(chio_kernel_evaluate_async(k, &c, drain_cb, &d, &err), 0, "%s", err.message);
+    for (i = 0; i < 20; i++)
+        cr_assert_eq(chio_kernel_evaluate_async(k, &c, late_cb, &late, &err), 0, "%s", err.message);
+    cr_assert(wait_flag(&d.done), "the callback never finished");
+    cr_assert_eq(d.drain_rc, CHIO_EDEADLK, "%s", chio_err_name(d.drain_rc));
+    chio_kernel_metrics_get(k, &m);
+    cr_assert_eq(m.draining, 0, "a refused drain changes nothing");
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    cr_assert_eq(late, 20, "every callback ran before drain returned");
+    chio_kernel_free(k);
+    free(tok);
+}
+
+static int draining_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                         size_t len, chio_output *out)
+{
+    drain_ctx.drain_rc = chio_kernel_drain(drain_ctx.k, NULL);
+    return kt_echo_tool(user, ctx, tool, args, len, out);
+}
+
+static int draining_guard(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
+                          char *details, size_t cap)
+{
+    (void)user;
+    (void)in;
+    (void)details;
+    (void)cap;
+    drain_ctx.done = chio_kernel_drain(drain_ctx.k, NULL);
+    *verdict = CHIO_GUARD_PASS;
+    return 0;
+}
+
+/* A tool or a guard runs inside its call, which drain waits for: drain
+ * from there used to wait for its own thread forever. Refused with
+ * CHIO_EDEADLK; the call ends normally and the kernel serves on. */
+Test(backpressure, drain_from_a_tool_or_a_guard_is_refused)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
+                         "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\","
+                         "\"operations\":[\"invoke\"]}]}",
+                         IAT, 1000, NULL, 0);
+    const char *caps[1] = {tok};
+    chio_response resp;
+    chio_call c;
+    chio_error err;
+
+    cr_assert_not_null(tok);
+    kt_config(&cfg, NULL);
+    cfg.clock = test_clock;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = draining_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_add_guard(k, "drainer", draining_guard, NULL, &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    memset(&drain_ctx, 0, sizeof(drain_ctx));
+    drain_ctx.k = k;
+    fill_call(&c, sid);
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &resp, &err), 0, "%s", err.message);
+    cr_assert_eq(drain_ctx.done, CHIO_EDEADLK, "drain from a guard: %s",
+                 chio_err_name(drain_ctx.done));
+    cr_assert_eq(drain_ctx.drain_rc, CHIO_EDEADLK, "drain from a tool: %s",
+                 chio_err_name(drain_ctx.drain_rc));
+    cr_assert_eq(resp.verdict, CHIO_VERDICT_ALLOW);
+    chio_response_destroy(&resp);
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &resp, &err), 0, "the kernel serves on: %s",
+                 err.message);
+    chio_response_destroy(&resp);
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    chio_kernel_free(k);
+    free(tok);
+}
