@@ -8,21 +8,8 @@
  * pipeline is idle, sign and commit on the caller's thread: signer.c,
  * "caller runs") and drain.
  *
- * Concurrency: callers announce themselves in active_callers (a sharded
- * count) before they look at the state, and leave after their push; drain
- * flips the state and waits for every shard to read zero, so every request is either
- * refused with CHIO_EDRAINED or queued before the signers are told to stop
- * (a Dekker pair: both sides use sequentially consistent atomics).
- * start_mu is taken only until the kernel has started.
- *
- * Backpressure: one credit budget (inflight_max = ring_capacity) covers
- * every request between its prepare and its completion: waiting in the
- * ring, signed but not committed, committed but not yet completed. A
- * submitter takes a credit with one CAS before it prepares (so the
- * prepared bytes are bounded too) and sleeps on the `credit` event only
- * when the budget is spent; the thread that completes a request returns
- * its credit (signer.c). A synchronous call from the completion thread
- * would wait for that very thread, so it fails at once with CHIO_EDEADLK.
+ * Callers in flight, the credit budget and re-entry checks are in
+ * admission.c. start_mu is taken only until the kernel has started.
  */
 #include <errno.h>
 #include <limits.h>
@@ -217,227 +204,6 @@ chio_store *chio__kernel_store(chio_kernel *k)
     return k->store;
 }
 
-/* ---- callers in flight ----------------------------------------------------------------- */
-
-/* This thread's shard of active_callers: given out round-robin at a
- * thread's first call, then fixed, so a caller leaves the shard it
- * entered (for every kernel: the index only spreads the writes). */
-static __thread unsigned caller_shard = UINT_MAX;
-static unsigned next_caller_shard;
-
-/*
- * The kernels this thread is inside now (entered and not yet left), with
- * how many times: a tool, guard, provider or nested handler runs inside
- * its call's enter, so chio_kernel_drain() from there would wait for its
- * own thread forever (callers_in_flight() never reads zero). Drain checks
- * this and refuses instead. A few slots: a thread inside more kernels at
- * once than that is not tracked for the extra ones (drain from there
- * still hangs, as before); it is never wrongly refused, since enter and
- * leave pair on one thread, last in first out.
- */
-#define INSIDE_SLOTS 4
-static _Thread_local struct {
-    const chio_kernel *k;
-    unsigned n;
-} inside[INSIDE_SLOTS];
-
-static void inside_add(const chio_kernel *k)
-{
-    unsigned i, free_slot = INSIDE_SLOTS;
-
-    for (i = 0; i < INSIDE_SLOTS; i++) {
-        if (inside[i].n > 0 && inside[i].k == k) {
-            inside[i].n++;
-            return;
-        }
-        if (inside[i].n == 0 && free_slot == INSIDE_SLOTS)
-            free_slot = i;
-    }
-    if (free_slot < INSIDE_SLOTS) {
-        inside[free_slot].k = k;
-        inside[free_slot].n = 1;
-    }
-}
-
-static void inside_drop(const chio_kernel *k)
-{
-    unsigned i;
-
-    for (i = 0; i < INSIDE_SLOTS; i++)
-        if (inside[i].n > 0 && inside[i].k == k) {
-            inside[i].n--;
-            return;
-        }
-}
-
-static int inside_now(const chio_kernel *k)
-{
-    unsigned i;
-
-    for (i = 0; i < INSIDE_SLOTS; i++)
-        if (inside[i].n > 0 && inside[i].k == k)
-            return 1;
-    return 0;
-}
-
-static uint32_t *my_shard(chio_kernel *k)
-{
-    if (caller_shard == UINT_MAX) /* relaxed: only spreads threads */
-        caller_shard =
-            __atomic_fetch_add(&next_caller_shard, 1, __ATOMIC_RELAXED) % CHIO__CALLER_SHARDS;
-    return &k->active_callers[caller_shard].n;
-}
-
-/* Announce a caller; 0 when the kernel still accepts work. */
-static int enter(chio_kernel *k)
-{
-    uint32_t *n = my_shard(k);
-
-    /* seq_cst on both sides (see the file comment): drain's state store and
-     * its read of this shard cannot both miss this caller. */
-    __atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING) {
-        __atomic_sub_fetch(n, 1, __ATOMIC_SEQ_CST);
-        return CHIO_EDRAINED;
-    }
-    inside_add(k);
-    return 0;
-}
-
-static void leave(chio_kernel *k)
-{
-    inside_drop(k);
-    __atomic_sub_fetch(my_shard(k), 1, __ATOMIC_SEQ_CST);
-}
-
-/* Drain's side: callers still between their state check and their push.
- * A caller that enters a shard after this read of it comes after drain's
- * state store in the single seq_cst order, sees DRAINING and backs out
- * without pushing; so one pass that reads every shard as zero means none
- * will push. */
-static int callers_in_flight(chio_kernel *k)
-{
-    unsigned i;
-
-    for (i = 0; i < CHIO__CALLER_SHARDS; i++)
-        if (__atomic_load_n(&k->active_callers[i].n, __ATOMIC_SEQ_CST) != 0)
-            return 1;
-    return 0;
-}
-
-/* ---- the credit budget ------------------------------------------------------------------ */
-
-static void note_inflight(chio_kernel *k, uint32_t used)
-{
-    uint32_t seen = __atomic_load_n(&k->inflight_high, __ATOMIC_RELAXED);
-
-    /* Relaxed: a statistic; the CAS only keeps it monotonic. */
-    while (used > seen && !__atomic_compare_exchange_n(&k->inflight_high, &seen, used, 1,
-                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
-}
-
-/*
- * Take one credit. With @block, sleep while the budget is spent; without,
- * return CHIO_EAGAIN. On @k's completion thread a wait could never end
- * (only that thread returns the credits of completed requests), so there
- * it returns CHIO_EDEADLK instead of sleeping.
- */
-static int credit_take(chio_kernel *k, int block)
-{
-    uint32_t used = __atomic_load_n(&k->inflight, __ATOMIC_RELAXED), key;
-    int counted = 0;
-
-    for (;;) {
-        /* seq_cst CAS (on x86 every locked RMW is a full barrier anyway):
-         * in the slow path below it is the waiter's recheck of the event
-         * protocol, ordered after chio__event_prepare and against the
-         * releaser's decrement (chio__credits_release). No data is
-         * published through the counter, so the failure order is relaxed. */
-        while (used < k->inflight_max)
-            if (__atomic_compare_exchange_n(&k->inflight, &used, used + 1, 1, __ATOMIC_SEQ_CST,
-                                            __ATOMIC_RELAXED)) {
-                note_inflight(k, used + 1);
-                return 0;
-            }
-        if (!block)
-            return CHIO_EAGAIN;
-        if (chio__kernel_on_completer(k))
-            return CHIO_EDEADLK;
-        if (!counted) {
-            counted = 1; /* one episode however long it lasts */
-            __atomic_add_fetch(&k->queue.blocked, 1, __ATOMIC_RELAXED);
-        }
-        key = chio__event_prepare(&k->credit);
-        /* seq_cst: the recheck after announcing ourselves (event.h). */
-        used = __atomic_load_n(&k->inflight, __ATOMIC_SEQ_CST);
-        if (used < k->inflight_max) {
-            chio__event_cancel(&k->credit);
-            continue;
-        }
-        chio__event_wait(&k->credit, key);
-        used = __atomic_load_n(&k->inflight, __ATOMIC_RELAXED);
-    }
-}
-
-/* A credit this thread took ahead for its next asynchronous request
- * (chio__kernel_credit_reserve; only completion threads reserve). */
-static _Thread_local const chio_kernel *reserved_credit;
-
-int chio__kernel_credit_reserve(chio_kernel *k, chio_error *err)
-{
-    int rc;
-
-    if (reserved_credit == k)
-        return 0;
-    rc = credit_take(k, 1);
-    if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET,
-                          "the in-flight budget is spent and only this completion thread "
-                          "can return credits; submit from another thread");
-    reserved_credit = k;
-    return 0;
-}
-
-void chio__kernel_credit_unreserve(chio_kernel *k)
-{
-    if (reserved_credit != k)
-        return; /* none, or the request took it */
-    reserved_credit = NULL;
-    chio__credits_release(k, 1);
-}
-
-void chio__credits_release(chio_kernel *k, uint32_t n)
-{
-    if (n == 0)
-        return;
-    /* seq_cst: the decrement is ordered before our read of the waiter
-     * count in chio__event_signal_waiting, so a submitter either sees the
-     * credit on its recheck or is seen waiting and woken (event.h). */
-    __atomic_sub_fetch(&k->inflight, n, __ATOMIC_SEQ_CST);
-    chio__event_signal_waiting(&k->credit, (int)n);
-}
-
-uint64_t chio_kernel_in_flight(const chio_kernel *k)
-{
-    /* Relaxed: a gauge, read at any time. */
-    return k ? __atomic_load_n(&k->inflight, __ATOMIC_RELAXED) : 0;
-}
-
-uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k)
-{
-    return __atomic_load_n(&k->inflight_high, __ATOMIC_RELAXED);
-}
-
-int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err)
-{
-    if (!chio__kernel_on_completer(k))
-        return 0;
-    return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
-                      "a synchronous kernel call from a completion callback would wait for the "
-                      "callback's own thread; use the asynchronous call");
-}
-
 /* ---- start --------------------------------------------------------------------------------- */
 
 /* One archiving pass over the live store (retention_config). */
@@ -546,13 +312,13 @@ int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *rep, chio_err
     memset(rep, 0, sizeof(*rep));
     if (!k->retention.enabled)
         return chio__fail(err, CHIO_ECONFIG, CHIO_NO_OFFSET, "retention_config is not enabled");
-    rc = enter(k);
+    rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
     rc = ensure_started(k, err);
     if (rc == 0)
         rc = retention_pass(k, rep, err);
-    leave(k);
+    chio__kernel_leave(k);
     return rc;
 }
 
@@ -562,11 +328,11 @@ int chio_kernel_start(chio_kernel *k, chio_error *err)
 
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
-    rc = enter(k);
+    rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
     rc = ensure_started(k, err);
-    leave(k);
+    chio__kernel_leave(k);
     return rc;
 }
 
@@ -598,7 +364,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     req->charge.keylen = 0;
     if (charge != NULL && charge->keylen > 0)
         req->charge = *charge;
-    rc = entered ? 0 : enter(k);
+    rc = entered ? 0 : chio__kernel_enter(k);
     if (rc != 0) {
         discard(b, f);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
@@ -607,10 +373,8 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     if (rc == 0 && __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
         rc = chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                         "kernel failed closed after a receipt store error; reopen it");
-    if (rc == 0 && reserved_credit == k && req->cb != NULL) {
-        reserved_credit = NULL; /* the credit reserved ahead is this request's */
-    } else if (rc == 0) {
-        rc = credit_take(k, block);
+    if (rc == 0) {
+        rc = chio__kernel_credit_take(k, block, req->cb != NULL);
         if (rc == CHIO_EAGAIN)
             rc = chio__fail(err, rc, CHIO_NO_OFFSET, "the kernel's in-flight budget is spent");
         else if (rc != 0)
@@ -620,7 +384,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     }
     if (rc != 0) {
         if (!entered)
-            leave(k);
+            chio__kernel_leave(k);
         discard(b, f);
         return rc;
     }
@@ -634,7 +398,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     if (rc != 0) {
         chio__credits_release(k, 1);
         if (!entered)
-            leave(k);
+            chio__kernel_leave(k);
         return rc;
     }
     req->rc = 0;
@@ -655,7 +419,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
             __atomic_store_n(&req->done, 1, __ATOMIC_RELAXED); /* our own thread */
         if (ran != 0) {
             if (!entered)
-                leave(k);
+                chio__kernel_leave(k);
             return 0;
         }
     }
@@ -663,7 +427,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     if (rc != 0)
         chio__credits_release(k, 1);
     if (!entered)
-        leave(k);
+        chio__kernel_leave(k);
     if (rc != 0) {
         chio__receipt_prep_destroy(&req->prep);
         return chio__fail(err, rc, CHIO_NO_OFFSET, "the signing queue is full");
@@ -776,16 +540,6 @@ int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f,
     return sign_async(k, NULL, f, charge, cb, ctx, 1, err);
 }
 
-int chio__kernel_enter(chio_kernel *k)
-{
-    return enter(k);
-}
-
-void chio__kernel_leave(chio_kernel *k)
-{
-    leave(k);
-}
-
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err)
 {
     return ensure_started(k, err);
@@ -806,7 +560,7 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
      * a later free would pull the kernel from under it), and a tool, guard
      * or provider runs inside a call drain waits for. Refused before the
      * state changes: the kernel serves on. */
-    if (chio__kernel_on_completer(k) || inside_now(k))
+    if (chio__kernel_on_completer(k) || chio__kernel_inside(k))
         return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
                           "chio_kernel_drain from a kernel callback would wait for its own "
                           "thread; drain from another thread");
@@ -818,8 +572,8 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
         goto done;
     }
     chio__log(k, CHIO_LOG_INFO, "kernel_draining", NULL, NULL);
-    /* Every caller that saw RUNNING finishes its push (see enter()). */
-    while (callers_in_flight(k))
+    /* Every caller that saw RUNNING finishes its push (see chio__kernel_enter, admission.c). */
+    while (chio__kernel_callers_in_flight(k))
         nanosleep(&nap, NULL);
     /* Signers empty the ring and the commit thread commits it; the commit
      * thread exits only once every checkpoint cut has been signed (on the

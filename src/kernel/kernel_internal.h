@@ -86,7 +86,7 @@ typedef struct chio__sign_req {
 
 enum { KSTATE_RUNNING = 0, KSTATE_DRAINING = 1, KSTATE_DRAINED = 2 };
 
-/* Shards of the in-flight caller count (kernel.c). */
+/* Shards of the in-flight caller count (admission.c). */
 #define CHIO__CALLER_SHARDS 16
 
 struct chio_kernel {
@@ -116,7 +116,7 @@ struct chio_kernel {
     /* lifecycle */
     int state; /* KSTATE_*, atomic */
     /* Callers between the state check and their push, counted in shards
-     * (a thread always uses the same one; see kernel.c, "callers in
+     * (a thread always uses the same one; see admission.c, "callers in
      * flight") so that callers on different CPUs do not write one shared
      * cache line per call. 64 bytes apart: never two in one line. */
     struct {
@@ -193,7 +193,7 @@ struct chio_kernel {
     uint32_t m_signers_running;
     uint64_t m_unreceipted[CHIO__UNRECEIPTED_N]; /* evaluation errors without a receipt */
 
-    /* ---- in-flight credit budget (kernel.c takes, signer.c returns) ----
+    /* ---- in-flight credit budget (admission.c takes, signer.c returns) ----
      * One credit per sign request from before its prepare (caller thread)
      * until it is completed (caller woken or callback returned), so the
      * ring, the commit list and the completion list together never hold
@@ -264,12 +264,20 @@ int chio__sign_on_caller(chio_kernel *k, chio__sign_req *req);
 
 uint64_t chio__kernel_now(chio_kernel *k);
 
-/* kernel.c, for the mediation files. A caller that entered (0 from
+/* admission.c, for the mediation files. A caller that entered (0 from
  * chio__kernel_enter) holds drain off until chio__kernel_leave; the
  * _entered signing calls skip the state check so that a call admitted
  * before a drain still gets its receipt. Ownership as the public calls. */
 int chio__kernel_enter(chio_kernel *k);
 void chio__kernel_leave(chio_kernel *k);
+/* admission.c: drain's wait (a caller between its state check and its
+ * push), whether this thread is inside @k now (a callback), and one credit
+ * of the in-flight budget for a request (@async: a credit this thread
+ * reserved ahead is used first; @block: sleep while the budget is spent,
+ * else CHIO_EAGAIN; CHIO_EDEADLK on @k's completion thread). */
+int chio__kernel_callers_in_flight(chio_kernel *k);
+int chio__kernel_inside(const chio_kernel *k);
+int chio__kernel_credit_take(chio_kernel *k, int block, int async);
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err);
 /* The kernel's own receipts, written from typed fields in one pass (no
  * builder document); @f is read during the call and f->params_owned taken
@@ -308,7 +316,7 @@ static inline int chio__kernel_failed(chio_kernel *k)
 /* Test hooks. */
 chio_store *chio__kernel_store(chio_kernel *k);
 
-/* ---- in-flight budget and the completion thread (kernel.c, signer.c) ---- */
+/* ---- in-flight budget and the completion thread (admission.c, signer.c) ---- */
 /* 1 when the calling thread is @k's completion thread (a callback runs). */
 int chio__kernel_on_completer(const chio_kernel *k);
 /* CHIO_EDEADLK (with a message in @err) when the calling thread is @k's

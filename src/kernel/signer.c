@@ -18,7 +18,7 @@
  * own thread). After every commit the thread that ran it wakes the
  * synchronous callers of the group itself (a futex wake each, no user
  * code) and hands only the asynchronous requests on. Whoever completes a
- * request returns its credit (kernel.c): just before the wake, or after
+ * request returns its credit (admission.c): just before the wake, or after
  * the callback returned.
  *
  * A signer that finds the ring empty and the commit stage idle commits its

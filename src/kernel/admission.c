@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/admission.c - who is inside the kernel, and how many requests it
+ * holds: the callers-in-flight count drain waits on, the kernels each
+ * thread is inside (so drain from a callback is refused), the in-flight
+ * credit budget and the re-entry checks for the completion thread.
+ *
+ * Concurrency: callers announce themselves in active_callers (a sharded
+ * count) before they look at the state, and leave after their push; drain
+ * flips the state and waits for every shard to read zero, so every request
+ * is either refused with CHIO_EDRAINED or queued before the signers are
+ * told to stop (a Dekker pair: both sides use sequentially consistent
+ * atomics).
+ *
+ * Backpressure: one credit budget (inflight_max = ring_capacity) covers
+ * every request between its prepare and its completion: waiting in the
+ * ring, signed but not committed, committed but not yet completed. A
+ * submitter takes a credit with one CAS before it prepares (so the
+ * prepared bytes are bounded too) and sleeps on the `credit` event only
+ * when the budget is spent; the thread that completes a request returns
+ * its credit (signer.c). A synchronous call from the completion thread
+ * would wait for that very thread, so it fails at once with CHIO_EDEADLK.
+ */
+#include <limits.h>
+
+#include "chio/kernel.h"
+#include "kernel_internal.h"
+
+/* ---- callers in flight ----------------------------------------------------------------- */
+
+/* This thread's shard of active_callers: given out round-robin at a
+ * thread's first call, then fixed, so a caller leaves the shard it
+ * entered (for every kernel: the index only spreads the writes). */
+static __thread unsigned caller_shard = UINT_MAX;
+static unsigned next_caller_shard;
+
+/*
+ * The kernels this thread is inside now (entered and not yet left), with
+ * how many times: a tool, guard, provider or nested handler runs inside
+ * its call's enter, so chio_kernel_drain() from there would wait for its
+ * own thread forever (chio__kernel_callers_in_flight() never reads zero). Drain checks
+ * this and refuses instead. A few slots: a thread inside more kernels at
+ * once than that is not tracked for the extra ones (drain from there
+ * still hangs, as before); it is never wrongly refused, since enter and
+ * leave pair on one thread, last in first out.
+ */
+#define INSIDE_SLOTS 4
+static _Thread_local struct {
+    const chio_kernel *k;
+    unsigned n;
+} inside[INSIDE_SLOTS];
+
+static void inside_add(const chio_kernel *k)
+{
+    unsigned i, free_slot = INSIDE_SLOTS;
+
+    for (i = 0; i < INSIDE_SLOTS; i++) {
+        if (inside[i].n > 0 && inside[i].k == k) {
+            inside[i].n++;
+            return;
+        }
+        if (inside[i].n == 0 && free_slot == INSIDE_SLOTS)
+            free_slot = i;
+    }
+    if (free_slot < INSIDE_SLOTS) {
+        inside[free_slot].k = k;
+        inside[free_slot].n = 1;
+    }
+}
+
+static void inside_drop(const chio_kernel *k)
+{
+    unsigned i;
+
+    for (i = 0; i < INSIDE_SLOTS; i++)
+        if (inside[i].n > 0 && inside[i].k == k) {
+            inside[i].n--;
+            return;
+        }
+}
+
+int chio__kernel_inside(const chio_kernel *k)
+{
+    unsigned i;
+
+    for (i = 0; i < INSIDE_SLOTS; i++)
+        if (inside[i].n > 0 && inside[i].k == k)
+            return 1;
+    return 0;
+}
+
+static uint32_t *my_shard(chio_kernel *k)
+{
+    if (caller_shard == UINT_MAX) /* relaxed: only spreads threads */
+        caller_shard =
+            __atomic_fetch_add(&next_caller_shard, 1, __ATOMIC_RELAXED) % CHIO__CALLER_SHARDS;
+    return &k->active_callers[caller_shard].n;
+}
+
+/* Announce a caller; 0 when the kernel still accepts work. */
+int chio__kernel_enter(chio_kernel *k)
+{
+    uint32_t *n = my_shard(k);
+
+    /* seq_cst on both sides (see the file comment): drain's state store and
+     * its read of this shard cannot both miss this caller. */
+    __atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING) {
+        __atomic_sub_fetch(n, 1, __ATOMIC_SEQ_CST);
+        return CHIO_EDRAINED;
+    }
+    inside_add(k);
+    return 0;
+}
+
+void chio__kernel_leave(chio_kernel *k)
+{
+    inside_drop(k);
+    __atomic_sub_fetch(my_shard(k), 1, __ATOMIC_SEQ_CST);
+}
+
+/* Drain's side: callers still between their state check and their push.
+ * A caller that enters a shard after this read of it comes after drain's
+ * state store in the single seq_cst order, sees DRAINING and backs out
+ * without pushing; so one pass that reads every shard as zero means none
+ * will push. */
+int chio__kernel_callers_in_flight(chio_kernel *k)
+{
+    unsigned i;
+
+    for (i = 0; i < CHIO__CALLER_SHARDS; i++)
+        if (__atomic_load_n(&k->active_callers[i].n, __ATOMIC_SEQ_CST) != 0)
+            return 1;
+    return 0;
+}
+
+/* ---- the credit budget ------------------------------------------------------------------ */
+
+static void note_inflight(chio_kernel *k, uint32_t used)
+{
+    uint32_t seen = __atomic_load_n(&k->inflight_high, __ATOMIC_RELAXED);
+
+    /* Relaxed: a statistic; the CAS only keeps it monotonic. */
+    while (used > seen && !__atomic_compare_exchange_n(&k->inflight_high, &seen, used, 1,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+/*
+ * Take one credit. With @block, sleep while the budget is spent; without,
+ * return CHIO_EAGAIN. On @k's completion thread a wait could never end
+ * (only that thread returns the credits of completed requests), so there
+ * it returns CHIO_EDEADLK instead of sleeping.
+ */
+static int credit_take(chio_kernel *k, int block)
+{
+    uint32_t used = __atomic_load_n(&k->inflight, __ATOMIC_RELAXED), key;
+    int counted = 0;
+
+    for (;;) {
+        /* seq_cst CAS (on x86 every locked RMW is a full barrier anyway):
+         * in the slow path below it is the waiter's recheck of the event
+         * protocol, ordered after chio__event_prepare and against the
+         * releaser's decrement (chio__credits_release). No data is
+         * published through the counter, so the failure order is relaxed. */
+        while (used < k->inflight_max)
+            if (__atomic_compare_exchange_n(&k->inflight, &used, used + 1, 1, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_RELAXED)) {
+                note_inflight(k, used + 1);
+                return 0;
+            }
+        if (!block)
+            return CHIO_EAGAIN;
+        if (chio__kernel_on_completer(k))
+            return CHIO_EDEADLK;
+        if (!counted) {
+            counted = 1; /* one episode however long it lasts */
+            __atomic_add_fetch(&k->queue.blocked, 1, __ATOMIC_RELAXED);
+        }
+        key = chio__event_prepare(&k->credit);
+        /* seq_cst: the recheck after announcing ourselves (event.h). */
+        used = __atomic_load_n(&k->inflight, __ATOMIC_SEQ_CST);
+        if (used < k->inflight_max) {
+            chio__event_cancel(&k->credit);
+            continue;
+        }
+        chio__event_wait(&k->credit, key);
+        used = __atomic_load_n(&k->inflight, __ATOMIC_RELAXED);
+    }
+}
+
+/* A credit this thread took ahead for its next asynchronous request
+ * (chio__kernel_credit_reserve; only completion threads reserve). */
+static _Thread_local const chio_kernel *reserved_credit;
+
+int chio__kernel_credit_take(chio_kernel *k, int block, int async)
+{
+    if (async && reserved_credit == k) {
+        reserved_credit = NULL; /* the credit reserved ahead is this request's */
+        return 0;
+    }
+    return credit_take(k, block);
+}
+
+int chio__kernel_credit_reserve(chio_kernel *k, chio_error *err)
+{
+    int rc;
+
+    if (reserved_credit == k)
+        return 0;
+    rc = credit_take(k, 1);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET,
+                          "the in-flight budget is spent and only this completion thread "
+                          "can return credits; submit from another thread");
+    reserved_credit = k;
+    return 0;
+}
+
+void chio__kernel_credit_unreserve(chio_kernel *k)
+{
+    if (reserved_credit != k)
+        return; /* none, or the request took it */
+    reserved_credit = NULL;
+    chio__credits_release(k, 1);
+}
+
+void chio__credits_release(chio_kernel *k, uint32_t n)
+{
+    if (n == 0)
+        return;
+    /* seq_cst: the decrement is ordered before our read of the waiter
+     * count in chio__event_signal_waiting, so a submitter either sees the
+     * credit on its recheck or is seen waiting and woken (event.h). */
+    __atomic_sub_fetch(&k->inflight, n, __ATOMIC_SEQ_CST);
+    chio__event_signal_waiting(&k->credit, (int)n);
+}
+
+uint64_t chio_kernel_in_flight(const chio_kernel *k)
+{
+    /* Relaxed: a gauge, read at any time. */
+    return k ? __atomic_load_n(&k->inflight, __ATOMIC_RELAXED) : 0;
+}
+
+uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k)
+{
+    return __atomic_load_n(&k->inflight_high, __ATOMIC_RELAXED);
+}
+
+int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err)
+{
+    if (!chio__kernel_on_completer(k))
+        return 0;
+    return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
+                      "a synchronous kernel call from a completion callback would wait for the "
+                      "callback's own thread; use the asynchronous call");
+}
