@@ -543,13 +543,7 @@ int chio_mcp_gateway_wait_idle_ms(chio_mcp_gateway *g, int ms)
     struct timespec ts;
     int idle;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    chio__mcp_deadline(&ts, ms);
     pthread_mutex_lock(&g->mu);
     while (g->nworkers > 0)
         if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) != 0)

@@ -27,12 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "http_internal.h"
+#include "../svc/svc_http.h"
 
 #define MAX_BODY ((size_t)4 << 20)
 
@@ -316,16 +316,6 @@ static enum MHD_Result handle_get(httpd *h, struct MHD_Connection *c)
     return sse_reply(c, st, NULL);
 }
 
-static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
-{
-    (void)kind;
-    (void)value;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-        (*(unsigned *)cls)++;
-    return MHD_YES;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -333,7 +323,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     httpd *h = cls;
     body *b = *con_cls;
     hsess *s;
-    unsigned st, ncl = 0;
+    unsigned st;
 
     (void)version;
     if (b == NULL) {
@@ -341,12 +331,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (b == NULL)
             return MHD_NO;
         *con_cls = b;
-        /* libmicrohttpd frames the body by the first of several
-         * Content-Lengths; a peer reading another would see another
-         * request (RFC 9112 6.3). Refused from the headers alone; the
-         * connection closes after the answer (the body is never read). */
-        MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &ncl);
-        if (ncl > 1) {
+        /* Two Content-Lengths (svc_http.h): refused from the headers
+         * alone; the connection closes after the answer. */
+        if (svc_http_lengths_ambiguous(c)) {
             b->too_big = 1;
             return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600,
                              "more than one Content-Length header");

@@ -424,13 +424,7 @@ int chio__mcp_stream_wait_answer(stream *st, int ms, char **answer)
     struct timespec ts;
     int done;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    chio__mcp_deadline(&ts, ms);
     pthread_mutex_lock(&st->h->mu);
     while (!st->finished && !st->closed)
         if (pthread_cond_timedwait(&st->cv, &st->h->mu, &ts) == ETIMEDOUT)

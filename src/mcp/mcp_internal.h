@@ -12,10 +12,24 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "chio/chio.h"
 #include "../svc/svc_buf.h"
 #include "mcp.h"
+
+/* *@ts = CLOCK_REALTIME now + @ms milliseconds (a pthread_cond_timedwait
+ * deadline). */
+static inline void chio__mcp_deadline(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
 
 /* @v in canonical JSON ("null" for NULL). */
 void chio__mcp_value(svc_buf *b, const chio_json *v);

@@ -130,12 +130,7 @@ static int timed_wait(chio_mcp_gateway *g)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 100 * 1000 * 1000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    chio__mcp_deadline(&ts, 100);
     return pthread_cond_timedwait(&g->cv, &g->mu, &ts);
 }
 

@@ -13,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "serve.h"
+#include "../svc/svc_http.h"
 
 /* libmicrohttpd's memory per connection: the request line and headers must
  * fit in it (an X-Chio-Capability token is a header), so about 60 KB of
@@ -76,16 +76,6 @@ static enum MHD_Result reply_too_big(struct MHD_Connection *c, size_t max_body)
     return send_reply(c, &rep);
 }
 
-static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
-{
-    (void)kind;
-    (void)value;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-        (*(unsigned *)cls)++;
-    return MHD_YES;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -95,7 +85,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     chio_serve_request rq;
     chio_serve_reply rep;
     const char *cl;
-    unsigned ncl = 0;
 
     (void)version;
     if (rc == NULL) { /* first call: headers only */
@@ -103,12 +92,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (rc == NULL)
             return MHD_NO;
         *con_cls = rc;
-        /* libmicrohttpd frames the body by the first of several
-         * Content-Lengths; a peer (a proxy) reading another would see
-         * another request (RFC 9112 6.3: unrecoverable). Refused from the
-         * headers alone, and the connection is closed after the answer. */
-        MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &ncl);
-        if (ncl > 1) {
+        /* Two Content-Lengths (svc_http.h): refused from the headers
+         * alone; the connection closes after the answer. */
+        if (svc_http_lengths_ambiguous(c)) {
             rc->too_big = 1; /* nothing of the body is kept */
             memset(&rep, 0, sizeof(rep));
             chio_serve_error_reply(&rep, 400, "invalid_request",

@@ -846,15 +846,22 @@ Test(tamper, the_last_checkpoint_deleted_with_its_receipts_and_the_sentinel_edit
     free(db);
 }
 
-Test(tamper, the_tail_and_the_log_head_deleted)
+/* Receipts 41.. deleted, and the signed log head with them. */
+static void cut_tail_and_head(const char *db)
 {
-    char *db = fresh_copy();
     const char *key = "log_head";
     size_t klen = strlen(key);
-    verdict v;
 
     delete_receipts(db, 41, NRECEIPTS);
     raw_delete(db, "default", &key, &klen, 1);
+}
+
+Test(tamper, the_tail_and_the_log_head_deleted)
+{
+    char *db = fresh_copy();
+    verdict v;
+
+    cut_tail_and_head(db);
     v = audit_cli(db);
     EXPECT_PROBLEMS(&v, "log_head_missing");
     expect_summary(&v, 40, 0, 0, NCPS, NCPS);
@@ -871,12 +878,9 @@ static void put_meta_u64(const char *db, const char *name, uint64_t v);
 Test(tamper, a_live_log_cut_and_marked_as_an_archive)
 {
     char *db = fresh_copy();
-    const char *key = "log_head";
-    size_t klen = strlen(key);
     verdict v;
 
-    delete_receipts(db, 41, NRECEIPTS);
-    raw_delete(db, "default", &key, &klen, 1);
+    cut_tail_and_head(db);
     put_meta_u64(db, "archive", 1);
     v = audit_cli(db);
     EXPECT_PROBLEMS(&v, "archive_log");

@@ -453,9 +453,27 @@ Test(backpressure, callback_with_the_budget_spent_gets_edeadlk_and_runs_no_tool)
 
 /* ---- drain from a callback ---------------------------------------------------------------- */
 
+/* A session on @k holding one token for srv/read; the token, to free. */
+static char *open_read_session(chio_kernel *k, char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
+                         "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\","
+                         "\"operations\":[\"invoke\"]}]}",
+                         IAT, 1000, NULL, 0);
+    const char *caps[1] = {tok};
+    chio_error err;
+
+    cr_assert_not_null(tok);
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    return tok;
+}
+
 typedef struct drain_in {
     chio_kernel *k;
-    int drain_rc; /* what chio_kernel_drain() said from inside */
+    int drain_rc; /* what chio_kernel_drain() said from inside (a tool) */
+    int guard_rc; /* ... from a guard */
     int done;     /* atomic */
 } drain_in;
 
@@ -491,21 +509,15 @@ Test(backpressure, drain_from_a_completion_callback_is_refused)
     static const char *const tools[] = {"read"};
     chio_kernel *k = kt_echo_kernel(NULL, test_clock, "srv", tools, 1);
     char sid[CHIO_SESSION_ID_LEN + 1];
-    char *tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
-                         "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\","
-                         "\"operations\":[\"invoke\"]}]}",
-                         IAT, 1000, NULL, 0);
-    const char *caps[1] = {tok};
+    char *tok;
     chio_kernel_metrics m;
     drain_in d;
     chio_call c;
     chio_error err;
     int i, late = 0;
 
-    cr_assert_not_null(tok);
     chio_error_init(&err);
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
+    tok = open_read_session(k, sid);
     memset(&d, 0, sizeof(d));
     d.k = k;
     fill_call(&c, sid);
@@ -536,7 +548,7 @@ static int draining_guard(void *user, const chio_guard_input *in, chio_guard_ver
     (void)in;
     (void)details;
     (void)cap;
-    drain_ctx.done = chio_kernel_drain(drain_ctx.k, NULL);
+    drain_ctx.guard_rc = chio_kernel_drain(drain_ctx.k, NULL);
     *verdict = CHIO_GUARD_PASS;
     return 0;
 }
@@ -551,16 +563,11 @@ Test(backpressure, drain_from_a_tool_or_a_guard_is_refused)
     chio_tool_server ts;
     chio_kernel *k;
     char sid[CHIO_SESSION_ID_LEN + 1];
-    char *tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
-                         "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\","
-                         "\"operations\":[\"invoke\"]}]}",
-                         IAT, 1000, NULL, 0);
-    const char *caps[1] = {tok};
+    char *tok;
     chio_response resp;
     chio_call c;
     chio_error err;
 
-    cr_assert_not_null(tok);
     kt_config(&cfg, NULL);
     cfg.clock = test_clock;
     cfg.log_level = CHIO_LOG_ERROR;
@@ -574,14 +581,13 @@ Test(backpressure, drain_from_a_tool_or_a_guard_is_refused)
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
     cr_assert_eq(chio_kernel_add_guard(k, "drainer", draining_guard, NULL, &err), 0, "%s",
                  err.message);
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
+    tok = open_read_session(k, sid);
     memset(&drain_ctx, 0, sizeof(drain_ctx));
     drain_ctx.k = k;
     fill_call(&c, sid);
     cr_assert_eq(chio_kernel_evaluate(k, &c, &resp, &err), 0, "%s", err.message);
-    cr_assert_eq(drain_ctx.done, CHIO_EDEADLK, "drain from a guard: %s",
-                 chio_err_name(drain_ctx.done));
+    cr_assert_eq(drain_ctx.guard_rc, CHIO_EDEADLK, "drain from a guard: %s",
+                 chio_err_name(drain_ctx.guard_rc));
     cr_assert_eq(drain_ctx.drain_rc, CHIO_EDEADLK, "drain from a tool: %s",
                  chio_err_name(drain_ctx.drain_rc));
     cr_assert_eq(resp.verdict, CHIO_VERDICT_ALLOW);
