@@ -61,6 +61,9 @@ extern "C" {
 #define CHIO_DEFAULT_MAX_BATCH      256  /* receipts per signer batch */
 /* Largest arguments a call may carry, in bytes of their JSON text. */
 #define CHIO_DEFAULT_MAX_ARGUMENT_BYTES ((uint64_t)4 << 20) /* 4 MiB */
+/* Largest checkpoint_batch_size: the kernel holds a 32-byte leaf per
+ * receipt of the open batch, so this bounds that memory at 32 MiB. */
+#define CHIO_MAX_CHECKPOINT_BATCH_SIZE ((uint64_t)1 << 20)
 
 typedef struct chio_kernel chio_kernel;
 
@@ -117,7 +120,8 @@ typedef struct chio_kernel_config {
     uint64_t max_stream_duration_secs; /* CHIO_DEFAULT_MAX_STREAM_DURATION_SECS; 0 = no limit */
     uint64_t max_stream_total_bytes;   /* CHIO_DEFAULT_MAX_STREAM_TOTAL_BYTES */
     int require_web3_evidence;         /* 0 */
-    uint64_t checkpoint_batch_size;    /* CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE; 0 disables */
+    uint64_t checkpoint_batch_size;    /* CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE; 0 disables;
+                                          at most CHIO_MAX_CHECKPOINT_BATCH_SIZE */
     chio_retention_config retention_config; /* disabled */
 
     /* --- libchio --- */

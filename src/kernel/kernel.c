@@ -93,6 +93,9 @@ static int check_config(const chio_kernel_config *c, chio_error *err)
         strcmp(c->retention_config.archive_path, c->receipt_store_path) == 0)
         return bad_config(err, "retention_config.archive_path",
                           "must differ from receipt_store_path");
+    if (c->checkpoint_batch_size > CHIO_MAX_CHECKPOINT_BATCH_SIZE)
+        return bad_config(err, "checkpoint_batch_size",
+                          "must be at most 2^20 (CHIO_MAX_CHECKPOINT_BATCH_SIZE)");
     if (c->signer_priority < -20 || c->signer_priority > 19)
         return bad_config(err, "signer_priority", "must be a nice value between -20 and 19");
     /* require_web3_evidence without a durable store or checkpoints is

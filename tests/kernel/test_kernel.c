@@ -118,11 +118,16 @@ static void high_priority(chio_kernel_config *c)
 {
     c->signer_priority = 20;
 }
+static void huge_checkpoint_batch(chio_kernel_config *c)
+{
+    c->checkpoint_batch_size = CHIO_MAX_CHECKPOINT_BATCH_SIZE + 1;
+}
 
 Test(kernel, invalid_configs_name_the_field)
 {
     config_rejected(low_priority, "signer_priority");
     config_rejected(high_priority, "signer_priority");
+    config_rejected(huge_checkpoint_batch, "checkpoint_batch_size");
     config_rejected(no_policy, "policy_hash");
     config_rejected(no_store, "receipt_store_path");
     config_rejected(both_stores, "receipt_store_path");

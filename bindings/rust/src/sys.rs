@@ -770,6 +770,7 @@ pub const CHIO_DEFAULT_SIGNER_THREADS: u32 = 1;
 pub const CHIO_DEFAULT_RING_CAPACITY: u32 = 1024;
 pub const CHIO_DEFAULT_MAX_BATCH: u32 = 256;
 pub const CHIO_DEFAULT_MAX_ARGUMENT_BYTES: u64 = 4194304;
+pub const CHIO_MAX_CHECKPOINT_BATCH_SIZE: u64 = 1 << 20;
 
 #[repr(C)]
 pub struct chio_kernel {
