@@ -396,6 +396,10 @@ typedef enum chio_session_state {
 /* "initializing", "ready", "draining", "closed"; NULL outside the enum. */
 CHIO_EXTERN const char *chio_session_state_name(chio_session_state s);
 
+/* Most capability tokens one session holds (a call presents one of them,
+ * found by a scan; opening checks each pair of ids). */
+#define CHIO_MAX_SESSION_TOKENS 4096
+
 /*
  * chio_kernel_open_session - open a session for @agent_id (the agent's
  * public key as hex; other strings are kept verbatim and then match no
@@ -404,9 +408,10 @@ CHIO_EXTERN const char *chio_session_state_name(chio_session_state s);
  * Each token is parsed (not verified: verification happens per call, so a
  * tampered token is denied with a receipt). Two tokens with one id and
  * different bytes are refused (CHIO_EDUPLICATE); identical copies collapse.
+ * At most CHIO_MAX_SESSION_TOKENS tokens (more: CHIO_ETOOBIG).
  * Returns: 0 with the id in @id_out (CHIO_SESSION_ID_LEN + 1 bytes);
- * CHIO_EINVAL; chio_capability_parse() codes (the message names the token
- * index); CHIO_EDUPLICATE; CHIO_EDRAINED; CHIO_ENOMEM.
+ * CHIO_EINVAL; CHIO_ETOOBIG; chio_capability_parse() codes (the message
+ * names the token index); CHIO_EDUPLICATE; CHIO_EDRAINED; CHIO_ENOMEM.
  * Ownership: everything is copied. Thread-safety: any thread.
  */
 CHIO_EXTERN int chio_kernel_open_session(chio_kernel *k, const char *agent_id,

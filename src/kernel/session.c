@@ -163,6 +163,10 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
     id_out[0] = '\0';
     if (!chio__utf8_valid(agent_id, strlen(agent_id)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "agent id is not UTF-8");
+    if (ncaps > CHIO_MAX_SESSION_TOKENS)
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "%zu capability tokens: a session holds at most %d", ncaps,
+                          CHIO_MAX_SESSION_TOKENS);
     rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");

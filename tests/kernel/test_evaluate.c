@@ -1043,6 +1043,33 @@ Test(evaluate, open_session_rejects_bad_tokens)
     chio_kernel_free(k);
 }
 
+Test(evaluate, open_session_bounds_the_number_of_tokens)
+{
+    chio_kernel *k = kernel_with(NULL, NULL);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-many", TK_AGENT_PUB, ALL_SCOPE, IAT, 1000, NULL, 0);
+    const char **caps = calloc(CHIO_MAX_SESSION_TOKENS + 1, sizeof(*caps));
+    chio_error err;
+    size_t i;
+
+    cr_assert_not_null(caps);
+    for (i = 0; i <= CHIO_MAX_SESSION_TOKENS; i++)
+        caps[i] = tok;
+    chio_error_init(&err);
+    /* One past the bound is refused before any token is parsed. */
+    cr_expect_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, CHIO_MAX_SESSION_TOKENS + 1,
+                                          sid, &err),
+                 CHIO_ETOOBIG);
+    cr_expect_neq(strstr(err.message, "at most"), NULL);
+    /* The bound itself opens (identical copies collapse to one). */
+    cr_expect_eq(
+        chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, CHIO_MAX_SESSION_TOKENS, sid, &err),
+        0, "%s", err.message);
+    free(caps);
+    free(tok);
+    chio_kernel_free(k);
+}
+
 Test(evaluate, close_and_drain_rules_on_unknown_sessions)
 {
     chio_kernel *k = kernel_with(NULL, NULL);
