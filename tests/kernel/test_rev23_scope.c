@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev23_scope.c - review 23 of check 6 (regex_match) and
+ * check 11 (stream limits): regressions for the holes found, through the
+ * real pipeline. Each row is one constraint, one argument object and
+ * whether chio's reading allows the call (else it must be denied with
+ * constraint_violated and a receipt).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+
+#define NOW 1710000300u
+
+static uint64_t clock_fn(void *ctx)
+{
+    (void)ctx;
+    return NOW;
+}
+
+static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                chio_output *out)
+{
+    (void)user;
+    (void)ctx;
+    (void)tool;
+    return chio_output_set_json(out, args, len);
+}
+
+typedef struct rx_row {
+    const char *pattern; /* JSON string body */
+    const char *arg;     /* JSON string body, the value of "q" */
+    int allow;
+} rx_row;
+
+static void run_regex_rows(const rx_row *rows, size_t n)
+{
+    static const char *const tools[] = {"t"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
+    size_t i;
+
+    kt_config(&cfg, NULL);
+    cfg.clock = clock_fn;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = echo;
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0);
+    for (i = 0; i < n; i++) {
+        char scope[1024], args[512], id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
+        const char *caps[1];
+        chio_response r;
+        chio_call c;
+
+        snprintf(id, sizeof(id), "cap-rx-%zu", i);
+        snprintf(scope, sizeof(scope),
+                 "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
+                 "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":\"regex_match\","
+                 "\"value\":\"%s\"}]}]}",
+                 rows[i].pattern);
+        snprintf(args, sizeof(args), "{\"q\":\"%s\"}", rows[i].arg);
+        tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, NOW - 10, 100, NULL, 0);
+        cr_assert_not_null(tok, "row %zu: token", i);
+        caps[0] = tok;
+        cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0,
+                     "row %zu: %s", i, err.message);
+        memset(&c, 0, sizeof(c));
+        c.session_id = sid;
+        c.capability_id = id;
+        c.server_id = "srv";
+        c.tool_name = "t";
+        c.arguments_json = args;
+        c.arguments_len = strlen(args);
+        chio_error_init(&err);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
+        if (rows[i].allow)
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (/%s/ on \"%s\"): denied: %s", i,
+                         rows[i].pattern, rows[i].arg, r.reason);
+        else
+            cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_CONSTRAINT_VIOLATED,
+                      "row %zu (/%s/ on \"%s\"): verdict %d code %s", i, rows[i].pattern,
+                      rows[i].arg, r.verdict, chio_code_name(r.code));
+        cr_expect_not_null(r.receipt);
+        chio_response_destroy(&r);
+        free(tok);
+    }
+    chio_kernel_free(k);
+}
+
+/* A token's pattern means what it means to chio (Rust `regex`): POSIX's
+ * wider readings must not allow what chio denies. */
+Test(rev23_scope, regex_match_reads_patterns_as_chio_does)
+{
+    static const rx_row rows[] = {
+        /* '.' does not match a newline in chio */
+        {"^safe.*$", "safe\\n/etc/passwd", 0},
+        {"^safe.*$", "safe-ok", 1},
+        {"^[^\\\\n]+$", "a\\nb", 0}, /* the pattern's \n is a newline to chio */
+        /* '.' and [^set] are one code point, not one byte */
+        {"^..$", "\\u00e9", 0},
+        {"^.$", "\\u00e9", 1},
+        {"^..$", "ab", 1},
+        {"^[^/]{2}$", "\\u00e9", 0},
+        {"^[^/]$", "\\u00e9", 1},
+        {"^[^/]+$", "a\\u00e9b", 1},
+        {"^[^/]+$", "a/b", 0},
+        {"^[^-a]+$", "b-c", 0},
+        {"^[^a-]+$", "bc\\u00e9", 1},
+        {"^[^]a]+$", "b]", 0},
+        /* escapes POSIX reads as letters: refused, never "ddd" */
+        {"^\\\\d{3}$", "ddd", 0},
+        {"^[^\\\\d]+$", "123", 0}, /* [^\d] is "not '\' or 'd'" to POSIX */
+        {"^\\\\W+$", "\\u00e9", 0},
+        /* backreferences (unbounded matching work; chio refuses them) */
+        {"^(a)\\\\1$", "aa", 0},
+        /* lazy quantifiers: the same matches, never "(a+)?" */
+        {"^a+?$", "", 0},
+        {"^a+?$", "aa", 1},
+        {"^x{2}?$", "", 0},
+        {"^(?:ab)+$", "abab", 1},
+        /* a non-ASCII literal is one unit under a quantifier */
+        {"^\\u00e9+$", "\\u00e9\\u00e9", 1},
+        /* what both read alike still works */
+        {"^[a-z]+\\\\.txt$", "abc.txt", 1},
+        {"^[a-z]+\\\\.txt$", "abcxtxt", 0},
+        {"^\\\\w+$", "abc_1", 1},
+        {"^a\\\\/b$", "a/b", 1},
+        {"^[[:alpha:]]+$", "ab1", 0},
+        {"^SELECT ", "SELECT 1", 1},
+        /* set syntax, flags and open repeats chio reads otherwise: refused */
+        {"^[a-z&&[^x]]$", "a", 0},
+        {"(?i)abc", "ABC", 0},
+        {"a{,3}", "a", 0},
+        {"^*a", "a", 0},
+    };
+    run_regex_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
