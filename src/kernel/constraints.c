@@ -20,7 +20,8 @@
  *                 /proc or /dev, a double
  *                 encoding or a remote file: host denies;
  *   domain_exact  the hosts of the URL/host leaves must exist and all equal
- *   domain_glob   ...or all match the glob ('*' any run, '?' one character).
+ *   domain_glob   ...or all match the glob ('*' any run; every other
+ *                 character, '?' and '[' included, is itself, as in chio).
  *                 Leaves: a URL-ish key (url, uri, host, domain, endpoint,
  *                 href, link, address, origin, ...), a value with "://", a
  *                 special scheme and ':', or a leading "//" or "\\". Hosts
@@ -53,7 +54,6 @@
  * serving.
  */
 #include <ctype.h>
-#include <fnmatch.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -208,11 +208,38 @@ static int leaf_host(int kind, const char *s, size_t n, char *host, size_t cap)
     return chio__host_canon(s, n, host, cap);
 }
 
+/* chio's glob: '*' matches any run of characters (dots included); every
+ * other character matches only itself. fnmatch would also read '?', '['
+ * and '\\', so "api?.example.com" would allow "apix.example.com", a host
+ * chio refuses. Backtracks to the last '*' only: O(len(glob) * len(host)). */
+static int glob_matches(const char *g, const char *h)
+{
+    const char *star = NULL, *resume = h;
+
+    while (*h != '\0') {
+        if (*g == '*') {
+            star = g++;
+            resume = h;
+        } else if (*g != '\0' && *g == *h) {
+            g++;
+            h++;
+        } else if (star != NULL) {
+            g = star + 1;
+            h = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*g == '*')
+        g++;
+    return *g == '\0';
+}
+
 /* 1 when @host is allowed; else 0 with the reason (quoting @s). */
 static int host_allowed(domain_scan *ds, const char *s, size_t n, const char *host)
 {
     int match = ds->c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT ? strcmp(host, ds->want) == 0
-                                                             : fnmatch(ds->want, host, 0) == 0;
+                                                             : glob_matches(ds->want, host);
 
     if (!match)
         snprintf(ds->reason, ds->cap, "host of '%.*s' is not allowed by %s '%.100s'",

@@ -31,13 +31,13 @@ static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *ar
     return chio_output_set_json(out, args, len);
 }
 
-typedef struct rx_row {
-    const char *pattern; /* JSON string body */
-    const char *arg;     /* JSON string body, the value of "q" */
+typedef struct row {
+    const char *constraint; /* {"type":..,"value":..} */
+    const char *args;
     int allow;
-} rx_row;
+} row;
 
-static void run_regex_rows(const rx_row *rows, size_t n)
+static void run_rows(const row *rows, size_t n)
 {
     static const char *const tools[] = {"t"};
     chio_kernel_config cfg;
@@ -58,7 +58,7 @@ static void run_regex_rows(const rx_row *rows, size_t n)
     ts.invoke = echo;
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0);
     for (i = 0; i < n; i++) {
-        char scope[1024], args[512], id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
+        char scope[1024], id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
         const char *caps[1];
         chio_response r;
         chio_call c;
@@ -66,10 +66,8 @@ static void run_regex_rows(const rx_row *rows, size_t n)
         snprintf(id, sizeof(id), "cap-rx-%zu", i);
         snprintf(scope, sizeof(scope),
                  "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
-                 "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":\"regex_match\","
-                 "\"value\":\"%s\"}]}]}",
-                 rows[i].pattern);
-        snprintf(args, sizeof(args), "{\"q\":\"%s\"}", rows[i].arg);
+                 "\"operations\":[\"invoke\"],\"constraints\":[%s]}]}",
+                 rows[i].constraint);
         tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, NOW - 10, 100, NULL, 0);
         cr_assert_not_null(tok, "row %zu: token", i);
         caps[0] = tok;
@@ -80,17 +78,17 @@ static void run_regex_rows(const rx_row *rows, size_t n)
         c.capability_id = id;
         c.server_id = "srv";
         c.tool_name = "t";
-        c.arguments_json = args;
-        c.arguments_len = strlen(args);
+        c.arguments_json = rows[i].args;
+        c.arguments_len = strlen(rows[i].args);
         chio_error_init(&err);
         cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
         if (rows[i].allow)
-            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (/%s/ on \"%s\"): denied: %s", i,
-                         rows[i].pattern, rows[i].arg, r.reason);
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s on %s): denied: %s", i,
+                         rows[i].constraint, rows[i].args, r.reason);
         else
             cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_CONSTRAINT_VIOLATED,
-                      "row %zu (/%s/ on \"%s\"): verdict %d code %s", i, rows[i].pattern,
-                      rows[i].arg, r.verdict, chio_code_name(r.code));
+                      "row %zu (%s on %s): verdict %d code %s", i, rows[i].constraint, rows[i].args,
+                      r.verdict, chio_code_name(r.code));
         cr_expect_not_null(r.receipt);
         chio_response_destroy(&r);
         free(tok);
@@ -100,49 +98,76 @@ static void run_regex_rows(const rx_row *rows, size_t n)
 
 /* A token's pattern means what it means to chio (Rust `regex`): POSIX's
  * wider readings must not allow what chio denies. */
+/* One regex_match row: pattern P (JSON string body) against {"q": A}. */
+#define RX(P, A, allow)                                                              \
+    {                                                                                \
+        "{\"type\":\"regex_match\",\"value\":\"" P "\"}", "{\"q\":\"" A "\"}", allow \
+    }
+
 Test(rev23_scope, regex_match_reads_patterns_as_chio_does)
 {
-    static const rx_row rows[] = {
+    static const row rows[] = {
         /* '.' does not match a newline in chio */
-        {"^safe.*$", "safe\\n/etc/passwd", 0},
-        {"^safe.*$", "safe-ok", 1},
-        {"^[^\\\\n]+$", "a\\nb", 0}, /* the pattern's \n is a newline to chio */
+        RX("^safe.*$", "safe\\n/etc/passwd", 0),
+        RX("^safe.*$", "safe-ok", 1),
+        RX("^[^\\\\n]+$", "a\\nb", 0), /* the pattern's \n is a newline to chio */
         /* '.' and [^set] are one code point, not one byte */
-        {"^..$", "\\u00e9", 0},
-        {"^.$", "\\u00e9", 1},
-        {"^..$", "ab", 1},
-        {"^[^/]{2}$", "\\u00e9", 0},
-        {"^[^/]$", "\\u00e9", 1},
-        {"^[^/]+$", "a\\u00e9b", 1},
-        {"^[^/]+$", "a/b", 0},
-        {"^[^-a]+$", "b-c", 0},
-        {"^[^a-]+$", "bc\\u00e9", 1},
-        {"^[^]a]+$", "b]", 0},
+        RX("^..$", "\\u00e9", 0),
+        RX("^.$", "\\u00e9", 1),
+        RX("^..$", "ab", 1),
+        RX("^[^/]{2}$", "\\u00e9", 0),
+        RX("^[^/]$", "\\u00e9", 1),
+        RX("^[^/]+$", "a\\u00e9b", 1),
+        RX("^[^/]+$", "a/b", 0),
+        RX("^[^-a]+$", "b-c", 0),
+        RX("^[^a-]+$", "bc\\u00e9", 1),
+        RX("^[^]a]+$", "b]", 0),
         /* escapes POSIX reads as letters: refused, never "ddd" */
-        {"^\\\\d{3}$", "ddd", 0},
-        {"^[^\\\\d]+$", "123", 0}, /* [^\d] is "not '\' or 'd'" to POSIX */
-        {"^\\\\W+$", "\\u00e9", 0},
+        RX("^\\\\d{3}$", "ddd", 0),
+        RX("^[^\\\\d]+$", "123", 0), /* [^\d] is "not '\' or 'd'" to POSIX */
+        RX("^\\\\W+$", "\\u00e9", 0),
         /* backreferences (unbounded matching work; chio refuses them) */
-        {"^(a)\\\\1$", "aa", 0},
+        RX("^(a)\\\\1$", "aa", 0),
         /* lazy quantifiers: the same matches, never "(a+)?" */
-        {"^a+?$", "", 0},
-        {"^a+?$", "aa", 1},
-        {"^x{2}?$", "", 0},
-        {"^(?:ab)+$", "abab", 1},
+        RX("^a+?$", "", 0),
+        RX("^a+?$", "aa", 1),
+        RX("^x{2}?$", "", 0),
+        RX("^(?:ab)+$", "abab", 1),
         /* a non-ASCII literal is one unit under a quantifier */
-        {"^\\u00e9+$", "\\u00e9\\u00e9", 1},
+        RX("^\\u00e9+$", "\\u00e9\\u00e9", 1),
         /* what both read alike still works */
-        {"^[a-z]+\\\\.txt$", "abc.txt", 1},
-        {"^[a-z]+\\\\.txt$", "abcxtxt", 0},
-        {"^\\\\w+$", "abc_1", 1},
-        {"^a\\\\/b$", "a/b", 1},
-        {"^[[:alpha:]]+$", "ab1", 0},
-        {"^SELECT ", "SELECT 1", 1},
+        RX("^[a-z]+\\\\.txt$", "abc.txt", 1),
+        RX("^[a-z]+\\\\.txt$", "abcxtxt", 0),
+        RX("^\\\\w+$", "abc_1", 1),
+        RX("^a\\\\/b$", "a/b", 1),
+        RX("^[[:alpha:]]+$", "ab1", 0),
+        RX("^SELECT ", "SELECT 1", 1),
         /* set syntax, flags and open repeats chio reads otherwise: refused */
-        {"^[a-z&&[^x]]$", "a", 0},
-        {"(?i)abc", "ABC", 0},
-        {"a{,3}", "a", 0},
-        {"^*a", "a", 0},
+        RX("^[a-z&&[^x]]$", "a", 0),
+        RX("(?i)abc", "ABC", 0),
+        RX("a{,3}", "a", 0),
+        RX("^*a", "a", 0),
     };
-    run_regex_rows(rows, sizeof(rows) / sizeof(rows[0]));
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* domain_glob is chio's glob: only '*' is special. */
+#define DG(G, U, allow)                                                                \
+    {                                                                                  \
+        "{\"type\":\"domain_glob\",\"value\":\"" G "\"}", "{\"url\":\"" U "\"}", allow \
+    }
+
+Test(rev23_scope, domain_glob_has_only_the_star_wildcard)
+{
+    static const row rows[] = {
+        DG("api?.example.com", "https://apix.example.com/", 0),
+        DG("api[xy].example.com", "https://apix.example.com/", 0),
+        DG("api\\\\x.example.com", "https://apix.example.com/", 0),
+        DG("*.example.com", "https://a.b.example.com/", 1),
+        DG("*.example.com", "https://example.com/", 0),
+        DG("a*b*c.com", "https://axxbyyc.com/", 1),
+        DG("a*b*c.com", "https://axxbyyd.com/", 0),
+        DG("*", "https://anything.example.org/", 1),
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
