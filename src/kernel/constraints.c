@@ -452,35 +452,82 @@ static int rx_bracket(const char *p, size_t n, size_t i, size_t *end)
     return 1;
 }
 
+/* The size of the automaton regcomp builds is bounded the way chio's
+ * regex bounds its own (it refuses a pattern whose program is too big):
+ * glibc copies a repeated item once per count, so "((a{1,250}){1,250}){1,250}"
+ * is 15 million copies (seconds of CPU and gigabytes). Every item weighs
+ * 1 ('.' and [^set], which become alternations, RX_WIDE), a group the sum
+ * of its items, a repeat {m,n} times max(m,n) (+ twice); a pattern over
+ * RX_MAX_COST, or nested deeper than RX_MAX_DEPTH groups, is refused. */
+#define RX_MAX_COST  8192u
+#define RX_MAX_DEPTH 32
+#define RX_WIDE      8u
+
+typedef struct rx_cost {
+    uint64_t sum[RX_MAX_DEPTH + 1]; /* per open group */
+    uint64_t last;                  /* the item a quantifier would repeat */
+    int depth;
+} rx_cost;
+
+static int rx_item(rx_cost *rc, uint64_t w)
+{
+    rc->last = w;
+    rc->sum[rc->depth] += w;
+    return rc->sum[rc->depth] > RX_MAX_COST ? -1 : 0;
+}
+
+/* Repeat the last item @times in all. */
+static int rx_repeat(rx_cost *rc, uint64_t times)
+{
+    if (times > 1) {
+        rc->sum[rc->depth] += rc->last * (times - 1);
+        rc->last *= times;
+    }
+    return rc->sum[rc->depth] > RX_MAX_COST ? -1 : 0;
+}
+
 /* Translate chio pattern @p into a POSIX ERE in @out (at least
  * RX_EXPAND * strlen(p) + 1 bytes). 0, or -1 when refused. */
 static int rx_translate(const char *p, char *out)
 {
     size_t n = strlen(p), i = 0, o = 0, end;
     int can_repeat = 0; /* the previous item is something a quantifier may follow */
+    rx_cost rc;
 
+    memset(&rc, 0, sizeof(rc));
     while (i < n) {
         unsigned char c = (unsigned char)p[i];
         if (c == '*' || c == '+' || c == '?' || c == '{') {
+            uint64_t times = c == '+' ? 2 : 1, lo = 0, hi = 0;
             if (!can_repeat)
                 return -1;
             if (c == '{') {
                 size_t j = i + 1;
                 if (j >= n || !isdigit((unsigned char)p[j]))
                     return -1;
-                while (j < n && isdigit((unsigned char)p[j]))
+                for (; j < n && isdigit((unsigned char)p[j]) && lo <= RX_MAX_COST; j++)
+                    lo = lo * 10 + (uint64_t)(p[j] - '0');
+                hi = lo;
+                if (j < n && p[j] == ',') {
                     j++;
-                if (j < n && p[j] == ',')
-                    for (j++; j < n && isdigit((unsigned char)p[j]); j++)
-                        ;
-                if (j >= n || p[j] != '}')
+                    if (j < n && isdigit((unsigned char)p[j]))
+                        for (hi = 0; j < n && isdigit((unsigned char)p[j]) && hi <= RX_MAX_COST;
+                             j++)
+                            hi = hi * 10 + (uint64_t)(p[j] - '0');
+                    else
+                        hi = lo + 1; /* {n,}: n copies and a star */
+                }
+                if (j >= n || p[j] != '}' || lo > RX_MAX_COST || hi > RX_MAX_COST)
                     return -1;
+                times = hi > lo ? hi : lo;
                 rx_put(out, &o, p + i, j + 1 - i);
                 i = j + 1;
             } else {
                 out[o++] = (char)c;
                 i++;
             }
+            if (rx_repeat(&rc, times) != 0)
+                return -1;
             if (i < n && p[i] == '?')
                 i++; /* lazy: the same matches */
             can_repeat = 0;
@@ -491,6 +538,8 @@ static int rx_translate(const char *p, char *out)
             rx_put(out, &o, "([^\n" RX_HIGH "]|" RX_MB ")",
                    sizeof("([^\n" RX_HIGH "]|" RX_MB ")") - 1);
             i++;
+            if (rx_item(&rc, RX_WIDE) != 0)
+                return -1;
         } else if (c == '[') {
             if (!rx_bracket(p, n, i, &end))
                 return -1;
@@ -509,8 +558,12 @@ static int rx_translate(const char *p, char *out)
                     return -1;
                 }
                 rx_put(out, &o, "|" RX_MB ")", sizeof("|" RX_MB ")") - 1);
+                if (rx_item(&rc, RX_WIDE) != 0)
+                    return -1;
             } else {
                 rx_put(out, &o, p + i, end - i);
+                if (rx_item(&rc, 1) != 0)
+                    return -1;
             }
             i = end;
         } else if (c == '\\') {
@@ -525,15 +578,29 @@ static int rx_translate(const char *p, char *out)
                 return -1;
             }
             i += 2;
+            if (rx_item(&rc, 1) != 0)
+                return -1;
         } else if (c == '(') {
             if (i + 1 < n && p[i + 1] == '?') {
                 if (i + 2 >= n || p[i + 2] != ':')
                     return -1;
                 i += 2;
             }
+            if (rc.depth == RX_MAX_DEPTH)
+                return -1;
+            rc.sum[++rc.depth] = 0;
             out[o++] = '(';
             i++;
             can_repeat = 0;
+        } else if (c == ')') {
+            /* an unmatched ')' is a literal to POSIX, an error to chio */
+            if (rc.depth == 0)
+                return -1;
+            rc.depth--;
+            out[o++] = ')';
+            i++;
+            if (rx_item(&rc, rc.sum[rc.depth + 1]) != 0)
+                return -1;
         } else if (c == '|' || c == '^' || c == '$') {
             out[o++] = (char)c; /* nothing to repeat after these */
             i++;
@@ -546,13 +613,17 @@ static int rx_translate(const char *p, char *out)
             rx_put(out, &o, p + i, j - i);
             out[o++] = ')';
             i = j;
+            if (rx_item(&rc, 1) != 0)
+                return -1;
         } else {
-            out[o++] = (char)c; /* ')' '$' and ordinary characters */
+            out[o++] = (char)c; /* ordinary characters */
             i++;
+            if (rx_item(&rc, 1) != 0)
+                return -1;
         }
     }
     out[o] = '\0';
-    return 0;
+    return rc.depth == 0 ? 0 : -1;
 }
 
 static locale_t rx_c_locale;

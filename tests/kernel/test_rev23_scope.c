@@ -147,6 +147,11 @@ Test(rev23_scope, regex_match_reads_patterns_as_chio_does)
         RX("(?i)abc", "ABC", 0),
         RX("a{,3}", "a", 0),
         RX("^*a", "a", 0),
+        RX("a)", "a)", 0), /* an unmatched ')' is an error to chio */
+        /* the automaton's size is bounded: seconds and gigabytes before */
+        RX("^((a{1,250}){1,250}){1,250}$", "aaa", 0),
+        RX("^(a{1,90}){1,90}$", "aaa", 1),
+        RX("^.{1,1000}$", "aaa", 1),
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
