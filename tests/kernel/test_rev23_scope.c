@@ -176,3 +176,91 @@ Test(rev23_scope, domain_glob_has_only_the_star_wildcard)
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
+
+/* A value a secret_leak guard flags is redacted from the receipt's
+ * parameters; no deny reason or guard evidence may quote it instead. */
+#define SECRET "AKIAABCDEFGHIJKLMNOP"
+
+Test(rev23_scope, deny_reasons_never_quote_a_flagged_secret)
+{
+    static const char *const tools[] = {"t"};
+    static const char *const prefixes[] = {"/etc/"};
+    static const char *const patterns[] = {"AKIA[0-9A-Z]{16}"};
+    static const struct {
+        const char *constraint; /* NULL: none, the guard denies */
+        const char *args;
+        chio_code code;
+    } rows[] = {
+        {NULL, "{\"p\":\"/etc/" SECRET "\"}", CHIO_CODE_GUARD_DENIED},
+        {NULL, "{\"/etc/" SECRET "\":1}", CHIO_CODE_GUARD_DENIED},
+        {"{\"type\":\"path_prefix\",\"value\":\"/ws\"}", "{\"p\":\"/tmp/" SECRET "\"}",
+         CHIO_CODE_CONSTRAINT_VIOLATED},
+        {"{\"type\":\"domain_exact\",\"value\":\"a.example.com\"}",
+         "{\"url\":\"https://" SECRET ".evil.com/\"}", CHIO_CODE_CONSTRAINT_VIOLATED},
+        {"{\"type\":\"domain_glob\",\"value\":\"*.example.com\"}",
+         "{\"q\":\"see https://" SECRET ".evil.com/ now\"}", CHIO_CODE_CONSTRAINT_VIOLATED},
+        {"{\"type\":\"custom\",\"value\":[\"key\",\"" SECRET "\"]}", "{\"key\":\"other\"}",
+         CHIO_CODE_CONSTRAINT_VIOLATED},
+    };
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
+    size_t i;
+
+    kt_config(&cfg, NULL);
+    cfg.clock = clock_fn;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = echo;
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0);
+    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "no-etc", prefixes, 1, &err), 0);
+    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "no-keys", patterns, 1, &err), 0);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char scope[1024], id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok, *copy;
+        const char *caps[1], *json;
+        chio_response r;
+        chio_call c;
+        size_t len;
+
+        snprintf(id, sizeof(id), "cap-secret-%zu", i);
+        snprintf(scope, sizeof(scope),
+                 "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
+                 "\"operations\":[\"invoke\"]%s%s%s}]}",
+                 rows[i].constraint ? ",\"constraints\":[" : "",
+                 rows[i].constraint ? rows[i].constraint : "", rows[i].constraint ? "]" : "");
+        tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, NOW - 10, 100, NULL, 0);
+        cr_assert_not_null(tok, "row %zu: token", i);
+        caps[0] = tok;
+        cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0,
+                     "row %zu: %s", i, err.message);
+        memset(&c, 0, sizeof(c));
+        c.session_id = sid;
+        c.capability_id = id;
+        c.server_id = "srv";
+        c.tool_name = "t";
+        c.arguments_json = rows[i].args;
+        c.arguments_len = strlen(rows[i].args);
+        chio_error_init(&err);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
+        cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == rows[i].code,
+                  "row %zu: verdict %d code %s", i, r.verdict, chio_code_name(r.code));
+        cr_expect_null(strstr(r.reason, SECRET), "row %zu: the reason quotes the secret: %s", i,
+                       r.reason);
+        cr_assert_not_null(r.receipt, "row %zu: no receipt", i);
+        json = chio_receipt_json(r.receipt, &len);
+        cr_assert_not_null(json);
+        copy = strndup(json, len);
+        cr_assert_not_null(copy);
+        cr_expect_null(strstr(copy, SECRET), "row %zu: the receipt holds the secret: %s", i, copy);
+        free(copy);
+        chio_response_destroy(&r);
+        free(tok);
+    }
+    chio_kernel_free(k);
+}
