@@ -20,7 +20,8 @@
  *                 /proc or /dev, a double
  *                 encoding or a remote file: host denies;
  *   domain_exact  the hosts of the URL/host leaves must exist and all equal
- *   domain_glob   ...or all match the glob ('*' any run, '?' one character).
+ *   domain_glob   ...or all match the glob ('*' any run; every other
+ *                 character, '?' and '[' included, is itself, as in chio).
  *                 Leaves: a URL-ish key (url, uri, host, domain, endpoint,
  *                 href, link, address, origin, ...), a value with "://", a
  *                 special scheme and ':', or a leading "//" or "\\". Hosts
@@ -37,22 +38,32 @@
  *                 the whole value (denied when it is non-ASCII). The
  *                 constraint's value is read the same way (a glob:
  *                 lowercased, final dot removed);
- *   regex_match   some string leaf matches the POSIX ERE (unanchored); an
- *                 invalid pattern denies;
+ *   regex_match   some string leaf matches the pattern (unanchored), read
+ *                 as chio reads it (Rust `regex`, see "Reading a pattern" in
+ *                 constraint_regex.c): translated to a POSIX ERE matched in the C
+ *                 locale, where '.' and negated classes match one code
+ *                 point other than a newline ('.') as chio's do; a pattern
+ *                 we cannot translate exactly (backreferences, escapes like
+ *                 \d \b \W, flags, set operations, non-ASCII classes) or an
+ *                 invalid one denies;
  *   max_length    every string leaf has at most N bytes;
  *   max_args_size the canonical JSON of the arguments has at most N bytes;
  *   custom [k,v]  some object member named k, at any depth, is the string v;
  *   anything else denies (fail closed).
+ * A deny reason quotes the argument at fault, unless a built-in secret_leak
+ * guard flags it (then the reason names the constraint only: the receipt
+ * redacts that value from its parameters).
  * Compiled patterns are cached per kernel (regexes map), never freed while
  * serving.
  */
 #include <ctype.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "constraint_regex.h"
+#include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
 #include "scope.h"
@@ -96,11 +107,34 @@ int chio__each_string(const chio_json *v,
     return walk(v, NULL, fn, ctx);
 }
 
+/* A deny reason quotes the argument it is about, and the reason is stored
+ * in the receipt; a value a built-in secret_leak guard flags is redacted
+ * from the stored parameters, so such a value is not quoted either (the
+ * reason names the constraint instead). Out of memory counts as flagged. */
+static int secret_leaf(chio_kernel *k, const char *s, size_t n)
+{
+    size_t gi, pi;
+
+    return k->med.nguards > 0 &&
+           chio__secret_scan(k->med.guards, k->med.nguards, s, n, &gi, &pi) != 0;
+}
+
+static void unquote_secret(chio_kernel *k, const char *s, size_t n, const chio__constraint *c,
+                           char *reason, size_t cap)
+{
+    if (secret_leaf(k, s, n))
+        snprintf(reason, cap,
+                 "an argument a secret_leak guard flags (not quoted) does not satisfy %s '%.100s'",
+                 c->type_name, c->str);
+}
+
 /* ---- path_prefix --------------------------------------------------------------------- */
 
 #define PREFIX_STACK 512
 
 typedef struct prefix_scan {
+    chio_kernel *k;
+    const chio__constraint *c;
     const char *prefix; /* normalised */
     size_t plen;
     const char *leaf; /* the leaf being read, for the reason */
@@ -142,11 +176,13 @@ static int scan_path(void *ctx, const char *key, const char *s, size_t n)
                  rc == CHIO_ENOMEM ? "out of memory reading path '%.*s'"
                                    : "argument '%.*s' cannot be read unambiguously as a path",
                  (int)(n > 120 ? 120 : n), s);
+    unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
     ps->bad = 1;
     return 1;
 }
 
-static int path_prefix(const chio__constraint *c, const chio_json *args, char *reason, size_t cap)
+static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_json *args,
+                       char *reason, size_t cap)
 {
     char stack[PREFIX_STACK], *heap = NULL, *norm = stack;
     size_t n = strlen(c->str), len;
@@ -154,6 +190,8 @@ static int path_prefix(const chio__constraint *c, const chio_json *args, char *r
     int ok;
 
     memset(&ps, 0, sizeof(ps));
+    ps.k = k;
+    ps.c = c;
     ps.reason = reason;
     ps.cap = cap;
     if (n + 2 > sizeof(stack) && (norm = heap = malloc(n + 2)) == NULL) {
@@ -178,6 +216,7 @@ static int path_prefix(const chio__constraint *c, const chio_json *args, char *r
 /* ---- domains -------------------------------------------------------------------------- */
 
 typedef struct domain_scan {
+    chio_kernel *k;
     const chio__constraint *c;
     char want[CHIO__HOST_MAX];
     int seen, bad;
@@ -200,11 +239,38 @@ static int leaf_host(int kind, const char *s, size_t n, char *host, size_t cap)
     return chio__host_canon(s, n, host, cap);
 }
 
+/* chio's glob: '*' matches any run of characters (dots included); every
+ * other character matches only itself. fnmatch would also read '?', '['
+ * and '\\', so "api?.example.com" would allow "apix.example.com", a host
+ * chio refuses. Backtracks to the last '*' only: O(len(glob) * len(host)). */
+static int glob_matches(const char *g, const char *h)
+{
+    const char *star = NULL, *resume = h;
+
+    while (*h != '\0') {
+        if (*g == '*') {
+            star = g++;
+            resume = h;
+        } else if (*g != '\0' && *g == *h) {
+            g++;
+            h++;
+        } else if (star != NULL) {
+            g = star + 1;
+            h = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*g == '*')
+        g++;
+    return *g == '\0';
+}
+
 /* 1 when @host is allowed; else 0 with the reason (quoting @s). */
 static int host_allowed(domain_scan *ds, const char *s, size_t n, const char *host)
 {
     int match = ds->c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT ? strcmp(host, ds->want) == 0
-                                                             : fnmatch(ds->want, host, 0) == 0;
+                                                             : glob_matches(ds->want, host);
 
     if (!match)
         snprintf(ds->reason, ds->cap, "host of '%.*s' is not allowed by %s '%.100s'",
@@ -285,16 +351,19 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
     }
     if (ok == 1)
         return 0;
+    unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
     ds->bad = 1;
     return 1;
 }
 
-static int domain(const chio__constraint *c, const chio_json *args, char *reason, size_t cap)
+static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *args, char *reason,
+                  size_t cap)
 {
     domain_scan ds;
     size_t i, n = strlen(c->str);
 
     memset(&ds, 0, sizeof(ds));
+    ds.k = k;
     ds.c = c;
     ds.reason = reason;
     ds.cap = cap;
@@ -348,56 +417,6 @@ void chio__regex_free(void *v)
     free(r);
 }
 
-static chio__regex *compiled(chio_kernel *k, const char *pattern)
-{
-    size_t n = strlen(pattern);
-    chio__regex *r = chio__shmap_get(&k->med.regexes, pattern, n), *in;
-
-    if (r != NULL)
-        return r;
-    r = calloc(1, sizeof(*r));
-    if (r == NULL)
-        return NULL;
-    r->ok = regcomp(&r->re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
-    r->refs = 2; /* the cache's and ours */
-    in = chio__shmap_put_if_absent(&k->med.regexes, pattern, n, r);
-    if (in == r)
-        return r;
-    r->refs = 1; /* not cached: ours alone */
-    if (in == NULL)
-        return r; /* compiled for this call only */
-    chio__regex_free(r);
-    return in; /* another thread's, held for us */
-}
-
-static int scan_regex(void *ctx, const char *key, const char *s, size_t n)
-{
-    const chio__regex *r = ctx;
-
-    (void)key;
-    (void)n;
-    return regexec(&r->re, s, 0, NULL, 0) == 0;
-}
-
-static int regex_match(chio_kernel *k, const chio__constraint *c, const chio_json *args,
-                       char *reason, size_t cap)
-{
-    chio__regex *r = compiled(k, c->str);
-    int hit;
-
-    if (r == NULL || !r->ok) {
-        chio__regex_free(r);
-        snprintf(reason, cap, "regex_match pattern '%.100s' is not a valid POSIX ERE", c->str);
-        return 0;
-    }
-    hit = chio__each_string(args, scan_regex, r);
-    chio__regex_free(r);
-    if (hit)
-        return 1;
-    snprintf(reason, cap, "no argument matches regex_match '%.100s'", c->str);
-    return 0;
-}
-
 /* ---- max_length, custom ------------------------------------------------------------------ */
 
 static int scan_length(void *ctx, const char *key, const char *s, size_t n)
@@ -448,12 +467,12 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
 
     switch (c->kind) {
     case CHIO__CONSTRAINT_PATH_PREFIX:
-        return path_prefix(c, args, reason, cap);
+        return path_prefix(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_DOMAIN_EXACT:
     case CHIO__CONSTRAINT_DOMAIN_GLOB:
-        return domain(c, args, reason, cap);
+        return domain(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_REGEX_MATCH:
-        return regex_match(k, c, args, reason, cap);
+        return chio__regex_match_holds(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_MAX_LENGTH:
         if (chio__each_string(args, scan_length, (void *)&c->num)) {
             snprintf(reason, cap, "a string argument is longer than max_length %llu",
@@ -472,8 +491,11 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
         custom_scan cs = {c->custom_key, c->custom_value};
         if (find_member(args, &cs))
             return 1;
-        snprintf(reason, cap, "custom constraint %.60s=%.60s does not hold", c->custom_key,
-                 c->custom_value);
+        if (secret_leaf(k, c->custom_value, strlen(c->custom_value)))
+            snprintf(reason, cap, "custom constraint on key '%.60s' does not hold", c->custom_key);
+        else
+            snprintf(reason, cap, "custom constraint %.60s=%.60s does not hold", c->custom_key,
+                     c->custom_value);
         return 0;
     }
     default:

@@ -316,14 +316,23 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const ch
                              char *details, size_t cap)
 {
     path_hit ph = {g, 0, 0};
-    int shown = (int)(n > 200 ? 200 : n), rc = 0, words = 0;
+    int rc = 0, words = 0;
     size_t i;
+    char what[96];
 
+    /* The details name the argument by its key, never by its value: they
+     * go into the receipt's reason and evidence, and a value a secret_leak
+     * guard flags is redacted from the stored parameters, so quoting it
+     * here would store the secret anyway ("/etc/<api key>"). The same rule
+     * as the secret guard's own evidence. */
+    if (key != NULL)
+        snprintf(what, sizeof(what), "the argument under key '%.64s'", key);
+    else
+        snprintf(what, sizeof(what), "%s", "an argument (an object key or a top-level value)");
     for (i = 0; i < g->nprefixes; i++) {
         size_t pl = strlen(g->prefixes[i]);
         if (n >= pl && memcmp(s, g->prefixes[i], pl) == 0) {
-            snprintf(details, cap, "argument '%.*s' is under forbidden prefix '%s'", shown, s,
-                     g->prefixes[i]);
+            snprintf(details, cap, "%s is under forbidden prefix '%s'", what, g->prefixes[i]);
             return 1;
         }
     }
@@ -349,9 +358,8 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const ch
     if (rc == CHIO_ENOMEM)
         return rc;
     if (rc > 0)
-        snprintf(details, cap, "argument '%.*s' is under forbidden prefix '%s'", shown, s,
-                 g->prefixes[ph.prefix]);
+        snprintf(details, cap, "%s is under forbidden prefix '%s'", what, g->prefixes[ph.prefix]);
     else if (rc < 0)
-        snprintf(details, cap, "argument '%.*s' cannot be read unambiguously as a path", shown, s);
+        snprintf(details, cap, "%s cannot be read unambiguously as a path", what);
     return rc != 0;
 }

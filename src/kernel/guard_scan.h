@@ -58,7 +58,8 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * not name a path and it does not start like one, but holds whitespace or
  * punctuation) is not read whole: each of its words that looks like a
  * path is, as above. Words are checked in path-like values too. Returns 1 with a reason in
- * @details, 0, or CHIO_ENOMEM.
+ * @details (naming the argument's key and the prefix, never the value, which
+ * may be a secret redacted from the receipt), 0, or CHIO_ENOMEM.
  */
 int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,
                              char *details, size_t cap);

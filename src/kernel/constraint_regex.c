@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/constraint_regex.c - the regex_match constraint of a tool grant
+ * (check 6): reading a token's pattern the way chio (Rust `regex`) reads
+ * it, as an exact POSIX ERE or not at all, with a bounded automaton, and
+ * matching it in the C locale. Compiled patterns live in the kernel's
+ * bounded regexes cache (references: chio__regex_hold/free in
+ * constraints.c). No state of its own beyond one C locale object, made
+ * once.
+ */
+#include <ctype.h>
+#include <locale.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "constraint_regex.h"
+#include "kernel_internal.h"
+#include "scope.h"
+
+/* Reading a pattern. Tokens are written for chio, whose `regex` crate
+ * reads a pattern differently from POSIX in ways that widen a match: '.'
+ * matches a newline in POSIX and one byte of a multibyte character in the
+ * C locale ("^safe.*$" holds for "safe\n/etc/passwd", "^..$" for "é");
+ * "\d" is the letter d and "[^\d]" everything but '\' and 'd'; "a+?" is
+ * "(a+)?", which matches nothing at all. So the pattern is translated into
+ * an ERE that matches exactly what chio's does, and whatever has no exact
+ * translation is refused (the constraint denies, as chio denies a pattern
+ * its parser refuses):
+ *   '.'        one UTF-8 code point but '\n' (arguments are valid UTF-8);
+ *   [^set]     one code point not in set (set: ASCII only);
+ *   [set]      as is (ASCII only, so one byte is one code point); a
+ *              backslash, '[' other than "[:class:]", "&&", "--" or "~~"
+ *              inside (set syntax in chio) is refused;
+ *   \ + one of .[]{}()*+?^$|\  that character; \w and \s as is (POSIX's
+ *              ASCII classes are narrower than chio's Unicode ones);
+ *              \ + other ASCII punctuation but <>`' the character; any
+ *              other escape (\d \b \W \1 \n ...) is refused;
+ *   a non-ASCII character, grouped so that a quantifier takes all of it;
+ *   a quantifier followed by '?' (lazy in chio) drops the '?'; "(?:" is
+ *              "("; other "(?" flags, "{" not starting {n}, {n,} or
+ *              {n,m}, and a quantifier with nothing to repeat are refused.
+ * Matching runs in the C locale (uselocale, this thread only), whatever
+ * locale the embedding program set, so a byte is a character to regcomp.
+ */
+/* A multibyte UTF-8 code point (arguments are valid UTF-8). */
+#define RX_MB                                                   \
+    "[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf][\x80-\xbf]|" \
+    "[\xf0-\xf4][\x80-\xbf][\x80-\xbf][\x80-\xbf]"
+#define RX_HIGH   "\x80-\xff"
+#define RX_EXPAND 80 /* the most bytes one pattern byte becomes */
+
+static int rx_put(char *out, size_t *o, const char *s, size_t n)
+{
+    memcpy(out + *o, s, n);
+    *o += n;
+    return 0;
+}
+
+/* The bracket expression at p[i] ('['): its end (index after ']') in
+ * @end, 0 when it is refused. */
+static int rx_bracket(const char *p, size_t n, size_t i, size_t *end)
+{
+    size_t j = i + 1;
+
+    if (j < n && p[j] == '^')
+        j++;
+    if (j < n && p[j] == ']')
+        j++; /* a leading ']' is a member, in both readings */
+    for (; j < n && p[j] != ']'; j++) {
+        unsigned char c = (unsigned char)p[j];
+        if (c >= 0x80 || c == '\\')
+            return 0;
+        if (c == '[') {
+            const char *close;
+            if (j + 1 >= n || p[j + 1] != ':' || (close = strstr(p + j + 2, ":]")) == NULL)
+                return 0;
+            j = (size_t)(close - p) + 1;
+            continue;
+        }
+        if ((c == '&' || c == '-' || c == '~') && j + 1 < n && p[j + 1] == (char)c)
+            return 0;
+    }
+    if (j >= n)
+        return 0;
+    *end = j + 1;
+    return 1;
+}
+
+/* The size of the automaton regcomp builds is bounded the way chio's
+ * regex bounds its own (it refuses a pattern whose program is too big):
+ * glibc copies a repeated item once per count, so "((a{1,250}){1,250}){1,250}"
+ * is 15 million copies (seconds of CPU and gigabytes). Every item weighs
+ * 1 ('.' and [^set], which become alternations, RX_WIDE), a group the sum
+ * of its items, a repeat {m,n} times max(m,n) (+ twice); a pattern over
+ * RX_MAX_COST, or nested deeper than RX_MAX_DEPTH groups, is refused. */
+#define RX_MAX_COST  8192u
+#define RX_MAX_DEPTH 32
+#define RX_WIDE      8u
+
+typedef struct rx_cost {
+    uint64_t sum[RX_MAX_DEPTH + 1]; /* per open group */
+    uint64_t last;                  /* the item a quantifier would repeat */
+    int depth;
+} rx_cost;
+
+static int rx_item(rx_cost *rc, uint64_t w)
+{
+    rc->last = w;
+    rc->sum[rc->depth] += w;
+    return rc->sum[rc->depth] > RX_MAX_COST ? -1 : 0;
+}
+
+/* Repeat the last item @times in all. */
+static int rx_repeat(rx_cost *rc, uint64_t times)
+{
+    if (times > 1) {
+        rc->sum[rc->depth] += rc->last * (times - 1);
+        rc->last *= times;
+    }
+    return rc->sum[rc->depth] > RX_MAX_COST ? -1 : 0;
+}
+
+/* Translate chio pattern @p into a POSIX ERE in @out (at least
+ * RX_EXPAND * strlen(p) + 1 bytes). 0, or -1 when refused. */
+static int rx_translate(const char *p, char *out)
+{
+    size_t n = strlen(p), i = 0, o = 0, end;
+    int can_repeat = 0; /* the previous item is something a quantifier may follow */
+    rx_cost rc;
+
+    memset(&rc, 0, sizeof(rc));
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '*' || c == '+' || c == '?' || c == '{') {
+            uint64_t times = c == '+' ? 2 : 1, lo = 0, hi = 0;
+            if (!can_repeat)
+                return -1;
+            if (c == '{') {
+                size_t j = i + 1;
+                if (j >= n || !isdigit((unsigned char)p[j]))
+                    return -1;
+                for (; j < n && isdigit((unsigned char)p[j]) && lo <= RX_MAX_COST; j++)
+                    lo = lo * 10 + (uint64_t)(p[j] - '0');
+                hi = lo;
+                if (j < n && p[j] == ',') {
+                    j++;
+                    if (j < n && isdigit((unsigned char)p[j]))
+                        for (hi = 0; j < n && isdigit((unsigned char)p[j]) && hi <= RX_MAX_COST;
+                             j++)
+                            hi = hi * 10 + (uint64_t)(p[j] - '0');
+                    else
+                        hi = lo + 1; /* {n,}: n copies and a star */
+                }
+                if (j >= n || p[j] != '}' || lo > RX_MAX_COST || hi > RX_MAX_COST)
+                    return -1;
+                times = hi > lo ? hi : lo;
+                rx_put(out, &o, p + i, j + 1 - i);
+                i = j + 1;
+            } else {
+                out[o++] = (char)c;
+                i++;
+            }
+            if (rx_repeat(&rc, times) != 0)
+                return -1;
+            if (i < n && p[i] == '?')
+                i++; /* lazy: the same matches */
+            can_repeat = 0;
+            continue;
+        }
+        can_repeat = 1;
+        if (c == '.') {
+            rx_put(out, &o, "([^\n" RX_HIGH "]|" RX_MB ")",
+                   sizeof("([^\n" RX_HIGH "]|" RX_MB ")") - 1);
+            i++;
+            if (rx_item(&rc, RX_WIDE) != 0)
+                return -1;
+        } else if (c == '[') {
+            if (!rx_bracket(p, n, i, &end))
+                return -1;
+            if (p[i + 1] == '^') {
+                /* one ASCII byte outside the set, or a multibyte code point */
+                size_t at = i + 2 + (p[i + 2] == ']'), last = end - 2;
+                rx_put(out, &o, "([^", 3);
+                if (p[at] != '-') {
+                    rx_put(out, &o, p + i + 2, at - (i + 2));
+                    rx_put(out, &o, RX_HIGH, sizeof(RX_HIGH) - 1);
+                    rx_put(out, &o, p + at, end - at);
+                } else if (p[last] != '-') {
+                    rx_put(out, &o, p + i + 2, last + 1 - (i + 2));
+                    rx_put(out, &o, RX_HIGH "]", sizeof(RX_HIGH "]") - 1);
+                } else {
+                    return -1;
+                }
+                rx_put(out, &o, "|" RX_MB ")", sizeof("|" RX_MB ")") - 1);
+                if (rx_item(&rc, RX_WIDE) != 0)
+                    return -1;
+            } else {
+                rx_put(out, &o, p + i, end - i);
+                if (rx_item(&rc, 1) != 0)
+                    return -1;
+            }
+            i = end;
+        } else if (c == '\\') {
+            unsigned char e = i + 1 < n ? (unsigned char)p[i + 1] : 0;
+            if (e != 0 && strchr(".[]{}()*+?^$|\\", e) != NULL) {
+                rx_put(out, &o, p + i, 2);
+            } else if (e == 'w' || e == 's') {
+                rx_put(out, &o, p + i, 2);
+            } else if (e != 0 && ispunct(e) && strchr("<>`'", e) == NULL) {
+                out[o++] = (char)e;
+            } else {
+                return -1;
+            }
+            i += 2;
+            if (rx_item(&rc, 1) != 0)
+                return -1;
+        } else if (c == '(') {
+            if (i + 1 < n && p[i + 1] == '?') {
+                if (i + 2 >= n || p[i + 2] != ':')
+                    return -1;
+                i += 2;
+            }
+            if (rc.depth == RX_MAX_DEPTH)
+                return -1;
+            rc.sum[++rc.depth] = 0;
+            out[o++] = '(';
+            i++;
+            can_repeat = 0;
+        } else if (c == ')') {
+            /* an unmatched ')' is a literal to POSIX, an error to chio */
+            if (rc.depth == 0)
+                return -1;
+            rc.depth--;
+            out[o++] = ')';
+            i++;
+            if (rx_item(&rc, rc.sum[rc.depth + 1]) != 0)
+                return -1;
+        } else if (c == '|' || c == '^' || c == '$') {
+            out[o++] = (char)c; /* nothing to repeat after these */
+            i++;
+            can_repeat = 0;
+        } else if (c >= 0x80) {
+            size_t j = i + 1;
+            while (j < n && ((unsigned char)p[j] & 0xc0) == 0x80)
+                j++;
+            out[o++] = '(';
+            rx_put(out, &o, p + i, j - i);
+            out[o++] = ')';
+            i = j;
+            if (rx_item(&rc, 1) != 0)
+                return -1;
+        } else {
+            out[o++] = (char)c; /* ordinary characters */
+            i++;
+            if (rx_item(&rc, 1) != 0)
+                return -1;
+        }
+    }
+    out[o] = '\0';
+    return rc.depth == 0 ? 0 : -1;
+}
+
+static locale_t rx_c_locale;
+static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
+
+static void rx_locale_init(void)
+{
+    rx_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* The C locale for this thread, the previous one in @prev; 0 on success. */
+static int rx_enter_c(locale_t *prev)
+{
+    pthread_once(&rx_once, rx_locale_init);
+    if (rx_c_locale == (locale_t)0)
+        return -1;
+    *prev = uselocale(rx_c_locale);
+    return *prev == (locale_t)0 ? -1 : 0;
+}
+
+static chio__regex *compiled(chio_kernel *k, const char *pattern)
+{
+    size_t n = strlen(pattern);
+    chio__regex *r = chio__shmap_get(&k->med.regexes, pattern, n), *in;
+    char *ere;
+    locale_t prev;
+
+    if (r != NULL)
+        return r;
+    r = calloc(1, sizeof(*r));
+    ere = malloc(n * RX_EXPAND + 1);
+    if (r == NULL || ere == NULL) {
+        free(r);
+        free(ere);
+        return NULL;
+    }
+    if (rx_translate(pattern, ere) == 0 && rx_enter_c(&prev) == 0) {
+        r->ok = regcomp(&r->re, ere, REG_EXTENDED | REG_NOSUB) == 0;
+        uselocale(prev);
+    }
+    free(ere);
+    r->refs = 2; /* the cache's and ours */
+    in = chio__shmap_put_if_absent(&k->med.regexes, pattern, n, r);
+    if (in == r)
+        return r;
+    r->refs = 1; /* not cached: ours alone */
+    if (in == NULL)
+        return r; /* compiled for this call only */
+    chio__regex_free(r);
+    return in; /* another thread's, held for us */
+}
+
+static int scan_regex(void *ctx, const char *key, const char *s, size_t n)
+{
+    const chio__regex *r = ctx;
+
+    (void)key;
+    (void)n;
+    return regexec(&r->re, s, 0, NULL, 0) == 0;
+}
+
+int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
+                            char *reason, size_t cap)
+{
+    chio__regex *r = compiled(k, c->str);
+    locale_t prev;
+    int hit;
+
+    if (r == NULL || !r->ok || rx_enter_c(&prev) != 0) {
+        chio__regex_free(r);
+        snprintf(reason, cap,
+                 "regex_match pattern '%.100s' is invalid or cannot be read exactly as chio "
+                 "reads it (denied)",
+                 c->str);
+        return 0;
+    }
+    hit = chio__each_string(args, scan_regex, r);
+    uselocale(prev);
+    chio__regex_free(r);
+    if (hit)
+        return 1;
+    snprintf(reason, cap, "no argument matches regex_match '%.100s'", c->str);
+    return 0;
+}
