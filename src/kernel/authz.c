@@ -61,6 +61,14 @@ static const chio__verified *verified_of(chio_kernel *k, const chio__session_cap
     return local;
 }
 
+int chio__token_trusted(chio_kernel *k, const chio__session_cap *sc)
+{
+    chio__verified local;
+    const chio__verified *v = verified_of(k, sc, &local);
+
+    return v->sig_ok && v->issuer_trusted;
+}
+
 /* Can chio_kernel_revoke_capability() take @id? JSON strings are UTF-8
  * and tokens' ids hold no NUL, so only the length can stop it. */
 static int revocable(const char *id)

@@ -10,7 +10,11 @@
  *     links, the revocation list cannot hold (empty, or longer than
  *     CHIO_MAX_REVOCATION_ID_LEN) could never be revoked, so check 3
  *     refuses it (capability_revoked, with a receipt); 256 bytes still
- *     work and can be revoked; the kernel does not issue such a token.
+ *     work and can be revoked; the kernel does not issue such a token;
+ *   - with max_delegation_depth 0 a revocation is dropped once the tokens
+ *     with its id held at revocation time expire: a forged token (untrusted
+ *     issuer) with the id and an early expires_at must not count, or the
+ *     real, revoked token works again after the drop.
  * Real kernel, real Ed25519, ephemeral RocksDB.
  */
 #include <criterion/criterion.h>
@@ -22,6 +26,7 @@
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
+#include "kernel_internal.h"
 
 #define IAT 1710000000u
 #define NOW 1710000300u
@@ -29,10 +34,12 @@
 #define SCOPE \
     "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\",\"operations\":[\"invoke\"]}]}"
 
+static uint64_t g_now = NOW;
+
 static uint64_t rt_clock(void *ctx)
 {
     (void)ctx;
-    return NOW;
+    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
 }
 
 TestSuite(rev23_tokens);
@@ -323,4 +330,46 @@ Test(rev23_tokens, the_kernel_does_not_issue_a_token_it_could_not_revoke)
     chio_kernel_free(k);
     free(id257);
     free(id256);
+}
+
+/* Old code: the bound was the forged token's expires_at, the sweep dropped
+ * the revocation after it, and the real token was allowed. */
+Test(rev23_tokens, a_forged_token_does_not_cut_a_revocation_short)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
+    char sid[CHIO_SESSION_ID_LEN + 1], sid2[CHIO_SESSION_ID_LEN + 1];
+    char *forged = tk_token(TK_OTHER_SEED, "cap-x", TK_AGENT_PUB, SCOPE, IAT, 400, NULL, 0);
+    char *real = tk_token(TK_KERNEL_SEED, "cap-x", TK_AGENT_PUB, SCOPE, IAT, 3600, NULL, 0);
+
+    cr_assert(forged != NULL && real != NULL);
+    __atomic_store_n(&g_now, NOW, __ATOMIC_RELAXED);
+    kt_config(&cfg, NULL);
+    cfg.clock = rt_clock;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    cfg.max_delegation_depth = 0;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = kt_echo_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+
+    rt_open(k, forged, sid); /* the attacker's session, held open */
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_revoke_capability(k, "cap-x", &err), 0, "%s", err.message);
+    __atomic_store_n(&g_now, IAT + 1000, __ATOMIC_RELAXED); /* past the forged expiry */
+    chio__reclaim_sweep(k, IAT + 1000, 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-x"), 1, "the revocation is kept");
+    rt_open(k, real, sid2);
+    cr_expect_eq(rt_call(k, sid2, "cap-x"), CHIO_CODE_CAPABILITY_REVOKED);
+    chio_kernel_free(k);
+    free(forged);
+    free(real);
 }
