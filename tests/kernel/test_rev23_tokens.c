@@ -11,6 +11,8 @@
  *     CHIO_MAX_REVOCATION_ID_LEN) could never be revoked, so check 3
  *     refuses it (capability_revoked, with a receipt); 256 bytes still
  *     work and can be revoked; the kernel does not issue such a token;
+ *   - a delegation link attenuation that is not one of chio's variants
+ *     (chio refuses such a token) makes the token unusable;
  *   - with max_delegation_depth 0 a revocation is dropped once the tokens
  *     with its id held at revocation time expire: a forged token (untrusted
  *     issuer) with the id and an early expires_at must not count, or the
@@ -372,4 +374,58 @@ Test(rev23_tokens, a_forged_token_does_not_cut_a_revocation_short)
     chio_kernel_free(k);
     free(forged);
     free(real);
+}
+
+/* A CA-signed token with one link (CA -> agent) carrying @att (JSON array
+ * text) as its attenuations. */
+static char *attenuated_token(const char *id, const char *att)
+{
+    char kernel[65], sig[129], link[1024], body[2048], *tok = malloc(4096);
+    size_t n;
+
+    cr_assert_not_null(tok);
+    tk_pub(TK_KERNEL_SEED, kernel);
+    snprintf(link, sizeof(link),
+             "{\"attenuations\":%s,\"capability_id\":\"parent\",\"delegatee\":\"%s\","
+             "\"delegator\":\"%s\",\"timestamp\":%u}",
+             att, TK_AGENT_PUB, kernel, IAT);
+    sign_canonical(TK_KERNEL_SEED, link, sig);
+    n = strlen(link);
+    snprintf(link + n - 1, sizeof(link) - n + 1, ",\"signature\":\"%s\"}", sig);
+    snprintf(body, sizeof(body),
+             "{\"delegation_chain\":[%s],\"expires_at\":%u,\"id\":\"%s\",\"issued_at\":%u,"
+             "\"issuer\":\"%s\",\"scope\":%s,\"subject\":\"%s\"",
+             link, IAT + 1000, id, IAT, kernel, SCOPE, TK_AGENT_PUB);
+    snprintf(tok, 4096, "%s,\"schema\":\"chio.capability.v1\"}", body);
+    sign_canonical(TK_KERNEL_SEED, tok, sig);
+    snprintf(tok, 4096, "%s,\"signature\":\"%s\"}", body, sig);
+    return tok;
+}
+
+Test(rev23_tokens, an_attenuation_chio_does_not_know_makes_the_token_unusable)
+{
+    static const struct {
+        const char *id, *att;
+        chio_code want;
+    } rows[] = {
+        {"att-known", "[{\"type\":\"remove_tool\",\"server_id\":\"srv\",\"tool_name\":\"x\"}]",
+         CHIO_CODE_NONE},
+        {"att-expiry", "[{\"type\":\"shorten_expiry\",\"new_expires_at\":1710000900}]",
+         CHIO_CODE_NONE},
+        {"att-unknown", "[{\"type\":\"remove_everything\"}]", CHIO_CODE_UNSUPPORTED_GRANT},
+        {"att-no-type", "[{\"server_id\":\"srv\"}]", CHIO_CODE_UNSUPPORTED_GRANT},
+        {"att-not-object", "[\"remove_tool\"]", CHIO_CODE_UNSUPPORTED_GRANT},
+        {"att-type-nul", "[{\"type\":\"remove_tool\\u0000x\"}]", CHIO_CODE_UNSUPPORTED_GRANT},
+    };
+    chio_kernel *k = rt_kernel();
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char *tok = attenuated_token(rows[i].id, rows[i].att);
+        rt_open(k, tok, sid);
+        cr_expect_eq(rt_call(k, sid, rows[i].id), rows[i].want, "%s", rows[i].id);
+        free(tok);
+    }
+    chio_kernel_free(k);
 }
