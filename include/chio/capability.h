@@ -100,7 +100,8 @@ CHIO_EXTERN uint64_t chio_capability_expires_at(const chio_capability *cap);
 CHIO_EXTERN size_t chio_capability_delegation_depth(const chio_capability *cap);
 CHIO_EXTERN const char *chio_capability_delegation_id(const chio_capability *cap, size_t i);
 /* The first field of the token or of a delegation link that this library
- * does not interpret, or NULL. The kernel denies calls under such a token
+ * does not interpret ("attenuations" when a link's attenuation is not one of
+ * chio's variants), or NULL. The kernel denies calls under such a token
  * (unsupported_grant): a signed field it cannot enforce is never ignored. */
 CHIO_EXTERN const char *chio_capability_unknown_field(const chio_capability *cap);
 /* The whole token as a JSON object (without the signature member). */

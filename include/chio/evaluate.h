@@ -335,7 +335,9 @@ CHIO_EXTERN int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *na
 /*
  * chio_kernel_issue_capability - sign a capability with the kernel's own
  * key (the kernel always trusts itself as an issuer). Arguments as for
- * chio_capability_issue(); @issued_at 0 means the kernel's clock now.
+ * chio_capability_issue(); @issued_at 0 means the kernel's clock now. An
+ * @id longer than CHIO_MAX_REVOCATION_ID_LEN bytes is refused
+ * (CHIO_ETOOBIG): a token the kernel could not revoke is denied at check 3.
  * Ownership: caller frees *out with chio_capability_free().
  */
 CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,

@@ -42,8 +42,14 @@ static const chio__verified *verified_of(chio_kernel *k, const chio__session_cap
         local->chain_ok = (uint8_t)((hit >> 2) & 1u);
         return local;
     }
-    /* Depth is judged per call (check 4), so verify links with no limit. */
-    if (chio_capability_verify(sc->cap, 0, k->med.trusted, k->med.ntrusted, -1, &rep) != 0)
+    /* Links are verified only for a token that check 1 lets through and
+     * whose depth check 4 accepts (the kernel's limit is fixed for its
+     * life); for any other token chain_ok is 0, which no caller reads
+     * because an earlier code denies first. So a token padded with many
+     * validly signed links costs at most max_delegation_depth link
+     * verifications, not one per link. */
+    if (chio__capability_verify_lazy(sc->cap, k->med.trusted, k->med.ntrusted,
+                                     (long)k->max_delegation_depth, &rep) != 0)
         return local; /* all zero: denied as invalid_signature */
     local->sig_ok = (uint8_t)(rep.signature_valid != 0);
     local->issuer_trusted = (uint8_t)(rep.issuer_trusted != 0);
@@ -53,6 +59,22 @@ static const chio__verified *verified_of(chio_kernel *k, const chio__session_cap
     /* NULL (out of memory) or another thread's equal value: both fine. */
     (void)chio__shmap_put_if_absent(&k->med.token_cache, sc->hash, 32, (void *)v);
     return local;
+}
+
+int chio__token_trusted(chio_kernel *k, const chio__session_cap *sc)
+{
+    chio__verified local;
+    const chio__verified *v = verified_of(k, sc, &local);
+
+    return v->sig_ok && v->issuer_trusted;
+}
+
+/* Can chio_kernel_revoke_capability() take @id? JSON strings are UTF-8
+ * and tokens' ids hold no NUL, so only the length can stop it. */
+static int revocable(const char *id)
+{
+    size_t n = strlen(id);
+    return n > 0 && n <= CHIO__MAX_REVOCATION_ID_LEN;
 }
 
 chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const char *agent,
@@ -92,7 +114,16 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
                  (unsigned long long)chio_capability_issued_at(c), (unsigned long long)now);
         return CHIO_CODE_CAPABILITY_NOT_YET_VALID;
     }
-    /* 3. revocation of the token or of any id in its delegation chain */
+    /* 3. revocation of the token or of any id in its delegation chain. An
+     * id the revocation list cannot hold (empty, or longer than
+     * CHIO_MAX_REVOCATION_ID_LEN) could never be revoked: fail closed. */
+    if (!revocable(chio_capability_id(c))) {
+        snprintf(reason, cap,
+                 "capability id is %zu bytes; only ids of 1 to %d bytes can be revoked, so "
+                 "this one is refused",
+                 strlen(chio_capability_id(c)), CHIO__MAX_REVOCATION_ID_LEN);
+        return CHIO_CODE_CAPABILITY_REVOKED;
+    }
     if (chio__revoked(k, chio_capability_id(c))) {
         snprintf(reason, cap, "capability '%.100s' has been revoked", chio_capability_id(c));
         return CHIO_CODE_CAPABILITY_REVOKED;
@@ -100,6 +131,13 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
     depth = chio_capability_delegation_depth(c);
     for (i = 0; i < depth; i++) {
         const char *id = chio_capability_delegation_id(c, i);
+        if (id != NULL && !revocable(id)) {
+            snprintf(reason, cap,
+                     "delegation link %zu names a capability id of %zu bytes; only ids of 1 "
+                     "to %d bytes can be revoked, so this token is refused",
+                     i, strlen(id), CHIO__MAX_REVOCATION_ID_LEN);
+            return CHIO_CODE_CAPABILITY_REVOKED;
+        }
         if (id != NULL && chio__revoked(k, id)) {
             snprintf(reason, cap, "delegation ancestor '%.100s' (link %zu) has been revoked", id,
                      i);
@@ -248,6 +286,11 @@ int chio_kernel_issue_capability(chio_kernel *k, const char *id, const char *sub
 {
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    /* A token the kernel would refuse at check 3 (see revocable()). */
+    if (id != NULL && strlen(id) > CHIO__MAX_REVOCATION_ID_LEN)
+        return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,
+                          "capability id is %zu bytes; at most %d can be revoked", strlen(id),
+                          CHIO__MAX_REVOCATION_ID_LEN);
     return chio_capability_issue(k->kp, id, subject_hex, scope_json, scope_len,
                                  issued_at ? issued_at : chio__kernel_now(k), ttl_secs, out, err);
 }

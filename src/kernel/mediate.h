@@ -164,6 +164,9 @@ const chio__session_cap *chio__session_find_cap(const chio__session *s, const ch
  * CHIO_CODE_NONE on pass, else the code with a reason in @reason. */
 chio_code chio__check_token(struct chio_kernel *k, const chio__session_cap *sc, const char *agent,
                             uint64_t now, char *reason, size_t cap);
+/* Does @sc pass check 1 (signature valid, issuer trusted)? From the
+ * verified-token cache when it is there. */
+int chio__token_trusted(struct chio_kernel *k, const chio__session_cap *sc);
 /* The tool grant that allows @server/@tool with @args, as an index into the
  * scope's grants, in *grant. */
 chio_code chio__check_tool_scope(struct chio_kernel *k, const chio_capability *cap,

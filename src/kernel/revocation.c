@@ -32,7 +32,8 @@
  *  - when the kernel refuses every delegated token (max_delegation_depth
  *    0: check 4 denies any chain, whatever check 3 says), the bound is the
  *    latest expires_at among the tokens with that id held by open sessions
- *    at revocation time; it is stored in the record
+ *    at revocation time that pass check 1 (a forged token with the id and
+ *    an early expires_at must not shorten it); it is stored in the record
  *    ({"revoked_at":N,"expires_at":M}) and the revocation is dropped, from
  *    memory and from the store, once the kernel clock reaches it;
  *  - otherwise, or when no open session holds a token with that id, no
@@ -114,6 +115,7 @@ static uint64_t record_expiry(const char *value, size_t vlen)
 }
 
 typedef struct held_expiry {
+    chio_kernel *k;
     const char *id;
     uint64_t latest;
 } held_expiry;
@@ -130,14 +132,19 @@ static void held_one(void *ctx, const void *key, size_t klen, void *value)
      * leaves the table under the write lock first), and its tokens live as
      * long as it does. */
     sc = chio__session_find_cap(s, h->id);
-    if (sc != NULL && chio_capability_expires_at(sc->cap) > h->latest)
+    /* Only a token a trusted issuer signed names the revoked token: anyone
+     * can open a session holding a forged one with the same id and an
+     * early expires_at, which must not cut the revocation short. A token
+     * with a delegation chain is refused at check 4 by such a kernel. */
+    if (sc != NULL && chio_capability_expires_at(sc->cap) > h->latest &&
+        chio_capability_delegation_depth(sc->cap) == 0 && chio__token_trusted(h->k, sc))
         h->latest = chio_capability_expires_at(sc->cap);
 }
 
 /* The bound for revoking @id now (0: none known, keep for good). */
 static uint64_t revocation_bound(chio_kernel *k, const char *id)
 {
-    held_expiry h = {id, 0};
+    held_expiry h = {k, id, 0};
 
     if (k->max_delegation_depth != 0)
         return 0;

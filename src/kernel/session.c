@@ -103,7 +103,25 @@ void chio__session_free(void *v)
     free(s);
 }
 
-/* Parse the tokens into @s; duplicates by id must be byte-identical. */
+static int cap_cmp(const void *a, const void *b)
+{
+    const chio__session_cap *x = a, *y = b;
+
+    return strcmp(chio_capability_id(x->cap), chio_capability_id(y->cap));
+}
+
+static int same_bytes(const chio_capability *a, const chio_capability *b)
+{
+    size_t alen, blen;
+    const char *aj = chio_capability_json(a, &alen), *bj = chio_capability_json(b, &blen);
+
+    return alen == blen && memcmp(aj, bj, alen) == 0;
+}
+
+/* Parse the tokens into @s, sorted by id (chio__session_find_cap searches
+ * them); duplicates by id must be byte-identical and collapse. Sorting,
+ * not comparing each token with every other: n log n, so a session opened
+ * with many tokens costs no quadratic work. */
 static int load_caps(chio__session *s, const char *const *caps, const size_t *lens, size_t n,
                      chio_error *err)
 {
@@ -118,7 +136,6 @@ static int load_caps(chio__session *s, const char *const *caps, const size_t *le
         chio_error perr;
         const char *json;
         size_t len;
-        int dup = 0;
 
         if (caps[i] == NULL)
             return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "capability %zu is NULL", i);
@@ -127,27 +144,33 @@ static int load_caps(chio__session *s, const char *const *caps, const size_t *le
         if (rc != 0)
             return chio__fail(err, rc, perr.offset, "capability %zu: %s", i, perr.message);
         json = chio_capability_json(cap, &len);
-        for (j = 0; j < s->ncaps && !dup; j++) {
-            size_t olen;
-            const char *other = chio_capability_json(s->caps[j].cap, &olen);
-            if (strcmp(chio_capability_id(s->caps[j].cap), chio_capability_id(cap)) != 0)
-                continue;
-            if (olen != len || memcmp(other, json, len) != 0) {
-                chio_capability_free(cap);
-                return chio__fail(err, CHIO_EDUPLICATE, CHIO_NO_OFFSET,
-                                  "capability %zu: id '%s' is already held with different bytes", i,
-                                  chio_capability_id(s->caps[j].cap));
-            }
-            dup = 1;
-        }
-        if (dup) {
-            chio_capability_free(cap);
-            continue;
-        }
         s->caps[s->ncaps].cap = cap;
         chio_sha256(json, len, s->caps[s->ncaps].hash);
         s->ncaps++;
     }
+    if (s->ncaps < 2)
+        return 0;
+    qsort(s->caps, s->ncaps, sizeof(*s->caps), cap_cmp);
+    /* Collapse runs of one id; any copy with other bytes is an error. */
+    for (i = 0, j = 1; j < s->ncaps; j++) {
+        if (cap_cmp(&s->caps[i], &s->caps[j]) != 0) {
+            s->caps[++i] = s->caps[j];
+            continue;
+        }
+        if (!same_bytes(s->caps[i].cap, s->caps[j].cap)) {
+            rc = chio__fail(err, CHIO_EDUPLICATE, CHIO_NO_OFFSET,
+                            "capability id '%.200s' is given twice with different bytes",
+                            chio_capability_id(s->caps[i].cap));
+            /* chio__session_free frees caps[0..ncaps): keep every token
+             * still owned there exactly once. */
+            for (; j < s->ncaps; j++)
+                s->caps[++i] = s->caps[j];
+            s->ncaps = i + 1;
+            return rc;
+        }
+        chio_capability_free(s->caps[j].cap);
+    }
+    s->ncaps = i + 1;
     return 0;
 }
 
@@ -307,13 +330,21 @@ void chio__session_leave(chio__session *s)
     __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The tokens are sorted by id, one per id (load_caps). */
 const chio__session_cap *chio__session_find_cap(const chio__session *s, const char *capability_id)
 {
-    size_t i;
+    size_t lo = 0, hi = s->ncaps;
 
-    for (i = 0; i < s->ncaps; i++)
-        if (strcmp(chio_capability_id(s->caps[i].cap), capability_id) == 0)
-            return &s->caps[i];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(chio_capability_id(s->caps[mid].cap), capability_id);
+        if (c == 0)
+            return &s->caps[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

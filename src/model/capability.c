@@ -8,7 +8,10 @@
  *   link message   = canonical(delegation link without "signature")
  * A token is held as its JSON document minus the signature member, so the
  * signed message is one merged write. Top-level fields we do not interpret
- * stay in the document (and so in the signed bytes) but grant nothing.
+ * stay in the document (and so in the signed bytes) but grant nothing: they,
+ * unknown link fields and link attenuations of a type chio does not know
+ * are reported by chio_capability_unknown_field(), and the kernel does not
+ * use such a token.
  *
  * Calls the core layer and model/scope.c. No shared state; a token is
  * immutable once parsed.
@@ -27,6 +30,13 @@ static const char *const link_fields[] = {"capability_id", "delegator", "delegat
                                           "attenuations",  "timestamp", "scope_hash",
                                           "signature",     NULL};
 static const char *const scope_fields[] = {"grants", "resource_grants", "prompt_grants", NULL};
+/* chio's Attenuation variants ("type" tag). A link records how its
+ * delegator narrowed the scope; the token's own scope is the narrowed one
+ * and is what is enforced, but a variant chio does not know (chio refuses
+ * the token) may narrow in a way we cannot see: the token is unusable. */
+static const char *const attenuation_types[] = {
+    "remove_tool",    "remove_operation",           "add_constraint",    "reduce_budget",
+    "shorten_expiry", "reduce_cost_per_invocation", "reduce_total_cost", NULL};
 static const char *const top_fields[] = {"schema",    "id",        "issuer",     "subject",
                                          "scope",     "issued_at", "expires_at", "delegation_chain",
                                          "signature", NULL};
@@ -38,6 +48,7 @@ typedef struct link_view {
     uint8_t delegatee[32];
     uint64_t timestamp;
     uint8_t signature[64];
+    int odd_attenuation; /* an attenuation that is not one of chio's variants */
 } link_view;
 
 struct chio_capability {
@@ -105,6 +116,16 @@ static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out,
     if (rc == 0) {
         const chio_json *att;
         rc = chio__field_typed(l, "attenuations", CHIO__OPTIONAL, CHIO_JSON_ARRAY, &att, err, what);
+        for (uint32_t a = 0; rc == 0 && att != NULL && a < att->n; a++) {
+            const chio_json *t = chio_json_get(&att->v.items[a], "type");
+            size_t k;
+            for (k = 0; t != NULL && t->type == CHIO_JSON_STRING && attenuation_types[k]; k++)
+                if (strlen(attenuation_types[k]) == t->n &&
+                    memcmp(attenuation_types[k], t->v.s, t->n) == 0)
+                    break;
+            if (t == NULL || t->type != CHIO_JSON_STRING || attenuation_types[k] == NULL)
+                out->odd_attenuation = 1;
+        }
     }
     if (rc == 0)
         rc = read_signature(chio_json_get(l, "signature"), out->signature, what, err);
@@ -168,6 +189,8 @@ static int cap_read(chio_capability *cap, chio_error *err)
              * top-level one: the kernel will not use the token. */
             if (cap->unknown == NULL)
                 cap->unknown = chio__first_unknown_key(&chain->v.items[i], link_fields);
+            if (cap->unknown == NULL && cap->links[i].odd_attenuation)
+                cap->unknown = "attenuations";
         }
     }
     cap->issuer_hex = chio_json_string(chio_json_get(obj, "issuer"), NULL);
@@ -253,8 +276,13 @@ static int verify_link(const link_view *l)
 
 /* ---- verification ------------------------------------------------------------------------ */
 
-int chio_capability_verify(const chio_capability *cap, uint64_t now, const uint8_t *trusted_keys,
-                           size_t ntrusted, long max_depth, chio_capability_report *rep)
+/* With @lazy_chain the links are verified only for a token that passes
+ * check 1 (valid signature, trusted issuer) and is within @max_depth: the
+ * kernel's order denies any other token before it looks at the links, and
+ * each link costs a signature verification that whoever builds the token
+ * can make valid with keys of their own (see chio__capability_verify_lazy). */
+static int verify_impl(const chio_capability *cap, uint64_t now, const uint8_t *trusted_keys,
+                       size_t ntrusted, long max_depth, int lazy_chain, chio_capability_report *rep)
 {
     chio_buf b;
     size_t i;
@@ -286,6 +314,10 @@ int chio_capability_verify(const chio_capability *cap, uint64_t now, const uint8
         rep->time_status = CHIO_TIME_VALID;
     rep->time_status_name = chio_time_status_name(rep->time_status);
 
+    for (i = 0; i < ntrusted; i++)
+        if (memcmp(trusted_keys + 32 * i, cap->issuer, 32) == 0)
+            rep->issuer_trusted = 1;
+
     /* Chain shape, in chio's order: depth, then per link signature,
      * connectivity and non-decreasing timestamps. */
     rep->delegation_chain_shape_valid = 1;
@@ -293,6 +325,8 @@ int chio_capability_verify(const chio_capability *cap, uint64_t now, const uint8
         rep->delegation_depth_exceeded = 1;
         rep->delegation_chain_shape_valid = 0;
     }
+    if (lazy_chain && cap->nlinks > 0 && (!rep->signature_valid || !rep->issuer_trusted))
+        rep->delegation_chain_shape_valid = 0; /* not looked at: denied by check 1 */
     for (i = 0; i < cap->nlinks && rep->delegation_chain_shape_valid; i++) {
         const link_view *l = &cap->links[i];
         rc = verify_link(l);
@@ -306,12 +340,21 @@ int chio_capability_verify(const chio_capability *cap, uint64_t now, const uint8
         }
     }
 
-    for (i = 0; i < ntrusted; i++)
-        if (memcmp(trusted_keys + 32 * i, cap->issuer, 32) == 0)
-            rep->issuer_trusted = 1;
     rep->ok = rep->signature_valid && rep->time_status == CHIO_TIME_VALID &&
               rep->delegation_chain_shape_valid && rep->issuer_trusted;
     return 0;
+}
+
+int chio_capability_verify(const chio_capability *cap, uint64_t now, const uint8_t *trusted_keys,
+                           size_t ntrusted, long max_depth, chio_capability_report *rep)
+{
+    return verify_impl(cap, now, trusted_keys, ntrusted, max_depth, 0, rep);
+}
+
+int chio__capability_verify_lazy(const chio_capability *cap, const uint8_t *trusted_keys,
+                                 size_t ntrusted, long max_depth, chio_capability_report *rep)
+{
+    return verify_impl(cap, 0, trusted_keys, ntrusted, max_depth, 1, rep);
 }
 
 int chio_capability_report_json(const chio_capability_report *rep, char **out, size_t *len)

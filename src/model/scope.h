@@ -8,8 +8,10 @@
 #ifndef CHIO_MODEL_SCOPE_H
 #define CHIO_MODEL_SCOPE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "chio/capability.h"
 #include "model.h"
 
 /* Operation bits. */
@@ -85,6 +87,18 @@ typedef struct chio__scope {
  */
 int chio__scope_read(chio_json_doc *doc, chio_json *scope, int strict, chio__scope *out,
                      chio_error *err);
+
+/*
+ * The kernel's form of chio_capability_verify() (time not judged, @now 0):
+ * the same report, except that the delegation links are verified only when
+ * the token's signature is valid, its issuer trusted and it has at most
+ * @max_depth links (any depth when negative); otherwise
+ * delegation_chain_shape_valid is 0 without looking at them. So the work a
+ * token costs before it is refused is bounded by the kernel's depth limit,
+ * not by its size. Returns as chio_capability_verify().
+ */
+int chio__capability_verify_lazy(const struct chio_capability *cap, const uint8_t *trusted_keys,
+                                 size_t ntrusted, long max_depth, chio_capability_report *rep);
 
 /* Does @pattern cover @name ("*", "prefix*" or exact)? */
 int chio__pattern_matches(const char *pattern, const char *name);
