@@ -398,9 +398,9 @@ typedef enum chio_session_state {
 /* "initializing", "ready", "draining", "closed"; NULL outside the enum. */
 CHIO_EXTERN const char *chio_session_state_name(chio_session_state s);
 
-/* Most capability tokens one session holds (a call presents one of them,
- * found by a scan; opening checks each pair of ids). */
-#define CHIO_MAX_SESSION_TOKENS 4096
+/* Most capability tokens one session holds (each is parsed and kept for
+ * the session's life). */
+#define CHIO_MAX_SESSION_TOKENS 16384
 
 /*
  * chio_kernel_open_session - open a session for @agent_id (the agent's

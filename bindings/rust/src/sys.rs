@@ -911,7 +911,7 @@ extern "C" {
 pub const CHIO_MAX_REVOCATION_ID_LEN: usize = 256;
 pub const CHIO_MAX_REVOCATIONS: usize = 1000000;
 pub const CHIO_SESSION_ID_LEN: usize = 27;
-pub const CHIO_MAX_SESSION_TOKENS: usize = 4096;
+pub const CHIO_MAX_SESSION_TOKENS: usize = 16384;
 pub const CHIO_CALL_DECIDE_ONLY: usize = 1;
 pub const CHIO_TOOL_SERVER_ANY_TOOL: usize = 1;
 
