@@ -336,8 +336,11 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         if (strcmp(method, "notifications/cancelled") == 0) {
             client_cancelled(g, root, line, len);
         } else {
+            /* The message as parsed, never the client's bytes: those may
+             * hold a CR or LF (whitespace) where the server's reader ends
+             * a line and reads what follows as a request of its own. */
             svc_buf b = {0};
-            svc_buf_add(&b, line, len);
+            chio__mcp_value(&b, root);
             chio__mcp_send_server(g, &b);
             free(b.p);
         }
@@ -349,9 +352,9 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
             pthread_cond_broadcast(&g->cv);
         }
         pthread_mutex_unlock(&g->mu);
-        if (p == NULL) { /* an answer to the server's own request */
+        if (p == NULL) { /* an answer to the server's own request, as parsed */
             svc_buf b = {0};
-            svc_buf_add(&b, line, len);
+            chio__mcp_value(&b, root);
             chio__mcp_send_server(g, &b);
             free(b.p);
         }

@@ -96,6 +96,11 @@ void chio__mcp_child_stop(chio__mcp_child *c);
 
 /* write(2) all of @p (retried on EINTR): 0, or -1 with errno. */
 int chio__mcp_write_all(int fd, const char *p, size_t n);
+/* @line as one line of newline-delimited JSON, then "\n": a CR or LF in
+ * it (whitespace in valid JSON) is written as a space, because the reader
+ * ends a line there (Python's text mode at a CR too) and would read the
+ * rest as a message of its own. 0, or -1 with errno. */
+int chio__mcp_write_line(int fd, const char *line, size_t len);
 
 /* Why @root is not a JSON-RPC 2.0 message MCP accepts (an object, "jsonrpc"
  * "2.0", a string method, a string or number id, one of the two), or NULL. */
