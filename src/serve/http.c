@@ -140,6 +140,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     rq.path = url;
     rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     rq.capability_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Chio-Capability");
+    rq.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     rq.body = rc->body;
     rq.body_len = rc->len;
     chio_serve_handle(h->s, &rq, &rep);
