@@ -324,6 +324,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     body *b = *con_cls;
     hsess *s;
     unsigned st;
+    const char *why;
 
     (void)version;
     if (b == NULL) {
@@ -331,12 +332,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (b == NULL)
             return MHD_NO;
         *con_cls = b;
-        /* Two Content-Lengths (svc_http.h): refused from the headers
-         * alone; the connection closes after the answer. */
-        if (svc_http_lengths_ambiguous(c)) {
+        /* Two Content-Lengths, or one with a Transfer-Encoding
+         * (svc_http.h): refused from the headers alone; the connection
+         * closes after the answer. */
+        if ((why = svc_http_framing_problem(c)) != NULL) {
             b->too_big = 1;
-            return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600,
-                             "more than one Content-Length header");
+            return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
         }
         return MHD_YES;
     }

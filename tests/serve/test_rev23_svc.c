@@ -4,7 +4,9 @@
  * browser's request: one that carries an Origin header is a 403 before any
  * route runs, so a web page posting to a loopback sidecar (a text/plain
  * body needs no CORS preflight) cannot have receipts signed and stored.
- * Suite serve_origin; one sidecar process over a raw HTTP/1.1 socket.
+ * A body framed two ways (Content-Length with Transfer-Encoding, or a
+ * Transfer-Encoding other than chunked) is a 400 and the connection
+ * closes. Suite serve_origin; one sidecar process over raw HTTP/1.1.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,14 +84,16 @@ static pid_t start_sidecar(unsigned *port)
     return pid;
 }
 
-/* POST @body to /v1/evaluate with @extra header lines; the whole answer. */
-static char *post_evaluate(unsigned port, const char *extra, const char *body)
+/* @req sent whole on a new connection; all that comes back until the
+ * peer closes (or 5 s pass: a kept connection shows as a short answer). */
+static char *exchange(unsigned port, const char *req, size_t reqlen)
 {
     struct sockaddr_in a;
-    char *req, buf[4096], *all = calloc(1, 1);
+    struct timeval tv = {5, 0};
+    char buf[4096], *all = calloc(1, 1);
     size_t len = 0;
     ssize_t n;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), reqlen;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     cr_assert_geq(fd, 0);
     memset(&a, 0, sizeof(a));
@@ -96,12 +101,8 @@ static char *post_evaluate(unsigned port, const char *extra, const char *body)
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    reqlen = asprintf(&req,
-                      "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
-                      "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
-                      extra, strlen(body), body);
-    cr_assert_eq(send(fd, req, (size_t)reqlen, MSG_NOSIGNAL), reqlen);
-    free(req);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    cr_assert_eq(send(fd, req, reqlen, MSG_NOSIGNAL), (ssize_t)reqlen);
     while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
         all = realloc(all, len + (size_t)n + 1);
         cr_assert_not_null(all);
@@ -111,6 +112,30 @@ static char *post_evaluate(unsigned port, const char *extra, const char *body)
     }
     close(fd);
     return all;
+}
+
+/* POST @body to /v1/evaluate with @extra header lines; the whole answer. */
+static char *post_evaluate(unsigned port, const char *extra, const char *body)
+{
+    char *req, *all;
+    int reqlen = asprintf(&req,
+                          "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                          "close\r\n%sContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+                          extra, strlen(body), body);
+
+    cr_assert_geq(reqlen, 0);
+    all = exchange(port, req, (size_t)reqlen);
+    free(req);
+    return all;
+}
+
+static size_t count(const char *s, const char *what)
+{
+    size_t n = 0;
+
+    for (; (s = strstr(s, what)) != NULL; s += strlen(what))
+        n++;
+    return n;
 }
 
 Test(serve_origin, a_request_with_an_origin_is_403_and_signs_nothing)
@@ -138,4 +163,33 @@ Test(serve_origin, a_request_with_an_origin_is_403_and_signs_nothing)
     kill(pid, SIGTERM);
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+Test(serve_origin, a_body_framed_two_ways_is_400_and_the_connection_closes)
+{
+    /* Chunked, the evaluate body, then a second request: a proxy reading
+     * Content-Length: 4 sees other requests than libmicrohttpd did. */
+    static const char te_cl[] =
+        "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+        "3b\r\n{\"capability_id\":\"x\",\"tool_server\":\"a\",\"tool_name\":\"bbbbb\"}\r\n"
+        "0\r\n\r\nGET /chio/live HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char te_x[] = "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n"
+                               "Transfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+    unsigned port;
+    pid_t pid = start_sidecar(&port);
+    char *got;
+    int st;
+
+    got = exchange(port, te_cl, strlen(te_cl));
+    cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "Content-Length and Transfer-Encoding") != NULL, "%s", got);
+    cr_expect_eq(count(got, "HTTP/1.1 "), 1, "one answer, then the close: %s", got);
+    free(got);
+    got = exchange(port, te_x, strlen(te_x));
+    cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "other than chunked") != NULL, "%s", got);
+    free(got);
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
 }
