@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,6 +129,32 @@ static int origin_ok(struct MHD_Connection *c)
             (o[strlen(ok[i])] == '\0' || o[strlen(ok[i])] == ':'))
             return 1;
     return 0;
+}
+
+/* A Host other than a loopback name or address (with any port) is refused:
+ * after DNS rebinding a page's requests name its own host, and a GET from
+ * the same origin carries no Origin. Without a Host (HTTP/1.0): allowed. */
+static int host_ok(struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    static const char *const ok[] = {"localhost", "[::1]"};
+    struct in_addr a;
+    char name[64];
+    size_t n, i;
+
+    if (h == NULL)
+        return 1;
+    n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+    if (n >= sizeof(name) || (h[n] != '\0' && h[n] != ':'))
+        return 0;
+    if (h[n] == ':' && (h[n + 1] == '\0' || strspn(h + n + 1, "0123456789") != strlen(h + n + 1)))
+        return 0;
+    memcpy(name, h, n);
+    name[n] = '\0';
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (strcasecmp(name, ok[i]) == 0)
+            return 1;
+    return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 static int accepts_sse(struct MHD_Connection *c)
@@ -360,6 +387,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", NULL);
     if (!origin_ok(c))
         return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "origin refused\n", NULL);
+    if (!host_ok(c))
+        return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "host refused\n", NULL);
     if (strcmp(method, "POST") == 0)
         return handle_post(h, c, b);
     if (strcmp(method, "GET") == 0)

@@ -683,3 +683,34 @@ test("a CR or LF inside a client message never reaches the server as a message o
   fs.rmSync(g.dir, { recursive: true, force: true });
   fs.rmSync(h.dir, { recursive: true, force: true });
 });
+
+test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)", async () => {
+  // A rebound page's requests name the page's host; a same-origin GET
+  // carries no Origin, so the Host is what shows them.
+  const h = await startHttp(policy);
+  const u = new URL(h.url);
+  const body = JSON.stringify(initMsg(1, "2025-06-18"));
+  const raw = (host) => new Promise((res, rej) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => sock.end(
+      `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+      `Accept: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+    let text = "";
+    sock.on("data", (c) => (text += c));
+    sock.on("error", rej);
+    sock.on("close", () => res(text));
+  });
+  try {
+    for (const host of [`rebound.example:${u.port}`, "127.0.0.1.evil.example", `localhost:${u.port}x`]) {
+      const got = await raw(host);
+      assert.match(got, /^HTTP\/1\.1 403 /, `${host}: ${got}`);
+      assert.doesNotMatch(got, /mcp-session-id/i, got);
+    }
+    for (const host of [`localhost:${u.port}`, `127.0.0.1:${u.port}`]) {
+      const got = await raw(host);
+      assert.match(got, /^HTTP\/1\.1 200 /, `${host}: ${got}`);
+    }
+  } finally {
+    await stopHttp(h);
+    fs.rmSync(h.dir, { recursive: true, force: true });
+  }
+});
