@@ -144,6 +144,8 @@ static int host_ok(struct MHD_Connection *c)
 
     if (h == NULL)
         return 1;
+    if (h[0] == '[' && strchr(h, ']') == NULL)
+        return 0;
     n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
     if (n >= sizeof(name) || (h[n] != '\0' && h[n] != ':'))
         return 0;

@@ -700,7 +700,8 @@ test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)"
     sock.on("close", () => res(text));
   });
   try {
-    for (const host of [`rebound.example:${u.port}`, "127.0.0.1.evil.example", `localhost:${u.port}x`]) {
+    for (const host of [`rebound.example:${u.port}`, "127.0.0.1.evil.example", `localhost:${u.port}x`,
+    "[::1"]) {
       const got = await raw(host);
       assert.match(got, /^HTTP\/1\.1 403 /, `${host}: ${got}`);
       assert.doesNotMatch(got, /mcp-session-id/i, got);
