@@ -127,6 +127,22 @@ int chio__mcp_write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+int chio__mcp_write_line(int fd, const char *line, size_t len)
+{
+    size_t i, start = 0;
+
+    for (i = 0; i < len; i++)
+        if (line[i] == '\r' || line[i] == '\n') {
+            if (chio__mcp_write_all(fd, line + start, i - start) != 0 ||
+                chio__mcp_write_all(fd, " ", 1) != 0)
+                return -1;
+            start = i + 1;
+        }
+    if (chio__mcp_write_all(fd, line + start, len - start) != 0)
+        return -1;
+    return chio__mcp_write_all(fd, "\n", 1);
+}
+
 /* Sends hold c->mu, so the stop never closes (and the number is never
  * reused) under a write. */
 int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len)
@@ -134,8 +150,7 @@ int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len)
     int rc = -1;
 
     pthread_mutex_lock(&c->mu);
-    if (c->in >= 0 && chio__mcp_write_all(c->in, line, len) == 0 &&
-        chio__mcp_write_all(c->in, "\n", 1) == 0)
+    if (c->in >= 0 && chio__mcp_write_line(c->in, line, len) == 0)
         rc = 0;
     pthread_mutex_unlock(&c->mu);
     return rc;

@@ -161,6 +161,44 @@ static pending *pending_find(chio_mcp_gateway *g, const chio_json *id, int towar
     return NULL;
 }
 
+/* ---- the server's requests passed to the client ------------------------------- */
+
+/* Note @id (canonical JSON) as a request of the server passed to the
+ * client (under g->mu): 0, or -1 when too many wait for an answer. */
+static int srv_request_add(chio_mcp_gateway *g, const char *id)
+{
+    srv_request *r;
+
+    if (g->nsrv_reqs >= CHIO__MCP_MAX_SERVER_REQUESTS || (r = calloc(1, sizeof(*r))) == NULL)
+        return -1;
+    if ((r->id = strdup(id)) == NULL) {
+        free(r);
+        return -1;
+    }
+    r->next = g->srv_reqs;
+    g->srv_reqs = r;
+    g->nsrv_reqs++;
+    return 0;
+}
+
+/* Take the oldest note of @id (under g->mu): 1 when there was one. */
+static int srv_request_take(chio_mcp_gateway *g, const char *id)
+{
+    srv_request **pp, **hit = NULL, *r;
+
+    for (pp = &g->srv_reqs; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0)
+            hit = pp;
+    if (hit == NULL)
+        return 0;
+    r = *hit;
+    *hit = r->next;
+    g->nsrv_reqs--;
+    free(r->id);
+    free(r);
+    return 1;
+}
+
 /* ---- lines from the client ------------------------------------------------------ */
 
 static int is_mediated(const char *method)
@@ -336,8 +374,11 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         if (strcmp(method, "notifications/cancelled") == 0) {
             client_cancelled(g, root, line, len);
         } else {
+            /* The message as parsed, never the client's bytes: those may
+             * hold a CR or LF (whitespace) where the server's reader ends
+             * a line and reads what follows as a request of its own. */
             svc_buf b = {0};
-            svc_buf_add(&b, line, len);
+            chio__mcp_value(&b, root);
             chio__mcp_send_server(g, &b);
             free(b.p);
         }
@@ -349,11 +390,28 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
             pthread_cond_broadcast(&g->cv);
         }
         pthread_mutex_unlock(&g->mu);
-        if (p == NULL) { /* an answer to the server's own request */
-            svc_buf b = {0};
-            svc_buf_add(&b, line, len);
-            chio__mcp_send_server(g, &b);
-            free(b.p);
+        if (p == NULL) {
+            /* An answer to a request of the server, as parsed; only to one
+             * the gateway passed to the client and not yet answered: the
+             * server's sampling and elicitation requests are the kernel's
+             * to answer, never the client's under the server's own id. */
+            char *cid = chio__mcp_dup_value(idv);
+            int passed;
+            pthread_mutex_lock(&g->mu);
+            passed = cid != NULL && srv_request_take(g, cid);
+            pthread_mutex_unlock(&g->mu);
+            if (passed) {
+                svc_buf b = {0};
+                chio__mcp_value(&b, root);
+                chio__mcp_send_server(g, &b);
+                free(b.p);
+            } else {
+                fprintf(stderr,
+                        "chio mcp: dropped a client answer to id %.64s, which names no "
+                        "request the server sent it\n",
+                        cid ? cid : "?");
+            }
+            free(cid);
         }
     }
     chio_json_doc_free(doc);
@@ -436,16 +494,39 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
             fprintf(stderr, "chio mcp: dropped a %s from the server without an id\n", method);
     } else if (method != NULL) {
         svc_buf b = {0}; /* other requests and notifications pass */
-        char *idraw;
-        svc_buf_add(&b, line, len);
-        /* A request the client cannot be reached with (no stream to carry
-         * it over HTTP, or the client is gone) fails at once. */
-        if (chio__mcp_send_client(g, &b) != 0 && idv != NULL &&
-            (idraw = chio__mcp_dup_value(idv)) != NULL) {
-            chio__mcp_server_error(g, idraw, -32603,
-                                   "chio: the MCP client cannot be reached for this request");
-            free(idraw);
+        char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
+        const char *why = NULL;
+        int noted = 0, code = -32603;
+        if (idv != NULL) {
+            /* The client's answer reaches the server only under an id
+             * noted here; the gateway's own "chio-c-N" are not the
+             * server's to use (the answer would settle the gateway's). */
+            const char *s = chio_json_string(idv, NULL);
+            pthread_mutex_lock(&g->mu);
+            if (idraw == NULL || (s != NULL && strncmp(s, "chio-c-", 7) == 0)) {
+                why = "chio: request ids \"chio-c-...\" are the gateway's own";
+                code = -32600;
+            } else if (srv_request_add(g, idraw) != 0)
+                why = "chio: too many requests to the client wait for an answer";
+            else
+                noted = 1;
+            pthread_mutex_unlock(&g->mu);
         }
+        if (why == NULL) {
+            svc_buf_add(&b, line, len);
+            /* A request the client cannot be reached with (no stream to
+             * carry it over HTTP, or the client is gone) fails at once. */
+            if (chio__mcp_send_client(g, &b) != 0 && idv != NULL) {
+                why = "chio: the MCP client cannot be reached for this request";
+                pthread_mutex_lock(&g->mu);
+                if (noted)
+                    srv_request_take(g, idraw);
+                pthread_mutex_unlock(&g->mu);
+            }
+        }
+        if (why != NULL && idraw != NULL)
+            chio__mcp_server_error(g, idraw, code, why);
+        free(idraw);
         free(b.p);
     } else if (idv != NULL) {
         server_answer(g, root);
@@ -626,6 +707,12 @@ void chio_mcp_gateway_free(chio_mcp_gateway *g)
         pending *p = g->pend;
         g->pend = p->next;
         chio__mcp_pending_free(p);
+    }
+    while (g->srv_reqs != NULL) {
+        srv_request *r = g->srv_reqs;
+        g->srv_reqs = r->next;
+        free(r->id);
+        free(r);
     }
     chio_capability_free(g->cap);
     free(g->cap_id);

@@ -52,6 +52,16 @@ typedef struct pending {
     char *error;  /* message */
 } pending;
 
+/* A request of the server passed to the client: its id (canonical JSON),
+ * which the client's answer must name to reach the server. */
+typedef struct srv_request {
+    struct srv_request *next;
+    char *id;
+} srv_request;
+
+/* Server requests the client has not answered yet, at most. */
+#define CHIO__MCP_MAX_SERVER_REQUESTS 1024
+
 enum { REG_NONE = 0, REG_BUSY, REG_DONE, REG_FAILED };
 
 struct chio_mcp_hub {
@@ -74,6 +84,8 @@ struct chio_mcp_gateway {
     pthread_mutex_t mu, client_mu, server_mu;
     pthread_cond_t cv;
     pending *pend;
+    srv_request *srv_reqs; /* passed to the client, not yet answered */
+    size_t nsrv_reqs;
     worker *workers;
     size_t nworkers;
     unsigned long long next_id;

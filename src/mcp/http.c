@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,6 +129,34 @@ static int origin_ok(struct MHD_Connection *c)
             (o[strlen(ok[i])] == '\0' || o[strlen(ok[i])] == ':'))
             return 1;
     return 0;
+}
+
+/* A Host other than a loopback name or address (with any port) is refused:
+ * after DNS rebinding a page's requests name its own host, and a GET from
+ * the same origin carries no Origin. Without a Host (HTTP/1.0): allowed. */
+static int host_ok(struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    static const char *const ok[] = {"localhost", "[::1]"};
+    struct in_addr a;
+    char name[64];
+    size_t n, i;
+
+    if (h == NULL)
+        return 1;
+    if (h[0] == '[' && strchr(h, ']') == NULL)
+        return 0;
+    n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+    if (n >= sizeof(name) || (h[n] != '\0' && h[n] != ':'))
+        return 0;
+    if (h[n] == ':' && (h[n + 1] == '\0' || strspn(h + n + 1, "0123456789") != strlen(h + n + 1)))
+        return 0;
+    memcpy(name, h, n);
+    name[n] = '\0';
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (strcasecmp(name, ok[i]) == 0)
+            return 1;
+    return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 static int accepts_sse(struct MHD_Connection *c)
@@ -324,6 +353,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     body *b = *con_cls;
     hsess *s;
     unsigned st;
+    const char *why;
 
     (void)version;
     if (b == NULL) {
@@ -331,12 +361,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (b == NULL)
             return MHD_NO;
         *con_cls = b;
-        /* Two Content-Lengths (svc_http.h): refused from the headers
-         * alone; the connection closes after the answer. */
-        if (svc_http_lengths_ambiguous(c)) {
+        /* Two Content-Lengths, or one with a Transfer-Encoding
+         * (svc_http.h): refused from the headers alone; the connection
+         * closes after the answer. */
+        if ((why = svc_http_framing_problem(c)) != NULL) {
             b->too_big = 1;
-            return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600,
-                             "more than one Content-Length header");
+            return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
         }
         return MHD_YES;
     }
@@ -359,6 +389,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", NULL);
     if (!origin_ok(c))
         return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "origin refused\n", NULL);
+    if (!host_ok(c))
+        return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "host refused\n", NULL);
     if (strcmp(method, "POST") == 0)
         return handle_post(h, c, b);
     if (strcmp(method, "GET") == 0)

@@ -96,6 +96,17 @@ void chio__mcp_child_stop(chio__mcp_child *c);
 
 /* write(2) all of @p (retried on EINTR): 0, or -1 with errno. */
 int chio__mcp_write_all(int fd, const char *p, size_t n);
+/* @line as one line of newline-delimited JSON, then "\n": a CR or LF in
+ * it (whitespace in valid JSON) is written as a space, because the reader
+ * ends a line there (Python's text mode at a CR too) and would read the
+ * rest as a message of its own. 0, or -1 with errno. */
+int chio__mcp_write_line(int fd, const char *line, size_t len);
+
+/* uri.c: @uri as the kernel decides on it and the server gets it: "%2e"
+ * and "%2E" read as ".", the path's dot segments removed (RFC 3986 5.2.4);
+ * scheme, authority, query and fragment unchanged. Malloc'd; NULL when out
+ * of memory. */
+char *chio__mcp_uri_normal(const char *uri);
 
 /* Why @root is not a JSON-RPC 2.0 message MCP accepts (an object, "jsonrpc"
  * "2.0", a string method, a string or number id, one of the two), or NULL. */

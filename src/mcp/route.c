@@ -289,27 +289,35 @@ static void answer(chio_mcp_gateway *g, worker *w, int tool, int rc, const chio_
 static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const chio_json *params)
 {
     const char *name = chio_json_string(chio_json_get(params, "name"), NULL);
-    const char *uri = chio_json_string(chio_json_get(params, "uri"), NULL);
+    const char *raw_uri = chio_json_string(chio_json_get(params, "uri"), NULL);
     const chio_json *args = chio_json_get(params, "arguments");
-    char *args_txt = NULL;
+    char *args_txt = NULL, *uri = NULL;
     chio_response r;
     chio_call_options o;
     chio_error err;
     int tool = strcmp(method, "tools/call") == 0, rc;
 
+    /* The URI read in one way (uri.c) for the grant check, the receipt and
+     * the server alike. */
+    if (raw_uri != NULL && (uri = chio__mcp_uri_normal(raw_uri)) == NULL)
+        return;
     if (strcmp(method, "resources/read") == 0 ? uri == NULL : name == NULL) {
         chio__mcp_client_error(g, w->client_id, -32602,
                                tool ? "tools/call needs params.name"
                                     : "the request needs params.name or params.uri",
                                NULL);
+        free(uri);
         return;
     }
     if (args != NULL && chio_json_typeof(args) != CHIO_JSON_OBJECT) {
         chio__mcp_client_error(g, w->client_id, -32602, "params.arguments must be an object", NULL);
+        free(uri);
         return;
     }
-    if (args != NULL && (args_txt = chio__mcp_dup_value(args)) == NULL)
+    if (args != NULL && (args_txt = chio__mcp_dup_value(args)) == NULL) {
+        free(uri);
         return;
+    }
     chio_response_init(&r);
     chio_error_init(&err);
     memset(&o, 0, sizeof(o));
@@ -334,6 +342,7 @@ static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const c
     answer(g, w, tool, rc, &r, &err);
     chio_response_destroy(&r);
     free(args_txt);
+    free(uri);
 }
 
 static void *worker_main(void *arg)

@@ -27,9 +27,7 @@ typedef struct io {
 static int to_client(void *user, const char *line, size_t len)
 {
     (void)user;
-    if (chio__mcp_write_all(1, line, len) != 0 || chio__mcp_write_all(1, "\n", 1) != 0)
-        return -1;
-    return 0;
+    return chio__mcp_write_line(1, line, len);
 }
 
 static int to_server(void *user, const char *line, size_t len)

@@ -624,6 +624,15 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
     int path_known = 0;
 
     memset(out, 0, sizeof(*out));
+    /* A browser's request (it carries Origin; a host service sends none):
+     * any web page may POST to a loopback port (a text/plain body needs no
+     * CORS preflight, DNS rebinding makes it same-origin), and evaluate
+     * without a bearer token would sign and store a receipt for each. */
+    if (rq->origin != NULL) {
+        chio_serve_error_reply(out, 403, "forbidden",
+                               "requests from a browser (an Origin header) are refused");
+        return;
+    }
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(rq->path, routes[i].path) != 0)
             continue;

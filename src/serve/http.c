@@ -84,7 +84,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     req_ctx *rc = *con_cls;
     chio_serve_request rq;
     chio_serve_reply rep;
-    const char *cl;
+    const char *cl, *why;
 
     (void)version;
     if (rc == NULL) { /* first call: headers only */
@@ -92,13 +92,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (rc == NULL)
             return MHD_NO;
         *con_cls = rc;
-        /* Two Content-Lengths (svc_http.h): refused from the headers
-         * alone; the connection closes after the answer. */
-        if (svc_http_lengths_ambiguous(c)) {
+        /* Two Content-Lengths, or one with a Transfer-Encoding
+         * (svc_http.h): refused from the headers alone; the connection
+         * closes after the answer. */
+        if ((why = svc_http_framing_problem(c)) != NULL) {
             rc->too_big = 1; /* nothing of the body is kept */
             memset(&rep, 0, sizeof(rep));
-            chio_serve_error_reply(&rep, 400, "invalid_request",
-                                   "more than one Content-Length header");
+            chio_serve_error_reply(&rep, 400, "invalid_request", why);
             return send_reply(c, &rep);
         }
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -140,6 +140,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     rq.path = url;
     rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     rq.capability_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Chio-Capability");
+    rq.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     rq.body = rc->body;
     rq.body_len = rc->len;
     chio_serve_handle(h->s, &rq, &rep);

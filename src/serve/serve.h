@@ -73,6 +73,7 @@ typedef struct chio_serve_request {
     const char *path;              /* "/v1/evaluate" (no query string) */
     const char *authorization;     /* Authorization header or NULL */
     const char *capability_header; /* X-Chio-Capability header or NULL */
+    const char *origin;            /* Origin header or NULL (a browser sent it) */
     const char *body;              /* may hold NUL bytes; NULL when body_len is 0 */
     size_t body_len;
 } chio_serve_request;

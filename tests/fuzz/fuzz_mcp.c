@@ -13,7 +13,7 @@
  *     the input's lines, each to the client side ('c' first byte) or the
  *     server side (any other first byte), then both sides close;
  *   - everything the gateway sends to either side is one JSON object on
- *     one line (parses, no newline);
+ *     one line (parses, no newline; toward the server no CR either);
  *   - after the close every worker ends and everything is freed (ASan's
  *     leak check covers the rest).
  * Any violated invariant calls abort(), which libFuzzer reports as a crash.
@@ -70,6 +70,16 @@ static int check_line(void *user, const char *line, size_t len)
     return 0;
 }
 
+/* Toward the server, also no CR: the gateway sends what it parsed or built
+ * (canonical JSON), never a peer's bytes, and a reader in Python's text
+ * mode ends a line at a CR. */
+static int check_server_line(void *user, const char *line, size_t len)
+{
+    if (memchr(line, '\r', len) != NULL)
+        fail("a message to the server holds a CR");
+    return check_line(user, line, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static chio_mcp_policy *pol;
@@ -94,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("no kernel");
         __lsan_enable();
     }
-    if (chio_mcp_gateway_new(pol, k, check_line, check_line, NULL, &g) != 0)
+    if (chio_mcp_gateway_new(pol, k, check_line, check_server_line, NULL, &g) != 0)
         fail("no gateway");
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));

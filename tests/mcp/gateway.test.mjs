@@ -635,3 +635,83 @@ test("serve-http: a dying server ends its own session only; idle sessions end; J
   await stopHttp(g);
   fs.rmSync(g.dir, { recursive: true, force: true });
 });
+
+// ---- bytes the server reads (rev23-svc) ----------------------------------------
+
+test("a CR or LF inside a client message never reaches the server as a message of its own", async () => {
+  // JSON allows CR and LF as whitespace; a line-based server (LF: every
+  // MCP SDK; CR too: Python's text mode) ends a line there, so a request
+  // hidden in a notification or a response ran undecided, with no receipt.
+  const rd = fs.mkdtempSync(path.join(os.tmpdir(), "chio-mcp-rec-"));
+  const rec = path.join(rd, "rec.log");
+  process.env.CHIO_RECORD = rec;
+  const recPol = {
+    schema: "chio.mcp-policy.v1", server_id: "rec",
+    grants: [{ server_id: "rec", tool_name: "echo", operations: ["invoke"] }],
+  };
+  const server = [process.execPath, path.join(here, "recording-server.mjs")];
+  const hidden = (id) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call",
+    params: { name: "rm-rf", arguments: {} } });
+  const g = rawGateway(server, recPol);
+  g.send(initMsg(1, "2025-06-18"));
+  await g.waitFor((m) => m.id === 1);
+  g.proc.stdin.write(`{"jsonrpc":"2.0","method":"notifications/x","params":{"a":\r${hidden(99)}\r}}\n`);
+  g.proc.stdin.write(`{"jsonrpc":"2.0","id":"r1","result":{"a":\r${hidden(98)}\r}}\n`);
+  g.send({ jsonrpc: "2.0", id: 2, method: "tools/list" }); // read after the two above
+  await g.waitFor((m) => m.id === 2);
+  g.proc.stdin.end();
+  assert.equal(await g.exited, 0, g.stderr());
+
+  const h = await startHttp(recPol, [], server);
+  const init = await rawPost(h.url, initMsg(1, "2025-06-18"), { accept: "application/json" });
+  assert.equal(init.status, 200);
+  const body = `{"jsonrpc":"2.0","method":"notifications/x","params":{"a":\n${hidden(97)}\n}}`;
+  const r = await fetch(h.url, { method: "POST", body, headers: {
+    "content-type": "application/json", accept: "application/json", "mcp-session-id": init.session } });
+  assert.equal(r.status, 202);
+  const list = await rawPost(h.url, { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    { session: init.session, accept: "application/json" });
+  assert.equal(list.status, 200);
+  await stopHttp(h);
+
+  const seen = fs.readFileSync(rec, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(!seen.some((m) => m.method === "tools/call"), JSON.stringify(seen));
+  assert.ok(!seen.some((m) => m.unparsed !== undefined), JSON.stringify(seen));
+  assert.equal(seen.filter((m) => m.method === "notifications/x").length, 2, JSON.stringify(seen));
+  delete process.env.CHIO_RECORD;
+  fs.rmSync(rd, { recursive: true, force: true });
+  fs.rmSync(g.dir, { recursive: true, force: true });
+  fs.rmSync(h.dir, { recursive: true, force: true });
+});
+
+test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)", async () => {
+  // A rebound page's requests name the page's host; a same-origin GET
+  // carries no Origin, so the Host is what shows them.
+  const h = await startHttp(policy);
+  const u = new URL(h.url);
+  const body = JSON.stringify(initMsg(1, "2025-06-18"));
+  const raw = (host) => new Promise((res, rej) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => sock.end(
+      `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+      `Accept: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+    let text = "";
+    sock.on("data", (c) => (text += c));
+    sock.on("error", rej);
+    sock.on("close", () => res(text));
+  });
+  try {
+    for (const host of [`rebound.example:${u.port}`, "127.0.0.1.evil.example", `localhost:${u.port}x`,
+    "[::1"]) {
+      const got = await raw(host);
+      assert.match(got, /^HTTP\/1\.1 403 /, `${host}: ${got}`);
+      assert.doesNotMatch(got, /mcp-session-id/i, got);
+    }
+    for (const host of [`localhost:${u.port}`, `127.0.0.1:${u.port}`]) {
+      const got = await raw(host);
+      assert.match(got, /^HTTP\/1\.1 200 /, `${host}: ${got}`);
+    }
+  } finally {
+    await stopHttp(h);
+    fs.rmSync(h.dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/serve/test_rev23_svc.c - the sidecar (`chio serve`) refuses a
+ * browser's request: one that carries an Origin header is a 403 before any
+ * route runs, so a web page posting to a loopback sidecar (a text/plain
+ * body needs no CORS preflight) cannot have receipts signed and stored.
+ * A body framed two ways (Content-Length with Transfer-Encoding, or a
+ * Transfer-Encoding other than chunked) is a 400 and the connection
+ * closes. Suite serve_origin; one sidecar process over raw HTTP/1.1.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/poll.h"
+#include "common/testutil.h"
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+TestSuite(serve_origin, .init = setup, .fini = teardown, .timeout = 60);
+
+/* `chio serve` on a new loopback port: its pid and port. */
+static pid_t start_sidecar(unsigned *port)
+{
+    char *seed, *db, *out;
+    const char *kg[] = {"keygen", "--out", NULL, NULL};
+    cli_result r;
+    uint64_t end;
+    pid_t pid;
+
+    cr_assert_geq(asprintf(&seed, "%s/kernel.seed", dir), 0);
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+    cr_assert_geq(asprintf(&out, "%s/serve.out", dir), 0);
+    kg[2] = seed;
+    r = testutil_run_cli(kg, NULL, 0);
+    cr_assert_eq(r.status, 0);
+    testutil_cli_free(&r);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(o, 1);
+        dup2(o, 2);
+        execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
+              "--listen", "127.0.0.1:0", (char *)NULL);
+        _exit(127);
+    }
+    *port = 0;
+    for (end = testutil_now_ms() + 15000; *port == 0 && testutil_now_ms() < end;) {
+        char *text = testutil_read_file(out, NULL);
+        const char *p = text ? strstr(text, "\"listening\":\"127.0.0.1:") : NULL;
+        if (p != NULL && strchr(p, '}') != NULL)
+            *port = (unsigned)atoi(p + strlen("\"listening\":\"127.0.0.1:"));
+        free(text);
+        if (*port == 0)
+            testutil_nap_ms(5);
+    }
+    cr_assert_neq(*port, 0, "chio serve did not start serving within 15 s");
+    free(seed);
+    free(db);
+    free(out);
+    return pid;
+}
+
+/* @req sent whole on a new connection; all that comes back until the
+ * peer closes (or 5 s pass: a kept connection shows as a short answer). */
+static char *exchange(unsigned port, const char *req, size_t reqlen)
+{
+    struct sockaddr_in a;
+    struct timeval tv = {5, 0};
+    char buf[4096], *all = calloc(1, 1);
+    size_t len = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    cr_assert_geq(fd, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    cr_assert_eq(send(fd, req, reqlen, MSG_NOSIGNAL), (ssize_t)reqlen);
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+        all = realloc(all, len + (size_t)n + 1);
+        cr_assert_not_null(all);
+        memcpy(all + len, buf, (size_t)n);
+        len += (size_t)n;
+        all[len] = '\0';
+    }
+    close(fd);
+    return all;
+}
+
+/* POST @body to /v1/evaluate with @extra header lines; the whole answer. */
+static char *post_evaluate(unsigned port, const char *extra, const char *body)
+{
+    char *req, *all;
+    int reqlen = asprintf(&req,
+                          "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                          "close\r\n%sContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+                          extra, strlen(body), body);
+
+    cr_assert_geq(reqlen, 0);
+    all = exchange(port, req, (size_t)reqlen);
+    free(req);
+    return all;
+}
+
+static size_t count(const char *s, const char *what)
+{
+    size_t n = 0;
+
+    for (; (s = strstr(s, what)) != NULL; s += strlen(what))
+        n++;
+    return n;
+}
+
+Test(serve_origin, a_request_with_an_origin_is_403_and_signs_nothing)
+{
+    static const char body[] =
+        "{\"capability_id\":\"nope\",\"tool_server\":\"a\",\"tool_name\":\"b\"}";
+    unsigned port;
+    pid_t pid = start_sidecar(&port);
+    char *got;
+    int st;
+
+    got = post_evaluate(port, "Origin: https://evil.example\r\n", body);
+    cr_expect(strncmp(got, "HTTP/1.1 403 ", 13) == 0, "a browser's POST: %s", got);
+    cr_expect(strstr(got, "\"code\":\"forbidden\"") != NULL, "%s", got);
+    cr_expect(strstr(got, "\"receipt\"") == NULL, "no receipt signed: %s", got);
+    free(got);
+    got = post_evaluate(port, "Origin: http://127.0.0.1\r\n", body);
+    cr_expect(strncmp(got, "HTTP/1.1 403 ", 13) == 0, "a loopback page too: %s", got);
+    free(got);
+    /* The same request from a host service (no Origin) is evaluated. */
+    got = post_evaluate(port, "", body);
+    cr_expect(strncmp(got, "HTTP/1.1 200 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "\"verdict\":\"deny\"") != NULL, "%s", got);
+    free(got);
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+Test(serve_origin, a_body_framed_two_ways_is_400_and_the_connection_closes)
+{
+    /* Chunked, the evaluate body, then a second request: a proxy reading
+     * Content-Length: 4 sees other requests than libmicrohttpd did. */
+    static const char te_cl[] =
+        "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+        "3b\r\n{\"capability_id\":\"x\",\"tool_server\":\"a\",\"tool_name\":\"bbbbb\"}\r\n"
+        "0\r\n\r\nGET /chio/live HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char te_x[] = "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n"
+                               "Transfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+    unsigned port;
+    pid_t pid = start_sidecar(&port);
+    char *got;
+    int st;
+
+    got = exchange(port, te_cl, strlen(te_cl));
+    cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "Content-Length and Transfer-Encoding") != NULL, "%s", got);
+    cr_expect_eq(count(got, "HTTP/1.1 "), 1, "one answer, then the close: %s", got);
+    free(got);
+    got = exchange(port, te_x, strlen(te_x));
+    cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "other than chunked") != NULL, "%s", got);
+    free(got);
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+}
