@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ typedef struct audit {
     uint8_t *leaves; /* leaves of cps[cur] so far */
     size_t nleaves, capleaves;
     uint64_t expect;    /* next sequence number expected */
+    int at_end;         /* the receipt at UINT64_MAX was read: nothing can follow */
     uint64_t log_start; /* the first receipt the store should hold */
     uint64_t first_cp;  /* the first checkpoint the store should hold */
     int oom;
@@ -93,6 +95,24 @@ static char *quoted(const char *s)
 
     chio__buf_init(&b);
     chio__json_write_string(&b, s, strlen(s));
+    return chio__buf_detach(&b, NULL);
+}
+
+/* The same for a receipt id, which comes from the stored bytes: escaped
+ * (an id holding a quote or a newline must not end the line and start a
+ * made-up one) and cut to its first 64 bytes at a character boundary. */
+static char *quoted_id(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    chio_buf b;
+
+    if (n > 64) {
+        n = 64;
+        while (n > 0 && ((unsigned char)id[n] & 0xC0) == 0x80)
+            n--;
+    }
+    chio__buf_init(&b);
+    chio__json_write_string(&b, id ? id : "", n);
     return chio__buf_detach(&b, NULL);
 }
 
@@ -146,6 +166,15 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
     chio_error perr;
     cp_info *c, *prev;
 
+    /* Checkpoints are numbered from 1: one stored under 0 was put there by
+     * hand. Named, counted, and kept out of the chain it would break. */
+    if (cseq == 0) {
+        cp_info zero;
+        memset(&zero, 0, sizeof(zero));
+        a->out->checkpoints++;
+        bad_checkpoint(a, &zero, "numbering", "no kernel writes a checkpoint_seq 0");
+        return 0;
+    }
     if (a->ncps == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 64;
         cp_info *p = realloc(a->cps, cap * sizeof(*p));
@@ -268,7 +297,7 @@ static void report_missing(audit *a, uint64_t from, uint64_t to)
 static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const char *json, size_t len)
 {
     uint64_t indexed = 0;
-    char *other = NULL;
+    char *other = NULL, *q;
     size_t olen = 0;
     chio_error e;
     int rc;
@@ -284,13 +313,14 @@ static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const cha
         return;
     }
     free(other);
+    q = quoted_id(chio_receipt_id(r));
     if (rc == 0)
-        problem(a,
-                "{\"problem\":\"index_mismatch\",\"seq\":%llu,\"id\":\"%s\",\"indexed_seq\":%llu}",
-                (unsigned long long)seq, chio_receipt_id(r), (unsigned long long)indexed);
+        problem(a, "{\"problem\":\"index_mismatch\",\"seq\":%llu,\"id\":%s,\"indexed_seq\":%llu}",
+                (unsigned long long)seq, q ? q : "\"\"", (unsigned long long)indexed);
     else
-        problem(a, "{\"problem\":\"index_missing\",\"seq\":%llu,\"id\":\"%s\"}",
-                (unsigned long long)seq, chio_receipt_id(r));
+        problem(a, "{\"problem\":\"index_missing\",\"seq\":%llu,\"id\":%s}",
+                (unsigned long long)seq, q ? q : "\"\"");
+    free(q);
     a->out->invalid++;
 }
 
@@ -361,7 +391,7 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
         a->out->first_seq = seq;
     a->out->receipts++;
     a->out->last_seq = seq;
-    if (seq > a->expect)
+    if (seq > a->expect && !a->at_end)
         report_missing(a, a->expect, seq - 1);
     /* Archiving deletes receipts in the write that records where the log
      * now starts: none stays before it (a kernel refuses such a log). */
@@ -372,7 +402,12 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
                 (unsigned long long)seq, (unsigned long long)a->log_start);
         a->out->invalid++;
     }
-    a->expect = seq + 1;
+    /* Never backwards (a receipt before the log start must not make the
+     * retained ones look missing), and no wrap past the last number. */
+    if (seq == UINT64_MAX)
+        a->at_end = 1;
+    else if (seq + 1 > a->expect)
+        a->expect = seq + 1;
     add_leaf(a, seq, json, len);
     chio_error_init(&perr);
     before = a->out->invalid;
@@ -392,13 +427,15 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     ok = rep.signature_valid && rep.receipt_id_valid && rep.parameter_hash_valid &&
          (a->ntrusted == 0 || rep.signer_trusted);
     if (!ok) {
+        char *q = quoted_id(chio_receipt_id(r));
         problem(a,
-                "{\"problem\":\"invalid_receipt\",\"seq\":%llu,\"id\":\"%.64s\","
+                "{\"problem\":\"invalid_receipt\",\"seq\":%llu,\"id\":%s,"
                 "\"signature_valid\":%s,\"receipt_id_valid\":%s,\"parameter_hash_valid\":%s,"
                 "\"signer_trusted\":%s}",
-                (unsigned long long)seq, chio_receipt_id(r), rep.signature_valid ? "true" : "false",
+                (unsigned long long)seq, q ? q : "\"\"", rep.signature_valid ? "true" : "false",
                 rep.receipt_id_valid ? "true" : "false",
                 rep.parameter_hash_valid ? "true" : "false", rep.signer_trusted ? "true" : "false");
+        free(q);
         a->out->invalid++;
     } else {
         check_index(a, seq, r, json, len);
@@ -490,7 +527,11 @@ static int audit_prologue(audit *a)
     }
     a->head_absent = hs == CHIO__RECORD_ABSENT;
     a->chain_from = a->head_ok ? a->head.chain_from : meta_from;
-    if (a->chain_from == 0 && chained)
+    /* A store that is not legacy always records where its chain starts
+     * (the key record and chain_from are written together): with that
+     * record, the head and every chain entry deleted, the receipts are
+     * checked from 1, so each missing link is named, not taken as legacy. */
+    if (a->chain_from == 0 && (chained || !v->legacy))
         a->chain_from = 1;
     v->chain_from = a->chain_from;
     return 0;
@@ -512,7 +553,7 @@ static void audit_epilogue(audit *a)
         }
         return;
     }
-    if (a->head.last_seq >= a->expect) {
+    if (a->head.last_seq >= a->expect && !a->at_end) {
         report_missing(a, a->expect, a->head.last_seq);
         a->expect = a->head.last_seq + 1;
     }
@@ -561,14 +602,16 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
         a.first_cp = 1;
     rc = audit_prologue(&a);
     if (rc == 0)
-        rc = chio_store_scan_checkpoints(s, 1, read_checkpoint, &a, err);
+        rc = chio_store_scan_checkpoints(s, 0, read_checkpoint, &a, err);
+    /* From 0, which no kernel writes: a receipt put there by hand would
+     * otherwise sit in the store unseen by the audit and by `receipt list`. */
     if (rc == 0)
-        rc = chio_store_scan(s, 1, read_receipt, &a, err);
+        rc = chio_store_scan(s, 0, read_receipt, &a, err);
     if (rc == 0) {
         /* Checkpoints whose ranges reach past the last receipt. */
         while (a.cur < a.ncps) {
             cp_info *c = &a.cps[a.cur];
-            if (c->readable && c->end >= a.expect) {
+            if (c->readable && c->end >= a.expect && !a.at_end) {
                 report_missing(&a, a.expect, c->end);
                 a.expect = c->end + 1;
             }

@@ -207,6 +207,37 @@ int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65]
     return 0;
 }
 
+/* Receipts and checkpoints are numbered from 1. One stored under 0 was
+ * put there by hand; it sorts before the first receipt, where the kernel's
+ * "does the log start where it should" check (restore.c) reads 0 as "no
+ * receipts", so it is refused here. */
+static int no_entry_at_zero(chio_store *s, chio_error *err)
+{
+    char *json = NULL;
+    int rc = chio_store_get_receipt(s, 0, &json, NULL, err), what = 0;
+
+    if (rc == 0) {
+        chio_free(json);
+        what = 1;
+    } else if (rc == CHIO_ENOTFOUND) {
+        rc = chio_store_get_checkpoint(s, 0, &json, NULL, err);
+        if (rc == 0) {
+            chio_free(json);
+            what = 2;
+        }
+    }
+    if (what != 0)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store holds a %s numbered 0, which no kernel writes; "
+                          "audit it with chio receipt verify --receipt-db",
+                          what == 1 ? "receipt" : "checkpoint");
+    if (rc != CHIO_ENOTFOUND)
+        return rc;
+    if (err != NULL)
+        chio_error_init(err);
+    return 0;
+}
+
 int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uint64_t *chain_from,
                         chio_error *err)
 {
@@ -231,6 +262,9 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     chained = chio__store_has_chain(s, err);
     if (chained < 0)
         return chained;
+    rc = no_entry_at_zero(s, err);
+    if (rc != 0)
+        return rc;
     if (ks == CHIO__RECORD_OK) {
         chio_keypair_public_key(kp, mine);
         if (memcmp(key, mine, 32) != 0)

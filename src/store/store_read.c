@@ -151,6 +151,9 @@ int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_e
 
     if (rc != 0)
         return rc;
+    if (found == 0) /* no kernel writes receipt 0: the entry was made by hand */
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the id index names receipt 0, which no kernel writes");
     rc = chio_store_get_receipt(s, found, &json, &len, err);
     if (rc == CHIO_ENOTFOUND)
         return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,

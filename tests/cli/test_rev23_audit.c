@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/cli/test_rev23_audit.c - the receipt log as evidence, review 23:
+ * tampering that `chio receipt verify --receipt-db` (and the kernel
+ * reopening the log, and chio_store_find_receipt) used to miss or report
+ * dishonestly. Each test builds a small log with a real kernel (10 receipts,
+ * checkpoints of 4: receipts 9 and 10 are not covered yet), edits the RocksDB directory directly
+ * (as an attacker with write access to it would, without the kernel key) and checks what the audit
+ * prints and returns:
+ *
+ *  - a receipt or a checkpoint stored under number 0 (the scans started at
+ *    1, so it was invisible; the kernel read first = 0 as "empty");
+ *  - the tail cut with the log head, every chain entry and the chain_from
+ *    record deleted, the key record kept (audited clean, exit 0);
+ *  - a receipt whose id holds a quote and newlines (the problem line
+ *    printed it raw: made-up JSON lines in the audit's output);
+ *  - a receipt stored under UINT64_MAX (the expected number wrapped and
+ *    receipts that are there were reported missing).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "store_internal.h"
+
+#define N     10
+#define BATCH 4
+
+static char *dir, *db;
+
+static void setup(void)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    uint64_t i;
+
+    dir = testutil_tmpdir();
+    cr_assert_geq(asprintf(&db, "%s/log", dir), 0);
+    kt_config(&cfg, db);
+    cfg.checkpoint_batch_size = BATCH;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    k = kt_kernel(&cfg);
+    for (i = 1; i <= N; i++) {
+        chio_receipt_builder *b = kt_builder(i);
+        chio_receipt *r;
+        chio_receipt_builder_set_timestamp(b, 1000 + i);
+        cr_assert_eq(chio_kernel_sign_receipt(k, b, &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+    chio_kernel_free(k);
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+    free(db);
+}
+
+TestSuite(audit23, .init = setup, .fini = teardown);
+
+/* One raw write to column family @cf: put @val (NULL: delete @key). */
+static void raw(const char *cf, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    rocksdb_column_family_handle_t *h[16];
+    const rocksdb_options_t *cfo[16];
+    rocksdb_t *rdb;
+    char *err = NULL, **names;
+    size_t n = 0, i, target = 16;
+
+    names = rocksdb_list_column_families(o, db, &n, &err);
+    cr_assert_null(err, "list column families: %s", err);
+    cr_assert_leq(n, 16);
+    for (i = 0; i < n; i++) {
+        cfo[i] = o;
+        if (strcmp(names[i], cf) == 0)
+            target = i;
+    }
+    cr_assert_lt(target, n, "no column family %s", cf);
+    rdb = rocksdb_open_column_families(o, db, (int)n, (const char *const *)names, cfo, h, &err);
+    cr_assert_null(err, "open: %s", err);
+    rocksdb_writeoptions_set_sync(wo, 1);
+    if (val != NULL)
+        rocksdb_put_cf(rdb, wo, h[target], key, klen, val, vlen, &err);
+    else
+        rocksdb_delete_cf(rdb, wo, h[target], key, klen, &err);
+    cr_assert_null(err, "write: %s", err);
+    for (i = 0; i < n; i++)
+        rocksdb_column_family_handle_destroy(h[i]);
+    rocksdb_close(rdb);
+    rocksdb_list_column_families_destroy(names, n);
+    rocksdb_writeoptions_destroy(wo);
+    rocksdb_options_destroy(o);
+}
+
+static void raw_seq(const char *cf, uint64_t seq, const void *val, size_t vlen)
+{
+    unsigned char key[8];
+
+    chio__store_key(seq, key);
+    raw(cf, key, 8, val, vlen);
+}
+
+static char *stored(int checkpoint, uint64_t seq, size_t *len)
+{
+    chio_store *s;
+    char *json = NULL;
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(checkpoint ? chio_store_get_checkpoint(s, seq, &json, len, NULL)
+                            : chio_store_get_receipt(s, seq, &json, len, NULL),
+                 0);
+    chio_store_close(s);
+    return json;
+}
+
+static cli_result audit(void)
+{
+    const char *argv[] = {"receipt", "verify", "--receipt-db", db, NULL};
+
+    return testutil_run_cli(argv, NULL, 0);
+}
+
+/* Every stdout line is one JSON object; returns how many carry "problem"
+ * and checks there is exactly one summary, the last line. */
+static size_t json_lines(const cli_result *r)
+{
+    char *text = strdup(r->out), *line, *save = NULL;
+    size_t problems = 0, summaries = 0, lines = 0, summary_at = 0;
+
+    for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        chio_json_doc *doc = NULL;
+        cr_assert_eq(chio_json_parse(line, strlen(line), &doc, NULL), 0, "not JSON: %s", line);
+        cr_assert_eq(chio_json_typeof(chio_json_root(doc)), CHIO_JSON_OBJECT, "%s", line);
+        lines++;
+        if (chio_json_get(chio_json_root(doc), "problem") != NULL) {
+            problems++;
+        } else {
+            summaries++;
+            summary_at = lines;
+        }
+        chio_json_doc_free(doc);
+    }
+    free(text);
+    cr_expect_eq(summaries, 1, "%s", r->out);
+    cr_expect_eq(summary_at, lines, "the summary is not the last line: %s", r->out);
+    return problems;
+}
+
+static int kernel_start_rc(void)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    chio_error err;
+    int rc;
+
+    kt_config(&cfg, db);
+    cfg.checkpoint_batch_size = BATCH;
+    k = kt_kernel(&cfg);
+    chio_error_init(&err);
+    rc = chio_kernel_start(k, &err);
+    chio_kernel_free(k);
+    return rc;
+}
+
+Test(audit23, the_untouched_log_verifies)
+{
+    cli_result r = audit();
+
+    cr_expect_eq(r.status, 0, "%s %s", r.out, r.err);
+    cr_expect_eq(json_lines(&r), 0, "%s", r.out);
+    testutil_cli_free(&r);
+}
+
+Test(audit23, a_receipt_stored_under_sequence_zero_is_named_and_refused)
+{
+    size_t len;
+    char *json = stored(0, 3, &len), *id;
+    unsigned char zero[8] = {0};
+    chio_receipt *rc;
+    chio_store *s;
+    uint64_t seq = 99;
+    cli_result r;
+
+    /* A genuine receipt of this log copied to number 0, the id index
+     * pointing there: before, the audit read from 1 and passed (exit 0),
+     * `receipt list` did not show it, chio_store_find_receipt answered 0
+     * and a kernel reopened the log (first = 0 read as "none"). */
+    raw("receipts", zero, 8, json, len);
+    cr_assert_eq(chio_receipt_parse(json, len, &rc, NULL), 0);
+    id = strdup(chio_receipt_id(rc));
+    chio_receipt_free(rc);
+    raw("receipt_ids", id, strlen(id), zero, 8);
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "{\"problem\":\"receipt_before_log_start\",\"seq\":0,"), "%s",
+                       r.out);
+    cr_expect_null(strstr(r.out, "missing_receipt"), "%s", r.out);
+    json_lines(&r);
+    testutil_cli_free(&r);
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_expect_eq(chio_store_find_receipt(s, id, &seq, NULL), CHIO_ECORRUPT, "found at %llu",
+                 (unsigned long long)seq);
+    chio_store_close(s);
+    cr_expect_eq(kernel_start_rc(), CHIO_ECORRUPT);
+    free(id);
+    chio_free(json);
+}
+
+Test(audit23, a_checkpoint_stored_under_zero_is_named_alone)
+{
+    size_t len;
+    char *json = stored(1, 1, &len);
+    cli_result r;
+
+    raw_seq("checkpoints", 0, json, len);
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"checkpoint_seq\":0,\"reason\":\"numbering\""), "%s", r.out);
+    cr_expect_eq(json_lines(&r), 1, "only checkpoint 0 is named: %s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"checkpoints\":3,\"checkpoints_valid\":2,"), "%s", r.out);
+    testutil_cli_free(&r);
+    cr_expect_eq(kernel_start_rc(), CHIO_ECORRUPT);
+    chio_free(json);
+}
+
+Test(audit23, the_tail_cut_with_head_chain_and_chain_start_deleted_fails)
+{
+    cli_result r;
+    uint64_t i;
+
+    /* Receipts 9 and 10 (no checkpoint covers them yet) cut; to hide the cut, the head, every chain
+     * entry and the chain_from record deleted; the key record kept. Before, the audit read "no
+     * chain" as "chain_from 0", reported nothing, counted no receipt as unchained and exited 0. */
+    for (i = 9; i <= N; i++)
+        raw_seq("receipts", i, NULL, 0);
+    for (i = 1; i <= N; i++)
+        raw_seq("chain", i, NULL, 0);
+    raw("default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), NULL, 0);
+    raw("default", CHIO__META_CHAIN_FROM, strlen(CHIO__META_CHAIN_FROM), NULL, 0);
+    r = audit();
+    cr_expect_eq(r.status, 1, "a cut log passed: %s", r.out);
+    cr_expect_not_null(strstr(r.out, "{\"problem\":\"log_head_missing\""), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "{\"problem\":\"chain_missing\",\"seq\":8}"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"chain_from\":1,"), "%s", r.out);
+    json_lines(&r);
+    testutil_cli_free(&r);
+    /* the kernel already refused it (no head, chain from 1, log ends at 8) */
+    cr_expect_eq(kernel_start_rc(), CHIO_ECORRUPT);
+}
+
+Test(audit23, a_receipt_id_cannot_add_lines_to_the_audit)
+{
+    static const char evil[] =
+        "x\"}\n{\"receipts\":8,\"invalid\":0}\n{\"problem\":\"none\",\"a\":\"";
+    char *json, *lit = NULL, *bad, *at;
+    size_t len, llen = 0, blen;
+    cli_result r;
+
+    /* Receipt 2 with its id replaced (invalid, so the audit names it and
+     * prints the id): the line must stay one JSON object. */
+    json = stored(0, 2, &len);
+    cr_assert_eq(chio_json_write_string(evil, strlen(evil), &lit, &llen), 0);
+    at = strstr(json, "\"id\":\"");
+    cr_assert_not_null(at);
+    at += 5; /* the opening quote of the 64 hex digits */
+    blen = len - 66 + llen;
+    bad = malloc(blen);
+    cr_assert_not_null(bad);
+    memcpy(bad, json, (size_t)(at - json));
+    memcpy(bad + (at - json), lit, llen);
+    memcpy(bad + (at - json) + llen, at + 66, len - (size_t)(at - json) - 66);
+    raw_seq("receipts", 2, bad, blen);
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_geq(json_lines(&r), 1, "%s", r.out);
+    cr_expect_not_null(
+        strstr(r.out, "{\"problem\":\"invalid_receipt\",\"seq\":2,\"id\":\"x\\\"}\\n"), "%s",
+        r.out);
+    testutil_cli_free(&r);
+    chio_free(lit);
+    free(bad);
+    chio_free(json);
+}
+
+Test(audit23, a_receipt_under_the_last_number_does_not_wrap_the_count)
+{
+    size_t len;
+    char *json = stored(0, N, &len);
+    cli_result r;
+
+    raw_seq("receipts", UINT64_MAX, json, len);
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(
+        strstr(r.out, "{\"problem\":\"receipt_after_head\",\"seq\":18446744073709551615,"), "%s",
+        r.out);
+    /* receipts 1..10 are there: none of them is missing */
+    cr_expect_null(strstr(r.out, "{\"problem\":\"missing_receipt\",\"seq\":0}"), "%s", r.out);
+    cr_expect_null(strstr(r.out, "{\"problem\":\"missing_receipt\",\"seq\":1}"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"gaps\":18446744073709551604,"), "%s", r.out);
+    testutil_cli_free(&r);
+    chio_free(json);
+}
