@@ -459,10 +459,10 @@ static int audit_prologue(audit *a)
     chio__record_state ks, hs;
     uint8_t key[32];
     char key_hex[65];
-    uint64_t meta_from = 0, archive = 0;
+    uint64_t meta_from = 0, archive = 0, key_from = 0;
     int rc, chained;
 
-    rc = chio__store_read_key_record(a->s, key, key_hex, &ks, a->err);
+    rc = chio__store_read_key_record_from(a->s, key, key_hex, &key_from, &ks, a->err);
     if (rc == 0)
         rc = chio__store_read_head(a->s, &a->head, &hs, a->err);
     if (rc == 0)
@@ -527,6 +527,22 @@ static int audit_prologue(audit *a)
     }
     a->head_absent = hs == CHIO__RECORD_ABSENT;
     a->chain_from = a->head_ok ? a->head.chain_from : meta_from;
+    /* A key record written since review 23 signs where the chain starts:
+     * it wins over the unsigned chain_from record and must match the head
+     * (moving the start would pass the receipts before it off as legacy). */
+    if (ks == CHIO__RECORD_OK && key_from > 0 && trusted_key(a, key)) {
+        if ((a->head_ok && a->head.chain_from != key_from) || meta_from != key_from) {
+            problem(a,
+                    "{\"problem\":\"chain_from_mismatch\",\"chain_from\":%llu,\"head_chain_from\":"
+                    "%llu,\"meta_chain_from\":%llu,\"detail\":\"the chain start the key record "
+                    "signed differs from the chain_from record or the log head\"}",
+                    (unsigned long long)key_from,
+                    (unsigned long long)(a->head_ok ? a->head.chain_from : 0),
+                    (unsigned long long)meta_from);
+            v->log_problems++;
+        }
+        a->chain_from = key_from;
+    }
     /* A store that is not legacy always records where its chain starts
      * (the key record and chain_from are written together): with that
      * record, the head and every chain entry deleted, the receipts are

@@ -87,12 +87,21 @@ int chio__log_head_sign(const chio_keypair *kp, const chio__log_head *h, char **
 
 int chio__key_record_sign(const chio_keypair *kp, uint64_t created_at, char **json, size_t *len)
 {
-    char body[256];
+    return chio__key_record_sign_from(kp, created_at, 0, json, len);
+}
+
+int chio__key_record_sign_from(const chio_keypair *kp, uint64_t created_at, uint64_t chain_from,
+                               char **json, size_t *len)
+{
+    char body[256], from[40] = "";
     int n;
 
+    if (chain_from > 0)
+        snprintf(from, sizeof(from), "\"chain_from\":%" PRIu64 ",", chain_from);
     n = snprintf(body, sizeof(body),
-                 "{\"created_at\":%" PRIu64 ",\"kernel_key\":\"%s\",\"schema\":\"" KEY_SCHEMA "\"}",
-                 created_at, chio_keypair_public_hex(kp));
+                 "{%s\"created_at\":%" PRIu64 ",\"kernel_key\":\"%s\",\"schema\":\"" KEY_SCHEMA
+                 "\"}",
+                 from, created_at, chio_keypair_public_hex(kp));
     if (n < 0 || (size_t)n >= sizeof(body))
         return CHIO_ENOMEM;
     return sign_body(kp, body, (size_t)n, json, len);
@@ -186,6 +195,15 @@ int chio__store_read_head(chio_store *s, chio__log_head *h, chio__record_state *
 int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65],
                                 chio__record_state *state, chio_error *err)
 {
+    uint64_t from;
+
+    return chio__store_read_key_record_from(s, key, key_hex, &from, state, err);
+}
+
+int chio__store_read_key_record_from(chio_store *s, uint8_t key[32], char key_hex[65],
+                                     uint64_t *chain_from, chio__record_state *state,
+                                     chio_error *err)
+{
     chio_json_doc *doc = NULL;
     const chio_json *body = NULL;
     uint64_t created = 0;
@@ -193,6 +211,7 @@ int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65]
     char *json = NULL;
     int rc;
 
+    *chain_from = 0;
     *state = CHIO__RECORD_ABSENT;
     key_hex[0] = '\0';
     rc = read_meta(s, CHIO__META_KEY_RECORD, &json, &len, err);
@@ -200,7 +219,9 @@ int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65]
         return rc;
     *state = parse_signed(json, len, KEY_SCHEMA, &doc, &body, key, key_hex);
     if ((*state == CHIO__RECORD_OK || *state == CHIO__RECORD_BADSIG) &&
-        u64_field(body, "created_at", &created) != 0)
+        (u64_field(body, "created_at", &created) != 0 ||
+         (chio_json_get(body, "chain_from") != NULL &&
+          (u64_field(body, "chain_from", chain_from) != 0 || *chain_from == 0))))
         *state = CHIO__RECORD_UNREADABLE;
     chio_json_doc_free(doc);
     free(json);
@@ -245,14 +266,14 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     chio__log_head head;
     uint8_t key[32], mine[32];
     char key_hex[65];
-    uint64_t first = 0, last = 0;
+    uint64_t first = 0, last = 0, signed_from = 0;
     chio__store_batch *b;
     char *json = NULL;
     size_t len = 0;
     int rc, chained;
 
     *chain_from = 0;
-    rc = chio__store_read_key_record(s, key, key_hex, &ks, err);
+    rc = chio__store_read_key_record_from(s, key, key_hex, &signed_from, &ks, err);
     if (rc == 0)
         rc = chio__store_read_head(s, &head, &hs, err);
     if (rc == 0)
@@ -273,9 +294,21 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
                               "signed by one key (start a new store for a new key)",
                               key_hex, chio_keypair_public_hex(kp));
         rc = chio__store_get_meta_u64(s, CHIO__META_CHAIN_FROM, chain_from, err);
-        if (rc == 0 && *chain_from == 0)
+        if (rc != 0)
+            return rc;
+        /* Where the chain starts is signed in the key record (since review
+         * 23): the unsigned copy and the head must agree with it, or the
+         * receipts before a moved start would read as legacy. */
+        if (signed_from > 0 && (*chain_from != signed_from ||
+                                (hs == CHIO__RECORD_OK && head.chain_from != signed_from)))
+            return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                              "the receipt store's hash chain starts at %llu by its signed key "
+                              "record, but its chain_from record or log head says otherwise; "
+                              "audit it with chio receipt verify --receipt-db",
+                              (unsigned long long)signed_from);
+        if (*chain_from == 0)
             *chain_from = hs == CHIO__RECORD_OK ? head.chain_from : 1;
-        return rc;
+        return 0;
     }
     if (ks != CHIO__RECORD_ABSENT)
         return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
@@ -290,7 +323,8 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     /* A new store, or one written before key records existed (legacy): pin
      * it now. The chain starts with the next receipt; older receipts keep
      * only their signatures and checkpoints. */
-    rc = chio__key_record_sign(kp, now, &json, &len);
+    *chain_from = last + 1;
+    rc = chio__key_record_sign_from(kp, now, *chain_from, &json, &len);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign the store's key record");
     b = chio__store_batch_new();
@@ -298,7 +332,6 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
         free(json);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
-    *chain_from = last + 1;
     chio__store_batch_put_meta(b, s, CHIO__META_KEY_RECORD, json, len);
     chio__store_batch_put_meta_u64(b, s, CHIO__META_CHAIN_FROM, *chain_from);
     rc = chio__store_write(s, b, 1, err);

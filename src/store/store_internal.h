@@ -123,7 +123,8 @@ int chio__store_scan_budgets(chio_store *s,
 /* ---- signed records (head.c) --------------------------------------------------------
  * Stored as canonical JSON {"body":{...},"signature":"<hex>"}, the
  * signature being Ed25519 over the canonical body by body.kernel_key.
- *   key record  body {"created_at","kernel_key","schema":"chio.receipt_store_key.v1"}
+ *   key record  body {"chain_from","created_at","kernel_key","schema":"chio.receipt_store_key.v1"}
+ *               ("chain_from" in records written since review 23)
  *   log head    body {"chain","chain_from","checkpoint_seq","kernel_key","last_seq",
  *                     "schema":"chio.receipt_log_head.v1","time"}
  */
@@ -144,6 +145,12 @@ typedef enum chio__record_state {
 /* The signed bytes of a head / key record (caller frees *json with free()). */
 int chio__log_head_sign(const chio_keypair *kp, const chio__log_head *h, char **json, size_t *len);
 int chio__key_record_sign(const chio_keypair *kp, uint64_t created_at, char **json, size_t *len);
+/* The same with "chain_from" (> 0) in the body: where the store's hash
+ * chain starts, signed once when the store is pinned, so that neither the
+ * chain_from metadata nor a missing head can move it (0: the older form
+ * without it, which stores pinned before review 23 carry). */
+int chio__key_record_sign_from(const chio_keypair *kp, uint64_t created_at, uint64_t chain_from,
+                               char **json, size_t *len);
 /* Read and check the stored record: *state says what was found; @h / @key
  * are filled when the record is readable (also with a bad signature).
  * Returns 0 or a store error (reading failed). */
@@ -151,6 +158,11 @@ int chio__store_read_head(chio_store *s, chio__log_head *h, chio__record_state *
                           chio_error *err);
 int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65],
                                 chio__record_state *state, chio_error *err);
+/* The same, with the record's signed chain_from in *@chain_from (0 when
+ * the record has none). */
+int chio__store_read_key_record_from(chio_store *s, uint8_t key[32], char key_hex[65],
+                                     uint64_t *chain_from, chio__record_state *state,
+                                     chio_error *err);
 /* Kernel start: pin a store to @kp. A store without a key record gets one
  * (signed, synced) together with chain_from = the next receipt's sequence;
  * a store whose record is missing while it has a chain or a head, or whose

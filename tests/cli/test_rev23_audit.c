@@ -309,3 +309,43 @@ Test(audit23, a_receipt_under_the_last_number_does_not_wrap_the_count)
     testutil_cli_free(&r);
     chio_free(json);
 }
+
+Test(audit23, a_moved_chain_start_is_refused_and_named_even_with_allow_legacy)
+{
+    const char *argv[] = {"receipt", "verify", "--receipt-db", db, "--allow-legacy", NULL};
+    unsigned char nine[8];
+    uint8_t key[32];
+    char key_hex[65];
+    uint64_t from = 0, i;
+    chio__record_state st;
+    chio_store *s;
+    cli_result r;
+
+    /* The key record signs where the chain starts. */
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio__store_read_key_record_from(s, key, key_hex, &from, &st, NULL), 0);
+    chio_store_close(s);
+    cr_expect_eq(st, CHIO__RECORD_OK);
+    cr_expect_eq(from, 1);
+
+    /* Receipts 9 and 10 cut, the head and every chain entry deleted and
+     * chain_from set to 9: before, a kernel continued the log (a new chain
+     * from 9, signed heads and all) and the audit called receipts 1-8
+     * "unchained", which --allow-legacy accepts (exit 0). */
+    for (i = 9; i <= N; i++)
+        raw_seq("receipts", i, NULL, 0);
+    for (i = 1; i <= N; i++)
+        raw_seq("chain", i, NULL, 0);
+    raw("default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), NULL, 0);
+    chio__store_key(9, nine);
+    raw("default", CHIO__META_CHAIN_FROM, strlen(CHIO__META_CHAIN_FROM), nine, 8);
+    cr_expect_eq(kernel_start_rc(), CHIO_ECORRUPT);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_eq(r.status, 1, "%s %s", r.out, r.err);
+    cr_expect_not_null(strstr(r.out, "{\"problem\":\"chain_from_mismatch\",\"chain_from\":1,"),
+                       "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "{\"problem\":\"chain_missing\",\"seq\":1}"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"chain_from\":1,\"log_problems\""), "%s", r.out);
+    json_lines(&r);
+    testutil_cli_free(&r);
+}
