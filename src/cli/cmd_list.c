@@ -93,17 +93,30 @@ static void decision_code(const chio_receipt *r, char *out, size_t cap)
     snprintf(out, cap, "guard_denied (%s)", guard);
 }
 
-/* Copy @s into @out, at most @width characters, "..." marking a cut. */
+/* Copy @s into @out, at most @width characters, "..." marking a cut.
+ * Control characters (C0, DEL and C1 as UTF-8) become '?': a tool name is
+ * the caller's text (a denial receipt keeps the name it asked for), and a
+ * newline or an escape sequence must not draw rows on the operator's
+ * terminal. */
 static void fit(const char *s, char *out, size_t width)
 {
-    size_t n = strlen(s);
+    size_t n = strlen(s), i;
 
     if (n <= width) {
         memcpy(out, s, n + 1);
-        return;
+    } else {
+        memcpy(out, s, width - 3);
+        memcpy(out + width - 3, "...", 4);
+        n = width;
     }
-    memcpy(out, s, width - 3);
-    memcpy(out + width - 3, "...", 4);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)out[i];
+        if (c < 0x20 || c == 0x7f)
+            out[i] = '?';
+        else if (c == 0xc2 && i + 1 < n && (unsigned char)out[i + 1] >= 0x80 &&
+                 (unsigned char)out[i + 1] <= 0x9f)
+            out[i] = out[i + 1] = '?';
+    }
 }
 
 static int print_header(list_ctx *c)

@@ -349,3 +349,34 @@ Test(audit23, a_moved_chain_start_is_refused_and_named_even_with_allow_legacy)
     json_lines(&r);
     testutil_cli_free(&r);
 }
+
+Test(audit23, receipt_list_keeps_control_characters_off_the_terminal)
+{
+    const char *argv[] = {"receipt", "list", "--receipt-db", db, "--format", "table", NULL};
+    chio_kernel_config cfg;
+    chio_receipt_builder *b;
+    chio_kernel *k;
+    chio_receipt *rc;
+    cli_result r;
+    size_t rows = 0;
+    const char *p;
+
+    /* A denial receipt keeps the tool name the caller asked for: here one
+     * with an escape sequence and a newline that would draw a fake row. */
+    kt_config(&cfg, db);
+    cfg.checkpoint_batch_size = BATCH;
+    k = kt_kernel(&cfg);
+    b = kt_builder(N + 1);
+    cr_assert_eq(chio_receipt_builder_set_tool(b, "srv", "x\x1b[2J\n      99  fake\r"), 0);
+    cr_assert_eq(chio_kernel_sign_receipt(k, b, &rc, NULL), 0);
+    chio_receipt_free(rc);
+    chio_kernel_free(k);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    for (p = r.out; *p != '\0'; p++)
+        rows += *p == '\n';
+    cr_expect_eq(rows, N + 2, "a header and %d rows: %s", N + 1, r.out);
+    cr_expect_null(strchr(r.out, '\x1b'), "%s", r.out);
+    cr_expect_null(strchr(r.out, '\r'), "%s", r.out);
+    testutil_cli_free(&r);
+}
