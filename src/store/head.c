@@ -308,6 +308,23 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
                               (unsigned long long)signed_from);
         if (*chain_from == 0)
             *chain_from = hs == CHIO__RECORD_OK ? head.chain_from : 1;
+        /* The head is written with the checkpoints it names, and archiving
+         * keeps the newest: fewer stored means checkpoints were deleted.
+         * Continuing would cut and sign them again and erase the trace.
+         * (Receipts missing too: restore.c refuses, naming them.) */
+        if (hs == CHIO__RECORD_OK && memcmp(head.key, mine, 32) == 0 && head.last_seq == last) {
+            uint64_t last_cp = 0;
+            rc = chio_store_last_checkpoint_seq(s, &last_cp, err);
+            if (rc != 0)
+                return rc;
+            if (head.checkpoint_seq > last_cp)
+                return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                                  "the receipt log's signed head names checkpoint %llu but the "
+                                  "log holds checkpoints up to %llu (deleted?); audit it with "
+                                  "chio receipt verify --receipt-db",
+                                  (unsigned long long)head.checkpoint_seq,
+                                  (unsigned long long)last_cp);
+        }
         return 0;
     }
     if (ks != CHIO__RECORD_ABSENT)

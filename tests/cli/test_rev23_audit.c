@@ -24,6 +24,7 @@
 
 #include <rocksdb/c.h>
 
+#include "chio/merkle.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "store_internal.h"
@@ -379,4 +380,64 @@ Test(audit23, receipt_list_keeps_control_characters_off_the_terminal)
     cr_expect_null(strchr(r.out, '\x1b'), "%s", r.out);
     cr_expect_null(strchr(r.out, '\r'), "%s", r.out);
     testutil_cli_free(&r);
+}
+
+Test(audit23, a_kernel_refuses_a_log_whose_newest_checkpoint_was_deleted)
+{
+    static const char sentinel[] = "chio.receipt_store.v1\nlast_checkpoint 1\n";
+    char *path;
+    FILE *f;
+    cli_result r;
+
+    /* Checkpoint 2 (the newest, named by the signed head) deleted and the
+     * sentinel edited to match: the audit names it, but before, a kernel
+     * reopening the log cut and signed checkpoint 2 again, and the audit
+     * came back clean. */
+    raw_seq("checkpoints", 2, NULL, 0);
+    cr_assert_geq(asprintf(&path, "%s/CHIO-RECEIPT-STORE", db), 0);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(sentinel, 1, sizeof(sentinel) - 1, f), sizeof(sentinel) - 1);
+    cr_assert_eq(fclose(f), 0);
+    free(path);
+    cr_expect_eq(kernel_start_rc(), CHIO_ECORRUPT);
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "{\"problem\":\"missing_checkpoint\",\"checkpoint_seq\":2}"),
+                       "%s", r.out);
+    testutil_cli_free(&r);
+}
+
+Test(audit23, an_inclusion_proof_without_a_checkpoint_is_not_ok)
+{
+    const char *argv[] = {"checkpoint", "verify-proof", "--receipt", NULL, NULL};
+    char *json, *file, *proof, hex[65];
+    uint8_t leaf[32];
+    size_t len;
+    cli_result r;
+
+    /* A receipt is the root of a one-leaf tree of itself: before, this
+     * "proof" printed ok:true and exited 0 with no checkpoint at all. */
+    json = stored(0, 9, &len);
+    cr_assert_geq(asprintf(&file, "%s/r9.json", dir), 0);
+    cr_assert_eq(testutil_write_file(file, json, len, 0600), 0);
+    cr_assert_eq(chio_merkle_leaf_hash(json, len, leaf), 0);
+    chio_hex_encode(leaf, 32, hex);
+    cr_assert_geq(asprintf(&proof,
+                           "{\"checkpoint_seq\":77,\"leaf_index\":0,\"merkle_root\":\"0x%s\","
+                           "\"proof\":{\"audit_path\":[],\"leaf_index\":0,\"tree_size\":1},"
+                           "\"receipt_seq\":9}",
+                           hex),
+                  0);
+    argv[3] = file;
+    r = testutil_run_cli(argv, proof, strlen(proof));
+    cr_expect_eq(r.status, 1, "%s %s", r.out, r.err);
+    cr_expect_not_null(strstr(r.out, "\"checkpoint_checked\":false"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"inclusion_valid\":true"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"ok\":false"), "%s", r.out);
+    cr_expect_not_null(strstr(r.err, "--checkpoint"), "%s", r.err);
+    testutil_cli_free(&r);
+    free(proof);
+    free(file);
+    chio_free(json);
 }
