@@ -30,6 +30,8 @@ typedef struct cp_info {
     uint8_t root[32];
     char body_sha[65];
     int readable; /* parsed */
+    int usable;   /* and signed by a trusted key under its own number: its range
+                     is the kernel's, so receipts are counted against it */
     int bad;      /* a problem was already reported */
     uint64_t leaves_seen;
 } cp_info;
@@ -200,6 +202,10 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
     c->end = chio_checkpoint_batch_end(cp);
     memcpy(c->root, chio_checkpoint_merkle_root(cp), 32);
     memcpy(c->body_sha, chio_checkpoint_body_sha256(cp), 65);
+    /* A range nobody trusted signed must not decide which receipts are
+     * "missing" (a body edited to end at 10^6 named a million of them). */
+    c->usable = chio_checkpoint_seq(cp) == cseq && chio_checkpoint_verify(cp) == 0 &&
+                trusted(a, chio_checkpoint_kernel_key_hex(cp));
     if (chio_checkpoint_seq(cp) != cseq)
         bad_checkpoint(a, c, "numbering", "stored under another checkpoint_seq");
     else if (chio_checkpoint_verify(cp) != 0)
@@ -236,7 +242,7 @@ static void finish_checkpoint(audit *a, size_t i)
     cp_info *c = &a->cps[i];
     uint8_t root[32];
 
-    if (!c->readable)
+    if (!c->usable)
         return;
     if (c->leaves_seen != c->end - c->start + 1 || a->nleaves != c->leaves_seen) {
         bad_checkpoint(a, c, "missing_receipts", "receipts of its range are missing");
@@ -255,7 +261,7 @@ static void add_leaf(audit *a, uint64_t seq, const char *json, size_t len)
     cp_info *c;
 
     /* Close every checkpoint that ends before this receipt. */
-    while (a->cur < a->ncps && (!a->cps[a->cur].readable || a->cps[a->cur].end < seq)) {
+    while (a->cur < a->ncps && (!a->cps[a->cur].usable || a->cps[a->cur].end < seq)) {
         finish_checkpoint(a, a->cur);
         a->cur++;
     }
@@ -627,7 +633,7 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
         /* Checkpoints whose ranges reach past the last receipt. */
         while (a.cur < a.ncps) {
             cp_info *c = &a.cps[a.cur];
-            if (c->readable && c->end >= a.expect && !a.at_end) {
+            if (c->usable && c->end >= a.expect && !a.at_end) {
                 report_missing(&a, a.expect, c->end);
                 a.expect = c->end + 1;
             }

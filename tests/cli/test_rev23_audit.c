@@ -441,3 +441,30 @@ Test(audit23, an_inclusion_proof_without_a_checkpoint_is_not_ok)
     free(file);
     chio_free(json);
 }
+
+Test(audit23, a_forged_checkpoint_range_names_the_checkpoint_only)
+{
+    size_t len;
+    char *json = stored(1, 2, &len), *mod, *at;
+    cli_result r;
+
+    /* Checkpoint 2 (receipts 5..8) edited to end at 999999: its signature
+     * breaks, and before, its range was still used to count receipts, so
+     * the audit named receipts 11..999999 "missing" (10,000 lines and a
+     * range) that never existed. */
+    at = strstr(json, "\"batch_end_seq\":8,");
+    cr_assert_not_null(at);
+    cr_assert_geq(asprintf(&mod, "%.*s\"batch_end_seq\":999999,%s", (int)(at - json), json,
+                           at + strlen("\"batch_end_seq\":8,")),
+                  0);
+    raw_seq("checkpoints", 2, mod, strlen(mod));
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_eq(json_lines(&r), 1, "only checkpoint 2 is named: %.2000s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"checkpoint_seq\":2,\"reason\":\"signature\""), "%.2000s",
+                       r.out);
+    cr_expect_not_null(strstr(r.out, "\"gaps\":0,\"invalid\":0,"), "%.2000s", r.out);
+    testutil_cli_free(&r);
+    free(mod);
+    chio_free(json);
+}
