@@ -172,7 +172,9 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
                 "them): they are %s and receipts removed from their tail cannot be "
                 "detected%s\n",
                 allow_legacy ? "note" : "error", dir, (unsigned long long)unchained,
-                ntrusted ? "checked against --trusted-key" : "not pinned to any key",
+                v.pinned_by == CHIO_STORE_PIN_FLAG    ? "checked against --trusted-key"
+                : v.pinned_by == CHIO_STORE_PIN_STORE ? "checked against the store's key record"
+                                                      : "not pinned to any key",
                 allow_legacy ? "" : "; pass --allow-legacy to accept that");
     else if (v.archive && allow_archive)
         fprintf(stderr,

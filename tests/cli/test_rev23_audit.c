@@ -468,3 +468,35 @@ Test(audit23, a_forged_checkpoint_range_names_the_checkpoint_only)
     free(mod);
     chio_free(json);
 }
+
+Test(audit23, a_moved_chain_start_under_an_older_key_record_is_unchained_and_pinned)
+{
+    unsigned char nine[8];
+    chio_keypair *kp;
+    char *rec = NULL;
+    size_t len = 0;
+    uint64_t i;
+    cli_result r;
+
+    /* A key record of the form written before it signed chain_from: a
+     * moved start shows only as unchained receipts (security.md), and the
+     * note names the pin the audit used (it said "not pinned to any key"). */
+    cr_assert_eq(chio_keypair_from_seed_hex(TEST_SEED, 64, &kp, NULL), 0);
+    cr_assert_eq(chio__key_record_sign(kp, 1000, &rec, &len), 0);
+    chio_keypair_free(kp);
+    raw("default", CHIO__META_KEY_RECORD, strlen(CHIO__META_KEY_RECORD), rec, len);
+    free(rec);
+    for (i = 9; i <= N; i++)
+        raw_seq("receipts", i, NULL, 0);
+    for (i = 1; i <= N; i++)
+        raw_seq("chain", i, NULL, 0);
+    raw("default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), NULL, 0);
+    chio__store_key(9, nine);
+    raw("default", CHIO__META_CHAIN_FROM, strlen(CHIO__META_CHAIN_FROM), nine, 8);
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s %s", r.out, r.err);
+    cr_expect_not_null(strstr(r.out, "\"signer_pinned_by\":\"store\""), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"unchained\":8,"), "%s", r.out);
+    cr_expect_not_null(strstr(r.err, "checked against the store's key record"), "%s", r.err);
+    testutil_cli_free(&r);
+}
