@@ -200,8 +200,10 @@ typedef struct chio_store_audit_v2 {
  * (with "seq"), "log_head_mismatch", "invalid_log_head" (with "seq" when
  * readable), "log_head_missing", "missing_checkpoint" (with
  * "checkpoint_seq"), "invalid_key_record", "key_record_missing",
- * "store_key_untrusted" and "chain_from_mismatch" (the chain start the key
- * record signs differs from the stored one or the head's). A legacy
+ * "store_key_untrusted", "chain_from_mismatch" (the chain start the key
+ * record signs differs from the stored one or the head's) and
+ * "index_dangling" (an id index entry naming a receipt outside the stored
+ * range, with "id" and "indexed_seq"). A legacy
  * log (no key record, chain or head) is audited as before, with
  * legacy = 1 and nothing pinned unless @ntrusted.
  * @out->size must be set; at most that many bytes of *out are written.

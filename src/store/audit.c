@@ -559,6 +559,28 @@ static int audit_prologue(audit *a)
     return 0;
 }
 
+/* After the scan: id index entries naming a receipt outside the stored
+ * range (0, before the first, after the last, or any when none is stored)
+ * are the trace of receipts deleted with their index left behind, say a
+ * tail cut back to an earlier head (see security.md). */
+static int check_dangling_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
+{
+    audit *a = ctx;
+    char buf[65], *q;
+    size_t n = idlen < 64 ? idlen : 64;
+
+    if (a->out->receipts > 0 && seq >= a->out->first_seq && seq <= a->out->last_seq && seq > 0)
+        return 0;
+    memcpy(buf, id, n);
+    buf[n] = '\0';
+    q = quoted_id(buf);
+    problem(a, "{\"problem\":\"index_dangling\",\"id\":%s,\"indexed_seq\":%llu}", q ? q : "\"\"",
+            (unsigned long long)seq);
+    free(q);
+    a->v2->log_problems++;
+    return a->oom ? CHIO_ENOMEM : 0;
+}
+
 /* After the scan: the tail the head vouches for. */
 static void audit_epilogue(audit *a)
 {
@@ -641,6 +663,7 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
             a.cur++;
         }
         audit_epilogue(&a);
+        rc = chio__store_scan_ids(s, check_dangling_id, &a, err);
     }
     free(a.cps);
     free(a.leaves);

@@ -89,6 +89,12 @@ int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *
  * compares it itself); chio_store_find_receipt also checks the receipt
  * there carries @id. 0, CHIO_ENOTFOUND or CHIO_ECORRUPT. */
 int chio__store_find_indexed(chio_store *s, const char *id, uint64_t *seq, chio_error *err);
+/* Every id index entry, in key order: @seq is the sequence number it
+ * names (0 for a value that is not 8 bytes). A non-zero return from @fn
+ * stops the scan and is returned. */
+int chio__store_scan_ids(chio_store *s,
+                         int (*fn)(void *ctx, const char *id, size_t idlen, uint64_t seq),
+                         void *ctx, chio_error *err);
 void chio__store_note_expired_floor(chio_store *s, uint64_t floor);
 uint64_t chio__store_expired_floor(chio_store *s);
 

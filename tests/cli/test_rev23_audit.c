@@ -500,3 +500,59 @@ Test(audit23, a_moved_chain_start_under_an_older_key_record_is_unchained_and_pin
     cr_expect_not_null(strstr(r.err, "checked against the store's key record"), "%s", r.err);
     testutil_cli_free(&r);
 }
+
+Test(audit23, a_tail_cut_to_an_earlier_head_shows_by_its_left_over_index_entries)
+{
+    chio__log_head h;
+    chio_keypair *kp;
+    chio_store *s;
+    char *json, *ids[N + 1];
+    size_t len;
+    uint64_t i;
+    cli_result r;
+
+    /* The head as the kernel signed it after receipt 8 (earlier heads stay
+     * readable in the WAL), written back with receipts 9, 10 and their
+     * chain entries deleted: a rollback no local check can see
+     * (security.md), except that the id index still names 9 and 10. */
+    memset(&h, 0, sizeof(h));
+    h.last_seq = 8;
+    h.chain_from = 1;
+    h.checkpoint_seq = 2;
+    h.time = 2000;
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio__store_get_chain(s, 8, h.chain, NULL), 0);
+    for (i = 9; i <= N; i++) {
+        chio_receipt *rc;
+        cr_assert_eq(chio_store_get_receipt(s, i, &json, &len, NULL), 0);
+        cr_assert_eq(chio_receipt_parse(json, len, &rc, NULL), 0);
+        ids[i] = strdup(chio_receipt_id(rc));
+        chio_receipt_free(rc);
+        chio_free(json);
+    }
+    chio_store_close(s);
+    cr_assert_eq(chio_keypair_from_seed_hex(TEST_SEED, 64, &kp, NULL), 0);
+    cr_assert_eq(chio__log_head_sign(kp, &h, &json, &len), 0);
+    chio_keypair_free(kp);
+    raw("default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), json, len);
+    free(json);
+    for (i = 9; i <= N; i++) {
+        raw_seq("receipts", i, NULL, 0);
+        raw_seq("chain", i, NULL, 0);
+    }
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_eq(json_lines(&r), 2, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"problem\":\"index_dangling\""), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"indexed_seq\":10}"), "%s", r.out);
+    testutil_cli_free(&r);
+
+    /* with the index entries deleted too, it is the documented rollback */
+    for (i = 9; i <= N; i++) {
+        raw("receipt_ids", ids[i], strlen(ids[i]), NULL, 0);
+        free(ids[i]);
+    }
+    r = audit();
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    testutil_cli_free(&r);
+}
