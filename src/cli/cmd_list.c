@@ -164,6 +164,16 @@ static int emit(list_ctx *c, uint64_t seq, const char *json, size_t len)
     c->printed++;
     if (c->table)
         return print_row(c, seq, json, len);
+    /* One receipt per line: stored bytes holding a line break (a kernel
+     * writes canonical JSON, which has none) would add lines of their own
+     * making to the stream. */
+    if (memchr(json, '\n', len) != NULL || memchr(json, '\r', len) != NULL) {
+        fprintf(stderr,
+                "chio receipt list: receipt %llu is not one line of JSON and is left out; "
+                "run chio receipt verify --receipt-db\n",
+                (unsigned long long)seq);
+        return 0;
+    }
     return cli_write(json, len) || cli_write("\n", 1) ? CLI_USAGE : 0;
 }
 

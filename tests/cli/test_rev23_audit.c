@@ -556,3 +556,24 @@ Test(audit23, a_tail_cut_to_an_earlier_head_shows_by_its_left_over_index_entries
     cr_expect_eq(r.status, 0, "%s", r.out);
     testutil_cli_free(&r);
 }
+
+Test(audit23, receipt_list_jsonl_stays_one_receipt_per_line)
+{
+    static const char two[] = "{\"made\":\"up\"}\n{\"also\":\"made up\"}";
+    const char *argv[] = {"receipt", "list", "--receipt-db", db, "--format", "jsonl", NULL};
+    cli_result r;
+    size_t lines = 0;
+    const char *p;
+
+    /* A stored value holding a line break: before, it came out as two
+     * JSON lines of the attacker's making among the receipts. */
+    raw_seq("receipts", N + 1, two, sizeof(two) - 1);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    for (p = r.out; *p != '\0'; p++)
+        lines += *p == '\n';
+    cr_expect_eq(lines, N, "%s", r.out);
+    cr_expect_null(strstr(r.out, "made up"), "%s", r.out);
+    cr_expect_not_null(strstr(r.err, "receipt 11 is not one line"), "%s", r.err);
+    testutil_cli_free(&r);
+}
