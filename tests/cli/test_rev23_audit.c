@@ -577,3 +577,22 @@ Test(audit23, receipt_list_jsonl_stays_one_receipt_per_line)
     cr_expect_not_null(strstr(r.err, "receipt 11 is not one line"), "%s", r.err);
     testutil_cli_free(&r);
 }
+
+Test(audit23, checkpoint_list_stays_one_checkpoint_per_line)
+{
+    static const char two[] = "{\"made\":\"up\"}\n{\"also\":\"made up\"}";
+    const char *argv[] = {"checkpoint", "list", "--receipt-db", db, NULL};
+    cli_result r;
+    size_t lines = 0;
+    const char *p;
+
+    raw_seq("checkpoints", 3, two, sizeof(two) - 1);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    for (p = r.out; *p != '\0'; p++)
+        lines += *p == '\n';
+    cr_expect_eq(lines, 2, "%s", r.out);
+    cr_expect_null(strstr(r.out, "made up"), "%s", r.out);
+    cr_expect_not_null(strstr(r.err, "checkpoint 3 is not one line"), "%s", r.err);
+    testutil_cli_free(&r);
+}
