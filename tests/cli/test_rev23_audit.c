@@ -596,3 +596,22 @@ Test(audit23, checkpoint_list_stays_one_checkpoint_per_line)
     cr_expect_not_null(strstr(r.err, "checkpoint 3 is not one line"), "%s", r.err);
     testutil_cli_free(&r);
 }
+
+Test(audit23, a_kernel_refuses_to_checkpoint_a_receipt_swapped_after_the_last_checkpoint)
+{
+    size_t len;
+    char *json = stored(0, 10, &len);
+    cli_result r;
+
+    /* Receipt 9 (after the last checkpoint) replaced by a copy of receipt
+     * 10: the chain names it (chain_mismatch), but before, a kernel
+     * reopening the log read it back as a pending leaf and would sign it
+     * into the next checkpoint. */
+    raw_seq("receipts", 9, json, len);
+    cr_expect_eq(kernel_start_rc(), CHIO_ECORRUPT);
+    r = audit();
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "{\"problem\":\"chain_mismatch\",\"seq\":9,"), "%s", r.out);
+    testutil_cli_free(&r);
+    chio_free(json);
+}
