@@ -167,6 +167,7 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
     chio_checkpoint *cp = NULL;
     chio_error perr;
     cp_info *c, *prev;
+    int placed, verified;
 
     /* Checkpoints are numbered from 1: one stored under 0 was put there by
      * hand. Named, counted, and kept out of the chain it would break. */
@@ -204,13 +205,14 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
     memcpy(c->body_sha, chio_checkpoint_body_sha256(cp), 65);
     /* A range nobody trusted signed must not decide which receipts are
      * "missing" (a body edited to end at 10^6 named a million of them). */
-    c->usable = chio_checkpoint_seq(cp) == cseq && chio_checkpoint_verify(cp) == 0 &&
-                trusted(a, chio_checkpoint_kernel_key_hex(cp));
-    if (chio_checkpoint_seq(cp) != cseq)
+    placed = chio_checkpoint_seq(cp) == cseq;
+    verified = placed && chio_checkpoint_verify(cp) == 0;
+    c->usable = verified && trusted(a, chio_checkpoint_kernel_key_hex(cp));
+    if (!placed)
         bad_checkpoint(a, c, "numbering", "stored under another checkpoint_seq");
-    else if (chio_checkpoint_verify(cp) != 0)
+    else if (!verified)
         bad_checkpoint(a, c, "signature", "signature or body does not verify");
-    else if (!trusted(a, chio_checkpoint_kernel_key_hex(cp)))
+    else if (!c->usable)
         bad_checkpoint(a, c, "untrusted", "signed by a key that is not trusted");
     else if (prev == NULL && chio_checkpoint_previous_sha256(cp) != NULL && cseq == 1)
         bad_checkpoint(a, c, "chain", "the first checkpoint names a previous one");
