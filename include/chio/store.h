@@ -199,9 +199,13 @@ typedef struct chio_store_audit_v2 {
  * the new ones are "chain_mismatch", "chain_missing", "receipt_after_head"
  * (with "seq"), "log_head_mismatch", "invalid_log_head" (with "seq" when
  * readable), "log_head_missing", "missing_checkpoint" (with
- * "checkpoint_seq"), "invalid_key_record", "key_record_missing" and
- * "store_key_untrusted". A legacy log (no key record, chain or head) is
- * audited as before, with legacy = 1 and nothing pinned unless @ntrusted.
+ * "checkpoint_seq"), "invalid_key_record", "key_record_missing",
+ * "store_key_untrusted", "chain_from_mismatch" (the chain start the key
+ * record signs differs from the stored one or the head's) and
+ * "index_dangling" (an id index entry naming a receipt outside the stored
+ * range, with "id" and "indexed_seq"). A legacy
+ * log (no key record, chain or head) is audited as before, with
+ * legacy = 1 and nothing pinned unless @ntrusted.
  * @out->size must be set; at most that many bytes of *out are written.
  * Returns: 0 when the audit ran; CHIO_EINVAL (size too small);
  * CHIO_ESTORE / CHIO_ENOMEM when it could not run.

@@ -93,17 +93,30 @@ static void decision_code(const chio_receipt *r, char *out, size_t cap)
     snprintf(out, cap, "guard_denied (%s)", guard);
 }
 
-/* Copy @s into @out, at most @width characters, "..." marking a cut. */
+/* Copy @s into @out, at most @width characters, "..." marking a cut.
+ * Control characters (C0, DEL and C1 as UTF-8) become '?': a tool name is
+ * the caller's text (a denial receipt keeps the name it asked for), and a
+ * newline or an escape sequence must not draw rows on the operator's
+ * terminal. */
 static void fit(const char *s, char *out, size_t width)
 {
-    size_t n = strlen(s);
+    size_t n = strlen(s), i;
 
     if (n <= width) {
         memcpy(out, s, n + 1);
-        return;
+    } else {
+        memcpy(out, s, width - 3);
+        memcpy(out + width - 3, "...", 4);
+        n = width;
     }
-    memcpy(out, s, width - 3);
-    memcpy(out + width - 3, "...", 4);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)out[i];
+        if (c < 0x20 || c == 0x7f)
+            out[i] = '?';
+        else if (c == 0xc2 && i + 1 < n && (unsigned char)out[i + 1] >= 0x80 &&
+                 (unsigned char)out[i + 1] <= 0x9f)
+            out[i] = out[i + 1] = '?';
+    }
 }
 
 static int print_header(list_ctx *c)
@@ -151,6 +164,16 @@ static int emit(list_ctx *c, uint64_t seq, const char *json, size_t len)
     c->printed++;
     if (c->table)
         return print_row(c, seq, json, len);
+    /* One receipt per line: stored bytes holding a line break (a kernel
+     * writes canonical JSON, which has none) would add lines of their own
+     * making to the stream. */
+    if (memchr(json, '\n', len) != NULL || memchr(json, '\r', len) != NULL) {
+        fprintf(stderr,
+                "chio receipt list: receipt %llu is not one line of JSON and is left out; "
+                "run chio receipt verify --receipt-db\n",
+                (unsigned long long)seq);
+        return 0;
+    }
     return cli_write(json, len) || cli_write("\n", 1) ? CLI_USAGE : 0;
 }
 

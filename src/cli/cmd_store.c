@@ -172,7 +172,9 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
                 "them): they are %s and receipts removed from their tail cannot be "
                 "detected%s\n",
                 allow_legacy ? "note" : "error", dir, (unsigned long long)unchained,
-                ntrusted ? "checked against --trusted-key" : "not pinned to any key",
+                v.pinned_by == CHIO_STORE_PIN_FLAG    ? "checked against --trusted-key"
+                : v.pinned_by == CHIO_STORE_PIN_STORE ? "checked against the store's key record"
+                                                      : "not pinned to any key",
                 allow_legacy ? "" : "; pass --allow-legacy to accept that");
     else if (v.archive && allow_archive)
         fprintf(stderr,
@@ -221,15 +223,24 @@ static const char verify_proof_usage[] =
     "\n"
     "Check an inclusion proof (from PROOF or stdin): the receipt's canonical bytes\n"
     "must hash up to the proof's merkle_root. The receipt comes from --receipt or,\n"
-    "by receipt_seq, from --receipt-db. When a checkpoint is available (--checkpoint,\n"
-    "or by checkpoint_seq from --receipt-db) it must verify, be trusted when\n"
-    "--trusted-key is given, carry the same root and cover receipt_seq at\n"
-    "leaf_index. Prints a JSON report; exit 0 valid, 1 invalid, 2 bad input.\n";
+    "by receipt_seq, from --receipt-db. The checkpoint (--checkpoint, or by\n"
+    "checkpoint_seq from --receipt-db) must verify, be trusted when --trusted-key\n"
+    "is given, carry the same root and cover receipt_seq at leaf_index. Without a\n"
+    "checkpoint the root is the proof's own claim: ok is false.\n"
+    "Prints a JSON report; exit 0 valid, 1 invalid, 2 bad input.\n";
 
 static int print_line(void *ctx, uint64_t seq, const char *json, size_t len)
 {
     (void)ctx;
-    (void)seq;
+    /* One checkpoint per line: a stored value holding a line break (no
+     * kernel writes one) would add lines of its own making. */
+    if (memchr(json, '\n', len) != NULL || memchr(json, '\r', len) != NULL) {
+        fprintf(stderr,
+                "chio checkpoint list: checkpoint %llu is not one line of JSON and is left "
+                "out; run chio receipt verify --receipt-db\n",
+                (unsigned long long)seq);
+        return 0;
+    }
     return cli_write(json, len) || cli_write("\n", 1) ? CLI_USAGE : 0;
 }
 
@@ -462,6 +473,17 @@ static int checkpoint_verify_proof(int argc, char **argv)
         goto out;
     }
     inclusion = rc == 0;
+    /* A proof carries its own merkle_root: without a signed checkpoint
+     * holding that root, any receipt "verifies" against a tree of itself. */
+    if (!checked) {
+        cp_ok = 0;
+        fprintf(stderr, "chio checkpoint verify-proof: no checkpoint was checked: the proof's "
+                        "merkle_root is only its own claim; pass --checkpoint FILE or "
+                        "--receipt-db DIR\n");
+    } else if (ntrusted == 0) {
+        fprintf(stderr, "chio checkpoint verify-proof: no --trusted-key given: the checkpoint was "
+                        "checked against the key it names itself, not against a key you trust\n");
+    }
     printf("{\"checkpoint_checked\":%s,\"checkpoint_seq\":%llu,\"checkpoint_valid\":%s,"
            "\"inclusion_valid\":%s,\"leaf_index\":%llu,\"ok\":%s,\"receipt_seq\":%llu}\n",
            checked ? "true" : "false", (unsigned long long)p.checkpoint_seq,

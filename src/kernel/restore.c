@@ -42,15 +42,54 @@ static int cut_checkpoint(chio_kernel *k, chio__store_batch *b, uint64_t end_seq
     return 0;
 }
 
+/* The receipts after the last checkpoint, read back for the next one:
+ * their chain is recomputed too, and must end at the signed head's value,
+ * or a receipt swapped since its commit would be signed into a checkpoint. */
+typedef struct leaf_scan {
+    chio_kernel *k;
+    int check;
+    uint8_t link[32];
+} leaf_scan;
+
 static int restore_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
 {
-    chio_kernel *k = ctx;
+    leaf_scan *ls = ctx;
     uint8_t leaf[32];
     int rc;
 
     (void)seq;
     rc = chio_merkle_leaf_hash(json, len, leaf);
-    return rc ? rc : chio__kernel_add_leaf(k, leaf);
+    if (rc == 0 && ls->check)
+        chio__store_chain_step(ls->link, leaf, ls->link);
+    return rc ? rc : chio__kernel_add_leaf(ls->k, leaf);
+}
+
+static int restore_leaves(chio_kernel *k, uint64_t from, uint64_t first, uint64_t last,
+                          chio_error *err)
+{
+    leaf_scan ls;
+    int rc;
+
+    if (from < first) /* single receipts archived past the last checkpoint */
+        from = first;
+    memset(&ls, 0, sizeof(ls));
+    ls.k = k;
+    /* Checked when the whole range is chained (restore_chain vouched for
+     * k->chain_prev, the head's value at @last). */
+    ls.check = k->chain_from > 0 && from >= k->chain_from;
+    if (ls.check && from > k->chain_from &&
+        chio__store_get_chain(k->store, from - 1, ls.link, NULL) != 0)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the hash chain entry of receipt %llu is missing; audit it with chio "
+                          "receipt verify --receipt-db",
+                          (unsigned long long)(from - 1));
+    rc = chio_store_scan(k->store, from, restore_leaf, &ls, err);
+    if (rc == 0 && ls.check && memcmp(ls.link, k->chain_prev, 32) != 0)
+        rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                        "the receipts %llu..%llu do not hash to the signed log head (changed "
+                        "since their commit?); audit it with chio receipt verify --receipt-db",
+                        (unsigned long long)from, (unsigned long long)last);
+    return rc;
 }
 
 /* The chain value to continue from, checked against the signed head: a
@@ -160,7 +199,7 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
         from = first;
     }
     if (k->checkpoint_batch_size > 0 && last >= from) {
-        rc = chio_store_scan(k->store, from, restore_leaf, k, err);
+        rc = restore_leaves(k, from, first, last, err);
         if (rc != 0)
             return rc;
     }

@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ typedef struct cp_info {
     uint8_t root[32];
     char body_sha[65];
     int readable; /* parsed */
+    int usable;   /* and signed by a trusted key under its own number: its range
+                     is the kernel's, so receipts are counted against it */
     int bad;      /* a problem was already reported */
     uint64_t leaves_seen;
 } cp_info;
@@ -47,6 +50,7 @@ typedef struct audit {
     uint8_t *leaves; /* leaves of cps[cur] so far */
     size_t nleaves, capleaves;
     uint64_t expect;    /* next sequence number expected */
+    int at_end;         /* the receipt at UINT64_MAX was read: nothing can follow */
     uint64_t log_start; /* the first receipt the store should hold */
     uint64_t first_cp;  /* the first checkpoint the store should hold */
     int oom;
@@ -93,6 +97,24 @@ static char *quoted(const char *s)
 
     chio__buf_init(&b);
     chio__json_write_string(&b, s, strlen(s));
+    return chio__buf_detach(&b, NULL);
+}
+
+/* The same for a receipt id, which comes from the stored bytes: escaped
+ * (an id holding a quote or a newline must not end the line and start a
+ * made-up one) and cut to its first 64 bytes at a character boundary. */
+static char *quoted_id(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    chio_buf b;
+
+    if (n > 64) {
+        n = 64;
+        while (n > 0 && ((unsigned char)id[n] & 0xC0) == 0x80)
+            n--;
+    }
+    chio__buf_init(&b);
+    chio__json_write_string(&b, id ? id : "", n);
     return chio__buf_detach(&b, NULL);
 }
 
@@ -145,7 +167,17 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
     chio_checkpoint *cp = NULL;
     chio_error perr;
     cp_info *c, *prev;
+    int placed, verified;
 
+    /* Checkpoints are numbered from 1: one stored under 0 was put there by
+     * hand. Named, counted, and kept out of the chain it would break. */
+    if (cseq == 0) {
+        cp_info zero;
+        memset(&zero, 0, sizeof(zero));
+        a->out->checkpoints++;
+        bad_checkpoint(a, &zero, "numbering", "no kernel writes a checkpoint_seq 0");
+        return 0;
+    }
     if (a->ncps == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 64;
         cp_info *p = realloc(a->cps, cap * sizeof(*p));
@@ -171,11 +203,16 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
     c->end = chio_checkpoint_batch_end(cp);
     memcpy(c->root, chio_checkpoint_merkle_root(cp), 32);
     memcpy(c->body_sha, chio_checkpoint_body_sha256(cp), 65);
-    if (chio_checkpoint_seq(cp) != cseq)
+    /* A range nobody trusted signed must not decide which receipts are
+     * "missing" (a body edited to end at 10^6 named a million of them). */
+    placed = chio_checkpoint_seq(cp) == cseq;
+    verified = placed && chio_checkpoint_verify(cp) == 0;
+    c->usable = verified && trusted(a, chio_checkpoint_kernel_key_hex(cp));
+    if (!placed)
         bad_checkpoint(a, c, "numbering", "stored under another checkpoint_seq");
-    else if (chio_checkpoint_verify(cp) != 0)
+    else if (!verified)
         bad_checkpoint(a, c, "signature", "signature or body does not verify");
-    else if (!trusted(a, chio_checkpoint_kernel_key_hex(cp)))
+    else if (!c->usable)
         bad_checkpoint(a, c, "untrusted", "signed by a key that is not trusted");
     else if (prev == NULL && chio_checkpoint_previous_sha256(cp) != NULL && cseq == 1)
         bad_checkpoint(a, c, "chain", "the first checkpoint names a previous one");
@@ -207,7 +244,7 @@ static void finish_checkpoint(audit *a, size_t i)
     cp_info *c = &a->cps[i];
     uint8_t root[32];
 
-    if (!c->readable)
+    if (!c->usable)
         return;
     if (c->leaves_seen != c->end - c->start + 1 || a->nleaves != c->leaves_seen) {
         bad_checkpoint(a, c, "missing_receipts", "receipts of its range are missing");
@@ -226,7 +263,7 @@ static void add_leaf(audit *a, uint64_t seq, const char *json, size_t len)
     cp_info *c;
 
     /* Close every checkpoint that ends before this receipt. */
-    while (a->cur < a->ncps && (!a->cps[a->cur].readable || a->cps[a->cur].end < seq)) {
+    while (a->cur < a->ncps && (!a->cps[a->cur].usable || a->cps[a->cur].end < seq)) {
         finish_checkpoint(a, a->cur);
         a->cur++;
     }
@@ -268,7 +305,7 @@ static void report_missing(audit *a, uint64_t from, uint64_t to)
 static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const char *json, size_t len)
 {
     uint64_t indexed = 0;
-    char *other = NULL;
+    char *other = NULL, *q;
     size_t olen = 0;
     chio_error e;
     int rc;
@@ -284,13 +321,14 @@ static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const cha
         return;
     }
     free(other);
+    q = quoted_id(chio_receipt_id(r));
     if (rc == 0)
-        problem(a,
-                "{\"problem\":\"index_mismatch\",\"seq\":%llu,\"id\":\"%s\",\"indexed_seq\":%llu}",
-                (unsigned long long)seq, chio_receipt_id(r), (unsigned long long)indexed);
+        problem(a, "{\"problem\":\"index_mismatch\",\"seq\":%llu,\"id\":%s,\"indexed_seq\":%llu}",
+                (unsigned long long)seq, q ? q : "\"\"", (unsigned long long)indexed);
     else
-        problem(a, "{\"problem\":\"index_missing\",\"seq\":%llu,\"id\":\"%s\"}",
-                (unsigned long long)seq, chio_receipt_id(r));
+        problem(a, "{\"problem\":\"index_missing\",\"seq\":%llu,\"id\":%s}",
+                (unsigned long long)seq, q ? q : "\"\"");
+    free(q);
     a->out->invalid++;
 }
 
@@ -361,7 +399,7 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
         a->out->first_seq = seq;
     a->out->receipts++;
     a->out->last_seq = seq;
-    if (seq > a->expect)
+    if (seq > a->expect && !a->at_end)
         report_missing(a, a->expect, seq - 1);
     /* Archiving deletes receipts in the write that records where the log
      * now starts: none stays before it (a kernel refuses such a log). */
@@ -372,7 +410,12 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
                 (unsigned long long)seq, (unsigned long long)a->log_start);
         a->out->invalid++;
     }
-    a->expect = seq + 1;
+    /* Never backwards (a receipt before the log start must not make the
+     * retained ones look missing), and no wrap past the last number. */
+    if (seq == UINT64_MAX)
+        a->at_end = 1;
+    else if (seq + 1 > a->expect)
+        a->expect = seq + 1;
     add_leaf(a, seq, json, len);
     chio_error_init(&perr);
     before = a->out->invalid;
@@ -392,13 +435,15 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     ok = rep.signature_valid && rep.receipt_id_valid && rep.parameter_hash_valid &&
          (a->ntrusted == 0 || rep.signer_trusted);
     if (!ok) {
+        char *q = quoted_id(chio_receipt_id(r));
         problem(a,
-                "{\"problem\":\"invalid_receipt\",\"seq\":%llu,\"id\":\"%.64s\","
+                "{\"problem\":\"invalid_receipt\",\"seq\":%llu,\"id\":%s,"
                 "\"signature_valid\":%s,\"receipt_id_valid\":%s,\"parameter_hash_valid\":%s,"
                 "\"signer_trusted\":%s}",
-                (unsigned long long)seq, chio_receipt_id(r), rep.signature_valid ? "true" : "false",
+                (unsigned long long)seq, q ? q : "\"\"", rep.signature_valid ? "true" : "false",
                 rep.receipt_id_valid ? "true" : "false",
                 rep.parameter_hash_valid ? "true" : "false", rep.signer_trusted ? "true" : "false");
+        free(q);
         a->out->invalid++;
     } else {
         check_index(a, seq, r, json, len);
@@ -422,10 +467,10 @@ static int audit_prologue(audit *a)
     chio__record_state ks, hs;
     uint8_t key[32];
     char key_hex[65];
-    uint64_t meta_from = 0, archive = 0;
+    uint64_t meta_from = 0, archive = 0, key_from = 0;
     int rc, chained;
 
-    rc = chio__store_read_key_record(a->s, key, key_hex, &ks, a->err);
+    rc = chio__store_read_key_record_from(a->s, key, key_hex, &key_from, &ks, a->err);
     if (rc == 0)
         rc = chio__store_read_head(a->s, &a->head, &hs, a->err);
     if (rc == 0)
@@ -490,10 +535,52 @@ static int audit_prologue(audit *a)
     }
     a->head_absent = hs == CHIO__RECORD_ABSENT;
     a->chain_from = a->head_ok ? a->head.chain_from : meta_from;
-    if (a->chain_from == 0 && chained)
+    /* A key record written since review 23 signs where the chain starts:
+     * it wins over the unsigned chain_from record and must match the head
+     * (moving the start would pass the receipts before it off as legacy). */
+    if (ks == CHIO__RECORD_OK && key_from > 0 && trusted_key(a, key)) {
+        if ((a->head_ok && a->head.chain_from != key_from) || meta_from != key_from) {
+            problem(a,
+                    "{\"problem\":\"chain_from_mismatch\",\"chain_from\":%llu,\"head_chain_from\":"
+                    "%llu,\"meta_chain_from\":%llu,\"detail\":\"the chain start the key record "
+                    "signed differs from the chain_from record or the log head\"}",
+                    (unsigned long long)key_from,
+                    (unsigned long long)(a->head_ok ? a->head.chain_from : 0),
+                    (unsigned long long)meta_from);
+            v->log_problems++;
+        }
+        a->chain_from = key_from;
+    }
+    /* A store that is not legacy always records where its chain starts
+     * (the key record and chain_from are written together): with that
+     * record, the head and every chain entry deleted, the receipts are
+     * checked from 1, so each missing link is named, not taken as legacy. */
+    if (a->chain_from == 0 && (chained || !v->legacy))
         a->chain_from = 1;
     v->chain_from = a->chain_from;
     return 0;
+}
+
+/* After the scan: id index entries naming a receipt outside the stored
+ * range (0, before the first, after the last, or any when none is stored)
+ * are the trace of receipts deleted with their index left behind, say a
+ * tail cut back to an earlier head (see security.md). */
+static int check_dangling_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
+{
+    audit *a = ctx;
+    char buf[65], *q;
+    size_t n = idlen < 64 ? idlen : 64;
+
+    if (a->out->receipts > 0 && seq >= a->out->first_seq && seq <= a->out->last_seq && seq > 0)
+        return 0;
+    memcpy(buf, id, n);
+    buf[n] = '\0';
+    q = quoted_id(buf);
+    problem(a, "{\"problem\":\"index_dangling\",\"id\":%s,\"indexed_seq\":%llu}", q ? q : "\"\"",
+            (unsigned long long)seq);
+    free(q);
+    a->v2->log_problems++;
+    return a->oom ? CHIO_ENOMEM : 0;
 }
 
 /* After the scan: the tail the head vouches for. */
@@ -512,7 +599,7 @@ static void audit_epilogue(audit *a)
         }
         return;
     }
-    if (a->head.last_seq >= a->expect) {
+    if (a->head.last_seq >= a->expect && !a->at_end) {
         report_missing(a, a->expect, a->head.last_seq);
         a->expect = a->head.last_seq + 1;
     }
@@ -561,14 +648,16 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
         a.first_cp = 1;
     rc = audit_prologue(&a);
     if (rc == 0)
-        rc = chio_store_scan_checkpoints(s, 1, read_checkpoint, &a, err);
+        rc = chio_store_scan_checkpoints(s, 0, read_checkpoint, &a, err);
+    /* From 0, which no kernel writes: a receipt put there by hand would
+     * otherwise sit in the store unseen by the audit and by `receipt list`. */
     if (rc == 0)
-        rc = chio_store_scan(s, 1, read_receipt, &a, err);
+        rc = chio_store_scan(s, 0, read_receipt, &a, err);
     if (rc == 0) {
         /* Checkpoints whose ranges reach past the last receipt. */
         while (a.cur < a.ncps) {
             cp_info *c = &a.cps[a.cur];
-            if (c->readable && c->end >= a.expect) {
+            if (c->usable && c->end >= a.expect && !a.at_end) {
                 report_missing(&a, a.expect, c->end);
                 a.expect = c->end + 1;
             }
@@ -576,6 +665,7 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
             a.cur++;
         }
         audit_epilogue(&a);
+        rc = chio__store_scan_ids(s, check_dangling_id, &a, err);
     }
     free(a.cps);
     free(a.leaves);

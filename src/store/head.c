@@ -87,12 +87,21 @@ int chio__log_head_sign(const chio_keypair *kp, const chio__log_head *h, char **
 
 int chio__key_record_sign(const chio_keypair *kp, uint64_t created_at, char **json, size_t *len)
 {
-    char body[256];
+    return chio__key_record_sign_from(kp, created_at, 0, json, len);
+}
+
+int chio__key_record_sign_from(const chio_keypair *kp, uint64_t created_at, uint64_t chain_from,
+                               char **json, size_t *len)
+{
+    char body[256], from[40] = "";
     int n;
 
+    if (chain_from > 0)
+        snprintf(from, sizeof(from), "\"chain_from\":%" PRIu64 ",", chain_from);
     n = snprintf(body, sizeof(body),
-                 "{\"created_at\":%" PRIu64 ",\"kernel_key\":\"%s\",\"schema\":\"" KEY_SCHEMA "\"}",
-                 created_at, chio_keypair_public_hex(kp));
+                 "{%s\"created_at\":%" PRIu64 ",\"kernel_key\":\"%s\",\"schema\":\"" KEY_SCHEMA
+                 "\"}",
+                 from, created_at, chio_keypair_public_hex(kp));
     if (n < 0 || (size_t)n >= sizeof(body))
         return CHIO_ENOMEM;
     return sign_body(kp, body, (size_t)n, json, len);
@@ -186,6 +195,15 @@ int chio__store_read_head(chio_store *s, chio__log_head *h, chio__record_state *
 int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65],
                                 chio__record_state *state, chio_error *err)
 {
+    uint64_t from;
+
+    return chio__store_read_key_record_from(s, key, key_hex, &from, state, err);
+}
+
+int chio__store_read_key_record_from(chio_store *s, uint8_t key[32], char key_hex[65],
+                                     uint64_t *chain_from, chio__record_state *state,
+                                     chio_error *err)
+{
     chio_json_doc *doc = NULL;
     const chio_json *body = NULL;
     uint64_t created = 0;
@@ -193,6 +211,7 @@ int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65]
     char *json = NULL;
     int rc;
 
+    *chain_from = 0;
     *state = CHIO__RECORD_ABSENT;
     key_hex[0] = '\0';
     rc = read_meta(s, CHIO__META_KEY_RECORD, &json, &len, err);
@@ -200,10 +219,43 @@ int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65]
         return rc;
     *state = parse_signed(json, len, KEY_SCHEMA, &doc, &body, key, key_hex);
     if ((*state == CHIO__RECORD_OK || *state == CHIO__RECORD_BADSIG) &&
-        u64_field(body, "created_at", &created) != 0)
+        (u64_field(body, "created_at", &created) != 0 ||
+         (chio_json_get(body, "chain_from") != NULL &&
+          (u64_field(body, "chain_from", chain_from) != 0 || *chain_from == 0))))
         *state = CHIO__RECORD_UNREADABLE;
     chio_json_doc_free(doc);
     free(json);
+    return 0;
+}
+
+/* Receipts and checkpoints are numbered from 1. One stored under 0 was
+ * put there by hand; it sorts before the first receipt, where the kernel's
+ * "does the log start where it should" check (restore.c) reads 0 as "no
+ * receipts", so it is refused here. */
+static int no_entry_at_zero(chio_store *s, chio_error *err)
+{
+    char *json = NULL;
+    int rc = chio_store_get_receipt(s, 0, &json, NULL, err), what = 0;
+
+    if (rc == 0) {
+        chio_free(json);
+        what = 1;
+    } else if (rc == CHIO_ENOTFOUND) {
+        rc = chio_store_get_checkpoint(s, 0, &json, NULL, err);
+        if (rc == 0) {
+            chio_free(json);
+            what = 2;
+        }
+    }
+    if (what != 0)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store holds a %s numbered 0, which no kernel writes; "
+                          "audit it with chio receipt verify --receipt-db",
+                          what == 1 ? "receipt" : "checkpoint");
+    if (rc != CHIO_ENOTFOUND)
+        return rc;
+    if (err != NULL)
+        chio_error_init(err);
     return 0;
 }
 
@@ -214,14 +266,14 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     chio__log_head head;
     uint8_t key[32], mine[32];
     char key_hex[65];
-    uint64_t first = 0, last = 0;
+    uint64_t first = 0, last = 0, signed_from = 0;
     chio__store_batch *b;
     char *json = NULL;
     size_t len = 0;
     int rc, chained;
 
     *chain_from = 0;
-    rc = chio__store_read_key_record(s, key, key_hex, &ks, err);
+    rc = chio__store_read_key_record_from(s, key, key_hex, &signed_from, &ks, err);
     if (rc == 0)
         rc = chio__store_read_head(s, &head, &hs, err);
     if (rc == 0)
@@ -231,6 +283,9 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     chained = chio__store_has_chain(s, err);
     if (chained < 0)
         return chained;
+    rc = no_entry_at_zero(s, err);
+    if (rc != 0)
+        return rc;
     if (ks == CHIO__RECORD_OK) {
         chio_keypair_public_key(kp, mine);
         if (memcmp(key, mine, 32) != 0)
@@ -239,9 +294,38 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
                               "signed by one key (start a new store for a new key)",
                               key_hex, chio_keypair_public_hex(kp));
         rc = chio__store_get_meta_u64(s, CHIO__META_CHAIN_FROM, chain_from, err);
-        if (rc == 0 && *chain_from == 0)
+        if (rc != 0)
+            return rc;
+        /* Where the chain starts is signed in the key record (since review
+         * 23): the unsigned copy and the head must agree with it, or the
+         * receipts before a moved start would read as legacy. */
+        if (signed_from > 0 && (*chain_from != signed_from ||
+                                (hs == CHIO__RECORD_OK && head.chain_from != signed_from)))
+            return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                              "the receipt store's hash chain starts at %llu by its signed key "
+                              "record, but its chain_from record or log head says otherwise; "
+                              "audit it with chio receipt verify --receipt-db",
+                              (unsigned long long)signed_from);
+        if (*chain_from == 0)
             *chain_from = hs == CHIO__RECORD_OK ? head.chain_from : 1;
-        return rc;
+        /* The head is written with the checkpoints it names, and archiving
+         * keeps the newest: fewer stored means checkpoints were deleted.
+         * Continuing would cut and sign them again and erase the trace.
+         * (Receipts missing too: restore.c refuses, naming them.) */
+        if (hs == CHIO__RECORD_OK && memcmp(head.key, mine, 32) == 0 && head.last_seq == last) {
+            uint64_t last_cp = 0;
+            rc = chio_store_last_checkpoint_seq(s, &last_cp, err);
+            if (rc != 0)
+                return rc;
+            if (head.checkpoint_seq > last_cp)
+                return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                                  "the receipt log's signed head names checkpoint %llu but the "
+                                  "log holds checkpoints up to %llu (deleted?); audit it with "
+                                  "chio receipt verify --receipt-db",
+                                  (unsigned long long)head.checkpoint_seq,
+                                  (unsigned long long)last_cp);
+        }
+        return 0;
     }
     if (ks != CHIO__RECORD_ABSENT)
         return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
@@ -256,7 +340,8 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     /* A new store, or one written before key records existed (legacy): pin
      * it now. The chain starts with the next receipt; older receipts keep
      * only their signatures and checkpoints. */
-    rc = chio__key_record_sign(kp, now, &json, &len);
+    *chain_from = last + 1;
+    rc = chio__key_record_sign_from(kp, now, *chain_from, &json, &len);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign the store's key record");
     b = chio__store_batch_new();
@@ -264,7 +349,6 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
         free(json);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
-    *chain_from = last + 1;
     chio__store_batch_put_meta(b, s, CHIO__META_KEY_RECORD, json, len);
     chio__store_batch_put_meta_u64(b, s, CHIO__META_CHAIN_FROM, *chain_from);
     rc = chio__store_write(s, b, 1, err);

@@ -89,6 +89,12 @@ int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *
  * compares it itself); chio_store_find_receipt also checks the receipt
  * there carries @id. 0, CHIO_ENOTFOUND or CHIO_ECORRUPT. */
 int chio__store_find_indexed(chio_store *s, const char *id, uint64_t *seq, chio_error *err);
+/* Every id index entry, in key order: @seq is the sequence number it
+ * names (0 for a value that is not 8 bytes). A non-zero return from @fn
+ * stops the scan and is returned. */
+int chio__store_scan_ids(chio_store *s,
+                         int (*fn)(void *ctx, const char *id, size_t idlen, uint64_t seq),
+                         void *ctx, chio_error *err);
 void chio__store_note_expired_floor(chio_store *s, uint64_t floor);
 uint64_t chio__store_expired_floor(chio_store *s);
 
@@ -123,7 +129,8 @@ int chio__store_scan_budgets(chio_store *s,
 /* ---- signed records (head.c) --------------------------------------------------------
  * Stored as canonical JSON {"body":{...},"signature":"<hex>"}, the
  * signature being Ed25519 over the canonical body by body.kernel_key.
- *   key record  body {"created_at","kernel_key","schema":"chio.receipt_store_key.v1"}
+ *   key record  body {"chain_from","created_at","kernel_key","schema":"chio.receipt_store_key.v1"}
+ *               ("chain_from" in records written since review 23)
  *   log head    body {"chain","chain_from","checkpoint_seq","kernel_key","last_seq",
  *                     "schema":"chio.receipt_log_head.v1","time"}
  */
@@ -144,6 +151,12 @@ typedef enum chio__record_state {
 /* The signed bytes of a head / key record (caller frees *json with free()). */
 int chio__log_head_sign(const chio_keypair *kp, const chio__log_head *h, char **json, size_t *len);
 int chio__key_record_sign(const chio_keypair *kp, uint64_t created_at, char **json, size_t *len);
+/* The same with "chain_from" (> 0) in the body: where the store's hash
+ * chain starts, signed once when the store is pinned, so that neither the
+ * chain_from metadata nor a missing head can move it (0: the older form
+ * without it, which stores pinned before review 23 carry). */
+int chio__key_record_sign_from(const chio_keypair *kp, uint64_t created_at, uint64_t chain_from,
+                               char **json, size_t *len);
 /* Read and check the stored record: *state says what was found; @h / @key
  * are filled when the record is readable (also with a bad signature).
  * Returns 0 or a store error (reading failed). */
@@ -151,6 +164,11 @@ int chio__store_read_head(chio_store *s, chio__log_head *h, chio__record_state *
                           chio_error *err);
 int chio__store_read_key_record(chio_store *s, uint8_t key[32], char key_hex[65],
                                 chio__record_state *state, chio_error *err);
+/* The same, with the record's signed chain_from in *@chain_from (0 when
+ * the record has none). */
+int chio__store_read_key_record_from(chio_store *s, uint8_t key[32], char key_hex[65],
+                                     uint64_t *chain_from, chio__record_state *state,
+                                     chio_error *err);
 /* Kernel start: pin a store to @kp. A store without a key record gets one
  * (signed, synced) together with chain_from = the next receipt's sequence;
  * a store whose record is missing while it has a chain or a head, or whose

@@ -151,6 +151,9 @@ int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_e
 
     if (rc != 0)
         return rc;
+    if (found == 0) /* no kernel writes receipt 0: the entry was made by hand */
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the id index names receipt 0, which no kernel writes");
     rc = chio_store_get_receipt(s, found, &json, &len, err);
     if (rc == CHIO_ENOTFOUND)
         return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
@@ -217,6 +220,31 @@ int chio_store_scan_checkpoints(chio_store *s, uint64_t from, chio_store_visit_f
                                 chio_error *err)
 {
     return scan_cf(s, CF_CHECKPOINTS, from, fn, ctx, err);
+}
+
+int chio__store_scan_ids(chio_store *s,
+                         int (*fn)(void *ctx, const char *id, size_t idlen, uint64_t seq),
+                         void *ctx, chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    char *rerr = NULL;
+    int rc = 0;
+
+    if (s->cf[CF_IDS] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_IDS]);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
+        rc = fn(ctx, k, klen, vlen == 8 ? chio__store_key_value(v) : 0);
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL && rc == 0)
+        rc = chio__store_fail(&rerr, err, "reading the id index");
+    if (rerr != NULL)
+        rocksdb_free(rerr);
+    rocksdb_iter_destroy(it);
+    return rc;
 }
 
 typedef struct id_only {
