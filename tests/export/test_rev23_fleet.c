@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/export/test_rev23_fleet.c - `chio fleet verify` against a stream
+ * that another NATS client wrote into or cut, on a one-node JetStream
+ * server (scripts/nats-cluster.sh): a message whose Chio-Seq is absurdly
+ * large (2^64 - 1, a number past 2^64, 2^60) is one named problem, read
+ * in bounded time and memory; and a stream that lost messages (a
+ * subject rolled up to a prefix of what its kernel published, a stream
+ * purged whole) is caught, although what is left is self-consistent.
+ * Messages are written with the NATS client itself, as an attacker's
+ * client would, with the headers it chooses.
+ */
+#include <criterion/criterion.h>
+#include <nats/nats.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testutil.h"
+#include "export/fleetutil.h"
+
+static char *dir, *nc, *urls;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+    cr_assert_geq(asprintf(&nc, "%s/nats", dir), 0);
+    urls = fu_cluster_start(nc, 1);
+}
+
+static void teardown(void)
+{
+    fu_kill_all();
+    fu_cluster_stop(nc);
+    testutil_rmrf(dir);
+    free(urls);
+    free(nc);
+    free(dir);
+}
+
+TestSuite(fleet_rev23, .init = setup, .fini = teardown, .timeout = 120);
+
+static char *path_in(const char *name)
+{
+    char *p = NULL;
+
+    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}
+
+#define CLI(timeout_ms, ...) fu_cli(dir, timeout_ms, (const char *const[]){__VA_ARGS__, NULL})
+
+/* A raw JetStream client, as another process on the bus would have. */
+typedef struct raw {
+    natsConnection *c;
+    jsCtx *js;
+} raw;
+
+static raw raw_open(void)
+{
+    raw r = {NULL, NULL};
+
+    cr_assert_eq(natsConnection_ConnectTo(&r.c, urls), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&r.js, r.c, NULL), NATS_OK);
+    return r;
+}
+
+static void raw_close(raw *r)
+{
+    jsCtx_Destroy(r->js);
+    natsConnection_Destroy(r->c);
+}
+
+/* Publish @body on @subject with the headers @hdr (name, value pairs, NULL-ended). */
+static void raw_pub(raw *r, const char *subject, const char *body, size_t len,
+                    const char *const *hdr)
+{
+    natsMsg *m = NULL;
+    jsPubAck *pa = NULL;
+    jsErrCode je = 0;
+
+    cr_assert_eq(natsMsg_Create(&m, subject, NULL, body, (int)len), NATS_OK);
+    for (; hdr != NULL && hdr[0] != NULL; hdr += 2)
+        cr_assert_eq(natsMsgHeader_Set(m, hdr[0], hdr[1]), NATS_OK);
+    cr_assert_eq(js_PublishMsg(&pa, r->js, m, NULL, &je), NATS_OK, "publish: %d", (int)je);
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(m);
+}
+
+/* The bodies of every message on @subject, in order, joined by '\n'
+ * (a run of items, as the exporter writes them). */
+static char *raw_join(raw *r, const char *stream, const char *subject, size_t *len)
+{
+    char *all = NULL;
+    size_t n = 0;
+    uint64_t p;
+    jsStreamInfo *si = NULL;
+
+    cr_assert_eq(js_GetStreamInfo(&si, r->js, stream, NULL, NULL), NATS_OK);
+    for (p = si->State.FirstSeq; p <= si->State.LastSeq; p++) {
+        natsMsg *m = NULL;
+        if (js_GetMsg(&m, r->js, stream, p, NULL, NULL) != NATS_OK)
+            continue;
+        if (strcmp(natsMsg_GetSubject(m), subject) == 0) {
+            int dl = natsMsg_GetDataLength(m);
+            all = realloc(all, n + (size_t)dl + 2);
+            cr_assert_not_null(all);
+            if (n > 0)
+                all[n++] = '\n';
+            memcpy(all + n, natsMsg_GetData(m), (size_t)dl);
+            n += (size_t)dl;
+        }
+        natsMsg_Destroy(m);
+    }
+    jsStreamInfo_Destroy(si);
+    *len = n;
+    return all;
+}
+
+/* The first @count items of @run (items joined by '\n'): its length. */
+static size_t prefix_items(const char *run, size_t len, unsigned count)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (run[i] == '\n' && --count == 0)
+            return i;
+    return len;
+}
+
+/* A Chio-Seq far beyond any receipt: one named problem, at once, in
+ * bounded memory. Before: 2^64 - 1 and a number past 2^64 (read as
+ * 2^64 - 1) spun for ever doubling a capacity that wrapped to 0; 2^60
+ * asked for 2^65 bytes, wrapped, and freed the leaf table twice. */
+Test(fleet_rev23, absurd_seq_header_is_one_problem)
+{
+    static const char *const seqs[] = {"18446744073709551615", "99999999999999999999999",
+                                       "1152921504606846976"};
+    char *db = path_in("db"), key[65], subject[128], stream[16];
+    unsigned i;
+
+    fu_pubkey(0x71, key);
+    fu_fill(db, 0x71, 20, 10, "seq");
+    snprintf(subject, sizeof(subject), "chio.%s.receipts", key);
+    for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+        raw r;
+        fu_run v;
+        snprintf(stream, sizeof(stream), "SEQ%u", i);
+        v = CLI(60000, "export", "--receipt-db", db, "--nats", urls, "--stream", stream);
+        cr_assert_eq(v.status, 0, "export: %s%s", v.out, v.err);
+        fu_run_free(&v);
+        r = raw_open();
+        raw_pub(&r, subject, "{}", 2,
+                (const char *const[]){"Chio-Seq", seqs[i], "Chio-Last-Seq", seqs[i], NULL});
+        raw_close(&r);
+        v = CLI(20000, "fleet", "verify", "--nats", urls, "--stream", stream);
+        cr_expect_eq(v.status, 1, "Chio-Seq %s: a named problem, exit 1 (got %d): %s%s", seqs[i],
+                     v.status, v.out, v.err);
+        cr_expect(strstr(v.out, "\"problem\":\"invalid_receipt\"") != NULL, "%s", v.out);
+        cr_expect_eq(fu_field(fu_line(v.out, "{\"kernels\":"), "receipts"), 20, "%s", v.out);
+        cr_expect_eq(fu_field(fu_line(v.out, "{\"kernels\":"), "gaps"), 0, "%s", v.out);
+        fu_run_free(&v);
+        r = raw_open(); /* the next stream takes the same subjects */
+        cr_assert_eq(js_DeleteStream(r.js, stream, NULL, NULL), NATS_OK);
+        raw_close(&r);
+    }
+    free(db);
+}
+
+/* Another client rolls a kernel's subjects up to a prefix of what the
+ * kernel published (the stream allows roll-ups: made by someone else
+ * before the first exporter, who then uses it as it is), then the whole
+ * stream is purged. What is left is self-consistent; only the positions
+ * the stream no longer holds show the cut. Before: exit 0 both times. */
+Test(fleet_rev23, removed_messages_are_caught)
+{
+    static const char *subjects[] = {"chio.*.receipts", "chio.*.checkpoints"};
+    char *db = path_in("db"), key[65], rs[128], cs[128], *run;
+    jsStreamConfig sc;
+    jsStreamInfo *si = NULL;
+    size_t len;
+    raw r;
+    fu_run v;
+
+    fu_pubkey(0x72, key);
+    snprintf(rs, sizeof(rs), "chio.%s.receipts", key);
+    snprintf(cs, sizeof(cs), "chio.%s.checkpoints", key);
+    r = raw_open();
+    jsStreamConfig_Init(&sc);
+    sc.Name = "ROLL";
+    sc.Subjects = subjects;
+    sc.SubjectsLen = 2;
+    sc.Storage = js_FileStorage;
+    sc.AllowRollup = true;
+    cr_assert_eq(js_AddStream(&si, r.js, &sc, NULL, NULL), NATS_OK);
+    jsStreamInfo_Destroy(si);
+    fu_fill(db, 0x72, 100, 10, "roll");
+    v = CLI(60000, "export", "--receipt-db", db, "--nats", urls, "--stream", "ROLL", "--batch",
+            "10");
+    cr_assert_eq(v.status, 0, "export: %s%s", v.out, v.err);
+    fu_run_free(&v);
+    v = CLI(60000, "fleet", "verify", "--nats", urls, "--stream", "ROLL");
+    cr_assert_eq(v.status, 0, "clean before the cut: %s%s", v.out, v.err);
+    fu_run_free(&v);
+    /* receipts 1..50 and checkpoints 1..5 put back as one roll-up each */
+    run = raw_join(&r, "ROLL", rs, &len);
+    raw_pub(
+        &r, rs, run, prefix_items(run, len, 50),
+        (const char *const[]){"Chio-Seq", "1", "Chio-Last-Seq", "50", "Nats-Rollup", "sub", NULL});
+    free(run);
+    run = raw_join(&r, "ROLL", cs, &len);
+    raw_pub(
+        &r, cs, run, prefix_items(run, len, 5),
+        (const char *const[]){"Chio-Seq", "1", "Chio-Last-Seq", "5", "Nats-Rollup", "sub", NULL});
+    free(run);
+    v = CLI(60000, "fleet", "verify", "--nats", urls, "--stream", "ROLL");
+    cr_expect_eq(v.status, 1, "a cut stream is not clean: %s%s", v.out, v.err);
+    cr_expect(strstr(v.out, "\"problem\":\"stream_messages_removed\"") != NULL, "%s", v.out);
+    cr_expect_eq(fu_field(fu_line(v.out, "{\"kernels\":"), "receipts"), 50, "%s", v.out);
+    fu_run_free(&v);
+    /* everything purged: nothing left to look clean */
+    cr_assert_eq(js_PurgeStream(r.js, "ROLL", NULL, NULL), NATS_OK);
+    v = CLI(60000, "fleet", "verify", "--nats", urls, "--stream", "ROLL");
+    cr_expect_eq(v.status, 1, "a purged stream is not clean: %s%s", v.out, v.err);
+    cr_expect(strstr(v.out, "\"problem\":\"stream_messages_removed\"") != NULL, "%s", v.out);
+    fu_run_free(&v);
+    raw_close(&r);
+    free(db);
+}
