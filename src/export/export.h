@@ -107,6 +107,7 @@ typedef struct chio__witness_result {
     uint64_t local_last, stream_last;                   /* receipts */
     uint64_t local_cp_last, stream_cp_last;             /* checkpoints */
     uint64_t receipts_compared, checkpoints_compared;
+    uint64_t ignored; /* stream items that are not the kernel's own publication */
 } chio__witness_result;
 
 /*

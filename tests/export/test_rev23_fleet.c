@@ -227,3 +227,71 @@ Test(fleet_rev23, removed_messages_are_caught)
     raw_close(&r);
     free(db);
 }
+
+/* Items another client wrote into a kernel's subjects are no rollback of
+ * its store: a body that is no receipt at a seq beyond the store's, a
+ * receipt re-published under a later Chio-Seq, a receipt with one byte
+ * changed at a seq the store holds, a checkpoint under another seq.
+ * Before: the witness called the store "forked" (a host would refuse to
+ * start on it, for good, after one publish by any client). A store
+ * rolled back for real is still caught. */
+Test(fleet_rev23, injected_items_are_no_rollback)
+{
+    char *db = path_in("db"), *old = path_in("old"), key[65], rs[128], cs[128], cmd[1024];
+    char *run, *item;
+    size_t len, at, end;
+    raw r;
+    fu_run v;
+
+    fu_pubkey(0x73, key);
+    snprintf(rs, sizeof(rs), "chio.%s.receipts", key);
+    snprintf(cs, sizeof(cs), "chio.%s.checkpoints", key);
+    fu_fill(db, 0x73, 30, 10, "w");
+    v = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
+    cr_assert_eq(v.status, 0, "export: %s%s", v.out, v.err);
+    fu_run_free(&v);
+    snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", db, old);
+    cr_assert_eq(system(cmd), 0);
+    fu_fill(db, 0x73, 10, 10, "w2");
+    v = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
+    cr_assert_eq(v.status, 0, "export: %s%s", v.out, v.err);
+    fu_run_free(&v);
+    r = raw_open();
+    raw_pub(&r, rs, "{}", 2,
+            (const char *const[]){"Chio-Seq", "1000", "Chio-Last-Seq", "1000", NULL});
+    run = raw_join(&r, "CHIO", rs, &len);
+    at = prefix_items(run, len, 4) + 1; /* receipt 5 */
+    end = at + prefix_items(run + at, len - at, 1);
+    raw_pub(&r, rs, run + at, end - at,
+            (const char *const[]){"Chio-Seq", "41", "Chio-Last-Seq", "41", NULL});
+    at = prefix_items(run, len, 2) + 1; /* receipt 3, one byte changed */
+    end = at + prefix_items(run + at, len - at, 1);
+    item = strndup(run + at, end - at);
+    cr_assert_not_null(item);
+    item[end - at - 3] = item[end - at - 3] == 'a' ? 'b' : 'a';
+    raw_pub(&r, rs, item, end - at,
+            (const char *const[]){"Chio-Seq", "3", "Chio-Last-Seq", "3", NULL});
+    free(item);
+    free(run);
+    run = raw_join(&r, "CHIO", cs, &len);
+    raw_pub(&r, cs, run, prefix_items(run, len, 1),
+            (const char *const[]){"Chio-Seq", "4", "Chio-Last-Seq", "4", NULL});
+    free(run);
+    raw_close(&r);
+    v = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(v.status, 0, "no rollback: %s%s", v.out, v.err);
+    cr_expect(strstr(v.out, "\"rollback\":false") != NULL, "%s", v.out);
+    cr_expect_eq(fu_field(v.out, "stream_items_ignored"), 4, "%s", v.out);
+    cr_expect_eq(fu_field(v.out, "stream_last_seq"), 40, "%s", v.out);
+    fu_run_free(&v);
+    v = CLI(60000, "fleet", "witness", "--receipt-db", old, "--nats", urls);
+    cr_expect_eq(v.status, 1, "the old copy is rewound: %s%s", v.out, v.err);
+    cr_expect(strstr(v.out, "\"reason\":\"rewound\"") != NULL, "%s", v.out);
+    cr_expect_eq(fu_field(v.out, "first_differing_seq"), 31, "%s", v.out);
+    fu_run_free(&v);
+    v = CLI(60000, "fleet", "verify", "--nats", urls);
+    cr_expect_eq(v.status, 1, "fleet verify names what was injected: %s%s", v.out, v.err);
+    fu_run_free(&v);
+    free(db);
+    free(old);
+}
