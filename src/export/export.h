@@ -158,4 +158,13 @@ struct chio_store *chio__fleet_open_store(const char *cmd, const char *db, int f
  * store has neither (nothing written yet). */
 int chio__fleet_store_key(struct chio_store *s, char hex[65]);
 
+/* Whether @data, read from the stream as item @seq of kernel @key's
+ * receipts (@receipts 1) or checkpoints, is that kernel's own
+ * publication: a receipt in canonical form signed by @key whose id store
+ * @s (may be NULL) does not hold at another seq (else it is a replay), or
+ * a checkpoint signed by @key that names @seq. 1 or 0. Anything else was
+ * written into the subject by another client. */
+int chio__fleet_is_publication(struct chio_store *s, const char *key, int receipts, uint64_t seq,
+                               const char *data, size_t len);
+
 #endif

@@ -207,8 +207,8 @@ static void maybe_save(ex *e)
         save_position(e);
 }
 
-/* The receipt seq the position file says was acknowledged (0 when none). */
-static uint64_t saved_receipt_seq(ex *e)
+/* @field ("receipt_seq", "receipt_position") of the position file (0 when none). */
+static uint64_t saved_field(ex *e, const char *field)
 {
     size_t len = 0;
     char *text = NULL, *p;
@@ -225,8 +225,9 @@ static uint64_t saved_receipt_seq(ex *e)
         return 0;
     text[len] = '\0';
     /* Written by save_position(): a flat object, this kernel's or not. */
-    if (strstr(text, e->key) != NULL && (p = strstr(text, "\"receipt_seq\":")) != NULL)
-        seq = strtoull(p + 14, NULL, 10);
+    if (strstr(text, e->key) != NULL && (p = strstr(text, field)) != NULL && p > text &&
+        p[-1] == '"' && p[strlen(field)] == '"' && p[strlen(field) + 1] == ':')
+        seq = strtoull(p + strlen(field) + 2, NULL, 10);
     free(text);
     return seq;
 }
@@ -237,7 +238,10 @@ typedef struct last_ctx {
     ex *e;
     subj *sj;
     int receipts;
-    int verdict; /* 0 same, DIVERGED, FAILED */
+    int verdict;      /* 0 same, DIVERGED, FAILED */
+    int foreign;      /* an item that is not the kernel's own publication */
+    uint64_t best;    /* full scan: the last seq the stream holds as the store does */
+    uint64_t last_at; /* full scan: the position of the subject's last message */
 } last_ctx;
 
 static int on_last(void *vctx, const chio__xp_msg *m)
@@ -260,6 +264,14 @@ static int on_last(void *vctx, const chio__xp_msg *m)
     chio_error_init(&err);
     rc = lc->receipts ? chio_store_get_receipt(e->s, m->item_seq, &mine, &len, &err)
                       : chio_store_get_checkpoint(e->s, m->item_seq, &mine, &len, &err);
+    if ((rc == CHIO_ENOTFOUND && !(lc->receipts && m->item_seq < e->local_first)) ||
+        (rc == 0 && (len != m->len || memcmp(mine, m->data, len) != 0))) {
+        if (!chio__fleet_is_publication(e->s, e->key, lc->receipts, m->item_seq, m->data, m->len)) {
+            lc->foreign = 1; /* another client wrote it: where the kernel's end is, a scan says */
+            chio_free(mine);
+            return 0;
+        }
+    }
     if (rc == CHIO_ENOTFOUND) {
         if (lc->receipts && m->item_seq < e->local_first)
             return 0; /* archived here since: nothing to compare */
@@ -287,11 +299,77 @@ static int on_last(void *vctx, const chio__xp_msg *m)
     return 0;
 }
 
+/* One item of a full scan of the subject (scan_subject()). */
+static int on_scanned(void *vctx, const chio__xp_msg *m)
+{
+    last_ctx *lc = vctx;
+    ex *e = lc->e;
+    char *mine = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (m->position > lc->last_at)
+        lc->last_at = m->position;
+    if (m->item_seq == 0 || lc->verdict != 0)
+        return 0;
+    rc = lc->receipts ? chio_store_get_receipt(e->s, m->item_seq, &mine, &len, NULL)
+                      : chio_store_get_checkpoint(e->s, m->item_seq, &mine, &len, NULL);
+    if (rc == 0 && len == m->len && memcmp(mine, m->data, len) == 0) {
+        if (m->item_seq > lc->best)
+            lc->best = m->item_seq;
+    } else if (rc == CHIO_ENOTFOUND && lc->receipts && m->item_seq < e->local_first) {
+        if (m->item_seq > lc->best)
+            lc->best = m->item_seq; /* archived here since */
+    } else if (rc != 0 && rc != CHIO_ENOTFOUND) {
+        fprintf(e->err, "chio export: reading %" PRIu64 " from the store failed\n", m->item_seq);
+        lc->verdict = FAILED;
+    } else if (chio__fleet_is_publication(e->s, e->key, lc->receipts, m->item_seq, m->data,
+                                          m->len)) {
+        fprintf(e->err,
+                "chio export: %s %" PRIu64 " that kernel %s published is %s this store: the "
+                "store was rolled back (chio fleet witness says where); nothing published\n",
+                lc->receipts ? "receipt" : "checkpoint", m->item_seq, e->key,
+                rc == 0 ? "different in" : "missing from");
+        lc->verdict = DIVERGED;
+    }
+    chio_free(mine);
+    return 0;
+}
+
+/* The subject's last message is not the kernel's own: read the whole
+ * subject for the last item the stream holds as the store does, and go on
+ * after it, expecting the subject's last position (the foreign message
+ * stays where it is: fleet verify reports it). A publication of the
+ * kernel that the store lacks or differs from is still a rollback.
+ * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
+static int scan_subject(ex *e, subj *sj, int receipts)
+{
+    last_ctx lc = {e, sj, receipts, 0, 0, 0, 0};
+    int rc = chio__xp_read(e->t, sj->name, 1, on_scanned, &lc);
+
+    if (rc != 0)
+        return rc == CHIO__XP_ENOTFOUND ? CHIO__XP_ETIMEOUT : rc; /* it was there: retry */
+    if (lc.verdict != 0)
+        return lc.verdict;
+    if (lc.last_at < sj->position) {
+        /* the read ended before the message just seen: ask again */
+        return CHIO__XP_ETIMEOUT;
+    }
+    fprintf(e->err,
+            "chio export: %s holds messages that are not kernel %s's own (another client "
+            "wrote them; fleet verify names them): going on after seq %" PRIu64 "\n",
+            sj->name, e->key, lc.best);
+    sj->seq = lc.best;
+    sj->position = lc.last_at;
+    return 0;
+}
+
 /* Read the subject's last message into @sj and check it against the store.
  * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
 static int sync_subject(ex *e, subj *sj, int receipts)
 {
-    last_ctx lc = {e, sj, receipts, 0};
+    last_ctx lc = {e, sj, receipts, 0, 0, 0, 0};
+    uint64_t was_seq = sj->seq, was_position = sj->position;
     int rc = chio__xp_last(e->t, sj->name, on_last, &lc);
 
     if (rc == CHIO__XP_ENOTFOUND) {
@@ -301,6 +379,12 @@ static int sync_subject(ex *e, subj *sj, int receipts)
     }
     if (rc != 0)
         return rc;
+    if (lc.verdict == 0 && lc.foreign)
+        return scan_subject(e, sj, receipts);
+    /* A later message that ends below what was acknowledged before it: an
+     * older run published again by another client, not this kernel's end. */
+    if (lc.verdict == 0 && was_position != 0 && sj->position > was_position && sj->seq < was_seq)
+        return scan_subject(e, sj, receipts);
     return lc.verdict;
 }
 
@@ -578,6 +662,9 @@ static int connect_and_sync(ex *e)
             return STOPPED;
         nap_ms(500);
     }
+    /* What this exporter saw acknowledged last: a hint for sync_subject() */
+    e->r.seq = saved_field(e, "receipt_seq");
+    e->r.position = saved_field(e, "receipt_position");
     for (;;) {
         rc = chio__xp_ensure_stream(e->t, subjects, 2, &e->replicas, NULL);
         if (rc == 0)
@@ -599,7 +686,7 @@ static int connect_and_sync(ex *e)
     note_acked(e);
     if (e->cfg->status != NULL)
         atomic_store(&e->cfg->status->synced, 1);
-    saved = saved_receipt_seq(e);
+    saved = saved_field(e, "receipt_seq");
     if (saved > e->r.seq)
         fprintf(e->err,
                 "chio export: %s acknowledged receipts up to %" PRIu64 " but the stream holds "

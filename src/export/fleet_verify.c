@@ -134,7 +134,7 @@ static kernel *kernel_of(fv *v, const char *subject, const char *kind)
 /* Room for @n tracked seqs (n is bounded by the caller: no overflow). */
 static int grow(kernel *k, uint64_t n)
 {
-    uint64_t cap = k->cap ? k->cap : 1024;
+    uint64_t cap = k->cap ? k->cap : 64; /* small: a kernel key costs a publisher nothing */
     uint8_t *leaf, *state;
 
     while (cap < n)

@@ -70,60 +70,18 @@ typedef struct wit {
     uint64_t local_first; /* receipts below are archived here */
     uint64_t local_last;
     uint64_t compared, stream_last;
-    uint64_t ignored; /* items that are not this kernel's publication (see evidence()) */
+    uint64_t ignored; /* items not the kernel's publication (chio__fleet_is_publication) */
     uint64_t first_diff;
     const char *kind; /* "rewound" or "forked" once found */
     int failed;
     char msg[320];
 } wit;
 
-/* Whether a stream item the local log lacks or differs from is the
- * kernel's own publication, and so evidence of a rollback: a receipt in
- * canonical form, signed by the kernel, whose id the local log does not
- * hold at another seq (a receipt re-published under another Chio-Seq is a
- * replay, not a lost receipt); a checkpoint signed by the kernel that
- * names this seq. Anything else was written by another client (fleet
- * verify reports it) and is no reason to refuse the store. */
-static int evidence(const wit *w, uint64_t seq, const char *data, size_t len)
-{
-    int ok = 0;
-
-    if (w->receipts) {
-        chio_receipt *r = NULL;
-        chio_receipt_report rep;
-        const char *json;
-        size_t clen = 0;
-        uint64_t at = 0;
-
-        if (chio_receipt_parse(data, len, &r, NULL) != 0)
-            return 0;
-        memset(&rep, 0, sizeof(rep));
-        json = chio_receipt_json(r, &clen);
-        ok = clen == len && memcmp(json, data, len) == 0 &&
-             chio_receipt_verify(r, NULL, 0, &rep) == 0 && rep.signature_valid &&
-             rep.receipt_id_valid && strcmp(chio_receipt_kernel_key_hex(r), w->key) == 0;
-        if (ok && w->s != NULL &&
-            chio_store_find_receipt(w->s, chio_receipt_id(r), &at, NULL) == 0 && at != seq)
-            ok = 0;
-        chio_receipt_free(r);
-    } else {
-        chio_checkpoint *cp = NULL;
-
-        if (chio_checkpoint_parse(data, len, &cp, NULL) != 0)
-            return 0;
-        ok = chio_checkpoint_verify(cp) == 0 &&
-             strcmp(chio_checkpoint_kernel_key_hex(cp), w->key) == 0 &&
-             chio_checkpoint_seq(cp) == seq;
-        chio_checkpoint_free(cp);
-    }
-    return ok;
-}
-
 /* A rollback at @seq unless the item is not the kernel's (counted). */
 static void differs(wit *w, uint64_t seq, const char *data, size_t len, const char *kind,
                     uint64_t first_diff)
 {
-    if (!evidence(w, seq, data, len)) {
+    if (!chio__fleet_is_publication(w->s, w->key, w->receipts, seq, data, len)) {
         w->ignored++;
         return;
     }

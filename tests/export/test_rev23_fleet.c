@@ -277,6 +277,11 @@ Test(fleet_rev23, injected_items_are_no_rollback)
     raw_pub(&r, cs, run, prefix_items(run, len, 1),
             (const char *const[]){"Chio-Seq", "4", "Chio-Last-Seq", "4", NULL});
     free(run);
+    /* last: the first run again, headers and all (the same bytes as the store's) */
+    run = raw_join(&r, "CHIO", rs, &len);
+    raw_pub(&r, rs, run, prefix_items(run, len, 10),
+            (const char *const[]){"Chio-Seq", "1", "Chio-Last-Seq", "10", NULL});
+    free(run);
     raw_close(&r);
     v = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls);
     cr_expect_eq(v.status, 0, "no rollback: %s%s", v.out, v.err);
@@ -289,8 +294,24 @@ Test(fleet_rev23, injected_items_are_no_rollback)
     cr_expect(strstr(v.out, "\"reason\":\"rewound\"") != NULL, "%s", v.out);
     cr_expect_eq(fu_field(v.out, "first_differing_seq"), 31, "%s", v.out);
     fu_run_free(&v);
+    /* The exporter goes on after the kernel's own last receipt: 41..45,
+     * each once (before: exit 1, "forked" at 3; or, behind a re-published
+     * old run, everything after it published again). */
+    fu_fill(db, 0x73, 5, 10, "w3");
+    v = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(v.status, 0, "export goes on: %s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "receipts_published"), 5, "%s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "last_seq"), 45, "%s%s", v.out, v.err);
+    fu_run_free(&v);
+    v = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(v.status, 0, "%s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "stream_last_seq"), 45, "%s", v.out);
+    /* each once, the replayed run, and the two injected at 3 and 41 */
+    cr_expect_eq(fu_field(v.out, "receipts_compared"), 45 + 10 + 2, "%s", v.out);
+    fu_run_free(&v);
     v = CLI(60000, "fleet", "verify", "--nats", urls);
     cr_expect_eq(v.status, 1, "fleet verify names what was injected: %s%s", v.out, v.err);
+    cr_expect(strstr(v.out, "\"reason\":\"seq_out_of_range\",\"seq\":1000}") != NULL, "%s", v.out);
     fu_run_free(&v);
     free(db);
     free(old);
