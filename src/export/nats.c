@@ -50,6 +50,7 @@ typedef struct nats_xp {
     char *urls[16];              /* the servers as given: a read's end is confirmed with each */
     uint64_t url_down_until[16]; /* a server that could not be asked: skip it till then (ms) */
     int nurls;
+    uint64_t first; /* the stream's first position held, as its last pattern read began */
 } nats_xp;
 
 static nats_xp *nx(chio__xp *t)
@@ -428,8 +429,10 @@ static int read_end(nats_xp *n, const char *filter, int pattern, uint64_t *end)
     *end = 0;
     if (pattern) {
         s = js_GetStreamInfo(&si, n->js, n->stream, NULL, &je);
-        if (s == NATS_OK)
+        if (s == NATS_OK) {
             *end = si->State.LastSeq;
+            n->first = si->State.FirstSeq;
+        }
         jsStreamInfo_Destroy(si);
     } else {
         s = js_GetLastMsg(&m, n->js, n->stream, filter, NULL, &je);
@@ -619,9 +622,12 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
     if (rc != 0 || sub == NULL)
         return rc;
     /* A pattern read takes every position: one it did not get is a gap
-     * to fill from the leader (fill_gap()). */
+     * to fill from the leader (fill_gap()); those below the stream's first
+     * are gone (purged, aged out) and not asked for one by one. */
     if (pattern)
         last_seen = from > 0 ? from - 1 : 0;
+    if (pattern && n->first > 0 && n->first - 1 > last_seen)
+        last_seen = n->first - 1 < end ? n->first - 1 : end;
     stall = now_ms() + READ_STALL_MS;
     for (;;) {
         if (rc != 0)
