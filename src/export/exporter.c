@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +73,7 @@ typedef struct ex {
     uint64_t published_r, published_c, duplicates;
     uint64_t unsaved, last_save_ms;
     char *pos_path;
+    char ident[128]; /* the store directory opened (store_identity()) */
     int replicas;
 } ex;
 
@@ -600,6 +602,29 @@ static int export_pass(ex *e)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
+/* Which store the directory @db holds: its device and inode and RocksDB's
+ * IDENTITY file (made with the store). A store deleted and made again, or
+ * put back from a copy, is another one: a secondary instance of the old
+ * one may go on reading the old files without an error. */
+static void store_identity(const char *db, char out[128])
+{
+    struct stat st;
+    char *path = NULL, id[64];
+    size_t n = 0;
+    FILE *f;
+
+    if (asprintf(&path, "%s/IDENTITY", db) >= 0 && (f = fopen(path, "r")) != NULL) {
+        n = fread(id, 1, sizeof(id) - 1, f);
+        fclose(f);
+    }
+    id[n] = '\0';
+    free(path);
+    if (stat(db, &st) != 0)
+        memset(&st, 0, sizeof(st));
+    snprintf(out, 128, "%llu:%llu:%s", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+             id);
+}
+
 /* With --follow, (re)open the store until it opens: a kernel that is
  * starting or restarting rewrites the files a secondary instance reads,
  * and the store may not exist yet. Says why after 10 s, then every 60 s.
@@ -609,6 +634,7 @@ static int open_following(ex *e)
     uint64_t start = now_ms(), next_note = start + 10000;
 
     for (;;) {
+        store_identity(e->cfg->db, e->ident);
         e->s = chio__fleet_open_store("export", e->cfg->db, 1, NULL);
         if (e->s != NULL)
             return 0;
@@ -633,6 +659,25 @@ static int learn_key(ex *e)
             return -1;
         nap_ms(100);
         chio_store_catch_up(e->s, NULL);
+    }
+}
+
+/* Where the stream stands for both subjects, checked against the store
+ * (after the store was opened again under --follow: the stream's servers
+ * are waited for). Returns 0, DIVERGED, FAILED, STOPPED. */
+static int resync(ex *e)
+{
+    int rc;
+
+    for (;;) {
+        rc = sync_subject(e, &e->r, 1);
+        if (rc == 0)
+            rc = sync_subject(e, &e->c, 0);
+        if (rc == 0 || rc == DIVERGED || rc == FAILED)
+            return rc;
+        if (stopping(e))
+            return STOPPED;
+        nap_ms(200);
     }
 }
 
@@ -699,6 +744,7 @@ static int connect_and_sync(ex *e)
 int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
 {
     ex e;
+    char now_ident[128];
     int rc = FAILED;
 
     memset(&e, 0, sizeof(e));
@@ -739,12 +785,17 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
         nap_ms(cfg->poll_ms ? cfg->poll_ms : 100);
         if (stopping(&e))
             break;
-        if (chio_store_catch_up(e.s, NULL) != 0) {
-            /* the kernel restarted under us: open the store again */
+        store_identity(cfg->db, now_ident);
+        if (strcmp(now_ident, e.ident) != 0 || chio_store_catch_up(e.s, NULL) != 0) {
+            /* the kernel restarted under us, or the store was replaced:
+             * open it again, and check it against the stream again (a
+             * store started again from seq 1 must not go on from here) */
             chio_store_close(e.s);
             e.s = NULL;
             if (open_following(&e) != 0)
                 rc = STOPPED;
+            else
+                rc = resync(&e);
         }
     }
     if (e.t != NULL && rc != DIVERGED && (e.unsaved > 0 || rc == 0))

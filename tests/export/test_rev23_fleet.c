@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "export/fleetutil.h"
 
@@ -351,4 +352,48 @@ Test(fleet_rev23, injected_items_are_no_rollback)
     fu_run_free(&v);
     free(db);
     free(old);
+}
+
+/* The kernel under a --follow exporter is restarted on an empty store
+ * under the same key: its seqs start at 1 again. The exporter must not go
+ * on from where the old store stood (seqs 41.. of the new history after
+ * 1..40 of the old: one spliced history that fleet verify, with no
+ * checkpoint of the new store yet, calls clean); it reads where the stream
+ * stands again and refuses the new store (exit 1). Before: it published
+ * 41..60 of the new history. */
+Test(fleet_rev23, follow_refuses_a_store_started_again)
+{
+    char *db = path_in("db"), *log = path_in("follow.log"), cmd[1024];
+    chio_kernel *k;
+    pid_t pid;
+    int i, st;
+    fu_run v;
+
+    k = fu_kernel(db, 0x74, 10);
+    fu_sign(k, 40, "old");
+    pid = fu_spawn(
+        log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls, "--follow", NULL});
+    for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 40; i++)
+        testutil_nap_ms(1);
+    cr_assert_eq(fu_position(db, "CHIO", NULL), 40, "exported (%s)", log);
+    chio_kernel_free(k);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", db);
+    cr_assert_eq(system(cmd), 0);
+    k = fu_kernel(db, 0x74, 1000); /* no checkpoint of the new store for a while */
+    fu_sign(k, 60, "new");
+    st = fu_wait(pid, 15000);
+    chio_kernel_free(k);
+    {
+        size_t len;
+        char *text = testutil_read_file(log, &len);
+        cr_expect_eq(st, 1, "the exporter refuses the new store (exit 1, got %d): %s", st,
+                     text ? text : "");
+        free(text);
+    }
+    v = CLI(60000, "fleet", "verify", "--nats", urls);
+    cr_expect_eq(fu_field(fu_line(v.out, "{\"kernels\":"), "receipts"), 40,
+                 "only the old history in the stream: %s%s", v.out, v.err);
+    fu_run_free(&v);
+    free(log);
+    free(db);
 }
