@@ -158,6 +158,13 @@ struct chio_store *chio__fleet_open_store(const char *cmd, const char *db, int f
  * store has neither (nothing written yet). */
 int chio__fleet_store_key(struct chio_store *s, char hex[65]);
 
+/* Which store the directory @db holds, as text in @out: its device and
+ * inode and RocksDB's IDENTITY file (made with the store). A store
+ * deleted and made again, or put back from a copy, gives another text (a
+ * secondary instance of the old one may go on reading the old files
+ * without an error). */
+void chio__fleet_store_identity(const char *db, char out[128]);
+
 /* Whether @data, read from the stream as item @seq of kernel @key's
  * receipts (@receipts 1) or checkpoints, is that kernel's own
  * publication: a receipt in canonical form signed by @key whose id store

@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,7 +72,7 @@ typedef struct ex {
     uint64_t published_r, published_c, duplicates;
     uint64_t unsaved, last_save_ms;
     char *pos_path;
-    char ident[128]; /* the store directory opened (store_identity()) */
+    char ident[128]; /* the store directory opened (chio__fleet_store_identity()) */
     int replicas;
 } ex;
 
@@ -602,29 +601,6 @@ static int export_pass(ex *e)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
-/* Which store the directory @db holds: its device and inode and RocksDB's
- * IDENTITY file (made with the store). A store deleted and made again, or
- * put back from a copy, is another one: a secondary instance of the old
- * one may go on reading the old files without an error. */
-static void store_identity(const char *db, char out[128])
-{
-    struct stat st;
-    char *path = NULL, id[64];
-    size_t n = 0;
-    FILE *f;
-
-    if (asprintf(&path, "%s/IDENTITY", db) >= 0 && (f = fopen(path, "r")) != NULL) {
-        n = fread(id, 1, sizeof(id) - 1, f);
-        fclose(f);
-    }
-    id[n] = '\0';
-    free(path);
-    if (stat(db, &st) != 0)
-        memset(&st, 0, sizeof(st));
-    snprintf(out, 128, "%llu:%llu:%s", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-             id);
-}
-
 /* With --follow, (re)open the store until it opens: a kernel that is
  * starting or restarting rewrites the files a secondary instance reads,
  * and the store may not exist yet. Says why after 10 s, then every 60 s.
@@ -634,7 +610,7 @@ static int open_following(ex *e)
     uint64_t start = now_ms(), next_note = start + 10000;
 
     for (;;) {
-        store_identity(e->cfg->db, e->ident);
+        chio__fleet_store_identity(e->cfg->db, e->ident);
         e->s = chio__fleet_open_store("export", e->cfg->db, 1, NULL);
         if (e->s != NULL)
             return 0;
@@ -785,7 +761,7 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
         nap_ms(cfg->poll_ms ? cfg->poll_ms : 100);
         if (stopping(&e))
             break;
-        store_identity(cfg->db, now_ident);
+        chio__fleet_store_identity(cfg->db, now_ident);
         if (strcmp(now_ident, e.ident) != 0 || chio_store_catch_up(e.s, NULL) != 0) {
             /* the kernel restarted under us, or the store was replaced:
              * open it again, and check it against the stream again (a

@@ -2,13 +2,16 @@
 /*
  * export/store_read.c - how the fleet tools read a local receipt log:
  * open it (a read-only snapshot, else a secondary instance that follows a
- * live kernel), learn the key of the kernel that writes it, and tell a
+ * live kernel), learn the key of the kernel that writes it and which store
+ * the directory holds (to notice one replaced under a follower), and tell a
  * stream item that kernel published from one another client wrote into
  * its subject. Public API only (chio/store.h, chio/receipt.h,
  * chio/checkpoint.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chio/chio.h"
 #include "export.h"
@@ -108,4 +111,23 @@ int chio__fleet_is_publication(chio_store *s, const char *key, int receipts, uin
         chio_checkpoint_free(cp);
     }
     return ok;
+}
+
+void chio__fleet_store_identity(const char *db, char out[128])
+{
+    struct stat st;
+    char *path = NULL, id[64];
+    size_t n = 0;
+    FILE *f;
+
+    if (asprintf(&path, "%s/IDENTITY", db) >= 0 && (f = fopen(path, "r")) != NULL) {
+        n = fread(id, 1, sizeof(id) - 1, f);
+        fclose(f);
+    }
+    id[n] = '\0';
+    free(path);
+    if (stat(db, &st) != 0)
+        memset(&st, 0, sizeof(st));
+    snprintf(out, 128, "%llu:%llu:%s", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+             id);
 }
