@@ -120,7 +120,9 @@ void chio__fleet_store_identity(const char *db, char out[128])
     size_t n = 0;
     FILE *f;
 
-    if (asprintf(&path, "%s/IDENTITY", db) >= 0 && (f = fopen(path, "r")) != NULL) {
+    if (asprintf(&path, "%s/IDENTITY", db) < 0)
+        path = NULL;
+    if (path != NULL && (f = fopen(path, "r")) != NULL) {
         n = fread(id, 1, sizeof(id) - 1, f);
         fclose(f);
     }
