@@ -12,7 +12,8 @@
  * Exactly once, in order: every publish names the subject's last position
  * it expects (the position of the previous message it published), so the
  * stream refuses a second copy or a skipped one; the message id
- * (<key>:<first>-<last>, <key>:cp:<first>-<last>) makes a retried publish
+ * (<key>:<first>-<last>:<digest>, <key>:cp:<first>-<last>:<digest>, the
+ * digest the first 32 hex digits of the body's SHA-256) makes a retried publish
  * whose first try was stored answer "duplicate" instead of storing again
  * (a retry sends the same run again). Where to resume is read from the
  * stream itself at start and after any refusal: the last message of each
@@ -398,13 +399,20 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
                        const char *data, size_t len)
 {
     chio__xp_pub p;
-    char id[160];
+    char id[200], digest[65];
     uint64_t position, deadline, next_note;
     unsigned backoff = 50;
     int rc, dup;
 
-    snprintf(id, sizeof(id), receipts ? "%s:%" PRIu64 "-%" PRIu64 : "%s:cp:%" PRIu64 "-%" PRIu64,
-             e->key, first, last);
+    /* The id names the run's bytes as well as its seqs: JetStream takes a
+     * second message with an id it holds (on any subject) for a copy of
+     * the first, and <key>:<first>-<last> alone is known to anyone, who
+     * could publish it first and have this run answered "duplicate" and
+     * never stored. A retry sends the same bytes: the same id. */
+    chio_sha256_hex(data, len, digest);
+    snprintf(id, sizeof(id),
+             receipts ? "%s:%" PRIu64 "-%" PRIu64 ":%.32s" : "%s:cp:%" PRIu64 "-%" PRIu64 ":%.32s",
+             e->key, first, last, digest);
     memset(&p, 0, sizeof(p));
     p.subject = sj->name;
     p.msg_id = id;

@@ -72,6 +72,25 @@ static void raw_close(raw *r)
     natsConnection_Destroy(r->c);
 }
 
+/* Make stream @name as the exporter would (with @rollup: roll-ups allowed). */
+static void raw_stream(raw *r, const char *name, int rollup)
+{
+    static const char *subjects[] = {"chio.*.receipts", "chio.*.checkpoints"};
+    jsStreamConfig sc;
+    jsStreamInfo *si = NULL;
+
+    jsStreamConfig_Init(&sc);
+    sc.Name = name;
+    sc.Subjects = subjects;
+    sc.SubjectsLen = 2;
+    sc.Storage = js_FileStorage;
+    sc.Duplicates = (int64_t)120 * 1000000000;
+    sc.DenyDelete = !rollup;
+    sc.AllowRollup = rollup != 0;
+    cr_assert_eq(js_AddStream(&si, r->js, &sc, NULL, NULL), NATS_OK);
+    jsStreamInfo_Destroy(si);
+}
+
 /* Publish @body on @subject with the headers @hdr (name, value pairs, NULL-ended). */
 static void raw_pub(raw *r, const char *subject, const char *body, size_t len,
                     const char *const *hdr)
@@ -202,10 +221,7 @@ Test(fleet_rev23, absurd_seq_header_is_one_problem)
  * the stream no longer holds show the cut. Before: exit 0 both times. */
 Test(fleet_rev23, removed_messages_are_caught)
 {
-    static const char *subjects[] = {"chio.*.receipts", "chio.*.checkpoints"};
     char *db = path_in("db"), key[65], rs[128], cs[128], *run;
-    jsStreamConfig sc;
-    jsStreamInfo *si = NULL;
     long long before;
     size_t len;
     int i;
@@ -216,14 +232,7 @@ Test(fleet_rev23, removed_messages_are_caught)
     snprintf(rs, sizeof(rs), "chio.%s.receipts", key);
     snprintf(cs, sizeof(cs), "chio.%s.checkpoints", key);
     r = raw_open();
-    jsStreamConfig_Init(&sc);
-    sc.Name = "ROLL";
-    sc.Subjects = subjects;
-    sc.SubjectsLen = 2;
-    sc.Storage = js_FileStorage;
-    sc.AllowRollup = true;
-    cr_assert_eq(js_AddStream(&si, r.js, &sc, NULL, NULL), NATS_OK);
-    jsStreamInfo_Destroy(si);
+    raw_stream(&r, "ROLL", 1);
     fu_fill(db, 0x72, 100, 10, "roll");
     v = CLI(60000, "export", "--receipt-db", db, "--nats", urls, "--stream", "ROLL", "--batch",
             "10");
@@ -395,5 +404,39 @@ Test(fleet_rev23, follow_refuses_a_store_started_again)
                  "only the old history in the stream: %s%s", v.out, v.err);
     fu_run_free(&v);
     free(log);
+    free(db);
+}
+
+/* Another client publishes first, on any subject of the stream, with the
+ * message id the exporter will give its next run (<key>:<first>-<last>
+ * was predictable, and JetStream deduplicates ids stream-wide): the
+ * server answered the exporter's run "duplicate" and the exporter took the
+ * other message for its run, so receipts 1..20 never reached the stream
+ * while the export said it was done (exit 0, 0 published), and fleet
+ * verify, not knowing the kernel, was clean. Now the id names the run's
+ * bytes too: the run is stored. */
+Test(fleet_rev23, a_message_id_taken_first_loses_nothing)
+{
+    char *db = path_in("db"), key[65], rs[128], id[200];
+    raw r;
+    fu_run v;
+
+    fu_pubkey(0x75, key);
+    snprintf(rs, sizeof(rs), "chio.%064d.receipts", 0); /* another kernel's subject */
+    snprintf(id, sizeof(id), "%s:1-20", key);
+    fu_fill(db, 0x75, 20, 100, "id");
+    r = raw_open();
+    raw_stream(&r, "CHIO", 0);
+    raw_pub(&r, rs, "{}", 2,
+            (const char *const[]){"Nats-Msg-Id", id, "Chio-Seq", "1", "Chio-Last-Seq", "1", NULL});
+    raw_close(&r);
+    v = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(v.status, 0, "%s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "receipts_published"), 20, "%s%s", v.out, v.err);
+    fu_run_free(&v);
+    v = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(fu_field(v.out, "stream_last_seq"), 20, "the run is in the stream: %s%s", v.out,
+                 v.err);
+    fu_run_free(&v);
     free(db);
 }
