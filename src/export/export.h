@@ -72,6 +72,14 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err);
 /* The export position file in @db for @stream (malloc'd; NULL on OOM). */
 char *chio__export_position_path(const char *db, const char *stream);
 
+/* Write @text to @path atomically: a temporary file, fsync, rename over
+ * @path, fsync the directory. Returns 0 or -1 (errno). (posfile.c) */
+int chio__export_write_atomically(const char *path, const char *text, size_t len);
+
+/* The unsigned @field ("receipt_seq", "checkpoint_position", ...) of the
+ * position file @path when it is kernel @key's; 0 otherwise. (posfile.c) */
+uint64_t chio__export_position_field(const char *path, const char *key, const char *field);
+
 /* Verify every kernel in the stream (fleet_verify.c). @trusted: @ntrusted
  * keys of 32 bytes; every kernel must be one of them, and each of them
  * must have published. */

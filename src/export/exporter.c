@@ -124,64 +124,7 @@ int chio__fleet_stream_name_ok(const char *name)
     return 1;
 }
 
-char *chio__export_position_path(const char *db, const char *stream)
-{
-    char *p = NULL;
-
-    return asprintf(&p, "%s/chio-export-%s.json", db, stream) < 0 ? NULL : p;
-}
-
-/* ---- the position file ------------------------------------------------------------------ */
-
-/* Write @text to @path atomically: a temporary file, fsync, rename over
- * @path, fsync the directory. Returns 0 or -1 (errno). */
-static int write_atomically(const char *path, const char *text, size_t len)
-{
-    char *tmp = NULL, *dir = NULL, *slash;
-    int fd = -1, rc = -1;
-    size_t off = 0;
-
-    if (asprintf(&tmp, "%s.tmp", path) < 0) {
-        tmp = NULL;
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        goto out;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto out;
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto out;
-    dir = strdup(path);
-    if (dir == NULL)
-        goto out;
-    slash = strrchr(dir, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0)
-        goto out;
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0 && tmp != NULL)
-        unlink(tmp);
-    free(tmp);
-    free(dir);
-    return rc;
-}
+/* ---- the position file (posfile.c) ------------------------------------------------------ */
 
 static int save_position(ex *e)
 {
@@ -196,7 +139,7 @@ static int save_position(ex *e)
                  (long long)time(NULL));
     e->unsaved = 0;
     e->last_save_ms = now_ms();
-    if (write_atomically(e->pos_path, text, (size_t)n) != 0) {
+    if (chio__export_write_atomically(e->pos_path, text, (size_t)n) != 0) {
         fprintf(e->err, "chio export: cannot write %s: %s\n", e->pos_path, strerror(errno));
         return -1;
     }
@@ -209,29 +152,10 @@ static void maybe_save(ex *e)
         save_position(e);
 }
 
-/* @field ("receipt_seq", "receipt_position") of the position file (0 when none). */
+/* @field ("receipt_seq", ...) of this kernel's position file (0 when none). */
 static uint64_t saved_field(ex *e, const char *field)
 {
-    size_t len = 0;
-    char *text = NULL, *p;
-    uint64_t seq = 0;
-    FILE *f = fopen(e->pos_path, "r");
-
-    if (f == NULL)
-        return 0;
-    text = calloc(1, 1024);
-    if (text != NULL)
-        len = fread(text, 1, 1023, f);
-    fclose(f);
-    if (text == NULL)
-        return 0;
-    text[len] = '\0';
-    /* Written by save_position(): a flat object, this kernel's or not. */
-    if (strstr(text, e->key) != NULL && (p = strstr(text, field)) != NULL && p > text &&
-        p[-1] == '"' && p[strlen(field)] == '"' && p[strlen(field) + 1] == ':')
-        seq = strtoull(p + strlen(field) + 2, NULL, 10);
-    free(text);
-    return seq;
+    return chio__export_position_field(e->pos_path, e->key, field);
 }
 
 /* ---- what the stream holds ------------------------------------------------------------ */
@@ -338,16 +262,26 @@ static int on_scanned(void *vctx, const chio__xp_msg *m)
     return 0;
 }
 
-/* The subject's last message is not the kernel's own: read the whole
- * subject for the last item the stream holds as the store does, and go on
- * after it, expecting the subject's last position (the foreign message
- * stays where it is: fleet verify reports it). A publication of the
- * kernel that the store lacks or differs from is still a rollback.
+/* The subject's last message is not the kernel's own: read the subject
+ * for the last item the stream holds as the store does, and go on after
+ * it, expecting the subject's last position (the foreign message stays
+ * where it is: fleet verify reports it). A publication of the kernel that
+ * the store lacks or differs from is still a rollback. The read starts at
+ * @from, the position of the last message this exporter knew as its own
+ * (0: none), and at 1 when nothing from there is the store's.
  * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
-static int scan_subject(ex *e, subj *sj, int receipts)
+static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from)
 {
     last_ctx lc = {e, sj, receipts, 0, 0, 0, 0};
-    int rc = chio__xp_read(e->t, sj->name, 1, on_scanned, &lc);
+    int rc = chio__xp_read(e->t, sj->name, from > 1 ? from : 1, on_scanned, &lc);
+
+    if (rc == 0 && lc.verdict == 0 && lc.best == 0 && from > 1) {
+        memset(&lc, 0, sizeof(lc));
+        lc.e = e;
+        lc.sj = sj;
+        lc.receipts = receipts;
+        rc = chio__xp_read(e->t, sj->name, 1, on_scanned, &lc);
+    }
 
     if (rc != 0)
         return rc == CHIO__XP_ENOTFOUND ? CHIO__XP_ETIMEOUT : rc; /* it was there: retry */
@@ -382,11 +316,11 @@ static int sync_subject(ex *e, subj *sj, int receipts)
     if (rc != 0)
         return rc;
     if (lc.verdict == 0 && lc.foreign)
-        return scan_subject(e, sj, receipts);
+        return scan_subject(e, sj, receipts, was_position);
     /* A later message that ends below what was acknowledged before it: an
      * older run published again by another client, not this kernel's end. */
     if (lc.verdict == 0 && was_position != 0 && sj->position > was_position && sj->seq < was_seq)
-        return scan_subject(e, sj, receipts);
+        return scan_subject(e, sj, receipts, was_position);
     return lc.verdict;
 }
 
@@ -694,6 +628,8 @@ static int connect_and_sync(ex *e)
     /* What this exporter saw acknowledged last: a hint for sync_subject() */
     e->r.seq = saved_field(e, "receipt_seq");
     e->r.position = saved_field(e, "receipt_position");
+    e->c.seq = saved_field(e, "checkpoint_seq");
+    e->c.position = saved_field(e, "checkpoint_position");
     for (;;) {
         rc = chio__xp_ensure_stream(e->t, subjects, 2, &e->replicas, NULL);
         if (rc == 0)
