@@ -684,6 +684,23 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
         seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         stall = now_ms() + READ_STALL_MS;
+        if (seq > end && (!pattern || last_seen < end)) {
+            /* Past the end asked for, before the read got there (the
+             * positions up to it gone): the stream grew meanwhile. Take
+             * this one too, or the read would skip it and go on past it
+             * once the end is asked again; the new end is confirmed as
+             * any is, and a stream that keeps growing still ends the read
+             * after END_ROUNDS extensions. */
+            if (pattern)
+                rc = fill_gap(n, filter, last_seen + 1, end, fn, ctx);
+            if (rounds++ >= END_ROUNDS) {
+                natsMsg_Destroy(m);
+                break;
+            }
+            last_seen = end;
+            end = seq;
+            confirmed = 0;
+        }
         if (pattern && seq > last_seen + 1)
             rc = fill_gap(n, filter, last_seen + 1, seq - 1 < end ? seq - 1 : end, fn, ctx);
         if (pattern && seq <= last_seen) {

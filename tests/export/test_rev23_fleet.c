@@ -19,6 +19,7 @@
 #include "common/poll.h"
 #include "common/testutil.h"
 #include "export/fleetutil.h"
+#include "export/transport.h"
 
 static char *dir, *nc, *urls;
 
@@ -439,4 +440,55 @@ Test(fleet_rev23, a_message_id_taken_first_loses_nothing)
                  v.err);
     fu_run_free(&v);
     free(db);
+}
+
+/* A read of a stream that grows while it runs (fleet verify while the
+ * exporters publish) takes every position the stream holds up to where it
+ * ends: before, when the position at the end first asked for was gone (a
+ * deleted message), the next one past it was dropped, the end moved on and
+ * the later ones were read (the dropped run then showed as missing). */
+typedef struct grow_ctx {
+    raw r;
+    uint64_t seen[64];
+    size_t n;
+    int published;
+} grow_ctx;
+
+static int grow_visit(void *vctx, const chio__xp_msg *m)
+{
+    grow_ctx *g = vctx;
+
+    cr_assert_lt(g->n, 64);
+    if (g->n == 0 || g->seen[g->n - 1] != m->position)
+        g->seen[g->n++] = m->position;
+    if (!g->published) {
+        g->published = 1;
+        for (int i = 0; i < 3; i++)
+            raw_pub(&g->r, "chio.x.receipts", "x", 1, NULL);
+    }
+    return 0;
+}
+
+Test(fleet_rev23, a_growing_stream_is_read_without_a_hole)
+{
+    static const uint64_t want[] = {1, 2, 3, 4, 6, 7, 8};
+    grow_ctx g;
+    chio__xp *t = NULL;
+    char why[256];
+    size_t i;
+
+    memset(&g, 0, sizeof(g));
+    g.r = raw_open();
+    raw_stream(&g.r, "CHIO", 1); /* single messages may be deleted */
+    for (i = 0; i < 5; i++)
+        raw_pub(&g.r, "chio.x.receipts", "x", 1, NULL);
+    cr_assert_eq(js_DeleteMsg(g.r.js, "CHIO", 5, NULL, NULL), NATS_OK);
+    cr_assert_eq(chio__xp_open(urls, "CHIO", 5000, &t, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(chio__xp_read(t, "chio.>", 1, grow_visit, &g), 0, "%s", chio__xp_errmsg(t));
+    chio__xp_close(t);
+    raw_close(&g.r);
+    cr_expect_eq(g.n, 7, "read %zu positions", g.n);
+    for (i = 0; i < g.n && i < 7; i++)
+        cr_expect_eq(g.seen[i], want[i], "the %zu-th position read is %zu, not %zu", i + 1,
+                     (size_t)g.seen[i], (size_t)want[i]);
 }
