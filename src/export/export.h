@@ -72,6 +72,14 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err);
 /* The export position file in @db for @stream (malloc'd; NULL on OOM). */
 char *chio__export_position_path(const char *db, const char *stream);
 
+/* Write @text to @path atomically: a temporary file, fsync, rename over
+ * @path, fsync the directory. Returns 0 or -1 (errno). (posfile.c) */
+int chio__export_write_atomically(const char *path, const char *text, size_t len);
+
+/* The unsigned @field ("receipt_seq", "checkpoint_position", ...) of the
+ * position file @path when it is kernel @key's; 0 otherwise. (posfile.c) */
+uint64_t chio__export_position_field(const char *path, const char *key, const char *field);
+
 /* Verify every kernel in the stream (fleet_verify.c). @trusted: @ntrusted
  * keys of 32 bytes; every kernel must be one of them, and each of them
  * must have published. */
@@ -107,6 +115,7 @@ typedef struct chio__witness_result {
     uint64_t local_last, stream_last;                   /* receipts */
     uint64_t local_cp_last, stream_cp_last;             /* checkpoints */
     uint64_t receipts_compared, checkpoints_compared;
+    uint64_t ignored; /* stream items that are not the kernel's own publication */
 } chio__witness_result;
 
 /*
@@ -156,5 +165,21 @@ struct chio_store *chio__fleet_open_store(const char *cmd, const char *db, int f
  * record's for a store without receipts) into @hex; 0, or -1 when the
  * store has neither (nothing written yet). */
 int chio__fleet_store_key(struct chio_store *s, char hex[65]);
+
+/* Which store the directory @db holds, as text in @out: its device and
+ * inode and RocksDB's IDENTITY file (made with the store). A store
+ * deleted and made again, or put back from a copy, gives another text (a
+ * secondary instance of the old one may go on reading the old files
+ * without an error). */
+void chio__fleet_store_identity(const char *db, char out[128]);
+
+/* Whether @data, read from the stream as item @seq of kernel @key's
+ * receipts (@receipts 1) or checkpoints, is that kernel's own
+ * publication: a receipt in canonical form signed by @key whose id store
+ * @s (may be NULL) does not hold at another seq (else it is a replay), or
+ * a checkpoint signed by @key that names @seq. 1 or 0. Anything else was
+ * written into the subject by another client. */
+int chio__fleet_is_publication(struct chio_store *s, const char *key, int receipts, uint64_t seq,
+                               const char *data, size_t len);
 
 #endif

@@ -12,7 +12,8 @@
  * Exactly once, in order: every publish names the subject's last position
  * it expects (the position of the previous message it published), so the
  * stream refuses a second copy or a skipped one; the message id
- * (<key>:<first>-<last>, <key>:cp:<first>-<last>) makes a retried publish
+ * (<key>:<first>-<last>:<digest>, <key>:cp:<first>-<last>:<digest>, the
+ * digest the first 32 hex digits of the body's SHA-256) makes a retried publish
  * whose first try was stored answer "duplicate" instead of storing again
  * (a retry sends the same run again). Where to resume is read from the
  * stream itself at start and after any refusal: the last message of each
@@ -72,6 +73,7 @@ typedef struct ex {
     uint64_t published_r, published_c, duplicates;
     uint64_t unsaved, last_save_ms;
     char *pos_path;
+    char ident[128]; /* the store directory opened (chio__fleet_store_identity()) */
     int replicas;
 } ex;
 
@@ -122,64 +124,7 @@ int chio__fleet_stream_name_ok(const char *name)
     return 1;
 }
 
-char *chio__export_position_path(const char *db, const char *stream)
-{
-    char *p = NULL;
-
-    return asprintf(&p, "%s/chio-export-%s.json", db, stream) < 0 ? NULL : p;
-}
-
-/* ---- the position file ------------------------------------------------------------------ */
-
-/* Write @text to @path atomically: a temporary file, fsync, rename over
- * @path, fsync the directory. Returns 0 or -1 (errno). */
-static int write_atomically(const char *path, const char *text, size_t len)
-{
-    char *tmp = NULL, *dir = NULL, *slash;
-    int fd = -1, rc = -1;
-    size_t off = 0;
-
-    if (asprintf(&tmp, "%s.tmp", path) < 0) {
-        tmp = NULL;
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        goto out;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto out;
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto out;
-    dir = strdup(path);
-    if (dir == NULL)
-        goto out;
-    slash = strrchr(dir, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0)
-        goto out;
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0 && tmp != NULL)
-        unlink(tmp);
-    free(tmp);
-    free(dir);
-    return rc;
-}
+/* ---- the position file (posfile.c) ------------------------------------------------------ */
 
 static int save_position(ex *e)
 {
@@ -194,7 +139,7 @@ static int save_position(ex *e)
                  (long long)time(NULL));
     e->unsaved = 0;
     e->last_save_ms = now_ms();
-    if (write_atomically(e->pos_path, text, (size_t)n) != 0) {
+    if (chio__export_write_atomically(e->pos_path, text, (size_t)n) != 0) {
         fprintf(e->err, "chio export: cannot write %s: %s\n", e->pos_path, strerror(errno));
         return -1;
     }
@@ -207,28 +152,10 @@ static void maybe_save(ex *e)
         save_position(e);
 }
 
-/* The receipt seq the position file says was acknowledged (0 when none). */
-static uint64_t saved_receipt_seq(ex *e)
+/* @field ("receipt_seq", ...) of this kernel's position file (0 when none). */
+static uint64_t saved_field(ex *e, const char *field)
 {
-    size_t len = 0;
-    char *text = NULL, *p;
-    uint64_t seq = 0;
-    FILE *f = fopen(e->pos_path, "r");
-
-    if (f == NULL)
-        return 0;
-    text = calloc(1, 1024);
-    if (text != NULL)
-        len = fread(text, 1, 1023, f);
-    fclose(f);
-    if (text == NULL)
-        return 0;
-    text[len] = '\0';
-    /* Written by save_position(): a flat object, this kernel's or not. */
-    if (strstr(text, e->key) != NULL && (p = strstr(text, "\"receipt_seq\":")) != NULL)
-        seq = strtoull(p + 14, NULL, 10);
-    free(text);
-    return seq;
+    return chio__export_position_field(e->pos_path, e->key, field);
 }
 
 /* ---- what the stream holds ------------------------------------------------------------ */
@@ -237,7 +164,10 @@ typedef struct last_ctx {
     ex *e;
     subj *sj;
     int receipts;
-    int verdict; /* 0 same, DIVERGED, FAILED */
+    int verdict;      /* 0 same, DIVERGED, FAILED */
+    int foreign;      /* an item that is not the kernel's own publication */
+    uint64_t best;    /* full scan: the last seq the stream holds as the store does */
+    uint64_t last_at; /* full scan: the position of the subject's last message */
 } last_ctx;
 
 static int on_last(void *vctx, const chio__xp_msg *m)
@@ -260,6 +190,14 @@ static int on_last(void *vctx, const chio__xp_msg *m)
     chio_error_init(&err);
     rc = lc->receipts ? chio_store_get_receipt(e->s, m->item_seq, &mine, &len, &err)
                       : chio_store_get_checkpoint(e->s, m->item_seq, &mine, &len, &err);
+    if ((rc == CHIO_ENOTFOUND && !(lc->receipts && m->item_seq < e->local_first)) ||
+        (rc == 0 && (len != m->len || memcmp(mine, m->data, len) != 0))) {
+        if (!chio__fleet_is_publication(e->s, e->key, lc->receipts, m->item_seq, m->data, m->len)) {
+            lc->foreign = 1; /* another client wrote it: where the kernel's end is, a scan says */
+            chio_free(mine);
+            return 0;
+        }
+    }
     if (rc == CHIO_ENOTFOUND) {
         if (lc->receipts && m->item_seq < e->local_first)
             return 0; /* archived here since: nothing to compare */
@@ -287,11 +225,87 @@ static int on_last(void *vctx, const chio__xp_msg *m)
     return 0;
 }
 
+/* One item of a full scan of the subject (scan_subject()). */
+static int on_scanned(void *vctx, const chio__xp_msg *m)
+{
+    last_ctx *lc = vctx;
+    ex *e = lc->e;
+    char *mine = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (m->position > lc->last_at)
+        lc->last_at = m->position;
+    if (m->item_seq == 0 || lc->verdict != 0)
+        return 0;
+    rc = lc->receipts ? chio_store_get_receipt(e->s, m->item_seq, &mine, &len, NULL)
+                      : chio_store_get_checkpoint(e->s, m->item_seq, &mine, &len, NULL);
+    if (rc == 0 && len == m->len && memcmp(mine, m->data, len) == 0) {
+        if (m->item_seq > lc->best)
+            lc->best = m->item_seq;
+    } else if (rc == CHIO_ENOTFOUND && lc->receipts && m->item_seq < e->local_first) {
+        if (m->item_seq > lc->best)
+            lc->best = m->item_seq; /* archived here since */
+    } else if (rc != 0 && rc != CHIO_ENOTFOUND) {
+        fprintf(e->err, "chio export: reading %" PRIu64 " from the store failed\n", m->item_seq);
+        lc->verdict = FAILED;
+    } else if (chio__fleet_is_publication(e->s, e->key, lc->receipts, m->item_seq, m->data,
+                                          m->len)) {
+        fprintf(e->err,
+                "chio export: %s %" PRIu64 " that kernel %s published is %s this store: the "
+                "store was rolled back (chio fleet witness says where); nothing published\n",
+                lc->receipts ? "receipt" : "checkpoint", m->item_seq, e->key,
+                rc == 0 ? "different in" : "missing from");
+        lc->verdict = DIVERGED;
+    }
+    chio_free(mine);
+    return 0;
+}
+
+/* The subject's last message is not the kernel's own: read the subject
+ * for the last item the stream holds as the store does, and go on after
+ * it, expecting the subject's last position (the foreign message stays
+ * where it is: fleet verify reports it). A publication of the kernel that
+ * the store lacks or differs from is still a rollback. The read starts at
+ * @from, the position of the last message this exporter knew as its own
+ * (0: none), and at 1 when nothing from there is the store's.
+ * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
+static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from)
+{
+    last_ctx lc = {e, sj, receipts, 0, 0, 0, 0};
+    int rc = chio__xp_read(e->t, sj->name, from > 1 ? from : 1, on_scanned, &lc);
+
+    if (rc == 0 && lc.verdict == 0 && lc.best == 0 && from > 1) {
+        memset(&lc, 0, sizeof(lc));
+        lc.e = e;
+        lc.sj = sj;
+        lc.receipts = receipts;
+        rc = chio__xp_read(e->t, sj->name, 1, on_scanned, &lc);
+    }
+
+    if (rc != 0)
+        return rc == CHIO__XP_ENOTFOUND ? CHIO__XP_ETIMEOUT : rc; /* it was there: retry */
+    if (lc.verdict != 0)
+        return lc.verdict;
+    if (lc.last_at < sj->position) {
+        /* the read ended before the message just seen: ask again */
+        return CHIO__XP_ETIMEOUT;
+    }
+    fprintf(e->err,
+            "chio export: %s holds messages that are not kernel %s's own (another client "
+            "wrote them; fleet verify names them): going on after seq %" PRIu64 "\n",
+            sj->name, e->key, lc.best);
+    sj->seq = lc.best;
+    sj->position = lc.last_at;
+    return 0;
+}
+
 /* Read the subject's last message into @sj and check it against the store.
  * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
 static int sync_subject(ex *e, subj *sj, int receipts)
 {
-    last_ctx lc = {e, sj, receipts, 0};
+    last_ctx lc = {e, sj, receipts, 0, 0, 0, 0};
+    uint64_t was_seq = sj->seq, was_position = sj->position;
     int rc = chio__xp_last(e->t, sj->name, on_last, &lc);
 
     if (rc == CHIO__XP_ENOTFOUND) {
@@ -301,6 +315,12 @@ static int sync_subject(ex *e, subj *sj, int receipts)
     }
     if (rc != 0)
         return rc;
+    if (lc.verdict == 0 && lc.foreign)
+        return scan_subject(e, sj, receipts, was_position);
+    /* A later message that ends below what was acknowledged before it: an
+     * older run published again by another client, not this kernel's end. */
+    if (lc.verdict == 0 && was_position != 0 && sj->position > was_position && sj->seq < was_seq)
+        return scan_subject(e, sj, receipts, was_position);
     return lc.verdict;
 }
 
@@ -313,13 +333,20 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
                        const char *data, size_t len)
 {
     chio__xp_pub p;
-    char id[160];
+    char id[200], digest[65];
     uint64_t position, deadline, next_note;
     unsigned backoff = 50;
     int rc, dup;
 
-    snprintf(id, sizeof(id), receipts ? "%s:%" PRIu64 "-%" PRIu64 : "%s:cp:%" PRIu64 "-%" PRIu64,
-             e->key, first, last);
+    /* The id names the run's bytes as well as its seqs: JetStream takes a
+     * second message with an id it holds (on any subject) for a copy of
+     * the first, and <key>:<first>-<last> alone is known to anyone, who
+     * could publish it first and have this run answered "duplicate" and
+     * never stored. A retry sends the same bytes: the same id. */
+    chio_sha256_hex(data, len, digest);
+    snprintf(id, sizeof(id),
+             receipts ? "%s:%" PRIu64 "-%" PRIu64 ":%.32s" : "%s:cp:%" PRIu64 "-%" PRIu64 ":%.32s",
+             e->key, first, last, digest);
     memset(&p, 0, sizeof(p));
     p.subject = sj->name;
     p.msg_id = id;
@@ -525,6 +552,7 @@ static int open_following(ex *e)
     uint64_t start = now_ms(), next_note = start + 10000;
 
     for (;;) {
+        chio__fleet_store_identity(e->cfg->db, e->ident);
         e->s = chio__fleet_open_store("export", e->cfg->db, 1, NULL);
         if (e->s != NULL)
             return 0;
@@ -549,6 +577,25 @@ static int learn_key(ex *e)
             return -1;
         nap_ms(100);
         chio_store_catch_up(e->s, NULL);
+    }
+}
+
+/* Where the stream stands for both subjects, checked against the store
+ * (after the store was opened again under --follow: the stream's servers
+ * are waited for). Returns 0, DIVERGED, FAILED, STOPPED. */
+static int resync(ex *e)
+{
+    int rc;
+
+    for (;;) {
+        rc = sync_subject(e, &e->r, 1);
+        if (rc == 0)
+            rc = sync_subject(e, &e->c, 0);
+        if (rc == 0 || rc == DIVERGED || rc == FAILED)
+            return rc;
+        if (stopping(e))
+            return STOPPED;
+        nap_ms(200);
     }
 }
 
@@ -578,6 +625,11 @@ static int connect_and_sync(ex *e)
             return STOPPED;
         nap_ms(500);
     }
+    /* What this exporter saw acknowledged last: a hint for sync_subject() */
+    e->r.seq = saved_field(e, "receipt_seq");
+    e->r.position = saved_field(e, "receipt_position");
+    e->c.seq = saved_field(e, "checkpoint_seq");
+    e->c.position = saved_field(e, "checkpoint_position");
     for (;;) {
         rc = chio__xp_ensure_stream(e->t, subjects, 2, &e->replicas, NULL);
         if (rc == 0)
@@ -599,7 +651,7 @@ static int connect_and_sync(ex *e)
     note_acked(e);
     if (e->cfg->status != NULL)
         atomic_store(&e->cfg->status->synced, 1);
-    saved = saved_receipt_seq(e);
+    saved = saved_field(e, "receipt_seq");
     if (saved > e->r.seq)
         fprintf(e->err,
                 "chio export: %s acknowledged receipts up to %" PRIu64 " but the stream holds "
@@ -612,6 +664,7 @@ static int connect_and_sync(ex *e)
 int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
 {
     ex e;
+    char now_ident[128];
     int rc = FAILED;
 
     memset(&e, 0, sizeof(e));
@@ -652,12 +705,17 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
         nap_ms(cfg->poll_ms ? cfg->poll_ms : 100);
         if (stopping(&e))
             break;
-        if (chio_store_catch_up(e.s, NULL) != 0) {
-            /* the kernel restarted under us: open the store again */
+        chio__fleet_store_identity(cfg->db, now_ident);
+        if (strcmp(now_ident, e.ident) != 0 || chio_store_catch_up(e.s, NULL) != 0) {
+            /* the kernel restarted under us, or the store was replaced:
+             * open it again, and check it against the stream again (a
+             * store started again from seq 1 must not go on from here) */
             chio_store_close(e.s);
             e.s = NULL;
             if (open_following(&e) != 0)
                 rc = STOPPED;
+            else
+                rc = resync(&e);
         }
     }
     if (e.t != NULL && rc != DIVERGED && (e.unsaved > 0 || rc == 0))

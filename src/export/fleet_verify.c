@@ -7,13 +7,16 @@
  * under another seq) and every checkpoint (signature, by that key,
  * numbered from 1 without gaps, batches contiguous from receipt 1, the
  * previous-checkpoint hash chain, the Merkle root recomputed from the
- * receipts it covers), and the pinned keys when given. Problems are JSON
- * lines naming kernel and seq; then one line per kernel and a summary.
+ * receipts it covers), the pinned keys when given, and that the stream
+ * still holds every position it gave (nothing purged, deleted or rolled
+ * up). Problems are JSON lines naming kernel and seq; then one line per
+ * kernel and a summary.
  *
  * One read of the stream: receipts are checked as they come (a 32-byte
- * leaf hash, a state byte and an id entry are kept per receipt: memory
- * grows with the receipts); checkpoints are kept and checked after the
- * last receipt, in stream order.
+ * leaf hash, a state byte and an id entry are kept per receipt, from the
+ * kernel's first seq read on: memory grows with the receipts read, never
+ * with the seq a header claims, see SEQ_SLACK); checkpoints are kept and
+ * checked after the last receipt, in stream order.
  * Public API (receipt, checkpoint, merkle, crypto) and the transport.
  */
 #include <inttypes.h>
@@ -26,6 +29,11 @@
 #include "transport.h"
 
 #define MAX_PROBLEMS 50 /* problem lines printed per kernel; the counts go on */
+/* A receipt is tracked (a leaf and a state byte from the kernel's first
+ * seq on) only while its seq is within twice the kernel's receipts read
+ * plus this many of the first one: the seq is a header anyone who may
+ * publish chooses, and memory follows what was read, not what it claims. */
+#define SEQ_SLACK 512
 
 enum { ABSENT = 0, GOOD = 1, BAD = 2 };
 
@@ -33,9 +41,11 @@ typedef struct kernel {
     char key[65];
     uint8_t pub[32];
     int trusted;   /* -1 not checked */
-    uint8_t *leaf; /* leaf hash of receipt seq at (seq - 1) * 32 */
+    uint8_t *leaf; /* leaf hash of receipt seq at (seq - base) * 32 */
     uint8_t *state;
     uint64_t cap, max_seq;
+    uint64_t base;  /* the first receipt seq read (0: none yet); below it all are missing */
+    uint64_t items; /* receipt items read, whatever they held */
     uint64_t receipts, duplicates, invalid;
     uint64_t checkpoints, checkpoints_valid, cp_last, cp_dups, batch_end;
     char prev_sha[65]; /* the previous checkpoint's body hash; "" for none */
@@ -121,12 +131,13 @@ static kernel *kernel_of(fv *v, const char *subject, const char *kind)
     return &v->k[v->nk++];
 }
 
-static int grow(kernel *k, uint64_t seq)
+/* Room for @n tracked seqs (n is bounded by the caller: no overflow). */
+static int grow(kernel *k, uint64_t n)
 {
-    uint64_t cap = k->cap ? k->cap : 1024;
+    uint64_t cap = k->cap ? k->cap : 64; /* small: a kernel key costs a publisher nothing */
     uint8_t *leaf, *state;
 
-    while (cap < seq)
+    while (cap < n)
         cap *= 2;
     if (cap == k->cap)
         return 0;
@@ -221,7 +232,7 @@ static int on_receipt(void *vctx, const chio__xp_msg *m)
 {
     fv *v = vctx;
     kernel *k = kernel_of(v, m->subject, CHIO__FLEET_RECEIPTS);
-    uint64_t seq = m->item_seq, dup_of = 0;
+    uint64_t seq = m->item_seq, dup_of = 0, at;
     uint8_t leaf[32];
     const char *why;
 
@@ -236,29 +247,40 @@ static int on_receipt(void *vctx, const chio__xp_msg *m)
         problem(v, k, "invalid_receipt", "position", m->position, "no_seq_header");
         return 0;
     }
-    if (grow(k, seq) != 0) {
+    k->items++;
+    if (k->base == 0)
+        k->base = seq;
+    if (seq < k->base || seq - k->base >= 2 * k->items + SEQ_SLACK) {
+        /* before the first one read, or far beyond what was read: untracked */
+        k->invalid++;
+        problem(v, k, "invalid_receipt", "seq", seq,
+                seq < k->base ? "out_of_order" : "seq_out_of_range");
+        return 0;
+    }
+    at = seq - k->base;
+    if (grow(k, at + 1) != 0) {
         v->oom = 1;
         return -1;
     }
     chio_merkle_leaf_hash(m->data, m->len, leaf);
-    if (k->state[seq - 1] != ABSENT) {
+    if (k->state[at] != ABSENT) {
         k->duplicates++;
         problem(v, k, "duplicate_receipt", "seq", seq,
-                memcmp(k->leaf + (seq - 1) * 32, leaf, 32) == 0 ? "same_bytes" : "different_bytes");
+                memcmp(k->leaf + at * 32, leaf, 32) == 0 ? "same_bytes" : "different_bytes");
         return 0;
     }
     k->receipts++;
-    memcpy(k->leaf + (seq - 1) * 32, leaf, 32);
+    memcpy(k->leaf + at * 32, leaf, 32);
     why = check_receipt(v, k, m, &dup_of);
     if (why == NULL && seq < k->max_seq)
         why = "out_of_order";
     if (why == NULL && dup_of != 0) {
         k->duplicates++;
-        k->state[seq - 1] = BAD;
+        k->state[at] = BAD;
         problem(v, k, "replayed_receipt", "seq", seq, NULL);
         return 0;
     }
-    k->state[seq - 1] = why ? BAD : GOOD;
+    k->state[at] = why ? BAD : GOOD;
     if (why != NULL) {
         k->invalid++;
         problem(v, k, "invalid_receipt", "seq", seq, why);
@@ -289,12 +311,12 @@ static const char *check_checkpoint(kernel *k, const chio__xp_msg *m, const chio
         return "batch_range";
     if ((prev == NULL) != (k->prev_sha[0] == '\0') || (prev && strcmp(prev, k->prev_sha) != 0))
         return "previous_checkpoint";
-    if (end > k->max_seq)
+    if (end > k->max_seq || start < k->base)
         return "receipts_missing";
     for (i = start; i <= end; i++)
-        if (k->state[i - 1] != GOOD)
-            return k->state[i - 1] == ABSENT ? "receipts_missing" : "receipts_invalid";
-    if (chio_merkle_root(k->leaf + (start - 1) * 32, (size_t)(end - start + 1), root) != 0 ||
+        if (k->state[i - k->base] != GOOD)
+            return k->state[i - k->base] == ABSENT ? "receipts_missing" : "receipts_invalid";
+    if (chio_merkle_root(k->leaf + (start - k->base) * 32, (size_t)(end - start + 1), root) != 0 ||
         memcmp(root, chio_checkpoint_merkle_root(cp), 32) != 0)
         return "merkle_root";
     return NULL;
@@ -428,6 +450,7 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
 {
     fv v;
     chio__xp *t = NULL;
+    chio__xp_state st;
     char why[512], hex[65];
     uint64_t receipts = 0, gaps = 0, dups = 0, invalid = 0, cps = 0, cps_valid = 0, kg;
     size_t i, j;
@@ -465,9 +488,12 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
         uint64_t s;
         int ok;
 
-        kg = 0;
-        for (s = 1; s <= k->max_seq; s++)
-            if (k->state[s - 1] == ABSENT) {
+        /* below the first seq read: all missing (counted, the first named) */
+        kg = k->base > 1 ? k->base - 1 : 0;
+        for (s = 1; s < k->base && k->problems < MAX_PROBLEMS; s++)
+            problem(&v, k, "missing_receipt", "seq", s, NULL);
+        for (s = k->base; s != 0 && s <= k->max_seq; s++)
+            if (k->state[s - k->base] == ABSENT) {
                 kg++;
                 problem(&v, k, "missing_receipt", "seq", s, NULL);
             }
@@ -490,6 +516,22 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
         invalid += k->invalid;
         cps += k->checkpoints;
         cps_valid += k->checkpoints_valid;
+    }
+    /* Positions the stream no longer holds: messages purged, deleted,
+     * rolled up or aged out. What is left may be self-consistent (a
+     * kernel's subjects cut back to a prefix, the whole stream emptied),
+     * so the cut itself is the problem. */
+    if (chio__xp_state_get(t, &st) != 0) {
+        fprintf(err, "chio fleet verify: reading the stream's state: %s\n", chio__xp_errmsg(t));
+        rc = CHIO__FLEET_ERROR;
+        goto out;
+    }
+    if (st.last > st.messages) {
+        fprintf(out,
+                "{\"first_position\":%" PRIu64 ",\"last_position\":%" PRIu64
+                ",\"problem\":\"stream_messages_removed\",\"removed\":%" PRIu64 "}\n",
+                st.first, st.last, st.last - st.messages);
+        clean = 0;
     }
     if (v.foreign > 0) {
         fprintf(out, "{\"foreign_messages\":%" PRIu64 ",\"problem\":\"foreign_subject\"}\n",

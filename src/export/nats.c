@@ -10,9 +10,11 @@
  * run of items the body carries, joined by '\n'). Reads are ordered
  * push consumers (ephemeral, no acks, flow control) bound to the stream;
  * the last message of a subject is a stream "get last by subject"; both
- * hand the caller one item at a time.
+ * hand the caller one item at a time. The stream's state (positions
+ * given, messages held) is its stream info.
  * Only this file sees libnats. A handle is used by one thread at a time.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <nats/nats.h>
 #include <pthread.h>
@@ -48,6 +50,7 @@ typedef struct nats_xp {
     char *urls[16];              /* the servers as given: a read's end is confirmed with each */
     uint64_t url_down_until[16]; /* a server that could not be asked: skip it till then (ms) */
     int nurls;
+    uint64_t first; /* the stream's first position held, as its last pattern read began */
 } nats_xp;
 
 static nats_xp *nx(chio__xp *t)
@@ -306,7 +309,7 @@ static int nats_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, 
     return 0;
 }
 
-/* A header's decimal value; 0 when absent or not a number. */
+/* A header's decimal value; 0 when absent, not a number or too large. */
 static uint64_t header_u64(natsMsg *m, const char *name)
 {
     const char *v = NULL;
@@ -315,8 +318,9 @@ static uint64_t header_u64(natsMsg *m, const char *name)
 
     if (natsMsgHeader_Get(m, name, &v) != NATS_OK || v == NULL || v[0] < '0' || v[0] > '9')
         return 0;
+    errno = 0;
     x = strtoull(v, &end, 10);
-    return end && *end == '\0' ? (uint64_t)x : 0;
+    return end && *end == '\0' && errno == 0 ? (uint64_t)x : 0; /* past 2^64 - 1: none */
 }
 
 /* Call @fn with each item of @m (position @position): the body split at
@@ -425,8 +429,10 @@ static int read_end(nats_xp *n, const char *filter, int pattern, uint64_t *end)
     *end = 0;
     if (pattern) {
         s = js_GetStreamInfo(&si, n->js, n->stream, NULL, &je);
-        if (s == NATS_OK)
+        if (s == NATS_OK) {
             *end = si->State.LastSeq;
+            n->first = si->State.FirstSeq;
+        }
         jsStreamInfo_Destroy(si);
     } else {
         s = js_GetLastMsg(&m, n->js, n->stream, filter, NULL, &je);
@@ -442,20 +448,21 @@ static int read_end(nats_xp *n, const char *filter, int pattern, uint64_t *end)
 /* A server that could not be connected to is not asked again for this long. */
 #define PROBE_BACKOFF_MS 30000
 
-/* The end of the read as the server at @url alone answers it (0 when it
- * cannot be asked; *@asked says whether a connection was made: a server
- * down or unreachable is not, and costs up to a second). A connection of
- * its own, for one question. */
-static uint64_t probe_end(nats_xp *n, const char *url, const char *filter, int pattern, int *asked)
+/* Ask the server at @url alone, on a connection of its own, for one
+ * answer: @ask with a handle on it; returns what @ask returned, or -1
+ * when no connection was made (*@asked stays 0: a server down or
+ * unreachable, which costs up to a second). */
+static int probe(nats_xp *n, const char *url, int (*ask)(nats_xp *one, void *arg), void *arg,
+                 int *asked)
 {
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
     jsOptions jo;
     nats_xp one;
-    uint64_t end = 0;
+    int rc = -1;
 
     if (natsOptions_Create(&o) != NATS_OK)
-        return 0;
+        return -1;
     if (natsOptions_SetURL(o, url) == NATS_OK && natsOptions_SetTimeout(o, 1000) == NATS_OK &&
         natsOptions_SetAllowReconnect(o, false) == NATS_OK &&
         natsConnection_Connect(&nc, o) == NATS_OK) {
@@ -465,14 +472,35 @@ static uint64_t probe_end(nats_xp *n, const char *url, const char *filter, int p
         one.stream = n->stream;
         jsOptions_Init(&jo);
         jo.Wait = 1000;
-        if (natsConnection_JetStream(&one.js, nc, &jo) == NATS_OK &&
-            read_end(&one, filter, pattern, &end) != 0)
-            end = 0;
+        if (natsConnection_JetStream(&one.js, nc, &jo) == NATS_OK)
+            rc = ask(&one, arg);
         jsCtx_Destroy(one.js);
     }
     natsConnection_Destroy(nc);
     natsOptions_Destroy(o);
-    return end;
+    return rc;
+}
+
+typedef struct end_q {
+    const char *filter;
+    int pattern;
+    uint64_t end;
+} end_q;
+
+static int ask_end(nats_xp *one, void *arg)
+{
+    end_q *q = arg;
+
+    return read_end(one, q->filter, q->pattern, &q->end);
+}
+
+/* The end of the read as the server at @url alone answers it (0 when it
+ * cannot be asked). */
+static uint64_t probe_end(nats_xp *n, const char *url, const char *filter, int pattern, int *asked)
+{
+    end_q q = {filter, pattern, 0};
+
+    return probe(n, url, ask_end, &q, asked) == 0 ? q.end : 0;
 }
 
 /* The end of the read confirmed with every server given: the largest
@@ -594,9 +622,12 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
     if (rc != 0 || sub == NULL)
         return rc;
     /* A pattern read takes every position: one it did not get is a gap
-     * to fill from the leader (fill_gap()). */
+     * to fill from the leader (fill_gap()); those below the stream's first
+     * are gone (purged, aged out) and not asked for one by one. */
     if (pattern)
         last_seen = from > 0 ? from - 1 : 0;
+    if (pattern && n->first > 0 && n->first - 1 > last_seen)
+        last_seen = n->first - 1 < end ? n->first - 1 : end;
     stall = now_ms() + READ_STALL_MS;
     for (;;) {
         if (rc != 0)
@@ -653,6 +684,23 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
         seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         stall = now_ms() + READ_STALL_MS;
+        if (seq > end && (!pattern || last_seen < end)) {
+            /* Past the end asked for, before the read got there (the
+             * positions up to it gone): the stream grew meanwhile. Take
+             * this one too, or the read would skip it and go on past it
+             * once the end is asked again; the new end is confirmed as
+             * any is, and a stream that keeps growing still ends the read
+             * after END_ROUNDS extensions. */
+            if (pattern)
+                rc = fill_gap(n, filter, last_seen + 1, end, fn, ctx);
+            if (rounds++ >= END_ROUNDS) {
+                natsMsg_Destroy(m);
+                break;
+            }
+            last_seen = end;
+            end = seq;
+            confirmed = 0;
+        }
         if (pattern && seq > last_seen + 1)
             rc = fill_gap(n, filter, last_seen + 1, seq - 1 < end ? seq - 1 : end, fn, ctx);
         if (pattern && seq <= last_seen) {
@@ -671,5 +719,47 @@ static int nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vi
     return rc;
 }
 
+static int ask_state(nats_xp *one, void *arg)
+{
+    chio__xp_state *st = arg;
+    jsStreamInfo *si = NULL;
+    jsErrCode je = 0;
+    natsStatus s = js_GetStreamInfo(&si, one->js, one->stream, NULL, &je);
+
+    if (s != NATS_OK)
+        return fail_status(&one->base, status_code(s, je), "stream info", s, je);
+    st->first = si->State.FirstSeq;
+    st->last = si->State.LastSeq;
+    st->messages = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    return 0;
+}
+
+static uint64_t gone(const chio__xp_state *st)
+{
+    return st->last > st->messages ? st->last - st->messages : 0;
+}
+
+static int nats_state(chio__xp *t, chio__xp_state *st)
+{
+    nats_xp *n = nx(t);
+    int i, rc = ask_state(n, st);
+
+    for (i = 0; rc == 0 && n->nurls > 1 && i < n->nurls; i++) {
+        chio__xp_state other;
+        int asked = 0;
+
+        if (now_ms() < n->url_down_until[i])
+            continue;
+        memset(&other, 0, sizeof(other));
+        if (probe(n, n->urls[i], ask_state, &other, &asked) == 0 &&
+            (other.last > st->last || (other.last == st->last && gone(&other) > gone(st))))
+            *st = other;
+        if (!asked)
+            n->url_down_until[i] = now_ms() + PROBE_BACKOFF_MS;
+    }
+    return rc;
+}
+
 const chio__xp_ops chio__xp_nats = {"nats",       nats_open, nats_close, nats_ensure_stream,
-                                    nats_publish, nats_last, nats_read};
+                                    nats_publish, nats_last, nats_read,  nats_state};

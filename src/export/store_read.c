@@ -2,11 +2,16 @@
 /*
  * export/store_read.c - how the fleet tools read a local receipt log:
  * open it (a read-only snapshot, else a secondary instance that follows a
- * live kernel) and learn the key of the kernel that writes it. Public API
- * only (chio/store.h, chio/receipt.h).
+ * live kernel), learn the key of the kernel that writes it and which store
+ * the directory holds (to notice one replaced under a follower), and tell a
+ * stream item that kernel published from one another client wrote into
+ * its subject. Public API only (chio/store.h, chio/receipt.h,
+ * chio/checkpoint.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chio/chio.h"
 #include "export.h"
@@ -71,4 +76,60 @@ int chio__fleet_store_key(chio_store *s, char hex[65])
         return -1;
     memcpy(hex, v.signer_hex, 65);
     return 0;
+}
+
+int chio__fleet_is_publication(chio_store *s, const char *key, int receipts, uint64_t seq,
+                               const char *data, size_t len)
+{
+    int ok = 0;
+
+    if (receipts) {
+        chio_receipt *r = NULL;
+        chio_receipt_report rep;
+        const char *json;
+        size_t clen = 0;
+        uint64_t at = 0;
+
+        if (chio_receipt_parse(data, len, &r, NULL) != 0)
+            return 0;
+        memset(&rep, 0, sizeof(rep));
+        json = chio_receipt_json(r, &clen);
+        ok = clen == len && memcmp(json, data, len) == 0 &&
+             chio_receipt_verify(r, NULL, 0, &rep) == 0 && rep.signature_valid &&
+             rep.receipt_id_valid && strcmp(chio_receipt_kernel_key_hex(r), key) == 0;
+        if (ok && s != NULL && chio_store_find_receipt(s, chio_receipt_id(r), &at, NULL) == 0 &&
+            at != seq)
+            ok = 0; /* a replay: this receipt is the store's @at */
+        chio_receipt_free(r);
+    } else {
+        chio_checkpoint *cp = NULL;
+
+        if (chio_checkpoint_parse(data, len, &cp, NULL) != 0)
+            return 0;
+        ok = chio_checkpoint_verify(cp) == 0 &&
+             strcmp(chio_checkpoint_kernel_key_hex(cp), key) == 0 && chio_checkpoint_seq(cp) == seq;
+        chio_checkpoint_free(cp);
+    }
+    return ok;
+}
+
+void chio__fleet_store_identity(const char *db, char out[128])
+{
+    struct stat st;
+    char *path = NULL, id[64];
+    size_t n = 0;
+    FILE *f;
+
+    if (asprintf(&path, "%s/IDENTITY", db) < 0)
+        path = NULL;
+    if (path != NULL && (f = fopen(path, "r")) != NULL) {
+        n = fread(id, 1, sizeof(id) - 1, f);
+        fclose(f);
+    }
+    id[n] = '\0';
+    free(path);
+    if (stat(db, &st) != 0)
+        memset(&st, 0, sizeof(st));
+    snprintf(out, 128, "%llu:%llu:%s", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+             id);
 }

@@ -89,3 +89,10 @@ int chio__xp_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit
     t->err[0] = '\0';
     return t->ops->read(t, filter, from, fn, ctx);
 }
+
+int chio__xp_state_get(chio__xp *t, chio__xp_state *st)
+{
+    t->err[0] = '\0';
+    memset(st, 0, sizeof(*st));
+    return t->ops->state(t, st);
+}

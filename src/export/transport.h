@@ -13,7 +13,8 @@
  * must provide is the list below: an append that is refused unless the
  * subject's last position is the one expected (so one writer per subject
  * appends each item once and in order), reading a subject from a position,
- * and the last message of a subject. NATS JetStream is the implementation
+ * the last message of a subject, and how many positions the log no
+ * longer holds (so that a cut is seen). NATS JetStream is the implementation
  * here (nats.c). Kafka would map a subject to a partition of its own and
  * the position to the offset; it has no conditional append, so its
  * implementation would keep one producer per partition (idempotent, for
@@ -138,6 +139,26 @@ int chio__xp_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *
  */
 int chio__xp_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn, void *ctx);
 
+/* What the stream holds. Positions are never reused: every position from
+ * 1 to @last held a message once, and last - messages of them are gone
+ * (purged, deleted, rolled up, aged out). */
+typedef struct chio__xp_state {
+    uint64_t first;    /* the first position still held (last + 1 when none is) */
+    uint64_t last;     /* the last position given to a message; 0 for none ever */
+    uint64_t messages; /* messages held */
+} chio__xp_state;
+
+/*
+ * chio__xp_state_get - the stream's state, asked through each server
+ * given (as a read's end is): the answer with the latest last position
+ * wins, and of equal ones the one with the most positions gone (a purge
+ * does not move the last position; no answer is ever ahead of the
+ * stream). Returns 0,
+ * CHIO__XP_ENOTFOUND (no stream), CHIO__XP_ECONNECT, CHIO__XP_ETIMEOUT,
+ * CHIO__XP_ESERVER.
+ */
+int chio__xp_state_get(chio__xp *t, chio__xp_state *st);
+
 /* ---- for implementations (nats.c): the handle's first member ------------------------- */
 
 typedef struct chio__xp_ops {
@@ -150,6 +171,7 @@ typedef struct chio__xp_ops {
     int (*publish)(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int *duplicate);
     int (*last)(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *ctx);
     int (*read)(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn, void *ctx);
+    int (*state)(chio__xp *t, chio__xp_state *st);
 } chio__xp_ops;
 
 struct chio__xp {

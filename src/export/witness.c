@@ -8,7 +8,10 @@
  * which no local check can see) or holds different bytes at a seq
  * ("forked"); the report names the first such seq. A local log that is
  * equal to the stream, or longer (not exported yet), is fine. Receipts
- * archived locally (below the store's first seq) are not compared.
+ * archived locally (below the store's first seq) are not compared. Only
+ * the kernel's own publications count against the store: an item another
+ * client wrote into the subject (not signed by the kernel, or a receipt
+ * the store holds at another seq) is counted as ignored.
  * Owns chio__witness_check() (the comparison), `chio fleet witness` (its
  * JSON line) and the start-up witness of the serving programs
  * (chio__witness_at_startup). Public API and the transport.
@@ -62,15 +65,31 @@ static int read_published(chio__xp *t, const char *key, int receipts, uint64_t f
 
 typedef struct wit {
     chio_store *s;        /* NULL: no store yet (an empty log) */
+    const char *key;      /* the kernel compared */
     int receipts;         /* comparing receipts (1) or checkpoints (0) */
     uint64_t local_first; /* receipts below are archived here */
     uint64_t local_last;
     uint64_t compared, stream_last;
+    uint64_t ignored; /* items not the kernel's publication (chio__fleet_is_publication) */
     uint64_t first_diff;
     const char *kind; /* "rewound" or "forked" once found */
     int failed;
     char msg[320];
 } wit;
+
+/* A rollback at @seq unless the item is not the kernel's (counted). */
+static void differs(wit *w, uint64_t seq, const char *data, size_t len, const char *kind,
+                    uint64_t first_diff)
+{
+    if (!chio__fleet_is_publication(w->s, w->key, w->receipts, seq, data, len)) {
+        w->ignored++;
+        return;
+    }
+    if (seq > w->stream_last)
+        w->stream_last = seq;
+    w->kind = kind;
+    w->first_diff = first_diff;
+}
 
 static int on_item(void *vctx, uint64_t seq, const char *data, size_t len)
 {
@@ -80,23 +99,26 @@ static int on_item(void *vctx, uint64_t seq, const char *data, size_t len)
     chio_error err;
     int rc;
 
-    if (seq > w->stream_last)
-        w->stream_last = seq;
-    if (w->kind != NULL)
-        return 0; /* found already: only the stream's end is still counted */
-    if (w->receipts && seq < w->local_first)
+    if (w->kind != NULL) {
+        /* found already: only the stream's end is still counted (unchecked) */
+        if (seq > w->stream_last)
+            w->stream_last = seq;
         return 0;
+    }
+    if (w->receipts && seq < w->local_first) {
+        if (seq > w->stream_last)
+            w->stream_last = seq;
+        return 0;
+    }
     if (seq > w->local_last) {
-        w->kind = "rewound";
-        w->first_diff = w->local_last + 1;
+        differs(w, seq, data, len, "rewound", w->local_last + 1);
         return 0;
     }
     chio_error_init(&err);
     rc = w->receipts ? chio_store_get_receipt(w->s, seq, &mine, &mlen, &err)
                      : chio_store_get_checkpoint(w->s, seq, &mine, &mlen, &err);
     if (rc == CHIO_ENOTFOUND) {
-        w->kind = "rewound"; /* a hole below the local end: lost, not archived */
-        w->first_diff = seq;
+        differs(w, seq, data, len, "rewound", seq); /* a hole below the local end */
         return 0;
     }
     if (rc != 0) {
@@ -106,10 +128,10 @@ static int on_item(void *vctx, uint64_t seq, const char *data, size_t len)
         return 1;
     }
     w->compared++;
-    if (mlen != len || memcmp(mine, data, len) != 0) {
-        w->kind = "forked";
-        w->first_diff = seq;
-    }
+    if (mlen != len || memcmp(mine, data, len) != 0)
+        differs(w, seq, data, len, "forked", seq);
+    else if (seq > w->stream_last)
+        w->stream_last = seq;
     chio_free(mine);
     return 0;
 }
@@ -187,6 +209,7 @@ int chio__witness_check(const char *db, const char *urls, const char *stream, co
     memset(&r, 0, sizeof(r));
     memset(&c, 0, sizeof(c));
     r.s = c.s = s;
+    r.key = c.key = key;
     r.receipts = 1;
     if (s != NULL && chio__fleet_store_key(s, key) == 0) {
         if (key_hex != NULL && strcmp(key, key_hex) != 0) {
@@ -223,6 +246,7 @@ int chio__witness_check(const char *db, const char *urls, const char *stream, co
     res->stream_cp_last = c.stream_last;
     res->receipts_compared = r.compared;
     res->checkpoints_compared = c.compared;
+    res->ignored = r.ignored + c.ignored;
     res->receipt_first_diff = r.kind ? r.first_diff : 0;
     res->checkpoint_first_diff = c.kind ? c.first_diff : 0;
     res->reason = r.kind ? r.kind : c.kind;
@@ -275,8 +299,9 @@ int chio__fleet_witness(const char *db, const char *urls, const char *stream, FI
         fprintf(out, ",\"reason\":null");
     fprintf(out,
             ",\"receipts_compared\":%" PRIu64 ",\"rollback\":%s,\"stream\":\"%s\""
-            ",\"stream_last_checkpoint_seq\":%" PRIu64 ",\"stream_last_seq\":%" PRIu64 "}\n",
-            w.receipts_compared, rollback ? "true" : "false", stream, w.stream_cp_last,
+            ",\"stream_items_ignored\":%" PRIu64 ",\"stream_last_checkpoint_seq\":%" PRIu64
+            ",\"stream_last_seq\":%" PRIu64 "}\n",
+            w.receipts_compared, rollback ? "true" : "false", stream, w.ignored, w.stream_cp_last,
             w.stream_last);
     fflush(out);
     if (rollback)

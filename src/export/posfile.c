@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export/posfile.c - the exporter's position file in the store's
+ * directory (chio-export-<stream>.json, docs/fleet.md): its path, its
+ * atomic replacement (temporary file, fsync, rename, fsync of the
+ * directory) and reading one field back. The stream, not this file, is
+ * where the exporter resumes; the file is informational and a hint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export.h"
+
+char *chio__export_position_path(const char *db, const char *stream)
+{
+    char *p = NULL;
+
+    return asprintf(&p, "%s/chio-export-%s.json", db, stream) < 0 ? NULL : p;
+}
+
+int chio__export_write_atomically(const char *path, const char *text, size_t len)
+{
+    char *tmp = NULL, *dir = NULL, *slash;
+    int fd = -1, rc = -1;
+    size_t off = 0;
+
+    if (asprintf(&tmp, "%s.tmp", path) < 0) {
+        tmp = NULL;
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto out;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto out;
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto out;
+    dir = strdup(path);
+    if (dir == NULL)
+        goto out;
+    slash = strrchr(dir, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0 && tmp != NULL)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+uint64_t chio__export_position_field(const char *path, const char *key, const char *field)
+{
+    size_t len = 0;
+    char *text = NULL, *p;
+    uint64_t seq = 0;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return 0;
+    text = calloc(1, 1024);
+    if (text != NULL)
+        len = fread(text, 1, 1023, f);
+    fclose(f);
+    if (text == NULL)
+        return 0;
+    text[len] = '\0';
+    /* Written by the exporter: a flat object, this kernel's or not. */
+    if (strstr(text, key) != NULL && (p = strstr(text, field)) != NULL && p > text &&
+        p[-1] == '"' && p[strlen(field)] == '"' && p[strlen(field) + 1] == ':')
+        seq = strtoull(p + strlen(field) + 2, NULL, 10);
+    free(text);
+    return seq;
+}
