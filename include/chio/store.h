@@ -174,10 +174,13 @@ typedef struct chio_store_audit_v2 {
                               when it records none); "" when neither */
     uint8_t legacy;        /* 1: written before key records and log heads existed */
     uint8_t archive;       /* 1: marked as an archive log (chio_store_archive), which has
-                              no head. The mark is not signed: treat it as a failure
-                              unless you expect an archive (a live log cut at the tail
-                              and marked would otherwise pass) */
-    uint8_t reserved1[5];
+                              no head. The mark is not signed (a live log cut at the
+                              tail and marked would otherwise pass), so it is the
+                              problem "archive_log", counted in log_problems, unless
+                              allow_archive */
+    uint8_t allow_archive; /* in, set by the caller: 1 when an archive log is expected
+                              (then the mark is no problem); 0 (zeroed struct) fails one */
+    uint8_t reserved1[4];
     uint32_t pinned_by; /* chio_store_pin */
     uint32_t reserved2;
     uint64_t head_seq;     /* last_seq of the signed log head, 0 when none */
@@ -203,7 +206,8 @@ typedef struct chio_store_audit_v2 {
  * "store_key_untrusted", "chain_from_mismatch" (the chain start the key
  * record signs differs from the stored one or the head's) and
  * "index_dangling" (an id index entry naming a receipt outside the stored
- * range, with "id" and "indexed_seq"). A legacy
+ * range, with "id" and "indexed_seq") and "archive_log" (the log is
+ * marked as an archive and @out->allow_archive is 0). A legacy
  * log (no key record, chain or head) is audited as before, with
  * legacy = 1 and nothing pinned unless @ntrusted.
  * @out->size must be set; at most that many bytes of *out are written.

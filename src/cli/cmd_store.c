@@ -132,6 +132,7 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
     chio_error_init(&err);
     memset(&v, 0, sizeof(v));
     v.size = sizeof(v);
+    v.allow_archive = (uint8_t)(allow_archive != 0); /* else the library names archive_log */
     rc = chio_store_audit_log_v2(s, trusted, ntrusted, print_problem, NULL, &v, &err);
     chio_store_close(s);
     if (rc != 0)
@@ -142,13 +143,6 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
     unchained = v.legacy                                         ? a->receipts
                 : a->receipts > 0 && v.chain_from > a->first_seq ? v.chain_from - a->first_seq
                                                                  : 0;
-    /* The archive mark is unsigned metadata that turns the head check off:
-     * set on a live log whose tail was cut, it would hide the cut. So an
-     * archive passes only when the caller says it expects one. */
-    if (v.archive && !allow_archive)
-        printf("{\"problem\":\"archive_log\",\"detail\":\"the log is marked as an archive "
-               "log, which has no signed head: a cut tail cannot be detected in it alone; pass "
-               "--allow-archive if this is an archive chio receipt archive wrote\"}\n");
     if (v.signer_hex[0] != '\0')
         snprintf(signer, sizeof(signer), "\"%s\"", v.signer_hex);
     else

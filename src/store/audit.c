@@ -483,6 +483,14 @@ static int audit_prologue(audit *a)
     if (chained < 0)
         return chained;
     v->archive = archive != 0;
+    if (v->archive && !v->allow_archive) {
+        /* The mark is unsigned metadata that turns the head check off: on
+         * a live log whose tail was cut it would hide the cut. */
+        problem(a, "{\"problem\":\"archive_log\",\"detail\":\"the log is marked as an "
+                   "archive log, which has no signed head: a cut tail cannot be detected in "
+                   "it alone; accept it only where an archive is expected\"}");
+        v->log_problems++;
+    }
     v->legacy = ks == CHIO__RECORD_ABSENT && hs == CHIO__RECORD_ABSENT && !chained;
 
     /* The pin. */
@@ -692,6 +700,7 @@ int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_keys, size_t n
     if (size > sizeof(v))
         size = sizeof(v);
     memset(&v, 0, sizeof(v));
+    v.allow_archive = out->allow_archive != 0; /* the one input field */
     rc = audit_run(s, trusted_keys, ntrusted, fn, ctx, &v, err);
     v.size = (uint32_t)size;
     memcpy(out, &v, size);

@@ -875,6 +875,22 @@ Test(tamper, the_tail_and_the_log_head_deleted)
  * unless the caller says it expects an archive. */
 static void put_meta_u64(const char *db, const char *name, uint64_t v);
 
+/* chio_store_audit_log_v2's log_problems for @db, with allow_archive. */
+static uint64_t library_log_problems(const char *db, int allow_archive)
+{
+    chio_store_audit_v2 v;
+    chio_store *s;
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    memset(&v, 0, sizeof(v));
+    v.size = sizeof(v);
+    v.allow_archive = (uint8_t)allow_archive;
+    cr_assert_eq(chio_store_audit_log_v2(s, NULL, 0, NULL, NULL, &v, NULL), 0);
+    chio_store_close(s);
+    cr_expect_eq(v.archive, 1);
+    return v.log_problems;
+}
+
 Test(tamper, a_live_log_cut_and_marked_as_an_archive)
 {
     char *db = fresh_copy();
@@ -886,6 +902,9 @@ Test(tamper, a_live_log_cut_and_marked_as_an_archive)
     EXPECT_PROBLEMS(&v, "archive_log");
     cr_expect_not_null(strstr(v.r.out, "\"archive\":true"), "%s", v.r.out);
     verdict_free(&v);
+    /* The library fails it too unless its caller expects an archive. */
+    cr_expect_eq(library_log_problems(db, 0), 1);
+    cr_expect_eq(library_log_problems(db, 1), 0);
     free(db);
 }
 

@@ -666,7 +666,8 @@ pub struct chio_store_audit_v2 {
     pub signer_hex: [c_char; 65],
     pub legacy: u8,
     pub archive: u8,
-    pub reserved1: [u8; 5],
+    pub allow_archive: u8,
+    pub reserved1: [u8; 4],
     pub pinned_by: u32,
     pub reserved2: u32,
     pub head_seq: u64,
@@ -1402,7 +1403,8 @@ mod tests {
         assert_eq!(offset_of!(chio_store_audit_v2, signer_hex), 64);
         assert_eq!(offset_of!(chio_store_audit_v2, legacy), 129);
         assert_eq!(offset_of!(chio_store_audit_v2, archive), 130);
-        assert_eq!(offset_of!(chio_store_audit_v2, reserved1), 131);
+        assert_eq!(offset_of!(chio_store_audit_v2, allow_archive), 131);
+        assert_eq!(offset_of!(chio_store_audit_v2, reserved1), 132);
         assert_eq!(offset_of!(chio_store_audit_v2, pinned_by), 136);
         assert_eq!(offset_of!(chio_store_audit_v2, reserved2), 140);
         assert_eq!(offset_of!(chio_store_audit_v2, head_seq), 144);
