@@ -165,8 +165,14 @@ const char *chio__mcp_check_request(const chio_mcp_policy *p, const char *method
     if (strcmp(method, "completion/complete") == 0) {
         const chio_json *ref = chio_json_get(params, "ref");
         const char *type = chio_json_string(chio_json_get(ref, "type"), NULL);
-        const char *name = chio_json_string(chio_json_get(ref, "name"), NULL);
-        const char *uri = chio_json_string(chio_json_get(ref, "uri"), NULL);
+        size_t nlen = 0, ulen = 0;
+        const char *name = chio_json_string(chio_json_get(ref, "name"), &nlen);
+        const char *uri = chio_json_string(chio_json_get(ref, "uri"), &ulen);
+        /* Checked as a C string, sent whole: no NUL in what is checked. */
+        if (name != NULL && strlen(name) != nlen)
+            name = NULL;
+        if (uri != NULL && strlen(uri) != ulen)
+            uri = NULL;
         if (type != NULL && strcmp(type, "ref/prompt") == 0 && name != NULL &&
             chio__mcp_grants_prompt(p, name))
             return NULL;

@@ -228,9 +228,11 @@ Test(mcp_methods, completion_and_subscriptions_need_a_grant)
     client("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/subscribe\",\"params\":{\"uri\":"
            "\"file:///pub/../etc/passwd\"}}");
     client("{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"resources/unsubscribe\",\"params\":{}}");
+    client("{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"completion/complete\",\"params\":{"
+           "\"ref\":{\"type\":\"ref/prompt\",\"name\":\"simple\\u0000admin-only\"}}}");
     cr_expect_eq(count(1, "completion/complete"), 0, "no ungranted completion reaches the server");
     cr_expect_eq(count(1, "subscribe"), 0, "no ungranted subscription reaches the server");
-    cr_expect_eq(count(0, "-32602"), 5, "each is refused");
+    cr_expect_eq(count(0, "-32602"), 6, "each is refused");
 
     client("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"completion/complete\",\"params\":{\"ref\":{"
            "\"type\":\"ref/prompt\",\"name\":\"simple\"},\"argument\":{\"name\":\"a\","
