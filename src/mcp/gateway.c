@@ -4,7 +4,9 @@
  * messages from the client and from the wrapped server and decides for
  * each one: pass it on (ids of client requests rewritten to the gateway's
  * own "chio-N" so that the gateway's requests never collide with the
- * client's), filter it (tools/list), or mediate it through the kernel
+ * client's), filter it (the lists), refuse it (a method not on methods.c's
+ * allowlists, a completion or subscription the grants do not cover), or
+ * mediate it through the kernel
  * (tools/call, resources/read, prompts/get, each on a worker thread that
  * route.c starts; the wrapped server is the kernel's tool server, resource
  * and prompt provider, so an allowed call is dispatched by the kernel and
@@ -207,11 +209,13 @@ static int is_mediated(const char *method)
            strcmp(method, "prompts/get") == 0;
 }
 
-/* A client request passed on with the gateway's id. */
+/* A client request passed on with the gateway's id; @list: the list its
+ * answer is cut to (CHIO__MCP_LIST_*); @params: raw JSON that replaces
+ * the request's params, or NULL. */
 static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
-                         char *client_id)
+                         char *client_id, int list, const char *params)
 {
-    svc_buf b = {0};
+    svc_buf b = {0}, r = {0};
     char idraw[48];
     pending *p;
 
@@ -222,19 +226,65 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
         free(client_id);
         return;
     }
-    p = chio__mcp_pending_add(g, strcmp(method, "tools/list") == 0 ? P_TOOLS_LIST : P_PASS);
+    p = chio__mcp_pending_add(g, list != CHIO__MCP_LIST_NONE ? P_LIST : P_PASS);
     if (p == NULL) {
         pthread_mutex_unlock(&g->mu);
         free(client_id);
         return;
     }
     p->client_id = client_id;
+    p->list = list;
     p->is_init = strcmp(method, "initialize") == 0;
     snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
     pthread_mutex_unlock(&g->mu);
-    chio__mcp_obj_set(&b, root, "id", idraw);
+    if (params != NULL)
+        chio__mcp_obj_set(&r, root, "params", params);
+    if (params == NULL || r.oom) {
+        chio__mcp_obj_set(&b, root, "id", idraw);
+    } else {
+        chio_json_doc *doc = NULL;
+        if (chio_json_parse(r.p, r.len, &doc, NULL) == 0)
+            chio__mcp_obj_set(&b, chio_json_root(doc), "id", idraw);
+        else
+            b.oom = 1;
+        chio_json_doc_free(doc);
+    }
     chio__mcp_send_server(g, &b);
     free(b.p);
+    free(r.p);
+}
+
+/* A request the gateway does not pass: -32601, never sent to the server. */
+static void refuse_request(chio_mcp_gateway *g, const char *method, const char *client_id)
+{
+    char m[200];
+
+    snprintf(m, sizeof(m), "chio: method not found: the gateway does not pass %.120s to the server",
+             method);
+    chio__mcp_client_error(g, client_id, -32601, m, NULL);
+}
+
+/* completion/complete, resources/subscribe, resources/unsubscribe: passed
+ * only for what the policy grants (a subscription with the URI as uri.c
+ * reads it, as a read would be sent); else -32602, never sent. */
+static void checked_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                            char *client_id)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    const char *why = chio__mcp_check_request(g->pol, method, params);
+    char *np = NULL;
+
+    if (why != NULL) {
+        chio__mcp_client_error(g, client_id, -32602, why, NULL);
+        free(client_id);
+    } else if (strncmp(method, "resources/", 10) == 0 &&
+               (np = chio__mcp_normal_uri_params(params)) == NULL) {
+        chio__mcp_client_error(g, client_id, -32603, "chio: out of memory", NULL);
+        free(client_id);
+    } else {
+        pass_request(g, root, method, client_id, CHIO__MCP_LIST_NONE, np);
+    }
+    free(np);
 }
 
 static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const char *line,
@@ -306,6 +356,7 @@ const char *chio__mcp_envelope_problem(const chio_json *root)
 {
     const chio_json *idv = chio_json_get(root, "id"), *mv = chio_json_get(root, "method");
     const char *ver;
+    size_t mlen = 0;
 
     if (chio_json_typeof(root) != CHIO_JSON_OBJECT)
         return "invalid request: not a JSON object";
@@ -316,6 +367,10 @@ const char *chio__mcp_envelope_problem(const chio_json *root)
         return "invalid request: the id must be a string or a number";
     if (mv != NULL && chio_json_typeof(mv) != CHIO_JSON_STRING)
         return "invalid request: the method must be a string";
+    /* The method is matched as a C string; one with a NUL in it would be
+     * matched by its head ("ping") and sent whole ("ping\u0000x/exec"). */
+    if (mv != NULL && strlen(chio_json_string(mv, &mlen)) != mlen)
+        return "invalid request: the method holds a NUL character";
     if (mv == NULL && idv == NULL)
         return "invalid request: neither a method nor an id";
     /* A mediated method sent as a notification is no request MCP knows,
@@ -364,15 +419,29 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         ; /* answered -32600 */
     } else if (method != NULL && idv != NULL) {
         char *cid = chio__mcp_dup_value(idv);
+        int list, how = chio__mcp_client_method(method, &list);
         if (cid == NULL)
             ;
-        else if (is_mediated(method))
+        else if (how == CHIO__MCP_MEDIATE)
             chio__mcp_spawn_worker(g, line, len, cid);
-        else
-            pass_request(g, root, method, cid);
+        else if (how == CHIO__MCP_PASS)
+            pass_request(g, root, method, cid, list, NULL);
+        else if (how == CHIO__MCP_CHECKED)
+            checked_request(g, root, method, cid);
+        else {
+            refuse_request(g, method, cid);
+            free(cid);
+        }
     } else if (method != NULL) {
         if (strcmp(method, "notifications/cancelled") == 0) {
             client_cancelled(g, root, line, len);
+        } else if (!chio__mcp_client_notification_passes(method)) {
+            /* An unknown notification may be a request in disguise to a
+             * server that runs what it does not answer: dropped. */
+            fprintf(stderr,
+                    "chio mcp: dropped the client notification %.64s, which the "
+                    "gateway does not pass\n",
+                    method);
         } else {
             /* The message as parsed, never the client's bytes: those may
              * hold a CR or LF (whitespace) where the server's reader ends
@@ -422,9 +491,8 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
 static void server_answer(chio_mcp_gateway *g, const chio_json *root)
 {
     const chio_json *res = chio_json_get(root, "result");
-    svc_buf b = {0}, rb = {0}, tb = {0};
+    svc_buf b = {0}, rb = {0};
     pending *p;
-    size_t i;
 
     pthread_mutex_lock(&g->mu);
     p = pending_find(g, chio_json_get(root, "id"), 0);
@@ -440,30 +508,25 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
     if (p->is_init && res != NULL)
         g->init_answered = 1;
     pthread_mutex_unlock(&g->mu);
-    if (p->kind == P_TOOLS_LIST && chio_json_typeof(res) == CHIO_JSON_OBJECT) {
-        const chio_json *tools = chio_json_get(res, "tools");
-        svc_buf_puts(&tb, "[");
-        for (i = 0; i < chio_json_size(tools); i++) {
-            const chio_json *t = chio_json_at(tools, i);
-            const char *nm = chio_json_string(chio_json_get(t, "name"), NULL);
-            if (nm == NULL || !chio_mcp_policy_lists_tool(g->pol, nm))
-                continue;
-            if (tb.len > 1)
-                svc_buf_puts(&tb, ",");
-            chio__mcp_value(&tb, t);
-        }
-        svc_buf_puts(&tb, "]");
-        chio__mcp_obj_set(&rb, res, "tools", tb.p ? tb.p : "[]");
+    if (p->kind == P_LIST && res != NULL && chio_json_typeof(res) != CHIO_JSON_OBJECT) {
+        /* No list the gateway can cut: nothing of it reaches the client. */
+        chio__mcp_client_error(g, p->client_id, -32603,
+                               "chio: the wrapped MCP server's list is not an object", NULL);
+        chio__mcp_pending_free(p);
+        return;
+    } else if (p->kind == P_LIST && res != NULL) {
+        chio__mcp_filter_list(g->pol, p->list, res, &rb);
         svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", p->client_id);
         svc_buf_puts(&b, rb.p ? rb.p : "{}");
         svc_buf_puts(&b, "}");
+        if (rb.oom)
+            b.oom = 1;
     } else {
         chio__mcp_obj_set(&b, root, "id", p->client_id);
     }
     chio__mcp_send_client(g, &b);
     free(b.p);
     free(rb.p);
-    free(tb.p);
     chio__mcp_pending_free(p);
 }
 
@@ -472,6 +535,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
     chio_json_doc *doc = NULL;
     const chio_json *root, *idv;
     const char *method;
+    size_t mlen = 0;
 
     if (len == 0)
         return;
@@ -482,22 +546,36 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         return;
     }
     root = chio_json_root(doc);
-    method = chio_json_string(chio_json_get(root, "method"), NULL);
+    method = chio_json_string(chio_json_get(root, "method"), &mlen);
     idv = chio_json_get(root, "id");
-    if (method != NULL && (strcmp(method, "sampling/createMessage") == 0 ||
-                           strcmp(method, "elicitation/create") == 0)) {
+    if (method != NULL && strlen(method) != mlen) {
+        /* Matched by its head, sent whole: no method the gateway passes. */
+        char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
+        if (idraw != NULL)
+            chio__mcp_server_error(g, idraw, -32601, "chio: a method with a NUL is not passed");
+        free(idraw);
+    } else if (method != NULL && (strcmp(method, "sampling/createMessage") == 0 ||
+                                  strcmp(method, "elicitation/create") == 0)) {
         /* Only the kernel lets these reach the client; without an id
          * there is no request to decide (nor to answer): dropped. */
         if (idv != NULL)
             chio__mcp_server_nested(g, root, method);
         else
             fprintf(stderr, "chio mcp: dropped a %s from the server without an id\n", method);
+    } else if (method != NULL && idv == NULL &&
+               !chio__mcp_server_note_passes(g->pol, root, method)) {
+        ; /* dropped */
     } else if (method != NULL) {
-        svc_buf b = {0}; /* other requests and notifications pass */
+        svc_buf b = {0}; /* roots/list, ping and notifications pass */
         char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
         const char *why = NULL;
         int noted = 0, code = -32603;
-        if (idv != NULL) {
+        if (idv != NULL && !chio__mcp_server_request_passes(method)) {
+            /* A request the gateway does not know may be one the kernel
+             * should have decided (as it does sampling and elicitation). */
+            why = "chio: method not found: the gateway does not pass this request to the client";
+            code = -32601;
+        } else if (idv != NULL) {
             /* The client's answer reaches the server only under an id
              * noted here; the gateway's own "chio-c-N" are not the
              * server's to use (the answer would settle the gateway's). */
@@ -547,7 +625,7 @@ void chio_mcp_gateway_server_closed(chio_mcp_gateway *g)
         if (p->kind == P_WAIT && !p->done) {
             p->error = strdup("the wrapped MCP server exited before answering");
             p->done = 1;
-        } else if (p->kind == P_PASS || p->kind == P_TOOLS_LIST) {
+        } else if (p->kind == P_PASS || p->kind == P_LIST) {
             chio__mcp_pending_unlink(g, p);
             p->next = orphans;
             orphans = p;

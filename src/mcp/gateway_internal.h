@@ -17,7 +17,7 @@
 #define CHIO__MCP_MAX_WORKERS 64
 
 enum { ST_NEW = 0, ST_PREPARING, ST_READY, ST_FAILED };
-enum { P_PASS = 0, P_TOOLS_LIST, P_WAIT, P_CLIENT };
+enum { P_PASS = 0, P_LIST, P_WAIT, P_CLIENT };
 
 /* A request of the server (sampling, elicitation) for a running tool call. */
 typedef struct nested {
@@ -45,7 +45,8 @@ typedef struct pending {
     unsigned long long id; /* "chio-N" toward the server, "chio-c-N" toward the client */
     int kind;
     int is_init;     /* P_PASS: the client's initialize */
-    char *client_id; /* P_PASS, P_TOOLS_LIST: the client's id */
+    int list;        /* P_LIST: CHIO__MCP_LIST_*, the list its answer is cut to */
+    char *client_id; /* P_PASS, P_LIST: the client's id */
     worker *w;       /* P_WAIT: the invoking worker, or NULL */
     int done;
     char *result; /* canonical JSON */

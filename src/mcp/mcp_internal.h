@@ -112,4 +112,48 @@ char *chio__mcp_uri_normal(const char *uri);
  * "2.0", a string method, a string or number id, one of the two), or NULL. */
 const char *chio__mcp_envelope_problem(const chio_json *root);
 
+/* methods.c: how the gateway handles a client request's @method. */
+enum { CHIO__MCP_REFUSE = 0, CHIO__MCP_PASS, CHIO__MCP_CHECKED, CHIO__MCP_MEDIATE };
+/* The lists whose answers are filtered to what the policy grants. */
+enum {
+    CHIO__MCP_LIST_TOOLS = 0,
+    CHIO__MCP_LIST_RESOURCES,
+    CHIO__MCP_LIST_TEMPLATES,
+    CHIO__MCP_LIST_PROMPTS,
+    CHIO__MCP_LIST_NONE
+};
+/* CHIO__MCP_MEDIATE (tools/call, resources/read, prompts/get),
+ * CHIO__MCP_PASS (sent on; *@list names the list its answer is filtered
+ * to, else CHIO__MCP_LIST_NONE), CHIO__MCP_CHECKED (sent on only when
+ * chio__mcp_check_request() finds it granted) or CHIO__MCP_REFUSE (never
+ * sent: -32601). */
+int chio__mcp_client_method(const char *method, int *list);
+/* 1 for the client notifications passed to the server. */
+int chio__mcp_client_notification_passes(const char *method);
+/* 1 for the server requests passed to the client (sampling and
+ * elicitation are the kernel's, every other one is refused). */
+int chio__mcp_server_request_passes(const char *method);
+/* NULL when a CHIO__MCP_CHECKED request names what the policy grants
+ * (completion/complete: params.ref a granted prompt or resource;
+ * resources/subscribe and unsubscribe: params.uri a granted resource),
+ * else why not (a static string). */
+const char *chio__mcp_check_request(const chio_mcp_policy *p, const char *method,
+                                    const chio_json *params);
+/* 1 when a grant of @p with "get" names prompt @name, or one with "read"
+ * matches @uri as uri.c reads it; a URI template is granted when the text
+ * before its first "{" falls under a prefix grant. */
+int chio__mcp_grants_prompt(const chio_mcp_policy *p, const char *name);
+int chio__mcp_grants_resource(const chio_mcp_policy *p, const char *uri);
+int chio__mcp_grants_template(const chio_mcp_policy *p, const char *tmpl);
+/* @params with its "uri" (a string: checked by chio__mcp_check_request())
+ * as uri.c reads it, as raw JSON (malloc'd); NULL when out of memory. */
+char *chio__mcp_normal_uri_params(const chio_json *params);
+/* 0 for a server notification the client must not see: a
+ * notifications/resources/updated whose URI no grant matches. */
+int chio__mcp_server_note_passes(const chio_mcp_policy *p, const chio_json *root,
+                                 const char *method);
+/* @res (a list result object) with its array (tools, resources,
+ * resourceTemplates or prompts) cut to the entries the policy grants. */
+void chio__mcp_filter_list(const chio_mcp_policy *p, int list, const chio_json *res, svc_buf *out);
+
 #endif /* CHIO_MCP_INTERNAL_H */

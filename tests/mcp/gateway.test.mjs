@@ -23,7 +23,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
+  CompleteResultSchema,
   CreateMessageRequestSchema,
+  EmptyResultSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -655,7 +657,7 @@ test("a CR or LF inside a client message never reaches the server as a message o
   const g = rawGateway(server, recPol);
   g.send(initMsg(1, "2025-06-18"));
   await g.waitFor((m) => m.id === 1);
-  g.proc.stdin.write(`{"jsonrpc":"2.0","method":"notifications/x","params":{"a":\r${hidden(99)}\r}}\n`);
+  g.proc.stdin.write(`{"jsonrpc":"2.0","method":"notifications/roots/list_changed","params":{"a":\r${hidden(99)}\r}}\n`);
   g.proc.stdin.write(`{"jsonrpc":"2.0","id":"r1","result":{"a":\r${hidden(98)}\r}}\n`);
   g.send({ jsonrpc: "2.0", id: 2, method: "tools/list" }); // read after the two above
   await g.waitFor((m) => m.id === 2);
@@ -665,7 +667,7 @@ test("a CR or LF inside a client message never reaches the server as a message o
   const h = await startHttp(recPol, [], server);
   const init = await rawPost(h.url, initMsg(1, "2025-06-18"), { accept: "application/json" });
   assert.equal(init.status, 200);
-  const body = `{"jsonrpc":"2.0","method":"notifications/x","params":{"a":\n${hidden(97)}\n}}`;
+  const body = `{"jsonrpc":"2.0","method":"notifications/roots/list_changed","params":{"a":\n${hidden(97)}\n}}`;
   const r = await fetch(h.url, { method: "POST", body, headers: {
     "content-type": "application/json", accept: "application/json", "mcp-session-id": init.session } });
   assert.equal(r.status, 202);
@@ -677,7 +679,7 @@ test("a CR or LF inside a client message never reaches the server as a message o
   const seen = fs.readFileSync(rec, "utf8").trim().split("\n").map((l) => JSON.parse(l));
   assert.ok(!seen.some((m) => m.method === "tools/call"), JSON.stringify(seen));
   assert.ok(!seen.some((m) => m.unparsed !== undefined), JSON.stringify(seen));
-  assert.equal(seen.filter((m) => m.method === "notifications/x").length, 2, JSON.stringify(seen));
+  assert.equal(seen.filter((m) => m.method === "notifications/roots/list_changed").length, 2, JSON.stringify(seen));
   delete process.env.CHIO_RECORD;
   fs.rmSync(rd, { recursive: true, force: true });
   fs.rmSync(g.dir, { recursive: true, force: true });
@@ -714,4 +716,134 @@ test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)"
     await stopHttp(h);
     fs.rmSync(h.dir, { recursive: true, force: true });
   }
+});
+
+// ---- methods the gateway does not mediate (rev23-svc2) -------------------------
+
+// What a client of server-everything learns through the gateway.
+async function checkCut(c) {
+  const { prompts } = await c.listPrompts();
+  assert.deepEqual(prompts.map((p) => p.name), ["simple-prompt"]);
+  const { resourceTemplates } = await c.listResourceTemplates();
+  assert.deepEqual(resourceTemplates.map((t) => t.uriTemplate),
+    ["demo://resource/dynamic/text/{resourceId}"]);
+  const { resources } = await c.listResources();
+  for (const r of resources) assert.match(r.uri, /^demo:\/\/resource\/dynamic\/text\//);
+  const done = await c.complete({
+    ref: { type: "ref/resource", uri: "demo://resource/dynamic/text/{resourceId}" },
+    argument: { name: "resourceId", value: "1" },
+  });
+  assert.ok(Array.isArray(done.completion.values), JSON.stringify(done));
+  const refused = async (p, code) => {
+    const e = await p.then(() => null, (x) => x);
+    assert.ok(e, "refused");
+    assert.equal(e.code, code, String(e));
+  };
+  await refused(c.complete({
+    ref: { type: "ref/prompt", name: "completable-prompt" },
+    argument: { name: "department", value: "" },
+  }), -32602);
+  await refused(c.complete({
+    ref: { type: "ref/resource", uri: "demo://resource/dynamic/blob/{resourceId}" },
+    argument: { name: "resourceId", value: "" },
+  }), -32602);
+  await refused(c.subscribeResource({ uri: "demo://resource/dynamic/blob/1" }), -32602);
+  await refused(c.request({ method: "tools/batch", params: {} }, EmptyResultSchema), -32601);
+  await refused(c.request({ method: "x/exec", params: {} }, CompleteResultSchema), -32601);
+}
+
+test("lists, completion and subscriptions are cut to the grants (server-everything)", async () => {
+  // resources/list, resources/templates/list and prompts/list passed the
+  // server's whole answer, and completion/complete reached the server for
+  // any prompt or resource: an agent learnt what it was not granted.
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "chio-mcp-cut-"));
+  const c = new Client({ name: "cut", version: "1" });
+  await c.connect(new StdioClientTransport({
+    command: CHIO,
+    args: ["mcp", "serve", "--policy", policyFile, "--receipt-db", path.join(d, "db"),
+      "--seed-file", seed, "--", process.execPath, EVERYTHING, "stdio"],
+    stderr: "ignore",
+  }));
+  try {
+    await checkCut(c);
+  } finally {
+    await c.close();
+  }
+  const h = await startHttp(policy);
+  const hc = await httpClient(h.url);
+  try {
+    await checkCut(hc.c);
+  } finally {
+    await hc.c.close();
+    await stopHttp(h);
+    fs.rmSync(h.dir, { recursive: true, force: true });
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test("unknown methods never reach the server, over stdio and serve-http (recording server)", async () => {
+  const rd = fs.mkdtempSync(path.join(os.tmpdir(), "chio-mcp-rec2-"));
+  const rec = path.join(rd, "rec.log");
+  process.env.CHIO_RECORD = rec;
+  const recPol = {
+    schema: "chio.mcp-policy.v1", server_id: "rec",
+    grants: [{ server_id: "rec", tool_name: "echo", operations: ["invoke"] }],
+    prompt_grants: [{ prompt_name: "simple", operations: ["get"] }],
+  };
+  const server = [process.execPath, path.join(here, "recording-server.mjs")];
+  const bad = [
+    { jsonrpc: "2.0", id: 11, method: "tools/batch", params: { name: "rm-rf" } },
+    { jsonrpc: "2.0", id: 12, method: "x/exec", params: { name: "rm-rf" } },
+    { jsonrpc: "2.0", id: 13, method: "completion/complete",
+      params: { ref: { type: "ref/prompt", name: "admin" }, argument: { name: "a", value: "" } } },
+    { jsonrpc: "2.0", id: 14, method: "resources/subscribe", params: { uri: "file:///etc/passwd" } },
+  ];
+  const live = (proc) => proc.exitCode === null && proc.signalCode === null;
+  const g = rawGateway(server, recPol);
+  try {
+    g.send(initMsg(1, "2025-06-18"));
+    await g.waitFor((m) => m.id === 1);
+    for (const m of bad) g.send(m);
+    g.send({ jsonrpc: "2.0", method: "x/exec", params: { name: "rm-rf" } });
+    for (const m of bad) {
+      const r = await g.waitFor((x) => x.id === m.id);
+      assert.equal(r.error.code, m.id < 13 ? -32601 : -32602, JSON.stringify(r));
+    }
+    g.send({ jsonrpc: "2.0", id: 2, method: "tools/list" }); // read after the ones above
+    await g.waitFor((m) => m.id === 2);
+    g.proc.stdin.end();
+    assert.equal(await g.exited, 0, g.stderr());
+  } finally {
+    if (live(g.proc)) g.proc.kill("SIGKILL");
+  }
+
+  const h = await startHttp(recPol, [], server);
+  try {
+    const init = await rawPost(h.url, initMsg(1, "2025-06-18"), { accept: "application/json" });
+    assert.equal(init.status, 200);
+    for (const m of bad) {
+      const r = await rawPost(h.url, m, { session: init.session, accept: "application/json" });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.error.code, m.id < 13 ? -32601 : -32602, JSON.stringify(r.body));
+    }
+    const n = await rawPost(h.url, { jsonrpc: "2.0", method: "x/exec", params: {} },
+      { session: init.session, accept: "application/json" });
+    assert.equal(n.status, 202);
+    const list = await rawPost(h.url, { jsonrpc: "2.0", id: 2, method: "tools/list" },
+      { session: init.session, accept: "application/json" });
+    assert.equal(list.status, 200);
+    await stopHttp(h);
+  } finally {
+    if (live(h.proc)) h.proc.kill("SIGKILL");
+  }
+
+  const seen = fs.readFileSync(rec, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const methods = seen.map((m) => m.method);
+  for (const m of ["tools/batch", "x/exec", "completion/complete", "resources/subscribe"])
+    assert.ok(!methods.includes(m), `${m} reached the server: ${JSON.stringify(seen)}`);
+  assert.equal(methods.filter((m) => m === "tools/list").length, 2, JSON.stringify(seen));
+  delete process.env.CHIO_RECORD;
+  fs.rmSync(rd, { recursive: true, force: true });
+  fs.rmSync(g.dir, { recursive: true, force: true });
+  fs.rmSync(h.dir, { recursive: true, force: true });
 });

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/methods.c - which MCP methods the gateway lets through, and how:
+ * the allowlists of client requests, client notifications and server
+ * requests (anything else is refused: a method the gateway does not know
+ * is one it cannot decide on), the grant checks of the requests passed
+ * only for a granted prompt or resource (completion/complete,
+ * resources/subscribe, resources/unsubscribe; a subscription is sent with
+ * its URI as uri.c reads it), and the filtering of the server's answers to
+ * tools/list, resources/list, resources/templates/list and prompts/list,
+ * and of its notifications/resources/updated, down to what the policy
+ * grants. Grants are read as the
+ * kernel reads them: a pattern "*" matches anything, one ending in "*" is
+ * a prefix, any other is exact; a URI is first read the one way uri.c
+ * reads it for resources/read. No state, no locking.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp_internal.h"
+
+/* ---- the allowlists ------------------------------------------------------------- */
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (; *list != NULL; list++)
+        if (strcmp(*list, s) == 0)
+            return 1;
+    return 0;
+}
+
+int chio__mcp_client_method(const char *method, int *list)
+{
+    static const char *const pass[] = {"initialize", "ping", "logging/setLevel", NULL};
+    static const char *const checked[] = {"completion/complete", "resources/subscribe",
+                                          "resources/unsubscribe", NULL};
+    static const char *const lists[] = {"tools/list", "resources/list", "resources/templates/list",
+                                        "prompts/list", NULL};
+    int i;
+
+    *list = CHIO__MCP_LIST_NONE;
+    if (strcmp(method, "tools/call") == 0 || strcmp(method, "resources/read") == 0 ||
+        strcmp(method, "prompts/get") == 0)
+        return CHIO__MCP_MEDIATE;
+    if (in_list(pass, method))
+        return CHIO__MCP_PASS;
+    if (in_list(checked, method))
+        return CHIO__MCP_CHECKED;
+    for (i = 0; lists[i] != NULL; i++)
+        if (strcmp(lists[i], method) == 0) {
+            *list = CHIO__MCP_LIST_TOOLS + i;
+            return CHIO__MCP_PASS;
+        }
+    return CHIO__MCP_REFUSE;
+}
+
+int chio__mcp_client_notification_passes(const char *method)
+{
+    static const char *const pass[] = {"notifications/initialized", "notifications/progress",
+                                       "notifications/roots/list_changed", NULL};
+
+    return in_list(pass, method);
+}
+
+int chio__mcp_server_request_passes(const char *method)
+{
+    return strcmp(method, "roots/list") == 0 || strcmp(method, "ping") == 0;
+}
+
+/* ---- grants --------------------------------------------------------------------- */
+
+/* The kernel's pattern rule (model/scope.c). */
+static int pattern_matches(const char *pattern, const char *name)
+{
+    size_t n = strlen(pattern);
+
+    if (strcmp(pattern, "*") == 0)
+        return 1;
+    if (n > 0 && pattern[n - 1] == '*')
+        return strncmp(pattern, name, n - 1) == 0;
+    return strcmp(pattern, name) == 0;
+}
+
+/* Does @grant's "operations" hold @op? */
+static int has_op(const chio_json *grant, const char *op)
+{
+    const chio_json *ops = chio_json_get(grant, "operations");
+    size_t i;
+
+    for (i = 0; i < chio_json_size(ops); i++) {
+        const char *s = chio_json_string(chio_json_at(ops, i), NULL);
+        if (s != NULL && strcmp(s, op) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int chio__mcp_grants_prompt(const chio_mcp_policy *p, const char *name)
+{
+    const chio_json *gs = chio_json_get(chio_json_root(p->doc), "prompt_grants");
+    size_t i;
+
+    for (i = 0; i < chio_json_size(gs); i++) {
+        const chio_json *g = chio_json_at(gs, i);
+        const char *pat = chio_json_string(chio_json_get(g, "prompt_name"), NULL);
+        if (pat != NULL && has_op(g, "get") && pattern_matches(pat, name))
+            return 1;
+    }
+    return 0;
+}
+
+/* A resource grant with "read" whose pattern matches @uri (read by uri.c);
+ * with @every_suffix, only a pattern that matches @uri followed by
+ * anything ("*", or a prefix of @uri then "*"). */
+static int grants_uri(const chio_mcp_policy *p, const char *uri, int every_suffix)
+{
+    const chio_json *gs = chio_json_get(chio_json_root(p->doc), "resource_grants");
+    char *norm = chio__mcp_uri_normal(uri);
+    size_t i, n;
+    int hit = 0;
+
+    if (norm == NULL)
+        return 0;
+    for (i = 0; i < chio_json_size(gs) && !hit; i++) {
+        const chio_json *g = chio_json_at(gs, i);
+        const char *pat = chio_json_string(chio_json_get(g, "uri_pattern"), NULL);
+        if (pat == NULL || !has_op(g, "read"))
+            continue;
+        n = strlen(pat);
+        if (!every_suffix)
+            hit = pattern_matches(pat, norm);
+        else
+            hit = n > 0 && pat[n - 1] == '*' && strncmp(pat, norm, n - 1) == 0;
+    }
+    free(norm);
+    return hit;
+}
+
+int chio__mcp_grants_resource(const chio_mcp_policy *p, const char *uri)
+{
+    return grants_uri(p, uri, 0);
+}
+
+int chio__mcp_grants_template(const chio_mcp_policy *p, const char *tmpl)
+{
+    const char *brace = strchr(tmpl, '{');
+    char *prefix;
+    int hit;
+
+    if (brace == NULL)
+        return grants_uri(p, tmpl, 0);
+    /* The fixed text before the first expression must fall under a
+     * prefix grant ("*" included); what an expansion reads is decided
+     * when it is read. */
+    if ((prefix = strndup(tmpl, (size_t)(brace - tmpl))) == NULL)
+        return 0;
+    hit = grants_uri(p, prefix, 1);
+    free(prefix);
+    return hit;
+}
+
+const char *chio__mcp_check_request(const chio_mcp_policy *p, const char *method,
+                                    const chio_json *params)
+{
+    if (strcmp(method, "completion/complete") == 0) {
+        const chio_json *ref = chio_json_get(params, "ref");
+        const char *type = chio_json_string(chio_json_get(ref, "type"), NULL);
+        size_t nlen = 0, ulen = 0;
+        const char *name = chio_json_string(chio_json_get(ref, "name"), &nlen);
+        const char *uri = chio_json_string(chio_json_get(ref, "uri"), &ulen);
+        /* Checked as a C string, sent whole: no NUL in what is checked. */
+        if (name != NULL && strlen(name) != nlen)
+            name = NULL;
+        if (uri != NULL && strlen(uri) != ulen)
+            uri = NULL;
+        if (type != NULL && strcmp(type, "ref/prompt") == 0 && name != NULL &&
+            chio__mcp_grants_prompt(p, name))
+            return NULL;
+        if (type != NULL && strcmp(type, "ref/resource") == 0 && uri != NULL &&
+            chio__mcp_grants_template(p, uri))
+            return NULL;
+        return "chio: completion/complete: params.ref names no prompt or resource the policy "
+               "grants";
+    }
+    {
+        const char *uri = chio_json_string(chio_json_get(params, "uri"), NULL);
+        if (uri != NULL && chio__mcp_grants_resource(p, uri))
+            return NULL;
+        return strcmp(method, "resources/subscribe") == 0
+                   ? "chio: resources/subscribe: params.uri names no resource the policy grants"
+                   : "chio: resources/unsubscribe: params.uri names no resource the policy "
+                     "grants";
+    }
+}
+
+char *chio__mcp_normal_uri_params(const chio_json *params)
+{
+    char *norm = chio__mcp_uri_normal(chio_json_string(chio_json_get(params, "uri"), NULL));
+    svc_buf ub = {0}, pb = {0};
+
+    if (norm == NULL)
+        return NULL;
+    svc_buf_json_cstr(&ub, norm);
+    if (!ub.oom)
+        chio__mcp_obj_set(&pb, params, "uri", ub.p);
+    free(norm);
+    free(ub.p);
+    if (ub.oom || pb.oom) {
+        free(pb.p);
+        return NULL;
+    }
+    return pb.p;
+}
+
+int chio__mcp_server_note_passes(const chio_mcp_policy *p, const chio_json *root,
+                                 const char *method)
+{
+    const char *uri;
+
+    if (strcmp(method, "notifications/resources/updated") != 0)
+        return 1;
+    uri = chio_json_string(chio_json_get(chio_json_get(root, "params"), "uri"), NULL);
+    return uri != NULL && chio__mcp_grants_resource(p, uri);
+}
+
+/* ---- filtered lists ------------------------------------------------------------- */
+
+static const struct {
+    const char *array, *key;
+} list_spec[] = {
+    [CHIO__MCP_LIST_TOOLS] = {"tools", "name"},
+    [CHIO__MCP_LIST_RESOURCES] = {"resources", "uri"},
+    [CHIO__MCP_LIST_TEMPLATES] = {"resourceTemplates", "uriTemplate"},
+    [CHIO__MCP_LIST_PROMPTS] = {"prompts", "name"},
+};
+
+static int entry_granted(const chio_mcp_policy *p, int list, const char *v)
+{
+    switch (list) {
+    case CHIO__MCP_LIST_TOOLS:
+        return chio_mcp_policy_lists_tool(p, v);
+    case CHIO__MCP_LIST_RESOURCES:
+        return chio__mcp_grants_resource(p, v);
+    case CHIO__MCP_LIST_TEMPLATES:
+        return chio__mcp_grants_template(p, v);
+    default:
+        return chio__mcp_grants_prompt(p, v);
+    }
+}
+
+void chio__mcp_filter_list(const chio_mcp_policy *p, int list, const chio_json *res, svc_buf *out)
+{
+    const chio_json *arr = chio_json_get(res, list_spec[list].array);
+    svc_buf tb = {0};
+    size_t i;
+
+    svc_buf_puts(&tb, "[");
+    for (i = 0; i < chio_json_size(arr); i++) {
+        const chio_json *t = chio_json_at(arr, i);
+        const char *v = chio_json_string(chio_json_get(t, list_spec[list].key), NULL);
+        if (v == NULL || !entry_granted(p, list, v))
+            continue;
+        if (tb.len > 1)
+            svc_buf_puts(&tb, ",");
+        chio__mcp_value(&tb, t);
+    }
+    svc_buf_puts(&tb, "]");
+    chio__mcp_obj_set(out, res, list_spec[list].array, tb.oom ? "[]" : tb.p);
+    free(tb.p);
+}
