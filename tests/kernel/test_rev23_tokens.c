@@ -185,7 +185,10 @@ static double full_verify_cpu(const char *tok)
 
 /* Old code: the first call verified all PAD_LINKS link signatures (the
  * cache was filled with max depth -1) before check 1 refused the token, so
- * a sidecar request with a 1 MiB token cost ~3000 verifications. */
+ * a sidecar request with a 1 MiB token cost ~3000 verifications: about
+ * the CPU of a full verification. Now parsing is most of it (0.15 to 0.25
+ * of a full verification, the more under ASan, which slows the parser but
+ * not libcrypto), so the bound is half. */
 Test(rev23_tokens, padded_chain_of_an_untrusted_token_is_not_verified, .timeout = 60)
 {
     chio_kernel *k = rt_kernel();
@@ -197,7 +200,7 @@ Test(rev23_tokens, padded_chain_of_an_untrusted_token_is_not_verified, .timeout 
     t0 = thread_cpu();
     cr_expect_eq(rt_call(k, sid, "pad-untrusted"), CHIO_CODE_UNTRUSTED_ISSUER);
     used = thread_cpu() - t0;
-    cr_expect(used < full / 4, "the refused token cost %.3f s of CPU; verifying its links %.3f s",
+    cr_expect(used < full / 2, "the refused token cost %.3f s of CPU; verifying its links %.3f s",
               used, full);
     chio_kernel_free(k);
     free(tok);
@@ -214,7 +217,7 @@ Test(rev23_tokens, padded_chain_over_the_depth_limit_is_not_verified, .timeout =
     t0 = thread_cpu();
     cr_expect_eq(rt_call(k, sid, "pad-deep"), CHIO_CODE_DELEGATION_DEPTH_EXCEEDED);
     used = thread_cpu() - t0;
-    cr_expect(used < full / 4, "the refused token cost %.3f s of CPU; verifying its links %.3f s",
+    cr_expect(used < full / 2, "the refused token cost %.3f s of CPU; verifying its links %.3f s",
               used, full);
     chio_kernel_free(k);
     free(tok);
