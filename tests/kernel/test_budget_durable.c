@@ -336,7 +336,9 @@ Test(budget_durable, a_charge_that_cannot_be_written_runs_no_tool_and_fails_clos
     c.arguments_len = 2;
     chio_error_init(&err);
     chio_response_init(&r);
-    cr_expect_neq(chio_kernel_evaluate(k, &c, &r, &err), 0, "an unwritten charge is no allow");
+    cr_expect_eq(chio_kernel_evaluate(k, &c, &r, &err), CHIO_ESTORE,
+                 "an unwritten charge is no allow: an error (%s)", err.message);
+    cr_expect_not_null(strstr(err.message, "budget charge not written"), "%s", err.message);
     chio_response_destroy(&r);
     cr_expect_eq(nseen, 1, "the tool ran although its charge was not written");
     cr_expect(__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST), "the kernel failed closed");
