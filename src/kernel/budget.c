@@ -12,8 +12,10 @@
  *                "Budgets survive restarts" below). Budgets of expired
  *                capabilities are dropped, from memory and from the store
  *                (see "Reclaiming").
- * No lock of its own beyond the table's shard locks: counters, expiries,
- * references and the retired stack are atomics (see "Lifetime").
+ * Counters, expiries, references and the retired stack are atomics (see
+ * "Lifetime"); the one lock is the kernel's bw_mu, which orders the
+ * charges' store writes (see "Budgets survive restarts") and the commit
+ * thread's row deletions (see "Reclaiming").
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -98,8 +98,8 @@ typedef struct chio__mediation {
      * sessions leave the table; the ids of the last CHIO__SESSION_TOMBSTONES
      * closed ones stay in `closed` (FIFO ring under tomb_mu) so a late call
      * is told "closed"; older ones are unknown. Budgets removed by a sweep
-     * wait on retired_budgets (a stack) until the commit thread cannot hold
-     * them. */
+     * wait on retired_budgets (a stack) until the commit thread deletes
+     * their rows. */
     chio__shmap closed; /* session id -> (void *)1 */
     pthread_mutex_t tomb_mu;
     char (*tomb_ring)[CHIO_SESSION_ID_LEN + 1];
