@@ -12,8 +12,10 @@
  *                "Budgets survive restarts" below). Budgets of expired
  *                capabilities are dropped, from memory and from the store
  *                (see "Reclaiming").
- * No lock of its own beyond the table's shard locks: counters, expiries,
- * references and the retired stack are atomics (see "Lifetime").
+ * Counters, expiries, references and the retired stack are atomics (see
+ * "Lifetime"); the one lock is the kernel's bw_mu, which orders the
+ * charges' store writes (see "Budgets survive restarts") and the commit
+ * thread's row deletions (see "Reclaiming").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,19 +24,25 @@
 #include "kernel_internal.h"
 #include "scope.h"
 
-/* Budgets survive restarts. Every charge (the count after it) goes to the
- * commit thread with its receipt and is written, in the receipt's
- * WriteBatch, to the store's "budgets" family whenever it exceeds the
- * highest count already committed for that budget (signer.c); the start
- * restores `used` from there. The guarantee: a budget of N allows at most N
- * calls whose receipts are in the log, across any number of drains,
- * restarts and crashes. The tool is dispatched before its receipt is
- * committed, so a crash (or a failed store write) between the dispatch and
- * the commit loses that receipt and its charge together: the caller got no
- * answer, and after a restart that invocation is available again. At most
- * the calls in flight at the crash can be re-granted that way; a charge
- * that reached the store is never lost, and a lower count committed after
- * a higher one never lowers it. */
+/* Budgets survive restarts. Every charge (the count after it) is written
+ * to the store's "budgets" family before the tool is dispatched
+ * (chio__check_budget waits for it; synced under CHIO_DURABILITY_SYNC), and
+ * the start restores `used` from there. The guarantee: a budget of N
+ * allows at most N dispatches, across any number of drains, restarts and
+ * crashes (a SIGKILL while a tool runs included). Fail closed: a crash
+ * after the write and before the dispatch (or the receipt) wastes that
+ * charge, never grants an extra call; a write that fails fails the kernel
+ * closed and the call is an error, its tool not run.
+ *
+ * The writes are grouped: a checker queues its budget on the kernel's
+ * write queue (bw_mu) and waits; one of the waiters, the leader, takes the
+ * whole queue and writes one row per queued budget in one WriteBatch
+ * (outside bw_mu), with the budget's counter as it is then (at least every
+ * charge queued before), so concurrent charges share a write (and a sync).
+ * One leader at a time and `committed` (the highest count written, under
+ * bw_mu) make the row only grow: a lower count is never written after a
+ * higher one. The receipt's WriteBatch carries no charge. Calls whose
+ * grant has no max_invocations take no part in any of this. */
 
 /* Reclaiming. A budget whose capability has expired (the latest
  * expires_at of any token charged against it; a token is valid only while
@@ -52,39 +60,38 @@
  *    kernel time, run by whoever inserts a budget or closes a session, and
  *    at most BUDGET_SWEEP_MAX per sweep (the rest stay, still expired, for
  *    the next one). A dropped budget goes on the retired stack (see
- *    "Lifetime") and the commit thread, the one store writer on the hot
- *    path, drains that stack into its next group's WriteBatch as row
- *    deletions (chio__budgets_put_deletes). The stack holds only budgets
+ *    "Lifetime") and the commit thread drains that stack into its next
+ *    group's WriteBatch as row deletions (chio__budgets_put_deletes),
+ *    holding bw_mu from the check below until that batch is written, so
+ *    no charge is written between the check and the deletion. The stack holds only budgets
  *    that were in the table, so it never grows past what the table held;
  *    a group with no receipts writes nothing and leaves the deletions to
  *    the next group that does. Deletions lost to a crash or a failed write
  *    are redone at the next start.
  *
- * A charge committing after its row's deletion (a call in flight at the
- * sweep) writes the row again with its count and expiry: harmless, as the
- * capability has expired; the commit thread's fresh entry carries that
- * expiry, so the next sweep drops it and the row again. A deletion never
- * lowers a live budget: only rows of budgets expired at the sweep (or at
- * start) are deleted, and a deletion is skipped when the table holds a
- * budget under that key again (a token re-issued with the id: that budget
- * owns the row; one created after the check charges in a later group,
- * which rewrites the row after the deletion). A row with no known expiry
+ * A charge is written before its budget can be retired (the checker
+ * holds a reference until its write is done, the queue one while the
+ * budget waits), so a row is never written again after its deletion by
+ * the budget it was deleted for. A deletion never lowers a live budget:
+ * only rows of budgets expired at the sweep (or at start) are deleted, and
+ * a deletion is skipped when the table holds a budget under that key again
+ * (a token re-issued with the id: that budget owns the row; one created
+ * after the check writes its charges after the deletion, bw_mu being held
+ * until then). A row with no known expiry
  * (the 8-byte form of earlier versions) is loaded with none and kept
  * until a charge writes its expiry; so is a budget in memory.
  *
  * Lifetime. Checkers hold a reference (taken under the shard lock by the
- * map's hold) while they charge. The commit thread reads `committed`
- * through chio__budget_get without a reference; so a budget whose last
- * reference goes is not freed but pushed on the retired stack, which
- * chio__budgets_put_deletes (commit stage only) empties once per group,
- * after the group's charges: by then the commit thread holds no pointer
- * from chio__budget_get, and a budget retired before the emptying is out
- * of the table, so it cannot find it again. Destroy frees what is left.
+ * map's hold) while they charge and until their charge is written; the
+ * write queue holds one while the budget is queued or being written. A
+ * budget whose last reference goes is pushed on the retired stack, which
+ * chio__budgets_put_deletes (commit stage only) empties once per group:
+ * a budget retired is out of the table and off the queue, so nobody can
+ * find it again. Destroy frees what is left.
  *
  * A charge racing the sweep: a checker that found the budget charges it
- * (the count goes on; the commit thread, no longer finding it, writes the
- * charge as it comes). One that misses it creates a fresh budget, and
- * then reads the clock again: the sweep read the clock before removing,
+ * (the count goes on and is written; its row is deleted after, as above). One that misses it
+ * creates a fresh budget, and then reads the clock again: the sweep read the clock before removing,
  * so (the kernel clock being monotonic) the checker sees its token
  * expired and is refused. A budget is never restarted under a live token.
  * Budgets are keyed by capability id: a token re-issued with an id whose
@@ -162,7 +169,7 @@ size_t chio__budgets_sweep(chio_kernel *k, uint64_t now)
     return chio__shmap_sweep(&k->med.budgets, budget_expired, &c);
 }
 
-void chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *batch)
+int chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *batch)
 {
     chio__budget *b, *next, *live;
 
@@ -171,7 +178,11 @@ void chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *batch)
      * The relaxed peek only avoids the exchange when nothing is retired. */
     if (chio__store_batch_count(batch) == 0 ||
         __atomic_load_n((chio__budget **)&k->med.retired_budgets, __ATOMIC_RELAXED) == NULL)
-        return;
+        return 0;
+    /* Held until the batch is written (chio__budgets_deletes_done): no
+     * charge of a budget created after the check below is written before
+     * the deletion (see "Reclaiming"). */
+    pthread_mutex_lock(&k->bw_mu);
     /* acquire: pairs with budget_release's release push, so each popped
      * budget's key and last writes are visible. The whole stack at once:
      * no ABA. */
@@ -185,6 +196,12 @@ void chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *batch)
             chio__store_batch_delete_budget(batch, k->store, b->key, b->klen);
         free(b);
     }
+    return 1;
+}
+
+void chio__budgets_deletes_done(chio_kernel *k)
+{
+    pthread_mutex_unlock(&k->bw_mu);
 }
 
 /* The budget under @key with a reference (budget_release drops it),
@@ -223,26 +240,109 @@ static void raise_expiry(chio__budget *b, uint64_t exp)
         ;
 }
 
-chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen, uint64_t expires_at)
+/* Drop the write queue, each budget's queue reference with it: a write
+ * failed or the kernel failed closed, so nothing is written again. Under
+ * bw_mu. */
+static void queue_drop(chio_kernel *k)
 {
-    chio__budget *b;
-    int created;
+    chio__budget *b, *next;
 
-    /* Commit stage only (see "Lifetime" above). Created when absent, so
-     * that a lower count committed later never lowers the stored one. In
-     * a serving kernel it is absent only when a charge commits after the
-     * sweep dropped its (expired) budget: the entry gets the charge's
-     * expiry, so the next sweep drops it (and its row) again. */
-    b = budget_entry(k, key, klen, 0, &created);
-    if (b != NULL) {
-        raise_expiry(b, expires_at);
-        budget_release(k, b); /* retired at the worst: freed by put_deletes, after our use */
+    for (b = k->bw_pending; b != NULL; b = next) {
+        next = b->wnext;
+        b->wnext = NULL;
+        b->wstate = 0;
+        budget_release(k, b);
     }
-    return b;
+    k->bw_pending = NULL;
 }
 
-chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_t grant,
-                             chio__charge *charge, char *reason, size_t cap_reason)
+/* The leader's write of @list (taken off the queue; outside bw_mu): one row
+ * per budget, its counter as it is now (every charge queued before the
+ * leader took the queue is in it: bw_mu orders them) and its latest
+ * expiry, never below what was written before (`committed` is only
+ * changed by a leader, one at a time). */
+static int queue_write(chio_kernel *k, chio__budget *list, chio_error *err)
+{
+    chio__budget *b;
+    uint64_t exp;
+
+    chio__store_batch_clear(k->bw_batch);
+    for (b = list; b != NULL; b = b->wnext) {
+        /* relaxed: see above; the values order nothing else */
+        b->wcount = __atomic_load_n(&b->used, __ATOMIC_RELAXED);
+        exp = __atomic_load_n(&b->expires_at, __ATOMIC_RELAXED);
+        if (b->wcount < b->committed)
+            b->wcount = b->committed;
+        b->wexp = exp > b->committed_expires_at ? exp : b->committed_expires_at;
+        chio__store_batch_put_budget(k->bw_batch, k->store, b->key, b->klen, b->wcount, b->wexp);
+    }
+    return chio__store_write(k->store, k->bw_batch, k->durability == CHIO_DURABILITY_SYNC, err);
+}
+
+/* Wait until @b's row holds at least @count and @exp (written by this
+ * thread as the leader or by another one; see "Budgets survive restarts").
+ * The caller holds a reference on @b. 0, or the store error (the kernel
+ * failed closed: the caller must not dispatch). */
+static int budget_persist(chio_kernel *k, chio__budget *b, uint64_t count, uint64_t exp,
+                          chio_error *err)
+{
+    chio__budget *list, *x, *next;
+    chio_error werr;
+    int rc = 0, wrc;
+
+    pthread_mutex_lock(&k->bw_mu);
+    while (b->committed < count || b->committed_expires_at < exp) {
+        if (k->bw_rc != 0 || __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) {
+            queue_drop(k);
+            rc = k->bw_rc != 0 ? k->bw_rc : CHIO_EFAILED;
+            break;
+        }
+        if (b->wstate == 0) { /* queue it, with a reference of the queue's */
+            __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED); /* ours keeps it alive */
+            b->wstate = 1;
+            b->wnext = k->bw_pending;
+            k->bw_pending = b;
+        }
+        if (k->bw_writing) { /* the leader's write may cover us, or the next one */
+            pthread_cond_wait(&k->bw_cv, &k->bw_mu);
+            continue;
+        }
+        list = k->bw_pending; /* lead: write the whole queue */
+        k->bw_pending = NULL;
+        k->bw_writing = 1;
+        for (x = list; x != NULL; x = x->wnext)
+            x->wstate = 2;
+        pthread_mutex_unlock(&k->bw_mu);
+        chio_error_init(&werr);
+        wrc = queue_write(k, list, &werr);
+        if (wrc != 0)
+            chio__kernel_fail_closed(k, wrc, &werr);
+        pthread_mutex_lock(&k->bw_mu);
+        for (x = list; x != NULL; x = next) {
+            next = x->wnext;
+            x->wnext = NULL;
+            x->wstate = 0;
+            if (wrc == 0) {
+                x->committed = x->wcount;
+                x->committed_expires_at = x->wexp;
+            }
+            budget_release(k, x); /* the queue's reference */
+        }
+        if (wrc != 0)
+            k->bw_rc = wrc == CHIO_ECORRUPT ? wrc : CHIO_ESTORE;
+        k->bw_writing = 0;
+        pthread_cond_broadcast(&k->bw_cv);
+    }
+    pthread_mutex_unlock(&k->bw_mu);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET,
+                          "budget charge not written (the kernel failed closed after a store "
+                          "error); tool not run");
+    return 0;
+}
+
+int chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_t grant, chio_code *code,
+                       char *reason, size_t cap_reason, chio_error *err)
 {
     const chio__tool_grant *tg = &chio__capability_scope(cap)->grants[grant];
     const char *id = chio_capability_id(cap);
@@ -250,14 +350,15 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
     char key[CHIO__CHARGE_KEY_MAX];
     chio__budget *b;
     uint64_t cur, exp = chio_capability_expires_at(cap);
-    int created;
+    int created, rc;
 
-    charge->keylen = 0;
+    *code = CHIO_CODE_NONE;
     if (!tg->has_max_invocations)
-        return CHIO_CODE_NONE;
+        return 0;
+    *code = CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
     if (klen > sizeof(key)) {
         snprintf(reason, cap_reason, "capability id too long for budget accounting");
-        return CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
+        return 0;
     }
     memcpy(key, id, idlen);
     key[idlen] = '\0';
@@ -268,7 +369,7 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
     b = budget_entry(k, key, klen, 0, &created);
     if (b == NULL) {
         snprintf(reason, cap_reason, "out of memory for budget accounting");
-        return CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
+        return 0;
     }
     /* The budget lives as long as its latest-expiring token. */
     raise_expiry(b, exp);
@@ -278,29 +379,28 @@ chio_code chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_
         if (now >= exp || chio__expired_by_floor(k, exp)) { /* swept under us: see above */
             budget_release(k, b);
             snprintf(reason, cap_reason, "grant %u: the capability expired during the call", grant);
-            return CHIO_CODE_BUDGET_EXHAUSTED;
+            return 0;
         }
     }
     /* Take one invocation unless the budget is spent; the CAS makes the
      * count exact however many threads race (relaxed: the counter orders
-     * nothing else; the charge travels to the commit thread through the
-     * sign request, published by the ring hand-off). */
+     * nothing else; the write below reads it under bw_mu). */
     cur = __atomic_load_n(&b->used, __ATOMIC_RELAXED);
     do {
         if (cur >= tg->max_invocations) {
             snprintf(reason, cap_reason, "grant %u: max_invocations %llu reached", grant,
                      (unsigned long long)tg->max_invocations);
             budget_release(k, b);
-            return CHIO_CODE_BUDGET_EXHAUSTED;
+            return 0;
         }
     } while (!__atomic_compare_exchange_n(&b->used, &cur, cur + 1, 1, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
+    /* In the store before the dispatch (see "Budgets survive restarts"). */
+    rc = k->store != NULL ? budget_persist(k, b, cur + 1, exp, err) : 0;
     budget_release(k, b);
-    memcpy(charge->key, key, klen);
-    charge->keylen = (uint32_t)klen;
-    charge->count = cur + 1;
-    charge->expires_at = exp;
-    return CHIO_CODE_NONE;
+    if (rc == 0)
+        *code = CHIO_CODE_NONE;
+    return rc;
 }
 
 typedef struct bload_ctx {
@@ -346,8 +446,10 @@ int chio__budgets_load(chio_kernel *k, chio_error *err)
     bload_ctx c = {k, chio__kernel_now(k), NULL, 0};
     int rc;
 
+    if (k->bw_batch == NULL) /* the charge writes' (budget_persist) */
+        k->bw_batch = chio__store_batch_new();
     c.drop = chio__store_batch_new();
-    if (c.drop == NULL)
+    if (c.drop == NULL || k->bw_batch == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory loading budgets");
     rc = chio__store_scan_budgets(k->store, load_budget, &c, err);
     if (rc == CHIO_ENOMEM)

@@ -277,7 +277,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     rc = redact_nested(k, &sp, req, req_len, req_hash, &redacted, err);
     if (rc == 0) {
         chio__receipt_fields_of(&sp, &f);
-        rc = chio__kernel_sign_entered(k, &f, NULL, &rec, err);
+        rc = chio__kernel_sign_entered(k, &f, &rec, err);
     }
     free(redacted);
     free(req);

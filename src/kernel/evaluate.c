@@ -68,7 +68,11 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
         chio__deny(r, CHIO_CODE_TOOL_NOT_REGISTERED, NULL);
         return 0;
     }
-    code = chio__check_budget(k, r->sc->cap, grant, &r->charge, r->reason, sizeof(r->reason));
+    /* A charge is in the store before the dispatch; a store error fails
+     * the kernel closed and the call is an error (as below). */
+    rc = chio__check_budget(k, r->sc->cap, grant, &code, r->reason, sizeof(r->reason), err);
+    if (rc != 0)
+        return rc;
     if (code != CHIO_CODE_NONE) {
         chio__deny(r, code, NULL);
         return 0;
@@ -167,7 +171,7 @@ int chio__finish_sync(mreq *r, chio_response *resp, chio_error *err)
     int rc = chio__mreq_fields(r, &f, hash, err);
 
     if (rc == 0)
-        rc = chio__kernel_sign_entered(r->k, &f, &r->charge, &rec, err);
+        rc = chio__kernel_sign_entered(r->k, &f, &rec, err);
     chio__mreq_leave(r);
     if (rc != 0)
         return rc; /* no receipt: an error, never a decision */
@@ -348,7 +352,7 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     if (rc == 0) {
         log_decision(&r);
-        rc = chio__kernel_sign_async_entered(k, &f, &r.charge, async_done, a, err);
+        rc = chio__kernel_sign_async_entered(k, &f, async_done, a, err);
         if (rc != 0)
             chio_response_destroy(&a->resp);
     }

@@ -174,6 +174,8 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     pthread_mutex_init(&k->start_mu, NULL);
     pthread_mutex_init(&k->log_mu, NULL);
     pthread_mutex_init(&k->revoke_mu, NULL);
+    pthread_mutex_init(&k->bw_mu, NULL);
+    pthread_cond_init(&k->bw_cv, NULL);
     k->max_revocations = CHIO__MAX_REVOCATIONS;
     pthread_mutex_init(&k->commit_mu, NULL);
     pthread_cond_init(&k->commit_cv, NULL);
@@ -359,14 +361,11 @@ static void discard(chio_receipt_builder *b, chio__receipt_fields *f)
 }
 
 static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f, int block,
-                  int entered, const chio__charge *charge, chio__sign_req *req, chio_error *err)
+                  int entered, chio__sign_req *req, chio_error *err)
 {
     int rc, is_sync;
 
     memset(&req->prep, 0, sizeof(req->prep));
-    req->charge.keylen = 0;
-    if (charge != NULL && charge->keylen > 0)
-        req->charge = *charge;
     rc = entered ? 0 : chio__kernel_enter(k);
     if (rc != 0) {
         discard(b, f);
@@ -459,7 +458,7 @@ static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
 }
 
 static int sign_sync(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f, int block,
-                     int entered, const chio__charge *charge, chio_receipt **out, chio_error *err)
+                     int entered, chio_receipt **out, chio_error *err)
 {
     chio__sign_req req;
     int rc;
@@ -470,7 +469,7 @@ static int sign_sync(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fiel
         return rc;
     }
     memset(&req, 0, sizeof(req));
-    rc = submit(k, b, f, block, entered, charge, &req, err);
+    rc = submit(k, b, f, block, entered, &req, err);
     return rc ? rc : await(&req, out, err);
 }
 
@@ -484,7 +483,7 @@ int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_recei
     *out = NULL;
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
-    return sign_sync(k, b, NULL, 1, 0, NULL, out, err);
+    return sign_sync(k, b, NULL, 1, 0, out, err);
 }
 
 int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
@@ -496,12 +495,11 @@ int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_r
     }
     *out = NULL;
     /* Consumes @b whatever the outcome, CHIO_EAGAIN included: no copy. */
-    return sign_sync(k, b, NULL, 0, 0, NULL, out, err);
+    return sign_sync(k, b, NULL, 0, 0, out, err);
 }
 
 static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f,
-                      const chio__charge *charge, chio_sign_cb cb, void *ctx, int entered,
-                      chio_error *err)
+                      chio_sign_cb cb, void *ctx, int entered, chio_error *err)
 {
     chio__sign_req *req;
     int rc;
@@ -517,7 +515,7 @@ static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fie
     }
     req->cb = cb;
     req->cb_ctx = ctx;
-    rc = submit(k, b, f, 1, entered, charge, req, err);
+    rc = submit(k, b, f, 1, entered, req, err);
     if (rc != 0)
         free(req);
     return rc;
@@ -526,21 +524,20 @@ static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fie
 int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
                                    void *ctx, chio_error *err)
 {
-    return sign_async(k, b, NULL, NULL, cb, ctx, 0, err);
+    return sign_async(k, b, NULL, cb, ctx, 0, err);
 }
 
-int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, const chio__charge *charge,
-                              chio_receipt **out, chio_error *err)
+int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, chio_receipt **out,
+                              chio_error *err)
 {
     *out = NULL;
-    return sign_sync(k, NULL, f, 1, 1, charge, out, err);
+    return sign_sync(k, NULL, f, 1, 1, out, err);
 }
 
-int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f,
-                                    const chio__charge *charge, chio_sign_cb cb, void *ctx,
-                                    chio_error *err)
+int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f, chio_sign_cb cb,
+                                    void *ctx, chio_error *err)
 {
-    return sign_async(k, NULL, f, charge, cb, ctx, 1, err);
+    return sign_async(k, NULL, f, cb, ctx, 1, err);
 }
 
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err)
@@ -613,6 +610,7 @@ void chio_kernel_free(chio_kernel *k)
     chio__mediation_destroy(k);
     chio_store_close(k->store);
     chio__store_batch_free(k->batch);
+    chio__store_batch_free(k->bw_batch);
     free(k->slots);
     free(k->signers);
     free(k->pending_leaves);
@@ -624,6 +622,8 @@ void chio_kernel_free(chio_kernel *k)
     pthread_mutex_destroy(&k->start_mu);
     pthread_mutex_destroy(&k->log_mu);
     pthread_mutex_destroy(&k->revoke_mu);
+    pthread_mutex_destroy(&k->bw_mu);
+    pthread_cond_destroy(&k->bw_cv);
     pthread_mutex_destroy(&k->commit_mu);
     pthread_cond_destroy(&k->commit_cv);
     pthread_mutex_destroy(&k->done_mu);

@@ -30,26 +30,15 @@
 #include "queue.h"
 #include "store_internal.h"
 
-/* A budget charge committed in the same WriteBatch as the receipt that
- * spends it (check 8): key = capability id, NUL, 4-byte grant index
- * (big-endian, so the key is also the store's "budgets" key);
- * count = the grant's invocation counter after this charge (1-based);
- * expires_at = the charged token's, stored with the count so that the row
- * can be deleted once it passed (budget.c, "Reclaiming").
- * keylen 0 = no charge. */
+/* The longest budget key (check 8): capability id, NUL, 4-byte grant
+ * index (big-endian, so the key is also the store's "budgets" key). */
 #define CHIO__CHARGE_KEY_MAX 520
-typedef struct chio__charge {
-    uint32_t keylen;
-    uint64_t count;
-    uint64_t expires_at;
-    char key[CHIO__CHARGE_KEY_MAX];
-} chio__charge;
 
 /* The value of the budgets table (med.budgets): @used is the invocation
  * counter callers bump with a CAS; @committed is the highest count whose
- * charge is in the store (the commit thread's, and the starting thread's
- * before the threads run), so a charge that commits after a higher one
- * never lowers what a restart restores. */
+ * charge is in the store (under the kernel's bw_mu, and the starting
+ * thread's before the threads run), so a charge written after a higher
+ * one never lowers what a restart restores. */
 typedef struct chio__budget {
     uint64_t used;
     uint64_t committed;
@@ -60,9 +49,14 @@ typedef struct chio__budget {
     uint64_t expires_at;
     uint32_t refs;
     struct chio__budget *next;
-    /* The expires_at stored with @committed (commit thread only, like it),
-     * and the budget's key: a swept budget's row is deleted by it. */
+    /* The expires_at stored with @committed (under bw_mu, like it), the
+     * budget's place in the kernel's write queue (wstate 0 none, 1 queued,
+     * 2 being written; wnext: the queue's link; under bw_mu), and the
+     * budget's key: a swept budget's row is deleted by it. */
     uint64_t committed_expires_at;
+    uint32_t wstate;
+    struct chio__budget *wnext;
+    uint64_t wcount, wexp; /* what the leader writes (wstate 2) */
     uint32_t klen;
     char key[];
 } chio__budget;
@@ -73,11 +67,10 @@ typedef struct chio__budget {
 
 typedef struct chio__sign_req {
     chio__receipt_prep prep;
-    chio__charge charge; /* copied from the caller; keylen 0 = none */
-    uint8_t leaf[32];    /* Merkle leaf hash of the stored form */
-    int rc;              /* outcome, set by the commit thread */
-    uint64_t seq;        /* sequence number when committed */
-    chio_sign_cb cb;     /* asynchronous when set */
+    uint8_t leaf[32]; /* Merkle leaf hash of the stored form */
+    int rc;           /* outcome, set by the commit thread */
+    uint64_t seq;     /* sequence number when committed */
+    chio_sign_cb cb;  /* asynchronous when set */
     void *cb_ctx;
     uint32_t done;      /* futex word: 1 = complete (sync callers) */
     uint32_t published; /* release/acquire hand-off through the ring */
@@ -176,6 +169,15 @@ struct chio_kernel {
      * receipt and where the chain starts. */
     uint8_t chain_prev[32];
     uint64_t chain_from;
+    /* budget charges written before dispatch (budget.c, "Budgets survive
+     * restarts"): under bw_mu, the budgets waiting for a write (linked by
+     * wnext), whether a leader is writing, the sticky error of a failed
+     * write, and the leader's batch (allocated at start). */
+    pthread_mutex_t bw_mu;
+    pthread_cond_t bw_cv;
+    struct chio__budget *bw_pending;
+    int bw_writing, bw_rc;
+    chio__store_batch *bw_batch;
     /* revocations: serialises revokers so the bound is exact */
     pthread_mutex_t revoke_mu;
     uint64_t nrevocations;    /* under revoke_mu (and at start) */
@@ -281,25 +283,25 @@ int chio__kernel_credit_take(chio_kernel *k, int block, int async);
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err);
 /* The kernel's own receipts, written from typed fields in one pass (no
  * builder document); @f is read during the call and f->params_owned taken
- * in every case. @charge (may be NULL) is committed with the receipt,
- * atomically. */
-int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, const chio__charge *charge,
-                              chio_receipt **out, chio_error *err);
-int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f,
-                                    const chio__charge *charge, chio_sign_cb cb, void *ctx,
-                                    chio_error *err);
+ * in every case. */
+int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, chio_receipt **out,
+                              chio_error *err);
+int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f, chio_sign_cb cb,
+                                    void *ctx, chio_error *err);
 
 /* budget.c: restore the budget counters from the store (kernel start),
- * deleting the rows of expired capabilities; the entry of a budget key,
- * created at 0 when absent (NULL: out of memory), its expiry raised to
- * @expires_at. chio__budget_get is for the commit thread only: the entry
- * stays valid until its next chio__budgets_put_deletes (see budget.c,
- * "Lifetime"), which adds the deletions of the rows of swept (expired)
- * budgets to @b (commit thread only, once per group, when @b already
- * holds the group's writes). */
+ * deleting the rows of expired capabilities. chio__budgets_put_deletes
+ * adds the deletions of the rows of swept (expired) budgets to @b (commit
+ * thread only, once per group, when @b already holds the group's writes);
+ * when it returns 1 it holds the kernel's bw_mu, and the caller calls
+ * chio__budgets_deletes_done once @b is written or dropped (see budget.c,
+ * "Reclaiming"). */
 int chio__budgets_load(chio_kernel *k, chio_error *err);
-chio__budget *chio__budget_get(chio_kernel *k, const char *key, size_t klen, uint64_t expires_at);
-void chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *b);
+int chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *b);
+void chio__budgets_deletes_done(chio_kernel *k);
+/* signer.c: fail the kernel closed after a store write error @rc (sticky;
+ * logged and counted). */
+void chio__kernel_fail_closed(chio_kernel *k, int rc, const chio_error *err);
 /* Test hook: lower the revocation bound of @k (default CHIO_MAX_REVOCATIONS). */
 void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max);
 /* revocation.c: 1 when @id is on the kernel's revocation list, else 0

@@ -98,8 +98,8 @@ typedef struct chio__mediation {
      * sessions leave the table; the ids of the last CHIO__SESSION_TOMBSTONES
      * closed ones stay in `closed` (FIFO ring under tomb_mu) so a late call
      * is told "closed"; older ones are unknown. Budgets removed by a sweep
-     * wait on retired_budgets (a stack) until the commit thread cannot hold
-     * them. */
+     * wait on retired_budgets (a stack) until the commit thread deletes
+     * their rows. */
     chio__shmap closed; /* session id -> (void *)1 */
     pthread_mutex_t tomb_mu;
     char (*tomb_ring)[CHIO_SESSION_ID_LEN + 1];
@@ -173,12 +173,13 @@ chio_code chio__check_tool_scope(struct chio_kernel *k, const chio_capability *c
                                  const char *server, const char *tool, const chio_json *args,
                                  size_t args_canonical_len, uint32_t *grant, char *reason,
                                  size_t cap_reason);
-/* On pass with a max_invocations budget, *charge describes the charge
- * (keylen 0 when the grant has no budget); the caller passes it to the
- * signing call so it is committed with the receipt. */
-struct chio__charge;
-chio_code chio__check_budget(struct chio_kernel *k, const chio_capability *cap, uint32_t grant,
-                             struct chio__charge *charge, char *reason, size_t cap_reason);
+/* Check 8: take one invocation of grant @grant's max_invocations budget
+ * (none: *code CHIO_CODE_NONE at no cost) and write it to the store before
+ * returning (budget.c, "Budgets survive restarts"). Returns 0 with *code
+ * CHIO_CODE_NONE (pass) or a deny code (with a reason), or a store error
+ * (the kernel failed closed; the call must not be dispatched). */
+int chio__check_budget(struct chio_kernel *k, const chio_capability *cap, uint32_t grant,
+                       chio_code *code, char *reason, size_t cap_reason, chio_error *err);
 /* Does a resource (read) or prompt (@prompts, get) grant cover @name?
  * CHIO_CODE_NONE, OUT_OF_SCOPE or UNSUPPORTED_GRANT (with a reason). */
 chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, const char *name,

@@ -84,8 +84,7 @@ typedef struct mreq {
     const int *cancel;
     uint64_t deadline_ns; /* monotonic; 0 = none */
     uint64_t timeout_ms;
-    int decide_only;     /* CHIO_CALL_DECIDE_ONLY: no registration check, no dispatch */
-    chio__charge charge; /* the budget charge committed with the receipt */
+    int decide_only; /* CHIO_CALL_DECIDE_ONLY: no registration check, no dispatch */
     /* Well-formed calls the pipeline refuses before its checks; each still
      * gets a deny receipt (see chio__pre_checks()). */
     const char *cap_id;          /* receipt capability_id: the token's, or as asked */

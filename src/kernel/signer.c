@@ -9,8 +9,9 @@
  * checkpoint_batch_size receipts have accumulated, writes the group as one
  * RocksDB WriteBatch (one WAL sync under CHIO_DURABILITY_SYNC) and only
  * then completes the requests. The same batch carries each receipt's hash
- * chain entry and budget charge and one signed log head (store/head.c). A
- * failed write fails the kernel closed.
+ * chain entry, the deletions of swept budget rows and one signed log head
+ * (store/head.c); budget charges are written before dispatch (budget.c).
+ * A failed write fails the kernel closed.
  *
  * User code never runs on the commit thread: every callback runs on the
  * completion thread (which a thread-local marks, so that a synchronous
@@ -29,7 +30,7 @@
  * Locking: commit_mu guards the commit list, `committing` and
  * signers_exited; nothing else is shared between these threads except
  * atomics. The commit stage's state (store, next_seq, checkpoint chain,
- * pending leaves, budget rows) belongs to the one thread running the
+ * pending leaves) belongs to the one thread running the
  * commit stage (`committing` set: the commit thread, a signer inline or a
  * caller running its own request) once the pipeline runs, and to the
  * starting or draining thread before and after. Comments below that say
@@ -138,34 +139,7 @@ int chio__kernel_put_head(chio_kernel *k, chio__store_batch *b, chio_error *err)
     return 0;
 }
 
-/* A budget charge rides in its receipt's batch. Only a count above the
- * highest one committed (or a later expiry) is written: charges of racing
- * callers can reach the commit thread out of order (in one group or
- * across groups), and a lower count must never overwrite a higher one,
- * nor an earlier expiry a later one (the row is deleted after it: see
- * budget.c, "Reclaiming"). One key per budget keeps the family as small as
- * the set of live budgets. */
-static void charge_budget(chio_kernel *k, chio__store_batch *b, const chio__charge *c)
-{
-    chio__budget *bud = chio__budget_get(k, c->key, c->keylen, c->expires_at);
-    uint64_t count = c->count, exp = c->expires_at;
-
-    if (bud != NULL) {
-        if (count <= bud->committed && exp <= bud->committed_expires_at)
-            return;
-        if (count < bud->committed)
-            count = bud->committed;
-        if (exp < bud->committed_expires_at)
-            exp = bud->committed_expires_at;
-    }
-    chio__store_batch_put_budget(b, k->store, c->key, c->keylen, count, exp);
-    if (bud != NULL) { /* commit stage only; a failed write fails closed */
-        bud->committed = count;
-        bud->committed_expires_at = exp;
-    }
-}
-
-static void fail_closed(chio_kernel *k, int rc, const chio_error *err)
+void chio__kernel_fail_closed(chio_kernel *k, int rc, const chio_error *err)
 {
     __atomic_store_n(&k->failed, 1, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&k->m_write_errors, 1, __ATOMIC_RELAXED);
@@ -309,7 +283,7 @@ static int64_t put_ready_checkpoints(chio_kernel *k, chio__store_batch *b, chio_
 
 /*
  * Commit one segment of a group: its receipts, chain entries, budget
- * charges, the checkpoints the checkpoint thread has signed since the last
+ * row deletions, the checkpoints the checkpoint thread has signed since the last
  * group and the signed head in one WriteBatch, one write. Checkpoints the
  * segment's receipts complete are cut here and handed to the checkpoint
  * thread once the write succeeded (checkpointer.c). @list may be empty (a
@@ -323,7 +297,7 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
     uint64_t nok = 0, first = k->next_seq, written_before = k->written_checkpoint_seq;
     int64_t ncp = 0;
     chio_error err;
-    int rc = 0;
+    int rc = 0, bw_locked = 0;
 
     chio_error_init(&err);
     if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) {
@@ -345,15 +319,13 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
                 chio__store_batch_put_receipt(k->batch, k->store, req->seq, json, len,
                                               req->prep.id);
             chain_receipt(k, k->batch, req->seq, req->leaf);
-            if (req->charge.keylen > 0)
-                charge_budget(k, k->batch, &req->charge);
             if (k->checkpoint_batch_size == 0)
                 continue;
             rc = chio__kernel_add_leaf(k, req->leaf);
             if (rc == 0 && k->npending == k->checkpoint_batch_size)
                 rc = chio__checkpoint_cut(k, req->seq, &cut);
         }
-        chio__budgets_put_deletes(k, k->batch);
+        bw_locked = chio__budgets_put_deletes(k, k->batch);
         if (rc == 0 && (nok > 0 || ncp > 0))
             rc = chio__kernel_put_head(k, k->batch, &err);
         if (rc == 0 && large != NULL)
@@ -366,8 +338,10 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
                     NULL);
             rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
         }
+        if (bw_locked) /* the budget rows' deletions are written (or dropped) */
+            chio__budgets_deletes_done(k);
         if (rc != 0) {
-            fail_closed(k, rc, &err);
+            chio__kernel_fail_closed(k, rc, &err);
             rc = rc == CHIO_ECORRUPT ? rc : CHIO_ESTORE;
         } else if (nok > 0 || ncp > 0) {
             uint64_t seen = __atomic_load_n(&k->m_max_batch, __ATOMIC_RELAXED);

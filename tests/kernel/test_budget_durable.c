@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/kernel/test_budget_durable.c - max_invocations budgets survive
- * restarts: each charge is committed in its receipt's WriteBatch (column
- * family "budgets", the highest count per budget) and restored at start.
- * A drain and reopen, eight racing threads across a restart, charges that
- * reach the commit thread out of order, and a process killed with SIGKILL
- * part-way (tests/reliability/budget_victim.c) never refill a spent budget.
+ * restarts: each charge is written to the store (column family "budgets",
+ * the highest count per budget) before its tool is dispatched, and
+ * restored at start. A drain and reopen, eight racing threads across a
+ * restart, a charge write that fails, and a process killed with SIGKILL
+ * part-way or while its tools run (tests/reliability/budget_victim.c)
+ * never refill a spent budget.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -252,57 +253,104 @@ Test(budget_durable, eight_racing_threads_get_exactly_n_across_a_restart)
     free(tok);
 }
 
-/* ---- charges out of order ------------------------------------------------------------- */
+/* ---- the charge is written before the dispatch --------------------------------------------- */
 
-static void sign_with_charge(chio_kernel *k, const char *cap, uint64_t count)
+/* A tool that records the count stored for "cap-pre" while it runs. */
+static uint64_t seen_stored[8];
+static int nseen;
+
+static int peek_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                     chio_output *out)
 {
-    chio__charge ch;
-    chio__receipt_fields f;
-    chio_receipt *r = NULL;
-    chio_error err;
-    char params[64];
-    size_t n = strlen(cap);
-
-    memset(&ch, 0, sizeof(ch));
-    memcpy(ch.key, cap, n + 1); /* NUL, then grant index 0 (big-endian) */
-    ch.keylen = (uint32_t)(n + 5);
-    ch.count = count;
-    chio_error_init(&err);
-    cr_assert_eq(chio__kernel_enter(k), 0);
-    snprintf(params, sizeof(params), "{\"n\":%llu}", (unsigned long long)count);
-    memset(&f, 0, sizeof(f));
-    f.timestamp = 1710000000;
-    f.capability_id = cap;
-    f.tool_server = "srv";
-    f.tool_name = "tool";
-    f.params = params;
-    f.params_len = strlen(params);
-    f.params_canonical = 1;
-    f.verdict = CHIO_VERDICT_ALLOW;
-    f.request_id = "req";
-    f.session_id = "sess";
-    cr_assert_eq(chio__kernel_sign_entered(k, &f, &ch, &r, &err), 0, "%s", err.message);
-    chio__kernel_leave(k);
-    chio_receipt_free(r);
+    (void)user;
+    (void)ctx;
+    (void)tool;
+    if (nseen < 8)
+        seen_stored[nseen] = stored_count();
+    nseen++;
+    return chio_output_set_json(out, args, len);
 }
 
-Test(budget_durable, a_lower_charge_committed_later_never_lowers_the_stored_count)
+static chio_kernel *peek_kernel(void)
 {
-    char sid[CHIO_SESSION_ID_LEN + 1], *tok = budget_token("cap-ooo", 8);
-    chio_kernel *k = budget_kernel();
+    static const char *const tools[] = {"read"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
 
-    /* Two racing callers took counts 7 and 6; the receipt of 7 happened to
-     * commit first. */
-    cr_assert_eq(chio_kernel_start(k, NULL), 0);
-    sign_with_charge(k, "cap-ooo", 7);
-    sign_with_charge(k, "cap-ooo", 6);
-    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
-    chio_kernel_free(k);
-    cr_expect_eq(stored_count(), 7);
-    k = budget_kernel();
+    kt_config(&cfg, db);
+    cfg.clock = test_clock;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = peek_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    return k;
+}
+
+Test(budget_durable, the_charge_is_in_the_store_while_the_tool_runs)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1], *tok = budget_token("cap-pre", 3);
+    chio_kernel *k = peek_kernel();
+    int i;
+
+    nseen = 0;
     open1(k, tok, sid);
-    cr_expect_eq(call(k, sid, "cap-ooo"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-ooo"), CHIO_CODE_BUDGET_EXHAUSTED);
+    for (i = 0; i < 3; i++)
+        cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_BUDGET_EXHAUSTED);
+    cr_assert_eq(nseen, 3, "the denied call ran no tool");
+    for (i = 0; i < 3; i++)
+        cr_expect_eq(seen_stored[i], (uint64_t)i + 1,
+                     "call %d: the store held %llu while its tool ran (the charge must be "
+                     "written before the dispatch)",
+                     i + 1, (unsigned long long)seen_stored[i]);
+    chio_kernel_free(k);
+    free(tok);
+}
+
+Test(budget_durable, a_charge_that_cannot_be_written_runs_no_tool_and_fails_closed)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1], *tok = budget_token("cap-pre", 5);
+    chio_kernel *k = peek_kernel();
+    chio_call c;
+    chio_response r;
+    chio_error err;
+
+    nseen = 0;
+    open1(k, tok, sid);
+    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    chio__store_fail_writes(k->store, 1); /* the next write: the charge's */
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = "cap-pre";
+    c.server_id = "srv";
+    c.tool_name = "read";
+    c.arguments_json = "{}";
+    c.arguments_len = 2;
+    chio_error_init(&err);
+    chio_response_init(&r);
+    cr_expect_eq(chio_kernel_evaluate(k, &c, &r, &err), CHIO_ESTORE,
+                 "an unwritten charge is no allow: an error (%s)", err.message);
+    cr_expect_not_null(strstr(err.message, "budget charge not written"), "%s", err.message);
+    chio_response_destroy(&r);
+    cr_expect_eq(nseen, 1, "the tool ran although its charge was not written");
+    cr_expect(__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST), "the kernel failed closed");
+    chio_kernel_free(k);
+    /* Only the written charge counts: four calls left. */
+    k = peek_kernel();
+    open1(k, tok, sid);
+    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_BUDGET_EXHAUSTED);
     chio_kernel_free(k);
     free(tok);
 }
@@ -313,23 +361,24 @@ Test(budget_durable, a_lower_charge_committed_later_never_lowers_the_stored_coun
 #define KILL_THREADS 4
 
 typedef struct vrun {
-    int allows, exhausted, errors, done;
+    int allows, exhausted, errors, done, running;
 } vrun;
 
-/* Run the victim; with @kill_after > 0, SIGKILL it once it has reported
- * that many allows. */
-static vrun run_victim(int kill_after)
+/* Run the victim with budget @nmax and @nthreads threads, its tool
+ * blocking when @block; with @kill_after > 0, SIGKILL it once it has
+ * reported that many allows, or (@block) that many tools running. */
+static vrun run_victim_ex(int nmax, int nthreads, int block, int kill_after)
 {
     char max[16], thr[16], *errpath, buf[4096], line[256];
-    const char *argv[] = {"budget_victim", db, max, thr, NULL};
+    const char *argv[] = {"budget_victim", db, max, thr, block ? "block" : NULL, NULL};
     posix_spawn_file_actions_t fa;
     size_t used = 0;
-    vrun v = {0, 0, 0, 0};
+    vrun v = {0, 0, 0, 0, 0};
     pid_t pid;
     int p[2], rc, status, killed = 0;
 
-    snprintf(max, sizeof(max), "%d", KILL_MAX);
-    snprintf(thr, sizeof(thr), "%d", KILL_THREADS);
+    snprintf(max, sizeof(max), "%d", nmax);
+    snprintf(thr, sizeof(thr), "%d", nthreads);
     cr_assert_geq(asprintf(&errpath, "%s/victim.stderr", dir), 0);
     cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
     posix_spawn_file_actions_init(&fa);
@@ -360,9 +409,11 @@ static vrun run_victim(int kill_after)
                 v.exhausted++;
             else if (strcmp(line, "done") == 0)
                 v.done = 1;
+            else if (strcmp(line, "running") == 0)
+                v.running++;
             else if (strncmp(line, "error", 5) == 0)
                 v.errors++;
-            if (kill_after > 0 && !killed && v.allows >= kill_after) {
+            if (kill_after > 0 && !killed && (block ? v.running : v.allows) >= kill_after) {
                 kill(pid, SIGKILL);
                 killed = 1;
             }
@@ -378,6 +429,11 @@ static vrun run_victim(int kill_after)
                   errpath);
     free(errpath);
     return v;
+}
+
+static vrun run_victim(int kill_after)
+{
+    return run_victim_ex(KILL_MAX, KILL_THREADS, 0, kill_after);
 }
 
 /* Allow receipts in the store. */
@@ -434,10 +490,29 @@ Test(budget_durable, sigkill_part_way_never_refills_the_budget, .timeout = 120)
     cr_expect_eq(after, stored + v.allows);
     cr_expect_leq(after, KILL_MAX, "a restart refilled the budget: %d allows for %d", after,
                   KILL_MAX);
-    /* Only calls in flight at a kill (their receipts lost with their
-     * charges, never answered) can be granted again: at most THREADS per
-     * kill, so the budget is spent to within that. */
+    /* Only calls in flight at a kill (charged, their receipts lost, never
+     * answered) are wasted: at most THREADS per kill, so the allows reach
+     * the budget to within that. */
     cr_expect_geq(after, KILL_MAX - 3 * KILL_THREADS);
     v = run_victim(0);
     cr_expect_eq(v.allows, 0, "a spent budget stays spent");
+}
+
+/* The crash the receipt cannot cover: tools running (blocked) when the
+ * process is killed, so no receipt was ever committed for them. Their
+ * charges were written before the dispatch: a restart on the same store
+ * grants nothing more. */
+Test(budget_durable, sigkill_while_the_tools_run_keeps_their_charges, .timeout = 60)
+{
+    vrun v;
+
+    v = run_victim_ex(3, 3, 1, 3); /* three calls in their tools, killed */
+    cr_assert_eq(v.running, 3);
+    cr_assert_eq(v.allows, 0, "no call was answered");
+    cr_expect_eq(stored_allows(), 0, "no receipt reached the store");
+    v = run_victim_ex(3, 2, 0, 0);
+    cr_assert(v.done);
+    cr_expect_eq(v.errors, 0);
+    cr_expect_eq(v.allows, 0, "a restart granted %d more dispatches of a spent budget", v.allows);
+    cr_expect_eq(v.exhausted, 2);
 }

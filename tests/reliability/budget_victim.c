@@ -3,7 +3,7 @@
  * tests/reliability/budget_victim.c - a kernel spending one invocation
  * budget, to be killed.
  *
- *   budget_victim DIR MAX THREADS
+ *   budget_victim DIR MAX THREADS [block]
  *
  * Opens a kernel on the receipt store DIR (created or reopened) with
  * durability CHIO_DURABILITY_SYNC and the test key (seed 07 x 32), issues
@@ -11,9 +11,12 @@
  * MAX, and calls it from THREADS threads until every thread has seen
  * budget_exhausted. tests/kernel/test_budget_durable.c kills it with
  * SIGKILL part-way and checks that no restart ever refills the budget.
+ * With "block" the tool never returns (it reports "running" and waits to
+ * be killed): the kill lands while the tools run.
  *
  * Standard output, one line per event, each a single write(2):
  *   start            the kernel runs and the session is open
+ *   running          a tool was dispatched ("block" only; it never returns)
  *   allow            a call was allowed: its receipt is committed
  *   exhausted        a call was denied with budget_exhausted (that thread stops)
  *   error <code>     a call failed (that thread stops)
@@ -39,6 +42,7 @@
 
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 static chio_kernel *k;
+static int block;
 static char sid[CHIO_SESSION_ID_LEN + 1];
 
 static void say(const char *line)
@@ -66,6 +70,11 @@ static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *ar
     (void)tool;
     (void)args;
     (void)len;
+    if (block) {
+        say("running");
+        for (;;)
+            pause(); /* until SIGKILL */
+    }
     return chio_output_set_json(out, "{\"ok\":true}", 11);
 }
 
@@ -123,11 +132,12 @@ int main(int argc, char **argv)
     const char *caps[1];
     long max, n, i;
 
-    if (argc != 4 || (max = strtol(argv[2], NULL, 10)) <= 0 ||
-        (n = strtol(argv[3], NULL, 10)) <= 0 || n > 64) {
-        fprintf(stderr, "usage: budget_victim DIR MAX THREADS\n");
+    if ((argc != 4 && (argc != 5 || strcmp(argv[4], "block") != 0)) ||
+        (max = strtol(argv[2], NULL, 10)) <= 0 || (n = strtol(argv[3], NULL, 10)) <= 0 || n > 64) {
+        fprintf(stderr, "usage: budget_victim DIR MAX THREADS [block]\n");
         return 2;
     }
+    block = argc == 5;
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
     chio_error_init(&err);
     if (chio_keypair_from_seed_hex(SEED, 64, &kp, &err) != 0)
