@@ -40,7 +40,7 @@ static void teardown(void)
     free(dir);
 }
 
-TestSuite(fleet_rev23, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(fleet_rev23, .init = setup, .fini = teardown);
 
 static char *path_in(const char *name)
 {

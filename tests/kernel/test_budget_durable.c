@@ -502,7 +502,7 @@ Test(budget_durable, sigkill_part_way_never_refills_the_budget, .timeout = 120)
  * process is killed, so no receipt was ever committed for them. Their
  * charges were written before the dispatch: a restart on the same store
  * grants nothing more. */
-Test(budget_durable, sigkill_while_the_tools_run_keeps_their_charges, .timeout = 60)
+Test(budget_durable, sigkill_while_the_tools_run_keeps_their_charges)
 {
     vrun v;
 

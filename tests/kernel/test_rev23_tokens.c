@@ -189,7 +189,7 @@ static double full_verify_cpu(const char *tok)
  * the CPU of a full verification. Now parsing is most of it (0.15 to 0.25
  * of a full verification, the more under ASan, which slows the parser but
  * not libcrypto), so the bound is half. */
-Test(rev23_tokens, padded_chain_of_an_untrusted_token_is_not_verified, .timeout = 60)
+Test(rev23_tokens, padded_chain_of_an_untrusted_token_is_not_verified)
 {
     chio_kernel *k = rt_kernel();
     char *tok = padded_token(TK_OTHER_SEED, "pad-untrusted", PAD_LINKS);
@@ -206,7 +206,7 @@ Test(rev23_tokens, padded_chain_of_an_untrusted_token_is_not_verified, .timeout 
     free(tok);
 }
 
-Test(rev23_tokens, padded_chain_over_the_depth_limit_is_not_verified, .timeout = 60)
+Test(rev23_tokens, padded_chain_over_the_depth_limit_is_not_verified)
 {
     chio_kernel *k = rt_kernel();
     char *tok = padded_token(TK_KERNEL_SEED, "pad-deep", PAD_LINKS);
@@ -459,7 +459,7 @@ static char *many_token(size_t i, uint64_t expires_at)
 
 /* Old code: every token's id was compared with every earlier one's, about
  * ten times the CPU of parsing them at MANY (and 32 s at 20000 tokens). */
-Test(rev23_tokens, a_session_with_many_tokens_costs_no_quadratic_work, .timeout = 60)
+Test(rev23_tokens, a_session_with_many_tokens_costs_no_quadratic_work)
 {
     chio_kernel *k = rt_kernel();
     char **toks = calloc(MANY + 2, sizeof(*toks)), sid[CHIO_SESSION_ID_LEN + 1];

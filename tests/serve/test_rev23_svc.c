@@ -38,7 +38,7 @@ static void teardown(void)
     free(dir);
 }
 
-TestSuite(serve_origin, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(serve_origin, .init = setup, .fini = teardown);
 
 /* `chio serve` on a new loopback port: its pid and port. */
 static pid_t start_sidecar(unsigned *port)
