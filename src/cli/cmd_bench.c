@@ -31,7 +31,7 @@ static const char bench_usage[] =
     "usage: chio bench --receipt-db DIR --threads N --calls M [--signers K]\n"
     "                  [--durability sync|nosync] [--checkpoint-batch N]\n"
     "                  [--ring-capacity N] [--seed-file FILE] [--synthetic]\n"
-    "                  [--rate R] [--signer-priority NICE] [--json]\n"
+    "                  [--rate R] [--signer-priority NICE] [--budget] [--json]\n"
     "       chio bench --receipt-db DIR --compare-sidecar --calls M\n"
     "                  [--durability sync|nosync] [--seed-file FILE] [--json]\n"
     "\n"
@@ -52,6 +52,9 @@ static const char bench_usage[] =
     "the CPU, and how late that thread's timer woke it (p50: every paced call\n"
     "pays such a wake-up before it starts); with sync durability also the\n"
     "paced fsync, an 8 KiB write+fdatasync every N/R s (p50).\n"
+    "--budget gives the grant a max_invocations the run never reaches, so\n"
+    "every call also charges an invocation budget (written before the\n"
+    "dispatch; synced under --durability sync).\n"
     "--signer-priority sets the kernel threads' nice value\n"
     "(chio_kernel_config.signer_priority; negative values need CAP_SYS_NICE).\n"
     "The key is random unless --seed-file is given.\n"
@@ -147,6 +150,7 @@ typedef struct bench {
     uint64_t next; /* atomic: calls handed out */
     uint64_t run_id;
     int synthetic;
+    int budget;   /* the grant carries max_invocations (never reached) */
     double rate;  /* open loop: calls/s scheduled in total; 0 = closed loop */
     double start; /* the schedule's origin (now_s) */
     char sid[CHIO_SESSION_ID_LEN + 1];
@@ -424,20 +428,23 @@ static double process_cpu_s(void)
 }
 
 /* The evaluation setup: an echo tool, a token the kernel issues to a fresh
- * agent key (one grant, a path_prefix constraint), one session. */
+ * agent key (one grant, a path_prefix constraint; with --budget also a
+ * max_invocations the run never reaches), one session. */
 static int setup_session(bench *b, chio_error *err)
 {
     static const char *const tools[] = {"echo"};
-    static const char scope[] =
-        "{\"grants\":[{\"server_id\":\"" BENCH_SERVER "\",\"tool_name\":\"echo\","
-        "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":\"path_prefix\","
-        "\"value\":\"/workspace\"}]}]}";
+    char scope[320];
     chio_keypair *agent = NULL;
     chio_capability *cap = NULL;
     chio_tool_server ts;
     const char *caps[1];
     int rc;
 
+    snprintf(scope, sizeof(scope),
+             "{\"grants\":[{\"server_id\":\"" BENCH_SERVER "\",\"tool_name\":\"echo\","
+             "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":\"path_prefix\","
+             "\"value\":\"/workspace\"}]%s}]}",
+             b->budget ? ",\"max_invocations\":1000000000000" : "");
     memset(&ts, 0, sizeof(ts));
     ts.server_id = BENCH_SERVER;
     ts.tool_names = tools;
@@ -448,7 +455,7 @@ static int setup_session(bench *b, chio_error *err)
         rc = chio_keypair_generate(&agent, err);
     if (rc == 0)
         rc = chio_kernel_issue_capability(b->k, BENCH_CAP, chio_keypair_public_hex(agent), scope,
-                                          sizeof(scope) - 1, 0, 30 * 86400, &cap, err);
+                                          strlen(scope), 0, 30 * 86400, &cap, err);
     if (rc == 0) {
         caps[0] = chio_capability_json(cap, NULL);
         rc = chio_kernel_open_session(b->k, chio_keypair_public_hex(agent), caps, NULL, 1, b->sid,
@@ -473,7 +480,8 @@ int cmd_bench(int argc, char **argv)
                       {"synthetic", 0, 0, 0, 0, 0},
                       {"rate", 1, 0, 0, 0, 0},
                       {"signer-priority", 1, 0, 0, 0, 0},
-                      {"compare-sidecar", 0, 0, 0, 0, 0}};
+                      {"compare-sidecar", 0, 0, 0, 0, 0},
+                      {"budget", 0, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     uint64_t threads = 0, calls = 0, signers = 1, cpb = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE,
@@ -493,7 +501,7 @@ int cmd_bench(int argc, char **argv)
     int rc, json, first_error = 0;
     uint64_t i, started = 0;
 
-    rc = cli_parse(argc, argv, opts, 13, pos, 0, &npos, "bench", bench_usage);
+    rc = cli_parse(argc, argv, opts, 14, pos, 0, &npos, "bench", bench_usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     json = opts[5].value != NULL;
@@ -556,6 +564,11 @@ int cmd_bench(int argc, char **argv)
     if (chio_kernel_new(&cfg, &b.k, &err) != 0)
         return cli_lib_error("bench", "kernel", err.code, &err);
     b.synthetic = opts[9].value != NULL;
+    b.budget = opts[13].value != NULL;
+    if (b.synthetic && b.budget) {
+        chio_kernel_free(b.k);
+        return cli_error("bench", "--budget applies to full evaluations, not --synthetic");
+    }
     if (opts[10].value != NULL) {
         uint64_t r64 = 0;
         if (cli_u64(opts[10].value, &r64) != 0 || r64 < 1 || r64 > 10000000) {
@@ -654,8 +667,11 @@ int cmd_bench(int argc, char **argv)
                "\"avg_batch\":%.2f,\"max_batch\":%llu,\"blocked\":%llu,\"wal_syncs\":%llu,"
                "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,"
                "\"interrupted\":%s}\n",
-               b.synthetic ? "synthetic" : "evaluate", b.rate, (unsigned long long)ok,
-               (unsigned long long)threads, (unsigned long long)signers,
+               b.synthetic ? "synthetic"
+               : b.budget  ? "evaluate-budget"
+                           : "evaluate",
+               b.rate, (unsigned long long)ok, (unsigned long long)threads,
+               (unsigned long long)signers,
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", rate, raw,
                raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
                limit, limit > 0 ? rate / limit : 0, paced_us, late_us, fsync_paced_us,
@@ -668,8 +684,10 @@ int cmd_bench(int argc, char **argv)
     } else {
         printf("chio bench: %s, %llu threads, %llu signer%s, durability %s, %llu calls in %.2f "
                "s%s\n",
-               b.synthetic ? "synthetic receipts" : "full evaluations", (unsigned long long)threads,
-               (unsigned long long)signers, signers == 1 ? "" : "s",
+               b.synthetic ? "synthetic receipts"
+               : b.budget  ? "full evaluations, each charging a budget"
+                           : "full evaluations",
+               (unsigned long long)threads, (unsigned long long)signers, signers == 1 ? "" : "s",
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", (unsigned long long)ok,
                elapsed, stop_requested ? " (interrupted)" : "");
         if (b.rate > 0)

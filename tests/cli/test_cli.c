@@ -542,3 +542,22 @@ Test(cli, capability_verify_vectors)
         free(tok);
     }
 }
+
+Test(cli, bench_budget_mode_charges_a_budget_per_call)
+{
+    char *db = path("bench-budget");
+    cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "2", "--calls", "20",
+                       "--durability", "nosync", "--budget", "--json");
+
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "\"mode\":\"evaluate-budget\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"errors\":0,") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"calls\":20,") != NULL, "%s", r.out);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "2", "--synthetic",
+            "--budget");
+    cr_expect_eq(r.status, 2, "%s", r.err);
+    cr_expect(strstr(r.err, "--budget applies to full evaluations") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    free(db);
+}
