@@ -15,7 +15,9 @@
  * Streams are written by a content-reader callback
  * (MHD_create_response_from_callback) that blocks on the stream's queue.
  * The handlers keep no lock across calls; the state and its locking are
- * http_sess.c's.
+ * http_sess.c's. Connections are counted and cut by the connection guard
+ * (svc/svc_conn.h): a deadline for a complete request until one names a
+ * live session, and eviction of the oldest waiting one past the cap.
  */
 #include <arpa/inet.h>
 #include <errno.h>
