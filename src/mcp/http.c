@@ -15,7 +15,9 @@
  * Streams are written by a content-reader callback
  * (MHD_create_response_from_callback) that blocks on the stream's queue.
  * The handlers keep no lock across calls; the state and its locking are
- * http_sess.c's.
+ * http_sess.c's. Connections are counted and cut by the connection guard
+ * (svc/svc_conn.h): a deadline for a complete request until one names a
+ * live session, and eviction of the oldest waiting one past the cap.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "http_internal.h"
+#include "../svc/svc_conn.h"
 #include "../svc/svc_http.h"
 
 #define MAX_BODY ((size_t)4 << 20)
@@ -304,6 +307,7 @@ static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, const bod
     }
     if (s == NULL)
         goto out;
+    svc_conn_guard_request(c, 1); /* a live session: trusted */
     if (method != NULL && strcmp(method, "notifications/cancelled") == 0) {
         char *rid = chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
         if (rid != NULL)
@@ -335,6 +339,7 @@ static enum MHD_Result handle_get(httpd *h, struct MHD_Connection *c)
                      "GET /mcp opens an SSE stream: Accept: text/event-stream\n", NULL);
     if ((status = named_session(h, c, &s)) != 0)
         return session_error(c, status);
+    svc_conn_guard_request(c, 1);
     /* Last-Event-ID is not looked at: streams are not resumable. */
     st = chio__mcp_stream_open(s, 1, NULL, NULL, &conflict);
     chio__mcp_sess_release(s);
@@ -385,6 +390,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    /* The request is in (headers and body): its deadline ends. */
+    svc_conn_guard_request(c, 0);
     if (strcmp(url, "/mcp") != 0)
         return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", NULL);
     if (!origin_ok(c))
@@ -398,6 +405,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(method, "DELETE") == 0) {
         if ((st = named_session(h, c, &s)) != 0)
             return session_error(c, st);
+        svc_conn_guard_request(c, 1);
         chio__mcp_sess_end(s, END_DELETE);
         chio__mcp_sess_release(s);
         return reply(c, MHD_HTTP_OK, NULL, "", NULL);
@@ -411,8 +419,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     body *b = *con_cls;
 
     (void)cls;
-    (void)c;
     (void)toe;
+    svc_conn_guard_idle(c);
     if (b != NULL) {
         free(b->p);
         free(b);
@@ -470,14 +478,26 @@ static int serve(httpd *h, int wake_fd)
     const union MHD_DaemonInfo *info;
     struct pollfd pfd = {wake_fd, POLLIN, 0};
     char addr[INET_ADDRSTRLEN];
+    unsigned cap = CHIO__MCP_CONNS_PER_SESSION * h->max_sessions + CHIO__MCP_CONNS_EXTRA;
+    svc_conn_guard *guard;
 
     inet_ntop(AF_INET, &h->addr.sin_addr, addr, sizeof(addr));
+    if (svc_conn_guard_new(cap, CHIO__MCP_REQUEST_SECS, &guard) != 0) {
+        fprintf(stderr, "chio mcp serve-http: out of memory\n");
+        return 2;
+    }
+    /* libmicrohttpd accepts up to CONNS_EXTRA more than the guard keeps,
+     * so a new connection past the cap is accepted and evicts the oldest
+     * one still waiting for a request (svc_conn.h) instead of being
+     * refused while slow clients hold every slot. */
     d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
                          NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &h->addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_LIMIT,
-                         4 * h->max_sessions + 16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
-                         MHD_OPTION_END);
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+                         svc_conn_guard_notify, guard, MHD_OPTION_CONNECTION_LIMIT,
+                         cap + CHIO__MCP_CONNS_EXTRA, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)CHIO__MCP_IDLE_CONN_SECS, MHD_OPTION_END);
     if (d == NULL) {
+        svc_conn_guard_free(guard);
         fprintf(stderr, "chio mcp serve-http: cannot listen on %s:%u: %s\n", addr,
                 ntohs(h->addr.sin_port), strerror(errno));
         return 2;
@@ -492,6 +512,7 @@ static int serve(httpd *h, int wake_fd)
      * no connection thread stays blocked on a stream), then the daemon. */
     chio__mcp_sess_shutdown(h);
     MHD_stop_daemon(d);
+    svc_conn_guard_free(guard);
     return 0;
 }
 

@@ -22,6 +22,17 @@
 /* An SSE comment after this long without an event (finds dead clients). */
 #define CHIO__MCP_KEEPALIVE_SECS 15
 
+/* Connections kept: this many per --max-sessions plus CONNS_EXTRA; past
+ * it a new one evicts the oldest connection waiting for a request. */
+#define CHIO__MCP_CONNS_PER_SESSION 4
+#define CHIO__MCP_CONNS_EXTRA       16
+/* Seconds a connection has, from its accept or the end of its last
+ * answer, to deliver a complete request, until it has named a live
+ * session; then only the idle timeout below applies. */
+#define CHIO__MCP_REQUEST_SECS 10
+/* A connection with no bytes either way this long is closed. */
+#define CHIO__MCP_IDLE_CONN_SECS 600
+
 /* Why a session ends. */
 enum { END_NONE = 0, END_DELETE, END_IDLE, END_SERVER, END_SHUTDOWN };
 

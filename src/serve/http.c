@@ -3,8 +3,9 @@
  * serve/http.c - the sidecar's HTTP server on libmicrohttpd: one thread per
  * connection (an evaluation blocks until its receipt is committed), the
  * listening socket bound here so that an address in use is reported as
- * such, bodies gathered up to max_body (413 past it), connection count and
- * idle timeout enforced by libmicrohttpd. Each request is answered by
+ * such, bodies gathered up to max_body (413 past it), the idle timeout
+ * enforced by libmicrohttpd, the connection count and the deadline for a
+ * complete request by the connection guard (svc/svc_conn.h). Each request is answered by
  * chio_serve_handle() (handler.c); nothing here parses HTTP.
  */
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "serve.h"
+#include "../svc/svc_conn.h"
 #include "../svc/svc_http.h"
 
 /* libmicrohttpd's memory per connection: the request line and headers must
@@ -28,9 +30,18 @@
  * size is paid per call: 128 KiB cost about 4 us of a sidecar call, 64 KiB
  * about 2 (docs/performance.md, "In-process or sidecar"). */
 #define CONNECTION_MEMORY (64 * 1024)
+/* Seconds a connection has (or --timeout, when shorter), from its accept
+ * or the end of its last answer, to deliver a complete request (headers
+ * and body), until it has had a 2xx answer; then only the idle timeout
+ * applies (svc_conn.h). */
+#define REQUEST_SECS 10
+/* Connections libmicrohttpd accepts past --max-connections, each to evict
+ * the oldest connection waiting for a request (or be closed at once). */
+#define EVICT_SLACK 16
 
 struct chio_serve_http {
     struct MHD_Daemon *d;
+    svc_conn_guard *guard;
     chio_serve *s;
     size_t max_body;
     int fd;
@@ -132,6 +143,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0; /* consumed (or dropped, past the limit) */
         return MHD_YES;
     }
+    svc_conn_guard_request(c, 0); /* the request is in: its deadline ends */
     if (rc->too_big)
         return reply_too_big(c, h->max_body);
     memset(&rep, 0, sizeof(rep));
@@ -144,6 +156,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     rq.body = rc->body;
     rq.body_len = rc->len;
     chio_serve_handle(h->s, &rq, &rep);
+    if (rep.status >= 200 && rep.status < 300)
+        svc_conn_guard_request(c, 1);
     return send_reply(c, &rep);
 }
 
@@ -163,8 +177,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req_ctx *rc = *con_cls;
 
     (void)cls;
-    (void)c;
     (void)code;
+    svc_conn_guard_idle(c);
     if (rc != NULL) {
         free(rc->body);
         free(rc);
@@ -242,15 +256,25 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
     }
     if (v6)
         flags |= MHD_USE_IPv6;
+    if (svc_conn_guard_new(cfg->max_connections,
+                           cfg->timeout_secs < REQUEST_SECS ? cfg->timeout_secs : REQUEST_SECS,
+                           &h->guard) != 0) {
+        snprintf(msg, msgcap, "out of memory");
+        close(h->fd);
+        free(h);
+        return -1;
+    }
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        cfg->timeout_secs, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + EVICT_SLACK,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_secs, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        h, MHD_OPTION_NOTIFY_CONNECTION, svc_conn_guard_notify, h->guard,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(msg, msgcap, "libmicrohttpd could not start on %s port %u", cfg->host,
                  (unsigned)cfg->port);
+        svc_conn_guard_free(h->guard);
         close(h->fd);
         free(h);
         return -1;
@@ -276,6 +300,7 @@ void chio_serve_http_stop(chio_serve_http *h)
      * connection thread, so requests in flight get their answers. */
     fd = MHD_quiesce_daemon(h->d);
     MHD_stop_daemon(h->d);
+    svc_conn_guard_free(h->guard);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
     free(h);

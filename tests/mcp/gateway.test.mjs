@@ -718,6 +718,43 @@ test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)"
   }
 });
 
+test("serve-http: half-sent requests past the connection cap do not lock a client out", async () => {
+  // --max-sessions 1 keeps 4 + 16 connections: 24 that never finish their
+  // headers used to hold them all, and an initialize was closed unanswered.
+  // Past the cap a new connection evicts the oldest one still waiting.
+  const h = await startHttp(policy, ["--max-sessions", "1"]);
+  const u = new URL(h.url);
+  const held = [];
+  try {
+    for (let i = 0; i < 24; i++) {
+      held.push(await new Promise((res, rej) => {
+        const sock = net.connect(Number(u.port), u.hostname, () => {
+          sock.write(`POST /mcp HTTP/1.1\r\nHost: ${u.host}\r\n`);
+          res(sock);
+        });
+        sock.resume(); // reads the server's close
+        sock.on("error", () => {});
+        sock.once("error", rej);
+      }));
+    }
+    const r = await fetch(h.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(initMsg(1, "2025-06-18")),
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get("mcp-session-id") || "", /^[0-9a-f]{32}$/);
+    await r.text();
+    // The oldest held ones were closed: at most 20 kept.
+    await until("evictions", () => held.slice(0, 4).every((s) => s.destroyed || s.readableEnded), 3000);
+  } finally {
+    for (const s of held) s.destroy();
+    await stopHttp(h);
+    fs.rmSync(h.dir, { recursive: true, force: true });
+  }
+});
+
 // ---- methods the gateway does not mediate (rev23-svc2) -------------------------
 
 // What a client of server-everything learns through the gateway.

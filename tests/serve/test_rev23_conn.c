@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/serve/test_rev23_conn.c - the sidecar (`chio serve`) stays
+ * available under a connection flood from clients that never finish a
+ * request: past --max-connections a new connection evicts the oldest one
+ * still waiting for its request (it used to be closed unanswered while
+ * half-sent requests held every slot), and a request dripped a byte at a
+ * time (which keeps libmicrohttpd's idle timeout from firing) is cut at
+ * its deadline, min(--timeout, 10 s). Suite serve_conn; one sidecar
+ * process per test over raw sockets.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/poll.h"
+#include "common/testutil.h"
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+TestSuite(serve_conn, .init = setup, .fini = teardown);
+
+/* `chio serve --max-connections 4 --timeout 2` on a new loopback port. */
+static pid_t start_sidecar(unsigned *port)
+{
+    char *seed, *db, *out;
+    const char *kg[] = {"keygen", "--out", NULL, NULL};
+    cli_result r;
+    uint64_t end;
+    pid_t pid;
+
+    cr_assert_geq(asprintf(&seed, "%s/kernel.seed", dir), 0);
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+    cr_assert_geq(asprintf(&out, "%s/serve.out", dir), 0);
+    kg[2] = seed;
+    r = testutil_run_cli(kg, NULL, 0);
+    cr_assert_eq(r.status, 0);
+    testutil_cli_free(&r);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(o, 1);
+        dup2(o, 2);
+        execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
+              "--listen", "127.0.0.1:0", "--max-connections", "4", "--timeout", "2", (char *)NULL);
+        _exit(127);
+    }
+    *port = 0;
+    for (end = testutil_now_ms() + 15000; *port == 0 && testutil_now_ms() < end;) {
+        char *text = testutil_read_file(out, NULL);
+        const char *p = text ? strstr(text, "\"listening\":\"127.0.0.1:") : NULL;
+        if (p != NULL && strchr(p, '}') != NULL)
+            *port = (unsigned)atoi(p + strlen("\"listening\":\"127.0.0.1:"));
+        free(text);
+        if (*port == 0)
+            testutil_nap_ms(5);
+    }
+    cr_assert_neq(*port, 0, "chio serve did not start serving within 15 s");
+    free(seed);
+    free(db);
+    free(out);
+    return pid;
+}
+
+static int dial(unsigned port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    cr_assert_geq(fd, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* 1 when the server closed @fd (EOF or reset), waiting up to @ms. */
+static int closed_within(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char c;
+
+    return poll(&p, 1, ms) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+static void stop(pid_t pid)
+{
+    int st;
+
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "chio serve exits 0");
+}
+
+Test(serve_conn, half_sent_requests_past_the_cap_do_not_lock_a_client_out)
+{
+    static const char half[] = "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    static const char live[] = "GET /chio/live HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               "Connection: close\r\n\r\n";
+    struct timeval tv = {3, 0};
+    unsigned port;
+    pid_t pid = start_sidecar(&port);
+    int held[8], fd, i;
+    char buf[4096];
+    ssize_t n;
+
+    for (i = 0; i < 8; i++) {
+        held[i] = dial(port);
+        cr_assert_eq(send(held[i], half, strlen(half), MSG_NOSIGNAL), (ssize_t)strlen(half));
+    }
+    fd = dial(port);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    cr_assert_eq(send(fd, live, strlen(live), MSG_NOSIGNAL), (ssize_t)strlen(live));
+    n = recv(fd, buf, sizeof(buf) - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    cr_expect(strncmp(buf, "HTTP/1.1 200 ", 13) == 0,
+              "a client past 8 half-sent requests (--max-connections 4) is answered: '%s'", buf);
+    close(fd);
+    /* The oldest half-sent ones were evicted: at most 4 connections kept. */
+    for (i = 0; i < 5; i++)
+        cr_expect(closed_within(held[i], 1000), "half-sent request %d evicted", i);
+    for (i = 0; i < 8; i++)
+        close(held[i]);
+    stop(pid);
+}
+
+Test(serve_conn, a_request_dripped_a_byte_at_a_time_is_cut_at_its_deadline)
+{
+    static const char head[] = "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    unsigned port;
+    pid_t pid = start_sidecar(&port);
+    uint64_t start, end;
+    int fd = dial(port), cut = 0;
+
+    cr_assert_eq(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    /* A byte each 250 ms: never idle for --timeout 2, never done. */
+    start = testutil_now_ms();
+    for (end = start + 5000; !cut && testutil_now_ms() < end;)
+        cut = send(fd, "a", 1, MSG_NOSIGNAL) != 1 || closed_within(fd, 250);
+    cr_expect(cut, "a dripped request is still open after 5 s (deadline: 2 s)");
+    cr_expect_geq(testutil_now_ms() - start, 1500, "not cut before its deadline");
+    close(fd);
+    stop(pid);
+}
