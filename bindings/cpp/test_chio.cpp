@@ -503,6 +503,63 @@ void test_offline_capability()
     EXPECT_ERROR(CHIO_EFORMAT, chio::capability::issue(issuer, AGENT, "{\"grants\":7}", 1, 60));
 }
 
+// A string with a NUL byte is refused (CHIO_EINVAL), never cut at the NUL:
+// C would otherwise revoke, evaluate or register the prefix before it.
+void test_interior_nul()
+{
+    using namespace std::string_literals;
+    chio::kernel k = make_kernel(1);
+    EXPECT_ERROR(CHIO_EINVAL, k.register_tool_server("srv", {"echo\0rm"s}, [](const std::string &,
+                                                                              const std::string &) {
+        return std::string("{}");
+    }));
+    EXPECT_ERROR(CHIO_EINVAL, k.register_tool_server("srv\0x"s, {"echo"}, [](const std::string &,
+                                                                            const std::string &) {
+        return std::string("{}");
+    }));
+    EXPECT_ERROR(CHIO_EINVAL, k.add_forbidden_path_guard("fp", {"/etc/\0x"s}));
+    EXPECT_ERROR(CHIO_EINVAL, k.add_guard("g\0x"s, [](const chio::guard_input &) {
+        return chio::guard_result::pass();
+    }));
+    k.add_guard("g", [](const chio::guard_input &) { return chio::guard_result::pass(); }); // "g" is free
+    register_echo(k);
+    chio::capability cap = k.issue_capability(AGENT, SCOPE, 3600, 0, std::string("cap-nul"));
+    EXPECT_ERROR(CHIO_EINVAL, k.issue_capability(AGENT, SCOPE, 3600, 0, "cap-nul\0b"s));
+    const std::string sid = k.open_session(AGENT, cap);
+    EXPECT_ERROR(CHIO_EINVAL, k.open_session(std::string(AGENT) + "\0x"s, cap));
+
+    chio::call c;
+    c.session_id = sid;
+    c.capability_id = "cap-nul\0other"s;
+    c.server_id = "srv";
+    c.tool_name = "echo";
+    EXPECT_ERROR(CHIO_EINVAL, k.evaluate(c));
+    c.capability_id = "cap-nul";
+    c.tool_name = "echo\0boom"s;
+    EXPECT_ERROR(CHIO_EINVAL, k.evaluate(c));
+    c.tool_name = "echo";
+    c.session_id = sid + "\0x"s;
+    EXPECT_ERROR(CHIO_EINVAL, k.evaluate(c));
+    c.session_id = sid;
+    c.request_id = "req\0x"s;
+    EXPECT_ERROR(CHIO_EINVAL, k.evaluate(c));
+    c.request_id.reset();
+    CHECK(k.evaluate(c).allowed());
+
+    EXPECT_ERROR(CHIO_EINVAL, k.revoke("cap-nul\0x"s));
+    EXPECT_ERROR(CHIO_EINVAL, k.is_revoked("cap-nul\0x"s));
+    CHECK(!k.is_revoked("cap-nul")); // the refused revoke did not revoke the prefix
+    EXPECT_ERROR(CHIO_EINVAL, k.session_state(sid + "\0x"s));
+    EXPECT_ERROR(CHIO_EINVAL, k.close_session(sid + "\0x"s));
+    CHECK(k.session_state(sid) == CHIO_SESSION_READY);
+
+    chio::kernel::config cfg;
+    cfg.keypair = chio::keypair::from_seed_hex(SEED);
+    cfg.policy_hash = "sha256:a\0b"s;
+    cfg.ephemeral_store = true;
+    EXPECT_ERROR(CHIO_EINVAL, chio::kernel(std::move(cfg)));
+}
+
 } // namespace
 
 int main()
@@ -511,6 +568,7 @@ int main()
         test_keys_and_errors();
         test_offline_capability();
         test_pipeline();
+        test_interior_nul();
     } catch (const std::exception &e) {
         fail_at(__FILE__, __LINE__, std::string("uncaught exception: ") + e.what());
     }
