@@ -1000,10 +1000,20 @@ private:
         return out;
     }
 
-    // The kernel first (it drains and may still call the log sink), then the callables.
+    // The kernel first (it drains and may still call the log sink), then the
+    // callables. From inside a callable of this kernel (a tool or guard that
+    // destroys its own kernel) drain says CHIO_EDEADLK and chio_kernel_free
+    // leaks the kernel, which goes on running that call and its threads: the
+    // callables are leaked with it, never freed under a running kernel.
     void reset() noexcept
     {
-        chio_kernel_free(std::exchange(k_, nullptr));
+        chio_kernel *k = std::exchange(k_, nullptr);
+        if (k != nullptr && chio_kernel_drain(k, nullptr) == CHIO_EDEADLK) {
+            chio_kernel_free(k); // frees nothing; logs kernel_free_from_callback
+            static_cast<void>(state_.release());
+            return;
+        }
+        chio_kernel_free(k);
         state_.reset();
     }
 
