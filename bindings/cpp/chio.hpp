@@ -142,6 +142,16 @@ struct c_error {
 
 inline std::string str_or_empty(const char *s) { return s != nullptr ? std::string(s) : std::string(); }
 
+// @s as a C string for libchio; throws chio::error(CHIO_EINVAL) when it holds a
+// NUL byte, at which C would silently cut it ("cap-1\0x" must never act on
+// "cap-1"): an id, name or path goes to libchio whole or not at all.
+inline const char *cstr(const std::string &s, const char *what)
+{
+    if (s.find('\0') != std::string::npos)
+        throw error(CHIO_EINVAL, std::string(what) + " contains a NUL byte");
+    return s.c_str();
+}
+
 // Copy @src into @dst (capacity @cap including the NUL) without splitting a
 // UTF-8 sequence; never allocates or throws.
 inline void copy_utf8_truncated(char *dst, std::size_t cap, const char *src, std::size_t len) noexcept
@@ -372,7 +382,8 @@ public:
     {
         chio_capability *c = nullptr;
         detail::c_error err;
-        detail::check(chio_capability_issue(issuer.get(), id ? id->c_str() : nullptr, subject_hex.c_str(),
+        const char *cid = id ? detail::cstr(*id, "capability id") : nullptr;
+        detail::check(chio_capability_issue(issuer.get(), cid, detail::cstr(subject_hex, "subject"),
                                             scope_json.data(), scope_json.size(), issued_at, ttl_secs,
                                             &c, &err.e),
                       &err.e, "chio_capability_issue");
@@ -696,7 +707,7 @@ public:
         c.ca_public_keys = ca.empty() ? nullptr : ca.data();
         c.n_ca_public_keys = cfg.ca_public_keys_hex.size();
         c.max_delegation_depth = cfg.max_delegation_depth;
-        c.policy_hash = cfg.policy_hash.c_str();
+        c.policy_hash = detail::cstr(cfg.policy_hash, "policy_hash");
         c.allow_sampling = cfg.allow_sampling ? 1 : 0;
         c.allow_sampling_tool_use = cfg.allow_sampling_tool_use ? 1 : 0;
         c.allow_elicitation = cfg.allow_elicitation ? 1 : 0;
@@ -708,8 +719,11 @@ public:
         c.retention_config.retention_days = cfg.retention_config.retention_days;
         c.retention_config.max_size_bytes = cfg.retention_config.max_size_bytes;
         c.retention_config.archive_path =
-            cfg.retention_config.archive_path ? cfg.retention_config.archive_path->c_str() : nullptr;
-        c.receipt_store_path = cfg.receipt_store_path ? cfg.receipt_store_path->c_str() : nullptr;
+            cfg.retention_config.archive_path
+                ? detail::cstr(*cfg.retention_config.archive_path, "archive_path")
+                : nullptr;
+        c.receipt_store_path =
+            cfg.receipt_store_path ? detail::cstr(*cfg.receipt_store_path, "receipt_store_path") : nullptr;
         c.ephemeral_store = cfg.ephemeral_store ? 1 : 0;
         c.signer_threads = cfg.signer_threads;
         c.ring_capacity = cfg.ring_capacity;
@@ -759,11 +773,12 @@ public:
         std::vector<const char *> names;
         names.reserve(tool_names.size());
         for (const std::string &n : tool_names)
-            names.push_back(n.c_str());
+            names.push_back(detail::cstr(n, "tool name"));
+        const char *sid = detail::cstr(server_id, "server id"); // checked before the holder is kept
         state_->tools.push_back(std::make_unique<detail::tool_holder>(detail::tool_holder{std::move(fn)}));
         chio_tool_server s;
         std::memset(&s, 0, sizeof(s));
-        s.server_id = server_id.c_str();
+        s.server_id = sid;
         s.tool_names = names.empty() ? nullptr : names.data();
         s.ntools = names.size();
         s.invoke = &chio_cpp_detail_tool_invoke;
@@ -782,9 +797,10 @@ public:
         need();
         if (!fn)
             throw error(CHIO_EINVAL, "add_guard: empty guard function");
+        const char *cname = detail::cstr(name, "guard name"); // checked before the holder is kept
         state_->guards.push_back(std::make_unique<detail::guard_holder>(detail::guard_holder{std::move(fn)}));
         detail::c_error err;
-        int rc = chio_kernel_add_guard(k_, name.c_str(), &chio_cpp_detail_guard,
+        int rc = chio_kernel_add_guard(k_, cname, &chio_cpp_detail_guard,
                                        state_->guards.back().get(), &err.e);
         if (rc != 0) {
             state_->guards.pop_back();
@@ -796,9 +812,10 @@ public:
     void add_forbidden_path_guard(const std::string &name, const std::vector<std::string> &prefixes)
     {
         need();
-        std::vector<const char *> v = cstrs(prefixes);
+        std::vector<const char *> v = cstrs(prefixes, "path prefix");
         detail::c_error err;
-        detail::check(chio_kernel_add_forbidden_path_guard(k_, name.c_str(), v.empty() ? nullptr : v.data(),
+        const char *cname = detail::cstr(name, "guard name");
+        detail::check(chio_kernel_add_forbidden_path_guard(k_, cname, v.empty() ? nullptr : v.data(),
                                                            v.size(), &err.e),
                       &err.e, "chio_kernel_add_forbidden_path_guard");
     }
@@ -807,9 +824,10 @@ public:
     void add_secret_leak_guard(const std::string &name, const std::vector<std::string> &patterns)
     {
         need();
-        std::vector<const char *> v = cstrs(patterns);
+        std::vector<const char *> v = cstrs(patterns, "pattern");
         detail::c_error err;
-        detail::check(chio_kernel_add_secret_leak_guard(k_, name.c_str(), v.empty() ? nullptr : v.data(),
+        const char *cname = detail::cstr(name, "guard name");
+        detail::check(chio_kernel_add_secret_leak_guard(k_, cname, v.empty() ? nullptr : v.data(),
                                                         v.size(), &err.e),
                       &err.e, "chio_kernel_add_secret_leak_guard");
     }
@@ -832,7 +850,8 @@ public:
         need();
         chio_capability *c = nullptr;
         detail::c_error err;
-        detail::check(chio_kernel_issue_capability(k_, id ? id->c_str() : nullptr, subject_hex.c_str(),
+        const char *cid = id ? detail::cstr(*id, "capability id") : nullptr;
+        detail::check(chio_kernel_issue_capability(k_, cid, detail::cstr(subject_hex, "subject"),
                                                    scope_json.data(), scope_json.size(), issued_at,
                                                    ttl_secs, &c, &err.e),
                       &err.e, "chio_kernel_issue_capability");
@@ -854,7 +873,8 @@ public:
         }
         char id[CHIO_SESSION_ID_LEN + 1] = {0};
         detail::c_error err;
-        detail::check(chio_kernel_open_session(k_, agent_id.c_str(), ptrs.empty() ? nullptr : ptrs.data(),
+        const char *agent = detail::cstr(agent_id, "agent id");
+        detail::check(chio_kernel_open_session(k_, agent, ptrs.empty() ? nullptr : ptrs.data(),
                                                lens.empty() ? nullptr : lens.data(), tokens.size(), id, &err.e),
                       &err.e, "chio_kernel_open_session");
         return std::string(id);
@@ -872,11 +892,11 @@ public:
         need();
         chio_call cc;
         std::memset(&cc, 0, sizeof(cc));
-        cc.session_id = c.session_id.c_str();
-        cc.request_id = c.request_id ? c.request_id->c_str() : nullptr;
-        cc.capability_id = c.capability_id.c_str();
-        cc.server_id = c.server_id.c_str();
-        cc.tool_name = c.tool_name.c_str();
+        cc.session_id = detail::cstr(c.session_id, "session id");
+        cc.request_id = c.request_id ? detail::cstr(*c.request_id, "request id") : nullptr;
+        cc.capability_id = detail::cstr(c.capability_id, "capability id");
+        cc.server_id = detail::cstr(c.server_id, "server id");
+        cc.tool_name = detail::cstr(c.tool_name, "tool name");
         cc.arguments_json = c.arguments_json.empty() ? nullptr : c.arguments_json.data(); // "" = {}
         cc.arguments_len = c.arguments_json.size();
         chio_response r;
@@ -894,14 +914,15 @@ public:
     {
         need();
         detail::c_error err;
-        detail::check(chio_kernel_revoke_capability(k_, capability_id.c_str(), &err.e), &err.e,
+        const char *id = detail::cstr(capability_id, "capability id");
+        detail::check(chio_kernel_revoke_capability(k_, id, &err.e), &err.e,
                       "chio_kernel_revoke_capability");
     }
 
     bool is_revoked(const std::string &capability_id)
     {
         need();
-        return chio_kernel_is_revoked(k_, capability_id.c_str()) != 0;
+        return chio_kernel_is_revoked(k_, detail::cstr(capability_id, "capability id")) != 0;
     }
 
     // Refuse new calls on the session; calls in flight finish.
@@ -909,7 +930,8 @@ public:
     {
         need();
         detail::c_error err;
-        detail::check(chio_kernel_begin_draining_session(k_, session_id.c_str(), &err.e), &err.e,
+        const char *id = detail::cstr(session_id, "session id");
+        detail::check(chio_kernel_begin_draining_session(k_, id, &err.e), &err.e,
                       "chio_kernel_begin_draining_session");
     }
 
@@ -918,7 +940,7 @@ public:
     {
         need();
         detail::c_error err;
-        detail::check(chio_kernel_close_session(k_, session_id.c_str(), &err.e), &err.e,
+        detail::check(chio_kernel_close_session(k_, detail::cstr(session_id, "session id"), &err.e), &err.e,
                       "chio_kernel_close_session");
     }
 
@@ -926,7 +948,7 @@ public:
     {
         need();
         chio_session_state st = CHIO_SESSION_INITIALIZING;
-        detail::check(chio_kernel_session_state(k_, session_id.c_str(), &st), nullptr,
+        detail::check(chio_kernel_session_state(k_, detail::cstr(session_id, "session id"), &st), nullptr,
                       "chio_kernel_session_state");
         return st;
     }
@@ -969,19 +991,29 @@ private:
             throw error(CHIO_EINVAL, "empty chio::kernel (moved-from or default-constructed)");
     }
 
-    static std::vector<const char *> cstrs(const std::vector<std::string> &v)
+    static std::vector<const char *> cstrs(const std::vector<std::string> &v, const char *what)
     {
         std::vector<const char *> out;
         out.reserve(v.size());
         for (const std::string &s : v)
-            out.push_back(s.c_str());
+            out.push_back(detail::cstr(s, what));
         return out;
     }
 
-    // The kernel first (it drains and may still call the log sink), then the callables.
+    // The kernel first (it drains and may still call the log sink), then the
+    // callables. From inside a callable of this kernel (a tool or guard that
+    // destroys its own kernel) drain says CHIO_EDEADLK and chio_kernel_free
+    // leaks the kernel, which goes on running that call and its threads: the
+    // callables are leaked with it, never freed under a running kernel.
     void reset() noexcept
     {
-        chio_kernel_free(std::exchange(k_, nullptr));
+        chio_kernel *k = std::exchange(k_, nullptr);
+        if (k != nullptr && chio_kernel_drain(k, nullptr) == CHIO_EDEADLK) {
+            chio_kernel_free(k); // frees nothing; logs kernel_free_from_callback
+            static_cast<void>(state_.release());
+            return;
+        }
+        chio_kernel_free(k);
         state_.reset();
     }
 

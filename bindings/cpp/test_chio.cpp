@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -503,6 +504,118 @@ void test_offline_capability()
     EXPECT_ERROR(CHIO_EFORMAT, chio::capability::issue(issuer, AGENT, "{\"grants\":7}", 1, 60));
 }
 
+// A string with a NUL byte is refused (CHIO_EINVAL), never cut at the NUL:
+// C would otherwise revoke, evaluate or register the prefix before it.
+void test_interior_nul()
+{
+    using namespace std::string_literals;
+    chio::kernel k = make_kernel(1);
+    EXPECT_ERROR(CHIO_EINVAL, k.register_tool_server("srv", {"echo\0rm"s}, [](const std::string &,
+                                                                              const std::string &) {
+        return std::string("{}");
+    }));
+    EXPECT_ERROR(CHIO_EINVAL, k.register_tool_server("srv\0x"s, {"echo"}, [](const std::string &,
+                                                                            const std::string &) {
+        return std::string("{}");
+    }));
+    EXPECT_ERROR(CHIO_EINVAL, k.add_forbidden_path_guard("fp", {"/etc/\0x"s}));
+    EXPECT_ERROR(CHIO_EINVAL, k.add_guard("g\0x"s, [](const chio::guard_input &) {
+        return chio::guard_result::pass();
+    }));
+    k.add_guard("g", [](const chio::guard_input &) { return chio::guard_result::pass(); }); // "g" is free
+    register_echo(k);
+    chio::capability cap = k.issue_capability(AGENT, SCOPE, 3600, 0, std::string("cap-nul"));
+    EXPECT_ERROR(CHIO_EINVAL, k.issue_capability(AGENT, SCOPE, 3600, 0, "cap-nul\0b"s));
+    const std::string sid = k.open_session(AGENT, cap);
+    EXPECT_ERROR(CHIO_EINVAL, k.open_session(std::string(AGENT) + "\0x"s, cap));
+
+    chio::call c;
+    c.session_id = sid;
+    c.capability_id = "cap-nul\0other"s;
+    c.server_id = "srv";
+    c.tool_name = "echo";
+    EXPECT_ERROR(CHIO_EINVAL, k.evaluate(c));
+    c.capability_id = "cap-nul";
+    c.tool_name = "echo\0boom"s;
+    EXPECT_ERROR(CHIO_EINVAL, k.evaluate(c));
+    c.tool_name = "echo";
+    c.session_id = sid + "\0x"s;
+    EXPECT_ERROR(CHIO_EINVAL, k.evaluate(c));
+    c.session_id = sid;
+    c.request_id = "req\0x"s;
+    EXPECT_ERROR(CHIO_EINVAL, k.evaluate(c));
+    c.request_id.reset();
+    CHECK(k.evaluate(c).allowed());
+
+    EXPECT_ERROR(CHIO_EINVAL, k.revoke("cap-nul\0x"s));
+    EXPECT_ERROR(CHIO_EINVAL, k.is_revoked("cap-nul\0x"s));
+    CHECK(!k.is_revoked("cap-nul")); // the refused revoke did not revoke the prefix
+    EXPECT_ERROR(CHIO_EINVAL, k.session_state(sid + "\0x"s));
+    EXPECT_ERROR(CHIO_EINVAL, k.close_session(sid + "\0x"s));
+    CHECK(k.session_state(sid) == CHIO_SESSION_READY);
+
+    chio::kernel::config cfg;
+    cfg.keypair = chio::keypair::from_seed_hex(SEED);
+    cfg.policy_hash = "sha256:a\0b"s;
+    cfg.ephemeral_store = true;
+    EXPECT_ERROR(CHIO_EINVAL, chio::kernel(std::move(cfg)));
+}
+
+// A tool that destroys its own kernel (the host drops it mid-call): libchio
+// leaks the kernel (drain from inside a call is CHIO_EDEADLK), so the
+// callables must be leaked with it, not freed while the tool is running and
+// the kernel's threads may still call the log sink.
+void test_kernel_destroyed_from_its_tool()
+{
+    struct flag_on_destroy {
+        std::shared_ptr<std::atomic<bool>> f;
+        ~flag_on_destroy()
+        {
+            if (f)
+                f->store(true);
+        }
+    };
+    auto tool_gone = std::make_shared<std::atomic<bool>>(false);
+    auto log_gone = std::make_shared<std::atomic<bool>>(false);
+    std::unique_ptr<chio::kernel> holder;
+    {
+        chio::kernel::config cfg;
+        cfg.keypair = chio::keypair::from_seed_hex(SEED);
+        cfg.policy_hash = POLICY;
+        cfg.ephemeral_store = true;
+        cfg.durability = CHIO_DURABILITY_NOSYNC;
+        cfg.signer_threads = 1;
+        auto lg = std::make_shared<flag_on_destroy>();
+        lg->f = log_gone;
+        cfg.log = [lg](chio_log_level, std::string_view) {};
+        holder = std::make_unique<chio::kernel>(std::move(cfg));
+    }
+    auto td = std::make_shared<flag_on_destroy>();
+    td->f = tool_gone;
+    bool tool_saw_alive = false;
+    holder->register_tool_server("srv", {"selfdestruct"},
+                                 [td, &holder, &tool_saw_alive](const std::string &, const std::string &) {
+                                     holder.reset(); // destroys the kernel running this very call
+                                     tool_saw_alive = !td->f->load(); // our own captures still live
+                                     return std::string("{\"ok\":true}");
+                                 });
+    td.reset();
+    chio::capability cap = holder->issue_capability(AGENT, SCOPE, 3600);
+    chio::kernel *k = holder.get();
+    chio::call c;
+    c.session_id = k->open_session(AGENT, cap);
+    c.capability_id = cap.id();
+    c.server_id = "srv";
+    c.tool_name = "selfdestruct";
+    chio::response r = k->evaluate(c); // k is destroyed during this call; evaluate touches no member after
+    CHECK(!holder);
+    CHECK(tool_saw_alive);
+    CHECK(!tool_gone->load()); // before: the running tool's callable was freed under it
+    CHECK(!log_gone->load());  // before: the leaked kernel's log sink was freed
+    CHECK(r.allowed());
+    CHECK(static_cast<bool>(r.receipt()));
+}
+
 } // namespace
 
 int main()
@@ -511,6 +624,8 @@ int main()
         test_keys_and_errors();
         test_offline_capability();
         test_pipeline();
+        test_interior_nul();
+        test_kernel_destroyed_from_its_tool();
     } catch (const std::exception &e) {
         fail_at(__FILE__, __LINE__, std::string("uncaught exception: ") + e.what());
     }

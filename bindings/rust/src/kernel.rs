@@ -1,7 +1,7 @@
 //! The kernel: [`Kernel`], its registration (build phase) and serving API,
 //! and its teardown.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::fmt;
 use std::os::raw::{c_char, c_int};
 use std::ptr::{self, NonNull};
@@ -352,15 +352,23 @@ impl Kernel {
         check(rc, &err)
     }
 
-    /// Whether a capability id is revoked.
-    pub fn is_revoked(&self, capability_id: &str) -> bool {
-        if self.entry().is_err() {
-            return false;
-        }
-        match CString::new(capability_id) {
-            // SAFETY: borrowed for the call.
-            Ok(id) => unsafe { sys::chio_kernel_is_revoked(self.ptr(), id.as_ptr()) == 1 },
-            Err(_) => false,
+    /// Whether a capability id is revoked. `Err` when the question could
+    /// not be asked (an id with a NUL byte, a call from inside a log sink or
+    /// clock, or any failure of `chio_kernel_is_revoked`): never `Ok(false)`
+    /// for a question that was not answered, so a host that gates on it
+    /// fails closed.
+    pub fn is_revoked(&self, capability_id: &str) -> Result<bool> {
+        self.entry()?;
+        let id = cstring(capability_id, "capability id")?;
+        // SAFETY: any thread, any time (evaluate.h); id borrowed for the call.
+        match unsafe { sys::chio_kernel_is_revoked(self.ptr(), id.as_ptr()) } {
+            1 => Ok(true),
+            0 => Ok(false),
+            rc if rc < 0 => Err(Error::from_code(rc)),
+            rc => Err(Error::with_message(
+                sys::CHIO_EFAILED,
+                format!("chio_kernel_is_revoked returned {rc}"),
+            )),
         }
     }
 
