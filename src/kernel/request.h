@@ -56,7 +56,13 @@ struct chio_tool_ctx {
     chio_receipt **children;
     size_t nchildren;
     unsigned nested_seq;
+    int nested_overflow; /* asked for more than CHIO__MAX_NESTED: the call fails */
 };
+
+/* Most nested requests one call may make; the one past it gets no answer
+ * and no child receipt, and the call ends tool_error (its receipt says
+ * why), so a looping tool cannot grow the call's receipts without bound. */
+#define CHIO__MAX_NESTED 1024u
 
 typedef struct mreq {
     chio_kernel *k;
