@@ -398,10 +398,7 @@ int chio_tool_ctx_elicit(chio_tool_ctx *ctx, const char *request_json, size_t le
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-/* The tool's error message as the receipt's reason may quote it: a message
- * a secret_leak guard flags (or one that cannot be checked) is withheld,
- * as the same value would be redacted from a denied call's parameters. */
-static const char *tool_error_text(chio_kernel *k, const char *msg)
+const char *chio__tool_error_text(chio_kernel *k, const char *msg)
 {
     chio_json_doc *doc = NULL;
     char *js = NULL, *red = NULL;
@@ -451,7 +448,7 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
         } else if (trc != 0 || c->bad_chunk) {
             snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
                      out.err[0] ? ": " : "",
-                     out.err[0] ? tool_error_text(r->k, out.err)
+                     out.err[0] ? chio__tool_error_text(r->k, out.err)
                                 : (c->bad_chunk ? ": it emitted an invalid chunk" : ""));
             chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
         } else {
@@ -482,7 +479,7 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
         chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
     } else if (trc != 0 || out.set < 0) {
         snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
-                 out.err[0] ? ": " : "", tool_error_text(r->k, out.err));
+                 out.err[0] ? ": " : "", chio__tool_error_text(r->k, out.err));
         chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
     } else {
         r->verdict = CHIO_VERDICT_ALLOW;

@@ -40,7 +40,7 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
         if (prc != 0 || out.set < 0) {
             snprintf(r->reason, sizeof(r->reason), "%s '%s' failed%s%s",
                      prompts ? "prompt provider" : "resource provider", p->id,
-                     out.err[0] ? ": " : "", out.err);
+                     out.err[0] ? ": " : "", chio__tool_error_text(k, out.err));
             chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
         } else {
             r->verdict = CHIO_VERDICT_ALLOW;

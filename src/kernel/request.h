@@ -169,6 +169,11 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err);
 void chio__receipt_fields_of(receipt_spec *sp, chio__receipt_fields *f);
 /* Does the kernel have a built-in secret_leak guard (whose flags redact)? */
 int chio__has_secret_guard(const chio_kernel *k);
+/* A tool's or provider's error message as a receipt's reason may quote
+ * it: @msg, or a fixed text when a secret_leak guard flags it (or it
+ * cannot be checked), as the value would be redacted from a denied call's
+ * parameters. Borrowed; never NULL. */
+const char *chio__tool_error_text(chio_kernel *k, const char *msg);
 /* The receipt of the request's decision, as fields for the signer. The
  * parsed arguments are freed and their text handed to @f (freed once
  * written), so that no copy of large arguments waits for the commit.

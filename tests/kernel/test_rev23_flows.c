@@ -113,6 +113,14 @@ static int leaking_tool(void *user, chio_tool_ctx *ctx, const char *tool, const 
     return -1;
 }
 
+static int leaking_reader(void *user, const char *uri, chio_output *out)
+{
+    (void)user;
+    (void)uri;
+    chio_output_set_error(out, "cannot open: token sk-live-abc123def456 expired");
+    return -1;
+}
+
 static chio_kernel *g_k;
 static char g_sid[CHIO_SESSION_ID_LEN + 1];
 
@@ -141,6 +149,7 @@ static void setup(uint64_t stream_bytes)
 {
     static const char *const pats[] = {"sk-live-[a-z0-9]+"};
     chio_kernel_config cfg;
+    chio_resource_provider rp;
     chio_error err;
     const char *caps[1];
     char *tok;
@@ -158,11 +167,16 @@ static void setup(uint64_t stream_bytes)
     reg("srv-stream", 1, streaming_tool);
     reg("srv-flood", 0, flooding_tool);
     reg("srv-leak", 0, leaking_tool);
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = "rp-leak";
+    rp.read = leaking_reader;
+    cr_assert_eq(chio_kernel_register_resource_provider(g_k, &rp, &err), 0, "%s", err.message);
     cr_assert_eq(chio_kernel_set_nested_handler(g_k, host, NULL, &err), 0);
     cr_assert_eq(chio_kernel_add_secret_leak_guard(g_k, "SecretLeakGuard", pats, 1, &err), 0);
     tok = tk_token(TK_KERNEL_SEED, "cap-f", TK_AGENT_PUB,
                    "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
-                   "\"operations\":[\"invoke\"]}]}",
+                   "\"operations\":[\"invoke\"]}],"
+                   "\"resource_grants\":[{\"uri_pattern\":\"*\",\"operations\":[\"read\"]}]}",
                    NOW - 10, 100, NULL, 0);
     cr_assert_not_null(tok);
     caps[0] = tok;
@@ -324,6 +338,28 @@ Test(rev23_flows, tool_error_text_with_a_secret_is_withheld)
     cr_assert_not_null(js);
     cr_expect(strstr(js, "sk-live-abc123def456") == NULL, "receipt leaks the secret: %s", js);
     cr_expect(strstr(r.reason, "sk-live-abc123def456") == NULL, "reason: %s", r.reason);
+    cr_expect(strstr(r.reason, "withheld") != NULL, "reason: %s", r.reason);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+/* The same for a resource provider's read error. */
+Test(rev23_flows, provider_error_text_with_a_secret_is_withheld)
+{
+    chio_response r;
+    chio_error err;
+    const char *js;
+    size_t len;
+
+    setup(0);
+    memset(&r, 0, sizeof(r));
+    cr_assert_eq(chio_kernel_read_resource(g_k, g_sid, NULL, "cap-f", "file:///x", &r, &err), 0,
+                 "%s", err.message);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY);
+    cr_expect_eq(r.code, CHIO_CODE_TOOL_ERROR);
+    js = chio_receipt_json(r.receipt, &len);
+    cr_assert_not_null(js);
+    cr_expect(strstr(js, "sk-live-abc123def456") == NULL, "receipt leaks the secret: %s", js);
     cr_expect(strstr(r.reason, "withheld") != NULL, "reason: %s", r.reason);
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
