@@ -228,7 +228,9 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * stream limit, every request is refused (child receipt code `cancelled`
  * or `stream_limit`) and the host is not asked. A call makes at most 1024
  * nested requests: the next fails with CHIO_ELIMIT and no child receipt,
- * and the call ends a tool_error deny whatever the tool returns.
+ * and the call ends a tool_error deny whatever the tool returns. A
+ * request text over max_argument_bytes is refused unparsed
+ * (arguments_rejected; the child receipt stores a summary).
  * @request_json: any JSON value (the request body).
  * Returns: 0 with *reply (JSON, free with chio_free()) when allowed;
  * CHIO_EDENIED when refused (the deny child receipt is signed); CHIO_EFAILED

@@ -261,6 +261,75 @@ static int asks_tool_use(const char *req, size_t len)
     return yes;
 }
 
+static int keep_child(chio_tool_ctx *c, chio_receipt *rec, chio_error *err)
+{
+    chio_receipt **grown = realloc(c->children, (c->nchildren + 1) * sizeof(*grown));
+
+    if (grown == NULL) {
+        chio_receipt_free(rec);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    c->children = grown;
+    c->children[c->nchildren++] = rec;
+    return 0;
+}
+
+/* A nested request whose text is over max_argument_bytes is refused like
+ * such arguments (arguments_rejected), unparsed: its child receipt stores
+ * a summary and binds the SHA-256 of the raw text; the host is not asked. */
+static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
+                           chio_error *err)
+{
+    chio_kernel *k = c->k;
+    mreq *r = c->r;
+    receipt_spec sp;
+    chio__receipt_fields f;
+    chio_receipt *rec = NULL;
+    chio_buf b;
+    char why[160], hash[65], child_id[200], *summary;
+    size_t slen = 0;
+    int rc;
+
+    if (chio_sha256_hex(json, len, hash) != 0)
+        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
+    snprintf(why, sizeof(why), "its text is %zu bytes, over max_argument_bytes (%llu); not parsed",
+             len, (unsigned long long)k->max_argument_bytes);
+    chio__buf_init(&b);
+    chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"text_bytes\":%zu,\"reason\":", len);
+    chio__json_write_string(&b, why, strlen(why));
+    chio__buf_puts(&b, "}}");
+    summary = chio__buf_detach(&b, &slen);
+    if (summary == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
+    chio__utf8_repair(child_id);
+    memset(&sp, 0, sizeof(sp));
+    sp.capability_id = r->cap_id;
+    sp.server = r->server;
+    sp.tool = kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage";
+    sp.params = summary;
+    sp.params_len = slen;
+    sp.verdict = CHIO_VERDICT_DENY;
+    sp.reason = "nested request rejected: over max_argument_bytes";
+    sp.guard = chio_code_name(CHIO_CODE_ARGUMENTS_REJECTED);
+    sp.request_id = child_id;
+    sp.session_id = r->s->id;
+    sp.parent_request_id = r->request_id;
+    sp.now = chio__kernel_now(k);
+    sp.redaction = CHIO_REDACTION_SUMMARY;
+    sp.red_reason = why;
+    sp.orig_hash = hash;
+    chio__receipt_fields_of(&sp, &f);
+    rc = chio__kernel_sign_entered(k, &f, &rec, err);
+    free(summary);
+    if (rc == 0)
+        rc = keep_child(c, rec, err);
+    if (rc != 0)
+        return rc;
+    return chio__fail(err, CHIO_EDENIED, CHIO_NO_OFFSET, "%s request refused: %s",
+                      kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling", why);
+}
+
 static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                   char **reply, size_t *reply_len, chio_error *err)
 {
@@ -268,7 +337,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     mreq *r;
     receipt_spec sp;
     chio__receipt_fields f;
-    chio_receipt *rec = NULL, **grown;
+    chio_receipt *rec = NULL;
     chio_output out;
     char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65];
     size_t req_len;
@@ -286,6 +355,8 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
         return chio__fail(err, CHIO_ELIMIT, CHIO_NO_OFFSET,
                           "more than %u nested requests in one call", CHIO__MAX_NESTED);
     }
+    if ((uint64_t)len > k->max_argument_bytes)
+        return over_cap_nested(c, kind, json, len, err);
     rc = chio_json_canonicalize(json, len, &req, &req_len, err);
     if (rc != 0)
         return rc;
@@ -355,14 +426,10 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
         chio__output_reset(&out);
         return rc;
     }
-    grown = realloc(c->children, (c->nchildren + 1) * sizeof(*grown));
-    if (grown == NULL) {
-        chio_receipt_free(rec);
+    if ((rc = keep_child(c, rec, err)) != 0) {
         chio__output_reset(&out);
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        return rc;
     }
-    c->children = grown;
-    c->children[c->nchildren++] = rec;
     if (refused == CHIO_CODE_TOOL_ERROR) {
         chio__output_reset(&out);
         return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET, "%s", reason);

@@ -122,6 +122,7 @@ static int leaking_reader(void *user, const char *uri, chio_output *out)
 }
 
 static chio_kernel *g_k;
+static uint64_t g_cap; /* max_argument_bytes; 0 = the default */
 static char g_sid[CHIO_SESSION_ID_LEN + 1];
 
 static void reg(const char *server, int streaming,
@@ -162,6 +163,8 @@ static void setup(uint64_t stream_bytes)
     cfg.allow_sampling_tool_use = 0;
     if (stream_bytes)
         cfg.max_stream_total_bytes = stream_bytes;
+    if (g_cap)
+        cfg.max_argument_bytes = g_cap;
     g_k = kt_kernel(&cfg);
     reg("srv-sample", 0, sampling_tool);
     reg("srv-stream", 1, streaming_tool);
@@ -363,4 +366,30 @@ Test(rev23_flows, provider_error_text_with_a_secret_is_withheld)
     cr_expect(strstr(r.reason, "withheld") != NULL, "reason: %s", r.reason);
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
+}
+
+/* A nested request is held to max_argument_bytes like a call's arguments:
+ * over it, the host is not asked and the child receipt stores a summary
+ * bound to the raw text's hash, not the text. */
+Test(rev23_flows, nested_request_over_argument_cap_is_summarised)
+{
+    static const char big[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"0123456789\"}]}";
+    chio_response r;
+    const char *js;
+    size_t len;
+
+    g_cap = 32;
+    setup(0);
+    g_plan.req = big;
+    call("srv-sample", NULL, &r);
+    cr_expect_eq(g_plan.rc, CHIO_EDENIED, "rc %d", g_plan.rc);
+    cr_expect_eq(g_host_calls, 0, "the host was asked");
+    cr_assert_eq(r.nchildren, 1);
+    js = chio_receipt_json(r.children[0], &len);
+    cr_expect(strstr(js, "0123456789") == NULL, "the child receipt stores the text: %s", js);
+    cr_expect(strstr(js, "chio_omitted_arguments") != NULL, "%s", js);
+    cr_expect(strstr(js, "arguments_rejected") != NULL, "%s", js);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+    g_cap = 0;
 }
