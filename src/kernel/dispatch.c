@@ -45,6 +45,9 @@ void chio_output_set_error(chio_output *out, const char *message)
         return;
     out->err[0] = '\0';
     if (message != NULL) {
+        /* Checked whole: a secret cut in two would not match its pattern. */
+        if (out->k != NULL)
+            message = chio__tool_error_text(out->k, message);
         snprintf(out->err, sizeof(out->err), "%s", message);
         chio__utf8_repair(out->err); /* the cut may split a character */
     }
@@ -52,8 +55,11 @@ void chio_output_set_error(chio_output *out, const char *message)
 
 void chio__output_reset(chio_output *out)
 {
+    chio_kernel *k = out->k; /* kept: the next provider fills it for the same kernel */
+
     free(out->json);
     memset(out, 0, sizeof(*out));
+    out->k = k;
 }
 
 /* ---- cancellation -------------------------------------------------------------------------- */
@@ -496,6 +502,7 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
     int trc;
 
     memset(&out, 0, sizeof(out));
+    out.k = r->k;
     if (srv->s.invoke_stream != NULL) {
         c->streaming = 1;
         clock_gettime(CLOCK_MONOTONIC, &c->t0);

@@ -109,7 +109,16 @@ static int leaking_tool(void *user, chio_tool_ctx *ctx, const char *tool, const 
     (void)tool;
     (void)args;
     (void)len;
-    chio_output_set_error(out, "upstream refused key sk-live-abc123def456");
+    /* The secret straddles the 255-byte cut of the stored message. */
+    if (strcmp(args, "{\"q\":2}") == 0)
+        chio_output_set_error(out,
+                              "upstream refused the request; a long explanation follows, "
+                              "padded to put the key across the cut: "
+                              "................................................................"
+                              "..........................................................."
+                              "........................key AKIAABCDEFGHIJKLMNOP");
+    else
+        chio_output_set_error(out, "upstream refused key sk-live-abc123def456");
     return -1;
 }
 
@@ -148,7 +157,7 @@ static void reg(const char *server, int streaming,
  * above, a secret_leak guard, and a session holding cap-f for every tool. */
 static void setup(uint64_t stream_bytes)
 {
-    static const char *const pats[] = {"sk-live-[a-z0-9]+"};
+    static const char *const pats[] = {"sk-live-[a-z0-9]+", "AKIA[A-Z0-9]{16}"};
     chio_kernel_config cfg;
     chio_resource_provider rp;
     chio_error err;
@@ -175,7 +184,7 @@ static void setup(uint64_t stream_bytes)
     rp.read = leaking_reader;
     cr_assert_eq(chio_kernel_register_resource_provider(g_k, &rp, &err), 0, "%s", err.message);
     cr_assert_eq(chio_kernel_set_nested_handler(g_k, host, NULL, &err), 0);
-    cr_assert_eq(chio_kernel_add_secret_leak_guard(g_k, "SecretLeakGuard", pats, 1, &err), 0);
+    cr_assert_eq(chio_kernel_add_secret_leak_guard(g_k, "SecretLeakGuard", pats, 2, &err), 0);
     tok = tk_token(TK_KERNEL_SEED, "cap-f", TK_AGENT_PUB,
                    "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
                    "\"operations\":[\"invoke\"]}],"
@@ -190,6 +199,8 @@ static void setup(uint64_t stream_bytes)
     g_host_calls = 0;
 }
 
+static const char *g_args = "{\"q\":1}";
+
 static void call(const char *server, const chio_call_options *opts, chio_response *r)
 {
     chio_call c;
@@ -200,8 +211,8 @@ static void call(const char *server, const chio_call_options *opts, chio_respons
     c.capability_id = "cap-f";
     c.server_id = server;
     c.tool_name = "t";
-    c.arguments_json = "{\"q\":1}";
-    c.arguments_len = 7;
+    c.arguments_json = g_args;
+    c.arguments_len = strlen(g_args);
     chio_error_init(&err);
     memset(r, 0, sizeof(*r));
     cr_assert_eq(chio_kernel_evaluate_ex(g_k, &c, opts, r, &err), 0, "%s", err.message);
@@ -392,4 +403,26 @@ Test(rev23_flows, nested_request_over_argument_cap_is_summarised)
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
     g_cap = 0;
+}
+
+/* A secret the 255-byte cut of the stored message would split (so that
+ * the cut text no longer matches its pattern) is found in the whole
+ * message; no prefix of it reaches the receipt. */
+Test(rev23_flows, tool_error_secret_across_the_cut_is_withheld)
+{
+    chio_response r;
+    const char *js;
+    size_t len;
+
+    setup(0);
+    g_args = "{\"q\":2}";
+    call("srv-leak", NULL, &r);
+    g_args = "{\"q\":1}";
+    cr_expect_eq(r.code, CHIO_CODE_TOOL_ERROR);
+    js = chio_receipt_json(r.receipt, &len);
+    cr_assert_not_null(js);
+    cr_expect(strstr(js, "AKIAABCD") == NULL, "receipt holds part of the key: %s", js);
+    cr_expect(strstr(r.reason, "withheld") != NULL, "reason: %s", r.reason);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
 }
