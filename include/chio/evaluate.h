@@ -220,12 +220,23 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * allow_sampling_tool_use), or allow_elicitation, and signs a child receipt
  * for the request either way (tool_name "sampling/createMessage" or
  * "elicitation/create", the request as parameters); the child receipts come
- * back in the call's chio_response.
+ * back in the call's chio_response. @with_tools is a floor, not the
+ * kernel's reading: a sampling request with a top-level member (or one of
+ * a top-level "params" object) whose name, case folded and '_'/'-'
+ * dropped, starts with "tool" ("tools", "toolChoice", ...) is sampling
+ * with tool use. Once the call is cancelled, past its timeout or past a
+ * stream limit, every request is refused (child receipt code `cancelled`
+ * or `stream_limit`) and the host is not asked. A call makes at most 1024
+ * nested requests: the next fails with CHIO_ELIMIT and no child receipt,
+ * and the call ends a tool_error deny whatever the tool returns. A
+ * request text over max_argument_bytes is refused unparsed
+ * (arguments_rejected; the child receipt stores a summary).
  * @request_json: any JSON value (the request body).
  * Returns: 0 with *reply (JSON, free with chio_free()) when allowed;
  * CHIO_EDENIED when refused (the deny child receipt is signed); CHIO_EFAILED
- * when the host handler failed; chio_json_parse() codes for a bad request;
- * signing errors. Thread-safety: the invoking thread only.
+ * when the host handler failed; CHIO_ELIMIT past the per-call cap;
+ * chio_json_parse() codes for a bad request; signing errors. Thread-safety: the invoking thread
+ * only.
  */
 CHIO_EXTERN int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len,
                                      int with_tools, char **reply, size_t *reply_len,

@@ -45,6 +45,9 @@ void chio_output_set_error(chio_output *out, const char *message)
         return;
     out->err[0] = '\0';
     if (message != NULL) {
+        /* Checked whole: a secret cut in two would not match its pattern. */
+        if (out->k != NULL)
+            message = chio__tool_error_text(out->k, message);
         snprintf(out->err, sizeof(out->err), "%s", message);
         chio__utf8_repair(out->err); /* the cut may split a character */
     }
@@ -52,8 +55,11 @@ void chio_output_set_error(chio_output *out, const char *message)
 
 void chio__output_reset(chio_output *out)
 {
+    chio_kernel *k = out->k; /* kept: the next provider fills it for the same kernel */
+
     free(out->json);
     memset(out, 0, sizeof(*out));
+    out->k = k;
 }
 
 /* ---- cancellation -------------------------------------------------------------------------- */
@@ -208,6 +214,128 @@ static int redact_nested(chio_kernel *k, receipt_spec *sp, const char *req, size
     return 0;
 }
 
+/* Does a sampling request ask for tool use? Fail closed: any top-level
+ * member (or member of a top-level "params" object) whose name, ASCII
+ * case folded and '_' / '-' dropped, starts with "tool" (MCP's "tools",
+ * "toolChoice"; "tool_choice", "TOOLS", ...), whatever its value. The
+ * tool's own with_tools flag is a claim, not the request's content. */
+static int names_tool(const char *key, size_t len)
+{
+    static const char want[] = "tool";
+    size_t i, j = 0;
+
+    for (i = 0; i < len && j < sizeof(want) - 1; i++) {
+        char ch = key[i];
+        if (ch == '_' || ch == '-')
+            continue;
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (ch != want[j++])
+            return 0;
+    }
+    return j == sizeof(want) - 1;
+}
+
+static int object_asks_tools(const chio_json *o, int depth)
+{
+    size_t i, n, klen;
+    const char *key;
+
+    if (chio_json_typeof(o) != CHIO_JSON_OBJECT)
+        return 0;
+    n = chio_json_size(o);
+    for (i = 0; i < n; i++) {
+        key = chio_json_key_at(o, i, &klen);
+        if (key != NULL && names_tool(key, klen))
+            return 1;
+        if (depth == 0 && key != NULL && klen == 6 && memcmp(key, "params", 6) == 0 &&
+            object_asks_tools(chio_json_at(o, i), 1))
+            return 1;
+    }
+    return 0;
+}
+
+static int asks_tool_use(const char *req, size_t len)
+{
+    chio_json_doc *doc = NULL;
+    int yes;
+
+    if (chio_json_parse(req, len, &doc, NULL) != 0)
+        return 1; /* canonical already; cannot happen, but fail closed */
+    yes = object_asks_tools(chio_json_root(doc), 0);
+    chio_json_doc_free(doc);
+    return yes;
+}
+
+static int keep_child(chio_tool_ctx *c, chio_receipt *rec, chio_error *err)
+{
+    chio_receipt **grown = realloc(c->children, (c->nchildren + 1) * sizeof(*grown));
+
+    if (grown == NULL) {
+        chio_receipt_free(rec);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    c->children = grown;
+    c->children[c->nchildren++] = rec;
+    return 0;
+}
+
+/* A nested request whose text is over max_argument_bytes is refused like
+ * such arguments (arguments_rejected), unparsed: its child receipt stores
+ * a summary and binds the SHA-256 of the raw text; the host is not asked. */
+static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
+                           chio_error *err)
+{
+    chio_kernel *k = c->k;
+    mreq *r = c->r;
+    receipt_spec sp;
+    chio__receipt_fields f;
+    chio_receipt *rec = NULL;
+    chio_buf b;
+    char why[160], hash[65], child_id[200], *summary;
+    size_t slen = 0;
+    int rc;
+
+    if (chio_sha256_hex(json, len, hash) != 0)
+        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
+    snprintf(why, sizeof(why), "its text is %zu bytes, over max_argument_bytes (%llu); not parsed",
+             len, (unsigned long long)k->max_argument_bytes);
+    chio__buf_init(&b);
+    chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"text_bytes\":%zu,\"reason\":", len);
+    chio__json_write_string(&b, why, strlen(why));
+    chio__buf_puts(&b, "}}");
+    summary = chio__buf_detach(&b, &slen);
+    if (summary == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
+    chio__utf8_repair(child_id);
+    memset(&sp, 0, sizeof(sp));
+    sp.capability_id = r->cap_id;
+    sp.server = r->server;
+    sp.tool = kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage";
+    sp.params = summary;
+    sp.params_len = slen;
+    sp.verdict = CHIO_VERDICT_DENY;
+    sp.reason = "nested request rejected: over max_argument_bytes";
+    sp.guard = chio_code_name(CHIO_CODE_ARGUMENTS_REJECTED);
+    sp.request_id = child_id;
+    sp.session_id = r->s->id;
+    sp.parent_request_id = r->request_id;
+    sp.now = chio__kernel_now(k);
+    sp.redaction = CHIO_REDACTION_SUMMARY;
+    sp.red_reason = why;
+    sp.orig_hash = hash;
+    chio__receipt_fields_of(&sp, &f);
+    rc = chio__kernel_sign_entered(k, &f, &rec, err);
+    free(summary);
+    if (rc == 0)
+        rc = keep_child(c, rec, err);
+    if (rc != 0)
+        return rc;
+    return chio__fail(err, CHIO_EDENIED, CHIO_NO_OFFSET, "%s request refused: %s",
+                      kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling", why);
+}
+
 static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                   char **reply, size_t *reply_len, chio_error *err)
 {
@@ -215,7 +343,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     mreq *r;
     receipt_spec sp;
     chio__receipt_fields f;
-    chio_receipt *rec = NULL, **grown;
+    chio_receipt *rec = NULL;
     chio_output out;
     char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65];
     size_t req_len;
@@ -228,10 +356,24 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL context, request or reply");
     k = c->k;
     r = c->r;
+    if (c->nchildren >= CHIO__MAX_NESTED) {
+        c->nested_overflow = 1;
+        return chio__fail(err, CHIO_ELIMIT, CHIO_NO_OFFSET,
+                          "more than %u nested requests in one call", CHIO__MAX_NESTED);
+    }
+    if ((uint64_t)len > k->max_argument_bytes)
+        return over_cap_nested(c, kind, json, len, err);
     rc = chio_json_canonicalize(json, len, &req, &req_len, err);
     if (rc != 0)
         return rc;
-    if (kind == CHIO_NESTED_ELICITATION) {
+    if (kind == CHIO_NESTED_SAMPLING && asks_tool_use(req, req_len))
+        kind = CHIO_NESTED_SAMPLING_WITH_TOOLS;
+    if (chio__is_cancelled(r)) {
+        /* The call is over for its caller: nothing more goes to the host. */
+        refused = CHIO_CODE_CANCELLED;
+    } else if (c->streaming && (c->limit_hit || over_duration(c))) {
+        refused = CHIO_CODE_STREAM_LIMIT;
+    } else if (kind == CHIO_NESTED_ELICITATION) {
         if (!k->allow_elicitation)
             refused = CHIO_CODE_ELICITATION_NOT_ALLOWED;
     } else if (!k->allow_sampling) {
@@ -240,7 +382,12 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
         refused = CHIO_CODE_SAMPLING_TOOL_USE_NOT_ALLOWED;
     }
     memset(&out, 0, sizeof(out));
-    if (refused != CHIO_CODE_NONE) {
+    if (refused == CHIO_CODE_CANCELLED || refused == CHIO_CODE_STREAM_LIMIT) {
+        snprintf(reason, sizeof(reason), "%s request refused: the call %s",
+                 kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling",
+                 refused == CHIO_CODE_CANCELLED ? "was cancelled or timed out"
+                                                : "passed its stream limit");
+    } else if (refused != CHIO_CODE_NONE) {
         snprintf(reason, sizeof(reason), "%s is not allowed by the kernel configuration (%s)",
                  kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling",
                  refused == CHIO_CODE_ELICITATION_NOT_ALLOWED ? "allow_elicitation"
@@ -285,14 +432,10 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
         chio__output_reset(&out);
         return rc;
     }
-    grown = realloc(c->children, (c->nchildren + 1) * sizeof(*grown));
-    if (grown == NULL) {
-        chio_receipt_free(rec);
+    if ((rc = keep_child(c, rec, err)) != 0) {
         chio__output_reset(&out);
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        return rc;
     }
-    c->children = grown;
-    c->children[c->nchildren++] = rec;
     if (refused == CHIO_CODE_TOOL_ERROR) {
         chio__output_reset(&out);
         return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET, "%s", reason);
@@ -328,6 +471,29 @@ int chio_tool_ctx_elicit(chio_tool_ctx *ctx, const char *request_json, size_t le
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
+const char *chio__tool_error_text(chio_kernel *k, const char *msg)
+{
+    chio_json_doc *doc = NULL;
+    char *js = NULL, *red = NULL;
+    const char *guard = NULL;
+    size_t jlen = 0, rlen = 0, n = 0;
+    int rc;
+
+    if (msg[0] == '\0' || !chio__has_secret_guard(k))
+        return msg;
+    rc = chio_json_write_string(msg, strlen(msg), &js, &jlen);
+    if (rc == 0)
+        rc = chio_json_parse(js, jlen, &doc, NULL);
+    if (rc == 0)
+        rc = chio__redact(k, chio_json_root(doc), &red, &rlen, &n, &guard);
+    chio_json_doc_free(doc);
+    chio_free(js);
+    free(red);
+    if (rc != 0 || n != 0)
+        return "[message withheld: a secret_leak guard flagged it]";
+    return msg;
+}
+
 /* Check 10 and 11: run the tool; sets the verdict, the output and the code. */
 int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
 {
@@ -336,13 +502,19 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
     int trc;
 
     memset(&out, 0, sizeof(out));
+    out.k = r->k;
     if (srv->s.invoke_stream != NULL) {
         c->streaming = 1;
         clock_gettime(CLOCK_MONOTONIC, &c->t0);
         trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, &out);
         if (!c->limit_hit)
             over_duration(c);
-        if (c->limit_hit) {
+        if (c->nested_overflow) {
+            snprintf(r->reason, sizeof(r->reason),
+                     "tool '%s' failed: it made more than %u nested requests", r->tool,
+                     CHIO__MAX_NESTED);
+            chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+        } else if (c->limit_hit) {
             chio__buf_putc(&c->chunks, ']');
             r->verdict = CHIO_VERDICT_INCOMPLETE;
             r->code = CHIO_CODE_STREAM_LIMIT;
@@ -350,7 +522,8 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
         } else if (trc != 0 || c->bad_chunk) {
             snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
                      out.err[0] ? ": " : "",
-                     out.err[0] ? out.err : (c->bad_chunk ? ": it emitted an invalid chunk" : ""));
+                     out.err[0] ? chio__tool_error_text(r->k, out.err)
+                                : (c->bad_chunk ? ": it emitted an invalid chunk" : ""));
             chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
         } else {
             chio__buf_putc(&c->chunks, ']');
@@ -373,9 +546,14 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
         return 0;
     }
     trc = srv->s.invoke(srv->s.user, c, r->tool, r->args, r->args_len, &out);
-    if (trc != 0 || out.set < 0) {
+    if (c->nested_overflow) {
+        snprintf(r->reason, sizeof(r->reason),
+                 "tool '%s' failed: it made more than %u nested requests", r->tool,
+                 CHIO__MAX_NESTED);
+        chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+    } else if (trc != 0 || out.set < 0) {
         snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
-                 out.err[0] ? ": " : "", out.err);
+                 out.err[0] ? ": " : "", chio__tool_error_text(r->k, out.err));
         chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
     } else {
         r->verdict = CHIO_VERDICT_ALLOW;

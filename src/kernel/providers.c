@@ -28,6 +28,7 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
         return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                           "kernel failed closed after a receipt store error; provider not run");
     memset(&out, 0, sizeof(out));
+    out.k = k;
     for (i = 0; i < n; i++) {
         const chio__provider_reg *p = prompts ? &k->med.prompts[i] : &k->med.resources[i];
         int prc = prompts ? p->prompt.get(p->prompt.user, name, args, args_len, &out)
@@ -40,7 +41,7 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
         if (prc != 0 || out.set < 0) {
             snprintf(r->reason, sizeof(r->reason), "%s '%s' failed%s%s",
                      prompts ? "prompt provider" : "resource provider", p->id,
-                     out.err[0] ? ": " : "", out.err);
+                     out.err[0] ? ": " : "", chio__tool_error_text(k, out.err));
             chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
         } else {
             r->verdict = CHIO_VERDICT_ALLOW;

@@ -37,6 +37,10 @@ struct chio_output {
     size_t len;
     int set;
     char err[256];
+    /* The kernel whose tool or provider fills it (NULL for the host's
+     * nested answers): chio_output_set_error() checks the whole message
+     * against its secret_leak guards before cutting it to err. */
+    chio_kernel *k;
 };
 
 typedef chio__evidence evidence; /* {name, passed, details}: model.h */
@@ -56,7 +60,13 @@ struct chio_tool_ctx {
     chio_receipt **children;
     size_t nchildren;
     unsigned nested_seq;
+    int nested_overflow; /* asked for more than CHIO__MAX_NESTED: the call fails */
 };
+
+/* Most nested requests one call may make; the one past it gets no answer
+ * and no child receipt, and the call ends tool_error (its receipt says
+ * why), so a looping tool cannot grow the call's receipts without bound. */
+#define CHIO__MAX_NESTED 1024u
 
 typedef struct mreq {
     chio_kernel *k;
@@ -163,6 +173,11 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err);
 void chio__receipt_fields_of(receipt_spec *sp, chio__receipt_fields *f);
 /* Does the kernel have a built-in secret_leak guard (whose flags redact)? */
 int chio__has_secret_guard(const chio_kernel *k);
+/* A tool's or provider's error message as a receipt's reason may quote
+ * it: @msg, or a fixed text when a secret_leak guard flags it (or it
+ * cannot be checked), as the value would be redacted from a denied call's
+ * parameters. Borrowed; never NULL. */
+const char *chio__tool_error_text(chio_kernel *k, const char *msg);
 /* The receipt of the request's decision, as fields for the signer. The
  * parsed arguments are freed and their text handed to @f (freed once
  * written), so that no copy of large arguments waits for the commit.
