@@ -332,3 +332,79 @@ Test(constraints, domains_read_hosts_like_a_whatwg_parser)
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
+
+/* A token's pattern means what it means to chio (Rust `regex`): POSIX's
+ * wider readings must not allow what chio denies. */
+/* One regex_match row: pattern P (JSON string body) against {"q": A}. */
+#define RX(P, A, allow)                                                              \
+    {                                                                                \
+        "{\"type\":\"regex_match\",\"value\":\"" P "\"}", "{\"q\":\"" A "\"}", allow \
+    }
+
+Test(constraints, regex_match_reads_patterns_as_chio_does)
+{
+    static const row rows[] = {
+        /* '.' does not match a newline in chio */
+        RX("^safe.*$", "safe\\n/etc/passwd", 0),
+        RX("^safe.*$", "safe-ok", 1),
+        RX("^[^\\\\n]+$", "a\\nb", 0), /* the pattern's \n is a newline to chio */
+        /* '.' and [^set] are one code point, not one byte */
+        RX("^..$", "\\u00e9", 0),
+        RX("^.$", "\\u00e9", 1),
+        RX("^..$", "ab", 1),
+        RX("^[^/]{2}$", "\\u00e9", 0),
+        RX("^[^/]$", "\\u00e9", 1),
+        RX("^[^/]+$", "a\\u00e9b", 1),
+        RX("^[^/]+$", "a/b", 0),
+        RX("^[^-a]+$", "b-c", 0),
+        RX("^[^a-]+$", "bc\\u00e9", 1),
+        RX("^[^]a]+$", "b]", 0),
+        /* escapes POSIX reads as letters: refused, never "ddd" */
+        RX("^\\\\d{3}$", "ddd", 0),
+        RX("^[^\\\\d]+$", "123", 0), /* [^\d] is "not '\' or 'd'" to POSIX */
+        RX("^\\\\W+$", "\\u00e9", 0),
+        /* backreferences (unbounded matching work; chio refuses them) */
+        RX("^(a)\\\\1$", "aa", 0),
+        /* lazy quantifiers: the same matches, never "(a+)?" */
+        RX("^a+?$", "", 0),
+        RX("^a+?$", "aa", 1),
+        RX("^x{2}?$", "", 0),
+        RX("^(?:ab)+$", "abab", 1),
+        /* a non-ASCII literal is one unit under a quantifier */
+        RX("^\\u00e9+$", "\\u00e9\\u00e9", 1),
+        /* what both read alike still works */
+        RX("^[a-z]+\\\\.txt$", "abc.txt", 1),
+        RX("^[a-z]+\\\\.txt$", "abcxtxt", 0),
+        RX("^\\\\w+$", "abc_1", 1),
+        RX("^a\\\\/b$", "a/b", 1),
+        RX("^[[:alpha:]]+$", "ab1", 0),
+        RX("^SELECT ", "SELECT 1", 1),
+        /* set syntax, flags and open repeats chio reads otherwise: refused */
+        RX("^[a-z&&[^x]]$", "a", 0),
+        RX("(?i)abc", "ABC", 0),
+        RX("a{,3}", "a", 0),
+        RX("^*a", "a", 0),
+        RX("a)", "a)", 0), /* an unmatched ')' is an error to chio */
+        /* the automaton's size is bounded: seconds and gigabytes before */
+        RX("^((a{1,250}){1,250}){1,250}$", "aaa", 0),
+        RX("^(a{1,90}){1,90}$", "aaa", 1),
+        RX("^.{1,1000}$", "aaa", 1),
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* domain_glob is chio's glob: only '*' is special. */
+Test(constraints, domain_glob_has_only_the_star_wildcard)
+{
+    static const row rows[] = {
+        {DG("api?.example.com"), "{\"url\":\"https://apix.example.com/\"}", 0},
+        {DG("api[xy].example.com"), "{\"url\":\"https://apix.example.com/\"}", 0},
+        {DG("api\\\\x.example.com"), "{\"url\":\"https://apix.example.com/\"}", 0},
+        {DG("*.example.com"), "{\"url\":\"https://a.b.example.com/\"}", 1},
+        {DG("*.example.com"), "{\"url\":\"https://example.com/\"}", 0},
+        {DG("a*b*c.com"), "{\"url\":\"https://axxbyyc.com/\"}", 1},
+        {DG("a*b*c.com"), "{\"url\":\"https://axxbyyd.com/\"}", 0},
+        {DG("*"), "{\"url\":\"https://anything.example.org/\"}", 1},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
