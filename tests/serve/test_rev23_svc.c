@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests/serve/test_rev23_svc.c - the sidecar (`chio serve`) refuses a
- * browser's request: one that carries an Origin header is a 403 before any
- * route runs, so a web page posting to a loopback sidecar (a text/plain
- * body needs no CORS preflight) cannot have receipts signed and stored.
- * A body framed two ways (Content-Length with Transfer-Encoding, or a
- * Transfer-Encoding other than chunked) is a 400 and the connection
- * closes. Suite serve_origin; one sidecar process over raw HTTP/1.1.
+ * tests/serve/test_rev23_svc.c - the sidecar (`chio serve`) over raw
+ * HTTP/1.1, one sidecar process per test.
+ * Suite serve_origin: a browser's request (one that carries an Origin
+ * header) is a 403 before any route runs, so a web page posting to a
+ * loopback sidecar (a text/plain body needs no CORS preflight) cannot have
+ * receipts signed and stored; a body framed two ways (Content-Length with
+ * Transfer-Encoding, or a Transfer-Encoding other than chunked) is a 400
+ * and the connection closes.
+ * Suite serve_conn: the sidecar stays available under a connection flood
+ * from clients that never finish a request: past --max-connections a new
+ * connection evicts the oldest one still waiting for its request (it used
+ * to be closed unanswered while half-sent requests held every slot), and a
+ * request dripped a byte at a time (which keeps libmicrohttpd's idle
+ * timeout from firing) is cut at its deadline, min(--timeout, 10 s).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +47,12 @@ static void teardown(void)
 }
 
 TestSuite(serve_origin, .init = setup, .fini = teardown);
+TestSuite(serve_conn, .init = setup, .fini = teardown);
 
-/* `chio serve` on a new loopback port: its pid and port. */
-static pid_t start_sidecar(unsigned *port)
+/* `chio serve` on a new loopback port, with @limits (NULL, or
+ * "--max-connections 4 --timeout 2" for the serve_conn tests): its pid and
+ * port. */
+static pid_t start_sidecar(unsigned *port, int limits)
 {
     char *seed, *db, *out;
     const char *kg[] = {"keygen", "--out", NULL, NULL};
@@ -63,8 +74,13 @@ static pid_t start_sidecar(unsigned *port)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(o, 1);
         dup2(o, 2);
-        execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
-              "--listen", "127.0.0.1:0", (char *)NULL);
+        if (limits)
+            execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
+                  "--listen", "127.0.0.1:0", "--max-connections", "4", "--timeout", "2",
+                  (char *)NULL);
+        else
+            execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
+                  "--listen", "127.0.0.1:0", (char *)NULL);
         _exit(127);
     }
     *port = 0;
@@ -84,15 +100,10 @@ static pid_t start_sidecar(unsigned *port)
     return pid;
 }
 
-/* @req sent whole on a new connection; all that comes back until the
- * peer closes (or 5 s pass: a kept connection shows as a short answer). */
-static char *exchange(unsigned port, const char *req, size_t reqlen)
+/* A new loopback connection to @port. */
+static int dial(unsigned port)
 {
     struct sockaddr_in a;
-    struct timeval tv = {5, 0};
-    char buf[4096], *all = calloc(1, 1);
-    size_t len = 0;
-    ssize_t n;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     cr_assert_geq(fd, 0);
@@ -101,6 +112,19 @@ static char *exchange(unsigned port, const char *req, size_t reqlen)
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* @req sent whole on a new connection; all that comes back until the
+ * peer closes (or 5 s pass: a kept connection shows as a short answer). */
+static char *exchange(unsigned port, const char *req, size_t reqlen)
+{
+    struct timeval tv = {5, 0};
+    char buf[4096], *all = calloc(1, 1);
+    size_t len = 0;
+    ssize_t n;
+    int fd = dial(port);
+
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     cr_assert_eq(send(fd, req, reqlen, MSG_NOSIGNAL), (ssize_t)reqlen);
     while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
@@ -143,7 +167,7 @@ Test(serve_origin, a_request_with_an_origin_is_403_and_signs_nothing)
     static const char body[] =
         "{\"capability_id\":\"nope\",\"tool_server\":\"a\",\"tool_name\":\"b\"}";
     unsigned port;
-    pid_t pid = start_sidecar(&port);
+    pid_t pid = start_sidecar(&port, 0);
     char *got;
     int st;
 
@@ -177,7 +201,7 @@ Test(serve_origin, a_body_framed_two_ways_is_400_and_the_connection_closes)
     static const char te_x[] = "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n"
                                "Transfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
     unsigned port;
-    pid_t pid = start_sidecar(&port);
+    pid_t pid = start_sidecar(&port, 0);
     char *got;
     int st;
 
@@ -192,4 +216,75 @@ Test(serve_origin, a_body_framed_two_ways_is_400_and_the_connection_closes)
     free(got);
     kill(pid, SIGTERM);
     cr_assert_eq(waitpid(pid, &st, 0), pid);
+}
+
+/* ---- serve_conn ---- */
+
+/* 1 when the server closed @fd (EOF or reset), waiting up to @ms. */
+static int closed_within(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char c;
+
+    return poll(&p, 1, ms) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+static void stop(pid_t pid)
+{
+    int st;
+
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "chio serve exits 0");
+}
+
+Test(serve_conn, half_sent_requests_past_the_cap_do_not_lock_a_client_out)
+{
+    static const char half[] = "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    static const char live[] = "GET /chio/live HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               "Connection: close\r\n\r\n";
+    struct timeval tv = {3, 0};
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 1);
+    int held[8], fd, i;
+    char buf[4096];
+    ssize_t n;
+
+    for (i = 0; i < 8; i++) {
+        held[i] = dial(port);
+        cr_assert_eq(send(held[i], half, strlen(half), MSG_NOSIGNAL), (ssize_t)strlen(half));
+    }
+    fd = dial(port);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    cr_assert_eq(send(fd, live, strlen(live), MSG_NOSIGNAL), (ssize_t)strlen(live));
+    n = recv(fd, buf, sizeof(buf) - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    cr_expect(strncmp(buf, "HTTP/1.1 200 ", 13) == 0,
+              "a client past 8 half-sent requests (--max-connections 4) is answered: '%s'", buf);
+    close(fd);
+    /* The oldest half-sent ones were evicted: at most 4 connections kept. */
+    for (i = 0; i < 5; i++)
+        cr_expect(closed_within(held[i], 1000), "half-sent request %d evicted", i);
+    for (i = 0; i < 8; i++)
+        close(held[i]);
+    stop(pid);
+}
+
+Test(serve_conn, a_request_dripped_a_byte_at_a_time_is_cut_at_its_deadline)
+{
+    static const char head[] = "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 1);
+    uint64_t start, end;
+    int fd = dial(port), cut = 0;
+
+    cr_assert_eq(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    /* A byte each 250 ms: never idle for --timeout 2, never done. */
+    start = testutil_now_ms();
+    for (end = start + 5000; !cut && testutil_now_ms() < end;)
+        cut = send(fd, "a", 1, MSG_NOSIGNAL) != 1 || closed_within(fd, 250);
+    cr_expect(cut, "a dripped request is still open after 5 s (deadline: 2 s)");
+    cr_expect_geq(testutil_now_ms() - start, 1500, "not cut before its deadline");
+    close(fd);
+    stop(pid);
 }
