@@ -165,8 +165,10 @@ static int nested_answer(void *user, chio_nested_kind kind, const char *session_
 /* ---- running ----------------------------------------------------------------------------------
  */
 
+/* A session label (borrowed from the scenario document, any length) and
+ * the id the kernel gave it. */
 typedef struct label {
-    char name[128];
+    const char *name;
     char id[CHIO_SESSION_ID_LEN + 1];
 } label;
 
@@ -242,8 +244,7 @@ static void run_open(runner *r, size_t i, const chio_json *o)
         label *grown = realloc(r->labels, (r->nlabels + 1) * sizeof(*grown));
         if (grown != NULL) {
             r->labels = grown;
-            snprintf(grown[r->nlabels].name, sizeof(grown[r->nlabels].name), "%s",
-                     chio_json_string(chio_json_get(o, "session"), NULL));
+            grown[r->nlabels].name = chio_json_string(chio_json_get(o, "session"), NULL);
             memcpy(grown[r->nlabels].id, id, sizeof(id));
             r->nlabels++;
         }
@@ -386,7 +387,8 @@ static int setup(reader *rd, runner *r, const char *dir)
         ts.user = s;
         rc = chio_kernel_register_tool_server(r->k, &ts, &err);
         if (rc != 0) {
-            snprintf(path, sizeof(path), "tool_servers[%zu]", i);
+            snprintf(path, sizeof(path), "tool_servers[%zu]%s", i,
+                     rc == CHIO_EDUPLICATE ? ".server_id" : "");
             return chio__scenario_bad_at(rd, path, err.message);
         }
     }
@@ -394,8 +396,13 @@ static int setup(reader *rd, runner *r, const char *dir)
         guard_spec *g = &sc->guards[i];
         rc = g->secret ? chio_kernel_add_secret_leak_guard(r->k, g->name, g->list, g->n, &err)
                        : chio_kernel_add_forbidden_path_guard(r->k, g->name, g->list, g->n, &err);
+        /* The reader checked the name; a duplicate is the name, any other
+         * refusal the pattern or prefix list. */
         if (rc != 0) {
-            snprintf(path, sizeof(path), "guards[%zu]", i);
+            snprintf(path, sizeof(path), "guards[%zu].%s", i,
+                     rc == CHIO_EDUPLICATE ? "name"
+                     : g->secret           ? "patterns"
+                                           : "prefixes");
             return chio__scenario_bad_at(rd, path, err.message);
         }
     }

@@ -485,11 +485,12 @@ int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const ch
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     for (i = 0; i < n; i++) {
         if (patterns[i] == NULL || regcomp(&res[i], patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
+            size_t bad = i;
             while (i-- > 0)
                 regfree(&res[i]);
             free(res);
             return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                              "secret pattern is not a valid POSIX extended regex");
+                              "secret pattern %zu is not a valid POSIX extended regex", bad);
         }
     }
     rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);
