@@ -32,7 +32,8 @@ static const char usage[] =
     "\n"
     "Run a chio.scenario.v1 file against a real kernel and print one JSON line\n"
     "per step. The receipts go to a temporary RocksDB store, or to DIR (kept).\n"
-    "Exit status: 0 the file ran (whatever the verdicts), 2 it is malformed.\n";
+    "Exit status: 0 the file ran (whatever the verdicts), 2 it is malformed or\n"
+    "the receipt store cannot be used (nothing runs then).\n";
 
 /* ---- output lines (built with svc_buf, cli.h) ------------------------------------------ */
 
@@ -409,6 +410,20 @@ static int setup(reader *rd, runner *r, const char *dir)
     return chio_kernel_set_nested_handler(r->k, nested_answer, NULL, &err);
 }
 
+/* Open the store before the first step: a store the kernel cannot use
+ * (another kernel key's, a corrupt or busy one) is bad input, refused
+ * before anything runs, not an error on every step. */
+static int start_store(runner *r, const char *dir)
+{
+    chio_error err;
+
+    chio_error_init(&err);
+    __atomic_store_n(&r->now, r->sc->clock, __ATOMIC_RELAXED); /* for the start's log lines */
+    if (chio_kernel_start(r->k, &err) == 0)
+        return 0;
+    return cli_error(CMD, "cannot use the receipt store %s: %s", dir, err.message);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
@@ -463,6 +478,8 @@ static int scenario_run(int argc, char **argv)
     rc = setup(&rd, &r, dir);
     if (rc != 0) {
         cli_error(CMD, "%s: malformed scenario: %s", pos[0], rd.msg);
+        rc = CLI_USAGE;
+    } else if (start_store(&r, dir) != 0) {
         rc = CLI_USAGE;
     } else {
         for (i = 0; i < sc.nsteps; i++)

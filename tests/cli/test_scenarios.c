@@ -7,8 +7,9 @@
  * receipt must verify under the scenario kernel's key, and error steps
  * must have none. Also: malformed files exit 2 naming the bad member (the
  * exact one, for the kernel's and registration's refusals too), null
- * members count as absent, session labels have no length limit, and
- * --receipt-db keeps an auditable store.
+ * members count as absent, session labels have no length limit,
+ * --receipt-db keeps an auditable store and one the kernel cannot use is
+ * refused before any step.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -23,8 +24,10 @@
 #define CHIO_SCENARIOS_DIR "scenarios"
 #endif
 
-/* The scenario files' kernel key (seed 07 x 32). */
+/* The scenario files' kernel key (seed 07 x 32), and another seed. */
 #define SCENARIO_KERNEL_PUB "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
+#define SEED07              "0707070707070707070707070707070707070707070707070707070707070707"
+#define SEED0C              "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"
 
 static char *dir;
 
@@ -334,4 +337,35 @@ Test(scenarios, null_members_are_absent_and_labels_have_no_length_limit)
     expect_runs(json, "{\"ok\":true,\"op\":\"begin_draining\",\"step\":1}\n"
                       "{\"ok\":true,\"op\":\"close_session\",\"step\":2}");
     free(json);
+}
+
+/* Review 24: a --receipt-db the kernel cannot use (here: another kernel
+ * key's store) is refused before any step runs, exit 2, instead of every
+ * step failing with internal_error. */
+Test(scenarios, a_receipt_db_of_another_key_is_refused_before_any_step)
+{
+    static const char first[] = "{\"kernel\":{\"signing_seed_hex\":\"" SEED07 "\"},"
+                                "\"steps\":[{\"op\":\"revoke\",\"capability_id\":\"c\"}]}";
+    static const char other[] = "{\"kernel\":{\"signing_seed_hex\":\"" SEED0C "\"},"
+                                "\"steps\":[{\"op\":\"revoke\",\"capability_id\":\"c\"}]}";
+    char *db, *path;
+    cli_result r;
+
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+    cr_assert_geq(asprintf(&path, "%s/s.json", dir), 0);
+    cr_assert_eq(testutil_write_file(path, first, strlen(first), 0644), 0);
+    r = testutil_run_cli((const char *const[]){"scenario", "run", path, "--receipt-db", db, NULL},
+                         NULL, 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    testutil_cli_free(&r);
+    cr_assert_eq(testutil_write_file(path, other, strlen(other), 0644), 0);
+    r = testutil_run_cli((const char *const[]){"scenario", "run", path, "--receipt-db", db, NULL},
+                         NULL, 0);
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.out);
+    cr_expect_str_eq(r.out, "", "steps ran on a store the kernel cannot use");
+    cr_expect_neq(strstr(r.err, "cannot use the receipt store"), NULL, "%s", r.err);
+    cr_expect_neq(strstr(r.err, "belongs to kernel key"), NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    free(db);
+    free(path);
 }
