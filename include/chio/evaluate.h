@@ -6,9 +6,10 @@
  * gets, each ending in one signed, persisted receipt.
  *
  * Build phase: register everything with chio_kernel_register_*() and
- * chio_kernel_add_*_guard() before the first chio_kernel_open_session().
- * From then on registration fails with CHIO_ESERVING; there is no live
- * reload. Registered tables are read without locks while serving.
+ * chio_kernel_add_*_guard() before the first chio_kernel_open_session()
+ * that succeeds. From then on registration fails with CHIO_ESERVING (and
+ * with CHIO_EDRAINED once a drain began); there is no live reload.
+ * Registered tables are read without locks while serving.
  *
  * The pipeline (spec/kernel.md "The pipeline, in order") runs on the
  * caller's thread: capability signature and issuer, time, revocation,
@@ -156,7 +157,8 @@ typedef struct chio_tool_server {
 
 /*
  * chio_kernel_register_tool_server - add a tool server.
- * Returns: 0; CHIO_ESERVING (a session was opened already); CHIO_EDUPLICATE
+ * Returns: 0; CHIO_ESERVING (a session was opened already); CHIO_EDRAINED
+ * (chio_kernel_drain() was called, as for every registration); CHIO_EDUPLICATE
  * (a server with this id is registered: server ids are unique); CHIO_EINVAL
  * (NULL or empty id, no invoke, a NULL or non-UTF-8 tool name, a non-zero
  * reserved byte); CHIO_ENOMEM.

@@ -32,7 +32,8 @@ static const char usage[] =
     "\n"
     "Run a chio.scenario.v1 file against a real kernel and print one JSON line\n"
     "per step. The receipts go to a temporary RocksDB store, or to DIR (kept).\n"
-    "Exit status: 0 the file ran (whatever the verdicts), 2 it is malformed.\n";
+    "Exit status: 0 the file ran (whatever the verdicts), 2 it is malformed or\n"
+    "the receipt store cannot be used (nothing runs then).\n";
 
 /* ---- output lines (built with svc_buf, cli.h) ------------------------------------------ */
 
@@ -165,8 +166,10 @@ static int nested_answer(void *user, chio_nested_kind kind, const char *session_
 /* ---- running ----------------------------------------------------------------------------------
  */
 
+/* A session label (borrowed from the scenario document, any length) and
+ * the id the kernel gave it. */
 typedef struct label {
-    char name[128];
+    const char *name;
     char id[CHIO_SESSION_ID_LEN + 1];
 } label;
 
@@ -242,8 +245,7 @@ static void run_open(runner *r, size_t i, const chio_json *o)
         label *grown = realloc(r->labels, (r->nlabels + 1) * sizeof(*grown));
         if (grown != NULL) {
             r->labels = grown;
-            snprintf(grown[r->nlabels].name, sizeof(grown[r->nlabels].name), "%s",
-                     chio_json_string(chio_json_get(o, "session"), NULL));
+            grown[r->nlabels].name = chio_json_string(chio_json_get(o, "session"), NULL);
             memcpy(grown[r->nlabels].id, id, sizeof(id));
             r->nlabels++;
         }
@@ -386,7 +388,8 @@ static int setup(reader *rd, runner *r, const char *dir)
         ts.user = s;
         rc = chio_kernel_register_tool_server(r->k, &ts, &err);
         if (rc != 0) {
-            snprintf(path, sizeof(path), "tool_servers[%zu]", i);
+            snprintf(path, sizeof(path), "tool_servers[%zu]%s", i,
+                     rc == CHIO_EDUPLICATE ? ".server_id" : "");
             return chio__scenario_bad_at(rd, path, err.message);
         }
     }
@@ -394,12 +397,31 @@ static int setup(reader *rd, runner *r, const char *dir)
         guard_spec *g = &sc->guards[i];
         rc = g->secret ? chio_kernel_add_secret_leak_guard(r->k, g->name, g->list, g->n, &err)
                        : chio_kernel_add_forbidden_path_guard(r->k, g->name, g->list, g->n, &err);
+        /* The reader checked the name; a duplicate is the name, any other
+         * refusal the pattern or prefix list. */
         if (rc != 0) {
-            snprintf(path, sizeof(path), "guards[%zu]", i);
+            snprintf(path, sizeof(path), "guards[%zu].%s", i,
+                     rc == CHIO_EDUPLICATE ? "name"
+                     : g->secret           ? "patterns"
+                                           : "prefixes");
             return chio__scenario_bad_at(rd, path, err.message);
         }
     }
     return chio_kernel_set_nested_handler(r->k, nested_answer, NULL, &err);
+}
+
+/* Open the store before the first step: a store the kernel cannot use
+ * (another kernel key's, a corrupt or busy one) is bad input, refused
+ * before anything runs, not an error on every step. */
+static int start_store(runner *r, const char *dir)
+{
+    chio_error err;
+
+    chio_error_init(&err);
+    __atomic_store_n(&r->now, r->sc->clock, __ATOMIC_RELAXED); /* for the start's log lines */
+    if (chio_kernel_start(r->k, &err) == 0)
+        return 0;
+    return cli_error(CMD, "cannot use the receipt store %s: %s", dir, err.message);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -456,6 +478,8 @@ static int scenario_run(int argc, char **argv)
     rc = setup(&rd, &r, dir);
     if (rc != 0) {
         cli_error(CMD, "%s: malformed scenario: %s", pos[0], rd.msg);
+        rc = CLI_USAGE;
+    } else if (start_store(&r, dir) != 0) {
         rc = CLI_USAGE;
     } else {
         for (i = 0; i < sc.nsteps; i++)

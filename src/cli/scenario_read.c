@@ -58,13 +58,21 @@ static int want_type(reader *rd, const chio_json *v, chio_json_type t, const cha
     return 0;
 }
 
+/* Member @key of @obj, or NULL when it is absent or null (the same). */
+static const chio_json *present(const chio_json *obj, const char *key)
+{
+    const chio_json *v = chio_json_get(obj, key);
+
+    return v != NULL && chio_json_typeof(v) != CHIO_JSON_NULL ? v : NULL;
+}
+
 /* Optional member readers: absent (or null) leaves *out unchanged. */
 static int opt_u64(reader *rd, const chio_json *obj, const char *base, const char *key,
                    uint64_t *out)
 {
-    const chio_json *v = chio_json_get(obj, key);
+    const chio_json *v = present(obj, key);
 
-    if (v == NULL || chio_json_typeof(v) == CHIO_JSON_NULL)
+    if (v == NULL)
         return 0;
     at_key(rd, base, key);
     if (chio_json_get_uint64(v, out) != 0)
@@ -74,9 +82,9 @@ static int opt_u64(reader *rd, const chio_json *obj, const char *base, const cha
 
 static int opt_bool(reader *rd, const chio_json *obj, const char *base, const char *key, int *out)
 {
-    const chio_json *v = chio_json_get(obj, key);
+    const chio_json *v = present(obj, key);
 
-    if (v == NULL || chio_json_typeof(v) == CHIO_JSON_NULL)
+    if (v == NULL)
         return 0;
     at_key(rd, base, key);
     if (chio_json_get_bool(v, out) != 0)
@@ -87,10 +95,10 @@ static int opt_bool(reader *rd, const chio_json *obj, const char *base, const ch
 static int opt_str(reader *rd, const chio_json *obj, const char *base, const char *key,
                    const char **out)
 {
-    const chio_json *v = chio_json_get(obj, key);
+    const chio_json *v = present(obj, key);
     size_t len;
 
-    if (v == NULL || chio_json_typeof(v) == CHIO_JSON_NULL)
+    if (v == NULL)
         return 0;
     at_key(rd, base, key);
     if (chio_json_typeof(v) != CHIO_JSON_STRING)
@@ -114,17 +122,31 @@ static int req_str(reader *rd, const chio_json *obj, const char *base, const cha
     return 0;
 }
 
+/* A required string that must not be empty (ids and names the kernel
+ * refuses when empty). */
+static int req_name(reader *rd, const chio_json *obj, const char *base, const char *key,
+                    const char **out)
+{
+    if (req_str(rd, obj, base, key, out) != 0)
+        return -1;
+    if ((*out)[0] == '\0') {
+        at_key(rd, base, key);
+        return bad(rd, "must not be empty");
+    }
+    return 0;
+}
+
 /* An array of strings (optional; absent = empty). */
 static int opt_strv(reader *rd, const chio_json *obj, const char *base, const char *key,
                     const char ***out, size_t *n)
 {
-    const chio_json *v = chio_json_get(obj, key);
+    const chio_json *v = present(obj, key);
     char arr_path[256];
     size_t i;
 
     *out = NULL;
     *n = 0;
-    if (v == NULL || chio_json_typeof(v) == CHIO_JSON_NULL)
+    if (v == NULL)
         return 0;
     at_key(rd, base, key);
     if (want_type(rd, v, CHIO_JSON_ARRAY, "an array of strings") != 0)
@@ -229,7 +251,20 @@ static int read_kernel(reader *rd, scenario *sc, const chio_json *kobj)
     if (depth > UINT32_MAX) {
         free(cas);
         at_key(rd, "kernel", "max_delegation_depth");
-        return bad(rd, "out of range");
+        return bad(rd, "out of range (at most %u)", UINT32_MAX);
+    }
+    /* The kernel's own bounds, checked here to name the field (the kernel
+     * would refuse them too, but only as "kernel"). */
+    if (c->policy_hash[0] == '\0') {
+        free(cas);
+        at_key(rd, "kernel", "policy_hash");
+        return bad(rd, "must not be empty");
+    }
+    if (c->checkpoint_batch_size > CHIO_MAX_CHECKPOINT_BATCH_SIZE) {
+        free(cas);
+        at_key(rd, "kernel", "checkpoint_batch_size");
+        return bad(rd, "out of range (at most %llu; 0 disables checkpoints)",
+                   (unsigned long long)CHIO_MAX_CHECKPOINT_BATCH_SIZE);
     }
     c->max_delegation_depth = (uint32_t)depth;
     sc->ca = malloc(32 * (nca ? nca : 1));
@@ -247,6 +282,41 @@ static int read_kernel(reader *rd, scenario *sc, const chio_json *kobj)
     free(cas);
     c->ca_public_keys = nca ? sc->ca : NULL;
     c->n_ca_public_keys = nca;
+    return 0;
+}
+
+/* Tool names are not empty (the kernel refuses them, without the index). */
+static int no_empty(reader *rd, const server_spec *s, const char *base)
+{
+    char arr_path[256];
+    size_t i;
+
+    snprintf(arr_path, sizeof(arr_path), "%s.tools", base);
+    for (i = 0; i < s->ntools; i++) {
+        if (s->tools[i][0] == '\0') {
+            at_index(rd, arr_path, i);
+            return bad(rd, "must not be empty");
+        }
+    }
+    return 0;
+}
+
+/* The stream behaviour's bounds. A chunk is a JSON string of chunk_bytes
+ * canonical bytes, its two quotes included, so it has at least 2. */
+static int stream_sizes(reader *rd, const server_spec *s, const char *base)
+{
+    if (s->chunks > 1000000) {
+        at_key(rd, base, "chunks");
+        return bad(rd, "out of range (at most 1000000)");
+    }
+    if (s->chunk_bytes < 2 || s->chunk_bytes > 64u * 1024 * 1024) {
+        at_key(rd, base, "chunk_bytes");
+        return bad(rd, "out of range (2 to 67108864: a chunk is a JSON string, quotes included)");
+    }
+    if (s->delay_ms > 600000) {
+        at_key(rd, base, "delay_ms");
+        return bad(rd, "out of range (at most 600000)");
+    }
     return 0;
 }
 
@@ -274,9 +344,10 @@ static int read_servers(reader *rd, scenario *sc, const chio_json *arr)
         s->chunks = 1;
         s->chunk_bytes = 16;
         if (want_type(rd, o, CHIO_JSON_OBJECT, "an object") != 0 ||
-            known_keys(rd, o, base, known) != 0 || req_str(rd, o, base, "server_id", &s->id) != 0 ||
+            known_keys(rd, o, base, known) != 0 ||
+            req_name(rd, o, base, "server_id", &s->id) != 0 ||
             opt_strv(rd, o, base, "tools", &s->tools, &s->ntools) != 0 ||
-            opt_str(rd, o, base, "behavior", &beh) != 0 ||
+            no_empty(rd, s, base) != 0 || opt_str(rd, o, base, "behavior", &beh) != 0 ||
             opt_u64(rd, o, base, "chunks", &s->chunks) != 0 ||
             opt_u64(rd, o, base, "chunk_bytes", &s->chunk_bytes) != 0 ||
             opt_u64(rd, o, base, "delay_ms", &s->delay_ms) != 0)
@@ -291,11 +362,8 @@ static int read_servers(reader *rd, scenario *sc, const chio_json *arr)
                        beh);
         }
         s->behavior = (enum behavior)j;
-        if (s->chunk_bytes > 64u * 1024 * 1024 || s->chunks > 1000000 || s->delay_ms > 600000) {
-            at_key(rd, base, "chunks");
-            return bad(rd, "stream sizes out of range (chunks <= 1e6, chunk_bytes <= 64 MiB, "
-                           "delay_ms <= 600000)");
-        }
+        if (stream_sizes(rd, s, base) != 0)
+            return -1;
     }
     return 0;
 }
@@ -321,7 +389,7 @@ static int read_guards(reader *rd, scenario *sc, const chio_json *arr)
         snprintf(base, sizeof(base), "guards[%zu]", i);
         snprintf(rd->path, sizeof(rd->path), "%s", base);
         if (want_type(rd, o, CHIO_JSON_OBJECT, "an object") != 0 ||
-            known_keys(rd, o, base, known) != 0 || req_str(rd, o, base, "name", &g->name) != 0 ||
+            known_keys(rd, o, base, known) != 0 || req_name(rd, o, base, "name", &g->name) != 0 ||
             req_str(rd, o, base, "type", &type) != 0)
             return -1;
         if (strcmp(type, "forbidden_path") == 0) {
@@ -335,6 +403,34 @@ static int read_guards(reader *rd, scenario *sc, const chio_json *arr)
             at_key(rd, base, "type");
             return bad(rd, "unknown guard type '%.60s' (forbidden_path, secret_leak)", type);
         }
+    }
+    return 0;
+}
+
+/* The members each op takes (rows in enum op order); every step may have "at". */
+static const char *const op_members[][9] = {
+    {"op", "at", "session", "agent", "capabilities", NULL},
+    {"op", "at", "session", "capability_id", "server", "tool", "arguments", "request_id", NULL},
+    {"op", "at", "capability_id", NULL},
+    {"op", "at", "session", NULL},
+    {"op", "at", "session", NULL},
+    {"op", "at", NULL},
+};
+
+/* A member of another op's steps is refused too: a step never carries a
+ * member that does nothing (a revoke is not per session, say). */
+static int step_members(reader *rd, const chio_json *o, const char *base, enum op op)
+{
+    size_t i, j, n = chio_json_size(o);
+
+    for (i = 0; i < n; i++) {
+        const char *k = chio_json_key_at(o, i, NULL);
+        for (j = 0; op_members[op][j] && strcmp(op_members[op][j], k) != 0; j++)
+            ;
+        if (op_members[op][j] != NULL)
+            continue;
+        at_key(rd, base, k);
+        return bad(rd, "not a member of a '%s' step", op_names[op]);
     }
     return 0;
 }
@@ -362,21 +458,22 @@ static int read_step(reader *rd, step_spec *st, const chio_json *o, size_t i)
                    "close_session, drain)",
                    op);
     }
+    if (step_members(rd, o, base, (enum op)j) != 0)
+        return -1;
     st->op = (enum op)j;
     st->obj = o;
-    if (chio_json_get(o, "at") != NULL &&
-        chio_json_typeof(chio_json_get(o, "at")) != CHIO_JSON_NULL) {
+    if (present(o, "at") != NULL) {
         st->has_at = 1;
         if (opt_u64(rd, o, base, "at", &st->at) != 0)
             return -1;
     }
     switch (st->op) {
     case OP_OPEN: {
-        const chio_json *caps = chio_json_get(o, "capabilities");
+        const chio_json *caps = present(o, "capabilities");
         if (req_str(rd, o, base, "session", &s) != 0 || req_str(rd, o, base, "agent", &s) != 0)
             return -1;
         at_key(rd, base, "capabilities");
-        if (caps != NULL && chio_json_typeof(caps) != CHIO_JSON_NULL &&
+        if (caps != NULL &&
             want_type(rd, caps, CHIO_JSON_ARRAY, "an array of capability tokens") != 0)
             return -1;
         for (j = 0; caps != NULL && j < chio_json_size(caps); j++) {
@@ -432,13 +529,13 @@ int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len)
         return -1;
     chio_kernel_config_init(&sc->cfg);
     sc->cfg.policy_hash = "scenario";
-    v = chio_json_get(root, "kernel");
+    v = present(root, "kernel");
     if (v != NULL && read_kernel(rd, sc, v) != 0)
         return -1;
-    v = chio_json_get(root, "tool_servers");
+    v = present(root, "tool_servers");
     if (v != NULL && read_servers(rd, sc, v) != 0)
         return -1;
-    v = chio_json_get(root, "guards");
+    v = present(root, "guards");
     if (v != NULL && read_guards(rd, sc, v) != 0)
         return -1;
     steps = chio_json_get(root, "steps");

@@ -36,6 +36,11 @@ int chio_kernel_set_span_exporter(chio_kernel *k, chio_span_exporter_fn fn, void
         return chio__fail(err, CHIO_ESERVING, CHIO_NO_OFFSET,
                           "kernel is serving: set the span exporter before the first session");
     }
+    if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING) {
+        pthread_mutex_unlock(&k->med.build_mu);
+        return chio__fail(err, CHIO_EDRAINED, CHIO_NO_OFFSET,
+                          "kernel is draining or drained: nothing can be set");
+    }
     k->med.span_fn = fn;
     k->med.span_ctx = ctx;
     pthread_mutex_unlock(&k->med.build_mu);

@@ -6,9 +6,9 @@
  * handler; and the mediation state's setup and teardown.
  *
  * Concurrency: registration takes build_mu and checks `serving`; the first
- * open_session sets `serving` under the same mutex, so no registration can
- * slip in after it. Readers on the serving path read the arrays without a
- * lock: open_session's release of `serving` (and the session-table lock a
+ * open_session that succeeds sets `serving` under the same mutex before
+ * its session is visible, so no registration can slip in after it. Readers on the serving path read
+ * the arrays without a lock: open_session's release of `serving` (and the session-table lock a
  * call's lookup goes through) orders every registration before them.
  */
 #include <stdio.h>
@@ -120,7 +120,8 @@ void chio__mediation_destroy(chio_kernel *k)
 
 /* ---- registration ------------------------------------------------------------------- */
 
-/* Lock the build phase; fails when serving. */
+/* Lock the build phase; fails when serving, and once a drain began
+ * (after drain every call is an error, spec/kernel.md "Lifecycle"). */
 static int build_lock(chio_kernel *k, chio_error *err)
 {
     if (k == NULL)
@@ -130,6 +131,11 @@ static int build_lock(chio_kernel *k, chio_error *err)
         pthread_mutex_unlock(&k->med.build_mu);
         return chio__fail(err, CHIO_ESERVING, CHIO_NO_OFFSET,
                           "kernel is serving: register everything before the first session opens");
+    }
+    if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING) {
+        pthread_mutex_unlock(&k->med.build_mu);
+        return chio__fail(err, CHIO_EDRAINED, CHIO_NO_OFFSET,
+                          "kernel is draining or drained: nothing can be registered");
     }
     return 0;
 }
@@ -485,11 +491,12 @@ int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const ch
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     for (i = 0; i < n; i++) {
         if (patterns[i] == NULL || regcomp(&res[i], patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
+            size_t bad = i;
             while (i-- > 0)
                 regfree(&res[i]);
             free(res);
             return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                              "secret pattern is not a valid POSIX extended regex");
+                              "secret pattern %zu is not a valid POSIX extended regex", bad);
         }
     }
     rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);

@@ -194,11 +194,6 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
 
-    /* Serving starts now: registration closes (see registry.c). */
-    pthread_mutex_lock(&k->med.build_mu);
-    __atomic_store_n(&k->med.serving, 1, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&k->med.build_mu);
-
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
@@ -213,6 +208,12 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
     rc = load_caps(s, capabilities_json, capability_lens, ncaps, err);
     if (rc != 0)
         goto out;
+    /* Serving starts with the first session opened, before any call can
+     * name it: registration closes (see registry.c). An open that failed
+     * above opened nothing and leaves registration open. */
+    pthread_mutex_lock(&k->med.build_mu);
+    __atomic_store_n(&k->med.serving, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&k->med.build_mu);
     for (;;) {
         void *in;
         rc = new_session_id(s->id);

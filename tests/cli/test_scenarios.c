@@ -5,8 +5,11 @@
  * field by field with scenarios/<name>.expected (op, ok, verdict, code,
  * the receipt's decision members, the child receipts' decisions), every
  * receipt must verify under the scenario kernel's key, and error steps
- * must have none. Also: malformed files exit 2 naming the bad field, and
- * --receipt-db keeps an auditable store.
+ * must have none. Also: malformed files exit 2 naming the bad member (the
+ * exact one, for the kernel's and registration's refusals too), null
+ * members count as absent, session labels have no length limit,
+ * --receipt-db keeps an auditable store and one the kernel cannot use is
+ * refused before any step.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -21,8 +24,10 @@
 #define CHIO_SCENARIOS_DIR "scenarios"
 #endif
 
-/* The scenario files' kernel key (seed 07 x 32). */
+/* The scenario files' kernel key (seed 07 x 32), and another seed. */
 #define SCENARIO_KERNEL_PUB "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
+#define SEED07              "0707070707070707070707070707070707070707070707070707070707070707"
+#define SEED0C              "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"
 
 static char *dir;
 
@@ -257,6 +262,109 @@ Test(scenarios, receipt_db_keeps_an_auditable_store)
                                                "--trusted-key", SCENARIO_KERNEL_PUB, NULL},
                          NULL, 0);
     cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
+    testutil_cli_free(&r);
+    free(db);
+    free(path);
+}
+
+/* Review 24: a refusal names the member at fault, not its parent object,
+ * whether the reader or the kernel refuses it; a member of another op's
+ * steps is refused like an unknown one. */
+Test(scenarios, refusals_name_the_exact_member)
+{
+    expect_malformed("{\"steps\":[],\"kernel\":{\"policy_hash\":\"\"}}", "kernel.policy_hash");
+    expect_malformed("{\"steps\":[],\"kernel\":{\"checkpoint_batch_size\":1048577}}",
+                     "kernel.checkpoint_batch_size");
+    expect_malformed(
+        "{\"steps\":[],\"tool_servers\":[{\"server_id\":\"a\"},{\"server_id\":\"a\"}]}",
+        "tool_servers[1].server_id");
+    expect_malformed("{\"steps\":[],\"tool_servers\":[{\"server_id\":\"\"}]}",
+                     "tool_servers[0].server_id");
+    expect_malformed(
+        "{\"steps\":[],\"tool_servers\":[{\"server_id\":\"a\",\"tools\":[\"x\",\"\"]}]}",
+        "tool_servers[0].tools[1]");
+    expect_malformed("{\"steps\":[],\"tool_servers\":[{\"server_id\":\"a\",\"chunk_bytes\":"
+                     "67108865}]}",
+                     "tool_servers[0].chunk_bytes");
+    expect_malformed("{\"steps\":[],\"tool_servers\":[{\"server_id\":\"a\",\"delay_ms\":600001}]}",
+                     "tool_servers[0].delay_ms");
+    /* A chunk is a JSON string of chunk_bytes bytes, quotes included. */
+    expect_malformed("{\"steps\":[],\"tool_servers\":[{\"server_id\":\"a\",\"behavior\":\"stream\","
+                     "\"chunk_bytes\":1}]}",
+                     "tool_servers[0].chunk_bytes");
+    expect_malformed("{\"steps\":[],\"guards\":[{\"name\":\"g\",\"type\":\"forbidden_path\"},"
+                     "{\"name\":\"g\",\"type\":\"secret_leak\"}]}",
+                     "guards[1].name");
+    expect_malformed("{\"steps\":[],\"guards\":[{\"name\":\"\",\"type\":\"forbidden_path\"}]}",
+                     "guards[0].name");
+    expect_malformed("{\"steps\":[],\"guards\":[{\"name\":\"g\",\"type\":\"secret_leak\","
+                     "\"patterns\":[\"a\",\"(\"]}]}",
+                     "guards[0].patterns: secret pattern 1 ");
+    expect_malformed("{\"steps\":[{\"op\":\"revoke\",\"capability_id\":\"c\",\"session\":\"s\"}]}",
+                     "steps[0].session: not a member of a 'revoke' step");
+    expect_malformed("{\"steps\":[{\"op\":\"drain\",\"tool\":\"t\"}]}", "steps[0].tool");
+}
+
+/* Run @json, expecting exit 0 and @want among the output lines. */
+static void expect_runs(const char *json, const char *want)
+{
+    cli_result r = run_text(json);
+
+    cr_expect_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_expect_neq(strstr(r.out, want), NULL, "no %s in:\n%s", want, r.out);
+    testutil_cli_free(&r);
+}
+
+/* Review 24: null is absent for every optional member, the top-level
+ * objects included (scenarios.md), and a session label of any length
+ * names its session. */
+Test(scenarios, null_members_are_absent_and_labels_have_no_length_limit)
+{
+    char label[301], *json;
+
+    expect_runs("{\"schema\":null,\"clock\":null,\"kernel\":null,\"tool_servers\":null,"
+                "\"guards\":null,\"steps\":[{\"op\":\"drain\",\"at\":null}]}",
+                "{\"ok\":true,\"op\":\"drain\",\"step\":0}");
+    memset(label, 's', 300);
+    label[300] = '\0';
+    cr_assert_geq(
+        asprintf(&json,
+                 "{\"steps\":[{\"op\":\"open_session\",\"session\":\"%s\",\"agent\":\"a\"},"
+                 "{\"op\":\"begin_draining\",\"session\":\"%s\"},"
+                 "{\"op\":\"close_session\",\"session\":\"%s\"}]}",
+                 label, label, label),
+        0);
+    expect_runs(json, "{\"ok\":true,\"op\":\"begin_draining\",\"step\":1}\n"
+                      "{\"ok\":true,\"op\":\"close_session\",\"step\":2}");
+    free(json);
+}
+
+/* Review 24: a --receipt-db the kernel cannot use (here: another kernel
+ * key's store) is refused before any step runs, exit 2, instead of every
+ * step failing with internal_error. */
+Test(scenarios, a_receipt_db_of_another_key_is_refused_before_any_step)
+{
+    static const char first[] = "{\"kernel\":{\"signing_seed_hex\":\"" SEED07 "\"},"
+                                "\"steps\":[{\"op\":\"revoke\",\"capability_id\":\"c\"}]}";
+    static const char other[] = "{\"kernel\":{\"signing_seed_hex\":\"" SEED0C "\"},"
+                                "\"steps\":[{\"op\":\"revoke\",\"capability_id\":\"c\"}]}";
+    char *db, *path;
+    cli_result r;
+
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+    cr_assert_geq(asprintf(&path, "%s/s.json", dir), 0);
+    cr_assert_eq(testutil_write_file(path, first, strlen(first), 0644), 0);
+    r = testutil_run_cli((const char *const[]){"scenario", "run", path, "--receipt-db", db, NULL},
+                         NULL, 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    testutil_cli_free(&r);
+    cr_assert_eq(testutil_write_file(path, other, strlen(other), 0644), 0);
+    r = testutil_run_cli((const char *const[]){"scenario", "run", path, "--receipt-db", db, NULL},
+                         NULL, 0);
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.out);
+    cr_expect_str_eq(r.out, "", "steps ran on a store the kernel cannot use");
+    cr_expect_neq(strstr(r.err, "cannot use the receipt store"), NULL, "%s", r.err);
+    cr_expect_neq(strstr(r.err, "belongs to kernel key"), NULL, "%s", r.err);
     testutil_cli_free(&r);
     free(db);
     free(path);
