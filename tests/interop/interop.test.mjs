@@ -13,7 +13,10 @@
 //   - receipts and tokens signed by Node verify under `chio receipt verify`
 //     and `chio capability verify` with the same report, tampered copies
 //     fail on both sides alike; `chio receipt sign` and `chio capability
-//     issue` produce the very bytes Node signs.
+//     issue` produce the very bytes Node signs;
+//   - checkpoints and inclusion proofs Node makes for trees of 1..24 leaves
+//     pass `chio checkpoint verify-proof`, tampered ones fail;
+//   - the seed rules under `chio pubkey`.
 // Deterministic: CHIO_INTEROP_SEED (default 24) seeds every generator; a
 // failure names the seed. Sizes scale with CHIO_INTEROP_SCALE (default 1).
 
@@ -49,11 +52,12 @@ const show = (b) => JSON.stringify(Buffer.isBuffer(b) ? b.toString('latin1') : b
 
 // libchio's known limit (docs/testing.md, interop): its strings are C
 // strings, so it refuses a NUL (U+0000) in any object key, and in any string
-// of a receipt or token outside the free JSON of action.parameters and
-// metadata values, where the spec allows it. Such inputs must be refused
+// of a receipt or token outside the free JSON values (a receipt's
+// action.parameters and metadata, a grant constraint's value), where the
+// spec allows it. Such inputs must be refused
 // (never misread); Node reads them.
 function nulOutside(v, freePaths = [], at = []) {
-  const free = freePaths.some((p) => p.every((k, i) => k === at[i]) && at.length >= p.length);
+  const free = freePaths.some((p) => p.every((k, i) => k === '*' || k === at[i]) && at.length >= p.length);
   switch (v.t) {
     case 'str': return !free && v.v.includes('\0');
     case 'arr': return v.v.some((x, i) => nulOutside(x, freePaths, [...at, i]));
@@ -71,6 +75,7 @@ function unknownFieldAlike(n, c) {
 }
 
 const RECEIPT_FREE = [['action', 'parameters'], ['metadata']];
+const TOKEN_FREE = [['scope', 'grants', '*', 'constraints', '*', 'value']];
 function libchioRefusesNul(input, freePaths) {
   try {
     return nulOutside(typeof input === 'object' && input.t ? input : w.parse(input), freePaths);
@@ -348,7 +353,7 @@ seeded('capability tokens: Node-signed, delegated and tampered tokens verify ali
         const n = w.verifyToken(line, at, { trustedIssuers: trusted, maxDepth: depth });
         const c = out[i];
         const where = `token ${i} at ${at} depth ${depth}: ${show(line)}`;
-        if (!n.error && libchioRefusesNul(line, [])) {
+        if (!n.error && libchioRefusesNul(line, TOKEN_FREE)) {
           assert.ok(c.error, `${where}: chio reads a token with a NUL it cannot hold: ${JSON.stringify(c)}`);
           return;
         }
@@ -391,7 +396,7 @@ seeded('chio capability issue gives the bytes Node signs', (t, r) => {
       const ttl = 1 + r.int(86400);
       const id = `cap-issued-${i}`;
       const subject = pubOf(r.pick(SEEDS));
-      if (libchioRefusesNul(w.canonicalJs(scope), [])) continue;
+      if (libchioRefusesNul(w.canonicalJs({ scope }), TOKEN_FREE)) continue;
       const p = chio(['capability', 'issue', '--seed-file', writeSeed(tmp, seed), '--subject', subject,
         '--scope', JSON.stringify(scope), '--ttl', String(ttl), '--id', id, '--now', String(now)]);
       assert.equal(p.rc, 0, `issue ${JSON.stringify(scope)}: ${p.stderr}`);
@@ -401,6 +406,85 @@ seeded('chio capability issue gives the bytes Node signs', (t, r) => {
       const node = w.canonicalJs(w.signToken({ id, subject, scope: issued, issued_at: now, expires_at: now + ttl }, seed));
       assert.equal(p.stdout.toString(), node.toString() + '\n', `scope ${JSON.stringify(scope)}`);
       assert.equal(w.verifyToken(p.stdout.toString().trim(), now).signature_valid, true);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+seeded('checkpoints and proofs Node makes verify under chio for every tree size 1..24', (t, r) => {
+  const tmp = tempDir('proof');
+  try {
+    const seed = KERNEL_SEED;
+    const receipts = [];
+    while (receipts.length < 24) {
+      const rec = w.signReceipt(randomReceiptBody(r), seed);
+      if (!libchioRefusesNul(rec, RECEIPT_FREE)) receipts.push(w.canonicalBytes(rec));
+    }
+    let checked = 0;
+    for (let size = 1; size <= 24; size++) {
+      const leaves = receipts.slice(0, size);
+      const start = 1 + r.int(1000);
+      const cp = w.signCheckpoint({
+        checkpoint_seq: 1 + r.int(50), batch_start_seq: start, batch_end_seq: start + size - 1, tree_size: size,
+        merkle_root: w.merkleRoot(leaves), issued_at: 1710000300,
+      }, seed);
+      assert.equal(w.checkpointError(cp), null);
+      const cpFile = path.join(tmp, 'cp.json');
+      fs.writeFileSync(cpFile, JSON.stringify(cp));
+      for (const i of new Set([0, size - 1, r.int(size)])) {
+        const recFile = path.join(tmp, 'r.json');
+        fs.writeFileSync(recFile, leaves[i]);
+        const proof = {
+          checkpoint_seq: cp.body.checkpoint_seq, receipt_seq: start + i, leaf_index: i, merkle_root: cp.body.merkle_root,
+          proof: { tree_size: size, leaf_index: i, audit_path: w.auditPath(leaves, i) },
+        };
+        const args = ['checkpoint', 'verify-proof', '--receipt', recFile, '--checkpoint', cpFile, '--trusted-key', KERNEL_KEY];
+        const good = chio(args, JSON.stringify(proof));
+        assert.equal(good.rc, 0, `size ${size} leaf ${i}: ${good.stdout}${good.stderr}`);
+        assert.ok(w.verifyInclusion(leaves[i], proof.proof, proof.merkle_root));
+        // One path element flipped, or one too many: both refuse.
+        const bads = [{ ...proof.proof, audit_path: [...proof.proof.audit_path, proof.proof.audit_path[0] || cp.body.merkle_root] }];
+        if (proof.proof.audit_path.length) {
+          const k = r.int(proof.proof.audit_path.length);
+          bads.push({ ...proof.proof, audit_path: proof.proof.audit_path.map((h, j) => (j === k ? h.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')) : h)) });
+        }
+        for (const b of bads) {
+          assert.equal(w.verifyInclusion(leaves[i], b, proof.merkle_root), false);
+          assert.equal(chio(args, JSON.stringify({ ...proof, proof: b })).rc, 1, `size ${size} leaf ${i}: chio accepts ${JSON.stringify(b)}`);
+        }
+        checked++;
+      }
+    }
+    // A checkpoint whose body was changed after signing: both refuse it.
+    const leaves = receipts.slice(0, 3);
+    const cp = w.signCheckpoint({ checkpoint_seq: 1, batch_start_seq: 1, batch_end_seq: 3, tree_size: 3, merkle_root: w.merkleRoot(leaves), issued_at: 5 }, seed);
+    const forged = { ...cp, body: { ...cp.body, issued_at: 6 } };
+    assert.notEqual(w.checkpointError(forged), null);
+    fs.writeFileSync(path.join(tmp, 'cp.json'), JSON.stringify(forged));
+    fs.writeFileSync(path.join(tmp, 'r.json'), leaves[1]);
+    const proof = { checkpoint_seq: 1, receipt_seq: 2, leaf_index: 1, merkle_root: cp.body.merkle_root, proof: { tree_size: 3, leaf_index: 1, audit_path: w.auditPath(leaves, 1) } };
+    assert.equal(chio(['checkpoint', 'verify-proof', '--receipt', path.join(tmp, 'r.json'), '--checkpoint', path.join(tmp, 'cp.json'), '--trusted-key', KERNEL_KEY], JSON.stringify(proof)).rc, 1);
+    t.diagnostic(`${checked} proofs checked`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+seeded('signing seeds: the spec rules under chio pubkey and Node', () => {
+  const tmp = tempDir('seed');
+  try {
+    const s = '07'.repeat(32);
+    const cases = [s, `0x${s}`, `0X${s}`, s.toUpperCase(), `0x0x${s}`, ` ${s}`, `${s} `, s.slice(0, 62), `${s}00`,
+      `${s.slice(0, 63)}g`, `${s}\r\n`, `${s}\t`, '0x', '', s.slice(0, 63), `0x${s.toUpperCase()}`];
+    for (const c of cases) {
+      const f = path.join(tmp, 'seed');
+      fs.writeFileSync(f, c, { mode: 0o600 });
+      const p = chio(['pubkey', '--seed-file', f]);
+      let node;
+      try { node = w.keypair(c).publicHex; } catch (e) { if (!(e instanceof w.WireError)) throw e; }
+      assert.equal(p.rc === 0, node !== undefined, `seed ${JSON.stringify(c)}: chio ${p.rc} ${p.stderr.trim()}`);
+      if (node) assert.equal(p.stdout.toString().trim(), node);
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
