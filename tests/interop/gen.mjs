@@ -30,10 +30,14 @@ export const TRICKY_NUMBERS = [
   '18446744073709551615', '18446744073709551616', '123456789012345678901234567890',
   '100000000000000000000', '1000000000000000000000', '1.5e+3', '2.5E-5', '1e+0', '12345678.9',
   '0.1e1', '100e-2', '1e300', '-1e-300', '6.02214076e23', '1.0000000000000002', '4.35', '0.5e-6',
+  // halfway cases and long tokens: correct rounding from the whole text
+  '2.4703282292062328e-324', '2.4703282292062327e-324', '1.7976931348623158e308', '9'.repeat(308),
+  `0.${'0'.repeat(400)}1`, `1.${'0'.repeat(5000)}1`, `1${'0'.repeat(5000)}e-5000`, `0.${'0'.repeat(5000)}1e5010`,
 ];
 
 // Numbers no double can hold: rejected.
-export const OVERFLOW_NUMBERS = ['1E400', '-1e309', '1e999999', '2e308', '-1.8e308'];
+export const OVERFLOW_NUMBERS = ['1E400', '-1e309', '1e999999', '2e308', '-1.8e308', '1.7976931348623159e308',
+  '9'.repeat(309), `1${'0'.repeat(400)}`];
 
 function randomNumberToken(r) {
   switch (r.int(6)) {
