@@ -201,6 +201,22 @@ static int default_tool_origin(chio_json_doc *doc, chio_json *obj)
 }
 
 /*
+ * metadata is "any JSON object" (wire-format.md 3), as the builder already
+ * required: a receipt body or signed receipt with any other value is
+ * refused, so `chio receipt sign` no longer signs what the spec's readers
+ * refuse [`interop_wire::metadata_that_is_not_an_object_is_refused`].
+ */
+static int check_metadata(const chio_json *obj, chio_error *err)
+{
+    const chio_json *m = chio_json_get(obj, "metadata");
+
+    if (m != NULL && m->type != CHIO_JSON_OBJECT)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                          WHAT ": field 'metadata' must be a JSON object");
+    return 0;
+}
+
+/*
  * Normalise @obj in place and fill @v. VIEW_SIGNED needs id, signature and
  * kernel_key; VIEW_BODY ignores id and signature and takes kernel_key and
  * parameter_hash as optional.
@@ -227,6 +243,9 @@ int chio__receipt_view_read(chio_json_doc *doc, chio_json *obj, receipt_view *v,
     rc = default_tool_origin(doc, obj);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    rc = check_metadata(obj, err);
+    if (rc != 0)
+        return rc;
 
 #define STR(key, field)                                                                \
     do {                                                                               \

@@ -10,6 +10,7 @@
  * `chio receipt verify`), while `chio receipt sign` filled the same default.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,4 +69,43 @@ Test(interop_wire, a_receipt_without_tool_origin_reads_as_caller_executed)
         chio_receipt_free(r);
         free(text);
     }
+}
+
+/*
+ * metadata must be a JSON object (wire-format.md 3), as
+ * chio_receipt_builder_set_metadata() already required: chio_receipt_sign_json
+ * signed [1], "x" or 5 and chio_receipt_parse read them back.
+ */
+Test(interop_wire, metadata_that_is_not_an_object_is_refused)
+{
+    static const char *const values[] = {"[1]", "\"x\"", "5", "true"};
+    chio_keypair *kp = NULL;
+    chio_receipt *r = NULL;
+    chio_error err;
+    char body[1024], *text;
+    const char *at;
+    size_t i;
+
+    cr_assert_eq(chio_keypair_from_seed_hex(SEED, strlen(SEED), &kp, NULL), 0);
+    text = signed_text_with(FIELD); /* a signed receipt, no metadata */
+    at = strstr(text, "\"policy_hash\"");
+    cr_assert_not_null(at);
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        /* the body with "metadata":VALUE before its closing brace */
+        snprintf(body, sizeof(body), "%.*s,\"metadata\":%s}", (int)strlen(BODY) - 1, BODY,
+                 values[i]);
+        r = NULL;
+        cr_expect_eq(chio_receipt_sign_json(body, strlen(body), kp, &r, &err), CHIO_EFORMAT,
+                     "signed metadata %s", values[i]);
+        chio_receipt_free(r);
+        /* the signed receipt with "metadata":VALUE in it (read, not verified) */
+        snprintf(body, sizeof(body), "%.*s\"metadata\":%s,%s", (int)(at - text), text, values[i],
+                 at);
+        r = NULL;
+        cr_expect_eq(chio_receipt_parse(body, strlen(body), &r, &err), CHIO_EFORMAT,
+                     "read metadata %s: %s", values[i], body);
+        chio_receipt_free(r);
+    }
+    free(text);
+    chio_keypair_free(kp);
 }
