@@ -524,18 +524,17 @@ seeded('receipt edge cases: both sides read each field the same way', () => {
     tenant_number: { tenant_id: 5 }, content_hash_number: { content_hash: 5 },
     cannot_see: { boundary_class: 'cannot_see' }, no_parameters: { action: { parameter_hash: 'x' } },
     parameters_null: { action: { parameters: null, parameter_hash: w.sha256Hex('null') } },
+    metadata_array: { metadata: [1] }, metadata_string: { metadata: 'x' },
   };
   // Spec-silent, left as they are (docs/spec-reading.md): libchio keeps
   // members it does not know in the id input, so when they were signed the
-  // receipt verifies; Node refuses members outside chio.receipt.v1. And
-  // libchio takes any JSON value as metadata, the spec says an object.
+  // receipt verifies; Node refuses members outside chio.receipt.v1.
   const differ = {
     unknown_top: { zzz: 1 }, unknown_in_decision: { decision: { verdict: 'allow', x: 1 } },
     reason_on_allow: { decision: { verdict: 'allow', reason: 'r' } },
     unknown_in_evidence: { evidence: [{ guard_name: 'g', verdict: true, x: 1 }] },
     unknown_in_actor: { actor_chain: [{ actor_id: 'a', x: 1 }] },
     unknown_in_action: { action: { ...base.action, x: 1 } },
-    metadata_array: { metadata: [1] }, metadata_string: { metadata: 'x' },
   };
   const names = [...Object.keys(agree), ...Object.keys(differ)];
   const lines = names.map((k) => rawSign({ ...base, ...(agree[k] || differ[k]) }));
