@@ -187,7 +187,9 @@ function runScenario(file, dir) {
 
 // The store's receipts, checkpoints and proofs under Node.
 function checkStore(dir, expectCount) {
-  const stored = rawLines(chio(['receipt', 'list', '--receipt-db', dir, '--format', 'jsonl', '--limit', '0']).stdout);
+  const list = chio(['receipt', 'list', '--receipt-db', dir, '--format', 'jsonl', '--limit', '0']);
+  assert.ok(list.rc === 0 || expectCount === 0, `${dir}: receipt list: ${list.stderr}`);
+  const stored = rawLines(list.stdout);
   assert.equal(stored.length, expectCount, `${dir}: stored receipts`);
   stored.forEach((bytes, i) => {
     assert.ok(w.canonicalize(bytes).equals(bytes), `${dir} seq ${i + 1}: stored bytes are not canonical`);
@@ -228,7 +230,12 @@ seeded('kernel receipts, checkpoints and proofs verify under Node', (t, r) => {
       const dir = path.join(tmp, `db${i}`);
       const receipts = runScenario(f, dir);
       receipts.forEach((rec, j) => checkKernelReceipt(rec, `${path.basename(f)} receipt ${j}`));
-      const { covered } = checkStore(dir, receipts.length);
+      const { covered, stored } = checkStore(dir, receipts.length);
+      // What the run printed is what the store holds, byte for byte.
+      const printed = new Set(receipts.map((rec) => w.canonicalText(rec)));
+      for (const b of stored) assert.ok(printed.has(b.toString('utf8')), `${path.basename(f)}: stored receipt not printed: ${show(b)}`);
+      const audit = receipts.length ? chio(['receipt', 'verify', '--receipt-db', dir, '--trusted-key', KERNEL_KEY]) : { rc: 0 };
+      assert.equal(audit.rc, 0, `${path.basename(f)}: receipt verify --receipt-db: ${audit.stdout}${audit.stderr}`);
       total += receipts.length;
       if (f === gen) {
         assert.ok(covered >= 40, `generated scenario: only ${covered} receipts under checkpoints`);
