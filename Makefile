@@ -87,6 +87,12 @@ TEST_OBJS += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
 mcp-check: $(CLI)
 	cd tests/mcp && CHIO_CLI=$(abspath $(CLI)) node --test --test-concurrency=1 gateway.test.mjs
 
+# tests/interop: an independent Node implementation of the wire formats
+# (tests/interop/chio-wire.mjs, node:crypto only, no packages) holds the CLI,
+# a real kernel and its RocksDB store to the spec: docs/testing.md.
+interop-check: $(CLI)
+	CHIO_CLI=$(abspath $(CLI)) node --test --test-concurrency=1 tests/interop/interop.test.mjs
+
 STATIC  := $(BUILD)/libchio.a
 SHARED  := $(BUILD)/libchio.so.$(VERSION)
 CLI     := $(BUILD)/chio
@@ -98,7 +104,7 @@ RELIABILITY := $(patsubst tests/reliability/%.c,$(BUILD)/reliability/%,$(wildcar
 EXAMPLE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(OTEL_CFLAGS) -Iinclude
 
 .PHONY: all lib deps test check asan tsan tsan-check demo clean format format-check bench symbols \
-        install uninstall install-check otel-check integration-check bindings-check ubsan \
+        install uninstall install-check otel-check integration-check interop-check bindings-check ubsan \
         valgrind stress fuzz fuzz-smoke soak
 
 PREFIX       ?= /usr/local
@@ -301,6 +307,7 @@ integration-check: all
 	./scripts/check-docs.sh
 	./scripts/valgrind-cli.sh $(CLI)
 	@$(MAKE) --no-print-directory mcp-check
+	@$(MAKE) --no-print-directory interop-check
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory otel-check
 	@$(MAKE) --no-print-directory bindings-check
