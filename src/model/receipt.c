@@ -184,23 +184,6 @@ static int read_list(chio_json *list, int is_evidence, receipt_view *v, chio_err
 }
 
 /*
- * tool_origin is the one receipt field with a default in the wire format
- * (caller_executed): absent or null, it is written in, so that the id input
- * of a receipt read here holds it exactly as the signer's did. Before this,
- * verifying a receipt without tool_origin failed as malformed while signing
- * one filled the default in
- * [`interop_wire::a_receipt_without_tool_origin_reads_as_caller_executed`].
- */
-static int default_tool_origin(chio_json_doc *doc, chio_json *obj)
-{
-    const chio_json *t = chio_json_get(obj, "tool_origin");
-
-    if (t != NULL && t->type != CHIO_JSON_NULL)
-        return 0;
-    return chio__receipt_set_str(doc, obj, "tool_origin", origin_names[0]);
-}
-
-/*
  * metadata is "any JSON object" (wire-format.md 3), as the builder already
  * required: a receipt body or signed receipt with any other value is
  * refused, so `chio receipt sign` no longer signs what the spec's readers
@@ -240,9 +223,6 @@ int chio__receipt_view_read(chio_json_doc *doc, chio_json *obj, receipt_view *v,
     chio__drop_null(obj, "evidence", 1);
     chio__drop_null(obj, "actor_chain", 1);
     note_unknown(v, obj, top_fields);
-    rc = default_tool_origin(doc, obj);
-    if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
     rc = check_metadata(obj, err);
     if (rc != 0)
         return rc;

@@ -99,7 +99,7 @@ export function signIgnoringRules(body, seed) {
   m.set('kernel_key', S(kp.publicHex));
   m.set('id', S(''));
   m.set('signature', S('0'.repeat(128)));
-  const idIn = w.idInput(w.normalizeReceipt({ t: 'obj', v: m }));
+  const idIn = w.idInput(w.normalizeReceipt({ t: 'obj', v: m }, true));
   const id = w.sha256Hex(w.canonicalBytes(idIn));
   const out = new Map(idIn.v);
   out.set('id', S(id));

@@ -131,11 +131,16 @@ const RECEIPT_FIELDS = {
 };
 
 // Parsed receipt -> normalized parsed receipt (throws WireError 'schema').
-// SPEC-SILENT beyond "tool_origin: caller_executed (default)": an absent
-// tool_origin is filled in with the default, so it is part of the id input.
-export function normalizeReceipt(r) {
+// SPEC-SILENT beyond "tool_origin: caller_executed (default)": a body being
+// signed gets the default (@forSigning); a signed receipt must carry the
+// member, as chio's own receipt type requires it (an absent one is refused,
+// not guessed).
+export function normalizeReceipt(r, forSigning = false) {
   const n = pick(r, RECEIPT_FIELDS, 'receipt');
-  if (!n.v.has('tool_origin')) n.v.set('tool_origin', { t: 'str', v: 'caller_executed' });
+  if (!n.v.has('tool_origin')) {
+    if (!forSigning) throw schemaErr('receipt.tool_origin is missing');
+    n.v.set('tool_origin', { t: 'str', v: 'caller_executed' });
+  }
   return n;
 }
 
@@ -182,7 +187,7 @@ export function signReceipt(body, seedHex) {
   m.set('kernel_key', { t: 'str', v: kp.publicHex });
   m.set('id', { t: 'str', v: '' });
   m.set('signature', { t: 'str', v: '0'.repeat(128) });
-  const n = normalizeReceipt({ t: 'obj', v: m });
+  const n = normalizeReceipt({ t: 'obj', v: m }, true);
   const bad = semanticError(n);
   if (bad) throw new WireError('semantic', bad);
   const idIn = idInput(n);
