@@ -67,6 +67,9 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path);
  */
 int cli_check_store_dir(const char *cmd, const char *opt, const char *dir);
 
+/* 1 when @dir holds a chio store (its CHIO-RECEIPT-STORE file), else 0. */
+int cli_store_exists(const char *dir);
+
 /* Print "chio <cmd>: <message>" to stderr; returns CLI_USAGE. */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, from a chio_error record (adds the code name). */

@@ -295,13 +295,25 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
  * (src/store/store.c); its presence is what makes a directory a store. */
 #define STORE_SENTINEL "CHIO-RECEIPT-STORE"
 
+int cli_store_exists(const char *dir)
+{
+    struct stat st;
+    char *sentinel;
+    int found;
+
+    if (asprintf(&sentinel, "%s/" STORE_SENTINEL, dir) < 0)
+        return 0;
+    found = lstat(sentinel, &st) == 0 && S_ISREG(st.st_mode);
+    free(sentinel);
+    return found;
+}
+
 int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
 {
     struct stat st;
     struct dirent *de;
     DIR *d;
-    char *sentinel;
-    int has_sentinel, empty = 1;
+    int empty = 1;
 
     if (dir == NULL || dir[0] == '\0')
         return cli_error(cmd, "%s needs a directory", opt);
@@ -315,11 +327,7 @@ int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
     }
     if (!S_ISDIR(st.st_mode))
         return cli_error(cmd, "%s %s is not a directory", opt, dir);
-    if (asprintf(&sentinel, "%s/" STORE_SENTINEL, dir) < 0)
-        return cli_error(cmd, "out of memory");
-    has_sentinel = lstat(sentinel, &st) == 0 && S_ISREG(st.st_mode);
-    free(sentinel);
-    if (has_sentinel)
+    if (cli_store_exists(dir))
         return 0; /* an existing chio store */
     d = opendir(dir);
     if (d == NULL)
