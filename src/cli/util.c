@@ -55,6 +55,17 @@ int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *e
     return cli_error(cmd, "%s: %s (%s)", what, msg, chio_errno_name(rc));
 }
 
+/* After a usage error: the synopsis (@usage up to its first blank line)
+ * and where the rest is, not the whole help, so that the error line above
+ * it stays on screen. */
+static void usage_hint(const char *cmd, const char *usage)
+{
+    const char *end = strstr(usage, "\n\n");
+
+    fwrite(usage, 1, end ? (size_t)(end - usage) + 1 : strlen(usage), stderr);
+    fprintf(stderr, "Run 'chio %s --help' for every option.\n", cmd);
+}
+
 cli_opt *cli_find(cli_opt *opts, size_t nopts, const char *name)
 {
     size_t i;
@@ -79,7 +90,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
             if (*npos == maxpos) {
                 cli_error(cmd, "unexpected argument '%s'", a);
-                fprintf(stderr, "%s", usage);
+                usage_hint(cmd, usage);
                 return CLI_USAGE;
             }
             pos[(*npos)++] = a;
@@ -102,7 +113,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         }
         if (strncmp(a, "--", 2) != 0) {
             cli_error(cmd, "unknown option '%s'", a);
-            fprintf(stderr, "%s", usage);
+            usage_hint(cmd, usage);
             return CLI_USAGE;
         }
         eq = strchr(a + 2, '=');
@@ -110,7 +121,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         o = cli_find(opts, nopts, name);
         if (o == NULL) {
             cli_error(cmd, "unknown option '--%s'", name);
-            fprintf(stderr, "%s", usage);
+            usage_hint(cmd, usage);
             return CLI_USAGE;
         }
         if (o->takes_value) {

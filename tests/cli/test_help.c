@@ -389,3 +389,37 @@ Test(help, no_command_or_an_unknown_one_is_usage)
     cr_expect_eq(r.status, 2, "a group without a subcommand");
     testutil_cli_free(&r);
 }
+
+/* A usage error prints its one-line message, the synopsis and where the
+ * rest is, not the whole help: the message must stay on a screen. */
+Test(help, a_usage_error_shows_the_message_and_the_synopsis_only)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+        const char *argv[4] = {NULL, NULL, NULL, NULL};
+        char *copy = strdup(leaves[i]), *sp = strchr(copy, ' '), *want;
+        cli_result help = help_of(leaves[i]), r;
+        size_t n = 0;
+
+        argv[n++] = copy;
+        if (sp != NULL) {
+            *sp = '\0';
+            argv[n++] = sp + 1;
+        }
+        argv[n] = "--no-such-option";
+        r = testutil_run_cli(argv, NULL, 0);
+        cr_assert_geq(asprintf(&want,
+                               "chio %s: unknown option '--no-such-option'\n%.*s\n"
+                               "Run 'chio %s --help' for every option.\n",
+                               leaves[i], (int)synopsis_len(help.out), help.out, leaves[i]),
+                      0);
+        cr_expect_eq(r.status, 2, "chio %s --no-such-option exits %d", leaves[i], r.status);
+        cr_expect_str_eq(r.err, want, "chio %s", leaves[i]);
+        cr_expect_eq(r.out_len, 0, "chio %s printed on stdout: %s", leaves[i], r.out);
+        free(want);
+        free(copy);
+        testutil_cli_free(&r);
+        testutil_cli_free(&help);
+    }
+}
