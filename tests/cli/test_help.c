@@ -283,8 +283,13 @@ Test(help, every_group_names_each_subcommand_in_help_and_docs)
             cr_expect(known, "chio %s is not in this test's list of commands", line);
         }
         if (groups[i][0] == '\0')
-            for (k = 0; k < nleaves; k++)
+            for (k = 0; k < nleaves; k++) {
                 cr_expect_not_null(strstr(r.out, leaves[k]), "chio --help lacks '%s'", leaves[k]);
+                /* and the docs' list of commands names its first word */
+                snprintf(line, sizeof(line), "`%.*s`", (int)strcspn(leaves[k], " "), leaves[k]);
+                cr_expect(memmem(sec, len, line, strlen(line)) != NULL,
+                          "docs/cli.md section `chio` does not name %s", line);
+            }
         names_free(&subs);
         testutil_cli_free(&r);
     }
