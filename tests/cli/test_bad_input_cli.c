@@ -626,6 +626,15 @@ Test(bad_input_cli, verify_bad_options)
         cr_expect(r.err_len > 0, "usage row %zu: no message", i);
         testutil_cli_free(&r);
     }
+    /* a malformed --at is named as such, not reported as missing */
+    {
+        cli_result r =
+            testutil_run_cli((const char *const[]){"capability", "verify", "--at", "soon", NULL},
+                             good, strlen(good));
+        cr_expect_eq(r.status, 2);
+        cr_expect(strstr(r.err, "--at must be Unix seconds, not 'soon'") != NULL, "%s", r.err);
+        testutil_cli_free(&r);
+    }
     free(good);
 }
 
