@@ -67,6 +67,23 @@ static const char serve_http_usage[] =
     "store or CMD that cannot be used, 3 the store was rolled back, 4 the\n"
     "witness could not check\n";
 
+/* The grants follow the token rules: issue the policy's scope once with
+ * the kernel's key, so that a grant the rules refuse (a misspelt member)
+ * stops the command before the store is touched or a kernel started (the
+ * gateway issues it again for each client session). */
+static int check_scope(const char *cmd, const chio_mcp_policy *pol, const chio_keypair *kp)
+{
+    chio_capability *cap = NULL;
+    chio_error err;
+    int rc;
+
+    chio_error_init(&err);
+    rc = chio_capability_issue(kp, "policy-check", chio_keypair_public_hex(kp), pol->scope_json,
+                               pol->scope_len, 1, 1, &cap, &err);
+    chio_capability_free(cap);
+    return rc == 0 ? 0 : cli_lib_error(cmd, "policy: the grants are not a valid scope", rc, &err);
+}
+
 static int mcp_run(int argc, char **argv, int http)
 {
     /* The HTTP-only options last: serve parses the first 6. */
@@ -154,6 +171,11 @@ static int mcp_run(int argc, char **argv, int http)
     }
     kp = cli_load_seed(cmd, opts[2].value);
     if (kp == NULL) {
+        chio_mcp_policy_free(pol);
+        return CLI_USAGE;
+    }
+    if (check_scope(cmd, pol, kp) != 0) {
+        chio_keypair_free(kp);
         chio_mcp_policy_free(pol);
         return CLI_USAGE;
     }

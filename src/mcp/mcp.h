@@ -45,8 +45,9 @@ typedef struct chio_mcp_policy {
  * chio_mcp_policy_parse - read a chio.mcp-policy.v1 document strictly: a
  * member that is not in the format, a wrong type, a missing required member
  * or an unknown guard is an error (the gateway never runs a policy it does
- * not fully understand). The grants are checked when the gateway issues
- * its capability, with the token rules (chio_capability_issue()).
+ * not fully understand). The grants are checked with the token rules
+ * (chio_capability_issue()) by `chio mcp` before it starts a kernel, and
+ * again when the gateway issues its capability.
  * Returns: 0; CHIO_EFORMAT (message in @err names the member);
  * chio_json_parse() codes; CHIO_ENOMEM.
  * Ownership: caller frees *out with chio_mcp_policy_free().
