@@ -70,6 +70,10 @@ int cli_check_store_dir(const char *cmd, const char *opt, const char *dir);
 /* 1 when @dir holds a chio store (its CHIO-RECEIPT-STORE file), else 0. */
 int cli_store_exists(const char *dir);
 
+/* After a usage error: the synopsis of @usage (up to its first blank line)
+ * and "Run 'chio <cmd> --help' for every option." on stderr. */
+void cli_usage_hint(const char *cmd, const char *usage);
+
 /* Print "chio <cmd>: <message>" to stderr; returns CLI_USAGE. */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, from a chio_error record (adds the code name). */

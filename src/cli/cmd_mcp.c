@@ -118,12 +118,12 @@ static int mcp_run(int argc, char **argv, int http)
     for (i = 0; i < (int)nopts; i++) /* required: the first three; serve-http's --listen */
         if (opts[i].value == NULL && (i < 3 || i == 6)) {
             cli_error(cmd, "--%s is required", opts[i].name);
-            fputs(usage, stderr);
+            cli_usage_hint(cmd, usage);
             return CLI_USAGE;
         }
     if (dash < 0 || dash + 1 >= argc) {
         cli_error(cmd, "the wrapped server's command goes after --");
-        fputs(usage, stderr);
+        cli_usage_hint(cmd, usage);
         return CLI_USAGE;
     }
     if (http) {

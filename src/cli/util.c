@@ -58,7 +58,7 @@ int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *e
 /* After a usage error: the synopsis (@usage up to its first blank line)
  * and where the rest is, not the whole help, so that the error line above
  * it stays on screen. */
-static void usage_hint(const char *cmd, const char *usage)
+void cli_usage_hint(const char *cmd, const char *usage)
 {
     const char *end = strstr(usage, "\n\n");
 
@@ -90,7 +90,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
             if (*npos == maxpos) {
                 cli_error(cmd, "unexpected argument '%s'", a);
-                usage_hint(cmd, usage);
+                cli_usage_hint(cmd, usage);
                 return CLI_USAGE;
             }
             pos[(*npos)++] = a;
@@ -113,7 +113,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         }
         if (strncmp(a, "--", 2) != 0) {
             cli_error(cmd, "unknown option '%s'", a);
-            usage_hint(cmd, usage);
+            cli_usage_hint(cmd, usage);
             return CLI_USAGE;
         }
         eq = strchr(a + 2, '=');
@@ -121,7 +121,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         o = cli_find(opts, nopts, name);
         if (o == NULL) {
             cli_error(cmd, "unknown option '--%s'", name);
-            usage_hint(cmd, usage);
+            cli_usage_hint(cmd, usage);
             return CLI_USAGE;
         }
         if (o->takes_value) {

@@ -427,4 +427,23 @@ Test(help, a_usage_error_shows_the_message_and_the_synopsis_only)
         testutil_cli_free(&r);
         testutil_cli_free(&help);
     }
+    /* the same after the gateway's own usage errors */
+    {
+        cli_result help = help_of("mcp serve"), r;
+        char *want;
+
+        r = testutil_run_cli((const char *const[]){"mcp", "serve", "--policy", "p", "--receipt-db",
+                                                   "d", "--seed-file", "s", NULL},
+                             NULL, 0);
+        cr_assert_geq(asprintf(&want,
+                               "chio mcp serve: the wrapped server's command goes after --\n%.*s\n"
+                               "Run 'chio mcp serve --help' for every option.\n",
+                               (int)synopsis_len(help.out), help.out),
+                      0);
+        cr_expect_eq(r.status, 2);
+        cr_expect_str_eq(r.err, want);
+        free(want);
+        testutil_cli_free(&r);
+        testutil_cli_free(&help);
+    }
 }
