@@ -126,6 +126,10 @@ static int mcp_run(int argc, char **argv, int http)
         cli_usage_hint(cmd, usage);
         return CLI_USAGE;
     }
+    /* before the store is touched or a kernel started */
+    if (!chio_mcp_runnable(argv[dash + 1]))
+        return cli_error(cmd, "cannot start the wrapped server %s: not an executable file",
+                         argv[dash + 1]);
     if (http) {
         ho.listen = opts[6].value;
         if (opts[7].value != NULL) {

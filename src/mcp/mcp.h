@@ -55,6 +55,10 @@ typedef struct chio_mcp_policy {
 int chio_mcp_policy_parse(const char *json, size_t len, chio_mcp_policy **out, chio_error *err);
 void chio_mcp_policy_free(chio_mcp_policy *p);
 
+/* 1 when execvp() would find @cmd (a path, or a name on PATH) as an
+ * executable regular file: what both transports start as the server. */
+int chio_mcp_runnable(const char *cmd);
+
 /* 1 when a grant of @p lets the capability invoke @tool on the policy's
  * server (server_id and tool_name match, "*" included, and operations
  * holds "invoke"); constraints are not looked at (listing is discovery). */

@@ -474,6 +474,7 @@ Test(bad_input_svc, mcp_command_line_and_policies)
         cr_expect_eq(r.status, 2, "a command that does not exist: exit %d", r.status);
         cr_expect_not_null(strstr(r.err, "cannot start the wrapped server /nonexistent/mcp-server"),
                            "%s", r.err);
+        cr_expect_null(strstr(r.err, "kernel_started"), "a kernel started: %s", r.err);
         svctest_ran_free(&r);
         argv[9] = NULL; /* nothing after -- */
         r = svctest_run(argv, DEADLINE_MS);
@@ -485,6 +486,7 @@ Test(bad_input_svc, mcp_command_line_and_policies)
         r = svctest_run(argv, DEADLINE_MS);
         cr_expect_eq(r.status, 2, "a directory as the command: exit %d", r.status);
         cr_expect_not_null(strstr(r.err, "cannot start the wrapped server"), "%s", r.err);
+        cr_expect_null(strstr(r.err, "kernel_started"), "a kernel started: %s", r.err);
         svctest_ran_free(&r);
     }
     free(seed);
