@@ -124,8 +124,9 @@ struct cli_verify_ctx {
     const cli_verifier *kind;
     const uint8_t *trusted; /* ntrusted keys of 32 bytes */
     size_t ntrusted;
-    uint64_t at;    /* tokens: the time to check at */
-    long max_depth; /* tokens: most delegation links, -1 = any */
+    uint64_t at;      /* tokens: the time to check at */
+    long max_depth;   /* tokens: most delegation links, -1 = any */
+    size_t *reported; /* NULL, or counts the reports printed */
 };
 extern const cli_verifier cli_receipt_verifier, cli_capability_verifier;
 /* A cli_doc_fn: verify one document and print its report line. */

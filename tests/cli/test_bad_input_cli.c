@@ -626,6 +626,20 @@ Test(bad_input_cli, verify_bad_options)
         cr_expect(r.err_len > 0, "usage row %zu: no message", i);
         testutil_cli_free(&r);
     }
+    /* an input that cannot be read gets its one message, not the note on
+     * --trusted-key first (the note follows reports only) */
+    for (i = 0; i < 2; i++) {
+        cli_result r = testutil_run_cli(
+            i == 0
+                ? (const char *const[]){"capability", "verify", "--at", "1", "/nonexistent/t", NULL}
+                : (const char *const[]){"receipt", "verify", "/nonexistent/r", NULL},
+            NULL, 0);
+        const char *nl = strchr(r.err, '\n');
+        cr_expect_eq(r.status, 2);
+        cr_expect(strstr(r.err, "cannot open /nonexistent/") != NULL, "%s", r.err);
+        cr_expect(nl != NULL && nl[1] == '\0', "not one line: %s", r.err);
+        testutil_cli_free(&r);
+    }
     /* a malformed --at is named as such, not reported as missing */
     {
         cli_result r =
