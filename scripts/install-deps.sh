@@ -53,6 +53,11 @@ fi
 mcp_node_packages() {
     local d
     d=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/mcp
+    # A node_modules that is a symbolic link is another checkout's install:
+    # npm ci would empty the directory it points to. Leave it alone.
+    if [ -L "$d/node_modules" ]; then
+        return 0
+    fi
     if [ -f "$d/node_modules/.package-lock.json" ] &&
         [ ! "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
         return 0

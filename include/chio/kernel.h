@@ -129,8 +129,8 @@ typedef struct chio_kernel_config {
     int ephemeral_store;            /* 1 = keep receipts in memory only (upstream's ephemeral
                                        log); required when receipt_store_path is NULL */
     uint32_t signer_threads;        /* CHIO_DEFAULT_SIGNER_THREADS (1..64) */
-    uint32_t ring_capacity;         /* CHIO_DEFAULT_RING_CAPACITY; a power of two >= 2; also
-                                       the in-flight budget (requests not yet completed) */
+    uint32_t ring_capacity;         /* CHIO_DEFAULT_RING_CAPACITY; a power of two, 2..2^24;
+                                       also the in-flight budget (requests not yet completed) */
     uint32_t max_batch;             /* CHIO_DEFAULT_MAX_BATCH (1..65536) */
     chio_durability durability;     /* CHIO_DURABILITY_SYNC */
     chio_clock_fn clock;            /* NULL = wall clock */

@@ -67,6 +67,13 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path);
  */
 int cli_check_store_dir(const char *cmd, const char *opt, const char *dir);
 
+/* 1 when @dir holds a chio store (its CHIO-RECEIPT-STORE file), else 0. */
+int cli_store_exists(const char *dir);
+
+/* After a usage error: the synopsis of @usage (up to its first blank line)
+ * and "Run 'chio <cmd> --help' for every option." on stderr. */
+void cli_usage_hint(const char *cmd, const char *usage);
+
 /* Print "chio <cmd>: <message>" to stderr; returns CLI_USAGE. */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, from a chio_error record (adds the code name). */
@@ -117,8 +124,9 @@ struct cli_verify_ctx {
     const cli_verifier *kind;
     const uint8_t *trusted; /* ntrusted keys of 32 bytes */
     size_t ntrusted;
-    uint64_t at;    /* tokens: the time to check at */
-    long max_depth; /* tokens: most delegation links, -1 = any */
+    uint64_t at;      /* tokens: the time to check at */
+    long max_depth;   /* tokens: most delegation links, -1 = any */
+    size_t *reported; /* NULL, or counts the reports printed */
 };
 extern const cli_verifier cli_receipt_verifier, cli_capability_verifier;
 /* A cli_doc_fn: verify one document and print its report line. */

@@ -96,8 +96,10 @@ static int verify_options(cli_opt *opts, cli_verify_ctx *ctx)
     uint64_t depth;
 
     ctx->max_depth = -1;
-    if (opts[0].value == NULL || cli_u64(opts[0].value, &ctx->at) != 0)
+    if (opts[0].value == NULL)
         return cli_error("capability verify", "--at UNIX is required (Unix seconds)");
+    if (cli_u64(opts[0].value, &ctx->at) != 0)
+        return cli_error("capability verify", "--at must be Unix seconds, not '%s'", opts[0].value);
     if (opts[2].value == NULL)
         return 0;
     if (cli_u64(opts[2].value, &depth) != 0 || depth > 1000000)

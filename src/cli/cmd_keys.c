@@ -26,7 +26,8 @@ static const char pubkey_usage[] =
     "usage: chio pubkey --seed-file FILE [--json]\n"
     "\n"
     "Print the public key of the seed in FILE (64 hex digits; one trailing\n"
-    "newline allowed; the file must not be readable by group or others).\n";
+    "newline allowed): a regular file, not a link, that neither group nor\n"
+    "others can read or write. Exit 2 for a missing, unsafe or malformed file.\n";
 
 static void print_pub(const chio_keypair *kp, int json)
 {

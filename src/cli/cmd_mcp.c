@@ -18,27 +18,37 @@
 #include "cli.h"
 
 static const char mcp_usage[] =
-    "usage: chio mcp <subcommand> ...\n"
+    "usage: chio mcp <subcommand> [options]\n"
+    "\n"
+    "subcommands:\n"
     "  serve --policy FILE --receipt-db DIR --seed-file FILE -- CMD [ARGS...]\n"
     "                                  guard the MCP server CMD; speak MCP on stdin/stdout\n"
     "  serve-http --policy FILE --receipt-db DIR --seed-file FILE --listen ADDR -- CMD ...\n"
-    "                                  the same over MCP's Streamable HTTP (/mcp), many sessions\n";
+    "                                  the same over MCP's Streamable HTTP (/mcp), many sessions\n"
+    "\n"
+    "  chio mcp <subcommand> --help    all options of one subcommand\n";
 
 /* The start-up witness options, the same in both subcommands. */
-#define WITNESS_HELP                                                                    \
-    "  --witness-nats: before the kernel opens the store, compare it with what its\n"   \
-    "  key published to the JetStream stream --witness-stream (default CHIO) and\n"     \
-    "  refuse to start on a rollback (exit 3) or when the check cannot run (exit 4);\n" \
-    "  --witness-optional starts anyway, with a warning, when the servers cannot\n"     \
-    "  be reached (docs/fleet.md).\n"
+#define WITNESS_HELP                                                                  \
+    "--witness-nats: before the kernel opens the store, compare it with what its\n"   \
+    "key published to the JetStream stream --witness-stream (default CHIO) and\n"     \
+    "refuse to start on a rollback (exit 3) or when the check cannot run (exit 4);\n" \
+    "--witness-optional starts anyway, with a warning, when the servers cannot\n"     \
+    "be reached (docs/fleet.md).\n"
 
 static const char serve_usage[] =
     "usage: chio mcp serve --policy FILE --receipt-db DIR --seed-file FILE\n"
     "                      [--witness-nats URL[,URL...]] [--witness-stream NAME]\n"
     "                      [--witness-optional] -- CMD [ARGS...]\n"
-    "  Run CMD as an MCP server over stdio and serve its client on stdin/stdout,\n"
-    "  every tools/call, resources/read and prompts/get decided by the kernel\n"
-    "  under the policy's grants and guards, with a signed receipt (docs/mcp.md).\n" WITNESS_HELP;
+    "\n"
+    "Run CMD as an MCP server over stdio and serve its client on stdin/stdout,\n"
+    "every tools/call, resources/read and prompts/get decided by the kernel\n"
+    "under the policy's grants and guards, with a signed receipt (docs/mcp.md).\n"
+    "\n" WITNESS_HELP "\n"
+    "exit status: 0 the client closed its input and the server exited, 1 the\n"
+    "server died first, 2 bad usage, a policy or store that cannot be used or a\n"
+    "server that cannot be started, 3 the store was rolled back, 4 the witness\n"
+    "could not check\n";
 
 static const char serve_http_usage[] =
     "usage: chio mcp serve-http --policy FILE --receipt-db DIR --seed-file FILE\n"
@@ -46,11 +56,33 @@ static const char serve_http_usage[] =
     "                           [--session-idle-secs SECS] [--witness-nats URL[,URL...]]\n"
     "                           [--witness-stream NAME] [--witness-optional]\n"
     "                           -- CMD [ARGS...]\n"
-    "  Like `chio mcp serve`, over MCP's Streamable HTTP transport at\n"
-    "  http://ADDR/mcp (loopback only; port 0 picks one, printed on stderr),\n"
-    "  until SIGTERM or SIGINT. Each initialize opens a client session with its\n"
-    "  own CMD process; at most --max-sessions (default 16) at once, each ended\n"
-    "  after --session-idle-secs unused (default 3600).\n" WITNESS_HELP;
+    "\n"
+    "Like `chio mcp serve`, over MCP's Streamable HTTP transport at\n"
+    "http://ADDR/mcp (loopback only; port 0 picks one, printed on stderr),\n"
+    "until SIGTERM or SIGINT. Each initialize opens a client session with its\n"
+    "own CMD process; at most --max-sessions (default 16) at once, each ended\n"
+    "after --session-idle-secs unused (default 3600).\n"
+    "\n" WITNESS_HELP "\n"
+    "exit status: 0 after SIGTERM or SIGINT, 2 bad usage, an address, policy,\n"
+    "store or CMD that cannot be used, 3 the store was rolled back, 4 the\n"
+    "witness could not check\n";
+
+/* The grants follow the token rules: issue the policy's scope once with
+ * the kernel's key, so that a grant the rules refuse (a misspelt member)
+ * stops the command before the store is touched or a kernel started (the
+ * gateway issues it again for each client session). */
+static int check_scope(const char *cmd, const chio_mcp_policy *pol, const chio_keypair *kp)
+{
+    chio_capability *cap = NULL;
+    chio_error err;
+    int rc;
+
+    chio_error_init(&err);
+    rc = chio_capability_issue(kp, "policy-check", chio_keypair_public_hex(kp), pol->scope_json,
+                               pol->scope_len, 1, 1, &cap, &err);
+    chio_capability_free(cap);
+    return rc == 0 ? 0 : cli_lib_error(cmd, "policy: the grants are not a valid scope", rc, &err);
+}
 
 static int mcp_run(int argc, char **argv, int http)
 {
@@ -86,14 +118,18 @@ static int mcp_run(int argc, char **argv, int http)
     for (i = 0; i < (int)nopts; i++) /* required: the first three; serve-http's --listen */
         if (opts[i].value == NULL && (i < 3 || i == 6)) {
             cli_error(cmd, "--%s is required", opts[i].name);
-            fputs(usage, stderr);
+            cli_usage_hint(cmd, usage);
             return CLI_USAGE;
         }
     if (dash < 0 || dash + 1 >= argc) {
         cli_error(cmd, "the wrapped server's command goes after --");
-        fputs(usage, stderr);
+        cli_usage_hint(cmd, usage);
         return CLI_USAGE;
     }
+    /* before the store is touched or a kernel started */
+    if (!chio_mcp_runnable(argv[dash + 1]))
+        return cli_error(cmd, "cannot start the wrapped server %s: not an executable file",
+                         argv[dash + 1]);
     if (http) {
         ho.listen = opts[6].value;
         if (opts[7].value != NULL) {
@@ -139,6 +175,11 @@ static int mcp_run(int argc, char **argv, int http)
     }
     kp = cli_load_seed(cmd, opts[2].value);
     if (kp == NULL) {
+        chio_mcp_policy_free(pol);
+        return CLI_USAGE;
+    }
+    if (check_scope(cmd, pol, kp) != 0) {
+        chio_keypair_free(kp);
         chio_mcp_policy_free(pol);
         return CLI_USAGE;
     }

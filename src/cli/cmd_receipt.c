@@ -73,7 +73,8 @@ static const char verify_usage[] =
     "{\"receipts\":N,\"first_seq\":..,\"last_seq\":..,\"gaps\":..,\"invalid\":..,\n"
     "\"checkpoints\":..,\"checkpoints_valid\":..,\"signer\":\"HEX\"|null,\n"
     "\"signer_pinned_by\":\"store\"|\"flag\"|\"none\",\"head_seq\":..,\"chain_from\":..,\n"
-    "\"log_problems\":..,\"legacy\":..,\"archive\":..}; exit 0 only when clean.\n";
+    "\"log_problems\":..,\"legacy\":..,\"unchained\":..,\"archive\":..}; exit 0 only\n"
+    "when clean.\n";
 
 static int receipt_sign(int argc, char **argv)
 {

@@ -90,6 +90,11 @@ int cmd_receipt_archive(int argc, char **argv)
     if (cli_check_store_dir("receipt archive", "--receipt-db", opts[0].value) != 0 ||
         cli_check_store_dir("receipt archive", "--archive", opts[1].value) != 0)
         return CLI_USAGE;
+    /* The live log must exist: a read-write open would make an empty store
+     * at a mistyped path, and "nothing moved" would read as success. */
+    if (!cli_store_exists(opts[0].value))
+        return cli_error("receipt archive",
+                         "--receipt-db %s: no receipt store there to archive from", opts[0].value);
     chio_error_init(&err);
     rc = chio_store_open(opts[0].value, CHIO_STORE_READ_WRITE, &s, &err);
     if (rc != 0)

@@ -49,7 +49,8 @@ static const char usage[] =
     "  chio --version                          library version (also: chio version)\n"
     "The complete reference is docs/cli.md.\n"
     "\n"
-    "exit status: 0 success, 1 a verification failed, 2 bad usage or input\n";
+    "exit status: 0 success, 1 a verification failed, 2 bad usage or input; serve\n"
+    "and mcp also 3 and 4 from their start-up witness (see their --help)\n";
 
 static int version(int argc, char **argv)
 {

@@ -55,6 +55,17 @@ int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *e
     return cli_error(cmd, "%s: %s (%s)", what, msg, chio_errno_name(rc));
 }
 
+/* After a usage error: the synopsis (@usage up to its first blank line)
+ * and where the rest is, not the whole help, so that the error line above
+ * it stays on screen. */
+void cli_usage_hint(const char *cmd, const char *usage)
+{
+    const char *end = strstr(usage, "\n\n");
+
+    fwrite(usage, 1, end ? (size_t)(end - usage) + 1 : strlen(usage), stderr);
+    fprintf(stderr, "Run 'chio %s --help' for every option.\n", cmd);
+}
+
 cli_opt *cli_find(cli_opt *opts, size_t nopts, const char *name)
 {
     size_t i;
@@ -79,7 +90,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
             if (*npos == maxpos) {
                 cli_error(cmd, "unexpected argument '%s'", a);
-                fprintf(stderr, "%s", usage);
+                cli_usage_hint(cmd, usage);
                 return CLI_USAGE;
             }
             pos[(*npos)++] = a;
@@ -102,7 +113,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         }
         if (strncmp(a, "--", 2) != 0) {
             cli_error(cmd, "unknown option '%s'", a);
-            fprintf(stderr, "%s", usage);
+            cli_usage_hint(cmd, usage);
             return CLI_USAGE;
         }
         eq = strchr(a + 2, '=');
@@ -110,7 +121,7 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         o = cli_find(opts, nopts, name);
         if (o == NULL) {
             cli_error(cmd, "unknown option '--%s'", name);
-            fprintf(stderr, "%s", usage);
+            cli_usage_hint(cmd, usage);
             return CLI_USAGE;
         }
         if (o->takes_value) {
@@ -295,13 +306,25 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
  * (src/store/store.c); its presence is what makes a directory a store. */
 #define STORE_SENTINEL "CHIO-RECEIPT-STORE"
 
+int cli_store_exists(const char *dir)
+{
+    struct stat st;
+    char *sentinel;
+    int found;
+
+    if (asprintf(&sentinel, "%s/" STORE_SENTINEL, dir) < 0)
+        return 0;
+    found = lstat(sentinel, &st) == 0 && S_ISREG(st.st_mode);
+    free(sentinel);
+    return found;
+}
+
 int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
 {
     struct stat st;
     struct dirent *de;
     DIR *d;
-    char *sentinel;
-    int has_sentinel, empty = 1;
+    int empty = 1;
 
     if (dir == NULL || dir[0] == '\0')
         return cli_error(cmd, "%s needs a directory", opt);
@@ -315,11 +338,7 @@ int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
     }
     if (!S_ISDIR(st.st_mode))
         return cli_error(cmd, "%s %s is not a directory", opt, dir);
-    if (asprintf(&sentinel, "%s/" STORE_SENTINEL, dir) < 0)
-        return cli_error(cmd, "out of memory");
-    has_sentinel = lstat(sentinel, &st) == 0 && S_ISREG(st.st_mode);
-    free(sentinel);
-    if (has_sentinel)
+    if (cli_store_exists(dir))
         return 0; /* an existing chio store */
     d = opendir(dir);
     if (d == NULL)

@@ -149,17 +149,27 @@ int cli_verify_document(const char *text, size_t len, size_t line, void *vctx)
         return cli_error(v->cmd, "cannot write the report (out of memory)");
     }
     free(b.p);
+    if (ctx->reported != NULL)
+        (*ctx->reported)++;
     return cli_emit_report(v->cmd, 0, canon, clen, ok);
 }
 
 int cli_verify_run(const cli_verify_ctx *ctx, const char *path)
 {
     const cli_verifier *v = ctx->kind;
+    cli_verify_ctx run = *ctx;
+    size_t reported = 0;
+    int rc;
 
-    if (ctx->ntrusted == 0)
+    run.reported = &reported;
+    rc = cli_run_documents(v->cmd, path, cli_verify_document, &run);
+    /* After the reports, and only when there are some: an unreadable input
+     * ends with its own message, not with this note. */
+    if (ctx->ntrusted == 0 && reported > 0)
         fprintf(stderr,
-                "chio %s: no --trusted-key given: each %s was checked against the key it names "
-                "itself (%s), not against a key you trust; %s and what depends on it are null\n",
+                "chio %s: note: no --trusted-key given: each %s was checked against the key it "
+                "names itself (%s), not against a key you trust; %s and what depends on it are "
+                "null\n",
                 v->cmd, v->noun, v->integrity_checks_text, v->trust_field);
-    return cli_run_documents(v->cmd, path, cli_verify_document, (void *)ctx);
+    return rc;
 }

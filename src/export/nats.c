@@ -58,16 +58,30 @@ static nats_xp *nx(chio__xp *t)
     return (nats_xp *)t;
 }
 
+/* The client's last error for @s, for people: without the "(file.c:123): "
+ * of the client's source it starts with, and "" when it only repeats the
+ * status text. */
+static const char *last_error_detail(natsStatus s)
+{
+    const char *last = nats_GetLastError(NULL), *p;
+
+    if (last == NULL)
+        return "";
+    if (last[0] == '(' && (p = strstr(last, "): ")) != NULL)
+        last = p + 3;
+    return strcmp(last, natsStatus_GetText(s)) == 0 ? "" : last;
+}
+
 /* A failure's text: the status, the JetStream code and the client's last error. */
 static int fail_status(chio__xp *t, int rc, const char *what, natsStatus s, jsErrCode je)
 {
-    const char *last = nats_GetLastError(NULL);
+    const char *last = last_error_detail(s);
 
     if (je != 0)
         return chio__xp_fail(t, rc, "%s: %s (JetStream error %d%s%s)", what, natsStatus_GetText(s),
-                             (int)je, last ? ": " : "", last ? last : "");
-    return chio__xp_fail(t, rc, "%s: %s%s%s", what, natsStatus_GetText(s), last ? ": " : "",
-                         last ? last : "");
+                             (int)je, last[0] ? ": " : "", last);
+    return chio__xp_fail(t, rc, "%s: %s%s%s", what, natsStatus_GetText(s), last[0] ? ": " : "",
+                         last);
 }
 
 /* Connection trouble (retry later) or a refusal (an answer that will not change). */
@@ -176,9 +190,9 @@ static int nats_open(const char *urls, const char *stream, int timeout_ms, chio_
     }
     s = natsConnection_Connect(&n->nc, n->opts);
     if (s != NATS_OK) {
-        const char *last = nats_GetLastError(NULL);
+        const char *last = last_error_detail(s);
         snprintf(why, cap, "cannot connect to %s: %s%s%s", urls, natsStatus_GetText(s),
-                 last ? ": " : "", last ? last : "");
+                 last[0] ? ": " : "", last);
         rc = s == NATS_NO_MEMORY ? CHIO__XP_ENOMEM : CHIO__XP_ECONNECT;
         goto fail;
     }

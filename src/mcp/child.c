@@ -5,7 +5,8 @@
  * ours), a reader thread that feeds its newline-delimited JSON-RPC lines
  * to a gateway, whole-line writes to its stdin, and the stop sequence
  * (stdin closed, SIGTERM after a second, SIGKILL after two more). Also the
- * line splitter both transports read with, and the SIGTERM/SIGINT wake-up.
+ * line splitter both transports read with, the SIGTERM/SIGINT wake-up and
+ * whether a command can be started at all.
  * No shared state but the signal handler's descriptor.
  * Locking: c->mu covers a write to the child's stdin and the stop's close
  * of it. Sends come from the gateway holding its server_mu, so the order
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -154,6 +156,28 @@ int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len)
         rc = 0;
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+/* ---- the command ------------------------------------------------------------------ */
+
+int chio_mcp_runnable(const char *cmd)
+{
+    const char *path = getenv("PATH"), *p, *e;
+    char full[4096];
+    struct stat sb;
+
+    if (strchr(cmd, '/') != NULL)
+        return stat(cmd, &sb) == 0 && S_ISREG(sb.st_mode) && access(cmd, X_OK) == 0;
+    for (p = path != NULL ? path : "/bin:/usr/bin"; *p != '\0'; p = *e ? e + 1 : e) {
+        e = strchr(p, ':');
+        if (e == NULL)
+            e = p + strlen(p);
+        if (snprintf(full, sizeof(full), "%.*s/%s", (int)(e - p), e > p ? p : ".", cmd) <
+                (int)sizeof(full) &&
+            stat(full, &sb) == 0 && S_ISREG(sb.st_mode) && access(full, X_OK) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 static void close_pair(int p[2])

@@ -31,7 +31,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http_internal.h"
@@ -430,27 +429,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- the server ----------------------------------------------------------------- */
 
-/* 1 when execvp() would find @cmd as an executable file. */
-static int runnable(const char *cmd)
-{
-    const char *path = getenv("PATH"), *p, *e;
-    char full[4096];
-    struct stat sb;
-
-    if (strchr(cmd, '/') != NULL)
-        return stat(cmd, &sb) == 0 && S_ISREG(sb.st_mode) && access(cmd, X_OK) == 0;
-    for (p = path != NULL ? path : "/bin:/usr/bin"; *p != '\0'; p = *e ? e + 1 : e) {
-        e = strchr(p, ':');
-        if (e == NULL)
-            e = p + strlen(p);
-        if (snprintf(full, sizeof(full), "%.*s/%s", (int)(e - p), e > p ? p : ".", cmd) <
-                (int)sizeof(full) &&
-            stat(full, &sb) == 0 && S_ISREG(sb.st_mode) && access(full, X_OK) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static int parse_listen(const char *listen, struct sockaddr_in *a)
 {
     const char *colon = strrchr(listen, ':');
@@ -529,7 +507,7 @@ int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const chio_mcp
                         "port (127.0.0.1:PORT)\n");
         return 2;
     }
-    if (!runnable(argv[0])) {
+    if (!chio_mcp_runnable(argv[0])) {
         fprintf(stderr,
                 "chio mcp serve-http: cannot start the wrapped server %s: not an "
                 "executable file\n",

@@ -45,14 +45,19 @@ typedef struct chio_mcp_policy {
  * chio_mcp_policy_parse - read a chio.mcp-policy.v1 document strictly: a
  * member that is not in the format, a wrong type, a missing required member
  * or an unknown guard is an error (the gateway never runs a policy it does
- * not fully understand). The grants are checked when the gateway issues
- * its capability, with the token rules (chio_capability_issue()).
+ * not fully understand). The grants are checked with the token rules
+ * (chio_capability_issue()) by `chio mcp` before it starts a kernel, and
+ * again when the gateway issues its capability.
  * Returns: 0; CHIO_EFORMAT (message in @err names the member);
  * chio_json_parse() codes; CHIO_ENOMEM.
  * Ownership: caller frees *out with chio_mcp_policy_free().
  */
 int chio_mcp_policy_parse(const char *json, size_t len, chio_mcp_policy **out, chio_error *err);
 void chio_mcp_policy_free(chio_mcp_policy *p);
+
+/* 1 when execvp() would find @cmd (a path, or a name on PATH) as an
+ * executable regular file: what both transports start as the server. */
+int chio_mcp_runnable(const char *cmd);
 
 /* 1 when a grant of @p lets the capability invoke @tool on the policy's
  * server (server_id and tool_name match, "*" included, and operations

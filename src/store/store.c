@@ -22,6 +22,7 @@
  * Locking: RocksDB handles are thread-safe; the write path is called by
  * one kernel thread at a time. The injected-failure counter is atomic.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -375,6 +376,48 @@ static int has_sentinel(const char *path)
     return ok;
 }
 
+/* Whether @name is a file RocksDB or this layer keeps in a store's
+ * directory (also one a crash left before the sentinel was written). */
+static int store_file_name(const char *name)
+{
+    static const char *const exact[] = {"CURRENT", "IDENTITY", "LOCK", "LOG"};
+    static const char *const prefixes[] = {"LOG.old.", "MANIFEST-", "OPTIONS-", SENTINEL_NAME,
+                                           "chio-export-"};
+    static const char *const suffixes[] = {".log", ".sst", ".blob", ".dbtmp"};
+    size_t i, n = strlen(name);
+
+    for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strcmp(name, exact[i]) == 0)
+            return 1;
+    for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+        if (n > strlen(suffixes[i]) && strcmp(name + n - strlen(suffixes[i]), suffixes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The first entry of the directory @path that no store keeps there
+ * (malloc'd), or NULL: a read-write open would write a new store among a
+ * user's files, and later opens let RocksDB delete what it takes for its
+ * own. A missing or unreadable directory is left to the open. */
+static char *foreign_entry(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    char *found = NULL;
+
+    if (d == NULL)
+        return NULL;
+    while (found == NULL && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            !store_file_name(de->d_name))
+            found = strdup(de->d_name);
+    closedir(d);
+    return found;
+}
+
 /* The directory's entries (a rename) made durable. */
 static void sync_dir(const char *path)
 {
@@ -548,6 +591,17 @@ int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, ch
         return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "cannot create %s: %s", path,
                           strerror(errno));
     marked = has_sentinel(path);
+    if (!marked && mode == CHIO_STORE_READ_WRITE) {
+        char *other = foreign_entry(path);
+        if (other != NULL) {
+            rc = chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                            "%s is not a receipt store and not empty (it holds '%s'): refusing "
+                            "to create a store among other files; give a new or empty directory",
+                            path, other);
+            free(other);
+            return rc;
+        }
+    }
     /* A read-only open reads every table file and changes none: the check
      * before a read-write open (which would delete files RocksDB no longer
      * knows) and before a secondary one (which skips unreadable files). */

@@ -19,7 +19,8 @@
  *   store directories  scenario run --receipt-db, receipt archive and bench
  *                      refuse a non-empty directory that is not a chio store
  *                      and leave it byte for byte as it was; an empty
- *                      directory or an existing store is accepted
+ *                      directory or an existing store is accepted, except
+ *                      as the live log of receipt archive, which must exist
  *   scenario run       malformed files: exit 2, no step printed, the path of
  *                      the bad field in the message
  *   huge inputs        over the JSON limit, over the CLI's read limit, many
@@ -619,6 +620,29 @@ Test(bad_input_cli, verify_bad_options)
         cr_expect_eq(r.status, 2, "usage row %zu: exit %d", i, r.status);
         cr_expect_eq(r.out_len, 0, "usage row %zu printed a report: %s", i, r.out);
         cr_expect(r.err_len > 0, "usage row %zu: no message", i);
+        testutil_cli_free(&r);
+    }
+    /* an input that cannot be read gets its one message, not the note on
+     * --trusted-key first (the note follows reports only) */
+    for (i = 0; i < 2; i++) {
+        cli_result r = testutil_run_cli(
+            i == 0
+                ? (const char *const[]){"capability", "verify", "--at", "1", "/nonexistent/t", NULL}
+                : (const char *const[]){"receipt", "verify", "/nonexistent/r", NULL},
+            NULL, 0);
+        const char *nl = strchr(r.err, '\n');
+        cr_expect_eq(r.status, 2);
+        cr_expect(strstr(r.err, "cannot open /nonexistent/") != NULL, "%s", r.err);
+        cr_expect(nl != NULL && nl[1] == '\0', "not one line: %s", r.err);
+        testutil_cli_free(&r);
+    }
+    /* a malformed --at is named as such, not reported as missing */
+    {
+        cli_result r =
+            testutil_run_cli((const char *const[]){"capability", "verify", "--at", "soon", NULL},
+                             good, strlen(good));
+        cr_expect_eq(r.status, 2);
+        cr_expect(strstr(r.err, "--at must be Unix seconds, not 'soon'") != NULL, "%s", r.err);
         testutil_cli_free(&r);
     }
     free(good);
@@ -1293,4 +1317,38 @@ Test(bad_input_cli, store_commands_accept_empty_dirs_and_existing_stores)
     free(arch);
     free(bdb);
     free(seed);
+}
+
+/* `receipt archive` reads a live log that must already exist: a missing
+ * (mistyped) or empty --receipt-db is refused, and neither it nor the
+ * archive is created, instead of a new empty store and "nothing moved". */
+Test(bad_input_cli, archive_refuses_a_missing_or_empty_live_log)
+{
+    char *missing = path("no-such-store"), *empty = path("empty-dir"), *arch = path("archive");
+    const char *live[] = {missing, empty};
+    char *before, *after;
+    struct stat st;
+    cli_result r;
+    size_t i;
+
+    cr_assert_eq(mkdir(empty, 0700), 0);
+    before = snapshot(empty);
+    for (i = 0; i < 2; i++) {
+        r = run_argv((const char *const[]){"receipt", "archive", "--receipt-db", live[i],
+                                           "--archive", arch, "--max-size", "1", NULL});
+        cr_expect_eq(r.status, 2, "%s: exit %d (%s)", live[i], r.status, r.err);
+        cr_expect_eq(r.out_len, 0, "%s: printed %s", live[i], r.out);
+        cr_expect(strstr(r.err, "no receipt store there") != NULL, "%s", r.err);
+        cr_expect(strstr(r.err, live[i]) != NULL, "does not name the directory: %s", r.err);
+        testutil_cli_free(&r);
+        cr_expect_neq(stat(arch, &st), 0, "%s: the archive was created", live[i]);
+    }
+    cr_expect_neq(stat(missing, &st), 0, "a store was created at the mistyped path");
+    after = snapshot(empty);
+    cr_expect_str_eq(after, before, "a store was made in the empty directory");
+    free(before);
+    free(after);
+    free(missing);
+    free(empty);
+    free(arch);
 }

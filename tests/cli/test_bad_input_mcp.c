@@ -474,6 +474,7 @@ Test(bad_input_svc, mcp_command_line_and_policies)
         cr_expect_eq(r.status, 2, "a command that does not exist: exit %d", r.status);
         cr_expect_not_null(strstr(r.err, "cannot start the wrapped server /nonexistent/mcp-server"),
                            "%s", r.err);
+        cr_expect_null(strstr(r.err, "kernel_started"), "a kernel started: %s", r.err);
         svctest_ran_free(&r);
         argv[9] = NULL; /* nothing after -- */
         r = svctest_run(argv, DEADLINE_MS);
@@ -485,6 +486,7 @@ Test(bad_input_svc, mcp_command_line_and_policies)
         r = svctest_run(argv, DEADLINE_MS);
         cr_expect_eq(r.status, 2, "a directory as the command: exit %d", r.status);
         cr_expect_not_null(strstr(r.err, "cannot start the wrapped server"), "%s", r.err);
+        cr_expect_null(strstr(r.err, "kernel_started"), "a kernel started: %s", r.err);
         svctest_ran_free(&r);
     }
     free(seed);
@@ -497,6 +499,44 @@ Test(bad_input_svc, mcp_command_line_and_policies)
     free(missing);
     free(script);
     free(notes);
+}
+
+/* A grant the token rules refuse (a misspelt member) stops both commands
+ * with one line before anything starts: no store, no kernel, no server. */
+Test(bad_input_svc, mcp_bad_grants_stop_before_the_store_is_touched)
+{
+    static const char text[] =
+        POLICY_GRANT("{\"server_id\":\"fake\",\"toolname\":\"echo\",\"operations\":[\"invoke\"]}");
+    static const char *const cmds[] = {"serve", "serve-http"};
+    char *seed = svctest_file("kernel.seed", SEEDK "\n", 0600),
+         *pol = svctest_file("policy.json", text, 0600), *db = svctest_path("db");
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        const char *argv[] = {CHIO_TEST_CLI,  "mcp", cmds[i],       "--policy", pol,
+                              "--receipt-db", db,    "--seed-file", seed,       "--listen",
+                              "127.0.0.1:0",  "--",  "/bin/cat",    NULL};
+        char want[96];
+        svctest_ran r;
+
+        if (i == 0) { /* serve has no --listen */
+            argv[9] = "--";
+            argv[10] = "/bin/cat";
+            argv[11] = NULL;
+        }
+        snprintf(want, sizeof(want),
+                 "chio mcp %s: policy: the grants are not a valid scope: ", cmds[i]);
+        r = svctest_run(argv, DEADLINE_MS);
+        cr_expect_eq(r.status, 2, "%s: exit %d: %s", cmds[i], r.status, r.err);
+        cr_expect_eq(strncmp(r.err, want, strlen(want)), 0, "%s: %s", cmds[i], r.err);
+        cr_expect_not_null(strstr(r.err, "'toolname'"), "%s", r.err);
+        cr_expect_null(strstr(r.err, "kernel_started"), "%s: a kernel started: %s", cmds[i], r.err);
+        cr_expect(!svctest_exists(db), "%s: the store was created", cmds[i]);
+        svctest_ran_free(&r);
+    }
+    free(seed);
+    free(pol);
+    free(db);
 }
 
 /* ---- D: chio mcp serve's JSON-RPC lines ------------------------------------------------------ */

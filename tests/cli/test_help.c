@@ -283,8 +283,13 @@ Test(help, every_group_names_each_subcommand_in_help_and_docs)
             cr_expect(known, "chio %s is not in this test's list of commands", line);
         }
         if (groups[i][0] == '\0')
-            for (k = 0; k < nleaves; k++)
+            for (k = 0; k < nleaves; k++) {
                 cr_expect_not_null(strstr(r.out, leaves[k]), "chio --help lacks '%s'", leaves[k]);
+                /* and the docs' list of commands names its first word */
+                snprintf(line, sizeof(line), "`%.*s`", (int)strcspn(leaves[k], " "), leaves[k]);
+                cr_expect(memmem(sec, len, line, strlen(line)) != NULL,
+                          "docs/cli.md section `chio` does not name %s", line);
+            }
         names_free(&subs);
         testutil_cli_free(&r);
     }
@@ -388,4 +393,57 @@ Test(help, no_command_or_an_unknown_one_is_usage)
     r = testutil_run_cli((const char *const[]){"receipt", NULL}, NULL, 0);
     cr_expect_eq(r.status, 2, "a group without a subcommand");
     testutil_cli_free(&r);
+}
+
+/* A usage error prints its one-line message, the synopsis and where the
+ * rest is, not the whole help: the message must stay on a screen. */
+Test(help, a_usage_error_shows_the_message_and_the_synopsis_only)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+        const char *argv[4] = {NULL, NULL, NULL, NULL};
+        char *copy = strdup(leaves[i]), *sp = strchr(copy, ' '), *want;
+        cli_result help = help_of(leaves[i]), r;
+        size_t n = 0;
+
+        argv[n++] = copy;
+        if (sp != NULL) {
+            *sp = '\0';
+            argv[n++] = sp + 1;
+        }
+        argv[n] = "--no-such-option";
+        r = testutil_run_cli(argv, NULL, 0);
+        cr_assert_geq(asprintf(&want,
+                               "chio %s: unknown option '--no-such-option'\n%.*s\n"
+                               "Run 'chio %s --help' for every option.\n",
+                               leaves[i], (int)synopsis_len(help.out), help.out, leaves[i]),
+                      0);
+        cr_expect_eq(r.status, 2, "chio %s --no-such-option exits %d", leaves[i], r.status);
+        cr_expect_str_eq(r.err, want, "chio %s", leaves[i]);
+        cr_expect_eq(r.out_len, 0, "chio %s printed on stdout: %s", leaves[i], r.out);
+        free(want);
+        free(copy);
+        testutil_cli_free(&r);
+        testutil_cli_free(&help);
+    }
+    /* the same after the gateway's own usage errors */
+    {
+        cli_result help = help_of("mcp serve"), r;
+        char *want;
+
+        r = testutil_run_cli((const char *const[]){"mcp", "serve", "--policy", "p", "--receipt-db",
+                                                   "d", "--seed-file", "s", NULL},
+                             NULL, 0);
+        cr_assert_geq(asprintf(&want,
+                               "chio mcp serve: the wrapped server's command goes after --\n%.*s\n"
+                               "Run 'chio mcp serve --help' for every option.\n",
+                               (int)synopsis_len(help.out), help.out),
+                      0);
+        cr_expect_eq(r.status, 2);
+        cr_expect_str_eq(r.err, want);
+        free(want);
+        testutil_cli_free(&r);
+        testutil_cli_free(&help);
+    }
 }

@@ -338,3 +338,30 @@ Test(witness_offline, unreachable_servers_refuse_unless_optional)
     host_starts(db, NOWHERE, 1, "warning: witness skipped (--witness-optional)");
     free(db);
 }
+
+/* The fleet commands name an unreachable server in one plain line: no
+ * "(conn.c:2088)" of the NATS client's source, no message said twice. */
+Test(witness_offline, unreachable_servers_are_named_in_one_plain_line)
+{
+    char *db = path_in("db");
+    size_t i;
+
+    fu_fill(db, SEED, 3, 10, "plain");
+    {
+        const fu_run rs[] = {
+            CLI(30000, "fleet", "verify", "--nats", NOWHERE),
+            CLI(30000, "fleet", "witness", "--receipt-db", db, "--nats", NOWHERE),
+            CLI(30000, "export", "--receipt-db", db, "--nats", NOWHERE),
+        };
+        for (i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
+            fu_run r = rs[i];
+            const char *nl = strchr(r.err, '\n');
+            cr_expect_eq(r.status, 2, "run %zu: exit %d: %s", i, r.status, r.err);
+            cr_expect_not_null(strstr(r.err, "cannot connect to " NOWHERE ": "), "%s", r.err);
+            cr_expect(nl != NULL && nl[1] == '\0', "run %zu: not one line: %s", i, r.err);
+            cr_expect_null(strstr(r.err, ".c:"), "run %zu: the client's source: %s", i, r.err);
+            fu_run_free(&r);
+        }
+    }
+    free(db);
+}
