@@ -254,14 +254,19 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
     free(r.p);
 }
 
-/* A request the gateway does not pass: -32601, never sent to the server. */
-static void refuse_request(chio_mcp_gateway *g, const char *method, const char *client_id)
+/* A request the gateway does not pass: -32601 with a deny receipt
+ * (refusal.c), never sent to the server. */
+static void refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                           const char *client_id)
 {
-    char m[200];
+    char m[200], *data;
 
     snprintf(m, sizeof(m), "chio: method not found: the gateway does not pass %.120s to the server",
              method);
-    chio__mcp_client_error(g, client_id, -32601, m, NULL);
+    data =
+        chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, client_id, -32601);
+    chio__mcp_client_error(g, client_id, -32601, m, data);
+    free(data);
 }
 
 /* completion/complete, resources/subscribe, resources/unsubscribe: passed
@@ -275,7 +280,9 @@ static void checked_request(chio_mcp_gateway *g, const chio_json *root, const ch
     char *np = NULL;
 
     if (why != NULL) {
-        chio__mcp_client_error(g, client_id, -32602, why, NULL);
+        char *data = chio__mcp_refusal_receipt(g, params, method, why, client_id, -32602);
+        chio__mcp_client_error(g, client_id, -32602, why, data);
+        free(data);
         free(client_id);
     } else if (strncmp(method, "resources/", 10) == 0 &&
                (np = chio__mcp_normal_uri_params(params)) == NULL) {
@@ -429,7 +436,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         else if (how == CHIO__MCP_CHECKED)
             checked_request(g, root, method, cid);
         else {
-            refuse_request(g, method, cid);
+            refuse_request(g, root, method, cid);
             free(cid);
         }
     } else if (method != NULL) {

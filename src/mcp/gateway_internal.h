@@ -103,6 +103,12 @@ struct chio_mcp_gateway {
 /* Send @b whole to the client or the server; -1 if it could not be sent. */
 int chio__mcp_send_client(chio_mcp_gateway *g, const svc_buf *b);
 int chio__mcp_send_server(chio_mcp_gateway *g, const svc_buf *b);
+/* refusal.c: sign and persist the deny receipt of a client request the
+ * gateway refuses by itself (@code -32601 or -32602, @why its reason);
+ * returns the error's data ({"chio":{code, receipt_id, verdict}}, the
+ * caller frees it), or NULL when no receipt could be committed. */
+char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const char *method,
+                                const char *why, const char *client_id, int code);
 void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
                             const char *data);
 /* A JSON-RPC error answering the server's request @id (canonical JSON). */

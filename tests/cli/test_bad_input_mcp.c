@@ -670,6 +670,11 @@ static answer parse_answer(gateway *g, char *line)
                       chio_json_string(chio_json_get(e, "message"), NULL) != NULL,
                   "an error without code and message: %s", line);
         a.error = (int)code;
+        /* A request the gateway refuses by itself has a deny receipt too
+         * (docs/mcp.md, "Receipts of the gateway"). */
+        chio = chio_json_get(chio_json_get(e, "data"), "chio");
+        a.has_receipt = chio_json_string(chio_json_get(chio, "receipt_id"), &n) != NULL && n == 64;
+        g->receipts += (unsigned)a.has_receipt;
     } else if (res != NULL) {
         int b = 0;
         chio_json_get_bool(chio_json_get(res, "isError"), &b);

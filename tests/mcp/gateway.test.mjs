@@ -771,10 +771,15 @@ async function checkCut(c) {
     argument: { name: "resourceId", value: "1" },
   });
   assert.ok(Array.isArray(done.completion.values), JSON.stringify(done));
+  // Each refusal is a denial the client caused: it carries the id of its
+  // deny receipt, committed before the answer (refusal.c).
   const refused = async (p, code) => {
     const e = await p.then(() => null, (x) => x);
     assert.ok(e, "refused");
     assert.equal(e.code, code, String(e));
+    assert.match(e.data?.chio?.receipt_id || "", /^[0-9a-f]{64}$/, JSON.stringify(e.data));
+    assert.equal(e.data.chio.verdict, "deny");
+    assert.equal(e.data.chio.code, "out_of_scope");
   };
   await refused(c.complete({
     ref: { type: "ref/prompt", name: "completable-prompt" },
@@ -805,6 +810,18 @@ test("lists, completion and subscriptions are cut to the grants (server-everythi
     await checkCut(c);
   } finally {
     await c.close();
+  }
+  // The refusals' receipts: the method as tool_name, a summary in place of
+  // the params (no guard read them), the gateway's reason.
+  const refusals = receiptsOf(path.join(d, "db")).filter((x) => x.decision?.guard === "out_of_scope"
+    && x.metadata?.mcp_refusal);
+  assert.deepEqual(refusals.map((x) => x.tool_name).sort(),
+    ["completion/complete", "completion/complete", "resources/subscribe", "tools/batch", "x/exec"]);
+  for (const x of refusals) {
+    assert.equal(x.decision.verdict, "deny");
+    assert.equal(x.redaction_mode, "summary");
+    assert.deepEqual(Object.keys(x.action.parameters).sort(), ["params_bytes", "params_sha256"]);
+    assert.ok([-32601, -32602].includes(x.metadata.mcp_refusal.jsonrpc_code), JSON.stringify(x));
   }
   const h = await startHttp(policy);
   const hc = await httpClient(h.url);

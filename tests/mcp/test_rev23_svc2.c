@@ -5,7 +5,8 @@
  * never reaches the server (requests get -32601), nor does a server
  * request other than roots/list and ping reach the client; the answers to
  * resources/list, resources/templates/list and prompts/list are cut to
- * the grants as tools/list's are; completion/complete passes only for a
+ * the grants as tools/list's are (each refused request with a deny receipt
+ * committed before the answer); completion/complete passes only for a
  * granted prompt or resource, resources/subscribe and unsubscribe only
  * for a granted URI (read as resources/read reads it), and the server's
  * notifications/resources/updated only for a granted URI. A gateway over
@@ -137,6 +138,15 @@ static void server(const char *json)
 static chio_mcp_policy *pol;
 static chio_kernel *kern;
 
+/* Receipts the kernel has committed so far. */
+static uint64_t signed_receipts(void)
+{
+    chio_kernel_metrics m;
+
+    cr_assert_eq(chio_kernel_metrics_get(kern, &m), 0);
+    return m.receipts_signed;
+}
+
 static void setup(void)
 {
     chio_keypair *kp = NULL;
@@ -187,6 +197,8 @@ Test(mcp_methods, unknown_client_requests_and_notifications_never_reach_the_serv
     cr_expect_eq(count(1, "tasks/result"), 0);
     cr_expect_eq(count(1, "completion/complete"), 0, "an unknown notification is dropped");
     cr_expect_eq(count(0, "-32601"), 3, "each refused request is answered -32601");
+    cr_expect_eq(count(0, "\"receipt_id\""), 3, "with the id of its deny receipt");
+    cr_expect_eq(signed_receipts(), 3, "committed before the answer");
     cr_expect(strstr(find(0, "\"id\":3"), "does not pass x/exec") != NULL, "%s",
               find(0, "\"id\":3"));
     cr_expect_eq(count(1, "notifications/roots/list_changed"), 1, "a known notification passes");
@@ -233,6 +245,8 @@ Test(mcp_methods, completion_and_subscriptions_need_a_grant)
     cr_expect_eq(count(1, "completion/complete"), 0, "no ungranted completion reaches the server");
     cr_expect_eq(count(1, "subscribe"), 0, "no ungranted subscription reaches the server");
     cr_expect_eq(count(0, "-32602"), 6, "each is refused");
+    cr_expect_eq(count(0, "\"verdict\":\"deny\""), 6, "each with a deny receipt");
+    cr_expect_eq(signed_receipts(), 6);
 
     client("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"completion/complete\",\"params\":{\"ref\":{"
            "\"type\":\"ref/prompt\",\"name\":\"simple\"},\"argument\":{\"name\":\"a\","

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/refusal.c - the deny receipt of a client request the gateway refuses
+ * by itself: a method it does not pass (-32601) and a completion or
+ * subscription outside the grants (-32602). The kernel decides tool calls,
+ * reads and prompt gets; these never reach it, yet the client caused a
+ * denial, and every denial an agent can cause leaves a receipt. The
+ * receipt is signed and persisted through the kernel (the public
+ * chio_kernel_sign_receipt()) before the client is answered.
+ *
+ * What it records: tool_server the policy's server_id, tool_name the
+ * method, decision deny with the gateway's reason and guard
+ * "out_of_scope" (the policy grants no such request), and as parameters
+ * a summary, never the params themselves: a refused request was checked
+ * by no guard, so a secret in it would otherwise reach the log
+ * (redaction_mode "summary"; params_sha256 is the SHA-256 of the params'
+ * canonical JSON, of "null" when there are none, so a captured request
+ * can be matched). metadata.mcp_refusal holds the JSON-RPC error code and
+ * the request id (when it is at most 256 bytes of JSON).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway_internal.h"
+
+#define REFUSAL_GUARD "out_of_scope"
+#define MAX_ID_BYTES  256
+
+/* {"params_bytes":N,"params_sha256":"..."} of @params (NULL: none). */
+static int params_summary(const chio_json *params, svc_buf *out)
+{
+    char *canon = NULL, hex[65];
+    size_t len = 4;
+    int rc;
+
+    if (params != NULL) {
+        rc = chio_json_write_canonical(params, &canon, &len);
+        if (rc != 0)
+            return rc;
+    }
+    rc = chio_sha256_hex(canon != NULL ? canon : "null", len, hex);
+    free(canon);
+    if (rc != 0)
+        return rc;
+    svc_buf_printf(out, "{\"params_bytes\":%zu,\"params_sha256\":\"%s\"}", len, hex);
+    return out->oom ? CHIO_ENOMEM : 0;
+}
+
+/* {"mcp_refusal":{...},"receipt_context":{...}} for the receipt. */
+static int refusal_metadata(const chio_mcp_gateway *g, const char *client_id, int code,
+                            svc_buf *out)
+{
+    svc_buf_printf(out, "{\"mcp_refusal\":{\"jsonrpc_code\":%d", code);
+    if (client_id != NULL && strlen(client_id) <= MAX_ID_BYTES) {
+        svc_buf_puts(out, ",\"jsonrpc_id\":");
+        svc_buf_puts(out, client_id); /* canonical JSON of the id */
+    }
+    svc_buf_puts(out, "}");
+    if (g->session_open) {
+        svc_buf_puts(out, ",\"receipt_context\":{\"session_id\":");
+        svc_buf_json_cstr(out, g->session);
+        svc_buf_puts(out, "}");
+    }
+    svc_buf_puts(out, "}");
+    return out->oom ? CHIO_ENOMEM : 0;
+}
+
+static int build(chio_mcp_gateway *g, chio_receipt_builder *b, const chio_json *params,
+                 const char *method, const char *why, const char *client_id, int code)
+{
+    svc_buf sum = {0}, meta = {0};
+    int rc;
+
+    rc = chio_receipt_builder_set_capability_id(b, g->cap_id);
+    if (rc == 0 && chio_receipt_builder_set_tool(b, g->pol->server_id, method) != 0)
+        /* A method the builder cannot hold as text (a NUL in it). */
+        rc = chio_receipt_builder_set_tool(b, g->pol->server_id, "(a method with a NUL)");
+    if (rc == 0)
+        rc = params_summary(params, &sum);
+    if (rc == 0)
+        rc = chio_receipt_builder_set_parameters(b, sum.p, sum.len, NULL);
+    if (rc == 0)
+        rc = chio_receipt_builder_set_redaction_mode(b, CHIO_REDACTION_SUMMARY);
+    if (rc == 0)
+        rc = chio_receipt_builder_set_decision(b, CHIO_VERDICT_DENY, why, REFUSAL_GUARD);
+    if (rc == 0)
+        rc = refusal_metadata(g, client_id, code, &meta);
+    if (rc == 0)
+        rc = chio_receipt_builder_set_metadata(b, meta.p, meta.len, NULL);
+    free(sum.p);
+    free(meta.p);
+    return rc;
+}
+
+char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const char *method,
+                                const char *why, const char *client_id, int code)
+{
+    chio_receipt_builder *b = NULL;
+    chio_receipt *r = NULL;
+    svc_buf data = {0};
+    int rc;
+
+    rc = chio_receipt_builder_new(&b);
+    if (rc == 0)
+        rc = build(g, b, params, method, why, client_id, code);
+    if (rc != 0) {
+        chio_receipt_builder_free(b);
+        fprintf(stderr, "chio mcp: the receipt of a refused %.64s could not be built: %s\n", method,
+                chio_strerror(rc));
+        return NULL;
+    }
+    rc = chio_kernel_sign_receipt(g->k, b, &r, NULL); /* takes @b */
+    if (rc != 0) {
+        fprintf(stderr, "chio mcp: the receipt of a refused %.64s was not committed: %s\n", method,
+                chio_strerror(rc));
+        return NULL;
+    }
+    svc_buf_puts(&data, "{\"chio\":{\"code\":\"" REFUSAL_GUARD "\",\"receipt_id\":");
+    svc_buf_json_cstr(&data, chio_receipt_id(r));
+    svc_buf_puts(&data, ",\"verdict\":\"deny\"}}");
+    chio_receipt_free(r);
+    if (data.oom) {
+        free(data.p);
+        return NULL;
+    }
+    return data.p;
+}
