@@ -136,8 +136,9 @@ static int on_item(void *vctx, uint64_t seq, const char *data, size_t len)
     return 0;
 }
 
-/* Compare one subject. Returns a CHIO__WITNESS_* code (CLEAN when it ran). */
-static int compare(chio__xp *t, const char *key, wit *w, char *why, size_t cap)
+/* Compare one subject of @stream. Returns a CHIO__WITNESS_* code (CLEAN when it
+ * ran). */
+static int compare(chio__xp *t, const char *stream, const char *key, wit *w, char *why, size_t cap)
 {
     int rc = read_published(t, key, w->receipts, 1, on_item, w);
 
@@ -145,8 +146,22 @@ static int compare(chio__xp *t, const char *key, wit *w, char *why, size_t cap)
         snprintf(why, cap, "%s", w->msg);
         return CHIO__WITNESS_ERROR;
     }
-    if (rc == 0 || rc == CHIO__XP_ENOTFOUND)
-        return CHIO__WITNESS_CLEAN; /* no stream: nothing was published */
+    if (rc == 0)
+        return CHIO__WITNESS_CLEAN;
+    if (rc == CHIO__XP_ENOTFOUND && w->local_last == 0)
+        return CHIO__WITNESS_CLEAN; /* no stream, nothing local: a first start */
+    if (rc == CHIO__XP_ENOTFOUND) {
+        /* A store with receipts compared with no stream at all would pass
+         * whatever it holds: a mistyped stream name, or servers that are
+         * not the ones the exporter writes to, must not switch the check
+         * off without a word. */
+        snprintf(why, cap,
+                 "the stream %s does not exist on these servers, yet the store holds %s up to "
+                 "seq %" PRIu64 ": there is nothing to compare them with (a mistyped stream "
+                 "name? the exporter creates the stream with its first publication)",
+                 stream, w->receipts ? "receipts" : "checkpoints", w->local_last);
+        return CHIO__WITNESS_ERROR;
+    }
     snprintf(why, cap, "reading what kernel %.16s... published to the stream: %s", key,
              chio__xp_errmsg(t));
     return rc == CHIO__XP_ECONNECT || rc == CHIO__XP_ETIMEOUT ? CHIO__WITNESS_UNREACHABLE
@@ -236,8 +251,8 @@ int chio__witness_check(const char *db, const char *urls, const char *stream, co
         rc = xrc == CHIO__XP_ECONNECT ? CHIO__WITNESS_UNREACHABLE : CHIO__WITNESS_ERROR;
         goto out;
     }
-    if ((rc = compare(t, key, &r, why, cap)) != CHIO__WITNESS_CLEAN ||
-        (rc = compare(t, key, &c, why, cap)) != CHIO__WITNESS_CLEAN)
+    if ((rc = compare(t, stream, key, &r, why, cap)) != CHIO__WITNESS_CLEAN ||
+        (rc = compare(t, stream, key, &c, why, cap)) != CHIO__WITNESS_CLEAN)
         goto out;
     memcpy(res->kernel, key, 65);
     res->local_last = r.local_last;

@@ -316,6 +316,48 @@ Test(witness, equal_or_ahead_starts)
     free(out);
 }
 
+/* A store with receipts and a stream name the servers do not hold: the
+ * check used to pass (nothing published, the store "ahead"), so a
+ * mistyped --witness-stream switched it off without a word. Now it cannot
+ * run (exit 4, the stream named); an empty store still starts. */
+Test(witness, a_missing_stream_is_refused_for_a_store_with_receipts)
+{
+    char *db = path_in("db"), *fresh = path_in("fresh");
+    fu_run r;
+
+    fu_fill(db, SEED, 12, 10, "nostream");
+    export_ok(db); /* the CHIO stream exists; NOSUCH does not */
+    r = CLI(60000, "serve", "--receipt-db", db, "--seed-file", seed, "--listen", "127.0.0.1:0",
+            "--witness-nats", urls, "--witness-stream", "NOSUCH");
+    cr_expect_eq(r.status, 4, "%s%s", r.out, r.err);
+    cr_expect_not_null(strstr(r.err, "the stream NOSUCH does not exist"), "%s", r.err);
+    fu_run_free(&r);
+    r = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls, "--stream", "NOSUCH");
+    cr_expect_eq(r.status, 2, "%s%s", r.out, r.err);
+    cr_expect_not_null(strstr(r.err, "does not exist"), "%s", r.err);
+    fu_run_free(&r);
+    r = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(r.status, 0, "the right stream still compares: %s%s", r.out, r.err);
+    fu_run_free(&r);
+    /* An empty store has nothing the missing stream could vouch for. */
+    cr_assert_eq(mkdir(fresh, 0700), 0);
+    {
+        char *out = path_in("fresh.out"), *t;
+        pid_t pid =
+            fu_spawn_exe(CHIO_TEST_CLI, out, NULL,
+                         (const char *const[]){"serve", "--receipt-db", fresh, "--seed-file", seed,
+                                               "--listen", "127.0.0.1:0", "--witness-nats", urls,
+                                               "--witness-stream", "NOSUCH", NULL});
+        t = wait_for(out, "\"listening\":\"127.0.0.1:", pid);
+        free(t);
+        kill(pid, SIGTERM);
+        cr_expect_eq(fu_wait(pid, 30000), 0);
+        free(out);
+    }
+    free(db);
+    free(fresh);
+}
+
 /* ---- servers that cannot be reached --------------------------------------------------- */
 
 Test(witness_offline, unreachable_servers_refuse_unless_optional)
