@@ -658,6 +658,7 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
             !chio__sv_bearer_ok(s, rq->authorization)) {
             chio_serve_error_reply(out, 401, "unauthorized",
                                    "Authorization: Bearer <token> is missing or wrong");
+            out->challenge = "Bearer realm=\"chio serve\"";
             return;
         }
         if (routes[i].control && draining(s)) {

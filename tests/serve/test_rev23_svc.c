@@ -17,7 +17,8 @@
  * Suite serve_contract (the checks of tests/serve/sidecar-contract.test.mjs
  * that are cheap here): a 405 names the path's method in an Allow header
  * (RFC 9110; it had none), and a token given twice, inline and in
- * X-Chio-Capability, is a 400 (the header's token was ignored).
+ * X-Chio-Capability, is a 400 (the header's token was ignored); a 401
+ * names its scheme in WWW-Authenticate (RFC 9110; it had none).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -37,6 +38,8 @@
 #include "common/poll.h"
 #include "common/testutil.h"
 
+#define BEARER "rev24-contract-bearer-0123456789"
+
 static char *dir;
 
 static void setup(void)
@@ -54,12 +57,12 @@ TestSuite(serve_origin, .init = setup, .fini = teardown);
 TestSuite(serve_conn, .init = setup, .fini = teardown);
 TestSuite(serve_contract, .init = setup, .fini = teardown);
 
-/* `chio serve` on a new loopback port, with @limits (NULL, or
- * "--max-connections 4 --timeout 2" for the serve_conn tests): its pid and
- * port. */
+/* `chio serve` on a new loopback port, with @limits (0: none; 1:
+ * "--max-connections 4 --timeout 2" for the serve_conn tests; 2: the bearer
+ * token BEARER in a --token-file): its pid and port. */
 static pid_t start_sidecar(unsigned *port, int limits)
 {
-    char *seed, *db, *out;
+    char *seed, *db, *out, *tokfile;
     const char *kg[] = {"keygen", "--out", NULL, NULL};
     cli_result r;
     uint64_t end;
@@ -68,6 +71,8 @@ static pid_t start_sidecar(unsigned *port, int limits)
     cr_assert_geq(asprintf(&seed, "%s/kernel.seed", dir), 0);
     cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
     cr_assert_geq(asprintf(&out, "%s/serve.out", dir), 0);
+    cr_assert_geq(asprintf(&tokfile, "%s/bearer", dir), 0);
+    cr_assert_eq(testutil_write_file(tokfile, BEARER "\n", strlen(BEARER) + 1, 0600), 0);
     kg[2] = seed;
     r = testutil_run_cli(kg, NULL, 0);
     cr_assert_eq(r.status, 0);
@@ -79,7 +84,10 @@ static pid_t start_sidecar(unsigned *port, int limits)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(o, 1);
         dup2(o, 2);
-        if (limits)
+        if (limits == 2)
+            execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
+                  "--listen", "127.0.0.1:0", "--token-file", tokfile, (char *)NULL);
+        else if (limits)
             execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
                   "--listen", "127.0.0.1:0", "--max-connections", "4", "--timeout", "2",
                   (char *)NULL);
@@ -102,6 +110,7 @@ static pid_t start_sidecar(unsigned *port, int limits)
     free(seed);
     free(db);
     free(out);
+    free(tokfile);
     return pid;
 }
 
@@ -391,5 +400,31 @@ Test(serve_contract, a_token_given_inline_and_in_the_header_is_400)
     free(got);
     free(body);
     free(tok);
+    stop_sidecar(pid);
+}
+
+Test(serve_contract, a_401_names_the_bearer_scheme)
+{
+    static const char *const auths[] = {"", "Authorization: Bearer wrong-wrong-wrong-wrong\r\n",
+                                        "Authorization: Basic " BEARER "\r\n"};
+    static const char body[] =
+        "{\"capability_id\":\"nope\",\"tool_server\":\"a\",\"tool_name\":\"b\"}";
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 2);
+    size_t i;
+    char *got;
+
+    for (i = 0; i < sizeof(auths) / sizeof(auths[0]); i++) {
+        got = post_evaluate(port, auths[i], body);
+        cr_expect(strncmp(got, "HTTP/1.1 401 ", 13) == 0, "%s", got);
+        cr_expect(strstr(got, "\r\nWWW-Authenticate: Bearer realm=\"chio serve\"\r\n") != NULL,
+                  "%s", got);
+        free(got);
+    }
+    /* The right token: evaluated (an unknown id is a deny), no challenge. */
+    got = post_evaluate(port, "Authorization: Bearer " BEARER "\r\n", body);
+    cr_expect(strncmp(got, "HTTP/1.1 200 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "WWW-Authenticate") == NULL, "%s", got);
+    free(got);
     stop_sidecar(pid);
 }
