@@ -18,7 +18,8 @@
  * that are cheap here): a 405 names the path's method in an Allow header
  * (RFC 9110; it had none), and a token given twice, inline and in
  * X-Chio-Capability, is a 400 (the header's token was ignored); a 401
- * names its scheme in WWW-Authenticate (RFC 9110; it had none).
+ * names its scheme in WWW-Authenticate (RFC 9110; it had none); the
+ * parameter_hash guard's evidence says when no hash was sent.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -391,6 +392,9 @@ Test(serve_contract, a_token_given_inline_and_in_the_header_is_400)
     /* Alone, the inline token is allowed. */
     got = post_evaluate(port, "", body);
     cr_expect(strstr(got, "\"verdict\":\"allow\"") != NULL, "%s", got);
+    /* No parameter_hash was sent: the guard's evidence says so (it read as
+     * a plain pass, as if a hash had been checked). */
+    cr_expect(strstr(got, "\"details\":\"no parameter_hash was sent") != NULL, "%s", got);
     free(got);
     /* With any X-Chio-Capability as well: refused, nothing signed. */
     got = post_evaluate(port, "X-Chio-Capability: e30\r\n", body);
