@@ -270,6 +270,18 @@ test('malformed bodies are 400 with a code and nothing is signed', async () => {
     assert.equal(r.json?.receipt, undefined, what);
     assertJsonError(r, 400, code);
   }
+  const rawCases = [
+    ['invalid UTF-8', Buffer.concat([Buffer.from('{"tool_server":"'), Buffer.from([0xc3, 0x28]), Buffer.from('","tool_name":"x","capability_id":"c"}')])],
+    ['a lone surrogate', Buffer.from('{"tool_server":"\\ud800","tool_name":"x","capability_id":"c"}')],
+    ['129 levels', Buffer.from('{"tool_server":"a","tool_name":"b","capability_id":"c","parameters":{"p":' + '['.repeat(128) + ']'.repeat(128) + '}}')],
+    ['a number past the double range', Buffer.from('{"tool_server":"a","tool_name":"b","capability_id":"c","parameters":{"p":1e999}}')],
+  ];
+  for (const [what, raw] of rawCases) {
+    const r = await request(sc.port, 'POST', '/v1/evaluate', { headers: auth, raw });
+    assert.equal(r.json?.receipt, undefined, what);
+    assert.equal(r.status, 400, `${what}: ${r.text}`);
+    assertJsonError(r, 400, 'invalid_json');
+  }
 });
 
 test('a body past --max-body is 413 body_too_large', async () => {
@@ -316,6 +328,21 @@ test('the token three ways: inline, X-Chio-Capability with capability_id, minted
   assert.equal(named.json.capability.expires_at - named.json.capability.issued_at, 3600);
   const r4 = await evaluate(sc, { ...call, capability_id: 'cap-named', request_id: 'req-42' }, { verdict: 'allow', code: 'none' });
   assert.equal(r4.receipt.metadata.receipt_context.request_id, 'req-42');
+});
+
+test('numbers in parameters follow canonical JSON: exact 64-bit integers, doubles otherwise', async () => {
+  const paramsText = '{"big":9007199254740993,"max":18446744073709551615,"neg":-9223372036854775808,"one":1.0,"e":1e21,"small":1E-7}';
+  const canon = canonicalBytes(parse(paramsText));
+  assert.equal(canon.toString(), '{"big":9007199254740993,"e":1e+21,"max":18446744073709551615,"neg":-9223372036854775808,"one":1,"small":1e-7}');
+  const t = token([grant()]);
+  const raw = `{"capability":${JSON.stringify(t)},"tool_server":"files","tool_name":"read","parameters":${paramsText},"parameter_hash":"${sha256Hex(canon)}"}`;
+  const r = await request(sc.port, 'POST', '/v1/evaluate', { headers: auth, raw: Buffer.from(raw) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.verdict, 'allow', r.text);
+  const receipt = parse(r.text).v.get('receipt');
+  const rc = checkReceipt(receipt);
+  handed.set(rc.id, { db: sc.db, verdict: 'allow' });
+  assert.equal(canonicalBytes(receipt.v.get('action').v.get('parameters')).toString(), canon.toString());
 });
 
 test('X-Chio-Capability: malformed base64url, not a token, another id', async () => {
