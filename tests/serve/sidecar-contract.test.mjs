@@ -428,7 +428,9 @@ test('revocation through the control route: 401 without the token, then capabili
 test('mint: bad bodies are 400', async () => {
   for (const bad of [{}, { subject: AGENT_KEY }, { subject: AGENT_KEY, scope: {}, ttl_secs: 0 },
     { subject: AGENT_KEY, scope: {}, ttl_secs: -1 }, { subject: AGENT_KEY, scope: {}, id: '' },
-    { subject: AGENT_KEY, scope: {}, extra: 1 }]) {
+    { subject: AGENT_KEY, scope: {}, extra: 1 }, { subject: 'not-a-key', scope: {} },
+    { subject: AGENT_KEY, scope: { grants: 'x' } }, { subject: AGENT_KEY, scope: {}, ttl_secs: 1.5 },
+    { subject: AGENT_KEY, scope: {}, ttl_secs: '60' }, { subject: AGENT_KEY, scope: {}, id: 'x'.repeat(257) }]) {
     assertJsonError(await post(sc, '/v1/capabilities/mint', bad), 400, 'invalid_request');
   }
 });
@@ -540,6 +542,22 @@ test('HTTP framing a client may choose: chunked bodies, kept-alive connections',
   }
   assert.equal(sockets.size, 1, 'the connection was kept');
   agent.destroy();
+});
+
+test('64 calls at once: each answered with its own committed receipt', async () => {
+  const once = token([grant({ max_invocations: 40 })]);
+  const calls = Array.from({ length: 64 }, (_, i) => post(sc, '/v1/evaluate', { capability: once, tool_server: 'files', tool_name: 'read', parameters: { i } }));
+  const answers = await Promise.all(calls);
+  const verdicts = { allow: 0, deny: 0 };
+  for (const r of answers) {
+    assert.equal(r.status, 200, r.text);
+    const rc = checkReceipt(parse(r.text).v.get('receipt'));
+    assert.ok(!handed.has(rc.id), 'every receipt is its own');
+    handed.set(rc.id, { db: sc.db, verdict: rc.decision.verdict });
+    verdicts[rc.decision.verdict]++;
+    if (rc.decision.verdict === 'deny') assert.equal(r.json.code, 'budget_exhausted');
+  }
+  assert.deepEqual(verdicts, { allow: 40, deny: 24 }, 'max_invocations is exact under concurrency');
 });
 
 test('after SIGTERM (exit 0) the store holds every receipt a client was handed', async () => {
