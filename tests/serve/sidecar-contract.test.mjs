@@ -485,7 +485,7 @@ test('POST /v1/receipts/verify: good, tampered, untrusted, not a receipt', async
 
 test('--tool narrows the sidecar: another tool is denied tool_not_registered', async () => {
   const db = path.join(TMP, 'db-tools');
-  const s2 = await startSidecar(db, ['--tool', 'files:read', '--drain-grace-ms', '1500']);
+  const s2 = await startSidecar(db, ['--tool', 'files:read', '--drain-grace-ms', '4000']);
   try {
     const call = { capability: token([grant({ tool_name: '*' })]), tool_server: 'files', parameters: {} };
     await evaluate(s2, { ...call, tool_name: 'read' }, { verdict: 'allow', code: 'none', headers: {} });
@@ -496,7 +496,7 @@ test('--tool narrows the sidecar: another tool is denied tool_not_registered', a
     // SIGTERM: health and evaluate answer 503 draining for --drain-grace-ms, then it exits 0.
     const exited = s2.stop();
     let h;
-    for (const end = Date.now() + 1500; Date.now() < end;) {
+    for (const end = Date.now() + 4000; Date.now() < end;) {
       h = await request(s2.port, 'GET', '/chio/health');
       if (h.status === 503) break;
     }
