@@ -612,7 +612,7 @@ test('a full disk: evaluate and health answer 503, and no allow was answered wit
   }
   cleanups.push(() => spawnSync('umount', ['-l', mnt]));
   const db = path.join(mnt, 'db');
-  const s4 = await startSidecar(db, ['--durability', 'sync']);
+  const s4 = await startSidecar(db, ['--durability', 'sync', '--token-file', TOKEN_FILE]);
   const allowed = [];
   let last;
   try {
@@ -628,7 +628,7 @@ test('a full disk: evaluate and health answer 503, and no allow was answered wit
     }
     const body = { capability: token([grant()]), tool_server: 'files', tool_name: 'read', parameters: { pad: 'p'.repeat(4000) } };
     for (let i = 0; i < 5000; i++) {
-      last = await post(s4, '/v1/evaluate', body, {});
+      last = await post(s4, '/v1/evaluate', body);
       if (last.status !== 200) break;
       assert.equal(last.json.verdict, 'allow');
       allowed.push(checkReceipt(parse(last.text).v.get('receipt')).id);
@@ -638,9 +638,12 @@ test('a full disk: evaluate and health answer 503, and no allow was answered wit
     assert.equal(h.status, 503, h.text);
     assert.equal(h.json.status, 'failed');
     assert.equal((await request(s4.port, 'GET', '/chio/live')).status, 200, 'live while failed');
-    const again = await post(s4, '/v1/evaluate', body, {});
+    const again = await post(s4, '/v1/evaluate', body);
     assert.equal(again.status, 503, 'fails closed: no allow after a failed commit');
     assert.equal(again.json.code, 'store_failure', again.text);
+    // A revocation is persisted in the log: it cannot be confirmed now.
+    const rv = await post(s4, '/v1/capabilities/revoke', { capability_id: body.capability.id });
+    assert.equal(rv.status, 503, rv.text);
   } finally {
     assert.equal(await s4.stop(), 1, 'a sidecar that failed closed exits 1 (docs/cli.md)');
   }
