@@ -93,6 +93,12 @@ mcp-check: $(CLI)
 interop-check: $(CLI)
 	CHIO_CLI=$(abspath $(CLI)) node --test --test-concurrency=1 tests/interop/interop.test.mjs
 
+# tests/serve/sidecar-contract.test.mjs: an outside client (node:http and
+# node:crypto, no packages) holds `chio serve` to the sidecar contract
+# (wire-format.md 6, docs/sidecar.md), verifying every receipt itself.
+sidecar-check: $(CLI)
+	CHIO_CLI=$(abspath $(CLI)) node --test --test-concurrency=1 tests/serve/sidecar-contract.test.mjs
+
 STATIC  := $(BUILD)/libchio.a
 SHARED  := $(BUILD)/libchio.so.$(VERSION)
 CLI     := $(BUILD)/chio
@@ -104,7 +110,7 @@ RELIABILITY := $(patsubst tests/reliability/%.c,$(BUILD)/reliability/%,$(wildcar
 EXAMPLE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(OTEL_CFLAGS) -Iinclude
 
 .PHONY: all lib deps test check asan tsan tsan-check demo clean format format-check bench symbols \
-        install uninstall install-check otel-check integration-check interop-check bindings-check ubsan \
+        install uninstall install-check otel-check integration-check interop-check sidecar-check bindings-check ubsan \
         valgrind stress fuzz fuzz-smoke soak
 
 PREFIX       ?= /usr/local
@@ -308,6 +314,7 @@ integration-check: all
 	./scripts/valgrind-cli.sh $(CLI)
 	@$(MAKE) --no-print-directory mcp-check
 	@$(MAKE) --no-print-directory interop-check
+	@$(MAKE) --no-print-directory sidecar-check
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory otel-check
 	@$(MAKE) --no-print-directory bindings-check

@@ -275,6 +275,14 @@ static char *evaluate_token(chio_serve *s, const chio_serve_request *rq, const c
     const chio_json *cap = chio_json_get(root, "capability");
     char *text = NULL;
 
+    /* One token per call: with both, which one the receipt names would be
+     * the sidecar's guess, and the header's token would be ignored. */
+    if (cap != NULL && rq->capability_header != NULL) {
+        chio_serve_error_reply(out, 400, "invalid_request",
+                               "give the token once: a capability object or X-Chio-Capability, "
+                               "not both");
+        return NULL;
+    }
     if (cap != NULL) {
         if (chio_json_typeof(cap) != CHIO_JSON_OBJECT) {
             chio_serve_error_reply(out, 400, "invalid_request", "capability must be an object");
@@ -288,7 +296,9 @@ static char *evaluate_token(chio_serve *s, const chio_serve_request *rq, const c
     }
     if (capid == NULL) {
         chio_serve_error_reply(out, 400, "invalid_request",
-                               "a capability object or a capability_id is required");
+                               rq->capability_header != NULL
+                                   ? "X-Chio-Capability needs the token's capability_id in the body"
+                                   : "a capability object or a capability_id is required");
         return NULL;
     }
     if (rq->capability_header != NULL) {
@@ -621,7 +631,7 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
 #undef SERVE_ROUTE_ROW
     };
     size_t i;
-    int path_known = 0;
+    const char *allow = NULL;
 
     memset(out, 0, sizeof(*out));
     /* A browser's request (it carries Origin; a host service sends none):
@@ -636,7 +646,7 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(rq->path, routes[i].path) != 0)
             continue;
-        path_known = 1;
+        allow = routes[i].method; /* one method per path */
         if (strcmp(rq->method, routes[i].method) != 0)
             continue;
         if (routes[i].control && !s->has_bearer) {
@@ -648,6 +658,7 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
             !chio__sv_bearer_ok(s, rq->authorization)) {
             chio_serve_error_reply(out, 401, "unauthorized",
                                    "Authorization: Bearer <token> is missing or wrong");
+            out->challenge = "Bearer realm=\"chio serve\"";
             return;
         }
         if (routes[i].control && draining(s)) {
@@ -657,8 +668,9 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
         routes[i].fn(s, rq, out);
         return;
     }
-    if (path_known)
+    if (allow != NULL) {
         chio_serve_error_reply(out, 405, "method_not_allowed", "method not allowed on this path");
-    else
+        out->allow = allow;
+    } else
         chio_serve_error_reply(out, 404, "not_found", "no such route");
 }

@@ -70,6 +70,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, chio_serve_reply *re
     }
     if (rep->content_type != NULL)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+    if (rep->allow != NULL) /* RFC 9110 15.5.6: a 405 names the methods it allows */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rep->allow);
+    if (rep->challenge != NULL) /* RFC 9110 11.6.1: a 401 names its scheme */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, rep->challenge);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     ok = MHD_queue_response(c, rep->status ? rep->status : 500, r);
     MHD_destroy_response(r);

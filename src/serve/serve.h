@@ -84,6 +84,8 @@ typedef struct chio_serve_reply {
     char *body;
     size_t body_len;
     const char *content_type;
+    const char *allow;     /* static: the Allow header of a 405, else NULL */
+    const char *challenge; /* static: the WWW-Authenticate header of a 401, else NULL */
 } chio_serve_reply;
 
 /*

@@ -37,13 +37,19 @@ static int param_hash_guard(void *user, const chio_guard_input *in, chio_guard_v
 
     (void)user;
     *verdict = CHIO_GUARD_PASS;
-    if (expected_hash == NULL)
+    /* The evidence says what was checked: a pass without a hash to compare
+     * must not read as a verified hash in the signed receipt. */
+    if (expected_hash == NULL) {
+        snprintf(details, cap, "no parameter_hash was sent: nothing to compare");
         return 0;
+    }
     if (chio_sha256_hex(in->arguments_json, in->arguments_len, hex) != 0)
         return -1;
     if (strcasecmp(hex, expected_hash) != 0) {
         *verdict = CHIO_GUARD_DENY;
         snprintf(details, cap, "parameter_hash does not match the parameters (sha256 %s)", hex);
+    } else {
+        snprintf(details, cap, "parameter_hash matches the parameters");
     }
     return 0;
 }

@@ -14,6 +14,12 @@
  * to be closed unanswered while half-sent requests held every slot), and a
  * request dripped a byte at a time (which keeps libmicrohttpd's idle
  * timeout from firing) is cut at its deadline, min(--timeout, 10 s).
+ * Suite serve_contract (the checks of tests/serve/sidecar-contract.test.mjs
+ * that are cheap here): a 405 names the path's method in an Allow header
+ * (RFC 9110; it had none), and a token given twice, inline and in
+ * X-Chio-Capability, is a 400 (the header's token was ignored); a 401
+ * names its scheme in WWW-Authenticate (RFC 9110; it had none); the
+ * parameter_hash guard's evidence says when no hash was sent.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -33,6 +39,8 @@
 #include "common/poll.h"
 #include "common/testutil.h"
 
+#define BEARER "rev24-contract-bearer-0123456789"
+
 static char *dir;
 
 static void setup(void)
@@ -48,13 +56,14 @@ static void teardown(void)
 
 TestSuite(serve_origin, .init = setup, .fini = teardown);
 TestSuite(serve_conn, .init = setup, .fini = teardown);
+TestSuite(serve_contract, .init = setup, .fini = teardown);
 
-/* `chio serve` on a new loopback port, with @limits (NULL, or
- * "--max-connections 4 --timeout 2" for the serve_conn tests): its pid and
- * port. */
+/* `chio serve` on a new loopback port, with @limits (0: none; 1:
+ * "--max-connections 4 --timeout 2" for the serve_conn tests; 2: the bearer
+ * token BEARER in a --token-file): its pid and port. */
 static pid_t start_sidecar(unsigned *port, int limits)
 {
-    char *seed, *db, *out;
+    char *seed, *db, *out, *tokfile;
     const char *kg[] = {"keygen", "--out", NULL, NULL};
     cli_result r;
     uint64_t end;
@@ -63,6 +72,8 @@ static pid_t start_sidecar(unsigned *port, int limits)
     cr_assert_geq(asprintf(&seed, "%s/kernel.seed", dir), 0);
     cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
     cr_assert_geq(asprintf(&out, "%s/serve.out", dir), 0);
+    cr_assert_geq(asprintf(&tokfile, "%s/bearer", dir), 0);
+    cr_assert_eq(testutil_write_file(tokfile, BEARER "\n", strlen(BEARER) + 1, 0600), 0);
     kg[2] = seed;
     r = testutil_run_cli(kg, NULL, 0);
     cr_assert_eq(r.status, 0);
@@ -74,7 +85,10 @@ static pid_t start_sidecar(unsigned *port, int limits)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(o, 1);
         dup2(o, 2);
-        if (limits)
+        if (limits == 2)
+            execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
+                  "--listen", "127.0.0.1:0", "--token-file", tokfile, (char *)NULL);
+        else if (limits)
             execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "serve", "--receipt-db", db, "--seed-file", seed,
                   "--listen", "127.0.0.1:0", "--max-connections", "4", "--timeout", "2",
                   (char *)NULL);
@@ -97,6 +111,7 @@ static pid_t start_sidecar(unsigned *port, int limits)
     free(seed);
     free(db);
     free(out);
+    free(tokfile);
     return pid;
 }
 
@@ -287,4 +302,133 @@ Test(serve_conn, a_request_dripped_a_byte_at_a_time_is_cut_at_its_deadline)
     cr_expect_geq(testutil_now_ms() - start, 1500, "not cut before its deadline");
     close(fd);
     stop(pid);
+}
+
+/* ---- serve_contract --------------------------------------------------------------------- */
+
+/* Stop the sidecar with SIGTERM; it exits 0. */
+static void stop_sidecar(pid_t pid)
+{
+    int st;
+
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+Test(serve_contract, a_wrong_method_is_405_with_an_allow_header)
+{
+    static const struct {
+        const char *method, *path, *allow;
+    } cases[] = {
+        {"POST", "/chio/health", "Allow: GET\r\n"},
+        {"HEAD", "/chio/live", "Allow: GET\r\n"},
+        {"GET", "/v1/evaluate", "Allow: POST\r\n"},
+        {"DELETE", "/v1/capabilities/revoke", "Allow: POST\r\n"},
+    };
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 0);
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *req, *got;
+        int n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                         cases[i].method, cases[i].path);
+
+        cr_assert_geq(n, 0);
+        got = exchange(port, req, (size_t)n);
+        cr_expect(strncmp(got, "HTTP/1.1 405 ", 13) == 0, "%s %s: %s", cases[i].method,
+                  cases[i].path, got);
+        cr_expect(strstr(got, cases[i].allow) != NULL, "%s %s names %s: %s", cases[i].method,
+                  cases[i].path, cases[i].allow, got);
+        free(req);
+        free(got);
+    }
+    stop_sidecar(pid);
+}
+
+/* A token of the sidecar's own seed (dir/kernel.seed) for srv:echo, its JSON
+ * text without the newline (malloc'd). */
+static char *own_token(void)
+{
+    char *seed, *text;
+    const char *argv[] = {"capability",
+                          "issue",
+                          "--seed-file",
+                          NULL,
+                          "--subject",
+                          "66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a",
+                          "--scope",
+                          "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"echo\","
+                          "\"operations\":[\"invoke\"]}]}",
+                          "--ttl",
+                          "600",
+                          "--id",
+                          "cap-twice",
+                          NULL};
+    cli_result r;
+
+    cr_assert_geq(asprintf(&seed, "%s/kernel.seed", dir), 0);
+    argv[3] = seed;
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    text = strndup(r.out, strcspn(r.out, "\n"));
+    testutil_cli_free(&r);
+    free(seed);
+    return text;
+}
+
+Test(serve_contract, a_token_given_inline_and_in_the_header_is_400)
+{
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 0);
+    char *tok = own_token(), *body, *got;
+
+    cr_assert_geq(asprintf(&body,
+                           "{\"capability\":%s,\"tool_server\":\"srv\",\"tool_name\":"
+                           "\"echo\"}",
+                           tok),
+                  0);
+    /* Alone, the inline token is allowed. */
+    got = post_evaluate(port, "", body);
+    cr_expect(strstr(got, "\"verdict\":\"allow\"") != NULL, "%s", got);
+    /* No parameter_hash was sent: the guard's evidence says so (it read as
+     * a plain pass, as if a hash had been checked). */
+    cr_expect(strstr(got, "\"details\":\"no parameter_hash was sent") != NULL, "%s", got);
+    free(got);
+    /* With any X-Chio-Capability as well: refused, nothing signed. */
+    got = post_evaluate(port, "X-Chio-Capability: e30\r\n", body);
+    cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "\"code\":\"invalid_request\"") != NULL, "%s", got);
+    cr_expect(strstr(got, "\"receipt\"") == NULL, "%s", got);
+    free(got);
+    free(body);
+    free(tok);
+    stop_sidecar(pid);
+}
+
+Test(serve_contract, a_401_names_the_bearer_scheme)
+{
+    static const char *const auths[] = {"", "Authorization: Bearer wrong-wrong-wrong-wrong\r\n",
+                                        "Authorization: Basic " BEARER "\r\n"};
+    static const char body[] =
+        "{\"capability_id\":\"nope\",\"tool_server\":\"a\",\"tool_name\":\"b\"}";
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 2);
+    size_t i;
+    char *got;
+
+    for (i = 0; i < sizeof(auths) / sizeof(auths[0]); i++) {
+        got = post_evaluate(port, auths[i], body);
+        cr_expect(strncmp(got, "HTTP/1.1 401 ", 13) == 0, "%s", got);
+        cr_expect(strstr(got, "\r\nWWW-Authenticate: Bearer realm=\"chio serve\"\r\n") != NULL,
+                  "%s", got);
+        free(got);
+    }
+    /* The right token: evaluated (an unknown id is a deny), no challenge. */
+    got = post_evaluate(port, "Authorization: Bearer " BEARER "\r\n", body);
+    cr_expect(strncmp(got, "HTTP/1.1 200 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "WWW-Authenticate") == NULL, "%s", got);
+    free(got);
+    stop_sidecar(pid);
 }
