@@ -226,8 +226,9 @@ CHIO_EXTERN int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builde
  * asynchronously (chio_kernel_sign_receipt_async, chio_kernel_evaluate_async:
  * they work while the in-flight budget has a credit and fail at once with
  * CHIO_EDEADLK when it is spent, since only this thread returns credits;
- * chio_kernel_evaluate_async then refuses before any check or dispatch);
- * synchronous calls fail at once with CHIO_EDEADLK.
+ * chio_kernel_evaluate_async then refuses before any check or dispatch,
+ * and once it accepted, its receipt's credit is its own, whatever its
+ * tool submits); synchronous calls fail at once with CHIO_EDEADLK.
  */
 typedef void (*chio_sign_cb)(void *ctx, int rc, chio_receipt *receipt);
 
