@@ -3,8 +3,8 @@
  * tests/kernel/race_scenarios.h - the kernel's guarantees held against
  * callbacks and concurrent callers through the public API (review 24):
  * the in-flight credit of a call submitted from a completion callback,
- * child receipts of nested requests made there, and budgets, revocation,
- * session closes and drain racing calls on a real RocksDB store.
+ * child receipts of nested requests made there, and drain racing calls
+ * and session closes on a real RocksDB store.
  * Criterion-free, so that the Criterion suite (test_rev24_races.c) and
  * the ThreadSanitizer driver (tsan_main.c) run the same code. Each
  * returns 0, or -1 with a message in @msg (SC_MSG bytes).
@@ -40,5 +40,15 @@ int rs_nested_from_callback(const rs_nested_case *c, char *msg);
  * tool already ran: it ends with a verified receipt, and every callback
  * runs once. */
 int rs_tool_signs_from_callback(char *msg);
+
+/* Six threads call (synchronously and with chio_kernel_evaluate_async)
+ * over four sessions that another thread keeps closing, draining and
+ * replacing, on a RocksDB store under @dir, until chio_kernel_drain()
+ * (called after 100 allows) has returned. Every call ends in a receipt or
+ * a listed error (session draining or closed, kernel drained), every
+ * callback runs once, every call after the drain fails with
+ * CHIO_EDRAINED, and every allow a caller saw has its receipt in the
+ * store, whose log then checks out (sc_check_log). */
+int rs_drain_races(const char *dir, char *msg);
 
 #endif

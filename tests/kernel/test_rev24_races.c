@@ -9,11 +9,15 @@
  *     when none could be signed (the in-flight budget spent) the host is
  *     not asked;
  *   - that call's receipt keeps the credit it took before its tool ran,
- *     whatever the tool submits itself.
+ *     whatever the tool submits itself;
+ *   - chio_kernel_drain() racing calls (sync and async) and sessions being
+ *     closed, drained and opened: every allow a caller saw is in the store.
  * Real kernel, real Ed25519, ephemeral RocksDB.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 
+#include "common/testutil.h"
 #include "kernel/race_scenarios.h"
 #include "kernel/scenarios.h"
 
@@ -55,4 +59,14 @@ Test(rev24_races, a_tool_submitting_signs_from_a_callback_cannot_take_its_calls_
     char msg[SC_MSG] = "";
 
     cr_assert_eq(rs_tool_signs_from_callback(msg), 0, "%s", msg);
+}
+
+Test(rev24_races, every_allow_seen_while_drain_races_calls_and_session_closes_is_in_the_store)
+{
+    char msg[SC_MSG] = "", *dir = testutil_tmpdir();
+    int rc = rs_drain_races(dir, msg);
+
+    testutil_rmrf(dir);
+    free(dir);
+    cr_assert_eq(rc, 0, "%s", msg);
 }

@@ -62,6 +62,7 @@ int main(int argc, char **argv)
     RUN("nested request from a callback, refused", rs_nested_from_callback(&refused, msg));
     RUN("nested request from a callback, no credit", rs_nested_from_callback(&spent, msg));
     RUN("a tool signing from a callback", rs_tool_signs_from_callback(msg));
+    RUN("drain racing calls and session closes", rs_drain_races(dir, msg));
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
