@@ -384,7 +384,8 @@ asan: deps
 # kernel's concurrency scenarios, the same code the suite runs, are driven
 # by a plain binary here.
 TSAN_OBJS := $(BUILD)/obj/tests/kernel/scenarios.o $(BUILD)/obj/tests/kernel/med_scenarios.o \
-             $(BUILD)/obj/tests/kernel/tokens.o $(BUILD)/obj/tests/kernel/tsan_main.o
+             $(BUILD)/obj/tests/kernel/race_scenarios.o $(BUILD)/obj/tests/kernel/tokens.o \
+             $(BUILD)/obj/tests/kernel/tsan_main.o
 
 $(BUILD)/tsan-scenarios: $(TSAN_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TSAN_OBJS) $(STATIC) $(DEP_LIBS)

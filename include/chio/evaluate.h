@@ -237,8 +237,11 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * Returns: 0 with *reply (JSON, free with chio_free()) when allowed;
  * CHIO_EDENIED when refused (the deny child receipt is signed); CHIO_EFAILED
  * when the host handler failed; CHIO_ELIMIT past the per-call cap;
- * chio_json_parse() codes for a bad request; signing errors. Thread-safety: the invoking thread
- * only.
+ * chio_json_parse() codes for a bad request; signing errors; CHIO_EDEADLK,
+ * before the host is asked and with no child receipt, for a tool of a
+ * call submitted from a completion callback (it runs on the completion
+ * thread) when the in-flight budget has no credit left for the child
+ * receipt. Thread-safety: the invoking thread only.
  */
 CHIO_EXTERN int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len,
                                      int with_tools, char **reply, size_t *reply_len,

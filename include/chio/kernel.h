@@ -93,7 +93,11 @@ typedef enum chio_log_level {
 /*
  * A log sink: receives one JSON object per call (no trailing newline), e.g.
  * {"ts":1710000000,"level":"info","event":"kernel_started",...}. Called from
- * any kernel thread, one call at a time. Never receives key material.
+ * any kernel thread, one call at a time (under the kernel's log lock), so
+ * it must not call into the kernel: a kernel call that logs would wait for
+ * that lock forever, and chio_kernel_drain() from a kernel thread could
+ * not join it. Hand the event to a thread of the host's instead. Never
+ * receives key material.
  */
 typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, size_t len);
 
@@ -226,8 +230,9 @@ CHIO_EXTERN int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builde
  * asynchronously (chio_kernel_sign_receipt_async, chio_kernel_evaluate_async:
  * they work while the in-flight budget has a credit and fail at once with
  * CHIO_EDEADLK when it is spent, since only this thread returns credits;
- * chio_kernel_evaluate_async then refuses before any check or dispatch);
- * synchronous calls fail at once with CHIO_EDEADLK.
+ * chio_kernel_evaluate_async then refuses before any check or dispatch,
+ * and once it accepted, its receipt's credit is its own, whatever its
+ * tool submits); synchronous calls fail at once with CHIO_EDEADLK.
  */
 typedef void (*chio_sign_cb)(void *ctx, int rc, chio_receipt *receipt);
 

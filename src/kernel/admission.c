@@ -20,6 +20,13 @@
  * when the budget is spent; the thread that completes a request returns
  * its credit (signer.c). A synchronous call from the completion thread
  * would wait for that very thread, so it fails at once with CHIO_EDEADLK.
+ * A receipt the kernel signs on the completion thread after user code
+ * ran there (an evaluation submitted from a callback runs its tool there,
+ * and the tool's nested requests ask the host) has its credit taken
+ * before that code runs (chio__kernel_credit_ahead) and handed to its
+ * request, which owns it from then on: a spent budget refuses the work
+ * up front, never after a tool or the host acted, and nothing the tool
+ * submits meanwhile can take that credit.
  */
 #include <limits.h>
 
@@ -189,40 +196,23 @@ static int credit_take(chio_kernel *k, int block)
     }
 }
 
-/* A credit this thread took ahead for its next asynchronous request
- * (chio__kernel_credit_reserve; only completion threads reserve). */
-static _Thread_local const chio_kernel *reserved_credit;
-
-int chio__kernel_credit_take(chio_kernel *k, int block, int async)
+int chio__kernel_credit_take(chio_kernel *k, int block)
 {
-    if (async && reserved_credit == k) {
-        reserved_credit = NULL; /* the credit reserved ahead is this request's */
-        return 0;
-    }
     return credit_take(k, block);
 }
 
-int chio__kernel_credit_reserve(chio_kernel *k, chio_error *err)
+int chio__kernel_credit_ahead(chio_kernel *k, chio_error *err)
 {
     int rc;
 
-    if (reserved_credit == k)
-        return 0;
+    if (!chio__kernel_on_completer(k))
+        return 0; /* the signing itself may wait for its credit */
     rc = credit_take(k, 1);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET,
                           "the in-flight budget is spent and only this completion thread "
                           "can return credits; submit from another thread");
-    reserved_credit = k;
-    return 0;
-}
-
-void chio__kernel_credit_unreserve(chio_kernel *k)
-{
-    if (reserved_credit != k)
-        return; /* none, or the request took it */
-    reserved_credit = NULL;
-    chio__credits_release(k, 1);
+    return 1;
 }
 
 void chio__credits_release(chio_kernel *k, uint32_t n)

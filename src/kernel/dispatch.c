@@ -280,6 +280,16 @@ static int keep_child(chio_tool_ctx *c, chio_receipt *rec, chio_error *err)
     return 0;
 }
 
+/* Sign a child receipt, with the credit nested() took ahead when it did. */
+static int sign_child(chio_tool_ctx *c, chio__receipt_fields *f, chio_receipt **rec,
+                      chio_error *err)
+{
+    int held = c->credit_held;
+
+    c->credit_held = 0; /* the request's now, whatever the outcome */
+    return chio__kernel_sign_entered(c->k, f, held, rec, err);
+}
+
 /* A nested request whose text is over max_argument_bytes is refused like
  * such arguments (arguments_rejected), unparsed: its child receipt stores
  * a summary and binds the SHA-256 of the raw text; the host is not asked. */
@@ -326,7 +336,7 @@ static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *
     sp.red_reason = why;
     sp.orig_hash = hash;
     chio__receipt_fields_of(&sp, &f);
-    rc = chio__kernel_sign_entered(k, &f, &rec, err);
+    rc = sign_child(c, &f, &rec, err);
     free(summary);
     if (rc == 0)
         rc = keep_child(c, rec, err);
@@ -336,8 +346,8 @@ static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *
                       kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling", why);
 }
 
-static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
-                  char **reply, size_t *reply_len, chio_error *err)
+static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
+                          char **reply, size_t *reply_len, chio_error *err)
 {
     chio_kernel *k;
     mreq *r;
@@ -424,7 +434,7 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     rc = redact_nested(k, &sp, req, req_len, req_hash, &redacted, err);
     if (rc == 0) {
         chio__receipt_fields_of(&sp, &f);
-        rc = chio__kernel_sign_entered(k, &f, &rec, err);
+        rc = sign_child(c, &f, &rec, err);
     }
     free(redacted);
     free(req);
@@ -454,6 +464,33 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
     }
     chio__output_reset(&out);
     return 0;
+}
+
+/*
+ * A tool runs on the completion thread when a callback submitted its call
+ * (chio_kernel_evaluate_async): there a child receipt's credit is taken
+ * before the request is looked at, so that a spent budget refuses it
+ * (CHIO_EDEADLK) before the host is asked, never a question asked whose
+ * receipt cannot be signed. Elsewhere the signing waits for its credit.
+ */
+static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
+                  char **reply, size_t *reply_len, chio_error *err)
+{
+    int rc = c != NULL ? chio__kernel_credit_ahead(c->k, err) : 0;
+
+    if (rc < 0) {
+        if (reply != NULL)
+            *reply = NULL;
+        return rc;
+    }
+    if (c != NULL)
+        c->credit_held = rc;
+    rc = nested_request(c, kind, json, len, reply, reply_len, err);
+    if (c != NULL && c->credit_held) { /* no child receipt was signed */
+        c->credit_held = 0;
+        chio__credits_release(c->k, 1);
+    }
+    return rc;
 }
 
 int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len, int with_tools,

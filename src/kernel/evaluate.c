@@ -171,7 +171,7 @@ int chio__finish_sync(mreq *r, chio_response *resp, chio_error *err)
     int rc = chio__mreq_fields(r, &f, hash, err);
 
     if (rc == 0)
-        rc = chio__kernel_sign_entered(r->k, &f, &rec, err);
+        rc = chio__kernel_sign_entered(r->k, &f, 0, &rec, err);
     chio__mreq_leave(r);
     if (rc != 0)
         return rc; /* no receipt: an error, never a decision */
@@ -312,19 +312,22 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
 {
     chio__receipt_fields f;
     char hash[65];
-    int have_fields = 0;
+    int have_fields = 0, held;
     async_eval *a;
     mreq r;
     int rc;
 
     if (k == NULL || cb == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or callback");
-    /* From a callback: the receipt's credit before the dispatch (kernel.h). */
-    if (chio__kernel_on_completer(k) && (rc = chio__kernel_credit_reserve(k, err)) != 0)
-        return rc;
+    /* From a callback: the receipt's credit before the dispatch (kernel.h),
+     * this request's alone, whatever the tool submits meanwhile. */
+    held = chio__kernel_credit_ahead(k, err);
+    if (held < 0)
+        return held;
     a = calloc(1, sizeof(*a));
     if (a == NULL) {
-        chio__kernel_credit_unreserve(k);
+        if (held)
+            chio__credits_release(k, 1);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
     a->cb = cb;
@@ -352,7 +355,8 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     if (rc == 0) {
         log_decision(&r);
-        rc = chio__kernel_sign_async_entered(k, &f, async_done, a, err);
+        rc = chio__kernel_sign_async_entered(k, &f, held, async_done, a, err);
+        held = 0; /* the request's now, whatever the outcome */
         if (rc != 0)
             chio_response_destroy(&a->resp);
     }
@@ -364,7 +368,8 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
                           r.request_id ? r.request_id : call->request_id, rc, NULL);
 #endif
     chio__mreq_destroy(&r);
-    chio__kernel_credit_unreserve(k); /* unless the request took it */
+    if (held) /* the request was not made */
+        chio__credits_release(k, 1);
     if (rc != 0) {
         chio__count_unreceipted(k, rc);
         async_free(a);

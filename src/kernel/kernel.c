@@ -346,8 +346,9 @@ int chio_kernel_start(chio_kernel *k, chio_error *err)
 
 /*
  * Queue one request. @req is the caller's (stack for sync, heap for
- * async). Takes @b. On 0 the request is on its way and will be completed;
- * on error nothing was queued and @req->prep is empty.
+ * async). Takes @b, and the credit the caller took ahead when @held. On 0
+ * the request is on its way and will be completed; on error nothing was
+ * queued, @req->prep is empty and the credit is returned.
  */
 /* Drop what a request was to be made from (a builder or the fields'
  * owned parameters) when it is refused before its prepare. */
@@ -361,7 +362,7 @@ static void discard(chio_receipt_builder *b, chio__receipt_fields *f)
 }
 
 static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f, int block,
-                  int entered, chio__sign_req *req, chio_error *err)
+                  int entered, int held, chio__sign_req *req, chio_error *err)
 {
     int rc, is_sync;
 
@@ -375,8 +376,10 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     if (rc == 0 && __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
         rc = chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                         "kernel failed closed after a receipt store error; reopen it");
-    if (rc == 0) {
-        rc = chio__kernel_credit_take(k, block, req->cb != NULL);
+    if (rc != 0 && held)
+        chio__credits_release(k, 1); /* taken ahead for this request, not used */
+    if (rc == 0 && !held) {
+        rc = chio__kernel_credit_take(k, block);
         if (rc == CHIO_EAGAIN)
             rc = chio__fail(err, rc, CHIO_NO_OFFSET, "the kernel's in-flight budget is spent");
         else if (rc != 0)
@@ -457,19 +460,23 @@ static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
     return 0;
 }
 
+/* @entered: inside a call, which on the completion thread is one a
+ * callback submitted; its receipts must be signed there (a tool's nested
+ * requests), and can be: the commit never waits for the completion
+ * thread, and a credit wanted there is taken ahead or refused at once. */
 static int sign_sync(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f, int block,
-                     int entered, chio_receipt **out, chio_error *err)
+                     int entered, int held, chio_receipt **out, chio_error *err)
 {
     chio__sign_req req;
     int rc;
 
-    rc = chio__kernel_refuse_reentry(k, err);
+    rc = entered ? 0 : chio__kernel_refuse_reentry(k, err);
     if (rc != 0) {
         discard(b, f);
         return rc;
     }
     memset(&req, 0, sizeof(req));
-    rc = submit(k, b, f, block, entered, &req, err);
+    rc = submit(k, b, f, block, entered, held, &req, err);
     return rc ? rc : await(&req, out, err);
 }
 
@@ -483,7 +490,7 @@ int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_recei
     *out = NULL;
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
-    return sign_sync(k, b, NULL, 1, 0, out, err);
+    return sign_sync(k, b, NULL, 1, 0, 0, out, err);
 }
 
 int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
@@ -495,11 +502,11 @@ int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_r
     }
     *out = NULL;
     /* Consumes @b whatever the outcome, CHIO_EAGAIN included: no copy. */
-    return sign_sync(k, b, NULL, 0, 0, out, err);
+    return sign_sync(k, b, NULL, 0, 0, 0, out, err);
 }
 
 static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f,
-                      chio_sign_cb cb, void *ctx, int entered, chio_error *err)
+                      chio_sign_cb cb, void *ctx, int entered, int held, chio_error *err)
 {
     chio__sign_req *req;
     int rc;
@@ -511,11 +518,13 @@ static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fie
     req = calloc(1, sizeof(*req));
     if (req == NULL) {
         discard(b, f);
+        if (held)
+            chio__credits_release(k, 1);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
     req->cb = cb;
     req->cb_ctx = ctx;
-    rc = submit(k, b, f, 1, entered, req, err);
+    rc = submit(k, b, f, 1, entered, held, req, err);
     if (rc != 0)
         free(req);
     return rc;
@@ -524,20 +533,20 @@ static int sign_async(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fie
 int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b, chio_sign_cb cb,
                                    void *ctx, chio_error *err)
 {
-    return sign_async(k, b, NULL, cb, ctx, 0, err);
+    return sign_async(k, b, NULL, cb, ctx, 0, 0, err);
 }
 
-int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, chio_receipt **out,
+int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, int held, chio_receipt **out,
                               chio_error *err)
 {
     *out = NULL;
-    return sign_sync(k, NULL, f, 1, 1, out, err);
+    return sign_sync(k, NULL, f, 1, 1, held, out, err);
 }
 
-int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f, chio_sign_cb cb,
-                                    void *ctx, chio_error *err)
+int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f, int held,
+                                    chio_sign_cb cb, void *ctx, chio_error *err)
 {
-    return sign_async(k, NULL, f, cb, ctx, 1, err);
+    return sign_async(k, NULL, f, cb, ctx, 1, held, err);
 }
 
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err)

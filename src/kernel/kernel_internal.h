@@ -274,20 +274,23 @@ int chio__kernel_enter(chio_kernel *k);
 void chio__kernel_leave(chio_kernel *k);
 /* admission.c: drain's wait (a caller between its state check and its
  * push), whether this thread is inside @k now (a callback), and one credit
- * of the in-flight budget for a request (@async: a credit this thread
- * reserved ahead is used first; @block: sleep while the budget is spent,
- * else CHIO_EAGAIN; CHIO_EDEADLK on @k's completion thread). */
+ * of the in-flight budget for a request (@block: sleep while the budget
+ * is spent, else CHIO_EAGAIN; CHIO_EDEADLK on @k's completion thread). */
 int chio__kernel_callers_in_flight(chio_kernel *k);
 int chio__kernel_inside(const chio_kernel *k);
-int chio__kernel_credit_take(chio_kernel *k, int block, int async);
+int chio__kernel_credit_take(chio_kernel *k, int block);
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err);
 /* The kernel's own receipts, written from typed fields in one pass (no
  * builder document); @f is read during the call and f->params_owned taken
- * in every case. */
-int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, chio_receipt **out,
+ * in every case. Called inside a call (entered), also on the completion
+ * thread when a callback submitted the call (no CHIO_EDEADLK for that:
+ * the commit never waits for the completion thread). @held: the caller
+ * took the receipt's credit (chio__kernel_credit_ahead); the request owns
+ * it in every case and returns it on any failure. */
+int chio__kernel_sign_entered(chio_kernel *k, chio__receipt_fields *f, int held, chio_receipt **out,
                               chio_error *err);
-int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f, chio_sign_cb cb,
-                                    void *ctx, chio_error *err);
+int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f, int held,
+                                    chio_sign_cb cb, void *ctx, chio_error *err);
 
 /* budget.c: restore the budget counters from the store (kernel start),
  * deleting the rows of expired capabilities. chio__budgets_put_deletes
@@ -325,13 +328,15 @@ int chio__kernel_on_completer(const chio_kernel *k);
  * completion thread, where a synchronous call would wait for itself;
  * else 0. Checked first by every synchronous entry point. */
 int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err);
-/* On a completion thread, take a credit now for this thread's next
- * asynchronous signing request (which then takes no other), so that work
- * done before the signing (evaluate_async dispatches the tool first) is
- * refused up front with CHIO_EDEADLK when the budget is spent, never left
- * without a receipt. unreserve returns it when the request was not made. */
-int chio__kernel_credit_reserve(chio_kernel *k, chio_error *err);
-void chio__kernel_credit_unreserve(chio_kernel *k);
+/* On @k's completion thread, take now the credit of a receipt to be
+ * signed after user code runs there (a tool of an evaluation submitted
+ * from a callback, the host's answer to its nested request), so that a
+ * spent budget is refused with CHIO_EDEADLK before that code runs, never
+ * after it. Returns 1 with the credit taken (pass it as @held to the
+ * signing, or return it with chio__credits_release), 0 on any other
+ * thread (nothing taken: the signing waits for its credit as usual), or
+ * CHIO_EDEADLK. */
+int chio__kernel_credit_ahead(chio_kernel *k, chio_error *err);
 /* Return @n credits (requests completed) and wake submitters waiting. */
 void chio__credits_release(chio_kernel *k, uint32_t n);
 /* Test hooks: a slow disk (before every group commit's store write, sleep

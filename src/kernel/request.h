@@ -61,6 +61,7 @@ struct chio_tool_ctx {
     size_t nchildren;
     unsigned nested_seq;
     int nested_overflow; /* asked for more than CHIO__MAX_NESTED: the call fails */
+    int credit_held;     /* the next child receipt's credit, taken ahead (dispatch.c) */
 };
 
 /* Most nested requests one call may make; the one past it gets no answer
