@@ -94,9 +94,10 @@ typedef enum chio_log_level {
  * A log sink: receives one JSON object per call (no trailing newline), e.g.
  * {"ts":1710000000,"level":"info","event":"kernel_started",...}. Called from
  * any kernel thread, one call at a time (under the kernel's log lock), so
- * it must not call into the kernel: a kernel call that logs would wait for
- * that lock forever, and chio_kernel_drain() from a kernel thread could
- * not join it. Hand the event to a thread of the host's instead. Never
+ * it must not call into the kernel: chio_kernel_drain() from a kernel
+ * thread could not join it, and a kernel call that logs cannot deliver
+ * that line (it is dropped, rather than wait for the lock its own thread
+ * holds). Hand the event to a thread of the host's instead. Never
  * receives key material.
  */
 typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, size_t len);

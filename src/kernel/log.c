@@ -14,6 +14,12 @@
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+/* The kernel whose sink this thread is running (NULL: none). A sink that
+ * calls back into that kernel would wait for log_mu, which its own thread
+ * holds: the line such a call logs is dropped instead of hanging the host
+ * (a sink still must not call into the kernel; chio_log_fn says why). */
+static _Thread_local const chio_kernel *in_sink;
+
 void chio__log(chio_kernel *k, chio_log_level level, const char *event, const char *msg,
                const char *fields_fmt, ...)
 {
@@ -38,10 +44,13 @@ void chio__log(chio_kernel *k, chio_log_level level, const char *event, const ch
         chio__buf_puts(&b, tmp);
     }
     chio__buf_putc(&b, '}');
-    if (!b.oom) {
+    if (!b.oom && in_sink != k) {
         pthread_mutex_lock(&k->log_mu);
         if (k->log != NULL) {
+            const chio_kernel *outer = in_sink; /* a sink of another kernel */
+            in_sink = k;
             k->log(k->log_ctx, level, b.data, b.len);
+            in_sink = outer;
         } else {
             fwrite(b.data, 1, b.len, stderr);
             fputc('\n', stderr);

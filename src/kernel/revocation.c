@@ -273,7 +273,7 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
     size_t idlen;
     uint64_t bound;
     void *v;
-    int n, rc;
+    int n, rc, added = 0;
 
     if (k == NULL || capability_id == NULL || capability_id[0] == '\0' ||
         !chio__utf8_valid(capability_id, strlen(capability_id)))
@@ -329,10 +329,11 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
                             "out of memory (the revocation is stored and applies after a restart)");
         }
     }
-    if (rc == 0)
-        chio__log(k, CHIO_LOG_INFO, "capability_revoked", NULL, "\"revoked\":true");
+    added = rc == 0;
 unlock:
     pthread_mutex_unlock(&k->revoke_mu);
+    if (added) /* after the unlock: a log sink runs host code */
+        chio__log(k, CHIO_LOG_INFO, "capability_revoked", NULL, "\"revoked\":true");
 out:
     chio__kernel_leave(k);
     return rc;

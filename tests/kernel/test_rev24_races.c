@@ -16,8 +16,12 @@
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/testutil.h"
+#include "kernel/kernelutil.h"
 #include "kernel/race_scenarios.h"
 #include "kernel/scenarios.h"
 
@@ -69,4 +73,50 @@ Test(rev24_races, every_allow_seen_while_drain_races_calls_and_session_closes_is
     testutil_rmrf(dir);
     free(dir);
     cr_assert_eq(rc, 0, "%s", msg);
+}
+
+/* ---- a log sink that calls back into its kernel -------------------------------------- */
+
+static chio_kernel *sink_kernel;
+static int sink_lines;
+
+/* On the first revocation's line, revoke another id: a kernel call that
+ * logs from inside the sink. */
+static void reentrant_sink(void *ctx, chio_log_level level, const char *json, size_t len)
+{
+    (void)ctx;
+    (void)level;
+    (void)len;
+    sink_lines++;
+    if (strstr(json, "\"event\":\"capability_revoked\"") != NULL && sink_lines < 100)
+        (void)chio_kernel_revoke_capability(sink_kernel, "cap-from-the-sink", NULL);
+}
+
+/* The sink ran under the log lock and the nested call's line waited for
+ * that lock on its own thread, forever; the nested line is dropped now. Run
+ * in a child with an alarm, so that the old hang fails the test. */
+Test(rev24_races, a_log_sink_that_calls_into_its_kernel_does_not_hang)
+{
+    pid_t pid = fork();
+    int st = 0;
+
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        chio_kernel_config cfg;
+        int rc;
+
+        alarm(10);
+        kt_config(&cfg, NULL);
+        cfg.log = reentrant_sink;
+        cfg.log_level = CHIO_LOG_INFO;
+        sink_kernel = kt_kernel(&cfg);
+        rc = chio_kernel_revoke_capability(sink_kernel, "cap-1", NULL);
+        if (rc == 0)
+            rc = chio_kernel_is_revoked(sink_kernel, "cap-from-the-sink") == 1 ? 0 : 3;
+        chio_kernel_free(sink_kernel);
+        _exit(rc == 0 ? 0 : 2);
+    }
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "the kernel call from the sink hung or failed (status %d)", st);
 }
