@@ -62,8 +62,18 @@
 /* LeakSanitizer does not scan mmap'd pages: the keypair's page holds the
  * only pointers to OpenSSL's key and contexts, so it is registered as a
  * root region in sanitizer builds (otherwise a host that exits with a live
- * kernel reports them as leaked). */
+ * kernel reports them as leaked, and so does a leak check while one
+ * lives). gcc defines __SANITIZE_ADDRESS__; clang (14 at least) only
+ * answers __has_feature(address_sanitizer), nested here because gcc before
+ * 14 cannot parse __has_feature in an #if. */
 #if defined(__SANITIZE_ADDRESS__)
+#define CHIO__KM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHIO__KM_ASAN 1
+#endif
+#endif
+#ifdef CHIO__KM_ASAN /* the root region is registered in ASan builds only */
 #include <sanitizer/lsan_interface.h>
 #define KP_LSAN_ROOT(p, n)   __lsan_register_root_region((p), (n))
 #define KP_LSAN_UNROOT(p, n) __lsan_unregister_root_region((p), (n))

@@ -9,7 +9,8 @@
  * (-1, 0, 1, 8) and trusted-key lists (none, a fixed key, the fixed key plus
  * the token's own issuer), and chio_capability_report_json().
  * Invariants (abort() when violated):
- *   - the token's canonical JSON parses again as a token with the same bytes;
+ *   - the token's canonical JSON parses again as a token with the same
+ *     bytes, and the re-parsed token verifies exactly as the original does;
  *   - a report's ok implies its parts; issuer_trusted is 0 without keys;
  *   - time_status matches issued_at <= now < expires_at;
  *   - report JSON is canonical (canonicalize(report) == report).
@@ -82,6 +83,29 @@ static void verify_one(const chio_capability *cap, uint64_t now, const uint8_t *
     check_report_json(&rep);
 }
 
+/* The re-parsed token (@again) verifies exactly as the original (@cap)
+ * does: at @now, with both @keys, max_depth 8. */
+static void check_same_verdict(const chio_capability *cap, const chio_capability *again,
+                               uint64_t now, const uint8_t *keys)
+{
+    chio_capability_report a, b;
+    int rca, rcb;
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    rca = chio_capability_verify(cap, now, keys, 2, 8, &a);
+    rcb = chio_capability_verify(again, now, keys, 2, 8, &b);
+    if (rca != rcb)
+        fail("the re-parsed token's verify returns another code");
+    if (rca == 0 &&
+        (a.ok != b.ok || a.signature_valid != b.signature_valid ||
+         a.issuer_trusted != b.issuer_trusted || a.time_status != b.time_status ||
+         a.delegation_chain_shape_valid != b.delegation_chain_shape_valid ||
+         a.delegation_depth_exceeded != b.delegation_depth_exceeded ||
+         a.chain_error_link != b.chain_error_link))
+        fail("the re-parsed token verifies differently");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     chio_capability *cap = NULL, *again = NULL;
@@ -138,7 +162,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json2 = chio_capability_json(again, &len2);
     if (len2 != len || memcmp(json, json2, len) != 0)
         fail("json(parse(json(x))) != json(x)");
-    chio_capability_free(again);
 
     /* Verification: no keys, a fixed key, the issuer itself plus the fixed key. */
     if (chio_pubkey_from_hex(trusted_hex, CHIO_PUBKEY_HEX_LEN, keys) != 0)
@@ -150,7 +173,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     verify_one(cap, ea - 1, keys, 2, -1);
     verify_one(cap, ea, keys, 1, -1);
     verify_one(cap, UINT64_MAX, keys, 2, 8);
+    check_same_verdict(cap, again, ia, keys);
 
+    chio_capability_free(again);
     chio_capability_free(cap);
     return 0;
 }

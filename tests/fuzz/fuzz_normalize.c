@@ -11,7 +11,9 @@
  *   - a normalised path is a fixed point of normalisation, holds no empty,
  *     "." or ".." segment and no control character;
  *   - every reading chio__path_readings() hands out is such a path;
- *   - folding, percent-decoding and unescaping never lengthen the text.
+ *   - folding, percent-decoding and unescaping never lengthen the text;
+ *     folded text holds no NUL (the secret scan's regexec reads it as a C
+ *     string, so a NUL would hide what follows).
  * Any violated invariant calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -119,6 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, s, size);
     if ((n = chio__text_fold(buf, size, buf)) > size || buf[n] != '\0')
         fail("folding lengthened the text");
+    if (memchr(buf, '\0', n) != NULL)
+        fail("folded text holds a NUL");
     memcpy(buf, s, size);
     if ((n = chio__percent_decode(buf, size, buf)) > size || buf[n] != '\0')
         fail("percent-decoding lengthened the text");

@@ -8,7 +8,8 @@
  * vectors' kernel key) and with the fixed key plus the receipt's own
  * kernel_key, and chio_receipt_report_json() for each report.
  * Invariants (abort() when violated):
- *   - the receipt's canonical JSON parses again with the same bytes;
+ *   - the receipt's canonical JSON parses again with the same bytes, and
+ *     the re-parsed receipt verifies exactly as the original does;
  *   - ok implies signature, id and parameter hash valid and signer trusted;
  *     authorized implies ok; signature_valid implies receipt_id_valid;
  *   - signer_trusted is 0 without keys and 1 when the receipt's own key is
@@ -76,6 +77,27 @@ static void check_report(const chio_receipt *r, const chio_receipt_report *rep, 
     chio_free(json);
 }
 
+/* The re-parsed receipt (@again) verifies exactly as the original did
+ * (@rc, @rep: verified with the same @keys, two of them). */
+static void check_same_verdict(const chio_receipt *again, const uint8_t *keys, int rc,
+                               const chio_receipt_report *rep)
+{
+    chio_receipt_report r2;
+    int rc2;
+
+    memset(&r2, 0, sizeof(r2));
+    rc2 = chio_receipt_verify(again, keys, 2, &r2);
+    if (rc2 != rc)
+        fail("the re-parsed receipt's verify returns another code");
+    if (rc2 == 0 && (r2.ok != rep->ok || r2.authorized != rep->authorized ||
+                     r2.signature_valid != rep->signature_valid ||
+                     r2.receipt_id_valid != rep->receipt_id_valid ||
+                     r2.parameter_hash_valid != rep->parameter_hash_valid ||
+                     r2.signer_trusted != rep->signer_trusted || r2.decision != rep->decision ||
+                     !same_str(r2.result, rep->result)))
+        fail("the re-parsed receipt verifies differently");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     chio_receipt *r = NULL, *again = NULL;
@@ -125,7 +147,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json2 = chio_receipt_json(again, &len2);
     if (len2 != len || memcmp(json, json2, len) != 0)
         fail("json(parse(json(x))) != json(x)");
-    chio_receipt_free(again);
 
     /* Verification without keys, with a fixed key, with the fixed key and
      * the receipt's own key. */
@@ -154,7 +175,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          !same_str(rep0.receipt_kind, rep2.receipt_kind) ||
          !same_str(rep0.boundary_class, rep2.boundary_class)))
         fail("the trust list changed more than signer_trusted/ok/authorized");
+    check_same_verdict(again, keys, rc2, &rep2);
 
+    chio_receipt_free(again);
     chio_receipt_free(r);
     return 0;
 }
