@@ -14,24 +14,7 @@
 #include "kernel/scenarios.h"
 #include "kernel/tokens.h"
 
-#define NOW 1710000300u
-
-static int fail(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char *msg, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, SC_MSG, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static uint64_t fixed_clock(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
+#define NOW SC_NOW
 
 /* ---- tools ------------------------------------------------------------------------------- */
 
@@ -99,14 +82,14 @@ static chio_kernel *kernel(gate *g, char *msg)
 
     chio_error_init(&err);
     if (sc_config(&cfg, NULL) != 0) {
-        fail(msg, "config");
+        sc_fail(msg, "config");
         return NULL;
     }
-    cfg.clock = fixed_clock;
+    cfg.clock = sc_fixed_clock;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
     if (chio_kernel_new(&cfg, &k, &err) != 0) {
-        fail(msg, "kernel_new: %s", err.message);
+        sc_fail(msg, "kernel_new: %s", err.message);
         return NULL;
     }
     memset(&ts, 0, sizeof(ts));
@@ -126,7 +109,7 @@ static chio_kernel *kernel(gate *g, char *msg)
     }
     return k;
 bad:
-    fail(msg, "register: %s", err.message);
+    sc_fail(msg, "register: %s", err.message);
     chio_kernel_free(k);
     return NULL;
 }
@@ -138,9 +121,9 @@ static int open_with(chio_kernel *k, const char *token, char id[CHIO_SESSION_ID_
 
     chio_error_init(&err);
     if (token == NULL)
-        return fail(msg, "token could not be built");
+        return sc_fail(msg, "token could not be built");
     if (chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, id, &err) != 0)
-        return fail(msg, "open_session: %s", err.message);
+        return sc_fail(msg, "open_session: %s", err.message);
     return 0;
 }
 
@@ -228,17 +211,17 @@ int ms_budget_race(char *msg)
     pthread_barrier_destroy(&start);
     for (i = 0; i < N && rc == 0; i++) {
         if (rs[i].rc != 0)
-            rc = fail(msg, "call %d failed: %s", i, chio_strerror(rs[i].rc));
+            rc = sc_fail(msg, "call %d failed: %s", i, chio_strerror(rs[i].rc));
         else if (!rs[i].verified)
-            rc = fail(msg, "call %d: receipt does not verify", i);
+            rc = sc_fail(msg, "call %d: receipt does not verify", i);
         else if (rs[i].verdict == CHIO_VERDICT_ALLOW)
             allows++;
         else if (rs[i].code == CHIO_CODE_BUDGET_EXHAUSTED)
             exhausted++;
     }
     if (rc == 0 && (allows != 10 || exhausted != N - 10))
-        rc = fail(msg, "%d allows and %d budget_exhausted (want 10 and %d)", allows, exhausted,
-                  N - 10);
+        rc = sc_fail(msg, "%d allows and %d budget_exhausted (want 10 and %d)", allows, exhausted,
+                     N - 10);
     free(tok);
     chio_kernel_free(k);
     return rc;
@@ -301,32 +284,32 @@ int ms_close_inflight(char *msg)
     crc = chio_kernel_close_session(k, sid, &err);
     if (crc != CHIO_ESESSION_ACTIVE ||
         strcmp(err.message, "cannot close while 1 request(s) remain active") != 0)
-        rc = fail(msg, "close with a call in flight: rc %d '%s'", crc, err.message);
+        rc = sc_fail(msg, "close with a call in flight: rc %d '%s'", crc, err.message);
     if (rc == 0 && (chio_kernel_session_state(k, sid, &st) != 0 || st != CHIO_SESSION_DRAINING))
-        rc = fail(msg, "session not forced to draining");
+        rc = sc_fail(msg, "session not forced to draining");
     chio_response_init(&resp);
     if (rc == 0 &&
         (crc = call(k, sid, "cap-all", "srv", "t", &resp, &err)) != CHIO_ESESSION_DRAINING)
-        rc = fail(msg, "new call on a draining session: rc %d", crc);
+        rc = sc_fail(msg, "new call on a draining session: rc %d", crc);
     if (rc == 0 && resp.receipt != NULL)
-        rc = fail(msg, "a refused call has a receipt");
+        rc = sc_fail(msg, "a refused call has a receipt");
     chio_response_destroy(&resp);
 
     gate_release(&g);
     pthread_join(th, NULL);
     if (rc == 0 && (b.rc != 0 || b.verdict != CHIO_VERDICT_ALLOW || !b.verified))
-        rc = fail(msg, "the in-flight call did not finish with a verified allow (rc %d)", b.rc);
+        rc = sc_fail(msg, "the in-flight call did not finish with a verified allow (rc %d)", b.rc);
     if (rc == 0 && (crc = chio_kernel_close_session(k, sid, &err)) != 0)
-        rc = fail(msg, "close after the call: %s", err.message);
+        rc = sc_fail(msg, "close after the call: %s", err.message);
     if (rc == 0 && (chio_kernel_session_state(k, sid, &st) != 0 || st != CHIO_SESSION_CLOSED))
-        rc = fail(msg, "session not closed");
+        rc = sc_fail(msg, "session not closed");
     if (rc == 0 && chio_kernel_close_session(k, sid, &err) != 0)
-        rc = fail(msg, "closing a closed session is not a no-op");
+        rc = sc_fail(msg, "closing a closed session is not a no-op");
     if (rc == 0 && chio_kernel_begin_draining_session(k, sid, &err) != CHIO_ESESSION_CLOSED)
-        rc = fail(msg, "a closed session went back to draining");
+        rc = sc_fail(msg, "a closed session went back to draining");
     chio_response_init(&resp);
     if (rc == 0 && (crc = call(k, sid, "cap-all", "srv", "t", &resp, &err)) != CHIO_ESESSION_CLOSED)
-        rc = fail(msg, "call on a closed session: rc %d", crc);
+        rc = sc_fail(msg, "call on a closed session: rc %d", crc);
     chio_response_destroy(&resp);
     free(tok);
     chio_kernel_free(k);
@@ -381,21 +364,21 @@ int ms_drain_inflight(char *msg)
     /* Wait (10 s at most) until the drain has begun, then: new calls are
      * refused, and the drain is still waiting for the blocked call. */
     if (!testutil_wait_until(kernel_draining, k, 10000))
-        rc = fail(msg, "the kernel did not start draining within 10 s");
+        rc = sc_fail(msg, "the kernel did not start draining within 10 s");
     chio_response_init(&resp);
     if (rc == 0 && (crc = call(k, sid, "cap-all", "srv", "t", &resp, &err)) != CHIO_EDRAINED)
-        rc = fail(msg, "a new call during drain: rc %d", crc);
+        rc = sc_fail(msg, "a new call during drain: rc %d", crc);
     chio_response_destroy(&resp);
     if (rc == 0 && __atomic_load_n(&d.done, __ATOMIC_SEQ_CST))
-        rc = fail(msg, "drain returned while a call was in flight");
+        rc = sc_fail(msg, "drain returned while a call was in flight");
     gate_release(&g);
     pthread_join(th, NULL);
     pthread_join(dt, NULL);
     if (rc == 0 && (b.rc != 0 || b.verdict != CHIO_VERDICT_ALLOW || !b.verified))
-        rc = fail(msg, "the in-flight call lost its receipt (rc %d)", b.rc);
+        rc = sc_fail(msg, "the in-flight call lost its receipt (rc %d)", b.rc);
     chio_kernel_metrics_get(k, &m);
     if (rc == 0 && m.receipts_signed != 1)
-        rc = fail(msg, "%llu receipts signed, want 1", (unsigned long long)m.receipts_signed);
+        rc = sc_fail(msg, "%llu receipts signed, want 1", (unsigned long long)m.receipts_signed);
     free(tok);
     chio_kernel_free(k);
     return rc;
@@ -471,7 +454,7 @@ int ms_mixed(char *msg)
     int i, rc = 0;
 
     if (m == NULL)
-        return fail(msg, "out of memory");
+        return sc_fail(msg, "out of memory");
     pthread_mutex_init(&m->mu, NULL);
     m->k = kernel(NULL, msg);
     if (m->k == NULL) {
@@ -480,7 +463,7 @@ int ms_mixed(char *msg)
     }
     chio_error_init(&err);
     if (chio_kernel_add_forbidden_path_guard(m->k, "paths", prefixes, 1, &err) != 0)
-        rc = fail(msg, "guard: %s", err.message);
+        rc = sc_fail(msg, "guard: %s", err.message);
     for (i = 0; rc == 0 && i < MIX_SESSIONS; i++) {
         char id[16], *tok;
         snprintf(id, sizeof(id), "cap-%d", i);
@@ -500,14 +483,14 @@ int ms_mixed(char *msg)
             char id[16];
             snprintf(id, sizeof(id), "cap-%d", i);
             if (chio_kernel_revoke_capability(m->k, id, &err) != 0)
-                rc = fail(msg, "revoke: %s", err.message);
+                rc = sc_fail(msg, "revoke: %s", err.message);
             __atomic_store_n(&m->revoked_done[i], 1, __ATOMIC_SEQ_CST);
         }
         for (i = 0; i < MIX_THREADS; i++)
             pthread_join(th[i], NULL);
     }
     if (rc == 0 && m->errors)
-        rc = fail(msg, "%d bad outcomes; first: %s", m->errors, m->msg);
+        rc = sc_fail(msg, "%d bad outcomes; first: %s", m->errors, m->msg);
     chio_kernel_free(m->k);
     pthread_mutex_destroy(&m->mu);
     free(m);

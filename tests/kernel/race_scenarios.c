@@ -13,28 +13,11 @@
 #include "kernel/scenarios.h"
 #include "kernel/tokens.h"
 
-#define NOW 1710000300u
+#define NOW SC_NOW
 #define ALL_SCOPE \
     "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\",\"operations\":[\"invoke\"]}]}"
 /* Longest wait for a callback: a hang fails the scenario instead. */
 #define WAIT_MS 10000
-
-static int fail(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char *msg, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, SC_MSG, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static uint64_t fixed_clock(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
 
 static int verifies(const chio_receipt *r)
 {
@@ -195,15 +178,15 @@ static int run_from_callback(cb_eval *e, int allow_sampling, uint32_t ring_capac
     chio_error_init(&err);
     if (tok == NULL || sc_config(&cfg, NULL) != 0) {
         free(tok);
-        return fail(msg, "token or config");
+        return sc_fail(msg, "token or config");
     }
-    cfg.clock = fixed_clock;
+    cfg.clock = sc_fixed_clock;
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.allow_sampling = allow_sampling;
     cfg.ring_capacity = ring_capacity;
     if (chio_kernel_new(&cfg, &e->k, &err) != 0) {
         free(tok);
-        return fail(msg, "kernel_new: %s", err.message);
+        return sc_fail(msg, "kernel_new: %s", err.message);
     }
     memset(&ts, 0, sizeof(ts));
     ts.server_id = "srv";
@@ -214,20 +197,20 @@ static int run_from_callback(cb_eval *e, int allow_sampling, uint32_t ring_capac
     if (chio_kernel_register_tool_server(e->k, &ts, &err) != 0 ||
         chio_kernel_set_nested_handler(e->k, answer_host, e, &err) != 0 ||
         chio_kernel_open_session(e->k, TK_AGENT_PUB, caps, NULL, 1, e->sid, &err) != 0)
-        rc = fail(msg, "setup: %s", err.message);
+        rc = sc_fail(msg, "setup: %s", err.message);
     if (rc == 0 &&
         chio_kernel_sign_receipt_async(e->k, sc_builder(1), submit_from_callback, e, &err) != 0)
-        rc = fail(msg, "sign_receipt_async: %s", err.message);
+        rc = sc_fail(msg, "sign_receipt_async: %s", err.message);
     if (rc == 0 && !testutil_wait_until(flag_set, &e->done, WAIT_MS))
-        rc = fail(msg, "the evaluation did not complete within %d ms", WAIT_MS);
+        rc = sc_fail(msg, "the evaluation did not complete within %d ms", WAIT_MS);
     if (rc == 0 && e->submit_rc != 0)
-        rc = fail(msg, "evaluate_async from the callback: %s after its tool ran %d time(s)",
-                  chio_errno_name(e->submit_rc), e->tool_runs);
+        rc = sc_fail(msg, "evaluate_async from the callback: %s after its tool ran %d time(s)",
+                     chio_errno_name(e->submit_rc), e->tool_runs);
     if (rc == 0 && (e->eval_rc != 0 || !e->receipt_ok || e->verdict != CHIO_VERDICT_ALLOW))
-        rc = fail(msg, "the evaluation ended rc %d, verdict %s, receipt verifies %d", e->eval_rc,
-                  chio_verdict_name(e->verdict), e->receipt_ok);
+        rc = sc_fail(msg, "the evaluation ended rc %d, verdict %s, receipt verifies %d", e->eval_rc,
+                     chio_verdict_name(e->verdict), e->receipt_ok);
     if (rc == 0 && e->tool_runs != 1)
-        rc = fail(msg, "the tool ran %d times", e->tool_runs);
+        rc = sc_fail(msg, "the tool ran %d times", e->tool_runs);
     /* After a hang the kernel is leaked: freeing it would wait forever. */
     if (rc == 0 || __atomic_load_n(&e->done, __ATOMIC_ACQUIRE))
         chio_kernel_free(e->k);
@@ -241,19 +224,20 @@ int rs_nested_from_callback(const rs_nested_case *c, char *msg)
     int rc;
 
     if (e == NULL)
-        return fail(msg, "out of memory");
+        return sc_fail(msg, "out of memory");
     e->sample_rc = 1; /* not called */
     rc = run_from_callback(e, c->allow_sampling, c->ring_capacity, sampling_tool, msg);
     if (rc == 0 && (e->sample_rc != c->want_sample_rc || e->host_calls != c->want_host_calls))
-        rc = fail(msg, "the tool's sampling request: %s (want %s), host asked %d time(s) (want %d)",
-                  chio_errno_name(e->sample_rc), chio_errno_name(c->want_sample_rc), e->host_calls,
-                  c->want_host_calls);
+        rc = sc_fail(msg,
+                     "the tool's sampling request: %s (want %s), host asked %d time(s) (want %d)",
+                     chio_errno_name(e->sample_rc), chio_errno_name(c->want_sample_rc),
+                     e->host_calls, c->want_host_calls);
     if (rc == 0 && e->nchildren != c->want_children)
-        rc = fail(msg, "%zu child receipts (want %zu)", e->nchildren, c->want_children);
+        rc = sc_fail(msg, "%zu child receipts (want %zu)", e->nchildren, c->want_children);
     if (rc == 0 && e->nchildren > 0 && (e->child != c->want_child_verdict || !e->child_ok))
-        rc = fail(msg, "child receipt verdict %s (want %s), verifies %d",
-                  chio_verdict_name(e->child), chio_verdict_name(c->want_child_verdict),
-                  e->child_ok);
+        rc = sc_fail(msg, "child receipt verdict %s (want %s), verifies %d",
+                     chio_verdict_name(e->child), chio_verdict_name(c->want_child_verdict),
+                     e->child_ok);
     if (rc == 0 || __atomic_load_n(&e->done, __ATOMIC_ACQUIRE))
         free(e);
     return rc;
@@ -265,13 +249,13 @@ int rs_tool_signs_from_callback(char *msg)
     int rc;
 
     if (e == NULL)
-        return fail(msg, "out of memory");
+        return sc_fail(msg, "out of memory");
     rc = run_from_callback(e, 0, 4, signing_tool, msg);
     /* The kernel was freed (drained): every accepted sign's callback ran. */
     if (rc == 0 && (e->tool_sign_bad != 0 || e->tool_sign_cbs != e->tool_signs_ok ||
                     e->tool_signs_ok + e->tool_signs_refused != 3))
-        rc = fail(msg, "the tool's signs: %d accepted, %d refused, %d callbacks, %d bad",
-                  e->tool_signs_ok, e->tool_signs_refused, e->tool_sign_cbs, e->tool_sign_bad);
+        rc = sc_fail(msg, "the tool's signs: %d accepted, %d refused, %d callbacks, %d bad",
+                     e->tool_signs_ok, e->tool_signs_refused, e->tool_sign_cbs, e->tool_sign_bad);
     if (rc == 0 || __atomic_load_n(&e->done, __ATOMIC_ACQUIRE))
         free(e);
     return rc;
@@ -450,11 +434,12 @@ static int dr_check_store(const char *path, dworker *w, char *msg)
 
     chio_error_init(&err);
     if (chio_store_open(path, CHIO_STORE_READ_ONLY, &st, &err) != 0)
-        return fail(msg, "store: %s", err.message);
+        return sc_fail(msg, "store: %s", err.message);
     for (t = 0; t < DR_THREADS && rc == 0; t++)
         for (i = 0; i < w[t].nids && rc == 0; i++)
             if (chio_store_find_receipt(st, w[t].ids[i], &seq, &err) != 0)
-                rc = fail(msg, "allow %s (thread %d) has no receipt in the store", w[t].ids[i], t);
+                rc = sc_fail(msg, "allow %s (thread %d) has no receipt in the store", w[t].ids[i],
+                             t);
     chio_store_close(st);
     return rc;
 }
@@ -479,25 +464,25 @@ static int dr_start(drace *d, const char *path, char *msg)
 
     chio_error_init(&err);
     if (d->tok == NULL || sc_config(&cfg, path) != 0)
-        return fail(msg, "token or config");
-    cfg.clock = fixed_clock;
+        return sc_fail(msg, "token or config");
+    cfg.clock = sc_fixed_clock;
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.signer_threads = 2;
     if (chio_kernel_new(&cfg, &d->k, &err) != 0)
-        return fail(msg, "kernel_new: %s", err.message);
+        return sc_fail(msg, "kernel_new: %s", err.message);
     memset(&ts, 0, sizeof(ts));
     ts.server_id = "srv";
     ts.tool_names = tools;
     ts.ntools = 1;
     ts.invoke = echo_tool;
     if (chio_kernel_register_tool_server(d->k, &ts, &err) != 0)
-        return fail(msg, "register: %s", err.message);
+        return sc_fail(msg, "register: %s", err.message);
     for (i = 0; i < DR_SESSIONS; i++) {
         d->sids[i] = malloc(CHIO_SESSION_ID_LEN + 1);
         if (d->sids[i] == NULL ||
             chio_kernel_open_session(d->k, TK_AGENT_PUB, caps, NULL, 1, d->sids[i], &err) != 0)
-            return fail(msg, "open_session: %s", err.message);
+            return sc_fail(msg, "open_session: %s", err.message);
     }
     return 0;
 }
@@ -513,7 +498,7 @@ int rs_drain_races(const char *dir, char *msg)
     int i, started = 0, churning = 0, rc;
 
     if (d == NULL)
-        return fail(msg, "out of memory");
+        return sc_fail(msg, "out of memory");
     memset(w, 0, sizeof(w));
     pthread_mutex_init(&d->mu, NULL);
     snprintf(path, sizeof(path), "%s/drain-races-db", dir);
@@ -522,15 +507,15 @@ int rs_drain_races(const char *dir, char *msg)
     for (i = 0; rc == 0 && i < DR_THREADS; i++, started++) {
         w[i] = (dworker){d, i, 0, calloc(DR_IDS, 80)};
         if (w[i].ids == NULL || pthread_create(&th[i], NULL, dr_worker, &w[i]) != 0)
-            rc = fail(msg, "cannot start worker %d", i);
+            rc = sc_fail(msg, "cannot start worker %d", i);
     }
     if (rc == 0 && !(churning = pthread_create(&churn, NULL, dr_churn, d) == 0))
-        rc = fail(msg, "cannot start the session churn");
+        rc = sc_fail(msg, "cannot start the session churn");
     if (rc == 0 && !testutil_wait_until(enough_allows, d, WAIT_MS))
-        rc = fail(msg, "fewer than %d allows within %d ms", DR_ALLOWS, WAIT_MS);
+        rc = sc_fail(msg, "fewer than %d allows within %d ms", DR_ALLOWS, WAIT_MS);
     chio_error_init(&err);
     if (d->k != NULL && chio_kernel_drain(d->k, &err) != 0 && rc == 0)
-        rc = fail(msg, "drain: %s", err.message);
+        rc = sc_fail(msg, "drain: %s", err.message);
     __atomic_store_n(&d->drained, 1, __ATOMIC_RELEASE);
     for (i = 0; i < started; i++)
         pthread_join(th[i], NULL);
@@ -538,7 +523,7 @@ int rs_drain_races(const char *dir, char *msg)
         pthread_join(churn, NULL);
     chio_kernel_free(d->k);
     if (rc == 0 && d->bad)
-        rc = fail(msg, "%d bad outcomes; first: %s", d->bad, d->msg);
+        rc = sc_fail(msg, "%d bad outcomes; first: %s", d->bad, d->msg);
     if (rc == 0)
         rc = dr_check_store(path, w, msg);
     if (rc == 0)

@@ -31,6 +31,22 @@ static void quiet(void *ctx, chio_log_level level, const char *json, size_t len)
     (void)len;
 }
 
+int sc_fail(char *msg, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, SC_MSG, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+uint64_t sc_fixed_clock(void *ctx)
+{
+    (void)ctx;
+    return SC_NOW;
+}
+
 int sc_config(chio_kernel_config *cfg, const char *path)
 {
     chio_keypair *kp;

@@ -15,6 +15,15 @@
 
 #define SC_MSG 512
 
+/* The fixed time of the mediation and race scenarios' kernels (Unix s). */
+#define SC_NOW 1710000300u
+
+/* Write the formatted message into @msg (SC_MSG bytes); returns -1, a
+ * scenario's failure. */
+int sc_fail(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A chio_clock_fn that always reads SC_NOW. */
+uint64_t sc_fixed_clock(void *ctx);
+
 #define SC_SEED "0707070707070707070707070707070707070707070707070707070707070707"
 #define SC_PUB  "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
 
