@@ -260,9 +260,16 @@ static void refuse_request(chio_mcp_gateway *g, const chio_json *root, const cha
                            const char *client_id)
 {
     char m[200], *data;
+    int cut = 0;
 
-    snprintf(m, sizeof(m), "chio: method not found: the gateway does not pass %.120s to the server",
-             method);
+    /* At most 120 bytes of the method, never half a UTF-8 character: the
+     * message goes into the receipt, which holds valid UTF-8 only. */
+    while (method[cut] != '\0' && cut < 120)
+        cut++;
+    while (cut > 0 && ((unsigned char)method[cut] & 0xC0) == 0x80)
+        cut--;
+    snprintf(m, sizeof(m), "chio: method not found: the gateway does not pass %.*s to the server",
+             cut, method);
     data =
         chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, client_id, -32601);
     chio__mcp_client_error(g, client_id, -32601, m, data);

@@ -9,14 +9,12 @@
  * chio_kernel_sign_receipt()) before the client is answered.
  *
  * What it records: tool_server the policy's server_id, tool_name the
- * method, decision deny with the gateway's reason and guard
- * "out_of_scope" (the policy grants no such request), and as parameters
- * a summary, never the params themselves: a refused request was checked
- * by no guard, so a secret in it would otherwise reach the log
- * (redaction_mode "summary"; params_sha256 is the SHA-256 of the params'
- * canonical JSON, of "null" when there are none, so a captured request
- * can be matched). metadata.mcp_refusal holds the JSON-RPC error code and
- * the request id (when it is at most 256 bytes of JSON).
+ * method ("(a method of N bytes)" past 256 bytes), decision deny with the gateway's reason and
+ * guard "out_of_scope" (the policy grants no such request), and as parameters a summary, never the
+ * params themselves: a refused request was checked by no guard, so a secret in it would otherwise
+ * reach the log (redaction_mode "summary"; params_sha256 is the SHA-256 of the params' canonical
+ * JSON, of "null" when there are none, so a captured request can be matched). metadata.mcp_refusal
+ * holds the JSON-RPC error code and the request id (when it is at most 256 bytes of JSON).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +22,9 @@
 
 #include "gateway_internal.h"
 
-#define REFUSAL_GUARD "out_of_scope"
-#define MAX_ID_BYTES  256
+#define REFUSAL_GUARD    "out_of_scope"
+#define MAX_ID_BYTES     256
+#define MAX_METHOD_BYTES 256 /* longer methods are named by their length */
 
 /* {"params_bytes":N,"params_sha256":"..."} of @params (NULL: none). */
 static int params_summary(const chio_json *params, svc_buf *out)
@@ -72,10 +71,17 @@ static int build(chio_mcp_gateway *g, chio_receipt_builder *b, const chio_json *
     svc_buf sum = {0}, meta = {0};
     int rc;
 
+    char longname[64];
+
     rc = chio_receipt_builder_set_capability_id(b, g->cap_id);
-    if (rc == 0 && chio_receipt_builder_set_tool(b, g->pol->server_id, method) != 0)
+    if (rc == 0 && strlen(method) > MAX_METHOD_BYTES) {
+        /* A client line may be megabytes: the receipt must stay readable. */
+        snprintf(longname, sizeof(longname), "(a method of %zu bytes)", strlen(method));
+        rc = chio_receipt_builder_set_tool(b, g->pol->server_id, longname);
+    } else if (rc == 0 && chio_receipt_builder_set_tool(b, g->pol->server_id, method) != 0) {
         /* A method the builder cannot hold as text (a NUL in it). */
         rc = chio_receipt_builder_set_tool(b, g->pol->server_id, "(a method with a NUL)");
+    }
     if (rc == 0)
         rc = params_summary(params, &sum);
     if (rc == 0)

@@ -207,6 +207,29 @@ Test(mcp_methods, unknown_client_requests_and_notifications_never_reach_the_serv
     cr_expect_eq(count(0, "\"result\":{},\"id\":5}"), 1, "ping is answered by the server");
 }
 
+/* A method the receipt could not hold as it is still gets one: past 256
+ * bytes it is named by its length, and the message never cuts a UTF-8
+ * character in half (the receipt holds valid UTF-8 only). */
+Test(mcp_methods, long_and_non_ascii_methods_are_refused_with_a_receipt)
+{
+    char line[4096], method[1200];
+    size_t i;
+
+    for (i = 0; i + 2 < 119; i += 2)
+        memcpy(method + i, "\xc3\xa9", 2); /* e with an acute accent */
+    method[i] = 'x';                       /* the 120-byte cut falls inside a character */
+    memcpy(method + i + 1, "\xc3\xa9", 3);
+    snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"%s\"}", method);
+    client(line);
+    memset(method, 'm', 1000);
+    method[1000] = '\0';
+    snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"%s\"}", method);
+    client(line);
+    cr_expect_eq(count(0, "-32601"), 2);
+    cr_expect_eq(count(0, "\"receipt_id\""), 2, "each with its receipt: %s", find(0, "\"id\":2"));
+    cr_expect_eq(signed_receipts(), 2);
+}
+
 Test(mcp_methods, lists_are_cut_to_the_grants)
 {
     client("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
