@@ -294,7 +294,7 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
 {
     chio__sign_req *req;
     chio__cp_job *cut = NULL, *ready = chio__checkpoints_take_ready(k);
-    uint64_t nok = 0, first = k->next_seq, written_before = k->written_checkpoint_seq;
+    uint64_t nok = 0, written_before = k->written_checkpoint_seq;
     int64_t ncp = 0;
     chio_error err;
     int rc = 0, bw_locked = 0;
@@ -363,10 +363,10 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
                 chio__store_note_checkpoint(k->store, k->written_checkpoint_seq,
                                             k->durability == CHIO_DURABILITY_SYNC);
                 chio__log(k, CHIO_LOG_DEBUG, "checkpoint_written", NULL,
-                          "\"checkpoint_seq\":%llu,\"checkpoints\":%lld,\"group_first_seq\":%llu,"
-                          "\"group_last_seq\":%llu",
+                          "\"checkpoint_seq\":%llu,\"checkpoints\":%lld,\"group_receipts\":%llu,"
+                          "\"last_seq\":%llu",
                           (unsigned long long)k->written_checkpoint_seq, (long long)ncp,
-                          (unsigned long long)first, (unsigned long long)(k->next_seq - 1));
+                          (unsigned long long)nok, (unsigned long long)(k->next_seq - 1));
             }
         }
     }
