@@ -254,28 +254,6 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
     free(r.p);
 }
 
-/* A request the gateway does not pass: -32601 with a deny receipt
- * (refusal.c), never sent to the server. */
-static void refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
-                           const char *client_id)
-{
-    char m[200], *data;
-    int cut = 0;
-
-    /* At most 120 bytes of the method, never half a UTF-8 character: the
-     * message goes into the receipt, which holds valid UTF-8 only. */
-    while (method[cut] != '\0' && cut < 120)
-        cut++;
-    while (cut > 0 && ((unsigned char)method[cut] & 0xC0) == 0x80)
-        cut--;
-    snprintf(m, sizeof(m), "chio: method not found: the gateway does not pass %.*s to the server",
-             cut, method);
-    data =
-        chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, client_id, -32601);
-    chio__mcp_client_error(g, client_id, -32601, m, data);
-    free(data);
-}
-
 /* completion/complete, resources/subscribe, resources/unsubscribe: passed
  * only for what the policy grants (a subscription with the URI as uri.c
  * reads it, as a read would be sent); else -32602, never sent. */
@@ -443,19 +421,14 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         else if (how == CHIO__MCP_CHECKED)
             checked_request(g, root, method, cid);
         else {
-            refuse_request(g, root, method, cid);
+            chio__mcp_refuse_request(g, root, method, cid);
             free(cid);
         }
     } else if (method != NULL) {
         if (strcmp(method, "notifications/cancelled") == 0) {
             client_cancelled(g, root, line, len);
         } else if (!chio__mcp_client_notification_passes(method)) {
-            /* An unknown notification may be a request in disguise to a
-             * server that runs what it does not answer: dropped. */
-            fprintf(stderr,
-                    "chio mcp: dropped the client notification %.64s, which the "
-                    "gateway does not pass\n",
-                    method);
+            chio__mcp_refuse_notification(g, root, method);
         } else {
             /* The message as parsed, never the client's bytes: those may
              * hold a CR or LF (whitespace) where the server's reader ends

@@ -104,11 +104,18 @@ struct chio_mcp_gateway {
 int chio__mcp_send_client(chio_mcp_gateway *g, const svc_buf *b);
 int chio__mcp_send_server(chio_mcp_gateway *g, const svc_buf *b);
 /* refusal.c: sign and persist the deny receipt of a client request the
- * gateway refuses by itself (@code -32601 or -32602, @why its reason);
+ * gateway refuses by itself (@code -32601 or -32602, @why its reason; @code
+ * 0 and @client_id NULL for a client notification it drops);
  * returns the error's data ({"chio":{code, receipt_id, verdict}}, the
  * caller frees it), or NULL when no receipt could be committed. */
 char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const char *method,
                                 const char *why, const char *client_id, int code);
+/* refusal.c: answer a request the gateway does not pass (-32601, with its
+ * deny receipt); drop a client notification it does not pass (a deny
+ * receipt, no answer). */
+void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                              const char *client_id);
+void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, const char *method);
 void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
                             const char *data);
 /* A JSON-RPC error answering the server's request @id (canonical JSON). */

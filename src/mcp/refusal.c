@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mcp/refusal.c - the deny receipt of a client request the gateway refuses
- * by itself: a method it does not pass (-32601) and a completion or
- * subscription outside the grants (-32602). The kernel decides tool calls,
+ * by itself: a method it does not pass (-32601), a completion or
+ * subscription outside the grants (-32602) and a client notification it
+ * drops (no answer). The kernel decides tool calls,
  * reads and prompt gets; these never reach it, yet the client caused a
  * denial, and every denial an agent can cause leaves a receipt. The
  * receipt is signed and persisted through the kernel (the public
@@ -14,7 +15,8 @@
  * params themselves: a refused request was checked by no guard, so a secret in it would otherwise
  * reach the log (redaction_mode "summary"; params_sha256 is the SHA-256 of the params' canonical
  * JSON, of "null" when there are none, so a captured request can be matched). metadata.mcp_refusal
- * holds the JSON-RPC error code and the request id (when it is at most 256 bytes of JSON).
+ * holds the JSON-RPC error code and the request id (when it is at most 256 bytes of JSON), or
+ * "notification":true for a dropped notification.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +52,10 @@ static int params_summary(const chio_json *params, svc_buf *out)
 static int refusal_metadata(const chio_mcp_gateway *g, const char *client_id, int code,
                             svc_buf *out)
 {
-    svc_buf_printf(out, "{\"mcp_refusal\":{\"jsonrpc_code\":%d", code);
+    if (code == 0) /* a dropped notification: nothing was answered */
+        svc_buf_puts(out, "{\"mcp_refusal\":{\"notification\":true");
+    else
+        svc_buf_printf(out, "{\"mcp_refusal\":{\"jsonrpc_code\":%d", code);
     if (client_id != NULL && strlen(client_id) <= MAX_ID_BYTES) {
         svc_buf_puts(out, ",\"jsonrpc_id\":");
         svc_buf_puts(out, client_id); /* canonical JSON of the id */
@@ -131,4 +136,49 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
         return NULL;
     }
     return data.p;
+}
+
+/* Length of at most 120 bytes of @method, never half a UTF-8 character:
+ * the text goes into a receipt, which holds valid UTF-8 only. */
+static int method_cut(const char *method)
+{
+    int cut = 0;
+
+    while (method[cut] != '\0' && cut < 120)
+        cut++;
+    while (cut > 0 && ((unsigned char)method[cut] & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+/* A request the gateway does not pass: -32601 with a deny receipt
+ * (above), never sent to the server. */
+void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                              const char *client_id)
+{
+    char m[200], *data;
+
+    snprintf(m, sizeof(m), "chio: method not found: the gateway does not pass %.*s to the server",
+             method_cut(method), method);
+    data =
+        chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, client_id, -32601);
+    chio__mcp_client_error(g, client_id, -32601, m, data);
+    free(data);
+}
+
+/* A client notification the gateway does not pass: dropped, never sent
+ * (an unknown notification may be a request in disguise to a server that
+ * runs what it does not answer), with a deny receipt like a refused
+ * request's; there is nobody to answer. */
+void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, const char *method)
+{
+    char m[200], *data;
+
+    snprintf(m, sizeof(m),
+             "chio: dropped the client notification %.*s, which the gateway does "
+             "not pass to the server",
+             method_cut(method), method);
+    fprintf(stderr, "%s\n", m);
+    data = chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, NULL, 0);
+    free(data);
 }

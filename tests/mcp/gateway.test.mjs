@@ -791,6 +791,10 @@ async function checkCut(c) {
   }), -32602);
   await refused(c.subscribeResource({ uri: "demo://resource/dynamic/blob/1" }), -32602);
   await refused(c.request({ method: "tools/batch", params: {} }, EmptyResultSchema), -32601);
+  // A notification the gateway does not pass is dropped with a deny
+  // receipt (nobody to answer); the gateway reads the client's lines in
+  // order, so it is committed before the request after it is answered.
+  await c.notification({ method: "x/notify", params: { cmd: "id" } });
   await refused(c.request({ method: "x/exec", params: {} }, CompleteResultSchema), -32601);
 }
 
@@ -816,12 +820,16 @@ test("lists, completion and subscriptions are cut to the grants (server-everythi
   const refusals = receiptsOf(path.join(d, "db")).filter((x) => x.decision?.guard === "out_of_scope"
     && x.metadata?.mcp_refusal);
   assert.deepEqual(refusals.map((x) => x.tool_name).sort(),
-    ["completion/complete", "completion/complete", "resources/subscribe", "tools/batch", "x/exec"]);
+    ["completion/complete", "completion/complete", "resources/subscribe", "tools/batch", "x/exec",
+      "x/notify"]);
   for (const x of refusals) {
     assert.equal(x.decision.verdict, "deny");
     assert.equal(x.redaction_mode, "summary");
     assert.deepEqual(Object.keys(x.action.parameters).sort(), ["params_bytes", "params_sha256"]);
-    assert.ok([-32601, -32602].includes(x.metadata.mcp_refusal.jsonrpc_code), JSON.stringify(x));
+    if (x.tool_name === "x/notify")
+      assert.deepEqual(x.metadata.mcp_refusal, { notification: true }, JSON.stringify(x));
+    else
+      assert.ok([-32601, -32602].includes(x.metadata.mcp_refusal.jsonrpc_code), JSON.stringify(x));
   }
   const h = await startHttp(policy);
   const hc = await httpClient(h.url);
