@@ -441,7 +441,10 @@ Test(backpressure, callback_with_the_budget_spent_gets_edeadlk_and_runs_no_tool)
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
     cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
                  err.message);
-    chio__kernel_slow_commits(k, 200 * 1000);
+    /* A second per receipt: the first receipt's callback cannot run before
+     * the second credit is taken, even with this thread descheduled a
+     * while between the two submissions (a noisy host). */
+    chio__kernel_slow_commits(k, 1000 * 1000);
     memset(&s, 0, sizeof(s));
     s.k = k;
     s.sid = sid;
