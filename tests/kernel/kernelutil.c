@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/poll.h"
 #include "kernel/kernelutil.h"
 
 void kt_config(chio_kernel_config *cfg, const char *path)
@@ -76,6 +77,32 @@ int kt_threads(void)
             n++;
     closedir(d);
     return n;
+}
+
+typedef struct cp_wait {
+    chio_kernel *k;
+    uint64_t seq;
+} cp_wait;
+
+/* For testutil_wait_until: checkpoint w->seq is written. */
+static int checkpoint_written(void *arg)
+{
+    cp_wait *w = arg;
+    chio_kernel_metrics m;
+
+    return chio_kernel_metrics_get(w->k, &m) == 0 && m.last_checkpoint_seq >= w->seq;
+}
+
+void kt_wait_checkpoint(chio_kernel *k, uint64_t seq)
+{
+    cp_wait w = {k, seq};
+    chio_kernel_metrics m;
+
+    if (testutil_wait_until(checkpoint_written, &w, 30000))
+        return;
+    chio_kernel_metrics_get(k, &m);
+    cr_assert_fail("checkpoint %llu not written after 30 s (newest: %llu)", (unsigned long long)seq,
+                   (unsigned long long)m.last_checkpoint_seq);
 }
 
 kt_log_report kt_check_log_owed(const char *path, uint64_t batch_size, uint64_t max_owed)

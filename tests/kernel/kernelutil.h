@@ -4,7 +4,9 @@
  * fresh RocksDB directory, a valid receipt builder, thread counting, and a
  * full check of a stored log (contiguous sequence numbers, every receipt
  * verifying under the kernel key, every checkpoint verifying and matching
- * the Merkle root of its receipts, the checkpoint chain).
+ * the Merkle root of its receipts, the checkpoint chain), and waiting for
+ * the checkpoints the checkpoint and commit threads write after a call
+ * has returned.
  */
 #ifndef CHIO_TEST_KERNELUTIL_H
 #define CHIO_TEST_KERNELUTIL_H
@@ -33,6 +35,11 @@ chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *s
 chio_receipt_builder *kt_builder(uint64_t n);
 /* Threads in this process. */
 int kt_threads(void);
+/* Wait (30 s at most) until @k has written checkpoint @seq: a checkpoint
+ * is signed on its own thread and written with a later commit group, so
+ * it lands some time after the receipt that completed its range. Fails
+ * the test, naming the newest one written, when it does not. */
+void kt_wait_checkpoint(chio_kernel *k, uint64_t seq);
 
 typedef sc_log_report kt_log_report;
 /* sc_check_log, failing the test on a problem. */

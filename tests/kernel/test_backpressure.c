@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
@@ -183,9 +184,19 @@ static void count_cb(void *ctx, int rc, chio_receipt *r)
     __atomic_add_fetch((int *)ctx, 1, __ATOMIC_RELAXED);
 }
 
+/* For testutil_wait_until: every credit of @k is back. */
+static int no_credit_out(void *k)
+{
+    return chio_kernel_in_flight(k) == 0;
+}
+
 /* With every credit held by requests waiting on a slow commit, try-sign
  * says CHIO_EAGAIN at once (and still takes the builder: ASan would see a
- * leak otherwise); it signs again once they completed. */
+ * leak otherwise); it signs again once they completed. A commit begun
+ * before the hook is reset takes a second per receipt: the four requests
+ * still hold their credits when they are counted, and a try-sign that
+ * waited for a credit would take that long, even with this thread
+ * descheduled for a while (a noisy host). */
 Test(backpressure, try_sign_says_eagain_when_the_budget_is_spent)
 {
     chio_kernel_config cfg;
@@ -193,13 +204,13 @@ Test(backpressure, try_sign_says_eagain_when_the_budget_is_spent)
     chio_receipt *r = (chio_receipt *)1;
     chio_error err;
     int done = 0, i;
-    struct timespec t0, t1, nap = {0, 1000 * 1000};
+    struct timespec t0, t1;
 
     kt_config(&cfg, NULL);
     cfg.ring_capacity = 4;
     k = kt_kernel(&cfg);
     cr_assert_eq(chio_kernel_start(k, NULL), 0);
-    chio__kernel_slow_commits(k, 300 * 1000);
+    chio__kernel_slow_commits(k, 1000 * 1000);
     for (i = 0; i < 4; i++)
         cr_assert_eq(
             chio_kernel_sign_receipt_async(k, kt_builder((uint64_t)i), count_cb, &done, NULL), 0);
@@ -210,12 +221,13 @@ Test(backpressure, try_sign_says_eagain_when_the_budget_is_spent)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     cr_assert_null(r);
     cr_assert(strstr(err.message, "in-flight") != NULL, "%s", err.message);
-    cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec), 100000000L,
+    cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec), 500000000L,
                  "try-sign waited");
     chio__kernel_slow_commits(k, 0);
-    /* A credit comes back once its callback has returned. */
-    for (i = 0; i < 10000 && chio_kernel_in_flight(k) > 0; i++)
-        nanosleep(&nap, NULL);
+    /* A credit comes back once its callback has returned (the commit
+     * under way still takes its second per receipt). */
+    cr_assert(testutil_wait_until(no_credit_out, k, 30000), "%llu credits still out after 30 s",
+              (unsigned long long)chio_kernel_in_flight(k));
     cr_assert_eq(done, 4);
     cr_assert_eq(chio_kernel_try_sign_receipt(k, kt_builder(11), &r, &err), 0, "%s", err.message);
     chio_receipt_free(r);
@@ -429,7 +441,10 @@ Test(backpressure, callback_with_the_budget_spent_gets_edeadlk_and_runs_no_tool)
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
     cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
                  err.message);
-    chio__kernel_slow_commits(k, 200 * 1000);
+    /* A second per receipt: the first receipt's callback cannot run before
+     * the second credit is taken, even with this thread descheduled a
+     * while between the two submissions (a noisy host). */
+    chio__kernel_slow_commits(k, 1000 * 1000);
     memset(&s, 0, sizeof(s));
     s.k = k;
     s.sid = sid;

@@ -461,6 +461,9 @@ Test(reliability, retention_archives_old_receipts_with_their_checkpoints)
     sign_n(k, 50, 0);             /* timestamps IAT+10: old in two days */
     g_now = IAT + 10 + 2 * 86400; /* two days later */
     sign_n(k, 25, 50);            /* seqs 51..75: recent */
+    /* Checkpoints land after the calls that complete them: archiving
+     * moves all but the newest one written, so wait for 61-70. */
+    kt_wait_checkpoint(k, 7);
     cr_assert_eq(chio_kernel_run_retention(k, &rep, &err), 0, "%s", err.message);
     cr_expect_eq(rep.receipts_moved, 50);
     cr_expect_eq(rep.checkpoints_moved, 5);
@@ -491,6 +494,7 @@ Test(reliability, retention_by_size_keeps_the_newest_checkpoint)
     chio_error err;
 
     sign_n(k, 60, 0);
+    kt_wait_checkpoint(k, 6); /* written after the calls that complete them */
     cr_assert_eq(chio_kernel_run_retention(k, &rep, &err), 0, "%s", err.message);
     cr_expect_gt(rep.receipts_moved, 0);
     cr_expect_eq(rep.receipts_moved % 10, 0, "whole checkpoint ranges move");
