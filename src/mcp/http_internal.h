@@ -78,9 +78,9 @@ typedef struct hsess {
     int threaded;
     stream *streams;
     int has_standalone;
-    int busy;   /* handlers inside the gateway or waiting on a stream */
-    int ending; /* END_*: no longer found by its id */
-    time_t last_used;
+    int busy;           /* handlers inside the gateway or waiting on a stream */
+    int ending;         /* END_*: no longer found by its id */
+    uint64_t last_used; /* ms, monotonic (http_sess.c) */
     unsigned long long next_event;
 } hsess;
 

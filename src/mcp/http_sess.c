@@ -34,12 +34,14 @@
 
 #include "http_internal.h"
 
-static time_t mono_now(void)
+/* Milliseconds on the monotonic clock: whole seconds would end a session
+ * up to a second before its --session-idle-secs. */
+static uint64_t mono_now(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- streams (h->mu held) -------------------------------------------------------- */
@@ -539,7 +541,7 @@ static void *janitor_main(void *arg)
     pthread_mutex_lock(&h->mu);
     for (;;) {
         struct timespec ts;
-        time_t now = mono_now();
+        uint64_t now = mono_now();
         for (s = h->sessions; s != NULL && !s->done; s = s->next)
             ;
         if (s != NULL) { /* torn down: its slot is free */
@@ -553,7 +555,7 @@ static void *janitor_main(void *arg)
         }
         for (s = h->sessions; s != NULL; s = s->next) {
             if (s->ready && s->ending == END_NONE && s->busy == 0 && s->streams == NULL &&
-                now - s->last_used >= (time_t)h->idle_secs) {
+                now - s->last_used >= (uint64_t)h->idle_secs * 1000u) {
                 fprintf(stderr, "chio mcp serve-http: session %s idle for %us; ending it\n", s->id,
                         h->idle_secs);
                 s->ending = END_IDLE;

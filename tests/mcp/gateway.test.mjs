@@ -625,12 +625,17 @@ test("serve-http: a dying server ends its own session only; idle sessions end; J
   assert.match(init.type, /^application\/json/);
   assert.equal(init.body.result.protocolVersion, "2025-06-18");
   assert.match(init.session, /^[0-9a-f]{32}$/);
+  const sent = performance.now(); // the session's last use comes after this
   const note = await rawPost(g.url, { jsonrpc: "2.0", method: "notifications/initialized" },
     { session: init.session, accept: "application/json" });
   assert.equal(note.status, 202);
-  // Unused for --session-idle-secs, the session ends (the janitor says so).
+  // Unused for --session-idle-secs, the session ends (the janitor says so),
+  // and never before that second is over (the idle clock counted whole
+  // seconds and could end a session almost a second early).
   await until("the idle session to end", () =>
     g.stderr().includes(`session ${init.session} idle`), 10000);
+  const idleMs = performance.now() - sent;
+  assert.ok(idleMs >= 1000, `ended after ${idleMs.toFixed(0)} ms of a 1 s idle limit`);
   const late = await rawPost(g.url, { jsonrpc: "2.0", id: 2, method: "tools/list" },
     { session: init.session, accept: "application/json" });
   assert.equal(late.status, 404);
