@@ -155,7 +155,9 @@ CHIO_EXTERN int chio_receipt_builder_set_tool(chio_receipt_builder *b, const cha
                                               const char *tool);
 CHIO_EXTERN int chio_receipt_builder_set_policy_hash(chio_receipt_builder *b, const char *hash);
 CHIO_EXTERN int chio_receipt_builder_set_tenant_id(chio_receipt_builder *b, const char *tenant);
-/* The call's arguments (any JSON). parameter_hash is computed at signing. */
+/* The call's arguments (any JSON). parameter_hash is computed at signing.
+ * CHIO_EJSON_DEPTH when they nest more than 125 levels (the receipt adds
+ * two and chio reads receipts of at most 127); metadata likewise past 126. */
 CHIO_EXTERN int chio_receipt_builder_set_parameters(chio_receipt_builder *b, const char *json,
                                                     size_t len, chio_error *err);
 /* content_hash = sha256_hex(canonical(output)); @json NULL means no output

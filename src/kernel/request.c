@@ -143,14 +143,14 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
     /* The receipt holds the arguments two levels down and must stay within
-     * what chio_receipt_parse() reads back (depth and size). Arguments that
-     * do not fit are denied, with a receipt holding a summary and their
-     * hash (chio__pre_checks(), chio__mreq_fields()). */
+     * what chio_receipt_parse() and chio read back (depth and size).
+     * Arguments that do not fit are denied, with a receipt holding a
+     * summary and their hash (chio__pre_checks(), chio__mreq_fields()). */
     if (chio__json_depth(chio_json_root(r->args_doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
-        CHIO_JSON_MAX_DEPTH)
+        CHIO__RECEIPT_MAX_DEPTH)
         snprintf(r->unrecordable, sizeof(r->unrecordable),
                  "they nest more than %d levels (the receipt adds %d)",
-                 CHIO_JSON_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
+                 CHIO__RECEIPT_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
     else if (r->args_len > MAX_ARGS_BYTES)
         snprintf(r->unrecordable, sizeof(r->unrecordable),
                  "they are %zu bytes; at most %zu fit in a receipt", r->args_len,

@@ -155,8 +155,13 @@ const struct chio__scope *chio__capability_scope(const struct chio_capability *c
 const uint8_t *chio__capability_issuer(const struct chio_capability *cap);
 
 /* How far below a receipt's root action.parameters sits: parameters may
- * nest CHIO_JSON_MAX_DEPTH minus this many levels. */
+ * nest CHIO__RECEIPT_MAX_DEPTH minus this many levels. */
 #define CHIO__RECEIPT_PARAMS_DEPTH 2
+
+/* The deepest receipt we sign. chio reads receipts with serde_json, whose
+ * recursion limit refuses a document nested 128 levels deep (127 parse):
+ * a receipt at CHIO_JSON_MAX_DEPTH would verify here and not under chio. */
+#define CHIO__RECEIPT_MAX_DEPTH (CHIO_JSON_MAX_DEPTH - 1)
 
 /* metadata = {"receipt_context":{request_id, session_id, parent_request_id?}}
  * without a JSON round trip. Returns 0 or CHIO_ENOMEM. */

@@ -145,12 +145,12 @@ static int put_parsed(chio_receipt_builder *b, chio_json *dst_obj, const char *k
     if (rc != 0)
         return rc;
     /* The value sits @extra_depth levels down in the receipt: the signed
-     * receipt must still be readable by chio_receipt_parse(). */
-    if (chio__json_depth(chio_json_root(tmp)) + extra_depth > CHIO_JSON_MAX_DEPTH) {
+     * receipt must still be readable by chio_receipt_parse() and by chio. */
+    if (chio__json_depth(chio_json_root(tmp)) + extra_depth > CHIO__RECEIPT_MAX_DEPTH) {
         chio_json_doc_free(tmp);
         return chio__fail(err, CHIO_EJSON_DEPTH, CHIO_NO_OFFSET,
                           WHAT ": %s nests more than %d levels inside a receipt", key,
-                          CHIO_JSON_MAX_DEPTH);
+                          CHIO__RECEIPT_MAX_DEPTH);
     }
     if (need_object && chio_json_root(tmp)->type != CHIO_JSON_OBJECT) {
         chio_json_doc_free(tmp);
