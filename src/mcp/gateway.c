@@ -317,12 +317,17 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
     free(pb.p);
 }
 
-/* The answer of a peer to the gateway's request @p (found under g->mu). */
+/* The answer of a peer to the gateway's request @p (found under g->mu).
+ * The first answer counts: a peer that answers again is ignored (the
+ * waiter may already have read the first, and storing the second over it
+ * leaked it). */
 static void settle(pending *p, const chio_json *root)
 {
     const chio_json *res = chio_json_get(root, "result");
     const char *m = chio_json_string(chio_json_get(chio_json_get(root, "error"), "message"), NULL);
 
+    if (p->done)
+        return;
     if (res != NULL) {
         p->result = chio__mcp_dup_value(res);
         if (p->result == NULL)

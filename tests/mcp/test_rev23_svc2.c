@@ -90,9 +90,21 @@ static int to_server(void *user, const char *line, size_t len)
     root = chio_json_root(doc);
     method = chio_json_string(chio_json_get(root, "method"), NULL);
     id = chio_json_string(chio_json_get(root, "id"), NULL);
-    if (method != NULL && id != NULL)
+    if (method != NULL && id != NULL && strstr(line, "answer-twice") != NULL) {
+        /* A server that answers one request twice: the first answer counts. */
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"content\":[{\"type\":"
+                 "\"text\",\"text\":\"the first answer\"}]}}",
+                 id);
+        chio_mcp_gateway_server_line(gw, out, strlen(out));
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"content\":[{\"type\":"
+                 "\"text\",\"text\":\"the second answer\"}]}}",
+                 id);
+    } else if (method != NULL && id != NULL) {
         snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":%s}", id,
                  answer_of(method));
+    }
     chio_json_doc_free(doc);
     if (out[0] != '\0')
         chio_mcp_gateway_server_line(gw, out, strlen(out));
@@ -306,4 +318,21 @@ Test(mcp_methods, unknown_server_requests_never_reach_the_client)
            "\"uri\":\"file:///pub/a.txt\"}}");
     cr_expect_eq(count(0, "plan.txt"), 0, "an update of an ungranted resource is dropped");
     cr_expect_eq(count(0, "file:///pub/a.txt"), 1);
+}
+
+static int call_answered(void *arg)
+{
+    return count(0, (const char *)arg) > 0;
+}
+
+/* A server that answers a request twice: the first answer is the call's
+ * (its receipt hashes it), the second is dropped. The gateway stored the
+ * second over the first and leaked the first (fuzz_mcp, LeakSanitizer). */
+Test(mcp_methods, a_second_answer_to_one_request_is_dropped)
+{
+    client("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":"
+           "\"echo\",\"arguments\":{\"text\":\"answer-twice\"}}}");
+    cr_assert(testutil_wait_until(call_answered, "\"id\":7", 30000), "tools/call was answered");
+    cr_expect_eq(count(0, "the first answer"), 1, "%s", find(0, "\"id\":7"));
+    cr_expect_eq(count(0, "the second answer"), 0, "%s", find(0, "\"id\":7"));
 }
