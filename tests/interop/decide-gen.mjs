@@ -12,7 +12,8 @@
 // wildcards, operations with or without invoke, max_invocations (0
 // included), every constraint kind on simple values and grants the kernel
 // cannot enforce; guards forbidden_path and secret_leak in random order;
-// echo and fail tools, tools and servers that are not registered; calls
+// echo, fail and stream tools (under and over max_stream_total_bytes),
+// tools and servers that are not registered, empty names; calls
 // whose `at` walks through every token's boundaries (never back),
 // revocations of tokens and of delegation ids between calls, and at the end
 // calls into a draining and a closed session. Argument values are plain
@@ -49,9 +50,11 @@ const CONSTRAINT_POOL = [
 export const SERVERS = [
   { server_id: 'srv-a', tools: ['t1', 't2'], behavior: 'echo' },
   { server_id: 'srv-f', tools: ['boom'], behavior: 'fail' },
+  { server_id: 'srv-s', tools: ['st'], behavior: 'stream', chunks: 3, chunk_bytes: 20 },
 ];
 // Targets calls name: registered or not (server or tool).
-const TARGETS = [['srv-a', 't1'], ['srv-a', 't1'], ['srv-a', 't1'], ['srv-a', 't2'], ['srv-a', 't3'], ['srv-f', 'boom'], ['srv-f', 'boom'], ['srv-x', 't1']];
+const TARGETS = [['srv-a', 't1'], ['srv-a', 't1'], ['srv-a', 't1'], ['srv-a', 't2'], ['srv-a', 't3'], ['srv-f', 'boom'], ['srv-f', 'boom'],
+  ['srv-x', 't1'], ['srv-s', 'st']];
 
 function randomArgs(r) {
   const a = {};
@@ -67,8 +70,8 @@ function randomArgs(r) {
 
 function randomGrant(r) {
   const g = {
-    server_id: r.pick(['srv-a', 'srv-a', 'srv-a', 'srv-f', 'srv-x', '*', '*']),
-    tool_name: r.pick(['t1', 't1', 't2', 't3', 'boom', '*', '*', '*']),
+    server_id: r.pick(['srv-a', 'srv-a', 'srv-a', 'srv-f', 'srv-s', 'srv-x', '*', '*']),
+    tool_name: r.pick(['t1', 't1', 't2', 't3', 'boom', 'st', '*', '*', '*']),
     operations: r.chance(0.85) ? ['invoke', ...(r.chance(0.3) ? ['read_result'] : [])] : [r.pick(['read_result', 'read', 'get', 'delegate'])],
   };
   if (r.chance(0.45)) g.constraints = Array.from({ length: 1 + r.int(2) }, () => r.pick(CONSTRAINT_POOL));
@@ -161,7 +164,7 @@ export function randomScenario(r, { calls = 80, tokens = 12 } = {}) {
     const s = r.pick(sessions);
     const ids = held[s].map((t) => t.id);
     const cap = ids.length > 0 && r.chance(0.92) ? r.pick(ids) : r.chance(0.5) ? r.pick(toks).id : 'cap-missing';
-    const [server, tool] = r.pick(TARGETS);
+    const [server, tool] = r.chance(0.03) ? r.pick([['', 't1'], ['srv-a', '']]) : r.pick(TARGETS);
     const step = { op: 'call', session: s, capability_id: cap, server, tool, at };
     if (r.chance(0.95)) step.arguments = randomArgs(r);
     steps.push(step);
@@ -180,7 +183,7 @@ export function randomScenario(r, { calls = 80, tokens = 12 } = {}) {
     clock: BASE,
     kernel: {
       signing_seed_hex: KERNEL_SEED, ca_public_keys: [pubOf(CA_SEED)], policy_hash: 'decide-diff',
-      max_delegation_depth: maxDepth, checkpoint_batch_size: 0,
+      max_delegation_depth: maxDepth, checkpoint_batch_size: 0, max_stream_total_bytes: r.pick([0, 60, 59, 1000]),
     },
     tool_servers: SERVERS,
     guards,

@@ -6,10 +6,11 @@
 // denied: the differential check in interop.test.mjs compares it with
 // `chio scenario run`. Not libchio's code: an independent model.
 //
-// Covered: checks 1-10 for the scenarios decide-gen.mjs writes (echo
-// and fail tools, forbidden_path and secret_leak guards over simple
-// arguments, the constraint kinds on simple values), sessions, revocation,
-// the pre-checks unknown_capability, and the no-receipt errors of closed,
+// Covered: checks 1-11 for the scenarios decide-gen.mjs writes (echo,
+// fail and stream tools, the stream's byte limit only; forbidden_path and
+// secret_leak guards and every constraint kind over simple argument
+// values), sessions, revocation, the pre-checks invalid_request (empty
+// names) and unknown_capability, and the no-receipt errors of closed,
 // draining and unknown sessions. Clock steps must not go back (see
 // docs/scenarios.md: a clock stepping back meets state the kernel dropped).
 //
@@ -193,6 +194,7 @@ export class KernelModel {
     this.kernelKey = w.keypair(k.signing_seed_hex).publicHex;
     this.trusted = new Set([this.kernelKey, ...(k.ca_public_keys || []).map(w.normPubkey)]);
     this.maxDepth = k.max_delegation_depth ?? 4;
+    this.maxStreamBytes = k.max_stream_total_bytes ?? 268435456;
     this.clock = doc.clock;
     this.servers = new Map((doc.tool_servers || []).map((s) => [s.server_id, s]));
     this.guards = doc.guards || [];
@@ -239,6 +241,8 @@ export class KernelModel {
     if (x.state === 'closed') return { verdict: 'error', code: 'session_closed' };
     if (x.state === 'draining') return { verdict: 'error', code: 'session_draining' };
     const deny = (code, guard = code) => ({ verdict: 'deny', code, guard, check: code });
+    // Refusals before the checks (spec-reading.md, "The pipeline's order").
+    if (s.server === '' || s.tool === '') return deny('invalid_request');
     const t = x.caps.get(s.capability_id);
     if (!t) return deny('unknown_capability');
     const args = s.arguments === undefined ? {} : s.arguments;
@@ -265,6 +269,11 @@ export class KernelModel {
       if (hit) return { verdict: 'deny', code: 'guard_denied', guard: gd.name, check: 'guard_denied' };
     }
     if ((srv.behavior || 'echo') === 'fail') return deny('tool_error');
+    // Check 11: a stream whose canonical chunks pass the byte limit ends
+    // incomplete (its decision has no guard).
+    if (srv.behavior === 'stream' && (srv.chunks ?? 1) * (srv.chunk_bytes ?? 16) > this.maxStreamBytes) {
+      return { verdict: 'incomplete', code: 'stream_limit', guard: null, check: 'stream_limit' };
+    }
     return { verdict: 'allow', code: 'none', guard: null, check: 'allow' };
   }
 }

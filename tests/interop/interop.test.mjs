@@ -645,7 +645,7 @@ function sameDecisions(doc, what) {
 const ALL_CODES = ['none', 'invalid_signature', 'untrusted_issuer', 'capability_expired', 'capability_not_yet_valid',
   'capability_revoked', 'delegation_invalid', 'delegation_depth_exceeded', 'subject_mismatch', 'out_of_scope',
   'unsupported_grant', 'constraint_violated', 'tool_not_registered', 'budget_exhausted', 'guard_denied', 'tool_error',
-  'unknown_capability', 'unknown_session', 'session_draining', 'session_closed'];
+  'unknown_capability', 'unknown_session', 'session_draining', 'session_closed', 'invalid_request', 'stream_limit'];
 
 seeded('decisions: random scenarios decide every call as decide.mjs does', (t, r) => {
   const seen = new Set();
@@ -707,7 +707,7 @@ seeded('decisions: boundary cases give the codes of the spec order', () => {
   const expect = [];
   const call = (cap, at, code, { server = 'srv-a', tool = 't1', args = {}, guard } = {}) => {
     steps.push({ op: 'call', session: 's', capability_id: cap, server, tool, arguments: args, at });
-    const noReceipt = ['none', 'session_draining', 'session_closed'].includes(code);
+    const noReceipt = ['none', 'session_draining', 'session_closed', 'stream_limit'].includes(code);
     expect.push([code, guard ?? (noReceipt ? null : code)]);
   };
   const other = (s) => { steps.push(s); expect.push(null); };
@@ -742,6 +742,9 @@ seeded('decisions: boundary cases give the codes of the spec order', () => {
   call('c-win', T0 + 3, 'tool_error', { server: 'srv-f', tool: 'boom' });
   call('c-win', T0 + 3, 'guard_denied', { args: { q: 'AKIAABCDEFGHIJKLMNOP', p: '/etc/x' }, guard: 'no-keys' }); // guard order
   call('nope', T0 + 3, 'unknown_capability');
+  call('nope', T0 + 3, 'invalid_request', { tool: '' }); // before the capability lookup
+  call('c-win', T0 + 3, 'none', { server: 'srv-s', tool: 'at-limit' }); // 3 x 20 bytes = the limit
+  call('c-win', T0 + 3, 'stream_limit', { server: 'srv-s2', tool: 'over', guard: null }); // 3 x 21
   call('c-win', T0 + 99, 'none'); // expires_at - 1
   call('c-win', T0 + 100, 'capability_expired'); // expires_at
   other({ op: 'begin_draining', session: 's', at: T0 + 100 });
@@ -750,8 +753,10 @@ seeded('decisions: boundary cases give the codes of the spec order', () => {
   call('c-win', T0 + 100, 'session_closed');
   const doc = {
     schema: 'chio.scenario.v1', clock: T0,
-    kernel: { signing_seed_hex: DECIDE_KERNEL_SEED, policy_hash: 'decide-edges', max_delegation_depth: 2 },
-    tool_servers: [{ server_id: 'srv-a', tools: ['t1', 't2'], behavior: 'echo' }, { server_id: 'srv-f', tools: ['boom'], behavior: 'fail' }],
+    kernel: { signing_seed_hex: DECIDE_KERNEL_SEED, policy_hash: 'decide-edges', max_delegation_depth: 2, max_stream_total_bytes: 60 },
+    tool_servers: [{ server_id: 'srv-a', tools: ['t1', 't2'], behavior: 'echo' }, { server_id: 'srv-f', tools: ['boom'], behavior: 'fail' },
+      { server_id: 'srv-s', tools: ['at-limit'], behavior: 'stream', chunks: 3, chunk_bytes: 20 },
+      { server_id: 'srv-s2', tools: ['over'], behavior: 'stream', chunks: 3, chunk_bytes: 21 }],
     guards: [{ name: 'no-keys', type: 'secret_leak', patterns: ['AKIA[0-9A-Z]{16}'] }, { name: 'no-etc', type: 'forbidden_path', prefixes: ['/etc/'] }],
     steps,
   };
