@@ -16,7 +16,8 @@
 // tools and servers that are not registered, empty names; calls
 // whose `at` walks through every token's boundaries (never back),
 // revocations of tokens and of delegation ids between calls, and at the end
-// calls into a draining and a closed session. Argument values are plain
+// calls into a draining and a closed session (and, now and then, into a
+// drained kernel). Argument values are plain
 // (no URL or path parsing edge cases: those are normalize's tests).
 
 import * as w from './chio-wire.mjs';
@@ -102,7 +103,7 @@ function randomChain(r, n, ts0, maxDepth) {
     chain.push({ from, l: { capability_id: id, delegatee: pubOf(to), timestamp: ts } });
     from = to;
   }
-  const broken = n > 0 && r.chance(0.35) ? { at: r.int(n), how: r.int(3) } : null;
+  const broken = n > 0 && r.chance(0.5) ? { at: r.int(n), how: r.int(3) } : null;
   return chain.map(({ from: f, l }, i) => {
     if (broken && broken.at === i) {
       if (broken.how === 0) return { ...w.signLink(l, f), signature: w.signLink({ ...l, timestamp: l.timestamp + 1 }, f).signature };
@@ -125,7 +126,7 @@ function randomToken(r, id, maxDepth) {
     issued_at: issuedAt,
     expires_at: r.chance(0.04) ? issuedAt - r.int(2) : long ? BASE + 40 + r.int(20) : issuedAt + 1 + r.int(40),
   };
-  if (r.chance(0.35)) t.delegation_chain = randomChain(r, r.int(maxDepth + 3), issuedAt - 5, maxDepth);
+  if (r.chance(0.45)) t.delegation_chain = randomChain(r, r.int(maxDepth + 3), issuedAt - 5, maxDepth);
   if (r.chance(0.05)) t.subject = t.subject.toUpperCase(); // keys are read in either case
   const issuer = r.chance(0.5) ? KERNEL_SEED : r.chance(0.85) ? CA_SEED : ROGUE_SEED;
   const signed = w.signToken(t, issuer);
@@ -173,6 +174,7 @@ export function randomScenario(r, { calls = 80, tokens = 12 } = {}) {
   const tail = (s) => ({ op: 'call', session: s, capability_id: held[s] && held[s][0] ? held[s][0].id : 'cap-0', server: 'srv-a', tool: 't1', at: end });
   steps.push({ op: 'begin_draining', session: 's1', at: end }, tail('s1'));
   steps.push({ op: 'close_session', session: 's2', at: end }, tail('s2'), tail('s-never'));
+  if (r.chance(0.5)) steps.push({ op: 'drain', at: end }, tail('s0'), { op: 'revoke', capability_id: 'cap-0', at: end });
   const guards = [
     { name: 'no-etc', type: 'forbidden_path', prefixes: ['/etc/'] },
     { name: 'no-keys', type: 'secret_leak', patterns: ['AKIA[0-9A-Z]{16}'] },

@@ -11,7 +11,7 @@
 // secret_leak guards and every constraint kind over simple argument
 // values), sessions, revocation, the pre-checks invalid_request (empty
 // names) and unknown_capability, and the no-receipt errors of closed,
-// draining and unknown sessions. Clock steps must not go back (see
+// draining and unknown sessions and of a drained kernel. Clock steps must not go back (see
 // docs/scenarios.md: a clock stepping back meets state the kernel dropped).
 //
 // Readings, each marked READING where made:
@@ -211,11 +211,13 @@ export class KernelModel {
     this.lastNow = now;
     switch (s.op) {
       case 'open_session':
+        if (this.drained) return { ok: false };
         this.sessions.set(s.session, {
           agent: w.normPubkey(s.agent) || s.agent, state: 'ready', caps: new Map(s.capabilities.map((t) => [t.id, t])),
         });
         return { ok: true };
       case 'revoke':
+        if (this.drained) return { ok: false };
         this.revoked.add(s.capability_id);
         return { ok: true };
       case 'begin_draining': {
@@ -230,12 +232,16 @@ export class KernelModel {
         x.state = 'closed';
         return { ok: true };
       }
+      case 'drain':
+        this.drained = true;
+        return { ok: true };
       case 'call': return this.call(s, now);
       default: throw new Error(`decide.mjs: op ${s.op}`);
     }
   }
 
   call(s, now) {
+    if (this.drained) return { verdict: 'error', code: 'kernel_drained' };
     const x = this.sessions.get(s.session);
     if (!x) return { verdict: 'error', code: 'unknown_session' };
     if (x.state === 'closed') return { verdict: 'error', code: 'session_closed' };

@@ -645,7 +645,7 @@ function sameDecisions(doc, what) {
 const ALL_CODES = ['none', 'invalid_signature', 'untrusted_issuer', 'capability_expired', 'capability_not_yet_valid',
   'capability_revoked', 'delegation_invalid', 'delegation_depth_exceeded', 'subject_mismatch', 'out_of_scope',
   'unsupported_grant', 'constraint_violated', 'tool_not_registered', 'budget_exhausted', 'guard_denied', 'tool_error',
-  'unknown_capability', 'unknown_session', 'session_draining', 'session_closed', 'invalid_request', 'stream_limit'];
+  'unknown_capability', 'unknown_session', 'session_draining', 'session_closed', 'invalid_request', 'stream_limit', 'kernel_drained'];
 
 seeded('decisions: random scenarios decide every call as decide.mjs does', (t, r) => {
   const seen = new Set();
