@@ -64,6 +64,7 @@ function randomArgs(r) {
     a[k] = r.pick(VALUES[k]);
   }
   if (r.chance(0.1)) a.opts = { mode: r.pick(VALUES.mode) };
+  if (r.chance(0.04)) a[r.pick(['/etc/shadow', 'AKIAABCDEFGHIJKLMNOP', '/workspace/k'])] = 1; // guards read keys too
   if (r.chance(0.05)) return { list: [r.pick(VALUES.q), r.pick(VALUES.path)] };
   if (r.chance(0.04)) return r.pick([null, 42, r.pick(VALUES.path), [r.pick(VALUES.q)], []]); // any JSON value
   return a;
