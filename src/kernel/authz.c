@@ -19,6 +19,7 @@
  *                of cold tokens, and an evicted token is just verified again.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel_internal.h"
@@ -202,15 +203,61 @@ static int grant_unsupported(const chio_capability *cap, const chio__tool_grant 
     return 1;
 }
 
+void chio__grant_list_free(chio__grant_list *l)
+{
+    if (l->idx != l->local)
+        free(l->idx);
+    l->idx = l->local;
+    l->n = 0;
+}
+
+/* chio's specificity of grant @g for @server/@tool: server named exactly,
+ * tool named exactly, number of constraints (compared in that order). */
+static int more_specific(const chio__tool_grant *a, const chio__tool_grant *b, const char *server,
+                         const char *tool)
+{
+    int as = strcmp(a->server_id, server) == 0, bs = strcmp(b->server_id, server) == 0;
+    int at = strcmp(a->tool_name, tool) == 0, bt = strcmp(b->tool_name, tool) == 0;
+
+    if (as != bs)
+        return as > bs;
+    if (at != bt)
+        return at > bt;
+    return a->nconstraints > b->nconstraints;
+}
+
+/* Appends grant @g to @out keeping budget order: after every grant at
+ * least as specific (so ties stay in token order). */
+static void grant_list_insert(const chio__scope *sc, chio__grant_list *out, uint32_t g,
+                              const char *server, const char *tool)
+{
+    uint32_t i = out->n;
+
+    while (i > 0 && more_specific(&sc->grants[g], &sc->grants[out->idx[i - 1]], server, tool)) {
+        out->idx[i] = out->idx[i - 1];
+        i--;
+    }
+    out->idx[i] = g;
+    out->n++;
+}
+
 chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, const char *server,
                                  const char *tool, const chio_json *args, size_t args_canonical_len,
-                                 uint32_t *grant, char *reason, size_t cap_reason)
+                                 chio__grant_list *out, char *reason, size_t cap_reason)
 {
     const chio__scope *sc = chio__capability_scope(cap);
     uint32_t g, c;
     int matched = 0, usable = 0;
     char first_reason[256] = "", unsupported[256] = "";
 
+    out->idx = out->local;
+    out->n = 0;
+    if (sc->ngrants > CHIO__GRANTS_LOCAL &&
+        (out->idx = malloc(sc->ngrants * sizeof(*out->idx))) == NULL) {
+        out->idx = out->local;
+        snprintf(reason, cap_reason, "out of memory matching grants");
+        return CHIO_CODE_OUT_OF_SCOPE; /* fail closed */
+    }
     for (g = 0; g < sc->ngrants; g++) {
         const chio__tool_grant *tg = &sc->grants[g];
         char why[256];
@@ -231,13 +278,15 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
             ok = chio__constraint_holds(k, &tg->constraints[c], args, args_canonical_len, why,
                                         sizeof(why));
         if (ok) {
-            *grant = g;
-            return CHIO_CODE_NONE;
+            grant_list_insert(sc, out, g, server, tool);
+            continue;
         }
         if (!usable)
             snprintf(first_reason, sizeof(first_reason), "grant %u: %.200s", g, why);
         matched = usable = 1;
     }
+    if (out->n > 0)
+        return CHIO_CODE_NONE;
     if (!matched) {
         snprintf(reason, cap_reason, "no grant allows invoke of %.100s/%.100s", server, tool);
         return CHIO_CODE_OUT_OF_SCOPE;

@@ -341,8 +341,10 @@ static int budget_persist(chio_kernel *k, chio__budget *b, uint64_t count, uint6
     return 0;
 }
 
-int chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_t grant, chio_code *code,
-                       char *reason, size_t cap_reason, chio_error *err)
+/* Take one invocation of grant @grant: *code NONE when taken (or the
+ * grant has no budget), BUDGET_EXHAUSTED with a reason when it is spent. */
+static int charge_grant(chio_kernel *k, const chio_capability *cap, uint32_t grant, chio_code *code,
+                        char *reason, size_t cap_reason, chio_error *err)
 {
     const chio__tool_grant *tg = &chio__capability_scope(cap)->grants[grant];
     const char *id = chio_capability_id(cap);
@@ -401,6 +403,27 @@ int chio__check_budget(chio_kernel *k, const chio_capability *cap, uint32_t gran
     if (rc == 0)
         *code = CHIO_CODE_NONE;
     return rc;
+}
+
+int chio__check_budget(chio_kernel *k, const chio_capability *cap, const chio__grant_list *grants,
+                       chio_code *code, char *reason, size_t cap_reason, chio_error *err)
+{
+    char why[256];
+    uint32_t i;
+    int rc;
+
+    *code = CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed: no grant at all */
+    snprintf(reason, cap_reason, "no grant to charge");
+    for (i = 0; i < grants->n; i++) {
+        rc = charge_grant(k, cap, grants->idx[i], code, why, sizeof(why), err);
+        if (rc != 0 || *code == CHIO_CODE_NONE)
+            return rc;
+        /* Spent: the next grant that allows the call may have budget left
+         * (chio tries every matching grant); the reason names the first. */
+        if (i == 0)
+            snprintf(reason, cap_reason, "%s", why);
+    }
+    return 0;
 }
 
 typedef struct bload_ctx {

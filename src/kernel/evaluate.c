@@ -40,12 +40,12 @@ static int decide_only_allow(mreq *r, chio_error *err)
     return 0;
 }
 
-/* Checks 1-10 of a tool call, after admission. */
-static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
+/* Checks 1-10 of a tool call, after admission; @grants receives the
+ * grants check 6 finds for check 8. */
+static int decide_checked(mreq *r, const chio_call *call, chio__grant_list *grants, chio_error *err)
 {
     chio_kernel *k = r->k;
     const chio__server_reg *srv;
-    uint32_t grant = 0;
     chio_code code;
     int rc;
 
@@ -54,7 +54,7 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
     code = chio__check_token(k, r->sc, r->s->agent, r->now, r->reason, sizeof(r->reason));
     if (code == CHIO_CODE_NONE)
         code = chio__check_tool_scope(k, r->sc->cap, call->server_id, call->tool_name,
-                                      chio_json_root(r->args_doc), r->args_len, &grant, r->reason,
+                                      chio_json_root(r->args_doc), r->args_len, grants, r->reason,
                                       sizeof(r->reason));
     if (code != CHIO_CODE_NONE) {
         chio__deny(r, code, NULL);
@@ -70,7 +70,7 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
     }
     /* A charge is in the store before the dispatch; a store error fails
      * the kernel closed and the call is an error (as below). */
-    rc = chio__check_budget(k, r->sc->cap, grant, &code, r->reason, sizeof(r->reason), err);
+    rc = chio__check_budget(k, r->sc->cap, grants, &code, r->reason, sizeof(r->reason), err);
     if (rc != 0)
         return rc;
     if (code != CHIO_CODE_NONE) {
@@ -93,6 +93,18 @@ static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
     rc = r->decide_only ? decide_only_allow(r, err) : chio__dispatch(r, srv, err);
     if (rc == 0 && chio__is_cancelled(r))
         chio__cancel_decision(r);
+    return rc;
+}
+
+static int decide_tool(mreq *r, const chio_call *call, chio_error *err)
+{
+    chio__grant_list grants;
+    int rc;
+
+    grants.idx = grants.local;
+    grants.n = 0;
+    rc = decide_checked(r, call, &grants, err);
+    chio__grant_list_free(&grants);
     return rc;
 }
 

@@ -167,19 +167,35 @@ chio_code chio__check_token(struct chio_kernel *k, const chio__session_cap *sc, 
 /* Does @sc pass check 1 (signature valid, issuer trusted)? From the
  * verified-token cache when it is there. */
 int chio__token_trusted(struct chio_kernel *k, const chio__session_cap *sc);
-/* The tool grant that allows @server/@tool with @args, as an index into the
- * scope's grants, in *grant. */
+/* The grants that allow a tool call (check 6), in the order check 8 tries
+ * their budgets: chio's resolve_matching_grants order, most specific first
+ * (server named exactly, then tool named exactly, then more constraints),
+ * ties in token order. Up to CHIO__GRANTS_LOCAL indices live in @local;
+ * more are allocated (chio__grant_list_free). */
+#define CHIO__GRANTS_LOCAL 16
+typedef struct chio__grant_list {
+    uint32_t *idx;
+    uint32_t n;
+    uint32_t local[CHIO__GRANTS_LOCAL];
+} chio__grant_list;
+void chio__grant_list_free(chio__grant_list *l);
+/* Fills @out with every grant that allows @server/@tool with @args (at
+ * least one on CHIO_CODE_NONE). */
 chio_code chio__check_tool_scope(struct chio_kernel *k, const chio_capability *cap,
                                  const char *server, const char *tool, const chio_json *args,
-                                 size_t args_canonical_len, uint32_t *grant, char *reason,
+                                 size_t args_canonical_len, chio__grant_list *out, char *reason,
                                  size_t cap_reason);
-/* Check 8: take one invocation of grant @grant's max_invocations budget
- * (none: *code CHIO_CODE_NONE at no cost) and write it to the store before
- * returning (budget.c, "Budgets survive restarts"). Returns 0 with *code
- * CHIO_CODE_NONE (pass) or a deny code (with a reason), or a store error
- * (the kernel failed closed; the call must not be dispatched). */
-int chio__check_budget(struct chio_kernel *k, const chio_capability *cap, uint32_t grant,
-                       chio_code *code, char *reason, size_t cap_reason, chio_error *err);
+/* Check 8: take one invocation of the first grant of @grants (in order)
+ * whose max_invocations budget is not spent, or pass at no cost on
+ * reaching a grant without one (chio's check_and_increment_budget); the
+ * charge is written to the store before returning (budget.c, "Budgets
+ * survive restarts"). Returns 0 with *code CHIO_CODE_NONE (pass) or
+ * BUDGET_EXHAUSTED when every grant's budget is spent (with a reason), or
+ * a store error (the kernel failed closed; the call must not be
+ * dispatched). */
+int chio__check_budget(struct chio_kernel *k, const chio_capability *cap,
+                       const chio__grant_list *grants, chio_code *code, char *reason,
+                       size_t cap_reason, chio_error *err);
 /* Does a resource (read) or prompt (@prompts, get) grant cover @name?
  * CHIO_CODE_NONE, OUT_OF_SCOPE or UNSUPPORTED_GRANT (with a reason). */
 chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, const char *name,
