@@ -408,3 +408,27 @@ Test(constraints, domain_glob_has_only_the_star_wildcard)
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
+
+/* Object keys are read as paths and URLs too (a tool taking a map from
+ * path to content writes to its keys), and a value that is one URL to a
+ * WHATWG reader is also read as words, as a tool that splits it does
+ * (spaces, U+3000). Every deny row was allowed before. */
+Test(constraints, keys_and_words_are_read_too)
+{
+    static const row rows[] = {
+        {PP("/workspace"), "{\"files\":{\"/etc/passwd\":\"x\"},\"path\":\"/workspace/a\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\",\"edits\":[{\"../../etc/x\":\"y\"}]}", 0},
+        {PP("/workspace"), "{\"files\":{\"/workspace/a\":\"x\",\"/workspace/b\":\"y\"}}", 1},
+        {DX("api.example.com"),
+         "{\"url\":\"https://api.example.com\",\"hdr\":{\"https://evil.com/\":1}}", 0},
+        {DX("api.example.com"), "{\"reqs\":{\"https://api.example.com/a\":{\"m\":\"GET\"}}}", 1},
+        {DX("api.example.com"), "{\"args\":\"https://api.example.com/ https://evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/\\u3000https://evil.com/\"}",
+         0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/a,https://evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/my file (1).txt\"}", 1},
+        {DX("api.example.com"),
+         "{\"args\":\"https://api.example.com/a https://api.example.com/b\"}", 1},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
