@@ -91,6 +91,11 @@ static size_t space_at(const char *s, size_t n)
     return cp != UINT32_MAX && unicode_space(cp) ? len : 0;
 }
 
+size_t chio__space_at(const char *s, size_t n)
+{
+    return space_at(s, n);
+}
+
 /* Bytes of the white space character that ends @s, or 0. */
 static size_t space_before(const char *s, size_t n)
 {

@@ -91,6 +91,13 @@ int chio__host_reading(const char *s, size_t n, char *out, size_t cap);
  * scheme (http, https, ws, wss, ftp, file; any case) and ':'; else 0. */
 int chio__url_special_scheme(const char *s, size_t n);
 
+/* chio__space_at - the length in bytes of the white space character at
+ * the start of @s: ' ' or one of the Unicode spaces that JavaScript's
+ * trim() and Python's strip() and split() treat as white space (U+0085,
+ * U+00A0, U+1680, U+180E, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F,
+ * U+3000, U+FEFF); 0 when there is none. */
+size_t chio__space_at(const char *s, size_t n);
+
 /* chio__url_candidate - does a leaf (@key: its nearest object key, may be
  * NULL) name a URL or host? 2 when only the key says so (a URL-ish key such
  * as url, host, endpoint, ...), 1 when the value does ("://" anywhere, a

@@ -4,16 +4,14 @@
  *
  * Every constraint looks at the string leaves of the arguments (object
  * member values and array items at any depth, each with its nearest object
- * key). Paths and hosts are read the way the tool will read them, through
- * core/normalize.c; whatever cannot be read unambiguously denies. Readings
- * (also in docs/spec-reading.md):
- *   path_prefix   the leaves that may be paths (chio__path_candidate: the
- *                 key names a path, or the value starts with / \ ~ . or
- *                 file:, or holds / \ %2f %5c %2e) must exist, and every
- *                 reading of each (as written, trimmed of white space as
- *                 trim() and strip() do, percent-decoded once, a file: URL
- *                 as its path, with and without its query) must normalise
- *                 and lie under the prefix: "." and empty segments dropped,
+ * key); path_prefix and the domain constraints read object keys as well
+ * (a key is a path or URL by its text alone). Paths and hosts are read the way the tool will read
+ * them, through core/normalize.c; whatever cannot be read unambiguously denies. Readings (also in
+ * docs/spec-reading.md): path_prefix   the leaves that may be paths (chio__path_candidate: the key
+ * names a path, or the value starts with / \ ~ . or file:, or holds / \ %2f %5c %2e) must exist,
+ * and every reading of each (as written, trimmed of white space as trim() and strip() do,
+ * percent-decoded once, a file: URL as its path, with and without its query) must normalise and lie
+ * under the prefix: "." and empty segments dropped,
  *                 ".." pops a segment, "/" and "\" both separate, whole
  *                 segments compare (case-sensitive). A leaf with a control
  *                 character, ".." above the root or the start or below
@@ -34,7 +32,9 @@
  *                 with no scheme that holds / \ @ : ? or # denies. A value
  *                 that is not one URL but running text with URLs in it is
  *                 held to each of them (each must parse and match), and
- *                 so is the host a WHATWG or RFC 3986 reader takes from
+ *                 so is a value that is one URL but holds a word break
+ *                 (white space, a Unicode space, ",;|" ...), and so is
+ *                 the host a WHATWG or RFC 3986 reader takes from
  *                 the whole value (denied when it is non-ASCII). The
  *                 constraint's value is read the same way (a glob:
  *                 lowercased, final dot removed);
@@ -181,6 +181,15 @@ static int scan_path(void *ctx, const char *key, const char *s, size_t n)
     return 1;
 }
 
+/* Object keys are read too: a tool that takes a map from path to content
+ * ({"files": {"/etc/passwd": "..."}}) writes to its keys. A key is a path
+ * when its text looks like one (chio__path_candidate without a key). */
+static int scan_path_text(void *ctx, const char *key, const char *s, size_t n, int is_key)
+{
+    (void)is_key;
+    return scan_path(ctx, key, s, n);
+}
+
 static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
@@ -205,7 +214,7 @@ static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_jso
     }
     ps.prefix = norm;
     ps.plen = len;
-    chio__each_string(args, scan_path, &ps);
+    chio__each_text(args, 0, scan_path_text, &ps);
     ok = ps.seen && !ps.bad;
     if (!ps.seen)
         snprintf(reason, cap, "path_prefix '%.100s': the arguments name no path", c->str);
@@ -284,18 +293,37 @@ static int url_word_end(unsigned char c)
     return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("\"'`<>(){},;|", c) != NULL);
 }
 
-/* Running text that is not one URL ("see https://a.example/ and ..."):
- * every word that is a URL must have an allowed host. 1 when some word
- * is a URL and all are allowed; 0 when one is not (reason set); -1 when no
- * word is a URL. */
+/* The bytes of the word break at s[i] (an ASCII one above, or a Unicode
+ * space, which Python's split() splits on), or 0. */
+static size_t url_break(const char *s, size_t n, size_t i)
+{
+    if (url_word_end((unsigned char)s[i]))
+        return 1;
+    return (unsigned char)s[i] >= 0x80 ? chio__space_at(s + i, n - i) : 0;
+}
+
+/* Does @s hold a word break, so that a tool may read it as running text? */
+static int has_break(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (url_break(s, n, i) > 0)
+            return 1;
+    return 0;
+}
+
+/* Running text ("see https://a.example/ and ..."): every word that is a
+ * URL must have an allowed host. 1 when some word is a URL and all are
+ * allowed; 0 when one is not (reason set); -1 when no word is a URL. */
 static int words_allowed(domain_scan *ds, const char *s, size_t n)
 {
     char host[CHIO__HOST_MAX];
-    size_t i = 0, j;
+    size_t i = 0, j, b = 1;
     int found = 0;
 
     while (i < n) {
-        for (j = i; j < n && !url_word_end((unsigned char)s[j]); j++)
+        for (j = i; j < n && (b = url_break(s, n, j)) == 0; j++)
             ;
         if (j > i && chio__url_candidate(NULL, s + i, j - i) == 1) {
             found = 1;
@@ -307,7 +335,7 @@ static int words_allowed(domain_scan *ds, const char *s, size_t n)
             if (!host_allowed(ds, s + i, j - i, host))
                 return 0;
         }
-        i = j + 1;
+        i = j + (j < n ? b : 1);
     }
     return found ? 1 : -1;
 }
@@ -324,7 +352,12 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
         return 0;
     ds->seen = 1;
     if (leaf_host(kind, s, n, host, sizeof(host)) == 0) {
+        /* One URL to a WHATWG reader, yet a tool that splits words
+         * ("https://a.example/ https://evil.com", a space or U+3000 in
+         * the path) reads more: each URL word must be allowed too. */
         ok = host_allowed(ds, s, n, host);
+        if (ok == 1 && has_break(s, n) && words_allowed(ds, s, n) == 0)
+            ok = 0;
     } else {
         /* Not one unambiguous URL. When it is running text, the URLs in
          * it; and whatever host a WHATWG or an RFC 3986 reader still finds
@@ -332,12 +365,7 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
          * a.example.evil.com to WHATWG, "https://a.example (@\uff45vil.com"
          * evil.com): a reader that surely finds no host is no concern, one
          * whose host we cannot tell (IDNA) denies. */
-        ok = -1;
-        for (i = 0; kind == 1 && i < n; i++)
-            if (url_word_end((unsigned char)s[i])) {
-                ok = words_allowed(ds, s, n);
-                break;
-            }
+        ok = kind == 1 && has_break(s, n) ? words_allowed(ds, s, n) : -1;
         for (i = 0; ok == 1 && i < sizeof(readers) / sizeof(readers[0]); i++) {
             rc = chio__url_host_reading(s, n, readers[i], host, sizeof(host));
             if (rc == 0)
@@ -354,6 +382,14 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
     unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
     ds->bad = 1;
     return 1;
+}
+
+/* Object keys are read too ({"requests": {"https://evil.com/": {...}}}); a
+ * key is a URL when its text says so (chio__url_candidate without a key). */
+static int scan_domain_text(void *ctx, const char *key, const char *s, size_t n, int is_key)
+{
+    (void)is_key;
+    return scan_domain(ctx, key, s, n);
 }
 
 static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *args, char *reason,
@@ -382,7 +418,7 @@ static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *ar
         if (ds.want[n - 1] == '.')
             ds.want[--n] = '\0';
     }
-    chio__each_string(args, scan_domain, &ds);
+    chio__each_text(args, 0, scan_domain_text, &ds);
     if (!ds.seen)
         snprintf(reason, cap, "%s '%.100s': the arguments name no URL or host", c->type_name,
                  c->str);

@@ -7,6 +7,7 @@
  * nothing else in the kernel. No state, no locks; scratch space is on the
  * stack for short strings and malloc'ed (and freed) for long ones.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,10 +282,52 @@ static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
 }
 
 /* Where a word of running text ends: whitespace, controls, shell and
- * prose punctuation, and ':' (PATH lists, "--opt:value"). */
+ * prose punctuation, '@' (curl's "-d @/etc/passwd" reads that file) and
+ * ':' (PATH lists, "--opt:value"). */
 static int word_end(unsigned char c)
 {
-    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("'\"`;|&<>(){}[],=:", c) != NULL);
+    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("'\"`;|&<>(){}[],=:@", c) != NULL);
+}
+
+/* The bytes of the word break at s[i] (@colon: whether ':' is one), or 0:
+ * an ASCII one above, or a Unicode space (Python's split() splits
+ * "cat\u00a0/etc/passwd" into two words). */
+static size_t word_break(const char *s, size_t n, size_t i, int colon)
+{
+    unsigned char c = (unsigned char)s[i];
+
+    if (c >= 0x80)
+        return chio__space_at(s + i, n - i);
+    return word_end(c) && (colon || c != ':') ? 1 : 0;
+}
+
+/* The end of the word starting at s[i], and in *@brk the bytes of the
+ * break after it. A word starting "file:" runs on through ':' so that
+ * "file://localhost/etc/passwd" is read as the URL it is. */
+static size_t word_at(const char *s, size_t n, size_t i, size_t *brk)
+{
+    int colon = !(n - i >= 5 && strncasecmp(s + i, "file:", 5) == 0);
+    size_t j = i;
+
+    *brk = 1;
+    while (j < n && (*brk = word_break(s, n, j, colon)) == 0)
+        j++;
+    if (j == n)
+        *brk = 1;
+    return j;
+}
+
+/* A short option with its value glued on ("-o/etc/x", "-I/root/inc"):
+ * where the value starts, or 0. */
+static size_t glued_option(const char *s, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 3 || s[0] != '-')
+        return 0;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '-'))
+        i++;
+    return i < n && i > 1 && strchr("/\\~", s[i]) != NULL ? i : 0;
 }
 
 /* Does the value itself say "path" (not merely hold a '/' somewhere)? */
@@ -339,21 +382,23 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const ch
     if (!chio__path_candidate(key, s, n))
         return 0;
     for (i = 0; i < n && !words; i++)
-        words = word_end((unsigned char)s[i]);
+        words = word_break(s, n, i, 1) > 0;
     /* The whole value, read strictly (a control character or ".." above
      * the root denies), unless it is running text that merely holds a '/'
      * somewhere: then its words are what a tool could take as paths. */
     if (strong_path(key, s, n) || !words)
         rc = check_readings(&ph, s, n);
     /* Each word that looks like a path ("cat /etc/passwd", "--f=/etc/x",
-     * "a\n/etc/passwd"), also inside a value that is a path itself. */
-    for (i = 0; rc == 0 && words && i < n;) {
-        size_t j = i;
-        while (j < n && !word_end((unsigned char)s[j]))
-            j++;
-        if (j > i && chio__path_candidate(NULL, s + i, j - i))
+     * "a\n/etc/passwd"), also inside a value that is a path itself; and
+     * the value of a short option glued to it ("-o/etc/x"), also when
+     * the whole value is that one word. */
+    for (i = 0; rc == 0 && i < n;) {
+        size_t brk = 1, j = words ? word_at(s, n, i, &brk) : n, opt;
+        if (words && j > i && chio__path_candidate(NULL, s + i, j - i))
             rc = check_readings(&ph, s + i, j - i);
-        i = j + 1;
+        if (rc == 0 && j > i && (opt = glued_option(s + i, j - i)) > 0)
+            rc = check_readings(&ph, s + i + opt, j - i - opt);
+        i = j + (words ? brk : 1);
     }
     if (rc == CHIO_ENOMEM)
         return rc;

@@ -57,7 +57,10 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * cannot be normalised at all. A value that is running text (its key does
  * not name a path and it does not start like one, but holds whitespace or
  * punctuation) is not read whole: each of its words that looks like a
- * path is, as above. Words are checked in path-like values too. Returns 1 with a reason in
+ * path is, as above (words end at white space, Unicode spaces included,
+ * and at shell punctuation, '=', ':' and '@'; a word starting "file:" runs
+ * on through ':'); so is the value of a short option glued to it
+ * ("-o/etc/x"). Words are checked in path-like values too. Returns 1 with a reason in
  * @details (naming the argument's key and the prefix, never the value, which
  * may be a secret redacted from the receipt), 0, or CHIO_ENOMEM.
  */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
@@ -84,14 +85,14 @@ static void run_rows(const row *rows, size_t n)
         chio_error_init(&err);
         cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
         if (rows[i].allow == 1)
-            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s on %s): denied: %s", i,
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s on %.200s): denied: %s", i,
                          rows[i].constraint, rows[i].args, r.reason);
         else
             cr_expect(r.verdict == CHIO_VERDICT_DENY &&
                           r.code == (rows[i].allow == UNUSABLE ? CHIO_CODE_UNSUPPORTED_GRANT
                                                                : CHIO_CODE_CONSTRAINT_VIOLATED),
-                      "row %zu (%s on %s): verdict %d code %s", i, rows[i].constraint, rows[i].args,
-                      r.verdict, chio_code_name(r.code));
+                      "row %zu (%s on %.200s): verdict %d code %s", i, rows[i].constraint,
+                      rows[i].args, r.verdict, chio_code_name(r.code));
         cr_expect_not_null(r.receipt);
         chio_response_destroy(&r);
         free(tok);
@@ -407,4 +408,66 @@ Test(constraints, domain_glob_has_only_the_star_wildcard)
         {DG("*"), "{\"url\":\"https://anything.example.org/\"}", 1},
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* Object keys are read as paths and URLs too (a tool taking a map from
+ * path to content writes to its keys), and a value that is one URL to a
+ * WHATWG reader is also read as words, as a tool that splits it does
+ * (spaces, U+3000). Every deny row was allowed before. */
+Test(constraints, keys_and_words_are_read_too)
+{
+    static const row rows[] = {
+        {PP("/workspace"), "{\"files\":{\"/etc/passwd\":\"x\"},\"path\":\"/workspace/a\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\",\"edits\":[{\"../../etc/x\":\"y\"}]}", 0},
+        {PP("/workspace"), "{\"files\":{\"/workspace/a\":\"x\",\"/workspace/b\":\"y\"}}", 1},
+        {DX("api.example.com"),
+         "{\"url\":\"https://api.example.com\",\"hdr\":{\"https://evil.com/\":1}}", 0},
+        {DX("api.example.com"), "{\"reqs\":{\"https://api.example.com/a\":{\"m\":\"GET\"}}}", 1},
+        {DX("api.example.com"), "{\"args\":\"https://api.example.com/ https://evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/\\u3000https://evil.com/\"}",
+         0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/a,https://evil.com/\"}", 0},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/my file (1).txt\"}", 1},
+        {DX("api.example.com"),
+         "{\"args\":\"https://api.example.com/a https://api.example.com/b\"}", 1},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+static double seconds_now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* regex_match searches in time linear in the argument, as chio's regex
+ * does: glibc retried an unanchored pattern from every start position, and
+ * "[a-z]+@example\.com" against 256 KiB of letters took over half a minute
+ * (minutes at 1 MiB). The search is now one anchored pass; the rows check
+ * that unanchored patterns and anchors inside them mean what they did. */
+Test(constraints, regex_match_search_is_linear_and_unanchored)
+{
+    static const row rows[] = {
+        RX("b$", "ab", 1),        RX("^b", "ab", 0),         RX("ab|^x", "zab", 1),
+        RX("^x|b", "ab", 1),      RX("c$|^a", "bab", 0),     RX("a^b", "ab", 0),
+        RX("[0-9]+", "ab12", 1),  RX("[0-9]+", "abc", 0),    RX("", "x", 1),
+        RX("(x|y)z", "..yz.", 1), RX("[^z]^b", "xa\\nb", 0), RX("a$", "a\\nb", 0),
+        RX("^b", "a\\nb", 0),
+    };
+    size_t n = 256 * 1024;
+    char *args = malloc(n + 16);
+    row big = {"{\"type\":\"regex_match\",\"value\":\"[a-z]+@example\\\\.com\"}", args, 0};
+    double t0;
+
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+    cr_assert_not_null(args);
+    memcpy(args, "{\"q\":\"", 6);
+    memset(args + 6, 'a', n);
+    memcpy(args + 6 + n, "\"}", 3);
+    t0 = seconds_now();
+    run_rows(&big, 1);
+    cr_expect_lt(seconds_now() - t0, 5.0, "a 256 KiB argument took %.1f s", seconds_now() - t0);
+    free(args);
 }
