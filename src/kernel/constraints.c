@@ -5,13 +5,16 @@
  * Every constraint looks at the string leaves of the arguments (object
  * member values and array items at any depth, each with its nearest object
  * key); path_prefix and the domain constraints read object keys as well
- * (a key is a path or URL by its text alone). Paths and hosts are read the way the tool will read
- * them, through core/normalize.c; whatever cannot be read unambiguously denies. Readings (also in
- * docs/spec-reading.md): path_prefix   the leaves that may be paths (chio__path_candidate: the key
- * names a path, or the value starts with / \ ~ . or file:, or holds / \ %2f %5c %2e) must exist,
- * and every reading of each (as written, trimmed of white space as trim() and strip() do,
- * percent-decoded once, a file: URL as its path, with and without its query) must normalise and lie
- * under the prefix: "." and empty segments dropped,
+ * (a key is a path or URL by its text alone). Paths and hosts are read the
+ * way the tool will read them, through core/normalize.c; whatever cannot
+ * be read unambiguously denies. Readings (also in docs/spec-reading.md):
+ *   path_prefix   the leaves that may be paths (chio__path_candidate: the
+ *                 key names a path, or the value starts with / \ ~ . or
+ *                 file:, or holds / \ %2f %5c %2e) must exist, and every
+ *                 reading of each (as written, trimmed of white space as
+ *                 trim() and strip() do, percent-decoded once, a file: URL
+ *                 as its path, with and without its query) must normalise
+ *                 and lie under the prefix: "." and empty segments dropped,
  *                 ".." pops a segment, "/" and "\" both separate, whole
  *                 segments compare (case-sensitive). A leaf with a control
  *                 character, ".." above the root or the start or below
