@@ -5,6 +5,10 @@
  * each attempt the way the issuer signed it or fails closed:
  *   - a grant whose constraint list is null (chio cannot read it; read as
  *     "no constraints" it allowed every argument) is unusable;
+ *   - a resource URI with a "." or ".." segment, as written or
+ *     percent-decoded, is not under a prefix grant (a grant of
+ *     "file:///pub/" and any suffix did allow "file:///pub/../etc/passwd",
+ *     and the provider was handed it);
  *   - a token re-encoded by its holder (escapes, number forms, a null or
  *     empty chain, key case) means what was signed or is refused.
  * Real kernel, real Ed25519, ephemeral RocksDB.
@@ -101,6 +105,20 @@ static void ta_call(chio_kernel *k, const char *sid, const char *cap, const char
     chio_response_destroy(&r);
 }
 
+static void ta_read(chio_kernel *k, const char *sid, const char *cap, const char *uri,
+                    chio_verdict verdict, chio_code code)
+{
+    chio_response r;
+    chio_error err;
+
+    chio_error_init(&err);
+    chio_response_init(&r);
+    cr_assert_eq(chio_kernel_read_resource(k, sid, NULL, cap, uri, &r, &err), 0, "%s: %s", uri,
+                 err.message);
+    ta_expect(&r, verdict, code, uri);
+    chio_response_destroy(&r);
+}
+
 Test(token_attacks, a_null_constraint_list_makes_the_grant_unusable)
 {
     int reads = 0;
@@ -127,6 +145,57 @@ Test(token_attacks, a_null_constraint_list_makes_the_grant_unusable)
             "listed constraint holds");
     free(bare);
     free(both);
+    chio_kernel_free(k);
+}
+
+Test(token_attacks, a_resource_uri_that_can_climb_is_not_under_a_prefix_grant)
+{
+    static const struct {
+        const char *uri;
+        int allowed;
+    } rows[] = {
+        {"file:///pub/a.txt", 1},
+        {"file:///pub/..a/.b/...", 1}, /* dots inside names are names */
+        {"file:///pub/../etc/passwd", 0},
+        {"file:///pub/a/../../etc/passwd", 0},
+        {"file:///pub/%2e%2e/etc/passwd", 0},
+        {"file:///pub/%2E./etc/passwd", 0},
+        {"file:///pub/..%2fetc%2fpasswd", 0},
+        {"file:///pub/..%5Cetc", 0},
+        {"file:///pub/a\\..\\..\\etc", 0},
+        {"file:///pub/x?/../../etc", 0},
+        {"file:///pub/.", 0},
+        {"file:///pub/x/..", 0},
+        {"file:///pubx", 0}, /* not under the prefix at all */
+    };
+    int reads = 0, want_reads = 0;
+    chio_kernel *k = ta_kernel(&reads);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    char *pub = ta_token("cap-pub", "{\"resource_grants\":[{\"uri_pattern\":\"file:///pub/*\","
+                                    "\"operations\":[\"read\"]}]}");
+    char *all = ta_token("cap-all", "{\"resource_grants\":[{\"uri_pattern\":\"*\","
+                                    "\"operations\":[\"read\"]}]}");
+    char *exact = ta_token("cap-exact", "{\"resource_grants\":[{\"uri_pattern\":"
+                                        "\"file:///pub/../shared/x\",\"operations\":[\"read\"]}]}");
+    const char *toks[3] = {pub, all, exact};
+    size_t i;
+
+    cr_assert_eq(ta_open(k, toks, 3, sid), 0);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ta_read(k, sid, "cap-pub", rows[i].uri,
+                rows[i].allowed ? CHIO_VERDICT_ALLOW : CHIO_VERDICT_DENY,
+                rows[i].allowed ? CHIO_CODE_NONE : CHIO_CODE_OUT_OF_SCOPE);
+        want_reads += rows[i].allowed;
+        cr_expect_eq(reads, want_reads, "%s: the provider was asked %d times, want %d", rows[i].uri,
+                     reads, want_reads);
+    }
+    /* What the issuer granted outright still holds: every URI, or that one. */
+    ta_read(k, sid, "cap-all", "file:///pub/../etc/passwd", CHIO_VERDICT_ALLOW, CHIO_CODE_NONE);
+    ta_read(k, sid, "cap-exact", "file:///pub/../shared/x", CHIO_VERDICT_ALLOW, CHIO_CODE_NONE);
+    cr_expect_eq(reads, want_reads + 2);
+    free(pub);
+    free(all);
+    free(exact);
     chio_kernel_free(k);
 }
 
