@@ -2,7 +2,8 @@
 /*
  * kernel/authz.c - checks 1 to 6 of the pipeline that concern the token:
  * signature and issuer, time, revocation (the list is revocation.c's),
- * delegation chain, subject and scope (constraints in constraints.c); plus
+ * delegation chain, subject and scope (constraints in constraints.c; a
+ * resource URI with dot segments is under no prefix pattern); plus
  * capability issuing. Check 8, the invocation budget, is budget.c's.
  *
  * Owns one concurrent table (shmap.c):
@@ -299,6 +300,56 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
     return CHIO_CODE_CONSTRAINT_VIOLATED;
 }
 
+/* One character of @*p, with "%XX" read as the byte it encodes; advances @*p. */
+static int decoded_char(const char **p)
+{
+    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+    const char *s = *p, *hi, *lo;
+
+    if (s[0] == '%' && s[1] != '\0' && s[2] != '\0' && (hi = strchr(hex, s[1])) != NULL &&
+        (lo = strchr(hex, s[2])) != NULL) {
+        *p = s + 3;
+        return (int)((hi - hex) % 16 * 16 + (lo - hex) % 16);
+    }
+    *p = s + 1;
+    return (unsigned char)s[0];
+}
+
+/* Does @uri hold a "." or ".." segment, read as written or percent-decoded
+ * once ("%2e%2e", "..%2f")? '/', '\\', '?' and '#' end a segment. A
+ * provider that resolves such a path can leave the prefix its grant names
+ * ("file:///pub/../etc/passwd" under "file:///pub/" and any suffix).
+ * Decoding only adds dots and separators, so the decoded reading covers
+ * the written one. */
+static int uri_has_dot_segment(const char *uri)
+{
+    const char *p = uri;
+    size_t len = 0; /* characters in the current segment */
+    int dots = 1;   /* all of them '.' */
+
+    for (;;) {
+        int end = *p == '\0', c = end ? 0 : decoded_char(&p);
+        if (end || c == '/' || c == '\\' || c == '?' || c == '#') {
+            if (dots && (len == 1 || len == 2))
+                return 1;
+            if (end)
+                return 0;
+            len = 0;
+            dots = 1;
+            continue;
+        }
+        len++;
+        dots = dots && c == '.';
+    }
+}
+
+/* A prefix pattern: a trailing '*' other than the lone "*". */
+static int prefix_pattern(const char *pattern)
+{
+    size_t n = strlen(pattern);
+    return n > 1 && pattern[n - 1] == '*';
+}
+
 chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, const char *name,
                                     char *reason, size_t cap_reason)
 {
@@ -306,11 +357,19 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
     const chio__pattern_grant *g = prompts ? sc->prompts : sc->resources;
     uint32_t n = prompts ? sc->nprompts : sc->nresources, i;
     unsigned op = prompts ? CHIO__OP_GET : CHIO__OP_READ;
-    const char *top = chio_capability_unknown_field(cap), *unknown = NULL;
+    const char *top = chio_capability_unknown_field(cap), *unknown = NULL, *dotted_by = NULL;
+    /* A resource URI that can be read as climbing out of a prefix is
+     * covered only by "*" or an exact pattern (fail closed). */
+    int dotted = !prompts && uri_has_dot_segment(name);
 
     for (i = 0; i < n; i++) {
         if (!(g[i].ops & op) || !chio__pattern_matches(g[i].pattern, name))
             continue;
+        if (dotted && prefix_pattern(g[i].pattern)) {
+            if (dotted_by == NULL)
+                dotted_by = g[i].pattern;
+            continue;
+        }
         if (top == NULL && g[i].unsupported_name == NULL)
             return CHIO_CODE_NONE;
         if (unknown == NULL)
@@ -321,6 +380,14 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
                  "the matching %s grant has a field the kernel does not enforce ('%.60s')",
                  prompts ? "prompt" : "resource", unknown);
         return CHIO_CODE_UNSUPPORTED_GRANT;
+    }
+    if (dotted_by != NULL) {
+        snprintf(reason, cap_reason,
+                 "resource URI '%.200s' has a '.' or '..' segment (as written or percent-decoded), "
+                 "so it may leave the prefix of grant '%.100s'; only '*' or an exact pattern "
+                 "covers it",
+                 name, dotted_by);
+        return CHIO_CODE_OUT_OF_SCOPE;
     }
     snprintf(reason, cap_reason, "no %s grant allows %s of '%.200s'",
              prompts ? "prompt" : "resource", prompts ? "get" : "read", name);

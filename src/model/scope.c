@@ -4,8 +4,9 @@
  * scope.h). Unknown operations make the scope invalid (as in chio); unknown
  * constraint types and malformed constraint values are kept as
  * CHIO__CONSTRAINT_UNKNOWN, and a grant that asks for anything the kernel
- * does not enforce (DPoP, cost caps, unknown fields, such constraints) is
- * marked unsupported, so that evaluation fails closed on it.
+ * does not enforce (DPoP, cost caps, unknown fields, such constraints, a
+ * null where the constraint list goes) is marked unsupported, so that
+ * evaluation fails closed on it.
  * Calls the core layer and model/fields.c; no state.
  */
 #include <string.h>
@@ -195,11 +196,16 @@ static int read_tool_grant(chio_json_doc *doc, chio_json *g, int strict, chio__t
 static void mark_unsupported(const chio_json *obj, chio__tool_grant *g)
 {
     const char *unknown = chio__first_unknown_key(obj, grant_fields);
+    const chio_json *listed = chio_json_get(obj, "constraints");
     uint32_t i;
 
     if (unknown != NULL) {
         g->unsupported = "unknown field";
         g->unsupported_name = unknown;
+    } else if (listed != NULL && listed->type == CHIO_JSON_NULL) {
+        /* Not a list (chio cannot read such a grant): read as "none" it
+         * would allow every argument, so it allows nothing. */
+        g->unsupported = "constraints null (not a list: chio cannot read the grant)";
     } else if (g->dpop_required) {
         g->unsupported = "dpop_required (no proof-of-possession mechanism)";
     } else if (g->max_cost_per_invocation != NULL) {
@@ -207,11 +213,10 @@ static void mark_unsupported(const chio_json *obj, chio__tool_grant *g)
     } else if (g->max_total_cost != NULL) {
         g->unsupported = "max_total_cost (cost accounting)";
     } else {
-        const chio_json *cons = chio_json_get(obj, "constraints");
         for (i = 0; i < g->nconstraints; i++) {
             const chio__constraint *c = &g->constraints[i];
             /* {"type","value","mode":..}: a member we do not read is not enforced */
-            const char *extra = chio__first_unknown_key(&cons->v.items[i], constraint_fields);
+            const char *extra = chio__first_unknown_key(&listed->v.items[i], constraint_fields);
             if (c->kind != CHIO__CONSTRAINT_UNKNOWN && extra == NULL)
                 continue;
             if (extra != NULL) {

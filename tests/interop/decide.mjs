@@ -116,7 +116,10 @@ function holds(c, args) {
 }
 
 // A grant the kernel cannot enforce (security.md "No grant field is ignored").
+// READING: a null constraint list is no list (chio cannot read the grant),
+// not "no constraints".
 function unusable(g) {
+  if (g.constraints === null) return true;
   if (g.dpop_required === true || 'max_cost_per_invocation' in g || 'max_total_cost' in g) return true;
   return (g.constraints || []).some((c) => !CONSTRAINTS.has(c.type));
 }
