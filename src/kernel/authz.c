@@ -300,39 +300,91 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
     return CHIO_CODE_CONSTRAINT_VIOLATED;
 }
 
-/* One character of @*p, with "%XX" read as the byte it encodes; advances @*p. */
-static int decoded_char(const char **p)
+/* The byte a hex digit stands for, or -1. */
+static int hex_value(char c)
 {
-    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
-    const char *s = *p, *hi, *lo;
-
-    if (s[0] == '%' && s[1] != '\0' && s[2] != '\0' && (hi = strchr(hex, s[1])) != NULL &&
-        (lo = strchr(hex, s[2])) != NULL) {
-        *p = s + 3;
-        return (int)((hi - hex) % 16 * 16 + (lo - hex) % 16);
-    }
-    *p = s + 1;
-    return (unsigned char)s[0];
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
-/* Does @uri hold a "." or ".." segment, read as written or percent-decoded
- * once ("%2e%2e", "..%2f")? '/', '\\', '?' and '#' end a segment. A
- * provider that resolves such a path can leave the prefix its grant names
- * ("file:///pub/../etc/passwd" under "file:///pub/" and any suffix).
- * Decoding only adds dots and separators, so the decoded reading covers
- * the written one. */
-static int uri_has_dot_segment(const char *uri)
+/* A sequence at @s that some reader takes for a dot, slash or backslash
+ * though it is none: fullwidth and small forms (NFKC folds U+FF0E, U+FE52
+ * and U+2024 to a dot, U+FF0F to a slash, U+FF3C to a backslash) and the
+ * overlong UTF-8 forms C0 AE / C0 AF that lax decoders accept. Sets @*n to
+ * its length; 0 when there is none. */
+static int look_alike(const unsigned char *s, size_t *n)
 {
-    const char *p = uri;
+    static const struct {
+        unsigned char b[3];
+        char as;
+    } table[] = {
+        {{0xef, 0xbc, 0x8e}, '.'}, {{0xef, 0xb9, 0x92}, '.'},  {{0xe2, 0x80, 0xa4}, '.'},
+        {{0xef, 0xbc, 0x8f}, '/'}, {{0xef, 0xbc, 0xbc}, '\\'},
+    };
+    size_t i;
+
+    if (s[0] == 0xc0 && (s[1] == 0xae || s[1] == 0xaf)) {
+        *n = 2;
+        return s[1] == 0xae ? '.' : '/';
+    }
+    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (s[0] == table[i].b[0] && s[1] == table[i].b[1] && s[2] == table[i].b[2]) {
+            *n = 3;
+            return table[i].as;
+        }
+    *n = 0;
+    return 0;
+}
+
+/* One reading further: every "%XX" replaced by its byte and every look-
+ * alike by the character it passes for, from @in into @out (as long as
+ * @in at most). Returns 0 when nothing changed, 1 when something did, -1
+ * when a "%00" decoded to NUL (a reader may cut the path there or not). */
+static int decode_once(const char *in, char *out)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    int changed = 0;
+    size_t n;
+
+    while (*s != '\0') {
+        int c = look_alike(s, &n), hi, lo;
+        if (n == 0 && s[0] == '%' && (hi = hex_value((char)s[1])) >= 0 &&
+            (lo = hex_value((char)s[2])) >= 0) {
+            c = hi * 16 + lo;
+            n = 3;
+        }
+        if (n == 0) {
+            *out++ = (char)*s++;
+            continue;
+        }
+        if (c == 0)
+            return -1;
+        *out++ = (char)c;
+        s += n;
+        changed = 1;
+    }
+    *out = '\0';
+    return changed;
+}
+
+/* Does @text hold a "." or ".." segment? A slash, backslash, '?' or '#'
+ * ends a segment. */
+static int has_dot_segment(const char *text)
+{
     size_t len = 0; /* characters in the current segment */
     int dots = 1;   /* all of them '.' */
 
-    for (;;) {
-        int end = *p == '\0', c = end ? 0 : decoded_char(&p);
-        if (end || c == '/' || c == '\\' || c == '?' || c == '#') {
+    for (;; text++) {
+        char c = *text;
+        if (c == '\0' || c == '/' || c == '\\' || c == '?' || c == '#') {
             if (dots && (len == 1 || len == 2))
                 return 1;
-            if (end)
+            if (c == '\0')
                 return 0;
             len = 0;
             dots = 1;
@@ -341,6 +393,42 @@ static int uri_has_dot_segment(const char *uri)
         len++;
         dots = dots && c == '.';
     }
+}
+
+/* Readings of a URI tried before it is judged; one that still changes
+ * after them is ambiguous. */
+#define URI_READINGS 4
+
+/* Does @uri hold a "." or ".." segment as written or in any reading a
+ * provider may take: percent-decoded once, twice ("%252e") or more, with
+ * look-alike dots and slashes folded? A provider that resolves such a path
+ * can leave the prefix its grant names ("file:///pub/../etc/passwd" under
+ * "file:///pub/" and any suffix). A URI that still decodes further after
+ * URI_READINGS readings, decodes to a NUL, or cannot be copied counts as
+ * one (fail closed). */
+static int uri_has_dot_segment(const char *uri)
+{
+    size_t n = strlen(uri) + 1;
+    char *a = malloc(n), *b = malloc(n), *t;
+    int found = has_dot_segment(uri), i;
+
+    if (a == NULL || b == NULL) {
+        found = 1;
+    } else {
+        memcpy(a, uri, n);
+        for (i = 0; !found; i++) {
+            int changed = decode_once(a, b);
+            if (changed == 0)
+                break;
+            found = changed < 0 || has_dot_segment(b) || i + 1 == URI_READINGS;
+            t = a;
+            a = b;
+            b = t;
+        }
+    }
+    free(a);
+    free(b);
+    return found;
 }
 
 /* A prefix pattern: a trailing '*' other than the lone "*". */

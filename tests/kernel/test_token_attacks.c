@@ -167,6 +167,16 @@ Test(token_attacks, a_resource_uri_that_can_climb_is_not_under_a_prefix_grant)
         {"file:///pub/.", 0},
         {"file:///pub/x/..", 0},
         {"file:///pubx", 0}, /* not under the prefix at all */
+        /* readings a provider that decodes twice or folds Unicode takes */
+        {"file:///pub/%252e%252e/etc/passwd", 0},
+        {"file:///pub/%25252e%25252e/etc", 0},
+        {"file:///pub/\xef\xbc\x8e\xef\xbc\x8e/etc/passwd", 0}, /* U+FF0E twice */
+        {"file:///pub/..\xef\xbc\x8f/x", 0},                    /* U+FF0F */
+        {"file:///pub/%c0%ae%C0%AE/etc", 0},                    /* overlong dots, encoded */
+        {"file:///pub/%00/%2e%2e/etc", 0},                      /* a NUL, then dots */
+        {"file:///pub/%2525252525252541", 0}, /* still decoding after four readings */
+        {"file:///pub/100%25/x%2541.txt", 1}, /* ends as "100%/xA.txt" */
+        {"file:///pub/caf\xc3\xa9.txt", 1},
     };
     int reads = 0, want_reads = 0;
     chio_kernel *k = ta_kernel(&reads);
