@@ -6,8 +6,11 @@
  * log. Each test builds a log with a real kernel (10 receipts, checkpoints
  * of 4: checkpoint 1 covers 1..4, checkpoint 2 covers 5..8, receipts 9 and
  * 10 are not covered yet), edits the directory through RocksDB and checks
- * what a kernel opening it does:
+ * what the audit prints and returns, or what a kernel opening it does:
  *
+ *  - a tail cut back to an earlier head (its left-over id index entries
+ *    were the only trace) and a kernel continuing the log: the new
+ *    receipts took the freed numbers and the audit came back clean;
  *  - a kernel reopening a log whose newest checkpoint was forged, copied
  *    or added behind its back chained its next checkpoint to it.
  */
@@ -125,6 +128,31 @@ static char *stored(int checkpoint, uint64_t seq, size_t *len)
     return json;
 }
 
+/* The log head @seed would sign after receipt @last and checkpoint @cp
+ * (the chain value stored at @last), written over the stored one. */
+static void write_head(const char *seed, uint64_t last, uint64_t cp)
+{
+    chio__log_head h;
+    chio_keypair *kp;
+    chio_store *s;
+    char *json;
+    size_t len;
+
+    memset(&h, 0, sizeof(h));
+    h.last_seq = last;
+    h.chain_from = 1;
+    h.checkpoint_seq = cp;
+    h.time = 2000;
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio__store_get_chain(s, last, h.chain, NULL), 0);
+    chio_store_close(s);
+    cr_assert_eq(chio_keypair_from_seed_hex(seed, 64, &kp, NULL), 0);
+    cr_assert_eq(chio__log_head_sign(kp, &h, &json, &len), 0);
+    chio_keypair_free(kp);
+    raw("default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), json, len);
+    free(json);
+}
+
 /* `chio receipt verify --receipt-db` with --trusted-key for each of
  * @keys (NULL-terminated) and @flag (or NULL). */
 static cli_result audit(const char *const *keys, const char *flag)
@@ -156,6 +184,41 @@ static int kernel_start_rc(char *msg, size_t cap)
     snprintf(msg, cap, "%s", err.message);
     chio_kernel_free(k);
     return rc;
+}
+
+/* ---- the id index as the trace of a rollback ------------------------------------------ */
+
+Test(audit26, a_tail_cut_to_an_earlier_head_still_shows_after_the_kernel_continues)
+{
+    static const char *const mine[] = {TEST_PUB, NULL};
+    char msg[512];
+    uint64_t i;
+    cli_result r;
+
+    /* The head the kernel signed after receipt 8 written back, receipts 9
+     * and 10 and their chain entries deleted, their id index entries left:
+     * the audit names them (index_dangling, out of the stored range). */
+    write_head(TEST_SEED, 8, 2);
+    for (i = 9; i <= N; i++) {
+        raw_seq("receipts", i, NULL, 0);
+        raw_seq("chain", i, NULL, 0);
+    }
+    r = audit(mine, NULL);
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    testutil_cli_free(&r);
+    /* A kernel opens it (the head is genuine) and signs new receipts 9..12.
+     * Before, the left-over entries now named stored numbers and the audit
+     * came back clean: the rollback was laundered by the next restart. */
+    cr_assert_eq(kernel_start_rc(msg, sizeof(msg)), 0, "%s", msg);
+    cr_assert_eq(sign_receipts(100, 4), 0);
+    r = audit(mine, NULL);
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"problem\":\"index_dangling\""), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"indexed_seq\":9}"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"indexed_seq\":10}"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"gaps\":0,\"invalid\":0,"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"log_problems\":2,"), "%s", r.out);
+    testutil_cli_free(&r);
 }
 
 /* ---- the kernel reopening the log -------------------------------------------------------- */
