@@ -64,6 +64,11 @@ typedef struct audit {
     uint8_t prev[32]; /* stored chain value at prev_seq */
     uint64_t prev_seq;
     int have_prev;
+    /* A store is signed by one key: when its key record is valid and
+     * trusted, the head and the checkpoints from chain_from on must be
+     * signed by that key, not by any other key the caller trusts. */
+    int store_pinned;
+    uint8_t store_key[32];
     /* the id index: receipts it names at their own number, and its
      * entries naming a number inside the stored range */
     uint64_t indexed_here, ids_in_range;
@@ -150,6 +155,20 @@ static int trusted(const audit *a, const char *hex)
     return 0;
 }
 
+/* Is @hex allowed to sign the checkpoint starting at @seq? Before
+ * chain_from (a legacy part, or none pinned) any trusted key; from it on
+ * only the store's. (A receipt signed by another key there changes bytes
+ * the hash chain, anchored by the head, already vouches for.) */
+static int signer_allowed(const audit *a, uint64_t seq, const char *hex)
+{
+    uint8_t key[32];
+
+    if (!a->store_pinned || a->chain_from == 0 || seq < a->chain_from)
+        return 1;
+    return hex != NULL && chio_pubkey_from_hex(hex, strlen(hex), key) == 0 &&
+           memcmp(key, a->store_key, 32) == 0;
+}
+
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
 static void bad_checkpoint(audit *a, cp_info *c, const char *reason, const char *detail)
@@ -212,13 +231,17 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
      * "missing" (a body edited to end at 10^6 named a million of them). */
     placed = chio_checkpoint_seq(cp) == cseq;
     verified = placed && chio_checkpoint_verify(cp) == 0;
-    c->usable = verified && trusted(a, chio_checkpoint_kernel_key_hex(cp));
+    c->usable = verified && trusted(a, chio_checkpoint_kernel_key_hex(cp)) &&
+                signer_allowed(a, c->start, chio_checkpoint_kernel_key_hex(cp));
     if (!placed)
         bad_checkpoint(a, c, "numbering", "stored under another checkpoint_seq");
     else if (!verified)
         bad_checkpoint(a, c, "signature", "signature or body does not verify");
-    else if (!c->usable)
+    else if (!trusted(a, chio_checkpoint_kernel_key_hex(cp)))
         bad_checkpoint(a, c, "untrusted", "signed by a key that is not trusted");
+    else if (!c->usable)
+        bad_checkpoint(a, c, "untrusted",
+                       "signed by a trusted key that is not the one the store belongs to");
     else if (prev == NULL && chio_checkpoint_previous_sha256(cp) != NULL && cseq == 1)
         bad_checkpoint(a, c, "chain", "the first checkpoint names a previous one");
     else if (prev == NULL && cseq != a->first_cp)
@@ -543,7 +566,11 @@ static int audit_prologue(audit *a)
             memcpy(a->pin_key, key, 32);
             a->trusted = a->pin_key;
             a->ntrusted = 1;
-        } else if (!trusted_key(a, key)) {
+        }
+        if (trusted_key(a, key)) {
+            a->store_pinned = 1;
+            memcpy(a->store_key, key, 32);
+        } else {
             problem(a,
                     "{\"problem\":\"store_key_untrusted\",\"kernel_key\":\"%s\",\"detail\":"
                     "\"the store records a kernel key that is not a trusted key\"}",
@@ -561,14 +588,17 @@ static int audit_prologue(audit *a)
 
     /* The head: usable when it is signed by the pinned key. */
     if (hs == CHIO__RECORD_OK) {
-        if (v->pinned_by == CHIO_STORE_PIN_NONE || trusted_key(a, a->head.key)) {
+        int other = a->store_pinned && memcmp(a->head.key, a->store_key, 32) != 0;
+        if ((v->pinned_by == CHIO_STORE_PIN_NONE || trusted_key(a, a->head.key)) && !other) {
             a->head_ok = 1;
             v->head_seq = a->head.last_seq;
         } else {
             problem(a,
-                    "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"untrusted\","
+                    "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"%s\","
                     "\"kernel_key\":\"%s\"}",
-                    (unsigned long long)a->head.last_seq, a->head.key_hex);
+                    (unsigned long long)a->head.last_seq,
+                    trusted_key(a, a->head.key) ? "not_the_store_key" : "untrusted",
+                    a->head.key_hex);
             v->log_problems++;
         }
     } else if (hs == CHIO__RECORD_BADSIG) {

@@ -11,6 +11,9 @@
  *  - a tail cut back to an earlier head (its left-over id index entries
  *    were the only trace) and a kernel continuing the log: the new
  *    receipts took the freed numbers and the audit came back clean;
+ *  - with a second trusted key (--trusted-key given twice, say a fleet's
+ *    keys), a head or checkpoint signed by that key in a store that
+ *    belongs to the first was accepted: a tail cut re-signed by it passed;
  *  - a kernel reopening a log whose newest checkpoint was forged, copied
  *    or added behind its back chained its next checkpoint to it.
  */
@@ -24,6 +27,7 @@
 #include "chio/checkpoint.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
 #include "store_internal.h"
 
 #define N     10
@@ -219,6 +223,72 @@ Test(audit26, a_tail_cut_to_an_earlier_head_still_shows_after_the_kernel_continu
     cr_expect_not_null(strstr(r.out, "\"gaps\":0,\"invalid\":0,"), "%s", r.out);
     cr_expect_not_null(strstr(r.out, "\"log_problems\":2,"), "%s", r.out);
     testutil_cli_free(&r);
+}
+
+/* ---- a second trusted key ---------------------------------------------------------------- */
+
+Test(audit26, a_tail_cut_under_a_head_signed_by_another_trusted_key_fails)
+{
+    char other[65], msg[512];
+    const char *both[] = {TEST_PUB, other, NULL};
+    size_t len;
+    char *json = stored(0, N, &len);
+    chio_receipt *rc;
+    cli_result r;
+
+    /* Receipt 10 deleted with its chain and index entries, and a head for
+     * 9 signed by a key the auditor also trusts (another kernel's): the
+     * store belongs to TEST_PUB, so before the audit passed (exit 0). */
+    tk_pub(TK_OTHER_SEED, other);
+    cr_assert_eq(chio_receipt_parse(json, len, &rc, NULL), 0);
+    raw("receipt_ids", chio_receipt_id(rc), strlen(chio_receipt_id(rc)), NULL, 0);
+    chio_receipt_free(rc);
+    chio_free(json);
+    raw_seq("receipts", N, NULL, 0);
+    raw_seq("chain", N, NULL, 0);
+    write_head(TK_OTHER_SEED, N - 1, 2);
+    r = audit(both, NULL);
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "{\"problem\":\"invalid_log_head\",\"seq\":9,\"reason\":"
+                                     "\"not_the_store_key\","),
+                       "%s", r.out);
+    testutil_cli_free(&r);
+    cr_expect_eq(kernel_start_rc(msg, sizeof(msg)), CHIO_ECORRUPT);
+}
+
+Test(audit26, a_checkpoint_re_signed_by_another_trusted_key_is_named)
+{
+    char other[65];
+    const char *both[] = {TEST_PUB, other, NULL};
+    size_t len;
+    char *two = stored(1, 2, &len), *one = stored(1, 1, &len);
+    chio_checkpoint *orig, *prev, *cp;
+    chio_keypair *kp;
+    const char *json;
+    cli_result r;
+
+    /* Checkpoint 2 signed again, same range, root and chain link, by the
+     * other trusted key. */
+    tk_pub(TK_OTHER_SEED, other);
+    cr_assert_eq(chio_checkpoint_parse(two, strlen(two), &orig, NULL), 0);
+    cr_assert_eq(chio_checkpoint_parse(one, strlen(one), &prev, NULL), 0);
+    cr_assert_eq(chio_keypair_from_seed_hex(TK_OTHER_SEED, 64, &kp, NULL), 0);
+    cr_assert_eq(chio_checkpoint_sign(kp, 2, 5, 8, chio_checkpoint_merkle_root(orig), 3000,
+                                      chio_checkpoint_body_sha256(prev), &cp, NULL),
+                 0);
+    json = chio_checkpoint_json(cp, &len);
+    raw_seq("checkpoints", 2, json, len);
+    r = audit(both, NULL);
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"checkpoint_seq\":2,\"reason\":\"untrusted\""), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "not the one the store belongs to"), "%s", r.out);
+    testutil_cli_free(&r);
+    chio_checkpoint_free(cp);
+    chio_checkpoint_free(orig);
+    chio_checkpoint_free(prev);
+    chio_keypair_free(kp);
+    chio_free(one);
+    chio_free(two);
 }
 
 /* ---- the kernel reopening the log -------------------------------------------------------- */
