@@ -15,7 +15,9 @@
  *    keys), a head or checkpoint signed by that key in a store that
  *    belongs to the first was accepted: a tail cut re-signed by it passed;
  *  - a kernel reopening a log whose newest checkpoint was forged, copied
- *    or added behind its back chained its next checkpoint to it.
+ *    or added behind its back chained its next checkpoint to it;
+ *  - a log stripped of its key record, head and chain reads as legacy
+ *    (a documented limit: it passes only with --allow-legacy).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -119,6 +121,11 @@ static void raw_seq(const char *cf, uint64_t seq, const void *val, size_t vlen)
     raw(cf, key, 8, val, vlen);
 }
 
+static void raw_meta(const char *name, const void *val, size_t vlen)
+{
+    raw("default", name, strlen(name), val, vlen);
+}
+
 static char *stored(int checkpoint, uint64_t seq, size_t *len)
 {
     chio_store *s;
@@ -153,7 +160,7 @@ static void write_head(const char *seed, uint64_t last, uint64_t cp)
     cr_assert_eq(chio_keypair_from_seed_hex(seed, 64, &kp, NULL), 0);
     cr_assert_eq(chio__log_head_sign(kp, &h, &json, &len), 0);
     chio_keypair_free(kp);
-    raw("default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), json, len);
+    raw_meta(CHIO__META_LOG_HEAD, json, len);
     free(json);
 }
 
@@ -338,4 +345,37 @@ Test(audit26, a_kernel_refuses_a_checkpoint_its_head_does_not_name)
     cr_expect_not_null(strstr(msg, "names checkpoint 2 but the log holds checkpoints up to 3"),
                        "%s", msg);
     chio_free(json);
+}
+
+/* ---- a documented limit ------------------------------------------------------------------ */
+
+Test(audit26, a_log_stripped_to_legacy_passes_only_with_allow_legacy)
+{
+    static const char *const mine[] = {TEST_PUB, NULL};
+    size_t len;
+    char *json = stored(0, N, &len);
+    chio_receipt *rc;
+    uint64_t i;
+    cli_result r;
+
+    /* Key record, head, chain and chain_from deleted, and receipt 10 (no
+     * checkpoint covers it) with its index entry: the log reads as one
+     * written before those records (security.md lists this). */
+    cr_assert_eq(chio_receipt_parse(json, len, &rc, NULL), 0);
+    raw("receipt_ids", chio_receipt_id(rc), strlen(chio_receipt_id(rc)), NULL, 0);
+    chio_receipt_free(rc);
+    chio_free(json);
+    raw_seq("receipts", N, NULL, 0);
+    for (i = 1; i <= N; i++)
+        raw_seq("chain", i, NULL, 0);
+    raw_meta(CHIO__META_LOG_HEAD, NULL, 0);
+    raw_meta(CHIO__META_KEY_RECORD, NULL, 0);
+    raw_meta(CHIO__META_CHAIN_FROM, NULL, 0);
+    r = audit(mine, NULL);
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "\"legacy\":true,\"unchained\":9,"), "%s", r.out);
+    testutil_cli_free(&r);
+    r = audit(mine, "--allow-legacy");
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    testutil_cli_free(&r);
 }
