@@ -64,6 +64,16 @@ typedef struct audit {
     uint8_t prev[32]; /* stored chain value at prev_seq */
     uint64_t prev_seq;
     int have_prev;
+    /* A store is signed by one key: when its key record is valid and
+     * trusted, the head and the checkpoints from chain_from on must be
+     * signed by that key, not by any other key the caller trusts. */
+    int store_pinned;
+    uint8_t store_key[32];
+    /* the id index: receipts it names at their own number, and its
+     * entries naming a number inside the stored range */
+    uint64_t indexed_here, ids_in_range;
+    uint64_t *named; /* receipts a problem line named, in order */
+    size_t nnamed, capnamed;
 } audit;
 
 static void problem(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -145,6 +155,20 @@ static int trusted(const audit *a, const char *hex)
     return 0;
 }
 
+/* Is @hex allowed to sign the checkpoint starting at @seq? Before
+ * chain_from (a legacy part, or none pinned) any trusted key; from it on
+ * only the store's. (A receipt signed by another key there changes bytes
+ * the hash chain, anchored by the head, already vouches for.) */
+static int signer_allowed(const audit *a, uint64_t seq, const char *hex)
+{
+    uint8_t key[32];
+
+    if (!a->store_pinned || a->chain_from == 0 || seq < a->chain_from)
+        return 1;
+    return hex != NULL && chio_pubkey_from_hex(hex, strlen(hex), key) == 0 &&
+           memcmp(key, a->store_key, 32) == 0;
+}
+
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
 static void bad_checkpoint(audit *a, cp_info *c, const char *reason, const char *detail)
@@ -207,13 +231,17 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
      * "missing" (a body edited to end at 10^6 named a million of them). */
     placed = chio_checkpoint_seq(cp) == cseq;
     verified = placed && chio_checkpoint_verify(cp) == 0;
-    c->usable = verified && trusted(a, chio_checkpoint_kernel_key_hex(cp));
+    c->usable = verified && trusted(a, chio_checkpoint_kernel_key_hex(cp)) &&
+                signer_allowed(a, c->start, chio_checkpoint_kernel_key_hex(cp));
     if (!placed)
         bad_checkpoint(a, c, "numbering", "stored under another checkpoint_seq");
     else if (!verified)
         bad_checkpoint(a, c, "signature", "signature or body does not verify");
-    else if (!c->usable)
+    else if (!trusted(a, chio_checkpoint_kernel_key_hex(cp)))
         bad_checkpoint(a, c, "untrusted", "signed by a key that is not trusted");
+    else if (!c->usable)
+        bad_checkpoint(a, c, "untrusted",
+                       "signed by a trusted key that is not the one the store belongs to");
     else if (prev == NULL && chio_checkpoint_previous_sha256(cp) != NULL && cseq == 1)
         bad_checkpoint(a, c, "chain", "the first checkpoint names a previous one");
     else if (prev == NULL && cseq != a->first_cp)
@@ -312,8 +340,10 @@ static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const cha
 
     chio_error_init(&e);
     rc = chio__store_find_indexed(a->s, chio_receipt_id(r), &indexed, &e); /* checked here */
-    if (rc == 0 && indexed == seq)
+    if (rc == 0 && indexed == seq) {
+        a->indexed_here++;
         return;
+    }
     /* Identical receipts share an id; the index names the last one. */
     if (rc == 0 && chio_store_get_receipt(a->s, indexed, &other, &olen, NULL) == 0 && olen == len &&
         memcmp(other, json, len) == 0) {
@@ -386,13 +416,42 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
     }
 }
 
+/* Remember that a problem line named the receipt at @seq (the scan goes in
+ * order, so the list stays sorted). */
+static void note_named(audit *a, uint64_t seq)
+{
+    if (a->nnamed == a->capnamed) {
+        size_t cap = a->capnamed ? a->capnamed * 2 : 64;
+        uint64_t *p = realloc(a->named, cap * sizeof(*p));
+        if (p == NULL) {
+            a->oom = 1;
+            return;
+        }
+        a->named = p;
+        a->capnamed = cap;
+    }
+    a->named[a->nnamed++] = seq;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t p = *(const uint64_t *)x, q = *(const uint64_t *)y;
+
+    return (p > q) - (p < q);
+}
+
+static int was_named(const audit *a, uint64_t seq)
+{
+    return a->nnamed > 0 && bsearch(&seq, a->named, a->nnamed, sizeof(seq), cmp_u64) != NULL;
+}
+
 static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
 {
     audit *a = ctx;
     chio_receipt *r = NULL;
     chio_receipt_report rep;
     chio_error perr;
-    uint64_t before;
+    uint64_t before, at_start = a->out->invalid;
     int ok;
 
     if (a->out->receipts == 0)
@@ -450,6 +509,8 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     }
     chio_receipt_free(r);
     check_chain(a, seq, json, len, a->out->invalid != before);
+    if (a->out->invalid != at_start)
+        note_named(a, seq);
     return a->oom ? CHIO_ENOMEM : 0;
 }
 
@@ -505,7 +566,11 @@ static int audit_prologue(audit *a)
             memcpy(a->pin_key, key, 32);
             a->trusted = a->pin_key;
             a->ntrusted = 1;
-        } else if (!trusted_key(a, key)) {
+        }
+        if (trusted_key(a, key)) {
+            a->store_pinned = 1;
+            memcpy(a->store_key, key, 32);
+        } else {
             problem(a,
                     "{\"problem\":\"store_key_untrusted\",\"kernel_key\":\"%s\",\"detail\":"
                     "\"the store records a kernel key that is not a trusted key\"}",
@@ -523,14 +588,17 @@ static int audit_prologue(audit *a)
 
     /* The head: usable when it is signed by the pinned key. */
     if (hs == CHIO__RECORD_OK) {
-        if (v->pinned_by == CHIO_STORE_PIN_NONE || trusted_key(a, a->head.key)) {
+        int other = a->store_pinned && memcmp(a->head.key, a->store_key, 32) != 0;
+        if ((v->pinned_by == CHIO_STORE_PIN_NONE || trusted_key(a, a->head.key)) && !other) {
             a->head_ok = 1;
             v->head_seq = a->head.last_seq;
         } else {
             problem(a,
-                    "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"untrusted\","
+                    "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"%s\","
                     "\"kernel_key\":\"%s\"}",
-                    (unsigned long long)a->head.last_seq, a->head.key_hex);
+                    (unsigned long long)a->head.last_seq,
+                    trusted_key(a, a->head.key) ? "not_the_store_key" : "untrusted",
+                    a->head.key_hex);
             v->log_problems++;
         }
     } else if (hs == CHIO__RECORD_BADSIG) {
@@ -570,17 +638,21 @@ static int audit_prologue(audit *a)
 }
 
 /* After the scan: id index entries naming a receipt outside the stored
- * range (0, before the first, after the last, or any when none is stored)
- * are the trace of receipts deleted with their index left behind, say a
- * tail cut back to an earlier head (see security.md). */
-static int check_dangling_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
+ * range (0, before the first, after the last, or any when none is stored),
+ * or inside it a receipt that does not carry their id, are the trace of
+ * receipts deleted with their index left behind, say a tail cut back to an
+ * earlier head (see security.md). */
+static int in_stored_range(const audit *a, uint64_t seq)
 {
-    audit *a = ctx;
+    return a->out->receipts > 0 && seq >= a->out->first_seq && seq <= a->out->last_seq && seq > 0;
+}
+
+/* One "index_dangling" line (the id escaped and cut, like every id). */
+static int report_dangling(audit *a, const char *id, size_t idlen, uint64_t seq)
+{
     char buf[65], *q;
     size_t n = idlen < 64 ? idlen : 64;
 
-    if (a->out->receipts > 0 && seq >= a->out->first_seq && seq <= a->out->last_seq && seq > 0)
-        return 0;
     memcpy(buf, id, n);
     buf[n] = '\0';
     q = quoted_id(buf);
@@ -589,6 +661,46 @@ static int check_dangling_id(void *ctx, const char *id, size_t idlen, uint64_t s
     free(q);
     a->v2->log_problems++;
     return a->oom ? CHIO_ENOMEM : 0;
+}
+
+/* The first pass: outside the range named, inside counted. */
+static int check_dangling_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
+{
+    audit *a = ctx;
+
+    if (!in_stored_range(a, seq))
+        return report_dangling(a, id, idlen, seq);
+    a->ids_in_range++;
+    return 0;
+}
+
+/* The second pass, run only when the index holds more entries inside the
+ * stored range than receipts it names at their own number: an entry naming
+ * a receipt the scan found sound but whose id is another. A tail cut back
+ * to an earlier head leaves such entries once a kernel has written new
+ * receipts under the freed numbers, which took them out of the range check
+ * above. (A number already named, missing or holding a changed receipt,
+ * is not named again.) */
+static int check_stale_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
+{
+    audit *a = ctx;
+    chio_receipt *r = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    int rc, same = 1;
+
+    if (!in_stored_range(a, seq) || was_named(a, seq))
+        return 0;
+    rc = chio_store_get_receipt(a->s, seq, &json, &len, NULL);
+    if (rc == CHIO_ENOTFOUND)
+        return 0; /* a gap: named missing_receipt */
+    if (rc != 0)
+        return rc;
+    if (chio_receipt_parse(json, len, &r, NULL) == 0)
+        same = strlen(chio_receipt_id(r)) == idlen && memcmp(chio_receipt_id(r), id, idlen) == 0;
+    chio_receipt_free(r);
+    free(json);
+    return same ? 0 : report_dangling(a, id, idlen, seq);
 }
 
 /* After the scan: the tail the head vouches for. */
@@ -675,8 +787,11 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
         audit_epilogue(&a);
         rc = chio__store_scan_ids(s, check_dangling_id, &a, err);
     }
+    if (rc == 0 && a.ids_in_range > a.indexed_here)
+        rc = chio__store_scan_ids(s, check_stale_id, &a, err);
     free(a.cps);
     free(a.leaves);
+    free(a.named);
     if (rc == 0 && a.oom)
         rc = CHIO_ENOMEM;
     if (rc != 0 && (err == NULL || err->code != rc))

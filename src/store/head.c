@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chio/checkpoint.h"
 #include "chio/json.h"
 #include "internal.h"
 #include "store_internal.h"
@@ -259,6 +260,37 @@ static int no_entry_at_zero(chio_store *s, chio_error *err)
     return 0;
 }
 
+/* The newest checkpoint, which the kernel chains its next one to and
+ * whose range tells it where its pending receipts start, must be the one
+ * it signed there: its own number, a signature that verifies, and (once
+ * the chain covers its range) this kernel's key. Otherwise a forged or
+ * copied one would be vouched for by the next genuine checkpoint. */
+static int check_newest_checkpoint(chio_store *s, const chio_keypair *kp, uint64_t cseq,
+                                   uint64_t chain_from, chio_error *err)
+{
+    chio_checkpoint *cp = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    int rc, ok;
+
+    rc = chio_store_get_checkpoint(s, cseq, &json, &len, err);
+    if (rc != 0)
+        return rc;
+    ok = chio_checkpoint_parse(json, len, &cp, NULL) == 0 && chio_checkpoint_seq(cp) == cseq &&
+         chio_checkpoint_verify(cp) == 0 &&
+         (chio_checkpoint_batch_start(cp) < chain_from ||
+          strcmp(chio_checkpoint_kernel_key_hex(cp), chio_keypair_public_hex(kp)) == 0);
+    chio_checkpoint_free(cp);
+    free(json);
+    if (!ok)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log's newest checkpoint %llu is not one this kernel "
+                          "signed under that number (forged or copied?); audit it with chio "
+                          "receipt verify --receipt-db",
+                          (unsigned long long)cseq);
+    return 0;
+}
+
 int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uint64_t *chain_from,
                         chio_error *err)
 {
@@ -317,13 +349,17 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
             rc = chio_store_last_checkpoint_seq(s, &last_cp, err);
             if (rc != 0)
                 return rc;
-            if (head.checkpoint_seq > last_cp)
+            /* ...and more than it names were added behind its back. */
+            if (head.checkpoint_seq != last_cp)
                 return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
                                   "the receipt log's signed head names checkpoint %llu but the "
-                                  "log holds checkpoints up to %llu (deleted?); audit it with "
-                                  "chio receipt verify --receipt-db",
+                                  "log holds checkpoints up to %llu (%s); audit it with chio "
+                                  "receipt verify --receipt-db",
                                   (unsigned long long)head.checkpoint_seq,
-                                  (unsigned long long)last_cp);
+                                  (unsigned long long)last_cp,
+                                  head.checkpoint_seq > last_cp ? "deleted?" : "added?");
+            if (last_cp > 0)
+                return check_newest_checkpoint(s, kp, last_cp, *chain_from, err);
         }
         return 0;
     }
