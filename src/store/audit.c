@@ -5,8 +5,11 @@
  * the receipts once, verifying each, checking sequence contiguity and the
  * id index, and folding each receipt's Merkle leaf into the checkpoint
  * whose range it falls in. Every problem is reported through the caller's
- * callback as one JSON object naming the affected sequence numbers.
- * Calls the model layer and the store's read API; no state.
+ * callback as one JSON object naming the affected sequence numbers. The
+ * checks of the log as a whole (key record and pin, signed head, the id
+ * index's leftovers) are audit_log.c's; the state both share is in
+ * audit_internal.h. Calls the model layer and the store's read API; no
+ * state.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_internal.h"
 #include "chio/checkpoint.h"
 #include "chio/merkle.h"
 #include "chio/receipt.h"
@@ -22,63 +26,7 @@
 #include "internal.h"
 #include "store_internal.h"
 
-/* Per missing range, at most this many "missing_receipt" lines. */
-#define MAX_MISSING_LINES 10000
-
-typedef struct cp_info {
-    uint64_t seq, start, end;
-    uint8_t root[32];
-    char body_sha[65];
-    int readable; /* parsed */
-    int usable;   /* and signed by a trusted key under its own number: its range
-                     is the kernel's, so receipts are counted against it */
-    int bad;      /* a problem was already reported */
-    uint64_t leaves_seen;
-} cp_info;
-
-typedef struct audit {
-    chio_store *s;
-    const uint8_t *trusted;
-    size_t ntrusted;
-    chio_audit_fn fn;
-    void *ctx;
-    chio_store_audit *out;
-    chio_error *err;
-    cp_info *cps;
-    size_t ncps, cap;
-    size_t cur;      /* checkpoint whose range we are in */
-    uint8_t *leaves; /* leaves of cps[cur] so far */
-    size_t nleaves, capleaves;
-    uint64_t expect;    /* next sequence number expected */
-    int at_end;         /* the receipt at UINT64_MAX was read: nothing can follow */
-    uint64_t log_start; /* the first receipt the store should hold */
-    uint64_t first_cp;  /* the first checkpoint the store should hold */
-    int oom;
-    /* the log as a whole */
-    chio_store_audit_v2 *v2;
-    uint8_t pin_key[32]; /* the store's key, when pinned by the store */
-    uint64_t chain_from; /* 0: no chain */
-    int head_ok;         /* a readable head signed by the pinned key */
-    int head_absent;
-    chio__log_head head;
-    uint8_t prev[32]; /* stored chain value at prev_seq */
-    uint64_t prev_seq;
-    int have_prev;
-    /* A store is signed by one key: when its key record is valid and
-     * trusted, the head and the checkpoints from chain_from on must be
-     * signed by that key, not by any other key the caller trusts. */
-    int store_pinned;
-    uint8_t store_key[32];
-    /* the id index: receipts it names at their own number, and its
-     * entries naming a number inside the stored range */
-    uint64_t indexed_here, ids_in_range;
-    uint64_t *named; /* receipts a problem line named, in order */
-    size_t nnamed, capnamed;
-} audit;
-
-static void problem(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(audit *a, const char *fmt, ...)
+void chio__audit_problem(audit *a, const char *fmt, ...)
 {
     chio_buf b;
     va_list ap;
@@ -113,7 +61,7 @@ static char *quoted(const char *s)
 /* The same for a receipt id, which comes from the stored bytes: escaped
  * (an id holding a quote or a newline must not end the line and start a
  * made-up one) and cut to its first 64 bytes at a character boundary. */
-static char *quoted_id(const char *id)
+char *chio__audit_quoted_id(const char *id)
 {
     size_t n = id ? strlen(id) : 0;
     chio_buf b;
@@ -128,7 +76,7 @@ static char *quoted_id(const char *id)
     return chio__buf_detach(&b, NULL);
 }
 
-static int trusted_key(const audit *a, const uint8_t key[32])
+int chio__audit_trusted_key(const audit *a, const uint8_t key[32])
 {
     size_t i;
 
@@ -176,11 +124,12 @@ static void bad_checkpoint(audit *a, cp_info *c, const char *reason, const char 
     char *q = quoted(detail ? detail : reason);
 
     if (!c->bad)
-        problem(a,
-                "{\"problem\":\"invalid_checkpoint\",\"checkpoint_seq\":%llu,\"reason\":\"%s\","
-                "\"batch_start_seq\":%llu,\"batch_end_seq\":%llu,\"detail\":%s}",
-                (unsigned long long)c->seq, reason, (unsigned long long)c->start,
-                (unsigned long long)c->end, q ? q : "\"\"");
+        chio__audit_problem(
+            a,
+            "{\"problem\":\"invalid_checkpoint\",\"checkpoint_seq\":%llu,\"reason\":\"%s\","
+            "\"batch_start_seq\":%llu,\"batch_end_seq\":%llu,\"detail\":%s}",
+            (unsigned long long)c->seq, reason, (unsigned long long)c->start,
+            (unsigned long long)c->end, q ? q : "\"\"");
     c->bad = 1;
     free(q);
 }
@@ -318,15 +267,17 @@ static void add_leaf(audit *a, uint64_t seq, const char *json, size_t len)
 
 /* ---- receipts ------------------------------------------------------------------------------ */
 
-static void report_missing(audit *a, uint64_t from, uint64_t to)
+void chio__audit_report_missing(audit *a, uint64_t from, uint64_t to)
 {
     uint64_t s;
 
     for (s = from; s <= to && s - from < MAX_MISSING_LINES; s++)
-        problem(a, "{\"problem\":\"missing_receipt\",\"seq\":%llu}", (unsigned long long)s);
+        chio__audit_problem(a, "{\"problem\":\"missing_receipt\",\"seq\":%llu}",
+                            (unsigned long long)s);
     if (to - from >= MAX_MISSING_LINES)
-        problem(a, "{\"problem\":\"missing_receipts\",\"first_seq\":%llu,\"last_seq\":%llu}",
-                (unsigned long long)from, (unsigned long long)to);
+        chio__audit_problem(
+            a, "{\"problem\":\"missing_receipts\",\"first_seq\":%llu,\"last_seq\":%llu}",
+            (unsigned long long)from, (unsigned long long)to);
     a->out->gaps += to - from + 1;
 }
 
@@ -351,13 +302,14 @@ static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const cha
         return;
     }
     free(other);
-    q = quoted_id(chio_receipt_id(r));
+    q = chio__audit_quoted_id(chio_receipt_id(r));
     if (rc == 0)
-        problem(a, "{\"problem\":\"index_mismatch\",\"seq\":%llu,\"id\":%s,\"indexed_seq\":%llu}",
-                (unsigned long long)seq, q ? q : "\"\"", (unsigned long long)indexed);
+        chio__audit_problem(
+            a, "{\"problem\":\"index_mismatch\",\"seq\":%llu,\"id\":%s,\"indexed_seq\":%llu}",
+            (unsigned long long)seq, q ? q : "\"\"", (unsigned long long)indexed);
     else
-        problem(a, "{\"problem\":\"index_missing\",\"seq\":%llu,\"id\":%s}",
-                (unsigned long long)seq, q ? q : "\"\"");
+        chio__audit_problem(a, "{\"problem\":\"index_missing\",\"seq\":%llu,\"id\":%s}",
+                            (unsigned long long)seq, q ? q : "\"\"");
     free(q);
     a->out->invalid++;
 }
@@ -375,8 +327,9 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
         return;
     if (a->head_ok && seq > a->head.last_seq) {
         if (!reported) {
-            problem(a, "{\"problem\":\"receipt_after_head\",\"seq\":%llu,\"head_seq\":%llu}",
-                    (unsigned long long)seq, (unsigned long long)a->head.last_seq);
+            chio__audit_problem(
+                a, "{\"problem\":\"receipt_after_head\",\"seq\":%llu,\"head_seq\":%llu}",
+                (unsigned long long)seq, (unsigned long long)a->head.last_seq);
             a->out->invalid++;
         }
         return;
@@ -394,7 +347,8 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
     rc = chio__store_get_chain(a->s, seq, stored, NULL);
     if (rc != 0) {
         if (!reported) {
-            problem(a, "{\"problem\":\"chain_missing\",\"seq\":%llu}", (unsigned long long)seq);
+            chio__audit_problem(a, "{\"problem\":\"chain_missing\",\"seq\":%llu}",
+                                (unsigned long long)seq);
             a->out->invalid++;
         }
         return;
@@ -408,10 +362,11 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
         return;
     chio__store_chain_step(prev, leaf, want);
     if (memcmp(want, stored, 32) != 0) {
-        problem(a,
-                "{\"problem\":\"chain_mismatch\",\"seq\":%llu,\"detail\":\"the receipt stored "
-                "here is not the one the hash chain recorded at this position\"}",
-                (unsigned long long)seq);
+        chio__audit_problem(
+            a,
+            "{\"problem\":\"chain_mismatch\",\"seq\":%llu,\"detail\":\"the receipt stored "
+            "here is not the one the hash chain recorded at this position\"}",
+            (unsigned long long)seq);
         a->out->invalid++;
     }
 }
@@ -440,7 +395,7 @@ static int cmp_u64(const void *x, const void *y)
     return (p > q) - (p < q);
 }
 
-static int was_named(const audit *a, uint64_t seq)
+int chio__audit_was_named(const audit *a, uint64_t seq)
 {
     return a->nnamed > 0 && bsearch(&seq, a->named, a->nnamed, sizeof(seq), cmp_u64) != NULL;
 }
@@ -459,14 +414,15 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     a->out->receipts++;
     a->out->last_seq = seq;
     if (seq > a->expect && !a->at_end)
-        report_missing(a, a->expect, seq - 1);
+        chio__audit_report_missing(a, a->expect, seq - 1);
     /* Archiving deletes receipts in the write that records where the log
      * now starts: none stays before it (a kernel refuses such a log). */
     if (seq < a->log_start) {
-        problem(a,
-                "{\"problem\":\"receipt_before_log_start\",\"seq\":%llu,\"retained_from_seq\":"
-                "%llu}",
-                (unsigned long long)seq, (unsigned long long)a->log_start);
+        chio__audit_problem(
+            a,
+            "{\"problem\":\"receipt_before_log_start\",\"seq\":%llu,\"retained_from_seq\":"
+            "%llu}",
+            (unsigned long long)seq, (unsigned long long)a->log_start);
         a->out->invalid++;
     }
     /* Never backwards (a receipt before the log start must not make the
@@ -480,8 +436,9 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     before = a->out->invalid;
     if (chio_receipt_parse(json, len, &r, &perr) != 0) {
         char *q = quoted(perr.message);
-        problem(a, "{\"problem\":\"unreadable_receipt\",\"seq\":%llu,\"code\":\"%s\",\"error\":%s}",
-                (unsigned long long)seq, chio_errno_name(perr.code), q ? q : "\"\"");
+        chio__audit_problem(
+            a, "{\"problem\":\"unreadable_receipt\",\"seq\":%llu,\"code\":\"%s\",\"error\":%s}",
+            (unsigned long long)seq, chio_errno_name(perr.code), q ? q : "\"\"");
         free(q);
         a->out->invalid++;
         check_chain(a, seq, json, len, 1);
@@ -494,14 +451,15 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     ok = rep.signature_valid && rep.receipt_id_valid && rep.parameter_hash_valid &&
          (a->ntrusted == 0 || rep.signer_trusted);
     if (!ok) {
-        char *q = quoted_id(chio_receipt_id(r));
-        problem(a,
-                "{\"problem\":\"invalid_receipt\",\"seq\":%llu,\"id\":%s,"
-                "\"signature_valid\":%s,\"receipt_id_valid\":%s,\"parameter_hash_valid\":%s,"
-                "\"signer_trusted\":%s}",
-                (unsigned long long)seq, q ? q : "\"\"", rep.signature_valid ? "true" : "false",
-                rep.receipt_id_valid ? "true" : "false",
-                rep.parameter_hash_valid ? "true" : "false", rep.signer_trusted ? "true" : "false");
+        char *q = chio__audit_quoted_id(chio_receipt_id(r));
+        chio__audit_problem(
+            a,
+            "{\"problem\":\"invalid_receipt\",\"seq\":%llu,\"id\":%s,"
+            "\"signature_valid\":%s,\"receipt_id_valid\":%s,\"parameter_hash_valid\":%s,"
+            "\"signer_trusted\":%s}",
+            (unsigned long long)seq, q ? q : "\"\"", rep.signature_valid ? "true" : "false",
+            rep.receipt_id_valid ? "true" : "false", rep.parameter_hash_valid ? "true" : "false",
+            rep.signer_trusted ? "true" : "false");
         free(q);
         a->out->invalid++;
     } else {
@@ -512,231 +470,6 @@ static int read_receipt(void *ctx, uint64_t seq, const char *json, size_t len)
     if (a->out->invalid != at_start)
         note_named(a, seq);
     return a->oom ? CHIO_ENOMEM : 0;
-}
-
-/* ---- the log as a whole ----------------------------------------------------------------- */
-
-static const char *record_reason(chio__record_state st)
-{
-    return st == CHIO__RECORD_BADSIG ? "signature" : "unreadable";
-}
-
-/* Before the scan: the key record decides the pin; the head is read. */
-static int audit_prologue(audit *a)
-{
-    chio_store_audit_v2 *v = a->v2;
-    chio__record_state ks, hs;
-    uint8_t key[32];
-    char key_hex[65];
-    uint64_t meta_from = 0, archive = 0, key_from = 0;
-    int rc, chained;
-
-    rc = chio__store_read_key_record_from(a->s, key, key_hex, &key_from, &ks, a->err);
-    if (rc == 0)
-        rc = chio__store_read_head(a->s, &a->head, &hs, a->err);
-    if (rc == 0)
-        rc = chio__store_get_meta_u64(a->s, CHIO__META_CHAIN_FROM, &meta_from, a->err);
-    if (rc == 0)
-        rc = chio__store_get_meta_u64(a->s, CHIO__META_ARCHIVE, &archive, a->err);
-    if (rc != 0)
-        return rc;
-    chained = chio__store_has_chain(a->s, a->err);
-    if (chained < 0)
-        return chained;
-    v->archive = archive != 0;
-    if (v->archive && !v->allow_archive) {
-        /* The mark is unsigned metadata that turns the head check off: on
-         * a live log whose tail was cut it would hide the cut. */
-        problem(a, "{\"problem\":\"archive_log\",\"detail\":\"the log is marked as an "
-                   "archive log, which has no signed head: a cut tail cannot be detected in "
-                   "it alone; accept it only where an archive is expected\"}");
-        v->log_problems++;
-    }
-    v->legacy = ks == CHIO__RECORD_ABSENT && hs == CHIO__RECORD_ABSENT && !chained;
-
-    /* The pin. */
-    if (a->ntrusted > 0) {
-        v->pinned_by = CHIO_STORE_PIN_FLAG;
-        chio__hex_encode(a->trusted, 32, v->signer_hex);
-    }
-    if (ks == CHIO__RECORD_OK) {
-        memcpy(v->signer_hex, key_hex, 65);
-        if (a->ntrusted == 0) {
-            v->pinned_by = CHIO_STORE_PIN_STORE;
-            memcpy(a->pin_key, key, 32);
-            a->trusted = a->pin_key;
-            a->ntrusted = 1;
-        }
-        if (trusted_key(a, key)) {
-            a->store_pinned = 1;
-            memcpy(a->store_key, key, 32);
-        } else {
-            problem(a,
-                    "{\"problem\":\"store_key_untrusted\",\"kernel_key\":\"%s\",\"detail\":"
-                    "\"the store records a kernel key that is not a trusted key\"}",
-                    key_hex);
-            v->log_problems++;
-        }
-    } else if (ks != CHIO__RECORD_ABSENT) {
-        problem(a, "{\"problem\":\"invalid_key_record\",\"reason\":\"%s\"}", record_reason(ks));
-        v->log_problems++;
-    } else if (!v->legacy) {
-        problem(a, "{\"problem\":\"key_record_missing\",\"detail\":\"the store has a hash "
-                   "chain or a log head but no key record\"}");
-        v->log_problems++;
-    }
-
-    /* The head: usable when it is signed by the pinned key. */
-    if (hs == CHIO__RECORD_OK) {
-        int other = a->store_pinned && memcmp(a->head.key, a->store_key, 32) != 0;
-        if ((v->pinned_by == CHIO_STORE_PIN_NONE || trusted_key(a, a->head.key)) && !other) {
-            a->head_ok = 1;
-            v->head_seq = a->head.last_seq;
-        } else {
-            problem(a,
-                    "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"%s\","
-                    "\"kernel_key\":\"%s\"}",
-                    (unsigned long long)a->head.last_seq,
-                    trusted_key(a, a->head.key) ? "not_the_store_key" : "untrusted",
-                    a->head.key_hex);
-            v->log_problems++;
-        }
-    } else if (hs == CHIO__RECORD_BADSIG) {
-        problem(a, "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"signature\"}",
-                (unsigned long long)a->head.last_seq);
-        v->log_problems++;
-    } else if (hs == CHIO__RECORD_UNREADABLE) {
-        problem(a, "{\"problem\":\"invalid_log_head\",\"reason\":\"unreadable\"}");
-        v->log_problems++;
-    }
-    a->head_absent = hs == CHIO__RECORD_ABSENT;
-    a->chain_from = a->head_ok ? a->head.chain_from : meta_from;
-    /* A key record written since review 23 signs where the chain starts:
-     * it wins over the unsigned chain_from record and must match the head
-     * (moving the start would pass the receipts before it off as legacy). */
-    if (ks == CHIO__RECORD_OK && key_from > 0 && trusted_key(a, key)) {
-        if ((a->head_ok && a->head.chain_from != key_from) || meta_from != key_from) {
-            problem(a,
-                    "{\"problem\":\"chain_from_mismatch\",\"chain_from\":%llu,\"head_chain_from\":"
-                    "%llu,\"meta_chain_from\":%llu,\"detail\":\"the chain start the key record "
-                    "signed differs from the chain_from record or the log head\"}",
-                    (unsigned long long)key_from,
-                    (unsigned long long)(a->head_ok ? a->head.chain_from : 0),
-                    (unsigned long long)meta_from);
-            v->log_problems++;
-        }
-        a->chain_from = key_from;
-    }
-    /* A store that is not legacy always records where its chain starts
-     * (the key record and chain_from are written together): with that
-     * record, the head and every chain entry deleted, the receipts are
-     * checked from 1, so each missing link is named, not taken as legacy. */
-    if (a->chain_from == 0 && (chained || !v->legacy))
-        a->chain_from = 1;
-    v->chain_from = a->chain_from;
-    return 0;
-}
-
-/* After the scan: id index entries naming a receipt outside the stored
- * range (0, before the first, after the last, or any when none is stored),
- * or inside it a receipt that does not carry their id, are the trace of
- * receipts deleted with their index left behind, say a tail cut back to an
- * earlier head (see security.md). */
-static int in_stored_range(const audit *a, uint64_t seq)
-{
-    return a->out->receipts > 0 && seq >= a->out->first_seq && seq <= a->out->last_seq && seq > 0;
-}
-
-/* One "index_dangling" line (the id escaped and cut, like every id). */
-static int report_dangling(audit *a, const char *id, size_t idlen, uint64_t seq)
-{
-    char buf[65], *q;
-    size_t n = idlen < 64 ? idlen : 64;
-
-    memcpy(buf, id, n);
-    buf[n] = '\0';
-    q = quoted_id(buf);
-    problem(a, "{\"problem\":\"index_dangling\",\"id\":%s,\"indexed_seq\":%llu}", q ? q : "\"\"",
-            (unsigned long long)seq);
-    free(q);
-    a->v2->log_problems++;
-    return a->oom ? CHIO_ENOMEM : 0;
-}
-
-/* The first pass: outside the range named, inside counted. */
-static int check_dangling_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
-{
-    audit *a = ctx;
-
-    if (!in_stored_range(a, seq))
-        return report_dangling(a, id, idlen, seq);
-    a->ids_in_range++;
-    return 0;
-}
-
-/* The second pass, run only when the index holds more entries inside the
- * stored range than receipts it names at their own number: an entry naming
- * a receipt the scan found sound but whose id is another. A tail cut back
- * to an earlier head leaves such entries once a kernel has written new
- * receipts under the freed numbers, which took them out of the range check
- * above. (A number already named, missing or holding a changed receipt,
- * is not named again.) */
-static int check_stale_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
-{
-    audit *a = ctx;
-    chio_receipt *r = NULL;
-    char *json = NULL;
-    size_t len = 0;
-    int rc, same = 1;
-
-    if (!in_stored_range(a, seq) || was_named(a, seq))
-        return 0;
-    rc = chio_store_get_receipt(a->s, seq, &json, &len, NULL);
-    if (rc == CHIO_ENOTFOUND)
-        return 0; /* a gap: named missing_receipt */
-    if (rc != 0)
-        return rc;
-    if (chio_receipt_parse(json, len, &r, NULL) == 0)
-        same = strlen(chio_receipt_id(r)) == idlen && memcmp(chio_receipt_id(r), id, idlen) == 0;
-    chio_receipt_free(r);
-    free(json);
-    return same ? 0 : report_dangling(a, id, idlen, seq);
-}
-
-/* After the scan: the tail the head vouches for. */
-static void audit_epilogue(audit *a)
-{
-    chio_store_audit_v2 *v = a->v2;
-    uint8_t stored[32];
-    uint64_t last_cp = a->ncps ? a->cps[a->ncps - 1].seq : 0, c;
-
-    if (!a->head_ok) {
-        if (a->head_absent && !v->legacy && !v->archive && a->out->receipts > 0 &&
-            a->chain_from > 0 && a->out->last_seq >= a->chain_from) {
-            problem(a, "{\"problem\":\"log_head_missing\",\"detail\":\"no signed log head "
-                       "covers the receipts; the tail cannot be checked\"}");
-            v->log_problems++;
-        }
-        return;
-    }
-    if (a->head.last_seq >= a->expect && !a->at_end) {
-        report_missing(a, a->expect, a->head.last_seq);
-        a->expect = a->head.last_seq + 1;
-    }
-    if (a->head.last_seq >= a->chain_from && a->head.last_seq > 0 &&
-        chio__store_get_chain(a->s, a->head.last_seq, stored, NULL) == 0 &&
-        memcmp(stored, a->head.chain, 32) != 0) {
-        problem(a,
-                "{\"problem\":\"log_head_mismatch\",\"seq\":%llu,\"detail\":\"the hash chain "
-                "at the head's last receipt is not the value the head signed\"}",
-                (unsigned long long)a->head.last_seq);
-        v->log_problems++;
-    }
-    for (c = last_cp + 1; c <= a->head.checkpoint_seq && c - last_cp <= MAX_MISSING_LINES; c++) {
-        problem(a, "{\"problem\":\"missing_checkpoint\",\"checkpoint_seq\":%llu}",
-                (unsigned long long)c);
-        v->log_problems++;
-    }
 }
 
 static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted, chio_audit_fn fn,
@@ -766,7 +499,7 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
     a.log_start = a.expect;
     if (a.first_cp == 0)
         a.first_cp = 1;
-    rc = audit_prologue(&a);
+    rc = chio__audit_prologue(&a);
     if (rc == 0)
         rc = chio_store_scan_checkpoints(s, 0, read_checkpoint, &a, err);
     /* From 0, which no kernel writes: a receipt put there by hand would
@@ -778,17 +511,17 @@ static int audit_run(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted
         while (a.cur < a.ncps) {
             cp_info *c = &a.cps[a.cur];
             if (c->usable && c->end >= a.expect && !a.at_end) {
-                report_missing(&a, a.expect, c->end);
+                chio__audit_report_missing(&a, a.expect, c->end);
                 a.expect = c->end + 1;
             }
             finish_checkpoint(&a, a.cur);
             a.cur++;
         }
-        audit_epilogue(&a);
-        rc = chio__store_scan_ids(s, check_dangling_id, &a, err);
+        chio__audit_epilogue(&a);
+        rc = chio__store_scan_ids(s, chio__audit_check_dangling_id, &a, err);
     }
     if (rc == 0 && a.ids_in_range > a.indexed_here)
-        rc = chio__store_scan_ids(s, check_stale_id, &a, err);
+        rc = chio__store_scan_ids(s, chio__audit_check_stale_id, &a, err);
     free(a.cps);
     free(a.leaves);
     free(a.named);

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/audit_log.c - the receipt log auditor's checks of the log as a
+ * whole (audit.c runs them around its scan): before the scan, the key
+ * record decides which key the log is pinned to and the signed head is
+ * read; after it, the tail the head vouches for (missing receipts and
+ * checkpoints, the hash chain at the head) and the id index's entries that
+ * name receipts no longer there or carrying another id. Problems go out as
+ * audit.c's lines do. Calls the store's read API; no state.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_internal.h"
+#include "chio/receipt.h"
+#include "internal.h"
+#include "store_internal.h"
+
+static const char *record_reason(chio__record_state st)
+{
+    return st == CHIO__RECORD_BADSIG ? "signature" : "unreadable";
+}
+
+/* Before the scan: the key record decides the pin; the head is read. */
+int chio__audit_prologue(audit *a)
+{
+    chio_store_audit_v2 *v = a->v2;
+    chio__record_state ks, hs;
+    uint8_t key[32];
+    char key_hex[65];
+    uint64_t meta_from = 0, archive = 0, key_from = 0;
+    int rc, chained;
+
+    rc = chio__store_read_key_record_from(a->s, key, key_hex, &key_from, &ks, a->err);
+    if (rc == 0)
+        rc = chio__store_read_head(a->s, &a->head, &hs, a->err);
+    if (rc == 0)
+        rc = chio__store_get_meta_u64(a->s, CHIO__META_CHAIN_FROM, &meta_from, a->err);
+    if (rc == 0)
+        rc = chio__store_get_meta_u64(a->s, CHIO__META_ARCHIVE, &archive, a->err);
+    if (rc != 0)
+        return rc;
+    chained = chio__store_has_chain(a->s, a->err);
+    if (chained < 0)
+        return chained;
+    v->archive = archive != 0;
+    if (v->archive && !v->allow_archive) {
+        /* The mark is unsigned metadata that turns the head check off: on
+         * a live log whose tail was cut it would hide the cut. */
+        chio__audit_problem(
+            a, "{\"problem\":\"archive_log\",\"detail\":\"the log is marked as an "
+               "archive log, which has no signed head: a cut tail cannot be detected in "
+               "it alone; accept it only where an archive is expected\"}");
+        v->log_problems++;
+    }
+    v->legacy = ks == CHIO__RECORD_ABSENT && hs == CHIO__RECORD_ABSENT && !chained;
+
+    /* The pin. */
+    if (a->ntrusted > 0) {
+        v->pinned_by = CHIO_STORE_PIN_FLAG;
+        chio__hex_encode(a->trusted, 32, v->signer_hex);
+    }
+    if (ks == CHIO__RECORD_OK) {
+        memcpy(v->signer_hex, key_hex, 65);
+        if (a->ntrusted == 0) {
+            v->pinned_by = CHIO_STORE_PIN_STORE;
+            memcpy(a->pin_key, key, 32);
+            a->trusted = a->pin_key;
+            a->ntrusted = 1;
+        }
+        if (chio__audit_trusted_key(a, key)) {
+            a->store_pinned = 1;
+            memcpy(a->store_key, key, 32);
+        } else {
+            chio__audit_problem(
+                a,
+                "{\"problem\":\"store_key_untrusted\",\"kernel_key\":\"%s\",\"detail\":"
+                "\"the store records a kernel key that is not a trusted key\"}",
+                key_hex);
+            v->log_problems++;
+        }
+    } else if (ks != CHIO__RECORD_ABSENT) {
+        chio__audit_problem(a, "{\"problem\":\"invalid_key_record\",\"reason\":\"%s\"}",
+                            record_reason(ks));
+        v->log_problems++;
+    } else if (!v->legacy) {
+        chio__audit_problem(a,
+                            "{\"problem\":\"key_record_missing\",\"detail\":\"the store has a hash "
+                            "chain or a log head but no key record\"}");
+        v->log_problems++;
+    }
+
+    /* The head: usable when it is signed by the pinned key. */
+    if (hs == CHIO__RECORD_OK) {
+        int other = a->store_pinned && memcmp(a->head.key, a->store_key, 32) != 0;
+        if ((v->pinned_by == CHIO_STORE_PIN_NONE || chio__audit_trusted_key(a, a->head.key)) &&
+            !other) {
+            a->head_ok = 1;
+            v->head_seq = a->head.last_seq;
+        } else {
+            chio__audit_problem(a,
+                                "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"%s\","
+                                "\"kernel_key\":\"%s\"}",
+                                (unsigned long long)a->head.last_seq,
+                                chio__audit_trusted_key(a, a->head.key) ? "not_the_store_key"
+                                                                        : "untrusted",
+                                a->head.key_hex);
+            v->log_problems++;
+        }
+    } else if (hs == CHIO__RECORD_BADSIG) {
+        chio__audit_problem(
+            a, "{\"problem\":\"invalid_log_head\",\"seq\":%llu,\"reason\":\"signature\"}",
+            (unsigned long long)a->head.last_seq);
+        v->log_problems++;
+    } else if (hs == CHIO__RECORD_UNREADABLE) {
+        chio__audit_problem(a, "{\"problem\":\"invalid_log_head\",\"reason\":\"unreadable\"}");
+        v->log_problems++;
+    }
+    a->head_absent = hs == CHIO__RECORD_ABSENT;
+    a->chain_from = a->head_ok ? a->head.chain_from : meta_from;
+    /* A key record written since review 23 signs where the chain starts:
+     * it wins over the unsigned chain_from record and must match the head
+     * (moving the start would pass the receipts before it off as legacy). */
+    if (ks == CHIO__RECORD_OK && key_from > 0 && chio__audit_trusted_key(a, key)) {
+        if ((a->head_ok && a->head.chain_from != key_from) || meta_from != key_from) {
+            chio__audit_problem(
+                a,
+                "{\"problem\":\"chain_from_mismatch\",\"chain_from\":%llu,\"head_chain_from\":"
+                "%llu,\"meta_chain_from\":%llu,\"detail\":\"the chain start the key record "
+                "signed differs from the chain_from record or the log head\"}",
+                (unsigned long long)key_from,
+                (unsigned long long)(a->head_ok ? a->head.chain_from : 0),
+                (unsigned long long)meta_from);
+            v->log_problems++;
+        }
+        a->chain_from = key_from;
+    }
+    /* A store that is not legacy always records where its chain starts
+     * (the key record and chain_from are written together): with that
+     * record, the head and every chain entry deleted, the receipts are
+     * checked from 1, so each missing link is named, not taken as legacy. */
+    if (a->chain_from == 0 && (chained || !v->legacy))
+        a->chain_from = 1;
+    v->chain_from = a->chain_from;
+    return 0;
+}
+
+/* After the scan: id index entries naming a receipt outside the stored
+ * range (0, before the first, after the last, or any when none is stored),
+ * or inside it a receipt that does not carry their id, are the trace of
+ * receipts deleted with their index left behind, say a tail cut back to an
+ * earlier head (see security.md). */
+static int in_stored_range(const audit *a, uint64_t seq)
+{
+    return a->out->receipts > 0 && seq >= a->out->first_seq && seq <= a->out->last_seq && seq > 0;
+}
+
+/* One "index_dangling" line (the id escaped and cut, like every id). */
+static int report_dangling(audit *a, const char *id, size_t idlen, uint64_t seq)
+{
+    char buf[65], *q;
+    size_t n = idlen < 64 ? idlen : 64;
+
+    memcpy(buf, id, n);
+    buf[n] = '\0';
+    q = chio__audit_quoted_id(buf);
+    chio__audit_problem(a, "{\"problem\":\"index_dangling\",\"id\":%s,\"indexed_seq\":%llu}",
+                        q ? q : "\"\"", (unsigned long long)seq);
+    free(q);
+    a->v2->log_problems++;
+    return a->oom ? CHIO_ENOMEM : 0;
+}
+
+/* The first pass: outside the range named, inside counted. */
+int chio__audit_check_dangling_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
+{
+    audit *a = ctx;
+
+    if (!in_stored_range(a, seq))
+        return report_dangling(a, id, idlen, seq);
+    a->ids_in_range++;
+    return 0;
+}
+
+/* The second pass, run only when the index holds more entries inside the
+ * stored range than receipts it names at their own number: an entry naming
+ * a receipt the scan found sound but whose id is another. A tail cut back
+ * to an earlier head leaves such entries once a kernel has written new
+ * receipts under the freed numbers, which took them out of the range check
+ * above. (A number already named, missing or holding a changed receipt,
+ * is not named again.) */
+int chio__audit_check_stale_id(void *ctx, const char *id, size_t idlen, uint64_t seq)
+{
+    audit *a = ctx;
+    chio_receipt *r = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    int rc, same = 1;
+
+    if (!in_stored_range(a, seq) || chio__audit_was_named(a, seq))
+        return 0;
+    rc = chio_store_get_receipt(a->s, seq, &json, &len, NULL);
+    if (rc == CHIO_ENOTFOUND)
+        return 0; /* a gap: named missing_receipt */
+    if (rc != 0)
+        return rc;
+    if (chio_receipt_parse(json, len, &r, NULL) == 0)
+        same = strlen(chio_receipt_id(r)) == idlen && memcmp(chio_receipt_id(r), id, idlen) == 0;
+    chio_receipt_free(r);
+    free(json);
+    return same ? 0 : report_dangling(a, id, idlen, seq);
+}
+
+/* After the scan: the tail the head vouches for. */
+void chio__audit_epilogue(audit *a)
+{
+    chio_store_audit_v2 *v = a->v2;
+    uint8_t stored[32];
+    uint64_t last_cp = a->ncps ? a->cps[a->ncps - 1].seq : 0, c;
+
+    if (!a->head_ok) {
+        if (a->head_absent && !v->legacy && !v->archive && a->out->receipts > 0 &&
+            a->chain_from > 0 && a->out->last_seq >= a->chain_from) {
+            chio__audit_problem(a,
+                                "{\"problem\":\"log_head_missing\",\"detail\":\"no signed log head "
+                                "covers the receipts; the tail cannot be checked\"}");
+            v->log_problems++;
+        }
+        return;
+    }
+    if (a->head.last_seq >= a->expect && !a->at_end) {
+        chio__audit_report_missing(a, a->expect, a->head.last_seq);
+        a->expect = a->head.last_seq + 1;
+    }
+    if (a->head.last_seq >= a->chain_from && a->head.last_seq > 0 &&
+        chio__store_get_chain(a->s, a->head.last_seq, stored, NULL) == 0 &&
+        memcmp(stored, a->head.chain, 32) != 0) {
+        chio__audit_problem(
+            a,
+            "{\"problem\":\"log_head_mismatch\",\"seq\":%llu,\"detail\":\"the hash chain "
+            "at the head's last receipt is not the value the head signed\"}",
+            (unsigned long long)a->head.last_seq);
+        v->log_problems++;
+    }
+    for (c = last_cp + 1; c <= a->head.checkpoint_seq && c - last_cp <= MAX_MISSING_LINES; c++) {
+        chio__audit_problem(a, "{\"problem\":\"missing_checkpoint\",\"checkpoint_seq\":%llu}",
+                            (unsigned long long)c);
+        v->log_problems++;
+    }
+}
