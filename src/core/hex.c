@@ -27,7 +27,7 @@ int chio_hex_encode(const uint8_t *in, size_t n, char *out)
     return 0;
 }
 
-static int nibble(char c)
+int chio__hex_nibble(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -45,9 +45,9 @@ int chio__hex_decode_exact(const char *hex, size_t hexlen, uint8_t *out, size_t 
     if (hexlen != 2 * n)
         return CHIO_EHEX;
     for (i = 0; i < hexlen; i++)
-        if (nibble(hex[i]) < 0)
+        if (chio__hex_nibble(hex[i]) < 0)
             return CHIO_EHEX;
     for (i = 0; i < n; i++)
-        out[i] = (uint8_t)((nibble(hex[2 * i]) << 4) | nibble(hex[2 * i + 1]));
+        out[i] = (uint8_t)((chio__hex_nibble(hex[2 * i]) << 4) | chio__hex_nibble(hex[2 * i + 1]));
     return 0;
 }

@@ -300,18 +300,6 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
     return CHIO_CODE_CONSTRAINT_VIOLATED;
 }
 
-/* The byte a hex digit stands for, or -1. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A sequence at @s that some reader takes for a dot, slash or backslash
  * though it is none: fullwidth and small forms (NFKC folds U+FF0E, U+FE52
  * and U+2024 to a dot, U+FF0F to a slash, U+FF3C to a backslash) and the
@@ -353,8 +341,8 @@ static int decode_once(const char *in, char *out)
 
     while (*s != '\0') {
         int c = look_alike(s, &n), hi, lo;
-        if (n == 0 && s[0] == '%' && (hi = hex_value((char)s[1])) >= 0 &&
-            (lo = hex_value((char)s[2])) >= 0) {
+        if (n == 0 && s[0] == '%' && (hi = chio__hex_nibble((char)s[1])) >= 0 &&
+            (lo = chio__hex_nibble((char)s[2])) >= 0) {
             c = hi * 16 + lo;
             n = 3;
         }

@@ -13,9 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <rocksdb/c.h>
 #include <unistd.h>
 
+#include "chio/store.h"
 #include "common/testutil.h"
+#include "store_internal.h"
 
 extern char **environ;
 
@@ -218,4 +221,64 @@ void testutil_hex(const uint8_t *in, size_t n, char *out)
         out[2 * i + 1] = d[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+/* One raw write to column family @cf of the store at @db, synced, as an
+ * attacker with the directory would make it: put @val (NULL: delete @key). */
+void testutil_raw_write(const char *db, const char *cf, const void *key, size_t klen,
+                        const void *val, size_t vlen)
+{
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    rocksdb_column_family_handle_t *h[16];
+    const rocksdb_options_t *cfo[16];
+    rocksdb_t *rdb;
+    char *err = NULL, **names;
+    size_t n = 0, i, target = 16;
+
+    names = rocksdb_list_column_families(o, db, &n, &err);
+    cr_assert_null(err, "list column families: %s", err);
+    cr_assert_leq(n, 16);
+    for (i = 0; i < n; i++) {
+        cfo[i] = o;
+        if (strcmp(names[i], cf) == 0)
+            target = i;
+    }
+    cr_assert_lt(target, n, "no column family %s", cf);
+    rdb = rocksdb_open_column_families(o, db, (int)n, (const char *const *)names, cfo, h, &err);
+    cr_assert_null(err, "open: %s", err);
+    rocksdb_writeoptions_set_sync(wo, 1);
+    if (val != NULL)
+        rocksdb_put_cf(rdb, wo, h[target], key, klen, val, vlen, &err);
+    else
+        rocksdb_delete_cf(rdb, wo, h[target], key, klen, &err);
+    cr_assert_null(err, "write: %s", err);
+    for (i = 0; i < n; i++)
+        rocksdb_column_family_handle_destroy(h[i]);
+    rocksdb_close(rdb);
+    rocksdb_list_column_families_destroy(names, n);
+    rocksdb_writeoptions_destroy(wo);
+    rocksdb_options_destroy(o);
+}
+
+void testutil_raw_write_seq(const char *db, const char *cf, uint64_t seq, const void *val,
+                            size_t vlen)
+{
+    unsigned char key[8];
+
+    chio__store_key(seq, key);
+    testutil_raw_write(db, cf, key, 8, val, vlen);
+}
+
+char *testutil_stored(const char *db, int checkpoint, uint64_t seq, size_t *len)
+{
+    chio_store *s;
+    char *json = NULL;
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(checkpoint ? chio_store_get_checkpoint(s, seq, &json, len, NULL)
+                            : chio_store_get_receipt(s, seq, &json, len, NULL),
+                 0);
+    chio_store_close(s);
+    return json;
 }

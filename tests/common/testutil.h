@@ -47,5 +47,15 @@ int testutil_write_file(const char *path, const void *data, size_t len, unsigned
 
 /* Hex helpers for tests. */
 void testutil_hex(const uint8_t *in, size_t n, char *out);
+/* A synced raw put (delete when @val is NULL) of @key in column family @cf
+ * of the RocksDB store at @db, which no one else may hold open. */
+void testutil_raw_write(const char *db, const char *cf, const void *key, size_t klen,
+                        const void *val, size_t vlen);
+/* The same under the 8-byte key of sequence number @seq. */
+void testutil_raw_write_seq(const char *db, const char *cf, uint64_t seq, const void *val,
+                            size_t vlen);
+/* The stored bytes of receipt (or, @checkpoint set, checkpoint) @seq of
+ * the store at @db, which must be there; the caller frees them. */
+char *testutil_stored(const char *db, int checkpoint, uint64_t seq, size_t *len);
 
 #endif
