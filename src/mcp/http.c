@@ -359,16 +359,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     unsigned st;
     const char *why;
 
-    (void)version;
     if (b == NULL) {
         b = calloc(1, sizeof(*b));
         if (b == NULL)
             return MHD_NO;
         *con_cls = b;
-        /* Two Content-Lengths, or one with a Transfer-Encoding
-         * (svc_http.h): refused from the headers alone; the connection
-         * closes after the answer. */
-        if ((why = svc_http_framing_problem(c)) != NULL) {
+        /* Two Content-Lengths, one with a Transfer-Encoding, a
+         * malformed header name (svc_http.h): refused from the headers
+         * alone; the connection closes after the answer. */
+        if ((why = svc_http_framing_problem(c, version)) != NULL) {
             b->too_big = 1;
             return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
         }

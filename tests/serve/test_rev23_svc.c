@@ -7,7 +7,9 @@
  * loopback sidecar (a text/plain body needs no CORS preflight) cannot have
  * receipts signed and stored; a body framed two ways (Content-Length with
  * Transfer-Encoding, or a Transfer-Encoding other than chunked) is a 400
- * and the connection closes.
+ * and the connection closes; so is a header name with whitespace before
+ * its colon or a folded line (libmicrohttpd saw no Content-Length and read
+ * the body as the next request) and chunked HTTP/1.0.
  * Suite serve_conn: the sidecar stays available under a connection flood
  * from clients that never finish a request: past --max-connections a new
  * connection evicts the oldest one still waiting for its request (it used
@@ -231,6 +233,46 @@ Test(serve_origin, a_body_framed_two_ways_is_400_and_the_connection_closes)
     free(got);
     kill(pid, SIGTERM);
     cr_assert_eq(waitpid(pid, &st, 0), pid);
+}
+
+Test(serve_origin, a_malformed_header_name_is_400_and_what_follows_is_never_read)
+{
+    /* Each hides a Content-Length or Transfer-Encoding from libmicrohttpd
+     * (it read no body, so the body's bytes were the next request) that a
+     * proxy may have read as one; the body here is a whole second request. */
+    static const char *const hidden[] = {
+        "Content-Length : 40\r\n",             /* whitespace before the colon */
+        "Content-Length\t: 40\r\n",            /* a tab there */
+        "Content-Length:\r\n 40\r\n",          /* a folded value */
+        "X-Pad: a\r\n Content-Length: 40\r\n", /* a folded line with the name */
+    };
+    static const char second[] = "GET /chio/live HTTP/1.1\r\nHost: xxxxx\r\n\r\n"; /* 40 B */
+    static const char te10[] = "POST /v1/evaluate HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "2\r\n{}\r\n0\r\n\r\n";
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 0);
+    char *req, *got;
+    size_t i;
+    int n;
+
+    cr_assert_eq(strlen(second), 40);
+    for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+        n = asprintf(&req, "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n%s\r\n%s", hidden[i], second);
+        cr_assert_geq(n, 0);
+        got = exchange(port, req, (size_t)n);
+        cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%zu: %s", i, got);
+        cr_expect(strstr(got, "malformed header name") != NULL, "%zu: %s", i, got);
+        cr_expect_eq(count(got, "HTTP/1.1 "), 1, "%zu: one answer, then the close: %s", i, got);
+        cr_expect(strstr(got, "\"live\"") == NULL, "%zu: the body was not run: %s", i, got);
+        free(got);
+        free(req);
+    }
+    got = exchange(port, te10, strlen(te10));
+    cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "HTTP/1.0 request") != NULL, "%s", got);
+    free(got);
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &n, 0), pid);
 }
 
 /* ---- serve_conn ---- */
