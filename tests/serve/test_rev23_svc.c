@@ -21,7 +21,9 @@
  * (RFC 9110; it had none), and a token given twice, inline and in
  * X-Chio-Capability, is a 400 (the header's token was ignored); a 401
  * names its scheme in WWW-Authenticate (RFC 9110; it had none); the
- * parameter_hash guard's evidence says when no hash was sent.
+ * parameter_hash guard's evidence says when no hash was sent; a token no
+ * trusted issuer signed gets no kept session (one per made-up token id
+ * was kept, each holding its parsed token).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -445,6 +447,60 @@ Test(serve_contract, a_token_given_inline_and_in_the_header_is_400)
     cr_expect(strstr(got, "\"receipt\"") == NULL, "%s", got);
     free(got);
     free(body);
+    free(tok);
+    stop_sidecar(pid);
+}
+
+/* The kernel session a receipt in @answer names (malloc'd). */
+static char *receipt_session(const char *answer)
+{
+    const char *p = strstr(answer, "\"session_id\":\"");
+
+    cr_assert_not_null(p, "%s", answer);
+    p += strlen("\"session_id\":\"");
+    return strndup(p, strcspn(p, "\""));
+}
+
+/* @tok evaluated twice inline: 1 when both receipts name one session. */
+static int same_session_twice(unsigned port, const char *tok, const char *verdict)
+{
+    char *body, *got, *sid[2];
+    int i, same;
+
+    cr_assert_geq(
+        asprintf(&body, "{\"capability\":%s,\"tool_server\":\"srv\",\"tool_name\":\"echo\"}", tok),
+        0);
+    for (i = 0; i < 2; i++) {
+        got = post_evaluate(port, "", body);
+        cr_expect(strstr(got, verdict) != NULL, "%s", got);
+        sid[i] = receipt_session(got);
+        free(got);
+    }
+    same = strcmp(sid[0], sid[1]) == 0;
+    free(sid[0]);
+    free(sid[1]);
+    free(body);
+    return same;
+}
+
+Test(serve_contract, a_token_no_trusted_issuer_signed_is_not_kept)
+{
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 0);
+    char *tok = own_token(), *forged = strdup(tok), *sig;
+
+    /* Kept: its second call runs in the first one's session. */
+    cr_expect(same_session_twice(port, tok, "\"verdict\":\"allow\""));
+    /* The same token with a made-up signature: denied, with a receipt,
+     * and its session closed after each call. One was kept per token id
+     * (up to 65536, each holding its parsed token, up to --max-body): a
+     * made-up token per call grew the sidecar by megabytes a call. */
+    cr_assert_not_null(sig = strstr(forged, "\"signature\":\""));
+    memset(sig + strlen("\"signature\":\""), '0', 128);
+    cr_assert_not_null(sig = strstr(forged, "\"cap-twice\""));
+    memcpy(sig, "\"cap-forge\"", strlen("\"cap-forge\"")); /* an id of its own */
+    cr_expect(!same_session_twice(port, forged, "\"code\":\"invalid_signature\""));
+    free(forged);
     free(tok);
     stop_sidecar(pid);
 }
