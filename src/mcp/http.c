@@ -357,20 +357,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     body *b = *con_cls;
     hsess *s;
     unsigned st;
-    const char *why;
+    const char *why, *cl;
 
-    (void)version;
     if (b == NULL) {
         b = calloc(1, sizeof(*b));
         if (b == NULL)
             return MHD_NO;
         *con_cls = b;
-        /* Two Content-Lengths, or one with a Transfer-Encoding
-         * (svc_http.h): refused from the headers alone; the connection
-         * closes after the answer. */
-        if ((why = svc_http_framing_problem(c)) != NULL) {
+        /* Two Content-Lengths, one with a Transfer-Encoding, a
+         * malformed header name (svc_http.h): refused from the headers
+         * alone; the connection closes after the answer. */
+        if ((why = svc_http_framing_problem(c, version)) != NULL) {
             b->too_big = 1;
             return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
+        }
+        /* A Content-Length past the limit: 413 from the headers alone (the
+         * body is never read; the connection closes after the answer),
+         * not the deadline's close without an answer. */
+        cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && strtoull(cl, NULL, 10) > MAX_BODY) {
+            b->too_big = 1;
+            return rpc_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, -32600, "chio: body too large");
         }
         return MHD_YES;
     }

@@ -101,16 +101,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     chio_serve_reply rep;
     const char *cl, *why;
 
-    (void)version;
     if (rc == NULL) { /* first call: headers only */
         rc = calloc(1, sizeof(*rc));
         if (rc == NULL)
             return MHD_NO;
         *con_cls = rc;
-        /* Two Content-Lengths, or one with a Transfer-Encoding
-         * (svc_http.h): refused from the headers alone; the connection
-         * closes after the answer. */
-        if ((why = svc_http_framing_problem(c)) != NULL) {
+        /* Two Content-Lengths, one with a Transfer-Encoding, a
+         * malformed header name (svc_http.h): refused from the headers
+         * alone; the connection closes after the answer. */
+        if ((why = svc_http_framing_problem(c, version)) != NULL) {
             rc->too_big = 1; /* nothing of the body is kept */
             memset(&rep, 0, sizeof(rep));
             chio_serve_error_reply(&rep, 400, "invalid_request", why);

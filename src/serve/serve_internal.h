@@ -42,7 +42,9 @@ struct chio_serve {
     char **tool_servers; /* the registered server ids and tool lists (freed at the end) */
     char ***tool_names;
     size_t nservers;
-    int decide_only; /* no --tool: CHIO_CALL_DECIDE_ONLY, any tool in scope */
+    int decide_only;  /* no --tool: CHIO_CALL_DECIDE_ONLY, any tool in scope */
+    uint8_t *trusted; /* the issuers whose tokens a session is kept for: the */
+    size_t ntrusted;  /* kernel's key, then the --ca-key keys (32 bytes each) */
 };
 
 /*

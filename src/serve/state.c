@@ -6,7 +6,7 @@
  * the host runs the tool after an allow; with --tool only the named ones,
  * registered with a dispatch that does nothing, so any other is denied
  * tool_not_registered), the parameter_hash guard, the cache of one session
- * per token and the tokens this sidecar minted.
+ * per token a trusted issuer signed and the tokens this sidecar minted.
  * Locking: s->mu guards both tables; it is never held across a kernel call.
  */
 #include <stdarg.h>
@@ -119,6 +119,20 @@ static int register_tools(chio_serve *s, const chio_serve_config *cfg, chio_erro
     return 0;
 }
 
+/* The issuers a cached session may hold a token of: the kernel's key and
+ * the --ca-key keys. 0 or CHIO_ENOMEM. */
+static int trusted_keys(chio_serve *s, const chio_serve_config *cfg)
+{
+    s->ntrusted = 1 + cfg->n_ca_keys;
+    s->trusted = malloc(32 * s->ntrusted);
+    if (s->trusted == NULL)
+        return CHIO_ENOMEM;
+    chio_pubkey_from_hex(chio_kernel_public_hex(s->k), 64, s->trusted);
+    if (cfg->n_ca_keys > 0)
+        memcpy(s->trusted + 32, cfg->ca_keys, 32 * cfg->n_ca_keys);
+    return 0;
+}
+
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 int chio_serve_new(const chio_serve_config *cfg, chio_serve **out, chio_error *err)
@@ -156,6 +170,8 @@ int chio_serve_new(const chio_serve_config *cfg, chio_serve **out, chio_error *e
         rc = chio_kernel_start(s->k, err);
     if (rc == 0)
         rc = chio_kernel_open_session(s->k, "chio-sidecar", NULL, NULL, 0, s->empty_sid, err);
+    if (rc == 0)
+        rc = trusted_keys(s, cfg);
     if (rc != 0)
         goto fail;
     if (cfg->bearer_token != NULL) {
@@ -196,6 +212,7 @@ void chio_serve_free(chio_serve *s)
     chio_kernel_free(s->k);
     free_table(s->sessions);
     free_table(s->minted);
+    free(s->trusted);
     for (i = 0; i < s->nservers; i++) {
         for (j = 0; s->tool_names[i] && s->tool_names[i][j]; j++)
             free(s->tool_names[i][j]);
@@ -283,6 +300,22 @@ static chio__sv_entry *insert(chio__sv_entry **t, const char *id)
     return e;
 }
 
+/* 1 when a trusted issuer signed @cap. Only such a token's session is
+ * kept: anyone can make up tokens (a kept session holds its parsed token,
+ * up to --max-body each), and a token with a new id per call filled the
+ * cache, 65536 of them, with the memory of each (the kernel then denies
+ * them invalid_signature or untrusted_issuer, with a receipt, either way). */
+static int signed_by_trusted(const chio_serve *s, const chio_capability *cap)
+{
+    chio_capability_report rep;
+
+    /* Depth 0: links are not verified (one signature check, not one per
+     * link of a padded chain); the kernel checks them at the call. */
+    memset(&rep, 0, sizeof(rep));
+    return chio_capability_verify(cap, 0, s->trusted, s->ntrusted, 0, &rep) == 0 &&
+           rep.signature_valid && rep.issuer_trusted;
+}
+
 int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
                          char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
                          chio_error *err)
@@ -290,7 +323,7 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
     chio_capability *cap = NULL;
     chio__sv_entry *e;
     uint8_t hash[32];
-    int rc, found = 0;
+    int rc, found = 0, keep;
 
     *oneoff = 0;
     *capid = NULL;
@@ -328,9 +361,11 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
     if (rc != 0)
         goto out;
     /* Keep it for the next call with this token, unless the id is cached
-     * with other bytes already (or another thread won) or the table is full. */
+     * with other bytes already (or another thread won), the table is full,
+     * or no trusted issuer signed it. */
+    keep = signed_by_trusted(s, cap);
     pthread_mutex_lock(&s->mu);
-    if (find(s->sessions, *capid) == NULL && s->nsessions < CHIO_SERVE_MAX_SESSIONS &&
+    if (keep && find(s->sessions, *capid) == NULL && s->nsessions < CHIO_SERVE_MAX_SESSIONS &&
         (e = insert(s->sessions, *capid)) != NULL) {
         memcpy(e->hash, hash, sizeof(hash));
         memcpy(e->sid, sid, sizeof(e->sid));

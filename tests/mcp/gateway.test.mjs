@@ -436,6 +436,48 @@ test("serve-http: two Content-Length headers get a 400 and the connection closes
   assert.equal((got.match(/HTTP\/1\.1 /g) || []).length, 1, got);
 });
 
+test("serve-http: a malformed header name gets a 400 and what follows is never read", async () => {
+  // libmicrohttpd took "Content-Length : N" and a folded line for no
+  // Content-Length at all: the body's bytes were read as a next request,
+  // where a proxy reading the length forwarded them as this one's body.
+  const u = new URL(h1.url);
+  const second = 'POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
+  for (const hidden of [`Content-Length : ${second.length}`, `Content-Length:\r\n ${second.length}`,
+    "X-Pad: a\r\n\tTransfer-Encoding: chunked"]) {
+    const raw = `POST /mcp HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
+      `Accept: application/json, text/event-stream\r\n${hidden}\r\n\r\n${second}`;
+    const got = await new Promise((res, rej) => {
+      const sock = net.connect(Number(u.port), u.hostname, () => sock.end(raw));
+      let text = "";
+      sock.on("data", (c) => (text += c));
+      sock.on("error", rej);
+      sock.on("close", () => res(text));
+    });
+    assert.match(got, /^HTTP\/1\.1 400 /, got);
+    assert.match(got, /malformed header name/, got);
+    assert.equal((got.match(/HTTP\/1\.1 /g) || []).length, 1, got);
+  }
+});
+
+test("serve-http: a Content-Length past 4 MiB is a 413 from the headers alone", async () => {
+  // It was read (and dropped) until the request deadline closed the
+  // connection without an answer, ten seconds later.
+  const u = new URL(h1.url);
+  const raw = `POST /mcp HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${(4 << 20) + 1}\r\n\r\n{"jsonrpc":`;
+  const started = Date.now();
+  const got = await new Promise((res, rej) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => sock.write(raw));
+    let text = "";
+    sock.on("data", (c) => (text += c));
+    sock.on("error", rej);
+    sock.on("close", () => res(text));
+  });
+  assert.match(got, /^HTTP\/1\.1 413 /, got);
+  assert.match(got, /"code":-32600,"message":"chio: body too large"/, got);
+  assert.ok(Date.now() - started < 8000, "answered before the request deadline");
+});
+
 test("serve-http: progress notifications reach the client over the POST's SSE stream", async () => {
   const progress = [];
   const r = await a.c.callTool(

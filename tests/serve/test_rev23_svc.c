@@ -7,7 +7,9 @@
  * loopback sidecar (a text/plain body needs no CORS preflight) cannot have
  * receipts signed and stored; a body framed two ways (Content-Length with
  * Transfer-Encoding, or a Transfer-Encoding other than chunked) is a 400
- * and the connection closes.
+ * and the connection closes; so is a header name with whitespace before
+ * its colon or a folded line (libmicrohttpd saw no Content-Length and read
+ * the body as the next request) and chunked HTTP/1.0.
  * Suite serve_conn: the sidecar stays available under a connection flood
  * from clients that never finish a request: past --max-connections a new
  * connection evicts the oldest one still waiting for its request (it used
@@ -19,7 +21,9 @@
  * (RFC 9110; it had none), and a token given twice, inline and in
  * X-Chio-Capability, is a 400 (the header's token was ignored); a 401
  * names its scheme in WWW-Authenticate (RFC 9110; it had none); the
- * parameter_hash guard's evidence says when no hash was sent.
+ * parameter_hash guard's evidence says when no hash was sent; a token no
+ * trusted issuer signed gets no kept session (one per made-up token id
+ * was kept, each holding its parsed token).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -233,6 +237,46 @@ Test(serve_origin, a_body_framed_two_ways_is_400_and_the_connection_closes)
     cr_assert_eq(waitpid(pid, &st, 0), pid);
 }
 
+Test(serve_origin, a_malformed_header_name_is_400_and_what_follows_is_never_read)
+{
+    /* Each hides a Content-Length or Transfer-Encoding from libmicrohttpd
+     * (it read no body, so the body's bytes were the next request) that a
+     * proxy may have read as one; the body here is a whole second request. */
+    static const char *const hidden[] = {
+        "Content-Length : 40\r\n",             /* whitespace before the colon */
+        "Content-Length\t: 40\r\n",            /* a tab there */
+        "Content-Length:\r\n 40\r\n",          /* a folded value */
+        "X-Pad: a\r\n Content-Length: 40\r\n", /* a folded line with the name */
+    };
+    static const char second[] = "GET /chio/live HTTP/1.1\r\nHost: xxxxx\r\n\r\n"; /* 40 B */
+    static const char te10[] = "POST /v1/evaluate HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "2\r\n{}\r\n0\r\n\r\n";
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 0);
+    char *req, *got;
+    size_t i;
+    int n;
+
+    cr_assert_eq(strlen(second), 40);
+    for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+        n = asprintf(&req, "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n%s\r\n%s", hidden[i], second);
+        cr_assert_geq(n, 0);
+        got = exchange(port, req, (size_t)n);
+        cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%zu: %s", i, got);
+        cr_expect(strstr(got, "malformed header name") != NULL, "%zu: %s", i, got);
+        cr_expect_eq(count(got, "HTTP/1.1 "), 1, "%zu: one answer, then the close: %s", i, got);
+        cr_expect(strstr(got, "\"live\"") == NULL, "%zu: the body was not run: %s", i, got);
+        free(got);
+        free(req);
+    }
+    got = exchange(port, te10, strlen(te10));
+    cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%s", got);
+    cr_expect(strstr(got, "HTTP/1.0 request") != NULL, "%s", got);
+    free(got);
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &n, 0), pid);
+}
+
 /* ---- serve_conn ---- */
 
 /* 1 when the server closed @fd (EOF or reset), waiting up to @ms. */
@@ -403,6 +447,60 @@ Test(serve_contract, a_token_given_inline_and_in_the_header_is_400)
     cr_expect(strstr(got, "\"receipt\"") == NULL, "%s", got);
     free(got);
     free(body);
+    free(tok);
+    stop_sidecar(pid);
+}
+
+/* The kernel session a receipt in @answer names (malloc'd). */
+static char *receipt_session(const char *answer)
+{
+    const char *p = strstr(answer, "\"session_id\":\"");
+
+    cr_assert_not_null(p, "%s", answer);
+    p += strlen("\"session_id\":\"");
+    return strndup(p, strcspn(p, "\""));
+}
+
+/* @tok evaluated twice inline: 1 when both receipts name one session. */
+static int same_session_twice(unsigned port, const char *tok, const char *verdict)
+{
+    char *body, *got, *sid[2];
+    int i, same;
+
+    cr_assert_geq(
+        asprintf(&body, "{\"capability\":%s,\"tool_server\":\"srv\",\"tool_name\":\"echo\"}", tok),
+        0);
+    for (i = 0; i < 2; i++) {
+        got = post_evaluate(port, "", body);
+        cr_expect(strstr(got, verdict) != NULL, "%s", got);
+        sid[i] = receipt_session(got);
+        free(got);
+    }
+    same = strcmp(sid[0], sid[1]) == 0;
+    free(sid[0]);
+    free(sid[1]);
+    free(body);
+    return same;
+}
+
+Test(serve_contract, a_token_no_trusted_issuer_signed_is_not_kept)
+{
+    unsigned port;
+    pid_t pid = start_sidecar(&port, 0);
+    char *tok = own_token(), *forged = strdup(tok), *sig;
+
+    /* Kept: its second call runs in the first one's session. */
+    cr_expect(same_session_twice(port, tok, "\"verdict\":\"allow\""));
+    /* The same token with a made-up signature: denied, with a receipt,
+     * and its session closed after each call. One was kept per token id
+     * (up to 65536, each holding its parsed token, up to --max-body): a
+     * made-up token per call grew the sidecar by megabytes a call. */
+    cr_assert_not_null(sig = strstr(forged, "\"signature\":\""));
+    memset(sig + strlen("\"signature\":\""), '0', 128);
+    cr_assert_not_null(sig = strstr(forged, "\"cap-twice\""));
+    memcpy(sig, "\"cap-forge\"", strlen("\"cap-forge\"")); /* an id of its own */
+    cr_expect(!same_session_twice(port, forged, "\"code\":\"invalid_signature\""));
+    free(forged);
     free(tok);
     stop_sidecar(pid);
 }
