@@ -286,6 +286,18 @@ static void answer(chio_mcp_gateway *g, worker *w, int tool, int rc, const chio_
     free(meta.p);
 }
 
+/* A mediated request whose params the gateway cannot put to the kernel (no
+ * name, arguments not an object): -32602 with a deny receipt of the params'
+ * summary (refusal.c), like every refusal the client caused. */
+static void refuse_params(chio_mcp_gateway *g, worker *w, const chio_json *params,
+                          const char *method, const char *why)
+{
+    char *data = chio__mcp_refusal_receipt(g, params, method, why, w->client_id, -32602);
+
+    chio__mcp_client_error(g, w->client_id, -32602, why, data);
+    free(data);
+}
+
 static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const chio_json *params)
 {
     const char *name = chio_json_string(chio_json_get(params, "name"), NULL);
@@ -302,15 +314,16 @@ static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const c
     if (raw_uri != NULL && (uri = chio__mcp_uri_normal(raw_uri)) == NULL)
         return;
     if (strcmp(method, "resources/read") == 0 ? uri == NULL : name == NULL) {
-        chio__mcp_client_error(g, w->client_id, -32602,
-                               tool ? "tools/call needs params.name"
-                                    : "the request needs params.name or params.uri",
-                               NULL);
+        refuse_params(g, w, params, method,
+                      tool ? "chio: invalid params: tools/call needs params.name (a string)"
+                           : "chio: invalid params: the request needs params.name or params.uri "
+                             "(a string)");
         free(uri);
         return;
     }
     if (args != NULL && chio_json_typeof(args) != CHIO_JSON_OBJECT) {
-        chio__mcp_client_error(g, w->client_id, -32602, "params.arguments must be an object", NULL);
+        refuse_params(g, w, params, method,
+                      "chio: invalid params: params.arguments must be an object");
         free(uri);
         return;
     }
