@@ -537,7 +537,8 @@ typedef struct chio_call_options {
      * read atomically. Borrowed for the duration of the call. */
     const int *cancel;
     /* Cancel by itself this many milliseconds after the call started
-     * (monotonic clock); 0 = no timeout. */
+     * (monotonic clock); 0 = no timeout, and so is a value whose deadline
+     * would pass 2^64 nanoseconds (it never wraps to one already passed). */
     uint64_t timeout_ms;
     /* CHIO_CALL_* bits; an unknown bit is CHIO_EINVAL (before any check,
      * no receipt). Took the place of reserved[0]: the struct keeps its size
