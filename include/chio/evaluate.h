@@ -514,7 +514,8 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * metadata.redaction.original_parameter_hash) (arguments_rejected). The
  * same cap holds for prompt arguments. Errors, with no receipt (only what
  * cannot be put in one): CHIO_EINVAL (NULL or non-UTF-8 strings, non-zero
- * reserved bytes in @call or the options); CHIO_ENOSESSION;
+ * reserved bytes in @call or the options); CHIO_ENOSESSION (also for a
+ * NULL or malformed session id: it names no session);
  * CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED; CHIO_EDRAINED;
  * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
  * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
