@@ -516,8 +516,9 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * metadata.redaction.original_parameter_hash). The same holds for prompt
  * arguments. Errors, with no receipt (only what cannot be put in one):
  * CHIO_EINVAL (NULL or non-UTF-8 strings, non-zero reserved bytes in @call
- * or the options); CHIO_ENOSESSION; CHIO_ESESSION_DRAINING;
- * CHIO_ESESSION_CLOSED; CHIO_EDRAINED; CHIO_EWEB3; CHIO_ESTORE / CHIO_EFAILED (the
+ * or the options); CHIO_ENOSESSION (also for a NULL or malformed session
+ * id: it names no session); CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED;
+ * CHIO_EDRAINED; CHIO_EWEB3; CHIO_ESTORE / CHIO_EFAILED (the
  * receipt could not be committed: never an allow, and no further tool
  * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
  * CHIO_EDEADLK (not counted): called from a completion callback
@@ -537,7 +538,8 @@ typedef struct chio_call_options {
      * read atomically. Borrowed for the duration of the call. */
     const int *cancel;
     /* Cancel by itself this many milliseconds after the call started
-     * (monotonic clock); 0 = no timeout. */
+     * (monotonic clock); 0 = no timeout, and so is a value whose deadline
+     * would pass 2^64 nanoseconds (it never wraps to one already passed). */
     uint64_t timeout_ms;
     /* CHIO_CALL_* bits; an unknown bit is CHIO_EINVAL (before any check,
      * no receipt). Took the place of reserved[0]: the struct keeps its size

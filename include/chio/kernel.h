@@ -91,14 +91,19 @@ typedef enum chio_log_level {
 } chio_log_level;
 
 /*
- * A log sink: receives one JSON object per call (no trailing newline), e.g.
- * {"ts":1710000000,"level":"info","event":"kernel_started",...}. Called from
- * any kernel thread, one call at a time (under the kernel's log lock), so
- * it must not call into the kernel: chio_kernel_drain() from a kernel
- * thread could not join it, and a kernel call that logs cannot deliver
- * that line (it is dropped, rather than wait for the lock its own thread
- * holds). Hand the event to a thread of the host's instead. Never
- * receives key material.
+ * A log sink: receives one JSON object per call, @len bytes at @json (no
+ * trailing newline, and not necessarily NUL-terminated: read @len bytes,
+ * never up to a NUL), e.g. {"ts":1710000000,"level":"info","event":"kernel_started",...}.
+ * Called from any kernel thread, one call at a time (under the kernel's
+ * log lock), so it must not call into the kernel: chio_kernel_drain() from
+ * a kernel thread could not join it, and a kernel call that logs cannot
+ * deliver that line (it is dropped, rather than wait for the lock its own
+ * thread holds). Calls that would wait for the sink's own thread fail at
+ * once with CHIO_EDEADLK instead of hanging: chio_kernel_drain(),
+ * chio_kernel_start() (and any call that would start the kernel) before
+ * the kernel has started, and the synchronous signing and evaluation calls
+ * (chio_kernel_free() then frees nothing, as from a callback). Hand the
+ * event to a thread of the host's instead. Never receives key material.
  */
 typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, size_t len);
 
@@ -268,18 +273,19 @@ CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *r
  * and flush the logs. Idempotent; must not be called from a callback.
  * Returns: 0, or CHIO_EFAILED when the kernel had failed closed (queued
  * requests were then answered with errors, none was lost or left waiting);
- * CHIO_EDEADLK, changing nothing, when called from a completion callback
- * or from inside a call on @k (a tool, guard, provider or nested handler),
- * where it would wait for its own thread.
+ * CHIO_EDEADLK, changing nothing, when called from a completion callback,
+ * from inside a call on @k (a tool, guard, provider or nested handler) or
+ * from @k's log sink, where it would wait for its own thread.
  */
 CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
 
 /*
  * chio_kernel_free - drain if needed, close the store, wipe and free the
  * keypair. NULL is ignored. No other call may be running on @k. From a
- * callback (where drain says CHIO_EDEADLK) it frees nothing and logs
- * "kernel_free_from_callback" (error): the kernel is leaked, not pulled
- * from under the thread running the callback.
+ * callback or the log sink (where drain says CHIO_EDEADLK) it frees
+ * nothing and logs "kernel_free_from_callback" (error; from the sink that
+ * line is dropped): the kernel is leaked, not pulled from under the
+ * thread running the callback.
  */
 CHIO_EXTERN void chio_kernel_free(chio_kernel *k);
 

@@ -239,6 +239,10 @@ uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k)
 
 int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err)
 {
+    if (chio__log_in_sink(k))
+        return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
+                          "a synchronous kernel call from the kernel's log sink could wait for "
+                          "the sink's own thread; hand the event to a thread of the host's");
     if (!chio__kernel_on_completer(k))
         return 0;
     return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,

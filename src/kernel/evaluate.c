@@ -258,8 +258,7 @@ int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call, const chio_ca
         r.cancel = opts->cancel;
         r.timeout_ms = opts->timeout_ms;
         r.decide_only = (opts->flags & CHIO_CALL_DECIDE_ONLY) != 0;
-        if (opts->timeout_ms != 0)
-            r.deadline_ns = chio__mono_ns() + opts->timeout_ms * 1000000u;
+        r.deadline_ns = chio__deadline_ns(opts->timeout_ms);
     }
     rc = prepare_tool(&r, call, err);
     if (rc == 0)

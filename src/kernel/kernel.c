@@ -296,6 +296,12 @@ static int ensure_started(chio_kernel *k, chio_error *err)
      * set up by the starting thread (release store below). */
     if (__atomic_load_n(&k->started, __ATOMIC_ACQUIRE))
         return 0;
+    /* A log sink may run under start_mu (kernel_started is logged there):
+     * starting from it would take that lock again. */
+    if (chio__log_in_sink(k))
+        return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
+                          "starting the kernel from its own log sink would wait for the sink's "
+                          "thread; hand the event to a thread of the host's");
     pthread_mutex_lock(&k->start_mu);
     if (!__atomic_load_n(&k->started, __ATOMIC_ACQUIRE)) {
         rc = start_locked(k, err);
@@ -566,13 +572,14 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     /* From a callback drain would wait for the calling thread: the
      * completion thread cannot join itself (it would be left running, and
-     * a later free would pull the kernel from under it), and a tool, guard
-     * or provider runs inside a call drain waits for. Refused before the
-     * state changes: the kernel serves on. */
-    if (chio__kernel_on_completer(k) || chio__kernel_inside(k))
+     * a later free would pull the kernel from under it), a tool, guard
+     * or provider runs inside a call drain waits for, and a log sink holds
+     * the log_mu drain flushes under (on a kernel thread, one drain
+     * joins). Refused before the state changes: the kernel serves on. */
+    if (chio__kernel_on_completer(k) || chio__kernel_inside(k) || chio__log_in_sink(k))
         return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
-                          "chio_kernel_drain from a kernel callback would wait for its own "
-                          "thread; drain from another thread");
+                          "chio_kernel_drain from a kernel callback or log sink would wait for "
+                          "its own thread; drain from another thread");
     if (!__atomic_compare_exchange_n(&k->state, &expected, KSTATE_DRAINING, 0, __ATOMIC_SEQ_CST,
                                      __ATOMIC_SEQ_CST)) {
         /* Someone else drains: wait for them. */

@@ -214,6 +214,10 @@ struct chio_kernel {
 void chio__log(chio_kernel *k, chio_log_level level, const char *event, const char *msg,
                const char *fields_fmt, ...) __attribute__((format(printf, 5, 6)));
 void chio__log_flush(chio_kernel *k);
+/* 1 while the calling thread runs @k's log sink (which holds log_mu, and
+ * may run on a kernel thread or under start_mu): drain, start and the
+ * synchronous calls refuse with CHIO_EDEADLK there rather than hang. */
+int chio__log_in_sink(const chio_kernel *k);
 
 /* signer.c */
 int chio__pipeline_start(chio_kernel *k, chio_error *err);
@@ -325,8 +329,9 @@ chio_store *chio__kernel_store(chio_kernel *k);
 /* 1 when the calling thread is @k's completion thread (a callback runs). */
 int chio__kernel_on_completer(const chio_kernel *k);
 /* CHIO_EDEADLK (with a message in @err) when the calling thread is @k's
- * completion thread, where a synchronous call would wait for itself;
- * else 0. Checked first by every synchronous entry point. */
+ * completion thread, where a synchronous call would wait for itself, or
+ * inside @k's log sink (chio__log_in_sink); else 0. Checked first by
+ * every synchronous entry point. */
 int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err);
 /* On @k's completion thread, take now the credit of a receipt to be
  * signed after user code runs there (a tool of an evaluation submitted

@@ -60,6 +60,11 @@ void chio__log(chio_kernel *k, chio_log_level level, const char *event, const ch
     chio__buf_destroy(&b);
 }
 
+int chio__log_in_sink(const chio_kernel *k)
+{
+    return in_sink == k;
+}
+
 void chio__log_flush(chio_kernel *k)
 {
     pthread_mutex_lock(&k->log_mu);

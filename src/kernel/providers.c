@@ -117,8 +117,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (opts != NULL) {
         r.cancel = opts->cancel;
         r.timeout_ms = opts->timeout_ms;
-        if (opts->timeout_ms != 0)
-            r.deadline_ns = chio__mono_ns() + opts->timeout_ms * 1000000u;
+        r.deadline_ns = chio__deadline_ns(opts->timeout_ms);
     }
     chio__buf_init(&params);
     rc = chio__admit(&r, session_id, capability_id, request_id, err);

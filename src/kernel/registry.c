@@ -294,6 +294,8 @@ int chio_kernel_register_resource_provider(chio_kernel *k, const chio_resource_p
     chio__provider_reg *r;
     int rc;
 
+    if (k == NULL) /* before &k->med below: no member access through NULL */
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     if (p == NULL || p->read == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "resource provider needs read()");
     if (!chio__all_zero(p->reserved, sizeof(p->reserved)))
@@ -314,6 +316,8 @@ int chio_kernel_register_prompt_provider(chio_kernel *k, const chio_prompt_provi
     chio__provider_reg *r;
     int rc;
 
+    if (k == NULL) /* before &k->med below: no member access through NULL */
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     if (p == NULL || p->get == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "prompt provider needs get()");
     if (!chio__all_zero(p->reserved, sizeof(p->reserved)))

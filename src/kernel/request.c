@@ -191,6 +191,21 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
     return 0;
 }
 
+/* The monotonic deadline @timeout_ms from now, 0 for none. A timeout too
+ * long to count in nanoseconds never passes: it must not wrap around to a
+ * deadline already behind us (the call would be cancelled at once). */
+uint64_t chio__deadline_ns(uint64_t timeout_ms)
+{
+    uint64_t now;
+
+    if (timeout_ms == 0)
+        return 0;
+    now = chio__mono_ns();
+    if (timeout_ms > (UINT64_MAX - now) / 1000000u)
+        return UINT64_MAX;
+    return now + timeout_ms * 1000000u;
+}
+
 void chio__deny(mreq *r, chio_code code, const char *guard)
 {
     r->verdict = CHIO_VERDICT_DENY;

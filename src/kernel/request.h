@@ -161,6 +161,8 @@ void chio__deny(mreq *r, chio_code code, const char *guard);
 /* Admission: everything that ends in an error without a receipt. */
 int chio__admit(mreq *r, const char *session_id, const char *capability_id, const char *request_id,
                 chio_error *err);
+/* chio_call_options.timeout_ms as a monotonic deadline (0 = none; saturates). */
+uint64_t chio__deadline_ns(uint64_t timeout_ms);
 /* Refusals before checks 1-9; 1 when the call is denied. */
 int chio__pre_checks(mreq *r);
 /* Check 9: the guards, in registration order. */
