@@ -41,7 +41,9 @@ typedef enum chio_store_mode {
  * chio_store_open - open the receipt log at @path. Read-write creates a
  * store in a missing or empty directory, never among other files.
  * Returns: 0; CHIO_ENOTFOUND (no store there, read modes); CHIO_EBUSY
- * (another process holds it read-write); CHIO_ECORRUPT; CHIO_ESTORE
+ * (read-write: another process, or another handle of this one, holds it
+ * read-write, whatever spelling of the path either used: "dir", "dir/",
+ * a symlink); CHIO_ECORRUPT; CHIO_ESTORE
  * (a directory that holds other files and no store, read-write; other
  * RocksDB errors; the message says which); CHIO_EINVAL; CHIO_ENOMEM.
  * Ownership: caller closes *out with chio_store_close().

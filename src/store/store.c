@@ -60,7 +60,8 @@ int chio__store_fail(char **errp, chio_error *err, const char *what)
 
     if (strncmp(m, "Corruption", 10) == 0)
         code = CHIO_ECORRUPT;
-    else if (strstr(m, "lock file") != NULL || strstr(m, "Resource temporarily unavailable"))
+    else if (strstr(m, "lock file") != NULL || strstr(m, "lock hold") != NULL ||
+             strstr(m, "Resource temporarily unavailable"))
         code = CHIO_EBUSY;
     else if (strstr(m, "does not exist") != NULL || strstr(m, "No such file") != NULL)
         code = CHIO_ENOTFOUND;
@@ -156,6 +157,8 @@ void chio_store_close(chio_store *s)
                 rocksdb_column_family_handle_destroy(s->handles[i]);
         rocksdb_close(s->db);
     }
+    if (s->claimed) /* after the close: the directory is free again */
+        chio__store_unclaim(s->claim_dev, s->claim_ino);
     free(s->handles);
     if (s->ro)
         rocksdb_readoptions_destroy(s->ro);
@@ -577,19 +580,13 @@ static int damaged(int rc, const char *path, chio_error *err)
                       "the receipt store at %.200s is damaged: %.200s", path, why);
 }
 
-int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, chio_error *err)
+/* Open @path in @mode (read-write: its directory exists and is claimed),
+ * refusing a directory that holds other files and a store that lost table
+ * files. */
+static int open_checked(const char *path, chio_store_mode mode, chio_store **out, chio_error *err)
 {
     int marked, rc;
 
-    if (out == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
-    *out = NULL;
-    if (path == NULL || path[0] == '\0' || mode < CHIO_STORE_READ_WRITE ||
-        mode > CHIO_STORE_SECONDARY)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "store path is empty or mode invalid");
-    if (mode == CHIO_STORE_READ_WRITE && mkdir(path, 0700) != 0 && errno != EEXIST)
-        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "cannot create %s: %s", path,
-                          strerror(errno));
     marked = has_sentinel(path);
     if (!marked && mode == CHIO_STORE_READ_WRITE) {
         char *other = foreign_entry(path);
@@ -637,6 +634,38 @@ int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, ch
             return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
         }
     }
+    return 0;
+}
+
+int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, chio_error *err)
+{
+    dev_t dev;
+    ino_t ino;
+    int rc;
+
+    if (out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
+    *out = NULL;
+    if (path == NULL || path[0] == '\0' || mode < CHIO_STORE_READ_WRITE ||
+        mode > CHIO_STORE_SECONDARY)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "store path is empty or mode invalid");
+    if (mode == CHIO_STORE_READ_WRITE && mkdir(path, 0700) != 0 && errno != EEXIST)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "cannot create %s: %s", path,
+                          strerror(errno));
+    if (mode != CHIO_STORE_READ_WRITE)
+        return open_checked(path, mode, out, err);
+    /* One writer per directory in this process, however its path is spelt. */
+    rc = chio__store_claim(path, &dev, &ino, err);
+    if (rc != 0)
+        return rc;
+    rc = open_checked(path, mode, out, err);
+    if (rc != 0) {
+        chio__store_unclaim(dev, ino);
+        return rc;
+    }
+    (*out)->claimed = 1;
+    (*out)->claim_dev = dev;
+    (*out)->claim_ino = ino;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #define CHIO_STORE_DB_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include <rocksdb/c.h>
@@ -51,6 +52,10 @@ struct chio_store {
     /* the kernel's expiry floor (chio__store_note_expired_floor) */
     uint64_t floor_noted;   /* highest value noted (atomic) */
     uint64_t floor_written; /* highest value written (under write_mu) */
+    /* read-write stores on disk: the directory claimed in claim.c */
+    int claimed;
+    dev_t claim_dev;
+    ino_t claim_ino;
 };
 
 struct chio__store_batch {
@@ -61,6 +66,13 @@ struct chio__store_batch {
  * not found, else CHIO_ESTORE), copy it into @err prefixed with @what,
  * rocksdb_free() it and reset *@errp to NULL. Returns the code. */
 int chio__store_fail(char **errp, chio_error *err, const char *what);
+
+/* claim.c: claim the directory at @path (by device and inode) for one
+ * read-write handle of this process: 0 with *@dev, *@ino set, CHIO_EBUSY
+ * while another handle holds it, CHIO_ESTORE / CHIO_ENOMEM. Unclaim gives
+ * it back (chio_store_close()). */
+int chio__store_claim(const char *path, dev_t *dev, ino_t *ino, chio_error *err);
+void chio__store_unclaim(dev_t dev, ino_t ino);
 
 /* The first (@last 0) or last (@last 1) key of column family @cf as a
  * number into *@out (0 when it is empty). 0 or a CHIO_E* code. */

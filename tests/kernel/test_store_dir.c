@@ -6,7 +6,8 @@
  * of them and leaves the directory as it was, while a missing or empty
  * directory, an existing store, one whose sentinel is gone (a legacy log,
  * or a crash before it was written) and a store holding the exporter's
- * position file all open as before.
+ * position file all open as before. One writer per store in a process,
+ * whatever the spelling of its path.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -18,6 +19,7 @@
 
 #include "chio/chio.h"
 #include "common/testutil.h"
+#include "kernel/kernelutil.h"
 
 #define SEED07 "0707070707070707070707070707070707070707070707070707070707070707"
 
@@ -141,4 +143,75 @@ Test(store_dir, missing_empty_existing_and_unmarked_stores_open)
     cr_expect_eq(open_rw(missing, &err), 0, "without its sentinel: %s", err.message);
     free(missing);
     free(empty);
+}
+
+/* A store one handle of this process holds read-write is refused to a
+ * second read-write open under any spelling of its path (CHIO_EBUSY): the
+ * same string was refused as "damaged" (CHIO_ECORRUPT), and "dir/", a
+ * symlink or "dir/." were let in, and two writers destroyed the log (its
+ * table files deleted under each other). Read-only opens still work, and
+ * the directory is free again once the writer closes. */
+Test(store_dir, one_writer_per_store_whatever_the_path_spelling)
+{
+    char *db = in_dir("log"), *slash, *dot, *link;
+    const char *spellings[3];
+    chio_kernel_config cfg;
+    chio_archive_report rep;
+    chio_store *s = NULL, *ro = NULL;
+    chio_kernel *k, *k2;
+    chio_error err;
+    size_t i;
+    int rc;
+
+    cr_assert_geq(asprintf(&slash, "%s/", db), 0);
+    cr_assert_geq(asprintf(&dot, "%s/.", db), 0);
+    link = in_dir("alias");
+    spellings[0] = slash;
+    spellings[1] = dot;
+    spellings[2] = link;
+    /* a log of five receipts */
+    kt_config(&cfg, db);
+    k = kt_kernel(&cfg);
+    for (i = 1; i <= 5; i++) {
+        chio_receipt *r = NULL;
+        cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(i), &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+    chio_kernel_free(k);
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_WRITE, &s, NULL), 0);
+    cr_assert_eq(symlink(db, link), 0);
+    rc = open_rw(db, &err);
+    cr_expect_eq(rc, CHIO_EBUSY, "the same path: %s (%s)", chio_errno_name(rc), err.message);
+    for (i = 0; i < 3; i++) {
+        rc = open_rw(spellings[i], &err);
+        cr_expect_eq(rc, CHIO_EBUSY, "%s: %s (%s)", spellings[i], chio_errno_name(rc), err.message);
+        cr_expect_not_null(strstr(err.message, "already open for writing"), "%s", err.message);
+    }
+    /* Archiving a live store into itself is the same second writer. */
+    memset(&rep, 0, sizeof(rep));
+    rc = chio_store_archive(s, slash, 0, 1, 0, &rep, &err);
+    cr_expect_eq(rc, CHIO_EBUSY, "archive into itself: %s (%s)", chio_errno_name(rc), err.message);
+    cr_expect_eq(rep.receipts_moved, 0);
+    cr_expect_eq(chio_store_open(slash, CHIO_STORE_READ_ONLY, &ro, NULL), 0);
+    chio_store_close(ro);
+    chio_store_close(s);
+    cr_expect_eq(open_rw(slash, &err), 0, "free again after the close: %s", err.message);
+
+    /* Two kernels of one process: the second on "dir/" does not start. */
+    kt_config(&cfg, db);
+    k = kt_kernel(&cfg);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    kt_config(&cfg, slash);
+    k2 = kt_kernel(&cfg);
+    chio_error_init(&err);
+    rc = chio_kernel_start(k2, &err);
+    cr_expect_eq(rc, CHIO_EBUSY, "a second kernel: %s (%s)", chio_errno_name(rc), err.message);
+    chio_kernel_free(k2);
+    chio_kernel_free(k);
+    /* and the store is whole: it opens read-write again */
+    cr_expect_eq(open_rw(link, &err), 0, "%s", err.message);
+    free(slash);
+    free(dot);
+    free(link);
+    free(db);
 }
