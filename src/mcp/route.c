@@ -300,8 +300,9 @@ static void refuse_params(chio_mcp_gateway *g, worker *w, const chio_json *param
 
 static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const chio_json *params)
 {
-    const char *name = chio_json_string(chio_json_get(params, "name"), NULL);
-    const char *raw_uri = chio_json_string(chio_json_get(params, "uri"), NULL);
+    size_t name_len = 0, uri_len = 0;
+    const char *name = chio_json_string(chio_json_get(params, "name"), &name_len);
+    const char *raw_uri = chio_json_string(chio_json_get(params, "uri"), &uri_len);
     const chio_json *args = chio_json_get(params, "arguments");
     char *args_txt = NULL, *uri = NULL;
     chio_response r;
@@ -309,6 +310,14 @@ static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const c
     chio_error err;
     int tool = strcmp(method, "tools/call") == 0, rc;
 
+    /* A name or URI holding a NUL (\u0000) is read one way by the kernel
+     * (up to the NUL) and another by the server: ambiguous, refused. */
+    if ((name != NULL && strlen(name) != name_len) ||
+        (raw_uri != NULL && strlen(raw_uri) != uri_len)) {
+        refuse_params(g, w, params, method,
+                      "chio: invalid params: params.name or params.uri holds a NUL character");
+        return;
+    }
     /* The URI read in one way (uri.c) for the grant check, the receipt and
      * the server alike. */
     if (raw_uri != NULL && (uri = chio__mcp_uri_normal(raw_uri)) == NULL)

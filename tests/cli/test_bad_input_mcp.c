@@ -765,6 +765,12 @@ static const rpc_row rpc_rows[] = {
      -32602, 0, 0},
     /* arguments the kernel cannot read: a deny with a receipt of their hash */
     {"tools/call arguments with \\u0000", CALL("24", ECHO_ARGS("a\\u0000b")), "24", 0, 'D', 0},
+    /* a NUL in the name or URI: the kernel and the server would read different names */
+    {"tools/call name with \\u0000", CALL("40", "{\"name\":\"echo\\u0000x\"}"), "40", -32602, 0, 0},
+    {"resources/read uri with \\u0000",
+     "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///"
+     "x\\u0000y\"}}",
+     "41", -32602, 0, 0},
     {"resources/read uri a number",
      "{\"jsonrpc\":\"2.0\",\"id\":25,\"method\":\"resources/read\",\"params\":{\"uri\":5}}", "25",
      -32602, 0, 0},
