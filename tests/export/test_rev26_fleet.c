@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "export/fleetutil.h"
 
@@ -361,5 +364,61 @@ Test(fleet_rev26, a_stream_that_aged_out_its_oldest_messages_is_resumed)
     cr_expect_eq(v.status, 0, "%s%s", v.out, v.err);
     cr_expect_eq(fu_field(v.out, "receipts_compared"), 16, "11..25 and the copy of 23: %s", v.out);
     fu_run_free(&v);
+    free(db);
+}
+
+/* `chio fleet verify` run to completion: its exit status and peak memory (KiB). */
+static int verify_rss(long *kib)
+{
+    char *log = path_in("verify.log");
+    pid_t pid = fu_spawn(log, (const char *const[]){"fleet", "verify", "--nats", urls, NULL});
+    uint64_t end = testutil_now_ms() + 60000;
+    struct rusage ru;
+    int st = -1;
+
+    for (;;) {
+        pid_t w = wait4(pid, &st, WNOHANG, &ru);
+        cr_assert_geq(w, 0);
+        if (w == pid)
+            break;
+        cr_assert_lt(testutil_now_ms(), end, "fleet verify did not end");
+        testutil_nap_ms(5);
+    }
+    free(log);
+    fu_forget(pid); /* reaped here */
+    *kib = ru.ru_maxrss;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* 40 MB of junk on a checkpoints subject (any client may publish it): fleet
+ * verify names it without keeping it. Before: every body was held until
+ * the last receipt was read, 40 MB more memory for 40 MB published. */
+Test(fleet_rev26, junk_on_a_checkpoints_subject_is_not_held)
+{
+    char *db = path_in("db"), key[65], cs[128], *big;
+    natsConnection *c = NULL;
+    jsCtx *js = NULL;
+    long before, after;
+    size_t n = 100 * 1024;
+    int i;
+
+    fu_pubkey(0x86, key);
+    snprintf(cs, sizeof(cs), "chio.%s.checkpoints", key);
+    fu_fill(db, 0x86, 20, 10, "a");
+    export_ok(db, 20, 20);
+    cr_assert_eq(verify_rss(&before), 0);
+    big = malloc(n);
+    cr_assert_not_null(big);
+    memset(big, 'y', n);
+    cr_assert_eq(natsConnection_ConnectTo(&c, urls), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, c, NULL), NATS_OK);
+    for (i = 0; i < 400; i++)
+        cr_assert_eq(js_PublishAsync(js, cs, big, (int)n, NULL), NATS_OK);
+    cr_assert_eq(js_PublishAsyncComplete(js, NULL), NATS_OK);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(c);
+    free(big);
+    cr_expect_eq(verify_rss(&after), 1, "the junk is named");
+    cr_expect_lt(after - before, 16 * 1024, "%ld KiB more for 40 MB of junk", after - before);
     free(db);
 }
