@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -136,6 +137,48 @@ Test(fleet_rev26, a_receipt_published_ahead_makes_no_hole)
             NULL,
         "%s", v.out);
     fu_run_free(&v);
+    free(db);
+}
+
+/* The same within a --follow run: the exporter, paused with all of 1..30
+ * published, finds its next append refused (receipt 35 was published
+ * ahead of it meanwhile) and reads the subject from its own last message:
+ * it goes on after 30, not after 35. */
+Test(fleet_rev26, a_receipt_published_ahead_during_a_run_makes_no_hole)
+{
+    char *db = path_in("db"), *log = path_in("follow.log"), key[65], rs[128], *r35;
+    chio_kernel *k;
+    size_t len;
+    pid_t pid;
+    int i;
+    fu_run v;
+
+    fu_pubkey(0x87, key);
+    snprintf(rs, sizeof(rs), "chio.%s.receipts", key);
+    k = fu_kernel(db, 0x87, 10);
+    fu_sign(k, 30, "a");
+    pid = fu_spawn(
+        log, (const char *const[]){"export", "--receipt-db", db, "--nats", urls, "--follow", NULL});
+    for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 30; i++)
+        testutil_nap_ms(1);
+    cr_assert_eq(fu_position(db, "CHIO", NULL), 30, "exported (%s)", log);
+    cr_assert_eq(kill(pid, SIGSTOP), 0);
+    fu_sign(k, 10, "b");
+    r35 = stored_receipt(db, 35, &len);
+    rogue_pub(rs, r35, len, 35);
+    free(r35);
+    cr_assert_eq(kill(pid, SIGCONT), 0);
+    for (i = 0; i < 30000 && fu_position(db, "CHIO", NULL) < 40; i++)
+        testutil_nap_ms(1);
+    cr_expect_eq(fu_position(db, "CHIO", NULL), 40, "exported (%s)", log);
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    cr_expect_eq(fu_wait(pid, 15000), 0);
+    chio_kernel_free(k);
+    v = CLI(60000, "fleet", "verify", "--nats", urls);
+    cr_expect_eq(fu_field(fu_line(v.out, "{\"kernels\":"), "gaps"), 0, "no hole: %s", v.out);
+    cr_expect_eq(fu_field(fu_line(v.out, "{\"kernels\":"), "receipts"), 40, "%s", v.out);
+    fu_run_free(&v);
+    free(log);
     free(db);
 }
 
