@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests/export/test_rev26_fleet.c - the exporter and the witness against
- * another client on the bus, on a one-node JetStream server
- * (scripts/nats-cluster.sh): a receipt the kernel signed but had not
- * exported yet, published by someone else at its own seq (a tool caller
- * gets its receipts back), must not make the exporter skip the receipts
- * before it; and a store that archived old receipts and checkpoints
- * (`chio receipt archive`) is no rollback, not even when another client
- * publishes one of the archived receipts again under a later seq.
+ * tests/export/test_rev26_fleet.c - the exporter, the witness and fleet
+ * verify against another client on the bus and an edited position file, on
+ * a one-node JetStream server (scripts/nats-cluster.sh): a receipt the
+ * kernel signed but had not exported yet, published by someone else at its
+ * own seq (a tool caller gets its receipts back), before a start or during
+ * a --follow run, must not make the exporter skip the receipts before it;
+ * a store that archived old receipts and checkpoints (`chio receipt
+ * archive`) is no rollback, not even when another client publishes one of
+ * the archived receipts again under a later seq; a stream that lost its
+ * oldest messages is resumed where it stands; junk on a checkpoints subject
+ * is not held by fleet verify; and, as coverage, a host that forks its own
+ * checkpoints is caught and an edited position file changes nothing.
  * Messages are written with the NATS client itself, as an attacker's
  * client would, with the headers it chooses.
  */
