@@ -166,6 +166,10 @@ struct chio_store *chio__fleet_open_store(const char *cmd, const char *db, int f
  * store has neither (nothing written yet). */
 int chio__fleet_store_key(struct chio_store *s, char hex[65]);
 
+/* The first checkpoint seq @s holds: above 1 once `chio receipt archive`
+ * moved the oldest checkpoints out (1 when it holds none). */
+uint64_t chio__fleet_store_first_checkpoint(struct chio_store *s);
+
 /* Which store the directory @db holds, as text in @out: its device and
  * inode and RocksDB's IDENTITY file (made with the store). A store
  * deleted and made again, or put back from a copy, gives another text (a

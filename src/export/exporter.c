@@ -16,13 +16,17 @@
  * digest the first 32 hex digits of the body's SHA-256) makes a retried publish
  * whose first try was stored answer "duplicate" instead of storing again
  * (a retry sends the same run again). Where to resume is read from the
- * stream itself at start and after any refusal: the last message of each
- * subject names its run (headers Chio-Seq, Chio-Last-Seq), and every
- * item's bytes must be the local item's, else the store has been rewound or
- * forked and nothing is published (exit 1; `chio fleet witness` says
- * where). The acknowledged position is also written to the position file
- * in the store's directory (chio-export-<stream>.json, replaced
- * atomically) for operators and to notice a stream that lost messages.
+ * stream itself: at start its subjects are read whole, and the exporter
+ * goes on after the last item the stream holds as the store does with
+ * every item before it (not after the last message, which anyone who may
+ * publish can write, with a receipt not exported yet); after a refusal,
+ * from the last message it knows on. A kernel publication the store lacks
+ * or holds other bytes for means the store was rewound or forked and
+ * nothing is published (exit 1; `chio fleet witness` says where), unless
+ * it is a copy of a receipt archived here (replay.h). The acknowledged
+ * position is also written to the position file in the store's directory
+ * (chio-export-<stream>.json, replaced atomically) for operators and to
+ * notice a stream that lost messages; it is never read to resume.
  *
  * Uses the public API (chio/store.h, chio/receipt.h, chio/checkpoint.h)
  * and the transport seam. One thread.
@@ -38,6 +42,7 @@
 
 #include "chio/chio.h"
 #include "export.h"
+#include "replay.h"
 #include "transport.h"
 
 #define SAVE_EVERY    512 /* publishes between two position saves (also once a second) */
@@ -45,6 +50,7 @@
 #define STOPPED       8   /* visitor result: a stop was asked for */
 #define DIVERGED      9   /* visitor result: the stream disagrees with the store */
 #define FAILED        10  /* visitor result: an error, said on err */
+#define WENT_BACK     11  /* scan result: the subject no longer reaches the message known */
 #define DEFAULT_STALL 60000u
 
 typedef struct subj {
@@ -75,6 +81,7 @@ typedef struct ex {
     char *pos_path;
     char ident[128]; /* the store directory opened (chio__fleet_store_identity()) */
     int replicas;
+    int anchored; /* r and c name messages this run published or read (else: read whole) */
 } ex;
 
 static uint64_t now_ms(void)
@@ -160,168 +167,180 @@ static uint64_t saved_field(ex *e, const char *field)
 
 /* ---- what the stream holds ------------------------------------------------------------ */
 
-typedef struct last_ctx {
+/* A read of one subject (scan_subject()). */
+typedef struct scan_ctx {
     ex *e;
-    subj *sj;
     int receipts;
-    int verdict;      /* 0 same, DIVERGED, FAILED */
-    int foreign;      /* an item that is not the kernel's own publication */
-    uint64_t best;    /* full scan: the last seq the stream holds as the store does */
-    uint64_t last_at; /* full scan: the position of the subject's last message */
-} last_ctx;
+    int verdict;       /* 0, or FAILED */
+    uint64_t first;    /* the store's first item of the kind: those below were archived here */
+    uint64_t next;     /* the next seq the stream holds, as the store does, after all before it */
+    uint64_t archived; /* the largest seq below @first read */
+    uint64_t top;      /* the largest seq read that the store holds with the same bytes */
+    uint64_t foreign;  /* items another client wrote */
+    uint64_t last_at;  /* the position of the subject's last message */
+    uint64_t held;     /* a whole read: the stream's first position held (those below are gone) */
+    chio__suspects sus;
+} scan_ctx;
 
-static int on_last(void *vctx, const chio__xp_msg *m)
+/* Whether the run may start at item @m, above @sc->next, at the start of a
+ * whole read: the messages before it were removed from the stream (aged
+ * out, purged), not never published. The exporter appends each message
+ * after the subject's last position (Nats-Expected-Last-Subject-Sequence,
+ * enforced by the stream): its first message still held names a position
+ * below the stream's first. A message another client published ahead of
+ * the exporter names a position the stream holds, or none. */
+static int run_starts_here(const scan_ctx *sc, const chio__xp_msg *m)
 {
-    last_ctx *lc = vctx;
-    ex *e = lc->e;
-    chio_error err;
-    char *mine = NULL;
-    size_t len = 0;
-    int rc;
-
-    if (m->item_seq == 0) {
-        fprintf(e->err, "chio export: the last message on %s has no Chio-Seq header\n",
-                lc->sj->name);
-        lc->verdict = FAILED;
-        return 0;
-    }
-    lc->sj->seq = m->item_seq;
-    lc->sj->position = m->position;
-    chio_error_init(&err);
-    rc = lc->receipts ? chio_store_get_receipt(e->s, m->item_seq, &mine, &len, &err)
-                      : chio_store_get_checkpoint(e->s, m->item_seq, &mine, &len, &err);
-    if ((rc == CHIO_ENOTFOUND && !(lc->receipts && m->item_seq < e->local_first)) ||
-        (rc == 0 && (len != m->len || memcmp(mine, m->data, len) != 0))) {
-        if (!chio__fleet_is_publication(e->s, e->key, lc->receipts, m->item_seq, m->data, m->len)) {
-            lc->foreign = 1; /* another client wrote it: where the kernel's end is, a scan says */
-            chio_free(mine);
-            return 0;
-        }
-    }
-    if (rc == CHIO_ENOTFOUND) {
-        if (lc->receipts && m->item_seq < e->local_first)
-            return 0; /* archived here since: nothing to compare */
-        fprintf(e->err,
-                "chio export: the stream holds %s %" PRIu64 " of kernel %s, which this store "
-                "does not have: the store was rewound (chio fleet witness names the first "
-                "differing seq); nothing published\n",
-                lc->receipts ? "receipt" : "checkpoint", m->item_seq, e->key);
-        lc->verdict = DIVERGED;
-        return 0;
-    }
-    if (rc != 0) {
-        fprintf(e->err, "chio export: reading %" PRIu64 ": %s\n", m->item_seq, err.message);
-        lc->verdict = FAILED;
-        return 0;
-    }
-    if (len != m->len || memcmp(mine, m->data, len) != 0) {
-        fprintf(e->err,
-                "chio export: %s %" PRIu64 " in the stream differs from this store's: the "
-                "store forked from what kernel %s published; nothing published\n",
-                lc->receipts ? "receipt" : "checkpoint", m->item_seq, e->key);
-        lc->verdict = DIVERGED;
-    }
-    chio_free(mine);
-    return 0;
+    return sc->held > 1 && sc->next == sc->first && m->item_seq == m->msg_first && m->has_expect &&
+           m->expect_last != 0 && m->expect_last < sc->held;
 }
 
-/* One item of a full scan of the subject (scan_subject()). */
+/* One item of the subject: is it the store's next one? */
 static int on_scanned(void *vctx, const chio__xp_msg *m)
 {
-    last_ctx *lc = vctx;
-    ex *e = lc->e;
+    scan_ctx *sc = vctx;
+    ex *e = sc->e;
     char *mine = NULL;
     size_t len = 0;
+    uint64_t seq = m->item_seq;
     int rc;
 
-    if (m->position > lc->last_at)
-        lc->last_at = m->position;
-    if (m->item_seq == 0 || lc->verdict != 0)
+    if (m->position > sc->last_at)
+        sc->last_at = m->position;
+    if (sc->verdict != 0)
         return 0;
-    rc = lc->receipts ? chio_store_get_receipt(e->s, m->item_seq, &mine, &len, NULL)
-                      : chio_store_get_checkpoint(e->s, m->item_seq, &mine, &len, NULL);
+    if (seq == 0) {
+        sc->foreign++; /* no run headers: another client's (fleet verify names it) */
+        return 0;
+    }
+    if (seq < sc->first) {
+        if (seq > sc->archived)
+            sc->archived = seq; /* archived here since: nothing to compare */
+        return 0;
+    }
+    rc = sc->receipts ? chio_store_get_receipt(e->s, seq, &mine, &len, NULL)
+                      : chio_store_get_checkpoint(e->s, seq, &mine, &len, NULL);
     if (rc == 0 && len == m->len && memcmp(mine, m->data, len) == 0) {
-        if (m->item_seq > lc->best)
-            lc->best = m->item_seq;
-    } else if (rc == CHIO_ENOTFOUND && lc->receipts && m->item_seq < e->local_first) {
-        if (m->item_seq > lc->best)
-            lc->best = m->item_seq; /* archived here since */
+        /* The store's item; the run goes on only from the one before it:
+         * an item published ahead by someone who holds it (a tool caller
+         * gets its receipts) says nothing of the seqs between. */
+        if (seq > sc->next && run_starts_here(sc, m))
+            sc->next = seq; /* the ones before it were removed from the stream */
+        if (seq == sc->next)
+            sc->next++;
+        if (seq > sc->top)
+            sc->top = seq;
     } else if (rc != 0 && rc != CHIO_ENOTFOUND) {
-        fprintf(e->err, "chio export: reading %" PRIu64 " from the store failed\n", m->item_seq);
-        lc->verdict = FAILED;
-    } else if (chio__fleet_is_publication(e->s, e->key, lc->receipts, m->item_seq, m->data,
-                                          m->len)) {
-        fprintf(e->err,
-                "chio export: %s %" PRIu64 " that kernel %s published is %s this store: the "
-                "store was rolled back (chio fleet witness says where); nothing published\n",
-                lc->receipts ? "receipt" : "checkpoint", m->item_seq, e->key,
-                rc == 0 ? "different in" : "missing from");
-        lc->verdict = DIVERGED;
+        fprintf(e->err, "chio export: reading %" PRIu64 " from the store failed\n", seq);
+        sc->verdict = FAILED;
+    } else if (chio__fleet_is_publication(e->s, e->key, sc->receipts, seq, m->data, m->len)) {
+        chio__suspect_add(&sc->sus, m, rc == 0 ? "forked" : "rewound", seq);
+    } else {
+        sc->foreign++;
     }
     chio_free(mine);
     return 0;
 }
 
-/* The subject's last message is not the kernel's own: read the subject
- * for the last item the stream holds as the store does, and go on after
- * it, expecting the subject's last position (the foreign message stays
- * where it is: fleet verify reports it). A publication of the kernel that
- * the store lacks or differs from is still a rollback. The read starts at
- * @from, the position of the last message this exporter knew as its own
- * (0: none), and at 1 when nothing from there is the store's.
- * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
-static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from)
+/* Where the stream stands for @sj, checked against the store: the subject
+ * is read from position @from (the last message this exporter knows as its
+ * own, whose run ends at @seq; 0 and 0 to read it whole), and the exporter
+ * goes on after the last item the stream holds, as the store does, with
+ * every one before it (from @seq on): not after the last message, which
+ * anyone who may publish can write, with a receipt of the kernel's that
+ * was not exported yet. A kernel publication that the store lacks or
+ * differs from is a rollback (unless it is a copy of a receipt archived
+ * here, replay.h). Returns 0, DIVERGED, FAILED, or a transport code (retry). */
+static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t seq)
 {
-    last_ctx lc = {e, sj, receipts, 0, 0, 0, 0};
-    int rc = chio__xp_read(e->t, sj->name, from > 1 ? from : 1, on_scanned, &lc);
+    scan_ctx *sc = calloc(1, sizeof(*sc));
+    const chio__suspect *p;
+    uint64_t first = 1, last = 0, end;
+    int rc;
 
-    if (rc == 0 && lc.verdict == 0 && lc.best == 0 && from > 1) {
-        memset(&lc, 0, sizeof(lc));
-        lc.e = e;
-        lc.sj = sj;
-        lc.receipts = receipts;
-        rc = chio__xp_read(e->t, sj->name, 1, on_scanned, &lc);
+    if (sc == NULL) {
+        fprintf(e->err, "chio export: out of memory\n");
+        return FAILED;
     }
-
-    if (rc != 0)
+    if (receipts && chio_store_seq_range(e->s, &first, &last, NULL) == 0 && last == 0)
+        first = 1;
+    if (!receipts)
+        first = chio__fleet_store_first_checkpoint(e->s);
+    sc->e = e;
+    sc->receipts = receipts;
+    sc->first = first;
+    sc->next = seq + 1 > first ? seq + 1 : first;
+    if (from == 0) {
+        chio__xp_state st;
+        rc = chio__xp_state_get(e->t, &st);
+        if (rc != 0) {
+            free(sc);
+            return rc == CHIO__XP_ENOTFOUND ? CHIO__XP_ETIMEOUT : rc;
+        }
+        sc->held = st.first;
+    }
+    rc = chio__xp_read(e->t, sj->name, from > 1 ? from : 1, on_scanned, sc);
+    if (rc == 0 && sc->verdict == 0)
+        rc = chio__suspects_resolve(e->t, sj->name, first, &sc->sus);
+    if (rc != 0) {
+        free(sc);
         return rc == CHIO__XP_ENOTFOUND ? CHIO__XP_ETIMEOUT : rc; /* it was there: retry */
-    if (lc.verdict != 0)
-        return lc.verdict;
-    if (lc.last_at < sj->position) {
-        /* the read ended before the message just seen: ask again */
-        return CHIO__XP_ETIMEOUT;
     }
-    fprintf(e->err,
-            "chio export: %s holds messages that are not kernel %s's own (another client "
-            "wrote them; fleet verify names them): going on after seq %" PRIu64 "\n",
-            sj->name, e->key, lc.best);
-    sj->seq = lc.best;
-    sj->position = lc.last_at;
+    if (from > 1 && sc->last_at < from) {
+        free(sc); /* the message known is gone (a stream made again): read it whole */
+        return WENT_BACK;
+    }
+    if (sc->verdict != 0 || (p = chio__suspect_rollback(&sc->sus)) != NULL) {
+        rc = sc->verdict;
+        if (rc == 0) {
+            fprintf(e->err,
+                    "chio export: %s %" PRIu64 " that kernel %s published is %s this store: "
+                    "the store was %s (chio fleet witness names the first differing seq); "
+                    "nothing published\n",
+                    receipts ? "receipt" : "checkpoint", p->seq, e->key,
+                    strcmp(p->kind, "forked") == 0 ? "different in" : "missing from", p->kind);
+            rc = DIVERGED;
+        }
+        free(sc);
+        return rc;
+    }
+    /* the last item held with every one before it; below the store's
+     * first, what the stream holds of the archived ones */
+    end = sc->next > first ? sc->next - 1 : (seq > sc->archived ? seq : sc->archived);
+    if (sc->foreign + chio__suspect_replays(&sc->sus) > 0)
+        fprintf(e->err,
+                "chio export: %s holds %" PRIu64 " item(s) that are not kernel %s's own "
+                "(another client wrote them; fleet verify names them)\n",
+                sj->name, sc->foreign + chio__suspect_replays(&sc->sus), e->key);
+    if (sc->top > end)
+        fprintf(e->err,
+                "chio export: %s holds %s %" PRIu64 " but not %" PRIu64 " (published ahead of "
+                "the exporter by another client): publishing from %" PRIu64 "\n",
+                sj->name, receipts ? "receipt" : "checkpoint", sc->top, end + 1, end + 1);
+    sj->seq = end;
+    if (sc->last_at > sj->position)
+        sj->position = sc->last_at;
+    free(sc);
     return 0;
 }
 
-/* Read the subject's last message into @sj and check it against the store.
+/* Where the stream stands for @sj. Within a run, from the last message
+ * this exporter published or read (e->anchored); at the start, and after
+ * the store was opened again, from the subject's beginning: the position
+ * file can be edited, and the stream's last message written by anyone.
  * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
 static int sync_subject(ex *e, subj *sj, int receipts)
 {
-    last_ctx lc = {e, sj, receipts, 0, 0, 0, 0};
-    uint64_t was_seq = sj->seq, was_position = sj->position;
-    int rc = chio__xp_last(e->t, sj->name, on_last, &lc);
+    int rc = WENT_BACK;
 
-    if (rc == CHIO__XP_ENOTFOUND) {
+    if (e->anchored)
+        rc = scan_subject(e, sj, receipts, sj->position, sj->seq);
+    if (rc == WENT_BACK) {
         sj->seq = 0;
         sj->position = 0;
-        return 0;
+        rc = scan_subject(e, sj, receipts, 0, 0);
     }
-    if (rc != 0)
-        return rc;
-    if (lc.verdict == 0 && lc.foreign)
-        return scan_subject(e, sj, receipts, was_position);
-    /* A later message that ends below what was acknowledged before it: an
-     * older run published again by another client, not this kernel's end. */
-    if (lc.verdict == 0 && was_position != 0 && sj->position > was_position && sj->seq < was_seq)
-        return scan_subject(e, sj, receipts, was_position);
-    return lc.verdict;
+    return rc == WENT_BACK ? CHIO__XP_ETIMEOUT : rc;
 }
 
 /* ---- publishing ------------------------------------------------------------------------ */
@@ -587,10 +606,13 @@ static int resync(ex *e)
 {
     int rc;
 
+    e->anchored = 0; /* another store: check the whole subject against it */
     for (;;) {
         rc = sync_subject(e, &e->r, 1);
         if (rc == 0)
             rc = sync_subject(e, &e->c, 0);
+        if (rc == 0)
+            e->anchored = 1;
         if (rc == 0 || rc == DIVERGED || rc == FAILED)
             return rc;
         if (stopping(e))
@@ -625,11 +647,6 @@ static int connect_and_sync(ex *e)
             return STOPPED;
         nap_ms(500);
     }
-    /* What this exporter saw acknowledged last: a hint for sync_subject() */
-    e->r.seq = saved_field(e, "receipt_seq");
-    e->r.position = saved_field(e, "receipt_position");
-    e->c.seq = saved_field(e, "checkpoint_seq");
-    e->c.position = saved_field(e, "checkpoint_position");
     for (;;) {
         rc = chio__xp_ensure_stream(e->t, subjects, 2, &e->replicas, NULL);
         if (rc == 0)
@@ -648,6 +665,7 @@ static int connect_and_sync(ex *e)
     }
     if (rc != 0)
         return rc;
+    e->anchored = 1;
     note_acked(e);
     if (e->cfg->status != NULL)
         atomic_store(&e->cfg->status->synced, 1);

@@ -16,7 +16,8 @@
  * leaf hash, a state byte and an id entry are kept per receipt, from the
  * kernel's first seq read on: memory grows with the receipts read, never
  * with the seq a header claims, see SEQ_SLACK); checkpoints are kept and
- * checked after the last receipt, in stream order.
+ * checked after the last receipt, in stream order (the body only of those
+ * with a valid signature: junk on a checkpoints subject costs a record).
  * Public API (receipt, checkpoint, merkle, crypto) and the transport.
  */
 #include <inttypes.h>
@@ -59,11 +60,17 @@ typedef struct seen {
     uint64_t seq;
 } seen;
 
-/* A checkpoint message kept until every receipt has been read. */
+/* A checkpoint message kept until every receipt has been read. The body
+ * is kept only when it is a checkpoint with a valid signature: of any
+ * other, what its check will say (memory follows what key holders signed,
+ * not what anyone may publish on a checkpoints subject). */
 typedef struct held_cp {
     char *subject, *data;
     size_t len;
     uint64_t position, item_seq;
+    const char *bad;  /* "unreadable" or "signature" (no body kept); NULL */
+    uint64_t bad_end; /* a badly signed one: its batch end, */
+    char bad_sha[65]; /* and body hash (the chain goes on from it) */
 } held_cp;
 
 typedef struct fv {
@@ -322,11 +329,12 @@ static const char *check_checkpoint(kernel *k, const chio__xp_msg *m, const chio
     return NULL;
 }
 
-static int on_checkpoint(void *vctx, const chio__xp_msg *m)
+/* The held checkpoint message @h, in stream order after every receipt. */
+static int on_checkpoint(fv *v, const held_cp *h)
 {
-    fv *v = vctx;
-    kernel *k = kernel_of(v, m->subject, CHIO__FLEET_CHECKPOINTS);
+    kernel *k = kernel_of(v, h->subject, CHIO__FLEET_CHECKPOINTS);
     chio_checkpoint *cp = NULL;
+    chio__xp_msg m;
     const char *why;
 
     if (v->oom)
@@ -335,31 +343,67 @@ static int on_checkpoint(void *vctx, const chio__xp_msg *m)
         v->foreign++;
         return 0;
     }
-    if (m->item_seq != 0 && m->item_seq <= k->cp_last) {
+    if (h->item_seq != 0 && h->item_seq <= k->cp_last) {
         k->duplicates++;
         k->cp_dups++;
-        problem(v, k, "duplicate_checkpoint", "checkpoint_seq", m->item_seq, NULL);
+        problem(v, k, "duplicate_checkpoint", "checkpoint_seq", h->item_seq, NULL);
         return 0;
     }
     k->checkpoints++;
-    if (chio_checkpoint_parse(m->data, m->len, &cp, NULL) != 0) {
-        problem(v, k, "invalid_checkpoint", "checkpoint_seq", m->item_seq, "unreadable");
-        if (m->item_seq > k->cp_last)
-            k->cp_last = m->item_seq;
+    if (h->bad != NULL) {
+        problem(v, k, "invalid_checkpoint", "checkpoint_seq", h->item_seq, h->bad);
+        if (h->item_seq > k->cp_last)
+            k->cp_last = h->item_seq;
+        if (h->bad_sha[0] != '\0') { /* signed badly: the chain goes on from it */
+            k->batch_end = h->bad_end;
+            memcpy(k->prev_sha, h->bad_sha, sizeof(k->prev_sha));
+        }
         return 0;
     }
-    why = check_checkpoint(k, m, cp);
+    if (chio_checkpoint_parse(h->data, h->len, &cp, NULL) != 0) { /* (parsed when held) */
+        problem(v, k, "invalid_checkpoint", "checkpoint_seq", h->item_seq, "unreadable");
+        return 0;
+    }
+    memset(&m, 0, sizeof(m));
+    m.subject = h->subject;
+    m.data = h->data;
+    m.len = h->len;
+    m.position = h->position;
+    m.item_seq = h->item_seq;
+    m.msg_id = "";
+    why = check_checkpoint(k, &m, cp);
     if (why == NULL)
         k->checkpoints_valid++;
     else
-        problem(v, k, "invalid_checkpoint", "checkpoint_seq", m->item_seq, why);
+        problem(v, k, "invalid_checkpoint", "checkpoint_seq", h->item_seq, why);
     /* The chain goes on from this one either way: one bad link is one problem. */
-    if (m->item_seq > k->cp_last)
-        k->cp_last = m->item_seq;
+    if (h->item_seq > k->cp_last)
+        k->cp_last = h->item_seq;
     k->batch_end = chio_checkpoint_batch_end(cp);
     snprintf(k->prev_sha, sizeof(k->prev_sha), "%s", chio_checkpoint_body_sha256(cp));
     chio_checkpoint_free(cp);
     return 0;
+}
+
+/* What the check of checkpoint message @m will say without its body, into
+ * @h: unreadable, or not signed by its key; else @h->bad stays NULL. */
+static void judge_early(held_cp *h, const chio__xp_msg *m)
+{
+    chio_checkpoint *cp = NULL;
+
+    h->bad = NULL;
+    h->bad_end = 0;
+    h->bad_sha[0] = '\0';
+    if (chio_checkpoint_parse(m->data, m->len, &cp, NULL) != 0) {
+        h->bad = "unreadable";
+        return;
+    }
+    if (chio_checkpoint_verify(cp) != 0) {
+        h->bad = "signature";
+        h->bad_end = chio_checkpoint_batch_end(cp);
+        snprintf(h->bad_sha, sizeof(h->bad_sha), "%s", chio_checkpoint_body_sha256(cp));
+    }
+    chio_checkpoint_free(cp);
 }
 
 static int hold_checkpoint(fv *v, const chio__xp_msg *m)
@@ -375,15 +419,16 @@ static int hold_checkpoint(fv *v, const chio__xp_msg *m)
         v->capcps = cap;
     }
     h = &v->cps[v->ncps];
+    judge_early(h, m);
     h->subject = strdup(m->subject);
-    h->data = malloc(m->len ? m->len : 1);
+    h->len = h->bad ? 0 : m->len;
+    h->data = malloc(h->len ? h->len : 1);
     if (h->subject == NULL || h->data == NULL) {
         free(h->subject);
         free(h->data);
         return -1;
     }
-    memcpy(h->data, m->data, m->len);
-    h->len = m->len;
+    memcpy(h->data, m->data, h->len);
     h->position = m->position;
     h->item_seq = m->item_seq;
     v->ncps++;
@@ -431,17 +476,8 @@ static int read_all(fv *v, chio__xp *t)
     }
     if (rc == CHIO__XP_ENOTFOUND)
         return 1;
-    for (i = 0; i < v->ncps; i++) {
-        chio__xp_msg m;
-        memset(&m, 0, sizeof(m));
-        m.subject = v->cps[i].subject;
-        m.data = v->cps[i].data;
-        m.len = v->cps[i].len;
-        m.position = v->cps[i].position;
-        m.item_seq = v->cps[i].item_seq;
-        m.msg_id = "";
-        on_checkpoint(v, &m);
-    }
+    for (i = 0; i < v->ncps; i++)
+        on_checkpoint(v, &v->cps[i]);
     return v->oom ? -1 : 0;
 }
 

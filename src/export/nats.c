@@ -355,6 +355,9 @@ static int deliver(natsMsg *m, uint64_t position, chio__xp_visit_fn fn, void *ct
     data = data ? data : "";
     out.position = position;
     out.msg_id = natsMsgHeader_Get(m, HDR_MSG_ID, &v) == NATS_OK && v ? v : "";
+    v = NULL;
+    out.has_expect = natsMsgHeader_Get(m, HDR_EXPECT_SUBJ, &v) == NATS_OK && v != NULL;
+    out.expect_last = header_u64(m, HDR_EXPECT_SUBJ);
     /* the run must name as many items as the body holds, none empty */
     end = data + out.len;
     if (out.len > 0 && data[0] != '\n' && end[-1] != '\n' &&

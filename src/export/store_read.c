@@ -2,11 +2,11 @@
 /*
  * export/store_read.c - how the fleet tools read a local receipt log:
  * open it (a read-only snapshot, else a secondary instance that follows a
- * live kernel), learn the key of the kernel that writes it and which store
- * the directory holds (to notice one replaced under a follower), and tell a
- * stream item that kernel published from one another client wrote into
- * its subject. Public API only (chio/store.h, chio/receipt.h,
- * chio/checkpoint.h).
+ * live kernel), learn the key of the kernel that writes it, its first
+ * checkpoint (above 1 once archived) and which store the directory holds
+ * (to notice one replaced under a follower), and tell a stream item that
+ * kernel published from one another client wrote into its subject.
+ * Public API only (chio/store.h, chio/receipt.h, chio/checkpoint.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +111,23 @@ int chio__fleet_is_publication(chio_store *s, const char *key, int receipts, uin
         chio_checkpoint_free(cp);
     }
     return ok;
+}
+
+static int first_seen(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    (void)json;
+    (void)len;
+    *(uint64_t *)ctx = seq;
+    return 1; /* the first one is all that is asked */
+}
+
+uint64_t chio__fleet_store_first_checkpoint(chio_store *s)
+{
+    uint64_t first = 0;
+
+    if (chio_store_scan_checkpoints(s, 1, first_seen, &first, NULL) < 0 || first == 0)
+        return 1;
+    return first;
 }
 
 void chio__fleet_store_identity(const char *db, char out[128])

@@ -64,6 +64,11 @@ typedef struct chio__xp_msg {
     uint64_t item_seq;            /* Chio-Seq + the item's index; 0 for a malformed message */
     const char *msg_id;           /* the message's deduplication id; "" when absent */
     uint64_t msg_first, msg_last; /* the message's run (0, 0 when malformed) */
+    /* The subject's last position the message was appended after, as its
+     * writer asked and the log enforced (the exporter always asks; NATS:
+     * Nats-Expected-Last-Subject-Sequence); has_expect 0 when not asked. */
+    uint64_t expect_last;
+    int has_expect;
 } chio__xp_msg;
 
 /* Returns 0 to go on; anything else stops the read and is returned. */

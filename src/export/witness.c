@@ -8,10 +8,11 @@
  * which no local check can see) or holds different bytes at a seq
  * ("forked"); the report names the first such seq. A local log that is
  * equal to the stream, or longer (not exported yet), is fine. Receipts
- * archived locally (below the store's first seq) are not compared. Only
- * the kernel's own publications count against the store: an item another
- * client wrote into the subject (not signed by the kernel, or a receipt
- * the store holds at another seq) is counted as ignored.
+ * and checkpoints archived locally (below the store's first) are not
+ * compared. Only the kernel's own publications count against the store: an
+ * item another client wrote into the subject (not signed by the kernel, a
+ * receipt the store holds at another seq, or a copy of one it archived,
+ * replay.h) is counted as ignored.
  * Owns chio__witness_check() (the comparison), `chio fleet witness` (its
  * JSON line) and the start-up witness of the serving programs
  * (chio__witness_at_startup). Public API and the transport.
@@ -25,12 +26,13 @@
 
 #include "chio/chio.h"
 #include "export.h"
+#include "replay.h"
 #include "transport.h"
 
 /* ---- reading the stream: the one place that knows the message layout ------------------ */
 
-/* One published item of a kernel: a receipt or checkpoint and its seq. */
-typedef int (*item_fn)(void *ctx, uint64_t seq, const char *data, size_t len);
+/* One published item of a kernel: a receipt or checkpoint, its seq (m->item_seq). */
+typedef int (*item_fn)(void *ctx, const chio__xp_msg *m);
 
 typedef struct item_read {
     item_fn fn;
@@ -44,7 +46,13 @@ static int item_visit(void *vctx, const chio__xp_msg *m)
 
     if (m->item_seq == 0 || m->item_seq < r->from)
         return 0; /* not one of ours (fleet verify reports it), or before @from */
-    return r->fn(r->ctx, m->item_seq, m->data, m->len);
+    return r->fn(r->ctx, m);
+}
+
+static void subject_of(const char *key, int receipts, char subject[128])
+{
+    snprintf(subject, 128, "chio.%s.%s", key,
+             receipts ? CHIO__FLEET_RECEIPTS : CHIO__FLEET_CHECKPOINTS);
 }
 
 /* Call @fn for each receipt (@receipts) or checkpoint kernel @key
@@ -56,8 +64,7 @@ static int read_published(chio__xp *t, const char *key, int receipts, uint64_t f
     char subject[128];
     item_read r = {fn, ctx, from};
 
-    snprintf(subject, sizeof(subject), "chio.%s.%s", key,
-             receipts ? CHIO__FLEET_RECEIPTS : CHIO__FLEET_CHECKPOINTS);
+    subject_of(key, receipts, subject);
     return chio__xp_read(t, subject, 1, item_visit, &r);
 }
 
@@ -67,58 +74,54 @@ typedef struct wit {
     chio_store *s;        /* NULL: no store yet (an empty log) */
     const char *key;      /* the kernel compared */
     int receipts;         /* comparing receipts (1) or checkpoints (0) */
-    uint64_t local_first; /* receipts below are archived here */
+    uint64_t local_first; /* items below were archived from here (not compared) */
     uint64_t local_last;
     uint64_t compared, stream_last;
-    uint64_t ignored; /* items not the kernel's publication (chio__fleet_is_publication) */
+    uint64_t ignored;      /* items not the kernel's publication (chio__fleet_is_publication) */
+    uint64_t suspect_last; /* the largest seq of a suspect */
+    chio__suspects sus;    /* the kernel's items the store lacks or differs from */
     uint64_t first_diff;
     const char *kind; /* "rewound" or "forked" once found */
     int failed;
     char msg[320];
 } wit;
 
-/* A rollback at @seq unless the item is not the kernel's (counted). */
-static void differs(wit *w, uint64_t seq, const char *data, size_t len, const char *kind,
-                    uint64_t first_diff)
+/* A rollback at @m's seq unless the item is not the kernel's (counted) or
+ * a copy of one the store archived (resolved after the read). */
+static void differs(wit *w, const chio__xp_msg *m, const char *kind, uint64_t first_diff)
 {
-    if (!chio__fleet_is_publication(w->s, w->key, w->receipts, seq, data, len)) {
+    if (!chio__fleet_is_publication(w->s, w->key, w->receipts, m->item_seq, m->data, m->len)) {
         w->ignored++;
         return;
     }
-    if (seq > w->stream_last)
-        w->stream_last = seq;
-    w->kind = kind;
-    w->first_diff = first_diff;
+    if (m->item_seq > w->suspect_last)
+        w->suspect_last = m->item_seq;
+    chio__suspect_add(&w->sus, m, kind, first_diff);
 }
 
-static int on_item(void *vctx, uint64_t seq, const char *data, size_t len)
+static int on_item(void *vctx, const chio__xp_msg *m)
 {
     wit *w = vctx;
     char *mine = NULL;
     size_t mlen = 0;
     chio_error err;
+    uint64_t seq = m->item_seq;
     int rc;
 
-    if (w->kind != NULL) {
-        /* found already: only the stream's end is still counted (unchecked) */
+    if (seq < w->local_first) {
         if (seq > w->stream_last)
-            w->stream_last = seq;
-        return 0;
-    }
-    if (w->receipts && seq < w->local_first) {
-        if (seq > w->stream_last)
-            w->stream_last = seq;
+            w->stream_last = seq; /* archived here: nothing to compare */
         return 0;
     }
     if (seq > w->local_last) {
-        differs(w, seq, data, len, "rewound", w->local_last + 1);
+        differs(w, m, "rewound", w->local_last + 1);
         return 0;
     }
     chio_error_init(&err);
     rc = w->receipts ? chio_store_get_receipt(w->s, seq, &mine, &mlen, &err)
                      : chio_store_get_checkpoint(w->s, seq, &mine, &mlen, &err);
     if (rc == CHIO_ENOTFOUND) {
-        differs(w, seq, data, len, "rewound", seq); /* a hole below the local end */
+        differs(w, m, "rewound", seq); /* a hole below the local end */
         return 0;
     }
     if (rc != 0) {
@@ -128,11 +131,34 @@ static int on_item(void *vctx, uint64_t seq, const char *data, size_t len)
         return 1;
     }
     w->compared++;
-    if (mlen != len || memcmp(mine, data, len) != 0)
-        differs(w, seq, data, len, "forked", seq);
+    if (mlen != m->len || memcmp(mine, m->data, m->len) != 0)
+        differs(w, m, "forked", seq);
     else if (seq > w->stream_last)
         w->stream_last = seq;
     chio_free(mine);
+    return 0;
+}
+
+/* After the read: the suspects that are copies of archived items are
+ * another client's; the first that is not is the rollback. */
+static int settle(chio__xp *t, wit *w)
+{
+    char subject[128];
+    const chio__suspect *p;
+    int rc;
+
+    subject_of(w->key, w->receipts, subject);
+    rc = chio__suspects_resolve(t, subject, w->local_first, &w->sus);
+    if (rc != 0)
+        return rc;
+    w->ignored += chio__suspect_replays(&w->sus);
+    p = chio__suspect_rollback(&w->sus);
+    if (p != NULL) {
+        w->kind = p->kind;
+        w->first_diff = p->first_diff;
+        if (w->suspect_last > w->stream_last)
+            w->stream_last = w->suspect_last;
+    }
     return 0;
 }
 
@@ -142,6 +168,8 @@ static int compare(chio__xp *t, const char *stream, const char *key, wit *w, cha
 {
     int rc = read_published(t, key, w->receipts, 1, on_item, w);
 
+    if (rc == 0 && !w->failed)
+        rc = settle(t, w);
     if (w->failed) {
         snprintf(why, cap, "%s", w->msg);
         return CHIO__WITNESS_ERROR;
@@ -245,7 +273,7 @@ int chio__witness_check(const char *db, const char *urls, const char *stream, co
     }
     if (r.local_last == 0)
         r.local_first = 1;
-    c.local_first = 1;
+    c.local_first = s != NULL ? chio__fleet_store_first_checkpoint(s) : 1;
     xrc = chio__xp_open(urls, stream, timeout_ms > 0 ? timeout_ms : 5000, &t, why, cap);
     if (xrc != 0) {
         rc = xrc == CHIO__XP_ECONNECT ? CHIO__WITNESS_UNREACHABLE : CHIO__WITNESS_ERROR;

@@ -200,6 +200,15 @@ pid_t fu_spawn(const char *out_path, const char *const *argv)
     return spawn_cli(out_path, NULL, argv);
 }
 
+void fu_forget(pid_t pid)
+{
+    size_t i;
+
+    for (i = 0; i < nchildren; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
 int fu_wait(pid_t pid, unsigned timeout_ms)
 {
     uint64_t end = testutil_now_ms() + timeout_ms;

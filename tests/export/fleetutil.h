@@ -49,6 +49,8 @@ void fu_run_free(fu_run *r);
 pid_t fu_spawn(const char *out_path, const char *const *argv);
 /* Wait up to @timeout_ms for @pid; its exit status, or -1. */
 int fu_wait(pid_t pid, unsigned timeout_ms);
+/* Forget @pid, reaped by the caller (so that teardown never signals its id). */
+void fu_forget(pid_t pid);
 /* Forget every background process (killed by the suite's teardown). */
 void fu_kill_all(void);
 
