@@ -378,3 +378,29 @@ int fu_http_status(unsigned port, const char *path)
     close(fd);
     return code;
 }
+
+void fu_suite_up(char **dir, char **nc, char **urls, int nodes)
+{
+    *dir = testutil_tmpdir();
+    cr_assert_geq(asprintf(nc, "%s/nats", *dir), 0);
+    *urls = fu_cluster_start(*nc, nodes);
+}
+
+void fu_suite_down(char **dir, char **nc, char **urls)
+{
+    fu_kill_all();
+    fu_cluster_stop(*nc);
+    testutil_rmrf(*dir);
+    free(*urls);
+    free(*nc);
+    free(*dir);
+    *urls = *nc = *dir = NULL;
+}
+
+char *fu_path_in(const char *dir, const char *name)
+{
+    char *p = NULL;
+
+    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}

@@ -53,6 +53,14 @@ int fu_wait(pid_t pid, unsigned timeout_ms);
 void fu_forget(pid_t pid);
 /* Forget every background process (killed by the suite's teardown). */
 void fu_kill_all(void);
+/* A fleet suite's fixture: a fresh temp directory *@dir with a NATS
+ * cluster of @nodes under *@dir/nats (*@nc), its client URLs in *@urls;
+ * fu_suite_down() kills what the test started, stops the cluster and
+ * removes the directory. */
+void fu_suite_up(char **dir, char **nc, char **urls, int nodes);
+void fu_suite_down(char **dir, char **nc, char **urls);
+/* @dir/@name, malloc'd. */
+char *fu_path_in(const char *dir, const char *name);
 
 /* The serving programs, for the start-up witness: */
 /* Run @exe (an absolute path) like fu_cli(). */

@@ -31,29 +31,19 @@ static char *dir, *nc, *urls;
 
 static void setup(void)
 {
-    dir = testutil_tmpdir();
-    cr_assert_geq(asprintf(&nc, "%s/nats", dir), 0);
-    urls = fu_cluster_start(nc, 3);
+    fu_suite_up(&dir, &nc, &urls, 3);
 }
 
 static void teardown(void)
 {
-    fu_kill_all();
-    fu_cluster_stop(nc);
-    testutil_rmrf(dir);
-    free(urls);
-    free(nc);
-    free(dir);
+    fu_suite_down(&dir, &nc, &urls);
 }
 
 TestSuite(fleet, .init = setup, .fini = teardown);
 
 static char *path_in(const char *name)
 {
-    char *p = NULL;
-
-    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
-    return p;
+    return fu_path_in(dir, name);
 }
 
 #define CLI(timeout_ms, ...) fu_cli(dir, timeout_ms, (const char *const[]){__VA_ARGS__, NULL})
