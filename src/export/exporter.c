@@ -254,7 +254,7 @@ static int on_scanned(void *vctx, const chio__xp_msg *m)
 static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t seq)
 {
     scan_ctx *sc = calloc(1, sizeof(*sc));
-    const chio__suspect *p;
+    const chio__suspect *p = NULL;
     uint64_t first = 1, last = 0, end;
     int rc;
 

@@ -238,6 +238,7 @@ static char *sign_checkpoint(const char *db, unsigned seed_byte, uint64_t seq, u
     chio_keypair *kp = NULL;
     chio_checkpoint *cp = NULL;
     uint8_t *leaves = calloc(end - start + 1, 32), root[32];
+    const char *json;
     char seed[65], *out;
     uint64_t i;
 
@@ -253,7 +254,8 @@ static char *sign_checkpoint(const char *db, unsigned seed_byte, uint64_t seq, u
     }
     cr_assert_eq(chio_merkle_root(leaves, (size_t)(end - start + 1), root), 0);
     cr_assert_eq(chio_checkpoint_sign(kp, seq, start, end, root, at, prev, &cp, NULL), 0);
-    out = strndup(chio_checkpoint_json(cp, len), *len);
+    json = chio_checkpoint_json(cp, len); /* sets *len: not in the same call */
+    out = strndup(json, *len);
     cr_assert_not_null(out);
     chio_checkpoint_free(cp);
     chio_keypair_free(kp);
@@ -456,6 +458,12 @@ Test(fleet_rev26, junk_on_a_checkpoints_subject_is_not_held)
     natsConnection_Destroy(c);
     free(big);
     cr_expect_eq(verify_rss(&after), 1, "the junk is named");
+#ifndef __SANITIZE_ADDRESS__
     cr_expect_lt(after - before, 16 * 1024, "%ld KiB more for 40 MB of junk", after - before);
+#else
+    /* ASan's quarantine keeps freed memory resident: the bound is the
+     * plain build's to check. */
+    fprintf(stderr, "fleet_rev26: %ld KiB more for 40 MB of junk (ASan build)\n", after - before);
+#endif
     free(db);
 }
