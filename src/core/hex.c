@@ -5,6 +5,7 @@
  */
 #include "chio/crypto.h"
 #include "internal.h"
+#include "normalize.h"
 
 static const char lower[] = "0123456789abcdef";
 
@@ -27,17 +28,6 @@ int chio_hex_encode(const uint8_t *in, size_t n, char *out)
     return 0;
 }
 
-int chio__hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int chio__hex_decode_exact(const char *hex, size_t hexlen, uint8_t *out, size_t n)
 {
     size_t i;
@@ -45,9 +35,9 @@ int chio__hex_decode_exact(const char *hex, size_t hexlen, uint8_t *out, size_t 
     if (hexlen != 2 * n)
         return CHIO_EHEX;
     for (i = 0; i < hexlen; i++)
-        if (chio__hex_nibble(hex[i]) < 0)
+        if (chio__hex_value(hex[i]) < 0)
             return CHIO_EHEX;
     for (i = 0; i < n; i++)
-        out[i] = (uint8_t)((chio__hex_nibble(hex[2 * i]) << 4) | chio__hex_nibble(hex[2 * i + 1]));
+        out[i] = (uint8_t)((chio__hex_value(hex[2 * i]) << 4) | chio__hex_value(hex[2 * i + 1]));
     return 0;
 }

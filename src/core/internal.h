@@ -259,8 +259,6 @@ int chio__key_mem_lock(chio__key_mem *km);
 /* ---- hex ---------------------------------------------------------------------- */
 
 void chio__hex_encode(const uint8_t *in, size_t n, char *out); /* writes 2n chars + NUL */
-/* The value of one hex digit (either case), or -1. */
-int chio__hex_nibble(char c);
 
 /* A byte range (not owned). */
 typedef struct chio__bytes {

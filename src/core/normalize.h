@@ -15,6 +15,7 @@
 #define CHIO_CORE_NORMALIZE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* ASCII helpers shared by normalize.c and normalize_host.c. */
 static inline int chio__ascii_lower(int c)
@@ -33,6 +34,11 @@ static inline int chio__hex_value(int c)
     c = chio__ascii_lower(c);
     return chio__ascii_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
+
+/* Decode one UTF-8 sequence at @s (@n > 0): the code point, its length in
+ * *@len; UINT32_MAX with *@len = 1 when the bytes are not a valid
+ * sequence (normalize_text.c). */
+uint32_t chio__utf8_decode(const unsigned char *s, size_t n, size_t *len);
 
 /* Longest canonical host we produce (DNS allows 253; room for IPv6). */
 #define CHIO__HOST_MAX 256

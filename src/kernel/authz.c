@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "kernel_internal.h"
+#include "normalize.h"
 #include "scope.h"
 
 /* ---- checks 1-5 --------------------------------------------------------------------- */
@@ -341,8 +342,8 @@ static int decode_once(const char *in, char *out)
 
     while (*s != '\0') {
         int c = look_alike(s, &n), hi, lo;
-        if (n == 0 && s[0] == '%' && (hi = chio__hex_nibble((char)s[1])) >= 0 &&
-            (lo = chio__hex_nibble((char)s[2])) >= 0) {
+        if (n == 0 && s[0] == '%' && (hi = chio__hex_value(s[1])) >= 0 &&
+            (lo = chio__hex_value(s[2])) >= 0) {
             c = hi * 16 + lo;
             n = 3;
         }
