@@ -508,17 +508,17 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * refuses are decisions too: a capability id the session does not hold
  * (unknown_capability), an empty or over-long request id, server id or
  * tool name (invalid_request), arguments too deep or large for a receipt,
- * arguments that are not JSON the kernel reads (malformed, invalid UTF-8,
- * duplicate keys, more than 128 levels) or that hold a NUL (\u0000) in a
- * string, or whose text is longer than the kernel's max_argument_bytes
- * (4 MiB by default; never parsed) (arguments_rejected: for the last three
- * the receipt stores a summary and binds the SHA-256 of the raw text as
- * metadata.redaction.original_parameter_hash). The same holds for prompt
- * arguments. Errors, with no receipt (only what cannot be put in one):
- * CHIO_EINVAL (NULL or non-UTF-8 strings, non-zero reserved bytes in @call
- * or the options); CHIO_ENOSESSION (also for a NULL or malformed session
- * id: it names no session); CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED;
- * CHIO_EDRAINED; CHIO_EWEB3; CHIO_ESTORE / CHIO_EFAILED (the
+ * or whose text is longer than the kernel's max_argument_bytes (4 MiB by
+ * default; that text is never parsed, the receipt stores a summary and
+ * binds the SHA-256 of the raw text as
+ * metadata.redaction.original_parameter_hash) (arguments_rejected). The
+ * same cap holds for prompt arguments. Errors, with no receipt (only what
+ * cannot be put in one, and what kernel.md lists): CHIO_EINVAL (NULL or
+ * non-UTF-8 strings, non-zero reserved bytes in @call or the options);
+ * CHIO_ENOSESSION (also for a NULL or malformed session id: it names no
+ * session); CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED; CHIO_EDRAINED;
+ * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
+ * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
  * receipt could not be committed: never an allow, and no further tool
  * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
  * CHIO_EDEADLK (not counted): called from a completion callback

@@ -78,7 +78,7 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
     *owned = NULL;
     if (r->unrecordable[0] != '\0') {
         chio__buf_init(&b);
-        if (r->raw_only)
+        if (r->over_cap)
             chio__buf_printf(
                 &b, "{\"chio_omitted_arguments\":{\"text_bytes\":%zu,\"reason\":", r->raw_len);
         else
@@ -103,7 +103,7 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
     }
     if (*owned == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    if (r->raw_only) /* no canonical form: the hash of the raw text */
+    if (r->over_cap) /* never parsed: the hash of the raw text */
         memcpy(hash, r->raw_hash, sizeof(r->raw_hash));
     else if ((rc = chio_sha256_hex(canon, canon_len, hash)) != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "hashing the arguments");

@@ -290,12 +290,11 @@ static int sign_child(chio_tool_ctx *c, chio__receipt_fields *f, chio_receipt **
     return chio__kernel_sign_entered(c->k, f, held, rec, err);
 }
 
-/* A nested request whose text is over max_argument_bytes or is not JSON
- * the kernel reads is refused like such arguments
- * (arguments_rejected, for @why): its child receipt stores a summary and
- * binds the SHA-256 of the raw text; the host is not asked. */
-static int refuse_raw_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
-                             const char *why, chio_error *err)
+/* A nested request whose text is over max_argument_bytes is refused like
+ * such arguments (arguments_rejected), unparsed: its child receipt stores
+ * a summary and binds the SHA-256 of the raw text; the host is not asked. */
+static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
+                           chio_error *err)
 {
     chio_kernel *k = c->k;
     mreq *r = c->r;
@@ -303,12 +302,14 @@ static int refuse_raw_nested(chio_tool_ctx *c, chio_nested_kind kind, const char
     chio__receipt_fields f;
     chio_receipt *rec = NULL;
     chio_buf b;
-    char hash[65], child_id[200], reason[200], *summary;
+    char why[160], hash[65], child_id[200], *summary;
     size_t slen = 0;
     int rc;
 
     if (chio_sha256_hex(json, len, hash) != 0)
         return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
+    snprintf(why, sizeof(why), "its text is %zu bytes, over max_argument_bytes (%llu); not parsed",
+             len, (unsigned long long)k->max_argument_bytes);
     chio__buf_init(&b);
     chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"text_bytes\":%zu,\"reason\":", len);
     chio__json_write_string(&b, why, strlen(why));
@@ -325,8 +326,7 @@ static int refuse_raw_nested(chio_tool_ctx *c, chio_nested_kind kind, const char
     sp.params = summary;
     sp.params_len = slen;
     sp.verdict = CHIO_VERDICT_DENY;
-    snprintf(reason, sizeof(reason), "nested request rejected: %s", why);
-    sp.reason = reason;
+    sp.reason = "nested request rejected: over max_argument_bytes";
     sp.guard = chio_code_name(CHIO_CODE_ARGUMENTS_REJECTED);
     sp.request_id = child_id;
     sp.session_id = r->s->id;
@@ -344,26 +344,6 @@ static int refuse_raw_nested(chio_tool_ctx *c, chio_nested_kind kind, const char
         return rc;
     return chio__fail(err, CHIO_EDENIED, CHIO_NO_OFFSET, "%s request refused: %s",
                       kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling", why);
-}
-
-/* The nested request in canonical form: 0; 1 (@why filled) when it is not
- * JSON the kernel reads; an error code otherwise. */
-static int canonical_nested(const char *json, size_t len, char **req, size_t *req_len, char *why,
-                            size_t cap_why, chio_error *err)
-{
-    chio_error perr;
-    int rc;
-
-    chio_error_init(&perr);
-    rc = chio_json_canonicalize(json, len, req, req_len, &perr);
-    if (rc == CHIO_ENOMEM)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
-    if (rc == 0)
-        return 0;
-    snprintf(why, cap_why, "it is not JSON the kernel reads (%s: %.80s)",
-             chio_errno_name(perr.code), perr.message);
-    chio__utf8_repair(why);
-    return 1;
 }
 
 static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
@@ -391,15 +371,9 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
         return chio__fail(err, CHIO_ELIMIT, CHIO_NO_OFFSET,
                           "more than %u nested requests in one call", CHIO__MAX_NESTED);
     }
-    if ((uint64_t)len > k->max_argument_bytes) {
-        snprintf(reason, sizeof(reason),
-                 "its text is %zu bytes, over max_argument_bytes (%llu); not parsed", len,
-                 (unsigned long long)k->max_argument_bytes);
-        return refuse_raw_nested(c, kind, json, len, reason, err);
-    }
-    rc = canonical_nested(json, len, &req, &req_len, reason, sizeof(reason), err);
-    if (rc > 0)
-        return refuse_raw_nested(c, kind, json, len, reason, err);
+    if ((uint64_t)len > k->max_argument_bytes)
+        return over_cap_nested(c, kind, json, len, err);
+    rc = chio_json_canonicalize(json, len, &req, &req_len, err);
     if (rc != 0)
         return rc;
     if (kind == CHIO_NESTED_SAMPLING && asks_tool_use(req, req_len))

@@ -62,26 +62,6 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
     return 0;
 }
 
-/* A prompt get's arguments in canonical form (NULL: "{}"). Text that is
- * not JSON the kernel reads is no error: the get is denied
- * arguments_rejected with a summary (request.c). */
-static int canonical_prompt_args(mreq *r, const char *args_json, size_t args_len, char **out,
-                                 size_t *out_len, chio_error *err)
-{
-    chio_error perr;
-    int rc;
-
-    if (args_json == NULL)
-        return chio_json_canonicalize("{}", 2, out, out_len, err);
-    chio_error_init(&perr);
-    rc = chio_json_canonicalize(args_json, args_len, out, out_len, &perr);
-    if (rc == CHIO_ENOMEM)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
-    if (rc != 0 && chio__unreadable_args(r, args_json, args_len, &perr) != 0)
-        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the arguments");
-    return 0;
-}
-
 /* The common pipeline of a resource read (@prompts 0) or prompt get. */
 static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
                          const char *request_id, const char *capability_id, const char *name,
@@ -126,8 +106,9 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     else if (rc > 0)
         rc = 0; /* denied below (pre_checks), with a summary as parameters */
     else if (rc == 0 && prompts)
-        rc = canonical_prompt_args(&r, args_json, args_len, &pargs, &pargs_len, err);
-    if (rc == 0 && !r.raw_only) {
+        rc = chio_json_canonicalize(args_json ? args_json : "{}", args_json ? args_len : 2, &pargs,
+                                    &pargs_len, err);
+    if (rc == 0 && !r.over_cap) {
         /* parameters: {"arguments":..,"name":..} or {"uri":..} */
         if (prompts) {
             chio__buf_puts(&params, "{\"arguments\":");

@@ -98,20 +98,6 @@ static int has_nul(void *ctx, const char *key, const char *s, size_t n)
     return memchr(s, '\0', n) != NULL;
 }
 
-/* The arguments text stands in the receipt as its length and the SHA-256
- * of the raw bytes (it has no canonical form the kernel will store), and
- * the call is denied arguments_rejected for @why (chio__pre_checks()).
- * Returns 0, or -1 when hashing failed. */
-static int summarise_raw(mreq *r, const char *json, size_t len, const char *why)
-{
-    if (chio_sha256_hex(json, len, r->raw_hash) != 0)
-        return -1;
-    r->raw_only = 1;
-    r->raw_len = len;
-    snprintf(r->unrecordable, sizeof(r->unrecordable), "%s", why);
-    return 0;
-}
-
 /* Arguments text longer than max_argument_bytes is refused before it is
  * parsed: the call is denied (arguments_rejected) with a receipt whose
  * parameters are a summary and whose metadata.redaction binds the SHA-256
@@ -119,34 +105,16 @@ static int summarise_raw(mreq *r, const char *json, size_t len, const char *why)
  * form). Returns 1 when @len is over the cap, -1 when hashing failed. */
 int chio__over_cap(mreq *r, const char *json, size_t len)
 {
-    char why[sizeof(r->unrecordable)];
-
     if (json == NULL || (uint64_t)len <= r->k->max_argument_bytes)
         return 0;
-    snprintf(why, sizeof(why),
+    if (chio_sha256_hex(json, len, r->raw_hash) != 0)
+        return -1;
+    r->over_cap = 1;
+    r->raw_len = len;
+    snprintf(r->unrecordable, sizeof(r->unrecordable),
              "their text is %zu bytes, over max_argument_bytes (%llu); not parsed", len,
              (unsigned long long)r->k->max_argument_bytes);
-    return summarise_raw(r, json, len, why) == 0 ? 1 : -1;
-}
-
-/* Arguments the kernel cannot read as JSON, or holding a NUL (which the
- * tool may read as the end of a string or not): denied like text over the
- * cap, the raw bytes hashed. The tool never sees them; the agent that sent
- * them leaves a receipt. Returns 0, or -1 when hashing failed. */
-int chio__unreadable_args(mreq *r, const char *json, size_t len, const chio_error *perr)
-{
-    char why[sizeof(r->unrecordable)];
-
-    if (perr != NULL)
-        snprintf(why, sizeof(why), "they are not JSON the kernel reads (%s: %.80s)",
-                 chio_errno_name(perr->code), perr->message);
-    else
-        snprintf(why, sizeof(why), "a string in them holds a NUL character");
-    /* The reason quotes the parser's message, which may quote the text. */
-    chio__utf8_repair(why);
-    chio_json_doc_free(r->args_doc);
-    r->args_doc = NULL;
-    return summarise_raw(r, json, len, why);
+    return 1;
 }
 
 /* Parse and canonicalise the arguments (@capped: held to
@@ -166,12 +134,11 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
         return rc > 0 ? 0 : chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the arguments");
     chio_error_init(&perr);
     rc = chio_json_parse(json, len, &r->args_doc, &perr);
-    if (rc == CHIO_ENOMEM)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
-    if (rc != 0 || chio__each_string(chio_json_root(r->args_doc), has_nul, NULL))
-        return chio__unreadable_args(r, json, len, rc != 0 ? &perr : NULL) == 0
-                   ? 0
-                   : chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the arguments");
+    if (rc != 0)
+        return chio__fail(err, rc, perr.offset, "arguments: %s", perr.message);
+    if (chio__each_string(chio_json_root(r->args_doc), has_nul, NULL))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "arguments: a string contains a NUL character");
     rc = chio_json_write_canonical(chio_json_root(r->args_doc), &r->args, &r->args_len);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");

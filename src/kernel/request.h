@@ -101,11 +101,9 @@ typedef struct mreq {
     const char *cap_id;          /* receipt capability_id: the token's, or as asked */
     const char *invalid_request; /* why the request itself is refused, or NULL */
     char unrecordable[160];      /* why the arguments cannot be stored verbatim, or "" */
-    /* Arguments text that is not stored as canonical JSON: over
-     * max_argument_bytes (never parsed), not JSON the kernel reads, or
-     * holding a NUL; its length and the SHA-256 of the raw text stand for
-     * it in the receipt. */
-    int raw_only;
+    /* Arguments text over max_argument_bytes: never parsed; its length and
+     * the SHA-256 of the raw text stand for it in the receipt. */
+    int over_cap;
     size_t raw_len;
     char raw_hash[65];
     char *marks[4]; /* markers standing for over-long ids (chio__bound_id()) */
@@ -148,14 +146,7 @@ void chio__mreq_destroy(mreq *r);
 int chio__bound_id(mreq *r, const char *what, const char **s, chio_error *err);
 /* 1 when the arguments text is over max_argument_bytes, -1 when hashing failed. */
 int chio__over_cap(mreq *r, const char *json, size_t len);
-/* Arguments that are not JSON the kernel reads (@perr: the parser's
- * error) or that hold a NUL (@perr NULL): denied arguments_rejected with
- * the raw text's length and hash; 0, or -1 when hashing failed. */
-int chio__unreadable_args(mreq *r, const char *json, size_t len, const chio_error *perr);
-/* Parse and canonicalise the arguments (@capped: held to max_argument_bytes).
- * Text that is not JSON the kernel reads (malformed, not UTF-8, duplicate
- * keys, too deep) or that holds a NUL is no error: the call is denied
- * arguments_rejected, with the raw text's length and hash as its summary. */
+/* Parse and canonicalise the arguments (@capped: held to max_argument_bytes). */
 int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_error *err);
 void chio__deny(mreq *r, chio_code code, const char *guard);
 /* Admission: everything that ends in an error without a receipt. */

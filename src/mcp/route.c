@@ -240,21 +240,39 @@ static void with_meta(svc_buf *b, const chio_response *r)
     free(m2.p);
 }
 
-static void answer(chio_mcp_gateway *g, worker *w, int tool, int rc, const chio_response *r,
-                   const chio_error *err)
+/* A mediated request whose params the gateway cannot put to the kernel (no
+ * name, arguments not an object, arguments the kernel cannot read): -32602
+ * with a deny receipt of the params' summary (refusal.c), like every
+ * refusal the client caused. */
+static void refuse_params(chio_mcp_gateway *g, worker *w, const chio_json *params,
+                          const char *method, const char *why)
+{
+    char *data = chio__mcp_refusal_receipt(g, params, method, why, w->client_id, -32602);
+
+    chio__mcp_client_error(g, w->client_id, -32602, why, data);
+    free(data);
+}
+
+static void answer(chio_mcp_gateway *g, worker *w, const chio_json *params, const char *method,
+                   int tool, int rc, const chio_response *r, const chio_error *err)
 {
     svc_buf b = {0}, meta = {0};
     char m[512];
 
     if (rc != 0) {
         /* Arguments the kernel cannot read (malformed, NUL in a string,
-         * invalid UTF-8) are the client's: invalid params. The rest
-         * (store, drain, memory) are the gateway's: internal error. */
+         * invalid UTF-8) are the client's: invalid params, an error the
+         * kernel signs no receipt for (kernel.md), refused here with one.
+         * The rest (store, drain, memory) are the gateway's: internal
+         * error. */
         int bad_params = strcmp(chio_errno_reason(rc), "invalid_arguments") == 0;
         snprintf(m, sizeof(m), "chio: %s: %s (%s)",
                  bad_params ? "invalid params" : "evaluation failed", err->message,
                  chio_errno_reason(rc));
-        chio__mcp_client_error(g, w->client_id, bad_params ? -32602 : -32603, m, NULL);
+        if (bad_params)
+            refuse_params(g, w, params, method, m);
+        else
+            chio__mcp_client_error(g, w->client_id, -32603, m, NULL);
         return;
     }
     if (r->verdict == CHIO_VERDICT_CANCELLED)
@@ -284,18 +302,6 @@ static void answer(chio_mcp_gateway *g, worker *w, int tool, int rc, const chio_
     }
     free(b.p);
     free(meta.p);
-}
-
-/* A mediated request whose params the gateway cannot put to the kernel (no
- * name, arguments not an object): -32602 with a deny receipt of the params'
- * summary (refusal.c), like every refusal the client caused. */
-static void refuse_params(chio_mcp_gateway *g, worker *w, const chio_json *params,
-                          const char *method, const char *why)
-{
-    char *data = chio__mcp_refusal_receipt(g, params, method, why, w->client_id, -32602);
-
-    chio__mcp_client_error(g, w->client_id, -32602, why, data);
-    free(data);
 }
 
 static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const chio_json *params)
@@ -361,7 +367,7 @@ static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const c
                                        args_txt ? args_txt : "{}", args_txt ? strlen(args_txt) : 2,
                                        &o, &r, &err);
     }
-    answer(g, w, tool, rc, &r, &err);
+    answer(g, w, params, method, tool, rc, &r, &err);
     chio_response_destroy(&r);
     free(args_txt);
     free(uri);

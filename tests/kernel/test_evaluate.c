@@ -898,10 +898,10 @@ Test(evaluate, errors_without_a_receipt)
                  "unknown_session");
     expect_error(k, "whatever", "cap-1", "{}", CHIO_ENOSESSION, "unknown_session");
     expect_deny(k, sid, "cap-unknown", "srv", "read", "{}", CHIO_CODE_UNKNOWN_CAPABILITY);
-    /* arguments it cannot read are a deny with a receipt (fail_closed) */
-    expect_deny(k, sid, "cap-1", "srv", "read", "{\"a\":", CHIO_CODE_ARGUMENTS_REJECTED);
-    expect_deny(k, sid, "cap-1", "srv", "read", "{\"a\":\"x\\u0000y\"}",
-                CHIO_CODE_ARGUMENTS_REJECTED);
+    expect_error(k, sid, "cap-1", "{\"a\":", CHIO_EJSON_TRUNCATED, "invalid_arguments");
+    expect_error(k, sid, "cap-1", "{\"a\":1}x", CHIO_EJSON_TRAILING, "invalid_arguments");
+    expect_error(k, sid, "cap-1", "{\"a\":\"x\\u0000y\"}", CHIO_EINVAL, "invalid_arguments");
+    expect_error(k, sid, "cap-1", "{\"a\":\"\xff\"}", CHIO_EJSON_UTF8, "invalid_arguments");
     cr_assert_eq(chio_kernel_begin_draining_session(k, sid, NULL), 0);
     expect_error(k, sid, "cap-1", "{}", CHIO_ESESSION_DRAINING, "session_draining");
     cr_assert_eq(chio_kernel_close_session(k, sid, NULL), 0);
@@ -910,11 +910,11 @@ Test(evaluate, errors_without_a_receipt)
     expect_error(k, sid, "cap-1", "{}", CHIO_EDRAINED, "kernel_drained");
     /* every one of them counted, by reason */
     cr_expect_eq(chio_kernel_unreceipted_errors(k, "unknown_session"), 2);
-    cr_expect_eq(chio_kernel_unreceipted_errors(k, "invalid_arguments"), 0);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, "invalid_arguments"), 4);
     cr_expect_eq(chio_kernel_unreceipted_errors(k, "session_draining"), 1);
     cr_expect_eq(chio_kernel_unreceipted_errors(k, "session_closed"), 1);
     cr_expect_eq(chio_kernel_unreceipted_errors(k, "kernel_drained"), 1);
-    cr_expect_eq(chio_kernel_unreceipted_errors(k, NULL), 5);
+    cr_expect_eq(chio_kernel_unreceipted_errors(k, NULL), 9);
     cr_expect_eq(chio_kernel_unreceipted_errors(k, "no_such_reason"), 0);
     {
         char *text = NULL;
