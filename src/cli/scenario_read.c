@@ -192,6 +192,85 @@ static int known_keys(reader *rd, const chio_json *obj, const char *base, const 
     return 0;
 }
 
+/* ---- the path of a duplicate key ---------------------------------------------------------- */
+
+/* One open object or array while scanning: the array's index, or where
+ * the object's current key is in the text. */
+typedef struct frame {
+    char type; /* '{' or '[' */
+    int want_key;
+    size_t idx, kstart, klen;
+} frame;
+
+/* Append @fr's step to @out: ".key" (or "key" at the top), or "[i]". */
+static void path_step(char *out, size_t cap, const char *text, const frame *fr)
+{
+    size_t used = strlen(out);
+
+    if (used + 1 >= cap)
+        return;
+    if (fr->type == '[')
+        snprintf(out + used, cap - used, "[%zu]", fr->idx);
+    else
+        snprintf(out + used, cap - used, "%s%.*s", used ? "." : "",
+                 (int)(fr->klen < 120 ? fr->klen : 120), text + fr->kstart);
+}
+
+/* Track the structure at one byte (not inside a string) of a valid JSON
+ * text; returns the new depth. Frames past @max are counted, not kept. */
+static size_t scan_byte(char c, frame *st, size_t depth, size_t max)
+{
+    frame *top = depth > 0 && depth <= max ? &st[depth - 1] : NULL;
+
+    if (c == '{' || c == '[') {
+        if (depth < max)
+            st[depth] = (frame){c, c == '{', 0, 0, 0};
+        return depth + 1;
+    }
+    if ((c == '}' || c == ']') && depth > 0)
+        return depth - 1;
+    if (c == ',' && top != NULL && top->type == '[')
+        top->idx++;
+    else if (c == ',' && top != NULL)
+        top->want_key = 1;
+    else if (c == ':' && top != NULL)
+        top->want_key = 0;
+    return depth;
+}
+
+/* The path ("steps[1].session") of the member whose key starts at byte
+ * @off of @text: the parser reports a duplicate key by its offset, and the
+ * text before it is valid JSON. Keys are shown as written (escapes kept). */
+static void path_of_key(const char *text, size_t len, size_t off, char *out, size_t cap)
+{
+    frame st[CHIO_JSON_MAX_DEPTH + 1];
+    size_t max = sizeof(st) / sizeof(st[0]), depth = 0, i = 0, j, start;
+
+    out[0] = '\0';
+    while (i < off && i < len) {
+        if (text[i] != '"') {
+            depth = scan_byte(text[i++], st, depth, max);
+            continue;
+        }
+        start = ++i; /* a string: find its closing quote */
+        while (i < len && text[i] != '"')
+            i += text[i] == '\\' ? 2 : 1;
+        if (depth > 0 && depth <= max && st[depth - 1].type == '{' && st[depth - 1].want_key) {
+            st[depth - 1].kstart = start;
+            st[depth - 1].klen = i - start;
+        }
+        i++;
+    }
+    if (depth == 0 || depth > max || off >= len || text[off] != '"')
+        return;
+    st[depth - 1].kstart = off + 1; /* the duplicate key itself */
+    for (st[depth - 1].klen = 0, j = off + 1; j < len && text[j] != '"';
+         j += text[j] == '\\' ? 2 : 1)
+        st[depth - 1].klen = j + 1 - (off + 1);
+    for (j = 0; j < depth; j++)
+        path_step(out, cap, text, &st[j]);
+}
+
 /* ---- the scenario model (types in scenario_internal.h) --------------------------------------- */
 
 static const char *const behavior_names[] = {
@@ -512,6 +591,11 @@ int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len)
 
     chio_error_init(&err);
     if (chio_json_parse(text, len, &sc->doc, &err) != 0) {
+        /* A duplicate member is a bad field: name it by its path. */
+        if (err.code == CHIO_EJSON_DUPKEY && err.offset != CHIO_NO_OFFSET)
+            path_of_key(text, len, err.offset, rd->path, sizeof(rd->path));
+        if (err.code == CHIO_EJSON_DUPKEY && rd->path[0] != '\0')
+            return bad(rd, "duplicate member (it appears twice; %.200s)", err.message);
         snprintf(rd->msg, sizeof(rd->msg), "(file): not JSON: %.300s", err.message);
         return -1;
     }

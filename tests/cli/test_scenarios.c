@@ -236,6 +236,23 @@ Test(scenarios, malformed_files_exit_2_with_the_path_of_the_bad_field)
     expect_malformed("[1,2", "not JSON");
 }
 
+/* The spec asks for the path of the bad field; a member given twice is
+ * one, wherever it is (the parser alone gave only a byte offset). */
+Test(scenarios, a_duplicate_member_is_named_by_its_path)
+{
+    expect_malformed("{\"clock\":1,\"clock\":2,\"steps\":[]}", "clock: duplicate member");
+    expect_malformed("{\"steps\":[{\"op\":\"drain\"},{\"op\":\"call\",\"session\":\"a\","
+                     "\"session\":\"b\"}]}",
+                     "steps[1].session: duplicate member");
+    expect_malformed("{\"steps\":[{\"op\":\"open_session\",\"capabilities\":[{\"id\":\"a\","
+                     "\"scope\":{\"grants\":[],\"grants\":[]}}]}]}",
+                     "steps[0].capabilities[0].scope.grants: duplicate member");
+    expect_malformed(
+        "{\"steps\":[],\"tool_servers\":[{\"server_id\":\"a\",\"tools\":[\"x[\\\"{,\"],"
+        "\"tools\":[]}]}",
+        "tool_servers[0].tools: duplicate member");
+}
+
 Test(scenarios, receipt_db_keeps_an_auditable_store)
 {
     char *db, *path;
