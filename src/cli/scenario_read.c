@@ -238,36 +238,36 @@ static size_t scan_byte(char c, frame *st, size_t depth, size_t max)
     return depth;
 }
 
-/* The path ("steps[1].session") of the member whose key starts at byte
- * @off of @text: the parser reports a duplicate key by its offset, and the
- * text before it is valid JSON. Keys are shown as written (escapes kept). */
-static void path_of_key(const char *text, size_t len, size_t off, char *out, size_t cap)
+/* The path of the place at byte @off of @text where the parser stopped
+ * ("steps[1].session" for a duplicate key starting there, or
+ * "steps[1].arguments.a" for a lone surrogate in that string): the text
+ * before it is JSON as far as it goes. Keys are shown as written. */
+static void path_at(const char *text, size_t len, size_t off, char *out, size_t cap)
 {
     frame st[CHIO_JSON_MAX_DEPTH + 1];
     size_t max = sizeof(st) / sizeof(st[0]), depth = 0, i = 0, j, start;
+    frame *top;
 
     out[0] = '\0';
-    while (i < off && i < len) {
+    while (i < len) {
+        top = depth > 0 && depth <= max ? &st[depth - 1] : NULL;
         if (text[i] != '"') {
+            if (i >= off)
+                break;
             depth = scan_byte(text[i++], st, depth, max);
             continue;
         }
         start = ++i; /* a string: find its closing quote */
         while (i < len && text[i] != '"')
             i += text[i] == '\\' ? 2 : 1;
-        if (depth > 0 && depth <= max && st[depth - 1].type == '{' && st[depth - 1].want_key) {
-            st[depth - 1].kstart = start;
-            st[depth - 1].klen = i - start;
+        if (top != NULL && top->type == '{' && top->want_key) {
+            top->kstart = start;
+            top->klen = (i < len ? i : len) - start;
         }
-        i++;
+        if (off < ++i) /* the place is in this string */
+            break;
     }
-    if (depth == 0 || depth > max || off >= len || text[off] != '"')
-        return;
-    st[depth - 1].kstart = off + 1; /* the duplicate key itself */
-    for (st[depth - 1].klen = 0, j = off + 1; j < len && text[j] != '"';
-         j += text[j] == '\\' ? 2 : 1)
-        st[depth - 1].klen = j + 1 - (off + 1);
-    for (j = 0; j < depth; j++)
+    for (j = 0; j < depth && j < max; j++)
         path_step(out, cap, text, &st[j]);
 }
 
@@ -591,11 +591,14 @@ int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len)
 
     chio_error_init(&err);
     if (chio_json_parse(text, len, &sc->doc, &err) != 0) {
-        /* A duplicate member is a bad field: name it by its path. */
-        if (err.code == CHIO_EJSON_DUPKEY && err.offset != CHIO_NO_OFFSET)
-            path_of_key(text, len, err.offset, rd->path, sizeof(rd->path));
+        /* Name the place by its path, like any bad field: a duplicate
+         * member, a lone surrogate in a string, a bad number. */
+        if (err.offset != CHIO_NO_OFFSET)
+            path_at(text, len, err.offset, rd->path, sizeof(rd->path));
         if (err.code == CHIO_EJSON_DUPKEY && rd->path[0] != '\0')
             return bad(rd, "duplicate member (it appears twice; %.200s)", err.message);
+        if (rd->path[0] != '\0')
+            return bad(rd, "not JSON: %.300s", err.message);
         snprintf(rd->msg, sizeof(rd->msg), "(file): not JSON: %.300s", err.message);
         return -1;
     }
