@@ -192,6 +192,85 @@ static int known_keys(reader *rd, const chio_json *obj, const char *base, const 
     return 0;
 }
 
+/* ---- the path of a duplicate key ---------------------------------------------------------- */
+
+/* One open object or array while scanning: the array's index, or where
+ * the object's current key is in the text. */
+typedef struct frame {
+    char type; /* '{' or '[' */
+    int want_key;
+    size_t idx, kstart, klen;
+} frame;
+
+/* Append @fr's step to @out: ".key" (or "key" at the top), or "[i]". */
+static void path_step(char *out, size_t cap, const char *text, const frame *fr)
+{
+    size_t used = strlen(out);
+
+    if (used + 1 >= cap)
+        return;
+    if (fr->type == '[')
+        snprintf(out + used, cap - used, "[%zu]", fr->idx);
+    else
+        snprintf(out + used, cap - used, "%s%.*s", used ? "." : "",
+                 (int)(fr->klen < 120 ? fr->klen : 120), text + fr->kstart);
+}
+
+/* Track the structure at one byte (not inside a string) of a valid JSON
+ * text; returns the new depth. Frames past @max are counted, not kept. */
+static size_t scan_byte(char c, frame *st, size_t depth, size_t max)
+{
+    frame *top = depth > 0 && depth <= max ? &st[depth - 1] : NULL;
+
+    if (c == '{' || c == '[') {
+        if (depth < max)
+            st[depth] = (frame){c, c == '{', 0, 0, 0};
+        return depth + 1;
+    }
+    if ((c == '}' || c == ']') && depth > 0)
+        return depth - 1;
+    if (c == ',' && top != NULL && top->type == '[')
+        top->idx++;
+    else if (c == ',' && top != NULL)
+        top->want_key = 1;
+    else if (c == ':' && top != NULL)
+        top->want_key = 0;
+    return depth;
+}
+
+/* The path of the place at byte @off of @text where the parser stopped
+ * ("steps[1].session" for a duplicate key starting there, or
+ * "steps[1].arguments.a" for a lone surrogate in that string): the text
+ * before it is JSON as far as it goes. Keys are shown as written. */
+static void path_at(const char *text, size_t len, size_t off, char *out, size_t cap)
+{
+    frame st[CHIO_JSON_MAX_DEPTH + 1];
+    size_t max = sizeof(st) / sizeof(st[0]), depth = 0, i = 0, j, start;
+    frame *top;
+
+    out[0] = '\0';
+    while (i < len) {
+        top = depth > 0 && depth <= max ? &st[depth - 1] : NULL;
+        if (text[i] != '"') {
+            if (i >= off)
+                break;
+            depth = scan_byte(text[i++], st, depth, max);
+            continue;
+        }
+        start = ++i; /* a string: find its closing quote */
+        while (i < len && text[i] != '"')
+            i += text[i] == '\\' ? 2 : 1;
+        if (top != NULL && top->type == '{' && top->want_key) {
+            top->kstart = start;
+            top->klen = (i < len ? i : len) - start;
+        }
+        if (off < ++i) /* the place is in this string */
+            break;
+    }
+    for (j = 0; j < depth && j < max; j++)
+        path_step(out, cap, text, &st[j]);
+}
+
 /* ---- the scenario model (types in scenario_internal.h) --------------------------------------- */
 
 static const char *const behavior_names[] = {
@@ -512,6 +591,14 @@ int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len)
 
     chio_error_init(&err);
     if (chio_json_parse(text, len, &sc->doc, &err) != 0) {
+        /* Name the place by its path, like any bad field: a duplicate
+         * member, a lone surrogate in a string, a bad number. */
+        if (err.offset != CHIO_NO_OFFSET)
+            path_at(text, len, err.offset, rd->path, sizeof(rd->path));
+        if (err.code == CHIO_EJSON_DUPKEY && rd->path[0] != '\0')
+            return bad(rd, "duplicate member (it appears twice; %.200s)", err.message);
+        if (rd->path[0] != '\0')
+            return bad(rd, "not JSON: %.300s", err.message);
         snprintf(rd->msg, sizeof(rd->msg), "(file): not JSON: %.300s", err.message);
         return -1;
     }

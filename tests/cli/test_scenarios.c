@@ -236,6 +236,57 @@ Test(scenarios, malformed_files_exit_2_with_the_path_of_the_bad_field)
     expect_malformed("[1,2", "not JSON");
 }
 
+/* The spec asks for the path of the bad field; a member given twice is
+ * one, wherever it is (the parser alone gave only a byte offset). */
+Test(scenarios, a_duplicate_member_is_named_by_its_path)
+{
+    expect_malformed("{\"clock\":1,\"clock\":2,\"steps\":[]}", "clock: duplicate member");
+    expect_malformed("{\"steps\":[{\"op\":\"drain\"},{\"op\":\"call\",\"session\":\"a\","
+                     "\"session\":\"b\"}]}",
+                     "steps[1].session: duplicate member");
+    expect_malformed("{\"steps\":[{\"op\":\"open_session\",\"capabilities\":[{\"id\":\"a\","
+                     "\"scope\":{\"grants\":[],\"grants\":[]}}]}]}",
+                     "steps[0].capabilities[0].scope.grants: duplicate member");
+    expect_malformed(
+        "{\"steps\":[],\"tool_servers\":[{\"server_id\":\"a\",\"tools\":[\"x[\\\"{,\"],"
+        "\"tools\":[]}]}",
+        "tool_servers[0].tools: duplicate member");
+}
+
+/* A string the parser refuses (a lone surrogate, which the kernel could
+ * not be given) or a number out of range is named by its path too. */
+Test(scenarios, an_unreadable_value_is_named_by_its_path)
+{
+    expect_malformed("{\"steps\":[{\"op\":\"call\",\"arguments\":{\"a\":[1,\"x\\ud800y\"]}}]}",
+                     "steps[0].arguments.a[1]: not JSON");
+    expect_malformed("{\"steps\":[{\"op\":\"drain\",\"at\":1e999}]}", "steps[0].at: not JSON");
+    expect_malformed("{\"kernel\":{\"policy_hash\":\"\\udc00\"},\"steps\":[]}",
+                     "kernel.policy_hash: not JSON");
+}
+
+/* docs/spec-reading.md: require_web3_evidence needs a store on disk and
+ * checkpoints, not WAL syncs, so the runner's temporary store (written
+ * without syncs) meets it once checkpoints are on; web3_required.json has
+ * them off and is refused. */
+Test(scenarios, require_web3_evidence_is_met_by_the_temporary_store)
+{
+    char path[512], *text, *at;
+    size_t len;
+    cli_result r;
+
+    snprintf(path, sizeof(path), "%s/web3_required.json", CHIO_SCENARIOS_DIR);
+    text = testutil_read_file(path, &len);
+    cr_assert_not_null(text);
+    at = strstr(text, "\"checkpoint_batch_size\": 0");
+    cr_assert_not_null(at, "web3_required.json changed");
+    memcpy(at + strlen("\"checkpoint_batch_size\": "), "5", 1);
+    r = run_text(text);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    cr_expect_neq(strstr(r.out, "\"step\":1,\"verdict\":\"allow\""), NULL, "%s", r.out);
+    testutil_cli_free(&r);
+    free(text);
+}
+
 Test(scenarios, receipt_db_keeps_an_auditable_store)
 {
     char *db, *path;

@@ -126,9 +126,13 @@ function unusable(g) {
 
 // ---- guards --------------------------------------------------------------------
 
-// Running text word by word, keys and values (security.md forbidden_path).
+// The spec's rule first: a string that starts with a prefix, as written
+// (whatever it is: "rm -rf" or "secret" too); then, as a reading of our own,
+// paths in running text word by word, keys and values (security.md
+// forbidden_path).
 function forbiddenHit(prefixes, args) {
   const strings = [...leaves(args).map(([, s]) => s), ...keysOf(args)];
+  if (strings.some((s) => prefixes.some((p) => s.startsWith(p)))) return true;
   return strings.some((s) => s.split(/\s+/).some((word) => prefixes.some((p) => isPathCandidate(null, word) && under(word, p, true))));
 }
 

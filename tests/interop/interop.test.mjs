@@ -741,6 +741,8 @@ seeded('decisions: boundary cases give the codes of the spec order', () => {
   call('c-zero', T0 + 3, 'budget_exhausted');
   call('c-win', T0 + 3, 'tool_error', { server: 'srv-f', tool: 'boom' });
   call('c-win', T0 + 3, 'guard_denied', { args: { q: 'AKIAABCDEFGHIJKLMNOP', p: '/etc/x' }, guard: 'no-keys' }); // guard order
+  // spec: "deny when any string argument starts with one", a path or not
+  call('c-win', T0 + 3, 'guard_denied', { args: { cmd: 'rm -rf /tmp/x' }, guard: 'no-etc' });
   call('nope', T0 + 3, 'unknown_capability');
   call('nope', T0 + 3, 'invalid_request', { tool: '' }); // before the capability lookup
   call('c-win', T0 + 3, 'none', { server: 'srv-s', tool: 'at-limit' }); // 3 x 20 bytes = the limit
@@ -757,7 +759,7 @@ seeded('decisions: boundary cases give the codes of the spec order', () => {
     tool_servers: [{ server_id: 'srv-a', tools: ['t1', 't2'], behavior: 'echo' }, { server_id: 'srv-f', tools: ['boom'], behavior: 'fail' },
       { server_id: 'srv-s', tools: ['at-limit'], behavior: 'stream', chunks: 3, chunk_bytes: 20 },
       { server_id: 'srv-s2', tools: ['over'], behavior: 'stream', chunks: 3, chunk_bytes: 21 }],
-    guards: [{ name: 'no-keys', type: 'secret_leak', patterns: ['AKIA[0-9A-Z]{16}'] }, { name: 'no-etc', type: 'forbidden_path', prefixes: ['/etc/'] }],
+    guards: [{ name: 'no-keys', type: 'secret_leak', patterns: ['AKIA[0-9A-Z]{16}'] }, { name: 'no-etc', type: 'forbidden_path', prefixes: ['/etc/', 'rm -rf'] }],
     steps,
   };
   const want = sameDecisions(doc, 'boundary cases');
