@@ -271,6 +271,13 @@ static void path_at(const char *text, size_t len, size_t off, char *out, size_t 
         path_step(out, cap, text, &st[j]);
 }
 
+/* Parse errors that sit in one member's key or value. */
+static int in_one_member(int code)
+{
+    return code == CHIO_EJSON_DUPKEY || code == CHIO_EJSON_UTF8 || code == CHIO_EJSON_SURROGATE ||
+           code == CHIO_EJSON_NUMBER || code == CHIO_EJSON_CONTROL || code == CHIO_EJSON_NULKEY;
+}
+
 /* ---- the scenario model (types in scenario_internal.h) --------------------------------------- */
 
 static const char *const behavior_names[] = {
@@ -591,9 +598,12 @@ int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len)
 
     chio_error_init(&err);
     if (chio_json_parse(text, len, &sc->doc, &err) != 0) {
-        /* Name the place by its path, like any bad field: a duplicate
-         * member, a lone surrogate in a string, a bad number. */
-        if (err.offset != CHIO_NO_OFFSET)
+        /* Name the place by its path, like any bad field, when the error
+         * is in one member (a duplicate key, a string with a lone
+         * surrogate, invalid UTF-8 or a raw control character, a number
+         * out of range); a broken structure (truncated, a stray comma,
+         * too deep, trailing data) is the file's. */
+        if (err.offset != CHIO_NO_OFFSET && in_one_member(err.code))
             path_at(text, len, err.offset, rd->path, sizeof(rd->path));
         if (err.code == CHIO_EJSON_DUPKEY && rd->path[0] != '\0')
             return bad(rd, "duplicate member (it appears twice; %.200s)", err.message);

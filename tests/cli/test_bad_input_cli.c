@@ -826,13 +826,14 @@ typedef struct scenario_row {
 #define STEP_CALL "\"op\":\"call\",\"session\":\"s\",\"capability_id\":\"c\",\"server\":\"x\""
 
 static const scenario_row scenario_rows[] = {
-    /* not JSON */
+    /* not JSON: the file, or the member the error sits in */
     {"empty file", "", "(file)"},
     {"truncated", "{\"steps\":[", "(file)"},
     {"trailing comma", "{\"steps\":[],}", "(file)"},
-    {"duplicate key", "{\"steps\":[],\"steps\":[]}", "(file)"},
-    {"invalid UTF-8", "{\"steps\":[],\"kernel\":{\"policy_hash\":\"\xff\"}}", "(file)"},
-    {"lone surrogate", "{\"steps\":[{\"op\":\"revoke\",\"capability_id\":\"\\udc00\"}]}", "(file)"},
+    {"duplicate key", "{\"steps\":[],\"steps\":[]}", "steps"},
+    {"invalid UTF-8", "{\"steps\":[],\"kernel\":{\"policy_hash\":\"\xff\"}}", "kernel.policy_hash"},
+    {"lone surrogate", "{\"steps\":[{\"op\":\"revoke\",\"capability_id\":\"\\udc00\"}]}",
+     "steps[0].capability_id"},
     {"too deep arguments",
      "{\"steps\":[{" STEP_CALL ",\"tool\":\"t\",\"arguments\":"
      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
