@@ -561,3 +561,41 @@ Test(cli, bench_budget_mode_charges_a_budget_per_call)
     testutil_cli_free(&r);
     free(db);
 }
+
+/* A reading command given a --receipt-db that is a file, or that does not
+ * exist, says which, names the option and exits 2 (it used to say only "no
+ * receipt store at PATH", the same as for an empty directory). */
+Test(cli, reading_a_store_names_a_file_or_a_missing_path)
+{
+    static const char *const cmds[][3] = {{"receipt", "list", NULL},
+                                          {"receipt", "verify", NULL},
+                                          {"checkpoint", "list", NULL},
+                                          {"checkpoint", "prove", "--seq=1"}};
+    char *file = seed_file("not-a-store", "x\n", 0644), *missing = path("no-such-store");
+    size_t i;
+
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        cli_result r =
+            RUN(NULL, cmds[i][0], cmds[i][1], "--receipt-db", file, cmds[i][2] ? cmds[i][2] : "--");
+        char *want;
+
+        cr_assert_geq(asprintf(&want, "chio %s %s: --receipt-db %s is not a directory", cmds[i][0],
+                               cmds[i][1], file),
+                      0);
+        cr_expect_eq(r.status, 2, "%s %s: %d", cmds[i][0], cmds[i][1], r.status);
+        cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
+        free(want);
+        testutil_cli_free(&r);
+        r = RUN(NULL, cmds[i][0], cmds[i][1], "--receipt-db", missing,
+                cmds[i][2] ? cmds[i][2] : "--");
+        cr_assert_geq(asprintf(&want, "chio %s %s: --receipt-db %s: no such directory", cmds[i][0],
+                               cmds[i][1], missing),
+                      0);
+        cr_expect_eq(r.status, 2, "%s %s: %d", cmds[i][0], cmds[i][1], r.status);
+        cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
+        free(want);
+        testutil_cli_free(&r);
+    }
+    free(file);
+    free(missing);
+}
