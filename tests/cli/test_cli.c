@@ -599,3 +599,40 @@ Test(cli, reading_a_store_names_a_file_or_a_missing_path)
     free(file);
     free(missing);
 }
+
+/* mcp serve-http checks --listen before it touches anything: a bad address
+ * exits 2 with one line naming it, with no store created and no kernel
+ * started (it used to create the store and start and drain a kernel
+ * before the MCP layer refused the address). */
+Test(cli, mcp_serve_http_refuses_a_bad_listen_before_the_store)
+{
+    static const char *const bad[] = {"0.0.0.0:0", "10.0.0.1:8080", "127.0.0.1:65536",
+                                      "127.0.0.1", "localhost:80",  "127.0.0.1:x"};
+    char *seed = seed_file("mcp.seed", SEED07 "\n", 0600),
+         *pol = seed_file("mcp-policy.json",
+                          "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[]}",
+                          0600),
+         *db = path("mcp-db");
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cli_result r = RUN(NULL, "mcp", "serve-http", "--policy", pol, "--receipt-db", db,
+                           "--seed-file", seed, "--listen", bad[i], "--", "/bin/cat");
+        char *want;
+        struct stat st;
+
+        cr_assert_geq(asprintf(&want,
+                               "chio mcp serve-http: --listen '%s' is not a loopback IPv4 "
+                               "address and port (127.0.0.1:PORT)\n",
+                               bad[i]),
+                      0);
+        cr_expect_eq(r.status, 2, "%s: exit %d", bad[i], r.status);
+        cr_expect_str_eq(r.err, want, "%s", bad[i]);
+        cr_expect_neq(stat(db, &st), 0, "%s: the store was created", bad[i]);
+        free(want);
+        testutil_cli_free(&r);
+    }
+    free(seed);
+    free(pol);
+    free(db);
+}
