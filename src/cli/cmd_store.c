@@ -4,41 +4,16 @@
  * opening it for reading, `receipt archive`, `receipt verify --receipt-db`
  * (the audit), `checkpoint list`, `checkpoint prove` and `checkpoint
  * verify-proof` (`receipt list` is in cmd_list.c). They open the
- * store as a RocksDB secondary instance, so they work while a kernel in
- * another process has it open, and fall back to a read-only open.
+ * store read-only, which works while a kernel in another process has it
+ * open, and fall back to a RocksDB secondary instance (cli_open_store).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
 /* ---- opening ------------------------------------------------------------------------ */
-
-/* Reading never creates a store: a path that is missing or not a directory
- * is named as such (the store's own "no receipt store" would not say why). */
-static int store_dir_present(const char *cmd, const char *dir)
-{
-    struct stat st;
-
-    if (stat(dir, &st) != 0) {
-        if (errno == ENOENT)
-            cli_error(cmd,
-                      "--receipt-db %s: no such directory (a kernel creates its store "
-                      "there when it first starts; reading never creates one)",
-                      dir);
-        else
-            cli_error(cmd, "--receipt-db %s: %s", dir, strerror(errno));
-        return 0;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        cli_error(cmd, "--receipt-db %s is not a directory (give the store's directory)", dir);
-        return 0;
-    }
-    return 1;
-}
 
 chio_store *cli_open_store(const char *cmd, const char *dir)
 {
@@ -50,7 +25,7 @@ chio_store *cli_open_store(const char *cmd, const char *dir)
         cli_error(cmd, "--receipt-db DIR is required");
         return NULL;
     }
-    if (!store_dir_present(cmd, dir))
+    if (!cli_store_dir_present(cmd, dir))
         return NULL;
     /* Read-only first: it reads every file of the log and refuses a damaged
      * one (a secondary instance silently skips unreadable table files). It

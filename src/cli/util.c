@@ -320,6 +320,29 @@ int cli_store_exists(const char *dir)
     return found;
 }
 
+/* Reading never creates a store: a path that is missing or not a directory
+ * is named as such (the store's own "no receipt store" would not say why). */
+int cli_store_dir_present(const char *cmd, const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT)
+            cli_error(cmd,
+                      "--receipt-db %s: no such directory (a kernel creates its store "
+                      "there when it first starts; reading never creates one)",
+                      dir);
+        else
+            cli_error(cmd, "--receipt-db %s: %s", dir, strerror(errno));
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cli_error(cmd, "--receipt-db %s is not a directory (give the store's directory)", dir);
+        return 0;
+    }
+    return 1;
+}
+
 int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
 {
     struct stat st;

@@ -564,38 +564,43 @@ Test(cli, bench_budget_mode_charges_a_budget_per_call)
 
 /* A reading command given a --receipt-db that is a file, or that does not
  * exist, says which, names the option and exits 2 (it used to say only "no
- * receipt store at PATH", the same as for an empty directory). */
+ * receipt store at PATH", the same as for an empty directory). Each row:
+ * the command's words, then its options after --receipt-db DIR. */
 Test(cli, reading_a_store_names_a_file_or_a_missing_path)
 {
-    static const char *const cmds[][3] = {{"receipt", "list", NULL},
-                                          {"receipt", "verify", NULL},
-                                          {"checkpoint", "list", NULL},
-                                          {"checkpoint", "prove", "--seq=1"}};
+    static const char *const cmds[][5] = {
+        {"receipt list", "receipt", "list", NULL, NULL},
+        {"receipt verify", "receipt", "verify", NULL, NULL},
+        {"checkpoint list", "checkpoint", "list", NULL, NULL},
+        {"checkpoint prove", "checkpoint", "prove", "--seq", "1"},
+        {"export", "export", "--nats", "nats://127.0.0.1:1", NULL},
+        {"fleet witness", "fleet", "witness", "--nats", "nats://127.0.0.1:1"}};
     char *file = seed_file("not-a-store", "x\n", 0644), *missing = path("no-such-store");
-    size_t i;
+    const char *const dbs[] = {file, missing};
+    const char *const why[] = {"is not a directory", ": no such directory"};
+    size_t i, d;
 
-    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        cli_result r =
-            RUN(NULL, cmds[i][0], cmds[i][1], "--receipt-db", file, cmds[i][2] ? cmds[i][2] : "--");
-        char *want;
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        for (d = 0; d < 2; d++) {
+            const char *argv[8] = {NULL};
+            size_t n = 0, k;
+            cli_result r;
+            char *want;
 
-        cr_assert_geq(asprintf(&want, "chio %s %s: --receipt-db %s is not a directory", cmds[i][0],
-                               cmds[i][1], file),
-                      0);
-        cr_expect_eq(r.status, 2, "%s %s: %d", cmds[i][0], cmds[i][1], r.status);
-        cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
-        free(want);
-        testutil_cli_free(&r);
-        r = RUN(NULL, cmds[i][0], cmds[i][1], "--receipt-db", missing,
-                cmds[i][2] ? cmds[i][2] : "--");
-        cr_assert_geq(asprintf(&want, "chio %s %s: --receipt-db %s: no such directory", cmds[i][0],
-                               cmds[i][1], missing),
-                      0);
-        cr_expect_eq(r.status, 2, "%s %s: %d", cmds[i][0], cmds[i][1], r.status);
-        cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
-        free(want);
-        testutil_cli_free(&r);
-    }
+            for (k = 1; k < 5; k++)
+                if (cmds[i][k] != NULL)
+                    argv[n++] = cmds[i][k];
+            argv[n++] = "--receipt-db";
+            argv[n++] = dbs[d];
+            r = testutil_run_cli(argv, NULL, 0);
+            cr_assert_geq(asprintf(&want, "chio %s: --receipt-db %s%s%s", cmds[i][0], dbs[d],
+                                   d == 0 ? " " : "", why[d]),
+                          0);
+            cr_expect_eq(r.status, 2, "%s: %d", cmds[i][0], r.status);
+            cr_expect(strstr(r.err, want) != NULL, "%s: %s", cmds[i][0], r.err);
+            free(want);
+            testutil_cli_free(&r);
+        }
     free(file);
     free(missing);
 }
