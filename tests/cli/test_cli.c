@@ -641,3 +641,38 @@ Test(cli, mcp_serve_http_refuses_a_bad_listen_before_the_store)
     free(pol);
     free(db);
 }
+
+/* A key mistake is one line that says what is wrong: keygen --out naming a
+ * directory says so (it used to call the directory an existing file), and
+ * bench with a bad --seed-file prints the seed rule it broke and nothing
+ * more (it used to add "no signing key", with and without
+ * --compare-sidecar). */
+Test(cli, key_mistakes_are_one_clear_line)
+{
+    char *bad = seed_file("bad.seed", "zz\n", 0600), *db = path("bench-bad-seed");
+    cli_result r = RUN(NULL, "keygen", "--out", dir);
+    char *want;
+
+    cr_assert_geq(asprintf(&want,
+                           "chio keygen: --out %s is a directory: give the new seed file's name\n",
+                           dir),
+                  0);
+    cr_expect_eq(r.status, 2);
+    cr_expect_str_eq(r.err, want);
+    free(want);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "1", "--seed-file",
+            bad);
+    cr_expect_eq(r.status, 2);
+    cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+    cr_expect(strstr(r.err, "chio bench: seed file ") == r.err, "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--compare-sidecar", "--calls", "1", "--seed-file",
+            bad);
+    cr_expect_eq(r.status, 2);
+    cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+    cr_expect(strstr(r.err, "chio bench: seed file ") == r.err, "%s", r.err);
+    testutil_cli_free(&r);
+    free(bad);
+    free(db);
+}
