@@ -218,6 +218,13 @@ char *cli_read_input(const char *cmd, const char *path, size_t *len)
             return NULL;
         }
     }
+    /* A newcomer who runs `chio receipt verify` bare would otherwise face a
+     * silent wait: say what is being read and how to end it. */
+    if (fd == 0 && isatty(0))
+        fprintf(stderr,
+                "chio %s: reading standard input from the terminal; end it with Ctrl-D "
+                "('chio %s --help' shows how to give a file)\n",
+                cmd, cmd);
     buf = read_fd(fd, CLI_MAX_INPUT, len, &toobig);
     if (fd != 0)
         close(fd);

@@ -7,13 +7,18 @@
  * the upstream token, and malformed input of every kind.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chio/chio.h"
+#include "common/poll.h"
 #include "common/testutil.h"
 
 #define SEED07 "0707070707070707070707070707070707070707070707070707070707070707"
@@ -675,4 +680,79 @@ Test(cli, key_mistakes_are_one_clear_line)
     testutil_cli_free(&r);
     free(bad);
     free(db);
+}
+
+/* Run `chio @a @b` with a pseudo-terminal as stdin; wait (5 s at most) for
+ * a line on its stderr, then type Ctrl-D. Returns that line ("" if none)
+ * and the exit status in @status. */
+static char *run_on_terminal(const char *a, const char *b, int *status)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY), errp[2], st = 0;
+    char *line = calloc(1, 512);
+    size_t n = 0;
+    uint64_t end = testutil_now_ms() + 5000;
+    pid_t pid;
+
+    cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 && line != NULL);
+    cr_assert_eq(pipe(errp), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int slave = open(ptsname(master), O_RDWR | O_NOCTTY), devnull = open("/dev/null", O_WRONLY);
+        if (slave < 0 || devnull < 0 || dup2(slave, 0) < 0 || dup2(devnull, 1) < 0 ||
+            dup2(errp[1], 2) < 0)
+            _exit(127);
+        execl(CHIO_TEST_CLI, CHIO_TEST_CLI, a, b, (char *)NULL);
+        _exit(127);
+    }
+    close(errp[1]);
+    while (n < 511 && memchr(line, '\n', n) == NULL && testutil_now_ms() < end) {
+        struct pollfd p = {errp[0], POLLIN, 0};
+        ssize_t got;
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        got = read(errp[0], line + n, 511 - n);
+        if (got <= 0)
+            break;
+        n += (size_t)got;
+    }
+    cr_expect_eq(write(master, "\x04", 1), 1);
+    while (waitpid(pid, &st, WNOHANG) == 0 && testutil_now_ms() < end + 5000)
+        testutil_nap_ms(5);
+    if (waitpid(pid, &st, WNOHANG) == 0) { /* still waiting on the terminal */
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    close(errp[0]);
+    close(master);
+    return line;
+}
+
+/* A command reading stdin from a terminal says so on stderr, with how to
+ * end it, rather than waiting in silence (it used to print nothing until
+ * the input ended); Ctrl-D then ends it as an empty input. */
+Test(cli, reading_a_terminal_says_so)
+{
+    static const char *const cmds[][2] = {
+        {"receipt", "verify"}, {"checkpoint", "verify-proof"}, {"canon", NULL}};
+    size_t i;
+
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        char name[32], *want, *line;
+        int status;
+
+        snprintf(name, sizeof(name), "%s%s%s", cmds[i][0], cmds[i][1] ? " " : "",
+                 cmds[i][1] ? cmds[i][1] : "");
+        line = run_on_terminal(cmds[i][0], cmds[i][1], &status);
+        cr_assert_geq(asprintf(&want,
+                               "chio %s: reading standard input from the terminal; end it with "
+                               "Ctrl-D ('chio %s --help' shows how to give a file)\n",
+                               name, name),
+                      0);
+        cr_expect_str_eq(line, want, "%s", name);
+        cr_expect_eq(status, 2, "%s: an empty input is malformed: %d", name, status);
+        free(want);
+        free(line);
+    }
 }
