@@ -756,3 +756,31 @@ Test(cli, reading_a_terminal_says_so)
         free(line);
     }
 }
+
+/* --receipt-db naming the directory above a store (the demo's ./state for
+ * ./state/receipts) names the store below (it used to say only "no receipt
+ * store at state"). */
+Test(cli, a_store_one_level_down_is_named)
+{
+    char *parent = path("state"), *db = path("state/receipts"), *want;
+    cli_result r;
+
+    cr_assert_eq(mkdir(parent, 0700), 0);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "1", "--durability",
+            "nosync");
+
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", parent);
+    cr_assert_geq(asprintf(&want,
+                           "chio receipt list: --receipt-db %s holds no receipt store, but %s "
+                           "does: did you mean --receipt-db %s?\n",
+                           parent, db, db),
+                  0);
+    cr_expect_eq(r.status, 2);
+    cr_expect_str_eq(r.err, want);
+    free(want);
+    testutil_cli_free(&r);
+    free(parent);
+    free(db);
+}
