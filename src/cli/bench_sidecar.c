@@ -340,9 +340,11 @@ int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const
      * signed by one key, so later runs on DIR reuse it). */
     if (seed_file == NULL && access(seed_path, F_OK) == 0)
         seed_file = seed_path;
-    kp = seed_file ? cli_load_seed("bench", seed_file) : NULL;
-    if (kp == NULL && (seed_file != NULL || chio_keypair_generate(&kp, NULL) != 0))
-        return cli_error("bench", "no signing key");
+    kp = seed_file ? cli_load_seed("bench", seed_file) : NULL; /* says why on failure */
+    if (kp == NULL && seed_file != NULL)
+        return CLI_USAGE;
+    if (kp == NULL && chio_keypair_generate(&kp, NULL) != 0)
+        return cli_error("bench", "cannot generate a signing key");
     chio_keypair_write_seed_hex(kp, hex);
     if (seed_file == NULL) {
         int fd = open(seed_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

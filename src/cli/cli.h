@@ -70,6 +70,11 @@ int cli_check_store_dir(const char *cmd, const char *opt, const char *dir);
 /* 1 when @dir holds a chio store (its CHIO-RECEIPT-STORE file), else 0. */
 int cli_store_exists(const char *dir);
 
+/* Before a command reads the store at @dir (--receipt-db): 1 when @dir is
+ * a directory; else 0 after printing that it is missing or not a directory
+ * (the library's "no receipt store" would not say why). */
+int cli_store_dir_present(const char *cmd, const char *dir);
+
 /* After a usage error: the synopsis of @usage (up to its first blank line)
  * and "Run 'chio <cmd> --help' for every option." on stderr. */
 void cli_usage_hint(const char *cmd, const char *usage);

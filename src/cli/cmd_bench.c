@@ -563,12 +563,13 @@ int cmd_bench(int argc, char **argv)
         else
             return cli_error("bench", "--durability must be sync or nosync");
     }
-    if (opts[8].value)
-        kp = cli_load_seed("bench", opts[8].value);
-    else if (chio_keypair_generate(&kp, NULL) != 0)
-        kp = NULL;
-    if (kp == NULL)
-        return cli_error("bench", "no signing key");
+    if (opts[8].value) {
+        kp = cli_load_seed("bench", opts[8].value); /* says why on failure */
+        if (kp == NULL)
+            return CLI_USAGE;
+    } else if (chio_keypair_generate(&kp, NULL) != 0) {
+        return cli_error("bench", "cannot generate a signing key");
+    }
 
     cfg.keypair = kp; /* the kernel owns it from here on */
     cfg.policy_hash = "bench-policy";

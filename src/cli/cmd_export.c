@@ -68,6 +68,8 @@ int cmd_export(int argc, char **argv)
         return cli_error("export", "--receipt-db DIR is required");
     if (o[1].value == NULL)
         return cli_error("export", "--nats URL[,URL...] is required");
+    if (!cli_store_dir_present("export", o[0].value))
+        return CLI_USAGE;
     memset(&cfg, 0, sizeof(cfg));
     cfg.db = o[0].value;
     cfg.urls = o[1].value;

@@ -90,6 +90,8 @@ static int fleet_witness(int argc, char **argv)
         return cli_error("fleet witness", "--receipt-db DIR is required");
     if (o[1].value == NULL)
         return cli_error("fleet witness", "--nats URL[,URL...] is required");
+    if (!cli_store_dir_present("fleet witness", o[0].value))
+        return CLI_USAGE;
     return chio__fleet_witness(o[0].value, o[1].value, o[2].value ? o[2].value : "CHIO", stdout,
                                stderr);
 }

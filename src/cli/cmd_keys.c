@@ -47,6 +47,7 @@ int cmd_keygen(int argc, char **argv)
     char seed[66];
     int rc, fd;
     ssize_t w;
+    struct stat st;
 
     rc = cli_parse(argc, argv, opts, 2, pos, 0, &npos, "keygen", keygen_usage);
     if (rc != 0)
@@ -61,8 +62,14 @@ int cmd_keygen(int argc, char **argv)
     if (fd < 0) {
         int e = errno;
         chio_keypair_free(kp);
+        if (e == EEXIST && stat(opts[0].value, &st) == 0 && S_ISDIR(st.st_mode))
+            return cli_error("keygen", "--out %s is a directory: give the new seed file's name",
+                             opts[0].value);
         if (e == EEXIST)
-            return cli_error("keygen", "refusing to overwrite existing file %s", opts[0].value);
+            return cli_error("keygen",
+                             "refusing to overwrite existing file %s (keygen never replaces a "
+                             "key: choose another --out)",
+                             opts[0].value);
         return cli_error("keygen", "cannot create %s: %s", opts[0].value, strerror(e));
     }
     (void)fchmod(fd, 0600); /* whatever the umask was */

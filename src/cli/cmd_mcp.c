@@ -8,6 +8,7 @@
  * first checked against what its key published (src/export/witness.c).
  * Public API plus the MCP layer and the fleet layer.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,26 @@ static int check_scope(const char *cmd, const chio_mcp_policy *pol, const chio_k
     return rc == 0 ? 0 : cli_lib_error(cmd, "policy: the grants are not a valid scope", rc, &err);
 }
 
+/* serve-http's --listen as the MCP layer reads it (a 127.0.0.0/8 IPv4
+ * address, a colon, a port 0-65535), checked here so that a bad one stops
+ * the command before the store is created or a kernel started. */
+static int listen_ok(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    char host[64], *end;
+    unsigned long port;
+    struct in_addr a;
+
+    if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) || colon[1] < '0' ||
+        colon[1] > '9')
+        return 0;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    port = strtoul(colon + 1, &end, 10);
+    return *end == '\0' && port <= 65535 && inet_pton(AF_INET, host, &a) == 1 &&
+           (ntohl(a.s_addr) >> 24) == 127;
+}
+
 static int mcp_run(int argc, char **argv, int http)
 {
     /* The HTTP-only options last: serve parses the first 6. */
@@ -132,6 +153,12 @@ static int mcp_run(int argc, char **argv, int http)
                          argv[dash + 1]);
     if (http) {
         ho.listen = opts[6].value;
+        if (!listen_ok(ho.listen)) {
+            cli_error(cmd,
+                      "--listen '%.80s' is not a loopback IPv4 address and port (127.0.0.1:PORT)",
+                      ho.listen);
+            return CLI_USAGE;
+        }
         if (opts[7].value != NULL) {
             if (cli_u64(opts[7].value, &v) != 0 || v < 1 || v > 1024) {
                 cli_error(cmd, "--max-sessions must be between 1 and 1024");

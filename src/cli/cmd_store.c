@@ -4,9 +4,10 @@
  * opening it for reading, `receipt archive`, `receipt verify --receipt-db`
  * (the audit), `checkpoint list`, `checkpoint prove` and `checkpoint
  * verify-proof` (`receipt list` is in cmd_list.c). They open the
- * store as a RocksDB secondary instance, so they work while a kernel in
- * another process has it open, and fall back to a read-only open.
+ * store read-only, which works while a kernel in another process has it
+ * open, and fall back to a RocksDB secondary instance (cli_open_store).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +16,47 @@
 
 /* ---- opening ------------------------------------------------------------------------ */
 
+/* A chio store one level below @dir (the demo's ./state holds
+ * ./state/receipts): its path (the caller frees it), or NULL. */
+static char *store_below(const char *dir)
+{
+    size_t n = strlen(dir);
+    struct dirent *de;
+    char *found = NULL;
+    DIR *d = opendir(dir);
+
+    if (d == NULL)
+        return NULL;
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    while (found == NULL && (de = readdir(d)) != NULL) {
+        char *sub;
+        if (de->d_name[0] == '.')
+            continue;
+        if (asprintf(&sub, "%.*s/%s", (int)n, dir, de->d_name) < 0)
+            break;
+        if (cli_store_exists(sub))
+            found = sub;
+        else
+            free(sub);
+    }
+    closedir(d);
+    return found;
+}
+
 chio_store *cli_open_store(const char *cmd, const char *dir)
 {
     chio_store *s = NULL;
     chio_error err;
+    char *below;
     int rc;
 
     if (dir == NULL) {
         cli_error(cmd, "--receipt-db DIR is required");
         return NULL;
     }
+    if (!cli_store_dir_present(cmd, dir))
+        return NULL;
     /* Read-only first: it reads every file of the log and refuses a damaged
      * one (a secondary instance silently skips unreadable table files). It
      * works while a kernel has the log open; the secondary is the fallback
@@ -33,6 +65,14 @@ chio_store *cli_open_store(const char *cmd, const char *dir)
     rc = chio_store_open(dir, CHIO_STORE_READ_ONLY, &s, &err);
     if (rc == 0)
         return s;
+    if (rc == CHIO_ENOTFOUND && !cli_store_exists(dir) && (below = store_below(dir)) != NULL) {
+        cli_error(cmd,
+                  "--receipt-db %s holds no receipt store, but %s does: did you mean "
+                  "--receipt-db %s?",
+                  dir, below, below);
+        free(below);
+        return NULL;
+    }
     if (rc == CHIO_ENOTFOUND || rc == CHIO_ECORRUPT) {
         cli_lib_error(cmd, dir, rc, &err);
         return NULL;

@@ -62,24 +62,16 @@ static int version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    static const cli_subcommand cmds[] = {{"keygen", cmd_keygen},
-                                          {"pubkey", cmd_pubkey},
-                                          {"canon", cmd_canon},
-                                          {"receipt", cmd_receipt},
-                                          {"capability", cmd_capability},
-                                          {"checkpoint", cmd_checkpoint},
-                                          {"scenario", cmd_scenario},
-                                          {"bench", cmd_bench},
-                                          {"--version", version},
-                                          {"version", version},
-                                          {"mcp", cmd_mcp},
-                                          {"export", cmd_export},
-                                          {"fleet", cmd_fleet}};
+    static const cli_subcommand cmds[] = {
+        {"keygen", cmd_keygen},         {"pubkey", cmd_pubkey},
+        {"canon", cmd_canon},           {"receipt", cmd_receipt},
+        {"capability", cmd_capability}, {"checkpoint", cmd_checkpoint},
+        {"scenario", cmd_scenario},     {"bench", cmd_bench},
+        {"serve", cmd_serve},           {"--version", version},
+        {"version", version},           {"mcp", cmd_mcp},
+        {"export", cmd_export},         {"fleet", cmd_fleet}};
 
     if (argc >= 2 && strcmp(argv[1], "help") == 0)
         argv[1] = "--help";
-    /* The sidecar (src/serve/): outside the table so that its line stays apart. */
-    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
-        return cmd_serve(argc - 2, argv + 2);
     return cli_dispatch(NULL, argc - 1, argv + 1, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
 }

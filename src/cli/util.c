@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,13 @@ char *cli_read_input(const char *cmd, const char *path, size_t *len)
             return NULL;
         }
     }
+    /* A newcomer who runs `chio receipt verify` bare would otherwise face a
+     * silent wait: say what is being read and how to end it. */
+    if (fd == 0 && isatty(0))
+        fprintf(stderr,
+                "chio %s: reading standard input from the terminal; end it with Ctrl-D "
+                "('chio %s --help' shows how to give a file)\n",
+                cmd, cmd);
     buf = read_fd(fd, CLI_MAX_INPUT, len, &toobig);
     if (fd != 0)
         close(fd);
@@ -317,6 +325,29 @@ int cli_store_exists(const char *dir)
     found = lstat(sentinel, &st) == 0 && S_ISREG(st.st_mode);
     free(sentinel);
     return found;
+}
+
+/* Reading never creates a store: a path that is missing or not a directory
+ * is named as such (the store's own "no receipt store" would not say why). */
+int cli_store_dir_present(const char *cmd, const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT)
+            cli_error(cmd,
+                      "--receipt-db %s: no such directory (a kernel creates its store "
+                      "there when it first starts; reading never creates one)",
+                      dir);
+        else
+            cli_error(cmd, "--receipt-db %s: %s", dir, strerror(errno));
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cli_error(cmd, "--receipt-db %s is not a directory (give the store's directory)", dir);
+        return 0;
+    }
+    return 1;
 }
 
 int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
@@ -486,6 +517,72 @@ int cli_run_documents(const char *cmd, const char *path, cli_doc_fn fn, void *ct
     return rc;
 }
 
+/* The edit distance (insertions, deletions, substitutions) between two
+ * short words; words longer than 31 bytes count as far from everything. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j, row[32];
+
+    if (la > 31 || lb > 31)
+        return SIZE_MAX;
+    for (j = 0; j <= lb; j++)
+        row[j] = j;
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* The (sub)command a mistyped @word most likely meant: at most two edits
+ * away and fewer edits than the name is long; NULL when none is. */
+static const char *closest_name(const char *word, const cli_subcommand *subs, size_t nsubs)
+{
+    const char *best = NULL;
+    size_t i, best_d = 3;
+
+    for (i = 0; i < nsubs; i++) {
+        size_t d = edit_distance(word, subs[i].name);
+        if (subs[i].name[0] != '-' && d < best_d && d < strlen(subs[i].name)) {
+            best = subs[i].name;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* An unknown (sub)command: the error line with a suggestion when a name is
+ * close. At the top level only the synopsis follows (the whole help would
+ * push the error off the screen); a group's help is short and follows whole. */
+static int unknown_name(const char *group, const char *word, const cli_subcommand *subs,
+                        size_t nsubs, const char *usage)
+{
+    const char *near = closest_name(word, subs, nsubs);
+    const char *end = strchr(usage, '\n');
+
+    fprintf(stderr, "chio%s%s: unknown %s '%s'", group ? " " : "", group ? group : "",
+            group ? "subcommand" : "command", word);
+    if (near != NULL)
+        fprintf(stderr, " (did you mean '%s'?)", near);
+    fputc('\n', stderr);
+    if (group != NULL) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    fwrite(usage, 1, end ? (size_t)(end - usage) + 1 : strlen(usage), stderr);
+    fputs("Run 'chio --help' for every command.\n", stderr);
+    return CLI_USAGE;
+}
+
 int cli_dispatch(const char *group, int argc, char **argv, const cli_subcommand *subs, size_t nsubs,
                  const char *usage)
 {
@@ -504,11 +601,9 @@ int cli_dispatch(const char *group, int argc, char **argv, const cli_subcommand 
     for (i = 0; argc >= 1 && i < nsubs; i++)
         if (strcmp(argv[0], subs[i].name) == 0)
             return subs[i].run(argc - 1, argv + 1);
-    if (group == NULL && argc >= 1)
-        fprintf(stderr, "chio: unknown command '%s'\n\n", argv[0]);
-    else if (argc >= 1)
-        cli_error(group, "unknown subcommand '%s'", argv[0]);
-    else if (group != NULL)
+    if (argc >= 1)
+        return unknown_name(group, argv[0], subs, nsubs, usage);
+    if (group != NULL)
         cli_error(group, "missing subcommand");
     fputs(usage, stderr);
     return CLI_USAGE;

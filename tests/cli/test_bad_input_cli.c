@@ -781,7 +781,7 @@ Test(bad_input_cli, keygen_refuses_bad_targets)
     } rows[] = {
         {"existing file", {"keygen", "--out", existing, NULL}, "overwrite"},
         {"dangling symlink", {"keygen", "--out", dangling, NULL}, "overwrite"},
-        {"a directory", {"keygen", "--out", subdir, NULL}, "overwrite"},
+        {"a directory", {"keygen", "--out", subdir, NULL}, "is a directory"},
         {"missing directory", {"keygen", "--out", missing_dir, NULL}, "cannot create"},
         {"empty path", {"keygen", "--out", "", NULL}, "cannot create"},
         {"no --out", {"keygen", NULL}, "--out"},

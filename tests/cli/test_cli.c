@@ -7,13 +7,18 @@
  * the upstream token, and malformed input of every kind.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chio/chio.h"
+#include "common/poll.h"
 #include "common/testutil.h"
 
 #define SEED07 "0707070707070707070707070707070707070707070707070707070707070707"
@@ -559,5 +564,223 @@ Test(cli, bench_budget_mode_charges_a_budget_per_call)
     cr_expect_eq(r.status, 2, "%s", r.err);
     cr_expect(strstr(r.err, "--budget applies to full evaluations") != NULL, "%s", r.err);
     testutil_cli_free(&r);
+    free(db);
+}
+
+/* A reading command given a --receipt-db that is a file, or that does not
+ * exist, says which, names the option and exits 2 (it used to say only "no
+ * receipt store at PATH", the same as for an empty directory). Each row:
+ * the command's words, then its options after --receipt-db DIR. */
+Test(cli, reading_a_store_names_a_file_or_a_missing_path)
+{
+    static const char *const cmds[][5] = {
+        {"receipt list", "receipt", "list", NULL, NULL},
+        {"receipt verify", "receipt", "verify", NULL, NULL},
+        {"checkpoint list", "checkpoint", "list", NULL, NULL},
+        {"checkpoint prove", "checkpoint", "prove", "--seq", "1"},
+        {"export", "export", "--nats", "nats://127.0.0.1:1", NULL},
+        {"fleet witness", "fleet", "witness", "--nats", "nats://127.0.0.1:1"}};
+    char *file = seed_file("not-a-store", "x\n", 0644), *missing = path("no-such-store");
+    const char *const dbs[] = {file, missing};
+    const char *const why[] = {"is not a directory", ": no such directory"};
+    size_t i, d;
+
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        for (d = 0; d < 2; d++) {
+            const char *argv[8] = {NULL};
+            size_t n = 0, k;
+            cli_result r;
+            char *want;
+
+            for (k = 1; k < 5; k++)
+                if (cmds[i][k] != NULL)
+                    argv[n++] = cmds[i][k];
+            argv[n++] = "--receipt-db";
+            argv[n++] = dbs[d];
+            r = testutil_run_cli(argv, NULL, 0);
+            cr_assert_geq(asprintf(&want, "chio %s: --receipt-db %s%s%s", cmds[i][0], dbs[d],
+                                   d == 0 ? " " : "", why[d]),
+                          0);
+            cr_expect_eq(r.status, 2, "%s: %d", cmds[i][0], r.status);
+            cr_expect(strstr(r.err, want) != NULL, "%s: %s", cmds[i][0], r.err);
+            free(want);
+            testutil_cli_free(&r);
+        }
+    free(file);
+    free(missing);
+}
+
+/* mcp serve-http checks --listen before it touches anything: a bad address
+ * exits 2 with one line naming it, with no store created and no kernel
+ * started (it used to create the store and start and drain a kernel
+ * before the MCP layer refused the address). */
+Test(cli, mcp_serve_http_refuses_a_bad_listen_before_the_store)
+{
+    static const char *const bad[] = {"0.0.0.0:0", "10.0.0.1:8080", "127.0.0.1:65536",
+                                      "127.0.0.1", "localhost:80",  "127.0.0.1:x"};
+    char *seed = seed_file("mcp.seed", SEED07 "\n", 0600),
+         *pol = seed_file("mcp-policy.json",
+                          "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[]}",
+                          0600),
+         *db = path("mcp-db");
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cli_result r = RUN(NULL, "mcp", "serve-http", "--policy", pol, "--receipt-db", db,
+                           "--seed-file", seed, "--listen", bad[i], "--", "/bin/cat");
+        char *want;
+        struct stat st;
+
+        cr_assert_geq(asprintf(&want,
+                               "chio mcp serve-http: --listen '%s' is not a loopback IPv4 "
+                               "address and port (127.0.0.1:PORT)\n",
+                               bad[i]),
+                      0);
+        cr_expect_eq(r.status, 2, "%s: exit %d", bad[i], r.status);
+        cr_expect_str_eq(r.err, want, "%s", bad[i]);
+        cr_expect_neq(stat(db, &st), 0, "%s: the store was created", bad[i]);
+        free(want);
+        testutil_cli_free(&r);
+    }
+    free(seed);
+    free(pol);
+    free(db);
+}
+
+/* A key mistake is one line that says what is wrong: keygen --out naming a
+ * directory says so (it used to call the directory an existing file), and
+ * bench with a bad --seed-file prints the seed rule it broke and nothing
+ * more (it used to add "no signing key", with and without
+ * --compare-sidecar). */
+Test(cli, key_mistakes_are_one_clear_line)
+{
+    char *bad = seed_file("bad.seed", "zz\n", 0600), *db = path("bench-bad-seed");
+    cli_result r = RUN(NULL, "keygen", "--out", dir);
+    char *want;
+
+    cr_assert_geq(asprintf(&want,
+                           "chio keygen: --out %s is a directory: give the new seed file's name\n",
+                           dir),
+                  0);
+    cr_expect_eq(r.status, 2);
+    cr_expect_str_eq(r.err, want);
+    free(want);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "1", "--seed-file",
+            bad);
+    cr_expect_eq(r.status, 2);
+    cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+    cr_expect(strstr(r.err, "chio bench: seed file ") == r.err, "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--compare-sidecar", "--calls", "1", "--seed-file",
+            bad);
+    cr_expect_eq(r.status, 2);
+    cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+    cr_expect(strstr(r.err, "chio bench: seed file ") == r.err, "%s", r.err);
+    testutil_cli_free(&r);
+    free(bad);
+    free(db);
+}
+
+/* Run `chio @a @b` with a pseudo-terminal as stdin; wait (5 s at most) for
+ * a line on its stderr, then type Ctrl-D. Returns that line ("" if none)
+ * and the exit status in @status. */
+static char *run_on_terminal(const char *a, const char *b, int *status)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY), errp[2], st = 0;
+    char *line = calloc(1, 512);
+    size_t n = 0;
+    uint64_t end = testutil_now_ms() + 5000;
+    pid_t pid;
+
+    cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 && line != NULL);
+    cr_assert_eq(pipe(errp), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int slave = open(ptsname(master), O_RDWR | O_NOCTTY), devnull = open("/dev/null", O_WRONLY);
+        if (slave < 0 || devnull < 0 || dup2(slave, 0) < 0 || dup2(devnull, 1) < 0 ||
+            dup2(errp[1], 2) < 0)
+            _exit(127);
+        execl(CHIO_TEST_CLI, CHIO_TEST_CLI, a, b, (char *)NULL);
+        _exit(127);
+    }
+    close(errp[1]);
+    while (n < 511 && memchr(line, '\n', n) == NULL && testutil_now_ms() < end) {
+        struct pollfd p = {errp[0], POLLIN, 0};
+        ssize_t got;
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        got = read(errp[0], line + n, 511 - n);
+        if (got <= 0)
+            break;
+        n += (size_t)got;
+    }
+    cr_expect_eq(write(master, "\x04", 1), 1);
+    while (waitpid(pid, &st, WNOHANG) == 0 && testutil_now_ms() < end + 5000)
+        testutil_nap_ms(5);
+    if (waitpid(pid, &st, WNOHANG) == 0) { /* still waiting on the terminal */
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    close(errp[0]);
+    close(master);
+    return line;
+}
+
+/* A command reading stdin from a terminal says so on stderr, with how to
+ * end it, rather than waiting in silence (it used to print nothing until
+ * the input ended); Ctrl-D then ends it as an empty input. */
+Test(cli, reading_a_terminal_says_so)
+{
+    static const char *const cmds[][2] = {
+        {"receipt", "verify"}, {"checkpoint", "verify-proof"}, {"canon", NULL}};
+    size_t i;
+
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        char name[32], *want, *line;
+        int status;
+
+        snprintf(name, sizeof(name), "%s%s%s", cmds[i][0], cmds[i][1] ? " " : "",
+                 cmds[i][1] ? cmds[i][1] : "");
+        line = run_on_terminal(cmds[i][0], cmds[i][1], &status);
+        cr_assert_geq(asprintf(&want,
+                               "chio %s: reading standard input from the terminal; end it with "
+                               "Ctrl-D ('chio %s --help' shows how to give a file)\n",
+                               name, name),
+                      0);
+        cr_expect_str_eq(line, want, "%s", name);
+        cr_expect_eq(status, 2, "%s: an empty input is malformed: %d", name, status);
+        free(want);
+        free(line);
+    }
+}
+
+/* --receipt-db naming the directory above a store (the demo's ./state for
+ * ./state/receipts) names the store below (it used to say only "no receipt
+ * store at state"). */
+Test(cli, a_store_one_level_down_is_named)
+{
+    char *parent = path("state"), *db = path("state/receipts"), *want;
+    cli_result r;
+
+    cr_assert_eq(mkdir(parent, 0700), 0);
+    r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "1", "--durability",
+            "nosync");
+
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    testutil_cli_free(&r);
+    r = RUN(NULL, "receipt", "list", "--receipt-db", parent);
+    cr_assert_geq(asprintf(&want,
+                           "chio receipt list: --receipt-db %s holds no receipt store, but %s "
+                           "does: did you mean --receipt-db %s?\n",
+                           parent, db, db),
+                  0);
+    cr_expect_eq(r.status, 2);
+    cr_expect_str_eq(r.err, want);
+    free(want);
+    testutil_cli_free(&r);
+    free(parent);
     free(db);
 }

@@ -395,6 +395,35 @@ Test(help, no_command_or_an_unknown_one_is_usage)
     testutil_cli_free(&r);
 }
 
+/* A mistyped command or subcommand is named with the likely one, and at
+ * the top level only the synopsis follows, so that the error stays on a
+ * screen (it used to be followed by the whole help, with no suggestion). */
+Test(help, a_mistyped_command_suggests_the_likely_one)
+{
+    cli_result r = testutil_run_cli((const char *const[]){"recipt", "list", NULL}, NULL, 0);
+
+    cr_expect_eq(r.status, 2);
+    cr_expect_str_eq(r.err, "chio: unknown command 'recipt' (did you mean 'receipt'?)\n"
+                            "usage: chio <command> [<subcommand>] [options]\n"
+                            "Run 'chio --help' for every command.\n");
+    cr_expect_eq(r.out_len, 0);
+    testutil_cli_free(&r);
+    r = testutil_run_cli((const char *const[]){"srve", NULL}, NULL, 0);
+    cr_expect_eq(r.status, 2);
+    cr_expect_not_null(strstr(r.err, "(did you mean 'serve'?)"), "%s", r.err);
+    testutil_cli_free(&r);
+    r = testutil_run_cli((const char *const[]){"frobnicate", NULL}, NULL, 0);
+    cr_expect_eq(r.status, 2);
+    cr_expect_null(strstr(r.err, "did you mean"), "%s", r.err);
+    testutil_cli_free(&r);
+    r = testutil_run_cli((const char *const[]){"receipt", "lst", NULL}, NULL, 0);
+    cr_expect_eq(r.status, 2);
+    cr_expect_not_null(strstr(r.err, "chio receipt: unknown subcommand 'lst' (did you mean "
+                                     "'list'?)\nusage: chio receipt"),
+                       "%s", r.err);
+    testutil_cli_free(&r);
+}
+
 /* A usage error prints its one-line message, the synopsis and where the
  * rest is, not the whole help: the message must stay on a screen. */
 Test(help, a_usage_error_shows_the_message_and_the_synopsis_only)
