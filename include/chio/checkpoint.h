@@ -27,7 +27,8 @@ extern "C" {
 typedef struct chio_checkpoint chio_checkpoint;
 
 /*
- * chio_checkpoint_parse - parse a stored checkpoint {"body":..,"signature":..}.
+ * chio_checkpoint_parse - parse a stored checkpoint {"body":..,"signature":..}
+ * (nothing else beside them: the envelope is not signed).
  * Returns: 0, chio_json_parse() codes, CHIO_EFORMAT, CHIO_ESCHEMA, CHIO_EKEY,
  * CHIO_ESIGFORMAT, CHIO_ENOMEM. Ownership: free *out with chio_checkpoint_free().
  */

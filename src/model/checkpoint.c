@@ -79,6 +79,20 @@ static int read_body(chio_checkpoint *cp, chio_json *body, chio_error *err)
     return rc;
 }
 
+/* The envelope is not signed: beside the body and the signature it may
+ * hold nothing, or a verifier would call bytes the kernel never wrote
+ * valid [`checkpoint_verify::a_member_beside_body_and_signature_is_refused`]. */
+static int check_envelope(const chio_json *root, chio_error *err)
+{
+    static const char *const members[] = {"body", "signature", NULL};
+    const char *k = chio__first_unknown_key(root, members);
+
+    if (k != NULL)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                          WHAT ": unknown member '%.64s' beside 'body' and 'signature'", k);
+    return 0;
+}
+
 int chio_checkpoint_parse(const char *json, size_t len, chio_checkpoint **out, chio_error *err)
 {
     chio_checkpoint *cp;
@@ -102,6 +116,8 @@ int chio_checkpoint_parse(const char *json, size_t len, chio_checkpoint **out, c
     body = chio__json_obj_find(root, "body", 4);
     if (root->type != CHIO_JSON_OBJECT || body == NULL)
         rc = chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": needs a 'body' object");
+    if (rc == 0)
+        rc = check_envelope(root, err);
     if (rc == 0)
         rc = read_body(cp, body, err);
     if (rc == 0) {

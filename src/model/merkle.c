@@ -124,7 +124,7 @@ int chio_merkle_verify(const uint8_t leaf_hash[32], const chio_merkle_proof *pro
             k++;
         }
         idx /= 2;
-        size = (size + 1) / 2;
+        size = size / 2 + (size & 1); /* ceil(size / 2); (size + 1) / 2 wraps at UINT64_MAX */
     }
     if (k != proof->path_len)
         return CHIO_EPROOF; /* extra path entries */

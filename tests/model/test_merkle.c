@@ -144,3 +144,35 @@ Test(merkle, edge_cases)
     p.path_len = CHIO_MERKLE_MAX_PATH + 1;
     cr_expect_eq(chio_merkle_verify(leaf, &p, root), CHIO_EPROOF);
 }
+
+/*
+ * A tree of UINT64_MAX leaves has 64 levels above the leaves: halving its
+ * size as (size + 1) / 2 wrapped to 0 after the first level, so a one-entry
+ * path "proved" leaf 0 of it and the true 64-entry path was refused.
+ */
+Test(merkle, largest_tree_size_walks_every_level)
+{
+    uint8_t leaf[32], root[32];
+    chio_merkle_proof p;
+    size_t k;
+
+    memset(leaf, 3, 32);
+    memset(&p, 0, sizeof(p));
+    p.tree_size = UINT64_MAX;
+    p.leaf_index = 0;
+    p.path_len = 1;
+    memset(p.path[0], 9, 32);
+    ref_node(leaf, p.path[0], root);
+    cr_expect_eq(chio_merkle_verify(leaf, &p, root), CHIO_EPROOF,
+                 "a one-level path must not prove a leaf of a 64-level tree");
+
+    p.path_len = CHIO_MERKLE_MAX_PATH;
+    memcpy(root, leaf, 32);
+    for (k = 0; k < CHIO_MERKLE_MAX_PATH; k++) {
+        memset(p.path[k], (int)(k + 1), 32);
+        ref_node(root, p.path[k], root);
+    }
+    cr_expect_eq(chio_merkle_verify(leaf, &p, root), 0, "leaf 0 of UINT64_MAX leaves: 64 levels");
+    p.path_len = CHIO_MERKLE_MAX_PATH - 1;
+    cr_expect_eq(chio_merkle_verify(leaf, &p, root), CHIO_EPROOF);
+}
