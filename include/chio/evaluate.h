@@ -372,7 +372,11 @@ CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
  * written to the receipt store (synced) before it takes effect and is
  * reloaded on the next start; from then on every token whose id, or any
  * capability_id in whose delegation chain, is @capability_id is denied with
- * capability_revoked. Revoking twice is a no-op. Opens the store if needed.
+ * capability_revoked. That includes a tool call in flight whose tool has
+ * not started: check 3 runs again just before the dispatch, so a call
+ * whose guards were still running when this returned is denied and its
+ * tool never runs (a tool already running finishes; its receipt says
+ * allow). Revoking twice is a no-op. Opens the store if needed.
  * The list is bounded: ids longer than CHIO_MAX_REVOCATION_ID_LEN bytes are
  * refused (CHIO_ETOOBIG), and once CHIO_MAX_REVOCATIONS ids are revoked a
  * new one is refused (CHIO_ELIMIT; revoking one already listed still

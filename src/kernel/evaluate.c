@@ -85,6 +85,15 @@ static int decide_checked(mreq *r, const chio_call *call, chio__grant_list *gran
         chio__cancel_decision(r);
         return 0;
     }
+    /* Check 3 again, last before the dispatch: a revocation that returned
+     * while the guards or the budget write ran stops the tool. What is
+     * left is this check's race with a revoker in flight: a revocation
+     * applies to the calls that reach this line after it took effect. */
+    code = chio__revoked_since_check(k, r->sc->cap, r->reason, sizeof(r->reason));
+    if (code != CHIO_CODE_NONE) {
+        chio__deny(r, code, NULL);
+        return 0;
+    }
     /* A kernel that already knows its store cannot commit never runs a
      * tool (the answer would be an error after the tool's side effects). */
     if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))

@@ -314,6 +314,10 @@ void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max);
 /* revocation.c: 1 when @id is on the kernel's revocation list, else 0
  * (check 3, in authz.c, asks it for the token and each link). */
 int chio__revoked(chio_kernel *k, const char *id);
+/* Check 3 again, just before a dispatch (evaluate.c): CAPABILITY_REVOKED
+ * with @reason when @cap's id or a delegation link was revoked since. */
+chio_code chio__revoked_since_check(chio_kernel *k, const chio_capability *cap, char *reason,
+                                    size_t cap_reason);
 
 /* 1 when the kernel failed closed: its store cannot commit, so nothing may
  * be dispatched whose receipt could not be written. */

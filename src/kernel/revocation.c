@@ -74,6 +74,32 @@ int chio__revoked(chio_kernel *k, const char *id)
     return chio__shmap_get(&k->med.revocations, id, strlen(id)) != NULL;
 }
 
+/* The guards and the budget's synced write run between check 3 and the
+ * dispatch, and host code may take any time there: a revocation that
+ * returned meanwhile must stop the tool (issue: review-races). Only the
+ * lookups: check 3 already refused ids the list cannot hold. */
+chio_code chio__revoked_since_check(chio_kernel *k, const chio_capability *cap, char *reason,
+                                    size_t cap_reason)
+{
+    size_t i, depth = chio_capability_delegation_depth(cap);
+    const char *id;
+
+    if (chio__revoked(k, chio_capability_id(cap))) {
+        snprintf(reason, cap_reason, "capability '%.100s' was revoked during the call",
+                 chio_capability_id(cap));
+        return CHIO_CODE_CAPABILITY_REVOKED;
+    }
+    for (i = 0; i < depth; i++) {
+        id = chio_capability_delegation_id(cap, i);
+        if (id != NULL && chio__revoked(k, id)) {
+            snprintf(reason, cap_reason,
+                     "delegation ancestor '%.100s' (link %zu) was revoked during the call", id, i);
+            return CHIO_CODE_CAPABILITY_REVOKED;
+        }
+    }
+    return CHIO_CODE_NONE;
+}
+
 #define REVOCATION_KEPT ((void *)1)
 
 static void *revocation_value(uint64_t expires_at)
