@@ -75,10 +75,21 @@ static int blocking_guard(void *user, const chio_guard_input *in, chio_guard_ver
     return 0;
 }
 
+static int counting_read(void *user, const char *uri, chio_output *out)
+{
+    (void)user;
+    (void)uri;
+    pthread_mutex_lock(&g.mu);
+    g.tool_runs++;
+    pthread_mutex_unlock(&g.mu);
+    return chio_output_set_json(out, "\"text\"", 6);
+}
+
 static chio_kernel *mc_kernel(void)
 {
     static const char *const tools[] = {"run"};
     chio_kernel_config cfg;
+    chio_resource_provider rp;
     chio_tool_server ts;
     chio_kernel *k;
     chio_error err;
@@ -95,6 +106,10 @@ static chio_kernel *mc_kernel(void)
     ts.invoke = counting_tool;
     chio_error_init(&err);
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = "docs";
+    rp.read = counting_read;
+    cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, &err), 0, "%s", err.message);
     cr_assert_eq(chio_kernel_add_guard(k, "blocking", blocking_guard, NULL, &err), 0, "%s",
                  err.message);
     return k;
@@ -121,6 +136,23 @@ static void *sync_caller(void *arg)
     mc_call(&c);
     chio_error_init(&err);
     g.rc = chio_kernel_evaluate(g.k, &c, &resp, &err);
+    if (g.rc == 0) {
+        g.verdict = resp.verdict;
+        g.code = resp.code;
+        chio_response_destroy(&resp);
+    }
+    return NULL;
+}
+
+/* A resource read of the granted URI (the provider counts as the tool). */
+static void *read_caller(void *arg)
+{
+    chio_response resp;
+    chio_error err;
+
+    (void)arg;
+    chio_error_init(&err);
+    g.rc = chio_kernel_read_resource(g.k, g.sid, NULL, g.cap_id, "file:///pub/a.txt", &resp, &err);
     if (g.rc == 0) {
         g.verdict = resp.verdict;
         g.code = resp.code;
@@ -174,9 +206,10 @@ static void wait_flag(const int *flag, const char *what)
     cr_assert(*flag, "timed out waiting until %s", what);
 }
 
-/* Open a session on @tok, start a call of @cap_id, revoke @revoke while
- * the call's guard runs, then let the guard pass. */
-static void revoke_midcall(const char *tok, const char *cap_id, const char *revoke, int async)
+/* Open a session on @tok, start a call of @cap_id (@mode 0 a tool call,
+ * 1 an asynchronous one, 2 a resource read), revoke @revoke while the
+ * call's guard runs, then let the guard pass. */
+static void revoke_midcall(const char *tok, const char *cap_id, const char *revoke, int mode)
 {
     char sid[CHIO_SESSION_ID_LEN + 1];
     chio_error err;
@@ -188,7 +221,12 @@ static void revoke_midcall(const char *tok, const char *cap_id, const char *revo
                  err.message);
     g.sid = sid;
     g.cap_id = cap_id;
-    cr_assert_eq(pthread_create(&th, NULL, async ? async_caller : sync_caller, NULL), 0);
+    cr_assert_eq(pthread_create(&th, NULL,
+                                mode == 1   ? async_caller
+                                : mode == 2 ? read_caller
+                                            : sync_caller,
+                                NULL),
+                 0);
     wait_flag(&g.in_guard, "the call reached its guard");
     cr_assert_eq(chio_kernel_revoke_capability(g.k, revoke, &err), 0, "%s", err.message);
     pthread_mutex_lock(&g.mu);
@@ -196,14 +234,14 @@ static void revoke_midcall(const char *tok, const char *cap_id, const char *revo
     pthread_cond_broadcast(&g.cv);
     pthread_mutex_unlock(&g.mu);
     pthread_join(th, NULL);
-    if (async)
+    if (mode == 1)
         wait_flag(&g.done, "the callback ran");
     chio_kernel_free(g.k); /* drains: a second callback would have run by now */
     cr_assert_eq(g.rc, 0, "the call has a receipt");
     cr_expect_eq(g.tool_runs, 0, "the tool ran after its capability's revocation returned");
     cr_expect_eq(g.verdict, CHIO_VERDICT_DENY);
     cr_expect_eq(g.code, CHIO_CODE_CAPABILITY_REVOKED, "code %s", chio_code_name(g.code));
-    if (async)
+    if (mode == 1)
         cr_expect_eq(g.cb_runs, 1, "the callback ran %d times", g.cb_runs);
 }
 
@@ -251,5 +289,18 @@ Test(revoke_midcall, an_async_call_revoked_while_its_guard_runs_is_denied_and_ca
     char *tok = plain_token();
 
     revoke_midcall(tok, "cap-mid", "cap-mid", 1);
+    free(tok);
+}
+
+/* The same for a resource read: the provider is not asked. */
+Test(revoke_midcall, a_resource_read_revoked_while_its_guard_runs_never_reaches_the_provider)
+{
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-res", TK_AGENT_PUB,
+                         "{\"resource_grants\":[{\"uri_pattern\":\"file:///pub/*\","
+                         "\"operations\":[\"read\"]}]}",
+                         IAT, 1000, NULL, 0);
+
+    cr_assert_not_null(tok);
+    revoke_midcall(tok, "cap-res", "cap-res", 2);
     free(tok);
 }
