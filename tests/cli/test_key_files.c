@@ -12,8 +12,11 @@
  *  - `chio scenario run` kept the file's text and the parsed document,
  *    both holding kernel.signing_seed_hex, in ordinary heap for the whole
  *    run and freed them unwiped: a core dump taken during a run held the
- *    seed's hex twice. The test scans the running CLI's memory as a core
- *    dump sees it (every resident readable mapping not flagged dd).
+ *    seed's hex twice. The CLI's input reader also grew its buffer with
+ *    realloc, once for every input: a moved block kept the file's bytes,
+ *    unwiped, in freed heap (seen under ASan, whose realloc always moves;
+ *    glibc's mostly grows in place). The test scans the running CLI's
+ *    memory as a core dump sees it (resident readable mappings not dd).
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
