@@ -10,6 +10,7 @@
  * Public API only; the sidecar is this same binary (/proc/self/exe).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -345,14 +346,28 @@ int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const
         return CLI_USAGE;
     if (kp == NULL && chio_keypair_generate(&kp, NULL) != 0)
         return cli_error("bench", "cannot generate a signing key");
-    chio_keypair_write_seed_hex(kp, hex);
     if (seed_file == NULL) {
-        int fd = open(seed_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, hex, 64) != 64) {
-            if (fd >= 0)
-                close(fd);
+        /* O_EXCL | O_NOFOLLOW: a file or link planted at the path after the
+         * access() check (or a dangling link, which access() calls absent)
+         * never receives the seed; it is written only into a new file. */
+        int fd = open(seed_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int e = fd < 0 ? errno : 0;
+        ssize_t w = 64;
+
+        if (fd >= 0) {
+            chio_keypair_write_seed_hex(kp, hex);
+            w = write(fd, hex, 64);
+        }
+        if (w != 64) {
+            e = w < 0 ? errno : EIO;
+            close(fd);
+            fd = -1;
+            unlink(seed_path);
+        }
+        if (fd < 0) {
+            explicit_bzero(hex, sizeof(hex));
             chio_keypair_free(kp);
-            return cli_error("bench", "cannot write %s", seed_path);
+            return cli_error("bench", "cannot write %s: %s", seed_path, strerror(e));
         }
         close(fd);
         seed_file = seed_path;

@@ -13,6 +13,11 @@
  * afterwards) unless --receipt-db names one to keep, and a clock the runner
  * sets before each step ("clock", or the step's "at"), read atomically by
  * the kernel's clock callback.
+ *
+ * The file may hold the kernel's signing seed (kernel.signing_seed_hex):
+ * the file's text is wiped and freed as soon as it is parsed, and the
+ * parsed copy of the seed as soon as the keypair is built, so neither
+ * sits in ordinary (dumpable) heap while the steps run nor after free.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -21,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "cli.h"
 #include "scenario_internal.h"
@@ -363,10 +370,15 @@ static int setup(reader *rd, runner *r, const char *dir)
     int rc;
 
     chio_error_init(&err);
-    if (sc->seed_hex != NULL)
-        rc = chio_keypair_from_seed_hex(sc->seed_hex, strlen(sc->seed_hex), &sc->cfg.keypair, &err);
-    else
+    if (sc->seed_hex != NULL) {
+        size_t n = strlen(sc->seed_hex);
+        rc = chio_keypair_from_seed_hex(sc->seed_hex, n, &sc->cfg.keypair, &err);
+        /* The keypair holds the seed now (or it was refused): wipe the
+         * parsed copy, which lives in the document's ordinary heap. */
+        OPENSSL_cleanse((char *)sc->seed_hex, n);
+    } else {
         rc = chio_keypair_generate(&sc->cfg.keypair, &err);
+    }
     if (rc != 0)
         return chio__scenario_bad_at(rd, "kernel.signing_seed_hex", err.message);
     sc->cfg.receipt_store_path = dir;
@@ -458,8 +470,12 @@ static int scenario_run(int argc, char **argv)
     memset(&r, 0, sizeof(r));
     memset(&rd, 0, sizeof(rd));
     r.sc = &sc;
-    if (chio__scenario_read(&rd, &sc, text, len) != 0) {
-        free(text);
+    rc = chio__scenario_read(&rd, &sc, text, len);
+    /* The document keeps its own copies: the text (which may hold the
+     * seed) is not needed any more. */
+    OPENSSL_cleanse(text, len);
+    free(text);
+    if (rc != 0) {
         chio__scenario_free(&sc);
         return cli_error(CMD, "%s: malformed scenario: %s", pos[0], rd.msg);
     }
@@ -468,7 +484,6 @@ static int scenario_run(int argc, char **argv)
         const char *t = getenv("TMPDIR");
         snprintf(tmpdir, sizeof(tmpdir), "%s/chio-scenario-XXXXXX", t && *t ? t : "/tmp");
         if (mkdtemp(tmpdir) == NULL) {
-            free(text);
             chio__scenario_free(&sc);
             return cli_error(CMD, "cannot create a temporary directory: %s", strerror(errno));
         }
@@ -488,7 +503,6 @@ static int scenario_run(int argc, char **argv)
     }
     chio_kernel_free(r.k);
     free(r.labels);
-    free(text);
     chio__scenario_free(&sc);
     if (tmpdir[0])
         nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

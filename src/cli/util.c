@@ -168,9 +168,30 @@ int cli_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Wipe the first @n bytes of @buf and free it: an input may hold a seed
+ * (a scenario's kernel.signing_seed_hex), and freed heap keeps its bytes. */
+static void wipe_free(char *buf, size_t n)
+{
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, n);
+    free(buf);
+}
+
+/* A buffer of @cap + 1 bytes holding the @n bytes of @buf, which is wiped
+ * and freed (not realloc: a moved block would keep its old bytes). */
+static char *grow(char *buf, size_t n, size_t cap)
+{
+    char *p = malloc(cap + 1);
+
+    if (p != NULL && n > 0)
+        memcpy(p, buf, n);
+    wipe_free(buf, n);
+    return p;
+}
+
 static char *read_fd(int fd, size_t limit, size_t *len, int *toobig)
 {
-    char *buf = NULL, *p;
+    char *buf = NULL;
     size_t cap = 0, n = 0;
     ssize_t got;
 
@@ -178,18 +199,15 @@ static char *read_fd(int fd, size_t limit, size_t *len, int *toobig)
     for (;;) {
         if (cap - n < 65536) {
             cap = cap ? cap * 2 : 65536;
-            p = realloc(buf, cap + 1);
-            if (p == NULL) {
-                free(buf);
+            buf = grow(buf, n, cap);
+            if (buf == NULL)
                 return NULL;
-            }
-            buf = p;
         }
         got = read(fd, buf + n, cap - n);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            free(buf);
+            wipe_free(buf, n);
             return NULL;
         }
         if (got == 0)
@@ -197,7 +215,7 @@ static char *read_fd(int fd, size_t limit, size_t *len, int *toobig)
         n += (size_t)got;
         if (n > limit) {
             *toobig = 1;
-            free(buf);
+            wipe_free(buf, n);
             return NULL;
         }
     }
