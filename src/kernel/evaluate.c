@@ -51,6 +51,7 @@ static int decide_checked(mreq *r, const chio_call *call, chio__grant_list *gran
 
     if (chio__pre_checks(r))
         return 0;
+    r->revoke_gen = chio__revoke_gen(k);
     code = chio__check_token(k, r->sc, r->s->agent, r->now, r->reason, sizeof(r->reason));
     if (code == CHIO_CODE_NONE)
         code = chio__check_tool_scope(k, r->sc->cap, call->server_id, call->tool_name,
@@ -89,7 +90,7 @@ static int decide_checked(mreq *r, const chio_call *call, chio__grant_list *gran
      * while the guards or the budget write ran stops the tool. What is
      * left is this check's race with a revoker in flight: a revocation
      * applies to the calls that reach this line after it took effect. */
-    code = chio__revoked_since_check(k, r->sc->cap, r->reason, sizeof(r->reason));
+    code = chio__revoked_since_check(k, r->sc->cap, r->revoke_gen, r->reason, sizeof(r->reason));
     if (code != CHIO_CODE_NONE) {
         chio__deny(r, code, NULL);
         return 0;

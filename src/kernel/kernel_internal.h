@@ -182,6 +182,10 @@ struct chio_kernel {
     pthread_mutex_t revoke_mu;
     uint64_t nrevocations;    /* under revoke_mu (and at start) */
     uint64_t max_revocations; /* CHIO_MAX_REVOCATIONS; lowered by a test hook */
+    /* Revocations made since start, raised (seq_cst) after each one is in
+     * the list: a call that read it before check 3 and reads the same
+     * value before its dispatch skips the second lookup. */
+    uint64_t revoke_gen;
 
     /* sessions, registries, capability tables (evaluate.h) */
     chio__mediation med;
@@ -314,10 +318,14 @@ void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max);
 /* revocation.c: 1 when @id is on the kernel's revocation list, else 0
  * (check 3, in authz.c, asks it for the token and each link). */
 int chio__revoked(chio_kernel *k, const char *id);
-/* Check 3 again, just before a dispatch (evaluate.c): CAPABILITY_REVOKED
- * with @reason when @cap's id or a delegation link was revoked since. */
-chio_code chio__revoked_since_check(chio_kernel *k, const chio_capability *cap, char *reason,
-                                    size_t cap_reason);
+/* The revocation generation to read just before check 3 (@k->revoke_gen). */
+uint64_t chio__revoke_gen(const chio_kernel *k);
+/* Check 3 again, just before a dispatch (evaluate.c, providers.c):
+ * CAPABILITY_REVOKED with @reason when @cap's id or a delegation link was
+ * revoked since; no lookup when no revocation was made since @seen_gen
+ * (chio__revoke_gen() read before check 3). */
+chio_code chio__revoked_since_check(chio_kernel *k, const chio_capability *cap, uint64_t seen_gen,
+                                    char *reason, size_t cap_reason);
 
 /* 1 when the kernel failed closed: its store cannot commit, so nothing may
  * be dispatched whose receipt could not be written. */

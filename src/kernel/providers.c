@@ -131,6 +131,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (chio__pre_checks(&r)) {
         code = r.code;
     } else {
+        r.revoke_gen = chio__revoke_gen(k);
         code = chio__check_token(k, r.sc, r.s->agent, r.now, r.reason, sizeof(r.reason));
         if (code == CHIO_CODE_NONE)
             code = chio__check_pattern_scope(r.sc->cap, prompts, name, r.reason, sizeof(r.reason));
@@ -142,8 +143,8 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     /* Check 3 again after the guards (host code, any length of time): a
      * revocation that returned meanwhile stops the read (evaluate.c). */
     if (rc == 0 && r.verdict != CHIO_VERDICT_DENY &&
-        (code = chio__revoked_since_check(k, r.sc->cap, r.reason, sizeof(r.reason))) !=
-            CHIO_CODE_NONE)
+        (code = chio__revoked_since_check(k, r.sc->cap, r.revoke_gen, r.reason,
+                                          sizeof(r.reason))) != CHIO_CODE_NONE)
         chio__deny(&r, code, NULL);
     if (rc == 0 && r.verdict != CHIO_VERDICT_DENY) {
         if (chio__is_cancelled(&r)) /* the provider is not asked */

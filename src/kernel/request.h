@@ -95,7 +95,8 @@ typedef struct mreq {
     const int *cancel;
     uint64_t deadline_ns; /* monotonic; 0 = none */
     uint64_t timeout_ms;
-    int decide_only; /* CHIO_CALL_DECIDE_ONLY: no registration check, no dispatch */
+    int decide_only;     /* CHIO_CALL_DECIDE_ONLY: no registration check, no dispatch */
+    uint64_t revoke_gen; /* chio__revoke_gen() just before check 3 */
     /* Well-formed calls the pipeline refuses before its checks; each still
      * gets a deny receipt (see chio__pre_checks()). */
     const char *cap_id;          /* receipt capability_id: the token's, or as asked */

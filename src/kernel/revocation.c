@@ -78,11 +78,22 @@ int chio__revoked(chio_kernel *k, const char *id)
  * dispatch, and host code may take any time there: a revocation that
  * returned meanwhile must stop the tool (issue: review-races). Only the
  * lookups: check 3 already refused ids the list cannot hold. */
-chio_code chio__revoked_since_check(chio_kernel *k, const chio_capability *cap, char *reason,
-                                    size_t cap_reason)
+uint64_t chio__revoke_gen(const chio_kernel *k)
+{
+    /* Pairs with the seq_cst increment in chio_kernel_revoke_capability():
+     * a revocation that returned before this load is seen by the check 3
+     * lookups after it, or raises the value the second check reads. */
+    return __atomic_load_n(&k->revoke_gen, __ATOMIC_SEQ_CST);
+}
+
+chio_code chio__revoked_since_check(chio_kernel *k, const chio_capability *cap, uint64_t seen_gen,
+                                    char *reason, size_t cap_reason)
 {
     size_t i, depth = chio_capability_delegation_depth(cap);
     const char *id;
+
+    if (chio__revoke_gen(k) == seen_gen)
+        return CHIO_CODE_NONE; /* nothing revoked since check 3 looked */
 
     if (chio__revoked(k, chio_capability_id(cap))) {
         snprintf(reason, cap_reason, "capability '%.100s' was revoked during the call",
@@ -356,6 +367,9 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
         }
     }
     added = rc == 0;
+    /* seq_cst, after the id is in the list: see chio__revoke_gen(). */
+    if (added)
+        __atomic_add_fetch(&k->revoke_gen, 1, __ATOMIC_SEQ_CST);
 unlock:
     pthread_mutex_unlock(&k->revoke_mu);
     if (added) /* after the unlock: a log sink runs host code */
