@@ -107,7 +107,13 @@ typedef enum chio_log_level {
  */
 typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, size_t len);
 
-/* A clock returning Unix seconds (injectable for tests). */
+/* A clock returning Unix seconds (injectable for tests). Called on the
+ * calling threads and on the kernel's own threads (signer, commit,
+ * checkpoint, completion), possibly at once, so it must be thread-safe
+ * and quick. From the kernel's own threads, calls that would wait for that
+ * thread fail at once with CHIO_EDEADLK: chio_kernel_drain() (so
+ * chio_kernel_free() frees nothing, as from a callback) and the
+ * synchronous signing and evaluation calls. */
 typedef uint64_t (*chio_clock_fn)(void *ctx);
 
 /*
@@ -274,15 +280,16 @@ CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *r
  * Returns: 0, or CHIO_EFAILED when the kernel had failed closed (queued
  * requests were then answered with errors, none was lost or left waiting);
  * CHIO_EDEADLK, changing nothing, when called from a completion callback,
- * from inside a call on @k (a tool, guard, provider or nested handler) or
- * from @k's log sink, where it would wait for its own thread.
+ * from inside a call on @k (a tool, guard, provider or nested handler),
+ * from @k's log sink or from @k's clock on one of @k's own threads, where
+ * it would wait for its own thread.
  */
 CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
 
 /*
  * chio_kernel_free - drain if needed, close the store, wipe and free the
  * keypair. NULL is ignored. No other call may be running on @k. From a
- * callback or the log sink (where drain says CHIO_EDEADLK) it frees
+ * callback, the log sink or the clock (where drain says CHIO_EDEADLK) it frees
  * nothing and logs "kernel_free_from_callback" (error; from the sink that
  * line is dropped): the kernel is leaked, not pulled from under the
  * thread running the callback.

@@ -178,7 +178,7 @@ static int credit_take(chio_kernel *k, int block)
             }
         if (!block)
             return CHIO_EAGAIN;
-        if (chio__kernel_on_completer(k))
+        if (chio__kernel_on_own_thread(k)) /* credits come back only through these threads */
             return CHIO_EDEADLK;
         if (!counted) {
             counted = 1; /* one episode however long it lasts */
@@ -243,6 +243,10 @@ int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err)
         return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
                           "a synchronous kernel call from the kernel's log sink could wait for "
                           "the sink's own thread; hand the event to a thread of the host's");
+    if (chio__kernel_on_own_thread(k) && !chio__kernel_on_completer(k))
+        return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
+                          "a synchronous kernel call from the kernel's clock on one of its own "
+                          "threads would wait for that thread; hand it to a thread of the host's");
     if (!chio__kernel_on_completer(k))
         return 0;
     return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,

@@ -178,6 +178,7 @@ static void *checkpointer_main(void *arg)
     chio__cp_job *job;
 
     pthread_setname_np(pthread_self(), "chio-checkpoint");
+    chio__kernel_mark_pipeline_thread(k);
     for (;;) {
         pthread_mutex_lock(&k->cp_mu);
         while (k->cp_todo_head == NULL && !k->cp_stop)

@@ -576,10 +576,10 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
      * or provider runs inside a call drain waits for, and a log sink holds
      * the log_mu drain flushes under (on a kernel thread, one drain
      * joins). Refused before the state changes: the kernel serves on. */
-    if (chio__kernel_on_completer(k) || chio__kernel_inside(k) || chio__log_in_sink(k))
+    if (chio__kernel_on_own_thread(k) || chio__kernel_inside(k) || chio__log_in_sink(k))
         return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
-                          "chio_kernel_drain from a kernel callback or log sink would wait for "
-                          "its own thread; drain from another thread");
+                          "chio_kernel_drain from a kernel callback, clock or log sink would "
+                          "wait for its own thread; drain from another thread");
     if (!__atomic_compare_exchange_n(&k->state, &expected, KSTATE_DRAINING, 0, __ATOMIC_SEQ_CST,
                                      __ATOMIC_SEQ_CST)) {
         /* Someone else drains: wait for them. */

@@ -340,6 +340,12 @@ chio_store *chio__kernel_store(chio_kernel *k);
 /* ---- in-flight budget and the completion thread (admission.c, signer.c) ---- */
 /* 1 when the calling thread is @k's completion thread (a callback runs). */
 int chio__kernel_on_completer(const chio_kernel *k);
+/* Marks the calling thread as one of @k's signer, commit or checkpoint
+ * threads (set once, at the thread's start). */
+void chio__kernel_mark_pipeline_thread(const chio_kernel *k);
+/* 1 when the calling thread is one of @k's own threads: the completion
+ * thread or a pipeline thread, where the clock and the log sink run. */
+int chio__kernel_on_own_thread(const chio_kernel *k);
 /* CHIO_EDEADLK (with a message in @err) when the calling thread is @k's
  * completion thread, where a synchronous call would wait for itself, or
  * inside @k's log sink (chio__log_in_sink); else 0. Checked first by

@@ -60,6 +60,21 @@ int chio__kernel_on_completer(const chio_kernel *k)
     return k != NULL && completing == k;
 }
 
+/* The kernel whose signer, commit or checkpoint thread this is (NULL on
+ * every other thread): host code runs there only as the clock or the log
+ * sink, and a call from it that waits for the pipeline waits for itself. */
+static _Thread_local const chio_kernel *pipelining;
+
+void chio__kernel_mark_pipeline_thread(const chio_kernel *k)
+{
+    pipelining = k;
+}
+
+int chio__kernel_on_own_thread(const chio_kernel *k)
+{
+    return k != NULL && (completing == k || pipelining == k);
+}
+
 /* Wake the caller or run the callback, and return the request's credit. */
 static void complete(chio_kernel *k, chio__sign_req *req)
 {
@@ -437,6 +452,7 @@ static void *commit_main(void *arg)
     chio_kernel *k = arg;
 
     pthread_setname_np(pthread_self(), "chio-commit");
+    chio__kernel_mark_pipeline_thread(k);
     apply_priority(k);
     chio__sign_req *list;
     int work, finished;
@@ -598,6 +614,7 @@ static void *signer_main(void *arg)
     chio_kernel *k = arg;
 
     pthread_setname_np(pthread_self(), "chio-signer");
+    chio__kernel_mark_pipeline_thread(k);
     apply_priority(k);
     void *local[16], **items = malloc(sizeof(void *) * k->max_batch), **heap = items;
     size_t n, i, max = k->max_batch;

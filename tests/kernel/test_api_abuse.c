@@ -17,6 +17,11 @@
  *                   synchronous signing from the kernel_started line (under
  *                   start_mu). Each trigger runs on a thread of the test,
  *                   watched with a deadline, so the old hang fails the test.
+ *   clock           the same for the clock on the kernel's own threads (the
+ *                   commit and checkpoint threads stamp heads and
+ *                   checkpoints): drain and a synchronous signing from
+ *                   there are CHIO_EDEADLK (drain joined itself; signing
+ *                   waited for its own commit).
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -268,4 +273,91 @@ Test(api_abuse, start_and_signing_from_the_kernel_started_line_are_edeadlk)
 {
     expect_sink_refused("\"kernel_started\"", ACT_START);
     expect_sink_refused("\"kernel_started\"", ACT_SIGN);
+}
+
+/* ---- clock -------------------------------------------------------------------------- */
+
+/* The clock runs on the kernel's own threads too (the commit thread stamps
+ * the log head, the checkpoint thread its checkpoints): a drain from there
+ * joined itself and a synchronous signing waited for its own commit. */
+typedef struct clock_probe {
+    chio_kernel *k;
+    sink_act act;
+    int fired, rc, trigger_done; /* atomics, as in sink_probe */
+} clock_probe;
+
+static uint64_t probe_clock(void *ctx)
+{
+    clock_probe *p = ctx;
+    char name[16] = "";
+    chio_receipt *r = NULL;
+    int expected = 0;
+
+    if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0 ||
+        strncmp(name, "chio-", 5) != 0 ||
+        !__atomic_compare_exchange_n(&p->fired, &expected, 1, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return 1700000000;
+    if (p->act == ACT_DRAIN)
+        p->rc = chio_kernel_drain(p->k, NULL);
+    else
+        p->rc = chio_kernel_sign_receipt(p->k, allow_body(), &r, NULL);
+    chio_receipt_free(r);
+    return 1700000000;
+}
+
+static void *clock_trigger(void *arg)
+{
+    clock_probe *p = arg;
+    chio_receipt *r = NULL;
+    int i;
+
+    for (i = 0; i < 1000 && !__atomic_load_n(&p->fired, __ATOMIC_ACQUIRE); i++) {
+        (void)chio_kernel_sign_receipt(p->k, allow_body(), &r, NULL);
+        chio_receipt_free(r);
+        r = NULL;
+    }
+    __atomic_store_n(&p->trigger_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static int clock_settled(void *arg)
+{
+    clock_probe *p = arg;
+
+    return __atomic_load_n(&p->fired, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(&p->trigger_done, __ATOMIC_ACQUIRE);
+}
+
+static void expect_clock_refused(sink_act act)
+{
+    chio_kernel_config cfg;
+    clock_probe p;
+    pthread_t t;
+
+    memset(&p, 0, sizeof(p));
+    p.act = act;
+    kt_config(&cfg, NULL);
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.clock = probe_clock;
+    cfg.clock_ctx = &p;
+    cfg.checkpoint_batch_size = 1;
+    p.k = kt_kernel(&cfg);
+    cr_assert_eq(pthread_create(&t, NULL, clock_trigger, &p), 0);
+    cr_assert(testutil_wait_until(clock_settled, &p, 10000),
+              "the clock's call (act %d) on a kernel thread still waits after 10 s", (int)act);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert_eq(p.rc, CHIO_EDEADLK, "clock, act %d: %s", (int)act, chio_errno_name(p.rc));
+    cr_assert_eq(chio_kernel_drain(p.k, NULL), 0, "the kernel must serve on and drain");
+    chio_kernel_free(p.k);
+}
+
+Test(api_abuse, drain_from_the_clock_on_a_kernel_thread_is_edeadlk)
+{
+    expect_clock_refused(ACT_DRAIN);
+}
+
+Test(api_abuse, signing_from_the_clock_on_a_kernel_thread_is_edeadlk)
+{
+    expect_clock_refused(ACT_SIGN);
 }
