@@ -5,8 +5,9 @@
 //! Written by hand, and kept honest by `tests/header_drift.rs`: it reads the
 //! headers through the C compiler and fails when a constant, enum value,
 //! function (or its parameter count), type, struct or field here differs
-//! from them, or when the layout test below does not assert a struct's C
-//! size and every field's C offset. Struct layouts follow the policy of
+//! from them, when the layout test below does not assert a struct's C
+//! size and every field's C offset, or when the type of a parameter, return
+//! value, field or function-pointer alias here is not the C type. Struct layouts follow the policy of
 //! `chio/abi.h` (reserved tails: keep them zeroed). C enums are `c_int`
 //! aliases with `pub const` values: a Rust `enum` must never be built from
 //! a value the C side might add later.
