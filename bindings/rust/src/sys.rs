@@ -1306,10 +1306,26 @@ extern "C" {
 extern "C" {
     pub fn chio_version() -> *const c_char;
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::mem::{align_of, offset_of, size_of};
+    use std::mem::{align_of, size_of, MaybeUninit};
+
+    /// The byte offset of field @f in struct @t, computed from the address
+    /// of the field of an uninitialised value (nothing is read). The crate
+    /// supports Rust 1.63 (Debian 12's rustc), older than std::mem's macro
+    /// of this name (1.77).
+    macro_rules! offset_of {
+        ($t:ty, $f:ident) => {{
+            let value = MaybeUninit::<$t>::uninit();
+            let base = value.as_ptr();
+            // SAFETY: addr_of! takes the field's address without reading
+            // or creating a reference to the uninitialised value.
+            let field = unsafe { std::ptr::addr_of!((*base).$f) };
+            field as usize - base as usize
+        }};
+    }
 
     /// Sizes and offsets of every struct with a body, as the C compiler lays
     /// them out for the LP64 ABIs (x86_64 and aarch64 Linux); the same

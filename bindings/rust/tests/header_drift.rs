@@ -185,8 +185,9 @@ fn read_c_api() -> CApi {
         .arg(&inc)
         .arg(umbrella()));
     for line in defs.lines() {
-        let Some(rest) = line.strip_prefix("#define ") else {
-            continue;
+        let rest = match line.strip_prefix("#define ") {
+            Some(rest) => rest,
+            None => continue,
         };
         let name_end = rest.find(|c: char| !is_ident(c)).unwrap_or(rest.len());
         let name = &rest[..name_end];

@@ -75,8 +75,9 @@ fn every_result_code_is_in_chio_code() {
     let sys = std::fs::read_to_string(root.join("bindings/rust/src/sys.rs")).unwrap();
     let mut n = 0;
     for line in header.lines() {
-        let Some(rest) = line.trim_start().strip_prefix("XX(") else {
-            continue;
+        let rest = match line.trim_start().strip_prefix("XX(") {
+            Some(rest) => rest,
+            None => continue,
         };
         let mut parts = rest.split(',');
         let name = parts.next().unwrap().trim();
