@@ -3,6 +3,7 @@
 
 use std::ffi::CStr;
 use std::fmt;
+use std::io::Write;
 use std::os::raw::{c_char, c_int};
 use std::ptr::{self, NonNull};
 
@@ -560,9 +561,15 @@ impl Drop for Kernel {
             // The last owner went away inside a log sink or clock, which may
             // run on one of the kernel's own threads: chio_kernel_free would
             // join that thread from itself. Leak the kernel (and the closures
-            // it borrows) rather than deadlock or free memory in use.
-            eprintln!("chio: Kernel dropped inside a log/clock callback; leaking it");
+            // it borrows) rather than deadlock or free memory in use. The
+            // closures are forgotten first and the notice cannot panic
+            // (eprintln! does on a broken stderr): a panic here would drop
+            // them while the leaked kernel still calls them.
             std::mem::forget(std::mem::take(&mut self.callbacks));
+            let _ = writeln!(
+                std::io::stderr(),
+                "chio: Kernel dropped inside a log/clock callback; leaking it"
+            );
             return;
         }
         // SAFETY: Drop has exclusive ownership, so no other call is running
