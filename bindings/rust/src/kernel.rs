@@ -76,10 +76,12 @@ impl Kernel {
     }
 
     /// Refuses calls from inside a log sink or clock (they may run under the
-    /// kernel's log lock, and the clock is consulted by every call).
+    /// kernel's log lock, and the clock is consulted by every call) with
+    /// libchio's code for a call that would wait for its own thread.
     fn entry(&self) -> Result<()> {
         if in_callback() == InCallback::Infra {
-            return Err(Error::invalid(
+            return Err(Error::with_message(
+                sys::CHIO_EDEADLK,
                 "libchio kernel called from inside a log sink or clock callback",
             ));
         }
@@ -492,10 +494,12 @@ impl Kernel {
 
     /// Stops accepting work, signs and commits everything queued, joins the
     /// kernel threads. Idempotent; later calls get `CHIO_EDRAINED`. Refused
-    /// (`CHIO_EINVAL`) from inside a kernel callback, where it would deadlock.
+    /// (`CHIO_EDEADLK`, as libchio does) from inside a kernel callback,
+    /// where it would wait for its own thread.
     pub fn drain(&self) -> Result<()> {
         if in_callback() != InCallback::None {
-            return Err(Error::invalid(
+            return Err(Error::with_message(
+                sys::CHIO_EDEADLK,
                 "chio_kernel_drain must not be called from a kernel callback",
             ));
         }
