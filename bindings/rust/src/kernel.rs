@@ -576,13 +576,23 @@ impl Drop for Kernel {
             );
             return;
         }
-        // SAFETY: Drop has exclusive ownership, so no other call is running
-        // on the kernel (tool, guard and nested callbacks run inside
-        // evaluate, which borrows the kernel, so the last owner cannot go
-        // away inside one of them). chio_kernel_free drains, joins every
-        // kernel thread and closes the store; only after that are the
-        // closure states it borrowed freed.
-        unsafe { sys::chio_kernel_free(self.raw.as_ptr()) };
+        // SAFETY: Drop has exclusive ownership, so no other call of this
+        // crate is running on the kernel (its tool, guard and nested
+        // callbacks run inside evaluate, which borrows the kernel). A call
+        // made through `sys` with the raw pointer (the async API) can still
+        // run one of them on the completion thread and drop the last owner
+        // there: drain then says CHIO_EDEADLK and chio_kernel_free frees
+        // nothing (kernel_free_from_callback), so the closures it borrows
+        // are leaked with it. Otherwise chio_kernel_free joins every kernel
+        // thread and closes the store, and only then are the closures freed.
+        unsafe {
+            if sys::chio_kernel_drain(self.raw.as_ptr(), ptr::null_mut()) == sys::CHIO_EDEADLK {
+                std::mem::forget(std::mem::take(&mut self.callbacks));
+                sys::chio_kernel_free(self.raw.as_ptr()); // frees nothing; logs why
+                return;
+            }
+            sys::chio_kernel_free(self.raw.as_ptr());
+        }
         self.callbacks.clear();
     }
 }

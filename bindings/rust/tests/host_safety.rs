@@ -108,11 +108,11 @@ fn every_result_code_is_in_chio_code() {
     assert_eq!(code::ECANCELLED, -81);
 }
 
-// ---- the last owner dropped inside the clock, with a broken stderr -----------------------
+// ---- the last owner dropped inside a callback, with a broken stderr ----------------------
 
-/// Set in the child process that `last_kernel_dropped_in_its_clock_frees_no_callback`
+/// Set ("clock" or "tool") in the child process that `run_drop_child`
 /// starts; the child half runs only then.
-const DROP_CHILD: &str = "CHIO_TEST_DROP_IN_CLOCK_CHILD";
+const DROP_CHILD: &str = "CHIO_TEST_DROP_IN_CALLBACK_CHILD";
 const SCOPE: &str = r#"{"grants":[{"server_id":"srv","tool_name":"*","operations":["invoke"]}]}"#;
 
 /// Sets its flag when dropped: tells whether a closure's state was freed.
@@ -179,16 +179,18 @@ unsafe extern "C" fn child_completion(
     sys::chio_kernel_evaluate_async(raw, &call, Some(child_completion), ctx, &mut err);
 }
 
-/// The child: the clock, called on the kernel's completion thread with no
-/// Rust reference to the kernel held anywhere but the slot, takes the last
-/// `Arc<Kernel>` and drops it, so `Kernel::drop` runs inside the clock
-/// (where the kernel must be leaked, its closures with it). Prints what
-/// happened.
+/// The child: the clock (or the tool), called on the kernel's completion
+/// thread with no Rust reference to the kernel held anywhere but the slot,
+/// takes the last `Arc<Kernel>` and drops it, so `Kernel::drop` runs
+/// inside that callback (where the kernel must be leaked, its closures
+/// with it). Prints what happened.
 #[test]
-fn child_drops_the_last_kernel_in_its_clock() {
-    if std::env::var_os(DROP_CHILD).is_none() {
-        return;
-    }
+fn child_drops_the_last_kernel_in_a_callback() {
+    let in_tool = match std::env::var(DROP_CHILD).as_deref() {
+        Ok("clock") => false,
+        Ok("tool") => true,
+        _ => return,
+    };
     let freed = Arc::new(AtomicBool::new(false));
     let child = Arc::new(Child {
         slot: Mutex::new(None),
@@ -198,13 +200,13 @@ fn child_drops_the_last_kernel_in_its_clock() {
         done: AtomicBool::new(false),
     });
     let (clock_child, clock_flag) = (Arc::clone(&child), DropFlag(Arc::clone(&freed)));
-    let tool_flag = DropFlag(Arc::clone(&freed));
+    let (tool_child, tool_flag) = (Arc::clone(&child), DropFlag(Arc::clone(&freed)));
     let kernel = Kernel::builder(keypair(), "sha256:host-safety")
         .ephemeral_store()
         .log_level(LogLevel::Error)
         .clock(move || {
             let _keep = &clock_flag;
-            if clock_child.armed.swap(false, Ordering::SeqCst) {
+            if !in_tool && clock_child.armed.swap(false, Ordering::SeqCst) {
                 let last = clock_child.slot.lock().unwrap().take();
                 drop(last); // Kernel::drop, inside the clock
                 clock_child.done.store(true, Ordering::SeqCst);
@@ -213,6 +215,11 @@ fn child_drops_the_last_kernel_in_its_clock() {
         })
         .tool_server("srv", &["echo"], move |_tool, args| {
             let _keep = &tool_flag;
+            if in_tool && tool_child.armed.swap(false, Ordering::SeqCst) {
+                let last = tool_child.slot.lock().unwrap().take();
+                drop(last); // Kernel::drop, inside the tool (on the completion thread)
+                tool_child.done.store(true, Ordering::SeqCst);
+            }
             Ok(args.to_owned())
         })
         .build()
@@ -267,11 +274,27 @@ fn child_drops_the_last_kernel_in_its_clock() {
 /// runs with such a stderr.
 #[test]
 fn last_kernel_dropped_in_its_clock_frees_no_callback() {
+    run_drop_child("clock");
+}
+
+/// The same in one of its tools, run on the completion thread for an
+/// evaluation submitted through `chio::sys` (the async API this crate does
+/// not wrap): there chio_kernel_free refuses (`kernel_free_from_callback`)
+/// and leaks the kernel. Before, `Drop` freed the closures after it anyway,
+/// the running tool's among them.
+#[test]
+fn last_kernel_dropped_in_its_tool_frees_no_callback() {
+    run_drop_child("tool");
+}
+
+/// Runs the child half in @mode with stderr a pipe nobody reads and checks
+/// that the kernel was dropped and no closure freed.
+fn run_drop_child(mode: &str) {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["--exact", "child_drops_the_last_kernel_in_its_clock"])
+        .args(["--exact", "child_drops_the_last_kernel_in_a_callback"])
         .args(["--nocapture", "--test-threads=1"])
-        .env(DROP_CHILD, "1")
+        .env(DROP_CHILD, mode)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
