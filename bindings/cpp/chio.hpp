@@ -529,6 +529,13 @@ struct kernel_state {
     clock_fn clock;
 };
 
+// The kernel state whose clock this thread is running (nullptr outside a
+// clock). The clock may run on the kernel's own commit or signer threads,
+// where chio_kernel_drain() cannot refuse (it does for a log sink, a
+// completion callback and a call on the kernel) and would wait for the
+// thread it runs on: a kernel destroyed there must be leaked instead.
+inline thread_local const kernel_state *clock_running = nullptr;
+
 inline std::string_view view(const char *s, std::size_t len) noexcept
 {
     return s != nullptr ? std::string_view(s, len) : std::string_view();
@@ -625,8 +632,19 @@ inline void chio_cpp_detail_log(void *ctx, chio_log_level level, const char *jso
 
 inline std::uint64_t chio_cpp_detail_clock(void *ctx) noexcept
 {
+    auto *st = static_cast<detail::kernel_state *>(ctx);
+    // Marks this thread as inside @st's clock (restored on the way out: a
+    // clock may run inside another kernel's callback).
+    struct scope {
+        const detail::kernel_state *prev;
+        explicit scope(const detail::kernel_state *s) noexcept : prev(detail::clock_running)
+        {
+            detail::clock_running = s;
+        }
+        ~scope() { detail::clock_running = prev; }
+    } in_clock(st);
     try {
-        return static_cast<detail::kernel_state *>(ctx)->clock();
+        return st->clock();
     } catch (...) { // fall back to the wall clock
         return static_cast<std::uint64_t>(std::time(nullptr));
     }
@@ -1005,9 +1023,16 @@ private:
     // destroys its own kernel) drain says CHIO_EDEADLK and chio_kernel_free
     // leaks the kernel, which goes on running that call and its threads: the
     // callables are leaked with it, never freed under a running kernel.
+    // From inside this kernel's clock, which may run on the kernel's own
+    // commit thread where drain would wait for itself for good, the kernel
+    // and its callables are leaked without draining.
     void reset() noexcept
     {
         chio_kernel *k = std::exchange(k_, nullptr);
+        if (k != nullptr && state_ != nullptr && detail::clock_running == state_.get()) {
+            static_cast<void>(state_.release());
+            return;
+        }
         if (k != nullptr && chio_kernel_drain(k, nullptr) == CHIO_EDEADLK) {
             chio_kernel_free(k); // frees nothing; logs kernel_free_from_callback
             static_cast<void>(state_.release());

@@ -10,6 +10,7 @@
 #include "chio.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -616,6 +617,102 @@ void test_kernel_destroyed_from_its_tool()
     CHECK(static_cast<bool>(r.receipt()));
 }
 
+// A clock that destroys its kernel (the host's last owner goes away in it)
+// while the clock runs on the kernel's commit thread: chio_kernel_drain()
+// there would wait for the commit thread itself, so the kernel must be
+// leaked with its callables, never drained or freed. Before, the
+// destructor drained and the commit thread hung for good.
+struct clock_case {
+    std::mutex mu;
+    std::shared_ptr<chio::kernel> slot; // the last owner, once main let go
+    chio_kernel *raw = nullptr;
+    chio_call call{};
+    std::thread::id completer;
+    std::atomic<bool> armed{false}, destroyed{false}, second_submitted{false};
+    std::atomic<int> submit_rc{1};
+};
+
+void clock_case_done(void *ctx, int, chio_response *, const chio_error *)
+{
+    auto *cc = static_cast<clock_case *>(ctx);
+    if (cc->second_submitted.exchange(true))
+        return; // the second evaluation's completion
+    cc->completer = std::this_thread::get_id();
+    // Wait (bounded) until the slot holds the only owner.
+    for (int i = 0; i < 200000; i++) {
+        {
+            std::lock_guard<std::mutex> lock(cc->mu);
+            if (cc->slot.use_count() == 1)
+                break;
+        }
+        std::this_thread::yield();
+    }
+    cc->armed = true;
+    // No C++ reference to the kernel is held from here on: the raw pointer
+    // stays valid while the slot owns the kernel (and after, leaked).
+    chio_error err;
+    chio_error_init(&err);
+    cc->submit_rc = chio_kernel_evaluate_async(cc->raw, &cc->call, clock_case_done, cc, &err);
+}
+
+void test_kernel_destroyed_from_its_clock()
+{
+    struct flag_on_destroy {
+        std::shared_ptr<std::atomic<bool>> f;
+        ~flag_on_destroy() { f->store(true); }
+    };
+    auto gone = std::make_shared<std::atomic<bool>>(false);
+    auto cc = new clock_case; // leaked on purpose: the kernel may outlive this test
+    auto flag = std::make_shared<flag_on_destroy>();
+    flag->f = gone;
+    const std::thread::id main_id = std::this_thread::get_id();
+    chio::kernel::config cfg;
+    cfg.keypair = chio::keypair::from_seed_hex(SEED);
+    cfg.policy_hash = POLICY;
+    cfg.ephemeral_store = true;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.checkpoint_batch_size = 1; // the commit thread reads the clock for each checkpoint
+    cfg.log_level = CHIO_LOG_ERROR;
+    cfg.clock = [cc, flag, main_id]() -> std::uint64_t {
+        std::thread::id self = std::this_thread::get_id();
+        if (cc->armed && self != main_id && self != cc->completer) {
+            std::shared_ptr<chio::kernel> last;
+            {
+                std::lock_guard<std::mutex> lock(cc->mu);
+                last = std::move(cc->slot);
+            }
+            cc->armed = false;
+            last.reset(); // ~kernel on the commit thread, inside the clock
+            cc->destroyed = true;
+        }
+        return 1700000000;
+    };
+    auto k = std::make_shared<chio::kernel>(std::move(cfg));
+    k->register_tool_server("srv", {"echo"}, [](const std::string &, const std::string &a) { return a; });
+    chio::capability cap = k->issue_capability(AGENT, SCOPE, 3600);
+    static std::string sid, cap_id; // the call's strings outlive the kernel
+    sid = k->open_session(AGENT, cap);
+    cap_id = cap.id();
+    cc->call.session_id = sid.c_str();
+    cc->call.capability_id = cap_id.c_str();
+    cc->call.server_id = "srv";
+    cc->call.tool_name = "echo";
+    cc->raw = k->get();
+    {
+        std::lock_guard<std::mutex> lock(cc->mu);
+        cc->slot = k;
+    }
+    chio_error err;
+    chio_error_init(&err);
+    CHECK(chio_kernel_evaluate_async(cc->raw, &cc->call, clock_case_done, cc, &err) == 0);
+    k.reset(); // main lets go: the slot is the last owner
+    for (int i = 0; i < 2000 && !cc->destroyed; i++) // 20 s at most
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(cc->submit_rc == 0);
+    CHECK(cc->destroyed.load()); // before: the destructor hung in chio_kernel_drain
+    CHECK(!gone->load());        // the clock's own state is leaked, not freed under it
+}
+
 } // namespace
 
 int main()
@@ -626,6 +723,7 @@ int main()
         test_pipeline();
         test_interior_nul();
         test_kernel_destroyed_from_its_tool();
+        test_kernel_destroyed_from_its_clock();
     } catch (const std::exception &e) {
         fail_at(__FILE__, __LINE__, std::string("uncaught exception: ") + e.what());
     }

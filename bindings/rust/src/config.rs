@@ -273,7 +273,7 @@ impl KernelBuilder {
     /// A log sink receiving one JSON object per call (default: JSON lines on
     /// stderr). Called from any kernel thread, one call at a time, possibly
     /// under the kernel's log lock: it must not call into the kernel (such
-    /// calls fail with `CHIO_EINVAL`). Panics are caught and dropped.
+    /// calls fail with `CHIO_EDEADLK`). Panics are caught and dropped.
     pub fn log_sink<F>(mut self, f: F) -> Self
     where
         F: Fn(LogLevel, &str) + Send + Sync + 'static,

@@ -3,6 +3,7 @@
 
 use std::ffi::CStr;
 use std::fmt;
+use std::io::Write;
 use std::os::raw::{c_char, c_int};
 use std::ptr::{self, NonNull};
 
@@ -75,10 +76,12 @@ impl Kernel {
     }
 
     /// Refuses calls from inside a log sink or clock (they may run under the
-    /// kernel's log lock, and the clock is consulted by every call).
+    /// kernel's log lock, and the clock is consulted by every call) with
+    /// libchio's code for a call that would wait for its own thread.
     fn entry(&self) -> Result<()> {
         if in_callback() == InCallback::Infra {
-            return Err(Error::invalid(
+            return Err(Error::with_message(
+                sys::CHIO_EDEADLK,
                 "libchio kernel called from inside a log sink or clock callback",
             ));
         }
@@ -491,10 +494,12 @@ impl Kernel {
 
     /// Stops accepting work, signs and commits everything queued, joins the
     /// kernel threads. Idempotent; later calls get `CHIO_EDRAINED`. Refused
-    /// (`CHIO_EINVAL`) from inside a kernel callback, where it would deadlock.
+    /// (`CHIO_EDEADLK`, as libchio does) from inside a kernel callback,
+    /// where it would wait for its own thread.
     pub fn drain(&self) -> Result<()> {
         if in_callback() != InCallback::None {
-            return Err(Error::invalid(
+            return Err(Error::with_message(
+                sys::CHIO_EDEADLK,
                 "chio_kernel_drain must not be called from a kernel callback",
             ));
         }
@@ -560,18 +565,34 @@ impl Drop for Kernel {
             // The last owner went away inside a log sink or clock, which may
             // run on one of the kernel's own threads: chio_kernel_free would
             // join that thread from itself. Leak the kernel (and the closures
-            // it borrows) rather than deadlock or free memory in use.
-            eprintln!("chio: Kernel dropped inside a log/clock callback; leaking it");
+            // it borrows) rather than deadlock or free memory in use. The
+            // closures are forgotten first and the notice cannot panic
+            // (eprintln! does on a broken stderr): a panic here would drop
+            // them while the leaked kernel still calls them.
             std::mem::forget(std::mem::take(&mut self.callbacks));
+            let _ = writeln!(
+                std::io::stderr(),
+                "chio: Kernel dropped inside a log/clock callback; leaking it"
+            );
             return;
         }
-        // SAFETY: Drop has exclusive ownership, so no other call is running
-        // on the kernel (tool, guard and nested callbacks run inside
-        // evaluate, which borrows the kernel, so the last owner cannot go
-        // away inside one of them). chio_kernel_free drains, joins every
-        // kernel thread and closes the store; only after that are the
-        // closure states it borrowed freed.
-        unsafe { sys::chio_kernel_free(self.raw.as_ptr()) };
+        // SAFETY: Drop has exclusive ownership, so no other call of this
+        // crate is running on the kernel (its tool, guard and nested
+        // callbacks run inside evaluate, which borrows the kernel). A call
+        // made through `sys` with the raw pointer (the async API) can still
+        // run one of them on the completion thread and drop the last owner
+        // there: drain then says CHIO_EDEADLK and chio_kernel_free frees
+        // nothing (kernel_free_from_callback), so the closures it borrows
+        // are leaked with it. Otherwise chio_kernel_free joins every kernel
+        // thread and closes the store, and only then are the closures freed.
+        unsafe {
+            if sys::chio_kernel_drain(self.raw.as_ptr(), ptr::null_mut()) == sys::CHIO_EDEADLK {
+                std::mem::forget(std::mem::take(&mut self.callbacks));
+                sys::chio_kernel_free(self.raw.as_ptr()); // frees nothing; logs why
+                return;
+            }
+            sys::chio_kernel_free(self.raw.as_ptr());
+        }
         self.callbacks.clear();
     }
 }

@@ -25,8 +25,16 @@ unsafe impl Sync for Keypair {}
 impl Keypair {
     /// A keypair from a 64-digit hex seed (optionally `0x`-prefixed), with
     /// libchio's exact acceptance rules: no whitespace, not even a trailing
-    /// newline (`CHIO_ESEED_*` codes).
+    /// newline (`CHIO_ESEED_*` codes). `hex` is only read: wipe your own
+    /// copy of the seed. To load a seed file, use
+    /// [`Keypair::from_seed_file`], which keeps the seed out of any
+    /// `String` or `Vec` and wipes what it read.
     pub fn from_seed_hex(hex: &str) -> Result<Keypair> {
+        Keypair::from_seed_bytes(hex.as_bytes())
+    }
+
+    /// [`Keypair::from_seed_hex`] on bytes (any bytes: libchio checks them).
+    pub(crate) fn from_seed_bytes(hex: &[u8]) -> Result<Keypair> {
         let mut out = ptr::null_mut();
         let mut err = new_err();
         // SAFETY: hex is borrowed for the call, with its length.

@@ -14,6 +14,8 @@ mod kernel;
 mod keys;
 mod receipt;
 mod session;
+#[cfg(unix)]
+mod seed_file;
 mod strings;
 
 pub use callback_types::{GuardDecision, GuardInput, GuardVerdict, NestedKind, ToolContext};

@@ -5,8 +5,9 @@
 //! Written by hand, and kept honest by `tests/header_drift.rs`: it reads the
 //! headers through the C compiler and fails when a constant, enum value,
 //! function (or its parameter count), type, struct or field here differs
-//! from them, or when the layout test below does not assert a struct's C
-//! size and every field's C offset. Struct layouts follow the policy of
+//! from them, when the layout test below does not assert a struct's C
+//! size and every field's C offset, or when the type of a parameter, return
+//! value, field or function-pointer alias here is not the C type. Struct layouts follow the policy of
 //! `chio/abi.h` (reserved tails: keep them zeroed). C enums are `c_int`
 //! aliases with `pub const` values: a Rust `enum` must never be built from
 //! a value the C side might add later.
@@ -1305,10 +1306,26 @@ extern "C" {
 extern "C" {
     pub fn chio_version() -> *const c_char;
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::mem::{align_of, offset_of, size_of};
+    use std::mem::{align_of, size_of, MaybeUninit};
+
+    /// The byte offset of field @f in struct @t, computed from the address
+    /// of the field of an uninitialised value (nothing is read). The crate
+    /// supports Rust 1.63 (Debian 12's rustc), older than std::mem's macro
+    /// of this name (1.77).
+    macro_rules! offset_of {
+        ($t:ty, $f:ident) => {{
+            let value = MaybeUninit::<$t>::uninit();
+            let base = value.as_ptr();
+            // SAFETY: addr_of! takes the field's address without reading
+            // or creating a reference to the uninitialised value.
+            let field = unsafe { std::ptr::addr_of!((*base).$f) };
+            field as usize - base as usize
+        }};
+    }
 
     /// Sizes and offsets of every struct with a body, as the C compiler lays
     /// them out for the LP64 ABIs (x86_64 and aarch64 Linux); the same

@@ -19,7 +19,13 @@
 //!   body a `pub struct` with the same fields in the same order;
 //! * the layout test in sys.rs asserts each struct's C size and every
 //!   field's C offset (it then checks the Rust layout against them), so a
-//!   field whose Rust type differs in size is caught too.
+//!   field whose Rust type differs in size is caught too;
+//! * every parameter and return type of every function, every field type
+//!   and every function-pointer typedef is the C type: each sys.rs type is
+//!   written as a C type name and a second probe asks the compiler
+//!   (`__builtin_types_compatible_p`), so a `u32` for a `uint64_t`, an
+//!   `i64` for a `uint64_t` or a `*const` for a non-const pointer fails
+//!   even where the size and the count agree.
 //!
 //! `CC` picks the compiler (default `cc`).
 
@@ -179,8 +185,9 @@ fn read_c_api() -> CApi {
         .arg(&inc)
         .arg(umbrella()));
     for line in defs.lines() {
-        let Some(rest) = line.strip_prefix("#define ") else {
-            continue;
+        let rest = match line.strip_prefix("#define ") {
+            Some(rest) => rest,
+            None => continue,
         };
         let name_end = rest.find(|c: char| !is_ident(c)).unwrap_or(rest.len());
         let name = &rest[..name_end];
@@ -326,6 +333,12 @@ struct RustApi {
     types: BTreeSet<String>,
     structs: BTreeMap<String, Vec<String>>,
     functions: BTreeMap<String, usize>,
+    /// `pub fn`s: name -> (parameter types, return type; "" for none).
+    signatures: BTreeMap<String, (Vec<String>, String)>,
+    /// Struct fields: (struct, field) -> Rust type.
+    field_types: BTreeMap<(String, String), String>,
+    /// `pub type X = Option<unsafe extern "C" fn ..>`: name -> the type.
+    fn_types: BTreeMap<String, String>,
     sizes: BTreeMap<String, u64>,
     offsets: BTreeMap<(String, String), u64>,
 }
@@ -376,28 +389,44 @@ fn read_rust_api(src: &str) -> RustApi {
             };
             api.consts.insert(name, value);
         } else if let Some(r) = rest.strip_prefix("type ") {
-            api.types.insert(last_ident(&r[..r.find('=').unwrap()]));
+            let (name, ty) = r[..r.find(';').unwrap()].split_once('=').unwrap();
+            let name = last_ident(name);
+            if ty.trim().starts_with("Option<") {
+                api.fn_types.insert(name.clone(), flat(ty));
+            }
+            api.types.insert(name);
         } else if let Some(r) = rest.strip_prefix("struct ") {
             let open = r.find('{').unwrap();
             let name = r[..open].trim().to_string();
             let close = matching(r, open);
-            let fields = split_top(&r[open + 1..close], ',', true)
-                .iter()
-                .filter_map(|f| f.split_once(':').map(|(n, _)| n))
-                .map(|n| n.trim().trim_start_matches("pub ").trim().to_string())
-                .collect();
+            let mut fields = Vec::new();
+            for f in split_top(&r[open + 1..close], ',', true) {
+                let (n, ty) = match f.split_once(':') {
+                    Some(nt) => nt,
+                    None => continue,
+                };
+                let n = n.trim().trim_start_matches("pub ").trim().to_string();
+                api.field_types.insert((name.clone(), n.clone()), flat(ty));
+                fields.push(n);
+            }
             api.structs.insert(name, fields);
         } else if let Some(r) = rest.strip_prefix("fn ") {
             let open = r.find('(').unwrap();
             let name = r[..open].trim().to_string();
             let close = matching(r, open);
             let params = r[open + 1..close].trim().trim_end_matches(',');
-            let n = if params.trim().is_empty() {
-                0
+            let types: Vec<String> = if params.trim().is_empty() {
+                Vec::new()
             } else {
-                split_top(params, ',', true).len()
+                split_top(params, ',', true)
+                    .iter()
+                    .map(|p| flat(p.split_once(':').unwrap().1))
+                    .collect()
             };
-            api.functions.insert(name, n);
+            let tail = &r[close + 1..r[close..].find(';').unwrap() + close];
+            let ret = flat(tail.trim().strip_prefix("->").unwrap_or(""));
+            api.functions.insert(name.clone(), types.len());
+            api.signatures.insert(name, (types, ret));
         }
     }
     // The layout test's numbers (rustfmt may wrap an assertion: read them
@@ -416,6 +445,121 @@ fn read_rust_api(src: &str) -> RustApi {
         }
     }
     api
+}
+
+// ---- types: sys.rs types as C type names -------------------------------------------------
+
+/// One line, single spaces (sys.rs wraps long types).
+fn flat(t: &str) -> String {
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The C type name of a sys.rs type, built from `__typeof__` so that any
+/// nesting stays one valid type name: `*const c_char` is
+/// `__typeof__(char) const *`, `[u8; 32]` is `__typeof__(uint8_t)[32]`, and
+/// `Option<unsafe extern "C" fn(..) -> R>` a pointer to that function type.
+/// A sys.rs function-pointer alias (`chio_sign_cb`, `chio_invoke_fn`) is
+/// expanded from its Rust definition, so it is checked, not trusted; enum
+/// aliases keep their C name.
+fn c_type(t: &str, fn_types: &BTreeMap<String, String>) -> String {
+    let t = t.trim();
+    if let Some(x) = t.strip_prefix("*const ") {
+        return format!("__typeof__({}) const *", c_type(x, fn_types));
+    }
+    if let Some(x) = t.strip_prefix("*mut ") {
+        return format!("__typeof__({}) *", c_type(x, fn_types));
+    }
+    if let Some(inner) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        let (elem, n) = inner.rsplit_once(';').expect("[T; N]");
+        return format!("__typeof__({})[{}]", c_type(elem, fn_types), n.trim());
+    }
+    if let Some(inner) = t.strip_prefix("Option<").and_then(|x| x.strip_suffix('>')) {
+        let f = inner.trim().trim_end_matches(',');
+        let f = f.strip_prefix("unsafe extern \"C\" fn").expect("an extern fn");
+        let open = f.find('(').unwrap();
+        let close = matching(f, open);
+        let params: Vec<String> = split_top(&f[open + 1..close], ',', true)
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| format!("__typeof__({})", c_type(p.split_once(':').unwrap().1, fn_types)))
+            .collect();
+        let ret = f[close + 1..].trim().strip_prefix("->").unwrap_or("()");
+        let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+        return format!("__typeof__({}) (*)({params})", c_type(ret, fn_types));
+    }
+    match t {
+        "()" | "c_void" => "void".into(),
+        "c_char" => "char".into(),
+        "c_int" => "int".into(),
+        "c_long" => "long".into(),
+        "u8" => "uint8_t".into(),
+        "u32" => "uint32_t".into(),
+        "u64" => "uint64_t".into(),
+        "i64" => "int64_t".into(),
+        "usize" => "size_t".into(),
+        "f64" => "double".into(),
+        name => match fn_types.get(name) {
+            Some(def) => c_type(def, fn_types),
+            None => name.to_string(),
+        },
+    }
+}
+
+/// Compiles a probe that asks the C compiler, for every function, struct
+/// field and function-pointer typedef, whether the type sys.rs gives it is
+/// the C type (`__builtin_types_compatible_p`); returns the mismatches.
+fn type_mismatches(c: &CApi, r: &RustApi) -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let src = dir.join("chio_header_types.c");
+    let exe = dir.join("chio_header_types");
+    let mut checks = Vec::new();
+    for (name, (params, ret)) in &r.signatures {
+        if !c.functions.contains_key(name) {
+            continue;
+        }
+        let ptr = format!(
+            "Option<unsafe extern \"C\" fn({}) -> {}>",
+            params.iter().map(|p| format!("_: {p}")).collect::<Vec<_>>().join(", "),
+            if ret.is_empty() { "()" } else { ret }
+        );
+        checks.push((format!("__typeof__(&{name})"), c_type(&ptr, &r.fn_types), format!("fn {name}")));
+    }
+    for (s, fields) in &c.structs {
+        for f in fields {
+            if let Some(t) = r.field_types.get(&(s.clone(), f.clone())) {
+                checks.push((
+                    format!("__typeof__((({s} *)0)->{f})"),
+                    c_type(t, &r.fn_types),
+                    format!("field {s}.{f}: {t}"),
+                ));
+            }
+        }
+    }
+    for (name, def) in &r.fn_types {
+        if c.types.contains(name) {
+            checks.push((name.clone(), c_type(def, &r.fn_types), format!("type {name}")));
+        }
+    }
+    let mut prog = String::from(
+        "#include <stdio.h>\n#include <stdint.h>\n#include \"chio/chio.h\"\nint main(void)\n{\n",
+    );
+    for (a, b, what) in &checks {
+        prog += &format!(
+            "    if (!__builtin_types_compatible_p({a}, __typeof__({b})))\n        puts(\"{}\");\n",
+            what.replace('"', "\\\"")
+        );
+    }
+    prog += "    return 0;\n}\n";
+    fs::write(&src, prog).unwrap();
+    run(Command::new(cc())
+        .arg("-std=c11")
+        .arg("-I")
+        .arg(include_dir())
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe));
+    assert!(checks.len() > 300, "only {} type checks generated", checks.len());
+    run(&mut Command::new(&exe)).lines().map(|l| format!("{l}: not the C type")).collect()
 }
 
 /// A C string literal's text (the probe prints none: the macro text is it).
@@ -529,6 +673,25 @@ fn sys_rs_matches_the_c_headers() {
     assert!(
         problems.is_empty(),
         "sys.rs has drifted from include/chio/*.h ({} problems):\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+/// Beyond names, counts and layout: every parameter and return type of
+/// every function, every field type and every function-pointer typedef of
+/// sys.rs is the C type (a `u32` for a `uint64_t` timeout, an `int` for a
+/// `size_t` length or a `*mut` for a `const` pointer keep the count and,
+/// for fields, sometimes the offsets; this catches them).
+#[test]
+fn sys_rs_types_match_the_c_headers() {
+    let c = read_c_api();
+    let sys = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sys.rs")).unwrap();
+    let r = read_rust_api(&sys);
+    let problems = type_mismatches(&c, &r);
+    assert!(
+        problems.is_empty(),
+        "sys.rs types differ from include/chio/*.h ({} problems):\n  {}",
         problems.len(),
         problems.join("\n  ")
     );
