@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard_scan.h"
 #include "request.h"
 
 /* Canonical arguments: the receipt around them (and its evidence) must
@@ -289,6 +290,22 @@ static int add_evidence(mreq *r, const char *name, int passed, const char *detai
     return 0;
 }
 
+/* A host guard's details go into the receipt (evidence, and the reason
+ * when it denies): like a tool's error message, text a secret_leak guard
+ * flags (a guard quoting the arguments) is withheld, as the value is
+ * redacted from the stored parameters. The built-in guards quote no
+ * flagged text themselves. */
+static void host_details(chio_kernel *k, char *details, size_t cap)
+{
+    size_t gi, pi;
+
+    /* the scanner's reading of a string, as for an argument (out of
+     * memory counts as flagged) */
+    if (details[0] != '\0' &&
+        chio__secret_scan(k->med.guards, k->med.nguards, details, strlen(details), &gi, &pi) != 0)
+        snprintf(details, cap, "[details withheld: a secret_leak guard flagged them]");
+}
+
 /* Check 9: guards in registration order; the first deny stops them. */
 int chio__run_guards(mreq *r, const char *server, const char *tool, chio_error *err)
 {
@@ -316,6 +333,8 @@ int chio__run_guards(mreq *r, const char *server, const char *tool, chio_error *
         if (rc != 0) {
             v = CHIO_GUARD_DENY; /* a failing guard denies */
             snprintf(details, sizeof(details), "guard failed with code %d", rc);
+        } else if (!g->builtin) {
+            host_details(k, details, sizeof(details));
         }
         if (add_evidence(r, g->name, v == CHIO_GUARD_PASS, details) != 0)
             return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
