@@ -205,6 +205,53 @@ Test(rev27_guards, a_secret_guard_does_not_quote_a_key_another_secret_guard_flag
     chio_kernel_free(k);
 }
 
+Test(rev27_guards, an_out_of_scope_resource_or_prompt_name_holding_a_secret_is_not_quoted)
+{
+    static const char *const names[] = {"https://h.example/x?token=" SECRET,
+                                        "file:///docs/../" SECRET};
+    chio_kernel *k = new_kernel();
+    char sid[CHIO_SESSION_ID_LEN + 1], *tok;
+    const char *caps[1];
+    chio_response r;
+    chio_error err;
+    size_t i;
+
+    add_secrets(k, "Secrets", "AKIA[0-9A-Z]{16}");
+    tok = tk_token(TK_KERNEL_SEED, "cap-rs", TK_AGENT_PUB,
+                   "{\"resource_grants\":[{\"uri_pattern\":\"file:///docs/*\","
+                   "\"operations\":[\"read\"]}],\"prompt_grants\":[{\"prompt_name\":"
+                   "\"summarise\",\"operations\":[\"get\"]}]}",
+                   NOW - 10, 1000, NULL, 0);
+    cr_assert_not_null(tok);
+    caps[0] = tok;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        chio_response_init(&r);
+        cr_assert_eq(chio_kernel_read_resource(k, sid, NULL, "cap-rs", names[i], &r, &err), 0, "%s",
+                     err.message);
+        cr_expect_eq(r.code, CHIO_CODE_OUT_OF_SCOPE, "%s", chio_code_name(r.code));
+        cr_expect_null(strstr(r.reason, SECRET), "the reason quotes the URI: %s", r.reason);
+        expect_clean(r.receipt, SECRET, names[i]);
+        chio_response_destroy(&r);
+    }
+    chio_response_init(&r);
+    cr_assert_eq(chio_kernel_get_prompt(k, sid, NULL, "cap-rs", "leak-" SECRET, "{}", 2, &r, &err),
+                 0, "%s", err.message);
+    cr_expect_eq(r.code, CHIO_CODE_OUT_OF_SCOPE, "%s", chio_code_name(r.code));
+    cr_expect_null(strstr(r.reason, SECRET), "the reason quotes the name: %s", r.reason);
+    expect_clean(r.receipt, SECRET, "prompt name");
+    chio_response_destroy(&r);
+    /* a clean name is still quoted */
+    chio_response_init(&r);
+    cr_assert_eq(chio_kernel_read_resource(k, sid, NULL, "cap-rs", "file:///etc/x", &r, &err), 0);
+    cr_expect_not_null(strstr(r.reason, "file:///etc/x"), "%s", r.reason);
+    chio_response_destroy(&r);
+    free(tok);
+    chio_kernel_free(k);
+}
+
 /* ---- host text a secret guard flags is withheld ------------------------------------------- */
 
 /* A host guard whose details quote the arguments; @user: its verdict. */
