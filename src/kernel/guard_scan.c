@@ -417,6 +417,61 @@ static int check_decoded_words(path_hit *ph, const char *s, size_t n)
     return rc;
 }
 
+/* @s as a POSIX shell reads its words after quote removal: ' and "
+ * dropped, a backslash dropped before the byte it escapes (both before a
+ * newline), "$IFS" and "${IFS}" (white space to the shell) made a space.
+ * An approximation that only adds a reading: it never takes one away.
+ * Writes at most @n bytes and a NUL to @out; returns the length. */
+static size_t shell_unquote(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+
+    while (i < n) {
+        if (s[i] == '\'' || s[i] == '"') {
+            i++;
+        } else if (s[i] == '\\') {
+            if (i + 1 < n && s[i + 1] != '\n')
+                out[o++] = s[i + 1];
+            i += 2;
+        } else if (n - i >= 4 && memcmp(s + i, "$IFS", 4) == 0) {
+            out[o++] = ' ';
+            i += 4;
+        } else if (n - i >= 6 && memcmp(s + i, "${IFS}", 6) == 0) {
+            out[o++] = ' ';
+            i += 6;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* The shell's reading of @s, when quoting or $IFS could make it differ:
+ * the whole of it when it is one word, and each of its words. */
+static int check_shell_reading(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc = 0, words;
+
+    if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL && memchr(s, '\\', n) == NULL &&
+        memchr(s, '$', n) == NULL)
+        return 0;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    len = shell_unquote(s, n, d);
+    if (len != n || memcmp(d, s, n) != 0) {
+        words = has_word_break(d, len);
+        if (!words && chio__path_candidate(NULL, d, len))
+            rc = check_readings(ph, d, len);
+        if (rc == 0)
+            rc = check_words(ph, d, len, words);
+    }
+    free(heap);
+    return rc;
+}
+
 int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, int quote_key,
                              const char *s, size_t n, char *details, size_t cap)
 {
@@ -456,6 +511,8 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, int quot
         rc = check_words(&ph, s, n, words);
     if (rc == 0)
         rc = check_decoded_words(&ph, s, n);
+    if (rc == 0)
+        rc = check_shell_reading(&ph, s, n);
     if (rc == CHIO_ENOMEM || ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0)

@@ -439,6 +439,45 @@ Test(rev27_guards, words_of_percent_encoded_running_text_are_read_as_paths)
     chio_kernel_free(k);
 }
 
+/* ---- shell quoting ----------------------------------------------------------------------------
+ */
+
+Test(rev27_guards, paths_spelled_with_shell_quotes_or_ifs_are_read_as_the_shell_reads_them)
+{
+    static const struct {
+        const char *args;
+        int denied;
+    } rows[] = {
+        {"{\"cmd\":\"cat /e''tc/passwd\"}", 1},
+        {"{\"cmd\":\"cat /e\\\"t\\\"c/passwd\"}", 1},
+        {"{\"cmd\":\"cat /e\\\\tc/passwd\"}", 1},
+        {"{\"cmd\":\"cat$IFS/etc/passwd\"}", 1},
+        {"{\"cmd\":\"cat${IFS}/r'oo't/x\"}", 1},
+        {"{\"p\":\"/r'o'ot/.ssh/id_rsa\"}", 1},
+        {"{\"cmd\":\"echo \\\"it's fine\\\" /tmp/x\"}", 0},
+        {"{\"cmd\":\"cat '/tmp/a b' \\\"/tmp/c\\\"\"}", 0},
+    };
+    chio_kernel *k = new_kernel();
+    size_t i;
+
+    add_paths(k);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        chio_response r;
+
+        call(k, "srv", "t", rows[i].args, &r);
+        if (rows[i].denied) {
+            cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "row %zu (%s): %s", i, rows[i].args,
+                         chio_code_name(r.code));
+            cr_expect_str_eq(denied_by(&r), "Paths", "row %zu", i);
+        } else {
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s): %s", i, rows[i].args,
+                         r.reason);
+        }
+        chio_response_destroy(&r);
+    }
+    chio_kernel_free(k);
+}
+
 /* ---- a forbidden prefix that cannot be read is refused ------------------------------------- */
 
 Test(rev27_guards, a_forbidden_prefix_that_cannot_be_read_as_a_path_is_refused)
