@@ -71,7 +71,9 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * and at shell punctuation, '=', ':' and '@'; a word starting "file:" runs
  * on through ':'); so is the value of a short option glued to it
  * ("-o/etc/x"). Words are checked in path-like values too, and in the
- * value percent-decoded once when it holds a %XX escape ("cat%20/etc/x").
+ * value percent-decoded once when it holds a %XX escape ("cat%20/etc/x"),
+ * and in the value as a shell reads it after quote removal and $IFS
+ * ("cat /e''tc/x", "cat$IFS/etc/x"), whole and by words.
  * Returns 1 with a reason in
  * @details (naming the argument's key and the prefix, never the value, which
  * may be a secret redacted from the receipt), 0, or CHIO_ENOMEM.
