@@ -186,11 +186,13 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
         return 0;
     if (forms_build(&fm, s, len) != 0)
         return CHIO_ENOMEM;
-    first = gi;
+    first = n;
     for (; gi < n && rc == 0; gi++) {
         const chio__guard_reg *g = &guards[gi];
         if (!chio__is_secret_guard(g))
             continue;
+        if (first == n && g->nregexes > 0)
+            first = gi; /* a guard with no pattern looks for nothing */
         for (p = 0; p < g->nregexes && rc == 0; p++)
             for (f = 0; f < fm.nf; f++) {
                 /* every reading is NUL-terminated at its length; the folded
@@ -203,7 +205,7 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
                 }
             }
     }
-    if (rc == 0 && fm.deep) { /* not read to the end: fail closed */
+    if (rc == 0 && fm.deep && first < n) { /* not read to the end: fail closed */
         *guard = first;
         *pattern = CHIO__SECRET_TOO_DEEP;
         rc = 1;

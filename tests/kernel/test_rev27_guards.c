@@ -404,6 +404,21 @@ Test(rev27_guards, a_value_encoded_deeper_than_the_scanner_reads_is_denied_and_r
         chio_response_destroy(&r);
     }
     chio_kernel_free(k);
+
+    /* a secret_leak guard with no pattern looks for nothing, however deep */
+    k = new_kernel();
+    {
+        chio_response r;
+        chio_error err;
+
+        chio_error_init(&err);
+        cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Empty", NULL, 0, &err), 0, "%s",
+                     err.message);
+        call(k, "srv", "t", rows[1].args, &r);
+        cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
+        chio_response_destroy(&r);
+    }
+    chio_kernel_free(k);
 }
 
 /* ---- percent-encoded running text ------------------------------------------------------------ */
