@@ -298,6 +298,33 @@ Test(rev27_guards, host_guard_details_quoting_a_secret_are_withheld)
     chio_kernel_free(k);
 }
 
+/* Quotes the arguments after 500 bytes of padding: a receipt keeps 511
+ * bytes of details, so a cut there would split the secret. */
+static int padded_guard(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
+                        char *details, size_t cap)
+{
+    (void)user;
+    snprintf(details, cap, "%500s%.*s", "", (int)in->arguments_len, in->arguments_json);
+    *verdict = CHIO_GUARD_PASS;
+    return 0;
+}
+
+Test(rev27_guards, host_guard_details_are_checked_before_they_are_cut)
+{
+    chio_kernel *k = new_kernel();
+    chio_response r;
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_add_guard(k, "Padded", padded_guard, NULL, &err), 0);
+    add_secrets(k, "Secrets", "AKIA[0-9A-Z]{16}");
+    call(k, "srv", "t", "{\"n\":\"" SECRET "\"}", &r);
+    cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%s", chio_code_name(r.code));
+    expect_clean(r.receipt, "AKIA", "details cut inside the secret");
+    chio_response_destroy(&r);
+    chio_kernel_free(k);
+}
+
 Test(rev27_guards, a_nested_host_error_quoting_a_secret_is_withheld_from_the_child_receipt)
 {
     chio_kernel *k = new_kernel();
