@@ -331,11 +331,13 @@ CHIO_EXTERN int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_gua
  * (decoded, file: URLs, "."/".." and repeated separators resolved; words
  * of running text too), lies at or under one of @prefixes, by whole
  * segments and ASCII case-insensitively; a path that cannot be read
- * unambiguously denies. secret_leak denies when any string, key or number
- * matches one of @patterns (POSIX extended regular expressions; an invalid
- * pattern fails registration with CHIO_EINVAL), also with invisible
+ * unambiguously denies; a prefix that cannot itself be read as a path fails
+ * registration with CHIO_EINVAL. secret_leak denies when any string, key or
+ * number matches one of @patterns (POSIX extended regular expressions; an
+ * invalid pattern fails registration with CHIO_EINVAL), also with invisible
  * characters removed, fullwidth letters folded and encodings (%XX, \uXXXX,
- * \xHH, &#NN;) undone; the values it flags are redacted in receipts
+ * \xHH, &#NN;) undone, up to four layers (a string still encoded after
+ * them denies); the values it flags are redacted in receipts
  * (docs/security.md). Same results and ownership as chio_kernel_add_guard();
  * the lists are copied.
  */

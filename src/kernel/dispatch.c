@@ -404,6 +404,10 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
                  : refused == CHIO_CODE_SAMPLING_NOT_ALLOWED  ? "allow_sampling"
                                                               : "allow_sampling_tool_use");
     } else if (k->med.nested_fn != NULL) {
+        /* The host's error message may quote the request, whose flagged
+         * values the child receipt redacts: chio_output_set_error checks
+         * it whole against the secret_leak guards, as a tool's. */
+        out.k = k;
         host_rc = k->med.nested_fn(k->med.nested_user, kind, r->s->id, req, req_len, &out);
         if (host_rc != 0 || out.set < 0) {
             snprintf(reason, sizeof(reason), "the host could not answer the %s request%s%.100s",

@@ -97,13 +97,14 @@ int chio__is_secret_guard(const chio__guard_reg *g)
     return g->builtin && g->regexes != NULL;
 }
 
-#define FORMS_MAX   6 /* as written, folded, up to four unescape-and-fold rounds */
+#define DECODE_MAX  CHIO__SECRET_DECODE_MAX
+#define FORMS_MAX   (DECODE_MAX + 2) /* as written, folded, the unescape-and-fold rounds */
 #define FORMS_STACK 1024
-#define DECODE_MAX  4
 
 typedef struct forms {
     const char *f[FORMS_MAX];
     size_t nf;
+    int deep; /* one more round would still change the last reading */
     char *heap;
     char stack[FORMS_STACK];
 } forms;
@@ -130,10 +131,12 @@ static int forms_build(forms *fm, const char *s, size_t n)
 
     fm->f[0] = s;
     fm->nf = 1;
+    fm->deep = 0;
     fm->heap = NULL;
     if (plain_ascii(s, n))
         return 0; /* the common case: one reading, no scratch */
-    need = (DECODE_MAX + 1) * (n + 1);
+    /* the folded reading, the rounds and one more to tell a deeper one */
+    need = (DECODE_MAX + 2) * (n + 1);
     if (need <= sizeof(fm->stack)) {
         cur = fm->stack;
     } else {
@@ -149,13 +152,19 @@ static int forms_build(forms *fm, const char *s, size_t n)
         cur += len + 1;
     }
     /* Each round undoes one layer of %XX, \\uXXXX / \\xHH and &#NN;
-     * escapes, then folds again; it stops when nothing changes. */
-    for (round = 0; round < DECODE_MAX; round++) {
+     * escapes, then folds again; it stops when nothing changes. A round
+     * past the last one that still changes something means the readings
+     * stop short of the text a tool decoding further would see. */
+    for (round = 0; round <= DECODE_MAX; round++) {
         len = chio__percent_decode(prev, prevlen, cur);
         len = chio__text_unescape(cur, len, cur);
         len = chio__text_fold(cur, len, cur);
         if (len == prevlen && memcmp(cur, prev, len) == 0)
             break;
+        if (round == DECODE_MAX) {
+            fm->deep = 1;
+            break;
+        }
         fm->f[fm->nf++] = cur;
         prev = cur;
         prevlen = len;
@@ -168,7 +177,7 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
                       size_t *guard, size_t *pattern)
 {
     forms fm;
-    size_t gi, f, p;
+    size_t gi, f, p, first;
     int rc = 0;
 
     for (gi = 0; gi < n && !chio__is_secret_guard(&guards[gi]); gi++)
@@ -177,10 +186,13 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
         return 0;
     if (forms_build(&fm, s, len) != 0)
         return CHIO_ENOMEM;
+    first = n;
     for (; gi < n && rc == 0; gi++) {
         const chio__guard_reg *g = &guards[gi];
         if (!chio__is_secret_guard(g))
             continue;
+        if (first == n && g->nregexes > 0)
+            first = gi; /* a guard with no pattern looks for nothing */
         for (p = 0; p < g->nregexes && rc == 0; p++)
             for (f = 0; f < fm.nf; f++) {
                 /* every reading is NUL-terminated at its length; the folded
@@ -192,6 +204,11 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
                     break;
                 }
             }
+    }
+    if (rc == 0 && fm.deep && first < n) { /* not read to the end: fail closed */
+        *guard = first;
+        *pattern = CHIO__SECRET_TOO_DEEP;
+        rc = 1;
     }
     free(fm.heap);
     return rc;
@@ -355,11 +372,113 @@ static int check_readings(path_hit *ph, const char *s, size_t n)
     return rc > 0 ? 1 : rc < 0 ? CHIO_EINVAL : 0;
 }
 
-int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,
-                             char *details, size_t cap)
+/* Each word of @s that looks like a path ("cat /etc/passwd", "--f=/etc/x",
+ * "a\n/etc/passwd"), and the value of a short option glued to it
+ * ("-o/etc/x"), also when the whole value is that one word (@words 0). */
+static int check_words(path_hit *ph, const char *s, size_t n, int words)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < n;) {
+        size_t brk = 1, j = words ? word_at(s, n, i, &brk) : n, opt;
+        if (words && j > i && chio__path_candidate(NULL, s + i, j - i))
+            rc = check_readings(ph, s + i, j - i);
+        if (rc == 0 && j > i && (opt = glued_option(s + i, j - i)) > 0)
+            rc = check_readings(ph, s + i + opt, j - i - opt);
+        i = j + (words ? brk : 1);
+    }
+    return rc;
+}
+
+static int has_word_break(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (word_break(s, n, i, 1) > 0)
+            return 1;
+    return 0;
+}
+
+/* The words of @s percent-decoded once: a tool that decodes its argument
+ * and hands it to a shell runs "cat%20/etc/passwd" as "cat /etc/passwd". */
+static int check_decoded_words(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc;
+
+    if (!chio__has_escape(s, n))
+        return 0;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    len = chio__percent_decode(s, n, d);
+    rc = check_words(ph, d, len, has_word_break(d, len));
+    free(heap);
+    return rc;
+}
+
+/* @s as a POSIX shell reads its words after quote removal: ' and "
+ * dropped, a backslash dropped before the byte it escapes (both before a
+ * newline), "$IFS" and "${IFS}" (white space to the shell) made a space.
+ * An approximation that only adds a reading: it never takes one away.
+ * Writes at most @n bytes and a NUL to @out; returns the length. */
+static size_t shell_unquote(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+
+    while (i < n) {
+        if (s[i] == '\'' || s[i] == '"') {
+            i++;
+        } else if (s[i] == '\\') {
+            if (i + 1 < n && s[i + 1] != '\n')
+                out[o++] = s[i + 1];
+            i += 2;
+        } else if (n - i >= 4 && memcmp(s + i, "$IFS", 4) == 0) {
+            out[o++] = ' ';
+            i += 4;
+        } else if (n - i >= 6 && memcmp(s + i, "${IFS}", 6) == 0) {
+            out[o++] = ' ';
+            i += 6;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* The shell's reading of @s, when quoting or $IFS could make it differ:
+ * the whole of it when it is one word, and each of its words. */
+static int check_shell_reading(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc = 0, words;
+
+    if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL && memchr(s, '\\', n) == NULL &&
+        memchr(s, '$', n) == NULL)
+        return 0;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    len = shell_unquote(s, n, d);
+    if (len != n || memcmp(d, s, n) != 0) {
+        words = has_word_break(d, len);
+        if (!words && chio__path_candidate(NULL, d, len))
+            rc = check_readings(ph, d, len);
+        if (rc == 0)
+            rc = check_words(ph, d, len, words);
+    }
+    free(heap);
+    return rc;
+}
+
+int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, int quote_key,
+                             const char *s, size_t n, char *details, size_t cap)
 {
     path_hit ph = {g, 0, 0};
-    int rc = 0, words = 0;
+    int rc = 0, words;
     size_t i;
     char what[96];
 
@@ -367,9 +486,12 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const ch
      * go into the receipt's reason and evidence, and a value a secret_leak
      * guard flags is redacted from the stored parameters, so quoting it
      * here would store the secret anyway ("/etc/<api key>"). The same rule
-     * as the secret guard's own evidence. */
-    if (key != NULL)
+     * as the secret guard's own evidence; for a key that is itself a
+     * secret (@quote_key 0), not even the key. */
+    if (key != NULL && quote_key)
         snprintf(what, sizeof(what), "the argument under key '%.64s'", key);
+    else if (key != NULL)
+        snprintf(what, sizeof(what), "%s", "an argument under a key a secret_leak guard flags");
     else
         snprintf(what, sizeof(what), "%s", "an argument (an object key or a top-level value)");
     for (i = 0; i < g->nprefixes; i++) {
@@ -381,27 +503,20 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const ch
     }
     if (!chio__path_candidate(key, s, n))
         return 0;
-    for (i = 0; i < n && !words; i++)
-        words = word_break(s, n, i, 1) > 0;
+    words = has_word_break(s, n);
     /* The whole value, read strictly (a control character or ".." above
      * the root denies), unless it is running text that merely holds a '/'
      * somewhere: then its words are what a tool could take as paths. */
     if (strong_path(key, s, n) || !words)
         rc = check_readings(&ph, s, n);
-    /* Each word that looks like a path ("cat /etc/passwd", "--f=/etc/x",
-     * "a\n/etc/passwd"), also inside a value that is a path itself; and
-     * the value of a short option glued to it ("-o/etc/x"), also when
-     * the whole value is that one word. */
-    for (i = 0; rc == 0 && i < n;) {
-        size_t brk = 1, j = words ? word_at(s, n, i, &brk) : n, opt;
-        if (words && j > i && chio__path_candidate(NULL, s + i, j - i))
-            rc = check_readings(&ph, s + i, j - i);
-        if (rc == 0 && j > i && (opt = glued_option(s + i, j - i)) > 0)
-            rc = check_readings(&ph, s + i + opt, j - i - opt);
-        i = j + (words ? brk : 1);
-    }
-    if (rc == CHIO_ENOMEM)
-        return rc;
+    if (rc == 0)
+        rc = check_words(&ph, s, n, words);
+    if (rc == 0)
+        rc = check_decoded_words(&ph, s, n);
+    if (rc == 0)
+        rc = check_shell_reading(&ph, s, n);
+    if (rc == CHIO_ENOMEM || ph.nomem)
+        return CHIO_ENOMEM;
     if (rc > 0)
         snprintf(details, cap, "%s is under forbidden prefix '%s'", what, g->prefixes[ph.prefix]);
     else if (rc < 0)

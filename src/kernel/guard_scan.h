@@ -33,14 +33,23 @@ size_t chio__number_text(const chio_json *v, char out[32]);
 /* Is @g a built-in secret_leak guard? */
 int chio__is_secret_guard(const chio__guard_reg *g);
 
+/* The *pattern chio__secret_scan reports for a string it could not read
+ * to the end: still encoded after CHIO__SECRET_DECODE_MAX rounds. */
+#define CHIO__SECRET_TOO_DEEP   ((size_t)-1)
+#define CHIO__SECRET_DECODE_MAX 4
+
 /*
  * chio__secret_scan - does some built-in secret_leak guard among
  * @guards[0..n) flag @s (@len bytes, NUL-terminated at @len)? Each guard's
  * patterns are matched against the string as written, with invisible
  * format characters removed and fullwidth/mathematical letters folded to
  * ASCII, and with escapes undone (%XX, \uXXXX, \xHH, &#NN; repeatedly,
- * folding again). Other guards are skipped. Returns 1 with the lowest flagging guard's index in
- * *@guard and the pattern's in *@pattern, 0 when nothing matches, or CHIO_ENOMEM.
+ * folding again, up to CHIO__SECRET_DECODE_MAX rounds). Other guards are
+ * skipped. Returns 1 with the lowest flagging guard's index in *@guard and
+ * the pattern's in *@pattern, 0 when nothing matches, or CHIO_ENOMEM. A
+ * string that no pattern matches but that one more round would still
+ * decode was not read to the end: it is flagged too (fail closed), by the
+ * first secret_leak guard, with *@pattern CHIO__SECRET_TOO_DEEP.
  */
 int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                       size_t *guard, size_t *pattern);
@@ -48,7 +57,8 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
 /*
  * chio__forbidden_path_hit - does the forbidden_path guard @g deny the
  * argument text @s (a value with nearest key @key, or a key with @key
- * NULL)? It does when @s starts with a prefix as written, or when @s may be
+ * NULL)? @quote_key: may the details name @key (not when a secret_leak
+ * guard flags it). It does when @s starts with a prefix as written, or when @s may be
  * a path (chio__path_candidate) and some reading of it (as written,
  * trimmed, percent-decoded, a file: URL's path) normalises to a path at or
  * under a normalised prefix (whole segments, ASCII case folded; a leading
@@ -60,11 +70,15 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * path is, as above (words end at white space, Unicode spaces included,
  * and at shell punctuation, '=', ':' and '@'; a word starting "file:" runs
  * on through ':'); so is the value of a short option glued to it
- * ("-o/etc/x"). Words are checked in path-like values too. Returns 1 with a reason in
+ * ("-o/etc/x"). Words are checked in path-like values too, and in the
+ * value percent-decoded once when it holds a %XX escape ("cat%20/etc/x"),
+ * and in the value as a shell reads it after quote removal and $IFS
+ * ("cat /e''tc/x", "cat$IFS/etc/x"), whole and by words.
+ * Returns 1 with a reason in
  * @details (naming the argument's key and the prefix, never the value, which
  * may be a secret redacted from the receipt), 0, or CHIO_ENOMEM.
  */
-int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, const char *s, size_t n,
-                             char *details, size_t cap);
+int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, int quote_key,
+                             const char *s, size_t n, char *details, size_t cap);
 
 #endif /* CHIO_KERNEL_GUARD_SCAN_H */

@@ -49,6 +49,7 @@ typedef struct chio__guard_reg {
     chio_guard_fn fn;
     void *user;
     /* built-ins keep their lists here; they get the reg itself as user */
+    struct chio_kernel *k; /* the kernel (its other guards: what their evidence may quote) */
     int builtin;
     char **prefixes;
     size_t nprefixes;

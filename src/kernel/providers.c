@@ -13,9 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard_scan.h"
 #include "request.h"
 
 /* ---- resources and prompts ------------------------------------------------------------------ */
+
+/* Check 6's reason quotes the URI or prompt name; one a secret_leak guard
+ * flags is redacted from the stored parameters, so the reason names the
+ * code instead (out of memory counts as flagged). */
+static void unquote_name(mreq *r, int prompts, const char *name, chio_code code)
+{
+    size_t gi, pi;
+
+    if (chio__secret_scan(r->k->med.guards, r->k->med.nguards, name, strlen(name), &gi, &pi) != 0)
+        snprintf(r->reason, sizeof(r->reason),
+                 "%s: the %s is not quoted (a secret_leak guard flags it)", chio_code_name(code),
+                 prompts ? "prompt name" : "resource URI");
+}
 
 static int provided(mreq *r, int prompts, const char *name, const char *args, size_t args_len,
                     chio_error *err)
@@ -133,8 +147,10 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     } else {
         r.revoke_gen = chio__revoke_gen(k);
         code = chio__check_token(k, r.sc, r.s->agent, r.now, r.reason, sizeof(r.reason));
-        if (code == CHIO_CODE_NONE)
-            code = chio__check_pattern_scope(r.sc->cap, prompts, name, r.reason, sizeof(r.reason));
+        if (code == CHIO_CODE_NONE &&
+            (code = chio__check_pattern_scope(r.sc->cap, prompts, name, r.reason,
+                                              sizeof(r.reason))) != CHIO_CODE_NONE)
+            unquote_name(&r, prompts, name, code);
     }
     if (code != CHIO_CODE_NONE)
         chio__deny(&r, code, NULL);

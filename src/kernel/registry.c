@@ -17,6 +17,7 @@
 
 #include "guard_scan.h"
 #include "kernel_internal.h"
+#include "normalize.h"
 
 static void free_plain(void *v)
 {
@@ -374,6 +375,7 @@ static int add_guard_locked(chio_kernel *k, const char *name, chio_guard_fn fn, 
     }
     g->fn = fn;
     g->user = user;
+    g->k = k;
     *out = g;
     return 0;
 }
@@ -400,12 +402,27 @@ typedef struct builtin_scan {
     size_t cap;
 } builtin_scan;
 
+/* May evidence name the object key @key? Not when any secret_leak guard of
+ * the kernel flags it: it is redacted from the receipt's parameters (out
+ * of memory counts as flagged). */
+static int key_quotable(const chio__guard_reg *g, const char *key)
+{
+    size_t gi, pi;
+
+    return key != NULL &&
+           chio__secret_scan(g->k->med.guards, g->k->med.nguards, key, strlen(key), &gi, &pi) == 0;
+}
+
 static int scan_prefix(void *ctx, const char *key, const char *s, size_t len, int is_key)
 {
     builtin_scan *b = ctx;
+    int rc = chio__forbidden_path_hit(b->g, key, 1, s, len, b->details, b->cap);
 
     (void)is_key;
-    return chio__forbidden_path_hit(b->g, key, s, len, b->details, b->cap);
+    /* the details name the key only when no secret guard flags it */
+    if (rc > 0 && key != NULL && !key_quotable(b->g, key))
+        rc = chio__forbidden_path_hit(b->g, key, 0, s, len, b->details, b->cap);
+    return rc;
 }
 
 static int scan_secret(void *ctx, const char *key, const char *s, size_t len, int is_key)
@@ -413,16 +430,27 @@ static int scan_secret(void *ctx, const char *key, const char *s, size_t len, in
     builtin_scan *b = ctx;
     size_t gi, pi;
     int rc = chio__secret_scan(b->g, 1, s, len, &gi, &pi);
+    char what[96], why[64];
 
     if (rc <= 0)
         return rc;
     /* Evidence names the pattern and the key, never the secret (for a key
-     * that is the secret, not even the key). */
+     * that is the secret, or that another secret guard flags, not even
+     * the key). */
     if (is_key)
-        snprintf(b->details, b->cap, "an argument key matches secret pattern %zu", pi);
+        snprintf(what, sizeof(what), "an argument key");
+    else if (key == NULL)
+        snprintf(what, sizeof(what), "argument");
+    else if (key_quotable(b->g, key))
+        snprintf(what, sizeof(what), "argument '%.64s'", key);
     else
-        snprintf(b->details, b->cap, "argument%s%s%s matches secret pattern %zu", key ? " '" : "",
-                 key ? key : "", key ? "'" : "", pi);
+        snprintf(what, sizeof(what), "an argument under a key a secret_leak guard flags");
+    if (pi == CHIO__SECRET_TOO_DEEP)
+        snprintf(why, sizeof(why), "is encoded more than %d layers deep to be scanned",
+                 CHIO__SECRET_DECODE_MAX);
+    else
+        snprintf(why, sizeof(why), "matches secret pattern %zu", pi);
+    snprintf(b->details, b->cap, "%s %s", what, why);
     return 1;
 }
 
@@ -450,6 +478,21 @@ static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verd
     return 0;
 }
 
+/* A prefix the guard could match only as written (it does not normalise)
+ * would let every other spelling of the path through: refused. */
+static int prefix_readable(const char *prefix)
+{
+    size_t n = strlen(prefix), len;
+    char *norm = malloc(n + 2);
+    int rc;
+
+    if (norm == NULL)
+        return CHIO_ENOMEM;
+    rc = chio__path_normalize(prefix, n, 0, norm, n + 2, &len) == 0 ? 0 : CHIO_EINVAL;
+    free(norm);
+    return rc;
+}
+
 int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
                                          const char *const *prefixes, size_t n, chio_error *err)
 {
@@ -460,10 +503,18 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
 
     if (n > 0 && prefixes == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL prefix list");
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         if (prefixes[i] == NULL || !chio__utf8_valid(prefixes[i], strlen(prefixes[i])))
             return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "prefix %zu is NULL or not UTF-8",
                               i);
+        if ((rc = prefix_readable(prefixes[i])) == CHIO_ENOMEM)
+            return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+        if (rc != 0)
+            return chio__fail(err, rc, CHIO_NO_OFFSET,
+                              "forbidden prefix %zu cannot be read as a path (a control "
+                              "character, or '..' above the root or below /proc or /dev)",
+                              i);
+    }
     copy = dup_strv(prefixes, n);
     if (copy == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");

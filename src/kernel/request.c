@@ -14,12 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard_scan.h"
 #include "request.h"
 
 /* Canonical arguments: the receipt around them (and its evidence) must
  * stay under CHIO_JSON_MAX_INPUT. */
 #define MAX_ARGS_BYTES (CHIO_JSON_MAX_INPUT - ((size_t)1 << 20))
-#define DETAILS_CAP    512
+#define DETAILS_CAP    512 /* evidence details kept in a receipt, with the NUL */
+/* What a guard may write: checked whole against the secret_leak guards
+ * before it is cut to DETAILS_CAP, so a secret the cut splits is found. */
+#define GUARD_SCRATCH 4096
 /* Ids and names (request, capability, server, tool) longer than this are
  * kept out of receipts (a marker with their length and hash instead) and
  * the call is denied as invalid_request: four of them stay far below the
@@ -289,6 +293,22 @@ static int add_evidence(mreq *r, const char *name, int passed, const char *detai
     return 0;
 }
 
+/* A host guard's details go into the receipt (evidence, and the reason
+ * when it denies): like a tool's error message, text a secret_leak guard
+ * flags (a guard quoting the arguments) is withheld, as the value is
+ * redacted from the stored parameters. The built-in guards quote no
+ * flagged text themselves. */
+static void host_details(chio_kernel *k, char *details, size_t cap)
+{
+    size_t gi, pi;
+
+    /* the scanner's reading of a string, as for an argument (out of
+     * memory counts as flagged) */
+    if (details[0] != '\0' &&
+        chio__secret_scan(k->med.guards, k->med.nguards, details, strlen(details), &gi, &pi) != 0)
+        snprintf(details, cap, "[details withheld: a secret_leak guard flagged them]");
+}
+
 /* Check 9: guards in registration order; the first deny stops them. */
 int chio__run_guards(mreq *r, const char *server, const char *tool, chio_error *err)
 {
@@ -308,15 +328,20 @@ int chio__run_guards(mreq *r, const char *server, const char *tool, chio_error *
     for (i = 0; i < k->med.nguards; i++) {
         const chio__guard_reg *g = &k->med.guards[i];
         chio_guard_verdict v = CHIO_GUARD_DENY;
-        char details[DETAILS_CAP] = "";
-        int rc = g->fn(g->builtin ? (void *)g : g->user, &in, &v, details, sizeof(details));
+        char details[GUARD_SCRATCH];
+        int rc;
 
+        details[0] = '\0';
+        rc = g->fn(g->builtin ? (void *)g : g->user, &in, &v, details, sizeof(details));
         details[sizeof(details) - 1] = '\0';
-        chio__utf8_repair(details); /* guards' text is not trusted to be UTF-8 */
         if (rc != 0) {
             v = CHIO_GUARD_DENY; /* a failing guard denies */
             snprintf(details, sizeof(details), "guard failed with code %d", rc);
+        } else if (!g->builtin) {
+            host_details(k, details, sizeof(details)); /* whole, before the cut */
         }
+        details[DETAILS_CAP - 1] = '\0';
+        chio__utf8_repair(details); /* guards' text is not trusted to be UTF-8 */
         if (add_evidence(r, g->name, v == CHIO_GUARD_PASS, details) != 0)
             return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
         if (v != CHIO_GUARD_PASS) {

@@ -37,9 +37,9 @@ struct chio_output {
     size_t len;
     int set;
     char err[256];
-    /* The kernel whose tool or provider fills it (NULL for the host's
-     * nested answers): chio_output_set_error() checks the whole message
-     * against its secret_leak guards before cutting it to err. */
+    /* The kernel whose tool, provider or nested handler fills it:
+     * chio_output_set_error() checks the whole message against its
+     * secret_leak guards before cutting it to err. */
     chio_kernel *k;
 };
 
