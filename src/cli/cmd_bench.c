@@ -447,7 +447,8 @@ static double process_cpu_s(void)
 
 /* The evaluation setup: an echo tool, a token the kernel issues to a fresh
  * agent key (one grant, a path_prefix constraint; with --budget also a
- * max_invocations the run never reaches), one session. */
+ * max_invocations the run never reaches: chio's largest, a u32, against at
+ * most 10^7 calls), one session. */
 static int setup_session(bench *b, chio_error *err)
 {
     static const char *const tools[] = {"echo"};
@@ -462,7 +463,7 @@ static int setup_session(bench *b, chio_error *err)
              "{\"grants\":[{\"server_id\":\"" BENCH_SERVER "\",\"tool_name\":\"echo\","
              "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":\"path_prefix\","
              "\"value\":\"/workspace\"}]%s}]}",
-             b->budget ? ",\"max_invocations\":1000000000000" : "");
+             b->budget ? ",\"max_invocations\":4294967295" : "");
     memset(&ts, 0, sizeof(ts));
     ts.server_id = BENCH_SERVER;
     ts.tool_names = tools;

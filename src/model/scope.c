@@ -158,6 +158,10 @@ static int read_tool_grant(chio_json_doc *doc, chio_json *g, int strict, chio__t
     if (rc == 0)
         rc = chio__field_u64(g, "max_invocations", CHIO__OPTIONAL, &out->max_invocations,
                              &out->has_max_invocations, err, WHAT);
+    if (rc == 0 && strict && out->max_invocations > UINT32_MAX) /* chio's u32 */
+        rc = chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                        WHAT ": max_invocations %llu is above 4294967295 (chio cannot read it)",
+                        (unsigned long long)out->max_invocations);
     if (rc == 0)
         rc = chio__field_bool(g, "dpop_required", CHIO__OPTIONAL, &out->dpop_required, &present,
                               err, WHAT);
@@ -202,6 +206,9 @@ static void mark_unsupported(const chio_json *obj, chio__tool_grant *g)
     if (unknown != NULL) {
         g->unsupported = "unknown field";
         g->unsupported_name = unknown;
+    } else if (g->max_invocations > UINT32_MAX) {
+        /* chio reads max_invocations as a u32: it cannot read the token */
+        g->unsupported = "max_invocations above 4294967295 (chio cannot read the grant)";
     } else if (listed != NULL && listed->type == CHIO_JSON_NULL) {
         /* Not a list (chio cannot read such a grant): read as "none" it
          * would allow every argument, so it allows nothing. */
