@@ -6,6 +6,13 @@
  *     from the revocations that store holds, also before anything else
  *     started the kernel (it said 0, "not revoked", for an id revoked in
  *     an earlier run), and never 0 for a question it cannot answer;
+ *   - a token that expires between check 2 and the dispatch (while the
+ *     guards run, or before its budget is first charged) runs no tool and
+ *     no provider: the receipt is a deny capability_expired, whether or not
+ *     the grant has a budget and whether or not that budget existed (it
+ *     was allowed, or denied budget_exhausted with a reason about expiry);
+ *   - a token whose expires_at is 0 is denied for its expiry, with a reason
+ *     that does not claim an earlier clock reading.
  * Real kernel, real Ed25519, RocksDB (a directory where restarts matter,
  * ephemeral elsewhere).
  */
@@ -134,6 +141,62 @@ static chio_kernel *rv_kernel(const char *path)
     return k;
 }
 
+static char *rv_token(const char *id, const char *scope, uint64_t iat, uint64_t ttl)
+{
+    char *t = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, iat, ttl, NULL, 0);
+
+    cr_assert_not_null(t);
+    return t;
+}
+
+static void rv_open(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    const char *caps[1] = {tok};
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+}
+
+/* One tool call (or resource read with @read); the decision's code, its
+ * reason in @why. Every decision must carry a receipt naming the check. */
+static chio_code rv_call(chio_kernel *k, const char *sid, const char *cap, int read, char *why,
+                         size_t why_cap)
+{
+    chio_response r;
+    chio_error err;
+    chio_code code;
+    chio_call c;
+    int rc;
+
+    chio_error_init(&err);
+    if (read) {
+        rc = chio_kernel_read_resource(k, sid, NULL, cap, "file:///doc", &r, &err);
+    } else {
+        memset(&c, 0, sizeof(c));
+        c.session_id = sid;
+        c.capability_id = cap;
+        c.server_id = "srv";
+        c.tool_name = "t";
+        c.arguments_json = "{}";
+        c.arguments_len = 2;
+        rc = chio_kernel_evaluate(k, &c, &r, &err);
+    }
+    cr_assert_eq(rc, 0, "%s", err.message);
+    cr_assert_not_null(r.receipt, "a decision without a receipt");
+    code = r.code;
+    snprintf(why, why_cap, "%s", r.reason ? r.reason : "");
+    if (code != CHIO_CODE_NONE)
+        cr_assert_str_eq(
+            chio_json_string(
+                chio_json_get(chio_json_get(chio_receipt_root(r.receipt), "decision"), "guard"),
+                NULL),
+            chio_code_name(code));
+    chio_response_destroy(&r);
+    return code;
+}
+
 /* ---- revocations across a restart --------------------------------------------------------- */
 
 /* A host restarting on its store asks whether a capability is revoked
@@ -160,4 +223,93 @@ Test(rev27_sessions, is_revoked_answers_from_the_store_before_the_first_call)
     cr_expect_lt(chio_kernel_is_revoked(k, "cap-gone"), 0,
                  "a kernel that never read its store answered anyway");
     chio_kernel_free(k);
+}
+
+/* ---- expiry between check 2 and the dispatch ---------------------------------------------- */
+
+/* The token is valid at check 2; the guard (host code) takes the clock to
+ * its expires_at. The tool, or the resource provider, must not run: the
+ * call is denied capability_expired, as one arriving a moment later is. */
+Test(rev27_sessions, a_token_expiring_while_the_guards_run_runs_no_tool)
+{
+    chio_kernel *k = rv_kernel(NULL);
+    char *free_tok = rv_token("cap-free", SCOPE_FREE, IAT, TTL);
+    char *bud_tok = rv_token("cap-budget", SCOPE_BUDGET, IAT, TTL);
+    const char *caps[2] = {free_tok, bud_tok};
+    char sid[CHIO_SESSION_ID_LEN + 1], why[512];
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 2, sid, &err), 0, "%s",
+                 err.message);
+    /* Both valid as long as the clock stays: allowed, tools run. */
+    cr_assert_eq(rv_call(k, sid, "cap-free", 0, why, sizeof(why)), CHIO_CODE_NONE, "%s", why);
+    cr_assert_eq(rv_call(k, sid, "cap-budget", 0, why, sizeof(why)), CHIO_CODE_NONE, "%s", why);
+    cr_assert_eq(g_tool_runs, 2);
+
+    g_guard_moves_clock = 1;
+    cr_expect_eq(rv_call(k, sid, "cap-free", 0, why, sizeof(why)), CHIO_CODE_CAPABILITY_EXPIRED,
+                 "tool call: %s", why);
+    g_now = IAT + 300;
+    cr_expect_eq(rv_call(k, sid, "cap-budget", 0, why, sizeof(why)), CHIO_CODE_CAPABILITY_EXPIRED,
+                 "budgeted tool call: %s", why);
+    g_now = IAT + 300;
+    cr_expect_eq(rv_call(k, sid, "cap-free", 1, why, sizeof(why)), CHIO_CODE_CAPABILITY_EXPIRED,
+                 "resource read: %s", why);
+    cr_expect_eq(g_tool_runs, 2, "a tool or provider ran for an expired token");
+    chio_kernel_free(k);
+    free(free_tok);
+    free(bud_tok);
+}
+
+/* The clock passes expires_at between check 2 (admission's reading) and
+ * the first charge of the token's budget. Whether the budget already
+ * existed must not change the answer: capability_expired both times, no
+ * tool run (it was allowed when the budget existed, and denied
+ * budget_exhausted, with a reason about expiry, when it did not). */
+Test(rev27_sessions, expiry_before_the_first_charge_is_capability_expired)
+{
+    chio_kernel *k = rv_kernel(NULL);
+    char *fresh = rv_token("cap-fresh", SCOPE_BUDGET, IAT, TTL);
+    char *used = rv_token("cap-used", SCOPE_BUDGET, IAT, TTL);
+    char sid_f[CHIO_SESSION_ID_LEN + 1], sid_u[CHIO_SESSION_ID_LEN + 1], why[512];
+
+    rv_open(k, fresh, sid_f);
+    rv_open(k, used, sid_u);
+    cr_assert_eq(rv_call(k, sid_u, "cap-used", 0, why, sizeof(why)), CHIO_CODE_NONE, "%s", why);
+    cr_assert_eq(g_tool_runs, 1);
+
+    /* From the second clock reading of the call on, time is past expiry.
+     * The existing budget first: the fresh one's creation sweeps budgets
+     * of expired tokens, which would refuse cap-used at check 2. */
+    g_later = EXP;
+    g_reads = 0;
+    g_switch = 2;
+    cr_expect_eq(rv_call(k, sid_u, "cap-used", 0, why, sizeof(why)), CHIO_CODE_CAPABILITY_EXPIRED,
+                 "existing budget: %s", why);
+    g_reads = 0;
+    cr_expect_eq(rv_call(k, sid_f, "cap-fresh", 0, why, sizeof(why)), CHIO_CODE_CAPABILITY_EXPIRED,
+                 "fresh budget: %s", why);
+    cr_expect_eq(g_tool_runs, 1, "a tool ran for an expired token");
+    g_switch = 0;
+    chio_kernel_free(k);
+    free(fresh);
+    free(used);
+}
+
+/* expires_at 0 is long past: denied for its expiry, and the reason reads
+ * the clock as it is (no earlier reading was ever later than 0). */
+Test(rev27_sessions, a_token_expiring_at_zero_is_expired_with_a_plain_reason)
+{
+    chio_kernel *k = rv_kernel(NULL);
+    char *tok = rv_token("cap-zero", SCOPE_FREE, 0, 0);
+    char sid[CHIO_SESSION_ID_LEN + 1], why[512];
+
+    rv_open(k, tok, sid);
+    cr_expect_eq(rv_call(k, sid, "cap-zero", 0, why, sizeof(why)), CHIO_CODE_CAPABILITY_EXPIRED);
+    cr_expect_null(strstr(why, "read later"), "%s", why);
+    cr_expect_not_null(strstr(why, "expired at 0 (now 1710000300)"), "%s", why);
+    cr_expect_eq(g_tool_runs, 0);
+    chio_kernel_free(k);
+    free(tok);
 }
