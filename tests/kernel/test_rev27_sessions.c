@@ -12,7 +12,9 @@
  *     the grant has a budget and whether or not that budget existed (it
  *     was allowed, or denied budget_exhausted with a reason about expiry);
  *   - a token whose expires_at is 0 is denied for its expiry, with a reason
- *     that does not claim an earlier clock reading.
+ *     that does not claim an earlier clock reading;
+ *   - ca_public_keys holding a small-order key (one anyone can sign for) is
+ *     refused, and no signature verifies under such a key.
  * Real kernel, real Ed25519, RocksDB (a directory where restarts matter,
  * ephemeral elsewhere).
  */
@@ -310,6 +312,87 @@ Test(rev27_sessions, a_token_expiring_at_zero_is_expired_with_a_plain_reason)
     cr_expect_null(strstr(why, "read later"), "%s", why);
     cr_expect_not_null(strstr(why, "expired at 0 (now 1710000300)"), "%s", why);
     cr_expect_eq(g_tool_runs, 0);
+    chio_kernel_free(k);
+    free(tok);
+}
+
+/* ---- small-order issuer keys -------------------------------------------------------------- */
+
+/* The y coordinates of the Ed25519 torsion points, as 64 hex digits
+ * (0, 1, p - 1, p, p + 1, the two of order 8), plus 1 with its sign bit
+ * set: under any of them the signature (R = identity, S = 0) verifies for
+ * every message with OpenSSL, so nobody needs a secret key to "sign". */
+static const char *const weak_keys[] = {
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "0100000000000000000000000000000000000000000000000000000000000080",
+};
+
+/* The token @tok re-issued by @issuer_hex with the signature R = the
+ * identity point, S = 0 (no key used). Free with free(). */
+static char *forge(const char *tok, const char *issuer_hex)
+{
+    char real[65], *f, *sig;
+
+    tk_pub(TK_KERNEL_SEED, real);
+    f = tk_replace(tok, real, issuer_hex);
+    cr_assert_not_null(f);
+    sig = strstr(f, "\"signature\":\"");
+    cr_assert_not_null(sig);
+    sig += strlen("\"signature\":\"");
+    memset(sig, '0', 128);
+    sig[1] = '1'; /* R: the encoding of the identity, 01 00 .. 00 */
+    return f;
+}
+
+/* ca_public_keys holding a small-order key is refused with a message
+ * naming it (it was accepted, and then a token "signed" by it without any
+ * secret was allowed and its tool ran); and verification under such a key
+ * fails, so a trust list given elsewhere cannot vouch for a forgery. */
+Test(rev27_sessions, a_small_order_issuer_key_is_refused_and_vouches_for_nothing)
+{
+    chio_kernel_config cfg;
+    chio_capability_report rep;
+    chio_capability *cap;
+    chio_keypair *kp;
+    chio_kernel *k;
+    chio_error err;
+    uint8_t keys[64];
+    char *tok = rv_token("cap-forged", SCOPE_FREE, IAT, TTL), *f;
+    size_t i;
+
+    cr_assert_eq(chio_keypair_from_seed_hex(TK_OTHER_SEED, 64, &kp, NULL), 0);
+    cr_assert_eq(chio_keypair_public_key(kp, keys), 0);
+    chio_keypair_free(kp);
+    for (i = 0; i < sizeof(weak_keys) / sizeof(weak_keys[0]); i++) {
+        cr_assert_eq(chio_pubkey_from_hex(weak_keys[i], 64, keys + 32), 0);
+        kt_config(&cfg, NULL);
+        cfg.ca_public_keys = keys;
+        cfg.n_ca_public_keys = 2;
+        chio_error_init(&err);
+        k = NULL;
+        cr_expect_eq(chio_kernel_new(&cfg, &k, &err), CHIO_ECONFIG, "key %zu accepted", i);
+        cr_expect_not_null(strstr(err.message, "ca_public_keys[1]"), "%s", err.message);
+        chio_kernel_free(k);
+
+        f = forge(tok, weak_keys[i]);
+        cr_assert_eq(chio_capability_parse(f, strlen(f), &cap, NULL), 0);
+        cr_assert_eq(chio_capability_verify(cap, IAT + 300, keys + 32, 1, 4, &rep), 0);
+        cr_expect_eq(rep.signature_valid, 0, "key %zu: a signature without a secret verified", i);
+        cr_expect_eq(rep.ok, 0);
+        chio_capability_free(cap);
+        free(f);
+    }
+    /* A real key in the same place is fine. */
+    kt_config(&cfg, NULL);
+    cfg.ca_public_keys = keys;
+    cfg.n_ca_public_keys = 1;
+    k = kt_kernel(&cfg);
     chio_kernel_free(k);
     free(tok);
 }
