@@ -398,8 +398,9 @@ CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capabi
  * code when the question cannot be answered: CHIO_EINVAL (@k or
  * @capability_id is NULL), or, for a kernel not started yet, the start's
  * error (store errors, CHIO_EDRAINED when it was drained before it ever
- * started, CHIO_EDEADLK from its log sink). Test `== 1`, not for nonzero,
- * or an error reads as revoked.
+ * started, CHIO_EDEADLK from its log sink). Test `== 1` for revoked and
+ * `< 0` for unanswered (a host gating on it refuses then), never for
+ * nonzero.
  * Thread-safety: any thread, any time.
  */
 CHIO_EXTERN int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id);
