@@ -142,7 +142,8 @@ CHIO_EXTERN int chio_keypair_sign(const chio_keypair *kp, const void *msg, size_
 /*
  * chio_ed25519_verify - check an Ed25519 signature.
  * Returns: 0 when valid, CHIO_EBADSIG when it does not verify (including a
- * public key that is not a valid curve point), CHIO_EINVAL, CHIO_ENOMEM,
+ * public key that is not a valid curve point, and one of small order, under
+ * which signatures need no secret key), CHIO_EINVAL, CHIO_ENOMEM,
  * CHIO_ECRYPTO. Thread-safety: safe from any thread.
  */
 CHIO_EXTERN int chio_ed25519_verify(const uint8_t pub[32], const void *msg, size_t len,

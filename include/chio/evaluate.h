@@ -392,10 +392,17 @@ CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capabi
 
 /*
  * chio_kernel_is_revoked - is @capability_id on the kernel's revocation list?
+ * The list includes the revocations of earlier runs on the same store: a
+ * kernel not started yet is started first (as chio_kernel_start(); the
+ * store is opened and its revocations loaded).
  * Returns: 1 when it is revoked, 0 when it is not (never revoked, or its
- * revocation was dropped after every token naming it expired), CHIO_EINVAL
- * (negative) when @k or @capability_id is NULL: test `== 1`, not for
- * nonzero, or a bad argument reads as revoked.
+ * revocation was dropped after every token naming it expired); a negative
+ * code when the question cannot be answered: CHIO_EINVAL (@k or
+ * @capability_id is NULL), or, for a kernel not started yet, the start's
+ * error (store errors, CHIO_EDRAINED when it was drained before it ever
+ * started, CHIO_EDEADLK from its log sink). Test `== 1` for revoked and
+ * `< 0` for unanswered (a host gating on it refuses then), never for
+ * nonzero.
  * Thread-safety: any thread, any time.
  */
 CHIO_EXTERN int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id);

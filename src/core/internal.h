@@ -270,6 +270,11 @@ typedef struct chio__bytes {
  * (no allocation after a thread's first hash). 0, CHIO_ECRYPTO or
  * CHIO_ENOMEM. */
 int chio__sha256_parts(const chio__bytes *parts, size_t n, uint8_t out[32]);
+
+/* 1 when @pub encodes an Ed25519 point of small order (the torsion
+ * subgroup, in any encoding a decoder accepts): no secret key stands
+ * behind it, and signatures under it can be made for any message. */
+int chio__ed25519_small_order(const uint8_t pub[32]);
 /* @n bytes of public randomness for identifiers (request ids), from a
  * per-thread block refilled by RAND_bytes(): never for keys or nonces.
  * 0 or CHIO_ECRYPTO. Fork-safe (a child refills). */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kernel/authz.c - checks 1 to 6 of the pipeline that concern the token:
- * signature and issuer, time, revocation (the list is revocation.c's),
+ * signature and issuer, time (and again just before a dispatch),
+ * revocation (the list is revocation.c's),
  * delegation chain, subject and scope (constraints in constraints.c; a
  * resource URI with dot segments is under no prefix pattern); plus
  * capability issuing. Check 8, the invocation budget, is budget.c's.
@@ -80,6 +81,42 @@ static int revocable(const char *id)
     return n > 0 && n <= CHIO__MAX_REVOCATION_ID_LEN;
 }
 
+/* Check 2 at @now: valid iff issued_at <= now < expires_at, and never once
+ * the kernel dropped state of a token expiring then (mediate.h). @when
+ * ends the reason ("" at check 2, " during the call" before a dispatch).
+ * The clock first: the floor is a reading the clock made earlier, named
+ * only when the clock itself no longer shows the expiry. */
+static chio_code check_time(chio_kernel *k, const chio_capability *c, uint64_t now,
+                            const char *when, char *reason, size_t cap)
+{
+    uint64_t exp = chio_capability_expires_at(c), iat = chio_capability_issued_at(c);
+
+    if (now >= exp) {
+        snprintf(reason, cap, "capability expired at %llu%s (now %llu)", (unsigned long long)exp,
+                 when, (unsigned long long)now);
+        return CHIO_CODE_CAPABILITY_EXPIRED;
+    }
+    if (chio__expired_by_floor(k, exp)) {
+        snprintf(reason, cap,
+                 "capability expired at %llu%s (the kernel clock read later than that "
+                 "before; now %llu)",
+                 (unsigned long long)exp, when, (unsigned long long)now);
+        return CHIO_CODE_CAPABILITY_EXPIRED;
+    }
+    if (now < iat) {
+        snprintf(reason, cap, "capability is not valid before %llu%s (now %llu)",
+                 (unsigned long long)iat, when, (unsigned long long)now);
+        return CHIO_CODE_CAPABILITY_NOT_YET_VALID;
+    }
+    return CHIO_CODE_NONE;
+}
+
+chio_code chio__time_since_check(chio_kernel *k, const chio_capability *cap, char *reason,
+                                 size_t cap_reason)
+{
+    return check_time(k, cap, chio__kernel_now(k), " during the call", reason, cap_reason);
+}
+
 chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const char *agent,
                             uint64_t now, char *reason, size_t cap)
 {
@@ -87,6 +124,7 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
     chio__verified local;
     const chio__verified *v = verified_of(k, sc, &local);
     size_t i, depth;
+    chio_code code;
 
     /* 1. signature, then issuer */
     if (!v->sig_ok) {
@@ -98,25 +136,10 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
                  chio_capability_issuer_hex(c));
         return CHIO_CODE_UNTRUSTED_ISSUER;
     }
-    /* 2. time: valid iff issued_at <= now < expires_at; and never once the
-     * kernel dropped state of a token expiring then (mediate.h) */
-    if (chio__expired_by_floor(k, chio_capability_expires_at(c))) {
-        snprintf(reason, cap,
-                 "capability expired at %llu (the kernel clock read later than that "
-                 "before; now %llu)",
-                 (unsigned long long)chio_capability_expires_at(c), (unsigned long long)now);
-        return CHIO_CODE_CAPABILITY_EXPIRED;
-    }
-    if (now >= chio_capability_expires_at(c)) {
-        snprintf(reason, cap, "capability expired at %llu (now %llu)",
-                 (unsigned long long)chio_capability_expires_at(c), (unsigned long long)now);
-        return CHIO_CODE_CAPABILITY_EXPIRED;
-    }
-    if (now < chio_capability_issued_at(c)) {
-        snprintf(reason, cap, "capability is not valid before %llu (now %llu)",
-                 (unsigned long long)chio_capability_issued_at(c), (unsigned long long)now);
-        return CHIO_CODE_CAPABILITY_NOT_YET_VALID;
-    }
+    /* 2. time */
+    code = check_time(k, c, now, "", reason, cap);
+    if (code != CHIO_CODE_NONE)
+        return code;
     /* 3. revocation of the token or of any id in its delegation chain. An
      * id the revocation list cannot hold (empty, or longer than
      * CHIO_MAX_REVOCATION_ID_LEN) could never be revoked: fail closed. */

@@ -92,8 +92,9 @@
  * A charge racing the sweep: a checker that found the budget charges it
  * (the count goes on and is written; its row is deleted after, as above). One that misses it
  * creates a fresh budget, and then reads the clock again: the sweep read the clock before removing,
- * so (the kernel clock being monotonic) the checker sees its token
- * expired and is refused. A budget is never restarted under a live token.
+ * so the checker sees its token expired (on the clock, or on the floor the
+ * sweep raised first when the clock stepped back) and is refused
+ * capability_expired. A budget is never restarted under a live token.
  * Budgets are keyed by capability id: a token re-issued with an id whose
  * earlier token expired and was swept starts a fresh budget. */
 
@@ -342,7 +343,9 @@ static int budget_persist(chio_kernel *k, chio__budget *b, uint64_t count, uint6
 }
 
 /* Take one invocation of grant @grant: *code NONE when taken (or the
- * grant has no budget), BUDGET_EXHAUSTED with a reason when it is spent. */
+ * grant has no budget), BUDGET_EXHAUSTED with a reason when it is spent,
+ * CAPABILITY_EXPIRED (or NOT_YET_VALID) when the token is no longer valid
+ * at its budget's first charge. */
 static int charge_grant(chio_kernel *k, const chio_capability *cap, uint32_t grant, chio_code *code,
                         char *reason, size_t cap_reason, chio_error *err)
 {
@@ -376,13 +379,15 @@ static int charge_grant(chio_kernel *k, const chio_capability *cap, uint32_t gra
     /* The budget lives as long as its latest-expiring token. */
     raise_expiry(b, exp);
     if (created) {
-        uint64_t now = chio__kernel_now(k);
-        chio__reclaim_sweep(k, now, 0);
-        if (now >= exp || chio__expired_by_floor(k, exp)) { /* swept under us: see above */
+        chio__reclaim_sweep(k, chio__kernel_now(k), 0);
+        /* Swept under us (see above), or expired since check 2: the
+         * token's answer, not this budget's (check_budget stops). */
+        *code = chio__time_since_check(k, cap, reason, cap_reason);
+        if (*code != CHIO_CODE_NONE) {
             budget_release(k, b);
-            snprintf(reason, cap_reason, "grant %u: the capability expired during the call", grant);
             return 0;
         }
+        *code = CHIO_CODE_BUDGET_EXHAUSTED; /* fail closed */
     }
     /* Take one invocation unless the budget is spent; the CAS makes the
      * count exact however many threads race (relaxed: the counter orders
@@ -418,6 +423,10 @@ int chio__check_budget(chio_kernel *k, const chio_capability *cap, const chio__g
         rc = charge_grant(k, cap, grants->idx[i], code, why, sizeof(why), err);
         if (rc != 0 || *code == CHIO_CODE_NONE)
             return rc;
+        if (*code != CHIO_CODE_BUDGET_EXHAUSTED) { /* the token expired: no grant can take it */
+            snprintf(reason, cap_reason, "%s", why);
+            return 0;
+        }
         /* Spent: the next grant that allows the call may have budget left
          * (chio tries every matching grant); the reason names the first. */
         if (i == 0)

@@ -86,11 +86,15 @@ static int decide_checked(mreq *r, const chio_call *call, chio__grant_list *gran
         chio__cancel_decision(r);
         return 0;
     }
-    /* Check 3 again, last before the dispatch: a revocation that returned
-     * while the guards or the budget write ran stops the tool. What is
-     * left is this check's race with a revoker in flight: a revocation
-     * applies to the calls that reach this line after it took effect. */
-    code = chio__revoked_since_check(k, r->sc->cap, r->revoke_gen, r->reason, sizeof(r->reason));
+    /* Checks 2 and 3 again, last before the dispatch: an expiry passed, or
+     * a revocation that returned, while the guards or the budget write ran
+     * stops the tool. What is left is this check's race with a revoker in
+     * flight: a revocation applies to the calls that reach this line after
+     * it took effect. */
+    code = chio__time_since_check(k, r->sc->cap, r->reason, sizeof(r->reason));
+    if (code == CHIO_CODE_NONE)
+        code =
+            chio__revoked_since_check(k, r->sc->cap, r->revoke_gen, r->reason, sizeof(r->reason));
     if (code != CHIO_CODE_NONE) {
         chio__deny(r, code, NULL);
         return 0;

@@ -61,6 +61,14 @@ static int check_config(const chio_kernel_config *c, chio_error *err)
         return bad_config(err, "ca_public_keys", "is NULL but n_ca_public_keys is not 0");
     if (c->n_ca_public_keys > 65536)
         return bad_config(err, "n_ca_public_keys", "is larger than 65536");
+    /* A small-order key has no secret behind it: trusting it would let
+     * anyone issue capabilities (chio_ed25519_verify refuses it too). */
+    for (i = 0; i < c->n_ca_public_keys; i++)
+        if (chio__ed25519_small_order(c->ca_public_keys + 32 * i))
+            return chio__fail(err, CHIO_ECONFIG, CHIO_NO_OFFSET,
+                              "kernel config: ca_public_keys[%zu] is a small-order point, which "
+                              "anyone can sign for; it cannot be a trusted issuer",
+                              i);
     if (c->receipt_store_path == NULL && !c->ephemeral_store)
         return bad_config(err, "receipt_store_path",
                           "is NULL: set a path, or ephemeral_store = 1 for an in-memory log");

@@ -165,6 +165,12 @@ const chio__session_cap *chio__session_find_cap(const chio__session *s, const ch
  * CHIO_CODE_NONE on pass, else the code with a reason in @reason. */
 chio_code chio__check_token(struct chio_kernel *k, const chio__session_cap *sc, const char *agent,
                             uint64_t now, char *reason, size_t cap);
+/* Check 2 again, just before a dispatch (evaluate.c, providers.c) and at
+ * a budget's first charge (budget.c), on a fresh clock reading: the guards
+ * are host code and may run past expires_at. CHIO_CODE_NONE, or
+ * CAPABILITY_EXPIRED / CAPABILITY_NOT_YET_VALID with @reason. */
+chio_code chio__time_since_check(struct chio_kernel *k, const chio_capability *cap, char *reason,
+                                 size_t cap_reason);
 /* Does @sc pass check 1 (signature valid, issuer trusted)? From the
  * verified-token cache when it is there. */
 int chio__token_trusted(struct chio_kernel *k, const chio__session_cap *sc);

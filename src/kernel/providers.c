@@ -156,11 +156,14 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
         chio__deny(&r, code, NULL);
     else
         rc = chio__run_guards(&r, "*", r.tool, err);
-    /* Check 3 again after the guards (host code, any length of time): a
-     * revocation that returned meanwhile stops the read (evaluate.c). */
+    /* Checks 2 and 3 again after the guards (host code, any length of
+     * time): an expiry passed or a revocation that returned meanwhile
+     * stops the read (evaluate.c). */
     if (rc == 0 && r.verdict != CHIO_VERDICT_DENY &&
-        (code = chio__revoked_since_check(k, r.sc->cap, r.revoke_gen, r.reason,
-                                          sizeof(r.reason))) != CHIO_CODE_NONE)
+        ((code = chio__time_since_check(k, r.sc->cap, r.reason, sizeof(r.reason))) !=
+             CHIO_CODE_NONE ||
+         (code = chio__revoked_since_check(k, r.sc->cap, r.revoke_gen, r.reason,
+                                           sizeof(r.reason))) != CHIO_CODE_NONE))
         chio__deny(&r, code, NULL);
     if (rc == 0 && r.verdict != CHIO_VERDICT_DENY) {
         if (chio__is_cancelled(&r)) /* the provider is not asked */

@@ -388,7 +388,22 @@ void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max)
 
 int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id)
 {
+    int rc;
+
     if (k == NULL || capability_id == NULL)
         return CHIO_EINVAL; /* never "not revoked" for a question not asked */
+    /* The list in memory is the store's only once the kernel started (a
+     * restart loads it there): before that, start it, as a call would, so
+     * an id revoked in an earlier run never reads as "not revoked". A
+     * kernel drained before it ever started cannot answer (EDRAINED). */
+    if (!__atomic_load_n(&k->med.revocations_loaded, __ATOMIC_ACQUIRE)) {
+        rc = chio__kernel_enter(k);
+        if (rc != 0)
+            return rc;
+        rc = chio__kernel_ensure_started(k, NULL);
+        chio__kernel_leave(k);
+        if (rc != 0)
+            return rc;
+    }
     return chio__revoked(k, capability_id);
 }

@@ -26,7 +26,8 @@
  * a recently closed session is never reported unknown.
  *
  * Calls against close (a Dekker pair, both sides seq_cst):
- *   call:  inflight++ ; read state  -> refused unless READY
+ *   call:  read state (refused unless READY, uncounted);
+ *          inflight++ ; read state  -> refused unless READY
  *   close: state = DRAINING ; read inflight -> CLOSED only when 0
  * A call that incremented before close's read is counted; one that
  * incremented after it reads DRAINING (or CLOSED) and backs out. So close
@@ -315,8 +316,16 @@ static void tombstone(chio_kernel *k, const char *id)
 
 int chio__session_enter(chio__session *s)
 {
-    int st;
+    int st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
 
+    /* A session no longer READY refuses without counting the call: a
+     * refused caller counted for a moment (descheduled there, say) would
+     * make a close with no call in flight fail "cannot close while 1
+     * request(s) remain active", again and again under a stream of
+     * refused calls. States never go back to READY, so this early answer
+     * is final. */
+    if (st != CHIO_SESSION_READY)
+        return st == CHIO_SESSION_CLOSED ? CHIO_ESESSION_CLOSED : CHIO_ESESSION_DRAINING;
     /* seq_cst: see the file comment (pairs with close_session). */
     __atomic_add_fetch(&s->inflight, 1, __ATOMIC_SEQ_CST);
     st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
