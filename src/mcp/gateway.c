@@ -226,12 +226,22 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
         free(client_id);
         return;
     }
+    if (g->npassed >= CHIO__MCP_MAX_PASSED_REQUESTS) {
+        /* A client flooding requests the server is slow to answer (or
+         * never answers) grew the table by its ids without bound. */
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_refuse_limit(g, root, method, client_id,
+                               "chio: too many requests wait for the wrapped MCP server's answer");
+        free(client_id);
+        return;
+    }
     p = chio__mcp_pending_add(g, list != CHIO__MCP_LIST_NONE ? P_LIST : P_PASS);
     if (p == NULL) {
         pthread_mutex_unlock(&g->mu);
         free(client_id);
         return;
     }
+    g->npassed++;
     p->client_id = client_id;
     p->list = list;
     p->is_init = strcmp(method, "initialize") == 0;
@@ -287,7 +297,7 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
     svc_buf b = {0}, pb = {0};
     char idraw[48] = "";
     worker *w;
-    pending *p;
+    pending *p = NULL;
 
     (void)line;
     (void)len;
@@ -304,9 +314,16 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
         for (p = g->pend; p != NULL; p = p->next)
             if (p->client_id != NULL && strcmp(p->client_id, rid) == 0) {
                 snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
+                /* Done with: MCP's receiver of a cancellation does not
+                 * answer, and the client wants no answer; a late one
+                 * finds no entry and is dropped. Kept, the entry was
+                 * never freed. */
+                chio__mcp_pending_unlink(g, p);
+                g->npassed--;
                 break;
             }
     pthread_mutex_unlock(&g->mu);
+    chio__mcp_pending_free(p);
     free(rid);
     if (idraw[0] == '\0')
         return;
@@ -497,6 +514,7 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
         return;
     }
     chio__mcp_pending_unlink(g, p);
+    g->npassed--;
     if (p->is_init && res != NULL)
         g->init_answered = 1;
     pthread_mutex_unlock(&g->mu);
@@ -619,6 +637,7 @@ void chio_mcp_gateway_server_closed(chio_mcp_gateway *g)
             p->done = 1;
         } else if (p->kind == P_PASS || p->kind == P_LIST) {
             chio__mcp_pending_unlink(g, p);
+            g->npassed--;
             p->next = orphans;
             orphans = p;
         }

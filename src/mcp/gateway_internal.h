@@ -60,6 +60,12 @@ typedef struct srv_request {
     char *id;
 } srv_request;
 
+/* Client requests passed to the server (ping, the lists, completion, ...)
+ * whose answer the gateway waits for, at most: each holds the client's
+ * id, and a server need not answer (one it was told is cancelled does
+ * not); past it a request gets -32603 with a receipt (limit_reached). */
+#define CHIO__MCP_MAX_PASSED_REQUESTS 1024
+
 /* Server requests the client has not answered yet, at most. */
 #define CHIO__MCP_MAX_SERVER_REQUESTS 1024
 
@@ -85,6 +91,7 @@ struct chio_mcp_gateway {
     pthread_mutex_t mu, client_mu, server_mu;
     pthread_cond_t cv;
     pending *pend;
+    size_t npassed;        /* P_PASS and P_LIST entries in pend */
     srv_request *srv_reqs; /* passed to the client, not yet answered */
     size_t nsrv_reqs;
     worker *workers;
@@ -116,6 +123,10 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
 void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
                               const char *client_id);
 void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, const char *method);
+/* refusal.c: answer a request refused past one of the session's bounds
+ * (@why names it): -32603 with a deny receipt by guard "limit_reached". */
+void chio__mcp_refuse_limit(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                            const char *client_id, const char *why);
 void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
                             const char *data);
 /* A JSON-RPC error answering the server's request @id (canonical JSON). */

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/mcp/test_rev27_bounded.c - the gateway's per-session state stays
+ * bounded under a client's floods: requests it passes to the wrapped
+ * server (ping, the lists, completion) wait in a table of at most
+ * CHIO__MCP_MAX_PASSED_REQUESTS; past it a request is refused (-32603,
+ * data.chio.code "limit_reached") with a deny receipt; a passed request
+ * the client cancels leaves the table at once (a server does not answer
+ * a cancelled request, as MCP asks, so it stayed forever); and a
+ * mediated call refused past CHIO__MCP_MAX_WORKERS leaves a receipt too.
+ * A gateway over an ephemeral kernel whose client and server are
+ * callbacks; the fake server answers initialize and the lists at once and
+ * never answers ping or tools/call (the test answers those itself).
+ * Suite mcp_bounded.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/poll.h"
+#include "mcp/gateway_internal.h"
+#include "mcp/mcp.h"
+#include "mcp/mcp_internal.h"
+
+static const char policy[] =
+    "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":\"s\","
+    "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}]}";
+
+/* What each side got: counts, and the last short line of the client. */
+static struct {
+    pthread_mutex_t mu;
+    int limit_errors;    /* client: -32603 limit_reached refusals */
+    int results;         /* client: answers with a result */
+    int server_requests; /* server: held requests (ping, tools/call) */
+    int server_cancels;  /* server: notifications/cancelled */
+    char last_held[64];  /* server: the id of the last held request */
+    char last_limit[1024];
+} seen = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, "", ""};
+
+static chio_mcp_gateway *gw;
+static chio_mcp_policy *pol;
+static chio_kernel *kern;
+
+static int to_client(void *user, const char *line, size_t len)
+{
+    (void)user;
+    pthread_mutex_lock(&seen.mu);
+    if (memmem(line, len, "limit_reached", 13) != NULL) {
+        seen.limit_errors++;
+        if (len < sizeof(seen.last_limit))
+            snprintf(seen.last_limit, sizeof(seen.last_limit), "%.*s", (int)len, line);
+    } else if (memmem(line, len, "\"result\":", 9) != NULL) {
+        seen.results++;
+    }
+    pthread_mutex_unlock(&seen.mu);
+    return 0;
+}
+
+static int to_server(void *user, const char *line, size_t len)
+{
+    chio_json_doc *doc = NULL;
+    const chio_json *root;
+    const char *method, *id;
+    char out[512] = "";
+
+    (void)user;
+    if (chio_json_parse(line, len, &doc, NULL) != 0)
+        return 0;
+    root = chio_json_root(doc);
+    method = chio_json_string(chio_json_get(root, "method"), NULL);
+    id = chio_json_string(chio_json_get(root, "id"), NULL);
+    pthread_mutex_lock(&seen.mu);
+    if (method != NULL && strcmp(method, "notifications/cancelled") == 0)
+        seen.server_cancels++;
+    if (method != NULL && id != NULL &&
+        (strcmp(method, "ping") == 0 || strcmp(method, "tools/call") == 0)) {
+        seen.server_requests++;
+        snprintf(seen.last_held, sizeof(seen.last_held), "%s", id);
+    } else if (method != NULL && id != NULL && strcmp(method, "tools/list") == 0) {
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"tools\":[{\"name\":"
+                 "\"echo\"}]}}",
+                 id);
+    } else if (method != NULL && id != NULL) {
+        snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{}}", id);
+    }
+    pthread_mutex_unlock(&seen.mu);
+    chio_json_doc_free(doc);
+    if (out[0] != '\0')
+        chio_mcp_gateway_server_line(gw, out, strlen(out));
+    return 0;
+}
+
+static int get(int *field)
+{
+    int v;
+
+    pthread_mutex_lock(&seen.mu);
+    v = *field;
+    pthread_mutex_unlock(&seen.mu);
+    return v;
+}
+
+static void client(const char *json)
+{
+    chio_mcp_gateway_client_line(gw, json, strlen(json));
+}
+
+static uint64_t signed_receipts(void)
+{
+    chio_kernel_metrics m;
+
+    cr_assert_eq(chio_kernel_metrics_get(kern, &m), 0);
+    return m.receipts_signed;
+}
+
+/* Resident memory in bytes (/proc/self/statm, second field). */
+static long long rss_bytes(void)
+{
+    long long pages = 0, size = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f == NULL)
+        return -1;
+    if (fscanf(f, "%lld %lld", &size, &pages) != 2)
+        pages = -1;
+    fclose(f);
+    return pages * sysconf(_SC_PAGESIZE);
+}
+
+/* A ping whose id is a string of @idlen bytes ending in @n. */
+static void big_ping(char *buf, size_t idlen, int n)
+{
+    int h = snprintf(buf, 64, "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":\"");
+
+    memset(buf + h, 'x', idlen);
+    snprintf(buf + h + idlen - 8, 32, "%08d\"}", n);
+}
+
+static void setup(void)
+{
+    chio_keypair *kp = NULL;
+
+    memset(seen.last_held, 0, sizeof(seen.last_held));
+    seen.limit_errors = seen.results = seen.server_requests = seen.server_cancels = 0;
+    cr_assert_eq(chio_mcp_policy_parse(policy, strlen(policy), &pol, NULL), 0);
+    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
+    cr_assert_eq(chio_mcp_kernel_new(pol, kp, NULL, &kern, NULL), 0);
+    cr_assert_eq(chio_mcp_gateway_new(pol, kern, to_client, to_server, NULL, &gw), 0);
+    client("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}");
+    cr_assert_eq(get(&seen.results), 1);
+}
+
+static void teardown(void)
+{
+    chio_mcp_gateway_server_closed(gw);
+    chio_mcp_gateway_client_closed(gw);
+    chio_mcp_gateway_free(gw);
+    cr_expect_eq(chio_kernel_drain(kern, NULL), 0);
+    chio_kernel_free(kern);
+    chio_mcp_policy_free(pol);
+}
+
+TestSuite(mcp_bounded, .init = setup, .fini = teardown);
+
+Test(mcp_bounded, passed_requests_the_server_never_answers_are_bounded)
+{
+    enum { IDLEN = 16 * 1024, EXTRA = 8 };
+    char *line = malloc(IDLEN + 128), answer[160];
+    long long before, grown;
+    uint64_t receipts;
+    int i, n = 3 * CHIO__MCP_MAX_PASSED_REQUESTS;
+
+    cr_assert_not_null(line);
+    before = rss_bytes();
+    receipts = signed_receipts();
+    /* The client floods pings with 16 KiB ids; the server answers none. */
+    for (i = 0; i < n; i++) {
+        big_ping(line, IDLEN, i);
+        client(line);
+    }
+    grown = rss_bytes() - before;
+    cr_assert_eq(get(&seen.server_requests), CHIO__MCP_MAX_PASSED_REQUESTS,
+                 "the server got %d pings, not the table's %d", get(&seen.server_requests),
+                 CHIO__MCP_MAX_PASSED_REQUESTS);
+    cr_assert_eq(get(&seen.limit_errors), n - CHIO__MCP_MAX_PASSED_REQUESTS);
+    /* Every refusal leaves a receipt, committed before the answer. */
+    cr_assert_eq(signed_receipts() - receipts, (uint64_t)(n - CHIO__MCP_MAX_PASSED_REQUESTS));
+#ifndef __SANITIZE_ADDRESS__
+    /* The table holds at most 1024 ids of 16 KiB (16 MiB); 3072 kept
+     * were 48 MiB. */
+    cr_assert_lt(grown, 32ll << 20, "RSS grew %lld bytes", grown);
+#else
+    (void)grown;
+#endif
+    /* The server answers one: its slot is free for the next request. */
+    snprintf(answer, sizeof(answer), "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{}}",
+             seen.last_held);
+    chio_mcp_gateway_server_line(gw, answer, strlen(answer));
+    cr_assert_eq(get(&seen.results), 2);
+    for (i = 0; i < EXTRA; i++)
+        client("{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":\"after\"}");
+    cr_assert_eq(get(&seen.server_requests), CHIO__MCP_MAX_PASSED_REQUESTS + 1);
+    cr_assert_eq(get(&seen.limit_errors), n - CHIO__MCP_MAX_PASSED_REQUESTS + EXTRA - 1);
+    /* The refusal names its bound and its receipt. */
+    pthread_mutex_lock(&seen.mu);
+    cr_assert(strstr(seen.last_limit, "\"id\":\"after\"") != NULL, "%s", seen.last_limit);
+    cr_assert(strstr(seen.last_limit, "\"code\":-32603") != NULL, "%s", seen.last_limit);
+    cr_assert(strstr(seen.last_limit, "\"code\":\"limit_reached\",\"receipt_id\":") != NULL, "%s",
+              seen.last_limit);
+    pthread_mutex_unlock(&seen.mu);
+    free(line);
+}
+
+Test(mcp_bounded, a_passed_request_the_client_cancels_leaves_the_table)
+{
+    enum { IDLEN = 16 * 1024 };
+    char *line = malloc(IDLEN + 128), *cancel = malloc(IDLEN + 256), answer[160];
+    long long before, grown;
+    int i, n = 3 * CHIO__MCP_MAX_PASSED_REQUESTS;
+
+    cr_assert_not_null(line);
+    before = rss_bytes();
+    /* Each ping is cancelled; the server, as MCP asks, answers none. */
+    for (i = 0; i < n; i++) {
+        big_ping(line, IDLEN, i);
+        client(line);
+        snprintf(cancel, IDLEN + 256,
+                 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{"
+                 "\"requestId\":%s}}",
+                 strstr(line, "\"id\":") + 5);
+        cancel[strlen(cancel) - 3] = '\0'; /* the ping's own closing brace */
+        strcat(cancel, "}}");
+        client(cancel);
+    }
+    grown = rss_bytes() - before;
+    cr_assert_eq(get(&seen.server_requests), n);
+    cr_assert_eq(get(&seen.server_cancels), n);
+    cr_assert_eq(get(&seen.limit_errors), 0, "a cancelled request still held its slot");
+#ifndef __SANITIZE_ADDRESS__
+    /* Nothing of the cancelled requests is kept: 3072 ids of 16 KiB
+     * were 48 MiB. */
+    cr_assert_lt(grown, 16ll << 20, "RSS grew %lld bytes", grown);
+#else
+    (void)grown;
+#endif
+    /* A late answer to a cancelled request reaches no client. */
+    snprintf(answer, sizeof(answer), "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{}}",
+             seen.last_held);
+    chio_mcp_gateway_server_line(gw, answer, strlen(answer));
+    cr_assert_eq(get(&seen.results), 1);
+    free(line);
+    free(cancel);
+}
+
+/* The tools/call worker threads of the gateway still running. */
+static size_t workers(void)
+{
+    size_t n;
+
+    pthread_mutex_lock(&gw->mu);
+    n = gw->nworkers;
+    pthread_mutex_unlock(&gw->mu);
+    return n;
+}
+
+/* For testutil_wait_until: every worker's call reached the server. */
+static int all_calls_held(void *arg)
+{
+    (void)arg;
+    return get(&seen.server_requests) == CHIO__MCP_MAX_WORKERS;
+}
+
+Test(mcp_bounded, a_call_refused_past_the_worker_cap_leaves_a_receipt)
+{
+    char line[160];
+    uint64_t receipts;
+    int i;
+
+    /* CHIO__MCP_MAX_WORKERS calls the server never answers. */
+    for (i = 0; i < CHIO__MCP_MAX_WORKERS; i++) {
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{\"name\":"
+                 "\"echo\",\"arguments\":{}}}",
+                 100 + i);
+        client(line);
+    }
+    cr_assert(testutil_wait_until(all_calls_held, NULL, 10000), "the server got %d calls",
+              get(&seen.server_requests));
+    receipts = signed_receipts();
+    client("{\"jsonrpc\":\"2.0\",\"id\":\"one-too-many\",\"method\":\"tools/call\",\"params\":{"
+           "\"name\":\"echo\",\"arguments\":{}}}");
+    cr_assert_eq(get(&seen.limit_errors), 1);
+    cr_assert_eq(signed_receipts() - receipts, 1, "the refusal left no receipt");
+    pthread_mutex_lock(&seen.mu);
+    cr_assert(strstr(seen.last_limit, "\"id\":\"one-too-many\"") != NULL, "%s", seen.last_limit);
+    cr_assert(strstr(seen.last_limit, "receipt_id") != NULL, "%s", seen.last_limit);
+    pthread_mutex_unlock(&seen.mu);
+    cr_assert_eq(workers(), CHIO__MCP_MAX_WORKERS);
+}
