@@ -24,6 +24,7 @@ typedef struct chio__sv_entry {
     char sid[CHIO_SESSION_ID_LEN + 1];
     char *token; /* minted table only */
     size_t token_len;
+    uint64_t expires_at; /* minted table only: the token's expiry, Unix seconds */
 } chio__sv_entry;
 
 #define CHIO__SV_BUCKETS 4096
@@ -35,6 +36,7 @@ struct chio_serve {
     size_t nsessions;
     chio__sv_entry *minted[CHIO__SV_BUCKETS];
     size_t nminted;
+    uint64_t minted_sweep_at;                /* no minted token expires before (0: unknown) */
     char empty_sid[CHIO_SESSION_ID_LEN + 1]; /* a session holding no token */
     int has_bearer;
     uint8_t bearer_hash[32];
@@ -59,8 +61,11 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
                          char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
                          chio_error *err);
 
-/* Remember a token this sidecar minted. Returns 0, CHIO_ELIMIT, CHIO_ENOMEM. */
-int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len);
+/* Remember a token this sidecar minted, until @expires_at (Unix seconds):
+ * with CHIO_SERVE_MAX_SESSIONS held, the expired ones are dropped first.
+ * Returns 0, CHIO_ELIMIT (that many held, none expired), CHIO_ENOMEM. */
+int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len,
+                        uint64_t expires_at);
 
 /* A copy of a minted token's text (malloc'd), or NULL when unknown. */
 char *chio__sv_minted(chio_serve *s, const char *id, size_t *len);

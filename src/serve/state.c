@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "serve_internal.h"
 
@@ -383,7 +384,42 @@ out:
     return rc;
 }
 
-int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len)
+/* Drop the minted tokens expired at @now (under s->mu), unless none can
+ * be (s->minted_sweep_at, the earliest expiry the last sweep saw, is
+ * still ahead): a full table of live tokens costs no walk per mint. An
+ * expired token is denied at check 4 whoever sends it, so its id is no
+ * longer worth a slot; kept, a sidecar minting short-lived tokens was
+ * full after 65536 mints and answered every later mint 503 until it
+ * restarted. */
+static void sweep_minted(chio_serve *s, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    chio__sv_entry **pp, *e;
+    size_t i;
+
+    if (now < s->minted_sweep_at)
+        return;
+    for (i = 0; i < CHIO__SV_BUCKETS; i++) {
+        pp = &s->minted[i];
+        while ((e = *pp) != NULL) {
+            if (now >= e->expires_at) {
+                *pp = e->next;
+                free(e->id);
+                free(e->token);
+                free(e);
+                s->nminted--;
+                continue;
+            }
+            if (e->expires_at < next)
+                next = e->expires_at;
+            pp = &e->next;
+        }
+    }
+    s->minted_sweep_at = next;
+}
+
+int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len,
+                        uint64_t expires_at)
 {
     chio__sv_entry *e;
     char *copy = malloc(len + 1);
@@ -394,7 +430,9 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
     memcpy(copy, json, len);
     copy[len] = '\0';
     pthread_mutex_lock(&s->mu);
-    if ((e = find(s->minted, id)) != NULL) {
+    if ((e = find(s->minted, id)) == NULL && s->nminted >= CHIO_SERVE_MAX_SESSIONS)
+        sweep_minted(s, (uint64_t)time(NULL));
+    if (e != NULL) {
         free(e->token); /* the same id minted again: the newest wins */
     } else if (s->nminted >= CHIO_SERVE_MAX_SESSIONS) {
         rc = CHIO_ELIMIT;
@@ -406,6 +444,9 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
     if (rc == 0) {
         e->token = copy;
         e->token_len = len;
+        e->expires_at = expires_at;
+        if (expires_at < s->minted_sweep_at)
+            s->minted_sweep_at = expires_at;
     }
     pthread_mutex_unlock(&s->mu);
     if (rc != 0)
