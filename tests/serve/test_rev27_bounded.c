@@ -6,14 +6,20 @@
  * CHIO_SERVE_MAX_SESSIONS mints every later mint was 503 limit_reached.
  * Expired tokens now give their slots back when the table is full; a
  * full table of unexpired tokens still refuses (503, limit_reached).
+ * And the receipt store's open table files stay at its cap as the store
+ * grows: RocksDB split its table cache into 64 shards, each keeping at
+ * least one file open, so a sidecar's fds grew with its store far past
+ * the cap (20 with a store of 28 table files, 41 with 89).
  * The serve layer in-process (chio_serve_handle(), the routes as the HTTP
- * layer calls them) over an ephemeral kernel: no sockets, so that the
- * 65536 mints take seconds. Suite serve_bounded.
+ * layer calls them): no sockets, so that the 65536 mints take seconds.
+ * Suite serve_bounded (an ephemeral kernel), serve_store (one on disk).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/poll.h"
 #include "serve/serve.h"
@@ -122,4 +128,117 @@ Test(serve_bounded, a_table_full_of_live_tokens_refuses_with_503)
     cr_assert(strstr(text, "\"code\":\"limit_reached\"") != NULL, "%s", text);
     cr_assert(strstr(text, "unexpired") != NULL, "%s", text);
     free(text);
+}
+
+/* ---- the store's open files ----------------------------------------------------------- */
+
+static char store_dir[64];
+
+static void store_setup(void)
+{
+    chio_serve_config cfg;
+    chio_keypair *kp = NULL;
+    chio_error err;
+    char db[96];
+
+    snprintf(store_dir, sizeof(store_dir), "/tmp/rev27-bounded-XXXXXX");
+    cr_assert_not_null(mkdtemp(store_dir));
+    snprintf(db, sizeof(db), "%s/db", store_dir);
+    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.keypair = kp;
+    cfg.receipt_db = db;
+    cfg.nosync = 1;
+    cfg.bearer_token = BEARER + 7;
+    cfg.quiet = 1;
+    chio_error_init(&err);
+    cr_assert_eq(chio_serve_new(&cfg, &srv, &err), 0, "%s", err.message);
+}
+
+static void store_teardown(void)
+{
+    char cmd[128];
+
+    chio_serve_free(srv);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store_dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+/* How many of this process's fds name a file in @dir whose name ends
+ * in @suffix (NULL: any file there). */
+static int fds_in(const char *dir, const char *suffix)
+{
+    char link[300], target[512];
+    struct dirent *d;
+    DIR *fds = opendir("/proc/self/fd");
+    size_t dl = strlen(dir), tl;
+    ssize_t n;
+    int count = 0;
+
+    cr_assert_not_null(fds);
+    while ((d = readdir(fds)) != NULL) {
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", d->d_name);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        tl = (size_t)n;
+        if (strncmp(target, dir, dl) == 0 && target[dl] == '/' &&
+            (suffix == NULL ||
+             (tl >= strlen(suffix) && strcmp(target + tl - strlen(suffix), suffix) == 0)))
+            count++;
+    }
+    closedir(fds);
+    return count;
+}
+
+/* Files in @dir named *@suffix. */
+static int files_in(const char *dir, const char *suffix)
+{
+    struct dirent *d;
+    DIR *dd = opendir(dir);
+    size_t sl = strlen(suffix), l;
+    int count = 0;
+
+    cr_assert_not_null(dd);
+    while ((d = readdir(dd)) != NULL) {
+        l = strlen(d->d_name);
+        count += l >= sl && strcmp(d->d_name + l - sl, suffix) == 0;
+    }
+    closedir(dd);
+    return count;
+}
+
+TestSuite(serve_store, .init = store_setup, .fini = store_teardown);
+
+Test(serve_store, the_store_keeps_its_table_files_open_up_to_its_cap)
+{
+    enum { PARAM = 8 * 1024, TABLES = 40 };
+    char *body = malloc(PARAM + 256), *text = NULL, db[96];
+    uint64_t deadline = testutil_now_ms() + 60000;
+    int h, open_tables, calls = 0;
+
+    cr_assert_not_null(body);
+    snprintf(db, sizeof(db), "%s/db", store_dir);
+    cr_assert_eq(mint(3600, "writer", NULL), 200);
+    h = snprintf(body, PARAM + 256,
+                 "{\"capability_id\":\"writer\",\"tool_server\":\"s\",\"tool_name\":\"t\","
+                 "\"parameters\":{\"pad\":\"");
+    memset(body + h, 'p', PARAM);
+    strcpy(body + h + PARAM, "\"}}");
+    /* Receipts of 8 KiB parameters until the store holds TABLES table
+     * files (a 2 MiB memtable flushes to one). */
+    while (files_in(db, ".sst") < TABLES && testutil_now_ms() < deadline) {
+        cr_assert_eq(post("/v1/evaluate", body, &text), 200, "%s", text);
+        free(text);
+        calls++;
+    }
+    cr_assert_geq(files_in(db, ".sst"), TABLES, "%d table files after %d calls",
+                  files_in(db, ".sst"), calls);
+    open_tables = fds_in(db, ".sst");
+    /* The cap is 20 files, 10 of them for table files; a few more may be
+     * held open while in use. */
+    cr_assert_leq(open_tables, 12, "%d table files open (of %d), after %d calls", open_tables,
+                  files_in(db, ".sst"), calls);
+    free(body);
 }
