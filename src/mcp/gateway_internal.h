@@ -66,6 +66,13 @@ typedef struct srv_request {
  * not); past it a request gets -32603 with a receipt (limit_reached). */
 #define CHIO__MCP_MAX_PASSED_REQUESTS 1024
 
+/* Nested requests of the server (sampling, elicitation) queued for one
+ * call, at most: the call's thread takes them one at a time, and while it
+ * waits on one (a client slow to answer a sampling) a server flooding
+ * them grew the queue by their params (up to a line each) without bound.
+ * Past it a request gets -32603 at once. */
+#define CHIO__MCP_MAX_NESTED_QUEUED 64
+
 /* Server requests the client has not answered yet, at most. */
 #define CHIO__MCP_MAX_SERVER_REQUESTS 1024
 

@@ -53,6 +53,7 @@ void chio__mcp_server_nested(chio_mcp_gateway *g, const chio_json *root, const c
     nested *n;
     worker *w;
     char m[160];
+    size_t queued = 0;
 
     if (idraw == NULL)
         return;
@@ -70,16 +71,24 @@ void chio__mcp_server_nested(chio_mcp_gateway *g, const chio_json *root, const c
             break;
     if (w != NULL && n != NULL && n->method != NULL && n->params != NULL) {
         nested **pp = &w->nq;
-        while (*pp != NULL)
+        while (*pp != NULL && ++queued < CHIO__MCP_MAX_NESTED_QUEUED)
             pp = &(*pp)->next;
-        *pp = n;
-        pthread_cond_broadcast(&g->cv);
-        pthread_mutex_unlock(&g->mu);
-        return;
+        if (*pp == NULL) {
+            *pp = n;
+            pthread_cond_broadcast(&g->cv);
+            pthread_mutex_unlock(&g->mu);
+            return;
+        }
     }
     pthread_mutex_unlock(&g->mu);
-    snprintf(m, sizeof(m), "chio: %s is refused outside a mediated tool call", method);
-    chio__mcp_server_error(g, idraw, -32001, m);
+    if (w != NULL && n != NULL && n->method != NULL && n->params != NULL) {
+        snprintf(m, sizeof(m), "chio: too many %s requests wait for the call (%d queued)", method,
+                 CHIO__MCP_MAX_NESTED_QUEUED);
+        chio__mcp_server_error(g, idraw, -32603, m);
+    } else {
+        snprintf(m, sizeof(m), "chio: %s is refused outside a mediated tool call", method);
+        chio__mcp_server_error(g, idraw, -32001, m);
+    }
     if (n != NULL)
         nested_free(n);
     else

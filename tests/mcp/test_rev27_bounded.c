@@ -7,7 +7,9 @@
  * data.chio.code "limit_reached") with a deny receipt; a passed request
  * the client cancels leaves the table at once (a server does not answer
  * a cancelled request, as MCP asks, so it stayed forever); and a
- * mediated call refused past CHIO__MCP_MAX_WORKERS leaves a receipt too.
+ * mediated call refused past CHIO__MCP_MAX_WORKERS leaves a receipt too;
+ * the server's nested requests (sampling) queued for a call wait in a
+ * queue of at most CHIO__MCP_MAX_NESTED_QUEUED, past it refused at once.
  * A gateway over an ephemeral kernel whose client and server are
  * callbacks; the fake server answers initialize and the lists at once and
  * never answers ping or tools/call (the test answers those itself).
@@ -27,7 +29,7 @@
 
 static const char policy[] =
     "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":\"s\","
-    "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}]}";
+    "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}],\"kernel\":{\"allow_sampling\":true}}";
 
 /* What each side got: counts, and the last short line of the client. */
 static struct {
@@ -38,7 +40,9 @@ static struct {
     int server_cancels;  /* server: notifications/cancelled */
     char last_held[64];  /* server: the id of the last held request */
     char last_limit[1024];
-} seen = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, "", ""};
+    int client_samplings; /* client: sampling requests (never answered) */
+    int server_errors;    /* server: errors answering its own requests */
+} seen = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, "", "", 0, 0};
 
 static chio_mcp_gateway *gw;
 static chio_mcp_policy *pol;
@@ -48,7 +52,9 @@ static int to_client(void *user, const char *line, size_t len)
 {
     (void)user;
     pthread_mutex_lock(&seen.mu);
-    if (memmem(line, len, "limit_reached", 13) != NULL) {
+    if (memmem(line, len, "\"sampling/createMessage\"", 24) != NULL) {
+        seen.client_samplings++;
+    } else if (memmem(line, len, "limit_reached", 13) != NULL) {
         seen.limit_errors++;
         if (len < sizeof(seen.last_limit))
             snprintf(seen.last_limit, sizeof(seen.last_limit), "%.*s", (int)len, line);
@@ -73,6 +79,8 @@ static int to_server(void *user, const char *line, size_t len)
     method = chio_json_string(chio_json_get(root, "method"), NULL);
     id = chio_json_string(chio_json_get(root, "id"), NULL);
     pthread_mutex_lock(&seen.mu);
+    if (method == NULL && chio_json_get(root, "error") != NULL)
+        seen.server_errors++;
     if (method != NULL && strcmp(method, "notifications/cancelled") == 0)
         seen.server_cancels++;
     if (method != NULL && id != NULL &&
@@ -146,6 +154,7 @@ static void setup(void)
 
     memset(seen.last_held, 0, sizeof(seen.last_held));
     seen.limit_errors = seen.results = seen.server_requests = seen.server_cancels = 0;
+    seen.client_samplings = seen.server_errors = 0;
     cr_assert_eq(chio_mcp_policy_parse(policy, strlen(policy), &pol, NULL), 0);
     cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
     cr_assert_eq(chio_mcp_kernel_new(pol, kp, NULL, &kern, NULL), 0);
@@ -300,4 +309,61 @@ Test(mcp_bounded, a_call_refused_past_the_worker_cap_leaves_a_receipt)
     cr_assert(strstr(seen.last_limit, "receipt_id") != NULL, "%s", seen.last_limit);
     pthread_mutex_unlock(&seen.mu);
     cr_assert_eq(workers(), CHIO__MCP_MAX_WORKERS);
+}
+
+/* For testutil_wait_until: the one call reached the server. */
+static int one_call_held(void *arg)
+{
+    (void)arg;
+    return get(&seen.server_requests) == 1;
+}
+
+/* For testutil_wait_until: the client got the first sampling request. */
+static int one_sampling_sent(void *arg)
+{
+    (void)arg;
+    return get(&seen.client_samplings) == 1;
+}
+
+Test(mcp_bounded, nested_requests_queued_for_a_call_are_bounded)
+{
+    enum { PAD = 16 * 1024 };
+    char *line = malloc(PAD + 512);
+    long long before, grown;
+    int i, h, n = 2000;
+
+    cr_assert_not_null(line);
+    client("{\"jsonrpc\":\"2.0\",\"id\":500,\"method\":\"tools/call\",\"params\":{\"name\":"
+           "\"echo\",\"arguments\":{}}}");
+    cr_assert(testutil_wait_until(one_call_held, NULL, 10000), "the call never reached the server");
+    /* The server asks for a sampling from inside the call; the kernel
+     * allows it, the client is asked and never answers: the call's
+     * thread waits on it and takes no further nested request. */
+    before = rss_bytes();
+    for (i = 0; i <= n; i++) {
+        h = snprintf(line, 512,
+                     "{\"jsonrpc\":\"2.0\",\"id\":\"s-%d\",\"method\":\"sampling/createMessage\","
+                     "\"params\":{\"maxTokens\":10,\"messages\":[{\"role\":\"user\",\"content\":{"
+                     "\"type\":\"text\",\"text\":\"hi\"}}],\"systemPrompt\":\"",
+                     i);
+        memset(line + h, 'p', PAD);
+        strcpy(line + h + PAD, "\"}}");
+        chio_mcp_gateway_server_line(gw, line, strlen(line));
+        if (i == 0)
+            cr_assert(testutil_wait_until(one_sampling_sent, NULL, 10000),
+                      "the client never got the first sampling request");
+    }
+    grown = rss_bytes() - before;
+    /* The queue holds CHIO__MCP_MAX_NESTED_QUEUED; each later one is
+     * answered with an error at once. */
+    cr_assert_eq(get(&seen.server_errors), n - CHIO__MCP_MAX_NESTED_QUEUED,
+                 "%d of %d nested requests refused", get(&seen.server_errors), n);
+#ifndef __SANITIZE_ADDRESS__
+    /* 2000 queued requests of 16 KiB were 32 MiB (and 64 MiB lines each
+     * had no bound at all). */
+    cr_assert_lt(grown, 16ll << 20, "RSS grew %lld bytes", grown);
+#else
+    (void)grown;
+#endif
+    free(line);
 }
