@@ -29,6 +29,9 @@
 
 /* ---- lines ---------------------------------------------------------------------- */
 
+/* A line buffer larger than this is freed once its line is handled. */
+#define KEEP_BUF ((size_t)1 << 20)
+
 int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio__mcp_line_fn fn)
 {
     char chunk[65536];
@@ -54,6 +57,13 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
                     r->buf = nb;
                     r->cap = r->len + part + 1;
                     fn(g, r->buf, r->len + part);
+                }
+                if (r->cap > KEEP_BUF) {
+                    /* One long line (up to CHIO__MCP_MAX_LINE) left its
+                     * buffer held for the reader's life. */
+                    free(r->buf);
+                    r->buf = NULL;
+                    r->cap = 0;
                 }
             }
         }

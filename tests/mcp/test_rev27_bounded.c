@@ -9,7 +9,8 @@
  * a cancelled request, as MCP asks, so it stayed forever); and a
  * mediated call refused past CHIO__MCP_MAX_WORKERS leaves a receipt too;
  * the server's nested requests (sampling) queued for a call wait in a
- * queue of at most CHIO__MCP_MAX_NESTED_QUEUED, past it refused at once.
+ * queue of at most CHIO__MCP_MAX_NESTED_QUEUED, past it refused at once;
+ * and the line reader frees the buffer of a long line once it is handled.
  * A gateway over an ephemeral kernel whose client and server are
  * callbacks; the fake server answers initialize and the lists at once and
  * never answers ping or tools/call (the test answers those itself).
@@ -366,4 +367,71 @@ Test(mcp_bounded, nested_requests_queued_for_a_call_are_bounded)
     (void)grown;
 #endif
     free(line);
+}
+
+/* ---- the line reader's buffer --------------------------------------------------------- */
+
+static size_t long_line_len;
+
+static void note_line(chio_mcp_gateway *g, const char *line, size_t len)
+{
+    (void)g;
+    (void)line;
+    if (len > long_line_len)
+        long_line_len = len;
+}
+
+/* Writes @arg's bytes to the pipe's write end, then closes it. */
+typedef struct feed {
+    int fd;
+    const char *p;
+    size_t len;
+} feed;
+
+static void *feeder(void *arg)
+{
+    feed *f = arg;
+    size_t off = 0;
+    ssize_t n;
+
+    while (off < f->len && (n = write(f->fd, f->p + off, f->len - off)) > 0)
+        off += (size_t)n;
+    close(f->fd);
+    return NULL;
+}
+
+Test(mcp_bounded, the_line_reader_lets_go_of_a_long_lines_buffer)
+{
+    enum { LONG = 8 << 20 };
+    chio__mcp_reader r = {0};
+    char *text = malloc(LONG + 64);
+    pthread_t t;
+    feed f;
+    int fds[2];
+    size_t cap_after_long = 0;
+
+    cr_assert_not_null(text);
+    /* One line of 8 MiB (a JSON string), then a short one. */
+    text[0] = '"';
+    memset(text + 1, 'l', LONG - 2);
+    text[LONG - 1] = '"';
+    strcpy(text + LONG, "\n{}\n");
+    cr_assert_eq(pipe(fds), 0);
+    f.fd = fds[1];
+    f.p = text;
+    f.len = strlen(text);
+    long_line_len = 0;
+    cr_assert_eq(pthread_create(&t, NULL, feeder, &f), 0);
+    while (chio__mcp_read_lines(&r, fds[0], gw, note_line) == 1)
+        if (long_line_len == LONG && cap_after_long == 0)
+            cap_after_long = r.cap + 1; /* + 1: 0 means not seen yet */
+    pthread_join(t, NULL);
+    close(fds[0]);
+    cr_assert_eq(long_line_len, LONG);
+    /* The reader kept the 8 MiB buffer for the rest of its life (one per
+     * wrapped server, per HTTP session; up to 64 MiB each). */
+    cr_assert_leq(cap_after_long - 1, (size_t)1 << 20, "the reader keeps %zu bytes",
+                  cap_after_long - 1);
+    free(r.buf);
+    free(text);
 }
