@@ -429,6 +429,8 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
 done:
     if (oneoff)
         chio_kernel_close_session(s->k, sid, NULL);
+    else if (heldid != NULL)
+        chio__sv_session_done(s, heldid);
     chio_response_destroy(&resp);
     chio_json_doc_free(doc);
     chio_free(args);

@@ -24,7 +24,8 @@ typedef struct chio__sv_entry {
     char sid[CHIO_SESSION_ID_LEN + 1];
     char *token; /* minted table only */
     size_t token_len;
-    uint64_t expires_at; /* minted table only: the token's expiry, Unix seconds */
+    uint64_t expires_at; /* the token's expiry, Unix seconds */
+    unsigned inuse;      /* sessions table only: calls on the session now */
 } chio__sv_entry;
 
 #define CHIO__SV_BUCKETS 4096
@@ -34,6 +35,7 @@ struct chio_serve {
     pthread_mutex_t mu;
     chio__sv_entry *sessions[CHIO__SV_BUCKETS];
     size_t nsessions;
+    uint64_t sessions_sweep_at; /* no cached token expires before (0: unknown) */
     chio__sv_entry *minted[CHIO__SV_BUCKETS];
     size_t nminted;
     uint64_t minted_sweep_at;                /* no minted token expires before (0: unknown) */
@@ -51,15 +53,21 @@ struct chio_serve {
 
 /*
  * The session that holds the token @json (a token JSON text): a cached one,
- * or a new one (cached when there is room). @idhint (NULL: none) is the id
- * the caller expects; a cache hit under it with the same bytes skips the
- * token's parse. *oneoff is 1 when the caller
- * must close it after its call. The token's id goes to @capid (malloc'd).
+ * or a new one (cached when there is room; with the cache full, the
+ * sessions of expired tokens no call is using are closed first). @idhint
+ * (NULL: none) is the id the caller expects; a cache hit under it with the
+ * same bytes skips the token's parse. *oneoff is 1 when the caller must
+ * close it after its call; 0 when it is cached, and the caller then calls
+ * chio__sv_session_done() after its call (until then it is not closed).
+ * The token's id goes to @capid (malloc'd).
  * Returns 0, or a chio code (parse errors: the token is malformed).
  */
 int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
                          char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
                          chio_error *err);
+
+/* The call on the cached session of token @capid ended. */
+void chio__sv_session_done(chio_serve *s, const char *capid);
 
 /* Remember a token this sidecar minted, until @expires_at (Unix seconds):
  * with CHIO_SERVE_MAX_SESSIONS held, the expired ones are dropped first.

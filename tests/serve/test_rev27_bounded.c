@@ -5,7 +5,9 @@
  * per task, the usual way) kept every one until it restarted, so after
  * CHIO_SERVE_MAX_SESSIONS mints every later mint was 503 limit_reached.
  * Expired tokens now give their slots back when the table is full; a
- * full table of unexpired tokens still refuses (503, limit_reached).
+ * full table of unexpired tokens still refuses (503, limit_reached). The
+ * same for the cache of one kernel session per token: the sessions of
+ * expired tokens (each holding its parsed token) were kept for good.
  * And the receipt store's open table files stay at its cap as the store
  * grows: RocksDB split its table cache into 64 shards, each keeping at
  * least one file open, so a sidecar's fds grew with its store far past
@@ -19,12 +21,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/poll.h"
 #include "serve/serve.h"
+#include "serve/serve_internal.h"
 
-#define BEARER "Bearer rev27-bounded-bearer-token"
+#define BEARER  "Bearer rev27-bounded-bearer-token"
+#define SUBJECT "0000000000000000000000000000000000000000000000000000000000000000"
+#define SCOPE   "{\"grants\":[{\"server_id\":\"s\",\"tool_name\":\"t\",\"operations\":[\"invoke\"]}]}"
 
 static chio_serve *srv;
 
@@ -114,6 +120,81 @@ Test(serve_bounded, expired_minted_tokens_give_their_slots_back)
                  200, "%s", text);
     cr_assert(strstr(text, "\"verdict\":\"allow\"") != NULL, "%s", text);
     free(text);
+}
+
+/* The cached sessions, read under the sidecar's lock. */
+static size_t cached_sessions(void)
+{
+    size_t n;
+
+    pthread_mutex_lock(&srv->mu);
+    n = srv->nsessions;
+    pthread_mutex_unlock(&srv->mu);
+    return n;
+}
+
+/* Evaluate a call with the minted token @id; the verdict must be
+ * @verdict. */
+static void evaluate_by_id(const char *id, const char *verdict)
+{
+    char body[512], *text = NULL, want[64];
+
+    snprintf(body, sizeof(body),
+             "{\"capability_id\":\"%s\",\"tool_server\":\"s\",\"tool_name\":\"t\","
+             "\"parameters\":{}}",
+             id);
+    snprintf(want, sizeof(want), "\"verdict\":\"%s\"", verdict);
+    cr_assert_eq(post("/v1/evaluate", body, &text), 200, "%s", text);
+    cr_assert(strstr(text, want) != NULL, "%s: %s", id, text);
+    free(text);
+}
+
+Test(serve_bounded, the_sessions_of_expired_tokens_leave_the_cache)
+{
+    char id[32];
+    uint64_t deadline, last_expiry = 0;
+    int i;
+
+    /* A long-lived token first: its session must survive the sweep. */
+    cr_assert_eq(mint(3600, "kept-one", NULL), 200);
+    evaluate_by_id("kept-one", "allow");
+    /* Short-lived tokens of the sidecar's key, each given a cached
+     * session as evaluate gives one (the layer's own call: 65535
+     * evaluations would take a minute). */
+    for (i = 1; i < CHIO_SERVE_MAX_SESSIONS; i++) {
+        char sid[CHIO_SESSION_ID_LEN + 1], *capid = NULL;
+        const char *tok;
+        chio_capability *cap = NULL;
+        size_t len = 0;
+        int oneoff = 1;
+        chio_error err;
+
+        snprintf(id, sizeof(id), "short-%d", i);
+        chio_error_init(&err);
+        cr_assert_eq(chio_kernel_issue_capability(srv->k, id, SUBJECT, SCOPE, strlen(SCOPE), 0, 1,
+                                                  &cap, &err),
+                     0, "%s", err.message);
+        tok = chio_capability_json(cap, &len);
+        cr_assert_eq(chio__sv_session_for(srv, tok, len, id, sid, &oneoff, &capid, &err), 0, "%s",
+                     err.message);
+        cr_assert_eq(oneoff, 0, "token %d got no cached session", i);
+        chio__sv_session_done(srv, capid);
+        if (i == CHIO_SERVE_MAX_SESSIONS - 1)
+            last_expiry = chio_capability_expires_at(cap);
+        free(capid);
+        chio_capability_free(cap);
+    }
+    cr_assert_eq(cached_sessions(), CHIO_SERVE_MAX_SESSIONS);
+    /* Once they all expired, the next new token sweeps them out. */
+    deadline = testutil_now_ms() + 5000;
+    while ((uint64_t)time(NULL) < last_expiry && testutil_now_ms() < deadline)
+        testutil_nap_ms(10);
+    cr_assert_eq(mint(3600, "later", NULL), 200);
+    evaluate_by_id("later", "allow");
+    cr_assert_eq(cached_sessions(), 2, "%zu sessions still cached", cached_sessions());
+    evaluate_by_id("kept-one", "allow");
+    evaluate_by_id("later", "allow");
+    cr_assert_eq(cached_sessions(), 2);
 }
 
 Test(serve_bounded, a_table_full_of_live_tokens_refuses_with_503)
