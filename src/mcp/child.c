@@ -4,7 +4,8 @@
  * transports: start it with pipes for its stdin and stdout (its stderr is
  * ours), a reader thread that feeds its newline-delimited JSON-RPC lines
  * to a gateway, whole-line writes to its stdin, and the stop sequence
- * (stdin closed, SIGTERM after a second, SIGKILL after two more). Also the
+ * (stdin closed, SIGTERM after a second, SIGKILL after two more, then the
+ * reader ended through a stop pipe, whoever else holds the output). Also the
  * line splitter both transports read with, the SIGTERM/SIGINT wake-up and
  * whether a command can be started at all.
  * No shared state but the signal handler's descriptor.
@@ -14,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -202,7 +204,7 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
     ssize_t n;
 
     memset(c, 0, sizeof(*c));
-    c->in = c->out = -1;
+    c->in = c->out = c->stop[0] = c->stop[1] = -1;
     if (pipe2(in, O_CLOEXEC) != 0)
         return -1;
     if (pipe2(out, O_CLOEXEC) != 0) {
@@ -214,12 +216,21 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
         close_pair(out);
         return -1;
     }
+    if (pipe2(c->stop, O_CLOEXEC) != 0) {
+        int e = errno;
+        close_pair(in);
+        close_pair(out);
+        close_pair(ex);
+        errno = e;
+        return -1;
+    }
     c->pid = fork();
     if (c->pid < 0) {
         int e = errno;
         close_pair(in);
         close_pair(out);
         close_pair(ex);
+        close_pair(c->stop);
         errno = e;
         return -1;
     }
@@ -249,6 +260,7 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
         int st;
         close(in[1]);
         close(out[0]);
+        close_pair(c->stop);
         waitpid(c->pid, &st, 0);
         errno = child_errno;
         return -1;
@@ -260,13 +272,42 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
     return 0;
 }
 
+/* Reads of what is left after the stop, at most (64 KiB each): a helper
+ * of the server writing on cannot keep the reader. */
+#define DRAIN_READS 256
+
+/* Read the server's output until it ends, or until the stop (after the
+ * server was reaped) and nothing more is ready. Waiting for the end
+ * alone hung the stop for as long as any process the server started (a
+ * shell wrapper's or npx's) kept the pipe's write end. */
+static void read_until_stop(chio__mcp_child *c, chio__mcp_reader *r)
+{
+    struct pollfd p[2] = {{c->out, POLLIN, 0}, {c->stop[0], POLLIN, 0}};
+    int drained = 0;
+
+    for (;;) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        if (p[1].revents != 0) { /* stopped: what is ready, then the end */
+            p[0].revents = 0;
+            if (++drained > DRAIN_READS || poll(p, 1, 0) <= 0)
+                return;
+        }
+        if (p[0].revents != 0 &&
+            !chio__mcp_read_lines(r, c->out, c->g, chio_mcp_gateway_server_line))
+            return;
+    }
+}
+
 static void *reader_main(void *arg)
 {
     chio__mcp_child *c = arg;
     chio__mcp_reader r = {0};
 
-    while (chio__mcp_read_lines(&r, c->out, c->g, chio_mcp_gateway_server_line))
-        ;
+    read_until_stop(c, &r);
     free(r.buf);
     chio_mcp_gateway_server_closed(c->g);
     if (c->on_exit != NULL)
@@ -329,12 +370,19 @@ void chio__mcp_child_stop(chio__mcp_child *c)
         }
     }
     c->pid = 0;
+    /* The server is gone: its output ends now, whoever else holds it. */
+    if (c->stop[1] >= 0 && write(c->stop[1], "s", 1) < 0) {
+        /* a pipe nobody filled: cannot fail; the join below would wait */
+    }
     if (c->reader_started)
         pthread_join(c->reader, NULL);
     c->reader_started = 0;
     if (c->out >= 0)
         close(c->out);
     c->out = -1;
+    if (c->stop[0] >= 0)
+        close_pair(c->stop);
+    c->stop[0] = c->stop[1] = -1;
     pthread_mutex_destroy(&c->mu);
     c->live = 0;
 }

@@ -73,6 +73,7 @@ void chio__mcp_signals_to(int fd);
 typedef struct chio__mcp_child {
     pid_t pid;
     int in, out;        /* in: -1 once stopped; under mu */
+    int stop[2];        /* a byte here after the stop reaped it: the reader ends */
     pthread_mutex_t mu; /* a send, or the stop closing stdin */
     int live;           /* spawned and not stopped */
     pthread_t reader;
@@ -90,8 +91,10 @@ int chio__mcp_child_start(chio__mcp_child *c, chio_mcp_gateway *g, void (*on_exi
                           void *user);
 /* One line (a newline is added); 0 or -1 (stopped, or the pipe broke). */
 int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len);
-/* Close its stdin, wait a second, SIGTERM, two more, SIGKILL; join the
- * reader. Idempotent; a no-op for a child that never started. */
+/* Close its stdin, wait a second, SIGTERM, two more, SIGKILL; then end
+ * the reader (what the server wrote is read first) and join it, even when
+ * a process the server started still holds its stdout. Idempotent; a
+ * no-op for a child that never started. */
 void chio__mcp_child_stop(chio__mcp_child *c);
 
 /* write(2) all of @p (retried on EINTR): 0, or -1 with errno. */

@@ -435,3 +435,36 @@ Test(mcp_bounded, the_line_reader_lets_go_of_a_long_lines_buffer)
     free(r.buf);
     free(text);
 }
+
+/* ---- the wrapped server's stop ------------------------------------------------------ */
+
+static chio__mcp_child helper_child;
+static int stop_returned;
+
+static void *stopper(void *arg)
+{
+    (void)arg;
+    chio__mcp_child_stop(&helper_child);
+    __atomic_store_n(&stop_returned, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+Test(mcp_bounded, a_server_whose_helper_keeps_its_output_open_still_stops)
+{
+    /* The server (cat) exits when its input closes; a helper it started
+     * (as a shell wrapper or npx may) keeps its stdout open 6 s more. */
+    char *const argv[] = {"/bin/sh", "-c", "sleep 6 2>/dev/null & exec cat", NULL};
+    pthread_t t;
+    int stopped;
+
+    stop_returned = 0;
+    cr_assert_eq(chio__mcp_child_spawn(&helper_child, argv), 0);
+    cr_assert_eq(chio__mcp_child_start(&helper_child, gw, NULL, NULL), 0);
+    cr_assert_eq(pthread_create(&t, NULL, stopper, NULL), 0);
+    /* The stop waited for the end of the output, which the helper held:
+     * an HTTP session's teardown hung, its slot, thread and pipe kept
+     * until the helper exited (never, for one that lives on). */
+    stopped = testutil_wait_until(testutil_flag_set, &stop_returned, 4000);
+    pthread_join(t, NULL);
+    cr_assert(stopped, "the stop waited for the helper holding the server's output");
+}
