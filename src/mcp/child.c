@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -204,7 +205,7 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
     ssize_t n;
 
     memset(c, 0, sizeof(*c));
-    c->in = c->out = c->stop[0] = c->stop[1] = -1;
+    c->in = c->out = c->stop[0] = c->stop[1] = c->pidfd = -1;
     if (pipe2(in, O_CLOEXEC) != 0)
         return -1;
     if (pipe2(out, O_CLOEXEC) != 0) {
@@ -267,6 +268,10 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
     }
     c->in = in[1];
     c->out = out[0];
+    /* The child's exit, seen without reaping it (the stop reaps): no pid
+     * reuse can make it another process's. Without pidfds (Linux before
+     * 5.3) the end of the output alone tells. */
+    c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
     pthread_mutex_init(&c->mu, NULL);
     c->live = 1;
     return 0;
@@ -276,22 +281,23 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
  * of the server writing on cannot keep the reader. */
 #define DRAIN_READS 256
 
-/* Read the server's output until it ends, or until the stop (after the
- * server was reaped) and nothing more is ready. Waiting for the end
- * alone hung the stop for as long as any process the server started (a
- * shell wrapper's or npx's) kept the pipe's write end. */
+/* Read the server's output until it ends, or until the server exited
+ * (its pidfd) or was stopped, and nothing more is ready. Waiting for the
+ * end alone hung the stop, and hid the server's death from its calls, for
+ * as long as any process the server started (a shell wrapper's or npx's)
+ * kept the pipe's write end. */
 static void read_until_stop(chio__mcp_child *c, chio__mcp_reader *r)
 {
-    struct pollfd p[2] = {{c->out, POLLIN, 0}, {c->stop[0], POLLIN, 0}};
+    struct pollfd p[3] = {{c->out, POLLIN, 0}, {c->stop[0], POLLIN, 0}, {c->pidfd, POLLIN, 0}};
     int drained = 0;
 
     for (;;) {
-        if (poll(p, 2, -1) < 0) {
+        if (poll(p, c->pidfd >= 0 ? 3 : 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             return;
         }
-        if (p[1].revents != 0) { /* stopped: what is ready, then the end */
+        if (p[1].revents != 0 || p[2].revents != 0) { /* gone: what is ready, then the end */
             p[0].revents = 0;
             if (++drained > DRAIN_READS || poll(p, 1, 0) <= 0)
                 return;
@@ -383,6 +389,9 @@ void chio__mcp_child_stop(chio__mcp_child *c)
     if (c->stop[0] >= 0)
         close_pair(c->stop);
     c->stop[0] = c->stop[1] = -1;
+    if (c->pidfd >= 0)
+        close(c->pidfd);
+    c->pidfd = -1;
     pthread_mutex_destroy(&c->mu);
     c->live = 0;
 }

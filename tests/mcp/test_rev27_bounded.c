@@ -468,3 +468,28 @@ Test(mcp_bounded, a_server_whose_helper_keeps_its_output_open_still_stops)
     pthread_join(t, NULL);
     cr_assert(stopped, "the stop waited for the helper holding the server's output");
 }
+
+/* For testutil_wait_until: the gateway saw its server's end. */
+static int server_closed(void *arg)
+{
+    (void)arg;
+    return chio_mcp_gateway_server_is_closed(gw);
+}
+
+Test(mcp_bounded, a_server_that_exits_while_its_helper_holds_its_output_is_seen_gone)
+{
+    /* The server (head) exits after one byte of input; its helper keeps
+     * its stdout open 6 s more. */
+    char *const argv[] = {"/bin/sh", "-c", "sleep 6 2>/dev/null & exec head -c 1 >/dev/null", NULL};
+    int gone;
+
+    cr_assert_eq(chio__mcp_child_spawn(&helper_child, argv), 0);
+    cr_assert_eq(chio__mcp_child_start(&helper_child, gw, NULL, NULL), 0);
+    cr_assert_eq(chio__mcp_child_send(&helper_child, "{}", 2), 0);
+    /* The gateway learnt of the exit from the end of the output only:
+     * its calls waited on a server that was gone, as long as the helper
+     * lived (for ever, for one that lives on). */
+    gone = testutil_wait_until(server_closed, NULL, 4000);
+    chio__mcp_child_stop(&helper_child);
+    cr_assert(gone, "the server's exit went unseen while its helper held the output");
+}
