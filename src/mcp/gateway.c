@@ -163,44 +163,6 @@ static pending *pending_find(chio_mcp_gateway *g, const chio_json *id, int towar
     return NULL;
 }
 
-/* ---- the server's requests passed to the client ------------------------------- */
-
-/* Note @id (canonical JSON) as a request of the server passed to the
- * client (under g->mu): 0, or -1 when too many wait for an answer. */
-static int srv_request_add(chio_mcp_gateway *g, const char *id)
-{
-    srv_request *r;
-
-    if (g->nsrv_reqs >= CHIO__MCP_MAX_SERVER_REQUESTS || (r = calloc(1, sizeof(*r))) == NULL)
-        return -1;
-    if ((r->id = strdup(id)) == NULL) {
-        free(r);
-        return -1;
-    }
-    r->next = g->srv_reqs;
-    g->srv_reqs = r;
-    g->nsrv_reqs++;
-    return 0;
-}
-
-/* Take the oldest note of @id (under g->mu): 1 when there was one. */
-static int srv_request_take(chio_mcp_gateway *g, const char *id)
-{
-    srv_request **pp, **hit = NULL, *r;
-
-    for (pp = &g->srv_reqs; *pp != NULL; pp = &(*pp)->next)
-        if (strcmp((*pp)->id, id) == 0)
-            hit = pp;
-    if (hit == NULL)
-        return 0;
-    r = *hit;
-    *hit = r->next;
-    g->nsrv_reqs--;
-    free(r->id);
-    free(r);
-    return 1;
-}
-
 /* ---- lines from the client ------------------------------------------------------ */
 
 static int is_mediated(const char *method)
@@ -481,7 +443,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
             char *cid = chio__mcp_dup_value(idv);
             int passed;
             pthread_mutex_lock(&g->mu);
-            passed = cid != NULL && srv_request_take(g, cid);
+            passed = cid != NULL && chio__mcp_srv_request_take(g, cid);
             pthread_mutex_unlock(&g->mu);
             if (passed) {
                 svc_buf b = {0};
@@ -581,6 +543,8 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
                !chio__mcp_server_note_passes(g->pol, root, method)) {
         ; /* dropped */
     } else if (method != NULL) {
+        if (idv == NULL && strcmp(method, "notifications/cancelled") == 0)
+            chio__mcp_server_cancelled(g, root);
         svc_buf b = {0}; /* roots/list, ping and notifications pass */
         char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
         const char *why = NULL;
@@ -599,7 +563,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
             if (idraw == NULL || (s != NULL && strncmp(s, "chio-c-", 7) == 0)) {
                 why = "chio: request ids \"chio-c-...\" are the gateway's own";
                 code = -32600;
-            } else if (srv_request_add(g, idraw) != 0)
+            } else if (chio__mcp_srv_request_add(g, idraw) != 0)
                 why = "chio: too many requests to the client wait for an answer";
             else
                 noted = 1;
@@ -613,7 +577,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
                 why = "chio: the MCP client cannot be reached for this request";
                 pthread_mutex_lock(&g->mu);
                 if (noted)
-                    srv_request_take(g, idraw);
+                    chio__mcp_srv_request_take(g, idraw);
                 pthread_mutex_unlock(&g->mu);
             }
         }

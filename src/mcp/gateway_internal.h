@@ -2,7 +2,8 @@
 /*
  * mcp/gateway_internal.h - the hub's and the gateway's state, shared by
  * gateway.c (sending, pending requests, message routing, lifecycle),
- * peer.c (a worker's requests to a peer, the server's nested requests),
+ * peer.c (a worker's requests to a peer, the server's nested requests,
+ * the notes of the server's requests passed to the client),
  * provider.c (the kernel callbacks) and route.c (the hub, worker threads,
  * session set-up). Locking rules: gateway.c.
  */
@@ -146,6 +147,14 @@ void chio__mcp_pending_unlink(chio_mcp_gateway *g, pending *p);
 void chio__mcp_pending_free(pending *p);
 
 /* peer.c */
+/* Note @id (canonical JSON) as a request of the server passed to the
+ * client (under g->mu): 0, or -1 when too many wait for an answer. */
+int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id);
+/* Take the oldest note of @id (under g->mu): 1 when there was one. */
+int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id);
+/* The server's notifications/cancelled @root: the note of the request it
+ * names goes (takes g->mu). */
+void chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root);
 int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
                         chio_tool_ctx *ctx, char **result, char **error);
 /* Queue the server's request @root (sampling/createMessage or

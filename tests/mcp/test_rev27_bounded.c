@@ -493,3 +493,26 @@ Test(mcp_bounded, a_server_that_exits_while_its_helper_holds_its_output_is_seen_
     chio__mcp_child_stop(&helper_child);
     cr_assert(gone, "the server's exit went unseen while its helper held the output");
 }
+
+Test(mcp_bounded, a_server_request_the_server_cancels_leaves_the_table)
+{
+    char line[160];
+    int i;
+
+    /* The server pings the client and, the client being slow, cancels
+     * each ping (as an SDK's request timeout does); MCP's client then
+     * does not answer. Each ping's note waited for an answer for good:
+     * past 1024, every request of the server to the client was refused. */
+    for (i = 0; i < CHIO__MCP_MAX_SERVER_REQUESTS + 10; i++) {
+        snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":\"p-%d\",\"method\":\"ping\"}",
+                 i);
+        chio_mcp_gateway_server_line(gw, line, strlen(line));
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{"
+                 "\"requestId\":\"p-%d\"}}",
+                 i);
+        chio_mcp_gateway_server_line(gw, line, strlen(line));
+    }
+    cr_assert_eq(get(&seen.server_errors), 0, "%d of the server's pings were refused",
+                 get(&seen.server_errors));
+}
