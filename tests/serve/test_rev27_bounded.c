@@ -18,6 +18,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,20 +150,22 @@ static void evaluate_by_id(const char *id, const char *verdict)
     free(text);
 }
 
-Test(serve_bounded, the_sessions_of_expired_tokens_leave_the_cache)
+/* Tokens "short-N" (N in [from, to)) of the sidecar's key, living one
+ * second, each given a cached session; on any thread (no assertions). */
+typedef struct fill_job {
+    int from, to;
+    int failed;
+    uint64_t last_expiry;
+    char why[320];
+} fill_job;
+
+static void *fill_sessions(void *arg)
 {
-    char id[32];
-    uint64_t deadline, last_expiry = 0;
+    fill_job *j = arg;
     int i;
 
-    /* A long-lived token first: its session must survive the sweep. */
-    cr_assert_eq(mint(3600, "kept-one", NULL), 200);
-    evaluate_by_id("kept-one", "allow");
-    /* Short-lived tokens of the sidecar's key, each given a cached
-     * session as evaluate gives one (the layer's own call: 65535
-     * evaluations would take a minute). */
-    for (i = 1; i < CHIO_SERVE_MAX_SESSIONS; i++) {
-        char sid[CHIO_SESSION_ID_LEN + 1], *capid = NULL;
+    for (i = j->from; i < j->to && !j->failed; i++) {
+        char id[32], sid[CHIO_SESSION_ID_LEN + 1], *capid = NULL;
         const char *tok;
         chio_capability *cap = NULL;
         size_t len = 0;
@@ -171,18 +174,50 @@ Test(serve_bounded, the_sessions_of_expired_tokens_leave_the_cache)
 
         snprintf(id, sizeof(id), "short-%d", i);
         chio_error_init(&err);
-        cr_assert_eq(chio_kernel_issue_capability(srv->k, id, SUBJECT, SCOPE, strlen(SCOPE), 0, 1,
-                                                  &cap, &err),
-                     0, "%s", err.message);
+        if (chio_kernel_issue_capability(srv->k, id, SUBJECT, SCOPE, strlen(SCOPE), 0, 1, &cap,
+                                         &err) != 0) {
+            j->failed = 1;
+            snprintf(j->why, sizeof(j->why), "issue %d: %s", i, err.message);
+            break;
+        }
         tok = chio_capability_json(cap, &len);
-        cr_assert_eq(chio__sv_session_for(srv, tok, len, id, sid, &oneoff, &capid, &err), 0, "%s",
-                     err.message);
-        cr_assert_eq(oneoff, 0, "token %d got no cached session", i);
-        chio__sv_session_done(srv, capid);
-        if (i == CHIO_SERVE_MAX_SESSIONS - 1)
-            last_expiry = chio_capability_expires_at(cap);
+        if (chio__sv_session_for(srv, tok, len, id, sid, &oneoff, &capid, &err) != 0 || oneoff) {
+            j->failed = 1;
+            snprintf(j->why, sizeof(j->why), "token %d got no cached session: %s", i, err.message);
+        } else {
+            chio__sv_session_done(srv, capid);
+        }
+        if (chio_capability_expires_at(cap) > j->last_expiry)
+            j->last_expiry = chio_capability_expires_at(cap);
         free(capid);
         chio_capability_free(cap);
+    }
+    return NULL;
+}
+
+Test(serve_bounded, the_sessions_of_expired_tokens_leave_the_cache)
+{
+    uint64_t deadline, last_expiry = 0;
+    int i;
+
+    /* A long-lived token first: its session must survive the sweep. */
+    cr_assert_eq(mint(3600, "kept-one", NULL), 200);
+    evaluate_by_id("kept-one", "allow");
+    /* Short-lived tokens of the sidecar's key, each given a cached
+     * session as evaluate gives one (the layer's own call: 65535
+     * evaluations would take a minute), on two threads. */
+    {
+        fill_job jobs[2] = {{1, CHIO_SERVE_MAX_SESSIONS / 2, 0, 0, ""},
+                            {CHIO_SERVE_MAX_SESSIONS / 2, CHIO_SERVE_MAX_SESSIONS, 0, 0, ""}};
+        pthread_t t;
+
+        cr_assert_eq(pthread_create(&t, NULL, fill_sessions, &jobs[1]), 0);
+        fill_sessions(&jobs[0]);
+        pthread_join(t, NULL);
+        for (i = 0; i < 2; i++)
+            cr_assert_eq(jobs[i].failed, 0, "%s", jobs[i].why);
+        last_expiry =
+            jobs[0].last_expiry > jobs[1].last_expiry ? jobs[0].last_expiry : jobs[1].last_expiry;
     }
     cr_assert_eq(cached_sessions(), CHIO_SERVE_MAX_SESSIONS);
     /* Once they all expired, the next new token sweeps them out. */
