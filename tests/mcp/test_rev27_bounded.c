@@ -25,6 +25,7 @@
 
 #include "common/poll.h"
 #include "mcp/gateway_internal.h"
+#include "mcp/http_internal.h"
 #include "mcp/mcp.h"
 #include "mcp/mcp_internal.h"
 
@@ -515,4 +516,71 @@ Test(mcp_bounded, a_server_request_the_server_cancels_leaves_the_table)
     }
     cr_assert_eq(get(&seen.server_errors), 0, "%d of the server's pings were refused",
                  get(&seen.server_errors));
+}
+
+/* ---- the HTTP transport's closed streams ---------------------------------------------- */
+
+Test(mcp_bounded, a_stream_closed_for_a_slow_client_lets_go_of_its_queue)
+{
+    static char *const cat_argv[] = {"cat", NULL};
+    enum { STREAMS = 6 };
+    httpd h;
+    hsess *s = NULL;
+    stream *st[STREAMS];
+    svc_buf line = {0};
+    char id[33];
+    long long before, grown;
+    size_t held = 0;
+    int full = 0, conflict = 0, i, j;
+
+    memset(&h, 0, sizeof(h));
+    h.pol = pol;
+    h.argv = cat_argv;
+    h.max_sessions = 1;
+    h.idle_secs = 3600;
+    cr_assert_eq(chio_mcp_hub_new(pol, kern, &h.hub), 0);
+    cr_assert_eq(chio__mcp_sess_init(&h), 0);
+    cr_assert_eq(chio__mcp_sess_create(&h, &s, &full), 0);
+    memcpy(id, s->id, sizeof(id));
+    chio__mcp_sess_release(s);
+    svc_buf_puts(&line, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\","
+                        "\"params\":{\"level\":\"info\",\"data\":\"");
+    for (i = 0; i < 65536; i++)
+        svc_buf_puts(&line, "x");
+    svc_buf_puts(&line, "\"}}");
+    cr_assert(!line.oom);
+    before = rss_bytes();
+    /* A client opens the GET stream and never reads; the server's
+     * messages fill it past its cap, it is closed, and the client opens
+     * another. Each closed stream's response (held by libmicrohttpd
+     * until the unread connection goes, up to its 600 s idle timeout)
+     * kept its 8 MiB queue. */
+    for (i = 0; i < STREAMS; i++) {
+        s = chio__mcp_sess_find(&h, id);
+        cr_assert_not_null(s);
+        st[i] = chio__mcp_stream_open(s, 1, NULL, NULL, &conflict);
+        chio__mcp_sess_release(s);
+        cr_assert_not_null(st[i], "stream %d", i);
+        for (j = 0; j < (int)(CHIO__MCP_STREAM_QUEUE / 65536) + 4; j++)
+            chio_mcp_gateway_server_line(s->g, line.p, line.len);
+        pthread_mutex_lock(&h.mu);
+        cr_assert(st[i]->closed, "stream %d was not closed", i);
+        held += st[i]->queued;
+        pthread_mutex_unlock(&h.mu);
+    }
+    grown = rss_bytes() - before;
+    cr_expect_eq(held, 0, "closed streams hold %zu bytes queued", held);
+#ifndef __SANITIZE_ADDRESS__
+    cr_expect_lt(grown, 16ll << 20, "RSS grew %lld bytes", grown);
+#else
+    (void)grown;
+#endif
+    for (i = 0; i < STREAMS; i++) {
+        cr_expect_eq(chio__mcp_stream_read(st[i], id, 8), -1);
+        chio__mcp_stream_release(st[i]);
+    }
+    chio__mcp_sess_shutdown(&h);
+    chio__mcp_sess_fini(&h);
+    chio_mcp_hub_free(h.hub);
+    free(line.p);
 }
