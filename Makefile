@@ -138,6 +138,8 @@ $(BUILD)/obj/src/serve/%.o: PRIVATE_INC :=
 $(BUILD)/obj/src/serve/%.o: DEP_CFLAGS += $(MHD_CFLAGS)
 CLI_OBJS += $(SERVE_OBJS)
 CLI_SRCS += $(SERVE_SRCS)
+# tests/serve/test_rev27_bounded.c (in the Criterion suite) calls the layer directly.
+TEST_OBJS += $(SERVE_OBJS)
 
 # The fleet layer (src/export/: `chio export`, `chio fleet verify|witness`,
 # docs/fleet.md): public API only, like the CLI, which links it, on the NATS

@@ -4,7 +4,8 @@
  * transports: start it with pipes for its stdin and stdout (its stderr is
  * ours), a reader thread that feeds its newline-delimited JSON-RPC lines
  * to a gateway, whole-line writes to its stdin, and the stop sequence
- * (stdin closed, SIGTERM after a second, SIGKILL after two more). Also the
+ * (stdin closed, SIGTERM after a second, SIGKILL after two more, then the
+ * reader ended through a stop pipe, whoever else holds the output). Also the
  * line splitter both transports read with, the SIGTERM/SIGINT wake-up and
  * whether a command can be started at all.
  * No shared state but the signal handler's descriptor.
@@ -14,12 +15,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +31,9 @@
 #include "mcp_internal.h"
 
 /* ---- lines ---------------------------------------------------------------------- */
+
+/* A line buffer larger than this is freed once its line is handled. */
+#define KEEP_BUF ((size_t)1 << 20)
 
 int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio__mcp_line_fn fn)
 {
@@ -54,6 +60,13 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
                     r->buf = nb;
                     r->cap = r->len + part + 1;
                     fn(g, r->buf, r->len + part);
+                }
+                if (r->cap > KEEP_BUF) {
+                    /* One long line (up to CHIO__MCP_MAX_LINE) left its
+                     * buffer held for the reader's life. */
+                    free(r->buf);
+                    r->buf = NULL;
+                    r->cap = 0;
                 }
             }
         }
@@ -192,7 +205,7 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
     ssize_t n;
 
     memset(c, 0, sizeof(*c));
-    c->in = c->out = -1;
+    c->in = c->out = c->stop[0] = c->stop[1] = c->pidfd = -1;
     if (pipe2(in, O_CLOEXEC) != 0)
         return -1;
     if (pipe2(out, O_CLOEXEC) != 0) {
@@ -204,12 +217,21 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
         close_pair(out);
         return -1;
     }
+    if (pipe2(c->stop, O_CLOEXEC) != 0) {
+        int e = errno;
+        close_pair(in);
+        close_pair(out);
+        close_pair(ex);
+        errno = e;
+        return -1;
+    }
     c->pid = fork();
     if (c->pid < 0) {
         int e = errno;
         close_pair(in);
         close_pair(out);
         close_pair(ex);
+        close_pair(c->stop);
         errno = e;
         return -1;
     }
@@ -239,15 +261,51 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
         int st;
         close(in[1]);
         close(out[0]);
+        close_pair(c->stop);
         waitpid(c->pid, &st, 0);
         errno = child_errno;
         return -1;
     }
     c->in = in[1];
     c->out = out[0];
+    /* The child's exit, seen without reaping it (the stop reaps): no pid
+     * reuse can make it another process's. Without pidfds (Linux before
+     * 5.3) the end of the output alone tells. */
+    c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
     pthread_mutex_init(&c->mu, NULL);
     c->live = 1;
     return 0;
+}
+
+/* Reads of what is left after the stop, at most (64 KiB each): a helper
+ * of the server writing on cannot keep the reader. */
+#define DRAIN_READS 256
+
+/* Read the server's output until it ends, or until the server exited
+ * (its pidfd) or was stopped, and nothing more is ready. Waiting for the
+ * end alone hung the stop, and hid the server's death from its calls, for
+ * as long as any process the server started (a shell wrapper's or npx's)
+ * kept the pipe's write end. */
+static void read_until_stop(chio__mcp_child *c, chio__mcp_reader *r)
+{
+    struct pollfd p[3] = {{c->out, POLLIN, 0}, {c->stop[0], POLLIN, 0}, {c->pidfd, POLLIN, 0}};
+    int drained = 0;
+
+    for (;;) {
+        if (poll(p, c->pidfd >= 0 ? 3 : 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        if (p[1].revents != 0 || p[2].revents != 0) { /* gone: what is ready, then the end */
+            p[0].revents = 0;
+            if (++drained > DRAIN_READS || poll(p, 1, 0) <= 0)
+                return;
+        }
+        if (p[0].revents != 0 &&
+            !chio__mcp_read_lines(r, c->out, c->g, chio_mcp_gateway_server_line))
+            return;
+    }
 }
 
 static void *reader_main(void *arg)
@@ -255,8 +313,7 @@ static void *reader_main(void *arg)
     chio__mcp_child *c = arg;
     chio__mcp_reader r = {0};
 
-    while (chio__mcp_read_lines(&r, c->out, c->g, chio_mcp_gateway_server_line))
-        ;
+    read_until_stop(c, &r);
     free(r.buf);
     chio_mcp_gateway_server_closed(c->g);
     if (c->on_exit != NULL)
@@ -319,12 +376,22 @@ void chio__mcp_child_stop(chio__mcp_child *c)
         }
     }
     c->pid = 0;
+    /* The server is gone: its output ends now, whoever else holds it. */
+    if (c->stop[1] >= 0 && write(c->stop[1], "s", 1) < 0) {
+        /* a pipe nobody filled: cannot fail; the join below would wait */
+    }
     if (c->reader_started)
         pthread_join(c->reader, NULL);
     c->reader_started = 0;
     if (c->out >= 0)
         close(c->out);
     c->out = -1;
+    if (c->stop[0] >= 0)
+        close_pair(c->stop);
+    c->stop[0] = c->stop[1] = -1;
+    if (c->pidfd >= 0)
+        close(c->pidfd);
+    c->pidfd = -1;
     pthread_mutex_destroy(&c->mu);
     c->live = 0;
 }

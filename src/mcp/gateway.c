@@ -163,44 +163,6 @@ static pending *pending_find(chio_mcp_gateway *g, const chio_json *id, int towar
     return NULL;
 }
 
-/* ---- the server's requests passed to the client ------------------------------- */
-
-/* Note @id (canonical JSON) as a request of the server passed to the
- * client (under g->mu): 0, or -1 when too many wait for an answer. */
-static int srv_request_add(chio_mcp_gateway *g, const char *id)
-{
-    srv_request *r;
-
-    if (g->nsrv_reqs >= CHIO__MCP_MAX_SERVER_REQUESTS || (r = calloc(1, sizeof(*r))) == NULL)
-        return -1;
-    if ((r->id = strdup(id)) == NULL) {
-        free(r);
-        return -1;
-    }
-    r->next = g->srv_reqs;
-    g->srv_reqs = r;
-    g->nsrv_reqs++;
-    return 0;
-}
-
-/* Take the oldest note of @id (under g->mu): 1 when there was one. */
-static int srv_request_take(chio_mcp_gateway *g, const char *id)
-{
-    srv_request **pp, **hit = NULL, *r;
-
-    for (pp = &g->srv_reqs; *pp != NULL; pp = &(*pp)->next)
-        if (strcmp((*pp)->id, id) == 0)
-            hit = pp;
-    if (hit == NULL)
-        return 0;
-    r = *hit;
-    *hit = r->next;
-    g->nsrv_reqs--;
-    free(r->id);
-    free(r);
-    return 1;
-}
-
 /* ---- lines from the client ------------------------------------------------------ */
 
 static int is_mediated(const char *method)
@@ -226,12 +188,22 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
         free(client_id);
         return;
     }
+    if (g->npassed >= CHIO__MCP_MAX_PASSED_REQUESTS) {
+        /* A client flooding requests the server is slow to answer (or
+         * never answers) grew the table by its ids without bound. */
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_refuse_limit(g, root, method, client_id,
+                               "chio: too many requests wait for the wrapped MCP server's answer");
+        free(client_id);
+        return;
+    }
     p = chio__mcp_pending_add(g, list != CHIO__MCP_LIST_NONE ? P_LIST : P_PASS);
     if (p == NULL) {
         pthread_mutex_unlock(&g->mu);
         free(client_id);
         return;
     }
+    g->npassed++;
     p->client_id = client_id;
     p->list = list;
     p->is_init = strcmp(method, "initialize") == 0;
@@ -287,7 +259,7 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
     svc_buf b = {0}, pb = {0};
     char idraw[48] = "";
     worker *w;
-    pending *p;
+    pending *p = NULL;
 
     (void)line;
     (void)len;
@@ -302,11 +274,23 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
         }
     if (w == NULL)
         for (p = g->pend; p != NULL; p = p->next)
-            if (p->client_id != NULL && strcmp(p->client_id, rid) == 0) {
+            if ((p->kind == P_PASS || p->kind == P_LIST) && p->client_id != NULL &&
+                strcmp(p->client_id, rid) == 0) {
                 snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
+                if (p->is_init) { /* MCP: never cancelled; its answer still counts */
+                    p = NULL;
+                    break;
+                }
+                /* Done with: MCP's receiver of a cancellation does not
+                 * answer, and the client wants no answer; a late one
+                 * finds no entry and is dropped. Kept, the entry was
+                 * never freed. */
+                chio__mcp_pending_unlink(g, p);
+                g->npassed--;
                 break;
             }
     pthread_mutex_unlock(&g->mu);
+    chio__mcp_pending_free(p);
     free(rid);
     if (idraw[0] == '\0')
         return;
@@ -459,7 +443,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
             char *cid = chio__mcp_dup_value(idv);
             int passed;
             pthread_mutex_lock(&g->mu);
-            passed = cid != NULL && srv_request_take(g, cid);
+            passed = cid != NULL && chio__mcp_srv_request_take(g, cid);
             pthread_mutex_unlock(&g->mu);
             if (passed) {
                 svc_buf b = {0};
@@ -497,6 +481,7 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
         return;
     }
     chio__mcp_pending_unlink(g, p);
+    g->npassed--;
     if (p->is_init && res != NULL)
         g->init_answered = 1;
     pthread_mutex_unlock(&g->mu);
@@ -558,6 +543,8 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
                !chio__mcp_server_note_passes(g->pol, root, method)) {
         ; /* dropped */
     } else if (method != NULL) {
+        if (idv == NULL && strcmp(method, "notifications/cancelled") == 0)
+            chio__mcp_server_cancelled(g, root);
         svc_buf b = {0}; /* roots/list, ping and notifications pass */
         char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
         const char *why = NULL;
@@ -576,7 +563,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
             if (idraw == NULL || (s != NULL && strncmp(s, "chio-c-", 7) == 0)) {
                 why = "chio: request ids \"chio-c-...\" are the gateway's own";
                 code = -32600;
-            } else if (srv_request_add(g, idraw) != 0)
+            } else if (chio__mcp_srv_request_add(g, idraw) != 0)
                 why = "chio: too many requests to the client wait for an answer";
             else
                 noted = 1;
@@ -590,7 +577,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
                 why = "chio: the MCP client cannot be reached for this request";
                 pthread_mutex_lock(&g->mu);
                 if (noted)
-                    srv_request_take(g, idraw);
+                    chio__mcp_srv_request_take(g, idraw);
                 pthread_mutex_unlock(&g->mu);
             }
         }
@@ -619,6 +606,7 @@ void chio_mcp_gateway_server_closed(chio_mcp_gateway *g)
             p->done = 1;
         } else if (p->kind == P_PASS || p->kind == P_LIST) {
             chio__mcp_pending_unlink(g, p);
+            g->npassed--;
             p->next = orphans;
             orphans = p;
         }

@@ -2,7 +2,8 @@
 /*
  * mcp/gateway_internal.h - the hub's and the gateway's state, shared by
  * gateway.c (sending, pending requests, message routing, lifecycle),
- * peer.c (a worker's requests to a peer, the server's nested requests),
+ * peer.c (a worker's requests to a peer, the server's nested requests,
+ * the notes of the server's requests passed to the client),
  * provider.c (the kernel callbacks) and route.c (the hub, worker threads,
  * session set-up). Locking rules: gateway.c.
  */
@@ -60,6 +61,19 @@ typedef struct srv_request {
     char *id;
 } srv_request;
 
+/* Client requests passed to the server (ping, the lists, completion, ...)
+ * whose answer the gateway waits for, at most: each holds the client's
+ * id, and a server need not answer (one it was told is cancelled does
+ * not); past it a request gets -32603 with a receipt (limit_reached). */
+#define CHIO__MCP_MAX_PASSED_REQUESTS 1024
+
+/* Nested requests of the server (sampling, elicitation) queued for one
+ * call, at most: the call's thread takes them one at a time, and while it
+ * waits on one (a client slow to answer a sampling) a server flooding
+ * them grew the queue by their params (up to a line each) without bound.
+ * Past it a request gets -32603 at once. */
+#define CHIO__MCP_MAX_NESTED_QUEUED 64
+
 /* Server requests the client has not answered yet, at most. */
 #define CHIO__MCP_MAX_SERVER_REQUESTS 1024
 
@@ -85,6 +99,7 @@ struct chio_mcp_gateway {
     pthread_mutex_t mu, client_mu, server_mu;
     pthread_cond_t cv;
     pending *pend;
+    size_t npassed;        /* P_PASS and P_LIST entries in pend */
     srv_request *srv_reqs; /* passed to the client, not yet answered */
     size_t nsrv_reqs;
     worker *workers;
@@ -116,6 +131,10 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
 void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
                               const char *client_id);
 void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, const char *method);
+/* refusal.c: answer a request refused past one of the session's bounds
+ * (@why names it): -32603 with a deny receipt by guard "limit_reached". */
+void chio__mcp_refuse_limit(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                            const char *client_id, const char *why);
 void chio__mcp_client_error(chio_mcp_gateway *g, const char *id, int code, const char *msg,
                             const char *data);
 /* A JSON-RPC error answering the server's request @id (canonical JSON). */
@@ -128,6 +147,14 @@ void chio__mcp_pending_unlink(chio_mcp_gateway *g, pending *p);
 void chio__mcp_pending_free(pending *p);
 
 /* peer.c */
+/* Note @id (canonical JSON) as a request of the server passed to the
+ * client (under g->mu): 0, or -1 when too many wait for an answer. */
+int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id);
+/* Take the oldest note of @id (under g->mu): 1 when there was one. */
+int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id);
+/* The server's notifications/cancelled @root: the note of the request it
+ * names goes (takes g->mu). */
+void chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root);
 int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
                         chio_tool_ctx *ctx, char **result, char **error);
 /* Queue the server's request @root (sampling/createMessage or

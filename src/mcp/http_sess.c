@@ -46,13 +46,21 @@ static uint64_t mono_now(void)
 
 /* ---- streams (h->mu held) -------------------------------------------------------- */
 
-static void stream_free(stream *st)
+/* Drop what @st has queued: nothing more of it is read. */
+static void stream_drop_queue(stream *st)
 {
     while (st->head != NULL) {
         sse_event *e = st->head;
         st->head = e->next;
         free(e);
     }
+    st->tail = NULL;
+    st->queued = 0;
+}
+
+static void stream_free(stream *st)
+{
+    stream_drop_queue(st);
     free(st->req_id);
     free(st->token);
     free(st->answer);
@@ -82,9 +90,13 @@ static void stream_unlink(stream *st)
         stream_free(st);
 }
 
+/* End @st now. Its queue goes at once: the response holding the stream
+ * (libmicrohttpd's, for a client that stopped reading, until the
+ * connection's idle timeout) kept up to CHIO__MCP_STREAM_QUEUE of it. */
 static void stream_close(stream *st)
 {
     st->closed = 1;
+    stream_drop_queue(st);
     stream_unlink(st);
 }
 

@@ -73,6 +73,8 @@ void chio__mcp_signals_to(int fd);
 typedef struct chio__mcp_child {
     pid_t pid;
     int in, out;        /* in: -1 once stopped; under mu */
+    int stop[2];        /* a byte here after the stop reaped it: the reader ends */
+    int pidfd;          /* readable once the child exited (-1: no pidfd) */
     pthread_mutex_t mu; /* a send, or the stop closing stdin */
     int live;           /* spawned and not stopped */
     pthread_t reader;
@@ -85,13 +87,17 @@ typedef struct chio__mcp_child {
 /* Start @argv; -1 with errno when it cannot run (exec failures included). */
 int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv);
 /* Feed the child's lines to @g on a reader thread; at the end of its
- * output, chio_mcp_gateway_server_closed(g) then @on_exit(@user). */
+ * output, or once the child exited (what it wrote read first: a process
+ * it started may hold its stdout on), chio_mcp_gateway_server_closed(g)
+ * then @on_exit(@user). */
 int chio__mcp_child_start(chio__mcp_child *c, chio_mcp_gateway *g, void (*on_exit)(void *),
                           void *user);
 /* One line (a newline is added); 0 or -1 (stopped, or the pipe broke). */
 int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len);
-/* Close its stdin, wait a second, SIGTERM, two more, SIGKILL; join the
- * reader. Idempotent; a no-op for a child that never started. */
+/* Close its stdin, wait a second, SIGTERM, two more, SIGKILL; then end
+ * the reader (what the server wrote is read first) and join it, even when
+ * a process the server started still holds its stdout. Idempotent; a
+ * no-op for a child that never started. */
 void chio__mcp_child_stop(chio__mcp_child *c);
 
 /* write(2) all of @p (retried on EINTR): 0, or -1 with errno. */

@@ -7,7 +7,9 @@
  * sends meanwhile passed on to the server; the server's own nested
  * requests (sampling/createMessage, elicitation/create), queued to the
  * worker that is waiting on the server and answered by it through the
- * kernel; the calling thread's worker, and a worker's teardown. It sends
+ * kernel; the notes of the server's requests passed to the client (so
+ * that only their answers reach the server; a request the server cancels
+ * loses its note); the calling thread's worker, and a worker's teardown. It sends
  * and keeps its pending requests through gateway.c. Locking: gateway.c.
  */
 #include <pthread.h>
@@ -37,6 +39,60 @@ void chio__mcp_tls_worker_set(worker *w)
     tls_worker = w;
 }
 
+/* ---- the server's requests passed to the client ------------------------------- */
+
+/* Note @id (canonical JSON) as a request of the server passed to the
+ * client (under g->mu): 0, or -1 when too many wait for an answer. */
+int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id)
+{
+    srv_request *r;
+
+    if (g->nsrv_reqs >= CHIO__MCP_MAX_SERVER_REQUESTS || (r = calloc(1, sizeof(*r))) == NULL)
+        return -1;
+    if ((r->id = strdup(id)) == NULL) {
+        free(r);
+        return -1;
+    }
+    r->next = g->srv_reqs;
+    g->srv_reqs = r;
+    g->nsrv_reqs++;
+    return 0;
+}
+
+/* Take the oldest note of @id (under g->mu): 1 when there was one. */
+int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id)
+{
+    srv_request **pp, **hit = NULL, *r;
+
+    for (pp = &g->srv_reqs; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0)
+            hit = pp;
+    if (hit == NULL)
+        return 0;
+    r = *hit;
+    *hit = r->next;
+    g->nsrv_reqs--;
+    free(r->id);
+    free(r);
+    return 1;
+}
+
+/* The server cancelled one of its requests to the client: as MCP asks,
+ * the client will not answer it, so its note goes (kept, it held one of
+ * the CHIO__MCP_MAX_SERVER_REQUESTS slots for good). A late answer of
+ * the client is then dropped as one to no request. */
+void chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root)
+{
+    char *rid = chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
+
+    if (rid == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    chio__mcp_srv_request_take(g, rid);
+    pthread_mutex_unlock(&g->mu);
+    free(rid);
+}
+
 /* ---- nested requests of the server ---------------------------------------------- */
 
 static void nested_free(nested *n)
@@ -53,6 +109,7 @@ void chio__mcp_server_nested(chio_mcp_gateway *g, const chio_json *root, const c
     nested *n;
     worker *w;
     char m[160];
+    size_t queued = 0;
 
     if (idraw == NULL)
         return;
@@ -70,16 +127,24 @@ void chio__mcp_server_nested(chio_mcp_gateway *g, const chio_json *root, const c
             break;
     if (w != NULL && n != NULL && n->method != NULL && n->params != NULL) {
         nested **pp = &w->nq;
-        while (*pp != NULL)
+        while (*pp != NULL && ++queued < CHIO__MCP_MAX_NESTED_QUEUED)
             pp = &(*pp)->next;
-        *pp = n;
-        pthread_cond_broadcast(&g->cv);
-        pthread_mutex_unlock(&g->mu);
-        return;
+        if (*pp == NULL) {
+            *pp = n;
+            pthread_cond_broadcast(&g->cv);
+            pthread_mutex_unlock(&g->mu);
+            return;
+        }
     }
     pthread_mutex_unlock(&g->mu);
-    snprintf(m, sizeof(m), "chio: %s is refused outside a mediated tool call", method);
-    chio__mcp_server_error(g, idraw, -32001, m);
+    if (w != NULL && n != NULL && n->method != NULL && n->params != NULL) {
+        snprintf(m, sizeof(m), "chio: too many %s requests wait for the call (%d queued)", method,
+                 CHIO__MCP_MAX_NESTED_QUEUED);
+        chio__mcp_server_error(g, idraw, -32603, m);
+    } else {
+        snprintf(m, sizeof(m), "chio: %s is refused outside a mediated tool call", method);
+        chio__mcp_server_error(g, idraw, -32001, m);
+    }
     if (n != NULL)
         nested_free(n);
     else

@@ -2,8 +2,10 @@
 /*
  * mcp/refusal.c - the deny receipt of a client request the gateway refuses
  * by itself: a method it does not pass (-32601), a completion or
- * subscription outside the grants (-32602) and a client notification it
- * drops (no answer). The kernel decides tool calls,
+ * subscription outside the grants (-32602), a client notification it
+ * drops (no answer), and a request past one of the session's bounds
+ * (-32603, guard "limit_reached": too many calls in flight, too many
+ * passed requests waiting for the server's answer). The kernel decides tool calls,
  * reads and prompt gets; these never reach it, yet the client caused a
  * denial, and every denial an agent can cause leaves a receipt. The
  * receipt is signed and persisted through the kernel (the public
@@ -25,6 +27,7 @@
 #include "gateway_internal.h"
 
 #define REFUSAL_GUARD    "out_of_scope"
+#define LIMIT_GUARD      "limit_reached" /* a bound of the session (mcp.md) */
 #define MAX_ID_BYTES     256
 #define MAX_METHOD_BYTES 256 /* longer methods are named by their length */
 
@@ -71,7 +74,8 @@ static int refusal_metadata(const chio_mcp_gateway *g, const char *client_id, in
 }
 
 static int build(chio_mcp_gateway *g, chio_receipt_builder *b, const chio_json *params,
-                 const char *method, const char *why, const char *client_id, int code)
+                 const char *method, const char *why, const char *client_id, int code,
+                 const char *guard)
 {
     svc_buf sum = {0}, meta = {0};
     int rc;
@@ -94,7 +98,7 @@ static int build(chio_mcp_gateway *g, chio_receipt_builder *b, const chio_json *
     if (rc == 0)
         rc = chio_receipt_builder_set_redaction_mode(b, CHIO_REDACTION_SUMMARY);
     if (rc == 0)
-        rc = chio_receipt_builder_set_decision(b, CHIO_VERDICT_DENY, why, REFUSAL_GUARD);
+        rc = chio_receipt_builder_set_decision(b, CHIO_VERDICT_DENY, why, guard);
     if (rc == 0)
         rc = refusal_metadata(g, client_id, code, &meta);
     if (rc == 0)
@@ -104,8 +108,9 @@ static int build(chio_mcp_gateway *g, chio_receipt_builder *b, const chio_json *
     return rc;
 }
 
-char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const char *method,
-                                const char *why, const char *client_id, int code)
+/* The receipt of a refusal by @guard; the error's data, or NULL. */
+static char *refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const char *method,
+                             const char *why, const char *client_id, int code, const char *guard)
 {
     chio_receipt_builder *b = NULL;
     chio_receipt *r = NULL;
@@ -114,7 +119,7 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
 
     rc = chio_receipt_builder_new(&b);
     if (rc == 0)
-        rc = build(g, b, params, method, why, client_id, code);
+        rc = build(g, b, params, method, why, client_id, code, guard);
     if (rc != 0) {
         chio_receipt_builder_free(b);
         fprintf(stderr, "chio mcp: the receipt of a refused %.64s could not be built: %s\n", method,
@@ -127,7 +132,9 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
                 chio_strerror(rc));
         return NULL;
     }
-    svc_buf_puts(&data, "{\"chio\":{\"code\":\"" REFUSAL_GUARD "\",\"receipt_id\":");
+    svc_buf_puts(&data, "{\"chio\":{\"code\":");
+    svc_buf_json_cstr(&data, guard);
+    svc_buf_puts(&data, ",\"receipt_id\":");
     svc_buf_json_cstr(&data, chio_receipt_id(r));
     svc_buf_puts(&data, ",\"verdict\":\"deny\"}}");
     chio_receipt_free(r);
@@ -136,6 +143,22 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
         return NULL;
     }
     return data.p;
+}
+
+char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const char *method,
+                                const char *why, const char *client_id, int code)
+{
+    return refusal_receipt(g, params, method, why, client_id, code, REFUSAL_GUARD);
+}
+
+void chio__mcp_refuse_limit(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                            const char *client_id, const char *why)
+{
+    char *data = refusal_receipt(g, chio_json_get(root, "params"), method, why, client_id, -32603,
+                                 LIMIT_GUARD);
+
+    chio__mcp_client_error(g, client_id, -32603, why, data);
+    free(data);
 }
 
 /* Length of at most 120 bytes of @method, never half a UTF-8 character:

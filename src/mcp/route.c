@@ -403,6 +403,24 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* A call past CHIO__MCP_MAX_WORKERS: a denial the client caused, so
+ * -32603 with a deny receipt (refusal.c), as for the gateway's other
+ * refusals; the line parsed again (it was, to reach here). */
+static void refuse_busy(chio_mcp_gateway *g, const worker *w)
+{
+    chio_json_doc *doc = NULL;
+    const chio_json *root = NULL;
+    const char *method = "tools/call";
+
+    if (chio_json_parse(w->line, strlen(w->line), &doc, NULL) == 0) {
+        root = chio_json_root(doc);
+        method = chio_json_string(chio_json_get(root, "method"), NULL);
+    }
+    chio__mcp_refuse_limit(g, root, method != NULL ? method : "tools/call", w->client_id,
+                           "chio: too many calls in flight");
+    chio_json_doc_free(doc);
+}
+
 void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, char *client_id)
 {
     pthread_attr_t attr;
@@ -419,7 +437,7 @@ void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, c
     pthread_mutex_lock(&g->mu);
     if (g->nworkers >= CHIO__MCP_MAX_WORKERS) {
         pthread_mutex_unlock(&g->mu);
-        chio__mcp_client_error(g, client_id, -32603, "chio: too many calls in flight", NULL);
+        refuse_busy(g, w);
         chio__mcp_worker_free(w);
         return;
     }

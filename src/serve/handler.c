@@ -429,6 +429,8 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
 done:
     if (oneoff)
         chio_kernel_close_session(s->k, sid, NULL);
+    else if (heldid != NULL)
+        chio__sv_session_done(s, heldid);
     chio_response_destroy(&resp);
     chio_json_doc_free(doc);
     chio_free(args);
@@ -566,10 +568,14 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
         goto done;
     }
     tj = chio_capability_json(cap, &tlen);
-    rc = chio__sv_mint_store(s, id, tj, tlen);
+    rc = chio__sv_mint_store(s, id, tj, tlen, chio_capability_expires_at(cap));
     if (rc != 0) {
-        chio_serve_error_reply(out, rc == CHIO_ELIMIT ? 503 : 500, chio_errno_reason(rc),
-                               "cannot keep another minted token");
+        char msg[96];
+
+        snprintf(msg, sizeof(msg), "cannot keep another minted token%s",
+                 rc == CHIO_ELIMIT ? ": " CHIO_SERVE_MAX_MINTED_TEXT " unexpired ones are held"
+                                   : "");
+        chio_serve_error_reply(out, rc == CHIO_ELIMIT ? 503 : 500, chio_errno_reason(rc), msg);
         goto done;
     }
     svc_buf_puts(&b, "{\"capability\":");

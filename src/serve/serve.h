@@ -21,8 +21,9 @@
 #define CHIO_SERVE_DEFAULT_MAX_BODY        ((size_t)1 << 20) /* 1 MiB */
 #define CHIO_SERVE_DEFAULT_MAX_CONNECTIONS 64
 #define CHIO_SERVE_DEFAULT_TIMEOUT_SECS    30
-#define CHIO_SERVE_MAX_SESSIONS            65536 /* cached token sessions */
-#define CHIO_SERVE_MAX_ID_LEN              256   /* a minted id (the kernel revokes up to 256) */
+#define CHIO_SERVE_MAX_SESSIONS            65536   /* cached token sessions; minted tokens */
+#define CHIO_SERVE_MAX_MINTED_TEXT         "65536" /* the same, for messages */
+#define CHIO_SERVE_MAX_ID_LEN              256     /* a minted id (the kernel revokes up to 256) */
 
 typedef struct chio_serve chio_serve;
 

@@ -24,6 +24,8 @@ typedef struct chio__sv_entry {
     char sid[CHIO_SESSION_ID_LEN + 1];
     char *token; /* minted table only */
     size_t token_len;
+    uint64_t expires_at; /* the token's expiry, Unix seconds */
+    unsigned inuse;      /* sessions table only: calls on the session now */
 } chio__sv_entry;
 
 #define CHIO__SV_BUCKETS 4096
@@ -33,8 +35,10 @@ struct chio_serve {
     pthread_mutex_t mu;
     chio__sv_entry *sessions[CHIO__SV_BUCKETS];
     size_t nsessions;
+    uint64_t sessions_sweep_at; /* no cached token expires before (0: unknown) */
     chio__sv_entry *minted[CHIO__SV_BUCKETS];
     size_t nminted;
+    uint64_t minted_sweep_at;                /* no minted token expires before (0: unknown) */
     char empty_sid[CHIO_SESSION_ID_LEN + 1]; /* a session holding no token */
     int has_bearer;
     uint8_t bearer_hash[32];
@@ -49,18 +53,27 @@ struct chio_serve {
 
 /*
  * The session that holds the token @json (a token JSON text): a cached one,
- * or a new one (cached when there is room). @idhint (NULL: none) is the id
- * the caller expects; a cache hit under it with the same bytes skips the
- * token's parse. *oneoff is 1 when the caller
- * must close it after its call. The token's id goes to @capid (malloc'd).
+ * or a new one (cached when there is room; with the cache full, the
+ * sessions of expired tokens no call is using are closed first). @idhint
+ * (NULL: none) is the id the caller expects; a cache hit under it with the
+ * same bytes skips the token's parse. *oneoff is 1 when the caller must
+ * close it after its call; 0 when it is cached, and the caller then calls
+ * chio__sv_session_done() after its call (until then it is not closed).
+ * The token's id goes to @capid (malloc'd).
  * Returns 0, or a chio code (parse errors: the token is malformed).
  */
 int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
                          char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
                          chio_error *err);
 
-/* Remember a token this sidecar minted. Returns 0, CHIO_ELIMIT, CHIO_ENOMEM. */
-int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len);
+/* The call on the cached session of token @capid ended. */
+void chio__sv_session_done(chio_serve *s, const char *capid);
+
+/* Remember a token this sidecar minted, until @expires_at (Unix seconds):
+ * with CHIO_SERVE_MAX_SESSIONS held, the expired ones are dropped first.
+ * Returns 0, CHIO_ELIMIT (that many held, none expired), CHIO_ENOMEM. */
+int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len,
+                        uint64_t expires_at);
 
 /* A copy of a minted token's text (malloc'd), or NULL when unknown. */
 char *chio__sv_minted(chio_serve *s, const char *id, size_t *len);

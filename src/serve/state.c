@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "serve_internal.h"
 
@@ -316,12 +317,76 @@ static int signed_by_trusted(const chio_serve *s, const chio_capability *cap)
            rep.signature_valid && rep.issuer_trusted;
 }
 
+/* Take the cached sessions of tokens expired at @now that no call is
+ * using out of the table (under s->mu), their ids appended to @ids (each
+ * CHIO_SESSION_ID_LEN + 1 bytes) for close_swept(); unless none can have
+ * expired (s->sessions_sweep_at is still ahead). An expired token is
+ * denied at check 4 whoever sends it, so its session is no longer worth a
+ * slot; kept, a sidecar evaluating short-lived tokens filled the cache
+ * (65536 sessions, each holding its parsed token) for good, and every
+ * later token got a session per call. A session still in use is left
+ * for a later sweep, a second on. */
+static void sweep_sessions(chio_serve *s, uint64_t now, svc_buf *ids)
+{
+    uint64_t next = UINT64_MAX;
+    chio__sv_entry **pp, *e;
+    size_t i;
+
+    if (now < s->sessions_sweep_at)
+        return;
+    for (i = 0; i < CHIO__SV_BUCKETS; i++) {
+        pp = &s->sessions[i];
+        while ((e = *pp) != NULL) {
+            if (now >= e->expires_at && e->inuse == 0) {
+                svc_buf_add(ids, e->sid, sizeof(e->sid));
+                if (!ids->oom) { /* without its id noted, it stays */
+                    *pp = e->next;
+                    free(e->id);
+                    free(e);
+                    s->nsessions--;
+                    continue;
+                }
+            }
+            if (now >= e->expires_at)
+                next = next < now + 1 ? next : now + 1;
+            else if (e->expires_at < next)
+                next = e->expires_at;
+            pp = &e->next;
+        }
+    }
+    s->sessions_sweep_at = next;
+}
+
+/* Close the sessions sweep_sessions() took (no lock held: a kernel call). */
+static void close_swept(chio_serve *s, svc_buf *ids)
+{
+    size_t off;
+
+    for (off = 0; ids->p != NULL && off + CHIO_SESSION_ID_LEN + 1 <= ids->len;
+         off += CHIO_SESSION_ID_LEN + 1)
+        chio_kernel_close_session(s->k, ids->p + off, NULL);
+    free(ids->p);
+    ids->p = NULL;
+}
+
+void chio__sv_session_done(chio_serve *s, const char *capid)
+{
+    chio__sv_entry *e;
+
+    pthread_mutex_lock(&s->mu);
+    e = find(s->sessions, capid);
+    if (e != NULL && e->inuse > 0)
+        e->inuse--;
+    pthread_mutex_unlock(&s->mu);
+}
+
 int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
                          char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
                          chio_error *err)
 {
     chio_capability *cap = NULL;
     chio__sv_entry *e;
+    svc_buf swept = {0};
     uint8_t hash[32];
     int rc, found = 0, keep;
 
@@ -332,13 +397,15 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
     if (idhint != NULL && chio_sha256(json, len, hash) == 0) {
         pthread_mutex_lock(&s->mu);
         e = find(s->sessions, idhint);
-        if (e != NULL && memcmp(e->hash, hash, sizeof(hash)) == 0) {
+        if (e != NULL && memcmp(e->hash, hash, sizeof(hash)) == 0 &&
+            (*capid = strdup(idhint)) != NULL) {
             memcpy(sid, e->sid, sizeof(e->sid));
+            e->inuse++;
             found = 1;
         }
         pthread_mutex_unlock(&s->mu);
         if (found)
-            return (*capid = strdup(idhint)) != NULL ? 0 : CHIO_ENOMEM;
+            return 0;
     }
     rc = chio_capability_parse(json, len, &cap, err);
     if (rc != 0)
@@ -352,6 +419,7 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
     e = find(s->sessions, *capid);
     if (e != NULL && memcmp(e->hash, hash, sizeof(hash)) == 0) {
         memcpy(sid, e->sid, sizeof(e->sid));
+        e->inuse++;
         found = 1;
     }
     pthread_mutex_unlock(&s->mu);
@@ -361,19 +429,26 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
     if (rc != 0)
         goto out;
     /* Keep it for the next call with this token, unless the id is cached
-     * with other bytes already (or another thread won), the table is full,
-     * or no trusted issuer signed it. */
+     * with other bytes already (or another thread won), the table is full
+     * (of unexpired tokens' sessions), or no trusted issuer signed it. */
     keep = signed_by_trusted(s, cap);
     pthread_mutex_lock(&s->mu);
+    if (keep && s->nsessions >= CHIO_SERVE_MAX_SESSIONS)
+        sweep_sessions(s, (uint64_t)time(NULL), &swept);
     if (keep && find(s->sessions, *capid) == NULL && s->nsessions < CHIO_SERVE_MAX_SESSIONS &&
         (e = insert(s->sessions, *capid)) != NULL) {
         memcpy(e->hash, hash, sizeof(hash));
         memcpy(e->sid, sid, sizeof(e->sid));
+        e->expires_at = chio_capability_expires_at(cap);
+        e->inuse = 1;
+        if (e->expires_at < s->sessions_sweep_at)
+            s->sessions_sweep_at = e->expires_at;
         s->nsessions++;
     } else {
         *oneoff = 1;
     }
     pthread_mutex_unlock(&s->mu);
+    close_swept(s, &swept);
 out:
     chio_capability_free(cap);
     if (rc != 0) {
@@ -383,7 +458,42 @@ out:
     return rc;
 }
 
-int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len)
+/* Drop the minted tokens expired at @now (under s->mu), unless none can
+ * be (s->minted_sweep_at, the earliest expiry the last sweep saw, is
+ * still ahead): a full table of live tokens costs no walk per mint. An
+ * expired token is denied at check 4 whoever sends it, so its id is no
+ * longer worth a slot; kept, a sidecar minting short-lived tokens was
+ * full after 65536 mints and answered every later mint 503 until it
+ * restarted. */
+static void sweep_minted(chio_serve *s, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    chio__sv_entry **pp, *e;
+    size_t i;
+
+    if (now < s->minted_sweep_at)
+        return;
+    for (i = 0; i < CHIO__SV_BUCKETS; i++) {
+        pp = &s->minted[i];
+        while ((e = *pp) != NULL) {
+            if (now >= e->expires_at) {
+                *pp = e->next;
+                free(e->id);
+                free(e->token);
+                free(e);
+                s->nminted--;
+                continue;
+            }
+            if (e->expires_at < next)
+                next = e->expires_at;
+            pp = &e->next;
+        }
+    }
+    s->minted_sweep_at = next;
+}
+
+int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len,
+                        uint64_t expires_at)
 {
     chio__sv_entry *e;
     char *copy = malloc(len + 1);
@@ -394,7 +504,9 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
     memcpy(copy, json, len);
     copy[len] = '\0';
     pthread_mutex_lock(&s->mu);
-    if ((e = find(s->minted, id)) != NULL) {
+    if ((e = find(s->minted, id)) == NULL && s->nminted >= CHIO_SERVE_MAX_SESSIONS)
+        sweep_minted(s, (uint64_t)time(NULL));
+    if (e != NULL) {
         free(e->token); /* the same id minted again: the newest wins */
     } else if (s->nminted >= CHIO_SERVE_MAX_SESSIONS) {
         rc = CHIO_ELIMIT;
@@ -406,6 +518,9 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
     if (rc == 0) {
         e->token = copy;
         e->token_len = len;
+        e->expires_at = expires_at;
+        if (expires_at < s->minted_sweep_at)
+            s->minted_sweep_at = expires_at;
     }
     pthread_mutex_unlock(&s->mu);
     if (rc != 0)
