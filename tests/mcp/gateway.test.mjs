@@ -739,8 +739,11 @@ test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)"
   const h = await startHttp(policy);
   const u = new URL(h.url);
   const body = JSON.stringify(initMsg(1, "2025-06-18"));
+  // write, not end: the gateway reads a client's FIN while a request
+  // waits as the client gone (no answer), and the wrapped server's start
+  // can take over a second on a busy machine.
   const raw = (host) => new Promise((res, rej) => {
-    const sock = net.connect(Number(u.port), u.hostname, () => sock.end(
+    const sock = net.connect(Number(u.port), u.hostname, () => sock.write(
       `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
       `Accept: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
     let text = "";
