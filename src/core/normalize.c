@@ -485,6 +485,24 @@ static int starts_file(const char *s, size_t n)
     return n >= 5 && strncasecmp(s, "file:", 5) == 0;
 }
 
+/* Does @s hold an encoded '/', '\' or '.', encoded once or more: "%2f",
+ * "%5C", "%252e", "%25252f" (each "%25" is a '%' one decode later)? */
+static int encoded_sep(const char *s, size_t n)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] != '%')
+            continue;
+        for (j = i + 1; j + 2 < n && strncasecmp(s + j, "25", 2) == 0; j += 2)
+            ;
+        if (j + 1 < n && (strncasecmp(s + j, "2f", 2) == 0 || strncasecmp(s + j, "5c", 2) == 0 ||
+                          strncasecmp(s + j, "2e", 2) == 0))
+            return 1;
+    }
+    return 0;
+}
+
 int chio__path_candidate(const char *key, const char *s, size_t n)
 {
     static const char *const keys[] = {"path", "file", "dir", "folder", "root", "cwd", NULL};
@@ -501,7 +519,7 @@ int chio__path_candidate(const char *key, const char *s, size_t n)
         ;
     if (starts_file(s + i, n - i))
         return 1;
-    return has_ci(s, n, "%2f") || has_ci(s, n, "%5c") || has_ci(s, n, "%2e");
+    return encoded_sep(s, n);
 }
 
 /* Does the absolute path @out (@o bytes) lie below /proc or /dev? Their

@@ -115,7 +115,8 @@ int chio__url_candidate(const char *key, const char *s, size_t n);
 /* chio__path_candidate - 1 when a leaf may be read as a path: its key names
  * one (path, file, dir, folder, root, cwd, ...) or its value looks like one
  * (starts with / \ ~ ., contains / or \, starts with "file:" in any case,
- * contains %2f %5c %2e in any case). Conservative by design. @key may be
+ * contains %2f %5c %2e in any case, also encoded again: %252e, %25252f).
+ * Conservative by design. @key may be
  * NULL. */
 int chio__path_candidate(const char *key, const char *s, size_t n);
 

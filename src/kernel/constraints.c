@@ -10,7 +10,8 @@
  * be read unambiguously denies. Readings (also in docs/spec-reading.md):
  *   path_prefix   the leaves that may be paths (chio__path_candidate: the
  *                 key names a path, or the value starts with / \ ~ . or
- *                 file:, or holds / \ %2f %5c %2e) must exist, and every
+ *                 file:, or holds / \ %2f %5c %2e, also encoded again as
+ *                 %252e ...) must exist, and every
  *                 reading of each (as written, trimmed of white space as
  *                 trim() and strip() do, percent-decoded once, a file: URL
  *                 as its path, with and without its query) must normalise
@@ -19,7 +20,9 @@
  *                 segments compare (case-sensitive). A leaf with a control
  *                 character, ".." above the root or the start or below
  *                 /proc or /dev, a double
- *                 encoding or a remote file: host denies;
+ *                 encoding or a remote file: host denies, and so does a
+ *                 number or boolean whose key names a path (a tool may
+ *                 read it as a file descriptor: Python's open(3));
  *   domain_exact  the hosts of the URL/host leaves must exist and all equal
  *   domain_glob   ...or all match the glob ('*' any run; every other
  *                 character, '?' and '[' included, is itself, as in chio).
@@ -32,7 +35,8 @@
  *                 final dot removed); a leaf without a readable host, a
  *                 non-ASCII host, a URL an RFC 3986 reader would send
  *                 elsewhere (or with two '@'), or a value under a URL key
- *                 with no scheme that holds / \ @ : ? or # denies. A value
+ *                 with no scheme that holds / \ @ : ? or # denies (a
+ *                 number or boolean there is read as its JSON text). A value
  *                 that is not one URL but running text with URLs in it is
  *                 held to each of them (each must parse and match), and
  *                 so is a value that is one URL but holds a word break
@@ -108,6 +112,44 @@ int chio__each_string(const chio_json *v,
                       int (*fn)(void *ctx, const char *key, const char *s, size_t len), void *ctx)
 {
     return walk(v, NULL, fn, ctx);
+}
+
+/* Every number and boolean leaf with its nearest object key (NULL at the
+ * top level), as its JSON text: a tool may read one where a path or a
+ * host goes (Python's open(3), "http://" + 2130706433). */
+static int each_scalar(const chio_json *v, const char *key,
+                       int (*fn)(void *, const char *, const char *, size_t), void *ctx)
+{
+    char num[32];
+    size_t i, n;
+    int rc, b;
+
+    switch (chio_json_typeof(v)) {
+    case CHIO_JSON_BOOL:
+        chio_json_get_bool(v, &b);
+        return b ? fn(ctx, key, "true", 4) : fn(ctx, key, "false", 5);
+    case CHIO_JSON_INT:
+    case CHIO_JSON_UINT:
+    case CHIO_JSON_DOUBLE:
+        n = chio__number_text(v, num);
+        return fn(ctx, key, num, n);
+    case CHIO_JSON_ARRAY:
+        n = chio_json_size(v);
+        for (i = 0; i < n; i++)
+            if ((rc = each_scalar(chio_json_at(v, i), key, fn, ctx)) != 0)
+                return rc;
+        return 0;
+    case CHIO_JSON_OBJECT:
+        n = chio_json_size(v);
+        for (i = 0; i < n; i++) {
+            const char *k = chio_json_key_at(v, i, NULL);
+            if ((rc = each_scalar(chio_json_get(v, k), k, fn, ctx)) != 0)
+                return rc;
+        }
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 /* A deny reason quotes the argument it is about, and the reason is stored
@@ -193,6 +235,24 @@ static int scan_path_text(void *ctx, const char *key, const char *s, size_t n, i
     return scan_path(ctx, key, s, n);
 }
 
+/* A number or boolean whose key names a path is a file descriptor to
+ * Python's open() (open(True) is fd 1) and Node's fs: no path at all, so
+ * never under the prefix. */
+static int scan_path_scalar(void *ctx, const char *key, const char *s, size_t n)
+{
+    prefix_scan *ps = ctx;
+
+    if (!chio__path_candidate(key, "", 0))
+        return 0;
+    snprintf(ps->reason, ps->cap,
+             "argument '%.60s' is %.30s, not a path: a tool may read it as a file descriptor", key,
+             s);
+    (void)n;
+    unquote_secret(ps->k, key, strlen(key), ps->c, ps->reason, ps->cap);
+    ps->bad = 1;
+    return 1;
+}
+
 static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
@@ -218,6 +278,8 @@ static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_jso
     ps.prefix = norm;
     ps.plen = len;
     chio__each_text(args, 0, scan_path_text, &ps);
+    if (!ps.bad)
+        each_scalar(args, NULL, scan_path_scalar, &ps);
     ok = ps.seen && !ps.bad;
     if (!ps.seen)
         snprintf(reason, cap, "path_prefix '%.100s': the arguments name no path", c->str);
@@ -395,6 +457,16 @@ static int scan_domain_text(void *ctx, const char *key, const char *s, size_t n,
     return scan_domain(ctx, key, s, n);
 }
 
+/* A number or boolean whose key names a URL or host is read as its JSON
+ * text, as a bare host: a tool that builds the URL from it connects there
+ * ("http://" + 2130706433 is 127.0.0.1). */
+static int scan_domain_scalar(void *ctx, const char *key, const char *s, size_t n)
+{
+    if (chio__url_candidate(key, "", 0) != 2)
+        return 0;
+    return scan_domain(ctx, key, s, n);
+}
+
 static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *args, char *reason,
                   size_t cap)
 {
@@ -422,6 +494,8 @@ static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *ar
             ds.want[--n] = '\0';
     }
     chio__each_text(args, 0, scan_domain_text, &ds);
+    if (!ds.bad)
+        each_scalar(args, NULL, scan_domain_scalar, &ds);
     if (!ds.seen)
         snprintf(reason, cap, "%s '%.100s': the arguments name no URL or host", c->type_name,
                  c->str);
