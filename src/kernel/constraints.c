@@ -53,9 +53,10 @@
  *                 we cannot translate exactly (backreferences, escapes like
  *                 \d \b \W, flags, set operations, non-ASCII classes) or an
  *                 invalid one denies;
- *   max_length    every string leaf has at most N bytes;
+ *   max_length    every string leaf and object key has at most N bytes;
  *   max_args_size the canonical JSON of the arguments has at most N bytes;
- *   custom [k,v]  some object member named k, at any depth, is the string v;
+ *   custom [k,v]  some object member named k, at any depth, is the string v,
+ *                 and every member named k is (a decoy must not pass);
  *   anything else denies (fail closed).
  * A deny reason quotes the argument at fault, unless a built-in secret_leak
  * guard flags it (then the reason names the constraint only: the receipt
@@ -532,45 +533,71 @@ void chio__regex_free(void *v)
 
 /* ---- max_length, custom ------------------------------------------------------------------ */
 
-static int scan_length(void *ctx, const char *key, const char *s, size_t n)
+/* Object keys count: a tool that takes a map creates its keys. */
+static int scan_length(void *ctx, const char *key, const char *s, size_t n, int is_key)
 {
     (void)key;
     (void)s;
+    (void)is_key;
     return n > *(const uint64_t *)ctx;
 }
 
 typedef struct custom_scan {
     const char *key, *value;
+    int agree, other; /* members named key that are / are not the string value */
 } custom_scan;
 
-static int find_member(const chio_json *v, const custom_scan *cs)
+/* Counts, anywhere under @v, the members named cs->key by whether they
+ * are the string cs->value; stops at the first that is not. */
+static void count_members(const chio_json *v, custom_scan *cs)
 {
     size_t i, n;
 
     switch (chio_json_typeof(v)) {
     case CHIO_JSON_ARRAY:
         n = chio_json_size(v);
-        for (i = 0; i < n; i++)
-            if (find_member(chio_json_at(v, i), cs))
-                return 1;
-        return 0;
+        for (i = 0; i < n && !cs->other; i++)
+            count_members(chio_json_at(v, i), cs);
+        return;
     case CHIO_JSON_OBJECT:
         n = chio_json_size(v);
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && !cs->other; i++) {
             const char *k = chio_json_key_at(v, i, NULL);
             const chio_json *m = chio_json_get(v, k);
             size_t len;
             const char *s = chio_json_string(m, &len);
-            if (strcmp(k, cs->key) == 0 && s != NULL && len == strlen(cs->value) &&
-                memcmp(s, cs->value, len) == 0)
-                return 1;
-            if (find_member(m, cs))
-                return 1;
+            if (strcmp(k, cs->key) == 0) {
+                if (s != NULL && len == strlen(cs->value) && memcmp(s, cs->value, len) == 0)
+                    cs->agree++;
+                else
+                    cs->other++;
+            }
+            count_members(m, cs);
         }
-        return 0;
+        return;
     default:
-        return 0;
+        return;
     }
+}
+
+/* custom [k, v]: some member k is the string v, and none is anything else
+ * (members that disagree are ambiguous: a decoy {"x":{"k":v}} beside the
+ * k the tool reads must not pass). */
+static int custom_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
+                        char *reason, size_t cap)
+{
+    custom_scan cs = {c->custom_key, c->custom_value, 0, 0};
+
+    count_members(args, &cs);
+    if (cs.agree > 0 && cs.other == 0)
+        return 1;
+    if (secret_leaf(k, c->custom_value, strlen(c->custom_value)))
+        snprintf(reason, cap, "custom constraint on key '%.60s' does not hold%s", c->custom_key,
+                 cs.other ? " (a member of that name has another value)" : "");
+    else
+        snprintf(reason, cap, "custom constraint %.60s=%.60s does not hold%s", c->custom_key,
+                 c->custom_value, cs.other ? " (a member of that name has another value)" : "");
+    return 0;
 }
 
 int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_json *args,
@@ -587,8 +614,8 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
     case CHIO__CONSTRAINT_REGEX_MATCH:
         return chio__regex_match_holds(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_MAX_LENGTH:
-        if (chio__each_string(args, scan_length, (void *)&c->num)) {
-            snprintf(reason, cap, "a string argument is longer than max_length %llu",
+        if (chio__each_text(args, 0, scan_length, (void *)&c->num)) {
+            snprintf(reason, cap, "a string argument or object key is longer than max_length %llu",
                      (unsigned long long)c->num);
             return 0;
         }
@@ -600,17 +627,8 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
             return 0;
         }
         return 1;
-    case CHIO__CONSTRAINT_CUSTOM: {
-        custom_scan cs = {c->custom_key, c->custom_value};
-        if (find_member(args, &cs))
-            return 1;
-        if (secret_leaf(k, c->custom_value, strlen(c->custom_value)))
-            snprintf(reason, cap, "custom constraint on key '%.60s' does not hold", c->custom_key);
-        else
-            snprintf(reason, cap, "custom constraint %.60s=%.60s does not hold", c->custom_key,
-                     c->custom_value);
-        return 0;
-    }
+    case CHIO__CONSTRAINT_CUSTOM:
+        return custom_holds(k, c, args, reason, cap);
     default:
         snprintf(reason, cap, "constraint type '%.60s' is not understood (denied)",
                  c->type_name ? c->type_name : "?");

@@ -170,3 +170,40 @@ Test(rev27_constraints, a_path_encoded_twice_is_read_under_any_key)
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
+
+#define CU(k, v) "{\"type\":\"custom\",\"value\":[\"" k "\",\"" v "\"]}"
+
+/* custom [k, v] held when some member k anywhere was v, so a decoy member
+ * made any value pass: {"env":"prod","x":{"env":"staging"}} reaches a tool
+ * that reads env as prod. Members named k that disagree are ambiguous: now
+ * every member named k must be the string v (and there must be one).
+ * Rows 0-3 were allowed before. */
+Test(rev27_constraints, custom_holds_only_when_every_member_agrees)
+{
+    static const row rows[] = {
+        {CU("env", "staging"), "{\"env\":\"prod\",\"x\":{\"env\":\"staging\"}}", 0},
+        {CU("env", "staging"), "{\"env\":[\"prod\"],\"meta\":[{\"env\":\"staging\"}]}", 0},
+        {CU("env", "staging"), "{\"jobs\":[{\"env\":\"staging\"},{\"env\":\"prod\"}]}", 0},
+        {CU("env", "staging"), "{\"env\":\"staging\",\"o\":{\"env\":1}}", 0},
+        {CU("env", "staging"), "{\"env\":\"staging\"}", 1},
+        {CU("env", "staging"), "{\"opts\":{\"env\":\"staging\"},\"n\":1}", 1},
+        {CU("env", "staging"), "{\"jobs\":[{\"env\":\"staging\"},{\"env\":\"staging\"}]}", 1},
+        {CU("env", "staging"), "{\"environment\":\"prod\",\"env\":\"staging\"}", 1},
+        {CU("env", "staging"), "{\"q\":\"env\"}", 0},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* max_length bounded string values only; an object key is a string a tool
+ * reads too ({"files": {NAME: content}} creates NAME). Rows 0-1 were
+ * allowed before. */
+Test(rev27_constraints, max_length_bounds_object_keys_too)
+{
+    static const row rows[] = {
+        {"{\"type\":\"max_length\",\"value\":8}", "{\"files\":{\"a-very-long-name\":\"x\"}}", 0},
+        {"{\"type\":\"max_length\",\"value\":8}", "{\"a-very-long-key\":1}", 0},
+        {"{\"type\":\"max_length\",\"value\":8}", "{\"files\":{\"12345678\":\"x\"}}", 1},
+        {"{\"type\":\"max_length\",\"value\":8}", "{\"q\":\"123456789\"}", 0},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
