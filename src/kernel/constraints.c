@@ -14,7 +14,8 @@
  *                 %252e ...) must exist, and every
  *                 reading of each (as written, trimmed of white space as
  *                 trim() and strip() do, percent-decoded once, a file: URL
- *                 as its path, with and without its query) must normalise
+ *                 as its path, with and without its query; each again
+ *                 with look-alike dots and slashes folded) must normalise
  *                 and lie under the prefix: "." and empty segments dropped,
  *                 ".." pops a segment, "/" and "\" both separate, whole
  *                 segments compare (case-sensitive). A leaf with a control

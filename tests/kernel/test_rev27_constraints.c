@@ -207,3 +207,21 @@ Test(rev27_constraints, max_length_bounds_object_keys_too)
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
+
+/* Fullwidth and small-form dots and slashes are "." and "/" to a reader
+ * that applies NFKC or Windows' best-fit code page conversion (a resource
+ * URI was already read so, a path was not). Every reading is made again
+ * with them folded, and they make a value a path candidate. Rows 0-2 were
+ * allowed before. */
+Test(rev27_constraints, look_alike_dots_and_slashes_are_read_in_paths)
+{
+    static const row rows[] = {
+        {PP("/workspace"), "{\"path\":\"/workspace/\\uff0e\\uff0e/etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/\\u2024\\u2024\\uff3cetc\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\",\"x\":\"\\ufe52\\ufe52\\uff0fsecret\"}", 0},
+        {PP("/workspace"), "{\"path\":\"\\uff0fetc\\uff0fpasswd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/\\uff0etxt\"}", 1},
+        {PP("/workspace"), "{\"path\":\"/workspace/a\\uff0fb\"}", 1},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
