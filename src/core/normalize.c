@@ -485,6 +485,72 @@ static int starts_file(const char *s, size_t n)
     return n >= 5 && strncasecmp(s, "file:", 5) == 0;
 }
 
+/* Characters a reader may take for a dot, slash or backslash: NFKC folds
+ * U+FF0E, U+FE52 and U+2024 to '.', U+FF0F to '/' and U+FF3C to '\', and
+ * Windows' best-fit conversion to a code page maps them so. */
+static const struct {
+    unsigned char b[3];
+    char as;
+} look_alikes[] = {
+    {{0xef, 0xbc, 0x8e}, '.'}, {{0xef, 0xb9, 0x92}, '.'},  {{0xe2, 0x80, 0xa4}, '.'},
+    {{0xef, 0xbc, 0x8f}, '/'}, {{0xef, 0xbc, 0xbc}, '\\'},
+};
+
+/* The ASCII character the look-alike at @s stands for, or 0. */
+static char look_alike_at(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; n >= 3 && i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
+        if (memcmp(s, look_alikes[i].b, 3) == 0)
+            return look_alikes[i].as;
+    return 0;
+}
+
+/* Does @s hold a look-alike dot, slash or backslash? */
+static int has_look_alike(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 3 <= n; i++)
+        if (look_alike_at(s + i, n - i) != 0)
+            return 1;
+    return 0;
+}
+
+/* @s with every look-alike replaced by its ASCII character, into @out
+ * (room for @n + 1); returns the new length. */
+static size_t fold_look_alikes(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+
+    while (i < n) {
+        char c = look_alike_at(s + i, n - i);
+        out[o++] = c != 0 ? c : s[i];
+        i += c != 0 ? 3 : 1;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* Does @s hold an encoded '/', '\' or '.', encoded once or more: "%2f",
+ * "%5C", "%252e", "%25252f" (each "%25" is a '%' one decode later)? */
+static int encoded_sep(const char *s, size_t n)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] != '%')
+            continue;
+        for (j = i + 1; j + 2 < n && strncasecmp(s + j, "25", 2) == 0; j += 2)
+            ;
+        if (j + 1 < n && (strncasecmp(s + j, "2f", 2) == 0 || strncasecmp(s + j, "5c", 2) == 0 ||
+                          strncasecmp(s + j, "2e", 2) == 0))
+            return 1;
+    }
+    return 0;
+}
+
 int chio__path_candidate(const char *key, const char *s, size_t n)
 {
     static const char *const keys[] = {"path", "file", "dir", "folder", "root", "cwd", NULL};
@@ -501,7 +567,7 @@ int chio__path_candidate(const char *key, const char *s, size_t n)
         ;
     if (starts_file(s + i, n - i))
         return 1;
-    return has_ci(s, n, "%2f") || has_ci(s, n, "%5c") || has_ci(s, n, "%2e");
+    return encoded_sep(s, n) || has_look_alike(s, n);
 }
 
 /* Does the absolute path @out (@o bytes) lie below /proc or /dev? Their
@@ -705,6 +771,15 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
     if (rc == 0 && pct && !file && encoded_space(s, n))
         rc = one_reading(&r, s, n, CHIO__PATH_DECODE | CHIO__PATH_TRIM);
     free(heap);
+    /* every reading again with look-alike dots and slashes folded
+     * ("/w/\uff0e\uff0e/etc" is "/w/../etc" after NFKC or best-fit) */
+    if (rc == 0 && has_look_alike(s, n)) {
+        char *folded = malloc(n + 1);
+        if (folded == NULL)
+            return CHIO_ENOMEM;
+        rc = chio__path_readings(folded, fold_look_alikes(s, n, folded), fn, ctx);
+        free(folded);
+    }
     return rc;
 }
 

@@ -115,7 +115,9 @@ int chio__url_candidate(const char *key, const char *s, size_t n);
 /* chio__path_candidate - 1 when a leaf may be read as a path: its key names
  * one (path, file, dir, folder, root, cwd, ...) or its value looks like one
  * (starts with / \ ~ ., contains / or \, starts with "file:" in any case,
- * contains %2f %5c %2e in any case). Conservative by design. @key may be
+ * contains %2f %5c %2e in any case, also encoded again: %252e, %25252f,
+ * or a look-alike dot or slash: U+FF0E U+FE52 U+2024 U+FF0F U+FF3C).
+ * Conservative by design. @key may be
  * NULL. */
 int chio__path_candidate(const char *key, const char *s, size_t n);
 
@@ -148,7 +150,9 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
  * and the Unicode spaces JavaScript's trim() and Python's strip() remove),
  * each of those percent-decoded once (file: URLs read per WHATWG, and
  * through their query and fragment as a tool that strips "file://" reads
- * them), and decoded then trimmed ("%20/etc" is also "/etc"). @fn gets each
+ * them), and decoded then trimmed ("%20/etc" is also "/etc"); when @s holds
+ * look-alike dots or slashes (U+FF0E U+FE52 U+2024 U+FF0F U+FF3C), all of
+ * these again with them folded to ASCII. @fn gets each
  * normalised form (NUL-terminated); a nonzero return stops the walk and is
  * returned. Returns CHIO_EINVAL as soon as one reading fails to normalise
  * (callers deny), CHIO_ENOMEM, or 0.

@@ -278,7 +278,10 @@ static int rx_translate(const char *p, const char *bol, char *out)
  * running on to the end of the string: "[a-z]+@example\\.com" took
  * minutes on a 1 MiB argument of letters. Anchored, it tries position 0
  * alone with its automaton, in time linear in the argument, as chio's
- * regex does. */
+ * regex does, once the automaton's states are built. glibc builds them
+ * lazily and keeps them without bound, so a pattern with a large
+ * automaton ("(a|b)*a(a|b){16}x", "a{1,2000}b") still costs seconds or
+ * more on a long argument: a known limit (docs/spec-reading.md). */
 #define RX_NEVER    "[^\x01-\xff]"
 #define RX_OR_AFTER ")|^[\x01-\xff]*(" /* P ends, P' follows any prefix */
 

@@ -10,16 +10,20 @@
  * be read unambiguously denies. Readings (also in docs/spec-reading.md):
  *   path_prefix   the leaves that may be paths (chio__path_candidate: the
  *                 key names a path, or the value starts with / \ ~ . or
- *                 file:, or holds / \ %2f %5c %2e) must exist, and every
+ *                 file:, or holds / \ %2f %5c %2e, also encoded again as
+ *                 %252e ...) must exist, and every
  *                 reading of each (as written, trimmed of white space as
  *                 trim() and strip() do, percent-decoded once, a file: URL
- *                 as its path, with and without its query) must normalise
+ *                 as its path, with and without its query; each again
+ *                 with look-alike dots and slashes folded) must normalise
  *                 and lie under the prefix: "." and empty segments dropped,
  *                 ".." pops a segment, "/" and "\" both separate, whole
  *                 segments compare (case-sensitive). A leaf with a control
  *                 character, ".." above the root or the start or below
  *                 /proc or /dev, a double
- *                 encoding or a remote file: host denies;
+ *                 encoding or a remote file: host denies, and so does a
+ *                 number or boolean whose key names a path (a tool may
+ *                 read it as a file descriptor: Python's open(3));
  *   domain_exact  the hosts of the URL/host leaves must exist and all equal
  *   domain_glob   ...or all match the glob ('*' any run; every other
  *                 character, '?' and '[' included, is itself, as in chio).
@@ -32,7 +36,8 @@
  *                 final dot removed); a leaf without a readable host, a
  *                 non-ASCII host, a URL an RFC 3986 reader would send
  *                 elsewhere (or with two '@'), or a value under a URL key
- *                 with no scheme that holds / \ @ : ? or # denies. A value
+ *                 with no scheme that holds / \ @ : ? or # denies (a
+ *                 number or boolean there is read as its JSON text). A value
  *                 that is not one URL but running text with URLs in it is
  *                 held to each of them (each must parse and match), and
  *                 so is a value that is one URL but holds a word break
@@ -49,9 +54,10 @@
  *                 we cannot translate exactly (backreferences, escapes like
  *                 \d \b \W, flags, set operations, non-ASCII classes) or an
  *                 invalid one denies;
- *   max_length    every string leaf has at most N bytes;
+ *   max_length    every string leaf and object key has at most N bytes;
  *   max_args_size the canonical JSON of the arguments has at most N bytes;
- *   custom [k,v]  some object member named k, at any depth, is the string v;
+ *   custom [k,v]  some object member named k, at any depth, is the string v,
+ *                 and every member named k is (a decoy must not pass);
  *   anything else denies (fail closed).
  * A deny reason quotes the argument at fault, unless a built-in secret_leak
  * guard flags it (then the reason names the constraint only: the receipt
@@ -108,6 +114,44 @@ int chio__each_string(const chio_json *v,
                       int (*fn)(void *ctx, const char *key, const char *s, size_t len), void *ctx)
 {
     return walk(v, NULL, fn, ctx);
+}
+
+/* Every number and boolean leaf with its nearest object key (NULL at the
+ * top level), as its JSON text: a tool may read one where a path or a
+ * host goes (Python's open(3), "http://" + 2130706433). */
+static int each_scalar(const chio_json *v, const char *key,
+                       int (*fn)(void *, const char *, const char *, size_t), void *ctx)
+{
+    char num[32];
+    size_t i, n;
+    int rc, b;
+
+    switch (chio_json_typeof(v)) {
+    case CHIO_JSON_BOOL:
+        chio_json_get_bool(v, &b);
+        return b ? fn(ctx, key, "true", 4) : fn(ctx, key, "false", 5);
+    case CHIO_JSON_INT:
+    case CHIO_JSON_UINT:
+    case CHIO_JSON_DOUBLE:
+        n = chio__number_text(v, num);
+        return fn(ctx, key, num, n);
+    case CHIO_JSON_ARRAY:
+        n = chio_json_size(v);
+        for (i = 0; i < n; i++)
+            if ((rc = each_scalar(chio_json_at(v, i), key, fn, ctx)) != 0)
+                return rc;
+        return 0;
+    case CHIO_JSON_OBJECT:
+        n = chio_json_size(v);
+        for (i = 0; i < n; i++) {
+            const char *k = chio_json_key_at(v, i, NULL);
+            if ((rc = each_scalar(chio_json_get(v, k), k, fn, ctx)) != 0)
+                return rc;
+        }
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 /* A deny reason quotes the argument it is about, and the reason is stored
@@ -193,6 +237,24 @@ static int scan_path_text(void *ctx, const char *key, const char *s, size_t n, i
     return scan_path(ctx, key, s, n);
 }
 
+/* A number or boolean whose key names a path is a file descriptor to
+ * Python's open() (open(True) is fd 1) and Node's fs: no path at all, so
+ * never under the prefix. */
+static int scan_path_scalar(void *ctx, const char *key, const char *s, size_t n)
+{
+    prefix_scan *ps = ctx;
+
+    if (!chio__path_candidate(key, "", 0))
+        return 0;
+    snprintf(ps->reason, ps->cap,
+             "argument '%.60s' is %.30s, not a path: a tool may read it as a file descriptor", key,
+             s);
+    (void)n;
+    unquote_secret(ps->k, key, strlen(key), ps->c, ps->reason, ps->cap);
+    ps->bad = 1;
+    return 1;
+}
+
 static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
@@ -218,6 +280,8 @@ static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_jso
     ps.prefix = norm;
     ps.plen = len;
     chio__each_text(args, 0, scan_path_text, &ps);
+    if (!ps.bad)
+        each_scalar(args, NULL, scan_path_scalar, &ps);
     ok = ps.seen && !ps.bad;
     if (!ps.seen)
         snprintf(reason, cap, "path_prefix '%.100s': the arguments name no path", c->str);
@@ -395,6 +459,16 @@ static int scan_domain_text(void *ctx, const char *key, const char *s, size_t n,
     return scan_domain(ctx, key, s, n);
 }
 
+/* A number or boolean whose key names a URL or host is read as its JSON
+ * text, as a bare host: a tool that builds the URL from it connects there
+ * ("http://" + 2130706433 is 127.0.0.1). */
+static int scan_domain_scalar(void *ctx, const char *key, const char *s, size_t n)
+{
+    if (chio__url_candidate(key, "", 0) != 2)
+        return 0;
+    return scan_domain(ctx, key, s, n);
+}
+
 static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *args, char *reason,
                   size_t cap)
 {
@@ -422,6 +496,8 @@ static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *ar
             ds.want[--n] = '\0';
     }
     chio__each_text(args, 0, scan_domain_text, &ds);
+    if (!ds.bad)
+        each_scalar(args, NULL, scan_domain_scalar, &ds);
     if (!ds.seen)
         snprintf(reason, cap, "%s '%.100s': the arguments name no URL or host", c->type_name,
                  c->str);
@@ -458,45 +534,71 @@ void chio__regex_free(void *v)
 
 /* ---- max_length, custom ------------------------------------------------------------------ */
 
-static int scan_length(void *ctx, const char *key, const char *s, size_t n)
+/* Object keys count: a tool that takes a map creates its keys. */
+static int scan_length(void *ctx, const char *key, const char *s, size_t n, int is_key)
 {
     (void)key;
     (void)s;
+    (void)is_key;
     return n > *(const uint64_t *)ctx;
 }
 
 typedef struct custom_scan {
     const char *key, *value;
+    int agree, other; /* members named key that are / are not the string value */
 } custom_scan;
 
-static int find_member(const chio_json *v, const custom_scan *cs)
+/* Counts, anywhere under @v, the members named cs->key by whether they
+ * are the string cs->value; stops at the first that is not. */
+static void count_members(const chio_json *v, custom_scan *cs)
 {
     size_t i, n;
 
     switch (chio_json_typeof(v)) {
     case CHIO_JSON_ARRAY:
         n = chio_json_size(v);
-        for (i = 0; i < n; i++)
-            if (find_member(chio_json_at(v, i), cs))
-                return 1;
-        return 0;
+        for (i = 0; i < n && !cs->other; i++)
+            count_members(chio_json_at(v, i), cs);
+        return;
     case CHIO_JSON_OBJECT:
         n = chio_json_size(v);
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && !cs->other; i++) {
             const char *k = chio_json_key_at(v, i, NULL);
             const chio_json *m = chio_json_get(v, k);
             size_t len;
             const char *s = chio_json_string(m, &len);
-            if (strcmp(k, cs->key) == 0 && s != NULL && len == strlen(cs->value) &&
-                memcmp(s, cs->value, len) == 0)
-                return 1;
-            if (find_member(m, cs))
-                return 1;
+            if (strcmp(k, cs->key) == 0) {
+                if (s != NULL && len == strlen(cs->value) && memcmp(s, cs->value, len) == 0)
+                    cs->agree++;
+                else
+                    cs->other++;
+            }
+            count_members(m, cs);
         }
-        return 0;
+        return;
     default:
-        return 0;
+        return;
     }
+}
+
+/* custom [k, v]: some member k is the string v, and none is anything else
+ * (members that disagree are ambiguous: a decoy {"x":{"k":v}} beside the
+ * k the tool reads must not pass). */
+static int custom_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
+                        char *reason, size_t cap)
+{
+    custom_scan cs = {c->custom_key, c->custom_value, 0, 0};
+
+    count_members(args, &cs);
+    if (cs.agree > 0 && cs.other == 0)
+        return 1;
+    if (secret_leaf(k, c->custom_value, strlen(c->custom_value)))
+        snprintf(reason, cap, "custom constraint on key '%.60s' does not hold%s", c->custom_key,
+                 cs.other ? " (a member of that name has another value)" : "");
+    else
+        snprintf(reason, cap, "custom constraint %.60s=%.60s does not hold%s", c->custom_key,
+                 c->custom_value, cs.other ? " (a member of that name has another value)" : "");
+    return 0;
 }
 
 int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_json *args,
@@ -513,8 +615,8 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
     case CHIO__CONSTRAINT_REGEX_MATCH:
         return chio__regex_match_holds(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_MAX_LENGTH:
-        if (chio__each_string(args, scan_length, (void *)&c->num)) {
-            snprintf(reason, cap, "a string argument is longer than max_length %llu",
+        if (chio__each_text(args, 0, scan_length, (void *)&c->num)) {
+            snprintf(reason, cap, "a string argument or object key is longer than max_length %llu",
                      (unsigned long long)c->num);
             return 0;
         }
@@ -526,17 +628,8 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
             return 0;
         }
         return 1;
-    case CHIO__CONSTRAINT_CUSTOM: {
-        custom_scan cs = {c->custom_key, c->custom_value};
-        if (find_member(args, &cs))
-            return 1;
-        if (secret_leaf(k, c->custom_value, strlen(c->custom_value)))
-            snprintf(reason, cap, "custom constraint on key '%.60s' does not hold", c->custom_key);
-        else
-            snprintf(reason, cap, "custom constraint %.60s=%.60s does not hold", c->custom_key,
-                     c->custom_value);
-        return 0;
-    }
+    case CHIO__CONSTRAINT_CUSTOM:
+        return custom_holds(k, c, args, reason, cap);
     default:
         snprintf(reason, cap, "constraint type '%.60s' is not understood (denied)",
                  c->type_name ? c->type_name : "?");

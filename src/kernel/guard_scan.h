@@ -60,7 +60,8 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * NULL)? @quote_key: may the details name @key (not when a secret_leak
  * guard flags it). It does when @s starts with a prefix as written, or when @s may be
  * a path (chio__path_candidate) and some reading of it (as written,
- * trimmed, percent-decoded, a file: URL's path) normalises to a path at or
+ * trimmed, percent-decoded, a file: URL's path, look-alike dots and
+ * slashes folded) normalises to a path at or
  * under a normalised prefix (whole segments, ASCII case folded; a leading
  * "/proc/<pid>/root" or "/proc/<pid>/task/<tid>/root" is also looked
  * through), or when such a reading

@@ -104,12 +104,19 @@ function holds(c, args) {
         && (c.type === 'domain_exact' ? h.host === want : globMatch(want, h.host)));
     }
     case 'regex_match': return ls.some(([, s]) => new RegExp(c.value).test(s));
-    case 'max_length': return ls.every(([, s]) => Buffer.byteLength(s) <= c.value);
+    // READING: object keys are strings a tool reads too (a map's keys).
+    case 'max_length': return [...ls.map(([, s]) => s), ...keysOf(args)].every((s) => Buffer.byteLength(s) <= c.value);
     case 'max_args_size': return w.canonicalJs(args).length <= c.value;
     case 'custom': {
-      const find = (v) => (Array.isArray(v) ? v.some(find)
-        : v && typeof v === 'object' ? Object.entries(v).some(([k, x]) => (k === c.value[0] && x === c.value[1]) || find(x)) : false);
-      return find(args);
+      // READING: every member named k, at any depth, is the string v, and
+      // there is one (members that disagree are ambiguous: a decoy passes not).
+      const named = [];
+      const walk = (v) => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { if (k === c.value[0]) named.push(x); walk(x); }
+      };
+      walk(args);
+      return named.length > 0 && named.every((x) => x === c.value[1]);
     }
     default: throw new Error(`decide.mjs: constraint ${c.type}`);
   }
