@@ -57,7 +57,10 @@
  *    by the next start;
  *  - while serving, a sweep drops expired budgets from the table,
  *    amortised (chio__reclaim_sweep): at most once per CHIO__SWEEP_SECS of
- *    kernel time, run by whoever inserts a budget or closes a session, and
+ *    kernel time and only while the budget and revocation tables hold more
+ *    than CHIO__SWEEP_MIN_ROWS entries (fewer are kept, so a clock that
+ *    steps back answers on the clock alone), run by whoever inserts a
+ *    budget or closes a session, and
  *    at most BUDGET_SWEEP_MAX per sweep (the rest stay, still expired, for
  *    the next one). A dropped budget goes on the retired stack (see
  *    "Lifetime") and the commit thread drains that stack into its next

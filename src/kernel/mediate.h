@@ -107,6 +107,7 @@ typedef struct chio__mediation {
     size_t tomb_head, tomb_n;
     void *retired_budgets; /* chio__budget stack (atomic head) */
     uint64_t next_sweep;   /* kernel time of the next budget sweep (atomic) */
+    size_t sweep_min_rows; /* CHIO__SWEEP_MIN_ROWS (tests lower it before any call) */
     /* The latest expires_at of a budget or revocation dropped because its
      * capability had expired (atomic; see chio__expired_floor_raise). */
     uint64_t expired_floor;
@@ -214,6 +215,12 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
  * most once per CHIO__SWEEP_SECS of kernel time unless @force. Returns the
  * number dropped. */
 #define CHIO__SWEEP_SECS 60
+/* ...and only once the budget and revocation tables hold more than this
+ * many entries together (mediation.sweep_min_rows; tests lower it): below
+ * it nothing is dropped, so a kernel whose clock steps back (a scenario
+ * whose `at` goes back in time) answers on the clock alone, as kernel.md
+ * does, and memory stays bounded by this many expired entries. */
+#define CHIO__SWEEP_MIN_ROWS 1024
 /* A budget or revocation is dropped once the kernel clock has passed the
  * expires_at of every token it concerns, on the ground that check 2 will
  * refuse those tokens from then on. The clock is the wall clock, which can

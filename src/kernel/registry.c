@@ -37,6 +37,7 @@ int chio__mediation_init(chio_kernel *k)
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->build_mu, NULL);
     pthread_mutex_init(&m->tomb_mu, NULL);
+    m->sweep_min_rows = CHIO__SWEEP_MIN_ROWS;
     if (k->n_ca_keys > 0 && k->ca_keys == NULL)
         return -1;
     m->trusted = malloc(32 * (k->n_ca_keys + 1));

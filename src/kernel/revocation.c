@@ -300,6 +300,11 @@ size_t chio__reclaim_sweep(chio_kernel *k, uint64_t now, int force)
                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
         !force)
         return 0;
+    /* Few entries: keep them (kernel.md's answers on the clock alone when
+     * the clock steps back); counted at most once per period. */
+    if (!force && chio__shmap_count(&k->med.budgets) + chio__shmap_count(&k->med.revocations) <=
+                      k->med.sweep_min_rows)
+        return 0;
     return chio__budgets_sweep(k, now) + revocations_sweep(k, now);
 }
 

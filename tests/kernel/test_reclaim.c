@@ -274,13 +274,53 @@ Test(reclaim, budgets_of_expired_capabilities_are_dropped)
     cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
     cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
     cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_BUDGET_EXHAUSTED);
-    /* The amortised sweep runs by itself once its period has passed. */
+    /* The amortised sweep runs by itself once its period has passed and
+     * the tables hold more than sweep_min_rows (here none may stay). */
+    k->med.sweep_min_rows = 0;
     g_now = IAT + 5000 + CHIO__SWEEP_SECS + 1;
     cr_assert_eq(chio_kernel_close_session(k, sid, NULL), 0);
     cr_expect_eq(chio__shmap_count(&k->med.budgets), 0);
     chio_kernel_free(k);
     free(a);
     free(b);
+}
+
+/* Below CHIO__SWEEP_MIN_ROWS entries the amortised sweep drops nothing, so
+ * a clock that steps back (a scenario whose `at` goes back in time) gets
+ * kernel.md's answer on the clock alone: the token is valid again and its
+ * budget counts on. The sweep dropped cap-a's budget when cap-b's was
+ * created after cap-a's expiry, and then denied cap-a capability_expired
+ * at a time when it was valid with a call left. Past the bound the sweep
+ * runs as before (memory stays bounded). */
+Test(reclaim, few_entries_are_kept_so_a_clock_stepping_back_answers_on_the_clock)
+{
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    char *a = token("cap-a", 1000, ",\"max_invocations\":2"),
+         *b = token("cap-b", 9000, ",\"max_invocations\":3"),
+         *c = token("cap-c", 9000, ",\"max_invocations\":3"), sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[3] = {a, b, c};
+
+    open_n(k, caps, 3, sid);
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_NONE);
+    g_now = IAT + 2000 + CHIO__SWEEP_SECS; /* past cap-a's expiry and a sweep period */
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED);
+    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE, "cap-b's budget is created");
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 2, "cap-a's budget is kept");
+    g_now = NOW; /* the clock steps back */
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_NONE, "valid again, one call left");
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_BUDGET_EXHAUSTED);
+    /* Past the bound the sweep drops the expired budget, and from then on
+     * the floor refuses cap-a whatever the clock says. */
+    k->med.sweep_min_rows = 1;
+    g_now = IAT + 4000 + 2 * CHIO__SWEEP_SECS;
+    cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_NONE, "cap-c's budget is created");
+    cr_expect_eq(chio__shmap_count(&k->med.budgets), 2, "cap-a's budget is dropped");
+    g_now = NOW;
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED);
+    chio_kernel_free(k);
+    free(a);
+    free(b);
+    free(c);
 }
 
 /* ---- persisted budgets ---------------------------------------------------------------------- */
