@@ -1066,7 +1066,7 @@ static const http_row evaluate_rows[] = {
     {"verify: the receipt", 0, "/v1/receipts/verify", 0, "{receipt}", 200, 0, 0, "\"ok\":true"},
 };
 
-#define POST_EV "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n"
+#define POST_EV "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 static const raw_row framing_rows[] = {
     {"Content-Length larger than the body, then closed",
      POST_EV "Content-Length: 1000\r\n\r\n{good}", 1, -1, 'X', 0, 0},
@@ -1102,14 +1102,15 @@ static const raw_row framing_rows[] = {
      POST_EV "Connection: close\r\nExpect: 100-continue\r\nContent-Length: {goodlen}\r\n\r\n{good}",
      0, 200, 'J', "none", "allow"},
     {"no request line", "garbage\r\n\r\n", 0, -1, 'X', 0, 0},
-    {"HTTP/9.9", "GET /chio/live HTTP/9.9\r\nHost: x\r\n\r\n", 0, 505, 'M', 0, 0},
+    {"HTTP/9.9", "GET /chio/live HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", 0, 505, 'M', 0, 0},
     {"HTTP/0.9", "GET /chio/live\r\n\r\n", 0, 400, 'M', 0, 0},
     {"60 KB of headers are read",
-     "GET /v1/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{60kh}\r\n", 0, 404, 'J',
+     "GET /v1/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{60kh}\r\n", 0, 404, 'J',
      "not_found", 0},
-    {"100 KB of headers", "GET /chio/live HTTP/1.1\r\nHost: x\r\n{100kh}\r\n", 0, 431, 'M', 0, 0},
-    {"HEAD on live", "HEAD /chio/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 0, 405,
-     'N', 0, 0},
+    {"100 KB of headers", "GET /chio/live HTTP/1.1\r\nHost: 127.0.0.1\r\n{100kh}\r\n", 0, 431, 'M',
+     0, 0},
+    {"HEAD on live", "HEAD /chio/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 0,
+     405, 'N', 0, 0},
 };
 
 Test(bad_input_svc, evaluate_and_verify_bodies)

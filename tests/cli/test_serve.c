@@ -645,14 +645,15 @@ Test(serve, body_connection_and_idle_limits)
     /* The same without a Content-Length: a chunked body is cut off as it
      * passes the limit. */
     {
-        char chunk[4200], buf[512];
+        char chunk[4224], buf[512];
         ssize_t n;
         int fd = dial(sc.port), len;
 
         cr_assert_geq(fd, 0);
-        len = snprintf(chunk, sizeof(chunk),
-                       "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                       "Connection: close\r\n\r\n1000\r\n");
+        len = snprintf(
+            chunk, sizeof(chunk),
+            "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n1000\r\n");
         memset(chunk + len, ' ', 4096);
         memcpy(chunk + len + 4096, "\r\n0\r\n\r\n", 7);
         cr_assert_eq(send(fd, chunk, (size_t)len + 4096 + 7, MSG_NOSIGNAL), len + 4096 + 7);
@@ -667,7 +668,7 @@ Test(serve, body_connection_and_idle_limits)
      * the first while it waits, kept alive, for its next request (slow
      * clients waiting never lock others out), and is served. */
     {
-        static const char req[] = "GET /chio/live HTTP/1.1\r\nHost: x\r\n\r\n";
+        static const char req[] = "GET /chio/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         struct pollfd pf;
         char buf[512];
         ssize_t n;

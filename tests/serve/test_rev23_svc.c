@@ -213,11 +213,11 @@ Test(serve_origin, a_body_framed_two_ways_is_400_and_the_connection_closes)
     /* Chunked, the evaluate body, then a second request: a proxy reading
      * Content-Length: 4 sees other requests than libmicrohttpd did. */
     static const char te_cl[] =
-        "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+        "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\n"
         "Transfer-Encoding: chunked\r\n\r\n"
         "3b\r\n{\"capability_id\":\"x\",\"tool_server\":\"a\",\"tool_name\":\"bbbbb\"}\r\n"
-        "0\r\n\r\nGET /chio/live HTTP/1.1\r\nHost: x\r\n\r\n";
-    static const char te_x[] = "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n"
+        "0\r\n\r\nGET /chio/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    static const char te_x[] = "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                "Transfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
     unsigned port;
     pid_t pid = start_sidecar(&port, 0);
@@ -248,7 +248,7 @@ Test(serve_origin, a_malformed_header_name_is_400_and_what_follows_is_never_read
         "Content-Length:\r\n 40\r\n",          /* a folded value */
         "X-Pad: a\r\n Content-Length: 40\r\n", /* a folded line with the name */
     };
-    static const char second[] = "GET /chio/live HTTP/1.1\r\nHost: xxxxx\r\n\r\n"; /* 40 B */
+    static const char second[] = "GET /chio/live HTTP/1.1\r\nHost: [::1]\r\n\r\n"; /* 40 B */
     static const char te10[] = "POST /v1/evaluate HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
                                "2\r\n{}\r\n0\r\n\r\n";
     unsigned port;
@@ -259,7 +259,8 @@ Test(serve_origin, a_malformed_header_name_is_400_and_what_follows_is_never_read
 
     cr_assert_eq(strlen(second), 40);
     for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
-        n = asprintf(&req, "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\n%s\r\n%s", hidden[i], second);
+        n = asprintf(&req, "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n%s", hidden[i],
+                     second);
         cr_assert_geq(n, 0);
         got = exchange(port, req, (size_t)n);
         cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%zu: %s", i, got);
@@ -376,7 +377,7 @@ Test(serve_contract, a_wrong_method_is_405_with_an_allow_header)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *req, *got;
-        int n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        int n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
                          cases[i].method, cases[i].path);
 
         cr_assert_geq(n, 0);
