@@ -24,6 +24,7 @@
 
 #include "../export/export.h"
 #include "../serve/serve.h"
+#include "../svc/svc_host.h"
 #include "cli.h"
 
 static const char serve_usage[] =
@@ -33,7 +34,7 @@ static const char serve_usage[] =
     "                  [--durability sync|nosync] [--max-body BYTES]\n"
     "                  [--max-connections N] [--timeout SECS] [--drain-grace-ms MS]\n"
     "                  [--witness-nats URL[,URL...]] [--witness-stream NAME]\n"
-    "                  [--witness-optional]\n"
+    "                  [--witness-optional] [--allow-host NAME]...\n"
     "\n"
     "Run the kernel as a sidecar over HTTP (docs/sidecar.md): POST /v1/evaluate,\n"
     "POST /v1/receipts/verify, GET /chio/health, GET /chio/live, GET /metrics, and\n"
@@ -47,6 +48,9 @@ static const char serve_usage[] =
     "capability issuer besides the sidecar's own key. --token-file holds the\n"
     "bearer token (Authorization: Bearer ...) the control routes and evaluate\n"
     "then require; without it only a loopback --listen address is accepted.\n"
+    "A request's Host must name localhost, a loopback address, the --listen\n"
+    "address (any address when it is 0.0.0.0 or [::]) or an --allow-host NAME\n"
+    "(repeatable): any other is refused 403 (DNS rebinding).\n"
     "Limits: --max-body (default 1048576 bytes, 413 past it), --max-connections\n"
     "(default 64), --timeout (idle seconds per connection, default 30).\n"
     "--listen with port 0 picks a free port. Prints one JSON line on stdout once\n"
@@ -193,6 +197,26 @@ static int check_lists(const cli_opt *ca, const cli_opt *tools)
     return 0;
 }
 
+/* Most --allow-host names (each is compared with every request's Host). */
+#define SERVE_MAX_ALLOW_HOSTS 64
+
+/* --allow-host: each a DNS or container name without a port. */
+static int check_allow_hosts(const cli_opt *names)
+{
+    size_t i;
+
+    if (names->nvalues > SERVE_MAX_ALLOW_HOSTS)
+        return cli_error("serve", "--allow-host is given more than %d times",
+                         SERVE_MAX_ALLOW_HOSTS);
+    for (i = 0; i < names->nvalues; i++)
+        if (!svc_host_name_valid(names->values[i]))
+            return cli_error("serve",
+                             "--allow-host '%.80s' must be a name of 1 to 253 letters, digits, "
+                             "'-', '.' and '_' (no port)",
+                             names->values[i]);
+    return 0;
+}
+
 /* Largest --checkpoint-batch: the kernel keeps a batch's leaves (32 bytes
  * each) in memory until it signs the checkpoint. */
 #define SERVE_MAX_CHECKPOINT_BATCH 1000000u
@@ -208,7 +232,8 @@ int cmd_serve(int argc, char **argv)
                       {"durability", 1, 0, 0, 0, 0},       {"max-body", 1, 0, 0, 0, 0},
                       {"max-connections", 1, 0, 0, 0, 0},  {"timeout", 1, 0, 0, 0, 0},
                       {"drain-grace-ms", 1, 0, 0, 0, 0},   {"witness-nats", 1, 0, 0, 0, 0},
-                      {"witness-stream", 1, 0, 0, 0, 0},   {"witness-optional", 0, 0, 0, 0, 0}};
+                      {"witness-stream", 1, 0, 0, 0, 0},   {"witness-optional", 0, 0, 0, 0, 0},
+                      {"allow-host", 1, 1, 0, 0, 0}};
     const size_t nopts = sizeof(opts) / sizeof(opts[0]);
     const char *pos[1];
     size_t npos;
@@ -221,6 +246,7 @@ int cmd_serve(int argc, char **argv)
         rc = CLI_OK;      /* --help */
     free(opts[3].values); /* the repeatable options' lists */
     free(opts[7].values);
+    free(opts[16].values);
     return rc;
 }
 
@@ -281,6 +307,10 @@ static int serve_run(cli_opt *opts)
         return cli_error("serve", "--witness-stream and --witness-optional need --witness-nats");
     if (opts[14].value && !chio__fleet_stream_name_ok(opts[14].value))
         return cli_error("serve", "--witness-stream must be 1-64 of A-Z a-z 0-9 _ -");
+    if (check_allow_hosts(&opts[16]) != 0)
+        return CLI_USAGE;
+    hc.allow_hosts = (const char *const *)opts[16].values;
+    hc.n_allow_hosts = opts[16].nvalues;
     if (opts[5].value == NULL && !is_loopback(host))
         return cli_error("serve",
                          "refusing to listen on %s without --token-file: a sidecar reachable "

@@ -29,12 +29,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "http_internal.h"
 #include "../svc/svc_conn.h"
+#include "../svc/svc_host.h"
 #include "../svc/svc_http.h"
 
 #define MAX_BODY ((size_t)4 << 20)
@@ -133,32 +133,27 @@ static int origin_ok(struct MHD_Connection *c)
     return 0;
 }
 
-/* A Host other than a loopback name or address (with any port) is refused:
- * after DNS rebinding a page's requests name its own host, and a GET from
- * the same origin carries no Origin. Without a Host (HTTP/1.0): allowed. */
-static int host_ok(struct MHD_Connection *c)
-{
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    static const char *const ok[] = {"localhost", "[::1]"};
-    struct in_addr a;
-    char name[64];
-    size_t n, i;
+/* The gateway listens on loopback addresses only, so the Host rule
+ * (svc/svc_host.h) accepts the loopback names alone: a zeroed rule. */
+static const svc_host_rule loopback_hosts;
 
-    if (h == NULL)
+/* A Host other than a loopback name or address (any port) is refused 403:
+ * after DNS rebinding a page's requests name its own host, and a GET from
+ * the same origin carries no Origin. No Host on HTTP/1.1, or two: 400. */
+static int host_refused(struct MHD_Connection *c, const char *version, enum MHD_Result *ret)
+{
+    switch (svc_host_check(&loopback_hosts, c, version)) {
+    case SVC_HOST_OK:
+        return 0;
+    case SVC_HOST_MISSING:
+    case SVC_HOST_DUPLICATE:
+        *ret = reply(c, MHD_HTTP_BAD_REQUEST, "text/plain", "one Host header is needed\n", NULL);
         return 1;
-    if (h[0] == '[' && strchr(h, ']') == NULL)
-        return 0;
-    n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
-    if (n >= sizeof(name) || (h[n] != '\0' && h[n] != ':'))
-        return 0;
-    if (h[n] == ':' && (h[n + 1] == '\0' || strspn(h + n + 1, "0123456789") != strlen(h + n + 1)))
-        return 0;
-    memcpy(name, h, n);
-    name[n] = '\0';
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (strcasecmp(name, ok[i]) == 0)
-            return 1;
-    return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+    case SVC_HOST_REFUSED:
+        break;
+    }
+    *ret = reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "host refused\n", NULL);
+    return 1;
 }
 
 static int accepts_sse(struct MHD_Connection *c)
@@ -358,6 +353,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     hsess *s;
     unsigned st;
     const char *why, *cl;
+    enum MHD_Result ret;
 
     if (b == NULL) {
         b = calloc(1, sizeof(*b));
@@ -402,8 +398,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", NULL);
     if (!origin_ok(c))
         return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "origin refused\n", NULL);
-    if (!host_ok(c))
-        return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "host refused\n", NULL);
+    if (host_refused(c, version, &ret))
+        return ret;
     if (strcmp(method, "POST") == 0)
         return handle_post(h, c, b);
     if (strcmp(method, "GET") == 0)

@@ -5,8 +5,9 @@
  * listening socket bound here so that an address in use is reported as
  * such, bodies gathered up to max_body (413 past it), the idle timeout
  * enforced by libmicrohttpd, the connection count and the deadline for a
- * complete request by the connection guard (svc/svc_conn.h). Each request is answered by
- * chio_serve_handle() (handler.c); nothing here parses HTTP.
+ * complete request by the connection guard (svc/svc_conn.h), the Host
+ * header by the rule against DNS rebinding (svc/svc_host.h). Each request
+ * is answered by chio_serve_handle() (handler.c); nothing here parses HTTP.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 #include "serve.h"
 #include "../svc/svc_conn.h"
+#include "../svc/svc_host.h"
 #include "../svc/svc_http.h"
 
 /* libmicrohttpd's memory per connection: the request line and headers must
@@ -43,6 +45,7 @@ struct chio_serve_http {
     struct MHD_Daemon *d;
     svc_conn_guard *guard;
     chio_serve *s;
+    svc_host_rule hosts; /* the Host headers accepted */
     size_t max_body;
     int fd;
     uint16_t port;
@@ -91,6 +94,35 @@ static enum MHD_Result reply_too_big(struct MHD_Connection *c, size_t max_body)
     return send_reply(c, &rep);
 }
 
+/* Why the request's headers are refused before anything of it is read,
+ * with its status in @status, or NULL: a body framed two ways (400,
+ * svc_http.h), no Host on HTTP/1.1 or two Hosts (400), a Host that is no
+ * loopback name, listen address or allowed name (403, svc_host.h). */
+static const char *refused_headers(const chio_serve_http *h, struct MHD_Connection *c,
+                                   const char *version, unsigned *status, const char **code)
+{
+    const char *why;
+
+    *status = 400;
+    *code = "invalid_request";
+    if ((why = svc_http_framing_problem(c, version)) != NULL)
+        return why;
+    switch (svc_host_check(&h->hosts, c, version)) {
+    case SVC_HOST_OK:
+        return NULL;
+    case SVC_HOST_MISSING:
+        return "an HTTP/1.1 request needs a Host header";
+    case SVC_HOST_DUPLICATE:
+        return "more than one Host header";
+    case SVC_HOST_REFUSED:
+        break;
+    }
+    *status = 403;
+    *code = "forbidden";
+    return "the Host header names no loopback address, listen address or --allow-host name "
+           "(a DNS-rebinding web page?)";
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -99,20 +131,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     req_ctx *rc = *con_cls;
     chio_serve_request rq;
     chio_serve_reply rep;
-    const char *cl, *why;
+    const char *cl, *why, *code;
+    unsigned status;
 
     if (rc == NULL) { /* first call: headers only */
         rc = calloc(1, sizeof(*rc));
         if (rc == NULL)
             return MHD_NO;
         *con_cls = rc;
-        /* Two Content-Lengths, one with a Transfer-Encoding, a
-         * malformed header name (svc_http.h): refused from the headers
-         * alone; the connection closes after the answer. */
-        if ((why = svc_http_framing_problem(c, version)) != NULL) {
+        /* Two Content-Lengths, a malformed header name, a missing or
+         * foreign Host (refused_headers): refused from the headers alone,
+         * before any route runs (no receipt, no state); a body is never
+         * read, and the connection closes after the answer. */
+        if ((why = refused_headers(h, c, version, &status, &code)) != NULL) {
             rc->too_big = 1; /* nothing of the body is kept */
             memset(&rep, 0, sizeof(rep));
-            chio_serve_error_reply(&rep, 400, "invalid_request", why);
+            chio_serve_error_reply(&rep, status, code, why);
             return send_reply(c, &rep);
         }
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -252,6 +286,7 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
     }
     h->s = s;
     h->max_body = cfg->max_body;
+    svc_host_rule_init(&h->hosts, cfg->host, cfg->allow_hosts, cfg->n_allow_hosts);
     h->fd = listen_on(cfg->host, cfg->port, &v6, msg, msgcap);
     if (h->fd < 0) {
         free(h);

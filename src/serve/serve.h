@@ -105,6 +105,10 @@ void chio_serve_error_reply(chio_serve_reply *out, unsigned status, const char *
 typedef struct chio_serve_http_config {
     const char *host; /* numeric IPv4 or IPv6 address */
     uint16_t port;
+    /* Host names accepted besides the loopback ones and @host (borrowed;
+     * svc/svc_host.h). */
+    const char *const *allow_hosts;
+    size_t n_allow_hosts;
     size_t max_body;
     unsigned max_connections;
     unsigned timeout_secs;

@@ -420,7 +420,7 @@ test("serve-http: two Content-Length headers get a 400 and the connection closes
   // was read as a next request (a desync with any proxy reading the last).
   const u = new URL(h1.url);
   const body = JSON.stringify(initMsg(7, "2025-06-18"));
-  const second = 'POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
+  const second = 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}';
   const raw = `POST /mcp HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
     `Accept: application/json, text/event-stream\r\nContent-Length: 2\r\n` +
     `Content-Length: ${body.length + second.length}\r\n\r\n${body}${second}`;
@@ -441,7 +441,7 @@ test("serve-http: a malformed header name gets a 400 and what follows is never r
   // Content-Length at all: the body's bytes were read as a next request,
   // where a proxy reading the length forwarded them as this one's body.
   const u = new URL(h1.url);
-  const second = 'POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
+  const second = 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}';
   for (const hidden of [`Content-Length : ${second.length}`, `Content-Length:\r\n ${second.length}`,
     "X-Pad: a\r\n\tTransfer-Encoding: chunked"]) {
     const raw = `POST /mcp HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
@@ -733,7 +733,7 @@ test("a CR or LF inside a client message never reaches the server as a message o
   fs.rmSync(h.dir, { recursive: true, force: true });
 });
 
-test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)", async () => {
+test("serve-http: a Host that is not a loopback name is refused (DNS rebinding); none or two on HTTP/1.1 is 400", async () => {
   // A rebound page's requests name the page's host; a same-origin GET
   // carries no Origin, so the Host is what shows them.
   const h = await startHttp(policy);
@@ -742,9 +742,11 @@ test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)"
   // write, not end: the gateway reads a client's FIN while a request
   // waits as the client gone (no answer), and the wrapped server's start
   // can take over a second on a busy machine.
+  // host: one Host value, an array of them (one line each), or [] for none.
   const raw = (host) => new Promise((res, rej) => {
+    const lines = [].concat(host).map((v) => `Host: ${v}\r\n`).join("");
     const sock = net.connect(Number(u.port), u.hostname, () => sock.write(
-      `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+      `POST /mcp HTTP/1.1\r\n${lines}Content-Type: application/json\r\n` +
       `Accept: application/json\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
     let text = "";
     sock.on("data", (c) => (text += c));
@@ -758,7 +760,13 @@ test("serve-http: a Host that is not a loopback name is refused (DNS rebinding)"
       assert.match(got, /^HTTP\/1\.1 403 /, `${host}: ${got}`);
       assert.doesNotMatch(got, /mcp-session-id/i, got);
     }
-    for (const host of [`localhost:${u.port}`, `127.0.0.1:${u.port}`]) {
+    // HTTP/1.1 without a Host, or with two (RFC 9112 3.2): 400.
+    for (const host of [[], [`localhost:${u.port}`, "rebound.example"]]) {
+      const got = await raw(host);
+      assert.match(got, /^HTTP\/1\.1 400 /, `${host}: ${got}`);
+      assert.doesNotMatch(got, /mcp-session-id/i, got);
+    }
+    for (const host of [`localhost:${u.port}`, `127.0.0.1:${u.port}`, `[::1]:${u.port}`, "LocalHost"]) {
       const got = await raw(host);
       assert.match(got, /^HTTP\/1\.1 200 /, `${host}: ${got}`);
     }

@@ -243,6 +243,26 @@ test('an Origin header (a browser) is 403 before any route runs', async () => {
   assertJsonError(await post(sc, '/v1/evaluate', body, { ...auth, origin: 'http://evil.example' }), 403, 'forbidden');
 });
 
+test('a Host that is no loopback name is 403 before any route runs (DNS rebinding)', async () => {
+  // A rebound page is same-origin: its GETs carry no Origin, only its own
+  // host in Host. Refused from the headers: no answer of the kernel, and no
+  // receipt for the POST (the count at the end holds one per decision).
+  const body = { capability: token([grant()]), tool_server: 'files', tool_name: 'read' };
+  for (const host of [`rebound.example:${sc.port}`, 'rebound.example', `127.0.0.1.rebound.example:${sc.port}`]) {
+    for (const p of ['/metrics', '/chio/health']) {
+      const r = await request(sc.port, 'GET', p, { headers: { host } });
+      assertJsonError(r, 403, 'forbidden');
+      assert.doesNotMatch(r.text, /kernel_key|chio_/, r.text);
+    }
+    assertJsonError(await post(sc, '/v1/evaluate', body, { ...auth, host }), 403, 'forbidden');
+  }
+  for (const host of [`localhost:${sc.port}`, `127.0.0.1:${sc.port}`, `[::1]:${sc.port}`, 'LOCALHOST']) {
+    const r = await request(sc.port, 'GET', '/chio/health', { headers: { host } });
+    assert.equal(r.status, 200, `${host}: ${r.text}`);
+    assert.equal(r.json.kernel_key, KERNEL_KEY);
+  }
+});
+
 test('malformed bodies are 400 with a code and nothing is signed', async () => {
   const good = { capability: token([grant()]), tool_server: 'files', tool_name: 'read', parameters: { a: 1 } };
   const cases = [
