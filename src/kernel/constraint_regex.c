@@ -2,16 +2,12 @@
 /*
  * kernel/constraint_regex.c - the regex_match constraint of a tool grant
  * (check 6): reading a token's pattern the way chio (Rust `regex`) reads
- * it, as an exact POSIX ERE or not at all, with a bounded automaton, and
- * matching it in the C locale. Compiled patterns live in the kernel's
- * bounded regexes cache (references: chio__regex_hold/free in
- * constraints.c). No state of its own beyond one C locale object, made
- * once.
+ * it, as an exact POSIX ERE or not at all, and matching it with a bounded
+ * automaton in bounded work (regex_nfa.c). Compiled patterns live in the
+ * kernel's bounded regexes cache (references: chio__regex_hold/free in
+ * constraints.c). No state of its own.
  */
 #include <ctype.h>
-#include <locale.h>
-#include <pthread.h>
-#include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +15,7 @@
 
 #include "constraint_regex.h"
 #include "kernel_internal.h"
+#include "regex_nfa.h"
 #include "scope.h"
 
 /* Reading a pattern. Tokens are written for chio, whose `regex` crate
@@ -43,8 +40,8 @@
  *   a quantifier followed by '?' (lazy in chio) drops the '?'; "(?:" is
  *              "("; other "(?" flags, "{" not starting {n}, {n,} or
  *              {n,m}, and a quantifier with nothing to repeat are refused.
- * Matching runs in the C locale (uselocale, this thread only), whatever
- * locale the embedding program set, so a byte is a character to regcomp.
+ * The ERE is read as glibc's regcomp reads it in the C locale (a byte is
+ * a character), whatever locale the embedding program set.
  */
 /* A multibyte UTF-8 code point (arguments are valid UTF-8). */
 #define RX_MB                                                   \
@@ -90,10 +87,13 @@ static int rx_bracket(const char *p, size_t n, size_t i, size_t *end)
     return 1;
 }
 
-/* The size of the automaton regcomp builds is bounded the way chio's
- * regex bounds its own (it refuses a pattern whose program is too big):
- * glibc copies a repeated item once per count, so "((a{1,250}){1,250}){1,250}"
- * is 15 million copies (seconds of CPU and gigabytes). Every item weighs
+/* The size of the automaton is bounded the way chio's regex bounds its
+ * own (it refuses a pattern whose program is too big): the automaton
+ * (regex_nfa.c, as glibc's before it) holds a repeated item once per
+ * count, so "((a{1,250}){1,250}){1,250}" is 15 million copies (glibc:
+ * seconds of CPU and gigabytes; regex_nfa.c also refuses an automaton
+ * over CHIO__NFA_MAX_STATES states, which alternatives weighing nothing
+ * here could still reach: "(a" with 20 '|' then "){8000}"). Every item weighs
  * 1 ('.' and [^set], which become alternations, RX_WIDE), a group the sum
  * of its items, a repeat {m,n} times max(m,n) (+ twice); a pattern over
  * RX_MAX_COST, or nested deeper than RX_MAX_DEPTH groups, is refused. */
@@ -211,7 +211,7 @@ static int rx_translate(const char *p, const char *bol, char *out)
                 rx_put(out, &o, p + i, 2);
             } else if (e == 'w' || e == 's') {
                 rx_put(out, &o, p + i, 2);
-            } else if (e != 0 && ispunct(e) && strchr("<>`'", e) == NULL) {
+            } else if (e != 0 && e < 0x80 && ispunct(e) && strchr("<>`'", e) == NULL) {
                 out[o++] = (char)e;
             } else {
                 return -1;
@@ -269,59 +269,29 @@ static int rx_translate(const char *p, const char *bol, char *out)
     return rc.depth == 0 ? 0 : -1;
 }
 
-/* The search is anchored: P matches somewhere exactly when
- * "^(P)|^[\x01-\xff]*(P')" matches, P' being P with its anchors '^'
- * written as RX_NEVER (one NUL, which no argument holds): P' is tried
- * after any prefix, where chio's '^' cannot match (and glibc's would,
- * after a newline of the prefix), P itself at the start. glibc's regexec
- * retries an unanchored pattern from every start position, each retry
- * running on to the end of the string: "[a-z]+@example\\.com" took
- * minutes on a 1 MiB argument of letters. Anchored, it tries position 0
- * alone with its automaton, in time linear in the argument, as chio's
- * regex does, once the automaton's states are built. glibc builds them
- * lazily and keeps them without bound, so a pattern with a large
- * automaton ("(a|b)*a(a|b){16}x", "a{1,2000}b") still costs seconds or
- * more on a long argument: a known limit (docs/spec-reading.md). */
-#define RX_NEVER    "[^\x01-\xff]"
-#define RX_OR_AFTER ")|^[\x01-\xff]*(" /* P ends, P' follows any prefix */
-
-/* The ERE for chio pattern @p in @out (room for rx_search_size(n)). */
-static size_t rx_search_size(size_t n)
+/* Matching. The translation is compiled once into a bounded automaton
+ * (regex_nfa.c) and searched for anywhere in each string; '^' holds at
+ * the start of the string only and '$' at its end, as chio's do (glibc's
+ * regexec also let them hold after a newline the match read and before
+ * one it read next: "[^z]^b" matched "\nb"; test
+ * rev27_regex::the_anchors_hold_at_the_ends_of_the_string_only). Test
+ * rev27_regex::the_matcher_agrees_with_glibc_on_translated_patterns
+ * compares the search with the anchored one glibc ran before,
+ * "^(P)|^[\x01-\xff]*(P')", P' being P with '^' never matching. The work
+ * of one call is bounded (CHIO__NFA_WORK_MAX steps for all its strings
+ * together): glibc built automaton states lazily and kept them, so
+ * "(a|b)*a(a|b){16}x" took 13 s and 370 MB on 1 MiB of 'a' and 'b',
+ * "a{1,2000}b" 9 s on 16 KiB. A call that would need more denies. */
+int chio__regex_ere(const char *pattern, const char *bol, char **ere)
 {
-    return 2 * n * RX_EXPAND + 32;
-}
-
-static int rx_search(const char *p, char *out)
-{
-    size_t o;
-
-    memcpy(out, "^(", 2);
-    if (rx_translate(p, NULL, out + 2) != 0)
-        return -1;
-    o = strlen(out);
-    memcpy(out + o, RX_OR_AFTER, sizeof(RX_OR_AFTER) - 1);
-    if (rx_translate(p, RX_NEVER, out + o + sizeof(RX_OR_AFTER) - 1) != 0)
-        return -1;
-    strcat(out, ")");
-    return 0;
-}
-
-static locale_t rx_c_locale;
-static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
-
-static void rx_locale_init(void)
-{
-    rx_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-}
-
-/* The C locale for this thread, the previous one in @prev; 0 on success. */
-static int rx_enter_c(locale_t *prev)
-{
-    pthread_once(&rx_once, rx_locale_init);
-    if (rx_c_locale == (locale_t)0)
-        return -1;
-    *prev = uselocale(rx_c_locale);
-    return *prev == (locale_t)0 ? -1 : 0;
+    *ere = malloc(RX_EXPAND * strlen(pattern) + 1);
+    if (*ere == NULL)
+        return CHIO_ENOMEM;
+    if (rx_translate(pattern, bol, *ere) == 0)
+        return 0;
+    free(*ere);
+    *ere = NULL;
+    return CHIO_EINVAL;
 }
 
 static chio__regex *compiled(chio_kernel *k, const char *pattern)
@@ -329,22 +299,19 @@ static chio__regex *compiled(chio_kernel *k, const char *pattern)
     size_t n = strlen(pattern);
     chio__regex *r = chio__shmap_get(&k->med.regexes, pattern, n), *in;
     char *ere;
-    locale_t prev;
 
     if (r != NULL)
         return r;
-    r = calloc(1, sizeof(*r));
-    ere = malloc(rx_search_size(n));
-    if (r == NULL || ere == NULL) {
-        free(r);
-        free(ere);
+    if ((r = calloc(1, sizeof(*r))) == NULL)
         return NULL;
-    }
-    if (rx_search(pattern, ere) == 0 && rx_enter_c(&prev) == 0) {
-        r->ok = regcomp(&r->re, ere, REG_EXTENDED | REG_NOSUB) == 0;
-        uselocale(prev);
-    }
+    r->err = chio__regex_ere(pattern, NULL, &ere);
+    if (r->err == 0)
+        r->err = chio__nfa_compile(ere, &r->nfa);
     free(ere);
+    if (r->err == CHIO_ENOMEM) {
+        free(r);
+        return NULL; /* not cached: a later call may have the memory */
+    }
     r->refs = 2; /* the cache's and ours */
     in = chio__shmap_put_if_absent(&k->med.regexes, pattern, n, r);
     if (in == r)
@@ -356,35 +323,70 @@ static chio__regex *compiled(chio_kernel *k, const char *pattern)
     return in; /* another thread's, held for us */
 }
 
+typedef struct rx_scan {
+    chio__nfa_run run;
+    int rc; /* the last search's answer */
+} rx_scan;
+
 static int scan_regex(void *ctx, const char *key, const char *s, size_t n)
 {
-    const chio__regex *r = ctx;
+    rx_scan *sc = ctx;
 
     (void)key;
-    (void)n;
-    return regexec(&r->re, s, 0, NULL, 0) == 0;
+    sc->rc = chio__nfa_run_search(&sc->run, s, n);
+    return sc->rc != 0; /* a match, or the budget is spent */
+}
+
+/* The reason a pattern that did not compile denies. */
+static void rx_bad_reason(const chio__regex *r, const char *pattern, char *reason, size_t cap)
+{
+    if (r == NULL)
+        snprintf(reason, cap, "regex_match '%.100s' could not be compiled: out of memory (denied)",
+                 pattern);
+    else if (r->err == CHIO_ETOOBIG)
+        snprintf(reason, cap,
+                 "regex_match pattern '%.100s' is too large: its automaton would have more than "
+                 "%u states (denied)",
+                 pattern, (unsigned)CHIO__NFA_MAX_STATES);
+    else
+        snprintf(reason, cap,
+                 "regex_match pattern '%.100s' is invalid or cannot be read exactly as chio "
+                 "reads it (denied)",
+                 pattern);
 }
 
 int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                             char *reason, size_t cap)
 {
     chio__regex *r = compiled(k, c->str);
-    locale_t prev;
-    int hit;
+    rx_scan sc;
 
-    if (r == NULL || !r->ok || rx_enter_c(&prev) != 0) {
+    if (r == NULL || r->err != 0) {
+        rx_bad_reason(r, c->str, reason, cap);
         chio__regex_free(r);
-        snprintf(reason, cap,
-                 "regex_match pattern '%.100s' is invalid or cannot be read exactly as chio "
-                 "reads it (denied)",
-                 c->str);
         return 0;
     }
-    hit = chio__each_string(args, scan_regex, r);
-    uselocale(prev);
-    chio__regex_free(r);
-    if (hit)
+    if (chio__nfa_run_init(&sc.run, r->nfa, CHIO__NFA_WORK_MAX) != 0) {
+        rx_bad_reason(NULL, c->str, reason, cap);
+        chio__regex_free(r);
+        return 0;
+    }
+    sc.rc = 0;
+    chio__each_string(args, scan_regex, &sc);
+    chio__nfa_run_destroy(&sc.run);
+    if (sc.rc == 1) {
+        chio__regex_free(r);
         return 1;
-    snprintf(reason, cap, "no argument matches regex_match '%.100s'", c->str);
+    }
+    if (sc.rc == CHIO_ELIMIT)
+        snprintf(reason, cap,
+                 "regex_match '%.100s': searching the arguments would take more than %llu "
+                 "steps, the bound of one call (its automaton has %zu states) (denied)",
+                 c->str, (unsigned long long)CHIO__NFA_WORK_MAX, chio__nfa_states(r->nfa));
+    else if (sc.rc < 0)
+        rx_bad_reason(NULL, c->str, reason, cap);
+    else
+        snprintf(reason, cap, "no argument matches regex_match '%.100s'", c->str);
+    chio__regex_free(r);
     return 0;
 }

@@ -12,11 +12,22 @@
 #include "scope.h"
 
 /*
+ * chio__regex_ere - the POSIX ERE chio pattern @pattern becomes, in *@ere
+ * (malloc'ed; the caller frees it), writing @bol for an anchor '^' when
+ * @bol is not NULL (the tests build glibc's former search form with it).
+ * 0; CHIO_EINVAL when the pattern has no exact reading (refused: *@ere is
+ * NULL); CHIO_ENOMEM.
+ */
+int chio__regex_ere(const char *pattern, const char *bol, char **ere);
+
+/*
  * chio__regex_match_holds - 1 when some string leaf of @args matches the
  * regex_match pattern of @c, read as chio reads it; else 0 with a reason
  * in @reason (@cap bytes). A pattern with no exact POSIX reading, over the
  * automaton bound, invalid, or one that cannot be compiled (out of memory)
- * denies. Thread-safe: compiled patterns are shared through @k's cache.
+ * denies, and so does a search of @args that would take more than
+ * CHIO__NFA_WORK_MAX steps (regex_nfa.h). Thread-safe: compiled patterns
+ * are shared through @k's cache.
  */
 int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                             char *reason, size_t cap);

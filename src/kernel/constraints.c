@@ -48,12 +48,14 @@
  *                 lowercased, final dot removed);
  *   regex_match   some string leaf matches the pattern (unanchored), read
  *                 as chio reads it (Rust `regex`, see "Reading a pattern" in
- *                 constraint_regex.c): translated to a POSIX ERE matched in the C
- *                 locale, where '.' and negated classes match one code
- *                 point other than a newline ('.') as chio's do; a pattern
+ *                 constraint_regex.c): translated to a POSIX ERE read in the
+ *                 C locale, where '.' and negated classes match one code
+ *                 point other than a newline ('.') as chio's do, and
+ *                 searched with a bounded automaton (regex_nfa.c); a pattern
  *                 we cannot translate exactly (backreferences, escapes like
- *                 \d \b \W, flags, set operations, non-ASCII classes) or an
- *                 invalid one denies;
+ *                 \d \b \W, flags, set operations, non-ASCII classes), an
+ *                 invalid one, or a search over the work bound of a call
+ *                 denies;
  *   max_length    every string leaf and object key has at most N bytes;
  *   max_args_size the canonical JSON of the arguments has at most N bytes;
  *   custom [k,v]  some object member named k, at any depth, is the string v,
@@ -75,6 +77,7 @@
 #include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "regex_nfa.h"
 #include "scope.h"
 
 /* ---- walking string leaves ---------------------------------------------------------- */
@@ -527,8 +530,7 @@ void chio__regex_free(void *v)
 
     if (r == NULL || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    if (r->ok)
-        regfree(&r->re);
+    chio__nfa_free(r->nfa);
     free(r);
 }
 

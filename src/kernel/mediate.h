@@ -122,14 +122,14 @@ typedef struct chio__verified {
     uint8_t sig_ok, issuer_trusted, chain_ok;
 } chio__verified;
 
-/* A compiled constraint pattern (ok = 0: invalid pattern, denies).
+/* A compiled constraint pattern (err != 0: refused or invalid, denies).
  * Referenced by the pattern cache and by each matcher using it (atomic
  * refs); freed by the last release, so eviction never frees a pattern
  * another thread is matching with. */
 typedef struct chio__regex {
-    int ok;
+    int err; /* 0, or why the pattern did not compile (CHIO_EINVAL, CHIO_ETOOBIG) */
     uint32_t refs;
-    regex_t re;
+    struct chio__nfa *nfa; /* regex_nfa.h; NULL unless err is 0 */
 } chio__regex;
 
 /* Bounds of the caches (entries; per shard: the bound / CHIO__SHMAP_SHARDS). */

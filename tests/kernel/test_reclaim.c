@@ -21,6 +21,7 @@
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
 #include "kernel_internal.h"
+#include "regex_nfa.h"
 
 #define IAT 1710000000u
 #define NOW 1710000300u
@@ -877,7 +878,7 @@ Test(reclaim, the_pattern_cache_is_bounded_and_keeps_matching)
         chio__regex *r = calloc(1, sizeof(*r));
         cr_assert_not_null(r);
         snprintf(pat, sizeof(pat), "^x%zu$", i);
-        r->ok = regcomp(&r->re, pat, REG_EXTENDED | REG_NOSUB) == 0;
+        r->err = chio__nfa_compile(pat, &r->nfa);
         r->refs = 1;
         if (chio__shmap_put_if_absent(&k->med.regexes, pat, strlen(pat), r) != r)
             chio__regex_free(r);
