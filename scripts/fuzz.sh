@@ -28,7 +28,7 @@ CC=${CC:-clang}
 case "$(basename "$CC")" in clang*) ;; *) CC=clang ;; esac
 BUILD=build-fuzz
 FUZZ_CFLAGS=${FUZZ_CFLAGS:--Wno-error=format-nonliteral}
-ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize fuzz_serve fuzz_mcp"
+ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize fuzz_regex fuzz_serve fuzz_mcp"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 # FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (libFuzzer's convention): the
 # library skips its scan for copies of a new key (src/core/key_memory.c),
@@ -71,6 +71,7 @@ for t in $TARGETS; do
         extra_inc=(-Isrc/cli)
     fi
     [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core) # internal API: core/normalize.h
+    [[ $t == fuzz_regex ]] && extra_inc=(-Isrc/kernel -Isrc/core) # internal: kernel/regex_nfa.h
     if [[ $t == fuzz_serve ]]; then # the sidecar's request handler, no sockets
         extra_src=("$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "$BUILD/obj/src/svc/svc_buf.o")
         extra_inc=(-Isrc/serve)
