@@ -6,7 +6,8 @@
  * matching it in the C locale. Compiled patterns live in the kernel's
  * bounded regexes cache (references: chio__regex_hold/free in
  * constraints.c). No state of its own beyond one C locale object, made
- * once.
+ * once, which the secret_leak guards' patterns use too
+ * (chio__regex_enter_c).
  */
 #include <ctype.h>
 #include <locale.h>
@@ -314,8 +315,7 @@ static void rx_locale_init(void)
     rx_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
-/* The C locale for this thread, the previous one in @prev; 0 on success. */
-static int rx_enter_c(locale_t *prev)
+int chio__regex_enter_c(locale_t *prev)
 {
     pthread_once(&rx_once, rx_locale_init);
     if (rx_c_locale == (locale_t)0)
@@ -340,7 +340,7 @@ static chio__regex *compiled(chio_kernel *k, const char *pattern)
         free(ere);
         return NULL;
     }
-    if (rx_search(pattern, ere) == 0 && rx_enter_c(&prev) == 0) {
+    if (rx_search(pattern, ere) == 0 && chio__regex_enter_c(&prev) == 0) {
         r->ok = regcomp(&r->re, ere, REG_EXTENDED | REG_NOSUB) == 0;
         uselocale(prev);
     }
@@ -372,7 +372,7 @@ int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chi
     locale_t prev;
     int hit;
 
-    if (r == NULL || !r->ok || rx_enter_c(&prev) != 0) {
+    if (r == NULL || !r->ok || chio__regex_enter_c(&prev) != 0) {
         chio__regex_free(r);
         snprintf(reason, cap,
                  "regex_match pattern '%.100s' is invalid or cannot be read exactly as chio "
