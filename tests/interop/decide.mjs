@@ -31,6 +31,7 @@
 //     order; the first with budget left (or none set) is charged; the call
 //     is budget_exhausted only when every candidate is spent (chio's
 //     check_and_increment_budget over resolve_matching_grants);
+//   - open_session refuses tokens it cannot read (OPEN below);
 //   - the no-receipt errors, kernel-wide before per-session: kernel_drained,
 //     then web3_evidence_required, then session_closed / unknown_session /
 //     session_draining (docs/spec-reading.md);
@@ -185,6 +186,7 @@ function checkToken(t, ctx) {
 }
 
 const nameMatches = (g, x) => g === '*' || g === x;
+const TOKEN_MEMBERS = ['id', 'issuer', 'subject', 'scope', 'issued_at', 'expires_at', 'signature'];
 
 // Check 6: the candidate grants (indices, budget order), or the code.
 function scope(t, server, tool, args) {
@@ -240,12 +242,27 @@ export class KernelModel {
   step(s) {
     const now = s.at ?? this.clock;
     switch (s.op) {
-      case 'open_session':
+      case 'open_session': {
         if (this.drained) return { ok: false };
-        this.sessions.set(s.session, {
-          agent: w.normPubkey(s.agent) || s.agent, state: 'ready', caps: new Map(s.capabilities.map((t) => [t.id, t])),
-        });
+        // READING (OPEN): a token the kernel cannot read (not JSON, a required
+        // member missing) or one id given twice with different bytes
+        // refuses the whole session, and the label stays as it was.
+        // "Different bytes" of the token read (canonical): the same token
+        // as text and as an object collapses.
+        const caps = new Map();
+        const bytes = new Map();
+        for (const x of s.capabilities || []) {
+          let t;
+          try { t = typeof x === 'string' ? JSON.parse(x) : x; } catch { return { ok: false }; }
+          if (!t || typeof t !== 'object' || TOKEN_MEMBERS.some((m) => !(m in t))) return { ok: false };
+          const b = w.canonicalJs(t).toString('latin1');
+          if (bytes.has(t.id) && bytes.get(t.id) !== b) return { ok: false };
+          caps.set(t.id, t);
+          bytes.set(t.id, b);
+        }
+        this.sessions.set(s.session, { agent: w.normPubkey(s.agent) || s.agent, state: 'ready', caps });
         return { ok: true };
+      }
       case 'revoke':
         // Any id, held by a session or not (kernel.md sets no condition).
         if (this.drained) return { ok: false };

@@ -844,6 +844,16 @@ seeded('decisions: defaults, web3 evidence, nested flows, stream duration and se
     { op: 'close_session', session: 's' }, { op: 'close_session', session: 's' }, { op: 'begin_draining', session: 's' }, call('srv'),
     open(), call('srv'), { op: 'revoke', capability_id: 'held-by-nobody' }, call('srv', 'c', 'never')],
   [true, false, false, true, true, ['session_draining'], true, true, false, ['session_closed'], true, ['none'], true, ['unknown_session']]);
+  // A token the kernel cannot read, or one id twice with different bytes,
+  // refuses the session; its label stays unbound (or as it was). Copies of
+  // one token collapse, as text (members in any order) or as an object.
+  const noExpiry = { ...caps[0] };
+  delete noExpiry.expires_at;
+  const withCaps = (session, list) => ({ op: 'open_session', session, agent: pubOf(A), capabilities: list });
+  run({}, [withCaps('x', ['not json']), call('srv', 'c', 'x'), withCaps('x', [noExpiry, caps[0]]), call('srv', 'c', 'x'),
+    withCaps('x', [caps[0], tok('c', { expires_at: T0 + 99 })]), call('srv', 'c', 'x'), withCaps('x', [JSON.stringify(caps[0]), caps[0]]),
+    call('srv', 'c', 'x'), withCaps('x', [caps[0], caps[0], w.canonicalJs(caps[0]).toString()]), call('srv', 'c', 'x')],
+  [false, ['unknown_session'], false, ['unknown_session'], false, ['unknown_session'], true, ['none'], true, ['none']]);
 });
 
 // A known difference (docs/spec-reading.md, "Revocations in a kernel that
