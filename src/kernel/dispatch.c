@@ -399,7 +399,9 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
                                                 : "passed its stream limit");
     } else if (refused != CHIO_CODE_NONE) {
         snprintf(reason, sizeof(reason), "%s is not allowed by the kernel configuration (%s)",
-                 kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling",
+                 kind == CHIO_NESTED_ELICITATION                      ? "elicitation"
+                 : refused == CHIO_CODE_SAMPLING_TOOL_USE_NOT_ALLOWED ? "sampling with tool use"
+                                                                      : "sampling",
                  refused == CHIO_CODE_ELICITATION_NOT_ALLOWED ? "allow_elicitation"
                  : refused == CHIO_CODE_SAMPLING_NOT_ALLOWED  ? "allow_sampling"
                                                               : "allow_sampling_tool_use");

@@ -3,8 +3,9 @@
  * kernel/guard_scan.c - the matching of the built-in guards (see
  * guard_scan.h): walking every string and key of a JSON value, the
  * readings of a string a secret scanner must look at, and the readings of
- * a path a forbidden prefix must catch. Uses core/normalize.c; calls
- * nothing else in the kernel. No state, no locks; scratch space is on the
+ * a path a forbidden prefix must catch, secret patterns matched in the C
+ * locale. Uses core/normalize.c and, from the kernel, only the C locale
+ * of constraint_regex.c. No state, no locks; scratch space is on the
  * stack for short strings and malloc'ed (and freed) for long ones.
  */
 #include <ctype.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "constraint_regex.h"
 #include "guard_scan.h"
 #include "internal.h"
 #include "kernel_internal.h"
@@ -178,6 +180,7 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
 {
     forms fm;
     size_t gi, f, p, first;
+    locale_t prev;
     int rc = 0;
 
     for (gi = 0; gi < n && !chio__is_secret_guard(&guards[gi]); gi++)
@@ -186,6 +189,12 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
         return 0;
     if (forms_build(&fm, s, len) != 0)
         return CHIO_ENOMEM;
+    /* The C locale the patterns were compiled in (registry.c): a byte is
+     * a character, whatever locale the host set. */
+    if (chio__regex_enter_c(&prev) != 0) {
+        free(fm.heap);
+        return CHIO_ENOMEM;
+    }
     first = n;
     for (; gi < n && rc == 0; gi++) {
         const chio__guard_reg *g = &guards[gi];
@@ -205,6 +214,7 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
                 }
             }
     }
+    uselocale(prev);
     if (rc == 0 && fm.deep && first < n) { /* not read to the end: fail closed */
         *guard = first;
         *pattern = CHIO__SECRET_TOO_DEEP;

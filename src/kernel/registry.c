@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "constraint_regex.h"
 #include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
@@ -537,17 +538,24 @@ int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const ch
 {
     chio__guard_reg *g;
     regex_t *res;
+    locale_t prev;
     size_t i;
     int rc;
 
     if (n > 0 && patterns == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL pattern list");
     res = calloc(n ? n : 1, sizeof(*res));
-    if (res == NULL)
+    if (res == NULL || chio__regex_enter_c(&prev) != 0) {
+        free(res);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    /* Compiled (and matched, guard_scan.c) in the C locale: a pattern
+     * reads bytes whatever locale the host set, as `chio scenario run`
+     * reads it. */
     for (i = 0; i < n; i++) {
         if (patterns[i] == NULL || regcomp(&res[i], patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
             size_t bad = i;
+            uselocale(prev);
             while (i-- > 0)
                 regfree(&res[i]);
             free(res);
@@ -555,6 +563,7 @@ int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const ch
                               "secret pattern %zu is not a valid POSIX extended regex", bad);
         }
     }
+    uselocale(prev);
     rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);
     if (rc != 0) {
         for (i = 0; i < n; i++)

@@ -13,12 +13,16 @@
 // included), every constraint kind on simple values and grants the kernel
 // cannot enforce; guards forbidden_path and secret_leak in random order;
 // echo, fail and stream tools (under and over max_stream_total_bytes),
-// tools and servers that are not registered, empty names; calls
-// whose `at` walks through every token's boundaries (never back),
-// revocations of tokens and of delegation ids between calls, and at the end
-// calls into a draining and a closed session (and, now and then, into a
-// drained kernel). Argument values are plain
-// (no URL or path parsing edge cases: those are normalize's tests).
+// sample, sample_with_tools and elicit tools under random allow_* flags,
+// tools and servers that are not registered, empty names; calls whose `at`
+// walks through every token's boundaries, forth and now and then back (a
+// step without `at` reads `clock`, before every token's end), revocations
+// of tokens, of delegation ids and of ids nobody holds between calls;
+// sessions drained, closed (twice), reopened under their label, and named
+// when never opened, between calls and at the end (and, now and then, a
+// drained kernel); kernel fields omitted (their defaults) and
+// require_web3_evidence with and without checkpoints. Argument values are
+// plain (no URL or path parsing edge cases: those are normalize's tests).
 
 import * as w from './chio-wire.mjs';
 import { pubOf } from './gen-wire.mjs';
@@ -52,10 +56,13 @@ export const SERVERS = [
   { server_id: 'srv-a', tools: ['t1', 't2'], behavior: 'echo' },
   { server_id: 'srv-f', tools: ['boom'], behavior: 'fail' },
   { server_id: 'srv-s', tools: ['st'], behavior: 'stream', chunks: 3, chunk_bytes: 20 },
+  { server_id: 'srv-n', tools: ['ask'], behavior: 'sample' },
+  { server_id: 'srv-nt', tools: ['ask'], behavior: 'sample_with_tools' },
+  { server_id: 'srv-e', tools: ['ask'], behavior: 'elicit' },
 ];
 // Targets calls name: registered or not (server or tool).
 const TARGETS = [['srv-a', 't1'], ['srv-a', 't1'], ['srv-a', 't1'], ['srv-a', 't2'], ['srv-a', 't3'], ['srv-f', 'boom'], ['srv-f', 'boom'],
-  ['srv-x', 't1'], ['srv-s', 'st']];
+  ['srv-x', 't1'], ['srv-s', 'st'], ['srv-n', 'ask'], ['srv-nt', 'ask'], ['srv-e', 'ask']];
 
 function randomArgs(r) {
   const a = {};
@@ -72,8 +79,8 @@ function randomArgs(r) {
 
 function randomGrant(r) {
   const g = {
-    server_id: r.pick(['srv-a', 'srv-a', 'srv-a', 'srv-f', 'srv-s', 'srv-x', '*', '*']),
-    tool_name: r.pick(['t1', 't1', 't2', 't3', 'boom', 'st', '*', '*', '*']),
+    server_id: r.pick(['srv-a', 'srv-a', 'srv-a', 'srv-f', 'srv-s', 'srv-x', 'srv-n', 'srv-e', '*', '*']),
+    tool_name: r.pick(['t1', 't1', 't2', 't3', 'boom', 'st', 'ask', '*', '*', '*']),
     operations: r.chance(0.85) ? ['invoke', ...(r.chance(0.3) ? ['read_result'] : [])] : [r.pick(['read_result', 'read', 'get', 'delegate'])],
   };
   if (r.chance(0.45)) g.constraints = Array.from({ length: 1 + r.int(2) }, () => r.pick(CONSTRAINT_POOL));
@@ -87,7 +94,7 @@ function randomGrant(r) {
 }
 
 // A delegation chain of n links: valid, or broken in one place.
-function randomChain(r, n, ts0, maxDepth) {
+function randomChain(r, n, ts0) {
   const chain = [];
   let from = r.pick(LINK_SEEDS);
   let ts = ts0;
@@ -95,12 +102,11 @@ function randomChain(r, n, ts0, maxDepth) {
     const to = r.pick(LINK_SEEDS);
     ts += r.int(3);
     // Ancestors: ids of their own, or of another token of the scenario
-    // (revoking that token then revokes this one too).
-    // Not with max_delegation_depth 0: such a kernel drops a revocation once
-    // the tokens holding its id expire, and a delegated token naming it is
-    // then delegation_depth_exceeded (docs/spec-reading.md; pinned in
-    // interop.test.mjs), which decide.mjs does not model.
-    const id = maxDepth > 0 && r.chance(0.25) ? `cap-${r.int(12)}` : `parent-${r.int(6)}`;
+    // (revoking that token then revokes this one too). With
+    // max_delegation_depth 0 too: a kernel with small tables keeps every
+    // revocation (the known difference past 1024 entries is pinned in
+    // interop.test.mjs).
+    const id = r.chance(0.25) ? `cap-${r.int(12)}` : `parent-${r.int(6)}`;
     chain.push({ from, l: { capability_id: id, delegatee: pubOf(to), timestamp: ts } });
     from = to;
   }
@@ -127,7 +133,7 @@ function randomToken(r, id, maxDepth) {
     issued_at: issuedAt,
     expires_at: r.chance(0.04) ? issuedAt - r.int(2) : long ? BASE + 40 + r.int(20) : issuedAt + 1 + r.int(40),
   };
-  if (r.chance(0.45)) t.delegation_chain = randomChain(r, r.int(maxDepth + 3), issuedAt - 5, maxDepth);
+  if (r.chance(0.45)) t.delegation_chain = randomChain(r, r.int(maxDepth + 3), issuedAt - 5);
   if (r.chance(0.05)) t.subject = t.subject.toUpperCase(); // keys are read in either case
   const issuer = r.chance(0.5) ? KERNEL_SEED : r.chance(0.85) ? CA_SEED : ROGUE_SEED;
   const signed = w.signToken(t, issuer);
@@ -135,11 +141,31 @@ function randomToken(r, id, maxDepth) {
   return signed;
 }
 
+// The kernel: fields omitted now and then (their defaults: depth 4,
+// max_stream_total_bytes 256 MiB, checkpoints every 100), random allow_*
+// flags, require_web3_evidence met (checkpoints on) or not (off).
+function randomKernel(r, maxDepth) {
+  const k = {
+    signing_seed_hex: KERNEL_SEED, ca_public_keys: [pubOf(CA_SEED)], policy_hash: 'decide-diff',
+    max_delegation_depth: maxDepth, checkpoint_batch_size: r.pick([0, 0, 7]), max_stream_total_bytes: r.pick([0, 60, 59, 1000]),
+  };
+  for (const f of ['max_delegation_depth', 'checkpoint_batch_size', 'max_stream_total_bytes', 'policy_hash']) if (r.chance(0.1)) delete k[f];
+  for (const f of ['allow_sampling', 'allow_sampling_tool_use', 'allow_elicitation']) if (r.chance(0.6)) k[f] = r.chance(0.5);
+  if (r.chance(0.08)) k.require_web3_evidence = true;
+  return k;
+}
+
 // One scenario document (a JS object; arguments are plain JSON).
 export function randomScenario(r, { calls = 80, tokens = 12 } = {}) {
   for (let i = 0; i < 8; i++) r.next(); // xorshift's first draws from a small seed are near 0
   const maxDepth = r.int(5);
   const toks = Array.from({ length: tokens }, (_, i) => randomToken(r, `cap-${i}`, maxDepth));
+  // One plain token valid through every mark, with a small budget, so that
+  // each scenario reaches the later checks (budgets, guards, tools, streams).
+  toks[tokens - 1] = w.signToken({
+    id: `cap-${tokens - 1}`, subject: pubOf(AGENTS[0]), issued_at: BASE - 100, expires_at: BASE + 100,
+    scope: { grants: [{ server_id: '*', tool_name: '*', operations: ['invoke'], max_invocations: 2 + r.int(6) }] },
+  }, KERNEL_SEED);
   // Sessions: s0 for agent 0, s1 for agent 1 (sometimes written in
   // uppercase), s2 for agent 0 again; tokens dealt to 1 or 2 of them.
   const sessions = ['s0', 's1', 's2'];
@@ -159,23 +185,49 @@ export function randomScenario(r, { calls = 80, tokens = 12 } = {}) {
   const marks = new Set([BASE]);
   toks.forEach((t) => [t.issued_at - 1, t.issued_at, t.expires_at - 1, t.expires_at, t.expires_at + 1].forEach((x) => marks.add(x)));
   const times = [...marks].sort((a, b) => a - b);
-  const callTimes = Array.from({ length: calls }, () => (r.chance(0.5) ? r.pick(times) : BASE + r.int(30))).sort((a, b) => a - b);
-  const steps = sessions.map((s) => ({ op: 'open_session', session: s, agent: agentOf[s], capabilities: held[s], at: callTimes[0] }));
-  for (const at of callTimes) {
-    if (r.chance(0.03)) steps.push({ op: 'revoke', capability_id: r.chance(0.6) ? r.pick(toks).id : `parent-${r.int(6)}`, at });
-    const s = r.pick(sessions);
-    const ids = held[s].map((t) => t.id);
+  // Forth through the marks, and now and then back: a run of steps is
+  // reversed, or a step reads `clock` (BASE, before every token's end).
+  // Two passes now and then: the second starts again from the first
+  // marks once every token has been seen expired (budgets spent before,
+  // revocations made, must hold on).
+  const draw = (n) => Array.from({ length: n }, () => (r.chance(0.5) ? r.pick(times) : BASE + r.int(30))).sort((a, b) => a - b);
+  const second = r.chance(0.5) ? Math.floor(calls * 0.4) : 0;
+  const callTimes = [...draw(calls - second), ...draw(second)];
+  for (let i = 0; i + 4 < calls; i += 5 + r.int(10)) if (r.chance(0.3)) callTimes.splice(i, 4, ...callTimes.slice(i, i + 4).reverse());
+  const at = (x) => (r.chance(0.1) ? {} : { at: x });
+  const open = (s, x) => ({ op: 'open_session', session: s, agent: agentOf[s], capabilities: held[s], ...at(x) });
+  const steps = sessions.map((s) => open(s, callTimes[0]));
+  callTimes.forEach((x, n) => {
+    // Between the passes: a session closed (and reopened) long after every
+    // token's end; closing runs the kernel's amortised sweep of expired
+    // budgets, whose answers the second pass then reads.
+    if (n === calls - second && second > 0) {
+      const s = r.pick(sessions);
+      steps.push({ op: 'close_session', session: s, at: BASE + 200 }, open(s, BASE + 200));
+    }
+    if (r.chance(0.03)) steps.push({ op: 'revoke', capability_id: r.chance(0.6) ? r.pick(toks).id : r.chance(0.7) ? `parent-${r.int(6)}` : 'held-by-nobody', ...at(x) });
+    // Session ops between calls: drain or close one (a closed or
+    // never-opened name too), or reopen a label (a fresh session).
+    if (r.chance(0.03)) {
+      const s = r.pick([...sessions, 's-never', 's-never']);
+      const op = r.pick(['begin_draining', 'close_session', 'open_session', 'open_session', 'open_session']);
+      steps.push(op === 'open_session' ? open(r.pick(sessions), x) : { op, session: s, ...at(x) });
+    }
+    const s = r.chance(0.02) ? 's-never' : r.pick(sessions);
+    const ids = (held[s] || []).map((t) => t.id);
     const cap = ids.length > 0 && r.chance(0.92) ? r.pick(ids) : r.chance(0.5) ? r.pick(toks).id : 'cap-missing';
     const [server, tool] = r.chance(0.03) ? r.pick([['', 't1'], ['srv-a', '']]) : r.pick(TARGETS);
-    const step = { op: 'call', session: s, capability_id: cap, server, tool, at };
+    const step = { op: 'call', session: s, capability_id: cap, server, tool, ...at(x) };
     if (r.chance(0.95)) step.arguments = randomArgs(r);
     steps.push(step);
-  }
-  const end = callTimes[callTimes.length - 1];
+  });
+  const end = Math.max(...callTimes);
   const tail = (s) => ({ op: 'call', session: s, capability_id: held[s] && held[s][0] ? held[s][0].id : 'cap-0', server: 'srv-a', tool: 't1', at: end });
-  steps.push({ op: 'begin_draining', session: 's1', at: end }, tail('s1'));
-  steps.push({ op: 'close_session', session: 's2', at: end }, tail('s2'), tail('s-never'));
-  if (r.chance(0.5)) steps.push({ op: 'drain', at: end }, tail('s0'), { op: 'revoke', capability_id: 'cap-0', at: end });
+  steps.push({ op: 'begin_draining', session: 's1', at: end }, tail('s1'), { op: 'begin_draining', session: 's1', at: end });
+  steps.push({ op: 'close_session', session: 's2', at: end }, tail('s2'), tail('s-never'), { op: 'close_session', session: 's2', at: end },
+    { op: 'begin_draining', session: 's2', at: end }, { op: 'close_session', session: 's-never', at: end }, { op: 'begin_draining', session: 's-never', at: end });
+  if (r.chance(0.5)) steps.push(open('s2', end), tail('s2'));
+  if (r.chance(0.5)) steps.push({ op: 'drain', at: end }, tail('s0'), { op: 'revoke', capability_id: 'cap-0', at: end }, open('s0', end), { op: 'close_session', session: 's0', at: end });
   const guards = [
     { name: 'no-etc', type: 'forbidden_path', prefixes: ['/etc/'] },
     { name: 'no-keys', type: 'secret_leak', patterns: ['AKIA[0-9A-Z]{16}'] },
@@ -184,10 +236,7 @@ export function randomScenario(r, { calls = 80, tokens = 12 } = {}) {
   return {
     schema: 'chio.scenario.v1',
     clock: BASE,
-    kernel: {
-      signing_seed_hex: KERNEL_SEED, ca_public_keys: [pubOf(CA_SEED)], policy_hash: 'decide-diff',
-      max_delegation_depth: maxDepth, checkpoint_batch_size: 0, max_stream_total_bytes: r.pick([0, 60, 59, 1000]),
-    },
+    kernel: randomKernel(r, maxDepth),
     tool_servers: SERVERS,
     guards,
     steps,

@@ -7,12 +7,19 @@
 // `chio scenario run`. Not libchio's code: an independent model.
 //
 // Covered: checks 1-11 for the scenarios decide-gen.mjs writes (echo,
-// fail and stream tools, the stream's byte limit only; forbidden_path and
-// secret_leak guards and every constraint kind over simple argument
-// values), sessions, revocation, the pre-checks invalid_request (empty
-// names) and unknown_capability, and the no-receipt errors of closed,
-// draining and unknown sessions and of a drained kernel. Clock steps must not go back (see
-// docs/scenarios.md: a clock stepping back meets state the kernel dropped).
+// fail and stream tools, the stream's byte and duration limits; sample,
+// sample_with_tools and elicit tools with their child receipts under the
+// allow_* flags; forbidden_path and secret_leak guards and every
+// constraint kind over simple argument values), sessions (reopened labels,
+// unknown names, draining and closing twice), revocation (of ids nobody
+// holds too), the pre-checks invalid_request (empty names) and
+// unknown_capability, the no-receipt errors of closed, draining and
+// unknown sessions, of a drained kernel and of require_web3_evidence
+// unmet, and the defaults of omitted kernel fields. Steps' `at` may go
+// back and forth (and steps without `at` read `clock`): check 2 reads the
+// step's time alone, as kernel.md says, which holds while the kernel's
+// budget and revocation tables are small (docs/spec-reading.md, "A clock
+// that steps back"; the generator's scenarios are).
 //
 // Readings, each marked READING where made:
 //   - expiry before not-yet-valid; signature before issuer; depth before
@@ -23,7 +30,14 @@
 //     named exactly, tool named exactly, more constraints), then in token
 //     order; the first with budget left (or none set) is charged; the call
 //     is budget_exhausted only when every candidate is spent (chio's
-//     check_and_increment_budget over resolve_matching_grants).
+//     check_and_increment_budget over resolve_matching_grants);
+//   - open_session refuses tokens it cannot read (OPEN below);
+//   - the no-receipt errors, kernel-wide before per-session: kernel_drained,
+//     then web3_evidence_required, then session_closed / unknown_session /
+//     session_draining (docs/spec-reading.md);
+//   - a nested request "includes tools" when the request has a `tools`
+//     member (sample_with_tools): allow_sampling is checked first, then
+//     allow_sampling_tool_use; the call itself goes on (the tool echoes).
 
 import * as w from './chio-wire.mjs';
 
@@ -172,6 +186,7 @@ function checkToken(t, ctx) {
 }
 
 const nameMatches = (g, x) => g === '*' || g === x;
+const TOKEN_MEMBERS = ['id', 'issuer', 'subject', 'scope', 'issued_at', 'expires_at', 'signature'];
 
 // Check 6: the candidate grants (indices, budget order), or the code.
 function scope(t, server, tool, args) {
@@ -209,28 +224,47 @@ export class KernelModel {
     this.trusted = new Set([this.kernelKey, ...(k.ca_public_keys || []).map(w.normPubkey)]);
     this.maxDepth = k.max_delegation_depth ?? 4;
     this.maxStreamBytes = k.max_stream_total_bytes ?? 268435456;
+    this.maxStreamMs = (k.max_stream_duration_secs ?? 300) * 1000;
+    this.allow = { sampling: k.allow_sampling === true, toolUse: k.allow_sampling_tool_use === true, elicitation: k.allow_elicitation === true };
+    // kernel.md: without a durable store (the runner always has one) or
+    // checkpoints, every call fails with an error and no receipt.
+    this.web3Unmet = k.require_web3_evidence === true && (k.checkpoint_batch_size ?? 100) === 0;
     this.clock = doc.clock;
     this.servers = new Map((doc.tool_servers || []).map((s) => [s.server_id, s]));
     this.guards = doc.guards || [];
     this.revoked = new Set();
     this.budgets = new Map(); // `${capability id}\0${grant index}` -> count
     this.sessions = new Map(); // label -> {agent, caps: Map id -> token, state}
-    this.lastNow = -Infinity;
   }
 
-  // The expected line for one step: calls {verdict, code, guard}, others {ok}.
+  // The expected line for one step: calls {verdict, code, guard, children},
+  // others {ok}.
   step(s) {
     const now = s.at ?? this.clock;
-    if (now < this.lastNow) throw new Error('decide.mjs models no clock that goes back');
-    this.lastNow = now;
     switch (s.op) {
-      case 'open_session':
+      case 'open_session': {
         if (this.drained) return { ok: false };
-        this.sessions.set(s.session, {
-          agent: w.normPubkey(s.agent) || s.agent, state: 'ready', caps: new Map(s.capabilities.map((t) => [t.id, t])),
-        });
+        // READING (OPEN): a token the kernel cannot read (not JSON, a required
+        // member missing) or one id given twice with different bytes
+        // refuses the whole session, and the label stays as it was.
+        // "Different bytes" of the token read (canonical): the same token
+        // as text and as an object collapses.
+        const caps = new Map();
+        const bytes = new Map();
+        for (const x of s.capabilities || []) {
+          let t;
+          try { t = typeof x === 'string' ? JSON.parse(x) : x; } catch { return { ok: false }; }
+          if (!t || typeof t !== 'object' || TOKEN_MEMBERS.some((m) => !(m in t))) return { ok: false };
+          const b = w.canonicalJs(t).toString('latin1');
+          if (bytes.has(t.id) && bytes.get(t.id) !== b) return { ok: false };
+          caps.set(t.id, t);
+          bytes.set(t.id, b);
+        }
+        this.sessions.set(s.session, { agent: w.normPubkey(s.agent) || s.agent, state: 'ready', caps });
         return { ok: true };
+      }
       case 'revoke':
+        // Any id, held by a session or not (kernel.md sets no condition).
         if (this.drained) return { ok: false };
         this.revoked.add(s.capability_id);
         return { ok: true };
@@ -241,6 +275,7 @@ export class KernelModel {
         return { ok: true };
       }
       case 'close_session': {
+        // Closing a closed session is a no-op; an unknown one an error.
         const x = this.sessions.get(s.session);
         if (!x) return { ok: false };
         x.state = 'closed';
@@ -256,6 +291,7 @@ export class KernelModel {
 
   call(s, now) {
     if (this.drained) return { verdict: 'error', code: 'kernel_drained' };
+    if (this.web3Unmet) return { verdict: 'error', code: 'web3_evidence_required' };
     const x = this.sessions.get(s.session);
     if (!x) return { verdict: 'error', code: 'unknown_session' };
     if (x.state === 'closed') return { verdict: 'error', code: 'session_closed' };
@@ -288,10 +324,23 @@ export class KernelModel {
       const hit = gd.type === 'forbidden_path' ? forbiddenHit(gd.prefixes || [], args) : secretHit(gd.patterns || [], args);
       if (hit) return { verdict: 'deny', code: 'guard_denied', guard: gd.name, check: 'guard_denied' };
     }
-    if ((srv.behavior || 'echo') === 'fail') return deny('tool_error');
+    const behavior = srv.behavior || 'echo';
+    if (behavior === 'fail') return deny('tool_error');
+    // Nested flows: one child receipt, allowed or denied by the flags; the
+    // tool goes on and echoes either way.
+    const child = (tool, guard) => ({ verdict: 'allow', code: 'none', guard: null, check: 'allow', children: [{ tool, guard }] });
+    if (behavior === 'sample' || behavior === 'sample_with_tools') {
+      const guard = !this.allow.sampling ? 'sampling_not_allowed'
+        : behavior === 'sample_with_tools' && !this.allow.toolUse ? 'sampling_tool_use_not_allowed' : null;
+      return child('sampling/createMessage', guard);
+    }
+    if (behavior === 'elicit') return child('elicitation/create', this.allow.elicitation ? null : 'elicitation_not_allowed');
     // Check 11: a stream whose canonical chunks pass the byte limit ends
     // incomplete (its decision has no guard).
-    if (srv.behavior === 'stream' && (srv.chunks ?? 1) * (srv.chunk_bytes ?? 16) > this.maxStreamBytes) {
+    // The duration limit (0 = none) likewise, for delays well away from it.
+    const ms = (srv.chunks ?? 1) * (srv.delay_ms ?? 0);
+    if (srv.behavior === 'stream' && ((srv.chunks ?? 1) * (srv.chunk_bytes ?? 16) > this.maxStreamBytes
+      || (this.maxStreamMs > 0 && ms > this.maxStreamMs))) {
       return { verdict: 'incomplete', code: 'stream_limit', guard: null, check: 'stream_limit' };
     }
     return { verdict: 'allow', code: 'none', guard: null, check: 'allow' };

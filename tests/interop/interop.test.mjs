@@ -628,13 +628,25 @@ function sameDecisions(doc, what) {
       const g = got[i];
       const e = want[i];
       const where = `${what} step ${i} (${JSON.stringify(s).slice(0, 240)})`;
+      // kernel.md's line shapes: other ops {step, op, ok, error (only
+      // when not ok)}; a call {step, op, verdict, code, reason, receipt},
+      // no receipt when the verdict is error, child_receipts when the
+      // tool made nested requests.
+      assert.equal(g.step, i, where);
+      assert.equal(g.op, s.op, where);
       if (s.op !== 'call') {
         assert.equal(g.ok, e.ok, `${where}: ${g.error || ''}`);
+        assert.deepEqual(Object.keys(g).sort(), e.ok ? ['ok', 'op', 'step'] : ['error', 'ok', 'op', 'step'], where);
+        if (!e.ok) assert.ok(typeof g.error === 'string' && g.error.length > 0, where);
         return;
       }
       const guard = g.receipt && g.receipt.decision ? (g.receipt.decision.guard ?? null) : null;
       assert.deepEqual({ verdict: g.verdict, code: g.code, guard: e.verdict === 'deny' ? guard : e.guard ?? null },
         { verdict: e.verdict, code: e.code, guard: e.guard ?? null }, `${where}: chio says "${g.reason}"`);
+      assert.equal('receipt' in g, e.verdict !== 'error', `${where}: a receipt exactly when the verdict is not error`);
+      assert.equal(typeof g.reason, 'string', where);
+      const kids = (g.child_receipts || []).map((c) => ({ tool: c.tool_name, guard: c.decision.verdict === 'allow' ? null : c.decision.guard }));
+      assert.deepEqual(kids, e.children || [], `${where}: child receipts`);
     });
     return want;
   } finally {
@@ -773,25 +785,94 @@ seeded('decisions: boundary cases give the codes of the spec order', () => {
   });
 });
 
+// Kernel fields omitted (their defaults), require_web3_evidence, nested
+// flows under each allow_* flag, the stream duration limit, and the session
+// ops' edge cases, each with the answer written out; decide.mjs must agree.
+seeded('decisions: defaults, web3 evidence, nested flows, stream duration and session ops', () => {
+  const A = '0c'.repeat(32);
+  const T0 = 1710000000;
+  const all = [{ server_id: '*', tool_name: '*', operations: ['invoke'] }];
+  const links = (n) => {
+    const seeds = ['0b', '0d', '2a', 'fe', '0b'].map((b) => b.repeat(32));
+    let from = DECIDE_KERNEL_SEED;
+    return Array.from({ length: n }, (_, i) => {
+      const l = w.signLink({ capability_id: `anc-${i}`, delegatee: pubOf(seeds[i]), timestamp: T0 + i }, from);
+      from = seeds[i];
+      return l;
+    });
+  };
+  const tok = (id, extra = {}) => w.signToken({ id, subject: pubOf(A), scope: { grants: all }, issued_at: T0, expires_at: T0 + 100, ...extra }, DECIDE_KERNEL_SEED);
+  const caps = [tok('c'), tok('c4', { delegation_chain: links(4) }), tok('c5', { delegation_chain: links(5) })];
+  const servers = [{ server_id: 'srv', tools: ['t'] }, { server_id: 'n', tools: ['t'], behavior: 'sample' },
+    { server_id: 'nt', tools: ['t'], behavior: 'sample_with_tools' }, { server_id: 'e', tools: ['t'], behavior: 'elicit' },
+    { server_id: 'big', tools: ['t'], behavior: 'stream', chunks: 4, chunk_bytes: 1000 },
+    { server_id: 'slow', tools: ['t'], behavior: 'stream', chunks: 2, chunk_bytes: 2, delay_ms: 700 }];
+  const call = (server, cap = 'c', session = 's') => ({ op: 'call', session, capability_id: cap, server, tool: 't', at: T0 + 1 });
+  const run = (kernel, steps, expect) => {
+    const doc = { clock: T0 + 1, kernel: { signing_seed_hex: DECIDE_KERNEL_SEED, ...kernel }, tool_servers: servers, steps };
+    const want = sameDecisions(doc, `kernel ${JSON.stringify(kernel)}`);
+    want.forEach((e, i) => {
+      const got = steps[i].op === 'call' ? [e.code, ...(e.children || []).map((c) => c.guard ?? 'allow')] : e.ok;
+      assert.deepEqual(got, expect[i], `kernel ${JSON.stringify(kernel)} step ${i}`);
+    });
+  };
+  const open = (session = 's') => ({ op: 'open_session', session, agent: pubOf(A), capabilities: caps });
+  // Every kernel field omitted: depth 4, no nested flow allowed, 256 MiB
+  // and 300 s for a stream.
+  run({}, [open(), call('srv', 'c4'), call('srv', 'c5'), call('n'), call('nt'), call('e'), call('big'), call('slow')],
+    [true, ['none'], ['delegation_depth_exceeded'], ['none', 'sampling_not_allowed'], ['none', 'sampling_not_allowed'],
+      ['none', 'elicitation_not_allowed'], ['none'], ['none']]);
+  run({ allow_sampling: true, max_stream_total_bytes: 3000, max_stream_duration_secs: 1 },
+    [open(), call('n'), call('nt'), call('e'), call('big'), call('slow')],
+    [true, ['none', 'allow'], ['none', 'sampling_tool_use_not_allowed'], ['none', 'elicitation_not_allowed'], ['stream_limit'], ['stream_limit']]);
+  run({ allow_sampling_tool_use: true, allow_elicitation: true, max_stream_duration_secs: 0 },
+    [open(), call('n'), call('nt'), call('e'), call('slow')],
+    [true, ['none', 'sampling_not_allowed'], ['none', 'sampling_not_allowed'], ['none', 'allow'], ['none']]);
+  run({ allow_sampling: true, allow_sampling_tool_use: true }, [open(), call('nt')], [true, ['none', 'allow']]);
+  // require_web3_evidence: met with checkpoints (the runner's store is on
+  // disk), unmet without; then every call is an error with no receipt,
+  // before its session is looked at; a drained kernel answers first.
+  run({ require_web3_evidence: true }, [open(), call('srv')], [true, ['none']]);
+  run({ require_web3_evidence: true, checkpoint_batch_size: 0 },
+    [open(), call('srv'), call('srv', 'c', 'never'), { op: 'begin_draining', session: 's' }, call('srv'), { op: 'revoke', capability_id: 'c' },
+      { op: 'drain' }, call('srv')],
+    [true, ['web3_evidence_required'], ['web3_evidence_required'], true, ['web3_evidence_required'], true, true, ['kernel_drained']]);
+  // Session ops: unknown names, twice, after close, a reopened label,
+  // revocation of an id nobody holds.
+  run({}, [open(), { op: 'close_session', session: 'never' }, { op: 'begin_draining', session: 'never' },
+    { op: 'begin_draining', session: 's' }, { op: 'begin_draining', session: 's' }, call('srv'),
+    { op: 'close_session', session: 's' }, { op: 'close_session', session: 's' }, { op: 'begin_draining', session: 's' }, call('srv'),
+    open(), call('srv'), { op: 'revoke', capability_id: 'held-by-nobody' }, call('srv', 'c', 'never')],
+  [true, false, false, true, true, ['session_draining'], true, true, false, ['session_closed'], true, ['none'], true, ['unknown_session']]);
+  // A token the kernel cannot read, or one id twice with different bytes,
+  // refuses the session; its label stays unbound (or as it was). Copies of
+  // one token collapse, as text (members in any order) or as an object.
+  const noExpiry = { ...caps[0] };
+  delete noExpiry.expires_at;
+  const withCaps = (session, list) => ({ op: 'open_session', session, agent: pubOf(A), capabilities: list });
+  run({}, [withCaps('x', ['not json']), call('srv', 'c', 'x'), withCaps('x', [noExpiry, caps[0]]), call('srv', 'c', 'x'),
+    withCaps('x', [caps[0], tok('c', { expires_at: T0 + 99 })]), call('srv', 'c', 'x'), withCaps('x', [JSON.stringify(caps[0]), caps[0]]),
+    call('srv', 'c', 'x'), withCaps('x', [caps[0], caps[0], w.canonicalJs(caps[0]).toString()]), call('srv', 'c', 'x')],
+  [false, ['unknown_session'], false, ['unknown_session'], false, ['unknown_session'], true, ['none'], true, ['none']]);
+});
+
 // A known difference (docs/spec-reading.md, "Revocations in a kernel that
-// refuses delegation"): with max_delegation_depth 0 the kernel drops a
-// revocation once every held token with that id has expired (its sweep runs
-// on close_session, at most once a minute of kernel time), so a delegated
-// token naming that id, which check 4 refuses anyway, is then
-// delegation_depth_exceeded where the spec's order (3 before 4), and
-// decide.mjs, say capability_revoked. Pinned so that a change shows.
-// A kernel without delegation drops a revocation once its tokens expired,
-// but only when its budget and revocation tables hold more than 1024
-// entries (docs/spec-reading.md): a small kernel keeps it and answers as
-// kernel.md does, after the sweep's time as before it.
-seeded('decisions: a kernel without delegation keeps a revocation while its tables are small', () => {
+// refuses delegation"): with max_delegation_depth 0 and more than 1024
+// budget and revocation entries, the kernel drops a revocation once every
+// held token with that id has expired (its sweep runs on close_session, at
+// most once a minute of kernel time), so a delegated token naming that id,
+// which check 4 refuses anyway, is then delegation_depth_exceeded where the
+// spec's order (3 before 4), and decide.mjs, say capability_revoked. With
+// fewer entries nothing is dropped and both say capability_revoked. Pinned
+// so that a change shows.
+seeded('decisions: known difference: a dropped revocation in a kernel without delegation', () => {
   const A = '0c'.repeat(32);
   const T0 = 1710000000;
   const all = [{ server_id: '*', tool_name: '*', operations: ['invoke'] }];
   const tok = (id, extra) => w.signToken({ id, subject: pubOf(A), scope: { grants: all }, issued_at: T0, expires_at: T0 + 10, ...extra }, DECIDE_KERNEL_SEED);
   const child = tok('cap-c', { expires_at: T0 + 500, delegation_chain: [w.signLink({ capability_id: 'cap-p', delegatee: pubOf(A), timestamp: T0 }, DECIDE_KERNEL_SEED)] });
   const call = (s, at) => ({ op: 'call', session: s, capability_id: 'cap-c', server: 'srv', tool: 't', at });
-  const doc = {
+  const scenario = (fill) => ({
     schema: 'chio.scenario.v1', clock: T0,
     kernel: { signing_seed_hex: DECIDE_KERNEL_SEED, max_delegation_depth: 0 },
     tool_servers: [{ server_id: 'srv', tools: ['t'] }],
@@ -800,19 +881,24 @@ seeded('decisions: a kernel without delegation keeps a revocation while its tabl
       { op: 'revoke', capability_id: 'cap-p', at: T0 + 1 },
       call('s', T0 + 1),
       { op: 'open_session', session: 's2', agent: pubOf(A), capabilities: [child], at: T0 + 200 },
+      ...Array.from({ length: fill }, (_, i) => ({ op: 'revoke', capability_id: `filler-${i}`, at: T0 + 200 })),
       { op: 'close_session', session: 's', at: T0 + 300 },
       call('s2', T0 + 301),
     ],
-  };
-  const dir = tempDir('decide-known');
-  try {
-    const file = path.join(dir, 'scenario.json');
-    fs.writeFileSync(file, JSON.stringify(doc));
-    const got = jsonLines(chio(['scenario', 'run', file]).stdout);
-    const want = decideScenario(doc);
-    assert.deepEqual([got[2].code, want[2].code], ['capability_revoked', 'capability_revoked'], 'before the sweep');
-    assert.deepEqual([got[5].code, want[5].code], ['capability_revoked', 'capability_revoked'], 'after the expiry and a session close');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  for (const [fill, after] of [[0, 'capability_revoked'], [1030, 'delegation_depth_exceeded']]) {
+    const doc = scenario(fill);
+    const last = doc.steps.length - 1;
+    const dir = tempDir('decide-known');
+    try {
+      const file = path.join(dir, 'scenario.json');
+      fs.writeFileSync(file, JSON.stringify(doc));
+      const got = jsonLines(chio(['scenario', 'run', file], '', 60000).stdout);
+      const want = decideScenario(doc);
+      assert.deepEqual([got[2].code, want[2].code], ['capability_revoked', 'capability_revoked'], `${fill} fillers: before the sweep`);
+      assert.deepEqual([got[last].code, want[last].code], [after, 'capability_revoked'], `${fill} fillers: after it (a known difference changed)`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 });

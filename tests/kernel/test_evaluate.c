@@ -832,6 +832,15 @@ static void nested_case(cfg_fn tweak, chio_nested_kind kind, int want_rc, const 
         child.reason = (char *)"x";
         expect_receipt(&child, want_guard ? "deny" : "allow", want_guard);
     }
+    if (want_guard != NULL) { /* the reason names what is not allowed */
+        const chio_json *d = chio_json_get(chio_receipt_root(r.children[0]), "decision");
+        const char *why = chio_json_string(chio_json_get(d, "reason"), NULL);
+        cr_assert_not_null(why);
+        cr_expect_not_null(strstr(why, kind == CHIO_NESTED_ELICITATION           ? "elicitation is"
+                                       : kind == CHIO_NESTED_SAMPLING_WITH_TOOLS ? "with tool use"
+                                                                                 : "sampling is"),
+                           "%s", why);
+    }
     ctx = chio_json_get(chio_json_get(chio_receipt_root(r.children[0]), "metadata"),
                         "receipt_context");
     cr_expect_str_eq(chio_json_string(chio_json_get(ctx, "parent_request_id"), NULL), "req-1");

@@ -9,9 +9,10 @@
  * layers deep than the scanner undoes is
  * denied, not passed; words of percent-encoded running text are read as
  * paths; a forbidden prefix that cannot be read as a path is refused at
- * registration.
+ * registration; secret patterns read bytes whatever locale the host set.
  */
 #include <criterion/criterion.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -542,4 +543,37 @@ Test(rev27_guards, a_forbidden_prefix_that_cannot_be_read_as_a_path_is_refused)
     cr_expect_eq(chio_kernel_add_forbidden_path_guard(k, "good", good, 4, &err), 0, "%s",
                  err.message);
     chio_kernel_free(k);
+}
+
+/* ---- secret patterns do not depend on the host's locale ------------------------------------ */
+
+/* kernel.md: secret_leak patterns are POSIX EREs. They are compiled and
+ * matched in the C locale (a byte is a character), as `chio scenario run`
+ * reads them, whatever locale the embedding program selected: under a
+ * UTF-8 locale "^.$" held for "\u00e9" before, and not under the CLI's.
+ * (Keys are scanned too: "qq" matches neither pattern.) */
+Test(rev27_guards, secret_patterns_read_bytes_whatever_locale_the_host_set)
+{
+    locale_t utf8 = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0), prev;
+    chio_response r;
+    chio_kernel *k;
+
+    cr_assert_neq(utf8, (locale_t)0, "this test needs the C.UTF-8 locale");
+    prev = uselocale(utf8);
+    k = new_kernel();
+    add_secrets(k, "OneChar", "^.$");
+    add_secrets(k, "TwoChars", "^x..$");
+    call(k, "srv", "t", "{\"qq\":\"\u00e9\"}", &r); /* two bytes: not one character */
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "\u00e9 is two bytes: %s", r.reason);
+    chio_response_destroy(&r);
+    call(k, "srv", "t", "{\"qq\":\"x\u00e9\"}", &r); /* x and two bytes */
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY, "x\u00e9 is three bytes: %s", r.reason);
+    cr_expect_str_eq(denied_by(&r), "TwoChars");
+    chio_response_destroy(&r);
+    call(k, "srv", "t", "{\"qq\":\"z\"}", &r);
+    cr_expect_str_eq(denied_by(&r), "OneChar");
+    chio_response_destroy(&r);
+    chio_kernel_free(k);
+    uselocale(prev);
+    freelocale(utf8);
 }
