@@ -428,7 +428,9 @@ Test(rev27_guards, a_value_encoded_deeper_than_the_scanner_reads_is_denied_and_r
         root = chio_receipt_root(r.receipt);
         cr_expect_str_eq(chio_json_string(chio_json_get(root, "redaction_mode"), NULL), "redacted",
                          "row %zu", i);
-        expect_clean(r.receipt, "2541", rows[i].args);
+        /* eight characters of every row's value: "2541" alone turned up
+         * in the receipt's random ids and hashes about once in 30 runs */
+        expect_clean(r.receipt, "25252541", rows[i].args);
         chio_response_destroy(&r);
     }
     chio_kernel_free(k);
