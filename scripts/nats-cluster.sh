@@ -186,6 +186,11 @@ start)
     fi
     # A port taken between the pick and the bind makes a node exit: try
     # again with other ports (three times).
+    # A cluster name of its own: when another test's cluster takes a port
+    # this one let go (a node killed and restarted), nodes of the two meet
+    # on a route; NATS refuses a route from another cluster name, where
+    # the same name merged the two (one test then read the other's stream).
+    cname="chio-test-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
     for attempt in 1 2 3; do
         cports=()
         urls=()
@@ -209,7 +214,7 @@ start)
                 echo "http: 127.0.0.1:$(cat "$dir/n$i/mport")"
                 echo "jetstream { store_dir: \"$dir/n$i/js\", max_memory_store: 64MB, max_file_store: 2GB }"
                 if [ "$nodes" -gt 1 ]; then
-                    echo "cluster { name: chio-test, listen: 127.0.0.1:${cports[$((i - 1))]}, routes: [$routes] }"
+                    echo "cluster { name: $cname, listen: 127.0.0.1:${cports[$((i - 1))]}, routes: [$routes] }"
                 fi
             } >"$dir/n$i/server.conf"
             urls+=("nats://127.0.0.1:$(cat "$dir/n$i/port")")
