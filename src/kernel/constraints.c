@@ -80,31 +80,48 @@
 #include "regex_nfa.h"
 #include "scope.h"
 
-/* ---- walking string leaves ---------------------------------------------------------- */
+/* ---- walking leaves ------------------------------------------------------------------- */
 
-static int walk(const chio_json *v, const char *key,
+/* Every leaf of @v with its nearest object key (NULL at the top level):
+ * strings as they are, or with @scalars numbers and booleans as their
+ * JSON text instead (a tool may read one where a path or a host goes:
+ * Python's open(3), "http://" + 2130706433). */
+static int walk(const chio_json *v, const char *key, int scalars,
                 int (*fn)(void *, const char *, const char *, size_t), void *ctx)
 {
+    char num[32];
     size_t i, n;
-    int rc;
+    int rc, b;
 
     switch (chio_json_typeof(v)) {
     case CHIO_JSON_STRING: {
         size_t len;
         const char *s = chio_json_string(v, &len);
-        return fn(ctx, key, s, len);
+        return scalars ? 0 : fn(ctx, key, s, len);
     }
+    case CHIO_JSON_BOOL:
+        if (!scalars)
+            return 0;
+        chio_json_get_bool(v, &b);
+        return b ? fn(ctx, key, "true", 4) : fn(ctx, key, "false", 5);
+    case CHIO_JSON_INT:
+    case CHIO_JSON_UINT:
+    case CHIO_JSON_DOUBLE:
+        if (!scalars)
+            return 0;
+        n = chio__number_text(v, num);
+        return fn(ctx, key, num, n);
     case CHIO_JSON_ARRAY:
         n = chio_json_size(v);
         for (i = 0; i < n; i++)
-            if ((rc = walk(chio_json_at(v, i), key, fn, ctx)) != 0)
+            if ((rc = walk(chio_json_at(v, i), key, scalars, fn, ctx)) != 0)
                 return rc;
         return 0;
     case CHIO_JSON_OBJECT:
         n = chio_json_size(v);
         for (i = 0; i < n; i++) {
             const char *k = chio_json_key_at(v, i, NULL);
-            if ((rc = walk(chio_json_get(v, k), k, fn, ctx)) != 0)
+            if ((rc = walk(chio_json_get(v, k), k, scalars, fn, ctx)) != 0)
                 return rc;
         }
         return 0;
@@ -116,45 +133,13 @@ static int walk(const chio_json *v, const char *key,
 int chio__each_string(const chio_json *v,
                       int (*fn)(void *ctx, const char *key, const char *s, size_t len), void *ctx)
 {
-    return walk(v, NULL, fn, ctx);
+    return walk(v, NULL, 0, fn, ctx);
 }
 
-/* Every number and boolean leaf with its nearest object key (NULL at the
- * top level), as its JSON text: a tool may read one where a path or a
- * host goes (Python's open(3), "http://" + 2130706433). */
-static int each_scalar(const chio_json *v, const char *key,
-                       int (*fn)(void *, const char *, const char *, size_t), void *ctx)
+static int each_scalar(const chio_json *v, int (*fn)(void *, const char *, const char *, size_t),
+                       void *ctx)
 {
-    char num[32];
-    size_t i, n;
-    int rc, b;
-
-    switch (chio_json_typeof(v)) {
-    case CHIO_JSON_BOOL:
-        chio_json_get_bool(v, &b);
-        return b ? fn(ctx, key, "true", 4) : fn(ctx, key, "false", 5);
-    case CHIO_JSON_INT:
-    case CHIO_JSON_UINT:
-    case CHIO_JSON_DOUBLE:
-        n = chio__number_text(v, num);
-        return fn(ctx, key, num, n);
-    case CHIO_JSON_ARRAY:
-        n = chio_json_size(v);
-        for (i = 0; i < n; i++)
-            if ((rc = each_scalar(chio_json_at(v, i), key, fn, ctx)) != 0)
-                return rc;
-        return 0;
-    case CHIO_JSON_OBJECT:
-        n = chio_json_size(v);
-        for (i = 0; i < n; i++) {
-            const char *k = chio_json_key_at(v, i, NULL);
-            if ((rc = each_scalar(chio_json_get(v, k), k, fn, ctx)) != 0)
-                return rc;
-        }
-        return 0;
-    default:
-        return 0;
-    }
+    return walk(v, NULL, 1, fn, ctx);
 }
 
 /* A deny reason quotes the argument it is about, and the reason is stored
@@ -284,7 +269,7 @@ static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_jso
     ps.plen = len;
     chio__each_text(args, 0, scan_path_text, &ps);
     if (!ps.bad)
-        each_scalar(args, NULL, scan_path_scalar, &ps);
+        each_scalar(args, scan_path_scalar, &ps);
     ok = ps.seen && !ps.bad;
     if (!ps.seen)
         snprintf(reason, cap, "path_prefix '%.100s': the arguments name no path", c->str);
@@ -500,7 +485,7 @@ static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *ar
     }
     chio__each_text(args, 0, scan_domain_text, &ds);
     if (!ds.bad)
-        each_scalar(args, NULL, scan_domain_scalar, &ds);
+        each_scalar(args, scan_domain_scalar, &ds);
     if (!ds.seen)
         snprintf(reason, cap, "%s '%.100s': the arguments name no URL or host", c->type_name,
                  c->str);
