@@ -370,6 +370,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* A Content-Length past the limit: 413 from the headers alone (the
          * body is never read; the connection closes after the answer),
          * not the deadline's close without an answer. */
+        /* Origin and Host too, before any path and before a body is read
+         * (a refused page's POST body is never waited for), as the sidecar
+         * does; the body is dropped and the connection closes. */
+        if (!origin_ok(c)) {
+            b->too_big = 1;
+            return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "origin refused\n", NULL);
+        }
+        if (host_refused(c, version, &ret)) {
+            b->too_big = 1;
+            return ret;
+        }
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL && strtoull(cl, NULL, 10) > MAX_BODY) {
             b->too_big = 1;
@@ -396,10 +407,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     svc_conn_guard_request(c, 0);
     if (strcmp(url, "/mcp") != 0)
         return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", NULL);
-    if (!origin_ok(c))
-        return reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "origin refused\n", NULL);
-    if (host_refused(c, version, &ret))
-        return ret;
     if (strcmp(method, "POST") == 0)
         return handle_post(h, c, b);
     if (strcmp(method, "GET") == 0)

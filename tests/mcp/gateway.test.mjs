@@ -776,6 +776,40 @@ test("serve-http: a Host that is not a loopback name is refused (DNS rebinding);
   }
 });
 
+test("serve-http: a refused Host or Origin is answered from the headers, before the body is read", async () => {
+  // The rule runs before a body is waited for (as the sidecar's does): a
+  // page's POST declaring a body it never sends is answered at once, and
+  // a wrong path with a rebound Host is 403, not 404.
+  const h = await startHttp(policy);
+  const u = new URL(h.url);
+  // Resolves with what came back once the status line is in, or with what
+  // came back by the deadline (the old code waited for the body).
+  const headersOnly = (path, extra) => new Promise((res, rej) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => sock.write(
+      `POST ${path} HTTP/1.1\r\n${extra}Content-Type: application/json\r\n` +
+      "Accept: application/json\r\nContent-Length: 100000\r\n\r\n"));
+    let text = "";
+    const done = () => { clearTimeout(timer); sock.destroy(); res(text); };
+    const timer = setTimeout(done, 5000);
+    sock.on("data", (c) => { text += c; if (/\r\n/.test(text)) done(); });
+    sock.on("error", (e) => { clearTimeout(timer); rej(e); });
+    sock.on("close", done);
+  });
+  try {
+    for (const [path, extra] of [
+      ["/mcp", "Host: rebound.example\r\n"],
+      ["/mcp", `Host: ${u.host}\r\nOrigin: http://rebound.example\r\n`],
+      ["/elsewhere", "Host: rebound.example\r\n"],
+    ]) {
+      const got = await headersOnly(path, extra);
+      assert.match(got, /^HTTP\/1\.1 403 /, `${path} ${JSON.stringify(extra)}: ${JSON.stringify(got)}`);
+    }
+  } finally {
+    await stopHttp(h);
+    fs.rmSync(h.dir, { recursive: true, force: true });
+  }
+});
+
 test("serve-http: half-sent requests past the connection cap do not lock a client out", async () => {
   // --max-sessions 1 keeps 4 + 16 connections: 24 that never finish their
   // headers used to hold them all, and an initialize was closed unanswered.
