@@ -44,6 +44,7 @@ typedef struct entry {
     char id[65];
     char *json;
     size_t len;
+    int indexed; /* the id index names this receipt (retire_ids) */
 } entry;
 
 typedef struct range {
@@ -249,26 +250,43 @@ static int fits(pass *p, const range *r, const cp_entry *cp)
     return rc;
 }
 
-/* Under the live log's write lock (chio__store_write_checked): delete the
- * id index entries of the moved receipts, each only while it still names
- * the moved one. A receipt id can repeat (the same receipt signed twice in
- * one second); the entry then names the newest, which may stay live, and
- * deleting it would leave that one unfindable and failing the audit. */
-static int retire_ids(chio_store *live, chio__store_batch *lb, void *ctx)
+/* Which moved receipts does the id index name? (their entries go with
+ * them; see retire_ids). A receipt id can repeat (the same receipt signed
+ * twice in one second); the entry then names the newest, which may stay
+ * live, and deleting it would leave that one unfindable and failing the
+ * audit. Read without the write lock; retire_ids checks again under it. */
+static int mark_indexed(chio_store *live, const range *r, int only_marked)
 {
-    const range *r = ctx;
     uint64_t at;
     size_t i;
     int rc;
 
     for (i = 0; i < r->n; i++) {
+        if (only_marked && !r->v[i].indexed)
+            continue;
         rc = chio__store_find_indexed(live, r->v[i].id, &at, NULL);
         if (rc == CHIO_ESTORE || rc == CHIO_ENOMEM)
             return rc;
-        if (rc == 0 && at == r->v[i].seq)
-            chio__store_batch_delete_receipt(lb, live, r->v[i].seq, r->v[i].id);
+        r->v[i].indexed = rc == 0 && at == r->v[i].seq;
     }
     return 0;
+}
+
+/* Under the live log's write lock (chio__store_write_checked), so that no
+ * commit can index a repeated id meanwhile: delete the id index entries
+ * that still name a moved receipt. The entries were read just before
+ * (mark_indexed), so these reads hit the cache and the kernel's commit
+ * thread waits little. */
+static int retire_ids(chio_store *live, chio__store_batch *lb, void *ctx)
+{
+    const range *r = ctx;
+    size_t i;
+    int rc = mark_indexed(live, r, 1);
+
+    for (i = 0; rc == 0 && i < r->n; i++)
+        if (r->v[i].indexed)
+            chio__store_batch_delete_receipt(lb, live, r->v[i].seq, r->v[i].id);
+    return rc;
 }
 
 /* Archive the receipts of @r (and checkpoint @cp when given), then delete
@@ -308,6 +326,9 @@ static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, 
     }
     chio__store_batch_put_meta_u64(p->lb, p->live, CHIO__META_RETAINED_SEQ, next_seq);
     /* Archive first, synced: from here on the receipts exist twice. */
+    rc = mark_indexed(p->live, r, 0);
+    if (rc != 0)
+        return chio__fail(p->err, rc, CHIO_NO_OFFSET, "reading the id index failed");
     rc = chio__store_write(p->arch, p->ab, 1, p->err);
     if (rc == 0)
         rc = chio__store_write_checked(p->live, p->lb, 1, retire_ids, (void *)r, p->err);
