@@ -113,10 +113,16 @@ typedef struct chio_archive_report {
  * the newest checkpoint with the receipts after it always stays; without,
  * single receipts move and the newest stays. Both logs keep verifying on
  * their own (chio_store_audit_log() honours where the live log now starts).
+ * A log that holds checkpoints always moves whole checkpoint ranges.
  * Crash-safe: each range is synced to the archive before it is deleted
  * from @live; a crash between leaves it in both and a later run completes.
+ * The archive must be empty or @live's own archive, continued where it
+ * ends; anything else is refused before a write (nothing moves).
  * Returns: 0 (possibly nothing moved); store errors (CHIO_ESTORE,
- * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT); CHIO_ENOMEM.
+ * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT, also for an archive
+ * holding other bytes under a number to move or ending before the first
+ * receipt to move); CHIO_ECONFIG (@archive_path holds a log that is not an
+ * archive, or another log's archive); CHIO_ENOMEM.
  * Thread-safety: one archiving pass per live store at a time; a kernel may
  * keep appending to @live meanwhile.
  */

@@ -97,7 +97,8 @@ static const char archive_usage[] =
     "those with a timestamp before --older-than, or the oldest while DIR holds more\n"
     "than --max-size bytes of receipts and checkpoints. Whole checkpoint ranges move\n"
     "(--by-receipt: single receipts, for logs without checkpoints); the newest\n"
-    "checkpoint and the receipts after it stay. Both logs keep verifying with\n"
+    "checkpoint and the receipts after it stay. The archive must be empty or this\n"
+    "log's own archive, continued where it ends. Both logs keep verifying with\n"
     "`chio receipt verify --receipt-db`. DIR must not be open in a running kernel\n"
     "(use chio_kernel_run_retention() there). Prints {\"receipts_moved\",...}.\n";
 

@@ -368,6 +368,28 @@ int cli_store_dir_present(const char *cmd, const char *dir)
     return 1;
 }
 
+/* Whether @name is a file a store keeps in its directory, also one a
+ * process killed while it made the store left before the sentinel (the
+ * library accepts such a directory the same way; store/store.c). */
+static int store_leftover(const char *name)
+{
+    static const char *const exact[] = {"CURRENT", "IDENTITY", "LOCK", "LOG"};
+    static const char *const prefixes[] = {"LOG.old.", "MANIFEST-", "OPTIONS-", STORE_SENTINEL};
+    static const char *const suffixes[] = {".log", ".sst", ".blob", ".dbtmp"};
+    size_t i, n = strlen(name);
+
+    for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strcmp(name, exact[i]) == 0)
+            return 1;
+    for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+        if (n > strlen(suffixes[i]) && strcmp(name + n - strlen(suffixes[i]), suffixes[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
 {
     struct stat st;
@@ -392,8 +414,11 @@ int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
     d = opendir(dir);
     if (d == NULL)
         return cli_error(cmd, "%s %s: %s", opt, dir, strerror(errno));
+    /* "empty": nothing but what a store being made leaves (a kill -9
+     * before its sentinel): the open finishes making it */
     while (empty && (de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            !store_leftover(de->d_name))
             empty = 0;
     closedir(d);
     if (empty)

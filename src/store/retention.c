@@ -22,6 +22,13 @@
  * it is deleted from the live log (synced), so a receipt is always in at
  * least one of the two; after a crash between the two writes the next run
  * writes the same bytes again and finishes the delete.
+ *
+ * Nothing is overwritten: the archive must be empty or this log's own,
+ * and each range must continue it with bytes it does not already hold
+ * otherwise (retention_target.c). A log with checkpoints moves whole
+ * checkpoint ranges even when single receipts were asked for. An id index
+ * entry goes with its receipt only while it names that receipt (an id
+ * signed twice names the newer one, which may stay).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +44,7 @@ typedef struct entry {
     char id[65];
     char *json;
     size_t len;
+    int indexed; /* the id index names this receipt (retire_ids) */
 } entry;
 
 typedef struct range {
@@ -156,6 +164,7 @@ typedef struct pass {
     chio_store *live, *arch;
     chio__store_batch *ab, *lb;
     uint64_t older_than, max_bytes, live_bytes;
+    uint64_t arch_last; /* the archive's last receipt (0: none) */
     chio_archive_report *rep;
     chio_error *err;
 } pass;
@@ -172,6 +181,24 @@ static int eligible(const pass *p, const range *r)
         if (r->v[i].ts >= p->older_than)
             old = 0;
     return old || (p->max_bytes != 0 && p->live_bytes > p->max_bytes);
+}
+
+/* A new archive that starts after receipt 1 (the log was archived
+ * elsewhere before): it records where it starts, as the live log does,
+ * with the chain value its first link is checked from (the live log's
+ * anchor), or it would not verify on its own. */
+static void archive_start(pass *p, const range *r, const cp_entry *cp)
+{
+    uint8_t link[32];
+    uint64_t first = r->v[0].seq;
+
+    if (p->arch_last != 0 || first <= 1)
+        return;
+    chio__store_batch_put_meta_u64(p->ab, p->arch, CHIO__META_RETAINED_SEQ, first);
+    if (cp != NULL)
+        chio__store_batch_put_meta_u64(p->ab, p->arch, CHIO__META_RETAINED_CHECKPOINT, cp->cseq);
+    if (chio__store_get_chain(p->live, first - 1, link, NULL) == 0)
+        chio__store_batch_put_chain(p->ab, p->arch, first - 1, link);
 }
 
 /* What makes the archive a log on its own: marked as an archive (it has
@@ -203,6 +230,65 @@ static int archive_meta(pass *p)
     return 0;
 }
 
+/* May @r (and @cp) go into the archive? They must continue it (no gap
+ * after its last receipt), and what it already holds under their numbers
+ * must be the same bytes (retention_target.c). */
+static int fits(pass *p, const range *r, const cp_entry *cp)
+{
+    size_t i;
+    int rc = 0;
+
+    if (p->arch_last > 0 && r->v[0].seq > p->arch_last + 1)
+        return chio__fail(p->err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the archive ends at receipt %llu: moving receipts from %llu on would "
+                          "leave a gap in it; nothing was moved",
+                          (unsigned long long)p->arch_last, (unsigned long long)r->v[0].seq);
+    for (i = 0; rc == 0 && i < r->n; i++)
+        rc = chio__archive_receipt_fits(p->arch, r->v[i].seq, r->v[i].json, r->v[i].len, p->err);
+    if (rc == 0 && cp != NULL)
+        rc = chio__archive_checkpoint_fits(p->arch, cp->cseq, cp->json, cp->len, p->err);
+    return rc;
+}
+
+/* Which moved receipts does the id index name? (their entries go with
+ * them; see retire_ids). A receipt id can repeat (the same receipt signed
+ * twice in one second); the entry then names the newest, which may stay
+ * live, and deleting it would leave that one unfindable and failing the
+ * audit. Read without the write lock; retire_ids checks again under it. */
+static int mark_indexed(chio_store *live, const range *r, int only_marked)
+{
+    uint64_t at;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < r->n; i++) {
+        if (only_marked && !r->v[i].indexed)
+            continue;
+        rc = chio__store_find_indexed(live, r->v[i].id, &at, NULL);
+        if (rc == CHIO_ESTORE || rc == CHIO_ENOMEM)
+            return rc;
+        r->v[i].indexed = rc == 0 && at == r->v[i].seq;
+    }
+    return 0;
+}
+
+/* Under the live log's write lock (chio__store_write_checked), so that no
+ * commit can index a repeated id meanwhile: delete the id index entries
+ * that still name a moved receipt. The entries were read just before
+ * (mark_indexed), so these reads hit the cache and the kernel's commit
+ * thread waits little. */
+static int retire_ids(chio_store *live, chio__store_batch *lb, void *ctx)
+{
+    const range *r = ctx;
+    size_t i;
+    int rc = mark_indexed(live, r, 1);
+
+    for (i = 0; rc == 0 && i < r->n; i++)
+        if (r->v[i].indexed)
+            chio__store_batch_delete_receipt(lb, live, r->v[i].seq, r->v[i].id);
+    return rc;
+}
+
 /* Archive the receipts of @r (and checkpoint @cp when given), then delete
  * them from the live log and record where it now starts. */
 static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, uint64_t next_cp)
@@ -213,14 +299,17 @@ static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, 
 
     chio__store_batch_clear(p->ab);
     chio__store_batch_clear(p->lb);
-    rc = archive_meta(p);
+    rc = fits(p, r, cp);
+    if (rc == 0)
+        rc = archive_meta(p);
     if (rc != 0)
         return rc;
+    archive_start(p, r, cp);
     for (i = 0; i < r->n; i++) {
         uint8_t link[32];
         chio__store_batch_put_receipt(p->ab, p->arch, r->v[i].seq, r->v[i].json, r->v[i].len,
                                       r->v[i].id);
-        chio__store_batch_delete_receipt(p->lb, p->live, r->v[i].seq, r->v[i].id);
+        chio__store_batch_delete_receipt(p->lb, p->live, r->v[i].seq, NULL); /* id: below */
         /* The chain moves along, except that the live log keeps the value
          * of the last moved receipt: the anchor its first link checks. */
         if (chio__store_get_chain(p->live, r->v[i].seq, link, NULL) == 0)
@@ -237,12 +326,17 @@ static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, 
     }
     chio__store_batch_put_meta_u64(p->lb, p->live, CHIO__META_RETAINED_SEQ, next_seq);
     /* Archive first, synced: from here on the receipts exist twice. */
+    rc = mark_indexed(p->live, r, 0);
+    if (rc != 0)
+        return chio__fail(p->err, rc, CHIO_NO_OFFSET, "reading the id index failed");
     rc = chio__store_write(p->arch, p->ab, 1, p->err);
     if (rc == 0)
-        rc = chio__store_write(p->live, p->lb, 1, p->err);
+        rc = chio__store_write_checked(p->live, p->lb, 1, retire_ids, (void *)r, p->err);
     if (rc != 0)
         return rc;
     p->live_bytes -= bytes < p->live_bytes ? bytes : p->live_bytes;
+    if (r->v[r->n - 1].seq > p->arch_last)
+        p->arch_last = r->v[r->n - 1].seq;
     if (p->rep->receipts_moved == 0)
         p->rep->first_seq = r->v[0].seq;
     p->rep->last_seq = r->v[r->n - 1].seq;
@@ -253,6 +347,7 @@ static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, 
 
 static int by_checkpoints(pass *p)
 {
+    uint64_t next = 0, last = 0;
     cp_list l;
     range r;
     size_t i;
@@ -260,11 +355,16 @@ static int by_checkpoints(pass *p)
 
     memset(&l, 0, sizeof(l));
     memset(&r, 0, sizeof(r));
-    rc = chio_store_scan_checkpoints(p->live, 1, collect_cp, &l, p->err);
+    rc = chio_store_seq_range(p->live, &next, &last, p->err);
+    if (rc == 0)
+        rc = chio_store_scan_checkpoints(p->live, 1, collect_cp, &l, p->err);
     if (rc > 0)
         rc = 0;
-    /* All but the newest checkpoint, oldest first, while eligible. */
-    for (i = 0; rc == 0 && !l.bad && i + 1 < l.n; i++) {
+    /* All but the newest checkpoint, oldest first, while eligible; each
+     * range must start at the live log's first receipt, or receipts would
+     * stay behind before the point it is then said to start from. */
+    for (i = 0; rc == 0 && !l.bad && i + 1 < l.n && l.v[i].start == next; i++) {
+        next = l.v[i].end + 1;
         range_clear(&r);
         r.last = l.v[i].end;
         rc = chio_store_scan(p->live, l.v[i].start, collect, &r, p->err);
@@ -334,6 +434,7 @@ int chio_store_archive(chio_store *live, const char *archive_path, uint64_t olde
                        uint64_t max_bytes, int by_checkpoint, chio_archive_report *rep,
                        chio_error *err)
 {
+    uint64_t last_cp = 0;
     pass p;
     int rc;
 
@@ -349,8 +450,15 @@ int chio_store_archive(chio_store *live, const char *archive_path, uint64_t olde
     rc = chio_store_scan(live, 1, sum_len, &p.live_bytes, err);
     if (rc == 0)
         rc = chio_store_scan_checkpoints(live, 1, sum_len, &p.live_bytes, err);
+    if (rc == 0)
+        rc = chio_store_last_checkpoint_seq(live, &last_cp, err);
     if (rc != 0)
         return rc;
+    /* A log with checkpoints moves whole checkpoint ranges whatever was
+     * asked: single receipts would leave their checkpoints behind in the
+     * live log (unverifiable there, and no proof for them in the archive)
+     * and break the chain of the next checkpoint a kernel cuts. */
+    by_checkpoint = by_checkpoint || last_cp > 0;
     rep->live_bytes_before = p.live_bytes;
     if (older_than == 0 && (max_bytes == 0 || p.live_bytes <= max_bytes)) {
         rep->live_bytes_after = p.live_bytes;
@@ -363,7 +471,9 @@ int chio_store_archive(chio_store *live, const char *archive_path, uint64_t olde
     p.lb = chio__store_batch_new();
     if (p.ab == NULL || p.lb == NULL)
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    else
+    else /* refused when the archive is another log's: nothing written */
+        rc = chio__archive_target_check(live, p.arch, &p.arch_last, err);
+    if (rc == 0)
         rc = by_checkpoint ? by_checkpoints(&p) : by_receipts(&p);
     rep->live_bytes_after = p.live_bytes;
     chio__store_batch_free(p.ab);

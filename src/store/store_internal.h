@@ -71,6 +71,18 @@ int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *
 #define CHIO__META_CHAIN_FROM "chain_from" /* u64: first receipt the chain covers */
 #define CHIO__META_ARCHIVE    "archive"    /* u64: 1 in an archive log (no head) */
 
+/* The archive target's checks (retention_target.c), before anything is
+ * written: @arch must be empty or an archive of @live (same key record);
+ * *arch_last is its last receipt (0: none). The two _fits checks: 0 when
+ * @arch lacks the entry or holds the same bytes; CHIO_ECORRUPT when it
+ * holds others. Refusals are CHIO_ECONFIG (another log) or CHIO_ECORRUPT. */
+int chio__archive_target_check(chio_store *live, chio_store *arch, uint64_t *arch_last,
+                               chio_error *err);
+int chio__archive_receipt_fits(chio_store *arch, uint64_t seq, const char *json, size_t len,
+                               chio_error *err);
+int chio__archive_checkpoint_fits(chio_store *arch, uint64_t cseq, const char *json, size_t len,
+                                  chio_error *err);
+
 /*
  * The kernel's expiry floor (kernel/revocation.c): the latest expires_at of
  * a token whose revocation or budget the kernel dropped because it had
@@ -180,6 +192,13 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
 /* Apply @b atomically; @sync = fsync the WAL before returning.
  * Returns 0 or CHIO_ESTORE (details in @err). */
 int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error *err);
+/* The same, with @add run first under the store's write lock, so that what
+ * it reads cannot change before @b (to which it may add) is written: no
+ * other write of this process lands in between. A non-zero return from
+ * @add writes nothing and is returned. */
+int chio__store_write_checked(chio_store *s, chio__store_batch *b, int sync,
+                              int (*add)(chio_store *s, chio__store_batch *b, void *ctx), void *ctx,
+                              chio_error *err);
 
 /* Revocations, by capability id (issue 4 uses them). */
 int chio__store_scan_revocations(chio_store *s, int (*fn)(void *ctx, const char *id, size_t idlen),

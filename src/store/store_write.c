@@ -341,8 +341,15 @@ static void write_floor(chio_store *s, char **rerr)
 
 int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error *err)
 {
+    return chio__store_write_checked(s, b, sync, NULL, NULL, err);
+}
+
+int chio__store_write_checked(chio_store *s, chio__store_batch *b, int sync,
+                              int (*add)(chio_store *s, chio__store_batch *b, void *ctx), void *ctx,
+                              chio_error *err)
+{
     char *rerr = NULL;
-    int inject = __atomic_load_n(&s->fail_writes, __ATOMIC_SEQ_CST);
+    int inject = __atomic_load_n(&s->fail_writes, __ATOMIC_SEQ_CST), rc;
 
     if (s->mode != CHIO_STORE_READ_WRITE)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "store opened read-only");
@@ -358,12 +365,17 @@ int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error 
      * ThreadSanitizer an ordering it can see (RocksDB's own writer queue is
      * not instrumented). */
     pthread_mutex_lock(&s->write_mu);
+    rc = add != NULL ? add(s, b, ctx) : 0; /* reads what no other write may change meanwhile */
+    if (rc != 0) {
+        pthread_mutex_unlock(&s->write_mu);
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "writing receipts: reading the store failed");
+    }
     write_floor(s, &rerr);
     if (rerr == NULL)
         rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
     pthread_mutex_unlock(&s->write_mu);
     if (rerr != NULL) {
-        int rc = chio__store_fail(&rerr, err, "writing receipts");
+        rc = chio__store_fail(&rerr, err, "writing receipts");
         __atomic_store_n(&s->write_failed, 1, __ATOMIC_RELAXED);
         if (rc != CHIO_ECORRUPT) {
             rc = CHIO_ESTORE;
