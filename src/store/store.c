@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,6 +151,23 @@ static rocksdb_options_t *make_options(chio_store_mode mode)
     return o;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    (void)remove(path); /* best effort: a leftover temp file is harmless */
+    return 0;
+}
+
+/* Remove the secondary instance's own temp directory and what RocksDB put
+ * in it, in this process: no shell (a quote in TMPDIR cannot name other
+ * paths) and no fork of the host. Links are removed, never followed. */
+static void remove_tree(const char *dir)
+{
+    (void)nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 void chio_store_close(chio_store *s)
 {
     int i;
@@ -179,12 +197,7 @@ void chio_store_close(chio_store *s)
     if (s->env)
         rocksdb_env_destroy(s->env);
     if (s->secondary_dir != NULL) {
-        char *cmd;
-        if (asprintf(&cmd, "rm -rf '%s'", s->secondary_dir) >= 0) {
-            if (system(cmd) != 0) { /* best effort: a leftover temp dir is harmless */
-            }
-            free(cmd);
-        }
+        remove_tree(s->secondary_dir);
         free(s->secondary_dir);
     }
     pthread_mutex_destroy(&s->write_mu);
