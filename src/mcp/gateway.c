@@ -451,10 +451,12 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
                 chio__mcp_send_server(g, &b);
                 free(b.p);
             } else {
+                char shown[65];
+                svc_log_text(shown, sizeof(shown), cid ? cid : "?");
                 fprintf(stderr,
-                        "chio mcp: dropped a client answer to id %.64s, which names no "
+                        "chio mcp: dropped a client answer to id %s, which names no "
                         "request the server sent it\n",
-                        cid ? cid : "?");
+                        shown);
             }
             free(cid);
         }

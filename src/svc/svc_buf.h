@@ -30,4 +30,11 @@ void svc_buf_json_string(svc_buf *b, const char *s, size_t n);
 /* The same for a NUL-terminated string (NULL is ""). */
 void svc_buf_json_cstr(svc_buf *b, const char *s);
 
+/* A caller's text for one line of a log (stderr): at most @cap - 1 bytes
+ * of @s into @out, cut at a character boundary, with control characters
+ * (C0, DEL, C1) and bytes that are not UTF-8 each replaced by '?', so that
+ * the text can neither end the line nor send escape sequences to a
+ * terminal. @cap must be at least 1. */
+void svc_log_text(char *out, size_t cap, const char *s);
+
 #endif
