@@ -138,6 +138,13 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
         return rc > 0 ? 0 : chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the arguments");
     chio_error_init(&perr);
     rc = chio_json_parse(json, len, &r->args_doc, &perr);
+    if (rc == CHIO_EJSON_DUPKEY && chio__has_secret_guard(r->k))
+        /* The parser quotes the key, which a secret_leak guard may flag (a
+         * receipt redacts such a key): with those guards it is withheld. */
+        return chio__fail(err, rc, perr.offset,
+                          "arguments: %s at byte %zu (the key is not quoted: the kernel has "
+                          "secret_leak guards)",
+                          chio_strerror(rc), perr.offset);
     if (rc != 0)
         return chio__fail(err, rc, perr.offset, "arguments: %s", perr.message);
     if (chio__each_string(chio_json_root(r->args_doc), has_nul, NULL))

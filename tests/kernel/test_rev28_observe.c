@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev28_observe.c - review 28: what the kernel and the
+ * CLI say besides receipts. The JSON parser's duplicate-key message quotes
+ * the key, which whoever wrote the JSON chose: no control character (an
+ * ESC there reached the terminal through `chio receipt verify`) and no
+ * character cut in half. The kernel's error for arguments with a
+ * duplicate key does not quote a key at all when the kernel has
+ * secret_leak guards (a receipt would redact such a key; the error goes to
+ * the host's logs), and still does without them.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+
+#define NOW    1710000300u
+#define SECRET "AKIAABCDEFGHIJKLMNOP"
+
+static uint64_t clock_fn(void *ctx)
+{
+    (void)ctx;
+    return NOW;
+}
+
+/* Control characters (C0, DEL, C1) or bytes that are not UTF-8 in @s? */
+static int unsafe(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *js = NULL;
+    size_t jlen = 0, rl = 0, n = strlen(s), i;
+    chio_json_doc *doc = NULL;
+    int bad = 0;
+
+    for (i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] == 0x7f || (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f))
+            bad = 1;
+    /* chio_json_write_string repairs bytes that are not UTF-8: a round
+     * trip that changes the text found some */
+    cr_assert_eq(chio_json_write_string(s, n, &js, &jlen), 0);
+    cr_assert_eq(chio_json_parse(js, jlen, &doc, NULL), 0);
+    if (strcmp(chio_json_string(chio_json_root(doc), &rl), s) != 0)
+        bad = 1;
+    chio_json_doc_free(doc);
+    chio_free(js);
+    return bad;
+}
+
+Test(rev28_observe, a_duplicate_key_is_quoted_without_controls_or_half_characters)
+{
+    char json[512], key[160];
+    chio_json_doc *doc = NULL;
+    chio_error err;
+    size_t i, o = 0;
+
+    chio_error_init(&err);
+    snprintf(json, sizeof(json),
+             "{\"a\\u001b[2J\\n\\u007f\\u009bz\":1,"
+             "\"a\\u001b[2J\\n\\u007f\\u009bz\":2}");
+    cr_assert_eq(chio_json_parse(json, strlen(json), &doc, &err), CHIO_EJSON_DUPKEY);
+    cr_expect_eq(unsafe(err.message), 0, "%s", err.message);
+    cr_expect_not_null(strstr(err.message, "key \"a?[2J???z\" appears twice"), "%s", err.message);
+
+    /* 'x' then 40 two-byte characters: byte 64 is the first half of one */
+    key[o++] = 'x';
+    for (i = 0; i < 40; i++) {
+        key[o++] = (char)0xc3;
+        key[o++] = (char)0xa9;
+    }
+    key[o] = '\0';
+    snprintf(json, sizeof(json), "{\"%s\":1,\"%s\":2}", key, key);
+    chio_error_init(&err);
+    cr_assert_eq(chio_json_parse(json, strlen(json), &doc, &err), CHIO_EJSON_DUPKEY);
+    cr_expect_eq(unsafe(err.message), 0, "%s", err.message);
+    cr_expect_not_null(strstr(err.message, "\" appears twice"), "%s", err.message);
+}
+
+/* Evaluate @args in a new session of a token allowing everything. */
+static int eval(chio_kernel *k, const char *args, chio_error *err)
+{
+    static unsigned n;
+    char sid[CHIO_SESSION_ID_LEN + 1], id[32], *tok;
+    const char *caps[1];
+    chio_response r;
+    chio_call c;
+    int rc;
+
+    snprintf(id, sizeof(id), "cap-r28-%u", ++n);
+    tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB,
+                   "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
+                   "\"operations\":[\"invoke\"]}]}",
+                   NOW - 10, 1000, NULL, 0);
+    cr_assert_not_null(tok);
+    caps[0] = tok;
+    chio_error_init(err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, err), 0, "%s",
+                 err->message);
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = id;
+    c.server_id = "srv";
+    c.tool_name = "t";
+    c.arguments_json = args;
+    c.arguments_len = strlen(args);
+    chio_error_init(err);
+    rc = chio_kernel_evaluate(k, &c, &r, err);
+    chio_response_destroy(&r);
+    free(tok);
+    return rc;
+}
+
+static chio_kernel *echo_kernel(void)
+{
+    static const char *const tools[] = {"t"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
+
+    kt_config(&cfg, NULL);
+    cfg.clock = clock_fn;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = kt_echo_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    return k;
+}
+
+Test(rev28_observe, an_argument_error_does_not_quote_a_key_secret_leak_guards_read)
+{
+    static const char *const patterns[] = {"AKIA[0-9A-Z]{16}"};
+    const char *args = "{\"" SECRET "\":1,\"" SECRET "\":2}";
+    chio_kernel *k = echo_kernel();
+    chio_error err;
+
+    /* without secret_leak guards the key helps the host find the fault */
+    cr_expect_eq(eval(k, args, &err), CHIO_EJSON_DUPKEY);
+    cr_expect_not_null(strstr(err.message, SECRET), "%s", err.message);
+    chio_kernel_free(k);
+
+    k = echo_kernel();
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Secrets", patterns, 1, &err), 0);
+    cr_expect_eq(eval(k, args, &err), CHIO_EJSON_DUPKEY);
+    cr_expect_null(strstr(err.message, "AKIA"), "the error quotes the secret: %s", err.message);
+    cr_expect_not_null(strstr(err.message, "not quoted"), "%s", err.message);
+    cr_expect_eq(err.offset, strlen("{\"" SECRET "\":1,"), "%zu", err.offset);
+    chio_kernel_free(k);
+}
+
+Test(rev28_observe, receipt_verify_prints_no_escape_sequence_from_a_hostile_file)
+{
+    char *dir = testutil_tmpdir(), path[512];
+    const char *text =
+        "{\"a\\u001b[2J\\u001b]0;owned\\u0007\":1,\"a\\u001b[2J\\u001b]0;owned\\u0007\":2}";
+    const char *argv[] = {"receipt", "verify", path, NULL};
+    cli_result r;
+
+    snprintf(path, sizeof(path), "%s/r.json", dir);
+    cr_assert_eq(testutil_write_file(path, text, strlen(text), 0644), 0);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_neq(r.status, 0);
+    cr_expect_not_null(strstr(r.err, "appears twice"), "%s", r.err);
+    cr_expect_null(memchr(r.err, 0x1b, r.err_len), "ESC on stderr: %s", r.err);
+    cr_expect_null(memchr(r.err, 0x07, r.err_len), "BEL on stderr: %s", r.err);
+    cr_expect_null(memchr(r.out, 0x1b, r.out_len), "ESC on stdout: %s", r.out);
+    testutil_cli_free(&r);
+    testutil_rmrf(dir);
+    free(dir);
+}
