@@ -453,10 +453,9 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
             } else {
                 char shown[65];
                 svc_log_text(shown, sizeof(shown), cid ? cid : "?");
-                fprintf(stderr,
-                        "chio mcp: dropped a client answer to id %s, which names no "
-                        "request the server sent it\n",
-                        shown);
+                chio__mcp_client_log("chio mcp: dropped a client answer to id %s, which names no "
+                                     "request the server sent it",
+                                     shown);
             }
             free(cid);
         }

@@ -20,6 +20,7 @@
  * holds the JSON-RPC error code and the request id (when it is at most 256 bytes of JSON), or
  * "notification":true for a dropped notification.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,10 +208,30 @@ void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, c
              "not pass to the server",
              method_cut(method), method);
     svc_log_text(shown, sizeof(shown), method);
-    fprintf(stderr,
-            "chio: dropped the client notification %s, which the gateway does not pass to the "
-            "server\n",
-            shown);
+    chio__mcp_client_log("chio: dropped the client notification %s, which the gateway does not "
+                         "pass to the server",
+                         shown);
     data = chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, NULL, 0);
     free(data);
+}
+
+void chio__mcp_client_log(const char *fmt, ...)
+{
+    static svc_log_limit limit; /* the whole process: serve-http runs many gateways */
+    unsigned long long dropped = 0;
+    char line[512];
+    va_list ap;
+
+    if (!svc_log_limit_take(&limit, &dropped))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (dropped > 0)
+        fprintf(
+            stderr,
+            "%s (%llu lines about client messages not shown since the last one: one a second)\n",
+            line, dropped);
+    else
+        fprintf(stderr, "%s\n", line);
 }

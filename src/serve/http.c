@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -52,8 +51,7 @@ struct chio_serve_http {
     size_t max_body;
     int fd;
     uint16_t port;
-    uint64_t log_sec;     /* monotonic second of the last libmicrohttpd line, + 1 */
-    uint64_t log_dropped; /* its lines not written since */
+    svc_log_limit log; /* libmicrohttpd's lines: one a second */
 };
 
 /* One request's state between the calls libmicrohttpd makes for it. */
@@ -73,21 +71,12 @@ typedef struct req_ctx {
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     chio_serve_http *h = cls;
-    struct timespec ts;
-    uint64_t sec, last, dropped;
+    unsigned long long dropped = 0;
     char raw[512], shown[512];
     size_t n;
 
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    sec = (uint64_t)ts.tv_sec + 1; /* 0 = never logged */
-    /* Relaxed: the CAS only elects one writer a second; the count is a statistic. */
-    last = __atomic_load_n(&h->log_sec, __ATOMIC_RELAXED);
-    if (last == sec || !__atomic_compare_exchange_n(&h->log_sec, &last, sec, 0, __ATOMIC_RELAXED,
-                                                    __ATOMIC_RELAXED)) {
-        __atomic_add_fetch(&h->log_dropped, 1, __ATOMIC_RELAXED);
+    if (!svc_log_limit_take(&h->log, &dropped))
         return;
-    }
-    dropped = __atomic_exchange_n(&h->log_dropped, 0, __ATOMIC_RELAXED);
     vsnprintf(raw, sizeof(raw), fmt, ap);
     n = strlen(raw);
     while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r'))
@@ -97,7 +86,7 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
         fprintf(stderr,
                 "chio serve: libmicrohttpd: %s (%llu lines not shown since the last one: one a "
                 "second)\n",
-                shown, (unsigned long long)dropped);
+                shown, dropped);
     else
         fprintf(stderr, "chio serve: libmicrohttpd: %s\n", shown);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chio/error.h"
 #include "chio/json.h"
@@ -138,4 +139,22 @@ void svc_log_text(char *out, size_t cap, const char *s)
         p += n ? n : 1;
     }
     out[o] = '\0';
+}
+
+int svc_log_limit_take(svc_log_limit *l, unsigned long long *dropped)
+{
+    struct timespec ts;
+    unsigned long long sec, last;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    sec = (unsigned long long)ts.tv_sec + 1; /* 0 = never written */
+    /* Relaxed: the CAS only elects one writer a second; the count is a statistic. */
+    last = __atomic_load_n(&l->sec, __ATOMIC_RELAXED);
+    if (last == sec ||
+        !__atomic_compare_exchange_n(&l->sec, &last, sec, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        __atomic_add_fetch(&l->dropped, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    *dropped = __atomic_exchange_n(&l->dropped, 0, __ATOMIC_RELAXED);
+    return 1;
 }

@@ -37,4 +37,16 @@ void svc_buf_json_cstr(svc_buf *b, const char *s);
  * terminal. @cap must be at least 1. */
 void svc_log_text(char *out, size_t cap, const char *s);
 
+/* One log line a second for lines a peer can cause at will (a client's
+ * malformed or refused messages): zeroed ({0}) before use, shared by any
+ * number of threads. */
+typedef struct svc_log_limit {
+    unsigned long long sec;     /* monotonic second of the last line written, + 1 */
+    unsigned long long dropped; /* lines not written since */
+} svc_log_limit;
+
+/* 1: write the line now, and *@dropped is how many were not written since
+ * the last one; 0: do not (it is counted). */
+int svc_log_limit_take(svc_log_limit *l, unsigned long long *dropped);
+
 #endif

@@ -5,8 +5,10 @@
  * notification the gateway drops and the id of an answer it drops; the
  * real `chio mcp serve` must log either on one line of its own making, with
  * no control character (a newline would add a forged log line, an escape
- * sequence would drive the operator's terminal) and no broken UTF-8. Also
- * svc_log_text(), the helper that makes such text safe.
+ * sequence would drive the operator's terminal) and no broken UTF-8, and
+ * at most one such line a second (a client sends such messages at will;
+ * each still has its deny receipt). Also svc_log_text(), the helper that
+ * makes such text safe, and svc_log_limit_take(), the one-a-second rule.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "chio/chio.h"
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "svc/svc_buf.h"
 
@@ -149,4 +152,47 @@ Test(rev28_observe, svc_log_text_replaces_controls_and_cuts_whole_characters)
     cr_expect_str_eq(out, "");
     svc_log_text(out, sizeof(out), NULL);
     cr_expect_str_eq(out, "");
+}
+
+Test(rev28_observe, a_flood_of_dropped_notifications_writes_a_line_a_second)
+{
+    svc_buf in = {0};
+    uint64_t t0, secs;
+    int i, lines;
+    cli_result r;
+
+    for (i = 0; i < 300; i++)
+        svc_buf_printf(&in, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x%d\"}\n", i);
+    cr_assert(!in.oom);
+    t0 = testutil_now_ms();
+    r = serve(in.p);
+    secs = (testutil_now_ms() - t0) / 1000 + 1;
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    lines = 0;
+    for (const char *p = r.err; (p = strstr(p, "dropped the client notification")) != NULL; p++)
+        lines++;
+    cr_expect_geq(lines, 1, "%s", r.err);
+    cr_expect_leq((uint64_t)lines, secs + 1, "%d lines in %llu s", lines, (unsigned long long)secs);
+    testutil_cli_free(&r);
+    free(in.p);
+}
+
+Test(rev28_observe, svc_log_limit_takes_one_line_a_second_and_counts_the_rest)
+{
+    svc_log_limit l = {0};
+    unsigned long long dropped = 99;
+    uint64_t end = testutil_now_ms() + 5000;
+    int took = 0;
+
+    cr_assert_eq(svc_log_limit_take(&l, &dropped), 1);
+    cr_expect_eq(dropped, 0);
+    /* at most one a second: of the next three, at most one (a second may just have begun) */
+    took += svc_log_limit_take(&l, &dropped);
+    took += svc_log_limit_take(&l, &dropped);
+    took += svc_log_limit_take(&l, &dropped);
+    cr_expect_leq(took, 1);
+    /* the next second's first line names the ones not written */
+    while (!svc_log_limit_take(&l, &dropped) && testutil_now_ms() < end)
+        testutil_nap_ms(20);
+    cr_expect_geq(dropped, 2, "%llu", dropped);
 }
