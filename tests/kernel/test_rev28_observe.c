@@ -178,3 +178,44 @@ Test(rev28_observe, receipt_verify_prints_no_escape_sequence_from_a_hostile_file
     testutil_rmrf(dir);
     free(dir);
 }
+
+Test(rev28_observe, error_messages_quote_input_without_controls_or_broken_utf8)
+{
+    /* a schema holding OSC (sets a terminal's title), BEL, CSI, a C1 CSI
+     * and 40 two-byte characters: the message quotes 64 bytes of it */
+    char json[512], schema[200];
+    chio_capability *cap = NULL;
+    chio_error err;
+    size_t i, o = 0;
+
+    o += (size_t)snprintf(schema, sizeof(schema), "x\\u001b]0;pwned\\u0007\\u001b[2J\\u009bq");
+    for (i = 0; i < 40; i++) {
+        schema[o++] = (char)0xc3;
+        schema[o++] = (char)0xa9;
+    }
+    schema[o] = '\0';
+    snprintf(json, sizeof(json), "{\"schema\":\"%s\",\"id\":\"a\"}", schema);
+    chio_error_init(&err);
+    cr_assert_eq(chio_capability_parse(json, strlen(json), &cap, &err), CHIO_ESCHEMA);
+    cr_expect_eq(unsafe(err.message), 0, "%s", err.message);
+    cr_expect_not_null(strstr(err.message, "schema \"x?]0;pwned??[2J?q"), "%s", err.message);
+}
+
+Test(rev28_observe, capability_verify_prints_no_escape_sequence_from_a_hostile_token)
+{
+    char *dir = testutil_tmpdir(), path[512];
+    const char *text = "{\"schema\":\"x\\u001b]0;pwned\\u0007\\u001b[2J\",\"id\":\"a\"}";
+    const char *argv[] = {"capability", "verify", "--at", "1", path, NULL};
+    cli_result r;
+
+    snprintf(path, sizeof(path), "%s/cap.json", dir);
+    cr_assert_eq(testutil_write_file(path, text, strlen(text), 0644), 0);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_neq(r.status, 0);
+    cr_expect_not_null(strstr(r.err, "schema"), "%s", r.err);
+    cr_expect_null(memchr(r.err, 0x1b, r.err_len), "ESC on stderr: %s", r.err);
+    cr_expect_null(memchr(r.err, 0x07, r.err_len), "BEL on stderr: %s", r.err);
+    testutil_cli_free(&r);
+    testutil_rmrf(dir);
+    free(dir);
+}
