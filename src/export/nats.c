@@ -58,18 +58,57 @@ static nats_xp *nx(chio__xp *t)
     return (nats_xp *)t;
 }
 
+/* Length of the well-formed UTF-8 character at @s, 0 when it is not one
+ * (a NUL ends the string and is no continuation byte). */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n = 0, i;
+
+    if (s[0] < 0x80)
+        n = 1;
+    else if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4;
+    for (i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
 /* The client's last error for @s, for people: without the "(file.c:123): "
  * of the client's source it starts with, and "" when it only repeats the
- * status text. */
+ * status text. It quotes what a server sent (an -ERR line, a JetStream
+ * error's description), so it is shown the way a log line may carry a
+ * peer's text: each control character (C0, DEL, C1) and each byte that is
+ * not UTF-8 as '?' (an ESC from the server must not reach a terminal, a
+ * newline must not add a line). Per thread, valid until the next call. */
 static const char *last_error_detail(natsStatus s)
 {
+    static _Thread_local char shown[512];
     const char *last = nats_GetLastError(NULL), *p;
+    const unsigned char *r;
+    size_t o = 0, n;
 
     if (last == NULL)
         return "";
     if (last[0] == '(' && (p = strstr(last, "): ")) != NULL)
         last = p + 3;
-    return strcmp(last, natsStatus_GetText(s)) == 0 ? "" : last;
+    if (strcmp(last, natsStatus_GetText(s)) == 0)
+        return "";
+    for (r = (const unsigned char *)last; *r != '\0' && o < sizeof(shown) - 4; r += n ? n : 1) {
+        n = utf8_len(r);
+        if (n == 0 || *r < 0x20 || *r == 0x7f || (*r == 0xc2 && r[1] <= 0x9f)) {
+            shown[o++] = '?';
+        } else {
+            memcpy(shown + o, r, n);
+            o += n;
+        }
+    }
+    shown[o] = '\0';
+    return shown;
 }
 
 /* A failure's text: the status, the JetStream code and the client's last error. */
