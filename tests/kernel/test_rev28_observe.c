@@ -7,9 +7,14 @@
  * character cut in half. The kernel's error for arguments with a
  * duplicate key does not quote a key at all when the kernel has
  * secret_leak guards (a receipt would redact such a key; the error goes to
- * the host's logs), and still does without them.
+ * the host's logs), and still does without them. Every chio_error message
+ * is one line of UTF-8 without control characters. And two guards of what
+ * already held: names and arguments an agent makes up add no line to the
+ * kernel's log (each line one JSON object, none quoting them) and no
+ * sample to its Prometheus text.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +223,108 @@ Test(rev28_observe, capability_verify_prints_no_escape_sequence_from_a_hostile_t
     testutil_cli_free(&r);
     testutil_rmrf(dir);
     free(dir);
+}
+
+/* ---- guards: what the kernel's log and metrics already hold to ---------------------------- */
+
+typedef struct sink {
+    pthread_mutex_t mu;
+    int lines, bad, forged;
+} sink;
+
+static void sink_fn(void *ctx, chio_log_level level, const char *json, size_t len)
+{
+    sink *s = ctx;
+    chio_json_doc *doc = NULL;
+    int bad;
+
+    (void)level;
+    bad = memchr(json, '\n', len) != NULL || chio_json_parse(json, len, &doc, NULL) != 0 ||
+          chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT;
+    pthread_mutex_lock(&s->mu);
+    s->lines++;
+    s->bad += bad;
+    s->forged += memmem(json, len, "forged", 6) != NULL || memchr(json, 0x1b, len) != NULL;
+    pthread_mutex_unlock(&s->mu);
+    chio_json_doc_free(doc);
+}
+
+/* Lines of the Prometheus text of @k. */
+static int metrics_lines(chio_kernel *k)
+{
+    char *text = NULL;
+    size_t len = 0, i;
+    int n = 0;
+
+    cr_assert_eq(chio_kernel_metrics_prometheus(k, &text, &len), 0);
+    for (i = 0; i < len; i++)
+        n += text[i] == '\n';
+    chio_free(text);
+    return n;
+}
+
+Test(rev28_observe, hostile_names_add_no_log_line_and_no_metric_sample)
+{
+    static const char *const tools[] = {"t"};
+    const char *hostile = "t\n{\"ts\":1,\"level\":\"error\",\"event\":\"forged\"}\x1b[2J";
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
+    sink s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    char name[64], args[96], sid[CHIO_SESSION_ID_LEN + 1];
+    int before, i;
+
+    kt_config(&cfg, NULL);
+    cfg.clock = clock_fn;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_DEBUG;
+    cfg.log = sink_fn;
+    cfg.log_ctx = &s;
+    k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = kt_echo_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    eval(k, "{}", &err); /* started: the counters' lines are all there */
+    before = metrics_lines(k);
+    /* made-up tools and arguments naming the forged line, and a revocation of such an id */
+    for (i = 0; i < 2000; i++) {
+        chio_response r;
+        chio_call c;
+        const char *caps[1];
+        char *tok;
+
+        if (i % 500 == 0) {
+            tok = tk_token(TK_KERNEL_SEED, "cap-r28-h", TK_AGENT_PUB,
+                           "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
+                           "\"operations\":[\"invoke\"]}]}",
+                           NOW - 10, 1000, NULL, 0);
+            caps[0] = tok;
+            cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0,
+                         "%s", err.message);
+            free(tok);
+        }
+        snprintf(name, sizeof(name), "%s-%d", hostile, i);
+        snprintf(args, sizeof(args), "{\"q\":\"\\n{\\\"event\\\":\\\"forged\\\"}\\u001b[2J%d\"}",
+                 i);
+        memset(&c, 0, sizeof(c));
+        c.session_id = sid;
+        c.capability_id = "cap-r28-h";
+        c.server_id = i % 2 ? "srv" : hostile;
+        c.tool_name = name;
+        c.arguments_json = args;
+        c.arguments_len = strlen(args);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+        chio_response_destroy(&r);
+    }
+    chio_kernel_revoke_capability(k, hostile, &err);
+    cr_expect_eq(metrics_lines(k), before, "the Prometheus text grew with made-up names");
+    chio_kernel_free(k);
+    cr_expect_gt(s.lines, 0);
+    cr_expect_eq(s.bad, 0, "%d of %d log lines are not one JSON object", s.bad, s.lines);
+    cr_expect_eq(s.forged, 0, "%d log lines carry the caller's text", s.forged);
 }
