@@ -11,15 +11,22 @@
  * is one line of UTF-8 without control characters. And two guards of what
  * already held: names and arguments an agent makes up add no line to the
  * kernel's log (each line one JSON object, none quoting them) and no
- * sample to its Prometheus text.
+ * sample to its Prometheus text. The Prometheus text is the same whatever
+ * decimal point the host's locale writes.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <locale.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
+#include "kernel_internal.h" /* chio__kernel_slow_commits */
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
 
@@ -327,4 +334,95 @@ Test(rev28_observe, hostile_names_add_no_log_line_and_no_metric_sample)
     cr_expect_gt(s.lines, 0);
     cr_expect_eq(s.bad, 0, "%d of %d log lines are not one JSON object", s.bad, s.lines);
     cr_expect_eq(s.forged, 0, "%d log lines carry the caller's text", s.forged);
+}
+
+/* ---- the Prometheus text under a host's locale --------------------------------------------- */
+
+static void signed_cb(void *ctx, int rc, chio_receipt *receipt)
+{
+    (void)rc;
+    chio_receipt_free(receipt);
+    __atomic_add_fetch((int *)ctx, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A locale whose decimal point is ',' (LC_NUMERIC only), compiled with the
+ * system's localedef into @dir; NULL when it cannot be made. */
+static locale_t comma_locale(const char *dir)
+{
+    static const char src[] = "LC_NUMERIC\ndecimal_point \",\"\nthousands_sep \".\"\n"
+                              "grouping 3;3\nEND LC_NUMERIC\n";
+    char srcpath[512], out[512];
+    const char *argv[] = {"localedef", "-c", "-i", srcpath, "-f", "UTF-8", out, NULL};
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int st;
+
+    snprintf(srcpath, sizeof(srcpath), "%s/comma.src", dir);
+    snprintf(out, sizeof(out), "%s/comma.UTF-8", dir);
+    cr_assert_eq(testutil_write_file(srcpath, src, strlen(src), 0644), 0);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    cr_assert_eq(posix_spawnp(&pid, "localedef", &fa, NULL, (char *const *)argv, environ), 0,
+                 "localedef cannot run");
+    posix_spawn_file_actions_destroy(&fa);
+    waitpid(pid, &st, 0); /* exit 1: warnings about the categories not defined */
+    setenv("LOCPATH", dir, 1);
+    return newlocale(LC_NUMERIC_MASK, "comma.UTF-8", (locale_t)0);
+}
+
+Test(rev28_observe, the_prometheus_text_is_the_same_under_a_locale_writing_decimal_commas)
+{
+    char *dir = testutil_tmpdir(), *text = NULL, probe[16];
+    chio_kernel_config cfg;
+    chio_kernel_metrics m;
+    chio_kernel *k;
+    chio_error err;
+    locale_t comma = comma_locale(dir), prev;
+    uint64_t n = 0, end = testutil_now_ms() + 30000;
+    size_t len = 0;
+    const char *p;
+    int done = 0, sent = 0;
+
+    cr_assert_neq(comma, (locale_t)0, "no locale with a decimal comma could be made");
+    prev = uselocale(comma);
+    snprintf(probe, sizeof(probe), "%.1f", 1.5);
+    cr_assert_str_eq(probe, "1,5", "the locale writes decimal commas");
+    uselocale(prev);
+
+    kt_config(&cfg, NULL);
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    chio__kernel_slow_commits(k, 2000); /* receipts wait and group */
+    chio_error_init(&err);
+    /* bursts of three until the average group is not whole (a batch of 1, then of 2) */
+    do {
+        int i;
+        for (i = 0; i < 3; i++, sent++)
+            cr_assert_eq(chio_kernel_sign_receipt_async(k, kt_builder(++n), signed_cb, &done, &err),
+                         0, "%s", err.message);
+        while (__atomic_load_n(&done, __ATOMIC_SEQ_CST) < sent && testutil_now_ms() < end)
+            testutil_nap_ms(1);
+        cr_assert_eq(chio_kernel_metrics_get(k, &m), 0);
+    } while (m.avg_batch == (double)(uint64_t)m.avg_batch && testutil_now_ms() < end);
+    cr_assert_neq(m.avg_batch, (double)(uint64_t)m.avg_batch, "no fractional average in 30 s");
+
+    prev = uselocale(comma);
+    cr_assert_eq(chio_kernel_metrics_prometheus(k, &text, &len), 0);
+    uselocale(prev);
+    p = strstr(text, "\nchio_signing_batch_size_avg ");
+    cr_assert_not_null(p, "%s", text);
+    p += strlen("\nchio_signing_batch_size_avg ");
+    cr_expect(p[strcspn(p, "\n")] == '\n' && memchr(p, ',', strcspn(p, "\n")) == NULL &&
+                  memchr(p, '.', strcspn(p, "\n")) != NULL,
+              "the average is not a Prometheus number: %.*s", (int)strcspn(p, "\n"), p);
+    for (p = text; *p != '\0'; p += strcspn(p, "\n") + 1) /* samples: no comma at all */
+        if (*p != '#')
+            cr_expect_null(memchr(p, ',', strcspn(p, "\n")), "%.*s", (int)strcspn(p, "\n"), p);
+    chio_free(text);
+    freelocale(comma);
+    chio_kernel_free(k);
+    testutil_rmrf(dir);
+    free(dir);
 }
