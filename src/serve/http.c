@@ -22,10 +22,10 @@
 #include <microhttpd.h>
 
 #include "serve.h"
-#include "../svc/svc_buf.h"
 #include "../svc/svc_conn.h"
 #include "../svc/svc_host.h"
 #include "../svc/svc_http.h"
+#include "../svc/svc_log.h"
 
 /* libmicrohttpd's memory per connection: the request line and headers must
  * fit in it (an X-Chio-Capability token is a header), so about 60 KB of

@@ -30,23 +30,4 @@ void svc_buf_json_string(svc_buf *b, const char *s, size_t n);
 /* The same for a NUL-terminated string (NULL is ""). */
 void svc_buf_json_cstr(svc_buf *b, const char *s);
 
-/* A caller's text for one line of a log (stderr): at most @cap - 1 bytes
- * of @s into @out, cut at a character boundary, with control characters
- * (C0, DEL, C1) and bytes that are not UTF-8 each replaced by '?', so that
- * the text can neither end the line nor send escape sequences to a
- * terminal. @cap must be at least 1. */
-void svc_log_text(char *out, size_t cap, const char *s);
-
-/* One log line a second for lines a peer can cause at will (a client's
- * malformed or refused messages): zeroed ({0}) before use, shared by any
- * number of threads. */
-typedef struct svc_log_limit {
-    unsigned long long sec;     /* monotonic second of the last line written, + 1 */
-    unsigned long long dropped; /* lines not written since */
-} svc_log_limit;
-
-/* 1: write the line now, and *@dropped is how many were not written since
- * the last one; 0: do not (it is counted). */
-int svc_log_limit_take(svc_log_limit *l, unsigned long long *dropped);
-
 #endif

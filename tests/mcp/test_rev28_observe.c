@@ -19,6 +19,7 @@
 #include "common/poll.h"
 #include "common/testutil.h"
 #include "svc/svc_buf.h"
+#include "svc/svc_log.h"
 
 /* Does @s hold a control character (C0 but '\n', DEL, C1) or bytes that
  * are not UTF-8? Checked by the library's own JSON writer: it repairs
