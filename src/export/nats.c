@@ -58,26 +58,6 @@ static nats_xp *nx(chio__xp *t)
     return (nats_xp *)t;
 }
 
-/* Length of the well-formed UTF-8 character at @s, 0 when it is not one
- * (a NUL ends the string and is no continuation byte). */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n = 0, i;
-
-    if (s[0] < 0x80)
-        n = 1;
-    else if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4;
-    for (i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 /* The client's last error for @s, for people: without the "(file.c:123): "
  * of the client's source it starts with, and "" when it only repeats the
  * status text. It quotes what a server sent (an -ERR line, a JetStream
@@ -89,8 +69,6 @@ static const char *last_error_detail(natsStatus s)
 {
     static _Thread_local char shown[512];
     const char *last = nats_GetLastError(NULL), *p;
-    const unsigned char *r;
-    size_t o = 0, n;
 
     if (last == NULL)
         return "";
@@ -98,16 +76,7 @@ static const char *last_error_detail(natsStatus s)
         last = p + 3;
     if (strcmp(last, natsStatus_GetText(s)) == 0)
         return "";
-    for (r = (const unsigned char *)last; *r != '\0' && o < sizeof(shown) - 4; r += n ? n : 1) {
-        n = utf8_len(r);
-        if (n == 0 || *r < 0x20 || *r == 0x7f || (*r == 0xc2 && r[1] <= 0x9f)) {
-            shown[o++] = '?';
-        } else {
-            memcpy(shown + o, r, n);
-            o += n;
-        }
-    }
-    shown[o] = '\0';
+    chio__xp_shown(shown, sizeof(shown), last);
     return shown;
 }
 
