@@ -292,7 +292,7 @@ install-check: all
 otel-check:
 	@$(MAKE) --no-print-directory OTEL=1 BUILD=build-otel lib
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -DCHIO_OTEL -Iinclude -o build-otel/otel-test \
-	    tests/otel/otel_main.c build-otel/libchio.a $(DEP_LIBS)
+	    $(wildcard tests/otel/*.c) build-otel/libchio.a $(DEP_LIBS)
 	build-otel/otel-test
 	@! nm -D $(SHARED) | grep -qi otel || (echo "otel symbols in a default build" >&2; false)
 

@@ -55,7 +55,8 @@ make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BU
     SAN="$SAN_COMPILE" CFLAGS="$FUZZ_CFLAGS" \
     "$BUILD/libchio.a" "$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/util.o" \
     "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "${MCP_OBJS[@]}" \
-    "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o" "$BUILD/obj/src/svc/svc_host.o" ||
+    "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o" "$BUILD/obj/src/svc/svc_host.o" \
+    "$BUILD/obj/src/svc/svc_log.o" ||
     { echo "fuzz.sh: library build failed" >&2; exit 2; }
 
 DEP_CFLAGS=$(pkg-config --cflags libcrypto ck rocksdb)
@@ -77,7 +78,7 @@ for t in $TARGETS; do
         extra_inc=(-Isrc/serve)
     elif [[ $t == fuzz_mcp ]]; then
         extra_src=("${MCP_OBJS[@]}" "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o"
-                   "$BUILD/obj/src/svc/svc_host.o")
+                   "$BUILD/obj/src/svc/svc_host.o" "$BUILD/obj/src/svc/svc_log.o")
         extra_inc=(-Isrc/mcp)
         extra_libs=$(pkg-config --libs libmicrohttpd)
     fi

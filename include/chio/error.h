@@ -93,7 +93,10 @@ typedef enum chio_errno {
  * Error details for calls that have no handle.
  *
  * Caller-allocated; fill it with chio_error_init() (or zero it) before use.
- * Libraries write to it only on failure. `message` is always NUL-terminated.
+ * Libraries write to it only on failure. `message` is always NUL-terminated,
+ * one line of UTF-8 with no control character: text it quotes from the
+ * input (a key, a schema, a field's value) has each control character and
+ * each byte that is not UTF-8 shown as '?'.
  * The layout is part of the ABI and frozen (abi.h rule 5).
  */
 typedef struct chio_error {

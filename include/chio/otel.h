@@ -19,6 +19,9 @@
  *   chio.session.id, chio.capability.id, chio.verdict, chio.code
  *   error.type             the code, when the call was not allowed
  * Status: OK when allowed, ERROR otherwise (message = the code).
+ * Every attribute value is UTF-8 of at most 64 KiB: a caller's id or name
+ * that is not UTF-8 or is longer is "[omitted: N bytes, sha256 HEX]"
+ * (" not UTF-8" after the length when it is not UTF-8).
  */
 #ifndef CHIO_OTEL_H
 #define CHIO_OTEL_H

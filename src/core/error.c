@@ -3,7 +3,7 @@
  * core/error.c - result-code names and texts (generated from CHIO_ERRNO_MAP;
  * the reporting classes, chio_errno_reason(), are in kernel/codes.c) and the
  * helpers that fill a caller's chio_error record. Calls nothing above the C
- * library. No shared state.
+ * library but chio__utf8_repair (core/json_parse.c). No shared state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +62,32 @@ void chio_free(void *ptr)
     free(ptr);
 }
 
+/*
+ * A message may quote the input's text (a schema, a key, a field's value,
+ * an id): whoever wrote the input chose it, and hosts log messages and the
+ * CLI prints them to a terminal. Every message is made one line of UTF-8
+ * without control characters: bytes that are not UTF-8 (a quote cut inside
+ * a character among them) and each C0, DEL or C1 character become '?'.
+ */
+static void message_clean(char *m)
+{
+    unsigned char *r = (unsigned char *)m, *w = r;
+
+    chio__utf8_repair(m);
+    while (*r != '\0') {
+        if (*r < 0x20 || *r == 0x7f) {
+            *w++ = '?';
+            r++;
+        } else if (*r == 0xc2 && r[1] >= 0x80 && r[1] <= 0x9f) { /* C1, U+0080..U+009F */
+            *w++ = '?';
+            r += 2;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+}
+
 int chio__vfail(chio_error *err, int code, size_t offset, const char *fmt, va_list ap)
 {
     if (err == NULL)
@@ -72,6 +98,7 @@ int chio__vfail(chio_error *err, int code, size_t offset, const char *fmt, va_li
         snprintf(err->message, sizeof(err->message), "%s", chio_strerror(code));
     } else {
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        message_clean(err->message);
     }
     return code;
 }

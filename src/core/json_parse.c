@@ -83,6 +83,35 @@ static int fail_unexpected(parser *ps, const char *expected)
     return fail_at(ps, CHIO_EJSON_SYNTAX, ps->p, msg);
 }
 
+/* A key that appears twice, quoted in the message: at most 64 bytes of it,
+ * cut at a character boundary (the key is UTF-8: the parser checked it),
+ * each control character (C0 with NUL, DEL, C1) shown as '?'. The message
+ * reaches logs and terminals (chio receipt verify prints it), and the text
+ * came from whoever wrote the JSON. */
+static int fail_dupkey(parser *ps, size_t off, const char *key, size_t klen)
+{
+    const unsigned char *k = (const unsigned char *)key;
+    char shown[65];
+    size_t i = 0, o = 0;
+
+    while (i < klen) {
+        size_t n = k[i] < 0x80 ? 1 : k[i] < 0xe0 ? 2 : k[i] < 0xf0 ? 3 : 4;
+
+        if (i + n > klen || o + n > sizeof(shown) - 1)
+            break;
+        if (k[i] < 0x20 || k[i] == 0x7f || (k[i] == 0xc2 && k[i + 1] <= 0x9f)) {
+            shown[o++] = '?';
+        } else {
+            memcpy(shown + o, k + i, n);
+            o += n;
+        }
+        i += n;
+    }
+    shown[o] = '\0';
+    return chio__fail(ps->err, CHIO_EJSON_DUPKEY, off, "%s at byte %zu: key \"%s\" appears twice",
+                      chio_strerror(CHIO_EJSON_DUPKEY), off, shown);
+}
+
 /* ---- lexing helpers ------------------------------------------------------------ */
 
 static void skip_ws(parser *ps)
@@ -603,9 +632,7 @@ static int parse_object(parser *ps, chio_json *out, int depth)
         scratch_member *a = &ps->mems[base + i - 1], *b = &ps->mems[base + i];
         if (a->klen == b->klen && memcmp(a->key, b->key, a->klen) == 0) {
             size_t off = a->offset > b->offset ? a->offset : b->offset;
-            return chio__fail(ps->err, CHIO_EJSON_DUPKEY, off,
-                              "%s at byte %zu: key \"%.64s\" appears twice",
-                              chio_strerror(CHIO_EJSON_DUPKEY), off, b->key);
+            return fail_dupkey(ps, off, b->key, b->klen);
         }
     }
     dst = chio__arena_alloc(&ps->doc->arena, n * sizeof(*dst));

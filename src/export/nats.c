@@ -60,16 +60,24 @@ static nats_xp *nx(chio__xp *t)
 
 /* The client's last error for @s, for people: without the "(file.c:123): "
  * of the client's source it starts with, and "" when it only repeats the
- * status text. */
+ * status text. It quotes what a server sent (an -ERR line, a JetStream
+ * error's description), so it is shown the way a log line may carry a
+ * peer's text: each control character (C0, DEL, C1) and each byte that is
+ * not UTF-8 as '?' (an ESC from the server must not reach a terminal, a
+ * newline must not add a line). Per thread, valid until the next call. */
 static const char *last_error_detail(natsStatus s)
 {
+    static _Thread_local char shown[512];
     const char *last = nats_GetLastError(NULL), *p;
 
     if (last == NULL)
         return "";
     if (last[0] == '(' && (p = strstr(last, "): ")) != NULL)
         last = p + 3;
-    return strcmp(last, natsStatus_GetText(s)) == 0 ? "" : last;
+    if (strcmp(last, natsStatus_GetText(s)) == 0)
+        return "";
+    chio__xp_shown(shown, sizeof(shown), last);
+    return shown;
 }
 
 /* A failure's text: the status, the JetStream code and the client's last error. */

@@ -2,7 +2,8 @@
 /*
  * export/transport.c - the transport seam (transport.h): picks the
  * implementation from the URL scheme and forwards each call to it; the
- * code table's names. No client library is seen here.
+ * code table's names; a server's text made safe to quote. No client
+ * library is seen here.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,4 +96,41 @@ int chio__xp_state_get(chio__xp *t, chio__xp_state *st)
     t->err[0] = '\0';
     memset(st, 0, sizeof(*st));
     return t->ops->state(t, st);
+}
+
+/* Length of the well-formed UTF-8 character at @s, 0 when it is not one
+ * (a NUL ends the string and is no continuation byte). */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n = 0, i;
+
+    if (s[0] < 0x80)
+        n = 1;
+    else if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4;
+    for (i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+void chio__xp_shown(char *out, size_t cap, const char *s)
+{
+    const unsigned char *r;
+    size_t o = 0, n;
+
+    for (r = (const unsigned char *)s; *r != '\0' && o + 4 < cap; r += n ? n : 1) {
+        n = utf8_len(r);
+        if (n == 0 || *r < 0x20 || *r == 0x7f || (*r == 0xc2 && r[1] <= 0x9f)) {
+            out[o++] = '?';
+        } else {
+            memcpy(out + o, r, n);
+            o += n;
+        }
+    }
+    out[o] = '\0';
 }

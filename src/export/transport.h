@@ -186,6 +186,11 @@ struct chio__xp {
 
 /* printf into t->err; returns @rc. */
 int chio__xp_fail(chio__xp *t, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A server's text (an error it sent) for a message: at most @cap - 5 bytes
+ * of @s into @out, each control character (C0, DEL, C1) and each byte that
+ * is not UTF-8 shown as '?' (a server's ESC must not reach a terminal, its
+ * newline must not add a log line). @cap at least 5. */
+void chio__xp_shown(char *out, size_t cap, const char *s);
 
 extern const chio__xp_ops chio__xp_nats;
 

@@ -40,14 +40,34 @@ int chio_kernel_metrics_get(const chio_kernel *k, chio_kernel_metrics *m)
     return 0;
 }
 
-/* Integral values print as integers, the rest with three decimals. */
-static void metric(chio_buf *b, const char *name, const char *type, const char *help, double v)
+/* One counter or gauge: its HELP and TYPE lines and its sample, an
+ * integer (never through a double: a count past 2^53 stays exact). */
+static void metric(chio_buf *b, const char *name, const char *type, const char *help, uint64_t v)
 {
-    chio__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-    if (v == (double)(uint64_t)v)
-        chio__buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+    chio__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+                     (unsigned long long)v);
+}
+
+/* The average group commit, with three decimals when it is not whole,
+ * written digit by digit: printf's %f writes the decimal point of the
+ * host's locale (LC_NUMERIC), and a host that called setlocale() for a
+ * language writing "1,500" would make the whole exposition unparsable. */
+static void metric_avg(chio_buf *b, uint64_t receipts, uint64_t batches)
+{
+    /* thousandths, rounded half up, in integers: the remainder is below
+     * @batches, so nothing overflows until 2^54 group commits */
+    uint64_t milli = batches ? receipts / batches * 1000u +
+                                   ((receipts % batches) * 1000u + batches / 2) / batches
+                             : 0;
+
+    chio__buf_puts(b, "# HELP chio_signing_batch_size_avg Receipts per group commit.\n"
+                      "# TYPE chio_signing_batch_size_avg gauge\n");
+    if (milli % 1000 == 0)
+        chio__buf_printf(b, "chio_signing_batch_size_avg %llu\n",
+                         (unsigned long long)(milli / 1000));
     else
-        chio__buf_printf(b, "%s %.3f\n", name, v);
+        chio__buf_printf(b, "chio_signing_batch_size_avg %llu.%03llu\n",
+                         (unsigned long long)(milli / 1000), (unsigned long long)(milli % 1000));
 }
 
 /* Evaluation errors that left no receipt, one labelled sample per reason. */
@@ -78,38 +98,33 @@ int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len
         return rc;
     chio__buf_init(&b);
     metric(&b, "chio_receipts_signed_total", "counter", "Receipts signed and committed.",
-           (double)m.receipts_signed);
+           m.receipts_signed);
     metric(&b, "chio_signing_batches_total", "counter", "Group commits (one WriteBatch each).",
-           (double)m.batches);
-    metric(&b, "chio_signing_batch_size_max", "gauge", "Largest group commit.",
-           (double)m.max_batch);
-    metric(&b, "chio_signing_batch_size_avg", "gauge", "Receipts per group commit.", m.avg_batch);
+           m.batches);
+    metric(&b, "chio_signing_batch_size_max", "gauge", "Largest group commit.", m.max_batch);
+    metric_avg(&b, m.receipts_signed, m.batches);
     metric(&b, "chio_signing_queue_depth", "gauge", "Requests waiting in the signing ring.",
-           (double)m.ring_depth);
+           m.ring_depth);
     metric(&b, "chio_signing_queue_high_water", "gauge", "Deepest the signing ring has been.",
-           (double)m.ring_high_water);
+           m.ring_high_water);
     metric(&b, "chio_signing_queue_capacity", "gauge", "Slots in the signing ring.",
-           (double)m.ring_capacity);
+           m.ring_capacity);
     metric(&b, "chio_signing_queue_block_total", "counter",
            "Times a caller waited for an in-flight credit or room in the signing ring.",
-           (double)m.blocking_episodes);
+           m.blocking_episodes);
     metric(&b, "chio_in_flight", "gauge",
            "Requests in flight (queued, signing, committing or completing).",
-           (double)chio_kernel_in_flight(k));
+           chio_kernel_in_flight(k));
     metric(&b, "chio_in_flight_limit", "gauge", "The in-flight budget (ring capacity).",
-           (double)m.ring_capacity);
-    metric(&b, "chio_receipt_store_wal_syncs_total", "counter", "Synced WAL writes.",
-           (double)m.wal_syncs);
-    metric(&b, "chio_checkpoints_total", "counter", "Merkle checkpoints written.",
-           (double)m.checkpoints);
+           m.ring_capacity);
+    metric(&b, "chio_receipt_store_wal_syncs_total", "counter", "Synced WAL writes.", m.wal_syncs);
+    metric(&b, "chio_checkpoints_total", "counter", "Merkle checkpoints written.", m.checkpoints);
     metric(&b, "chio_receipt_store_write_errors_total", "counter", "Failed receipt store writes.",
-           (double)m.write_errors);
+           m.write_errors);
     metric(&b, "chio_receipt_last_seq", "gauge", "Highest committed receipt sequence number.",
-           (double)m.last_seq);
-    metric(&b, "chio_signer_threads", "gauge", "Signer threads running.",
-           (double)m.signer_threads_running);
-    metric(&b, "chio_kernel_failed", "gauge", "1 when the kernel has failed closed.",
-           (double)m.failed);
+           m.last_seq);
+    metric(&b, "chio_signer_threads", "gauge", "Signer threads running.", m.signer_threads_running);
+    metric(&b, "chio_kernel_failed", "gauge", "1 when the kernel has failed closed.", m.failed);
     unreceipted(&b, k);
     *out = chio__buf_detach(&b, len);
     return *out ? 0 : CHIO_ENOMEM;

@@ -56,9 +56,40 @@ static void random_hex(char *out, size_t nbytes)
     chio__hex_encode(b, nbytes, out);
 }
 
+/*
+ * The caller's text as an attribute value: as given when it is UTF-8 of at
+ * most CHIO__SPAN_MAX_VALUE bytes, else a marker in @mark naming its
+ * length and SHA-256 (as a receipt names an overlong id). A call refused
+ * for a tool name that is not UTF-8 still gets its span, and neither the
+ * exporter nor the OTLP/JSON line may carry invalid UTF-8 or megabytes of
+ * an agent's name.
+ */
+#define CHIO__SPAN_MAX_VALUE ((size_t)64 * 1024)
+#define SPAN_MARK_CAP        128
+
+static const char *span_value(const char *v, char mark[SPAN_MARK_CAP])
+{
+    size_t n;
+    char hash[65];
+    int utf8;
+
+    if (v == NULL)
+        return NULL;
+    n = strlen(v);
+    utf8 = chio__utf8_valid(v, n);
+    if (utf8 && n <= CHIO__SPAN_MAX_VALUE)
+        return v;
+    if (chio_sha256_hex(v, n, hash) != 0)
+        snprintf(hash, sizeof(hash), "unavailable");
+    snprintf(mark, SPAN_MARK_CAP, "[omitted: %zu bytes%s, sha256 %s]", n, utf8 ? "" : " not UTF-8",
+             hash);
+    return mark;
+}
+
 void chio__otel_emit(chio_kernel *k, const chio__otel_call *c)
 {
     chio_span_attr attrs[14];
+    char marks[6][SPAN_MARK_CAP];
     chio_span span;
     size_t n = 0;
     int ok;
@@ -75,14 +106,14 @@ void chio__otel_emit(chio_kernel *k, const chio__otel_call *c)
     } while (0)
     ok = c->verdict != NULL && strcmp(c->verdict, "allow") == 0;
     ATTR("gen_ai.operation.name", "execute_tool");
-    ATTR("gen_ai.tool.name", c->tool);
-    ATTR("gen_ai.tool.call.id", c->request_id);
+    ATTR("gen_ai.tool.name", span_value(c->tool, marks[0]));
+    ATTR("gen_ai.tool.call.id", span_value(c->request_id, marks[1]));
     ATTR("chio.receipt.id", c->receipt_id);
     ATTR("chio.kernel.id", chio_keypair_public_hex(k->kp));
-    ATTR("chio.server.id", c->server);
-    ATTR("chio.agent.id", c->agent_id);
-    ATTR("chio.session.id", c->session_id);
-    ATTR("chio.capability.id", c->capability_id);
+    ATTR("chio.server.id", span_value(c->server, marks[2]));
+    ATTR("chio.agent.id", span_value(c->agent_id, marks[3]));
+    ATTR("chio.session.id", span_value(c->session_id, marks[4]));
+    ATTR("chio.capability.id", span_value(c->capability_id, marks[5]));
     ATTR("chio.verdict", c->verdict);
     ATTR("chio.code", c->code);
     if (!ok)

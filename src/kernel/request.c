@@ -121,6 +121,20 @@ int chio__over_cap(mreq *r, const char *json, size_t len)
     return 1;
 }
 
+/* Arguments that are not JSON: the parser's message, except that a
+ * duplicate key is not quoted when the kernel has secret_leak guards (the
+ * key may be one they flag, which a receipt would redact; hosts log error
+ * messages). */
+static int parse_error(mreq *r, int rc, const chio_error *perr, chio_error *err)
+{
+    if (rc == CHIO_EJSON_DUPKEY && chio__has_secret_guard(r->k))
+        return chio__fail(err, rc, perr->offset,
+                          "arguments: %s at byte %zu (the key is not quoted: the kernel has "
+                          "secret_leak guards)",
+                          chio_strerror(rc), perr->offset);
+    return chio__fail(err, rc, perr->offset, "arguments: %s", perr->message);
+}
+
 /* Parse and canonicalise the arguments (@capped: held to
  * max_argument_bytes first; prompt gets check their own text before it is
  * wrapped into the parameters). */
@@ -139,7 +153,7 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
     chio_error_init(&perr);
     rc = chio_json_parse(json, len, &r->args_doc, &perr);
     if (rc != 0)
-        return chio__fail(err, rc, perr.offset, "arguments: %s", perr.message);
+        return parse_error(r, rc, &perr, err);
     if (chio__each_string(chio_json_root(r->args_doc), has_nul, NULL))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "arguments: a string contains a NUL character");

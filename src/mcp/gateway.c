@@ -451,10 +451,11 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
                 chio__mcp_send_server(g, &b);
                 free(b.p);
             } else {
-                fprintf(stderr,
-                        "chio mcp: dropped a client answer to id %.64s, which names no "
-                        "request the server sent it\n",
-                        cid ? cid : "?");
+                char shown[65];
+                svc_log_text(shown, sizeof(shown), cid ? cid : "?");
+                chio__mcp_client_log("chio mcp: dropped a client answer to id %s, which names no "
+                                     "request the server sent it",
+                                     shown);
             }
             free(cid);
         }

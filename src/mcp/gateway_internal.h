@@ -131,6 +131,11 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
 void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
                               const char *client_id);
 void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, const char *method);
+/* refusal.c: a line on stderr that a client's message caused (a dropped
+ * notification or answer), at most one a second in the process (a client
+ * can send such messages at will), the next one naming how many were not
+ * written. Text from the client goes through svc_log_text() first. */
+void chio__mcp_client_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* refusal.c: answer a request refused past one of the session's bounds
  * (@why names it): -32603 with a deny receipt by guard "limit_reached". */
 void chio__mcp_refuse_limit(chio_mcp_gateway *g, const chio_json *root, const char *method,

@@ -16,6 +16,7 @@
 
 #include "chio/chio.h"
 #include "../svc/svc_buf.h"
+#include "../svc/svc_log.h"
 #include "mcp.h"
 
 /* *@ts = CLOCK_REALTIME now + @ms milliseconds (a pthread_cond_timedwait

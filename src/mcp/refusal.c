@@ -20,6 +20,7 @@
  * holds the JSON-RPC error code and the request id (when it is at most 256 bytes of JSON), or
  * "notification":true for a dropped notification.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,7 @@ static char *refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const
     chio_receipt_builder *b = NULL;
     chio_receipt *r = NULL;
     svc_buf data = {0};
+    char shown[65]; /* the method in a line of stderr */
     int rc;
 
     rc = chio_receipt_builder_new(&b);
@@ -122,13 +124,15 @@ static char *refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const
         rc = build(g, b, params, method, why, client_id, code, guard);
     if (rc != 0) {
         chio_receipt_builder_free(b);
-        fprintf(stderr, "chio mcp: the receipt of a refused %.64s could not be built: %s\n", method,
+        svc_log_text(shown, sizeof(shown), method);
+        fprintf(stderr, "chio mcp: the receipt of a refused %s could not be built: %s\n", shown,
                 chio_strerror(rc));
         return NULL;
     }
     rc = chio_kernel_sign_receipt(g->k, b, &r, NULL); /* takes @b */
     if (rc != 0) {
-        fprintf(stderr, "chio mcp: the receipt of a refused %.64s was not committed: %s\n", method,
+        svc_log_text(shown, sizeof(shown), method);
+        fprintf(stderr, "chio mcp: the receipt of a refused %s was not committed: %s\n", shown,
                 chio_strerror(rc));
         return NULL;
     }
@@ -192,16 +196,42 @@ void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const 
 /* A client notification the gateway does not pass: dropped, never sent
  * (an unknown notification may be a request in disguise to a server that
  * runs what it does not answer), with a deny receipt like a refused
- * request's; there is nobody to answer. */
+ * request's; there is nobody to answer. The line on stderr shows the
+ * method with its control characters replaced: the client chose it, and a
+ * newline in it would add a log line of the client's making. */
 void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, const char *method)
 {
-    char m[200], *data;
+    char m[200], shown[121], *data;
 
     snprintf(m, sizeof(m),
              "chio: dropped the client notification %.*s, which the gateway does "
              "not pass to the server",
              method_cut(method), method);
-    fprintf(stderr, "%s\n", m);
+    svc_log_text(shown, sizeof(shown), method);
+    chio__mcp_client_log("chio: dropped the client notification %s, which the gateway does not "
+                         "pass to the server",
+                         shown);
     data = chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, NULL, 0);
     free(data);
+}
+
+void chio__mcp_client_log(const char *fmt, ...)
+{
+    static svc_log_limit limit; /* the whole process: serve-http runs many gateways */
+    unsigned long long dropped = 0;
+    char line[512];
+    va_list ap;
+
+    if (!svc_log_limit_take(&limit, &dropped))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (dropped > 0)
+        fprintf(
+            stderr,
+            "%s (%llu lines about client messages not shown since the last one: one a second)\n",
+            line, dropped);
+    else
+        fprintf(stderr, "%s\n", line);
 }

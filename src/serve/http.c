@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "../svc/svc_conn.h"
 #include "../svc/svc_host.h"
 #include "../svc/svc_http.h"
+#include "../svc/svc_log.h"
 
 /* libmicrohttpd's memory per connection: the request line and headers must
  * fit in it (an X-Chio-Capability token is a header), so about 60 KB of
@@ -49,6 +51,7 @@ struct chio_serve_http {
     size_t max_body;
     int fd;
     uint16_t port;
+    svc_log_limit log; /* libmicrohttpd's lines: one a second */
 };
 
 /* One request's state between the calls libmicrohttpd makes for it. */
@@ -57,6 +60,36 @@ typedef struct req_ctx {
     size_t len, cap;
     int too_big;
 } req_ctx;
+
+/*
+ * libmicrohttpd's error log (MHD_USE_ERROR_LOG): a line for each request it
+ * cannot parse, before any token is checked, so any local client could
+ * write lines to stderr as fast as it sends bad requests. At most one line
+ * a second is written, naming how many were not since the last one; the
+ * text is shown through svc_log_text() (one line, no control character).
+ */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    chio_serve_http *h = cls;
+    unsigned long long dropped = 0;
+    char raw[512], shown[512];
+    size_t n;
+
+    if (!svc_log_limit_take(&h->log, &dropped))
+        return;
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    n = strlen(raw);
+    while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r'))
+        raw[--n] = '\0';
+    svc_log_text(shown, sizeof(shown), raw);
+    if (dropped > 0)
+        fprintf(stderr,
+                "chio serve: libmicrohttpd: %s (%llu lines not shown since the last one: one a "
+                "second)\n",
+                shown, dropped);
+    else
+        fprintf(stderr, "chio serve: libmicrohttpd: %s\n", shown);
+}
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, chio_serve_reply *rep)
 {
@@ -303,7 +336,9 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
         return -1;
     }
     h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+        flags, 0, NULL, NULL, on_request, h,
+        /* first: libmicrohttpd may log while it reads the options after it */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + EVICT_SLACK,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_secs, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         h, MHD_OPTION_NOTIFY_CONNECTION, svc_conn_guard_notify, h->guard,

@@ -19,6 +19,9 @@
 
 static int failures;
 
+/* rev28_observe.c: attribute values are UTF-8 and bounded; its failure count. */
+int otel_rev28_observe(void);
+
 #define CHECK(cond, ...)                                               \
     do {                                                               \
         if (!(cond)) {                                                 \
@@ -160,5 +163,6 @@ int main(void)
     CHECK(lines == 3, "%d OTLP lines, want 3", lines);
     unlink(path);
     printf("otel: %d spans exported, %d OTLP/JSON lines, %d failures\n", w.n, lines, failures);
+    failures += otel_rev28_observe();
     return failures ? 1 : 0;
 }
