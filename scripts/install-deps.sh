@@ -33,6 +33,7 @@ PKGS=(
     libmicrohttpd-dev # HTTP server of `chio serve` (src/serve/) and `chio mcp serve-http` (src/mcp/http.c)
     libnats-dev       # NATS C client: `chio export` and `chio fleet` (src/export/nats.c)
     nats-server       # the JetStream cluster of the fleet tests (scripts/nats-cluster.sh)
+    locales           # /usr/share/i18n/charmaps: a test builds a decimal-comma locale with localedef
 )
 # `make soak` draws its plot with gnuplot (only with --soak).
 if [ "$SOAK" = 1 ]; then
