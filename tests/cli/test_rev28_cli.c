@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/cli/test_rev28_cli.c - review 28 of the files the command line
+ * writes and reads, as an attacker on a shared machine sees them (the
+ * real build/chio and build/examples/host-service, run as processes):
+ *
+ *  - `chio export` wrote its position file through DIR/chio-export-
+ *    NAME.json.tmp opened with O_CREAT | O_TRUNC and no O_NOFOLLOW: a
+ *    link planted there by whoever can write the store's directory (the
+ *    kernel's user, while the exporter may run as another) had the
+ *    exporter truncate and overwrite the file it pointed to. And a FIFO
+ *    planted at the position file's own name held `chio export` forever
+ *    at its end (fopen waited for a writer). Now the temporary file is
+ *    always a new one of the exporter's own, and only a regular file is
+ *    read back.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/testutil.h"
+#include "export/fleetutil.h"
+
+#define VICTIM_TEXT "the victim's own bytes\n"
+
+/* ---- chio export's position file (a one-node JetStream server) ------------------------ */
+
+static char *xdir, *xnc, *xurls;
+
+static void export_up(void)
+{
+    fu_suite_up(&xdir, &xnc, &xurls, 1);
+}
+
+static void export_down(void)
+{
+    fu_suite_down(&xdir, &xnc, &xurls);
+}
+
+TestSuite(rev28_cli_export, .init = export_up, .fini = export_down);
+
+/* A file holding VICTIM_TEXT, mode 0600: what a planted link points to. */
+static char *victim_in(const char *dir)
+{
+    char *v = fu_path_in(dir, "victim");
+
+    cr_assert_eq(testutil_write_file(v, VICTIM_TEXT, strlen(VICTIM_TEXT), 0600), 0);
+    return v;
+}
+
+/* The file at @path still holds exactly VICTIM_TEXT. */
+static void victim_intact(const char *path)
+{
+    size_t len = 0;
+    char *text = testutil_read_file(path, &len);
+
+    cr_assert_not_null(text, "%s is gone", path);
+    cr_expect(len == strlen(VICTIM_TEXT) && memcmp(text, VICTIM_TEXT, len) == 0,
+              "the file a planted link pointed to was written: %.*s", (int)len, text);
+    free(text);
+}
+
+Test(rev28_cli_export, a_link_planted_at_the_temporary_name_is_never_written_through)
+{
+    char *db = fu_path_in(xdir, "db"), *victim = victim_in(xdir);
+    char *tmp = fu_path_in(db, "chio-export-CHIO.json.tmp");
+    struct stat st;
+    fu_run r;
+
+    fu_fill(db, 0x28, 12, 4, "a");
+    cr_assert_eq(symlink(victim, tmp), 0, "%s", strerror(errno));
+    r = fu_cli(xdir, 60000,
+               (const char *const[]){"export", "--receipt-db", db, "--nats", xurls, NULL});
+    cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_expect_eq(fu_field(r.out, "receipts_published"), 12, "%s%s", r.out, r.err);
+    victim_intact(victim);
+    /* the position is written all the same, to a regular file of its own */
+    cr_expect_eq(fu_position(db, "CHIO", "receipt_seq"), 12);
+    cr_expect_eq(lstat(tmp, &st), -1, "no temporary file is left");
+    fu_run_free(&r);
+    free(tmp);
+    free(victim);
+    free(db);
+}
+
+Test(rev28_cli_export, a_fifo_at_the_position_file_does_not_hold_the_exporter)
+{
+    char *db = fu_path_in(xdir, "db"), *pos = fu_path_in(db, "chio-export-CHIO.json");
+    struct stat st;
+    fu_run r;
+
+    fu_fill(db, 0x29, 5, 0, "b");
+    cr_assert_eq(mkfifo(pos, 0600), 0, "%s", strerror(errno));
+    /* It used to wait for a writer forever; fu_cli kills it at 60 s (-1). */
+    r = fu_cli(xdir, 60000,
+               (const char *const[]){"export", "--receipt-db", db, "--nats", xurls, NULL});
+    cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_expect_eq(fu_field(r.out, "receipts_published"), 5, "%s%s", r.out, r.err);
+    /* replaced by the rename: a regular file with the position now (the
+     * test itself must not open a FIFO either) */
+    cr_assert_eq(lstat(pos, &st), 0);
+    cr_assert(S_ISREG(st.st_mode), "the position file is still a FIFO");
+    cr_expect_eq(fu_position(db, "CHIO", "receipt_seq"), 5);
+    fu_run_free(&r);
+    free(pos);
+    free(db);
+}
