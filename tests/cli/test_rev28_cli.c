@@ -20,9 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "export/fleetutil.h"
 
@@ -109,4 +113,106 @@ Test(rev28_cli_export, a_fifo_at_the_position_file_does_not_hold_the_exporter)
     fu_run_free(&r);
     free(pos);
     free(db);
+}
+
+/* ---- the files the serving programs write and read -------------------------------------- */
+
+#define SEED28 "2828282828282828282828282828282828282828282828282828282828282828"
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+TestSuite(rev28_cli, .init = setup, .fini = teardown);
+
+static char *path_in(const char *name)
+{
+    return fu_path_in(dir, name);
+}
+
+/* Run @argv (argv[0] the program's path) with stdin from /dev/null, stderr
+ * to the file @err_path, CHIO_SIGNING_KEY set to SEED28; its exit status,
+ * or -1 when it was still running after @limit_ms (then killed). */
+static int run_until(const char *const *argv, const char *err_path, unsigned limit_ms)
+{
+    uint64_t end = testutil_now_ms() + limit_ms;
+    pid_t pid = fork();
+    int st;
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY),
+            e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(in, 0);
+        dup2(e, 1);
+        dup2(e, 2);
+        setenv("CHIO_SIGNING_KEY", SEED28, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    while (testutil_now_ms() < end) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        testutil_nap_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+/* The text of @path (malloc'd; "" when it cannot be read). */
+static char *text_of(const char *path)
+{
+    size_t len;
+    char *t = testutil_read_file(path, &len);
+
+    return t != NULL ? t : strdup("");
+}
+
+/* host-service wrote its PID file with fopen("w"): a link planted at the
+ * path (PID files live in shared directories) had it truncate and write
+ * the file the link pointed to, and exit unlinked whatever was at the
+ * path then. Now a link or a non-regular file is refused at start. */
+Test(rev28_cli, host_service_never_writes_its_pid_file_through_a_planted_link)
+{
+    char *victim = victim_in(dir), *pidf = path_in("h.pid"), *err = path_in("host.err");
+    char *db = path_in("receipts"), *sock = path_in("h.sock"), *fifo = path_in("fifo.pid"), *t;
+    const char *argv[] = {CHIO_EXAMPLES_DIR "/host-service",
+                          "--receipt-db",
+                          db,
+                          "--socket",
+                          sock,
+                          "--pid-file",
+                          pidf,
+                          NULL};
+
+    cr_assert_eq(symlink(victim, pidf), 0, "%s", strerror(errno));
+    cr_expect_eq(run_until(argv, err, 60000), 1);
+    t = text_of(err);
+    cr_expect_not_null(strstr(t, "symbolic link"), "%s", t);
+    free(t);
+    victim_intact(victim);
+    /* a FIFO there: refused at once, not waited on */
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    argv[6] = fifo;
+    cr_expect_eq(run_until(argv, err, 60000), 1);
+    t = text_of(err);
+    cr_expect_not_null(strstr(t, "not a regular file"), "%s", t);
+    free(t);
+    free(fifo);
+    free(sock);
+    free(db);
+    free(err);
+    free(pidf);
+    free(victim);
 }
