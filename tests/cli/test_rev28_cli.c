@@ -216,3 +216,34 @@ Test(rev28_cli, host_service_never_writes_its_pid_file_through_a_planted_link)
     free(pidf);
     free(victim);
 }
+
+/* chio serve read --token-file whatever its mode: a bearer token any
+ * local user could read let them mint tokens signed by the sidecar's key
+ * (on loopback, which every local user reaches). Now it is refused like a
+ * seed file that is not private, before a port is bound. */
+Test(rev28_cli, serve_refuses_a_token_file_others_may_read)
+{
+    static const unsigned modes[] = {0644, 0640, 0604, 0620, 0602};
+    char *seed = path_in("k.seed"), *tok = path_in("bearer"), *err = path_in("serve.err");
+    char *db = path_in("db"), *t;
+    const char *argv[] = {CHIO_TEST_CLI, "serve",       "--receipt-db", db,  "--seed-file", seed,
+                          "--listen",    "127.0.0.1:0", "--token-file", tok, NULL};
+    size_t i;
+
+    cr_assert_eq(testutil_write_file(seed, SEED28 "\n", 65, 0600), 0);
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        cr_assert_eq(testutil_write_file(tok, "secret-bearer-token-28\n", 23, modes[i]), 0);
+        cr_assert_eq(chmod(tok, modes[i]), 0);
+        cr_expect_eq(run_until(argv, err, 20000), 2, "mode %04o", modes[i]);
+        t = text_of(err);
+        cr_expect_not_null(strstr(t, "refusing --token-file"), "mode %04o: %s", modes[i], t);
+        cr_expect_not_null(strstr(t, "chmod 600"), "%s", t);
+        cr_expect_null(strstr(t, "secret-bearer"), "the token is never printed: %s", t);
+        cr_expect_null(strstr(t, "listening"), "refused before serving: %s", t);
+        free(t);
+    }
+    free(db);
+    free(err);
+    free(tok);
+    free(seed);
+}
