@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,19 @@ static void mark_durable(chio_store *s, uint64_t cseq, int synced);
 
 const char *const chio__store_cf_names[CF_COUNT] = {
     "default", "receipts", "receipt_ids", "checkpoints", "revocations", "budgets", "chain"};
+
+/* nftw() callback: remove one entry of a secondary instance's directory
+ * (depth first, links not followed). Not a shell's `rm -rf`: the path
+ * comes from $TMPDIR, and a quote in it made that command remove other
+ * paths. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    (void)remove(path);
+    return 0;
+}
 
 /* ---- errors -------------------------------------------------------------------------- */
 
@@ -179,12 +193,8 @@ void chio_store_close(chio_store *s)
     if (s->env)
         rocksdb_env_destroy(s->env);
     if (s->secondary_dir != NULL) {
-        char *cmd;
-        if (asprintf(&cmd, "rm -rf '%s'", s->secondary_dir) >= 0) {
-            if (system(cmd) != 0) { /* best effort: a leftover temp dir is harmless */
-            }
-            free(cmd);
-        }
+        /* best effort: a leftover temp dir is harmless */
+        (void)nftw(s->secondary_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
         free(s->secondary_dir);
     }
     pthread_mutex_destroy(&s->write_mu);

@@ -13,8 +13,16 @@
  *    at its end (fopen waited for a writer). Now the temporary file is
  *    always a new one of the exporter's own, and only a regular file is
  *    read back.
+ *  - host-service wrote --pid-file with fopen("w"), through a planted
+ *    link, and waited on a FIFO there; now both are refused at start.
+ *  - `chio serve` read --token-file whatever its mode; now a bearer token
+ *    group or others may read is refused like a seed file that is.
+ *  - closing a secondary store instance (`receipt list --tail`, `export
+ *    --follow`) ran system("rm -rf '$TMPDIR/...'"): a quote in $TMPDIR
+ *    removed other paths. Now the directory is removed by nftw().
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -246,4 +254,93 @@ Test(rev28_cli, serve_refuses_a_token_file_others_may_read)
     free(err);
     free(tok);
     free(seed);
+}
+
+/* Start build/chio @argv (argv[0] excluded) with TMPDIR=@tmpdir, stdout
+ * and stderr to @out_path; killed with the test's process. */
+static pid_t spawn_cli(const char *const *argv, const char *tmpdir, const char *out_path)
+{
+    const char *args[16];
+    size_t i;
+    pid_t pid;
+
+    args[0] = CHIO_TEST_CLI;
+    for (i = 0; argv[i] != NULL && i < 14; i++)
+        args[i + 1] = argv[i];
+    args[i + 1] = NULL;
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY),
+            o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(in, 0);
+        dup2(o, 1);
+        dup2(o, 2);
+        setenv("TMPDIR", tmpdir, 1);
+        execv(args[0], (char *const *)args);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Whether the file at @arg holds the 3 receipts (list --tail's lines). */
+static int tail_printed(void *arg)
+{
+    char *t = text_of(arg), *p = t;
+    int lines = 0;
+
+    while ((p = strstr(p, "{\"action\":")) != NULL && strchr(p, '\n') != NULL) {
+        lines++;
+        p = strchr(p, '\n');
+    }
+    free(t);
+    return lines >= 3;
+}
+
+/* A secondary instance (`receipt list --tail`, `export --follow`) keeps
+ * its files in $TMPDIR/chio-secondary-XXXXXX, which closing removed with
+ * system("rm -rf '<path>'"): a quote in $TMPDIR split the path, and the
+ * command removed other directories (here DIR/keep, named inside it).
+ * Now the directory is removed entry by entry, links not followed. */
+Test(rev28_cli, a_quote_in_tmpdir_never_makes_closing_remove_other_paths)
+{
+    char *db = path_in("db"), *keep = path_in("keep"), *kept = path_in("keep/file");
+    char *out = path_in("tail.out"), *tmpdir, *cmd;
+    struct stat st;
+    pid_t pid;
+    int status;
+
+    fu_fill(db, 0x2a, 3, 0, "t");
+    cr_assert_eq(mkdir(keep, 0700), 0);
+    cr_assert_eq(testutil_write_file(kept, "kept\n", 5, 0600), 0);
+    cr_assert_geq(asprintf(&tmpdir, "%s/x' '%s' 'y", dir, keep), 0);
+    cr_assert_geq(asprintf(&cmd, "mkdir -p \"%s\"", tmpdir), 0);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    pid = spawn_cli((const char *const[]){"receipt", "list", "--receipt-db", db, "--tail",
+                                          "--format", "jsonl", NULL},
+                    tmpdir, out);
+    cr_expect(testutil_wait_until(tail_printed, out, 60000), "list --tail printed nothing");
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    cr_expect_eq(stat(kept, &st), 0, "closing the secondary instance removed %s", keep);
+    /* and its own directory is gone */
+    {
+        DIR *d = opendir(tmpdir);
+        struct dirent *de;
+        int left = 0;
+
+        cr_assert_not_null(d);
+        while ((de = readdir(d)) != NULL)
+            left += strncmp(de->d_name, "chio-secondary-", 15) == 0;
+        closedir(d);
+        cr_expect_eq(left, 0, "the secondary instance's directory is left in %s", tmpdir);
+    }
+    free(cmd);
+    free(tmpdir);
+    free(out);
+    free(kept);
+    free(keep);
+    free(db);
 }
