@@ -27,9 +27,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -343,4 +344,59 @@ Test(rev28_cli, a_quote_in_tmpdir_never_makes_closing_remove_other_paths)
     free(kept);
     free(keep);
     free(db);
+}
+
+/* Run build/chio @argv (argv[0] excluded), stdout and stderr to
+ * @err_path; its exit status (-1 after 60 s, killed), its peak resident
+ * memory in KiB in *@maxrss_kb. */
+static int run_measured(const char *const *argv, const char *err_path, long *maxrss_kb)
+{
+    uint64_t end = testutil_now_ms() + 60000;
+    pid_t pid = spawn_cli(argv, "/tmp", err_path);
+    struct rusage ru;
+    int st;
+
+    *maxrss_kb = -1;
+    while (testutil_now_ms() < end) {
+        if (wait4(pid, &st, WNOHANG, &ru) == pid) {
+            *maxrss_kb = ru.ru_maxrss;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        testutil_nap_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+/* A named input over the CLI's bound (256 MiB) was read up to the bound
+ * first: about twice the bound in memory (the buffer's last doubling) for
+ * a file whose size said no at once. Now its size refuses it. */
+Test(rev28_cli, a_file_over_the_input_bound_is_refused_by_its_size)
+{
+    static const char *const cmds[][4] = {{"receipt", "verify", NULL, NULL},
+                                          {"capability", "verify", "--at", "1"},
+                                          {"scenario", "run", NULL, NULL},
+                                          {"checkpoint", "verify-proof", NULL, NULL}};
+    char *huge = path_in("huge.json"), *err = path_in("huge.err"), *t;
+    size_t i;
+    long rss;
+    int fd = open(huge, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(ftruncate(fd, (off_t)300 << 20), 0); /* sparse: no disk taken */
+    close(fd);
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        const char *argv[6] = {cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], NULL, NULL};
+
+        argv[cmds[i][2] ? 4 : 2] = huge;
+        cr_expect_eq(run_measured(argv, err, &rss), 2, "%s %s", cmds[i][0], cmds[i][1]);
+        t = text_of(err);
+        cr_expect_not_null(strstr(t, "is larger than 268435456 bytes"), "%s", t);
+        free(t);
+        cr_expect_lt(rss, 64 * 1024, "%s %s: %ld KiB resident for a refused input", cmds[i][0],
+                     cmds[i][1], rss);
+    }
+    free(err);
+    free(huge);
 }
