@@ -20,6 +20,9 @@
  *  - closing a secondary store instance (`receipt list --tail`, `export
  *    --follow`) ran system("rm -rf '$TMPDIR/...'"): a quote in $TMPDIR
  *    removed other paths. Now the directory is removed by nftw().
+ *  - a named input over the 256 MiB bound was read to the bound first
+ *    (about 540 MB resident); now its size refuses it.
+ *  - keygen after a short write named a stale errno as the cause.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -399,4 +402,43 @@ Test(rev28_cli, a_file_over_the_input_bound_is_refused_by_its_size)
     }
     free(err);
     free(huge);
+}
+
+/* keygen after a short write (a full disk, a file size limit) removed the
+ * file but named a stale errno ("No such file or directory") as the cause.
+ * Now it says how much was written, and still leaves no truncated seed. */
+Test(rev28_cli, keygen_says_what_a_short_write_was_and_leaves_no_seed)
+{
+    char *seed = path_in("new.seed"), t[4096];
+    struct stat st;
+    size_t n = 0;
+    ssize_t got;
+    int status, p[2];
+    pid_t pid;
+
+    /* its output through a pipe: the size limit applies to files only */
+    cr_assert_eq(pipe(p), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl = {10, 10}; /* the seed's 65 bytes do not fit */
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            _exit(126);
+        execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "keygen", "--out", seed, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    while (n < sizeof(t) - 1 && (got = read(p[0], t + n, sizeof(t) - 1 - n)) > 0)
+        n += (size_t)got;
+    t[n] = '\0';
+    close(p[0]);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d", status);
+    cr_expect_not_null(strstr(t, "only 10 of 65 bytes were written"), "%s", t);
+    cr_expect_eq(lstat(seed, &st), -1, "a truncated seed file was left behind");
+    free(seed);
 }
