@@ -23,6 +23,9 @@
  *  - a named input over the 256 MiB bound was read to the bound first
  *    (about 540 MB resident); now its size refuses it.
  *  - keygen after a short write named a stale errno as the cause.
+ *  - bench --compare-sidecar dropped DIR/bench.seed (a signing seed) and
+ *    two stores into any directory, a project's too; now DIR must be new,
+ *    empty, or hold only what a run keeps there.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -441,4 +444,44 @@ Test(rev28_cli, keygen_says_what_a_short_write_was_and_leaves_no_seed)
     cr_expect_not_null(strstr(t, "only 10 of 65 bytes were written"), "%s", t);
     cr_expect_eq(lstat(seed, &st), -1, "a truncated seed file was left behind");
     free(seed);
+}
+
+/* Every entry of @path but "." and "..", joined by spaces (static). */
+static const char *entries_of(const char *path)
+{
+    static char buf[1024];
+    struct dirent *de;
+    DIR *d = opendir(path);
+    size_t o = 0;
+
+    buf[0] = '\0';
+    cr_assert_not_null(d, "%s", path);
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", o ? " " : "", de->d_name);
+    closedir(d);
+    return buf;
+}
+
+/* bench --compare-sidecar wrote DIR/bench.seed, a signing seed, and two
+ * stores into any directory --receipt-db named, a project's included
+ * (where a seed may get committed), though plain bench refuses a
+ * directory of other files. Now DIR must be new, empty, or hold only what
+ * a run keeps there. */
+Test(rev28_cli, bench_compare_sidecar_never_drops_a_seed_among_a_users_files)
+{
+    char *proj = path_in("project"), *notes = path_in("project/notes.txt");
+    const char *argv[] = {"bench",        "--receipt-db", proj, "--compare-sidecar", "--calls", "1",
+                          "--durability", "nosync",       NULL};
+    cli_result r;
+
+    cr_assert_eq(mkdir(proj, 0700), 0);
+    cr_assert_eq(testutil_write_file(notes, "mine\n", 5, 0600), 0);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_eq(r.status, 2, "%s%s", r.out, r.err);
+    cr_expect_not_null(strstr(r.err, "it holds notes.txt"), "%s", r.err);
+    cr_expect_str_eq(entries_of(proj), "notes.txt", "the directory was written to");
+    testutil_cli_free(&r);
+    free(notes);
+    free(proj);
 }
