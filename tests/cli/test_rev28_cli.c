@@ -26,6 +26,7 @@
  *  - bench --compare-sidecar dropped DIR/bench.seed (a signing seed) and
  *    two stores into any directory, a project's too; now DIR must be new,
  *    empty, or hold only what a run keeps there.
+ *  - `mcp serve --policy -` took the MCP client's stream for the policy.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -484,4 +485,28 @@ Test(rev28_cli, bench_compare_sidecar_never_drops_a_seed_among_a_users_files)
     testutil_cli_free(&r);
     free(notes);
     free(proj);
+}
+
+/* `chio mcp serve --policy -` read the policy from standard input, which
+ * is the MCP client's stream: a client's messages were taken for the
+ * policy (and a policy piped in left the client's stream at its end).
+ * Now it is bad usage, before anything is read. */
+Test(rev28_cli, mcp_serve_never_reads_its_policy_from_the_clients_stream)
+{
+    static const char msg[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\"}\n";
+    char *seed = path_in("k.seed"), *db = path_in("mdb");
+    const char *argv[] = {"mcp", "serve", "--policy", "-", "--receipt-db", db, "--seed-file",
+                          seed,  "--",    "/bin/cat", NULL};
+    struct stat st;
+    cli_result r;
+
+    cr_assert_eq(testutil_write_file(seed, SEED28 "\n", 65, 0600), 0);
+    r = testutil_run_cli(argv, msg, sizeof(msg) - 1);
+    cr_expect_eq(r.status, 2, "%s", r.err);
+    cr_expect_not_null(strstr(r.err, "--policy - would read the MCP client's stream"), "%s", r.err);
+    cr_expect_eq(r.out_len, 0, "%s", r.out);
+    cr_expect_eq(stat(db, &st), -1, "no store was made");
+    testutil_cli_free(&r);
+    free(db);
+    free(seed);
 }
