@@ -1121,6 +1121,44 @@ static void unlink_own(const char *path, const struct stat *id)
         unlink(path);
 }
 
+/* Write this process's id to @path, mode 0644; its device and inode go to
+ * *@id, so that exit removes the path only while it is still this file.
+ * PID files often live in shared directories: a symbolic link planted at
+ * the path is refused (O_NOFOLLOW), never written through, and only a
+ * regular file is written (O_NONBLOCK: a FIFO there cannot hold the start
+ * up). A stale file of a crashed run is overwritten. Returns 0, or -1
+ * after saying why on stderr. */
+static int write_pid_file(const char *path, struct stat *id)
+{
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+    int e;
+
+    if (fd < 0) {
+        e = errno;
+        /* ELOOP: the path is a link; ENXIO: a FIFO nobody reads */
+        fprintf(stderr, "host-service: cannot write the PID file %s: %s\n", path,
+                e == ELOOP   ? "it is a symbolic link (refused: give the file's own path)"
+                : e == ENXIO ? "not a regular file"
+                             : strerror(e));
+        return -1;
+    }
+    if (fstat(fd, id) != 0 || !S_ISREG(id->st_mode)) {
+        close(fd);
+        fprintf(stderr, "host-service: cannot write the PID file %s: not a regular file\n", path);
+        return -1;
+    }
+    if (ftruncate(fd, 0) != 0 || write(fd, text, (size_t)n) != n) {
+        e = errno;
+        close(fd);
+        fprintf(stderr, "host-service: cannot write the PID file %s: %s\n", path, strerror(e));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 /* Descriptors open now (the kernel's store, logs, listeners). */
 static size_t fds_in_use(void)
 {
@@ -1340,7 +1378,7 @@ int main(int argc, char **argv)
     chio_error err;
     pthread_t acceptor;
     sigset_t sigs;
-    struct stat sock_id, admin_id;
+    struct stat sock_id, admin_id, pid_id;
     size_t n, cp_batch = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
     int i, sig, rc, explicit_max = 0;
     chio__witness_startup witness = {"host-service", NULL, NULL, NULL, NULL, 0, 0};
@@ -1504,13 +1542,9 @@ int main(int argc, char **argv)
         chio_kernel_free(svc.k);
         return e == EADDRINUSE ? 2 : 1;
     }
-    if (pidfile != NULL) {
-        FILE *f = fopen(pidfile, "w");
-        if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-            fprintf(stderr, "host-service: cannot write %s\n", pidfile);
-            chio_kernel_free(svc.k);
-            return 1;
-        }
+    if (pidfile != NULL && write_pid_file(pidfile, &pid_id) != 0) {
+        chio_kernel_free(svc.k);
+        return 1;
     }
     if (pthread_create(&acceptor, NULL, accept_loop, NULL) != 0) {
         fprintf(stderr, "host-service: cannot start the acceptor thread\n");
@@ -1562,6 +1596,6 @@ int main(int argc, char **argv)
     close(svc.wake[1]);
     close(svc.reserve_fd);
     if (pidfile != NULL)
-        unlink(pidfile);
+        unlink_own(pidfile, &pid_id); /* only while it is still the file written */
     return rc == 0 ? 0 : 1;
 }

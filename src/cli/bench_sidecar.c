@@ -10,6 +10,7 @@
  * Public API only; the sidecar is this same binary (/proc/self/exe).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -310,6 +311,36 @@ static pid_t start_sidecar(const char *db, const char *seed, int nosync, unsigne
     return pid;
 }
 
+/* DIR holds what a run keeps there (bench.seed, inproc/, sidecar/): it
+ * must be missing, empty, or hold only those, so that a first run never
+ * drops a signing seed and two stores among a user's files (a project
+ * directory a mistyped --receipt-db named). 0, or CLI_USAGE after saying
+ * why. */
+static int check_bench_dir(const char *dir)
+{
+    struct dirent *de;
+    DIR *d = opendir(dir);
+    const char *other = NULL;
+    int rc = 0;
+
+    if (d == NULL)
+        return errno == ENOENT ? 0
+                               : cli_error("bench", "--receipt-db %s: %s", dir, strerror(errno));
+    while (other == NULL && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            strcmp(de->d_name, "bench.seed") != 0 && strcmp(de->d_name, "inproc") != 0 &&
+            strcmp(de->d_name, "sidecar") != 0)
+            other = de->d_name;
+    if (other != NULL)
+        rc = cli_error("bench",
+                       "refusing --receipt-db %s for --compare-sidecar: it holds %s, not only "
+                       "what a run keeps there (bench.seed, inproc, sidecar); give a new or "
+                       "empty directory",
+                       dir, other);
+    closedir(d);
+    return rc;
+}
+
 int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const char *seed_file,
                               int json)
 {
@@ -332,6 +363,8 @@ int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const
         snprintf(side_db, sizeof(side_db), "%s/sidecar", dir) >= (int)sizeof(side_db) ||
         snprintf(seed_path, sizeof(seed_path), "%s/bench.seed", dir) >= (int)sizeof(seed_path))
         return cli_error("bench", "--receipt-db path too long");
+    if (check_bench_dir(dir) != 0)
+        return CLI_USAGE;
     mkdir(dir, 0700);
     if (cli_check_store_dir("bench", "--receipt-db DIR/inproc", inproc_db) != 0 ||
         cli_check_store_dir("bench", "--receipt-db DIR/sidecar", side_db) != 0)

@@ -63,7 +63,8 @@ static const char bench_usage[] =
     "--compare-sidecar runs M allowed evaluations in-process and M through a\n"
     "`chio serve` started on loopback (keep-alive connections), at 1 and 16\n"
     "callers, and prints calls/s, p50 and p99 of each (stores under DIR/inproc\n"
-    "and DIR/sidecar; --json adds inproc_p50_us, sidecar_p50_us,\n"
+    "and DIR/sidecar, the key in DIR/bench.seed unless --seed-file; DIR must be\n"
+    "new, empty or hold only those; --json adds inproc_p50_us, sidecar_p50_us,\n"
     "inproc_calls_per_sec and sidecar_calls_per_sec, at 1 caller).\n"
     "Exit 0 when every call succeeded, 1 when some failed, 2 on bad usage.\n";
 

@@ -77,6 +77,16 @@ int cmd_keygen(int argc, char **argv)
     seed[64] = '\n';
     w = write(fd, seed, 65);
     OPENSSL_cleanse(seed, sizeof(seed));
+    if (w >= 0 && w != 65) {
+        /* a short write sets no errno: say what happened */
+        close(fd);
+        unlink(opts[0].value); /* never a truncated seed left behind */
+        chio_keypair_free(kp);
+        return cli_error("keygen",
+                         "cannot write %s: only %zd of 65 bytes were written (disk full or a "
+                         "file size limit?); the file was removed",
+                         opts[0].value, w);
+    }
     if (w != 65 || fsync(fd) != 0 || close(fd) != 0) {
         int e = errno;
         unlink(opts[0].value);

@@ -182,6 +182,12 @@ static int mcp_run(int argc, char **argv, int http)
         cli_error(cmd, "--witness-stream must be 1-64 of A-Z a-z 0-9 _ -");
         return CLI_USAGE;
     }
+    /* stdio's standard input is the MCP client's stream, never a policy */
+    if (!http && strcmp(opts[0].value, "-") == 0) {
+        cli_error(cmd, "--policy - would read the MCP client's stream (standard input): give "
+                       "the policy's file");
+        return CLI_USAGE;
+    }
     /* A policy is a file: a FIFO or a device would block or never end. */
     if (opts[0].value != NULL && strcmp(opts[0].value, "-") != 0 && stat(opts[0].value, &st) == 0 &&
         !S_ISREG(st.st_mode)) {

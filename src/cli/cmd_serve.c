@@ -47,7 +47,8 @@ static const char serve_usage[] =
     "denied tool_not_registered. --ca-key (repeatable) trusts a\n"
     "capability issuer besides the sidecar's own key. --token-file holds the\n"
     "bearer token (Authorization: Bearer ...) the control routes and evaluate\n"
-    "then require; without it only a loopback --listen address is accepted.\n"
+    "then require (a private file, like the seed: mode 0600 or stricter);\n"
+    "without it only a loopback --listen address is accepted.\n"
     "A request's Host must name localhost, a loopback address, the --listen\n"
     "address (any address when it is 0.0.0.0 or [::]) or an --allow-host NAME\n"
     "(repeatable): any other is refused 403 (DNS rebinding).\n"
@@ -121,7 +122,10 @@ static int is_loopback(const char *host)
 
 /* The bearer token: the file's text less one trailing newline. Only a
  * regular file is read (a FIFO or device is refused at once, never waited
- * on). NULL after printing what is wrong, naming --token-file. */
+ * on), and only a private one: whoever can read the token can mint tokens
+ * signed by the sidecar's key, so, as for the seed, a file group or others
+ * may read or write is refused. NULL after printing what is wrong, naming
+ * --token-file. */
 static char *load_token(const char *path)
 {
     char buf[TOKEN_FILE_MAX + 1], *t = NULL;
@@ -138,6 +142,14 @@ static char *load_token(const char *path)
         close(fd);
         cli_error("serve", "--token-file %s is not a regular file (a FIFO, device or directory?)",
                   path);
+        return NULL;
+    }
+    if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
+        close(fd);
+        cli_error("serve",
+                  "refusing --token-file %s: its mode %04o lets group or others read or write "
+                  "it; a bearer token must be private (chmod 600 %s)",
+                  path, (unsigned)(st.st_mode & 07777), path);
         return NULL;
     }
     while (len <= TOKEN_FILE_MAX && (got = read(fd, buf + len, TOKEN_FILE_MAX + 1 - len)) != 0) {

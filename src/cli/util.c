@@ -230,9 +230,18 @@ char *cli_read_input(const char *cmd, const char *path, size_t *len)
     char *buf;
 
     if (path != NULL && strcmp(path, "-") != 0) {
+        struct stat st;
+
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             cli_error(cmd, "cannot open %s: %s", path, strerror(errno));
+            return NULL;
+        }
+        /* A regular file over the bound is refused by its size, before a
+         * byte is read (reading it first took twice the bound in memory). */
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > CLI_MAX_INPUT) {
+            close(fd);
+            cli_error(cmd, "input %s is larger than %zu bytes", path, CLI_MAX_INPUT);
             return NULL;
         }
     }

@@ -5,12 +5,20 @@
  * atomic replacement (temporary file, fsync, rename, fsync of the
  * directory) and reading one field back. The stream, not this file, is
  * where the exporter resumes; the file is informational and a hint.
+ *
+ * Whoever can write the store's directory can plant names in it, and the
+ * exporter may run as another user than the kernel (it only reads the
+ * store): the temporary file is therefore always a new file of the
+ * exporter's own (a link or file planted at its name is removed, never
+ * written through), and the position file is read only when it is a
+ * regular file named directly (a FIFO there would never answer).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "export.h"
@@ -32,7 +40,12 @@ int chio__export_write_atomically(const char *path, const char *text, size_t len
         tmp = NULL;
         goto out;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A leftover of a crash, or a link planted to redirect the write:
+     * removed (unlink never follows a link), then made anew with O_EXCL
+     * | O_NOFOLLOW, so that nothing planted in between is written to. */
+    if (unlink(tmp) != 0 && errno != ENOENT)
+        goto out;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         goto out;
     while (off < len) {
@@ -75,16 +88,25 @@ uint64_t chio__export_position_field(const char *path, const char *key, const ch
     size_t len = 0;
     char *text = NULL, *p;
     uint64_t seq = 0;
-    FILE *f = fopen(path, "r");
+    struct stat st;
+    ssize_t got;
+    /* O_NONBLOCK: a FIFO planted there must not hold the exporter up. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
-    if (f == NULL)
+    if (fd < 0)
         return 0;
-    text = calloc(1, 1024);
-    if (text != NULL)
-        len = fread(text, 1, 1023, f);
-    fclose(f);
-    if (text == NULL)
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (text = calloc(1, 1024)) == NULL) {
+        close(fd);
         return 0;
+    }
+    while (len < 1023 && (got = read(fd, text + len, 1023 - len)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fd);
     text[len] = '\0';
     /* Written by the exporter: a flat object, this kernel's or not. */
     if (strstr(text, key) != NULL && (p = strstr(text, field)) != NULL && p > text &&
