@@ -255,16 +255,32 @@ static int object_asks_tools(const chio_json *o, int depth)
     return 0;
 }
 
-static int asks_tool_use(const char *req, size_t len)
+/* Read the canonical nested request @req: whether a sampling request asks
+ * for tool use (*tools), and why a receipt cannot store it verbatim (@why,
+ * "" when it can): nested deeper than a receipt read back takes, or too
+ * large (a tool server's "1e20" is 21 bytes canonical). Not parsable
+ * (cannot happen: canonical already) counts as both, failing closed. */
+static void inspect_nested(const char *req, size_t len, int *tools, char *why, size_t cap)
 {
     chio_json_doc *doc = NULL;
-    int yes;
 
-    if (chio_json_parse(req, len, &doc, NULL) != 0)
-        return 1; /* canonical already; cannot happen, but fail closed */
-    yes = object_asks_tools(chio_json_root(doc), 0);
+    why[0] = '\0';
+    *tools = 1;
+    if (len > CHIO__MAX_ARGS_BYTES) {
+        snprintf(why, cap, "it is %zu bytes canonical; at most %zu fit in a receipt", len,
+                 (size_t)CHIO__MAX_ARGS_BYTES);
+        return;
+    }
+    if (chio_json_parse(req, len, &doc, NULL) != 0) {
+        snprintf(why, cap, "its canonical form does not parse");
+        return;
+    }
+    *tools = object_asks_tools(chio_json_root(doc), 0);
+    if (chio__json_depth(chio_json_root(doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
+        CHIO__RECEIPT_MAX_DEPTH)
+        snprintf(why, cap, "it nests more than %d levels (the receipt adds %d)",
+                 CHIO__RECEIPT_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
     chio_json_doc_free(doc);
-    return yes;
 }
 
 static int keep_child(chio_tool_ctx *c, chio_receipt *rec, chio_error *err)
@@ -290,11 +306,15 @@ static int sign_child(chio_tool_ctx *c, chio__receipt_fields *f, chio_receipt **
     return chio__kernel_sign_entered(c->k, f, held, rec, err);
 }
 
-/* A nested request whose text is over max_argument_bytes is refused like
- * such arguments (arguments_rejected), unparsed: its child receipt stores
- * a summary and binds the SHA-256 of the raw text; the host is not asked. */
-static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
-                           chio_error *err)
+/* A nested request its child receipt cannot store verbatim is refused like
+ * such arguments (arguments_rejected) and the host is not asked: its text
+ * over max_argument_bytes (never parsed; @hash is the raw text's), or its
+ * canonical form too deep or too large for a receipt that reads back
+ * (@hash is the canonical form's). The child receipt stores a summary,
+ * {"chio_omitted_arguments":{@what:@nbytes,"reason":@why}}, and binds
+ * @hash in metadata.redaction. */
+static int refuse_unrecordable(chio_tool_ctx *c, chio_nested_kind kind, const char *what,
+                               size_t nbytes, const char *hash, const char *why, chio_error *err)
 {
     chio_kernel *k = c->k;
     mreq *r = c->r;
@@ -302,21 +322,18 @@ static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *
     chio__receipt_fields f;
     chio_receipt *rec = NULL;
     chio_buf b;
-    char why[160], hash[65], child_id[200], *summary;
+    char child_id[200], reason[256], *summary;
     size_t slen = 0;
     int rc;
 
-    if (chio_sha256_hex(json, len, hash) != 0)
-        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
-    snprintf(why, sizeof(why), "its text is %zu bytes, over max_argument_bytes (%llu); not parsed",
-             len, (unsigned long long)k->max_argument_bytes);
     chio__buf_init(&b);
-    chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"text_bytes\":%zu,\"reason\":", len);
+    chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"%s\":%zu,\"reason\":", what, nbytes);
     chio__json_write_string(&b, why, strlen(why));
     chio__buf_puts(&b, "}}");
     summary = chio__buf_detach(&b, &slen);
     if (summary == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    snprintf(reason, sizeof(reason), "nested request rejected: %s", why);
     snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
     chio__utf8_repair(child_id);
     memset(&sp, 0, sizeof(sp));
@@ -326,7 +343,7 @@ static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *
     sp.params = summary;
     sp.params_len = slen;
     sp.verdict = CHIO_VERDICT_DENY;
-    sp.reason = "nested request rejected: over max_argument_bytes";
+    sp.reason = reason;
     sp.guard = chio_code_name(CHIO_CODE_ARGUMENTS_REJECTED);
     sp.request_id = child_id;
     sp.session_id = r->s->id;
@@ -346,6 +363,30 @@ static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *
                       kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling", why);
 }
 
+/* Text over max_argument_bytes: refused unparsed. */
+static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
+                           chio_error *err)
+{
+    char why[160], hash[65];
+
+    if (chio_sha256_hex(json, len, hash) != 0)
+        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
+    snprintf(why, sizeof(why), "its text is %zu bytes, over max_argument_bytes (%llu); not parsed",
+             len, (unsigned long long)c->k->max_argument_bytes);
+    return refuse_unrecordable(c, kind, "text_bytes", len, hash, why, err);
+}
+
+/* A canonical form a receipt cannot hold (inspect_nested()'s @why). */
+static int unrecordable_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *req, size_t len,
+                               const char *why, chio_error *err)
+{
+    char hash[65];
+
+    if (chio_sha256_hex(req, len, hash) != 0)
+        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
+    return refuse_unrecordable(c, kind, "canonical_bytes", len, hash, why, err);
+}
+
 static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                           char **reply, size_t *reply_len, chio_error *err)
 {
@@ -355,10 +396,10 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     chio__receipt_fields f;
     chio_receipt *rec = NULL;
     chio_output out;
-    char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65];
+    char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65], why[160];
     size_t req_len;
     chio_code refused = CHIO_CODE_NONE;
-    int rc, host_rc = 0;
+    int rc, host_rc = 0, tools;
 
     if (reply != NULL)
         *reply = NULL;
@@ -376,8 +417,14 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     rc = chio_json_canonicalize(json, len, &req, &req_len, err);
     if (rc != 0)
         return rc;
-    if (kind == CHIO_NESTED_SAMPLING && asks_tool_use(req, req_len))
+    inspect_nested(req, req_len, &tools, why, sizeof(why));
+    if (kind == CHIO_NESTED_SAMPLING && tools)
         kind = CHIO_NESTED_SAMPLING_WITH_TOOLS;
+    if (why[0] != '\0') { /* before the host is asked: its receipt must read back */
+        rc = unrecordable_nested(c, kind, req, req_len, why, err);
+        free(req);
+        return rc;
+    }
     if (chio__is_cancelled(r)) {
         /* The call is over for its caller: nothing more goes to the host. */
         refused = CHIO_CODE_CANCELLED;

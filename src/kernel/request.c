@@ -17,10 +17,7 @@
 #include "guard_scan.h"
 #include "request.h"
 
-/* Canonical arguments: the receipt around them (and its evidence) must
- * stay under CHIO_JSON_MAX_INPUT. */
-#define MAX_ARGS_BYTES (CHIO_JSON_MAX_INPUT - ((size_t)1 << 20))
-#define DETAILS_CAP    512 /* evidence details kept in a receipt, with the NUL */
+#define DETAILS_CAP 512 /* evidence details kept in a receipt, with the NUL */
 /* What a guard may write: checked whole against the secret_leak guards
  * before it is cut to DETAILS_CAP, so a secret the cut splits is found. */
 #define GUARD_SCRATCH 4096
@@ -155,10 +152,10 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
         snprintf(r->unrecordable, sizeof(r->unrecordable),
                  "they nest more than %d levels (the receipt adds %d)",
                  CHIO__RECEIPT_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
-    else if (r->args_len > MAX_ARGS_BYTES)
+    else if (r->args_len > CHIO__MAX_ARGS_BYTES)
         snprintf(r->unrecordable, sizeof(r->unrecordable),
                  "they are %zu bytes; at most %zu fit in a receipt", r->args_len,
-                 (size_t)MAX_ARGS_BYTES);
+                 (size_t)CHIO__MAX_ARGS_BYTES);
     return 0;
 }
 

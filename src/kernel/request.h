@@ -30,6 +30,10 @@
 
 #define REASON_CAP 512
 
+/* Canonical arguments (a call's, or a nested request's): the receipt
+ * around them (and its evidence) must stay under CHIO_JSON_MAX_INPUT. */
+#define CHIO__MAX_ARGS_BYTES (CHIO_JSON_MAX_INPUT - ((size_t)1 << 20))
+
 /* ---- types ---------------------------------------------------------------------------- */
 
 struct chio_output {

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev28_streams.c - review 28 of check 11 (stream limits)
+ * and nested flows, through the public API with a real kernel and store:
+ * the byte limit counts canonical bytes, to the byte; the incomplete
+ * output is what the receipt's content_hash binds; a nested request the
+ * tool server controls always yields a child receipt the log can read
+ * back.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+
+#define NOW 1710000300u
+#define DIR "/tmp/review28-streams"
+
+static uint64_t clock_fn(void *ctx)
+{
+    (void)ctx;
+    return NOW;
+}
+
+/* What the tools below do, and what they heard. */
+typedef struct plan {
+    const char *const *chunks; /* the stream tool's chunks, NULL-ended */
+    int rcs[16];               /* emit results */
+    const char *req;           /* the sample tool's request */
+    size_t req_len;
+    int elicit; /* elicitation instead of sampling */
+    int rc;     /* its result */
+} plan;
+
+static plan g_plan;
+static int g_host_calls;
+static chio_kernel *g_k;
+static char g_sid[CHIO_SESSION_ID_LEN + 1];
+
+static int stream_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                       size_t len, chio_output *out)
+{
+    size_t i;
+
+    (void)user;
+    (void)tool;
+    (void)args;
+    (void)len;
+    (void)out;
+    for (i = 0; g_plan.chunks[i] != NULL && i < 16; i++)
+        g_plan.rcs[i] = chio_tool_ctx_emit_chunk(ctx, g_plan.chunks[i], strlen(g_plan.chunks[i]));
+    return 0;
+}
+
+static int sample_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                       size_t len, chio_output *out)
+{
+    char *reply = NULL;
+    size_t rlen = 0;
+
+    (void)user;
+    (void)tool;
+    if (g_plan.elicit)
+        g_plan.rc = chio_tool_ctx_elicit(ctx, g_plan.req, g_plan.req_len, &reply, &rlen, NULL);
+    else
+        g_plan.rc = chio_tool_ctx_sample(ctx, g_plan.req, g_plan.req_len, 0, &reply, &rlen, NULL);
+    chio_free(reply);
+    return chio_output_set_json(out, args, len);
+}
+
+static int host(void *user, chio_nested_kind kind, const char *session_id, const char *req,
+                size_t len, chio_output *reply)
+{
+    (void)user;
+    (void)kind;
+    (void)session_id;
+    (void)req;
+    (void)len;
+    g_host_calls++;
+    return chio_output_set_json(reply, "\"ok\"", 4);
+}
+
+static void reg(const char *server, int streaming,
+                int (*fn)(void *, chio_tool_ctx *, const char *, const char *, size_t,
+                          chio_output *))
+{
+    static const char *const tools[] = {"t"};
+    chio_tool_server ts;
+    chio_error err;
+
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = server;
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    if (streaming)
+        ts.invoke_stream = fn;
+    else
+        ts.invoke = fn;
+    cr_assert_eq(chio_kernel_register_tool_server(g_k, &ts, &err), 0, "%s", err.message);
+}
+
+/* A kernel on @path (NULL: ephemeral) allowing sampling, with a stream
+ * byte limit @stream_bytes (0: the default) and max_argument_bytes
+ * @arg_cap (0: the default), and a session holding cap-f for every tool. */
+static void setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap)
+{
+    chio_kernel_config cfg;
+    chio_error err;
+    const char *caps[1];
+    char *tok;
+
+    kt_config(&cfg, path);
+    cfg.clock = clock_fn;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    cfg.allow_sampling = 1;
+    cfg.allow_elicitation = 1;
+    if (stream_bytes)
+        cfg.max_stream_total_bytes = stream_bytes;
+    if (arg_cap)
+        cfg.max_argument_bytes = arg_cap;
+    g_k = kt_kernel(&cfg);
+    reg("srv-stream", 1, stream_tool);
+    reg("srv-sample", 0, sample_tool);
+    cr_assert_eq(chio_kernel_set_nested_handler(g_k, host, NULL, &err), 0);
+    tok = tk_token(TK_KERNEL_SEED, "cap-f", TK_AGENT_PUB,
+                   "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
+                   "\"operations\":[\"invoke\"]}]}",
+                   NOW - 10, 100, NULL, 0);
+    cr_assert_not_null(tok);
+    caps[0] = tok;
+    cr_assert_eq(chio_kernel_open_session(g_k, TK_AGENT_PUB, caps, NULL, 1, g_sid, &err), 0, "%s",
+                 err.message);
+    free(tok);
+    memset(&g_plan, 0, sizeof(g_plan));
+    g_host_calls = 0;
+}
+
+static void call(const char *server, chio_response *r)
+{
+    chio_call c;
+    chio_error err;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = g_sid;
+    c.capability_id = "cap-f";
+    c.server_id = server;
+    c.tool_name = "t";
+    c.arguments_json = "{}";
+    c.arguments_len = 2;
+    chio_error_init(&err);
+    memset(r, 0, sizeof(*r));
+    cr_assert_eq(chio_kernel_evaluate(g_k, &c, r, &err), 0, "%s", err.message);
+    cr_assert_not_null(r->receipt);
+}
+
+/* The receipt's content_hash is the SHA-256 of exactly the output the
+ * caller got. */
+static void expect_hash_binds_output(const chio_response *r)
+{
+    const chio_json *h = chio_json_get(chio_receipt_root(r->receipt), "content_hash");
+    char want[65];
+    size_t hlen = 0;
+    const char *got = h ? chio_json_string(h, &hlen) : NULL;
+
+    cr_assert_not_null(r->output);
+    cr_assert_eq(chio_sha256_hex(r->output, r->output_len, want), 0);
+    cr_assert_not_null(got);
+    cr_expect(hlen == 64 && memcmp(got, want, 64) == 0, "content_hash %.*s, output hash %s",
+              (int)hlen, got, want);
+}
+
+/* The child receipt of a nested request refused as one no receipt can
+ * hold: the host was not asked, and the receipt (a summary binding the
+ * canonical form's hash) reads back. */
+static void expect_refused_unrecordable(const chio_response *r, const char *why)
+{
+    chio_receipt *back = NULL;
+    const char *js;
+    size_t len;
+
+    cr_expect_eq(g_plan.rc, CHIO_EDENIED, "nested rc %d", g_plan.rc);
+    cr_expect_eq(g_host_calls, 0, "the host was asked a question no receipt can record");
+    cr_assert_eq(r->nchildren, 1, "no child receipt (nested rc %d)", g_plan.rc);
+    js = chio_receipt_json(r->children[0], &len);
+    cr_expect_eq(chio_receipt_parse(js, len, &back, NULL), 0,
+                 "the child receipt does not read back");
+    chio_receipt_free(back);
+    cr_expect(len < 4096 && strstr(js, "\"arguments_rejected\"") != NULL &&
+                  strstr(js, "chio_omitted_arguments") != NULL && strstr(js, why) != NULL,
+              "child receipt: %.600s", js);
+    cr_expect(strstr(js, "\"parent_request_id\"") != NULL, "no parent link: %.600s", js);
+}
+
+/* The byte limit counts each chunk's canonical form (" 1e20 " is 21
+ * bytes, "\u0041" with quotes 3), to the byte: a chunk that reaches the
+ * limit exactly is kept, one byte over is dropped; the incomplete output
+ * is the chunks before it and the receipt binds that output. */
+Test(rev28_streams, byte_limit_counts_canonical_bytes_to_the_byte)
+{
+    static const char *const chunks[] = {" 1e20 ", "\"\\u0041\"", "[ 1 , 2 ]", NULL};
+    static const struct {
+        uint64_t limit;
+        int kept; /* chunks kept */
+        chio_verdict verdict;
+        const char *output;
+    } rows[] = {
+        {21, 1, CHIO_VERDICT_INCOMPLETE, "[100000000000000000000]"},
+        {23, 1, CHIO_VERDICT_INCOMPLETE, "[100000000000000000000]"},
+        {24, 2, CHIO_VERDICT_INCOMPLETE, "[100000000000000000000,\"A\"]"},
+        {28, 2, CHIO_VERDICT_INCOMPLETE, "[100000000000000000000,\"A\"]"},
+        {29, 3, CHIO_VERDICT_ALLOW, "[100000000000000000000,\"A\",[1,2]]"},
+        {20, 0, CHIO_VERDICT_INCOMPLETE, "[]"},
+        {UINT64_MAX, 3, CHIO_VERDICT_ALLOW, "[100000000000000000000,\"A\",[1,2]]"},
+    };
+    size_t i;
+    int j;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        chio_response r;
+
+        setup(NULL, rows[i].limit, 0);
+        g_plan.chunks = chunks;
+        call("srv-stream", &r);
+        for (j = 0; j < 3; j++)
+            cr_expect_eq(g_plan.rcs[j], j < rows[i].kept ? 0 : CHIO_ESTREAM_LIMIT,
+                         "limit %llu chunk %d: rc %d", (unsigned long long)rows[i].limit, j,
+                         g_plan.rcs[j]);
+        cr_expect_eq(r.verdict, rows[i].verdict, "limit %llu: verdict %d",
+                     (unsigned long long)rows[i].limit, r.verdict);
+        cr_expect_eq(r.code, rows[i].verdict == CHIO_VERDICT_ALLOW ? CHIO_CODE_NONE
+                                                                   : CHIO_CODE_STREAM_LIMIT);
+        cr_expect_str_eq(r.output, rows[i].output);
+        expect_hash_binds_output(&r);
+        chio_response_destroy(&r);
+        chio_kernel_free(g_k);
+    }
+}
+
+/* A nested request nested as deep as the parser takes (the tool server
+ * writes it) was answered by the host and signed into a child receipt
+ * that chio_receipt_parse() and the store's readers refuse (too deep): now
+ * it is refused before the host is asked, arguments_rejected, with a
+ * summary child receipt that reads back. */
+Test(rev28_streams, deep_nested_request_child_receipt_reads_back)
+{
+    char path[256], req[400];
+    chio_response r;
+    size_t i, depth = CHIO_JSON_MAX_DEPTH - 1;
+
+    snprintf(path, sizeof(path), DIR "/deep-%d", (int)getpid());
+    setup(path, 0, 0);
+    for (i = 0; i < depth; i++)
+        req[i] = '[';
+    for (i = 0; i < depth; i++)
+        req[depth + i] = ']';
+    req[2 * depth] = '\0';
+    g_plan.req = req;
+    g_plan.req_len = 2 * depth;
+    call("srv-sample", &r);
+    expect_refused_unrecordable(&r, "nests more than");
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+    kt_check_log(path, 0);
+}
+
+/* A nested request whose canonical form outgrows what a receipt can hold
+ * (the tool server writes numbers that canonicalise four times longer:
+ * "1e20" is 100000000000000000000), under max_argument_bytes as text, was
+ * answered by the host and then left without a child receipt (the signer
+ * refused it, CHIO_ETOOBIG): now it is refused before the host is asked,
+ * with a summary child receipt. (Elicitation: a sampling request that
+ * large was refused as asking for tool use, its tools unreadable.) */
+Test(rev28_streams, expanding_nested_request_child_receipt_reads_back)
+{
+    const size_t n = 3200000; /* 5 bytes each as text, 22 canonical: over 64 MiB */
+    char path[256], *req;
+    chio_response r;
+    size_t i;
+
+    snprintf(path, sizeof(path), DIR "/wide-%d", (int)getpid());
+    setup(path, 0, (uint64_t)63 << 20);
+    req = malloc(5 * n + 2);
+    cr_assert_not_null(req);
+    req[0] = '[';
+    for (i = 0; i < n; i++)
+        memcpy(req + 1 + 5 * i, "1e20,", 5);
+    req[5 * n] = ']';
+    req[5 * n + 1] = '\0';
+    g_plan.req = req;
+    g_plan.req_len = 5 * n + 1;
+    g_plan.elicit = 1;
+    call("srv-sample", &r);
+    free(req);
+    expect_refused_unrecordable(&r, "fit in a receipt");
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+    kt_check_log(path, 0);
+}
+
+/* A NUL character in a nested request does not cost the log a receipt. */
+Test(rev28_streams, nested_request_with_nul_child_receipt_reads_back)
+{
+    static const char req[] = "{\"messages\":[{\"content\":\"a\\u0000b\"}]}";
+    char path[256];
+    chio_response r;
+    chio_receipt *back = NULL;
+    const char *js;
+    size_t len;
+
+    snprintf(path, sizeof(path), DIR "/nul-%d", (int)getpid());
+    setup(path, 0, 0);
+    g_plan.req = req;
+    g_plan.req_len = sizeof(req) - 1;
+    call("srv-sample", &r);
+    cr_assert_eq(r.nchildren, 1, "rc %d", g_plan.rc);
+    js = chio_receipt_json(r.children[0], &len);
+    cr_expect_eq(chio_receipt_parse(js, len, &back, NULL), 0, "nested rc %d", g_plan.rc);
+    chio_receipt_free(back);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+    kt_check_log(path, 0);
+}
