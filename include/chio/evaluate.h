@@ -232,9 +232,10 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * nested requests: the next fails with CHIO_ELIMIT and no child receipt,
  * and the call ends a tool_error deny whatever the tool returns. A
  * request text over max_argument_bytes is refused unparsed, and one whose
- * canonical form is too deep or too large for a receipt is refused too
- * (arguments_rejected, the host not asked; the child receipt stores a
- * summary).
+ * canonical form is too deep or too large for a receipt is refused too,
+ * as is one past the call's budget (its child receipts hold at most 16 x
+ * max_argument_bytes of request text together): arguments_rejected, the
+ * host not asked, the child receipt stores a summary.
  * @request_json: any JSON value (the request body).
  * Returns: 0 with *reply (JSON, free with chio_free()) when allowed;
  * CHIO_EDENIED when refused (the deny child receipt is signed); CHIO_EFAILED

@@ -420,11 +420,21 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     inspect_nested(req, req_len, &tools, why, sizeof(why));
     if (kind == CHIO_NESTED_SAMPLING && tools)
         kind = CHIO_NESTED_SAMPLING_WITH_TOOLS;
+    /* Too deep or too large for a receipt, or past the call's budget of
+     * request text held verbatim: refused with a summary. */
+    if (why[0] == '\0' &&
+        req_len > CHIO__NESTED_BYTES_FACTOR * k->max_argument_bytes - c->nested_bytes)
+        snprintf(why, sizeof(why),
+                 "the call's nested requests would hold over %llu bytes together "
+                 "(%u x max_argument_bytes)",
+                 (unsigned long long)(CHIO__NESTED_BYTES_FACTOR * k->max_argument_bytes),
+                 CHIO__NESTED_BYTES_FACTOR);
     if (why[0] != '\0') { /* before the host is asked: its receipt must read back */
         rc = unrecordable_nested(c, kind, req, req_len, why, err);
         free(req);
         return rc;
     }
+    c->nested_bytes += req_len;
     if (chio__is_cancelled(r)) {
         /* The call is over for its caller: nothing more goes to the host. */
         refused = CHIO_CODE_CANCELLED;

@@ -64,14 +64,21 @@ struct chio_tool_ctx {
     chio_receipt **children;
     size_t nchildren;
     unsigned nested_seq;
-    int nested_overflow; /* asked for more than CHIO__MAX_NESTED: the call fails */
-    int credit_held;     /* the next child receipt's credit, taken ahead (dispatch.c) */
+    int nested_overflow;   /* asked for more than CHIO__MAX_NESTED: the call fails */
+    int credit_held;       /* the next child receipt's credit, taken ahead (dispatch.c) */
+    uint64_t nested_bytes; /* canonical request text the child receipts hold verbatim */
 };
 
 /* Most nested requests one call may make; the one past it gets no answer
  * and no child receipt, and the call ends tool_error (its receipt says
  * why), so a looping tool cannot grow the call's receipts without bound. */
 #define CHIO__MAX_NESTED 1024u
+
+/* The child receipts of one call are held until it returns: together they
+ * store at most this many times max_argument_bytes of request text
+ * verbatim (64 MiB by default). A request past it is refused
+ * (arguments_rejected) with a summary child receipt, the host not asked. */
+#define CHIO__NESTED_BYTES_FACTOR 16u
 
 typedef struct mreq {
     chio_kernel *k;

@@ -31,8 +31,10 @@ typedef struct plan {
     int rcs[16];               /* emit results */
     const char *req;           /* the sample tool's request */
     size_t req_len;
-    int elicit; /* elicitation instead of sampling */
-    int rc;     /* its result */
+    int elicit;   /* elicitation instead of sampling */
+    int repeat;   /* requests made (0: one) */
+    int rc;       /* the last one's result */
+    int rcs2[32]; /* each one's result */
 } plan;
 
 static plan g_plan;
@@ -63,11 +65,18 @@ static int sample_tool(void *user, chio_tool_ctx *ctx, const char *tool, const c
 
     (void)user;
     (void)tool;
-    if (g_plan.elicit)
-        g_plan.rc = chio_tool_ctx_elicit(ctx, g_plan.req, g_plan.req_len, &reply, &rlen, NULL);
-    else
-        g_plan.rc = chio_tool_ctx_sample(ctx, g_plan.req, g_plan.req_len, 0, &reply, &rlen, NULL);
-    chio_free(reply);
+    int i;
+
+    for (i = 0; i < (g_plan.repeat ? g_plan.repeat : 1) && i < 32; i++) {
+        reply = NULL;
+        if (g_plan.elicit)
+            g_plan.rc = chio_tool_ctx_elicit(ctx, g_plan.req, g_plan.req_len, &reply, &rlen, NULL);
+        else
+            g_plan.rc =
+                chio_tool_ctx_sample(ctx, g_plan.req, g_plan.req_len, 0, &reply, &rlen, NULL);
+        g_plan.rcs2[i] = g_plan.rc;
+        chio_free(reply);
+    }
     return chio_output_set_json(out, args, len);
 }
 
@@ -323,4 +332,44 @@ Test(rev28_streams, nested_request_with_nul_child_receipt_reads_back)
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
     kt_check_log(path, 0);
+}
+
+/* One call's child receipts are held until it returns: a tool server
+ * making 1024 nested requests of max_argument_bytes each (4 MiB by
+ * default) had the kernel hold 4 GiB of receipts for one call. Together
+ * they now hold at most 16 x max_argument_bytes verbatim; past it a
+ * request is refused (arguments_rejected, host not asked) with a summary
+ * child receipt, and the tool may go on. */
+Test(rev28_streams, nested_request_text_per_call_is_bounded)
+{
+    char req[1001];
+    chio_response r;
+    size_t total = 0, len, i;
+    const char *js;
+
+    setup(NULL, 0, 1024);
+    memset(req, 'x', sizeof(req));
+    memcpy(req, "{\"messages\":[{\"content\":\"", 25);
+    memcpy(req + 1000 - 4, "\"}]}", 4);
+    req[1000] = '\0';
+    g_plan.req = req;
+    g_plan.req_len = 1000;
+    g_plan.repeat = 20;
+    call("srv-sample", &r);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "the call: %s", r.reason);
+    cr_assert_eq(r.nchildren, 20, "%zu children, rc %d %d %d: %s", r.nchildren, g_plan.rcs2[0], g_plan.rcs2[1], g_plan.rc, r.reason);
+    for (i = 0; i < 20; i++) {
+        cr_expect_eq(g_plan.rcs2[i], i < 16 ? 0 : CHIO_EDENIED, "request %zu: rc %d", i,
+                     g_plan.rcs2[i]);
+        js = chio_receipt_json(r.children[i], &len);
+        total += len;
+        if (i >= 16)
+            cr_expect(strstr(js, "arguments_rejected") != NULL && strstr(js, "together") != NULL &&
+                          strstr(js, "xxxxxxxx") == NULL,
+                      "child %zu: %.400s", i, js);
+    }
+    cr_expect_eq(g_host_calls, 16, "the host was asked %d times", g_host_calls);
+    cr_expect_lt(total, (size_t)16 * 1024 + 20 * 2048, "child receipts hold %zu bytes", total);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
 }
