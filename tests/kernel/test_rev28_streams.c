@@ -357,7 +357,7 @@ Test(rev28_streams, nested_request_text_per_call_is_bounded)
     g_plan.repeat = 20;
     call("srv-sample", &r);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "the call: %s", r.reason);
-    cr_assert_eq(r.nchildren, 20, "%zu children, rc %d %d %d: %s", r.nchildren, g_plan.rcs2[0], g_plan.rcs2[1], g_plan.rc, r.reason);
+    cr_assert_eq(r.nchildren, 20, "%zu children, last rc %d", r.nchildren, g_plan.rc);
     for (i = 0; i < 20; i++) {
         cr_expect_eq(g_plan.rcs2[i], i < 16 ? 0 : CHIO_EDENIED, "request %zu: rc %d", i,
                      g_plan.rcs2[i]);
