@@ -536,7 +536,9 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
  * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
  * receipt could not be committed: never an allow, and no further tool
- * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
+ * runs); CHIO_ELIMIT (called from inside 16 calls on @k on this thread: a
+ * tool or nested handler calling back in, refused before the stack runs
+ * out); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
  * CHIO_EDEADLK (not counted): called from a completion callback
  * (chio_evaluate_cb, chio_sign_cb), where it would wait for the callback's
  * own thread; it fails before any check or dispatch. Use

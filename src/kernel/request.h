@@ -80,6 +80,12 @@ struct chio_tool_ctx {
  * (arguments_rejected) with a summary child receipt, the host not asked. */
 #define CHIO__NESTED_BYTES_FACTOR 16u
 
+/* A tool or nested handler that calls the kernel back on its own thread
+ * (a sampling handler running the model's tool calls) nests one call's
+ * frames in another's: past this depth the call is refused (CHIO_ELIMIT,
+ * no receipt) before the stack runs out. */
+#define CHIO__MAX_CALL_DEPTH 16u
+
 typedef struct mreq {
     chio_kernel *k;
     chio__session *s;

@@ -8,11 +8,14 @@
  * back.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/poll.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
 
@@ -38,6 +41,12 @@ typedef struct plan {
 } plan;
 
 static plan g_plan;
+/* The drain test's hand-off: the tool says it runs, then waits for go. */
+static int g_running, g_go;
+/* The stream-duration test: how long the tool waits between its chunks. */
+static unsigned g_pause_ms;
+static uint64_t g_duration;      /* max_stream_duration_secs for setup(); 0: the default */
+static chio_nested_fn g_handler; /* the nested handler for setup(); NULL: host() */
 static int g_host_calls;
 static chio_kernel *g_k;
 static char g_sid[CHIO_SESSION_ID_LEN + 1];
@@ -52,8 +61,20 @@ static int stream_tool(void *user, chio_tool_ctx *ctx, const char *tool, const c
     (void)args;
     (void)len;
     (void)out;
-    for (i = 0; g_plan.chunks[i] != NULL && i < 16; i++)
+    for (i = 0; g_plan.chunks[i] != NULL && i < 16; i++) {
+        if (i > 0 && g_pause_ms > 0) { /* the duration passing is what the test waits for */
+            uint64_t until = testutil_now_ms() + g_pause_ms;
+            while (testutil_now_ms() < until)
+                testutil_nap_ms(5);
+        }
         g_plan.rcs[i] = chio_tool_ctx_emit_chunk(ctx, g_plan.chunks[i], strlen(g_plan.chunks[i]));
+    }
+    if (g_plan.req != NULL) {
+        char *reply = NULL;
+        size_t rlen = 0;
+        g_plan.rc = chio_tool_ctx_sample(ctx, g_plan.req, g_plan.req_len, 0, &reply, &rlen, NULL);
+        chio_free(reply);
+    }
     return 0;
 }
 
@@ -67,6 +88,11 @@ static int sample_tool(void *user, chio_tool_ctx *ctx, const char *tool, const c
     (void)tool;
     int i;
 
+    if (__atomic_load_n(&g_running, __ATOMIC_ACQUIRE) == 1) {
+        __atomic_store_n(&g_running, 2, __ATOMIC_RELEASE);
+        while (!__atomic_load_n(&g_go, __ATOMIC_ACQUIRE))
+            testutil_nap_ms(1);
+    }
     for (i = 0; i < (g_plan.repeat ? g_plan.repeat : 1) && i < 32; i++) {
         reply = NULL;
         if (g_plan.elicit)
@@ -131,10 +157,12 @@ static void setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap)
         cfg.max_stream_total_bytes = stream_bytes;
     if (arg_cap)
         cfg.max_argument_bytes = arg_cap;
+    if (g_duration)
+        cfg.max_stream_duration_secs = g_duration;
     g_k = kt_kernel(&cfg);
     reg("srv-stream", 1, stream_tool);
     reg("srv-sample", 0, sample_tool);
-    cr_assert_eq(chio_kernel_set_nested_handler(g_k, host, NULL, &err), 0);
+    cr_assert_eq(chio_kernel_set_nested_handler(g_k, g_handler ? g_handler : host, NULL, &err), 0);
     tok = tk_token(TK_KERNEL_SEED, "cap-f", TK_AGENT_PUB,
                    "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
                    "\"operations\":[\"invoke\"]}]}",
@@ -370,6 +398,169 @@ Test(rev28_streams, nested_request_text_per_call_is_bounded)
     }
     cr_expect_eq(g_host_calls, 16, "the host was asked %d times", g_host_calls);
     cr_expect_lt(total, (size_t)16 * 1024 + 20 * 2048, "child receipts hold %zu bytes", total);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+/* The duration limit runs on the monotonic clock from dispatch, whatever
+ * the kernel's clock says (fixed here): past it the next chunk is dropped,
+ * a nested request is refused (child receipt stream_limit, host not
+ * asked), and the call ends incomplete with the chunks before. */
+Test(rev28_streams, duration_limit_uses_the_monotonic_clock)
+{
+    static const char *const chunks[] = {"\"a\"", "\"b\"", NULL};
+    chio_response r;
+    const char *js;
+    size_t len;
+
+    g_duration = 1;
+    setup(NULL, 0, 0);
+    g_duration = 0;
+    g_plan.chunks = chunks;
+    g_plan.req = "{\"messages\":[]}";
+    g_plan.req_len = strlen(g_plan.req);
+    g_pause_ms = 1100;
+    call("srv-stream", &r);
+    g_pause_ms = 0;
+    cr_expect_eq(g_plan.rcs[0], 0);
+    cr_expect_eq(g_plan.rcs[1], CHIO_ESTREAM_LIMIT, "rc %d", g_plan.rcs[1]);
+    cr_expect_eq(g_plan.rc, CHIO_EDENIED, "nested rc %d", g_plan.rc);
+    cr_expect_eq(g_host_calls, 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_INCOMPLETE);
+    cr_expect_eq(r.code, CHIO_CODE_STREAM_LIMIT);
+    cr_expect_str_eq(r.output, "[\"a\"]");
+    expect_hash_binds_output(&r);
+    cr_assert_eq(r.nchildren, 1);
+    js = chio_receipt_json(r.children[0], &len);
+    cr_expect(strstr(js, "\"stream_limit\"") != NULL, "%.500s", js);
+    cr_expect(strstr(js, "\"parent_request_id\"") != NULL, "%.500s", js);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+static void *call_thread(void *arg)
+{
+    call("srv-sample", arg);
+    return NULL;
+}
+
+static void *drain_thread(void *arg)
+{
+    chio_error err;
+
+    (void)arg;
+    return (void *)(intptr_t)chio_kernel_drain(g_k, &err);
+}
+
+static int drain_started(void *arg)
+{
+    chio_kernel_metrics m;
+
+    (void)arg;
+    return chio_kernel_metrics_get(g_k, &m) == 0 && m.draining;
+}
+
+static int tool_running(void *arg)
+{
+    (void)arg;
+    return __atomic_load_n(&g_running, __ATOMIC_ACQUIRE) == 2;
+}
+
+/* A call admitted before a drain makes a nested request while the drain
+ * waits for it: the host answers, the child receipt is signed and stored
+ * beside the call's, and the drain ends. */
+Test(rev28_streams, nested_request_during_drain_gets_its_receipt)
+{
+    char path[256];
+    pthread_t ct, dt;
+    chio_response r;
+    void *drc;
+
+    snprintf(path, sizeof(path), DIR "/drain-%d", (int)getpid());
+    setup(path, 0, 0);
+    g_plan.req = "{\"messages\":[]}";
+    g_plan.req_len = strlen(g_plan.req);
+    __atomic_store_n(&g_running, 1, __ATOMIC_RELEASE);
+    cr_assert_eq(pthread_create(&ct, NULL, call_thread, &r), 0);
+    cr_assert(testutil_wait_until(tool_running, NULL, 30000), "the tool did not start");
+    cr_assert_eq(pthread_create(&dt, NULL, drain_thread, NULL), 0);
+    cr_assert(testutil_wait_until(drain_started, NULL, 30000), "the drain did not start");
+    __atomic_store_n(&g_go, 1, __ATOMIC_RELEASE);
+    pthread_join(ct, NULL);
+    pthread_join(dt, &drc);
+    __atomic_store_n(&g_running, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_go, 0, __ATOMIC_RELEASE);
+    cr_expect_eq((intptr_t)drc, 0, "drain: %d", (int)(intptr_t)drc);
+    cr_expect_eq(g_plan.rc, 0, "nested rc %d", g_plan.rc);
+    cr_expect_eq(g_host_calls, 1);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
+    cr_expect_eq(r.nchildren, 1);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+    cr_expect_eq(kt_check_log(path, 0).receipts, 2);
+}
+
+/* The recursive host's record: how deep it went, each level's result. */
+static int g_depth, g_deepest, g_inner_rc[64];
+
+/* A sampling handler that runs the model's tool call through the kernel
+ * on its own thread: the model asks for the same tool again, whose tool
+ * asks for sampling again. */
+static int recursive_host(void *user, chio_nested_kind kind, const char *session_id,
+                          const char *req, size_t len, chio_output *reply)
+{
+    chio_response r;
+    chio_call c;
+    chio_error err;
+    int d = ++g_depth;
+
+    (void)user;
+    (void)kind;
+    (void)session_id;
+    (void)req;
+    (void)len;
+    g_host_calls++;
+    if (d > g_deepest)
+        g_deepest = d;
+    memset(&c, 0, sizeof(c));
+    c.session_id = g_sid;
+    c.capability_id = "cap-f";
+    c.server_id = "srv-sample";
+    c.tool_name = "t";
+    c.arguments_json = "{}";
+    c.arguments_len = 2;
+    memset(&r, 0, sizeof(r));
+    chio_error_init(&err);
+    if (d < 64)
+        g_inner_rc[d] = chio_kernel_evaluate(g_k, &c, &r, &err);
+    chio_response_destroy(&r);
+    g_depth--;
+    return chio_output_set_json(reply, "\"ok\"", 4);
+}
+
+/* A tool server and an agent that between them recurse (tool -> sampling
+ * -> the host runs the model's tool call -> the same tool ...) overran
+ * the thread's stack (a crash about 2000 levels down): a call nested more
+ * than 16 deep in calls on the same kernel on one thread is now refused
+ * with CHIO_ELIMIT, and every level above it ends normally. */
+Test(rev28_streams, calls_nested_on_one_thread_are_bounded)
+{
+    chio_response r;
+    int d;
+
+    g_handler = recursive_host;
+    setup(NULL, 0, 0);
+    g_handler = NULL;
+    g_plan.req = "{\"messages\":[]}";
+    g_plan.req_len = strlen(g_plan.req);
+    g_depth = g_deepest = 0;
+    call("srv-sample", &r);
+    cr_expect_eq(g_deepest, 16, "the host went %d deep", g_deepest);
+    for (d = 1; d < 16; d++)
+        cr_expect_eq(g_inner_rc[d], 0, "level %d: rc %d", d, g_inner_rc[d]);
+    cr_expect_eq(g_inner_rc[16], CHIO_ELIMIT, "level 16: rc %d", g_inner_rc[16]);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
+    cr_expect_eq(r.nchildren, 1);
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
 }
