@@ -173,8 +173,11 @@ CHIO_EXTERN int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool
  * result. Returns 0 to go on; CHIO_ESTREAM_LIMIT when the chunk would pass
  * max_stream_total_bytes (it is dropped) or max_stream_duration_secs has
  * passed (the call ends incomplete; stop producing); chio_json_parse()
- * codes for a bad chunk (dropped; the call becomes a tool error).
- * Ownership: @json is copied. Thread-safety: the invoking thread only.
+ * codes for a bad chunk (dropped; the call becomes a tool error);
+ * CHIO_EINVAL, the chunk dropped, from any thread but the one running the
+ * tool (its own reader thread too) or once the tool returned.
+ * Ownership: @json is copied. Thread-safety: the invoking thread only
+ * (checked); the context is gone once the call returns.
  */
 CHIO_EXTERN int chio_tool_ctx_emit_chunk(chio_tool_ctx *ctx, const char *json, size_t len);
 
@@ -244,7 +247,9 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * before the host is asked and with no child receipt, for a tool of a
  * call submitted from a completion callback (it runs on the completion
  * thread) when the in-flight budget has no credit left for the child
- * receipt. Thread-safety: the invoking thread only.
+ * receipt; CHIO_EINVAL, the host not asked and no child receipt, from any
+ * thread but the one running the tool or once the tool returned.
+ * Thread-safety: the invoking thread only (checked).
  */
 CHIO_EXTERN int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len,
                                      int with_tools, char **reply, size_t *reply_len,

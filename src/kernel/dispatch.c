@@ -129,13 +129,23 @@ static int over_duration(chio_tool_ctx *c)
     return 1;
 }
 
+/* Is this the thread running @c's tool, while it runs? A chunk or nested
+ * request from another thread (a tool's reader thread) would race the
+ * call's own; one after the tool returned comes too late for its output. */
+static int on_tool_thread(const chio_tool_ctx *c)
+{
+    /* owner first: set before the tool was called and never again, so
+     * another thread reads it without a race, and never reads running */
+    return pthread_equal(c->owner, pthread_self()) && c->running;
+}
+
 int chio_tool_ctx_emit_chunk(chio_tool_ctx *c, const char *json, size_t len)
 {
     char *canon;
     size_t clen;
     int rc;
 
-    if (c == NULL || !c->streaming)
+    if (c == NULL || !c->streaming || !on_tool_thread(c))
         return CHIO_EINVAL;
     if (chio__is_cancelled(c->r))
         return CHIO_ECANCELLED;
@@ -539,8 +549,16 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
 static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                   char **reply, size_t *reply_len, chio_error *err)
 {
-    int rc = c != NULL ? chio__kernel_credit_ahead(c->k, err) : 0;
+    int rc;
 
+    if (c != NULL && !on_tool_thread(c)) {
+        if (reply != NULL)
+            *reply = NULL;
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "a nested request from a thread other than the tool's, or after the "
+                          "tool returned");
+    }
+    rc = c != NULL ? chio__kernel_credit_ahead(c->k, err) : 0;
     if (rc < 0) {
         if (reply != NULL)
             *reply = NULL;
@@ -603,10 +621,13 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
 
     memset(&out, 0, sizeof(out));
     out.k = r->k;
+    c->owner = pthread_self();
+    c->running = 1;
     if (srv->s.invoke_stream != NULL) {
         c->streaming = 1;
         clock_gettime(CLOCK_MONOTONIC, &c->t0);
         trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, &out);
+        c->running = 0;
         if (!c->limit_hit)
             over_duration(c);
         if (c->nested_overflow) {
@@ -646,6 +667,7 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
         return 0;
     }
     trc = srv->s.invoke(srv->s.user, c, r->tool, r->args, r->args_len, &out);
+    c->running = 0;
     if (c->nested_overflow) {
         snprintf(r->reason, sizeof(r->reason),
                  "tool '%s' failed: it made more than %u nested requests", r->tool,

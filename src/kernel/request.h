@@ -24,6 +24,7 @@
 #ifndef CHIO_KERNEL_REQUEST_H
 #define CHIO_KERNEL_REQUEST_H
 
+#include <pthread.h>
 #include <time.h>
 
 #include "kernel_internal.h"
@@ -52,6 +53,11 @@ typedef chio__evidence evidence; /* {name, passed, details}: model.h */
 struct chio_tool_ctx {
     chio_kernel *k;
     struct mreq *r;
+    /* The thread running the tool, while it runs: the stream and nested
+     * calls are its alone (dispatch.c refuses them elsewhere). Both are
+     * written before the tool is called. */
+    pthread_t owner;
+    int running;
     /* stream state */
     int streaming;
     chio_buf chunks;

@@ -106,6 +106,9 @@ static int sample_tool(void *user, chio_tool_ctx *ctx, const char *tool, const c
     return chio_output_set_json(out, args, len);
 }
 
+static int handing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                        size_t len, chio_output *out);
+
 static int host(void *user, chio_nested_kind kind, const char *session_id, const char *req,
                 size_t len, chio_output *reply)
 {
@@ -162,6 +165,7 @@ static void setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap)
     g_k = kt_kernel(&cfg);
     reg("srv-stream", 1, stream_tool);
     reg("srv-sample", 0, sample_tool);
+    reg("srv-hand", 1, handing_tool);
     cr_assert_eq(chio_kernel_set_nested_handler(g_k, g_handler ? g_handler : host, NULL, &err), 0);
     tok = tk_token(TK_KERNEL_SEED, "cap-f", TK_AGENT_PUB,
                    "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
@@ -561,6 +565,68 @@ Test(rev28_streams, calls_nested_on_one_thread_are_bounded)
     cr_expect_eq(g_inner_rc[16], CHIO_ELIMIT, "level 16: rc %d", g_inner_rc[16]);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
     cr_expect_eq(r.nchildren, 1);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+/* What a thread the tool started got from the tool's context. */
+typedef struct foreign {
+    chio_tool_ctx *ctx;
+    int emit_rc, sample_rc;
+} foreign;
+
+static void *foreign_thread(void *arg)
+{
+    foreign *f = arg;
+    char *reply = NULL;
+    size_t rlen = 0;
+
+    f->emit_rc = chio_tool_ctx_emit_chunk(f->ctx, "\"theirs\"", 8);
+    f->sample_rc = chio_tool_ctx_sample(f->ctx, "{}", 2, 0, &reply, &rlen, NULL);
+    chio_free(reply);
+    return NULL;
+}
+
+static foreign g_foreign;
+
+/* A streaming tool that hands its context to a thread of its own (a
+ * reader of the upstream stream) and waits for it. */
+static int handing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                        size_t len, chio_output *out)
+{
+    pthread_t t;
+
+    (void)user;
+    (void)tool;
+    (void)args;
+    (void)len;
+    (void)out;
+    g_plan.rcs[0] = chio_tool_ctx_emit_chunk(ctx, "\"mine\"", 6);
+    g_foreign.ctx = ctx;
+    if (pthread_create(&t, NULL, foreign_thread, &g_foreign) != 0)
+        return -1;
+    pthread_join(t, NULL);
+    return 0;
+}
+
+/* The stream and nested calls belong to the thread running the tool (the
+ * header says so): one from another thread raced the call's own chunk
+ * buffer and child list. It is now refused with CHIO_EINVAL, nothing
+ * added to the output, no child receipt, the host not asked. */
+Test(rev28_streams, stream_and_nested_calls_from_another_thread_are_refused)
+{
+    chio_response r;
+
+    setup(NULL, 0, 0);
+    memset(&g_foreign, 0, sizeof(g_foreign));
+    call("srv-hand", &r);
+    cr_expect_eq(g_plan.rcs[0], 0);
+    cr_expect_eq(g_foreign.emit_rc, CHIO_EINVAL, "emit rc %d", g_foreign.emit_rc);
+    cr_expect_eq(g_foreign.sample_rc, CHIO_EINVAL, "sample rc %d", g_foreign.sample_rc);
+    cr_expect_eq(g_host_calls, 0);
+    cr_expect_eq(r.nchildren, 0);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
+    cr_expect_str_eq(r.output, "[\"mine\"]");
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
 }
