@@ -21,6 +21,8 @@
 
 #define NOW 1710000300u
 #define DIR "/tmp/review28-streams"
+/* setup()'s stream byte limit 0 (its 0 means the default) */
+#define NO_BYTES (UINT64_MAX - 1)
 
 static uint64_t clock_fn(void *ctx)
 {
@@ -157,7 +159,7 @@ static void setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap)
     cfg.allow_sampling = 1;
     cfg.allow_elicitation = 1;
     if (stream_bytes)
-        cfg.max_stream_total_bytes = stream_bytes;
+        cfg.max_stream_total_bytes = stream_bytes == NO_BYTES ? 0 : stream_bytes;
     if (arg_cap)
         cfg.max_argument_bytes = arg_cap;
     if (g_duration)
@@ -239,7 +241,8 @@ static void expect_refused_unrecordable(const chio_response *r, const char *why)
 /* The byte limit counts each chunk's canonical form (" 1e20 " is 21
  * bytes, "\u0041" with quotes 3), to the byte: a chunk that reaches the
  * limit exactly is kept, one byte over is dropped; the incomplete output
- * is the chunks before it and the receipt binds that output. */
+ * is the chunks before it and the receipt binds that output. A limit of 0
+ * allows no byte; UINT64_MAX never wraps. */
 Test(rev28_streams, byte_limit_counts_canonical_bytes_to_the_byte)
 {
     static const char *const chunks[] = {" 1e20 ", "\"\\u0041\"", "[ 1 , 2 ]", NULL};
@@ -255,6 +258,7 @@ Test(rev28_streams, byte_limit_counts_canonical_bytes_to_the_byte)
         {28, 2, CHIO_VERDICT_INCOMPLETE, "[100000000000000000000,\"A\"]"},
         {29, 3, CHIO_VERDICT_ALLOW, "[100000000000000000000,\"A\",[1,2]]"},
         {20, 0, CHIO_VERDICT_INCOMPLETE, "[]"},
+        {NO_BYTES, 0, CHIO_VERDICT_INCOMPLETE, "[]"},
         {UINT64_MAX, 3, CHIO_VERDICT_ALLOW, "[100000000000000000000,\"A\",[1,2]]"},
     };
     size_t i;
@@ -627,6 +631,109 @@ Test(rev28_streams, stream_and_nested_calls_from_another_thread_are_refused)
     cr_expect_eq(r.nchildren, 0);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
     cr_expect_str_eq(r.output, "[\"mine\"]");
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+/* A string member of a receipt's metadata.receipt_context, or "". */
+static const char *meta(const chio_receipt *rec, const char *key, char *buf, size_t cap)
+{
+    const chio_json *m = chio_json_get(chio_receipt_root(rec), "metadata");
+    const chio_json *rc = m ? chio_json_get(m, "receipt_context") : NULL;
+    const chio_json *v = rc ? chio_json_get(rc, key) : NULL;
+    size_t n = 0;
+    const char *s = v ? chio_json_string(v, &n) : NULL;
+
+    snprintf(buf, cap, "%.*s", s ? (int)n : 0, s ? s : "");
+    return buf;
+}
+
+static int flags_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                      size_t len, chio_output *out)
+{
+    static const char *const reqs[] = {"{\"messages\":[]}", "{\"messages\":[],\"tools\":[]}",
+                                       "{\"message\":\"name?\"}", "{\"messages\":[", "[1,]"};
+    char *reply;
+    size_t rlen, i;
+
+    (void)user;
+    (void)tool;
+    for (i = 0; i < 5; i++) {
+        reply = NULL;
+        g_plan.rcs2[i] =
+            i == 2 ? chio_tool_ctx_elicit(ctx, reqs[i], strlen(reqs[i]), &reply, &rlen, NULL)
+                   : chio_tool_ctx_sample(ctx, reqs[i], strlen(reqs[i]), 0, &reply, &rlen, NULL);
+        chio_free(reply);
+    }
+    return chio_output_set_json(out, args, len);
+}
+
+/* With every flow off, each refused request gets one deny child receipt
+ * naming its flag, linked to the parent's request id, with an id of its
+ * own in order; a request that is not JSON fails with the parser's code,
+ * asks no one and signs nothing; the call itself goes on. */
+Test(rev28_streams, refused_flows_one_child_receipt_each_linked_to_the_parent)
+{
+    /* sampling off: a request with tools is refused for sampling first */
+    static const char *const codes[] = {"sampling_not_allowed", "sampling_not_allowed",
+                                        "elicitation_not_allowed"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    const char *tools[] = {"t"}, *caps[1], *js;
+    chio_response r;
+    chio_error err;
+    chio_call c;
+    char *tok, buf[256], want[256];
+    size_t i, len;
+
+    kt_config(&cfg, NULL);
+    cfg.clock = clock_fn;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    g_k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv-flags";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = flags_tool;
+    cr_assert_eq(chio_kernel_register_tool_server(g_k, &ts, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_set_nested_handler(g_k, host, NULL, &err), 0);
+    tok = tk_token(TK_KERNEL_SEED, "cap-f", TK_AGENT_PUB,
+                   "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
+                   "\"operations\":[\"invoke\"]}]}",
+                   NOW - 10, 100, NULL, 0);
+    caps[0] = tok;
+    cr_assert_eq(chio_kernel_open_session(g_k, TK_AGENT_PUB, caps, NULL, 1, g_sid, &err), 0);
+    free(tok);
+    g_host_calls = 0;
+    memset(&c, 0, sizeof(c));
+    c.session_id = g_sid;
+    c.capability_id = "cap-f";
+    c.server_id = "srv-flags";
+    c.tool_name = "t";
+    c.request_id = "parent-1";
+    c.arguments_json = "{}";
+    c.arguments_len = 2;
+    memset(&r, 0, sizeof(r));
+    cr_assert_eq(chio_kernel_evaluate(g_k, &c, &r, &err), 0, "%s", err.message);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
+    cr_expect_eq(g_host_calls, 0);
+    cr_assert_eq(r.nchildren, 3);
+    for (i = 0; i < 3; i++) {
+        cr_expect_eq(g_plan.rcs2[i], CHIO_EDENIED, "request %zu: rc %d", i, g_plan.rcs2[i]);
+        js = chio_receipt_json(r.children[i], &len);
+        snprintf(want, sizeof(want), "\"%s\"", codes[i]);
+        cr_expect(strstr(js, want) != NULL, "child %zu: %.600s", i, js);
+        cr_expect_eq(chio_receipt_verdict(r.children[i]), CHIO_VERDICT_DENY);
+        cr_expect_str_eq(meta(r.children[i], "parent_request_id", buf, sizeof(buf)), "parent-1");
+        snprintf(want, sizeof(want), "parent-1/nested-%zu", i + 1);
+        cr_expect_str_eq(meta(r.children[i], "request_id", buf, sizeof(buf)), want);
+        cr_expect_str_eq(chio_receipt_capability_id(r.children[i]), "cap-f");
+        cr_expect_str_eq(chio_receipt_tool_server(r.children[i]), "srv-flags");
+    }
+    cr_expect_str_eq(chio_receipt_tool_name(r.children[2]), "elicitation/create");
+    cr_expect_eq(g_plan.rcs2[3], CHIO_EJSON_TRUNCATED, "rc %d", g_plan.rcs2[3]);
+    cr_expect_eq(g_plan.rcs2[4], CHIO_EJSON_SYNTAX, "rc %d", g_plan.rcs2[4]);
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
 }
