@@ -173,7 +173,8 @@ CHIO_EXTERN int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool
  * result. Returns 0 to go on; CHIO_ESTREAM_LIMIT when the chunk would pass
  * max_stream_total_bytes (it is dropped) or max_stream_duration_secs has
  * passed (the call ends incomplete; stop producing); chio_json_parse()
- * codes for a bad chunk (dropped; the call becomes a tool error);
+ * codes for a bad chunk (dropped; the call becomes a tool error, even when
+ * a later chunk passes a limit);
  * CHIO_EINVAL, the chunk dropped, from any thread but the one running the
  * tool (its own reader thread too) or once the tool returned.
  * Ownership: @json is copied. Thread-safety: the invoking thread only

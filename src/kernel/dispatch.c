@@ -635,7 +635,11 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
                      "tool '%s' failed: it made more than %u nested requests", r->tool,
                      CHIO__MAX_NESTED);
             chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
-        } else if (c->limit_hit) {
+        } else if (c->limit_hit && !c->bad_chunk) {
+            /* Check 11. The tool was told to stop (CHIO_ESTREAM_LIMIT):
+             * what it returns after is not a tool error. A bad chunk came
+             * before the limit (none is parsed after it): check 10 then
+             * decides, or the output would have a hole where it was. */
             chio__buf_putc(&c->chunks, ']');
             r->verdict = CHIO_VERDICT_INCOMPLETE;
             r->code = CHIO_CODE_STREAM_LIMIT;

@@ -737,3 +737,53 @@ Test(rev28_streams, refused_flows_one_child_receipt_each_linked_to_the_parent)
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
 }
+
+/* A chunk that is not JSON is dropped and makes the call a tool error
+ * (check 10). A later chunk past the byte limit turned it into an
+ * incomplete call whose output had a hole where the bad chunk was, looking
+ * like a clean prefix of the stream: now the tool error stands. */
+Test(rev28_streams, bad_chunk_before_the_limit_stays_a_tool_error)
+{
+    static const char *const chunks[] = {"1", "{bad", "2", "33", NULL};
+    chio_response r;
+
+    setup(NULL, 3, 0);
+    g_plan.chunks = chunks;
+    call("srv-stream", &r);
+    cr_expect_eq(g_plan.rcs[0], 0);
+    cr_expect_neq(g_plan.rcs[1], 0);
+    cr_expect_eq(g_plan.rcs[2], 0);
+    cr_expect_eq(g_plan.rcs[3], CHIO_ESTREAM_LIMIT);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY, "verdict %d, output %s", r.verdict,
+                 r.output ? r.output : "(none)");
+    cr_expect_eq(r.code, CHIO_CODE_TOOL_ERROR);
+    cr_expect_null(r.output);
+    cr_expect(strstr(r.reason, "invalid chunk") != NULL, "reason: %s", r.reason);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+/* One chunk over the parser's 64 MiB of text is not parsed: a bad chunk
+ * (CHIO_ETOOBIG) under any byte limit, the call a tool error. */
+Test(rev28_streams, chunk_over_64_mib_of_text_is_a_bad_chunk)
+{
+    const char *chunks[2] = {NULL, NULL};
+    size_t n = CHIO_JSON_MAX_INPUT + 1;
+    chio_response r;
+    char *big = malloc(n + 1);
+
+    cr_assert_not_null(big);
+    memset(big, ' ', n);
+    big[0] = '1';
+    big[n] = '\0';
+    chunks[0] = big;
+    setup(NULL, 0, 0);
+    g_plan.chunks = chunks;
+    call("srv-stream", &r);
+    free(big);
+    cr_expect_eq(g_plan.rcs[0], CHIO_ETOOBIG, "rc %d", g_plan.rcs[0]);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY);
+    cr_expect_eq(r.code, CHIO_CODE_TOOL_ERROR);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
