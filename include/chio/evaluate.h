@@ -184,10 +184,12 @@ CHIO_EXTERN int chio_tool_ctx_emit_chunk(chio_tool_ctx *ctx, const char *json, s
 
 /*
  * chio_tool_ctx_cancelled - 1 once the host cancelled the call or its
- * timeout passed (see chio_kernel_evaluate_ex()), else 0. A long-running or
- * blocking tool should poll it and return; the call then ends with a
- * `cancelled` receipt whatever the tool returns. Thread-safety: any thread
- * while the call runs.
+ * timeout passed (see chio_kernel_evaluate_ex()), or, for a streamed call,
+ * once max_stream_duration_secs passed; else 0. A long-running or blocking
+ * tool should poll it and return; the call then ends with a `cancelled`
+ * receipt whatever the tool returns (`incomplete`, with the chunks sent,
+ * when only the stream duration passed). Thread-safety: any thread while
+ * the call runs.
  */
 CHIO_EXTERN int chio_tool_ctx_cancelled(const chio_tool_ctx *ctx);
 

@@ -80,9 +80,14 @@ int chio__is_cancelled(const mreq *r)
     return r->deadline_ns != 0 && chio__mono_ns() >= r->deadline_ns;
 }
 
+static int duration_passed(const chio_tool_ctx *c);
+
+/* Also 1 once a streamed call's duration passed: a tool that waits for its
+ * upstream between chunks and polls this learns to stop then, not at its
+ * next chunk (the call ends incomplete, not cancelled). */
 int chio_tool_ctx_cancelled(const chio_tool_ctx *c)
 {
-    return c != NULL && chio__is_cancelled(c->r);
+    return c != NULL && (chio__is_cancelled(c->r) || duration_passed(c));
 }
 
 /* The decision becomes `cancelled`: no output, whatever the tool did. */
@@ -114,17 +119,25 @@ static uint64_t elapsed_ms(const struct timespec *t0)
            (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-static int over_duration(chio_tool_ctx *c)
+/* Has a streamed call's max_stream_duration_secs passed? Reads only what
+ * was set before the tool was called, so any thread may ask. */
+static int duration_passed(const chio_tool_ctx *c)
 {
     uint64_t limit = c->k->max_stream_duration_secs;
 
     /* A limit past UINT64_MAX ms (about 584 million years) never ends a
      * stream; it must not wrap to a small one. */
-    if (limit == 0 || limit > UINT64_MAX / 1000u || elapsed_ms(&c->t0) <= limit * 1000u)
+    return c->streaming && limit != 0 && limit <= UINT64_MAX / 1000u &&
+           elapsed_ms(&c->t0) > limit * 1000u;
+}
+
+static int over_duration(chio_tool_ctx *c)
+{
+    if (!duration_passed(c))
         return 0;
     snprintf(c->limit_reason, sizeof(c->limit_reason),
              "stream exceeded max_stream_duration_secs (%llu); output truncated",
-             (unsigned long long)limit);
+             (unsigned long long)c->k->max_stream_duration_secs);
     c->limit_hit = 1;
     return 1;
 }

@@ -110,6 +110,8 @@ static int sample_tool(void *user, chio_tool_ctx *ctx, const char *tool, const c
 
 static int handing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
                         size_t len, chio_output *out);
+static int polling_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                        size_t len, chio_output *out);
 
 static int host(void *user, chio_nested_kind kind, const char *session_id, const char *req,
                 size_t len, chio_output *reply)
@@ -168,6 +170,7 @@ static void setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap)
     reg("srv-stream", 1, stream_tool);
     reg("srv-sample", 0, sample_tool);
     reg("srv-hand", 1, handing_tool);
+    reg("srv-poll", 1, polling_tool);
     cr_assert_eq(chio_kernel_set_nested_handler(g_k, g_handler ? g_handler : host, NULL, &err), 0);
     tok = tk_token(TK_KERNEL_SEED, "cap-f", TK_AGENT_PUB,
                    "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
@@ -784,6 +787,52 @@ Test(rev28_streams, chunk_over_64_mib_of_text_is_a_bad_chunk)
     cr_expect_eq(g_plan.rcs[0], CHIO_ETOOBIG, "rc %d", g_plan.rcs[0]);
     cr_expect_eq(r.verdict, CHIO_VERDICT_DENY);
     cr_expect_eq(r.code, CHIO_CODE_TOOL_ERROR);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+/* How long the polling tool below waited for chio_tool_ctx_cancelled(). */
+static uint64_t g_waited_ms;
+static int g_saw_cancel;
+
+/* A streaming tool waiting for a slow upstream between chunks, polling
+ * chio_tool_ctx_cancelled() as the header asks (10 s at most). */
+static int polling_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                        size_t len, chio_output *out)
+{
+    uint64_t t0 = testutil_now_ms();
+
+    (void)user;
+    (void)tool;
+    (void)args;
+    (void)len;
+    (void)out;
+    g_plan.rcs[0] = chio_tool_ctx_emit_chunk(ctx, "\"a\"", 3);
+    while (!(g_saw_cancel = chio_tool_ctx_cancelled(ctx)) && testutil_now_ms() - t0 < 10000)
+        testutil_nap_ms(10);
+    g_waited_ms = testutil_now_ms() - t0;
+    return 0;
+}
+
+/* The stream duration was enforced only at the tool's next chunk, nested
+ * request or return: a tool waiting upstream and polling
+ * chio_tool_ctx_cancelled() never heard of it. Now that says 1 once the
+ * duration passed, and the call ends incomplete with its chunks. */
+Test(rev28_streams, cancelled_says_stop_once_the_stream_duration_passed)
+{
+    chio_response r;
+
+    g_duration = 1;
+    setup(NULL, 0, 0);
+    g_duration = 0;
+    call("srv-poll", &r);
+    cr_expect_eq(g_plan.rcs[0], 0);
+    cr_expect(g_saw_cancel, "chio_tool_ctx_cancelled() said 0 for %llu ms",
+              (unsigned long long)g_waited_ms);
+    cr_expect_geq(g_waited_ms, 1000);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_INCOMPLETE);
+    cr_expect_eq(r.code, CHIO_CODE_STREAM_LIMIT);
+    cr_expect_str_eq(r.output, "[\"a\"]");
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
 }
