@@ -410,6 +410,38 @@ static int unrecordable_nested(chio_tool_ctx *c, chio_nested_kind kind, const ch
     return refuse_unrecordable(c, kind, "canonical_bytes", len, hash, why, err);
 }
 
+/* The parameters of a nested request's child receipt, into a zeroed @sp:
+ * the canonical request, or its copy with the values a secret_leak guard
+ * flags redacted (*redacted, freed by the caller). @why (160 bytes) says
+ * why they cannot be stored, checked before the host is asked: a redacted
+ * copy too large for a receipt (a marker is longer than a short flagged
+ * value), or the call's budget of request text held passed. */
+static int stored_form(chio_tool_ctx *c, receipt_spec *sp, const char *req, size_t req_len,
+                       char *hash, char **redacted, char *why, chio_error *err)
+{
+    chio_kernel *k = c->k;
+    int rc;
+
+    memset(sp, 0, sizeof(*sp));
+    sp->params = req;
+    sp->params_len = req_len;
+    sp->params_canonical = 1; /* canonicalised by the caller */
+    rc = redact_nested(k, sp, req, req_len, hash, redacted, err);
+    if (rc != 0)
+        return rc;
+    if (sp->params_len > CHIO__MAX_ARGS_BYTES)
+        snprintf(why, 160,
+                 "its copy with flagged values redacted is %zu bytes; at most %zu fit in a receipt",
+                 sp->params_len, (size_t)CHIO__MAX_ARGS_BYTES);
+    else if (sp->params_len > CHIO__NESTED_BYTES_FACTOR * k->max_argument_bytes - c->nested_bytes)
+        snprintf(why, 160,
+                 "the call's nested requests would hold over %llu bytes together "
+                 "(%u x max_argument_bytes)",
+                 (unsigned long long)(CHIO__NESTED_BYTES_FACTOR * k->max_argument_bytes),
+                 CHIO__NESTED_BYTES_FACTOR);
+    return 0;
+}
+
 static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                           char **reply, size_t *reply_len, chio_error *err)
 {
@@ -443,21 +475,15 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     inspect_nested(req, req_len, &tools, why, sizeof(why));
     if (kind == CHIO_NESTED_SAMPLING && tools)
         kind = CHIO_NESTED_SAMPLING_WITH_TOOLS;
-    /* Too deep or too large for a receipt, or past the call's budget of
-     * request text held verbatim: refused with a summary. */
-    if (why[0] == '\0' &&
-        req_len > CHIO__NESTED_BYTES_FACTOR * k->max_argument_bytes - c->nested_bytes)
-        snprintf(why, sizeof(why),
-                 "the call's nested requests would hold over %llu bytes together "
-                 "(%u x max_argument_bytes)",
-                 (unsigned long long)(CHIO__NESTED_BYTES_FACTOR * k->max_argument_bytes),
-                 CHIO__NESTED_BYTES_FACTOR);
-    if (why[0] != '\0') { /* before the host is asked: its receipt must read back */
-        rc = unrecordable_nested(c, kind, req, req_len, why, err);
+    rc = why[0] == '\0' ? stored_form(c, &sp, req, req_len, req_hash, &redacted, why, err) : 0;
+    if (rc != 0 || why[0] != '\0') { /* before the host is asked: its receipt must read back */
+        if (rc == 0)
+            rc = unrecordable_nested(c, kind, req, req_len, why, err);
+        free(redacted);
         free(req);
         return rc;
     }
-    c->nested_bytes += req_len;
+    c->nested_bytes += sp.params_len;
     if (chio__is_cancelled(r)) {
         /* The call is over for its caller: nothing more goes to the host. */
         refused = CHIO_CODE_CANCELLED;
@@ -501,13 +527,9 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
     chio__utf8_repair(child_id);
     chio__utf8_repair(reason);
-    memset(&sp, 0, sizeof(sp));
-    sp.capability_id = r->cap_id;
+    sp.capability_id = r->cap_id; /* the parameters: stored_form() */
     sp.server = r->server;
     sp.tool = kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage";
-    sp.params = req;
-    sp.params_len = req_len;
-    sp.params_canonical = 1; /* canonicalised above */
     sp.output = refused == CHIO_CODE_NONE ? (out.set > 0 ? out.json : "null") : NULL;
     sp.output_len = refused == CHIO_CODE_NONE ? (out.set > 0 ? out.len : 4) : 0;
     sp.verdict = refused == CHIO_CODE_NONE ? CHIO_VERDICT_ALLOW : CHIO_VERDICT_DENY;
@@ -517,11 +539,8 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     sp.session_id = r->s->id;
     sp.parent_request_id = r->request_id;
     sp.now = chio__kernel_now(k);
-    rc = redact_nested(k, &sp, req, req_len, req_hash, &redacted, err);
-    if (rc == 0) {
-        chio__receipt_fields_of(&sp, &f);
-        rc = sign_child(c, &f, &rec, err);
-    }
+    chio__receipt_fields_of(&sp, &f);
+    rc = sign_child(c, &f, &rec, err);
     free(redacted);
     free(req);
     if (rc != 0) {

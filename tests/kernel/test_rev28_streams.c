@@ -49,6 +49,7 @@ static int g_running, g_go;
 static unsigned g_pause_ms;
 static uint64_t g_duration;      /* max_stream_duration_secs for setup(); 0: the default */
 static chio_nested_fn g_handler; /* the nested handler for setup(); NULL: host() */
+static const char *g_secret;     /* a secret_leak guard's pattern for setup(), or NULL */
 static int g_host_calls;
 static chio_kernel *g_k;
 static char g_sid[CHIO_SESSION_ID_LEN + 1];
@@ -172,6 +173,9 @@ static void setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap)
     reg("srv-hand", 1, handing_tool);
     reg("srv-poll", 1, polling_tool);
     cr_assert_eq(chio_kernel_set_nested_handler(g_k, g_handler ? g_handler : host, NULL, &err), 0);
+    if (g_secret != NULL)
+        cr_assert_eq(chio_kernel_add_secret_leak_guard(g_k, "SecretLeakGuard", &g_secret, 1, &err),
+                     0, "%s", err.message);
     tok = tk_token(TK_KERNEL_SEED, "cap-f", TK_AGENT_PUB,
                    "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
                    "\"operations\":[\"invoke\"]}]}",
@@ -833,6 +837,39 @@ Test(rev28_streams, cancelled_says_stop_once_the_stream_duration_passed)
     cr_expect_eq(r.verdict, CHIO_VERDICT_INCOMPLETE);
     cr_expect_eq(r.code, CHIO_CODE_STREAM_LIMIT);
     cr_expect_str_eq(r.output, "[\"a\"]");
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+/* A nested request's child receipt stores its copy with flagged values
+ * redacted, and a marker is longer than a short flagged value (a number 7
+ * flagged by a secret_leak guard becomes "[REDACTED:secret_leak]"): a
+ * request under max_argument_bytes whose redacted copy outgrew what a
+ * receipt holds was answered by the host and then left without a child
+ * receipt (the signer refused it). Now it is refused before the host is
+ * asked, with a summary child receipt. */
+Test(rev28_streams, nested_request_whose_redacted_copy_outgrows_a_receipt)
+{
+    const size_t n = 2700000; /* "7," each; 25 bytes each redacted: over 64 MiB */
+    chio_response r;
+    char *req;
+    size_t i;
+
+    g_secret = "7";
+    setup(NULL, 0, (uint64_t)6 << 20);
+    g_secret = NULL;
+    req = malloc(2 * n + 1);
+    cr_assert_not_null(req);
+    req[0] = '[';
+    for (i = 0; i < n; i++)
+        memcpy(req + 1 + 2 * i, "7,", 2);
+    req[2 * n] = ']';
+    g_plan.req = req;
+    g_plan.req_len = 2 * n + 1;
+    g_plan.elicit = 1;
+    call("srv-sample", &r);
+    free(req);
+    expect_refused_unrecordable(&r, "redacted");
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
 }
