@@ -873,3 +873,47 @@ Test(rev28_streams, nested_request_whose_redacted_copy_outgrows_a_receipt)
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
 }
+
+/* The same for a call's own arguments: a call a secret_leak guard denies
+ * stores its arguments redacted, and a redacted copy that outgrew a
+ * receipt left the decision without one (an error, CHIO_ETOOBIG). Now the
+ * receipt stores a summary binding the canonical arguments' hash. */
+Test(rev28_streams, denied_call_whose_redacted_arguments_outgrow_a_receipt)
+{
+    const size_t n = 2700000;
+    chio_response r;
+    chio_call c;
+    chio_error err;
+    char *args;
+    const char *js;
+    size_t i, len;
+    int rc;
+
+    g_secret = "7";
+    setup(NULL, 0, (uint64_t)6 << 20);
+    g_secret = NULL;
+    args = malloc(2 * n + 16);
+    cr_assert_not_null(args);
+    memcpy(args, "{\"a\":[", 6);
+    for (i = 0; i < n; i++)
+        memcpy(args + 6 + 2 * i, "7,", 2);
+    memcpy(args + 6 + 2 * n - 1, "]}", 3);
+    memset(&c, 0, sizeof(c));
+    c.session_id = g_sid;
+    c.capability_id = "cap-f";
+    c.server_id = "srv-sample";
+    c.tool_name = "t";
+    c.arguments_json = args;
+    c.arguments_len = strlen(args);
+    chio_error_init(&err);
+    memset(&r, 0, sizeof(r));
+    rc = chio_kernel_evaluate(g_k, &c, &r, &err);
+    free(args);
+    cr_assert_eq(rc, 0, "no decision: %d %s", rc, err.message);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_DENY);
+    cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED);
+    js = chio_receipt_json(r.receipt, &len);
+    cr_expect(len < 8192 && strstr(js, "chio_omitted_arguments") != NULL, "receipt: %.500s", js);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
