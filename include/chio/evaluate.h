@@ -251,7 +251,8 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * call submitted from a completion callback (it runs on the completion
  * thread) when the in-flight budget has no credit left for the child
  * receipt; CHIO_EINVAL, the host not asked and no child receipt, from any
- * thread but the one running the tool or once the tool returned.
+ * thread but the one running the tool, once the tool returned, or from
+ * inside the host's answer to another nested request of the same call.
  * Thread-safety: the invoking thread only (checked).
  */
 CHIO_EXTERN int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len,

@@ -583,12 +583,14 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
 {
     int rc;
 
-    if (c != NULL && !on_tool_thread(c)) {
+    if (c != NULL && (!on_tool_thread(c) || c->in_nested)) {
         if (reply != NULL)
             *reply = NULL;
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "a nested request from a thread other than the tool's, or after the "
-                          "tool returned");
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s",
+                          c->in_nested ? "a nested request from inside the host's answer to "
+                                         "another of the same call"
+                                       : "a nested request from a thread other than the tool's, "
+                                         "or after the tool returned");
     }
     rc = c != NULL ? chio__kernel_credit_ahead(c->k, err) : 0;
     if (rc < 0) {
@@ -596,9 +598,13 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
             *reply = NULL;
         return rc;
     }
-    if (c != NULL)
+    if (c != NULL) {
         c->credit_held = rc;
+        c->in_nested = 1; /* one at a time: the credit and the child list are the call's */
+    }
     rc = nested_request(c, kind, json, len, reply, reply_len, err);
+    if (c != NULL)
+        c->in_nested = 0;
     if (c != NULL && c->credit_held) { /* no child receipt was signed */
         c->credit_held = 0;
         chio__credits_release(c->k, 1);

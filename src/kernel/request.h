@@ -72,6 +72,7 @@ struct chio_tool_ctx {
     unsigned nested_seq;
     int nested_overflow;   /* asked for more than CHIO__MAX_NESTED: the call fails */
     int credit_held;       /* the next child receipt's credit, taken ahead (dispatch.c) */
+    int in_nested;         /* a nested request waits for the host (none may start inside it) */
     uint64_t nested_bytes; /* canonical request text the child receipts hold verbatim */
 };
 

@@ -113,6 +113,8 @@ static int handing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const 
                         size_t len, chio_output *out);
 static int polling_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
                         size_t len, chio_output *out);
+static int stashing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                         size_t len, chio_output *out);
 
 static int host(void *user, chio_nested_kind kind, const char *session_id, const char *req,
                 size_t len, chio_output *reply)
@@ -172,6 +174,7 @@ static void setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap)
     reg("srv-sample", 0, sample_tool);
     reg("srv-hand", 1, handing_tool);
     reg("srv-poll", 1, polling_tool);
+    reg("srv-stash", 0, stashing_tool);
     cr_assert_eq(chio_kernel_set_nested_handler(g_k, g_handler ? g_handler : host, NULL, &err), 0);
     if (g_secret != NULL)
         cr_assert_eq(chio_kernel_add_secret_leak_guard(g_k, "SecretLeakGuard", &g_secret, 1, &err),
@@ -914,6 +917,61 @@ Test(rev28_streams, denied_call_whose_redacted_arguments_outgrow_a_receipt)
     cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED);
     js = chio_receipt_json(r.receipt, &len);
     cr_expect(len < 8192 && strstr(js, "chio_omitted_arguments") != NULL, "receipt: %.500s", js);
+    chio_response_destroy(&r);
+    chio_kernel_free(g_k);
+}
+
+/* The context of the call whose tool asked, kept where the host's handler
+ * below finds it, and what the handler heard asking again through it. */
+static chio_tool_ctx *g_stashed;
+static int g_reentry_rc = 1;
+
+static int reentering_host(void *user, chio_nested_kind kind, const char *session_id,
+                           const char *req, size_t len, chio_output *reply)
+{
+    char *inner = NULL;
+    size_t ilen = 0;
+
+    (void)user;
+    (void)kind;
+    (void)session_id;
+    (void)req;
+    (void)len;
+    g_host_calls++;
+    if (g_stashed != NULL && g_host_calls == 1)
+        g_reentry_rc = chio_tool_ctx_sample(g_stashed, "{}", 2, 0, &inner, &ilen, NULL);
+    chio_free(inner);
+    return chio_output_set_json(reply, "\"ok\"", 4);
+}
+
+static int stashing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                         size_t len, chio_output *out)
+{
+    g_stashed = ctx;
+    return sample_tool(user, ctx, tool, args, len, out);
+}
+
+/* A nested request made through the call's context from inside the host's
+ * answer to another (on the tool's thread) nested the two: the inner one
+ * overwrote the outer one's pre-taken credit (the completion thread's
+ * case) and could recurse without bound. It is now refused with
+ * CHIO_EINVAL, asking no one and signing nothing. */
+Test(rev28_streams, nested_request_from_inside_the_hosts_answer_is_refused)
+{
+    chio_response r;
+
+    g_handler = reentering_host;
+    setup(NULL, 0, 0);
+    g_handler = NULL;
+    g_plan.req = "{\"messages\":[]}";
+    g_plan.req_len = strlen(g_plan.req);
+    call("srv-stash", &r);
+    g_stashed = NULL;
+    cr_expect_eq(g_reentry_rc, CHIO_EINVAL, "inner rc %d", g_reentry_rc);
+    cr_expect_eq(g_host_calls, 1, "the host was asked %d times", g_host_calls);
+    cr_expect_eq(g_plan.rc, 0);
+    cr_expect_eq(r.nchildren, 1);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
     chio_response_destroy(&r);
     chio_kernel_free(g_k);
 }
