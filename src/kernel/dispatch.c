@@ -650,6 +650,51 @@ const char *chio__tool_error_text(chio_kernel *k, const char *msg)
     return msg;
 }
 
+/* A streamed tool (checks 10 and 11): its output is the JSON array of its
+ * chunks, written in place as they come ("[" first, "]" last) and handed
+ * over whole, never copied: a stream at its byte limit costs its size
+ * once, not twice. */
+static int dispatch_stream(mreq *r, const chio__server_reg *srv, chio_output *out, chio_error *err)
+{
+    chio_tool_ctx *c = &r->tctx;
+    int trc;
+
+    c->streaming = 1;
+    chio__buf_putc(&c->chunks, '[');
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, out);
+    c->running = 0;
+    if (!c->limit_hit)
+        over_duration(c);
+    if (c->nested_overflow) {
+        snprintf(r->reason, sizeof(r->reason),
+                 "tool '%s' failed: it made more than %u nested requests", r->tool,
+                 CHIO__MAX_NESTED);
+        chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+    } else if (c->limit_hit && !c->bad_chunk) {
+        /* Check 11. The tool was told to stop (CHIO_ESTREAM_LIMIT): what
+         * it returns after is not a tool error. A bad chunk came before
+         * the limit (none is parsed after it): check 10 then decides, or
+         * the output would have a hole where it was. */
+        r->verdict = CHIO_VERDICT_INCOMPLETE;
+        r->code = CHIO_CODE_STREAM_LIMIT;
+        snprintf(r->reason, sizeof(r->reason), "%s", c->limit_reason);
+    } else if (trc != 0 || c->bad_chunk) {
+        snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
+                 out->err[0] ? ": " : "",
+                 out->err[0] ? chio__tool_error_text(r->k, out->err)
+                             : (c->bad_chunk ? ": it emitted an invalid chunk" : ""));
+        chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+    } else {
+        r->verdict = CHIO_VERDICT_ALLOW;
+    }
+    if (r->verdict == CHIO_VERDICT_DENY)
+        return 0;
+    chio__buf_putc(&c->chunks, ']');
+    r->output = chio__buf_detach(&c->chunks, &r->output_len);
+    return r->output != NULL ? 0 : chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+}
+
 /* Check 10 and 11: run the tool; sets the verdict, the output and the code. */
 int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
 {
@@ -662,51 +707,9 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
     c->owner = pthread_self();
     c->running = 1;
     if (srv->s.invoke_stream != NULL) {
-        c->streaming = 1;
-        clock_gettime(CLOCK_MONOTONIC, &c->t0);
-        trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, &out);
-        c->running = 0;
-        if (!c->limit_hit)
-            over_duration(c);
-        if (c->nested_overflow) {
-            snprintf(r->reason, sizeof(r->reason),
-                     "tool '%s' failed: it made more than %u nested requests", r->tool,
-                     CHIO__MAX_NESTED);
-            chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
-        } else if (c->limit_hit && !c->bad_chunk) {
-            /* Check 11. The tool was told to stop (CHIO_ESTREAM_LIMIT):
-             * what it returns after is not a tool error. A bad chunk came
-             * before the limit (none is parsed after it): check 10 then
-             * decides, or the output would have a hole where it was. */
-            chio__buf_putc(&c->chunks, ']');
-            r->verdict = CHIO_VERDICT_INCOMPLETE;
-            r->code = CHIO_CODE_STREAM_LIMIT;
-            snprintf(r->reason, sizeof(r->reason), "%s", c->limit_reason);
-        } else if (trc != 0 || c->bad_chunk) {
-            snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
-                     out.err[0] ? ": " : "",
-                     out.err[0] ? chio__tool_error_text(r->k, out.err)
-                                : (c->bad_chunk ? ": it emitted an invalid chunk" : ""));
-            chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
-        } else {
-            chio__buf_putc(&c->chunks, ']');
-            r->verdict = CHIO_VERDICT_ALLOW;
-        }
-        if (r->verdict != CHIO_VERDICT_DENY) {
-            /* "[" + chunks + "]" */
-            size_t n = c->chunks.len;
-            r->output = malloc(n + 2);
-            if (r->output == NULL || c->chunks.oom) {
-                chio__output_reset(&out);
-                return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-            }
-            r->output[0] = '[';
-            memcpy(r->output + 1, c->chunks.data, n);
-            r->output[n + 1] = '\0';
-            r->output_len = n + 1;
-        }
+        int rc = dispatch_stream(r, srv, &out, err);
         chio__output_reset(&out);
-        return 0;
+        return rc;
     }
     trc = srv->s.invoke(srv->s.user, c, r->tool, r->args, r->args_len, &out);
     c->running = 0;
