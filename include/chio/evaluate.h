@@ -532,7 +532,9 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * resp->verdict); the receipt is committed. Well-formed calls the kernel
  * refuses are decisions too: a capability id the session does not hold
  * (unknown_capability), an empty or over-long request id, server id or
- * tool name (invalid_request), arguments too deep or large for a receipt,
+ * tool name, a call made from inside 16 calls on @k on this thread (a tool
+ * or nested handler calling back in: nothing runs, before the stack runs
+ * out) (invalid_request), arguments too deep or large for a receipt,
  * or whose text is longer than the kernel's max_argument_bytes (4 MiB by
  * default; that text is never parsed, the receipt stores a summary and
  * binds the SHA-256 of the raw text as
@@ -545,9 +547,7 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
  * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
  * receipt could not be committed: never an allow, and no further tool
- * runs); CHIO_ELIMIT (called from inside 16 calls on @k on this thread: a
- * tool or nested handler calling back in, refused before the stack runs
- * out); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
+ * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
  * CHIO_EDEADLK (not counted): called from a completion callback
  * (chio_evaluate_cb, chio_sign_cb), where it would wait for the callback's
  * own thread; it fails before any check or dispatch. Use

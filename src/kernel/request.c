@@ -212,11 +212,9 @@ int chio__admit(mreq *r, const char *session_id, const char *capability_id, cons
     r->request_id = strdup(request_id);
     if (r->request_id == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    if (chio__kernel_depth(k) >= CHIO__MAX_CALL_DEPTH)
-        return chio__fail(err, CHIO_ELIMIT, CHIO_NO_OFFSET,
-                          "calls on this kernel nest more than %u deep on this thread (a tool or "
-                          "nested handler calling back in)",
-                          CHIO__MAX_CALL_DEPTH);
+    if (r->invalid_request == NULL && chio__kernel_depth(k) >= CHIO__MAX_CALL_DEPTH)
+        r->invalid_request = "calls on this kernel nest more than " CHIO__MAX_CALL_DEPTH_TEXT
+                             " deep on this thread (a tool or nested handler calling back in)";
     rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");

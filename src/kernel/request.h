@@ -89,9 +89,11 @@ struct chio_tool_ctx {
 
 /* A tool or nested handler that calls the kernel back on its own thread
  * (a sampling handler running the model's tool calls) nests one call's
- * frames in another's: past this depth the call is refused (CHIO_ELIMIT,
- * no receipt) before the stack runs out. */
-#define CHIO__MAX_CALL_DEPTH 16u
+ * frames in another's: past this depth the call is denied
+ * (invalid_request, with its receipt; nothing runs) before the stack runs
+ * out. */
+#define CHIO__MAX_CALL_DEPTH      16u
+#define CHIO__MAX_CALL_DEPTH_TEXT "16"
 
 typedef struct mreq {
     chio_kernel *k;

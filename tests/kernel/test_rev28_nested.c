@@ -222,6 +222,7 @@ Test(rev28_streams, nested_request_during_drain_gets_its_receipt)
 
 /* The recursive host's record: how deep it went, each level's result. */
 static int g_depth, g_deepest, g_inner_rc[64];
+static chio_code g_inner_code[64];
 
 /* A sampling handler that runs the model's tool call through the kernel
  * on its own thread: the model asks for the same tool again, whose tool
@@ -251,8 +252,10 @@ static int recursive_host(void *user, chio_nested_kind kind, const char *session
     c.arguments_len = 2;
     memset(&r, 0, sizeof(r));
     chio_error_init(&err);
-    if (d < 64)
+    if (d < 64) {
         g_inner_rc[d] = chio_kernel_evaluate(rs_k, &c, &r, &err);
+        g_inner_code[d] = r.code;
+    }
     chio_response_destroy(&r);
     g_depth--;
     return chio_output_set_json(reply, "\"ok\"", 4);
@@ -260,9 +263,10 @@ static int recursive_host(void *user, chio_nested_kind kind, const char *session
 
 /* A tool server and an agent that between them recurse (tool -> sampling
  * -> the host runs the model's tool call -> the same tool ...) overran
- * the thread's stack (a crash about 2000 levels down): a call nested more
- * than 16 deep in calls on the same kernel on one thread is now refused
- * with CHIO_ELIMIT, and every level above it ends normally. */
+ * the thread's stack (a crash about 2000 levels down): a call made from
+ * inside 16 calls on the same kernel on one thread is now denied
+ * (invalid_request, with its receipt; its tool does not run), and every
+ * level above it ends normally. */
 Test(rev28_streams, calls_nested_on_one_thread_are_bounded)
 {
     chio_response r;
@@ -276,9 +280,12 @@ Test(rev28_streams, calls_nested_on_one_thread_are_bounded)
     g_depth = g_deepest = 0;
     rs_call("srv-sample", &r);
     cr_expect_eq(g_deepest, 16, "the host went %d deep", g_deepest);
-    for (d = 1; d < 16; d++)
+    for (d = 1; d <= 16; d++)
         cr_expect_eq(g_inner_rc[d], 0, "level %d: rc %d", d, g_inner_rc[d]);
-    cr_expect_eq(g_inner_rc[16], CHIO_ELIMIT, "level 16: rc %d", g_inner_rc[16]);
+    for (d = 1; d < 16; d++)
+        cr_expect_eq(g_inner_code[d], CHIO_CODE_NONE, "level %d: code %d", d, g_inner_code[d]);
+    cr_expect_eq(g_inner_code[16], CHIO_CODE_INVALID_REQUEST, "level 16: code %d",
+                 g_inner_code[16]);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
     cr_expect_eq(r.nchildren, 1);
     chio_response_destroy(&r);
