@@ -16,9 +16,8 @@
 
 #include "chio/chio.h"
 
-#define RS_NOW   1710000300u             /* the kernels' fixed clock */
-#define RS_DIR   "/tmp/review28-streams" /* stores of the tests that need one */
-#define NO_BYTES (UINT64_MAX - 1)        /* rs_setup()'s stream byte limit 0 */
+#define RS_NOW   1710000300u      /* the kernels' fixed clock */
+#define NO_BYTES (UINT64_MAX - 1) /* rs_setup()'s stream byte limit 0 */
 
 /* What the tools do, and what they heard. */
 typedef struct rs_plan_t {

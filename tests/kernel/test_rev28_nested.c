@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/poll.h"
+#include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/rev28util.h"
 #include "kernel/tokens.h"
@@ -40,11 +40,11 @@ static void setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap)
  * summary child receipt that reads back. */
 Test(rev28_streams, deep_nested_request_child_receipt_reads_back)
 {
-    char path[256], req[400];
+    char path[512], req[400], *dir = testutil_tmpdir();
     chio_response r;
     size_t i, depth = CHIO_JSON_MAX_DEPTH - 1;
 
-    snprintf(path, sizeof(path), RS_DIR "/deep-%d", (int)getpid());
+    snprintf(path, sizeof(path), "%s/receipts", dir);
     setup(path, 0, 0);
     for (i = 0; i < depth; i++)
         req[i] = '[';
@@ -58,6 +58,8 @@ Test(rev28_streams, deep_nested_request_child_receipt_reads_back)
     chio_response_destroy(&r);
     chio_kernel_free(rs_k);
     kt_check_log(path, 0);
+    testutil_rmrf(dir);
+    free(dir);
 }
 
 /* A nested request whose canonical form outgrows what a receipt can hold
@@ -70,11 +72,11 @@ Test(rev28_streams, deep_nested_request_child_receipt_reads_back)
 Test(rev28_streams, expanding_nested_request_child_receipt_reads_back)
 {
     const size_t n = 3200000; /* 5 bytes each as text, 22 canonical: over 64 MiB */
-    char path[256], *req;
+    char path[512], *req, *dir = testutil_tmpdir();
     chio_response r;
     size_t i;
 
-    snprintf(path, sizeof(path), RS_DIR "/wide-%d", (int)getpid());
+    snprintf(path, sizeof(path), "%s/receipts", dir);
     setup(path, 0, (uint64_t)63 << 20);
     req = malloc(5 * n + 2);
     cr_assert_not_null(req);
@@ -92,19 +94,21 @@ Test(rev28_streams, expanding_nested_request_child_receipt_reads_back)
     chio_response_destroy(&r);
     chio_kernel_free(rs_k);
     kt_check_log(path, 0);
+    testutil_rmrf(dir);
+    free(dir);
 }
 
 /* A NUL character in a nested request does not cost the log a receipt. */
 Test(rev28_streams, nested_request_with_nul_child_receipt_reads_back)
 {
     static const char req[] = "{\"messages\":[{\"content\":\"a\\u0000b\"}]}";
-    char path[256];
+    char path[512], *dir = testutil_tmpdir();
     chio_response r;
     chio_receipt *back = NULL;
     const char *js;
     size_t len;
 
-    snprintf(path, sizeof(path), RS_DIR "/nul-%d", (int)getpid());
+    snprintf(path, sizeof(path), "%s/receipts", dir);
     setup(path, 0, 0);
     rs_plan.req = req;
     rs_plan.req_len = sizeof(req) - 1;
@@ -116,6 +120,8 @@ Test(rev28_streams, nested_request_with_nul_child_receipt_reads_back)
     chio_response_destroy(&r);
     chio_kernel_free(rs_k);
     kt_check_log(path, 0);
+    testutil_rmrf(dir);
+    free(dir);
 }
 
 /* One call's child receipts are held until it returns: a tool server
@@ -191,12 +197,12 @@ static int tool_running(void *arg)
  * beside the call's, and the drain ends. */
 Test(rev28_streams, nested_request_during_drain_gets_its_receipt)
 {
-    char path[256];
+    char path[512], *dir = testutil_tmpdir();
     pthread_t ct, dt;
     chio_response r;
     void *drc;
 
-    snprintf(path, sizeof(path), RS_DIR "/drain-%d", (int)getpid());
+    snprintf(path, sizeof(path), "%s/receipts", dir);
     setup(path, 0, 0);
     rs_plan.req = "{\"messages\":[]}";
     rs_plan.req_len = strlen(rs_plan.req);
@@ -218,6 +224,8 @@ Test(rev28_streams, nested_request_during_drain_gets_its_receipt)
     chio_response_destroy(&r);
     chio_kernel_free(rs_k);
     cr_expect_eq(kt_check_log(path, 0).receipts, 2);
+    testutil_rmrf(dir);
+    free(dir);
 }
 
 /* The recursive host's record: how deep it went, each level's result. */
