@@ -173,17 +173,23 @@ CHIO_EXTERN int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool
  * result. Returns 0 to go on; CHIO_ESTREAM_LIMIT when the chunk would pass
  * max_stream_total_bytes (it is dropped) or max_stream_duration_secs has
  * passed (the call ends incomplete; stop producing); chio_json_parse()
- * codes for a bad chunk (dropped; the call becomes a tool error).
- * Ownership: @json is copied. Thread-safety: the invoking thread only.
+ * codes for a bad chunk (dropped; the call becomes a tool error, even when
+ * a later chunk passes a limit);
+ * CHIO_EINVAL, the chunk dropped, from any thread but the one running the
+ * tool (its own reader thread too) or once the tool returned.
+ * Ownership: @json is copied. Thread-safety: the invoking thread only
+ * (checked); the context is gone once the call returns.
  */
 CHIO_EXTERN int chio_tool_ctx_emit_chunk(chio_tool_ctx *ctx, const char *json, size_t len);
 
 /*
  * chio_tool_ctx_cancelled - 1 once the host cancelled the call or its
- * timeout passed (see chio_kernel_evaluate_ex()), else 0. A long-running or
- * blocking tool should poll it and return; the call then ends with a
- * `cancelled` receipt whatever the tool returns. Thread-safety: any thread
- * while the call runs.
+ * timeout passed (see chio_kernel_evaluate_ex()), or, for a streamed call,
+ * once max_stream_duration_secs passed; else 0. A long-running or blocking
+ * tool should poll it and return; the call then ends with a `cancelled`
+ * receipt whatever the tool returns (`incomplete`, with the chunks sent,
+ * when only the stream duration passed). Thread-safety: any thread while
+ * the call runs.
  */
 CHIO_EXTERN int chio_tool_ctx_cancelled(const chio_tool_ctx *ctx);
 
@@ -231,8 +237,11 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * or `stream_limit`) and the host is not asked. A call makes at most 1024
  * nested requests: the next fails with CHIO_ELIMIT and no child receipt,
  * and the call ends a tool_error deny whatever the tool returns. A
- * request text over max_argument_bytes is refused unparsed
- * (arguments_rejected; the child receipt stores a summary).
+ * request text over max_argument_bytes is refused unparsed, and one whose
+ * canonical form is too deep or too large for a receipt is refused too,
+ * as is one past the call's budget (its child receipts hold at most 16 x
+ * max_argument_bytes of request text together): arguments_rejected, the
+ * host not asked, the child receipt stores a summary.
  * @request_json: any JSON value (the request body).
  * Returns: 0 with *reply (JSON, free with chio_free()) when allowed;
  * CHIO_EDENIED when refused (the deny child receipt is signed); CHIO_EFAILED
@@ -241,7 +250,10 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * before the host is asked and with no child receipt, for a tool of a
  * call submitted from a completion callback (it runs on the completion
  * thread) when the in-flight budget has no credit left for the child
- * receipt. Thread-safety: the invoking thread only.
+ * receipt; CHIO_EINVAL, the host not asked and no child receipt, from any
+ * thread but the one running the tool, once the tool returned, or from
+ * inside the host's answer to another nested request of the same call.
+ * Thread-safety: the invoking thread only (checked).
  */
 CHIO_EXTERN int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len,
                                      int with_tools, char **reply, size_t *reply_len,
@@ -520,7 +532,9 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * resp->verdict); the receipt is committed. Well-formed calls the kernel
  * refuses are decisions too: a capability id the session does not hold
  * (unknown_capability), an empty or over-long request id, server id or
- * tool name (invalid_request), arguments too deep or large for a receipt,
+ * tool name, a call made from inside 16 calls on @k on this thread (a tool
+ * or nested handler calling back in: nothing runs, before the stack runs
+ * out) (invalid_request), arguments too deep or large for a receipt,
  * or whose text is longer than the kernel's max_argument_bytes (4 MiB by
  * default; that text is never parsed, the receipt stores a summary and
  * binds the SHA-256 of the raw text as

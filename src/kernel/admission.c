@@ -96,6 +96,17 @@ int chio__kernel_inside(const chio_kernel *k)
     return 0;
 }
 
+/* How many calls on @k this thread is inside now (0 when not tracked). */
+unsigned chio__kernel_depth(const chio_kernel *k)
+{
+    unsigned i;
+
+    for (i = 0; i < INSIDE_SLOTS; i++)
+        if (inside[i].n > 0 && inside[i].k == k)
+            return inside[i].n;
+    return 0;
+}
+
 static uint32_t *my_shard(chio_kernel *k)
 {
     if (caller_shard == UINT_MAX) /* relaxed: only spreads threads */

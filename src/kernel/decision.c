@@ -10,6 +10,7 @@
  * committing belong to the signer (kernel_internal.h). No locks: a
  * decision belongs to the thread evaluating it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,10 +60,31 @@ int chio__has_secret_guard(const chio_kernel *k)
     return 0;
 }
 
+/* @stored (a summary or a redacted copy, @len bytes) as @sp's parameters,
+ * bound to the original arguments' hash. */
+static int bind_stored(mreq *r, const char *canon, size_t canon_len, receipt_spec *sp, char *hash,
+                       const char *stored, size_t len, chio_error *err)
+{
+    int rc;
+
+    if (stored == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    if (r->over_cap) /* never parsed: the hash of the raw text */
+        memcpy(hash, r->raw_hash, sizeof(r->raw_hash));
+    else if ((rc = chio_sha256_hex(canon, canon_len, hash)) != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "hashing the arguments");
+    sp->orig_hash = hash;
+    sp->params = stored;
+    sp->params_len = len;
+    sp->params_canonical = 0; /* a summary or a redacted copy: written canonically */
+    return 0;
+}
+
 /*
  * What the receipt stores as parameters when not the arguments verbatim:
- * a summary when they cannot be stored (too deep or too large), or a copy
- * with every value a secret_leak guard flags replaced by a marker. Denied
+ * a summary when they cannot be stored (too deep or too large, or their
+ * redacted copy too large), or a copy with every value a secret_leak guard
+ * flags replaced by a marker. Denied
  * calls only: an allowed call passed every guard, so nothing is flagged.
  * Fills @sp's parameters and redaction fields; *owned is freed by the
  * caller.
@@ -76,6 +98,28 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
     int rc;
 
     *owned = NULL;
+    if (r->unrecordable[0] == '\0' && args != NULL && r->verdict != CHIO_VERDICT_ALLOW &&
+        chio__has_secret_guard(r->k)) {
+        rc = chio__redact(r->k, args, owned, &len, &n, &guard);
+        if (rc != 0)
+            return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+        if (*owned == NULL)
+            return 0;
+        if (len <= CHIO__MAX_ARGS_BYTES) {
+            sp->redaction = CHIO_REDACTION_REDACTED;
+            sp->red_guard = guard;
+            sp->red_count = n;
+            return bind_stored(r, canon, canon_len, sp, hash, *owned, len, err);
+        }
+        /* A marker is longer than a short flagged value: a copy too large
+         * for a receipt gives way to a summary. */
+        free(*owned);
+        *owned = NULL;
+        snprintf(r->unrecordable, sizeof(r->unrecordable),
+                 "their copy with flagged values redacted is %zu bytes; at most %zu fit in a "
+                 "receipt",
+                 len, (size_t)CHIO__MAX_ARGS_BYTES);
+    }
     if (r->unrecordable[0] != '\0') {
         chio__buf_init(&b);
         if (r->over_cap)
@@ -89,28 +133,8 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
         *owned = chio__buf_detach(&b, &len);
         sp->redaction = CHIO_REDACTION_SUMMARY;
         sp->red_reason = r->unrecordable;
-    } else if (args != NULL && r->verdict != CHIO_VERDICT_ALLOW && chio__has_secret_guard(r->k)) {
-        rc = chio__redact(r->k, args, owned, &len, &n, &guard);
-        if (rc != 0)
-            return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
-        if (*owned == NULL)
-            return 0;
-        sp->redaction = CHIO_REDACTION_REDACTED;
-        sp->red_guard = guard;
-        sp->red_count = n;
-    } else {
-        return 0;
+        return bind_stored(r, canon, canon_len, sp, hash, *owned, len, err);
     }
-    if (*owned == NULL)
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    if (r->over_cap) /* never parsed: the hash of the raw text */
-        memcpy(hash, r->raw_hash, sizeof(r->raw_hash));
-    else if ((rc = chio_sha256_hex(canon, canon_len, hash)) != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "hashing the arguments");
-    sp->orig_hash = hash;
-    sp->params = *owned;
-    sp->params_len = len;
-    sp->params_canonical = 0; /* a summary or a redacted copy: written canonically */
     return 0;
 }
 

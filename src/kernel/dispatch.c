@@ -80,9 +80,14 @@ int chio__is_cancelled(const mreq *r)
     return r->deadline_ns != 0 && chio__mono_ns() >= r->deadline_ns;
 }
 
+static int duration_passed(const chio_tool_ctx *c);
+
+/* Also 1 once a streamed call's duration passed: a tool that waits for its
+ * upstream between chunks and polls this learns to stop then, not at its
+ * next chunk (the call ends incomplete, not cancelled). */
 int chio_tool_ctx_cancelled(const chio_tool_ctx *c)
 {
-    return c != NULL && chio__is_cancelled(c->r);
+    return c != NULL && (chio__is_cancelled(c->r) || duration_passed(c));
 }
 
 /* The decision becomes `cancelled`: no output, whatever the tool did. */
@@ -114,19 +119,37 @@ static uint64_t elapsed_ms(const struct timespec *t0)
            (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-static int over_duration(chio_tool_ctx *c)
+/* Has a streamed call's max_stream_duration_secs passed? Reads only what
+ * was set before the tool was called, so any thread may ask. */
+static int duration_passed(const chio_tool_ctx *c)
 {
     uint64_t limit = c->k->max_stream_duration_secs;
 
     /* A limit past UINT64_MAX ms (about 584 million years) never ends a
      * stream; it must not wrap to a small one. */
-    if (limit == 0 || limit > UINT64_MAX / 1000u || elapsed_ms(&c->t0) <= limit * 1000u)
+    return c->streaming && limit != 0 && limit <= UINT64_MAX / 1000u &&
+           elapsed_ms(&c->t0) > limit * 1000u;
+}
+
+static int over_duration(chio_tool_ctx *c)
+{
+    if (!duration_passed(c))
         return 0;
     snprintf(c->limit_reason, sizeof(c->limit_reason),
              "stream exceeded max_stream_duration_secs (%llu); output truncated",
-             (unsigned long long)limit);
+             (unsigned long long)c->k->max_stream_duration_secs);
     c->limit_hit = 1;
     return 1;
+}
+
+/* Is this the thread running @c's tool, while it runs? A chunk or nested
+ * request from another thread (a tool's reader thread) would race the
+ * call's own; one after the tool returned comes too late for its output. */
+static int on_tool_thread(const chio_tool_ctx *c)
+{
+    /* owner first: set before the tool was called and never again, so
+     * another thread reads it without a race, and never reads running */
+    return pthread_equal(c->owner, pthread_self()) && c->running;
 }
 
 int chio_tool_ctx_emit_chunk(chio_tool_ctx *c, const char *json, size_t len)
@@ -135,7 +158,7 @@ int chio_tool_ctx_emit_chunk(chio_tool_ctx *c, const char *json, size_t len)
     size_t clen;
     int rc;
 
-    if (c == NULL || !c->streaming)
+    if (c == NULL || !c->streaming || !on_tool_thread(c))
         return CHIO_EINVAL;
     if (chio__is_cancelled(c->r))
         return CHIO_ECANCELLED;
@@ -255,16 +278,32 @@ static int object_asks_tools(const chio_json *o, int depth)
     return 0;
 }
 
-static int asks_tool_use(const char *req, size_t len)
+/* Read the canonical nested request @req: whether a sampling request asks
+ * for tool use (*tools), and why a receipt cannot store it verbatim (@why,
+ * "" when it can): nested deeper than a receipt read back takes, or too
+ * large (a tool server's "1e20" is 21 bytes canonical). Not parsable
+ * (cannot happen: canonical already) counts as both, failing closed. */
+static void inspect_nested(const char *req, size_t len, int *tools, char *why, size_t cap)
 {
     chio_json_doc *doc = NULL;
-    int yes;
 
-    if (chio_json_parse(req, len, &doc, NULL) != 0)
-        return 1; /* canonical already; cannot happen, but fail closed */
-    yes = object_asks_tools(chio_json_root(doc), 0);
+    why[0] = '\0';
+    *tools = 1;
+    if (len > CHIO__MAX_ARGS_BYTES) {
+        snprintf(why, cap, "it is %zu bytes canonical; at most %zu fit in a receipt", len,
+                 (size_t)CHIO__MAX_ARGS_BYTES);
+        return;
+    }
+    if (chio_json_parse(req, len, &doc, NULL) != 0) {
+        snprintf(why, cap, "its canonical form does not parse");
+        return;
+    }
+    *tools = object_asks_tools(chio_json_root(doc), 0);
+    if (chio__json_depth(chio_json_root(doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
+        CHIO__RECEIPT_MAX_DEPTH)
+        snprintf(why, cap, "it nests more than %d levels (the receipt adds %d)",
+                 CHIO__RECEIPT_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
     chio_json_doc_free(doc);
-    return yes;
 }
 
 static int keep_child(chio_tool_ctx *c, chio_receipt *rec, chio_error *err)
@@ -290,11 +329,15 @@ static int sign_child(chio_tool_ctx *c, chio__receipt_fields *f, chio_receipt **
     return chio__kernel_sign_entered(c->k, f, held, rec, err);
 }
 
-/* A nested request whose text is over max_argument_bytes is refused like
- * such arguments (arguments_rejected), unparsed: its child receipt stores
- * a summary and binds the SHA-256 of the raw text; the host is not asked. */
-static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
-                           chio_error *err)
+/* A nested request its child receipt cannot store verbatim is refused like
+ * such arguments (arguments_rejected) and the host is not asked: its text
+ * over max_argument_bytes (never parsed; @hash is the raw text's), or its
+ * canonical form too deep or too large for a receipt that reads back
+ * (@hash is the canonical form's). The child receipt stores a summary,
+ * {"chio_omitted_arguments":{@what:@nbytes,"reason":@why}}, and binds
+ * @hash in metadata.redaction. */
+static int refuse_unrecordable(chio_tool_ctx *c, chio_nested_kind kind, const char *what,
+                               size_t nbytes, const char *hash, const char *why, chio_error *err)
 {
     chio_kernel *k = c->k;
     mreq *r = c->r;
@@ -302,21 +345,18 @@ static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *
     chio__receipt_fields f;
     chio_receipt *rec = NULL;
     chio_buf b;
-    char why[160], hash[65], child_id[200], *summary;
+    char child_id[200], reason[256], *summary;
     size_t slen = 0;
     int rc;
 
-    if (chio_sha256_hex(json, len, hash) != 0)
-        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
-    snprintf(why, sizeof(why), "its text is %zu bytes, over max_argument_bytes (%llu); not parsed",
-             len, (unsigned long long)k->max_argument_bytes);
     chio__buf_init(&b);
-    chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"text_bytes\":%zu,\"reason\":", len);
+    chio__buf_printf(&b, "{\"chio_omitted_arguments\":{\"%s\":%zu,\"reason\":", what, nbytes);
     chio__json_write_string(&b, why, strlen(why));
     chio__buf_puts(&b, "}}");
     summary = chio__buf_detach(&b, &slen);
     if (summary == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    snprintf(reason, sizeof(reason), "nested request rejected: %s", why);
     snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
     chio__utf8_repair(child_id);
     memset(&sp, 0, sizeof(sp));
@@ -326,7 +366,7 @@ static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *
     sp.params = summary;
     sp.params_len = slen;
     sp.verdict = CHIO_VERDICT_DENY;
-    sp.reason = "nested request rejected: over max_argument_bytes";
+    sp.reason = reason;
     sp.guard = chio_code_name(CHIO_CODE_ARGUMENTS_REJECTED);
     sp.request_id = child_id;
     sp.session_id = r->s->id;
@@ -346,6 +386,62 @@ static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *
                       kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling", why);
 }
 
+/* Text over max_argument_bytes: refused unparsed. */
+static int over_cap_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
+                           chio_error *err)
+{
+    char why[160], hash[65];
+
+    if (chio_sha256_hex(json, len, hash) != 0)
+        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
+    snprintf(why, sizeof(why), "its text is %zu bytes, over max_argument_bytes (%llu); not parsed",
+             len, (unsigned long long)c->k->max_argument_bytes);
+    return refuse_unrecordable(c, kind, "text_bytes", len, hash, why, err);
+}
+
+/* A canonical form a receipt cannot hold (inspect_nested()'s @why). */
+static int unrecordable_nested(chio_tool_ctx *c, chio_nested_kind kind, const char *req, size_t len,
+                               const char *why, chio_error *err)
+{
+    char hash[65];
+
+    if (chio_sha256_hex(req, len, hash) != 0)
+        return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the nested request");
+    return refuse_unrecordable(c, kind, "canonical_bytes", len, hash, why, err);
+}
+
+/* The parameters of a nested request's child receipt, into a zeroed @sp:
+ * the canonical request, or its copy with the values a secret_leak guard
+ * flags redacted (*redacted, freed by the caller). @why (160 bytes) says
+ * why they cannot be stored, checked before the host is asked: a redacted
+ * copy too large for a receipt (a marker is longer than a short flagged
+ * value), or the call's budget of request text held passed. */
+static int stored_form(chio_tool_ctx *c, receipt_spec *sp, const char *req, size_t req_len,
+                       char *hash, char **redacted, char *why, chio_error *err)
+{
+    chio_kernel *k = c->k;
+    int rc;
+
+    memset(sp, 0, sizeof(*sp));
+    sp->params = req;
+    sp->params_len = req_len;
+    sp->params_canonical = 1; /* canonicalised by the caller */
+    rc = redact_nested(k, sp, req, req_len, hash, redacted, err);
+    if (rc != 0)
+        return rc;
+    if (sp->params_len > CHIO__MAX_ARGS_BYTES)
+        snprintf(why, 160,
+                 "its copy with flagged values redacted is %zu bytes; at most %zu fit in a receipt",
+                 sp->params_len, (size_t)CHIO__MAX_ARGS_BYTES);
+    else if (sp->params_len > CHIO__NESTED_BYTES_FACTOR * k->max_argument_bytes - c->nested_bytes)
+        snprintf(why, 160,
+                 "the call's nested requests would hold over %llu bytes together "
+                 "(%u x max_argument_bytes)",
+                 (unsigned long long)(CHIO__NESTED_BYTES_FACTOR * k->max_argument_bytes),
+                 CHIO__NESTED_BYTES_FACTOR);
+    return 0;
+}
+
 static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                           char **reply, size_t *reply_len, chio_error *err)
 {
@@ -355,10 +451,10 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     chio__receipt_fields f;
     chio_receipt *rec = NULL;
     chio_output out;
-    char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65];
+    char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65], why[160];
     size_t req_len;
     chio_code refused = CHIO_CODE_NONE;
-    int rc, host_rc = 0;
+    int rc, host_rc = 0, tools;
 
     if (reply != NULL)
         *reply = NULL;
@@ -376,8 +472,18 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     rc = chio_json_canonicalize(json, len, &req, &req_len, err);
     if (rc != 0)
         return rc;
-    if (kind == CHIO_NESTED_SAMPLING && asks_tool_use(req, req_len))
+    inspect_nested(req, req_len, &tools, why, sizeof(why));
+    if (kind == CHIO_NESTED_SAMPLING && tools)
         kind = CHIO_NESTED_SAMPLING_WITH_TOOLS;
+    rc = why[0] == '\0' ? stored_form(c, &sp, req, req_len, req_hash, &redacted, why, err) : 0;
+    if (rc != 0 || why[0] != '\0') { /* before the host is asked: its receipt must read back */
+        if (rc == 0)
+            rc = unrecordable_nested(c, kind, req, req_len, why, err);
+        free(redacted);
+        free(req);
+        return rc;
+    }
+    c->nested_bytes += sp.params_len;
     if (chio__is_cancelled(r)) {
         /* The call is over for its caller: nothing more goes to the host. */
         refused = CHIO_CODE_CANCELLED;
@@ -421,13 +527,9 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
     chio__utf8_repair(child_id);
     chio__utf8_repair(reason);
-    memset(&sp, 0, sizeof(sp));
-    sp.capability_id = r->cap_id;
+    sp.capability_id = r->cap_id; /* the parameters: stored_form() */
     sp.server = r->server;
     sp.tool = kind == CHIO_NESTED_ELICITATION ? "elicitation/create" : "sampling/createMessage";
-    sp.params = req;
-    sp.params_len = req_len;
-    sp.params_canonical = 1; /* canonicalised above */
     sp.output = refused == CHIO_CODE_NONE ? (out.set > 0 ? out.json : "null") : NULL;
     sp.output_len = refused == CHIO_CODE_NONE ? (out.set > 0 ? out.len : 4) : 0;
     sp.verdict = refused == CHIO_CODE_NONE ? CHIO_VERDICT_ALLOW : CHIO_VERDICT_DENY;
@@ -437,11 +539,8 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     sp.session_id = r->s->id;
     sp.parent_request_id = r->request_id;
     sp.now = chio__kernel_now(k);
-    rc = redact_nested(k, &sp, req, req_len, req_hash, &redacted, err);
-    if (rc == 0) {
-        chio__receipt_fields_of(&sp, &f);
-        rc = sign_child(c, &f, &rec, err);
-    }
+    chio__receipt_fields_of(&sp, &f);
+    rc = sign_child(c, &f, &rec, err);
     free(redacted);
     free(req);
     if (rc != 0) {
@@ -482,16 +581,30 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
 static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                   char **reply, size_t *reply_len, chio_error *err)
 {
-    int rc = c != NULL ? chio__kernel_credit_ahead(c->k, err) : 0;
+    int rc;
 
+    if (c != NULL && (!on_tool_thread(c) || c->in_nested)) {
+        if (reply != NULL)
+            *reply = NULL;
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s",
+                          c->in_nested ? "a nested request from inside the host's answer to "
+                                         "another of the same call"
+                                       : "a nested request from a thread other than the tool's, "
+                                         "or after the tool returned");
+    }
+    rc = c != NULL ? chio__kernel_credit_ahead(c->k, err) : 0;
     if (rc < 0) {
         if (reply != NULL)
             *reply = NULL;
         return rc;
     }
-    if (c != NULL)
+    if (c != NULL) {
         c->credit_held = rc;
+        c->in_nested = 1; /* one at a time: the credit and the child list are the call's */
+    }
     rc = nested_request(c, kind, json, len, reply, reply_len, err);
+    if (c != NULL)
+        c->in_nested = 0;
     if (c != NULL && c->credit_held) { /* no child receipt was signed */
         c->credit_held = 0;
         chio__credits_release(c->k, 1);
@@ -537,6 +650,51 @@ const char *chio__tool_error_text(chio_kernel *k, const char *msg)
     return msg;
 }
 
+/* A streamed tool (checks 10 and 11): its output is the JSON array of its
+ * chunks, written in place as they come ("[" first, "]" last) and handed
+ * over whole, never copied: a stream at its byte limit costs its size
+ * once, not twice. */
+static int dispatch_stream(mreq *r, const chio__server_reg *srv, chio_output *out, chio_error *err)
+{
+    chio_tool_ctx *c = &r->tctx;
+    int trc;
+
+    c->streaming = 1;
+    chio__buf_putc(&c->chunks, '[');
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, out);
+    c->running = 0;
+    if (!c->limit_hit)
+        over_duration(c);
+    if (c->nested_overflow) {
+        snprintf(r->reason, sizeof(r->reason),
+                 "tool '%s' failed: it made more than %u nested requests", r->tool,
+                 CHIO__MAX_NESTED);
+        chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+    } else if (c->limit_hit && !c->bad_chunk) {
+        /* Check 11. The tool was told to stop (CHIO_ESTREAM_LIMIT): what
+         * it returns after is not a tool error. A bad chunk came before
+         * the limit (none is parsed after it): check 10 then decides, or
+         * the output would have a hole where it was. */
+        r->verdict = CHIO_VERDICT_INCOMPLETE;
+        r->code = CHIO_CODE_STREAM_LIMIT;
+        snprintf(r->reason, sizeof(r->reason), "%s", c->limit_reason);
+    } else if (trc != 0 || c->bad_chunk) {
+        snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
+                 out->err[0] ? ": " : "",
+                 out->err[0] ? chio__tool_error_text(r->k, out->err)
+                             : (c->bad_chunk ? ": it emitted an invalid chunk" : ""));
+        chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
+    } else {
+        r->verdict = CHIO_VERDICT_ALLOW;
+    }
+    if (r->verdict == CHIO_VERDICT_DENY)
+        return 0;
+    chio__buf_putc(&c->chunks, ']');
+    r->output = chio__buf_detach(&c->chunks, &r->output_len);
+    return r->output != NULL ? 0 : chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+}
+
 /* Check 10 and 11: run the tool; sets the verdict, the output and the code. */
 int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
 {
@@ -546,49 +704,15 @@ int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err)
 
     memset(&out, 0, sizeof(out));
     out.k = r->k;
+    c->owner = pthread_self();
+    c->running = 1;
     if (srv->s.invoke_stream != NULL) {
-        c->streaming = 1;
-        clock_gettime(CLOCK_MONOTONIC, &c->t0);
-        trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, &out);
-        if (!c->limit_hit)
-            over_duration(c);
-        if (c->nested_overflow) {
-            snprintf(r->reason, sizeof(r->reason),
-                     "tool '%s' failed: it made more than %u nested requests", r->tool,
-                     CHIO__MAX_NESTED);
-            chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
-        } else if (c->limit_hit) {
-            chio__buf_putc(&c->chunks, ']');
-            r->verdict = CHIO_VERDICT_INCOMPLETE;
-            r->code = CHIO_CODE_STREAM_LIMIT;
-            snprintf(r->reason, sizeof(r->reason), "%s", c->limit_reason);
-        } else if (trc != 0 || c->bad_chunk) {
-            snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
-                     out.err[0] ? ": " : "",
-                     out.err[0] ? chio__tool_error_text(r->k, out.err)
-                                : (c->bad_chunk ? ": it emitted an invalid chunk" : ""));
-            chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
-        } else {
-            chio__buf_putc(&c->chunks, ']');
-            r->verdict = CHIO_VERDICT_ALLOW;
-        }
-        if (r->verdict != CHIO_VERDICT_DENY) {
-            /* "[" + chunks + "]" */
-            size_t n = c->chunks.len;
-            r->output = malloc(n + 2);
-            if (r->output == NULL || c->chunks.oom) {
-                chio__output_reset(&out);
-                return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-            }
-            r->output[0] = '[';
-            memcpy(r->output + 1, c->chunks.data, n);
-            r->output[n + 1] = '\0';
-            r->output_len = n + 1;
-        }
+        int rc = dispatch_stream(r, srv, &out, err);
         chio__output_reset(&out);
-        return 0;
+        return rc;
     }
     trc = srv->s.invoke(srv->s.user, c, r->tool, r->args, r->args_len, &out);
+    c->running = 0;
     if (c->nested_overflow) {
         snprintf(r->reason, sizeof(r->reason),
                  "tool '%s' failed: it made more than %u nested requests", r->tool,

@@ -17,10 +17,7 @@
 #include "guard_scan.h"
 #include "request.h"
 
-/* Canonical arguments: the receipt around them (and its evidence) must
- * stay under CHIO_JSON_MAX_INPUT. */
-#define MAX_ARGS_BYTES (CHIO_JSON_MAX_INPUT - ((size_t)1 << 20))
-#define DETAILS_CAP    512 /* evidence details kept in a receipt, with the NUL */
+#define DETAILS_CAP 512 /* evidence details kept in a receipt, with the NUL */
 /* What a guard may write: checked whole against the secret_leak guards
  * before it is cut to DETAILS_CAP, so a secret the cut splits is found. */
 #define GUARD_SCRATCH 4096
@@ -169,10 +166,10 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
         snprintf(r->unrecordable, sizeof(r->unrecordable),
                  "they nest more than %d levels (the receipt adds %d)",
                  CHIO__RECEIPT_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
-    else if (r->args_len > MAX_ARGS_BYTES)
+    else if (r->args_len > CHIO__MAX_ARGS_BYTES)
         snprintf(r->unrecordable, sizeof(r->unrecordable),
                  "they are %zu bytes; at most %zu fit in a receipt", r->args_len,
-                 (size_t)MAX_ARGS_BYTES);
+                 (size_t)CHIO__MAX_ARGS_BYTES);
     return 0;
 }
 
@@ -229,6 +226,9 @@ int chio__admit(mreq *r, const char *session_id, const char *capability_id, cons
     r->request_id = strdup(request_id);
     if (r->request_id == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    if (r->invalid_request == NULL && chio__kernel_depth(k) >= CHIO__MAX_CALL_DEPTH)
+        r->invalid_request = "calls on this kernel nest more than " CHIO__MAX_CALL_DEPTH_TEXT
+                             " deep on this thread (a tool or nested handler calling back in)";
     rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");

@@ -24,11 +24,16 @@
 #ifndef CHIO_KERNEL_REQUEST_H
 #define CHIO_KERNEL_REQUEST_H
 
+#include <pthread.h>
 #include <time.h>
 
 #include "kernel_internal.h"
 
 #define REASON_CAP 512
+
+/* Canonical arguments (a call's, or a nested request's): the receipt
+ * around them (and its evidence) must stay under CHIO_JSON_MAX_INPUT. */
+#define CHIO__MAX_ARGS_BYTES (CHIO_JSON_MAX_INPUT - ((size_t)1 << 20))
 
 /* ---- types ---------------------------------------------------------------------------- */
 
@@ -48,6 +53,11 @@ typedef chio__evidence evidence; /* {name, passed, details}: model.h */
 struct chio_tool_ctx {
     chio_kernel *k;
     struct mreq *r;
+    /* The thread running the tool, while it runs: the stream and nested
+     * calls are its alone (dispatch.c refuses them elsewhere). Both are
+     * written before the tool is called. */
+    pthread_t owner;
+    int running;
     /* stream state */
     int streaming;
     chio_buf chunks;
@@ -60,14 +70,30 @@ struct chio_tool_ctx {
     chio_receipt **children;
     size_t nchildren;
     unsigned nested_seq;
-    int nested_overflow; /* asked for more than CHIO__MAX_NESTED: the call fails */
-    int credit_held;     /* the next child receipt's credit, taken ahead (dispatch.c) */
+    int nested_overflow;   /* asked for more than CHIO__MAX_NESTED: the call fails */
+    int credit_held;       /* the next child receipt's credit, taken ahead (dispatch.c) */
+    int in_nested;         /* a nested request waits for the host (none may start inside it) */
+    uint64_t nested_bytes; /* canonical request text the child receipts hold verbatim */
 };
 
 /* Most nested requests one call may make; the one past it gets no answer
  * and no child receipt, and the call ends tool_error (its receipt says
  * why), so a looping tool cannot grow the call's receipts without bound. */
 #define CHIO__MAX_NESTED 1024u
+
+/* The child receipts of one call are held until it returns: together they
+ * store at most this many times max_argument_bytes of request text
+ * verbatim (64 MiB by default). A request past it is refused
+ * (arguments_rejected) with a summary child receipt, the host not asked. */
+#define CHIO__NESTED_BYTES_FACTOR 16u
+
+/* A tool or nested handler that calls the kernel back on its own thread
+ * (a sampling handler running the model's tool calls) nests one call's
+ * frames in another's: past this depth the call is denied
+ * (invalid_request, with its receipt; nothing runs) before the stack runs
+ * out. */
+#define CHIO__MAX_CALL_DEPTH      16u
+#define CHIO__MAX_CALL_DEPTH_TEXT "16"
 
 typedef struct mreq {
     chio_kernel *k;
