@@ -480,14 +480,17 @@ static int write_sentinel(const char *path, uint64_t last_checkpoint)
 }
 
 /*
- * The store is still where it was opened: its sentinel file is there
- * (write_sentinel replaces it atomically, so it never vanishes on its
- * own). RocksDB writes into the files it holds open, so a store directory
- * removed (or emptied, or moved away) under a running kernel took group
- * commits without an error until RocksDB next created a file: callers were
- * told "allow" for receipts that were in no log. Checked after each write
- * (store_write.c), so a removal before or during the write fails it.
- * One stat(2) per write; an ephemeral store has no path and no check.
+ * The store is still where it was opened: RocksDB's CURRENT file (which
+ * names the live MANIFEST; RocksDB replaces it atomically, and only when
+ * it starts a new MANIFEST) is in its directory. RocksDB writes into the
+ * files it holds open, so a store directory removed (or emptied, or moved
+ * away) under a running kernel took group commits without an error until
+ * RocksDB next created a file: callers were told "allow" for receipts that
+ * were in no log. Checked after each write (store_write.c), so a removal
+ * that completed before or during the write fails it; a write racing the
+ * removal itself can still land in a file being deleted. Not the sentinel:
+ * its once-a-second mark (mark_durable) may put it back into a directory
+ * being removed. One stat(2) per write; an ephemeral store has no path.
  */
 int chio__store_check_present(chio_store *s, chio_error *err)
 {
@@ -497,16 +500,15 @@ int chio__store_check_present(chio_store *s, chio_error *err)
 
     if (s->path == NULL)
         return 0;
-    if (asprintf(&p, "%s/" SENTINEL_NAME, s->path) < 0)
+    if (asprintf(&p, "%s/CURRENT", s->path) < 0)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     e = stat(p, &st) == 0 ? 0 : errno;
     free(p);
     if (e == 0)
         return 0;
     return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
-                      "the receipt store at %s is gone (its " SENTINEL_NAME
-                      " file: %s): removed or moved while the kernel ran, so nothing written "
-                      "since is in a log",
+                      "the receipt store at %s is gone (its CURRENT file: %s): removed or moved "
+                      "while the kernel ran, so nothing written since is in a log",
                       s->path, strerror(e));
 }
 
@@ -675,9 +677,8 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
         int e;
         chio_store_last_checkpoint_seq(*out, &cp, NULL);
         /* The format record is synced: mark the store. Without the mark a
-         * damaged store would later open as a new one, and every write
-         * checks it (chio__store_check_present): a store that cannot be
-         * marked (a full disk, no descriptor left) is not opened. */
+         * damaged store would later open as a new one: a store that cannot
+         * be marked (a full disk, no descriptor left) is not opened. */
         e = write_sentinel(path, cp);
         if (e != 0) {
             chio_store_close(*out);

@@ -198,8 +198,9 @@ int chio__store_scan_revocation_records(chio_store *s,
  * open finding fewer checkpoints fails with CHIO_ECORRUPT. Commit thread. */
 void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced);
 
-/* 0 while the on-disk store's sentinel file is still in its directory, else
- * CHIO_ESTORE naming what is gone (store.c); 0 for an ephemeral store. */
+/* 0 while the on-disk store's files are still in its directory (RocksDB's
+ * CURRENT), else CHIO_ESTORE naming the store (store.c); 0 for an
+ * ephemeral store. */
 int chio__store_check_present(chio_store *s, chio_error *err);
 
 /* Test hook: make the next @n writes fail with CHIO_ESTORE (n < 0: all). */

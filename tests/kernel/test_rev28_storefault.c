@@ -5,6 +5,8 @@
  *   - a store directory removed or moved away while the kernel serves: the
  *     next commit fails closed (an error, no receipt) instead of "allow"
  *     for receipts that are in no log; a moved log still audits clean;
+ *     asynchronous requests in flight are all answered, none with both an
+ *     error and a receipt, and the kernel leaves no descriptor open;
  *   - a store whose sentinel file cannot be written is not opened;
  *   - a full disk (a 2 MiB tmpfs, mounted in a mount namespace of the test
  *     process's own, so nothing stays mounted; root only): every allowed
@@ -14,6 +16,7 @@
  * Real kernel, RocksDB, Ed25519 and CLI.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -24,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
@@ -229,6 +233,85 @@ Test(rev28_storefault, a_store_moved_away_fails_closed_and_the_moved_log_audits_
     sf_audit_ok(moved);
     free(db);
     free(moved);
+}
+
+/* ---- asynchronous requests across the removal ------------------------------------------------ */
+
+typedef struct sf_async {
+    int accepted, answered, ok, failed, bad;
+} sf_async;
+
+static void sf_async_cb(void *ctx, int rc, chio_receipt *r)
+{
+    sf_async *a = ctx;
+
+    /* Callbacks run on the one completion thread; the test thread reads
+     * `answered` with acquire (sf_all_answered), after the others. */
+    if (rc == 0 && r != NULL)
+        a->ok++;
+    else if (rc != 0 && r == NULL)
+        a->failed++;
+    else
+        a->bad++;
+    chio_receipt_free(r);
+    __atomic_add_fetch(&a->answered, 1, __ATOMIC_RELEASE);
+}
+
+static int sf_all_answered(void *arg)
+{
+    sf_async *a = arg;
+
+    return __atomic_load_n(&a->answered, __ATOMIC_ACQUIRE) == a->accepted;
+}
+
+/* Open descriptors of this process. */
+static int sf_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    cr_assert_not_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory's own */
+}
+
+/* Requests in flight when the store vanishes each get their callback
+ * (an error without a receipt once the commit fails), later submissions
+ * are refused, the drain returns, and the kernel's descriptors go with it. */
+Test(rev28_storefault, asynchronous_requests_across_a_removal_are_all_answered)
+{
+    char *db = sf_path("db");
+    int fds = sf_fds(), i, rc;
+    sf_async a = {0, 0, 0, 0, 0};
+    chio_kernel *k = sf_kernel(db);
+    chio_receipt *r = NULL;
+    chio_error err;
+
+    cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(1), &r, NULL), 0);
+    chio_receipt_free(r);
+    for (i = 0; i < 400; i++) {
+        if (i == 200)
+            testutil_rmrf(db);
+        chio_error_init(&err);
+        rc = chio_kernel_sign_receipt_async(k, kt_builder(2 + (uint64_t)i), sf_async_cb, &a, &err);
+        if (rc == 0)
+            a.accepted++;
+        else
+            cr_expect(rc == CHIO_EFAILED || rc == CHIO_ESTORE, "%s", chio_err_name(rc));
+    }
+    cr_assert(testutil_wait_until(sf_all_answered, &a, 30000), "%d of %d answered", a.answered,
+              a.accepted);
+    cr_expect_eq(a.bad, 0, "an answer with an error and a receipt, or neither");
+    cr_expect(sf_failed(k), "the kernel did not fail closed");
+    cr_expect_neq(chio_kernel_sign_receipt(k, kt_builder(999), &r, NULL), 0);
+    chio_kernel_drain(k, NULL);
+    chio_kernel_free(k);
+    cr_expect_eq(sf_fds(), fds, "descriptors left open");
+    free(db);
 }
 
 /* Before: a failed sentinel write was ignored; the store opened unmarked
