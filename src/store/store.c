@@ -46,7 +46,7 @@
 #define DURABLE_KEY                "durable_checkpoint" /* the synced write behind a NOSYNC mark */
 #define FORMAT_VALUE               "chio.receipt_store.v1"
 
-static void write_sentinel(const char *path, uint64_t last_checkpoint);
+static int write_sentinel(const char *path, uint64_t last_checkpoint);
 static void mark_durable(chio_store *s, uint64_t cseq, int synced);
 
 const char *const chio__store_cf_names[CF_COUNT] = {
@@ -455,31 +455,74 @@ static void sync_dir(const char *path)
 
 /* The sentinel also records the newest checkpoint known to be durable (a
  * high-water mark): a log that opens with fewer checkpoints lost data. It
- * is replaced atomically (write, fsync, rename, fsync of the directory). */
-static void write_sentinel(const char *path, uint64_t last_checkpoint)
+ * is replaced atomically (write, fsync, rename, fsync of the directory), so
+ * the file is there at every moment. Returns 0 or the errno of the failed
+ * step (the old sentinel, if any, is left as it was). */
+static int write_sentinel(const char *path, uint64_t last_checkpoint)
 {
     char *p = NULL, *tmp = NULL;
+    int e = 0, ok;
     FILE *f;
 
     if (asprintf(&p, "%s/" SENTINEL_NAME, path) < 0 ||
         asprintf(&tmp, "%s/" SENTINEL_NAME ".tmp", path) < 0) {
         free(p);
-        return;
+        return ENOMEM;
     }
     f = fopen(tmp, "w");
-    if (f != NULL) {
-        int ok = fprintf(f, FORMAT_VALUE "\nlast_checkpoint %llu\n",
-                         (unsigned long long)last_checkpoint) > 0;
+    if (f == NULL) {
+        e = errno;
+    } else {
+        ok = fprintf(f, FORMAT_VALUE "\nlast_checkpoint %llu\n",
+                     (unsigned long long)last_checkpoint) > 0;
         ok = fflush(f) == 0 && ok;
         ok = fsync(fileno(f)) == 0 && ok;
+        if (!ok)
+            e = errno ? errno : EIO;
         ok = fclose(f) == 0 && ok;
-        if (ok && rename(tmp, p) == 0)
+        if (ok && rename(tmp, p) == 0) {
             sync_dir(path);
-        else
+        } else {
+            e = e ? e : (errno ? errno : EIO);
             unlink(tmp);
+        }
     }
     free(p);
     free(tmp);
+    return e;
+}
+
+/*
+ * The store is still where it was opened: RocksDB's CURRENT file (which
+ * names the live MANIFEST; RocksDB replaces it atomically, and only when
+ * it starts a new MANIFEST) is in its directory. RocksDB writes into the
+ * files it holds open, so a store directory removed (or emptied, or moved
+ * away) under a running kernel took group commits without an error until
+ * RocksDB next created a file: callers were told "allow" for receipts that
+ * were in no log. Checked after each write (store_write.c), so a removal
+ * that completed before or during the write fails it; a write racing the
+ * removal itself can still land in a file being deleted. Not the sentinel:
+ * its once-a-second mark (mark_durable) may put it back into a directory
+ * being removed. One stat(2) per write; an ephemeral store has no path.
+ */
+int chio__store_check_present(chio_store *s, chio_error *err)
+{
+    struct stat st;
+    char *p;
+    int e;
+
+    if (s->path == NULL)
+        return 0;
+    if (asprintf(&p, "%s/CURRENT", s->path) < 0)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    e = stat(p, &st) == 0 ? 0 : errno;
+    free(p);
+    if (e == 0)
+        return 0;
+    return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                      "the receipt store at %s is gone (its CURRENT file: %s): removed or moved "
+                      "while the kernel ran, so nothing written since is in a log",
+                      s->path, strerror(e));
 }
 
 static uint64_t sentinel_checkpoint(const char *path)
@@ -538,7 +581,7 @@ static void mark_durable(chio_store *s, uint64_t cseq, int synced)
             return;
         }
     }
-    write_sentinel(s->path, cseq);
+    (void)write_sentinel(s->path, cseq); /* failed: the mark stays lower (never higher) */
     s->sentinel_pending = 0;
     s->sentinel_synced = 1;
 }
@@ -644,8 +687,19 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
         }
     } else if (mode == CHIO_STORE_READ_WRITE) {
         uint64_t cp = 0;
+        int e;
         chio_store_last_checkpoint_seq(*out, &cp, NULL);
-        write_sentinel(path, cp); /* the format record is synced: mark the store */
+        /* The format record is synced: mark the store. Without the mark a
+         * damaged store would later open as a new one: a store that cannot
+         * be marked (a full disk, no descriptor left) is not opened. */
+        e = write_sentinel(path, cp);
+        if (e != 0) {
+            chio_store_close(*out);
+            *out = NULL;
+            return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                              "cannot write the store's sentinel file %s/" SENTINEL_NAME ": %s",
+                              path, strerror(e));
+        }
     }
     if (mode == CHIO_STORE_READ_WRITE) {
         (*out)->path = strdup(path);

@@ -190,7 +190,8 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
                         chio_error *err);
 
 /* Apply @b atomically; @sync = fsync the WAL before returning.
- * Returns 0 or CHIO_ESTORE (details in @err). */
+ * Returns 0 or CHIO_ESTORE (details in @err); also CHIO_ESTORE when the
+ * store's directory was removed or moved away (chio__store_check_present). */
 int chio__store_write(chio_store *s, chio__store_batch *b, int sync, chio_error *err);
 /* The same, with @add run first under the store's write lock, so that what
  * it reads cannot change before @b (to which it may add) is written: no
@@ -215,6 +216,11 @@ int chio__store_scan_revocation_records(chio_store *s,
  * (after a WAL sync when @synced is 0) and the newest at close: a later
  * open finding fewer checkpoints fails with CHIO_ECORRUPT. Commit thread. */
 void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced);
+
+/* 0 while the on-disk store's files are still in its directory (RocksDB's
+ * CURRENT), else CHIO_ESTORE naming the store (store.c); 0 for an
+ * ephemeral store. */
+int chio__store_check_present(chio_store *s, chio_error *err);
 
 /* Test hook: make the next @n writes fail with CHIO_ESTORE (n < 0: all). */
 void chio__store_fail_writes(chio_store *s, int n);

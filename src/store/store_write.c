@@ -374,6 +374,10 @@ int chio__store_write_checked(chio_store *s, chio__store_batch *b, int sync,
     if (rerr == NULL)
         rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, b->wb, &rerr);
     pthread_mutex_unlock(&s->write_mu);
+    if (rerr == NULL && chio__store_check_present(s, err) != 0) {
+        __atomic_store_n(&s->write_failed, 1, __ATOMIC_RELAXED);
+        return CHIO_ESTORE; /* written, but into files that are in no log any more */
+    }
     if (rerr != NULL) {
         rc = chio__store_fail(&rerr, err, "writing receipts");
         __atomic_store_n(&s->write_failed, 1, __ATOMIC_RELAXED);

@@ -342,7 +342,12 @@ Test(reliability, a_full_disk_fails_closed_and_loses_nothing)
     int rc = 0;
 
     cr_assert_eq(mkdir(mnt, 0700), 0);
-    if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=6m") != 0) {
+    /* In a mount namespace of this test process's own (Criterion runs each
+     * test in a process of its own), so a failing test leaves nothing
+     * mounted on the host. */
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", mnt, "tmpfs", 0, "size=6m") != 0) {
         fprintf(stderr,
                 "SKIP: cannot mount a size-limited tmpfs here (%s); the disk-full test "
                 "needs root\n",
