@@ -89,6 +89,15 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         cli_opt *o;
 
         if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (*npos == maxpos && maxpos == 1) {
+                /* a shell glob handed to a one-file command: say why, and what works */
+                cli_error(cmd,
+                          "unexpected argument '%s': it takes one file ('%s' is already "
+                          "given); run it once per file",
+                          a, pos[0]);
+                cli_usage_hint(cmd, usage);
+                return CLI_USAGE;
+            }
             if (*npos == maxpos) {
                 cli_error(cmd, "unexpected argument '%s'", a);
                 cli_usage_hint(cmd, usage);

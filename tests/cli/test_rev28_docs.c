@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/cli/test_rev28_docs.c - review 28, a new user walking the docs: the
+ * messages a newcomer sees on the common mistakes the walk hit, run through
+ * the real build/chio and build/examples/agent-client:
+ *
+ *  - `chio scenario run` given a shell glob of scenario files (one FILE is read)
+ *    said only "unexpected argument 'scenarios/clock_back.json'"; now it
+ *    says the command takes one file and to run it once per file.
+ *  - `chio receipt verify --receipt-db ARCHIVE` failed (exit 1, problem
+ *    archive_log) without naming the flag that accepts an archive; now its
+ *    stderr names --allow-archive, as the legacy case names --allow-legacy.
+ *  - `chio checkpoint prove --seq N` for a receipt moved to the archive said
+ *    "no receipt with sequence number N"; now it names the seqs the store
+ *    holds and that older ones were archived.
+ *  - agent-client called a misspelt option an "unexpected argument"; now
+ *    it is an unknown option, as chio says.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "common/testutil.h"
+
+#ifndef CHIO_EXAMPLES_DIR
+#define CHIO_EXAMPLES_DIR "build/examples"
+#endif
+
+/* docs/scenarios.md's example token (seed 07.., clock inside its validity),
+ * with a checkpoint every 2 receipts and four allowed calls. */
+#define CALL                                                                                    \
+    "{\"op\":\"call\",\"session\":\"s1\",\"capability_id\":\"cap-g\",\"server\":\"srv-files\"," \
+    "\"tool\":\"file_read\"}"
+static const char SCENARIO[] =
+    "{\"schema\":\"chio.scenario.v1\",\"clock\":1710000300,"
+    "\"kernel\":{\"signing_seed_hex\":"
+    "\"0707070707070707070707070707070707070707070707070707070707070707\","
+    "\"policy_hash\":\"rev28-docs\",\"checkpoint_batch_size\":2},"
+    "\"tool_servers\":[{\"server_id\":\"srv-files\",\"tools\":[\"file_read\"]}],"
+    "\"steps\":[{\"op\":\"open_session\",\"session\":\"s1\","
+    "\"agent\":\"66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a\","
+    "\"capabilities\":[{\"id\":\"cap-g\",\"issued_at\":1710000000,\"expires_at\":1710001000,"
+    "\"issuer\":\"ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c\","
+    "\"subject\":\"66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a\","
+    "\"scope\":{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\",\"operations\":[\"invoke\"]}]}"
+    ","
+    "\"signature\":\"01099a400382d92e13de43127db20f14b987bf38089f1918472e4571b5341fc5225ce92ab4a5"
+    "a8b4e73ea6f012cbcac59a141a210e5869bfaf1e8b979622df02\"}]}," CALL "," CALL "," CALL "," CALL
+    "]}";
+
+static char *dir;
+
+static void up(void)
+{
+    dir = testutil_tmpdir();
+}
+
+static void down(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+TestSuite(rev28_docs, .init = up, .fini = down);
+
+/* @name inside the suite's directory (caller frees). */
+static char *in_dir(const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+
+    cr_assert_not_null(p);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static char *scenario_file(void)
+{
+    char *f = in_dir("sc.json");
+
+    cr_assert_eq(testutil_write_file(f, SCENARIO, strlen(SCENARIO), 0600), 0);
+    return f;
+}
+
+/* Run the CLI; fail the test unless it exits @status. */
+static cli_result run(int status, const char *const *argv)
+{
+    cli_result r = testutil_run_cli(argv, NULL, 0);
+
+    cr_assert_eq(r.status, status, "%s %s: exit %d, want %d; stderr: %s", argv[0], argv[1],
+                 r.status, status, r.err);
+    return r;
+}
+
+/* A live log of seqs 3-4 and its archive of seqs 1-2 (one checkpoint each). */
+static void live_and_archive(char **live, char **arch)
+{
+    char *sc = scenario_file();
+    cli_result r;
+
+    *live = in_dir("live");
+    *arch = in_dir("arch");
+    r = run(0, (const char *const[]){"scenario", "run", sc, "--receipt-db", *live, NULL});
+    testutil_cli_free(&r);
+    r = run(0, (const char *const[]){"receipt", "archive", "--receipt-db", *live, "--archive",
+                                     *arch, "--max-size", "1", NULL});
+    cr_assert(strstr(r.out, "\"receipts_moved\":2") != NULL, "%s", r.out);
+    testutil_cli_free(&r);
+    free(sc);
+}
+
+Test(rev28_docs, a_second_file_says_the_command_takes_one)
+{
+    char *sc = scenario_file();
+    cli_result r = run(2, (const char *const[]){"scenario", "run", sc, "other.json", NULL});
+
+    cr_assert(strstr(r.err, "unexpected argument 'other.json'") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "takes one file") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "run it once per file") != NULL, "%s", r.err);
+    cr_assert_eq(r.out_len, 0, "no step may run: %s", r.out);
+    testutil_cli_free(&r);
+    r = run(2, (const char *const[]){"receipt", "verify", sc, "other.json", NULL});
+    cr_assert(strstr(r.err, "takes one file") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    free(sc);
+}
+
+Test(rev28_docs, an_archive_without_allow_archive_names_the_flag)
+{
+    char *live, *arch;
+    cli_result r;
+
+    live_and_archive(&live, &arch);
+    r = run(1, (const char *const[]){"receipt", "verify", "--receipt-db", arch, NULL});
+    cr_assert(strstr(r.out, "\"problem\":\"archive_log\"") != NULL, "%s", r.out);
+    cr_assert(strstr(r.err, "pass --allow-archive") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    r = run(0, (const char *const[]){"receipt", "verify", "--receipt-db", arch, "--allow-archive",
+                                     NULL});
+    cr_assert(strstr(r.err, "note:") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "pass --allow-archive") == NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    free(live);
+    free(arch);
+}
+
+Test(rev28_docs, proving_an_archived_seq_says_where_it_went)
+{
+    char *live, *arch;
+    cli_result r;
+
+    live_and_archive(&live, &arch);
+    r = run(2,
+            (const char *const[]){"checkpoint", "prove", "--receipt-db", live, "--seq", "1", NULL});
+    cr_assert(strstr(r.err, "holds seqs 3 to 4") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "archived") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    r = run(2,
+            (const char *const[]){"checkpoint", "prove", "--receipt-db", live, "--seq", "9", NULL});
+    cr_assert(strstr(r.err, "holds seqs 3 to 4") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "archived") == NULL, "a seq past the end was not archived: %s", r.err);
+    testutil_cli_free(&r);
+    /* where the message points, the proof is */
+    r = run(0,
+            (const char *const[]){"checkpoint", "prove", "--receipt-db", arch, "--seq", "1", NULL});
+    cr_assert(strstr(r.out, "\"receipt_seq\":1") != NULL, "%s", r.out);
+    testutil_cli_free(&r);
+    free(live);
+    free(arch);
+}
+
+Test(rev28_docs, agent_client_calls_a_misspelt_option_unknown)
+{
+    char *errf = in_dir("err.txt"), cmd[1024], *text;
+    size_t len = 0;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "%s/agent-client --sockt x </dev/null >/dev/null 2>%s",
+             CHIO_EXAMPLES_DIR, errf);
+    st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    text = testutil_read_file(errf, &len);
+    cr_assert_not_null(text);
+    cr_assert(strstr(text, "agent-client: unknown option '--sockt'") != NULL, "%s", text);
+    free(text);
+    free(errf);
+}
