@@ -15,6 +15,9 @@
  *    holds and that older ones were archived.
  *  - agent-client called a misspelt option an "unexpected argument"; now
  *    it is an unknown option, as chio says.
+ *  - `chio mcp serve ... npx server` (the server's command without the --
+ *    before it) said "unexpected argument 'npx'"; now it says the command
+ *    goes after --.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -186,4 +189,30 @@ Test(rev28_docs, agent_client_calls_a_misspelt_option_unknown)
     cr_assert(strstr(text, "agent-client: unknown option '--sockt'") != NULL, "%s", text);
     free(text);
     free(errf);
+}
+
+/* The message that points at --, for the given command line. */
+static void says_dash_dash(const char *const *argv, const char *word)
+{
+    cli_result r = run(2, argv);
+    char want[128];
+
+    snprintf(want, sizeof(want),
+             "unexpected argument '%s': the wrapped server's command goes "
+             "after --",
+             word);
+    cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "takes one file") == NULL, "%s", r.err);
+    testutil_cli_free(&r);
+}
+
+Test(rev28_docs, an_mcp_server_command_without_the_dash_dash_says_where_it_goes)
+{
+    says_dash_dash((const char *const[]){"mcp", "serve", "--policy", "p.json", "--receipt-db", "db",
+                                         "--seed-file", "k.seed", "npx", "server", NULL},
+                   "npx");
+    says_dash_dash((const char *const[]){"mcp", "serve-http", "--policy", "p.json", "--receipt-db",
+                                         "db", "--seed-file", "k.seed", "--listen", "127.0.0.1:0",
+                                         "node", "a.js", NULL},
+                   "node");
 }
