@@ -15,6 +15,10 @@
  *    holds and that older ones were archived.
  *  - agent-client called a misspelt option an "unexpected argument"; now
  *    it is an unknown option, as chio says.
+ *  - a second `chio bench` on one --receipt-db without --seed-file (the
+ *    key is random) was refused with "this receipt store belongs to kernel
+ *    key ..., not ..." only; now it says that bench signs with a new random
+ *    key without --seed-file, and to give that key or a new directory.
  *  - `chio mcp serve ... npx server` (the server's command without the --
  *    before it) said "unexpected argument 'npx'"; now it says the command
  *    goes after --.
@@ -215,4 +219,20 @@ Test(rev28_docs, an_mcp_server_command_without_the_dash_dash_says_where_it_goes)
                                          "db", "--seed-file", "k.seed", "--listen", "127.0.0.1:0",
                                          "node", "a.js", NULL},
                    "node");
+}
+
+Test(rev28_docs, a_second_bench_run_without_seed_file_says_why_the_store_is_refused)
+{
+    char *db = in_dir("bench-db");
+    const char *const argv[] = {"bench", "--receipt-db", db,       "--threads", "1", "--calls",
+                                "2",     "--durability", "nosync", NULL};
+    cli_result r = run(0, argv);
+
+    testutil_cli_free(&r);
+    r = run(2, argv);
+    cr_assert(strstr(r.err, "belongs to kernel key") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "without --seed-file chio bench signs with a new random key") != NULL,
+              "%s", r.err);
+    testutil_cli_free(&r);
+    free(db);
 }
