@@ -493,6 +493,8 @@ static int setup_session(bench *b, chio_error *err)
 static int start_error(const char *what, const chio_error *err, const char *seed_file,
                        const char *dir)
 {
+    if (err->code == CHIO_EBUSY)
+        return cli_store_busy("bench", dir, "stop it first or use another --receipt-db", err);
     if (err->code == CHIO_ECONFIG && seed_file == NULL)
         return cli_error("bench",
                          "%s: %s (without --seed-file chio bench signs with a new random key: "

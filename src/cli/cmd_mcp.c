@@ -252,6 +252,9 @@ static int mcp_run(int argc, char **argv, int http)
     rc = chio_mcp_kernel_new(pol, kp, opts[1].value, &k, &err);
     if (rc != 0) {
         chio_mcp_policy_free(pol);
+        if (rc == CHIO_EBUSY)
+            return cli_store_busy(cmd, opts[1].value, "stop it first or use another --receipt-db",
+                                  &err);
         return cli_lib_error(cmd, "kernel", rc, &err);
     }
     rc = http ? chio_mcp_serve_http(pol, k, &ho, argv + dash + 1)

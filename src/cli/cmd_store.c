@@ -138,6 +138,11 @@ int cmd_receipt_archive(int argc, char **argv)
                          "--receipt-db %s: no receipt store there to archive from", opts[0].value);
     chio_error_init(&err);
     rc = chio_store_open(opts[0].value, CHIO_STORE_READ_WRITE, &s, &err);
+    if (rc == CHIO_EBUSY) /* a running kernel archives its own log */
+        return cli_store_busy("receipt archive", opts[0].value,
+                              "stop it first, or have that kernel archive "
+                              "(retention_config, chio_kernel_run_retention())",
+                              &err);
     if (rc != 0)
         return cli_lib_error("receipt archive", opts[0].value, rc, &err);
     rc = chio_store_archive(s, opts[1].value, older, max, opts[4].value == NULL, &rep, &err);

@@ -19,6 +19,10 @@
  *    key is random) was refused with "this receipt store belongs to kernel
  *    key ..., not ..." only; now it says that bench signs with a new random
  *    key without --seed-file, and to give that key or a new directory.
+ *  - a store another process holds was, for scenario run, bench, receipt
+ *    archive and mcp serve, only RocksDB's "IO error: While lock file:
+ *    DIR/LOCK: Resource temporarily unavailable"; now each says the store
+ *    is in use by another process and what to do, as chio serve did.
  *  - `chio mcp serve ... npx server` (the server's command without the --
  *    before it) said "unexpected argument 'npx'"; now it says the command
  *    goes after --.
@@ -29,6 +33,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "chio/chio.h"
 #include "common/testutil.h"
 
 #ifndef CHIO_EXAMPLES_DIR
@@ -235,4 +240,51 @@ Test(rev28_docs, a_second_bench_run_without_seed_file_says_why_the_store_is_refu
               "%s", r.err);
     testutil_cli_free(&r);
     free(db);
+}
+
+/* The run exits 2 and says the store is in use and what to do. */
+static void says_in_use(const char *const *argv, const char *todo)
+{
+    cli_result r = run(2, argv);
+
+    cr_assert(strstr(r.err, "is in use by another process") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, todo) != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+}
+
+Test(rev28_docs, a_store_another_process_holds_is_named_in_use)
+{
+    static const char policy[] =
+        "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[]}";
+    static const char seed[] = "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b\n";
+    char *sc = scenario_file(), *db = in_dir("held"), *pol = in_dir("policy.json"),
+         *key = in_dir("k.seed"), *arch = in_dir("arch");
+    chio_store *held = NULL;
+    chio_error err;
+    cli_result r;
+
+    cr_assert_eq(testutil_write_file(pol, policy, strlen(policy), 0600), 0);
+    cr_assert_eq(testutil_write_file(key, seed, strlen(seed), 0600), 0);
+    r = run(0, (const char *const[]){"scenario", "run", sc, "--receipt-db", db, NULL});
+    testutil_cli_free(&r);
+    /* this process holds it, as a running kernel would */
+    chio_error_init(&err);
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_WRITE, &held, &err), 0, "%s", err.message);
+    says_in_use((const char *const[]){"scenario", "run", sc, "--receipt-db", db, NULL},
+                "leave --receipt-db out");
+    says_in_use((const char *const[]){"bench", "--receipt-db", db, "--threads", "1", "--calls", "1",
+                                      "--seed-file", key, NULL},
+                "use another --receipt-db");
+    says_in_use((const char *const[]){"receipt", "archive", "--receipt-db", db, "--archive", arch,
+                                      "--max-size", "1", NULL},
+                "chio_kernel_run_retention()");
+    says_in_use((const char *const[]){"mcp", "serve", "--policy", pol, "--receipt-db", db,
+                                      "--seed-file", key, "--", "/bin/true", NULL},
+                "use another --receipt-db");
+    chio_store_close(held);
+    free(sc);
+    free(db);
+    free(pol);
+    free(key);
+    free(arch);
 }
