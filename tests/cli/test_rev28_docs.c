@@ -19,6 +19,9 @@
  *    key is random) was refused with "this receipt store belongs to kernel
  *    key ..., not ..." only; now it says that bench signs with a new random
  *    key without --seed-file, and to give that key or a new directory.
+ *  - the same for a scenario file without kernel.signing_seed_hex run
+ *    twice on one --receipt-db: now the refusal says the file names no
+ *    seed, so each run signs with a new random key.
  *  - a store another process holds was, for scenario run, bench, receipt
  *    archive and mcp serve, only RocksDB's "IO error: While lock file:
  *    DIR/LOCK: Resource temporarily unavailable"; now each says the store
@@ -287,4 +290,21 @@ Test(rev28_docs, a_store_another_process_holds_is_named_in_use)
     free(pol);
     free(key);
     free(arch);
+}
+
+Test(rev28_docs, a_scenario_without_a_seed_run_twice_on_one_store_says_why)
+{
+    static const char text[] = "{\"steps\":[{\"op\":\"drain\"}]}";
+    char *f = in_dir("noseed.json"), *db = in_dir("noseed-db");
+    cli_result r;
+
+    cr_assert_eq(testutil_write_file(f, text, strlen(text), 0600), 0);
+    r = run(0, (const char *const[]){"scenario", "run", f, "--receipt-db", db, NULL});
+    testutil_cli_free(&r);
+    r = run(2, (const char *const[]){"scenario", "run", f, "--receipt-db", db, NULL});
+    cr_assert(strstr(r.err, "belongs to kernel key") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "names no kernel.signing_seed_hex") != NULL, "%s", r.err);
+    testutil_cli_free(&r);
+    free(f);
+    free(db);
 }
