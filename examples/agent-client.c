@@ -95,6 +95,9 @@ int main(int argc, char **argv)
             sock = "./state/host-service.admin.sock";
         } else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && file == NULL) {
             file = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
+        } else if (argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
+            fprintf(stderr, "agent-client: unknown option '%s'\n%s", argv[i], usage);
+            return 2;
         } else {
             fprintf(stderr, "agent-client: unexpected argument '%s'\n%s", argv[i], usage);
             return 2;

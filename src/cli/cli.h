@@ -83,6 +83,9 @@ void cli_usage_hint(const char *cmd, const char *usage);
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, from a chio_error record (adds the code name). */
 int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *err);
+/* A receipt store another process holds (CHIO_EBUSY): says so, who usually
+ * holds one, and @todo (what to do instead); returns CLI_USAGE. */
+int cli_store_busy(const char *cmd, const char *dir, const char *todo, const chio_error *err);
 
 /* Parse repeated --trusted-key values into 32-byte keys (malloc'd). */
 int cli_trusted_keys(const char *cmd, cli_opt *opt, uint8_t **keys, size_t *n);

@@ -486,6 +486,23 @@ static int setup_session(bench *b, chio_error *err)
     return rc;
 }
 
+/* A kernel that would not start. Without --seed-file the key is a new
+ * random one, so a store left by an earlier run is another key's
+ * (CHIO_ECONFIG: a kernel's configuration was checked when it was built,
+ * and bench sets no retention): say so, and what to do. */
+static int start_error(const char *what, const chio_error *err, const char *seed_file,
+                       const char *dir)
+{
+    if (err->code == CHIO_EBUSY)
+        return cli_store_busy("bench", dir, "stop it first or use another --receipt-db", err);
+    if (err->code == CHIO_ECONFIG && seed_file == NULL)
+        return cli_error("bench",
+                         "%s: %s (without --seed-file chio bench signs with a new random key: "
+                         "give --seed-file with the key that made %s, or a new --receipt-db)",
+                         what, err->message, dir);
+    return cli_lib_error("bench", what, err->code, err);
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_opt opts[] = {{"receipt-db", 1, 0, 0, 0, 0},
@@ -600,11 +617,11 @@ int cmd_bench(int argc, char **argv)
     }
     if (!b.synthetic && setup_session(&b, &err) != 0) {
         chio_kernel_free(b.k);
-        return cli_lib_error("bench", "setting up the session", err.code, &err);
+        return start_error("setting up the session", &err, opts[8].value, opts[0].value);
     }
     if (chio_kernel_start(b.k, &err) != 0) {
         chio_kernel_free(b.k);
-        return cli_lib_error("bench", "starting the kernel", err.code, &err);
+        return start_error("starting the kernel", &err, opts[8].value, opts[0].value);
     }
     b.calls = calls;
     b.run_id = (uint64_t)time(NULL);

@@ -118,7 +118,7 @@ static int mcp_run(int argc, char **argv, int http)
     size_t nopts = http ? 9 : 6;
     chio_mcp_http_opts ho = {0};
     uint64_t v;
-    const char *pos[1];
+    const char *pos[1], **words;
     chio_mcp_policy *pol = NULL;
     chio_keypair *kp;
     chio_kernel *k = NULL;
@@ -133,7 +133,22 @@ static int mcp_run(int argc, char **argv, int http)
             dash = i;
             break;
         }
-    rc = cli_parse(dash < 0 ? argc : dash, argv, opts, nopts, pos, 0, &npos, cmd, usage);
+    /* Without --, a word that is no option is the server's command given
+     * without it (`chio mcp serve ... npx server`): keep the first to say so. */
+    words = dash < 0 ? calloc((size_t)argc + 1, sizeof(*words)) : NULL;
+    if (dash < 0 && words == NULL)
+        return cli_error(cmd, "out of memory");
+    rc = cli_parse(dash < 0 ? argc : dash, argv, opts, nopts, dash < 0 ? words : pos,
+                   dash < 0 ? (size_t)argc : 0, &npos, cmd, usage);
+    if (rc == 0 && npos > 0) {
+        cli_error(cmd,
+                  "unexpected argument '%s': the wrapped server's command goes after --, as "
+                  "in 'chio %s ... -- %s ...'",
+                  words[0], cmd, words[0]);
+        cli_usage_hint(cmd, usage);
+        rc = CLI_USAGE;
+    }
+    free(words);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     for (i = 0; i < (int)nopts; i++) /* required: the first three; serve-http's --listen */
@@ -237,6 +252,9 @@ static int mcp_run(int argc, char **argv, int http)
     rc = chio_mcp_kernel_new(pol, kp, opts[1].value, &k, &err);
     if (rc != 0) {
         chio_mcp_policy_free(pol);
+        if (rc == CHIO_EBUSY)
+            return cli_store_busy(cmd, opts[1].value, "stop it first or use another --receipt-db",
+                                  &err);
         return cli_lib_error(cmd, "kernel", rc, &err);
     }
     rc = http ? chio_mcp_serve_http(pol, k, &ho, argv + dash + 1)

@@ -433,6 +433,15 @@ static int start_store(runner *r, const char *dir)
     __atomic_store_n(&r->now, r->sc->clock, __ATOMIC_RELAXED); /* for the start's log lines */
     if (chio_kernel_start(r->k, &err) == 0)
         return 0;
+    if (err.code == CHIO_EBUSY)
+        return cli_store_busy(
+            CMD, dir, "stop it first, or leave --receipt-db out for a temporary store", &err);
+    if (err.code == CHIO_ECONFIG && r->sc->seed_hex == NULL) /* another key's store */
+        return cli_error(CMD,
+                         "cannot use the receipt store %s: %s (the file names no "
+                         "kernel.signing_seed_hex, so every run signs with a new random key: "
+                         "add one, or give a new --receipt-db)",
+                         dir, err.message);
     return cli_error(CMD, "cannot use the receipt store %s: %s", dir, err.message);
 }
 

@@ -138,6 +138,11 @@ int cmd_receipt_archive(int argc, char **argv)
                          "--receipt-db %s: no receipt store there to archive from", opts[0].value);
     chio_error_init(&err);
     rc = chio_store_open(opts[0].value, CHIO_STORE_READ_WRITE, &s, &err);
+    if (rc == CHIO_EBUSY) /* a running kernel archives its own log */
+        return cli_store_busy("receipt archive", opts[0].value,
+                              "stop it first, or have that kernel archive "
+                              "(retention_config, chio_kernel_run_retention())",
+                              &err);
     if (rc != 0)
         return cli_lib_error("receipt archive", opts[0].value, rc, &err);
     rc = chio_store_archive(s, opts[1].value, older, max, opts[4].value == NULL, &rep, &err);
@@ -216,12 +221,13 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
                 : v.pinned_by == CHIO_STORE_PIN_STORE ? "checked against the store's key record"
                                                       : "not pinned to any key",
                 allow_legacy ? "" : "; pass --allow-legacy to accept that");
-    else if (v.archive && allow_archive)
+    else if (v.archive)
         fprintf(stderr,
-                "chio receipt verify: note: %s is an archive log: it has no signed "
-                "head, so receipts cut from its end cannot be detected here; compare its "
-                "last_seq with the live log's first_seq\n",
-                dir);
+                "chio receipt verify: %s: %s is an archive log (chio receipt archive): it "
+                "has no signed head, so receipts cut from its end cannot be detected "
+                "here; compare its last_seq with the live log's first_seq%s\n",
+                allow_archive ? "note" : "error", dir,
+                allow_archive ? "" : ", and pass --allow-archive where an archive is expected");
     return a->gaps == 0 && a->invalid == 0 && a->checkpoints_valid == a->checkpoints &&
                    v.log_problems == 0 && (unchained == 0 || allow_legacy) &&
                    (!v.archive || allow_archive)
@@ -355,6 +361,29 @@ static int collect_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
     return chio_merkle_leaf_hash(json, len, l->data + 32 * l->n++) == 0 ? 0 : 1;
 }
 
+/* A seq the store does not hold: say which it does, so that a receipt moved
+ * to an archive (chio receipt archive, retention) or not written yet is told
+ * from a typo. Closes @s; returns the usage status. */
+static int prove_no_such_seq(chio_store *s, const char *dir, uint64_t seq)
+{
+    uint64_t first = 0, last = 0;
+    chio_error err;
+
+    chio_error_init(&err);
+    if (chio_store_seq_range(s, &first, &last, &err) != 0 || last == 0) {
+        chio_store_close(s);
+        return cli_error("checkpoint prove", "no receipt with sequence number %llu: %s holds none",
+                         (unsigned long long)seq, dir);
+    }
+    chio_store_close(s);
+    return cli_error(
+        "checkpoint prove", "no receipt with sequence number %llu: %s holds seqs %llu to %llu%s",
+        (unsigned long long)seq, dir, (unsigned long long)first, (unsigned long long)last,
+        seq < first ? " (older ones were archived: prove it with --receipt-db "
+                      "set to the archive log)"
+                    : "");
+}
+
 static int checkpoint_prove(int argc, char **argv)
 {
     cli_opt opts[] = {
@@ -386,11 +415,8 @@ static int checkpoint_prove(int argc, char **argv)
         return cli_error("checkpoint prove", "no receipt with id %s in %s", opts[1].value,
                          opts[0].value);
     }
-    if (chio_store_get_receipt(s, f.seq, &json, &len, &err) != 0) {
-        chio_store_close(s);
-        return cli_error("checkpoint prove", "no receipt with sequence number %llu",
-                         (unsigned long long)f.seq);
-    }
+    if (chio_store_get_receipt(s, f.seq, &json, &len, &err) != 0)
+        return prove_no_such_seq(s, opts[0].value, f.seq);
     free(json);
     rc = chio_store_scan_checkpoints(s, 1, find_covering, &f, &err);
     if (rc < 0 || f.found == NULL) {

@@ -56,6 +56,14 @@ int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *e
     return cli_error(cmd, "%s: %s (%s)", what, msg, chio_errno_name(rc));
 }
 
+int cli_store_busy(const char *cmd, const char *dir, const char *todo, const chio_error *err)
+{
+    return cli_error(cmd,
+                     "receipt store %s is in use by another process (a running kernel: chio "
+                     "serve, chio mcp serve, a host service, another run); %s (%s)",
+                     dir, todo, err && err->message[0] ? err->message : chio_strerror(CHIO_EBUSY));
+}
+
 /* After a usage error: the synopsis (@usage up to its first blank line)
  * and where the rest is, not the whole help, so that the error line above
  * it stays on screen. */
@@ -89,6 +97,15 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
         cli_opt *o;
 
         if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (*npos == maxpos && maxpos == 1) {
+                /* a shell glob handed to a one-file command: say why, and what works */
+                cli_error(cmd,
+                          "unexpected argument '%s': it takes one file ('%s' is already "
+                          "given); run it once per file",
+                          a, pos[0]);
+                cli_usage_hint(cmd, usage);
+                return CLI_USAGE;
+            }
             if (*npos == maxpos) {
                 cli_error(cmd, "unexpected argument '%s'", a);
                 cli_usage_hint(cmd, usage);
