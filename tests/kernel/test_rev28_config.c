@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev28_config.c - review 28: the kernel's configuration
+ * and lifecycle (spec/kernel.md "Configuration", "Lifecycle") as an
+ * independent implementation of the spec checks them. Real kernel, real
+ * Ed25519, real RocksDB in a fresh temporary directory.
+ *
+ *  - checkpoints an earlier run owes (it ran with checkpoint_batch_size 0,
+ *    or a larger batch) were caught up at start with every leaf since the
+ *    last checkpoint in memory (unbounded, past the 32 MiB that
+ *    CHIO_MAX_CHECKPOINT_BATCH_SIZE promises) and a memmove of the rest
+ *    after each one cut (quadratic: minutes for a log of a few hundred
+ *    thousand receipts, hours for millions). Now they are cut while the
+ *    log is read, holding one batch of leaves, and written in chunks.
+ *  - a kernel that served and then drained answered registration with
+ *    CHIO_ESERVING; after drain every call is refused as drained
+ *    (docs/spec-reading.md), registration too.
+ * And guards of what held: the keypair is taken over and wiped exactly
+ * once whatever chio_kernel_new() answers; building, registering and
+ * opening a session start no thread; policy_hash goes into receipts byte
+ * for byte, whatever UTF-8 it is.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "kernel_internal.h"
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+TestSuite(rev28_config, .init = setup, .fini = teardown);
+
+static char *path_in(const char *name)
+{
+    char *p;
+
+    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}
+
+static chio_kernel *kernel_on(const char *path, uint64_t batch)
+{
+    chio_kernel_config cfg;
+
+    kt_config(&cfg, path);
+    cfg.checkpoint_batch_size = batch;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    return kt_kernel(&cfg);
+}
+
+static void sign_n(chio_kernel *k, uint64_t from, uint64_t n)
+{
+    chio_receipt *r;
+    chio_error err;
+    uint64_t i;
+
+    chio_error_init(&err);
+    for (i = from; i < from + n; i++) {
+        r = NULL;
+        cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(i), &r, &err), 0, "%s", err.message);
+        chio_receipt_free(r);
+    }
+}
+
+/* ---- owed checkpoints --------------------------------------------------------------------- */
+
+/* 1800 receipts without checkpoints, then a batch of 7: 257 are owed
+ * (more than one write's chunk), one receipt stays open. */
+#define OWED_RECEIPTS 1800u
+#define OWED_BATCH    7u
+#define OWED_CPS      (OWED_RECEIPTS / OWED_BATCH)
+
+Test(rev28_config, owed_checkpoints_are_cut_while_reading_holding_one_batch_of_leaves)
+{
+    char *path = path_in("owed");
+    chio_kernel_metrics m;
+    chio_kernel *k;
+    chio_error err;
+    kt_log_report rep;
+
+    k = kernel_on(path, 0);
+    sign_n(k, 1, OWED_RECEIPTS);
+    chio_kernel_free(k);
+
+    k = kernel_on(path, OWED_BATCH);
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_start(k, &err), 0, "%s", err.message);
+    /* One batch of leaves at most (the array starts at 128 and doubles):
+     * before, every leaf since the last checkpoint was held. */
+    cr_expect_leq(k->cap_pending, 128, "%llu leaves' room held for a batch of %u",
+                  (unsigned long long)k->cap_pending, OWED_BATCH);
+    cr_expect_eq(k->npending, OWED_RECEIPTS - OWED_CPS * OWED_BATCH);
+    chio_kernel_metrics_get(k, &m);
+    cr_expect_eq(m.last_checkpoint_seq, OWED_CPS);
+    cr_expect_eq(m.checkpoints, OWED_CPS);
+    /* The open batch goes on where the catch-up left it. */
+    sign_n(k, OWED_RECEIPTS + 1, OWED_BATCH);
+    kt_wait_checkpoint(k, OWED_CPS + 1);
+    cr_assert_eq(chio_kernel_drain(k, &err), 0, "%s", err.message);
+    chio_kernel_free(k);
+    rep = kt_check_log(path, OWED_BATCH);
+    cr_expect_eq(rep.receipts, OWED_RECEIPTS + OWED_BATCH);
+    cr_expect_eq(rep.checkpoints, OWED_CPS + 1);
+    free(path);
+}
+
+Test(rev28_config, a_smaller_batch_on_reopen_catches_up_in_chunks)
+{
+    char *path = path_in("smaller");
+    chio_kernel_metrics m;
+    chio_kernel *k;
+    chio_error err;
+    kt_log_report rep;
+
+    k = kernel_on(path, 1000);
+    sign_n(k, 1, 600); /* no checkpoint yet: 600 leaves open */
+    chio_kernel_free(k);
+    k = kernel_on(path, 1); /* 600 owed, three chunks */
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_start(k, &err), 0, "%s", err.message);
+    cr_expect_leq(k->cap_pending, 128);
+    cr_expect_eq(k->npending, 0);
+    chio_kernel_metrics_get(k, &m);
+    cr_expect_eq(m.last_checkpoint_seq, 600);
+    chio_kernel_free(k);
+    rep = kt_check_log(path, 1);
+    cr_expect_eq(rep.checkpoints, 600);
+    free(path);
+}
+
+Test(rev28_config, a_swapped_receipt_in_the_owed_range_is_refused_before_any_checkpoint)
+{
+    char *path = path_in("swapped"), *other;
+    chio_store *s = NULL;
+    chio_kernel *k;
+    chio_error err;
+    uint64_t last_cp = 99;
+    size_t len = 0;
+
+    k = kernel_on(path, 0);
+    sign_n(k, 1, 40);
+    chio_kernel_free(k);
+    /* Receipt 30 replaced by a copy of 31: each verifies, the chain breaks. */
+    other = testutil_stored(path, 0, 31, &len);
+    cr_assert_not_null(other);
+    testutil_raw_write_seq(path, "receipts", 30, other, len);
+    free(other);
+    k = kernel_on(path, 7); /* five checkpoints owed, the first before receipt 30 */
+    chio_error_init(&err);
+    cr_expect_eq(chio_kernel_start(k, &err), CHIO_ECORRUPT, "%s", err.message);
+    chio_kernel_free(k);
+    cr_assert_eq(chio_store_open(path, CHIO_STORE_READ_ONLY, &s, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_store_last_checkpoint_seq(s, &last_cp, &err), 0);
+    cr_expect_eq(last_cp, 0, "checkpoint %llu was signed over a log that fails its chain",
+                 (unsigned long long)last_cp);
+    chio_store_close(s);
+    free(path);
+}
