@@ -171,3 +171,93 @@ Test(rev28_config, a_swapped_receipt_in_the_owed_range_is_refused_before_any_che
     chio_store_close(s);
     free(path);
 }
+
+/* ---- registration after drain ------------------------------------------------------------ */
+
+static int rp_read(void *user, const char *uri, chio_output *out)
+{
+    (void)user;
+    (void)uri;
+    (void)out;
+    return CHIO_ENOTMINE;
+}
+
+static int pp_get(void *user, const char *name, const char *args, size_t len, chio_output *out)
+{
+    (void)user;
+    (void)name;
+    (void)args;
+    (void)len;
+    (void)out;
+    return CHIO_ENOTMINE;
+}
+
+static int pass_guard(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
+                      char *details, size_t cap)
+{
+    (void)user;
+    (void)in;
+    (void)details;
+    (void)cap;
+    *verdict = CHIO_GUARD_PASS;
+    return 0;
+}
+
+static int null_nested(void *user, chio_nested_kind kind, const char *sid, const char *req,
+                       size_t len, chio_output *reply)
+{
+    (void)user;
+    (void)kind;
+    (void)sid;
+    (void)req;
+    (void)len;
+    return chio_output_set_json(reply, "null", 4);
+}
+
+/* Every registration call on @k answers @want. */
+static void registration_answers(chio_kernel *k, int want)
+{
+    static const char *const tools[] = {"t"};
+    chio_resource_provider rp;
+    chio_prompt_provider pp;
+    chio_tool_server ts;
+    chio_error err;
+
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "late";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = kt_echo_tool;
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = "late-r";
+    rp.read = rp_read;
+    memset(&pp, 0, sizeof(pp));
+    pp.provider_id = "late-p";
+    pp.get = pp_get;
+    chio_error_init(&err);
+    cr_expect_eq(chio_kernel_register_tool_server(k, &ts, &err), want, "%s", err.message);
+    cr_expect_eq(chio_kernel_register_resource_provider(k, &rp, &err), want, "%s", err.message);
+    cr_expect_eq(chio_kernel_register_prompt_provider(k, &pp, &err), want, "%s", err.message);
+    cr_expect_eq(chio_kernel_add_guard(k, "g1", pass_guard, NULL, &err), want, "%s", err.message);
+    cr_expect_eq(chio_kernel_add_forbidden_path_guard(k, "g2", NULL, 0, &err), want, "%s",
+                 err.message);
+    cr_expect_eq(chio_kernel_add_secret_leak_guard(k, "g3", NULL, 0, &err), want, "%s",
+                 err.message);
+    cr_expect_eq(chio_kernel_set_nested_handler(k, null_nested, NULL, &err), want, "%s",
+                 err.message);
+}
+
+Test(rev28_config, a_kernel_that_served_and_drained_refuses_registration_as_drained)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = kernel_on(NULL, 100);
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, "agent", NULL, NULL, 0, sid, &err), 0, "%s",
+                 err.message);
+    registration_answers(k, CHIO_ESERVING); /* serving: closed */
+    cr_assert_eq(chio_kernel_drain(k, &err), 0, "%s", err.message);
+    registration_answers(k, CHIO_EDRAINED); /* drained, served or not */
+    chio_kernel_free(k);
+}
