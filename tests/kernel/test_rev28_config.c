@@ -261,3 +261,178 @@ Test(rev28_config, a_kernel_that_served_and_drained_refuses_registration_as_drai
     registration_answers(k, CHIO_EDRAINED); /* drained, served or not */
     chio_kernel_free(k);
 }
+
+/* ---- the keypair -------------------------------------------------------------------------- */
+
+static int g_frees, g_wiped;
+
+static void count_free(const void *mem, size_t len)
+{
+    const unsigned char *p = mem;
+    size_t i;
+
+    g_frees++;
+    for (i = 0; i < len && p[i] == 0; i++)
+        ;
+    g_wiped += i == len;
+}
+
+static void no_policy(chio_kernel_config *c)
+{
+    c->policy_hash = NULL;
+}
+static void empty_policy(chio_kernel_config *c)
+{
+    c->policy_hash = "";
+}
+static void latin1_policy(chio_kernel_config *c)
+{
+    c->policy_hash = "caf\xe9";
+}
+static void small_order_ca(chio_kernel_config *c)
+{
+    static const uint8_t keys[64] = {[32] = 1}; /* a zero key (not small order), then 01 00 .. */
+    c->ca_public_keys = keys;
+    c->n_ca_public_keys = 2;
+}
+static void ca_without_keys(chio_kernel_config *c)
+{
+    c->n_ca_public_keys = 1;
+}
+static void reserved_set(chio_kernel_config *c)
+{
+    c->reserved[5] = c;
+}
+static void retention_without_archive(chio_kernel_config *c)
+{
+    c->retention_config.enabled = 1;
+}
+static void no_change(chio_kernel_config *c)
+{
+    (void)c;
+}
+
+/* chio_kernel_new() on the test config changed by @mutate: the keypair is
+ * freed, wiped, exactly once, by the failed call or by chio_kernel_free(). */
+static void keypair_freed_once(void (*mutate)(chio_kernel_config *), int want, int null_out)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k = NULL;
+    chio_error err;
+    int rc;
+
+    kt_config(&cfg, "/nonexistent/never-opened");
+    mutate(&cfg);
+    g_frees = g_wiped = 0;
+    chio__keypair_set_free_hook(count_free);
+    chio_error_init(&err);
+    rc = chio_kernel_new(&cfg, null_out ? NULL : &k, &err);
+    cr_expect_eq(rc, want, "answered %d (%s), want %d", rc, err.message, want);
+    if (rc == 0) {
+        cr_expect_eq(g_frees, 0, "the kernel's key was freed while the kernel lives");
+        chio_kernel_free(k);
+    } else {
+        cr_expect_null(k);
+    }
+    chio__keypair_set_free_hook(NULL);
+    cr_expect_eq(g_frees, 1, "the keypair was freed %d times (answer %d)", g_frees, rc);
+    cr_expect_eq(g_wiped, g_frees, "a freed keypair was not wiped");
+}
+
+Test(rev28_config, the_keypair_is_taken_and_wiped_once_whatever_kernel_new_answers)
+{
+    keypair_freed_once(no_change, 0, 0);
+    keypair_freed_once(no_change, CHIO_EINVAL, 1);
+    keypair_freed_once(no_policy, CHIO_ECONFIG, 0);
+    keypair_freed_once(empty_policy, CHIO_ECONFIG, 0);
+    keypair_freed_once(latin1_policy, CHIO_ECONFIG, 0);
+    keypair_freed_once(small_order_ca, CHIO_ECONFIG, 0);
+    keypair_freed_once(ca_without_keys, CHIO_ECONFIG, 0);
+    keypair_freed_once(reserved_set, CHIO_ECONFIG, 0);
+    keypair_freed_once(retention_without_archive, CHIO_ECONFIG, 0);
+}
+
+/* ---- build starts no thread ----------------------------------------------------------------- */
+
+Test(rev28_config, building_registering_and_opening_a_session_start_no_thread)
+{
+    static const char *const prefixes[] = {"/etc/"}, *const patterns[] = {"AKIA[A-Z0-9]{16}"};
+    char *path = path_in("threads"), sid[CHIO_SESSION_ID_LEN + 1];
+    static const char *const tools[] = {"t"};
+    int before = kt_threads();
+    chio_tool_server ts;
+    chio_kernel *k;
+    chio_error err;
+
+    k = kernel_on(path, 100);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = kt_echo_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "fp", prefixes, 1, &err), 0);
+    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "sl", patterns, 1, &err), 0);
+    cr_assert_eq(chio_kernel_set_nested_handler(k, null_nested, NULL, &err), 0);
+    cr_assert_eq(chio_kernel_open_session(k, "agent", NULL, NULL, 0, sid, &err), 0, "%s",
+                 err.message);
+    cr_expect_eq(kt_threads(), before, "the build phase started a thread");
+    sign_n(k, 1, 1); /* the first signing request starts them */
+    cr_expect_gt(kt_threads(), before);
+    chio_kernel_free(k);
+    free(path);
+}
+
+/* ---- policy_hash verbatim ------------------------------------------------------------------ */
+
+/* A kernel with @policy signs a receipt carrying exactly @policy (not the
+ * builder's own), which verifies, also once parsed back. */
+static void embedded_verbatim(const char *policy)
+{
+    chio_kernel_config cfg;
+    chio_receipt_builder *b = kt_builder(1);
+    chio_receipt *r = NULL, *back = NULL;
+    chio_receipt_report rep;
+    const char *got, *json;
+    chio_kernel *k;
+    chio_error err;
+    uint8_t key[32];
+    size_t len, jlen;
+
+    kt_config(&cfg, NULL);
+    cfg.policy_hash = policy;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    cr_assert_eq(chio_receipt_builder_set_policy_hash(b, "the-builder's"), 0);
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_sign_receipt(k, b, &r, &err), 0, "%s", err.message);
+    got = chio_json_string(chio_json_get(chio_receipt_root(r), "policy_hash"), &len);
+    cr_expect(len == strlen(policy) && memcmp(got, policy, len) == 0,
+              "policy_hash not verbatim (%zu bytes for %zu)", len, strlen(policy));
+    json = chio_receipt_json(r, &jlen);
+    cr_assert_eq(chio_receipt_parse(json, jlen, &back, &err), 0, "%s", err.message);
+    chio_pubkey_from_hex(TEST_PUB, 64, key);
+    cr_assert_eq(chio_receipt_verify(back, key, 1, &rep), 0);
+    cr_expect(rep.ok && rep.signature_valid);
+    chio_receipt_free(back);
+    chio_receipt_free(r);
+    chio_kernel_free(k);
+}
+
+Test(rev28_config, policy_hash_is_embedded_byte_for_byte)
+{
+    size_t n = 1u << 20;
+    char *big = malloc(n + 1);
+
+    embedded_verbatim("p");
+    embedded_verbatim(" leading and trailing spaces ");
+    embedded_verbatim("\"quotes\" \\backslash\\ /slash/ \t\n\r\x01\x1f\x7f");
+    embedded_verbatim("\xe2\x80\xa8 line separator, \xf0\x9f\x94\x91 key, \xc3\xa9");
+    embedded_verbatim("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    cr_assert_not_null(big);
+    memset(big, 'h', n);
+    big[n] = '\0';
+    embedded_verbatim(big); /* 1 MiB: no bound of its own */
+    free(big);
+}
