@@ -360,6 +360,24 @@ static void run_step(runner *r, size_t i)
     ok_line(i, chio__scenario_op_name(st->op), rc, &err);
 }
 
+/* The path of the kernel field chio_kernel_new() refused. The reader
+ * checked every field it can; what is left is the kernel's own check of
+ * ca_public_keys (a small-order key, whose index its message names, or
+ * too many keys), named like any bad field; else the kernel object. */
+static const char *kernel_field(int rc, const chio_error *err, char *path, size_t cap)
+{
+    size_t i;
+
+    if (rc == CHIO_ECONFIG && sscanf(err->message, "kernel config: ca_public_keys[%zu]", &i) == 1)
+        snprintf(path, cap, "kernel.ca_public_keys[%zu]", i);
+    else if (rc == CHIO_ECONFIG &&
+             strncmp(err->message, "kernel config: n_ca_public_keys", 31) == 0)
+        snprintf(path, cap, "kernel.ca_public_keys");
+    else
+        snprintf(path, cap, "kernel");
+    return path;
+}
+
 /* Build the kernel and register the servers and guards. */
 static int setup(reader *rd, runner *r, const char *dir)
 {
@@ -387,7 +405,7 @@ static int setup(reader *rd, runner *r, const char *dir)
     sc->cfg.log_level = CHIO_LOG_ERROR;
     rc = chio_kernel_new(&sc->cfg, &r->k, &err);
     if (rc != 0)
-        return chio__scenario_bad_at(rd, "kernel", err.message);
+        return chio__scenario_bad_at(rd, kernel_field(rc, &err, path, sizeof(path)), err.message);
     for (i = 0; i < sc->nservers; i++) {
         server_spec *s = &sc->servers[i];
         chio_tool_server ts;

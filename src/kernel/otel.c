@@ -31,15 +31,16 @@ int chio_kernel_set_span_exporter(chio_kernel *k, chio_span_exporter_fn fn, void
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     pthread_mutex_lock(&k->med.build_mu);
-    if (__atomic_load_n(&k->med.serving, __ATOMIC_ACQUIRE)) {
-        pthread_mutex_unlock(&k->med.build_mu);
-        return chio__fail(err, CHIO_ESERVING, CHIO_NO_OFFSET,
-                          "kernel is serving: set the span exporter before the first session");
-    }
+    /* drained first, as for registration (registry.c, build_lock) */
     if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING) {
         pthread_mutex_unlock(&k->med.build_mu);
         return chio__fail(err, CHIO_EDRAINED, CHIO_NO_OFFSET,
                           "kernel is draining or drained: nothing can be set");
+    }
+    if (__atomic_load_n(&k->med.serving, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&k->med.build_mu);
+        return chio__fail(err, CHIO_ESERVING, CHIO_NO_OFFSET,
+                          "kernel is serving: set the span exporter before the first session");
     }
     k->med.span_fn = fn;
     k->med.span_ctx = ctx;

@@ -123,22 +123,24 @@ void chio__mediation_destroy(chio_kernel *k)
 
 /* ---- registration ------------------------------------------------------------------- */
 
-/* Lock the build phase; fails when serving, and once a drain began
- * (after drain every call is an error, spec/kernel.md "Lifecycle"). */
+/* Lock the build phase; fails once a drain began (after drain every call
+ * is an error, spec/kernel.md "Lifecycle"), and when serving. The
+ * kernel-wide state answers first, as for calls (docs/spec-reading.md):
+ * a kernel that served and drained says drained, not serving. */
 static int build_lock(chio_kernel *k, chio_error *err)
 {
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     pthread_mutex_lock(&k->med.build_mu);
-    if (__atomic_load_n(&k->med.serving, __ATOMIC_ACQUIRE)) {
-        pthread_mutex_unlock(&k->med.build_mu);
-        return chio__fail(err, CHIO_ESERVING, CHIO_NO_OFFSET,
-                          "kernel is serving: register everything before the first session opens");
-    }
     if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING) {
         pthread_mutex_unlock(&k->med.build_mu);
         return chio__fail(err, CHIO_EDRAINED, CHIO_NO_OFFSET,
                           "kernel is draining or drained: nothing can be registered");
+    }
+    if (__atomic_load_n(&k->med.serving, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&k->med.build_mu);
+        return chio__fail(err, CHIO_ESERVING, CHIO_NO_OFFSET,
+                          "kernel is serving: register everything before the first session opens");
     }
     return 0;
 }

@@ -44,11 +44,25 @@ static int cut_checkpoint(chio_kernel *k, chio__store_batch *b, uint64_t end_seq
 
 /* The receipts after the last checkpoint, read back for the next one:
  * their chain is recomputed too, and must end at the signed head's value,
- * or a receipt swapped since its commit would be signed into a checkpoint. */
+ * or a receipt swapped since its commit would be signed into a checkpoint.
+ *
+ * Checkpoints an earlier run owes (it ran with checkpoints off, or with a
+ * larger batch) are cut while reading, each as soon as its batch is
+ * complete, and written CATCH_UP_CHUNK at a time: the leaves held never
+ * exceed one batch (the bound CHIO_MAX_CHECKPOINT_BATCH_SIZE promises),
+ * and the work is linear in the receipts read. Since they are signed
+ * while reading, the chain is checked in a first read before any is. */
+#define CATCH_UP_CHUNK 256
+#define SCAN_PAUSE     1 /* a visit's "stop here" (errors are negative) */
+
 typedef struct leaf_scan {
     chio_kernel *k;
-    int check;
-    uint8_t link[32];
+    int check;            /* recompute the chain */
+    int keep;             /* keep the leaves (and cut what is owed) */
+    uint8_t link[32];     /* the chain value so far */
+    chio__store_batch *b; /* the owed checkpoints cut since the last write */
+    uint64_t cut, next;   /* checkpoints in @b; the next sequence number to read */
+    chio_error *err;
 } leaf_scan;
 
 static int restore_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
@@ -57,18 +71,71 @@ static int restore_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
     uint8_t leaf[32];
     int rc;
 
-    (void)seq;
     rc = chio_merkle_leaf_hash(json, len, leaf);
     if (rc == 0 && ls->check)
         chio__store_chain_step(ls->link, leaf, ls->link);
-    return rc ? rc : chio__kernel_add_leaf(ls->k, leaf);
+    if (rc != 0 || !ls->keep)
+        return rc;
+    rc = chio__kernel_add_leaf(ls->k, leaf);
+    ls->next = seq + 1;
+    if (rc == 0 && ls->k->npending == ls->k->checkpoint_batch_size) {
+        rc = cut_checkpoint(ls->k, ls->b, seq, ls->err);
+        if (rc == 0 && ++ls->cut == CATCH_UP_CHUNK)
+            rc = SCAN_PAUSE; /* write these before reading on */
+    }
+    return rc;
+}
+
+/* Write the owed checkpoints cut so far, with a head naming the newest: a
+ * crash after this write leaves a log the next start continues from. */
+static int write_owed(chio_kernel *k, leaf_scan *ls, chio_error *err)
+{
+    int rc;
+
+    if (ls->cut == 0)
+        return 0;
+    k->written_checkpoint_seq = k->next_checkpoint_seq - 1;
+    rc = chio__kernel_put_head(k, ls->b, err);
+    if (rc == 0)
+        rc = chio__store_write(k->store, ls->b, 1, err);
+    if (rc == 0)
+        __atomic_add_fetch(&k->m_checkpoints, ls->cut, __ATOMIC_RELAXED);
+    ls->cut = 0;
+    return rc;
+}
+
+/* Read @from..@last once more, keeping the leaves and cutting (and
+ * writing) each owed checkpoint on the way. */
+static int cut_owed(chio_kernel *k, leaf_scan *ls, uint64_t from, uint64_t last, chio_error *err)
+{
+    int rc = 0;
+
+    ls->keep = 1;
+    ls->check = 0; /* checked by the first read */
+    ls->err = err;
+    ls->next = from;
+    while (rc == 0 && ls->next <= last) {
+        ls->b = chio__store_batch_new();
+        if (ls->b == NULL)
+            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        rc = chio_store_scan(k->store, ls->next, restore_leaf, ls, err);
+        if (rc == SCAN_PAUSE)
+            rc = 0;
+        else if (rc == 0)
+            ls->next = last + 1; /* read to the end */
+        if (rc == 0)
+            rc = write_owed(k, ls, err);
+        chio__store_batch_free(ls->b);
+        ls->b = NULL;
+    }
+    return rc;
 }
 
 static int restore_leaves(chio_kernel *k, uint64_t from, uint64_t first, uint64_t last,
                           chio_error *err)
 {
     leaf_scan ls;
-    int rc;
+    int rc, owed;
 
     if (from < first) /* single receipts archived past the last checkpoint */
         from = first;
@@ -83,12 +150,19 @@ static int restore_leaves(chio_kernel *k, uint64_t from, uint64_t first, uint64_
                           "the hash chain entry of receipt %llu is missing; audit it with chio "
                           "receipt verify --receipt-db",
                           (unsigned long long)(from - 1));
-    rc = chio_store_scan(k->store, from, restore_leaf, &ls, err);
+    /* Fewer than a batch: one read keeps them. Otherwise the first read
+     * only checks the chain (none when there is no chain to check), and
+     * cut_owed() reads again. */
+    owed = last - from + 1 >= k->checkpoint_batch_size;
+    ls.keep = !owed;
+    rc = owed && !ls.check ? 0 : chio_store_scan(k->store, from, restore_leaf, &ls, err);
     if (rc == 0 && ls.check && memcmp(ls.link, k->chain_prev, 32) != 0)
         rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
                         "the receipts %llu..%llu do not hash to the signed log head (changed "
                         "since their commit?); audit it with chio receipt verify --receipt-db",
                         (unsigned long long)from, (unsigned long long)last);
+    if (rc == 0 && owed)
+        rc = cut_owed(k, &ls, from, last, err);
     return rc;
 }
 
@@ -148,7 +222,7 @@ static int restore_chain(chio_kernel *k, uint64_t last, chio_error *err)
 
 int chio__commit_restore(chio_kernel *k, chio_error *err)
 {
-    uint64_t first = 0, last = 0, last_cp = 0, from = 1, ncp = 0;
+    uint64_t first = 0, last = 0, last_cp = 0, from = 1;
     chio_checkpoint *cp = NULL;
     char *json = NULL;
     size_t len = 0;
@@ -203,35 +277,8 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
         if (rc != 0)
             return rc;
     }
-    /* Checkpoints owed from an earlier run (say, a smaller batch size now). */
-    chio__store_batch *b = chio__store_batch_new();
-    if (b == NULL)
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    while (rc == 0 && k->checkpoint_batch_size > 0 && k->npending >= k->checkpoint_batch_size) {
-        uint64_t keep = k->npending - k->checkpoint_batch_size;
-        uint64_t end = last - keep;
-        uint64_t saved = k->npending;
-        k->npending = k->checkpoint_batch_size;
-        rc = cut_checkpoint(k, b, end, err);
-        if (rc == 0) {
-            memmove(k->pending_leaves, k->pending_leaves + 32 * k->checkpoint_batch_size,
-                    (size_t)keep * 32);
-            k->npending = keep;
-            ncp++;
-        } else {
-            k->npending = saved;
-        }
-    }
     k->written_checkpoint_seq = k->next_checkpoint_seq - 1;
-    if (rc == 0 && ncp > 0)
-        rc = chio__kernel_put_head(k, b, err); /* it names the newest checkpoint */
-    if (rc == 0 && ncp > 0)
-        rc = chio__store_write(k->store, b, 1, err);
-    chio__store_batch_free(b);
-    if (rc != 0)
-        return rc;
     __atomic_store_n(&k->m_last_seq, last, __ATOMIC_RELAXED);
     __atomic_store_n(&k->m_last_checkpoint_seq, k->next_checkpoint_seq - 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&k->m_checkpoints, ncp, __ATOMIC_RELAXED);
     return 0;
 }
