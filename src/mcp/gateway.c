@@ -276,11 +276,14 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
         for (p = g->pend; p != NULL; p = p->next)
             if ((p->kind == P_PASS || p->kind == P_LIST) && p->client_id != NULL &&
                 strcmp(p->client_id, rid) == 0) {
-                snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
-                if (p->is_init) { /* MCP: never cancelled; its answer still counts */
+                if (p->is_init) {
+                    /* MCP: a client never cancels initialize. Not sent
+                     * on (a server that honoured it would leave the
+                     * session half set up), and its answer still counts. */
                     p = NULL;
                     break;
                 }
+                snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
                 /* Done with: MCP's receiver of a cancellation does not
                  * answer, and the client wants no answer; a late one
                  * finds no entry and is dropped. Kept, the entry was

@@ -35,7 +35,7 @@ typedef struct worker {
     char *line;            /* the client's request */
     char *client_id;       /* its id, canonical JSON */
     int cancel;            /* set atomically by notifications/cancelled */
-    const chio_json *meta; /* params._meta of the request, forwarded to the server */
+    const chio_json *meta; /* params._meta of the request (its progressToken goes to the server) */
     nested *nq;            /* nested requests from the server for this call */
     int waiting;           /* inside a tools/call to the server */
 } worker;
@@ -119,7 +119,7 @@ struct chio_mcp_gateway {
 int chio__mcp_send_client(chio_mcp_gateway *g, const svc_buf *b);
 int chio__mcp_send_server(chio_mcp_gateway *g, const svc_buf *b);
 /* refusal.c: sign and persist the deny receipt of a client request the
- * gateway refuses by itself (@code -32601 or -32602, @why its reason; @code
+ * gateway refuses by itself (@code -32601, -32602 or -32603, @why its reason; @code
  * 0 and @client_id NULL for a client notification it drops);
  * returns the error's data ({"chio":{code, receipt_id, verdict}}, the
  * caller frees it), or NULL when no receipt could be committed. */
