@@ -546,9 +546,10 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
     } else if (method != NULL && idv == NULL &&
                !chio__mcp_server_note_passes(g->pol, root, method)) {
         ; /* dropped */
+    } else if (method != NULL && idv == NULL && strcmp(method, "notifications/cancelled") == 0 &&
+               !chio__mcp_server_cancelled(g, root)) {
+        ; /* dropped: it names one of the gateway's own requests */
     } else if (method != NULL) {
-        if (idv == NULL && strcmp(method, "notifications/cancelled") == 0)
-            chio__mcp_server_cancelled(g, root);
         svc_buf b = {0}; /* roots/list, ping and notifications pass */
         char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
         const char *why = NULL;

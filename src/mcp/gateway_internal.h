@@ -158,8 +158,9 @@ int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id);
 /* Take the oldest note of @id (under g->mu): 1 when there was one. */
 int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id);
 /* The server's notifications/cancelled @root: the note of the request it
- * names goes (takes g->mu). */
-void chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root);
+ * names goes (takes g->mu). 1 to pass it to the client; 0 when it names
+ * one of the gateway's own "chio-c-N" requests (dropped). */
+int chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root);
 int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
                         chio_tool_ctx *ctx, char **result, char **error);
 /* Queue the server's request @root (sampling/createMessage or

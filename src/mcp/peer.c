@@ -80,17 +80,26 @@ int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id)
 /* The server cancelled one of its requests to the client: as MCP asks,
  * the client will not answer it, so its note goes (kept, it held one of
  * the CHIO__MCP_MAX_SERVER_REQUESTS slots for good). A late answer of
- * the client is then dropped as one to no request. */
-void chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root)
+ * the client is then dropped as one to no request. A cancellation that
+ * names one of the gateway's own "chio-c-N" requests is not the server's
+ * to send: passed on, the client would drop the gateway's sampling or
+ * elicitation request unanswered, and the call waiting for it would wait
+ * for good. 0 for that one (dropped), 1 to pass it on. */
+int chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root)
 {
-    char *rid = chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
+    const chio_json *ridv = chio_json_get(chio_json_get(root, "params"), "requestId");
+    const char *s = chio_json_string(ridv, NULL);
+    char *rid;
 
-    if (rid == NULL)
-        return;
+    if (s != NULL && strncmp(s, "chio-c-", 7) == 0)
+        return 0;
+    if ((rid = chio__mcp_dup_value(ridv)) == NULL)
+        return 1;
     pthread_mutex_lock(&g->mu);
     chio__mcp_srv_request_take(g, rid);
     pthread_mutex_unlock(&g->mu);
     free(rid);
+    return 1;
 }
 
 /* ---- nested requests of the server ---------------------------------------------- */
@@ -203,9 +212,13 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
                         chio_tool_ctx *ctx, char **result, char **error)
 {
     worker *w = ctx != NULL ? tls_worker : NULL;
-    /* A resource read or prompt get has no tool context: its worker's own
-     * cancel flag (set by notifications/cancelled) stands for it. */
-    worker *cw = ctx == NULL && !to_client ? tls_worker : NULL;
+    /* A resource read or prompt get has no tool context, nor has an
+     * allowed sampling or elicitation request to the client (asked from
+     * inside the call): the calling worker's own cancel flag (set by
+     * notifications/cancelled, and for every call at a signal) stands for
+     * it, so a cancelled call stops waiting on a client that may never
+     * answer. */
+    worker *cw = ctx == NULL ? tls_worker : NULL;
     svc_buf b = {0};
     pending *p;
     int rc, sent_ok;
@@ -262,10 +275,14 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
             pthread_mutex_unlock(&g->mu);
             svc_buf_printf(&c,
                            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
-                           "\"params\":{\"requestId\":\"chio-%llu\",\"reason\":"
-                           "\"cancelled by the client\"}}",
-                           p->id);
-            chio__mcp_send_server(g, &c);
+                           "\"params\":{\"requestId\":\"chio-%s%llu\",\"reason\":"
+                           "\"%s\"}}",
+                           to_client ? "c-" : "", p->id,
+                           to_client ? "the call was cancelled" : "cancelled by the client");
+            if (to_client)
+                chio__mcp_send_client(g, &c);
+            else
+                chio__mcp_send_server(g, &c);
             free(c.p);
             pthread_mutex_lock(&g->mu);
             p->done = 1;

@@ -26,6 +26,11 @@ static const char policy[] =
     "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":\"s\","
     "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}],\"guards\":[{\"name\":\"secret_leak\"}]}";
 
+/* The same, with sampling allowed. */
+static const char sampling_policy[] =
+    "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":\"s\","
+    "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}],\"kernel\":{\"allow_sampling\":true}}";
+
 /* An AWS access key id: the secret_leak guard's built-in patterns hold it. */
 #define SECRET "AKIAIOSFODNN7EXAMPLE"
 
@@ -55,7 +60,8 @@ static int to_client(void *user, const char *line, size_t len)
 }
 
 /* The fake server: records every line; answers initialize (unless held)
- * and every tools/call. */
+ * and every tools/call but one with the argument "sample", for which it
+ * asks the client for a sampling (id 77) and never answers the call. */
 static int to_server(void *user, const char *line, size_t len)
 {
     chio_json_doc *doc = NULL;
@@ -76,6 +82,11 @@ static int to_server(void *user, const char *line, size_t len)
     id = chio_json_string(chio_json_get(root, "id"), NULL);
     if (method != NULL && id != NULL && strcmp(method, "initialize") == 0 && !hold)
         snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{}}", id);
+    else if (method != NULL && id != NULL && strcmp(method, "tools/call") == 0 &&
+             strstr(line, "\"sample\"") != NULL)
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":\"sampling/createMessage\","
+                 "\"params\":{\"messages\":[],\"maxTokens\":5}}");
     else if (method != NULL && id != NULL && strcmp(method, "tools/call") == 0)
         snprintf(out, sizeof(out),
                  "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"content\":[{\"type\":"
@@ -148,14 +159,34 @@ static void client(const char *json)
 static chio_mcp_policy *pol;
 static chio_kernel *kern;
 
-static void start(void)
+static void start_with(const char *text)
 {
     chio_keypair *kp = NULL;
 
-    cr_assert_eq(chio_mcp_policy_parse(policy, strlen(policy), &pol, NULL), 0);
+    cr_assert_eq(chio_mcp_policy_parse(text, strlen(text), &pol, NULL), 0);
     cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
     cr_assert_eq(chio_mcp_kernel_new(pol, kp, NULL, &kern, NULL), 0);
     cr_assert_eq(chio_mcp_gateway_new(pol, kern, to_client, to_server, NULL, &gw), 0);
+}
+
+static void start(void)
+{
+    start_with(policy);
+}
+
+static void server(const char *json)
+{
+    chio_mcp_gateway_server_line(gw, json, strlen(json));
+}
+
+static void initialize(void)
+{
+    char *got;
+
+    client("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}");
+    got = wait_answer(1);
+    cr_assert_not_null(got, "initialize was not answered");
+    free(got);
 }
 
 static void stop(void)
@@ -268,5 +299,53 @@ Test(rev28_mcp, a_cancelled_initialize_is_not_sent_to_the_server)
     cr_assert_not_null(got, "the call after initialize was not answered");
     cr_expect_not_null(strstr(got, "\"verdict\":\"allow\""), "%s", got);
     free(got);
+    stop();
+}
+
+Test(rev28_mcp, a_cancelled_call_stops_waiting_for_the_clients_sampling_answer)
+{
+    char *got;
+
+    start_with(sampling_policy);
+    initialize();
+    client("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+           "\"arguments\":{\"m\":\"sample\"}}}");
+    got = wait_line(0, "sampling/createMessage");
+    cr_assert_not_null(got, "the allowed sampling never reached the client");
+    cr_expect_not_null(strstr(got, "\"chio-c-"), "%s", got);
+    free(got);
+    /* The client cancels the call and never answers the sampling: the
+     * call ends anyway, the client is told the sampling is off, the
+     * server that its call and its sampling are. */
+    client("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":"
+           "5}}");
+    got = wait_line(0, "notifications/cancelled");
+    cr_expect_not_null(got, "the client was not told the sampling is cancelled");
+    cr_expect(got == NULL || strstr(got, "\"requestId\":\"chio-c-") != NULL, "%s", got);
+    free(got);
+    got = wait_line(1, "notifications/cancelled");
+    cr_expect_not_null(got, "the server's call was not cancelled");
+    free(got);
+    got = wait_line(1, "\"id\":77");
+    cr_expect_not_null(got, "the server's sampling request was not answered");
+    free(got);
+    cr_expect(chio_mcp_gateway_wait_idle_ms(gw, 10000), "the cancelled call still runs");
+    stop();
+}
+
+Test(rev28_mcp, the_server_cannot_cancel_the_gateways_own_requests_to_the_client)
+{
+    char *got;
+
+    start();
+    initialize();
+    server("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":"
+           "\"chio-c-1\"}}");
+    server("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":"
+           "9}}");
+    got = wait_line(0, "\"requestId\":9");
+    cr_assert_not_null(got, "the server's cancellation of its own request was not passed");
+    free(got);
+    cr_expect_eq(count(0, "chio-c-1"), 0, "the server cancelled a request of the gateway's");
     stop();
 }
