@@ -38,6 +38,8 @@ typedef struct worker {
     const chio_json *meta; /* params._meta of the request (its progressToken goes to the server) */
     nested *nq;            /* nested requests from the server for this call */
     int waiting;           /* inside a tools/call to the server */
+    nested *running;       /* the nested request being answered, or NULL */
+    int nested_cancelled;  /* the server cancelled @running */
 } worker;
 
 /* A request the gateway sent and whose answer it waits for or routes. */

@@ -77,6 +77,40 @@ int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id)
     return 1;
 }
 
+static void nested_free(nested *n);
+
+/* The server cancelled its sampling or elicitation request @rid (canonical
+ * JSON; under g->mu): one still queued for a call goes unanswered; the one
+ * a call is answering is flagged, so that its request to the client is
+ * cancelled under the gateway's own id (the client never saw the
+ * server's). 1 when @rid named one of them. */
+static int nested_cancel(chio_mcp_gateway *g, const char *rid)
+{
+    worker *w;
+    nested **pp;
+    int hit = 0;
+
+    for (w = g->workers; w != NULL; w = w->next) {
+        for (pp = &w->nq; *pp != NULL;) {
+            nested *n = *pp;
+            if (strcmp(n->server_id_raw, rid) == 0) {
+                *pp = n->next;
+                nested_free(n);
+                hit = 1;
+            } else {
+                pp = &n->next;
+            }
+        }
+        if (w->running != NULL && strcmp(w->running->server_id_raw, rid) == 0) {
+            w->nested_cancelled = 1;
+            hit = 1;
+        }
+    }
+    if (hit)
+        pthread_cond_broadcast(&g->cv);
+    return hit;
+}
+
 /* The server cancelled one of its requests to the client: as MCP asks,
  * the client will not answer it, so its note goes (kept, it held one of
  * the CHIO__MCP_MAX_SERVER_REQUESTS slots for good). A late answer of
@@ -90,6 +124,7 @@ int chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root)
     const chio_json *ridv = chio_json_get(chio_json_get(root, "params"), "requestId");
     const char *s = chio_json_string(ridv, NULL);
     char *rid;
+    int nested_hit;
 
     if (s != NULL && strncmp(s, "chio-c-", 7) == 0)
         return 0;
@@ -97,9 +132,10 @@ int chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root)
         return 1;
     pthread_mutex_lock(&g->mu);
     chio__mcp_srv_request_take(g, rid);
+    nested_hit = nested_cancel(g, rid);
     pthread_mutex_unlock(&g->mu);
     free(rid);
-    return 1;
+    return !nested_hit;
 }
 
 /* ---- nested requests of the server ---------------------------------------------- */
@@ -160,8 +196,20 @@ void chio__mcp_server_nested(chio_mcp_gateway *g, const chio_json *root, const c
         free(idraw);
 }
 
-/* Answer one nested request of the server from the invoking thread. */
-static void run_nested(chio_mcp_gateway *g, chio_tool_ctx *ctx, nested *n)
+/* Did the server cancel the nested request @w answers? (takes g->mu) */
+static int nested_was_cancelled(chio_mcp_gateway *g, worker *w)
+{
+    int c;
+
+    pthread_mutex_lock(&g->mu);
+    c = w->nested_cancelled;
+    pthread_mutex_unlock(&g->mu);
+    return c;
+}
+
+/* Answer one nested request of the server from the invoking thread @w;
+ * one the server cancelled meanwhile is not answered (MCP). */
+static void run_nested(chio_mcp_gateway *g, worker *w, chio_tool_ctx *ctx, nested *n)
 {
     const chio_json *params;
     chio_json_doc *doc = NULL;
@@ -182,7 +230,9 @@ static void run_nested(chio_mcp_gateway *g, chio_tool_ctx *ctx, nested *n)
         chio_json_doc_free(doc);
         rc = chio_tool_ctx_sample(ctx, n->params, strlen(n->params), tools, &reply, &rlen, &err);
     }
-    if (rc == 0) {
+    if (nested_was_cancelled(g, w)) {
+        ; /* the server wants no answer */
+    } else if (rc == 0) {
         svc_buf b = {0};
         svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", n->server_id_raw);
         svc_buf_add(&b, reply, rlen);
@@ -206,6 +256,24 @@ static int timed_wait(chio_mcp_gateway *g)
 
     chio__mcp_deadline(&ts, 100);
     return pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+}
+
+/* Tell the peer the gateway's request @id went to (@to_client: the
+ * client's "chio-c-N", else the server's "chio-N") that it is cancelled,
+ * because of @why (a static string). No lock held. */
+static void send_cancel(chio_mcp_gateway *g, int to_client, unsigned long long id, const char *why)
+{
+    svc_buf c = {0};
+
+    svc_buf_printf(&c,
+                   "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                   "\"params\":{\"requestId\":\"chio-%s%llu\",\"reason\":\"%s\"}}",
+                   to_client ? "c-" : "", id, why);
+    if (to_client)
+        chio__mcp_send_client(g, &c);
+    else
+        chio__mcp_send_server(g, &c);
+    free(c.p);
 }
 
 int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
@@ -262,28 +330,25 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
         if (w != NULL && w->nq != NULL) {
             nested *n = w->nq;
             w->nq = n->next;
+            w->running = n;
+            w->nested_cancelled = 0;
             pthread_mutex_unlock(&g->mu);
-            run_nested(g, ctx, n);
-            nested_free(n);
+            run_nested(g, w, ctx, n);
             pthread_mutex_lock(&g->mu);
+            w->running = NULL;
+            w->nested_cancelled = 0;
+            nested_free(n);
             continue;
         }
         if ((ctx != NULL && chio_tool_ctx_cancelled(ctx)) ||
-            (cw != NULL && __atomic_load_n(&cw->cancel, __ATOMIC_SEQ_CST))) {
-            svc_buf c = {0};
+            (cw != NULL && __atomic_load_n(&cw->cancel, __ATOMIC_SEQ_CST)) ||
+            (to_client && cw != NULL && cw->nested_cancelled)) {
+            const char *why = !to_client                           ? "cancelled by the client"
+                              : cw != NULL && cw->nested_cancelled ? "cancelled by the server"
+                                                                   : "the call was cancelled";
             chio__mcp_pending_unlink(g, p);
             pthread_mutex_unlock(&g->mu);
-            svc_buf_printf(&c,
-                           "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
-                           "\"params\":{\"requestId\":\"chio-%s%llu\",\"reason\":"
-                           "\"%s\"}}",
-                           to_client ? "c-" : "", p->id,
-                           to_client ? "the call was cancelled" : "cancelled by the client");
-            if (to_client)
-                chio__mcp_send_client(g, &c);
-            else
-                chio__mcp_send_server(g, &c);
-            free(c.p);
+            send_cancel(g, to_client, p->id, why);
             pthread_mutex_lock(&g->mu);
             p->done = 1;
             p->error = strdup("cancelled");

@@ -349,3 +349,43 @@ Test(rev28_mcp, the_server_cannot_cancel_the_gateways_own_requests_to_the_client
     cr_expect_eq(count(0, "chio-c-1"), 0, "the server cancelled a request of the gateway's");
     stop();
 }
+
+Test(rev28_mcp, the_server_cancelling_its_sampling_cancels_the_gateways_request_to_the_client)
+{
+    chio_json_doc *doc = NULL;
+    char *got, ans[256];
+
+    start_with(sampling_policy);
+    initialize();
+    client("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+           "\"arguments\":{\"m\":\"sample\"}}}");
+    got = wait_line(0, "sampling/createMessage");
+    cr_assert_not_null(got, "the allowed sampling never reached the client");
+    free(got);
+    /* The server gives up its sampling: the client, which saw the
+     * gateway's chio-c-N and never the server's 77, is told under that. */
+    server("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":"
+           "77}}");
+    got = wait_line(0, "notifications/cancelled");
+    cr_assert_not_null(got, "the client was not told the sampling is cancelled");
+    cr_expect_not_null(strstr(got, "\"requestId\":\"chio-c-"), "%s", got);
+    free(got);
+    cr_expect_eq(count(0, "\"requestId\":77"), 0, "the client got the server's own id");
+    /* The call goes on: the server answers it, and never hears of 77. */
+    got = wait_line(1, "\"sample\"");
+    cr_assert_not_null(got);
+    cr_assert_eq(chio_json_parse(got, strlen(got), &doc, NULL), 0);
+    snprintf(ans, sizeof(ans),
+             "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"content\":[{\"type\":\"text\","
+             "\"text\":\"done\"}]}}",
+             chio_json_string(chio_json_get(chio_json_root(doc), "id"), NULL));
+    chio_json_doc_free(doc);
+    free(got);
+    server(ans);
+    got = wait_answer(5);
+    cr_assert_not_null(got, "the call was not answered");
+    cr_expect_not_null(strstr(got, "\"verdict\":\"allow\""), "%s", got);
+    free(got);
+    cr_expect_eq(count(1, "\"id\":77"), 0, "the cancelled sampling was answered");
+    stop();
+}
