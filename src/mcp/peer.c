@@ -3,13 +3,15 @@
  * mcp/peer.c - a mediated call's side of the gateway, on its worker
  * thread: the requests the gateway itself sends to a peer and waits for
  * (the kernel's callbacks asking the wrapped server, an allowed sampling
- * or elicitation asking the client), with the cancellation the client
- * sends meanwhile passed on to the server; the server's own nested
- * requests (sampling/createMessage, elicitation/create), queued to the
- * worker that is waiting on the server and answered by it through the
- * kernel; the notes of the server's requests passed to the client (so
- * that only their answers reach the server; a request the server cancels
- * loses its note); the calling thread's worker, and a worker's teardown. It sends
+ * or elicitation asking the client), with the client's cancellation of
+ * the call passed on to whichever peer the call waits on; the server's
+ * own nested requests (sampling/createMessage, elicitation/create),
+ * queued to the worker that is waiting on the server and answered by it
+ * through the kernel, and the server's cancellation of one (dropped from
+ * the queue, or cancelled toward the client under the gateway's id); the
+ * notes of the server's requests passed to the client (so that only
+ * their answers reach the server; a request the server cancels loses its
+ * note); the calling thread's worker, and a worker's teardown. It sends
  * and keeps its pending requests through gateway.c. Locking: gateway.c.
  */
 #include <pthread.h>
