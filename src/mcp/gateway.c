@@ -307,7 +307,9 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
 /* The answer of a peer to the gateway's request @p (found under g->mu).
  * The first answer counts: a peer that answers again is ignored (the
  * waiter may already have read the first, and storing the second over it
- * leaked it). */
+ * leaked it). An error is named as the peer's that sent it (P_CLIENT: the
+ * client's answer to a sampling or elicitation request): the text ends up
+ * in a receipt's reason. */
 static void settle(pending *p, const chio_json *root)
 {
     const chio_json *res = chio_json_get(root, "result");
@@ -321,8 +323,8 @@ static void settle(pending *p, const chio_json *root)
             p->error = strdup("out of memory");
     } else {
         char buf[320];
-        snprintf(buf, sizeof(buf), "the wrapped MCP server answered with an error: %.250s",
-                 m ? m : "(no message)");
+        snprintf(buf, sizeof(buf), "the %s answered with an error: %.250s",
+                 p->kind == P_CLIENT ? "MCP client" : "wrapped MCP server", m ? m : "(no message)");
         p->error = strdup(buf);
     }
     p->done = 1;

@@ -420,3 +420,33 @@ Test(rev28_mcp, a_tool_error_result_is_the_tools_answer_and_its_meta_chio_the_ga
     free(got);
     stop();
 }
+
+Test(rev28_mcp, a_clients_error_to_a_sampling_is_named_as_the_clients)
+{
+    char *got, ans[160];
+    const char *at;
+
+    start_with(sampling_policy);
+    initialize();
+    client("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+           "\"arguments\":{\"m\":\"sample\"}}}");
+    got = wait_line(0, "sampling/createMessage");
+    cr_assert_not_null(got, "the allowed sampling never reached the client");
+    at = strstr(got, "\"chio-c-");
+    cr_assert_not_null(at, "%s", got);
+    snprintf(ans, sizeof(ans),
+             "{\"jsonrpc\":\"2.0\",\"id\":\"chio-c-%d\",\"error\":{\"code\":-1,\"message\":"
+             "\"user declined\"}}",
+             atoi(at + 8));
+    free(got);
+    client(ans);
+    /* the server's sampling (77) fails with the client's reason, named
+     * as the client's (the kernel's child receipt holds the same text) */
+    got = wait_line(1, "\"id\":77");
+    cr_assert_not_null(got, "the server's sampling was not answered");
+    cr_expect_not_null(strstr(got, "the MCP client answered with an error: user declined"), "%s",
+                       got);
+    cr_expect_null(strstr(got, "wrapped MCP server"), "%s", got);
+    free(got);
+    stop();
+}
