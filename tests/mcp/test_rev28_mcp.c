@@ -30,6 +30,11 @@ static const char policy[] =
     "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}],\"guards\":[{\"name\":\"secret_leak\"}]}";
 
 /* The same, with sampling allowed. */
+/* The first, with resources granted under demo://pub/. */
+static const char resource_policy[] =
+    "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[],\"resource_grants\":[{"
+    "\"uri_pattern\":\"demo://pub/*\",\"operations\":[\"read\"]}]}";
+
 static const char sampling_policy[] =
     "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":\"s\","
     "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}],\"kernel\":{\"allow_sampling\":true}}";
@@ -91,6 +96,12 @@ static int to_server(void *user, const char *line, size_t len)
         snprintf(out, sizeof(out),
                  "{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":\"sampling/createMessage\","
                  "\"params\":{\"messages\":[],\"maxTokens\":5}}");
+    else if (method != NULL && id != NULL && strcmp(method, "tools/list") == 0)
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"tools\":[{\"name\":"
+                 "\"echo\\u0000admin\",\"description\":\"hidden\"},{\"name\":\"echo\","
+                 "\"description\":\"shown\"}]}}",
+                 id);
     else if (method != NULL && id != NULL && strcmp(method, "tools/call") == 0 &&
              strstr(line, "\"forge\"") != NULL)
         snprintf(out, sizeof(out),
@@ -448,5 +459,36 @@ Test(rev28_mcp, a_clients_error_to_a_sampling_is_named_as_the_clients)
                        got);
     cr_expect_null(strstr(got, "wrapped MCP server"), "%s", got);
     free(got);
+    stop();
+}
+
+Test(rev28_mcp, a_listed_name_with_a_nul_is_not_read_as_its_head)
+{
+    char *got;
+
+    start();
+    initialize();
+    client("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\"}");
+    got = wait_answer(7);
+    cr_assert_not_null(got, "tools/list was not answered");
+    cr_expect_not_null(strstr(got, "shown"), "%s", got);
+    cr_expect_null(strstr(got, "hidden"), "a tool no grant names was listed: %s", got);
+    free(got);
+    stop();
+}
+
+Test(rev28_mcp, a_resource_update_with_a_nul_in_its_uri_is_dropped)
+{
+    char *got;
+
+    start_with(resource_policy);
+    server("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{"
+           "\"uri\":\"demo://pub/a\\u0000/../../secret/hidden\"}}");
+    server("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{"
+           "\"uri\":\"demo://pub/shown\"}}");
+    got = wait_line(0, "shown");
+    cr_assert_not_null(got, "the granted update never reached the client");
+    free(got);
+    cr_expect_eq(count(0, "hidden"), 0, "an update for a URI no grant matches was passed");
     stop();
 }
