@@ -276,11 +276,14 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
         for (p = g->pend; p != NULL; p = p->next)
             if ((p->kind == P_PASS || p->kind == P_LIST) && p->client_id != NULL &&
                 strcmp(p->client_id, rid) == 0) {
-                snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
-                if (p->is_init) { /* MCP: never cancelled; its answer still counts */
+                if (p->is_init) {
+                    /* MCP: a client never cancels initialize. Not sent
+                     * on (a server that honoured it would leave the
+                     * session half set up), and its answer still counts. */
                     p = NULL;
                     break;
                 }
+                snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
                 /* Done with: MCP's receiver of a cancellation does not
                  * answer, and the client wants no answer; a late one
                  * finds no entry and is dropped. Kept, the entry was
@@ -304,7 +307,9 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
 /* The answer of a peer to the gateway's request @p (found under g->mu).
  * The first answer counts: a peer that answers again is ignored (the
  * waiter may already have read the first, and storing the second over it
- * leaked it). */
+ * leaked it). An error is named as the peer's that sent it (P_CLIENT: the
+ * client's answer to a sampling or elicitation request): the text ends up
+ * in a receipt's reason. */
 static void settle(pending *p, const chio_json *root)
 {
     const chio_json *res = chio_json_get(root, "result");
@@ -318,8 +323,8 @@ static void settle(pending *p, const chio_json *root)
             p->error = strdup("out of memory");
     } else {
         char buf[320];
-        snprintf(buf, sizeof(buf), "the wrapped MCP server answered with an error: %.250s",
-                 m ? m : "(no message)");
+        snprintf(buf, sizeof(buf), "the %s answered with an error: %.250s",
+                 p->kind == P_CLIENT ? "MCP client" : "wrapped MCP server", m ? m : "(no message)");
         p->error = strdup(buf);
     }
     p->done = 1;
@@ -543,9 +548,10 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
     } else if (method != NULL && idv == NULL &&
                !chio__mcp_server_note_passes(g->pol, root, method)) {
         ; /* dropped */
+    } else if (method != NULL && idv == NULL && strcmp(method, "notifications/cancelled") == 0 &&
+               !chio__mcp_server_cancelled(g, root)) {
+        ; /* dropped: it names one of the gateway's own requests */
     } else if (method != NULL) {
-        if (idv == NULL && strcmp(method, "notifications/cancelled") == 0)
-            chio__mcp_server_cancelled(g, root);
         svc_buf b = {0}; /* roots/list, ping and notifications pass */
         char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
         const char *why = NULL;

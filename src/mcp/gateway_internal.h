@@ -35,9 +35,11 @@ typedef struct worker {
     char *line;            /* the client's request */
     char *client_id;       /* its id, canonical JSON */
     int cancel;            /* set atomically by notifications/cancelled */
-    const chio_json *meta; /* params._meta of the request, forwarded to the server */
+    const chio_json *meta; /* params._meta of the request (its progressToken goes to the server) */
     nested *nq;            /* nested requests from the server for this call */
     int waiting;           /* inside a tools/call to the server */
+    nested *running;       /* the nested request being answered, or NULL */
+    int nested_cancelled;  /* the server cancelled @running */
 } worker;
 
 /* A request the gateway sent and whose answer it waits for or routes. */
@@ -119,7 +121,7 @@ struct chio_mcp_gateway {
 int chio__mcp_send_client(chio_mcp_gateway *g, const svc_buf *b);
 int chio__mcp_send_server(chio_mcp_gateway *g, const svc_buf *b);
 /* refusal.c: sign and persist the deny receipt of a client request the
- * gateway refuses by itself (@code -32601 or -32602, @why its reason; @code
+ * gateway refuses by itself (@code -32601, -32602 or -32603, @why its reason; @code
  * 0 and @client_id NULL for a client notification it drops);
  * returns the error's data ({"chio":{code, receipt_id, verdict}}, the
  * caller frees it), or NULL when no receipt could be committed. */
@@ -158,8 +160,9 @@ int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id);
 /* Take the oldest note of @id (under g->mu): 1 when there was one. */
 int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id);
 /* The server's notifications/cancelled @root: the note of the request it
- * names goes (takes g->mu). */
-void chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root);
+ * names goes (takes g->mu). 1 to pass it to the client; 0 when it names
+ * one of the gateway's own "chio-c-N" requests (dropped). */
+int chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root);
 int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
                         chio_tool_ctx *ctx, char **result, char **error);
 /* Queue the server's request @root (sampling/createMessage or

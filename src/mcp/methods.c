@@ -216,11 +216,13 @@ int chio__mcp_server_note_passes(const chio_mcp_policy *p, const chio_json *root
                                  const char *method)
 {
     const char *uri;
+    size_t len = 0;
 
     if (strcmp(method, "notifications/resources/updated") != 0)
         return 1;
-    uri = chio_json_string(chio_json_get(chio_json_get(root, "params"), "uri"), NULL);
-    return uri != NULL && chio__mcp_grants_resource(p, uri);
+    uri = chio_json_string(chio_json_get(chio_json_get(root, "params"), "uri"), &len);
+    /* whole: a NUL would let a granted head stand for the rest */
+    return uri != NULL && strlen(uri) == len && chio__mcp_grants_resource(p, uri);
 }
 
 /* ---- filtered lists ------------------------------------------------------------- */
@@ -257,8 +259,11 @@ void chio__mcp_filter_list(const chio_mcp_policy *p, int list, const chio_json *
     svc_buf_puts(&tb, "[");
     for (i = 0; i < chio_json_size(arr); i++) {
         const chio_json *t = chio_json_at(arr, i);
-        const char *v = chio_json_string(chio_json_get(t, list_spec[list].key), NULL);
-        if (v == NULL || !entry_granted(p, list, v))
+        size_t vlen = 0;
+        const char *v = chio_json_string(chio_json_get(t, list_spec[list].key), &vlen);
+        /* Matched as a C string: "echo\u0000admin" would pass as "echo"
+         * (and could never be called: a name with a NUL is refused). */
+        if (v == NULL || strlen(v) != vlen || !entry_granted(p, list, v))
             continue;
         if (tb.len > 1)
             svc_buf_puts(&tb, ",");

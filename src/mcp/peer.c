@@ -3,13 +3,15 @@
  * mcp/peer.c - a mediated call's side of the gateway, on its worker
  * thread: the requests the gateway itself sends to a peer and waits for
  * (the kernel's callbacks asking the wrapped server, an allowed sampling
- * or elicitation asking the client), with the cancellation the client
- * sends meanwhile passed on to the server; the server's own nested
- * requests (sampling/createMessage, elicitation/create), queued to the
- * worker that is waiting on the server and answered by it through the
- * kernel; the notes of the server's requests passed to the client (so
- * that only their answers reach the server; a request the server cancels
- * loses its note); the calling thread's worker, and a worker's teardown. It sends
+ * or elicitation asking the client), with the client's cancellation of
+ * the call passed on to whichever peer the call waits on; the server's
+ * own nested requests (sampling/createMessage, elicitation/create),
+ * queued to the worker that is waiting on the server and answered by it
+ * through the kernel, and the server's cancellation of one (dropped from
+ * the queue, or cancelled toward the client under the gateway's id); the
+ * notes of the server's requests passed to the client (so that only
+ * their answers reach the server; a request the server cancels loses its
+ * note); the calling thread's worker, and a worker's teardown. It sends
  * and keeps its pending requests through gateway.c. Locking: gateway.c.
  */
 #include <pthread.h>
@@ -77,20 +79,65 @@ int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id)
     return 1;
 }
 
+static void nested_free(nested *n);
+
+/* The server cancelled its sampling or elicitation request @rid (canonical
+ * JSON; under g->mu): one still queued for a call goes unanswered; the one
+ * a call is answering is flagged, so that its request to the client is
+ * cancelled under the gateway's own id (the client never saw the
+ * server's). 1 when @rid named one of them. */
+static int nested_cancel(chio_mcp_gateway *g, const char *rid)
+{
+    worker *w;
+    nested **pp;
+    int hit = 0;
+
+    for (w = g->workers; w != NULL; w = w->next) {
+        for (pp = &w->nq; *pp != NULL;) {
+            nested *n = *pp;
+            if (strcmp(n->server_id_raw, rid) == 0) {
+                *pp = n->next;
+                nested_free(n);
+                hit = 1;
+            } else {
+                pp = &n->next;
+            }
+        }
+        if (w->running != NULL && strcmp(w->running->server_id_raw, rid) == 0) {
+            w->nested_cancelled = 1;
+            hit = 1;
+        }
+    }
+    if (hit)
+        pthread_cond_broadcast(&g->cv);
+    return hit;
+}
+
 /* The server cancelled one of its requests to the client: as MCP asks,
  * the client will not answer it, so its note goes (kept, it held one of
  * the CHIO__MCP_MAX_SERVER_REQUESTS slots for good). A late answer of
- * the client is then dropped as one to no request. */
-void chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root)
+ * the client is then dropped as one to no request. A cancellation that
+ * names one of the gateway's own "chio-c-N" requests is not the server's
+ * to send: passed on, the client would drop the gateway's sampling or
+ * elicitation request unanswered, and the call waiting for it would wait
+ * for good. 0 for that one (dropped), 1 to pass it on. */
+int chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root)
 {
-    char *rid = chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
+    const chio_json *ridv = chio_json_get(chio_json_get(root, "params"), "requestId");
+    const char *s = chio_json_string(ridv, NULL);
+    char *rid;
+    int nested_hit;
 
-    if (rid == NULL)
-        return;
+    if (s != NULL && strncmp(s, "chio-c-", 7) == 0)
+        return 0;
+    if ((rid = chio__mcp_dup_value(ridv)) == NULL)
+        return 1;
     pthread_mutex_lock(&g->mu);
     chio__mcp_srv_request_take(g, rid);
+    nested_hit = nested_cancel(g, rid);
     pthread_mutex_unlock(&g->mu);
     free(rid);
+    return !nested_hit;
 }
 
 /* ---- nested requests of the server ---------------------------------------------- */
@@ -151,8 +198,20 @@ void chio__mcp_server_nested(chio_mcp_gateway *g, const chio_json *root, const c
         free(idraw);
 }
 
-/* Answer one nested request of the server from the invoking thread. */
-static void run_nested(chio_mcp_gateway *g, chio_tool_ctx *ctx, nested *n)
+/* Did the server cancel the nested request @w answers? (takes g->mu) */
+static int nested_was_cancelled(chio_mcp_gateway *g, worker *w)
+{
+    int c;
+
+    pthread_mutex_lock(&g->mu);
+    c = w->nested_cancelled;
+    pthread_mutex_unlock(&g->mu);
+    return c;
+}
+
+/* Answer one nested request of the server from the invoking thread @w;
+ * one the server cancelled meanwhile is not answered (MCP). */
+static void run_nested(chio_mcp_gateway *g, worker *w, chio_tool_ctx *ctx, nested *n)
 {
     const chio_json *params;
     chio_json_doc *doc = NULL;
@@ -173,7 +232,9 @@ static void run_nested(chio_mcp_gateway *g, chio_tool_ctx *ctx, nested *n)
         chio_json_doc_free(doc);
         rc = chio_tool_ctx_sample(ctx, n->params, strlen(n->params), tools, &reply, &rlen, &err);
     }
-    if (rc == 0) {
+    if (nested_was_cancelled(g, w)) {
+        ; /* the server wants no answer */
+    } else if (rc == 0) {
         svc_buf b = {0};
         svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", n->server_id_raw);
         svc_buf_add(&b, reply, rlen);
@@ -199,13 +260,35 @@ static int timed_wait(chio_mcp_gateway *g)
     return pthread_cond_timedwait(&g->cv, &g->mu, &ts);
 }
 
+/* Tell the peer the gateway's request @id went to (@to_client: the
+ * client's "chio-c-N", else the server's "chio-N") that it is cancelled,
+ * because of @why (a static string). No lock held. */
+static void send_cancel(chio_mcp_gateway *g, int to_client, unsigned long long id, const char *why)
+{
+    svc_buf c = {0};
+
+    svc_buf_printf(&c,
+                   "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                   "\"params\":{\"requestId\":\"chio-%s%llu\",\"reason\":\"%s\"}}",
+                   to_client ? "c-" : "", id, why);
+    if (to_client)
+        chio__mcp_send_client(g, &c);
+    else
+        chio__mcp_send_server(g, &c);
+    free(c.p);
+}
+
 int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
                         chio_tool_ctx *ctx, char **result, char **error)
 {
     worker *w = ctx != NULL ? tls_worker : NULL;
-    /* A resource read or prompt get has no tool context: its worker's own
-     * cancel flag (set by notifications/cancelled) stands for it. */
-    worker *cw = ctx == NULL && !to_client ? tls_worker : NULL;
+    /* A resource read or prompt get has no tool context, nor has an
+     * allowed sampling or elicitation request to the client (asked from
+     * inside the call): the calling worker's own cancel flag (set by
+     * notifications/cancelled, and for every call at a signal) stands for
+     * it, so a cancelled call stops waiting on a client that may never
+     * answer. */
+    worker *cw = ctx == NULL ? tls_worker : NULL;
     svc_buf b = {0};
     pending *p;
     int rc, sent_ok;
@@ -249,24 +332,25 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
         if (w != NULL && w->nq != NULL) {
             nested *n = w->nq;
             w->nq = n->next;
+            w->running = n;
+            w->nested_cancelled = 0;
             pthread_mutex_unlock(&g->mu);
-            run_nested(g, ctx, n);
-            nested_free(n);
+            run_nested(g, w, ctx, n);
             pthread_mutex_lock(&g->mu);
+            w->running = NULL;
+            w->nested_cancelled = 0;
+            nested_free(n);
             continue;
         }
         if ((ctx != NULL && chio_tool_ctx_cancelled(ctx)) ||
-            (cw != NULL && __atomic_load_n(&cw->cancel, __ATOMIC_SEQ_CST))) {
-            svc_buf c = {0};
+            (cw != NULL && __atomic_load_n(&cw->cancel, __ATOMIC_SEQ_CST)) ||
+            (to_client && cw != NULL && cw->nested_cancelled)) {
+            const char *why = !to_client                           ? "cancelled by the client"
+                              : cw != NULL && cw->nested_cancelled ? "cancelled by the server"
+                                                                   : "the call was cancelled";
             chio__mcp_pending_unlink(g, p);
             pthread_mutex_unlock(&g->mu);
-            svc_buf_printf(&c,
-                           "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
-                           "\"params\":{\"requestId\":\"chio-%llu\",\"reason\":"
-                           "\"cancelled by the client\"}}",
-                           p->id);
-            chio__mcp_send_server(g, &c);
-            free(c.p);
+            send_cancel(g, to_client, p->id, why);
             pthread_mutex_lock(&g->mu);
             p->done = 1;
             p->error = strdup("cancelled");

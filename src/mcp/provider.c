@@ -52,6 +52,29 @@ static chio_mcp_gateway *callback_gateway(void *hub, const char *sid)
     return g;
 }
 
+/*
+ * The client's params._meta as the server gets it with the call: its
+ * progressToken alone (a string or a number, as MCP defines it), so that
+ * the server's progress reaches the client. Nothing else of it is sent: the
+ * kernel decided on the tool and its arguments, which the receipt binds and
+ * the guards read; any other member (a server may read _meta, as the SDKs
+ * hand it to tool handlers) would be input to the tool that no receipt
+ * records and no guard checked, a secret_leak or forbidden_path guard
+ * included.
+ */
+static void call_meta(svc_buf *b, const chio_json *meta)
+{
+    const chio_json *tok = chio_json_get(meta, "progressToken");
+    chio_json_type t = chio_json_typeof(tok);
+
+    if (tok == NULL || (t != CHIO_JSON_STRING && t != CHIO_JSON_INT && t != CHIO_JSON_UINT &&
+                        t != CHIO_JSON_DOUBLE))
+        return;
+    svc_buf_puts(b, ",\"_meta\":{\"progressToken\":");
+    chio__mcp_value(b, tok);
+    svc_buf_puts(b, "}");
+}
+
 int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
                          size_t args_len, chio_output *out)
 {
@@ -63,10 +86,8 @@ int chio__mcp_srv_invoke(void *user, chio_tool_ctx *ctx, const char *tool, const
     svc_buf_json_cstr(&b, tool);
     svc_buf_puts(&b, ",\"arguments\":");
     svc_buf_add(&b, args, args_len);
-    if (w != NULL && w->meta != NULL) {
-        svc_buf_puts(&b, ",\"_meta\":");
-        chio__mcp_value(&b, w->meta);
-    }
+    if (w != NULL)
+        call_meta(&b, w->meta);
     svc_buf_puts(&b, "}");
     return ask_server(g, "tools/call", &b, ctx, out);
 }

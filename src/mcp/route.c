@@ -165,7 +165,8 @@ static int prepare(chio_mcp_gateway *g, char **msg)
 }
 
 /* 0 once the kernel session is open (set it up on the first call), or -1
- * with *msg (caller frees). */
+ * with *msg (caller frees); -2 with *msg when the client's initialize was
+ * not answered yet (a refusal the client caused). */
 static int ensure_ready(chio_mcp_gateway *g, char **msg)
 {
     int rc;
@@ -186,7 +187,7 @@ static int ensure_ready(chio_mcp_gateway *g, char **msg)
             if (!g->init_answered) {
                 pthread_mutex_unlock(&g->mu);
                 *msg = strdup("chio: initialize first");
-                return -1;
+                return -2;
             }
             g->state = ST_PREPARING;
             pthread_mutex_unlock(&g->mu);
@@ -373,6 +374,19 @@ static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const c
     free(uri);
 }
 
+/* A mediated request before the server answered the client's initialize:
+ * -32603 with a deny receipt (refusal.c), a denial the client caused like
+ * the gateway's other refusals. */
+static void refuse_early(chio_mcp_gateway *g, worker *w, const chio_json *params,
+                         const char *method, const char *msg)
+{
+    const char *why = msg != NULL ? msg : "chio: initialize first";
+    char *data = chio__mcp_refusal_receipt(g, params, method, why, w->client_id, -32603);
+
+    chio__mcp_client_error(g, w->client_id, -32603, why, data);
+    free(data);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -380,13 +394,17 @@ static void *worker_main(void *arg)
     chio_json_doc *doc = NULL;
     const chio_json *root, *params;
     char *msg = NULL;
+    int rc;
 
     chio__mcp_tls_worker_set(w);
     if (chio_json_parse(w->line, strlen(w->line), &doc, NULL) == 0) {
         root = chio_json_root(doc);
         params = chio_json_get(root, "params");
         w->meta = chio_json_get(params, "_meta");
-        if (ensure_ready(g, &msg) != 0)
+        rc = ensure_ready(g, &msg);
+        if (rc == -2)
+            refuse_early(g, w, params, chio_json_string(chio_json_get(root, "method"), NULL), msg);
+        else if (rc != 0)
             chio__mcp_client_error(g, w->client_id, -32603, msg ? msg : "chio: not ready", NULL);
         else
             run_call(g, w, chio_json_string(chio_json_get(root, "method"), NULL), params);
