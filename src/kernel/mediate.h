@@ -105,9 +105,10 @@ typedef struct chio__mediation {
     pthread_mutex_t tomb_mu;
     char (*tomb_ring)[CHIO_SESSION_ID_LEN + 1];
     size_t tomb_head, tomb_n;
-    void *retired_budgets; /* chio__budget stack (atomic head) */
-    uint64_t next_sweep;   /* kernel time of the next budget sweep (atomic) */
-    size_t sweep_min_rows; /* CHIO__SWEEP_MIN_ROWS (tests lower it before any call) */
+    void *retired_budgets;    /* chio__budget stack (atomic head) */
+    uint64_t next_sweep;      /* kernel time of the next budget sweep (atomic) */
+    size_t sweep_min_rows;    /* CHIO__SWEEP_MIN_ROWS (tests lower it before any call) */
+    size_t sweep_max_budgets; /* CHIO__BUDGET_SWEEP_MAX (likewise) */
     /* The latest expires_at of a budget or revocation dropped because its
      * capability had expired (atomic; see chio__expired_floor_raise). */
     uint64_t expired_floor;
@@ -221,6 +222,14 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
  * whose `at` goes back in time) answers on the clock alone, as kernel.md
  * does, and memory stays bounded by this many expired entries. */
 #define CHIO__SWEEP_MIN_ROWS 1024
+/* Most budgets one sweep drops (each becomes a row deletion in a commit
+ * group): bounds the deletion batch. A sweep that drops this many may
+ * have left expired ones behind, so the next one is due
+ * CHIO__SWEEP_CATCHUP_SECS later instead of CHIO__SWEEP_SECS: budgets
+ * created faster than this many per CHIO__SWEEP_SECS (about 1,100 a
+ * second) would otherwise outrun the sweep and grow the table for good. */
+#define CHIO__BUDGET_SWEEP_MAX   65536
+#define CHIO__SWEEP_CATCHUP_SECS 1
 /* A budget or revocation is dropped once the kernel clock has passed the
  * expires_at of every token it concerns, on the ground that check 2 will
  * refuse those tokens from then on. The clock is the wall clock, which can

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev28_growth.c - review 28, a long-running host must
+ * not grow: the budgets of expired capabilities are dropped as fast as a
+ * host creates them, also when it creates more per sweep period than one
+ * sweep may drop (the sweep then comes back soon, not a period later).
+ * A real kernel on RocksDB with a test clock moved forward by hand.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+#include "kernel_internal.h"
+
+#define START 1710000000u
+
+static uint64_t g_now = START;
+static char *dir, *db;
+
+static uint64_t test_clock(void *ctx)
+{
+    (void)ctx;
+    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
+}
+
+static void setup(void)
+{
+    g_now = START;
+    dir = testutil_tmpdir();
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+    free(db);
+}
+
+TestSuite(rev28_growth, .init = setup, .fini = teardown);
+
+/* A token of @k's own key for the echo tool, valid from now for @ttl
+ * seconds, with a budget of 5 invocations. */
+static char *budget_token(chio_kernel *k, const char *id, uint64_t ttl)
+{
+    static const char scope[] = "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\","
+                                "\"operations\":[\"invoke\"],\"max_invocations\":5}]}";
+    chio_capability *cap;
+    chio_error err;
+    size_t len;
+    char *json;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_issue_capability(k, id, TK_AGENT_PUB, scope, strlen(scope), g_now, ttl,
+                                              &cap, &err),
+                 0, "%s", err.message);
+    json = strdup(chio_capability_json(cap, &len));
+    chio_capability_free(cap);
+    cr_assert_not_null(json);
+    return json;
+}
+
+/* One allowed call of @cap in a session of its own, closed after. */
+static void call_once(chio_kernel *k, const char *token, const char *cap)
+{
+    const char *caps[1] = {token};
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_response r;
+    chio_error err;
+    chio_call c;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = cap;
+    c.server_id = "srv";
+    c.tool_name = "read";
+    chio_response_init(&r);
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+    cr_assert_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
+    chio_response_destroy(&r);
+    cr_assert_eq(chio_kernel_close_session(k, sid, &err), 0, "%s", err.message);
+}
+
+/*
+ * 40 new budgeted tokens a second, each valid for 2 s, over 150 s of
+ * kernel time; one sweep may drop 128 budgets (the bound lowered from
+ * 65,536 to keep the test small, as the creation rate is: the real one
+ * would take over 1,100 a second). The first sweep with something to drop
+ * comes a period (60 s) in, and finds 2,400 budgets; the ones after it
+ * each drop 128 a second until none is left behind, and then the period
+ * starts again: the table never holds more than a period's budgets and
+ * the live ones. With the old schedule (one sweep per period, each dropping at
+ * most its bound) nearly every budget ever created stayed (about 5,700
+ * here), and the table grew with every one created.
+ */
+Test(rev28_growth, budgets_created_faster_than_one_sweep_drops_do_not_pile_up)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel *k = kt_echo_kernel(db, test_clock, "srv", tools, 1);
+    const uint64_t per_sec = 40, secs = 150, ttl = 2;
+    uint64_t s, i;
+    size_t n, most = 0;
+    char id[64], *tok;
+
+    k->med.sweep_min_rows = 16; /* before any call */
+    k->med.sweep_max_budgets = 128;
+    for (s = 0; s < secs; s++) {
+        for (i = 0; i < per_sec; i++) {
+            snprintf(id, sizeof(id), "cap-%llu-%llu", (unsigned long long)s, (unsigned long long)i);
+            tok = budget_token(k, id, ttl);
+            call_once(k, tok, id);
+            free(tok);
+        }
+        n = chio__shmap_count(&k->med.budgets);
+        if (n > most)
+            most = n;
+        __atomic_add_fetch(&g_now, 1, __ATOMIC_RELAXED);
+    }
+    /* Live: created in the last ttl seconds; expired ones wait at most a
+     * sweep period (amortised), never longer. */
+    cr_expect_leq(most, (CHIO__SWEEP_SECS + ttl + 2) * per_sec,
+                  "the budgets table reached %zu entries (%llu created, %llu live at most)", most,
+                  (unsigned long long)(per_sec * secs), (unsigned long long)(ttl * per_sec));
+    chio_kernel_free(k);
+}
