@@ -134,8 +134,13 @@ typedef struct chio__regex {
 } chio__regex;
 
 /* Bounds of the caches (entries; per shard: the bound / CHIO__SHMAP_SHARDS). */
-#define CHIO__TOKEN_CACHE_MAX    (256u * 1024u)
-#define CHIO__REGEX_CACHE_MAX    4096u
+#define CHIO__TOKEN_CACHE_MAX (256u * 1024u)
+#define CHIO__REGEX_CACHE_MAX 4096u
+/* ...and the pattern cache's bytes (patterns and their automata): 4096
+ * of the largest automata a pattern may build (about 190 KiB) would hold
+ * some 780 MiB. A pattern evicted is compiled again when next used (tens
+ * of microseconds for the largest). */
+#define CHIO__REGEX_CACHE_BYTES  ((size_t)32 << 20)
 #define CHIO__SESSION_TOMBSTONES 4096u
 
 struct chio_kernel;

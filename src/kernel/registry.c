@@ -63,6 +63,7 @@ int chio__mediation_init(chio_kernel *k)
     chio__shmap_set_hold(&m->sessions, chio__session_hold);
     chio__shmap_set_hold(&m->budgets, chio__budget_hold);
     chio__shmap_set_hold(&m->regexes, chio__regex_hold);
+    chio__shmap_set_max_weight(&m->regexes, CHIO__REGEX_CACHE_BYTES);
     return bad ? -1 : 0;
 }
 

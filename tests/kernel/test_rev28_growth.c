@@ -15,6 +15,7 @@
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
 #include "kernel_internal.h"
+#include "regex_nfa.h"
 
 #define START 1710000000u
 
@@ -128,5 +129,95 @@ Test(rev28_growth, budgets_created_faster_than_one_sweep_drops_do_not_pile_up)
     cr_expect_leq(most, (CHIO__SWEEP_SECS + ttl + 2) * per_sec,
                   "the budgets table reached %zu entries (%llu created, %llu live at most)", most,
                   (unsigned long long)(per_sec * secs), (unsigned long long)(ttl * per_sec));
+    chio_kernel_free(k);
+}
+
+/* ---- the pattern cache ---------------------------------------------------------------------- */
+
+static void add_bytes(void *ctx, const void *key, size_t klen, void *value)
+{
+    const chio__regex *r = value;
+
+    (void)key;
+    *(size_t *)ctx += klen + (r->nfa != NULL ? chio__nfa_bytes(r->nfa) : 0);
+}
+
+/* One call of @cap (a token whose grant has a regex_match constraint)
+ * with arguments @args: 0 and the verdict in *@verdict. */
+static void call_args(chio_kernel *k, const char *sid, const char *cap, const char *args,
+                      chio_verdict *verdict)
+{
+    chio_response r;
+    chio_error err;
+    chio_call c;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = cap;
+    c.server_id = "srv";
+    c.tool_name = "read";
+    c.arguments_json = args;
+    c.arguments_len = strlen(args);
+    chio_error_init(&err);
+    chio_response_init(&r);
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+    *verdict = r.verdict;
+    chio_response_destroy(&r);
+}
+
+/*
+ * 400 tokens, each with its own regex_match pattern of the largest
+ * automaton a pattern may build (about 190 KiB: "[a-z]{0,8000}"). The
+ * cache was bounded by count alone (4096 patterns, some 780 MiB of these):
+ * it held all 400, about 76 MiB. Now it also stays under its byte bound,
+ * and every pattern still matches, evicted ones compiled again.
+ */
+Test(rev28_growth, the_pattern_cache_is_bounded_in_bytes)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel *k = kt_echo_kernel(db, test_clock, "srv", tools, 1);
+    enum { NPAT = 400 };
+    char **toks = calloc(NPAT, sizeof(*toks)), sid[CHIO_SESSION_ID_LEN + 1], id[32], scope[256];
+    chio_capability *cap;
+    chio_verdict v;
+    chio_error err;
+    size_t i, len, bytes = 0;
+    int round;
+
+    cr_assert_not_null(toks);
+    chio_error_init(&err);
+    for (i = 0; i < NPAT; i++) {
+        snprintf(id, sizeof(id), "cap-%zu", i);
+        snprintf(scope, sizeof(scope),
+                 "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\",\"operations\":"
+                 "[\"invoke\"],\"constraints\":[{\"type\":\"regex_match\",\"value\":"
+                 "\"^p%zu-[a-z]{0,8000}$\"}]}]}",
+                 i);
+        cr_assert_eq(chio_kernel_issue_capability(k, id, TK_AGENT_PUB, scope, strlen(scope), g_now,
+                                                  3600, &cap, &err),
+                     0, "%s", err.message);
+        toks[i] = strdup(chio_capability_json(cap, &len));
+        chio_capability_free(cap);
+    }
+    cr_assert_eq(
+        chio_kernel_open_session(k, TK_AGENT_PUB, (const char *const *)toks, NULL, NPAT, sid, &err),
+        0, "%s", err.message);
+    for (round = 0; round < 2; round++)
+        for (i = 0; i < NPAT; i++) {
+            char args[64];
+            snprintf(id, sizeof(id), "cap-%zu", i);
+            snprintf(args, sizeof(args), "{\"path\":\"p%zu-abc\"}", i);
+            call_args(k, sid, id, args, &v);
+            cr_assert_eq(v, CHIO_VERDICT_ALLOW, "pattern %zu, round %d", i, round);
+            call_args(k, sid, id, "{\"path\":\"p-ABC\"}", &v);
+            cr_assert_eq(v, CHIO_VERDICT_DENY, "pattern %zu, round %d", i, round);
+        }
+    chio__shmap_each(&k->med.regexes, add_bytes, &bytes);
+    cr_expect_leq(bytes, CHIO__REGEX_CACHE_BYTES,
+                  "the pattern cache holds %zu bytes of patterns and automata (%zu entries)", bytes,
+                  chio__shmap_count(&k->med.regexes));
+    for (i = 0; i < NPAT; i++)
+        free(toks[i]);
+    free(toks);
     chio_kernel_free(k);
 }
