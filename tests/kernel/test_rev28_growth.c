@@ -221,3 +221,53 @@ Test(rev28_growth, the_pattern_cache_is_bounded_in_bytes)
     free(toks);
     chio_kernel_free(k);
 }
+
+/* ---- what a host can watch ------------------------------------------------------------------ */
+
+/* The value of the sample @name in Prometheus text @text (fails when absent). */
+static unsigned long long sample(const char *text, const char *name)
+{
+    char want[64];
+    const char *p;
+
+    snprintf(want, sizeof(want), "\n%s ", name);
+    p = strstr(text, want);
+    cr_assert_not_null(p, "no sample %s in:\n%s", name, text);
+    return strtoull(p + strlen(want), NULL, 10);
+}
+
+/*
+ * A session stays until the host closes it (the library sets no limit),
+ * so a host that forgets to close them grows: the metrics show the open
+ * sessions, the revocations and the budgets the kernel holds, and they
+ * go down again when sessions close.
+ */
+Test(rev28_growth, the_metrics_show_what_the_tables_hold)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel *k = kt_echo_kernel(db, test_clock, "srv", tools, 1);
+    char sids[5][CHIO_SESSION_ID_LEN + 1], *tok = budget_token(k, "cap-m", 3600), *text;
+    const char *caps[1] = {tok};
+    chio_error err;
+    size_t len;
+    int i;
+
+    chio_error_init(&err);
+    for (i = 0; i < 5; i++)
+        cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sids[i], &err), 0,
+                     "%s", err.message);
+    call_once(k, tok, "cap-m");
+    cr_assert_eq(chio_kernel_revoke_capability(k, "cap-gone", &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_metrics_prometheus(k, &text, &len), 0);
+    cr_expect_eq(sample(text, "chio_sessions_open"), 5);
+    cr_expect_eq(sample(text, "chio_revocations"), 1);
+    cr_expect_eq(sample(text, "chio_budgets"), 1);
+    chio_free(text);
+    for (i = 0; i < 3; i++)
+        cr_assert_eq(chio_kernel_close_session(k, sids[i], &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_metrics_prometheus(k, &text, &len), 0);
+    cr_expect_eq(sample(text, "chio_sessions_open"), 2);
+    chio_free(text);
+    free(tok);
+    chio_kernel_free(k);
+}
