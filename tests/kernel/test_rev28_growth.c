@@ -3,8 +3,11 @@
  * tests/kernel/test_rev28_growth.c - review 28, a long-running host must
  * not grow: the budgets of expired capabilities are dropped as fast as a
  * host creates them, also when it creates more per sweep period than one
- * sweep may drop (the sweep then comes back soon, not a period later).
- * A real kernel on RocksDB with a test clock moved forward by hand.
+ * sweep may drop (the sweep then comes back soon, not a period later);
+ * the regex_match pattern cache is bounded in bytes, not only in
+ * patterns; and the metrics show what the kernel's tables hold (a session
+ * the host never closes stays). A real kernel on RocksDB with a test
+ * clock moved forward by hand.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
