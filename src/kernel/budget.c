@@ -61,8 +61,9 @@
  *    than CHIO__SWEEP_MIN_ROWS entries (fewer are kept, so a clock that
  *    steps back answers on the clock alone), run by whoever inserts a
  *    budget or closes a session, and
- *    at most BUDGET_SWEEP_MAX per sweep (the rest stay, still expired, for
- *    the next one). A dropped budget goes on the retired stack (see
+ *    at most CHIO__BUDGET_SWEEP_MAX per sweep (the rest stay, still
+ *    expired, for the next one, which is then due CHIO__SWEEP_CATCHUP_SECS
+ *    later: see mediate.h). A dropped budget goes on the retired stack (see
  *    "Lifetime") and the commit thread drains that stack into its next
  *    group's WriteBatch as row deletions (chio__budgets_put_deletes),
  *    holding bw_mu from the check below until that batch is written, so
@@ -138,10 +139,6 @@ void chio__budgets_retired_free(chio_kernel *k)
     }
 }
 
-/* Most budgets one sweep drops (each becomes a row deletion in a commit
- * group): bounds the deletion batch; the rest wait for the next sweep. */
-#define BUDGET_SWEEP_MAX 65536
-
 typedef struct sweep_ctx {
     chio_kernel *k;
     uint64_t now;
@@ -158,7 +155,7 @@ static int budget_expired(void *ctx, const void *key, size_t klen, void *value)
 
     (void)key;
     (void)klen;
-    if (exp == 0 || c->now < exp || c->n >= BUDGET_SWEEP_MAX)
+    if (exp == 0 || c->now < exp || c->n >= c->k->med.sweep_max_budgets)
         return 0;
     chio__expired_floor_raise(c->k, exp);
     c->n++;

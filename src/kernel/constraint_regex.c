@@ -317,7 +317,9 @@ static chio__regex *compiled(chio_kernel *k, const char *pattern)
         return NULL; /* not cached: a later call may have the memory */
     }
     r->refs = 2; /* the cache's and ours */
-    in = chio__shmap_put_if_absent(&k->med.regexes, pattern, n, r);
+    /* Weighed by what it holds: the cache is bounded in bytes too. */
+    in = chio__shmap_put_weighted(&k->med.regexes, pattern, n, r,
+                                  n + sizeof(*r) + (r->nfa ? chio__nfa_bytes(r->nfa) : 0));
     if (in == r)
         return r;
     r->refs = 1; /* not cached: ours alone */

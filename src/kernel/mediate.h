@@ -105,9 +105,10 @@ typedef struct chio__mediation {
     pthread_mutex_t tomb_mu;
     char (*tomb_ring)[CHIO_SESSION_ID_LEN + 1];
     size_t tomb_head, tomb_n;
-    void *retired_budgets; /* chio__budget stack (atomic head) */
-    uint64_t next_sweep;   /* kernel time of the next budget sweep (atomic) */
-    size_t sweep_min_rows; /* CHIO__SWEEP_MIN_ROWS (tests lower it before any call) */
+    void *retired_budgets;    /* chio__budget stack (atomic head) */
+    uint64_t next_sweep;      /* kernel time of the next budget sweep (atomic) */
+    size_t sweep_min_rows;    /* CHIO__SWEEP_MIN_ROWS (tests lower it before any call) */
+    size_t sweep_max_budgets; /* CHIO__BUDGET_SWEEP_MAX (likewise) */
     /* The latest expires_at of a budget or revocation dropped because its
      * capability had expired (atomic; see chio__expired_floor_raise). */
     uint64_t expired_floor;
@@ -133,8 +134,13 @@ typedef struct chio__regex {
 } chio__regex;
 
 /* Bounds of the caches (entries; per shard: the bound / CHIO__SHMAP_SHARDS). */
-#define CHIO__TOKEN_CACHE_MAX    (256u * 1024u)
-#define CHIO__REGEX_CACHE_MAX    4096u
+#define CHIO__TOKEN_CACHE_MAX (256u * 1024u)
+#define CHIO__REGEX_CACHE_MAX 4096u
+/* ...and the pattern cache's bytes (patterns and their automata): 4096
+ * of the largest automata a pattern may build (about 190 KiB) would hold
+ * some 780 MiB. A pattern evicted is compiled again when next used (tens
+ * of microseconds for the largest). */
+#define CHIO__REGEX_CACHE_BYTES  ((size_t)32 << 20)
 #define CHIO__SESSION_TOMBSTONES 4096u
 
 struct chio_kernel;
@@ -221,6 +227,14 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
  * whose `at` goes back in time) answers on the clock alone, as kernel.md
  * does, and memory stays bounded by this many expired entries. */
 #define CHIO__SWEEP_MIN_ROWS 1024
+/* Most budgets one sweep drops (each becomes a row deletion in a commit
+ * group): bounds the deletion batch. A sweep that drops this many may
+ * have left expired ones behind, so the next one is due
+ * CHIO__SWEEP_CATCHUP_SECS later instead of CHIO__SWEEP_SECS: budgets
+ * created faster than this many per CHIO__SWEEP_SECS (about 1,100 a
+ * second) would otherwise outrun the sweep and grow the table for good. */
+#define CHIO__BUDGET_SWEEP_MAX   65536
+#define CHIO__SWEEP_CATCHUP_SECS 1
 /* A budget or revocation is dropped once the kernel clock has passed the
  * expires_at of every token it concerns, on the ground that check 2 will
  * refuse those tokens from then on. The clock is the wall clock, which can

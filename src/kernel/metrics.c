@@ -84,6 +84,19 @@ static void unreceipted(chio_buf *b, const chio_kernel *k)
                          (unsigned long long)chio_kernel_unreceipted_errors(k, name));
 }
 
+/* What the kernel's tables hold now: a host that never closes its
+ * sessions grows without bound, and these show it (the count takes each
+ * shard's read lock in turn: cheap, and only when scraped). */
+static void tables(chio_buf *b, chio_kernel *k)
+{
+    metric(b, "chio_sessions_open", "gauge", "Sessions open or draining, not yet closed.",
+           chio__session_count(k));
+    metric(b, "chio_revocations", "gauge", "Capability ids on the revocation list.",
+           chio__shmap_count(&k->med.revocations));
+    metric(b, "chio_budgets", "gauge", "Invocation budgets held (capability id and grant).",
+           chio__shmap_count(&k->med.budgets));
+}
+
 int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len)
 {
     chio_kernel_metrics m;
@@ -125,6 +138,7 @@ int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len
            m.last_seq);
     metric(&b, "chio_signer_threads", "gauge", "Signer threads running.", m.signer_threads_running);
     metric(&b, "chio_kernel_failed", "gauge", "1 when the kernel has failed closed.", m.failed);
+    tables(&b, (chio_kernel *)k);
     unreceipted(&b, k);
     *out = chio__buf_detach(&b, len);
     return *out ? 0 : CHIO_ENOMEM;

@@ -417,6 +417,7 @@ struct chio__nfa {
     rx_state *st;
     uint32_t nst, start;
     rx_set *sets;
+    uint32_t nsets;
 };
 
 /* Building is bounded too: the states (CHIO__NFA_MAX_STATES) and the
@@ -565,6 +566,7 @@ int chio__nfa_compile(const char *ere, chio__nfa **out)
         (a->st = malloc((size_t)size * sizeof(*a->st))) == NULL)
         goto out;
     a->sets = ps.sets;
+    a->nsets = ps.nsets;
     ps.sets = NULL;
     a->start = rx_emit(a, ps.t, root, rx_state_new(a, S_MATCH, 0, 0));
     *out = a;
@@ -580,6 +582,11 @@ out:
 size_t chio__nfa_states(const chio__nfa *nfa)
 {
     return nfa->nst;
+}
+
+size_t chio__nfa_bytes(const chio__nfa *nfa)
+{
+    return sizeof(*nfa) + (size_t)nfa->nst * sizeof(rx_state) + (size_t)nfa->nsets * sizeof(rx_set);
 }
 
 /* ---- searching -------------------------------------------------------------------------- */

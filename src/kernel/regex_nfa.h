@@ -46,6 +46,8 @@ int chio__nfa_compile(const char *ere, chio__nfa **out);
 
 /* The number of states of @nfa. */
 size_t chio__nfa_states(const chio__nfa *nfa);
+/* The bytes @nfa holds (what the pattern cache weighs it by). */
+size_t chio__nfa_bytes(const chio__nfa *nfa);
 
 /* Free @nfa (NULL is accepted). */
 void chio__nfa_free(chio__nfa *nfa);

@@ -39,6 +39,7 @@ int chio__mediation_init(chio_kernel *k)
     pthread_mutex_init(&m->build_mu, NULL);
     pthread_mutex_init(&m->tomb_mu, NULL);
     m->sweep_min_rows = CHIO__SWEEP_MIN_ROWS;
+    m->sweep_max_budgets = CHIO__BUDGET_SWEEP_MAX;
     if (k->n_ca_keys > 0 && k->ca_keys == NULL)
         return -1;
     m->trusted = malloc(32 * (k->n_ca_keys + 1));
@@ -62,6 +63,7 @@ int chio__mediation_init(chio_kernel *k)
     chio__shmap_set_hold(&m->sessions, chio__session_hold);
     chio__shmap_set_hold(&m->budgets, chio__budget_hold);
     chio__shmap_set_hold(&m->regexes, chio__regex_hold);
+    chio__shmap_set_max_weight(&m->regexes, CHIO__REGEX_CACHE_BYTES);
     return bad ? -1 : 0;
 }
 

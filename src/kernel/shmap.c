@@ -6,7 +6,9 @@
  * (insertion order, doubly linked so removal is O(1) there); a bounded map
  * (the token cache, the pattern cache) evicts from it when a shard is
  * full. The CLOCK bit is set by readers under the read lock, so it is an
- * atomic byte (relaxed: it is a hint, ordering nothing).
+ * atomic byte (relaxed: it is a hint, ordering nothing). A map may also be
+ * bounded by weight (the pattern cache: bytes of compiled automata), and
+ * then evicts as many entries as it takes to stay under it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@ struct chio__shmap_entry {
     chio__shmap_entry *next;                    /* bucket chain */
     chio__shmap_entry *clock_prev, *clock_next; /* the shard's CLOCK ring */
     uint8_t used;                               /* CLOCK bit (atomic) */
+    uint32_t weight;                            /* in the padding: entries keep their size */
     uint64_t hash;
     void *value;
     size_t klen;
@@ -118,6 +121,11 @@ void chio__shmap_set_hold(chio__shmap *m, void (*hold)(void *))
     m->hold = hold;
 }
 
+void chio__shmap_set_max_weight(chio__shmap *m, size_t max_weight)
+{
+    m->max_weight_shard = (max_weight + CHIO__SHMAP_SHARDS - 1) / CHIO__SHMAP_SHARDS;
+}
+
 /* Unlink @e from its bucket and the CLOCK ring (write lock held). */
 static void unlink_entry(chio__shmap_shard *s, chio__shmap_entry *e)
 {
@@ -135,6 +143,7 @@ static void unlink_entry(chio__shmap_shard *s, chio__shmap_entry *e)
             s->hand = e->clock_next;
     }
     s->count--;
+    s->weight -= e->weight;
 }
 
 /* The CLOCK victim of a full shard (write lock held): the hand clears set
@@ -187,13 +196,43 @@ static void grow(chio__shmap_shard *s)
     s->nbuckets = n;
 }
 
+/* Must the shard evict before it takes an entry of @weight? (write lock) */
+static int over_bound(const chio__shmap *m, const chio__shmap_shard *s, size_t weight)
+{
+    if (s->hand == NULL)
+        return 0; /* nothing left to evict */
+    return (m->max_per_shard != 0 && s->count >= m->max_per_shard) ||
+           (m->max_weight_shard != 0 && s->weight + weight > m->max_weight_shard);
+}
+
+/* Free evicted entries (linked by `next`), outside the lock. */
+static void free_evicted(chio__shmap *m, chio__shmap_entry *e)
+{
+    chio__shmap_entry *next;
+
+    for (; e != NULL; e = next) {
+        next = e->next;
+        if (m->free_value)
+            m->free_value(e->value);
+        free(e);
+    }
+}
+
 void *chio__shmap_put_if_absent(chio__shmap *m, const void *key, size_t klen, void *value)
+{
+    return chio__shmap_put_weighted(m, key, klen, value, 0);
+}
+
+void *chio__shmap_put_weighted(chio__shmap *m, const void *key, size_t klen, void *value,
+                               size_t weight)
 {
     uint64_t h = fnv1a(key, klen);
     chio__shmap_shard *s = shard_of(m, h);
-    chio__shmap_entry *e, *evicted = NULL;
+    chio__shmap_entry *e, *evicted = NULL, *victim;
     void *v;
 
+    if (weight > UINT32_MAX)
+        weight = UINT32_MAX;
     pthread_rwlock_wrlock(&s->lock);
     e = find(s, h, key, klen);
     if (e != NULL) {
@@ -202,22 +241,22 @@ void *chio__shmap_put_if_absent(chio__shmap *m, const void *key, size_t klen, vo
         pthread_rwlock_unlock(&s->lock);
         return v;
     }
-    if (m->max_per_shard != 0 && s->count >= m->max_per_shard && s->hand != NULL) {
-        evicted = clock_victim(s);
-        unlink_entry(s, evicted);
+    /* Unlinked victims are unreachable: chain them on `next` (free after). */
+    while (over_bound(m, s, weight)) {
+        victim = clock_victim(s);
+        unlink_entry(s, victim);
+        victim->next = evicted;
+        evicted = victim;
     }
     e = malloc(sizeof(*e) + klen);
     if (e == NULL) {
         pthread_rwlock_unlock(&s->lock);
-        if (evicted != NULL) {
-            if (m->free_value)
-                m->free_value(evicted->value);
-            free(evicted);
-        }
+        free_evicted(m, evicted);
         return NULL;
     }
     e->used = 0;
     e->hash = h;
+    e->weight = (uint32_t)weight;
     e->klen = klen;
     e->value = value;
     memcpy(e->key, key, klen);
@@ -234,15 +273,12 @@ void *chio__shmap_put_if_absent(chio__shmap *m, const void *key, size_t klen, vo
         s->hand->clock_prev = e;
     }
     s->count++;
+    s->weight += weight;
     if (s->count > s->nbuckets)
         grow(s);
     pthread_rwlock_unlock(&s->lock);
-    /* The victim is unreachable now; free it outside the lock. */
-    if (evicted != NULL) {
-        if (m->free_value)
-            m->free_value(evicted->value);
-        free(evicted);
-    }
+    /* The victims are unreachable now; free them outside the lock. */
+    free_evicted(m, evicted);
     return value;
 }
 

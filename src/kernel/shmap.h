@@ -33,12 +33,14 @@ typedef struct chio__shmap_shard {
     pthread_rwlock_t lock;
     chio__shmap_entry **buckets;
     size_t nbuckets, count;
+    size_t weight;           /* the entries' weights together (chio__shmap_put_weighted) */
     chio__shmap_entry *hand; /* CLOCK ring of the shard's entries (bounded maps evict here) */
 } chio__shmap_shard;
 
 typedef struct chio__shmap {
     chio__shmap_shard shards[CHIO__SHMAP_SHARDS];
-    size_t max_per_shard; /* 0 = unbounded; else a full shard evicts (CLOCK) */
+    size_t max_per_shard;    /* 0 = unbounded; else a full shard evicts (CLOCK) */
+    size_t max_weight_shard; /* 0 = unbounded; else a shard evicts past this weight */
     void (*free_value)(void *value);
     void (*hold)(void *value); /* NULL: values are borrowed (see above) */
 } chio__shmap;
@@ -51,6 +53,13 @@ int chio__shmap_init(chio__shmap *m, size_t max_entries, void (*free_value)(void
 void chio__shmap_destroy(chio__shmap *m);
 /* Set before the map is shared. */
 void chio__shmap_set_hold(chio__shmap *m, void (*hold)(void *));
+/* Bound the map by weight too (set before it is shared): a shard whose
+ * entries would weigh more than @max_weight / CHIO__SHMAP_SHARDS with a
+ * new one evicts (CLOCK) until they do not, or until the new entry is the
+ * shard's only one (one heavier than a shard's share is still stored).
+ * Only for a map bounded by count too: readers keep the CLOCK bits only
+ * there. */
+void chio__shmap_set_max_weight(chio__shmap *m, size_t max_weight);
 
 /* The value stored under @key (held, when the map has a hold), or NULL. */
 void *chio__shmap_get(chio__shmap *m, const void *key, size_t klen);
@@ -61,6 +70,10 @@ void *chio__shmap_get(chio__shmap *m, const void *key, size_t klen);
  * keeps @value. When an existing value wins, @value is not taken. A full
  * shard of a bounded map evicts one entry to make room. */
 void *chio__shmap_put_if_absent(chio__shmap *m, const void *key, size_t klen, void *value);
+/* chio__shmap_put_if_absent for an entry of weight @weight (see
+ * chio__shmap_set_max_weight; put_if_absent stores weight 0). */
+void *chio__shmap_put_weighted(chio__shmap *m, const void *key, size_t klen, void *value,
+                               size_t weight);
 
 /* Remove the entry under @key when its value is @value (any value when
  * @value is NULL) and return the removed value (the caller now owns the
