@@ -387,7 +387,7 @@ asan: deps
 # by a plain binary here.
 TSAN_OBJS := $(BUILD)/obj/tests/kernel/scenarios.o $(BUILD)/obj/tests/kernel/med_scenarios.o \
              $(BUILD)/obj/tests/kernel/race_scenarios.o $(BUILD)/obj/tests/kernel/tokens.o \
-             $(BUILD)/obj/tests/kernel/tsan_main.o
+             $(BUILD)/obj/tests/kernel/rev28_race_scenarios.o $(BUILD)/obj/tests/kernel/tsan_main.o
 
 $(BUILD)/tsan-scenarios: $(TSAN_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TSAN_OBJS) $(STATIC) $(DEP_LIBS)

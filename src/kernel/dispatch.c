@@ -581,16 +581,18 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
 static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                   char **reply, size_t *reply_len, chio_error *err)
 {
-    int rc;
+    int rc, foreign = c != NULL && !on_tool_thread(c);
 
-    if (c != NULL && (!on_tool_thread(c) || c->in_nested)) {
+    /* in_nested is the tool thread's own: read only there (another
+     * thread's read would race its writes, and name the wrong mistake). */
+    if (c != NULL && (foreign || c->in_nested)) {
         if (reply != NULL)
             *reply = NULL;
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s",
-                          c->in_nested ? "a nested request from inside the host's answer to "
-                                         "another of the same call"
-                                       : "a nested request from a thread other than the tool's, "
-                                         "or after the tool returned");
+                          foreign ? "a nested request from a thread other than the tool's, "
+                                    "or after the tool returned"
+                                  : "a nested request from inside the host's answer to "
+                                    "another of the same call");
     }
     rc = c != NULL ? chio__kernel_credit_ahead(c->k, err) : 0;
     if (rc < 0) {

@@ -2,7 +2,7 @@
 /*
  * tests/kernel/tsan_main.c - runs the kernel's concurrency scenarios (the
  * same code the Criterion suite runs, tests/kernel/scenarios.c and
- * med_scenarios.c) in a plain
+ * med_scenarios.c, race_scenarios.c, rev28_race_scenarios.c) in a plain
  * process, because Criterion's sandbox cannot run under ThreadSanitizer
  * (Criterion issue #274). Built and run by `make tsan`; TSan reports fail
  * the run through halt_on_error and the Makefile's log check. An argument
@@ -16,6 +16,7 @@
 
 #include "kernel/med_scenarios.h"
 #include "kernel/race_scenarios.h"
+#include "kernel/rev28_race_scenarios.h"
 #include "kernel/scenarios.h"
 
 static int run(const char *name, int rc, const char *msg)
@@ -63,6 +64,9 @@ int main(int argc, char **argv)
     RUN("nested request from a callback, no credit", rs_nested_from_callback(&spent, msg));
     RUN("a tool signing from a callback", rs_tool_signs_from_callback(msg));
     RUN("drain racing calls and session closes", rs_drain_races(dir, msg));
+    RUN("pattern cache evicting patterns in use", r28_regex_churn(msg));
+    RUN("one budget charged while sweeps drop others", r28_budget_sweeps(msg));
+    RUN("a nested request from a tool's reader thread", r28_foreign_nested(msg));
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
