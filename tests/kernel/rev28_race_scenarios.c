@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "chio/chio.h"
+#include "common/poll.h"
 #include "kernel/rev28_race_scenarios.h"
 #include "kernel/scenarios.h"
 #include "kernel/tokens.h"
@@ -504,5 +505,167 @@ out:
     chio_kernel_free(k);
     pthread_cond_destroy(&fx.cv);
     pthread_mutex_destroy(&fx.mu);
+    return rc;
+}
+
+/* ---- revocation, session closes and callbacks under load --------------------------------- */
+
+enum { RV_THREADS = 12, RV_CALLS = 40, RV_SLOTS = RV_THREADS * RV_CALLS };
+
+/* What the storm saw: the tool's runs, runs of calls begun after the
+ * revocation returned, and each asynchronous call's callbacks. */
+static struct {
+    int revoked; /* set (release) once chio_kernel_revoke_capability returned */
+    int runs, late_runs, submitted, called, bad_cb;
+    int cb[RV_SLOTS];
+} rv;
+
+static int rv_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                   chio_output *out)
+{
+    (void)user;
+    (void)ctx;
+    (void)tool;
+    __atomic_add_fetch(&rv.runs, 1, __ATOMIC_RELAXED);
+    if (memmem(args, len, "\"late\":1", 8) != NULL)
+        __atomic_add_fetch(&rv.late_runs, 1, __ATOMIC_RELAXED);
+    return chio_output_set_json(out, "{}", 2);
+}
+
+static void rv_cb(void *ctx, int rc, chio_response *resp, const chio_error *err)
+{
+    int *slot = ctx;
+
+    (void)rc;
+    (void)resp;
+    (void)err;
+    if (__atomic_add_fetch(slot, 1, __ATOMIC_RELAXED) != 1)
+        __atomic_store_n(&rv.bad_cb, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&rv.called, 1, __ATOMIC_RELEASE);
+}
+
+typedef struct rv_worker {
+    chio_kernel *k;
+    const char *sid;
+    int index, bad;
+    char what[128];
+} rv_worker;
+
+static void *rv_thread(void *arg)
+{
+    rv_worker *w = arg;
+    chio_response resp;
+    chio_error err;
+    chio_call c;
+    int i, late, rc, *slot;
+
+    for (i = 0; i < RV_CALLS; i++) {
+        late = __atomic_load_n(&rv.revoked, __ATOMIC_ACQUIRE);
+        memset(&c, 0, sizeof(c));
+        c.session_id = w->sid;
+        c.capability_id = "cap-r";
+        c.server_id = "srv";
+        c.tool_name = "t";
+        c.arguments_json = late ? "{\"late\":1}" : "{\"late\":0}";
+        c.arguments_len = 10;
+        chio_error_init(&err);
+        if (i % 2) {
+            slot = &rv.cb[w->index * RV_CALLS + i];
+            rc = chio_kernel_evaluate_async(w->k, &c, rv_cb, slot, &err);
+            if (rc == 0)
+                __atomic_add_fetch(&rv.submitted, 1, __ATOMIC_RELAXED);
+        } else {
+            chio_response_init(&resp);
+            rc = chio_kernel_evaluate(w->k, &c, &resp, &err);
+            if (rc == 0 && late && resp.code != CHIO_CODE_CAPABILITY_REVOKED)
+                rc = -1000;
+            chio_response_destroy(&resp);
+        }
+        if (rc != 0 && w->bad++ == 0)
+            snprintf(w->what, sizeof(w->what), "call %d%s: %d %.80s", i, late ? " (late)" : "", rc,
+                     err.message);
+    }
+    return NULL;
+}
+
+static int rv_ran_some(void *arg)
+{
+    (void)arg;
+    return __atomic_load_n(&rv.runs, __ATOMIC_RELAXED) >= 40;
+}
+
+static int rv_all_called(void *arg)
+{
+    (void)arg;
+    return __atomic_load_n(&rv.called, __ATOMIC_ACQUIRE) ==
+           __atomic_load_n(&rv.submitted, __ATOMIC_RELAXED);
+}
+
+int r28_revoke_storm(char *msg)
+{
+    static const char *const tools[] = {"t"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_kernel *k = NULL;
+    chio_error err;
+    char *tok = NULL, sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[1];
+    pthread_t th[RV_THREADS], sth;
+    rv_worker w[RV_THREADS];
+    scraper s;
+    int i, rc = 0;
+
+    memset(&rv, 0, sizeof(rv));
+    chio_error_init(&err);
+    if (sc_config(&cfg, NULL) != 0)
+        return sc_fail(msg, "config");
+    cfg.clock = sc_fixed_clock;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = rv_tool;
+    tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
+                   "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\",\"operations\":"
+                   "[\"invoke\"]}]}",
+                   NOW - 100, 1000, NULL, 0);
+    caps[0] = tok;
+    if (tok == NULL || chio_kernel_new(&cfg, &k, &err) != 0 ||
+        chio_kernel_register_tool_server(k, &ts, &err) != 0 ||
+        chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err) != 0) {
+        rc = sc_fail(msg, "setup: %s", err.message);
+        goto out;
+    }
+    s = (scraper){k, 0, 0, 0};
+    pthread_create(&sth, NULL, scrape_thread, &s);
+    for (i = 0; i < RV_THREADS; i++) {
+        w[i] = (rv_worker){k, sid, i, 0, ""};
+        pthread_create(&th[i], NULL, rv_thread, &w[i]);
+    }
+    (void)testutil_wait_until(rv_ran_some, NULL, 10000);
+    if (chio_kernel_revoke_capability(k, "cap-r", &err) != 0)
+        rc = sc_fail(msg, "revoke: %s", err.message);
+    __atomic_store_n(&rv.revoked, 1, __ATOMIC_RELEASE);
+    for (i = 0; i < RV_THREADS; i++)
+        pthread_join(th[i], NULL);
+    if (!testutil_wait_until(rv_all_called, NULL, 10000) && rc == 0)
+        rc = sc_fail(msg, "%d of %d callbacks ran within 10 s", rv.called, rv.submitted);
+    __atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(sth, NULL);
+    for (i = 0; i < RV_THREADS && rc == 0; i++)
+        if (w[i].bad)
+            rc = sc_fail(msg, "thread %d: %d bad calls, first %s", i, w[i].bad, w[i].what);
+    if (rc == 0 && rv.late_runs != 0)
+        rc =
+            sc_fail(msg, "%d tool runs of calls begun after the revocation returned", rv.late_runs);
+    if (rc == 0 && rv.bad_cb)
+        rc = sc_fail(msg, "a callback ran twice");
+    if (rc == 0 && s.failed)
+        rc = sc_fail(msg, "a metrics scrape failed");
+out:
+    free(tok);
+    chio_kernel_free(k);
     return rc;
 }

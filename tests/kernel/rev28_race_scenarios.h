@@ -29,4 +29,10 @@ int r28_budget_sweeps(char *msg);
  * was told it asked from inside the host's answer). */
 int r28_foreign_nested(char *msg);
 
+/* Twelve threads call one token (every other call asynchronous) while
+ * the main thread revokes it and another scrapes the metrics: no call
+ * begun after the revocation returned runs the tool (each is denied
+ * capability_revoked), and every callback runs exactly once. */
+int r28_revoke_storm(char *msg);
+
 #endif

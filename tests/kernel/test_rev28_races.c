@@ -5,9 +5,11 @@
  * the weight-bounded regex_match pattern cache evicting patterns other
  * threads match with, and one budget charged exactly while the sweep
  * (with its catch-up) drops other budgets and the metrics are scraped
- * (both coverage: they passed on the old code too), and a tool's reader
+ * (both coverage: they passed on the old code too), a tool's reader
  * thread asking for sampling while the tool's own request is with the
- * host (it read the tool thread's flag and was told the wrong mistake).
+ * host (it read the tool thread's flag and was told the wrong mistake),
+ * and a revocation under synchronous and asynchronous load (coverage: no
+ * call begun after it returned runs the tool, every callback runs once).
  */
 #include <criterion/criterion.h>
 
@@ -33,4 +35,11 @@ Test(rev28_races, a_nested_request_from_another_thread_is_named_as_such)
     char msg[SC_MSG] = "";
 
     cr_assert_eq(r28_foreign_nested(msg), 0, "%s", msg);
+}
+
+Test(rev28_races, calls_begun_after_a_revocation_never_reach_the_tool)
+{
+    char msg[SC_MSG] = "";
+
+    cr_assert_eq(r28_revoke_storm(msg), 0, "%s", msg);
 }
