@@ -214,7 +214,7 @@ out:
 
 /* ---- one budget, charged while others are swept ------------------------------------------ */
 
-enum { BS_MAX = 40, BS_THREADS = 16, BS_CALLS = 6, BS_CHURN = 24 };
+enum { BS_MAX = 40, BS_THREADS = 16, BS_CALLS = 5, BS_CHURN = 12 };
 
 static uint64_t bs_now = NOW;
 
