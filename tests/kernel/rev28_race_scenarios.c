@@ -548,8 +548,17 @@ typedef struct rv_worker {
     chio_kernel *k;
     const char *sid;
     int index, bad;
+    int closing; /* the close storm: session errors are answers, late calls must fail */
     char what[128];
 } rv_worker;
+
+/* The close storm's answer to a call: 0 when it is one the storm allows. */
+static int close_answer(int rc, int late)
+{
+    if (rc == CHIO_ESESSION_DRAINING || rc == CHIO_ESESSION_CLOSED)
+        return 0;
+    return rc == 0 && late ? -1001 : rc; /* begun after close returned: refused */
+}
 
 static void *rv_thread(void *arg)
 {
@@ -574,10 +583,14 @@ static void *rv_thread(void *arg)
             rc = chio_kernel_evaluate_async(w->k, &c, rv_cb, slot, &err);
             if (rc == 0)
                 __atomic_add_fetch(&rv.submitted, 1, __ATOMIC_RELAXED);
+            if (w->closing)
+                rc = close_answer(rc, late);
         } else {
             chio_response_init(&resp);
             rc = chio_kernel_evaluate(w->k, &c, &resp, &err);
-            if (rc == 0 && late && resp.code != CHIO_CODE_CAPABILITY_REVOKED)
+            if (w->closing)
+                rc = close_answer(rc, late);
+            else if (rc == 0 && late && resp.code != CHIO_CODE_CAPABILITY_REVOKED)
                 rc = -1000;
             chio_response_destroy(&resp);
         }
@@ -601,7 +614,28 @@ static int rv_all_called(void *arg)
            __atomic_load_n(&rv.submitted, __ATOMIC_RELAXED);
 }
 
-int r28_revoke_storm(char *msg)
+/* Close @sid until it closes (10 s at most): every failure must be
+ * "cannot close while N request(s) remain active". */
+static int close_until_closed(chio_kernel *k, const char *sid, char *msg)
+{
+    uint64_t end = testutil_now_ms() + 10000;
+    chio_error err;
+    int rc;
+
+    for (;;) {
+        chio_error_init(&err);
+        rc = chio_kernel_close_session(k, sid, &err);
+        if (rc == 0)
+            return 0;
+        if (rc != CHIO_ESESSION_ACTIVE || strstr(err.message, "cannot close while") == NULL)
+            return sc_fail(msg, "close_session: %s (%s)", chio_strerror(rc), err.message);
+        if (testutil_now_ms() >= end)
+            return sc_fail(msg, "the session did not close within 10 s: %s", err.message);
+    }
+}
+
+/* The storm: revoke the token (@closing 0) or close the session. */
+static int storm(int closing, char *msg)
 {
     static const char *const tools[] = {"t"};
     chio_kernel_config cfg;
@@ -641,12 +675,14 @@ int r28_revoke_storm(char *msg)
     s = (scraper){k, 0, 0, 0};
     pthread_create(&sth, NULL, scrape_thread, &s);
     for (i = 0; i < RV_THREADS; i++) {
-        w[i] = (rv_worker){k, sid, i, 0, ""};
+        w[i] = (rv_worker){k, sid, i, 0, closing, ""};
         pthread_create(&th[i], NULL, rv_thread, &w[i]);
     }
     (void)testutil_wait_until(rv_ran_some, NULL, 10000);
-    if (chio_kernel_revoke_capability(k, "cap-r", &err) != 0)
-        rc = sc_fail(msg, "revoke: %s", err.message);
+    rc = closing ? close_until_closed(k, sid, msg)
+         : chio_kernel_revoke_capability(k, "cap-r", &err) != 0
+             ? sc_fail(msg, "revoke: %s", err.message)
+             : 0;
     __atomic_store_n(&rv.revoked, 1, __ATOMIC_RELEASE);
     for (i = 0; i < RV_THREADS; i++)
         pthread_join(th[i], NULL);
@@ -668,4 +704,14 @@ out:
     free(tok);
     chio_kernel_free(k);
     return rc;
+}
+
+int r28_revoke_storm(char *msg)
+{
+    return storm(0, msg);
+}
+
+int r28_close_storm(char *msg)
+{
+    return storm(1, msg);
 }

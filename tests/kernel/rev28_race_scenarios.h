@@ -35,4 +35,10 @@ int r28_foreign_nested(char *msg);
  * capability_revoked), and every callback runs exactly once. */
 int r28_revoke_storm(char *msg);
 
+/* The same load while the main thread closes the session, again while it
+ * answers "cannot close while N request(s) remain active": it closes once
+ * the calls in flight finished, no call begun after that runs the tool
+ * (each fails as the session's), and every callback runs exactly once. */
+int r28_close_storm(char *msg);
+
 #endif

@@ -9,7 +9,8 @@
  * thread asking for sampling while the tool's own request is with the
  * host (it read the tool thread's flag and was told the wrong mistake),
  * and a revocation under synchronous and asynchronous load (coverage: no
- * call begun after it returned runs the tool, every callback runs once).
+ * call begun after it returned runs the tool, every callback runs once),
+ * and the same load against close_session (coverage).
  */
 #include <criterion/criterion.h>
 
@@ -42,4 +43,11 @@ Test(rev28_races, calls_begun_after_a_revocation_never_reach_the_tool)
     char msg[SC_MSG] = "";
 
     cr_assert_eq(r28_revoke_storm(msg), 0, "%s", msg);
+}
+
+Test(rev28_races, close_session_under_load_waits_for_calls_in_flight_only)
+{
+    char msg[SC_MSG] = "";
+
+    cr_assert_eq(r28_close_storm(msg), 0, "%s", msg);
 }

@@ -68,6 +68,7 @@ int main(int argc, char **argv)
     RUN("one budget charged while sweeps drop others", r28_budget_sweeps(msg));
     RUN("a nested request from a tool's reader thread", r28_foreign_nested(msg));
     RUN("revocation under load, sync and async", r28_revoke_storm(msg));
+    RUN("session close under load, sync and async", r28_close_storm(msg));
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
