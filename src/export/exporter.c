@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "chio/chio.h"
@@ -82,6 +83,7 @@ typedef struct ex {
     char ident[128]; /* the store directory opened (chio__fleet_store_identity()) */
     int replicas;
     int anchored; /* r and c name messages this run published or read (else: read whole) */
+    char nonce[17]; /* this run's part of every message id: 16 random hex digits */
 } ex;
 
 static uint64_t now_ms(void)
@@ -357,15 +359,19 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
     unsigned backoff = 50;
     int rc, dup;
 
-    /* The id names the run's bytes as well as its seqs: JetStream takes a
-     * second message with an id it holds (on any subject) for a copy of
-     * the first, and <key>:<first>-<last> alone is known to anyone, who
-     * could publish it first and have this run answered "duplicate" and
-     * never stored. A retry sends the same bytes: the same id. */
+    /* JetStream takes a second message with an id it holds (on any
+     * subject) for a copy of the first and answers it "duplicate" with the
+     * first one's position, so whoever could predict this id could publish
+     * it first and have this run taken as stored and never store it. Key,
+     * seqs and body digest are all known to whoever holds the run's bytes
+     * (a tool caller holds the one receipt of a run when the exporter
+     * keeps up); this run's random nonce is not. A retry sends the same
+     * bytes in the same run: the same id. */
     chio_sha256_hex(data, len, digest);
     snprintf(id, sizeof(id),
-             receipts ? "%s:%" PRIu64 "-%" PRIu64 ":%.32s" : "%s:cp:%" PRIu64 "-%" PRIu64 ":%.32s",
-             e->key, first, last, digest);
+             receipts ? "%s:%" PRIu64 "-%" PRIu64 ":%.32s:%s"
+                      : "%s:cp:%" PRIu64 "-%" PRIu64 ":%.32s:%s",
+             e->key, first, last, digest, e->nonce);
     memset(&p, 0, sizeof(p));
     p.subject = sj->name;
     p.msg_id = id;
@@ -562,6 +568,18 @@ static int export_pass(ex *e)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
+/* This run's nonce for its message ids (publish_run()): 8 random bytes in
+ * hex. Returns 0, or -1 (errno) when the system gives no random bytes. */
+static int make_nonce(ex *e)
+{
+    uint8_t raw[8];
+
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return -1;
+    chio_hex_encode(raw, sizeof(raw), e->nonce);
+    return 0;
+}
+
 /* With --follow, (re)open the store until it opens: a kernel that is
  * starting or restarting rewrites the files a secondary instance reads,
  * and the store may not exist yet. Says why after 10 s, then every 60 s.
@@ -694,6 +712,10 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
     if (!chio__fleet_stream_name_ok(cfg->stream)) {
         fprintf(err, "chio export: --stream must be 1-64 of A-Z a-z 0-9 _ -\n");
         return CHIO__FLEET_ERROR;
+    }
+    if (make_nonce(&e) != 0) {
+        fprintf(err, "chio export: no random bytes for message ids: %s\n", strerror(errno));
+        goto out;
     }
     e.pos_path = chio__export_position_path(cfg->db, cfg->stream);
     if (e.pos_path == NULL)
