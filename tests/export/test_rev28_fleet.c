@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/export/test_rev28_fleet.c - the exporter against another client
- * that takes its next message id first, on a one-node JetStream server
+ * that takes its next message id first, and against servers with a small
+ * max_payload, on a one-node JetStream server
  * (scripts/nats-cluster.sh). JetStream deduplicates message ids across the
  * whole stream and answers a second message with an id it holds
  * "duplicate", with the first one's position. The id named the run's key,
@@ -16,8 +17,10 @@
  * rest of a --follow run). Now each exporter run adds an unpredictable
  * nonce to its ids (tests: receipts_published, the witness's
  * stream_last_seq, fleet verify's count of the kernel's receipts).
- * Messages are written with the NATS client itself, as an attacker's
- * client would, with the headers it chooses.
+ * And servers that take smaller messages than the exporter's largest run
+ * (max_payload) still get every receipt. Messages are written with the
+ * NATS client itself, as an attacker's client would, with the headers it
+ * chooses.
  */
 #include <criterion/criterion.h>
 #include <nats/nats.h>
@@ -139,4 +142,35 @@ Test(fleet_rev28, the_runs_id_taken_on_another_subject_makes_no_hole)
 
     snprintf(other, sizeof(other), "chio.%064d.receipts", 0);
     id_taken_first(0x92, other);
+}
+
+/* The servers take messages of at most 16 KiB (max_payload, a common
+ * hardening; the default is 1 MiB). The exporter gathered runs of up to
+ * 512 KiB whatever the servers took: the client refused each such
+ * publish, and the exporter retried the same run until its 60 s stall
+ * (for ever under --follow), exporting nothing. Now a run is cut to what
+ * the servers take. */
+Test(fleet_rev28, runs_fit_the_servers_max_payload)
+{
+    char *db = fu_path_in(dir, "db"), *conf = fu_path_in(nc, "n1/server.conf");
+    FILE *f;
+    fu_run v;
+
+    fu_fill(db, 0x93, 120, 1000, "a-receipt-of-some-size");
+    fu_cluster_kill(nc, 1);
+    f = fopen(conf, "a");
+    cr_assert_not_null(f);
+    fputs("max_payload: 16384\n", f);
+    fclose(f);
+    fu_cluster_restart(nc, 1);
+    v = CLI(90000, "export", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(v.status, 0, "export: %s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "receipts_published"), 120, "%s%s", v.out, v.err);
+    fu_run_free(&v);
+    v = CLI(60000, "fleet", "verify", "--nats", urls);
+    cr_expect_eq(v.status, 0, "%s%s", v.out, v.err);
+    cr_expect_eq(fu_field(fu_line(v.out, "{\"kernels\":"), "receipts"), 120, "%s", v.out);
+    fu_run_free(&v);
+    free(conf);
+    free(db);
 }
