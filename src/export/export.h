@@ -80,6 +80,14 @@ int chio__export_write_atomically(const char *path, const char *text, size_t len
  * position file @path when it is kernel @key's; 0 otherwise. (posfile.c) */
 uint64_t chio__export_position_field(const char *path, const char *key, const char *field);
 
+/* This exporter run's nonce for its message ids: 16 random hex digits.
+ * Returns 0, or -1 (errno) when the system gives no random bytes. (msgid.c) */
+int chio__export_nonce(char out[17]);
+/* The message id of items @first..@last (@data: their bytes) into @out
+ * (200 bytes are enough). (msgid.c) */
+void chio__export_msg_id(char *out, size_t cap, const char *key, int receipts, uint64_t first,
+                         uint64_t last, const void *data, size_t len, const char *nonce);
+
 /* Verify every kernel in the stream (fleet_verify.c). @trusted: @ntrusted
  * keys of 32 bytes; every kernel must be one of them, and each of them
  * must have published. */

@@ -11,11 +11,10 @@
  *
  * Exactly once, in order: every publish names the subject's last position
  * it expects (the position of the previous message it published), so the
- * stream refuses a second copy or a skipped one; the message id
- * (<key>:<first>-<last>:<digest>, <key>:cp:<first>-<last>:<digest>, the
- * digest the first 32 hex digits of the body's SHA-256) makes a retried publish
- * whose first try was stored answer "duplicate" instead of storing again
- * (a retry sends the same run again). Where to resume is read from the
+ * stream refuses a second copy or a skipped one; the message id (msgid.c:
+ * the run's seqs, body digest and this run's random nonce) makes a retried
+ * publish whose first try was stored answer "duplicate" instead of storing
+ * again (a retry sends the same run again). Where to resume is read from the
  * stream itself: at start its subjects are read whole, and the exporter
  * goes on after the last item the stream holds as the store does with
  * every item before it (not after the last message, which anyone who may
@@ -52,6 +51,9 @@
 #define FAILED        10  /* visitor result: an error, said on err */
 #define WENT_BACK     11  /* scan result: the subject no longer reaches the message known */
 #define DEFAULT_STALL 60000u
+/* Room left in a message for its headers (message id, expectations, run
+ * seqs: under 512 bytes): the servers' max_payload counts them too. */
+#define HEADER_ROOM 1024u
 
 typedef struct subj {
     char name[128];
@@ -81,7 +83,8 @@ typedef struct ex {
     char *pos_path;
     char ident[128]; /* the store directory opened (chio__fleet_store_identity()) */
     int replicas;
-    int anchored; /* r and c name messages this run published or read (else: read whole) */
+    int anchored;   /* r and c name messages this run published or read (else: read whole) */
+    char nonce[17]; /* this run's part of every message id: 16 random hex digits */
 } ex;
 
 static uint64_t now_ms(void)
@@ -345,6 +348,35 @@ static int sync_subject(ex *e, subj *sj, int receipts)
 
 /* ---- publishing ------------------------------------------------------------------------ */
 
+/* The most body bytes one message may carry now: what the server
+ * connected to takes (max_payload, less room for the headers), and for a
+ * run of several receipts at most CHIO__EXPORT_MAX_BYTES (@several). 0:
+ * not even an empty body fits. */
+static size_t body_cap(ex *e, int several)
+{
+    uint64_t m = chio__xp_max_payload(e->t), cap = SIZE_MAX;
+
+    if (m != 0)
+        cap = m > HEADER_ROOM ? m - HEADER_ROOM : 0;
+    if (several && cap > CHIO__EXPORT_MAX_BYTES)
+        cap = CHIO__EXPORT_MAX_BYTES;
+    return (size_t)cap;
+}
+
+/* Whether one item of @len bytes fits a message; says why not on err. */
+static int item_fits(ex *e, const char *what, uint64_t seq, size_t len)
+{
+    size_t cap = body_cap(e, 0);
+
+    if (len <= cap)
+        return 1;
+    fprintf(e->err,
+            "chio export: %s %" PRIu64 " is %zu bytes; the servers take messages of at most "
+            "%" PRIu64 " bytes (max_payload, less %u for headers): nothing more published\n",
+            what, seq, len, chio__xp_max_payload(e->t), HEADER_ROOM);
+    return 0;
+}
+
 /* Publish items @first..@last (@data: their bytes joined by '\n') after
  * the subject's last message; retries what may pass later.
  * Returns 0, RESCAN, STOPPED, DIVERGED, FAILED. */
@@ -352,20 +384,13 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
                        const char *data, size_t len)
 {
     chio__xp_pub p;
-    char id[200], digest[65];
+    char id[200];
     uint64_t position, deadline, next_note;
     unsigned backoff = 50;
     int rc, dup;
 
-    /* The id names the run's bytes as well as its seqs: JetStream takes a
-     * second message with an id it holds (on any subject) for a copy of
-     * the first, and <key>:<first>-<last> alone is known to anyone, who
-     * could publish it first and have this run answered "duplicate" and
-     * never stored. A retry sends the same bytes: the same id. */
-    chio_sha256_hex(data, len, digest);
-    snprintf(id, sizeof(id),
-             receipts ? "%s:%" PRIu64 "-%" PRIu64 ":%.32s" : "%s:cp:%" PRIu64 "-%" PRIu64 ":%.32s",
-             e->key, first, last, digest);
+    /* the id is this run's own (msgid.c): no one can take it first */
+    chio__export_msg_id(id, sizeof(id), e->key, receipts, first, last, data, len, e->nonce);
     memset(&p, 0, sizeof(p));
     p.subject = sj->name;
     p.msg_id = id;
@@ -396,6 +421,15 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
             if (receipts)
                 note_acked(e);
             return 0;
+        }
+        if (rc == CHIO__XP_ETOOBIG) {
+            /* the servers' max_payload went down since the run was cut
+             * (another server of the cluster): cut it again, smaller */
+            if (receipts && last > first && len > body_cap(e, 1))
+                return RESCAN;
+            fprintf(e->err, "chio export: %s seq %" PRIu64 "..%" PRIu64 " (%zu bytes): %s\n",
+                    sj->name, first, last, len, chio__xp_errmsg(e->t));
+            return FAILED;
         }
         if (rc == CHIO__XP_ECONFLICT) {
             /* Someone (this exporter's earlier try, or another exporter)
@@ -491,8 +525,9 @@ static int visit_receipt(void *vctx, uint64_t seq, const char *json, size_t len)
         fprintf(e->err, "chio export: receipt %" PRIu64 " is not canonical JSON\n", seq);
         return FAILED;
     }
-    if (e->b.count > 0 &&
-        (e->b.count >= e->max_items || e->b.len + 1 + len > CHIO__EXPORT_MAX_BYTES)) {
+    if (!item_fits(e, "receipt", seq, len))
+        return FAILED;
+    if (e->b.count > 0 && (e->b.count >= e->max_items || e->b.len + 1 + len > body_cap(e, 1))) {
         rc = flush_run(e);
         if (rc != 0)
             return rc;
@@ -517,6 +552,8 @@ static int visit_checkpoint(void *vctx, uint64_t seq, const char *json, size_t l
     chio_checkpoint_free(cp);
     if (end > e->r.seq)
         return RESCAN; /* its receipts go first */
+    if (!item_fits(e, "checkpoint", seq, len))
+        return FAILED;
     rc = publish_run(e, &e->c, 0, seq, seq, json, len);
     maybe_save(e);
     return rc;
@@ -694,6 +731,10 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
     if (!chio__fleet_stream_name_ok(cfg->stream)) {
         fprintf(err, "chio export: --stream must be 1-64 of A-Z a-z 0-9 _ -\n");
         return CHIO__FLEET_ERROR;
+    }
+    if (chio__export_nonce(e.nonce) != 0) {
+        fprintf(err, "chio export: no random bytes for message ids: %s\n", strerror(errno));
+        goto out;
     }
     e.pos_path = chio__export_position_path(cfg->db, cfg->stream);
     if (e.pos_path == NULL)

@@ -100,6 +100,8 @@ static int status_code(natsStatus s, jsErrCode je)
     if (je == JS_STREAM_NOT_FOUND || je == JS_NO_MESSAGE || s == NATS_NOT_FOUND)
         return CHIO__XP_ENOTFOUND;
     switch (s) {
+    case NATS_MAX_PAYLOAD: /* (the client checks it against the server's INFO) */
+        return CHIO__XP_ETOOBIG;
     case NATS_TIMEOUT:
         return CHIO__XP_ETIMEOUT;
     case NATS_NO_MEMORY:
@@ -786,5 +788,14 @@ static int nats_state(chio__xp *t, chio__xp_state *st)
     return rc;
 }
 
-const chio__xp_ops chio__xp_nats = {"nats",       nats_open, nats_close, nats_ensure_stream,
-                                    nats_publish, nats_last, nats_read,  nats_state};
+/* The connected server's max_payload (from its INFO); 0 when not connected. */
+static uint64_t nats_max_payload(chio__xp *t)
+{
+    int64_t m = natsConnection_GetMaxPayload(nx(t)->nc);
+
+    return m > 0 ? (uint64_t)m : 0;
+}
+
+const chio__xp_ops chio__xp_nats = {"nats",          nats_open, nats_close, nats_ensure_stream,
+                                    nats_publish,    nats_last, nats_read,  nats_state,
+                                    nats_max_payload};

@@ -85,6 +85,11 @@ int chio__xp_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *
     return t->ops->last(t, subject, fn, ctx);
 }
 
+uint64_t chio__xp_max_payload(chio__xp *t)
+{
+    return t->ops->max_payload(t);
+}
+
 int chio__xp_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn, void *ctx)
 {
     t->err[0] = '\0';

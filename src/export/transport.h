@@ -38,7 +38,8 @@
     XX(ETIMEOUT, 4, "no answer in time (a publish may still have been stored)") \
     XX(ECONFLICT, 5, "the subject's last position is not the one expected")     \
     XX(ENOTFOUND, 6, "no such stream or message")                               \
-    XX(ESERVER, 7, "the server refused the request")
+    XX(ESERVER, 7, "the server refused the request")                            \
+    XX(ETOOBIG, 8, "the message is larger than the servers take")
 
 typedef enum chio__xp_code {
 #define CHIO__XP_ENUM(name, num, text) CHIO__XP_##name = -(num),
@@ -122,9 +123,17 @@ int chio__xp_ensure_stream(chio__xp *t, const char *const *subjects, size_t nsub
  * read it again with chio__xp_last); CHIO__XP_ETIMEOUT or
  * CHIO__XP_ECONNECT (unknown whether it was stored: retry the same
  * message, the id makes a second copy impossible); CHIO__XP_ENOTFOUND
- * (no stream takes the subject); CHIO__XP_ESERVER.
+ * (no stream takes the subject); CHIO__XP_ETOOBIG (headers and body are
+ * more than chio__xp_max_payload(): never stored); CHIO__XP_ESERVER.
  */
 int chio__xp_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int *duplicate);
+
+/*
+ * chio__xp_max_payload - the largest message (headers and body) the
+ * server now connected to takes (NATS: its max_payload); 0 when unknown.
+ * A larger one is refused by chio__xp_publish() with CHIO__XP_ETOOBIG.
+ */
+uint64_t chio__xp_max_payload(chio__xp *t);
 
 /*
  * chio__xp_last - call @fn with each item of the last message of @subject.
@@ -177,6 +186,7 @@ typedef struct chio__xp_ops {
     int (*last)(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void *ctx);
     int (*read)(chio__xp *t, const char *filter, uint64_t from, chio__xp_visit_fn fn, void *ctx);
     int (*state)(chio__xp *t, chio__xp_state *st);
+    uint64_t (*max_payload)(chio__xp *t);
 } chio__xp_ops;
 
 struct chio__xp {
