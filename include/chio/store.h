@@ -229,6 +229,28 @@ CHIO_EXTERN int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_ke
                                         chio_audit_fn fn, void *ctx, chio_store_audit_v2 *out,
                                         chio_error *err);
 
+/*
+ * chio_store_audit_seam - check where two logs of one kernel meet: @older
+ * an archive (chio_store_archive) and @newer the log its receipts were cut
+ * from (the next archive, or the live log); each is audited on its own
+ * with chio_store_audit_log_v2(). An archive has no signed head, so
+ * receipts changed, swapped, replayed or cut in it with its hash chain
+ * rewritten pass its own audit; here its chain value at its last receipt
+ * must be the anchor @newer continues from (which @newer's signed head
+ * vouches for), its last receipt and checkpoint must be right before
+ * @newer's first, both must carry the same key record, and @newer's first
+ * checkpoint must name @older's last. With @older NULL, @newer is the
+ * oldest log given and must start at receipt 1 and checkpoint 1. Problems
+ * go through @fn as JSON objects: "seam_gap", "seam_chain_mismatch",
+ * "seam_key_record", "seam_checkpoint_gap", "seam_checkpoint_chain",
+ * "log_start_not_given"; *@problems counts them.
+ * Returns: 0 when the check ran; CHIO_EINVAL; CHIO_ESTORE when a store
+ * could not be read.
+ * Thread-safety: as chio_store_audit_log().
+ */
+CHIO_EXTERN int chio_store_audit_seam(chio_store *older, chio_store *newer, chio_audit_fn fn,
+                                      void *ctx, uint64_t *problems, chio_error *err);
+
 #ifdef __cplusplus
 }
 #endif
