@@ -20,7 +20,10 @@
  *    is named at the seam (seam_gap);
  *  - guards: a log archived into two archives in turn, with and without
  *    checkpoints, verifies clean with both given oldest first, and not in
- *    the wrong order.
+ *    the wrong order;
+ *  - checkpoints a kernel owed and cut when it started were not recorded in
+ *    the store's sentinel: deleted, with the head from before that start
+ *    written back, they were cut and signed anew at the next start.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -232,4 +235,65 @@ Test(rev28_audit, archives_of_a_log_with_checkpoints_verify_clean_at_the_seams)
     archive_cli(arch2, "2000"); /* checkpoint 2 (the newest stays) */
     expect_status(verify(live, 0, arch, arch2), 0, "{\"logs\":3,\"seam_problems\":0}");
     expect_status(verify(live, 0, arch2, NULL), 1, "\"problem\":\"log_start_not_given\"");
+}
+
+/* ---- checkpoints a kernel owed, cut when it starts -------------------------------------- */
+
+/* A kernel on the live log, checkpoints every @batch, created and started:
+ * 0, or the first failing call's code (its message in @msg). */
+static int start_kernel(uint32_t batch, char *msg, size_t cap)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k = NULL;
+    chio_error err;
+    int rc;
+
+    kt_config(&cfg, live);
+    cfg.checkpoint_batch_size = batch;
+    cfg.log_level = CHIO_LOG_ERROR;
+    chio_error_init(&err);
+    rc = chio_kernel_new(&cfg, &k, &err);
+    if (rc == 0)
+        rc = chio_kernel_start(k, &err);
+    snprintf(msg, cap, "%s", err.message);
+    chio_kernel_free(k);
+    return rc;
+}
+
+/* The signed log head of the live log as stored (the caller frees it). */
+static char *head_bytes(size_t *len)
+{
+    chio_store *s;
+    char *json = NULL;
+
+    cr_assert_eq(chio_store_open(live, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio__store_get_meta(s, CHIO__META_LOG_HEAD, &json, len, NULL), 0);
+    chio_store_close(s);
+    return json;
+}
+
+/* A log signed without checkpoints, reopened with a batch of 4: the start
+ * cuts and signs checkpoints 1..3. They were not recorded in the store's
+ * sentinel (only checkpoints the commit thread cuts were), so deleting them
+ * and writing back the head from before that start (still readable in the
+ * WAL and table files, as security.md says) went unseen: the next start
+ * cut and signed them again, and the audit was clean. */
+Test(rev28_audit, checkpoints_owed_and_cut_at_start_are_held_by_the_sentinel)
+{
+    char msg[512];
+    size_t len;
+    char *before;
+    uint64_t c;
+
+    make_log(0);
+    before = head_bytes(&len);
+    cr_assert_eq(start_kernel(4, msg, sizeof(msg)), 0, "%s", msg);
+    expect_status(verify(live, 0, NULL, NULL), 0, "\"checkpoints\":3,\"checkpoints_valid\":3,");
+    for (c = 1; c <= 3; c++)
+        testutil_raw_write_seq(live, "checkpoints", c, NULL, 0);
+    testutil_raw_write(live, "default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), before,
+                       len);
+    free(before);
+    cr_expect_neq(start_kernel(4, msg, sizeof(msg)), 0, "the owed checkpoints were cut again");
+    cr_expect_not_null(strstr(msg, "checkpoint 3 was durable"), "%s", msg);
 }
