@@ -23,14 +23,23 @@
  *    the wrong order;
  *  - checkpoints a kernel owed and cut when it started were not recorded in
  *    the store's sentinel: deleted, with the head from before that start
- *    written back, they were cut and signed anew at the next start.
+ *    written back, they were cut and signed anew at the next start;
+ *  - guard: a kernel (tests/reliability/victim) killed with SIGKILL while
+ *    it cuts owed checkpoints at start, in chunks, leaves a log the audit
+ *    passes and the next start finishes.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "chio/merkle.h"
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
@@ -296,4 +305,101 @@ Test(rev28_audit, checkpoints_owed_and_cut_at_start_are_held_by_the_sentinel)
     free(before);
     cr_expect_neq(start_kernel(4, msg, sizeof(msg)), 0, "the owed checkpoints were cut again");
     cr_expect_not_null(strstr(msg, "checkpoint 3 was durable"), "%s", msg);
+}
+
+/* ---- SIGKILL while owed checkpoints are cut ---------------------------------------------- */
+
+#define VICTIM      CHIO_RELIABILITY_DIR "/victim"
+#define VICTIM_SEED "0707070707070707070707070707070707070707070707070707070707070707"
+#define MANY        5000
+
+extern char **environ;
+
+/* The live log signed by the victim's key: MANY receipts, no checkpoints. */
+static void make_victim_log(void)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    uint64_t i;
+
+    kt_config(&cfg, live);
+    chio_keypair_free(cfg.keypair);
+    cr_assert_eq(chio_keypair_from_seed_hex(VICTIM_SEED, 64, &cfg.keypair, NULL), 0);
+    cfg.checkpoint_batch_size = 0;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    for (i = 1; i <= MANY; i++) {
+        chio_receipt *r = NULL;
+        cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(i), &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+    chio_kernel_free(k);
+}
+
+static pid_t spawn_victim(void)
+{
+    const char *argv[] = {"victim", live, "1", "--batch", "1", NULL};
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int rc;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    rc = posix_spawn(&pid, VICTIM, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "cannot run %s: %s (make builds it)", VICTIM, strerror(rc));
+    return pid;
+}
+
+/* The live log's checkpoint count (read-only, beside the victim). */
+static uint64_t checkpoints_now(void)
+{
+    chio_store *s;
+    uint64_t n = 0;
+
+    if (chio_store_open(live, CHIO_STORE_READ_ONLY, &s, NULL) != 0)
+        return 0;
+    chio_store_last_checkpoint_seq(s, &n, NULL);
+    chio_store_close(s);
+    return n;
+}
+
+static int first_chunk_written(void *arg)
+{
+    (void)arg;
+    return checkpoints_now() >= 256;
+}
+
+static int all_owed_written(void *arg)
+{
+    (void)arg;
+    return checkpoints_now() >= MANY;
+}
+
+Test(rev28_audit, sigkill_while_owed_checkpoints_are_cut_leaves_a_log_the_next_start_finishes)
+{
+    uint64_t after_kill;
+    pid_t pid;
+    int st;
+
+    make_victim_log();
+    /* Reopened with a batch of 1: MANY checkpoints owed, written 256 at a
+     * time with a head naming the newest. Killed once the first chunk is
+     * there. */
+    pid = spawn_victim();
+    cr_assert(testutil_wait_until(first_chunk_written, NULL, 60000), "no chunk written");
+    kill(pid, SIGKILL);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    after_kill = checkpoints_now();
+    cr_expect_eq(after_kill % 256, 0, "a chunk was cut: %llu", (unsigned long long)after_kill);
+    expect_status(verify(live, 0, NULL, NULL), 0, "\"gaps\":0,\"invalid\":0,");
+    /* The next start continues from the newest checkpoint and finishes. */
+    pid = spawn_victim();
+    cr_expect(testutil_wait_until(all_owed_written, NULL, 60000), "the owed ones were not cut");
+    kill(pid, SIGKILL);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    expect_status(verify(live, 0, NULL, NULL), 0, "\"log_problems\":0,");
+    cr_log_info("killed after %llu of %d owed checkpoints", (unsigned long long)after_kill, MANY);
 }
