@@ -26,7 +26,10 @@
  *    written back, they were cut and signed anew at the next start;
  *  - guard: a kernel (tests/reliability/victim) killed with SIGKILL while
  *    it cuts owed checkpoints at start, in chunks, leaves a log the audit
- *    passes and the next start finishes.
+ *    passes and the next start finishes;
+ *  - the store directory moved away under a running kernel and another
+ *    holding a CURRENT file put at its path: the removal check passed and
+ *    receipts went on into the moved files.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -402,4 +406,42 @@ Test(rev28_audit, sigkill_while_owed_checkpoints_are_cut_leaves_a_log_the_next_s
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     expect_status(verify(live, 0, NULL, NULL), 0, "\"log_problems\":0,");
     cr_log_info("killed after %llu of %d owed checkpoints", (unsigned long long)after_kill, MANY);
+}
+
+/* ---- the store swapped under a running kernel ------------------------------------------- */
+
+/* The store directory moved away and another put at its path holding a
+ * CURRENT file (a copy, or an earlier snapshot of the log): the removal
+ * check (one stat of <path>/CURRENT) passed, and the kernel went on
+ * answering allow for receipts written into the moved files while the
+ * log at its path stayed behind. Now the directory must be the one opened. */
+Test(rev28_audit, a_store_replaced_by_another_directory_under_a_running_kernel_fails_closed)
+{
+    chio_kernel_config cfg;
+    chio_receipt *r = NULL;
+    chio_kernel *k;
+    char *moved, *current;
+    chio_error err;
+    int rc;
+
+    cr_assert_geq(asprintf(&moved, "%s/moved", dir), 0);
+    cr_assert_geq(asprintf(&current, "%s/CURRENT", live), 0);
+    kt_config(&cfg, live);
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(1), &r, NULL), 0);
+    chio_receipt_free(r);
+    r = NULL;
+    cr_assert_eq(rename(live, moved), 0);
+    cr_assert_eq(mkdir(live, 0700), 0);
+    cr_assert_eq(testutil_write_file(current, "MANIFEST-000001\n", 16, 0600), 0);
+    chio_error_init(&err);
+    rc = chio_kernel_sign_receipt(k, kt_builder(2), &r, &err);
+    cr_expect_eq(rc, CHIO_ESTORE, "signed into the moved store: %s", err.message);
+    cr_expect_null(r);
+    chio_receipt_free(r);
+    chio_kernel_free(k);
+    free(moved);
+    free(current);
 }
