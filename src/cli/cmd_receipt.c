@@ -137,7 +137,7 @@ static int audit_with_archives(const cli_opt *opts, const uint8_t *keys, size_t 
     }
     one = cli_audit_store(opts[1].value, keys, nkeys, opts[2].value != NULL, opts[3].value != NULL);
     rc = one > rc ? one : rc;
-    if (opts[4].nvalues > 0) {
+    if (opts[4].nvalues > 0 && rc != CLI_USAGE) { /* a log that did not open: said once */
         one = cli_audit_seams(opts[1].value, opts[4].values, opts[4].nvalues);
         rc = one > rc ? one : rc;
     }
