@@ -12,7 +12,8 @@
  *    checkpoints, the chain recomputed after it, passed the archive's audit
  *    and the live log's; nothing compared the archive's last chain value
  *    with the live log's anchor. `--archive DIR` now checks the seam
- *    (chio_store_audit_seam) and names it;
+ *    (chio_store_audit_seam) and names it, and the next archiving pass
+ *    no longer continues such an archive;
  *  - an archive deleted whole: the next archiving pass starts a new archive
  *    after receipt 1 and records where it starts (since review 28), so it
  *    verified clean and the loss left no trace. Given as the oldest
@@ -444,4 +445,31 @@ Test(rev28_audit, a_store_replaced_by_another_directory_under_a_running_kernel_f
     chio_kernel_free(k);
     free(moved);
     free(current);
+}
+
+/* The same replay in an archive: the next archiving pass continued it and
+ * moved more receipts into it. Now that pass refuses it before any write
+ * (the archive's chain value at its end is not the live log's anchor). */
+Test(rev28_audit, an_archive_changed_since_is_not_continued)
+{
+    const char *argv[] = {"receipt", "archive",      "--receipt-db", live,           "--archive",
+                          arch,      "--older-than", "1009",         "--by-receipt", NULL};
+    char id[65];
+    size_t len;
+    char *copy;
+    cli_result r;
+
+    make_log(0);
+    archive_cli(arch, "1005"); /* 1..4 */
+    id_of(arch, 2, id);
+    copy = testutil_stored(arch, 0, 3, &len);
+    testutil_raw_write_seq(arch, "receipts", 2, copy, len);
+    free(copy);
+    testutil_raw_write(arch, "receipt_ids", id, 64, NULL, 0);
+    rechain(arch, 2, 4);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_neq(r.status, 0, "the changed archive was continued: %s", r.out);
+    cr_expect_not_null(strstr(r.err, "hash chain at its last receipt 4"), "%s", r.err);
+    testutil_cli_free(&r);
+    expect_status(verify(live, 0, NULL, NULL), 0, "\"first_seq\":5,");
 }
