@@ -112,7 +112,8 @@ typedef struct chio_archive_report {
  * every receipt in it is eligible by age, or while the size rule holds) and
  * the newest checkpoint with the receipts after it always stays; without,
  * single receipts move and the newest stays. Both logs keep verifying on
- * their own (chio_store_audit_log() honours where the live log now starts).
+ * their own (chio_store_audit_log() honours where the live log now starts);
+ * chio_store_audit_seam() checks the archive against @live.
  * A log that holds checkpoints always moves whole checkpoint ranges.
  * Crash-safe: each range is synced to the archive before it is deleted
  * from @live; a crash between leaves it in both and a later run completes.
@@ -120,8 +121,9 @@ typedef struct chio_archive_report {
  * ends; anything else is refused before a write (nothing moves).
  * Returns: 0 (possibly nothing moved); store errors (CHIO_ESTORE,
  * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT, also for an archive
- * holding other bytes under a number to move or ending before the first
- * receipt to move); CHIO_ECONFIG (@archive_path holds a log that is not an
+ * holding other bytes under a number to move, ending before the first
+ * receipt to move, or whose hash chain at its last receipt is not the
+ * value @live continues from); CHIO_ECONFIG (@archive_path holds a log that is not an
  * archive, or another log's archive); CHIO_ENOMEM.
  * Thread-safety: one archiving pass per live store at a time; a kernel may
  * keep appending to @live meanwhile.
