@@ -112,7 +112,8 @@ typedef struct chio_archive_report {
  * every receipt in it is eligible by age, or while the size rule holds) and
  * the newest checkpoint with the receipts after it always stays; without,
  * single receipts move and the newest stays. Both logs keep verifying on
- * their own (chio_store_audit_log() honours where the live log now starts).
+ * their own (chio_store_audit_log() honours where the live log now starts);
+ * chio_store_audit_seam() checks the archive against @live.
  * A log that holds checkpoints always moves whole checkpoint ranges.
  * Crash-safe: each range is synced to the archive before it is deleted
  * from @live; a crash between leaves it in both and a later run completes.
@@ -120,8 +121,9 @@ typedef struct chio_archive_report {
  * ends; anything else is refused before a write (nothing moves).
  * Returns: 0 (possibly nothing moved); store errors (CHIO_ESTORE,
  * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT, also for an archive
- * holding other bytes under a number to move or ending before the first
- * receipt to move); CHIO_ECONFIG (@archive_path holds a log that is not an
+ * holding other bytes under a number to move, ending before the first
+ * receipt to move, or whose hash chain at its last receipt is not the
+ * value @live continues from); CHIO_ECONFIG (@archive_path holds a log that is not an
  * archive, or another log's archive); CHIO_ENOMEM.
  * Thread-safety: one archiving pass per live store at a time; a kernel may
  * keep appending to @live meanwhile.
@@ -228,6 +230,28 @@ typedef struct chio_store_audit_v2 {
 CHIO_EXTERN int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
                                         chio_audit_fn fn, void *ctx, chio_store_audit_v2 *out,
                                         chio_error *err);
+
+/*
+ * chio_store_audit_seam - check where two logs of one kernel meet: @older
+ * an archive (chio_store_archive) and @newer the log its receipts were cut
+ * from (the next archive, or the live log); each is audited on its own
+ * with chio_store_audit_log_v2(). An archive has no signed head, so
+ * receipts changed, swapped, replayed or cut in it with its hash chain
+ * rewritten pass its own audit; here its chain value at its last receipt
+ * must be the anchor @newer continues from (which @newer's signed head
+ * vouches for), its last receipt and checkpoint must be right before
+ * @newer's first, both must carry the same key record, and @newer's first
+ * checkpoint must name @older's last. With @older NULL, @newer is the
+ * oldest log given and must start at receipt 1 and checkpoint 1. Problems
+ * go through @fn as JSON objects: "seam_gap", "seam_chain_mismatch",
+ * "seam_key_record", "seam_checkpoint_gap", "seam_checkpoint_chain",
+ * "log_start_not_given"; *@problems counts them.
+ * Returns: 0 when the check ran; CHIO_EINVAL; CHIO_ESTORE when a store
+ * could not be read.
+ * Thread-safety: as chio_store_audit_log().
+ */
+CHIO_EXTERN int chio_store_audit_seam(chio_store *older, chio_store *newer, chio_audit_fn fn,
+                                      void *ctx, uint64_t *problems, chio_error *err);
 
 #ifdef __cplusplus
 }

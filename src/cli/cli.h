@@ -183,5 +183,9 @@ chio_store *cli_open_store(const char *cmd, const char *dir);
 /* A legacy log (no key record, chain or head) fails unless @allow_legacy. */
 int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, int allow_legacy,
                     int allow_archive);
+/* `receipt verify --receipt-db LIVE --archive DIR...` (archives oldest
+ * first): the seams between consecutive logs (chio_store_audit_seam), the
+ * oldest starting at receipt 1; prints problems and a summary line. */
+int cli_audit_seams(const char *live, const char *const *archives, size_t n);
 
 #endif

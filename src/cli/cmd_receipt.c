@@ -17,7 +17,7 @@ static const char receipt_usage[] =
     "  sign --seed-file FILE < body.json      sign a receipt body\n"
     "  verify [--trusted-key HEX]... [FILE]   verify receipts (one per line, or one document)\n"
     "  verify --receipt-db DIR [--trusted-key HEX]... [--allow-legacy] [--allow-archive]\n"
-    "                                         audit a kernel's receipt log\n"
+    "         [--archive DIR]...              audit a kernel's receipt log (and its archives)\n"
     "  list --receipt-db DIR [...]            show stored receipts (table or JSON Lines)\n"
     "  archive --receipt-db DIR --archive DIR (--older-than UNIX | --max-size BYTES)\n"
     "                                         move old receipts to an archive log\n"
@@ -39,7 +39,7 @@ static const char sign_usage[] =
 static const char verify_usage[] =
     "usage: chio receipt verify [--trusted-key HEX]... [FILE]\n"
     "       chio receipt verify --receipt-db DIR [--trusted-key HEX]... [--allow-legacy]\n"
-    "                           [--allow-archive]\n"
+    "                           [--allow-archive] [--archive DIR]...\n"
     "\n"
     "Verify receipts from FILE or stdin: one JSON receipt per line, or one JSON\n"
     "document (a receipt or an array of receipts). Prints one JSON report per\n"
@@ -69,6 +69,14 @@ static const char verify_usage[] =
     "An archive log (chio receipt archive) has no signed head either, and its\n"
     "mark is not signed: it fails (problem archive_log) unless --allow-archive\n"
     "says you expect one.\n"
+    "--archive DIR (repeatable, oldest first) names the archives of the log:\n"
+    "each is audited as an archive, then the seams are checked (problems\n"
+    "seam_gap, seam_chain_mismatch, seam_key_record, seam_checkpoint_gap,\n"
+    "seam_checkpoint_chain, log_start_not_given): every log continues the one\n"
+    "before where it ends, its first receipt's hash chain link continuing the\n"
+    "older log's last (so a receipt changed, swapped, replayed or cut in an\n"
+    "archive shows), and the oldest starts at receipt 1. A last line\n"
+    "{\"logs\":N,\"seam_problems\":N} follows the logs' summaries.\n"
     "Prints one JSON line per problem, naming the sequence numbers, then\n"
     "{\"receipts\":N,\"first_seq\":..,\"last_seq\":..,\"gaps\":..,\"invalid\":..,\n"
     "\"checkpoints\":..,\"checkpoints_valid\":..,\"signer\":\"HEX\"|null,\n"
@@ -115,12 +123,34 @@ static int receipt_sign(int argc, char **argv)
     return rc;
 }
 
+/* --receipt-db LIVE [--archive DIR]...: each archive audited (as an
+ * archive), then the live log, then the seams between them. The worst
+ * result wins. */
+static int audit_with_archives(const cli_opt *opts, const uint8_t *keys, size_t nkeys)
+{
+    int rc = CLI_OK, one;
+    size_t i;
+
+    for (i = 0; i < opts[4].nvalues; i++) {
+        one = cli_audit_store(opts[4].values[i], keys, nkeys, opts[2].value != NULL, 1);
+        rc = one > rc ? one : rc;
+    }
+    one = cli_audit_store(opts[1].value, keys, nkeys, opts[2].value != NULL, opts[3].value != NULL);
+    rc = one > rc ? one : rc;
+    if (opts[4].nvalues > 0 && rc != CLI_USAGE) { /* a log that did not open: said once */
+        one = cli_audit_seams(opts[1].value, opts[4].values, opts[4].nvalues);
+        rc = one > rc ? one : rc;
+    }
+    return rc;
+}
+
 static int receipt_verify(int argc, char **argv)
 {
     cli_opt opts[] = {{"trusted-key", 1, 1, 0, 0, 0},
                       {"receipt-db", 1, 0, 0, 0, 0},
                       {"allow-legacy", 0, 0, 0, 0, 0},
-                      {"allow-archive", 0, 0, 0, 0, 0}};
+                      {"allow-archive", 0, 0, 0, 0, 0},
+                      {"archive", 1, 1, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     cli_verify_ctx ctx;
@@ -129,26 +159,28 @@ static int receipt_verify(int argc, char **argv)
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.kind = &cli_receipt_verifier;
-    rc = cli_parse(argc, argv, opts, 4, pos, 1, &npos, "receipt verify", verify_usage);
+    rc = cli_parse(argc, argv, opts, 5, pos, 1, &npos, "receipt verify", verify_usage);
     if (rc == 0)
         rc = cli_trusted_keys("receipt verify", &opts[0], &keys, &ctx.ntrusted);
     free(opts[0].values);
-    if (rc != 0)
+    if (rc != 0) {
+        free(opts[4].values);
         return rc < 0 ? CLI_OK : rc;
+    }
     ctx.trusted = keys;
     if (opts[1].value != NULL) {
         if (npos > 0)
             rc = cli_error("receipt verify", "give either FILE or --receipt-db, not both");
         else
-            rc = cli_audit_store(opts[1].value, keys, ctx.ntrusted, opts[2].value != NULL,
-                                 opts[3].value != NULL);
-    } else if (opts[2].value != NULL || opts[3].value != NULL) {
-        rc = cli_error("receipt verify", "--allow-legacy and --allow-archive apply to --receipt-db "
-                                         "only");
+            rc = audit_with_archives(opts, keys, ctx.ntrusted);
+    } else if (opts[2].value != NULL || opts[3].value != NULL || opts[4].value != NULL) {
+        rc = cli_error("receipt verify", "--allow-legacy, --allow-archive and --archive apply to "
+                                         "--receipt-db only");
     } else {
         rc = cli_verify_run(&ctx, npos ? pos[0] : NULL);
     }
     free(keys);
+    free(opts[4].values);
     return rc;
 }
 

@@ -235,6 +235,49 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
                : CLI_NEGATIVE;
 }
 
+/* ---- receipt verify --receipt-db LIVE --archive DIR... ------------------------------------ */
+
+/* The seam between @older (NULL: none, @newer is the oldest log given)
+ * and @newer; adds the problems found to *@total. */
+static int audit_seam(const char *older, const char *newer, uint64_t *total)
+{
+    chio_store *o = NULL, *n;
+    chio_error err;
+    uint64_t found = 0;
+    int rc;
+
+    if (older != NULL && (o = cli_open_store("receipt verify", older)) == NULL)
+        return CLI_USAGE;
+    n = cli_open_store("receipt verify", newer);
+    if (n == NULL) {
+        chio_store_close(o);
+        return CLI_USAGE;
+    }
+    chio_error_init(&err);
+    rc = chio_store_audit_seam(o, n, print_problem, NULL, &found, &err);
+    chio_store_close(o);
+    chio_store_close(n);
+    if (rc != 0)
+        return cli_lib_error("receipt verify", "seam", rc, &err);
+    *total += found;
+    return CLI_OK;
+}
+
+int cli_audit_seams(const char *live, const char *const *archives, size_t n)
+{
+    uint64_t problems = 0;
+    size_t i;
+    int rc = audit_seam(NULL, n > 0 ? archives[0] : live, &problems);
+
+    for (i = 0; rc == CLI_OK && i < n; i++)
+        rc = audit_seam(archives[i], i + 1 < n ? archives[i + 1] : live, &problems);
+    if (rc != CLI_OK)
+        return rc;
+    printf("{\"logs\":%llu,\"seam_problems\":%llu}\n", (unsigned long long)n + 1,
+           (unsigned long long)problems);
+    return problems == 0 ? CLI_OK : CLI_NEGATIVE;
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------------
  */
 

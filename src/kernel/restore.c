@@ -98,8 +98,13 @@ static int write_owed(chio_kernel *k, leaf_scan *ls, chio_error *err)
     rc = chio__kernel_put_head(k, ls->b, err);
     if (rc == 0)
         rc = chio__store_write(k->store, ls->b, 1, err);
-    if (rc == 0)
+    /* Durable now (synced): the store's high-water mark, as for the
+     * checkpoints the commit thread cuts (signer.c), or deleting these and
+     * writing back the head from before this start would go unseen. */
+    if (rc == 0) {
         __atomic_add_fetch(&k->m_checkpoints, ls->cut, __ATOMIC_RELAXED);
+        chio__store_note_checkpoint(k->store, k->written_checkpoint_seq, 1);
+    }
     ls->cut = 0;
     return rc;
 }

@@ -231,8 +231,9 @@ static int archive_meta(pass *p)
 }
 
 /* May @r (and @cp) go into the archive? They must continue it (no gap
- * after its last receipt), and what it already holds under their numbers
- * must be the same bytes (retention_target.c). */
+ * after its last receipt, and its hash chain there is the live log's
+ * anchor), and what it already holds under their numbers must be the same
+ * bytes (retention_target.c). */
 static int fits(pass *p, const range *r, const cp_entry *cp)
 {
     size_t i;
@@ -243,6 +244,8 @@ static int fits(pass *p, const range *r, const cp_entry *cp)
                           "the archive ends at receipt %llu: moving receipts from %llu on would "
                           "leave a gap in it; nothing was moved",
                           (unsigned long long)p->arch_last, (unsigned long long)r->v[0].seq);
+    if (p->arch_last > 0 && r->v[0].seq == p->arch_last + 1)
+        rc = chio__archive_chain_fits(p->arch, p->live, p->arch_last, p->err);
     for (i = 0; rc == 0 && i < r->n; i++)
         rc = chio__archive_receipt_fits(p->arch, r->v[i].seq, r->v[i].json, r->v[i].len, p->err);
     if (rc == 0 && cp != NULL)

@@ -18,7 +18,9 @@
  *   delete, run again); different bytes are refused;
  * - the receipts must continue the archive: a range that would leave a gap
  *   after its last receipt is refused (the archive would no longer verify
- *   on its own).
+ *   on its own), and so is an archive whose hash chain value at its last
+ *   receipt is not the live log's anchor there (receipts changed in it
+ *   since, with its unsigned chain rewritten): it is not continued.
  *
  * Refusals happen before the range's write, so nothing is lost or replaced.
  */
@@ -139,4 +141,26 @@ int chio__archive_checkpoint_fits(chio_store *arch, uint64_t cseq, const char *j
     int rc = chio_store_get_checkpoint(arch, cseq, &have, &hlen, err);
 
     return same_or_absent(rc, have, hlen, json, len, "checkpoint", cseq, err);
+}
+
+int chio__archive_chain_fits(chio_store *arch, chio_store *live, uint64_t last, chio_error *err)
+{
+    uint8_t a[32], l[32];
+    int ra = chio__store_get_chain(arch, last, a, NULL);
+    int rl = chio__store_get_chain(live, last, l, NULL);
+
+    /* Refused only when both hold a value and they differ: a part no
+     * chain covers (legacy), or an archive written before chain entries
+     * moved with their receipts, is continued (the audit with --archive
+     * names a missing value). */
+    if (ra == CHIO_ESTORE || rl == CHIO_ESTORE)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "reading the hash chain failed");
+    if (ra == CHIO_ENOTFOUND || rl == CHIO_ENOTFOUND || (ra == 0 && rl == 0 && !memcmp(a, l, 32)))
+        return 0;
+    return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                      "the archive's hash chain at its last receipt %llu is not the value this "
+                      "log continues from: receipts in the archive were changed since they were "
+                      "archived; nothing was moved (audit both with chio receipt verify "
+                      "--receipt-db LIVE --archive ARCHIVE)",
+                      (unsigned long long)last);
 }

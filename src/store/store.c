@@ -501,9 +501,11 @@ static int write_sentinel(const char *path, uint64_t last_checkpoint)
  * RocksDB next created a file: callers were told "allow" for receipts that
  * were in no log. Checked after each write (store_write.c), so a removal
  * that completed before or during the write fails it; a write racing the
- * removal itself can still land in a file being deleted. Not the sentinel:
+ * removal itself can still land in a file being deleted. The directory must
+ * also be the one opened (device and inode): one moved away and replaced by
+ * a copy (an earlier snapshot, say) holds a CURRENT too. Not the sentinel:
  * its once-a-second mark (mark_durable) may put it back into a directory
- * being removed. One stat(2) per write; an ephemeral store has no path.
+ * being removed. Two stat(2) per write; an ephemeral store has no path.
  */
 int chio__store_check_present(chio_store *s, chio_error *err)
 {
@@ -517,12 +519,21 @@ int chio__store_check_present(chio_store *s, chio_error *err)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     e = stat(p, &st) == 0 ? 0 : errno;
     free(p);
-    if (e == 0)
-        return 0;
-    return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
-                      "the receipt store at %s is gone (its CURRENT file: %s): removed or moved "
-                      "while the kernel ran, so nothing written since is in a log",
-                      s->path, strerror(e));
+    if (e != 0)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                          "the receipt store at %s is gone (its CURRENT file: %s): removed or "
+                          "moved while the kernel ran, so nothing written since is in a log",
+                          s->path, strerror(e));
+    /* The directory itself must still be the one opened: moved away with
+     * another (a copy, an earlier snapshot) put in its place, CURRENT is
+     * there while the writes go to the moved files. */
+    if (stat(s->path, &st) != 0 || st.st_dev != s->dir_dev || st.st_ino != s->dir_ino)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                          "the receipt store at %s was replaced by another directory while the "
+                          "kernel ran (moved away, something put in its place): nothing written "
+                          "since is in the log at that path",
+                          s->path);
+    return 0;
 }
 
 static uint64_t sentinel_checkpoint(const char *path)
@@ -702,7 +713,12 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
         }
     }
     if (mode == CHIO_STORE_READ_WRITE) {
+        struct stat st;
         (*out)->path = strdup(path);
+        if ((*out)->path != NULL && stat(path, &st) == 0) {
+            (*out)->dir_dev = st.st_dev;
+            (*out)->dir_ino = st.st_ino;
+        }
         if ((*out)->path == NULL) {
             chio_store_close(*out);
             *out = NULL;

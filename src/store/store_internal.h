@@ -82,6 +82,11 @@ int chio__archive_receipt_fits(chio_store *arch, uint64_t seq, const char *json,
                                chio_error *err);
 int chio__archive_checkpoint_fits(chio_store *arch, uint64_t cseq, const char *json, size_t len,
                                   chio_error *err);
+/* CHIO_ECORRUPT when @arch's hash chain value at its last receipt @last
+ * and @live's (the anchor the live log continues from) differ or one is
+ * damaged (the archive was changed since); 0 when they match or either is
+ * absent; CHIO_ESTORE when they cannot be read. */
+int chio__archive_chain_fits(chio_store *arch, chio_store *live, uint64_t last, chio_error *err);
 
 /*
  * The kernel's expiry floor (kernel/revocation.c): the latest expires_at of
