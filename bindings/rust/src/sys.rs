@@ -758,6 +758,14 @@ extern "C" {
         out: *mut chio_store_audit_v2,
         err: *mut chio_error,
     ) -> c_int;
+    pub fn chio_store_audit_seam(
+        older: *mut chio_store,
+        newer: *mut chio_store,
+        fn_: chio_audit_fn,
+        ctx: *mut c_void,
+        problems: *mut u64,
+        err: *mut chio_error,
+    ) -> c_int;
 }
 
 // ---- kernel.h ------------------------------------------------------------------------------
