@@ -937,10 +937,16 @@ public:
                       "chio_kernel_revoke_capability");
     }
 
+    // True when @capability_id is revoked. Throws chio::error when libchio
+    // could not answer (chio_kernel_is_revoked < 0: a kernel drained before
+    // it started, a store that failed to open, ...), never a guess.
     bool is_revoked(const std::string &capability_id)
     {
         need();
-        return chio_kernel_is_revoked(k_, detail::cstr(capability_id, "capability id")) != 0;
+        int rc = chio_kernel_is_revoked(k_, detail::cstr(capability_id, "capability id"));
+        if (rc < 0)
+            detail::check(rc, nullptr, "chio_kernel_is_revoked");
+        return rc == 1;
     }
 
     // Refuse new calls on the session; calls in flight finish.
