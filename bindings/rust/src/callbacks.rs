@@ -18,38 +18,75 @@ use crate::Result;
 
 // ---- callback bookkeeping ------------------------------------------------------------------------
 
-/// What kind of kernel callback this thread is running, if any. Kernel entry
+/// What kind of kernel callback this thread is running. Kernel entry
 /// points consult it to refuse the calls the C API forbids from callbacks.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InCallback {
-    None,
     /// tool, guard or nested-flow callback (runs on a thread inside evaluate)
     Mediation,
     /// log sink or clock (may run under the kernel's log mutex)
     Infra,
 }
 
+/// One running callback on this thread: its kind and the state address
+/// (`user`/`ctx`) C called it with, which names the kernel it belongs to
+/// (each kernel owns its states, see `Kernel::callbacks`). Frames live on
+/// the trampolines' stacks and link to the callback they interrupted, so a
+/// kernel can ask whether one of *its* callbacks is running here: libchio
+/// refuses calls from a log sink or clock only on that sink's own kernel.
+struct Frame {
+    kind: InCallback,
+    state: *const c_void,
+    prev: Cell<*const Frame>,
+}
+
 thread_local! {
-    static IN_CALLBACK: Cell<InCallback> = const { Cell::new(InCallback::None) };
+    // Const-initialised and without a destructor: usable from C threads at
+    // any time, also while the thread exits.
+    static TOP: Cell<*const Frame> = const { Cell::new(ptr::null()) };
 }
 
-struct CallbackScope(InCallback);
+/// Pushes `frame` while it lives. The frame must stay where it is (it is a
+/// local of the trampoline that made the scope, and the scope borrows it).
+struct CallbackScope<'f> {
+    frame: &'f Frame,
+}
 
-impl CallbackScope {
-    fn enter(kind: InCallback) -> CallbackScope {
-        let prev = IN_CALLBACK.with(|c| c.replace(kind));
-        CallbackScope(prev)
+impl<'f> CallbackScope<'f> {
+    fn enter(frame: &'f Frame) -> CallbackScope<'f> {
+        frame.prev.set(TOP.with(|t| t.replace(frame as *const Frame)));
+        CallbackScope { frame }
     }
 }
 
-impl Drop for CallbackScope {
+impl Drop for CallbackScope<'_> {
     fn drop(&mut self) {
-        IN_CALLBACK.with(|c| c.set(self.0));
+        TOP.with(|t| t.set(self.frame.prev.get()));
     }
 }
 
-pub(crate) fn in_callback() -> InCallback {
-    IN_CALLBACK.with(|c| c.get())
+fn frame(kind: InCallback, state: *const c_void) -> Frame {
+    Frame {
+        kind,
+        state,
+        prev: Cell::new(ptr::null()),
+    }
+}
+
+/// Whether a callback of `kind` whose state is one of `states` (one
+/// kernel's) is running on this thread, at any depth.
+pub(crate) fn in_own_callback(kind: InCallback, states: &[Owned]) -> bool {
+    let mut f = TOP.with(|t| t.get());
+    while !f.is_null() {
+        // SAFETY: frames on the list are alive (each is removed by its
+        // scope's Drop before its trampoline returns).
+        let fr = unsafe { &*f };
+        if fr.kind == kind && states.iter().any(|o| o.ptr as *const c_void == fr.state) {
+            return true;
+        }
+        f = fr.prev.get();
+    }
+    false
 }
 
 /// A heap value whose address was handed to C as a `void *user`. Kept as a
@@ -124,7 +161,8 @@ pub(crate) unsafe extern "C" fn log_trampoline(
     json: *const c_char,
     len: usize,
 ) {
-    let _scope = CallbackScope::enter(InCallback::Infra);
+    let fr = frame(InCallback::Infra, ctx);
+    let _scope = CallbackScope::enter(&fr);
     // SAFETY: ctx is the LogState the Kernel keeps alive; json/len are valid
     // for the call.
     let state = &*(ctx as *const LogState);
@@ -149,7 +187,8 @@ fn wall_clock() -> u64 {
 }
 
 pub(crate) unsafe extern "C" fn clock_trampoline(ctx: *mut c_void) -> u64 {
-    let _scope = CallbackScope::enter(InCallback::Infra);
+    let fr = frame(InCallback::Infra, ctx);
+    let _scope = CallbackScope::enter(&fr);
     // SAFETY: ctx is the ClockState the Kernel keeps alive.
     let state = &*(ctx as *const ClockState);
     match catch_unwind(AssertUnwindSafe(|| (state.f)())) {
@@ -210,7 +249,8 @@ pub(crate) unsafe extern "C" fn tool_trampoline(
     args_len: usize,
     out: *mut sys::chio_output,
 ) -> c_int {
-    let _scope = CallbackScope::enter(InCallback::Mediation);
+    let fr = frame(InCallback::Mediation, user);
+    let _scope = CallbackScope::enter(&fr);
     let result = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: user is the ToolServerState the Kernel keeps alive until
         // after chio_kernel_free; tool/args are valid for the call.
@@ -234,7 +274,8 @@ pub(crate) unsafe extern "C" fn nested_trampoline(
     request_len: usize,
     reply: *mut sys::chio_output,
 ) -> c_int {
-    let _scope = CallbackScope::enter(InCallback::Mediation);
+    let fr = frame(InCallback::Mediation, user);
+    let _scope = CallbackScope::enter(&fr);
     let result = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: user is the NestedState the Kernel keeps alive; strings
         // are valid for the call.
@@ -254,7 +295,8 @@ pub(crate) unsafe extern "C" fn guard_trampoline(
     details: *mut c_char,
     details_cap: usize,
 ) -> c_int {
-    let _scope = CallbackScope::enter(InCallback::Mediation);
+    let fr = frame(InCallback::Mediation, user);
+    let _scope = CallbackScope::enter(&fr);
     let result = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: user is the GuardState the Kernel keeps alive; the input
         // and its strings are valid for the call.

@@ -9,7 +9,7 @@ use std::ptr::{self, NonNull};
 
 use crate::callback_types::{GuardDecision, GuardInput, NestedKind, ToolContext};
 use crate::callbacks::{
-    guard_trampoline, in_callback, nested_trampoline, tool_trampoline, GuardFnBox, GuardState,
+    guard_trampoline, in_own_callback, nested_trampoline, tool_trampoline, GuardFnBox, GuardState,
     InCallback, NestedFnBox, NestedState, Owned, ToolFn, ToolServerState,
 };
 use crate::capability::Capability;
@@ -75,17 +75,24 @@ impl Kernel {
         self.raw.as_ptr()
     }
 
-    /// Refuses calls from inside a log sink or clock (they may run under the
-    /// kernel's log lock, and the clock is consulted by every call) with
-    /// libchio's code for a call that would wait for its own thread.
+    /// Refuses calls from inside this kernel's log sink or clock (they may
+    /// run under the kernel's log lock, and the clock is consulted by every
+    /// call) with libchio's code for a call that would wait for its own
+    /// thread. Another kernel's sink or clock may call this kernel, as
+    /// libchio allows.
     fn entry(&self) -> Result<()> {
-        if in_callback() == InCallback::Infra {
+        if self.in_own(InCallback::Infra) {
             return Err(Error::with_message(
                 sys::CHIO_EDEADLK,
                 "libchio kernel called from inside a log sink or clock callback",
             ));
         }
         Ok(())
+    }
+
+    /// Whether one of this kernel's callbacks of `kind` runs on this thread.
+    fn in_own(&self, kind: InCallback) -> bool {
+        in_own_callback(kind, &self.callbacks)
     }
 
     /// The raw `chio_kernel *`, for calling [`sys`] functions this crate
@@ -494,10 +501,10 @@ impl Kernel {
 
     /// Stops accepting work, signs and commits everything queued, joins the
     /// kernel threads. Idempotent; later calls get `CHIO_EDRAINED`. Refused
-    /// (`CHIO_EDEADLK`, as libchio does) from inside a kernel callback,
-    /// where it would wait for its own thread.
+    /// (`CHIO_EDEADLK`, as libchio does) from inside one of this kernel's
+    /// callbacks, where it would wait for its own thread.
     pub fn drain(&self) -> Result<()> {
-        if in_callback() != InCallback::None {
+        if self.in_own(InCallback::Mediation) || self.in_own(InCallback::Infra) {
             return Err(Error::with_message(
                 sys::CHIO_EDEADLK,
                 "chio_kernel_drain must not be called from a kernel callback",
@@ -561,8 +568,8 @@ impl Kernel {
 
 impl Drop for Kernel {
     fn drop(&mut self) {
-        if in_callback() == InCallback::Infra {
-            // The last owner went away inside a log sink or clock, which may
+        if self.in_own(InCallback::Infra) {
+            // The last owner went away inside its own log sink or clock, which may
             // run on one of the kernel's own threads: chio_kernel_free would
             // join that thread from itself. Leak the kernel (and the closures
             // it borrows) rather than deadlock or free memory in use. The
