@@ -73,12 +73,14 @@ namespace chio {
 // CHIO_NO_OFFSET without the C-style cast (for -Wold-style-cast users).
 inline constexpr std::size_t no_offset = ~std::size_t{0};
 
-// A failed libchio call. code() is the negative CHIO_E* value.
+// A failed libchio call. code() is the negative CHIO_E* value. Copying one
+// never throws (the message is shared, as std::runtime_error shares what()),
+// so catching by value or std::make_exception_ptr cannot end in terminate.
 class error : public std::runtime_error {
 public:
     error(int code, const std::string &message, std::size_t offset = no_offset)
-        : std::runtime_error(format(code, message)), code_(code), message_(message),
-          offset_(offset)
+        : std::runtime_error(format(code, message)), code_(code),
+          message_(std::make_shared<const std::string>(message)), offset_(offset)
     {
     }
 
@@ -86,7 +88,7 @@ public:
     // Symbolic name, e.g. "CHIO_ENOSESSION" (static string).
     const char *name() const noexcept { return chio_errno_name(code_); }
     // Library message (or chio_strerror(code) when the library gave none).
-    const std::string &message() const noexcept { return message_; }
+    const std::string &message() const noexcept { return *message_; }
     // Byte offset of the problem in the input, or no_offset (== CHIO_NO_OFFSET).
     std::size_t offset() const noexcept { return offset_; }
     bool has_offset() const noexcept { return offset_ != no_offset; }
@@ -101,7 +103,7 @@ private:
     }
 
     int code_;
-    std::string message_;
+    std::shared_ptr<const std::string> message_;
     std::size_t offset_;
 };
 

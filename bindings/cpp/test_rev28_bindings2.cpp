@@ -2,13 +2,16 @@
 //
 // test_rev28_bindings2.cpp - review 28 (bindings2) regressions of
 // bindings/cpp/chio.hpp: queries a host gates on fail closed and report
-// libchio's code when it could not answer. Plain main(): prints every
+// libchio's code when it could not answer; chio::error copies without
+// throwing. Plain main(): prints every
 // failed check and exits nonzero when any failed.
 
 #include "chio.hpp"
 
 #include <cstdio>
+#include <exception>
 #include <string>
+#include <type_traits>
 
 namespace {
 
@@ -59,12 +62,40 @@ void test_is_revoked_unanswered_throws()
     CHECK(!live.is_revoked("cap-other"));
 }
 
+// An exception type whose copy can throw ends in std::terminate when it is
+// caught by value or copied into an exception_ptr under memory pressure.
+// Before: chio::error held its message in a std::string member, so its copy
+// constructor could throw (this file did not compile).
+static_assert(std::is_nothrow_copy_constructible_v<chio::error>,
+              "chio::error must copy without throwing");
+static_assert(std::is_nothrow_copy_assignable_v<chio::error>,
+              "chio::error must copy-assign without throwing");
+
+void test_error_copies_keep_fields()
+{
+    const chio::error e(CHIO_ENOSESSION, "no such session", 7);
+    chio::error copy = e;
+    CHECK(copy.code() == CHIO_ENOSESSION);
+    CHECK(copy.message() == "no such session");
+    CHECK(copy.offset() == 7);
+    CHECK(std::string(copy.what()) == std::string(e.what()));
+    std::exception_ptr p = std::make_exception_ptr(e);
+    try {
+        std::rethrow_exception(p);
+    } catch (const chio::error &caught) {
+        chio::error byval = caught;
+        CHECK(byval.message() == "no such session");
+        CHECK(std::string(byval.name()) == "CHIO_ENOSESSION");
+    }
+}
+
 } // namespace
 
 int main()
 {
     try {
         test_is_revoked_unanswered_throws();
+        test_error_copies_keep_fields();
     } catch (const std::exception &e) {
         g_failures++;
         std::fprintf(stderr, "FAIL: uncaught exception: %s\n", e.what());
