@@ -1005,7 +1005,12 @@ public:
         return chio_kernel_in_flight(k_);
     }
 
-    std::string public_hex() const { return detail::str_or_empty(chio_kernel_public_hex(k_)); }
+    // The kernel's public key, 64 lowercase hex digits.
+    std::string public_hex() const
+    {
+        need();
+        return detail::str_or_empty(chio_kernel_public_hex(k_));
+    }
 
     explicit operator bool() const noexcept { return k_ != nullptr; }
     chio_kernel *get() const noexcept { return k_; }

@@ -62,6 +62,26 @@ void test_is_revoked_unanswered_throws()
     CHECK(!live.is_revoked("cap-other"));
 }
 
+// README: every kernel method on an empty (moved-from) kernel throws
+// chio::error(CHIO_EINVAL). Before: public_hex() returned "", which a host
+// could pass on as the key to trust or pin.
+void test_moved_from_kernel_public_hex_throws()
+{
+    chio::kernel k = ephemeral_kernel();
+    const std::string key = k.public_hex();
+    CHECK(key.size() == 64);
+    chio::kernel moved = std::move(k);
+    CHECK(moved.public_hex() == key);
+    int code = 0;
+    try {
+        std::string empty = k.public_hex(); // NOLINT(bugprone-use-after-move): the point
+        std::fprintf(stderr, "public_hex of a moved-from kernel: '%s'\n", empty.c_str());
+    } catch (const chio::error &e) {
+        code = e.code();
+    }
+    CHECK(code == CHIO_EINVAL);
+}
+
 // An exception type whose copy can throw ends in std::terminate when it is
 // caught by value or copied into an exception_ptr under memory pressure.
 // Before: chio::error held its message in a std::string member, so its copy
@@ -96,6 +116,7 @@ int main()
     try {
         test_is_revoked_unanswered_throws();
         test_error_copies_keep_fields();
+        test_moved_from_kernel_public_hex_throws();
     } catch (const std::exception &e) {
         g_failures++;
         std::fprintf(stderr, "FAIL: uncaught exception: %s\n", e.what());
