@@ -39,6 +39,7 @@ fn other_kernel(freed: &Arc<AtomicBool>) -> Kernel {
 fn a_log_sink_may_use_and_drop_a_different_kernel() {
     let freed = Arc::new(AtomicBool::new(false));
     let slot: Arc<Mutex<Option<Kernel>>> = Arc::new(Mutex::new(Some(other_kernel(&freed))));
+    assert!(!freed.load(Ordering::SeqCst), "the other kernel's tool owns the flag");
     let answers: Arc<Mutex<Vec<chio::Result<bool>>>> = Arc::new(Mutex::new(Vec::new()));
     let (slot2, answers2) = (Arc::clone(&slot), Arc::clone(&answers));
     let kernel = KernelBuilder::new(keypair("07"), "sha256:r28-sink")
