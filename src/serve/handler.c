@@ -512,6 +512,24 @@ static void route_verify(chio_serve *s, const chio_serve_request *rq, chio_serve
 
 /* ---- control routes -------------------------------------------------------------------------- */
 
+/* 1 with the reply in @out when a caller's mint @id is revoked (or the
+ * revocation list cannot be read): a token minted under it would be
+ * denied capability_revoked at every call, the mint's 200 notwithstanding. */
+static int id_taken(chio_serve *s, const char *id, chio_serve_reply *out)
+{
+    int rc = chio_kernel_is_revoked(s->k, id);
+
+    if (rc == 0)
+        return 0;
+    if (rc == 1)
+        chio_serve_error_reply(out, 409, "id_in_use",
+                               "that capability id is revoked: pick another id");
+    else
+        chio_serve_error_reply(out, 503, chio_errno_reason(rc < 0 ? -rc : rc),
+                               "cannot read the revocation list");
+    return 1;
+}
+
 static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
 {
     static const char *const mint_members[] = {"subject", "scope", "ttl_secs", "id", NULL};
@@ -549,6 +567,8 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
                                "id must be 1 to 256 bytes (so that it can be revoked)");
         goto done;
     }
+    if (id != NULL && id_taken(s, id, out))
+        goto done;
     if (id == NULL) {
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
             chio_serve_error_reply(out, 500, "internal_error", "no randomness for the id");
@@ -569,6 +589,12 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
     }
     tj = chio_capability_json(cap, &tlen);
     rc = chio__sv_mint_store(s, id, tj, tlen, chio_capability_expires_at(cap));
+    if (rc == CHIO__SV_ID_HELD) {
+        chio_serve_error_reply(out, 409, "id_in_use",
+                               "a token minted here already has that capability id: pick "
+                               "another id");
+        goto done;
+    }
     if (rc != 0) {
         char msg[96];
 

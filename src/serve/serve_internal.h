@@ -71,7 +71,11 @@ void chio__sv_session_done(chio_serve *s, const char *capid);
 
 /* Remember a token this sidecar minted, until @expires_at (Unix seconds):
  * with CHIO_SERVE_MAX_SESSIONS held, the expired ones are dropped first.
- * Returns 0, CHIO_ELIMIT (that many held, none expired), CHIO_ENOMEM. */
+ * An id already held is never replaced (CHIO__SV_ID_HELD): whoever was
+ * given it would evaluate with the new token's subject and scope.
+ * Returns 0, CHIO__SV_ID_HELD, CHIO_ELIMIT (that many held, none
+ * expired), CHIO_ENOMEM. */
+#define CHIO__SV_ID_HELD 1
 int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len,
                         uint64_t expires_at);
 

@@ -506,8 +506,12 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
     pthread_mutex_lock(&s->mu);
     if ((e = find(s->minted, id)) == NULL && s->nminted >= CHIO_SERVE_MAX_SESSIONS)
         sweep_minted(s, (uint64_t)time(NULL));
+    /* The same id minted again is refused: replaced, the first token's
+     * holder evaluated by id with the second token's subject and scope
+     * (and the two shared the id's budgets and revocation). */
     if (e != NULL) {
-        free(e->token); /* the same id minted again: the newest wins */
+        e = NULL;
+        rc = CHIO__SV_ID_HELD;
     } else if (s->nminted >= CHIO_SERVE_MAX_SESSIONS) {
         rc = CHIO_ELIMIT;
     } else if ((e = insert(s->minted, id)) == NULL) {

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/serve/test_rev28_sidecar.c - review 28 of the sidecar's control
+ * routes, against the real `chio serve` over loopback HTTP/1.1.
+ * Suite rev28_sidecar:
+ * - a mint under an id a token minted here already has was answered 200
+ *   and replaced the first token: whoever had been given the id then
+ *   evaluated with the second token's subject and scope (a tool the first
+ *   never granted was allowed). Now 409 id_in_use, and the first token
+ *   stays;
+ * - a mint under a revoked id was answered 200 with a token denied
+ *   capability_revoked at every call. Now 409 id_in_use.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/poll.h"
+#include "common/testutil.h"
+
+#define BEARER  "rev28-sidecar-bearer-0123456789"
+#define SUBJECT "1111111111111111111111111111111111111111111111111111111111111111"
+#define SUBJ2   "2222222222222222222222222222222222222222222222222222222222222222"
+
+typedef struct sidecar {
+    pid_t pid;
+    unsigned port;
+    char *dir;
+} sidecar;
+
+/* Start `chio serve` with a bearer token on a free loopback port; fails
+ * the test unless it serves within 15 s. */
+static void start(sidecar *sc)
+{
+    char seed[512], db[512], tok[512], out[512], *text;
+    uint64_t end;
+
+    sc->dir = testutil_tmpdir();
+    snprintf(seed, sizeof(seed), "%s/seed", sc->dir);
+    snprintf(db, sizeof(db), "%s/db", sc->dir);
+    snprintf(tok, sizeof(tok), "%s/bearer", sc->dir);
+    snprintf(out, sizeof(out), "%s/out", sc->dir);
+    cr_assert_eq(
+        testutil_write_file(
+            seed, "2929292929292929292929292929292929292929292929292929292929292929", 64, 0600),
+        0);
+    cr_assert_eq(testutil_write_file(tok, BEARER "\n", strlen(BEARER) + 1, 0600), 0);
+    sc->pid = fork();
+    cr_assert_geq(sc->pid, 0);
+    if (sc->pid == 0) {
+        const char *argv[] = {
+            CHIO_TEST_CLI, "serve",       "--receipt-db", db,  "--seed-file", seed,
+            "--listen",    "127.0.0.1:0", "--token-file", tok, NULL};
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
+        dup2(o, 1);
+        dup2(o, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    for (end = testutil_now_ms() + 15000; testutil_now_ms() < end; testutil_nap_ms(5)) {
+        const char *p;
+        text = testutil_read_file(out, NULL);
+        p = text ? strstr(text, "\"listening\":\"127.0.0.1:") : NULL;
+        if (p != NULL && strchr(p, '}') != NULL) {
+            sc->port = (unsigned)atoi(p + strlen("\"listening\":\"127.0.0.1:"));
+            free(text);
+            return;
+        }
+        free(text);
+    }
+    cr_assert_fail("chio serve did not serve within 15 s");
+}
+
+static void stop(sidecar *sc)
+{
+    int st;
+
+    kill(sc->pid, SIGKILL);
+    waitpid(sc->pid, &st, 0);
+    testutil_rmrf(sc->dir);
+    free(sc->dir);
+}
+
+/* POST @body to @path with the bearer token on a new connection; the
+ * status, and the answer's body in *@reply (malloc'd). */
+static unsigned post(const sidecar *sc, const char *path, const char *body, char **reply)
+{
+    struct sockaddr_in a;
+    struct timeval tv = {10, 0};
+    char *req, buf[4096], *all = calloc(1, 1);
+    size_t len = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rl;
+    unsigned status = 0;
+    const char *b;
+
+    cr_assert_geq(fd, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)sc->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    rl = asprintf(&req,
+                  "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " BEARER
+                  "\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                  path, strlen(body), body);
+    cr_assert_gt(rl, 0);
+    cr_assert_eq(send(fd, req, (size_t)rl, MSG_NOSIGNAL), rl);
+    free(req);
+    while ((n = read(fd, buf, sizeof(buf))) > 0) { /* until the sidecar closes */
+        all = realloc(all, len + (size_t)n + 1);
+        cr_assert_not_null(all);
+        memcpy(all + len, buf, (size_t)n);
+        len += (size_t)n;
+        all[len] = '\0';
+    }
+    close(fd);
+    cr_assert_eq(sscanf(all, "HTTP/1.1 %u", &status), 1, "no answer: '%s'", all);
+    b = strstr(all, "\r\n\r\n");
+    *reply = strdup(b ? b + 4 : "");
+    free(all);
+    return status;
+}
+
+/* Mint a token for @subject granting invoke of s:@tool (and the grant's
+ * extra members @extra, "" for none) under @id; the status, the answer in
+ * *@reply. */
+static unsigned mint(const sidecar *sc, const char *subject, const char *tool, const char *extra,
+                     const char *id, char **reply)
+{
+    char body[1024];
+
+    snprintf(body, sizeof(body),
+             "{\"subject\":\"%s\",\"scope\":{\"grants\":[{\"server_id\":\"s\",\"tool_name\":"
+             "\"%s\",\"operations\":[\"invoke\"]%s}]},\"id\":\"%s\"}",
+             subject, tool, extra, id);
+    return post(sc, "/v1/capabilities/mint", body, reply);
+}
+
+/* Evaluate s:@tool by the minted id @id; the answer must be 200 with
+ * "code":@code. */
+static void evaluate_id(const sidecar *sc, const char *id, const char *tool, const char *code)
+{
+    char body[512], want[96], *reply = NULL;
+
+    snprintf(body, sizeof(body),
+             "{\"capability_id\":\"%s\",\"tool_server\":\"s\",\"tool_name\":\"%s\"}", id, tool);
+    snprintf(want, sizeof(want), "\"code\":\"%s\"", code);
+    cr_assert_eq(post(sc, "/v1/evaluate", body, &reply), 200, "%s", reply);
+    cr_assert_not_null(strstr(reply, want), "%s %s: want %s, got %s", id, tool, code, reply);
+    free(reply);
+}
+
+TestSuite(rev28_sidecar);
+
+Test(rev28_sidecar, a_minted_id_is_not_minted_again)
+{
+    sidecar sc;
+    char *reply = NULL;
+
+    start(&sc);
+    cr_assert_eq(mint(&sc, SUBJECT, "read", "", "job-1", &reply), 200, "%s", reply);
+    free(reply);
+    evaluate_id(&sc, "job-1", "read", "none");
+    evaluate_id(&sc, "job-1", "admin", "out_of_scope");
+    /* The same id again, another subject and a wider tool: the old
+     * sidecar answered 200 and job-1's holder was then allowed admin. */
+    cr_assert_eq(mint(&sc, SUBJ2, "admin", "", "job-1", &reply), 409, "%s", reply);
+    cr_assert_not_null(strstr(reply, "\"code\":\"id_in_use\""), "%s", reply);
+    free(reply);
+    evaluate_id(&sc, "job-1", "admin", "out_of_scope");
+    evaluate_id(&sc, "job-1", "read", "none");
+    stop(&sc);
+}
+
+Test(rev28_sidecar, a_revoked_id_is_not_minted)
+{
+    sidecar sc;
+    char *reply = NULL;
+
+    start(&sc);
+    cr_assert_eq(post(&sc, "/v1/capabilities/revoke", "{\"capability_id\":\"job-2\"}", &reply), 200,
+                 "%s", reply);
+    free(reply);
+    /* The old sidecar signed it and answered 200: a token denied
+     * capability_revoked at every call. */
+    cr_assert_eq(mint(&sc, SUBJECT, "read", "", "job-2", &reply), 409, "%s", reply);
+    cr_assert_not_null(strstr(reply, "\"code\":\"id_in_use\""), "%s", reply);
+    free(reply);
+    evaluate_id(&sc, "job-2", "read", "unknown_capability");
+    /* Another id still mints. */
+    cr_assert_eq(mint(&sc, SUBJECT, "read", "", "job-3", &reply), 200, "%s", reply);
+    free(reply);
+    evaluate_id(&sc, "job-3", "read", "none");
+    stop(&sc);
+}
