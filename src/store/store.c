@@ -202,6 +202,7 @@ void chio_store_close(chio_store *s)
     }
     pthread_mutex_destroy(&s->write_mu);
     free(s->path);
+    free(s->current);
     free(s);
 }
 
@@ -505,20 +506,17 @@ static int write_sentinel(const char *path, uint64_t last_checkpoint)
  * also be the one opened (device and inode): one moved away and replaced by
  * a copy (an earlier snapshot, say) holds a CURRENT too. Not the sentinel:
  * its once-a-second mark (mark_durable) may put it back into a directory
- * being removed. Two stat(2) per write; an ephemeral store has no path.
+ * being removed. Two stat(2) per write, no allocation (the CURRENT path is
+ * built at open); an ephemeral store has no path.
  */
 int chio__store_check_present(chio_store *s, chio_error *err)
 {
     struct stat st;
-    char *p;
     int e;
 
     if (s->path == NULL)
         return 0;
-    if (asprintf(&p, "%s/CURRENT", s->path) < 0)
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    e = stat(p, &st) == 0 ? 0 : errno;
-    free(p);
+    e = stat(s->current, &st) == 0 ? 0 : errno;
     if (e != 0)
         return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
                           "the receipt store at %s is gone (its CURRENT file: %s): removed or "
@@ -715,11 +713,13 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
     if (mode == CHIO_STORE_READ_WRITE) {
         struct stat st;
         (*out)->path = strdup(path);
+        if (asprintf(&(*out)->current, "%s/CURRENT", path) < 0)
+            (*out)->current = NULL;
         if ((*out)->path != NULL && stat(path, &st) == 0) {
             (*out)->dir_dev = st.st_dev;
             (*out)->dir_ino = st.st_ino;
         }
-        if ((*out)->path == NULL) {
+        if ((*out)->path == NULL || (*out)->current == NULL) {
             chio_store_close(*out);
             *out = NULL;
             return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");

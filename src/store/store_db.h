@@ -44,6 +44,7 @@ struct chio_store {
     int fail_writes;          /* test hook, atomic */
     pthread_mutex_t write_mu; /* one writer at a time (see chio__store_write) */
     char *path;               /* on-disk stores: the directory (for the sentinel) */
+    char *current;            /* ... and PATH/CURRENT, built once (the per-write check) */
     dev_t dir_dev;            /* ... and which directory it was at open (its device and */
     ino_t dir_ino;            /* inode), so a copy put in its place is told apart */
     /* the sentinel's high-water mark, coalesced (commit thread, then close) */
