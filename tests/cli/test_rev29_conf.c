@@ -174,3 +174,26 @@ Test(rev29_conf, retention_config_null_is_the_default_and_anything_else_is_named
     expect_malformed("{\"kernel\":{\"retention_config\":{\"retention_days\":90}},\"steps\":[]}",
                      "kernel.retention_config: only null");
 }
+
+/* docs/spec-reading.md: the kernel and session states answer before the
+ * arguments are read (a session that takes no calls says so, whatever the
+ * arguments), and invalid arguments before any deny receipt, the
+ * invalid_request of an empty server id included. */
+Test(rev29_conf, invalid_arguments_come_after_the_session_and_before_every_receipt)
+{
+    cli_result r = run_text(
+        HEAD ",{\"op\":\"call\",\"session\":\"nobody\",\"capability_id\":\"cap-g\","
+             "\"server\":\"srv\",\"tool\":\"t\",\"arguments\":{\"a\":\"\\ud800\"}}"
+             ",{\"op\":\"call\",\"session\":\"s\",\"capability_id\":\"cap-g\",\"server\":\"\","
+             "\"tool\":\"t\",\"arguments\":{\"a\":\"\\ud800\"}}"
+             ",{\"op\":\"call\",\"session\":\"s\",\"capability_id\":\"nope\",\"server\":\"srv\","
+             "\"tool\":\"t\",\"arguments\":{\"a\":\"\\ud800\"}}"
+             ",{\"op\":\"begin_draining\",\"session\":\"s\"}" CALL("{\"a\":\"\\ud800\"}") "]}");
+
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    expect_call(r.out, 1, "error", "unknown_session");
+    expect_call(r.out, 2, "error", "invalid_arguments");
+    expect_call(r.out, 3, "error", "invalid_arguments");
+    expect_call(r.out, 5, "error", "session_draining");
+    testutil_cli_free(&r);
+}
