@@ -10,7 +10,9 @@
  *    and the file runs; before, the whole file was refused (exit 2);
  *  - errors elsewhere in such a file still refuse it, naming their place;
  *  - the kernel object takes `retention_config: null` (kernel.md's "none",
- *    the default), and refuses any other value by its path.
+ *    the default), and refuses any other value by its path;
+ *  - a forbidden_path prefix that is no path ("../") runs and denies what
+ *    starts with it (the file was refused before).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -196,4 +198,30 @@ Test(rev29_conf, invalid_arguments_come_after_the_session_and_before_every_recei
     expect_call(r.out, 3, "error", "invalid_arguments");
     expect_call(r.out, 5, "error", "session_draining");
     testutil_cli_free(&r);
+}
+
+/* kernel.md's forbidden_path: "deny when any string argument starts with
+ * one". A prefix such as "../" is no path, but it is a prefix: the file
+ * runs and the guard denies what starts with it (it exited 2 before,
+ * "guards[0].prefixes: forbidden prefix 0 cannot be read as a path"). */
+Test(rev29_conf, a_forbidden_prefix_that_is_no_path_runs_and_denies_what_starts_with_it)
+{
+    static const char head[] = HEAD;
+    char *doc;
+    cli_result r;
+
+    /* HEAD with a guard inserted before its steps */
+    cr_assert_geq(asprintf(&doc,
+                           "%.*s\"guards\":[{\"name\":\"NoUp\",\"type\":\"forbidden_path\","
+                           "\"prefixes\":[\"../\"]}],%s" CALL("{\"p\":\"../x\"}")
+                               CALL("{\"p\":\"x/y\"}") "]}",
+                           (int)(strstr(head, "\"steps\"") - head), head,
+                           strstr(head, "\"steps\"")),
+                  0);
+    r = run_text(doc);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    expect_call(r.out, 1, "deny", "guard_denied");
+    expect_call(r.out, 2, "allow", "none");
+    testutil_cli_free(&r);
+    free(doc);
 }
