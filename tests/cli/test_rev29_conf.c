@@ -9,6 +9,8 @@
  *    call's invalid arguments, an error with no receipt on its own line,
  *    and the file runs; before, the whole file was refused (exit 2);
  *  - errors elsewhere in such a file still refuse it, naming their place;
+ *  - such a call hears the kernel's and session's state first, and its
+ *    invalid arguments before any deny receipt (docs/spec-reading.md);
  *  - the kernel object takes `retention_config: null` (kernel.md's "none",
  *    the default), and refuses any other value by its path;
  *  - a forbidden_path prefix that is no path ("../") runs and denies what
