@@ -116,10 +116,18 @@ int chio__url_candidate(const char *key, const char *s, size_t n);
  * one (path, file, dir, folder, root, cwd, ...) or its value looks like one
  * (starts with / \ ~ ., contains / or \, starts with "file:" in any case,
  * contains %2f %5c %2e in any case, also encoded again: %252e, %25252f,
- * or a look-alike dot or slash: U+FF0E U+FE52 U+2024 U+FF0F U+FF3C).
+ * or a look-alike dot or slash: see chio__look_alike).
  * Conservative by design. @key may be
  * NULL. */
 int chio__path_candidate(const char *key, const char *s, size_t n);
+
+/* chio__look_alike - the ASCII text ("." ".." "..." "/" "\\") that NFKC
+ * makes of the 3-byte UTF-8 sequence at the start of @s: U+FF0E, U+FE52,
+ * U+2024 (a dot), U+2025, U+FE30 (two), U+2026, U+FE19 (three), U+FF0F
+ * (a slash), U+FF3C, U+FE68 (a backslash): every code point NFKC turns
+ * into dots, slashes or backslashes only. NULL when there is none (or
+ * @n < 3). Never longer than the 3 bytes it replaces. */
+const char *chio__look_alike(const char *s, size_t n);
 
 /* Flags of chio__path_normalize. */
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
@@ -150,9 +158,11 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
  * and the Unicode spaces JavaScript's trim() and Python's strip() remove),
  * each of those percent-decoded once (file: URLs read per WHATWG, and
  * through their query and fragment as a tool that strips "file://" reads
- * them), and decoded then trimmed ("%20/etc" is also "/etc"); when @s holds
- * look-alike dots or slashes (U+FF0E U+FE52 U+2024 U+FF0F U+FF3C), all of
- * these again with them folded to ASCII. @fn gets each
+ * them), and decoded then trimmed ("%20/etc" is also "/etc"); when @s is
+ * not ASCII, all of these again as NFKC or Windows' best-fit conversion
+ * would leave it: look-alike dots and slashes (chio__look_alike) folded,
+ * and chio__text_fold's folding (fullwidth and mathematical letters to
+ * ASCII, invisible format characters dropped). @fn gets each
  * normalised form (NUL-terminated); a nonzero return stops the walk and is
  * returned. Returns CHIO_EINVAL as soon as one reading fails to normalise
  * (callers deny), CHIO_ENOMEM, or 0.
