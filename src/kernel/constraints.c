@@ -15,12 +15,14 @@
  *                 reading of each (as written, trimmed of white space as
  *                 trim() and strip() do, percent-decoded once, a file: URL
  *                 as its path, with and without its query; each again
- *                 with look-alike dots and slashes folded) must normalise
- *                 and lie under the prefix: "." and empty segments dropped,
- *                 ".." pops a segment, "/" and "\" both separate, whole
- *                 segments compare (case-sensitive). A leaf with a control
- *                 character, ".." above the root or the start or below
- *                 /proc or /dev, a double
+ *                 as NFKC leaves it: look-alike dots and slashes, fullwidth
+ *                 letters folded) must normalise and lie under the prefix:
+ *                 "." and empty segments dropped, ".." pops a segment, "/"
+ *                 and "\" both separate, whole segments compare (case-
+ *                 sensitive); the empty relative prefix "." does not cover
+ *                 a first segment "~..." or "C:..." (a home, a drive). A
+ *                 leaf with a control character, ".." above the root or
+ *                 the start or below /proc or /dev, a double
  *                 encoding or a remote file: host denies, and so does a
  *                 number or boolean whose key names a path (a tool may
  *                 read it as a file descriptor: Python's open(3));
@@ -179,11 +181,25 @@ typedef struct prefix_scan {
     size_t cap;
 } prefix_scan;
 
+/* Does the relative reading @p start with a segment a tool may read as
+ * absolute: "~" or "~user" (a shell, Python's expanduser) or a Windows
+ * drive "C:" ("C:\\x", and "C:x" on drive C's working directory)? */
+static int home_or_drive(const char *p, size_t len)
+{
+    if (len == 0 || p[0] == '/')
+        return 0;
+    return p[0] == '~' || (len >= 2 && isalpha((unsigned char)p[0]) && p[1] == ':');
+}
+
 static int reading_under(void *ctx, const char *p, size_t len)
 {
     prefix_scan *ps = ctx;
 
-    if (chio__path_under(p, len, ps->prefix, ps->plen, 0))
+    /* The empty prefix ("." or "") covers every relative path; one that
+     * starts at home or on a drive is not relative to the tool. (Under a
+     * longer relative prefix, the first segments must be equal anyway.) */
+    if (chio__path_under(p, len, ps->prefix, ps->plen, 0) &&
+        !(ps->plen == 0 && home_or_drive(p, len)))
         return 0;
     snprintf(ps->reason, ps->cap, "path '%.*s' is outside the allowed prefix",
              (int)(ps->leaf_len > 120 ? 120 : ps->leaf_len), ps->leaf);

@@ -171,6 +171,25 @@ Test(rev29_urls, fullwidth_letters_in_a_path_are_folded_for_the_forbidden_path_g
     run_guard_rows(args, denied, sizeof(args) / sizeof(args[0]));
 }
 
+/* A prefix of "." (or "") covers every relative path, and "~/.ssh/id_rsa"
+ * or "C:\\Windows\\win.ini" normalise to relative paths; a tool that
+ * expands '~' (a shell, Python's expanduser) or runs on Windows reads
+ * them outside its working directory. Rows 0-3 were allowed before. */
+Test(rev29_urls, home_and_drive_paths_are_not_under_a_relative_prefix)
+{
+    static const row rows[] = {
+        {PP("."), "{\"path\":\"~/.ssh/id_rsa\"}", 0},
+        {PP("."), "{\"path\":\"~root/.ssh/id_rsa\"}", 0},
+        {PP("./"), "{\"path\":\"C:\\\\Windows\\\\win.ini\"}", 0},
+        {PP(""), "{\"path\":\"c:secret.txt\"}", 0},
+        {PP("."), "{\"path\":\"src/main.c\"}", 1},
+        {PP("."), "{\"path\":\"src/~backup\"}", 1},
+        {PP("~/proj"), "{\"path\":\"~/proj/a.txt\"}", 1},
+        {PP("src"), "{\"path\":\"src/c:x\"}", 1},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
 /* Counts the reads that reach the provider. */
 static int provide(void *user, const char *uri, chio_output *out)
 {
