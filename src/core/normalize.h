@@ -54,7 +54,8 @@ uint32_t chio__utf8_decode(const unsigned char *s, size_t n, size_t *len);
  * decoded, one trailing dot removed, IPv4 in dotted decimal, IPv6 in
  * brackets in WHATWG's compressed form.
  * Returns 0, CHIO_EINVAL when there is no host or it cannot be read
- * unambiguously (non-ASCII, forbidden code point, bad IPv4/IPv6, bad port,
+ * unambiguously (non-ASCII, forbidden code point, a character no DNS name
+ * has: anything but letters, digits, '-', '_', '.'; bad IPv4/IPv6, bad port,
  * empty label, two '@' in the authority, or an RFC 3986 reader such as
  * curl or urllib3 would see another host, as in "https://a.com\@b.com"),
  * or CHIO_ETOOBIG when it does not fit @cap. @out is an empty string on
@@ -89,7 +90,8 @@ int chio__host_canon(const char *s, size_t n, char *out, size_t cap);
  * where WHATWG's host parser surely fails as well (an ASCII forbidden code
  * point, a bad IPv4 or IPv6 address), CHIO_ERANGE where it may succeed and
  * the kernel cannot tell how (non-ASCII, which needs IDNA; empty labels,
- * which WHATWG keeps), CHIO_ETOOBIG. */
+ * which WHATWG keeps) or will not compare the host (a character no DNS
+ * name has, such as '&'), CHIO_ETOOBIG. */
 int chio__host_reading(const char *s, size_t n, char *out, size_t cap);
 
 /* chio__url_special_scheme - 1 when @s, read as WHATWG does (leading and

@@ -36,7 +36,8 @@
  *                 '@', '\' ends the authority, IPv4 forms in dotted
  *                 decimal, IPv6 compressed, percent-decoded, lowercase, one
  *                 final dot removed); a leaf without a readable host, a
- *                 non-ASCII host, a URL an RFC 3986 reader would send
+ *                 non-ASCII host, a host with a character no DNS name
+ *                 has ("&", "$", ...), a URL an RFC 3986 reader would send
  *                 elsewhere (or with two '@'), or a value under a URL key
  *                 with no scheme that holds / \ @ : ? or # denies (a
  *                 number or boolean there is read as its JSON text). A value

@@ -65,3 +65,42 @@ Test(rev29_normalize, paths_are_read_again_as_nfkc_folds_them)
         "|/w/%2e%2e/etc|/etc"); /* folded "%2e%2e", then decoded */
     expect_readings("/w/plain", "/w/plain");
 }
+
+/* A host WHATWG accepts but no DNS name has ('&', '$', '!', '*', ...)
+ * fails; a reading of it fails with CHIO_ERANGE (denied, not ignored). */
+Test(rev29_normalize, hosts_hold_only_dns_characters)
+{
+    static const struct {
+        const char *url, *want;
+    } rows[] = {
+        {"https://evil.com&x.example.com/", NULL},
+        {"https://evil.com$x.example.com/", NULL},
+        {"https://a!b.example.com/", NULL},
+        {"https://a*.example.com/", NULL},
+        {"https://a'b.example.com/", NULL},
+        {"https://a%26b.example.com/", NULL},
+        {"foo://a&b/", NULL},
+        {"https://my_host.example.com/", "my_host.example.com"},
+        {"https://A-1.Example.COM./", "a-1.example.com"},
+        {"https://0x7f.1/", "127.0.0.1"},
+        {"https://[::1]/", "[::1]"},
+    };
+    char out[CHIO__HOST_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int rc = chio__url_host(rows[i].url, strlen(rows[i].url), out, sizeof(out));
+        if (rows[i].want == NULL)
+            cr_expect_eq(rc, CHIO_EINVAL, "'%s': want failure, got '%s'", rows[i].url, out);
+        else
+            cr_expect(rc == 0 && strcmp(out, rows[i].want) == 0, "'%s': want '%s', got %d '%s'",
+                      rows[i].url, rows[i].want, rc, out);
+    }
+    cr_expect_eq(chio__host_canon("a&b", 3, out, sizeof(out)), CHIO_EINVAL);
+    /* a WHATWG reader takes it, so a reading is not "no host" (EINVAL)
+     * but one the kernel will not compare: callers deny */
+    cr_expect_eq(
+        chio__url_host_reading("https://a&b.example.com/", 24, CHIO__URL_WHATWG, out, sizeof(out)),
+        CHIO_ERANGE);
+    cr_expect_str_eq(out, "");
+}

@@ -190,6 +190,25 @@ Test(rev29_urls, home_and_drive_paths_are_not_under_a_relative_prefix)
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
+/* WHATWG accepts '&', '$', '!', '*', ... in a host, and a glob's '*'
+ * matched them: "https://evil.com&x.example.com/" was allowed by
+ * *.example.com, yet a shell given that URL runs curl on evil.com in the
+ * background. A host with a character no DNS name has denies. Rows 0-3
+ * were allowed before. */
+Test(rev29_urls, a_host_with_characters_no_dns_name_has_denies)
+{
+    static const row rows[] = {
+        {DG("*.example.com"), "{\"url\":\"https://evil.com&x.example.com/\"}", 0},
+        {DG("*.example.com"), "{\"url\":\"https://evil.com$x.example.com/\"}", 0},
+        {DG("*example.com"), "{\"url\":\"https://evil.com!example.com/\"}", 0},
+        {DG("*.example.com"), "{\"host\":\"evil.com&x.example.com\"}", 0},
+        {DG("*.example.com"), "{\"url\":\"https://api.example.com/?a=1&b=2\"}", 1},
+        {DG("*.example.com"), "{\"url\":\"https://my_host.example.com/\"}", 1},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/a&b\"}", 1},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
 /* Counts the reads that reach the provider. */
 static int provide(void *user, const char *uri, chio_output *out)
 {
