@@ -20,7 +20,10 @@
  *                 "." and empty segments dropped, ".." pops a segment, "/"
  *                 and "\" both separate, whole segments compare (case-
  *                 sensitive); the empty relative prefix "." does not cover
- *                 a first segment "~..." or "C:..." (a home, a drive). A
+ *                 a first segment "~..." or "C:..." (a home, a drive);
+ *                 each word of the leaf that starts a path (words end at
+ *                 white space and ;|&<>'"` ,=:@, as written and decoded
+ *                 once) is held to the same (path_words). A
  *                 leaf with a control character, ".." above the root or
  *                 the start or below /proc or /dev, a double
  *                 encoding or a remote file: host denies, and so does a
@@ -207,6 +210,87 @@ static int reading_under(void *ctx, const char *p, size_t len)
     return 1;
 }
 
+/* Where a word ends when a path value is read as words: white space
+ * (the Unicode spaces too), shell separators and redirections, quotes,
+ * and the list and option separators ",=:@" ("a,/etc/x", "--out=/etc/x",
+ * "/w/bin:/etc", curl's "@/etc/passwd"). The bytes of the break at s[i],
+ * or 0. */
+static size_t path_word_break(const char *s, size_t n, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+
+    if (c >= 0x80)
+        return chio__space_at(s + i, n - i);
+    return c <= 0x20 || c == 0x7f || strchr("'\"`;|&<>,=:@", c) != NULL ? 1 : 0;
+}
+
+/* Does @s start with "file:" (any case)? Such a word runs on through ':'
+ * and is read as the file URL it is (as the forbidden_path guard does). */
+static int file_word(const char *s, size_t n)
+{
+    return n >= 5 && strncasecmp(s, "file:", 5) == 0;
+}
+
+/* Where the path in the word @w starts: at once when it starts like one
+ * (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x"); @n
+ * when the word does not start a path (a fragment such as "types/x" of
+ * "node_modules/@types/x" is no path of its own). */
+static size_t word_path_start(const char *w, size_t n)
+{
+    size_t i = 1;
+
+    if (strchr("/\\~", w[0]) != NULL || file_word(w, n))
+        return 0;
+    if (w[0] == '.' && (n == 1 || strchr("/\\.", w[1]) != NULL))
+        return 0;
+    if (w[0] != '-')
+        return n;
+    while (i < n && (isalnum((unsigned char)w[i]) || w[i] == '-'))
+        i++;
+    return i > 1 && i < n && strchr("/\\~", w[i]) != NULL ? i : n;
+}
+
+/* Each word of @s (@n bytes) that starts a path, read like a whole path:
+ * a tool that hands the value to a shell or splits a list reads
+ * "/w/a /etc/passwd" as two paths. The whole value (one word) was read
+ * already. Returns chio__path_readings' code for the first that fails. */
+static int words_under(prefix_scan *ps, const char *s, size_t n)
+{
+    size_t i = 0, j, b = 1, st;
+    int rc;
+
+    while (i < n) {
+        int file = file_word(s + i, n - i);
+        for (j = i; j < n && ((b = path_word_break(s, n, j)) == 0 || (file && s[j] == ':')); j++)
+            ;
+        if (i == 0 && j == n)
+            return 0; /* one word: the whole value */
+        if (j > i && (st = word_path_start(s + i, j - i)) < j - i &&
+            (rc = chio__path_readings(s + i + st, j - i - st, reading_under, ps)) != 0)
+            return rc;
+        i = j < n ? j + b : n;
+    }
+    return 0;
+}
+
+/* The words of @s as written, and percent-decoded once ("/w/a%20/etc/x"
+ * to a tool that decodes, then splits). */
+static int path_words(prefix_scan *ps, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc = words_under(ps, s, n);
+
+    if (rc != 0 || !chio__has_escape(s, n))
+        return rc;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    len = chio__percent_decode(s, n, d);
+    rc = words_under(ps, d, len);
+    free(heap);
+    return rc;
+}
+
 static int scan_path(void *ctx, const char *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
@@ -221,6 +305,8 @@ static int scan_path(void *ctx, const char *key, const char *s, size_t n)
      * cannot be read (control characters, ".." above the start, double
      * encoding, a remote file: host) denies. */
     rc = chio__path_readings(s, n, reading_under, ps);
+    if (rc == 0)
+        rc = path_words(ps, s, n);
     if (rc == 0)
         return 0;
     if (rc < 0)

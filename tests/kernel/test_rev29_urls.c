@@ -282,3 +282,31 @@ Test(rev29_urls, resource_uris_with_nfkc_dot_leaders_are_not_under_a_prefix)
     free(tok);
     chio_kernel_free(k);
 }
+
+/* A path value was read only whole: "/workspace/a /etc/passwd" is one path
+ * under /workspace (a file named "a /etc/passwd"), yet a tool that hands
+ * it to a shell or splits a list reads /etc/passwd as well. Each word that
+ * starts a path (also after ",=:@;|&<>" and quotes, as a glued option's
+ * value, and after one percent-decoding) must be under the prefix too.
+ * Rows 0-8 were allowed before. */
+Test(rev29_urls, each_word_of_a_path_value_that_starts_a_path_is_read)
+{
+    static const row rows[] = {
+        {PP("/workspace"), "{\"args\":\"/workspace/a /etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a;/etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"files\":\"/workspace/a,/etc/shadow\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a>/etc/cron.d/x\"}", 0},
+        {PP("/workspace"), "{\"args\":\"/workspace/a --out=/etc/x\"}", 0},
+        {PP("/workspace"), "{\"args\":\"/workspace/a -o/etc/x\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/a%20/etc/passwd\"}", 0},
+        {PP("src"), "{\"path\":\"src/a ../../etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"args\":\"/workspace/a file:///etc/passwd\"}", 0},
+        {PP("/workspace"), "{\"path\":\"/workspace/my notes.txt\"}", 1},
+        {PP("/workspace"), "{\"path\":\"/workspace/Photos (2024)/a.jpg\"}", 1},
+        {PP("/workspace"), "{\"path\":\"/workspace/node_modules/@types/node/x.d.ts\"}", 1},
+        {PP("/workspace"), "{\"args\":\"/workspace/a /workspace/b,/workspace/c\"}", 1},
+        {PP("/workspace"), "{\"args\":\"/workspace/a -o/workspace/b\"}", 1},
+        {PP("/workspace"), "{\"args\":\"/workspace/a file://localhost/workspace/b\"}", 1},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
