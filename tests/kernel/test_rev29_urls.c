@@ -310,3 +310,27 @@ Test(rev29_urls, each_word_of_a_path_value_that_starts_a_path_is_read)
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
+
+/* "/proc/<pid>/cwd/..." is a path in that process's working directory
+ * (init's is "/": "/proc/1/cwd/etc/shadow" is /etc/shadow), and
+ * "/proc/<pid>/fd/<n>/..." and "/dev/fd/<n>/..." a path in a directory it
+ * holds open; the forbidden_path guard resolved only /proc/<pid>/root.
+ * Such a path could be under any prefix: it is unreadable, so denied.
+ * Rows 0-4 were allowed before. */
+Test(rev29_urls, paths_through_cwd_and_fd_links_are_denied_by_the_forbidden_path_guard)
+{
+    static const char *const args[] = {
+        "{\"path\":\"/proc/1/cwd/etc/shadow\"}",
+        "{\"path\":\"/proc/self/task/7/cwd/root/.ssh/id_rsa\"}",
+        "{\"path\":\"/proc/self/fd/3/passwd\"}",
+        "{\"path\":\"/dev/fd/4/shadow\"}",
+        "{\"cmd\":\"cat /proc/self/root/proc/1/cwd/etc/shadow\"}",
+        "{\"path\":\"/proc/self/status\"}",
+        "{\"path\":\"/proc/self/fd/1\"}",
+        "{\"path\":\"/dev/fd/0\"}",
+        "{\"path\":\"/tmp/proc/1/cwd/x\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 0, 0, 0, 0};
+
+    run_guard_rows(args, denied, sizeof(args) / sizeof(args[0]));
+}
