@@ -65,7 +65,10 @@
  *   max_length    every string leaf and object key has at most N bytes;
  *   max_args_size the canonical JSON of the arguments has at most N bytes;
  *   custom [k,v]  some object member named k, at any depth, is the string v,
- *                 and every member named k is (a decoy must not pass);
+ *                 and every member named k is (a decoy must not pass),
+ *                 and so is every member a case-folding reader (Go's
+ *                 encoding/json: ASCII case, U+017F, U+212A) takes for
+ *                 k ("ENV" beside "env");
  *   anything else denies (fail closed).
  * A deny reason quotes the argument at fault, unless a built-in secret_leak
  * guard flags it (then the reason names the constraint only: the receipt
@@ -638,8 +641,47 @@ typedef struct custom_scan {
     int agree, other; /* members named key that are / are not the string value */
 } custom_scan;
 
-/* Counts, anywhere under @v, the members named cs->key by whether they
- * are the string cs->value; stops at the first that is not. */
+/* The code point at @s (@n > 0 bytes) as Go's encoding/json folds a
+ * member name to match a field (bytes.EqualFold): ASCII letters to lower
+ * case, U+017F (long s) to 's', U+212A (Kelvin sign) to 'k', any other
+ * byte as it is; its length in *@len. */
+static unsigned fold_at(const char *s, size_t n, size_t *len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    *len = 1;
+    if (n >= 2 && u[0] == 0xc5 && u[1] == 0xbf) {
+        *len = 2;
+        return 's';
+    }
+    if (n >= 3 && u[0] == 0xe2 && u[1] == 0x84 && u[2] == 0xaa) {
+        *len = 3;
+        return 'k';
+    }
+    return (unsigned)tolower(u[0]);
+}
+
+/* Does member name @a name the same field as @b to a reader that folds
+ * case (Go's encoding/json: {"env": "prod", "ENV": "staging"} sets Env to
+ * "staging", the last one)? */
+static int same_member(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b), la, lb;
+
+    while (na > 0 && nb > 0) {
+        if (fold_at(a, na, &la) != fold_at(b, nb, &lb))
+            return 0;
+        a += la;
+        na -= la;
+        b += lb;
+        nb -= lb;
+    }
+    return na == 0 && nb == 0;
+}
+
+/* Counts, anywhere under @v, the members named cs->key (its case folded,
+ * see same_member) by whether they are the string cs->value; stops at the
+ * first that is not. */
 static void count_members(const chio_json *v, custom_scan *cs)
 {
     size_t i, n;
@@ -657,11 +699,14 @@ static void count_members(const chio_json *v, custom_scan *cs)
             const chio_json *m = chio_json_get(v, k);
             size_t len;
             const char *s = chio_json_string(m, &len);
-            if (strcmp(k, cs->key) == 0) {
-                if (s != NULL && len == strlen(cs->value) && memcmp(s, cs->value, len) == 0)
-                    cs->agree++;
-                else
+            /* a member with the very name counts towards "some member
+             * is v" (a reader that matches names exactly sees only it);
+             * one a case-folding reader takes must not disagree */
+            if (same_member(k, cs->key)) {
+                if (s == NULL || len != strlen(cs->value) || memcmp(s, cs->value, len) != 0)
                     cs->other++;
+                else if (strcmp(k, cs->key) == 0)
+                    cs->agree++;
             }
             count_members(m, cs);
         }

@@ -334,3 +334,24 @@ Test(rev29_urls, paths_through_cwd_and_fd_links_are_denied_by_the_forbidden_path
 
     run_guard_rows(args, denied, sizeof(args) / sizeof(args[0]));
 }
+
+#define CU(k, v) "{\"type\":\"custom\",\"value\":[\"" k "\",\"" v "\"]}"
+
+/* Go's encoding/json matches member names to fields case-insensitively
+ * (U+017F and U+212A fold to 's' and 'k' as well), the last one winning:
+ * {"env": "prod", "ENV": "staging"} sets env to "staging", yet custom
+ * [env, prod] held (only "env" was compared). Rows 0-3 were allowed
+ * before. */
+Test(rev29_urls, custom_reads_member_names_as_a_case_folding_decoder_does)
+{
+    static const row rows[] = {
+        {CU("env", "prod"), "{\"env\":\"prod\",\"ENV\":\"staging\"}", 0},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"opts\":{\"Env\":\"staging\"}}", 0},
+        {CU("kind", "safe"), "{\"kind\":\"safe\",\"\\u212aind\":\"unsafe\"}", 0},
+        {CU("mask", "on"), "{\"mask\":\"on\",\"ma\\u017fk\":\"off\"}", 0},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"Env\":\"prod\"}", 1},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"envx\":\"staging\"}", 1},
+        {CU("env", "prod"), "{\"ENV\":\"prod\"}", 0}, /* no member env to an exact reader */
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
