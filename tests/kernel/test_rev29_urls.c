@@ -355,3 +355,33 @@ Test(rev29_urls, custom_reads_member_names_as_a_case_folding_decoder_does)
     };
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
+
+/* A number where a path goes is denied with a reason that quotes it; a
+ * secret_leak guard that flags the number has it redacted from the
+ * receipt's parameters, but the reason was unquoted only when the key was
+ * flagged, so the receipt kept the secret in its reason. */
+Test(rev29_urls, a_flagged_number_where_a_path_goes_is_not_quoted_in_the_reason)
+{
+    static const char *const patterns[] = {"4[0-9]{15}"};
+    chio_kernel *k = echo_kernel();
+    chio_response r;
+    chio_error err;
+    size_t len;
+    const char *json;
+    char *copy;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Secrets", patterns, 1, &err), 0, "%s",
+                 err.message);
+    call(k, PP("/workspace"), "{\"path\":\"/workspace/a\",\"file\":4111111111111111}", &r);
+    cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_CONSTRAINT_VIOLATED,
+              "verdict %d code %s", r.verdict, chio_code_name(r.code));
+    cr_expect_null(strstr(r.reason, "4111111111111111"), "the reason quotes it: %s", r.reason);
+    json = chio_receipt_json(r.receipt, &len);
+    copy = strndup(json, len);
+    cr_assert_not_null(copy);
+    cr_expect_null(strstr(copy, "4111111111111111"), "the receipt holds the secret: %s", copy);
+    free(copy);
+    chio_response_destroy(&r);
+    chio_kernel_free(k);
+}
