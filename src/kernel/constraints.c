@@ -82,6 +82,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "constraint_custom.h"
 #include "constraint_regex.h"
 #include "guard_scan.h"
 #include "kernel_internal.h"
@@ -188,6 +189,14 @@ typedef struct prefix_scan {
     size_t cap;
 } prefix_scan;
 
+/* An ASCII letter, whatever locale the host set (isalpha() follows it). */
+static int ascii_alpha(char c)
+{
+    int l = chio__ascii_lower((unsigned char)c);
+
+    return l >= 'a' && l <= 'z';
+}
+
 /* Does the relative reading @p start with a segment a tool may read as
  * absolute: "~" or "~user" (a shell, Python's expanduser) or a Windows
  * drive "C:" ("C:\\x", and "C:x" on drive C's working directory)? */
@@ -195,7 +204,7 @@ static int home_or_drive(const char *p, size_t len)
 {
     if (len == 0 || p[0] == '/')
         return 0;
-    return p[0] == '~' || (len >= 2 && isalpha((unsigned char)p[0]) && p[1] == ':');
+    return p[0] == '~' || (len >= 2 && ascii_alpha(p[0]) && p[1] == ':');
 }
 
 static int reading_under(void *ctx, const char *p, size_t len)
@@ -248,7 +257,7 @@ static size_t word_path_start(const char *w, size_t n)
         return 0;
     if (w[0] != '-')
         return n;
-    while (i < n && (isalnum((unsigned char)w[i]) || w[i] == '-'))
+    while (i < n && (ascii_alpha(w[i]) || chio__ascii_digit((unsigned char)w[i]) || w[i] == '-'))
         i++;
     return i > 1 && i < n && strchr("/\\~", w[i]) != NULL ? i : n;
 }
@@ -628,7 +637,7 @@ void chio__regex_free(void *v)
     free(r);
 }
 
-/* ---- max_length, custom ------------------------------------------------------------------ */
+/* ---- max_length (custom: constraint_custom.c) -------------------------------------------- */
 
 /* Object keys count: a tool that takes a map creates its keys. */
 static int scan_length(void *ctx, const char *key, const char *s, size_t n, int is_key)
@@ -637,106 +646,6 @@ static int scan_length(void *ctx, const char *key, const char *s, size_t n, int 
     (void)s;
     (void)is_key;
     return n > *(const uint64_t *)ctx;
-}
-
-typedef struct custom_scan {
-    const char *key, *value;
-    int agree, other; /* members named key that are / are not the string value */
-} custom_scan;
-
-/* The code point at @s (@n > 0 bytes) as Go's encoding/json folds a
- * member name to match a field (bytes.EqualFold): ASCII letters to lower
- * case, U+017F (long s) to 's', U+212A (Kelvin sign) to 'k', any other
- * byte as it is; its length in *@len. */
-static unsigned fold_at(const char *s, size_t n, size_t *len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    *len = 1;
-    if (n >= 2 && u[0] == 0xc5 && u[1] == 0xbf) {
-        *len = 2;
-        return 's';
-    }
-    if (n >= 3 && u[0] == 0xe2 && u[1] == 0x84 && u[2] == 0xaa) {
-        *len = 3;
-        return 'k';
-    }
-    return (unsigned)tolower(u[0]);
-}
-
-/* Does member name @a name the same field as @b to a reader that folds
- * case (Go's encoding/json: {"env": "prod", "ENV": "staging"} sets Env to
- * "staging", the last one)? */
-static int same_member(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b), la, lb;
-
-    while (na > 0 && nb > 0) {
-        if (fold_at(a, na, &la) != fold_at(b, nb, &lb))
-            return 0;
-        a += la;
-        na -= la;
-        b += lb;
-        nb -= lb;
-    }
-    return na == 0 && nb == 0;
-}
-
-/* Counts, anywhere under @v, the members named cs->key (its case folded,
- * see same_member) by whether they are the string cs->value; stops at the
- * first that is not. */
-static void count_members(const chio_json *v, custom_scan *cs)
-{
-    size_t i, n;
-
-    switch (chio_json_typeof(v)) {
-    case CHIO_JSON_ARRAY:
-        n = chio_json_size(v);
-        for (i = 0; i < n && !cs->other; i++)
-            count_members(chio_json_at(v, i), cs);
-        return;
-    case CHIO_JSON_OBJECT:
-        n = chio_json_size(v);
-        for (i = 0; i < n && !cs->other; i++) {
-            const char *k = chio_json_key_at(v, i, NULL);
-            const chio_json *m = chio_json_get(v, k);
-            size_t len;
-            const char *s = chio_json_string(m, &len);
-            /* a member with the very name counts towards "some member
-             * is v" (a reader that matches names exactly sees only it);
-             * one a case-folding reader takes must not disagree */
-            if (same_member(k, cs->key)) {
-                if (s == NULL || len != strlen(cs->value) || memcmp(s, cs->value, len) != 0)
-                    cs->other++;
-                else if (strcmp(k, cs->key) == 0)
-                    cs->agree++;
-            }
-            count_members(m, cs);
-        }
-        return;
-    default:
-        return;
-    }
-}
-
-/* custom [k, v]: some member k is the string v, and none is anything else
- * (members that disagree are ambiguous: a decoy {"x":{"k":v}} beside the
- * k the tool reads must not pass). */
-static int custom_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
-                        char *reason, size_t cap)
-{
-    custom_scan cs = {c->custom_key, c->custom_value, 0, 0};
-
-    count_members(args, &cs);
-    if (cs.agree > 0 && cs.other == 0)
-        return 1;
-    if (secret_leaf(k, c->custom_value, strlen(c->custom_value)))
-        snprintf(reason, cap, "custom constraint on key '%.60s' does not hold%s", c->custom_key,
-                 cs.other ? " (a member of that name has another value)" : "");
-    else
-        snprintf(reason, cap, "custom constraint %.60s=%.60s does not hold%s", c->custom_key,
-                 c->custom_value, cs.other ? " (a member of that name has another value)" : "");
-    return 0;
 }
 
 int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_json *args,
@@ -767,7 +676,7 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
         }
         return 1;
     case CHIO__CONSTRAINT_CUSTOM:
-        return custom_holds(k, c, args, reason, cap);
+        return chio__custom_holds(k, c, args, reason, cap);
     default:
         snprintf(reason, cap, "constraint type '%.60s' is not understood (denied)",
                  c->type_name ? c->type_name : "?");
