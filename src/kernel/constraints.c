@@ -49,7 +49,9 @@
  *                 so is a value that is one URL but holds a word break
  *                 (white space, a Unicode space, ",;|" ...), and so is
  *                 the host a WHATWG or RFC 3986 reader takes from
- *                 the whole value (denied when it is non-ASCII). The
+ *                 the whole value (denied when it is non-ASCII); a value
+ *                 that is a URL only once percent-decoded is held to the
+ *                 same as decoded (scan_encoded_url). The
  *                 constraint's value is read the same way (a glob:
  *                 lowercased, final dot removed);
  *   regex_match   some string leaf matches the pattern (unanchored), read
@@ -513,6 +515,46 @@ static int words_allowed(domain_scan *ds, const char *s, size_t n)
     return found ? 1 : -1;
 }
 
+static int scan_domain(void *ctx, const char *key, const char *s, size_t n);
+
+/* Layers of percent-encoding looked through for a URL a tool decodes. */
+#define URL_DECODE_MAX 4
+
+/* A value that is no URL as written but one after percent-decoding
+ * ("https%3A%2F%2Fevil.com"): a tool that decodes it (a proxy or redirect
+ * parameter passed on) fetches that URL, so its decoded text is held to
+ * the constraint as a value of its own. 0 when it is no such value (or
+ * holds), 1 when it is denied (reason set). Deeper than URL_DECODE_MAX
+ * layers, or out of memory, denies. */
+static int scan_encoded_url(domain_scan *ds, const char *key, const char *s, size_t n, int depth)
+{
+    char *d;
+    size_t len;
+    int rc;
+
+    if (!chio__has_escape(s, n))
+        return 0;
+    if (depth == URL_DECODE_MAX || (d = malloc(n + 1)) == NULL) {
+        snprintf(ds->reason, ds->cap, "'%.*s' is percent-encoded too deep to be read as a URL",
+                 (int)(n > 120 ? 120 : n), s);
+        rc = 1;
+    } else {
+        int seen = ds->seen; /* an encoded URL only adds a check: it is not
+                              * a URL the arguments name */
+        len = chio__percent_decode(s, n, d);
+        rc = chio__url_candidate(NULL, d, len) == 1 ? scan_domain(ds, key, d, len)
+                                                    : scan_encoded_url(ds, key, d, len, depth + 1);
+        ds->seen = seen;
+        free(d);
+    }
+    if (rc != 0) {
+        ds->seen = 1;
+        ds->bad = 1;
+        unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
+    }
+    return rc;
+}
+
 static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
@@ -522,7 +564,7 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
     size_t i;
 
     if (kind == 0)
-        return 0;
+        return scan_encoded_url(ds, key, s, n, 0);
     ds->seen = 1;
     if (leaf_host(kind, s, n, host, sizeof(host)) == 0) {
         /* One URL to a WHATWG reader, yet a tool that splits words

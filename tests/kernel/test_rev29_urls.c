@@ -385,3 +385,27 @@ Test(rev29_urls, a_flagged_number_where_a_path_goes_is_not_quoted_in_the_reason)
     chio_response_destroy(&r);
     chio_kernel_free(k);
 }
+
+/* A URL percent-encoded once or more ("https%3A%2F%2Fevil.com") was no
+ * URL to the domain constraints (no "://" as written, no URL key), so it
+ * passed beside an allowed URL; a tool that decodes it (a proxy or
+ * redirect parameter passed on) fetches evil.com. Its decoded text is
+ * now held to the constraint too. Rows 0-2 were allowed before. */
+Test(rev29_urls, a_percent_encoded_url_is_held_to_the_domain_constraints)
+{
+    static const row rows[] = {
+        {DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"https%3A%2F%2Fevil.com%2F\"}", 0},
+        {DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"https%253A%252F%252Fevil.com\"}", 0},
+        {DG("*.example.com"),
+         "{\"url\":\"https://a.example.com/\",\"q\":\"see%20https%3A%2F%2Fevil.com\"}", 0},
+        {DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"https%3A%2F%2Fapi.example.com%2Fx\"}",
+         1},
+        {DX("api.example.com"), "{\"url\":\"https://api.example.com/\",\"q\":\"50%25 off\"}", 1},
+        /* an encoded URL only adds a check: it names no URL by itself */
+        {DX("api.example.com"), "{\"next\":\"https%3A%2F%2Fapi.example.com\"}", 0},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
