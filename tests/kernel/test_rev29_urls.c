@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests/kernel/test_rev29_urls.c - review 29 of the constraints and guards
- * that read paths and hosts: arguments a tool would read outside the grant
- * (or under a forbidden prefix) that the kernel let through before. Each
- * constraint row runs through the real pipeline and must leave a receipt;
- * each test names the rows that were allowed before its fix.
+ * tests/kernel/test_rev29_urls.c - review 29 of the constraints, guards
+ * and resource grants that read paths, hosts and member names: arguments a
+ * tool would read outside the grant (or under a forbidden prefix) that the
+ * kernel let through before, and a deny reason that kept a flagged secret.
+ * Each row runs through the real pipeline and must leave a receipt; each
+ * test names the rows that were allowed before its fix.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
