@@ -324,39 +324,32 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
     return CHIO_CODE_CONSTRAINT_VIOLATED;
 }
 
-/* A sequence at @s that some reader takes for a dot, slash or backslash
- * though it is none: fullwidth and small forms (NFKC folds U+FF0E, U+FE52
- * and U+2024 to a dot, U+FF0F to a slash, U+FF3C to a backslash) and the
+/* The text a sequence at @s passes for with some reader though it is no
+ * dot, slash or backslash: the NFKC look-alikes (chio__look_alike: U+FF0E
+ * and U+2024 are '.', U+2025 is "..", U+FE68 is '\\', ...) and the
  * overlong UTF-8 forms C0 AE / C0 AF that lax decoders accept. Sets @*n to
- * its length; 0 when there is none. */
-static int look_alike(const unsigned char *s, size_t *n)
+ * its length in bytes (0 when there is none). @s is NUL-terminated. */
+static const char *look_alike(const unsigned char *s, size_t *n)
 {
-    static const struct {
-        unsigned char b[3];
-        char as;
-    } table[] = {
-        {{0xef, 0xbc, 0x8e}, '.'}, {{0xef, 0xb9, 0x92}, '.'},  {{0xe2, 0x80, 0xa4}, '.'},
-        {{0xef, 0xbc, 0x8f}, '/'}, {{0xef, 0xbc, 0xbc}, '\\'},
-    };
-    size_t i;
+    const char *as;
 
+    *n = 0;
     if (s[0] == 0xc0 && (s[1] == 0xae || s[1] == 0xaf)) {
         *n = 2;
-        return s[1] == 0xae ? '.' : '/';
+        return s[1] == 0xae ? "." : "/";
     }
-    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (s[0] == table[i].b[0] && s[1] == table[i].b[1] && s[2] == table[i].b[2]) {
-            *n = 3;
-            return table[i].as;
-        }
-    *n = 0;
-    return 0;
+    if (s[0] < 0x80 || s[1] == '\0' || s[2] == '\0')
+        return NULL;
+    if ((as = chio__look_alike((const char *)s, 3)) != NULL)
+        *n = 3;
+    return as;
 }
 
 /* One reading further: every "%XX" replaced by its byte and every look-
- * alike by the character it passes for, from @in into @out (as long as
- * @in at most). Returns 0 when nothing changed, 1 when something did, -1
- * when a "%00" decoded to NUL (a reader may cut the path there or not). */
+ * alike by the text it passes for, from @in into @out (as long as @in at
+ * most: a look-alike's text is never longer than the look-alike). Returns
+ * 0 when nothing changed, 1 when something did, -1 when a "%00" decoded
+ * to NUL (a reader may cut the path there or not). */
 static int decode_once(const char *in, char *out)
 {
     const unsigned char *s = (const unsigned char *)in;
@@ -364,19 +357,23 @@ static int decode_once(const char *in, char *out)
     size_t n;
 
     while (*s != '\0') {
-        int c = look_alike(s, &n), hi, lo;
+        const char *as = look_alike(s, &n);
+        int hi, lo;
         if (n == 0 && s[0] == '%' && (hi = chio__hex_value(s[1])) >= 0 &&
             (lo = chio__hex_value(s[2])) >= 0) {
-            c = hi * 16 + lo;
-            n = 3;
+            if (hi == 0 && lo == 0)
+                return -1;
+            *out++ = (char)(hi * 16 + lo);
+            s += 3;
+            changed = 1;
+            continue;
         }
         if (n == 0) {
             *out++ = (char)*s++;
             continue;
         }
-        if (c == 0)
-            return -1;
-        *out++ = (char)c;
+        while (*as != '\0')
+            *out++ = *as++;
         s += n;
         changed = 1;
     }
