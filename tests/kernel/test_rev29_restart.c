@@ -106,6 +106,20 @@ static char *token(const char *id, uint64_t ttl, const char *parent)
     return t;
 }
 
+/* A token of its own (no chain) whose grant has max_invocations @max. */
+static char *budget_token(const char *id, uint64_t ttl, int max)
+{
+    char scope[160], *t;
+
+    snprintf(scope, sizeof(scope),
+             "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\",\"operations\":"
+             "[\"invoke\"],\"max_invocations\":%d}]}",
+             max);
+    t = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, IAT, ttl, NULL, 0);
+    cr_assert_not_null(t);
+    return t;
+}
+
 static void open1(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1])
 {
     const char *caps[1] = {tok};
@@ -318,4 +332,108 @@ Test(rev29_restart, an_acknowledged_revocation_and_a_charge_survive_sigkill_with
 {
     run_and_kill("nosync");
     check_after_kill(CHIO_DURABILITY_NOSYNC);
+}
+
+/* ---- what a restart cannot tell: the store put back, the clock ahead ------------------------ */
+
+/* Run @cmd (a shell command line) and fail the test unless it succeeds. */
+static void run_sh(char *cmd)
+{
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    free(cmd);
+}
+
+static void copy_dir(const char *src, const char *dst)
+{
+    char *cmd;
+
+    cr_assert_geq(asprintf(&cmd, "cp -r '%s' '%s'", src, dst), 0);
+    run_sh(cmd);
+}
+
+static void put_back(const char *copy, const char *path)
+{
+    char *cmd;
+
+    cr_assert_geq(asprintf(&cmd, "rm -rf '%s' && mv '%s' '%s'", path, copy, path), 0);
+    run_sh(cmd);
+}
+
+/* docs/security.md, "What no local check can catch": an older copy of the
+ * kernel's own store put back is a consistent log the same key signed.
+ * The kernel opens it, `chio receipt verify` passes it, and the budgets
+ * and revocations are those of the copy: what came after it (a charge, a
+ * revocation, their receipts) is gone without a trace. Pinned here so
+ * the page stays exact. */
+Test(rev29_restart, an_older_copy_of_the_store_put_back_is_not_detected)
+{
+    char *b = budget_token("cap-b", 100000, 1), *x = token("cap-x", 100000, NULL), *bak,
+         sid[CHIO_SESSION_ID_LEN + 1], sid2[CHIO_SESSION_ID_LEN + 1];
+    const char *argv[] = {"receipt", "verify", "--receipt-db", db, NULL};
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    cli_result r;
+
+    cr_assert_geq(asprintf(&bak, "%s/bak", dir), 0);
+    open1(k, x, sid);
+    cr_expect_eq(call(k, sid, "cap-x"), CHIO_CODE_NONE);
+    chio_kernel_free(k);
+    copy_dir(db, bak);
+
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    open1(k, b, sid);
+    open1(k, x, sid2);
+    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_BUDGET_EXHAUSTED);
+    revoke_id(k, "cap-x");
+    cr_expect_eq(call(k, sid2, "cap-x"), CHIO_CODE_CAPABILITY_REVOKED);
+    chio_kernel_free(k);
+
+    put_back(bak, db);
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    open1(k, b, sid);
+    open1(k, x, sid2);
+    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_NONE, "the spent budget is the copy's");
+    cr_expect_eq(call(k, sid2, "cap-x"), CHIO_CODE_NONE, "the revocation is gone with it");
+    chio_kernel_free(k);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_eq(r.status, 0, "verify: %s%s", r.out, r.err);
+    testutil_cli_free(&r);
+    free(bak);
+    free(b);
+    free(x);
+}
+
+/* The expiry floor cannot tell a clock that was ahead from one that was
+ * right. A restart while the wall clock reads past a budgeted token's
+ * expiry drops its row and raises the floor to that expiry; once the
+ * clock is right again the token, still valid by it, stays refused
+ * (capability_expired), never granted a fresh budget. A token whose state
+ * was kept is judged as before. Documented in docs/spec-reading.md. */
+Test(rev29_restart, a_restart_with_the_clock_ahead_keeps_refusing_what_it_dropped)
+{
+    char *b = budget_token("cap-b", 1000, 2), *c = budget_token("cap-c", 100000, 2),
+         sid[CHIO_SESSION_ID_LEN + 1], sid2[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+
+    open1(k, b, sid);
+    open1(k, c, sid2);
+    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(call(k, sid2, "cap-c"), CHIO_CODE_NONE);
+    chio_kernel_free(k);
+
+    g_now = IAT + 5000; /* the clock is ahead at the restart */
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    chio_kernel_free(k);
+
+    g_now = NOW; /* and right again */
+    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    open1(k, b, sid);
+    open1(k, c, sid2);
+    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_EXPIRED, "a fresh budget");
+    cr_expect_eq(call(k, sid2, "cap-c"), CHIO_CODE_NONE);
+    cr_expect_eq(call(k, sid2, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED, "its count was kept");
+    chio_kernel_free(k);
+    free(b);
+    free(c);
 }
