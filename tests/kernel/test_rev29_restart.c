@@ -45,6 +45,7 @@ extern char **environ;
 
 static uint64_t g_now = NOW;
 static char *dir, *db;
+static int g_refused_lines; /* log lines naming "delegated_tokens_refused" */
 
 static uint64_t test_clock(void *ctx)
 {
@@ -55,6 +56,7 @@ static uint64_t test_clock(void *ctx)
 static void setup(void)
 {
     g_now = NOW;
+    g_refused_lines = 0;
     dir = testutil_tmpdir();
     cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
 }
@@ -70,6 +72,14 @@ TestSuite(rev29_restart, .init = setup, .fini = teardown);
 
 /* ---- fixtures ---------------------------------------------------------------------------- */
 
+static void count_refused(void *ctx, chio_log_level level, const char *json, size_t len)
+{
+    (void)ctx;
+    (void)level;
+    if (memmem(json, len, "\"delegated_tokens_refused\"", 26) != NULL)
+        __atomic_add_fetch(&g_refused_lines, 1, __ATOMIC_RELAXED);
+}
+
 static chio_kernel *kernel(uint32_t max_depth)
 {
     static const char *const tools[] = {"read"};
@@ -81,7 +91,8 @@ static chio_kernel *kernel(uint32_t max_depth)
     kt_config(&cfg, db);
     cfg.clock = test_clock;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
+    cfg.log = count_refused;
+    cfg.log_level = CHIO_LOG_WARN;
     cfg.max_delegation_depth = max_depth;
     k = kt_kernel(&cfg);
     memset(&ts, 0, sizeof(ts));
@@ -210,11 +221,13 @@ Test(rev29_restart, a_revocation_dropped_without_delegation_still_stops_delegate
     chio_store_close(s);
 
     /* The deploy: delegation on. */
+    cr_expect_eq(g_refused_lines, 0, "only a kernel accepting delegation says so");
     k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
     open1(k, child, sid);
     cr_expect_eq(call(k, sid, "cap-c"), CHIO_CODE_CAPABILITY_REVOKED,
                  "a token delegated from a revoked capability was let through");
     chio_kernel_free(k);
+    cr_expect_eq(g_refused_lines, 1, "the start warns once");
     /* A token of its own (no chain) is judged as before. */
     k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
     open1(k, plain, sid);
