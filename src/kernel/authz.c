@@ -170,18 +170,6 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
             return CHIO_CODE_CAPABILITY_REVOKED;
         }
     }
-    /* Revocations a kernel refusing delegation dropped from this store
-     * are forgotten, and a delegated token may name one of them in its
-     * chain, outliving its bound (revocation.c): which ones, nothing
-     * tells, so no delegated token passes here. */
-    if (depth > 0 && k->max_delegation_depth > 0 &&
-        __atomic_load_n(&k->med.dropped_revocations, __ATOMIC_RELAXED) != 0) {
-        snprintf(reason, cap,
-                 "delegated tokens are refused on this store: a kernel with "
-                 "max_delegation_depth 0 dropped revocations from it, and this chain may name "
-                 "one of them");
-        return CHIO_CODE_CAPABILITY_REVOKED;
-    }
     /* A revocation may have been dropped between check 2 and check 3 only
      * when its bound passed, which bounds this token's expires_at (see
      * revocation.c, "How long a revocation is kept"); read the clock again

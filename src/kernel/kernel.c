@@ -293,11 +293,6 @@ static int start_locked(chio_kernel *k, chio_error *err)
               k->signer_threads, k->ring_capacity,
               k->durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync",
               (unsigned long long)k->next_seq, k->store_path ? "false" : "true");
-    if (k->max_delegation_depth > 0 && k->med.dropped_revocations != 0) /* see authz.c */
-        chio__log(k, CHIO_LOG_WARN, "delegated_tokens_refused",
-                  "a kernel with max_delegation_depth 0 dropped revocations from this store; "
-                  "every delegated token is denied capability_revoked",
-                  "\"dropped_bound\":%llu", (unsigned long long)k->med.dropped_revocations);
     return 0;
 }
 

@@ -112,10 +112,6 @@ typedef struct chio__mediation {
     /* The latest expires_at of a budget or revocation dropped because its
      * capability had expired (atomic; see chio__expired_floor_raise). */
     uint64_t expired_floor;
-    /* The store's CHIO__META_DROPPED_REVOCATIONS (atomic): nonzero once a
-     * kernel refusing delegation dropped a revocation there; a kernel
-     * accepting delegation then refuses delegated tokens (authz.c). */
-    uint64_t dropped_revocations;
 #ifdef CHIO_OTEL
     void (*span_fn)(void *ctx, const struct chio_span *span); /* otel.c; build phase */
     void *span_ctx;

@@ -41,13 +41,6 @@
  *
  * A stored bound is only used while the kernel still refuses delegation:
  * a kernel started with max_delegation_depth > 0 keeps every revocation.
- * A drop is for good, though: a later kernel on the same store that
- * accepts delegation no longer knows the id, and a token delegated from
- * the revoked one can outlive the bound. So every drop also records the
- * highest bound dropped in the store (CHIO__META_DROPPED_REVOCATIONS, in
- * the batch that deletes the rows), and a kernel accepting delegation
- * refuses every delegated token on a store with that mark (check 3,
- * authz.c): it cannot tell which chains name a forgotten id.
  * This relies on capability ids naming one token (an issuer does not issue
  * a second token with a revoked id and a later expires_at); budgets make
  * the same assumption. Drops happen when revocations are loaded at start
@@ -203,23 +196,6 @@ typedef struct load_ctx {
     size_t ndropped;
 } load_ctx;
 
-/* Note a dropped revocation's bound @exp: the mark the store keeps for
- * kernels that accept delegation (see "How long a revocation is kept"). */
-static void note_dropped(chio_kernel *k, uint64_t exp)
-{
-    /* Only the starting thread, or a sweeper under revoke_mu, writes it. */
-    if (exp > __atomic_load_n(&k->med.dropped_revocations, __ATOMIC_RELAXED))
-        __atomic_store_n(&k->med.dropped_revocations, exp, __ATOMIC_RELAXED);
-}
-
-/* Put the mark in @drop, the batch deleting the rows: no row goes
- * without it. */
-static void put_dropped_mark(chio_kernel *k, chio__store_batch *drop)
-{
-    chio__store_batch_put_meta_u64(drop, k->store, CHIO__META_DROPPED_REVOCATIONS,
-                                   __atomic_load_n(&k->med.dropped_revocations, __ATOMIC_RELAXED));
-}
-
 static int load_one(void *ctx, const char *id, size_t len, const char *value, size_t vlen)
 {
     load_ctx *c = ctx;
@@ -229,7 +205,6 @@ static int load_one(void *ctx, const char *id, size_t len, const char *value, si
 
     if (exp != 0 && c->now >= exp) {
         chio__expired_floor_raise(k, exp);
-        note_dropped(k, exp);
         chio__store_batch_delete_revocation(c->drop, k->store, id, len);
         c->ndropped++;
         return 0;
@@ -252,22 +227,15 @@ int chio__revocations_load(chio_kernel *k, chio_error *err)
         return 0;
     k->nrevocations = 0;
     c.now = chio__kernel_now(k);
-    rc = chio__store_get_meta_u64(k->store, CHIO__META_DROPPED_REVOCATIONS,
-                                  &k->med.dropped_revocations, err);
-    if (rc != 0)
-        return rc;
     c.drop = chio__store_batch_new();
     if (c.drop == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory loading revocations");
     rc = chio__store_scan_revocation_records(k->store, load_one, &c, err);
     if (rc == CHIO_ENOMEM)
         rc = chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory loading revocations");
-    /* Not synced: a lost delete is redone by the next load (its mark with
-     * it, in the same batch). */
-    if (rc == 0 && c.ndropped > 0) {
-        put_dropped_mark(k, c.drop);
+    /* Not synced: a lost delete is redone by the next load. */
+    if (rc == 0 && c.ndropped > 0)
         rc = chio__store_write(k->store, c.drop, 0, err);
-    }
     chio__store_batch_free(c.drop);
     if (rc == 0)
         __atomic_store_n(&k->med.revocations_loaded, 1, __ATOMIC_RELEASE);
@@ -288,7 +256,6 @@ static int revocation_expired(void *ctx, const void *key, size_t klen, void *val
     if (value == REVOCATION_KEPT || c->now < *(const uint64_t *)value)
         return 0;
     chio__expired_floor_raise(c->k, *(const uint64_t *)value);
-    note_dropped(c->k, *(const uint64_t *)value);
     chio__store_batch_delete_revocation(c->drop, c->k->store, key, klen);
     chio__revocation_free(value);
     c->n++;
@@ -312,12 +279,9 @@ static size_t revocations_sweep(chio_kernel *k, uint64_t now)
         chio__shmap_sweep(&k->med.revocations, revocation_expired, &c);
         k->nrevocations -= c.n;
         chio_error_init(&err);
-        /* Not synced; a failed or lost delete is redone by the next load
-         * (the mark goes in the same batch). */
-        if (c.n > 0) {
-            put_dropped_mark(k, c.drop);
+        /* Not synced; a failed or lost delete is redone by the next load. */
+        if (c.n > 0)
             (void)chio__store_write(k->store, c.drop, 0, &err);
-        }
         pthread_mutex_unlock(&k->revoke_mu);
         chio__store_batch_free(c.drop);
     }

@@ -102,16 +102,6 @@ int chio__archive_chain_fits(chio_store *arch, chio_store *live, uint64_t last, 
  */
 #define CHIO__META_EXPIRED_FLOOR "expired_floor"
 
-/*
- * The highest bound of a revocation that a kernel refusing delegation
- * (max_delegation_depth 0) dropped, row included (kernel/revocation.c):
- * tokens delegated from the revoked one could outlive that bound, and no
- * record of the id is left for a later kernel that accepts delegation, so
- * such a kernel refuses every delegated token on a store with this mark.
- * Written in the batch that deletes the rows; never lowered or removed.
- */
-#define CHIO__META_DROPPED_REVOCATIONS "dropped_revocations"
-
 /* The sequence number the id index gives for @id, unchecked (the audit
  * compares it itself); chio_store_find_receipt also checks the receipt
  * there carries @id. 0, CHIO_ENOTFOUND or CHIO_ECORRUPT. */

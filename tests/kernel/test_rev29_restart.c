@@ -6,12 +6,6 @@
  * RocksDB in a fresh temporary directory; crashes are real processes
  * (tests/reliability/revoke_victim) killed with SIGKILL.
  *
- *  - a kernel that refuses delegation (max_delegation_depth 0) drops a
- *    revocation, row included, once every token it knew with that id has
- *    expired; a later kernel on the same store that accepts delegation
- *    then let a token delegated from the revoked one through (its chain
- *    names the id, which nothing remembered). Now the drop leaves a mark
- *    in the store and such a kernel refuses delegated tokens there.
  *  - a revocation the caller was told about survives a SIGKILL right
  *    after, under either durability setting, and so does a charge whose
  *    tool was running (guards; they held).
@@ -45,7 +39,6 @@ extern char **environ;
 
 static uint64_t g_now = NOW;
 static char *dir, *db;
-static int g_refused_lines; /* log lines naming "delegated_tokens_refused" */
 
 static uint64_t test_clock(void *ctx)
 {
@@ -56,7 +49,6 @@ static uint64_t test_clock(void *ctx)
 static void setup(void)
 {
     g_now = NOW;
-    g_refused_lines = 0;
     dir = testutil_tmpdir();
     cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
 }
@@ -72,14 +64,6 @@ TestSuite(rev29_restart, .init = setup, .fini = teardown);
 
 /* ---- fixtures ---------------------------------------------------------------------------- */
 
-static void count_refused(void *ctx, chio_log_level level, const char *json, size_t len)
-{
-    (void)ctx;
-    (void)level;
-    if (memmem(json, len, "\"delegated_tokens_refused\"", 26) != NULL)
-        __atomic_add_fetch(&g_refused_lines, 1, __ATOMIC_RELAXED);
-}
-
 static chio_kernel *kernel(uint32_t max_depth)
 {
     static const char *const tools[] = {"read"};
@@ -91,8 +75,7 @@ static chio_kernel *kernel(uint32_t max_depth)
     kt_config(&cfg, db);
     cfg.clock = test_clock;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log = count_refused;
-    cfg.log_level = CHIO_LOG_WARN;
+    cfg.log_level = CHIO_LOG_ERROR;
     cfg.max_delegation_depth = max_depth;
     k = kt_kernel(&cfg);
     memset(&ts, 0, sizeof(ts));
@@ -108,22 +91,16 @@ static chio_kernel *kernel(uint32_t max_depth)
 #define SCOPE \
     "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"read\",\"operations\":[\"invoke\"]}]}"
 
-/* A token the kernel key issued to the agent, delegated from @parent
- * (one link) when @parent is not NULL. */
-static char *token(const char *id, uint64_t ttl, const char *parent)
+/* A token the kernel key issued to the agent (no delegation chain). */
+static char *token(const char *id, uint64_t ttl)
 {
-    char agent[65], *t;
-    tk_link l;
+    char *t = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, SCOPE, IAT, ttl, NULL, 0);
 
-    tk_pub(TK_AGENT_SEED, agent);
-    l = (tk_link){parent, TK_OTHER_SEED, agent, IAT};
-    t = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, SCOPE, IAT, ttl, parent ? &l : NULL,
-                 parent ? 1 : 0);
     cr_assert_not_null(t);
     return t;
 }
 
-/* A token of its own (no chain) whose grant has max_invocations @max. */
+/* Likewise, with a grant of max_invocations @max. */
 static char *budget_token(const char *id, uint64_t ttl, int max)
 {
     char scope[160], *t;
@@ -186,81 +163,6 @@ static void verify_clean(void)
 
     cr_expect_eq(r.status, 0, "verify: %s%s", r.out, r.err);
     testutil_cli_free(&r);
-}
-
-/* ---- a revocation dropped without delegation, then delegation turned on -------------------- */
-
-/* The parent "cap-p" is revoked while a session holds it, by a kernel
- * that refuses delegation: the record gets the parent's expiry as its
- * bound. A restart past the bound (still without delegation) drops it,
- * row and all. Then a deploy turns delegation on: a token delegated from
- * cap-p, expiring long after it (its issuer signed that; nothing bounds a
- * child's expiry by its parent's), must still be refused, since check 3
- * covers every id in the chain. Before, it was allowed. */
-Test(rev29_restart, a_revocation_dropped_without_delegation_still_stops_delegated_tokens)
-{
-    char *parent = token("cap-p", 1000, NULL), *child = token("cap-c", 100000, "cap-p"),
-         *plain = token("cap-x", 100000, NULL), sid[CHIO_SESSION_ID_LEN + 1];
-    chio_kernel *k = kernel(0);
-    uint64_t mark = 0;
-    chio_store *s;
-
-    open1(k, parent, sid);
-    revoke_id(k, "cap-p"); /* bound: IAT + 1000 */
-    cr_expect_eq(call(k, sid, "cap-p"), CHIO_CODE_CAPABILITY_REVOKED);
-    chio_kernel_free(k);
-
-    g_now = IAT + 2000; /* past the bound: the restart drops it */
-    k = kernel(0);
-    cr_assert_eq(chio_kernel_start(k, NULL), 0);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-p"), 0, "dropped at load");
-    chio_kernel_free(k);
-    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_expect_eq(chio__store_get_meta_u64(s, CHIO__META_DROPPED_REVOCATIONS, &mark, NULL), 0);
-    cr_expect_eq(mark, IAT + 1000, "the drop is marked in the store with its bound");
-    chio_store_close(s);
-
-    /* The deploy: delegation on. */
-    cr_expect_eq(g_refused_lines, 0, "only a kernel accepting delegation says so");
-    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
-    open1(k, child, sid);
-    cr_expect_eq(call(k, sid, "cap-c"), CHIO_CODE_CAPABILITY_REVOKED,
-                 "a token delegated from a revoked capability was let through");
-    chio_kernel_free(k);
-    cr_expect_eq(g_refused_lines, 1, "the start warns once");
-    /* A token of its own (no chain) is judged as before. */
-    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
-    open1(k, plain, sid);
-    cr_expect_eq(call(k, sid, "cap-x"), CHIO_CODE_NONE);
-    chio_kernel_free(k);
-    verify_clean();
-    free(parent);
-    free(child);
-    free(plain);
-}
-
-/* The same drop by the amortised sweep of a running kernel (not at load)
- * marks the store too. */
-Test(rev29_restart, a_revocation_swept_without_delegation_marks_the_store)
-{
-    char *parent = token("cap-p", 1000, NULL), *child = token("cap-c", 100000, "cap-p"),
-         sid[CHIO_SESSION_ID_LEN + 1];
-    chio_kernel *k = kernel(0);
-
-    open1(k, parent, sid);
-    revoke_id(k, "cap-p");
-    g_now = IAT + 1000;
-    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 1);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-p"), 0, "dropped by the sweep");
-    chio_kernel_free(k);
-
-    g_now = IAT + 2000;
-    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
-    open1(k, child, sid);
-    cr_expect_eq(call(k, sid, "cap-c"), CHIO_CODE_CAPABILITY_REVOKED);
-    chio_kernel_free(k);
-    free(parent);
-    free(child);
 }
 
 /* ---- a revocation acknowledged, then SIGKILL ------------------------------------------------- */
@@ -397,7 +299,7 @@ static void put_back(const char *copy, const char *path)
  * the page stays exact. */
 Test(rev29_restart, an_older_copy_of_the_store_put_back_is_not_detected)
 {
-    char *b = budget_token("cap-b", 100000, 1), *x = token("cap-x", 100000, NULL), *bak,
+    char *b = budget_token("cap-b", 100000, 1), *x = token("cap-x", 100000), *bak,
          sid[CHIO_SESSION_ID_LEN + 1], sid2[CHIO_SESSION_ID_LEN + 1];
     chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
 
