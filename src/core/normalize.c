@@ -485,49 +485,32 @@ static int starts_file(const char *s, size_t n)
     return n >= 5 && strncasecmp(s, "file:", 5) == 0;
 }
 
-/* Characters a reader may take for a dot, slash or backslash: NFKC folds
- * U+FF0E, U+FE52 and U+2024 to '.', U+FF0F to '/' and U+FF3C to '\', and
- * Windows' best-fit conversion to a code page maps them so. */
-static const struct {
-    unsigned char b[3];
-    char as;
-} look_alikes[] = {
-    {{0xef, 0xbc, 0x8e}, '.'}, {{0xef, 0xb9, 0x92}, '.'},  {{0xe2, 0x80, 0xa4}, '.'},
-    {{0xef, 0xbc, 0x8f}, '/'}, {{0xef, 0xbc, 0xbc}, '\\'},
-};
-
-/* The ASCII character the look-alike at @s stands for, or 0. */
-static char look_alike_at(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; n >= 3 && i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
-        if (memcmp(s, look_alikes[i].b, 3) == 0)
-            return look_alikes[i].as;
-    return 0;
-}
-
 /* Does @s hold a look-alike dot, slash or backslash? */
 static int has_look_alike(const char *s, size_t n)
 {
-    size_t i;
+    size_t i, len;
 
     for (i = 0; i + 3 <= n; i++)
-        if (look_alike_at(s + i, n - i) != 0)
+        if (chio__look_alike(s + i, n - i, &len) != NULL)
             return 1;
     return 0;
 }
 
-/* @s with every look-alike replaced by its ASCII character, into @out
+/* @s with every look-alike replaced by the ASCII it reads as, into @out
  * (room for @n + 1); returns the new length. */
 static size_t fold_look_alikes(const char *s, size_t n, char *out)
 {
-    size_t i = 0, o = 0;
+    size_t i = 0, o = 0, len;
 
     while (i < n) {
-        char c = look_alike_at(s + i, n - i);
-        out[o++] = c != 0 ? c : s[i];
-        i += c != 0 ? 3 : 1;
+        const char *as = chio__look_alike(s + i, n - i, &len);
+        if (as == NULL) {
+            out[o++] = s[i++];
+            continue;
+        }
+        memcpy(out + o, as, strlen(as));
+        o += strlen(as);
+        i += len;
     }
     out[o] = '\0';
     return o;

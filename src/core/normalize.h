@@ -116,7 +116,7 @@ int chio__url_candidate(const char *key, const char *s, size_t n);
  * one (path, file, dir, folder, root, cwd, ...) or its value looks like one
  * (starts with / \ ~ ., contains / or \, starts with "file:" in any case,
  * contains %2f %5c %2e in any case, also encoded again: %252e, %25252f,
- * or a look-alike dot or slash: U+FF0E U+FE52 U+2024 U+FF0F U+FF3C).
+ * or a look-alike dot or slash: see chio__look_alike).
  * Conservative by design. @key may be
  * NULL. */
 int chio__path_candidate(const char *key, const char *s, size_t n);
@@ -151,8 +151,8 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
  * each of those percent-decoded once (file: URLs read per WHATWG, and
  * through their query and fragment as a tool that strips "file://" reads
  * them), and decoded then trimmed ("%20/etc" is also "/etc"); when @s holds
- * look-alike dots or slashes (U+FF0E U+FE52 U+2024 U+FF0F U+FF3C), all of
- * these again with them folded to ASCII. @fn gets each
+ * look-alike dots or slashes (chio__look_alike), all of these again with
+ * them folded to ASCII. @fn gets each
  * normalised form (NUL-terminated); a nonzero return stops the walk and is
  * returned. Returns CHIO_EINVAL as soon as one reading fails to normalise
  * (callers deny), CHIO_ENOMEM, or 0.
@@ -165,6 +165,14 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
  * "/etc/x", not "/etcx"); absolute and relative never mix. @fold_case
  * compares ASCII letters case-insensitively. */
 int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen, int fold_case);
+
+/* chio__look_alike - the ASCII that the look-alike at the start of @s (@n
+ * bytes left) reads as after NFKC or Windows' best-fit conversion: "."
+ * for U+FF0E, U+FE52 and U+2024, ".." for U+2025 and U+FE30, "/" for
+ * U+FF0F, "\\" for U+FF3C and U+FE68; its length in bytes (3) in *@len.
+ * NULL (and *@len 0) when @s starts with none. The ASCII is never longer
+ * than the bytes it stands for. */
+const char *chio__look_alike(const char *s, size_t n, size_t *len);
 
 /* ---- text for secret scanning ---------------------------------------------------------- */
 

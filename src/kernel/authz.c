@@ -324,60 +324,49 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
     return CHIO_CODE_CONSTRAINT_VIOLATED;
 }
 
-/* A sequence at @s that some reader takes for a dot, slash or backslash
- * though it is none: fullwidth and small forms (NFKC folds U+FF0E, U+FE52
- * and U+2024 to a dot, U+FF0F to a slash, U+FF3C to a backslash) and the
- * overlong UTF-8 forms C0 AE / C0 AF that lax decoders accept. Sets @*n to
- * its length; 0 when there is none. */
-static int look_alike(const unsigned char *s, size_t *n)
+/* The text a sequence at @s (@n bytes left) passes for though it is no
+ * dot, slash or backslash: a look-alike NFKC or Windows' best-fit folds
+ * (chio__look_alike: U+FF0E, U+2025 "..", U+FE68 "\\", ...) or the overlong
+ * UTF-8 forms C0 AE / C0 AF that lax decoders accept. Sets @*len to its
+ * length in bytes; NULL when there is none. */
+static const char *look_alike(const char *s, size_t n, size_t *len)
 {
-    static const struct {
-        unsigned char b[3];
-        char as;
-    } table[] = {
-        {{0xef, 0xbc, 0x8e}, '.'}, {{0xef, 0xb9, 0x92}, '.'},  {{0xe2, 0x80, 0xa4}, '.'},
-        {{0xef, 0xbc, 0x8f}, '/'}, {{0xef, 0xbc, 0xbc}, '\\'},
-    };
-    size_t i;
-
-    if (s[0] == 0xc0 && (s[1] == 0xae || s[1] == 0xaf)) {
-        *n = 2;
-        return s[1] == 0xae ? '.' : '/';
+    if (n >= 2 && (unsigned char)s[0] == 0xc0 &&
+        ((unsigned char)s[1] == 0xae || (unsigned char)s[1] == 0xaf)) {
+        *len = 2;
+        return (unsigned char)s[1] == 0xae ? "." : "/";
     }
-    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (s[0] == table[i].b[0] && s[1] == table[i].b[1] && s[2] == table[i].b[2]) {
-            *n = 3;
-            return table[i].as;
-        }
-    *n = 0;
-    return 0;
+    return chio__look_alike(s, n, len);
 }
 
 /* One reading further: every "%XX" replaced by its byte and every look-
- * alike by the character it passes for, from @in into @out (as long as
- * @in at most). Returns 0 when nothing changed, 1 when something did, -1
- * when a "%00" decoded to NUL (a reader may cut the path there or not). */
-static int decode_once(const char *in, char *out)
+ * alike by the text it passes for, from @in (@n bytes) into @out (as long
+ * as @in at most). Returns 0 when nothing changed, 1 when something did,
+ * -1 when a "%00" decoded to NUL (a reader may cut the path there or not). */
+static int decode_once(const char *in, size_t n, char *out)
 {
-    const unsigned char *s = (const unsigned char *)in;
-    int changed = 0;
-    size_t n;
+    size_t i = 0, len;
+    int changed = 0, hi, lo;
+    char byte[2] = "";
 
-    while (*s != '\0') {
-        int c = look_alike(s, &n), hi, lo;
-        if (n == 0 && s[0] == '%' && (hi = chio__hex_value(s[1])) >= 0 &&
-            (lo = chio__hex_value(s[2])) >= 0) {
-            c = hi * 16 + lo;
-            n = 3;
+    while (i < n) {
+        const char *as = look_alike(in + i, n - i, &len);
+        if (as == NULL && in[i] == '%' && i + 2 < n &&
+            (hi = chio__hex_value((unsigned char)in[i + 1])) >= 0 &&
+            (lo = chio__hex_value((unsigned char)in[i + 2])) >= 0) {
+            byte[0] = (char)(hi * 16 + lo);
+            if (byte[0] == '\0')
+                return -1;
+            as = byte;
+            len = 3;
         }
-        if (n == 0) {
-            *out++ = (char)*s++;
+        if (as == NULL) {
+            *out++ = in[i++];
             continue;
         }
-        if (c == 0)
-            return -1;
-        *out++ = (char)c;
-        s += n;
+        memcpy(out, as, strlen(as));
+        out += strlen(as);
+        i += len;
         changed = 1;
     }
     *out = '\0';
@@ -429,7 +418,7 @@ static int uri_has_dot_segment(const char *uri)
     } else {
         memcpy(a, uri, n);
         for (i = 0; !found; i++) {
-            int changed = decode_once(a, b);
+            int changed = decode_once(a, strlen(a), b);
             if (changed == 0)
                 break;
             found = changed < 0 || has_dot_segment(b) || i + 1 == URI_READINGS;
