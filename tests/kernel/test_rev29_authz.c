@@ -2,9 +2,17 @@
 /*
  * tests/kernel/test_rev29_authz.c - review 29 of the authorization path
  * (checks 1 to 6) from a hostile agent's side: calls the kernel allowed
- * that it must deny. Each test names what the old code did. Every call,
- * allowed or denied, must leave a receipt whose verdict matches.
- * Real kernel, real Ed25519, ephemeral RocksDB, real guards.
+ * that it must deny.
+ *   - look-alikes NFKC folds to more than one character (the two dot
+ *     leaders U+2025 and U+FE30 are "..") or that the tables missed
+ *     (U+FE68 is "\") let a path climb out of a path_prefix, a resource
+ *     prefix grant and a forbidden_path guard;
+ *   - a kernel refusing delegation dropped a revocation once the tokens
+ *     held with its id expired, and then allowed a later token with the id
+ *     (and, restarted with delegation, a token naming it in its chain).
+ * Each test names what the old code did. Every call, allowed or denied,
+ * must leave a receipt whose verdict matches. Real kernel, real Ed25519,
+ * RocksDB (ephemeral, or a directory across a restart), real guards.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
