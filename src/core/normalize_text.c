@@ -241,11 +241,14 @@ const char *chio__look_alike(const char *s, size_t n, size_t *len)
 {
     size_t i;
 
-    for (i = 0; n >= 3 && i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
+    *len = 0;
+    /* Every one starts with 0xE2 or 0xEF: most bytes are rejected here. */
+    if (n < 3 || ((unsigned char)s[0] != 0xe2 && (unsigned char)s[0] != 0xef))
+        return NULL;
+    for (i = 0; i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
         if (memcmp(s, look_alikes[i].b, 3) == 0) {
             *len = 3;
             return look_alikes[i].as;
         }
-    *len = 0;
     return NULL;
 }
