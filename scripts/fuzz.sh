@@ -53,7 +53,8 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 echo "fuzz.sh: building libchio with $CC into $BUILD/"
 make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BUILD" OPT="-O1 -g" \
     SAN="$SAN_COMPILE" CFLAGS="$FUZZ_CFLAGS" \
-    "$BUILD/libchio.a" "$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/util.o" \
+    "$BUILD/libchio.a" "$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/scenario_args.o" \
+    "$BUILD/obj/src/cli/util.o" \
     "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "${MCP_OBJS[@]}" \
     "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o" "$BUILD/obj/src/svc/svc_host.o" \
     "$BUILD/obj/src/svc/svc_log.o" ||
@@ -68,7 +69,8 @@ mkdir -p "$BUILD/fuzz"
 for t in $TARGETS; do
     extra_src=() extra_inc=() extra_libs=""
     if [[ $t == fuzz_scenario ]]; then
-        extra_src=("$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/svc/svc_buf.o")
+        extra_src=("$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/scenario_args.o"
+            "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/svc/svc_buf.o")
         extra_inc=(-Isrc/cli)
     fi
     [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core) # internal API: core/normalize.h

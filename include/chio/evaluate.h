@@ -343,8 +343,10 @@ CHIO_EXTERN int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_gua
  * (decoded, file: URLs, "."/".." and repeated separators resolved; words
  * of running text too), lies at or under one of @prefixes, by whole
  * segments and ASCII case-insensitively; a path that cannot be read
- * unambiguously denies; a prefix that cannot itself be read as a path fails
- * registration with CHIO_EINVAL. secret_leak denies when any string, key or
+ * unambiguously denies; a string that starts with a prefix as written
+ * denies too, and a prefix that cannot itself be read as a path ("../")
+ * matches only that way (logged once: forbidden_prefix_as_written).
+ * secret_leak denies when any string, key or
  * number matches one of @patterns (POSIX extended regular expressions; an
  * invalid pattern fails registration with CHIO_EINVAL), also with invisible
  * characters removed, fullwidth letters folded and encodings (%XX, \uXXXX,

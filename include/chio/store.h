@@ -44,8 +44,9 @@ typedef enum chio_store_mode {
  * (read-write: another process, or another handle of this one, holds it
  * read-write, whatever spelling of the path either used: "dir", "dir/",
  * a symlink); CHIO_ECORRUPT; CHIO_ESTORE
- * (a directory that holds other files and no store, read-write; other
- * RocksDB errors; the message says which); CHIO_EINVAL; CHIO_ENOMEM.
+ * (read-write: a directory that holds other files and no store, or one
+ * every user may write to; other RocksDB errors; the message says which);
+ * CHIO_EINVAL; CHIO_ENOMEM. A directory it creates is mode 0700.
  * Ownership: caller closes *out with chio_store_close().
  */
 CHIO_EXTERN int chio_store_open(const char *path, chio_store_mode mode, chio_store **out,

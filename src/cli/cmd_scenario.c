@@ -268,6 +268,7 @@ static void run_open(runner *r, size_t i, const chio_json *o)
 static void run_call(runner *r, size_t i, const chio_json *o)
 {
     const chio_json *args = chio_json_get(o, "arguments");
+    const lifted_args *raw = chio__scenario_lifted(r->sc, i);
     chio_response resp;
     chio_call call;
     chio_error err;
@@ -284,7 +285,10 @@ static void run_call(runner *r, size_t i, const chio_json *o)
     call.server_id = chio_json_string(chio_json_get(o, "server"), NULL);
     call.tool_name = chio_json_string(chio_json_get(o, "tool"), NULL);
     call.request_id = chio_json_string(chio_json_get(o, "request_id"), NULL);
-    if (args != NULL) {
+    if (raw != NULL) { /* as written: the kernel refuses them itself */
+        call.arguments_json = raw->text;
+        call.arguments_len = raw->len;
+    } else if (args != NULL) {
         rc = chio_json_write_canonical(args, &argtext, &arglen);
         call.arguments_json = argtext;
         call.arguments_len = arglen;

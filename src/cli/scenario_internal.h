@@ -2,9 +2,9 @@
 /*
  * cli/scenario_internal.h - the parsed chio.scenario.v1 model shared by the
  * scenario reader (scenario_read.c, which builds and frees it) and
- * `chio scenario run` (cmd_scenario.c, which runs it). Private to those two
- * files; the model borrows its strings and step objects from the parsed
- * document it holds, so it lives exactly as long as that document.
+ * `chio scenario run` (cmd_scenario.c, which runs it), with the arguments
+ * lifted out by scenario_args.c. Private to those files; the model borrows its strings and step
+ * objects from the parsed document it holds, so it lives exactly as long as that document.
  */
 #ifndef CHIO_CLI_SCENARIO_INTERNAL_H
 #define CHIO_CLI_SCENARIO_INTERNAL_H
@@ -46,6 +46,15 @@ typedef struct step_spec {
     uint64_t at;
 } step_spec;
 
+/* A call's arguments whose text the JSON parser refuses (scenario_args.c):
+ * kept as written, for the kernel to refuse as that call's invalid
+ * arguments. */
+typedef struct lifted_args {
+    size_t step;
+    char *text;
+    size_t len;
+} lifted_args;
+
 typedef struct scenario {
     chio_json_doc *doc;
     uint64_t clock;
@@ -58,11 +67,24 @@ typedef struct scenario {
     size_t nguards;
     step_spec *steps;
     size_t nsteps;
+    lifted_args *lifted;
+    size_t nlifted;
 } scenario;
 
 /* Parse and check @text whole into a zeroed @sc: 0, or -1 with
  * "path: problem" in rd->msg. Free @sc with chio__scenario_free() either way. */
 int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len);
+
+/* Find the steps' arguments in @text that the parser refuses on their own
+ * for a reason inside them (a lone surrogate, a NUL in a key, a duplicate
+ * key, a number out of range, bad UTF-8, a raw control character), keep
+ * their text in sc->lifted and write *work_out: a copy of @text with them
+ * blanked, every byte offset kept (the caller wipes and frees it; it may
+ * hold the seed). 0, or -1 when out of memory. */
+int chio__scenario_lift_args(scenario *sc, const char *text, size_t len, char **work_out);
+
+/* The lifted arguments of step @step, or NULL. */
+const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step);
 
 /* Free what chio__scenario_read() built; @sc may be zeroed or half-built. */
 void chio__scenario_free(scenario *sc);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "cli.h"
 #include "scenario_internal.h"
 
@@ -278,6 +280,53 @@ static int in_one_member(int code)
            code == CHIO_EJSON_NUMBER || code == CHIO_EJSON_CONTROL || code == CHIO_EJSON_NULKEY;
 }
 
+/* Report a parse error of @text: by its path, like any bad field, when
+ * the error is in one member (a duplicate key, a string with a lone
+ * surrogate, invalid UTF-8 or a raw control character, a number out of
+ * range); a broken structure (truncated, a stray comma, too deep, trailing
+ * data) is the file's. */
+static int parse_error(reader *rd, const char *text, size_t len, const chio_error *err)
+{
+    if (err->offset != CHIO_NO_OFFSET && in_one_member(err->code))
+        path_at(text, len, err->offset, rd->path, sizeof(rd->path));
+    if (err->code == CHIO_EJSON_DUPKEY && rd->path[0] != '\0')
+        return bad(rd, "duplicate member (it appears twice; %.200s)", err->message);
+    if (rd->path[0] != '\0')
+        return bad(rd, "not JSON: %.300s", err->message);
+    snprintf(rd->msg, sizeof(rd->msg), "(file): not JSON: %.300s", err->message);
+    return -1;
+}
+
+/* Parse the file into sc->doc. A call's arguments the parser refuses for
+ * a reason inside them are that call's invalid arguments (kernel.md: an
+ * error with no receipt), not a malformed file: they are lifted out
+ * (scenario_args.c) and the rest is parsed again, so only errors elsewhere
+ * refuse the file. */
+static int parse_doc(reader *rd, scenario *sc, const char *text, size_t len)
+{
+    chio_error err;
+    char *work = NULL;
+    int rc;
+
+    chio_error_init(&err);
+    if (chio_json_parse(text, len, &sc->doc, &err) == 0)
+        return 0;
+    if (!in_one_member(err.code))
+        return parse_error(rd, text, len, &err);
+    if (chio__scenario_lift_args(sc, text, len, &work) != 0)
+        return bad(rd, "out of memory");
+    if (sc->nlifted == 0)
+        rc = parse_error(rd, text, len, &err);
+    else if (chio_json_parse(work, len, &sc->doc, &err) != 0)
+        rc = parse_error(rd, work, len, &err);
+    else
+        rc = 0;
+    /* The copy may hold the signing seed, like the file's text. */
+    OPENSSL_cleanse(work, len);
+    free(work);
+    return rc;
+}
+
 /* ---- the scenario model (types in scenario_internal.h) --------------------------------------- */
 
 static const char *const behavior_names[] = {
@@ -303,16 +352,27 @@ void chio__scenario_free(scenario *sc)
     free(sc->guards);
     free(sc->steps);
     free(sc->ca);
+    for (i = 0; i < sc->nlifted; i++)
+        free(sc->lifted[i].text);
+    free(sc->lifted);
     chio_json_doc_free(sc->doc);
 }
 
 static int read_kernel(reader *rd, scenario *sc, const chio_json *kobj)
 {
-    static const char *const known[] = {
-        "signing_seed_hex",        "ca_public_keys",        "policy_hash",
-        "max_delegation_depth",    "checkpoint_batch_size", "allow_sampling",
-        "allow_sampling_tool_use", "allow_elicitation",     "max_stream_duration_secs",
-        "max_stream_total_bytes",  "require_web3_evidence", NULL};
+    static const char *const known[] = {"signing_seed_hex",
+                                        "ca_public_keys",
+                                        "policy_hash",
+                                        "max_delegation_depth",
+                                        "checkpoint_batch_size",
+                                        "allow_sampling",
+                                        "allow_sampling_tool_use",
+                                        "allow_elicitation",
+                                        "max_stream_duration_secs",
+                                        "max_stream_total_bytes",
+                                        "require_web3_evidence",
+                                        "retention_config",
+                                        NULL};
     chio_kernel_config *c = &sc->cfg;
     const char **cas;
     size_t nca, i;
@@ -334,6 +394,13 @@ static int read_kernel(reader *rd, scenario *sc, const chio_json *kobj)
         opt_bool(rd, kobj, "kernel", "require_web3_evidence", &c->require_web3_evidence) != 0 ||
         opt_strv(rd, kobj, "kernel", "ca_public_keys", &cas, &nca) != 0)
         return -1;
+    /* kernel.md's retention_config: null is "none", its default (keep
+     * forever); the runner's store is thrown away, so nothing else fits. */
+    if (present(kobj, "retention_config") != NULL) {
+        free(cas);
+        at_key(rd, "kernel", "retention_config");
+        return bad(rd, "only null (none: keep receipts forever) is supported by scenario run");
+    }
     if (depth > UINT32_MAX) {
         free(cas);
         at_key(rd, "kernel", "max_delegation_depth");
@@ -593,25 +660,10 @@ int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len)
                                         "guards", "steps", NULL};
     const chio_json *root, *steps, *v;
     const char *schema = NULL;
-    chio_error err;
     size_t i;
 
-    chio_error_init(&err);
-    if (chio_json_parse(text, len, &sc->doc, &err) != 0) {
-        /* Name the place by its path, like any bad field, when the error
-         * is in one member (a duplicate key, a string with a lone
-         * surrogate, invalid UTF-8 or a raw control character, a number
-         * out of range); a broken structure (truncated, a stray comma,
-         * too deep, trailing data) is the file's. */
-        if (err.offset != CHIO_NO_OFFSET && in_one_member(err.code))
-            path_at(text, len, err.offset, rd->path, sizeof(rd->path));
-        if (err.code == CHIO_EJSON_DUPKEY && rd->path[0] != '\0')
-            return bad(rd, "duplicate member (it appears twice; %.200s)", err.message);
-        if (rd->path[0] != '\0')
-            return bad(rd, "not JSON: %.300s", err.message);
-        snprintf(rd->msg, sizeof(rd->msg), "(file): not JSON: %.300s", err.message);
+    if (parse_doc(rd, sc, text, len) != 0)
         return -1;
-    }
     root = chio_json_root(sc->doc);
     rd->path[0] = '\0';
     if (want_type(rd, root, CHIO_JSON_OBJECT, "a JSON object") != 0 ||

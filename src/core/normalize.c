@@ -485,32 +485,65 @@ static int starts_file(const char *s, size_t n)
     return n >= 5 && strncasecmp(s, "file:", 5) == 0;
 }
 
+/* Characters a reader may take for dots, a slash or a backslash: NFKC
+ * folds U+FF0E, U+FE52 and U+2024 to '.', U+2025 and U+FE30 to "..",
+ * U+2026 and U+FE19 to "...", U+FF0F to '/', U+FF3C and U+FE68 to '\'
+ * (every code point NFKC turns into dots and slashes only), and Windows'
+ * best-fit conversion to a code page maps them so. */
+static const struct {
+    unsigned char b[3];
+    const char *as; /* never longer than the 3 bytes it replaces */
+} look_alikes[] = {
+    {{0xef, 0xbc, 0x8e}, "."},   {{0xef, 0xb9, 0x92}, "."},  {{0xe2, 0x80, 0xa4}, "."},
+    {{0xe2, 0x80, 0xa5}, ".."},  {{0xef, 0xb8, 0xb0}, ".."}, {{0xe2, 0x80, 0xa6}, "..."},
+    {{0xef, 0xb8, 0x99}, "..."}, {{0xef, 0xbc, 0x8f}, "/"},  {{0xef, 0xbc, 0xbc}, "\\"},
+    {{0xef, 0xb9, 0xa8}, "\\"},
+};
+
+/* The ASCII text the look-alike at @s stands for, or NULL. */
+static const char *look_alike_at(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; n >= 3 && i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
+        if (memcmp(s, look_alikes[i].b, 3) == 0)
+            return look_alikes[i].as;
+    return NULL;
+}
+
+const char *chio__look_alike(const char *s, size_t n)
+{
+    return look_alike_at(s, n);
+}
+
 /* Does @s hold a look-alike dot, slash or backslash? */
 static int has_look_alike(const char *s, size_t n)
 {
-    size_t i, len;
+    size_t i;
 
     for (i = 0; i + 3 <= n; i++)
-        if (chio__look_alike(s + i, n - i, &len) != NULL)
+        if (look_alike_at(s + i, n - i) != NULL)
             return 1;
     return 0;
 }
 
-/* @s with every look-alike replaced by the ASCII it reads as, into @out
- * (room for @n + 1); returns the new length. */
+/* @s with every look-alike replaced by its ASCII text, into @out (room for
+ * @n + 1; may be @s: the output never runs ahead of the input); returns
+ * the new length. */
 static size_t fold_look_alikes(const char *s, size_t n, char *out)
 {
-    size_t i = 0, o = 0, len;
+    size_t i = 0, o = 0, k;
 
     while (i < n) {
-        const char *as = chio__look_alike(s + i, n - i, &len);
+        const char *as = look_alike_at(s + i, n - i);
         if (as == NULL) {
             out[o++] = s[i++];
             continue;
         }
-        memcpy(out + o, as, strlen(as));
-        o += strlen(as);
-        i += len;
+        k = strlen(as);
+        memcpy(out + o, as, k);
+        o += k;
+        i += 3;
     }
     out[o] = '\0';
     return o;
@@ -718,8 +751,10 @@ static int encoded_space(const char *s, size_t n)
     return 0;
 }
 
-int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
-                        void *ctx)
+/* The readings of @s as written (chio__path_readings without the folded
+ * ones). */
+static int readings_as_written(const char *s, size_t n,
+                               int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
 {
     char stack[STACK_BUF], *heap;
     readings r;
@@ -754,15 +789,44 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
     if (rc == 0 && pct && !file && encoded_space(s, n))
         rc = one_reading(&r, s, n, CHIO__PATH_DECODE | CHIO__PATH_TRIM);
     free(heap);
-    /* every reading again with look-alike dots and slashes folded
-     * ("/w/\uff0e\uff0e/etc" is "/w/../etc" after NFKC or best-fit) */
-    if (rc == 0 && has_look_alike(s, n)) {
-        char *folded = malloc(n + 1);
-        if (folded == NULL)
-            return CHIO_ENOMEM;
-        rc = chio__path_readings(folded, fold_look_alikes(s, n, folded), fn, ctx);
-        free(folded);
-    }
+    return rc;
+}
+
+/* Does @s hold a byte outside ASCII? */
+static int has_non_ascii(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
+int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
+                        void *ctx)
+{
+    char stack[STACK_BUF], *heap, *folded;
+    size_t len;
+    int rc = readings_as_written(s, n, fn, ctx);
+
+    /* Every reading again as NFKC or Windows' best-fit conversion leaves
+     * it: look-alike dots and slashes folded ("/w/\u2025/etc" is
+     * "/w/../etc"), fullwidth and mathematical letters folded and
+     * invisible format characters dropped as for secret scanning
+     * ("/\uff45\uff54\uff43/passwd" is "/etc/passwd"). Only non-ASCII
+     * text can fold, and the folded text is ASCII where it changed, so
+     * one more round would change nothing. */
+    if (rc != 0 || !has_non_ascii(s, n))
+        return rc;
+    folded = scratch(stack, sizeof(stack), n + 1, &heap);
+    if (folded == NULL)
+        return CHIO_ENOMEM;
+    len = chio__text_fold(s, n, folded);
+    len = fold_look_alikes(folded, len, folded);
+    if (len != n || memcmp(folded, s, n) != 0)
+        rc = readings_as_written(folded, len, fn, ctx);
+    free(heap);
     return rc;
 }
 

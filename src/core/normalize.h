@@ -54,7 +54,8 @@ uint32_t chio__utf8_decode(const unsigned char *s, size_t n, size_t *len);
  * decoded, one trailing dot removed, IPv4 in dotted decimal, IPv6 in
  * brackets in WHATWG's compressed form.
  * Returns 0, CHIO_EINVAL when there is no host or it cannot be read
- * unambiguously (non-ASCII, forbidden code point, bad IPv4/IPv6, bad port,
+ * unambiguously (non-ASCII, forbidden code point, a character no DNS name
+ * has: anything but letters, digits, '-', '_', '.'; bad IPv4/IPv6, bad port,
  * empty label, two '@' in the authority, or an RFC 3986 reader such as
  * curl or urllib3 would see another host, as in "https://a.com\@b.com"),
  * or CHIO_ETOOBIG when it does not fit @cap. @out is an empty string on
@@ -89,7 +90,8 @@ int chio__host_canon(const char *s, size_t n, char *out, size_t cap);
  * where WHATWG's host parser surely fails as well (an ASCII forbidden code
  * point, a bad IPv4 or IPv6 address), CHIO_ERANGE where it may succeed and
  * the kernel cannot tell how (non-ASCII, which needs IDNA; empty labels,
- * which WHATWG keeps), CHIO_ETOOBIG. */
+ * which WHATWG keeps) or will not compare the host (a character no DNS
+ * name has, such as '&'), CHIO_ETOOBIG. */
 int chio__host_reading(const char *s, size_t n, char *out, size_t cap);
 
 /* chio__url_special_scheme - 1 when @s, read as WHATWG does (leading and
@@ -121,6 +123,14 @@ int chio__url_candidate(const char *key, const char *s, size_t n);
  * NULL. */
 int chio__path_candidate(const char *key, const char *s, size_t n);
 
+/* chio__look_alike - the ASCII text ("." ".." "..." "/" "\\") that NFKC
+ * makes of the 3-byte UTF-8 sequence at the start of @s: U+FF0E, U+FE52,
+ * U+2024 (a dot), U+2025, U+FE30 (two), U+2026, U+FE19 (three), U+FF0F
+ * (a slash), U+FF3C, U+FE68 (a backslash): every code point NFKC turns
+ * into dots, slashes or backslashes only. NULL when there is none (or
+ * @n < 3). Never longer than the 3 bytes it replaces. */
+const char *chio__look_alike(const char *s, size_t n);
+
 /* Flags of chio__path_normalize. */
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
 #define CHIO__PATH_TRIM   2u /* with DECODE: drop white space around the decoded value */
@@ -150,9 +160,11 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
  * and the Unicode spaces JavaScript's trim() and Python's strip() remove),
  * each of those percent-decoded once (file: URLs read per WHATWG, and
  * through their query and fragment as a tool that strips "file://" reads
- * them), and decoded then trimmed ("%20/etc" is also "/etc"); when @s holds
- * look-alike dots or slashes (chio__look_alike), all of these again with
- * them folded to ASCII. @fn gets each
+ * them), and decoded then trimmed ("%20/etc" is also "/etc"); when @s is
+ * not ASCII, all of these again as NFKC or Windows' best-fit conversion
+ * would leave it: look-alike dots and slashes (chio__look_alike) folded,
+ * and chio__text_fold's folding (fullwidth and mathematical letters to
+ * ASCII, invisible format characters dropped). @fn gets each
  * normalised form (NUL-terminated); a nonzero return stops the walk and is
  * returned. Returns CHIO_EINVAL as soon as one reading fails to normalise
  * (callers deny), CHIO_ENOMEM, or 0.
@@ -165,14 +177,6 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
  * "/etc/x", not "/etcx"); absolute and relative never mix. @fold_case
  * compares ASCII letters case-insensitively. */
 int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen, int fold_case);
-
-/* chio__look_alike - the ASCII that the look-alike at the start of @s (@n
- * bytes left) reads as after NFKC or Windows' best-fit conversion: "."
- * for U+FF0E, U+FE52 and U+2024, ".." for U+2025 and U+FE30, "/" for
- * U+FF0F, "\\" for U+FF3C and U+FE68; its length in bytes (3) in *@len.
- * NULL (and *@len 0) when @s starts with none. The ASCII is never longer
- * than the bytes it stands for. */
-const char *chio__look_alike(const char *s, size_t n, size_t *len);
 
 /* ---- text for secret scanning ---------------------------------------------------------- */
 

@@ -5,7 +5,8 @@
  * percent-decoding, forbidden domain code points, the "ends in a number"
  * rule, the IPv4 parser (decimal, octal, hex and short forms) and the IPv6
  * parser, with their serialisers. No IDNA: a non-ASCII host fails. Labels
- * must be non-empty (one final dot is dropped).
+ * must be non-empty (one final dot is dropped), and a host hold only what
+ * a DNS name holds (letters, digits, '-', '_', '.').
  *
  * Core layer, no state, no locks, no allocation.
  */
@@ -264,6 +265,21 @@ static int forbidden_domain(unsigned char c)
     return c <= 0x20 || c == 0x7f || strchr("#%/:<>?@[\\]^|", c) != NULL;
 }
 
+/* Is every byte of the lowercased @d one a DNS name or an IPv4 address
+ * in any WHATWG form has (letters, digits, '-', '_', '.')? WHATWG also
+ * accepts "!$&'()*+,;=`{}~" and '"' in a host; no DNS name holds them,
+ * and a tool that hands the URL to a shell splits it there. */
+static int dns_chars(const char *d, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!chio__ascii_digit((unsigned char)d[i]) && !(d[i] >= 'a' && d[i] <= 'z') &&
+            d[i] != '-' && d[i] != '_' && d[i] != '.')
+            return 0;
+    return 1;
+}
+
 /* The canonical host; with @reading, a failure is CHIO_EINVAL only where
  * WHATWG's host parser surely fails too, and CHIO_ERANGE where it may not
  * (see chio__host_reading). */
@@ -295,6 +311,8 @@ static int host_canon(const char *s, size_t n, int reading, char *out, size_t ca
     }
     if (nonascii) /* needs IDNA, which we do not have ("\uff45vil.com" is evil.com) */
         return reading ? CHIO_ERANGE : CHIO_EINVAL;
+    if (!dns_chars(d, dl)) /* "evil.com&x.example.com": a shell runs evil.com */
+        return reading ? CHIO_ERANGE : CHIO_EINVAL; /* WHATWG accepts it: deny */
     if (ends_in_number(d, dl)) {
         int rc = ipv4_parse(d, dl, out, cap);
         if (rc != 0 && cap > 0)

@@ -4,9 +4,7 @@
  * format characters dropped and fullwidth or mathematical look-alikes
  * folded to ASCII (chio__text_fold), and one pass of the escapes text is
  * smuggled in undone (chio__text_unescape); plus the UTF-8 decoder the
- * other normalize files share, and the look-alike dots and slashes that
- * paths and resource URIs are read again with (chio__look_alike, for
- * normalize.c and kernel/authz.c).
+ * other normalize files share.
  *
  * Core layer: calls nothing above it. No state, no locks.
  */
@@ -216,39 +214,4 @@ size_t chio__text_unescape(const char *s, size_t n, char *out)
     }
     out[o] = '\0';
     return o;
-}
-
-/* ---- look-alike dots and slashes ---------------------------------------------------- */
-
-/* Characters a reader may take for dots, a slash or a backslash: NFKC
- * folds U+FF0E, U+FE52 and U+2024 to ".", U+2025 (two dot leader) and
- * U+FE30 (its vertical form) to "..", U+FF0F to "/", U+FF3C and U+FE68
- * (small reverse solidus) to "\\", and Windows' best-fit conversion to a
- * code page maps them so. Each is three bytes of UTF-8 and reads as at
- * most two ASCII characters, so a folded string is never longer. (The
- * ellipses U+2026 and U+FE19 fold to "...", a name and no dot segment,
- * and are common in text: not listed.) */
-static const struct {
-    unsigned char b[3];
-    const char *as;
-} look_alikes[] = {
-    {{0xef, 0xbc, 0x8e}, "."},  {{0xef, 0xb9, 0x92}, "."},  {{0xe2, 0x80, 0xa4}, "."},
-    {{0xe2, 0x80, 0xa5}, ".."}, {{0xef, 0xb8, 0xb0}, ".."}, {{0xef, 0xbc, 0x8f}, "/"},
-    {{0xef, 0xbc, 0xbc}, "\\"}, {{0xef, 0xb9, 0xa8}, "\\"},
-};
-
-const char *chio__look_alike(const char *s, size_t n, size_t *len)
-{
-    size_t i;
-
-    *len = 0;
-    /* Every one starts with 0xE2 or 0xEF: most bytes are rejected here. */
-    if (n < 3 || ((unsigned char)s[0] != 0xe2 && (unsigned char)s[0] != 0xef))
-        return NULL;
-    for (i = 0; i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
-        if (memcmp(s, look_alikes[i].b, 3) == 0) {
-            *len = 3;
-            return look_alikes[i].as;
-        }
-    return NULL;
 }

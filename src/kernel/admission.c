@@ -48,19 +48,24 @@ static unsigned next_caller_shard;
  * own thread forever (chio__kernel_callers_in_flight() never reads zero). Drain checks
  * this and refuses instead. A few slots: a thread inside more kernels at
  * once than that is not tracked for the extra ones (drain from there
- * still hangs, as before); it is never wrongly refused, since enter and
- * leave pair on one thread, last in first out.
+ * still hangs, as before; their nesting is bounded by the thread's total,
+ * inside_total); it is never wrongly refused, since enter and leave pair
+ * on one thread, last in first out.
  */
 #define INSIDE_SLOTS 4
 static _Thread_local struct {
     const chio_kernel *k;
     unsigned n;
 } inside[INSIDE_SLOTS];
+/* Calls this thread is inside now, on any kernel, the untracked ones
+ * included: what bounds the nesting through kernels past the slots. */
+static _Thread_local unsigned inside_total;
 
 static void inside_add(const chio_kernel *k)
 {
     unsigned i, free_slot = INSIDE_SLOTS;
 
+    inside_total++;
     for (i = 0; i < INSIDE_SLOTS; i++) {
         if (inside[i].n > 0 && inside[i].k == k) {
             inside[i].n++;
@@ -79,6 +84,7 @@ static void inside_drop(const chio_kernel *k)
 {
     unsigned i;
 
+    inside_total--;
     for (i = 0; i < INSIDE_SLOTS; i++)
         if (inside[i].n > 0 && inside[i].k == k) {
             inside[i].n--;
@@ -105,6 +111,12 @@ unsigned chio__kernel_depth(const chio_kernel *k)
         if (inside[i].n > 0 && inside[i].k == k)
             return inside[i].n;
     return 0;
+}
+
+/* How many calls on any kernel this thread is inside now. */
+unsigned chio__thread_depth(void)
+{
+    return inside_total;
 }
 
 static uint32_t *my_shard(chio_kernel *k)

@@ -312,49 +312,57 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
     return CHIO_CODE_CONSTRAINT_VIOLATED;
 }
 
-/* The text a sequence at @s (@n bytes left) passes for though it is no
- * dot, slash or backslash: a look-alike NFKC or Windows' best-fit folds
- * (chio__look_alike: U+FF0E, U+2025 "..", U+FE68 "\\", ...) or the overlong
- * UTF-8 forms C0 AE / C0 AF that lax decoders accept. Sets @*len to its
- * length in bytes; NULL when there is none. */
-static const char *look_alike(const char *s, size_t n, size_t *len)
+/* The text a sequence at @s passes for with some reader though it is no
+ * dot, slash or backslash: the NFKC look-alikes (chio__look_alike: U+FF0E
+ * and U+2024 are '.', U+2025 is "..", U+FE68 is '\\', ...) and the
+ * overlong UTF-8 forms C0 AE / C0 AF that lax decoders accept. Sets @*n to
+ * its length in bytes (0 when there is none). @s is NUL-terminated. */
+static const char *look_alike(const unsigned char *s, size_t *n)
 {
-    if (n >= 2 && (unsigned char)s[0] == 0xc0 &&
-        ((unsigned char)s[1] == 0xae || (unsigned char)s[1] == 0xaf)) {
-        *len = 2;
-        return (unsigned char)s[1] == 0xae ? "." : "/";
+    const char *as;
+
+    *n = 0;
+    if (s[0] == 0xc0 && (s[1] == 0xae || s[1] == 0xaf)) {
+        *n = 2;
+        return s[1] == 0xae ? "." : "/";
     }
-    return chio__look_alike(s, n, len);
+    if (s[0] < 0x80 || s[1] == '\0' || s[2] == '\0')
+        return NULL;
+    if ((as = chio__look_alike((const char *)s, 3)) != NULL)
+        *n = 3;
+    return as;
 }
 
 /* One reading further: every "%XX" replaced by its byte and every look-
- * alike by the text it passes for, from @in (@n bytes) into @out (as long
- * as @in at most). Returns 0 when nothing changed, 1 when something did,
- * -1 when a "%00" decoded to NUL (a reader may cut the path there or not). */
-static int decode_once(const char *in, size_t n, char *out)
+ * alike by the text it passes for, from @in into @out (as long as @in at
+ * most: a look-alike's text is never longer than the look-alike). Returns
+ * 0 when nothing changed, 1 when something did, -1 when a "%00" decoded
+ * to NUL (a reader may cut the path there or not). */
+static int decode_once(const char *in, char *out)
 {
-    size_t i = 0, len;
-    int changed = 0, hi, lo;
-    char byte[2] = "";
+    const unsigned char *s = (const unsigned char *)in;
+    int changed = 0;
+    size_t n;
 
-    while (i < n) {
-        const char *as = look_alike(in + i, n - i, &len);
-        if (as == NULL && in[i] == '%' && i + 2 < n &&
-            (hi = chio__hex_value((unsigned char)in[i + 1])) >= 0 &&
-            (lo = chio__hex_value((unsigned char)in[i + 2])) >= 0) {
-            byte[0] = (char)(hi * 16 + lo);
-            if (byte[0] == '\0')
+    while (*s != '\0') {
+        const char *as = look_alike(s, &n);
+        int hi, lo;
+        if (n == 0 && s[0] == '%' && (hi = chio__hex_value(s[1])) >= 0 &&
+            (lo = chio__hex_value(s[2])) >= 0) {
+            if (hi == 0 && lo == 0)
                 return -1;
-            as = byte;
-            len = 3;
-        }
-        if (as == NULL) {
-            *out++ = in[i++];
+            *out++ = (char)(hi * 16 + lo);
+            s += 3;
+            changed = 1;
             continue;
         }
-        memcpy(out, as, strlen(as));
-        out += strlen(as);
-        i += len;
+        if (n == 0) {
+            *out++ = (char)*s++;
+            continue;
+        }
+        while (*as != '\0')
+            *out++ = *as++;
+        s += n;
         changed = 1;
     }
     *out = '\0';
@@ -406,7 +414,7 @@ static int uri_has_dot_segment(const char *uri)
     } else {
         memcpy(a, uri, n);
         for (i = 0; !found; i++) {
-            int changed = decode_once(a, strlen(a), b);
+            int changed = decode_once(a, b);
             if (changed == 0)
                 break;
             found = changed < 0 || has_dot_segment(b) || i + 1 == URI_READINGS;

@@ -15,12 +15,17 @@
  *                 reading of each (as written, trimmed of white space as
  *                 trim() and strip() do, percent-decoded once, a file: URL
  *                 as its path, with and without its query; each again
- *                 with look-alike dots and slashes folded) must normalise
- *                 and lie under the prefix: "." and empty segments dropped,
- *                 ".." pops a segment, "/" and "\" both separate, whole
- *                 segments compare (case-sensitive). A leaf with a control
- *                 character, ".." above the root or the start or below
- *                 /proc or /dev, a double
+ *                 as NFKC leaves it: look-alike dots and slashes, fullwidth
+ *                 letters folded) must normalise and lie under the prefix:
+ *                 "." and empty segments dropped, ".." pops a segment, "/"
+ *                 and "\" both separate, whole segments compare (case-
+ *                 sensitive); the empty relative prefix "." does not cover
+ *                 a first segment "~..." or "C:..." (a home, a drive);
+ *                 each word of the leaf that starts a path (words end at
+ *                 white space and ;|&<>'"` ,=:@, as written and decoded
+ *                 once) is held to the same (path_words). A
+ *                 leaf with a control character, ".." above the root or
+ *                 the start or below /proc or /dev, a double
  *                 encoding or a remote file: host denies, and so does a
  *                 number or boolean whose key names a path (a tool may
  *                 read it as a file descriptor: Python's open(3));
@@ -34,7 +39,8 @@
  *                 '@', '\' ends the authority, IPv4 forms in dotted
  *                 decimal, IPv6 compressed, percent-decoded, lowercase, one
  *                 final dot removed); a leaf without a readable host, a
- *                 non-ASCII host, a URL an RFC 3986 reader would send
+ *                 non-ASCII host, a host with a character no DNS name
+ *                 has ("&", "$", ...), a URL an RFC 3986 reader would send
  *                 elsewhere (or with two '@'), or a value under a URL key
  *                 with no scheme that holds / \ @ : ? or # denies (a
  *                 number or boolean there is read as its JSON text). A value
@@ -43,7 +49,9 @@
  *                 so is a value that is one URL but holds a word break
  *                 (white space, a Unicode space, ",;|" ...), and so is
  *                 the host a WHATWG or RFC 3986 reader takes from
- *                 the whole value (denied when it is non-ASCII). The
+ *                 the whole value (denied when it is non-ASCII); a value
+ *                 that is a URL only once percent-decoded is held to the
+ *                 same as decoded (scan_encoded_url). The
  *                 constraint's value is read the same way (a glob:
  *                 lowercased, final dot removed);
  *   regex_match   some string leaf matches the pattern (unanchored), read
@@ -59,7 +67,10 @@
  *   max_length    every string leaf and object key has at most N bytes;
  *   max_args_size the canonical JSON of the arguments has at most N bytes;
  *   custom [k,v]  some object member named k, at any depth, is the string v,
- *                 and every member named k is (a decoy must not pass);
+ *                 and every member named k is (a decoy must not pass),
+ *                 and so is every member a case-folding reader (Go's
+ *                 encoding/json: ASCII case, U+017F, U+212A) takes for
+ *                 k ("ENV" beside "env");
  *   anything else denies (fail closed).
  * A deny reason quotes the argument at fault, unless a built-in secret_leak
  * guard flags it (then the reason names the constraint only: the receipt
@@ -73,6 +84,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "constraint_custom.h"
 #include "constraint_regex.h"
 #include "guard_scan.h"
 #include "kernel_internal.h"
@@ -179,15 +191,118 @@ typedef struct prefix_scan {
     size_t cap;
 } prefix_scan;
 
+/* An ASCII letter, whatever locale the host set (isalpha() follows it). */
+static int ascii_alpha(char c)
+{
+    int l = chio__ascii_lower((unsigned char)c);
+
+    return l >= 'a' && l <= 'z';
+}
+
+/* Does the relative reading @p start with a segment a tool may read as
+ * absolute: "~" or "~user" (a shell, Python's expanduser) or a Windows
+ * drive "C:" ("C:\\x", and "C:x" on drive C's working directory)? */
+static int home_or_drive(const char *p, size_t len)
+{
+    if (len == 0 || p[0] == '/')
+        return 0;
+    return p[0] == '~' || (len >= 2 && ascii_alpha(p[0]) && p[1] == ':');
+}
+
 static int reading_under(void *ctx, const char *p, size_t len)
 {
     prefix_scan *ps = ctx;
 
-    if (chio__path_under(p, len, ps->prefix, ps->plen, 0))
+    /* The empty prefix ("." or "") covers every relative path; one that
+     * starts at home or on a drive is not relative to the tool. (Under a
+     * longer relative prefix, the first segments must be equal anyway.) */
+    if (chio__path_under(p, len, ps->prefix, ps->plen, 0) &&
+        !(ps->plen == 0 && home_or_drive(p, len)))
         return 0;
     snprintf(ps->reason, ps->cap, "path '%.*s' is outside the allowed prefix",
              (int)(ps->leaf_len > 120 ? 120 : ps->leaf_len), ps->leaf);
     return 1;
+}
+
+/* Where a word ends when a path value is read as words: white space
+ * (the Unicode spaces too), shell separators and redirections, quotes,
+ * and the list and option separators ",=:@" ("a,/etc/x", "--out=/etc/x",
+ * "/w/bin:/etc", curl's "@/etc/passwd"). The bytes of the break at s[i],
+ * or 0. */
+static size_t path_word_break(const char *s, size_t n, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+
+    if (c >= 0x80)
+        return chio__space_at(s + i, n - i);
+    return c <= 0x20 || c == 0x7f || strchr("'\"`;|&<>,=:@", c) != NULL ? 1 : 0;
+}
+
+/* Does @s start with "file:" (any case)? Such a word runs on through ':'
+ * and is read as the file URL it is (as the forbidden_path guard does). */
+static int file_word(const char *s, size_t n)
+{
+    return n >= 5 && strncasecmp(s, "file:", 5) == 0;
+}
+
+/* Where the path in the word @w starts: at once when it starts like one
+ * (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x"); @n
+ * when the word does not start a path (a fragment such as "types/x" of
+ * "node_modules/@types/x" is no path of its own). */
+static size_t word_path_start(const char *w, size_t n)
+{
+    size_t i = 1;
+
+    if (strchr("/\\~", w[0]) != NULL || file_word(w, n))
+        return 0;
+    if (w[0] == '.' && (n == 1 || strchr("/\\.", w[1]) != NULL))
+        return 0;
+    if (w[0] != '-')
+        return n;
+    while (i < n && (ascii_alpha(w[i]) || chio__ascii_digit((unsigned char)w[i]) || w[i] == '-'))
+        i++;
+    return i > 1 && i < n && strchr("/\\~", w[i]) != NULL ? i : n;
+}
+
+/* Each word of @s (@n bytes) that starts a path, read like a whole path:
+ * a tool that hands the value to a shell or splits a list reads
+ * "/w/a /etc/passwd" as two paths. The whole value (one word) was read
+ * already. Returns chio__path_readings' code for the first that fails. */
+static int words_under(prefix_scan *ps, const char *s, size_t n)
+{
+    size_t i = 0, j, b = 1, st;
+    int rc;
+
+    while (i < n) {
+        int file = file_word(s + i, n - i);
+        for (j = i; j < n && ((b = path_word_break(s, n, j)) == 0 || (file && s[j] == ':')); j++)
+            ;
+        if (i == 0 && j == n)
+            return 0; /* one word: the whole value */
+        if (j > i && (st = word_path_start(s + i, j - i)) < j - i &&
+            (rc = chio__path_readings(s + i + st, j - i - st, reading_under, ps)) != 0)
+            return rc;
+        i = j < n ? j + b : n;
+    }
+    return 0;
+}
+
+/* The words of @s as written, and percent-decoded once ("/w/a%20/etc/x"
+ * to a tool that decodes, then splits). */
+static int path_words(prefix_scan *ps, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc = words_under(ps, s, n);
+
+    if (rc != 0 || !chio__has_escape(s, n))
+        return rc;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    len = chio__percent_decode(s, n, d);
+    rc = words_under(ps, d, len);
+    free(heap);
+    return rc;
 }
 
 static int scan_path(void *ctx, const char *key, const char *s, size_t n)
@@ -204,6 +319,8 @@ static int scan_path(void *ctx, const char *key, const char *s, size_t n)
      * cannot be read (control characters, ".." above the start, double
      * encoding, a remote file: host) denies. */
     rc = chio__path_readings(s, n, reading_under, ps);
+    if (rc == 0)
+        rc = path_words(ps, s, n);
     if (rc == 0)
         return 0;
     if (rc < 0)
@@ -237,8 +354,11 @@ static int scan_path_scalar(void *ctx, const char *key, const char *s, size_t n)
     snprintf(ps->reason, ps->cap,
              "argument '%.60s' is %.30s, not a path: a tool may read it as a file descriptor", key,
              s);
-    (void)n;
+    /* the reason quotes the key and the number: a secret_leak guard
+     * that flags either (a number is redacted from the receipt's
+     * parameters as its text) keeps both out of it */
     unquote_secret(ps->k, key, strlen(key), ps->c, ps->reason, ps->cap);
+    unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
     ps->bad = 1;
     return 1;
 }
@@ -395,6 +515,46 @@ static int words_allowed(domain_scan *ds, const char *s, size_t n)
     return found ? 1 : -1;
 }
 
+static int scan_domain(void *ctx, const char *key, const char *s, size_t n);
+
+/* Layers of percent-encoding looked through for a URL a tool decodes. */
+#define URL_DECODE_MAX 4
+
+/* A value that is no URL as written but one after percent-decoding
+ * ("https%3A%2F%2Fevil.com"): a tool that decodes it (a proxy or redirect
+ * parameter passed on) fetches that URL, so its decoded text is held to
+ * the constraint as a value of its own. 0 when it is no such value (or
+ * holds), 1 when it is denied (reason set). Deeper than URL_DECODE_MAX
+ * layers, or out of memory, denies. */
+static int scan_encoded_url(domain_scan *ds, const char *key, const char *s, size_t n, int depth)
+{
+    char *d;
+    size_t len;
+    int rc;
+
+    if (!chio__has_escape(s, n))
+        return 0;
+    if (depth == URL_DECODE_MAX || (d = malloc(n + 1)) == NULL) {
+        snprintf(ds->reason, ds->cap, "'%.*s' is percent-encoded too deep to be read as a URL",
+                 (int)(n > 120 ? 120 : n), s);
+        rc = 1;
+    } else {
+        int seen = ds->seen; /* an encoded URL only adds a check: it is not
+                              * a URL the arguments name */
+        len = chio__percent_decode(s, n, d);
+        rc = chio__url_candidate(NULL, d, len) == 1 ? scan_domain(ds, key, d, len)
+                                                    : scan_encoded_url(ds, key, d, len, depth + 1);
+        ds->seen = seen;
+        free(d);
+    }
+    if (rc != 0) {
+        ds->seen = 1;
+        ds->bad = 1;
+        unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
+    }
+    return rc;
+}
+
 static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
@@ -404,7 +564,7 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
     size_t i;
 
     if (kind == 0)
-        return 0;
+        return scan_encoded_url(ds, key, s, n, 0);
     ds->seen = 1;
     if (leaf_host(kind, s, n, host, sizeof(host)) == 0) {
         /* One URL to a WHATWG reader, yet a tool that splits words
@@ -519,7 +679,7 @@ void chio__regex_free(void *v)
     free(r);
 }
 
-/* ---- max_length, custom ------------------------------------------------------------------ */
+/* ---- max_length (custom: constraint_custom.c) -------------------------------------------- */
 
 /* Object keys count: a tool that takes a map creates its keys. */
 static int scan_length(void *ctx, const char *key, const char *s, size_t n, int is_key)
@@ -528,64 +688,6 @@ static int scan_length(void *ctx, const char *key, const char *s, size_t n, int 
     (void)s;
     (void)is_key;
     return n > *(const uint64_t *)ctx;
-}
-
-typedef struct custom_scan {
-    const char *key, *value;
-    int agree, other; /* members named key that are / are not the string value */
-} custom_scan;
-
-/* Counts, anywhere under @v, the members named cs->key by whether they
- * are the string cs->value; stops at the first that is not. */
-static void count_members(const chio_json *v, custom_scan *cs)
-{
-    size_t i, n;
-
-    switch (chio_json_typeof(v)) {
-    case CHIO_JSON_ARRAY:
-        n = chio_json_size(v);
-        for (i = 0; i < n && !cs->other; i++)
-            count_members(chio_json_at(v, i), cs);
-        return;
-    case CHIO_JSON_OBJECT:
-        n = chio_json_size(v);
-        for (i = 0; i < n && !cs->other; i++) {
-            const char *k = chio_json_key_at(v, i, NULL);
-            const chio_json *m = chio_json_get(v, k);
-            size_t len;
-            const char *s = chio_json_string(m, &len);
-            if (strcmp(k, cs->key) == 0) {
-                if (s != NULL && len == strlen(cs->value) && memcmp(s, cs->value, len) == 0)
-                    cs->agree++;
-                else
-                    cs->other++;
-            }
-            count_members(m, cs);
-        }
-        return;
-    default:
-        return;
-    }
-}
-
-/* custom [k, v]: some member k is the string v, and none is anything else
- * (members that disagree are ambiguous: a decoy {"x":{"k":v}} beside the
- * k the tool reads must not pass). */
-static int custom_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
-                        char *reason, size_t cap)
-{
-    custom_scan cs = {c->custom_key, c->custom_value, 0, 0};
-
-    count_members(args, &cs);
-    if (cs.agree > 0 && cs.other == 0)
-        return 1;
-    if (secret_leaf(k, c->custom_value, strlen(c->custom_value)))
-        snprintf(reason, cap, "custom constraint on key '%.60s' does not hold%s", c->custom_key,
-                 cs.other ? " (a member of that name has another value)" : "");
-    else
-        snprintf(reason, cap, "custom constraint %.60s=%.60s does not hold%s", c->custom_key,
-                 c->custom_value, cs.other ? " (a member of that name has another value)" : "");
-    return 0;
 }
 
 int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_json *args,
@@ -616,7 +718,7 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
         }
         return 1;
     case CHIO__CONSTRAINT_CUSTOM:
-        return custom_holds(k, c, args, reason, cap);
+        return chio__custom_holds(k, c, args, reason, cap);
     default:
         snprintf(reason, cap, "constraint type '%.60s' is not understood (denied)",
                  c->type_name ? c->type_name : "?");

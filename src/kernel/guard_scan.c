@@ -262,6 +262,39 @@ static size_t proc_root(const char *p, size_t len)
     return i == len || p[i] == '/' ? i : 0;
 }
 
+/* Does @p (@len bytes) start with @head followed by its end or a '/'?
+ * The offset after @head, or 0. */
+static size_t head_is(const char *p, size_t len, size_t i, const char *head)
+{
+    size_t k = strlen(head);
+
+    if (len - i < k || memcmp(p + i, head, k) != 0)
+        return 0;
+    return i + k == len || p[i + k] == '/' ? i + k : 0;
+}
+
+/* "/proc/<pid>/cwd/x" (also "/proc/<pid>/task/<tid>/cwd/x") is x in that
+ * process's working directory, "/proc/<pid>/fd/<n>/x" and "/dev/fd/<n>/x"
+ * are x in a directory that process holds open: places the kernel cannot
+ * tell (init's working directory is "/", so "/proc/1/cwd/etc/shadow" is
+ * /etc/shadow). 1 when @p goes through one of those links. */
+static int through_unknown_link(const char *p, size_t len)
+{
+    size_t i, e;
+
+    if ((i = head_is(p, len, 0, "/dev/fd")) > 0)
+        return i < len && (e = segment_end(p, len, i + 1)) > 0 && e < len;
+    if ((i = head_is(p, len, 0, "/proc")) == 0 || i == len || (i = segment_end(p, len, i + 1)) == 0)
+        return 0;
+    if ((e = head_is(p, len, i, "/task")) > 0 && e < len && (e = segment_end(p, len, e + 1)) > 0)
+        i = e;
+    if (head_is(p, len, i, "/cwd") > 0)
+        return 1;
+    if ((i = head_is(p, len, i, "/fd")) == 0 || i == len)
+        return 0;
+    return (e = segment_end(p, len, i + 1)) > 0 && e < len;
+}
+
 static int reading_under_prefix(path_hit *ph, const char *p, size_t len);
 
 static int reading_forbidden(void *ctx, const char *p, size_t len)
@@ -270,6 +303,8 @@ static int reading_forbidden(void *ctx, const char *p, size_t len)
     size_t head;
 
     for (;;) {
+        if (through_unknown_link(p, len))
+            return CHIO_EINVAL; /* could be under any prefix: unreadable */
         if (reading_under_prefix(ph, p, len))
             return 1;
         if (ph->nomem || (head = proc_root(p, len)) == 0)

@@ -64,8 +64,9 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * slashes folded) normalises to a path at or
  * under a normalised prefix (whole segments, ASCII case folded; a leading
  * "/proc/<pid>/root" or "/proc/<pid>/task/<tid>/root" is also looked
- * through), or when such a reading
- * cannot be normalised at all. A value that is running text (its key does
+ * through), or when such a reading cannot be normalised at all or goes
+ * through a link whose target the kernel cannot tell ("/proc/<pid>/cwd/",
+ * "/proc/<pid>/fd/<n>/x", "/dev/fd/<n>/x"). A value that is running text (its key does
  * not name a path and it does not start like one, but holds whitespace or
  * punctuation) is not read whole: each of its words that looks like a
  * path is, as above (words end at white space, Unicode spaces included,

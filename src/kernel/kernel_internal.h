@@ -288,6 +288,7 @@ int chio__kernel_callers_in_flight(chio_kernel *k);
 int chio__kernel_inside(const chio_kernel *k);
 /* How many calls on @k this thread is inside now (0 when not tracked). */
 unsigned chio__kernel_depth(const chio_kernel *k);
+unsigned chio__thread_depth(void);
 int chio__kernel_credit_take(chio_kernel *k, int block);
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err);
 /* The kernel's own receipts, written from typed fields in one pass (no

@@ -484,8 +484,11 @@ static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verd
     return 0;
 }
 
-/* A prefix the guard could match only as written (it does not normalise)
- * would let every other spelling of the path through: refused. */
+/* Can @prefix be read as a path (normalised)? One that cannot ("../", a
+ * control character, '..' above the root or below /proc or /dev) is still
+ * a prefix: kernel.md's forbidden_path denies any string argument that
+ * starts with it, and the guard does that for every prefix, but it has no
+ * path to compare other spellings with. */
 static int prefix_readable(const char *prefix)
 {
     size_t n = strlen(prefix), len;
@@ -504,7 +507,7 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
 {
     chio__guard_reg *g;
     char **copy;
-    size_t i;
+    size_t i, gi;
     int rc;
 
     if (n > 0 && prefixes == NULL)
@@ -513,13 +516,8 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
         if (prefixes[i] == NULL || !chio__utf8_valid(prefixes[i], strlen(prefixes[i])))
             return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "prefix %zu is NULL or not UTF-8",
                               i);
-        if ((rc = prefix_readable(prefixes[i])) == CHIO_ENOMEM)
-            return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
-        if (rc != 0)
-            return chio__fail(err, rc, CHIO_NO_OFFSET,
-                              "forbidden prefix %zu cannot be read as a path (a control "
-                              "character, or '..' above the root or below /proc or /dev)",
-                              i);
+        if (prefix_readable(prefixes[i]) == CHIO_ENOMEM)
+            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
     copy = dup_strv(prefixes, n);
     if (copy == NULL)
@@ -532,8 +530,17 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
     g->prefixes = copy;
     g->nprefixes = n;
     g->builtin = 1;
-    k->med.nguards++;
+    gi = k->med.nguards++;
     build_unlock(k);
+    /* Accepted (the spec's rule needs only the text), and the operator
+     * hears that only that spelling is caught. */
+    for (i = 0; i < n; i++)
+        if (prefix_readable(prefixes[i]) == CHIO_EINVAL)
+            chio__log(k, CHIO_LOG_WARN, "forbidden_prefix_as_written",
+                      "this forbidden_path prefix cannot be read as a path (a control "
+                      "character, or '..' above the root or below /proc or /dev): it "
+                      "denies only strings that start with it as written",
+                      "\"guard_index\":%zu,\"prefix_index\":%zu", (size_t)gi, i);
     return 0;
 }
 

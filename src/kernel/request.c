@@ -229,6 +229,9 @@ int chio__admit(mreq *r, const char *session_id, const char *capability_id, cons
     if (r->invalid_request == NULL && chio__kernel_depth(k) >= CHIO__MAX_CALL_DEPTH)
         r->invalid_request = "calls on this kernel nest more than " CHIO__MAX_CALL_DEPTH_TEXT
                              " deep on this thread (a tool or nested handler calling back in)";
+    if (r->invalid_request == NULL && chio__thread_depth() >= CHIO__MAX_THREAD_DEPTH)
+        r->invalid_request = "calls on this thread nest more than " CHIO__MAX_THREAD_DEPTH_TEXT
+                             " deep through all kernels (a tool or nested handler calling back in)";
     rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");

@@ -94,6 +94,10 @@ struct chio_tool_ctx {
  * out. */
 #define CHIO__MAX_CALL_DEPTH      16u
 #define CHIO__MAX_CALL_DEPTH_TEXT "16"
+/* The same for calls nested through several kernels on one thread (a
+ * host's handler calling another kernel back): 64 in all. */
+#define CHIO__MAX_THREAD_DEPTH      64u
+#define CHIO__MAX_THREAD_DEPTH_TEXT "64"
 
 typedef struct mreq {
     chio_kernel *k;

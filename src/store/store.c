@@ -728,6 +728,28 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
     return 0;
 }
 
+/* A directory every user may write to is no place for an audit log: any
+ * local user could plant a name RocksDB creates later (its next WAL or
+ * table file) as a link, which the kernel's process would then open and
+ * truncate wherever it points, or add and swap files behind its back. A
+ * sticky bit does not help (the planted names are the user's own). The
+ * directory the kernel creates itself is 0700; one given to it must not be
+ * writable by others. */
+static int refuse_shared_dir(const char *path, chio_error *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "cannot read %s: %s", path,
+                          strerror(errno));
+    if (S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                          "%s is writable by every user (mode %04o): refusing to keep the receipt "
+                          "store there; run 'chmod o-w' on it or give a private directory",
+                          path, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
 int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, chio_error *err)
 {
     dev_t dev;
@@ -745,6 +767,9 @@ int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, ch
                           strerror(errno));
     if (mode != CHIO_STORE_READ_WRITE)
         return open_checked(path, mode, out, err);
+    rc = refuse_shared_dir(path, err);
+    if (rc != 0)
+        return rc;
     /* One writer per directory in this process, however its path is spelt. */
     rc = chio__store_claim(path, &dev, &ino, err);
     if (rc != 0)

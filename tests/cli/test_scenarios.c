@@ -253,12 +253,14 @@ Test(scenarios, a_duplicate_member_is_named_by_its_path)
         "tool_servers[0].tools: duplicate member");
 }
 
-/* A string the parser refuses (a lone surrogate, which the kernel could
- * not be given) or a number out of range is named by its path too. */
+/* A string the parser refuses (a lone surrogate) or a number out of range
+ * is named by its path too (in a call's arguments it is that call's
+ * invalid arguments instead: test_rev29_conf.c). */
 Test(scenarios, an_unreadable_value_is_named_by_its_path)
 {
-    expect_malformed("{\"steps\":[{\"op\":\"call\",\"arguments\":{\"a\":[1,\"x\\ud800y\"]}}]}",
-                     "steps[0].arguments.a[1]: not JSON");
+    expect_malformed("{\"steps\":[{\"op\":\"open_session\",\"session\":\"s\",\"agent\":\"a\","
+                     "\"capabilities\":[{\"a\":[1,\"x\\ud800y\"]}]}]}",
+                     "steps[0].capabilities[0].a[1]: not JSON");
     expect_malformed("{\"steps\":[{\"op\":\"drain\",\"at\":1e999}]}", "steps[0].at: not JSON");
     expect_malformed("{\"kernel\":{\"policy_hash\":\"\\udc00\"},\"steps\":[]}",
                      "kernel.policy_hash: not JSON");

@@ -258,11 +258,11 @@ static const row rows[] = {
     {READ, "/etc/passwd\n", NULL},
     {READ, "/a/%252e", NULL},
     /* trimmed like trim() and strip(): Unicode spaces too */
-    {READ, "\xc2\xa0/etc", "\xc2\xa0/etc|/etc"},             /* U+00A0 */
-    {READ, "\xef\xbb\xbf/etc", "\xef\xbb\xbf/etc|/etc"},     /* U+FEFF */
-    {READ, "/w/a/../..\xe3\x80\x80", "/w/..\xe3\x80\x80|/"}, /* U+3000 */
-    {READ, "/w/a\xe2\x80\xa8", "/w/a\xe2\x80\xa8|/w/a"},     /* U+2028 */
-    {READ, "/w/a\xe2\x80\x8b", "/w/a\xe2\x80\x8b"},          /* U+200B: not space */
+    {READ, "\xc2\xa0/etc", "\xc2\xa0/etc|/etc"},                      /* U+00A0 */
+    {READ, "\xef\xbb\xbf/etc", "\xef\xbb\xbf/etc|/etc|/etc"},         /* U+FEFF, also folded away */
+    {READ, "/w/a/../..\xe3\x80\x80", "/w/..\xe3\x80\x80|/|/w/.. |/"}, /* U+3000, folded: ' ' */
+    {READ, "/w/a\xe2\x80\xa8", "/w/a\xe2\x80\xa8|/w/a"},              /* U+2028 */
+    {READ, "/w/a\xe2\x80\x8b", "/w/a\xe2\x80\x8b|/w/a"}, /* U+200B: not space, folded away */
     {READ, "%C2%A0/etc", "%C2%A0/etc|\xc2\xa0/etc|/etc"},
     {READ,
      "\xc2\xa0"

@@ -215,3 +215,45 @@ Test(store_dir, one_writer_per_store_whatever_the_path_spelling)
     free(link);
     free(db);
 }
+
+/* A store directory every user may write to is refused for writing (any
+ * local user could plant the name of RocksDB's next WAL or table file as
+ * a link, which the kernel's process would open and truncate), sticky or
+ * not, and left as it was; the same store reads, and opens for writing
+ * once others may no longer write to it. */
+Test(store_dir, a_directory_others_may_write_is_refused_for_writing)
+{
+    static const mode_t modes[] = {0777, 01777, 0703};
+    char *d = in_dir("shared"), *before, *after;
+    chio_store *s = NULL;
+    chio_error err;
+    size_t i;
+
+    cr_assert_eq(mkdir(d, 0700), 0);
+    chio_error_init(&err);
+    cr_assert_eq(chio_store_open(d, CHIO_STORE_READ_WRITE, &s, &err), 0, "%s", err.message);
+    chio_store_close(s);
+    before = listing(d);
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        cr_assert_eq(chmod(d, modes[i]), 0);
+        s = NULL;
+        chio_error_init(&err);
+        cr_expect_eq(chio_store_open(d, CHIO_STORE_READ_WRITE, &s, &err), CHIO_ESTORE,
+                     "mode %04o opened", (unsigned)modes[i]);
+        cr_expect_null(s);
+        cr_expect(strstr(err.message, "writable by every user") != NULL, "%s", err.message);
+        after = listing(d);
+        cr_expect_str_eq(after, before, "mode %04o: the directory changed", (unsigned)modes[i]);
+        free(after);
+        chio_error_init(&err);
+        cr_expect_eq(chio_store_open(d, CHIO_STORE_READ_ONLY, &s, &err), 0, "%s", err.message);
+        chio_store_close(s);
+    }
+    cr_assert_eq(chmod(d, 0750), 0);
+    s = NULL;
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_open(d, CHIO_STORE_READ_WRITE, &s, &err), 0, "%s", err.message);
+    chio_store_close(s);
+    free(before);
+    free(d);
+}

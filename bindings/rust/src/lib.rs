@@ -29,6 +29,16 @@ pub use session::{Call, Metrics, Response, SessionId, SessionState};
 
 use strings::static_str;
 
+/// Longest wall time of one streamed tool result, in seconds, unless the
+/// kernel is configured otherwise (spec/kernel.md exports the three
+/// defaults under upstream chio-kernel's names; the C header's are
+/// `CHIO_DEFAULT_*`).
+pub const DEFAULT_MAX_STREAM_DURATION_SECS: u64 = sys::CHIO_DEFAULT_MAX_STREAM_DURATION_SECS;
+/// Most canonical payload bytes in one streamed result (256 MiB).
+pub const DEFAULT_MAX_STREAM_TOTAL_BYTES: u64 = sys::CHIO_DEFAULT_MAX_STREAM_TOTAL_BYTES;
+/// Receipts per signed Merkle checkpoint.
+pub const DEFAULT_CHECKPOINT_BATCH_SIZE: u64 = sys::CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli/scenario_args.c - a call's arguments that the JSON parser refuses,
+ * lifted out of a chio.scenario.v1 file so that the call, not the file, is
+ * refused.
+ *
+ * spec/kernel.md lists invalid arguments (malformed JSON, NUL bytes,
+ * invalid UTF-8) among the errors with no receipt: a step, answered
+ * `"verdict":"error"`. In a scenario file such arguments are text the
+ * parser refuses inside a step's `arguments` member while the rest of the
+ * file is well formed: a lone surrogate (`"\ud800"`, what JSON writers
+ * emit for a string that is not valid Unicode), a NUL in an object key, a
+ * key given twice, a number out of range, invalid UTF-8 or a raw control
+ * character in a string. Before, the whole file was refused (exit 2) and no
+ * step ran.
+ *
+ * chio__scenario_lift_args() finds every `steps[i].arguments` value by a
+ * shallow walk of the text (top-level object, its `steps` array, each
+ * step object; keys compared as written) and parses each one alone. One
+ * that fails with such an in-member error is copied out, to be given to
+ * the kernel as it is (chio_kernel_evaluate() parses it and refuses it
+ * itself), and blanked in a copy of the text with `0` and spaces, which
+ * keeps every byte offset, so the file's other errors read as before. A
+ * text whose structure the walk cannot follow is left alone: the parser's
+ * own error stands. Uses the public JSON API only; no threads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "scenario_internal.h"
+
+/* ---- a shallow walk over JSON text --------------------------------------------------------- */
+
+static size_t skip_ws(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* @i is at an opening quote: the offset after the closing one, or @len. */
+static size_t skip_string(const char *t, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (t[i] == '\\')
+            i++;
+        else if (t[i] == '"')
+            return i + 1;
+    }
+    return len;
+}
+
+/* @i is at the first byte of a value: the offset after it, or @len when
+ * the text ends first. Strings are skipped whole; brackets are counted,
+ * not matched by kind (a mismatch is the parser's to report). */
+static size_t value_end(const char *t, size_t len, size_t i)
+{
+    size_t depth = 0;
+
+    if (i >= len)
+        return len;
+    if (t[i] == '"')
+        return skip_string(t, len, i);
+    if (t[i] != '{' && t[i] != '[') {
+        while (i < len && strchr(",]} \t\n\r", t[i]) == NULL)
+            i++;
+        return i;
+    }
+    while (i < len) {
+        if (t[i] == '"') {
+            i = skip_string(t, len, i);
+            continue;
+        }
+        if (t[i] == '{' || t[i] == '[')
+            depth++;
+        else if ((t[i] == '}' || t[i] == ']') && --depth == 0)
+            return i + 1;
+        i++;
+    }
+    return len;
+}
+
+/* One member of the object whose '{' or ',' is before @*i: its key's
+ * bytes as written (between the quotes) and its value's span. 0, or -1
+ * when the object ends here or the text is not shaped as expected. */
+static int next_member(const char *t, size_t len, size_t *i, const char **key, size_t *klen,
+                       size_t *vstart, size_t *vend)
+{
+    size_t k, e;
+
+    k = skip_ws(t, len, *i);
+    if (k >= len || t[k] != '"')
+        return -1;
+    e = skip_string(t, len, k);
+    if (e >= len || e - k < 2)
+        return -1;
+    *key = t + k + 1;
+    *klen = e - k - 2;
+    e = skip_ws(t, len, e);
+    if (e >= len || t[e] != ':')
+        return -1;
+    *vstart = skip_ws(t, len, e + 1);
+    *vend = value_end(t, len, *vstart);
+    e = skip_ws(t, len, *vend);
+    if (e >= len || (t[e] != ',' && t[e] != '}'))
+        return -1;
+    *i = e + 1;
+    return t[e] == '}' ? 1 : 0; /* 1: that was the last member */
+}
+
+static int key_is(const char *key, size_t klen, const char *want)
+{
+    return klen == strlen(want) && memcmp(key, want, klen) == 0;
+}
+
+/* ---- lifting ------------------------------------------------------------------------------- */
+
+/* Parse errors that sit inside one member, as scenario_read.c counts them. */
+static int in_member(int code)
+{
+    return code == CHIO_EJSON_DUPKEY || code == CHIO_EJSON_UTF8 || code == CHIO_EJSON_SURROGATE ||
+           code == CHIO_EJSON_NUMBER || code == CHIO_EJSON_CONTROL || code == CHIO_EJSON_NULKEY;
+}
+
+/* Keep the text of step @step's arguments @t[@s..@e) and blank it in @work. */
+static int lift_one(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step)
+{
+    lifted_args *grown = realloc(sc->lifted, (sc->nlifted + 1) * sizeof(*grown));
+    char *copy = malloc(e - s + 1);
+
+    if (grown != NULL)
+        sc->lifted = grown;
+    if (grown == NULL || copy == NULL) {
+        free(copy);
+        return -1;
+    }
+    memcpy(copy, t + s, e - s);
+    copy[e - s] = '\0';
+    grown[sc->nlifted++] = (lifted_args){step, copy, e - s};
+    work[s] = '0';
+    memset(work + s + 1, ' ', e - s - 1);
+    return 0;
+}
+
+/* Lift step @step's arguments at @t[@s..@e) when they alone do not parse
+ * for an in-member reason. */
+static int try_args(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step)
+{
+    chio_json_doc *doc = NULL;
+    chio_error err;
+
+    if (e <= s)
+        return 0;
+    chio_error_init(&err);
+    if (chio_json_parse(t + s, e - s, &doc, &err) == 0) {
+        chio_json_doc_free(doc);
+        return 0;
+    }
+    return in_member(err.code) ? lift_one(sc, work, t, s, e, step) : 0;
+}
+
+/* The members of one step object starting at @t[@i] ('{'). */
+static int walk_step(scenario *sc, char *work, const char *t, size_t len, size_t i, size_t step)
+{
+    const char *key;
+    size_t klen, vs, ve;
+    int last = 0;
+
+    if (t[i] != '{')
+        return 0;
+    i = skip_ws(t, len, i + 1);
+    if (i < len && t[i] == '}')
+        return 0;
+    while (!last) {
+        last = next_member(t, len, &i, &key, &klen, &vs, &ve);
+        if (last < 0)
+            return 0; /* not shaped as expected: leave it to the parser */
+        if (key_is(key, klen, "arguments") && try_args(sc, work, t, vs, ve, step) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The elements of the steps array starting at @t[@i] ('['). */
+static int walk_steps(scenario *sc, char *work, const char *t, size_t len, size_t i)
+{
+    size_t step = 0, end;
+
+    i = skip_ws(t, len, i + 1);
+    if (i < len && t[i] == ']')
+        return 0;
+    while (i < len) {
+        end = value_end(t, len, i);
+        if (walk_step(sc, work, t, len, i, step++) != 0)
+            return -1;
+        i = skip_ws(t, len, end);
+        if (i >= len || t[i] != ',')
+            return 0;
+        i = skip_ws(t, len, i + 1);
+    }
+    return 0;
+}
+
+int chio__scenario_lift_args(scenario *sc, const char *text, size_t len, char **work_out)
+{
+    const char *key;
+    size_t i, klen, vs, ve;
+    char *work;
+    int last = 0;
+
+    *work_out = NULL;
+    work = malloc(len ? len : 1);
+    if (work == NULL)
+        return -1;
+    memcpy(work, text, len);
+    i = skip_ws(text, len, 0);
+    if (i < len && text[i] == '{') {
+        i++;
+        while (!last) {
+            last = next_member(text, len, &i, &key, &klen, &vs, &ve);
+            if (last < 0)
+                break;
+            if (key_is(key, klen, "steps") && vs < len && text[vs] == '[' &&
+                walk_steps(sc, work, text, len, vs) != 0) {
+                OPENSSL_cleanse(work, len);
+                free(work);
+                return -1;
+            }
+        }
+    }
+    *work_out = work;
+    return 0;
+}
+
+const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step)
+{
+    size_t i;
+
+    for (i = 0; i < sc->nlifted; i++)
+        if (sc->lifted[i].step == step)
+            return &sc->lifted[i];
+    return NULL;
+}
