@@ -99,7 +99,11 @@ static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out,
     out->obj = l;
     if (l->type != CHIO_JSON_OBJECT)
         return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, "%s must be an object", what);
-    chio__drop_null(l, "attenuations", 1);
+    /* null is "absent" (chio's reader; docs/spec-reading.md), but an empty
+     * list is a value: wire-format.md omits only empty evidence,
+     * actor_chain and delegation_chain, so "attenuations":[] stays in the
+     * signed bytes of the link and of the token. */
+    chio__drop_null(l, "attenuations", 0);
     chio__drop_null(l, "scope_hash", 0);
     rc = chio__field_string(l, "capability_id", CHIO__REQUIRED, &out->capability_id, NULL, err,
                             what);
