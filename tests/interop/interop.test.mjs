@@ -586,8 +586,9 @@ seeded('token edge cases: both sides read each field the same way', () => {
     link_odd_attenuation: { delegation_chain: [link(S('0b'), S('0d'), 120, { attenuations: [{ type: 'weird' }] })] },
     link_attenuations_object: { delegation_chain: [link(S('0b'), S('0d'), 120, { attenuations: { type: 'remove_tool' } })] },
     // wire-format.md 1 omits empty evidence, actor_chain and delegation_chain
-    // lists only: an empty attenuations list is signed as written (libchio
-    // dropped it before review 29, failing both signatures).
+    // lists only: an empty attenuations list signed as written verifies
+    // (libchio also takes chio's form, which leaves it out; before review 29
+    // it took only that one, failing both signatures here).
     link_attenuations_empty: { delegation_chain: [link(S('0b'), S('0d'), 120, { attenuations: [] })] },
     // A null attenuations list is absent on both sides (docs/spec-reading.md),
     // so a token whose signature kept the null fails on both.

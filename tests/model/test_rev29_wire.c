@@ -3,13 +3,15 @@
  * tests/model/test_rev29_wire.c - review 29, byte compatibility with a
  * literal reading of spec/wire-format.md:
  *
- *  - a delegation link's empty `attenuations` list is part of the link's
- *    canonical bytes (section 1 omits only empty evidence, actor_chain and
- *    delegation_chain arrays): a link and token signed with it verify, and
- *    the same token signed without it does not. Before, libchio dropped
- *    the empty list before checking both signatures, so a token that an
- *    implementation of the spec signed as written failed
- *    (delegation_chain_shape_valid and signature_valid false).
+ *  - a delegation link's empty `attenuations` list: section 1 omits only
+ *    empty evidence, actor_chain and delegation_chain arrays, so a writer
+ *    of the spec signs the list as written, while chio's serializer leaves
+ *    an empty attenuations list out of the link's and the token's signed
+ *    bytes. A token carrying the list verifies when its signatures cover
+ *    either form (before this review, libchio dropped the list before
+ *    checking both signatures, so a token signed as written failed:
+ *    delegation_chain_shape_valid and signature_valid false); a signature
+ *    over anything else still fails.
  *
  * The tokens are written here by hand, already canonical, and signed as
  * written (no libchio canonicalisation in between).
@@ -48,23 +50,27 @@ static void sign_as_written(const char *seed, const char *text, char out[129])
 /* A token (issuer 0b, subject 0c) with one link 0b -> 0d whose members
  * are @link_members (canonical, those before "signature") and timestamp
  * 120; the link is signed over @link_signed, the token over its canonical
- * form with the link as sent and the schema tag. */
-static char *token_with_link(const char *link_members, const char *link_signed)
+ * form with the schema tag and the link's members @token_link_members
+ * (the members sent, or the form another writer signed). */
+static char *token_with_link(const char *link_members, const char *link_signed,
+                             const char *token_link_members)
 {
     char lsig[129], tsig[129], link[1024], msg[4096], *tok = malloc(4096), *cut;
 
     cr_assert_not_null(tok);
     sign_as_written(SEED0B, link_signed, lsig);
-    snprintf(link, sizeof(link), "{%s,\"signature\":\"%s\",\"timestamp\":120}", link_members, lsig);
+#define LINK_FMT "{%s,\"signature\":\"%s\",\"timestamp\":120}"
 #define TOKEN_HEAD                                                                                \
     "{\"delegation_chain\":[%s],\"expires_at\":200,\"id\":\"cap-att\",\"issued_at\":100,"         \
     "\"issuer\":\"" PUB0B "\"," SCHEMA_MEMBER "\"scope\":{\"grants\":[{"                          \
     "\"operations\":[\"invoke\"],\"server_id\":\"s\",\"tool_name\":\"t\"}]},\"subject\":\"" PUB0C \
     "\"}"
+    snprintf(link, sizeof(link), LINK_FMT, token_link_members, lsig);
     snprintf(msg, sizeof(msg), TOKEN_HEAD, link);
     sign_as_written(SEED0B, msg, tsig);
-    /* the token as sent: the same members without the schema tag, plus
-     * the signature */
+    /* the token as sent: its link's members, no schema tag, the signature */
+    snprintf(link, sizeof(link), LINK_FMT, link_members, lsig);
+    snprintf(msg, sizeof(msg), TOKEN_HEAD, link);
     snprintf(tok, 4096, "%.*s,\"signature\":\"%s\"}", (int)strlen(msg) - 1, msg, tsig);
     cut = strstr(tok, SCHEMA_MEMBER);
     cr_assert_not_null(cut);
@@ -96,21 +102,52 @@ static chio_capability_report verify(const char *tok)
 
 /* wire-format.md 4: a link is signed over "the canonical link without
  * signature"; section 1 omits empty evidence, actor_chain and
- * delegation_chain arrays, not attenuations. */
-Test(rev29_wire, an_empty_attenuations_list_is_part_of_the_signed_link)
+ * delegation_chain arrays, not attenuations: the list as written. */
+Test(rev29_wire, an_empty_attenuations_list_signed_as_written_verifies)
 {
-    char *tok = token_with_link(LINK_MEMBERS, SIGNED(LINK_MEMBERS));
+    char *tok = token_with_link(LINK_MEMBERS, SIGNED(LINK_MEMBERS), LINK_MEMBERS);
     chio_capability_report rep = verify(tok);
 
     cr_expect(rep.signature_valid, "token signature: %s", tok);
     cr_expect(rep.delegation_chain_shape_valid, "link signature: %s", tok);
     cr_expect(rep.ok, "%s", tok);
     free(tok);
+}
 
-    /* The link signed without the list it carries: not the signed bytes. */
-    tok = token_with_link(LINK_MEMBERS, SIGNED(LINK_MEMBERS_BARE));
+/* chio's serializer leaves an empty attenuations list out of what it
+ * signs (the link's body and the token's), and its reader takes a token
+ * that carries one: such a token verifies here too, each signature in
+ * either form. */
+Test(rev29_wire, an_empty_attenuations_list_signed_as_chio_writes_it_verifies)
+{
+    char *tok = token_with_link(LINK_MEMBERS, SIGNED(LINK_MEMBERS_BARE), LINK_MEMBERS_BARE);
+    chio_capability_report rep = verify(tok);
+
+    cr_expect(rep.signature_valid, "token signature: %s", tok);
+    cr_expect(rep.delegation_chain_shape_valid, "link signature: %s", tok);
+    cr_expect(rep.ok, "%s", tok);
+    free(tok);
+    /* the link in chio's form, the token as written */
+    tok = token_with_link(LINK_MEMBERS, SIGNED(LINK_MEMBERS_BARE), LINK_MEMBERS);
     rep = verify(tok);
+    cr_expect(rep.ok, "%s", tok);
+    free(tok);
+}
+
+/* Only the empty list may be left out: a signature over other bytes (a
+ * list that is not empty, another timestamp) still fails. */
+Test(rev29_wire, a_signature_over_other_bytes_still_fails)
+{
+    char *tok =
+        token_with_link(LINK_MEMBERS, "{" LINK_MEMBERS_BARE ",\"timestamp\":121}", LINK_MEMBERS);
+    chio_capability_report rep = verify(tok);
+
     cr_expect_not(rep.delegation_chain_shape_valid, "%s", tok);
+    cr_expect_not(rep.ok, "%s", tok);
+    free(tok);
+    tok = token_with_link(LINK_MEMBERS, SIGNED(LINK_MEMBERS), LINK_MEMBERS_BARE ",\"x\":1");
+    rep = verify(tok);
+    cr_expect_not(rep.signature_valid, "%s", tok);
     cr_expect_not(rep.ok, "%s", tok);
     free(tok);
 }
@@ -119,7 +156,7 @@ Test(rev29_wire, an_empty_attenuations_list_is_part_of_the_signed_link)
  * one-link vector has none). */
 Test(rev29_wire, a_link_without_attenuations_still_verifies)
 {
-    char *tok = token_with_link(LINK_MEMBERS_BARE, SIGNED(LINK_MEMBERS_BARE));
+    char *tok = token_with_link(LINK_MEMBERS_BARE, SIGNED(LINK_MEMBERS_BARE), LINK_MEMBERS_BARE);
     chio_capability_report rep = verify(tok);
 
     cr_expect(rep.signature_valid && rep.delegation_chain_shape_valid && rep.ok, "%s", tok);
