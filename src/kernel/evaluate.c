@@ -188,7 +188,9 @@ static void log_decision(mreq *r)
               chio_verdict_name(r->verdict), chio_code_name(r->code));
 }
 
-/* Sign synchronously and answer. */
+/* Sign synchronously and answer. The answer is built before the receipt
+ * is signed (as the asynchronous path does), so nothing can fail once the
+ * receipt is durable: an error from this call always means no receipt. */
 int chio__finish_sync(mreq *r, chio_response *resp, chio_error *err)
 {
     chio__receipt_fields f;
@@ -196,17 +198,18 @@ int chio__finish_sync(mreq *r, chio_response *resp, chio_error *err)
     char hash[65];
     int rc = chio__mreq_fields(r, &f, hash, err);
 
+    if (rc == 0 && chio__fill_response(r, resp) != 0) {
+        free(f.params_owned); /* the signer did not take it */
+        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
     if (rc == 0)
         rc = chio__kernel_sign_entered(r->k, &f, 0, &rec, err);
     chio__mreq_leave(r);
-    if (rc != 0)
-        return rc; /* no receipt: an error, never a decision */
-    log_decision(r);
-    if (chio__fill_response(r, resp) != 0) {
-        chio_receipt_free(rec);
+    if (rc != 0) {
         chio_response_destroy(resp);
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+        return rc; /* no receipt: an error, never a decision */
     }
+    log_decision(r);
     resp->receipt = rec;
     return 0;
 }
