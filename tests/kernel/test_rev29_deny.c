@@ -9,7 +9,8 @@
  * error without a receipt as prompt arguments (invalid_arguments: the
  * wrapper was 129 levels deep, or over the parser's 64 MiB). They are now
  * denied arguments_rejected with a receipt that reads back from the store,
- * its parameters a summary binding the hash of the canonical parameters.
+ * its parameters a summary binding the hash of the canonical parameters;
+ * so is a resource URI over 64 MiB ({"uri":..} past the parser's limit).
  * Real kernel, real Ed25519, a RocksDB directory read back.
  */
 #include <criterion/criterion.h>
@@ -26,7 +27,8 @@
 
 #define GRANTS                                                                               \
     "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"*\",\"operations\":[\"invoke\"]}]," \
-    "\"prompt_grants\":[{\"prompt_name\":\"*\",\"operations\":[\"get\"]}]}"
+    "\"prompt_grants\":[{\"prompt_name\":\"*\",\"operations\":[\"get\"]}],"                  \
+    "\"resource_grants\":[{\"uri_pattern\":\"*\",\"operations\":[\"read\"]}]}"
 
 TestSuite(rev29_deny);
 
@@ -43,6 +45,13 @@ static int prompt_get(void *user, const char *name, const char *args, size_t len
     (void)args;
     (void)len;
     return chio_output_set_json(out, "\"hello\"", 7);
+}
+
+static int resource_read(void *user, const char *uri, chio_output *out)
+{
+    (void)user;
+    (void)uri;
+    return chio_output_set_json(out, "\"text\"", 6);
 }
 
 static int tool(void *user, chio_tool_ctx *ctx, const char *name, const char *args, size_t len,
@@ -65,6 +74,7 @@ static chio_kernel *deny_kernel(const char *path, uint64_t cap, char sid[CHIO_SE
     chio_kernel_config cfg;
     chio_tool_server ts;
     chio_prompt_provider pp;
+    chio_resource_provider rp;
     chio_kernel *k;
     chio_error err;
     char *tok = tk_token(TK_KERNEL_SEED, "cap-1", TK_AGENT_PUB, GRANTS, IAT, 1000, NULL, 0);
@@ -89,6 +99,10 @@ static chio_kernel *deny_kernel(const char *path, uint64_t cap, char sid[CHIO_SE
     pp.provider_id = "prompts";
     pp.get = prompt_get;
     cr_assert_eq(chio_kernel_register_prompt_provider(k, &pp, &err), 0, "%s", err.message);
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = "resources";
+    rp.read = resource_read;
+    cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, &err), 0, "%s", err.message);
     cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, toks, NULL, 1, sid, &err), 0, "%s",
                  err.message);
     free(tok);
@@ -241,5 +255,32 @@ Test(rev29_deny, prompt_arguments_128_deep_with_a_nul_stay_an_error)
     chio_response_destroy(&r);
     free(args);
     free(deep);
+    chio_kernel_free(k);
+}
+
+/* A resource URI too long for a receipt, past the parser's 64 MiB once
+ * wrapped as {"uri":..}: denied with a receipt, as a shorter one over
+ * 63 MiB was (it was an invalid_arguments error with no receipt). */
+Test(rev29_deny, resource_uri_over_64_mib_is_denied_with_a_receipt)
+{
+    size_t n = CHIO_JSON_MAX_INPUT + 16;
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = deny_kernel(NULL, 0, sid);
+    char *uri = malloc(n + 1);
+    chio_response r;
+    chio_error err;
+
+    cr_assert_not_null(uri);
+    memcpy(uri, "file:///", 8);
+    memset(uri + 8, 'a', n - 8);
+    uri[n] = '\0';
+    chio_error_init(&err);
+    chio_response_init(&r);
+    cr_assert_eq(chio_kernel_read_resource(k, sid, "req-r", "cap-1", uri, &r, &err), 0,
+                 "a long URI was an error with no receipt: %s", err.message);
+    cr_expect_eq(r.code, CHIO_CODE_ARGUMENTS_REJECTED, "%s", r.reason);
+    cr_expect_not_null(r.receipt);
+    chio_response_destroy(&r);
+    free(uri);
     chio_kernel_free(k);
 }
