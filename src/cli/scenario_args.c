@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli/scenario_args.c - a call's arguments that the JSON parser refuses,
- * lifted out of a chio.scenario.v1 file so that the call, not the file, is
- * refused.
+ * cli/scenario_args.c - a call's arguments, or an open_session step's
+ * capability token, that the JSON parser refuses, lifted out of a
+ * chio.scenario.v1 file so that the step, not the file, is refused.
  *
  * spec/kernel.md lists invalid arguments (malformed JSON, NUL bytes,
  * invalid UTF-8) among the errors with no receipt: a step, answered
@@ -14,15 +14,25 @@
  * character in a string. Before, the whole file was refused (exit 2) and no
  * step ran.
  *
- * chio__scenario_lift_args() finds every `steps[i].arguments` value by a
- * shallow walk of the text (top-level object, its `steps` array, each
- * step object; keys compared as written) and parses each one alone. One
- * that fails with such an in-member error is copied out, to be given to
- * the kernel as it is (chio_kernel_evaluate() parses it and refuses it
- * itself), and blanked in a copy of the text with `0` and spaces, which
- * keeps every byte offset, so the file's other errors read as before. A
- * text whose structure the walk cannot follow is left alone: the parser's
- * own error stands. Uses the public JSON API only; no threads.
+ * A capability token is the same: the kernel parses each token an
+ * open_session presents and refuses the session when one does not parse,
+ * which kernel.md's output format reports as that step's `"ok":false`. So
+ * an element of `steps[i].capabilities` (a token object, or its JSON text
+ * as a string) that the parser refuses for such a reason is that step's
+ * failure, not the file's.
+ *
+ * chio__scenario_lift_args() finds every `steps[i].arguments` value and
+ * every element of `steps[i].capabilities` by a shallow walk of the text
+ * (top-level object, its `steps` array, each step object; keys compared as
+ * written) and parses each one alone. One that fails with such an
+ * in-member error is copied out, to be given to the kernel as it is
+ * (chio_kernel_evaluate() and chio_kernel_open_session() parse it and
+ * refuse it themselves), and blanked in a copy of the text, which keeps
+ * every byte offset, so the file's other errors read as before: arguments
+ * with `0` and spaces, a token with `{}` or `""` (its own kind, so the
+ * reader still sees a token there) and spaces. A text whose structure the
+ * walk cannot follow is left alone: the parser's own error stands. Uses
+ * the public JSON API only; no threads.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -124,8 +134,10 @@ static int in_member(int code)
            code == CHIO_EJSON_NUMBER || code == CHIO_EJSON_CONTROL || code == CHIO_EJSON_NULKEY;
 }
 
-/* Keep the text of step @step's arguments @t[@s..@e) and blank it in @work. */
-static int lift_one(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step)
+/* Keep the text of step @step's arguments (@cap == CHIO_LIFT_ARGS) or of
+ * its token @cap, @t[@s..@e), and blank it in @work. */
+static int lift_one(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step,
+                    size_t cap)
 {
     lifted_args *grown = realloc(sc->lifted, (sc->nlifted + 1) * sizeof(*grown));
     char *copy = malloc(e - s + 1);
@@ -138,15 +150,21 @@ static int lift_one(scenario *sc, char *work, const char *t, size_t s, size_t e,
     }
     memcpy(copy, t + s, e - s);
     copy[e - s] = '\0';
-    grown[sc->nlifted++] = (lifted_args){step, copy, e - s};
-    work[s] = '0';
-    memset(work + s + 1, ' ', e - s - 1);
+    grown[sc->nlifted++] = (lifted_args){step, cap, copy, e - s};
+    memset(work + s, ' ', e - s);
+    if (cap == CHIO_LIFT_ARGS) {
+        work[s] = '0';
+    } else { /* a token is an object or a string of at least two bytes */
+        work[s] = t[s];
+        work[s + 1] = t[s] == '{' ? '}' : '"';
+    }
     return 0;
 }
 
-/* Lift step @step's arguments at @t[@s..@e) when they alone do not parse
- * for an in-member reason. */
-static int try_args(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step)
+/* Lift step @step's arguments (@cap == CHIO_LIFT_ARGS) or its token @cap
+ * at @t[@s..@e) when they alone do not parse for an in-member reason. */
+static int try_value(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step,
+                     size_t cap)
 {
     chio_json_doc *doc = NULL;
     chio_error err;
@@ -158,7 +176,33 @@ static int try_args(scenario *sc, char *work, const char *t, size_t s, size_t e,
         chio_json_doc_free(doc);
         return 0;
     }
-    return in_member(err.code) ? lift_one(sc, work, t, s, e, step) : 0;
+    return in_member(err.code) ? lift_one(sc, work, t, s, e, step, cap) : 0;
+}
+
+/* The elements of step @step's capabilities array @t[@s..@e): each token
+ * object or string that does not parse alone is lifted. An element the
+ * walk cannot follow ends the walk (the parser reports it). */
+static int walk_caps(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step)
+{
+    size_t i, end, j = 0;
+
+    if (s >= e || t[s] != '[')
+        return 0;
+    i = skip_ws(t, e, s + 1);
+    while (i < e && t[i] != ']') {
+        end = value_end(t, e, i);
+        if (end >= e)
+            return 0;
+        if ((t[i] == '{' || t[i] == '"') && end - i >= 2 &&
+            try_value(sc, work, t, i, end, step, j) != 0)
+            return -1;
+        j++;
+        i = skip_ws(t, e, end);
+        if (i >= e || t[i] != ',')
+            return 0;
+        i = skip_ws(t, e, i + 1);
+    }
+    return 0;
 }
 
 /* The members of one step object starting at @t[@i] ('{'). */
@@ -177,7 +221,10 @@ static int walk_step(scenario *sc, char *work, const char *t, size_t len, size_t
         last = next_member(t, len, &i, &key, &klen, &vs, &ve);
         if (last < 0)
             return 0; /* not shaped as expected: leave it to the parser */
-        if (key_is(key, klen, "arguments") && try_args(sc, work, t, vs, ve, step) != 0)
+        if (key_is(key, klen, "arguments") &&
+            try_value(sc, work, t, vs, ve, step, CHIO_LIFT_ARGS) != 0)
+            return -1;
+        if (key_is(key, klen, "capabilities") && walk_caps(sc, work, t, vs, ve, step) != 0)
             return -1;
     }
     return 0;
@@ -234,12 +281,12 @@ int chio__scenario_lift_args(scenario *sc, const char *text, size_t len, char **
     return 0;
 }
 
-const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step)
+const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step, size_t cap)
 {
     size_t i;
 
     for (i = 0; i < sc->nlifted; i++)
-        if (sc->lifted[i].step == step)
+        if (sc->lifted[i].step == step && sc->lifted[i].cap == cap)
             return &sc->lifted[i];
     return NULL;
 }

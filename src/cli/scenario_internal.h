@@ -46,11 +46,16 @@ typedef struct step_spec {
     uint64_t at;
 } step_spec;
 
-/* A call's arguments whose text the JSON parser refuses (scenario_args.c):
- * kept as written, for the kernel to refuse as that call's invalid
- * arguments. */
+/* lifted_args.cap of a call's arguments (else the token's index). */
+#define CHIO_LIFT_ARGS SIZE_MAX
+
+/* A call's arguments, or an open_session step's capability token, whose
+ * text the JSON parser refuses (scenario_args.c): kept as written, for the
+ * kernel to refuse as that call's invalid arguments or that session's
+ * token. */
 typedef struct lifted_args {
     size_t step;
+    size_t cap; /* CHIO_LIFT_ARGS, or the index in the step's capabilities */
     char *text;
     size_t len;
 } lifted_args;
@@ -75,16 +80,17 @@ typedef struct scenario {
  * "path: problem" in rd->msg. Free @sc with chio__scenario_free() either way. */
 int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len);
 
-/* Find the steps' arguments in @text that the parser refuses on their own
- * for a reason inside them (a lone surrogate, a NUL in a key, a duplicate
- * key, a number out of range, bad UTF-8, a raw control character), keep
- * their text in sc->lifted and write *work_out: a copy of @text with them
- * blanked, every byte offset kept (the caller wipes and frees it; it may
- * hold the seed). 0, or -1 when out of memory. */
+/* Find the steps' arguments and capability tokens in @text that the parser
+ * refuses on their own for a reason inside them (a lone surrogate, a NUL
+ * in a key, a duplicate key, a number out of range, bad UTF-8, a raw
+ * control character), keep their text in sc->lifted and write *work_out: a
+ * copy of @text with them blanked, every byte offset kept (the caller
+ * wipes and frees it; it may hold the seed). 0, or -1 when out of memory. */
 int chio__scenario_lift_args(scenario *sc, const char *text, size_t len, char **work_out);
 
-/* The lifted arguments of step @step, or NULL. */
-const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step);
+/* The lifted arguments (@cap == CHIO_LIFT_ARGS) or token @cap of step
+ * @step, or NULL. */
+const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step, size_t cap);
 
 /* Free what chio__scenario_read() built; @sc may be zeroed or half-built. */
 void chio__scenario_free(scenario *sc);

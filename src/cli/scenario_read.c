@@ -299,9 +299,10 @@ static int parse_error(reader *rd, const char *text, size_t len, const chio_erro
 
 /* Parse the file into sc->doc. A call's arguments the parser refuses for
  * a reason inside them are that call's invalid arguments (kernel.md: an
- * error with no receipt), not a malformed file: they are lifted out
- * (scenario_args.c) and the rest is parsed again, so only errors elsewhere
- * refuse the file. */
+ * error with no receipt), and such an open_session token is a token the
+ * kernel refuses (that step's "ok":false), not a malformed file: they are
+ * lifted out (scenario_args.c) and the rest is parsed again, so only
+ * errors elsewhere refuse the file. */
 static int parse_doc(reader *rd, scenario *sc, const char *text, size_t len)
 {
     chio_error err;

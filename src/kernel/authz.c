@@ -170,18 +170,6 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
             return CHIO_CODE_CAPABILITY_REVOKED;
         }
     }
-    /* A revocation may have been dropped between check 2 and check 3 only
-     * when its bound passed, which bounds this token's expires_at (see
-     * revocation.c, "How long a revocation is kept"); read the clock again
-     * so such a token is refused as expired. Only kernels that refuse
-     * delegation ever drop one. */
-    if (k->max_delegation_depth == 0 &&
-        (chio__kernel_now(k) >= chio_capability_expires_at(c) ||
-         chio__expired_by_floor(k, chio_capability_expires_at(c)))) {
-        snprintf(reason, cap, "capability expired at %llu",
-                 (unsigned long long)chio_capability_expires_at(c));
-        return CHIO_CODE_CAPABILITY_EXPIRED;
-    }
     /* 4. delegation chain: depth, then the links (chio's order) */
     if (depth > k->max_delegation_depth) {
         snprintf(reason, cap, "delegation chain has %zu links; at most %u are allowed", depth,

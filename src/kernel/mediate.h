@@ -91,7 +91,7 @@ typedef struct chio__mediation {
     size_t ntrusted;
     chio__shmap sessions;    /* id -> chio__session */
     chio__shmap token_cache; /* sha256(token) -> chio__verified */
-    chio__shmap revocations; /* capability id -> (void *)1 */
+    chio__shmap revocations; /* capability id -> (void *)1; never dropped */
     chio__shmap budgets;     /* capability id NUL grant index -> uint64_t counter */
     chio__shmap regexes;     /* pattern -> chio__regex (constraint patterns) */
     int revocations_loaded;  /* atomic; under the kernel's start_mu */
@@ -109,8 +109,8 @@ typedef struct chio__mediation {
     uint64_t next_sweep;      /* kernel time of the next budget sweep (atomic) */
     size_t sweep_min_rows;    /* CHIO__SWEEP_MIN_ROWS (tests lower it before any call) */
     size_t sweep_max_budgets; /* CHIO__BUDGET_SWEEP_MAX (likewise) */
-    /* The latest expires_at of a budget or revocation dropped because its
-     * capability had expired (atomic; see chio__expired_floor_raise). */
+    /* The latest expires_at of a budget dropped because its capability
+     * had expired (atomic; see chio__expired_floor_raise). */
     uint64_t expired_floor;
 #ifdef CHIO_OTEL
     void (*span_fn)(void *ctx, const struct chio_span *span); /* otel.c; build phase */
@@ -217,9 +217,9 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
 int chio__revocations_load(struct chio_kernel *k, chio_error *err);
 
 /* revocation.c: drop budgets of expired capabilities (budget.c's
- * chio__budgets_sweep) and revocations past their bound, amortised: at
- * most once per CHIO__SWEEP_SECS of kernel time unless @force. Returns the
- * number dropped. */
+ * chio__budgets_sweep), amortised: at most once per CHIO__SWEEP_SECS of
+ * kernel time unless @force. Returns the number dropped. Revocations are
+ * never dropped (revocation.c, "A revocation is kept"). */
 #define CHIO__SWEEP_SECS 60
 /* ...and only once the budget and revocation tables hold more than this
  * many entries together (mediation.sweep_min_rows; tests lower it): below
@@ -235,17 +235,15 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
  * second) would otherwise outrun the sweep and grow the table for good. */
 #define CHIO__BUDGET_SWEEP_MAX   65536
 #define CHIO__SWEEP_CATCHUP_SECS 1
-/* A budget or revocation is dropped once the kernel clock has passed the
- * expires_at of every token it concerns, on the ground that check 2 will
- * refuse those tokens from then on. The clock is the wall clock, which can
- * step back (NTP, an operator, a restored VM, a test clock): a token whose
- * state was dropped would then pass check 2 again, revoked or with a fresh
- * budget. So whoever drops raises the floor to the dropped expiry first
- * (before the entry leaves its table), and check 2 refuses every token
- * with expires_at <= floor, whatever the clock says
- * (chio__expired_by_floor). The store keeps the floor (written ahead of
- * the deletions it allows; store_internal.h) and a start reads it back, so
- * a restart with the clock stepped back does not forget it. */
+/* A budget is dropped once the kernel clock has passed the expires_at of
+ * every token charged against it, on the ground that check 2 will refuse
+ * those tokens from then on. The clock is the wall clock, which can step
+ * back (NTP, an operator, a restored VM, a test clock): a token whose
+ * budget was dropped would then pass check 2 again with a fresh budget. So whoever drops raises the
+ * floor to the dropped expiry first (before the entry leaves its table), and check 2 refuses every
+ * token with expires_at <= floor, whatever the clock says (chio__expired_by_floor). The store keeps
+ * the floor (written ahead of the deletions it allows; store_internal.h) and a start reads it back,
+ * so a restart with the clock stepped back does not forget it. */
 void chio__expired_floor_raise(struct chio_kernel *k, uint64_t expires_at);
 int chio__expired_by_floor(struct chio_kernel *k, uint64_t expires_at);
 size_t chio__reclaim_sweep(struct chio_kernel *k, uint64_t now, int force);

@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kernel/revocation.c - the kernel's revocation list, which check 3
- * (authz.c) reads through chio__revoked: revoking an id, loading the list
- * from the store at start, and dropping revocations no valid token can
- * name; plus the amortised reclaiming sweep, which also drops the budgets
- * of expired capabilities (budget.c).
+ * (authz.c) reads through chio__revoked: revoking an id and loading the
+ * list from the store at start (a revocation is never dropped); plus the
+ * amortised reclaiming sweep, which drops the budgets of expired
+ * capabilities (budget.c), and the floor it raises.
  *
  * Owns one concurrent table (shmap.c):
  *   revocations  capability id -> present. Written to the store (synced)
  *                before it is inserted here; loaded from the store at start.
- *                Dropped, from memory and store together, only once no
- *                token naming the id can be valid: see "How long a
- *                revocation is kept" below.
+ *                Never dropped: see "A revocation is kept" below.
  * The revocation list is bounded (CHIO_MAX_REVOCATION_ID_LEN,
  * CHIO_MAX_REVOCATIONS); revokers are serialised by revoke_mu.
  */
@@ -21,32 +19,19 @@
 
 #include "kernel_internal.h"
 
-/* How long a revocation is kept (issue 11). A token is valid only while
- * now < expires_at, so a revocation can go once no token naming its id can
- * still be valid. Tokens name an id in two ways: as their own id, and as a
- * link of their delegation chain; and in this codebase a delegated token's
- * expires_at is not bounded by its ancestors' (the links carry only a
- * timestamp; see chio_capability_verify), so a revoked ancestor can be
- * named by tokens that outlive every token the kernel knows. Hence:
- *
- *  - when the kernel refuses every delegated token (max_delegation_depth
- *    0: check 4 denies any chain, whatever check 3 says), the bound is the
- *    latest expires_at among the tokens with that id held by open sessions
- *    at revocation time that pass check 1 (a forged token with the id and
- *    an early expires_at must not shorten it); it is stored in the record
- *    ({"revoked_at":N,"expires_at":M}) and the revocation is dropped, from
- *    memory and from the store, once the kernel clock reaches it;
- *  - otherwise, or when no open session holds a token with that id, no
- *    bound is known: the record has no expires_at and is kept for good.
- *
- * A stored bound is only used while the kernel still refuses delegation:
- * a kernel started with max_delegation_depth > 0 keeps every revocation.
- * This relies on capability ids naming one token (an issuer does not issue
- * a second token with a revoked id and a later expires_at); budgets make
- * the same assumption. Drops happen when revocations are loaded at start
- * and in the amortised sweep (chio__reclaim_sweep). In memory the value is
- * (void *)1 (kept) or a heap uint64_t with the bound; readers only test it
- * against NULL, so the sweep may free it under the shard's write lock. */
+/* A revocation is kept, in memory and in the store, for the kernel's
+ * life and across restarts (review 29). Check 3 denies every token whose
+ * id, or an id in its delegation chain, is on the list, and nothing the
+ * kernel holds can tell that no such token will ever come: an issuer may
+ * have signed another token with the id (a renewal) that no session held
+ * when it was revoked, or a delegated token naming it, valid after every
+ * token the kernel saw. An earlier version (issue 11) dropped the
+ * revocation of a kernel refusing delegation once the tokens with the id
+ * held at revocation time had expired, and then allowed such a token.
+ * Rows such a version stored with a bound ({"revoked_at":N,
+ * "expires_at":M}) are kept like any other. The list's size is bounded by
+ * CHIO_MAX_REVOCATIONS (then revoking fails with CHIO_ELIMIT), as in a
+ * kernel that accepts delegation, which always kept every revocation. */
 
 void chio__expired_floor_raise(chio_kernel *k, uint64_t expires_at)
 {
@@ -113,180 +98,36 @@ chio_code chio__revoked_since_check(chio_kernel *k, const chio_capability *cap, 
 
 #define REVOCATION_KEPT ((void *)1)
 
-static void *revocation_value(uint64_t expires_at)
-{
-    uint64_t *v;
-
-    if (expires_at == 0)
-        return REVOCATION_KEPT;
-    v = malloc(sizeof(*v));
-    if (v != NULL)
-        *v = expires_at;
-    return v;
-}
-
 void chio__revocation_free(void *v)
 {
-    if (v != REVOCATION_KEPT)
-        free(v);
+    (void)v; /* every value is REVOCATION_KEPT */
 }
-
-/* The bound of a record's "expires_at" (0: none). */
-static uint64_t record_expiry(const char *value, size_t vlen)
-{
-    static const char key[] = "\"expires_at\":";
-    size_t i, n = sizeof(key) - 1;
-    uint64_t v = 0;
-
-    for (i = 0; i + n <= vlen; i++) {
-        if (memcmp(value + i, key, n) != 0)
-            continue;
-        for (i += n; i < vlen && value[i] >= '0' && value[i] <= '9'; i++) {
-            if (v > (UINT64_MAX - 9) / 10)
-                return 0; /* not a number this kernel writes: keep */
-            v = v * 10 + (uint64_t)(value[i] - '0');
-        }
-        return v;
-    }
-    return 0;
-}
-
-typedef struct held_expiry {
-    chio_kernel *k;
-    const char *id;
-    uint64_t latest;
-} held_expiry;
-
-static void held_one(void *ctx, const void *key, size_t klen, void *value)
-{
-    held_expiry *h = ctx;
-    chio__session *s = value;
-    const chio__session_cap *sc;
-
-    (void)key;
-    (void)klen;
-    /* The session cannot be freed while its shard's read lock is held (it
-     * leaves the table under the write lock first), and its tokens live as
-     * long as it does. */
-    sc = chio__session_find_cap(s, h->id);
-    /* Only a token a trusted issuer signed names the revoked token: anyone
-     * can open a session holding a forged one with the same id and an
-     * early expires_at, which must not cut the revocation short. A token
-     * with a delegation chain is refused at check 4 by such a kernel. */
-    if (sc != NULL && chio_capability_expires_at(sc->cap) > h->latest &&
-        chio_capability_delegation_depth(sc->cap) == 0 && chio__token_trusted(h->k, sc))
-        h->latest = chio_capability_expires_at(sc->cap);
-}
-
-/* The bound for revoking @id now (0: none known, keep for good). */
-static uint64_t revocation_bound(chio_kernel *k, const char *id)
-{
-    held_expiry h = {k, id, 0};
-
-    if (k->max_delegation_depth != 0)
-        return 0;
-    chio__shmap_each(&k->med.sessions, held_one, &h);
-    return h.latest;
-}
-
-typedef struct load_ctx {
-    chio_kernel *k;
-    uint64_t now;
-    chio__store_batch *drop; /* expired records to delete */
-    size_t ndropped;
-} load_ctx;
 
 static int load_one(void *ctx, const char *id, size_t len, const char *value, size_t vlen)
 {
-    load_ctx *c = ctx;
-    chio_kernel *k = c->k;
-    uint64_t exp = k->max_delegation_depth == 0 ? record_expiry(value, vlen) : 0;
-    void *v;
+    chio_kernel *k = ctx;
 
-    if (exp != 0 && c->now >= exp) {
-        chio__expired_floor_raise(k, exp);
-        chio__store_batch_delete_revocation(c->drop, k->store, id, len);
-        c->ndropped++;
-        return 0;
-    }
-    v = revocation_value(exp);
-    if (v == NULL || chio__shmap_put_if_absent(&k->med.revocations, id, len, v) != v) {
-        chio__revocation_free(v);
+    (void)value; /* a bound an earlier version stored is not used: kept */
+    (void)vlen;
+    if (chio__shmap_put_if_absent(&k->med.revocations, id, len, REVOCATION_KEPT) != REVOCATION_KEPT)
         return CHIO_ENOMEM;
-    }
     k->nrevocations++; /* the starting thread, before any revoker can run */
     return 0;
 }
 
 int chio__revocations_load(chio_kernel *k, chio_error *err)
 {
-    load_ctx c = {k, 0, NULL, 0};
     int rc;
 
     if (__atomic_load_n(&k->med.revocations_loaded, __ATOMIC_ACQUIRE))
         return 0;
     k->nrevocations = 0;
-    c.now = chio__kernel_now(k);
-    c.drop = chio__store_batch_new();
-    if (c.drop == NULL)
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory loading revocations");
-    rc = chio__store_scan_revocation_records(k->store, load_one, &c, err);
+    rc = chio__store_scan_revocation_records(k->store, load_one, k, err);
     if (rc == CHIO_ENOMEM)
         rc = chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory loading revocations");
-    /* Not synced: a lost delete is redone by the next load. */
-    if (rc == 0 && c.ndropped > 0)
-        rc = chio__store_write(k->store, c.drop, 0, err);
-    chio__store_batch_free(c.drop);
     if (rc == 0)
         __atomic_store_n(&k->med.revocations_loaded, 1, __ATOMIC_RELEASE);
     return rc;
-}
-
-typedef struct rsweep_ctx {
-    chio_kernel *k;
-    uint64_t now;
-    chio__store_batch *drop;
-    size_t n;
-} rsweep_ctx;
-
-static int revocation_expired(void *ctx, const void *key, size_t klen, void *value)
-{
-    rsweep_ctx *c = ctx;
-
-    if (value == REVOCATION_KEPT || c->now < *(const uint64_t *)value)
-        return 0;
-    chio__expired_floor_raise(c->k, *(const uint64_t *)value);
-    chio__store_batch_delete_revocation(c->drop, c->k->store, key, klen);
-    chio__revocation_free(value);
-    c->n++;
-    return 1;
-}
-
-/* Drop expired revocations (memory, then store). Needs the store open. */
-static size_t revocations_sweep(chio_kernel *k, uint64_t now)
-{
-    rsweep_ctx c = {k, now, NULL, 0};
-    chio_error err;
-
-    if (!__atomic_load_n(&k->med.revocations_loaded, __ATOMIC_ACQUIRE) ||
-        chio__kernel_enter(k) != 0)
-        return 0;
-    c.drop = chio__store_batch_new();
-    if (c.drop != NULL) {
-        /* revoke_mu: the count stays exact, and a revoker of the same id
-         * never interleaves with its drop. */
-        pthread_mutex_lock(&k->revoke_mu);
-        chio__shmap_sweep(&k->med.revocations, revocation_expired, &c);
-        k->nrevocations -= c.n;
-        chio_error_init(&err);
-        /* Not synced; a failed or lost delete is redone by the next load. */
-        if (c.n > 0)
-            (void)chio__store_write(k->store, c.drop, 0, &err);
-        pthread_mutex_unlock(&k->revoke_mu);
-        chio__store_batch_free(c.drop);
-    }
-    chio__kernel_leave(k);
-    return c.n;
 }
 
 size_t chio__reclaim_sweep(chio_kernel *k, uint64_t now, int force)
@@ -314,7 +155,7 @@ size_t chio__reclaim_sweep(chio_kernel *k, uint64_t now, int force)
     if (nb >= k->med.sweep_max_budgets)
         (void)__atomic_compare_exchange_n(&k->med.next_sweep, &due, now + CHIO__SWEEP_CATCHUP_SECS,
                                           0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-    return nb + revocations_sweep(k, now);
+    return nb;
 }
 
 int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chio_error *err)
@@ -322,8 +163,6 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
     chio__store_batch *b;
     char value[96];
     size_t idlen;
-    uint64_t bound;
-    void *v;
     int n, rc, added = 0;
 
     if (k == NULL || capability_id == NULL || capability_id[0] == '\0' ||
@@ -357,13 +196,8 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
         goto unlock;
     }
-    bound = revocation_bound(k, capability_id);
-    if (bound != 0)
-        n = snprintf(value, sizeof(value), "{\"revoked_at\":%llu,\"expires_at\":%llu}",
-                     (unsigned long long)chio__kernel_now(k), (unsigned long long)bound);
-    else
-        n = snprintf(value, sizeof(value), "{\"revoked_at\":%llu}",
-                     (unsigned long long)chio__kernel_now(k));
+    n = snprintf(value, sizeof(value), "{\"revoked_at\":%llu}",
+                 (unsigned long long)chio__kernel_now(k));
     chio__store_batch_put_revocation(b, k->store, capability_id, value, (size_t)n);
     /* Persist (synced) before it takes effect: a revocation the caller was
      * told about survives a crash. */
@@ -371,15 +205,10 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
     chio__store_batch_free(b);
     if (rc == 0)
         k->nrevocations++;
-    if (rc == 0) {
-        v = revocation_value(bound);
-        if (v == NULL ||
-            chio__shmap_put_if_absent(&k->med.revocations, capability_id, idlen, v) != v) {
-            chio__revocation_free(v);
-            rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
-                            "out of memory (the revocation is stored and applies after a restart)");
-        }
-    }
+    if (rc == 0 && chio__shmap_put_if_absent(&k->med.revocations, capability_id, idlen,
+                                             REVOCATION_KEPT) != REVOCATION_KEPT)
+        rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
+                        "out of memory (the revocation is stored and applies after a restart)");
     added = rc == 0;
     /* seq_cst, after the id is in the list: see chio__revoke_gen(). */
     if (added)

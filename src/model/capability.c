@@ -99,7 +99,10 @@ static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out,
     out->obj = l;
     if (l->type != CHIO_JSON_OBJECT)
         return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, "%s must be an object", what);
-    chio__drop_null(l, "attenuations", 1);
+    /* null is "absent" (chio's reader; docs/spec-reading.md). An empty
+     * list stays as written: its signatures are checked over both forms
+     * (see "Two forms of an empty attenuations list" below). */
+    chio__drop_null(l, "attenuations", 0);
     chio__drop_null(l, "scope_hash", 0);
     rc = chio__field_string(l, "capability_id", CHIO__REQUIRED, &out->capability_id, NULL, err,
                             what);
@@ -260,7 +263,23 @@ static int signed_message(const chio_json *obj, chio_buf *b)
     return b->oom ? CHIO_ENOMEM : 0;
 }
 
+/* Two forms of an empty attenuations list. wire-format.md omits only
+ * empty evidence, actor_chain and delegation_chain lists, so a writer that
+ * follows it literally signs a link's "attenuations":[] as written; chio's
+ * serializer leaves an empty attenuations list out of a link (and so out
+ * of the link's and the token's signed bytes) while its reader takes
+ * either. Both forms mean "no attenuation", so a link holding an empty
+ * list is accepted when a signature covers either form: as written first,
+ * then chio's. Nothing else is ever left out. */
+static int empty_attenuations(const chio_json *link)
+{
+    const chio_json *a = chio_json_get(link, "attenuations");
+
+    return a != NULL && a->type == CHIO_JSON_ARRAY && a->n == 0;
+}
+
 static const char *const signature_only[] = {"signature"};
+static const char *const signature_and_attenuations[] = {"signature", "attenuations"};
 
 static int verify_link(const link_view *l)
 {
@@ -270,8 +289,73 @@ static int verify_link(const link_view *l)
     chio__buf_init(&b);
     chio__json_write_except(&b, l->obj, signature_only, 1);
     rc = b.oom ? CHIO_ENOMEM : chio_ed25519_verify(l->delegator, b.data, b.len, l->signature);
+    if (rc == CHIO_EBADSIG && empty_attenuations(l->obj)) { /* chio's form */
+        b.len = 0;
+        chio__json_write_except(&b, l->obj, signature_and_attenuations, 2);
+        rc = b.oom ? CHIO_ENOMEM : chio_ed25519_verify(l->delegator, b.data, b.len, l->signature);
+    }
     chio__buf_destroy(&b);
     return rc;
+}
+
+/* The token's signed message in chio's form: every link's empty
+ * attenuations list left out. Shallow copies only (the token may be shared
+ * between threads): the copies point into the token's document. */
+static int chio_form_message(const chio_capability *cap, chio_buf *b)
+{
+    const chio_json *chain = chio_json_get(cap->obj, "delegation_chain");
+    chio_json tok = *cap->obj, *items = NULL;
+    chio_json_member *members = NULL, **link_members = NULL;
+    uint32_t i, j, k;
+    int rc = CHIO_ENOMEM;
+
+    if (chain == NULL || chain->type != CHIO_JSON_ARRAY || chain->n == 0)
+        return CHIO_EINVAL;
+    items = calloc(chain->n, sizeof(*items));
+    link_members = calloc(chain->n, sizeof(*link_members));
+    members = calloc(cap->obj->n, sizeof(*members));
+    if (items == NULL || link_members == NULL || members == NULL)
+        goto out;
+    for (i = 0; i < chain->n; i++) {
+        const chio_json *l = &chain->v.items[i];
+        items[i] = *l;
+        if (!empty_attenuations(l))
+            continue;
+        link_members[i] = calloc(l->n, sizeof(chio_json_member));
+        if (link_members[i] == NULL)
+            goto out;
+        for (j = 0, k = 0; j < l->n; j++)
+            if (!(l->v.members[j].klen == 12 &&
+                  memcmp(l->v.members[j].key, "attenuations", 12) == 0))
+                link_members[i][k++] = l->v.members[j];
+        items[i].v.members = link_members[i];
+        items[i].n = k;
+    }
+    for (i = 0; i < cap->obj->n; i++) {
+        members[i] = cap->obj->v.members[i];
+        if (&cap->obj->v.members[i].value == chain)
+            members[i].value.v.items = items;
+    }
+    tok.v.members = members;
+    rc = signed_message(&tok, b);
+out:
+    for (i = 0; link_members != NULL && i < chain->n; i++)
+        free(link_members[i]);
+    free(link_members);
+    free(items);
+    free(members);
+    return rc;
+}
+
+/* Does any link of @cap hold an empty attenuations list? */
+static int any_empty_attenuations(const chio_capability *cap)
+{
+    size_t i;
+
+    for (i = 0; i < cap->nlinks; i++)
+        if (empty_attenuations(cap->links[i].obj))
+            return 1;
+    return 0;
 }
 
 /* ---- verification ------------------------------------------------------------------------ */
@@ -296,11 +380,17 @@ static int verify_impl(const chio_capability *cap, uint64_t now, const uint8_t *
 
     chio__buf_init(&b);
     rc = signed_message(cap->obj, &b);
-    if (rc == 0) {
+    if (rc == 0)
         rc = chio_ed25519_verify(cap->issuer, b.data, b.len, cap->signature);
+    if (rc == CHIO_EBADSIG && any_empty_attenuations(cap)) { /* chio's form */
+        b.len = 0;
+        rc = chio_form_message(cap, &b);
+        if (rc == 0)
+            rc = chio_ed25519_verify(cap->issuer, b.data, b.len, cap->signature);
+    }
+    if (rc == 0 || rc == CHIO_EBADSIG) {
         rep->signature_valid = rc == 0;
-        if (rc == CHIO_EBADSIG)
-            rc = 0;
+        rc = 0;
     }
     chio__buf_destroy(&b);
     if (rc != 0)

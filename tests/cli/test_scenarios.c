@@ -237,16 +237,18 @@ Test(scenarios, malformed_files_exit_2_with_the_path_of_the_bad_field)
 }
 
 /* The spec asks for the path of the bad field; a member given twice is
- * one, wherever it is (the parser alone gave only a byte offset). */
+ * one, wherever it is (the parser alone gave only a byte offset; in an
+ * open_session's token it is that step's failure instead:
+ * tests/cli/test_rev29_wire.c). */
 Test(scenarios, a_duplicate_member_is_named_by_its_path)
 {
     expect_malformed("{\"clock\":1,\"clock\":2,\"steps\":[]}", "clock: duplicate member");
     expect_malformed("{\"steps\":[{\"op\":\"drain\"},{\"op\":\"call\",\"session\":\"a\","
                      "\"session\":\"b\"}]}",
                      "steps[1].session: duplicate member");
-    expect_malformed("{\"steps\":[{\"op\":\"open_session\",\"capabilities\":[{\"id\":\"a\","
+    expect_malformed("{\"steps\":[{\"op\":\"drain\",\"x\":[{\"id\":\"a\","
                      "\"scope\":{\"grants\":[],\"grants\":[]}}]}]}",
-                     "steps[0].capabilities[0].scope.grants: duplicate member");
+                     "steps[0].x[0].scope.grants: duplicate member");
     expect_malformed(
         "{\"steps\":[],\"tool_servers\":[{\"server_id\":\"a\",\"tools\":[\"x[\\\"{,\"],"
         "\"tools\":[]}]}",
@@ -255,12 +257,12 @@ Test(scenarios, a_duplicate_member_is_named_by_its_path)
 
 /* A string the parser refuses (a lone surrogate) or a number out of range
  * is named by its path too (in a call's arguments it is that call's
- * invalid arguments instead: test_rev29_conf.c). */
+ * invalid arguments instead: test_rev29_conf.c; in an open_session's
+ * token, that step's failure: tests/cli/test_rev29_wire.c). */
 Test(scenarios, an_unreadable_value_is_named_by_its_path)
 {
-    expect_malformed("{\"steps\":[{\"op\":\"open_session\",\"session\":\"s\",\"agent\":\"a\","
-                     "\"capabilities\":[{\"a\":[1,\"x\\ud800y\"]}]}]}",
-                     "steps[0].capabilities[0].a[1]: not JSON");
+    expect_malformed("{\"steps\":[{\"op\":\"drain\",\"x\":[{\"a\":[1,\"x\\ud800y\"]}]}]}",
+                     "steps[0].x[0].a[1]: not JSON");
     expect_malformed("{\"steps\":[{\"op\":\"drain\",\"at\":1e999}]}", "steps[0].at: not JSON");
     expect_malformed("{\"kernel\":{\"policy_hash\":\"\\udc00\"},\"steps\":[]}",
                      "kernel.policy_hash: not JSON");

@@ -103,9 +103,8 @@ function randomChain(r, n, ts0) {
     ts += r.int(3);
     // Ancestors: ids of their own, or of another token of the scenario
     // (revoking that token then revokes this one too). With
-    // max_delegation_depth 0 too: a kernel with small tables keeps every
-    // revocation (the known difference past 1024 entries is pinned in
-    // interop.test.mjs).
+    // max_delegation_depth 0 too: the kernel keeps every revocation
+    // (interop.test.mjs checks it past 1024 entries).
     const id = r.chance(0.25) ? `cap-${r.int(12)}` : `parent-${r.int(6)}`;
     chain.push({ from, l: { capability_id: id, delegatee: pubOf(to), timestamp: ts } });
     from = to;

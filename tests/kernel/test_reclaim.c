@@ -4,10 +4,10 @@
  * closed sessions leave the session table (a bounded set of tombstones
  * answers "closed" for the most recent ones); a call racing a close never
  * touches freed memory (run it under `make asan`); budgets of expired
- * capabilities and revocations past their bound are dropped, an unexpired
- * revocation never (also across restarts with a RocksDB store), and their
- * persisted rows leave the store with them (a live budget's never; rows
- * of the 8-byte form of earlier versions still load); the
+ * capabilities are dropped and their persisted rows leave the store with
+ * them (a live budget's never; rows of the 8-byte form of earlier versions
+ * still load), while revocations are kept for good (review 29), also
+ * across restarts with a RocksDB store; the
  * bounded CLOCK maps evict and keep serving a hot set; the pattern cache
  * keeps matching when it evicts; chio_kernel_is_revoked refuses NULL.
  */
@@ -572,76 +572,61 @@ static void revoke_id(chio_kernel *k, const char *id)
     cr_assert_eq(chio_kernel_revoke_capability(k, id, &err), 0, "%s", err.message);
 }
 
-Test(reclaim, revocations_are_dropped_after_their_bound_never_before)
+/* Review 29: a revocation is never dropped, whatever the kernel's
+ * delegation depth and however long ago its held tokens expired (an
+ * earlier version dropped it then in a kernel refusing delegation, and a
+ * later token with the id was allowed: rev29_authz). A row an earlier
+ * version stored with a bound is kept too. */
+Test(reclaim, revocations_are_kept_after_their_tokens_expire)
 {
-    chio_kernel *k = kernel(0); /* no delegated token can pass */
+    static const char old_row[] = "{\"revoked_at\":1710000000,\"expires_at\":1710000500}";
+    chio_kernel *k = kernel(0);
     char *a = token("cap-a", 1000, NULL), *b = token("cap-b", 5000, NULL),
          sid[CHIO_SESSION_ID_LEN + 1];
     const char *caps[2] = {a, b};
     rec r;
 
     open_n(k, caps, 2, sid);
-    revoke_id(k, "cap-a"); /* held: bound IAT + 1000 */
-    revoke_id(k, "cap-b"); /* held: bound IAT + 5000 */
-    revoke_id(k, "cap-c"); /* held by no session: no bound, kept for good */
+    revoke_id(k, "cap-a");
+    revoke_id(k, "cap-b");
+    revoke_id(k, "cap-c"); /* held by no session */
     cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_REVOKED);
-    g_now = IAT + 999;
+    g_now = IAT + 6000; /* every held token expired */
     chio__reclaim_sweep(k, g_now, 1);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1, "its token is still valid");
-    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_REVOKED);
-    g_now = IAT + 1000;
-    chio__reclaim_sweep(k, g_now, 1);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 0);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1);
     cr_expect_eq(chio_kernel_is_revoked(k, "cap-b"), 1);
     cr_expect_eq(chio_kernel_is_revoked(k, "cap-c"), 1);
-    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED, "expired, not allowed");
-    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_REVOKED);
-    cr_expect_eq(k->nrevocations, 2);
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED, "check 2 first");
+    cr_expect_eq(k->nrevocations, 3);
     chio_kernel_free(k);
     r = stored();
-    cr_expect_eq(r.n, 2, "cap-a's record left the store");
-    cr_expect_eq(r.with_expiry, 1, "cap-b's record carries its bound; cap-c's none");
+    cr_expect_eq(r.n, 3, "every record stays");
+    cr_expect_eq(r.with_expiry, 0, "records carry no bound");
 
-    /* Restart before cap-b's bound: kept. */
-    g_now = IAT + 4999;
+    /* Restarted far later, without delegation: every record loads, and so
+     * does one an earlier version wrote with a bound long past. */
+    testutil_raw_write(db, "revocations", "cap-old", 7, old_row, sizeof(old_row) - 1);
+    g_now = IAT + 100000;
     k = kernel(0);
-    open_n(k, caps, 2, sid);
-    cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_REVOKED);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-b"), 1);
-    chio_kernel_free(k);
-    cr_expect_eq(stored().n, 2);
-
-    /* A kernel that accepts delegation keeps every revocation, whatever
-     * its record says: a delegated token naming cap-b may outlive it. */
-    g_now = IAT + 6000;
-    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
     cr_assert_eq(chio_kernel_start(k, NULL), 0);
     chio__reclaim_sweep(k, g_now, 1);
     cr_expect_eq(chio_kernel_is_revoked(k, "cap-b"), 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-old"), 1, "an old bounded row is kept");
+    cr_expect_eq(k->nrevocations, 4);
     chio_kernel_free(k);
-    cr_expect_eq(stored().n, 2);
-
-    /* Restart past cap-b's bound without delegation: dropped at load. */
-    k = kernel(0);
-    cr_assert_eq(chio_kernel_start(k, NULL), 0);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-b"), 0);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-c"), 1);
-    cr_expect_eq(k->nrevocations, 1);
-    chio_kernel_free(k);
-    r = stored();
-    cr_expect_eq(r.n, 1);
-    cr_expect_eq(r.with_expiry, 0);
+    cr_expect_eq(stored().n, 4);
     free(a);
     free(b);
 }
 
-/* The kernel clock is the wall clock, which can step back. A revocation or
- * budget dropped because its token had expired must not come back to life
- * when the clock then reads a time before that expiry: the token stays
- * expired (neither revoked-then-allowed nor with a fresh budget). */
+/* The kernel clock is the wall clock, which can step back. A budget
+ * dropped because its token had expired must not come back to life when
+ * the clock then reads a time before that expiry: the token stays expired
+ * (not with a fresh budget). A revocation is never dropped (the revoked
+ * token is refused by the same floor first). */
 Test(reclaim, a_clock_stepping_back_never_revives_what_was_dropped)
 {
-    chio_kernel *k = kernel(0); /* revocations with a bound: droppable */
+    chio_kernel *k = kernel(0);
     char *a = token("cap-a", 1000, NULL), *b = token("cap-b", 1000, ",\"max_invocations\":1"),
          *c = token("cap-c", 5000, ",\"max_invocations\":1"), sid[CHIO_SESSION_ID_LEN + 1];
     const char *caps[3] = {a, b, c};
@@ -652,11 +637,12 @@ Test(reclaim, a_clock_stepping_back_never_revives_what_was_dropped)
     cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
     cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_BUDGET_EXHAUSTED);
     cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_NONE);
-    g_now = IAT + 1000; /* cap-a and cap-b expire: their state goes */
-    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 2);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 0);
+    g_now = IAT + 1000; /* cap-a and cap-b expire: cap-b's budget goes */
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 1);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1);
     g_now = NOW; /* the clock steps back */
-    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED, "revoked, then allowed");
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED,
+                 "the floor (check 2) answers before the revocation (check 3)");
     cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_EXPIRED, "a fresh budget");
     /* A token whose state was kept is judged by the clock as before. */
     cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED);
@@ -684,12 +670,12 @@ Test(reclaim, a_restart_with_the_clock_stepped_back_keeps_the_floor)
     revoke_id(k, "cap-a");
     cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_NONE);
     cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_NONE);
-    g_now = IAT + 1000; /* cap-a and cap-b expire: their rows go */
-    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 2);
+    g_now = IAT + 1000; /* cap-a and cap-b expire: cap-b's budget row goes */
+    cr_expect_eq(chio__reclaim_sweep(k, g_now, 1), 1);
     cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED); /* commits the deletes */
     cr_assert_eq(chio_kernel_drain(k, NULL), 0);
     chio_kernel_free(k);
-    cr_expect_eq(stored().n, 0, "the revocation row was deleted");
+    cr_expect_eq(stored().n, 1, "the revocation row stays");
     r = rows_at_rest();
     cr_expect_null(row(&r, "cap-b"), "the budget row was deleted");
     cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
@@ -700,7 +686,8 @@ Test(reclaim, a_restart_with_the_clock_stepped_back_keeps_the_floor)
     g_now = NOW; /* the clock steps back across a restart */
     k = kernel(0);
     open_n(k, caps, 3, sid);
-    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED, "revoked, then allowed");
+    cr_expect_eq(allowed(k, sid, "cap-a"), CHIO_CODE_CAPABILITY_EXPIRED,
+                 "the floor (check 2) answers before the revocation (check 3)");
     cr_expect_eq(allowed(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_EXPIRED, "a fresh budget");
     cr_expect_eq(allowed(k, sid, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED);
     chio_kernel_free(k);
@@ -709,9 +696,10 @@ Test(reclaim, a_restart_with_the_clock_stepped_back_keeps_the_floor)
     free(c);
 }
 
-/* Issue 11 (persisted form): a revocation row leaves the store exactly
- * when the kernel drops the revocation from memory, and stays otherwise. */
-Test(reclaim, revocation_rows_leave_the_store_when_the_kernel_drops_them)
+/* A revocation row stays in the store as long as the revocation stays in
+ * memory: for good, also past every held token's expiry and a restart
+ * (review 29; issue 11 had both leave once those tokens expired). */
+Test(reclaim, revocation_rows_stay_in_the_store)
 {
     chio_kernel *k = kernel(0);
     char *a = token("cap-a", 1000, NULL), sid[CHIO_SESSION_ID_LEN + 1];
@@ -720,43 +708,21 @@ Test(reclaim, revocation_rows_leave_the_store_when_the_kernel_drops_them)
 
     open_n(k, caps, 1, sid);
     revoke_id(k, "cap-a");
-    r = (rec){0, 0};
-    cr_assert_eq(chio__store_scan_revocation_records(chio__kernel_store(k), count_record, &r, NULL),
-                 0);
-    cr_expect_eq(r.n, 1);
-    cr_expect_eq(r.with_expiry, 1);
-    g_now = IAT + 999;
-    chio__reclaim_sweep(k, g_now, 1);
-    r = (rec){0, 0};
-    cr_assert_eq(chio__store_scan_revocation_records(chio__kernel_store(k), count_record, &r, NULL),
-                 0);
-    cr_expect_eq(r.n, 1, "kept while the token is valid");
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1);
     g_now = IAT + 1000;
     chio__reclaim_sweep(k, g_now, 1);
-    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 0);
+    cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1);
     r = (rec){0, 0};
     cr_assert_eq(chio__store_scan_revocation_records(chio__kernel_store(k), count_record, &r, NULL),
                  0);
-    cr_expect_eq(r.n, 0, "dropped from memory: deleted from the store by the sweep");
+    cr_expect_eq(r.n, 1, "kept in memory, kept in the store");
+    cr_expect_eq(r.with_expiry, 0);
     chio_kernel_free(k);
-    cr_expect_eq(stored().n, 0);
-
-    /* The same record under a kernel that accepts delegation: kept in
-     * memory, so kept in the store, also across a restart. */
-    g_now = NOW;
-    k = kernel(0);
-    open_n(k, caps, 1, sid);
-    revoke_id(k, "cap-a");
-    chio_kernel_free(k);
-    cr_expect_eq(stored().with_expiry, 1);
     g_now = IAT + 100000;
-    k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
+    k = kernel(0);
     cr_assert_eq(chio_kernel_start(k, NULL), 0);
-    chio__reclaim_sweep(k, g_now, 1);
     cr_expect_eq(chio_kernel_is_revoked(k, "cap-a"), 1);
     chio_kernel_free(k);
-    cr_expect_eq(stored().n, 1, "kept in memory, kept in the store");
+    cr_expect_eq(stored().n, 1);
     free(a);
 }
 
