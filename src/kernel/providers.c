@@ -76,6 +76,32 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
     return 0;
 }
 
+/* Parse @params (canonical) as the receipt's parameters. Parameters a
+ * receipt cannot store, too large for the parser (a canonical form longer
+ * than the text) or one level deeper than arguments that parsed, are
+ * denied with a receipt (arguments_rejected), as a tool call's are; they
+ * were an error with no receipt. */
+static int parse_params(mreq *r, chio_buf *params, int prompts, const char *args_json,
+                        size_t args_len, chio_error *err)
+{
+    const char *raw = prompts ? (args_json ? args_json : "{}") : NULL;
+    size_t raw_len = args_json ? args_len : 2, len = 0;
+    char *text;
+    int rc, deep = 0;
+
+    if (params->len <= CHIO__MAX_ARGS_BYTES) {
+        rc = chio__parse_args(r, params->data, params->len, 0, err);
+        if (rc != CHIO_EJSON_DEPTH || !prompts)
+            return rc;
+        chio_error_init(err);
+        deep = 1;
+    }
+    text = chio__buf_detach(params, &len);
+    if (text == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    return chio__params_unrecordable(r, text, len, deep, raw, raw_len, err);
+}
+
 /* The common pipeline of a resource read (@prompts 0) or prompt get. */
 static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
                          const char *request_id, const char *capability_id, const char *name,
@@ -134,7 +160,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
         chio__json_write_string(&params, name, strlen(name));
         chio__buf_putc(&params, '}');
         rc = params.oom ? chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory")
-                        : chio__parse_args(&r, params.data, params.len, 0, err);
+                        : parse_params(&r, &params, prompts, args_json, args_len, err);
     }
     if (rc != 0)
         goto out;

@@ -132,6 +132,22 @@ static int parse_error(mreq *r, int rc, const chio_error *perr, chio_error *err)
     return chio__fail(err, rc, perr->offset, "arguments: %s", perr->message);
 }
 
+/* Why arguments cannot be stored verbatim: too deep for a receipt that
+ * reads back, or too large. */
+static void too_deep(mreq *r)
+{
+    snprintf(r->unrecordable, sizeof(r->unrecordable),
+             "they nest more than %d levels (the receipt adds %d)",
+             CHIO__RECEIPT_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
+}
+
+static void too_large(mreq *r)
+{
+    snprintf(r->unrecordable, sizeof(r->unrecordable),
+             "they are %zu bytes; at most %zu fit in a receipt", r->args_len,
+             (size_t)CHIO__MAX_ARGS_BYTES);
+}
+
 /* Parse and canonicalise the arguments (@capped: held to
  * max_argument_bytes first; prompt gets check their own text before it is
  * wrapped into the parameters). */
@@ -163,13 +179,48 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
      * summary and their hash (chio__pre_checks(), chio__mreq_fields()). */
     if (chio__json_depth(chio_json_root(r->args_doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
         CHIO__RECEIPT_MAX_DEPTH)
-        snprintf(r->unrecordable, sizeof(r->unrecordable),
-                 "they nest more than %d levels (the receipt adds %d)",
-                 CHIO__RECEIPT_MAX_DEPTH - CHIO__RECEIPT_PARAMS_DEPTH, CHIO__RECEIPT_PARAMS_DEPTH);
+        too_deep(r);
     else if (r->args_len > CHIO__MAX_ARGS_BYTES)
-        snprintf(r->unrecordable, sizeof(r->unrecordable),
-                 "they are %zu bytes; at most %zu fit in a receipt", r->args_len,
-                 (size_t)CHIO__MAX_ARGS_BYTES);
+        too_large(r);
+    return 0;
+}
+
+/*
+ * A prompt get's or resource read's parameters ({"arguments":..,"name":..}
+ * or {"uri":..}, canonical, @len bytes; @text is taken) that a receipt
+ * cannot store and that were not parsed: one level deeper than the prompt
+ * arguments @raw (which parsed at 128 levels, so the parameters did not),
+ * or over CHIO__MAX_ARGS_BYTES (a canonical form longer than the text, or
+ * a URI that long). Denied arguments_rejected with a summary, as such a
+ * tool call's arguments are, unless @raw (NULL for a URI) holds a NUL (an
+ * error with no receipt, as for a tool call).
+ */
+int chio__params_unrecordable(mreq *r, char *text, size_t len, int deep, const char *raw,
+                              size_t raw_len, chio_error *err)
+{
+    chio_json_doc *doc = NULL;
+    chio_error perr;
+    int rc, nul;
+
+    chio_error_init(&perr);
+    rc = raw != NULL ? chio_json_parse(raw, raw_len, &doc, &perr) : 0;
+    if (rc != 0) {
+        free(text);
+        return parse_error(r, rc, &perr, err);
+    }
+    nul = doc != NULL && chio__each_string(chio_json_root(doc), has_nul, NULL);
+    chio_json_doc_free(doc);
+    if (nul) {
+        free(text);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "arguments: a string contains a NUL character");
+    }
+    r->args = text;
+    r->args_len = len;
+    if (deep)
+        too_deep(r);
+    else
+        too_large(r);
     return 0;
 }
 

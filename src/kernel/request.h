@@ -185,6 +185,10 @@ int chio__admit(mreq *r, const char *session_id, const char *capability_id, cons
                 chio_error *err);
 /* chio_call_options.timeout_ms as a monotonic deadline (0 = none; saturates). */
 uint64_t chio__deadline_ns(uint64_t timeout_ms);
+/* Prompt or resource parameters a receipt cannot store and that were not
+ * parsed (@deep: one level too deep, else too large): arguments_rejected. */
+int chio__params_unrecordable(mreq *r, char *text, size_t len, int deep, const char *raw,
+                              size_t raw_len, chio_error *err);
 /* Refusals before checks 1-9; 1 when the call is denied. */
 int chio__pre_checks(mreq *r);
 /* Check 9: the guards, in registration order. */

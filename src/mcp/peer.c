@@ -327,8 +327,10 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
         p->error = strdup("could not send the request");
     }
     for (;;) {
-        if (p->done)
-            break;
+        /* The server's nested requests queued for this call are answered
+         * (with their child receipts) before its answer ends the wait:
+         * one that came just before the answer was dropped unanswered,
+         * with no receipt, when the answer was seen first. */
         if (w != NULL && w->nq != NULL) {
             nested *n = w->nq;
             w->nq = n->next;
@@ -342,6 +344,8 @@ int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, 
             nested_free(n);
             continue;
         }
+        if (p->done)
+            break;
         if ((ctx != NULL && chio_tool_ctx_cancelled(ctx)) ||
             (cw != NULL && __atomic_load_n(&cw->cancel, __ATOMIC_SEQ_CST)) ||
             (to_client && cw != NULL && cw->nested_cancelled)) {
