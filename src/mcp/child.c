@@ -49,7 +49,13 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
     for (i = 0; i < (size_t)n; i++) {
         if (chunk[i] != '\n')
             continue;
-        if (!r->skipping) {
+        if (!r->skipping && r->len + (i - start) > CHIO__MCP_MAX_LINE) {
+            fprintf(stderr, "chio mcp: dropped a line longer than %zu bytes\n", CHIO__MCP_MAX_LINE);
+            r->skipping = 1;
+        }
+        if (r->skipping) {
+            fn(g, NULL, 0); /* the dropped line ends here */
+        } else {
             size_t part = i - start;
             if (r->len == 0) {
                 fn(g, chunk + start, part);
@@ -60,6 +66,8 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
                     r->buf = nb;
                     r->cap = r->len + part + 1;
                     fn(g, r->buf, r->len + part);
+                } else {
+                    fn(g, NULL, 0);
                 }
                 if (r->cap > KEEP_BUF) {
                     /* One long line (up to CHIO__MCP_MAX_LINE) left its
@@ -87,8 +95,11 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
                 while (cap < r->len + part)
                     cap *= 2;
                 nb = realloc(r->buf, cap);
-                if (nb == NULL)
-                    return 0;
+                if (nb == NULL) { /* dropped like an over-long line */
+                    r->skipping = 1;
+                    r->len = 0;
+                    return 1;
+                }
                 r->buf = nb;
                 r->cap = cap;
             }

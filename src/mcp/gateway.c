@@ -392,6 +392,10 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
     const char *method;
     pending *p;
 
+    if (line == NULL) { /* a line the reader dropped: too long to read */
+        chio__mcp_client_error(g, NULL, -32700, "parse error: line too long", NULL);
+        return;
+    }
     if (len == 0)
         return;
     if (chio_json_parse(line, len, &doc, NULL) != 0) {
@@ -520,7 +524,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
     const char *method;
     size_t mlen = 0;
 
-    if (len == 0)
+    if (line == NULL || len == 0) /* a dropped line (stderr says so), or empty */
         return;
     if (chio_json_parse(line, len, &doc, NULL) != 0 ||
         chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT) {

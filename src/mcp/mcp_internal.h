@@ -63,7 +63,9 @@ typedef struct chio__mcp_reader {
 typedef void (*chio__mcp_line_fn)(chio_mcp_gateway *g, const char *line, size_t len);
 
 /* Read once from @fd and hand complete lines to @fn; 1 = more, 0 = end of
- * input or a read error. */
+ * input or a read error. A line longer than CHIO__MCP_MAX_LINE (or one no
+ * memory could be found for) is dropped, and @fn gets (NULL, 0) at its
+ * end, so the reader's side can answer it (a client: a parse error). */
 int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio__mcp_line_fn fn);
 
 /* SIGTERM and SIGINT write one byte 's' to @fd from now on; -1 restores
