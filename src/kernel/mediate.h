@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "chio/evaluate.h"
+#include "normalize.h"
 #include "shmap.h"
 
 struct chio_span; /* chio/otel.h, OTEL=1 builds */
@@ -300,9 +301,10 @@ void chio__otel_emit(struct chio_kernel *k, const chio__otel_call *c);
 #endif
 
 /* Every string leaf of @v (object member values and array items at any
- * depth), with the nearest object key (NULL for top-level / array items of
- * a top-level array). Stops when @fn returns nonzero and returns that. */
+ * depth), with the nearest object key (its name NULL for top-level / array
+ * items of a top-level array; one chio__key for the leaves of a member).
+ * Stops when @fn returns nonzero and returns that. */
 int chio__each_string(const chio_json *v,
-                      int (*fn)(void *ctx, const char *key, const char *s, size_t len), void *ctx);
+                      int (*fn)(void *ctx, chio__key *key, const char *s, size_t len), void *ctx);
 
 #endif

@@ -419,19 +419,19 @@ static int key_quotable(const chio__guard_reg *g, const char *key)
            chio__secret_scan(g->k->med.guards, g->k->med.nguards, key, strlen(key), &gi, &pi) == 0;
 }
 
-static int scan_prefix(void *ctx, const char *key, const char *s, size_t len, int is_key)
+static int scan_prefix(void *ctx, chio__key *key, const char *s, size_t len, int is_key)
 {
     builtin_scan *b = ctx;
     int rc = chio__forbidden_path_hit(b->g, key, 1, s, len, b->details, b->cap);
 
     (void)is_key;
     /* the details name the key only when no secret guard flags it */
-    if (rc > 0 && key != NULL && !key_quotable(b->g, key))
+    if (rc > 0 && key->name != NULL && !key_quotable(b->g, key->name))
         rc = chio__forbidden_path_hit(b->g, key, 0, s, len, b->details, b->cap);
     return rc;
 }
 
-static int scan_secret(void *ctx, const char *key, const char *s, size_t len, int is_key)
+static int scan_secret(void *ctx, chio__key *key, const char *s, size_t len, int is_key)
 {
     builtin_scan *b = ctx;
     size_t gi, pi;
@@ -445,10 +445,10 @@ static int scan_secret(void *ctx, const char *key, const char *s, size_t len, in
      * the key). */
     if (is_key)
         snprintf(what, sizeof(what), "an argument key");
-    else if (key == NULL)
+    else if (key->name == NULL)
         snprintf(what, sizeof(what), "argument");
-    else if (key_quotable(b->g, key))
-        snprintf(what, sizeof(what), "argument '%.64s'", key);
+    else if (key_quotable(b->g, key->name))
+        snprintf(what, sizeof(what), "argument '%.64s'", key->name);
     else
         snprintf(what, sizeof(what), "an argument under a key a secret_leak guard flags");
     if (pi == CHIO__SECRET_TOO_DEEP)
