@@ -323,24 +323,16 @@ static int reading_forbidden(void *ctx, const char *p, size_t len)
     }
 }
 
+/* The prefixes were normalised at registration (registry.c); one that
+ * does not normalise (NULL) matches only as written, which
+ * chio__forbidden_path_hit checks first. */
 static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
 {
     size_t i;
 
     for (i = 0; i < ph->g->nprefixes; i++) {
-        const char *x = ph->g->prefixes[i];
-        size_t xn = strlen(x), nlen;
-        char stack[PREFIX_STACK], *heap = NULL, *norm = stack;
-        int under;
-        if (xn + 2 > sizeof(stack) && (norm = heap = malloc(xn + 2)) == NULL) {
-            ph->nomem = 1;
-            return 1;
-        }
-        /* a prefix that does not normalise still matches as written */
-        under = chio__path_normalize(x, xn, 0, norm, xn + 2, &nlen) == 0 &&
-                chio__path_under(p, len, norm, nlen, 1);
-        free(heap);
-        if (under) {
+        const char *norm = ph->g->norm_prefixes[i];
+        if (norm != NULL && chio__path_under(p, len, norm, ph->g->norm_lens[i], 1)) {
             ph->prefix = i;
             return 1;
         }

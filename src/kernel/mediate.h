@@ -53,6 +53,8 @@ typedef struct chio__guard_reg {
     struct chio_kernel *k; /* the kernel (its other guards: what their evidence may quote) */
     int builtin;
     char **prefixes;
+    char **norm_prefixes; /* each normalised once, at registration; NULL: not a path */
+    size_t *norm_lens;    /* their lengths */
     size_t nprefixes;
     regex_t *regexes;
     size_t nregexes;
