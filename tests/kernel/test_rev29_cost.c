@@ -73,6 +73,11 @@ static chio_kernel *cost_kernel(int guard)
         cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Many", many, 64, &err), 0, "%s",
                      err.message);
     }
+    if (guard == 'S') { /* a counted class, as secret patterns often are */
+        static const char *const counted[] = {"[A-Za-z0-9/+]{40}"};
+        cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Counted", counted, 1, &err), 0, "%s",
+                     err.message);
+    }
     if (guard == 's')
         cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Secrets", patterns, 2, &err), 0, "%s",
                      err.message);
@@ -340,6 +345,11 @@ static buf mk_proc_roots(size_t n)
     return long_value(n, "path", "", "/proc/1/root", "/tmp/x");
 }
 
+static buf mk_alnum39(size_t n)
+{
+    return long_value(n, "x", "", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ", "");
+}
+
 static buf mk_regex(size_t n)
 {
     return long_value(n, "x", "", "ab", "");
@@ -370,6 +380,7 @@ static const shape shapes[] = {
     {"array of \"a\" (forbidden_path)", 'f', "", mk_many_a},
     {"/proc/1/root/... (forbidden_path)", 'f', "", mk_proc_roots},
     {"words, 64 prefixes (forbidden_path)", 'F', "", mk_words},
+    {"39-char words, [..]{40} (secret_leak)", 'S', "", mk_alnum39},
     {"words %20, 64 prefixes (forbidden_path)", 'F', "", mk_words_enc},
 };
 
