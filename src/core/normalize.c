@@ -54,12 +54,13 @@ static int has_ci(const char *s, size_t n, const char *needle)
 /* Does the key contain one of @names (case-insensitive)? */
 static int key_names(const char *key, const char *const *names)
 {
-    size_t i;
+    size_t i, n;
 
     if (key == NULL)
         return 0;
+    n = strlen(key);
     for (i = 0; names[i] != NULL; i++)
-        if (has_ci(key, strlen(key), names[i]))
+        if (has_ci(key, n, names[i]))
             return 1;
     return 0;
 }
@@ -444,11 +445,34 @@ int chio__url_special_scheme(const char *s, size_t n)
     return i < n && k > 0 && scheme_kind(sch, k) != SCHEME_OTHER;
 }
 
+/* The names a key holds (case-insensitive) that make it name a path, or
+ * a URL or host. */
+static const char *const path_keys[] = {"path", "file", "dir", "folder", "root", "cwd", NULL};
+static const char *const url_keys[] = {
+    "url",    "uri",  "host",  "domain",  "endpoint", "href",    "link",     "address",
+    "origin", "site", "proxy", "webhook", "redirect", "referer", "referrer", NULL};
+
+int chio__key_names(chio__key *k, unsigned what)
+{
+    if (k == NULL || k->name == NULL)
+        return 0;
+    if (!(k->asked & what)) {
+        k->asked |= what;
+        if (key_names(k->name, what == CHIO__KEY_PATH ? path_keys : url_keys))
+            k->names |= what;
+    }
+    return (k->names & what) != 0;
+}
+
 int chio__url_candidate(const char *key, const char *s, size_t n)
 {
-    static const char *const keys[] = {
-        "url",    "uri",  "host",  "domain",  "endpoint", "href",    "link",     "address",
-        "origin", "site", "proxy", "webhook", "redirect", "referer", "referrer", NULL};
+    chio__key k = {key, 0, 0};
+
+    return chio__url_candidate_key(&k, s, n);
+}
+
+int chio__url_candidate_key(chio__key *key, const char *s, size_t n)
+{
     size_t i, k = 0;
     char lead[2];
 
@@ -475,7 +499,7 @@ int chio__url_candidate(const char *key, const char *s, size_t n)
             lead[k++] = s[i];
     if (k == 2 && is_slash((unsigned char)lead[0]) && is_slash((unsigned char)lead[1]))
         return 1;
-    return key_names(key, keys) ? 2 : 0;
+    return chio__key_names(key, CHIO__KEY_URL) ? 2 : 0;
 }
 
 /* ---- paths --------------------------------------------------------------------------------- */
@@ -569,10 +593,16 @@ static int encoded_sep(const char *s, size_t n)
 
 int chio__path_candidate(const char *key, const char *s, size_t n)
 {
-    static const char *const keys[] = {"path", "file", "dir", "folder", "root", "cwd", NULL};
+    chio__key k = {key, 0, 0};
+
+    return chio__path_candidate_key(&k, s, n);
+}
+
+int chio__path_candidate_key(chio__key *key, const char *s, size_t n)
+{
     size_t i;
 
-    if (key_names(key, keys))
+    if (chio__key_names(key, CHIO__KEY_PATH))
         return 1;
     if (n == 0)
         return 0;

@@ -112,6 +112,27 @@ size_t chio__space_at(const char *s, size_t n);
  * special scheme, or a leading "//" or "\\"), 0 when neither. */
 int chio__url_candidate(const char *key, const char *s, size_t n);
 
+/* An object key as the argument walkers hand it to the checks, with what
+ * its text names worked out once, when first asked: a long key above many
+ * leaves ({"<4 MiB key>": ["", "", ...]}) is read once per member, not
+ * once per leaf under it. @name is NULL for no key (the top level). */
+typedef struct chio__key {
+    const char *name;
+    unsigned asked, names; /* CHIO__KEY_* bits: worked out, and true */
+} chio__key;
+
+#define CHIO__KEY_PATH 1u /* names a path: chio__path_candidate's key list */
+#define CHIO__KEY_URL  2u /* names a URL or host: chio__url_candidate's */
+
+/* chio__key_names - does @k name @what (one CHIO__KEY_* bit)? Reads the
+ * key's text the first time only. 0 for a NULL @k or name. */
+int chio__key_names(chio__key *k, unsigned what);
+
+/* chio__url_candidate_key, chio__path_candidate_key - chio__url_candidate
+ * and chio__path_candidate with the key's answer from @k (may be NULL). */
+int chio__url_candidate_key(chio__key *k, const char *s, size_t n);
+int chio__path_candidate_key(chio__key *k, const char *s, size_t n);
+
 /* ---- paths ------------------------------------------------------------------------------ */
 
 /* chio__path_candidate - 1 when a leaf may be read as a path: its key names

@@ -83,7 +83,7 @@ static void count_members(const chio_json *v, custom_scan *cs)
         n = chio_json_size(v);
         for (i = 0; i < n && !cs->other; i++) {
             const char *k = chio_json_key_at(v, i, NULL);
-            const chio_json *m = chio_json_get(v, k);
+            const chio_json *m = chio_json_at(v, i); /* no search by name */
             size_t len;
             const char *s = chio_json_string(m, &len);
             /* a member with the very name counts towards "some member

@@ -334,7 +334,7 @@ typedef struct rx_scan {
     int rc; /* the last search's answer */
 } rx_scan;
 
-static int scan_regex(void *ctx, const char *key, const char *s, size_t n)
+static int scan_regex(void *ctx, chio__key *key, const char *s, size_t n)
 {
     rx_scan *sc = ctx;
 

@@ -98,8 +98,8 @@
  * strings as they are, or with @scalars numbers and booleans as their
  * JSON text instead (a tool may read one where a path or a host goes:
  * Python's open(3), "http://" + 2130706433). */
-static int walk(const chio_json *v, const char *key, int scalars,
-                int (*fn)(void *, const char *, const char *, size_t), void *ctx)
+static int walk(const chio_json *v, chio__key *key, int scalars,
+                int (*fn)(void *, chio__key *, const char *, size_t), void *ctx)
 {
     char num[32];
     size_t i, n;
@@ -132,8 +132,9 @@ static int walk(const chio_json *v, const char *key, int scalars,
     case CHIO_JSON_OBJECT:
         n = chio_json_size(v);
         for (i = 0; i < n; i++) {
-            const char *k = chio_json_key_at(v, i, NULL);
-            if ((rc = walk(chio_json_get(v, k), k, scalars, fn, ctx)) != 0)
+            /* one chio__key for the member's leaves: its name read once */
+            chio__key member = {chio_json_key_at(v, i, NULL), 0, 0};
+            if ((rc = walk(chio_json_at(v, i), &member, scalars, fn, ctx)) != 0)
                 return rc;
         }
         return 0;
@@ -143,15 +144,19 @@ static int walk(const chio_json *v, const char *key, int scalars,
 }
 
 int chio__each_string(const chio_json *v,
-                      int (*fn)(void *ctx, const char *key, const char *s, size_t len), void *ctx)
+                      int (*fn)(void *ctx, chio__key *key, const char *s, size_t len), void *ctx)
 {
-    return walk(v, NULL, 0, fn, ctx);
+    chio__key top = {NULL, 0, 0};
+
+    return walk(v, &top, 0, fn, ctx);
 }
 
-static int each_scalar(const chio_json *v, int (*fn)(void *, const char *, const char *, size_t),
+static int each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const char *, size_t),
                        void *ctx)
 {
-    return walk(v, NULL, 1, fn, ctx);
+    chio__key top = {NULL, 0, 0};
+
+    return walk(v, &top, 1, fn, ctx);
 }
 
 /* A deny reason quotes the argument it is about, and the reason is stored
@@ -305,12 +310,12 @@ static int path_words(prefix_scan *ps, const char *s, size_t n)
     return rc;
 }
 
-static int scan_path(void *ctx, const char *key, const char *s, size_t n)
+static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
     int rc;
 
-    if (!chio__path_candidate(key, s, n))
+    if (!chio__path_candidate_key(key, s, n))
         return 0;
     ps->seen = 1;
     ps->leaf = s;
@@ -336,7 +341,7 @@ static int scan_path(void *ctx, const char *key, const char *s, size_t n)
 /* Object keys are read too: a tool that takes a map from path to content
  * ({"files": {"/etc/passwd": "..."}}) writes to its keys. A key is a path
  * when its text looks like one (chio__path_candidate without a key). */
-static int scan_path_text(void *ctx, const char *key, const char *s, size_t n, int is_key)
+static int scan_path_text(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
     (void)is_key;
     return scan_path(ctx, key, s, n);
@@ -345,19 +350,19 @@ static int scan_path_text(void *ctx, const char *key, const char *s, size_t n, i
 /* A number or boolean whose key names a path is a file descriptor to
  * Python's open() (open(True) is fd 1) and Node's fs: no path at all, so
  * never under the prefix. */
-static int scan_path_scalar(void *ctx, const char *key, const char *s, size_t n)
+static int scan_path_scalar(void *ctx, chio__key *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
 
-    if (!chio__path_candidate(key, "", 0))
+    if (!chio__key_names(key, CHIO__KEY_PATH))
         return 0;
     snprintf(ps->reason, ps->cap,
-             "argument '%.60s' is %.30s, not a path: a tool may read it as a file descriptor", key,
-             s);
+             "argument '%.60s' is %.30s, not a path: a tool may read it as a file descriptor",
+             key->name, s);
     /* the reason quotes the key and the number: a secret_leak guard
      * that flags either (a number is redacted from the receipt's
      * parameters as its text) keeps both out of it */
-    unquote_secret(ps->k, key, strlen(key), ps->c, ps->reason, ps->cap);
+    unquote_secret(ps->k, key->name, strlen(key->name), ps->c, ps->reason, ps->cap);
     unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
     ps->bad = 1;
     return 1;
@@ -515,7 +520,7 @@ static int words_allowed(domain_scan *ds, const char *s, size_t n)
     return found ? 1 : -1;
 }
 
-static int scan_domain(void *ctx, const char *key, const char *s, size_t n);
+static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n);
 
 /* Layers of percent-encoding looked through for a URL a tool decodes. */
 #define URL_DECODE_MAX 4
@@ -526,7 +531,7 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n);
  * the constraint as a value of its own. 0 when it is no such value (or
  * holds), 1 when it is denied (reason set). Deeper than URL_DECODE_MAX
  * layers, or out of memory, denies. */
-static int scan_encoded_url(domain_scan *ds, const char *key, const char *s, size_t n, int depth)
+static int scan_encoded_url(domain_scan *ds, chio__key *key, const char *s, size_t n, int depth)
 {
     char *d;
     size_t len;
@@ -555,12 +560,12 @@ static int scan_encoded_url(domain_scan *ds, const char *key, const char *s, siz
     return rc;
 }
 
-static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
+static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
     static const int readers[] = {CHIO__URL_WHATWG, CHIO__URL_RFC3986, CHIO__URL_RFC3986_CLEAN};
     char host[CHIO__HOST_MAX];
-    int kind = chio__url_candidate(key, s, n), ok, rc;
+    int kind = chio__url_candidate_key(key, s, n), ok, rc;
     size_t i;
 
     if (kind == 0)
@@ -601,7 +606,7 @@ static int scan_domain(void *ctx, const char *key, const char *s, size_t n)
 
 /* Object keys are read too ({"requests": {"https://evil.com/": {...}}}); a
  * key is a URL when its text says so (chio__url_candidate without a key). */
-static int scan_domain_text(void *ctx, const char *key, const char *s, size_t n, int is_key)
+static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
     (void)is_key;
     return scan_domain(ctx, key, s, n);
@@ -610,9 +615,9 @@ static int scan_domain_text(void *ctx, const char *key, const char *s, size_t n,
 /* A number or boolean whose key names a URL or host is read as its JSON
  * text, as a bare host: a tool that builds the URL from it connects there
  * ("http://" + 2130706433 is 127.0.0.1). */
-static int scan_domain_scalar(void *ctx, const char *key, const char *s, size_t n)
+static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n)
 {
-    if (chio__url_candidate(key, "", 0) != 2)
+    if (!chio__key_names(key, CHIO__KEY_URL))
         return 0;
     return scan_domain(ctx, key, s, n);
 }
@@ -682,7 +687,7 @@ void chio__regex_free(void *v)
 /* ---- max_length (custom: constraint_custom.c) -------------------------------------------- */
 
 /* Object keys count: a tool that takes a map creates its keys. */
-static int scan_length(void *ctx, const char *key, const char *s, size_t n, int is_key)
+static int scan_length(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
     (void)key;
     (void)s;

@@ -44,9 +44,11 @@ size_t chio__number_text(const chio_json *v, char out[32])
     }
 }
 
-typedef int (*text_fn)(void *, const char *, const char *, size_t, int);
+typedef int (*text_fn)(void *, chio__key *, const char *, size_t, int);
 
-static int each_text(const chio_json *v, const char *key, int numbers, text_fn fn, void *ctx)
+/* Each member's key is handed to @fn as one chio__key for all the leaves
+ * under it, so what the key names is read once per member. */
+static int each_text(const chio_json *v, chio__key *key, int numbers, text_fn fn, void *ctx)
 {
     size_t i, n, len;
     const char *s;
@@ -73,10 +75,11 @@ static int each_text(const chio_json *v, const char *key, int numbers, text_fn f
     case CHIO_JSON_OBJECT:
         n = chio_json_size(v);
         for (i = 0; i < n; i++) {
-            const char *k = chio_json_key_at(v, i, &len);
-            if ((rc = fn(ctx, NULL, k, len, 1)) != 0)
+            chio__key none = {NULL, 0, 0}, member = {NULL, 0, 0};
+            member.name = chio_json_key_at(v, i, &len);
+            if ((rc = fn(ctx, &none, member.name, len, 1)) != 0)
                 return rc;
-            if ((rc = each_text(chio_json_get(v, k), k, numbers, fn, ctx)) != 0)
+            if ((rc = each_text(chio_json_at(v, i), &member, numbers, fn, ctx)) != 0)
                 return rc;
         }
         return 0;
@@ -86,10 +89,12 @@ static int each_text(const chio_json *v, const char *key, int numbers, text_fn f
 }
 
 int chio__each_text(const chio_json *v, int numbers,
-                    int (*fn)(void *ctx, const char *key, const char *s, size_t n, int is_key),
+                    int (*fn)(void *ctx, chio__key *key, const char *s, size_t n, int is_key),
                     void *ctx)
 {
-    return each_text(v, NULL, numbers, fn, ctx);
+    chio__key top = {NULL, 0, 0};
+
+    return each_text(v, &top, numbers, fn, ctx);
 }
 
 /* ---- secret_leak -------------------------------------------------------------------------- */
@@ -318,24 +323,16 @@ static int reading_forbidden(void *ctx, const char *p, size_t len)
     }
 }
 
+/* The prefixes were normalised at registration (registry.c); one that
+ * does not normalise (NULL) matches only as written, which
+ * chio__forbidden_path_hit checks first. */
 static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
 {
     size_t i;
 
     for (i = 0; i < ph->g->nprefixes; i++) {
-        const char *x = ph->g->prefixes[i];
-        size_t xn = strlen(x), nlen;
-        char stack[PREFIX_STACK], *heap = NULL, *norm = stack;
-        int under;
-        if (xn + 2 > sizeof(stack) && (norm = heap = malloc(xn + 2)) == NULL) {
-            ph->nomem = 1;
-            return 1;
-        }
-        /* a prefix that does not normalise still matches as written */
-        under = chio__path_normalize(x, xn, 0, norm, xn + 2, &nlen) == 0 &&
-                chio__path_under(p, len, norm, nlen, 1);
-        free(heap);
-        if (under) {
+        const char *norm = ph->g->norm_prefixes[i];
+        if (norm != NULL && chio__path_under(p, len, norm, ph->g->norm_lens[i], 1)) {
             ph->prefix = i;
             return 1;
         }
@@ -393,11 +390,11 @@ static size_t glued_option(const char *s, size_t n)
 }
 
 /* Does the value itself say "path" (not merely hold a '/' somewhere)? */
-static int strong_path(const char *key, const char *s, size_t n)
+static int strong_path(chio__key *key, const char *s, size_t n)
 {
     size_t i;
 
-    if (chio__path_candidate(key, "", 0))
+    if (chio__key_names(key, CHIO__KEY_PATH))
         return 1; /* the key names a path */
     if (n > 0 && strchr("/\\~.", s[0]) != NULL)
         return 1;
@@ -519,8 +516,8 @@ static int check_shell_reading(path_hit *ph, const char *s, size_t n)
     return rc;
 }
 
-int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, int quote_key,
-                             const char *s, size_t n, char *details, size_t cap)
+int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
+                             size_t n, char *details, size_t cap)
 {
     path_hit ph = {g, 0, 0};
     int rc = 0, words;
@@ -533,9 +530,9 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, int quot
      * here would store the secret anyway ("/etc/<api key>"). The same rule
      * as the secret guard's own evidence; for a key that is itself a
      * secret (@quote_key 0), not even the key. */
-    if (key != NULL && quote_key)
-        snprintf(what, sizeof(what), "the argument under key '%.64s'", key);
-    else if (key != NULL)
+    if (key->name != NULL && quote_key)
+        snprintf(what, sizeof(what), "the argument under key '%.64s'", key->name);
+    else if (key->name != NULL)
         snprintf(what, sizeof(what), "%s", "an argument under a key a secret_leak guard flags");
     else
         snprintf(what, sizeof(what), "%s", "an argument (an object key or a top-level value)");
@@ -546,7 +543,7 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, int quot
             return 1;
         }
     }
-    if (!chio__path_candidate(key, s, n))
+    if (!chio__path_candidate_key(key, s, n))
         return 0;
     words = has_word_break(s, n);
     /* The whole value, read strictly (a control character or ".." above

@@ -13,17 +13,19 @@
 
 #include "chio/json.h"
 #include "mediate.h"
+#include "normalize.h"
 
 /*
  * chio__each_text - every string value and every object key under @v, in
  * document order (an object's key before its value), and with @numbers
  * every number too, as its canonical JSON text. @key is the nearest
- * object key of a value (NULL at the top level), NULL for a key itself;
- * @is_key tells which. Stops at the first nonzero return of @fn and
+ * object key of a value (its name NULL at the top level and for a key
+ * itself; never a NULL pointer), one chio__key for every leaf under one
+ * member; @is_key tells which. Stops at the first nonzero return of @fn and
  * returns it.
  */
 int chio__each_text(const chio_json *v, int numbers,
-                    int (*fn)(void *ctx, const char *key, const char *s, size_t n, int is_key),
+                    int (*fn)(void *ctx, chio__key *key, const char *s, size_t n, int is_key),
                     void *ctx);
 
 /* The canonical JSON text of a number @v in @out (NUL-terminated) and its
@@ -56,8 +58,8 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
 
 /*
  * chio__forbidden_path_hit - does the forbidden_path guard @g deny the
- * argument text @s (a value with nearest key @key, or a key with @key
- * NULL)? @quote_key: may the details name @key (not when a secret_leak
+ * argument text @s (a value with nearest key @key, or a key with @key's
+ * name NULL)? @quote_key: may the details name @key (not when a secret_leak
  * guard flags it). It does when @s starts with a prefix as written, or when @s may be
  * a path (chio__path_candidate) and some reading of it (as written,
  * trimmed, percent-decoded, a file: URL's path, look-alike dots and
@@ -80,7 +82,7 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * @details (naming the argument's key and the prefix, never the value, which
  * may be a secret redacted from the receipt), 0, or CHIO_ENOMEM.
  */
-int chio__forbidden_path_hit(const chio__guard_reg *g, const char *key, int quote_key,
-                             const char *s, size_t n, char *details, size_t cap);
+int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
+                             size_t n, char *details, size_t cap);
 
 #endif /* CHIO_KERNEL_GUARD_SCAN_H */

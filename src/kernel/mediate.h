@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "chio/evaluate.h"
+#include "normalize.h"
 #include "shmap.h"
 
 struct chio_span; /* chio/otel.h, OTEL=1 builds */
@@ -52,6 +53,8 @@ typedef struct chio__guard_reg {
     struct chio_kernel *k; /* the kernel (its other guards: what their evidence may quote) */
     int builtin;
     char **prefixes;
+    char **norm_prefixes; /* each normalised once, at registration; NULL: not a path */
+    size_t *norm_lens;    /* their lengths */
     size_t nprefixes;
     regex_t *regexes;
     size_t nregexes;
@@ -300,9 +303,10 @@ void chio__otel_emit(struct chio_kernel *k, const chio__otel_call *c);
 #endif
 
 /* Every string leaf of @v (object member values and array items at any
- * depth), with the nearest object key (NULL for top-level / array items of
- * a top-level array). Stops when @fn returns nonzero and returns that. */
+ * depth), with the nearest object key (its name NULL for top-level / array
+ * items of a top-level array; one chio__key for the leaves of a member).
+ * Stops when @fn returns nonzero and returns that. */
 int chio__each_string(const chio_json *v,
-                      int (*fn)(void *ctx, const char *key, const char *s, size_t len), void *ctx);
+                      int (*fn)(void *ctx, chio__key *key, const char *s, size_t len), void *ctx);
 
 #endif

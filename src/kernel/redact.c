@@ -29,7 +29,7 @@ typedef struct count_scan {
     size_t first; /* lowest index of a guard that flagged */
 } count_scan;
 
-static int count_one(void *ctx, const char *key, const char *s, size_t n, int is_key)
+static int count_one(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
     count_scan *cs = ctx;
     size_t gi, pi;

@@ -96,6 +96,8 @@ void chio__mediation_destroy(chio_kernel *k)
         chio__guard_reg *g = &m->guards[i];
         free(g->name);
         free_strv(g->prefixes, g->nprefixes);
+        free_strv(g->norm_prefixes, g->nprefixes);
+        free(g->norm_lens);
         for (j = 0; j < g->nregexes; j++)
             regfree(&g->regexes[j]);
         free(g->regexes);
@@ -419,19 +421,19 @@ static int key_quotable(const chio__guard_reg *g, const char *key)
            chio__secret_scan(g->k->med.guards, g->k->med.nguards, key, strlen(key), &gi, &pi) == 0;
 }
 
-static int scan_prefix(void *ctx, const char *key, const char *s, size_t len, int is_key)
+static int scan_prefix(void *ctx, chio__key *key, const char *s, size_t len, int is_key)
 {
     builtin_scan *b = ctx;
     int rc = chio__forbidden_path_hit(b->g, key, 1, s, len, b->details, b->cap);
 
     (void)is_key;
     /* the details name the key only when no secret guard flags it */
-    if (rc > 0 && key != NULL && !key_quotable(b->g, key))
+    if (rc > 0 && key->name != NULL && !key_quotable(b->g, key->name))
         rc = chio__forbidden_path_hit(b->g, key, 0, s, len, b->details, b->cap);
     return rc;
 }
 
-static int scan_secret(void *ctx, const char *key, const char *s, size_t len, int is_key)
+static int scan_secret(void *ctx, chio__key *key, const char *s, size_t len, int is_key)
 {
     builtin_scan *b = ctx;
     size_t gi, pi;
@@ -445,10 +447,10 @@ static int scan_secret(void *ctx, const char *key, const char *s, size_t len, in
      * the key). */
     if (is_key)
         snprintf(what, sizeof(what), "an argument key");
-    else if (key == NULL)
+    else if (key->name == NULL)
         snprintf(what, sizeof(what), "argument");
-    else if (key_quotable(b->g, key))
-        snprintf(what, sizeof(what), "argument '%.64s'", key);
+    else if (key_quotable(b->g, key->name))
+        snprintf(what, sizeof(what), "argument '%.64s'", key->name);
     else
         snprintf(what, sizeof(what), "an argument under a key a secret_leak guard flags");
     if (pi == CHIO__SECRET_TOO_DEEP)
@@ -502,11 +504,36 @@ static int prefix_readable(const char *prefix)
     return rc;
 }
 
+/* The forbidden prefixes normalised (NULL for one that cannot be read as
+ * a path), with their lengths in @lens (n entries), once: the guard
+ * compares every reading of every argument with each, and normalising
+ * them per reading made a policy of 64 prefixes take seconds on a 4 MiB
+ * argument of short words. NULL when out of memory. */
+static char **normalised_prefixes(const char *const *v, size_t n, size_t *lens)
+{
+    char **out = calloc(n ? n : 1, sizeof(*out));
+    size_t i, xn;
+
+    for (i = 0; out != NULL && i < n; i++) {
+        xn = strlen(v[i]);
+        if ((out[i] = malloc(xn + 2)) == NULL) {
+            free_strv(out, i);
+            return NULL;
+        }
+        if (chio__path_normalize(v[i], xn, 0, out[i], xn + 2, &lens[i]) != 0) {
+            free(out[i]);
+            out[i] = NULL;
+        }
+    }
+    return out;
+}
+
 int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
                                          const char *const *prefixes, size_t n, chio_error *err)
 {
     chio__guard_reg *g;
-    char **copy;
+    char **copy, **norm = NULL;
+    size_t *lens;
     size_t i, gi;
     int rc;
 
@@ -520,14 +547,24 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
             return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
     copy = dup_strv(prefixes, n);
-    if (copy == NULL)
+    lens = calloc(n ? n : 1, sizeof(*lens));
+    if (copy != NULL && lens != NULL)
+        norm = normalised_prefixes(prefixes, n, lens);
+    if (norm == NULL) {
+        free_strv(copy, n);
+        free(lens);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
     rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);
     if (rc != 0) {
         free_strv(copy, n);
+        free_strv(norm, n);
+        free(lens);
         return rc;
     }
     g->prefixes = copy;
+    g->norm_prefixes = norm;
+    g->norm_lens = lens;
     g->nprefixes = n;
     g->builtin = 1;
     gi = k->med.nguards++;

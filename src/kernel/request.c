@@ -92,7 +92,7 @@ int chio__bound_id(mreq *r, const char *what, const char **s, chio_error *err)
 }
 
 /* Strings with an embedded NUL (\u0000) are refused as arguments. */
-static int has_nul(void *ctx, const char *key, const char *s, size_t n)
+static int has_nul(void *ctx, chio__key *key, const char *s, size_t n)
 {
     (void)ctx;
     (void)key;
