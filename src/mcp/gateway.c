@@ -226,6 +226,33 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
     free(r.p);
 }
 
+/* The params a passed request carries to the server, as raw JSON in @b:
+ * only what the method takes (a list's string cursor, setLevel's string
+ * level, nothing for ping), so no guard-unread client text rides along
+ * to the server the way a tools/call's _meta once did. 0 = keep the
+ * client's params (initialize: the server needs them whole). */
+static int passed_params(const chio_json *root, const char *method, int list, svc_buf *b)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    const char *key = list != CHIO__MCP_LIST_NONE              ? "cursor"
+                      : strcmp(method, "logging/setLevel") == 0 ? "level"
+                                                                : NULL;
+    const chio_json *v = key != NULL ? chio_json_get(params, key) : NULL;
+    size_t n = 0;
+    const char *text = chio_json_string(v, &n);
+
+    if (strcmp(method, "initialize") == 0)
+        return 0;
+    svc_buf_puts(b, "{");
+    if (text != NULL) {
+        svc_buf_json_cstr(b, key);
+        svc_buf_puts(b, ":");
+        svc_buf_json_string(b, text, n);
+    }
+    svc_buf_puts(b, "}");
+    return 1;
+}
+
 /* completion/complete, resources/subscribe, resources/unsubscribe: passed
  * only for what the policy grants (a subscription with the URI as uri.c
  * reads it, as a read would be sent); else -32602, never sent. */
@@ -414,8 +441,17 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
             ;
         else if (how == CHIO__MCP_MEDIATE)
             chio__mcp_spawn_worker(g, line, len, cid);
-        else if (how == CHIO__MCP_PASS)
-            pass_request(g, root, method, cid, list, NULL);
+        else if (how == CHIO__MCP_PASS) {
+            svc_buf pb = {0};
+            int narrowed = passed_params(root, method, list, &pb);
+            if (narrowed && pb.oom) { /* never the client's params instead */
+                chio__mcp_client_error(g, cid, -32603, "chio: out of memory", NULL);
+                free(cid);
+            } else {
+                pass_request(g, root, method, cid, list, narrowed ? pb.p : NULL);
+            }
+            free(pb.p);
+        }
         else if (how == CHIO__MCP_CHECKED)
             checked_request(g, root, method, cid);
         else {
