@@ -234,7 +234,7 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
 static int passed_params(const chio_json *root, const char *method, int list, svc_buf *b)
 {
     const chio_json *params = chio_json_get(root, "params");
-    const char *key = list != CHIO__MCP_LIST_NONE              ? "cursor"
+    const char *key = list != CHIO__MCP_LIST_NONE               ? "cursor"
                       : strcmp(method, "logging/setLevel") == 0 ? "level"
                                                                 : NULL;
     const chio_json *v = key != NULL ? chio_json_get(params, key) : NULL;
@@ -451,8 +451,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
                 pass_request(g, root, method, cid, list, narrowed ? pb.p : NULL);
             }
             free(pb.p);
-        }
-        else if (how == CHIO__MCP_CHECKED)
+        } else if (how == CHIO__MCP_CHECKED)
             checked_request(g, root, method, cid);
         else {
             chio__mcp_refuse_request(g, root, method, cid);
