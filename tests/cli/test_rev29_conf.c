@@ -59,37 +59,6 @@ TestSuite(rev29_conf, .init = setup, .fini = teardown);
     ",{\"op\":\"call\",\"session\":\"s\",\"capability_id\":\"cap-g\",\"server\":\"srv\"," \
     "\"tool\":\"t\",\"arguments\":" args "}"
 
-/* Write @json to a file and run it; the result is the caller's. */
-static cli_result run_text(const char *json)
-{
-    char *path;
-    cli_result r;
-
-    cr_assert_geq(asprintf(&path, "%s/s.json", dir), 0);
-    cr_assert_eq(testutil_write_file(path, json, strlen(json), 0644), 0);
-    r = testutil_run_cli((const char *const[]){"scenario", "run", path, NULL}, NULL, 0);
-    free(path);
-    return r;
-}
-
-/* Line @i of @out (0-based) as a document, or NULL. */
-static chio_json_doc *line_at(const char *out, size_t i)
-{
-    const char *p = out, *nl;
-    chio_json_doc *doc = NULL;
-
-    for (; i > 0 && p != NULL; i--) {
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    if (p == NULL || *p == '\0')
-        return NULL;
-    nl = strchr(p, '\n');
-    if (chio_json_parse(p, nl ? (size_t)(nl - p) : strlen(p), &doc, NULL) != 0)
-        return NULL;
-    return doc;
-}
-
 static const char *member(const chio_json_doc *d, const char *key)
 {
     return chio_json_string(chio_json_get(chio_json_root(d), key), NULL);
@@ -99,7 +68,7 @@ static const char *member(const chio_json_doc *d, const char *key)
  * when the verdict is not "error"). */
 static void expect_call(const char *out, size_t i, const char *verdict, const char *code)
 {
-    chio_json_doc *d = line_at(out, i);
+    chio_json_doc *d = testutil_output_line(out, i);
 
     cr_assert_not_null(d, "no line %zu in:\n%s", i, out);
     cr_expect_str_eq(member(d, "verdict"), verdict, "line %zu: %s", i, out);
@@ -111,7 +80,7 @@ static void expect_call(const char *out, size_t i, const char *verdict, const ch
 
 static void expect_malformed(const char *json, const char *field)
 {
-    cli_result r = run_text(json);
+    cli_result r = testutil_run_scenario_text(dir, json);
 
     cr_expect_eq(r.status, 2, "exit %d for %s", r.status, json);
     cr_expect_str_eq(r.out, "", "a malformed file printed steps");
@@ -128,9 +97,10 @@ static void expect_malformed(const char *json, const char *field)
  * line, and the calls around it are decided as usual. */
 Test(rev29_conf, arguments_the_parser_refuses_are_that_calls_error_not_a_malformed_file)
 {
-    cli_result r = run_text(HEAD CALL("{\"k\\u0000\":1}") CALL("{\"a\":\"x\\ud800\"}")
-                                CALL("{\"p\":\"/w\"}") CALL("{\"a\":1,\"a\":2}") CALL("1e999")
-                                    CALL("[\"\\udc00\",{\"b\":1,\"b\":2}]") CALL("\"fine\"") "]}");
+    cli_result r = testutil_run_scenario_text(
+        dir, HEAD CALL("{\"k\\u0000\":1}") CALL("{\"a\":\"x\\ud800\"}") CALL("{\"p\":\"/w\"}")
+                 CALL("{\"a\":1,\"a\":2}") CALL("1e999") CALL("[\"\\udc00\",{\"b\":1,\"b\":2}]")
+                     CALL("\"fine\"") "]}");
 
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     expect_call(r.out, 1, "error", "invalid_arguments");
@@ -140,7 +110,7 @@ Test(rev29_conf, arguments_the_parser_refuses_are_that_calls_error_not_a_malform
     expect_call(r.out, 5, "error", "invalid_arguments");
     expect_call(r.out, 6, "error", "invalid_arguments");
     expect_call(r.out, 7, "allow", "none");
-    cr_expect_null(line_at(r.out, 8), "more lines than steps:\n%s", r.out);
+    cr_expect_null(testutil_output_line(r.out, 8), "more lines than steps:\n%s", r.out);
     testutil_cli_free(&r);
 }
 
@@ -169,8 +139,8 @@ Test(rev29_conf, errors_outside_a_calls_arguments_still_refuse_the_file)
  * its path. */
 Test(rev29_conf, retention_config_null_is_the_default_and_anything_else_is_named)
 {
-    cli_result r =
-        run_text("{\"kernel\":{\"retention_config\":null},\"steps\":[{\"op\":\"drain\"}]}");
+    cli_result r = testutil_run_scenario_text(
+        dir, "{\"kernel\":{\"retention_config\":null},\"steps\":[{\"op\":\"drain\"}]}");
 
     cr_expect_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_expect_str_eq(r.out, "{\"ok\":true,\"op\":\"drain\",\"step\":0}\n");
@@ -185,7 +155,8 @@ Test(rev29_conf, retention_config_null_is_the_default_and_anything_else_is_named
  * invalid_request of an empty server id included. */
 Test(rev29_conf, invalid_arguments_come_after_the_session_and_before_every_receipt)
 {
-    cli_result r = run_text(
+    cli_result r = testutil_run_scenario_text(
+        dir,
         HEAD ",{\"op\":\"call\",\"session\":\"nobody\",\"capability_id\":\"cap-g\","
              "\"server\":\"srv\",\"tool\":\"t\",\"arguments\":{\"a\":\"\\ud800\"}}"
              ",{\"op\":\"call\",\"session\":\"s\",\"capability_id\":\"cap-g\",\"server\":\"\","
@@ -220,7 +191,7 @@ Test(rev29_conf, a_forbidden_prefix_that_is_no_path_runs_and_denies_what_starts_
                            (int)(strstr(head, "\"steps\"") - head), head,
                            strstr(head, "\"steps\"")),
                   0);
-    r = run_text(doc);
+    r = testutil_run_scenario_text(dir, doc);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     expect_call(r.out, 1, "deny", "guard_denied");
     expect_call(r.out, 2, "allow", "none");

@@ -58,41 +58,10 @@ TestSuite(rev29_wire_cli, .init = setup, .fini = teardown);
     "{\"op\":\"call\",\"session\":\"" label "\",\"capability_id\":\"cap-g\",\"server\":\"srv\"," \
     "\"tool\":\"t\",\"arguments\":{}}"
 
-/* Write @json to a file and run it; the result is the caller's. */
-static cli_result run_text(const char *json)
-{
-    char *path;
-    cli_result r;
-
-    cr_assert_geq(asprintf(&path, "%s/s.json", dir), 0);
-    cr_assert_eq(testutil_write_file(path, json, strlen(json), 0644), 0);
-    r = testutil_run_cli((const char *const[]){"scenario", "run", path, NULL}, NULL, 0);
-    free(path);
-    return r;
-}
-
-/* Line @i of @out (0-based) as a document, or NULL. */
-static chio_json_doc *line_at(const char *out, size_t i)
-{
-    const char *p = out, *nl;
-    chio_json_doc *doc = NULL;
-
-    for (; i > 0 && p != NULL; i--) {
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    if (p == NULL || *p == '\0')
-        return NULL;
-    nl = strchr(p, '\n');
-    if (chio_json_parse(p, nl ? (size_t)(nl - p) : strlen(p), &doc, NULL) != 0)
-        return NULL;
-    return doc;
-}
-
 /* Line @i is a failed open_session whose error contains @needle. */
 static void expect_open_failed(const char *out, size_t i, const char *needle)
 {
-    chio_json_doc *d = line_at(out, i);
+    chio_json_doc *d = testutil_output_line(out, i);
     const chio_json *root;
     const char *e;
     int ok = 1;
@@ -109,7 +78,7 @@ static void expect_open_failed(const char *out, size_t i, const char *needle)
 
 static void expect_line(const char *out, size_t i, const char *key, const char *value)
 {
-    chio_json_doc *d = line_at(out, i);
+    chio_json_doc *d = testutil_output_line(out, i);
 
     cr_assert_not_null(d, "no line %zu in:\n%s", i, out);
     cr_expect_str_eq(chio_json_string(chio_json_get(chio_json_root(d), key), NULL), value,
@@ -132,7 +101,7 @@ Test(rev29_wire_cli, a_token_the_parser_refuses_fails_its_open_session_step)
     cli_result r;
 
     cr_assert_geq(asprintf(&text, "%s%s,%s,%s,%s", HEAD, bad, dup, str, rest), 0);
-    r = run_text(text);
+    r = testutil_run_scenario_text(dir, text);
     free(text);
 
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
@@ -144,7 +113,7 @@ Test(rev29_wire_cli, a_token_the_parser_refuses_fails_its_open_session_step)
                   r.out);
     expect_line(r.out, 4, "code", "unknown_session");
     expect_line(r.out, 5, "verdict", "allow");
-    cr_expect_null(line_at(r.out, 6), "more lines than steps:\n%s", r.out);
+    cr_expect_null(testutil_output_line(r.out, 6), "more lines than steps:\n%s", r.out);
     testutil_cli_free(&r);
 }
 
@@ -153,18 +122,20 @@ Test(rev29_wire_cli, a_token_the_parser_refuses_fails_its_open_session_step)
  * agent still refuses the file, naming the place. */
 Test(rev29_wire_cli, a_bad_token_elsewhere_still_refuses_the_file)
 {
-    cli_result r = run_text(HEAD OPEN("s", TOKEN) ",{\"op\":\"call\",\"session\":\"s\","
-                                                  "\"capability_id\":\"c\",\"server\":\"srv\","
-                                                  "\"tool\":\"t\",\"capabilities\":[{\"id\":"
-                                                  "\"\\ud800\"}]}]}");
+    cli_result r = testutil_run_scenario_text(
+        dir, HEAD OPEN("s", TOKEN) ",{\"op\":\"call\",\"session\":\"s\","
+                                   "\"capability_id\":\"c\",\"server\":\"srv\","
+                                   "\"tool\":\"t\",\"capabilities\":[{\"id\":"
+                                   "\"\\ud800\"}]}]}");
 
     cr_expect_eq(r.status, 2, "exit %d", r.status);
     cr_expect_str_eq(r.out, "");
     cr_expect_neq(strstr(r.err, "steps[1].capabilities: not a member of a 'call' step"), NULL, "%s",
                   r.err);
     testutil_cli_free(&r);
-    r = run_text(HEAD "{\"op\":\"open_session\",\"session\":\"s\",\"agent\":\"\\ud800\","
-                      "\"capabilities\":[{\"id\":\"\\ud800\"}]}]}");
+    r = testutil_run_scenario_text(
+        dir, HEAD "{\"op\":\"open_session\",\"session\":\"s\",\"agent\":\"\\ud800\","
+                  "\"capabilities\":[{\"id\":\"\\ud800\"}]}]}");
     cr_expect_eq(r.status, 2, "exit %d", r.status);
     cr_expect_neq(strstr(r.err, "steps[0].agent: not JSON"), NULL, "%s", r.err);
     testutil_cli_free(&r);

@@ -192,22 +192,9 @@ Test(scenarios, every_project_scenario_matches_its_expected_output)
     cr_expect_geq(n, 7, "only %d scenario files", n);
 }
 
-/* Write @json to a file and run it; the result is the caller's. */
-static cli_result run_text(const char *json)
-{
-    char *path;
-    cli_result r;
-
-    cr_assert_geq(asprintf(&path, "%s/s.json", dir), 0);
-    cr_assert_eq(testutil_write_file(path, json, strlen(json), 0644), 0);
-    r = testutil_run_cli((const char *const[]){"scenario", "run", path, NULL}, NULL, 0);
-    free(path);
-    return r;
-}
-
 static void expect_malformed(const char *json, const char *field)
 {
-    cli_result r = run_text(json);
+    cli_result r = testutil_run_scenario_text(dir, json);
 
     cr_expect_eq(r.status, 2, "exit %d for %s", r.status, json);
     cr_expect_str_eq(r.out, "", "a malformed file printed steps");
@@ -284,7 +271,7 @@ Test(scenarios, require_web3_evidence_is_met_by_the_temporary_store)
     at = strstr(text, "\"checkpoint_batch_size\": 0");
     cr_assert_not_null(at, "web3_required.json changed");
     memcpy(at + strlen("\"checkpoint_batch_size\": "), "5", 1);
-    r = run_text(text);
+    r = testutil_run_scenario_text(dir, text);
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect_neq(strstr(r.out, "\"step\":1,\"verdict\":\"allow\""), NULL, "%s", r.out);
     testutil_cli_free(&r);
@@ -363,7 +350,7 @@ Test(scenarios, refusals_name_the_exact_member)
 /* Run @json, expecting exit 0 and @want among the output lines. */
 static void expect_runs(const char *json, const char *want)
 {
-    cli_result r = run_text(json);
+    cli_result r = testutil_run_scenario_text(dir, json);
 
     cr_expect_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_expect_neq(strstr(r.out, want), NULL, "no %s in:\n%s", want, r.out);

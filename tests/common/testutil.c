@@ -282,3 +282,32 @@ char *testutil_stored(const char *db, int checkpoint, uint64_t seq, size_t *len)
     chio_store_close(s);
     return json;
 }
+
+cli_result testutil_run_scenario_text(const char *dir, const char *json)
+{
+    char *path;
+    cli_result r;
+
+    cr_assert_geq(asprintf(&path, "%s/s.json", dir), 0);
+    cr_assert_eq(testutil_write_file(path, json, strlen(json), 0644), 0);
+    r = testutil_run_cli((const char *const[]){"scenario", "run", path, NULL}, NULL, 0);
+    free(path);
+    return r;
+}
+
+chio_json_doc *testutil_output_line(const char *out, size_t i)
+{
+    const char *p = out, *nl;
+    chio_json_doc *doc = NULL;
+
+    for (; i > 0 && p != NULL; i--) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (p == NULL || *p == '\0')
+        return NULL;
+    nl = strchr(p, '\n');
+    if (chio_json_parse(p, nl ? (size_t)(nl - p) : strlen(p), &doc, NULL) != 0)
+        return NULL;
+    return doc;
+}

@@ -36,6 +36,10 @@ typedef struct cli_result {
 
 /* Run build/chio with argv (NULL-terminated, argv[0] excluded) and stdin. */
 cli_result testutil_run_cli(const char *const *argv, const char *in, size_t in_len);
+/* Write @json to @dir/s.json and `chio scenario run` it. */
+cli_result testutil_run_scenario_text(const char *dir, const char *json);
+/* Line @i (0-based) of @out parsed as JSON (free it), or NULL. */
+chio_json_doc *testutil_output_line(const char *out, size_t i);
 void testutil_cli_free(cli_result *r);
 
 /* mkdtemp under $TMPDIR; returns a malloc'd path. */

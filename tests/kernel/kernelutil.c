@@ -10,6 +10,7 @@
 
 #include "common/poll.h"
 #include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
 
 void kt_config(chio_kernel_config *cfg, const char *path)
 {
@@ -56,6 +57,38 @@ chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *s
     chio_error_init(&err);
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
     return k;
+}
+
+void kt_grant_session(chio_kernel *k, uint64_t now, const char *id, const char *constraints,
+                      char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    char scope[1024], *tok;
+    const char *caps[1];
+    chio_error err;
+
+    cr_assert_lt((size_t)snprintf(scope, sizeof(scope),
+                                  "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
+                                  "\"operations\":[\"invoke\"],\"constraints\":[%s]}]}",
+                                  constraints),
+                 sizeof(scope), "constraints too long: %s", constraints);
+    tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, now - 10, 100, NULL, 0);
+    cr_assert_not_null(tok, "token for %s", constraints);
+    caps[0] = tok;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s: %s",
+                 constraints, err.message);
+    free(tok);
+}
+
+void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *args, size_t len)
+{
+    memset(c, 0, sizeof(*c));
+    c->session_id = sid;
+    c->capability_id = id;
+    c->server_id = "srv";
+    c->tool_name = "t";
+    c->arguments_json = args;
+    c->arguments_len = len;
 }
 
 chio_receipt_builder *kt_builder(uint64_t n)

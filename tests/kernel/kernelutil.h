@@ -31,6 +31,15 @@ int kt_echo_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *a
  * (@ntools of them) through kt_echo_tool. */
 chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *server,
                             const char *const *tools, size_t ntools);
+/* A session on @k (its id in @sid) holding one token: id @id, issued by
+ * the test kernel key (TK_KERNEL_SEED) to TK_AGENT_PUB at @now - 10 for
+ * 100 s, with one grant to invoke srv/t under @constraints (the inside of
+ * a JSON array, "" for none). Fails the test on any error. */
+void kt_grant_session(chio_kernel *k, uint64_t now, const char *id, const char *constraints,
+                      char sid[CHIO_SESSION_ID_LEN + 1]);
+/* @c: a call of srv/t in session @sid under capability @id with @args
+ * (@len bytes). */
+void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *args, size_t len);
 /* An allow receipt body, unique per @n. */
 chio_receipt_builder *kt_builder(uint64_t n);
 /* Threads in this process. */

@@ -22,15 +22,6 @@ static uint64_t clock_fn(void *ctx)
     return NOW;
 }
 
-static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    return chio_output_set_json(out, args, len);
-}
-
 typedef struct row {
     const char *constraint; /* {"type":..,"value":..} */
     const char *args;
@@ -42,46 +33,18 @@ typedef struct row {
 static void run_rows(const row *rows, size_t n)
 {
     static const char *const tools[] = {"t"};
-    chio_kernel_config cfg;
-    chio_tool_server ts;
-    chio_kernel *k;
+    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
     chio_error err;
     size_t i;
 
-    kt_config(&cfg, NULL);
-    cfg.clock = clock_fn;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = echo;
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0);
     for (i = 0; i < n; i++) {
-        char scope[1024], id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
-        const char *caps[1];
+        char id[32], sid[CHIO_SESSION_ID_LEN + 1];
         chio_response r;
         chio_call c;
 
         snprintf(id, sizeof(id), "cap-%zu", i);
-        snprintf(scope, sizeof(scope),
-                 "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
-                 "\"operations\":[\"invoke\"],\"constraints\":[%s]}]}",
-                 rows[i].constraint);
-        tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, NOW - 10, 100, NULL, 0);
-        cr_assert_not_null(tok, "row %zu: token", i);
-        caps[0] = tok;
-        cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0,
-                     "row %zu: %s", i, err.message);
-        memset(&c, 0, sizeof(c));
-        c.session_id = sid;
-        c.capability_id = id;
-        c.server_id = "srv";
-        c.tool_name = "t";
-        c.arguments_json = rows[i].args;
-        c.arguments_len = strlen(rows[i].args);
+        kt_grant_session(k, NOW, id, rows[i].constraint, sid);
+        kt_grant_call(&c, sid, id, rows[i].args, strlen(rows[i].args));
         chio_error_init(&err);
         cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
         if (rows[i].allow == 1)
@@ -95,7 +58,6 @@ static void run_rows(const row *rows, size_t n)
                       rows[i].args, r.verdict, chio_code_name(r.code));
         cr_expect_not_null(r.receipt);
         chio_response_destroy(&r);
-        free(tok);
     }
     chio_kernel_free(k);
 }

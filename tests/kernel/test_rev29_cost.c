@@ -99,39 +99,23 @@ static double timed_call(chio_kernel *k, const char *constraint, const char *arg
                          int *verdict)
 {
     static unsigned n;
-    char scope[1024], id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
-    const char *caps[1];
+    char id[32], sid[CHIO_SESSION_ID_LEN + 1];
     chio_error err;
     chio_response r;
     chio_call c;
     double t0, t;
 
     snprintf(id, sizeof(id), "cap-rev29-cost-%u", ++n);
-    snprintf(scope, sizeof(scope),
-             "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
-             "\"operations\":[\"invoke\"],\"constraints\":[%s]}]}",
-             constraint);
-    tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, NOW - 10, 100, NULL, 0);
-    cr_assert_not_null(tok);
-    caps[0] = tok;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = id;
-    c.server_id = "srv";
-    c.tool_name = "t";
-    c.arguments_json = args;
-    c.arguments_len = len;
+    kt_grant_session(k, NOW, id, constraint, sid);
+    kt_grant_call(&c, sid, id, args, len);
     chio_response_init(&r);
+    chio_error_init(&err);
     t0 = now_s();
     cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
     t = now_s() - t0;
     cr_assert_not_null(r.receipt, "no receipt");
     *verdict = r.verdict;
     chio_response_destroy(&r);
-    free(tok);
     return t;
 }
 

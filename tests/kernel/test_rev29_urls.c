@@ -33,24 +33,8 @@ typedef struct row {
 static chio_kernel *echo_kernel(void)
 {
     static const char *const tools[] = {"t"};
-    chio_kernel_config cfg;
-    chio_tool_server ts;
-    chio_kernel *k;
-    chio_error err;
 
-    kt_config(&cfg, NULL);
-    cfg.clock = clock_fn;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
-    return k;
+    return kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
 }
 
 /* One call of srv/t with @args in a new session of a token whose one
@@ -58,33 +42,17 @@ static chio_kernel *echo_kernel(void)
 static void call(chio_kernel *k, const char *constraints, const char *args, chio_response *r)
 {
     static unsigned n;
-    char scope[1024], id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
-    const char *caps[1];
+    char id[32], sid[CHIO_SESSION_ID_LEN + 1];
     chio_error err;
     chio_call c;
 
     snprintf(id, sizeof(id), "cap-rev29-%u", ++n);
-    snprintf(scope, sizeof(scope),
-             "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
-             "\"operations\":[\"invoke\"],\"constraints\":[%s]}]}",
-             constraints);
-    tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, NOW - 10, 100, NULL, 0);
-    cr_assert_not_null(tok, "token for %s", constraints);
-    caps[0] = tok;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = id;
-    c.server_id = "srv";
-    c.tool_name = "t";
-    c.arguments_json = args;
-    c.arguments_len = strlen(args);
+    kt_grant_session(k, NOW, id, constraints, sid);
+    kt_grant_call(&c, sid, id, args, strlen(args));
     chio_response_init(r);
+    chio_error_init(&err);
     cr_assert_eq(chio_kernel_evaluate(k, &c, r, &err), 0, "%s: %s", args, err.message);
     cr_assert_not_null(r->receipt, "%s: no receipt", args);
-    free(tok);
 }
 
 static void run_rows(const row *rows, size_t n)
