@@ -36,19 +36,11 @@ int kt_echo_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *a
     return chio_output_set_json(out, args, len);
 }
 
-chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *server,
-                            const char *const *tools, size_t ntools)
+void kt_serve_echo(chio_kernel *k, const char *server, const char *const *tools, size_t ntools)
 {
-    chio_kernel_config cfg;
     chio_tool_server ts;
-    chio_kernel *k;
     chio_error err;
 
-    kt_config(&cfg, path);
-    cfg.clock = clock;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
     memset(&ts, 0, sizeof(ts));
     ts.server_id = server;
     ts.tool_names = tools;
@@ -56,6 +48,20 @@ chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *s
     ts.invoke = kt_echo_tool;
     chio_error_init(&err);
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+}
+
+chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *server,
+                            const char *const *tools, size_t ntools)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k;
+
+    kt_config(&cfg, path);
+    cfg.clock = clock;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    kt_serve_echo(k, server, tools, ntools);
     return k;
 }
 

@@ -26,6 +26,9 @@ chio_kernel *kt_kernel(const chio_kernel_config *cfg);
 /* A tool answering with its own arguments (canonical JSON). */
 int kt_echo_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
                  chio_output *out);
+/* Register tool server @server serving @tools (@ntools of them) through
+ * kt_echo_tool on @k; fails the test on an error. */
+void kt_serve_echo(chio_kernel *k, const char *server, const char *const *tools, size_t ntools);
 /* A kernel for the mediation suites: store @path (NULL: ephemeral), clock
  * @clock, NOSYNC, error-level logs, and tool server @server serving @tools
  * (@ntools of them) through kt_echo_tool. */

@@ -57,9 +57,7 @@ static chio_kernel *kernel(uint32_t max_depth)
 {
     static const char *const tools[] = {"read"};
     chio_kernel_config cfg;
-    chio_tool_server ts;
     chio_kernel *k;
-    chio_error err;
 
     kt_config(&cfg, db);
     cfg.clock = test_clock;
@@ -67,13 +65,7 @@ static chio_kernel *kernel(uint32_t max_depth)
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.max_delegation_depth = max_depth;
     k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
     return k;
 }
 

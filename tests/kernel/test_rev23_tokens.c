@@ -347,7 +347,6 @@ Test(rev23_tokens, a_forged_token_does_not_cut_a_revocation_short)
 {
     static const char *const tools[] = {"read"};
     chio_kernel_config cfg;
-    chio_tool_server ts;
     chio_kernel *k;
     chio_error err;
     char sid[CHIO_SESSION_ID_LEN + 1], sid2[CHIO_SESSION_ID_LEN + 1];
@@ -362,13 +361,7 @@ Test(rev23_tokens, a_forged_token_does_not_cut_a_revocation_short)
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.max_delegation_depth = 0;
     k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
 
     rt_open(k, forged, sid); /* the attacker's session, held open */
     chio_error_init(&err);

@@ -360,18 +360,11 @@ Test(rev28_config, building_registering_and_opening_a_session_start_no_thread)
     char *path = path_in("threads"), sid[CHIO_SESSION_ID_LEN + 1];
     static const char *const tools[] = {"t"};
     int before = kt_threads();
-    chio_tool_server ts;
     chio_kernel *k;
     chio_error err;
 
     k = kernel_on(path, 100);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
     cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "fp", prefixes, 1, &err), 0);
     cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "sl", patterns, 1, &err), 0);
     cr_assert_eq(chio_kernel_set_nested_handler(k, null_nested, NULL, &err), 0);

@@ -129,22 +129,14 @@ static chio_kernel *echo_kernel(void)
 {
     static const char *const tools[] = {"t"};
     chio_kernel_config cfg;
-    chio_tool_server ts;
     chio_kernel *k;
-    chio_error err;
 
     kt_config(&cfg, NULL);
     cfg.clock = clock_fn;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
     k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
     return k;
 }
 
@@ -275,7 +267,6 @@ Test(rev28_observe, hostile_names_add_no_log_line_and_no_metric_sample)
     static const char *const tools[] = {"t"};
     const char *hostile = "t\n{\"ts\":1,\"level\":\"error\",\"event\":\"forged\"}\x1b[2J";
     chio_kernel_config cfg;
-    chio_tool_server ts;
     chio_kernel *k;
     chio_error err;
     sink s = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -289,13 +280,7 @@ Test(rev28_observe, hostile_names_add_no_log_line_and_no_metric_sample)
     cfg.log = sink_fn;
     cfg.log_ctx = &s;
     k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
     eval(k, "{}", &err); /* started: the counters' lines are all there */
     before = metrics_lines(k);
     /* made-up tools and arguments naming the forged line, and a revocation of such an id */

@@ -42,7 +42,6 @@ static chio_kernel *cost_kernel(int guard)
     static const char *const prefixes[] = {"/etc/", "/root/"};
     static const char *const patterns[] = {"AKIA[0-9A-Z]{16}", "ghp_[A-Za-z0-9]{36}"};
     chio_kernel_config cfg;
-    chio_tool_server ts;
     chio_kernel *k;
     chio_error err;
 
@@ -52,13 +51,7 @@ static chio_kernel *cost_kernel(int guard)
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.max_argument_bytes = 8u << 20;
     k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
     if (guard == 'f')
         cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Paths", prefixes, 2, &err), 0, "%s",
                      err.message);

@@ -68,9 +68,7 @@ static chio_kernel *kernel(uint32_t max_depth)
 {
     static const char *const tools[] = {"read"};
     chio_kernel_config cfg;
-    chio_tool_server ts;
     chio_kernel *k;
-    chio_error err;
 
     kt_config(&cfg, db);
     cfg.clock = test_clock;
@@ -78,13 +76,7 @@ static chio_kernel *kernel(uint32_t max_depth)
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.max_delegation_depth = max_depth;
     k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
     return k;
 }
 
@@ -223,7 +215,6 @@ static void check_after_kill(chio_durability durability)
     char sid[CHIO_SESSION_ID_LEN + 1];
     chio_kernel_config cfg;
     chio_capability *cap;
-    chio_tool_server ts;
     chio_kernel *k;
     chio_error err;
     int i;
@@ -232,13 +223,7 @@ static void check_after_kill(chio_durability durability)
     cfg.durability = durability;
     cfg.log_level = CHIO_LOG_ERROR;
     k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = kt_echo_tool;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
     cr_expect_eq(chio_kernel_is_revoked(k, "cap-r"), 1, "an acknowledged revocation was lost");
     for (i = 0; i < 2; i++) {
         /* The same id and grant: the store's state is keyed by them. */
