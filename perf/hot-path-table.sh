@@ -6,7 +6,9 @@
 #
 #   closed loop   1, 16, 64 callers x nosync/sync: calls/s over the raw sign
 #                 rate and over `limit`, CPU per call over the raw sign time,
-#                 vmstat idle % over the run (is the CPU the bound?)
+#                 vmstat idle % over the run (is the CPU the bound?); the
+#                 16- and 64-caller rows again with the signers SCHED_FIFO
+#                 (-rt: signer_realtime 1)
 #   lone call     1 caller, 100 calls/s open loop: p50 next to the raw sign
 #                 time, the paced (cold) sign time, how late a paced thread's
 #                 timer wakes it, and (sync) the paced fsync; p50 "in the
@@ -14,7 +16,8 @@
 #                 its own timer woke it), p50 from the call's due time
 #   50% load      16 callers open loop at half of the closed-loop rate just
 #                 measured: p99 from each call's due time, at the inherited
-#                 priority and with the kernel threads at nice -10
+#                 priority, with the kernel threads at nice -10 and with
+#                 the signers SCHED_FIFO (-rt)
 #
 # Usage: perf/hot-path-table.sh [CHIO_BINARY] [OUT_DIR]
 # Writes OUT_DIR/hot-path.jsonl (one chio bench --json line per run, with
@@ -55,6 +58,14 @@ for d in nosync sync; do
         run "closed-$n-$d" --threads "$n" --calls "$CALLS" --durability "$d"
     done
 done
+# The same closed loops with the signer threads SCHED_FIFO
+# (chio_kernel_config.signer_realtime; the JSON's signer_realtime_applied
+# says whether the system allowed it).
+for d in nosync sync; do
+    for n in 16 64; do
+        run "closed-$n-$d-rt" --threads "$n" --calls "$CALLS" --durability "$d" --signer-realtime 1
+    done
+done
 for d in nosync sync; do
     run "lone-$d" --threads 1 --calls 500 --rate 100 --durability "$d"
 done
@@ -67,6 +78,8 @@ for l in open(sys.argv[1]):
     run "half-$d" --threads 16 --calls $((cap * 6)) --rate "$cap" --durability "$d"
     run "half-$d-nice-10" --threads 16 --calls $((cap * 6)) --rate "$cap" --durability "$d" \
         --signer-priority -10
+    run "half-$d-rt" --threads 16 --calls $((cap * 6)) --rate "$cap" --durability "$d" \
+        --signer-realtime 1
 done
 
 python3 - "$JSONL" <<'PY'

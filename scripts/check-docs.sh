@@ -105,7 +105,7 @@ int main(void)
     U(max_stream_duration_secs), U(max_stream_total_bytes), U(require_web3_evidence);
     U(checkpoint_batch_size), P(receipt_store_path), U(ephemeral_store), U(signer_threads);
     U(ring_capacity), U(max_batch), U(durability), P(clock), P(clock_ctx), P(log), P(log_ctx);
-    U(log_level), U(lock_key_memory), U(max_argument_bytes), U(signer_priority);
+    U(log_level), U(lock_key_memory), U(max_argument_bytes), U(signer_priority), U(signer_realtime);
     U(retention_config.enabled), U(retention_config.retention_days);
     U(retention_config.max_size_bytes), P(retention_config.archive_path);
     return 0;

@@ -166,7 +166,20 @@ typedef struct chio_kernel_config {
     /* Largest arguments text a call may carry (CHIO_DEFAULT_MAX_ARGUMENT_BYTES;
      * 1 .. 63 MiB). Taken from the reserved space: the struct keeps its size. */
     uint64_t max_argument_bytes;
-    void *reserved[6]; /* zero; room to grow without an ABI break */
+    /* Real-time scheduling of the signer threads only: 0 = off (they run
+     * under the normal scheduler, with signer_priority's nice value if
+     * set); 1..99 = each signer thread makes itself SCHED_FIFO at that
+     * priority, so a woken caller can no longer preempt a signature in
+     * progress. A signer sleeps whenever the ring is empty; it never
+     * spins. Needs CAP_SYS_NICE or RLIMIT_RTPRIO (and, under cgroup v2
+     * with RT group scheduling, a real-time budget for the cgroup); when
+     * refused the signers run on as before and "signer_realtime_not_applied"
+     * is logged (warn) once. Off by default: a real-time thread outranks
+     * every normal thread of the host on its CPU while it signs.
+     * Taken from the reserved space: the struct keeps its size. */
+    int signer_realtime;
+    int reserved_int;  /* zero */
+    void *reserved[5]; /* zero; room to grow without an ABI break */
 } chio_kernel_config;
 
 /*

@@ -165,6 +165,9 @@ int cmd_serve(int argc, char **argv); /* cmd_serve.c: the sidecar (src/serve/) *
 /* bench_sidecar.c: `chio bench --compare-sidecar` (stores under @dir). */
 int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const char *seed_file,
                               int json);
+/* bench_threads.c: 1 when every signer thread of this process runs
+ * SCHED_FIFO, 0 when one does not, -1 when none was found. */
+int cli_signers_realtime(void);
 /* cmd_mcp.c: `chio mcp serve` (the MCP gateway, src/mcp/). */
 int cmd_mcp(int argc, char **argv);
 /* scenario_read.c: validate a scenario file's text; 0, or -1 with the bad

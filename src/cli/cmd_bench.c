@@ -31,7 +31,8 @@ static const char bench_usage[] =
     "usage: chio bench --receipt-db DIR --threads N --calls M [--signers K]\n"
     "                  [--durability sync|nosync] [--checkpoint-batch N]\n"
     "                  [--ring-capacity N] [--seed-file FILE] [--synthetic]\n"
-    "                  [--rate R] [--signer-priority NICE] [--budget] [--json]\n"
+    "                  [--rate R] [--signer-priority NICE] [--signer-realtime PRIO]\n"
+    "                  [--budget] [--json]\n"
     "       chio bench --receipt-db DIR --compare-sidecar --calls M\n"
     "                  [--durability sync|nosync] [--seed-file FILE] [--json]\n"
     "\n"
@@ -58,6 +59,9 @@ static const char bench_usage[] =
     "dispatch; synced under --durability sync).\n"
     "--signer-priority sets the kernel threads' nice value\n"
     "(chio_kernel_config.signer_priority; negative values need CAP_SYS_NICE).\n"
+    "--signer-realtime runs the signer threads SCHED_FIFO at PRIO (1-99;\n"
+    "chio_kernel_config.signer_realtime; needs CAP_SYS_NICE or RLIMIT_RTPRIO);\n"
+    "the report says whether the system applied it.\n"
     "The key is random unless --seed-file is given.\n"
     "Ctrl-C stops early and reports.\n"
     "--compare-sidecar runs M allowed evaluations in-process and M through a\n"
@@ -518,7 +522,8 @@ int cmd_bench(int argc, char **argv)
                       {"rate", 1, 0, 0, 0, 0},
                       {"signer-priority", 1, 0, 0, 0, 0},
                       {"compare-sidecar", 0, 0, 0, 0, 0},
-                      {"budget", 0, 0, 0, 0, 0}};
+                      {"budget", 0, 0, 0, 0, 0},
+                      {"signer-realtime", 1, 0, 0, 0, 0}};
     const char *pos[1];
     size_t npos;
     uint64_t threads = 0, calls = 0, signers = 1, cpb = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE,
@@ -535,10 +540,10 @@ int cmd_bench(int argc, char **argv)
     double late_us = 0, fsync_paced_us = 0;
     size_t msg_len = 0;
     struct sigaction sa;
-    int rc, json, first_error = 0;
+    int rc, json, first_error = 0, realtime = -1;
     uint64_t i, started = 0;
 
-    rc = cli_parse(argc, argv, opts, 14, pos, 0, &npos, "bench", bench_usage);
+    rc = cli_parse(argc, argv, opts, 15, pos, 0, &npos, "bench", bench_usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     json = opts[5].value != NULL;
@@ -573,6 +578,14 @@ int cmd_bench(int argc, char **argv)
         if (end == opts[11].value || *end != '\0' || nice < -20 || nice > 19)
             return cli_error("bench", "--signer-priority must be a nice value between -20 and 19");
         cfg.signer_priority = (int)nice;
+    }
+    if (opts[14].value) {
+        char *end = NULL;
+        long prio = strtol(opts[14].value, &end, 10);
+        if (end == opts[14].value || *end != '\0' || prio < 1 || prio > 99)
+            return cli_error("bench", "--signer-realtime must be a SCHED_FIFO priority between "
+                                      "1 and 99");
+        cfg.signer_realtime = (int)prio;
     }
     if (opts[4].value) {
         if (strcmp(opts[4].value, "sync") == 0)
@@ -655,6 +668,8 @@ int cmd_bench(int argc, char **argv)
         pthread_join(ts[i], NULL);
     elapsed = now_s() - t0;
     cpu = process_cpu_s() - cpu0;
+    if (cfg.signer_realtime != 0)
+        realtime = cli_signers_realtime(); /* while the signers still run */
     chio_kernel_drain(b.k, NULL);
     chio_kernel_metrics_get(b.k, &m);
     chio_kernel_free(b.k);
@@ -690,33 +705,35 @@ int cmd_bench(int argc, char **argv)
         (double)threads * 1e6 / (raw_us + 1.5 * fsync_us) < limit)
         limit = (double)threads * 1e6 / (raw_us + 1.5 * fsync_us);
     if (json) {
-        printf(
-            "{\"mode\":\"%s\",\"open_loop_rate\":%.0f,\"calls\":%llu,\"threads\":%llu,"
-            "\"signers\":%llu,"
-            "\"durability\":\"%s\",\"calls_per_sec\":%.1f,\"raw_sign_per_sec\":%.1f,"
-            "\"ratio_to_raw\":%.4f,\"raw_sign_us\":%.2f,\"fsync_p50_us\":%.1f,"
-            "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
-            "\"ratio_to_limit\":%.4f,\"sign_paced_p50_us\":%.1f,\"wake_late_p50_us\":%.1f,"
-            "\"fsync_paced_p50_us\":%.1f,\"signer_priority\":%d,"
-            "\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
-            "\"in_call_p50_us\":%llu,\"in_call_p99_us\":%llu,"
-            "\"avg_batch\":%.2f,\"max_batch\":%llu,\"blocked\":%llu,\"wal_syncs\":%llu,"
-            "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,"
-            "\"interrupted\":%s}\n",
-            b.synthetic ? "synthetic"
-            : b.budget  ? "evaluate-budget"
-                        : "evaluate",
-            b.rate, (unsigned long long)ok, (unsigned long long)threads,
-            (unsigned long long)signers, cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync",
-            rate, raw, raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us,
-            raw_us > 0 ? cpu_us / raw_us : 0, limit, limit > 0 ? rate / limit : 0, paced_us,
-            late_us, fsync_paced_us, cfg.signer_priority, (unsigned long long)hist_pct(all, 50),
-            (unsigned long long)hist_pct(all, 99), (unsigned long long)hist_pct(all, 99.9),
-            (unsigned long long)all->max, (unsigned long long)hist_pct(&all[1], 50),
-            (unsigned long long)hist_pct(&all[1], 99), m.avg_batch, (unsigned long long)m.max_batch,
-            (unsigned long long)m.blocking_episodes, (unsigned long long)m.wal_syncs,
-            (unsigned long long)m.checkpoints, (unsigned long long)m.last_seq,
-            (unsigned long long)errors, elapsed, stop_requested ? "true" : "false");
+        printf("{\"mode\":\"%s\",\"open_loop_rate\":%.0f,\"calls\":%llu,\"threads\":%llu,"
+               "\"signers\":%llu,"
+               "\"durability\":\"%s\",\"calls_per_sec\":%.1f,\"raw_sign_per_sec\":%.1f,"
+               "\"ratio_to_raw\":%.4f,\"raw_sign_us\":%.2f,\"fsync_p50_us\":%.1f,"
+               "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
+               "\"ratio_to_limit\":%.4f,\"sign_paced_p50_us\":%.1f,\"wake_late_p50_us\":%.1f,"
+               "\"fsync_paced_p50_us\":%.1f,\"signer_priority\":%d,\"signer_realtime\":%d,"
+               "\"signer_realtime_applied\":%s,"
+               "\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
+               "\"in_call_p50_us\":%llu,\"in_call_p99_us\":%llu,"
+               "\"avg_batch\":%.2f,\"max_batch\":%llu,\"blocked\":%llu,\"wal_syncs\":%llu,"
+               "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,"
+               "\"interrupted\":%s}\n",
+               b.synthetic ? "synthetic"
+               : b.budget  ? "evaluate-budget"
+                           : "evaluate",
+               b.rate, (unsigned long long)ok, (unsigned long long)threads,
+               (unsigned long long)signers,
+               cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", rate, raw,
+               raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
+               limit, limit > 0 ? rate / limit : 0, paced_us, late_us, fsync_paced_us,
+               cfg.signer_priority, cfg.signer_realtime, realtime == 1 ? "true" : "false",
+               (unsigned long long)hist_pct(all, 50), (unsigned long long)hist_pct(all, 99),
+               (unsigned long long)hist_pct(all, 99.9), (unsigned long long)all->max,
+               (unsigned long long)hist_pct(&all[1], 50), (unsigned long long)hist_pct(&all[1], 99),
+               m.avg_batch, (unsigned long long)m.max_batch,
+               (unsigned long long)m.blocking_episodes, (unsigned long long)m.wal_syncs,
+               (unsigned long long)m.checkpoints, (unsigned long long)m.last_seq,
+               (unsigned long long)errors, elapsed, stop_requested ? "true" : "false");
     } else {
         printf("chio bench: %s, %llu threads, %llu signer%s, durability %s, %llu calls in %.2f "
                "s%s\n",
@@ -743,6 +760,9 @@ int cmd_bench(int argc, char **argv)
                    fsync_paced_us, 1e3 * (double)threads / b.rate);
         if (cfg.signer_priority != 0)
             printf("  kernel threads nice %d\n", cfg.signer_priority);
+        if (cfg.signer_realtime != 0)
+            printf("  signer threads SCHED_FIFO %d: %s\n", cfg.signer_realtime,
+                   realtime == 1 ? "applied" : "NOT applied (see the warning above)");
         printf("  CPU per call   %.1f us  (%.2fx the raw sign time)\n", cpu_us,
                raw_us > 0 ? cpu_us / raw_us : 0);
         printf("  latency (us)   p50 %llu  p99 %llu  p99.9 %llu  max %llu\n",

@@ -169,7 +169,9 @@ CHIO__AT(chio_kernel_config, log_level, 176);
 CHIO__AT(chio_kernel_config, lock_key_memory, 180);
 CHIO__AT(chio_kernel_config, signer_priority, 184);
 CHIO__AT(chio_kernel_config, max_argument_bytes, 192);
-CHIO__AT(chio_kernel_config, reserved, 200);
+CHIO__AT(chio_kernel_config, signer_realtime, 200);
+CHIO__AT(chio_kernel_config, reserved_int, 204);
+CHIO__AT(chio_kernel_config, reserved, 208);
 
 CHIO__SIZE(chio_kernel_metrics, 184, 8);
 CHIO__AT(chio_kernel_metrics, receipts_signed, 0);

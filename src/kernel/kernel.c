@@ -106,6 +106,11 @@ static int check_config(const chio_kernel_config *c, chio_error *err)
                           "must be at most 2^20 (CHIO_MAX_CHECKPOINT_BATCH_SIZE)");
     if (c->signer_priority < -20 || c->signer_priority > 19)
         return bad_config(err, "signer_priority", "must be a nice value between -20 and 19");
+    if (c->signer_realtime < 0 || c->signer_realtime > 99)
+        return bad_config(err, "signer_realtime",
+                          "must be 0 (off) or a SCHED_FIFO priority between 1 and 99");
+    if (c->reserved_int != 0)
+        return bad_config(err, "reserved_int", "must be zero");
     /* require_web3_evidence without a durable store or checkpoints is
      * accepted here: the spec has evaluation fail, not construction. */
     for (i = 0; i < sizeof(c->reserved) / sizeof(c->reserved[0]); i++)
@@ -169,6 +174,7 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     k->store_path = cfg->receipt_store_path ? strdup(cfg->receipt_store_path) : NULL;
     k->signer_threads = cfg->signer_threads;
     k->signer_priority = cfg->signer_priority;
+    k->signer_realtime = cfg->signer_realtime;
     k->ring_capacity = cfg->ring_capacity;
     k->max_batch = cfg->max_batch;
     k->max_argument_bytes = cfg->max_argument_bytes;

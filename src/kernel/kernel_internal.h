@@ -98,6 +98,8 @@ struct chio_kernel {
     uint32_t signer_threads, ring_capacity, max_batch;
     int signer_priority; /* nice value for the kernel's threads; 0 = inherit */
     int priority_warned; /* signer_priority_not_applied logged (atomic) */
+    int signer_realtime; /* SCHED_FIFO priority of the signer threads; 0 = off */
+    int realtime_warned; /* signer_realtime_not_applied logged (atomic) */
     uint64_t max_argument_bytes;
     chio_durability durability;
     chio_clock_fn clock;

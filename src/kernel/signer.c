@@ -38,6 +38,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +183,30 @@ static void apply_priority(chio_kernel *k)
     if (__atomic_exchange_n(&k->priority_warned, 1, __ATOMIC_RELAXED) == 0)
         chio__log(k, CHIO_LOG_WARN, "signer_priority_not_applied", strerror(e),
                   "\"signer_priority\":%d", k->signer_priority);
+}
+
+/* signer_realtime: a signer thread makes itself SCHED_FIFO, so that the
+ * callers its commits wake (normal threads) cannot preempt a signature
+ * half done; it still sleeps on the ring's event count whenever the ring
+ * is empty. Only the signers: measured, a real-time commit thread made
+ * calls slower (docs/performance.md). A refusal (EPERM without
+ * CAP_SYS_NICE or RLIMIT_RTPRIO, or a cgroup without a real-time budget)
+ * is logged once; the thread runs on under the normal scheduler. */
+static void apply_realtime(chio_kernel *k)
+{
+    struct sched_param sp;
+    int e;
+
+    if (k->signer_realtime == 0)
+        return;
+    memset(&sp, 0, sizeof(sp));
+    sp.sched_priority = k->signer_realtime;
+    e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (e == 0)
+        return;
+    if (__atomic_exchange_n(&k->realtime_warned, 1, __ATOMIC_RELAXED) == 0)
+        chio__log(k, CHIO_LOG_WARN, "signer_realtime_not_applied", strerror(e),
+                  "\"signer_realtime\":%d", k->signer_realtime);
 }
 
 /* ---- the completion thread ---------------------------------------------------------------
@@ -616,6 +642,7 @@ static void *signer_main(void *arg)
     pthread_setname_np(pthread_self(), "chio-signer");
     chio__kernel_mark_pipeline_thread(k);
     apply_priority(k);
+    apply_realtime(k);
     void *local[16], **items = malloc(sizeof(void *) * k->max_batch), **heap = items;
     size_t n, i, max = k->max_batch;
     uint32_t key;

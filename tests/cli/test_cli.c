@@ -567,6 +567,33 @@ Test(cli, bench_budget_mode_charges_a_budget_per_call)
     free(db);
 }
 
+/* --signer-realtime: the run reports what the system applied, and a
+ * refusal is the kernel's warning on stderr, never a silent downgrade. */
+Test(cli, bench_signer_realtime_reports_whether_it_was_applied)
+{
+    char *db = path("bench-rt");
+    cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "4", "--calls", "40",
+                       "--durability", "nosync", "--signer-realtime", "2", "--json");
+    int applied;
+
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "\"signer_realtime\":2,") != NULL, "%s", r.out);
+    applied = strstr(r.out, "\"signer_realtime_applied\":true") != NULL;
+    cr_expect(applied || strstr(r.out, "\"signer_realtime_applied\":false") != NULL, "%s", r.out);
+    cr_expect_eq(strstr(r.err, "signer_realtime_not_applied") != NULL, !applied, "%s", r.err);
+    cr_expect(strstr(r.out, "\"errors\":0,") != NULL, "%s", r.out);
+    testutil_cli_free(&r);
+    for (size_t i = 0; i < 3; i++) {
+        const char *bad[] = {"0", "100", "x"};
+        r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "1", "--calls", "1",
+                "--signer-realtime", bad[i]);
+        cr_expect_eq(r.status, 2, "%s: %s", bad[i], r.err);
+        cr_expect(strstr(r.err, "--signer-realtime must be") != NULL, "%s", r.err);
+        testutil_cli_free(&r);
+    }
+    free(db);
+}
+
 /* A reading command given a --receipt-db that is a file, or that does not
  * exist, says which, names the option and exits 2 (it used to say only "no
  * receipt store at PATH", the same as for an empty directory). Each row:

@@ -301,7 +301,7 @@ static void ca_without_keys(chio_kernel_config *c)
 }
 static void reserved_set(chio_kernel_config *c)
 {
-    c->reserved[5] = c;
+    c->reserved[4] = c; /* the last one */
 }
 static void retention_without_archive(chio_kernel_config *c)
 {

@@ -844,7 +844,9 @@ pub struct chio_kernel_config {
     pub lock_key_memory: c_int,
     pub signer_priority: c_int,
     pub max_argument_bytes: u64,
-    pub reserved: [*mut c_void; 6],
+    pub signer_realtime: c_int,
+    pub reserved_int: c_int,
+    pub reserved: [*mut c_void; 5],
 }
 
 pub type chio_sign_cb =
@@ -1473,7 +1475,9 @@ mod tests {
         assert_eq!(offset_of!(chio_kernel_config, lock_key_memory), 180);
         assert_eq!(offset_of!(chio_kernel_config, signer_priority), 184);
         assert_eq!(offset_of!(chio_kernel_config, max_argument_bytes), 192);
-        assert_eq!(offset_of!(chio_kernel_config, reserved), 200);
+        assert_eq!(offset_of!(chio_kernel_config, signer_realtime), 200);
+        assert_eq!(offset_of!(chio_kernel_config, reserved_int), 204);
+        assert_eq!(offset_of!(chio_kernel_config, reserved), 208);
 
         assert_eq!(size_of::<chio_kernel_metrics>(), 184);
         assert_eq!(align_of::<chio_kernel_metrics>(), 8);
