@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "../svc/svc_buf.h"
 #include "chio/chio.h"
@@ -57,6 +58,10 @@ char *cli_read_input(const char *cmd, const char *path, size_t *len);
  * wiped before returning.
  */
 chio_keypair *cli_load_seed(const char *cmd, const char *path);
+/* 1 when the file @st describes belongs to this process's effective user
+ * or to root: a secret (a seed, a bearer token) in a file another user
+ * owns is one that user may rewrite, so it is refused. */
+int cli_owned_by_us_or_root(const struct stat *st);
 
 /*
  * Before a command creates or opens a receipt store read-write at @dir (given

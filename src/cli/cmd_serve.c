@@ -152,6 +152,14 @@ static char *load_token(const char *path)
                   path, (unsigned)(st.st_mode & 07777), path);
         return NULL;
     }
+    if (!cli_owned_by_us_or_root(&st)) {
+        close(fd);
+        cli_error("serve",
+                  "refusing --token-file %s: it belongs to uid %u, neither this user (uid %u) "
+                  "nor root, and its owner could replace the token (chown it)",
+                  path, (unsigned)st.st_uid, (unsigned)geteuid());
+        return NULL;
+    }
     while (len <= TOKEN_FILE_MAX && (got = read(fd, buf + len, TOKEN_FILE_MAX + 1 - len)) != 0) {
         if (got < 0 && errno == EINTR)
             continue;

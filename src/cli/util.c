@@ -282,6 +282,11 @@ char *cli_read_input(const char *cmd, const char *path, size_t *len)
     return buf;
 }
 
+int cli_owned_by_us_or_root(const struct stat *st)
+{
+    return st->st_uid == geteuid() || st->st_uid == 0;
+}
+
 chio_keypair *cli_load_seed(const char *cmd, const char *path)
 {
     struct stat st;
@@ -322,6 +327,14 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
                   "refusing seed file %s: its mode %04o lets group or others read or write it; "
                   "a signing seed must be private (chmod 600 %s)",
                   path, (unsigned)(st.st_mode & 07777), path);
+        return NULL;
+    }
+    if (!cli_owned_by_us_or_root(&st)) {
+        close(fd);
+        cli_error(cmd,
+                  "refusing seed file %s: it belongs to uid %u, neither this user (uid %u) nor "
+                  "root, and its owner could replace the signing key (chown it)",
+                  path, (unsigned)st.st_uid, (unsigned)geteuid());
         return NULL;
     }
     while (n <= MAX_SEED_FILE && (got = read(fd, buf + n, MAX_SEED_FILE + 1 - n)) != 0) {

@@ -1353,3 +1353,46 @@ Test(bad_input_cli, archive_refuses_a_missing_or_empty_live_log)
     free(empty);
     free(arch);
 }
+
+/* A private secret file that belongs to another user is refused: its owner
+ * could replace the signing key or the bearer token at any time. (Needs
+ * root to give a file away; the file's own user and root stay accepted.) */
+Test(bad_input_cli, seed_and_token_files_of_another_user_are_refused)
+{
+    char *seed = write_file("other.seed", LIT(SEED07 "\n"), 0600);
+    char *tok = write_file("other.token", LIT("a-bearer-token-of-32-characters-x\n"), 0600);
+    char *db = path("other-db");
+    cli_result r;
+
+    if (geteuid() != 0)
+        cr_skip_test("only root can give a file to another user");
+    cr_assert_eq(chown(seed, 65534, 65534), 0);
+    r = run_argv((const char *const[]){"pubkey", "--seed-file", seed, NULL});
+    cr_expect_eq(r.status, 2, "%s", r.err);
+    cr_expect_eq(r.out_len, 0, "%s", r.out);
+    cr_expect(strstr(r.err, "belongs to uid 65534") != NULL, "%s", r.err);
+    cr_expect(!leaks_seed(&r), "the seed was printed");
+    testutil_cli_free(&r);
+
+    cr_assert_eq(chown(seed, 0, 0), 0); /* root's own file: accepted */
+    r = run_argv((const char *const[]){"pubkey", "--seed-file", seed, NULL});
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    cr_expect_str_eq(r.out, PUB07 "\n");
+    testutil_cli_free(&r);
+
+    cr_assert_eq(chown(tok, 65534, 65534), 0);
+    {
+        const char *const argv[] = {
+            "serve",       "--receipt-db", db,  "--seed-file", seed, "--listen",
+            "127.0.0.1:0", "--token-file", tok, NULL};
+        long ms;
+        r = run_limited(argv, 10000, &ms);
+    }
+    cr_expect_eq(r.status, 2, "%s", r.err);
+    cr_expect(strstr(r.err, "--token-file") != NULL && strstr(r.err, "belongs to uid 65534"), "%s",
+              r.err);
+    testutil_cli_free(&r);
+    free(seed);
+    free(tok);
+    free(db);
+}
