@@ -220,6 +220,35 @@ static int client_gone(struct MHD_Connection *c)
     return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+/* A request whose id a request of the session still in flight holds: the
+ * answers, routed by id, could each reach the other's POST (a tools/call
+ * answered with a ping's empty result). Refused 409 on its own POST, never
+ * seen by the gateway, with a deny receipt (a denial the client caused).
+ * Releases @s. */
+static enum MHD_Result reused_id(struct MHD_Connection *c, hsess *s, const chio_json *root,
+                                 const char *id)
+{
+    static const char why[] = "chio: invalid request: a request with this id is still in flight "
+                              "in this session (an id is not reused within a session)";
+    char *data = chio__mcp_transport_refusal(s->g, root, id, -32600, why);
+    svc_buf b = {0};
+    enum MHD_Result ret;
+
+    chio__mcp_sess_release(s);
+    svc_buf_printf(&b,
+                   "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32600,\"message\":", id);
+    svc_buf_json_cstr(&b, why);
+    if (data != NULL) {
+        svc_buf_puts(&b, ",\"data\":");
+        svc_buf_puts(&b, data);
+    }
+    svc_buf_puts(&b, "}}");
+    ret = reply(c, MHD_HTTP_CONFLICT, "application/json", b.oom ? "{}" : b.p, NULL);
+    free(b.p);
+    free(data);
+    return ret;
+}
+
 /* A request: link its stream, hand it to the gateway, answer. */
 static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const body *b,
                                     const chio_json *root, const char *id, int init)
@@ -234,6 +263,8 @@ static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const bo
     memcpy(session, s->id, sizeof(session));
     st = chio__mcp_stream_open(s, sse, id, token, &conflict);
     free(token);
+    if (st == NULL && conflict == 2)
+        return reused_id(c, s, root, id);
     if (st == NULL) {
         chio__mcp_sess_release(s);
         return rpc_error(c, MHD_HTTP_NOT_FOUND, id, -32600, "chio: unknown or ended session");
