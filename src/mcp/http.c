@@ -117,20 +117,66 @@ static enum MHD_Result sse_reply(struct MHD_Connection *c, stream *st, const cha
 
 /* ---- requests ------------------------------------------------------------------- */
 
-/* An Origin other than a loopback one is refused (DNS rebinding). */
+/* An Origin other than a loopback one is refused (DNS rebinding): one
+ * of these, alone or with ":" and a port of 1 to 5 digits after it. */
 static int origin_ok(struct MHD_Connection *c)
 {
     const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     static const char *const ok[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
-    size_t i;
+    const char *port;
+    size_t i, digits;
 
     if (o == NULL)
         return 1;
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (strncmp(o, ok[i], strlen(ok[i])) == 0 &&
-            (o[strlen(ok[i])] == '\0' || o[strlen(ok[i])] == ':'))
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (strncmp(o, ok[i], strlen(ok[i])) != 0)
+            continue;
+        port = o + strlen(ok[i]);
+        if (*port == '\0')
             return 1;
+        digits = strspn(port + 1, "0123456789");
+        return *port == ':' && digits >= 1 && digits <= 5 && port[1 + digits] == '\0';
+    }
     return 0;
+}
+
+/* How many Origin ([0]) and Mcp-Session-Id ([1]) headers, and header
+ * values holding a control character other than a tab ([2]). */
+static enum MHD_Result count_headers(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    unsigned *n = cls;
+    const unsigned char *v = (const unsigned char *)(value != NULL ? value : "");
+
+    (void)kind;
+    n[0] += strcasecmp(key, "Origin") == 0;
+    n[1] += strcasecmp(key, "Mcp-Session-Id") == 0;
+    for (; *v != '\0'; v++)
+        if ((*v < 0x20 && *v != '\t') || *v == 0x7f) {
+            n[2]++;
+            break;
+        }
+    return MHD_YES;
+}
+
+/* Why the headers are ambiguous, or NULL. A bare CR inside a line is
+ * kept in its value by libmicrohttpd, while a proxy in front may end the
+ * line there and read what follows ("X: a\rContent-Length: 9") as a
+ * header of its own (RFC 9112 2.2: a bare CR is invalid). Two Origins or
+ * two Mcp-Session-Ids: the checks here read the first, a proxy may route
+ * by the last. */
+static const char *header_problem(struct MHD_Connection *c)
+{
+    unsigned n[3] = {0, 0, 0};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_headers, n);
+    if (n[2] > 0)
+        return "a header value holding a CR or another control character";
+    if (n[0] > 1)
+        return "more than one Origin header";
+    if (n[1] > 1)
+        return "more than one Mcp-Session-Id header";
+    return NULL;
 }
 
 /* The gateway listens on loopback addresses only, so the Host rule
@@ -392,9 +438,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = b;
         /* Two Content-Lengths, one with a Transfer-Encoding, a
-         * malformed header name (svc_http.h): refused from the headers
-         * alone; the connection closes after the answer. */
-        if ((why = svc_http_framing_problem(c, version)) != NULL) {
+         * malformed header name (svc_http.h), a control character in a
+         * value, two Origins or Mcp-Session-Ids (above): refused from the
+         * headers alone; the connection closes after the answer. */
+        if ((why = svc_http_framing_problem(c, version)) != NULL ||
+            (why = header_problem(c)) != NULL) {
             b->too_big = 1;
             return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
         }

@@ -8,7 +8,13 @@
  *     flight was linked as a second stream under that id: the answers,
  *     routed by id, reached the wrong POST (a tools/call answered with a
  *     ping's empty result, the ping's POST left waiting on the call). It is
- *     now refused 409 (-32600) on its own POST with a deny receipt.
+ *     now refused 409 (-32600) on its own POST with a deny receipt;
+ *   - headers the gateway read one way and a proxy in front may read
+ *     another: a bare CR inside a header line (libmicrohttpd kept it in
+ *     the value; a proxy may end the line there and see a Content-Length),
+ *     two Origin or two Mcp-Session-Id headers (the first was read), and
+ *     an Origin of "http://localhost:" followed by anything. Each is now
+ *     refused from the headers alone, 400 (403 for the Origin).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -279,4 +285,55 @@ Test(rev30_mcphttp, a_request_reusing_an_id_in_flight_is_refused_409_with_a_rece
     cr_expect_not_null(strstr(p, "\"jsonrpc_code\":-32600"), "%.600s", p);
     free(rid);
     free(receipts);
+}
+
+/* ---- ambiguous headers --------------------------------------------------------------------- */
+
+/* The session's header line and @extra on a ping: the answer. */
+static char *ping_with(const gw *g, const char *extra)
+{
+    char *hdr, *got;
+
+    cr_assert_geq(asprintf(&hdr, "%s%s", sid_header(g), extra), 0);
+    got = post(g, hdr, PING("7"));
+    free(hdr);
+    return got;
+}
+
+Test(rev30_mcphttp, ambiguous_headers_are_refused_from_the_headers_alone)
+{
+    static const struct {
+        const char *extra, *status, *needle;
+    } rows[] = {
+        /* A bare CR hides from libmicrohttpd a second Content-Length that
+         * a proxy ending the line there reads. */
+        {"X-Note: a\rContent-Length: 43\r\n", "HTTP/1.1 400", "control character"},
+        {"X-Note: a\rb\r\n", "HTTP/1.1 400", "control character"},
+        {"X-Note: a\x01 b\r\n", "HTTP/1.1 400", "control character"},
+        {"Mcp-Session-Id: 00000000000000000000000000000000\r\n", "HTTP/1.1 400",
+         "more than one Mcp-Session-Id"},
+        {"Origin: http://localhost\r\nOrigin: http://rebound.example\r\n", "HTTP/1.1 400",
+         "more than one Origin"},
+        {"Origin: http://localhost:@rebound.example\r\n", "HTTP/1.1 403", "origin refused"},
+        {"Origin: http://localhost:8080x\r\n", "HTTP/1.1 403", "origin refused"},
+        /* The control rows: one of each, and a tab in a value, pass. */
+        {"Origin: http://localhost:8080\r\nX-Note: a\tb\r\n", "HTTP/1.1 200", "\"id\":7"},
+        {"Origin: http://127.0.0.1\r\n", "HTTP/1.1 200", "\"id\":7"},
+    };
+    size_t i;
+    gw g;
+
+    gw_start(&g);
+    gw_session(&g);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char *got = ping_with(&g, rows[i].extra);
+        cr_expect_eq(strncmp(got, rows[i].status, strlen(rows[i].status)), 0, "row %zu: %s", i,
+                     got);
+        cr_expect_not_null(strstr(got, rows[i].needle), "row %zu: %s", i, got);
+        /* One answer, then the close: nothing after it was read as a
+         * request of its own. */
+        cr_expect_null(strstr(strstr(got, "HTTP/1.1") + 1, "HTTP/1.1"), "row %zu: %s", i, got);
+        free(got);
+    }
+    free(gw_stop(&g));
 }
