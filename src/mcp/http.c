@@ -3,7 +3,8 @@
  * mcp/http.c - the Streamable HTTP transport of `chio mcp serve-http`, on
  * libmicrohttpd (no hand-written HTTP): one MCP endpoint, /mcp, on a
  * loopback address, one thread per connection.
- *   POST: one JSON-RPC message. An initialize without Mcp-Session-Id opens
+ *   POST: one JSON-RPC message (Content-Type: application/json, else 415
+ *     from the headers alone). An initialize without Mcp-Session-Id opens
  *     a client session (http_sess.c); every other message names its
  *     session (400 without one, 404 for an unknown or ended one). A
  *     request is answered with an SSE stream when the client accepts
@@ -200,6 +201,25 @@ static int host_refused(struct MHD_Connection *c, const char *version, enum MHD_
     }
     *ret = reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "host refused\n", NULL);
     return 1;
+}
+
+/* 1 when the POST's Content-Type is application/json (with parameters or
+ * none). Any other is refused: a browser sends a text/plain or form POST
+ * from another origin without asking first (no CORS preflight), and a
+ * page on another localhost port passes the Origin rule; application/json
+ * makes the browser ask first, and the gateway never says yes. */
+static int json_body(struct MHD_Connection *c)
+{
+    const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t n;
+
+    if (t == NULL)
+        return 0;
+    t += strspn(t, " \t");
+    n = strcspn(t, ";");
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+        n--;
+    return n == strlen("application/json") && strncasecmp(t, "application/json", n) == 0;
 }
 
 static int accepts_sse(struct MHD_Connection *c)
@@ -464,6 +484,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cl != NULL && strtoull(cl, NULL, 10) > MAX_BODY) {
             b->too_big = 1;
             return rpc_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, -32600, "chio: body too large");
+        }
+        if (strcmp(method, "POST") == 0 && strcmp(url, "/mcp") == 0 && !json_body(c)) {
+            b->too_big = 1;
+            return rpc_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL, -32600,
+                             "chio: a POST to /mcp carries Content-Type: application/json");
         }
         return MHD_YES;
     }

@@ -14,7 +14,10 @@
  *     the value; a proxy may end the line there and see a Content-Length),
  *     two Origin or two Mcp-Session-Id headers (the first was read), and
  *     an Origin of "http://localhost:" followed by anything. Each is now
- *     refused from the headers alone, 400 (403 for the Origin).
+ *     refused from the headers alone, 400 (403 for the Origin);
+ *   - a POST that is not application/json (a text/plain or form POST, which
+ *     a browser page on another localhost port sends without a CORS
+ *     preflight) opened a session and started a server. Now 415.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -182,22 +185,29 @@ static char *recv_until(int fd, const char *until, unsigned ms)
     return all;
 }
 
-/* A POST of @body to /mcp with the extra header lines @extra (each ending
- * "\r\n"), sent on a new connection (returned). */
-static int post_send(const gw *g, const char *extra, const char *accept, const char *body)
+/* A POST of @body to /mcp with the Content-Type line @type and the extra
+ * header lines @extra (each ending "\r\n"), sent on a new connection
+ * (returned). */
+static int post_typed(const gw *g, const char *type, const char *extra, const char *accept,
+                      const char *body)
 {
     char *req;
     int fd = gw_connect(g);
 
     cr_assert_geq(asprintf(&req,
                            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAccept: %s\r\n"
-                           "Content-Type: application/json\r\nConnection: close\r\n%s"
+                           "%sConnection: close\r\n%s"
                            "Content-Length: %zu\r\n\r\n%s",
-                           g->port, accept, extra, strlen(body), body),
+                           g->port, accept, type, extra, strlen(body), body),
                   0);
     cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
     free(req);
     return fd;
+}
+
+static int post_send(const gw *g, const char *extra, const char *accept, const char *body)
+{
+    return post_typed(g, "Content-Type: application/json\r\n", extra, accept, body);
 }
 
 /* The whole answer of a JSON-mode POST (the connection closes after it). */
@@ -333,6 +343,45 @@ Test(rev30_mcphttp, ambiguous_headers_are_refused_from_the_headers_alone)
         /* One answer, then the close: nothing after it was read as a
          * request of its own. */
         cr_expect_null(strstr(strstr(got, "HTTP/1.1") + 1, "HTTP/1.1"), "row %zu: %s", i, got);
+        free(got);
+    }
+    free(gw_stop(&g));
+}
+
+/* ---- the POST's Content-Type --------------------------------------------------------------- */
+
+Test(rev30_mcphttp, a_post_that_is_not_application_json_is_refused_415_and_opens_no_session)
+{
+    static const struct {
+        const char *type;
+        int ok;
+    } rows[] = {
+        /* What a browser page may POST from another origin without a
+         * preflight: it opened a session (and started a server) unasked. */
+        {"Content-Type: text/plain\r\n", 0},
+        {"Content-Type: application/x-www-form-urlencoded\r\n", 0},
+        {"Content-Type: multipart/form-data; boundary=x\r\n", 0},
+        {"", 0},
+        {"Content-Type: application/jsonx\r\n", 0},
+        {"Content-Type: Application/JSON; charset=utf-8\r\n", 1},
+    };
+    size_t i;
+    gw g;
+
+    gw_start(&g);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int fd = post_typed(&g, rows[i].type, "Origin: http://localhost:3000\r\n",
+                            "application/json", INIT);
+        char *got = recv_until(fd, NULL, WAIT_MS);
+        close(fd);
+        if (rows[i].ok) {
+            cr_expect_not_null(strstr(got, "HTTP/1.1 200"), "row %zu: %s", i, got);
+            cr_expect_not_null(strstr(got, "Mcp-Session-Id: "), "row %zu: %s", i, got);
+        } else {
+            cr_expect_not_null(strstr(got, "HTTP/1.1 415"), "row %zu: %s", i, got);
+            cr_expect_not_null(strstr(got, "application/json"), "row %zu: %s", i, got);
+            cr_expect_null(strstr(got, "Mcp-Session-Id: "), "row %zu: no session: %s", i, got);
+        }
         free(got);
     }
     free(gw_stop(&g));
