@@ -3,7 +3,8 @@
  * mcp/http.c - the Streamable HTTP transport of `chio mcp serve-http`, on
  * libmicrohttpd (no hand-written HTTP): one MCP endpoint, /mcp, on a
  * loopback address, one thread per connection.
- *   POST: one JSON-RPC message. An initialize without Mcp-Session-Id opens
+ *   POST: one JSON-RPC message (Content-Type: application/json, else 415
+ *     from the headers alone). An initialize without Mcp-Session-Id opens
  *     a client session (http_sess.c); every other message names its
  *     session (400 without one, 404 for an unknown or ended one). A
  *     request is answered with an SSE stream when the client accepts
@@ -117,20 +118,66 @@ static enum MHD_Result sse_reply(struct MHD_Connection *c, stream *st, const cha
 
 /* ---- requests ------------------------------------------------------------------- */
 
-/* An Origin other than a loopback one is refused (DNS rebinding). */
+/* An Origin other than a loopback one is refused (DNS rebinding): one
+ * of these, alone or with ":" and a port of 1 to 5 digits after it. */
 static int origin_ok(struct MHD_Connection *c)
 {
     const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     static const char *const ok[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
-    size_t i;
+    const char *port;
+    size_t i, digits;
 
     if (o == NULL)
         return 1;
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (strncmp(o, ok[i], strlen(ok[i])) == 0 &&
-            (o[strlen(ok[i])] == '\0' || o[strlen(ok[i])] == ':'))
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (strncmp(o, ok[i], strlen(ok[i])) != 0)
+            continue;
+        port = o + strlen(ok[i]);
+        if (*port == '\0')
             return 1;
+        digits = strspn(port + 1, "0123456789");
+        return *port == ':' && digits >= 1 && digits <= 5 && port[1 + digits] == '\0';
+    }
     return 0;
+}
+
+/* How many Origin ([0]) and Mcp-Session-Id ([1]) headers, and header
+ * values holding a control character other than a tab ([2]). */
+static enum MHD_Result count_headers(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    unsigned *n = cls;
+    const unsigned char *v = (const unsigned char *)(value != NULL ? value : "");
+
+    (void)kind;
+    n[0] += strcasecmp(key, "Origin") == 0;
+    n[1] += strcasecmp(key, "Mcp-Session-Id") == 0;
+    for (; *v != '\0'; v++)
+        if ((*v < 0x20 && *v != '\t') || *v == 0x7f) {
+            n[2]++;
+            break;
+        }
+    return MHD_YES;
+}
+
+/* Why the headers are ambiguous, or NULL. A bare CR inside a line is
+ * kept in its value by libmicrohttpd, while a proxy in front may end the
+ * line there and read what follows ("X: a\rContent-Length: 9") as a
+ * header of its own (RFC 9112 2.2: a bare CR is invalid). Two Origins or
+ * two Mcp-Session-Ids: the checks here read the first, a proxy may route
+ * by the last. */
+static const char *header_problem(struct MHD_Connection *c)
+{
+    unsigned n[3] = {0, 0, 0};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_headers, n);
+    if (n[2] > 0)
+        return "a header value holding a CR or another control character";
+    if (n[0] > 1)
+        return "more than one Origin header";
+    if (n[1] > 1)
+        return "more than one Mcp-Session-Id header";
+    return NULL;
 }
 
 /* The gateway listens on loopback addresses only, so the Host rule
@@ -154,6 +201,25 @@ static int host_refused(struct MHD_Connection *c, const char *version, enum MHD_
     }
     *ret = reply(c, MHD_HTTP_FORBIDDEN, "text/plain", "host refused\n", NULL);
     return 1;
+}
+
+/* 1 when the POST's Content-Type is application/json (with parameters or
+ * none). Any other is refused: a browser sends a text/plain or form POST
+ * from another origin without asking first (no CORS preflight), and a
+ * page on another localhost port passes the Origin rule; application/json
+ * makes the browser ask first, and the gateway never says yes. */
+static int json_body(struct MHD_Connection *c)
+{
+    const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t n;
+
+    if (t == NULL)
+        return 0;
+    t += strspn(t, " \t");
+    n = strcspn(t, ";");
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+        n--;
+    return n == strlen("application/json") && strncasecmp(t, "application/json", n) == 0;
 }
 
 static int accepts_sse(struct MHD_Connection *c)
@@ -220,6 +286,35 @@ static int client_gone(struct MHD_Connection *c)
     return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+/* A request whose id a request of the session still in flight holds: the
+ * answers, routed by id, could each reach the other's POST (a tools/call
+ * answered with a ping's empty result). Refused 409 on its own POST, never
+ * seen by the gateway, with a deny receipt (a denial the client caused).
+ * Releases @s. */
+static enum MHD_Result reused_id(struct MHD_Connection *c, hsess *s, const chio_json *root,
+                                 const char *id)
+{
+    static const char why[] = "chio: invalid request: a request with this id is still in flight "
+                              "in this session (an id is not reused within a session)";
+    char *data = chio__mcp_transport_refusal(s->g, root, id, -32600, why);
+    svc_buf b = {0};
+    enum MHD_Result ret;
+
+    chio__mcp_sess_release(s);
+    svc_buf_printf(&b,
+                   "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32600,\"message\":", id);
+    svc_buf_json_cstr(&b, why);
+    if (data != NULL) {
+        svc_buf_puts(&b, ",\"data\":");
+        svc_buf_puts(&b, data);
+    }
+    svc_buf_puts(&b, "}}");
+    ret = reply(c, MHD_HTTP_CONFLICT, "application/json", b.oom ? "{}" : b.p, NULL);
+    free(b.p);
+    free(data);
+    return ret;
+}
+
 /* A request: link its stream, hand it to the gateway, answer. */
 static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const body *b,
                                     const chio_json *root, const char *id, int init)
@@ -234,6 +329,8 @@ static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const bo
     memcpy(session, s->id, sizeof(session));
     st = chio__mcp_stream_open(s, sse, id, token, &conflict);
     free(token);
+    if (st == NULL && conflict == 2)
+        return reused_id(c, s, root, id);
     if (st == NULL) {
         chio__mcp_sess_release(s);
         return rpc_error(c, MHD_HTTP_NOT_FOUND, id, -32600, "chio: unknown or ended session");
@@ -361,9 +458,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = b;
         /* Two Content-Lengths, one with a Transfer-Encoding, a
-         * malformed header name (svc_http.h): refused from the headers
-         * alone; the connection closes after the answer. */
-        if ((why = svc_http_framing_problem(c, version)) != NULL) {
+         * malformed header name (svc_http.h), a control character in a
+         * value, two Origins or Mcp-Session-Ids (above): refused from the
+         * headers alone; the connection closes after the answer. */
+        if ((why = svc_http_framing_problem(c, version)) != NULL ||
+            (why = header_problem(c)) != NULL) {
             b->too_big = 1;
             return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
         }
@@ -385,6 +484,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cl != NULL && strtoull(cl, NULL, 10) > MAX_BODY) {
             b->too_big = 1;
             return rpc_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, -32600, "chio: body too large");
+        }
+        if (strcmp(method, "POST") == 0 && strcmp(url, "/mcp") == 0 && !json_body(c)) {
+            b->too_big = 1;
+            return rpc_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL, -32600,
+                             "chio: a POST to /mcp carries Content-Type: application/json");
         }
         return MHD_YES;
     }

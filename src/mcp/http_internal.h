@@ -117,7 +117,9 @@ void chio__mcp_sess_release(hsess *s);
 void chio__mcp_sess_end(hsess *s, int why);
 /* A stream of @s for request @req_id (NULL: the standalone stream),
  * linked before the request reaches the gateway. NULL when the session
- * ends or a standalone stream exists (*conflict set). */
+ * ends, when a standalone stream exists (*conflict 1), or when a request
+ * of @s with the id @req_id is still in flight (*conflict 2: its answer,
+ * routed by id, could reach either POST). */
 stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char *token,
                               int *conflict);
 /* Close the POST stream of request @req_id (notifications/cancelled). */

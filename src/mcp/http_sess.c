@@ -406,8 +406,10 @@ stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char 
     st->h = h;
     st->reader = 1;
     pthread_mutex_lock(&h->mu);
-    if (s->ending || h->closing || (st->standalone && s->has_standalone)) {
-        *conflict = st->standalone && s->has_standalone && !s->ending && !h->closing;
+    if (s->ending || h->closing || (st->standalone && s->has_standalone) ||
+        find_post(s, req_id, 0) != NULL) {
+        if (!s->ending && !h->closing)
+            *conflict = st->standalone ? 1 : 2;
         pthread_mutex_unlock(&h->mu);
         stream_free(st);
         return NULL;

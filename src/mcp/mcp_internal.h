@@ -120,6 +120,13 @@ char *chio__mcp_uri_normal(const char *uri);
 /* Why @root is not a JSON-RPC 2.0 message MCP accepts (an object, "jsonrpc"
  * "2.0", a string method, a string or number id, one of the two), or NULL. */
 const char *chio__mcp_envelope_problem(const chio_json *root);
+/* refusal.c: the deny receipt of a client request (@root, its id
+ * @client_id canonical) that its transport refuses before the gateway
+ * sees it (@why; JSON-RPC @code), as for the gateway's own refusals;
+ * returns the error's data (the caller frees it), or NULL when no receipt
+ * could be committed. */
+char *chio__mcp_transport_refusal(chio_mcp_gateway *g, const chio_json *root, const char *client_id,
+                                  int code, const char *why);
 
 /* methods.c: how the gateway handles a client request's @method. */
 enum { CHIO__MCP_REFUSE = 0, CHIO__MCP_PASS, CHIO__MCP_CHECKED, CHIO__MCP_MEDIATE };

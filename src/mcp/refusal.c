@@ -5,7 +5,9 @@
  * subscription outside the grants (-32602), a client notification it
  * drops (no answer), and a request past one of the session's bounds
  * (-32603, guard "limit_reached": too many calls in flight, too many
- * passed requests waiting for the server's answer). The kernel decides tool calls,
+ * passed requests waiting for the server's answer), and a request its
+ * transport refuses before the gateway sees it (serve-http: an id still
+ * in flight in the session, -32600). The kernel decides tool calls,
  * reads and prompt gets; these never reach it, yet the client caused a
  * denial, and every denial an agent can cause leaves a receipt. The
  * receipt is signed and persisted through the kernel (the public
@@ -153,6 +155,15 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
                                 const char *why, const char *client_id, int code)
 {
     return refusal_receipt(g, params, method, why, client_id, code, REFUSAL_GUARD);
+}
+
+char *chio__mcp_transport_refusal(chio_mcp_gateway *g, const chio_json *root, const char *client_id,
+                                  int code, const char *why)
+{
+    const char *method = chio_json_string(chio_json_get(root, "method"), NULL);
+
+    return refusal_receipt(g, chio_json_get(root, "params"), method != NULL ? method : "(none)",
+                           why, client_id, code, REFUSAL_GUARD);
 }
 
 void chio__mcp_refuse_limit(chio_mcp_gateway *g, const chio_json *root, const char *method,
