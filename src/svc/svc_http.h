@@ -44,15 +44,27 @@ static inline int svc_http_bad_name(const char *key)
     return key[0] == '\0'; /* an empty name */
 }
 
+/* 1 when @value holds a control character other than a tab. */
+static inline int svc_http_bad_value(const char *value)
+{
+    const unsigned char *v = (const unsigned char *)(value != NULL ? value : "");
+
+    for (; *v != '\0'; v++)
+        if ((*v < 0x20 && *v != '\t') || *v == 0x7f)
+            return 1;
+    return 0;
+}
+
 /* How many Content-Length ([0]) and Transfer-Encoding ([1]) headers,
- * Transfer-Encodings other than a plain "chunked" ([2]), and malformed
- * header names ([3]). */
+ * Transfer-Encodings other than a plain "chunked" ([2]), malformed header
+ * names ([3]) and header values holding a control character ([4]). */
 static inline enum MHD_Result svc_http_count_framing(void *cls, enum MHD_ValueKind kind,
                                                      const char *key, const char *value)
 {
     unsigned *n = cls;
 
     (void)kind;
+    n[4] += svc_http_bad_value(value);
     if (svc_http_bad_name(key)) {
         n[3]++;
     } else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
@@ -66,7 +78,10 @@ static inline enum MHD_Result svc_http_count_framing(void *cls, enum MHD_ValueKi
 }
 
 /* Why the body of @c's request (HTTP @version) has no single framing, or
- * NULL: a malformed header name (above), more than one Content-Length
+ * NULL: a header value holding a CR or another control character
+ * (libmicrohttpd keeps a bare CR inside a value, while a proxy may end the
+ * line there and read what follows, "X: a\rContent-Length: 9", as a
+ * header of its own; RFC 9112 2.2), a malformed header name (above), more than one Content-Length
  * (libmicrohttpd frames the body by the first), a Content-Length with a
  * Transfer-Encoding (libmicrohttpd reads it chunked and keeps the
  * connection), a Transfer-Encoding other than one plain "chunked"
@@ -78,9 +93,11 @@ static inline enum MHD_Result svc_http_count_framing(void *cls, enum MHD_ValueKi
  * closes after the answer. */
 static inline const char *svc_http_framing_problem(struct MHD_Connection *c, const char *version)
 {
-    unsigned n[4] = {0, 0, 0, 0};
+    unsigned n[5] = {0, 0, 0, 0, 0};
 
     MHD_get_connection_values(c, MHD_HEADER_KIND, svc_http_count_framing, n);
+    if (n[4] > 0)
+        return "a header value holding a CR or another control character";
     if (n[3] > 0)
         return "a malformed header name (whitespace before its colon, or a folded line)";
     if (n[0] > 1)

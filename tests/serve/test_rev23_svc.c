@@ -274,6 +274,24 @@ Test(serve_origin, a_malformed_header_name_is_400_and_what_follows_is_never_read
     cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "%s", got);
     cr_expect(strstr(got, "HTTP/1.0 request") != NULL, "%s", got);
     free(got);
+    /* A bare CR inside a value: libmicrohttpd keeps it in the value, a
+     * proxy may end the line there and read a Content-Length of its own
+     * (review 30). Other control characters likewise. */
+    {
+        static const char *const values[] = {"X-Pad: a\rContent-Length: 40\r\n",
+                                             "X-Pad: a\x01b\r\n", "X-Pad: a\x7f\r\n"};
+        for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+            n = asprintf(&req, "POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n%s",
+                         values[i], second);
+            cr_assert_geq(n, 0);
+            got = exchange(port, req, (size_t)n);
+            cr_expect(strncmp(got, "HTTP/1.1 400 ", 13) == 0, "value %zu: %s", i, got);
+            cr_expect(strstr(got, "control character") != NULL, "value %zu: %s", i, got);
+            cr_expect(strstr(got, "\"live\"") == NULL, "value %zu: the body ran: %s", i, got);
+            free(got);
+            free(req);
+        }
+    }
     kill(pid, SIGTERM);
     cr_assert_eq(waitpid(pid, &n, 0), pid);
 }
