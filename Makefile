@@ -334,6 +334,9 @@ bindings-check: $(STATIC)
 	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
 	    bindings/cpp/test_rev28_bindings2.cpp $(STATIC) $(DEP_LIBS) -o $(BUILD)/test-rev28-bindings2-cpp
 	$(BUILD)/test-rev28-bindings2-cpp
+	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
+	    bindings/cpp/test_rev30_bindings.cpp $(STATIC) $(DEP_LIBS) -o $(BUILD)/test-rev30-bindings-cpp
+	$(BUILD)/test-rev30-bindings-cpp
 	$(CC) -std=c99 -pedantic -Werror -Wall -Wextra -Iinclude -c bindings/cpp/test_c_headers.c \
 	    -o $(BUILD)/test_c_headers.o
 	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude bindings/cpp/test_c_headers.cpp \
