@@ -42,7 +42,7 @@
 // issue_capability, close_session, begin_draining, session_state, metrics
 // and public_hex are thread-safe. Registered callables run on the threads
 // that call evaluate, possibly many at once, so they must be thread-safe
-// themselves. drain() must not be called from a callback; destroying or
+// themselves; so must the clock, which also runs on the kernel's threads. drain() must not be called from a callback; destroying or
 // moving a kernel must not race with any other call on it.
 //
 // Link: libchio.a -lcrypto -lck -lrocksdb -lpthread (or pkg-config chio).

@@ -3,8 +3,9 @@
 //! kernel's secret_leak guards) before it keeps 255 bytes (evaluate.h,
 //! kernel/dispatch.c); a binding that cuts the text first can split a
 //! secret into a prefix the scan misses, and the signed receipt keeps it.
+//! Also: `Retention`'s documented contract (an archive is required).
 
-use chio::{Call, KernelBuilder, Keypair, LogLevel, Response, Verdict};
+use chio::{code, Call, KernelBuilder, Keypair, LogLevel, Response, Retention, Verdict};
 
 const SCOPE: &str = r#"{"grants":[{"server_id":"srv","tool_name":"*","operations":["invoke"]}]}"#;
 /// An AWS access key id, as the secret_leak guard's pattern matches it.
@@ -62,4 +63,24 @@ fn a_secret_in_a_long_tool_error_is_withheld_whole() {
 #[test]
 fn a_secret_in_a_long_tool_panic_is_withheld_whole() {
     assert_withheld(&call_failing_tool("panic"));
+}
+
+/// `Retention::archive_path` documented `None` as "drops them"; libchio
+/// never drops receipts and refuses a retention without an archive.
+#[test]
+fn retention_without_an_archive_is_refused() {
+    let dir = std::env::temp_dir().join(format!("chio-rev30-retention-{}", std::process::id()));
+    let e = KernelBuilder::new(keypair("07"), "sha256:rev30-bindings")
+        .receipt_store(&dir)
+        .log_level(LogLevel::Error)
+        .retention(Retention {
+            retention_days: 1,
+            max_size_bytes: 0,
+            archive_path: None,
+        })
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code, code::ECONFIG);
+    assert!(e.message.contains("archive_path"), "{}", e.message);
+    let _ = std::fs::remove_dir_all(&dir);
 }
