@@ -533,9 +533,10 @@ struct kernel_state {
 
 // The kernel state whose clock this thread is running (nullptr outside a
 // clock). The clock may run on the kernel's own commit or signer threads,
-// where chio_kernel_drain() cannot refuse (it does for a log sink, a
-// completion callback and a call on the kernel) and would wait for the
-// thread it runs on: a kernel destroyed there must be leaked instead.
+// where draining would wait for the thread it runs on: a kernel destroyed
+// there is leaked without calling into libchio at all. (libchio 0.2.0
+// refuses that drain with CHIO_EDEADLK itself, kernel.h; libchio 0.1.0 did
+// not, and waited for good.)
 inline thread_local const kernel_state *clock_running = nullptr;
 
 inline std::string_view view(const char *s, std::size_t len) noexcept
