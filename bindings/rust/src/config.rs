@@ -286,8 +286,11 @@ impl KernelBuilder {
         self
     }
 
-    /// A clock returning Unix seconds (default: wall clock). Must not call
-    /// into the kernel. A panicking clock falls back to the wall clock.
+    /// A clock returning Unix seconds (default: wall clock). Called on the
+    /// threads that call the kernel and on the kernel's own threads,
+    /// possibly several at once. Must not call into the kernel (such calls
+    /// fail with `CHIO_EDEADLK`). A panicking clock falls back to the wall
+    /// clock.
     pub fn clock<F>(mut self, f: F) -> Self
     where
         F: Fn() -> u64 + Send + Sync + 'static,
