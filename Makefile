@@ -324,6 +324,8 @@ integration-check: all
 # cargo from PATH, else rustup's default location.
 CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 CXX   ?= g++
+# The Rust crate's tests (its README example runs as a doc test), the C++
+# binding's tests, the C++ README's example built and run, the C headers.
 bindings-check: $(STATIC)
 	@test "$$(sed -n 's/^version = "\(.*\)"/\1/p' bindings/rust/Cargo.toml)" = "$(VERSION)" || \
 	    (echo "bindings/rust/Cargo.toml version differs from include/chio/export.h" >&2; false)
@@ -334,6 +336,15 @@ bindings-check: $(STATIC)
 	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
 	    bindings/cpp/test_rev28_bindings2.cpp $(STATIC) $(DEP_LIBS) -o $(BUILD)/test-rev28-bindings2-cpp
 	$(BUILD)/test-rev28-bindings2-cpp
+	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
+	    bindings/cpp/test_rev30_bindings.cpp $(STATIC) $(DEP_LIBS) -o $(BUILD)/test-rev30-bindings-cpp
+	$(BUILD)/test-rev30-bindings-cpp
+	awk '/^```cpp$$/ { on = 1; next } on && /^```$$/ { exit } on' bindings/cpp/README.md \
+	    > $(BUILD)/cpp-readme-example.cpp
+	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
+	    $(BUILD)/cpp-readme-example.cpp $(STATIC) $(DEP_LIBS) -o $(BUILD)/cpp-readme-example
+	$(BUILD)/cpp-readme-example > $(BUILD)/cpp-readme-example.out 2>/dev/null
+	grep -q '^receipt [0-9a-f]\{64\} ok=1$$' $(BUILD)/cpp-readme-example.out
 	$(CC) -std=c99 -pedantic -Werror -Wall -Wextra -Iinclude -c bindings/cpp/test_c_headers.c \
 	    -o $(BUILD)/test_c_headers.o
 	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude bindings/cpp/test_c_headers.cpp \

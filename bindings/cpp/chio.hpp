@@ -42,7 +42,7 @@
 // issue_capability, close_session, begin_draining, session_state, metrics
 // and public_hex are thread-safe. Registered callables run on the threads
 // that call evaluate, possibly many at once, so they must be thread-safe
-// themselves. drain() must not be called from a callback; destroying or
+// themselves; so must the clock, which also runs on the kernel's threads. drain() must not be called from a callback; destroying or
 // moving a kernel must not race with any other call on it.
 //
 // Link: libchio.a -lcrypto -lck -lrocksdb -lpthread (or pkg-config chio).
@@ -505,7 +505,7 @@ struct guard_input {
 
 struct guard_result {
     bool passed = true;
-    std::string details; // evidence text (UTF-8; cut to 380 bytes on a character boundary)
+    std::string details; // evidence text (UTF-8; libchio keeps 511 bytes, cut on a character boundary)
 
     static guard_result pass(std::string details = {}) { return guard_result{true, std::move(details)}; }
     static guard_result deny(std::string details = {}) { return guard_result{false, std::move(details)}; }
@@ -533,9 +533,10 @@ struct kernel_state {
 
 // The kernel state whose clock this thread is running (nullptr outside a
 // clock). The clock may run on the kernel's own commit or signer threads,
-// where chio_kernel_drain() cannot refuse (it does for a log sink, a
-// completion callback and a call on the kernel) and would wait for the
-// thread it runs on: a kernel destroyed there must be leaked instead.
+// where draining would wait for the thread it runs on: a kernel destroyed
+// there is leaked without calling into libchio at all. (libchio 0.2.0
+// refuses that drain with CHIO_EDEADLK itself, kernel.h; libchio 0.1.0 did
+// not, and waited for good.)
 inline thread_local const kernel_state *clock_running = nullptr;
 
 inline std::string_view view(const char *s, std::size_t len) noexcept
@@ -547,28 +548,24 @@ inline std::string_view view(const char *s) noexcept
     return s != nullptr ? std::string_view(s) : std::string_view();
 }
 
-inline void set_output_error(chio_output *out, const char *prefix, const char *what) noexcept
+// A tool's error text goes to libchio whole: chio_output_set_error scans
+// all of it for secrets (a secret_leak guard's patterns) before it keeps 255
+// bytes, cut on a character boundary (kernel/dispatch.c). A cut here could
+// split a secret into a prefix the scan misses and the receipt then signs.
+inline void set_output_error(chio_output *out, const char *what) noexcept
 {
-    char buf[256]; // chio_output_set_error keeps at most 255 bytes
-    std::size_t plen = std::strlen(prefix);
-    std::memcpy(buf, prefix, plen);
-    copy_utf8_truncated(buf + plen, sizeof(buf) - plen, what, what ? std::strlen(what) : 0);
-    chio_output_set_error(out, buf);
+    chio_output_set_error(out, what != nullptr ? what : "");
 }
 
-// Guard details are kept to 380 bytes, cut on a UTF-8 boundary: libchio 0.1.0
-// copies at most 380 bytes of them into the deny reason with "%.380s", which
-// can split a multi-byte character; the receipt then fails to build and
-// chio_kernel_evaluate returns CHIO_EINVAL with no receipt (see README.md).
-inline constexpr std::size_t guard_details_max = 380;
-
+// Guard details go to libchio whole up to its buffer (cut on a UTF-8
+// boundary): the kernel itself cuts them to the receipt's evidence size and
+// repairs a split character there and in the deny reason (kernel/request.c,
+// kernel/decision.c). An extra cut here would only drop evidence.
 inline void set_details(char *details, std::size_t cap, const char *prefix, const char *text,
                         std::size_t len) noexcept
 {
     if (details == nullptr || cap == 0)
         return;
-    if (cap > guard_details_max + 1)
-        cap = guard_details_max + 1;
     std::size_t plen = std::strlen(prefix);
     if (plen >= cap)
         plen = 0;
@@ -590,7 +587,7 @@ inline int chio_cpp_detail_tool_invoke(void *user, chio_tool_ctx *, const char *
         // A result that is not JSON makes the kernel report a tool error itself.
         return chio_output_set_json(out, result.data(), result.size());
     } catch (const std::exception &e) {
-        detail::set_output_error(out, "", e.what());
+        detail::set_output_error(out, e.what());
     } catch (...) {
         chio_output_set_error(out, "tool threw a non-standard exception");
     }

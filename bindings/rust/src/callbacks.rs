@@ -200,12 +200,17 @@ pub(crate) unsafe extern "C" fn clock_trampoline(ctx: *mut c_void) -> u64 {
     }
 }
 
-/// Sets an error text on a kernel output slot (clipped to fit its 255 bytes).
+/// Sets an error text on a kernel output slot. The text goes to libchio
+/// whole (up to a NUL, where C would stop reading): libchio scans all of it
+/// for secrets before it cuts it to its 255 bytes on a character boundary
+/// (evaluate.h, kernel/dispatch.c), so a cut here could split a secret into
+/// a prefix the scan misses and that the receipt then signs.
 ///
 /// # Safety
 /// `out` is the slot handed to the running callback.
 unsafe fn output_error(out: *mut sys::chio_output, msg: &str) {
-    if let Ok(c) = CString::new(clip(msg, 240)) {
+    let text = msg.split('\0').next().unwrap_or("");
+    if let Ok(c) = CString::new(text) {
         sys::chio_output_set_error(out, c.as_ptr());
     }
 }

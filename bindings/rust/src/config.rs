@@ -62,14 +62,18 @@ impl LogLevel {
     }
 }
 
-/// Receipt retention (`chio_retention_config`).
+/// Receipt retention (`chio_retention_config`): old receipts move, with
+/// their checkpoints, from the live store to an archive store. It needs a
+/// durable store ([`KernelBuilder::receipt_store`]); [`KernelBuilder::build`]
+/// fails with `CHIO_ECONFIG` otherwise, and when both limits are 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention {
     /// Keep receipts at most this many days (0: no age limit).
     pub retention_days: u32,
     /// Keep at most this many bytes of receipts (0: no size limit).
     pub max_size_bytes: u64,
-    /// Where expired receipts are archived; `None` drops them.
+    /// The archive store's directory. Required: libchio never just drops
+    /// receipts, so `None` fails the build with `CHIO_ECONFIG`.
     pub archive_path: Option<PathBuf>,
 }
 
@@ -282,8 +286,11 @@ impl KernelBuilder {
         self
     }
 
-    /// A clock returning Unix seconds (default: wall clock). Must not call
-    /// into the kernel. A panicking clock falls back to the wall clock.
+    /// A clock returning Unix seconds (default: wall clock). Called on the
+    /// threads that call the kernel and on the kernel's own threads,
+    /// possibly several at once. Must not call into the kernel (such calls
+    /// fail with `CHIO_EDEADLK`). A panicking clock falls back to the wall
+    /// clock.
     pub fn clock<F>(mut self, f: F) -> Self
     where
         F: Fn() -> u64 + Send + Sync + 'static,

@@ -165,7 +165,9 @@ impl Kernel {
     /// by `f(tool, arguments_json)`. `Ok(json)` is the tool's result (any
     /// JSON value; invalid JSON turns the call into a `tool_error`);
     /// `Err(message)` denies the call with code `tool_error` and the message
-    /// in the reason. A panic in `f` is caught and becomes a `tool_error`.
+    /// in the reason (libchio keeps 255 bytes of it, after scanning all of it
+    /// for secrets: a message a `secret_leak` guard's pattern matches is
+    /// withheld). A panic in `f` is caught and becomes a `tool_error`.
     ///
     /// `f` runs on the thread that called [`Kernel::evaluate`], possibly on
     /// many threads at once. It may evaluate further calls but must not

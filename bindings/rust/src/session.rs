@@ -223,7 +223,7 @@ pub struct Metrics {
     pub ring_high_water: u64,
     /// Ring capacity.
     pub ring_capacity: u64,
-    /// Times a caller waited for ring space.
+    /// Times a caller waited for an in-flight credit or ring space.
     pub blocking_episodes: u64,
     /// Synced WAL writes.
     pub wal_syncs: u64,

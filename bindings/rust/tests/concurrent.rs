@@ -374,8 +374,9 @@ fn panicking_tool_becomes_tool_error() {
 
 #[test]
 fn long_multibyte_tool_errors_are_clipped_safely() {
-    // libchio keeps 255 bytes of an error text; the binding clips on a char
-    // boundary first so the receipt's reason stays valid UTF-8.
+    // libchio keeps 255 bytes of an error text and repairs a character its
+    // cut splits, so the receipt's reason stays valid UTF-8 (the binding
+    // hands it the whole text: see tests/rev30_bindings.rs).
     let kernel = KernelBuilder::new(kernel_keypair(), "p")
         .ephemeral_store()
         .log_level(LogLevel::Error)
