@@ -556,10 +556,10 @@ inline void set_output_error(chio_output *out, const char *prefix, const char *w
     chio_output_set_error(out, buf);
 }
 
-// Guard details are kept to 380 bytes, cut on a UTF-8 boundary: libchio 0.1.0
-// copies at most 380 bytes of them into the deny reason with "%.380s", which
-// can split a multi-byte character; the receipt then fails to build and
-// chio_kernel_evaluate returns CHIO_EINVAL with no receipt (see README.md).
+// Guard details are kept to 380 bytes, cut on a UTF-8 boundary: libchio
+// copies at most 380 bytes of them into the deny reason and repairs a
+// character that cut splits (as '?'); cutting here first keeps the reason
+// whole characters (see README.md).
 inline constexpr std::size_t guard_details_max = 380;
 
 inline void set_details(char *details, std::size_t cap, const char *prefix, const char *text,

@@ -20,6 +20,10 @@
  *    mistyped field. Now both are invalid_request naming the member.
  *  - chio_kernel_evaluate() with a NULL capability_id said "capability id
  *    must be UTF-8"; now it says the id is NULL.
+ *  - bindings/cpp/README.md listed "known libchio issues": a reason cut
+ *    inside a character (tool error, guard details, unregistered tool
+ *    name) failing the call with no receipt. The library repairs each cut;
+ *    the page now says so, and this file pins it.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -329,5 +333,104 @@ Test(rev30_docs, evaluate_with_a_null_capability_id_says_it_is_null)
     cr_assert_eq(chio_kernel_evaluate(k, &call, &resp, &err), CHIO_EINVAL);
     cr_expect(strstr(err.message, "capability id is NULL") != NULL, "%s", err.message);
     chio_response_destroy(&resp);
+    chio_kernel_free(k);
+}
+
+/* bindings/cpp/README.md said three cuts of text in a deny reason (a tool's
+ * error at 255 bytes, a guard's details at 380, an unregistered tool name
+ * at 100) could split a character and turn the call into CHIO_EINVAL with
+ * no receipt. The library repairs each cut: every one is a deny with its
+ * receipt, whose reason is valid UTF-8. */
+static char long_text[400];
+
+static int failing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                        size_t len, chio_output *out)
+{
+    (void)user, (void)ctx, (void)tool, (void)args, (void)len;
+    chio_output_set_error(out, long_text);
+    return -1;
+}
+
+static int wordy_guard(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
+                       char *details, size_t cap)
+{
+    (void)user;
+    cr_assert_gt(cap, 390);
+    if (strcmp(in->tool_name, "guarded") != 0) {
+        *verdict = CHIO_GUARD_PASS;
+        return 0;
+    }
+    memset(details, 'g', 379); /* a 3-byte character across byte 380 */
+    memcpy(details + 379, "\xe2\x82\xac tail", 8);
+    *verdict = CHIO_GUARD_DENY;
+    return 0;
+}
+
+/* Evaluate @tool on @k's session @sid: a deny with code @code and a
+ * receipt, the reason valid UTF-8. */
+static void expect_deny_receipt(chio_kernel *k, const char *sid, const char *tool, chio_code code)
+{
+    chio_call call;
+    chio_response resp;
+    chio_error err;
+    chio_json_doc *doc = NULL;
+    char *quoted = NULL;
+    size_t qlen;
+
+    memset(&call, 0, sizeof(call));
+    call.session_id = sid;
+    call.capability_id = "cap-u";
+    call.server_id = "srv";
+    call.tool_name = tool;
+    chio_response_init(&resp);
+    cr_assert_eq(chio_kernel_evaluate(k, &call, &resp, &err), 0, "%s", err.message);
+    cr_expect_eq(resp.verdict, CHIO_VERDICT_DENY);
+    cr_expect_eq(resp.code, code, "%s", chio_code_name(resp.code));
+    cr_expect_not_null(resp.receipt);
+    /* Valid UTF-8: the strict reader takes it as a JSON string unchanged. */
+    cr_assert_eq(chio_json_write_string(resp.reason, strlen(resp.reason), &quoted, &qlen), 0);
+    cr_expect_eq(chio_json_parse(quoted, qlen, &doc, &err), 0, "%s", err.message);
+    cr_expect_null(strstr(quoted, "\\ufffd"), "the reason was not valid UTF-8: %s", quoted);
+    chio_json_doc_free(doc);
+    chio_free(quoted);
+    chio_response_destroy(&resp);
+}
+
+Test(rev30_docs, reasons_cut_inside_a_character_still_get_their_receipts)
+{
+    static const char *const tools[] = {"t", "guarded"};
+    static const char scope[] =
+        "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"*\",\"operations\":[\"invoke\"]}]}";
+    chio_tool_server srv = {
+        .server_id = "srv", .tool_names = tools, .ntools = 2, .invoke = failing_tool};
+    chio_kernel_config cfg;
+    chio_kernel *k;
+    chio_capability *cap;
+    chio_error err;
+    char sid[CHIO_SESSION_ID_LEN + 1], name[120];
+    const char *tok;
+
+    memset(long_text, 'a', 254); /* a 2-byte character across byte 255 */
+    memcpy(long_text + 254, "\xc3\xa9 more", 8);
+    memset(name, 'b', 99); /* a 3-byte character across byte 100 */
+    memcpy(name + 99, "\xe2\x82\xac-x", 6);
+    chio_kernel_config_init(&cfg);
+    cr_assert_eq(chio_keypair_from_seed_hex(SEED, 64, &cfg.keypair, NULL), 0);
+    cfg.policy_hash = "rev30";
+    cfg.ephemeral_store = 1;
+    cfg.log_level = CHIO_LOG_ERROR;
+    cr_assert_eq(chio_kernel_new(&cfg, &k, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &srv, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_add_guard(k, "wordy", wordy_guard, NULL, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_issue_capability(k, "cap-u", AGENT_PK, scope, sizeof(scope) - 1, 0,
+                                              600, &cap, &err),
+                 0, "%s", err.message);
+    tok = chio_capability_json(cap, NULL);
+    cr_assert_eq(chio_kernel_open_session(k, AGENT_PK, &tok, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    expect_deny_receipt(k, sid, "t", CHIO_CODE_TOOL_ERROR);
+    expect_deny_receipt(k, sid, "guarded", CHIO_CODE_GUARD_DENIED);
+    expect_deny_receipt(k, sid, name, CHIO_CODE_TOOL_NOT_REGISTERED);
+    chio_capability_free(cap);
     chio_kernel_free(k);
 }
