@@ -24,6 +24,9 @@
  *    inside a character (tool error, guard details, unregistered tool
  *    name) failing the call with no receipt. The library repairs each cut;
  *    the page now says so, and this file pins it.
+ *  - chio_export_nats_config's reserved tail said "zero" but nothing
+ *    checked it (abi.h rule 1: a field from a newer header must not be
+ *    dropped unseen); chio_export_nats_start() now refuses it.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -37,6 +40,7 @@
 #include <unistd.h>
 
 #include "chio/chio.h"
+#include "chio/export_nats.h"
 #include "common/poll.h"
 #include "common/testutil.h"
 
@@ -433,4 +437,21 @@ Test(rev30_docs, reasons_cut_inside_a_character_still_get_their_receipts)
     expect_deny_receipt(k, sid, name, CHIO_CODE_TOOL_NOT_REGISTERED);
     chio_capability_free(cap);
     chio_kernel_free(k);
+}
+
+Test(rev30_docs, the_exporter_refuses_a_non_zero_reserved_field)
+{
+    chio_export_nats_config cfg;
+    chio_export_nats *x = (chio_export_nats *)&cfg; /* must come back NULL */
+    chio_error err;
+    int marker = 0;
+
+    chio_export_nats_config_init(&cfg);
+    cfg.receipt_db = dir;
+    cfg.urls = "nats://127.0.0.1:1";
+    cfg.reserved[3] = &marker;
+    chio_error_init(&err);
+    cr_assert_eq(chio_export_nats_start(&cfg, &x, &err), CHIO_EINVAL);
+    cr_expect_null(x);
+    cr_expect(strstr(err.message, "reserved") != NULL, "%s", err.message);
 }
