@@ -34,14 +34,18 @@
  *
  * Responses: {"ok":true,...} or {"ok":false,"code":..,"error":..}. Codes the
  * service adds to the kernel's: unknown_session, forbidden, invalid_request
- * (a field missing or of the wrong type), too_large (a request line over
+ * (a field missing or of the wrong type: no "op"; a call without
+ * "capability_id", "server" or "tool" strings, or with a "request_id" that
+ * is not one; the error names the member), too_large (a request line over
  * --max-line bytes: answered, then the connection is closed; a revocation
  * id over 256 bytes), too_many_sessions (--max-sessions-per-connection or
  * --max-sessions reached), too_many_connections (--max-connections agent
  * connections, or 4 admin connections, are open, or the process is out of
  * file descriptors: answered, then closed), idle_timeout (no complete
  * request for --idle-timeout seconds: answered, then closed),
- * session_active (close_session while a call on it is in flight).
+ * session_active (close_session while a call on it is in flight). A line
+ * that is not JSON, or an op the socket does not know, is the library's
+ * invalid_arguments.
  *
  * Hostile clients: a connection holds at most one request line (--max-line;
  * reading stops as soon as a line passes it) and one response (the next
@@ -475,10 +479,30 @@ out:
     free(lens);
 }
 
+/* The first member a call needs that is missing or not a string (and a
+ * request_id that is given but not a string), or NULL: such a call is the
+ * client's malformed request, answered invalid_request naming the member,
+ * not handed to the kernel as a NULL id (which answered "capability id must
+ * be UTF-8" for a capability_id that was simply left out). */
+static const char *call_bad_member(const chio_json *req)
+{
+    static const char *const required[] = {"capability_id", "server", "tool"};
+    const chio_json *rid = chio_json_get(req, "request_id");
+    size_t i;
+
+    for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+        if (get_str(req, required[i]) == NULL)
+            return required[i];
+    if (rid != NULL && chio_json_typeof(rid) != CHIO_JSON_STRING)
+        return "request_id";
+    return NULL;
+}
+
 static void op_call(conn *c, const chio_json *req, sbuf *out)
 {
     const chio_json *args = chio_json_get(req, "arguments");
     slot *s = slot_find(c, get_str(req, "session"));
+    const char *bad = call_bad_member(req);
     char *argtext = NULL;
     size_t arglen = 0, rlen;
     chio_response resp;
@@ -489,6 +513,13 @@ static void op_call(conn *c, const chio_json *req, sbuf *out)
 
     if (s == NULL) {
         reply_unknown_session(out);
+        return;
+    }
+    if (bad != NULL) {
+        char why[96];
+        snprintf(why, sizeof(why), "a call needs \"%s\" as a string%s", bad,
+                 strcmp(bad, "request_id") == 0 ? " when it is given" : "");
+        reply_error(out, "invalid_request", why);
         return;
     }
     memset(&call, 0, sizeof(call));
@@ -635,9 +666,7 @@ static void handle(conn *c, const char *line, size_t len, sbuf *out)
     req = chio_json_root(doc);
     op = get_str(req, "op");
     if (op == NULL) {
-        chio_error_init(&err);
-        snprintf(err.message, sizeof(err.message), "a request needs an \"op\"");
-        fail_reply(out, CHIO_EINVAL, &err);
+        reply_error(out, "invalid_request", "a request needs an \"op\" string");
     } else if (strcmp(op, "ping") == 0) {
         sb_puts(out, "{\"ok\":true,\"kernel_key\":");
         sb_str(out, chio_kernel_public_hex(svc.k));

@@ -145,7 +145,7 @@ CHIO_EXTERN const char *chio_errno_name(int code);
  * (CHIO_ESTORE, CHIO_EFAILED, CHIO_EBUSY, CHIO_ECORRUPT),
  * "invalid_arguments" (CHIO_EINVAL, CHIO_ETOOBIG, the CHIO_EJSON_* codes),
  * "internal_error" for every other code and for values that are no code;
- * "none" for 0. Every code's class is listed in one table (core/codes.c).
+ * "none" for 0. Every code's class is listed in one table (src/kernel/codes.c).
  * Ownership: static. Thread-safety: safe from any thread.
  */
 CHIO_EXTERN const char *chio_errno_reason(int code);

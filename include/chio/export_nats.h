@@ -48,7 +48,7 @@ typedef struct chio_export_nats_config {
     const chio_kernel *kernel;
     unsigned max_batch; /* receipts per message, 1..256; 0: 256 */
     unsigned poll_ms;   /* pause between looks at an exported store; 0: 100 */
-    void *reserved[4];  /* zero */
+    void *reserved[4];  /* zero (abi.h rule 1): CHIO_EINVAL otherwise */
 } chio_export_nats_config;
 
 /* Counters of a running exporter (a snapshot). */
@@ -70,7 +70,8 @@ void chio_export_nats_config_init(chio_export_nats_config *cfg);
  * chio_export_nats_start - start the exporter thread. Returns at once: the
  * thread waits for the store and the servers by itself.
  * Returns 0; CHIO_EINVAL (receipt_db or urls missing, a bad stream name,
- * max_batch over 256); CHIO_ENOMEM; CHIO_ESYS (no thread).
+ * max_batch over 256, a non-zero reserved field); CHIO_ENOMEM; CHIO_ESYS
+ * (no thread).
  * Ownership: the strings of @cfg are copied; stop and free *out with
  * chio_export_nats_stop().
  */

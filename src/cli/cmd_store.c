@@ -501,6 +501,58 @@ static int checkpoint_prove(int argc, char **argv)
     return CLI_OK;
 }
 
+/* Is @hex (a checkpoint's kernel key) one of the @n keys at @keys? */
+static int key_listed(const char *hex, const uint8_t *keys, size_t n)
+{
+    uint8_t key[32];
+    size_t i;
+
+    if (chio_pubkey_from_hex(hex, strlen(hex), key) != 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (memcmp(keys + 32 * i, key, 32) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Why checkpoint @cp cannot vouch for proof @p, written into @why, or NULL
+ * when it can: it verifies, is the checkpoint the proof names, holds its
+ * root and tree size, covers its receipt at its leaf, and (with
+ * --trusted-key) is signed by a trusted key. "checkpoint_valid":false alone
+ * read as a forged checkpoint when it was only another one (the newest of
+ * `checkpoint list`, say), so stderr says which of these failed.
+ */
+static const char *checkpoint_refusal(const chio_checkpoint *cp, const chio_inclusion_proof *p,
+                                      const uint8_t *keys, size_t ntrusted, char *why, size_t cap)
+{
+    uint64_t start = chio_checkpoint_batch_start(cp);
+
+    if (chio_checkpoint_verify(cp) != 0)
+        snprintf(why, cap, "its signature does not verify");
+    else if (chio_checkpoint_seq(cp) != p->checkpoint_seq)
+        snprintf(why, cap, "it is checkpoint %llu and the proof names checkpoint %llu",
+                 (unsigned long long)chio_checkpoint_seq(cp),
+                 (unsigned long long)p->checkpoint_seq);
+    else if (memcmp(chio_checkpoint_merkle_root(cp), p->merkle_root, 32) != 0)
+        snprintf(why, cap, "its merkle_root is not the proof's");
+    else if (chio_checkpoint_tree_size(cp) != p->proof.tree_size)
+        snprintf(why, cap, "its tree has %llu leaves and the proof's %llu",
+                 (unsigned long long)chio_checkpoint_tree_size(cp),
+                 (unsigned long long)p->proof.tree_size);
+    else if (p->receipt_seq != start + p->proof.leaf_index)
+        snprintf(why, cap, "its leaf %llu is receipt %llu, not receipt %llu",
+                 (unsigned long long)p->proof.leaf_index,
+                 (unsigned long long)(start + p->proof.leaf_index),
+                 (unsigned long long)p->receipt_seq);
+    else if (ntrusted > 0 && !key_listed(chio_checkpoint_kernel_key_hex(cp), keys, ntrusted))
+        snprintf(why, cap, "it is signed by %s, which is not a --trusted-key",
+                 chio_checkpoint_kernel_key_hex(cp));
+    else
+        return NULL;
+    return why;
+}
+
 static int checkpoint_verify_proof(int argc, char **argv)
 {
     cli_opt opts[] = {{"receipt", 1, 0, 0, 0, 0},
@@ -508,13 +560,14 @@ static int checkpoint_verify_proof(int argc, char **argv)
                       {"checkpoint", 1, 0, 0, 0, 0},
                       {"trusted-key", 1, 1, 0, 0, 0}};
     const char *pos[1];
-    size_t npos, len, rlen = 0, clen = 0, ntrusted = 0, i;
+    size_t npos, len, rlen = 0, clen = 0, ntrusted = 0;
     chio_inclusion_proof p;
     chio_checkpoint *cp = NULL;
     chio_store *s = NULL;
     chio_error err;
     uint8_t *keys = NULL;
-    char *text = NULL, *receipt = NULL, *cptext = NULL;
+    char *text = NULL, *receipt = NULL, *cptext = NULL, why[160];
+    const char *refused = NULL;
     int rc, inclusion, cp_ok = 1, checked = 0;
 
     rc = cli_parse(argc, argv, opts, 4, pos, 1, &npos, "checkpoint verify-proof",
@@ -552,8 +605,7 @@ static int checkpoint_verify_proof(int argc, char **argv)
             goto out;
     } else if (s != NULL &&
                chio_store_get_checkpoint(s, p.checkpoint_seq, &cptext, &clen, &err) != 0) {
-        cptext = NULL;
-        cp_ok = 0; /* the store should have it */
+        cptext = NULL; /* the store should have it: said below */
     }
     if (cptext != NULL) {
         checked = 1;
@@ -561,19 +613,8 @@ static int checkpoint_verify_proof(int argc, char **argv)
             cli_lib_error("checkpoint verify-proof", "checkpoint", err.code, &err);
             goto out;
         }
-        cp_ok = chio_checkpoint_verify(cp) == 0 && chio_checkpoint_seq(cp) == p.checkpoint_seq &&
-                memcmp(chio_checkpoint_merkle_root(cp), p.merkle_root, 32) == 0 &&
-                chio_checkpoint_tree_size(cp) == p.proof.tree_size &&
-                p.receipt_seq == chio_checkpoint_batch_start(cp) + p.proof.leaf_index;
-        if (cp_ok && ntrusted > 0) {
-            uint8_t key[32];
-            const char *hex = chio_checkpoint_kernel_key_hex(cp);
-            cp_ok = 0;
-            if (chio_pubkey_from_hex(hex, strlen(hex), key) == 0)
-                for (i = 0; i < ntrusted; i++)
-                    if (memcmp(keys + 32 * i, key, 32) == 0)
-                        cp_ok = 1;
-        }
+        refused = checkpoint_refusal(cp, &p, keys, ntrusted, why, sizeof(why));
+        cp_ok = refused == NULL;
     }
     rc = chio_inclusion_proof_verify(&p, receipt, rlen);
     if (rc != 0 && rc != CHIO_EPROOF) {
@@ -584,11 +625,23 @@ static int checkpoint_verify_proof(int argc, char **argv)
     inclusion = rc == 0;
     /* A proof carries its own merkle_root: without a signed checkpoint
      * holding that root, any receipt "verifies" against a tree of itself. */
-    if (!checked) {
+    if (!checked && s != NULL) {
+        cp_ok = 0;
+        fprintf(stderr,
+                "chio checkpoint verify-proof: %s holds no checkpoint %llu, so none was "
+                "checked: the proof is from another log, or that checkpoint was archived (give "
+                "the archive as --receipt-db, or --checkpoint FILE)\n",
+                opts[1].value, (unsigned long long)p.checkpoint_seq);
+    } else if (!checked) {
         cp_ok = 0;
         fprintf(stderr, "chio checkpoint verify-proof: no checkpoint was checked: the proof's "
                         "merkle_root is only its own claim; pass --checkpoint FILE or "
                         "--receipt-db DIR\n");
+    } else if (refused != NULL) {
+        fprintf(stderr,
+                "chio checkpoint verify-proof: the checkpoint does not vouch for this "
+                "proof: %s\n",
+                refused);
     } else if (ntrusted == 0) {
         fprintf(stderr, "chio checkpoint verify-proof: no --trusted-key given: the checkpoint was "
                         "checked against the key it names itself, not against a key you trust\n");

@@ -66,6 +66,11 @@ int chio_export_nats_start(const chio_export_nats_config *cfg, chio_export_nats 
         return fail(err, CHIO_EINVAL, "export: the stream name must be 1-64 of A-Z a-z 0-9 _ -");
     if (cfg->max_batch > CHIO__EXPORT_MAX_ITEMS)
         return fail(err, CHIO_EINVAL, "export: max_batch must be 0-256");
+    /* abi.h rule 1: a field a newer header added must not be dropped
+     * unseen (the header said "zero" and nothing looked). */
+    for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
+        if (cfg->reserved[i] != NULL)
+            return fail(err, CHIO_EINVAL, "export: reserved fields must be zero");
     x = calloc(1, sizeof(*x));
     if (x == NULL)
         return fail(err, CHIO_ENOMEM, "export: out of memory");

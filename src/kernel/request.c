@@ -260,7 +260,10 @@ int chio__admit(mreq *r, const char *session_id, const char *capability_id, cons
     /* Only what cannot be written into a receipt is refused here. */
     if (request_id != NULL && !chio__utf8_valid(request_id, strlen(request_id)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "request id must be UTF-8");
-    if (capability_id == NULL || !chio__utf8_valid(capability_id, strlen(capability_id)))
+    if (capability_id == NULL) /* left out: say so, not "must be UTF-8" */
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "capability id is NULL: a call names one of the session's tokens");
+    if (!chio__utf8_valid(capability_id, strlen(capability_id)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "capability id must be UTF-8");
     if (request_id != NULL && request_id[0] == '\0') {
         r->invalid_request = "the request id is empty (the receipt carries a fresh one)";
