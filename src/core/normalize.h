@@ -16,8 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
-/* ASCII helpers shared by normalize.c and normalize_host.c. */
+/* Helpers shared by normalize.c, normalize_url.c and normalize_host.c. */
 static inline int chio__ascii_lower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
@@ -33,6 +34,23 @@ static inline int chio__hex_value(int c)
 {
     c = chio__ascii_lower(c);
     return chio__ascii_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* '/' or '\\': a separator to some reader of a path or URL. */
+static inline int chio__is_slash(int c)
+{
+    return c == '/' || c == '\\';
+}
+
+/* Scratch space: @stack when @need fits, else the heap (*@heap, which the
+ * caller frees; NULL when @stack was used). NULL when out of memory. */
+static inline char *chio__scratch(char *stack, size_t stack_cap, size_t need, char **heap)
+{
+    *heap = NULL;
+    if (need <= stack_cap)
+        return stack;
+    *heap = malloc(need);
+    return *heap;
 }
 
 /* Decode one UTF-8 sequence at @s (@n > 0): the code point, its length in

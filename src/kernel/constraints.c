@@ -6,7 +6,7 @@
  * member values and array items at any depth, each with its nearest object
  * key); path_prefix and the domain constraints read object keys as well
  * (a key is a path or URL by its text alone). Paths and hosts are read the
- * way the tool will read them, through core/normalize.c; whatever cannot
+ * way the tool will read them, through core/normalize.h; whatever cannot
  * be read unambiguously denies. Readings (also in docs/spec-reading.md):
  *   path_prefix   the leaves that may be paths (chio__path_candidate: the
  *                 key names a path, or the value starts with / \ ~ . or

@@ -4,7 +4,7 @@
  * guard_scan.h): walking every string and key of a JSON value, the
  * readings of a string a secret scanner must look at, and the readings of
  * a path a forbidden prefix must catch, secret patterns matched in the C
- * locale. Uses core/normalize.c and, from the kernel, only the C locale
+ * locale. Uses core/normalize.h and, from the kernel, only the C locale
  * of constraint_regex.c. No state, no locks; scratch space is on the
  * stack for short strings and malloc'ed (and freed) for long ones.
  */

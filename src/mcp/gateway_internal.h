@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mcp/gateway_internal.h - the hub's and the gateway's state, shared by
- * gateway.c (sending, pending requests, message routing, lifecycle),
- * peer.c (a worker's requests to a peer, the server's nested requests,
- * the notes of the server's requests passed to the client),
+ * gateway.c (sending, pending requests, lifecycle), messages.c (message
+ * routing), peer.c (a worker's requests to a peer, the server's nested
+ * requests, the notes of the server's requests passed to the client),
  * provider.c (the kernel callbacks) and route.c (the hub, worker threads,
  * session set-up). Locking rules: gateway.c.
  */

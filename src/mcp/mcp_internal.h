@@ -117,8 +117,9 @@ int chio__mcp_write_line(int fd, const char *line, size_t len);
  * of memory. */
 char *chio__mcp_uri_normal(const char *uri);
 
-/* Why @root is not a JSON-RPC 2.0 message MCP accepts (an object, "jsonrpc"
- * "2.0", a string method, a string or number id, one of the two), or NULL. */
+/* messages.c: why @root is not a JSON-RPC 2.0 message MCP accepts (an
+ * object, "jsonrpc" "2.0", a string method, a string or number id, one of
+ * the two), or NULL. */
 const char *chio__mcp_envelope_problem(const chio_json *root);
 /* refusal.c: the deny receipt of a client request (@root, its id
  * @client_id canonical) that its transport refuses before the gateway

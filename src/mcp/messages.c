@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/messages.c - the MCP gateway's message handling: it reads JSON-RPC
+ * messages from the client and from the wrapped server and decides for
+ * each one: pass it on (ids of client requests rewritten to the gateway's
+ * own "chio-N" so that the gateway's requests never collide with the
+ * client's), filter it (the lists), refuse it (a method not on methods.c's
+ * allowlists, a completion or subscription the grants do not cover), or
+ * mediate it through the kernel
+ * (tools/call, resources/read, prompts/get, each on a worker thread that
+ * route.c starts; the wrapped server is the kernel's tool server, resource
+ * and prompt provider, so an allowed call is dispatched by the kernel and
+ * its result is in the receipt). Server-initiated sampling/createMessage
+ * and elicitation/create go to peer.c, where the kernel checks them from
+ * inside the tool call they belong to. An answer settles the pending
+ * request it names; sending to each peer, the pending table itself and
+ * the gateway's lifecycle are gateway.c's. Locking: gateway.c.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway_internal.h"
+
+/* ---- answers: the pending request they name ------------------------------------ */
+
+/* The pending entry named by @id ("chio-N" or "chio-c-N" as sent), or NULL. */
+static pending *pending_find(chio_mcp_gateway *g, const chio_json *id, int toward_client)
+{
+    const char *s = chio_json_string(id, NULL);
+    const char *prefix = toward_client ? "chio-c-" : "chio-";
+    char *end;
+    unsigned long long n;
+    pending *p;
+
+    if (s == NULL || strncmp(s, prefix, strlen(prefix)) != 0)
+        return NULL;
+    s += strlen(prefix);
+    if (*s < '0' || *s > '9')
+        return NULL;
+    n = strtoull(s, &end, 10);
+    if (*end != '\0')
+        return NULL;
+    for (p = g->pend; p != NULL; p = p->next)
+        if (p->id == n && (p->kind == P_CLIENT) == toward_client)
+            return p;
+    return NULL;
+}
+
+/* ---- lines from the client ------------------------------------------------------ */
+
+static int is_mediated(const char *method)
+{
+    return strcmp(method, "tools/call") == 0 || strcmp(method, "resources/read") == 0 ||
+           strcmp(method, "prompts/get") == 0;
+}
+
+/* A client request passed on with the gateway's id; @list: the list its
+ * answer is cut to (CHIO__MCP_LIST_*); @params: raw JSON that replaces
+ * the request's params, or NULL. */
+static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                         char *client_id, int list, const char *params)
+{
+    svc_buf b = {0}, r = {0};
+    char idraw[48];
+    pending *p;
+
+    pthread_mutex_lock(&g->mu);
+    if (g->server_closed) {
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_client_error(g, client_id, -32000, "chio: the wrapped MCP server exited", NULL);
+        free(client_id);
+        return;
+    }
+    if (g->npassed >= CHIO__MCP_MAX_PASSED_REQUESTS) {
+        /* A client flooding requests the server is slow to answer (or
+         * never answers) grew the table by its ids without bound. */
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_refuse_limit(g, root, method, client_id,
+                               "chio: too many requests wait for the wrapped MCP server's answer");
+        free(client_id);
+        return;
+    }
+    p = chio__mcp_pending_add(g, list != CHIO__MCP_LIST_NONE ? P_LIST : P_PASS);
+    if (p == NULL) {
+        pthread_mutex_unlock(&g->mu);
+        free(client_id);
+        return;
+    }
+    g->npassed++;
+    p->client_id = client_id;
+    p->list = list;
+    p->is_init = strcmp(method, "initialize") == 0;
+    snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
+    pthread_mutex_unlock(&g->mu);
+    if (params != NULL)
+        chio__mcp_obj_set(&r, root, "params", params);
+    if (params == NULL || r.oom) {
+        chio__mcp_obj_set(&b, root, "id", idraw);
+    } else {
+        chio_json_doc *doc = NULL;
+        if (chio_json_parse(r.p, r.len, &doc, NULL) == 0)
+            chio__mcp_obj_set(&b, chio_json_root(doc), "id", idraw);
+        else
+            b.oom = 1;
+        chio_json_doc_free(doc);
+    }
+    chio__mcp_send_server(g, &b);
+    free(b.p);
+    free(r.p);
+}
+
+/* The params a passed request carries to the server, as raw JSON in @b:
+ * only what the method takes (a list's string cursor, setLevel's string
+ * level, nothing for ping), so no guard-unread client text rides along
+ * to the server the way a tools/call's _meta once did. 0 = keep the
+ * client's params (initialize: the server needs them whole). */
+static int passed_params(const chio_json *root, const char *method, int list, svc_buf *b)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    const char *key = list != CHIO__MCP_LIST_NONE               ? "cursor"
+                      : strcmp(method, "logging/setLevel") == 0 ? "level"
+                                                                : NULL;
+    const chio_json *v = key != NULL ? chio_json_get(params, key) : NULL;
+    size_t n = 0;
+    const char *text = chio_json_string(v, &n);
+
+    if (strcmp(method, "initialize") == 0)
+        return 0;
+    svc_buf_puts(b, "{");
+    if (text != NULL) {
+        svc_buf_json_cstr(b, key);
+        svc_buf_puts(b, ":");
+        svc_buf_json_string(b, text, n);
+    }
+    svc_buf_puts(b, "}");
+    return 1;
+}
+
+/* completion/complete, resources/subscribe, resources/unsubscribe: passed
+ * only for what the policy grants (a subscription with the URI as uri.c
+ * reads it, as a read would be sent); else -32602, never sent. */
+static void checked_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                            char *client_id)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    const char *why = chio__mcp_check_request(g->pol, method, params);
+    char *np = NULL;
+
+    if (why != NULL) {
+        char *data = chio__mcp_refusal_receipt(g, params, method, why, client_id, -32602);
+        chio__mcp_client_error(g, client_id, -32602, why, data);
+        free(data);
+        free(client_id);
+    } else if (strncmp(method, "resources/", 10) == 0 &&
+               (np = chio__mcp_normal_uri_params(params)) == NULL) {
+        chio__mcp_client_error(g, client_id, -32603, "chio: out of memory", NULL);
+        free(client_id);
+    } else {
+        pass_request(g, root, method, client_id, CHIO__MCP_LIST_NONE, np);
+    }
+    free(np);
+}
+
+static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const char *line,
+                             size_t len)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    char *rid = chio__mcp_dup_value(chio_json_get(params, "requestId"));
+    svc_buf b = {0}, pb = {0};
+    char idraw[48] = "";
+    worker *w;
+    pending *p = NULL;
+
+    (void)line;
+    (void)len;
+    if (rid == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    for (w = g->workers; w != NULL; w = w->next)
+        if (strcmp(w->client_id, rid) == 0) {
+            __atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST); /* read by the kernel */
+            pthread_cond_broadcast(&g->cv);
+            break;
+        }
+    if (w == NULL)
+        for (p = g->pend; p != NULL; p = p->next)
+            if ((p->kind == P_PASS || p->kind == P_LIST) && p->client_id != NULL &&
+                strcmp(p->client_id, rid) == 0) {
+                if (p->is_init) {
+                    /* MCP: a client never cancels initialize. Not sent
+                     * on (a server that honoured it would leave the
+                     * session half set up), and its answer still counts. */
+                    p = NULL;
+                    break;
+                }
+                snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
+                /* Done with: MCP's receiver of a cancellation does not
+                 * answer, and the client wants no answer; a late one
+                 * finds no entry and is dropped. Kept, the entry was
+                 * never freed. */
+                chio__mcp_pending_unlink(g, p);
+                g->npassed--;
+                break;
+            }
+    pthread_mutex_unlock(&g->mu);
+    chio__mcp_pending_free(p);
+    free(rid);
+    if (idraw[0] == '\0')
+        return;
+    chio__mcp_obj_set(&pb, params, "requestId", idraw);
+    chio__mcp_obj_set(&b, root, "params", pb.p ? pb.p : "{}");
+    chio__mcp_send_server(g, &b);
+    free(b.p);
+    free(pb.p);
+}
+
+/* The answer of a peer to the gateway's request @p (found under g->mu).
+ * The first answer counts: a peer that answers again is ignored (the
+ * waiter may already have read the first, and storing the second over it
+ * leaked it). An error is named as the peer's that sent it (P_CLIENT: the
+ * client's answer to a sampling or elicitation request): the text ends up
+ * in a receipt's reason. */
+static void settle(pending *p, const chio_json *root)
+{
+    const chio_json *res = chio_json_get(root, "result");
+    const char *m = chio_json_string(chio_json_get(chio_json_get(root, "error"), "message"), NULL);
+
+    if (p->done)
+        return;
+    if (res != NULL) {
+        p->result = chio__mcp_dup_value(res);
+        if (p->result == NULL)
+            p->error = strdup("out of memory");
+    } else {
+        char buf[320];
+        snprintf(buf, sizeof(buf), "the %s answered with an error: %.250s",
+                 p->kind == P_CLIENT ? "MCP client" : "wrapped MCP server", m ? m : "(no message)");
+        p->error = strdup(buf);
+    }
+    p->done = 1;
+}
+
+/* Is the id a JSON-RPC id MCP accepts (a string or a number; never null)? */
+static int valid_id(const chio_json *idv)
+{
+    chio_json_type t = chio_json_typeof(idv);
+    return t == CHIO_JSON_STRING || t == CHIO_JSON_INT || t == CHIO_JSON_UINT ||
+           t == CHIO_JSON_DOUBLE;
+}
+
+const char *chio__mcp_envelope_problem(const chio_json *root)
+{
+    const chio_json *idv = chio_json_get(root, "id"), *mv = chio_json_get(root, "method");
+    const char *ver;
+    size_t mlen = 0;
+
+    if (chio_json_typeof(root) != CHIO_JSON_OBJECT)
+        return "invalid request: not a JSON object";
+    ver = chio_json_string(chio_json_get(root, "jsonrpc"), NULL);
+    if (ver == NULL || strcmp(ver, "2.0") != 0)
+        return "invalid request: \"jsonrpc\" must be \"2.0\"";
+    if (idv != NULL && !valid_id(idv))
+        return "invalid request: the id must be a string or a number";
+    if (mv != NULL && chio_json_typeof(mv) != CHIO_JSON_STRING)
+        return "invalid request: the method must be a string";
+    /* The method is matched as a C string; one with a NUL in it would be
+     * matched by its head ("ping") and sent whole ("ping\u0000x/exec"). */
+    if (mv != NULL && strlen(chio_json_string(mv, &mlen)) != mlen)
+        return "invalid request: the method holds a NUL character";
+    if (mv == NULL && idv == NULL)
+        return "invalid request: neither a method nor an id";
+    /* A mediated method sent as a notification is no request MCP knows,
+     * and passed on it would reach the server undecided (a JSON-RPC 2.0
+     * server runs notifications too, only without answering). */
+    if (mv != NULL && idv == NULL && is_mediated(chio_json_string(mv, NULL)))
+        return "invalid request: tools/call, resources/read and prompts/get need an id";
+    return NULL;
+}
+
+/* A client message whose envelope is not JSON-RPC 2.0 is answered -32600
+ * (with its id when that is a valid one, null otherwise) and goes no
+ * further: it is never evaluated or passed to the server. */
+static int valid_envelope(chio_mcp_gateway *g, const chio_json *root)
+{
+    const chio_json *idv = chio_json_get(root, "id");
+    const char *why = chio__mcp_envelope_problem(root);
+    char *cid = NULL;
+
+    if (why == NULL)
+        return 1;
+    if (idv != NULL && valid_id(idv))
+        cid = chio__mcp_dup_value(idv);
+    chio__mcp_client_error(g, cid, -32600, why, NULL);
+    free(cid);
+    return 0;
+}
+
+void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t len)
+{
+    chio_json_doc *doc = NULL;
+    const chio_json *root, *idv;
+    const char *method;
+    pending *p;
+
+    if (line == NULL) { /* a line the reader dropped: too long to read */
+        chio__mcp_client_error(g, NULL, -32700, "parse error: line too long", NULL);
+        return;
+    }
+    if (len == 0)
+        return;
+    if (chio_json_parse(line, len, &doc, NULL) != 0) {
+        chio__mcp_client_error(g, NULL, -32700, "parse error", NULL);
+        return;
+    }
+    root = chio_json_root(doc);
+    method = chio_json_string(chio_json_get(root, "method"), NULL);
+    idv = chio_json_get(root, "id");
+    if (!valid_envelope(g, root)) {
+        ; /* answered -32600 */
+    } else if (method != NULL && idv != NULL) {
+        char *cid = chio__mcp_dup_value(idv);
+        int list, how = chio__mcp_client_method(method, &list);
+        if (cid == NULL)
+            ;
+        else if (how == CHIO__MCP_MEDIATE)
+            chio__mcp_spawn_worker(g, line, len, cid);
+        else if (how == CHIO__MCP_PASS) {
+            svc_buf pb = {0};
+            int narrowed = passed_params(root, method, list, &pb);
+            if (narrowed && pb.oom) { /* never the client's params instead */
+                chio__mcp_client_error(g, cid, -32603, "chio: out of memory", NULL);
+                free(cid);
+            } else {
+                pass_request(g, root, method, cid, list, narrowed ? pb.p : NULL);
+            }
+            free(pb.p);
+        } else if (how == CHIO__MCP_CHECKED)
+            checked_request(g, root, method, cid);
+        else {
+            chio__mcp_refuse_request(g, root, method, cid);
+            free(cid);
+        }
+    } else if (method != NULL) {
+        if (strcmp(method, "notifications/cancelled") == 0) {
+            client_cancelled(g, root, line, len);
+        } else if (!chio__mcp_client_notification_passes(method)) {
+            chio__mcp_refuse_notification(g, root, method);
+        } else {
+            /* The message as parsed, never the client's bytes: those may
+             * hold a CR or LF (whitespace) where the server's reader ends
+             * a line and reads what follows as a request of its own. */
+            svc_buf b = {0};
+            chio__mcp_value(&b, root);
+            chio__mcp_send_server(g, &b);
+            free(b.p);
+        }
+    } else if (idv != NULL) {
+        pthread_mutex_lock(&g->mu);
+        p = pending_find(g, idv, 1);
+        if (p != NULL) {
+            settle(p, root);
+            pthread_cond_broadcast(&g->cv);
+        }
+        pthread_mutex_unlock(&g->mu);
+        if (p == NULL) {
+            /* An answer to a request of the server, as parsed; only to one
+             * the gateway passed to the client and not yet answered: the
+             * server's sampling and elicitation requests are the kernel's
+             * to answer, never the client's under the server's own id. */
+            char *cid = chio__mcp_dup_value(idv);
+            int passed;
+            pthread_mutex_lock(&g->mu);
+            passed = cid != NULL && chio__mcp_srv_request_take(g, cid);
+            pthread_mutex_unlock(&g->mu);
+            if (passed) {
+                svc_buf b = {0};
+                chio__mcp_value(&b, root);
+                chio__mcp_send_server(g, &b);
+                free(b.p);
+            } else {
+                char shown[65];
+                svc_log_text(shown, sizeof(shown), cid ? cid : "?");
+                chio__mcp_client_log("chio mcp: dropped a client answer to id %s, which names no "
+                                     "request the server sent it",
+                                     shown);
+            }
+            free(cid);
+        }
+    }
+    chio_json_doc_free(doc);
+}
+
+/* ---- lines from the server ------------------------------------------------------ */
+
+static void server_answer(chio_mcp_gateway *g, const chio_json *root)
+{
+    const chio_json *res = chio_json_get(root, "result");
+    svc_buf b = {0}, rb = {0};
+    pending *p;
+
+    pthread_mutex_lock(&g->mu);
+    p = pending_find(g, chio_json_get(root, "id"), 0);
+    if (p == NULL || p->kind == P_WAIT) {
+        if (p != NULL) {
+            settle(p, root);
+            pthread_cond_broadcast(&g->cv);
+        }
+        pthread_mutex_unlock(&g->mu);
+        return;
+    }
+    chio__mcp_pending_unlink(g, p);
+    g->npassed--;
+    if (p->is_init && res != NULL)
+        g->init_answered = 1;
+    pthread_mutex_unlock(&g->mu);
+    if (p->kind == P_LIST && res != NULL && chio_json_typeof(res) != CHIO_JSON_OBJECT) {
+        /* No list the gateway can cut: nothing of it reaches the client. */
+        chio__mcp_client_error(g, p->client_id, -32603,
+                               "chio: the wrapped MCP server's list is not an object", NULL);
+        chio__mcp_pending_free(p);
+        return;
+    } else if (p->kind == P_LIST && res != NULL) {
+        chio__mcp_filter_list(g->pol, p->list, res, &rb);
+        svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", p->client_id);
+        svc_buf_puts(&b, rb.p ? rb.p : "{}");
+        svc_buf_puts(&b, "}");
+        if (rb.oom)
+            b.oom = 1;
+    } else {
+        chio__mcp_obj_set(&b, root, "id", p->client_id);
+    }
+    chio__mcp_send_client(g, &b);
+    free(b.p);
+    free(rb.p);
+    chio__mcp_pending_free(p);
+}
+
+void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t len)
+{
+    chio_json_doc *doc = NULL;
+    const chio_json *root, *idv;
+    const char *method;
+    size_t mlen = 0;
+
+    if (line == NULL || len == 0) /* a dropped line (stderr says so), or empty */
+        return;
+    if (chio_json_parse(line, len, &doc, NULL) != 0 ||
+        chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT) {
+        fprintf(stderr, "chio mcp: dropped a line from the server that is not a JSON object\n");
+        chio_json_doc_free(doc);
+        return;
+    }
+    root = chio_json_root(doc);
+    method = chio_json_string(chio_json_get(root, "method"), &mlen);
+    idv = chio_json_get(root, "id");
+    if (method != NULL && strlen(method) != mlen) {
+        /* Matched by its head, sent whole: no method the gateway passes. */
+        char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
+        if (idraw != NULL)
+            chio__mcp_server_error(g, idraw, -32601, "chio: a method with a NUL is not passed");
+        free(idraw);
+    } else if (method != NULL && (strcmp(method, "sampling/createMessage") == 0 ||
+                                  strcmp(method, "elicitation/create") == 0)) {
+        /* Only the kernel lets these reach the client; without an id
+         * there is no request to decide (nor to answer): dropped. */
+        if (idv != NULL)
+            chio__mcp_server_nested(g, root, method);
+        else
+            fprintf(stderr, "chio mcp: dropped a %s from the server without an id\n", method);
+    } else if (method != NULL && idv == NULL &&
+               !chio__mcp_server_note_passes(g->pol, root, method)) {
+        ; /* dropped */
+    } else if (method != NULL && idv == NULL && strcmp(method, "notifications/cancelled") == 0 &&
+               !chio__mcp_server_cancelled(g, root)) {
+        ; /* dropped: it names one of the gateway's own requests */
+    } else if (method != NULL) {
+        svc_buf b = {0}; /* roots/list, ping and notifications pass */
+        char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
+        const char *why = NULL;
+        int noted = 0, code = -32603;
+        if (idv != NULL && !chio__mcp_server_request_passes(method)) {
+            /* A request the gateway does not know may be one the kernel
+             * should have decided (as it does sampling and elicitation). */
+            why = "chio: method not found: the gateway does not pass this request to the client";
+            code = -32601;
+        } else if (idv != NULL) {
+            /* The client's answer reaches the server only under an id
+             * noted here; the gateway's own "chio-c-N" are not the
+             * server's to use (the answer would settle the gateway's). */
+            const char *s = chio_json_string(idv, NULL);
+            pthread_mutex_lock(&g->mu);
+            if (idraw == NULL || (s != NULL && strncmp(s, "chio-c-", 7) == 0)) {
+                why = "chio: request ids \"chio-c-...\" are the gateway's own";
+                code = -32600;
+            } else if (chio__mcp_srv_request_add(g, idraw) != 0)
+                why = "chio: too many requests to the client wait for an answer";
+            else
+                noted = 1;
+            pthread_mutex_unlock(&g->mu);
+        }
+        if (why == NULL) {
+            svc_buf_add(&b, line, len);
+            /* A request the client cannot be reached with (no stream to
+             * carry it over HTTP, or the client is gone) fails at once. */
+            if (chio__mcp_send_client(g, &b) != 0 && idv != NULL) {
+                why = "chio: the MCP client cannot be reached for this request";
+                pthread_mutex_lock(&g->mu);
+                if (noted)
+                    chio__mcp_srv_request_take(g, idraw);
+                pthread_mutex_unlock(&g->mu);
+            }
+        }
+        if (why != NULL && idraw != NULL)
+            chio__mcp_server_error(g, idraw, code, why);
+        free(idraw);
+        free(b.p);
+    } else if (idv != NULL) {
+        server_answer(g, root);
+    }
+    chio_json_doc_free(doc);
+}
