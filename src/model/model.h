@@ -108,7 +108,8 @@ void chio__receipt_prep_destroy(chio__receipt_prep *p);
 /* ---- a receipt from typed fields (the kernel's path: no document) ----------------
  * A mediated_decision receipt written straight from its fields, in one
  * pass: the same bytes chio__receipt_prepare() gives for a builder holding
- * them (tests/model/test_receipt.c compares the two over many cases). */
+ * them (tests/model/test_receipt_fields.c compares the two over many cases;
+ * test_rev30_i12.c holds it to bytes an older build stored). */
 typedef struct chio__evidence {
     char *name;
     int passed;
