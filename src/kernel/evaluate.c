@@ -6,9 +6,8 @@
  * 1-9, dispatch, and the receipt, signed and committed before the caller
  * hears the decision. The steps live beside it (request.h): codes.c,
  * request.c (admission, pre-checks, guards), dispatch.c (dispatch, streams,
- * nested sampling/elicitation bridged through the tool context),
- * decision.c (the receipt and the response); providers.c runs the same
- * pipeline for resource reads and prompt gets.
+ * the tool context), nested.c (nested sampling/elicitation), decision.c (the receipt and the
+ * response); providers.c runs the same pipeline for resource reads and prompt gets.
  *
  * Everything up to the receipt runs on the caller's thread. A request holds
  * the kernel (chio__kernel_enter: drain waits for it) and its session

@@ -10,7 +10,8 @@
  *   constraints.c  the argument constraints of check 6;
  *   evaluate.c     the pipeline of a tool call (its entry points, sync and async);
  *   request.c      the request: admission, argument caps, pre-checks, guards;
- *   dispatch.c     dispatch, the tool context: streams, cancellation, nested flows;
+ *   dispatch.c     dispatch, the tool context: streams, cancellation;
+ *   nested.c       nested sampling/elicitation and their child receipts;
  *   decision.c     the decision's receipt and the response;
  *   providers.c    resource reads and prompt gets;
  *   codes.c        code and error names, errors without a receipt, key memory.

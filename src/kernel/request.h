@@ -11,8 +11,8 @@
  *                parsing and caps), pre-checks, guards and their evidence,
  *                denials;
  *   dispatch.c   tool outputs, dispatch (checks 10 and 11), the tool
- *                context: streams, cancellation and durations, nested
- *                sampling/elicitation and their child receipts;
+ *                context: streams, cancellation and durations;
+ *   nested.c     nested sampling/elicitation and their child receipts;
  *   decision.c   the decision's receipt (receipt spec, stored parameters,
  *                builder) and the response;
  *   evaluate.c   the tool-call entry points: checks 1-10, the decision
@@ -54,7 +54,7 @@ struct chio_tool_ctx {
     chio_kernel *k;
     struct mreq *r;
     /* The thread running the tool, while it runs: the stream and nested
-     * calls are its alone (dispatch.c refuses them elsewhere). Both are
+     * calls are its alone (dispatch.c and nested.c refuse them elsewhere). Both are
      * written before the tool is called. */
     pthread_t owner;
     int running;
@@ -71,7 +71,7 @@ struct chio_tool_ctx {
     size_t nchildren;
     unsigned nested_seq;
     int nested_overflow;   /* asked for more than CHIO__MAX_NESTED: the call fails */
-    int credit_held;       /* the next child receipt's credit, taken ahead (dispatch.c) */
+    int credit_held;       /* the next child receipt's credit, taken ahead (nested.c) */
     int in_nested;         /* a nested request waits for the host (none may start inside it) */
     uint64_t nested_bytes; /* canonical request text the child receipts hold verbatim */
 };
@@ -203,6 +203,10 @@ int chio__is_cancelled(const mreq *r);
 void chio__cancel_decision(mreq *r);
 /* Check 10 and 11: run the tool; sets the verdict, the output and the code. */
 int chio__dispatch(mreq *r, const chio__server_reg *srv, chio_error *err);
+/* A streamed call past max_stream_duration_secs: notes the limit, 1. */
+int chio__stream_over_duration(chio_tool_ctx *c);
+/* Is this the thread running @c's tool, while it runs? */
+int chio__on_tool_thread(const chio_tool_ctx *c);
 
 /* ---- decision.c ----------------------------------------------------------------------- */
 
