@@ -16,11 +16,16 @@
  *     calls and the session closes at once;
  *   - an asynchronous call from the log sink with the budget spent (a
  *     finding: it ran its tool, then waited for a credit holding the log
- *     lock) fails at once with CHIO_EDEADLK before any check or dispatch.
+ *     lock) fails at once with CHIO_EDEADLK before any check or dispatch;
+ *   - the callback of a session's only asynchronous call can close the
+ *     session (a finding: the submitter still counted in the session
+ *     while the callback ran, and the close failed "cannot close while 1
+ *     request(s) remain active").
  * Waits are polls bounded by deadlines; nothing sleeps and hopes.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -710,4 +715,95 @@ Test(rev30_async, an_async_call_from_the_log_sink_with_the_budget_spent_fails_be
     cr_expect_eq(kt_check_log(path, 0).receipts, g_sink.sink_rc == 0 ? 3u : 2u);
     testutil_rmrf(dir);
     free(dir);
+}
+
+/* ---- closing a session from its last call's callback ----------------------------------------- */
+
+typedef struct last_call {
+    chio_kernel *k;
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    int done, close_rc;
+    char why[256];
+} last_call;
+
+static void close_from_cb(void *ctx, int rc, chio_response *resp, const chio_error *err)
+{
+    last_call *l = ctx;
+    chio_error cerr;
+
+    (void)rc;
+    (void)resp;
+    (void)err;
+    chio_error_init(&cerr);
+    l->close_rc = chio_kernel_close_session(l->k, l->sid, &cerr);
+    if (l->close_rc != 0)
+        snprintf(l->why, sizeof(l->why), "%d %.200s", l->close_rc, cerr.message);
+    __atomic_store_n(&l->done, 1, __ATOMIC_RELEASE);
+}
+
+/* Submits one call per fresh session and waits for its callback's close,
+ * @n times, as a SCHED_IDLE thread: on the one CPU it shares with the
+ * kernel's threads it yields to them as soon as it has handed its receipt
+ * on, so the callback runs while the submitter is still returning. */
+typedef struct last_loop {
+    last_call *l;
+    int n, active, bad;
+} last_loop;
+
+static void *last_submitter(void *p)
+{
+    last_loop *lp = p;
+    struct sched_param sp;
+    chio_error err;
+    chio_call c;
+    int i;
+
+    memset(&sp, 0, sizeof(sp));
+    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+    for (i = 0; i < lp->n; i++) {
+        kt_grant_session(lp->l->k, NOW, "cap-a", "", lp->l->sid);
+        __atomic_store_n(&lp->l->done, 0, __ATOMIC_RELEASE);
+        kt_grant_call(&c, lp->l->sid, "cap-a", "{}", 2);
+        chio_error_init(&err);
+        if (chio_kernel_evaluate_async(lp->l->k, &c, close_from_cb, lp->l, &err) != 0 ||
+            wait_at_least(&lp->l->done, 1, 10000) != 1) {
+            lp->bad++;
+            break;
+        }
+        if (lp->l->close_rc != 0)
+            lp->active++;
+    }
+    return NULL;
+}
+
+/* The submitter of an asynchronous call left its session only after the
+ * receipt was queued, and the callback may run before that: closing the
+ * session from the callback of its only call failed "cannot close while 1
+ * request(s) remain active" (and forced it to draining) for a call the
+ * host had already been told was complete. */
+Test(rev30_async, the_callback_of_a_sessions_only_call_can_close_it)
+{
+    last_loop lp;
+    last_call l;
+    cpu_set_t one, all;
+    pthread_t th;
+
+    memset(&l, 0, sizeof(l));
+    memset(&lp, 0, sizeof(lp));
+    lp.l = &l;
+    lp.n = 400;
+    /* One CPU for this thread and so for every thread the kernel starts. */
+    cr_assert_eq(pthread_getaffinity_np(pthread_self(), sizeof(all), &all), 0);
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+    cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+    l.k = spin_kernel(NULL, 0);
+    cr_assert_eq(chio_kernel_start(l.k, NULL), 0);
+    cr_assert_eq(pthread_create(&th, NULL, last_submitter, &lp), 0);
+    pthread_join(th, NULL);
+    cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof(all), &all), 0);
+    cr_expect_eq(lp.bad, 0, "a call failed or was never called back");
+    cr_expect_eq(lp.active, 0, "%d of %d closes from the callback failed; last: %s", lp.active,
+                 lp.n, l.why);
+    chio_kernel_free(l.k);
 }
