@@ -620,7 +620,11 @@ typedef void (*chio_evaluate_cb)(void *ctx, int rc, chio_response *resp, const c
  * chio_kernel_evaluate_async - the checks and the dispatch run on the
  * caller's thread; the receipt is signed and committed by the signing
  * pipeline and @cb runs after that, without the caller waiting.
- * Blocks while the kernel's in-flight budget is spent (kernel.h).
+ * Blocks while the kernel's in-flight budget is spent (kernel.h), except
+ * from a completion callback or the log sink, where it fails at once with
+ * CHIO_EDEADLK, before any check or dispatch. The call stops counting
+ * in its session (chio_kernel_close_session()) once its receipt is handed
+ * to the signing pipeline, before @cb can run: @cb may close the session.
  * Returns: 0 (@cb will run); or an error of chio_kernel_evaluate(), and
  * then @cb will not run.
  */

@@ -101,8 +101,11 @@ typedef enum chio_log_level {
  * thread holds). Calls that would wait for the sink's own thread fail at
  * once with CHIO_EDEADLK instead of hanging: chio_kernel_drain(),
  * chio_kernel_start() (and any call that would start the kernel) before
- * the kernel has started, and the synchronous signing and evaluation calls
- * (chio_kernel_free() then frees nothing, as from a callback). Hand the
+ * the kernel has started, the synchronous signing and evaluation calls
+ * (chio_kernel_free() then frees nothing, as from a callback), and the
+ * asynchronous ones when the in-flight budget is spent (as from a
+ * callback: chio_kernel_evaluate_async() then refuses before any check or
+ * dispatch). Hand the
  * event to a thread of the host's instead. Never receives key material.
  */
 typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, size_t len);
@@ -267,7 +270,8 @@ typedef void (*chio_sign_cb)(void *ctx, int rc, chio_receipt *receipt);
  * requests, counting those not yet completed) is spent.
  * Returns: 0 (the callback will run); or an error, in which case the
  * callback will not run (CHIO_EDRAINED, CHIO_EFAILED, body errors, ...;
- * CHIO_EDEADLK when called from a callback while the budget is spent).
+ * CHIO_EDEADLK when called from a callback or the log sink while the
+ * budget is spent).
  * Ownership: takes @b in every case.
  */
 CHIO_EXTERN int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b,

@@ -20,13 +20,15 @@
  * when the budget is spent; the thread that completes a request returns
  * its credit (signer.c). A synchronous call from the completion thread
  * would wait for that very thread, so it fails at once with CHIO_EDEADLK.
- * A receipt the kernel signs on the completion thread after user code
- * ran there (an evaluation submitted from a callback runs its tool there,
- * and the tool's nested requests ask the host) has its credit taken
- * before that code runs (chio__kernel_credit_ahead) and handed to its
- * request, which owns it from then on: a spent budget refuses the work
- * up front, never after a tool or the host acted, and nothing the tool
- * submits meanwhile can take that credit.
+ * The log sink cannot wait either: it holds the log lock, which the
+ * threads returning credits and the callbacks they run may want.
+ * A receipt the kernel signs on such a thread after user code ran there
+ * (an evaluation submitted from a callback or the sink runs its tool
+ * there, and the tool's nested requests ask the host) has its credit
+ * taken before that code runs (chio__kernel_credit_ahead) and handed to
+ * its request, which owns it from then on: a spent budget refuses the
+ * work up front, never after a tool or the host acted, and nothing the
+ * tool submits meanwhile can take that credit.
  */
 #include <limits.h>
 
@@ -177,10 +179,20 @@ static void note_inflight(chio_kernel *k, uint32_t used)
 }
 
 /*
+ * Where a wait for a credit could wait for its own thread: @k's own
+ * threads (credits come back only through them) and @k's log sink, which
+ * holds the log lock that the threads returning credits, and the callbacks
+ * they run, may take (a callback that logs through the kernel).
+ */
+static int cannot_wait_here(const chio_kernel *k)
+{
+    return chio__kernel_on_own_thread(k) || chio__log_in_sink(k);
+}
+
+/*
  * Take one credit. With @block, sleep while the budget is spent; without,
- * return CHIO_EAGAIN. On @k's completion thread a wait could never end
- * (only that thread returns the credits of completed requests), so there
- * it returns CHIO_EDEADLK instead of sleeping.
+ * return CHIO_EAGAIN. Where a wait could never end (cannot_wait_here) it
+ * returns CHIO_EDEADLK instead of sleeping.
  */
 static int credit_take(chio_kernel *k, int block)
 {
@@ -201,7 +213,7 @@ static int credit_take(chio_kernel *k, int block)
             }
         if (!block)
             return CHIO_EAGAIN;
-        if (chio__kernel_on_own_thread(k)) /* credits come back only through these threads */
+        if (cannot_wait_here(k)) /* the wait could be for this very thread */
             return CHIO_EDEADLK;
         if (!counted) {
             counted = 1; /* one episode however long it lasts */
@@ -224,17 +236,19 @@ int chio__kernel_credit_take(chio_kernel *k, int block)
     return credit_take(k, block);
 }
 
+const char chio__credit_refusal[] =
+    "the in-flight budget is spent and this thread (a completion callback, the log sink or a "
+    "kernel thread) cannot wait for a credit; submit from another thread";
+
 int chio__kernel_credit_ahead(chio_kernel *k, chio_error *err)
 {
     int rc;
 
-    if (!chio__kernel_on_completer(k))
+    if (!cannot_wait_here(k))
         return 0; /* the signing itself may wait for its credit */
     rc = credit_take(k, 1);
     if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET,
-                          "the in-flight budget is spent and only this completion thread "
-                          "can return credits; submit from another thread");
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__credit_refusal);
     return 1;
 }
 

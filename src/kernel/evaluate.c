@@ -10,10 +10,13 @@
  * response); providers.c runs the same pipeline for resource reads and prompt gets.
  *
  * Everything up to the receipt runs on the caller's thread. A request holds
- * the kernel (chio__kernel_enter: drain waits for it) and its session
- * (chio__session_enter: close waits for it) from admission until its
- * receipt is queued, so a call admitted before a drain still gets its
- * receipt, and a session's tokens outlive every call using them.
+ * the kernel (chio__kernel_enter: drain waits for it) from admission until
+ * its receipt is queued (a synchronous one: committed), so a call admitted
+ * before a drain still gets its receipt. It holds its session
+ * (chio__session_enter: close waits for it) as long, except that an
+ * asynchronous call leaves it just before its receipt is handed on (its
+ * callback may run, and close the session, before the submitter returns);
+ * a reference keeps the session's tokens alive for every call using them.
  *
  * Fail closed: a guard that errors denies; a receipt that cannot be
  * committed turns the answer into an error (never an allow without a
@@ -382,6 +385,13 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     if (rc == 0) {
         log_decision(&r);
+        /* The callback may run before this thread is back from the
+         * signing: the call must no longer count in its session by then,
+         * or a close from the callback would fail "cannot close while 1
+         * request(s) remain active" for a call already answered. The
+         * kernel stays entered (drain waits for the push); the session's
+         * memory stays held (chio__mreq_destroy drops it). */
+        chio__mreq_leave_session(&r);
         rc = chio__kernel_sign_async_entered(k, &f, held, async_done, a, err);
         held = 0; /* the request's now, whatever the outcome */
         if (rc != 0)

@@ -403,9 +403,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
         if (rc == CHIO_EAGAIN)
             rc = chio__fail(err, rc, CHIO_NO_OFFSET, "the kernel's in-flight budget is spent");
         else if (rc != 0)
-            rc = chio__fail(err, rc, CHIO_NO_OFFSET,
-                            "the in-flight budget is spent and only this completion thread "
-                            "can return credits; submit from another thread");
+            rc = chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__credit_refusal);
     }
     if (rc != 0) {
         if (!entered)

@@ -356,15 +356,18 @@ int chio__kernel_on_own_thread(const chio_kernel *k);
  * inside @k's log sink (chio__log_in_sink); else 0. Checked first by
  * every synchronous entry point. */
 int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err);
-/* On @k's completion thread, take now the credit of a receipt to be
- * signed after user code runs there (a tool of an evaluation submitted
- * from a callback, the host's answer to its nested request), so that a
+/* Where a wait for a credit could wait for its own thread (@k's own
+ * threads, @k's log sink), take now the credit of a receipt to be signed
+ * after user code runs there (a tool of an evaluation submitted from a
+ * callback or the sink, the host's answer to its nested request), so that a
  * spent budget is refused with CHIO_EDEADLK before that code runs, never
  * after it. Returns 1 with the credit taken (pass it as @held to the
  * signing, or return it with chio__credits_release), 0 on any other
  * thread (nothing taken: the signing waits for its credit as usual), or
  * CHIO_EDEADLK. */
 int chio__kernel_credit_ahead(chio_kernel *k, chio_error *err);
+/* The message of that CHIO_EDEADLK (and of a signing refused for it). */
+extern const char chio__credit_refusal[];
 /* Return @n credits (requests completed) and wake submitters waiting. */
 void chio__credits_release(chio_kernel *k, uint32_t n);
 /* Test hooks: a slow disk (before every group commit's store write, sleep

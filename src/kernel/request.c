@@ -38,12 +38,17 @@ void chio__mreq_init(mreq *r, chio_kernel *k)
     chio__buf_init(&r->tctx.chunks);
 }
 
-/* Release the session and the kernel (once). */
-void chio__mreq_leave(mreq *r)
+void chio__mreq_leave_session(mreq *r)
 {
     if (r->in_session)
         chio__session_leave(r->s);
     r->in_session = 0;
+}
+
+/* Release the session and the kernel (once). */
+void chio__mreq_leave(mreq *r)
+{
+    chio__mreq_leave_session(r);
     if (r->in_kernel)
         chio__kernel_leave(r->k);
     r->in_kernel = 0;

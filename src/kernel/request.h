@@ -172,6 +172,8 @@ void chio__count_unreceipted(chio_kernel *k, int rc);
 void chio__mreq_init(mreq *r, chio_kernel *k);
 /* Release the session and the kernel (once). */
 void chio__mreq_leave(mreq *r);
+/* Release the session only (once); the kernel stays entered. */
+void chio__mreq_leave_session(mreq *r);
 void chio__mreq_destroy(mreq *r);
 /* An over-long id or name becomes a marker and the call is refused. */
 int chio__bound_id(mreq *r, const char *what, const char **s, chio_error *err);
