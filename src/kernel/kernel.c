@@ -577,7 +577,7 @@ int chio__kernel_ensure_started(chio_kernel *k, chio_error *err)
 
 int chio_kernel_drain(chio_kernel *k, chio_error *err)
 {
-    int expected = KSTATE_RUNNING;
+    int expected = KSTATE_RUNNING, failed;
     struct timespec nap = {0, 100000};
 
     if (k == NULL)
@@ -616,9 +616,15 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
               (unsigned long long)__atomic_load_n(&k->m_checkpoints, __ATOMIC_RELAXED),
               __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST) ? "true" : "false");
     chio__log_flush(k);
+    /* Read before publishing DRAINED: a chio_kernel_free waiting in its
+     * own drain on another thread may free @k as soon as it sees it. */
+    failed = __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST);
     __atomic_store_n(&k->state, KSTATE_DRAINED, __ATOMIC_SEQ_CST);
+    goto out;
 done:
-    if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
+    failed = __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST);
+out:
+    if (failed)
         return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
                           "kernel had failed closed; requests after the failure got errors");
     return 0;
