@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -127,10 +128,44 @@ static enum MHD_Result reply_too_big(struct MHD_Connection *c, size_t max_body)
     return send_reply(c, &rep);
 }
 
+/* MHD_get_connection_values callback: counts the Authorization ([0]) and
+ * X-Chio-Capability ([1]) headers (names match in any case). */
+static enum MHD_Result count_credentials(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    unsigned *n = cls;
+
+    (void)kind;
+    (void)value;
+    if (key != NULL && strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
+        n[0]++;
+    else if (key != NULL && strcasecmp(key, "X-Chio-Capability") == 0)
+        n[1]++;
+    return MHD_YES;
+}
+
+/* Why the request's credentials are ambiguous, or NULL: libmicrohttpd
+ * hands over the first of two same-named headers, so a second
+ * Authorization or X-Chio-Capability was silently dropped (a wrong bearer
+ * token after a right one passed; a proxy or log reading the last saw
+ * another token than the one evaluated). Refused like two Hosts. */
+static const char *repeated_credentials(struct MHD_Connection *c)
+{
+    unsigned n[2] = {0, 0};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_credentials, n);
+    if (n[0] > 1)
+        return "more than one Authorization header";
+    if (n[1] > 1)
+        return "more than one X-Chio-Capability header";
+    return NULL;
+}
+
 /* Why the request's headers are refused before anything of it is read,
  * with its status in @status, or NULL: a body framed two ways (400,
  * svc_http.h), no Host on HTTP/1.1 or two Hosts (400), a Host that is no
- * loopback name, listen address or allowed name (403, svc_host.h). */
+ * loopback name, listen address or allowed name (403, svc_host.h), two
+ * Authorization or two X-Chio-Capability headers (400). */
 static const char *refused_headers(const chio_serve_http *h, struct MHD_Connection *c,
                                    const char *version, unsigned *status, const char **code)
 {
@@ -142,7 +177,7 @@ static const char *refused_headers(const chio_serve_http *h, struct MHD_Connecti
         return why;
     switch (svc_host_check(&h->hosts, c, version)) {
     case SVC_HOST_OK:
-        return NULL;
+        return repeated_credentials(c);
     case SVC_HOST_MISSING:
         return "an HTTP/1.1 request needs a Host header";
     case SVC_HOST_DUPLICATE:

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/serve/test_rev30_sidecar.c - review 30 of the sidecar's request
+ * credentials, against the real `chio serve` over loopback HTTP/1.1.
+ * Suite rev30_sidecar:
+ * - libmicrohttpd hands over the first of two same-named headers, so a
+ *   request with two Authorization headers passed with the right token
+ *   first and any second one, and one with two X-Chio-Capability headers
+ *   was evaluated with the first token while the second was dropped
+ *   unseen. Now both are 400 invalid_request from the headers alone, like
+ *   two Host headers, and nothing is signed;
+ * - the bearer check's edges that hold: any case of the scheme, spaces
+ *   around the token, a token in the query string is no token (401).
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/poll.h"
+#include "common/testutil.h"
+
+#define BEARER  "rev30-sidecar-bearer-0123456789"
+#define SUBJECT "3333333333333333333333333333333333333333333333333333333333333333"
+
+typedef struct sidecar {
+    pid_t pid;
+    unsigned port;
+    char *dir;
+} sidecar;
+
+/* Start `chio serve` with a bearer token on a free loopback port; fails
+ * the test unless it serves within 15 s. */
+static void start(sidecar *sc)
+{
+    char seed[512], db[512], tok[512], out[512], *text;
+    uint64_t end;
+
+    sc->dir = testutil_tmpdir();
+    snprintf(seed, sizeof(seed), "%s/seed", sc->dir);
+    snprintf(db, sizeof(db), "%s/db", sc->dir);
+    snprintf(tok, sizeof(tok), "%s/bearer", sc->dir);
+    snprintf(out, sizeof(out), "%s/out", sc->dir);
+    cr_assert_eq(
+        testutil_write_file(
+            seed, "3030303030303030303030303030303030303030303030303030303030303030", 64, 0600),
+        0);
+    cr_assert_eq(testutil_write_file(tok, BEARER "\n", strlen(BEARER) + 1, 0600), 0);
+    sc->pid = fork();
+    cr_assert_geq(sc->pid, 0);
+    if (sc->pid == 0) {
+        const char *argv[] = {
+            CHIO_TEST_CLI, "serve",       "--receipt-db", db,  "--seed-file", seed,
+            "--listen",    "127.0.0.1:0", "--token-file", tok, NULL};
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
+        dup2(o, 1);
+        dup2(o, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    for (end = testutil_now_ms() + 15000; testutil_now_ms() < end; testutil_nap_ms(5)) {
+        const char *p;
+        text = testutil_read_file(out, NULL);
+        p = text ? strstr(text, "\"listening\":\"127.0.0.1:") : NULL;
+        if (p != NULL && strchr(p, '}') != NULL) {
+            sc->port = (unsigned)atoi(p + strlen("\"listening\":\"127.0.0.1:"));
+            free(text);
+            return;
+        }
+        free(text);
+    }
+    cr_assert_fail("chio serve did not serve within 15 s");
+}
+
+static void stop(sidecar *sc)
+{
+    int st;
+
+    kill(sc->pid, SIGKILL);
+    waitpid(sc->pid, &st, 0);
+    testutil_rmrf(sc->dir);
+    free(sc->dir);
+}
+
+/* POST @body to @target with the header lines @headers (each ending in
+ * CRLF) on a new connection, read until the sidecar closes (10 s at
+ * most); the status, and the answer's body in *@reply (malloc'd). */
+static unsigned send_raw(const sidecar *sc, const char *target, const char *headers,
+                         const char *body, char **reply)
+{
+    struct sockaddr_in a;
+    struct timeval tv = {10, 0};
+    char *req, buf[4096], *all = calloc(1, 1);
+    size_t len = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rl;
+    unsigned status = 0;
+    const char *b;
+
+    cr_assert_geq(fd, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)sc->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    rl = asprintf(&req,
+                  "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n"
+                  "Content-Length: %zu\r\n\r\n%s",
+                  target, headers, strlen(body), body);
+    cr_assert_gt(rl, 0);
+    cr_assert_eq(send(fd, req, (size_t)rl, MSG_NOSIGNAL), rl);
+    free(req);
+    while ((n = read(fd, buf, sizeof(buf))) > 0) { /* until the sidecar closes */
+        all = realloc(all, len + (size_t)n + 1);
+        cr_assert_not_null(all);
+        memcpy(all + len, buf, (size_t)n);
+        len += (size_t)n;
+        all[len] = '\0';
+    }
+    close(fd);
+    cr_assert_eq(sscanf(all, "HTTP/1.1 %u", &status), 1, "no answer: '%s'", all);
+    b = strstr(all, "\r\n\r\n");
+    *reply = strdup(b ? b + 4 : "");
+    free(all);
+    return status;
+}
+
+/* Base64url (no padding) of @in, malloc'd. */
+static char *b64url(const char *in)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t n = strlen(in), i, o = 0;
+    char *out = malloc(n * 4 / 3 + 4);
+    uint32_t acc = 0;
+    int bits = 0;
+
+    cr_assert_not_null(out);
+    for (i = 0; i < n; i++) {
+        acc = (acc << 8) | (unsigned char)in[i];
+        for (bits += 8; bits >= 6; bits -= 6)
+            out[o++] = al[(acc >> (bits - 6)) & 63];
+    }
+    if (bits > 0)
+        out[o++] = al[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+    return out;
+}
+
+/* Mint a token for SUBJECT granting s:read under @id; its JSON text
+ * (malloc'd). */
+static char *mint_token(const sidecar *sc, const char *id)
+{
+    char body[512], *reply = NULL, *tok;
+    const char *end;
+
+    snprintf(body, sizeof(body),
+             "{\"subject\":\"" SUBJECT "\",\"scope\":{\"grants\":[{\"server_id\":\"s\","
+             "\"tool_name\":\"read\",\"operations\":[\"invoke\"]}]},\"id\":\"%s\"}",
+             id);
+    cr_assert_eq(
+        send_raw(sc, "/v1/capabilities/mint", "Authorization: Bearer " BEARER "\r\n", body, &reply),
+        200, "%s", reply);
+    cr_assert_eq(strncmp(reply, "{\"capability\":", 14), 0, "%s", reply);
+    end = strstr(reply, ",\"capability_id\":");
+    cr_assert_not_null(end, "%s", reply);
+    tok = strndup(reply + 14, (size_t)(end - (reply + 14)));
+    free(reply);
+    return tok;
+}
+
+#define EVAL_UNKNOWN \
+    "{\"capability_id\":\"never-minted\",\"tool_server\":\"s\",\"tool_name\":\"read\"}"
+
+TestSuite(rev30_sidecar);
+
+Test(rev30_sidecar, two_authorization_headers_are_400_and_sign_nothing)
+{
+    static const char *const twice[] = {
+        "Authorization: Bearer " BEARER "\r\nAuthorization: Bearer wrong-wrong-wrong\r\n",
+        "Authorization: Bearer wrong-wrong-wrong\r\nAuthorization: Bearer " BEARER "\r\n",
+        "Authorization: Bearer " BEARER "\r\nauthorization: Bearer " BEARER "\r\n",
+    };
+    sidecar sc;
+    char *reply = NULL;
+    size_t i;
+
+    start(&sc);
+    /* One right header: evaluated (an id never minted: a deny with a receipt). */
+    cr_assert_eq(
+        send_raw(&sc, "/v1/evaluate", "Authorization: Bearer " BEARER "\r\n", EVAL_UNKNOWN, &reply),
+        200, "%s", reply);
+    cr_assert_not_null(strstr(reply, "\"code\":\"unknown_capability\""), "%s", reply);
+    free(reply);
+    for (i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+        cr_assert_eq(send_raw(&sc, "/v1/evaluate", twice[i], EVAL_UNKNOWN, &reply), 400,
+                     "case %zu: %s", i, reply);
+        cr_assert_not_null(strstr(reply, "more than one Authorization header"), "%s", reply);
+        cr_assert_null(strstr(reply, "\"receipt\""), "%s", reply);
+        free(reply);
+        cr_assert_eq(send_raw(&sc, "/v1/capabilities/revoke", twice[i],
+                              "{\"capability_id\":\"x-rev30\"}", &reply),
+                     400, "case %zu: %s", i, reply);
+        free(reply);
+    }
+    stop(&sc);
+}
+
+Test(rev30_sidecar, two_capability_headers_are_400_and_sign_nothing)
+{
+    sidecar sc;
+    char *tok, *enc, hdr[8192], *reply = NULL;
+    const char *body =
+        "{\"capability_id\":\"rev30-a\",\"tool_server\":\"s\",\"tool_name\":\"read\"}";
+
+    start(&sc);
+    tok = mint_token(&sc, "rev30-a");
+    enc = b64url(tok);
+    /* One header: the token is evaluated, and allowed. */
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer " BEARER "\r\nX-Chio-Capability: %s\r\n",
+             enc);
+    cr_assert_eq(send_raw(&sc, "/v1/evaluate", hdr, body, &reply), 200, "%s", reply);
+    cr_assert_not_null(strstr(reply, "\"verdict\":\"allow\""), "%s", reply);
+    free(reply);
+    /* Two: which one a proxy or a log saw is anyone's guess. */
+    snprintf(hdr, sizeof(hdr),
+             "Authorization: Bearer " BEARER "\r\nX-Chio-Capability: %s\r\n"
+             "x-chio-capability: e30\r\n",
+             enc);
+    cr_assert_eq(send_raw(&sc, "/v1/evaluate", hdr, body, &reply), 400, "%s", reply);
+    cr_assert_not_null(strstr(reply, "more than one X-Chio-Capability header"), "%s", reply);
+    cr_assert_null(strstr(reply, "\"receipt\""), "%s", reply);
+    free(reply);
+    free(enc);
+    free(tok);
+    stop(&sc);
+}
+
+Test(rev30_sidecar, the_bearer_checks_edges_hold)
+{
+    sidecar sc;
+    char *reply = NULL;
+
+    start(&sc);
+    /* The scheme in any case, spaces around the token: accepted (RFC 9110). */
+    cr_assert_eq(send_raw(&sc, "/v1/evaluate", "Authorization: bEaReR    " BEARER "  \r\n",
+                          EVAL_UNKNOWN, &reply),
+                 200, "%s", reply);
+    free(reply);
+    /* The token in the query string, or as another scheme, is no token. */
+    cr_assert_eq(send_raw(&sc, "/v1/evaluate?access_token=" BEARER, "", EVAL_UNKNOWN, &reply), 401,
+                 "%s", reply);
+    free(reply);
+    cr_assert_eq(
+        send_raw(&sc, "/v1/evaluate", "Authorization: Basic " BEARER "\r\n", EVAL_UNKNOWN, &reply),
+        401, "%s", reply);
+    free(reply);
+    /* A prefix of the token, or the token with a byte more: 401. */
+    cr_assert_eq(send_raw(&sc, "/v1/capabilities/revoke", "Authorization: Bearer rev30\r\n",
+                          "{\"capability_id\":\"x\"}", &reply),
+                 401, "%s", reply);
+    free(reply);
+    cr_assert_eq(send_raw(&sc, "/v1/capabilities/revoke", "Authorization: Bearer " BEARER "x\r\n",
+                          "{\"capability_id\":\"x\"}", &reply),
+                 401, "%s", reply);
+    free(reply);
+    stop(&sc);
+}
