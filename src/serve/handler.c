@@ -641,6 +641,7 @@ static void route_revoke(chio_serve *s, const chio_serve_request *rq, chio_serve
         reply_kernel_error(out, rc, &err);
         goto done;
     }
+    chio__sv_mint_revoked(s, id); /* persisted: a minted token's slot is free */
     svc_buf_puts(&b, "{\"capability_id\":");
     svc_buf_json_string(&b, id, strlen(id));
     svc_buf_puts(&b, ",\"revoked\":true}");

@@ -26,6 +26,7 @@ typedef struct chio__sv_entry {
     size_t token_len;
     uint64_t expires_at; /* the token's expiry, Unix seconds */
     unsigned inuse;      /* sessions table only: calls on the session now */
+    int revoked;         /* minted table only: revoked here, its slot is free */
 } chio__sv_entry;
 
 #define CHIO__SV_BUCKETS 4096
@@ -78,6 +79,11 @@ void chio__sv_session_done(chio_serve *s, const char *capid);
 #define CHIO__SV_ID_HELD 1
 int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len,
                         uint64_t expires_at);
+
+/* The minted token @id (if held) was revoked: like an expired one, it is
+ * dropped when the table is full (any call with it is denied), so that
+ * revoked long-lived tokens do not hold the table full for good. */
+void chio__sv_mint_revoked(chio_serve *s, const char *id);
 
 /* A copy of a minted token's text (malloc'd), or NULL when unknown. */
 char *chio__sv_minted(chio_serve *s, const char *id, size_t *len);

@@ -458,13 +458,14 @@ out:
     return rc;
 }
 
-/* Drop the minted tokens expired at @now (under s->mu), unless none can
- * be (s->minted_sweep_at, the earliest expiry the last sweep saw, is
- * still ahead): a full table of live tokens costs no walk per mint. An
- * expired token is denied at check 4 whoever sends it, so its id is no
- * longer worth a slot; kept, a sidecar minting short-lived tokens was
- * full after 65536 mints and answered every later mint 503 until it
- * restarted. */
+/* Drop the minted tokens expired at @now or revoked (under s->mu),
+ * unless none can be (s->minted_sweep_at, the earliest expiry the last
+ * sweep saw, is still ahead; a revoke sets it to 0): a full table of live
+ * tokens costs no walk per mint. An expired or revoked token is denied
+ * whoever sends it, so its id is no longer worth a slot; kept, a sidecar
+ * minting short-lived tokens was full after 65536 mints, and one revoking
+ * long-lived ones after 65536 mints however many it had revoked, and
+ * answered every later mint 503 until it restarted. */
 static void sweep_minted(chio_serve *s, uint64_t now)
 {
     uint64_t next = UINT64_MAX;
@@ -476,7 +477,7 @@ static void sweep_minted(chio_serve *s, uint64_t now)
     for (i = 0; i < CHIO__SV_BUCKETS; i++) {
         pp = &s->minted[i];
         while ((e = *pp) != NULL) {
-            if (now >= e->expires_at) {
+            if (now >= e->expires_at || e->revoked) {
                 *pp = e->next;
                 free(e->id);
                 free(e->token);
@@ -530,6 +531,19 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
     if (rc != 0)
         free(copy);
     return rc;
+}
+
+void chio__sv_mint_revoked(chio_serve *s, const char *id)
+{
+    chio__sv_entry *e;
+
+    pthread_mutex_lock(&s->mu);
+    e = find(s->minted, id);
+    if (e != NULL) {
+        e->revoked = 1;
+        s->minted_sweep_at = 0; /* the next sweep (a mint into a full table) drops it */
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 char *chio__sv_minted(chio_serve *s, const char *id, size_t *len)

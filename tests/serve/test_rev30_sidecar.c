@@ -11,6 +11,13 @@
  *   two Host headers, and nothing is signed;
  * - the bearer check's edges that hold: any case of the scheme, spaces
  *   around the token, a token in the query string is no token (401).
+ * Suite rev30_bounded, the serve layer in-process (chio_serve_handle(), as
+ * the HTTP layer calls it, so that 65536 mints take seconds):
+ * - a revoked minted token kept its slot in the table of minted tokens
+ *   until it expired, so a sidecar that minted long-lived tokens and
+ *   revoked them when done was full after 65536 mints, however many it
+ *   had revoked, and answered every later mint 503 until it restarted.
+ *   Revoked tokens now give their slots back when the table is full.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -28,6 +35,8 @@
 
 #include "common/poll.h"
 #include "common/testutil.h"
+#include "serve/serve.h"
+#include "serve/serve_internal.h"
 
 #define BEARER  "rev30-sidecar-bearer-0123456789"
 #define SUBJECT "3333333333333333333333333333333333333333333333333333333333333333"
@@ -275,4 +284,102 @@ Test(rev30_sidecar, the_bearer_checks_edges_hold)
                  401, "%s", reply);
     free(reply);
     stop(&sc);
+}
+
+/* ---- rev30_bounded: in-process ------------------------------------------------------------- */
+
+static chio_serve *srv;
+
+static void bounded_setup(void)
+{
+    chio_serve_config cfg;
+    chio_keypair *kp = NULL;
+    chio_error err;
+
+    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.keypair = kp;
+    cfg.nosync = 1;
+    cfg.bearer_token = BEARER;
+    cfg.quiet = 1;
+    chio_error_init(&err);
+    cr_assert_eq(chio_serve_new(&cfg, &srv, &err), 0, "%s", err.message);
+}
+
+static void bounded_teardown(void)
+{
+    chio_serve_free(srv);
+}
+
+TestSuite(rev30_bounded, .init = bounded_setup, .fini = bounded_teardown);
+
+/* POST @body to @path in-process with the bearer token; the status, the
+ * reply's body in *@text when @text is not NULL (the caller frees it). */
+static unsigned handle(const char *path, const char *body, char **text)
+{
+    chio_serve_request rq;
+    chio_serve_reply rep;
+
+    memset(&rq, 0, sizeof(rq));
+    memset(&rep, 0, sizeof(rep));
+    rq.method = "POST";
+    rq.path = path;
+    rq.authorization = "Bearer " BEARER;
+    rq.body = body;
+    rq.body_len = strlen(body);
+    chio_serve_handle(srv, &rq, &rep);
+    if (text != NULL)
+        *text = rep.body != NULL ? strndup(rep.body, rep.body_len) : strdup("");
+    free(rep.body);
+    return rep.status;
+}
+
+/* Mint a day-long token for s:read under id "long-@n". */
+static unsigned mint_long(int n)
+{
+    char body[512];
+
+    snprintf(body, sizeof(body),
+             "{\"subject\":\"" SUBJECT "\",\"scope\":{\"grants\":[{\"server_id\":\"s\","
+             "\"tool_name\":\"read\",\"operations\":[\"invoke\"]}]},\"ttl_secs\":86400,"
+             "\"id\":\"long-%d\"}",
+             n);
+    return handle("/v1/capabilities/mint", body, NULL);
+}
+
+/* Evaluate s:read by the minted id "long-@n"; the answer must be 200 with
+ * @want in it (a decision, with its receipt). */
+static void evaluate_long(int n, const char *want)
+{
+    char body[256], *text = NULL;
+
+    snprintf(body, sizeof(body),
+             "{\"capability_id\":\"long-%d\",\"tool_server\":\"s\",\"tool_name\":\"read\"}", n);
+    cr_assert_eq(handle("/v1/evaluate", body, &text), 200, "%s", text);
+    cr_assert_not_null(strstr(text, want), "long-%d: want %s, got %s", n, want, text);
+    cr_assert_not_null(strstr(text, "\"receipt\":{"), "%s", text);
+    free(text);
+}
+
+Test(rev30_bounded, revoked_minted_tokens_give_their_slots_back)
+{
+    unsigned st = 0;
+    int i;
+
+    for (i = 0; i < CHIO_SERVE_MAX_SESSIONS; i++)
+        cr_assert_eq(st = mint_long(i), 200, "mint %d: %u", i, st);
+    cr_assert_eq(st = mint_long(i), 503, "a full table of live tokens: %u", st);
+    cr_assert_eq(handle("/v1/capabilities/revoke", "{\"capability_id\":\"long-7\"}", NULL), 200);
+    /* Denied whether or not its slot was taken back yet. */
+    evaluate_long(7, "\"verdict\":\"deny\"");
+    /* The revoked token's slot is free: the old table answered 503 here
+     * until the revoked token expired, a day later. */
+    cr_assert_eq(st = mint_long(CHIO_SERVE_MAX_SESSIONS), 200, "after a revoke: %u", st);
+    cr_assert_eq(st = mint_long(CHIO_SERVE_MAX_SESSIONS + 1), 503, "full again: %u", st);
+    /* The revoked id stays denied and is never minted again; the live
+     * tokens are untouched. */
+    evaluate_long(7, "\"verdict\":\"deny\"");
+    cr_assert_eq(st = mint_long(7), 409, "the revoked id minted again: %u", st);
+    evaluate_long(6, "\"verdict\":\"allow\"");
+    evaluate_long(CHIO_SERVE_MAX_SESSIONS, "\"verdict\":\"allow\"");
 }
