@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/model/test_rev30_merkle.c - review 30's attack review of the Merkle
- * tree, inclusion proofs and checkpoint bodies. The review found no hole in
- * them; these pin the attacks it tried that no other test names, so that a
- * later change cannot open one: a leaf posing as an inner node, a duplicated
- * last leaf, a subtree root proved under the full tree's size, signed
- * checkpoint bodies whose fields disagree, number forms and duplicate keys
- * in a body, and proofs too long or with two leaf indexes.
+ * tree, inclusion proofs and checkpoint bodies. It found no hole in these
+ * (the one it found, a checkpoint across chain_from, is pinned in
+ * tests/cli/test_rev30_checkpoints.c); these pin the attacks it tried that
+ * no other test names, so that a later change cannot open one: a leaf
+ * posing as an inner node, a duplicated last leaf, a subtree root proved
+ * under the full tree's size, signed checkpoint bodies whose fields
+ * disagree, number forms and duplicate keys in a body, and proofs too long
+ * or with two leaf indexes.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
