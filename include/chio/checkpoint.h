@@ -97,6 +97,12 @@ CHIO_EXTERN int chio_inclusion_proof_parse(const char *json, size_t len, chio_in
  * chio_inclusion_proof_verify - does @receipt_json (its canonical bytes are
  * the leaf) hash up to the proof's merkle_root? Returns 0 or CHIO_EPROOF
  * (and chio_json_parse() codes when the receipt is not JSON).
+ * The proof's merkle_root, tree_size and leaf_index are its own claim (a
+ * receipt is the root of a tree of itself): 0 means "in the log" only once
+ * the caller has checked that a checkpoint it trusts (chio_checkpoint_verify
+ * and its kernel_key) has this checkpoint_seq, root and tree_size, and that
+ * its batch_start_seq + leaf_index is receipt_seq, as `chio checkpoint
+ * verify-proof` does.
  */
 CHIO_EXTERN int chio_inclusion_proof_verify(const chio_inclusion_proof *p, const char *receipt_json,
                                             size_t len);

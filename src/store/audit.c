@@ -103,15 +103,19 @@ static int trusted(const audit *a, const char *hex)
     return 0;
 }
 
-/* Is @hex allowed to sign the checkpoint starting at @seq? Before
- * chain_from (a legacy part, or none pinned) any trusted key; from it on
- * only the store's. (A receipt signed by another key there changes bytes
- * the hash chain, anchored by the head, already vouches for.) */
-static int signer_allowed(const audit *a, uint64_t seq, const char *hex)
+/* Is @hex allowed to sign the checkpoint ending at @end? Wholly before
+ * chain_from (a legacy part, or none pinned) any trusted key; one that
+ * reaches it only the store's: the kernel that pinned the log cut it, the
+ * receipts it left pending before chain_from included, so one across
+ * chain_from signed by another trusted key was re-signed
+ * [`rev30_checkpoints::a_checkpoint_across_chain_from_re_signed_by_another_trusted_key_is_named`].
+ * (A receipt signed by another key there changes bytes the hash chain,
+ * anchored by the head, already vouches for.) */
+static int signer_allowed(const audit *a, uint64_t end, const char *hex)
 {
     uint8_t key[32];
 
-    if (!a->store_pinned || a->chain_from == 0 || seq < a->chain_from)
+    if (!a->store_pinned || a->chain_from == 0 || end < a->chain_from)
         return 1;
     return hex != NULL && chio_pubkey_from_hex(hex, strlen(hex), key) == 0 &&
            memcmp(key, a->store_key, 32) == 0;
@@ -181,7 +185,7 @@ static int read_checkpoint(void *ctx, uint64_t cseq, const char *json, size_t le
     placed = chio_checkpoint_seq(cp) == cseq;
     verified = placed && chio_checkpoint_verify(cp) == 0;
     c->usable = verified && trusted(a, chio_checkpoint_kernel_key_hex(cp)) &&
-                signer_allowed(a, c->start, chio_checkpoint_kernel_key_hex(cp));
+                signer_allowed(a, c->end, chio_checkpoint_kernel_key_hex(cp));
     if (!placed)
         bad_checkpoint(a, c, "numbering", "stored under another checkpoint_seq");
     else if (!verified)

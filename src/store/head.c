@@ -263,8 +263,9 @@ static int no_entry_at_zero(chio_store *s, chio_error *err)
 /* The newest checkpoint, which the kernel chains its next one to and
  * whose range tells it where its pending receipts start, must be the one
  * it signed there: its own number, a signature that verifies, and (once
- * the chain covers its range) this kernel's key. Otherwise a forged or
- * copied one would be vouched for by the next genuine checkpoint. */
+ * its range reaches chain_from, also when it starts before it) this
+ * kernel's key. Otherwise a forged or copied one would be vouched for by
+ * the next genuine checkpoint. */
 static int check_newest_checkpoint(chio_store *s, const chio_keypair *kp, uint64_t cseq,
                                    uint64_t chain_from, chio_error *err)
 {
@@ -278,7 +279,7 @@ static int check_newest_checkpoint(chio_store *s, const chio_keypair *kp, uint64
         return rc;
     ok = chio_checkpoint_parse(json, len, &cp, NULL) == 0 && chio_checkpoint_seq(cp) == cseq &&
          chio_checkpoint_verify(cp) == 0 &&
-         (chio_checkpoint_batch_start(cp) < chain_from ||
+         (chio_checkpoint_batch_end(cp) < chain_from ||
           strcmp(chio_checkpoint_kernel_key_hex(cp), chio_keypair_public_hex(kp)) == 0);
     chio_checkpoint_free(cp);
     free(json);
