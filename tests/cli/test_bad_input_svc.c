@@ -1147,9 +1147,14 @@ static const http_row control_rows[] = {
     {"the token less its last character", 0, 0,
      "Authorization: Bearer bad-input-bearer-token-012345678\r\n", GOOD, 401, "unauthorized", 0, 0},
     {"a 10 KB token", 0, 0, "Authorization: Bearer {10k}\r\n", GOOD, 401, "unauthorized", 0, 0},
+    /* Two Authorization headers: refused as ambiguous whichever comes
+     * first (review 30; it was 401 here, and 200 with the right one first). */
     {"Authorization twice, the wrong one first", 0, 0,
      "Authorization: Bearer wrong-token-0123456789abcdef\r\nAuthorization: Bearer " BEARER "\r\n",
-     GOOD, 401, "unauthorized", 0, 0},
+     GOOD, 400, "invalid_request", 0, 0},
+    {"Authorization twice, the right one first", 0, 0,
+     "Authorization: Bearer " BEARER "\r\nAuthorization: Bearer wrong-token-0123456789abcdef\r\n",
+     GOOD, 400, "invalid_request", 0, 0},
     /* RFC 9110: the scheme is case-insensitive, one or more spaces follow
      * it, white space around a header's value is not part of it. */
     {"lower-case scheme", 0, 0, "Authorization: bearer " BEARER "\r\n", GOOD, 200, "none", "allow",
