@@ -27,69 +27,23 @@
 
 #include "common/poll.h"
 #include "common/testutil.h"
+#include "serve/sidecar_proc.h"
 
 #define BEARER  "rev28-sidecar-bearer-0123456789"
 #define SUBJECT "1111111111111111111111111111111111111111111111111111111111111111"
 #define SUBJ2   "2222222222222222222222222222222222222222222222222222222222222222"
 
-typedef struct sidecar {
-    pid_t pid;
-    unsigned port;
-    char *dir;
-} sidecar;
+#define SEED_HEX "2929292929292929292929292929292929292929292929292929292929292929"
 
-/* Start `chio serve` with a bearer token on a free loopback port; fails
- * the test unless it serves within 15 s. */
+/* The suite's sidecar (sidecar_proc.h), with its seed and bearer token. */
 static void start(sidecar *sc)
 {
-    char seed[512], db[512], tok[512], out[512], *text;
-    uint64_t end;
-
-    sc->dir = testutil_tmpdir();
-    snprintf(seed, sizeof(seed), "%s/seed", sc->dir);
-    snprintf(db, sizeof(db), "%s/db", sc->dir);
-    snprintf(tok, sizeof(tok), "%s/bearer", sc->dir);
-    snprintf(out, sizeof(out), "%s/out", sc->dir);
-    cr_assert_eq(
-        testutil_write_file(
-            seed, "2929292929292929292929292929292929292929292929292929292929292929", 64, 0600),
-        0);
-    cr_assert_eq(testutil_write_file(tok, BEARER "\n", strlen(BEARER) + 1, 0600), 0);
-    sc->pid = fork();
-    cr_assert_geq(sc->pid, 0);
-    if (sc->pid == 0) {
-        const char *argv[] = {
-            CHIO_TEST_CLI, "serve",       "--receipt-db", db,  "--seed-file", seed,
-            "--listen",    "127.0.0.1:0", "--token-file", tok, NULL};
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
-        dup2(o, 1);
-        dup2(o, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    for (end = testutil_now_ms() + 15000; testutil_now_ms() < end; testutil_nap_ms(5)) {
-        const char *p;
-        text = testutil_read_file(out, NULL);
-        p = text ? strstr(text, "\"listening\":\"127.0.0.1:") : NULL;
-        if (p != NULL && strchr(p, '}') != NULL) {
-            sc->port = (unsigned)atoi(p + strlen("\"listening\":\"127.0.0.1:"));
-            free(text);
-            return;
-        }
-        free(text);
-    }
-    cr_assert_fail("chio serve did not serve within 15 s");
+    sidecar_start(sc, SEED_HEX, BEARER "\n");
 }
 
 static void stop(sidecar *sc)
 {
-    int st;
-
-    kill(sc->pid, SIGKILL);
-    waitpid(sc->pid, &st, 0);
-    testutil_rmrf(sc->dir);
-    free(sc->dir);
+    sidecar_stop(sc);
 }
 
 /* POST @body to @path with the bearer token on a new connection; the

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/serve/sidecar_proc.h - a real `chio serve` child for the sidecar
+ * suites: started with a seed, a bearer token and a free loopback port,
+ * in a temporary directory of its own; killed and cleaned up at the end.
+ */
+#ifndef CHIO_TESTS_SIDECAR_PROC_H
+#define CHIO_TESTS_SIDECAR_PROC_H
+
+#include <sys/types.h>
+
+typedef struct sidecar {
+    pid_t pid;
+    unsigned port;
+    char *dir;
+} sidecar;
+
+/* Start `chio serve` signing with @seed_hex (64 hex digits) and guarded by
+ * @bearer; fails the test unless it serves within 15 s. */
+void sidecar_start(sidecar *sc, const char *seed_hex, const char *bearer);
+/* Kill it and remove its directory. */
+void sidecar_stop(sidecar *sc);
+
+#endif
