@@ -11,7 +11,7 @@
  * file compares it with what an older build actually stored, so a change
  * made to both paths at once cannot pass unnoticed.
  *
- * How the pins were made: the builder cases below went through
+ * How the pins were made: the builder cases of receipt_cases.c went through
  * chio__receipt_prepare() at fe5c3f3 (seed OLD_SEED); the last one is a
  * receipt of `chio bench --threads 1 --calls 3 --durability sync
  * --seed-file F` at fe5c3f3 (seed BENCH_SEED), read back with `chio
@@ -24,51 +24,12 @@
 
 #include "chio/chio.h"
 #include "model.h"
+#include "model/receipt_cases.h"
 
 #define OLD_SEED   "0909090909090909090909090909090909090909090909090909090909090909"
 #define BENCH_SEED "d42aeebb07cbdcacafe650f0d5d586020a4b5eb42743db1d05e24e8b9f61e97c"
 
-/* One pinned receipt and the fields it was made from. */
-typedef struct pinned {
-    const char *name;
-    chio_verdict verdict;
-    const char *reason, *guard;
-    const char *params; /* canonical */
-    const char *output; /* NULL: none */
-    size_t nev;
-    const char *parent;
-    const char *orig_hash, *red_guard, *red_reason;
-    chio_redaction_mode redaction;
-    uint64_t red_count;
-    const char *tool;
-} pinned;
-
-static const pinned cases[] = {
-    {"allow", CHIO_VERDICT_ALLOW, NULL, NULL, "{\"path\":\"/w/a\"}", "{\"ok\":true}", 0, NULL, NULL,
-     NULL, NULL, 0, 0, "read"},
-    {"allow, evidence, no output", CHIO_VERDICT_ALLOW, NULL, NULL, "{}", NULL, 3, NULL, NULL, NULL,
-     NULL, 0, 0, "read"},
-    {"deny", CHIO_VERDICT_DENY, "path \"/etc\" is forbidden\n", "forbidden_path",
-     "{\"path\":\"/etc/shadow\"}", NULL, 2, NULL, NULL, NULL, NULL, 0, 0, "read"},
-    {"cancelled, nested", CHIO_VERDICT_CANCELLED, "the host cancelled", NULL, "[1,2,3]", NULL, 1,
-     "parent-1", NULL, NULL, NULL, 0, 0, "sample"},
-    {"incomplete", CHIO_VERDICT_INCOMPLETE, "stream cut", NULL, "\"x\"", "{\"n\":1}", 0, NULL, NULL,
-     NULL, NULL, 0, 0, "stream"},
-    {"redacted", CHIO_VERDICT_DENY, "secret", "secret_leak", "{\"k\":\"[redacted]\"}", NULL, 1,
-     NULL, "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12", "secret_leak", NULL,
-     CHIO_REDACTION_REDACTED, 2, "read"},
-    {"summary", CHIO_VERDICT_DENY, "too deep", "arguments", "{\"chio_omitted_arguments\":1}", NULL,
-     0, NULL, "cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34", NULL,
-     "arguments too deep", CHIO_REDACTION_SUMMARY, 0, "read"},
-    {"unicode and controls", CHIO_VERDICT_DENY, "caf\xc3\xa9 \xe2\x80\xae\x01\x1f", "g\xc3\xbc",
-     "{\"\xc3\xa9\":\"\\u0000\"}", NULL, 2, "p\xc3\xa4", NULL, NULL, NULL, 0, 0, "t\xe2\x82\xac"},
-};
-
-static chio__evidence evs[] = {{"forbidden_path", 1, "path allowed"},
-                               {"secret_leak", 0, NULL},
-                               {"custom \"quoted\"", 1, "tab\there"}};
-
-/* The stored bytes fe5c3f3 gave for cases[i], in order. */
+/* The stored bytes fe5c3f3 gave for receipt_cases[i] (receipt_cases.h), in order. */
 static const char *const stored_before[] = {
     /* allow */
     "{\"action\":{\"parameter_hash\":"
@@ -281,33 +242,6 @@ static const char bench_before[] =
     "940b\",\"timestamp\":1796181931,\"tool_name\":\"echo\",\"tool_origin\":\"caller_executed"
     "\",\"tool_server\":\"srv-bench\",\"trust_level\":\"mediated\"}";
 
-static void fill(const pinned *c, chio__receipt_fields *f)
-{
-    memset(f, 0, sizeof(*f));
-    f->timestamp = 1710000123;
-    f->capability_id = "cap-\xc3\xa9-1";
-    f->tool_server = "srv";
-    f->tool_name = c->tool;
-    f->params = c->params;
-    f->params_len = strlen(c->params);
-    f->params_canonical = 1;
-    f->output = c->output;
-    f->output_len = c->output ? strlen(c->output) : 0;
-    f->verdict = c->verdict;
-    f->reason = c->reason;
-    f->guard = c->guard;
-    f->ev = evs;
-    f->nev = c->nev;
-    f->request_id = "req-1";
-    f->session_id = "sess-1";
-    f->parent_request_id = c->parent;
-    f->redaction = c->redaction;
-    f->orig_hash = c->orig_hash;
-    f->red_guard = c->red_guard;
-    f->red_reason = c->red_reason;
-    f->red_count = c->red_count;
-}
-
 /* The bench receipt's fields: the echo tool answers with its arguments. */
 static void fill_bench(chio__receipt_fields *f)
 {
@@ -383,10 +317,9 @@ Test(rev30_i12, receipts_signed_before_the_typed_writer_still_verify)
 {
     size_t i;
 
-    cr_assert_eq(sizeof(stored_before) / sizeof(stored_before[0]),
-                 sizeof(cases) / sizeof(cases[0]));
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        expect_verifies(cases[i].name, stored_before[i], OLD_SEED);
+    cr_assert_eq(sizeof(stored_before) / sizeof(stored_before[0]), receipt_ncases);
+    for (i = 0; i < receipt_ncases; i++)
+        expect_verifies(receipt_cases[i].name, stored_before[i], OLD_SEED);
     expect_verifies("bench", bench_before, BENCH_SEED);
 }
 
@@ -395,9 +328,9 @@ Test(rev30_i12, the_typed_writer_stores_the_bytes_an_older_build_stored)
     chio__receipt_fields f;
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        fill(&cases[i], &f);
-        expect_written_as(cases[i].name, &f, "policy-1", OLD_SEED, stored_before[i]);
+    for (i = 0; i < receipt_ncases; i++) {
+        receipt_case_fill(&receipt_cases[i], &f);
+        expect_written_as(receipt_cases[i].name, &f, "policy-1", OLD_SEED, stored_before[i]);
     }
     fill_bench(&f);
     expect_written_as("bench", &f, "bench-policy", BENCH_SEED, bench_before);
