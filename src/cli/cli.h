@@ -173,6 +173,24 @@ int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const
 /* bench_threads.c: 1 when every signer thread of this process runs
  * SCHED_FIFO, 0 when one does not, -1 when none was found. */
 int cli_signers_realtime(void);
+/* bench_threads.c: the kernel's threads of this process by kind (signer,
+ * commit, checkpoint, RocksDB's, the kernel's others), each kind's summed
+ * time on a CPU and time runnable but waiting for one, in ns, and how many
+ * threads of it were found. ok is 0 when nothing could be read (no
+ * /proc/self/task/TID/schedstat). Threads that exited are not counted. */
+#define CLI_THREAD_KINDS 5
+typedef struct cli_thread_times {
+    double oncpu_ns[CLI_THREAD_KINDS];
+    double runq_ns[CLI_THREAD_KINDS];
+    int threads[CLI_THREAD_KINDS];
+    int ok;
+} cli_thread_times;
+void cli_thread_times_read(cli_thread_times *t);
+/* Prints the per-call CPU of each kind between @a and @b and the signers'
+ * shares of the wall time (JSON members, each with a trailing comma, or a
+ * text line); nothing when either reading failed. */
+void cli_thread_times_report(const cli_thread_times *a, const cli_thread_times *b, double cpu_s,
+                             double elapsed_s, uint64_t calls, int json);
 /* cmd_mcp.c: `chio mcp serve` (the MCP gateway, src/mcp/). */
 int cmd_mcp(int argc, char **argv);
 /* scenario_read.c: validate a scenario file's text; 0, or -1 with the bad

@@ -530,6 +530,7 @@ int cmd_bench(int argc, char **argv)
              ring = CHIO_DEFAULT_RING_CAPACITY, ok = 0, errors = 0;
     chio_kernel_config cfg;
     chio_kernel_metrics m;
+    cli_thread_times tt0, tt1;
     chio_keypair *kp = NULL;
     chio_error err;
     caller *cs = NULL;
@@ -655,6 +656,7 @@ int cmd_bench(int argc, char **argv)
         free(all);
         return cli_error("bench", "out of memory");
     }
+    cli_thread_times_read(&tt0);
     cpu0 = process_cpu_s();
     t0 = now_s();
     b.start = t0 + 0.001;
@@ -668,6 +670,7 @@ int cmd_bench(int argc, char **argv)
         pthread_join(ts[i], NULL);
     elapsed = now_s() - t0;
     cpu = process_cpu_s() - cpu0;
+    cli_thread_times_read(&tt1);
     if (cfg.signer_realtime != 0)
         realtime = cli_signers_realtime(); /* while the signers still run */
     chio_kernel_drain(b.k, NULL);
@@ -716,8 +719,7 @@ int cmd_bench(int argc, char **argv)
                "\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
                "\"in_call_p50_us\":%llu,\"in_call_p99_us\":%llu,"
                "\"avg_batch\":%.2f,\"max_batch\":%llu,\"blocked\":%llu,\"wal_syncs\":%llu,"
-               "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,"
-               "\"interrupted\":%s}\n",
+               "\"checkpoints\":%llu,\"last_seq\":%llu,\"errors\":%llu,\"elapsed_sec\":%.3f,",
                b.synthetic ? "synthetic"
                : b.budget  ? "evaluate-budget"
                            : "evaluate",
@@ -733,7 +735,9 @@ int cmd_bench(int argc, char **argv)
                m.avg_batch, (unsigned long long)m.max_batch,
                (unsigned long long)m.blocking_episodes, (unsigned long long)m.wal_syncs,
                (unsigned long long)m.checkpoints, (unsigned long long)m.last_seq,
-               (unsigned long long)errors, elapsed, stop_requested ? "true" : "false");
+               (unsigned long long)errors, elapsed);
+        cli_thread_times_report(&tt0, &tt1, cpu, elapsed, ok, 1);
+        printf("\"interrupted\":%s}\n", stop_requested ? "true" : "false");
     } else {
         printf("chio bench: %s, %llu threads, %llu signer%s, durability %s, %llu calls in %.2f "
                "s%s\n",
@@ -765,6 +769,7 @@ int cmd_bench(int argc, char **argv)
                    realtime == 1 ? "applied" : "NOT applied (see the warning above)");
         printf("  CPU per call   %.1f us  (%.2fx the raw sign time)\n", cpu_us,
                raw_us > 0 ? cpu_us / raw_us : 0);
+        cli_thread_times_report(&tt0, &tt1, cpu, elapsed, ok, 0);
         printf("  latency (us)   p50 %llu  p99 %llu  p99.9 %llu  max %llu\n",
                (unsigned long long)hist_pct(all, 50), (unsigned long long)hist_pct(all, 99),
                (unsigned long long)hist_pct(all, 99.9), (unsigned long long)all->max);

@@ -594,6 +594,49 @@ Test(cli, bench_signer_realtime_reports_whether_it_was_applied)
     free(db);
 }
 
+/* The per-thread breakdown: the signer's CPU per call is at least most of
+ * a signature (it signs every receipt of a loaded run), the kinds and the
+ * callers add up to no more than the process's CPU per call, and the
+ * signer's shares of the run's wall time are fractions. A broken reading
+ * (wrong file, wrong units, the phase's start taken after the calls) fails
+ * one of these. */
+Test(cli, bench_reports_cpu_per_call_by_thread)
+{
+    static const char *const kinds[] = {"signer",  "commit",       "checkpoint",
+                                        "rocksdb", "other_kernel", "callers"};
+    char *db = path("bench-threads");
+    cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "4", "--calls", "400",
+                       "--durability", "nosync", "--json");
+    chio_json_doc *doc = NULL;
+    const chio_json *root, *by;
+    double v, sum = 0, total = 0, busy = -1, waiting = -1;
+    size_t i;
+
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(chio_json_parse(r.out, strlen(r.out), &doc, NULL), 0, "%s", r.out);
+    root = chio_json_root(doc);
+    by = chio_json_get(root, "thread_cpu_per_call_us");
+    cr_assert(by != NULL, "%s", r.out);
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        cr_assert_eq(chio_json_get_double(chio_json_get(by, kinds[i]), &v), 0, "%s: %s", kinds[i],
+                     r.out);
+        cr_expect(v >= 0, "%s: %s", kinds[i], r.out);
+        sum += v;
+    }
+    cr_assert_eq(chio_json_get_double(chio_json_get(root, "cpu_per_call_us"), &total), 0);
+    chio_json_get_double(chio_json_get(by, "signer"), &v);
+    /* Some calls sign on their caller (an idle pipeline), so not all. */
+    cr_expect(v > 0, "%s", r.out);
+    cr_expect(sum <= total * 1.01 + 0.05, "%s", r.out);
+    cr_assert_eq(chio_json_get_double(chio_json_get(root, "signer_busy"), &busy), 0);
+    cr_assert_eq(chio_json_get_double(chio_json_get(root, "signer_waiting_for_cpu"), &waiting), 0);
+    cr_expect(busy > 0 && busy <= 1.0, "%s", r.out);
+    cr_expect(waiting >= 0 && busy + waiting <= 1.01, "%s", r.out);
+    chio_json_doc_free(doc);
+    testutil_cli_free(&r);
+    free(db);
+}
+
 /* A reading command given a --receipt-db that is a file, or that does not
  * exist, says which, names the option and exits 2 (it used to say only "no
  * receipt store at PATH", the same as for an empty directory). Each row:
