@@ -314,3 +314,120 @@ Test(rev31_budget, checks_two_to_five_answer_in_kernel_md_order)
         free(toks[i]);
     chio_kernel_free(k);
 }
+
+/* ---- nested requests of a call whose token is revoked or expires ---------------------------- */
+
+static uint64_t moving_now = NOW;
+static int host_asked;
+static int sample_rc;
+static chio_kernel *nested_k;   /* the kernel of nested_after() */
+static const char *nested_what; /* "revoke" or "expire" */
+
+static uint64_t moving_clock(void *ctx)
+{
+    (void)ctx;
+    return __atomic_load_n(&moving_now, __ATOMIC_SEQ_CST);
+}
+
+static int host_answers(void *user, chio_nested_kind kind, const char *session_id,
+                        const char *request_json, size_t request_len, chio_output *reply)
+{
+    (void)user;
+    (void)kind;
+    (void)session_id;
+    (void)request_json;
+    (void)request_len;
+    __atomic_add_fetch(&host_asked, 1, __ATOMIC_SEQ_CST);
+    return chio_output_set_json(reply, "{\"text\":\"ok\"}", 13);
+}
+
+/* The tool revokes its own token (nested_what "revoke") or lets the clock pass
+ * its expiry (user "expire"), then asks for a sampling. */
+static int sampling_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                         size_t len, chio_output *out)
+{
+    char *reply = NULL;
+    size_t reply_len = 0;
+    chio_error err;
+
+    (void)user;
+    (void)tool;
+    chio_error_init(&err);
+    if (strcmp(nested_what, "revoke") == 0)
+        cr_assert_eq(chio_kernel_revoke_capability(nested_k, "cap-nested", &err), 0, "%s",
+                     err.message);
+    else
+        __atomic_store_n(&moving_now, NOW + 1000, __ATOMIC_SEQ_CST);
+    sample_rc = chio_tool_ctx_sample(ctx, "{\"messages\":[]}", 15, 0, &reply, &reply_len, &err);
+    free(reply);
+    return chio_output_set_json(out, args, len);
+}
+
+/* Run one call of "cap-nested" (expires at NOW + 90) whose tool does
+ * @what; returns the child receipt's JSON (free()) and checks that the
+ * host was never asked and the tool heard CHIO_EDENIED. */
+static char *nested_after(const char *what)
+{
+    static const char *const tools[] = {"t"};
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    chio_response resp;
+    chio_kernel *k;
+    chio_error err;
+    chio_call c;
+    char sid[CHIO_SESSION_ID_LEN + 1], *json;
+    size_t len;
+
+    __atomic_store_n(&moving_now, NOW, __ATOMIC_SEQ_CST);
+    host_asked = 0;
+    kt_config(&cfg, NULL);
+    cfg.clock = moving_clock;
+    cfg.allow_sampling = 1;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = nested_k = kt_kernel(&cfg);
+    nested_what = what;
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    ts.invoke = sampling_tool;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_kernel_set_nested_handler(k, host_answers, NULL, &err), 0, "%s", err.message);
+    open_with(k, "cap-nested",
+              "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
+              "\"operations\":[\"invoke\"]}]}",
+              sid);
+    kt_grant_call(&c, sid, "cap-nested", "{}", 2);
+    chio_response_init(&resp);
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &resp, &err), 0, "%s", err.message);
+    cr_assert_eq(resp.nchildren, 1);
+    json = strdup(chio_receipt_json(resp.children[0], &len));
+    cr_assert_not_null(json);
+    cr_expect_eq(sample_rc, CHIO_EDENIED, "%s: the tool heard %d", what, sample_rc);
+    cr_expect_eq(host_asked, 0, "%s: the host was asked", what);
+    cr_expect_eq(chio_receipt_verdict(resp.children[0]), CHIO_VERDICT_DENY, "%s: %s", what, json);
+    chio_response_destroy(&resp);
+    chio_kernel_free(k);
+    return json;
+}
+
+/* A revocation that returned while the tool runs stops its later nested
+ * requests: the kernel signed an allow child receipt under the revoked
+ * id and asked the host before. */
+Test(rev31_budget, a_nested_request_after_its_token_was_revoked_is_denied)
+{
+    char *json = nested_after("revoke");
+
+    cr_expect_not_null(strstr(json, "\"guard\":\"capability_revoked\""), "%s", json);
+    free(json);
+}
+
+/* The same for a token that expired while the tool ran. */
+Test(rev31_budget, a_nested_request_after_its_token_expired_is_denied)
+{
+    char *json = nested_after("expire");
+
+    cr_expect_not_null(strstr(json, "\"guard\":\"capability_expired\""), "%s", json);
+    free(json);
+}
