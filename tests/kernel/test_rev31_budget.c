@@ -315,6 +315,42 @@ Test(rev31_budget, checks_two_to_five_answer_in_kernel_md_order)
     chio_kernel_free(k);
 }
 
+/* Budgets are the presented token's (chio's try_increment keys them by
+ * cap.id): a delegated token whose chain names the parent "bp-parent"
+ * spends its own max_invocations, not the parent's, and the parent's
+ * spent budget does not stop it (the issuer attenuates a child by what it
+ * signs into the child's grants). */
+Test(rev31_budget, a_delegated_token_spends_its_own_budget_not_its_parents)
+{
+    static const char *const tools[] = {"t"};
+    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
+    const char *one = "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
+                      "\"operations\":[\"invoke\"],\"max_invocations\":1}]}";
+    const char *two = "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
+                      "\"operations\":[\"invoke\"],\"max_invocations\":2}]}";
+    tk_link up = {"bp-parent", TK_KERNEL_SEED, TK_AGENT_PUB, NOW - 20};
+    char *toks[2], sid[CHIO_SESSION_ID_LEN + 1];
+    const char *caps[2];
+    chio_error err;
+
+    toks[0] = tk_token(TK_KERNEL_SEED, "bp-parent", TK_AGENT_PUB, one, NOW - 10, 100, NULL, 0);
+    toks[1] = tk_token(TK_KERNEL_SEED, "bp-child", TK_AGENT_PUB, two, NOW - 10, 100, &up, 1);
+    cr_assert(toks[0] != NULL && toks[1] != NULL);
+    caps[0] = toks[0];
+    caps[1] = toks[1];
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 2, sid, &err), 0, "%s",
+                 err.message);
+    cr_expect_eq(code_of(k, sid, "bp-parent"), CHIO_CODE_NONE);
+    cr_expect_eq(code_of(k, sid, "bp-parent"), CHIO_CODE_BUDGET_EXHAUSTED);
+    cr_expect_eq(code_of(k, sid, "bp-child"), CHIO_CODE_NONE);
+    cr_expect_eq(code_of(k, sid, "bp-child"), CHIO_CODE_NONE);
+    cr_expect_eq(code_of(k, sid, "bp-child"), CHIO_CODE_BUDGET_EXHAUSTED);
+    free(toks[0]);
+    free(toks[1]);
+    chio_kernel_free(k);
+}
+
 /* ---- nested requests of a call whose token is revoked or expires ---------------------------- */
 
 static uint64_t moving_now = NOW;
