@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
@@ -349,6 +350,98 @@ Test(rev31_budget, a_delegated_token_spends_its_own_budget_not_its_parents)
     free(toks[0]);
     free(toks[1]);
     chio_kernel_free(k);
+}
+
+/* ---- the same race through chio_kernel_evaluate_async ---------------------------------------- */
+
+#define ASYNC_PER_THREAD 4
+
+static int async_done, async_allow, async_exhausted, async_bad;
+
+static void async_cb(void *ctx, int rc, chio_response *resp, const chio_error *err)
+{
+    (void)ctx;
+    (void)err;
+    if (rc != 0 || resp->receipt == NULL)
+        __atomic_add_fetch(&async_bad, 1, __ATOMIC_SEQ_CST);
+    else if (resp->verdict == CHIO_VERDICT_ALLOW)
+        __atomic_add_fetch(&async_allow, 1, __ATOMIC_SEQ_CST);
+    else if (resp->code == CHIO_CODE_BUDGET_EXHAUSTED)
+        __atomic_add_fetch(&async_exhausted, 1, __ATOMIC_SEQ_CST);
+    else
+        __atomic_add_fetch(&async_bad, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&async_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *async_submitter(void *arg)
+{
+    racer *r = arg;
+    chio_error err;
+    chio_call c;
+    int i;
+
+    kt_grant_call(&c, r->sid, r->id, "{\"x\":1}", 7);
+    gate_wait();
+    for (i = 0; i < ASYNC_PER_THREAD; i++) {
+        chio_error_init(&err);
+        if (chio_kernel_evaluate_async(r->k, &c, async_cb, NULL, &err) != 0)
+            r->error++;
+    }
+    return NULL;
+}
+
+static int all_called_back(void *arg)
+{
+    (void)arg;
+    return __atomic_load_n(&async_done, __ATOMIC_SEQ_CST) == NTHREADS * ASYNC_PER_THREAD;
+}
+
+/* 128 asynchronous calls from 32 threads for max_invocations 5: exactly 5
+ * allows and 5 dispatches, every callback once with its receipt. */
+Test(rev31_budget, racing_async_calls_never_overspend_a_budget_of_five)
+{
+    char *dir = testutil_tmpdir();
+    chio_kernel *k = counting_kernel(dir);
+    const char *scope = "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
+                        "\"operations\":[\"invoke\"],\"max_invocations\":5}]}";
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    pthread_t th[NTHREADS];
+    racer rs[NTHREADS];
+    unsigned long before = __atomic_load_n(&dispatched, __ATOMIC_SEQ_CST);
+    int i, errors = 0;
+
+    open_with(k, "cap-async", scope, sid);
+    memset(rs, 0, sizeof(rs));
+    pthread_mutex_lock(&gate.mu);
+    gate.ready = 0;
+    gate.go = 0;
+    pthread_mutex_unlock(&gate.mu);
+    for (i = 0; i < NTHREADS; i++) {
+        rs[i].k = k;
+        rs[i].sid = sid;
+        rs[i].id = "cap-async";
+        cr_assert_eq(pthread_create(&th[i], NULL, async_submitter, &rs[i]), 0);
+    }
+    pthread_mutex_lock(&gate.mu);
+    while (gate.ready < NTHREADS)
+        pthread_cond_wait(&gate.cv, &gate.mu);
+    gate.go = 1;
+    pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
+    for (i = 0; i < NTHREADS; i++) {
+        pthread_join(th[i], NULL);
+        errors += rs[i].error;
+    }
+    cr_assert_eq(errors, 0);
+    cr_assert(testutil_wait_until(all_called_back, NULL, 60000), "%d callbacks",
+              __atomic_load_n(&async_done, __ATOMIC_SEQ_CST));
+    cr_expect_eq(async_allow, 5);
+    cr_expect_eq(async_exhausted, NTHREADS * ASYNC_PER_THREAD - 5);
+    cr_expect_eq(async_bad, 0);
+    cr_expect_eq(__atomic_load_n(&dispatched, __ATOMIC_SEQ_CST) - before, 5);
+    chio_kernel_free(k);
+    testutil_rmrf(dir);
+    free(dir);
 }
 
 /* ---- nested requests of a call whose token is revoked or expires ---------------------------- */
