@@ -234,7 +234,9 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * dropped, starts with "tool" ("tools", "toolChoice", ...) is sampling
  * with tool use. Once the call is cancelled, past its timeout or past a
  * stream limit, every request is refused (child receipt code `cancelled`
- * or `stream_limit`) and the host is not asked. A call makes at most 1024
+ * or `stream_limit`) and the host is not asked; so is one made after the
+ * call's token was revoked (it or an id in its chain) or expired
+ * (`capability_revoked` / `capability_expired`). A call makes at most 1024
  * nested requests: the next fails with CHIO_ELIMIT and no child receipt,
  * and the call ends a tool_error deny whatever the tool returns. A
  * request text over max_argument_bytes is refused unparsed, and one whose

@@ -2,7 +2,8 @@
 /*
  * kernel/nested.c - a tool's nested sampling and elicitation requests
  * (chio_tool_ctx_sample(), chio_tool_ctx_elicit()): each is checked
- * (size, tools asked for, whether its child receipt can be recorded),
+ * (size, tools asked for, whether its child receipt can be recorded, the
+ * call's token not revoked or expired since the dispatch),
  * redacted where a secret_leak guard flags a value, answered by the host
  * and given a signed child receipt before the tool gets the answer. Runs
  * on the tool's thread, inside the request (request.h); dispatch.c owns
@@ -252,6 +253,22 @@ static int stored_form(chio_tool_ctx *c, receipt_spec *sp, const char *req, size
     return 0;
 }
 
+/* Checks 2 and 3 again for a nested request (as just before the
+ * dispatch): a token revoked, or expired, while its tool runs asks nothing
+ * more of the agent's model or the user under it. The code, with its
+ * reason in @reason, or NONE. */
+static chio_code token_lapsed(mreq *r, char *reason, size_t cap)
+{
+    chio_code code;
+
+    if (r->sc == NULL)
+        return CHIO_CODE_NONE; /* no token held (not a tool call's request) */
+    code = chio__time_since_check(r->k, r->sc->cap, reason, cap);
+    if (code == CHIO_CODE_NONE)
+        code = chio__revoked_since_check(r->k, r->sc->cap, r->revoke_gen, reason, cap);
+    return code;
+}
+
 static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *json, size_t len,
                           char **reply, size_t *reply_len, chio_error *err)
 {
@@ -297,6 +314,8 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     if (chio__is_cancelled(r)) {
         /* The call is over for its caller: nothing more goes to the host. */
         refused = CHIO_CODE_CANCELLED;
+    } else if ((refused = token_lapsed(r, reason, sizeof(reason))) != CHIO_CODE_NONE) {
+        /* reason set: the token was revoked or expired while the tool ran */
     } else if (c->streaming && (c->limit_hit || chio__stream_over_duration(c))) {
         refused = CHIO_CODE_STREAM_LIMIT;
     } else if (kind == CHIO_NESTED_ELICITATION) {
@@ -308,7 +327,9 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
         refused = CHIO_CODE_SAMPLING_TOOL_USE_NOT_ALLOWED;
     }
     memset(&out, 0, sizeof(out));
-    if (refused == CHIO_CODE_CANCELLED || refused == CHIO_CODE_STREAM_LIMIT) {
+    if (refused == CHIO_CODE_CAPABILITY_REVOKED || refused == CHIO_CODE_CAPABILITY_EXPIRED) {
+        /* reason set by token_lapsed() */
+    } else if (refused == CHIO_CODE_CANCELLED || refused == CHIO_CODE_STREAM_LIMIT) {
         snprintf(reason, sizeof(reason), "%s request refused: the call %s",
                  kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling",
                  refused == CHIO_CODE_CANCELLED ? "was cancelled or timed out"
