@@ -124,10 +124,17 @@ int chio__url_special_scheme(const char *s, size_t n);
  * U+3000, U+FEFF); 0 when there is none. */
 size_t chio__space_at(const char *s, size_t n);
 
+/* chio__url_break - the length in bytes of the word break at s[@i] when
+ * looking for the URLs in running text: a C0 control, space or DEL, a
+ * quote (' " `), a bracket (< > ( ) { }), ',', ';' or '|', or a Unicode
+ * space (chio__space_at); 0 when s[@i] starts no break. */
+size_t chio__url_break(const char *s, size_t n, size_t i);
+
 /* chio__url_candidate - does a leaf (@key: its nearest object key, may be
  * NULL) name a URL or host? 2 when only the key says so (a URL-ish key such
  * as url, host, endpoint, ...), 1 when the value does ("://" anywhere, a
- * special scheme, or a leading "//" or "\\"), 0 when neither. */
+ * special scheme, or a leading "//" or "\\", at its start or at the start
+ * of a word after a chio__url_break), 0 when neither. */
 int chio__url_candidate(const char *key, const char *s, size_t n);
 
 /* An object key as the argument walkers hand it to the checks, with what
