@@ -15,9 +15,15 @@
 //
 //   node scripts/gen-url-cases.mjs > tests/kernel/rev31_url_cases.h
 //
-// Deterministic: the same seed and Node's URL parser give the same file.
-// URL_CASES_SEED and URL_CASES_N pick another seed and number of random
-// cases, to search further (the committed table uses the defaults).
+// A second table holds file: URLs with the path Node's fileURLToPath()
+// opens for each; the test holds the forbidden_path guard and path_prefix
+// to it. Deterministic: the same seed and Node's URL parser give the same
+// file.
+// URL_CASES_SEED, URL_CASES_N and URL_CASES_FILES pick another seed and
+// numbers of cases, to search further (the committed table uses the
+// defaults).
+
+import { fileURLToPath } from 'node:url';
 
 const SEED = Number(process.env.URL_CASES_SEED ?? 0x31c0ffee);
 const RANDOM_CASES = Number(process.env.URL_CASES_N ?? 8000);
@@ -175,6 +181,36 @@ add(`https://${'a.'.repeat(120)}good.example/`, GOOD);
 add(`${' '.repeat(600)}https://evil.example/`, GOOD);
 add(`https://${GOOD}${'\t'.repeat(700)}.evil.example/`, GOOD);
 
+// file: URLs, for the path readings (forbidden_path, path_prefix): the
+// path Node's fileURLToPath(new URL(s)) opens on POSIX (NULL: it refuses).
+const FILE_CASES = Number(process.env.URL_CASES_FILES ?? 3000);
+const F_SCHEMES = ['file', 'FILE', 'fIlE', 'fi\tle', 'f\nile', 'file\r', '\tfile', ' file', '\u0001file'];
+const F_SEPS = [':', ':/', '://', ':///', '://localhost/', '://LOCALHOST/', ':\\\\', ':/\\',
+  ':\\/localhost\\', '://%6cocalhost/', '://localhost./', ':////', '://\t/', ':/\t/',
+  '://127.0.0.1/', '://localhost:80/', '://u@localhost/'];
+const F_SEGS = ['workspace', 'workspace', 'etc', 'ETC', '..', '.', '%2e%2e', '.%2e', '%2E.', '.\t.',
+  '%2e', '', 'a', 'C:', 'c|', 'etc%2f', '..%5c', 'e%74c', '%252e%252e', '.\n.', 'et\rc',
+  '\u3002\u3002', '\uff0e\uff0e', '\u2025', 'passwd', '?', '#', ';x', '..\\..', '%5c..'];
+const F_SLASHES = ['/', '/', '/', '\\', '%2f', '%5c', '//'];
+function nodePath(s) {
+  try {
+    return fileURLToPath(new URL(s));
+  } catch {
+    return null;
+  }
+}
+const fileCases = [];
+const fileSeen = new Set();
+while (fileCases.length < FILE_CASES) {
+  let s = pick(F_SCHEMES) + pick(F_SEPS);
+  const n = 1 + Math.floor(rnd() * 5);
+  for (let i = 0; i < n; i++) s += pick(F_SEGS) + (i + 1 < n ? pick(F_SLASHES) : '');
+  if (rnd() < 0.4) s += pick(['/etc/passwd', '/../etc/passwd', '/a', '']);
+  if (fileSeen.has(s)) continue;
+  fileSeen.add(s);
+  fileCases.push({ url: s, path: nodePath(s) });
+}
+
 // C string literal: printable ASCII as is, everything else as 3-digit octal
 // (octal escapes stop after three digits; hex ones do not).
 function cstr(s) {
@@ -203,6 +239,11 @@ out.push('/* clang-format off */');
 out.push('static const rev31_url_case rev31_url_cases[] = {');
 for (const c of cases)
   out.push(`    {${cstr(c.url)}, ${c.bare ? 1 : 0}, ${cstr(c.allow)}, ${cstr(c.w ? c.w.host : null)}, ${cstr(c.words)}, ${cstr(c.w ? c.w.scheme : null)}, ${cstr(c.w ? c.w.port : null)}},`);
+out.push('};');
+out.push('');
+out.push('/* file: URLs and the path Node opens for each (NULL: refused). */');
+out.push('static const rev31_file_case rev31_file_cases[] = {');
+for (const c of fileCases) out.push(`    {${cstr(c.url)}, ${cstr(c.path)}},`);
 out.push('};');
 out.push('/* clang-format on */');
 process.stdout.write(out.join('\n') + '\n');
