@@ -366,3 +366,68 @@ Test(rev31_urls, file_urls_are_read_as_whatwg_and_posix_read_them)
     }
     chio_kernel_free(k);
 }
+
+static int provide(void *user, const char *uri, chio_output *out)
+{
+    (void)uri;
+    (*(int *)user)++;
+    return chio_output_set_json(out, "\"text\"", 6);
+}
+
+/* WHATWG drops tab, LF and CR anywhere in a URL, so a provider that parses
+ * a resource URI resolves "/pub/.\t./secret" as "/secret": such a URI was
+ * under a prefix grant of https://good.example/pub/ *. Rows 0-3 were
+ * allowed before; the last stays allowed. */
+Test(rev31_urls, resource_uris_with_tab_or_newline_in_a_dot_segment_are_not_under_a_prefix)
+{
+    static const struct {
+        const char *uri;
+        int allowed;
+    } rows[] = {
+        {"https://good.example/pub/.\t./secret", 0}, /* https://good.example/secret */
+        {"file:///pub/.\n./etc/passwd", 0},          /* file:///etc/passwd */
+        {"https://good.example/pub/%2e\r%2e/x", 0},  /* https://good.example/x */
+        {"https://good.example/pub/%\t2e%2e/x", 0},  /* https://good.example/x */
+        {"https://good.example/pub/a\tb", 1},        /* a name: /pub/ab */
+    };
+    static const char *const tools[] = {"t"};
+    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
+    chio_resource_provider rp;
+    char sid[CHIO_SESSION_ID_LEN + 1], *tok;
+    const char *caps[1];
+    chio_response r;
+    chio_error err;
+    int reads = 0;
+    size_t i;
+
+    chio_error_init(&err);
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = "web";
+    rp.read = provide;
+    rp.user = &reads;
+    cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, &err), 0, "%s", err.message);
+    tok = tk_token(TK_KERNEL_SEED, "cap-rev31-pub", TK_AGENT_PUB,
+                   "{\"resource_grants\":[{\"uri_pattern\":\"https://good.example/pub/*\","
+                   "\"operations\":[\"read\"]},{\"uri_pattern\":\"file:///pub/*\","
+                   "\"operations\":[\"read\"]}]}",
+                   NOW - 10, 100, NULL, 0);
+    cr_assert_not_null(tok);
+    caps[0] = tok;
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        chio_response_init(&r);
+        cr_assert_eq(
+            chio_kernel_read_resource(k, sid, NULL, "cap-rev31-pub", rows[i].uri, &r, &err), 0,
+            "row %zu: %s", i, err.message);
+        cr_assert_not_null(r.receipt, "row %zu: no receipt", i);
+        if (rows[i].allowed)
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu: %s", i, r.reason);
+        else
+            cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_OUT_OF_SCOPE,
+                      "row %zu: verdict %d code %s", i, r.verdict, chio_code_name(r.code));
+        chio_response_destroy(&r);
+    }
+    free(tok);
+    chio_kernel_free(k);
+}
