@@ -470,14 +470,12 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
         n = e - p;
         absolute = 1;
     }
+    if ((flags & CHIO__PATH_WHATWG) && (!absolute || !whatwg_may_differ(s, n)))
+        return CHIO__PATH_SAME;
     d = chio__scratch(stack, sizeof(stack), 2 * n + 4, &heap);
     if (d == NULL)
         return CHIO_ENOMEM;
-    if ((flags & CHIO__PATH_WHATWG) && (!absolute || !whatwg_may_differ(s, n))) {
-        free(heap);
-        return CHIO__PATH_SAME;
-    }
-    if ((flags & CHIO__PATH_WHATWG) && absolute) {
+    if (flags & CHIO__PATH_WHATWG) {
         /* the path WHATWG makes, in the second half of @d */
         char *w = d + n + 2;
         n = whatwg_dots(s, n, w);
