@@ -179,6 +179,22 @@ static int starts_file(const char *s, size_t n)
     return n >= 5 && strncasecmp(s, "file:", 5) == 0;
 }
 
+int chio__starts_file_url(const char *s, size_t n)
+{
+    size_t i = 0, k = 0;
+
+    while (i < n && (unsigned char)s[i] <= 0x20)
+        i++;
+    for (; i < n && k < 5; i++) {
+        if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+            continue;
+        if (chio__ascii_lower((unsigned char)s[i]) != "file:"[k])
+            return 0;
+        k++;
+    }
+    return k == 5;
+}
+
 /* Characters a reader may take for dots, a slash or a backslash: NFKC
  * folds U+FF0E, U+FE52 and U+2024 to '.', U+2025 and U+FE30 to "..",
  * U+2026 and U+FE19 to "...", U+FF0F to '/', U+FF3C and U+FE68 to '\'
@@ -270,8 +286,6 @@ int chio__path_candidate(const char *key, const char *s, size_t n)
 
 int chio__path_candidate_key(chio__key *key, const char *s, size_t n)
 {
-    size_t i;
-
     if (chio__key_names(key, CHIO__KEY_PATH))
         return 1;
     if (n == 0)
@@ -279,9 +293,7 @@ int chio__path_candidate_key(chio__key *key, const char *s, size_t n)
     if (s[0] == '/' || s[0] == '\\' || s[0] == '~' || s[0] == '.' || memchr(s, '/', n) != NULL ||
         memchr(s, '\\', n) != NULL)
         return 1;
-    for (i = 0; i < n && (unsigned char)s[i] <= 0x20; i++)
-        ;
-    if (starts_file(s + i, n - i))
+    if (chio__starts_file_url(s, n))
         return 1;
     return encoded_sep(s, n) || has_look_alike(s, n);
 }
@@ -303,18 +315,19 @@ static int below_link_dir(const char *out, size_t o)
 }
 
 /* Segment normalisation of @src into @out (room for @len + 2 bytes). */
-static int segments(const char *src, size_t len, int absolute, char *out, size_t *outlen)
+static int segments(const char *src, size_t len, int absolute, int posix, char *out, size_t *outlen)
 {
     size_t o = 0, base, i = 0;
 
-    if (len > 0 && chio__is_slash((unsigned char)src[0]))
+#define SEP(c) ((c) == '/' || (!posix && (c) == '\\'))
+    if (len > 0 && SEP(src[0]))
         absolute = 1;
     if (absolute)
         out[o++] = '/';
     base = o;
     while (i < len) {
         size_t j = i;
-        while (j < len && !chio__is_slash((unsigned char)src[j]))
+        while (j < len && !SEP(src[j]))
             j++;
         if (j - i == 0 || (j - i == 1 && src[i] == '.')) {
             /* empty or "." */
@@ -338,6 +351,79 @@ static int segments(const char *src, size_t len, int absolute, char *out, size_t
     out[o] = '\0';
     *outlen = o;
     return 0;
+#undef SEP
+}
+
+/* Is the URL path segment @s "." (@dots 1) or ".." (@dots 2) to WHATWG,
+ * which reads "%2e" as a dot there (".%2E", "%2e%2e")? */
+static int dot_segment(const char *s, size_t n, int dots)
+{
+    int k = 0;
+
+    while (n > 0) {
+        if (s[0] == '.') {
+            s++;
+            n--;
+        } else if (n >= 3 && s[0] == '%' && s[1] == '2' && (s[2] == 'e' || s[2] == 'E')) {
+            s += 3;
+            n -= 3;
+        } else {
+            return 0;
+        }
+        k++;
+    }
+    return k == dots;
+}
+
+/* A file URL's path @s (@n bytes, before percent-decoding) with its dot
+ * segments resolved as WHATWG's path state does, into @out (room for
+ * @n + 2): '/' and '\' separate, "." segments go, ".." pops the last
+ * segment even an empty one ("/etc//.." is "/etc/", where POSIX reads
+ * "/etc//.." as "/") and never the root. Each segment is written as "/"
+ * and its bytes. Returns the length. */
+static size_t whatwg_dots(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+
+    if (n > 0 && chio__is_slash((unsigned char)s[0]))
+        i = 1;
+    for (;;) {
+        size_t j = i;
+        while (j < n && !chio__is_slash((unsigned char)s[j]))
+            j++;
+        if (dot_segment(s + i, j - i, 2)) {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+        } else if (!dot_segment(s + i, j - i, 1)) {
+            out[o++] = '/';
+            memcpy(out + o, s + i, j - i);
+            o += j - i;
+        }
+        if (j >= n)
+            break;
+        i = j + 1;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = '\0';
+    return o;
+}
+
+/* Can WHATWG's dot segments (whatwg_dots) read the file URL path @s
+ * otherwise than decoding it and resolving the dots after? Only where a
+ * ".." pops an empty segment (two separators in a row) or a segment with
+ * an encoded '/' or '\\' in it (one segment to WHATWG, two after
+ * decoding). */
+static int whatwg_may_differ(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < n; i++)
+        if (chio__is_slash((unsigned char)s[i]) && chio__is_slash((unsigned char)s[i + 1]))
+            return 1;
+    return has_ci(s, n, "%2f") || has_ci(s, n, "%5c");
 }
 
 int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, size_t cap,
@@ -345,7 +431,7 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
 {
     char stack[STACK_BUF], *heap = NULL, *d;
     size_t i, dl;
-    int absolute = 0, rc;
+    int absolute = 0, posix, rc;
 
     *outlen = 0;
     if (cap > 0)
@@ -355,8 +441,9 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
     for (i = 0; i < n; i++)
         if (is_control((unsigned char)s[i]))
             return CHIO_EINVAL;
+    posix = (flags & CHIO__PATH_POSIX) != 0;
     if (!(flags & CHIO__PATH_DECODE))
-        return segments(s, n, 0, out, outlen);
+        return segments(s, n, 0, posix, out, outlen);
     for (i = 0; i < n && s[i] == ' '; i++)
         ;
     if (starts_file(s + i, n - i)) {
@@ -383,10 +470,26 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
         n = e - p;
         absolute = 1;
     }
-    d = chio__scratch(stack, sizeof(stack), n + 1, &heap);
+    if ((flags & CHIO__PATH_WHATWG) && (!absolute || !whatwg_may_differ(s, n)))
+        return CHIO__PATH_SAME;
+    d = chio__scratch(stack, sizeof(stack), 2 * n + 4, &heap);
     if (d == NULL)
         return CHIO_ENOMEM;
-    dl = chio__percent_decode(s, n, d);
+    if (flags & CHIO__PATH_WHATWG) {
+        /* the path WHATWG makes, in the second half of @d */
+        char *w = d + n + 2;
+        n = whatwg_dots(s, n, w);
+        s = w;
+    }
+    if (posix && absolute) {
+        /* a file: URL's '\\' is a '/' to WHATWG; an encoded one, "%5c",
+         * is a byte of a file name to POSIX */
+        for (i = 0; i < n; i++)
+            d[i] = s[i] == '\\' ? '/' : s[i];
+        dl = chio__percent_decode(d, n, d);
+    } else {
+        dl = chio__percent_decode(s, n, d);
+    }
     if (flags & CHIO__PATH_TRIM) { /* spaces that were encoded, too */
         size_t a, b;
         trim_space(d, dl, &a, &b);
@@ -403,7 +506,7 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
     if (rc == 0 && !chio__utf8_valid(d, dl))
         rc = CHIO_EINVAL; /* overlong "%c0%ae" and friends: decoders disagree */
     if (rc == 0)
-        rc = segments(d, dl, absolute, out, outlen);
+        rc = segments(d, dl, absolute, posix, out, outlen);
     free(heap);
     if (rc != 0 && cap > 0)
         out[0] = '\0';
@@ -413,6 +516,7 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
 typedef struct readings {
     char *buf;
     size_t cap;
+    unsigned flags; /* added to every reading's: CHIO__PATH_POSIX */
     int (*fn)(void *, const char *, size_t);
     void *ctx;
 } readings;
@@ -420,8 +524,10 @@ typedef struct readings {
 static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
 {
     size_t len;
-    int rc = chio__path_normalize(s, n, flags, r->buf, r->cap, &len);
+    int rc = chio__path_normalize(s, n, flags | r->flags, r->buf, r->cap, &len);
 
+    if (rc == CHIO__PATH_SAME)
+        return 0; /* a reading made already */
     if (rc != 0)
         return rc == CHIO_ENOMEM ? rc : CHIO_EINVAL;
     return r->fn(r->ctx, r->buf, len);
@@ -430,12 +536,29 @@ static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
 /* A file: URL as its path, and when it has a query or fragment, also its
  * whole rest: "file:///w/a?/../../etc" is "/etc" to a tool that strips
  * "file://" instead of parsing the URL. */
-static int file_readings(readings *r, const char *s, size_t n)
+static int file_readings_with(readings *r, const char *s, size_t n, unsigned flags)
 {
-    int rc = one_reading(r, s, n, CHIO__PATH_DECODE);
+    int rc = one_reading(r, s, n, CHIO__PATH_DECODE | flags);
 
     if (rc == 0 && (memchr(s, '?', n) != NULL || memchr(s, '#', n) != NULL))
-        rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHOLE);
+        rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHOLE | flags);
+    /* the path a WHATWG parser makes ("file:///etc//%2e%2e" is /etc/) */
+    if (rc == 0)
+        rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHATWG | flags);
+    return rc;
+}
+
+static int has_backslash(const char *s, size_t n);
+
+/* ... and again as POSIX opens it when it holds a backslash: Node's
+ * fileURLToPath() makes "%5c" a byte of a name ("file:///w%5c..%5cetc" is
+ * the directory "w\\..\\etc" under /), and Windows refuses it. */
+static int file_readings(readings *r, const char *s, size_t n)
+{
+    int rc = file_readings_with(r, s, n, 0);
+
+    if (rc == 0 && has_backslash(s, n))
+        rc = file_readings_with(r, s, n, CHIO__PATH_POSIX);
     return rc;
 }
 
@@ -454,7 +577,7 @@ static int encoded_space(const char *s, size_t n)
 
 /* The readings of @s as written (chio__path_readings without the folded
  * ones). */
-static int readings_as_written(const char *s, size_t n,
+static int readings_as_written(const char *s, size_t n, unsigned flags,
                                int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
 {
     char stack[STACK_BUF], *heap;
@@ -466,6 +589,7 @@ static int readings_as_written(const char *s, size_t n,
     if (r.buf == NULL)
         return CHIO_ENOMEM;
     r.cap = n + 2;
+    r.flags = flags;
     r.fn = fn;
     r.ctx = ctx;
     /* trimmed the way trim() and strip() do: ' ' and the Unicode spaces */
@@ -504,12 +628,36 @@ static int has_non_ascii(const char *s, size_t n)
     return 0;
 }
 
+/* Does @s hold a backslash, as written or encoded ("%5c", "%255c")? */
+static int has_backslash(const char *s, size_t n)
+{
+    return memchr(s, '\\', n) != NULL || has_ci(s, n, "5c");
+}
+
+/* The readings as written, and with CHIO__PATHS_POSIX_TOO again with '\\'
+ * as a byte of a name when @s may hold one. */
+static int readings_both(const char *s, size_t n, unsigned flags,
+                         int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
+{
+    int rc = readings_as_written(s, n, 0, fn, ctx);
+
+    if (rc == 0 && (flags & CHIO__PATHS_POSIX_TOO) && has_backslash(s, n))
+        rc = readings_as_written(s, n, CHIO__PATH_POSIX, fn, ctx);
+    return rc;
+}
+
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx)
 {
+    return chio__path_readings_ex(s, n, 0, fn, ctx);
+}
+
+int chio__path_readings_ex(const char *s, size_t n, unsigned flags,
+                           int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
+{
     char stack[STACK_BUF], *heap, *folded;
     size_t len;
-    int rc = readings_as_written(s, n, fn, ctx);
+    int rc = readings_both(s, n, flags, fn, ctx);
 
     /* Every reading again as NFKC or Windows' best-fit conversion leaves
      * it: look-alike dots and slashes folded ("/w/\u2025/etc" is
@@ -526,7 +674,7 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
     len = chio__text_fold(s, n, folded);
     len = fold_look_alikes(folded, len, folded);
     if (len != n || memcmp(folded, s, n) != 0)
-        rc = readings_as_written(folded, len, fn, ctx);
+        rc = readings_both(folded, len, flags, fn, ctx);
     free(heap);
     return rc;
 }

@@ -124,10 +124,17 @@ int chio__url_special_scheme(const char *s, size_t n);
  * U+3000, U+FEFF); 0 when there is none. */
 size_t chio__space_at(const char *s, size_t n);
 
+/* chio__url_break - the length in bytes of the word break at s[@i] when
+ * looking for the URLs in running text: a C0 control, space or DEL, a
+ * quote (' " `), a bracket (< > ( ) { }), ',', ';' or '|', or a Unicode
+ * space (chio__space_at); 0 when s[@i] starts no break. */
+size_t chio__url_break(const char *s, size_t n, size_t i);
+
 /* chio__url_candidate - does a leaf (@key: its nearest object key, may be
  * NULL) name a URL or host? 2 when only the key says so (a URL-ish key such
  * as url, host, endpoint, ...), 1 when the value does ("://" anywhere, a
- * special scheme, or a leading "//" or "\\"), 0 when neither. */
+ * special scheme, or a leading "//" or "\\", at its start or at the start
+ * of a word after a chio__url_break), 0 when neither. */
 int chio__url_candidate(const char *key, const char *s, size_t n);
 
 /* An object key as the argument walkers hand it to the checks, with what
@@ -155,12 +162,19 @@ int chio__path_candidate_key(chio__key *k, const char *s, size_t n);
 
 /* chio__path_candidate - 1 when a leaf may be read as a path: its key names
  * one (path, file, dir, folder, root, cwd, ...) or its value looks like one
- * (starts with / \ ~ ., contains / or \, starts with "file:" in any case,
+ * (starts with / \ ~ ., contains / or \, starts with "file:" in any case
+ * as WHATWG reads it (chio__starts_file_url),
  * contains %2f %5c %2e in any case, also encoded again: %252e, %25252f,
  * or a look-alike dot or slash: see chio__look_alike).
  * Conservative by design. @key may be
  * NULL. */
 int chio__path_candidate(const char *key, const char *s, size_t n);
+
+/* chio__starts_file_url - 1 when @s starts "file:" (any case) as a WHATWG
+ * URL parser reads it: C0 controls and spaces before it skipped, tab, LF
+ * and CR inside it dropped ("\tfi\tle:etc/passwd" is file:///etc/passwd
+ * to Node); else 0. */
+int chio__starts_file_url(const char *s, size_t n);
 
 /* chio__look_alike - the ASCII text ("." ".." "..." "/" "\\") that NFKC
  * makes of the 3-byte UTF-8 sequence at the start of @s: U+FF0E, U+FE52,
@@ -174,6 +188,15 @@ const char *chio__look_alike(const char *s, size_t n);
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
 #define CHIO__PATH_TRIM   2u /* with DECODE: drop white space around the decoded value */
 #define CHIO__PATH_WHOLE  4u /* with DECODE: a file: URL's path runs on through '?' and '#' */
+/* CHIO__PATH_WHATWG, with DECODE: a file: URL's dot segments resolved
+ * first as WHATWG does ("%2e" is a dot, ".." pops an empty segment).
+ * CHIO__PATH_POSIX: only '/' separates, a backslash is a byte of a name as
+ * POSIX reads it (a file: URL's raw backslash is still a '/', as WHATWG
+ * reads it). CHIO__PATH_SAME: chio__path_normalize's answer when the
+ * WHATWG reading adds nothing. */
+#define CHIO__PATH_WHATWG 16u
+#define CHIO__PATH_POSIX  8u
+#define CHIO__PATH_SAME   1
 
 /*
  * chio__path_normalize - @s as a normalised path in @out (NUL-terminated;
@@ -188,7 +211,9 @@ const char *chio__look_alike(const char *s, size_t n);
  * relative path or pops a segment below /proc or /dev (links there send
  * the operating system's ".." elsewhere), a decoded value still holds a
  * %XX escape (double encoding) or is not valid UTF-8 (overlong "%c0%ae"),
- * or a file: URL names another host; CHIO_ETOOBIG when @cap is too small.
+ * or a file: URL names another host; CHIO_ETOOBIG when @cap is too small;
+ * CHIO__PATH_SAME (with CHIO__PATH_WHATWG) when the WHATWG reading cannot
+ * differ from the one without it, and nothing was written.
  */
 int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, size_t cap,
                          size_t *outlen);
@@ -203,13 +228,25 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
  * not ASCII, all of these again as NFKC or Windows' best-fit conversion
  * would leave it: look-alike dots and slashes (chio__look_alike) folded,
  * and chio__text_fold's folding (fullwidth and mathematical letters to
- * ASCII, invisible format characters dropped). @fn gets each
+ * ASCII, invisible format characters dropped). A file: URL is read also
+ * as WHATWG resolves its dot segments and, when it holds a backslash, as
+ * POSIX opens it (CHIO__PATH_WHATWG, CHIO__PATH_POSIX). @fn gets each
  * normalised form (NUL-terminated); a nonzero return stops the walk and is
  * returned. Returns CHIO_EINVAL as soon as one reading fails to normalise
  * (callers deny), CHIO_ENOMEM, or 0.
  */
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx);
+
+/* Flags of chio__path_readings_ex. CHIO__PATHS_POSIX_TOO: also every
+ * reading as POSIX makes it (CHIO__PATH_POSIX) when @s holds a backslash
+ * or an encoded one: "/etc/..\\x" is a file in /etc to Linux, "/x" to
+ * Windows. */
+#define CHIO__PATHS_POSIX_TOO 1u
+
+/* chio__path_readings_ex - chio__path_readings with @flags. */
+int chio__path_readings_ex(const char *s, size_t n, unsigned flags,
+                           int (*fn)(void *ctx, const char *p, size_t len), void *ctx);
 
 /* chio__path_under - 1 when the normalised path @p lies at or under the
  * normalised @prefix, comparing whole segments ("/etc" covers "/etc" and

@@ -76,6 +76,40 @@ static size_t url_clean(const char *s, size_t n, char *out)
     return o;
 }
 
+/* Does @s hold a WHATWG forbidden host code point (what makes the opaque
+ * host parser fail)? */
+static int has_forbidden_host_cp(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] == '\0' || strchr("\t\n\r #/:<>?@[\\]^|", s[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+/* Is the opaque host @s (a non-special URL's: WHATWG keeps it as written,
+ * neither percent-decoded nor read as IPv4) the canonical host @canon,
+ * ASCII case and one final dot aside? "foo://0177.0.0.1/" names the DNS
+ * name "0177.0.0.1", which one resolver reads as 127.0.0.1 (octal) and
+ * another as 177.0.0.1; "foo://%67ood.example" names "%67ood.example".
+ * Bracketed IPv6 is parsed for opaque hosts too. */
+static int opaque_host_plain(const char *s, size_t n, const char *canon)
+{
+    size_t i;
+
+    if (n > 0 && s[0] == '[')
+        return 1;
+    if (n > 1 && s[n - 1] == '.')
+        n--;
+    if (strlen(canon) != n)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (chio__ascii_lower((unsigned char)s[i]) != (unsigned char)canon[i])
+            return 0;
+    return 1;
+}
+
 /* The authority starting at @p: userinfo up to the last '@', host, port.
  * @strict refuses what readers disagree on (two '@', '\' in a non-special
  * authority); else it is read as WHATWG does, its host by
@@ -84,6 +118,7 @@ static int authority(const char *t, size_t m, size_t p, int special, int strict,
                      size_t cap)
 {
     size_t e = p, h, hend, i;
+    int rc;
 
     while (e < m && t[e] != '/' && t[e] != '?' && t[e] != '#' && !(special && t[e] == '\\'))
         e++;
@@ -120,8 +155,19 @@ static int authority(const char *t, size_t m, size_t p, int special, int strict,
     }
     if (hend == h)
         return CHIO_EINVAL; /* empty host */
-    return strict ? chio__host_canon(t + h, hend - h, out, cap)
-                  : chio__host_reading(t + h, hend - h, out, cap);
+    rc = strict ? chio__host_canon(t + h, hend - h, out, cap)
+                : chio__host_reading(t + h, hend - h, out, cap);
+    /* WHATWG's opaque host parser fails only on a forbidden host code
+     * point; a C0 control, '%' or DEL it keeps (percent-encoded), so a
+     * reading cannot say it surely fails there. */
+    if (rc == CHIO_EINVAL && !special && !strict && t[h] != '[' &&
+        !has_forbidden_host_cp(t + h, hend - h))
+        rc = CHIO_ERANGE;
+    /* A non-special URL's host is opaque to WHATWG: one that only reads as
+     * the canonical host once decoded or read as IPv4 is ambiguous. */
+    if (rc == 0 && !special && !opaque_host_plain(t + h, hend - h, out))
+        rc = strict ? CHIO_EINVAL : CHIO_ERANGE;
+    return rc;
 }
 
 static int url_host_clean(const char *t, size_t m, int strict, char *out, size_t cap)
@@ -157,7 +203,10 @@ static int url_host_clean(const char *t, size_t m, int strict, char *out, size_t
             return CHIO_EINVAL; /* the local machine: no host */
         if (e == p)
             return CHIO_EINVAL;
-        return chio__host_canon(t + p, e - p, out, cap);
+        /* a reading: a host WHATWG accepts but no DNS name has
+         * ("a.example;b.example") is one the kernel cannot compare */
+        return strict ? chio__host_canon(t + p, e - p, out, cap)
+                      : chio__host_reading(t + p, e - p, out, cap);
     }
     default:
         if (p + 1 < m && t[p] == '/' && t[p + 1] == '/')
@@ -306,6 +355,52 @@ int chio__url_special_scheme(const char *s, size_t n)
     return i < n && k > 0 && scheme_kind(sch, k) != SCHEME_OTHER;
 }
 
+/* Where a word of running text ends, when looking for the URLs in it. */
+static int url_word_end(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("\"'`<>(){},;|", c) != NULL);
+}
+
+size_t chio__url_break(const char *s, size_t n, size_t i)
+{
+    if (url_word_end((unsigned char)s[i]))
+        return 1;
+    return (unsigned char)s[i] >= 0x80 ? chio__space_at(s + i, n - i) : 0;
+}
+
+/* Does the word at @s (@n bytes to the end of the value) start as a URL
+ * does: a special scheme and ':', or two slashes (scheme-relative)? Reads
+ * at most 8 bytes: a word holds no tab or newline for WHATWG to drop. */
+static int word_starts_url(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n >= 2 && chio__is_slash((unsigned char)s[0]) && chio__is_slash((unsigned char)s[1]))
+        return 1;
+    for (i = 0; i < n && i < 6 && s[i] != ':'; i++)
+        ;
+    return i > 0 && i < n && s[i] == ':' && scheme_kind(s, i) != SCHEME_OTHER;
+}
+
+/* Does a word after the first start as a URL ("see https:evil.example",
+ * "text\u00a0//evil.example")? A tool that splits running text on white
+ * space or punctuation reads each word alone. O(n). */
+static int later_word_url(const char *s, size_t n)
+{
+    size_t i = 0, b;
+
+    while (i < n) {
+        if ((b = chio__url_break(s, n, i)) == 0) {
+            i++;
+            continue;
+        }
+        i += b;
+        if (i < n && chio__url_break(s, n, i) == 0 && word_starts_url(s + i, n - i))
+            return 1;
+    }
+    return 0;
+}
+
 int chio__url_candidate(const char *key, const char *s, size_t n)
 {
     chio__key k = {key, 0, 0};
@@ -340,6 +435,8 @@ int chio__url_candidate_key(chio__key *key, const char *s, size_t n)
         if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
             lead[k++] = s[i];
     if (k == 2 && chio__is_slash((unsigned char)lead[0]) && chio__is_slash((unsigned char)lead[1]))
+        return 1;
+    if (later_word_url(s, n))
         return 1;
     return chio__key_names(key, CHIO__KEY_URL) ? 2 : 0;
 }

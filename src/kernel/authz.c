@@ -333,11 +333,12 @@ static const char *look_alike(const unsigned char *s, size_t *n)
     return as;
 }
 
-/* One reading further: every "%XX" replaced by its byte and every look-
- * alike by the text it passes for, from @in into @out (as long as @in at
- * most: a look-alike's text is never longer than the look-alike). Returns
- * 0 when nothing changed, 1 when something did, -1 when a "%00" decoded
- * to NUL (a reader may cut the path there or not). */
+/* One reading further: every "%XX" replaced by its byte, every look-
+ * alike by the text it passes for, and tab, LF and CR dropped as a WHATWG
+ * URL parser drops them ("/pub/.\t./x" is "/x" to it), from @in into @out
+ * (as long as @in at most: a look-alike's text is never longer than the
+ * look-alike). Returns 0 when nothing changed, 1 when something did, -1
+ * when a "%00" decoded to NUL (a reader may cut the path there or not). */
 static int decode_once(const char *in, char *out)
 {
     const unsigned char *s = (const unsigned char *)in;
@@ -353,6 +354,11 @@ static int decode_once(const char *in, char *out)
                 return -1;
             *out++ = (char)(hi * 16 + lo);
             s += 3;
+            changed = 1;
+            continue;
+        }
+        if (n == 0 && (s[0] == '\t' || s[0] == '\n' || s[0] == '\r')) {
+            s++;
             changed = 1;
             continue;
         }
@@ -398,7 +404,7 @@ static int has_dot_segment(const char *text)
 
 /* Does @uri hold a "." or ".." segment as written or in any reading a
  * provider may take: percent-decoded once, twice ("%252e") or more, with
- * look-alike dots and slashes folded? A provider that resolves such a path
+ * look-alike dots and slashes folded, tab, LF and CR dropped? A provider that resolves such a path
  * can leave the prefix its grant names ("file:///pub/../etc/passwd" under
  * "file:///pub/" and any suffix). A URI that still decodes further after
  * URI_READINGS readings, decodes to a NUL, or cannot be copied counts as

@@ -34,7 +34,8 @@
  *                 character, '?' and '[' included, is itself, as in chio).
  *                 Leaves: a URL-ish key (url, uri, host, domain, endpoint,
  *                 href, link, address, origin, ...), a value with "://", a
- *                 special scheme and ':', or a leading "//" or "\\". Hosts
+ *                 special scheme and ':', or a leading "//" or "\\" (at its
+ *                 start or a later word's). Hosts
  *                 come from the WHATWG URL parser (userinfo up to the last
  *                 '@', '\' ends the authority, IPv4 forms in dotted
  *                 decimal, IPv6 compressed, percent-decoded, lowercase, one
@@ -49,7 +50,11 @@
  *                 so is a value that is one URL but holds a word break
  *                 (white space, a Unicode space, ",;|" ...), and so is
  *                 the host a WHATWG or RFC 3986 reader takes from
- *                 the whole value (denied when it is non-ASCII); a value
+ *                 the whole value (denied when it is non-ASCII), and
+ *                 from each word split at white space alone; running text
+ *                 no reader takes as one URL is held to its decoded text
+ *                 too; a non-special URL's opaque host counts only when
+ *                 it is canonical as written; a value
  *                 that is a URL only once percent-decoded is held to the
  *                 same as decoded (scan_encoded_url). The
  *                 constraint's value is read the same way (a glob:
@@ -409,6 +414,7 @@ typedef struct domain_scan {
     const chio__constraint *c;
     char want[CHIO__HOST_MAX];
     int seen, bad;
+    int depth; /* layers of percent-decoding of the value being read */
     char *reason;
     size_t cap;
 } domain_scan;
@@ -467,35 +473,57 @@ static int host_allowed(domain_scan *ds, const char *s, size_t n, const char *ho
     return match;
 }
 
-/* Where a word of running text ends, when looking for the URLs in it. */
-static int url_word_end(unsigned char c)
-{
-    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("\"'`<>(){},;|", c) != NULL);
-}
-
-/* The bytes of the word break at s[i] (an ASCII one above, or a Unicode
- * space, which Python's split() splits on), or 0. */
-static size_t url_break(const char *s, size_t n, size_t i)
-{
-    if (url_word_end((unsigned char)s[i]))
-        return 1;
-    return (unsigned char)s[i] >= 0x80 ? chio__space_at(s + i, n - i) : 0;
-}
-
 /* Does @s hold a word break, so that a tool may read it as running text? */
 static int has_break(const char *s, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (url_break(s, n, i) > 0)
+        if (chio__url_break(s, n, i) > 0)
             return 1;
     return 0;
 }
 
+/* Whatever host a WHATWG or an RFC 3986 reader finds in @s must be
+ * allowed: 1 when each is (or the reader surely finds none), 0 when one is
+ * not, -1 when a reader's host cannot be told (IDNA, a character no DNS
+ * name has); the reason is set on 0 and -1. */
+static int readings_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    static const int readers[] = {CHIO__URL_WHATWG, CHIO__URL_RFC3986, CHIO__URL_RFC3986_CLEAN};
+    char host[CHIO__HOST_MAX];
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(readers) / sizeof(readers[0]); i++) {
+        rc = chio__url_host_reading(s, n, readers[i], host, sizeof(host));
+        if (rc == 0 && !host_allowed(ds, s, n, host))
+            return 0;
+        if (rc != 0 && rc != CHIO_EINVAL) {
+            snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
+                     (int)(n > 120 ? 120 : n), s);
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* The bytes of white space at s[i] (a C0 control, space, DEL or a Unicode
+ * space): where a tool that splits on white space only ends a word. */
+static size_t space_break(const char *s, size_t n, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+
+    return c <= 0x20 || c == 0x7f ? 1 : c >= 0x80 ? chio__space_at(s + i, n - i) : 0;
+}
+
 /* Running text ("see https://a.example/ and ..."): every word that is a
  * URL must have an allowed host. 1 when some word is a URL and all are
- * allowed; 0 when one is not (reason set); -1 when no word is a URL. */
+ * allowed; 0 when one is not (reason set); -1 when no word is a URL.
+ * Words end at every chio__url_break, and each must be one URL whose host
+ * is allowed; a tool that splits on white space alone reads longer words
+ * ("https://a.example;evil.com" has the host "a.example;evil.com" to
+ * WHATWG), so whatever host a reader finds in those is held too. */
 static int words_allowed(domain_scan *ds, const char *s, size_t n)
 {
     char host[CHIO__HOST_MAX];
@@ -503,7 +531,7 @@ static int words_allowed(domain_scan *ds, const char *s, size_t n)
     int found = 0;
 
     while (i < n) {
-        for (j = i; j < n && (b = url_break(s, n, j)) == 0; j++)
+        for (j = i; j < n && (b = chio__url_break(s, n, j)) == 0; j++)
             ;
         if (j > i && chio__url_candidate(NULL, s + i, j - i) == 1) {
             found = 1;
@@ -515,6 +543,14 @@ static int words_allowed(domain_scan *ds, const char *s, size_t n)
             if (!host_allowed(ds, s + i, j - i, host))
                 return 0;
         }
+        i = j + (j < n ? b : 1);
+    }
+    for (i = 0; found && i < n;) {
+        for (j = i; j < n && (b = space_break(s, n, j)) == 0; j++)
+            ;
+        if (j > i && chio__url_candidate(NULL, s + i, j - i) == 1 &&
+            readings_allowed(ds, s + i, j - i) != 1)
+            return 0;
         i = j + (j < n ? b : 1);
     }
     return found ? 1 : -1;
@@ -544,11 +580,14 @@ static int scan_encoded_url(domain_scan *ds, chio__key *key, const char *s, size
                  (int)(n > 120 ? 120 : n), s);
         rc = 1;
     } else {
-        int seen = ds->seen; /* an encoded URL only adds a check: it is not
-                              * a URL the arguments name */
+        int seen = ds->seen, outer = ds->depth; /* an encoded URL only adds
+                                                 * a check: it is not a URL
+                                                 * the arguments name */
         len = chio__percent_decode(s, n, d);
+        ds->depth = depth + 1;
         rc = chio__url_candidate(NULL, d, len) == 1 ? scan_domain(ds, key, d, len)
                                                     : scan_encoded_url(ds, key, d, len, depth + 1);
+        ds->depth = outer;
         ds->seen = seen;
         free(d);
     }
@@ -563,13 +602,11 @@ static int scan_encoded_url(domain_scan *ds, chio__key *key, const char *s, size
 static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
-    static const int readers[] = {CHIO__URL_WHATWG, CHIO__URL_RFC3986, CHIO__URL_RFC3986_CLEAN};
     char host[CHIO__HOST_MAX];
-    int kind = chio__url_candidate_key(key, s, n), ok, rc;
-    size_t i;
+    int kind = chio__url_candidate_key(key, s, n), ok;
 
     if (kind == 0)
-        return scan_encoded_url(ds, key, s, n, 0);
+        return scan_encoded_url(ds, key, s, n, ds->depth);
     ds->seen = 1;
     if (leaf_host(kind, s, n, host, sizeof(host)) == 0) {
         /* One URL to a WHATWG reader, yet a tool that splits words
@@ -586,16 +623,16 @@ static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
          * evil.com): a reader that surely finds no host is no concern, one
          * whose host we cannot tell (IDNA) denies. */
         ok = kind == 1 && has_break(s, n) ? words_allowed(ds, s, n) : -1;
-        for (i = 0; ok == 1 && i < sizeof(readers) / sizeof(readers[0]); i++) {
-            rc = chio__url_host_reading(s, n, readers[i], host, sizeof(host));
-            if (rc == 0)
-                ok = host_allowed(ds, s, n, host);
-            else if (rc != CHIO_EINVAL)
-                ok = -1;
-        }
-        if (ok < 0)
+        if (ok == 1)
+            ok = readings_allowed(ds, s, n);
+        else if (ok < 0)
             snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
                      (int)(n > 120 ? 120 : n), s);
+        /* No reader takes it as one URL, so a tool may decode it first
+         * ("http:a%2f@127.0.0.1 :80" is a.example/@... to WHATWG once
+         * decoded): the decoded text is held to the constraint too. */
+        if (ok == 1 && scan_encoded_url(ds, key, s, n, ds->depth) != 0)
+            return 1;
     }
     if (ok == 1)
         return 0;

@@ -392,22 +392,20 @@ static size_t glued_option(const char *s, size_t n)
 /* Does the value itself say "path" (not merely hold a '/' somewhere)? */
 static int strong_path(chio__key *key, const char *s, size_t n)
 {
-    size_t i;
-
     if (chio__key_names(key, CHIO__KEY_PATH))
         return 1; /* the key names a path */
     if (n > 0 && strchr("/\\~.", s[0]) != NULL)
         return 1;
-    for (i = 0; i < n && s[i] == ' '; i++)
-        ;
-    return n - i >= 5 && strncasecmp(s + i, "file:", 5) == 0;
+    /* a file: URL, read whole (one with a control character denies) */
+    return chio__starts_file_url(s, n);
 }
 
 /* Every reading of @s against the prefixes: 1 hit, CHIO_EINVAL unreadable,
  * CHIO_ENOMEM, 0. */
 static int check_readings(path_hit *ph, const char *s, size_t n)
 {
-    int rc = chio__path_readings(s, n, reading_forbidden, ph);
+    /* a forbidden prefix holds in every reading, Windows' and POSIX's */
+    int rc = chio__path_readings_ex(s, n, CHIO__PATHS_POSIX_TOO, reading_forbidden, ph);
 
     if (ph->nomem || rc == CHIO_ENOMEM)
         return CHIO_ENOMEM;
