@@ -515,3 +515,27 @@ Test(rev31_streams, every_outcome_of_checks_10_to_12_leaves_one_stored_receipt)
     testutil_rmrf(dir);
     free(dir);
 }
+
+/* What the byte limit counts: the chunks' canonical bytes (chio's payload
+ * bytes), not the output array's brackets and commas. Four one-byte
+ * chunks fit a limit of 4 (the output is 9 bytes, which the receipt
+ * binds); a fifth is refused. So the output holds at most twice the limit
+ * plus two bytes (docs/security.md). */
+Test(rev31_streams, the_byte_limit_counts_chunks_not_the_arrays_commas)
+{
+    static const char *const chunks[] = {"1", "2", "3", "4", "5", NULL};
+    chio_response r;
+    int j;
+
+    rs_setup(NULL, 4, 0, NULL);
+    rs_plan.chunks = chunks;
+    rs_call("srv-stream", &r);
+    for (j = 0; j < 5; j++)
+        cr_expect_eq(rs_plan.rcs[j], j < 4 ? 0 : CHIO_ESTREAM_LIMIT, "chunk %d: rc %d", j,
+                     rs_plan.rcs[j]);
+    cr_expect_eq(r.verdict, CHIO_VERDICT_INCOMPLETE);
+    cr_expect_str_eq(r.output, "[1,2,3,4]");
+    rs_expect_hash_binds_output(&r);
+    chio_response_destroy(&r);
+    chio_kernel_free(rs_k);
+}
