@@ -125,7 +125,11 @@ typedef struct chio_tool_ctx chio_tool_ctx;
  * invoke_stream: optional. When set it is used instead of @invoke for every
  *   tool of the server; it sends chunks with chio_tool_ctx_emit_chunk() and
  *   must stop when that returns CHIO_ESTREAM_LIMIT. The output of a streamed
- *   call is the JSON array of its chunks.
+ *   call is the JSON array of its chunks (a result set with
+ *   chio_output_set_json() is ignored; one it failed to set is a tool
+ *   error). Past a limit the tool heard of (a refused chunk or nested
+ *   request, or chio_tool_ctx_cancelled()) the call is `incomplete`
+ *   whatever it returns; a failure before that is a tool error.
  * Both run on the caller's thread of chio_kernel_evaluate() (or of
  *   chio_kernel_evaluate_async()), possibly on many threads at once.
  */

@@ -72,6 +72,29 @@ static void sleep_ms(uint64_t ms)
         ;
 }
 
+/* The stream behaviour's pause before a chunk, as a well-behaved tool
+ * waits for its upstream: in steps of at most 10 ms against a monotonic
+ * deadline, ending early once chio_tool_ctx_cancelled() says the call is
+ * over (its stream duration passed), so the limit ends the wait, not the
+ * delay; the chunk after it is then refused. */
+static void stream_pause(const chio_tool_ctx *ctx, uint64_t ms)
+{
+    struct timespec t0, now;
+    uint64_t done;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (chio_tool_ctx_cancelled(ctx))
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        done = (uint64_t)(now.tv_sec - t0.tv_sec) * 1000u +
+               (uint64_t)((now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (done >= ms)
+            return;
+        sleep_ms(ms - done < 10 ? ms - done : 10);
+    }
+}
+
 static int echo(const char *args, size_t len, chio_output *out)
 {
     svc_buf b = {0};
@@ -145,7 +168,7 @@ static int tool_stream(void *user, chio_tool_ctx *ctx, const char *tool, const c
     chunk[body + 2] = '\0';
     for (i = 0; i < s->chunks; i++) {
         if (s->delay_ms)
-            sleep_ms(s->delay_ms);
+            stream_pause(ctx, s->delay_ms);
         rc = chio_tool_ctx_emit_chunk(ctx, chunk, body + 2);
         if (rc != 0)
             break;

@@ -86,7 +86,18 @@ static int duration_passed(const chio_tool_ctx *c);
  * next chunk (the call ends incomplete, not cancelled). */
 int chio_tool_ctx_cancelled(const chio_tool_ctx *c)
 {
-    return c != NULL && (chio__is_cancelled(c->r) || duration_passed(c));
+    if (c == NULL)
+        return 0;
+    if (chio__is_cancelled(c->r))
+        return 1;
+    if (!duration_passed(c))
+        return 0;
+    /* Relaxed: read on the tool's thread after the tool returned; a thread
+     * of the tool's that asked handed its answer to the tool through its
+     * own synchronisation, which orders this store before that read. The
+     * context lives in the (non-const) request: the cast is sound. */
+    __atomic_store_n(&((chio_tool_ctx *)c)->duration_told, 1, __ATOMIC_RELAXED);
+    return 1;
 }
 
 /* The decision becomes `cancelled`: no output, whatever the tool did. */
@@ -233,13 +244,18 @@ const char *chio__tool_error_text(chio_kernel *k, const char *msg)
 static int dispatch_stream(mreq *r, const chio__server_reg *srv, chio_output *out, chio_error *err)
 {
     chio_tool_ctx *c = &r->tctx;
-    int trc;
+    int trc, told, failed;
 
     c->streaming = 1;
     chio__buf_putc(&c->chunks, '[');
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, out);
     c->running = 0;
+    /* Did the tool hear of a limit before it returned (a chunk or nested
+     * request refused, or chio_tool_ctx_cancelled() saying so)? */
+    told = c->limit_hit || __atomic_load_n(&c->duration_told, __ATOMIC_RELAXED);
+    /* A result it failed to set is a failure, as for a plain tool. */
+    failed = trc != 0 || out->set < 0;
     if (!c->limit_hit)
         chio__stream_over_duration(c);
     if (c->nested_overflow) {
@@ -247,15 +263,17 @@ static int dispatch_stream(mreq *r, const chio__server_reg *srv, chio_output *ou
                  "tool '%s' failed: it made more than %u nested requests", r->tool,
                  CHIO__MAX_NESTED);
         chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
-    } else if (c->limit_hit && !c->bad_chunk) {
+    } else if (c->limit_hit && !c->bad_chunk && (told || !failed)) {
         /* Check 11. The tool was told to stop (CHIO_ESTREAM_LIMIT): what
          * it returns after is not a tool error. A bad chunk came before
          * the limit (none is parsed after it): check 10 then decides, or
-         * the output would have a hole where it was. */
+         * the output would have a hole where it was. So does a failure
+         * of a tool that never heard of the limit (the duration passed
+         * unseen): check 10 comes before 11. */
         r->verdict = CHIO_VERDICT_INCOMPLETE;
         r->code = CHIO_CODE_STREAM_LIMIT;
         snprintf(r->reason, sizeof(r->reason), "%s", c->limit_reason);
-    } else if (trc != 0 || c->bad_chunk) {
+    } else if (failed || c->bad_chunk) {
         snprintf(r->reason, sizeof(r->reason), "tool '%s' failed%s%s", r->tool,
                  out->err[0] ? ": " : "",
                  out->err[0] ? chio__tool_error_text(r->k, out->err)

@@ -64,6 +64,10 @@ struct chio_tool_ctx {
     size_t nchunks;
     uint64_t stream_bytes;
     int limit_hit, bad_chunk;
+    /* chio_tool_ctx_cancelled() said the duration passed (any thread may
+     * ask, so atomic): the tool heard of the limit, as limit_hit means for
+     * the tool thread's own chunks and nested requests. */
+    int duration_told;
     char limit_reason[160];
     struct timespec t0;
     /* nested requests */
