@@ -302,25 +302,35 @@ static int below_link_dir(const char *out, size_t o)
     return 0;
 }
 
-/* Segment normalisation of @src into @out (room for @len + 2 bytes). */
-static int segments(const char *src, size_t len, int absolute, char *out, size_t *outlen)
+/* Is @c a separator: '/' always, '\' unless @posix (open(2) reads it as
+ * part of a name)? */
+static int separator(unsigned char c, int posix)
+{
+    return posix ? c == '/' : chio__is_slash(c);
+}
+
+/* Segment normalisation of @src into @out (room for @len + 2 bytes); only
+ * '/' separates when @posix. */
+static int segments(const char *src, size_t len, int absolute, int posix, char *out, size_t *outlen)
 {
     size_t o = 0, base, i = 0;
 
-    if (len > 0 && chio__is_slash((unsigned char)src[0]))
+    if (len > 0 && separator((unsigned char)src[0], posix))
         absolute = 1;
     if (absolute)
         out[o++] = '/';
     base = o;
     while (i < len) {
         size_t j = i;
-        while (j < len && !chio__is_slash((unsigned char)src[j]))
+        while (j < len && !separator((unsigned char)src[j], posix))
             j++;
         if (j - i == 0 || (j - i == 1 && src[i] == '.')) {
             /* empty or "." */
         } else if (j - i == 2 && src[i] == '.' && src[i + 1] == '.') {
             if (o == base)
                 return CHIO_EINVAL; /* above the root, or above the start */
+            if (!absolute && out[0] == '~' && memchr(out, '/', o) == NULL)
+                return CHIO_EINVAL; /* above "~" or "~user": a home's parent */
             if (absolute && below_link_dir(out, o))
                 return CHIO_EINVAL; /* through a link: the tool's ".." goes elsewhere */
             while (o > base && out[o - 1] != '/')
@@ -356,14 +366,16 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
         if (is_control((unsigned char)s[i]))
             return CHIO_EINVAL;
     if (!(flags & CHIO__PATH_DECODE))
-        return segments(s, n, 0, out, outlen);
+        return segments(s, n, 0, (flags & CHIO__PATH_POSIX) != 0, out, outlen);
     for (i = 0; i < n && s[i] == ' '; i++)
         ;
     if (starts_file(s + i, n - i)) {
         /* WHATWG file URL: "file:" then optional "//host", the path up to
          * '?' or '#'; the path is always absolute. */
         size_t p = i + 5, e, end = n;
-        while (end > p && s[end - 1] == ' ')
+        /* a URL parser drops trailing spaces; a tool that strips "file://"
+         * (CHIO__PATH_WHOLE) keeps them: "/etc/.. " is a name in /etc */
+        while (!(flags & CHIO__PATH_WHOLE) && end > p && s[end - 1] == ' ')
             end--;
         if (p + 1 < end && chio__is_slash((unsigned char)s[p]) &&
             chio__is_slash((unsigned char)s[p + 1])) {
@@ -403,7 +415,7 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
     if (rc == 0 && !chio__utf8_valid(d, dl))
         rc = CHIO_EINVAL; /* overlong "%c0%ae" and friends: decoders disagree */
     if (rc == 0)
-        rc = segments(d, dl, absolute, out, outlen);
+        rc = segments(d, dl, absolute, (flags & CHIO__PATH_POSIX) != 0, out, outlen);
     free(heap);
     if (rc != 0 && cap > 0)
         out[0] = '\0';
@@ -417,7 +429,7 @@ typedef struct readings {
     void *ctx;
 } readings;
 
-static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
+static int normalised_reading(readings *r, const char *s, size_t n, unsigned flags)
 {
     size_t len;
     int rc = chio__path_normalize(s, n, flags, r->buf, r->cap, &len);
@@ -427,14 +439,36 @@ static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
     return r->fn(r->ctx, r->buf, len);
 }
 
-/* A file: URL as its path, and when it has a query or fragment, also its
- * whole rest: "file:///w/a?/../../etc" is "/etc" to a tool that strips
- * "file://" instead of parsing the URL. */
+/* Could @s, read with @flags, hold a backslash: as written, or "%5c"
+ * decoded? */
+static int may_hold_backslash(const char *s, size_t n, unsigned flags)
+{
+    return memchr(s, '\\', n) != NULL || ((flags & CHIO__PATH_DECODE) && has_ci(s, n, "%5c"));
+}
+
+/* One reading of @s with @flags; when it may hold a backslash, also as
+ * open(2) reads it, where a backslash is part of a name: "/etc\..\w/x"
+ * is "/w/x" to Windows and to a URL parser, but on POSIX it is a file in
+ * a directory named "etc\..\w" at the root. Both must pass. */
+static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
+{
+    int rc = normalised_reading(r, s, n, flags);
+
+    if (rc == 0 && may_hold_backslash(s, n, flags))
+        rc = normalised_reading(r, s, n, flags | CHIO__PATH_POSIX);
+    return rc;
+}
+
+/* A file: URL as its path, and when it has a query or fragment or ends
+ * in a space, also its whole rest: "file:///w/a?/../../etc" is "/etc" and
+ * "file:///etc/.. " the name ".. " in /etc to a tool that strips "file://"
+ * instead of parsing the URL. */
 static int file_readings(readings *r, const char *s, size_t n)
 {
     int rc = one_reading(r, s, n, CHIO__PATH_DECODE);
 
-    if (rc == 0 && (memchr(s, '?', n) != NULL || memchr(s, '#', n) != NULL))
+    if (rc == 0 &&
+        (memchr(s, '?', n) != NULL || memchr(s, '#', n) != NULL || (n > 0 && s[n - 1] == ' ')))
         rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHOLE);
     return rc;
 }
@@ -477,6 +511,10 @@ static int readings_as_written(const char *s, size_t n,
         rc = one_reading(&r, s, n, 0);
         if (rc == 0 && trimmed)
             rc = one_reading(&r, s + a, b - a, 0);
+        /* trimmed at the start only (lstrip(), a reader that skips leading
+         * blanks): " /x/../etc/.. " is then the name ".. " in /etc */
+        if (rc == 0 && a > 0 && b < n)
+            rc = one_reading(&r, s + a, n - a, 0);
     }
     if (rc == 0 && file)
         rc = file_readings(&r, s, n);

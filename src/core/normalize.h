@@ -173,15 +173,18 @@ const char *chio__look_alike(const char *s, size_t n);
 /* Flags of chio__path_normalize. */
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
 #define CHIO__PATH_TRIM   2u /* with DECODE: drop white space around the decoded value */
-#define CHIO__PATH_WHOLE  4u /* with DECODE: a file: URL's path runs on through '?' and '#' */
+#define CHIO__PATH_WHOLE  4u /* with DECODE: a file: URL's path runs on through '?', '#', ' ' */
+#define CHIO__PATH_POSIX  8u /* only '/' separates; '\' is part of a name, as to open(2) */
 
 /*
  * chio__path_normalize - @s as a normalised path in @out (NUL-terminated;
- * length in *@outlen): "/" and "\" separate, empty and "." segments are
- * dropped, ".." pops one; the result is "/a/b", "/" or a relative "a/b"
+ * length in *@outlen): "/" and "\" separate (only "/" with
+ * CHIO__PATH_POSIX), empty and "." segments are dropped, ".." pops one;
+ * the result is "/a/b", "/" or a relative "a/b"
  * ("" for an empty relative path). With CHIO__PATH_DECODE, a value starting
  * with "file:" (any case) is read as a WHATWG file URL (host empty or
- * localhost, query and fragment dropped, or kept with CHIO__PATH_WHOLE),
+ * localhost, query, fragment and trailing spaces dropped, or kept with
+ * CHIO__PATH_WHOLE),
  * and the path is percent-decoded once. @cap must be at least @n + 2.
  * Returns 0, or CHIO_EINVAL when a C0 control or DEL appears (before or
  * after decoding), ".." climbs above the root or above the start of a
@@ -199,7 +202,10 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
  * and the Unicode spaces JavaScript's trim() and Python's strip() remove),
  * each of those percent-decoded once (file: URLs read per WHATWG, and
  * through their query and fragment as a tool that strips "file://" reads
- * them), and decoded then trimmed ("%20/etc" is also "/etc"); when @s is
+ * them), and decoded then trimmed ("%20/etc" is also "/etc"); each of
+ * these that holds a backslash both with '\' a separator (Windows, URL
+ * parsers) and with it part of a name (open(2): "/etc\..\w/x" is in a
+ * directory named "etc\..\w" at the root, not "/w/x"); when @s is
  * not ASCII, all of these again as NFKC or Windows' best-fit conversion
  * would leave it: look-alike dots and slashes (chio__look_alike) folded,
  * and chio__text_fold's folding (fullwidth and mathematical letters to

@@ -251,9 +251,9 @@ static int file_word(const char *s, size_t n)
 }
 
 /* Where the path in the word @w starts: at once when it starts like one
- * (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x"); @n
- * when the word does not start a path (a fragment such as "types/x" of
- * "node_modules/@types/x" is no path of its own). */
+ * (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x",
+ * "-o../x"); @n when the word does not start a path (a fragment such as
+ * "types/x" of "node_modules/@types/x" is no path of its own). */
 static size_t word_path_start(const char *w, size_t n)
 {
     size_t i = 1;
@@ -266,26 +266,59 @@ static size_t word_path_start(const char *w, size_t n)
         return n;
     while (i < n && (ascii_alpha(w[i]) || chio__ascii_digit((unsigned char)w[i]) || w[i] == '-'))
         i++;
+    if (i > 1 && i < n && w[i] == '.' && (i + 1 == n || strchr("/\\.", w[i + 1]) != NULL))
+        return i; /* "-o../x", "-o./x" */
     return i > 1 && i < n && strchr("/\\~", w[i]) != NULL ? i : n;
+}
+
+/* Any reading at all: a word that does not start a path is relative to a
+ * working directory the kernel does not know, so only its readability
+ * counts ("b/../../etc" climbs above where it starts). */
+static int reading_anywhere(void *ctx, const char *p, size_t len)
+{
+    (void)ctx;
+    (void)p;
+    (void)len;
+    return 0;
+}
+
+/* One word @w (@n bytes) of a path value: held to the prefix when it
+ * starts a path; else, when it still looks like one ("notes/x",
+ * "b/../../etc"), only read, so that one climbing above its start denies
+ * as a whole relative value does (a tool started in the granted
+ * directory that splits "/w/a b/../../etc/passwd" reads /etc/passwd). */
+static int word_under(prefix_scan *ps, const char *w, size_t n)
+{
+    size_t st = word_path_start(w, n);
+
+    if (st < n)
+        return chio__path_readings(w + st, n - st, reading_under, ps);
+    if (chio__path_candidate(NULL, w, n))
+        return chio__path_readings(w, n, reading_anywhere, ps);
+    return 0;
 }
 
 /* Each word of @s (@n bytes) that starts a path, read like a whole path:
  * a tool that hands the value to a shell or splits a list reads
- * "/w/a /etc/passwd" as two paths. The whole value (one word) was read
+ * "/w/a /etc/passwd" as two paths (and each other word that looks like a
+ * path is read: word_under). The whole value (one word) was read
  * already. Returns chio__path_readings' code for the first that fails. */
 static int words_under(prefix_scan *ps, const char *s, size_t n)
 {
-    size_t i = 0, j, b = 1, st;
+    size_t i = 0, j, b = 1, st = word_path_start(s, n);
     int rc;
 
+    /* A short option's value glued to the whole value ("-o/etc/x", also
+     * when it holds spaces): one argv element, read as the option's path. */
+    if (st > 0 && st < n && (rc = chio__path_readings(s + st, n - st, reading_under, ps)) != 0)
+        return rc;
     while (i < n) {
         int file = file_word(s + i, n - i);
         for (j = i; j < n && ((b = path_word_break(s, n, j)) == 0 || (file && s[j] == ':')); j++)
             ;
         if (i == 0 && j == n)
             return 0; /* one word: the whole value */
-        if (j > i && (st = word_path_start(s + i, j - i)) < j - i &&
-            (rc = chio__path_readings(s + i + st, j - i - st, reading_under, ps)) != 0)
+        if (j > i && (rc = word_under(ps, s + i, j - i)) != 0)
             return rc;
         i = j < n ? j + b : n;
     }
@@ -310,12 +343,27 @@ static int path_words(prefix_scan *ps, const char *s, size_t n)
     return rc;
 }
 
+/* Does @s hold ".." as a word of its own ("cat ..", "--out=..", "-o..")?
+ * Running text that names a parent directory without a slash. */
+static int dotdot_word(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 2 <= n; i++)
+        if (s[i] == '.' && s[i + 1] == '.' &&
+            (i == 0 || path_word_break(s, n, i - 1) > 0 ||
+             (i >= 2 && s[i - 2] == '-' && ascii_alpha(s[i - 1]))) &&
+            (i + 2 == n || path_word_break(s, n, i + 2) > 0))
+            return 1;
+    return 0;
+}
+
 static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
     int rc;
 
-    if (!chio__path_candidate_key(key, s, n))
+    if (!chio__path_candidate_key(key, s, n) && !dotdot_word(s, n))
         return 0;
     ps->seen = 1;
     ps->leaf = s;

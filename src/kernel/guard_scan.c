@@ -323,16 +323,31 @@ static int reading_forbidden(void *ctx, const char *p, size_t len)
     }
 }
 
+/* Does the reading @p start with the normalised prefix @norm (@xlen
+ * bytes), ASCII case folded, both absolute or both relative? For a prefix
+ * that ends inside a name ("/etc/shadow" covers "/etc/shadow-"). */
+static int starts_with_prefix(const char *p, size_t len, const char *norm, size_t xlen)
+{
+    if ((len > 0 && p[0] == '/') != (xlen > 0 && norm[0] == '/'))
+        return 0;
+    return len >= xlen && strncasecmp(p, norm, xlen) == 0;
+}
+
 /* The prefixes were normalised at registration (registry.c); one that
  * does not normalise (NULL) matches only as written, which
- * chio__forbidden_path_hit checks first. */
+ * chio__forbidden_path_hit checks first. One that ends at a separator
+ * covers whole segments ("/etc/" is "/etc" and below it); one that ends
+ * inside a name covers every reading that starts with it, as kernel.md's
+ * "starts with" covers the strings that do. */
 static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
 {
     size_t i;
 
     for (i = 0; i < ph->g->nprefixes; i++) {
         const char *norm = ph->g->norm_prefixes[i];
-        if (norm != NULL && chio__path_under(p, len, norm, ph->g->norm_lens[i], 1)) {
+        size_t xlen = ph->g->norm_lens[i];
+        if (norm != NULL && (chio__path_under(p, len, norm, xlen, 1) ||
+                             (ph->g->norm_open[i] && starts_with_prefix(p, len, norm, xlen)))) {
             ph->prefix = i;
             return 1;
         }
@@ -386,6 +401,8 @@ static size_t glued_option(const char *s, size_t n)
         return 0;
     while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '-'))
         i++;
+    if (i > 1 && i + 1 < n && s[i] == '.' && strchr("/\\.", s[i + 1]) != NULL)
+        return i; /* "-o../x", "-o./x" */
     return i < n && i > 1 && strchr("/\\~", s[i]) != NULL ? i : 0;
 }
 
@@ -396,10 +413,10 @@ static int strong_path(chio__key *key, const char *s, size_t n)
 
     if (chio__key_names(key, CHIO__KEY_PATH))
         return 1; /* the key names a path */
-    if (n > 0 && strchr("/\\~.", s[0]) != NULL)
-        return 1;
     for (i = 0; i < n && s[i] == ' '; i++)
-        ;
+        ; /* " /x/../etc/.. " is a path to a tool that trims it */
+    if (i < n && strchr("/\\~.", s[i]) != NULL)
+        return 1;
     return n - i >= 5 && strncasecmp(s + i, "file:", 5) == 0;
 }
 
@@ -553,6 +570,10 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
         rc = check_readings(&ph, s, n);
     if (rc == 0)
         rc = check_words(&ph, s, n, words);
+    /* a short option's value glued to the whole value, spaces and all:
+     * one argv element "-o/x/../etc/a b" is "-o" and a path */
+    if (rc == 0 && words)
+        rc = check_words(&ph, s, n, 0);
     if (rc == 0)
         rc = check_decoded_words(&ph, s, n);
     if (rc == 0)
