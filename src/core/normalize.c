@@ -398,7 +398,16 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
     d = chio__scratch(stack, sizeof(stack), n + 1, &heap);
     if (d == NULL)
         return CHIO_ENOMEM;
-    dl = chio__percent_decode(s, n, d);
+    if (absolute && (flags & CHIO__PATH_POSIX) && !(flags & CHIO__PATH_WHOLE)) {
+        /* A URL parser takes a literal '\' in a file URL for '/', and a
+         * "%5c" for a backslash that open(2) reads as part of a name:
+         * "file:/etc\..%5c" is "/etc/..\", a name in /etc. */
+        for (i = 0; i < n; i++)
+            d[i] = s[i] == '\\' ? '/' : s[i];
+        dl = chio__percent_decode(d, n, d); /* in place: never runs ahead */
+    } else {
+        dl = chio__percent_decode(s, n, d);
+    }
     if (flags & CHIO__PATH_TRIM) { /* spaces that were encoded, too */
         size_t a, b;
         trim_space(d, dl, &a, &b);
@@ -459,16 +468,17 @@ static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
     return rc;
 }
 
-/* A file: URL as its path, and when it has a query or fragment or ends
- * in a space, also its whole rest: "file:///w/a?/../../etc" is "/etc" and
- * "file:///etc/.. " the name ".. " in /etc to a tool that strips "file://"
- * instead of parsing the URL. */
+/* A file: URL as its path, and when it has a query or fragment, ends in
+ * a space or holds a backslash, also its whole rest: "file:///w/a?/../../etc"
+ * is "/etc", "file:///etc/.. " the name ".. " in /etc and
+ * "file:///etc\..\w/x" a file below the directory "etc\..\w" to a tool
+ * that strips "file://" instead of parsing the URL. */
 static int file_readings(readings *r, const char *s, size_t n)
 {
     int rc = one_reading(r, s, n, CHIO__PATH_DECODE);
 
-    if (rc == 0 &&
-        (memchr(s, '?', n) != NULL || memchr(s, '#', n) != NULL || (n > 0 && s[n - 1] == ' ')))
+    if (rc == 0 && (memchr(s, '?', n) != NULL || memchr(s, '#', n) != NULL ||
+                    memchr(s, '\\', n) != NULL || (n > 0 && s[n - 1] == ' ')))
         rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHOLE);
     return rc;
 }
@@ -567,6 +577,19 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
         rc = readings_as_written(folded, len, fn, ctx);
     free(heap);
     return rc;
+}
+
+size_t chio__long_option_value(const char *s, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 3 || s[0] != '-')
+        return 0;
+    while (i < n && (chio__ascii_digit((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' ||
+                     (chio__ascii_lower((unsigned char)s[i]) >= 'a' &&
+                      chio__ascii_lower((unsigned char)s[i]) <= 'z')))
+        i++;
+    return i > 1 && i + 1 < n && s[i] == '=' ? i + 1 : 0;
 }
 
 int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen, int fold_case)

@@ -217,6 +217,12 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx);
 
+/* chio__long_option_value - where the value of a long option
+ * "--name=VALUE" (or "-n=VALUE") starts in @s (@n bytes), or 0 when @s
+ * is no such option: one argv element "--out=/a;b/../../etc" names the
+ * path "/a;b/../../etc" as a whole. */
+size_t chio__long_option_value(const char *s, size_t n);
+
 /* chio__path_under - 1 when the normalised path @p lies at or under the
  * normalised @prefix, comparing whole segments ("/etc" covers "/etc" and
  * "/etc/x", not "/etcx"); absolute and relative never mix. @fold_case

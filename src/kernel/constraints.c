@@ -309,8 +309,11 @@ static int words_under(prefix_scan *ps, const char *s, size_t n)
     int rc;
 
     /* A short option's value glued to the whole value ("-o/etc/x", also
-     * when it holds spaces): one argv element, read as the option's path. */
-    if (st > 0 && st < n && (rc = chio__path_readings(s + st, n - st, reading_under, ps)) != 0)
+     * when it holds spaces) and a long option's ("--out=/a;b/../../etc"):
+     * one argv element, its value read whole as the option's path. */
+    if (st == n)
+        st = chio__long_option_value(s, n);
+    if (st > 0 && st < n && (rc = word_under(ps, s + st, n - st)) != 0)
         return rc;
     while (i < n) {
         int file = file_word(s + i, n - i);
@@ -325,6 +328,32 @@ static int words_under(prefix_scan *ps, const char *s, size_t n)
     return 0;
 }
 
+/* The items of @s split at one separator only (',' ';' ' ' '='; not ':',
+ * which a file: URL holds), each read whole as a word (leading spaces
+ * dropped): a tool that splits a list, or at spaces only, reads
+ * "x,/a\"b;c/../../etc" as one path, "/a\"b;c/../../etc", which the word
+ * breaks at '"' and ';' cut apart. */
+static int items_under(prefix_scan *ps, const char *s, size_t n)
+{
+    static const char seps[] = ",; =";
+    size_t k, i, j;
+    int rc;
+
+    for (k = 0; k < sizeof(seps) - 1; k++) {
+        if (memchr(s, seps[k], n) == NULL)
+            continue;
+        for (i = 0; i < n; i = j + 1) {
+            for (j = i; j < n && s[j] != seps[k]; j++)
+                ;
+            while (i < j && s[i] == ' ')
+                i++;
+            if (j > i && (rc = word_under(ps, s + i, j - i)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 /* The words of @s as written, and percent-decoded once ("/w/a%20/etc/x"
  * to a tool that decodes, then splits). */
 static int path_words(prefix_scan *ps, const char *s, size_t n)
@@ -333,6 +362,8 @@ static int path_words(prefix_scan *ps, const char *s, size_t n)
     size_t len;
     int rc = words_under(ps, s, n);
 
+    if (rc == 0)
+        rc = items_under(ps, s, n);
     if (rc != 0 || !chio__has_escape(s, n))
         return rc;
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
@@ -343,19 +374,48 @@ static int path_words(prefix_scan *ps, const char *s, size_t n)
     return rc;
 }
 
-/* Does @s hold ".." as a word of its own ("cat ..", "--out=..", "-o..")?
- * Running text that names a parent directory without a slash. */
-static int dotdot_word(const char *s, size_t n)
+/* Does a word of @s start at @i: at the start, after a word break, or
+ * after a short option ("-o..")? */
+static int word_starts(const char *s, size_t n, size_t i)
+{
+    return i == 0 || path_word_break(s, n, i - 1) > 0 ||
+           (i >= 2 && s[i - 2] == '-' && ascii_alpha(s[i - 1]));
+}
+
+/* Does @s (@n bytes, as written) hold a word that names a home or a
+ * parent directory without a slash: "~", "~root", "%7e" (a tilde once
+ * decoded), or ".." standing alone ("cat ..", "--out=..", "-o~root")? */
+static int home_or_parent_word_as(const char *s, size_t n)
 {
     size_t i;
 
-    for (i = 0; i + 2 <= n; i++)
-        if (s[i] == '.' && s[i + 1] == '.' &&
-            (i == 0 || path_word_break(s, n, i - 1) > 0 ||
-             (i >= 2 && s[i - 2] == '-' && ascii_alpha(s[i - 1]))) &&
+    for (i = 0; i < n; i++) {
+        if (!word_starts(s, n, i))
+            continue;
+        if (s[i] == '~' || (n - i >= 3 && strncasecmp(s + i, "%7e", 3) == 0))
+            return 1;
+        if (n - i >= 2 && s[i] == '.' && s[i + 1] == '.' &&
             (i + 2 == n || path_word_break(s, n, i + 2) > 0))
             return 1;
+    }
     return 0;
+}
+
+/* home_or_parent_word_as on @s as written and percent-decoded once
+ * ("cat%20%7eroot" is "cat ~root"): such a value is a path to a tool
+ * that hands it to a shell, though it holds no slash. */
+static int home_or_parent_word(const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    int rc = home_or_parent_word_as(s, n);
+
+    if (rc || !chio__has_escape(s, n))
+        return rc;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return 1; /* out of memory: read it as a path (fails closed) */
+    rc = home_or_parent_word_as(d, chio__percent_decode(s, n, d));
+    free(heap);
+    return rc;
 }
 
 static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
@@ -363,7 +423,7 @@ static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
     prefix_scan *ps = ctx;
     int rc;
 
-    if (!chio__path_candidate_key(key, s, n) && !dotdot_word(s, n))
+    if (!chio__path_candidate_key(key, s, n) && !home_or_parent_word(s, n))
         return 0;
     ps->seen = 1;
     ps->leaf = s;

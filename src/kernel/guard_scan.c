@@ -450,6 +450,32 @@ static int check_words(path_hit *ph, const char *s, size_t n, int words)
     return rc;
 }
 
+/* The items of @s split at one separator only (',' ';' ' ' '='; not ':',
+ * which a file: URL holds), each read whole when it looks like a path
+ * (leading spaces dropped): a tool that splits a list, or at spaces only,
+ * reads "x,/a\"b;c/../etc/x" as one path, which the word breaks at '"'
+ * and ';' cut apart. */
+static int check_items(path_hit *ph, const char *s, size_t n)
+{
+    static const char seps[] = ",; =";
+    size_t k, i, j;
+    int rc = 0;
+
+    for (k = 0; rc == 0 && k < sizeof(seps) - 1; k++) {
+        if (memchr(s, seps[k], n) == NULL)
+            continue;
+        for (i = 0; rc == 0 && i < n; i = j + 1) {
+            for (j = i; j < n && s[j] != seps[k]; j++)
+                ;
+            while (i < j && s[i] == ' ')
+                i++;
+            if (j > i && chio__path_candidate(NULL, s + i, j - i))
+                rc = check_readings(ph, s + i, j - i);
+        }
+    }
+    return rc;
+}
+
 static int has_word_break(const char *s, size_t n)
 {
     size_t i;
@@ -538,7 +564,7 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
 {
     path_hit ph = {g, 0, 0};
     int rc = 0, words;
-    size_t i;
+    size_t i, opt;
     char what[96];
 
     /* The details name the argument by its key, never by its value: they
@@ -574,6 +600,13 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
      * one argv element "-o/x/../etc/a b" is "-o" and a path */
     if (rc == 0 && words)
         rc = check_words(&ph, s, n, 0);
+    /* a long option's value, whole: "--out=/a;b/../../etc/x" (one argv
+     * element) names "/a;b/../../etc/x", which its words do not show */
+    if (rc == 0 && words)
+        rc = check_items(&ph, s, n);
+    if (rc == 0 && (opt = chio__long_option_value(s, n)) > 0 &&
+        chio__path_candidate(NULL, s + opt, n - opt))
+        rc = check_readings(&ph, s + opt, n - opt);
     if (rc == 0)
         rc = check_decoded_words(&ph, s, n);
     if (rc == 0)

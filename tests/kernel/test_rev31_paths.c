@@ -252,42 +252,15 @@ static const char *const starts[] = {
     "/",      "/",        "/",           "//",        "./",         "",       "\\",
     "~/",     "",         "a/",          "./b/",      "",           ROOT "/", ROOT "/",
     ROOT "/", ROOT "/a/", "/root/.ssh/", "/var/lib/", "/x/../etc/", "/."};
-static const char *const segs[] = {"workspace",
-                                   "workspace",
-                                   "workspace",
-                                   "etc",
-                                   "passwd",
-                                   "root",
-                                   ".ssh",
-                                   "id_rsa",
-                                   "var",
-                                   "lib",
-                                   "shadow-",
-                                   "shadow",
-                                   "a",
-                                   "b",
-                                   ".",
-                                   "..",
-                                   "..",
-                                   "",
-                                   "%2e%2e",
-                                   "%2e",
-                                   "%2E%2e",
-                                   "..%2f..",
-                                   "a\\..",
-                                   "..\\..",
-                                   "x\\..\\..",
-                                   "etc\\..\\workspace",
-                                   "\xe2\x80\xa5",
-                                   "\xef\xbc\x8e\xef\xbc\x8e",
-                                   "ETC",
-                                   "etc%2fpasswd",
-                                   "%252e%252e",
-                                   "id_",
-                                   "workspace2",
-                                   "...",
-                                   "..a",
-                                   "a b"};
+/* clang-format off */
+static const char *const segs[] = {
+    "workspace", "workspace", "workspace", "etc", "passwd", "root", ".ssh", "id_rsa", "var",
+    "lib", "shadow-", "shadow", "a", "b", ".", "..", "..", "", "%2e%2e", "%2e", "%2E%2e",
+    "..%2f..", "a\\..", "..\\..", "x\\..\\..", "etc\\..\\workspace",
+    "\xe2\x80\xa5", "\xef\xbc\x8e\xef\xbc\x8e", "ETC", "etc%2fpasswd", "%252e%252e", "id_",
+    "workspace2", "...", "..a", "a b", "%5c..%5C..", "..%5c", "~root", "%7e", "\xe2\x88\x95",
+    ".\xe2\x80\x8b.", "a;b", "$(x)", "a\"b", "a'b"};
+/* clang-format on */
 static const char *const seps[] = {"/",   "/",  "/",   "/",   "//",
                                    "/./", "\\", "%2f", "%2F", "\xef\xbc\x8f"};
 static const char *const tails[] = {"",   "",   "", "/", "?q", "#f", " ", "?/../../etc/passwd",
@@ -623,6 +596,31 @@ Test(rev31_paths, relative_words_and_options_that_climb_are_read)
         {PP_REL, "{\"path\":\"-o./a\"}", 1},
         {PP_REL, "{\"path\":\"a/b\",\"q\":\"wait.. then\"}", 1},
         {PP_ROOT, "{\"path\":\"/workspace/my notes/x\"}", 1},
+    };
+
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* Found with a wider generator: a home named without a slash ("cat
+ * ~root", "--out=~root", "-o%7e" decoded), a long option's value read
+ * whole ("--out=/a;b/root?/../../etc/passwd" is one path to getopt), a
+ * file URL's literal '\' a slash but its "%5c" part of a name
+ * ("file:/etc\..%5c/" is the name "..\" in /etc), and a path split only
+ * at spaces or only at one list separator, which the word breaks at ';'
+ * and '"' cut apart. Rows 0-6 were allowed before. */
+Test(rev31_paths, homes_options_and_list_items_are_read_whole)
+{
+    static const row rows[] = {
+        {PP_ROOT, "{\"list\":[\"/workspace/ok\",\"cat ~root\"]}", 0},
+        {PP_REL, "{\"files\":{\"--out=~root\":\"data\"}}", 0},
+        {PP_ROOT, "{\"list\":[\"/workspace/ok\",\"-o%7e\"]}", 0},
+        {NULL, "{\"x\":\"--out=/a;b/root?/../../etc/passwd\"}", 0},
+        {NULL, "{\"x\":\"file:/etc\\\\..%5c/\"}", 0},
+        {NULL, "{\"x\":\"cat /.var\\\\a;b/./workspace%2f..?/../../etc/passwd\"}", 0},
+        {NULL, "{\"x\":\"x,/a\\\"b\\\\~r\\\\a;b/a\\\\etc\\\\..\\\\w%2fr?/../../etc/passwd\"}", 0},
+        {PP_REL, "{\"path\":\"a\",\"q\":\"x~y\"}", 1},
+        {PP_ROOT, "{\"path\":\"/workspace/Photos (2024)/a.jpg\"}", 1},
+        {NULL, "{\"x\":\"--out=/tmp/a;b\"}", 1},
     };
 
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
