@@ -328,6 +328,17 @@ static int words_under(prefix_scan *ps, const char *s, size_t n)
     return 0;
 }
 
+/* Does @s hold a word break (path_word_break)? */
+static int has_path_word_break(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (path_word_break(s, n, i) > 0)
+            return 1;
+    return 0;
+}
+
 /* The items of @s split at one separator only (',' ';' ' ' '='; not ':',
  * which a file: URL holds), each read whole as a word (leading spaces
  * dropped): a tool that splits a list, or at spaces only, reads
@@ -347,7 +358,9 @@ static int items_under(prefix_scan *ps, const char *s, size_t n)
                 ;
             while (i < j && s[i] == ' ')
                 i++;
-            if (j > i && (rc = word_under(ps, s + i, j - i)) != 0)
+            /* an item with no other break is a word, read already */
+            if (j > i && has_path_word_break(s + i, j - i) &&
+                (rc = word_under(ps, s + i, j - i)) != 0)
                 return rc;
         }
     }

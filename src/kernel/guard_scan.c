@@ -450,6 +450,16 @@ static int check_words(path_hit *ph, const char *s, size_t n, int words)
     return rc;
 }
 
+static int has_word_break(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (word_break(s, n, i, 1) > 0)
+            return 1;
+    return 0;
+}
+
 /* The items of @s split at one separator only (',' ';' ' ' '='; not ':',
  * which a file: URL holds), each read whole when it looks like a path
  * (leading spaces dropped): a tool that splits a list, or at spaces only,
@@ -469,21 +479,12 @@ static int check_items(path_hit *ph, const char *s, size_t n)
                 ;
             while (i < j && s[i] == ' ')
                 i++;
-            if (j > i && chio__path_candidate(NULL, s + i, j - i))
+            /* an item with no other break is a word, read already */
+            if (j > i && has_word_break(s + i, j - i) && chio__path_candidate(NULL, s + i, j - i))
                 rc = check_readings(ph, s + i, j - i);
         }
     }
     return rc;
-}
-
-static int has_word_break(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (word_break(s, n, i, 1) > 0)
-            return 1;
-    return 0;
 }
 
 /* The words of @s percent-decoded once: a tool that decodes its argument
