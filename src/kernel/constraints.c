@@ -18,12 +18,17 @@
  *                 as NFKC leaves it: look-alike dots and slashes, fullwidth
  *                 letters folded) must normalise and lie under the prefix:
  *                 "." and empty segments dropped, ".." pops a segment, "/"
- *                 and "\" both separate, whole segments compare (case-
+ *                 and "\" both separate, and again with only "/" (as
+ *                 open(2) reads a backslash), whole segments compare (case-
  *                 sensitive); the empty relative prefix "." does not cover
  *                 a first segment "~..." or "C:..." (a home, a drive);
  *                 each word of the leaf that starts a path (words end at
  *                 white space and ;|&<>'"` ,=:@, as written and decoded
- *                 once) is held to the same (path_words). A
+ *                 once; path_words.c), a short or long option's value and
+ *                 each item split at one of , ; space = is held to the
+ *                 same, and other words that look like paths must be
+ *                 readable (path_words); a value with a word "~user" or
+ *                 ".." is a path too. A
  *                 leaf with a control character, ".." above the root or
  *                 the start or below /proc or /dev, a double
  *                 encoding or a remote file: host denies, and so does a
@@ -89,6 +94,7 @@
 #include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "path_words.h"
 #include "regex_nfa.h"
 #include "scope.h"
 
@@ -229,48 +235,6 @@ static int reading_under(void *ctx, const char *p, size_t len)
     return 1;
 }
 
-/* Where a word ends when a path value is read as words: white space
- * (the Unicode spaces too), shell separators and redirections, quotes,
- * and the list and option separators ",=:@" ("a,/etc/x", "--out=/etc/x",
- * "/w/bin:/etc", curl's "@/etc/passwd"). The bytes of the break at s[i],
- * or 0. */
-static size_t path_word_break(const char *s, size_t n, size_t i)
-{
-    unsigned char c = (unsigned char)s[i];
-
-    if (c >= 0x80)
-        return chio__space_at(s + i, n - i);
-    return c <= 0x20 || c == 0x7f || strchr("'\"`;|&<>,=:@", c) != NULL ? 1 : 0;
-}
-
-/* Does @s start with "file:" (any case)? Such a word runs on through ':'
- * and is read as the file URL it is (as the forbidden_path guard does). */
-static int file_word(const char *s, size_t n)
-{
-    return n >= 5 && strncasecmp(s, "file:", 5) == 0;
-}
-
-/* Where the path in the word @w starts: at once when it starts like one
- * (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x",
- * "-o../x"); @n when the word does not start a path (a fragment such as
- * "types/x" of "node_modules/@types/x" is no path of its own). */
-static size_t word_path_start(const char *w, size_t n)
-{
-    size_t i = 1;
-
-    if (strchr("/\\~", w[0]) != NULL || file_word(w, n))
-        return 0;
-    if (w[0] == '.' && (n == 1 || strchr("/\\.", w[1]) != NULL))
-        return 0;
-    if (w[0] != '-')
-        return n;
-    while (i < n && (ascii_alpha(w[i]) || chio__ascii_digit((unsigned char)w[i]) || w[i] == '-'))
-        i++;
-    if (i > 1 && i < n && w[i] == '.' && (i + 1 == n || strchr("/\\.", w[i + 1]) != NULL))
-        return i; /* "-o../x", "-o./x" */
-    return i > 1 && i < n && strchr("/\\~", w[i]) != NULL ? i : n;
-}
-
 /* Any reading at all: a word that does not start a path is relative to a
  * working directory the kernel does not know, so only its readability
  * counts ("b/../../etc" climbs above where it starts). */
@@ -289,7 +253,7 @@ static int reading_anywhere(void *ctx, const char *p, size_t len)
  * directory that splits "/w/a b/../../etc/passwd" reads /etc/passwd). */
 static int word_under(prefix_scan *ps, const char *w, size_t n)
 {
-    size_t st = word_path_start(w, n);
+    size_t st = chio__word_path_start(w, n);
 
     if (st < n)
         return chio__path_readings(w + st, n - st, reading_under, ps);
@@ -305,7 +269,7 @@ static int word_under(prefix_scan *ps, const char *w, size_t n)
  * already. Returns chio__path_readings' code for the first that fails. */
 static int words_under(prefix_scan *ps, const char *s, size_t n)
 {
-    size_t i = 0, j, b = 1, st = word_path_start(s, n);
+    size_t i = 0, j, b = 1, st = chio__word_path_start(s, n);
     int rc;
 
     /* A short option's value glued to the whole value ("-o/etc/x", also
@@ -316,8 +280,9 @@ static int words_under(prefix_scan *ps, const char *s, size_t n)
     if (st > 0 && st < n && (rc = word_under(ps, s + st, n - st)) != 0)
         return rc;
     while (i < n) {
-        int file = file_word(s + i, n - i);
-        for (j = i; j < n && ((b = path_word_break(s, n, j)) == 0 || (file && s[j] == ':')); j++)
+        int file = chio__file_word(s + i, n - i);
+        for (j = i; j < n && ((b = chio__path_word_break(s, n, j)) == 0 || (file && s[j] == ':'));
+             j++)
             ;
         if (i == 0 && j == n)
             return 0; /* one word: the whole value */
@@ -325,17 +290,6 @@ static int words_under(prefix_scan *ps, const char *s, size_t n)
             return rc;
         i = j < n ? j + b : n;
     }
-    return 0;
-}
-
-/* Does @s hold a word break (path_word_break)? */
-static int has_path_word_break(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (path_word_break(s, n, i) > 0)
-            return 1;
     return 0;
 }
 
@@ -359,7 +313,7 @@ static int items_under(prefix_scan *ps, const char *s, size_t n)
             while (i < j && s[i] == ' ')
                 i++;
             /* an item with no other break is a word, read already */
-            if (j > i && has_path_word_break(s + i, j - i) &&
+            if (j > i && chio__has_path_word_break(s + i, j - i) &&
                 (rc = word_under(ps, s + i, j - i)) != 0)
                 return rc;
         }
@@ -387,56 +341,12 @@ static int path_words(prefix_scan *ps, const char *s, size_t n)
     return rc;
 }
 
-/* Does a word of @s start at @i: at the start, after a word break, or
- * after a short option ("-o..")? */
-static int word_starts(const char *s, size_t n, size_t i)
-{
-    return i == 0 || path_word_break(s, n, i - 1) > 0 ||
-           (i >= 2 && s[i - 2] == '-' && ascii_alpha(s[i - 1]));
-}
-
-/* Does @s (@n bytes, as written) hold a word that names a home or a
- * parent directory without a slash: "~", "~root", "%7e" (a tilde once
- * decoded), or ".." standing alone ("cat ..", "--out=..", "-o~root")? */
-static int home_or_parent_word_as(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (!word_starts(s, n, i))
-            continue;
-        if (s[i] == '~' || (n - i >= 3 && strncasecmp(s + i, "%7e", 3) == 0))
-            return 1;
-        if (n - i >= 2 && s[i] == '.' && s[i + 1] == '.' &&
-            (i + 2 == n || path_word_break(s, n, i + 2) > 0))
-            return 1;
-    }
-    return 0;
-}
-
-/* home_or_parent_word_as on @s as written and percent-decoded once
- * ("cat%20%7eroot" is "cat ~root"): such a value is a path to a tool
- * that hands it to a shell, though it holds no slash. */
-static int home_or_parent_word(const char *s, size_t n)
-{
-    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
-    int rc = home_or_parent_word_as(s, n);
-
-    if (rc || !chio__has_escape(s, n))
-        return rc;
-    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
-        return 1; /* out of memory: read it as a path (fails closed) */
-    rc = home_or_parent_word_as(d, chio__percent_decode(s, n, d));
-    free(heap);
-    return rc;
-}
-
 static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
     int rc;
 
-    if (!chio__path_candidate_key(key, s, n) && !home_or_parent_word(s, n))
+    if (!chio__path_candidate_key(key, s, n) && !chio__home_or_parent_word(s, n))
         return 0;
     ps->seen = 1;
     ps->leaf = s;
