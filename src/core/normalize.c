@@ -314,26 +314,35 @@ static int below_link_dir(const char *out, size_t o)
     return 0;
 }
 
-/* Segment normalisation of @src into @out (room for @len + 2 bytes). */
+/* Is @c a separator: '/' always, '\' unless @posix (open(2) reads it as
+ * part of a name)? */
+static int separator(unsigned char c, int posix)
+{
+    return posix ? c == '/' : chio__is_slash(c);
+}
+
+/* Segment normalisation of @src into @out (room for @len + 2 bytes); only
+ * '/' separates when @posix. */
 static int segments(const char *src, size_t len, int absolute, int posix, char *out, size_t *outlen)
 {
     size_t o = 0, base, i = 0;
 
-#define SEP(c) ((c) == '/' || (!posix && (c) == '\\'))
-    if (len > 0 && SEP(src[0]))
+    if (len > 0 && separator((unsigned char)src[0], posix))
         absolute = 1;
     if (absolute)
         out[o++] = '/';
     base = o;
     while (i < len) {
         size_t j = i;
-        while (j < len && !SEP(src[j]))
+        while (j < len && !separator((unsigned char)src[j], posix))
             j++;
         if (j - i == 0 || (j - i == 1 && src[i] == '.')) {
             /* empty or "." */
         } else if (j - i == 2 && src[i] == '.' && src[i + 1] == '.') {
             if (o == base)
                 return CHIO_EINVAL; /* above the root, or above the start */
+            if (!absolute && out[0] == '~' && memchr(out, '/', o) == NULL)
+                return CHIO_EINVAL; /* above "~" or "~user": a home's parent */
             if (absolute && below_link_dir(out, o))
                 return CHIO_EINVAL; /* through a link: the tool's ".." goes elsewhere */
             while (o > base && out[o - 1] != '/')
@@ -351,7 +360,6 @@ static int segments(const char *src, size_t len, int absolute, int posix, char *
     out[o] = '\0';
     *outlen = o;
     return 0;
-#undef SEP
 }
 
 /* Is the URL path segment @s "." (@dots 1) or ".." (@dots 2) to WHATWG,
@@ -450,7 +458,9 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
         /* WHATWG file URL: "file:" then optional "//host", the path up to
          * '?' or '#'; the path is always absolute. */
         size_t p = i + 5, e, end = n;
-        while (end > p && s[end - 1] == ' ')
+        /* a URL parser drops trailing spaces; a tool that strips "file://"
+         * (CHIO__PATH_WHOLE) keeps them: "/etc/.. " is a name in /etc */
+        while (!(flags & CHIO__PATH_WHOLE) && end > p && s[end - 1] == ' ')
             end--;
         if (p + 1 < end && chio__is_slash((unsigned char)s[p]) &&
             chio__is_slash((unsigned char)s[p + 1])) {
@@ -481,9 +491,11 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
         n = whatwg_dots(s, n, w);
         s = w;
     }
-    if (posix && absolute) {
+    if (posix && absolute && !(flags & CHIO__PATH_WHOLE)) {
         /* a file: URL's '\\' is a '/' to WHATWG; an encoded one, "%5c",
-         * is a byte of a file name to POSIX */
+         * is a byte of a file name to POSIX ("file:/etc\\..%5c" is
+         * "/etc/..\\", a name in /etc); a tool that strips "file://"
+         * (CHIO__PATH_WHOLE) keeps the raw one a byte of a name too */
         for (i = 0; i < n; i++)
             d[i] = s[i] == '\\' ? '/' : s[i];
         dl = chio__percent_decode(d, n, d);
@@ -516,15 +528,14 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
 typedef struct readings {
     char *buf;
     size_t cap;
-    unsigned flags; /* added to every reading's: CHIO__PATH_POSIX */
     int (*fn)(void *, const char *, size_t);
     void *ctx;
 } readings;
 
-static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
+static int normalised_reading(readings *r, const char *s, size_t n, unsigned flags)
 {
     size_t len;
-    int rc = chio__path_normalize(s, n, flags | r->flags, r->buf, r->cap, &len);
+    int rc = chio__path_normalize(s, n, flags, r->buf, r->cap, &len);
 
     if (rc == CHIO__PATH_SAME)
         return 0; /* a reading made already */
@@ -533,32 +544,43 @@ static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
     return r->fn(r->ctx, r->buf, len);
 }
 
-/* A file: URL as its path, and when it has a query or fragment, also its
- * whole rest: "file:///w/a?/../../etc" is "/etc" to a tool that strips
- * "file://" instead of parsing the URL. */
-static int file_readings_with(readings *r, const char *s, size_t n, unsigned flags)
+/* Could @s, read with @flags, hold a backslash: as written, or "%5c"
+ * decoded? */
+static int may_hold_backslash(const char *s, size_t n, unsigned flags)
 {
-    int rc = one_reading(r, s, n, CHIO__PATH_DECODE | flags);
+    return memchr(s, '\\', n) != NULL || ((flags & CHIO__PATH_DECODE) && has_ci(s, n, "%5c"));
+}
 
-    if (rc == 0 && (memchr(s, '?', n) != NULL || memchr(s, '#', n) != NULL))
-        rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHOLE | flags);
-    /* the path a WHATWG parser makes ("file:///etc//%2e%2e" is /etc/) */
-    if (rc == 0)
-        rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHATWG | flags);
+/* One reading of @s with @flags; when it may hold a backslash, also as
+ * open(2) reads it, where a backslash is part of a name: "/etc\\..\\w/x"
+ * is "/w/x" to Windows and to a URL parser, but on POSIX it is a file in
+ * a directory named "etc\\..\\w" at the root. Both must pass. Node's
+ * fileURLToPath() likewise makes "%5c" a byte of a name
+ * ("file:///w%5c..%5cetc" is the directory "w\\..\\etc" under /). */
+static int one_reading(readings *r, const char *s, size_t n, unsigned flags)
+{
+    int rc = normalised_reading(r, s, n, flags);
+
+    if (rc == 0 && !(flags & CHIO__PATH_POSIX) && may_hold_backslash(s, n, flags))
+        rc = normalised_reading(r, s, n, flags | CHIO__PATH_POSIX);
     return rc;
 }
 
-static int has_backslash(const char *s, size_t n);
-
-/* ... and again as POSIX opens it when it holds a backslash: Node's
- * fileURLToPath() makes "%5c" a byte of a name ("file:///w%5c..%5cetc" is
- * the directory "w\\..\\etc" under /), and Windows refuses it. */
+/* A file: URL as its path, and when it has a query or fragment, ends in
+ * a space or holds a backslash, also its whole rest: "file:///w/a?/../../etc"
+ * is "/etc", "file:///etc/.. " the name ".. " in /etc and
+ * "file:///etc\\..\\w/x" a file below the directory "etc\\..\\w" to a tool
+ * that strips "file://" instead of parsing the URL; and the path a WHATWG
+ * parser makes ("file:///etc//%2e%2e" is /etc/). */
 static int file_readings(readings *r, const char *s, size_t n)
 {
-    int rc = file_readings_with(r, s, n, 0);
+    int rc = one_reading(r, s, n, CHIO__PATH_DECODE);
 
-    if (rc == 0 && has_backslash(s, n))
-        rc = file_readings_with(r, s, n, CHIO__PATH_POSIX);
+    if (rc == 0 && (memchr(s, '?', n) != NULL || memchr(s, '#', n) != NULL ||
+                    memchr(s, '\\', n) != NULL || (n > 0 && s[n - 1] == ' ')))
+        rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHOLE);
+    if (rc == 0)
+        rc = one_reading(r, s, n, CHIO__PATH_DECODE | CHIO__PATH_WHATWG);
     return rc;
 }
 
@@ -577,7 +599,7 @@ static int encoded_space(const char *s, size_t n)
 
 /* The readings of @s as written (chio__path_readings without the folded
  * ones). */
-static int readings_as_written(const char *s, size_t n, unsigned flags,
+static int readings_as_written(const char *s, size_t n,
                                int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
 {
     char stack[STACK_BUF], *heap;
@@ -589,7 +611,6 @@ static int readings_as_written(const char *s, size_t n, unsigned flags,
     if (r.buf == NULL)
         return CHIO_ENOMEM;
     r.cap = n + 2;
-    r.flags = flags;
     r.fn = fn;
     r.ctx = ctx;
     /* trimmed the way trim() and strip() do: ' ' and the Unicode spaces */
@@ -601,6 +622,10 @@ static int readings_as_written(const char *s, size_t n, unsigned flags,
         rc = one_reading(&r, s, n, 0);
         if (rc == 0 && trimmed)
             rc = one_reading(&r, s + a, b - a, 0);
+        /* trimmed at the start only (lstrip(), a reader that skips leading
+         * blanks): " /x/../etc/.. " is then the name ".. " in /etc */
+        if (rc == 0 && a > 0 && b < n)
+            rc = one_reading(&r, s + a, n - a, 0);
     }
     if (rc == 0 && file)
         rc = file_readings(&r, s, n);
@@ -628,36 +653,12 @@ static int has_non_ascii(const char *s, size_t n)
     return 0;
 }
 
-/* Does @s hold a backslash, as written or encoded ("%5c", "%255c")? */
-static int has_backslash(const char *s, size_t n)
-{
-    return memchr(s, '\\', n) != NULL || has_ci(s, n, "5c");
-}
-
-/* The readings as written, and with CHIO__PATHS_POSIX_TOO again with '\\'
- * as a byte of a name when @s may hold one. */
-static int readings_both(const char *s, size_t n, unsigned flags,
-                         int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
-{
-    int rc = readings_as_written(s, n, 0, fn, ctx);
-
-    if (rc == 0 && (flags & CHIO__PATHS_POSIX_TOO) && has_backslash(s, n))
-        rc = readings_as_written(s, n, CHIO__PATH_POSIX, fn, ctx);
-    return rc;
-}
-
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx)
 {
-    return chio__path_readings_ex(s, n, 0, fn, ctx);
-}
-
-int chio__path_readings_ex(const char *s, size_t n, unsigned flags,
-                           int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
-{
     char stack[STACK_BUF], *heap, *folded;
     size_t len;
-    int rc = readings_both(s, n, flags, fn, ctx);
+    int rc = readings_as_written(s, n, fn, ctx);
 
     /* Every reading again as NFKC or Windows' best-fit conversion leaves
      * it: look-alike dots and slashes folded ("/w/\u2025/etc" is
@@ -674,9 +675,22 @@ int chio__path_readings_ex(const char *s, size_t n, unsigned flags,
     len = chio__text_fold(s, n, folded);
     len = fold_look_alikes(folded, len, folded);
     if (len != n || memcmp(folded, s, n) != 0)
-        rc = readings_both(folded, len, flags, fn, ctx);
+        rc = readings_as_written(folded, len, fn, ctx);
     free(heap);
     return rc;
+}
+
+size_t chio__long_option_value(const char *s, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 3 || s[0] != '-')
+        return 0;
+    while (i < n && (chio__ascii_digit((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' ||
+                     (chio__ascii_lower((unsigned char)s[i]) >= 'a' &&
+                      chio__ascii_lower((unsigned char)s[i]) <= 'z')))
+        i++;
+    return i > 1 && i + 1 < n && s[i] == '=' ? i + 1 : 0;
 }
 
 int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen, int fold_case)

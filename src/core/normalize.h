@@ -187,24 +187,26 @@ const char *chio__look_alike(const char *s, size_t n);
 /* Flags of chio__path_normalize. */
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
 #define CHIO__PATH_TRIM   2u /* with DECODE: drop white space around the decoded value */
-#define CHIO__PATH_WHOLE  4u /* with DECODE: a file: URL's path runs on through '?' and '#' */
+#define CHIO__PATH_WHOLE  4u /* with DECODE: a file: URL's path runs on through '?', '#', ' ' */
 /* CHIO__PATH_WHATWG, with DECODE: a file: URL's dot segments resolved
  * first as WHATWG does ("%2e" is a dot, ".." pops an empty segment).
  * CHIO__PATH_POSIX: only '/' separates, a backslash is a byte of a name as
- * POSIX reads it (a file: URL's raw backslash is still a '/', as WHATWG
- * reads it). CHIO__PATH_SAME: chio__path_normalize's answer when the
- * WHATWG reading adds nothing. */
+ * open(2) reads it (a file: URL's raw backslash is still a '/', as WHATWG
+ * reads it, unless CHIO__PATH_WHOLE). CHIO__PATH_SAME:
+ * chio__path_normalize's answer when the WHATWG reading adds nothing. */
 #define CHIO__PATH_WHATWG 16u
 #define CHIO__PATH_POSIX  8u
 #define CHIO__PATH_SAME   1
 
 /*
  * chio__path_normalize - @s as a normalised path in @out (NUL-terminated;
- * length in *@outlen): "/" and "\" separate, empty and "." segments are
- * dropped, ".." pops one; the result is "/a/b", "/" or a relative "a/b"
+ * length in *@outlen): "/" and "\" separate (only "/" with
+ * CHIO__PATH_POSIX), empty and "." segments are dropped, ".." pops one;
+ * the result is "/a/b", "/" or a relative "a/b"
  * ("" for an empty relative path). With CHIO__PATH_DECODE, a value starting
  * with "file:" (any case) is read as a WHATWG file URL (host empty or
- * localhost, query and fragment dropped, or kept with CHIO__PATH_WHOLE),
+ * localhost, query, fragment and trailing spaces dropped, or kept with
+ * CHIO__PATH_WHOLE),
  * and the path is percent-decoded once. @cap must be at least @n + 2.
  * Returns 0, or CHIO_EINVAL when a C0 control or DEL appears (before or
  * after decoding), ".." climbs above the root or above the start of a
@@ -224,7 +226,10 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
  * and the Unicode spaces JavaScript's trim() and Python's strip() remove),
  * each of those percent-decoded once (file: URLs read per WHATWG, and
  * through their query and fragment as a tool that strips "file://" reads
- * them), and decoded then trimmed ("%20/etc" is also "/etc"); when @s is
+ * them), and decoded then trimmed ("%20/etc" is also "/etc"); each of
+ * these that holds a backslash both with '\' a separator (Windows, URL
+ * parsers) and with it part of a name (open(2): "/etc\..\w/x" is in a
+ * directory named "etc\..\w" at the root, not "/w/x"); when @s is
  * not ASCII, all of these again as NFKC or Windows' best-fit conversion
  * would leave it: look-alike dots and slashes (chio__look_alike) folded,
  * and chio__text_fold's folding (fullwidth and mathematical letters to
@@ -238,15 +243,11 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx);
 
-/* Flags of chio__path_readings_ex. CHIO__PATHS_POSIX_TOO: also every
- * reading as POSIX makes it (CHIO__PATH_POSIX) when @s holds a backslash
- * or an encoded one: "/etc/..\\x" is a file in /etc to Linux, "/x" to
- * Windows. */
-#define CHIO__PATHS_POSIX_TOO 1u
-
-/* chio__path_readings_ex - chio__path_readings with @flags. */
-int chio__path_readings_ex(const char *s, size_t n, unsigned flags,
-                           int (*fn)(void *ctx, const char *p, size_t len), void *ctx);
+/* chio__long_option_value - where the value of a long option
+ * "--name=VALUE" (or "-n=VALUE") starts in @s (@n bytes), or 0 when @s
+ * is no such option: one argv element "--out=/a;b/../../etc" names the
+ * path "/a;b/../../etc" as a whole. */
+size_t chio__long_option_value(const char *s, size_t n);
 
 /* chio__path_under - 1 when the normalised path @p lies at or under the
  * normalised @prefix, comparing whole segments ("/etc" covers "/etc" and

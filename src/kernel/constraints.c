@@ -18,12 +18,17 @@
  *                 as NFKC leaves it: look-alike dots and slashes, fullwidth
  *                 letters folded) must normalise and lie under the prefix:
  *                 "." and empty segments dropped, ".." pops a segment, "/"
- *                 and "\" both separate, whole segments compare (case-
+ *                 and "\" both separate, and again with only "/" (as
+ *                 open(2) reads a backslash), whole segments compare (case-
  *                 sensitive); the empty relative prefix "." does not cover
  *                 a first segment "~..." or "C:..." (a home, a drive);
  *                 each word of the leaf that starts a path (words end at
  *                 white space and ;|&<>'"` ,=:@, as written and decoded
- *                 once) is held to the same (path_words). A
+ *                 once; path_words.c), a short or long option's value and
+ *                 each item split at one of , ; space = is held to the
+ *                 same, and other words that look like paths must be
+ *                 readable (path_words); a value with a word "~user" or
+ *                 ".." is a path too. A
  *                 leaf with a control character, ".." above the root or
  *                 the start or below /proc or /dev, a double
  *                 encoding or a remote file: host denies, and so does a
@@ -94,6 +99,7 @@
 #include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "path_words.h"
 #include "regex_nfa.h"
 #include "scope.h"
 
@@ -234,65 +240,88 @@ static int reading_under(void *ctx, const char *p, size_t len)
     return 1;
 }
 
-/* Where a word ends when a path value is read as words: white space
- * (the Unicode spaces too), shell separators and redirections, quotes,
- * and the list and option separators ",=:@" ("a,/etc/x", "--out=/etc/x",
- * "/w/bin:/etc", curl's "@/etc/passwd"). The bytes of the break at s[i],
- * or 0. */
-static size_t path_word_break(const char *s, size_t n, size_t i)
+/* Any reading at all: a word that does not start a path is relative to a
+ * working directory the kernel does not know, so only its readability
+ * counts ("b/../../etc" climbs above where it starts). */
+static int reading_anywhere(void *ctx, const char *p, size_t len)
 {
-    unsigned char c = (unsigned char)s[i];
-
-    if (c >= 0x80)
-        return chio__space_at(s + i, n - i);
-    return c <= 0x20 || c == 0x7f || strchr("'\"`;|&<>,=:@", c) != NULL ? 1 : 0;
+    (void)ctx;
+    (void)p;
+    (void)len;
+    return 0;
 }
 
-/* Does @s start with "file:" (any case)? Such a word runs on through ':'
- * and is read as the file URL it is (as the forbidden_path guard does). */
-static int file_word(const char *s, size_t n)
+/* One word @w (@n bytes) of a path value: held to the prefix when it
+ * starts a path; else, when it still looks like one ("notes/x",
+ * "b/../../etc"), only read, so that one climbing above its start denies
+ * as a whole relative value does (a tool started in the granted
+ * directory that splits "/w/a b/../../etc/passwd" reads /etc/passwd). */
+static int word_under(prefix_scan *ps, const char *w, size_t n)
 {
-    return n >= 5 && strncasecmp(s, "file:", 5) == 0;
-}
+    size_t st = chio__word_path_start(w, n);
 
-/* Where the path in the word @w starts: at once when it starts like one
- * (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x"); @n
- * when the word does not start a path (a fragment such as "types/x" of
- * "node_modules/@types/x" is no path of its own). */
-static size_t word_path_start(const char *w, size_t n)
-{
-    size_t i = 1;
-
-    if (strchr("/\\~", w[0]) != NULL || file_word(w, n))
-        return 0;
-    if (w[0] == '.' && (n == 1 || strchr("/\\.", w[1]) != NULL))
-        return 0;
-    if (w[0] != '-')
-        return n;
-    while (i < n && (ascii_alpha(w[i]) || chio__ascii_digit((unsigned char)w[i]) || w[i] == '-'))
-        i++;
-    return i > 1 && i < n && strchr("/\\~", w[i]) != NULL ? i : n;
+    if (st < n)
+        return chio__path_readings(w + st, n - st, reading_under, ps);
+    if (chio__path_candidate(NULL, w, n))
+        return chio__path_readings(w, n, reading_anywhere, ps);
+    return 0;
 }
 
 /* Each word of @s (@n bytes) that starts a path, read like a whole path:
  * a tool that hands the value to a shell or splits a list reads
- * "/w/a /etc/passwd" as two paths. The whole value (one word) was read
+ * "/w/a /etc/passwd" as two paths (and each other word that looks like a
+ * path is read: word_under). The whole value (one word) was read
  * already. Returns chio__path_readings' code for the first that fails. */
 static int words_under(prefix_scan *ps, const char *s, size_t n)
 {
-    size_t i = 0, j, b = 1, st;
+    size_t i = 0, j, b = 1, st = chio__word_path_start(s, n);
     int rc;
 
+    /* A short option's value glued to the whole value ("-o/etc/x", also
+     * when it holds spaces) and a long option's ("--out=/a;b/../../etc"):
+     * one argv element, its value read whole as the option's path. */
+    if (st == n)
+        st = chio__long_option_value(s, n);
+    if (st > 0 && st < n && (rc = word_under(ps, s + st, n - st)) != 0)
+        return rc;
     while (i < n) {
-        int file = file_word(s + i, n - i);
-        for (j = i; j < n && ((b = path_word_break(s, n, j)) == 0 || (file && s[j] == ':')); j++)
+        int file = chio__file_word(s + i, n - i);
+        for (j = i; j < n && ((b = chio__path_word_break(s, n, j)) == 0 || (file && s[j] == ':'));
+             j++)
             ;
         if (i == 0 && j == n)
             return 0; /* one word: the whole value */
-        if (j > i && (st = word_path_start(s + i, j - i)) < j - i &&
-            (rc = chio__path_readings(s + i + st, j - i - st, reading_under, ps)) != 0)
+        if (j > i && (rc = word_under(ps, s + i, j - i)) != 0)
             return rc;
         i = j < n ? j + b : n;
+    }
+    return 0;
+}
+
+/* The items of @s split at one separator only (',' ';' ' ' '='; not ':',
+ * which a file: URL holds), each read whole as a word (leading spaces
+ * dropped): a tool that splits a list, or at spaces only, reads
+ * "x,/a\"b;c/../../etc" as one path, "/a\"b;c/../../etc", which the word
+ * breaks at '"' and ';' cut apart. */
+static int items_under(prefix_scan *ps, const char *s, size_t n)
+{
+    static const char seps[] = ",; =";
+    size_t k, i, j;
+    int rc;
+
+    for (k = 0; k < sizeof(seps) - 1; k++) {
+        if (memchr(s, seps[k], n) == NULL)
+            continue;
+        for (i = 0; i < n; i = j + 1) {
+            for (j = i; j < n && s[j] != seps[k]; j++)
+                ;
+            while (i < j && s[i] == ' ')
+                i++;
+            /* an item with no other break is a word, read already */
+            if (j > i && chio__has_path_word_break(s + i, j - i) &&
+                (rc = word_under(ps, s + i, j - i)) != 0)
+                return rc;
+        }
     }
     return 0;
 }
@@ -305,6 +334,8 @@ static int path_words(prefix_scan *ps, const char *s, size_t n)
     size_t len;
     int rc = words_under(ps, s, n);
 
+    if (rc == 0)
+        rc = items_under(ps, s, n);
     if (rc != 0 || !chio__has_escape(s, n))
         return rc;
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
@@ -320,7 +351,7 @@ static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
     prefix_scan *ps = ctx;
     int rc;
 
-    if (!chio__path_candidate_key(key, s, n))
+    if (!chio__path_candidate_key(key, s, n) && !chio__home_or_parent_word(s, n))
         return 0;
     ps->seen = 1;
     ps->leaf = s;

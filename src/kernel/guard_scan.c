@@ -323,16 +323,31 @@ static int reading_forbidden(void *ctx, const char *p, size_t len)
     }
 }
 
+/* Does the reading @p start with the normalised prefix @norm (@xlen
+ * bytes), ASCII case folded, both absolute or both relative? For a prefix
+ * that ends inside a name ("/etc/shadow" covers "/etc/shadow-"). */
+static int starts_with_prefix(const char *p, size_t len, const char *norm, size_t xlen)
+{
+    if ((len > 0 && p[0] == '/') != (xlen > 0 && norm[0] == '/'))
+        return 0;
+    return len >= xlen && strncasecmp(p, norm, xlen) == 0;
+}
+
 /* The prefixes were normalised at registration (registry.c); one that
  * does not normalise (NULL) matches only as written, which
- * chio__forbidden_path_hit checks first. */
+ * chio__forbidden_path_hit checks first. One that ends at a separator
+ * covers whole segments ("/etc/" is "/etc" and below it); one that ends
+ * inside a name covers every reading that starts with it, as kernel.md's
+ * "starts with" covers the strings that do. */
 static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
 {
     size_t i;
 
     for (i = 0; i < ph->g->nprefixes; i++) {
         const char *norm = ph->g->norm_prefixes[i];
-        if (norm != NULL && chio__path_under(p, len, norm, ph->g->norm_lens[i], 1)) {
+        size_t xlen = ph->g->norm_lens[i];
+        if (norm != NULL && (chio__path_under(p, len, norm, xlen, 1) ||
+                             (ph->g->norm_open[i] && starts_with_prefix(p, len, norm, xlen)))) {
             ph->prefix = i;
             return 1;
         }
@@ -386,15 +401,21 @@ static size_t glued_option(const char *s, size_t n)
         return 0;
     while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '-'))
         i++;
+    if (i > 1 && i + 1 < n && s[i] == '.' && strchr("/\\.", s[i + 1]) != NULL)
+        return i; /* "-o../x", "-o./x" */
     return i < n && i > 1 && strchr("/\\~", s[i]) != NULL ? i : 0;
 }
 
 /* Does the value itself say "path" (not merely hold a '/' somewhere)? */
 static int strong_path(chio__key *key, const char *s, size_t n)
 {
+    size_t i;
+
     if (chio__key_names(key, CHIO__KEY_PATH))
         return 1; /* the key names a path */
-    if (n > 0 && strchr("/\\~.", s[0]) != NULL)
+    for (i = 0; i < n && s[i] == ' '; i++)
+        ; /* " /x/../etc/.. " is a path to a tool that trims it */
+    if (i < n && strchr("/\\~.", s[i]) != NULL)
         return 1;
     /* a file: URL, read whole (one with a control character denies) */
     return chio__starts_file_url(s, n);
@@ -405,7 +426,7 @@ static int strong_path(chio__key *key, const char *s, size_t n)
 static int check_readings(path_hit *ph, const char *s, size_t n)
 {
     /* a forbidden prefix holds in every reading, Windows' and POSIX's */
-    int rc = chio__path_readings_ex(s, n, CHIO__PATHS_POSIX_TOO, reading_forbidden, ph);
+    int rc = chio__path_readings(s, n, reading_forbidden, ph);
 
     if (ph->nomem || rc == CHIO_ENOMEM)
         return CHIO_ENOMEM;
@@ -439,6 +460,33 @@ static int has_word_break(const char *s, size_t n)
         if (word_break(s, n, i, 1) > 0)
             return 1;
     return 0;
+}
+
+/* The items of @s split at one separator only (',' ';' ' ' '='; not ':',
+ * which a file: URL holds), each read whole when it looks like a path
+ * (leading spaces dropped): a tool that splits a list, or at spaces only,
+ * reads "x,/a\"b;c/../etc/x" as one path, which the word breaks at '"'
+ * and ';' cut apart. */
+static int check_items(path_hit *ph, const char *s, size_t n)
+{
+    static const char seps[] = ",; =";
+    size_t k, i, j;
+    int rc = 0;
+
+    for (k = 0; rc == 0 && k < sizeof(seps) - 1; k++) {
+        if (memchr(s, seps[k], n) == NULL)
+            continue;
+        for (i = 0; rc == 0 && i < n; i = j + 1) {
+            for (j = i; j < n && s[j] != seps[k]; j++)
+                ;
+            while (i < j && s[i] == ' ')
+                i++;
+            /* an item with no other break is a word, read already */
+            if (j > i && has_word_break(s + i, j - i) && chio__path_candidate(NULL, s + i, j - i))
+                rc = check_readings(ph, s + i, j - i);
+        }
+    }
+    return rc;
 }
 
 /* The words of @s percent-decoded once: a tool that decodes its argument
@@ -519,7 +567,7 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
 {
     path_hit ph = {g, 0, 0};
     int rc = 0, words;
-    size_t i;
+    size_t i, opt;
     char what[96];
 
     /* The details name the argument by its key, never by its value: they
@@ -551,6 +599,17 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
         rc = check_readings(&ph, s, n);
     if (rc == 0)
         rc = check_words(&ph, s, n, words);
+    /* a short option's value glued to the whole value, spaces and all:
+     * one argv element "-o/x/../etc/a b" is "-o" and a path */
+    if (rc == 0 && words)
+        rc = check_words(&ph, s, n, 0);
+    /* a long option's value, whole: "--out=/a;b/../../etc/x" (one argv
+     * element) names "/a;b/../../etc/x", which its words do not show */
+    if (rc == 0 && words)
+        rc = check_items(&ph, s, n);
+    if (rc == 0 && (opt = chio__long_option_value(s, n)) > 0 &&
+        chio__path_candidate(NULL, s + opt, n - opt))
+        rc = check_readings(&ph, s + opt, n - opt);
     if (rc == 0)
         rc = check_decoded_words(&ph, s, n);
     if (rc == 0)

@@ -56,6 +56,10 @@ typedef struct chio__guard_reg {
     char **prefixes;
     char **norm_prefixes; /* each normalised once, at registration; NULL: not a path */
     size_t *norm_lens;    /* their lengths */
+    /* 1 where the prefix as written ends inside a name ("/etc/shadow",
+     * "/root/.ssh/id_"): kernel.md's "starts with" covers "/etc/shadow-",
+     * so a reading need only start with it, not hold it as whole segments */
+    unsigned char *norm_open;
     size_t nprefixes;
     regex_t *regexes;
     size_t nregexes;

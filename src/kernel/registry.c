@@ -98,6 +98,7 @@ void chio__mediation_destroy(chio_kernel *k)
         free_strv(g->prefixes, g->nprefixes);
         free_strv(g->norm_prefixes, g->nprefixes);
         free(g->norm_lens);
+        free(g->norm_open);
         for (j = 0; j < g->nregexes; j++)
             regfree(&g->regexes[j]);
         free(g->regexes);
@@ -504,18 +505,35 @@ static int prefix_readable(const char *prefix)
     return rc;
 }
 
+/* Does @prefix end inside a name: not at a separator, nor after a "." or
+ * ".." segment ("/etc/shadow" and "secret" do; "/etc/", "/etc/." and ""
+ * do not)? kernel.md's literal "starts with" then also covers longer
+ * names ("/etc/shadow-"), and so must the normalised readings. */
+static unsigned char ends_inside_name(const char *prefix)
+{
+    size_t n = strlen(prefix), s = n;
+
+    while (s > 0 && prefix[s - 1] != '/' && prefix[s - 1] != '\\')
+        s--;
+    if (s == n)
+        return 0; /* empty, or ends at a separator */
+    return !(strcmp(prefix + s, ".") == 0 || strcmp(prefix + s, "..") == 0);
+}
+
 /* The forbidden prefixes normalised (NULL for one that cannot be read as
- * a path), with their lengths in @lens (n entries), once: the guard
- * compares every reading of every argument with each, and normalising
- * them per reading made a policy of 64 prefixes take seconds on a 4 MiB
- * argument of short words. NULL when out of memory. */
-static char **normalised_prefixes(const char *const *v, size_t n, size_t *lens)
+ * a path), with their lengths in @lens and whether each ends inside a
+ * name in @open (n entries), once: the guard compares every reading of
+ * every argument with each, and normalising them per reading made a
+ * policy of 64 prefixes take seconds on a 4 MiB argument of short words.
+ * NULL when out of memory. */
+static char **normalised_prefixes(const char *const *v, size_t n, size_t *lens, unsigned char *open)
 {
     char **out = calloc(n ? n : 1, sizeof(*out));
     size_t i, xn;
 
     for (i = 0; out != NULL && i < n; i++) {
         xn = strlen(v[i]);
+        open[i] = ends_inside_name(v[i]);
         if ((out[i] = malloc(xn + 2)) == NULL) {
             free_strv(out, i);
             return NULL;
@@ -534,6 +552,7 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
     chio__guard_reg *g;
     char **copy, **norm = NULL;
     size_t *lens;
+    unsigned char *open;
     size_t i, gi;
     int rc;
 
@@ -548,11 +567,13 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
     }
     copy = dup_strv(prefixes, n);
     lens = calloc(n ? n : 1, sizeof(*lens));
-    if (copy != NULL && lens != NULL)
-        norm = normalised_prefixes(prefixes, n, lens);
+    open = calloc(n ? n : 1, sizeof(*open));
+    if (copy != NULL && lens != NULL && open != NULL)
+        norm = normalised_prefixes(prefixes, n, lens, open);
     if (norm == NULL) {
         free_strv(copy, n);
         free(lens);
+        free(open);
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
     rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);
@@ -560,11 +581,13 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
         free_strv(copy, n);
         free_strv(norm, n);
         free(lens);
+        free(open);
         return rc;
     }
     g->prefixes = copy;
     g->norm_prefixes = norm;
     g->norm_lens = lens;
+    g->norm_open = open;
     g->nprefixes = n;
     g->builtin = 1;
     gi = k->med.nguards++;

@@ -327,7 +327,7 @@ Test(rev31_urls, file_urls_are_read_as_node_opens_them)
  * path Node opens: tab, LF or CR inside "file:" (dropped by WHATWG); a
  * ".." that pops an empty segment ("/etc//.." is /etc/ to WHATWG); an
  * encoded backslash that POSIX keeps in a name. Rows 2 and 5 were
- * denied and allowed before too, rows 8 and 9 stay allowed. */
+ * denied and allowed before too, row 8 stays allowed. */
 static const struct {
     const char *args;
     int guard; /* 1: srv/t under the guard; 0: under path_prefix /workspace */
@@ -342,7 +342,9 @@ static const struct {
     {"{\"path\":\"file:///workspace%5cx/a\"}", 0, 1},          /* /workspace\x/a */
     {"{\"path\":\"file:///x//../workspace/a\"}", 0, 1},        /* /x/workspace/a */
     {"{\"path\":\"file:///workspace/a\"}", 0, 0},              /* allowed */
-    {"{\"path\":\"\\\\workspace\\\\a\"}", 0, 0}, /* a Windows path: allowed, as before */
+    /* a Windows path, to open(2) the relative name "\workspace\a": denied
+     * since review 31's path differential (rev31_paths) */
+    {"{\"path\":\"\\\\workspace\\\\a\"}", 0, 1},
 };
 
 Test(rev31_urls, file_urls_are_read_as_whatwg_and_posix_read_them)

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/path_words.c - how path_prefix (constraints.c) splits a path
+ * value into words: where a word ends, where the path in a word starts
+ * (at once, or after a short option glued to it), and whether a value
+ * names a home or a parent directory without a slash ("cat ~root",
+ * "--out=.."). Lexical helpers only; the readings of each word are
+ * normalize.c's. No state, no locks; scratch space on the stack, or
+ * malloc'ed and freed before return for long values.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "normalize.h"
+#include "path_words.h"
+
+#define WORD_STACK 512
+
+/* An ASCII letter, whatever locale the host set (isalpha() follows it). */
+static int ascii_alpha(char c)
+{
+    int l = chio__ascii_lower((unsigned char)c);
+
+    return l >= 'a' && l <= 'z';
+}
+
+/* Where a word ends when a path value is read as words: white space
+ * (the Unicode spaces too), shell separators and redirections, quotes,
+ * and the list and option separators ",=:@" ("a,/etc/x", "--out=/etc/x",
+ * "/w/bin:/etc", curl's "@/etc/passwd"). The bytes of the break at s[i],
+ * or 0. */
+size_t chio__path_word_break(const char *s, size_t n, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+
+    if (c >= 0x80)
+        return chio__space_at(s + i, n - i);
+    return c <= 0x20 || c == 0x7f || strchr("'\"`;|&<>,=:@", c) != NULL ? 1 : 0;
+}
+
+/* Does @s start with "file:" (any case)? Such a word runs on through ':'
+ * and is read as the file URL it is (as the forbidden_path guard does). */
+int chio__file_word(const char *s, size_t n)
+{
+    return n >= 5 && strncasecmp(s, "file:", 5) == 0;
+}
+
+/* Where the path in the word @w starts: at once when it starts like one
+ * (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x",
+ * "-o../x"); @n when the word does not start a path (a fragment such as
+ * "types/x" of "node_modules/@types/x" is no path of its own). */
+size_t chio__word_path_start(const char *w, size_t n)
+{
+    size_t i = 1;
+
+    if (strchr("/\\~", w[0]) != NULL || chio__file_word(w, n))
+        return 0;
+    if (w[0] == '.' && (n == 1 || strchr("/\\.", w[1]) != NULL))
+        return 0;
+    if (w[0] != '-')
+        return n;
+    while (i < n && (ascii_alpha(w[i]) || chio__ascii_digit((unsigned char)w[i]) || w[i] == '-'))
+        i++;
+    if (i > 1 && i < n && w[i] == '.' && (i + 1 == n || strchr("/\\.", w[i + 1]) != NULL))
+        return i; /* "-o../x", "-o./x" */
+    return i > 1 && i < n && strchr("/\\~", w[i]) != NULL ? i : n;
+}
+
+/* Does @s hold a word break (path_word_break)? */
+int chio__has_path_word_break(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (chio__path_word_break(s, n, i) > 0)
+            return 1;
+    return 0;
+}
+
+/* Does a word of @s start at @i: at the start, after a word break, or
+ * after a short option ("-o..")? */
+static int word_starts(const char *s, size_t n, size_t i)
+{
+    return i == 0 || chio__path_word_break(s, n, i - 1) > 0 ||
+           (i >= 2 && s[i - 2] == '-' && ascii_alpha(s[i - 1]));
+}
+
+/* Does @s (@n bytes, as written) hold a word that names a home or a
+ * parent directory without a slash: "~", "~root", "%7e" (a tilde once
+ * decoded), or ".." standing alone ("cat ..", "--out=..", "-o~root")? */
+static int home_or_parent_word_as(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!word_starts(s, n, i))
+            continue;
+        if (s[i] == '~' || (n - i >= 3 && strncasecmp(s + i, "%7e", 3) == 0))
+            return 1;
+        if (n - i >= 2 && s[i] == '.' && s[i + 1] == '.' &&
+            (i + 2 == n || chio__path_word_break(s, n, i + 2) > 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* home_or_parent_word_as on @s as written and percent-decoded once
+ * ("cat%20%7eroot" is "cat ~root"): such a value is a path to a tool
+ * that hands it to a shell, though it holds no slash. */
+int chio__home_or_parent_word(const char *s, size_t n)
+{
+    char stack[WORD_STACK], *heap = NULL, *d = stack;
+    int rc = home_or_parent_word_as(s, n);
+
+    if (rc || !chio__has_escape(s, n))
+        return rc;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return 1; /* out of memory: read it as a path (fails closed) */
+    rc = home_or_parent_word_as(d, chio__percent_decode(s, n, d));
+    free(heap);
+    return rc;
+}

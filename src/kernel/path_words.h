@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/path_words.h - the words of a path value (see path_words.c),
+ * for path_prefix in constraints.c.
+ */
+#ifndef CHIO_KERNEL_PATH_WORDS_H
+#define CHIO_KERNEL_PATH_WORDS_H
+
+#include <stddef.h>
+
+/* The bytes of the word break at s[i] of @s (@n bytes), or 0: white space
+ * (the Unicode spaces too), shell separators and redirections, quotes,
+ * and the list and option separators ",=:@". */
+size_t chio__path_word_break(const char *s, size_t n, size_t i);
+
+/* Does @s start with "file:" (any case)? Such a word runs on through ':'. */
+int chio__file_word(const char *s, size_t n);
+
+/* Where the path in the word @w (@n bytes) starts: 0 when it starts like
+ * one (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x",
+ * "-o../x"), or @n when the word starts no path. */
+size_t chio__word_path_start(const char *w, size_t n);
+
+/* Does @s hold a word break (chio__path_word_break)? */
+int chio__has_path_word_break(const char *s, size_t n);
+
+/* Does @s, as written or percent-decoded once, hold a word naming a home
+ * or a parent directory without a slash: "~", "~root", "%7e", or ".."
+ * standing alone ("cat ..", "--out=..", "-o~root")? 1 also when out of
+ * memory (the caller then reads the value as a path: fails closed). */
+int chio__home_or_parent_word(const char *s, size_t n);
+
+#endif /* CHIO_KERNEL_PATH_WORDS_H */
