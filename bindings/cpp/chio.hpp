@@ -503,8 +503,11 @@ struct guard_input {
     std::string_view arguments_json; // canonical JSON
 };
 
+// A guard's answer. Build it with pass() or deny(); a default-constructed
+// one (`return {};`) denies, as a C guard that leaves its verdict unset
+// does: fail closed.
 struct guard_result {
-    bool passed = true;
+    bool passed = false;
     std::string details; // evidence text (UTF-8; libchio keeps 511 bytes, cut on a character boundary)
 
     static guard_result pass(std::string details = {}) { return guard_result{true, std::move(details)}; }
