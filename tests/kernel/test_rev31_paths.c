@@ -477,7 +477,7 @@ typedef struct row {
  * (constraint_violated under a grant, guard_denied under the guard). */
 static void run_rows(const row *rows, size_t n)
 {
-    char cap[32];
+    char cap[48];
     chio_code code;
     chio_verdict v;
     size_t i;
