@@ -133,6 +133,17 @@ static char *slurp(const char *p)
     return s ? s : strdup("");
 }
 
+/* For testutil_wait_until: the file at @arg holds a whole line (the PID
+ * file is created before its line is written). */
+static int holds_a_line(void *arg)
+{
+    char *text = slurp(arg);
+    int whole = text != NULL && strchr(text, '\n') != NULL;
+
+    free(text);
+    return whole;
+}
+
 /* 1 once the file @p holds @text, 0 when it still does not after
  * @timeout_ms. */
 static int wait_for_text(const char *p, const char *text, unsigned timeout_ms)
@@ -233,6 +244,7 @@ Test(host, host_service_serves_a_client_and_drains_on_sigterm)
     host = spawn(argv, SEED, out, err);
     cr_assert_eq(wait_for_file(sock, 20), 0, "the service did not listen: %s", slurp(err));
     cr_assert_eq(wait_for_file(pidf, 5), 0);
+    cr_assert(testutil_wait_until(holds_a_line, pidf, 5000), "the PID file stayed empty");
     pidtext = slurp(pidf);
     cr_expect_eq(atoi(pidtext), host, "PID file holds %s", pidtext);
     free(pidtext);
