@@ -372,10 +372,10 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
                                "capability_id, parameter_hash, request_id strings when given)");
         goto done;
     }
-    if (params != NULL && chio_json_typeof(params) != CHIO_JSON_OBJECT) {
-        chio_serve_error_reply(out, 400, "invalid_request", "parameters must be an object");
-        goto done;
-    }
+    /* Any JSON value is the call's arguments, as chio_kernel_evaluate()
+     * reads its arguments text in-process: the kernel decides on an array,
+     * a string or null too and signs the receipt. Refusing them here was a
+     * 400 with no receipt for a call the library allows (review 31). */
     if (params != NULL && chio_json_write_canonical(params, &args, &alen) != 0) {
         chio_serve_error_reply(out, 500, "internal_error", "out of memory");
         goto done;

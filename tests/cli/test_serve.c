@@ -574,10 +574,6 @@ Test(serve, malformed_requests_are_400_with_code_and_message)
         {NULL, "{}", "invalid_request"},
         {NULL, "{\"tool_server\":\"srv\",\"tool_name\":7,\"capability_id\":\"x\"}",
          "invalid_request"},
-        {NULL,
-         "{\"tool_server\":\"srv\",\"tool_name\":\"echo\",\"parameters\":[1],"
-         "\"capability_id\":\"x\"}",
-         "invalid_request"},
         {NULL, "{\"tool_server\":\"srv\",\"tool_name\":\"echo\",\"capability\":\"str\"}",
          "invalid_request"},
         {NULL, "{\"tool_server\":\"srv\",\"tool_name\":\"echo\",\"capability\":{\"id\":1}}",
