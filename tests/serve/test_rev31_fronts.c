@@ -15,7 +15,11 @@
  *   are {}; arguments 126 and 127 levels deep are denied
  *   arguments_rejected with a receipt by both, and 128 levels, which the
  *   kernel still denies with a receipt, are a body past 128 levels: 400
- *   invalid_json (docs/spec-reading.md, "Front doors").
+ *   invalid_json (docs/spec-reading.md, "Front doors");
+ * - a token sent with a capability_id other than its own was a 400 with no
+ *   receipt, where a session holding that token is denied
+ *   unknown_capability with a receipt in-process. Now the kernel decides
+ *   it through the sidecar too, the receipt naming the id sent.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -33,6 +37,7 @@
 
 static chio_serve *srv;
 static char sid[CHIO_SESSION_ID_LEN + 1]; /* an in-process session holding "inproc" */
+static char *inproc_json;                 /* that token's JSON text */
 
 /* A sidecar with the tool s:read, the token "minted" minted through its
  * route, and an in-process session on its kernel holding "inproc" (the
@@ -73,6 +78,7 @@ static void fronts_setup(void)
                                               3600, &cap, &err),
                  0, "%s", err.message);
     tj = chio_capability_json(cap, &tl);
+    inproc_json = strndup(tj, tl);
     cr_assert_eq(chio_kernel_open_session(srv->k, SUBJECT, &tj, &tl, 1, sid, &err), 0, "%s",
                  err.message);
     chio_capability_free(cap);
@@ -80,6 +86,7 @@ static void fronts_setup(void)
 
 static void fronts_teardown(void)
 {
+    free(inproc_json);
     chio_serve_free(srv);
 }
 
@@ -269,4 +276,98 @@ Test(rev31_fronts, deep_arguments_are_denied_with_a_receipt_up_to_the_bodys_dept
     free(text);
     free(member);
     free(args);
+}
+
+/* POST @body to evaluate with the extra header lines @capheader (NULL:
+ * none); the status and the reply's body in *@text. */
+static unsigned post_evaluate(const char *body, const char *capheader, char **text)
+{
+    chio_serve_request rq;
+    chio_serve_reply rep;
+
+    memset(&rq, 0, sizeof(rq));
+    memset(&rep, 0, sizeof(rep));
+    rq.method = "POST";
+    rq.path = "/v1/evaluate";
+    rq.authorization = "Bearer " BEARER;
+    rq.capability_header = capheader;
+    rq.body = body;
+    rq.body_len = strlen(body);
+    chio_serve_handle(srv, &rq, &rep);
+    *text = strndup(rep.body, rep.body_len);
+    free(rep.body);
+    return rep.status;
+}
+
+/* @in as base64url without padding (malloc'd). */
+static char *b64url(const char *in)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t n = strlen(in), i, o = 0;
+    char *out = malloc(n * 4 / 3 + 4);
+
+    cr_assert_not_null(out);
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned v =
+            (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+        out[o++] = al[v >> 18 & 63];
+        out[o++] = al[v >> 12 & 63];
+        out[o++] = al[v >> 6 & 63];
+        out[o++] = al[v & 63];
+    }
+    if (n - i == 1) {
+        unsigned v = (unsigned char)in[i] << 16;
+        out[o++] = al[v >> 18 & 63];
+        out[o++] = al[v >> 12 & 63];
+    } else if (n - i == 2) {
+        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+        out[o++] = al[v >> 18 & 63];
+        out[o++] = al[v >> 12 & 63];
+        out[o++] = al[v >> 6 & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+Test(rev31_fronts, a_capability_id_other_than_the_tokens_is_denied_with_a_receipt)
+{
+    decision a;
+    chio_call c;
+    chio_response r;
+    chio_error err;
+    char *body, *text = NULL, *hdr = b64url(inproc_json);
+    const char *tail = ",\"capability_id\":\"other\",\"tool_server\":\"s\",\"tool_name\":\"read\"}";
+
+    /* In-process: the session holds "inproc"; the call names "other". */
+    memset(&c, 0, sizeof(c));
+    chio_response_init(&r);
+    chio_error_init(&err);
+    c.session_id = sid;
+    c.capability_id = "other";
+    c.server_id = "s";
+    c.tool_name = "read";
+    cr_assert_eq(chio_kernel_evaluate(srv->k, &c, &r, &err), 0, "%s", err.message);
+    snprintf(a.code, sizeof(a.code), "%s", chio_code_name(r.code));
+    cr_assert_eq(r.verdict, CHIO_VERDICT_DENY);
+    cr_assert_str_eq(a.code, "unknown_capability");
+    chio_response_destroy(&r);
+
+    /* The token inline, then in X-Chio-Capability: the same decision. */
+    body = malloc(strlen(inproc_json) + strlen(tail) + 32);
+    cr_assert_not_null(body);
+    sprintf(body, "{\"capability\":%s%s", inproc_json, tail);
+    cr_assert_eq(post_evaluate(body, NULL, &text), 200, "%s", text);
+    cr_expect_not_null(strstr(text, "\"verdict\":\"deny\""), "%s", text);
+    cr_expect_not_null(strstr(text, a.code), "want %s: %s", a.code, text);
+    cr_expect_not_null(strstr(text, "\"capability_id\":\"other\""), "%s", text);
+    free(text);
+    cr_assert_eq(post_evaluate("{\"capability_id\":\"other\",\"tool_server\":\"s\",\"tool_name\":"
+                               "\"read\"}",
+                               hdr, &text),
+                 200, "%s", text);
+    cr_expect_not_null(strstr(text, "\"verdict\":\"deny\""), "%s", text);
+    cr_expect_not_null(strstr(text, a.code), "want %s: %s", a.code, text);
+    free(text);
+    free(body);
+    free(hdr);
 }
