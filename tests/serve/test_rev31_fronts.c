@@ -8,7 +8,10 @@
  * - "parameters" that were not an object (an array, a number, a string,
  *   null) were a 400 with no receipt, where chio_kernel_evaluate() decides
  *   on any JSON value (an allow under a grant without constraints). Now
- *   the kernel decides them through the sidecar too, with the receipt;
+ *   the kernel decides them through the sidecar too, with the receipt,
+ *   and holds them to the grant's constraints as it does in-process
+ *   (max_length reads every string, path_prefix denies a value naming no
+ *   path);
  * - pinned (they held before): number and string forms a re-serialising
  *   front door could change (1e2, -0, 1.0, integers past 2^53 and past
  *   uint64, escaped keys, U+2028) hash as in-process; absent parameters
@@ -370,4 +373,94 @@ Test(rev31_fronts, a_capability_id_other_than_the_tokens_is_denied_with_a_receip
     free(text);
     free(body);
     free(hdr);
+}
+
+/* A token for s:read under @scope: minted through the sidecar as @id, and
+ * issued in-process as "@id-lib" in a session of its own (*@sid). */
+static void both_tokens(const char *scope, const char *id, char sid_out[CHIO_SESSION_ID_LEN + 1])
+{
+    chio_capability *cap = NULL;
+    chio_error err;
+    char libid[64], *body = malloc(strlen(scope) + 256), *text = NULL;
+    chio_serve_request rq;
+    chio_serve_reply rep;
+    const char *tj;
+    size_t tl;
+
+    cr_assert_not_null(body);
+    sprintf(body, "{\"subject\":\"" SUBJECT "\",\"scope\":%s,\"id\":\"%s\"}", scope, id);
+    memset(&rq, 0, sizeof(rq));
+    memset(&rep, 0, sizeof(rep));
+    rq.method = "POST";
+    rq.path = "/v1/capabilities/mint";
+    rq.authorization = "Bearer " BEARER;
+    rq.body = body;
+    rq.body_len = strlen(body);
+    chio_serve_handle(srv, &rq, &rep);
+    text = strndup(rep.body, rep.body_len);
+    cr_assert_eq(rep.status, 200, "%s", text);
+    free(rep.body);
+    free(text);
+    free(body);
+    snprintf(libid, sizeof(libid), "%s-lib", id);
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_issue_capability(srv->k, libid, SUBJECT, scope, strlen(scope), 0, 3600,
+                                              &cap, &err),
+                 0, "%s", err.message);
+    tj = chio_capability_json(cap, &tl);
+    cr_assert_eq(chio_kernel_open_session(srv->k, SUBJECT, &tj, &tl, 1, sid_out, &err), 0, "%s",
+                 err.message);
+    chio_capability_free(cap);
+}
+
+Test(rev31_fronts, parameters_that_are_not_an_object_meet_the_grants_constraints)
+{
+    static const char *const scopes[] = {
+        "{\"grants\":[{\"server_id\":\"s\",\"tool_name\":\"read\",\"operations\":[\"invoke\"],"
+        "\"constraints\":[{\"type\":\"max_length\",\"value\":4}]}]}",
+        "{\"grants\":[{\"server_id\":\"s\",\"tool_name\":\"read\",\"operations\":[\"invoke\"],"
+        "\"constraints\":[{\"type\":\"path_prefix\",\"value\":\"/workspace/\"}]}]}",
+    };
+    static const char *const args[] = {
+        "\"xxxxxxxxxx\"", "[\"xxxxxxxxxx\"]", "\"/etc/passwd\"", "[\"/etc/passwd\"]", "null", "5"};
+    char s2[CHIO_SESSION_ID_LEN + 1], id[16], libid[24], *body, *text = NULL;
+    size_t k, i;
+
+    for (k = 0; k < sizeof(scopes) / sizeof(scopes[0]); k++) {
+        snprintf(id, sizeof(id), "con-%zu", k);
+        snprintf(libid, sizeof(libid), "%s-lib", id);
+        both_tokens(scopes[k], id, s2);
+        for (i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+            chio_call c;
+            chio_response r;
+            chio_error err;
+
+            memset(&c, 0, sizeof(c));
+            chio_response_init(&r);
+            chio_error_init(&err);
+            c.session_id = s2;
+            c.capability_id = libid;
+            c.server_id = "s";
+            c.tool_name = "read";
+            c.arguments_json = args[i];
+            c.arguments_len = strlen(args[i]);
+            cr_assert_eq(chio_kernel_evaluate(srv->k, &c, &r, &err), 0, "%s", err.message);
+            body = malloc(strlen(args[i]) + 128);
+            cr_assert_not_null(body);
+            sprintf(body,
+                    "{\"capability_id\":\"%s\",\"tool_server\":\"s\",\"tool_name\":\"read\","
+                    "\"parameters\":%s}",
+                    id, args[i]);
+            cr_assert_eq(post_evaluate(body, NULL, &text), 200, "%s", text);
+            cr_expect_not_null(strstr(text, chio_code_name(r.code)), "%s %s: want %s: %s", id,
+                               args[i], chio_code_name(r.code), text);
+            /* Only a grant the value cannot break allows it. */
+            cr_expect(r.verdict == CHIO_VERDICT_DENY ||
+                          (k == 0 && (strcmp(args[i], "null") == 0 || strcmp(args[i], "5") == 0)),
+                      "%s %s: %s", id, args[i], chio_code_name(r.code));
+            free(text);
+            free(body);
+            chio_response_destroy(&r);
+        }
+    }
 }
