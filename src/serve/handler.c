@@ -372,10 +372,10 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
                                "capability_id, parameter_hash, request_id strings when given)");
         goto done;
     }
-    if (params != NULL && chio_json_typeof(params) != CHIO_JSON_OBJECT) {
-        chio_serve_error_reply(out, 400, "invalid_request", "parameters must be an object");
-        goto done;
-    }
+    /* Any JSON value is the call's arguments, as chio_kernel_evaluate()
+     * reads its arguments text in-process: the kernel decides on an array,
+     * a string or null too and signs the receipt. Refusing them here was a
+     * 400 with no receipt for a call the library allows (review 31). */
     if (params != NULL && chio_json_write_canonical(params, &args, &alen) != 0) {
         chio_serve_error_reply(out, 500, "internal_error", "out of memory");
         goto done;
@@ -400,12 +400,12 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
                                        err.message[0] ? err.message : chio_strerror(rc));
             goto done;
         }
-        if (capid != NULL && strcmp(capid, heldid) != 0) {
-            chio_serve_error_reply(out, 400, "invalid_request",
-                                   "capability_id differs from the token's id");
-            goto done;
-        }
-        capid = heldid;
+        /* A capability_id other than the token's names a capability the
+         * token's session does not hold: the kernel denies it
+         * unknown_capability with a receipt, as it does in-process for a
+         * session holding that token (review 31: it was a 400 with none). */
+        if (capid == NULL)
+            capid = heldid;
     } else {
         memcpy(sid, s->empty_sid, sizeof(sid)); /* holds nothing: unknown_capability */
     }
