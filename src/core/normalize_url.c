@@ -383,14 +383,19 @@ static int word_starts_url(const char *s, size_t n)
 }
 
 /* Does a word after the first start as a URL ("see https:evil.example",
- * "text\u00a0//evil.example")? A tool that splits running text on white
- * space or punctuation reads each word alone. O(n). */
+ * "text\u00a0//evil.example"), or a value after an '=' ("redirect=https:
+ * evil.example", "--url=//evil.example": a tool that reads a query string
+ * or an option's value reads what follows the '=' alone)? A tool that
+ * splits running text on white space or punctuation reads each word
+ * alone. O(n). */
 static int later_word_url(const char *s, size_t n)
 {
     size_t i = 0, b;
 
     while (i < n) {
         if ((b = chio__url_break(s, n, i)) == 0) {
+            if (s[i] == '=' && word_starts_url(s + i + 1, n - i - 1))
+                return 1;
             i++;
             continue;
         }

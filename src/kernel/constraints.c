@@ -40,7 +40,7 @@
  *                 Leaves: a URL-ish key (url, uri, host, domain, endpoint,
  *                 href, link, address, origin, ...), a value with "://", a
  *                 special scheme and ':', or a leading "//" or "\\" (at its
- *                 start or a later word's). Hosts
+ *                 start, a later word's, or after an '='). Hosts
  *                 come from the WHATWG URL parser (userinfo up to the last
  *                 '@', '\' ends the authority, IPv4 forms in dotted
  *                 decimal, IPv6 compressed, percent-decoded, lowercase, one

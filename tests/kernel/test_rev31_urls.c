@@ -207,7 +207,8 @@ typedef struct row {
  * refused; a file: host no DNS name has; an unreadable URL a tool that
  * decodes it first reads elsewhere; a URL word after the first in a value
  * under a key that names no URL; a word split on white space only (after
- * a U+00A0 that WHATWG does not strip) whose host holds ';'. */
+ * a U+00A0 that WHATWG does not strip) whose host holds ';'; a URL after
+ * an '='. */
 static const row fixed_rows[] = {
     {"127.0.0.1", "{\"url\":\"foo://0177.0.0.1/\"}", 0},
     {"127.0.0.1", "{\"url\":\"git+https://127.1/x\"}", 0},
@@ -227,6 +228,15 @@ static const row fixed_rows[] = {
     {"127.0.0.1", "{\"url\":\"\\u00a0wss://127.1;evil.example\"}", 0},
     {"good.example", "{\"url\":\"\\u00a0https://good.example;evil.example\"}", 0},
     {"good.example", "{\"url\":\"\\u00a0https://good.example/a;b c\"}", 1},
+    /* a URL after an '=' (a query string's or an option's value, read
+     * alone by the tool that parses it): allowed before, now a URL
+     * candidate with no host read unambiguously; plain "k=v" unchanged */
+    {"good.example", "{\"q\":\"redirect=https:evil.example\",\"url\":\"https://good.example/\"}",
+     0},
+    {"good.example", "{\"q\":\"go&u=http:evil.example\",\"url\":\"https://good.example/\"}", 0},
+    {"good.example", "{\"q\":\"q=1&next=//evil.example\",\"url\":\"https://good.example/\"}", 0},
+    {"good.example", "{\"q\":\"--url=ws:evil.example\",\"url\":\"https://good.example/\"}", 0},
+    {"good.example", "{\"q\":\"a=b&c=https\",\"url\":\"https://good.example/\"}", 1},
 };
 
 Test(rev31_urls, urls_a_tool_reads_elsewhere_are_denied_with_a_receipt)
