@@ -20,7 +20,7 @@ static int secret_value(chio_kernel *k, const char *s)
     size_t gi, pi;
 
     return k->med.nguards > 0 &&
-           chio__secret_scan(k->med.guards, k->med.nguards, s, strlen(s), &gi, &pi) != 0;
+           chio__secret_scan(k->med.guards, k->med.nguards, s, strlen(s), NULL, &gi, &pi) != 0;
 }
 
 typedef struct custom_scan {

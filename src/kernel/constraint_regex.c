@@ -5,13 +5,10 @@
  * it, as an exact POSIX ERE or not at all, and matching it with a bounded
  * automaton in bounded work (regex_nfa.c). Compiled patterns live in the
  * kernel's bounded regexes cache (references: chio__regex_hold/free in
- * constraints.c). No state of its own beyond one C locale object, made
- * once, in which the secret_leak guards' glibc patterns are compiled and
- * matched (chio__regex_enter_c).
+ * constraints.c). No state of its own. The secret_leak guards' patterns
+ * are compiled by the same automaton (registry.c, guard_scan.c).
  */
 #include <ctype.h>
-#include <locale.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,23 +392,4 @@ int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chi
         snprintf(reason, cap, "no argument matches regex_match '%.100s'", c->str);
     chio__regex_free(r);
     return 0;
-}
-
-/* ---- the C locale for the guards' patterns ------------------------------------------ */
-
-static locale_t rx_c_locale;
-static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
-
-static void rx_locale_init(void)
-{
-    rx_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-}
-
-int chio__regex_enter_c(locale_t *prev)
-{
-    pthread_once(&rx_once, rx_locale_init);
-    if (rx_c_locale == (locale_t)0)
-        return -1;
-    *prev = uselocale(rx_c_locale);
-    return *prev == (locale_t)0 ? -1 : 0;
 }

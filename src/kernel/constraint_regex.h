@@ -6,7 +6,6 @@
 #ifndef CHIO_KERNEL_CONSTRAINT_REGEX_H
 #define CHIO_KERNEL_CONSTRAINT_REGEX_H
 
-#include <locale.h>
 #include <stddef.h>
 
 #include "kernel_internal.h"
@@ -32,14 +31,5 @@ int chio__regex_ere(const char *pattern, const char *bol, char **ere);
  */
 int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                             char *reason, size_t cap);
-
-/*
- * chio__regex_enter_c - select the C locale for this thread (a byte is a
- * character to regcomp and regexec, whatever locale the embedding program
- * set) and return the previous one in @prev, to be given back with
- * uselocale(*prev); 0 on success, -1 when the locale cannot be made.
- * Thread-safe (the locale object is made once).
- */
-int chio__regex_enter_c(locale_t *prev);
 
 #endif

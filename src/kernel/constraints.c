@@ -179,7 +179,7 @@ static int secret_leaf(chio_kernel *k, const char *s, size_t n)
     size_t gi, pi;
 
     return k->med.nguards > 0 &&
-           chio__secret_scan(k->med.guards, k->med.nguards, s, n, &gi, &pi) != 0;
+           chio__secret_scan(k->med.guards, k->med.nguards, s, n, NULL, &gi, &pi) != 0;
 }
 
 static void unquote_secret(chio_kernel *k, const char *s, size_t n, const chio__constraint *c,

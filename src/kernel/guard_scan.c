@@ -3,9 +3,9 @@
  * kernel/guard_scan.c - the matching of the built-in guards (see
  * guard_scan.h): walking every string and key of a JSON value, the
  * readings of a string a secret scanner must look at, and the readings of
- * a path a forbidden prefix must catch, secret patterns matched in the C
- * locale. Uses core/normalize.h and, from the kernel, only the C locale
- * of constraint_regex.c. No state, no locks; scratch space is on the
+ * a path a forbidden prefix must catch, secret patterns searched by the
+ * kernel's bounded automaton (regex_nfa.c) within a work bound per call.
+ * Uses core/normalize.h. No state, no locks; scratch space is on the
  * stack for short strings and malloc'ed (and freed) for long ones.
  */
 #include <ctype.h>
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "constraint_regex.h"
 #include "guard_scan.h"
 #include "internal.h"
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "regex_nfa.h"
 
 /* ---- walking ---------------------------------------------------------------------------- */
 
@@ -180,52 +180,136 @@ static int forms_build(forms *fm, const char *s, size_t n)
     return 0;
 }
 
-int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
-                      size_t *guard, size_t *pattern)
+void chio__secret_work_destroy(chio__secret_work *w)
 {
-    forms fm;
-    size_t gi, f, p, first;
-    locale_t prev;
+    size_t i;
+
+    for (i = 0; i < w->nruns; i++)
+        chio__nfa_run_destroy(&w->runs[i]);
+    free(w->runs);
+    memset(w, 0, sizeof(*w));
+}
+
+/* The patterns of the secret guards among @guards[0..n). */
+static size_t secret_patterns(const chio__guard_reg *guards, size_t n)
+{
+    size_t gi, np = 0;
+
+    for (gi = 0; gi < n; gi++)
+        if (chio__is_secret_guard(&guards[gi]))
+            np += guards[gi].nregexes;
+    return np;
+}
+
+/* Make @w's search state (one run per pattern) and its base budget. */
+static int work_ready(chio__secret_work *w, const chio__guard_reg *guards, size_t n)
+{
+    size_t gi, p, np = secret_patterns(guards, n);
+
+    if (w->ready)
+        return 0;
+    if ((w->runs = calloc(np ? np : 1, sizeof(*w->runs))) == NULL)
+        return CHIO_ENOMEM;
+    for (gi = 0; gi < n; gi++) {
+        const chio__guard_reg *g = &guards[gi];
+        if (!chio__is_secret_guard(g))
+            continue;
+        for (p = 0; p < g->nregexes; p++, w->nruns++)
+            if (chio__nfa_run_init(&w->runs[w->nruns], g->regexes[p], 0) != 0)
+                return CHIO_ENOMEM; /* the runs made so far: chio__secret_work_destroy */
+    }
+    w->left = (uint64_t)np * CHIO__SECRET_WORK_BASE;
+    w->ready = 1;
+    return 0;
+}
+
+/* Add to @w what reading @fm allows: so many steps per byte and per
+ * reading, for each pattern (saturating). */
+static void work_allow(chio__secret_work *w, const forms *fm)
+{
+    uint64_t bytes = 0, add;
+    size_t f;
+
+    for (f = 0; f < fm->nf; f++)
+        bytes += strlen(fm->f[f]) + 1;
+    add = bytes * CHIO__SECRET_WORK_BYTE;
+    if (w->nruns > 0 && add > UINT64_MAX / w->nruns)
+        add = UINT64_MAX;
+    else
+        add *= w->nruns;
+    w->left = add > UINT64_MAX - w->left ? UINT64_MAX : w->left + add;
+}
+
+/* Search every reading of @fm with pattern run @run from @w's work: 1 on
+ * a match, 0 on none, CHIO_ELIMIT when the work is spent. */
+static int search_forms(chio__secret_work *w, chio__nfa_run *run, const forms *fm)
+{
+    size_t f;
     int rc = 0;
 
-    for (gi = 0; gi < n && !chio__is_secret_guard(&guards[gi]); gi++)
-        ;
-    if (gi == n)
-        return 0;
-    if (forms_build(&fm, s, len) != 0)
-        return CHIO_ENOMEM;
-    /* The C locale the patterns were compiled in (registry.c): a byte is
-     * a character, whatever locale the host set. */
-    if (chio__regex_enter_c(&prev) != 0) {
-        free(fm.heap);
-        return CHIO_ENOMEM;
+    for (f = 0; f < fm->nf && rc == 0; f++) {
+        /* every reading is NUL-terminated at its length; the folded ones
+         * carry no NUL, so the search reads all of them */
+        run->work = w->left;
+        rc = chio__nfa_run_search(run, fm->f[f], strlen(fm->f[f]));
+        w->left = run->work;
     }
-    first = n;
-    for (; gi < n && rc == 0; gi++) {
+    return rc;
+}
+
+static int scan_forms(const chio__guard_reg *guards, size_t n, const forms *fm,
+                      chio__secret_work *w, size_t *guard, size_t *pattern)
+{
+    size_t gi, p, q = 0, first = n;
+    int rc;
+
+    for (gi = 0; gi < n; gi++) {
         const chio__guard_reg *g = &guards[gi];
         if (!chio__is_secret_guard(g))
             continue;
         if (first == n && g->nregexes > 0)
             first = gi; /* a guard with no pattern looks for nothing */
-        for (p = 0; p < g->nregexes && rc == 0; p++)
-            for (f = 0; f < fm.nf; f++) {
-                /* every reading is NUL-terminated at its length; the folded
-                 * ones carry no NUL, so regexec sees all of them */
-                if (regexec(&g->regexes[p], fm.f[f], 0, NULL, 0) == 0) {
-                    *guard = gi;
-                    *pattern = p;
-                    rc = 1;
-                    break;
-                }
+        for (p = 0; p < g->nregexes; p++, q++) {
+            rc = search_forms(w, &w->runs[q], fm);
+            if (rc != 0) {
+                *guard = gi;
+                *pattern = rc == 1 ? p : CHIO__SECRET_TOO_COSTLY;
+                return 1;
             }
+        }
     }
-    uselocale(prev);
-    if (rc == 0 && fm.deep && first < n) { /* not read to the end: fail closed */
+    if (fm->deep && first < n) { /* not read to the end: fail closed */
         *guard = first;
         *pattern = CHIO__SECRET_TOO_DEEP;
-        rc = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
+                      chio__secret_work *w, size_t *guard, size_t *pattern)
+{
+    chio__secret_work own = {0};
+    forms fm;
+    size_t gi;
+    int rc;
+
+    for (gi = 0; gi < n && !chio__is_secret_guard(&guards[gi]); gi++)
+        ;
+    if (gi == n)
+        return 0;
+    if (w == NULL)
+        w = &own;
+    if (forms_build(&fm, s, len) != 0)
+        return CHIO_ENOMEM;
+    rc = work_ready(w, guards, n);
+    if (rc == 0) {
+        work_allow(w, &fm);
+        rc = scan_forms(guards, n, &fm, w, guard, pattern);
     }
     free(fm.heap);
+    if (w == &own)
+        chio__secret_work_destroy(&own);
     return rc;
 }
 

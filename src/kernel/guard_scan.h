@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "chio/json.h"
+#include "regex_nfa.h"
 #include "mediate.h"
 #include "normalize.h"
 
@@ -39,6 +40,37 @@ int chio__is_secret_guard(const chio__guard_reg *g);
  * to the end: still encoded after CHIO__SECRET_DECODE_MAX rounds. */
 #define CHIO__SECRET_TOO_DEEP   ((size_t)-1)
 #define CHIO__SECRET_DECODE_MAX 4
+/* ... and for one it could not search within the work bound below. */
+#define CHIO__SECRET_TOO_COSTLY ((size_t)-2)
+
+/* The most automaton states one secret pattern may have (a larger one is
+ * refused at registration: every byte searched may visit each state). */
+#define CHIO__SECRET_MAX_STATES 4096u
+/* The work bound of the secret scans of one call, per pattern: a base
+ * (about 10 ms of CPU here) plus so many steps per byte read (each
+ * reading of each string, and one per reading for its end). A pattern
+ * whose search of ordinary text keeps fewer states alive than that (the
+ * built-in ones: one or two) never reaches it; one that keeps more (a
+ * large counted repetition on text that feeds it) is cut off, and what
+ * it did not read is flagged (fail closed). So a call's scan costs time
+ * linear in its arguments, never more. */
+#define CHIO__SECRET_WORK_BASE ((uint64_t)1 << 22)
+#define CHIO__SECRET_WORK_BYTE 64u
+
+/*
+ * One call's secret scans: the search state of every pattern (made by
+ * the first scan that needs it) and the work left. Zero it before the
+ * first scan, keep it for every scan of the same call over the same
+ * guards, and release it with chio__secret_work_destroy. One thread.
+ */
+typedef struct chio__secret_work {
+    chio__nfa_run *runs; /* one per pattern of the guards scanned */
+    size_t nruns;
+    uint64_t left; /* steps left to this call */
+    int ready;
+} chio__secret_work;
+
+void chio__secret_work_destroy(chio__secret_work *w);
 
 /*
  * chio__secret_scan - does some built-in secret_leak guard among
@@ -51,10 +83,13 @@ int chio__is_secret_guard(const chio__guard_reg *g);
  * the pattern's in *@pattern, 0 when nothing matches, or CHIO_ENOMEM. A
  * string that no pattern matches but that one more round would still
  * decode was not read to the end: it is flagged too (fail closed), by the
- * first secret_leak guard, with *@pattern CHIO__SECRET_TOO_DEEP.
+ * first secret_leak guard, with *@pattern CHIO__SECRET_TOO_DEEP. A search
+ * that spends the call's work bound (@w: shared by the scans of one call;
+ * NULL: this string alone) flags the string, by the guard whose pattern
+ * was searched, with *@pattern CHIO__SECRET_TOO_COSTLY.
  */
 int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
-                      size_t *guard, size_t *pattern);
+                      chio__secret_work *w, size_t *guard, size_t *pattern);
 
 /*
  * chio__forbidden_path_hit - does the forbidden_path guard @g deny the

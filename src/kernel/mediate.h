@@ -23,7 +23,6 @@
 #ifndef CHIO_KERNEL_MEDIATE_H
 #define CHIO_KERNEL_MEDIATE_H
 
-#include <regex.h>
 #include <stdint.h>
 
 #include "chio/evaluate.h"
@@ -61,7 +60,7 @@ typedef struct chio__guard_reg {
      * so a reading need only start with it, not hold it as whole segments */
     unsigned char *norm_open;
     size_t nprefixes;
-    regex_t *regexes;
+    struct chio__nfa **regexes; /* secret_leak patterns (regex_nfa.h) */
     size_t nregexes;
 } chio__guard_reg;
 

@@ -13,6 +13,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guard_scan.h"
@@ -27,13 +28,14 @@ typedef struct count_scan {
     size_t nguards;
     size_t flagged;
     size_t first; /* lowest index of a guard that flagged */
+    chio__secret_work work;
 } count_scan;
 
 static int count_one(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
     count_scan *cs = ctx;
     size_t gi, pi;
-    int rc = chio__secret_scan(cs->guards, cs->nguards, s, n, &gi, &pi);
+    int rc = chio__secret_scan(cs->guards, cs->nguards, s, n, &cs->work, &gi, &pi);
 
     (void)key;
     (void)is_key;
@@ -52,14 +54,21 @@ typedef struct copier {
     const chio__guard_reg *guards;
     size_t nguards;
     size_t next_key; /* numbering of key markers, from 1 */
+    size_t flagged;  /* keys and values replaced by a marker */
+    /* Its own work bound (guard_scan.h): a scan cut off by it flags its
+     * string, so this pass may replace more than the count pass found
+     * (never less); the receipt counts what this pass replaced. */
+    chio__secret_work work;
 } copier;
 
 /* 1 when @s is flagged, 0 when not, CHIO_ENOMEM. */
-static int flagged(const copier *cp, const char *s, size_t n)
+static int flagged(copier *cp, const char *s, size_t n)
 {
     size_t gi, pi;
+    int rc = chio__secret_scan(cp->guards, cp->nguards, s, n, &cp->work, &gi, &pi);
 
-    return chio__secret_scan(cp->guards, cp->nguards, s, n, &gi, &pi);
+    cp->flagged += rc > 0;
+    return rc;
 }
 
 static int copy_redacted(copier *cp, chio_json *dst, const chio_json *src);
@@ -72,20 +81,19 @@ static int copy_member(copier *cp, chio_json *obj, const char *key, size_t klen,
     return slot == NULL ? CHIO_ENOMEM : copy_redacted(cp, slot, value);
 }
 
-static int copy_object(copier *cp, chio_json *dst, const chio_json *src)
+/* The members whose keys stay (@keyflag[i] 0), then those whose keys are
+ * replaced by a marker, so a marker never collides with a key that is
+ * really there. Each key is scanned once (@keyflag). */
+static int copy_members(copier *cp, chio_json *dst, const chio_json *src, unsigned char *keyflag)
 {
     size_t i, n = chio_json_size(src), klen;
     int rc;
 
-    rc = chio__json_set_object(cp->doc, dst, (uint32_t)n);
-    if (rc != 0)
-        return rc;
-    /* Members whose keys stay first, so a marker never collides with a key
-     * that is really there. */
     for (i = 0; i < n; i++) {
         const char *k = chio_json_key_at(src, i, &klen);
         if ((rc = flagged(cp, k, klen)) < 0)
             return rc;
+        keyflag[i] = (unsigned char)rc;
         if (rc == 0 && (rc = copy_member(cp, dst, k, klen, chio_json_get(src, k))) != 0)
             return rc;
     }
@@ -93,9 +101,7 @@ static int copy_object(copier *cp, chio_json *dst, const chio_json *src)
         const char *k = chio_json_key_at(src, i, &klen);
         char marker[64];
         int len;
-        if ((rc = flagged(cp, k, klen)) < 0)
-            return rc;
-        if (rc == 0)
+        if (!keyflag[i])
             continue;
         do
             len = snprintf(marker, sizeof(marker), KEY_MARKER, cp->next_key++);
@@ -104,6 +110,22 @@ static int copy_object(copier *cp, chio_json *dst, const chio_json *src)
             return rc;
     }
     return 0;
+}
+
+static int copy_object(copier *cp, chio_json *dst, const chio_json *src)
+{
+    size_t n = chio_json_size(src);
+    unsigned char small[64], *keyflag = n <= sizeof(small) ? small : malloc(n);
+    int rc;
+
+    if (keyflag == NULL)
+        return CHIO_ENOMEM;
+    rc = chio__json_set_object(cp->doc, dst, (uint32_t)n);
+    if (rc == 0)
+        rc = copy_members(cp, dst, src, keyflag);
+    if (keyflag != small)
+        free(keyflag);
+    return rc;
 }
 
 static int copy_redacted(copier *cp, chio_json *dst, const chio_json *src)
@@ -148,8 +170,8 @@ static int copy_redacted(copier *cp, chio_json *dst, const chio_json *src)
 int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len, size_t *nflagged,
                  const char **guard)
 {
-    count_scan cs;
-    copier cp;
+    count_scan cs = {0};
+    copier cp = {0};
     int rc;
 
     *out = NULL;
@@ -161,6 +183,7 @@ int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len
     cs.flagged = 0;
     cs.first = SIZE_MAX;
     rc = chio__each_text(v, 1, count_one, &cs);
+    chio__secret_work_destroy(&cs.work);
     if (rc < 0)
         return CHIO_ENOMEM;
     if (cs.flagged == 0)
@@ -173,6 +196,7 @@ int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len
     cp.nguards = cs.nguards;
     cp.next_key = 1;
     rc = copy_redacted(&cp, chio__json_doc_root(cp.doc), v);
+    chio__secret_work_destroy(&cp.work);
     if (rc == 0)
         rc = chio_json_write_canonical(chio__json_doc_root(cp.doc), out, out_len);
     chio_json_doc_free(cp.doc);
@@ -181,7 +205,7 @@ int chio__redact(chio_kernel *k, const chio_json *v, char **out, size_t *out_len
         *out_len = 0;
         return CHIO_ENOMEM;
     }
-    *nflagged = cs.flagged;
+    *nflagged = cp.flagged;
     *guard = k->med.guards[cs.first].name;
     return 0;
 }

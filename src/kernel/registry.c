@@ -19,6 +19,7 @@
 #include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "regex_nfa.h"
 
 static void free_plain(void *v)
 {
@@ -100,7 +101,7 @@ void chio__mediation_destroy(chio_kernel *k)
         free(g->norm_lens);
         free(g->norm_open);
         for (j = 0; j < g->nregexes; j++)
-            regfree(&g->regexes[j]);
+            chio__nfa_free(g->regexes[j]);
         free(g->regexes);
     }
     free(m->guards);
@@ -409,6 +410,7 @@ typedef struct builtin_scan {
     const chio__guard_reg *g;
     char *details;
     size_t cap;
+    chio__secret_work work; /* the call's secret scans (guard_scan.h) */
 } builtin_scan;
 
 /* May evidence name the object key @key? Not when any secret_leak guard of
@@ -419,7 +421,8 @@ static int key_quotable(const chio__guard_reg *g, const char *key)
     size_t gi, pi;
 
     return key != NULL &&
-           chio__secret_scan(g->k->med.guards, g->k->med.nguards, key, strlen(key), &gi, &pi) == 0;
+           chio__secret_scan(g->k->med.guards, g->k->med.nguards, key, strlen(key), NULL, &gi,
+                             &pi) == 0;
 }
 
 static int scan_prefix(void *ctx, chio__key *key, const char *s, size_t len, int is_key)
@@ -438,7 +441,7 @@ static int scan_secret(void *ctx, chio__key *key, const char *s, size_t len, int
 {
     builtin_scan *b = ctx;
     size_t gi, pi;
-    int rc = chio__secret_scan(b->g, 1, s, len, &gi, &pi);
+    int rc = chio__secret_scan(b->g, 1, s, len, &b->work, &gi, &pi);
     char what[96], why[64];
 
     if (rc <= 0)
@@ -457,6 +460,8 @@ static int scan_secret(void *ctx, chio__key *key, const char *s, size_t len, int
     if (pi == CHIO__SECRET_TOO_DEEP)
         snprintf(why, sizeof(why), "is encoded more than %d layers deep to be scanned",
                  CHIO__SECRET_DECODE_MAX);
+    else if (pi == CHIO__SECRET_TOO_COSTLY)
+        snprintf(why, sizeof(why), "was not scanned within the guard's work bound");
     else
         snprintf(why, sizeof(why), "matches secret pattern %zu", pi);
     snprintf(b->details, b->cap, "%s %s", what, why);
@@ -467,7 +472,7 @@ static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verd
                          char *details, size_t cap)
 {
     const chio__guard_reg *g = user;
-    builtin_scan b = {g, details, cap};
+    builtin_scan b = {g, details, cap, {0}};
     int secret = chio__is_secret_guard(g);
     chio_json_doc *doc;
     int hit;
@@ -475,6 +480,7 @@ static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verd
     if (chio_json_parse(in->arguments_json, in->arguments_len, &doc, NULL) != 0)
         return -1;
     hit = chio__each_text(chio_json_root(doc), secret, secret ? scan_secret : scan_prefix, &b);
+    chio__secret_work_destroy(&b.work);
     chio_json_doc_free(doc);
     if (hit < 0) {
         snprintf(details, cap, "out of memory while scanning the arguments");
@@ -604,42 +610,69 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
     return 0;
 }
 
+/* Free the first @n automata of @res and @res. */
+static void free_nfas(chio__nfa **res, size_t n)
+{
+    while (n-- > 0)
+        chio__nfa_free(res[n]);
+    free(res);
+}
+
+/* Compile secret pattern @i into *@out: the kernel's bounded automaton
+ * (regex_nfa.c) reads a POSIX ERE byte by byte, whatever locale the host
+ * set, and searches it in time linear in the text. */
+static int compile_secret(const char *pattern, size_t i, chio__nfa **out, chio_error *err)
+{
+    int rc;
+
+    if (pattern == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "secret pattern %zu is NULL", i);
+    rc = chio__nfa_compile(pattern, out);
+    if (rc == 0 && chio__nfa_states(*out) > CHIO__SECRET_MAX_STATES) {
+        chio__nfa_free(*out);
+        *out = NULL;
+        rc = CHIO_ETOOBIG;
+    }
+    if (rc == CHIO_ENOMEM)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    if (rc == CHIO_ETOOBIG)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "secret pattern %zu is too large: its automaton would have more than "
+                          "%u states (a counted repetition such as x{1,5000} is one state per "
+                          "count)",
+                          i, CHIO__SECRET_MAX_STATES);
+    if (rc != 0)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "secret pattern %zu is not a POSIX extended regex the kernel reads "
+                          "(not read: back-references, \\b and other escaped letters or "
+                          "digits, [.x.], [=x=], groups nested deeper than 64)",
+                          i);
+    return 0;
+}
+
 int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const char *const *patterns,
                                       size_t n, chio_error *err)
 {
     chio__guard_reg *g;
-    regex_t *res;
-    locale_t prev;
+    chio__nfa **res;
     size_t i;
     int rc;
 
     if (n > 0 && patterns == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL pattern list");
-    res = calloc(n ? n : 1, sizeof(*res));
-    if (res == NULL || chio__regex_enter_c(&prev) != 0) {
-        free(res);
+    if (n > SIZE_MAX / sizeof(*res))
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    }
-    /* Compiled (and matched, guard_scan.c) in the C locale: a pattern
-     * reads bytes whatever locale the host set, as `chio scenario run`
-     * reads it. */
-    for (i = 0; i < n; i++) {
-        if (patterns[i] == NULL || regcomp(&res[i], patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
-            size_t bad = i;
-            uselocale(prev);
-            while (i-- > 0)
-                regfree(&res[i]);
-            free(res);
-            return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                              "secret pattern %zu is not a valid POSIX extended regex", bad);
+    res = calloc(n ? n : 1, sizeof(*res));
+    if (res == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    for (i = 0; i < n; i++)
+        if ((rc = compile_secret(patterns[i], i, &res[i], err)) != 0) {
+            free_nfas(res, i);
+            return rc;
         }
-    }
-    uselocale(prev);
     rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);
     if (rc != 0) {
-        for (i = 0; i < n; i++)
-            regfree(&res[i]);
-        free(res);
+        free_nfas(res, n);
         return rc;
     }
     g->regexes = res;
