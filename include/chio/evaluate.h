@@ -505,9 +505,10 @@ typedef struct chio_call {
     const char *capability_id; /* one of the session's tokens */
     const char *server_id;
     const char *tool_name;
-    const char *arguments_json; /* NULL: {} */
-    size_t arguments_len;
-    void *reserved[4]; /* zero */
+    const char *arguments_json; /* NULL (with arguments_len 0): {} */
+    size_t arguments_len;       /* bytes at arguments_json; a length with a NULL
+                                   text is CHIO_EINVAL */
+    void *reserved[4];          /* zero */
 } chio_call;
 
 /*
@@ -647,7 +648,13 @@ CHIO_EXTERN int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call
  * one answers CHIO_ENOTMINE). The receipt's tool_server is the
  * answering provider's id ("*" when none), tool_name "resources/read" or
  * "prompts/get", parameters {"uri":..} or {"name":..,"arguments":..}.
- * Results as chio_kernel_evaluate().
+ * @arguments_json: @arguments_len bytes of JSON, or NULL with a length of
+ * 0 for {} (NULL with a length is CHIO_EINVAL). @request_id: NULL for a
+ * generated one.
+ * Results as chio_kernel_evaluate(); a NULL or non-UTF-8 @uri or @name is
+ * CHIO_EINVAL, counted like the other errors without a receipt.
+ * Ownership: every string borrowed for the call; @resp as for
+ * chio_kernel_evaluate(). Thread-safety: any thread, not from a callback.
  */
 CHIO_EXTERN int chio_kernel_read_resource(chio_kernel *k, const char *session_id,
                                           const char *request_id, const char *capability_id,

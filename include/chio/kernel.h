@@ -195,11 +195,13 @@ CHIO_EXTERN void chio_kernel_config_init(chio_kernel_config *cfg);
  * chio_kernel_new - build a kernel. Synchronous; starts no thread and does
  * not open the store (see chio_kernel_start()).
  *
- * Returns: 0; CHIO_ECONFIG (a field is out of range, the message names it);
- * CHIO_EINVAL; CHIO_ENOMEM.
+ * Returns: 0; CHIO_ECONFIG (a field is out of range, the message names it;
+ * also more than 65536 ca_public_keys, or one of small order);
+ * CHIO_EINVAL (@cfg or @out NULL); CHIO_ENOMEM. *@out is NULL after every
+ * failure (when @out is not NULL).
  * Ownership: the kernel takes cfg->keypair in every case (it is freed on
- * failure too); everything else in @cfg is copied. Caller frees *out with
- * chio_kernel_free().
+ * failure too, @out NULL included); everything else in @cfg is copied.
+ * Caller frees *out with chio_kernel_free(). @err optional.
  */
 CHIO_EXTERN int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error *err);
 

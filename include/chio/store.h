@@ -75,10 +75,11 @@ CHIO_EXTERN int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json,
 CHIO_EXTERN int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **json,
                                           size_t *len, chio_error *err);
 
-/* The sequence number of the receipt with @id. The id index is not signed,
- * so the receipt it names is read back and must carry @id. Returns 0,
- * CHIO_ENOTFOUND, or CHIO_ECORRUPT (the index names a receipt that is
- * missing or has another id). */
+/* The sequence number of the receipt with @id, into *@seq. The id index is
+ * not signed, so the receipt it names is read back and must carry @id.
+ * Returns 0, CHIO_EINVAL (@s, @id or @seq NULL), CHIO_ENOTFOUND, or
+ * CHIO_ECORRUPT (the index names a receipt that is missing or has another
+ * id); *@seq is written only on success. */
 CHIO_EXTERN int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq,
                                         chio_error *err);
 
@@ -125,7 +126,9 @@ typedef struct chio_archive_report {
  * holding other bytes under a number to move, ending before the first
  * receipt to move, or whose hash chain at its last receipt is not the
  * value @live continues from); CHIO_ECONFIG (@archive_path holds a log that is not an
- * archive, or another log's archive); CHIO_ENOMEM.
+ * archive, or another log's archive); CHIO_EINVAL (@live, @archive_path or
+ * @rep NULL, or @archive_path empty, even when nothing is eligible);
+ * CHIO_ENOMEM. Ownership: @archive_path borrowed; @rep filled.
  * Thread-safety: one archiving pass per live store at a time; a kernel may
  * keep appending to @live meanwhile.
  */

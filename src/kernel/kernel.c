@@ -128,12 +128,13 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     chio_kernel *k;
     int rc;
 
+    if (out != NULL) /* set on every failure, the NULL-argument ones included */
+        *out = NULL;
     if (out == NULL || cfg == NULL) {
         if (cfg != NULL)
             chio_keypair_free(cfg->keypair);
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL config or out");
     }
-    *out = NULL;
     rc = check_config(cfg, err);
     if (rc != 0) {
         chio_keypair_free(cfg->keypair);
