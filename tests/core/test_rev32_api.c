@@ -470,9 +470,15 @@ Test(rev32_api, receipt_parse_read_and_verify_null_and_edge_arguments)
     cr_expect_not_null(out);
     chio_free(out);
     out = NULL;
+    /* Every byte of the caller's struct set, the key array with no NUL:
+     * its 65 bytes are read, never the padding and tail after it. */
+    memset(&zero, '#', sizeof zero);
     zero.decision = (chio_verdict)99;
+    zero.decision_name = zero.receipt_kind = zero.boundary_class = NULL;
+    zero.trust_level = zero.result = zero.id = NULL;
     memset(zero.signer_key_hex, 'x', sizeof zero.signer_key_hex);
     RC(chio_receipt_report_json(&zero, &out, &len), 0);
+    cr_expect_null(strchr(out, '#'), "read past signer_key_hex: %s", out);
     chio_free(out);
 
     chio_receipt_free(r);
