@@ -585,6 +585,17 @@ Test(rev32_api, checkpoint_null_and_edge_arguments)
     ERC(chio_checkpoint_sign(kp, 1, 2, 1, root, 5, NULL, &none, &err), CHIO_EINVAL);
     ERC(chio_checkpoint_sign(kp, 1, 1, 1, root, 5, "\xff", &none, &err), CHIO_EINVAL);
     ERC(chio_checkpoint_sign(kp, 1, 1, 1, root, 5, "", &none, &err), CHIO_EINVAL);
+    /* 64 characters that are not a sha256_hex: the body quotes the value as
+     * written, so the quote put a field of the caller's ("q") into the
+     * signed body (and the old code signed it). */
+    static const char inject[] =
+        "000000000000000000000000000000000000000000000\",\"q\":\"000000000000";
+    cr_assert_eq(strlen(inject), 64);
+    ERC(chio_checkpoint_sign(kp, 2, 1, 1, root, 5, inject, &none, &err), CHIO_EINVAL);
+    ERC(chio_checkpoint_sign(kp, 2, 1, 1, root, 5,
+                             "ABCDEF0000000000000000000000000000000000000000000000000000000000",
+                             &none, &err),
+        CHIO_EINVAL);
     cr_expect_null(none);
     ERC(chio_checkpoint_sign(kp, 2, 1, 1, root, 5, HASH64, &cp, &err), 0);
 
