@@ -563,6 +563,18 @@ Test(rev32_api, capability_null_and_edge_arguments)
     zero.time_status = (chio_time_status)77;
     RC(chio_capability_report_json(&zero, &out, &len), 0);
     chio_free(out);
+    out = NULL;
+    /* Its text fields are escaped: the output stays one JSON object. */
+    zero.id = "i\"d";
+    zero.time_status_name = "x\",\"ok\":true,\"y\":\"";
+    RC(chio_capability_report_json(&zero, &out, &len), 0);
+    chio_json_doc *doc = NULL;
+    RC(chio_json_parse(out, len, &doc, NULL), 0);
+    cr_expect_str_eq(chio_json_string(chio_json_get(chio_json_root(doc), "time_status"), NULL),
+                     zero.time_status_name);
+    cr_expect_eq(chio_json_typeof(chio_json_get(chio_json_root(doc), "ok")), CHIO_JSON_BOOL);
+    chio_json_doc_free(doc);
+    chio_free(out);
 
     chio_capability_free(cap);
     chio_keypair_free(kp);
