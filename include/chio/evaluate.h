@@ -74,7 +74,8 @@ typedef enum chio_code {
 /* The code's string ("budget_exhausted"); NULL outside the enum. Static. */
 CHIO_EXTERN const char *chio_code_name(chio_code code);
 
-/* Deprecated name of chio_errno_reason() (error.h; same result). */
+/* Deprecated name of chio_errno_reason() (error.h; same result: static,
+ * never NULL). */
 CHIO_EXTERN const char *chio_error_code_name(int rc) CHIO_DEPRECATED("use chio_errno_reason");
 
 /*
@@ -248,7 +249,9 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * as is one past the call's budget (its child receipts hold at most 16 x
  * max_argument_bytes of request text together): arguments_rejected, the
  * host not asked, the child receipt stores a summary.
- * @request_json: any JSON value (the request body).
+ * @request_json: any JSON value (the request body), @len bytes.
+ * @reply: receives the answer; @reply_len: optional, its length (the reply
+ * is NUL-terminated). *@reply is NULL on every failure.
  * Returns: 0 with *reply (JSON, free with chio_free()) when allowed;
  * CHIO_EDENIED when refused (the deny child receipt is signed); CHIO_EFAILED
  * when the host handler failed; CHIO_ELIMIT past the per-call cap;
@@ -258,8 +261,10 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * thread) when the in-flight budget has no credit left for the child
  * receipt; CHIO_EINVAL, the host not asked and no child receipt, from any
  * thread but the one running the tool, once the tool returned, or from
- * inside the host's answer to another nested request of the same call.
- * Thread-safety: the invoking thread only (checked).
+ * inside the host's answer to another nested request of the same call;
+ * CHIO_EINVAL too for a NULL @ctx, @request_json or @reply.
+ * Ownership: @request_json borrowed (copied into the child receipt); the
+ * caller frees *reply. Thread-safety: the invoking thread only (checked).
  */
 CHIO_EXTERN int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len,
                                      int with_tools, char **reply, size_t *reply_len,

@@ -799,7 +799,8 @@ Test(rev32_kapi, tool_context_and_output_calls_on_null)
  * call it may make. Records the results for the test to check. */
 typedef struct misuse_log {
     int set_null, set_huge, set_nul, emit_null, sample_null_reply, sample_null_text;
-    int elicit_null_reply;
+    int elicit_null_reply, sample_no_len, elicit_no_len;
+    char *sampled;
 } misuse_log;
 
 static int misusing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
@@ -821,6 +822,10 @@ static int misusing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const
     m->sample_null_text = chio_tool_ctx_sample(ctx, NULL, 2, 0, &reply, &rlen, NULL);
     m->elicit_null_reply = chio_tool_ctx_elicit(ctx, "{}", 2, NULL, NULL, NULL);
     cr_expect_null(reply);
+    /* The reply's length is optional (the reply is NUL-terminated). */
+    m->sample_no_len = chio_tool_ctx_sample(ctx, "{}", 2, 0, &m->sampled, NULL, NULL);
+    m->elicit_no_len = chio_tool_ctx_elicit(ctx, "{}", 2, &reply, NULL, NULL);
+    chio_free(reply);
     return chio_output_set_json(out, "1", 1);
 }
 
@@ -860,6 +865,10 @@ Test(rev32_kapi, a_tool_misusing_its_context_gets_codes_and_the_call_ends_with_a
     cr_expect_eq(m.sample_null_reply, CHIO_EINVAL);
     cr_expect_eq(m.sample_null_text, CHIO_EINVAL);
     cr_expect_eq(m.elicit_null_reply, CHIO_EINVAL);
+    cr_expect_eq(m.sample_no_len, 0);
+    cr_expect_eq(m.elicit_no_len, 0);
+    cr_expect_str_eq(m.sampled ? m.sampled : "(none)", "null");
+    chio_free(m.sampled);
     cr_expect_not_null(resp.receipt);
     chio_response_destroy(&resp);
     chio_kernel_free(k);
