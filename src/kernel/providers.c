@@ -261,6 +261,8 @@ static int list_all(chio_kernel *k, int prompts, char **out, size_t *len, chio_e
     size_t i, n, count = 0;
     chio_buf b;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (k == NULL || out == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or out");
     n = prompts ? k->med.nprompts : k->med.nresources;

@@ -351,6 +351,12 @@ static int read_none(void *user, const char *uri, chio_output *out)
     return CHIO_ENOTMINE;
 }
 
+static int list_garbage(void *user, chio_output *out)
+{
+    (void)user;
+    return chio_output_set_json(out, "{}", 2); /* an object, not the array asked for */
+}
+
 static int get_none(void *user, const char *name, const char *args, size_t len, chio_output *out)
 {
     (void)user;
@@ -454,8 +460,13 @@ Test(rev32_kapi, registration_refuses_each_bad_argument)
     rp.provider_id = "\xff";
     ERC(chio_kernel_register_resource_provider(k, &rp, &err), CHIO_EINVAL);
     rp.provider_id = "r";
+    rp.list = list_garbage;
     ERC(chio_kernel_register_resource_provider(k, &rp, &err), 0);
     ERC(chio_kernel_register_resource_provider(k, &rp, &err), CHIO_EDUPLICATE);
+    /* A provider that lists no array: CHIO_EFORMAT naming it, *out NULL. */
+    char *listed = (char *)1;
+    ERC(chio_kernel_list_resources(k, &listed, NULL, &err), CHIO_EFORMAT);
+    cr_expect_null(listed);
 
     chio_prompt_provider pp;
     memset(&pp, 0, sizeof pp);
