@@ -451,6 +451,8 @@ int chio_capability_report_json(const chio_capability_report *rep, char **out, s
 {
     chio_buf b;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (rep == NULL || out == NULL)
         return CHIO_EINVAL;
     chio__buf_init(&b);

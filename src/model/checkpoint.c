@@ -305,6 +305,8 @@ int chio_inclusion_proof_json(const chio_inclusion_proof *p, char **out, size_t 
     char hex[65];
     size_t i;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (p == NULL || out == NULL || p->proof.path_len > CHIO_MERKLE_MAX_PATH)
         return CHIO_EINVAL;
     chio__buf_init(&b);

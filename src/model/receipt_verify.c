@@ -126,9 +126,10 @@ int chio_receipt_report_json(const chio_receipt_report *rep, char **out, size_t 
 {
     chio_buf b;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (rep == NULL || out == NULL)
         return CHIO_EINVAL;
-    *out = NULL;
     chio__buf_init(&b);
 #define BOOL(key, val) \
     chio__buf_puts(&b, "\"" key "\":"), chio__buf_puts(&b, (val) ? "true" : "false")

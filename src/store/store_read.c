@@ -101,6 +101,8 @@ int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json, size_t *len
 {
     unsigned char key[8];
 
+    if (json != NULL) /* NULL on every failure */
+        *json = NULL;
     if (s == NULL || json == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
     chio__store_key(seq, key);
@@ -112,6 +114,8 @@ int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **jso
 {
     unsigned char key[8];
 
+    if (json != NULL) /* NULL on every failure */
+        *json = NULL;
     if (s == NULL || json == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
     chio__store_key(checkpoint_seq, key);

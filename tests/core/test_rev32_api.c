@@ -152,6 +152,10 @@ Test(rev32_api, json_null_and_edge_arguments)
     ERC(chio_json_parse("\"\xff\"", 3, &doc, &err), CHIO_EJSON_UTF8);
     ERC(chio_json_parse("{\"a\\u0000\":1}", 13, &doc, &err), CHIO_EJSON_NULKEY);
     ERC(chio_json_canonicalize("1", 1, NULL, &len, &err), CHIO_EINVAL);
+    ERC(chio_json_canonicalize("1", SIZE_MAX, &out, &len, &err), CHIO_ETOOBIG);
+    ERC(chio_json_canonicalize("1", SIZE_MAX / 2, &out, &len, &err), CHIO_ETOOBIG);
+    ERC(chio_json_canonicalize("1", CHIO_JSON_MAX_INPUT + 1, &out, &len, &err), CHIO_ETOOBIG);
+    cr_expect_null(out);
     ERC(chio_json_canonicalize("\"\xc0\x80\"", 4, &out, &len, &err), CHIO_EJSON_UTF8);
     cr_expect_null(out);
     /* out_len is optional: the buffer is NUL-terminated. */
@@ -355,6 +359,7 @@ Test(rev32_api, receipt_builder_null_and_edge_arguments)
     RC(chio_receipt_builder_set_policy_hash(b, "\xed\xa0\x80"), CHIO_EINVAL);
     RC(chio_receipt_builder_set_tenant_id(NULL, "t"), CHIO_EINVAL);
     RC(chio_receipt_builder_set_tenant_id(b, "\x80"), CHIO_EINVAL);
+    RC(chio_receipt_builder_set_tenant_id(b, NULL), 0);
     ERC(chio_receipt_builder_set_parameters(NULL, "{}", 2, &err), CHIO_EINVAL);
     ERC(chio_receipt_builder_set_parameters(b, NULL, 2, &err), CHIO_EINVAL);
     ERC(chio_receipt_builder_set_parameters(b, "{}", SIZE_MAX, &err), CHIO_ETOOBIG);
@@ -664,4 +669,27 @@ Test(rev32_api, checkpoint_null_and_edge_arguments)
 
     chio_checkpoint_free(cp);
     chio_keypair_free(kp);
+}
+
+/* ---- outputs on failure ------------------------------------------------------------- */
+
+/* Style rule 5: an out-parameter is NULL after every failure, also when
+ * the failure is a NULL input, so a host that frees it on every path
+ * never frees what it had put there. */
+Test(rev32_api, every_output_pointer_is_null_after_a_failure)
+{
+    char *o = (char *)1;
+    size_t l;
+
+    RC(chio_receipt_report_json(NULL, &o, &l), CHIO_EINVAL);
+    cr_expect_null(o, "chio_receipt_report_json");
+    o = (char *)1;
+    RC(chio_capability_report_json(NULL, &o, &l), CHIO_EINVAL);
+    cr_expect_null(o, "chio_capability_report_json");
+    o = (char *)1;
+    RC(chio_inclusion_proof_json(NULL, &o, &l), CHIO_EINVAL);
+    cr_expect_null(o, "chio_inclusion_proof_json");
+    o = (char *)1;
+    RC(chio_json_write_canonical(NULL, &o, &l), CHIO_EINVAL);
+    cr_expect_null(o, "chio_json_write_canonical");
 }

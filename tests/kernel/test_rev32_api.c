@@ -261,9 +261,10 @@ Test(rev32_kapi, every_kernel_call_on_a_null_kernel_is_einval_or_empty)
     ERC(chio_kernel_add_guard(NULL, "g", NULL, NULL, &err), CHIO_EINVAL);
     ERC(chio_kernel_add_forbidden_path_guard(NULL, "g", NULL, 0, &err), CHIO_EINVAL);
     ERC(chio_kernel_add_secret_leak_guard(NULL, "g", NULL, 0, &err), CHIO_EINVAL);
+    cap = (chio_capability *)1;
     ERC(chio_kernel_issue_capability(NULL, "c", TK_AGENT_PUB, "{}", 2, 0, 10, &cap, &err),
         CHIO_EINVAL);
-    cr_expect_null(cap);
+    cr_expect_null(cap, "*out is NULL after every failure");
     ERC(chio_kernel_revoke_capability(NULL, "c", &err), CHIO_EINVAL);
     RC(chio_kernel_is_revoked(NULL, "c"), CHIO_EINVAL);
     ERC(chio_kernel_open_session(NULL, TK_AGENT_PUB, NULL, NULL, 0, sid, &err), CHIO_EINVAL);
@@ -940,8 +941,12 @@ Test(rev32_kapi, store_calls_refuse_each_bad_argument)
     ERC(chio_store_catch_up(NULL, &err), CHIO_EINVAL);
     ERC(chio_store_seq_range(NULL, &a, &b, &err), CHIO_EINVAL);
     ERC(chio_store_last_checkpoint_seq(NULL, &a, &err), CHIO_EINVAL);
+    json = (char *)1;
     ERC(chio_store_get_receipt(NULL, 1, &json, &len, &err), CHIO_EINVAL);
+    cr_expect_null(json, "*json is NULL after every failure");
+    json = (char *)1;
     ERC(chio_store_get_checkpoint(NULL, 1, &json, &len, &err), CHIO_EINVAL);
+    cr_expect_null(json, "*json is NULL after every failure");
     ERC(chio_store_find_receipt(NULL, "x", &a, &err), CHIO_EINVAL);
     ERC(chio_store_scan(NULL, 0, visit_none, NULL, &err), CHIO_EINVAL);
     ERC(chio_store_scan_checkpoints(NULL, 0, visit_none, NULL, &err), CHIO_EINVAL);
