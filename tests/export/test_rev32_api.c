@@ -60,8 +60,9 @@ Test(rev32_xapi, exporter_calls_refuse_each_bad_argument_before_starting)
 
     cr_expect_eq(chio_export_nats_lag(NULL), 0);
     cr_expect_eq(chio_export_nats_stats_get(NULL, &st), CHIO_EINVAL);
+    out = (char *)1;
     cr_expect_eq(chio_export_nats_metrics_prometheus(NULL, &out, &len), CHIO_EINVAL);
-    cr_expect_null(out);
+    cr_expect_null(out, "*out is NULL after every failure");
     cr_expect_eq(chio_export_nats_stop(NULL), 0);
 }
 
