@@ -249,8 +249,12 @@ Test(rev32_kapi, every_kernel_call_on_a_null_kernel_is_einval_or_empty)
     RC(chio_kernel_metrics_prometheus(NULL, &out, &len), CHIO_EINVAL);
     cr_expect_null(out);
     cr_expect_eq(chio_kernel_unreceipted_errors(NULL, NULL), 0);
+    r = (chio_receipt *)1;
     ERC(chio_kernel_sign_receipt(NULL, kt_builder(1), &r, &err), CHIO_EINVAL);
+    cr_expect_null(r, "*out is NULL after every failure");
+    r = (chio_receipt *)1;
     ERC(chio_kernel_try_sign_receipt(NULL, kt_builder(2), &r, &err), CHIO_EINVAL);
+    cr_expect_null(r, "*out is NULL after every failure");
     ERC(chio_kernel_sign_receipt_async(NULL, kt_builder(3), NULL, NULL, &err), CHIO_EINVAL);
     cr_expect_null(r);
     ERC(chio_kernel_run_retention(NULL, &ar, &err), CHIO_EINVAL);
