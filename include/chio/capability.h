@@ -85,7 +85,7 @@ CHIO_EXTERN void chio_capability_free(chio_capability *cap);
  * Returns: 0, CHIO_EINVAL, CHIO_EKEY, CHIO_EFORMAT (bad scope), CHIO_ERANGE
  * (ttl 0 or expiry overflow), chio_json_parse() codes, CHIO_ENOMEM,
  * CHIO_ECRYPTO; CHIO_EINVAL also for a NULL @issuer, @subject_hex,
- * @scope_json or @out, or an @id that is not UTF-8. *@out is NULL on failure;
+ * @scope_json or @out, or an @id that is empty or not UTF-8. *@out is NULL on failure;
  * @err optional. Ownership: every argument borrowed for the call; caller
  * frees *out with chio_capability_free().
  */
