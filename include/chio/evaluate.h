@@ -421,7 +421,8 @@ CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
  * refused (CHIO_ETOOBIG), and once CHIO_MAX_REVOCATIONS ids are revoked a
  * new one is refused (CHIO_ELIMIT; revoking one already listed still
  * succeeds).
- * Returns: 0; CHIO_EINVAL (@k or @capability_id NULL); CHIO_ETOOBIG;
+ * Returns: 0; CHIO_EINVAL (@k or @capability_id NULL, an empty or
+ * non-UTF-8 id); CHIO_ETOOBIG;
  * CHIO_ELIMIT; CHIO_EDRAINED; store errors; CHIO_ENOMEM.
  * Ownership: @capability_id copied.
  * Thread-safety: any thread, any time while serving.

@@ -665,6 +665,9 @@ Test(rev32_kapi, open_session_and_capability_calls_refuse_each_bad_argument)
         CHIO_ETOOBIG);
     cr_expect_null(cap);
     ERC(chio_kernel_revoke_capability(k, NULL, &err), CHIO_EINVAL);
+    ERC(chio_kernel_revoke_capability(k, "", &err), CHIO_EINVAL);
+    ERC(chio_kernel_revoke_capability(k, "\xff\xfe", &err), CHIO_EINVAL);
+    RC(chio_kernel_is_revoked(k, ""), 0);
     ERC(chio_kernel_revoke_capability(k, id, &err), CHIO_ETOOBIG);
     RC(chio_kernel_is_revoked(k, NULL), CHIO_EINVAL);
     RC(chio_kernel_is_revoked(k, id), 0);
@@ -940,6 +943,14 @@ Test(rev32_kapi, store_calls_refuse_each_bad_argument)
     ERC(chio_store_open("", CHIO_STORE_READ_ONLY, &s, &err), CHIO_EINVAL);
     ERC(chio_store_open(path, (chio_store_mode)9, &s, &err), CHIO_EINVAL);
     ERC(chio_store_open(path, (chio_store_mode)-1, &s, &err), CHIO_EINVAL);
+    /* A file where a store directory is expected: no store there (read
+     * modes), a store error naming it (read-write). */
+    char file[600];
+    snprintf(file, sizeof file, "%s/plain", dir);
+    cr_assert_eq(testutil_write_file(file, "x", 1, 0600), 0);
+    ERC(chio_store_open(file, CHIO_STORE_READ_ONLY, &s, &err), CHIO_ENOTFOUND);
+    ERC(chio_store_open(file, CHIO_STORE_SECONDARY, &s, &err), CHIO_ENOTFOUND);
+    ERC(chio_store_open(file, CHIO_STORE_READ_WRITE, &s, &err), CHIO_ESTORE);
     cr_expect_null(s);
     chio_store_close(NULL);
     ERC(chio_store_catch_up(NULL, &err), CHIO_EINVAL);
