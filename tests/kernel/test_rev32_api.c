@@ -509,6 +509,15 @@ Test(rev32_kapi, registration_refuses_each_bad_argument)
 
 /* ---- lifecycle order -------------------------------------------------------------------- */
 
+static void async_never(void *ctx, int rc, chio_response *resp, const chio_error *err);
+
+static void sign_never(void *ctx, int rc, chio_receipt *r)
+{
+    (void)rc;
+    chio_receipt_free(r);
+    *(int *)ctx = 1;
+}
+
 static void open_one(chio_kernel *k, char sid[CHIO_SESSION_ID_LEN + 1])
 {
     kt_grant_session(k, NOW, "cap-1", "", sid);
@@ -579,6 +588,13 @@ Test(rev32_kapi, calls_in_the_wrong_order_get_their_documented_codes)
     ERC(chio_kernel_open_session(k, TK_AGENT_PUB, NULL, NULL, 0, sid, &err), CHIO_EDRAINED);
     ERC(chio_kernel_revoke_capability(k, "cap-1", &err), CHIO_EDRAINED);
     ERC(chio_kernel_evaluate(k, &call, &resp, &err), CHIO_EDRAINED);
+    int called = 0;
+    ERC(chio_kernel_evaluate_async(k, &call, async_never, &called, &err), CHIO_EDRAINED);
+    ERC(chio_kernel_sign_receipt_async(k, kt_builder(3), sign_never, &called, &err), CHIO_EDRAINED);
+    cr_expect_eq(called, 0, "a refused async call never calls back");
+    chio_archive_report ar;
+    ERC(chio_kernel_run_retention(k, &ar, &err), CHIO_ECONFIG);
+    ERC(chio_kernel_add_guard(k, "late2", pass_guard, NULL, &err), CHIO_EDRAINED);
     chio_response_destroy(&resp);
     chio_response_destroy(&resp);
     chio_response_destroy(NULL);
@@ -818,7 +834,7 @@ Test(rev32_kapi, tool_context_and_output_calls_on_null)
  * call it may make. Records the results for the test to check. */
 typedef struct misuse_log {
     int set_null, set_huge, set_nul, emit_null, sample_null_reply, sample_null_text;
-    int elicit_null_reply, sample_no_len, elicit_no_len;
+    int elicit_null_reply, sample_no_len, elicit_no_len, emit_unstreamed;
     char *sampled;
 } misuse_log;
 
@@ -845,6 +861,8 @@ static int misusing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const
     m->sample_no_len = chio_tool_ctx_sample(ctx, "{}", 2, 0, &m->sampled, NULL, NULL);
     m->elicit_no_len = chio_tool_ctx_elicit(ctx, "{}", 2, &reply, NULL, NULL);
     chio_free(reply);
+    /* A chunk from a tool that is not streamed. */
+    m->emit_unstreamed = chio_tool_ctx_emit_chunk(ctx, "1", 1);
     return chio_output_set_json(out, "1", 1);
 }
 
@@ -885,6 +903,7 @@ Test(rev32_kapi, a_tool_misusing_its_context_gets_codes_and_the_call_ends_with_a
     cr_expect_eq(m.sample_null_text, CHIO_EINVAL);
     cr_expect_eq(m.elicit_null_reply, CHIO_EINVAL);
     cr_expect_eq(m.sample_no_len, 0);
+    cr_expect_eq(m.emit_unstreamed, CHIO_EINVAL, "got %s", chio_errno_name(m.emit_unstreamed));
     cr_expect_eq(m.elicit_no_len, 0);
     cr_expect_str_eq(m.sampled ? m.sampled : "(none)", "null");
     chio_free(m.sampled);
@@ -1005,6 +1024,8 @@ Test(rev32_kapi, store_calls_refuse_each_bad_argument)
     cr_expect_eq(au.receipts, 1);
     ERC(chio_store_audit_log_v2(s, NULL, 0, audit_none, NULL, NULL, &err), CHIO_EINVAL);
     au2.size = 0;
+    ERC(chio_store_audit_log_v2(s, NULL, 0, audit_none, NULL, &au2, &err), CHIO_EINVAL);
+    au2.size = 8;
     ERC(chio_store_audit_log_v2(s, NULL, 0, audit_none, NULL, &au2, &err), CHIO_EINVAL);
     au2.size = UINT32_MAX;
     ERC(chio_store_audit_log_v2(s, NULL, 1, audit_none, NULL, &au2, &err), CHIO_EINVAL);
