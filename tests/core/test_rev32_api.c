@@ -24,31 +24,12 @@
 #include <string.h>
 
 #include "chio/chio.h"
+#include "kernel/rev32api.h"
 
 #define SEED07 "0707070707070707070707070707070707070707070707070707070707070707"
 #define PUB07  "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
 #define SCOPE  "{\"grants\":[{\"server_id\":\"s\",\"tool_name\":\"t\",\"operations\":[\"invoke\"]}]}"
 #define HASH64 "0000000000000000000000000000000000000000000000000000000000000000"
-
-/* @expr returns @want; for a failure, the chio_error `err` (reset first)
- * holds the same code and a message. */
-#define RC(expr, want)                                                               \
-    do {                                                                             \
-        int rc_ = (expr);                                                            \
-        cr_expect_eq(rc_, (want), "%s: got %s want %s", #expr, chio_errno_name(rc_), \
-                     chio_errno_name(want));                                         \
-    } while (0)
-#define ERC(expr, want)                                                                   \
-    do {                                                                                  \
-        chio_error_init(&err);                                                            \
-        int rc_ = (expr);                                                                 \
-        cr_expect_eq(rc_, (want), "%s: got %s want %s (%s)", #expr, chio_errno_name(rc_), \
-                     chio_errno_name(want), err.message);                                 \
-        if ((want) < 0 && rc_ == (want)) {                                                \
-            cr_expect_eq(err.code, (want), "%s: err.code %d", #expr, err.code);           \
-            cr_expect_neq(err.message[0], '\0', "%s: no message", #expr);                 \
-        }                                                                                 \
-    } while (0)
 
 TestSuite(rev32_api);
 

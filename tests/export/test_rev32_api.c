@@ -11,18 +11,7 @@
 #include <string.h>
 
 #include "chio/export_nats.h"
-
-#define ERC(expr, want)                                                                   \
-    do {                                                                                  \
-        chio_error_init(&err);                                                            \
-        int rc_ = (expr);                                                                 \
-        cr_expect_eq(rc_, (want), "%s: got %s want %s (%s)", #expr, chio_errno_name(rc_), \
-                     chio_errno_name(want), err.message);                                 \
-        if ((want) < 0 && rc_ == (want)) {                                                \
-            cr_expect_eq(err.code, (want), "%s: err.code %d", #expr, err.code);           \
-            cr_expect_neq(err.message[0], '\0', "%s: no message", #expr);                 \
-        }                                                                                 \
-    } while (0)
+#include "kernel/rev32api.h"
 
 TestSuite(rev32_xapi);
 
