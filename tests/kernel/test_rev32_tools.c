@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/kernel/test_rev32_tools.c - review 32's API misuse sweep (suite
- * rev32_kapi, see tests/kernel/test_rev32_api.c): the calls a tool makes
- * on its context and output, with NULL and bad arguments, from inside a
- * running call and on a NULL context. Each is a documented code; the call
- * still ends with a receipt.
+ * rev32_kapi, see tests/kernel/test_rev32_api.c): the host's callbacks
+ * misusing the API. The calls a tool makes on its context and output, with
+ * NULL and bad arguments, from inside a running call and on a NULL context:
+ * each is a documented code, and the call still ends with a receipt. A
+ * guard answering a verdict outside its enum, its details buffer full of
+ * bytes that are not UTF-8: the call is denied with a receipt.
  */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "chio/chio.h"
@@ -122,4 +125,45 @@ Test(rev32_kapi, a_tool_misusing_its_context_gets_codes_and_the_call_ends_with_a
     cr_expect_not_null(resp.receipt);
     chio_response_destroy(&resp);
     chio_kernel_free(k);
+}
+
+/* ---- a guard's answer out of range ------------------------------------------------------- */
+
+/* A guard that answers a verdict outside chio_guard_verdict and fills its
+ * details buffer to the last byte with bytes that are not UTF-8, no NUL. */
+static int odd_guard(void *user, const chio_guard_input *in, chio_guard_verdict *v, char *d,
+                     size_t cap)
+{
+    (void)in;
+    *v = (chio_guard_verdict)(intptr_t)user;
+    memset(d, 0xff, cap);
+    return 0;
+}
+
+static void guard_denies(intptr_t verdict)
+{
+    chio_kernel *k = kt_echo_kernel(NULL, fixed_clock, "srv", TOOLS, 1);
+    chio_response resp;
+    chio_call call;
+    chio_error err;
+    char sid[CHIO_SESSION_ID_LEN + 1];
+
+    ERC(chio_kernel_add_guard(k, "odd", odd_guard, (void *)verdict, &err), 0);
+    kt_grant_session(k, NOW, "cap-1", "", sid);
+    kt_grant_call(&call, sid, "cap-1", "{}", 2);
+    chio_response_init(&resp);
+    ERC(chio_kernel_evaluate(k, &call, &resp, &err), 0);
+    cr_expect_eq(resp.verdict, CHIO_VERDICT_DENY, "verdict %ld", (long)verdict);
+    cr_expect_eq(resp.code, CHIO_CODE_GUARD_DENIED);
+    cr_expect_not_null(resp.receipt);
+    cr_expect_null(resp.output);
+    chio_response_destroy(&resp);
+    chio_kernel_free(k);
+}
+
+Test(rev32_kapi, a_guard_verdict_outside_its_enum_denies_with_a_receipt)
+{
+    guard_denies(2);
+    guard_denies(-1);
+    guard_denies(INT32_MAX);
 }
