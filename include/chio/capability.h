@@ -44,7 +44,8 @@ typedef enum chio_time_status {
 #undef CHIO__TIME_STATUS_ENUM
 } chio_time_status;
 
-/* "valid", "not_yet_valid", "expired"; NULL outside the enum. */
+/* "valid", "not_yet_valid", "expired"; NULL outside the enum. Static
+ * strings, never freed. Thread-safety: any thread. */
 CHIO_EXTERN const char *chio_time_status_name(chio_time_status s);
 
 /*
@@ -56,15 +57,19 @@ CHIO_EXTERN const char *chio_time_status_name(chio_time_status s);
  * present it must be chio.capability.v1) and signature (64 bytes of hex).
  * Duplicate keys anywhere are rejected by the JSON reader. Constraint types
  * that are not understood are kept; an evaluator must deny on them.
- * Returns: 0, chio_json_parse() codes, CHIO_EFORMAT, CHIO_EKEY,
- * CHIO_ESIGFORMAT, CHIO_ESCHEMA, CHIO_ENOMEM (details in @err).
- * Ownership: caller frees *out with chio_capability_free().
+ * Returns: 0, chio_json_parse() codes (CHIO_EINVAL for a NULL @out, or a
+ * NULL @json with @len > 0; CHIO_ETOOBIG over CHIO_JSON_MAX_INPUT),
+ * CHIO_EFORMAT, CHIO_EKEY, CHIO_ESIGFORMAT, CHIO_ESCHEMA, CHIO_ENOMEM
+ * (details in @err, which is optional). *@out is NULL on failure.
+ * Ownership: @json borrowed for the call; caller frees *out with
+ * chio_capability_free().
  * Thread-safety: a parsed token is immutable; read it from any thread.
  */
 CHIO_EXTERN int chio_capability_parse(const char *json, size_t len, chio_capability **out,
                                       chio_error *err);
 
-/* chio_capability_free - free a token. NULL is ignored. */
+/* chio_capability_free - free a token. NULL is ignored. Ownership: takes
+ * @cap; every string and JSON value read from it becomes invalid. */
 CHIO_EXTERN void chio_capability_free(chio_capability *cap);
 
 /*
@@ -79,17 +84,27 @@ CHIO_EXTERN void chio_capability_free(chio_capability *cap);
  * @issued_at: Unix seconds; @ttl_secs > 0; expires_at = issued_at + ttl.
  * Returns: 0, CHIO_EINVAL, CHIO_EKEY, CHIO_EFORMAT (bad scope), CHIO_ERANGE
  * (ttl 0 or expiry overflow), chio_json_parse() codes, CHIO_ENOMEM,
- * CHIO_ECRYPTO. Ownership: caller frees *out with chio_capability_free().
+ * CHIO_ECRYPTO; CHIO_EINVAL also for a NULL @issuer, @subject_hex,
+ * @scope_json or @out, or an @id that is empty or not UTF-8. *@out is NULL on failure;
+ * @err optional. Ownership: every argument borrowed for the call; caller
+ * frees *out with chio_capability_free().
  */
 CHIO_EXTERN int chio_capability_issue(const chio_keypair *issuer, const char *id,
                                       const char *subject_hex, const char *scope_json,
                                       size_t scope_len, uint64_t issued_at, uint64_t ttl_secs,
                                       chio_capability **out, chio_error *err);
 
-/* The canonical JSON of the whole token (including the signature). Owned by @cap. */
+/*
+ * Readers. Every one returns NULL (0 for numbers) when @cap is NULL, and
+ * every string or value it returns is owned by @cap, valid until
+ * chio_capability_free(). Thread-safety: any thread (a token is immutable).
+ *
+ * chio_capability_json - the canonical JSON of the whole token (including
+ * the signature), NUL-terminated; @len optional, receives its length.
+ */
 CHIO_EXTERN const char *chio_capability_json(const chio_capability *cap, size_t *len);
 
-/* Field readers; strings are owned by @cap. */
+/* Field readers (see above). */
 CHIO_EXTERN const char *chio_capability_id(const chio_capability *cap);
 CHIO_EXTERN const char *chio_capability_issuer_hex(const chio_capability *cap);
 CHIO_EXTERN const char *chio_capability_subject_hex(const chio_capability *cap);
@@ -99,12 +114,13 @@ CHIO_EXTERN uint64_t chio_capability_expires_at(const chio_capability *cap);
  * out of range). */
 CHIO_EXTERN size_t chio_capability_delegation_depth(const chio_capability *cap);
 CHIO_EXTERN const char *chio_capability_delegation_id(const chio_capability *cap, size_t i);
-/* The first field of the token or of a delegation link that this library
- * does not interpret ("attenuations" when a link's attenuation is not one of
+/* The first field (owned by @cap) of the token or of a delegation link that
+ * this library does not interpret ("attenuations" when a link's attenuation is not one of
  * chio's variants), or NULL. The kernel denies calls under such a token
  * (unsupported_grant): a signed field it cannot enforce is never ignored. */
 CHIO_EXTERN const char *chio_capability_unknown_field(const chio_capability *cap);
-/* The whole token as a JSON object (without the signature member). */
+/* The whole token as a JSON object (without the signature member); owned
+ * by @cap, NULL for NULL. */
 CHIO_EXTERN const chio_json *chio_capability_root(const chio_capability *cap);
 
 typedef struct chio_capability_report {
@@ -126,8 +142,10 @@ typedef struct chio_capability_report {
  * @trusted_keys: @ntrusted 32-byte public keys back to back (NULL when 0;
  * then issuer_trusted and ok are 0).
  * @max_depth: most delegation links allowed; negative means no limit.
- * Returns: 0 when the report was produced, CHIO_EINVAL, CHIO_ENOMEM,
- * CHIO_ECRYPTO. Thread-safety: safe; @cap is only read.
+ * Returns: 0 when the report was produced, CHIO_EINVAL (@cap or @rep NULL,
+ * or @trusted_keys NULL with @ntrusted > 0), CHIO_ENOMEM, CHIO_ECRYPTO.
+ * Ownership: @cap and @trusted_keys borrowed; @rep caller-allocated and
+ * written; its id points into @cap. Thread-safety: safe; @cap is only read.
  */
 CHIO_EXTERN int chio_capability_verify(const chio_capability *cap, uint64_t now,
                                        const uint8_t *trusted_keys, size_t ntrusted, long max_depth,
@@ -136,7 +154,10 @@ CHIO_EXTERN int chio_capability_verify(const chio_capability *cap, uint64_t now,
 /*
  * chio_capability_report_json - render a report as canonical JSON with keys
  * delegation_chain_shape_valid, id, issuer_trusted, ok, signature_valid,
- * time_status. Ownership: caller frees *out with chio_free().
+ * time_status. @len optional (the text is NUL-terminated). A NULL id or
+ * time_status_name (a zeroed report) is written as "".
+ * Returns: 0, CHIO_EINVAL (@rep or @out NULL), CHIO_ENOMEM.
+ * Ownership: @rep borrowed; caller frees *out with chio_free().
  */
 CHIO_EXTERN int chio_capability_report_json(const chio_capability_report *rep, char **out,
                                             size_t *len);

@@ -29,13 +29,23 @@ typedef struct chio_checkpoint chio_checkpoint;
 /*
  * chio_checkpoint_parse - parse a stored checkpoint {"body":..,"signature":..}
  * (nothing else beside them: the envelope is not signed).
- * Returns: 0, chio_json_parse() codes, CHIO_EFORMAT, CHIO_ESCHEMA, CHIO_EKEY,
- * CHIO_ESIGFORMAT, CHIO_ENOMEM. Ownership: free *out with chio_checkpoint_free().
+ * Returns: 0, chio_json_parse() codes (CHIO_EINVAL for a NULL @out, or a
+ * NULL @json with @len > 0), CHIO_EFORMAT, CHIO_ESCHEMA, CHIO_EKEY,
+ * CHIO_ESIGFORMAT, CHIO_ENOMEM; details in @err (optional). *@out is NULL
+ * on failure. Ownership: @json borrowed for the call; free *out with
+ * chio_checkpoint_free().
  */
 CHIO_EXTERN int chio_checkpoint_parse(const char *json, size_t len, chio_checkpoint **out,
                                       chio_error *err);
+/* chio_checkpoint_free - free a checkpoint; NULL is ignored. Ownership:
+ * takes @cp; every pointer read from it becomes invalid. */
 CHIO_EXTERN void chio_checkpoint_free(chio_checkpoint *cp);
 
+/*
+ * Readers. Each returns 0 (numbers) or NULL when @cp is NULL; every pointer
+ * returned is owned by @cp and valid until chio_checkpoint_free().
+ * Thread-safety: any thread (a checkpoint is immutable).
+ */
 /* Body fields. */
 CHIO_EXTERN uint64_t chio_checkpoint_seq(const chio_checkpoint *cp);
 CHIO_EXTERN uint64_t chio_checkpoint_batch_start(const chio_checkpoint *cp);
@@ -49,20 +59,29 @@ CHIO_EXTERN const char *chio_checkpoint_kernel_key_hex(const chio_checkpoint *cp
 CHIO_EXTERN const char *chio_checkpoint_previous_sha256(const chio_checkpoint *cp);
 /* sha256_hex of the canonical body: what the next checkpoint chains to. */
 CHIO_EXTERN const char *chio_checkpoint_body_sha256(const chio_checkpoint *cp);
-/* Canonical JSON of the whole checkpoint. */
+/* Canonical JSON of the whole checkpoint, NUL-terminated; @len optional. */
 CHIO_EXTERN const char *chio_checkpoint_json(const chio_checkpoint *cp, size_t *len);
 
 /*
  * chio_checkpoint_verify - check the signature (by the body's kernel_key)
  * and the body's internal consistency (tree_size = end - start + 1).
- * Returns 0, CHIO_EBADSIG, CHIO_ECORRUPT (inconsistent body), CHIO_EINVAL.
+ * Returns 0, CHIO_EBADSIG, CHIO_ECORRUPT (inconsistent body), CHIO_EINVAL
+ * (@cp NULL). Ownership: @cp borrowed. Thread-safety: any thread.
  */
 CHIO_EXTERN int chio_checkpoint_verify(const chio_checkpoint *cp);
 
 /*
  * chio_checkpoint_sign - build and sign a checkpoint body (used by the
- * kernel; exposed for tools that rebuild logs). @previous_sha256 may be NULL.
- * Ownership: caller frees *out with chio_checkpoint_free().
+ * kernel; exposed for tools that rebuild logs).
+ * @merkle_root: 32 bytes. @previous_sha256: NULL for the first checkpoint,
+ * else 64 lowercase hex digits (chio_checkpoint_body_sha256() of the
+ * previous one).
+ * Returns: 0; CHIO_EINVAL (@kp, @merkle_root or @out NULL, a sequence
+ * number 0, @batch_end_seq before @batch_start_seq, @previous_sha256 not
+ * 64 lowercase hex digits); CHIO_ENOMEM; CHIO_ECRYPTO. *@out is NULL on
+ * failure; details in @err (optional).
+ * Ownership: every argument borrowed; caller frees *out with
+ * chio_checkpoint_free(). Thread-safety: any thread.
  */
 struct chio_keypair;
 CHIO_EXTERN int chio_checkpoint_sign(const struct chio_keypair *kp, uint64_t checkpoint_seq,
@@ -82,13 +101,18 @@ typedef struct chio_inclusion_proof {
     chio_merkle_proof proof; /* tree_size, leaf_index, audit path */
 } chio_inclusion_proof;
 
-/* Render as canonical JSON. Ownership: caller frees *out with chio_free(). */
+/* chio_inclusion_proof_json - render @p as canonical JSON (NUL-terminated;
+ * @len optional). Returns 0, CHIO_EINVAL (@p or @out NULL, or a path_len
+ * over CHIO_MERKLE_MAX_PATH), CHIO_ENOMEM. Ownership: @p borrowed; caller
+ * frees *out with chio_free(). */
 CHIO_EXTERN int chio_inclusion_proof_json(const chio_inclusion_proof *p, char **out, size_t *len);
 
 /*
  * chio_inclusion_proof_parse - read a proof; the two leaf_index fields must
- * agree. Returns 0, chio_json_parse() codes, CHIO_EFORMAT, CHIO_ERANGE
- * (audit path longer than CHIO_MERKLE_MAX_PATH).
+ * agree. Returns 0, chio_json_parse() codes (CHIO_EINVAL for a NULL @out,
+ * or a NULL @json with @len > 0), CHIO_EFORMAT, CHIO_ERANGE (audit path
+ * longer than CHIO_MERKLE_MAX_PATH); details in @err (optional).
+ * Ownership: @json borrowed; @out caller-allocated, written on success.
  */
 CHIO_EXTERN int chio_inclusion_proof_parse(const char *json, size_t len, chio_inclusion_proof *out,
                                            chio_error *err);
@@ -96,7 +120,9 @@ CHIO_EXTERN int chio_inclusion_proof_parse(const char *json, size_t len, chio_in
 /*
  * chio_inclusion_proof_verify - does @receipt_json (its canonical bytes are
  * the leaf) hash up to the proof's merkle_root? Returns 0 or CHIO_EPROOF
- * (and chio_json_parse() codes when the receipt is not JSON).
+ * (also for a path_len over CHIO_MERKLE_MAX_PATH), chio_json_parse() codes
+ * when the receipt is not JSON, CHIO_EINVAL (@p or @receipt_json NULL).
+ * Ownership: both borrowed.
  * The proof's merkle_root, tree_size and leaf_index are its own claim (a
  * receipt is the root of a tree of itself): 0 means "in the log" only once
  * the caller has checked that a checkpoint it trusts (chio_checkpoint_verify

@@ -26,7 +26,8 @@
 extern "C" {
 #endif
 
-/* chio_version - CHIO_VERSION_STRING of the linked library (static string). */
+/* chio_version - CHIO_VERSION_STRING of the linked library. Returns a static
+ * string, never NULL, never freed. Thread-safety: any thread. */
 CHIO_EXTERN const char *chio_version(void);
 
 #ifdef __cplusplus

@@ -61,7 +61,8 @@ typedef struct chio_keypair chio_keypair;
  *   CHIO_ESEED_ODD      an odd number of digits;
  *   CHIO_ESEED_NONHEX   a character that is not a hex digit;
  *   CHIO_ESEED_LENGTH   valid hex that does not decode to 32 bytes (empty too);
- *   CHIO_EINVAL, CHIO_ENOMEM, CHIO_ECRYPTO.
+ *   CHIO_EINVAL (@out NULL, or @hex NULL with @len > 0), CHIO_ENOMEM,
+ *   CHIO_ECRYPTO.
  * Checks run in that order, so each input gets one well-defined code.
  * Ownership: caller frees *out with chio_keypair_free(). @hex is borrowed and
  * not copied; the caller should wipe its own copy.
@@ -73,8 +74,10 @@ CHIO_EXTERN int chio_keypair_from_seed_hex(const char *hex, size_t len, chio_key
 /*
  * chio_keypair_generate - a keypair with a fresh seed from OpenSSL's
  * private DRBG (RAND_priv_bytes).
- * Returns: 0, CHIO_EINVAL, CHIO_ENOMEM, CHIO_ECRYPTO.
+ * Returns: 0, CHIO_EINVAL (@out NULL), CHIO_ENOMEM, CHIO_ECRYPTO; details
+ * in @err (optional); *@out is NULL on failure.
  * Ownership: caller frees *out with chio_keypair_free().
+ * Thread-safety: safe from any thread.
  */
 CHIO_EXTERN int chio_keypair_generate(chio_keypair **out, chio_error *err);
 
@@ -92,8 +95,9 @@ CHIO_EXTERN void chio_keypair_free(chio_keypair *kp);
  * dumps); this is the strict form, failing when the lock was refused.
  * Unlocked when the keypair is freed.
  * Returns: 0; CHIO_ESYS when mlock fails (usually RLIMIT_MEMLOCK; the
- * message says so); CHIO_EINVAL.
- * Thread-safety: must not race with other calls on @kp.
+ * message says so); CHIO_EINVAL (@kp NULL). @err optional.
+ * Ownership: @kp borrowed. Thread-safety: must not race with other calls
+ * on @kp.
  */
 CHIO_EXTERN int chio_keypair_lock_memory(chio_keypair *kp, chio_error *err);
 
@@ -104,6 +108,7 @@ CHIO_EXTERN int chio_keypair_lock_memory(chio_keypair *kp, chio_error *err);
  * @lock_errno: optional; the errno of the refused mlock (EPERM, ENOMEM:
  * RLIMIT_MEMLOCK), 0 when locked.
  * Returns: 1 locked, 0 not locked, CHIO_EINVAL for a NULL keypair.
+ * Ownership: @kp borrowed; @dontdump and @lock_errno the caller's.
  * Thread-safety: safe from any thread (not racing chio_keypair_lock_memory()).
  */
 CHIO_EXTERN int chio_keypair_memory_locked(const chio_keypair *kp, int *dontdump, int *lock_errno);
@@ -112,7 +117,8 @@ CHIO_EXTERN int chio_keypair_memory_locked(const chio_keypair *kp, int *dontdump
  * chio_keypair_write_seed_hex - write the seed as 64 lowercase hex digits
  * plus NUL into @out. Exists only so that `chio keygen` can create a seed
  * file; the caller must OPENSSL_cleanse (or otherwise wipe) @out after use.
- * Returns: 0 or CHIO_EINVAL. Ownership: @out is the caller's.
+ * Returns: 0 or CHIO_EINVAL (@kp or @out NULL). Ownership: @kp borrowed;
+ * @out is the caller's (65 bytes).
  */
 CHIO_EXTERN int chio_keypair_write_seed_hex(const chio_keypair *kp, char out[65]);
 
@@ -126,14 +132,16 @@ CHIO_EXTERN const char *chio_keypair_public_hex(const chio_keypair *kp);
 
 /*
  * chio_keypair_public_key - copy the 32 public-key bytes into @out.
- * Returns: 0 or CHIO_EINVAL.
+ * Returns: 0 or CHIO_EINVAL (@kp or @out NULL). Ownership: @kp borrowed;
+ * @out the caller's. Thread-safety: safe from any thread.
  */
 CHIO_EXTERN int chio_keypair_public_key(const chio_keypair *kp, uint8_t out[32]);
 
 /*
  * chio_keypair_sign - Ed25519 signature (RFC 8032, deterministic) of @msg.
- * @sig: receives 64 bytes.
- * Returns: 0, CHIO_EINVAL, CHIO_ENOMEM, CHIO_ECRYPTO.
+ * @sig: receives 64 bytes. @msg may be NULL when @len is 0.
+ * Returns: 0, CHIO_EINVAL (@kp or @sig NULL, @msg NULL with @len > 0),
+ * CHIO_ENOMEM, CHIO_ECRYPTO. Ownership: all borrowed; @sig the caller's.
  * Thread-safety: safe to call concurrently on one keypair.
  */
 CHIO_EXTERN int chio_keypair_sign(const chio_keypair *kp, const void *msg, size_t len,
@@ -143,8 +151,9 @@ CHIO_EXTERN int chio_keypair_sign(const chio_keypair *kp, const void *msg, size_
  * chio_ed25519_verify - check an Ed25519 signature.
  * Returns: 0 when valid, CHIO_EBADSIG when it does not verify (including a
  * public key that is not a valid curve point, and one of small order, under
- * which signatures need no secret key), CHIO_EINVAL, CHIO_ENOMEM,
- * CHIO_ECRYPTO. Thread-safety: safe from any thread.
+ * which signatures need no secret key), CHIO_EINVAL (@pub or @sig NULL,
+ * @msg NULL with @len > 0), CHIO_ENOMEM, CHIO_ECRYPTO.
+ * Ownership: all borrowed. Thread-safety: safe from any thread.
  */
 CHIO_EXTERN int chio_ed25519_verify(const uint8_t pub[32], const void *msg, size_t len,
                                     const uint8_t sig[64]);
@@ -152,20 +161,25 @@ CHIO_EXTERN int chio_ed25519_verify(const uint8_t pub[32], const void *msg, size
 /*
  * chio_pubkey_from_hex - decode a public key: 64 hex digits of either case,
  * optionally preceded by "0x".
- * Returns: 0, CHIO_EKEY (wrong length or not hex), CHIO_EINVAL.
- * On failure @out is left unchanged.
+ * Returns: 0, CHIO_EKEY (wrong length or not hex, a NUL inside @len
+ * included), CHIO_EINVAL (@hex or @out NULL).
+ * On failure @out is left unchanged. Ownership: @hex borrowed, @out the
+ * caller's. Thread-safety: safe from any thread.
  */
 CHIO_EXTERN int chio_pubkey_from_hex(const char *hex, size_t len, uint8_t out[32]);
 
 /*
  * chio_signature_from_hex - decode a signature: exactly 128 hex digits of
- * either case. Returns: 0, CHIO_ESIGFORMAT, CHIO_EINVAL.
+ * either case. Returns: 0, CHIO_ESIGFORMAT, CHIO_EINVAL (@hex or @out
+ * NULL). Ownership: @hex borrowed, @out the caller's. Thread-safety: any.
  */
 CHIO_EXTERN int chio_signature_from_hex(const char *hex, size_t len, uint8_t out[64]);
 
 /*
  * chio_sha256 / chio_sha256_hex - SHA-256 of @data; the hex form is 64
- * lowercase digits plus NUL. Returns: 0, CHIO_EINVAL, CHIO_ECRYPTO.
+ * lowercase digits plus NUL. @data may be NULL when @len is 0.
+ * Returns: 0, CHIO_EINVAL (@out NULL, @data NULL with @len > 0),
+ * CHIO_ECRYPTO. Ownership: @data borrowed, @out the caller's.
  * Thread-safety: safe from any thread.
  */
 CHIO_EXTERN int chio_sha256(const void *data, size_t len, uint8_t out[32]);
@@ -173,7 +187,9 @@ CHIO_EXTERN int chio_sha256_hex(const void *data, size_t len, char out[65]);
 
 /*
  * chio_hex_encode - lowercase hex of @n bytes into @out (2n chars + NUL).
- * Returns: 0 or CHIO_EINVAL.
+ * @in may be NULL when @n is 0 (@out becomes "").
+ * Returns: 0 or CHIO_EINVAL (@out NULL, @in NULL with @n > 0).
+ * Ownership: @in borrowed, @out the caller's (at least 2n + 1 bytes).
  */
 CHIO_EXTERN int chio_hex_encode(const uint8_t *in, size_t n, char *out);
 

@@ -150,7 +150,7 @@ CHIO_EXTERN const char *chio_errno_name(int code);
  */
 CHIO_EXTERN const char *chio_errno_reason(int code);
 
-/* Deprecated name of chio_errno_name() (same result). */
+/* Deprecated name of chio_errno_name() (same result: static, never NULL). */
 CHIO_EXTERN const char *chio_err_name(int code) CHIO_DEPRECATED("use chio_errno_name");
 
 /*

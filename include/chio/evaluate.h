@@ -71,10 +71,12 @@ typedef enum chio_code {
 #undef CHIO__CODE_ENUM
 } chio_code;
 
-/* The code's string ("budget_exhausted"); NULL outside the enum. Static. */
+/* The code's string ("budget_exhausted"); NULL outside the enum. Static,
+ * never freed. Thread-safety: any thread. */
 CHIO_EXTERN const char *chio_code_name(chio_code code);
 
-/* Deprecated name of chio_errno_reason() (error.h; same result). */
+/* Deprecated name of chio_errno_reason() (error.h; same result: static,
+ * never NULL). */
 CHIO_EXTERN const char *chio_error_code_name(int rc) CHIO_DEPRECATED("use chio_errno_reason");
 
 /*
@@ -86,7 +88,7 @@ CHIO_EXTERN const char *chio_error_code_name(int rc) CHIO_DEPRECATED("use chio_e
  * "store_failure", "internal_error") or for all of them (@reason NULL).
  * Also exported as chio_unreceipted_errors_total{reason=...} by
  * chio_kernel_metrics_prometheus(). 0 for an unknown reason or a NULL
- * kernel. Thread-safety: any thread, any time.
+ * kernel. Ownership: @reason borrowed. Thread-safety: any thread, any time.
  */
 CHIO_EXTERN uint64_t chio_kernel_unreceipted_errors(const chio_kernel *k, const char *reason);
 
@@ -101,12 +103,13 @@ CHIO_EXTERN uint64_t chio_kernel_unreceipted_errors(const chio_kernel *k, const 
 typedef struct chio_output chio_output;
 
 /* Set the answer: @json is parsed (any JSON value, UTF-8, no NUL) and
- * copied. Returns 0 or the chio_json_parse() codes; a bad answer turns the
- * call into a tool error. */
+ * copied. Returns 0, CHIO_EINVAL (@out or @json NULL; the answer is left
+ * as it was) or the chio_json_parse() codes; a bad answer turns the call
+ * into a tool error. Ownership: @json borrowed. */
 CHIO_EXTERN int chio_output_set_json(chio_output *out, const char *json, size_t len);
 
 /* Set an error text (copied, truncated to 255 bytes) for the receipt's
- * reason. NULL clears it. */
+ * reason. @message NULL clears it; @out NULL is ignored. */
 CHIO_EXTERN void chio_output_set_error(chio_output *out, const char *message);
 
 /* ---- tool servers ----------------------------------------------------------------- */
@@ -180,7 +183,8 @@ CHIO_EXTERN int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool
  * codes for a bad chunk (dropped; the call becomes a tool error, even when
  * a later chunk passes a limit);
  * CHIO_EINVAL, the chunk dropped, from any thread but the one running the
- * tool (its own reader thread too) or once the tool returned.
+ * tool (its own reader thread too), once the tool returned, or for a NULL
+ * @ctx or @json.
  * Ownership: @json is copied. Thread-safety: the invoking thread only
  * (checked); the context is gone once the call returns.
  */
@@ -192,12 +196,13 @@ CHIO_EXTERN int chio_tool_ctx_emit_chunk(chio_tool_ctx *ctx, const char *json, s
  * once max_stream_duration_secs passed; else 0. A long-running or blocking
  * tool should poll it and return; the call then ends with a `cancelled`
  * receipt whatever the tool returns (`incomplete`, with the chunks sent,
- * when only the stream duration passed). Thread-safety: any thread while
- * the call runs.
+ * when only the stream duration passed). 0 for a NULL @ctx. Ownership:
+ * @ctx is the kernel's. Thread-safety: any thread while the call runs.
  */
 CHIO_EXTERN int chio_tool_ctx_cancelled(const chio_tool_ctx *ctx);
 
-/* The call being served (owned by the kernel, valid during the call). */
+/* The call being served: strings owned by the kernel, valid during the
+ * call; NULL for a NULL @ctx. */
 CHIO_EXTERN const char *chio_tool_ctx_session_id(const chio_tool_ctx *ctx);
 CHIO_EXTERN const char *chio_tool_ctx_request_id(const chio_tool_ctx *ctx);
 
@@ -219,8 +224,10 @@ typedef int (*chio_nested_fn)(void *user, chio_nested_kind kind, const char *ses
 
 /*
  * chio_kernel_set_nested_handler - the host callback for allowed nested
- * requests (build phase; CHIO_ESERVING after). Without one an allowed
+ * requests (build phase). Without one (@fn NULL removes it) an allowed
  * request is answered with JSON null.
+ * Returns: 0; CHIO_EINVAL (@k NULL); CHIO_ESERVING (a session was opened);
+ * CHIO_EDRAINED. Ownership: @user borrowed until chio_kernel_free().
  */
 CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn, void *user,
                                                chio_error *err);
@@ -248,7 +255,9 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * as is one past the call's budget (its child receipts hold at most 16 x
  * max_argument_bytes of request text together): arguments_rejected, the
  * host not asked, the child receipt stores a summary.
- * @request_json: any JSON value (the request body).
+ * @request_json: any JSON value (the request body), @len bytes.
+ * @reply: receives the answer; @reply_len: optional, its length (the reply
+ * is NUL-terminated). *@reply is NULL on every failure.
  * Returns: 0 with *reply (JSON, free with chio_free()) when allowed;
  * CHIO_EDENIED when refused (the deny child receipt is signed); CHIO_EFAILED
  * when the host handler failed; CHIO_ELIMIT past the per-call cap;
@@ -258,8 +267,10 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * thread) when the in-flight budget has no credit left for the child
  * receipt; CHIO_EINVAL, the host not asked and no child receipt, from any
  * thread but the one running the tool, once the tool returned, or from
- * inside the host's answer to another nested request of the same call.
- * Thread-safety: the invoking thread only (checked).
+ * inside the host's answer to another nested request of the same call;
+ * CHIO_EINVAL too for a NULL @ctx, @request_json or @reply.
+ * Ownership: @request_json borrowed (copied into the child receipt); the
+ * caller frees *reply. Thread-safety: the invoking thread only (checked).
  */
 CHIO_EXTERN int chio_tool_ctx_sample(chio_tool_ctx *ctx, const char *request_json, size_t len,
                                      int with_tools, char **reply, size_t *reply_len,
@@ -297,9 +308,11 @@ typedef struct chio_prompt_provider {
     void *reserved[4]; /* zero (abi.h rule 1) */
 } chio_prompt_provider;
 
-/* Register a provider; same rules and results as
- * chio_kernel_register_tool_server() (ids unique per kind; read/get
- * required; reserved zero). */
+/* Register a provider; same rules, results and ownership as
+ * chio_kernel_register_tool_server(): ids unique per kind (CHIO_EDUPLICATE);
+ * CHIO_EINVAL for a NULL @k or @p, a NULL, empty or non-UTF-8 id, no
+ * read/get, a non-zero reserved field; @p and its id copied, @p->user
+ * borrowed until chio_kernel_free(). */
 CHIO_EXTERN int chio_kernel_register_resource_provider(chio_kernel *k,
                                                        const chio_resource_provider *p,
                                                        chio_error *err);
@@ -336,8 +349,9 @@ typedef int (*chio_guard_fn)(void *user, const chio_guard_input *in, chio_guard_
  * chio_kernel_add_guard - append a guard; guards run in the order added and
  * each one adds evidence {guard_name, verdict, details} to the receipt. The
  * first deny stops the chain (later guards do not run).
- * Returns: 0; CHIO_ESERVING; CHIO_EDUPLICATE (a guard with this name);
- * CHIO_EINVAL; CHIO_ENOMEM. Ownership: @name copied; @user borrowed until
+ * Returns: 0; CHIO_ESERVING; CHIO_EDRAINED; CHIO_EDUPLICATE (a guard with
+ * this name); CHIO_EINVAL (@k, @name or @fn NULL, @name empty or not
+ * UTF-8); CHIO_ENOMEM. Ownership: @name copied; @user borrowed until
  * chio_kernel_free().
  */
 CHIO_EXTERN int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_guard_fn fn,
@@ -359,7 +373,8 @@ CHIO_EXTERN int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_gua
  * \xHH, &#NN;) undone, up to four layers (a string still encoded after
  * them denies); the values it flags are redacted in receipts
  * (docs/security.md). Same results and ownership as chio_kernel_add_guard();
- * the lists are copied.
+ * the lists are copied. CHIO_EINVAL too for a NULL list with @n > 0 or a
+ * NULL entry among the first @n.
  */
 CHIO_EXTERN int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
                                                      const char *const *prefixes, size_t n,
@@ -376,7 +391,10 @@ CHIO_EXTERN int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *na
  * chio_capability_issue(); @issued_at 0 means the kernel's clock now. An
  * @id longer than CHIO_MAX_REVOCATION_ID_LEN bytes is refused
  * (CHIO_ETOOBIG): a token the kernel could not revoke is denied at check 3.
- * Ownership: caller frees *out with chio_capability_free().
+ * Returns: as chio_capability_issue(), plus CHIO_EINVAL for a NULL @k and
+ * CHIO_ETOOBIG; *@out is NULL on failure.
+ * Ownership: every argument borrowed; caller frees *out with
+ * chio_capability_free().
  */
 CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
                                              const char *subject_hex, const char *scope_json,
@@ -403,8 +421,10 @@ CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
  * refused (CHIO_ETOOBIG), and once CHIO_MAX_REVOCATIONS ids are revoked a
  * new one is refused (CHIO_ELIMIT; revoking one already listed still
  * succeeds).
- * Returns: 0; CHIO_EINVAL; CHIO_ETOOBIG; CHIO_ELIMIT; CHIO_EDRAINED; store
- * errors; CHIO_ENOMEM.
+ * Returns: 0; CHIO_EINVAL (@k or @capability_id NULL, an empty or
+ * non-UTF-8 id); CHIO_ETOOBIG;
+ * CHIO_ELIMIT; CHIO_EDRAINED; store errors; CHIO_ENOMEM.
+ * Ownership: @capability_id copied.
  * Thread-safety: any thread, any time while serving.
  */
 CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id,
@@ -422,7 +442,7 @@ CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capabi
  * error (store errors, CHIO_EDRAINED when it was drained before it ever
  * started, CHIO_EDEADLK from its log sink). Test `== 1` for revoked and
  * `< 0` for unanswered (a host gating on it refuses then), never for
- * nonzero.
+ * nonzero. Ownership: @capability_id borrowed.
  * Thread-safety: any thread, any time.
  */
 CHIO_EXTERN int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id);
@@ -444,7 +464,8 @@ typedef enum chio_session_state {
 #undef CHIO__SESSION_STATE_ENUM
 } chio_session_state;
 
-/* "initializing", "ready", "draining", "closed"; NULL outside the enum. */
+/* "initializing", "ready", "draining", "closed"; NULL outside the enum.
+ * Static strings, never freed. Thread-safety: any thread. */
 CHIO_EXTERN const char *chio_session_state_name(chio_session_state s);
 
 /* Most capability tokens one session holds (each is parsed and kept for
@@ -460,10 +481,14 @@ CHIO_EXTERN const char *chio_session_state_name(chio_session_state s);
  * tampered token is denied with a receipt). Two tokens with one id and
  * different bytes are refused (CHIO_EDUPLICATE); identical copies collapse.
  * At most CHIO_MAX_SESSION_TOKENS tokens (more: CHIO_ETOOBIG).
+ * @capability_lens: the byte length of each token, or NULL when every
+ * token is NUL-terminated.
  * Returns: 0 with the id in @id_out (CHIO_SESSION_ID_LEN + 1 bytes);
- * CHIO_EINVAL; CHIO_ETOOBIG; chio_capability_parse() codes (the message
- * names the token index); CHIO_EDUPLICATE; CHIO_EDRAINED; CHIO_ENOMEM.
- * Ownership: everything is copied. Thread-safety: any thread.
+ * CHIO_EINVAL (@k, @agent_id or @id_out NULL, @capabilities_json NULL with
+ * @ncaps > 0, a NULL token, a non-UTF-8 @agent_id); CHIO_ETOOBIG (also a
+ * token over CHIO_JSON_MAX_INPUT); chio_capability_parse() codes (the
+ * message names the token index); CHIO_EDUPLICATE; CHIO_EDRAINED;
+ * CHIO_ENOMEM. Ownership: everything is copied. Thread-safety: any thread.
  */
 CHIO_EXTERN int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
                                          const char *const *capabilities_json,
@@ -474,7 +499,9 @@ CHIO_EXTERN int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
  * chio_kernel_begin_draining_session - refuse new calls on the session
  * (they get CHIO_ESESSION_DRAINING and no receipt); calls in flight finish.
  * Draining a draining session is a no-op.
- * Returns: 0; CHIO_ENOSESSION; CHIO_ESESSION_CLOSED.
+ * Returns: 0; CHIO_ENOSESSION (also for a NULL @session_id);
+ * CHIO_ESESSION_CLOSED; CHIO_EINVAL (@k NULL). Ownership: @session_id
+ * borrowed. Thread-safety: any thread.
  */
 CHIO_EXTERN int chio_kernel_begin_draining_session(chio_kernel *k, const char *session_id,
                                                    chio_error *err);
@@ -486,11 +513,15 @@ CHIO_EXTERN int chio_kernel_begin_draining_session(chio_kernel *k, const char *s
  * active"; close again once they finish. Closing a closed session is a
  * no-op (0). A closed session releases its tokens and keeps only its id
  * and state (so later calls get CHIO_ESESSION_CLOSED, not "unknown").
- * Returns: 0; CHIO_ENOSESSION; CHIO_ESESSION_ACTIVE.
+ * Returns: 0; CHIO_ENOSESSION (also for a NULL @session_id);
+ * CHIO_ESESSION_ACTIVE; CHIO_EINVAL (@k NULL). Ownership: @session_id
+ * borrowed. Thread-safety: any thread.
  */
 CHIO_EXTERN int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error *err);
 
-/* The session's state. Returns 0 or CHIO_ENOSESSION. */
+/* The session's state into *@state (CHIO_SESSION_CLOSED for a closed one).
+ * Returns 0, CHIO_ENOSESSION (also for a NULL @session_id) or CHIO_EINVAL
+ * (@k or @state NULL). Ownership: @session_id borrowed. Thread-safety: any. */
 CHIO_EXTERN int chio_kernel_session_state(chio_kernel *k, const char *session_id,
                                           chio_session_state *state);
 
@@ -505,9 +536,10 @@ typedef struct chio_call {
     const char *capability_id; /* one of the session's tokens */
     const char *server_id;
     const char *tool_name;
-    const char *arguments_json; /* NULL: {} */
-    size_t arguments_len;
-    void *reserved[4]; /* zero */
+    const char *arguments_json; /* NULL (with arguments_len 0): {} */
+    size_t arguments_len;       /* bytes at arguments_json; a length with a NULL
+                                   text is CHIO_EINVAL */
+    void *reserved[4];          /* zero */
 } chio_call;
 
 /*
@@ -528,9 +560,11 @@ typedef struct chio_response {
     void *reserved[4]; /* zero; later fields come from here */
 } chio_response;
 
+/* chio_response_init - zero @r (NULL is ignored). */
 CHIO_EXTERN void chio_response_init(chio_response *r);
-/* Free everything @r owns and zero it. A field set to NULL by the caller
- * (to keep it) is skipped. */
+/* chio_response_destroy - free everything @r owns and zero it, so a second
+ * call is a no-op; NULL is ignored. A field set to NULL by the caller (to
+ * keep it; the caller then frees it) is skipped. */
 CHIO_EXTERN void chio_response_destroy(chio_response *r);
 
 /*
@@ -603,8 +637,9 @@ typedef struct chio_call_options {
  * chio_tool_ctx_cancelled(), and streamed chunks are refused with
  * CHIO_ECANCELLED). Either way the decision is verdict `cancelled`, code
  * `cancelled`, with a signed receipt ({"verdict":"cancelled","reason":..})
- * and no output. Results otherwise as chio_kernel_evaluate(); @opts may be
- * NULL.
+ * and no output. Results and ownership otherwise as chio_kernel_evaluate();
+ * @opts may be NULL and is borrowed for the call (unknown flag bits or a
+ * non-zero reserved field: CHIO_EINVAL, nothing signed).
  */
 CHIO_EXTERN int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call,
                                         const chio_call_options *opts, chio_response *resp,
@@ -631,8 +666,10 @@ typedef void (*chio_evaluate_cb)(void *ctx, int rc, chio_response *resp, const c
  * CHIO_EDEADLK, before any check or dispatch. The call stops counting
  * in its session (chio_kernel_close_session()) once its receipt is handed
  * to the signing pipeline, before @cb can run: @cb may close the session.
- * Returns: 0 (@cb will run); or an error of chio_kernel_evaluate(), and
- * then @cb will not run.
+ * Returns: 0 (@cb will run); or an error of chio_kernel_evaluate() (a
+ * NULL @call or @cb is CHIO_EINVAL), and then @cb will not run.
+ * Ownership: @call borrowed for this call only (it may be freed once it
+ * returns); @ctx the caller's, handed to @cb.
  */
 CHIO_EXTERN int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call,
                                            chio_evaluate_cb cb, void *ctx, chio_error *err);
@@ -647,7 +684,13 @@ CHIO_EXTERN int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call
  * one answers CHIO_ENOTMINE). The receipt's tool_server is the
  * answering provider's id ("*" when none), tool_name "resources/read" or
  * "prompts/get", parameters {"uri":..} or {"name":..,"arguments":..}.
- * Results as chio_kernel_evaluate().
+ * @arguments_json: @arguments_len bytes of JSON, or NULL with a length of
+ * 0 for {} (NULL with a length is CHIO_EINVAL). @request_id: NULL for a
+ * generated one.
+ * Results as chio_kernel_evaluate(); a NULL or non-UTF-8 @uri or @name is
+ * CHIO_EINVAL, counted like the other errors without a receipt.
+ * Ownership: every string borrowed for the call; @resp as for
+ * chio_kernel_evaluate(). Thread-safety: any thread, not from a callback.
  */
 CHIO_EXTERN int chio_kernel_read_resource(chio_kernel *k, const char *session_id,
                                           const char *request_id, const char *capability_id,
@@ -666,7 +709,8 @@ CHIO_EXTERN int chio_kernel_get_prompt(chio_kernel *k, const char *session_id,
  * passes it no context). Either way the decision is verdict `cancelled`,
  * code `cancelled`, with a signed receipt and no output, as for tools.
  * @opts->flags must be 0 (CHIO_CALL_DECIDE_ONLY is for tool calls) and
- * its reserved bytes zero: CHIO_EINVAL otherwise, nothing signed.
+ * its reserved bytes zero: CHIO_EINVAL otherwise, nothing signed. @opts
+ * borrowed for the call; the rest as chio_kernel_read_resource().
  */
 CHIO_EXTERN int chio_kernel_read_resource_ex(chio_kernel *k, const char *session_id,
                                              const char *request_id, const char *capability_id,
@@ -681,7 +725,11 @@ CHIO_EXTERN int chio_kernel_get_prompt_ex(chio_kernel *k, const char *session_id
 /*
  * chio_kernel_list_resources / chio_kernel_list_prompts - every provider's
  * list, concatenated into one JSON array (no check, no receipt: listing is
- * discovery). Ownership: caller frees *out with chio_free().
+ * discovery). @len optional.
+ * Returns: 0; CHIO_EINVAL (@k or @out NULL); CHIO_EFORMAT (a provider's
+ * list is not a JSON array; the message names it); CHIO_ENOMEM. *@out is
+ * NULL on failure. Ownership: caller frees *out with chio_free().
+ * Thread-safety: any thread (the providers' list callbacks run on it).
  */
 CHIO_EXTERN int chio_kernel_list_resources(chio_kernel *k, char **out, size_t *len,
                                            chio_error *err);

@@ -63,17 +63,18 @@ typedef struct chio_export_nats_stats {
     int exit_status;        /* when ended: 0 stopped, 1 the store went back, 2 error */
 } chio_export_nats_stats;
 
-/* Zero @cfg (every default). */
+/* Zero @cfg (every default). NULL is ignored. */
 void chio_export_nats_config_init(chio_export_nats_config *cfg);
 
 /*
  * chio_export_nats_start - start the exporter thread. Returns at once: the
  * thread waits for the store and the servers by itself.
- * Returns 0; CHIO_EINVAL (receipt_db or urls missing, a bad stream name,
- * max_batch over 256, a non-zero reserved field); CHIO_ENOMEM; CHIO_ESYS
- * (no thread).
- * Ownership: the strings of @cfg are copied; stop and free *out with
- * chio_export_nats_stop().
+ * Returns 0; CHIO_EINVAL (@cfg or @out NULL, receipt_db or urls missing, a
+ * bad stream name, max_batch over 256, a non-zero reserved field);
+ * CHIO_ENOMEM; CHIO_ESYS (no thread). *@out is NULL on failure; @err
+ * optional.
+ * Ownership: the strings of @cfg are copied (cfg->kernel is borrowed, see
+ * above); stop and free *out with chio_export_nats_stop().
  */
 int chio_export_nats_start(const chio_export_nats_config *cfg, chio_export_nats **out,
                            chio_error *err);
@@ -81,11 +82,12 @@ int chio_export_nats_start(const chio_export_nats_config *cfg, chio_export_nats 
 /*
  * chio_export_nats_lag - receipts committed and not yet acknowledged by
  * the stream (before the first answer of the stream: every receipt the
- * store holds). 0 for NULL.
+ * store holds). 0 for NULL. Ownership: @x borrowed.
  */
 uint64_t chio_export_nats_lag(const chio_export_nats *x);
 
-/* Snapshot of the counters into @out. Returns 0 or CHIO_EINVAL (NULL). */
+/* Snapshot of the counters into @out (caller-allocated). Returns 0 or
+ * CHIO_EINVAL (@x or @out NULL). */
 int chio_export_nats_stats_get(const chio_export_nats *x, chio_export_nats_stats *out);
 
 /*
@@ -93,7 +95,8 @@ int chio_export_nats_stats_get(const chio_export_nats *x, chio_export_nats_stats
  * chio_export_lag_receipts (gauge), chio_export_acked_seq (gauge),
  * chio_export_receipts_total and chio_export_messages_total (counters),
  * chio_export_running (gauge, 0 or 1).
- * Returns 0, CHIO_EINVAL, CHIO_ENOMEM. Ownership: free *out with free().
+ * @len optional. Returns 0, CHIO_EINVAL (@x or @out NULL), CHIO_ENOMEM;
+ * *@out is NULL on failure. Ownership: free *out with free().
  */
 int chio_export_nats_metrics_prometheus(const chio_export_nats *x, char **out, size_t *len);
 
@@ -103,7 +106,7 @@ int chio_export_nats_metrics_prometheus(const chio_export_nats *x, char **out, s
  * acknowledgement), save the acknowledged position, join it and free
  * everything. Returns the thread's exit status (0 stopped cleanly, 1 the
  * store went back (rewound or forked) and nothing was published, 2 an
- * error said on stderr); 0 for NULL.
+ * error said on stderr); 0 for NULL. Ownership: takes @x (it is freed).
  */
 int chio_export_nats_stop(chio_export_nats *x);
 
@@ -137,8 +140,10 @@ typedef struct chio_export_nats_witness_report {
  * reached or stopped answering (fail closed: do not serve, unless the
  * host chose to start unchecked); CHIO_EINVAL (NULL arguments, a bad
  * stream name or key) and CHIO_ESTORE (the store could not be read, or
- * belongs to another key), with @err saying why.
- * Thread-safety: any thread; it opens its own connection.
+ * belongs to another key), with @err (optional) saying why. @rep is
+ * zeroed first whenever it is not NULL.
+ * Ownership: the strings borrowed; @rep caller-allocated, its reason a
+ * static string. Thread-safety: any thread; it opens its own connection.
  */
 int chio_export_nats_witness(const char *receipt_db, const char *urls, const char *stream,
                              const char *kernel_key_hex, int timeout_ms,

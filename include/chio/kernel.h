@@ -187,7 +187,8 @@ typedef struct chio_kernel_config {
 
 /*
  * chio_kernel_config_init - fill @cfg with every default above (keypair,
- * policy_hash and store path NULL). Thread-safety: touches only @cfg.
+ * policy_hash and store path NULL). NULL is ignored. Ownership: @cfg is the
+ * caller's. Thread-safety: touches only @cfg.
  */
 CHIO_EXTERN void chio_kernel_config_init(chio_kernel_config *cfg);
 
@@ -195,11 +196,13 @@ CHIO_EXTERN void chio_kernel_config_init(chio_kernel_config *cfg);
  * chio_kernel_new - build a kernel. Synchronous; starts no thread and does
  * not open the store (see chio_kernel_start()).
  *
- * Returns: 0; CHIO_ECONFIG (a field is out of range, the message names it);
- * CHIO_EINVAL; CHIO_ENOMEM.
+ * Returns: 0; CHIO_ECONFIG (a field is out of range, the message names it;
+ * also more than 65536 ca_public_keys, or one of small order);
+ * CHIO_EINVAL (@cfg or @out NULL); CHIO_ENOMEM. *@out is NULL after every
+ * failure (when @out is not NULL).
  * Ownership: the kernel takes cfg->keypair in every case (it is freed on
- * failure too); everything else in @cfg is copied. Caller frees *out with
- * chio_kernel_free().
+ * failure too, @out NULL included); everything else in @cfg is copied.
+ * Caller frees *out with chio_kernel_free(). @err optional.
  */
 CHIO_EXTERN int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error *err);
 
@@ -209,8 +212,9 @@ CHIO_EXTERN int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out
  * race-free; the first signing request calls it too. Use it at boot to
  * surface store errors early.
  * Returns: 0; store errors (CHIO_EBUSY, CHIO_ECORRUPT, CHIO_ESTORE); CHIO_ESYS
- * (a thread could not start); CHIO_EDRAINED. On failure nothing is left
- * running and a later call tries again.
+ * (a thread could not start); CHIO_EDRAINED; CHIO_EINVAL (@k NULL);
+ * CHIO_EDEADLK (from the kernel's log sink before it started). On failure
+ * nothing is left running and a later call tries again. @err optional.
  */
 CHIO_EXTERN int chio_kernel_start(chio_kernel *k, chio_error *err);
 
@@ -225,9 +229,11 @@ CHIO_EXTERN int chio_kernel_start(chio_kernel *k, chio_error *err);
  * Returns: 0; CHIO_ESEMANTIC / CHIO_EFORMAT (bad body); CHIO_EDRAINED;
  * CHIO_EFAILED (failed closed); CHIO_ESTORE (this batch's write failed);
  * CHIO_EDEADLK (called from a completion callback: it would wait for its
- * own thread); start errors; CHIO_ENOMEM. On any error nothing was
- * committed for the call.
- * Ownership: takes @b in every case. Caller frees *out with chio_receipt_free().
+ * own thread); CHIO_EINVAL (@k, @b or @out NULL); start errors;
+ * CHIO_ENOMEM. On any error nothing was committed for the call and *@out
+ * is NULL.
+ * Ownership: takes @b in every case, errors and a NULL @k included (never
+ * free it after this call). Caller frees *out with chio_receipt_free().
  * Thread-safety: call from any number of threads at once, but not from a
  * callback (CHIO_EDEADLK).
  */
@@ -270,9 +276,9 @@ typedef void (*chio_sign_cb)(void *ctx, int rc, chio_receipt *receipt);
  * requests, counting those not yet completed) is spent.
  * Returns: 0 (the callback will run); or an error, in which case the
  * callback will not run (CHIO_EDRAINED, CHIO_EFAILED, body errors, ...;
- * CHIO_EDEADLK when called from a callback or the log sink while the
- * budget is spent).
- * Ownership: takes @b in every case.
+ * CHIO_EINVAL for a NULL @k, @b or @cb; CHIO_EDEADLK when called from a
+ * callback or the log sink while the budget is spent).
+ * Ownership: takes @b in every case; @ctx the caller's, handed to @cb.
  */
 CHIO_EXTERN int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_builder *b,
                                                chio_sign_cb cb, void *ctx, chio_error *err);
@@ -284,7 +290,8 @@ CHIO_EXTERN int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_buil
  * checkpoints to the archive log at archive_path (see chio_store_archive()).
  * The kernel also runs a pass when it starts. Safe while serving.
  * Returns: 0 with @rep filled; CHIO_ECONFIG (retention disabled); store
- * errors; CHIO_EDRAINED.
+ * errors; CHIO_EDRAINED; CHIO_EINVAL (@k or @rep NULL). Ownership: @rep
+ * caller-allocated; @err optional.
  */
 CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *rep,
                                           chio_error *err);
@@ -296,6 +303,7 @@ CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *r
  * and flush the logs. Idempotent; must not be called from a callback.
  * Returns: 0, or CHIO_EFAILED when the kernel had failed closed (queued
  * requests were then answered with errors, none was lost or left waiting);
+ * CHIO_EINVAL for a NULL @k;
  * CHIO_EDEADLK, changing nothing, when called from a completion callback,
  * from inside a call on @k (a tool, guard, provider or nested handler),
  * from @k's log sink or from @k's clock on one of @k's own threads, where
@@ -305,15 +313,18 @@ CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
 
 /*
  * chio_kernel_free - drain if needed, close the store, wipe and free the
- * keypair. NULL is ignored. No other call may be running on @k. From a
- * callback, the log sink or the clock (where drain says CHIO_EDEADLK) it frees
- * nothing and logs "kernel_free_from_callback" (error; from the sink that
- * line is dropped): the kernel is leaked, not pulled from under the
- * thread running the callback.
+ * keypair. NULL is ignored. Ownership: takes @k; what it owns (the string
+ * of chio_kernel_public_hex()) becomes invalid, while receipts, responses
+ * and capabilities it returned stay the caller's. No other call may be
+ * running on @k. From a callback, the log sink or the clock (where drain
+ * says CHIO_EDEADLK) it frees nothing and logs "kernel_free_from_callback"
+ * (error; from the sink that line is dropped): the kernel is leaked, not
+ * pulled from under the thread running the callback.
  */
 CHIO_EXTERN void chio_kernel_free(chio_kernel *k);
 
-/* The kernel's public key (64 lowercase hex digits), owned by @k. */
+/* The kernel's public key (64 lowercase hex digits), owned by @k and valid
+ * until chio_kernel_free(); NULL for a NULL @k. Thread-safety: any thread. */
 CHIO_EXTERN const char *chio_kernel_public_hex(const chio_kernel *k);
 
 /* ---- observability ------------------------------------------------------------ */
@@ -339,7 +350,8 @@ typedef struct chio_kernel_metrics {
 } chio_kernel_metrics;
 
 /* Snapshot of the counters; safe from any thread at any time. Writes every
- * byte of @out (abi.h rule 2). Returns 0 or CHIO_EINVAL (NULL). */
+ * byte of @out (abi.h rule 2). Returns 0 or CHIO_EINVAL (@k or @out NULL).
+ * Ownership: @out caller-allocated. */
 CHIO_EXTERN int chio_kernel_metrics_get(const chio_kernel *k, chio_kernel_metrics *out);
 
 /*
@@ -352,7 +364,9 @@ CHIO_EXTERN uint64_t chio_kernel_in_flight(const chio_kernel *k);
 
 /*
  * chio_kernel_metrics_prometheus - the counters in Prometheus text format
- * (chio_signing_queue_block_total keeps upstream's name).
+ * (chio_signing_queue_block_total keeps upstream's name), NUL-terminated;
+ * @len optional. Returns 0, CHIO_EINVAL (@k or @out NULL), CHIO_ENOMEM;
+ * *@out is NULL on failure. Thread-safety: any thread, any time.
  * Ownership: caller frees *out with chio_free().
  */
 CHIO_EXTERN int chio_kernel_metrics_prometheus(const chio_kernel *k, char **out, size_t *len);

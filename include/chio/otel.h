@@ -74,7 +74,9 @@ typedef void (*chio_span_exporter_fn)(void *ctx, const chio_span *span);
 
 /*
  * chio_kernel_set_span_exporter - install @fn (NULL removes it). Build
- * phase only: CHIO_ESERVING once a session is open.
+ * phase only.
+ * Returns: 0; CHIO_EINVAL (@k NULL); CHIO_ESERVING once a session is open;
+ * CHIO_EDRAINED. @err optional.
  * Ownership: @ctx borrowed until chio_kernel_free().
  */
 CHIO_EXTERN int chio_kernel_set_span_exporter(chio_kernel *k, chio_span_exporter_fn fn, void *ctx,
@@ -86,7 +88,8 @@ typedef struct chio_otel_file_exporter chio_otel_file_exporter;
 
 /*
  * chio_otel_file_exporter_open - open (create, append) @path for spans.
- * Returns 0, CHIO_EINVAL, CHIO_EIO (the message names the file), CHIO_ENOMEM.
+ * Returns 0, CHIO_EINVAL (@path or @out NULL), CHIO_EIO (the message names
+ * the file), CHIO_ENOMEM; *@out is NULL on failure. @path borrowed.
  * Ownership: caller closes *out with chio_otel_file_exporter_close() after
  * chio_kernel_free() of every kernel using it.
  */
@@ -94,10 +97,11 @@ CHIO_EXTERN int chio_otel_file_exporter_open(const char *path, chio_otel_file_ex
                                              chio_error *err);
 
 /* Use as chio_kernel_set_span_exporter(k, chio_otel_file_exporter_export, x).
+ * A NULL @exporter or @span is ignored; @span is borrowed for the call.
  * Thread-safe: lines from concurrent spans never interleave. */
 CHIO_EXTERN void chio_otel_file_exporter_export(void *exporter, const chio_span *span);
 
-/* Flush and close. NULL is ignored. */
+/* Flush and close. NULL is ignored. Ownership: takes @x. */
 CHIO_EXTERN void chio_otel_file_exporter_close(chio_otel_file_exporter *x);
 
 #ifdef __cplusplus

@@ -109,8 +109,9 @@ typedef enum chio_verdict {
 #undef CHIO__VERDICT_ENUM
 } chio_verdict;
 
-/* Wire names ("mediated_decision", "deny", ...). Static strings; NULL for
- * values outside the enum; "none" for CHIO_OUTCOME_NONE and CHIO_VERDICT_NONE. */
+/* Wire names ("mediated_decision", "deny", ...). Static strings, never
+ * freed; NULL for values outside the enum; "none" for CHIO_OUTCOME_NONE and
+ * CHIO_VERDICT_NONE. Thread-safety: any thread. */
 CHIO_EXTERN const char *chio_receipt_kind_name(chio_receipt_kind k);
 CHIO_EXTERN const char *chio_boundary_class_name(chio_boundary_class b);
 CHIO_EXTERN const char *chio_observation_outcome_name(chio_observation_outcome o);
@@ -133,27 +134,32 @@ typedef struct chio_receipt chio_receipt;
  * decision, timestamp unset (the current time is used at signing).
  * Required before signing: capability_id, tool, policy_hash, and a decision
  * for mediated_decision receipts.
- * Returns: 0, CHIO_EINVAL, CHIO_ENOMEM.
+ * Returns: 0, CHIO_EINVAL (@out NULL), CHIO_ENOMEM.
  * Ownership: caller frees *out with chio_receipt_builder_free().
  * Thread-safety: a builder belongs to one thread at a time.
  */
 CHIO_EXTERN int chio_receipt_builder_new(chio_receipt_builder **out);
 
-/* chio_receipt_builder_free - free a builder. NULL is ignored. */
+/* chio_receipt_builder_free - free a builder. NULL is ignored. Ownership:
+ * takes @b (never call it on a builder a chio_kernel_sign_receipt*() took). */
 CHIO_EXTERN void chio_receipt_builder_free(chio_receipt_builder *b);
 
 /*
  * Setters. Strings are copied (the caller keeps ownership of its own) and
  * must be valid UTF-8 with no NUL; they may be called again to replace a
- * value. Each returns 0, CHIO_EINVAL (NULL or invalid argument), CHIO_ENOMEM,
- * or for the JSON setters the chio_json_parse() codes (details in @err).
- * A failed setter leaves the builder as it was.
+ * value. Each returns 0, CHIO_EINVAL (a NULL @b, a NULL or non-UTF-8
+ * string where one is required, an enum value outside its enum),
+ * CHIO_ENOMEM, or for the JSON setters the chio_json_parse() codes
+ * (CHIO_ETOOBIG past CHIO_JSON_MAX_INPUT; details in @err, optional).
+ * A failed setter leaves the builder as it was. JSON texts are @len bytes,
+ * borrowed for the call; NULL only where said.
  */
 CHIO_EXTERN int chio_receipt_builder_set_timestamp(chio_receipt_builder *b, uint64_t unix_secs);
 CHIO_EXTERN int chio_receipt_builder_set_capability_id(chio_receipt_builder *b, const char *id);
 CHIO_EXTERN int chio_receipt_builder_set_tool(chio_receipt_builder *b, const char *server,
                                               const char *tool);
 CHIO_EXTERN int chio_receipt_builder_set_policy_hash(chio_receipt_builder *b, const char *hash);
+/* @tenant NULL removes tenant_id. */
 CHIO_EXTERN int chio_receipt_builder_set_tenant_id(chio_receipt_builder *b, const char *tenant);
 /* The call's arguments (any JSON). parameter_hash is computed at signing.
  * CHIO_EJSON_DEPTH when they nest more than 125 levels (the receipt adds
@@ -164,9 +170,10 @@ CHIO_EXTERN int chio_receipt_builder_set_parameters(chio_receipt_builder *b, con
  * (hash of "null"). */
 CHIO_EXTERN int chio_receipt_builder_set_output(chio_receipt_builder *b, const char *json,
                                                 size_t len, chio_error *err);
-/* Set content_hash directly: 64 lowercase hex digits. */
+/* Set content_hash directly: 64 lowercase hex digits (CHIO_EINVAL otherwise). */
 CHIO_EXTERN int chio_receipt_builder_set_content_hash(chio_receipt_builder *b, const char *hex);
-/* Metadata must be a JSON object. */
+/* Metadata must be a JSON object (CHIO_EFORMAT otherwise; @json NULL is
+ * CHIO_EINVAL). */
 CHIO_EXTERN int chio_receipt_builder_set_metadata(chio_receipt_builder *b, const char *json,
                                                   size_t len, chio_error *err);
 /* Decision: ALLOW takes no text; DENY needs @reason and @guard; CANCELLED and
@@ -199,6 +206,7 @@ CHIO_EXTERN int chio_receipt_builder_add_evidence(chio_receipt_builder *b, const
  * Returns: 0; CHIO_ESEMANTIC (kind/boundary/outcome/decision/trust do not
  * fit together, or cannot_see); CHIO_EFORMAT (a required part is missing);
  * CHIO_EINVAL, CHIO_ENOMEM, CHIO_ECRYPTO. Details in @err.
+ * CHIO_EINVAL: @b, @kp or @out NULL. *@out is NULL on failure.
  * Ownership: @b and @kp are borrowed and unchanged; caller frees *out with
  * chio_receipt_free().
  * Thread-safety: safe as long as nobody modifies @b meanwhile.
@@ -213,8 +221,11 @@ CHIO_EXTERN int chio_receipt_sign(const chio_receipt_builder *b, const chio_keyp
  * when present. Refuses unknown fields and bodies that break the semantic
  * rules.
  * Returns: 0, chio_json_parse() codes, CHIO_EFORMAT, CHIO_ESEMANTIC,
- * CHIO_EHASH, CHIO_EKEY, CHIO_ENOMEM, CHIO_ECRYPTO (details in @err).
- * Ownership: caller frees *out with chio_receipt_free().
+ * CHIO_EHASH, CHIO_EKEY, CHIO_ENOMEM, CHIO_ECRYPTO, CHIO_EINVAL (@kp or
+ * @out NULL, @json NULL with @len > 0); details in @err (optional). *@out
+ * is NULL on failure.
+ * Ownership: @json and @kp borrowed; caller frees *out with
+ * chio_receipt_free().
  */
 CHIO_EXTERN int chio_receipt_sign_json(const char *json, size_t len, const chio_keypair *kp,
                                        chio_receipt **out, chio_error *err);
@@ -232,23 +243,29 @@ CHIO_EXTERN int chio_receipt_sign_json(const char *json, size_t len, const chio_
  * Returns: 0, chio_json_parse() codes, CHIO_EFORMAT (missing field, wrong
  * type, unknown enum value, negative or non-integer timestamp), CHIO_EKEY
  * (kernel_key not 32 bytes of hex), CHIO_ESIGFORMAT (signature not 64 bytes
- * of hex), CHIO_ENOMEM. Details and the offending field in @err.
- * Ownership: caller frees *out with chio_receipt_free().
+ * of hex), CHIO_ENOMEM, CHIO_EINVAL (@out NULL, @json NULL with @len > 0).
+ * Details and the offending field in @err (optional). *@out is NULL on
+ * failure. Ownership: @json borrowed; caller frees *out with
+ * chio_receipt_free().
  */
 CHIO_EXTERN int chio_receipt_parse(const char *json, size_t len, chio_receipt **out,
                                    chio_error *err);
 
-/* chio_receipt_free - free a receipt. NULL is ignored. */
+/* chio_receipt_free - free a receipt. NULL is ignored. Ownership: takes @r;
+ * every pointer read from it (and a report's strings) becomes invalid. */
 CHIO_EXTERN void chio_receipt_free(chio_receipt *r);
 
 /*
  * chio_receipt_json - the canonical JSON bytes of the whole receipt (what is
  * stored and what `chio receipt sign` prints, without a newline).
- * Returns: NUL-terminated bytes owned by @r; NULL when @r is NULL.
+ * Returns: NUL-terminated bytes owned by @r; NULL when @r is NULL. @len
+ * optional, receives the length.
  */
 CHIO_EXTERN const char *chio_receipt_json(const chio_receipt *r, size_t *len);
 
-/* Field readers. Strings are owned by @r; NULL when the field is absent. */
+/* Field readers. Strings are owned by @r, valid until chio_receipt_free();
+ * NULL when the field is absent, and NULL (0, CHIO_VERDICT_NONE) when @r is
+ * NULL. Thread-safety: any thread (a receipt is immutable). */
 CHIO_EXTERN const char *chio_receipt_id(const chio_receipt *r);
 CHIO_EXTERN uint64_t chio_receipt_timestamp(const chio_receipt *r);
 CHIO_EXTERN const char *chio_receipt_capability_id(const chio_receipt *r);
@@ -256,7 +273,8 @@ CHIO_EXTERN const char *chio_receipt_tool_server(const chio_receipt *r);
 CHIO_EXTERN const char *chio_receipt_tool_name(const chio_receipt *r);
 CHIO_EXTERN chio_verdict chio_receipt_verdict(const chio_receipt *r);
 CHIO_EXTERN const char *chio_receipt_kernel_key_hex(const chio_receipt *r);
-/* The whole receipt as a JSON object (members in canonical order). */
+/* The whole receipt as a JSON object (members in canonical order); owned
+ * by @r, NULL for NULL. */
 CHIO_EXTERN const chio_json *chio_receipt_root(const chio_receipt *r);
 
 /* ---- verification ----------------------------------------------------------------- */
@@ -294,9 +312,11 @@ typedef struct chio_receipt_report {
  * @trusted_keys: @ntrusted public keys of 32 bytes each, back to back; may
  * be NULL when @ntrusted is 0 (then signer_trusted, ok and authorized are 0,
  * exactly as in chio).
- * Returns: 0 when the report was produced (whatever it says), CHIO_EINVAL,
- * CHIO_ENOMEM, CHIO_ECRYPTO. A failed check is a report field, not an error.
- * Thread-safety: safe; @r is only read.
+ * Returns: 0 when the report was produced (whatever it says), CHIO_EINVAL
+ * (@r or @rep NULL, @trusted_keys NULL with @ntrusted > 0), CHIO_ENOMEM,
+ * CHIO_ECRYPTO. A failed check is a report field, not an error.
+ * Ownership: @r and @trusted_keys borrowed; @rep caller-allocated, its
+ * strings owned by @r or static. Thread-safety: safe; @r is only read.
  */
 CHIO_EXTERN int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys,
                                     size_t ntrusted, chio_receipt_report *rep);
@@ -305,8 +325,11 @@ CHIO_EXTERN int chio_receipt_verify(const chio_receipt *r, const uint8_t *truste
  * chio_receipt_report_json - render a report as one canonical JSON object
  * with the keys authorized, boundary_class, decision, id, ok,
  * parameter_hash_valid, receipt_id_valid, receipt_kind, result,
- * signature_valid, signer_key_hex, signer_trusted, trust_level.
- * Ownership: caller frees *out with chio_free().
+ * signature_valid, signer_key_hex, signer_trusted, trust_level. A NULL
+ * string (a zeroed report) is written as ""; signer_key_hex is read no
+ * further than its array. @len optional.
+ * Returns: 0, CHIO_EINVAL (@rep or @out NULL), CHIO_ENOMEM.
+ * Ownership: @rep borrowed; caller frees *out with chio_free().
  */
 CHIO_EXTERN int chio_receipt_report_json(const chio_receipt_report *rep, char **out, size_t *len);
 

@@ -15,6 +15,8 @@
  * with the primary) or CHIO_STORE_READ_ONLY.
  *
  * Thread-safety: a store handle may be read from several threads at once.
+ * Every call below takes an optional chio_error (@err) for a message, and
+ * borrows its pointer arguments for the call only.
  */
 #ifndef CHIO_STORE_H
 #define CHIO_STORE_H
@@ -46,39 +48,45 @@ typedef enum chio_store_mode {
  * a symlink); CHIO_ECORRUPT; CHIO_ESTORE
  * (read-write: a directory that holds other files and no store, or one
  * every user may write to; other RocksDB errors; the message says which);
- * CHIO_EINVAL; CHIO_ENOMEM. A directory it creates is mode 0700.
- * Ownership: caller closes *out with chio_store_close().
+ * CHIO_EINVAL (@path or @out NULL, @path empty, @mode outside the enum);
+ * CHIO_ENOMEM. *@out is NULL on failure. A directory it creates is mode
+ * 0700. Ownership: @path borrowed; caller closes *out with chio_store_close().
  */
 CHIO_EXTERN int chio_store_open(const char *path, chio_store_mode mode, chio_store **out,
                                 chio_error *err);
 
-/* chio_store_close - close and free. NULL is ignored. */
+/* chio_store_close - close and free. NULL is ignored. Ownership: takes @s. */
 CHIO_EXTERN void chio_store_close(chio_store *s);
 
 /* chio_store_catch_up - a secondary reads what the primary has written
- * since. Returns 0, CHIO_EINVAL (not a secondary), CHIO_ESTORE. */
+ * since. Returns 0, CHIO_EINVAL (@s NULL or not a secondary), CHIO_ESTORE. */
 CHIO_EXTERN int chio_store_catch_up(chio_store *s, chio_error *err);
 
-/* Lowest and highest receipt sequence stored (0 and 0 when empty). */
+/* Lowest and highest receipt sequence stored (0 and 0 when empty).
+ * Returns 0, CHIO_EINVAL (any pointer NULL), CHIO_ESTORE. */
 CHIO_EXTERN int chio_store_seq_range(chio_store *s, uint64_t *first, uint64_t *last,
                                      chio_error *err);
-/* Highest checkpoint sequence stored (0 when none). */
+/* Highest checkpoint sequence stored (0 when none). Returns 0, CHIO_EINVAL
+ * (@s or @last NULL), CHIO_ESTORE. */
 CHIO_EXTERN int chio_store_last_checkpoint_seq(chio_store *s, uint64_t *last, chio_error *err);
 
 /*
  * chio_store_get_receipt / chio_store_get_checkpoint - the stored bytes.
- * Returns 0, CHIO_ENOTFOUND, CHIO_ESTORE. Ownership: caller frees *json
- * with chio_free(); it is NUL-terminated (the NUL is not counted).
+ * Returns 0, CHIO_ENOTFOUND, CHIO_ESTORE, CHIO_EINVAL (@s or @json NULL),
+ * CHIO_ENOMEM; *@json is NULL on failure. @len optional. Ownership: caller
+ * frees *json with chio_free(); it is NUL-terminated (the NUL is not
+ * counted).
  */
 CHIO_EXTERN int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json, size_t *len,
                                        chio_error *err);
 CHIO_EXTERN int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **json,
                                           size_t *len, chio_error *err);
 
-/* The sequence number of the receipt with @id. The id index is not signed,
- * so the receipt it names is read back and must carry @id. Returns 0,
- * CHIO_ENOTFOUND, or CHIO_ECORRUPT (the index names a receipt that is
- * missing or has another id). */
+/* The sequence number of the receipt with @id, into *@seq. The id index is
+ * not signed, so the receipt it names is read back and must carry @id.
+ * Returns 0, CHIO_EINVAL (@s, @id or @seq NULL), CHIO_ENOTFOUND, or
+ * CHIO_ECORRUPT (the index names a receipt that is missing or has another
+ * id); *@seq is written only on success. */
 CHIO_EXTERN int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq,
                                         chio_error *err);
 
@@ -86,6 +94,8 @@ CHIO_EXTERN int chio_store_find_receipt(chio_store *s, const char *id, uint64_t 
  * chio_store_scan / chio_store_scan_checkpoints - call @fn for each stored
  * item with sequence >= @from, in order. @json is borrowed for the call. A
  * non-zero return from @fn stops the scan and is returned.
+ * Returns: 0, @fn's non-zero value, CHIO_EINVAL (@s or @fn NULL),
+ * CHIO_ESTORE. Ownership: @ctx the caller's, handed to @fn.
  */
 typedef int (*chio_store_visit_fn)(void *ctx, uint64_t seq, const char *json, size_t len);
 CHIO_EXTERN int chio_store_scan(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
@@ -125,7 +135,9 @@ typedef struct chio_archive_report {
  * holding other bytes under a number to move, ending before the first
  * receipt to move, or whose hash chain at its last receipt is not the
  * value @live continues from); CHIO_ECONFIG (@archive_path holds a log that is not an
- * archive, or another log's archive); CHIO_ENOMEM.
+ * archive, or another log's archive); CHIO_EINVAL (@live, @archive_path or
+ * @rep NULL, or @archive_path empty, even when nothing is eligible);
+ * CHIO_ENOMEM. Ownership: @archive_path borrowed; @rep filled.
  * Thread-safety: one archiving pass per live store at a time; a kernel may
  * keep appending to @live meanwhile.
  */
@@ -163,8 +175,12 @@ typedef void (*chio_audit_fn)(void *ctx, const char *json, size_t len);
  * Since log heads exist it also checks the hash chain, the log head and
  * the store's key record, as chio_store_audit_log_v2() describes; their
  * problems count in @out->invalid here.
+ * @fn: optional (problems are then only counted). @trusted_keys: @ntrusted
+ * keys of 32 bytes back to back, NULL when 0.
  * Returns: 0 when the audit ran (problems are reported, not returned);
+ * CHIO_EINVAL (@s or @out NULL, @trusted_keys NULL with @ntrusted > 0);
  * CHIO_ESTORE / CHIO_ENOMEM when it could not run.
+ * Ownership: all borrowed; @out caller-allocated; @ctx handed to @fn.
  */
 CHIO_EXTERN int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
                                      chio_audit_fn fn, void *ctx, chio_store_audit *out,
@@ -224,8 +240,9 @@ typedef struct chio_store_audit_v2 {
  * log (no key record, chain or head) is audited as before, with
  * legacy = 1 and nothing pinned unless @ntrusted.
  * @out->size must be set; at most that many bytes of *out are written.
- * Returns: 0 when the audit ran; CHIO_EINVAL (size too small);
- * CHIO_ESTORE / CHIO_ENOMEM when it could not run.
+ * Returns: 0 when the audit ran; CHIO_EINVAL (size too small, and as for
+ * chio_store_audit_log()); CHIO_ESTORE / CHIO_ENOMEM when it could not run.
+ * Ownership and @fn as chio_store_audit_log().
  * Thread-safety: as chio_store_audit_log().
  */
 CHIO_EXTERN int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,
@@ -247,8 +264,10 @@ CHIO_EXTERN int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_ke
  * go through @fn as JSON objects: "seam_gap", "seam_chain_mismatch",
  * "seam_key_record", "seam_checkpoint_gap", "seam_checkpoint_chain",
  * "log_start_not_given"; *@problems counts them.
- * Returns: 0 when the check ran; CHIO_EINVAL; CHIO_ESTORE when a store
- * could not be read.
+ * @fn optional; @problems required.
+ * Returns: 0 when the check ran; CHIO_EINVAL (@newer or @problems NULL);
+ * CHIO_ESTORE when a store could not be read. Ownership: both stores
+ * borrowed; @ctx handed to @fn.
  * Thread-safety: as chio_store_audit_log().
  */
 CHIO_EXTERN int chio_store_audit_seam(chio_store *older, chio_store *newer, chio_audit_fn fn,

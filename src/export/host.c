@@ -140,6 +140,8 @@ int chio_export_nats_metrics_prometheus(const chio_export_nats *x, char **out, s
     char *text = NULL;
     int n;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (out == NULL || chio_export_nats_stats_get(x, &s) != 0)
         return CHIO_EINVAL;
     n = asprintf(&text,

@@ -491,6 +491,8 @@ int chio_kernel_issue_capability(chio_kernel *k, const char *id, const char *sub
                                  const char *scope_json, size_t scope_len, uint64_t issued_at,
                                  uint64_t ttl_secs, chio_capability **out, chio_error *err)
 {
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     /* A token the kernel would refuse at check 3 (see revocable()). */

@@ -128,12 +128,13 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     chio_kernel *k;
     int rc;
 
+    if (out != NULL) /* set on every failure, the NULL-argument ones included */
+        *out = NULL;
     if (out == NULL || cfg == NULL) {
         if (cfg != NULL)
             chio_keypair_free(cfg->keypair);
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL config or out");
     }
-    *out = NULL;
     rc = check_config(cfg, err);
     if (rc != 0) {
         chio_keypair_free(cfg->keypair);
@@ -501,11 +502,12 @@ static int sign_sync(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fiel
 int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
                              chio_error *err)
 {
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (out == NULL || k == NULL) {
         chio_receipt_builder_free(b);
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or out");
     }
-    *out = NULL;
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
     return sign_sync(k, b, NULL, 1, 0, 0, out, err);
@@ -514,11 +516,12 @@ int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_recei
 int chio_kernel_try_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
                                  chio_error *err)
 {
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (out == NULL || k == NULL || b == NULL) {
         chio_receipt_builder_free(b);
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel, builder or out");
     }
-    *out = NULL;
     /* Consumes @b whatever the outcome, CHIO_EAGAIN included: no copy. */
     return sign_sync(k, b, NULL, 0, 0, 0, out, err);
 }

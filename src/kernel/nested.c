@@ -390,14 +390,14 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
         return chio__fail(err, CHIO_EDENIED, CHIO_NO_OFFSET, "%s", reason);
     if (out.set > 0) {
         *reply = out.json;
-        *reply_len = out.len;
         out.json = NULL;
     } else {
         *reply = strdup("null");
-        *reply_len = 4;
         if (*reply == NULL)
             return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     }
+    if (reply_len != NULL) /* optional: the reply is NUL-terminated */
+        *reply_len = out.set > 0 ? out.len : 4;
     chio__output_reset(&out);
     return 0;
 }

@@ -144,6 +144,8 @@ int chio_otel_file_exporter_open(const char *path, chio_otel_file_exporter **out
 {
     chio_otel_file_exporter *x;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (path == NULL || out == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL path or out");
     x = calloc(1, sizeof(*x));

@@ -120,9 +120,17 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     memset(resp, 0, sizeof(*resp));
     if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
         return rc;
-    if (name == NULL || !chio__utf8_valid(name, strlen(name)))
+    if (name == NULL || !chio__utf8_valid(name, strlen(name))) {
+        chio__count_unreceipted(k, CHIO_EINVAL);
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a UTF-8 string",
                           prompts ? "prompt name" : "resource URI");
+    }
+    /* NULL arguments mean {} only with a length of 0 (as for tool calls). */
+    if (args_json == NULL && args_len != 0) {
+        chio__count_unreceipted(k, CHIO_EINVAL);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "prompt arguments: NULL text with a length of %zu bytes", args_len);
+    }
     if (opts != NULL &&
         (!chio__all_zero(opts->reserved, sizeof(opts->reserved)) || opts->flags != 0)) {
         chio__count_unreceipted(k, CHIO_EINVAL);
@@ -253,6 +261,8 @@ static int list_all(chio_kernel *k, int prompts, char **out, size_t *len, chio_e
     size_t i, n, count = 0;
     chio_buf b;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (k == NULL || out == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or out");
     n = prompts ? k->med.nprompts : k->med.nresources;

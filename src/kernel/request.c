@@ -161,6 +161,11 @@ int chio__parse_args(mreq *r, const char *json, size_t len, int capped, chio_err
     chio_error perr;
     int rc;
 
+    /* NULL means {} only with a length of 0: a length with no text is a
+     * host's bug (a lost buffer), never a call without arguments. */
+    if (json == NULL && len != 0)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "arguments: NULL text with a length of %zu bytes", len);
     if (json == NULL) {
         json = "{}";
         len = 2;

@@ -451,18 +451,21 @@ int chio_capability_report_json(const chio_capability_report *rep, char **out, s
 {
     chio_buf b;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (rep == NULL || out == NULL)
         return CHIO_EINVAL;
     chio__buf_init(&b);
     chio__buf_printf(&b, "{\"delegation_chain_shape_valid\":%s,\"id\":",
                      rep->delegation_chain_shape_valid ? "true" : "false");
     chio__json_write_string(&b, rep->id ? rep->id : "", rep->id ? strlen(rep->id) : 0);
-    chio__buf_printf(&b,
-                     ",\"issuer_trusted\":%s,\"ok\":%s,\"signature_valid\":%s,"
-                     "\"time_status\":\"%s\"}",
+    chio__buf_printf(&b, ",\"issuer_trusted\":%s,\"ok\":%s,\"signature_valid\":%s,\"time_status\":",
                      rep->issuer_trusted ? "true" : "false", rep->ok ? "true" : "false",
-                     rep->signature_valid ? "true" : "false",
-                     rep->time_status_name ? rep->time_status_name : "");
+                     rep->signature_valid ? "true" : "false");
+    /* The report is the caller's: its text is escaped like the id. */
+    chio__json_write_string(&b, rep->time_status_name ? rep->time_status_name : "",
+                            rep->time_status_name ? strlen(rep->time_status_name) : 0);
+    chio__buf_putc(&b, '}');
     *out = chio__buf_detach(&b, len);
     return *out ? 0 : CHIO_ENOMEM;
 }

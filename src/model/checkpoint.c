@@ -225,6 +225,20 @@ int chio_checkpoint_verify(const chio_checkpoint *cp)
     return 0;
 }
 
+/* 64 lowercase hex digits (a sha256_hex): the body quotes it as written,
+ * so a quote or a backslash must never get there. */
+static int lower_hex64(const char *s)
+{
+    size_t i;
+
+    if (strlen(s) != CHIO_SHA256_HEX_LEN)
+        return 0;
+    for (i = 0; i < CHIO_SHA256_HEX_LEN; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
 int chio_checkpoint_sign(const struct chio_keypair *kp, uint64_t checkpoint_seq,
                          uint64_t batch_start_seq, uint64_t batch_end_seq,
                          const uint8_t merkle_root[32], uint64_t issued_at,
@@ -241,9 +255,9 @@ int chio_checkpoint_sign(const struct chio_keypair *kp, uint64_t checkpoint_seq,
     if (kp == NULL || merkle_root == NULL || batch_end_seq < batch_start_seq ||
         batch_start_seq == 0 || checkpoint_seq == 0)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "invalid checkpoint range or argument");
-    if (previous_sha256 != NULL && strlen(previous_sha256) != 64)
+    if (previous_sha256 != NULL && !lower_hex64(previous_sha256))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "previous_sha256 must be 64 hex digits");
+                          "previous_sha256 must be 64 lowercase hex digits");
     chio__hex_encode(merkle_root, 32, root_hex);
     /* Written by hand in canonical key order: batch_end_seq, batch_start_seq,
      * checkpoint_seq, issued_at, kernel_key, merkle_root,
@@ -291,6 +305,8 @@ int chio_inclusion_proof_json(const chio_inclusion_proof *p, char **out, size_t 
     char hex[65];
     size_t i;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (p == NULL || out == NULL || p->proof.path_len > CHIO_MERKLE_MAX_PATH)
         return CHIO_EINVAL;
     chio__buf_init(&b);

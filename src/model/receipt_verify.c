@@ -126,9 +126,10 @@ int chio_receipt_report_json(const chio_receipt_report *rep, char **out, size_t 
 {
     chio_buf b;
 
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
     if (rep == NULL || out == NULL)
         return CHIO_EINVAL;
-    *out = NULL;
     chio__buf_init(&b);
 #define BOOL(key, val) \
     chio__buf_puts(&b, "\"" key "\":"), chio__buf_puts(&b, (val) ? "true" : "false")
@@ -157,7 +158,10 @@ int chio_receipt_report_json(const chio_receipt_report *rep, char **out, size_t 
     chio__buf_putc(&b, ',');
     BOOL("signature_valid", rep->signature_valid);
     chio__buf_putc(&b, ',');
-    TEXT("signer_key_hex", rep->signer_key_hex);
+    /* The array is the caller's: read no further than its end, NUL or not. */
+    chio__buf_puts(&b, "\"signer_key_hex\":");
+    chio__json_write_string(&b, rep->signer_key_hex,
+                            strnlen(rep->signer_key_hex, sizeof(rep->signer_key_hex)));
     chio__buf_putc(&b, ',');
     BOOL("signer_trusted", rep->signer_trusted);
     chio__buf_putc(&b, ',');

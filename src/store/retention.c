@@ -443,6 +443,9 @@ int chio_store_archive(chio_store *live, const char *archive_path, uint64_t olde
 
     if (live == NULL || archive_path == NULL || rep == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
+    /* Refused even when nothing is eligible (the archive is then not opened). */
+    if (archive_path[0] == '\0')
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "the archive path is empty");
     memset(rep, 0, sizeof(*rep));
     memset(&p, 0, sizeof(p));
     p.live = live;

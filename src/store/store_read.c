@@ -101,6 +101,8 @@ int chio_store_get_receipt(chio_store *s, uint64_t seq, char **json, size_t *len
 {
     unsigned char key[8];
 
+    if (json != NULL) /* NULL on every failure */
+        *json = NULL;
     if (s == NULL || json == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
     chio__store_key(seq, key);
@@ -112,6 +114,8 @@ int chio_store_get_checkpoint(chio_store *s, uint64_t checkpoint_seq, char **jso
 {
     unsigned char key[8];
 
+    if (json != NULL) /* NULL on every failure */
+        *json = NULL;
     if (s == NULL || json == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
     chio__store_key(checkpoint_seq, key);
@@ -147,8 +151,12 @@ int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_e
     char *json = NULL;
     size_t len = 0;
     uint64_t found = 0;
-    int rc = chio__store_find_indexed(s, id, &found, err);
+    int rc;
 
+    /* @seq is written only once the receipt is found: check it first. */
+    if (seq == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "chio_store_find_receipt: seq is NULL");
+    rc = chio__store_find_indexed(s, id, &found, err);
     if (rc != 0)
         return rc;
     if (found == 0) /* no kernel writes receipt 0: the entry was made by hand */

@@ -21,6 +21,8 @@ static int failures;
 
 /* rev28_observe.c: attribute values are UTF-8 and bounded; its failure count. */
 int otel_rev28_observe(void);
+/* rev32_api.c: the span calls with NULL and bad arguments; its failure count. */
+int otel_rev32_api(void);
 
 #define CHECK(cond, ...)                                               \
     do {                                                               \
@@ -164,5 +166,6 @@ int main(void)
     unlink(path);
     printf("otel: %d spans exported, %d OTLP/JSON lines, %d failures\n", w.n, lines, failures);
     failures += otel_rev28_observe();
+    failures += otel_rev32_api();
     return failures ? 1 : 0;
 }
