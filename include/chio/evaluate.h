@@ -367,11 +367,14 @@ CHIO_EXTERN int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_gua
  * denies too, and a prefix that cannot itself be read as a path ("../")
  * matches only that way (logged once: forbidden_prefix_as_written).
  * secret_leak denies when any string, key or
- * number matches one of @patterns (POSIX extended regular expressions; an
- * invalid pattern fails registration with CHIO_EINVAL), also with invisible
+ * number matches one of @patterns (POSIX extended regular expressions as
+ * chio_secret_pattern_check() describes them; another pattern fails
+ * registration with CHIO_EINVAL), also with invisible
  * characters removed, fullwidth letters folded and encodings (%XX, \uXXXX,
  * \xHH, &#NN;) undone, up to four layers (a string still encoded after
- * them denies); the values it flags are redacted in receipts
+ * them denies; so does a string whose search would take more than the
+ * guard's work bound, linear in the arguments); the values it flags are
+ * redacted in receipts
  * (docs/security.md). Same results and ownership as chio_kernel_add_guard();
  * the lists are copied. CHIO_EINVAL too for a NULL list with @n > 0 or a
  * NULL entry among the first @n.
@@ -382,6 +385,26 @@ CHIO_EXTERN int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char 
 CHIO_EXTERN int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name,
                                                   const char *const *patterns, size_t n,
                                                   chio_error *err);
+
+/*
+ * chio_secret_pattern_check - would chio_kernel_add_secret_leak_guard()
+ * accept @pattern? Secret patterns are POSIX extended regular expressions
+ * read byte by byte (the C locale, whatever locale the host set), without
+ * the GNU extensions (back-references, \b, \<, \w-style escaped letters
+ * other than \w \W \s \S), and at most CHIO_SECRET_PATTERN_MAX_STATES
+ * automaton states; the kernel searches them in time linear in the
+ * arguments (docs/security.md). For checking a configuration before a
+ * kernel is built.
+ * Returns: 0; CHIO_EINVAL (@pattern NULL, not read, or too large: the
+ * reason in @err); CHIO_ENOMEM. Ownership: @pattern borrowed; nothing
+ * outlives the call. Thread-safe; the time and memory it takes are
+ * bounded by the pattern's length.
+ */
+CHIO_EXTERN int chio_secret_pattern_check(const char *pattern, chio_error *err);
+
+/* The most automaton states a secret pattern may have (a counted
+ * repetition takes about two states per count: x{1,9000} is too large). */
+#define CHIO_SECRET_PATTERN_MAX_STATES 16384
 
 /* ---- capabilities and revocation -------------------------------------------------- */
 

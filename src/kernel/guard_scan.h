@@ -45,7 +45,7 @@ int chio__is_secret_guard(const chio__guard_reg *g);
 
 /* The most automaton states one secret pattern may have (a larger one is
  * refused at registration: every byte searched may visit each state). */
-#define CHIO__SECRET_MAX_STATES 4096u
+#define CHIO__SECRET_MAX_STATES ((size_t)CHIO_SECRET_PATTERN_MAX_STATES)
 /* The work bound of the secret scans of one call, per pattern: a base
  * (about 10 ms of CPU here) plus so many steps per byte read (each
  * reading of each string, and one per reading for its end). A pattern

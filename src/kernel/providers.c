@@ -25,7 +25,8 @@ static void unquote_name(mreq *r, int prompts, const char *name, chio_code code)
 {
     size_t gi, pi;
 
-    if (chio__secret_scan(r->k->med.guards, r->k->med.nguards, name, strlen(name), NULL, &gi, &pi) != 0)
+    if (chio__secret_scan(r->k->med.guards, r->k->med.nguards, name, strlen(name), NULL, &gi,
+                          &pi) != 0)
         snprintf(r->reason, sizeof(r->reason),
                  "%s: the %s is not quoted (a secret_leak guard flags it)", chio_code_name(code),
                  prompts ? "prompt name" : "resource URI");

@@ -420,9 +420,8 @@ static int key_quotable(const chio__guard_reg *g, const char *key)
 {
     size_t gi, pi;
 
-    return key != NULL &&
-           chio__secret_scan(g->k->med.guards, g->k->med.nguards, key, strlen(key), NULL, &gi,
-                             &pi) == 0;
+    return key != NULL && chio__secret_scan(g->k->med.guards, g->k->med.nguards, key, strlen(key),
+                                            NULL, &gi, &pi) == 0;
 }
 
 static int scan_prefix(void *ctx, chio__key *key, const char *s, size_t len, int is_key)
@@ -618,15 +617,17 @@ static void free_nfas(chio__nfa **res, size_t n)
     free(res);
 }
 
-/* Compile secret pattern @i into *@out: the kernel's bounded automaton
- * (regex_nfa.c) reads a POSIX ERE byte by byte, whatever locale the host
- * set, and searches it in time linear in the text. */
-static int compile_secret(const char *pattern, size_t i, chio__nfa **out, chio_error *err)
+/* Compile secret pattern @pattern into *@out: the kernel's bounded
+ * automaton (regex_nfa.c) reads a POSIX ERE byte by byte, whatever locale
+ * the host set, and searches it in time linear in the text. On failure
+ * the error names the pattern as @what says ("secret pattern 2"). */
+static int compile_secret(const char *pattern, const char *what, chio__nfa **out, chio_error *err)
 {
     int rc;
 
+    *out = NULL;
     if (pattern == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "secret pattern %zu is NULL", i);
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s is NULL", what);
     rc = chio__nfa_compile(pattern, out);
     if (rc == 0 && chio__nfa_states(*out) > CHIO__SECRET_MAX_STATES) {
         chio__nfa_free(*out);
@@ -637,17 +638,26 @@ static int compile_secret(const char *pattern, size_t i, chio__nfa **out, chio_e
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
     if (rc == CHIO_ETOOBIG)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "secret pattern %zu is too large: its automaton would have more than "
-                          "%u states (a counted repetition such as x{1,5000} is one state per "
-                          "count)",
-                          i, CHIO__SECRET_MAX_STATES);
+                          "%s is too large: its automaton would have more than %zu states (a "
+                          "counted repetition takes about two states per count)",
+                          what, CHIO__SECRET_MAX_STATES);
     if (rc != 0)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "secret pattern %zu is not a POSIX extended regex the kernel reads "
-                          "(not read: back-references, \\b and other escaped letters or "
-                          "digits, [.x.], [=x=], groups nested deeper than 64)",
-                          i);
+                          "%s is not a valid POSIX extended regular expression of the kind the "
+                          "kernel reads (not read: back-references, \\b, \\< and other "
+                          "escaped letters or digits, [.x.], [=x=], groups nested deeper than "
+                          "64)",
+                          what);
     return 0;
+}
+
+int chio_secret_pattern_check(const char *pattern, chio_error *err)
+{
+    chio__nfa *nfa;
+    int rc = compile_secret(pattern, "the pattern", &nfa, err);
+
+    chio__nfa_free(nfa);
+    return rc;
 }
 
 int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const char *const *patterns,
@@ -665,11 +675,14 @@ int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const ch
     res = calloc(n ? n : 1, sizeof(*res));
     if (res == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    for (i = 0; i < n; i++)
-        if ((rc = compile_secret(patterns[i], i, &res[i], err)) != 0) {
+    for (i = 0; i < n; i++) {
+        char what[48];
+        snprintf(what, sizeof(what), "secret pattern %zu", i);
+        if ((rc = compile_secret(patterns[i], what, &res[i], err)) != 0) {
             free_nfas(res, i);
             return rc;
         }
+    }
     rc = add_guard_locked(k, name, builtin_guard, NULL, &g, err);
     if (rc != 0) {
         free_nfas(res, n);

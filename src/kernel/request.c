@@ -385,9 +385,8 @@ static void host_details(chio_kernel *k, char *details, size_t cap)
 
     /* the scanner's reading of a string, as for an argument (out of
      * memory counts as flagged) */
-    if (details[0] != '\0' &&
-        chio__secret_scan(k->med.guards, k->med.nguards, details, strlen(details), NULL, &gi,
-                          &pi) != 0)
+    if (details[0] != '\0' && chio__secret_scan(k->med.guards, k->med.nguards, details,
+                                                strlen(details), NULL, &gi, &pi) != 0)
         snprintf(details, cap, "[details withheld: a secret_leak guard flagged them]");
 }
 

@@ -148,9 +148,9 @@ static int string_list(const chio_json *arr, const char *where, int need_one, ch
     return 0;
 }
 
-/* 0 when @pattern compiles as a POSIX extended regular expression (as the
- * kernel compiles guard patterns and regex_match constraints), else the
- * error naming @where and @i. */
+/* 0 when @pattern compiles as a POSIX extended regular expression (a
+ * regex_match constraint's pattern; the kernel reads it again, as chio's
+ * syntax, when a call meets it), else the error naming @where and @i. */
 static int check_regex(const char *pattern, const char *where, size_t i, chio_error *err)
 {
     regex_t re;
@@ -163,6 +163,23 @@ static int check_regex(const char *pattern, const char *where, size_t i, chio_er
     }
     regerror(rc, &re, why, sizeof(why));
     return fail(err, "%s[%zu] is not a valid POSIX extended regular expression: %s", where, i, why);
+}
+
+/* 0 when the kernel's secret_leak guard reads @pattern (a POSIX ERE
+ * without GNU extensions, of bounded size: chio_secret_pattern_check),
+ * else the error naming secret_leak.patterns[@i]. */
+static int check_secret(const char *pattern, size_t i, chio_error *err)
+{
+    chio_error why;
+    int rc;
+
+    chio_error_init(&why);
+    rc = chio_secret_pattern_check(pattern, &why);
+    if (rc == CHIO_ENOMEM)
+        return rc;
+    if (rc != 0)
+        return fail(err, "secret_leak.patterns[%zu]: %s", i, why.message);
+    return 0;
 }
 
 /* The constraint types of a token's scope the kernel enforces
@@ -289,7 +306,7 @@ static int parse_guards(chio_mcp_policy *p, const chio_json *guards, chio_error 
                 rc = string_list(pats, "secret_leak.patterns", 1, &p->secret_patterns, &p->nsecret,
                                  err);
                 for (j = 0; rc == 0 && j < p->nsecret; j++)
-                    rc = check_regex(p->secret_patterns[j], "secret_leak.patterns", j, err);
+                    rc = check_secret(p->secret_patterns[j], j, err);
             } else {
                 size_t nd = sizeof(default_secret_patterns) / sizeof(default_secret_patterns[0]);
                 p->secret_patterns = calloc(nd, sizeof(char *));

@@ -316,7 +316,7 @@ static const mcp_row mcp_rows[] = {
      POLICY(",\"guards\":[{\"name\":\"secret_leak\",\"patterns\":[\"ok\",\"[a-\"]}]"),
      {NULL},
      2,
-     "secret_leak.patterns[1] is not a valid POSIX extended regular expression",
+     "secret_leak.patterns[1]: the pattern is not a valid POSIX extended regular expression",
      0},
     {"secret_leak no patterns",
      POLICY(",\"guards\":[{\"name\":\"secret_leak\",\"patterns\":[]}]"),
