@@ -8,14 +8,24 @@
  * value nested too deep elsewhere is refused naming its member; a stream
  * server whose calls would hold more than 1 GiB or pause more than ten
  * minutes is refused naming the field, before anything runs, instead of
- * growing until memory runs out or pausing for years.
+ * growing until memory runs out or pausing for years. A run cut short (a
+ * reader closing the pipe, SIGTERM, a full disk) removes its temporary
+ * store and says so by its exit status; a closed stdout is not handed to
+ * the store's files.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "chio/chio.h"
+#include "common/poll.h"
 #include "common/testutil.h"
 
 static char *dir;
@@ -259,4 +269,224 @@ Test(rev32_scen, a_stream_that_would_hold_or_pause_too_much_is_refused_naming_th
         }
         free(json);
     }
+}
+
+/* ---- runs cut short ------------------------------------------------------------------------ */
+
+/* A scenario opening the session, then @calls allowed calls. */
+static char *many_calls(size_t calls)
+{
+    static const char call[] = ",{\"op\":\"call\",\"session\":\"s\",\"capability_id\":\"cap-g\","
+                               "\"server\":\"srv\",\"tool\":\"t\",\"arguments\":{}}";
+    size_t n = sizeof(HEAD) + calls * (sizeof(call) - 1) + 3, i;
+    char *json = malloc(n), *p;
+
+    cr_assert_not_null(json);
+    p = json + snprintf(json, n, "%s", HEAD);
+    for (i = 0; i < calls; i++)
+        p += snprintf(p, n - (size_t)(p - json), "%s", call);
+    snprintf(p, n - (size_t)(p - json), "]}");
+    return json;
+}
+
+/* Start `chio scenario run FILE [ARGS...]` with TMPDIR @tmp and stdout on
+ * @out_fd (-1: closed), SIGPIPE at its default as under a shell. */
+static pid_t start_run(const char *file, const char *tmp, int out_fd, const char *extra1,
+                       const char *extra2)
+{
+    const char *argv[] = {CHIO_TEST_CLI, "scenario", "run", file, extra1, extra2, NULL};
+    pid_t pid = fork();
+
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        setenv("TMPDIR", tmp, 1);
+        if (out_fd < 0)
+            close(1);
+        else if (dup2(out_fd, 1) < 0)
+            _exit(127);
+        execv(CHIO_TEST_CLI, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Its wait status within @ms (0 when it had not ended: it is killed). */
+static int wait_run(pid_t pid, unsigned ms, int *status)
+{
+    uint64_t end = testutil_now_ms() + ms;
+
+    for (;;) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w == pid)
+            return 1;
+        if (testutil_now_ms() >= end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, status, 0);
+            return 0;
+        }
+        testutil_nap_ms(5);
+    }
+}
+
+/* The entries of @path ("." and ".." not counted). */
+static size_t entries(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    size_t n = 0;
+
+    cr_assert_not_null(d, "%s", path);
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* A fresh directory under the suite's for TMPDIR, and the scenario file. */
+static void prepare(const char *json, char **tmp, char **file)
+{
+    cr_assert_geq(asprintf(tmp, "%s/tmp", dir), 0);
+    cr_assert_geq(asprintf(file, "%s/s.json", dir), 0);
+    cr_assert_eq(mkdir(*tmp, 0700), 0);
+    cr_assert_eq(testutil_write_file(*file, json, strlen(json), 0644), 0);
+}
+
+/* `chio scenario run F | head -c 1`: the reader goes away while lines are
+ * still coming, and SIGPIPE killed the run where it stood, leaving its
+ * temporary store (a RocksDB directory of receipts) under $TMPDIR. Now the
+ * failed write stops the run, the store is removed, and it ends by
+ * SIGPIPE as before. */
+Test(rev32_scen, a_reader_closing_the_pipe_leaves_no_temporary_store)
+{
+    char *json = many_calls(300), *tmp, *file, c;
+    int p[2], status = 0;
+    pid_t pid;
+
+    prepare(json, &tmp, &file);
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0); /* the run holds no read end */
+    pid = start_run(file, tmp, p[1], NULL, NULL);
+    close(p[1]);
+    cr_assert_eq(read(p[0], &c, 1), 1); /* the first byte, then the reader leaves */
+    close(p[0]);
+    cr_assert(wait_run(pid, 60000, &status), "the run did not end");
+    cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE, "status %#x", status);
+    cr_expect_eq(entries(tmp), 0, "the temporary store was left in %s", tmp);
+    free(json);
+    free(tmp);
+    free(file);
+}
+
+/* SIGTERM during a stream's 600 s pause killed the run at once, leaving
+ * its temporary store. Now the pause ends, the step prints no line (the
+ * tool failed "interrupted"), the store is removed and the run ends by
+ * SIGTERM, within seconds. */
+static int has_line(void *path)
+{
+    size_t len = 0;
+    char *text = testutil_read_file(path, &len);
+    int yes = text != NULL && memchr(text, '\n', len) != NULL;
+
+    free(text);
+    return yes;
+}
+
+Test(rev32_scen, sigterm_stops_a_run_and_removes_its_temporary_store)
+{
+    static const char json[] =
+        "{\"clock\":1710000300,\"kernel\":{\"signing_seed_hex\":"
+        "\"0707070707070707070707070707070707070707070707070707070707070707\","
+        "\"max_stream_duration_secs\":0},\"tool_servers\":[{\"server_id\":\"srv\","
+        "\"tools\":[\"t\"],\"behavior\":\"stream\",\"delay_ms\":600000}],"
+        "\"steps\":[{\"op\":\"open_session\",\"session\":\"s\",\"agent\":\"" AGENT "\","
+        "\"capabilities\":[" TOKEN "]},{\"op\":\"call\",\"session\":\"s\","
+        "\"capability_id\":\"cap-g\",\"server\":\"srv\",\"tool\":\"t\"}]}";
+    char *tmp, *file, *outp, *out;
+    int fd, status = 0;
+    uint64_t t0;
+    size_t len = 0;
+    pid_t pid;
+
+    prepare(json, &tmp, &file);
+    cr_assert_geq(asprintf(&outp, "%s/out.txt", dir), 0);
+    fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0);
+    pid = start_run(file, tmp, fd, NULL, NULL);
+    close(fd);
+    cr_assert(testutil_wait_until(has_line, outp, 30000), "no open_session line");
+    t0 = testutil_now_ms();
+    kill(pid, SIGTERM);
+    cr_assert(wait_run(pid, 30000, &status), "SIGTERM did not end the run");
+    cr_expect_lt(testutil_now_ms() - t0, 10000, "the pause ran on");
+    cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+    cr_expect_eq(entries(tmp), 0, "the temporary store was left in %s", tmp);
+    out = testutil_read_file(outp, &len);
+    cr_assert_not_null(out);
+    cr_expect(strchr(out, '\n') == out + len - 1, "more than the open_session line: %s", out);
+    free(out);
+    free(outp);
+    free(tmp);
+    free(file);
+}
+
+/* Lines written to a full disk were lost and the run exited 0, as if it
+ * had been read. Now the first failed write stops it: exit 2, saying so,
+ * and the temporary store is removed. */
+Test(rev32_scen, a_full_disk_for_the_lines_is_exit_2)
+{
+    char *json = many_calls(3), *tmp, *file, *errp, *err;
+    int fd = open("/dev/full", O_WRONLY), status = 0;
+    pid_t pid;
+
+    cr_assert_geq(fd, 0);
+    prepare(json, &tmp, &file);
+    cr_assert_geq(asprintf(&errp, "%s/err.txt", dir), 0);
+    pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) { /* stderr to a file, the rest as start_run() */
+        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (e < 0 || dup2(e, 2) < 0 || dup2(fd, 1) < 0)
+            _exit(127);
+        setenv("TMPDIR", tmp, 1);
+        execl(CHIO_TEST_CLI, CHIO_TEST_CLI, "scenario", "run", file, (char *)NULL);
+        _exit(127);
+    }
+    close(fd);
+    cr_assert(wait_run(pid, 60000, &status), "the run did not end");
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %#x", status);
+    err = testutil_read_file(errp, NULL);
+    cr_assert_not_null(err);
+    cr_expect(strstr(err, "cannot write the step lines") != NULL, "%s", err);
+    cr_expect_eq(entries(tmp), 0, "the temporary store was left in %s", tmp);
+    free(err);
+    free(errp);
+    free(json);
+    free(tmp);
+    free(file);
+}
+
+/* With stdout closed (`>&-`) the store's LOG was opened as fd 1 and every
+ * step line went into it. Now fd 1 is held on /dev/null first: the store
+ * holds no line. */
+Test(rev32_scen, a_closed_stdout_is_not_handed_to_the_store)
+{
+    char *json = many_calls(3), *tmp, *file, *db, *logp, *log;
+    int status = 0;
+    size_t len = 0;
+    pid_t pid;
+
+    prepare(json, &tmp, &file);
+    cr_assert_geq(asprintf(&db, "%s/db", dir), 0);
+    pid = start_run(file, tmp, -1, "--receipt-db", db);
+    cr_assert(wait_run(pid, 60000, &status), "the run did not end");
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    cr_assert_geq(asprintf(&logp, "%s/LOG", db), 0);
+    log = testutil_read_file(logp, &len);
+    cr_expect(log == NULL || strstr(log, "\"op\":") == NULL, "step lines in %s", logp);
+    free(log);
+    free(logp);
+    free(db);
+    free(json);
+    free(tmp);
+    free(file);
 }
