@@ -14,6 +14,15 @@
  * sets before each step ("clock", or the step's "at"), read atomically by
  * the kernel's clock callback.
  *
+ * A run cut short still removes its temporary store: SIGINT or SIGTERM
+ * stops it after the step in progress (a stream's pause and chunks end
+ * at once, the tool failing "interrupted", and that step prints no line),
+ * and a line that cannot be written (SIGPIPE is ignored: a reader that
+ * closed the pipe, a full disk) stops it before the next step; then the
+ * store is removed and the signal raised again, so the exit status is
+ * the usual one (a write error other than EPIPE exits 2). Before review
+ * 32 any of these killed the process and left the store under $TMPDIR.
+ *
  * The file may hold the kernel's signing seed (kernel.signing_seed_hex):
  * the file's text is wiped and freed as soon as it is parsed, and the
  * parsed copy of the seed as soon as the keypair is built, so neither
@@ -21,6 +30,7 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,24 +50,49 @@ static const char usage[] =
     "Run a chio.scenario.v1 file against a real kernel and print one JSON line\n"
     "per step. The receipts go to a temporary RocksDB store, or to DIR (kept).\n"
     "Exit status: 0 the file ran (whatever the verdicts), 2 it is malformed or\n"
-    "the receipt store cannot be used (nothing runs then).\n";
+    "the receipt store cannot be used (nothing runs then), or a line could not\n"
+    "be written. SIGINT, SIGTERM or a closed pipe stop the run after the step\n"
+    "in progress and remove the temporary store.\n";
+
+/* ---- stopping (one run per process; set from a signal handler) --------------------------- */
+
+/* The signal (SIGINT, SIGTERM) that asked the run to stop, else 0. */
+static volatile sig_atomic_t stop_signal;
+/* errno of the first line that could not be written, else 0. */
+static int out_errno;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static int stopping(void)
+{
+    return stop_signal != 0 || out_errno != 0;
+}
 
 /* ---- output lines (built with svc_buf, cli.h) ------------------------------------------ */
 
-/* Canonicalise @b and print it as one line. */
+/* Canonicalise @b and print it as one line; nothing once the run is
+ * stopping (a step a signal cut short has no line). */
 static void emit_line(svc_buf *b)
 {
     char *canon = NULL;
     size_t len;
+    int rc = 0;
 
-    if (b->oom || chio_json_canonicalize(b->p, b->len, &canon, &len, NULL) != 0) {
-        fputs("{\"error\":\"internal: could not render the step\",\"ok\":false}\n", stdout);
+    errno = 0;
+    if (stopping()) {
+        /* nothing: the run ends after this step */
+    } else if (b->oom || chio_json_canonicalize(b->p, b->len, &canon, &len, NULL) != 0) {
+        rc =
+            fputs("{\"error\":\"internal: could not render the step\",\"ok\":false}\n", stdout) < 0;
     } else {
-        cli_write(canon, len);
-        cli_write("\n", 1);
+        rc = cli_write(canon, len) != 0 || cli_write("\n", 1) != 0;
         chio_free(canon);
     }
-    fflush(stdout);
+    if (!stopping() && (rc != 0 || fflush(stdout) != 0))
+        out_errno = errno ? errno : EIO;
     free(b->p);
     memset(b, 0, sizeof(*b));
 }
@@ -84,7 +119,7 @@ static void stream_pause(const chio_tool_ctx *ctx, uint64_t ms)
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        if (chio_tool_ctx_cancelled(ctx))
+        if (chio_tool_ctx_cancelled(ctx) || stopping())
             return;
         clock_gettime(CLOCK_MONOTONIC, &now);
         done = (uint64_t)(now.tv_sec - t0.tv_sec) * 1000u +
@@ -158,7 +193,6 @@ static int tool_stream(void *user, chio_tool_ctx *ctx, const char *tool, const c
     (void)tool;
     (void)args;
     (void)len;
-    (void)out;
     if (chunk == NULL)
         return CHIO_ENOMEM;
     /* A JSON string of chunk_bytes - 2 'x': its canonical size is chunk_bytes. */
@@ -166,12 +200,15 @@ static int tool_stream(void *user, chio_tool_ctx *ctx, const char *tool, const c
     memset(chunk + 1, 'x', body);
     chunk[body + 1] = '"';
     chunk[body + 2] = '\0';
-    for (i = 0; i < s->chunks; i++) {
+    for (i = 0; i < s->chunks && rc == 0; i++) {
         if (s->delay_ms)
             stream_pause(ctx, s->delay_ms);
-        rc = chio_tool_ctx_emit_chunk(ctx, chunk, body + 2);
-        if (rc != 0)
+        if (stopping()) { /* its receipt must not read as a whole stream */
+            chio_output_set_error(out, "scenario run was interrupted");
+            rc = -1;
             break;
+        }
+        rc = chio_tool_ctx_emit_chunk(ctx, chunk, body + 2);
     }
     free(chunk);
     return rc == CHIO_ESTREAM_LIMIT ? 0 : rc;
@@ -494,6 +531,38 @@ static int start_store(runner *r, const char *dir)
     return cli_error(CMD, "cannot use the receipt store %s: %s", dir, err.message);
 }
 
+/* Stop on SIGINT and SIGTERM after the step in progress, and see a
+ * closed output as a failed write (EPIPE), not a signal that kills the
+ * process before its temporary store is removed. */
+static void catch_stops(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* After the store is removed: end as the stop asked (the signal raised
+ * again with its default action), or report a write error; else @rc. */
+static int end_run(int rc)
+{
+    int sig = stop_signal ? stop_signal : out_errno == EPIPE ? SIGPIPE : 0;
+
+    if (sig != 0) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    if (out_errno != 0)
+        return cli_error(CMD, "cannot write the step lines: %s (the steps after were not run)",
+                         strerror(out_errno));
+    return rc;
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
@@ -537,6 +606,7 @@ static int scenario_run(int argc, char **argv)
         chio__scenario_free(&sc);
         return cli_error(CMD, "%s: malformed scenario: %s", pos[0], rd.msg);
     }
+    catch_stops(); /* before the temporary store exists */
     dir = opts[0].value;
     if (dir == NULL) {
         const char *t = getenv("TMPDIR");
@@ -555,7 +625,7 @@ static int scenario_run(int argc, char **argv)
     } else if (start_store(&r, dir) != 0) {
         rc = CLI_USAGE;
     } else {
-        for (i = 0; i < sc.nsteps; i++)
+        for (i = 0; i < sc.nsteps && !stopping(); i++)
             run_step(&r, i);
         rc = CLI_OK;
     }
@@ -564,7 +634,7 @@ static int scenario_run(int argc, char **argv)
     chio__scenario_free(&sc);
     if (tmpdir[0])
         nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return rc;
+    return end_run(rc);
 }
 
 int cmd_scenario(int argc, char **argv)

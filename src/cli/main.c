@@ -3,10 +3,14 @@
  * cli/main.c - `chio`, the libchio command line: dispatch to commands,
  * top-level help and version (docs/cli.md is the reference; tests/cli/
  * test_help.c keeps it and every --help in step). Exit codes: 0 success, 1 a verification
- * failed, 2 bad usage or input.
+ * failed, 2 bad usage or input. Standard descriptors the caller closed
+ * are held open on /dev/null first.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -60,6 +64,21 @@ static int version(int argc, char **argv)
     return CLI_OK;
 }
 
+/* A descriptor 0-2 the caller closed (`>&-`) would be handed to the
+ * first file opened, and writes meant for stdout or stderr would land in
+ * it: a receipt store's LOG took fd 1, and every `chio scenario run` line
+ * went into it (review 32). Each closed one is opened on /dev/null, which
+ * takes its number (the lowest free), before anything else is opened. */
+static void hold_std_fds(void)
+{
+    int fd;
+
+    for (fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+            open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+            _exit(CLI_USAGE); /* cannot keep the store's files apart from them */
+}
+
 int main(int argc, char **argv)
 {
     static const cli_subcommand cmds[] = {
@@ -71,6 +90,7 @@ int main(int argc, char **argv)
         {"version", version},           {"mcp", cmd_mcp},
         {"export", cmd_export},         {"fleet", cmd_fleet}};
 
+    hold_std_fds();
     if (argc >= 2 && strcmp(argv[1], "help") == 0)
         argv[1] = "--help";
     return cli_dispatch(NULL, argc - 1, argv + 1, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);

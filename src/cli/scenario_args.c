@@ -25,7 +25,8 @@
  * every element of `steps[i].capabilities` by a shallow walk of the text
  * (top-level object, its `steps` array, each step object; keys compared as
  * written) and parses each one alone. One that fails with such an
- * in-member error is copied out, to be given to the kernel as it is
+ * in-member error, or that nests deeper than the file leaves it (the
+ * parser's 128 levels less those around it), is copied out, to be given to the kernel as it is
  * (chio_kernel_evaluate() and chio_kernel_open_session() parse it and
  * refuse it themselves), and blanked in a copy of the text, which keeps
  * every byte offset, so the file's other errors read as before: arguments
@@ -127,6 +128,12 @@ static int key_is(const char *key, size_t klen, const char *want)
 
 /* ---- lifting ------------------------------------------------------------------------------- */
 
+/* The levels the file nests around a step's arguments (the top object, the
+ * steps array, the step) and around one of its tokens (and the
+ * capabilities array). */
+#define LEVELS_ABOVE_ARGS  3
+#define LEVELS_ABOVE_TOKEN 4
+
 /* Parse errors that sit inside one member, as scenario_read.c counts them. */
 static int in_member(int code)
 {
@@ -161,16 +168,42 @@ static int lift_one(scenario *sc, char *work, const char *t, size_t s, size_t e,
     return 0;
 }
 
+/* The most containers nested in the value @t[@s..@e) (0 for a scalar). */
+static size_t value_depth(const char *t, size_t s, size_t e)
+{
+    size_t depth = 0, most = 0;
+
+    while (s < e) {
+        if (t[s] == '"') {
+            s = skip_string(t, e, s);
+            continue;
+        }
+        if (t[s] == '{' || t[s] == '[')
+            most = ++depth > most ? depth : most;
+        else if ((t[s] == '}' || t[s] == ']') && depth > 0)
+            depth--;
+        s++;
+    }
+    return most;
+}
+
 /* Lift step @step's arguments (@cap == CHIO_LIFT_ARGS) or its token @cap
- * at @t[@s..@e) when they alone do not parse for an in-member reason. */
+ * at @t[@s..@e) when they alone do not parse for an in-member reason, or
+ * nest deeper than the @above levels around them leave of the parser's
+ * CHIO_JSON_MAX_DEPTH: within the file they would pass it, alone they go
+ * to the kernel, which decides on them (arguments 126 levels deep are
+ * denied `arguments_rejected`, 129 are invalid; before review 32 both
+ * refused the whole file as "(file): not JSON"). */
 static int try_value(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step,
-                     size_t cap)
+                     size_t cap, size_t above)
 {
     chio_json_doc *doc = NULL;
     chio_error err;
 
     if (e <= s)
         return 0;
+    if (value_depth(t, s, e) > CHIO_JSON_MAX_DEPTH - above)
+        return lift_one(sc, work, t, s, e, step, cap);
     chio_error_init(&err);
     if (chio_json_parse(t + s, e - s, &doc, &err) == 0) {
         chio_json_doc_free(doc);
@@ -194,7 +227,7 @@ static int walk_caps(scenario *sc, char *work, const char *t, size_t s, size_t e
         if (end >= e)
             return 0;
         if ((t[i] == '{' || t[i] == '"') && end - i >= 2 &&
-            try_value(sc, work, t, i, end, step, j) != 0)
+            try_value(sc, work, t, i, end, step, j, LEVELS_ABOVE_TOKEN) != 0)
             return -1;
         j++;
         i = skip_ws(t, e, end);
@@ -222,7 +255,7 @@ static int walk_step(scenario *sc, char *work, const char *t, size_t len, size_t
         if (last < 0)
             return 0; /* not shaped as expected: leave it to the parser */
         if (key_is(key, klen, "arguments") &&
-            try_value(sc, work, t, vs, ve, step, CHIO_LIFT_ARGS) != 0)
+            try_value(sc, work, t, vs, ve, step, CHIO_LIFT_ARGS, LEVELS_ABOVE_ARGS) != 0)
             return -1;
         if (key_is(key, klen, "capabilities") && walk_caps(sc, work, t, vs, ve, step) != 0)
             return -1;

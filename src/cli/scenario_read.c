@@ -242,9 +242,10 @@ static size_t scan_byte(char c, frame *st, size_t depth, size_t max)
 
 /* The path of the place at byte @off of @text where the parser stopped
  * ("steps[1].session" for a duplicate key starting there, or
- * "steps[1].arguments.a" for a lone surrogate in that string): the text
- * before it is JSON as far as it goes. Keys are shown as written. */
-static void path_at(const char *text, size_t len, size_t off, char *out, size_t cap)
+ * "steps[1].arguments.a" for a lone surrogate in that string), at most
+ * @steps steps of it: the text before it is JSON as far as it goes. Keys
+ * are shown as written. */
+static void path_at(const char *text, size_t len, size_t off, size_t steps, char *out, size_t cap)
 {
     frame st[CHIO_JSON_MAX_DEPTH + 1];
     size_t max = sizeof(st) / sizeof(st[0]), depth = 0, i = 0, j, start;
@@ -269,26 +270,35 @@ static void path_at(const char *text, size_t len, size_t off, char *out, size_t 
         if (off < ++i) /* the place is in this string */
             break;
     }
-    for (j = 0; j < depth && j < max; j++)
+    for (j = 0; j < depth && j < max && j < steps; j++)
         path_step(out, cap, text, &st[j]);
 }
 
-/* Parse errors that sit in one member's key or value. */
+/* Parse errors that sit in one member's key or value (too deep: the
+ * value the parser stopped in). */
 static int in_one_member(int code)
 {
     return code == CHIO_EJSON_DUPKEY || code == CHIO_EJSON_UTF8 || code == CHIO_EJSON_SURROGATE ||
-           code == CHIO_EJSON_NUMBER || code == CHIO_EJSON_CONTROL || code == CHIO_EJSON_NULKEY;
+           code == CHIO_EJSON_NUMBER || code == CHIO_EJSON_CONTROL || code == CHIO_EJSON_NULKEY ||
+           code == CHIO_EJSON_DEPTH;
 }
+
+/* The steps of the path named for a value nested too deep: the member
+ * that holds it and its first levels ("kernel.ca_public_keys[0][0]"), not
+ * the 128 levels to where the parser stopped. */
+#define DEPTH_PATH_STEPS 4
 
 /* Report a parse error of @text: by its path, like any bad field, when
  * the error is in one member (a duplicate key, a string with a lone
  * surrogate, invalid UTF-8 or a raw control character, a number out of
- * range); a broken structure (truncated, a stray comma, too deep, trailing
- * data) is the file's. */
+ * range, a value nested too deep); a broken structure (truncated, a stray
+ * comma, trailing data) is the file's. */
 static int parse_error(reader *rd, const char *text, size_t len, const chio_error *err)
 {
     if (err->offset != CHIO_NO_OFFSET && in_one_member(err->code))
-        path_at(text, len, err->offset, rd->path, sizeof(rd->path));
+        path_at(text, len, err->offset,
+                err->code == CHIO_EJSON_DEPTH ? DEPTH_PATH_STEPS : CHIO_JSON_MAX_DEPTH + 1,
+                rd->path, sizeof(rd->path));
     if (err->code == CHIO_EJSON_DUPKEY && rd->path[0] != '\0')
         return bad(rd, "duplicate member (it appears twice; %.200s)", err->message);
     if (rd->path[0] != '\0')
@@ -455,8 +465,49 @@ static int no_empty(reader *rd, const server_spec *s, const char *base)
     return 0;
 }
 
+/* What one call of a stream server may cost the runner: the bytes the
+ * kernel holds (what it emits, up to kernel.max_stream_total_bytes) and
+ * the time its pauses take (up to kernel.max_stream_duration_secs when
+ * one is set). Each member alone is bounded below; before review 32 their
+ * product was not: 1000000 chunks of 64 MiB under a raised byte limit
+ * grew one call's output until memory ran out, and 1000000 pauses of
+ * 600 s under no duration limit ran for 19 years. */
+#define STREAM_MAX_HELD_BYTES ((uint64_t)1 << 30)
+#define STREAM_MAX_PAUSE_MS   600000u
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+static int stream_cost(reader *rd, const server_spec *s, const char *base,
+                       const chio_kernel_config *c)
+{
+    uint64_t held = min_u64(s->chunks * s->chunk_bytes, c->max_stream_total_bytes);
+    uint64_t pause = s->chunks * s->delay_ms;
+
+    if (c->max_stream_duration_secs != 0)
+        pause = min_u64(pause, min_u64(c->max_stream_duration_secs, UINT64_MAX / 1000u) * 1000u);
+    if (held > STREAM_MAX_HELD_BYTES) {
+        at_key(rd, base, "chunks");
+        return bad(rd,
+                   "a call would hold %llu bytes (chunks x chunk_bytes, up to "
+                   "kernel.max_stream_total_bytes); scenario run holds at most %llu",
+                   (unsigned long long)held, (unsigned long long)STREAM_MAX_HELD_BYTES);
+    }
+    if (pause > STREAM_MAX_PAUSE_MS) {
+        at_key(rd, base, "delay_ms");
+        return bad(rd,
+                   "a call would pause %llu ms (chunks x delay_ms, up to "
+                   "kernel.max_stream_duration_secs when not 0); scenario run pauses at most %u",
+                   (unsigned long long)pause, STREAM_MAX_PAUSE_MS);
+    }
+    return 0;
+}
+
 /* The stream behaviour's bounds. A chunk is a JSON string of chunk_bytes
- * canonical bytes, its two quotes included, so it has at least 2. */
+ * canonical bytes, its two quotes included, so it has at least 2. The
+ * products are checked after these bounds, which keep them in range. */
 static int stream_sizes(reader *rd, const server_spec *s, const char *base)
 {
     if (s->chunks > 1000000) {
@@ -516,7 +567,8 @@ static int read_servers(reader *rd, scenario *sc, const chio_json *arr)
                        beh);
         }
         s->behavior = (enum behavior)j;
-        if (stream_sizes(rd, s, base) != 0)
+        if (stream_sizes(rd, s, base) != 0 ||
+            (s->behavior == B_STREAM && stream_cost(rd, s, base, &sc->cfg) != 0))
             return -1;
     }
     return 0;
