@@ -389,9 +389,10 @@ CHIO_EXTERN int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *na
 /*
  * chio_secret_pattern_check - would chio_kernel_add_secret_leak_guard()
  * accept @pattern? Secret patterns are POSIX extended regular expressions
- * read byte by byte (the C locale, whatever locale the host set), without
- * the GNU extensions (back-references, \b, \<, \w-style escaped letters
- * other than \w \W \s \S), and at most CHIO_SECRET_PATTERN_MAX_STATES
+ * read byte by byte (the C locale, whatever locale the host set), with
+ * glibc's \w \W \s \S and word anchors \b \B \< \>, without
+ * back-references or other escaped letters or digits (glibc read \d as
+ * the letter d), and at most CHIO_SECRET_PATTERN_MAX_STATES
  * automaton states; the kernel searches them in time linear in the
  * arguments (docs/security.md). For checking a configuration before a
  * kernel is built.

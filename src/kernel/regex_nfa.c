@@ -19,7 +19,11 @@
 
 /* ---- syntax tree ------------------------------------------------------------------------ */
 
-enum { T_SET, T_BOL, T_EOL, T_CAT, T_ALT, T_REP };
+enum { T_SET, T_BOL, T_EOL, T_WORD, T_CAT, T_ALT, T_REP };
+
+/* T_WORD's assertions (its `lo`), glibc's GNU word anchors: a word byte
+ * is an ASCII letter, digit or '_' (the C locale). */
+enum { W_EDGE, W_INSIDE, W_START, W_END }; /* \b \B \< \> */
 
 #define NONE       UINT32_MAX
 #define RX_INF     UINT32_MAX
@@ -31,7 +35,7 @@ typedef struct rx_tree {
     uint8_t kind;
     uint32_t child; /* T_CAT (children last first), T_ALT, T_REP: first child */
     uint32_t sib;   /* the next child of the parent, NONE after the last */
-    uint32_t lo;    /* T_REP: least count; T_SET: the set's index */
+    uint32_t lo;    /* T_REP: least count; T_SET: the set's index; T_WORD: W_* */
     uint32_t hi;    /* T_REP: most count, RX_INF for none */
     uint32_t size;  /* the states it becomes (rx_measure) */
 } rx_tree;
@@ -229,10 +233,21 @@ static uint32_t rx_escape(rx_parser *ps)
     uint32_t x;
     int k;
 
-    if (e == 0 || e >= 0x80 || strchr("<>`'", e) != NULL ||
-        (((e | 0x20) >= 'a' && (e | 0x20) <= 'z') && strchr("wWsS", e) == NULL) ||
+    if (e == 0 || e >= 0x80 ||
+        (((e | 0x20) >= 'a' && (e | 0x20) <= 'z') && strchr("wWsSbB", e) == NULL) ||
         (e >= '0' && e <= '9'))
         return rx_fail(ps, CHIO_EINVAL);
+    if (e == '`' || e == '\'') { /* the buffer's start and end: ^ and $ here */
+        ps->i += 2;
+        return rx_node(ps, e == '`' ? T_BOL : T_EOL);
+    }
+    if (strchr("bB<>", e) != NULL) {
+        if ((x = rx_node(ps, T_WORD)) == NONE)
+            return NONE;
+        ps->t[x].lo = e == 'b' ? W_EDGE : e == 'B' ? W_INSIDE : e == '<' ? W_START : W_END;
+        ps->i += 2;
+        return x;
+    }
     if ((x = rx_set_node(ps, &set)) == NONE)
         return NONE;
     ps->i += 2;
@@ -367,7 +382,8 @@ static uint32_t rx_branch(rx_parser *ps)
             return NONE;
         for (nq = 0; (q = rx_quant(ps, &lo, &hi)) != 0; nq++) {
             /* nothing repeats an anchor; glibc drops the quantifier */
-            if (q < 0 || nq == RX_QUANTS || ps->t[x].kind == T_BOL || ps->t[x].kind == T_EOL)
+            if (q < 0 || nq == RX_QUANTS || ps->t[x].kind == T_BOL || ps->t[x].kind == T_EOL ||
+                ps->t[x].kind == T_WORD)
                 return rx_fail(ps, CHIO_EINVAL);
             if ((r = rx_node(ps, T_REP)) == NONE)
                 return NONE;
@@ -405,11 +421,11 @@ static uint32_t rx_alt(rx_parser *ps)
 
 /* ---- the automaton ---------------------------------------------------------------------- */
 
-enum { S_SET, S_SPLIT, S_BOL, S_EOL, S_MATCH };
+enum { S_SET, S_SPLIT, S_BOL, S_EOL, S_WORD, S_MATCH };
 
 typedef struct rx_state {
     uint32_t out; /* the next state */
-    uint32_t arg; /* S_SET: the set's index; S_SPLIT: the other next state */
+    uint32_t arg; /* S_SET: the set's index; S_SPLIT: the other next state; S_WORD: W_* */
     uint8_t op;
 } rx_state;
 
@@ -491,6 +507,8 @@ static uint32_t rx_emit(chio__nfa *a, const rx_tree *t, uint32_t x, uint32_t nex
     case T_BOL:
     case T_EOL:
         return rx_state_new(a, t[x].kind == T_BOL ? S_BOL : S_EOL, next, 0);
+    case T_WORD:
+        return rx_state_new(a, S_WORD, next, t[x].lo);
     case T_CAT: /* children last first */
         for (c = t[x].child; c != NONE; c = t[c].sib)
             next = rx_emit(a, t, c, next);
@@ -618,6 +636,32 @@ void chio__nfa_run_destroy(chio__nfa_run *run)
     memset(run, 0, sizeof(*run));
 }
 
+static int rx_word_byte(const char *text, size_t i)
+{
+    unsigned char c = (unsigned char)text[i];
+
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Does word assertion @which (W_*) hold between bytes @pos - 1 and @pos
+ * of @text (@n bytes)? */
+static int rx_word_holds(const char *text, size_t pos, size_t n, uint32_t which)
+{
+    int before = pos > 0 && rx_word_byte(text, pos - 1);
+    int after = pos < n && rx_word_byte(text, pos);
+
+    switch (which) {
+    case W_EDGE:
+        return before != after;
+    case W_INSIDE:
+        return before == after;
+    case W_START:
+        return !before && after;
+    default: /* W_END */
+        return before && !after;
+    }
+}
+
 /* A new generation of marks: every state unentered. */
 static void rx_generation(chio__nfa_run *run)
 {
@@ -669,6 +713,10 @@ static int rx_enter(chio__nfa_run *run, uint32_t s0, size_t pos, size_t n, uint3
             if (pos != 0)
                 continue;
             break;
+        case S_WORD:
+            if (!rx_word_holds(run->text, pos, n, st[s].arg))
+                continue;
+            break;
         default: /* S_EOL */
             if (pos != n)
                 continue;
@@ -694,6 +742,7 @@ int chio__nfa_run_search(chio__nfa_run *run, const char *s, size_t n)
     int rc;
 
     n = strnlen(s, n); /* regexec reads a C string */
+    run->text = s;
     rx_generation(run);
     for (pos = 0;; pos++) {
         unsigned char c;

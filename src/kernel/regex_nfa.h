@@ -32,11 +32,12 @@ typedef struct chio__nfa chio__nfa;
  * '*' '+' '?' and {n} {n,} {n,m} (n <= m <= 32767), bracket expressions
  * with ranges, negation and [:class:] names, '.', '^' and '$' (the start
  * and the end of the string only, as chio reads them: glibc's also held
- * next to a newline the match read), \w \W \s \S, and '\' before any
- * other ASCII character but a letter, digit or one of <>`' (that
- * character).
+ * next to a newline the match read; \` and \' the same), \w \W \s \S,
+ * the GNU word anchors \b \B \< \>, and '\' before any other ASCII
+ * character but a letter or digit (that character).
  * Returns 0; CHIO_EINVAL for an ERE that is invalid or outside the subset
- * (no \b, backreferences, [.x.], [=x=]; nested deeper than 64 groups);
+ * (no backreferences, other escaped letters, [.x.], [=x=]; nested deeper
+ * than 64 groups);
  * CHIO_ETOOBIG when the automaton would have more than
  * CHIO__NFA_MAX_STATES states (or take too long to build); CHIO_ENOMEM. *@out is NULL on failure.
  * Ownership: the caller frees it with chio__nfa_free(); read-only once
@@ -56,10 +57,11 @@ void chio__nfa_free(chio__nfa *nfa);
  * any number of times (one thread), released with _destroy. */
 typedef struct chio__nfa_run {
     const chio__nfa *nfa;
-    uint32_t *mark;  /* per state: the generation it was last entered in */
-    uint32_t *cur;   /* byte-reading states of this position */
-    uint32_t *next;  /* ... and of the next one */
-    uint32_t *stack; /* states to enter */
+    uint32_t *mark;   /* per state: the generation it was last entered in */
+    uint32_t *cur;    /* byte-reading states of this position */
+    uint32_t *next;   /* ... and of the next one */
+    uint32_t *stack;  /* states to enter */
+    const char *text; /* the string being searched (word anchors read it) */
     uint32_t gen;
     uint64_t work; /* visits left */
 } chio__nfa_run;

@@ -644,9 +644,9 @@ static int compile_secret(const char *pattern, const char *what, chio__nfa **out
     if (rc != 0)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "%s is not a valid POSIX extended regular expression of the kind the "
-                          "kernel reads (not read: back-references, \\b, \\< and other "
-                          "escaped letters or digits, [.x.], [=x=], groups nested deeper than "
-                          "64)",
+                          "kernel reads (not read: back-references, escaped letters other "
+                          "than \\w \\W \\s \\S \\b \\B, such as \\d, [.x.], [=x=], "
+                          "groups nested deeper than 64)",
                           what);
     return 0;
 }
