@@ -420,7 +420,7 @@ CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capabi
  * code when the question cannot be answered: CHIO_EINVAL (@k or
  * @capability_id is NULL), or, for a kernel not started yet, the start's
  * error (store errors, CHIO_EDRAINED when it was drained before it ever
- * started, CHIO_EDEADLK from its log sink). Test `== 1` for revoked and
+ * started, CHIO_EDEADLK from its log sink or clock). Test `== 1` for revoked and
  * `< 0` for unanswered (a host gating on it refuses then), never for
  * nonzero.
  * Thread-safety: any thread, any time.
@@ -558,7 +558,8 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
  * CHIO_EDEADLK (not counted): called from a completion callback
  * (chio_evaluate_cb, chio_sign_cb), where it would wait for the callback's
- * own thread; it fails before any check or dispatch. Use
+ * own thread, or from @k's clock (kernel.h); it fails before any check or
+ * dispatch. Use
  * chio_kernel_evaluate_async() there.
  * Ownership: @call borrowed; @resp filled, caller destroys it (also after
  * an error: it is then empty). Thread-safety: any number of threads, but

@@ -113,10 +113,13 @@ typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, s
 /* A clock returning Unix seconds (injectable for tests). Called on the
  * calling threads and on the kernel's own threads (signer, commit,
  * checkpoint, completion), possibly at once, so it must be thread-safe
- * and quick. From the kernel's own threads, calls that would wait for that
- * thread fail at once with CHIO_EDEADLK: chio_kernel_drain() (so
- * chio_kernel_free() frees nothing, as from a callback) and the
- * synchronous signing and evaluation calls. */
+ * and quick. It must not call into its kernel: it runs on the thread
+ * draining the kernel, under the locks that start it and revoke, and in
+ * the commit stage, where such a call would wait for its own thread. So
+ * from it, on any thread, chio_kernel_drain() (and so chio_kernel_free(),
+ * which then frees nothing, as from a callback) and every call that
+ * starts, signs, evaluates, opens a session, revokes or archives
+ * fail at once with CHIO_EDEADLK, changing nothing. */
 typedef uint64_t (*chio_clock_fn)(void *ctx);
 
 /*
@@ -298,8 +301,8 @@ CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *r
  * requests were then answered with errors, none was lost or left waiting);
  * CHIO_EDEADLK, changing nothing, when called from a completion callback,
  * from inside a call on @k (a tool, guard, provider or nested handler),
- * from @k's log sink or from @k's clock on one of @k's own threads, where
- * it would wait for its own thread.
+ * from @k's log sink or from @k's clock (which runs on the draining
+ * thread too), where it would wait for its own thread.
  */
 CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
 

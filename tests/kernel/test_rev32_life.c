@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev32_life.c - review 32 of the kernel's lifecycle,
+ * sessions and "nothing lost" guarantees (spec/kernel.md "Lifecycle",
+ * "Sessions"), with a real kernel, real threads and real host callbacks:
+ *   - the host clock runs on the thread draining or starting the kernel
+ *     (drain's own log lines read it; start reads it under its lock): a
+ *     clock that called chio_kernel_drain() or chio_kernel_free() there
+ *     waited forever for the drain it was inside, and one that started
+ *     the kernel (any call that starts it) locked the start lock its
+ *     thread held. Every call from the clock that enters the kernel, and
+ *     drain, now fail at once with CHIO_EDEADLK.
+ * Waits are polls bounded by deadlines; nothing sleeps and hopes.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chio/chio.h"
+#include "common/poll.h"
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+
+#define NOW 1710000100u
+
+static const char *const tools_t[] = {"t"};
+
+/* ---- a clock that calls into its kernel ------------------------------------------------------ */
+
+/* What the clock does when armed, on the thread named (0: any). */
+enum { CLK_NONE = 0, CLK_DRAIN, CLK_FREE, CLK_START, CLK_REVOKE, CLK_OPEN };
+
+typedef struct clock_probe {
+    chio_kernel *k;
+    int action;     /* CLK_*, done once */
+    pthread_t only; /* the thread it acts on */
+    int armed;      /* atomic */
+    int done;       /* atomic: the action returned */
+    int rc;         /* what it returned */
+    char msg[256];
+} clock_probe;
+
+static clock_probe g_clk;
+
+static uint64_t probing_clock(void *ctx)
+{
+    clock_probe *p = ctx;
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_error err;
+    int rc = 0;
+
+    if (!pthread_equal(pthread_self(), p->only) ||
+        !__atomic_exchange_n(&p->armed, 0, __ATOMIC_ACQ_REL))
+        return NOW;
+    chio_error_init(&err);
+    switch (p->action) {
+    case CLK_DRAIN:
+        rc = chio_kernel_drain(p->k, &err);
+        break;
+    case CLK_FREE:
+        chio_kernel_free(p->k); /* refused: the kernel is left alone */
+        break;
+    case CLK_START:
+        rc = chio_kernel_start(p->k, &err);
+        break;
+    case CLK_REVOKE:
+        rc = chio_kernel_revoke_capability(p->k, "cap-from-clock", &err);
+        break;
+    case CLK_OPEN:
+        rc = chio_kernel_open_session(p->k, TK_AGENT_PUB, NULL, NULL, 0, sid, &err);
+        break;
+    default:
+        break;
+    }
+    p->rc = rc;
+    snprintf(p->msg, sizeof(p->msg), "%s", err.message);
+    __atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+    return NOW;
+}
+
+typedef struct lifecycle_run {
+    chio_kernel *k;
+    int what; /* 0 drain, 1 start */
+    int rc;
+    int finished; /* atomic */
+} lifecycle_run;
+
+static void *run_lifecycle(void *arg)
+{
+    lifecycle_run *r = arg;
+    chio_error err;
+
+    chio_error_init(&err);
+    /* The clock acts on this thread only, armed before it runs. */
+    g_clk.only = pthread_self();
+    __atomic_store_n(&g_clk.armed, 1, __ATOMIC_RELEASE);
+    r->rc = r->what == 0 ? chio_kernel_drain(r->k, &err) : chio_kernel_start(r->k, &err);
+    __atomic_store_n(&r->finished, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static int lifecycle_finished(void *arg)
+{
+    return __atomic_load_n(&((lifecycle_run *)arg)->finished, __ATOMIC_ACQUIRE);
+}
+
+static void quiet_sink(void *ctx, chio_log_level level, const char *json, size_t len)
+{
+    (void)ctx;
+    (void)level;
+    (void)json;
+    (void)len;
+}
+
+/* A kernel on the probing clock, logging at info (drain's lines read the
+ * clock) into a sink that drops them. */
+static chio_kernel *clock_kernel(const char *path)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k;
+
+    kt_config(&cfg, path);
+    cfg.clock = probing_clock;
+    cfg.clock_ctx = &g_clk;
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_INFO;
+    cfg.log = quiet_sink;
+    k = kt_kernel(&cfg);
+    kt_serve_echo(k, "srv", tools_t, 1);
+    return k;
+}
+
+/* Drain (@what 0) or start (1) @k on a thread of its own, the clock doing
+ * @action on that thread; both must come back within 10 s. */
+static void lifecycle_with_clock(chio_kernel *k, int what, int action, lifecycle_run *r)
+{
+    pthread_t th;
+
+    memset(&g_clk, 0, sizeof(g_clk));
+    g_clk.k = k;
+    g_clk.action = action;
+    memset(r, 0, sizeof(*r));
+    r->k = k;
+    r->what = what;
+    cr_assert_eq(pthread_create(&th, NULL, run_lifecycle, r), 0);
+    cr_assert(testutil_wait_until(lifecycle_finished, r, 10000),
+              "%s hung: the clock's call on its thread waited for it (clock call done: %d)",
+              what == 0 ? "chio_kernel_drain" : "chio_kernel_start",
+              __atomic_load_n(&g_clk.done, __ATOMIC_ACQUIRE));
+    pthread_join(th, NULL);
+    cr_assert(__atomic_load_n(&g_clk.done, __ATOMIC_ACQUIRE), "the clock never acted");
+}
+
+/* kernel.md: drain "joins the threads"; a drain from the clock on the
+ * draining thread (drain logs, and the log line reads the clock) waited
+ * for the drain it was inside: the draining thread hung for good. It is
+ * refused with CHIO_EDEADLK, and the outer drain completes. */
+Test(rev32_life, drain_from_the_clock_on_the_draining_thread_is_refused_not_hung)
+{
+    char *dir = testutil_tmpdir(), db[512], sid[CHIO_SESSION_ID_LEN + 1];
+    chio_response resp;
+    lifecycle_run r;
+    chio_kernel *k;
+    chio_call c;
+
+    snprintf(db, sizeof(db), "%s/db", dir);
+    k = clock_kernel(db);
+    kt_grant_session(k, NOW, "cap-a", "", sid);
+    kt_grant_call(&c, sid, "cap-a", "{}", 2);
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &resp, NULL), 0);
+    cr_assert_eq(resp.verdict, CHIO_VERDICT_ALLOW);
+    chio_response_destroy(&resp);
+
+    lifecycle_with_clock(k, 0, CLK_DRAIN, &r);
+    cr_expect_eq(g_clk.rc, CHIO_EDEADLK, "drain from the clock: %d (%s)", g_clk.rc, g_clk.msg);
+    cr_expect_not_null(strstr(g_clk.msg, "clock"), "%s", g_clk.msg);
+    cr_expect_eq(r.rc, 0, "the outer drain: %d", r.rc);
+    cr_expect_eq(chio_kernel_evaluate(k, &c, &resp, NULL), CHIO_EDRAINED);
+    chio_response_destroy(&resp);
+    chio_kernel_free(k);
+    kt_check_log(db, CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE);
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+/* chio_kernel_free() from the clock during a drain frees nothing (as from
+ * a callback); the drain completes and the host frees the kernel after. */
+Test(rev32_life, free_from_the_clock_during_drain_frees_nothing_and_drain_completes)
+{
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    lifecycle_run r;
+    chio_kernel *k;
+
+    k = clock_kernel(NULL);
+    kt_grant_session(k, NOW, "cap-a", "", sid);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    lifecycle_with_clock(k, 0, CLK_FREE, &r);
+    cr_expect_eq(r.rc, 0, "the outer drain: %d", r.rc);
+    chio_kernel_free(k); /* still whole: the free from the clock did nothing */
+}
+
+/* Starting the kernel reads the clock under the start lock: a clock that
+ * started the kernel (chio_kernel_start, or any call that starts it:
+ * revoke) locked the lock its own thread held. Refused with CHIO_EDEADLK;
+ * the outer start succeeds and the kernel serves. */
+Test(rev32_life, a_call_that_would_start_the_kernel_from_the_clock_during_start_is_refused)
+{
+    static const int actions[] = {CLK_START, CLK_REVOKE};
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_response resp;
+    lifecycle_run r;
+    chio_kernel *k;
+    chio_call c;
+    size_t i;
+
+    for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        k = clock_kernel(NULL);
+        kt_grant_session(k, NOW, "cap-a", "", sid);
+        lifecycle_with_clock(k, 1, actions[i], &r);
+        cr_expect_eq(g_clk.rc, CHIO_EDEADLK, "action %zu from the clock: %d (%s)", i, g_clk.rc,
+                     g_clk.msg);
+        cr_expect_eq(r.rc, 0, "the outer start: %d", r.rc);
+        cr_expect_eq(chio_kernel_is_revoked(k, "cap-from-clock"), 0, "nothing was revoked");
+        kt_grant_call(&c, sid, "cap-a", "{}", 2);
+        cr_expect_eq(chio_kernel_evaluate(k, &c, &resp, NULL), 0);
+        cr_expect_eq(resp.verdict, CHIO_VERDICT_ALLOW);
+        chio_response_destroy(&resp);
+        chio_kernel_free(k);
+    }
+}
