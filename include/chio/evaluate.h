@@ -682,7 +682,12 @@ CHIO_EXTERN int chio_kernel_get_prompt_ex(chio_kernel *k, const char *session_id
 /*
  * chio_kernel_list_resources / chio_kernel_list_prompts - every provider's
  * list, concatenated into one JSON array (no check, no receipt: listing is
- * discovery). Ownership: caller frees *out with chio_free().
+ * discovery). The providers' list functions run inside the kernel, as
+ * their reads do: chio_kernel_drain() from one fails with CHIO_EDEADLK.
+ * Returns: 0; CHIO_EFORMAT (a provider listed no JSON array);
+ * CHIO_EDRAINED once a drain began (no provider is asked); CHIO_EDEADLK
+ * from @k's clock; CHIO_EINVAL; CHIO_ENOMEM. *out is NULL on any error.
+ * Ownership: caller frees *out with chio_free().
  */
 CHIO_EXTERN int chio_kernel_list_resources(chio_kernel *k, char **out, size_t *len,
                                            chio_error *err);

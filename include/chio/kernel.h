@@ -118,7 +118,7 @@ typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, s
  * the commit stage, where such a call would wait for its own thread. So
  * from it, on any thread, chio_kernel_drain() (and so chio_kernel_free(),
  * which then frees nothing, as from a callback) and every call that
- * starts, signs, evaluates, opens a session, revokes or archives
+ * starts, signs, evaluates, opens a session, revokes, lists or archives
  * fail at once with CHIO_EDEADLK, changing nothing. */
 typedef uint64_t (*chio_clock_fn)(void *ctx);
 
@@ -300,8 +300,8 @@ CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *r
  * Returns: 0, or CHIO_EFAILED when the kernel had failed closed (queued
  * requests were then answered with errors, none was lost or left waiting);
  * CHIO_EDEADLK, changing nothing, when called from a completion callback,
- * from inside a call on @k (a tool, guard, provider or nested handler),
- * from @k's log sink or from @k's clock (which runs on the draining
+ * from inside a call on @k (a tool, guard, provider, a provider's list or
+ * a nested handler), from @k's log sink or from @k's clock (which runs on the draining
  * thread too), where it would wait for its own thread.
  */
 CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);

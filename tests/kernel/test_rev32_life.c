@@ -9,7 +9,11 @@
  *     waited forever for the drain it was inside, and one that started
  *     the kernel (any call that starts it) locked the start lock its
  *     thread held. Every call from the clock that enters the kernel, and
- *     drain, now fail at once with CHIO_EDEADLK.
+ *     drain, now fail at once with CHIO_EDEADLK;
+ *   - a provider's list callback runs inside the kernel like its read:
+ *     drain (and free) from it is refused, and listing after drain is an
+ *     error ("after drain every call returns an error"), before a host
+ *     provider is asked;
  * Waits are polls bounded by deadlines; nothing sleeps and hopes.
  */
 #include <criterion/criterion.h>
@@ -232,4 +236,119 @@ Test(rev32_life, a_call_that_would_start_the_kernel_from_the_clock_during_start_
         chio_response_destroy(&resp);
         chio_kernel_free(k);
     }
+}
+
+/* ---- provider lists -------------------------------------------------------------------------- */
+
+typedef struct list_probe {
+    chio_kernel *k;
+    int action; /* 0 answer, 1 drain, 2 free */
+    int rc;
+    int calls;
+    char msg[256];
+} list_probe;
+
+static int probing_list(void *user, chio_output *out)
+{
+    list_probe *p = user;
+    chio_error err;
+
+    p->calls++;
+    chio_error_init(&err);
+    if (p->action == 1)
+        p->rc = chio_kernel_drain(p->k, &err);
+    else if (p->action == 2)
+        chio_kernel_free(p->k);
+    snprintf(p->msg, sizeof(p->msg), "%s", err.message);
+    return chio_output_set_json(out, "[{\"uri\":\"mem://a\"}]", 19);
+}
+
+static int probing_read(void *user, const char *uri, chio_output *out)
+{
+    (void)user;
+    (void)uri;
+    return chio_output_set_json(out, "\"a\"", 3);
+}
+
+static int probing_get(void *user, const char *name, const char *args, size_t len, chio_output *out)
+{
+    (void)user;
+    (void)name;
+    (void)args;
+    (void)len;
+    return chio_output_set_json(out, "\"p\"", 3);
+}
+
+static chio_kernel *list_kernel(list_probe *p)
+{
+    chio_resource_provider rp;
+    chio_prompt_provider pp;
+    chio_kernel *k;
+
+    k = kt_echo_kernel(NULL, NULL, "srv", tools_t, 1);
+    memset(p, 0, sizeof(*p));
+    p->k = k;
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = "res";
+    rp.list = probing_list;
+    rp.read = probing_read;
+    rp.user = p;
+    cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, NULL), 0);
+    memset(&pp, 0, sizeof(pp));
+    pp.provider_id = "pro";
+    pp.list = probing_list;
+    pp.get = probing_get;
+    pp.user = p;
+    cr_assert_eq(chio_kernel_register_prompt_provider(k, &pp, NULL), 0);
+    return k;
+}
+
+/* A provider's list runs inside the kernel, as its read does: drain from
+ * it would pull the kernel from under the listing (free did: a use after
+ * free), so it is refused with CHIO_EDEADLK and the kernel serves on. */
+Test(rev32_life, drain_or_free_from_a_providers_list_is_refused)
+{
+    list_probe p;
+    chio_kernel *k;
+    char *out = NULL;
+    size_t len = 0;
+    int action;
+
+    for (action = 1; action <= 2; action++) {
+        k = list_kernel(&p);
+        p.action = action;
+        cr_assert_eq(chio_kernel_list_resources(k, &out, &len, NULL), 0);
+        cr_expect_eq(p.calls, 1);
+        cr_expect_str_eq(out, "[{\"uri\":\"mem://a\"}]");
+        chio_free(out);
+        if (action == 1) {
+            cr_expect_eq(p.rc, CHIO_EDEADLK, "drain from a list: %d (%s)", p.rc, p.msg);
+            cr_expect_eq(chio_kernel_list_prompts(k, &out, &len, NULL), 0, "the kernel serves on");
+            chio_free(out);
+        }
+        chio_kernel_free(k);
+    }
+}
+
+/* kernel.md: "After drain every call returns an error". Listing resources
+ * or prompts after drain asked the host's providers and answered; it is
+ * CHIO_EDRAINED now, and no provider is asked. */
+Test(rev32_life, listing_after_drain_is_an_error_and_asks_no_provider)
+{
+    chio_error err;
+    list_probe p;
+    chio_kernel *k;
+    char *out = NULL;
+    size_t len = 0;
+
+    k = list_kernel(&p);
+    cr_assert_eq(chio_kernel_drain(k, NULL), 0);
+    chio_error_init(&err);
+    cr_expect_eq(chio_kernel_list_resources(k, &out, &len, &err), CHIO_EDRAINED);
+    cr_expect_null(out);
+    cr_expect_not_null(strstr(err.message, "drain"), "%s", err.message);
+    cr_expect_eq(chio_kernel_list_prompts(k, &out, &len, &err), CHIO_EDRAINED);
+    cr_expect_null(out);
+    cr_expect_eq(p.calls, 0, "a provider was asked after drain");
+    chio_kernel_free(k);
 }
