@@ -42,7 +42,7 @@ static const char *const tools_t[] = {"t"};
 /* ---- a clock that calls into its kernel ------------------------------------------------------ */
 
 /* What the clock does when armed, on the thread named (0: any). */
-enum { CLK_NONE = 0, CLK_DRAIN, CLK_FREE, CLK_START, CLK_REVOKE, CLK_OPEN };
+enum { CLK_NONE = 0, CLK_DRAIN, CLK_FREE, CLK_START, CLK_REVOKE };
 
 typedef struct clock_probe {
     chio_kernel *k;
@@ -59,7 +59,6 @@ static clock_probe g_clk;
 static uint64_t probing_clock(void *ctx)
 {
     clock_probe *p = ctx;
-    char sid[CHIO_SESSION_ID_LEN + 1];
     chio_error err;
     int rc = 0;
 
@@ -79,9 +78,6 @@ static uint64_t probing_clock(void *ctx)
         break;
     case CLK_REVOKE:
         rc = chio_kernel_revoke_capability(p->k, "cap-from-clock", &err);
-        break;
-    case CLK_OPEN:
-        rc = chio_kernel_open_session(p->k, TK_AGENT_PUB, NULL, NULL, 0, sid, &err);
         break;
     default:
         break;
