@@ -18,7 +18,10 @@
  *     one store: every accepted call is answered once, the log holds
  *     exactly the answered decisions, contiguous from 1 across the
  *     restarts, with a checkpoint per crossed boundary and the counters
- *     restored at each start (this held; kept as coverage).
+ *     restored at each start (this held; kept as coverage);
+ *   - a streamed call in flight when drain begins sends chunks and makes
+ *     nested sampling and elicitation requests after it began: answered
+ *     whole, every receipt stored (this held; kept as coverage).
  * Waits are polls bounded by deadlines; nothing sleeps and hopes.
  */
 #include <criterion/criterion.h>
@@ -472,6 +475,146 @@ Test(rev32_life, drains_with_calls_queued_lose_nothing_across_restarts)
         chio_kernel_free(run.k);
         cr_expect_eq(kt_check_log(db, RS_BATCH).receipts, total, "run %d", r);
     }
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+/* ---- a call in flight when drain begins finishes whole ------------------------------------- */
+
+typedef struct inflight_drain {
+    chio_kernel *k;
+    int tool_in;   /* atomic: the tool runs */
+    int draining;  /* atomic: "kernel_draining" was logged */
+    int saw_drain; /* the tool saw drain begin (within 10 s) */
+    int emit_rc, sample_rc, elicit_rc;
+} inflight_drain;
+
+static inflight_drain g_id;
+
+static void id_sink(void *ctx, chio_log_level level, const char *json, size_t len)
+{
+    (void)level;
+    if (memmem(json, len, "\"kernel_draining\"", 17) != NULL)
+        __atomic_store_n(&((inflight_drain *)ctx)->draining, 1, __ATOMIC_RELEASE);
+}
+
+static int id_host(void *user, chio_nested_kind kind, const char *session_id, const char *req,
+                   size_t len, chio_output *reply)
+{
+    (void)user;
+    (void)kind;
+    (void)session_id;
+    (void)req;
+    (void)len;
+    return chio_output_set_json(reply, "{\"ok\":true}", 11);
+}
+
+/* Streams a chunk, samples and elicits, all after drain began. */
+static int id_stream_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                          size_t len, chio_output *out)
+{
+    inflight_drain *d = user;
+    char *reply = NULL;
+    size_t rlen = 0;
+    uint64_t deadline = testutil_now_ms() + 10000;
+
+    (void)tool;
+    (void)args;
+    (void)len;
+    (void)out;
+    __atomic_store_n(&d->tool_in, 1, __ATOMIC_RELEASE);
+    while (!(d->saw_drain = __atomic_load_n(&d->draining, __ATOMIC_ACQUIRE)) &&
+           testutil_now_ms() < deadline)
+        sched_yield();
+    d->emit_rc = chio_tool_ctx_emit_chunk(ctx, "{\"part\":1}", 10);
+    d->sample_rc = chio_tool_ctx_sample(ctx, "{\"messages\":[]}", 15, 0, &reply, &rlen, NULL);
+    chio_free(reply);
+    reply = NULL;
+    d->elicit_rc = chio_tool_ctx_elicit(ctx, "{\"message\":\"?\"}", 15, &reply, &rlen, NULL);
+    chio_free(reply);
+    return chio_tool_ctx_emit_chunk(ctx, "{\"part\":2}", 10);
+}
+
+typedef struct id_call {
+    chio_call c;
+    chio_response resp;
+    int rc;
+} id_call;
+
+static void *id_caller(void *arg)
+{
+    id_call *ic = arg;
+
+    ic->rc = chio_kernel_evaluate(g_id.k, &ic->c, &ic->resp, NULL);
+    return NULL;
+}
+
+static void *id_drainer(void *arg)
+{
+    (void)arg;
+    chio_kernel_drain(g_id.k, NULL);
+    return NULL;
+}
+
+static int id_tool_in(void *arg)
+{
+    return __atomic_load_n(&((inflight_drain *)arg)->tool_in, __ATOMIC_ACQUIRE);
+}
+
+/* kernel.md: drain finishes calls in flight. A streamed call whose tool
+ * sends chunks and asks for sampling and elicitation after drain began is
+ * answered whole: allowed, its chunks as output, both nested requests
+ * answered with their child receipts, every receipt in the store. */
+Test(rev32_life, a_streamed_call_with_nested_requests_in_flight_at_drain_finishes_whole)
+{
+    char *dir = testutil_tmpdir(), db[512], sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel_config cfg;
+    chio_tool_server ts;
+    pthread_t caller, drainer;
+    id_call ic;
+
+    snprintf(db, sizeof(db), "%s/db", dir);
+    memset(&g_id, 0, sizeof(g_id));
+    kt_config(&cfg, db);
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.allow_sampling = 1;
+    cfg.allow_elicitation = 1;
+    cfg.checkpoint_batch_size = 3;
+    cfg.log_level = CHIO_LOG_INFO; /* the sink hears kernel_draining */
+    cfg.log = id_sink;
+    cfg.log_ctx = &g_id;
+    g_id.k = kt_kernel(&cfg);
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = "srv";
+    ts.tool_names = tools_t;
+    ts.ntools = 1;
+    ts.invoke = kt_echo_tool;
+    ts.invoke_stream = id_stream_tool;
+    ts.user = &g_id;
+    cr_assert_eq(chio_kernel_register_tool_server(g_id.k, &ts, NULL), 0);
+    cr_assert_eq(chio_kernel_set_nested_handler(g_id.k, id_host, NULL, NULL), 0);
+    kt_grant_session(g_id.k, (uint64_t)time(NULL), "cap-a", "", sid);
+    memset(&ic, 0, sizeof(ic));
+    kt_grant_call(&ic.c, sid, "cap-a", "{}", 2);
+    cr_assert_eq(pthread_create(&caller, NULL, id_caller, &ic), 0);
+    cr_assert(testutil_wait_until(id_tool_in, &g_id, 10000), "the tool never ran");
+    cr_assert_eq(pthread_create(&drainer, NULL, id_drainer, NULL), 0);
+    cr_assert_eq(pthread_join(caller, NULL), 0);
+    cr_assert_eq(pthread_join(drainer, NULL), 0);
+    cr_expect(g_id.saw_drain, "the tool never saw drain begin");
+    cr_expect_eq(ic.rc, 0);
+    cr_expect_eq(ic.resp.verdict, CHIO_VERDICT_ALLOW);
+    cr_expect_not_null(ic.resp.receipt);
+    cr_expect_str_eq(ic.resp.output ? ic.resp.output : "", "[{\"part\":1},{\"part\":2}]");
+    cr_expect_eq(g_id.emit_rc, 0);
+    cr_expect_eq(g_id.sample_rc, 0);
+    cr_expect_eq(g_id.elicit_rc, 0);
+    cr_expect_eq(ic.resp.nchildren, 2);
+    chio_response_destroy(&ic.resp);
+    chio_kernel_free(g_id.k);
+    /* Two child receipts and the call's: one full checkpoint batch. */
+    cr_expect_eq(kt_check_log(db, 3).receipts, 3);
+    cr_expect_eq(kt_check_log(db, 3).checkpoints, 1);
     testutil_rmrf(dir);
     free(dir);
 }
