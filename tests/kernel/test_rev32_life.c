@@ -21,7 +21,10 @@
  *     restored at each start (this held; kept as coverage);
  *   - a streamed call in flight when drain begins sends chunks and makes
  *     nested sampling and elicitation requests after it began: answered
- *     whole, every receipt stored (this held; kept as coverage).
+ *     whole, every receipt stored (this held; kept as coverage);
+ *   - registration from another thread racing the first open_session:
+ *     a prefix of registrations succeeds and serves, the rest are refused
+ *     CHIO_ESERVING (this held; kept as coverage).
  * Waits are polls bounded by deadlines; nothing sleeps and hopes.
  */
 #include <criterion/criterion.h>
@@ -617,4 +620,106 @@ Test(rev32_life, a_streamed_call_with_nested_requests_in_flight_at_drain_finishe
     cr_expect_eq(kt_check_log(db, 3).checkpoints, 1);
     testutil_rmrf(dir);
     free(dir);
+}
+
+/* ---- registration racing the first open_session --------------------------------------------- */
+
+#define REG_SERVERS 32
+#define REG_ROUNDS  100
+
+typedef struct reg_race {
+    chio_kernel *k;
+    int go;                     /* atomic */
+    int rc[REG_SERVERS];        /* each registration's result */
+    char msg[REG_SERVERS][256]; /* and message */
+} reg_race;
+
+static reg_race g_rr;
+
+static void *registrar(void *arg)
+{
+    reg_race *rr = arg;
+    chio_tool_server ts;
+    chio_error err;
+    char id[16];
+    int i;
+
+    while (!__atomic_load_n(&rr->go, __ATOMIC_ACQUIRE))
+        ;
+    for (i = 0; i < REG_SERVERS; i++) {
+        memset(&ts, 0, sizeof(ts));
+        snprintf(id, sizeof(id), "s%d", i);
+        ts.server_id = id;
+        ts.tool_names = tools_t;
+        ts.ntools = 1;
+        ts.invoke = kt_echo_tool;
+        chio_error_init(&err);
+        rr->rc[i] = chio_kernel_register_tool_server(rr->k, &ts, &err);
+        memcpy(rr->msg[i], err.message, sizeof(rr->msg[i]));
+        rr->msg[i][sizeof(rr->msg[i]) - 1] = '\0';
+    }
+    return NULL;
+}
+
+/* kernel.md: "Registration closes when serving starts (first session
+ * opened): later registration is refused with a clear error". Raced from
+ * another thread against the first open_session: the registrations form
+ * a prefix that succeeded, every one of them serving calls, then only
+ * CHIO_ESERVING refusals naming the cause, whose servers are unknown to
+ * the kernel (tool_not_registered). */
+Test(rev32_life, registration_racing_the_first_open_session_closes_cleanly)
+{
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-any", TK_AGENT_PUB,
+                         "{\"grants\":[{\"server_id\":\"*\",\"tool_name\":\"*\","
+                         "\"operations\":[\"invoke\"]}]}",
+                         (uint64_t)time(NULL) - 10, 100, NULL, 0);
+    const char *caps[1] = {tok};
+    char sid[CHIO_SESSION_ID_LEN + 1], server[16];
+    chio_kernel_config cfg;
+    chio_response resp;
+    chio_call c;
+    pthread_t th;
+    int round, i, refused, some_ok = 0, some_refused = 0;
+
+    cr_assert_not_null(tok);
+    for (round = 0; round < REG_ROUNDS; round++) {
+        memset(&g_rr, 0, sizeof(g_rr));
+        kt_config(&cfg, NULL);
+        cfg.durability = CHIO_DURABILITY_NOSYNC;
+        g_rr.k = kt_kernel(&cfg);
+        cr_assert_eq(pthread_create(&th, NULL, registrar, &g_rr), 0);
+        __atomic_store_n(&g_rr.go, 1, __ATOMIC_RELEASE);
+        for (i = 0; i < round % 50; i++) /* vary where the open lands */
+            sched_yield();
+        cr_assert_eq(chio_kernel_open_session(g_rr.k, TK_AGENT_PUB, caps, NULL, 1, sid, NULL), 0);
+        cr_assert_eq(pthread_join(th, NULL), 0);
+        for (i = 0, refused = 0; i < REG_SERVERS; i++) {
+            if (g_rr.rc[i] != 0) {
+                cr_assert_eq(g_rr.rc[i], CHIO_ESERVING, "round %d, server %d: %d (%s)", round, i,
+                             g_rr.rc[i], g_rr.msg[i]);
+                cr_assert_not_null(strstr(g_rr.msg[i], "serving"), "%s", g_rr.msg[i]);
+                refused = 1;
+            } else {
+                cr_assert(!refused, "round %d: server %d registered after a refusal", round, i);
+            }
+            snprintf(server, sizeof(server), "s%d", i);
+            memset(&c, 0, sizeof(c));
+            c.session_id = sid;
+            c.capability_id = "cap-any";
+            c.server_id = server;
+            c.tool_name = "t";
+            cr_assert_eq(chio_kernel_evaluate(g_rr.k, &c, &resp, NULL), 0);
+            cr_assert_eq(resp.verdict, g_rr.rc[i] == 0 ? CHIO_VERDICT_ALLOW : CHIO_VERDICT_DENY,
+                         "round %d, server %d", round, i);
+            if (g_rr.rc[i] != 0)
+                cr_assert_eq(resp.code, CHIO_CODE_TOOL_NOT_REGISTERED);
+            chio_response_destroy(&resp);
+        }
+        some_refused |= refused;
+        some_ok |= g_rr.rc[0] == 0;
+        chio_kernel_free(g_rr.k);
+    }
+    free(tok);
+    cr_log_info("rounds with a registration before the open: %d; with a refusal: %d", some_ok,
+                some_refused);
 }
