@@ -24,7 +24,8 @@
  *     whole, every receipt stored (this held; kept as coverage);
  *   - registration from another thread racing the first open_session:
  *     a prefix of registrations succeeds and serves, the rest are refused
- *     CHIO_ESERVING (this held; kept as coverage).
+ *     CHIO_ESERVING (this held; kept as coverage);
+ *   - session ids are the canonical base64url of 16 random bytes (held).
  * Waits are polls bounded by deadlines; nothing sleeps and hopes.
  */
 #include <criterion/criterion.h>
@@ -722,4 +723,45 @@ Test(rev32_life, registration_racing_the_first_open_session_closes_cleanly)
     free(tok);
     cr_log_info("rounds with a registration before the open: %d; with a refusal: %d", some_ok,
                 some_refused);
+}
+
+/* ---- session ids ---------------------------------------------------------------------------- */
+
+/* kernel.md: an id is "sess-" + 22 base64url characters of 16 random
+ * bytes. 22 characters carry 132 bits, so the last holds 2 bits of the
+ * 16th byte and 4 zero bits: it is one of A, Q, g, w, or the id is not
+ * the encoding of 16 bytes. Every other position takes many values over
+ * a few hundred ids (random, not a counter), and no id repeats. */
+Test(rev32_life, session_ids_encode_sixteen_random_bytes)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static char ids[256][CHIO_SESSION_ID_LEN + 1];
+    int seen[CHIO_SESSION_ID_LEN][64];
+    chio_kernel *k = kt_echo_kernel(NULL, NULL, "srv", tools_t, 1);
+    size_t i, j, pos, distinct;
+
+    memset(seen, 0, sizeof(seen));
+    for (i = 0; i < 256; i++) {
+        cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, NULL, NULL, 0, ids[i], NULL), 0);
+        cr_assert_eq(strlen(ids[i]), CHIO_SESSION_ID_LEN);
+        cr_assert_eq(strncmp(ids[i], "sess-", 5), 0);
+        for (pos = 5; pos < CHIO_SESSION_ID_LEN; pos++) {
+            const char *at = strchr(b64, ids[i][pos]);
+            cr_assert(at != NULL && *at != '\0', "%s: not base64url", ids[i]);
+            seen[pos][at - b64] = 1;
+        }
+        cr_assert_not_null(strchr("AQgw", ids[i][CHIO_SESSION_ID_LEN - 1]),
+                           "%s: the last character carries bits past the 16th byte", ids[i]);
+        for (j = 0; j < i; j++)
+            cr_assert_str_neq(ids[i], ids[j]);
+    }
+    for (pos = 5; pos < CHIO_SESSION_ID_LEN - 1; pos++) {
+        for (distinct = 0, j = 0; j < 64; j++)
+            distinct += (size_t)seen[pos][j];
+        cr_expect_gt(distinct, 32, "position %zu took %zu values over 256 ids", pos, distinct);
+    }
+    for (distinct = 0, j = 0; j < 64; j++)
+        distinct += (size_t)seen[CHIO_SESSION_ID_LEN - 1][j];
+    cr_expect_eq(distinct, 4, "the last position took %zu values", distinct);
+    chio_kernel_free(k);
 }
