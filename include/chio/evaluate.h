@@ -420,9 +420,9 @@ CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capabi
  * code when the question cannot be answered: CHIO_EINVAL (@k or
  * @capability_id is NULL), or, for a kernel not started yet, the start's
  * error (store errors, CHIO_EDRAINED when it was drained before it ever
- * started, CHIO_EDEADLK from its log sink or clock). Test `== 1` for revoked and
- * `< 0` for unanswered (a host gating on it refuses then), never for
- * nonzero.
+ * started, CHIO_EDEADLK from its log sink or clock). Test `== 1` for
+ * revoked and `< 0` for unanswered (a host gating on it refuses then),
+ * never for nonzero.
  * Thread-safety: any thread, any time.
  */
 CHIO_EXTERN int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id);
@@ -559,8 +559,7 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * CHIO_EDEADLK (not counted): called from a completion callback
  * (chio_evaluate_cb, chio_sign_cb), where it would wait for the callback's
  * own thread, or from @k's clock (kernel.h); it fails before any check or
- * dispatch. Use
- * chio_kernel_evaluate_async() there.
+ * dispatch. Use chio_kernel_evaluate_async() from a callback.
  * Ownership: @call borrowed; @resp filled, caller destroys it (also after
  * an error: it is then empty). Thread-safety: any number of threads, but
  * not from a completion callback.

@@ -301,8 +301,8 @@ CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *r
  * requests were then answered with errors, none was lost or left waiting);
  * CHIO_EDEADLK, changing nothing, when called from a completion callback,
  * from inside a call on @k (a tool, guard, provider, a provider's list or
- * a nested handler), from @k's log sink or from @k's clock (which runs on the draining
- * thread too), where it would wait for its own thread.
+ * a nested handler), from @k's log sink or from @k's clock (which runs on
+ * the draining thread too), where it would wait for its own thread.
  */
 CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
 
