@@ -308,7 +308,9 @@ CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
 
 /*
  * chio_kernel_free - drain if needed, close the store, wipe and free the
- * keypair. NULL is ignored. No other call may be running on @k. From a
+ * keypair. NULL is ignored. No other call may be running on @k, but
+ * chio_kernel_drain() on other threads: free waits until each drain
+ * under way has returned (none may start after free does). From a
  * callback, the log sink or the clock (where drain says CHIO_EDEADLK) it frees
  * nothing and logs "kernel_free_from_callback" (error; from the sink that
  * line is dropped): the kernel is leaked, not pulled from under the

@@ -606,13 +606,12 @@ int chio__kernel_ensure_started(chio_kernel *k, chio_error *err)
 /* ---- drain and free
  * ------------------------------------------------------------------------------ */
 
-int chio_kernel_drain(chio_kernel *k, chio_error *err)
+/* Drain, counted in k->drainers by the caller. */
+static int drain_counted(chio_kernel *k, chio_error *err)
 {
     int expected = KSTATE_RUNNING, failed;
     struct timespec nap = {0, 100000};
 
-    if (k == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     /* From a callback drain would wait for the calling thread: the
      * completion thread cannot join itself (it would be left running, and
      * a later free would pull the kernel from under it), a tool, guard
@@ -650,8 +649,8 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
               (unsigned long long)__atomic_load_n(&k->m_checkpoints, __ATOMIC_RELAXED),
               __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST) ? "true" : "false");
     chio__log_flush(k);
-    /* Read before publishing DRAINED: a chio_kernel_free waiting in its
-     * own drain on another thread may free @k as soon as it sees it. */
+    /* Read before publishing DRAINED (free also waits for this call to
+     * return, k->drainers, but nothing here needs @k after the store). */
     failed = __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST);
     __atomic_store_n(&k->state, KSTATE_DRAINED, __ATOMIC_SEQ_CST);
     goto out;
@@ -664,8 +663,32 @@ out:
     return 0;
 }
 
+/*
+ * Drain and free. Drain is idempotent: a second caller waits, reading
+ * k->state, until the first has drained. chio_kernel_free() drains too and
+ * so may see the kernel drained while another drain still waits; it frees
+ * only once every drain call under way has returned (k->drainers), or that
+ * drain would read freed memory. The count's decrement is each drain's
+ * last access to @k; a drain begun after free returned is the host's
+ * use after free.
+ */
+int chio_kernel_drain(chio_kernel *k, chio_error *err)
+{
+    int rc;
+
+    if (k == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    /* seq_cst: free's read of zero comes after this drain's last access. */
+    __atomic_add_fetch(&k->drainers, 1, __ATOMIC_SEQ_CST);
+    rc = drain_counted(k, err);
+    __atomic_sub_fetch(&k->drainers, 1, __ATOMIC_SEQ_CST);
+    return rc;
+}
+
 void chio_kernel_free(chio_kernel *k)
 {
+    struct timespec nap = {0, 100000};
+
     if (k == NULL)
         return;
     if (chio_kernel_drain(k, NULL) == CHIO_EDEADLK) {
@@ -675,6 +698,9 @@ void chio_kernel_free(chio_kernel *k)
                   "chio_kernel_free called from a kernel callback; the kernel is not freed", NULL);
         return;
     }
+    /* Other drains still waiting on the one that finished (see above). */
+    while (__atomic_load_n(&k->drainers, __ATOMIC_SEQ_CST) != 0)
+        nanosleep(&nap, NULL);
     chio__mediation_destroy(k);
     chio_store_close(k->store);
     chio__store_batch_free(k->batch);

@@ -110,6 +110,10 @@ struct chio_kernel {
 
     /* lifecycle */
     int state; /* KSTATE_*, atomic */
+    /* chio_kernel_drain() calls under way (atomic): a drain waiting for
+     * another one still reads @state, so chio_kernel_free() frees only
+     * once none is left (kernel.c, "drain and free"). */
+    uint32_t drainers;
     /* Callers between the state check and their push, counted in shards
      * (a thread always uses the same one; see admission.c, "callers in
      * flight") so that callers on different CPUs do not write one shared

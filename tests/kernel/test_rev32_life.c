@@ -25,16 +25,23 @@
  *   - registration from another thread racing the first open_session:
  *     a prefix of registrations succeeds and serves, the rest are refused
  *     CHIO_ESERVING (this held; kept as coverage);
- *   - session ids are the canonical base64url of 16 random bytes (held).
+ *   - session ids are the canonical base64url of 16 random bytes (held);
+ *   - chio_kernel_free() racing a drain that waits on another: free saw
+ *     the kernel drained and freed it while the waiting drain still read
+ *     its state (a use after free); free now waits for every drain under
+ *     way.
  * Waits are polls bounded by deadlines; nothing sleeps and hopes.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chio/chio.h"
 #include "common/poll.h"
@@ -764,4 +771,164 @@ Test(rev32_life, session_ids_encode_sixteen_random_bytes)
         distinct += (size_t)seen[CHIO_SESSION_ID_LEN - 1][j];
     cr_expect_eq(distinct, 4, "the last position took %zu values", distinct);
     chio_kernel_free(k);
+}
+
+/* ---- free racing another drain ----------------------------------------------------------------
+ */
+
+typedef struct free_race {
+    chio_kernel *k;
+    int cb_in, draining;    /* atomic: the held callback runs; drain began */
+    int release;            /* atomic: the held callback may return */
+    int held, hold_release; /* atomic: the second drainer is held in a signal */
+    int freed;              /* atomic: chio_kernel_free() returned */
+    pid_t waiter, freer;    /* atomic: tids */
+} free_race;
+
+static free_race g_fr;
+
+static void fr_held_cb(void *ctx, int rc, chio_receipt *r)
+{
+    free_race *fr = ctx;
+
+    (void)rc;
+    chio_receipt_free(r);
+    __atomic_store_n(&fr->cb_in, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&fr->release, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+static void fr_sink(void *ctx, chio_log_level level, const char *json, size_t len)
+{
+    (void)level;
+    if (memmem(json, len, "\"kernel_draining\"", 17) != NULL)
+        __atomic_store_n(&((free_race *)ctx)->draining, 1, __ATOMIC_RELEASE);
+}
+
+/* Holds the second drainer, between two looks at the kernel's state. */
+static void fr_hold(int sig)
+{
+    (void)sig;
+    __atomic_store_n(&g_fr.held, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&g_fr.hold_release, __ATOMIC_ACQUIRE))
+        ;
+}
+
+static void *fr_first_drain(void *arg)
+{
+    chio_kernel_drain(((free_race *)arg)->k, NULL);
+    return NULL;
+}
+
+static void *fr_second_drain(void *arg)
+{
+    free_race *fr = arg;
+
+    __atomic_store_n(&fr->waiter, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    chio_kernel_drain(fr->k, NULL);
+    return NULL;
+}
+
+static void *fr_free(void *arg)
+{
+    free_race *fr = arg;
+
+    __atomic_store_n(&fr->freer, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    chio_kernel_free(fr->k);
+    __atomic_store_n(&fr->freed, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Thread @tid of this process sleeps in (clock_)nanosleep: a drain
+ * waiting for another one naps there between looks at the state. */
+static int napping(pid_t tid)
+{
+    char path[64], buf[64];
+    long nr = -1;
+    FILE *f;
+
+    if (tid == 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    if (fgets(buf, sizeof(buf), f) != NULL)
+        nr = strtol(buf, NULL, 10);
+    fclose(f);
+    return nr == SYS_clock_nanosleep || nr == SYS_nanosleep;
+}
+
+static int fr_started(void *arg)
+{
+    free_race *fr = arg;
+
+    return __atomic_load_n(&fr->cb_in, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(&fr->draining, __ATOMIC_ACQUIRE);
+}
+
+static int fr_waiter_naps(void *arg)
+{
+    return napping(__atomic_load_n(&((free_race *)arg)->waiter, __ATOMIC_ACQUIRE));
+}
+
+static int fr_freer_naps(void *arg)
+{
+    return napping(__atomic_load_n(&((free_race *)arg)->freer, __ATOMIC_ACQUIRE));
+}
+
+static int fr_held(void *arg)
+{
+    return __atomic_load_n(&((free_race *)arg)->held, __ATOMIC_ACQUIRE);
+}
+
+static int fr_freed(void *arg)
+{
+    return __atomic_load_n(&((free_race *)arg)->freed, __ATOMIC_ACQUIRE);
+}
+
+/* chio_kernel_drain() is idempotent: a second caller waits, looking at the
+ * kernel's state, until the first has drained; chio_kernel_free() drains
+ * first. With one drain under way and a second waiting, a free on a third
+ * thread freed the kernel as soon as it saw it drained, and the waiting
+ * drain's next look read freed memory (ASan: heap-use-after-free in
+ * chio_kernel_drain). The waiter is held here between two looks (a
+ * signal on its thread); free now waits until it has returned. */
+Test(rev32_life, free_waits_for_a_drain_still_waiting_on_another)
+{
+    struct sigaction sa, old;
+    chio_kernel_config cfg;
+    pthread_t a, b, f;
+    int freed_early;
+
+    memset(&g_fr, 0, sizeof(g_fr));
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fr_hold;
+    cr_assert_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    kt_config(&cfg, NULL);
+    cfg.durability = CHIO_DURABILITY_NOSYNC;
+    cfg.log_level = CHIO_LOG_INFO;
+    cfg.log = fr_sink;
+    cfg.log_ctx = &g_fr;
+    g_fr.k = kt_kernel(&cfg);
+    /* A callback held open keeps the first drain joining the threads. */
+    cr_assert_eq(chio_kernel_sign_receipt_async(g_fr.k, kt_builder(1), fr_held_cb, &g_fr, NULL), 0);
+    cr_assert_eq(pthread_create(&a, NULL, fr_first_drain, &g_fr), 0);
+    cr_assert(testutil_wait_until(fr_started, &g_fr, 10000), "the first drain did not begin");
+    cr_assert_eq(pthread_create(&b, NULL, fr_second_drain, &g_fr), 0);
+    cr_assert(testutil_wait_until(fr_waiter_naps, &g_fr, 10000), "no second drain waits");
+    cr_assert_eq(pthread_create(&f, NULL, fr_free, &g_fr), 0);
+    cr_assert(testutil_wait_until(fr_freer_naps, &g_fr, 10000), "free does not wait");
+    cr_assert_eq(pthread_kill(b, SIGUSR1), 0);
+    cr_assert(testutil_wait_until(fr_held, &g_fr, 10000), "the second drain was not held");
+    __atomic_store_n(&g_fr.release, 1, __ATOMIC_RELEASE);
+    cr_assert_eq(pthread_join(a, NULL), 0);
+    /* Drained now; the second drain is still inside, held: free must not
+     * return (it did at once on the old code). A second is plenty. */
+    freed_early = testutil_wait_until(fr_freed, &g_fr, 1000);
+    cr_assert(!freed_early, "chio_kernel_free returned while another drain was still inside");
+    __atomic_store_n(&g_fr.hold_release, 1, __ATOMIC_RELEASE);
+    cr_assert_eq(pthread_join(b, NULL), 0);
+    cr_assert_eq(pthread_join(f, NULL), 0);
+    cr_assert_eq(sigaction(SIGUSR1, &old, NULL), 0);
 }
