@@ -464,9 +464,9 @@ CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capabi
  * code when the question cannot be answered: CHIO_EINVAL (@k or
  * @capability_id is NULL), or, for a kernel not started yet, the start's
  * error (store errors, CHIO_EDRAINED when it was drained before it ever
- * started, CHIO_EDEADLK from its log sink). Test `== 1` for revoked and
- * `< 0` for unanswered (a host gating on it refuses then), never for
- * nonzero. Ownership: @capability_id borrowed.
+ * started, CHIO_EDEADLK from its log sink or clock). Test `== 1` for
+ * revoked and `< 0` for unanswered (a host gating on it refuses then),
+ * never for nonzero. Ownership: @capability_id borrowed.
  * Thread-safety: any thread, any time.
  */
 CHIO_EXTERN int chio_kernel_is_revoked(chio_kernel *k, const char *capability_id);
@@ -616,8 +616,8 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
  * CHIO_EDEADLK (not counted): called from a completion callback
  * (chio_evaluate_cb, chio_sign_cb), where it would wait for the callback's
- * own thread; it fails before any check or dispatch. Use
- * chio_kernel_evaluate_async() there.
+ * own thread, or from @k's clock (kernel.h); it fails before any check or
+ * dispatch. Use chio_kernel_evaluate_async() from a callback.
  * Ownership: @call borrowed; @resp filled, caller destroys it (also after
  * an error: it is then empty). Thread-safety: any number of threads, but
  * not from a completion callback.
@@ -749,10 +749,14 @@ CHIO_EXTERN int chio_kernel_get_prompt_ex(chio_kernel *k, const char *session_id
 /*
  * chio_kernel_list_resources / chio_kernel_list_prompts - every provider's
  * list, concatenated into one JSON array (no check, no receipt: listing is
- * discovery). @len optional.
+ * discovery). @len optional. The providers' list functions run inside the
+ * kernel, as their reads do: chio_kernel_drain() from one fails with
+ * CHIO_EDEADLK.
  * Returns: 0; CHIO_EINVAL (@k or @out NULL); CHIO_EFORMAT (a provider's
- * list is not a JSON array; the message names it); CHIO_ENOMEM. *@out is
- * NULL on failure. Ownership: caller frees *out with chio_free().
+ * list is not a JSON array; the message names it); CHIO_EDRAINED once a
+ * drain began (no provider is asked); CHIO_EDEADLK from @k's clock;
+ * CHIO_ENOMEM. *@out is NULL on failure. Ownership: caller frees *out
+ * with chio_free().
  * Thread-safety: any thread (the providers' list callbacks run on it).
  */
 CHIO_EXTERN int chio_kernel_list_resources(chio_kernel *k, char **out, size_t *len,

@@ -113,10 +113,13 @@ typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, s
 /* A clock returning Unix seconds (injectable for tests). Called on the
  * calling threads and on the kernel's own threads (signer, commit,
  * checkpoint, completion), possibly at once, so it must be thread-safe
- * and quick. From the kernel's own threads, calls that would wait for that
- * thread fail at once with CHIO_EDEADLK: chio_kernel_drain() (so
- * chio_kernel_free() frees nothing, as from a callback) and the
- * synchronous signing and evaluation calls. */
+ * and quick. It must not call into its kernel: it runs on the thread
+ * draining the kernel, under the locks that start it and revoke, and in
+ * the commit stage, where such a call would wait for its own thread. So
+ * from it, on any thread, chio_kernel_drain() (and so chio_kernel_free(),
+ * which then frees nothing, as from a callback) and every call that
+ * starts, signs, evaluates, opens a session, revokes, lists or archives
+ * fail at once with CHIO_EDEADLK, changing nothing. */
 typedef uint64_t (*chio_clock_fn)(void *ctx);
 
 /*
@@ -305,9 +308,9 @@ CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *r
  * requests were then answered with errors, none was lost or left waiting);
  * CHIO_EINVAL for a NULL @k;
  * CHIO_EDEADLK, changing nothing, when called from a completion callback,
- * from inside a call on @k (a tool, guard, provider or nested handler),
- * from @k's log sink or from @k's clock on one of @k's own threads, where
- * it would wait for its own thread.
+ * from inside a call on @k (a tool, guard, provider, a provider's list or
+ * a nested handler), from @k's log sink or from @k's clock (which runs on
+ * the draining thread too), where it would wait for its own thread.
  */
 CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
 
@@ -316,8 +319,10 @@ CHIO_EXTERN int chio_kernel_drain(chio_kernel *k, chio_error *err);
  * keypair. NULL is ignored. Ownership: takes @k; what it owns (the string
  * of chio_kernel_public_hex()) becomes invalid, while receipts, responses
  * and capabilities it returned stay the caller's. No other call may be
- * running on @k. From a callback, the log sink or the clock (where drain
- * says CHIO_EDEADLK) it frees nothing and logs "kernel_free_from_callback"
+ * running on @k, but chio_kernel_drain() on other threads: free waits
+ * until each drain under way has returned (none may start after free
+ * does). From a callback, the log sink or the clock (where drain says
+ * CHIO_EDEADLK) it frees nothing and logs "kernel_free_from_callback"
  * (error; from the sink that line is dropped): the kernel is leaked, not
  * pulled from under the thread running the callback.
  */

@@ -129,11 +129,16 @@ static uint32_t *my_shard(chio_kernel *k)
     return &k->active_callers[caller_shard].n;
 }
 
-/* Announce a caller; 0 when the kernel still accepts work. */
+/* Announce a caller; 0 when the kernel still accepts work, CHIO_EDRAINED
+ * once a drain began, CHIO_EDEADLK from @k's own clock (which runs under
+ * the start and revocation locks and on the draining thread: a call from
+ * it could wait for its own thread). */
 int chio__kernel_enter(chio_kernel *k)
 {
     uint32_t *n = my_shard(k);
 
+    if (chio__kernel_in_clock(k))
+        return CHIO_EDEADLK;
     /* seq_cst on both sides (see the file comment): drain's state store and
      * its read of this shard cannot both miss this caller. */
     __atomic_add_fetch(n, 1, __ATOMIC_SEQ_CST);
@@ -276,6 +281,8 @@ uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k)
 
 int chio__kernel_refuse_reentry(const chio_kernel *k, chio_error *err)
 {
+    if (chio__kernel_in_clock(k))
+        return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET, "%s", chio__clock_refusal);
     if (chio__log_in_sink(k))
         return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
                           "a synchronous kernel call from the kernel's log sink could wait for "

@@ -349,6 +349,8 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
 
     if (k == NULL || cb == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or callback");
+    if (chio__kernel_in_clock(k)) /* refused before any check, not counted (kernel.h) */
+        return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET, "%s", chio__clock_refusal);
     /* From a callback: the receipt's credit before the dispatch (kernel.h),
      * this request's alone, whatever the tool submits meanwhile. */
     held = chio__kernel_credit_ahead(k, err);

@@ -214,9 +214,40 @@ const char *chio_kernel_public_hex(const chio_kernel *k)
     return k ? chio_keypair_public_hex(k->kp) : NULL;
 }
 
+/* The kernel whose clock this thread is running (NULL: none). The clock
+ * runs wherever the kernel needs the time: on the thread draining the
+ * kernel (drain's log lines), under the start lock, under the revocation
+ * lock, in the commit stage. A clock that called into its kernel from
+ * there would wait for its own thread, so such calls are refused
+ * (chio__kernel_in_clock; kernel.h, chio_clock_fn). */
+static _Thread_local const chio_kernel *clocking;
+
 uint64_t chio__kernel_now(chio_kernel *k)
 {
-    return k->clock ? k->clock(k->clock_ctx) : (uint64_t)time(NULL);
+    const chio_kernel *outer = clocking; /* the clock of another kernel */
+    uint64_t now;
+
+    if (k->clock == NULL)
+        return (uint64_t)time(NULL);
+    clocking = k;
+    now = k->clock(k->clock_ctx);
+    clocking = outer;
+    return now;
+}
+
+int chio__kernel_in_clock(const chio_kernel *k)
+{
+    return clocking == k;
+}
+
+const char chio__clock_refusal[] =
+    "a kernel call from the kernel's own clock would wait for the thread running the clock "
+    "(it runs while the kernel drains, starts, revokes and commits); the clock must not call "
+    "into its kernel";
+
+const char *chio__kernel_enter_refusal(int rc)
+{
+    return rc == CHIO_EDEADLK ? chio__clock_refusal : "kernel is draining or drained";
 }
 
 chio_store *chio__kernel_store(chio_kernel *k)
@@ -340,7 +371,7 @@ int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *rep, chio_err
         return chio__fail(err, CHIO_ECONFIG, CHIO_NO_OFFSET, "retention_config is not enabled");
     rc = chio__kernel_enter(k);
     if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
     rc = ensure_started(k, err);
     if (rc == 0)
         rc = retention_pass(k, rep, err);
@@ -356,7 +387,7 @@ int chio_kernel_start(chio_kernel *k, chio_error *err)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     rc = chio__kernel_enter(k);
     if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
     rc = ensure_started(k, err);
     chio__kernel_leave(k);
     return rc;
@@ -391,7 +422,7 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     rc = entered ? 0 : chio__kernel_enter(k);
     if (rc != 0) {
         discard(b, f);
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
     }
     rc = ensure_started(k, err);
     if (rc == 0 && __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
@@ -578,20 +609,22 @@ int chio__kernel_ensure_started(chio_kernel *k, chio_error *err)
 /* ---- drain and free
  * ------------------------------------------------------------------------------ */
 
-int chio_kernel_drain(chio_kernel *k, chio_error *err)
+/* Drain, counted in k->drainers by the caller. */
+static int drain_counted(chio_kernel *k, chio_error *err)
 {
     int expected = KSTATE_RUNNING, failed;
     struct timespec nap = {0, 100000};
 
-    if (k == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     /* From a callback drain would wait for the calling thread: the
      * completion thread cannot join itself (it would be left running, and
      * a later free would pull the kernel from under it), a tool, guard
-     * or provider runs inside a call drain waits for, and a log sink holds
+     * or provider runs inside a call drain waits for, a log sink holds
      * the log_mu drain flushes under (on a kernel thread, one drain
-     * joins). Refused before the state changes: the kernel serves on. */
-    if (chio__kernel_on_own_thread(k) || chio__kernel_inside(k) || chio__log_in_sink(k))
+     * joins), and the clock runs on the draining thread itself (drain's
+     * log lines read it), where a second drain would wait for the first.
+     * Refused before the state changes: the kernel serves on. */
+    if (chio__kernel_on_own_thread(k) || chio__kernel_inside(k) || chio__log_in_sink(k) ||
+        chio__kernel_in_clock(k))
         return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
                           "chio_kernel_drain from a kernel callback, clock or log sink would "
                           "wait for its own thread; drain from another thread");
@@ -619,8 +652,8 @@ int chio_kernel_drain(chio_kernel *k, chio_error *err)
               (unsigned long long)__atomic_load_n(&k->m_checkpoints, __ATOMIC_RELAXED),
               __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST) ? "true" : "false");
     chio__log_flush(k);
-    /* Read before publishing DRAINED: a chio_kernel_free waiting in its
-     * own drain on another thread may free @k as soon as it sees it. */
+    /* Read before publishing DRAINED (free also waits for this call to
+     * return, k->drainers, but nothing here needs @k after the store). */
     failed = __atomic_load_n(&k->failed, __ATOMIC_SEQ_CST);
     __atomic_store_n(&k->state, KSTATE_DRAINED, __ATOMIC_SEQ_CST);
     goto out;
@@ -633,8 +666,32 @@ out:
     return 0;
 }
 
+/*
+ * Drain and free. Drain is idempotent: a second caller waits, reading
+ * k->state, until the first has drained. chio_kernel_free() drains too and
+ * so may see the kernel drained while another drain still waits; it frees
+ * only once every drain call under way has returned (k->drainers), or that
+ * drain would read freed memory. The count's decrement is each drain's
+ * last access to @k; a drain begun after free returned is the host's
+ * use after free.
+ */
+int chio_kernel_drain(chio_kernel *k, chio_error *err)
+{
+    int rc;
+
+    if (k == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    /* seq_cst: free's read of zero comes after this drain's last access. */
+    __atomic_add_fetch(&k->drainers, 1, __ATOMIC_SEQ_CST);
+    rc = drain_counted(k, err);
+    __atomic_sub_fetch(&k->drainers, 1, __ATOMIC_SEQ_CST);
+    return rc;
+}
+
 void chio_kernel_free(chio_kernel *k)
 {
+    struct timespec nap = {0, 100000};
+
     if (k == NULL)
         return;
     if (chio_kernel_drain(k, NULL) == CHIO_EDEADLK) {
@@ -644,6 +701,9 @@ void chio_kernel_free(chio_kernel *k)
                   "chio_kernel_free called from a kernel callback; the kernel is not freed", NULL);
         return;
     }
+    /* Other drains still waiting on the one that finished (see above). */
+    while (__atomic_load_n(&k->drainers, __ATOMIC_SEQ_CST) != 0)
+        nanosleep(&nap, NULL);
     chio__mediation_destroy(k);
     chio_store_close(k->store);
     chio__store_batch_free(k->batch);

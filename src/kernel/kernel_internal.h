@@ -110,6 +110,10 @@ struct chio_kernel {
 
     /* lifecycle */
     int state; /* KSTATE_*, atomic */
+    /* chio_kernel_drain() calls under way (atomic): a drain waiting for
+     * another one still reads @state, so chio_kernel_free() frees only
+     * once none is left (kernel.c, "drain and free"). */
+    uint32_t drainers;
     /* Callers between the state check and their push, counted in shards
      * (a thread always uses the same one; see admission.c, "callers in
      * flight") so that callers on different CPUs do not write one shared
@@ -275,9 +279,17 @@ chio__cp_job *chio__checkpoints_take_ready(chio_kernel *k);
 int chio__sign_on_caller(chio_kernel *k, chio__sign_req *req);
 
 uint64_t chio__kernel_now(chio_kernel *k);
+/* 1 while the calling thread runs @k's clock (inside chio__kernel_now):
+ * calls into @k from there are refused with CHIO_EDEADLK (kernel.c). The
+ * message of that refusal, and the message for a refused
+ * chio__kernel_enter's code (CHIO_EDRAINED or CHIO_EDEADLK). */
+int chio__kernel_in_clock(const chio_kernel *k);
+extern const char chio__clock_refusal[];
+const char *chio__kernel_enter_refusal(int rc);
 
 /* admission.c, for the mediation files. A caller that entered (0 from
- * chio__kernel_enter) holds drain off until chio__kernel_leave; the
+ * chio__kernel_enter; CHIO_EDRAINED or, from @k's clock, CHIO_EDEADLK
+ * otherwise) holds drain off until chio__kernel_leave; the
  * _entered signing calls skip the state check so that a call admitted
  * before a drain still gets its receipt. Ownership as the public calls. */
 int chio__kernel_enter(chio_kernel *k);

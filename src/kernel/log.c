@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernel_internal.h"
 
@@ -25,12 +26,16 @@ void chio__log(chio_kernel *k, chio_log_level level, const char *event, const ch
 {
     chio_buf b;
     va_list ap;
+    uint64_t ts;
 
     if (level < k->log_level)
         return;
+    /* A line logged from inside the host's clock (a refused call from it)
+     * takes the wall clock's time: asking that clock again would recurse. */
+    ts = chio__kernel_in_clock(k) ? (uint64_t)time(NULL) : chio__kernel_now(k);
     chio__buf_init(&b);
-    chio__buf_printf(&b, "{\"ts\":%llu,\"level\":\"%s\",\"event\":\"%s\"",
-                     (unsigned long long)chio__kernel_now(k), level_names[level], event);
+    chio__buf_printf(&b, "{\"ts\":%llu,\"level\":\"%s\",\"event\":\"%s\"", (unsigned long long)ts,
+                     level_names[level], event);
     if (msg != NULL) {
         chio__buf_puts(&b, ",\"msg\":");
         chio__json_write_string(&b, msg, strlen(msg));

@@ -257,15 +257,14 @@ int chio_kernel_get_prompt_ex(chio_kernel *k, const char *session_id, const char
                          arguments_len, opts, resp, err);
 }
 
-static int list_all(chio_kernel *k, int prompts, char **out, size_t *len, chio_error *err)
+/* Every provider's list, inside the kernel as a read is (entered: drain
+ * waits for it, refuses from a provider's list, and after it listing is
+ * an error like every call; no provider is asked then). */
+static int list_entered(chio_kernel *k, int prompts, char **out, size_t *len, chio_error *err)
 {
     size_t i, n, count = 0;
     chio_buf b;
 
-    if (out != NULL) /* NULL on every failure */
-        *out = NULL;
-    if (k == NULL || out == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or out");
     n = prompts ? k->med.nprompts : k->med.nresources;
     chio__buf_init(&b);
     chio__buf_putc(&b, '[');
@@ -299,6 +298,22 @@ static int list_all(chio_kernel *k, int prompts, char **out, size_t *len, chio_e
     chio__buf_putc(&b, ']');
     *out = chio__buf_detach(&b, len);
     return *out ? 0 : chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+}
+
+static int list_all(chio_kernel *k, int prompts, char **out, size_t *len, chio_error *err)
+{
+    int rc;
+
+    if (out != NULL) /* NULL on every failure */
+        *out = NULL;
+    if (k == NULL || out == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or out");
+    rc = chio__kernel_enter(k);
+    if (rc != 0)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
+    rc = list_entered(k, prompts, out, len, err);
+    chio__kernel_leave(k);
+    return rc;
 }
 
 int chio_kernel_list_resources(chio_kernel *k, char **out, size_t *len, chio_error *err)

@@ -298,7 +298,7 @@ int chio__admit(mreq *r, const char *session_id, const char *capability_id, cons
                              " deep through all kernels (a tool or nested handler calling back in)";
     rc = chio__kernel_enter(k);
     if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
     r->in_kernel = 1;
     if (k->require_web3_evidence && (k->store_path == NULL || k->checkpoint_batch_size == 0))
         return chio__fail(err, CHIO_EWEB3, CHIO_NO_OFFSET,

@@ -176,7 +176,7 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
                           CHIO__MAX_REVOCATION_ID_LEN);
     rc = chio__kernel_enter(k);
     if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
     rc = chio__kernel_ensure_started(k, err);
     if (rc != 0 || chio__revoked(k, capability_id))
         goto out;

@@ -193,7 +193,7 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
                           CHIO_MAX_SESSION_TOKENS);
     rc = chio__kernel_enter(k);
     if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "kernel is draining or drained");
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
 
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
