@@ -73,10 +73,12 @@ typedef struct chio__session_cap {
 
 typedef struct chio__session {
     char id[CHIO_SESSION_ID_LEN + 1];
-    char *agent;       /* normalised agent id */
-    int state;         /* chio_session_state, atomic */
-    uint32_t inflight; /* calls between session_enter and session_leave, atomic */
-    uint32_t refs;     /* the table's reference + one per chio__session_find (atomic) */
+    char *agent; /* normalised agent id */
+    /* One atomic word, so that admission and close read both at once: the
+     * state (chio_session_state) in the high 32 bits, the calls between
+     * session_enter and session_leave in the low 32 (session.c). */
+    uint64_t sw;
+    uint32_t refs; /* the table's reference + one per chio__session_find (atomic) */
     chio__session_cap *caps;
     size_t ncaps;
 } chio__session;

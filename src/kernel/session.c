@@ -25,14 +25,17 @@
  * released it, which orders the tombstone before the caller's look-up; so
  * a recently closed session is never reported unknown.
  *
- * Calls against close (a Dekker pair, both sides seq_cst):
- *   call:  read state (refused unless READY, uncounted);
- *          inflight++ ; read state  -> refused unless READY
- *   close: state = DRAINING ; read inflight -> CLOSED only when 0
- * A call that incremented before close's read is counted; one that
- * incremented after it reads DRAINING (or CLOSED) and backs out. So close
- * never reaches CLOSED (and never removes the session) while a call
- * admitted as READY is still between enter and leave. The reference count
+ * Calls against close: the state and the count of calls in flight are one
+ * atomic word (sw), changed only by compare-and-swap:
+ *   call:  READY, n  -> READY, n + 1    (refused, uncounted, unless READY)
+ *   close: any, 0    -> CLOSED, 0       (the winner removes the session)
+ *          any, n>0  -> DRAINING, n     ("cannot close while n request(s)")
+ * So close never reaches CLOSED (and never removes the session) while an
+ * admitted call is between enter and leave, and the n it reports is the
+ * number admitted at the instant admissions stopped: a call refused at
+ * that instant was never counted (with two words, one counted for a few
+ * instructions and then backing out made a close fail "cannot close
+ * while 1 request(s) remain active" with nothing in flight). The reference count
  * is separate from this pair: it only keeps the memory alive for whoever
  * found the session (a call that backs out still reads the id for its
  * error message), never decides admission.
@@ -43,6 +46,11 @@
 #include <openssl/rand.h>
 
 #include "kernel_internal.h"
+
+/* The session word: state in the high half, calls in flight in the low. */
+#define SW(state, n) (((uint64_t)(uint32_t)(state) << 32) | (uint32_t)(n))
+#define SW_STATE(w)  ((int)((w) >> 32))
+#define SW_COUNT(w)  ((uint32_t)(w))
 
 const char *chio_session_state_name(chio_session_state s)
 {
@@ -200,7 +208,7 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
         goto out;
     }
-    s->state = CHIO_SESSION_INITIALIZING;
+    s->sw = SW(CHIO_SESSION_INITIALIZING, 0);
     s->agent = normalise_agent(agent_id);
     if (s->agent == NULL) {
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
@@ -224,7 +232,7 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
         }
         /* Ready before it is visible; the map's lock publishes the rest.
          * Two references: the table's, and ours until the id is copied. */
-        s->state = CHIO_SESSION_READY;
+        s->sw = SW(CHIO_SESSION_READY, 0);
         s->refs = 2;
         in = chio__shmap_put_if_absent(&k->med.sessions, s->id, CHIO_SESSION_ID_LEN, s);
         if (in == s)
@@ -316,28 +324,25 @@ static void tombstone(chio_kernel *k, const char *id)
 
 int chio__session_enter(chio__session *s)
 {
-    int st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+    uint64_t w = __atomic_load_n(&s->sw, __ATOMIC_SEQ_CST);
 
-    /* A session no longer READY refuses without counting the call: a
-     * refused caller counted for a moment (descheduled there, say) would
-     * make a close with no call in flight fail "cannot close while 1
-     * request(s) remain active", again and again under a stream of
-     * refused calls. States never go back to READY, so this early answer
-     * is final. */
-    if (st != CHIO_SESSION_READY)
-        return st == CHIO_SESSION_CLOSED ? CHIO_ESESSION_CLOSED : CHIO_ESESSION_DRAINING;
-    /* seq_cst: see the file comment (pairs with close_session). */
-    __atomic_add_fetch(&s->inflight, 1, __ATOMIC_SEQ_CST);
-    st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
-    if (st == CHIO_SESSION_READY)
-        return 0;
-    __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_SEQ_CST);
-    return st == CHIO_SESSION_CLOSED ? CHIO_ESESSION_CLOSED : CHIO_ESESSION_DRAINING;
+    /* Counted only while READY, in the same step that reads READY (see the
+     * file comment); states never go back to READY, so a refusal is final.
+     * seq_cst: pairs with close_session's compare-and-swap. */
+    for (;;) {
+        int st = SW_STATE(w);
+        if (st != CHIO_SESSION_READY)
+            return st == CHIO_SESSION_CLOSED ? CHIO_ESESSION_CLOSED : CHIO_ESESSION_DRAINING;
+        if (__atomic_compare_exchange_n(&s->sw, &w, w + 1, 1, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return 0;
+    }
 }
 
 void chio__session_leave(chio__session *s)
 {
-    __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_SEQ_CST);
+    /* seq_cst: the call's count leaves after everything it did (close
+     * reads the word to decide whether the session may go) */
+    __atomic_sub_fetch(&s->sw, 1, __ATOMIC_SEQ_CST);
 }
 
 /* The tokens are sorted by id, one per id (load_caps). */
@@ -373,6 +378,7 @@ static int closed_session(const char *id, const char *what, chio_error *err)
 int chio_kernel_begin_draining_session(chio_kernel *k, const char *session_id, chio_error *err)
 {
     chio__session *s;
+    uint64_t w;
     int st, rc;
 
     if (k == NULL)
@@ -382,10 +388,11 @@ int chio_kernel_begin_draining_session(chio_kernel *k, const char *session_id, c
         return chio__session_recently_closed(k, session_id)
                    ? closed_session(session_id, "; it cannot drain", err)
                    : no_session(session_id, err);
-    st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
-    while (st == CHIO_SESSION_READY || st == CHIO_SESSION_INITIALIZING) {
-        if (__atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_DRAINING, 0, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_SEQ_CST))
+    w = __atomic_load_n(&s->sw, __ATOMIC_SEQ_CST);
+    while ((st = SW_STATE(w)) == CHIO_SESSION_READY || st == CHIO_SESSION_INITIALIZING) {
+        /* seq_cst: admissions stop here (pairs with session_enter) */
+        if (__atomic_compare_exchange_n(&s->sw, &w, SW(CHIO_SESSION_DRAINING, SW_COUNT(w)), 0,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             break;
     }
     rc = st == CHIO_SESSION_CLOSED ? closed_session(s->id, "; it cannot drain", err) : 0;
@@ -396,6 +403,7 @@ int chio_kernel_begin_draining_session(chio_kernel *k, const char *session_id, c
 int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error *err)
 {
     chio__session *s;
+    uint64_t w, want;
     uint32_t n;
     int st, rc = 0;
 
@@ -404,23 +412,24 @@ int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error
     s = chio__session_find(k, session_id);
     if (s == NULL)
         return chio__session_recently_closed(k, session_id) ? 0 : no_session(session_id, err);
-    st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
-    /* Stop admissions first (seq_cst store, see the file comment). */
-    while (st != CHIO_SESSION_DRAINING && st != CHIO_SESSION_CLOSED)
-        __atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_DRAINING, 0, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST);
-    if (st == CHIO_SESSION_CLOSED)
-        goto out; /* a concurrent close is removing it */
-    n = __atomic_load_n(&s->inflight, __ATOMIC_SEQ_CST);
+    /* One step stops admissions and reads the calls in flight: CLOSED when
+     * there are none, else DRAINING (see the file comment). seq_cst:
+     * pairs with session_enter's compare-and-swap. */
+    w = __atomic_load_n(&s->sw, __ATOMIC_SEQ_CST);
+    for (;;) {
+        if (SW_STATE(w) == CHIO_SESSION_CLOSED)
+            goto out; /* a concurrent close won and is removing it */
+        n = SW_COUNT(w);
+        want = SW(n != 0 ? CHIO_SESSION_DRAINING : CHIO_SESSION_CLOSED, n);
+        if (w == want ||
+            __atomic_compare_exchange_n(&s->sw, &w, want, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            break;
+    }
     if (n != 0) {
         rc = chio__fail(err, CHIO_ESESSION_ACTIVE, CHIO_NO_OFFSET,
                         "cannot close while %u request(s) remain active", n);
         goto out;
     }
-    st = CHIO_SESSION_DRAINING;
-    if (!__atomic_compare_exchange_n(&s->state, &st, CHIO_SESSION_CLOSED, 0, __ATOMIC_SEQ_CST,
-                                     __ATOMIC_SEQ_CST))
-        goto out; /* a concurrent close won */
     /* Only the winner of the CAS gets here: tombstone first (see the file
      * comment), then out of the table, then the table's reference. */
     tombstone(k, s->id);
@@ -448,7 +457,7 @@ int chio_kernel_session_state(chio_kernel *k, const char *session_id, chio_sessi
         *state = CHIO_SESSION_CLOSED;
         return 0;
     }
-    *state = (chio_session_state)__atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+    *state = (chio_session_state)SW_STATE(__atomic_load_n(&s->sw, __ATOMIC_SEQ_CST));
     chio__session_put(s);
     return 0;
 }
