@@ -405,7 +405,7 @@ int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error
     chio__session *s;
     uint64_t w, want;
     uint32_t n;
-    int st, rc = 0;
+    int rc = 0;
 
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");

@@ -279,7 +279,8 @@ impl Kernel {
 
     /// Appends the built-in guard that denies when any string in the
     /// arguments matches one of `patterns` (POSIX extended regular
-    /// expressions; an invalid one is `CHIO_EINVAL`).
+    /// expressions as [`Kernel::check_secret_pattern`] reads them; another
+    /// is `CHIO_EINVAL`).
     pub fn add_secret_leak_guard(&mut self, name: &str, patterns: &[&str]) -> Result<()> {
         self.add_list_guard(
             name,
@@ -287,6 +288,20 @@ impl Kernel {
             "pattern",
             sys::chio_kernel_add_secret_leak_guard,
         )
+    }
+
+    /// Would [`Kernel::add_secret_leak_guard`] accept `pattern`? A POSIX
+    /// extended regular expression read byte by byte, with glibc's `\w \W
+    /// \s \S \b \B \< \>`, no back-references or other escaped letters,
+    /// and at most `CHIO_SECRET_PATTERN_MAX_STATES` automaton states
+    /// (`chio_secret_pattern_check`). For checking a configuration before
+    /// a kernel is built; the error says why a pattern is refused.
+    pub fn check_secret_pattern(pattern: &str) -> Result<()> {
+        let c = cstring(pattern, "pattern")?;
+        let mut err = new_err();
+        // SAFETY: c borrowed for the call; nothing is kept.
+        let rc = unsafe { sys::chio_secret_pattern_check(c.as_ptr(), &mut err) };
+        check(rc, &err)
     }
 
     pub(crate) fn set_boxed_nested_handler(&mut self, f: Box<NestedFnBox>) -> Result<()> {

@@ -923,6 +923,7 @@ extern "C" {
 pub const CHIO_MAX_REVOCATION_ID_LEN: usize = 256;
 pub const CHIO_MAX_REVOCATIONS: usize = 1000000;
 pub const CHIO_SESSION_ID_LEN: usize = 27;
+pub const CHIO_SECRET_PATTERN_MAX_STATES: usize = 16384;
 pub const CHIO_MAX_SESSION_TOKENS: usize = 16384;
 pub const CHIO_CALL_DECIDE_ONLY: usize = 1;
 pub const CHIO_TOOL_SERVER_ANY_TOOL: usize = 1;
@@ -1191,6 +1192,7 @@ extern "C" {
         n: usize,
         err: *mut chio_error,
     ) -> c_int;
+    pub fn chio_secret_pattern_check(pattern: *const c_char, err: *mut chio_error) -> c_int;
     pub fn chio_kernel_issue_capability(
         k: *mut chio_kernel,
         id: *const c_char,
