@@ -536,8 +536,11 @@ void chio__nfa_free(chio__nfa *nfa)
     free(nfa);
 }
 
-/* The start table's entries at most (a larger one is not built). */
-#define RX_FIRST_MAX 65536u
+/* The start table's entries at most, and the byte readers of the start
+ * at most (a larger one is not built: building reads each reader's set
+ * for every byte). */
+#define RX_FIRST_MAX    65536u
+#define RX_FIRST_STATES 4096u
 
 /* The byte readers the start of @a reaches without reading, in @closure
  * (their number returned), or 0 when it also reaches an anchor or the
@@ -585,7 +588,8 @@ static int rx_first_build(chio__nfa *a)
     if (closure == NULL || stack == NULL || seen == NULL)
         goto out;
     rc = 0;
-    if ((nc = rx_start_closure(a, closure, stack, seen)) == 0)
+    nc = rx_start_closure(a, closure, stack, seen);
+    if (nc == 0 || nc > RX_FIRST_STATES)
         goto out;
     for (b = 0; b < 256 && total <= RX_FIRST_MAX; b++)
         for (k = 0; k < nc; k++)
