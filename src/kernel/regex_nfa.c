@@ -9,21 +9,19 @@
  * which it replaces, built automaton states lazily without a bound
  * ("(a|b)*a(a|b){16}x" on 1 MiB: 13 s and 370 MB). Every run carries a
  * work budget and stops when it is spent. Pure functions: no state, no
- * locks; an automaton is read-only once built.
+ * locks; an automaton is read-only once built. This file parses and
+ * builds; regex_nfa_search.c searches.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "chio/error.h"
 #include "regex_nfa.h"
+#include "regex_nfa_int.h"
 
 /* ---- syntax tree ------------------------------------------------------------------------ */
 
 enum { T_SET, T_BOL, T_EOL, T_WORD, T_CAT, T_ALT, T_REP };
-
-/* T_WORD's assertions (its `lo`), glibc's GNU word anchors: a word byte
- * is an ASCII letter, digit or '_' (the C locale). */
-enum { W_EDGE, W_INSIDE, W_START, W_END }; /* \b \B \< \> */
 
 #define NONE       UINT32_MAX
 #define RX_INF     UINT32_MAX
@@ -39,8 +37,6 @@ typedef struct rx_tree {
     uint32_t hi;    /* T_REP: most count, RX_INF for none */
     uint32_t size;  /* the states it becomes (rx_measure) */
 } rx_tree;
-
-typedef uint8_t rx_set[32]; /* bit b: byte b is in the set */
 
 typedef struct rx_parser {
     const char *p;
@@ -421,21 +417,6 @@ static uint32_t rx_alt(rx_parser *ps)
 
 /* ---- the automaton ---------------------------------------------------------------------- */
 
-enum { S_SET, S_SPLIT, S_BOL, S_EOL, S_WORD, S_MATCH };
-
-typedef struct rx_state {
-    uint32_t out; /* the next state */
-    uint32_t arg; /* S_SET: the set's index; S_SPLIT: the other next state; S_WORD: W_* */
-    uint8_t op;
-} rx_state;
-
-struct chio__nfa {
-    rx_state *st;
-    uint32_t nst, start;
-    rx_set *sets;
-    uint32_t nsets;
-};
-
 /* Building is bounded too: the states (CHIO__NFA_MAX_STATES) and the
  * visits of tree nodes that make them (RX_VISITS: a repeated group of
  * empty groups, "(a()()()){9999}", visits many nodes for a few states). */
@@ -549,9 +530,89 @@ void chio__nfa_free(chio__nfa *nfa)
 {
     if (nfa == NULL)
         return;
+    free(nfa->first);
     free(nfa->st);
     free(nfa->sets);
     free(nfa);
+}
+
+/* The start table's entries at most, and the byte readers of the start
+ * at most (a larger one is not built: building reads each reader's set
+ * for every byte). */
+#define RX_FIRST_MAX    65536u
+#define RX_FIRST_STATES 4096u
+
+/* The byte readers the start of @a reaches without reading, in @closure
+ * (their number returned), or 0 when it also reaches an anchor or the
+ * match (then entering it depends on the position). @stack and @seen:
+ * scratch of a->nst entries, @seen zeroed. */
+static uint32_t rx_start_closure(const chio__nfa *a, uint32_t *closure, uint32_t *stack,
+                                 uint8_t *seen)
+{
+    uint32_t sp = 0, nc = 0, s;
+
+    seen[a->start] = 1;
+    stack[sp++] = a->start;
+    while (sp > 0) {
+        s = stack[--sp];
+        if (a->st[s].op == S_SET) {
+            closure[nc++] = s;
+        } else if (a->st[s].op == S_SPLIT) {
+            if (!seen[a->st[s].arg]) {
+                seen[a->st[s].arg] = 1;
+                stack[sp++] = a->st[s].arg;
+            }
+            if (!seen[a->st[s].out]) {
+                seen[a->st[s].out] = 1;
+                stack[sp++] = a->st[s].out;
+            }
+        } else {
+            return 0;
+        }
+    }
+    return nc;
+}
+
+/* Build @a's start table (see struct chio__nfa) when it applies: a start
+ * that opens many alternatives ("(tok1|tok2|...)") then costs, at each
+ * byte, the alternatives that read it, not all of them. 0 or
+ * CHIO_ENOMEM. */
+static int rx_first_build(chio__nfa *a)
+{
+    uint32_t *closure = malloc(a->nst * sizeof(uint32_t));
+    uint32_t *stack = malloc(a->nst * sizeof(uint32_t));
+    uint8_t *seen = calloc(a->nst, 1);
+    uint32_t nc, b, k, total = 0;
+    int rc = CHIO_ENOMEM;
+
+    if (closure == NULL || stack == NULL || seen == NULL)
+        goto out;
+    rc = 0;
+    nc = rx_start_closure(a, closure, stack, seen);
+    if (nc == 0 || nc > RX_FIRST_STATES)
+        goto out;
+    for (b = 0; b < 256 && total <= RX_FIRST_MAX; b++)
+        for (k = 0; k < nc; k++)
+            total += (a->sets[a->st[closure[k]].arg][b >> 3] >> (b & 7)) & 1u;
+    if (total > RX_FIRST_MAX)
+        goto out;
+    if ((a->first = malloc((257 + (size_t)total) * sizeof(uint32_t))) == NULL) {
+        rc = CHIO_ENOMEM;
+        goto out;
+    }
+    total = 257;
+    for (b = 0; b < 256; b++) {
+        a->first[b] = total;
+        for (k = 0; k < nc; k++)
+            if ((a->sets[a->st[closure[k]].arg][b >> 3] >> (b & 7)) & 1u)
+                a->first[total++] = closure[k];
+    }
+    a->first[256] = total;
+out:
+    free(closure);
+    free(stack);
+    free(seen);
+    return rc;
 }
 
 int chio__nfa_compile(const char *ere, chio__nfa **out)
@@ -587,6 +648,8 @@ int chio__nfa_compile(const char *ere, chio__nfa **out)
     a->nsets = ps.nsets;
     ps.sets = NULL;
     a->start = rx_emit(a, ps.t, root, rx_state_new(a, S_MATCH, 0, 0));
+    if (rx_first_build(a) != 0)
+        goto out;
     *out = a;
     a = NULL;
     rc = 0;
@@ -604,167 +667,7 @@ size_t chio__nfa_states(const chio__nfa *nfa)
 
 size_t chio__nfa_bytes(const chio__nfa *nfa)
 {
-    return sizeof(*nfa) + (size_t)nfa->nst * sizeof(rx_state) + (size_t)nfa->nsets * sizeof(rx_set);
-}
-
-/* ---- searching -------------------------------------------------------------------------- */
-
-int chio__nfa_run_init(chio__nfa_run *run, const chio__nfa *nfa, uint64_t budget)
-{
-    size_t n = nfa->nst;
-
-    memset(run, 0, sizeof(*run));
-    run->nfa = nfa;
-    run->work = budget;
-    run->mark = calloc(n, sizeof(uint32_t));
-    run->cur = malloc(n * sizeof(uint32_t));
-    run->next = malloc(n * sizeof(uint32_t));
-    run->stack = malloc(n * sizeof(uint32_t));
-    if (run->mark == NULL || run->cur == NULL || run->next == NULL || run->stack == NULL) {
-        chio__nfa_run_destroy(run);
-        return CHIO_ENOMEM;
-    }
-    return 0;
-}
-
-void chio__nfa_run_destroy(chio__nfa_run *run)
-{
-    free(run->mark);
-    free(run->cur);
-    free(run->next);
-    free(run->stack);
-    memset(run, 0, sizeof(*run));
-}
-
-static int rx_word_byte(const char *text, size_t i)
-{
-    unsigned char c = (unsigned char)text[i];
-
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-/* Does word assertion @which (W_*) hold between bytes @pos - 1 and @pos
- * of @text (@n bytes)? */
-static int rx_word_holds(const char *text, size_t pos, size_t n, uint32_t which)
-{
-    int before = pos > 0 && rx_word_byte(text, pos - 1);
-    int after = pos < n && rx_word_byte(text, pos);
-
-    switch (which) {
-    case W_EDGE:
-        return before != after;
-    case W_INSIDE:
-        return before == after;
-    case W_START:
-        return !before && after;
-    default: /* W_END */
-        return before && !after;
-    }
-}
-
-/* A new generation of marks: every state unentered. */
-static void rx_generation(chio__nfa_run *run)
-{
-    if (++run->gen == 0) {
-        memset(run->mark, 0, run->nfa->nst * sizeof(uint32_t));
-        run->gen = 1;
-    }
-}
-
-/* Enter state @s0 and what it leads to without reading a byte, at
- * position @pos of @n: byte-reading states go to @list. 1 on reaching the
- * match state, CHIO_ELIMIT when the budget is spent. A state is pushed
- * once per generation, so the stack holds at most every state once. */
-static int rx_enter(chio__nfa_run *run, uint32_t s0, size_t pos, size_t n, uint32_t *list,
-                    uint32_t *len)
-{
-    const rx_state *st = run->nfa->st;
-    uint32_t *mark = run->mark, *stack = run->stack, sp = 0, g = run->gen, s, o, l = *len;
-    uint64_t work = run->work;
-    int rc = 0;
-
-    if (mark[s0] == g)
-        return 0;
-    mark[s0] = g;
-    stack[sp++] = s0;
-    while (sp > 0) {
-        if (work == 0) {
-            rc = CHIO_ELIMIT;
-            break;
-        }
-        work--;
-        s = stack[--sp];
-        switch (st[s].op) {
-        case S_SET:
-            list[l++] = s;
-            continue;
-        case S_SPLIT:
-            o = st[s].arg;
-            if (mark[o] != g) {
-                mark[o] = g;
-                stack[sp++] = o;
-            }
-            break;
-        case S_MATCH:
-            rc = 1;
-            sp = 0;
-            continue;
-        case S_BOL:
-            if (pos != 0)
-                continue;
-            break;
-        case S_WORD:
-            if (!rx_word_holds(run->text, pos, n, st[s].arg))
-                continue;
-            break;
-        default: /* S_EOL */
-            if (pos != n)
-                continue;
-            break;
-        }
-        o = st[s].out;
-        if (mark[o] != g) {
-            mark[o] = g;
-            stack[sp++] = o;
-        }
-    }
-    run->work = work;
-    *len = l;
-    return rc;
-}
-
-int chio__nfa_run_search(chio__nfa_run *run, const char *s, size_t n)
-{
-    const rx_state *st = run->nfa->st;
-    const rx_set *sets = run->nfa->sets;
-    uint32_t clen = 0, nlen, i, *swap;
-    size_t pos;
-    int rc;
-
-    n = strnlen(s, n); /* regexec reads a C string */
-    run->text = s;
-    rx_generation(run);
-    for (pos = 0;; pos++) {
-        unsigned char c;
-        if (run->work == 0)
-            return CHIO_ELIMIT;
-        run->work--; /* a match may start here */
-        if ((rc = rx_enter(run, run->nfa->start, pos, n, run->cur, &clen)) != 0)
-            return rc;
-        if (pos == n)
-            return 0;
-        c = (unsigned char)s[pos];
-        rx_generation(run);
-        nlen = 0;
-        for (i = 0; i < clen; i++) {
-            const rx_state *x = &st[run->cur[i]];
-            if (((sets[x->arg][c >> 3] >> (c & 7)) & 1u) != 0 &&
-                (rc = rx_enter(run, x->out, pos + 1, n, run->next, &nlen)) != 0)
-                return rc;
-        }
-        swap = run->cur;
-        run->cur = run->next;
-        run->next = swap;
-        clen = nlen;
-    }
+    return sizeof(*nfa) + (size_t)nfa->nst * sizeof(rx_state) +
+           (size_t)nfa->nsets * sizeof(rx_set) +
+           (nfa->first != NULL ? (size_t)nfa->first[256] * sizeof(uint32_t) : 0);
 }

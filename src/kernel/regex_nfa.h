@@ -32,7 +32,9 @@ typedef struct chio__nfa chio__nfa;
  * '*' '+' '?' and {n} {n,} {n,m} (n <= m <= 32767), bracket expressions
  * with ranges, negation and [:class:] names, '.', '^' and '$' (the start
  * and the end of the string only, as chio reads them: glibc's also held
- * next to a newline the match read; \` and \' the same), \w \W \s \S,
+ * next to a newline the match read; \` and \' the same; and in every
+ * copy of a counted repetition, where glibc lost some: "(a$){2}" matched
+ * "aa"), \w \W \s \S,
  * the GNU word anchors \b \B \< \>, and '\' before any other ASCII
  * character but a letter or digit (that character).
  * Returns 0; CHIO_EINVAL for an ERE that is invalid or outside the subset
