@@ -79,6 +79,22 @@ static void hold_std_fds(void)
             _exit(CLI_USAGE); /* cannot keep the store's files apart from them */
 }
 
+/* What a command prints is its answer: output that could not be written
+ * (a full disk, a pipe closed while SIGPIPE is ignored) is an error
+ * whatever the command returned, never exit 0 with the answer lost. */
+static int output_written(int rc)
+{
+    int failed = fflush(stdout) != 0, e = errno;
+
+    if (!failed && !ferror(stdout))
+        return rc;
+    if (failed)
+        fprintf(stderr, "chio: cannot write the output: %s\n", strerror(e));
+    else
+        fprintf(stderr, "chio: cannot write the output\n");
+    return CLI_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     static const cli_subcommand cmds[] = {
@@ -93,5 +109,6 @@ int main(int argc, char **argv)
     hold_std_fds();
     if (argc >= 2 && strcmp(argv[1], "help") == 0)
         argv[1] = "--help";
-    return cli_dispatch(NULL, argc - 1, argv + 1, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
+    return output_written(
+        cli_dispatch(NULL, argc - 1, argv + 1, cmds, sizeof(cmds) / sizeof(cmds[0]), usage));
 }
