@@ -840,7 +840,19 @@ public:
                       &err.e, "chio_kernel_add_forbidden_path_guard");
     }
 
-    // Denies when any string in the arguments matches one of @patterns (POSIX ERE).
+    // Would add_secret_leak_guard accept @pattern? Throws chio::error
+    // (CHIO_EINVAL, with the reason) when not: a POSIX ERE read byte by
+    // byte, with \w \W \s \S \b \B \< \>, no back-references or other
+    // escaped letters, at most CHIO_SECRET_PATTERN_MAX_STATES states.
+    static void check_secret_pattern(const std::string &pattern)
+    {
+        detail::c_error err;
+        detail::check(chio_secret_pattern_check(detail::cstr(pattern, "pattern"), &err.e), &err.e,
+                      "chio_secret_pattern_check");
+    }
+
+    // Denies when any string in the arguments matches one of @patterns
+    // (POSIX ERE, as check_secret_pattern reads them).
     void add_secret_leak_guard(const std::string &name, const std::vector<std::string> &patterns)
     {
         need();

@@ -92,10 +92,26 @@ void test_pass_and_deny_are_unchanged()
 
 } // namespace
 
+// Review 32: secret patterns are checked the way the kernel reads them.
+static void test_secret_patterns_are_checked()
+{
+    chio::kernel::check_secret_pattern("\\bAKIA[0-9A-Z]{16}\\b"); // must not throw
+    for (const char *bad : {"(a)\\1", "\\d{4}", "x{1,9000}", "[a-"}) {
+        bool threw = false;
+        try {
+            chio::kernel::check_secret_pattern(bad);
+        } catch (const chio::error &e) {
+            threw = e.code() == CHIO_EINVAL && !e.message().empty();
+        }
+        CHECK(threw);
+    }
+}
+
 int main()
 {
     test_a_default_guard_result_denies();
     test_pass_and_deny_are_unchanged();
+    test_secret_patterns_are_checked();
     std::printf("test_rev31_bindings: %d checks, %d failed\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
 }
