@@ -59,7 +59,8 @@ int chio_export_nats_start(const chio_export_nats_config *cfg, chio_export_nats 
 
     if (out != NULL)
         *out = NULL;
-    if (cfg == NULL || out == NULL || cfg->receipt_db == NULL || cfg->urls == NULL)
+    if (cfg == NULL || out == NULL || cfg->receipt_db == NULL || cfg->urls == NULL ||
+        cfg->receipt_db[0] == '\0' || cfg->urls[0] == '\0')
         return fail(err, CHIO_EINVAL, "export: receipt_db and urls are required");
     stream = cfg->stream ? cfg->stream : "CHIO";
     if (!chio__fleet_stream_name_ok(stream))

@@ -33,6 +33,14 @@ Test(rev32_xapi, exporter_calls_refuse_each_bad_argument_before_starting)
     ERC(chio_export_nats_start(&cfg, &x, &err), CHIO_EINVAL);
     cfg.urls = "nats://127.0.0.1:1";
     ERC(chio_export_nats_start(&cfg, NULL, &err), CHIO_EINVAL);
+    /* empty strings name no store and no server (the thread used to start
+     * and fail later, out of the caller's sight) */
+    cfg.receipt_db = "";
+    ERC(chio_export_nats_start(&cfg, &x, &err), CHIO_EINVAL);
+    cfg.receipt_db = "/nonexistent/db";
+    cfg.urls = "";
+    ERC(chio_export_nats_start(&cfg, &x, &err), CHIO_EINVAL);
+    cfg.urls = "nats://127.0.0.1:1";
     cfg.stream = "";
     ERC(chio_export_nats_start(&cfg, &x, &err), CHIO_EINVAL);
     cfg.stream = "a.b";
