@@ -110,6 +110,7 @@ int chio__is_secret_guard(const chio__guard_reg *g)
 
 typedef struct forms {
     const char *f[FORMS_MAX];
+    size_t n[FORMS_MAX]; /* their lengths */
     size_t nf;
     int deep; /* one more round would still change the last reading */
     char *heap;
@@ -137,6 +138,7 @@ static int forms_build(forms *fm, const char *s, size_t n)
     char *cur;
 
     fm->f[0] = s;
+    fm->n[0] = n;
     fm->nf = 1;
     fm->deep = 0;
     fm->heap = NULL;
@@ -153,6 +155,7 @@ static int forms_build(forms *fm, const char *s, size_t n)
     }
     len = chio__text_fold(s, n, cur);
     if (len != n || memcmp(cur, s, n) != 0) {
+        fm->n[fm->nf] = len;
         fm->f[fm->nf++] = cur;
         prev = cur;
         prevlen = len;
@@ -172,6 +175,7 @@ static int forms_build(forms *fm, const char *s, size_t n)
             fm->deep = 1;
             break;
         }
+        fm->n[fm->nf] = len;
         fm->f[fm->nf++] = cur;
         prev = cur;
         prevlen = len;
@@ -231,7 +235,7 @@ static void work_allow(chio__secret_work *w, const forms *fm)
     size_t f;
 
     for (f = 0; f < fm->nf; f++)
-        bytes += strlen(fm->f[f]) + 1;
+        bytes += fm->n[f] + 1;
     add = bytes * CHIO__SECRET_WORK_BYTE;
     if (w->nruns > 0 && add > UINT64_MAX / w->nruns)
         add = UINT64_MAX;
@@ -248,10 +252,10 @@ static int search_forms(chio__secret_work *w, chio__nfa_run *run, const forms *f
     int rc = 0;
 
     for (f = 0; f < fm->nf && rc == 0; f++) {
-        /* every reading is NUL-terminated at its length; the folded ones
-         * carry no NUL, so the search reads all of them */
+        /* the search stops at a NUL, as regexec did; the folded readings
+         * carry none, so it reads all of them */
         run->work = w->left;
-        rc = chio__nfa_run_search(run, fm->f[f], strlen(fm->f[f]));
+        rc = chio__nfa_run_search(run, fm->f[f], fm->n[f]);
         w->left = run->work;
     }
     return rc;
