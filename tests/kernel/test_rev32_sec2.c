@@ -20,24 +20,9 @@
 #include <time.h>
 
 #include "kernel/kernelutil.h"
+#include "kernel/rev32secret.h"
 #include "kernel/tokens.h"
 #include "regex_nfa.h"
-
-#define NOW 1710000300u
-
-static uint64_t clock_fn(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
-static double process_cpu(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- a seeded random ERE, and the same ERE glibc reads as written ------------------------ */
 
@@ -387,39 +372,6 @@ Test(rev32_sec2, where_glibc_reads_anchors_otherwise_it_matches_more_never_less)
 
 /* ---- the cost of ordinary patterns on ordinary arguments --------------------------------- */
 
-/* A kernel serving srv/t (echo) with one secret_leak guard of @patterns. */
-static chio_kernel *guarded_kernel(const char *const *patterns, size_t n)
-{
-    static const char *const tools[] = {"t"};
-    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
-    chio_error err;
-
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Secrets", patterns, n, &err), 0, "%s",
-                 err.message);
-    return k;
-}
-
-/* Evaluate @args under a fresh token of srv/t; the CPU seconds taken. */
-static double timed_call(chio_kernel *k, const char *args, chio_response *r)
-{
-    static unsigned n;
-    char sid[CHIO_SESSION_ID_LEN + 1], id[32];
-    chio_error err;
-    chio_call c;
-    double t0;
-
-    snprintf(id, sizeof(id), "cap-r32s2-%u", ++n);
-    kt_grant_session(k, NOW, id, "", sid);
-    kt_grant_call(&c, sid, id, args, strlen(args));
-    chio_response_init(r);
-    chio_error_init(&err);
-    t0 = process_cpu();
-    cr_assert_eq(chio_kernel_evaluate(k, &c, r, &err), 0, "%s", err.message);
-    cr_assert_not_null(r->receipt);
-    return process_cpu() - t0;
-}
-
 /* {"v":"<words>"}: @n bytes of prose (caller frees). */
 static char *prose_value(size_t n)
 {
@@ -467,14 +419,14 @@ Test(rev32_sec2, a_pattern_listing_many_tokens_is_not_cut_off_on_prose)
             pat[off++] = an[(unsigned)rand_r(&seed) % 62];
     }
     memcpy(pat + off, ")", 2);
-    k = guarded_kernel(pats, 1);
+    k = r32s_guarded_kernel(pats, 1);
     args = prose_value(1u << 20);
-    timed_call(k, args, &r);
+    r32s_timed_call(k, args, &r);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
     chio_response_destroy(&r);
     /* and a listed token at the end is found */
     memcpy(args + 6 + (1u << 20) - 40, pat + 22, 20);
-    timed_call(k, args, &r);
+    r32s_timed_call(k, args, &r);
     cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%s", chio_code_name(r.code));
     cr_expect_not_null(strstr(r.reason, "matches secret pattern 0"), "%s", r.reason);
     chio_response_destroy(&r);
@@ -494,7 +446,7 @@ Test(rev32_sec2, patterns_of_64_kib_are_checked_in_bounded_time)
                                         "^$", "[^a]",   "(a|b){0,3}",  "("};
     static char pat[65537];
     size_t i, n;
-    double t0 = process_cpu();
+    double t0 = r32s_process_cpu();
 
     for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         chio_error err;
@@ -508,7 +460,7 @@ Test(rev32_sec2, patterns_of_64_kib_are_checked_in_bounded_time)
         cr_expect(rc == 0 || (rc == CHIO_EINVAL && err.message[0] != '\0'), "%s x %zu: %d %s",
                   units[i], n / u, rc, err.message);
     }
-    t0 = process_cpu() - t0;
+    t0 = r32s_process_cpu() - t0;
     cr_expect_lt(t0, 2.0, "checking took %.2f s of CPU", t0);
 }
 
@@ -525,7 +477,7 @@ Test(rev32_sec2, a_cut_off_call_redacts_every_secret_and_counts_its_markers)
     static const char *const secrets[] = {"AKIAABCDEFGHIJKLMNOP", "AKIAQRSTUVWXYZ234567",
                                           "4111111111111111"};
     const size_t blob = 512u << 10;
-    chio_kernel *k = guarded_kernel(pats, 3);
+    chio_kernel *k = r32s_guarded_kernel(pats, 3);
     char *args = malloc(blob + 256), *json;
     const chio_json *root, *meta;
     const char *at;
@@ -541,7 +493,7 @@ Test(rev32_sec2, a_cut_off_call_redacts_every_secret_and_counts_its_markers)
             [(unsigned)rand_r(&seed) % 64];
     off += (size_t)sprintf(args + off, "\",\"w\":\"%s\",\"n\":%s,\"ok\":[\"a\",2]}", secrets[1],
                            secrets[2]);
-    timed_call(k, args, &r);
+    r32s_timed_call(k, args, &r);
     cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%s", chio_code_name(r.code));
     root = chio_receipt_root(r.receipt);
     cr_expect_str_eq(chio_json_string(chio_json_get(root, "redaction_mode"), NULL), "redacted");

@@ -20,10 +20,9 @@
 #include <time.h>
 
 #include "kernel/kernelutil.h"
+#include "kernel/rev32secret.h"
 #include "kernel/tokens.h"
 #include "regex_nfa.h"
-
-#define NOW 1710000300u
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SL_SLOW 8.0 /* sanitizers run this code several times slower */
@@ -36,33 +35,6 @@
 #define SL_SLOW 1.0
 #endif
 
-static uint64_t clock_fn(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
-static double process_cpu(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A kernel serving srv/t (echo) with one secret_leak guard of @patterns. */
-static chio_kernel *guarded_kernel(const char *const *patterns, size_t n)
-{
-    static const char *const tools[] = {"t"};
-    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
-    chio_error err;
-
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Secrets", patterns, n, &err), 0, "%s",
-                 err.message);
-    return k;
-}
-
 /* {"v":"<c x n>"} (caller frees). */
 static char *long_value(char c, size_t n)
 {
@@ -73,28 +45,6 @@ static char *long_value(char c, size_t n)
     memset(s + 6, c, n);
     memcpy(s + 6 + n, "\"}", 3);
     return s;
-}
-
-/* Evaluate @args under a fresh token of srv/t; the response in @r, the
- * process CPU seconds the call took returned. */
-static double timed_call(chio_kernel *k, const char *args, chio_response *r)
-{
-    static unsigned n;
-    char sid[CHIO_SESSION_ID_LEN + 1], id[32];
-    chio_error err;
-    chio_call c;
-    double t0;
-
-    snprintf(id, sizeof(id), "cap-r32s-%u", ++n);
-    kt_grant_session(k, NOW, id, "", sid);
-    kt_grant_call(&c, sid, id, args, strlen(args));
-    chio_response_init(r);
-    chio_error_init(&err);
-    t0 = process_cpu();
-    cr_assert_eq(chio_kernel_evaluate(k, &c, r, &err), 0, "%s", err.message);
-    t0 = process_cpu() - t0;
-    cr_assert_not_null(r->receipt);
-    return t0;
 }
 
 /* The receipt of @r verifies under the kernel key. */
@@ -114,10 +64,10 @@ Test(rev32_secret, an_agents_long_argument_costs_linear_time_under_an_ordinary_p
 {
     /* glibc: 15 s for 100 KB, 52 s for 200 KB (quadratic) */
     static const char *const pats[] = {"[a-z0-9]+@example\\.com"};
-    chio_kernel *k = guarded_kernel(pats, 1);
+    chio_kernel *k = r32s_guarded_kernel(pats, 1);
     char *args = long_value('a', 200000);
     chio_response r;
-    double cpu = timed_call(k, args, &r);
+    double cpu = r32s_timed_call(k, args, &r);
 
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
     cr_expect_lt(cpu, 2.0 * SL_SLOW, "one call took %.2f s of CPU", cpu);
@@ -128,7 +78,7 @@ Test(rev32_secret, an_agents_long_argument_costs_linear_time_under_an_ordinary_p
     /* and a match at the end of a long run is still found */
     args = long_value('a', 200000);
     memcpy(args + 6 + 200000 - 12, "@example.com", 12);
-    cpu = timed_call(k, args, &r);
+    cpu = r32s_timed_call(k, args, &r);
     cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%s", chio_code_name(r.code));
     cr_expect_lt(cpu, 2.0 * SL_SLOW, "one call took %.2f s of CPU", cpu);
     expect_verifies(&r);
@@ -143,7 +93,7 @@ Test(rev32_secret, a_pattern_that_keeps_many_states_alive_is_cut_off_and_denies)
      * alive at every byte: past the guard's work bound (64 steps a byte)
      * the search stops and the string is flagged (fail closed). */
     static const char *const pats[] = {"(a|b)*a(a|b){60}x"};
-    chio_kernel *k = guarded_kernel(pats, 1);
+    chio_kernel *k = r32s_guarded_kernel(pats, 1);
     char *args = long_value('a', 1 << 20);
     const chio_json *root, *meta, *params;
     chio_response r;
@@ -155,7 +105,7 @@ Test(rev32_secret, a_pattern_that_keeps_many_states_alive_is_cut_off_and_denies)
 
     for (i = 0; i < (1u << 20); i += 3)
         args[6 + i] = 'b';
-    cpu = timed_call(k, args, &r);
+    cpu = r32s_timed_call(k, args, &r);
     cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%s", chio_code_name(r.code));
     cr_expect_not_null(strstr(r.reason, "work bound"), "%s", r.reason);
     cr_expect_lt(cpu, 3.0 * SL_SLOW, "one call took %.2f s of CPU", cpu);
@@ -177,7 +127,7 @@ Test(rev32_secret, a_pattern_that_keeps_many_states_alive_is_cut_off_and_denies)
     free(args);
 
     /* the same pattern on ordinary text still answers exactly */
-    cpu = timed_call(
+    cpu = r32s_timed_call(
         k, "{\"v\":\"ab aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", &r);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
     chio_response_destroy(&r);
@@ -200,7 +150,7 @@ Test(rev32_secret, many_short_strings_cost_no_more_than_their_bytes)
 
     off = (size_t)snprintf(pat, sizeof(pat), "(x?){200}\\<y");
     cr_assert_lt(off, sizeof(pat));
-    k = guarded_kernel(pats, 1);
+    k = r32s_guarded_kernel(pats, 1);
     args = malloc(8 + 3 * n);
     cr_assert_not_null(args);
     off = 0;
@@ -211,7 +161,7 @@ Test(rev32_secret, many_short_strings_cost_no_more_than_their_bytes)
     }
     args[off - 1] = ']';
     args[off] = '\0';
-    cpu = timed_call(k, args, &r);
+    cpu = r32s_timed_call(k, args, &r);
     cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%s", chio_code_name(r.code));
     cr_expect_lt(cpu, 3.0 * SL_SLOW, "one call took %.2f s of CPU", cpu);
     expect_verifies(&r);
@@ -251,10 +201,10 @@ Test(rev32_secret, patterns_outside_what_the_kernel_reads_are_refused_at_registr
     const char *one[1];
     chio_error err;
     size_t i;
-    double t0 = process_cpu();
+    double t0 = r32s_process_cpu();
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", (const char *const[]){"t"}, 1);
+        chio_kernel *k = kt_echo_kernel(NULL, NULL, "srv", (const char *const[]){"t"}, 1);
         one[0] = bad[i];
         chio_error_init(&err);
         cr_expect_eq(chio_secret_pattern_check(bad[i], &err), CHIO_EINVAL, "%s", bad[i]);
@@ -270,7 +220,7 @@ Test(rev32_secret, patterns_outside_what_the_kernel_reads_are_refused_at_registr
         cr_expect_eq(chio_secret_pattern_check(good[i], &err), 0, "%s: %s", good[i], err.message);
     }
     cr_expect_eq(chio_secret_pattern_check(NULL, &err), CHIO_EINVAL);
-    t0 = process_cpu() - t0;
+    t0 = r32s_process_cpu() - t0;
     cr_expect_lt(t0, 2.0 * SL_SLOW, "checking the patterns took %.2f s of CPU", t0);
 }
 
