@@ -42,8 +42,8 @@
 // issue_capability, close_session, begin_draining, session_state, metrics
 // and public_hex are thread-safe. Registered callables run on the threads
 // that call evaluate, possibly many at once, so they must be thread-safe
-// themselves; so must the clock, which also runs on the kernel's threads. drain() must not be called from a callback; destroying or
-// moving a kernel must not race with any other call on it.
+// themselves; so must the clock, which also runs on the kernel's threads. drain() must not be
+// called from a callback; destroying or moving a kernel must not race with any other call on it.
 //
 // Link: libchio.a -lcrypto -lck -lrocksdb -lpthread (or pkg-config chio).
 
@@ -66,7 +66,8 @@
 #include <utility>
 #include <vector>
 
-namespace chio {
+namespace chio
+{
 
 // ---- errors ---------------------------------------------------------------------------
 
@@ -76,24 +77,40 @@ inline constexpr std::size_t no_offset = ~std::size_t{0};
 // A failed libchio call. code() is the negative CHIO_E* value. Copying one
 // never throws (the message is shared, as std::runtime_error shares what()),
 // so catching by value or std::make_exception_ptr cannot end in terminate.
-class error : public std::runtime_error {
-public:
+class error : public std::runtime_error
+{
+  public:
     error(int code, const std::string &message, std::size_t offset = no_offset)
         : std::runtime_error(format(code, message)), code_(code),
           message_(std::make_shared<const std::string>(message)), offset_(offset)
     {
     }
 
-    int code() const noexcept { return code_; }
+    int code() const noexcept
+    {
+        return code_;
+    }
     // Symbolic name, e.g. "CHIO_ENOSESSION" (static string).
-    const char *name() const noexcept { return chio_errno_name(code_); }
+    const char *name() const noexcept
+    {
+        return chio_errno_name(code_);
+    }
     // Library message (or chio_strerror(code) when the library gave none).
-    const std::string &message() const noexcept { return *message_; }
+    const std::string &message() const noexcept
+    {
+        return *message_;
+    }
     // Byte offset of the problem in the input, or no_offset (== CHIO_NO_OFFSET).
-    std::size_t offset() const noexcept { return offset_; }
-    bool has_offset() const noexcept { return offset_ != no_offset; }
+    std::size_t offset() const noexcept
+    {
+        return offset_;
+    }
+    bool has_offset() const noexcept
+    {
+        return offset_ != no_offset;
+    }
 
-private:
+  private:
     static std::string format(int code, const std::string &message)
     {
         std::string s = chio_errno_name(code);
@@ -107,7 +124,8 @@ private:
     std::size_t offset_;
 };
 
-namespace detail {
+namespace detail
+{
 
 // Length of a NUL-terminated string in a fixed buffer of @cap bytes.
 inline std::size_t bounded_len(const char *s, std::size_t cap) noexcept
@@ -139,10 +157,16 @@ inline void check(int rc, const chio_error *err = nullptr, const char *where = n
 // A zeroed chio_error for one call.
 struct c_error {
     chio_error e;
-    c_error() noexcept { chio_error_init(&e); }
+    c_error() noexcept
+    {
+        chio_error_init(&e);
+    }
 };
 
-inline std::string str_or_empty(const char *s) { return s != nullptr ? std::string(s) : std::string(); }
+inline std::string str_or_empty(const char *s)
+{
+    return s != nullptr ? std::string(s) : std::string();
+}
 
 // @s as a C string for libchio; throws chio::error(CHIO_EINVAL) when it holds a
 // NUL byte, at which C would silently cut it ("cap-1\0x" must never act on
@@ -156,7 +180,8 @@ inline const char *cstr(const std::string &s, const char *what)
 
 // Copy @src into @dst (capacity @cap including the NUL) without splitting a
 // UTF-8 sequence; never allocates or throws.
-inline void copy_utf8_truncated(char *dst, std::size_t cap, const char *src, std::size_t len) noexcept
+inline void copy_utf8_truncated(char *dst, std::size_t cap, const char *src,
+                                std::size_t len) noexcept
 {
     if (dst == nullptr || cap == 0)
         return;
@@ -176,10 +201,11 @@ inline std::vector<std::uint8_t> decode_keys(const std::vector<std::string> &hex
 {
     std::vector<std::uint8_t> out(hex.size() * CHIO_PUBKEY_BYTES);
     for (std::size_t i = 0; i < hex.size(); i++) {
-        int rc = chio_pubkey_from_hex(hex[i].c_str(), hex[i].size(), out.data() + i * CHIO_PUBKEY_BYTES);
+        int rc =
+            chio_pubkey_from_hex(hex[i].c_str(), hex[i].size(), out.data() + i * CHIO_PUBKEY_BYTES);
         if (rc != 0)
-            throw error(rc, "public key " + std::to_string(i) + " is not 64 hex digits: " +
-                                chio_strerror(rc));
+            throw error(rc, "public key " + std::to_string(i) +
+                                " is not 64 hex digits: " + chio_strerror(rc));
     }
     return out;
 }
@@ -189,11 +215,16 @@ inline std::vector<std::uint8_t> decode_keys(const std::vector<std::string> &hex
 // ---- keypair --------------------------------------------------------------------------
 
 // An Ed25519 keypair. The seed stays inside libchio and is wiped on free.
-class keypair {
-public:
+class keypair
+{
+  public:
     keypair() noexcept = default;
-    explicit keypair(chio_keypair *owned) noexcept : kp_(owned) {}
-    keypair(keypair &&o) noexcept : kp_(std::exchange(o.kp_, nullptr)) {}
+    explicit keypair(chio_keypair *owned) noexcept : kp_(owned)
+    {
+    }
+    keypair(keypair &&o) noexcept : kp_(std::exchange(o.kp_, nullptr))
+    {
+    }
     keypair &operator=(keypair &&o) noexcept
     {
         if (this != &o) {
@@ -204,7 +235,10 @@ public:
     }
     keypair(const keypair &) = delete;
     keypair &operator=(const keypair &) = delete;
-    ~keypair() { chio_keypair_free(kp_); }
+    ~keypair()
+    {
+        chio_keypair_free(kp_);
+    }
 
     // 64 hex digits (optionally "0x"); no whitespace, not even a newline.
     static keypair from_seed_hex(std::string_view hex)
@@ -225,14 +259,26 @@ public:
     }
 
     // 64 lowercase hex digits; "" when empty.
-    std::string public_hex() const { return detail::str_or_empty(chio_keypair_public_hex(kp_)); }
+    std::string public_hex() const
+    {
+        return detail::str_or_empty(chio_keypair_public_hex(kp_));
+    }
 
-    explicit operator bool() const noexcept { return kp_ != nullptr; }
-    chio_keypair *get() const noexcept { return kp_; }
+    explicit operator bool() const noexcept
+    {
+        return kp_ != nullptr;
+    }
+    chio_keypair *get() const noexcept
+    {
+        return kp_;
+    }
     // Give up ownership (the caller frees with chio_keypair_free).
-    chio_keypair *release() noexcept { return std::exchange(kp_, nullptr); }
+    chio_keypair *release() noexcept
+    {
+        return std::exchange(kp_, nullptr);
+    }
 
-private:
+  private:
     chio_keypair *kp_ = nullptr;
 };
 
@@ -266,11 +312,16 @@ struct receipt_verification {
     std::string signer_key_hex;
 };
 
-class receipt {
-public:
+class receipt
+{
+  public:
     receipt() noexcept = default;
-    explicit receipt(chio_receipt *owned) noexcept : r_(owned) {}
-    receipt(receipt &&o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+    explicit receipt(chio_receipt *owned) noexcept : r_(owned)
+    {
+    }
+    receipt(receipt &&o) noexcept : r_(std::exchange(o.r_, nullptr))
+    {
+    }
     receipt &operator=(receipt &&o) noexcept
     {
         if (this != &o) {
@@ -281,13 +332,17 @@ public:
     }
     receipt(const receipt &) = delete;
     receipt &operator=(const receipt &) = delete;
-    ~receipt() { chio_receipt_free(r_); }
+    ~receipt()
+    {
+        chio_receipt_free(r_);
+    }
 
     static receipt parse(std::string_view json)
     {
         chio_receipt *r = nullptr;
         detail::c_error err;
-        detail::check(chio_receipt_parse(json.data(), json.size(), &r, &err.e), &err.e, "chio_receipt_parse");
+        detail::check(chio_receipt_parse(json.data(), json.size(), &r, &err.e), &err.e,
+                      "chio_receipt_parse");
         return receipt(r);
     }
 
@@ -298,12 +353,30 @@ public:
         const char *s = chio_receipt_json(r_, &len);
         return s != nullptr ? std::string_view(s, len) : std::string_view();
     }
-    std::string id() const { return detail::str_or_empty(chio_receipt_id(r_)); }
-    std::uint64_t timestamp() const noexcept { return r_ ? chio_receipt_timestamp(r_) : 0; }
-    std::string capability_id() const { return detail::str_or_empty(chio_receipt_capability_id(r_)); }
-    std::string tool_server() const { return detail::str_or_empty(chio_receipt_tool_server(r_)); }
-    std::string tool_name() const { return detail::str_or_empty(chio_receipt_tool_name(r_)); }
-    std::string kernel_key_hex() const { return detail::str_or_empty(chio_receipt_kernel_key_hex(r_)); }
+    std::string id() const
+    {
+        return detail::str_or_empty(chio_receipt_id(r_));
+    }
+    std::uint64_t timestamp() const noexcept
+    {
+        return r_ ? chio_receipt_timestamp(r_) : 0;
+    }
+    std::string capability_id() const
+    {
+        return detail::str_or_empty(chio_receipt_capability_id(r_));
+    }
+    std::string tool_server() const
+    {
+        return detail::str_or_empty(chio_receipt_tool_server(r_));
+    }
+    std::string tool_name() const
+    {
+        return detail::str_or_empty(chio_receipt_tool_name(r_));
+    }
+    std::string kernel_key_hex() const
+    {
+        return detail::str_or_empty(chio_receipt_kernel_key_hex(r_));
+    }
     chio::verdict verdict() const noexcept
     {
         return r_ ? static_cast<chio::verdict>(chio_receipt_verdict(r_)) : chio::verdict::none;
@@ -336,26 +409,41 @@ public:
         v.trust_level = detail::str_or_empty(rep.trust_level);
         v.result = detail::str_or_empty(rep.result);
         v.id = detail::str_or_empty(rep.id);
-        v.signer_key_hex.assign(rep.signer_key_hex,
-                                detail::bounded_len(rep.signer_key_hex, sizeof(rep.signer_key_hex)));
+        v.signer_key_hex.assign(
+            rep.signer_key_hex,
+            detail::bounded_len(rep.signer_key_hex, sizeof(rep.signer_key_hex)));
         return v;
     }
 
-    explicit operator bool() const noexcept { return r_ != nullptr; }
-    chio_receipt *get() const noexcept { return r_; }
-    chio_receipt *release() noexcept { return std::exchange(r_, nullptr); }
+    explicit operator bool() const noexcept
+    {
+        return r_ != nullptr;
+    }
+    chio_receipt *get() const noexcept
+    {
+        return r_;
+    }
+    chio_receipt *release() noexcept
+    {
+        return std::exchange(r_, nullptr);
+    }
 
-private:
+  private:
     chio_receipt *r_ = nullptr;
 };
 
 // ---- capabilities ---------------------------------------------------------------------
 
-class capability {
-public:
+class capability
+{
+  public:
     capability() noexcept = default;
-    explicit capability(chio_capability *owned) noexcept : c_(owned) {}
-    capability(capability &&o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    explicit capability(chio_capability *owned) noexcept : c_(owned)
+    {
+    }
+    capability(capability &&o) noexcept : c_(std::exchange(o.c_, nullptr))
+    {
+    }
     capability &operator=(capability &&o) noexcept
     {
         if (this != &o) {
@@ -366,7 +454,10 @@ public:
     }
     capability(const capability &) = delete;
     capability &operator=(const capability &) = delete;
-    ~capability() { chio_capability_free(c_); }
+    ~capability()
+    {
+        chio_capability_free(c_);
+    }
 
     static capability parse(std::string_view json)
     {
@@ -380,14 +471,15 @@ public:
     // Sign a token with @issuer (chio_capability_issue). @id empty: a UUIDv7.
     static capability issue(const keypair &issuer, const std::string &subject_hex,
                             std::string_view scope_json, std::uint64_t issued_at,
-                            std::uint64_t ttl_secs, const std::optional<std::string> &id = std::nullopt)
+                            std::uint64_t ttl_secs,
+                            const std::optional<std::string> &id = std::nullopt)
     {
         chio_capability *c = nullptr;
         detail::c_error err;
         const char *cid = id ? detail::cstr(*id, "capability id") : nullptr;
         detail::check(chio_capability_issue(issuer.get(), cid, detail::cstr(subject_hex, "subject"),
-                                            scope_json.data(), scope_json.size(), issued_at, ttl_secs,
-                                            &c, &err.e),
+                                            scope_json.data(), scope_json.size(), issued_at,
+                                            ttl_secs, &c, &err.e),
                       &err.e, "chio_capability_issue");
         return capability(c);
     }
@@ -399,17 +491,41 @@ public:
         const char *s = chio_capability_json(c_, &len);
         return s != nullptr ? std::string_view(s, len) : std::string_view();
     }
-    std::string id() const { return detail::str_or_empty(chio_capability_id(c_)); }
-    std::string issuer_hex() const { return detail::str_or_empty(chio_capability_issuer_hex(c_)); }
-    std::string subject_hex() const { return detail::str_or_empty(chio_capability_subject_hex(c_)); }
-    std::uint64_t issued_at() const noexcept { return c_ ? chio_capability_issued_at(c_) : 0; }
-    std::uint64_t expires_at() const noexcept { return c_ ? chio_capability_expires_at(c_) : 0; }
+    std::string id() const
+    {
+        return detail::str_or_empty(chio_capability_id(c_));
+    }
+    std::string issuer_hex() const
+    {
+        return detail::str_or_empty(chio_capability_issuer_hex(c_));
+    }
+    std::string subject_hex() const
+    {
+        return detail::str_or_empty(chio_capability_subject_hex(c_));
+    }
+    std::uint64_t issued_at() const noexcept
+    {
+        return c_ ? chio_capability_issued_at(c_) : 0;
+    }
+    std::uint64_t expires_at() const noexcept
+    {
+        return c_ ? chio_capability_expires_at(c_) : 0;
+    }
 
-    explicit operator bool() const noexcept { return c_ != nullptr; }
-    chio_capability *get() const noexcept { return c_; }
-    chio_capability *release() noexcept { return std::exchange(c_, nullptr); }
+    explicit operator bool() const noexcept
+    {
+        return c_ != nullptr;
+    }
+    chio_capability *get() const noexcept
+    {
+        return c_;
+    }
+    chio_capability *release() noexcept
+    {
+        return std::exchange(c_, nullptr);
+    }
 
-private:
+  private:
     chio_capability *c_ = nullptr;
 };
 
@@ -421,13 +537,14 @@ struct call {
     std::string capability_id;
     std::string server_id;
     std::string tool_name;
-    std::string arguments_json = "{}"; // any JSON text; "" means {}
+    std::string arguments_json = "{}";     // any JSON text; "" means {}
     std::optional<std::string> request_id; // nullopt: the kernel generates a UUIDv7
 };
 
 // A decision with its committed receipt (chio_response, taken over).
-class response {
-public:
+class response
+{
+  public:
     response() = default;
     response(response &&) noexcept = default;
     response &operator=(response &&) noexcept = default;
@@ -440,7 +557,10 @@ public:
     {
         struct guard {
             chio_response *p;
-            ~guard() { chio_response_destroy(p); }
+            ~guard()
+            {
+                chio_response_destroy(p);
+            }
         } g{&r};
         response out;
         out.verdict_ = static_cast<chio::verdict>(r.verdict);
@@ -457,27 +577,60 @@ public:
         return out;
     }
 
-    chio::verdict verdict() const noexcept { return verdict_; }
-    bool allowed() const noexcept { return verdict_ == chio::verdict::allow; }
-    std::string_view verdict_name() const noexcept { return chio::verdict_name(verdict_); }
-    chio_code code() const noexcept { return code_; }
+    chio::verdict verdict() const noexcept
+    {
+        return verdict_;
+    }
+    bool allowed() const noexcept
+    {
+        return verdict_ == chio::verdict::allow;
+    }
+    std::string_view verdict_name() const noexcept
+    {
+        return chio::verdict_name(verdict_);
+    }
+    chio_code code() const noexcept
+    {
+        return code_;
+    }
     // "none", "guard_denied", "tool_error", ... (chio_code_name).
     std::string_view code_name() const noexcept
     {
         const char *s = chio_code_name(code_);
         return s != nullptr ? std::string_view(s) : std::string_view();
     }
-    const std::string &reason() const noexcept { return reason_; }
+    const std::string &reason() const noexcept
+    {
+        return reason_;
+    }
     // Canonical JSON of the tool output; nullopt when denied.
-    const std::optional<std::string> &output() const noexcept { return output_; }
-    const std::string &request_id() const noexcept { return request_id_; }
-    const chio::receipt &receipt() const noexcept { return receipt_; }
-    chio::receipt take_receipt() noexcept { return std::move(receipt_); }
+    const std::optional<std::string> &output() const noexcept
+    {
+        return output_;
+    }
+    const std::string &request_id() const noexcept
+    {
+        return request_id_;
+    }
+    const chio::receipt &receipt() const noexcept
+    {
+        return receipt_;
+    }
+    chio::receipt take_receipt() noexcept
+    {
+        return std::move(receipt_);
+    }
     // Child receipts of nested requests (sampling, elicitation), in order.
-    const std::vector<chio::receipt> &children() const noexcept { return children_; }
-    std::vector<chio::receipt> take_children() noexcept { return std::move(children_); }
+    const std::vector<chio::receipt> &children() const noexcept
+    {
+        return children_;
+    }
+    std::vector<chio::receipt> take_children() noexcept
+    {
+        return std::move(children_);
+    }
 
-private:
+  private:
     chio::verdict verdict_ = chio::verdict::none;
     chio_code code_ = CHIO_CODE_NONE;
     std::string reason_;
@@ -508,17 +661,25 @@ struct guard_input {
 // does: fail closed.
 struct guard_result {
     bool passed = false;
-    std::string details; // evidence text (UTF-8; libchio keeps 511 bytes, cut on a character boundary)
+    std::string
+        details; // evidence text (UTF-8; libchio keeps 511 bytes, cut on a character boundary)
 
-    static guard_result pass(std::string details = {}) { return guard_result{true, std::move(details)}; }
-    static guard_result deny(std::string details = {}) { return guard_result{false, std::move(details)}; }
+    static guard_result pass(std::string details = {})
+    {
+        return guard_result{true, std::move(details)};
+    }
+    static guard_result deny(std::string details = {})
+    {
+        return guard_result{false, std::move(details)};
+    }
 };
 
 using guard_fn = std::function<guard_result(const guard_input &)>;
 using log_fn = std::function<void(chio_log_level level, std::string_view json)>;
 using clock_fn = std::function<std::uint64_t()>;
 
-namespace detail {
+namespace detail
+{
 
 struct tool_holder {
     tool_fn fn;
@@ -586,7 +747,8 @@ inline int chio_cpp_detail_tool_invoke(void *user, chio_tool_ctx *, const char *
 {
     auto *h = static_cast<detail::tool_holder *>(user);
     try {
-        std::string result = h->fn(std::string(detail::view(tool)), std::string(detail::view(args, len)));
+        std::string result =
+            h->fn(std::string(detail::view(tool)), std::string(detail::view(args, len)));
         // A result that is not JSON makes the kernel report a tool error itself.
         return chio_output_set_json(out, result.data(), result.size());
     } catch (const std::exception &e) {
@@ -597,8 +759,9 @@ inline int chio_cpp_detail_tool_invoke(void *user, chio_tool_ctx *, const char *
     return CHIO_EFAILED;
 }
 
-inline int chio_cpp_detail_guard(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
-                                 char *details, std::size_t details_cap) noexcept
+inline int chio_cpp_detail_guard(void *user, const chio_guard_input *in,
+                                 chio_guard_verdict *verdict, char *details,
+                                 std::size_t details_cap) noexcept
 {
     auto *h = static_cast<detail::guard_holder *>(user);
     *verdict = CHIO_GUARD_DENY;
@@ -624,7 +787,8 @@ inline int chio_cpp_detail_guard(void *user, const chio_guard_input *in, chio_gu
     return 0;
 }
 
-inline void chio_cpp_detail_log(void *ctx, chio_log_level level, const char *json, std::size_t len) noexcept
+inline void chio_cpp_detail_log(void *ctx, chio_log_level level, const char *json,
+                                std::size_t len) noexcept
 {
     try {
         static_cast<detail::kernel_state *>(ctx)->log(level, detail::view(json, len));
@@ -643,7 +807,10 @@ inline std::uint64_t chio_cpp_detail_clock(void *ctx) noexcept
         {
             detail::clock_running = s;
         }
-        ~scope() { detail::clock_running = prev; }
+        ~scope()
+        {
+            detail::clock_running = prev;
+        }
     } in_clock(st);
     try {
         return st->clock();
@@ -656,8 +823,9 @@ inline std::uint64_t chio_cpp_detail_clock(void *ctx) noexcept
 
 // ---- kernel ---------------------------------------------------------------------------
 
-class kernel {
-public:
+class kernel
+{
+  public:
     // chio_retention_config; defaults from chio_kernel_config_init (disabled,
     // CHIO_DEFAULT_RETENTION_DAYS, CHIO_DEFAULT_RETENTION_MAX_SIZE_BYTES).
     struct retention {
@@ -678,8 +846,8 @@ public:
 
     // chio_kernel_config in C++ terms. Defaults come from chio_kernel_config_init.
     struct config {
-        chio::keypair keypair;           // required; consumed by the kernel constructor
-        std::string policy_hash;         // required; embedded in every receipt
+        chio::keypair keypair;   // required; consumed by the kernel constructor
+        std::string policy_hash; // required; embedded in every receipt
         std::optional<std::string> receipt_store_path; // RocksDB directory, or
         bool ephemeral_store = false;                  // in-memory log (exclusive with a path)
         chio_durability durability = CHIO_DURABILITY_SYNC;
@@ -742,8 +910,9 @@ public:
             cfg.retention_config.archive_path
                 ? detail::cstr(*cfg.retention_config.archive_path, "archive_path")
                 : nullptr;
-        c.receipt_store_path =
-            cfg.receipt_store_path ? detail::cstr(*cfg.receipt_store_path, "receipt_store_path") : nullptr;
+        c.receipt_store_path = cfg.receipt_store_path
+                                   ? detail::cstr(*cfg.receipt_store_path, "receipt_store_path")
+                                   : nullptr;
         c.ephemeral_store = cfg.ephemeral_store ? 1 : 0;
         c.signer_threads = cfg.signer_threads;
         c.ring_capacity = cfg.ring_capacity;
@@ -767,7 +936,9 @@ public:
         k_ = k;
     }
 
-    kernel(kernel &&o) noexcept : k_(std::exchange(o.k_, nullptr)), state_(std::move(o.state_)) {}
+    kernel(kernel &&o) noexcept : k_(std::exchange(o.k_, nullptr)), state_(std::move(o.state_))
+    {
+    }
     kernel &operator=(kernel &&o) noexcept
     {
         if (this != &o) {
@@ -779,13 +950,16 @@ public:
     }
     kernel(const kernel &) = delete;
     kernel &operator=(const kernel &) = delete;
-    ~kernel() { reset(); }
+    ~kernel()
+    {
+        reset();
+    }
 
     // ---- build phase (one thread, before the first open_session) ----
 
     // A tool server answering @tool_names; @fn gets (tool, canonical args JSON).
-    void register_tool_server(const std::string &server_id, const std::vector<std::string> &tool_names,
-                              tool_fn fn)
+    void register_tool_server(const std::string &server_id,
+                              const std::vector<std::string> &tool_names, tool_fn fn)
     {
         need();
         if (!fn)
@@ -795,7 +969,8 @@ public:
         for (const std::string &n : tool_names)
             names.push_back(detail::cstr(n, "tool name"));
         const char *sid = detail::cstr(server_id, "server id"); // checked before the holder is kept
-        state_->tools.push_back(std::make_unique<detail::tool_holder>(detail::tool_holder{std::move(fn)}));
+        state_->tools.push_back(
+            std::make_unique<detail::tool_holder>(detail::tool_holder{std::move(fn)}));
         chio_tool_server s;
         std::memset(&s, 0, sizeof(s));
         s.server_id = sid;
@@ -818,7 +993,8 @@ public:
         if (!fn)
             throw error(CHIO_EINVAL, "add_guard: empty guard function");
         const char *cname = detail::cstr(name, "guard name"); // checked before the holder is kept
-        state_->guards.push_back(std::make_unique<detail::guard_holder>(detail::guard_holder{std::move(fn)}));
+        state_->guards.push_back(
+            std::make_unique<detail::guard_holder>(detail::guard_holder{std::move(fn)}));
         detail::c_error err;
         int rc = chio_kernel_add_guard(k_, cname, &chio_cpp_detail_guard,
                                        state_->guards.back().get(), &err.e);
@@ -835,8 +1011,8 @@ public:
         std::vector<const char *> v = cstrs(prefixes, "path prefix");
         detail::c_error err;
         const char *cname = detail::cstr(name, "guard name");
-        detail::check(chio_kernel_add_forbidden_path_guard(k_, cname, v.empty() ? nullptr : v.data(),
-                                                           v.size(), &err.e),
+        detail::check(chio_kernel_add_forbidden_path_guard(
+                          k_, cname, v.empty() ? nullptr : v.data(), v.size(), &err.e),
                       &err.e, "chio_kernel_add_forbidden_path_guard");
     }
 
@@ -849,6 +1025,16 @@ public:
         detail::c_error err;
         detail::check(chio_secret_pattern_check(detail::cstr(pattern, "pattern"), &err.e), &err.e,
                       "chio_secret_pattern_check");
+    }
+
+    // Would the kernel enforce a regex_match constraint with @pattern (read
+    // as chio's Rust regex reads it)? Throws chio::error (CHIO_EINVAL, with
+    // the reason) when not: such a grant would deny every call under it.
+    static void check_regex_constraint(const std::string &pattern)
+    {
+        detail::c_error err;
+        detail::check(chio_regex_constraint_check(detail::cstr(pattern, "pattern"), &err.e), &err.e,
+                      "chio_regex_constraint_check");
     }
 
     // Denies when any string in the arguments matches one of @patterns
@@ -907,7 +1093,8 @@ public:
         detail::c_error err;
         const char *agent = detail::cstr(agent_id, "agent id");
         detail::check(chio_kernel_open_session(k_, agent, ptrs.empty() ? nullptr : ptrs.data(),
-                                               lens.empty() ? nullptr : lens.data(), tokens.size(), id, &err.e),
+                                               lens.empty() ? nullptr : lens.data(), tokens.size(),
+                                               id, &err.e),
                       &err.e, "chio_kernel_open_session");
         return std::string(id);
     }
@@ -978,16 +1165,16 @@ public:
     {
         need();
         detail::c_error err;
-        detail::check(chio_kernel_close_session(k_, detail::cstr(session_id, "session id"), &err.e), &err.e,
-                      "chio_kernel_close_session");
+        detail::check(chio_kernel_close_session(k_, detail::cstr(session_id, "session id"), &err.e),
+                      &err.e, "chio_kernel_close_session");
     }
 
     chio_session_state session_state(const std::string &session_id)
     {
         need();
         chio_session_state st = CHIO_SESSION_INITIALIZING;
-        detail::check(chio_kernel_session_state(k_, detail::cstr(session_id, "session id"), &st), nullptr,
-                      "chio_kernel_session_state");
+        detail::check(chio_kernel_session_state(k_, detail::cstr(session_id, "session id"), &st),
+                      nullptr, "chio_kernel_session_state");
         return st;
     }
 
@@ -1024,10 +1211,16 @@ public:
         return detail::str_or_empty(chio_kernel_public_hex(k_));
     }
 
-    explicit operator bool() const noexcept { return k_ != nullptr; }
-    chio_kernel *get() const noexcept { return k_; }
+    explicit operator bool() const noexcept
+    {
+        return k_ != nullptr;
+    }
+    chio_kernel *get() const noexcept
+    {
+        return k_;
+    }
 
-private:
+  private:
     void need() const
     {
         if (k_ == nullptr)
@@ -1073,13 +1266,28 @@ private:
 
 // ---- small helpers ----------------------------------------------------------------------
 
-inline std::string_view version() noexcept { return chio_version(); }
-inline std::string_view strerror(int code) noexcept { return chio_strerror(code); }
-inline std::string_view errno_name(int code) noexcept { return chio_errno_name(code); }
+inline std::string_view version() noexcept
+{
+    return chio_version();
+}
+inline std::string_view strerror(int code) noexcept
+{
+    return chio_strerror(code);
+}
+inline std::string_view errno_name(int code) noexcept
+{
+    return chio_errno_name(code);
+}
 // The reporting class of a result code ("unknown_session"; chio_errno_reason).
-inline std::string_view errno_reason(int code) noexcept { return chio_errno_reason(code); }
+inline std::string_view errno_reason(int code) noexcept
+{
+    return chio_errno_reason(code);
+}
 // Older spelling of errno_name(), kept for source compatibility.
-inline std::string_view err_name(int code) noexcept { return chio_errno_name(code); }
+inline std::string_view err_name(int code) noexcept
+{
+    return chio_errno_name(code);
+}
 inline std::string_view code_name(chio_code c) noexcept
 {
     const char *s = chio_code_name(c);

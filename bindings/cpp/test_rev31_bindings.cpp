@@ -12,7 +12,8 @@
 #include <cstdio>
 #include <string>
 
-namespace {
+namespace
+{
 
 int g_failures = 0;
 int g_checks = 0;
@@ -28,7 +29,8 @@ int g_checks = 0;
 
 const char *const SEED = "0707070707070707070707070707070707070707070707070707070707070707";
 const char *const AGENT_SEED = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";
-const char *const SCOPE = R"({"grants":[{"server_id":"srv","tool_name":"*","operations":["invoke"]}]})";
+const char *const SCOPE =
+    R"({"grants":[{"server_id":"srv","tool_name":"*","operations":["invoke"]}]})";
 
 // One call through a kernel whose only guard is @guard; the response.
 chio::response call_under(const chio::guard_fn &guard, int *tool_runs)
@@ -39,10 +41,11 @@ chio::response call_under(const chio::guard_fn &guard, int *tool_runs)
     cfg.ephemeral_store = true;
     cfg.log_level = CHIO_LOG_ERROR;
     chio::kernel k(std::move(cfg));
-    k.register_tool_server("srv", {"echo"}, [tool_runs](const std::string &, const std::string &args) {
-        ++*tool_runs;
-        return args;
-    });
+    k.register_tool_server("srv", {"echo"},
+                           [tool_runs](const std::string &, const std::string &args) {
+                               ++*tool_runs;
+                               return args;
+                           });
     k.add_guard("forgetful", guard);
     chio::keypair agent = chio::keypair::from_seed_hex(AGENT_SEED);
     chio::capability cap = k.issue_capability(agent.public_hex(), SCOPE, 3600);
@@ -80,8 +83,8 @@ void test_a_default_guard_result_denies()
 void test_pass_and_deny_are_unchanged()
 {
     int runs = 0;
-    chio::response r = call_under([](const chio::guard_input &) { return chio::guard_result::pass(); },
-                                  &runs);
+    chio::response r =
+        call_under([](const chio::guard_input &) { return chio::guard_result::pass(); }, &runs);
     CHECK(r.verdict() == chio::verdict::allow);
     CHECK(runs == 1);
     runs = 0;
@@ -107,9 +110,25 @@ static void test_secret_patterns_are_checked()
     }
 }
 
+// Session 33: regex_match patterns are checked as the kernel reads them.
+static void test_regex_constraints_are_checked()
+{
+    chio::kernel::check_regex_constraint("^(?:ab)+$"); // must not throw
+    for (const char *bad : {"(", "^\\d+$", "x{1,32767}", "(?i)abc"}) {
+        bool threw = false;
+        try {
+            chio::kernel::check_regex_constraint(bad);
+        } catch (const chio::error &e) {
+            threw = e.code() == CHIO_EINVAL && !e.message().empty();
+        }
+        CHECK(threw);
+    }
+}
+
 int main()
 {
     test_a_default_guard_result_denies();
+    test_regex_constraints_are_checked();
     test_pass_and_deny_are_unchanged();
     test_secret_patterns_are_checked();
     std::printf("test_rev31_bindings: %d checks, %d failed\n", g_checks, g_failures);

@@ -403,6 +403,21 @@ CHIO_EXTERN int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *na
  */
 CHIO_EXTERN int chio_secret_pattern_check(const char *pattern, chio_error *err);
 
+/*
+ * chio_regex_constraint_check - would the kernel enforce a regex_match
+ * constraint with @pattern? A token's pattern is read as chio (Rust
+ * `regex`) reads it and enforced only where it has an exact reading
+ * (docs/security.md, "regex_match"); any other pattern makes check 6 deny
+ * every call under its grant (constraint_violated). For checking a grant
+ * before a token is issued (the MCP gateway's policy does). The pattern is
+ * not searched here; at call time a search is bounded in work.
+ * Returns: 0; CHIO_EINVAL (@pattern NULL, not read, or too large: the
+ * reason in @err); CHIO_ENOMEM. Ownership: @pattern borrowed; nothing
+ * outlives the call. Thread-safe; time and memory bounded by the
+ * pattern's length.
+ */
+CHIO_EXTERN int chio_regex_constraint_check(const char *pattern, chio_error *err);
+
 /* The most automaton states a secret pattern may have (a counted
  * repetition takes about two states per count: x{1,9000} is too large). */
 #define CHIO_SECRET_PATTERN_MAX_STATES 16384

@@ -393,3 +393,35 @@ int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chi
     chio__regex_free(r);
     return 0;
 }
+
+int chio_regex_constraint_check(const char *pattern, chio_error *err)
+{
+    chio__nfa *nfa = NULL;
+    char *ere;
+    int rc;
+
+    if (pattern == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "the pattern is NULL");
+    rc = chio__regex_ere(pattern, NULL, &ere);
+    if (rc == 0) {
+        rc = chio__nfa_compile(ere, &nfa);
+        free(ere);
+        chio__nfa_free(nfa);
+    }
+    if (rc == CHIO_ENOMEM)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+    if (rc == CHIO_ETOOBIG)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "the pattern is too large: its automaton would have more than %u "
+                          "states",
+                          (unsigned)CHIO__NFA_MAX_STATES);
+    if (rc != 0)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "the pattern is not one the kernel enforces: invalid, too large "
+                          "(each repetition of an item counts; at most %u in all) or without "
+                          "an exact reading as chio reads it (not read: escapes such as \\d "
+                          "\\b \\W \\1, flags other than (?:, non-ASCII characters or "
+                          "backslashes inside [...])",
+                          RX_MAX_COST);
+    return 0;
+}

@@ -5,7 +5,6 @@
  * the kernel a policy describes; and the layer's small JSON writers
  * (chio__mcp_*). Public API only; no shared state.
  */
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,21 +147,22 @@ static int string_list(const chio_json *arr, const char *where, int need_one, ch
     return 0;
 }
 
-/* 0 when @pattern compiles as a POSIX extended regular expression (a
- * regex_match constraint's pattern; the kernel reads it again, as chio's
- * syntax, when a call meets it), else the error naming @where and @i. */
+/* 0 when the kernel enforces a regex_match constraint with @pattern (read
+ * as chio reads it: chio_regex_constraint_check), else the error naming
+ * @where and @i: a grant whose pattern the kernel cannot read would deny
+ * every call under it, so the policy is refused at start. */
 static int check_regex(const char *pattern, const char *where, size_t i, chio_error *err)
 {
-    regex_t re;
-    char why[96];
-    int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+    chio_error why;
+    int rc;
 
-    if (rc == 0) {
-        regfree(&re);
-        return 0;
-    }
-    regerror(rc, &re, why, sizeof(why));
-    return fail(err, "%s[%zu] is not a valid POSIX extended regular expression: %s", where, i, why);
+    chio_error_init(&why);
+    rc = chio_regex_constraint_check(pattern, &why);
+    if (rc == CHIO_ENOMEM)
+        return rc;
+    if (rc != 0)
+        return fail(err, "%s[%zu].value: %s", where, i, why.message);
+    return 0;
 }
 
 /* 0 when the kernel's secret_leak guard reads @pattern (a POSIX ERE
@@ -204,6 +204,7 @@ static const struct {
 static int check_tool_grants(const chio_json *grants, chio_error *err)
 {
     size_t i, j, t;
+    int rc;
 
     for (i = 0; i < chio_json_size(grants); i++) {
         const chio_json *g = chio_json_at(grants, i), *cons = chio_json_get(g, "constraints");
@@ -264,8 +265,8 @@ static int check_tool_grants(const chio_json *grants, chio_error *err)
                 char where[64];
 
                 snprintf(where, sizeof(where), "grants[%zu].constraints", i);
-                if (check_regex(str, where, j, err) != 0)
-                    return CHIO_EFORMAT;
+                if ((rc = check_regex(str, where, j, err)) != 0)
+                    return rc == CHIO_ENOMEM ? rc : CHIO_EFORMAT;
             }
         }
     }

@@ -242,7 +242,31 @@ static const mcp_row mcp_rows[] = {
      CONSTRAINT("{\"type\":\"regex_match\",\"value\":\"(\"}"),
      {NULL},
      2,
-     "grants[0].constraints[0] is not a valid POSIX extended regular expression",
+     "grants[0].constraints[0].value: the pattern is not one the kernel enforces",
+     0},
+    /* Checked as the kernel reads it (chio_regex_constraint_check), not
+     * as glibc's regcomp does: \d is chio's Unicode digit, which the
+     * kernel cannot enforce exactly (every call would be denied), and
+     * regcomp took 22 s and 8 GB for a repetition this large. */
+    {"regex_match with \\d",
+     CONSTRAINT("{\"type\":\"regex_match\",\"value\":\"^\\\\d+$\"}"),
+     {NULL},
+     2,
+     "grants[0].constraints[0].value: the pattern is not one the kernel enforces",
+     0},
+    {"regex_match too large",
+     CONSTRAINT("{\"type\":\"regex_match\",\"value\":\"x{1,32767}\"}"),
+     {NULL},
+     2,
+     "grants[0].constraints[0].value: the pattern is not one the kernel enforces: invalid, too "
+     "large",
+     0},
+    /* chio's non-capturing group: the kernel reads it, regcomp did not. */
+    {"regex_match with a non-capturing group",
+     CONSTRAINT("{\"type\":\"regex_match\",\"value\":\"^(?:ab)+$\"}"),
+     {NULL},
+     0,
+     "",
      0},
     {"dpop_required",
      POLICY_GRANT(TOOL_GRANT(",\"dpop_required\":true")),

@@ -304,6 +304,19 @@ impl Kernel {
         check(rc, &err)
     }
 
+    /// Would the kernel enforce a `regex_match` constraint with `pattern`?
+    /// A token's pattern is read as chio (Rust `regex`) reads it and
+    /// enforced only where it has an exact reading; any other pattern
+    /// makes every call under its grant deny (`chio_regex_constraint_check`).
+    /// For checking a grant before a token is issued; the error says why.
+    pub fn check_regex_constraint(pattern: &str) -> Result<()> {
+        let c = cstring(pattern, "pattern")?;
+        let mut err = new_err();
+        // SAFETY: c borrowed for the call; nothing is kept.
+        let rc = unsafe { sys::chio_regex_constraint_check(c.as_ptr(), &mut err) };
+        check(rc, &err)
+    }
+
     pub(crate) fn set_boxed_nested_handler(&mut self, f: Box<NestedFnBox>) -> Result<()> {
         let owned = Owned::new(NestedState { f });
         let mut err = new_err();

@@ -1193,6 +1193,7 @@ extern "C" {
         err: *mut chio_error,
     ) -> c_int;
     pub fn chio_secret_pattern_check(pattern: *const c_char, err: *mut chio_error) -> c_int;
+    pub fn chio_regex_constraint_check(pattern: *const c_char, err: *mut chio_error) -> c_int;
     pub fn chio_kernel_issue_capability(
         k: *mut chio_kernel,
         id: *const c_char,

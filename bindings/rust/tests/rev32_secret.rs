@@ -15,3 +15,17 @@ fn secret_patterns_are_checked_before_a_kernel_is_built() {
         assert!(!e.to_string().is_empty(), "{bad}");
     }
 }
+
+/// Session 33: a regex_match constraint's pattern is checked as the
+/// kernel reads a token's pattern (chio's syntax), before a token is issued.
+#[test]
+fn regex_constraints_are_checked_as_the_kernel_reads_them() {
+    for ok in ["^(?:ab)+$", "^[a-z0-9_]{1,64}$", "^/workspace/.*"] {
+        assert!(Kernel::check_regex_constraint(ok).is_ok(), "{ok}");
+    }
+    for bad in ["(", "^\\d+$", "x{1,32767}", "(?i)abc", "a\0b"] {
+        let e = Kernel::check_regex_constraint(bad).expect_err(bad);
+        assert_eq!(e.code, code::EINVAL, "{bad}: {e}");
+        assert!(!e.to_string().is_empty(), "{bad}");
+    }
+}
