@@ -615,6 +615,18 @@ out:
     return rc;
 }
 
+/* 1 when no state of @a reads the position around it but '^' (which
+ * holds at the first position only): see chio__nfa's cacheable. */
+static uint8_t rx_cacheable(const chio__nfa *a)
+{
+    uint32_t i;
+
+    for (i = 0; i < a->nst; i++)
+        if (a->st[i].op == S_EOL || a->st[i].op == S_WORD)
+            return 0;
+    return 1;
+}
+
 int chio__nfa_compile(const char *ere, chio__nfa **out)
 {
     rx_parser ps;
@@ -650,6 +662,7 @@ int chio__nfa_compile(const char *ere, chio__nfa **out)
     a->start = rx_emit(a, ps.t, root, rx_state_new(a, S_MATCH, 0, 0));
     if (rx_first_build(a) != 0)
         goto out;
+    a->cacheable = rx_cacheable(a);
     *out = a;
     a = NULL;
     rc = 0;

@@ -17,7 +17,8 @@
 
 /* The work one regex_match call may do, in steps: one per automaton
  * state entered at a position, plus one per position (so at most
- * (bytes + 1) x (states + 1) per string). Spending it all takes about
+ * (bytes + 1) x (states + 1) per string; a cached transition,
+ * regex_nfa_search.c, is one step). Spending it all takes about
  * 25-40 ms of CPU on the development machine, whatever the automaton
  * (test rev27_regex::the_work_budget_is_spent_quickly); a call that would
  * need more denies. */
@@ -65,7 +66,10 @@ typedef struct chio__nfa_run {
     uint32_t *stack;  /* states to enter */
     const char *text; /* the string being searched (word anchors read it) */
     uint32_t gen;
-    uint64_t work; /* visits left */
+    uint64_t work;             /* visits left */
+    uint64_t spent;            /* visits of the searches before this one */
+    struct chio__nfa_dfa *dfa; /* cached transitions, made when first used */
+    int nocache;               /* the cache is off for this run */
 } chio__nfa_run;
 
 /* Set up @run for @nfa with @budget visits. 0 or CHIO_ENOMEM. */

@@ -36,6 +36,10 @@ struct chio__nfa {
      * offsets. A search enters them, not the whole start, at each byte
      * (rx_first_build). NULL otherwise. */
     uint32_t *first;
+    /* 1 when no state is an S_EOL or S_WORD: the states a byte leads to
+     * are then the same at every position after the first, so a search
+     * may cache them (regex_nfa_search.c, "Cached transitions"). */
+    uint8_t cacheable;
 };
 
 #endif

@@ -27,8 +27,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define PATTERN_MAX 256
-#define SUBJECT_MAX 4096
+#define PATTERN_MAX        256
+#define SUBJECT_MAX        4096
 #define ORACLE_PATTERN_MAX 24 /* glibc compared on patterns this short */
 
 static void fail(const char *what)
@@ -53,6 +53,24 @@ static int search(const chio__nfa *nfa, const char *s, size_t n, uint64_t budget
     got = chio__nfa_run_search(&run, s, n);
     if (got == CHIO_ELIMIT && chio__nfa_run_search(&run, "", 0) != CHIO_ELIMIT)
         fail("a spent budget came back");
+    chio__nfa_run_destroy(&run);
+    return got;
+}
+
+/* One search with cached transitions from the first byte (@cached: the
+ * run counts as having spent enough) or state by state only. */
+static int search_mode(const chio__nfa *nfa, const char *s, size_t n, int cached)
+{
+    chio__nfa_run run;
+    int got;
+
+    if (chio__nfa_run_init(&run, nfa, (uint64_t)1 << 20) != 0)
+        return CHIO_ENOMEM;
+    if (cached)
+        run.spent = (uint64_t)1 << 32;
+    else
+        run.nocache = 1;
+    got = chio__nfa_run_search(&run, s, n);
     chio__nfa_run_destroy(&run);
     return got;
 }
@@ -113,6 +131,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("search answered an unexpected code");
     if (search(nfa, subject, slen, 0) == 1 && slen > 0)
         fail("a search with no budget found a match in a non-empty string");
+    rc = search_mode(nfa, subject, slen, 1);
+    b = search_mode(nfa, subject, slen, 0);
+    if (rc != CHIO_ELIMIT && rc != CHIO_ENOMEM && b != CHIO_ELIMIT && b != CHIO_ENOMEM && rc != b)
+        fail("the cached and the state by state searches disagree");
     compare_with_glibc(pattern, subject, slen, a);
     chio__nfa_free(nfa);
     return 0;

@@ -155,9 +155,12 @@ typedef struct bad_case {
     int random;          /* 'a' and 'b' at random, else all 'a' */
 } bad_case;
 
-/* The measured cases, each denied (the search would pass the work bound)
- * within 2 s more than an allowed call with the same argument takes, and
- * with a peak RSS growth under 64 MiB. */
+/* The measured cases, each denied within 2 s more than an allowed call
+ * with the same argument takes, and with a peak RSS growth under 64 MiB:
+ * the random ones because the search would pass the work bound; those on
+ * 'a' alone either so or, where the cached transitions reach the set
+ * that repeats within the bound (regex_nfa_search.c), because nothing
+ * matches (there is no 'b'). */
 Test(rev27_regex, pathological_patterns_deny_quickly_in_bounded_memory)
 {
     static const bad_case cases[] = {
@@ -192,7 +195,9 @@ Test(rev27_regex, pathological_patterns_deny_quickly_in_bounded_memory)
             peak = status_kib("VmHWM");
         cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_CONSTRAINT_VIOLATED,
                   "%s: verdict %d code %s", cases[i].pattern, r.verdict, chio_code_name(r.code));
-        cr_expect(r.reason != NULL && strstr(r.reason, "steps, the bound of one call") != NULL,
+        cr_expect(r.reason != NULL &&
+                      (strstr(r.reason, "steps, the bound of one call") != NULL ||
+                       (!cases[i].random && strstr(r.reason, "no argument matches") != NULL)),
                   "%s: reason %s", cases[i].pattern, r.reason);
         cr_expect_lt(took, base_s + 2.0, "%s on %zu bytes took %.2f s (the argument alone %.2f s)",
                      cases[i].pattern, cases[i].len, took, base_s);
@@ -291,7 +296,9 @@ static chio__nfa *nfa_of(const char *p)
 Test(rev27_regex, the_work_budget_is_spent_quickly)
 {
     /* on 'a' and 'b' at random, or on 'a' alone (the last) */
-    static const char *const pats[] = {".{1,1000}x", "(a|b)*a(a|b){24}x", "a{1,8000}b"};
+    /* '$' keeps the first state by state: '.' copies live whatever the
+     * bytes, so cached transitions would answer it in one step a byte */
+    static const char *const pats[] = {".{1,1000}x$", "(a|b)*a(a|b){24}x", "a{1,8000}b"};
     size_t n = 1u << 20, i;
     char *s = malloc(n);
     uint32_t x = 88172645u;
