@@ -396,11 +396,16 @@ static int rx_search_states(chio__nfa_run *run, const char *s, size_t n, size_t 
 static struct chio__nfa_dfa *rx_dfa_of(chio__nfa_run *run)
 {
     if (run->dfa == NULL) {
-        if ((run->dfa = calloc(1, sizeof(*run->dfa))) == NULL) {
+        struct chio__nfa_dfa *d = calloc(1, sizeof(*d));
+        /* room for ids from the start: an empty set has none to copy */
+        if (d == NULL || (d->ids = malloc(1024 * sizeof(*d->ids))) == NULL) {
+            free(d);
             run->nocache = 1;
             return NULL;
         }
-        memset(run->dfa->bucket, 0xff, sizeof(run->dfa->bucket));
+        d->idcap = 1024;
+        memset(d->bucket, 0xff, sizeof(d->bucket));
+        run->dfa = d;
     }
     if (run->dfa->off)
         run->nocache = 1;
