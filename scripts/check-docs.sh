@@ -272,7 +272,7 @@ make --no-print-directory -C "$root" uninstall PREFIX="$prefix" >/dev/null
 [ -z "$(find "$prefix" -type f -o -type l)" ] || fail "uninstall left files in $prefix"
 
 # 4. Rust (cargo from PATH, else rustup's default location).
-PATH=$PATH:$HOME/.cargo/bin
+PATH=$PATH:${HOME:-/root}/.cargo/bin
 command -v cargo >/dev/null || fail "cargo not found (scripts/install-deps.sh installs it)"
 run rust -u CHIO_LIB_DIR PATH="$PATH"
 grep -q '"verdict":"allow"' "$work/rust.log" || fail "the Rust program printed no allowed receipt"

@@ -192,7 +192,8 @@ Test(rev28_docs, agent_client_calls_a_misspelt_option_unknown)
     size_t len = 0;
     int st;
 
-    snprintf(cmd, sizeof(cmd), "%s/agent-client --sockt x </dev/null >/dev/null 2>%s",
+    /* quoted: TMPDIR or the checkout's path may hold a space */
+    snprintf(cmd, sizeof(cmd), "'%s/agent-client' --sockt x </dev/null >/dev/null 2>'%s'",
              CHIO_EXAMPLES_DIR, errf);
     st = system(cmd);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);

@@ -282,8 +282,9 @@ Test(rev30_docs, host_service_names_a_missing_call_member_as_invalid_request)
     chio_capability_free(cap);
     req = put("req.jsonl", reqs, strlen(reqs));
     host = host_start(sock, errlog);
-    cr_assert_gt(asprintf(&cmd, "%s/agent-client --socket %s %s >%s 2>&1", CHIO_EXAMPLES_DIR, sock,
-                          req, out),
+    /* quoted: TMPDIR or the checkout's path may hold a space */
+    cr_assert_gt(asprintf(&cmd, "'%s/agent-client' --socket '%s' '%s' >'%s' 2>&1",
+                          CHIO_EXAMPLES_DIR, sock, req, out),
                  0);
     st = system(cmd);
     kill(host, SIGTERM);

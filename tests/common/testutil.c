@@ -175,12 +175,20 @@ void testutil_cli_free(cli_result *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* The longest TMPDIR a test directory is made under. Tests put Unix
+ * sockets in their directory ("<dir>/hs-admin.sock"), and a socket path
+ * has at most 107 bytes: under a longer TMPDIR (a CI workspace path) the
+ * services refused to start ("socket path too long") and every host,
+ * witness and export-host test failed. The directory is mkdtemp()'s,
+ * 0700, so /tmp is as private. */
+#define TESTUTIL_TMPDIR_MAX 48
+
 char *testutil_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");
     char *path;
 
-    if (base == NULL || base[0] == '\0')
+    if (base == NULL || base[0] == '\0' || strlen(base) > TESTUTIL_TMPDIR_MAX)
         base = "/tmp";
     cr_assert_geq(asprintf(&path, "%s/chio-test-XXXXXX", base), 0);
     cr_assert_not_null(mkdtemp(path), "mkdtemp failed: %s", strerror(errno));

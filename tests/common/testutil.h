@@ -42,7 +42,8 @@ cli_result testutil_run_scenario_text(const char *dir, const char *json);
 chio_json_doc *testutil_output_line(const char *out, size_t i);
 void testutil_cli_free(cli_result *r);
 
-/* mkdtemp under $TMPDIR; returns a malloc'd path. */
+/* mkdtemp under $TMPDIR (under /tmp when TMPDIR is unset or too long for
+ * a Unix socket path inside); returns a malloc'd path. */
 char *testutil_tmpdir(void);
 /* rm -rf @path. */
 void testutil_rmrf(const char *path);

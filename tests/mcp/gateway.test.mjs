@@ -243,13 +243,18 @@ function rawGateway(serverArgs, pol = policy) {
   proc.stderr.on("data", (c) => (stderr += c));
   const exited = new Promise((res) => proc.on("exit", (code) => res(code)));
   const send = (m) => proc.stdin.write(JSON.stringify(m) + "\n");
-  const waitFor = async (pred, ms = 15000) => {
+  // 60 s: the first answer waits for the wrapped server to start (a node
+  // process), which took over 15 s on a loaded 2-core VM. On a miss the
+  // gateway is killed, so that the failure fails the file instead of its
+  // live child keeping it running (it hung 20 minutes there).
+  const waitFor = async (pred, ms = 60000) => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       const m = lines.find(pred);
       if (m) return m;
       await new Promise((r) => setTimeout(r, 20));
     }
+    proc.kill("SIGKILL");
     throw new Error(`no matching message; got ${JSON.stringify(lines)}; stderr ${stderr}`);
   };
   return { proc, send, waitFor, exited, dir: d, stderr: () => stderr };
@@ -833,7 +838,9 @@ test("serve-http: half-sent requests past the connection cap do not lock a clien
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify(initMsg(1, "2025-06-18")),
-      signal: AbortSignal.timeout(5000),
+      // the answer waits for the wrapped server to start: over 5 s on a
+      // loaded VM; the old code closed the connection unanswered
+      signal: AbortSignal.timeout(60000),
     });
     assert.equal(r.status, 200);
     assert.match(r.headers.get("mcp-session-id") || "", /^[0-9a-f]{32}$/);
