@@ -107,6 +107,7 @@ int main(int argc, char **argv)
         {"export", cmd_export},         {"fleet", cmd_fleet}};
 
     hold_std_fds();
+    cli_note_args(argc, argv); /* error lines leave seed-like words out */
     if (argc >= 2 && strcmp(argv[1], "help") == 0)
         argv[1] = "--help";
     return output_written(
