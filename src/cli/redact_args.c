@@ -16,7 +16,9 @@
  * command line are hex too and are left out the same way; the lines name
  * the option, so nothing is lost but the echo of what the user typed.
  *
- * The formatted line is wiped before its memory is freed.
+ * The formatted line is wiped before its memory is freed. Locking: none;
+ * the noted argv is written once by main() before any thread starts and
+ * only read after.
  */
 #include <stdarg.h>
 #include <stdio.h>
