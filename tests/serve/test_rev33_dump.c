@@ -3,14 +3,18 @@
  * tests/serve/test_rev33_dump.c - review 33, key secrecy: what a core dump
  * of the real services would hold, read from the live processes (every
  * readable mapping /proc/PID/smaps does not flag dd, read through
- * /proc/PID/mem: what the kernel writes into a core). Coverage: these held
- * when written. Searched: the seed as hex (either case) and as its 32
+ * /proc/PID/mem: what the kernel writes into a core). The first two are
+ * coverage (they held when written). Searched: the seed as hex (either case) and as its 32
  * bytes, and the Ed25519 expanded secret (SHA-512 of the seed: all 64
  * bytes, the clamped scalar, the nonce prefix).
  *
  *  - `chio serve` after it has signed receipts (its signer thread parked);
  *  - `chio scenario run` in the middle of a step (a stream pausing), the
- *    seed read from the scenario's kernel.signing_seed_hex.
+ *    seed read from the scenario's kernel.signing_seed_hex;
+ *  - `chio serve` started with a seed in CHIO_SIGNING_KEY (host-service's
+ *    variable, which chio does not read): its environment held the seed
+ *    (/proc/PID/environ, and any core dump) for the life of the process;
+ *    now every chio command wipes it at start (failed before review 33).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -294,4 +298,33 @@ Test(rev33_dump, a_scenario_run_mid_step_holds_no_dumpable_seed)
     expect_no_dumpable_copy("chio scenario run", &h);
     testutil_rmrf(dir);
     free(dir);
+}
+
+/* CHIO_SIGNING_KEY is host-service's variable; a shell or unit exporting
+ * it exported it to chio as well, whose environment (the strings exec put
+ * on the stack: /proc/PID/environ, and any core dump) then held the seed
+ * for the life of the process. Failed before review 33. */
+Test(rev33_dump, a_signing_key_in_the_environment_is_wiped_from_chio_serve)
+{
+    seed_forms key, env;
+    char file[80], path[64], *environ_text;
+    size_t len = 0;
+    sidecar sc;
+
+    new_seed(&key);
+    new_seed(&env);
+    snprintf(file, sizeof(file), "%s\n", key.hex);
+    cr_assert_eq(setenv("CHIO_SIGNING_KEY", env.hex, 1), 0);
+    sidecar_start(&sc, file, BEARER "\n");
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)sc.pid);
+    environ_text = testutil_read_file(path, &len);
+    cr_assert_not_null(environ_text);
+    cr_expect_null(memmem(environ_text, len, env.hex, 64),
+                   "/proc/PID/environ of chio serve holds the seed");
+    free(environ_text);
+    dump_hits h = scan_pid(sc.pid, &env);
+    cr_expect_eq(h.dumpable[F_HEX] + h.dumpable[F_HEX_UPPER] + h.dumpable[F_RAW], 0,
+                 "a core dump of chio serve would hold the environment's seed (%zu hex, %zu raw)",
+                 h.dumpable[F_HEX], h.dumpable[F_RAW]);
+    sidecar_stop(&sc);
 }
