@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "../svc/svc_buf.h"
@@ -84,7 +85,24 @@ int cli_store_dir_present(const char *cmd, const char *dir);
  * and "Run 'chio <cmd> --help' for every option." on stderr. */
 void cli_usage_hint(const char *cmd, const char *usage);
 
-/* Print "chio <cmd>: <message>" to stderr; returns CLI_USAGE. */
+/*
+ * Error lines never quote a seed typed on the command line (cli/redact_args.c):
+ * main() notes its argv with cli_note_args(); cli_message_out() writes @msg
+ * (a heap string, taken: wiped and freed; NULL says out of memory) to @f
+ * with every word of that argv for which cli_secret_hex() is not 0 replaced
+ * wherever @msg quotes it; cli_message_printf() formats one first.
+ * cli_secret_hex(): the number of hex digits of @s when it is made of them
+ * only (after an optional "0x"), at least CLI_SECRET_HEX_MIN, else 0; the
+ * digits' start in *@digits (optional).
+ */
+#define CLI_SECRET_HEX_MIN 32
+void cli_note_args(int argc, char **argv);
+size_t cli_secret_hex(const char *s, const char **digits);
+void cli_message_out(FILE *f, char *msg);
+void cli_message_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print "chio <cmd>: <message>" to stderr (through cli_message_out());
+ * returns CLI_USAGE. */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, from a chio_error record (adds the code name). */
 int cli_lib_error(const char *cmd, const char *what, int rc, const chio_error *err);

@@ -4,11 +4,13 @@
  * top-level help and version (docs/cli.md is the reference; tests/cli/
  * test_help.c keeps it and every --help in step). Exit codes: 0 success, 1 a verification
  * failed, 2 bad usage or input. Standard descriptors the caller closed
- * are held open on /dev/null first.
+ * are held open on /dev/null first, and a CHIO_SIGNING_KEY in the
+ * environment is wiped.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -79,6 +81,26 @@ static void hold_std_fds(void)
             _exit(CLI_USAGE); /* cannot keep the store's files apart from them */
 }
 
+extern char **environ;
+
+/* CHIO_SIGNING_KEY holds a kernel's seed (examples/host-service reads
+ * it); chio never reads it, but a shell or service unit that exports it
+ * for one process exports it for chio too. Each value is wiped where exec
+ * put it, which is what /proc/PID/environ and a core dump show, and the
+ * variable removed: no chio process holds the seed there, nor hands it to
+ * the processes it starts (an MCP server, bench's sidecar). Before any
+ * thread starts. */
+static void forget_signing_key_env(void)
+{
+    static const char name[] = "CHIO_SIGNING_KEY=";
+    char **e;
+
+    for (e = environ; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, sizeof(name) - 1) == 0)
+            explicit_bzero(*e + sizeof(name) - 1, strlen(*e + sizeof(name) - 1));
+    unsetenv("CHIO_SIGNING_KEY");
+}
+
 /* What a command prints is its answer: output that could not be written
  * (a full disk, a pipe closed while SIGPIPE is ignored) is an error
  * whatever the command returned, never exit 0 with the answer lost. */
@@ -107,6 +129,8 @@ int main(int argc, char **argv)
         {"export", cmd_export},         {"fleet", cmd_fleet}};
 
     hold_std_fds();
+    forget_signing_key_env();
+    cli_note_args(argc, argv); /* error lines leave seed-like words out */
     if (argc >= 2 && strcmp(argv[1], "help") == 0)
         argv[1] = "--help";
     return output_written(

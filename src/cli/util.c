@@ -41,12 +41,21 @@ static void help_name(const char *prefix, const char *name)
 int cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
+    char *body = NULL, *msg = NULL;
+    int n;
 
-    fprintf(stderr, "chio %s: ", cmd);
+    /* Through cli_message_out(): no seed typed on the command line is
+     * quoted back (cli/redact_args.c). */
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    n = vasprintf(&body, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (n >= 0) {
+        if (asprintf(&msg, "chio %s: %s\n", cmd, body) < 0)
+            msg = NULL;
+        explicit_bzero(body, (size_t)n);
+        free(body);
+    }
+    cli_message_out(stderr, msg);
     return CLI_USAGE;
 }
 
@@ -307,7 +316,13 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        if (e != ELOOP && cli_secret_hex(path, NULL) != 0)
+            cli_error(cmd,
+                      "the --seed-file value is not a file name but hex digits, likely the seed "
+                      "itself (not shown). A seed on the command line is visible to every local "
+                      "user (ps, /proc/PID/cmdline): keep it in a mode 0600 file (chio keygen "
+                      "--out FILE) and give that file's path");
+        else if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
             cli_error(cmd,
                       "refusing seed file %s: it is a symbolic link; give the path of the seed "
                       "file itself",
@@ -651,11 +666,9 @@ static int unknown_name(const char *group, const char *word, const cli_subcomman
     const char *near = closest_name(word, subs, nsubs);
     const char *end = strchr(usage, '\n');
 
-    fprintf(stderr, "chio%s%s: unknown %s '%s'", group ? " " : "", group ? group : "",
-            group ? "subcommand" : "command", word);
-    if (near != NULL)
-        fprintf(stderr, " (did you mean '%s'?)", near);
-    fputc('\n', stderr);
+    cli_message_printf(stderr, "chio%s%s: unknown %s '%s'%s%s%s\n", group ? " " : "",
+                       group ? group : "", group ? "subcommand" : "command", word,
+                       near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
     if (group != NULL) {
         fputs(usage, stderr);
         return CLI_USAGE;

@@ -7,7 +7,10 @@
  * (stdin closed, SIGTERM after a second, SIGKILL after two more, then the
  * reader ended through a stop pipe, whoever else holds the output). Also the
  * line splitter both transports read with, the SIGTERM/SIGINT wake-up and
- * whether a command can be started at all.
+ * whether a command can be started at all. The server gets the gateway's
+ * environment less CHIO_SIGNING_KEY (a kernel's seed); of the descriptors
+ * the gateway opens it gets only its stdin and stdout pipes (the others
+ * are close-on-exec) and the gateway's stderr.
  * No shared state but the signal handler's descriptor.
  * Locking: c->mu covers a write to the child's stdin and the stop's close
  * of it. Sends come from the gateway holding its server_mu, so the order
@@ -210,22 +213,57 @@ static void close_pair(int p[2])
     close(p[1]);
 }
 
+extern char **environ;
+
+/* The server's environment: the gateway's, less every CHIO_SIGNING_KEY
+ * entry. That variable holds a kernel's seed (examples/host-service reads
+ * it; a shell or unit that sets it for one may set it for the gateway
+ * too), and the server is the party the gateway keeps from the key.
+ * Built before fork (the child of a threaded process may not allocate);
+ * the caller frees the array (its strings are environ's). NULL when out
+ * of memory. */
+static char **server_environ(void)
+{
+    static const char name[] = "CHIO_SIGNING_KEY=";
+    size_t n = 0, i, k = 0;
+    char **env;
+
+    while (environ != NULL && environ[n] != NULL)
+        n++;
+    env = malloc((n + 1) * sizeof(*env));
+    if (env == NULL)
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (strncmp(environ[i], name, sizeof(name) - 1) != 0)
+            env[k++] = environ[i];
+    env[k] = NULL;
+    return env;
+}
+
 int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
 {
     int in[2], out[2], ex[2], child_errno = 0;
+    char **env;
     ssize_t n;
 
     memset(c, 0, sizeof(*c));
     c->in = c->out = c->stop[0] = c->stop[1] = c->pidfd = -1;
-    if (pipe2(in, O_CLOEXEC) != 0)
+    env = server_environ();
+    if (env == NULL)
+        return -1; /* errno ENOMEM */
+    if (pipe2(in, O_CLOEXEC) != 0) {
+        free(env);
         return -1;
+    }
     if (pipe2(out, O_CLOEXEC) != 0) {
         close_pair(in);
+        free(env);
         return -1;
     }
     if (pipe2(ex, O_CLOEXEC) != 0) {
         close_pair(in);
         close_pair(out);
+        free(env);
         return -1;
     }
     if (pipe2(c->stop, O_CLOEXEC) != 0) {
@@ -233,6 +271,7 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
         close_pair(in);
         close_pair(out);
         close_pair(ex);
+        free(env);
         errno = e;
         return -1;
     }
@@ -243,6 +282,7 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
         close_pair(out);
         close_pair(ex);
         close_pair(c->stop);
+        free(env);
         errno = e;
         return -1;
     }
@@ -253,12 +293,13 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
         signal(SIGPIPE, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
-        execvp(argv[0], argv);
+        execvpe(argv[0], argv, env);
         e = errno;
         if (write(ex[1], &e, sizeof(e)) < 0)
             _exit(127);
         _exit(127);
     }
+    free(env);
     close(in[0]);
     close(out[1]);
     close(ex[1]);

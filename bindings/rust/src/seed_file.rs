@@ -117,14 +117,36 @@ fn wipe(buf: &mut [u8]) {
     compiler_fence(Ordering::SeqCst);
 }
 
+/// Hex digits, at least this many (after an optional `0x`), and nothing
+/// else: a "path" that may be the seed itself, never put in a message
+/// (as the CLI, src/cli/redact_args.c).
+const SECRET_HEX_MIN: usize = 32;
+
+/// @path as messages show it: as it is, unless it is made of hex digits
+/// only (at least SECRET_HEX_MIN after an optional `0x`), which is what a
+/// seed passed in place of its file's path looks like (and the messages
+/// would otherwise hand it to whatever logs the error).
+fn shown(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(&text);
+    if digits.len() >= SECRET_HEX_MIN && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        "<hex digits, not shown: it may be the seed itself, not a file's path>".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
 fn refuse(path: &Path, why: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("refusing seed file {}: {why}", path.display()))
+    Error::invalid(format!("refusing seed file {}: {why}", shown(path)))
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
     Error::with_message(
         sys::CHIO_EIO,
-        format!("cannot {what} seed file {}: {e}", path.display()),
+        format!("cannot {what} seed file {}: {e}", shown(path)),
     )
 }
 
@@ -174,7 +196,7 @@ fn require_private(path: &Path, meta: &fs::Metadata) -> Result<()> {
                 "its mode {:04o} lets group or others read or write it; a signing seed \
                  must be private (chmod 600 {})",
                 meta.mode() & 0o7777,
-                path.display()
+                shown(path)
             ),
         ));
     }
@@ -236,7 +258,9 @@ impl Keypair {
     /// to root. Those refusals are `CHIO_EINVAL`; a file over 4096 bytes is
     /// `CHIO_ETOOBIG`, an open or read error `CHIO_EIO`, and bad text
     /// libchio's `CHIO_ESEED_*` codes. Messages name the path and the rule,
-    /// never the seed. The seed is read into a stack buffer that is wiped
+    /// never the seed: a path made only of hex digits (32 or more, after an
+    /// optional `0x`), which is what the seed itself given in place of its
+    /// file's path looks like, is not shown. The seed is read into a stack buffer that is wiped
     /// before this returns; it never lives in a `String` or `Vec`.
     pub fn from_seed_file(path: impl AsRef<Path>) -> Result<Keypair> {
         let path = path.as_ref();
@@ -246,14 +270,14 @@ impl Keypair {
             Err(e) => Err(io_error(path, "read", e)),
             Ok(None) => Err(Error::with_message(
                 sys::CHIO_ETOOBIG,
-                format!("seed file {} is too large to be a seed", path.display()),
+                format!("seed file {} is too large to be a seed", shown(path)),
             )),
             Ok(Some(mut n)) => {
                 if n > 0 && buf[n - 1] == b'\n' {
                     n -= 1; // exactly one trailing newline, nothing else
                 }
                 Keypair::from_seed_bytes(&buf[..n]).map_err(|e| {
-                    let msg = format!("seed file {}: {}", path.display(), e.message);
+                    let msg = format!("seed file {}: {}", shown(path), e.message);
                     Error::with_message(e.code, msg)
                 })
             }
