@@ -312,14 +312,14 @@ static void keep_large(chio_kernel *k, chio__sign_req *req)
 }
 
 /* Put the signed checkpoints in @ready into @b, oldest first; returns how
- * many, or a negative code when the checkpoint thread failed on one. */
+ * many, or the (negative) code the checkpoint thread failed one with. */
 static int64_t put_ready_checkpoints(chio_kernel *k, chio__store_batch *b, chio__cp_job *ready)
 {
     int64_t n = 0;
 
     for (; ready != NULL; ready = ready->next) {
         if (ready->rc != 0)
-            return -(int64_t)ready->rc;
+            return (int64_t)ready->rc; /* CHIO_E* codes are negative */
         chio__store_batch_put_checkpoint(b, k->store, ready->seq, ready->json, ready->len);
         k->written_checkpoint_seq = ready->seq;
         n++;
@@ -354,7 +354,7 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
         chio__store_batch_clear(k->batch);
         ncp = put_ready_checkpoints(k, k->batch, ready);
         if (ncp < 0)
-            rc = chio__fail(&err, (int)-ncp, CHIO_NO_OFFSET, "cannot sign a checkpoint");
+            rc = chio__fail(&err, (int)ncp, CHIO_NO_OFFSET, "cannot sign a checkpoint");
         rewindable = rc == 0; /* until the write */
         for (req = list; req != NULL && rc == 0; req = req->next) {
             const char *json;
