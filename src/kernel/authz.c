@@ -16,6 +16,10 @@
  *                revocation are evaluated on every call and a hit can never
  *                let an expired or revoked token through; a tampered token
  *                has other bytes, so another key, and is verified afresh.
+ *                Only verifications that no signature failed are kept
+ *                (a failure may be libcrypto out of memory, which it
+ *                reports as a bad signature): a token with a bad
+ *                signature or link is verified again on every call.
  *                Bounded (CHIO__TOKEN_CACHE_MAX): a full shard evicts by
  *                CLOCK, so a hot working set stays cached under any churn
  *                of cold tokens, and an evicted token is just verified again.
@@ -58,6 +62,13 @@ static const chio__verified *verified_of(chio_kernel *k, const chio__session_cap
     local->sig_ok = (uint8_t)(rep.signature_valid != 0);
     local->issuer_trusted = (uint8_t)(rep.issuer_trusted != 0);
     local->chain_ok = (uint8_t)(rep.delegation_chain_shape_valid != 0);
+    /* A signature that did not verify is not cached: libcrypto reports an
+     * allocation failure inside a verification as a bad signature, and a
+     * cached "invalid" would deny the valid token for the kernel's life
+     * once memory is back. Such a token is verified again on each call
+     * (and denied each time it is really invalid). */
+    if (!local->sig_ok || rep.chain_error_link >= 0)
+        return local;
     v = VERIFIED_TAG | local->sig_ok | (uintptr_t)local->issuer_trusted << 1 |
         (uintptr_t)local->chain_ok << 2;
     /* NULL (out of memory) or another thread's equal value: both fine. */

@@ -32,12 +32,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chio/checkpoint.h"
 #include "chio/merkle.h"
 #include "kernel_internal.h"
 
 #define CP_MAX_UNSIGNED 64
+#define CP_SIGN_TRIES   16
 
 void chio__cp_jobs_free(chio__cp_job *jobs)
 {
@@ -172,6 +174,43 @@ static void sign_job(chio_kernel *k, chio__cp_job *job)
     chio_checkpoint_free(cp);
 }
 
+/* Sign @job; a failure (memory, libcrypto) is retried with a growing pause
+ * (1 ms doubling to 1 s, about 8 s in all) before it stands: the chain is
+ * unchanged by a failed attempt, and a standing failure fails the kernel
+ * closed when the commit stage meets it. Stopping ends the pauses. */
+static void sign_job_retrying(chio_kernel *k, chio__cp_job *job)
+{
+    long pause_ms = 1;
+
+    for (int tries = 0;; tries++) {
+        struct timespec until;
+        int stop;
+
+        job->rc = 0;
+        sign_job(k, job);
+        if (job->rc == 0 || tries == CP_SIGN_TRIES)
+            return;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += pause_ms / 1000;
+        until.tv_nsec += (pause_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&k->cp_mu);
+        if (!k->cp_stop)
+            (void)pthread_cond_timedwait(&k->cp_cv, &k->cp_mu, &until);
+        stop = k->cp_stop;
+        pthread_mutex_unlock(&k->cp_mu);
+        if (stop) {
+            job->rc = 0;
+            sign_job(k, job); /* one last try */
+            return;
+        }
+        pause_ms = pause_ms < 1000 ? pause_ms * 2 : 1000;
+    }
+}
+
 static void *checkpointer_main(void *arg)
 {
     chio_kernel *k = arg;
@@ -196,7 +235,7 @@ static void *checkpointer_main(void *arg)
         /* After a failed signature the chain cannot go on: the commit
          * stage fails the kernel closed when it meets the error. */
         if (job->rc == 0)
-            sign_job(k, job);
+            sign_job_retrying(k, job);
         pthread_mutex_lock(&k->cp_mu);
         k->cp_unsigned--;
         pthread_cond_broadcast(&k->cp_cv); /* room for a waiting cut */

@@ -269,6 +269,18 @@ void chio__cp_jobs_free(chio__cp_job *jobs);
 /* Commit stage: the signed checkpoints ready to be written, oldest first. */
 chio__cp_job *chio__checkpoints_take_ready(chio_kernel *k);
 
+/* The commit stage's state before a group (rewind.c). */
+typedef struct chio__commit_mark {
+    uint64_t next_seq, npending, next_checkpoint_seq, written_checkpoint_seq;
+    uint8_t chain_prev[32];
+} chio__commit_mark;
+void chio__commit_mark_take(const chio_kernel *k, chio__commit_mark *m);
+/* Back to @m after a failure before the group's write: the checkpoints
+ * @cut since are dropped, the ready ones taken for the group (@ready)
+ * go back to the head of the ready list. */
+void chio__commit_rewind(chio_kernel *k, const chio__commit_mark *m, chio__cp_job *cut,
+                         chio__cp_job *ready);
+
 /* A synchronous request whose caller finds the pipeline idle is signed
  * and committed on the caller's thread (signer.c, "caller runs").
  * Returns CHIO__RAN_INLINE (req->rc holds the outcome, the credit is

@@ -73,7 +73,7 @@ static int restore_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
 
     rc = chio_merkle_leaf_hash(json, len, leaf);
     if (rc == 0 && ls->check)
-        chio__store_chain_step(ls->link, leaf, ls->link);
+        rc = chio__store_chain_step(ls->link, leaf, ls->link);
     if (rc != 0 || !ls->keep)
         return rc;
     rc = chio__kernel_add_leaf(ls->k, leaf);

@@ -11,7 +11,9 @@
  * then completes the requests. The same batch carries each receipt's hash
  * chain entry, the deletions of swept budget rows and one signed log head
  * (store/head.c); budget charges are written before dispatch (budget.c).
- * A failed write fails the kernel closed.
+ * A failed write fails the kernel closed; a failure before the write
+ * (memory, a hash, a signature) fails the group's requests only and the
+ * stage goes back to where it was before the group (rewind.c).
  *
  * User code never runs on the commit thread: every callback runs on the
  * completion thread (which a thread-local marks, so that a synchronous
@@ -125,12 +127,15 @@ int chio__kernel_add_leaf(chio_kernel *k, const uint8_t leaf[32])
  * it to @b. The chain state advances; the caller commits or fails closed. */
 /* ---- hash chain, log head and budgets (store/head.c) ----------------------------------- */
 
-/* The receipt at @seq joins the chain (same batch as the receipt). */
-static void chain_receipt(chio_kernel *k, chio__store_batch *b, uint64_t seq,
-                          const uint8_t leaf[32])
+/* The receipt at @seq joins the chain (same batch as the receipt).
+ * Returns 0, or the hash's error with nothing put and the chain as it was. */
+static int chain_receipt(chio_kernel *k, chio__store_batch *b, uint64_t seq, const uint8_t leaf[32])
 {
-    chio__store_chain_step(k->chain_prev, leaf, k->chain_prev);
-    chio__store_batch_put_chain(b, k->store, seq, k->chain_prev);
+    int rc = chio__store_chain_step(k->chain_prev, leaf, k->chain_prev);
+
+    if (rc == 0)
+        chio__store_batch_put_chain(b, k->store, seq, k->chain_prev);
+    return rc;
 }
 
 /* The signed log head for everything in @b and before (one signature per
@@ -307,14 +312,14 @@ static void keep_large(chio_kernel *k, chio__sign_req *req)
 }
 
 /* Put the signed checkpoints in @ready into @b, oldest first; returns how
- * many, or a negative code when the checkpoint thread failed on one. */
+ * many, or the (negative) code the checkpoint thread failed one with. */
 static int64_t put_ready_checkpoints(chio_kernel *k, chio__store_batch *b, chio__cp_job *ready)
 {
     int64_t n = 0;
 
     for (; ready != NULL; ready = ready->next) {
         if (ready->rc != 0)
-            return -(int64_t)ready->rc;
+            return (int64_t)ready->rc; /* CHIO_E* codes are negative */
         chio__store_batch_put_checkpoint(b, k->store, ready->seq, ready->json, ready->len);
         k->written_checkpoint_seq = ready->seq;
         n++;
@@ -337,17 +342,20 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
     chio__cp_job *cut = NULL, *ready = chio__checkpoints_take_ready(k);
     uint64_t nok = 0, written_before = k->written_checkpoint_seq;
     int64_t ncp = 0;
+    chio__commit_mark mark;
     chio_error err;
-    int rc = 0, bw_locked = 0;
+    int rc = 0, bw_locked = 0, rewindable = 0, rewound = 0;
 
     chio_error_init(&err);
+    chio__commit_mark_take(k, &mark);
     if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) {
         rc = CHIO_EFAILED;
     } else {
         chio__store_batch_clear(k->batch);
         ncp = put_ready_checkpoints(k, k->batch, ready);
         if (ncp < 0)
-            rc = chio__fail(&err, (int)-ncp, CHIO_NO_OFFSET, "cannot sign a checkpoint");
+            rc = chio__fail(&err, (int)ncp, CHIO_NO_OFFSET, "cannot sign a checkpoint");
+        rewindable = rc == 0; /* until the write */
         for (req = list; req != NULL && rc == 0; req = req->next) {
             const char *json;
             size_t len;
@@ -359,8 +367,8 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
             if (req != large)
                 chio__store_batch_put_receipt(k->batch, k->store, req->seq, json, len,
                                               req->prep.id);
-            chain_receipt(k, k->batch, req->seq, req->leaf);
-            if (k->checkpoint_batch_size == 0)
+            rc = chain_receipt(k, k->batch, req->seq, req->leaf);
+            if (rc != 0 || k->checkpoint_batch_size == 0)
                 continue;
             rc = chio__kernel_add_leaf(k, req->leaf);
             if (rc == 0 && k->npending == k->checkpoint_batch_size)
@@ -377,11 +385,22 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
                 nanosleep(
                     &(struct timespec){(time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000},
                     NULL);
+            rewindable = 0;
             rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
         }
         if (bw_locked) /* the budget rows' deletions are written (or dropped) */
             chio__budgets_deletes_done(k);
-        if (rc != 0) {
+        if (rc != 0 && rewindable) {
+            /* Nothing reached the store (a hash, a signature or an
+             * allocation failed while the batch was built): the group
+             * fails, the kernel goes on from before it (rewind.c). */
+            chio__commit_rewind(k, &mark, cut, ready);
+            cut = ready = NULL;
+            rewound = 1;
+            chio__log(k, CHIO_LOG_ERROR, "group_not_committed",
+                      err.message[0] ? err.message : chio_strerror(rc), "\"code\":\"%s\"",
+                      chio_errno_name(rc));
+        } else if (rc != 0) {
             chio__kernel_fail_closed(k, rc, &err);
             rc = rc == CHIO_ECORRUPT ? rc : CHIO_ESTORE;
         } else if (nok > 0 || ncp > 0) {
@@ -413,7 +432,7 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
     }
     if (rc == 0) {
         chio__checkpoints_hand(k, cut);
-    } else {
+    } else if (!rewound) {
         k->written_checkpoint_seq = written_before;
         chio__checkpoints_drop(k, cut);
     }

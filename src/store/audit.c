@@ -362,9 +362,16 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
     a->have_prev = 1;
     /* Without the value before (its receipt and chain entry are gone, and
      * already reported as missing) this link cannot be checked. */
-    if (reported || !have_prev || chio_merkle_leaf_hash(json, len, leaf) != 0)
+    if (reported || !have_prev)
         return;
-    chio__store_chain_step(prev, leaf, want);
+    /* A hash that fails (out of memory in libcrypto) checks nothing: the
+     * audit ends with an error instead of passing this link unchecked or
+     * reporting a mismatch the log does not have. */
+    if (chio_merkle_leaf_hash(json, len, leaf) != 0 ||
+        chio__store_chain_step(prev, leaf, want) != 0) {
+        a->oom = 1;
+        return;
+    }
     if (memcmp(want, stored, 32) != 0) {
         chio__audit_problem(
             a,

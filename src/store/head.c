@@ -38,13 +38,17 @@
 #define KEY_SCHEMA  "chio.receipt_store_key.v1"
 #define HEAD_SCHEMA "chio.receipt_log_head.v1"
 
-void chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint8_t out[32])
+int chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint8_t out[32])
 {
-    uint8_t buf[64];
+    uint8_t buf[64], h[32];
+    int rc;
 
     memcpy(buf, prev, 32);
     memcpy(buf + 32, leaf, 32);
-    chio_sha256(buf, sizeof(buf), out);
+    rc = chio_sha256(buf, sizeof(buf), h);
+    if (rc == 0)
+        memcpy(out, h, 32);
+    return rc;
 }
 
 /* {"body":<body>,"signature":"<hex>"} */

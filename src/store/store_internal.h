@@ -125,7 +125,10 @@ void chio__store_batch_put_chain(chio__store_batch *b, chio_store *s, uint64_t s
 void chio__store_batch_delete_chain(chio__store_batch *b, chio_store *s, uint64_t seq);
 int chio__store_get_chain(chio_store *s, uint64_t seq, uint8_t out[32], chio_error *err);
 int chio__store_has_chain(chio_store *s, chio_error *err);
-void chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint8_t out[32]);
+/* c(seq) from c(seq - 1) and the leaf hash into @out (may be @prev).
+ * Returns 0, or the chio_sha256() error with @out unchanged: the caller
+ * must not use @out then (a failed hash is no chain value). */
+int chio__store_chain_step(const uint8_t prev[32], const uint8_t leaf[32], uint8_t out[32]);
 
 /* Budgets (column family "budgets"): budget key (capability id, NUL, BE32
  * grant index) -> BE64 highest committed invocation count, then BE64
