@@ -150,7 +150,7 @@ static int nats_open(const char *urls, const char *stream, int timeout_ms, chio_
 {
     nats_xp *n = calloc(1, sizeof(*n));
     const char *list[16];
-    char *copy = strdup(urls), *save = NULL, *tok;
+    char *copy = strdup(urls), *save = NULL, *tok, shown[512];
     jsOptions jo;
     natsStatus s;
     int count = 0, rc = CHIO__XP_ENOMEM;
@@ -195,13 +195,15 @@ static int nats_open(const char *urls, const char *stream, int timeout_ms, chio_
     if (s == NATS_OK)
         s = natsOptions_SetName(n->opts, "chio");
     if (s != NATS_OK) {
-        snprintf(why, cap, "%s: %s", urls, natsStatus_GetText(s));
+        chio__xp_urls_shown(urls, shown, sizeof(shown));
+        snprintf(why, cap, "%s: %s", shown, natsStatus_GetText(s));
         goto fail;
     }
     s = natsConnection_Connect(&n->nc, n->opts);
     if (s != NATS_OK) {
         const char *last = last_error_detail(s);
-        snprintf(why, cap, "cannot connect to %s: %s%s%s", urls, natsStatus_GetText(s),
+        chio__xp_urls_shown(urls, shown, sizeof(shown));
+        snprintf(why, cap, "cannot connect to %s: %s%s%s", shown, natsStatus_GetText(s),
                  last[0] ? ": " : "", last);
         rc = s == NATS_NO_MEMORY ? CHIO__XP_ENOMEM : CHIO__XP_ECONNECT;
         goto fail;
@@ -210,7 +212,8 @@ static int nats_open(const char *urls, const char *stream, int timeout_ms, chio_
     jo.Wait = REQUEST_WAIT_MS;
     s = natsConnection_JetStream(&n->js, n->nc, &jo);
     if (s != NATS_OK) {
-        snprintf(why, cap, "%s: no JetStream context: %s", urls, natsStatus_GetText(s));
+        chio__xp_urls_shown(urls, shown, sizeof(shown));
+        snprintf(why, cap, "%s: no JetStream context: %s", shown, natsStatus_GetText(s));
         rc = CHIO__XP_ECONNECT;
         goto fail;
     }

@@ -2,7 +2,8 @@
 /*
  * export/transport.c - the transport seam (transport.h): picks the
  * implementation from the URL scheme and forwards each call to it; the
- * code table's names; a server's text made safe to quote. No client
+ * code table's names; a server's text made safe to quote; server URLs
+ * as messages may show them (passwords and tokens hidden). No client
  * library is seen here.
  */
 #include <stdarg.h>
@@ -35,10 +36,59 @@ int chio__xp_fail(chio__xp *t, int rc, const char *fmt, ...)
     return rc;
 }
 
+/* Append @n bytes of @s to @out (@cap bytes, NUL-terminated, cut). */
+static void shown_put(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+    if (*o + 1 >= cap)
+        return;
+    if (n > cap - 1 - *o)
+        n = cap - 1 - *o;
+    memcpy(out + *o, s, n);
+    *o += n;
+    out[*o] = '\0';
+}
+
+void chio__xp_urls_shown(const char *urls, char *out, size_t cap)
+{
+    size_t o = 0;
+    const char *u = urls;
+
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    while (u != NULL) {
+        const char *end = strchr(u, ','), *auth = strstr(u, "://"), *at, *colon, *stop;
+        size_t len = end ? (size_t)(end - u) : strlen(u);
+
+        stop = u + len;
+        if (auth != NULL && auth < stop) {
+            auth += 3;
+            at = memchr(auth, '@', (size_t)(stop - auth));
+            /* userinfo ends the authority's first part; '/' ends the authority */
+            if (at != NULL && memchr(auth, '/', (size_t)(at - auth)) == NULL) {
+                colon = memchr(auth, ':', (size_t)(at - auth));
+                shown_put(out, cap, &o, u, (size_t)(auth - u));
+                if (colon != NULL) /* user:password: the user is shown */
+                    shown_put(out, cap, &o, auth, (size_t)(colon - auth) + 1);
+                shown_put(out, cap, &o, "***", 3);
+                shown_put(out, cap, &o, at, (size_t)(stop - at));
+                goto next;
+            }
+        }
+        shown_put(out, cap, &o, u, len);
+    next:
+        if (end == NULL)
+            break;
+        shown_put(out, cap, &o, ",", 1);
+        u = end + 1;
+    }
+}
+
 int chio__xp_open(const char *urls, const char *stream, int timeout_ms, chio__xp **out, char *why,
                   size_t cap)
 {
     const char *colon;
+    char shown[512];
     size_t i, n;
 
     *out = NULL;
@@ -51,7 +101,8 @@ int chio__xp_open(const char *urls, const char *stream, int timeout_ms, chio__xp
     for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
         if (n == strlen(transports[i]->scheme) && strncmp(urls, transports[i]->scheme, n) == 0)
             return transports[i]->open(urls, stream, timeout_ms, out, why, cap);
-    snprintf(why, cap, "'%s': the URL must start with nats://", urls);
+    chio__xp_urls_shown(urls, shown, sizeof(shown));
+    snprintf(why, cap, "'%s': the URL must start with nats://", shown);
     return CHIO__XP_EINVAL;
 }
 

@@ -88,6 +88,14 @@ typedef struct chio__xp_pub {
 } chio__xp_pub;
 
 /*
+ * chio__xp_urls_shown - @urls (comma-separated server URLs) as an error
+ * message may quote them, in @out (@cap bytes, cut to fit): a password or
+ * token in a URL's userinfo is shown as three stars (alice:***@host for a
+ * user and password, ***@host for a token), so credentials reach no log.
+ */
+void chio__xp_urls_shown(const char *urls, char *out, size_t cap);
+
+/*
  * chio__xp_open - connect to @urls (comma-separated; the scheme picks the
  * transport: nats://) for the stream @stream. Waits up to @timeout_ms for
  * a first connection; afterwards the client reconnects by itself.

@@ -407,3 +407,32 @@ Test(witness_offline, unreachable_servers_are_named_in_one_plain_line)
     }
     free(db);
 }
+
+/* Credentials in a server URL reach no message: the password or token of
+ * the userinfo is shown as "***" (before, `--nats nats://alice:pw@host`
+ * put the password in the error line, and so in CI logs and journals). */
+Test(witness_offline, credentials_in_server_urls_are_not_shown)
+{
+    char *db = path_in("db");
+    size_t i;
+
+    fu_fill(db, SEED, 3, 10, "plain");
+    {
+        const char *creds = "nats://alice:s3cretpw@127.0.0.1:1,nats://t0kensecret@127.0.0.1:2";
+        const fu_run rs[] = {
+            CLI(30000, "fleet", "verify", "--nats", creds),
+            CLI(30000, "export", "--receipt-db", db, "--nats", creds),
+            CLI(30000, "export", "--receipt-db", db, "--nats", "tls://bob:s3cretpw@127.0.0.1:1"),
+        };
+        for (i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
+            fu_run r = rs[i];
+            cr_expect_eq(r.status, 2, "run %zu: exit %d: %s", i, r.status, r.err);
+            cr_expect_null(strstr(r.err, "s3cretpw"), "run %zu: %s", i, r.err);
+            cr_expect_null(strstr(r.err, "t0kensecret"), "run %zu: %s", i, r.err);
+            cr_expect_not_null(strstr(r.err, i < 2 ? "alice:***@127.0.0.1:1" : "bob:***@"),
+                               "run %zu: the user is still named: %s", i, r.err);
+            fu_run_free(&r);
+        }
+    }
+    free(db);
+}
