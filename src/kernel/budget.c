@@ -481,8 +481,10 @@ int chio__budgets_load(chio_kernel *k, chio_error *err)
     if (k->bw_batch == NULL) /* the charge writes' (budget_persist) */
         k->bw_batch = chio__store_batch_new();
     c.drop = chio__store_batch_new();
-    if (c.drop == NULL || k->bw_batch == NULL)
+    if (c.drop == NULL || k->bw_batch == NULL) {
+        chio__store_batch_free(c.drop); /* k->bw_batch stays for a retry (freed with k) */
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory loading budgets");
+    }
     rc = chio__store_scan_budgets(k->store, load_budget, &c, err);
     if (rc == CHIO_ENOMEM)
         rc = chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory loading budgets");

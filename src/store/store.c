@@ -241,7 +241,14 @@ static int family_names(chio_store *s, const char *path, char ***names, size_t *
     rocksdb_list_column_families_destroy(have, nhave);
     for (i = 0; i < total; i++)
         if ((*names)[i] == NULL)
-            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+            break;
+    if (i < total) { /* a copy failed: none is handed back */
+        for (i = 0; i < total; i++)
+            free((*names)[i]);
+        free(*names);
+        *names = NULL;
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
     *n = total;
     return 0;
 }
