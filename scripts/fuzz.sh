@@ -54,7 +54,7 @@ echo "fuzz.sh: building libchio with $CC into $BUILD/"
 make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BUILD" OPT="-O1 -g" \
     SAN="$SAN_COMPILE" CFLAGS="$FUZZ_CFLAGS" \
     "$BUILD/libchio.a" "$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/scenario_args.o" \
-    "$BUILD/obj/src/cli/util.o" \
+    "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/cli/redact_args.o" \
     "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "${MCP_OBJS[@]}" \
     "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o" "$BUILD/obj/src/svc/svc_host.o" \
     "$BUILD/obj/src/svc/svc_log.o" ||
@@ -70,7 +70,7 @@ for t in $TARGETS; do
     extra_src=() extra_inc=() extra_libs=""
     if [[ $t == fuzz_scenario ]]; then
         extra_src=("$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/scenario_args.o"
-            "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/svc/svc_buf.o")
+            "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/cli/redact_args.o" "$BUILD/obj/src/svc/svc_buf.o")
         extra_inc=(-Isrc/cli)
     fi
     [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core) # internal API: core/normalize.h
@@ -85,8 +85,10 @@ for t in $TARGETS; do
         extra_libs=$(pkg-config --libs libmicrohttpd)
     fi
     bin=$BUILD/fuzz/$t
-    if [[ ! -x $bin || tests/fuzz/$t.c -nt $bin || $BUILD/libchio.a -nt $bin ||
-          ( ${#extra_src[@]} -gt 0 && ( ${extra_src[0]} -nt $bin || ${extra_src[1]} -nt $bin ) ) ]]; then
+    stale=0
+    [[ ! -x $bin || tests/fuzz/$t.c -nt $bin || $BUILD/libchio.a -nt $bin ]] && stale=1
+    for o in "${extra_src[@]}"; do [[ $o -nt $bin ]] && stale=1; done
+    if ((stale)); then
         echo "fuzz.sh: linking $bin"
         # shellcheck disable=SC2086  # flag lists are meant to split
         $CC $TGT_CFLAGS $SAN_LINK "${extra_inc[@]}" -o "$bin" "tests/fuzz/$t.c" \
