@@ -148,6 +148,14 @@ static rocksdb_options_t *make_options(chio_store_mode mode)
     else
         rocksdb_options_set_max_open_files(o, CHIO__STORE_MAX_OPEN_FILES);
     rocksdb_options_set_table_cache_numshardbits(o, 0);
+    /* Table files are opened on the calling thread. RocksDB's default
+     * starts 16 threads each time it loads table handlers, which a
+     * secondary does on every catch-up that finds a new version (it keeps
+     * every file open): an exporter or test following a live kernel made
+     * and joined 16 threads per catch-up, most of their CPU in clone and
+     * exit (tests/store/test_store_secondary.c). A store's files are few and
+     * small; opening them one after another costs little. */
+    rocksdb_options_set_max_file_opening_threads(o, 1);
     return o;
 }
 

@@ -23,6 +23,8 @@ typedef struct ok_env {
     char *db;
     chio_kernel *k;
     char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_store *reader;         /* a secondary on db, opened at the first check */
+    const chio_kernel *read_of; /* the kernel it was opened behind */
 } ok_env;
 
 /* What one checked call gave. */
@@ -93,8 +95,9 @@ void ok_sweep(ok_env *env, const ok_kind *k, fa_threads threads, fa_mode mode, i
  * on any problem. Returns the receipts read. */
 uint64_t ok_audit(const char *db);
 
-/* The highest committed sequence number of @k's store (read through a
- * second, read-only handle: the store, not the kernel's counters). */
-uint64_t ok_store_last(const char *db);
+/* The highest committed sequence number of @env's store (read through a
+ * second handle, a secondary caught up first: the store, not the kernel's
+ * counters). */
+uint64_t ok_store_last(ok_env *env);
 
 #endif

@@ -15,6 +15,8 @@
  *     restart continues it.
  */
 #include <criterion/criterion.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,7 @@ Test(rev33_oom_token, a_token_first_verified_while_memory_is_short_is_allowed_la
 
 typedef struct st_worker {
     ok_env *env;
+    pthread_barrier_t *armed; /* passed twice: warmed up, then armed */
     pthread_t th;
     int id;
     /* what the calls gave: receipts kept for checking after the run */
@@ -92,10 +95,29 @@ typedef struct st_worker {
     int errors, bad;
 } st_worker;
 
+/* libcrypto's per-thread state (the thread's random generator, its error
+ * queue) is made at the thread's first use and freed when the thread ends,
+ * through a handler it registers then; when that registration's own
+ * allocation fails, the state of a thread that ends is never freed (an
+ * OpenSSL 3.0 leak, not libchio's, LeakSanitizer's report in make asan).
+ * The callers are this test's threads: each makes that state before the
+ * injector is armed. */
+static void st_warm_up(void)
+{
+    unsigned char b[1];
+
+    cr_assert_eq(RAND_bytes(b, 1), 1);
+    ERR_set_mark();
+    ERR_pop_to_mark();
+}
+
 static void *st_run(void *arg)
 {
     st_worker *w = arg;
 
+    st_warm_up();
+    pthread_barrier_wait(w->armed);
+    pthread_barrier_wait(w->armed);
     for (int i = 0; i < ST_CALLS; i++) {
         const ok_kind *k = &ok_kinds[(size_t)(w->id + i) % OK_NKINDS];
         chio_response r;
@@ -165,27 +187,33 @@ static uint64_t st_check(st_worker *w)
 static void st_round(uint64_t every)
 {
     st_worker w[ST_THREADS];
+    pthread_barrier_t armed;
     ok_env env;
     chio_error err;
     uint64_t before, decided = 0;
 
     ok_start(&env);
-    before = ok_store_last(env.db);
+    before = ok_store_last(&env);
     memset(w, 0, sizeof(w));
-    fa_arm(every, FA_ANY_THREAD, FA_EVERY_NTH);
+    cr_assert_eq(pthread_barrier_init(&armed, NULL, ST_THREADS + 1), 0);
     for (int t = 0; t < ST_THREADS; t++) {
         w[t].env = &env;
+        w[t].armed = &armed;
         w[t].id = t;
         cr_assert_eq(pthread_create(&w[t].th, NULL, st_run, &w[t]), 0);
     }
+    pthread_barrier_wait(&armed); /* every caller warmed up */
+    fa_arm(every, FA_ANY_THREAD, FA_EVERY_NTH);
+    pthread_barrier_wait(&armed);
     for (int t = 0; t < ST_THREADS; t++)
         pthread_join(w[t].th, NULL);
     fa_disarm();
+    pthread_barrier_destroy(&armed);
     for (int t = 0; t < ST_THREADS; t++)
         decided += st_check(&w[t]);
     /* every decided call's receipt is in the log (plus child receipts, and
      * those of nested requests whose call failed later) */
-    cr_assert_geq(ok_store_last(env.db) - before, decided);
+    cr_assert_geq(ok_store_last(&env) - before, decided);
     /* memory is back: every kind answers as without faults */
     for (size_t i = 0; i < OK_NKINDS; i++)
         ok_baseline(&env, &ok_kinds[i], FA_THIS_THREAD, 0, 0);

@@ -66,3 +66,51 @@ Test(store_secondary, a_quote_in_tmpdir_names_no_other_path_and_the_temp_dir_goe
     testutil_rmrf(base);
     free(base);
 }
+
+/* The newest OPTIONS-* file RocksDB wrote in @db, read into @buf. */
+static void newest_options(const char *db, char *buf, size_t cap)
+{
+    DIR *d = opendir(db);
+    struct dirent *de;
+    char best[256] = "", path[1024];
+    FILE *f;
+    size_t n;
+
+    cr_assert_not_null(d, "%s", db);
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, "OPTIONS-", 8) == 0 && strcmp(de->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", de->d_name);
+    closedir(d);
+    cr_assert_neq(best[0], '\0', "no OPTIONS file in %s", db);
+    snprintf(path, sizeof(path), "%s/%s", db, best);
+    f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* A secondary keeps every table file open, and RocksDB loads the handlers
+ * of a new version's files on each catch-up: with its default of 16
+ * file-opening threads, every catch-up of a follower (the exporter, a
+ * test reading a live kernel's store) made and joined 16 threads. The
+ * store's options (one set for every mode) open files on the caller. */
+Test(store_secondary, table_files_are_opened_without_starting_threads)
+{
+    char *base = testutil_tmpdir(), db[512];
+    static char opts[1 << 16];
+    chio_store *s = NULL;
+    chio_error err = {0};
+
+    snprintf(db, sizeof(db), "%s/db", base);
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_WRITE, &s, &err), 0, "%s", err.message);
+    chio_store_close(s);
+    newest_options(db, opts, sizeof(opts));
+    cr_assert_not_null(strstr(opts, "max_file_opening_threads=1\n"),
+                       "RocksDB opens table files with more than one thread:\n%.400s",
+                       strstr(opts, "max_file_opening_threads")
+                           ? strstr(opts, "max_file_opening_threads")
+                           : "(not set)");
+    testutil_rmrf(base);
+    free(base);
+}
