@@ -86,6 +86,35 @@ void kt_grant_session(chio_kernel *k, uint64_t now, const char *id, const char *
     free(tok);
 }
 
+void kt_regex_call(chio_kernel *k, uint64_t now, const char *pattern, const char *args,
+                   chio_response *r)
+{
+    static int n;
+    char *scope, id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
+    const char *caps[1];
+    chio_error err;
+    chio_call c;
+
+    snprintf(id, sizeof(id), "cap-regex-%d", __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED));
+    cr_assert(asprintf(&scope,
+                       "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
+                       "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":"
+                       "\"regex_match\",\"value\":\"%s\"}]}]}",
+                       pattern) > 0);
+    tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, now - 10, 100, NULL, 0);
+    cr_assert_not_null(tok, "token for %s", pattern);
+    caps[0] = tok;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+    kt_grant_call(&c, sid, id, args, strlen(args));
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_evaluate(k, &c, r, &err), 0, "%s", err.message);
+    cr_assert_not_null(r->receipt, "%s: no receipt", pattern);
+    free(tok);
+    free(scope);
+}
+
 void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *args, size_t len)
 {
     memset(c, 0, sizeof(*c));

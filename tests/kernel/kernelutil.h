@@ -43,6 +43,13 @@ void kt_grant_session(chio_kernel *k, uint64_t now, const char *id, const char *
 /* @c: a call of srv/t in session @sid under capability @id with @args
  * (@len bytes). */
 void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *args, size_t len);
+/* One call of srv/t with @args on @k, in a session of its own holding a
+ * fresh token (issued as by kt_grant_session() at @now) whose one grant
+ * carries regex_match @pattern (a JSON string body, any length); the
+ * response, with its receipt, into @r (the caller destroys it). Fails the
+ * test on an error or a missing receipt. */
+void kt_regex_call(chio_kernel *k, uint64_t now, const char *pattern, const char *args,
+                   chio_response *r);
 /* An allow receipt body, unique per @n. */
 chio_receipt_builder *kt_builder(uint64_t n);
 /* Threads in this process. */

@@ -66,41 +66,6 @@ static chio_kernel *regex_kernel(void)
     return kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
 }
 
-/* One call of srv/t with @args under a token whose one grant carries
- * regex_match @pattern (JSON string body); the response in @r. */
-static void call_with(chio_kernel *k, const char *pattern, const char *args, chio_response *r)
-{
-    static int n;
-    char *scope, id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
-    const char *caps[1];
-    chio_error err;
-    chio_call c;
-
-    snprintf(id, sizeof(id), "cap-rev27-rx-%d", n++);
-    cr_assert(asprintf(&scope,
-                       "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
-                       "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":"
-                       "\"regex_match\",\"value\":\"%s\"}]}]}",
-                       pattern) > 0);
-    tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, NOW - 10, 100, NULL, 0);
-    cr_assert_not_null(tok);
-    caps[0] = tok;
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = id;
-    c.server_id = "srv";
-    c.tool_name = "t";
-    c.arguments_json = args;
-    c.arguments_len = strlen(args);
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, r, &err), 0, "%s", err.message);
-    cr_expect_not_null(r->receipt, "%s: no receipt", pattern);
-    free(tok);
-    free(scope);
-}
-
 /* {"q":"<n bytes>"}: 'a' and 'b' at random (@random) or all 'a', then
  * @tail. */
 static char *big_args(size_t n, int random, const char *tail)
@@ -184,7 +149,7 @@ Test(rev27_regex, pathological_patterns_deny_quickly_in_bounded_memory)
 
         /* the argument's own cost: a call matching at its first byte */
         t0 = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
-        call_with(k, "^a|^b", args, &r);
+        kt_regex_call(k, NOW, "^a|^b", args, &r);
         base_s = seconds_on(CLOCK_PROCESS_CPUTIME_ID) - t0;
         cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
         chio_response_destroy(&r);
@@ -192,7 +157,7 @@ Test(rev27_regex, pathological_patterns_deny_quickly_in_bounded_memory)
         if (peaks)
             base = status_kib("VmRSS");
         t0 = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
-        call_with(k, cases[i].pattern, args, &r);
+        kt_regex_call(k, NOW, cases[i].pattern, args, &r);
         took = seconds_on(CLOCK_PROCESS_CPUTIME_ID) - t0;
         if (peaks)
             peak = status_kib("VmHWM");
@@ -230,13 +195,13 @@ Test(rev27_regex, long_arguments_within_the_bound_are_searched)
     char *none = big_args(256u << 10, 0, "");
     chio_response r;
 
-    call_with(k, "^/workspace/[^/]+$", content, &r);
+    kt_regex_call(k, NOW, "^/workspace/[^/]+$", content, &r);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
     chio_response_destroy(&r);
-    call_with(k, "[a-z]+@example\\\\.com$", at_end, &r);
+    kt_regex_call(k, NOW, "[a-z]+@example\\\\.com$", at_end, &r);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
     chio_response_destroy(&r);
-    call_with(k, "[a-z]+@example\\\\.com", none, &r);
+    kt_regex_call(k, NOW, "[a-z]+@example\\\\.com", none, &r);
     cr_expect_eq(r.code, CHIO_CODE_CONSTRAINT_VIOLATED);
     cr_expect(r.reason != NULL && strstr(r.reason, "no argument matches") != NULL, "%s", r.reason);
     chio_response_destroy(&r);
@@ -268,7 +233,7 @@ Test(rev27_regex, the_anchors_hold_at_the_ends_of_the_string_only)
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         chio_response r;
 
-        call_with(k, rows[i].pattern, rows[i].args, &r);
+        kt_regex_call(k, NOW, rows[i].pattern, rows[i].args, &r);
         if (rows[i].allow)
             cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu: %s", i, r.reason);
         else
@@ -362,12 +327,12 @@ Test(rev27_regex, the_automaton_size_is_bounded_when_built)
     cr_expect_leq(chio__nfa_states(a), CHIO__NFA_MAX_STATES);
     chio__nfa_free(a);
     k = regex_kernel();
-    call_with(k, alts, "{\"q\":\"a\"}", &r);
+    kt_regex_call(k, NOW, alts, "{\"q\":\"a\"}", &r);
     cr_expect_eq(r.code, CHIO_CODE_CONSTRAINT_VIOLATED);
     cr_expect(r.reason != NULL && strstr(r.reason, "too large") != NULL, "%s", r.reason);
     chio_response_destroy(&r);
     cr_assert(asprintf(&big, "^%s$", "(a{1,90}){1,90}") > 0);
-    call_with(k, big, "{\"q\":\"aaa\"}", &r);
+    kt_regex_call(k, NOW, big, "{\"q\":\"aaa\"}", &r);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
     chio_response_destroy(&r);
     free(big);

@@ -71,41 +71,6 @@ Test(rev33_regex_cache, a_base64_secret_pattern_reads_a_megabyte_of_base64_exact
     chio_kernel_free(k);
 }
 
-/* One call of srv/t with @args under a grant carrying regex_match
- * @pattern; the response in @r (with a receipt). */
-static void regex_call(chio_kernel *k, const char *pattern, const char *args, chio_response *r)
-{
-    static int n;
-    char *scope, id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
-    const char *caps[1];
-    chio_error err;
-    chio_call c;
-
-    snprintf(id, sizeof(id), "cap-rev33-cache-%d", n++);
-    cr_assert(asprintf(&scope,
-                       "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
-                       "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":"
-                       "\"regex_match\",\"value\":\"%s\"}]}]}",
-                       pattern) > 0);
-    tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, R32S_NOW - 10, 100, NULL, 0);
-    cr_assert_not_null(tok);
-    caps[0] = tok;
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = id;
-    c.server_id = "srv";
-    c.tool_name = "t";
-    c.arguments_json = args;
-    c.arguments_len = strlen(args);
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, r, &err), 0, "%s", err.message);
-    cr_assert_not_null(r->receipt);
-    free(tok);
-    free(scope);
-}
-
 static uint64_t clock_fn(void *ctx)
 {
     (void)ctx;
@@ -122,10 +87,10 @@ Test(rev33_regex_cache, a_regex_match_with_a_long_count_reads_a_megabyte_exactly
 
     /* 200 states alive at every byte: 2^24 steps ran out after about
      * 80 KB; the sets repeat, so the cached search reads every byte */
-    regex_call(k, "[a-z]{200}X", yes, &r);
+    kt_regex_call(k, R32S_NOW, "[a-z]{200}X", yes, &r);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s: %s", chio_code_name(r.code), r.reason);
     chio_response_destroy(&r);
-    regex_call(k, "[a-z]{200}X", no, &r);
+    kt_regex_call(k, R32S_NOW, "[a-z]{200}X", no, &r);
     cr_expect_eq(r.code, CHIO_CODE_CONSTRAINT_VIOLATED, "%s", chio_code_name(r.code));
     cr_expect(r.reason != NULL && strstr(r.reason, "no argument matches") != NULL, "%s", r.reason);
     chio_response_destroy(&r);

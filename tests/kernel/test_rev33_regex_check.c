@@ -30,43 +30,17 @@ static uint64_t clock_fn(void *ctx)
  * @pattern (JSON string body); 1 when it was allowed. */
 static int allowed(chio_kernel *k, const char *pattern, const char *value)
 {
-    static int n;
-    char *scope, *args, id[32], sid[CHIO_SESSION_ID_LEN + 1], *tok;
-    const char *caps[1];
     chio_response r;
-    chio_error err;
-    chio_call c;
+    char *args;
     int allow;
 
-    snprintf(id, sizeof(id), "cap-rev33-rx-%d", n++);
-    cr_assert(asprintf(&scope,
-                       "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
-                       "\"operations\":[\"invoke\"],\"constraints\":[{\"type\":"
-                       "\"regex_match\",\"value\":\"%s\"}]}]}",
-                       pattern) > 0);
     cr_assert(asprintf(&args, "{\"q\":\"%s\"}", value) > 0);
-    tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, NOW - 10, 100, NULL, 0);
-    cr_assert_not_null(tok);
-    caps[0] = tok;
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = id;
-    c.server_id = "srv";
-    c.tool_name = "t";
-    c.arguments_json = args;
-    c.arguments_len = strlen(args);
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
-    cr_assert_not_null(r.receipt, "%s: no receipt", pattern);
+    kt_regex_call(k, NOW, pattern, args, &r);
     allow = r.verdict == CHIO_VERDICT_ALLOW;
     if (!allow)
         cr_expect_eq(r.code, CHIO_CODE_CONSTRAINT_VIOLATED, "%s: %s", pattern, r.reason);
     chio_response_destroy(&r);
-    free(tok);
     free(args);
-    free(scope);
     return allow;
 }
 
