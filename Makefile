@@ -444,12 +444,13 @@ $(BUILD)/perf/bench-authz: perf/bench_authz.c $(STATIC)
 	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_authz.c $(STATIC) $(DEP_LIBS)
 
 # perf/alloc_count.c interposes malloc: linked into this benchmark only, as
-# is perf/bench_kernel_load.c, its loads (perf/bench_kernel.h).
-$(BUILD)/perf/bench-kernel: perf/bench_kernel.c perf/bench_kernel_load.c perf/bench_kernel.h \
-                            perf/alloc_count.c perf/alloc_count.h $(STATIC)
+# are perf/bench_kernel_load.c, its loads, and perf/bench_check.c, its
+# regression check (perf/bench_kernel.h).
+$(BUILD)/perf/bench-kernel: perf/bench_kernel.c perf/bench_kernel_load.c perf/bench_check.c \
+                            perf/bench_kernel.h perf/alloc_count.c perf/alloc_count.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_kernel.c perf/bench_kernel_load.c perf/alloc_count.c \
-	    $(STATIC) $(DEP_LIBS) -lm
+	$(CC) $(CFLAGS_ALL) -o $@ perf/bench_kernel.c perf/bench_kernel_load.c perf/bench_check.c \
+	    perf/alloc_count.c $(STATIC) $(DEP_LIBS) -lm
 
 $(BUILD)/perf/bench-tables: perf/bench_tables.c $(STATIC)
 	@mkdir -p $(dir $@)

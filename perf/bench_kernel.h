@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * perf/bench_kernel.h - what the two files of the kernel benchmark share
+ * perf/bench_kernel.h - what the three files of the kernel benchmark share
  * (build/perf/bench-kernel; nothing else links them).
  *
  * perf/bench_kernel.c owns the run: its options, the scratch directories
  * under --dir, the raw limits, capability verification, allocations and RSS,
- * the report, the JSON and the regression check; it provides the timing,
+ * the report and the JSON; it provides the timing,
  * error and directory helpers declared first below. perf/bench_kernel_load.c
  * owns the loads: the kernel under test, the naive baseline, closed-loop
- * throughput and open-loop latency with its histograms. Everything else in
- * either file is static.
+ * throughput and open-loop latency with its histograms. perf/bench_check.c
+ * owns the regression check. Everything else in each file is static.
  */
 #ifndef CHIO_PERF_BENCH_KERNEL_H
 #define CHIO_PERF_BENCH_KERNEL_H
@@ -39,6 +39,15 @@ void chio__bench_rmrf(const char *path);
 
 /* qsort() comparison of two uint64_t. */
 int chio__bench_cmp_u64(const void *a, const void *b);
+
+/* ---- provided by bench_check.c ------------------------------------------------------------- */
+
+/* Check this run's JSON (@run_json, @run_len) against the baseline file at
+ * @path, counting the --prior runs' JSON files (@priors, @npriors, 8 at
+ * most) too; prints a line per ratio. Returns the number of ratios that
+ * regressed or are missing (0: no regression); dies on unreadable input. */
+int chio__bench_check_baseline(const char *path, const char *run_json, size_t run_len,
+                               const char *const *priors, size_t npriors);
 
 /* ---- provided by bench_kernel_load.c ------------------------------------------------------- */
 
