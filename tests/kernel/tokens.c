@@ -4,32 +4,74 @@
  * canonicalised by the library and signed with chio_keypair_sign(), the
  * way chio signs them (spec/wire-format.md section 4).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel/tokens.h"
 
-static chio_keypair *key(const char *seed)
+/* Keypairs made here, kept for the process's life. Making one scans the
+ * process's writable memory for OpenSSL's copy of the seed (docs/
+ * security.md, "The signing key and core dumps"): milliseconds to tens of
+ * them in a test process,
+ * paid for every token when each made its own (a third of the suite's
+ * system time; a test minting 400 tokens took 40 s). The few seeds the
+ * tests use are made once; signing is safe from any thread. */
+#define KEY_CACHE 32
+static struct {
+    char seed[67];
+    chio_keypair *kp;
+} keys[KEY_CACHE];
+static size_t nkeys;
+static pthread_mutex_t keys_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The keypair of @seed, or NULL; *@owned set when the caller frees it
+ * (the cache was full or the seed too long to keep). */
+static chio_keypair *key(const char *seed, int *owned)
 {
     chio_keypair *kp = NULL;
+    size_t i, n = strlen(seed);
 
-    chio_keypair_from_seed_hex(seed, strlen(seed), &kp, NULL);
+    *owned = 0;
+    pthread_mutex_lock(&keys_mu);
+    for (i = 0; i < nkeys; i++)
+        if (strcmp(keys[i].seed, seed) == 0) {
+            kp = keys[i].kp;
+            break;
+        }
+    if (kp == NULL && chio_keypair_from_seed_hex(seed, n, &kp, NULL) == 0) {
+        if (nkeys < KEY_CACHE && n < sizeof(keys[0].seed)) {
+            memcpy(keys[nkeys].seed, seed, n + 1);
+            keys[nkeys++].kp = kp;
+        } else {
+            *owned = 1;
+        }
+    }
+    pthread_mutex_unlock(&keys_mu);
     return kp;
+}
+
+static void key_done(chio_keypair *kp, int owned)
+{
+    if (owned)
+        chio_keypair_free(kp);
 }
 
 void tk_pub(const char *seed_hex, char out[65])
 {
-    chio_keypair *kp = key(seed_hex);
+    int owned;
+    chio_keypair *kp = key(seed_hex, &owned);
 
     snprintf(out, 65, "%s", kp ? chio_keypair_public_hex(kp) : "");
-    chio_keypair_free(kp);
+    key_done(kp, owned);
 }
 
 /* Canonicalise @text, sign it with @seed, write the signature hex. */
 static int sign_text(const char *seed, const char *text, char sighex[129], char **canon_out)
 {
-    chio_keypair *kp = key(seed);
+    int owned;
+    chio_keypair *kp = key(seed, &owned);
     uint8_t sig[64];
     char *canon;
     size_t len;
@@ -40,7 +82,7 @@ static int sign_text(const char *seed, const char *text, char sighex[129], char 
     rc = chio_json_canonicalize(text, strlen(text), &canon, &len, NULL);
     if (rc == 0)
         rc = chio_keypair_sign(kp, canon, len, sig);
-    chio_keypair_free(kp);
+    key_done(kp, owned);
     if (rc != 0) {
         chio_free(canon);
         return -1;
