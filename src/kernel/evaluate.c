@@ -396,8 +396,6 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         chio__mreq_leave_session(&r);
         rc = chio__kernel_sign_async_entered(k, &f, held, async_done, a, err);
         held = 0; /* the request's now, whatever the outcome */
-        if (rc != 0)
-            chio_response_destroy(&a->resp);
     }
     if (have_fields)
         free(f.params_owned); /* taken by the signer unless refused before it */
@@ -411,6 +409,10 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         chio__credits_release(k, 1);
     if (rc != 0) {
         chio__count_unreceipted(k, rc);
+        /* What the response already holds goes too: a failed fill
+         * (chio__fill_response moves the output, request id and child
+         * receipts in before its own allocation fails) or a failed push. */
+        chio_response_destroy(&a->resp);
         async_free(a);
     }
     return rc;
