@@ -195,9 +195,15 @@ int chio__mreq_fields(mreq *r, chio__receipt_fields *f, char hash[65], chio_erro
 /* Move the decision into @resp (receipt added by the caller). */
 int chio__fill_response(mreq *r, chio_response *resp)
 {
+    /* All or nothing: the one allocation first, so a failure leaves every
+     * field with @r (chio__mreq_destroy frees them) and @resp empty. */
+    char *reason = strdup(r->verdict == CHIO_VERDICT_ALLOW ? "" : r->reason);
+
+    if (reason == NULL)
+        return CHIO_ENOMEM;
     resp->verdict = r->verdict;
     resp->code = r->code;
-    resp->reason = strdup(r->verdict == CHIO_VERDICT_ALLOW ? "" : r->reason);
+    resp->reason = reason;
     if (r->verdict != CHIO_VERDICT_DENY && r->output != NULL) {
         resp->output = r->output;
         resp->output_len = r->output_len;
@@ -209,7 +215,7 @@ int chio__fill_response(mreq *r, chio_response *resp)
     resp->nchildren = r->tctx.nchildren;
     r->tctx.children = NULL;
     r->tctx.nchildren = 0;
-    return resp->reason ? 0 : CHIO_ENOMEM;
+    return 0;
 }
 
 void chio_response_init(chio_response *r)

@@ -409,10 +409,7 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
         chio__credits_release(k, 1);
     if (rc != 0) {
         chio__count_unreceipted(k, rc);
-        /* What the response already holds goes too: a failed fill
-         * (chio__fill_response moves the output, request id and child
-         * receipts in before its own allocation fails) or a failed push. */
-        chio_response_destroy(&a->resp);
+        chio_response_destroy(&a->resp); /* filled, then the push failed */
         async_free(a);
     }
     return rc;

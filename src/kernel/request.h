@@ -231,7 +231,8 @@ const char *chio__tool_error_text(chio_kernel *k, const char *msg);
  * written), so that no copy of large arguments waits for the commit.
  * @hash is storage for the original arguments' hash (redaction). */
 int chio__mreq_fields(mreq *r, chio__receipt_fields *f, char hash[65], chio_error *err);
-/* Move the decision into @resp (receipt added by the caller). */
+/* Move the decision into @resp (receipt added by the caller). 0, or
+ * CHIO_ENOMEM with nothing moved (@resp untouched, @r still owns it all). */
 int chio__fill_response(mreq *r, chio_response *resp);
 
 /* ---- evaluate.c ----------------------------------------------------------------------- */
