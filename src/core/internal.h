@@ -207,6 +207,7 @@ typedef struct chio__key_dump_state {
     size_t unread;    /* writable mappings that could not be read through */
     size_t regions;   /* mappings scanned */
     size_t bytes;     /* bytes scanned */
+    size_t skipped;   /* bytes of never-written anonymous pages not read (pagemap) */
     uint64_t scan_ns; /* time the scan took */
 } chio__key_dump_state;
 

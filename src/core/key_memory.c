@@ -117,6 +117,7 @@ static marked_page page_reg[PAGE_REG];
 typedef struct scan_ctx {
     const uint8_t *seed;
     int memfd;
+    int mapfd;                 /* /proc/self/pagemap, or -1: every page is read */
     unsigned char *buf;        /* SCAN_CHUNK + 31 bytes, a DONTDUMP mapping of ours */
     uintptr_t skip[2][2];      /* [start, end) ranges not to scan: the keypair, buf */
     uintptr_t hits[SCAN_HITS]; /* addresses of copies found */
@@ -185,12 +186,58 @@ static int scan_range(scan_ctx *c, uintptr_t start, uintptr_t end, int lo)
     return 0;
 }
 
+/* Pagemap entries read at a time (8 bytes each: 2 MiB of address space). */
+#define PM_BATCH 512
+/* A page that holds data of this process: in RAM (bit 63) or in swap
+ * (bit 62, which also covers migration entries). An anonymous private page
+ * with neither was never written and reads as zeros. */
+#define PM_POPULATED ((uint64_t)3 << 62)
+
+/* Scan an anonymous private mapping, reading only its runs of populated
+ * pages: a thread's stack or a heap arena reserves megabytes it never
+ * touches, and reading those through /proc/self/mem copies zeros. A seed
+ * copy lies in written memory, so in populated pages; one straddling two
+ * pages has both populated and sits inside one run. When pagemap cannot
+ * be read, the rest of the mapping is read whole. -1 as scan_range. */
+static int scan_populated(scan_ctx *c, uintptr_t start, uintptr_t end, int lo)
+{
+    size_t ps = page_size();
+    uintptr_t at = start, run = 0; /* run: start of the open run, 0 for none */
+    uint64_t ent[PM_BATCH];
+    int rc = 0;
+
+    while (at < end) {
+        size_t left = (end - at + ps - 1) / ps, want = left > PM_BATCH ? PM_BATCH : left, i;
+        ssize_t n = pread(c->mapfd, ent, want * sizeof(ent[0]), (off_t)(at / ps * sizeof(ent[0])));
+
+        if (n < (ssize_t)sizeof(ent[0]))
+            return scan_range(c, run ? run : at, end, lo) | rc; /* read what is left */
+        for (i = 0; i < (size_t)n / sizeof(ent[0]); i++, at += ps) {
+            if (ent[i] & PM_POPULATED) {
+                if (run == 0)
+                    run = at;
+                continue;
+            }
+            c->st->skipped += ps;
+            if (run != 0 && scan_range(c, run, at, lo) != 0)
+                rc = -1;
+            run = 0;
+        }
+    }
+    if (run != 0 && scan_range(c, run, end, lo) != 0)
+        rc = -1;
+    return rc;
+}
+
 /* One mapping of smaps, decided at its VmFlags line: scanned when it is
  * readable, writable and private, holds resident or swapped pages, is not
- * already left out of dumps (dd) and is not one of ours. */
-static void scan_mapping(scan_ctx *c, uintptr_t start, uintptr_t end, const char *perms,
+ * already left out of dumps (dd) and is not one of ours. An anonymous one
+ * (inode 0) is read where its pages are populated; a file-backed one whole
+ * (its untouched pages read the file's bytes). */
+static void scan_mapping(scan_ctx *c, uintptr_t start, uintptr_t end, const char *perms, int anon,
                          long resident, const char *vmflags)
 {
+    int lo = strstr(vmflags, " lo") != NULL, rc;
     size_t i;
 
     if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p' || resident == 0 ||
@@ -200,7 +247,8 @@ static void scan_mapping(scan_ctx *c, uintptr_t start, uintptr_t end, const char
         if (start < c->skip[i][1] && end > c->skip[i][0])
             return; /* the keypair's pages or our buffer: dd already */
     c->st->regions++;
-    if (scan_range(c, start, end, strstr(vmflags, " lo") != NULL) != 0)
+    rc = anon && c->mapfd >= 0 ? scan_populated(c, start, end, lo) : scan_range(c, start, end, lo);
+    if (rc != 0)
         c->st->unread++;
 }
 
@@ -208,7 +256,7 @@ static void scan_mapping(scan_ctx *c, uintptr_t start, uintptr_t end, const char
 static int scan_smaps(scan_ctx *c)
 {
     char line[1024], perms[8] = "";
-    unsigned long start = 0, end = 0;
+    unsigned long start = 0, end = 0, inode = 0;
     long resident = 0;
     int have = 0, whole = 1;
     FILE *f = fopen("/proc/self/smaps", "re");
@@ -217,15 +265,16 @@ static int scan_smaps(scan_ctx *c)
         return errno ? errno : ENOENT;
     while (fgets(line, sizeof(line), f) != NULL) {
         int was_whole = whole;
-        unsigned long a, b;
+        unsigned long a, b, ino;
         char pm[8];
 
         whole = strchr(line, '\n') != NULL;
         if (!was_whole)
             continue; /* the rest of a long path name */
-        if (sscanf(line, "%lx-%lx %7s", &a, &b, pm) == 3) {
+        if (sscanf(line, "%lx-%lx %7s %*x %*s %lu", &a, &b, pm, &ino) == 4) {
             start = a;
             end = b;
+            inode = ino;
             memcpy(perms, pm, sizeof(perms));
             resident = 0;
             have = 1;
@@ -233,7 +282,7 @@ static int scan_smaps(scan_ctx *c)
             resident += strtol(strchr(line, ':') + 1, NULL, 10);
         } else if (have && strncmp(line, "VmFlags:", 8) == 0) {
             have = 0;
-            scan_mapping(c, start, end, perms, resident, line + 8);
+            scan_mapping(c, start, end, perms, inode == 0, resident, line + 8);
         }
     }
     fclose(f);
@@ -343,6 +392,7 @@ static void protect_openssl_copies(chio__key_mem *km, const uint8_t *seed)
     c.skip[1][0] = (uintptr_t)c.buf;
     c.skip[1][1] = (uintptr_t)c.buf + blen;
     c.memfd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    c.mapfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: read all */
     if (c.memfd < 0) {
         km->dump.scan_errno = errno;
     } else {
@@ -357,6 +407,8 @@ static void protect_openssl_copies(chio__key_mem *km, const uint8_t *seed)
         pthread_mutex_unlock(&page_mu);
         close(c.memfd);
     }
+    if (c.mapfd >= 0)
+        close(c.mapfd);
     OPENSSL_cleanse(c.buf, blen);
     munmap(c.buf, blen);
     km->dump.scan_ns = now_ns() - t0;
