@@ -17,8 +17,10 @@
  * own process memory (/proc/self/mem) for that copy and marks the heap
  * page(s) holding it MADV_DONTDUMP and mlocked until the key is freed (so
  * one or two heap pages per key, with whatever else they hold, are left
- * out of core dumps). The scan takes about 1 ms per 1-3 GB resident at
- * key creation, never when signing. Without /proc the copy stays
+ * out of core dumps). The scan reads only pages holding data (pagemap:
+ * in RAM or in swap) of anonymous mappings: about 1 ms for a small
+ * process plus about 160 ms per GiB the process has written, at key
+ * creation, never when signing. Without /proc the copy stays
  * dumpable and chio_keypair_memory_locked() reports dontdump 0 (a kernel
  * logs key_memory_unlocked).
  */
