@@ -357,6 +357,27 @@ static void mark_hits(chio__key_mem *km, const scan_ctx *c)
     }
 }
 
+/* /proc/self/pagemap, once it has shown @page (ours, just written) as
+ * populated; -1 otherwise, and the scan reads every page. A pagemap that
+ * reads as zeros (a sandbox, a file mounted over it) would otherwise skip
+ * every page and report no copy. */
+static int open_pagemap(unsigned char *page)
+{
+    uint64_t ent = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    *(volatile unsigned char *)page = 0; /* written: in RAM from now on */
+    if (pread(fd, &ent, sizeof(ent), (off_t)((uintptr_t)page / page_size() * sizeof(ent))) !=
+            (ssize_t)sizeof(ent) ||
+        (ent & PM_POPULATED) == 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* Find OpenSSL's copies of @seed and keep them out of core dumps; the
  * outcome goes to km->dump. Key creation only. */
 static void protect_openssl_copies(chio__key_mem *km, const uint8_t *seed)
@@ -392,7 +413,7 @@ static void protect_openssl_copies(chio__key_mem *km, const uint8_t *seed)
     c.skip[1][0] = (uintptr_t)c.buf;
     c.skip[1][1] = (uintptr_t)c.buf + blen;
     c.memfd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-    c.mapfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: read all */
+    c.mapfd = open_pagemap(c.buf);
     if (c.memfd < 0) {
         km->dump.scan_errno = errno;
     } else {

@@ -4,15 +4,20 @@
  * copy of the seed (src/core/key_memory.c) reads only the populated pages
  * of anonymous mappings: idle threads' stacks cost it nothing, and a copy
  * deep inside a mostly untouched mapping, straddling two pages, is still
- * found and its pages left out of core dumps. The core-dump checks of the
+ * found and its pages left out of core dumps; a pagemap that reads as
+ * zeros is not trusted (every page is read). The core-dump checks of the
  * whole process are in tests/kernel/test_reliability.c.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -114,4 +119,39 @@ Test(key_memory, a_copy_deep_in_an_untouched_mapping_is_found_across_two_pages)
     chio_keypair_free(kp);
     OPENSSL_cleanse(m + at, CHIO_SEED_BYTES);
     munmap(m, len);
+}
+
+/* A pagemap that answers zeros for every page (here /dev/zero mounted over
+ * it, in a mount namespace of this test process's own; a sandbox may do
+ * the same) would make the scan skip every page and find no copy: key
+ * creation checks it against a page it just wrote and reads everything. */
+Test(key_memory, a_pagemap_reading_zeros_is_not_trusted)
+{
+    char path[64];
+    uint64_t ent = 1;
+    chio__key_dump_state st;
+    chio_keypair *kp = NULL;
+    int fd, built;
+
+    snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)getpid());
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("/dev/zero", path, NULL, MS_BIND, NULL) != 0)
+        cr_skip_test("cannot mount over pagemap here (needs root): %s", strerror(errno));
+    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)pread(fd, &ent, sizeof(ent), (off_t)((uintptr_t)&ent / 4096 * sizeof(ent)));
+        close(fd);
+    }
+    built = chio_keypair_from_seed_hex(KM_SEED, 64, &kp, NULL);
+    memset(&st, 0, sizeof(st));
+    if (built == 0)
+        (void)chio__keypair_dump_state(kp, &st);
+    cr_assert_eq(umount2(path, MNT_DETACH), 0, "%s", strerror(errno));
+    cr_assert_eq(ent, 0, "the mount did not hide pagemap");
+    cr_assert_eq(built, 0);
+    chio_keypair_free(kp);
+    cr_expect_eq(st.scanned, 1, "errno %d", st.scan_errno);
+    cr_expect_geq(st.copies, 1, "OpenSSL's copy was not found (%zu bytes read)", st.bytes);
+    cr_expect_eq(st.skipped, 0, "%zu bytes skipped on a pagemap of zeros", st.skipped);
 }
