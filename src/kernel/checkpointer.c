@@ -175,7 +175,7 @@ static void sign_job(chio_kernel *k, chio__cp_job *job)
 }
 
 /* Sign @job; a failure (memory, libcrypto) is retried with a growing pause
- * (1 ms doubling to 1 s, about 8 s in all) before it stands: the chain is
+ * (1 ms doubling to 1 s, about 7 s in all) before it stands: the chain is
  * unchanged by a failed attempt, and a standing failure fails the kernel
  * closed when the commit stage meets it. Stopping ends the pauses. */
 static void sign_job_retrying(chio_kernel *k, chio__cp_job *job)
@@ -197,9 +197,12 @@ static void sign_job_retrying(chio_kernel *k, chio__cp_job *job)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
+        /* The whole pause: cp_cv is also broadcast for every cut, drop and
+         * signed job, which under load would end each pause at once and
+         * spend the tries in milliseconds (ETIMEDOUT or an error ends it). */
         pthread_mutex_lock(&k->cp_mu);
-        if (!k->cp_stop)
-            (void)pthread_cond_timedwait(&k->cp_cv, &k->cp_mu, &until);
+        while (!k->cp_stop && pthread_cond_timedwait(&k->cp_cv, &k->cp_mu, &until) == 0)
+            ;
         stop = k->cp_stop;
         pthread_mutex_unlock(&k->cp_mu);
         if (stop) {

@@ -41,15 +41,20 @@ Test(rev33_oom_threads, each_allocation_of_the_pipeline_threads_fails_alone)
  * the kernel fails closed (in about 8 s); the log has no checkpoint
  * missing (a failed signature used to be taken for a count and the
  * checkpoint skipped, the next one written after the gap, the kernel going
- * on) and a restart cuts the owed one again. */
+ * on) and a restart cuts the owed one again. The retries take their whole
+ * schedule (1 ms doubling to 1 s, about 7 s) although the calls keep
+ * cutting and dropping checkpoints: each of those woke the retrying thread
+ * early, and the kernel failed closed about 1 s after memory ran short. */
 Test(rev33_oom_threads, a_checkpoint_that_cannot_be_signed_is_never_skipped)
 {
     ok_env env;
     kt_log_report rep;
     ok_result r;
-    uint64_t end = testutil_now_ms() + 60000;
+    uint64_t start, end;
 
     ok_start(&env);
+    start = testutil_now_ms();
+    end = start + 60000;
     fa_arm(1, FA_OTHER_THREADS, FA_FROM_NTH);
     /* a call the pipeline's threads sign fails (not signed); one the
      * caller signs commits until the kernel fails closed */
@@ -62,6 +67,9 @@ Test(rev33_oom_threads, a_checkpoint_that_cannot_be_signed_is_never_skipped)
     } while (r.rc != CHIO_EFAILED && testutil_now_ms() < end);
     fa_disarm();
     cr_assert_eq(r.rc, CHIO_EFAILED, "the kernel went on for 60 s without its checkpoint");
+    cr_expect_geq(testutil_now_ms() - start, 4000,
+                  "failed closed %llu ms after memory ran short: the retries were cut short",
+                  (unsigned long long)(testutil_now_ms() - start));
     chio_kernel_free(env.k);
     env.k = NULL;
     ok_audit(env.db);
