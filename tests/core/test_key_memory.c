@@ -140,7 +140,8 @@ Test(key_memory, a_pagemap_reading_zeros_is_not_trusted)
         cr_skip_test("cannot mount over pagemap here (needs root): %s", strerror(errno));
     fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        (void)pread(fd, &ent, sizeof(ent), (off_t)((uintptr_t)&ent / 4096 * sizeof(ent)));
+        (void)pread(fd, &ent, sizeof(ent),
+                    (off_t)((uintptr_t)&ent / (uintptr_t)sysconf(_SC_PAGESIZE) * sizeof(ent)));
         close(fd);
     }
     built = chio_keypair_from_seed_hex(KM_SEED, 64, &kp, NULL);

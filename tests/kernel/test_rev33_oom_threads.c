@@ -38,7 +38,7 @@ Test(rev33_oom_threads, each_allocation_of_the_pipeline_threads_fails_alone)
 /* Every allocation off the calling thread fails from now on: the callers
  * sign and commit their own receipts (the pipeline is idle), but the
  * checkpoint thread cannot sign the checkpoint they cut. After its retries
- * the kernel fails closed (in about 8 s); the log has no checkpoint
+ * the kernel fails closed (in about 7 s); the log has no checkpoint
  * missing (a failed signature used to be taken for a count and the
  * checkpoint skipped, the next one written after the gap, the kernel going
  * on) and a restart cuts the owed one again. The retries take their whole
