@@ -14,6 +14,13 @@ SOVER   := $(if $(filter 0,$(MAJOR)),$(MAJOR).$(MINOR),$(MAJOR))
 
 SHELL   := /bin/bash
 CC      ?= cc
+# The targets that run suites (test, asan, tsan, ubsan, demo, soak, bench)
+# build through a sub-make with one job per CPU unless the command line
+# already chose (`make -j1 test` stays serial; `make -j8 test` shares its
+# jobserver). Only the builds run in parallel: a recipe's lines, the
+# suites among them, still run one after the other.
+NPROC   := $(shell nproc 2>/dev/null || echo 2)
+PAR      = $(if $(filter -j% --jobserver%,$(MAKEFLAGS)),,-j$(NPROC))
 # make OTEL=1: OpenTelemetry spans compiled in (chio/otel.h), built apart.
 ifeq ($(OTEL),1)
 BUILD   ?= build-otel
@@ -304,8 +311,8 @@ deps:
 
 # The whole suite. Criterion forks each test; the CLI tests run $(BUILD)/chio.
 test: deps
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory integration-check
+	@$(MAKE) --no-print-directory $(PAR) check
+	@$(MAKE) --no-print-directory $(PAR) integration-check
 
 # Beyond the Criterion suite: the README and docs checks (docs/embedding.md's
 # recipes run verbatim: C, Rust, C++, installs shared and static), install +
@@ -367,7 +374,7 @@ check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES) $(RELIABILITY)
 
 # UndefinedBehaviorSanitizer alone (asan runs it together with ASan too).
 ubsan: deps
-	@$(MAKE) --no-print-directory BUILD=build-ubsan OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory $(PAR) BUILD=build-ubsan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=undefined -fno-sanitize-recover=all" check
 
 # valgrind memcheck over the CLI on the vectors and scenarios (also in make test).
@@ -393,7 +400,7 @@ stress: all $(TESTBIN) $(RELIABILITY)
 	$(TESTBIN) --filter 'evaluate/budget_race*'
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory $(PAR) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
 
 # ThreadSanitizer over the whole suite. ck_ring's inline-assembly fences are
@@ -416,7 +423,7 @@ tsan-check: $(BUILD)/tsan-scenarios
 	    echo "make: ThreadSanitizer reports in $(BUILD)/tsan.log" >&2; exit 1; fi
 
 tsan: deps
-	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" tsan-check
+	@$(MAKE) --no-print-directory $(PAR) BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" tsan-check
 
 symbols: $(SHARED)
 	./scripts/check-symbols.sh $(SHARED)
@@ -424,7 +431,7 @@ symbols: $(SHARED)
 # The demo: examples/host-service serving examples/agent-client over a Unix
 # socket, receipts in ./state/receipts, development keys under ./state.
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(PAR) all
 	@./scripts/demo.sh $(BUILD)
 
 # The soak (not run by CI): host-service under mixed client load with
@@ -432,7 +439,7 @@ demo: deps
 # threads sampled into $(BUILD)/soak/samples.csv and plotted in
 # $(BUILD)/soak/soak.png; fails on growth or a store that does not audit.
 soak: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(PAR) all
 	./scripts/soak.sh $(BUILD)
 
 $(BUILD)/perf/bench-core: perf/bench_core.c $(STATIC)
@@ -458,7 +465,7 @@ $(BUILD)/perf/bench-tables: perf/bench_tables.c $(STATIC)
 
 # The full benchmark suite; the JSON with every figure lands in build/bench.json.
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/perf/bench-core $(BUILD)/perf/bench-authz \
+	@$(MAKE) --no-print-directory $(PAR) $(BUILD)/perf/bench-core $(BUILD)/perf/bench-authz \
 	    $(BUILD)/perf/bench-kernel $(BUILD)/perf/bench-tables
 	$(BUILD)/perf/bench-core $(BENCH_ARGS)
 	$(BUILD)/perf/bench-authz $(BENCH_ARGS)

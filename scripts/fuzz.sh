@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [SECONDS] - build libchio with clang + libFuzzer +
 # AddressSanitizer/UBSan in build-fuzz/ and run each fuzz target in
-# tests/fuzz/ for SECONDS (default: $FUZZ_SECONDS, else 60), one after the
-# other. Seeds come from tests/fuzz/corpus/<target> (read-only); new inputs
-# go to build-fuzz/corpus-new/<target>. Exit status 1 when any target found
-# a crash, leak, UB report or timeout (the reproducer path is printed),
-# 2 on a build or usage error. See tests/fuzz/README.md.
+# tests/fuzz/ for SECONDS (default: $FUZZ_SECONDS, else 60), as many at
+# once as there are CPUs. Seeds come from tests/fuzz/corpus/<target>
+# (read-only); new inputs go to build-fuzz/corpus-new/<target>. Exit status
+# 1 when any target found a crash, leak, UB report or timeout (the
+# reproducer path is printed), 2 on a build or usage error. See
+# tests/fuzz/README.md.
 #
 # Environment: FUZZ_SECONDS (duration when no argument), FUZZ_TARGETS
-# (space-separated subset, e.g. "fuzz_json fuzz_receipt"), CC (default
-# clang), FUZZ_ARGS (extra libFuzzer flags), FUZZ_CFLAGS (extra CFLAGS for
-# the library build; default keeps clang's -Wformat-nonliteral a warning, see
-# tests/fuzz/README.md).
+# (space-separated subset, e.g. "fuzz_json fuzz_receipt"), FUZZ_JOBS
+# (targets run at once; default: the CPU count, 1 runs them in turn), CC
+# (default clang), FUZZ_ARGS (extra libFuzzer flags), FUZZ_CFLAGS (extra
+# CFLAGS for the library build; default keeps clang's -Wformat-nonliteral
+# a warning, see tests/fuzz/README.md).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,6 +21,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-60}}
 if ! [[ $SECONDS_PER_TARGET =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: scripts/fuzz.sh [SECONDS]   (a positive whole number, got '$SECONDS_PER_TARGET')" >&2
+    exit 2
+fi
+JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+if ! [[ $JOBS =~ ^[1-9][0-9]*$ ]]; then
+    echo "fuzz.sh: FUZZ_JOBS must be a positive whole number, got '$JOBS'" >&2
     exit 2
 fi
 
@@ -103,26 +110,50 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:symbolize=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-status=0
-summary=()
-crashes=()
-for t in $TARGETS; do
-    seeds=tests/fuzz/corpus/$t
-    new=$BUILD/corpus-new/$t
-    art=$BUILD/artifacts/$t/
-    log=$BUILD/fuzz-$t.log
+# One libFuzzer run; its exit status goes to $BUILD/fuzz-T.rc (the function
+# itself always succeeds, so `wait -n` under set -e never stops the script).
+run_target() { # TARGET
+    local t=$1 rc=0
+    local seeds=tests/fuzz/corpus/$t new=$BUILD/corpus-new/$t art=$BUILD/artifacts/$t/
+    local log=$BUILD/fuzz-$t.log
     mkdir -p "$new" "$art"
-    seed_dirs=()
+    local seed_dirs=()
     [[ -d $seeds ]] && seed_dirs=("$seeds")
-    echo "fuzz.sh: running $t for ${SECONDS_PER_TARGET}s (log: $log)"
-    rc=0
     # The first corpus directory is where libFuzzer writes new inputs, so
     # the scratch directory goes first and the checked-in seeds stay read-only.
     # shellcheck disable=SC2086
     "$BUILD/fuzz/$t" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art" ${FUZZ_ARGS:-} \
         "$new" "${seed_dirs[@]}" >"$log" 2>&1 || rc=$?
+    echo "$rc" >"$BUILD/fuzz-$t.rc"
+    return 0
+}
 
+# Targets run side by side, FUZZ_JOBS at a time (default: one per CPU);
+# each libFuzzer process is one thread, so on an idle machine each target
+# gets the same time on a CPU as it would alone. An interrupted run takes
+# its fuzzers down with it.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+running=0
+for t in $TARGETS; do
+    rm -f "$BUILD/fuzz-$t.rc"
+    echo "fuzz.sh: running $t for ${SECONDS_PER_TARGET}s (log: $BUILD/fuzz-$t.log)"
+    run_target "$t" &
+    running=$((running + 1))
+    if ((running >= JOBS)); then
+        wait -n
+        running=$((running - 1))
+    fi
+done
+wait
+
+status=0
+summary=()
+crashes=()
+for t in $TARGETS; do
+    log=$BUILD/fuzz-$t.log
+    rc=$(cat "$BUILD/fuzz-$t.rc" 2>/dev/null || echo "?")
+    [[ $rc =~ ^[0-9]+$ ]] || rc=255 # the run itself did not finish
     runs=$(grep -aoE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
     last=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
     cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || true)
