@@ -140,6 +140,10 @@ struct chio_kernel {
     chio__sign_req *commit_head, *commit_tail;
     uint32_t signers_exited; /* under commit_mu */
     int committing;          /* under commit_mu: a thread runs the commit stage */
+    /* Signer batches popped and not yet handed over: raised after the pop
+     * (atomic), lowered under commit_mu as the batch reaches the commit
+     * list or the stage (signer.c, "caller runs"). */
+    uint32_t signer_holding;
     pthread_t completer;
     int completer_started;
     pthread_mutex_t done_mu; /* committed requests waiting for completion */
@@ -281,11 +285,12 @@ void chio__commit_mark_take(const chio_kernel *k, chio__commit_mark *m);
 void chio__commit_rewind(chio_kernel *k, const chio__commit_mark *m, chio__cp_job *cut,
                          chio__cp_job *ready);
 
-/* A synchronous request whose caller finds the pipeline idle is signed
- * and committed on the caller's thread (signer.c, "caller runs").
- * Returns CHIO__RAN_INLINE (req->rc holds the outcome, the credit is
- * back), CHIO__RAN_HANDED (signed, now with the commit thread: await it)
- * or 0 (the pipeline is busy: push the request on the ring). */
+/* A synchronous request whose caller finds the ring empty, and either
+ * the commit stage idle or a signer busy with a batch, is signed on the
+ * caller's thread, and committed there too if the stage is still idle
+ * (signer.c, "caller runs"). Returns CHIO__RAN_INLINE (req->rc holds the
+ * outcome, the credit is back), CHIO__RAN_HANDED (signed, now on the
+ * commit list: await it) or 0 (push the request on the ring). */
 #define CHIO__RAN_INLINE 1
 #define CHIO__RAN_HANDED 2
 int chio__sign_on_caller(chio_kernel *k, chio__sign_req *req);

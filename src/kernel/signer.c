@@ -26,8 +26,11 @@
  *
  * A signer that finds the ring empty and the commit stage idle commits its
  * batch itself (commit_inline): one wake-up less. A synchronous caller
- * that finds the same signs and commits its own receipt on its own thread
- * (chio__sign_on_caller, "caller runs"): a lone call wakes no thread.
+ * that finds the ring empty and the stage idle signs and commits its own
+ * receipt on its own thread (chio__sign_on_caller, "caller runs"): a lone
+ * call wakes no thread. One that finds the ring empty while a signer
+ * works through a batch signs its own receipt beside it, and the receipt
+ * joins that batch's group.
  *
  * Locking: commit_mu guards the commit list, `committing` and
  * signers_exited; nothing else is shared between these threads except
@@ -558,9 +561,32 @@ static void sign_one(chio_kernel *k, chio__sign_req *req)
     req->rc = rc;
 }
 
+/* A signer popped a batch: callers finding the ring empty now sign beside
+ * it ("caller runs"). Relaxed: the readers that rely on the count read it
+ * under commit_mu, where every drop happens, so the mutex orders them; a
+ * caller that misses a fresh raise only takes the signer for idle, which
+ * is what it was a moment before (it pushes or commits a group of one). */
+static void hold_batch(chio_kernel *k)
+{
+    __atomic_add_fetch(&k->signer_holding, 1, __ATOMIC_RELAXED);
+}
+
+/* Under commit_mu: the batch is on the commit list or in the stage. */
+static void drop_batch(chio_kernel *k)
+{
+    __atomic_sub_fetch(&k->signer_holding, 1, __ATOMIC_RELAXED);
+}
+
+static uint32_t batches_held(chio_kernel *k)
+{
+    return __atomic_load_n(&k->signer_holding, __ATOMIC_RELAXED);
+}
+
 /* Append signed requests to the commit list; @wake the commit thread if it
- * is waiting (a no-op for pthread_cond_signal when nobody waits). */
-static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_req *tail, int wake)
+ * is waiting (a no-op for pthread_cond_signal when nobody waits). @drop:
+ * this ends a signer's batch. */
+static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_req *tail, int wake,
+                              int drop)
 {
     pthread_mutex_lock(&k->commit_mu);
     if (k->commit_tail != NULL)
@@ -568,20 +594,26 @@ static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_r
     else
         k->commit_head = head;
     k->commit_tail = tail;
+    if (drop)
+        drop_batch(k);
     if (wake)
         pthread_cond_signal(&k->commit_cv);
     pthread_mutex_unlock(&k->commit_mu);
 }
 
-/* Claim the commit stage if it is idle (no list queued, nobody in it). */
+/* Claim the commit stage for a signer's batch if the stage is idle (no
+ * list queued, nobody in it); if not, the hand-over that follows drops
+ * the batch. */
 static int claim_commit_stage(chio_kernel *k)
 {
     int idle;
 
     pthread_mutex_lock(&k->commit_mu);
     idle = k->commit_head == NULL && !k->committing;
-    if (idle)
+    if (idle) {
         k->committing = 1;
+        drop_batch(k);
+    }
     pthread_mutex_unlock(&k->commit_mu);
     return idle;
 }
@@ -625,29 +657,61 @@ static int commit_inline(chio_kernel *k, chio__sign_req *list)
 /*
  * Caller runs. A lone synchronous request would otherwise wake a sleeping
  * signer and then be woken back: two thread wake-ups, each tens to
- * hundreds of microseconds on an idle virtual CPU. When the ring is empty
- * and the commit stage idle, the caller signs its own receipt and, if the
- * stage is still idle once it has, commits it too, on its own thread: no
- * hand-off at all. It signs before it claims the stage, so the stage is
- * never held for a signature (a signer's group may commit meanwhile);
- * if the stage got busy, the signed request joins the commit list like a
- * signer's. Under load the ring is rarely empty and callers push as
- * before. Sequence numbers are still given out only inside the stage.
+ * hundreds of microseconds on an idle virtual CPU. So a caller that finds
+ * the ring empty signs its own receipt on its own thread, in two cases:
+ *
+ * - the commit stage is idle (no list queued, nobody in it): if it still
+ *   is once the receipt is signed and no signer holds a batch, the caller
+ *   commits it too: a lone call makes no hand-off at all;
+ * - a signer holds a batch it popped (signer_holding): the caller signs
+ *   beside it on the other CPU instead of queueing behind the batch, and
+ *   puts its receipt on the commit list without a wake-up, so that it
+ *   commits in the group the signer's hand-over starts (no group of one
+ *   with a log head of its own).
+ *
+ * Otherwise it pushes on the ring: requests are queued (the ring is the
+ * backpressure, and a caller never signs another's receipt), or the stage
+ * commits while the signer sleeps, which the signer then signs beside.
+ * It signs before it claims the stage, so the stage is never held for a
+ * signature; sequence numbers are still given out only inside the stage.
+ *
+ * No lost wake-up: a receipt put on the list here is taken by the thread
+ * in the stage when it leaves (release_commit_stage), or by the commit
+ * thread that a held batch's hand-over signals (the count drops under
+ * commit_mu in the same critical section as the signal, and a claim can
+ * only drop it with the list empty), or else this signals it.
  */
 int chio__sign_on_caller(chio_kernel *k, chio__sign_req *req)
 {
+    int claimed, busy;
+
     if (chio__queue_depth(&k->queue) > 0)
         return 0;
     pthread_mutex_lock(&k->commit_mu);
-    int busy = k->commit_head != NULL || k->committing;
+    busy = k->commit_head != NULL || k->committing;
     pthread_mutex_unlock(&k->commit_mu);
-    if (busy)
+    if (busy && batches_held(k) == 0)
         return 0;
     sign_one(k, req);
-    if (!claim_commit_stage(k)) {
-        hand_to_committer(k, req, req, 1);
-        return CHIO__RAN_HANDED;
+    pthread_mutex_lock(&k->commit_mu);
+    claimed = k->commit_head == NULL && !k->committing && batches_held(k) == 0;
+    if (claimed) {
+        k->committing = 1;
+    } else {
+        if (k->commit_tail != NULL)
+            k->commit_tail->next = req;
+        else
+            k->commit_head = req;
+        k->commit_tail = req;
+        /* A thread in the stage takes the list when it leaves
+         * (release_commit_stage), a signer's hand-over wakes the commit
+         * thread; otherwise wake it here. */
+        if (!k->committing && batches_held(k) == 0)
+            pthread_cond_signal(&k->commit_cv);
     }
+    pthread_mutex_unlock(&k->commit_mu);
+    if (!claimed)
+        return CHIO__RAN_HANDED;
     commit_segments(k, req);
     release_commit_stage(k);
     chio__credits_release(k, 1);
@@ -673,6 +737,7 @@ static void *signer_main(void *arg)
     for (;;) {
         n = chio__queue_pop_batch_mpmc(&k->queue, items, max);
         if (n > 0) {
+            hold_batch(k);
             /* With WAL syncs, each receipt goes on the commit list as soon
              * as it is signed, so a commit thread returning from a sync
              * takes everything signed meanwhile. It is woken for the first
@@ -688,12 +753,12 @@ static void *signer_main(void *arg)
                         ((chio__sign_req *)items[i - 1])->next = items[i];
                 }
                 if (!commit_inline(k, items[0]))
-                    hand_to_committer(k, items[0], items[n - 1], 1);
+                    hand_to_committer(k, items[0], items[n - 1], 1, 1);
                 continue;
             }
             for (i = 0; i < n; i++) {
                 sign_one(k, items[i]);
-                hand_to_committer(k, items[i], items[i], i == 0 || i == n - 1);
+                hand_to_committer(k, items[i], items[i], i == 0 || i == n - 1, i == n - 1);
             }
             continue;
         }
