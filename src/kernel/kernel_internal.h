@@ -219,6 +219,7 @@ struct chio_kernel {
     uint32_t inflight_high;  /* most credits ever held at once (atomic) */
     chio__event credit;      /* submitters wait here for a credit */
     uint32_t slow_commit_us; /* test hook: per receipt, before each group write (atomic) */
+    uint32_t slow_sign_us;   /* test hook: before a signer signs each batch (atomic) */
     /* key memory (codes.c): 1 once the key_memory_unlocked check ran (atomic) */
     int key_memory_checked;
 };
@@ -403,6 +404,9 @@ void chio__credits_release(chio_kernel *k, uint32_t n);
  * @usec per receipt in the group; 0 = off); the most credits held at once
  * since start. */
 void chio__kernel_slow_commits(chio_kernel *k, uint32_t usec);
+/* Test hook: a slow signer (after popping a batch and before signing it,
+ * a signer thread sleeps @usec; 0 = off). Callers do not sleep. */
+void chio__kernel_slow_signs(chio_kernel *k, uint32_t usec);
 uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k);
 /* codes.c (key memory): once per kernel, log a warning event
  * "key_memory_unlocked" when the keypair's pages could not be mlock()ed

@@ -495,6 +495,22 @@ void chio__kernel_slow_commits(chio_kernel *k, uint32_t usec)
     __atomic_store_n(&k->slow_commit_us, usec, __ATOMIC_RELAXED);
 }
 
+void chio__kernel_slow_signs(chio_kernel *k, uint32_t usec)
+{
+    __atomic_store_n(&k->slow_sign_us, usec, __ATOMIC_RELAXED);
+}
+
+/* Test hook (chio__kernel_slow_signs): a signer that takes long over its
+ * batch, so that a test can call while the batch is held. */
+static void nap_before_signing(chio_kernel *k)
+{
+    uint32_t nap = __atomic_load_n(&k->slow_sign_us, __ATOMIC_RELAXED);
+
+    if (nap > 0)
+        nanosleep(&(struct timespec){(time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000},
+                  NULL);
+}
+
 static void *commit_main(void *arg)
 {
     chio_kernel *k = arg;
@@ -738,6 +754,7 @@ static void *signer_main(void *arg)
         n = chio__queue_pop_batch_mpmc(&k->queue, items, max);
         if (n > 0) {
             hold_batch(k);
+            nap_before_signing(k);
             /* With WAL syncs, each receipt goes on the commit list as soon
              * as it is signed, so a commit thread returning from a sync
              * takes everything signed meanwhile. It is woken for the first

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_caller_signs.c - "caller runs" under load (signer.c):
+ * a synchronous caller that finds the ring empty while a signer holds a
+ * batch signs its own receipt beside it, and its receipt commits in the
+ * group that batch's hand-over starts: no group of one, no wait behind the
+ * signer, and no lost wake-up (the caller puts its receipt on the commit
+ * list without waking the commit thread; the signer's hand-over does).
+ * chio__kernel_slow_signs keeps the signer on its batch long enough for
+ * the call to land while the batch is held.
+ */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/poll.h"
+#include "common/testutil.h"
+#include "kernel/kernelutil.h"
+#include "kernel_internal.h"
+
+TestSuite(caller_signs, .timeout = 60);
+
+#define NAP_US (300u * 1000u) /* the signer's nap before its batch */
+
+static void count_cb(void *ctx, int rc, chio_receipt *r)
+{
+    cr_expect_eq(rc, 0, "the held batch's request failed: %d", rc);
+    chio_receipt_free(r);
+    __atomic_add_fetch((int *)ctx, 1, __ATOMIC_RELEASE);
+}
+
+/* For testutil_wait_until: a signer has popped a batch and not handed it
+ * over (it naps before signing). */
+static int batch_held(void *k)
+{
+    return __atomic_load_n(&((chio_kernel *)k)->signer_holding, __ATOMIC_RELAXED) > 0;
+}
+
+static uint64_t elapsed_us(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000L + (t1.tv_nsec - t0->tv_nsec) / 1000L);
+}
+
+/*
+ * An asynchronous request always goes through the ring, so the signer
+ * pops it and naps; a synchronous call made then finds the ring empty and
+ * the batch held. It must return once that batch commits (about one nap),
+ * not after a second nap (which it would, queued behind the batch), and
+ * both receipts must land in one group commit (before this, the caller
+ * committed its receipt alone, with its own log head). If the hand-over
+ * did not wake the commit thread for the caller's receipt, the call would
+ * never return (the suite's timeout).
+ */
+static void joins_the_held_batch(chio_durability durability)
+{
+    chio_kernel_config cfg;
+    chio_kernel_metrics m0, m1;
+    chio_receipt *r = NULL;
+    chio_error err;
+    struct timespec t0;
+    uint64_t took;
+    chio_kernel *k;
+    int done = 0;
+
+    kt_config(&cfg, NULL);
+    cfg.durability = durability;
+    k = kt_kernel(&cfg);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    chio__kernel_slow_signs(k, NAP_US);
+    cr_assert_eq(chio_kernel_metrics_get(k, &m0), 0);
+    cr_assert_eq(chio_kernel_sign_receipt_async(k, kt_builder(1), count_cb, &done, NULL), 0);
+    cr_assert(testutil_wait_until(batch_held, k, 10000), "the signer never popped the request");
+
+    chio_error_init(&err);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(2), &r, &err), 0, "%s", err.message);
+    took = elapsed_us(&t0);
+    cr_assert_not_null(r);
+    chio_receipt_free(r);
+    cr_assert(testutil_wait_until(testutil_flag_set, &done, 10000),
+              "the held request never completed");
+    cr_assert_eq(chio_kernel_metrics_get(k, &m1), 0);
+
+    cr_expect_eq(m1.receipts_signed - m0.receipts_signed, 2);
+    cr_expect_eq(m1.batches - m0.batches, 1, "%llu group commits for the two receipts",
+                 (unsigned long long)(m1.batches - m0.batches));
+    /* Queued behind the batch it would take two naps; signed beside it,
+     * at most one (it may take less: the nap began before the call). */
+    cr_expect_lt(took, NAP_US * 3 / 2, "the call took %llu us with a %u us signer nap",
+                 (unsigned long long)took, NAP_US);
+    chio__kernel_slow_signs(k, 0);
+    chio_kernel_free(k);
+}
+
+Test(caller_signs, a_caller_joins_the_group_of_a_batch_the_signer_holds_nosync)
+{
+    joins_the_held_batch(CHIO_DURABILITY_NOSYNC);
+}
+
+Test(caller_signs, a_caller_joins_the_group_of_a_batch_the_signer_holds_sync)
+{
+    joins_the_held_batch(CHIO_DURABILITY_SYNC);
+}
+
+/* For the lone call the pipeline is idle: the caller signs and commits on
+ * its own thread, so the slowed signer never runs (the call takes far less
+ * than its nap) and the receipt commits in a group of its own. */
+Test(caller_signs, a_lone_call_does_not_wait_for_the_signer)
+{
+    chio_kernel_config cfg;
+    chio_kernel_metrics m0, m1;
+    chio_receipt *r = NULL;
+    chio_error err;
+    struct timespec t0;
+    uint64_t took;
+    chio_kernel *k;
+
+    kt_config(&cfg, NULL);
+    k = kt_kernel(&cfg);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    chio__kernel_slow_signs(k, 10u * NAP_US);
+    cr_assert_eq(chio_kernel_metrics_get(k, &m0), 0);
+    chio_error_init(&err);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(3), &r, &err), 0, "%s", err.message);
+    took = elapsed_us(&t0);
+    chio_receipt_free(r);
+    cr_assert_eq(chio_kernel_metrics_get(k, &m1), 0);
+    cr_expect_eq(m1.batches - m0.batches, 1);
+    cr_expect_lt(took, 10u * NAP_US, "a lone call waited for the signer (%llu us)",
+                 (unsigned long long)took);
+    chio__kernel_slow_signs(k, 0);
+    chio_kernel_free(k);
+}
