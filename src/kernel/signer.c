@@ -271,6 +271,13 @@ static void *complete_main(void *arg)
 
 static void release_commit_stage(chio_kernel *k);
 
+/* The test hooks' sleep (slow_commit_us, slow_sign_us); 0 = none. */
+static void nap_us(uint64_t us)
+{
+    if (us > 0)
+        nanosleep(&(struct timespec){(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000}, NULL);
+}
+
 /* A receipt this large is committed as the last record of a group of its
  * own, and afterwards keeps its bytes in that group's write batch (see
  * commit_segment): its peak memory is then two copies (the batch's and
@@ -383,11 +390,8 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
         if (rc == 0 && large != NULL)
             put_large(k, large);
         if (rc == 0 && (nok > 0 || ncp > 0)) {
-            uint64_t nap = __atomic_load_n(&k->slow_commit_us, __ATOMIC_RELAXED) * nok;
-            if (nap > 0) /* test hook: a slow disk, so many microseconds per receipt */
-                nanosleep(
-                    &(struct timespec){(time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000},
-                    NULL);
+            /* test hook: a slow disk, so many microseconds per receipt */
+            nap_us(__atomic_load_n(&k->slow_commit_us, __ATOMIC_RELAXED) * nok);
             rewindable = 0;
             rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
         }
@@ -504,11 +508,7 @@ void chio__kernel_slow_signs(chio_kernel *k, uint32_t usec)
  * batch, so that a test can call while the batch is held. */
 static void nap_before_signing(chio_kernel *k)
 {
-    uint32_t nap = __atomic_load_n(&k->slow_sign_us, __ATOMIC_RELAXED);
-
-    if (nap > 0)
-        nanosleep(&(struct timespec){(time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000},
-                  NULL);
+    nap_us(__atomic_load_n(&k->slow_sign_us, __ATOMIC_RELAXED));
 }
 
 static void *commit_main(void *arg)
@@ -598,6 +598,16 @@ static uint32_t batches_held(chio_kernel *k)
     return __atomic_load_n(&k->signer_holding, __ATOMIC_RELAXED);
 }
 
+/* Under commit_mu: put signed requests @head..@tail on the commit list. */
+static void append_locked(chio_kernel *k, chio__sign_req *head, chio__sign_req *tail)
+{
+    if (k->commit_tail != NULL)
+        k->commit_tail->next = head;
+    else
+        k->commit_head = head;
+    k->commit_tail = tail;
+}
+
 /* Append signed requests to the commit list; @wake the commit thread if it
  * is waiting (a no-op for pthread_cond_signal when nobody waits). @drop:
  * this ends a signer's batch. */
@@ -605,11 +615,7 @@ static void hand_to_committer(chio_kernel *k, chio__sign_req *head, chio__sign_r
                               int drop)
 {
     pthread_mutex_lock(&k->commit_mu);
-    if (k->commit_tail != NULL)
-        k->commit_tail->next = head;
-    else
-        k->commit_head = head;
-    k->commit_tail = tail;
+    append_locked(k, head, tail);
     if (drop)
         drop_batch(k);
     if (wake)
@@ -714,11 +720,7 @@ int chio__sign_on_caller(chio_kernel *k, chio__sign_req *req)
     if (claimed) {
         k->committing = 1;
     } else {
-        if (k->commit_tail != NULL)
-            k->commit_tail->next = req;
-        else
-            k->commit_head = req;
-        k->commit_tail = req;
+        append_locked(k, req, req);
         /* A thread in the stage takes the list when it leaves
          * (release_commit_stage), a signer's hand-over wakes the commit
          * thread; otherwise wake it here. */

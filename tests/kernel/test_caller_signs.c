@@ -37,12 +37,34 @@ static int batch_held(void *k)
     return __atomic_load_n(&((chio_kernel *)k)->signer_holding, __ATOMIC_RELAXED) > 0;
 }
 
-static uint64_t elapsed_us(const struct timespec *t0)
+/* A started kernel whose signer naps @nap_us before each batch. */
+static chio_kernel *slow_signer_kernel(chio_durability durability, uint32_t nap_us)
 {
-    struct timespec t1;
+    chio_kernel_config cfg;
+    chio_kernel *k;
 
+    kt_config(&cfg, NULL);
+    cfg.durability = durability;
+    k = kt_kernel(&cfg);
+    cr_assert_eq(chio_kernel_start(k, NULL), 0);
+    chio__kernel_slow_signs(k, nap_us);
+    return k;
+}
+
+/* A synchronous sign of builder @n; returns how long it took (us). */
+static uint64_t timed_sign(chio_kernel *k, uint64_t n)
+{
+    chio_receipt *r = NULL;
+    chio_error err;
+    struct timespec t0, t1;
+
+    chio_error_init(&err);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(n), &r, &err), 0, "%s", err.message);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000L + (t1.tv_nsec - t0->tv_nsec) / 1000L);
+    cr_assert_not_null(r);
+    chio_receipt_free(r);
+    return (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000L);
 }
 
 /*
@@ -57,30 +79,16 @@ static uint64_t elapsed_us(const struct timespec *t0)
  */
 static void joins_the_held_batch(chio_durability durability)
 {
-    chio_kernel_config cfg;
+    chio_kernel *k = slow_signer_kernel(durability, NAP_US);
     chio_kernel_metrics m0, m1;
-    chio_receipt *r = NULL;
-    chio_error err;
-    struct timespec t0;
     uint64_t took;
-    chio_kernel *k;
     int done = 0;
 
-    kt_config(&cfg, NULL);
-    cfg.durability = durability;
-    k = kt_kernel(&cfg);
-    cr_assert_eq(chio_kernel_start(k, NULL), 0);
-    chio__kernel_slow_signs(k, NAP_US);
     cr_assert_eq(chio_kernel_metrics_get(k, &m0), 0);
     cr_assert_eq(chio_kernel_sign_receipt_async(k, kt_builder(1), count_cb, &done, NULL), 0);
     cr_assert(testutil_wait_until(batch_held, k, 10000), "the signer never popped the request");
 
-    chio_error_init(&err);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(2), &r, &err), 0, "%s", err.message);
-    took = elapsed_us(&t0);
-    cr_assert_not_null(r);
-    chio_receipt_free(r);
+    took = timed_sign(k, 2);
     cr_assert(testutil_wait_until(testutil_flag_set, &done, 10000),
               "the held request never completed");
     cr_assert_eq(chio_kernel_metrics_get(k, &m1), 0);
@@ -111,24 +119,12 @@ Test(caller_signs, a_caller_joins_the_group_of_a_batch_the_signer_holds_sync)
  * than its nap) and the receipt commits in a group of its own. */
 Test(caller_signs, a_lone_call_does_not_wait_for_the_signer)
 {
-    chio_kernel_config cfg;
+    chio_kernel *k = slow_signer_kernel(CHIO_DURABILITY_NOSYNC, 10u * NAP_US);
     chio_kernel_metrics m0, m1;
-    chio_receipt *r = NULL;
-    chio_error err;
-    struct timespec t0;
     uint64_t took;
-    chio_kernel *k;
 
-    kt_config(&cfg, NULL);
-    k = kt_kernel(&cfg);
-    cr_assert_eq(chio_kernel_start(k, NULL), 0);
-    chio__kernel_slow_signs(k, 10u * NAP_US);
     cr_assert_eq(chio_kernel_metrics_get(k, &m0), 0);
-    chio_error_init(&err);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    cr_assert_eq(chio_kernel_sign_receipt(k, kt_builder(3), &r, &err), 0, "%s", err.message);
-    took = elapsed_us(&t0);
-    chio_receipt_free(r);
+    took = timed_sign(k, 3);
     cr_assert_eq(chio_kernel_metrics_get(k, &m1), 0);
     cr_expect_eq(m1.batches - m0.batches, 1);
     cr_expect_lt(took, 10u * NAP_US, "a lone call waited for the signer (%llu us)",
