@@ -2,8 +2,8 @@
 /*
  * store/store.c - the receipt log on RocksDB (C API): opening and closing
  * it, its options, the format record and the sentinel file; reads are in
- * store_read.c, write batches and the write in store_write.c, and the
- * three share store_db.h.
+ * store_read.c, write batches and the write in store_write.c, a secondary
+ * instance's scratch directory in secondary.c, and they share store_db.h.
  *
  * Owns every RocksDB handle. RocksDB's `char *err` is seen only by the
  * store's files: chio__store_fail() maps it to a CHIO_E* code, copies the
@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,23 +158,6 @@ static rocksdb_options_t *make_options(chio_store_mode mode)
     return o;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    (void)remove(path); /* best effort: a leftover temp file is harmless */
-    return 0;
-}
-
-/* Remove the secondary instance's own temp directory and what RocksDB put
- * in it, in this process: no shell (a quote in TMPDIR cannot name other
- * paths) and no fork of the host. Links are removed, never followed. */
-static void remove_tree(const char *dir)
-{
-    (void)nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 void chio_store_close(chio_store *s)
 {
     int i;
@@ -204,10 +186,7 @@ void chio_store_close(chio_store *s)
         rocksdb_options_destroy(s->opts);
     if (s->env)
         rocksdb_env_destroy(s->env);
-    if (s->secondary_dir != NULL) {
-        remove_tree(s->secondary_dir);
-        free(s->secondary_dir);
-    }
+    chio__secondary_dir_remove(s->secondary_dir, s->secondary_lock);
     pthread_mutex_destroy(&s->write_mu);
     free(s->path);
     free(s->current);
@@ -307,6 +286,7 @@ static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, c
     if (s == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     s->mode = mode;
+    s->secondary_lock = -1;
     s->env = env;
     s->opts = make_options(mode);
     if (env != NULL)
@@ -350,16 +330,9 @@ static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, c
         s->db = rocksdb_open_for_read_only_column_families(
             s->opts, path, (int)n, (const char *const *)names, cfopts, s->handles, 0, &rerr);
     } else {
-        if (asprintf(&s->secondary_dir, "%s/chio-secondary-XXXXXX",
-                     getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") < 0 ||
-            mkdtemp(s->secondary_dir) == NULL) {
-            free(s->secondary_dir);
-            s->secondary_dir = NULL;
-            rc = chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET,
-                            "cannot create a directory for the secondary instance: %s",
-                            strerror(errno));
+        rc = chio__secondary_dir_make(&s->secondary_dir, &s->secondary_lock, err);
+        if (rc != 0)
             goto out;
-        }
         s->db = rocksdb_open_as_secondary_column_families(s->opts, path, s->secondary_dir, (int)n,
                                                           (const char *const *)names, cfopts,
                                                           s->handles, &rerr);

@@ -40,7 +40,8 @@ struct chio_store {
     rocksdb_readoptions_t *ro;
     rocksdb_writeoptions_t *wo_sync, *wo_nosync;
     chio_store_mode mode;
-    char *secondary_dir;      /* removed on close */
+    char *secondary_dir;      /* removed on close (secondary.c) */
+    int secondary_lock;       /* its owner lock, held while open; -1 none */
     int fail_writes;          /* test hook, atomic */
     pthread_mutex_t write_mu; /* one writer at a time (see chio__store_write) */
     char *path;               /* on-disk stores: the directory (for the sentinel) */
@@ -76,6 +77,14 @@ int chio__store_fail(char **errp, chio_error *err, const char *what);
  * it back (chio_store_close()). */
 int chio__store_claim(const char *path, dev_t *dev, ino_t *ino, chio_error *err);
 void chio__store_unclaim(dev_t dev, ino_t ino);
+
+/* secondary.c: sweep the scratch directories of secondary instances whose
+ * owner died, then make a new one under TMPDIR holding its owner lock.
+ * Fills *@dir (malloc'd) and *@lock_fd; CHIO_ESYS or CHIO_ENOMEM on
+ * failure, with nothing left behind. Remove removes the directory, frees
+ * @dir and closes @lock_fd (either may be NULL / -1). */
+int chio__secondary_dir_make(char **dir, int *lock_fd, chio_error *err);
+void chio__secondary_dir_remove(char *dir, int lock_fd);
 
 /* The first (@last 0) or last (@last 1) key of column family @cf as a
  * number into *@out (0 when it is empty). 0 or a CHIO_E* code. */
