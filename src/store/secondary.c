@@ -30,8 +30,8 @@
 #include "internal.h"
 #include "store_db.h"
 
-#define PREFIX "chio-secondary-"
-#define OWNER_LOCK "owner.lock"
+#define PREFIX         "chio-secondary-"
+#define OWNER_LOCK     "owner.lock"
 #define OWNER_LOCK_NEW "owner.lock.new"
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -138,8 +138,8 @@ int chio__secondary_dir_make(char **dir, int *lock_fd, chio_error *err)
         free(*dir);
         *dir = NULL;
         return chio__fail(err, CHIO_ESYS, CHIO_NO_OFFSET,
-                          "cannot create a directory for the secondary instance in %s: %s",
-                          base, strerror(saved));
+                          "cannot create a directory for the secondary instance in %s: %s", base,
+                          strerror(saved));
     }
     *lock_fd = take_owner_lock(*dir);
     if (*lock_fd < 0) {
