@@ -30,6 +30,14 @@
  *    page or two per key). The marks are refcounted per page across
  *    keypairs and lifted (MADV_DODUMP, munlock) only after EVP_PKEY_free
  *    has cleansed OpenSSL's copy and no other keypair needs the page.
+ *    The scan's comparisons put the seed's bytes in vector registers, and
+ *    a lazily bound call during the scan (or a signal) saves them on the
+ *    stack below it: after the scan the dead stack below it is wiped
+ *    (16 KiB) and only the copies still there afterwards are marked, so
+ *    no page of the caller's stack is left out of dumps for that.
+ *    Not covered: registers that still hold bytes of the seed after key
+ *    creation, saved on a stack later by the host's own lazily bound
+ *    calls or signal handlers (C cannot clear them portably).
  * When the scan cannot run (no /proc) or a mapping cannot be read or
  * marked, the keypair reports dontdump = 0 (chio_keypair_memory_locked())
  * and chio__keypair_dump_state() says why; key creation still succeeds.
@@ -378,6 +386,50 @@ static int open_pagemap(unsigned char *page)
     return fd;
 }
 
+/* How much dead stack below protect_openssl_copies' frame
+ * wipe_dead_stack() overwrites: more than the scan's own calls reach (a
+ * pagemap batch of 4 KiB, an smaps line, libc, and the dynamic linker's
+ * save of every vector register, up to 2.7 KiB, when a lazily bound
+ * function is first called). */
+#define DEAD_STACK_WIPE 16384
+
+/*
+ * The scan compares with the seed, so its bytes pass through vector
+ * registers; when a function the scan calls is bound lazily, the dynamic
+ * linker's trampoline saves those registers on the stack (xsave), below
+ * the scan's frames, and the same scan then finds that save as "a copy",
+ * in stack that is dead once the scan has returned (a signal delivered
+ * meanwhile leaves its saved registers there too). Overwrite it.
+ */
+static __attribute__((noinline)) void wipe_dead_stack(void)
+{
+    unsigned char pad[DEAD_STACK_WIPE];
+
+    explicit_bzero(pad, sizeof(pad));
+    __asm__ __volatile__("" : : "r"(pad) : "memory"); /* keep the array and its wipe */
+}
+
+/* After wipe_dead_stack(): keep only the hits that still hold the seed,
+ * read again through /proc/self/mem into our own (DONTDUMP) buffer and
+ * compared a byte at a time (CRYPTO_memcmp, no vector register). The ones
+ * the wipe erased are not copies any more and get no mark. */
+static void drop_wiped_hits(scan_ctx *c)
+{
+    size_t i, kept = 0;
+
+    for (i = 0; i < c->nhits; i++) {
+        if (pread(c->memfd, c->buf, CHIO_SEED_BYTES, (off_t)c->hits[i]) ==
+                (ssize_t)CHIO_SEED_BYTES &&
+            CRYPTO_memcmp(c->buf, c->seed, CHIO_SEED_BYTES) != 0) {
+            c->st->copies--;
+            continue;
+        }
+        c->hits[kept] = c->hits[i];
+        c->hit_lo[kept++] = c->hit_lo[i];
+    }
+    c->nhits = kept;
+}
+
 /* Find OpenSSL's copies of @seed and keep them out of core dumps; the
  * outcome goes to km->dump. Key creation only. */
 static void protect_openssl_copies(chio__key_mem *km, const uint8_t *seed)
@@ -421,6 +473,8 @@ static void protect_openssl_copies(chio__key_mem *km, const uint8_t *seed)
         rc = scan_smaps(&c);
         if (rc == 0) {
             scan_marked_pages(&c);
+            wipe_dead_stack();
+            drop_wiped_hits(&c);
             mark_hits(km, &c);
             km->dump.scanned = 1;
         }
@@ -432,6 +486,7 @@ static void protect_openssl_copies(chio__key_mem *km, const uint8_t *seed)
         close(c.mapfd);
     OPENSSL_cleanse(c.buf, blen);
     munmap(c.buf, blen);
+    wipe_dead_stack(); /* what the calls since the first wipe saved there */
     km->dump.scan_ns = now_ns() - t0;
 }
 

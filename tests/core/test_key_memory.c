@@ -5,8 +5,10 @@
  * of anonymous mappings: idle threads' stacks cost it nothing, and a copy
  * deep inside a mostly untouched mapping, straddling two pages, is still
  * found and its pages left out of core dumps; a pagemap that reads as
- * zeros is not trusted (every page is read). The core-dump checks of the
- * whole process are in tests/kernel/test_reliability.c.
+ * zeros is not trusted (every page is read); a copy in the dead stack
+ * below key creation (where the scan's own register saves land) is wiped,
+ * not counted and its page not marked. The core-dump checks of the whole
+ * process are in tests/kernel/test_reliability.c.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -155,4 +157,52 @@ Test(key_memory, a_pagemap_reading_zeros_is_not_trusted)
     cr_expect_eq(st.scanned, 1, "errno %d", st.scan_errno);
     cr_expect_geq(st.copies, 1, "OpenSSL's copy was not found (%zu bytes read)", st.bytes);
     cr_expect_eq(st.skipped, 0, "%zu bytes skipped on a pagemap of zeros", st.skipped);
+}
+
+/* Decode the seed into the deepest bytes of a 12 KiB frame and return the
+ * address: dead stack below the caller, deeper than key creation's own
+ * frames reach before the scan, as the dynamic linker's save of the
+ * vector registers leaves it when a function the scan calls is bound
+ * lazily (the scan compared those registers with the seed). */
+static __attribute__((noinline)) uintptr_t plant_in_dead_stack(void)
+{
+    unsigned char pad[12288];
+
+    cr_assert_eq(chio__hex_decode_exact(KM_SEED, 64, pad, CHIO_SEED_BYTES), 0);
+    __asm__ __volatile__("" : : "r"(pad) : "memory");
+    return (uintptr_t)pad;
+}
+
+/* Whether the bytes at @at hold the seed, read through /proc/self/mem
+ * (the address is dead stack: no C access to it). */
+static int holds_seed(uintptr_t at)
+{
+    unsigned char now[CHIO_SEED_BYTES], seed[CHIO_SEED_BYTES];
+    int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC), same;
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(pread(fd, now, sizeof(now), (off_t)at), (ssize_t)sizeof(now));
+    close(fd);
+    cr_assert_eq(chio__hex_decode_exact(KM_SEED, 64, seed, sizeof(seed)), 0);
+    same = memcmp(now, seed, sizeof(seed)) == 0;
+    OPENSSL_cleanse(now, sizeof(now));
+    return same;
+}
+
+Test(key_memory, a_copy_in_dead_stack_below_the_scan_is_wiped_not_marked)
+{
+    chio__key_dump_state st;
+    chio_keypair *kp;
+    uintptr_t at = plant_in_dead_stack();
+    char flags[512];
+
+    cr_assert(holds_seed(at), "the planted copy is not there");
+    cr_assert_eq(chio_keypair_from_seed_hex(KM_SEED, 64, &kp, NULL), 0);
+    cr_assert_eq(chio__keypair_dump_state(kp, &st), 0);
+    cr_expect_eq(st.scanned, 1, "errno %d", st.scan_errno);
+    cr_expect_eq(st.copies, 1, "OpenSSL's copy only: %zu found", st.copies);
+    cr_expect_not(holds_seed(at), "the copy in dead stack is still there");
+    vmflags_at(at, flags, sizeof(flags));
+    cr_expect_eq(strstr(flags, " dd"), NULL, "a page of this thread's stack was marked: %s", flags);
+    chio_keypair_free(kp);
 }
