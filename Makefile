@@ -212,14 +212,19 @@ $(STATIC): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# Bound at load (-z now): no lazy binding, whose trampoline saves the
+# vector registers (bytes of a seed among them) on the stack
+# (docs/security.md, "The signing key and core dumps").
+BIND_NOW := -Wl,-z,relro,-z,now
+
 $(SHARED): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libchio.so.$(SOVER) -Wl,--no-undefined $(LDFLAGS_ALL) \
+	$(CC) -shared -Wl,-soname,libchio.so.$(SOVER) -Wl,--no-undefined $(BIND_NOW) $(LDFLAGS_ALL) \
 	    -o $@ $^ $(DEP_LIBS)
 	ln -sf libchio.so.$(VERSION) $(BUILD)/libchio.so.$(SOVER)
 	ln -sf libchio.so.$(SOVER) $(BUILD)/libchio.so
 
 $(CLI): $(CLI_OBJS) $(STATIC)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(STATIC) $(DEP_LIBS)
+	$(CC) $(BIND_NOW) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(STATIC) $(DEP_LIBS)
 
 $(BUILD)/reliability/%: tests/reliability/%.c $(STATIC)
 	@mkdir -p $(dir $@)

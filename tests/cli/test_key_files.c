@@ -218,3 +218,35 @@ Test(key_files, a_running_scenario_keeps_no_seed_copy_a_core_dump_would_hold)
     free(file);
     free(db);
 }
+
+/* Whether @path's dynamic section asks for binding at load (BIND_NOW,
+ * from -z now), as readelf shows it. */
+static int bound_at_load(const char *path)
+{
+    char cmd[1200], line[512];
+    FILE *p;
+    int now = 0;
+
+    snprintf(cmd, sizeof(cmd), "readelf -d '%s' 2>&1", path);
+    p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    while (fgets(line, sizeof(line), p) != NULL)
+        now |= strstr(line, "BIND_NOW") != NULL;
+    pclose(p);
+    return now;
+}
+
+/* Lazy binding's trampoline saves every vector register on the stack the
+ * first time a function is called, bytes of the seed among them while key
+ * creation scans for copies (docs/security.md): the CLI and the shared
+ * library are bound at load instead. */
+Test(key_files, the_cli_and_the_shared_library_are_bound_at_load)
+{
+    char so[1024];
+    const char *slash = strrchr(CHIO_TEST_CLI, '/');
+
+    cr_expect(bound_at_load(CHIO_TEST_CLI), "%s is bound lazily", CHIO_TEST_CLI);
+    snprintf(so, sizeof(so), "%.*s/libchio.so", (int)(slash - CHIO_TEST_CLI), CHIO_TEST_CLI);
+    if (access(so, R_OK) == 0)
+        cr_expect(bound_at_load(so), "%s is bound lazily", so);
+}
