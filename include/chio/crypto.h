@@ -68,7 +68,9 @@ typedef struct chio_keypair chio_keypair;
  * Checks run in that order, so each input gets one well-defined code.
  * Ownership: caller frees *out with chio_keypair_free(). @hex is borrowed and
  * not copied; the caller should wipe its own copy.
- * Thread-safety: safe from any thread.
+ * Thread-safety: safe from any thread with 32 KiB of stack to spare (the
+ * scan for OpenSSL's copy of the key, and the wipe of the stack below it:
+ * docs/security.md, "The signing key and core dumps").
  */
 CHIO_EXTERN int chio_keypair_from_seed_hex(const char *hex, size_t len, chio_keypair **out,
                                            chio_error *err);
@@ -79,7 +81,7 @@ CHIO_EXTERN int chio_keypair_from_seed_hex(const char *hex, size_t len, chio_key
  * Returns: 0, CHIO_EINVAL (@out NULL), CHIO_ENOMEM, CHIO_ECRYPTO; details
  * in @err (optional); *@out is NULL on failure.
  * Ownership: caller frees *out with chio_keypair_free().
- * Thread-safety: safe from any thread.
+ * Thread-safety: as chio_keypair_from_seed_hex() (32 KiB of stack).
  */
 CHIO_EXTERN int chio_keypair_generate(chio_keypair **out, chio_error *err);
 
