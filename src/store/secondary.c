@@ -9,7 +9,9 @@
  * every secondary open first sweeps the directories of TMPDIR whose lock
  * nobody holds any more. The kernel drops an flock when the last
  * descriptor of its open file goes, however the process died, and the
- * lock works across PID namespaces that share the directory.
+ * lock works across PID namespaces that share the directory. It is held
+ * per open file, so a second store in the same process cannot take the
+ * first one's (fcntl's per-process locks would be granted to it).
  *
  * Swept: directories named chio-secondary-*, owned by this user, whose
  * OWNER_LOCK can be locked. Never swept: one without OWNER_LOCK (made by

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,7 +122,8 @@ Test(store_secondary, table_files_are_opened_without_starting_threads)
 }
 
 /* A child that opens @db as a secondary store (TMPDIR is inherited),
- * reports on @ready and then waits to be killed, never closing it. */
+ * reports on a pipe and then waits to be killed (at the latest with the
+ * test process), never closing it. */
 static pid_t secondary_holder(const char *db)
 {
     int p[2];
@@ -136,6 +138,7 @@ static pid_t secondary_holder(const char *db)
         chio_error err = {0};
 
         close(p[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
         c = chio_store_open(db, CHIO_STORE_SECONDARY, &s, &err) == 0 ? 'y' : 'n';
         (void)!write(p[1], &c, 1);
         for (;;)
@@ -216,6 +219,35 @@ Test(store_secondary, a_killed_owners_temp_dir_is_swept_and_a_live_ones_is_kept)
     chio_store_close(s);
     cr_expect_eq(secondaries_in(tmp), 1, "only the directory without an owner lock is left");
     cr_expect(exists(keep));
+    unsetenv("TMPDIR");
+    testutil_rmrf(base);
+    free(base);
+}
+
+/* Two secondary stores open at once in one process: the second open's
+ * sweep must not take the first one's directory (a lock per open file, as
+ * flock gives; a per-process lock such as fcntl's would be granted to its
+ * own process and the directory removed under the open store). */
+Test(store_secondary, a_second_open_in_the_same_process_keeps_the_first_ones_dir)
+{
+    char *base = testutil_tmpdir(), db[512], tmp[512];
+    chio_store *s = NULL, *a = NULL, *b = NULL;
+    chio_error err = {0};
+
+    snprintf(db, sizeof(db), "%s/db", base);
+    snprintf(tmp, sizeof(tmp), "%s/t", base);
+    cr_assert_eq(mkdir(tmp, 0700), 0);
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_WRITE, &s, &err), 0, "%s", err.message);
+    chio_store_close(s);
+    cr_assert_eq(setenv("TMPDIR", tmp, 1), 0);
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_SECONDARY, &a, &err), 0, "%s", err.message);
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_SECONDARY, &b, &err), 0, "%s", err.message);
+    cr_expect_eq(secondaries_in(tmp), 2, "the second open removed the first one's directory");
+    cr_expect_eq(chio_store_catch_up(a, &err), 0, "%s", err.message);
+    chio_store_close(b);
+    cr_expect_eq(secondaries_in(tmp), 1);
+    chio_store_close(a);
+    cr_expect_eq(secondaries_in(tmp), 0);
     unsetenv("TMPDIR");
     testutil_rmrf(base);
     free(base);
