@@ -105,21 +105,17 @@ static void sweep(const char *base)
  * so a sweeper never finds it unlocked. Returns the descriptor, or -1. */
 static int take_owner_lock(const char *dir)
 {
-    char *tmp = NULL, *final = NULL;
-    int fd = -1;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
 
-    if (asprintf(&tmp, "%s/" OWNER_LOCK_NEW, dir) < 0)
-        tmp = NULL;
-    else if (asprintf(&final, "%s/" OWNER_LOCK, dir) < 0)
-        final = NULL;
-    if (tmp != NULL && final != NULL)
-        fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) != 0 || rename(tmp, final) != 0)) {
+    if (dfd >= 0)
+        fd = openat(dfd, OWNER_LOCK_NEW, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
+                    renameat(dfd, OWNER_LOCK_NEW, dfd, OWNER_LOCK) != 0)) {
         close(fd);
         fd = -1;
     }
-    free(tmp);
-    free(final);
+    if (dfd >= 0)
+        close(dfd);
     return fd;
 }
 
