@@ -21,7 +21,11 @@
 
 TestSuite(caller_signs, .timeout = 60);
 
-#define NAP_US (300u * 1000u) /* the signer's nap before its batch */
+/* The signer's nap before its batch: the window in which the caller must
+ * prepare and sign its receipt. 300 ms was once not enough under ASan on a
+ * loaded 2-vCPU machine (the caller's receipt reached the list after the
+ * hand-over: two groups). */
+#define NAP_US (1000u * 1000u)
 
 static void count_cb(void *ctx, int rc, chio_receipt *r)
 {
