@@ -18,7 +18,7 @@
  * submitter takes a credit with one CAS before it prepares (so the
  * prepared bytes are bounded too) and sleeps on the `credit` event only
  * when the budget is spent; the thread that completes a request returns
- * its credit (signer.c). A synchronous call from the completion thread
+ * its credit (commit.c). A synchronous call from the completion thread
  * would wait for that very thread, so it fails at once with CHIO_EDEADLK.
  * The log sink cannot wait either: it holds the log lock, which the
  * threads returning credits and the callbacks they run may want.

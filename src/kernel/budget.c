@@ -51,7 +51,7 @@
  * memory and from the store:
  *
  *  - the persisted row carries the expiry (BE64 count, BE64 expires_at;
- *    signer.c writes the latest expiry charged with the highest count);
+ *    commit.c writes the latest expiry charged with the highest count);
  *  - at start, rows whose expiry has passed are neither loaded nor kept:
  *    they are deleted in one (unsynced) batch, and a lost delete is redone
  *    by the next start;

@@ -18,7 +18,7 @@
  * thread signs, lists are FIFO), so each body's previous_checkpoint_sha256
  * is the body hash of the one before, as before. A crash between a cut
  * and its write loses nothing: the receipts are durable and a restart
- * cuts the owed checkpoints again from them (signer.c, restore).
+ * cuts the owed checkpoints again from them (commit.c, restore).
  *
  * Bounds: at most CP_MAX_UNSIGNED cut checkpoints wait for a signature;
  * the commit stage waits for room beyond that (the checkpoint thread needs

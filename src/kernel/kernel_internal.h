@@ -209,7 +209,7 @@ struct chio_kernel {
     uint32_t m_signers_running;
     uint64_t m_unreceipted[CHIO__UNRECEIPTED_N]; /* evaluation errors without a receipt */
 
-    /* ---- in-flight credit budget (admission.c takes, signer.c returns) ----
+    /* ---- in-flight credit budget (admission.c takes, commit.c returns) ----
      * One credit per sign request from before its prepare (caller thread)
      * until it is completed (caller woken or callback returned), so the
      * ring, the commit list and the completion list together never hold
@@ -220,6 +220,7 @@ struct chio_kernel {
     chio__event credit;      /* submitters wait here for a credit */
     uint32_t slow_commit_us; /* test hook: per receipt, before each group write (atomic) */
     uint32_t slow_sign_us;   /* test hook: before a signer signs each batch (atomic) */
+    uint32_t hold_batch_us;  /* test hook: a popped batch waits for the commit list (atomic) */
     /* key memory (codes.c): 1 once the key_memory_unlocked check ran (atomic) */
     int key_memory_checked;
 };
@@ -237,7 +238,21 @@ int chio__log_in_sink(const chio_kernel *k);
 /* signer.c */
 int chio__pipeline_start(chio_kernel *k, chio_error *err);
 void chio__pipeline_stop(chio_kernel *k);
-/* Commit stage helpers (signer.c), also used by restore.c: append a
+/* Queue @list (linked by next) for the completion thread: callbacks. */
+void chio__hand_to_completer(chio_kernel *k, chio__sign_req *list);
+
+/* commit.c: the commit stage, on the thread holding it (`committing`).
+ * Write @list as one or more groups (a large receipt ends a segment; an
+ * empty list writes the checkpoints signed since the last group) and set
+ * every request's rc; then chio__commit_group also completes them
+ * (wakes synchronous callers, hands callbacks on). */
+void chio__commit_segments(chio_kernel *k, chio__sign_req *list);
+void chio__commit_group(chio_kernel *k, chio__sign_req *list);
+/* Wake @req's caller or run its callback, and return its credit. */
+void chio__commit_complete(chio_kernel *k, chio__sign_req *req);
+/* The test hooks' sleep (slow_commit_us, slow_sign_us, hold_batch_us). */
+void chio__kernel_nap_us(uint64_t us);
+/* Commit stage helpers (commit.c), also used by restore.c: append a
  * Merkle leaf to the pending ones; put the signed log head for everything
  * committed so far into @b. */
 int chio__kernel_add_leaf(chio_kernel *k, const uint8_t leaf[32]);
@@ -345,7 +360,7 @@ int chio__kernel_sign_async_entered(chio_kernel *k, chio__receipt_fields *f, int
 int chio__budgets_load(chio_kernel *k, chio_error *err);
 int chio__budgets_put_deletes(chio_kernel *k, chio__store_batch *b);
 void chio__budgets_deletes_done(chio_kernel *k);
-/* signer.c: fail the kernel closed after a store write error @rc (sticky;
+/* commit.c: fail the kernel closed after a store write error @rc (sticky;
  * logged and counted). */
 void chio__kernel_fail_closed(chio_kernel *k, int rc, const chio_error *err);
 /* Test hook: lower the revocation bound of @k (default CHIO_MAX_REVOCATIONS). */
@@ -407,6 +422,10 @@ void chio__kernel_slow_commits(chio_kernel *k, uint32_t usec);
 /* Test hook: a slow signer (after popping a batch and before signing it,
  * a signer thread sleeps @usec; 0 = off). Callers do not sleep. */
 void chio__kernel_slow_signs(chio_kernel *k, uint32_t usec);
+/* Test hook: after popping a batch (and any slow_signs nap), a signer
+ * waits until a request is on the commit list (a caller signed beside the
+ * held batch), at most @usec; 0 = off. */
+void chio__kernel_hold_batches(chio_kernel *k, uint32_t usec);
 uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k);
 /* codes.c (key memory): once per kernel, log a warning event
  * "key_memory_unlocked" when the keypair's pages could not be mlock()ed

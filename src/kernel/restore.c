@@ -99,7 +99,7 @@ static int write_owed(chio_kernel *k, leaf_scan *ls, chio_error *err)
     if (rc == 0)
         rc = chio__store_write(k->store, ls->b, 1, err);
     /* Durable now (synced): the store's high-water mark, as for the
-     * checkpoints the commit thread cuts (signer.c), or deleting these and
+     * checkpoints the commit thread cuts (commit.c), or deleting these and
      * writing back the head from before this start would go unseen. */
     if (rc == 0) {
         __atomic_add_fetch(&k->m_checkpoints, ls->cut, __ATOMIC_RELAXED);

@@ -11,7 +11,7 @@
  * the mark taken before the group: the group's requests fail (no receipt,
  * no sequence number), the kernel does not fail closed, and the next group
  * continues the log where the last write left it. Only a failed write
- * (what is on disk is then unknown) fails the kernel closed (signer.c).
+ * (what is on disk is then unknown) fails the kernel closed (commit.c).
  *
  * Commit stage only (see signer.c, "Locking").
  */

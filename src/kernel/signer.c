@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kernel/signer.c - the signing pipeline's threads.
+ * kernel/signer.c - the signing pipeline's threads, and which thread runs
+ * each stage.
  *
  * Signer threads pop up to max_batch requests from the ck_ring, sign each
  * prepared message with Ed25519, hash the Merkle leaf, and append the batch
- * to the commit list. The commit thread takes everything on the list,
- * assigns contiguous sequence numbers, cuts a signed checkpoint whenever
- * checkpoint_batch_size receipts have accumulated, writes the group as one
- * RocksDB WriteBatch (one WAL sync under CHIO_DURABILITY_SYNC) and only
- * then completes the requests. The same batch carries each receipt's hash
- * chain entry, the deletions of swept budget rows and one signed log head
- * (store/head.c); budget charges are written before dispatch (budget.c).
- * A failed write fails the kernel closed; a failure before the write
- * (memory, a hash, a signature) fails the group's requests only and the
- * stage goes back to where it was before the group (rewind.c).
+ * to the commit list. The commit thread takes everything on the list and
+ * runs the commit stage on it (commit.c: sequence numbers, chain entries,
+ * checkpoints, the signed log head, one RocksDB WriteBatch, then the
+ * callers' wake-ups).
  *
  * User code never runs on the commit thread: every callback runs on the
  * completion thread (which a thread-local marks, so that a synchronous
@@ -53,7 +48,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chio/checkpoint.h"
 #include "chio/merkle.h"
 #include "kernel_internal.h"
 
@@ -80,97 +74,6 @@ void chio__kernel_mark_pipeline_thread(const chio_kernel *k)
 int chio__kernel_on_own_thread(const chio_kernel *k)
 {
     return k != NULL && (completing == k || pipelining == k);
-}
-
-/* Wake the caller or run the callback, and return the request's credit. */
-static void complete(chio_kernel *k, chio__sign_req *req)
-{
-    if (req->cb != NULL) {
-        chio_receipt *r = NULL;
-        int rc = req->rc;
-        if (rc == 0)
-            r = chio__receipt_prep_finish(&req->prep);
-        else
-            chio__receipt_prep_destroy(&req->prep);
-        req->cb(req->cb_ctx, rc, r);
-        free(req);
-        chio__credits_release(k, 1); /* after the callback returned */
-        return;
-    }
-    /* The credit first: a caller that returned holds none any more. */
-    chio__credits_release(k, 1);
-    /* Release: the caller's acquire load of `done` sees rc, seq and the
-     * signed bytes. After this store the request may vanish (it lives on
-     * the caller's stack), so the wake is the last thing we do with it. */
-    __atomic_store_n(&req->done, 1, __ATOMIC_RELEASE);
-    chio__futex_wake(&req->done, 1);
-}
-
-/* ---- checkpoints --------------------------------------------------------------------- */
-
-int chio__kernel_add_leaf(chio_kernel *k, const uint8_t leaf[32])
-{
-    if (k->npending == k->cap_pending) {
-        uint64_t cap = k->cap_pending ? k->cap_pending * 2 : 128;
-        uint8_t *p;
-        if (cap > SIZE_MAX / 32)
-            return CHIO_ENOMEM;
-        p = realloc(k->pending_leaves, (size_t)cap * 32);
-        if (p == NULL)
-            return CHIO_ENOMEM;
-        k->pending_leaves = p;
-        k->cap_pending = cap;
-    }
-    memcpy(k->pending_leaves + 32 * k->npending, leaf, 32);
-    k->npending++;
-    return 0;
-}
-
-/* Sign a checkpoint over the pending leaves, which end at @end_seq, and add
- * it to @b. The chain state advances; the caller commits or fails closed. */
-/* ---- hash chain, log head and budgets (store/head.c) ----------------------------------- */
-
-/* The receipt at @seq joins the chain (same batch as the receipt).
- * Returns 0, or the hash's error with nothing put and the chain as it was. */
-static int chain_receipt(chio_kernel *k, chio__store_batch *b, uint64_t seq, const uint8_t leaf[32])
-{
-    int rc = chio__store_chain_step(k->chain_prev, leaf, k->chain_prev);
-
-    if (rc == 0)
-        chio__store_batch_put_chain(b, k->store, seq, k->chain_prev);
-    return rc;
-}
-
-/* The signed log head for everything in @b and before (one signature per
- * group commit). */
-int chio__kernel_put_head(chio_kernel *k, chio__store_batch *b, chio_error *err)
-{
-    chio__log_head h;
-    char *json = NULL;
-    size_t len = 0;
-    int rc;
-
-    memset(&h, 0, sizeof(h));
-    h.last_seq = k->next_seq - 1;
-    h.chain_from = k->chain_from;
-    h.checkpoint_seq = k->written_checkpoint_seq;
-    h.time = chio__kernel_now(k);
-    memcpy(h.chain, k->chain_prev, 32);
-    rc = chio__log_head_sign(k->kp, &h, &json, &len);
-    if (rc != 0)
-        return chio__fail(err, rc, CHIO_NO_OFFSET, "cannot sign the log head");
-    chio__store_batch_put_meta(b, k->store, CHIO__META_LOG_HEAD, json, len);
-    free(json);
-    return 0;
-}
-
-void chio__kernel_fail_closed(chio_kernel *k, int rc, const chio_error *err)
-{
-    __atomic_store_n(&k->failed, 1, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&k->m_write_errors, 1, __ATOMIC_RELAXED);
-    chio__log(k, CHIO_LOG_ERROR, "store_write_failed",
-              err && err->message[0] ? err->message : chio_strerror(rc),
-              "\"code\":\"%s\",\"failed_closed\":true", chio_errno_name(rc));
 }
 
 /* ---- thread priority ----------------------------------------------------------------------
@@ -223,7 +126,7 @@ static void apply_realtime(chio_kernel *k)
  * a few microseconds of that thread's time, while a hand-off to this
  * thread first cost each caller one more wake-up of a sleeping thread. */
 
-static void hand_to_completer(chio_kernel *k, chio__sign_req *list)
+void chio__hand_to_completer(chio_kernel *k, chio__sign_req *list)
 {
     chio__sign_req *tail = list;
 
@@ -259,7 +162,7 @@ static void *complete_main(void *arg)
         pthread_mutex_unlock(&k->done_mu);
         for (req = list; req != NULL; req = next) {
             next = req->next; /* read before the request can go away */
-            complete(k, req);
+            chio__commit_complete(k, req);
         }
         if (list == NULL && committer_gone)
             break;
@@ -271,244 +174,38 @@ static void *complete_main(void *arg)
 
 static void release_commit_stage(chio_kernel *k);
 
-/* The test hooks' sleep (slow_commit_us, slow_sign_us); 0 = none. */
-static void nap_us(uint64_t us)
-{
-    if (us > 0)
-        nanosleep(&(struct timespec){(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000}, NULL);
-}
-
-/* A receipt this large is committed as the last record of a group of its
- * own, and afterwards keeps its bytes in that group's write batch (see
- * commit_segment): its peak memory is then two copies (the batch's and
- * the memtable's), not three. */
-#define LARGE_RECEIPT_BYTES ((size_t)1 << 20)
-
-static int is_large(const chio__sign_req *req)
-{
-    size_t len = 0;
-
-    if (req->rc != 0)
-        return 0;
-    (void)chio__receipt_prep_stored(&req->prep, &len);
-    return len >= LARGE_RECEIPT_BYTES;
-}
-
-/* Put a large receipt last in the batch and free the prep's copy. */
-static void put_large(chio_kernel *k, chio__sign_req *req)
-{
-    size_t len;
-    const char *json = chio__receipt_prep_stored(&req->prep, &len);
-    const char *in_batch =
-        chio__store_batch_put_receipt_last(k->batch, k->store, req->seq, json, len, req->prep.id);
-
-    if (in_batch != NULL)
-        chio__receipt_prep_move_stored(&req->prep, in_batch);
-}
-
-/* After the write: the large receipt's bytes stay in the written batch,
- * which the receipt now owns; the kernel writes on with a fresh one. */
-static void keep_large(chio_kernel *k, chio__sign_req *req)
-{
-    size_t len;
-    const char *json = chio__receipt_prep_stored(&req->prep, &len);
-    void *records;
-
-    if (json == NULL || !req->prep.moved)
-        return; /* the batch could not be read that way: the prep kept its copy */
-    records = chio__store_batch_take(k->batch);
-    chio__receipt_prep_set_owner(&req->prep, chio__store_batch_tail(records, len), records,
-                                 chio__store_records_free);
-}
-
-/* Put the signed checkpoints in @ready into @b, oldest first; returns how
- * many, or the (negative) code the checkpoint thread failed one with. */
-static int64_t put_ready_checkpoints(chio_kernel *k, chio__store_batch *b, chio__cp_job *ready)
-{
-    int64_t n = 0;
-
-    for (; ready != NULL; ready = ready->next) {
-        if (ready->rc != 0)
-            return (int64_t)ready->rc; /* CHIO_E* codes are negative */
-        chio__store_batch_put_checkpoint(b, k->store, ready->seq, ready->json, ready->len);
-        k->written_checkpoint_seq = ready->seq;
-        n++;
-    }
-    return n;
-}
-
-/*
- * Commit one segment of a group: its receipts, chain entries, budget
- * row deletions, the checkpoints the checkpoint thread has signed since the last
- * group and the signed head in one WriteBatch, one write. Checkpoints the
- * segment's receipts complete are cut here and handed to the checkpoint
- * thread once the write succeeded (checkpointer.c). @list may be empty (a
- * group of checkpoints only). @large, when set, is the segment's last
- * request and goes in last. Sets every request's rc.
- */
-static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req *large)
-{
-    chio__sign_req *req;
-    chio__cp_job *cut = NULL, *ready = chio__checkpoints_take_ready(k);
-    uint64_t nok = 0, written_before = k->written_checkpoint_seq;
-    int64_t ncp = 0;
-    chio__commit_mark mark;
-    chio_error err;
-    int rc = 0, bw_locked = 0, rewindable = 0, rewound = 0;
-
-    chio_error_init(&err);
-    chio__commit_mark_take(k, &mark);
-    if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) {
-        rc = CHIO_EFAILED;
-    } else {
-        chio__store_batch_clear(k->batch);
-        ncp = put_ready_checkpoints(k, k->batch, ready);
-        if (ncp < 0)
-            rc = chio__fail(&err, (int)ncp, CHIO_NO_OFFSET, "cannot sign a checkpoint");
-        rewindable = rc == 0; /* until the write */
-        for (req = list; req != NULL && rc == 0; req = req->next) {
-            const char *json;
-            size_t len;
-            if (req->rc != 0)
-                continue; /* signing failed: no sequence number */
-            req->seq = k->next_seq++;
-            nok++;
-            json = chio__receipt_prep_stored(&req->prep, &len);
-            if (req != large)
-                chio__store_batch_put_receipt(k->batch, k->store, req->seq, json, len,
-                                              req->prep.id);
-            rc = chain_receipt(k, k->batch, req->seq, req->leaf);
-            if (rc != 0 || k->checkpoint_batch_size == 0)
-                continue;
-            rc = chio__kernel_add_leaf(k, req->leaf);
-            if (rc == 0 && k->npending == k->checkpoint_batch_size)
-                rc = chio__checkpoint_cut(k, req->seq, &cut);
-        }
-        bw_locked = chio__budgets_put_deletes(k, k->batch);
-        if (rc == 0 && (nok > 0 || ncp > 0))
-            rc = chio__kernel_put_head(k, k->batch, &err);
-        if (rc == 0 && large != NULL)
-            put_large(k, large);
-        if (rc == 0 && (nok > 0 || ncp > 0)) {
-            /* test hook: a slow disk, so many microseconds per receipt */
-            nap_us(__atomic_load_n(&k->slow_commit_us, __ATOMIC_RELAXED) * nok);
-            rewindable = 0;
-            rc = chio__store_write(k->store, k->batch, k->durability == CHIO_DURABILITY_SYNC, &err);
-        }
-        if (bw_locked) /* the budget rows' deletions are written (or dropped) */
-            chio__budgets_deletes_done(k);
-        if (rc != 0 && rewindable) {
-            /* Nothing reached the store (a hash, a signature or an
-             * allocation failed while the batch was built): the group
-             * fails, the kernel goes on from before it (rewind.c). */
-            chio__commit_rewind(k, &mark, cut, ready);
-            cut = ready = NULL;
-            rewound = 1;
-            chio__log(k, CHIO_LOG_ERROR, "group_not_committed",
-                      err.message[0] ? err.message : chio_strerror(rc), "\"code\":\"%s\"",
-                      chio_errno_name(rc));
-        } else if (rc != 0) {
-            chio__kernel_fail_closed(k, rc, &err);
-            rc = rc == CHIO_ECORRUPT ? rc : CHIO_ESTORE;
-        } else if (nok > 0 || ncp > 0) {
-            uint64_t seen = __atomic_load_n(&k->m_max_batch, __ATOMIC_RELAXED);
-            __atomic_add_fetch(&k->m_signed, nok, __ATOMIC_RELAXED);
-            __atomic_add_fetch(&k->m_batches, 1, __ATOMIC_RELAXED);
-            if (nok > seen)
-                __atomic_store_n(&k->m_max_batch, nok, __ATOMIC_RELAXED);
-            if (k->durability == CHIO_DURABILITY_SYNC)
-                __atomic_add_fetch(&k->m_wal_syncs, 1, __ATOMIC_RELAXED);
-            __atomic_add_fetch(&k->m_checkpoints, (uint64_t)ncp, __ATOMIC_RELAXED);
-            __atomic_store_n(&k->m_last_seq, k->next_seq - 1, __ATOMIC_RELAXED);
-            __atomic_store_n(&k->m_last_checkpoint_seq, k->written_checkpoint_seq,
-                             __ATOMIC_RELAXED);
-            /* The checkpoint becomes the store's high-water mark once it is
-             * durable (coalesced, after a WAL sync of its own without sync
-             * durability; store.c), so an open that finds less reports the
-             * loss instead of hiding it. */
-            if (ncp > 0) {
-                chio__store_note_checkpoint(k->store, k->written_checkpoint_seq,
-                                            k->durability == CHIO_DURABILITY_SYNC);
-                chio__log(k, CHIO_LOG_DEBUG, "checkpoint_written", NULL,
-                          "\"checkpoint_seq\":%llu,\"checkpoints\":%lld,\"group_receipts\":%llu,"
-                          "\"last_seq\":%llu",
-                          (unsigned long long)k->written_checkpoint_seq, (long long)ncp,
-                          (unsigned long long)nok, (unsigned long long)(k->next_seq - 1));
-            }
-        }
-    }
-    if (rc == 0) {
-        chio__checkpoints_hand(k, cut);
-    } else if (!rewound) {
-        k->written_checkpoint_seq = written_before;
-        chio__checkpoints_drop(k, cut);
-    }
-    chio__checkpoints_written(k, ready); /* written, or dropped by a failed kernel */
-    if (rc == 0 && large != NULL)
-        keep_large(k, large);
-    if (rc != 0)
-        for (req = list; req != NULL; req = req->next)
-            if (req->rc == 0)
-                req->rc = rc;
-}
-
-/* Commit @list (segments end at a large receipt; normally the whole list
- * is one). */
-static void commit_segments(chio_kernel *k, chio__sign_req *list)
-{
-    chio__sign_req *seg, *end, *rest;
-
-    for (seg = list; seg != NULL; seg = rest) {
-        for (end = seg; end->next != NULL && !is_large(end); end = end->next)
-            ;
-        rest = end->next;
-        end->next = NULL;
-        commit_segment(k, seg, is_large(end) ? end : NULL);
-        end->next = rest;
-    }
-}
-
-static void commit_group(chio_kernel *k, chio__sign_req *list)
-{
-    chio__sign_req *req, *next, *async = NULL, **tail = &async;
-
-    commit_segments(k, list);
-    /* The synchronous callers of the group are woken here, a futex wake
-     * each; only callbacks go to the completion thread: a callback that
-     * calls into the kernel must never block the commit stage, which its
-     * own request may be waiting for. Handing synced groups to the
-     * completion thread instead cost each caller one more wake-up and
-     * measured slower (docs/performance.md, "Waking from the commit
-     * stage"). */
-    for (req = list; req != NULL; req = next) {
-        next = req->next; /* read before the request can go away */
-        if (req->cb != NULL) {
-            *tail = req;
-            tail = &req->next;
-            continue;
-        }
-        complete(k, req);
-    }
-    *tail = NULL;
-    if (async != NULL)
-        hand_to_completer(k, async);
-}
-
-void chio__kernel_slow_commits(chio_kernel *k, uint32_t usec)
-{
-    __atomic_store_n(&k->slow_commit_us, usec, __ATOMIC_RELAXED);
-}
-
 void chio__kernel_slow_signs(chio_kernel *k, uint32_t usec)
 {
     __atomic_store_n(&k->slow_sign_us, usec, __ATOMIC_RELAXED);
 }
 
-/* Test hook (chio__kernel_slow_signs): a signer that takes long over its
- * batch, so that a test can call while the batch is held. */
+void chio__kernel_hold_batches(chio_kernel *k, uint32_t usec)
+{
+    __atomic_store_n(&k->hold_batch_us, usec, __ATOMIC_RELAXED);
+}
+
+/* Under hold_batches: 1 once a request is on the commit list. */
+static int listed(chio_kernel *k)
+{
+    int any;
+
+    pthread_mutex_lock(&k->commit_mu);
+    any = k->commit_head != NULL;
+    pthread_mutex_unlock(&k->commit_mu);
+    return any;
+}
+
+/* Test hooks (chio__kernel_slow_signs, chio__kernel_hold_batches): a
+ * signer that takes long over its batch, or holds it until a caller's
+ * receipt is on the commit list, so that a test can call while the batch
+ * is held. Polls in 1 ms steps: a test's path only. */
 static void nap_before_signing(chio_kernel *k)
 {
-    nap_us(__atomic_load_n(&k->slow_sign_us, __ATOMIC_RELAXED));
+    uint32_t cap = __atomic_load_n(&k->hold_batch_us, __ATOMIC_RELAXED), waited;
+
+    chio__kernel_nap_us(__atomic_load_n(&k->slow_sign_us, __ATOMIC_RELAXED));
+    for (waited = 0; waited < cap && !listed(k); waited += 1000)
+        chio__kernel_nap_us(1000);
 }
 
 static void *commit_main(void *arg)
@@ -541,9 +238,9 @@ static void *commit_main(void *arg)
         if (!work)
             break;
         if (list != NULL)
-            commit_group(k, list);
+            chio__commit_group(k, list);
         else
-            commit_segment(k, NULL, NULL); /* signed checkpoints only */
+            chio__commit_segments(k, NULL); /* signed checkpoints only */
         release_commit_stage(k);
     }
     pthread_mutex_lock(&k->done_mu);
@@ -671,7 +368,7 @@ static int commit_inline(chio_kernel *k, chio__sign_req *list)
 {
     if (chio__queue_depth(&k->queue) > 0 || !claim_commit_stage(k))
         return 0;
-    commit_group(k, list);
+    chio__commit_group(k, list);
     release_commit_stage(k);
     return 1;
 }
@@ -730,7 +427,7 @@ int chio__sign_on_caller(chio_kernel *k, chio__sign_req *req)
     pthread_mutex_unlock(&k->commit_mu);
     if (!claimed)
         return CHIO__RAN_HANDED;
-    commit_segments(k, req);
+    chio__commit_segments(k, req);
     release_commit_stage(k);
     chio__credits_release(k, 1);
     return CHIO__RAN_INLINE;

@@ -318,7 +318,7 @@ uint64_t chio__store_expired_floor(chio_store *s)
  * the last write, unsynced (the batch after it syncs both when asked; the
  * WAL replays in order, so a crash never keeps the batch without it). A
  * batch of its own: a caller's batch may end with a receipt it reads back
- * (signer.c, keep_large). Rare: only after the kernel dropped state. */
+ * (commit.c, keep_large). Rare: only after the kernel dropped state. */
 static void write_floor(chio_store *s, char **rerr)
 {
     uint64_t floor = __atomic_load_n(&s->floor_noted, __ATOMIC_SEQ_CST);

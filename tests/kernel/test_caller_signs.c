@@ -6,8 +6,11 @@
  * group that batch's hand-over starts: no group of one, no wait behind the
  * signer, and no lost wake-up (the caller puts its receipt on the commit
  * list without waking the commit thread; the signer's hand-over does).
- * chio__kernel_slow_signs keeps the signer on its batch long enough for
- * the call to land while the batch is held.
+ * chio__kernel_hold_batches keeps the signer on its batch until the
+ * caller's receipt is on the commit list (or a cap passes), so the call
+ * lands while the batch is held however slow the machine;
+ * chio__kernel_slow_signs makes a signer that would keep a lone call
+ * waiting.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -21,11 +24,13 @@
 
 TestSuite(caller_signs, .timeout = 60);
 
-/* The signer's nap before its batch: the window in which the caller must
- * prepare and sign its receipt. 300 ms was once not enough under ASan on a
- * loaded 2-vCPU machine (the caller's receipt reached the list after the
- * hand-over: two groups). */
-#define NAP_US (1000u * 1000u)
+/* The signer holds its batch until the caller's receipt is on the commit
+ * list, at most this long. A caller that queued on the ring instead (the
+ * bug these tests catch) waits the whole cap behind the batch. (A fixed
+ * nap was once too short for the caller under ASan on a loaded machine.) */
+#define HOLD_US (20u * 1000u * 1000u)
+/* The lone call's signer nap: a call that waited for it takes this long. */
+#define NAP_US (10u * 1000u * 1000u)
 
 static void count_cb(void *ctx, int rc, chio_receipt *r)
 {
@@ -35,14 +40,16 @@ static void count_cb(void *ctx, int rc, chio_receipt *r)
 }
 
 /* For testutil_wait_until: a signer has popped a batch and not handed it
- * over (it naps before signing). */
+ * over (it holds it before signing). */
 static int batch_held(void *k)
 {
     return __atomic_load_n(&((chio_kernel *)k)->signer_holding, __ATOMIC_RELAXED) > 0;
 }
 
-/* A started kernel whose signer naps @nap_us before each batch. */
-static chio_kernel *slow_signer_kernel(chio_durability durability, uint32_t nap_us)
+/* A started kernel whose signer naps @nap_us before each batch, then holds
+ * it up to @hold_us for a caller's receipt on the commit list. */
+static chio_kernel *slow_signer_kernel(chio_durability durability, uint32_t nap_us,
+                                       uint32_t hold_us)
 {
     chio_kernel_config cfg;
     chio_kernel *k;
@@ -52,6 +59,7 @@ static chio_kernel *slow_signer_kernel(chio_durability durability, uint32_t nap_
     k = kt_kernel(&cfg);
     cr_assert_eq(chio_kernel_start(k, NULL), 0);
     chio__kernel_slow_signs(k, nap_us);
+    chio__kernel_hold_batches(k, hold_us);
     return k;
 }
 
@@ -73,17 +81,18 @@ static uint64_t timed_sign(chio_kernel *k, uint64_t n)
 
 /*
  * An asynchronous request always goes through the ring, so the signer
- * pops it and naps; a synchronous call made then finds the ring empty and
- * the batch held. It must return once that batch commits (about one nap),
- * not after a second nap (which it would, queued behind the batch), and
- * both receipts must land in one group commit (before this, the caller
- * committed its receipt alone, with its own log head). If the hand-over
- * did not wake the commit thread for the caller's receipt, the call would
- * never return (the suite's timeout).
+ * pops it and holds it; a synchronous call made then finds the ring empty
+ * and the batch held. It must sign beside the batch and put its receipt on
+ * the commit list, which releases the batch: it returns well inside the
+ * hold's cap (queued on the ring, it would wait the whole cap), and both
+ * receipts land in one group commit (before this, the caller committed its
+ * receipt alone, with its own log head). If the hand-over did not wake the
+ * commit thread for the caller's receipt, the call would never return (the
+ * suite's timeout).
  */
 static void joins_the_held_batch(chio_durability durability)
 {
-    chio_kernel *k = slow_signer_kernel(durability, NAP_US);
+    chio_kernel *k = slow_signer_kernel(durability, 0, HOLD_US);
     chio_kernel_metrics m0, m1;
     uint64_t took;
     int done = 0;
@@ -100,11 +109,10 @@ static void joins_the_held_batch(chio_durability durability)
     cr_expect_eq(m1.receipts_signed - m0.receipts_signed, 2);
     cr_expect_eq(m1.batches - m0.batches, 1, "%llu group commits for the two receipts",
                  (unsigned long long)(m1.batches - m0.batches));
-    /* Queued behind the batch it would take two naps; signed beside it,
-     * at most one (it may take less: the nap began before the call). */
-    cr_expect_lt(took, NAP_US * 3 / 2, "the call took %llu us with a %u us signer nap",
-                 (unsigned long long)took, NAP_US);
-    chio__kernel_slow_signs(k, 0);
+    /* Queued behind the batch it would wait out the hold's cap. */
+    cr_expect_lt(took, HOLD_US / 2, "the call took %llu us with the batch held up to %u us",
+                 (unsigned long long)took, HOLD_US);
+    chio__kernel_hold_batches(k, 0);
     chio_kernel_free(k);
 }
 
@@ -123,7 +131,7 @@ Test(caller_signs, a_caller_joins_the_group_of_a_batch_the_signer_holds_sync)
  * than its nap) and the receipt commits in a group of its own. */
 Test(caller_signs, a_lone_call_does_not_wait_for_the_signer)
 {
-    chio_kernel *k = slow_signer_kernel(CHIO_DURABILITY_NOSYNC, 10u * NAP_US);
+    chio_kernel *k = slow_signer_kernel(CHIO_DURABILITY_NOSYNC, NAP_US, 0);
     chio_kernel_metrics m0, m1;
     uint64_t took;
 
@@ -131,7 +139,7 @@ Test(caller_signs, a_lone_call_does_not_wait_for_the_signer)
     took = timed_sign(k, 3);
     cr_assert_eq(chio_kernel_metrics_get(k, &m1), 0);
     cr_expect_eq(m1.batches - m0.batches, 1);
-    cr_expect_lt(took, 10u * NAP_US, "a lone call waited for the signer (%llu us)",
+    cr_expect_lt(took, NAP_US, "a lone call waited for the signer (%llu us)",
                  (unsigned long long)took);
     chio__kernel_slow_signs(k, 0);
     chio_kernel_free(k);
