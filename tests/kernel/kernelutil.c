@@ -86,6 +86,56 @@ void kt_grant_session(chio_kernel *k, uint64_t now, const char *id, const char *
     free(tok);
 }
 
+uint64_t kt_clock_at(void *ctx)
+{
+    return __atomic_load_n((const uint64_t *)ctx, __ATOMIC_RELAXED);
+}
+
+void kt_open1(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1])
+{
+    const char *caps[1] = {tok};
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
+                 err.message);
+}
+
+chio_code kt_call_read(chio_kernel *k, const char *sid, const char *cap)
+{
+    chio_call c;
+    chio_response r;
+    chio_error err;
+    const chio_json *d;
+    chio_code code;
+
+    memset(&c, 0, sizeof(c));
+    c.session_id = sid;
+    c.capability_id = cap;
+    c.server_id = "srv";
+    c.tool_name = "read";
+    c.arguments_json = "{}";
+    c.arguments_len = 2;
+    chio_error_init(&err);
+    chio_response_init(&r);
+    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+    cr_assert_not_null(r.receipt, "a decision without a receipt");
+    d = chio_json_get(chio_receipt_root(r.receipt), "decision");
+    code = r.code;
+    if (code == CHIO_CODE_NONE) {
+        cr_assert_eq(r.verdict, CHIO_VERDICT_ALLOW);
+        cr_expect_str_eq(chio_json_string(chio_json_get(d, "verdict"), NULL), "allow");
+    } else {
+        cr_expect_str_eq(chio_json_string(chio_json_get(d, "verdict"), NULL), "deny");
+        cr_expect_str_eq(chio_json_string(chio_json_get(d, "guard"), NULL), chio_code_name(code));
+        cr_expect_str_eq(
+            chio_json_string(chio_json_get(chio_receipt_root(r.receipt), "capability_id"), NULL),
+            cap);
+    }
+    chio_response_destroy(&r);
+    return code;
+}
+
 void kt_regex_call(chio_kernel *k, uint64_t now, const char *pattern, const char *args,
                    chio_response *r)
 {

@@ -40,6 +40,19 @@ chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *s
  * a JSON array, "" for none). Fails the test on any error. */
 void kt_grant_session(chio_kernel *k, uint64_t now, const char *id, const char *constraints,
                       char sid[CHIO_SESSION_ID_LEN + 1]);
+/* A clock (chio_clock_fn) reading the uint64_t that @ctx points at: a
+ * suite sets cfg.clock_ctx to its own variable and moves time by storing
+ * to it. */
+uint64_t kt_clock_at(void *ctx);
+/* A session on @k for TK_AGENT_PUB holding the one token @tok (JSON); its
+ * id into @sid. Fails the test on an error. */
+void kt_open1(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1]);
+/* One call of srv/read with "{}" in session @sid under capability @cap;
+ * returns its decision code (CHIO_CODE_NONE: allowed). Fails the test when
+ * the call fails, when the decision has no receipt, or when the receipt
+ * disagrees (verdict allow for CHIO_CODE_NONE, else verdict deny with the
+ * code's name as its guard and @cap as its capability_id). */
+chio_code kt_call_read(chio_kernel *k, const char *sid, const char *cap);
 /* @c: a call of srv/t in session @sid under capability @id with @args
  * (@len bytes). */
 void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *args, size_t len);

@@ -77,55 +77,12 @@ static char *budget_token(const char *id, unsigned max)
     return t;
 }
 
-static void open1(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1])
-{
-    const char *caps[1] = {tok};
-    chio_error err;
-
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
-}
-
-/* One call; returns the code (CHIO_CODE_NONE on allow). Every decision
- * must come with a receipt. */
-static chio_code call(chio_kernel *k, const char *sid, const char *cap)
-{
-    chio_call c;
-    chio_response r;
-    chio_error err;
-    chio_code code;
-
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = cap;
-    c.server_id = "srv";
-    c.tool_name = "read";
-    c.arguments_json = "{}";
-    c.arguments_len = 2;
-    chio_error_init(&err);
-    chio_response_init(&r);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
-    cr_assert_not_null(r.receipt, "a decision without a receipt");
-    code = r.code;
-    if (code == CHIO_CODE_NONE)
-        cr_assert_eq(r.verdict, CHIO_VERDICT_ALLOW);
-    else
-        cr_assert_str_eq(
-            chio_json_string(
-                chio_json_get(chio_json_get(chio_receipt_root(r.receipt), "decision"), "guard"),
-                NULL),
-            chio_code_name(code));
-    chio_response_destroy(&r);
-    return code;
-}
-
 static void reopen(chio_kernel **k, char sid[CHIO_SESSION_ID_LEN + 1], const char *tok)
 {
     cr_assert_eq(chio_kernel_drain(*k, NULL), 0);
     chio_kernel_free(*k);
     *k = budget_kernel();
-    open1(*k, tok, sid);
+    kt_open1(*k, tok, sid);
 }
 
 /* The count stored for @cap's grant 0 (0 when none). */
@@ -157,15 +114,15 @@ Test(budget_durable, a_spent_budget_stays_spent_after_drain_and_reopen)
     chio_kernel *k = budget_kernel();
     int i;
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     for (i = 0; i < 5; i++)
-        cr_expect_eq(call(k, sid, "cap-5"), CHIO_CODE_NONE, "call %d", i + 1);
-    cr_expect_eq(call(k, sid, "cap-5"), CHIO_CODE_BUDGET_EXHAUSTED);
+        cr_expect_eq(kt_call_read(k, sid, "cap-5"), CHIO_CODE_NONE, "call %d", i + 1);
+    cr_expect_eq(kt_call_read(k, sid, "cap-5"), CHIO_CODE_BUDGET_EXHAUSTED);
     reopen(&k, sid, tok);
     /* the next call is denied, with a receipt */
-    cr_expect_eq(call(k, sid, "cap-5"), CHIO_CODE_BUDGET_EXHAUSTED);
+    cr_expect_eq(kt_call_read(k, sid, "cap-5"), CHIO_CODE_BUDGET_EXHAUSTED);
     reopen(&k, sid, tok);
-    cr_expect_eq(call(k, sid, "cap-5"), CHIO_CODE_BUDGET_EXHAUSTED);
+    cr_expect_eq(kt_call_read(k, sid, "cap-5"), CHIO_CODE_BUDGET_EXHAUSTED);
     chio_kernel_free(k);
     cr_expect_eq(stored_count(), 5);
     free(tok);
@@ -177,13 +134,13 @@ Test(budget_durable, a_partly_spent_budget_continues_where_it_stopped)
     chio_kernel *k = budget_kernel();
     int i;
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     for (i = 0; i < 3; i++)
-        cr_expect_eq(call(k, sid, "cap-p"), CHIO_CODE_NONE);
+        cr_expect_eq(kt_call_read(k, sid, "cap-p"), CHIO_CODE_NONE);
     reopen(&k, sid, tok);
-    cr_expect_eq(call(k, sid, "cap-p"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-p"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-p"), CHIO_CODE_BUDGET_EXHAUSTED);
+    cr_expect_eq(kt_call_read(k, sid, "cap-p"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "cap-p"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "cap-p"), CHIO_CODE_BUDGET_EXHAUSTED);
     chio_kernel_free(k);
     free(tok);
 }
@@ -203,7 +160,7 @@ static void *race(void *arg)
     int i;
 
     for (i = 0; i < r->calls; i++) {
-        chio_code c = call(r->k, r->sid, "cap-race");
+        chio_code c = kt_call_read(r->k, r->sid, "cap-race");
         if (c == CHIO_CODE_NONE)
             r->allows++;
         else if (c == CHIO_CODE_BUDGET_EXHAUSTED)
@@ -237,7 +194,7 @@ Test(budget_durable, eight_racing_threads_get_exactly_n_across_a_restart)
     chio_kernel *k = budget_kernel();
     int allows, exhausted;
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     allows = run_racers(k, sid, 2, &exhausted); /* 16 attempts */
     cr_expect_eq(allows, 16);
     cr_expect_eq(exhausted, 0);
@@ -301,10 +258,10 @@ Test(budget_durable, the_charge_is_in_the_store_while_the_tool_runs)
     int i;
 
     nseen = 0;
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     for (i = 0; i < 3; i++)
-        cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_BUDGET_EXHAUSTED);
+        cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_BUDGET_EXHAUSTED);
     cr_assert_eq(nseen, 3, "the denied call ran no tool");
     for (i = 0; i < 3; i++)
         cr_expect_eq(seen_stored[i], (uint64_t)i + 1,
@@ -324,8 +281,8 @@ Test(budget_durable, a_charge_that_cannot_be_written_runs_no_tool_and_fails_clos
     chio_error err;
 
     nseen = 0;
-    open1(k, tok, sid);
-    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    kt_open1(k, tok, sid);
+    cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_NONE);
     chio__store_fail_writes(k->store, 1); /* the next write: the charge's */
     memset(&c, 0, sizeof(c));
     c.session_id = sid;
@@ -345,12 +302,12 @@ Test(budget_durable, a_charge_that_cannot_be_written_runs_no_tool_and_fails_clos
     chio_kernel_free(k);
     /* Only the written charge counts: four calls left. */
     k = peek_kernel();
-    open1(k, tok, sid);
-    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-pre"), CHIO_CODE_BUDGET_EXHAUSTED);
+    kt_open1(k, tok, sid);
+    cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_BUDGET_EXHAUSTED);
     chio_kernel_free(k);
     free(tok);
 }

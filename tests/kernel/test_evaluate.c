@@ -28,12 +28,6 @@
 static uint64_t g_now = NOW;
 static char *dir;
 
-static uint64_t test_clock(void *ctx)
-{
-    (void)ctx;
-    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
-}
-
 static void setup(void)
 {
     g_now = NOW;
@@ -177,7 +171,8 @@ static chio_kernel *kernel_with(const char *path, cfg_fn tweak)
     chio_error err;
 
     kt_config(&cfg, path);
-    cfg.clock = test_clock;
+    cfg.clock = kt_clock_at;
+    cfg.clock_ctx = &g_now;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
     if (tweak)
@@ -222,16 +217,6 @@ static char *token(const char *id, const char *scope)
     char *t = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, IAT, 1000, NULL, 0);
     cr_assert_not_null(t);
     return t;
-}
-
-static void open1(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1])
-{
-    const char *caps[1] = {tok};
-    chio_error err;
-
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
 }
 
 static int eval(chio_kernel *k, const char *sid, const char *cap, const char *server,
@@ -330,7 +315,7 @@ Test(evaluate, allow_carries_output_hash_context_and_evidence)
     chio_error err;
 
     cr_assert_eq(chio_kernel_add_guard(k, "Looker", evidence_guard, NULL, &err), 0);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     cr_assert_eq(eval(k, sid, "cap-1", "srv", "read", "{ \"b\": 2, \"a\": [1] }", &r, &err), 0,
                  "%s", err.message);
     cr_assert_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
@@ -368,8 +353,8 @@ Test(evaluate, session_ids_have_the_spec_format)
     chio_session_state st;
     size_t i;
 
-    open1(k, tok, a);
-    open1(k, tok, b);
+    kt_open1(k, tok, a);
+    kt_open1(k, tok, b);
     cr_expect_eq(strlen(a), 27);
     cr_expect_eq(strncmp(a, "sess-", 5), 0);
     for (i = 5; i < 27; i++)
@@ -393,7 +378,7 @@ Test(evaluate, invalid_signature_on_a_tampered_token)
     char *bad = tk_replace(tok, "\"expires_at\":1710001000", "\"expires_at\":1719999999");
 
     cr_assert_not_null(bad);
-    open1(k, bad, sid);
+    kt_open1(k, bad, sid);
     expect_deny(k, sid, "cap-t", "srv", "read", "{}", CHIO_CODE_INVALID_SIGNATURE);
     free(tok);
     free(bad);
@@ -406,7 +391,7 @@ Test(evaluate, untrusted_issuer)
     char sid[CHIO_SESSION_ID_LEN + 1];
     char *tok = tk_token(TK_OTHER_SEED, "cap-o", TK_AGENT_PUB, ALL_SCOPE, IAT, 1000, NULL, 0);
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_deny(k, sid, "cap-o", "srv", "read", "{}", CHIO_CODE_UNTRUSTED_ISSUER);
     free(tok);
     chio_kernel_free(k);
@@ -429,7 +414,7 @@ Test(evaluate, ca_public_keys_are_trusted_issuers)
     char sid[CHIO_SESSION_ID_LEN + 1];
     char *tok = tk_token(TK_OTHER_SEED, "cap-o", TK_AGENT_PUB, ALL_SCOPE, IAT, 1000, NULL, 0);
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "cap-o", "srv", "read", "{}");
     free(tok);
     chio_kernel_free(k);
@@ -440,7 +425,7 @@ Test(evaluate, expired_at_the_exact_second_and_not_yet_valid)
     chio_kernel *k = kernel_with(NULL, NULL);
     char sid[CHIO_SESSION_ID_LEN + 1], *tok = token("cap-e", ALL_SCOPE);
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     g_now = IAT + 1000 - 1; /* last valid second */
     expect_allow(k, sid, "cap-e", "srv", "read", "{}");
     g_now = IAT + 1000; /* now == expires_at */
@@ -459,7 +444,7 @@ Test(evaluate, revoked_token)
     char sid[CHIO_SESSION_ID_LEN + 1], *tok = token("cap-r", ALL_SCOPE);
     chio_error err;
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "cap-r", "srv", "read", "{}");
     cr_assert_eq(chio_kernel_revoke_capability(k, "cap-r", &err), 0, "%s", err.message);
     cr_expect(chio_kernel_is_revoked(k, "cap-r"));
@@ -495,7 +480,7 @@ Test(evaluate, revoking_a_delegation_ancestor_revokes_the_token)
     chio_error err;
 
     cr_assert_not_null(tok);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "child-1", "srv", "read", "{}");
     cr_assert_eq(chio_kernel_revoke_capability(k, "parent-1", &err), 0);
     expect_deny(k, sid, "child-1", "srv", "read", "{}", CHIO_CODE_CAPABILITY_REVOKED);
@@ -520,7 +505,7 @@ Test(evaluate, delegation_invalid_and_depth_exceeded)
     cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 2, sid, &err), 0);
     expect_deny(k, sid, "broken", "srv", "read", "{}", CHIO_CODE_DELEGATION_INVALID);
     expect_allow(k, sid, "ok2", "srv", "read", "{}");
-    open1(k, tampered, sid);
+    kt_open1(k, tampered, sid);
     /* the token signature covers the chain, so a changed link fails check 1 first */
     expect_deny(k, sid, "ok2", "srv", "read", "{}", CHIO_CODE_INVALID_SIGNATURE);
     free(bad);
@@ -556,7 +541,7 @@ Test(evaluate, subject_mismatch)
 
     tk_pub(TK_OTHER_SEED, other);
     tok = tk_token(TK_KERNEL_SEED, "cap-s", other, ALL_SCOPE, IAT, 1000, NULL, 0);
-    open1(k, tok, sid); /* the session's agent is TK_AGENT_PUB */
+    kt_open1(k, tok, sid); /* the session's agent is TK_AGENT_PUB */
     expect_deny(k, sid, "cap-s", "srv", "read", "{}", CHIO_CODE_SUBJECT_MISMATCH);
     free(tok);
     chio_kernel_free(k);
@@ -588,7 +573,7 @@ Test(evaluate, out_of_scope_and_constraint_violated)
                                "{\"server_id\":\"srv\",\"tool_name\":\"write\","
                                "\"operations\":[\"read_result\"]}]}");
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "cap-p", "srv", "read", "{\"path\":\"/workspace/a/b.txt\"}");
     expect_deny(k, sid, "cap-p", "srv", "write", "{}", CHIO_CODE_OUT_OF_SCOPE); /* no invoke */
     expect_deny(k, sid, "cap-p", "srv-fail", "boom", "{}", CHIO_CODE_OUT_OF_SCOPE);
@@ -606,7 +591,7 @@ Test(evaluate, tool_not_registered_comes_after_scope)
     chio_kernel *k = kernel_with(NULL, NULL);
     char sid[CHIO_SESSION_ID_LEN + 1], *tok = token("cap-n", ALL_SCOPE);
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_deny(k, sid, "cap-n", "srv-missing", "x", "{}", CHIO_CODE_TOOL_NOT_REGISTERED);
     expect_deny(k, sid, "cap-n", "srv", "delete", "{}", CHIO_CODE_TOOL_NOT_REGISTERED);
     free(tok);
@@ -620,7 +605,7 @@ Test(evaluate, budget_exhausted)
     char *tok = token("cap-b", "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"*\","
                                "\"operations\":[\"invoke\"],\"max_invocations\":2}]}");
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "cap-b", "srv", "read", "{}");
     expect_allow(k, sid, "cap-b", "srv", "write", "{}");
     expect_deny(k, sid, "cap-b", "srv", "read", "{}", CHIO_CODE_BUDGET_EXHAUSTED);
@@ -642,7 +627,7 @@ Test(evaluate, guards_deny_in_order_with_evidence)
     cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "ForbiddenPathGuard", prefixes, 1, &err),
                  0);
     cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "SecretLeakGuard", patterns, 1, &err), 0);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
 
     cr_assert_eq(
         eval(k, sid, "cap-g", "srv", "read", "{\"x\":{\"y\":[\"/etc/passwd\"]}}", &r, &err), 0);
@@ -683,7 +668,7 @@ Test(evaluate, a_failing_guard_denies)
     chio_error err;
 
     cr_assert_eq(chio_kernel_add_guard(k, "Broken", erroring_guard, NULL, &err), 0);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     cr_assert_eq(eval(k, sid, "cap-fg", "srv", "read", "{}", &r, &err), 0);
     cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED);
     expect_receipt(&r, "deny", "Broken");
@@ -699,7 +684,7 @@ Test(evaluate, tool_error)
     chio_response r;
     chio_error err;
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_deny(k, sid, "cap-x", "srv-fail", "boom", "{}", CHIO_CODE_TOOL_ERROR);
     cr_assert_eq(eval(k, sid, "cap-x", "srv-fail", "boom", "{}", &r, &err), 0);
     cr_expect_neq(strstr(r.reason, "disk on fire"), NULL);
@@ -720,7 +705,7 @@ Test(evaluate, stream_over_total_bytes_is_incomplete_and_truncated)
     chio_response r;
     chio_error err;
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     cr_assert_eq(eval(k, sid, "cap-st", "srv-stream", "s", "{}", &r, &err), 0);
     cr_expect_eq(r.verdict, CHIO_VERDICT_INCOMPLETE);
     cr_expect_eq(r.code, CHIO_CODE_STREAM_LIMIT);
@@ -742,7 +727,7 @@ Test(evaluate, stream_within_limits_is_allowed)
     chio_response r;
     chio_error err;
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     cr_assert_eq(eval(k, sid, "cap-st", "srv-stream", "s", "{}", &r, &err), 0);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
     cr_expect_eq(strlen(r.output), 2 + 4 * 16 + 3);
@@ -766,7 +751,7 @@ Test(evaluate, stream_over_duration_is_incomplete)
 
     g_stream.chunks = 3;
     g_stream.delay_ms = 600; /* the third chunk is past 1 s */
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     cr_assert_eq(eval(k, sid, "cap-sd", "srv-stream", "s", "{}", &r, &err), 0);
     cr_expect_eq(r.verdict, CHIO_VERDICT_INCOMPLETE);
     cr_expect_eq(r.code, CHIO_CODE_STREAM_LIMIT);
@@ -792,7 +777,7 @@ Test(evaluate, stream_duration_limit_past_the_millisecond_range_never_ends_a_str
 
     g_stream.chunks = 3;
     g_stream.delay_ms = 250; /* past 384 ms by the third chunk */
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     cr_assert_eq(eval(k, sid, "cap-sh", "srv-stream", "s", "{}", &r, &err), 0);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
     chio_response_destroy(&r);
@@ -817,7 +802,7 @@ static void nested_case(cfg_fn tweak, chio_nested_kind kind, int want_rc, const 
     chio_error err;
 
     cr_assert_eq(chio_kernel_set_nested_handler(k, host_answer, NULL, &err), 0);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     g_nested.kind = kind;
     cr_assert_eq(eval(k, sid, "cap-ns", "srv-nest", "n", "{}", &r, &err), 0);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
@@ -901,7 +886,7 @@ Test(evaluate, errors_without_a_receipt)
     chio_kernel *k = kernel_with(NULL, NULL);
     char sid[CHIO_SESSION_ID_LEN + 1], *tok = token("cap-1", ALL_SCOPE);
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "cap-1", "srv", "read", "{}");
     expect_error(k, "sess-AAAAAAAAAAAAAAAAAAAAAA", "cap-1", "{}", CHIO_ENOSESSION,
                  "unknown_session");
@@ -956,16 +941,16 @@ Test(evaluate, require_web3_evidence_unmet_signs_nothing)
     char *path, sid[CHIO_SESSION_ID_LEN + 1], *tok = token("cap-w", ALL_SCOPE);
     chio_kernel *k = kernel_with(NULL, web3); /* ephemeral: no durable store */
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_error(k, sid, "cap-w", "{}", CHIO_EWEB3, "web3_evidence_required");
     chio_kernel_free(k);
     cr_assert_geq(asprintf(&path, "%s/w", dir), 0);
     k = kernel_with(path, web3_no_checkpoints);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_error(k, sid, "cap-w", "{}", CHIO_EWEB3, "web3_evidence_required");
     chio_kernel_free(k);
     k = kernel_with(path, web3); /* durable and checkpoints on: fine */
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "cap-w", "srv", "read", "{}");
     chio_kernel_free(k);
     free(path);
@@ -982,7 +967,7 @@ Test(evaluate, store_failure_is_an_error_never_an_allow)
 
     cr_assert_geq(asprintf(&path, "%s/f", dir), 0);
     k = kernel_with(path, NULL);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "cap-f", "srv", "read", "{}");
     chio__store_fail_writes(chio__kernel_store(k), -1);
     rc = eval(k, sid, "cap-f", "srv", "read", "{}", &r, &err);
@@ -1025,7 +1010,7 @@ Test(evaluate, registration_closes_when_serving_and_ids_are_unique)
         static const char *const bad[] = {"(unclosed"};
         cr_expect_eq(chio_kernel_add_secret_leak_guard(k, "s", bad, 1, &err), CHIO_EINVAL);
     }
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     ts.server_id = "srv-late";
     cr_expect_eq(chio_kernel_register_tool_server(k, &ts, &err), CHIO_ESERVING);
     cr_expect_neq(strstr(err.message, "serving"), NULL);
@@ -1100,11 +1085,11 @@ Test(evaluate, cache_never_hides_revocation_expiry_or_tampering)
     chio_error err;
     int i;
 
-    open1(k, tok, s1);
+    kt_open1(k, tok, s1);
     for (i = 0; i < 3; i++) /* warm the cache */
         expect_allow(k, s1, "cap-c", "srv", "read", "{}");
     cr_expect_geq(chio__shmap_count(&k->med.token_cache), 1);
-    open1(k, bad, s2); /* same id, tampered bytes: a different cache key */
+    kt_open1(k, bad, s2); /* same id, tampered bytes: a different cache key */
     expect_deny(k, s2, "cap-c", "srv", "read", "{}", CHIO_CODE_INVALID_SIGNATURE);
     expect_allow(k, s1, "cap-c", "srv", "read", "{}");
     g_now = IAT + 1000;
@@ -1128,7 +1113,7 @@ Test(evaluate, revocation_survives_a_restart)
     cr_assert_eq(chio_kernel_revoke_capability(k, "cap-p", &err), 0, "%s", err.message);
     chio_kernel_free(k);
     k = kernel_with(path, NULL);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_deny(k, sid, "cap-p", "srv", "read", "{}", CHIO_CODE_CAPABILITY_REVOKED);
     cr_expect(chio_kernel_is_revoked(k, "cap-p"));
     chio_kernel_free(k);
@@ -1149,7 +1134,7 @@ Test(evaluate, kernel_issued_capabilities_are_trusted)
                  0, "%s", err.message);
     cr_expect_eq(chio_capability_issued_at(cap), NOW);
     json = chio_capability_json(cap, NULL);
-    open1(k, json, sid);
+    kt_open1(k, json, sid);
     expect_allow(k, sid, "issued-1", "srv", "read", "{}");
     chio_capability_free(cap);
     chio_kernel_free(k);
@@ -1189,7 +1174,7 @@ Test(evaluate, async_evaluate_calls_back_after_commit)
     chio_call c;
     chio_error err;
 
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     memset(&c, 0, sizeof(c));
     c.session_id = sid;
     c.capability_id = "cap-a";
@@ -1253,7 +1238,7 @@ Test(evaluate, resources_and_prompts_are_mediated)
     cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, &err), 0);
     cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, &err), CHIO_EDUPLICATE);
     cr_assert_eq(chio_kernel_register_prompt_provider(k, &pp, &err), 0);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     cr_assert_eq(chio_kernel_list_resources(k, &list, &len, &err), 0);
     cr_expect_str_eq(list, "[{\"uri\":\"file:///docs/a\"}]");
     chio_free(list);
@@ -1298,7 +1283,7 @@ Test(evaluate, resource_nobody_has_is_not_found)
     chio_error err;
 
     cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, &err), 0);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     cr_assert_eq(chio_kernel_read_resource(k, sid, NULL, "cap-nf", "s3://b/k", &r, &err), 0);
     cr_expect_eq(r.code, CHIO_CODE_NOT_FOUND);
     expect_receipt(&r, "deny", "not_found");
@@ -1318,7 +1303,7 @@ Test(evaluate, every_decision_is_persisted_in_order)
 
     cr_assert_geq(asprintf(&path, "%s/l", dir), 0);
     k = kernel_with(path, NULL);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     expect_allow(k, sid, "cap-l", "srv", "read", "{}");
     expect_deny(k, sid, "cap-l", "srv-fail", "boom", "{}", CHIO_CODE_TOOL_ERROR);
     expect_deny(k, sid, "cap-l", "srv", "nope", "{}", CHIO_CODE_TOOL_NOT_REGISTERED);
@@ -1394,7 +1379,7 @@ Test(evaluate, multibyte_text_cut_to_fit_still_gets_a_receipt)
     ts.invoke = long_error_tool;
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0);
     cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "paths", prefixes, 1, &err), 0);
-    open1(k, tok, sid);
+    kt_open1(k, tok, sid);
     for (i = 0; i < 60; i++)
         strcat(name, "\xc3\xa9");
     expect_deny(k, sid, "cap-m", "srv", name, "{}", CHIO_CODE_TOOL_NOT_REGISTERED);

@@ -29,12 +29,6 @@
 static uint64_t g_now = NOW;
 static char *dir, *db;
 
-static uint64_t test_clock(void *ctx)
-{
-    (void)ctx;
-    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
-}
-
 static void setup(void)
 {
     g_now = NOW;
@@ -60,7 +54,8 @@ static chio_kernel *kernel(uint32_t max_depth)
     chio_kernel *k;
 
     kt_config(&cfg, db);
-    cfg.clock = test_clock;
+    cfg.clock = kt_clock_at;
+    cfg.clock_ctx = &g_now;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.max_delegation_depth = max_depth;

@@ -40,12 +40,6 @@
 static uint64_t g_now = IAT + 10;
 static char *dir;
 
-static uint64_t test_clock(void *ctx)
-{
-    (void)ctx;
-    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
-}
-
 static void setup(void)
 {
     g_now = IAT + 10;
@@ -119,7 +113,8 @@ static chio_kernel *kernel_with_tools(const char *path)
     chio_kernel *k;
 
     kt_config(&cfg, path);
-    cfg.clock = test_clock;
+    cfg.clock = kt_clock_at;
+    cfg.clock_ctx = &g_now;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.checkpoint_batch_size = 10;
@@ -421,7 +416,8 @@ static chio_kernel *retention_kernel(const char *live, const char *archive, uint
     chio_kernel_config cfg;
 
     kt_config(&cfg, live);
-    cfg.clock = test_clock;
+    cfg.clock = kt_clock_at;
+    cfg.clock_ctx = &g_now;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.checkpoint_batch_size = 10;

@@ -66,42 +66,6 @@ static void rt_open(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LE
                  err.message);
 }
 
-/* One call of @cap; checks the receipt (verdict, guard = code) and returns
- * the code. */
-static chio_code rt_call(chio_kernel *k, const char *sid, const char *cap)
-{
-    chio_response r;
-    chio_error err;
-    chio_call c;
-    const chio_json *d;
-    chio_code code;
-
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = cap;
-    c.server_id = "srv";
-    c.tool_name = "read";
-    c.arguments_json = "{}";
-    c.arguments_len = 2;
-    chio_error_init(&err);
-    chio_response_init(&r);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
-    cr_assert_not_null(r.receipt, "every decision has a receipt");
-    d = chio_json_get(chio_receipt_root(r.receipt), "decision");
-    code = r.code;
-    if (code == CHIO_CODE_NONE) {
-        cr_expect_str_eq(chio_json_string(chio_json_get(d, "verdict"), NULL), "allow");
-    } else {
-        cr_expect_str_eq(chio_json_string(chio_json_get(d, "verdict"), NULL), "deny");
-        cr_expect_str_eq(chio_json_string(chio_json_get(d, "guard"), NULL), chio_code_name(code));
-        cr_expect_str_eq(
-            chio_json_string(chio_json_get(chio_receipt_root(r.receipt), "capability_id"), NULL),
-            cap);
-    }
-    chio_response_destroy(&r);
-    return code;
-}
-
 static double thread_cpu(void)
 {
     struct timespec ts;
@@ -198,7 +162,7 @@ Test(rev23_tokens, padded_chain_of_an_untrusted_token_is_not_verified)
 
     rt_open(k, tok, sid);
     t0 = thread_cpu();
-    cr_expect_eq(rt_call(k, sid, "pad-untrusted"), CHIO_CODE_UNTRUSTED_ISSUER);
+    cr_expect_eq(kt_call_read(k, sid, "pad-untrusted"), CHIO_CODE_UNTRUSTED_ISSUER);
     used = thread_cpu() - t0;
     cr_expect(used < full / 2, "the refused token cost %.3f s of CPU; verifying its links %.3f s",
               used, full);
@@ -215,7 +179,7 @@ Test(rev23_tokens, padded_chain_over_the_depth_limit_is_not_verified)
 
     rt_open(k, tok, sid);
     t0 = thread_cpu();
-    cr_expect_eq(rt_call(k, sid, "pad-deep"), CHIO_CODE_DELEGATION_DEPTH_EXCEEDED);
+    cr_expect_eq(kt_call_read(k, sid, "pad-deep"), CHIO_CODE_DELEGATION_DEPTH_EXCEEDED);
     used = thread_cpu() - t0;
     cr_expect(used < full / 2, "the refused token cost %.3f s of CPU; verifying its links %.3f s",
               used, full);
@@ -232,7 +196,7 @@ Test(rev23_tokens, chain_within_the_limit_is_still_verified)
     tk_link links[2];
 
     rt_open(k, ok, sid);
-    cr_expect_eq(rt_call(k, sid, "chain-ok"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "chain-ok"), CHIO_CODE_NONE);
     /* link 1 does not connect: its delegator is not link 0's delegatee */
     tk_pub(TK_OTHER_SEED, other);
     tk_pub(TK_AGENT_SEED, agent);
@@ -241,7 +205,7 @@ Test(rev23_tokens, chain_within_the_limit_is_still_verified)
     broken = tk_token(TK_KERNEL_SEED, "chain-broken", TK_AGENT_PUB, SCOPE, IAT, 1000, links, 2);
     cr_assert_not_null(broken);
     rt_open(k, broken, sid2);
-    cr_expect_eq(rt_call(k, sid2, "chain-broken"), CHIO_CODE_DELEGATION_INVALID);
+    cr_expect_eq(kt_call_read(k, sid2, "chain-broken"), CHIO_CODE_DELEGATION_INVALID);
     chio_kernel_free(k);
     free(ok);
     free(broken);
@@ -275,7 +239,7 @@ Test(rev23_tokens, a_token_whose_id_cannot_be_revoked_is_refused)
         chio_error_init(&err);
         cr_expect_neq(chio_kernel_revoke_capability(k, ids[i], &err), 0,
                       "the kernel cannot revoke id %zu", i);
-        cr_expect_eq(rt_call(k, sid, ids[i]), CHIO_CODE_CAPABILITY_REVOKED, "id of %zu bytes",
+        cr_expect_eq(kt_call_read(k, sid, ids[i]), CHIO_CODE_CAPABILITY_REVOKED, "id of %zu bytes",
                      strlen(ids[i]));
         free(tok);
     }
@@ -284,10 +248,10 @@ Test(rev23_tokens, a_token_whose_id_cannot_be_revoked_is_refused)
         char *tok = tk_token(TK_KERNEL_SEED, id256, TK_AGENT_PUB, SCOPE, IAT, 1000, NULL, 0);
         cr_assert_not_null(tok);
         rt_open(k, tok, sid);
-        cr_expect_eq(rt_call(k, sid, id256), CHIO_CODE_NONE);
+        cr_expect_eq(kt_call_read(k, sid, id256), CHIO_CODE_NONE);
         chio_error_init(&err);
         cr_assert_eq(chio_kernel_revoke_capability(k, id256, &err), 0, "%s", err.message);
-        cr_expect_eq(rt_call(k, sid, id256), CHIO_CODE_CAPABILITY_REVOKED);
+        cr_expect_eq(kt_call_read(k, sid, id256), CHIO_CODE_CAPABILITY_REVOKED);
         free(tok);
     }
     chio_kernel_free(k);
@@ -311,7 +275,7 @@ Test(rev23_tokens, a_delegation_link_whose_id_cannot_be_revoked_is_refused)
         tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, SCOPE, IAT, 1000, &l, 1);
         cr_assert_not_null(tok);
         rt_open(k, tok, sid);
-        cr_expect_eq(rt_call(k, sid, id), CHIO_CODE_CAPABILITY_REVOKED, "link id of %zu bytes",
+        cr_expect_eq(kt_call_read(k, sid, id), CHIO_CODE_CAPABILITY_REVOKED, "link id of %zu bytes",
                      strlen(ids[i]));
         free(tok);
     }
@@ -370,7 +334,7 @@ Test(rev23_tokens, a_forged_token_does_not_cut_a_revocation_short)
     chio__reclaim_sweep(k, IAT + 1000, 1);
     cr_expect_eq(chio_kernel_is_revoked(k, "cap-x"), 1, "the revocation is kept");
     rt_open(k, real, sid2);
-    cr_expect_eq(rt_call(k, sid2, "cap-x"), CHIO_CODE_CAPABILITY_REVOKED);
+    cr_expect_eq(kt_call_read(k, sid2, "cap-x"), CHIO_CODE_CAPABILITY_REVOKED);
     chio_kernel_free(k);
     free(forged);
     free(real);
@@ -424,7 +388,7 @@ Test(rev23_tokens, an_attenuation_chio_does_not_know_makes_the_token_unusable)
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char *tok = attenuated_token(rows[i].id, rows[i].att);
         rt_open(k, tok, sid);
-        cr_expect_eq(rt_call(k, sid, rows[i].id), rows[i].want, "%s", rows[i].id);
+        cr_expect_eq(kt_call_read(k, sid, rows[i].id), rows[i].want, "%s", rows[i].id);
         free(tok);
     }
     chio_kernel_free(k);
@@ -492,7 +456,7 @@ Test(rev23_tokens, a_session_with_many_tokens_costs_no_quadratic_work)
         char id[256];
         snprintf(id, sizeof(id), "%.240s%06zu",
                  toks[0] + strlen("{\"expires_at\":1710001000,\"id\":\""), i);
-        cr_expect_eq(rt_call(k, sid, id), CHIO_CODE_INVALID_SIGNATURE, "%s", id);
+        cr_expect_eq(kt_call_read(k, sid, id), CHIO_CODE_INVALID_SIGNATURE, "%s", id);
     }
     /* identical copies collapse; one id with other bytes is refused */
     toks[MANY] = many_token(5, IAT + 1000);

@@ -40,12 +40,6 @@ extern char **environ;
 static uint64_t g_now = NOW;
 static char *dir, *db;
 
-static uint64_t test_clock(void *ctx)
-{
-    (void)ctx;
-    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
-}
-
 static void setup(void)
 {
     g_now = NOW;
@@ -71,7 +65,8 @@ static chio_kernel *kernel(uint32_t max_depth)
     chio_kernel *k;
 
     kt_config(&cfg, db);
-    cfg.clock = test_clock;
+    cfg.clock = kt_clock_at;
+    cfg.clock_ctx = &g_now;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.max_delegation_depth = max_depth;
@@ -104,39 +99,6 @@ static char *budget_token(const char *id, uint64_t ttl, int max)
     t = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope, IAT, ttl, NULL, 0);
     cr_assert_not_null(t);
     return t;
-}
-
-static void open1(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1])
-{
-    const char *caps[1] = {tok};
-    chio_error err;
-
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, caps, NULL, 1, sid, &err), 0, "%s",
-                 err.message);
-}
-
-/* One call's decision code (the call itself must not fail). */
-static chio_code call(chio_kernel *k, const char *sid, const char *cap)
-{
-    chio_call c;
-    chio_response r;
-    chio_error err;
-    chio_code code;
-
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = cap;
-    c.server_id = "srv";
-    c.tool_name = "read";
-    c.arguments_json = "{}";
-    c.arguments_len = 2;
-    chio_error_init(&err);
-    chio_response_init(&r);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
-    code = r.code;
-    chio_response_destroy(&r);
-    return code;
 }
 
 static void revoke_id(chio_kernel *k, const char *id)
@@ -230,8 +192,8 @@ static void check_after_kill(chio_durability durability)
         cr_assert_eq(chio_kernel_issue_capability(k, ids[i], TK_AGENT_PUB, scopes[i],
                                                   strlen(scopes[i]), 0, 3600, &cap, &err),
                      0, "%s", err.message);
-        open1(k, chio_capability_json(cap, NULL), sid);
-        cr_expect_eq(call(k, sid, ids[i]), want[i], "%s after the kill", ids[i]);
+        kt_open1(k, chio_capability_json(cap, NULL), sid);
+        cr_expect_eq(kt_call_read(k, sid, ids[i]), want[i], "%s after the kill", ids[i]);
         chio_capability_free(cap);
     }
     chio_kernel_free(k);
@@ -289,26 +251,26 @@ Test(rev29_restart, an_older_copy_of_the_store_put_back_is_not_detected)
     chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
 
     cr_assert_geq(asprintf(&bak, "%s/bak", dir), 0);
-    open1(k, x, sid);
-    cr_expect_eq(call(k, sid, "cap-x"), CHIO_CODE_NONE);
+    kt_open1(k, x, sid);
+    cr_expect_eq(kt_call_read(k, sid, "cap-x"), CHIO_CODE_NONE);
     chio_kernel_free(k);
     copy_dir(db, bak);
 
     k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
-    open1(k, b, sid);
-    open1(k, x, sid2);
-    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_BUDGET_EXHAUSTED);
+    kt_open1(k, b, sid);
+    kt_open1(k, x, sid2);
+    cr_expect_eq(kt_call_read(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid, "cap-b"), CHIO_CODE_BUDGET_EXHAUSTED);
     revoke_id(k, "cap-x");
-    cr_expect_eq(call(k, sid2, "cap-x"), CHIO_CODE_CAPABILITY_REVOKED);
+    cr_expect_eq(kt_call_read(k, sid2, "cap-x"), CHIO_CODE_CAPABILITY_REVOKED);
     chio_kernel_free(k);
 
     put_back(bak, db);
     k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
-    open1(k, b, sid);
-    open1(k, x, sid2);
-    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_NONE, "the spent budget is the copy's");
-    cr_expect_eq(call(k, sid2, "cap-x"), CHIO_CODE_NONE, "the revocation is gone with it");
+    kt_open1(k, b, sid);
+    kt_open1(k, x, sid2);
+    cr_expect_eq(kt_call_read(k, sid, "cap-b"), CHIO_CODE_NONE, "the spent budget is the copy's");
+    cr_expect_eq(kt_call_read(k, sid2, "cap-x"), CHIO_CODE_NONE, "the revocation is gone with it");
     chio_kernel_free(k);
     verify_clean();
     free(bak);
@@ -328,10 +290,10 @@ Test(rev29_restart, a_restart_with_the_clock_ahead_keeps_refusing_what_it_droppe
          sid[CHIO_SESSION_ID_LEN + 1], sid2[CHIO_SESSION_ID_LEN + 1];
     chio_kernel *k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
 
-    open1(k, b, sid);
-    open1(k, c, sid2);
-    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid2, "cap-c"), CHIO_CODE_NONE);
+    kt_open1(k, b, sid);
+    kt_open1(k, c, sid2);
+    cr_expect_eq(kt_call_read(k, sid, "cap-b"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid2, "cap-c"), CHIO_CODE_NONE);
     chio_kernel_free(k);
 
     g_now = IAT + 5000; /* the clock is ahead at the restart */
@@ -341,11 +303,11 @@ Test(rev29_restart, a_restart_with_the_clock_ahead_keeps_refusing_what_it_droppe
 
     g_now = NOW; /* and right again */
     k = kernel(CHIO_DEFAULT_MAX_DELEGATION_DEPTH);
-    open1(k, b, sid);
-    open1(k, c, sid2);
-    cr_expect_eq(call(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_EXPIRED, "a fresh budget");
-    cr_expect_eq(call(k, sid2, "cap-c"), CHIO_CODE_NONE);
-    cr_expect_eq(call(k, sid2, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED, "its count was kept");
+    kt_open1(k, b, sid);
+    kt_open1(k, c, sid2);
+    cr_expect_eq(kt_call_read(k, sid, "cap-b"), CHIO_CODE_CAPABILITY_EXPIRED, "a fresh budget");
+    cr_expect_eq(kt_call_read(k, sid2, "cap-c"), CHIO_CODE_NONE);
+    cr_expect_eq(kt_call_read(k, sid2, "cap-c"), CHIO_CODE_BUDGET_EXHAUSTED, "its count was kept");
     chio_kernel_free(k);
     free(b);
     free(c);

@@ -35,12 +35,6 @@ extern char **environ;
 static uint64_t g_now = IAT + 10;
 static char *dir;
 
-static uint64_t test_clock(void *ctx)
-{
-    (void)ctx;
-    return __atomic_load_n(&g_now, __ATOMIC_RELAXED);
-}
-
 static void setup(void)
 {
     g_now = IAT + 10;
@@ -74,7 +68,8 @@ static chio_kernel *kern(const char *live, const char *seed, uint32_t batch, con
         chio_keypair_free(cfg.keypair);
         cr_assert_eq(chio_keypair_from_seed_hex(seed, 64, &cfg.keypair, NULL), 0);
     }
-    cfg.clock = test_clock;
+    cfg.clock = kt_clock_at;
+    cfg.clock_ctx = &g_now;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.checkpoint_batch_size = batch;
