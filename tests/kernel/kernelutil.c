@@ -109,13 +109,7 @@ chio_code kt_call_read(chio_kernel *k, const char *sid, const char *cap)
     const chio_json *d;
     chio_code code;
 
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = cap;
-    c.server_id = "srv";
-    c.tool_name = "read";
-    c.arguments_json = "{}";
-    c.arguments_len = 2;
+    kt_call_init(&c, sid, cap, "read", "{}");
     chio_error_init(&err);
     chio_response_init(&r);
     cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
@@ -165,15 +159,27 @@ void kt_regex_call(chio_kernel *k, uint64_t now, const char *pattern, const char
     free(scope);
 }
 
-void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *args, size_t len)
+static void call_fill(chio_call *c, const char *sid, const char *cap, const char *tool,
+                      const char *args, size_t len)
 {
     memset(c, 0, sizeof(*c));
     c->session_id = sid;
-    c->capability_id = id;
+    c->capability_id = cap;
     c->server_id = "srv";
-    c->tool_name = "t";
+    c->tool_name = tool;
     c->arguments_json = args;
     c->arguments_len = len;
+}
+
+void kt_call_init(chio_call *c, const char *sid, const char *cap, const char *tool,
+                  const char *args)
+{
+    call_fill(c, sid, cap, tool, args, strlen(args));
+}
+
+void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *args, size_t len)
+{
+    call_fill(c, sid, id, "t", args, len);
 }
 
 chio_receipt_builder *kt_builder(uint64_t n)

@@ -53,6 +53,10 @@ void kt_open1(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1]
  * disagrees (verdict allow for CHIO_CODE_NONE, else verdict deny with the
  * code's name as its guard and @cap as its capability_id). */
 chio_code kt_call_read(chio_kernel *k, const char *sid, const char *cap);
+/* @c: a call of srv/@tool in session @sid under capability @cap with the
+ * JSON text @args (NUL-terminated); every other field zero. */
+void kt_call_init(chio_call *c, const char *sid, const char *cap, const char *tool,
+                  const char *args);
 /* @c: a call of srv/t in session @sid under capability @id with @args
  * (@len bytes). */
 void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *args, size_t len);

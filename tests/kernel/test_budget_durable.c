@@ -284,13 +284,7 @@ Test(budget_durable, a_charge_that_cannot_be_written_runs_no_tool_and_fails_clos
     kt_open1(k, tok, sid);
     cr_expect_eq(kt_call_read(k, sid, "cap-pre"), CHIO_CODE_NONE);
     chio__store_fail_writes(k->store, 1); /* the next write: the charge's */
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = "cap-pre";
-    c.server_id = "srv";
-    c.tool_name = "read";
-    c.arguments_json = "{}";
-    c.arguments_len = 2;
+    kt_call_init(&c, sid, "cap-pre", "read", "{}");
     chio_error_init(&err);
     chio_response_init(&r);
     cr_expect_eq(chio_kernel_evaluate(k, &c, &r, &err), CHIO_ESTORE,

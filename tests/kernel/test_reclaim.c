@@ -95,13 +95,7 @@ static int call(chio_kernel *k, const char *sid, const char *cap, const char *ar
     chio_error err;
     int rc;
 
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = cap;
-    c.server_id = "srv";
-    c.tool_name = "read";
-    c.arguments_json = args;
-    c.arguments_len = strlen(args);
+    kt_call_init(&c, sid, cap, "read", args);
     chio_error_init(&err);
     chio_response_init(&r);
     rc = chio_kernel_evaluate(k, &c, &r, &err);

@@ -154,13 +154,7 @@ static void call_args(chio_kernel *k, const char *sid, const char *cap, const ch
     chio_error err;
     chio_call c;
 
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = cap;
-    c.server_id = "srv";
-    c.tool_name = "read";
-    c.arguments_json = args;
-    c.arguments_len = strlen(args);
+    kt_call_init(&c, sid, cap, "read", args);
     chio_error_init(&err);
     chio_response_init(&r);
     cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);

@@ -124,13 +124,7 @@ static chio_code call(chio_kernel *k, const char *sid, const char *cap, const ch
     chio_call c;
     chio_code code;
 
-    memset(&c, 0, sizeof(c));
-    c.session_id = sid;
-    c.capability_id = cap;
-    c.server_id = "srv";
-    c.tool_name = "t";
-    c.arguments_json = args;
-    c.arguments_len = strlen(args);
+    kt_call_init(&c, sid, cap, "t", args);
     chio_error_init(&err);
     chio_response_init(&r);
     cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
