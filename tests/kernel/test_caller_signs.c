@@ -89,8 +89,17 @@ static uint64_t timed_sign(chio_kernel *k, uint64_t n)
  * receipt alone, with its own log head). If the hand-over did not wake the
  * commit thread for the caller's receipt, the call would never return (the
  * suite's timeout).
+ *
+ * The one group is up to the scheduler: the commit thread takes the list
+ * whenever anything wakes it, and rarely on a loaded machine it took the
+ * caller's receipt alone while the signer still held its batch (two
+ * groups, the call back at once, both receipts committed: twice in about
+ * twenty clean-clone runs under ASan, never in 68 runs alone).
+ * So the scenario runs up to three times and must give one group in one
+ * of them; a caller that never joins the batch gives two every time.
+ * Returns the groups of this run.
  */
-static void joins_the_held_batch(chio_durability durability)
+static uint64_t joins_the_held_batch(chio_durability durability)
 {
     chio_kernel *k = slow_signer_kernel(durability, 0, HOLD_US);
     chio_kernel_metrics m0, m1;
@@ -107,23 +116,33 @@ static void joins_the_held_batch(chio_durability durability)
     cr_assert_eq(chio_kernel_metrics_get(k, &m1), 0);
 
     cr_expect_eq(m1.receipts_signed - m0.receipts_signed, 2);
-    cr_expect_eq(m1.batches - m0.batches, 1, "%llu group commits for the two receipts",
-                 (unsigned long long)(m1.batches - m0.batches));
     /* Queued behind the batch it would wait out the hold's cap. */
     cr_expect_lt(took, HOLD_US / 2, "the call took %llu us with the batch held up to %u us",
                  (unsigned long long)took, HOLD_US);
     chio__kernel_hold_batches(k, 0);
     chio_kernel_free(k);
+    return m1.batches - m0.batches;
+}
+
+static void joins_in_one_of_three(chio_durability durability)
+{
+    uint64_t groups = 0;
+    int run;
+
+    for (run = 0; run < 3 && groups != 1; run++)
+        groups = joins_the_held_batch(durability);
+    cr_expect_eq(groups, 1, "%llu group commits for the two receipts in each of %d runs",
+                 (unsigned long long)groups, run);
 }
 
 Test(caller_signs, a_caller_joins_the_group_of_a_batch_the_signer_holds_nosync)
 {
-    joins_the_held_batch(CHIO_DURABILITY_NOSYNC);
+    joins_in_one_of_three(CHIO_DURABILITY_NOSYNC);
 }
 
 Test(caller_signs, a_caller_joins_the_group_of_a_batch_the_signer_holds_sync)
 {
-    joins_the_held_batch(CHIO_DURABILITY_SYNC);
+    joins_in_one_of_three(CHIO_DURABILITY_SYNC);
 }
 
 /* For the lone call the pipeline is idle: the caller signs and commits on
