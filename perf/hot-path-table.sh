@@ -6,7 +6,11 @@
 #
 #   closed loop   1, 16, 64 callers x nosync/sync: calls/s over the raw sign
 #                 rate and over `limit`, CPU per call over the raw sign time,
-#                 vmstat idle % over the run (is the CPU the bound?), the
+#                 the machine's idle and steal % over the calls alone (the
+#                 bench reads /proc/stat before and after them: is the CPU
+#                 the bound?), vmstat's idle % over the whole run (which
+#                 also counts the bench's set-up and its single-threaded
+#                 reference measurements), the
 #                 signer's share of the run on a CPU and runnable but off
 #                 one, and its CPU per call (the sign time in the run); the
 #                 16- and 64-caller rows again with the signers SCHED_FIFO
@@ -89,13 +93,16 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def opt(v, fmt):
     return (fmt % v) if v else "-"
-print("| case | calls/s | / raw sign rate | / limit | CPU per call / raw sign | vmstat idle % | signer busy % | signer off-CPU % | signer us/call | p50 us | p99 us | in-call p50 us | raw sign us | paced sign us | woke late us | fsync p50 us | paced fsync us |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+def pct(v):
+    return "-" if v is None else "%.1f" % (100 * v)
+print("| case | calls/s | / raw sign rate | / limit | CPU per call / raw sign | idle % in calls | steal % | vmstat idle % | signer busy % | signer off-CPU % | signer us/call | p50 us | p99 us | in-call p50 us | raw sign us | paced sign us | woke late us | fsync p50 us | paced fsync us |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for d in rows:
     by = d.get("thread_cpu_per_call_us") or {}
-    print("| %s | %.0f | %.2f | %.2f | %.2fx | %s | %s | %s | %s | %d | %d | %s | %.1f | %s | %s | %.0f | %s |" % (
+    print("| %s | %.0f | %.2f | %.2f | %.2fx | %s | %s | %s | %s | %s | %s | %d | %d | %s | %.1f | %s | %s | %.0f | %s |" % (
         d["case"], d["calls_per_sec"], d["ratio_to_raw"], d["ratio_to_limit"],
-        d["cpu_per_call_to_sign"], d["vmstat_idle"],
+        d["cpu_per_call_to_sign"], pct(d.get("machine_idle")), pct(d.get("machine_steal")),
+        d["vmstat_idle"],
         opt(100 * d.get("signer_busy", 0), "%.0f"), "%.0f" % (100 * d.get("signer_waiting_for_cpu", 0)),
         opt(by.get("signer"), "%.1f"), d["p50_us"], d["p99_us"],
         opt(d["in_call_p50_us"] if d.get("open_loop_rate") else 0, "%d"), d["raw_sign_us"], opt(d["sign_paced_p50_us"], "%.1f"),

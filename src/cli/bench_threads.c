@@ -6,8 +6,9 @@
  * signer_realtime the system refused is logged by the kernel; this says
  * what the measured run got), and each kind of thread's time on a CPU and
  * time runnable but waiting for one (/proc/self/task/TID/schedstat, in
- * nanoseconds). Linux only: the threads are found by name under
- * /proc/self/task.
+ * nanoseconds), and the whole machine's idle and steal time over the
+ * same phase (/proc/stat). Linux only: the threads are found by name
+ * under /proc/self/task.
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -89,6 +90,28 @@ static void add_schedstat(const char *tid, int kind, cli_thread_times *t)
     fclose(f);
 }
 
+/* The machine's CPU time so far from /proc/stat's first line ("cpu"
+ * user nice system idle iowait irq softirq steal ...; guest time is
+ * already inside user and nice), in clock ticks, into @t. */
+static void read_proc_stat(cli_thread_times *t)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    int i;
+
+    if (f == NULL)
+        return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+               &v[5], &v[6], &v[7]) == 8) {
+        for (i = 0; i < 8; i++)
+            t->sys_total += v[i];
+        t->sys_idle = v[3] + v[4];
+        t->sys_steal = v[7];
+        t->sys_ok = 1;
+    }
+    fclose(f);
+}
+
 void cli_thread_times_read(cli_thread_times *t)
 {
     char name[32];
@@ -97,6 +120,7 @@ void cli_thread_times_read(cli_thread_times *t)
     int kind;
 
     memset(t, 0, sizeof(*t));
+    read_proc_stat(t);
     if ((dir = opendir("/proc/self/task")) == NULL)
         return;
     while ((d = readdir(dir)) != NULL) {
@@ -106,6 +130,31 @@ void cli_thread_times_read(cli_thread_times *t)
             add_schedstat(d->d_name, kind, t);
     }
     closedir(dir);
+}
+
+/* The machine's idle and steal shares between @a and @b (JSON members
+ * with trailing commas, null when no clock tick passed, or a text line);
+ * nothing when /proc/stat was unreadable. */
+static void report_machine(const cli_thread_times *a, const cli_thread_times *b, int json)
+{
+    double total, idle, steal;
+
+    if (!a->sys_ok || !b->sys_ok)
+        return;
+    if (b->sys_total <= a->sys_total) { /* a phase shorter than a tick */
+        if (json)
+            printf("\"machine_idle\":null,\"machine_steal\":null,");
+        return;
+    }
+    total = (double)(b->sys_total - a->sys_total);
+    idle = (double)(b->sys_idle - a->sys_idle) / total;
+    steal = (double)(b->sys_steal - a->sys_steal) / total;
+    if (json)
+        printf("\"machine_idle\":%.3f,\"machine_steal\":%.3f,", idle, steal);
+    else
+        printf("  machine        CPUs idle %.1f%%, stolen %.1f%% over the calls (/proc/stat, "
+               "all CPUs)\n",
+               idle * 100, steal * 100);
 }
 
 /* Per call over the measured phase, between @a and @b: each kind's CPU in
@@ -120,6 +169,7 @@ void cli_thread_times_report(const cli_thread_times *a, const cli_thread_times *
     double us[CLI_THREAD_KINDS], rest = cpu_s * 1e6, busy = 0, wait = 0;
     int i, n = b->threads[0];
 
+    report_machine(a, b, json);
     if (!a->ok || !b->ok || calls == 0 || elapsed_s <= 0)
         return;
     for (i = 0; i < CLI_THREAD_KINDS; i++) {

@@ -195,18 +195,26 @@ int cli_signers_realtime(void);
  * commit, checkpoint, RocksDB's, the kernel's others), each kind's summed
  * time on a CPU and time runnable but waiting for one, in ns, and how many
  * threads of it were found. ok is 0 when nothing could be read (no
- * /proc/self/task/TID/schedstat). Threads that exited are not counted. */
+ * /proc/self/task/TID/schedstat). Threads that exited are not counted.
+ * Also the whole machine's CPU time from /proc/stat's "cpu" line, in
+ * clock ticks (sys_ok 0 when unreadable): all of it, idle (with iowait)
+ * and steal, so the report can say how idle the CPUs were over the
+ * measured calls alone, not over the bench's own set-up and reference
+ * measurements that a vmstat beside the whole run also counts. */
 #define CLI_THREAD_KINDS 5
 typedef struct cli_thread_times {
     double oncpu_ns[CLI_THREAD_KINDS];
     double runq_ns[CLI_THREAD_KINDS];
     int threads[CLI_THREAD_KINDS];
     int ok;
+    unsigned long long sys_total, sys_idle, sys_steal;
+    int sys_ok;
 } cli_thread_times;
 void cli_thread_times_read(cli_thread_times *t);
 /* Prints the per-call CPU of each kind between @a and @b and the signers'
  * shares of the wall time (JSON members, each with a trailing comma, or a
- * text line); nothing when either reading failed. */
+ * text line; nothing when either reading failed), then the machine's idle
+ * and steal shares between them (likewise). */
 void cli_thread_times_report(const cli_thread_times *a, const cli_thread_times *b, double cpu_s,
                              double elapsed_s, uint64_t calls, int json);
 /* cmd_mcp.c: `chio mcp serve` (the MCP gateway, src/mcp/). */

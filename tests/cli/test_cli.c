@@ -597,7 +597,8 @@ Test(cli, bench_signer_realtime_reports_whether_it_was_applied)
 /* The per-thread breakdown: the signer's CPU per call is at least most of
  * a signature (it signs every receipt of a loaded run), the kinds and the
  * callers add up to no more than the process's CPU per call, and the
- * signer's shares of the run's wall time are fractions. A broken reading
+ * signer's shares of the run's wall time are fractions, and so are the
+ * machine's idle and steal shares over the calls. A broken reading
  * (wrong file, wrong units, the phase's start taken after the calls) fails
  * one of these. */
 Test(cli, bench_reports_cpu_per_call_by_thread)
@@ -605,11 +606,12 @@ Test(cli, bench_reports_cpu_per_call_by_thread)
     static const char *const kinds[] = {"signer",  "commit",       "checkpoint",
                                         "rocksdb", "other_kernel", "callers"};
     char *db = path("bench-threads");
-    cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "4", "--calls", "400",
+    /* 2,000 calls: long enough for /proc/stat's clock ticks (10 ms). */
+    cli_result r = RUN(NULL, "bench", "--receipt-db", db, "--threads", "4", "--calls", "2000",
                        "--durability", "nosync", "--json");
     chio_json_doc *doc = NULL;
     const chio_json *root, *by;
-    double v, sum = 0, total = 0, busy = -1, waiting = -1;
+    double v, sum = 0, total = 0, busy = -1, waiting = -1, idle = -1, steal = -1;
     size_t i;
 
     cr_assert_eq(r.status, 0, "%s", r.err);
@@ -632,6 +634,11 @@ Test(cli, bench_reports_cpu_per_call_by_thread)
     cr_assert_eq(chio_json_get_double(chio_json_get(root, "signer_waiting_for_cpu"), &waiting), 0);
     cr_expect(busy > 0 && busy <= 1.0, "%s", r.out);
     cr_expect(waiting >= 0 && busy + waiting <= 1.01, "%s", r.out);
+    /* The machine's idle and steal shares over the calls (/proc/stat). */
+    cr_assert_eq(chio_json_get_double(chio_json_get(root, "machine_idle"), &idle), 0, "%s", r.out);
+    cr_assert_eq(chio_json_get_double(chio_json_get(root, "machine_steal"), &steal), 0, "%s",
+                 r.out);
+    cr_expect(idle >= 0 && steal >= 0 && idle + steal <= 1.0, "%s", r.out);
     chio_json_doc_free(doc);
     testutil_cli_free(&r);
     free(db);
