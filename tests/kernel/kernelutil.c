@@ -50,19 +50,58 @@ void kt_serve_echo(chio_kernel *k, const char *server, const char *const *tools,
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
 }
 
+void kt_serve_t(chio_kernel *k, const char *server, int streaming, kt_tool_fn fn)
+{
+    static const char *const tools[] = {"t"};
+    chio_tool_server ts;
+    chio_error err;
+
+    memset(&ts, 0, sizeof(ts));
+    ts.server_id = server;
+    ts.tool_names = tools;
+    ts.ntools = 1;
+    if (streaming)
+        ts.invoke_stream = fn;
+    else
+        ts.invoke = fn;
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+}
+
+/* An echo kernel on @cfg's store, without WAL syncs, logging errors only,
+ * serving @tools on @server. */
+static chio_kernel *echo_kernel_from(chio_kernel_config *cfg, const char *server,
+                                     const char *const *tools, size_t ntools)
+{
+    chio_kernel *k;
+
+    cfg->durability = CHIO_DURABILITY_NOSYNC;
+    cfg->log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(cfg);
+    kt_serve_echo(k, server, tools, ntools);
+    return k;
+}
+
 chio_kernel *kt_echo_kernel(const char *path, chio_clock_fn clock, const char *server,
                             const char *const *tools, size_t ntools)
 {
     chio_kernel_config cfg;
-    chio_kernel *k;
 
     kt_config(&cfg, path);
     cfg.clock = clock;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
-    kt_serve_echo(k, server, tools, ntools);
-    return k;
+    return echo_kernel_from(&cfg, server, tools, ntools);
+}
+
+chio_kernel *kt_read_kernel(const char *db, uint64_t *now, uint32_t max_depth)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel_config cfg;
+
+    kt_config(&cfg, db);
+    cfg.clock = kt_clock_at;
+    cfg.clock_ctx = now;
+    cfg.max_delegation_depth = max_depth;
+    return echo_kernel_from(&cfg, "srv", tools, 1);
 }
 
 void kt_grant_session(chio_kernel *k, uint64_t now, const char *id, const char *constraints,
@@ -128,6 +167,38 @@ chio_code kt_call_read(chio_kernel *k, const char *sid, const char *cap)
     }
     chio_response_destroy(&r);
     return code;
+}
+
+void kt_run_rows(chio_clock_fn clock, uint64_t now, const kt_row *rows, size_t n)
+{
+    static const char *const tools[] = {"t"};
+    chio_kernel *k = kt_echo_kernel(NULL, clock, "srv", tools, 1);
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char id[32], sid[CHIO_SESSION_ID_LEN + 1];
+        chio_response r;
+        chio_error err;
+        chio_call c;
+        chio_code want = rows[i].allow == KT_UNUSABLE ? CHIO_CODE_UNSUPPORTED_GRANT
+                                                      : CHIO_CODE_CONSTRAINT_VIOLATED;
+
+        snprintf(id, sizeof(id), "cap-row-%zu", i);
+        kt_grant_session(k, now, id, rows[i].constraint, sid);
+        kt_grant_call(&c, sid, id, rows[i].args, strlen(rows[i].args));
+        chio_error_init(&err);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
+        if (rows[i].allow == 1)
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s on %.200s): denied: %s", i,
+                         rows[i].constraint, rows[i].args, r.reason);
+        else
+            cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == want,
+                      "row %zu (%s on %.200s): verdict %d code %s", i, rows[i].constraint,
+                      rows[i].args, r.verdict, chio_code_name(r.code));
+        cr_expect_not_null(r.receipt, "row %zu: no receipt", i);
+        chio_response_destroy(&r);
+    }
+    chio_kernel_free(k);
 }
 
 void kt_regex_call(chio_kernel *k, uint64_t now, const char *pattern, const char *args,

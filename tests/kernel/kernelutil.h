@@ -29,6 +29,13 @@ int kt_echo_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *a
 /* Register tool server @server serving @tools (@ntools of them) through
  * kt_echo_tool on @k; fails the test on an error. */
 void kt_serve_echo(chio_kernel *k, const char *server, const char *const *tools, size_t ntools);
+/* The signature of a tool server's invoke and invoke_stream. */
+typedef int (*kt_tool_fn)(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
+                          size_t len, chio_output *out);
+/* Register tool server @server on @k with the one tool "t", answered by
+ * @fn (its invoke_stream when @streaming, else its invoke). Fails the test
+ * on an error. */
+void kt_serve_t(chio_kernel *k, const char *server, int streaming, kt_tool_fn fn);
 /* A kernel for the mediation suites: store @path (NULL: ephemeral), clock
  * @clock, NOSYNC, error-level logs, and tool server @server serving @tools
  * (@ntools of them) through kt_echo_tool. */
@@ -44,6 +51,10 @@ void kt_grant_session(chio_kernel *k, uint64_t now, const char *id, const char *
  * suite sets cfg.clock_ctx to its own variable and moves time by storing
  * to it. */
 uint64_t kt_clock_at(void *ctx);
+/* A kernel on store @db (no WAL syncs, errors logged only) whose clock
+ * reads *@now (kt_clock_at), with delegation chains up to @max_depth,
+ * serving srv/read (the echo tool). */
+chio_kernel *kt_read_kernel(const char *db, uint64_t *now, uint32_t max_depth);
 /* A session on @k for TK_AGENT_PUB holding the one token @tok (JSON); its
  * id into @sid. Fails the test on an error. */
 void kt_open1(chio_kernel *k, const char *tok, char sid[CHIO_SESSION_ID_LEN + 1]);
@@ -67,6 +78,22 @@ void kt_grant_call(chio_call *c, const char *sid, const char *id, const char *ar
  * test on an error or a missing receipt. */
 void kt_regex_call(chio_kernel *k, uint64_t now, const char *pattern, const char *args,
                    chio_response *r);
+/* A constraint row: a grant on srv/t carrying @constraint (the inside of
+ * a JSON array, "" for none), one call with @args, and what it must give:
+ * allow 1 allowed, 0 denied constraint_violated, KT_UNUSABLE denied
+ * unsupported_grant (a constraint the kernel cannot read makes the grant
+ * unusable). */
+#define KT_UNUSABLE (-1)
+typedef struct kt_row {
+    const char *constraint;
+    const char *args;
+    int allow;
+} kt_row;
+/* Each of @rows (@n of them) in a session of its own on one echo kernel
+ * (kt_echo_kernel with @clock; tokens as by kt_grant_session() at @now):
+ * the verdict and code as the row says, and a receipt for every row,
+ * allowed or denied. Failures name the row. */
+void kt_run_rows(chio_clock_fn clock, uint64_t now, const kt_row *rows, size_t n);
 /* An allow receipt body, unique per @n. */
 chio_receipt_builder *kt_builder(uint64_t n);
 /* Threads in this process. */

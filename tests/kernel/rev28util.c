@@ -99,23 +99,9 @@ int rs_host(void *user, chio_nested_kind kind, const char *session_id, const cha
     return chio_output_set_json(reply, "\"ok\"", 4);
 }
 
-static void rs_reg(const char *server, int streaming,
-                   int (*fn)(void *, chio_tool_ctx *, const char *, const char *, size_t,
-                             chio_output *))
+static void rs_reg(const char *server, int streaming, kt_tool_fn fn)
 {
-    static const char *const tools[] = {"t"};
-    chio_tool_server ts;
-    chio_error err;
-
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = server;
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    if (streaming)
-        ts.invoke_stream = fn;
-    else
-        ts.invoke = fn;
-    cr_assert_eq(chio_kernel_register_tool_server(rs_k, &ts, &err), 0, "%s", err.message);
+    kt_serve_t(rs_k, server, streaming, fn);
 }
 
 void rs_setup(const char *path, uint64_t stream_bytes, uint64_t arg_cap, const rs_tool *extra)

@@ -22,44 +22,13 @@ static uint64_t clock_fn(void *ctx)
     return NOW;
 }
 
-typedef struct row {
-    const char *constraint; /* {"type":..,"value":..} */
-    const char *args;
-    int allow; /* 1 allow, 0 constraint_violated, UNUSABLE unsupported_grant */
-} row;
+typedef kt_row row;
 
-#define UNUSABLE (-1) /* a constraint the kernel cannot read makes the grant unusable */
+#define UNUSABLE KT_UNUSABLE /* a constraint the kernel cannot read makes the grant unusable */
 
 static void run_rows(const row *rows, size_t n)
 {
-    static const char *const tools[] = {"t"};
-    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
-    chio_error err;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        char id[32], sid[CHIO_SESSION_ID_LEN + 1];
-        chio_response r;
-        chio_call c;
-
-        snprintf(id, sizeof(id), "cap-%zu", i);
-        kt_grant_session(k, NOW, id, rows[i].constraint, sid);
-        kt_grant_call(&c, sid, id, rows[i].args, strlen(rows[i].args));
-        chio_error_init(&err);
-        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
-        if (rows[i].allow == 1)
-            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s on %.200s): denied: %s", i,
-                         rows[i].constraint, rows[i].args, r.reason);
-        else
-            cr_expect(r.verdict == CHIO_VERDICT_DENY &&
-                          r.code == (rows[i].allow == UNUSABLE ? CHIO_CODE_UNSUPPORTED_GRANT
-                                                               : CHIO_CODE_CONSTRAINT_VIOLATED),
-                      "row %zu (%s on %.200s): verdict %d code %s", i, rows[i].constraint,
-                      rows[i].args, r.verdict, chio_code_name(r.code));
-        cr_expect_not_null(r.receipt);
-        chio_response_destroy(&r);
-    }
-    chio_kernel_free(k);
+    kt_run_rows(clock_fn, NOW, rows, n);
 }
 
 #define PP(v) "{\"type\":\"path_prefix\",\"value\":\"" v "\"}"

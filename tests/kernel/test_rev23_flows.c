@@ -134,23 +134,9 @@ static chio_kernel *g_k;
 static uint64_t g_cap; /* max_argument_bytes; 0 = the default */
 static char g_sid[CHIO_SESSION_ID_LEN + 1];
 
-static void reg(const char *server, int streaming,
-                int (*fn)(void *, chio_tool_ctx *, const char *, const char *, size_t,
-                          chio_output *))
+static void reg(const char *server, int streaming, kt_tool_fn fn)
 {
-    static const char *const tools[] = {"t"};
-    chio_tool_server ts;
-    chio_error err;
-
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = server;
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    if (streaming)
-        ts.invoke_stream = fn;
-    else
-        ts.invoke = fn;
-    cr_assert_eq(chio_kernel_register_tool_server(g_k, &ts, &err), 0, "%s", err.message);
+    kt_serve_t(g_k, server, streaming, fn);
 }
 
 /* A kernel that allows sampling but not its tool use, one server per tool

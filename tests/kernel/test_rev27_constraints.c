@@ -23,53 +23,11 @@ static uint64_t clock_fn(void *ctx)
     return NOW;
 }
 
-typedef struct row {
-    const char *constraint; /* {"type":..,"value":..} */
-    const char *args;
-    int allow; /* 1 allow, 0 constraint_violated */
-} row;
-
-/* A kernel with the echo tool "t" on server "srv", at NOW. */
-static chio_kernel *echo_kernel(void)
-{
-    static const char *const tools[] = {"t"};
-
-    return kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
-}
-
-/* Row @i: a token whose one grant on srv/t carries the row's constraint,
- * a session holding it, and one call with the row's arguments. */
-static void run_row(chio_kernel *k, const row *rw, size_t i)
-{
-    char id[32], sid[CHIO_SESSION_ID_LEN + 1];
-    chio_response r;
-    chio_error err;
-    chio_call c;
-
-    snprintf(id, sizeof(id), "cap-rev27-%zu", i);
-    kt_grant_session(k, NOW, id, rw->constraint, sid);
-    kt_grant_call(&c, sid, id, rw->args, strlen(rw->args));
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "row %zu: %s", i, err.message);
-    if (rw->allow)
-        cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s on %s): denied: %s", i,
-                     rw->constraint, rw->args, r.reason);
-    else
-        cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_CONSTRAINT_VIOLATED,
-                  "row %zu (%s on %s): verdict %d code %s", i, rw->constraint, rw->args, r.verdict,
-                  chio_code_name(r.code));
-    cr_expect_not_null(r.receipt, "row %zu: no receipt", i);
-    chio_response_destroy(&r);
-}
+typedef kt_row row; /* allow: 1 allowed, 0 constraint_violated */
 
 static void run_rows(const row *rows, size_t n)
 {
-    chio_kernel *k = echo_kernel();
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        run_row(k, &rows[i], i);
-    chio_kernel_free(k);
+    kt_run_rows(clock_fn, NOW, rows, n);
 }
 
 #define PP(v) "{\"type\":\"path_prefix\",\"value\":\"" v "\"}"

@@ -60,19 +60,7 @@ TestSuite(rev29_restart, .init = setup, .fini = teardown);
 
 static chio_kernel *kernel(uint32_t max_depth)
 {
-    static const char *const tools[] = {"read"};
-    chio_kernel_config cfg;
-    chio_kernel *k;
-
-    kt_config(&cfg, db);
-    cfg.clock = kt_clock_at;
-    cfg.clock_ctx = &g_now;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    cfg.max_delegation_depth = max_depth;
-    k = kt_kernel(&cfg);
-    kt_serve_echo(k, "srv", tools, 1);
-    return k;
+    return kt_read_kernel(db, &g_now, max_depth);
 }
 
 #define SCOPE \

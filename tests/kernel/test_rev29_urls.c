@@ -23,11 +23,7 @@ static uint64_t clock_fn(void *ctx)
     return NOW;
 }
 
-typedef struct row {
-    const char *constraint; /* {"type":..,"value":..} */
-    const char *args;
-    int allow; /* 1 allow, 0 constraint_violated */
-} row;
+typedef kt_row row; /* allow: 1 allowed, 0 constraint_violated */
 
 /* A kernel with the echo tool "t" on server "srv", at NOW. */
 static chio_kernel *echo_kernel(void)
@@ -57,22 +53,7 @@ static void call(chio_kernel *k, const char *constraints, const char *args, chio
 
 static void run_rows(const row *rows, size_t n)
 {
-    chio_kernel *k = echo_kernel();
-    chio_response r;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        call(k, rows[i].constraint, rows[i].args, &r);
-        if (rows[i].allow)
-            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s on %s): denied: %s", i,
-                         rows[i].constraint, rows[i].args, r.reason);
-        else
-            cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_CONSTRAINT_VIOLATED,
-                      "row %zu (%s on %s): verdict %d code %s", i, rows[i].constraint, rows[i].args,
-                      r.verdict, chio_code_name(r.code));
-        chio_response_destroy(&r);
-    }
-    chio_kernel_free(k);
+    kt_run_rows(clock_fn, NOW, rows, n);
 }
 
 /* Each @args against a forbidden_path guard on /etc/ and /root/ (no
