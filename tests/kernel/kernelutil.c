@@ -260,6 +260,34 @@ chio_receipt_builder *kt_builder(uint64_t n)
     return b;
 }
 
+long kt_status_kib(const char *field)
+{
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    FILE *f = fopen("/proc/self/status", "r");
+
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            v = strtol(line + n + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+int kt_reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    int ok;
+
+    if (f == NULL)
+        return 0;
+    ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
 int kt_threads(void)
 {
     DIR *d = opendir("/proc/self/task");

@@ -96,6 +96,12 @@ typedef struct kt_row {
 void kt_run_rows(chio_clock_fn clock, uint64_t now, const kt_row *rows, size_t n);
 /* An allow receipt body, unique per @n. */
 chio_receipt_builder *kt_builder(uint64_t n);
+/* A "Field: N kB" line of /proc/self/status (VmRSS, VmHWM), in KiB; -1
+ * when absent. */
+long kt_status_kib(const char *field);
+/* Reset VmHWM to the current RSS (write "5" to /proc/self/clear_refs,
+ * Linux >= 4.0); 1 when done, 0 when it cannot be. */
+int kt_reset_peak(void);
 /* Threads in this process. */
 int kt_threads(void);
 /* Wait (30 s at most) until @k has written checkpoint @seq: a checkpoint

@@ -262,35 +262,6 @@ Test(limits, the_default_cap_is_4_mib)
 
 /* ---- peak memory ---------------------------------------------------------------------- */
 
-static long status_kib(const char *field)
-{
-    char line[256];
-    long v = -1;
-    size_t n = strlen(field);
-    FILE *f = fopen("/proc/self/status", "r");
-
-    cr_assert_not_null(f);
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, field, n) == 0 && line[n] == ':') {
-            v = strtol(line + n + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-/* Reset VmHWM to the current RSS (Linux >= 4.0). */
-static int reset_peak(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    int ok;
-
-    if (f == NULL)
-        return 0;
-    ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok;
-}
-
 #if defined(__SANITIZE_ADDRESS__)
 #define LT_ASAN 1
 #elif defined(__has_feature)
@@ -318,14 +289,14 @@ static double peak_ratio(size_t len, const char *path)
 
         cr_assert_eq(lt_call(k, sid, "{}", 2, &r, &err), 0, "%s", err.message);
         chio_response_destroy(&r);
-        if (!reset_peak()) {
+        if (!kt_reset_peak()) {
             free(args);
             chio_kernel_free(k);
             return -1;
         }
-        base = status_kib("VmRSS");
+        base = kt_status_kib("VmRSS");
         cr_assert_eq(lt_call_tool(k, sid, "write", args, len, &r, &err), 0, "%s", err.message);
-        peak = status_kib("VmHWM");
+        peak = kt_status_kib("VmHWM");
         cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
         chio_response_destroy(&r);
         free(args);

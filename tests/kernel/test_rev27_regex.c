@@ -85,35 +85,6 @@ static char *big_args(size_t n, int random, const char *tail)
     return a;
 }
 
-static long status_kib(const char *field)
-{
-    char line[256];
-    size_t n = strlen(field);
-    long v = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    cr_assert_not_null(f);
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, field, n) == 0 && line[n] == ':') {
-            v = strtol(line + n + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-/* Reset VmHWM to the current RSS (Linux >= 4.0); 0 when it cannot be. */
-static int reset_peak(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    int ok;
-
-    if (f == NULL)
-        return 0;
-    ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok;
-}
-
 typedef struct bad_case {
     const char *pattern; /* JSON string body */
     size_t len;          /* argument bytes */
@@ -153,14 +124,14 @@ Test(rev27_regex, pathological_patterns_deny_quickly_in_bounded_memory)
         base_s = seconds_on(CLOCK_PROCESS_CPUTIME_ID) - t0;
         cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
         chio_response_destroy(&r);
-        peaks = reset_peak();
+        peaks = kt_reset_peak();
         if (peaks)
-            base = status_kib("VmRSS");
+            base = kt_status_kib("VmRSS");
         t0 = seconds_on(CLOCK_PROCESS_CPUTIME_ID);
         kt_regex_call(k, NOW, cases[i].pattern, args, &r);
         took = seconds_on(CLOCK_PROCESS_CPUTIME_ID) - t0;
         if (peaks)
-            peak = status_kib("VmHWM");
+            peak = kt_status_kib("VmHWM");
         cr_expect(r.verdict == CHIO_VERDICT_DENY && r.code == CHIO_CODE_CONSTRAINT_VIOLATED,
                   "%s: verdict %d code %s", cases[i].pattern, r.verdict, chio_code_name(r.code));
         cr_expect(r.reason != NULL &&

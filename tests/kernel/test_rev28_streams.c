@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/poll.h"
+#include "kernel/kernelutil.h"
 #include "kernel/rev28util.h"
 
 static int handing_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
@@ -308,35 +309,6 @@ static int big_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char
     return 0;
 }
 
-static long status_kib(const char *field)
-{
-    char line[256];
-    long v = -1;
-    size_t n = strlen(field);
-    FILE *f = fopen("/proc/self/status", "r");
-
-    cr_assert_not_null(f);
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, field, n) == 0 && line[n] == ':') {
-            v = strtol(line + n + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-/* Reset VmHWM to the current RSS (Linux >= 4.0); 0 when it cannot. */
-static int reset_peak(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    int ok;
-
-    if (f == NULL)
-        return 0;
-    ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok;
-}
-
 /* A streamed output was built in one buffer and then copied whole into
  * another: a stream at its byte limit (256 MiB by default) cost twice its
  * size at the end. The buffer is now handed over as the output: the call's
@@ -366,14 +338,14 @@ Test(rev28_streams, a_streamed_output_is_not_copied)
         rs_plan.chunks = none;
         rs_call("srv-stream", &r); /* warm up (no chunks) */
         chio_response_destroy(&r);
-        if (!reset_peak()) {
+        if (!kt_reset_peak()) {
             chio_kernel_free(rs_k);
             free(g_big);
             cr_skip_test("no /proc/self/clear_refs: peak RSS cannot be reset");
         }
-        base = status_kib("VmRSS");
+        base = kt_status_kib("VmRSS");
         rs_call("srv-big", &r);
-        peak = status_kib("VmHWM");
+        peak = kt_status_kib("VmHWM");
         cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason);
         cr_expect_eq(r.output_len, out_bytes);
         chio_response_destroy(&r);
