@@ -20,5 +20,12 @@ typedef struct sidecar {
 void sidecar_start(sidecar *sc, const char *seed_hex, const char *bearer);
 /* Kill it and remove its directory. */
 void sidecar_stop(sidecar *sc);
+/* POST @body to @target with the header lines @headers (each ending in
+ * CRLF, "" for none) on a new connection, reading until the sidecar
+ * closes (10 s at most); the status, and the answer's body in *@reply
+ * (malloc'd, the caller frees it). Fails the test on a socket error or
+ * no HTTP answer. */
+unsigned sidecar_post(const sidecar *sc, const char *target, const char *headers, const char *body,
+                      char **reply);
 
 #endif

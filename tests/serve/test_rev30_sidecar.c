@@ -55,48 +55,10 @@ static void stop(sidecar *sc)
     sidecar_stop(sc);
 }
 
-/* POST @body to @target with the header lines @headers (each ending in
- * CRLF) on a new connection, read until the sidecar closes (10 s at
- * most); the status, and the answer's body in *@reply (malloc'd). */
 static unsigned send_raw(const sidecar *sc, const char *target, const char *headers,
                          const char *body, char **reply)
 {
-    struct sockaddr_in a;
-    struct timeval tv = {10, 0};
-    char *req, buf[4096], *all = calloc(1, 1);
-    size_t len = 0;
-    ssize_t n;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), rl;
-    unsigned status = 0;
-    const char *b;
-
-    cr_assert_geq(fd, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)sc->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    rl = asprintf(&req,
-                  "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n"
-                  "Content-Length: %zu\r\n\r\n%s",
-                  target, headers, strlen(body), body);
-    cr_assert_gt(rl, 0);
-    cr_assert_eq(send(fd, req, (size_t)rl, MSG_NOSIGNAL), rl);
-    free(req);
-    while ((n = read(fd, buf, sizeof(buf))) > 0) { /* until the sidecar closes */
-        all = realloc(all, len + (size_t)n + 1);
-        cr_assert_not_null(all);
-        memcpy(all + len, buf, (size_t)n);
-        len += (size_t)n;
-        all[len] = '\0';
-    }
-    close(fd);
-    cr_assert_eq(sscanf(all, "HTTP/1.1 %u", &status), 1, "no answer: '%s'", all);
-    b = strstr(all, "\r\n\r\n");
-    *reply = strdup(b ? b + 4 : "");
-    free(all);
-    return status;
+    return sidecar_post(sc, target, headers, body, reply);
 }
 
 /* Base64url (no padding) of @in, malloc'd. */
