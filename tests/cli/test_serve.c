@@ -183,8 +183,8 @@ static reply http(unsigned port, const char *method, const char *path, const cha
                   const char *body)
 {
     reply r = {-1, NULL};
-    char *req, buf[8192], *all = NULL, *sep;
-    size_t len = 0, blen = body ? strlen(body) : 0, off = 0;
+    char *req, *all, *sep;
+    size_t blen = body ? strlen(body) : 0, off = 0;
     ssize_t n;
     int fd = dial(port), reqlen;
 
@@ -201,15 +201,9 @@ static reply http(unsigned port, const char *method, const char *path, const cha
     for (off = 0; off < blen && (n = send(fd, body + off, blen - off, MSG_NOSIGNAL)) > 0;)
         off += (size_t)n;
     free(req);
-    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-        all = realloc(all, len + (size_t)n + 1);
-        cr_assert_not_null(all);
-        memcpy(all + len, buf, (size_t)n);
-        len += (size_t)n;
-        all[len] = '\0';
-    }
+    all = testutil_recv_all(fd);
     close(fd);
-    if (all == NULL || sscanf(all, "HTTP/1.%*d %d", &r.status) != 1) {
+    if (sscanf(all, "HTTP/1.%*d %d", &r.status) != 1) {
         free(all);
         r.status = -1;
         return r;

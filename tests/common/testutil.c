@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <rocksdb/c.h>
@@ -182,6 +183,23 @@ void testutil_cli_free(cli_result *r)
  * witness and export-host test failed. The directory is mkdtemp()'s,
  * 0700, so /tmp is as private. */
 #define TESTUTIL_TMPDIR_MAX 48
+
+char *testutil_recv_all(int fd)
+{
+    char buf[4096], *all = calloc(1, 1);
+    size_t len = 0;
+    ssize_t n;
+
+    cr_assert_not_null(all);
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+        all = realloc(all, len + (size_t)n + 1);
+        cr_assert_not_null(all);
+        memcpy(all + len, buf, (size_t)n);
+        len += (size_t)n;
+        all[len] = '\0';
+    }
+    return all;
+}
 
 char *testutil_tmpdir(void)
 {

@@ -76,9 +76,7 @@ unsigned sidecar_post(const sidecar *sc, const char *target, const char *headers
 {
     struct sockaddr_in a;
     struct timeval tv = {10, 0};
-    char *req, buf[4096], *all = calloc(1, 1);
-    size_t len = 0;
-    ssize_t n;
+    char *req, *all;
     int fd = socket(AF_INET, SOCK_STREAM, 0), rl;
     unsigned status = 0;
     const char *b;
@@ -97,13 +95,7 @@ unsigned sidecar_post(const sidecar *sc, const char *target, const char *headers
     cr_assert_gt(rl, 0);
     cr_assert_eq(send(fd, req, (size_t)rl, MSG_NOSIGNAL), rl);
     free(req);
-    while ((n = read(fd, buf, sizeof(buf))) > 0) { /* until the sidecar closes */
-        all = realloc(all, len + (size_t)n + 1);
-        cr_assert_not_null(all);
-        memcpy(all + len, buf, (size_t)n);
-        len += (size_t)n;
-        all[len] = '\0';
-    }
+    all = testutil_recv_all(fd);
     close(fd);
     cr_assert_eq(sscanf(all, "HTTP/1.1 %u", &status), 1, "no answer: '%s'", all);
     b = strstr(all, "\r\n\r\n");

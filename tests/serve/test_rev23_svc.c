@@ -139,20 +139,12 @@ static int dial(unsigned port)
 static char *exchange(unsigned port, const char *req, size_t reqlen)
 {
     struct timeval tv = {5, 0};
-    char buf[4096], *all = calloc(1, 1);
-    size_t len = 0;
-    ssize_t n;
+    char *all;
     int fd = dial(port);
 
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     cr_assert_eq(send(fd, req, reqlen, MSG_NOSIGNAL), (ssize_t)reqlen);
-    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-        all = realloc(all, len + (size_t)n + 1);
-        cr_assert_not_null(all);
-        memcpy(all + len, buf, (size_t)n);
-        len += (size_t)n;
-        all[len] = '\0';
-    }
+    all = testutil_recv_all(fd);
     close(fd);
     return all;
 }

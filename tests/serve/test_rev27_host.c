@@ -153,13 +153,10 @@ static char *exchange(unsigned port, const char *req)
 {
     struct timeval tv = {5, 0};
     struct sockaddr_in a;
-    char buf[4096], *all = calloc(1, 1);
-    size_t len = 0;
-    ssize_t n;
+    char *all;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     cr_assert_geq(fd, 0);
-    cr_assert_not_null(all);
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
@@ -167,13 +164,7 @@ static char *exchange(unsigned port, const char *req)
     cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-        all = realloc(all, len + (size_t)n + 1);
-        cr_assert_not_null(all);
-        memcpy(all + len, buf, (size_t)n);
-        len += (size_t)n;
-        all[len] = '\0';
-    }
+    all = testutil_recv_all(fd);
     close(fd);
     return all;
 }
