@@ -24,6 +24,7 @@
 
 #include "common/poll.h"
 #include "mcp/mcp.h"
+#include "mcp/mcputil.h"
 
 static const char policy[] =
     "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":\"s\","
@@ -43,21 +44,14 @@ static const char sampling_policy[] =
 #define SECRET "AKIAIOSFODNN7EXAMPLE"
 
 /* Lines each side got, in order (0: the client, 1: the server). */
-static struct {
-    pthread_mutex_t mu;
-    char *line[2][64];
-    int n[2];
-    int hold_init; /* the server does not answer initialize */
-} seen = {PTHREAD_MUTEX_INITIALIZER, {{0}}, {0, 0}, 0};
+static mt_lines seen = MT_LINES_INIT;
+static int hold_init; /* the server does not answer initialize (atomic) */
 
 static chio_mcp_gateway *gw;
 
 static int record(int side, const char *line, size_t len)
 {
-    pthread_mutex_lock(&seen.mu);
-    if (seen.n[side] < 64)
-        seen.line[side][seen.n[side]++] = strndup(line, len);
-    pthread_mutex_unlock(&seen.mu);
+    mt_lines_add(&seen, side, line, len);
     return 0;
 }
 
@@ -81,9 +75,7 @@ static int to_server(void *user, const char *line, size_t len)
 
     (void)user;
     record(1, line, len);
-    pthread_mutex_lock(&seen.mu);
-    hold = seen.hold_init;
-    pthread_mutex_unlock(&seen.mu);
+    hold = __atomic_load_n(&hold_init, __ATOMIC_RELAXED);
     if (chio_json_parse(line, len, &doc, NULL) != 0)
         return 0;
     root = chio_json_root(doc);
@@ -123,54 +115,20 @@ static int to_server(void *user, const char *line, size_t len)
 /* How many lines @side got that hold @needle. */
 static int count(int side, const char *needle)
 {
-    int i, c = 0;
-
-    pthread_mutex_lock(&seen.mu);
-    for (i = 0; i < seen.n[side]; i++)
-        c += strstr(seen.line[side][i], needle) != NULL;
-    pthread_mutex_unlock(&seen.mu);
-    return c;
+    return mt_lines_count(&seen, side, needle);
 }
 
 /* A copy of the first line @side got that holds @needle, waited for up to
  * 10 s; NULL when none came. */
 static char *wait_line(int side, const char *needle)
 {
-    uint64_t end = testutil_now_ms() + 10000;
-    char *hit = NULL;
-    int i;
-
-    while (hit == NULL && testutil_now_ms() < end) {
-        pthread_mutex_lock(&seen.mu);
-        for (i = 0; i < seen.n[side] && hit == NULL; i++)
-            if (strstr(seen.line[side][i], needle) != NULL)
-                hit = strdup(seen.line[side][i]);
-        pthread_mutex_unlock(&seen.mu);
-        if (hit == NULL)
-            testutil_nap_ms(1);
-    }
-    return hit;
+    return mt_lines_wait(&seen, side, needle, 10000);
 }
 
 /* The client's copy of the answer to its request with the numeric id @id. */
 static char *wait_answer(int id)
 {
-    uint64_t end = testutil_now_ms() + 10000;
-    char a[32], b[32], *hit = NULL;
-    int i;
-
-    snprintf(a, sizeof(a), "\"id\":%d,", id);
-    snprintf(b, sizeof(b), "\"id\":%d}", id);
-    while (hit == NULL && testutil_now_ms() < end) {
-        pthread_mutex_lock(&seen.mu);
-        for (i = 0; i < seen.n[0] && hit == NULL; i++)
-            if (strstr(seen.line[0][i], a) != NULL || strstr(seen.line[0][i], b) != NULL)
-                hit = strdup(seen.line[0][i]);
-        pthread_mutex_unlock(&seen.mu);
-        if (hit == NULL)
-            testutil_nap_ms(1);
-    }
-    return hit;
+    return mt_lines_answer(&seen, id);
 }
 
 static void client(const char *json)
@@ -213,17 +171,13 @@ static void initialize(void)
 
 static void stop(void)
 {
-    int side, i;
-
     chio_mcp_gateway_server_closed(gw);
     chio_mcp_gateway_client_closed(gw);
     chio_mcp_gateway_free(gw);
     cr_expect_eq(chio_kernel_drain(kern, NULL), 0);
     chio_kernel_free(kern);
     chio_mcp_policy_free(pol);
-    for (side = 0; side < 2; side++)
-        for (i = 0; i < seen.n[side]; i++)
-            free(seen.line[side][i]);
+    mt_lines_clear(&seen);
 }
 
 Test(rev28_mcp, a_call_sends_the_server_only_the_progress_token_of_its_meta)
@@ -293,7 +247,7 @@ Test(rev28_mcp, a_cancelled_initialize_is_not_sent_to_the_server)
     char *got;
 
     start();
-    seen.hold_init = 1;
+    __atomic_store_n(&hold_init, 1, __ATOMIC_RELAXED);
     client("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}");
     got = wait_line(1, "initialize");
     cr_assert_not_null(got, "the server never got initialize");

@@ -21,26 +21,20 @@
 #include "common/poll.h"
 #include "common/testutil.h"
 #include "mcp/mcp.h"
+#include "mcp/mcputil.h"
 
 static const char policy[] =
     "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":\"s\","
     "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}]}";
 
 /* Lines each side got, in order (0: the client, 1: the server). */
-static struct {
-    pthread_mutex_t mu;
-    char *line[2][64];
-    int n[2];
-} seen = {PTHREAD_MUTEX_INITIALIZER, {{0}}, {0, 0}};
+static mt_lines seen = MT_LINES_INIT;
 
 static chio_mcp_gateway *gw;
 
 static void record(int side, const char *line, size_t len)
 {
-    pthread_mutex_lock(&seen.mu);
-    if (seen.n[side] < 64)
-        seen.line[side][seen.n[side]++] = strndup(line, len);
-    pthread_mutex_unlock(&seen.mu);
+    mt_lines_add(&seen, side, line, len);
 }
 
 static int to_client(void *user, const char *line, size_t len)
@@ -88,46 +82,16 @@ static int to_server(void *user, const char *line, size_t len)
     return 0;
 }
 
-/* A copy of the first line @side got that holds @needle, waited for up to
- * @ms; NULL when none came. */
-static char *wait_line_for(int side, const char *needle, uint64_t ms)
-{
-    uint64_t end = testutil_now_ms() + ms;
-    char *hit = NULL;
-    int i;
-
-    do {
-        pthread_mutex_lock(&seen.mu);
-        for (i = 0; i < seen.n[side] && hit == NULL; i++)
-            if (strstr(seen.line[side][i], needle) != NULL)
-                hit = strdup(seen.line[side][i]);
-        pthread_mutex_unlock(&seen.mu);
-        if (hit == NULL && ms > 0)
-            testutil_nap_ms(1);
-    } while (hit == NULL && testutil_now_ms() < end);
-    return hit;
-}
-
 static char *wait_line(int side, const char *needle)
 {
-    return wait_line_for(side, needle, 10000);
+    return mt_lines_wait(&seen, side, needle, 10000);
 }
 
 /* The client's copy of the answer to its request with the numeric id @id
  * (the id comes first or last, as the gateway writes it). */
 static char *wait_answer(int id)
 {
-    char a[32], b[32], *hit;
-    uint64_t end = testutil_now_ms() + 10000;
-
-    snprintf(a, sizeof(a), "\"id\":%d,", id);
-    snprintf(b, sizeof(b), "\"id\":%d}", id);
-    do {
-        if ((hit = wait_line_for(0, a, 0)) != NULL || (hit = wait_line_for(0, b, 0)) != NULL)
-            return hit;
-        testutil_nap_ms(1);
-    } while (testutil_now_ms() < end);
-    return NULL;
+    return mt_lines_answer(&seen, id);
 }
 
 static void client(const char *json)
@@ -136,31 +100,9 @@ static void client(const char *json)
 }
 
 /* Stored receipts whose JSON holds both needles. */
-typedef struct {
-    const char *a, *b;
-    int n;
-} hits;
-
-static int visit(void *ctx, uint64_t seq, const char *json, size_t len)
-{
-    hits *h = ctx;
-    char *s = strndup(json, len);
-
-    (void)seq;
-    h->n += s != NULL && strstr(s, h->a) != NULL && strstr(s, h->b) != NULL;
-    free(s);
-    return 0;
-}
-
 static int stored(const char *dir, const char *a, const char *b)
 {
-    chio_store *st = NULL;
-    hits h = {a, b, 0};
-
-    cr_assert_eq(chio_store_open(dir, CHIO_STORE_READ_ONLY, &st, NULL), 0);
-    cr_assert_eq(chio_store_scan(st, 1, visit, &h, NULL), 0);
-    chio_store_close(st);
-    return h.n;
+    return mt_stored(dir, a, b);
 }
 
 Test(rev29_deny_mcp, nested_requests_sent_just_before_the_calls_answer_get_receipts)
@@ -169,7 +111,6 @@ Test(rev29_deny_mcp, nested_requests_sent_just_before_the_calls_answer_get_recei
     chio_mcp_policy *pol = NULL;
     chio_keypair *kp = NULL;
     chio_kernel *kern = NULL;
-    int side, i;
 
     cr_assert_eq(chio_mcp_policy_parse(policy, strlen(policy), &pol, NULL), 0);
     cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
@@ -195,7 +136,7 @@ Test(rev29_deny_mcp, nested_requests_sent_just_before_the_calls_answer_get_recei
     got = wait_line(1, "\"id\":89,");
     cr_expect_not_null(got, "the server's elicitation request was never answered");
     free(got);
-    got = wait_line_for(0, "createMessage", 0);
+    got = mt_lines_wait(&seen, 0, "createMessage", 0);
     cr_expect_null(got, "a refused sampling reached the client: %s", got);
     free(got);
     chio_mcp_gateway_server_closed(gw);
@@ -208,9 +149,7 @@ Test(rev29_deny_mcp, nested_requests_sent_just_before_the_calls_answer_get_recei
                  "no child receipt for the sampling request");
     cr_expect_eq(stored(dir, "\"tool_name\":\"elicitation/create\"", "elicitation_not_allowed"), 1,
                  "no child receipt for the elicitation request");
-    for (side = 0; side < 2; side++)
-        for (i = 0; i < seen.n[side]; i++)
-            free(seen.line[side][i]);
+    mt_lines_clear(&seen);
     testutil_rmrf(dir);
     free(dir);
 }

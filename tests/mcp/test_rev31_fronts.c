@@ -21,26 +21,20 @@
 #include "common/poll.h"
 #include "common/testutil.h"
 #include "mcp/mcp.h"
+#include "mcp/mcputil.h"
 
 static const char policy[] =
     "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":\"s\","
     "\"tool_name\":\"echo\",\"operations\":[\"invoke\"]}]}";
 
 /* Lines each side got (0: the client, 1: the server). */
-static struct {
-    pthread_mutex_t mu;
-    char *line[2][64];
-    int n[2];
-} got_lines = {PTHREAD_MUTEX_INITIALIZER, {{0}}, {0, 0}};
+static mt_lines got_lines = MT_LINES_INIT;
 
 static chio_mcp_gateway *gw;
 
 static void keep(int side, const char *line, size_t len)
 {
-    pthread_mutex_lock(&got_lines.mu);
-    if (got_lines.n[side] < 64)
-        got_lines.line[side][got_lines.n[side]++] = strndup(line, len);
-    pthread_mutex_unlock(&got_lines.mu);
+    mt_lines_add(&got_lines, side, line, len);
 }
 
 static int to_client(void *user, const char *line, size_t len)
@@ -75,20 +69,7 @@ static int to_server(void *user, const char *line, size_t len)
 /* A copy of the first client line holding @needle, waited for up to 10 s. */
 static char *client_got(const char *needle)
 {
-    uint64_t end = testutil_now_ms() + 10000;
-    char *hit = NULL;
-    int i;
-
-    do {
-        pthread_mutex_lock(&got_lines.mu);
-        for (i = 0; i < got_lines.n[0] && hit == NULL; i++)
-            if (strstr(got_lines.line[0][i], needle) != NULL)
-                hit = strdup(got_lines.line[0][i]);
-        pthread_mutex_unlock(&got_lines.mu);
-        if (hit == NULL)
-            testutil_nap_ms(1);
-    } while (hit == NULL && testutil_now_ms() < end);
-    return hit;
+    return mt_lines_wait(&got_lines, 0, needle, 10000);
 }
 
 /* Send tools/call echo with @args as request @id; the client's answer. */
@@ -108,31 +89,9 @@ static char *call(int id, const char *args)
 }
 
 /* Stored receipts holding @needle. */
-typedef struct {
-    const char *needle;
-    int n;
-} hits;
-
-static int visit(void *ctx, uint64_t seq, const char *json, size_t len)
-{
-    hits *h = ctx;
-    char *s = strndup(json, len);
-
-    (void)seq;
-    h->n += s != NULL && strstr(s, h->needle) != NULL;
-    free(s);
-    return 0;
-}
-
 static int stored(const char *dir, const char *needle)
 {
-    chio_store *st = NULL;
-    hits h = {needle, 0};
-
-    cr_assert_eq(chio_store_open(dir, CHIO_STORE_READ_ONLY, &st, NULL), 0);
-    cr_assert_eq(chio_store_scan(st, 1, visit, &h, NULL), 0);
-    chio_store_close(st);
-    return h.n;
+    return mt_stored(dir, needle, NULL);
 }
 
 /* {"a":{"a":...1...}} @depth levels deep (malloc'd). */
@@ -174,7 +133,7 @@ Test(rev31_fronts_mcp, arguments_reach_kernel_and_server_as_the_library_signs_th
     chio_keypair *kp = NULL;
     chio_kernel *kern = NULL;
     size_t i, clen;
-    int side, j;
+    int j;
 
     cr_assert_eq(chio_mcp_policy_parse(policy, strlen(policy), &pol, NULL), 0);
     cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
@@ -233,9 +192,7 @@ Test(rev31_fronts_mcp, arguments_reach_kernel_and_server_as_the_library_signs_th
         chio_free(canon);
     }
     cr_expect_eq(stored(dir, "arguments_rejected"), 1);
-    for (side = 0; side < 2; side++)
-        for (j = 0; j < got_lines.n[side]; j++)
-            free(got_lines.line[side][j]);
+    mt_lines_clear(&got_lines);
     testutil_rmrf(dir);
     free(dir);
 }

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/mcp/mcputil.c - the gateway suites' line log and stored-receipt
+ * count (mcputil.h).
+ */
+#include "mcp/mcputil.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/store.h"
+#include "common/poll.h"
+#include "common/testutil.h"
+
+void mt_lines_add(mt_lines *l, int side, const char *line, size_t len)
+{
+    pthread_mutex_lock(&l->mu);
+    if (l->n[side] < 64)
+        l->line[side][l->n[side]++] = strndup(line, len);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Under l->mu: a copy of the first line of @side holding @a or @b. */
+static char *find_locked(mt_lines *l, int side, const char *a, const char *b)
+{
+    int i;
+
+    for (i = 0; i < l->n[side]; i++)
+        if (l->line[side][i] != NULL &&
+            (strstr(l->line[side][i], a) != NULL || (b != NULL && strstr(l->line[side][i], b))))
+            return strdup(l->line[side][i]);
+    return NULL;
+}
+
+/* The first line of @side holding @a or @b, waited for up to @ms. */
+static char *wait_either(mt_lines *l, int side, const char *a, const char *b, uint64_t ms)
+{
+    uint64_t end = testutil_now_ms() + ms;
+    char *hit;
+
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        hit = find_locked(l, side, a, b);
+        pthread_mutex_unlock(&l->mu);
+        if (hit != NULL || testutil_now_ms() >= end)
+            return hit;
+        testutil_nap_ms(1);
+    }
+}
+
+char *mt_lines_wait(mt_lines *l, int side, const char *needle, uint64_t ms)
+{
+    return wait_either(l, side, needle, NULL, ms);
+}
+
+int mt_lines_count(mt_lines *l, int side, const char *needle)
+{
+    int i, c = 0;
+
+    pthread_mutex_lock(&l->mu);
+    for (i = 0; i < l->n[side]; i++)
+        c += l->line[side][i] != NULL && strstr(l->line[side][i], needle) != NULL;
+    pthread_mutex_unlock(&l->mu);
+    return c;
+}
+
+char *mt_lines_answer(mt_lines *l, int id)
+{
+    char a[32], b[32];
+
+    snprintf(a, sizeof(a), "\"id\":%d,", id);
+    snprintf(b, sizeof(b), "\"id\":%d}", id);
+    return wait_either(l, 0, a, b, 10000);
+}
+
+void mt_lines_clear(mt_lines *l)
+{
+    int side, i;
+
+    pthread_mutex_lock(&l->mu);
+    for (side = 0; side < 2; side++) {
+        for (i = 0; i < l->n[side]; i++)
+            free(l->line[side][i]);
+        l->n[side] = 0;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+typedef struct {
+    const char *a, *b;
+    int n;
+} hits;
+
+static int visit(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    hits *h = ctx;
+    char *s = strndup(json, len);
+
+    (void)seq;
+    h->n += s != NULL && strstr(s, h->a) != NULL && (h->b == NULL || strstr(s, h->b) != NULL);
+    free(s);
+    return 0;
+}
+
+int mt_stored(const char *dir, const char *a, const char *b)
+{
+    chio_store *st = NULL;
+    hits h = {a, b, 0};
+
+    cr_assert_eq(chio_store_open(dir, CHIO_STORE_READ_ONLY, &st, NULL), 0);
+    cr_assert_eq(chio_store_scan(st, 1, visit, &h, NULL), 0);
+    chio_store_close(st);
+    return h.n;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/mcp/mcputil.h - what the suites that drive an in-process MCP
+ * gateway share: a log of the lines each side of the gateway got (side 0
+ * the client, 1 the server), searched and waited on by the text a line
+ * holds, and a count of the stored receipts that hold some text.
+ */
+#ifndef CHIO_TESTS_MCPUTIL_H
+#define CHIO_TESTS_MCPUTIL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The first 64 lines of each side, in the order they came. */
+typedef struct mt_lines {
+    pthread_mutex_t mu;
+    char *line[2][64];
+    int n[2];
+} mt_lines;
+#define MT_LINES_INIT                     \
+    {                                     \
+        PTHREAD_MUTEX_INITIALIZER, {{0}}, \
+        {                                 \
+            0, 0                          \
+        }                                 \
+    }
+
+/* Keep a copy of @line (@len bytes) as the next line of @side. */
+void mt_lines_add(mt_lines *l, int side, const char *line, size_t len);
+/* A copy of the first line of @side holding @needle (malloc'd), waited for
+ * up to @ms (0: look once); NULL when none came. */
+char *mt_lines_wait(mt_lines *l, int side, const char *needle, uint64_t ms);
+/* How many lines of @side hold @needle. */
+int mt_lines_count(mt_lines *l, int side, const char *needle);
+/* The client's copy of the answer to its request with the numeric id @id
+ * (first or last member, as the gateway writes it), waited for up to 10 s;
+ * NULL when none came. */
+char *mt_lines_answer(mt_lines *l, int id);
+/* Free every kept line; the log is empty again. */
+void mt_lines_clear(mt_lines *l);
+/* How many receipts in the store at @dir hold @a and, unless NULL, @b. */
+int mt_stored(const char *dir, const char *a, const char *b);
+
+#endif
