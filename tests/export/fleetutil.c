@@ -277,6 +277,32 @@ void fu_run_free(fu_run *r)
     r->out = r->err = NULL;
 }
 
+char *fu_stored_receipt(const char *db, uint64_t seq, size_t *len)
+{
+    chio_store *s = NULL;
+    char *json = NULL, *copy;
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio_store_get_receipt(s, seq, &json, len, NULL), 0);
+    copy = strndup(json, *len);
+    cr_assert_not_null(copy);
+    chio_free(json);
+    chio_store_close(s);
+    return copy;
+}
+
+void fu_export_expect(const char *dir, const char *urls, const char *db, long long published,
+                      long long last_seq)
+{
+    fu_run v = fu_cli(dir, 60000,
+                      (const char *const[]){"export", "--receipt-db", db, "--nats", urls, NULL});
+
+    cr_expect_eq(v.status, 0, "export: %s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "receipts_published"), published, "%s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "last_seq"), last_seq, "%s%s", v.out, v.err);
+    fu_run_free(&v);
+}
+
 long long fu_field(const char *json, const char *name)
 {
     char key[80];

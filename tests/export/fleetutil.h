@@ -79,6 +79,14 @@ int fu_http_status(unsigned port, const char *path);
 /* "receipt_seq" (or @field) of @db's position file for stream @stream; 0 when none. */
 uint64_t fu_position(const char *db, const char *stream, const char *field);
 
+/* Receipt @seq of the store @db as its kernel signed it (malloc'd), its
+ * length in *@len; fails the test when it cannot be read. */
+char *fu_stored_receipt(const char *db, uint64_t seq, size_t *len);
+/* `chio export --receipt-db @db --nats @urls` (run in @dir, 60 s at most)
+ * must succeed, having published @published receipts up to @last_seq. */
+void fu_export_expect(const char *dir, const char *urls, const char *db, long long published,
+                      long long last_seq);
+
 /* The unsigned integer after "\"@name\":" in @json; -1 when absent. */
 long long fu_field(const char *json, const char *name);
 /* The line of @text that starts with @prefix (a static copy), or NULL. */

@@ -72,29 +72,9 @@ static void rogue_pub(const char *subject, const char *body, size_t len, uint64_
     natsConnection_Destroy(c);
 }
 
-/* Receipt @seq of the store @db, as its kernel signed it (malloc'd). */
-static char *stored_receipt(const char *db, uint64_t seq, size_t *len)
-{
-    chio_store *s = NULL;
-    char *json = NULL, *copy;
-
-    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_assert_eq(chio_store_get_receipt(s, seq, &json, len, NULL), 0);
-    copy = strndup(json, *len);
-    cr_assert_not_null(copy);
-    chio_free(json);
-    chio_store_close(s);
-    return copy;
-}
-
 static void export_ok(const char *db, long long published, long long last)
 {
-    fu_run v = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
-
-    cr_expect_eq(v.status, 0, "export: %s%s", v.out, v.err);
-    cr_expect_eq(fu_field(v.out, "receipts_published"), published, "%s%s", v.out, v.err);
-    cr_expect_eq(fu_field(v.out, "last_seq"), last, "%s%s", v.out, v.err);
-    fu_run_free(&v);
+    fu_export_expect(dir, urls, db, published, last);
 }
 
 /* A caller that got receipt 35 back publishes it at its seq while the
@@ -112,7 +92,7 @@ Test(fleet_rev26, a_receipt_published_ahead_makes_no_hole)
     fu_fill(db, 0x81, 30, 10, "a");
     export_ok(db, 30, 30);
     fu_fill(db, 0x81, 10, 10, "b");
-    r35 = stored_receipt(db, 35, &len);
+    r35 = fu_stored_receipt(db, 35, &len);
     rogue_pub(rs, r35, len, 35);
     free(r35);
     v = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
@@ -158,7 +138,7 @@ Test(fleet_rev26, a_receipt_published_ahead_during_a_run_makes_no_hole)
     cr_assert_eq(fu_position(db, "CHIO", NULL), 30, "exported (%s)", log);
     cr_assert_eq(kill(pid, SIGSTOP), 0);
     fu_sign(k, 10, "b");
-    r35 = stored_receipt(db, 35, &len);
+    r35 = fu_stored_receipt(db, 35, &len);
     rogue_pub(rs, r35, len, 35);
     free(r35);
     cr_assert_eq(kill(pid, SIGCONT), 0);
@@ -193,7 +173,7 @@ Test(fleet_rev26, an_archived_store_is_no_rollback)
     snprintf(rs, sizeof(rs), "chio.%s.receipts", key);
     fu_fill(db, 0x82, 40, 10, "a");
     export_ok(db, 40, 40);
-    r5 = stored_receipt(db, 5, &len);
+    r5 = fu_stored_receipt(db, 5, &len);
     snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", db, old);
     cr_assert_eq(system(cmd), 0);
     v = CLI(60000, "receipt", "archive", "--receipt-db", db, "--archive", arch, "--max-size", "1");
@@ -248,7 +228,7 @@ static char *sign_checkpoint(const char *db, unsigned seed_byte, uint64_t seq, u
     cr_assert_eq(chio_keypair_from_seed_hex(seed, 64, &kp, NULL), 0);
     for (i = start; i <= end; i++) {
         size_t n;
-        char *r = stored_receipt(db, i, &n);
+        char *r = fu_stored_receipt(db, i, &n);
         chio_merkle_leaf_hash(r, n, leaves + (i - start) * 32);
         free(r);
     }
@@ -395,7 +375,7 @@ Test(fleet_rev26, a_stream_that_aged_out_its_oldest_messages_is_resumed)
     /* and a receipt published ahead of the exporter still makes no hole */
     fu_pubkey(0x85, key);
     snprintf(rs, sizeof(rs), "chio.%s.receipts", key);
-    r23 = stored_receipt(db, 23, &len);
+    r23 = fu_stored_receipt(db, 23, &len);
     rogue_pub(rs, r23, len, 23);
     free(r23);
     export_ok(db, 5, 25);

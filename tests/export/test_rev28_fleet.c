@@ -68,29 +68,9 @@ static void rogue_pub_id(const char *subject, const char *body, size_t len, cons
     natsConnection_Destroy(c);
 }
 
-/* Receipt @seq of the store @db, as its kernel signed it (malloc'd). */
-static char *stored_receipt(const char *db, uint64_t seq, size_t *len)
-{
-    chio_store *s = NULL;
-    char *json = NULL, *copy;
-
-    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_assert_eq(chio_store_get_receipt(s, seq, &json, len, NULL), 0);
-    copy = strndup(json, *len);
-    cr_assert_not_null(copy);
-    chio_free(json);
-    chio_store_close(s);
-    return copy;
-}
-
 static void export_expect(const char *db, long long published, long long last)
 {
-    fu_run v = CLI(60000, "export", "--receipt-db", db, "--nats", urls);
-
-    cr_expect_eq(v.status, 0, "export: %s%s", v.out, v.err);
-    cr_expect_eq(fu_field(v.out, "receipts_published"), published, "%s%s", v.out, v.err);
-    cr_expect_eq(fu_field(v.out, "last_seq"), last, "%s%s", v.out, v.err);
-    fu_run_free(&v);
+    fu_export_expect(dir, urls, db, published, last);
 }
 
 /* The stream holds 1..3 of kernel @seed; receipt 4 is signed and not
@@ -108,7 +88,7 @@ static void id_taken_first(unsigned seed, const char *subject)
     fu_fill(db, seed, 3, 100, "a");
     export_expect(db, 3, 3);
     fu_fill(db, seed, 1, 100, "b");
-    r4 = stored_receipt(db, 4, &len);
+    r4 = fu_stored_receipt(db, 4, &len);
     cr_assert_eq(chio_sha256_hex(r4, len, digest), 0);
     snprintf(id, sizeof(id), "%s:4-4:%.32s", key, digest);
     rogue_pub_id(subject ? subject : rs, r4, len, id);
