@@ -92,15 +92,6 @@ static int garbage_tool(void *user, chio_tool_ctx *ctx, const char *tool, const 
     return 0; /* claims success with an invalid result */
 }
 
-static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    return chio_output_set_json(out, args, len);
-}
-
 static int g_entered;
 
 static chio_kernel *kernel_with_tools(const char *path)
@@ -132,7 +123,7 @@ static chio_kernel *kernel_with_tools(const char *path)
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, NULL), 0);
     ts.server_id = "srv";
     ts.tool_names = ok;
-    ts.invoke = echo;
+    ts.invoke = kt_echo_tool;
     cr_assert_eq(chio_kernel_register_tool_server(k, &ts, NULL), 0);
     return k;
 }

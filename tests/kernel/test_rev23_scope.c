@@ -21,36 +21,12 @@ static uint64_t clock_fn(void *ctx)
     return NOW;
 }
 
-static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    return chio_output_set_json(out, args, len);
-}
-
 /* A kernel with the echo tool "t" on server "srv", at NOW. */
 static chio_kernel *echo_kernel(void)
 {
     static const char *const tools[] = {"t"};
-    chio_kernel_config cfg;
-    chio_tool_server ts;
-    chio_kernel *k;
-    chio_error err;
 
-    kt_config(&cfg, NULL);
-    cfg.clock = clock_fn;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = echo;
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0);
-    return k;
+    return kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
 }
 
 /* Call "t" with @args under a token @id of @scope in a new session; the

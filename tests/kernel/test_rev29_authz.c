@@ -33,15 +33,6 @@ static uint64_t clock_fn(void *ctx)
     return NOW;
 }
 
-static int echo(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    return chio_output_set_json(out, args, len);
-}
-
 static int read_any(void *user, const char *uri, chio_output *out)
 {
     (void)user;
@@ -57,24 +48,11 @@ TestSuite(rev29_authz);
 static chio_kernel *authz_kernel(const char *forbidden)
 {
     static const char *const tools[] = {"t"};
-    chio_kernel_config cfg;
+    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
     chio_resource_provider rp;
-    chio_tool_server ts;
-    chio_kernel *k;
     chio_error err;
 
-    kt_config(&cfg, NULL);
-    cfg.clock = clock_fn;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = echo;
     chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
     memset(&rp, 0, sizeof(rp));
     rp.provider_id = "files";
     rp.read = read_any;
@@ -238,9 +216,7 @@ static chio_kernel *rv_kernel(const char *db, uint32_t depth)
 {
     static const char *const tools[] = {"t"};
     chio_kernel_config cfg;
-    chio_tool_server ts;
     chio_kernel *k;
-    chio_error err;
 
     kt_config(&cfg, db);
     cfg.clock = rv_clock;
@@ -248,13 +224,7 @@ static chio_kernel *rv_kernel(const char *db, uint32_t depth)
     cfg.log_level = CHIO_LOG_ERROR;
     cfg.max_delegation_depth = depth;
     k = kt_kernel(&cfg);
-    memset(&ts, 0, sizeof(ts));
-    ts.server_id = "srv";
-    ts.tool_names = tools;
-    ts.ntools = 1;
-    ts.invoke = echo;
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_register_tool_server(k, &ts, &err), 0, "%s", err.message);
+    kt_serve_echo(k, "srv", tools, 1);
     return k;
 }
 
