@@ -4,7 +4,6 @@
  * reading, seed files, error messages, document splitting, the JSON text
  * builder (svc_buf) and command dispatch.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -422,34 +421,11 @@ int cli_store_dir_present(const char *cmd, const char *dir)
     return 1;
 }
 
-/* Whether @name is a file a store keeps in its directory, also one a
- * process killed while it made the store left before the sentinel (the
- * library accepts such a directory the same way; store/store.c). */
-static int store_leftover(const char *name)
-{
-    static const char *const exact[] = {"CURRENT", "IDENTITY", "LOCK", "LOG"};
-    static const char *const prefixes[] = {"LOG.old.", "MANIFEST-", "OPTIONS-", STORE_SENTINEL};
-    static const char *const suffixes[] = {".log", ".sst", ".blob", ".dbtmp"};
-    size_t i, n = strlen(name);
-
-    for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-        if (strcmp(name, exact[i]) == 0)
-            return 1;
-    for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-            return 1;
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-        if (n > strlen(suffixes[i]) && strcmp(name + n - strlen(suffixes[i]), suffixes[i]) == 0)
-            return 1;
-    return 0;
-}
-
 int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
 {
     struct stat st;
-    struct dirent *de;
-    DIR *d;
-    int empty = 1;
+    chio_error err;
+    int rc;
 
     if (dir == NULL || dir[0] == '\0')
         return cli_error(cmd, "%s needs a directory", opt);
@@ -463,25 +439,16 @@ int cli_check_store_dir(const char *cmd, const char *opt, const char *dir)
     }
     if (!S_ISDIR(st.st_mode))
         return cli_error(cmd, "%s %s is not a directory", opt, dir);
-    if (cli_store_exists(dir))
-        return 0; /* an existing chio store */
-    d = opendir(dir);
-    if (d == NULL)
-        return cli_error(cmd, "%s %s: %s", opt, dir, strerror(errno));
-    /* "empty": nothing but what a store being made leaves (a kill -9
-     * before its sentinel): the open finishes making it */
-    while (empty && (de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-            !store_leftover(de->d_name))
-            empty = 0;
-    closedir(d);
-    if (empty)
-        return 0;
-    return cli_error(cmd,
-                     "refusing %s %s: the directory is not empty and is not a chio receipt store "
-                     "(it has no " STORE_SENTINEL " file); give a new or empty directory, or an "
-                     "existing store",
-                     opt, dir);
+    /* The library's own check: an existing store, or nothing but what a
+     * store being made leaves (a kill -9 before its sentinel), which the
+     * open finishes making. */
+    chio_error_init(&err);
+    rc = chio_store_check_dir(dir, &err);
+    if (rc == CHIO_ESTORE)
+        return cli_error(cmd, "refusing %s %s: %s", opt, dir, err.message);
+    if (rc != 0)
+        return cli_lib_error(cmd, "store directory", rc, &err);
+    return 0;
 }
 
 int cli_trusted_keys(const char *cmd, cli_opt *opt, uint8_t **keys, size_t *n)

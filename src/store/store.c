@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store/store.c - the receipt log on RocksDB (C API): opening and closing
- * it, its options, the format record and the sentinel file; reads are in
- * store_read.c, write batches and the write in store_write.c, a secondary
- * instance's scratch directory in secondary.c, and they share store_db.h.
+ * it, its options, the format record and the sentinel file; what its
+ * directory may hold is in store_dir.c, reads in store_read.c, write
+ * batches and the write in store_write.c, a secondary instance's scratch
+ * directory in secondary.c, and they share store_db.h.
  *
  * Owns every RocksDB handle. RocksDB's `char *err` is seen only by the
  * store's files: chio__store_fail() maps it to a CHIO_E* code, copies the
@@ -374,63 +375,6 @@ out:
  * record, or the open fails with CHIO_ECORRUPT; a read-write open first
  * checks that through a read-only open, which changes no file.
  */
-#define SENTINEL_NAME "CHIO-RECEIPT-STORE"
-
-static int has_sentinel(const char *path)
-{
-    char *p;
-    struct stat st;
-    int ok;
-
-    if (asprintf(&p, "%s/" SENTINEL_NAME, path) < 0)
-        return 0;
-    ok = stat(p, &st) == 0;
-    free(p);
-    return ok;
-}
-
-/* Whether @name is a file RocksDB or this layer keeps in a store's
- * directory (also one a crash left before the sentinel was written). */
-static int store_file_name(const char *name)
-{
-    static const char *const exact[] = {"CURRENT", "IDENTITY", "LOCK", "LOG"};
-    static const char *const prefixes[] = {"LOG.old.", "MANIFEST-", "OPTIONS-", SENTINEL_NAME,
-                                           "chio-export-"};
-    static const char *const suffixes[] = {".log", ".sst", ".blob", ".dbtmp"};
-    size_t i, n = strlen(name);
-
-    for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-        if (strcmp(name, exact[i]) == 0)
-            return 1;
-    for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-            return 1;
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-        if (n > strlen(suffixes[i]) && strcmp(name + n - strlen(suffixes[i]), suffixes[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* The first entry of the directory @path that no store keeps there
- * (malloc'd), or NULL: a read-write open would write a new store among a
- * user's files, and later opens let RocksDB delete what it takes for its
- * own. A missing or unreadable directory is left to the open. */
-static char *foreign_entry(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char *found = NULL;
-
-    if (d == NULL)
-        return NULL;
-    while (found == NULL && (de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-            !store_file_name(de->d_name))
-            found = strdup(de->d_name);
-    closedir(d);
-    return found;
-}
-
 /* The directory's entries (a rename) made durable. */
 static void sync_dir(const char *path)
 {
@@ -453,8 +397,8 @@ static int write_sentinel(const char *path, uint64_t last_checkpoint)
     int e = 0, ok;
     FILE *f;
 
-    if (asprintf(&p, "%s/" SENTINEL_NAME, path) < 0 ||
-        asprintf(&tmp, "%s/" SENTINEL_NAME ".tmp", path) < 0) {
+    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0 ||
+        asprintf(&tmp, "%s/" CHIO__STORE_SENTINEL ".tmp", path) < 0) {
         free(p);
         return ENOMEM;
     }
@@ -528,7 +472,7 @@ static uint64_t sentinel_checkpoint(const char *path)
     char *p;
     FILE *f;
 
-    if (asprintf(&p, "%s/" SENTINEL_NAME, path) < 0)
+    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0)
         return 0;
     f = fopen(p, "r");
     free(p);
@@ -648,13 +592,17 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
 {
     int marked, rc;
 
-    marked = has_sentinel(path);
+    marked = chio__store_has_sentinel(path);
     if (!marked && mode == CHIO_STORE_READ_WRITE) {
-        char *other = foreign_entry(path);
+        char *other = NULL;
+        /* an unreadable directory is left to the open */
+        if (chio__store_foreign_entry(path, &other) == ENOMEM)
+            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
         if (other != NULL) {
             rc = chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
-                            "%s is not a receipt store and not empty (it holds '%s'): refusing "
-                            "to create a store among other files; give a new or empty directory",
+                            CHIO__STORE_FOREIGN_FMT
+                            ": refusing to create a store among other files; give a new or "
+                            "empty directory",
                             path, other);
             free(other);
             return rc;
@@ -694,7 +642,8 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
             chio_store_close(*out);
             *out = NULL;
             return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
-                              "cannot write the store's sentinel file %s/" SENTINEL_NAME ": %s",
+                              "cannot write the store's sentinel file %s/" CHIO__STORE_SENTINEL
+                              ": %s",
                               path, strerror(e));
         }
     }
@@ -716,28 +665,6 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
     return 0;
 }
 
-/* A directory every user may write to is no place for an audit log: any
- * local user could plant a name RocksDB creates later (its next WAL or
- * table file) as a link, which the kernel's process would then open and
- * truncate wherever it points, or add and swap files behind its back. A
- * sticky bit does not help (the planted names are the user's own). The
- * directory the kernel creates itself is 0700; one given to it must not be
- * writable by others. */
-static int refuse_shared_dir(const char *path, chio_error *err)
-{
-    struct stat st;
-
-    if (stat(path, &st) != 0)
-        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "cannot read %s: %s", path,
-                          strerror(errno));
-    if (S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0)
-        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
-                          "%s is writable by every user (mode %04o): refusing to keep the receipt "
-                          "store there; run 'chmod o-w' on it or give a private directory",
-                          path, (unsigned)(st.st_mode & 07777));
-    return 0;
-}
-
 int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, chio_error *err)
 {
     dev_t dev;
@@ -755,7 +682,7 @@ int chio_store_open(const char *path, chio_store_mode mode, chio_store **out, ch
                           strerror(errno));
     if (mode != CHIO_STORE_READ_WRITE)
         return open_checked(path, mode, out, err);
-    rc = refuse_shared_dir(path, err);
+    rc = chio__store_refuse_shared_dir(path, err);
     if (rc != 0)
         return rc;
     /* One writer per directory in this process, however its path is spelt. */

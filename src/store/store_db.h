@@ -2,6 +2,7 @@
 /*
  * store/store_db.h - the RocksDB side of a chio_store, shared by the
  * store's own files only (store.c: open, close and the sentinel;
+ * store_dir.c: what a store's directory may hold;
  * store_read.c: reads and scans; store_write.c: write batches, the write
  * and the small typed records). Nothing outside src/store/ includes it:
  * the other layers see store_internal.h and chio/store.h.
@@ -66,6 +67,21 @@ struct chio__store_batch {
     rocksdb_writebatch_t *wb;
 };
 
+/* store_dir.c: the sentinel file's name (its presence marks a directory
+ * that holds a store, store.c), whether @path has one, and the first
+ * entry of the directory @path that no store keeps there (*@found,
+ * malloc'd, NULL when none): 0, or the errno of a failed read (ENOMEM
+ * when the copy failed). CHIO__STORE_FOREIGN_FMT words a refusal (the
+ * path, then that entry). */
+#define CHIO__STORE_SENTINEL "CHIO-RECEIPT-STORE"
+#define CHIO__STORE_FOREIGN_FMT                                                \
+    "%.200s is not a chio receipt store and not empty (it holds '%.200s' and " \
+    "no " CHIO__STORE_SENTINEL " file)"
+int chio__store_has_sentinel(const char *path);
+int chio__store_foreign_entry(const char *path, char **found);
+/* store_dir.c: CHIO_ESTORE when the directory @path is writable by every
+ * user (or cannot be read), else 0. */
+int chio__store_refuse_shared_dir(const char *path, chio_error *err);
 /* Map RocksDB's error text *@errp to a CHIO_E* code (corruption, busy,
  * not found, else CHIO_ESTORE), copy it into @err prefixed with @what,
  * rocksdb_free() it and reset *@errp to NULL. Returns the code. */

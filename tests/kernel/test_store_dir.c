@@ -6,8 +6,9 @@
  * of them and leaves the directory as it was, while a missing or empty
  * directory, an existing store, one whose sentinel is gone (a legacy log,
  * or a crash before it was written) and a store holding the exporter's
- * position file all open as before. One writer per store in a process,
- * whatever the spelling of its path.
+ * position file all open as before; chio_store_check_dir() says the same
+ * without opening anything. One writer per store in a process, whatever
+ * the spelling of its path.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -143,6 +144,84 @@ Test(store_dir, missing_empty_existing_and_unmarked_stores_open)
     cr_expect_eq(open_rw(missing, &err), 0, "without its sentinel: %s", err.message);
     free(missing);
     free(empty);
+}
+
+/* chio_store_check_dir() answers as a read-write open would, for every
+ * state a directory can be in, and changes nothing: a missing path, an
+ * empty directory, a store, a store without its sentinel (RocksDB's own
+ * files and the exporter's position file are a store's), and a directory
+ * of a user's files (CHIO_ESTORE naming the file), one every user may
+ * write to; a regular file, a dangling symbolic link, NULL and "" are
+ * refused without an open. */
+Test(store_dir, the_directory_check_agrees_with_a_read_write_open)
+{
+    char *missing = in_dir("c-missing"), *empty = in_dir("c-empty"), *store = in_dir("c-store");
+    char *bare = in_dir("c-bare"), *user = user_dir(), *file = in_dir("c-file");
+    char *dangling = in_dir("c-dangling"), *p, *before, *after;
+    const char *agree[] = {missing, empty, store, bare};
+    chio_error err;
+    size_t i;
+
+    cr_assert_eq(mkdir(empty, 0700), 0);
+    cr_assert_eq(open_rw(store, &err), 0, "%s", err.message);
+    cr_assert_eq(open_rw(bare, &err), 0, "%s", err.message);
+    cr_assert_geq(asprintf(&p, "%s/CHIO-RECEIPT-STORE", bare), 0);
+    cr_assert_eq(unlink(p), 0);
+    free(p);
+    cr_assert_geq(asprintf(&p, "%s/chio-export-CHIO.json", bare), 0);
+    cr_assert_eq(testutil_write_file(p, "{}\n", 3, 0600), 0);
+    free(p);
+    cr_assert_eq(testutil_write_file(file, "x", 1, 0600), 0);
+    cr_assert_eq(symlink("c-nowhere", dangling), 0);
+
+    for (i = 0; i < sizeof(agree) / sizeof(agree[0]); i++) {
+        struct stat st;
+        int existed = stat(agree[i], &st) == 0;
+        before = existed ? listing(agree[i]) : NULL;
+        chio_error_init(&err);
+        cr_expect_eq(chio_store_check_dir(agree[i], &err), 0, "%s: %s", agree[i], err.message);
+        cr_expect_eq(stat(agree[i], &st) == 0, existed, "%s: the check made it", agree[i]);
+        if (existed) {
+            after = listing(agree[i]);
+            cr_expect_str_eq(after, before, "%s: the check changed it", agree[i]);
+            free(after);
+        }
+        free(before);
+        cr_expect_eq(open_rw(agree[i], &err), 0, "%s: the open disagrees: %s", agree[i],
+                     err.message);
+    }
+    before = listing(user);
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_check_dir(user, &err), CHIO_ESTORE);
+    cr_expect_not_null(strstr(err.message, "'notes.txt'"), "%s", err.message);
+    cr_expect_not_null(strstr(err.message, user), "%s", err.message);
+    cr_expect_eq(open_rw(user, &err), CHIO_ESTORE, "the open disagrees: %s", err.message);
+    after = listing(user);
+    cr_expect_str_eq(after, before, "the user's directory was changed");
+    free(before);
+    free(after);
+    /* a directory every user may write to */
+    cr_assert_eq(chmod(empty, 0777), 0);
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_check_dir(empty, &err), CHIO_ESTORE);
+    cr_expect_not_null(strstr(err.message, "writable by every user"), "%s", err.message);
+    cr_expect_eq(open_rw(empty, &err), CHIO_ESTORE, "the open disagrees: %s", err.message);
+    cr_assert_eq(chmod(empty, 0700), 0);
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_check_dir(file, &err), CHIO_ESTORE);
+    cr_expect_not_null(strstr(err.message, "not a directory"), "%s", err.message);
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_check_dir(dangling, &err), CHIO_ESTORE);
+    cr_expect_not_null(strstr(err.message, "symbolic link to nothing"), "%s", err.message);
+    cr_expect_eq(chio_store_check_dir(NULL, NULL), CHIO_EINVAL);
+    cr_expect_eq(chio_store_check_dir("", NULL), CHIO_EINVAL);
+    free(missing);
+    free(empty);
+    free(store);
+    free(bare);
+    free(user);
+    free(file);
+    free(dangling);
 }
 
 /* A store one handle of this process holds read-write is refused to a

@@ -684,6 +684,7 @@ extern "C" {
         out: *mut *mut chio_store,
         err: *mut chio_error,
     ) -> c_int;
+    pub fn chio_store_check_dir(path: *const c_char, err: *mut chio_error) -> c_int;
     pub fn chio_store_close(s: *mut chio_store);
     pub fn chio_store_catch_up(s: *mut chio_store, err: *mut chio_error) -> c_int;
     pub fn chio_store_seq_range(

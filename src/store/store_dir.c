@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/store_dir.c - what a receipt store's directory may hold: its
+ * sentinel file (the mark that a directory holds a store, store.c), the
+ * names RocksDB and this layer keep there, and the checks that a store is
+ * never created among other files nor kept in a directory every user may
+ * write to (chio_store_check_dir(), and the same checks inside a
+ * read-write open).
+ *
+ * Reads the directory only; never creates, changes or removes a file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "store_db.h"
+
+int chio__store_has_sentinel(const char *path)
+{
+    char *p;
+    struct stat st;
+    int ok;
+
+    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0)
+        return 0;
+    ok = stat(p, &st) == 0;
+    free(p);
+    return ok;
+}
+
+/* Whether @name is a file RocksDB or this layer keeps in a store's
+ * directory (also one a crash left before the sentinel was written, and
+ * the exporter's position files). */
+static int store_file_name(const char *name)
+{
+    static const char *const exact[] = {"CURRENT", "IDENTITY", "LOCK", "LOG"};
+    static const char *const prefixes[] = {"LOG.old.", "MANIFEST-", "OPTIONS-",
+                                           CHIO__STORE_SENTINEL, "chio-export-"};
+    static const char *const suffixes[] = {".log", ".sst", ".blob", ".dbtmp"};
+    size_t i, n = strlen(name);
+
+    for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strcmp(name, exact[i]) == 0)
+            return 1;
+    for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+        if (n > strlen(suffixes[i]) && strcmp(name + n - strlen(suffixes[i]), suffixes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int chio__store_foreign_entry(const char *path, char **found)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+
+    *found = NULL;
+    if (d == NULL)
+        return errno;
+    while (*found == NULL && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            !store_file_name(de->d_name) && (*found = strdup(de->d_name)) == NULL) {
+            closedir(d);
+            return ENOMEM;
+        }
+    closedir(d);
+    return 0;
+}
+
+/* A directory every user may write to is no place for an audit log: any
+ * local user could plant a name RocksDB creates later (its next WAL or
+ * table file) as a link, which the kernel's process would then open and
+ * truncate wherever it points, or add and swap files behind its back. A
+ * sticky bit does not help (the planted names are the user's own). The
+ * directory the kernel creates itself is 0700; one given to it must not be
+ * writable by others. */
+int chio__store_refuse_shared_dir(const char *path, chio_error *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "cannot read %s: %s", path,
+                          strerror(errno));
+    if (S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH) != 0)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                          "%s is writable by every user (mode %04o): refusing to keep the receipt "
+                          "store there; run 'chmod o-w' on it or give a private directory",
+                          path, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+int chio_store_check_dir(const char *path, chio_error *err)
+{
+    struct stat st;
+    char *other = NULL;
+    int e, rc = 0;
+
+    if (path == NULL || path[0] == '\0')
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "no store path");
+    if (stat(path, &st) != 0) {
+        e = errno;
+        if (e == ENOENT && lstat(path, &st) != 0)
+            return 0; /* missing: a read-write open creates it */
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "%.200s: %s", path,
+                          e == ENOENT ? "a symbolic link to nothing" : strerror(e));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "%.200s is not a directory", path);
+    rc = chio__store_refuse_shared_dir(path, err);
+    if (rc != 0)
+        return rc;
+    if (chio__store_has_sentinel(path))
+        return 0;
+    e = chio__store_foreign_entry(path, &other);
+    if (e == ENOMEM)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    if (e != 0)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "%.200s: %s", path, strerror(e));
+    if (other != NULL)
+        rc = chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                        CHIO__STORE_FOREIGN_FMT "; give a new or empty directory, or a store", path,
+                        other);
+    free(other);
+    return rc;
+}
