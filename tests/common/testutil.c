@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "chio/store.h"
+#include "common/poll.h"
 #include "common/testutil.h"
 #include "store_internal.h"
 
@@ -184,14 +185,23 @@ void testutil_cli_free(cli_result *r)
  * 0700, so /tmp is as private. */
 #define TESTUTIL_TMPDIR_MAX 48
 
-char *testutil_recv_all(int fd)
+char *testutil_recv_until(int fd, const char *until, unsigned ms)
 {
-    char buf[4096], *all = calloc(1, 1);
+    uint64_t end = testutil_now_ms() + ms;
+    char *all = calloc(1, 1), buf[4096];
     size_t len = 0;
-    ssize_t n;
 
     cr_assert_not_null(all);
-    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        uint64_t now = testutil_now_ms();
+        ssize_t n;
+        if ((until != NULL && strstr(all, until) != NULL) || now >= end)
+            break;
+        if (poll(&p, 1, (int)(end - now)) <= 0)
+            continue;
+        if ((n = recv(fd, buf, sizeof(buf), 0)) <= 0)
+            break;
         all = realloc(all, len + (size_t)n + 1);
         cr_assert_not_null(all);
         memcpy(all + len, buf, (size_t)n);

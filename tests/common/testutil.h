@@ -45,9 +45,10 @@ void testutil_cli_free(cli_result *r);
 /* mkdtemp under $TMPDIR (under /tmp when TMPDIR is unset or too long for
  * a Unix socket path inside); returns a malloc'd path. */
 char *testutil_tmpdir(void);
-/* Everything @fd gives until EOF, an error or its receive timeout
- * (SO_RCVTIMEO), NUL-terminated (possibly empty); malloc'd, never NULL. */
-char *testutil_recv_all(int fd);
+/* What @fd receives until the peer closes (or a read fails), @until
+ * shows up in it (when not NULL) or @ms pass, NUL-terminated (possibly
+ * empty); malloc'd, never NULL. */
+char *testutil_recv_until(int fd, const char *until, unsigned ms);
 /* rm -rf @path. */
 void testutil_rmrf(const char *path);
 /* Write @len bytes to @path with @mode. Returns 0 on success. */

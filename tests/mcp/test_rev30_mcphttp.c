@@ -157,34 +157,6 @@ static int gw_connect(const gw *g)
     return fd;
 }
 
-/* What @fd receives until the peer closes, @until shows up (when not
- * NULL) or @ms pass. */
-static char *recv_until(int fd, const char *until, unsigned ms)
-{
-    uint64_t end = testutil_now_ms() + ms;
-    char *all = calloc(1, 1), buf[4096];
-    size_t len = 0;
-
-    cr_assert_not_null(all);
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        uint64_t now = testutil_now_ms();
-        ssize_t n;
-        if ((until != NULL && strstr(all, until) != NULL) || now >= end)
-            break;
-        if (poll(&p, 1, (int)(end - now)) <= 0)
-            continue;
-        if ((n = recv(fd, buf, sizeof(buf), 0)) <= 0)
-            break;
-        all = realloc(all, len + (size_t)n + 1);
-        cr_assert_not_null(all);
-        memcpy(all + len, buf, (size_t)n);
-        len += (size_t)n;
-        all[len] = '\0';
-    }
-    return all;
-}
-
 /* A POST of @body to /mcp with the Content-Type line @type and the extra
  * header lines @extra (each ending "\r\n"), sent on a new connection
  * (returned). */
@@ -214,7 +186,7 @@ static int post_send(const gw *g, const char *extra, const char *accept, const c
 static char *post(const gw *g, const char *extra, const char *body)
 {
     int fd = post_send(g, extra, "application/json", body);
-    char *got = recv_until(fd, NULL, WAIT_MS);
+    char *got = testutil_recv_until(fd, NULL, WAIT_MS);
 
     close(fd);
     return got;
@@ -258,7 +230,7 @@ Test(rev30_mcphttp, a_request_reusing_an_id_in_flight_is_refused_409_with_a_rece
     /* A call the server never answers, on an SSE stream: its headers back
      * mean its stream is linked under id 5. */
     cfd = post_send(&g, sid_header(&g), "application/json, text/event-stream", call);
-    got = recv_until(cfd, "\r\n\r\n", WAIT_MS);
+    got = testutil_recv_until(cfd, "\r\n\r\n", WAIT_MS);
     cr_assert_not_null(strstr(got, "HTTP/1.1 200"), "the call's stream: %s", got);
     free(got);
 
@@ -280,7 +252,7 @@ Test(rev30_mcphttp, a_request_reusing_an_id_in_flight_is_refused_409_with_a_rece
     cr_expect_not_null(strstr(got, "HTTP/1.1 200"), "%s", got);
     cr_expect_not_null(strstr(got, "\"id\":6"), "%s", got);
     free(got);
-    late = recv_until(cfd, "data:", 300);
+    late = testutil_recv_until(cfd, "data:", 300);
     cr_expect_null(strstr(late, "data:"), "the call's stream carries no other answer: %s", late);
     free(late);
     close(cfd);
@@ -372,7 +344,7 @@ Test(rev30_mcphttp, a_post_that_is_not_application_json_is_refused_415_and_opens
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         int fd = post_typed(&g, rows[i].type, "Origin: http://localhost:3000\r\n",
                             "application/json", INIT);
-        char *got = recv_until(fd, NULL, WAIT_MS);
+        char *got = testutil_recv_until(fd, NULL, WAIT_MS);
         close(fd);
         if (rows[i].ok) {
             cr_expect_not_null(strstr(got, "HTTP/1.1 200"), "row %zu: %s", i, got);
