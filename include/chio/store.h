@@ -58,16 +58,18 @@ CHIO_EXTERN int chio_store_open(const char *path, chio_store_mode mode, chio_sto
 /*
  * chio_store_check_dir - whether a read-write chio_store_open() of @path
  * would take it as a store's directory, checked without opening, creating
- * or changing anything: a missing path, a directory holding a store (its
- * CHIO-RECEIPT-STORE file), or one holding nothing but the files a store
- * keeps (what a store being made leaves when its process is killed). For
- * a command that should refuse a wrong path before it does other work.
+ * or changing anything: a missing path whose parent is a directory (the
+ * open makes it), a directory holding a store (its CHIO-RECEIPT-STORE
+ * file), or one holding nothing but the files a store keeps (what a store
+ * being made leaves when its process is killed). For a command that
+ * should refuse a wrong path before it does other work.
  * Returns: 0; CHIO_ESTORE (a directory of other files and no store, the
  * message naming one of them; a directory every user may write to; a
- * path that is not a directory, a symbolic link to nothing, or a
- * directory that cannot be read; the message says which); CHIO_EINVAL
- * (@path NULL or empty); CHIO_ENOMEM. The directory can change between
- * this check and the open, which checks again. Ownership: @path borrowed.
+ * path that is not a directory, a symbolic link to nothing, a missing
+ * path whose parent is not a directory, or a directory that cannot be
+ * read; the message says which); CHIO_EINVAL (@path NULL or empty);
+ * CHIO_ENOMEM. The directory can change between this check and the open,
+ * which checks again. Ownership: @path borrowed.
  */
 CHIO_EXTERN int chio_store_check_dir(const char *path, chio_error *err);
 

@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,25 @@ int chio__store_refuse_shared_dir(const char *path, chio_error *err)
     return 0;
 }
 
+/* A read-write open makes a missing store directory with mkdir(2), which
+ * needs its parent to be a directory already: 0 when it is, else
+ * CHIO_ESTORE as the open would fail. */
+static int missing_dir(const char *path, chio_error *err)
+{
+    struct stat st;
+    char *copy = strdup(path);
+    int ok;
+
+    if (copy == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    ok = stat(dirname(copy), &st) == 0 && S_ISDIR(st.st_mode);
+    free(copy);
+    if (ok)
+        return 0;
+    return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                      "cannot create %.200s: its parent is not an existing directory", path);
+}
+
 int chio_store_check_dir(const char *path, chio_error *err)
 {
     struct stat st;
@@ -106,7 +126,7 @@ int chio_store_check_dir(const char *path, chio_error *err)
     if (stat(path, &st) != 0) {
         e = errno;
         if (e == ENOENT && lstat(path, &st) != 0)
-            return 0; /* missing: a read-write open creates it */
+            return missing_dir(path, err); /* a read-write open makes it, if it can */
         return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "%.200s: %s", path,
                           e == ENOENT ? "a symbolic link to nothing" : strerror(e));
     }

@@ -151,8 +151,8 @@ Test(store_dir, missing_empty_existing_and_unmarked_stores_open)
  * empty directory, a store, a store without its sentinel (RocksDB's own
  * files and the exporter's position file are a store's), and a directory
  * of a user's files (CHIO_ESTORE naming the file), one every user may
- * write to; a regular file, a dangling symbolic link, NULL and "" are
- * refused without an open. */
+ * write to, a missing path under a missing parent; a regular file, a
+ * dangling symbolic link, NULL and "" are refused without an open. */
 Test(store_dir, the_directory_check_agrees_with_a_read_write_open)
 {
     char *missing = in_dir("c-missing"), *empty = in_dir("c-empty"), *store = in_dir("c-store");
@@ -213,6 +213,13 @@ Test(store_dir, the_directory_check_agrees_with_a_read_write_open)
     chio_error_init(&err);
     cr_expect_eq(chio_store_check_dir(dangling, &err), CHIO_ESTORE);
     cr_expect_not_null(strstr(err.message, "symbolic link to nothing"), "%s", err.message);
+    /* a missing path under a missing parent: mkdir cannot make it */
+    p = in_dir("c-nowhere/deeper");
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_check_dir(p, &err), CHIO_ESTORE);
+    cr_expect_not_null(strstr(err.message, "parent"), "%s", err.message);
+    cr_expect_eq(open_rw(p, &err), CHIO_ESTORE, "the open disagrees: %s", err.message);
+    free(p);
     cr_expect_eq(chio_store_check_dir(NULL, NULL), CHIO_EINVAL);
     cr_expect_eq(chio_store_check_dir("", NULL), CHIO_EINVAL);
     free(missing);
