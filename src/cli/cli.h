@@ -188,6 +188,27 @@ int cmd_serve(int argc, char **argv); /* cmd_serve.c: the sidecar (src/serve/) *
 /* bench_sidecar.c: `chio bench --compare-sidecar` (stores under @dir). */
 int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const char *seed_file,
                               int json);
+/* bench_limits.c: the reference measurements `chio bench` reports beside
+ * its calls. cli_bench_now: CLOCK_MONOTONIC in seconds.
+ * cli_bench_raw_sign_rate: signatures/s of @len-byte messages on one
+ * thread, about 1 s (0 when out of memory). cli_bench_paced_sign_us: p50
+ * of single signatures made one every @period_s s, *@late_us the p50 of
+ * how late the thread's timer woke it. cli_bench_fsync_p50_us: p50 of an
+ * 8 KiB write+fdatasync in @dir, back to back (@period_s 0) or paced; 0
+ * when no file can be made there. cli_bench_sign_all_cpus: one signing
+ * loop per online CPU at once for about 1 s; fills *@out and returns 0, or
+ * -1 (out zeroed) when not every loop could start. */
+typedef struct cli_sign_all_cpus {
+    int cpus;       /* loops run, one per online CPU */
+    double cpu_us;  /* thread CPU time per signature */
+    double per_sec; /* signatures/s of all loops together */
+} cli_sign_all_cpus;
+double cli_bench_now(void);
+double cli_bench_raw_sign_rate(const chio_keypair *kp, size_t len);
+double cli_bench_paced_sign_us(const chio_keypair *kp, size_t len, double period_s,
+                               double *late_us);
+double cli_bench_fsync_p50_us(const char *dir, double period_s);
+int cli_bench_sign_all_cpus(const chio_keypair *kp, size_t len, cli_sign_all_cpus *out);
 /* bench_threads.c: 1 when every signer thread of this process runs
  * SCHED_FIFO, 0 when one does not, -1 when none was found. */
 int cli_signers_realtime(void);

@@ -47,7 +47,9 @@ static const char bench_usage[] =
     "write+fdatasync in the store's directory (p50), and\n"
     "  limit = raw sign rate x signers                              (nosync)\n"
     "  limit = min(that, N / (raw sign time + 1.5 x fsync time))   (sync)\n"
-    "with achieved / limit. --rate R paces the calls (open loop: call n is due\n"
+    "with achieved / limit, and a signature's CPU with one signing loop per\n"
+    "online CPU at once (a busy neighbour slows a CPU on a VM or with SMT).\n"
+    "--rate R paces the calls (open loop: call n is due\n"
     "at n/R s, spread over the N threads; latency counts from when it was due,\n"
     "and --json's in_call_p50_us/in_call_p99_us from when the call started)\n"
     "and adds the paced sign time: a bare sign of a receipt-sized message every\n"
@@ -155,13 +157,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 typedef struct bench {
     chio_kernel *k;
     uint64_t calls;
@@ -170,7 +165,7 @@ typedef struct bench {
     int synthetic;
     int budget;   /* the grant carries max_invocations (never reached) */
     double rate;  /* open loop: calls/s scheduled in total; 0 = closed loop */
-    double start; /* the schedule's origin (now_s) */
+    double start; /* the schedule's origin (cli_bench_now) */
     char sid[CHIO_SESSION_ID_LEN + 1];
 } bench;
 
@@ -268,7 +263,7 @@ static void *caller_main(void *arg)
 
         if (n >= b->calls)
             break;
-        t0 = now_s();
+        t0 = cli_bench_now();
         if (b->rate > 0) {
             /* Open loop: call n is due at start + n / rate; its latency
              * counts from then, so waiting behind a slow system shows. */
@@ -280,7 +275,7 @@ static void *caller_main(void *arg)
             }
             t0 = due;
         }
-        started = now_s();
+        started = cli_bench_now();
         rc = b->synthetic ? sign_one(b, n, &r) : evaluate_one(b, n, &r);
         if (rc != 0) {
             if (c->errors++ == 0)
@@ -290,7 +285,7 @@ static void *caller_main(void *arg)
             continue;
         }
         {
-            double end = now_s();
+            double end = cli_bench_now();
             hist_add(&c->h, (uint64_t)((end - t0) * 1e6));
             hist_add(&c->in_call, (uint64_t)((end - started) * 1e6));
         }
@@ -299,93 +294,6 @@ static void *caller_main(void *arg)
         chio_receipt_free(r);
     }
     return NULL;
-}
-
-/* Single-thread OpenSSL Ed25519 rate over @len-byte messages, ~1 s. */
-static double raw_sign_rate(const chio_keypair *kp, size_t len)
-{
-    uint8_t sig[64];
-    char *msg = malloc(len);
-    double t0, el;
-    long n = 0, i;
-
-    if (msg == NULL)
-        return 0;
-    memset(msg, 'x', len);
-    t0 = now_s();
-    do {
-        for (i = 0; i < 64; i++)
-            chio_keypair_sign(kp, msg, len, sig);
-        n += 64;
-        el = now_s() - t0;
-    } while (el < 1.0);
-    free(msg);
-    return (double)n / el;
-}
-
-static int cmp_double(const void *a, const void *b);
-
-/* Sleep until @due (seconds on now_s()'s clock); returns when it woke, so
- * the caller can see how late the timer let it run. */
-static double sleep_until(double due)
-{
-    double t;
-
-    while ((t = now_s()) < due) {
-        double left = due - t;
-        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-    return t;
-}
-
-/* How many paced samples a reference measurement takes: about 2 s of them,
- * at least 9 and at most PACED_MAX. */
-#define PACED_MAX 201
-
-static int paced_samples(double period_s)
-{
-    int want = period_s > 0 ? (int)(2.0 / period_s) : 0;
-
-    return want > PACED_MAX ? PACED_MAX : want < 9 ? 9 : want;
-}
-
-static double median(double *v, int n)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
-    return v[n / 2];
-}
-
-/* p50 of single signatures of @len bytes made one every @period_s seconds:
- * what a paced caller's signature costs when the CPU's caches have gone
- * cold between calls. *@late_us gets the p50 of how late this thread woke
- * after each due time: the timer and scheduler wake-up every paced call
- * also pays, since its latency counts from when it was due. */
-static double paced_sign_us(const chio_keypair *kp, size_t len, double period_s, double *late_us)
-{
-    uint8_t sig[64];
-    double lat[PACED_MAX], late[PACED_MAX], due;
-    char *msg = malloc(len);
-    int n = 0, want = paced_samples(period_s);
-
-    *late_us = 0;
-    if (msg == NULL)
-        return 0;
-    memset(msg, 'x', len);
-    due = now_s();
-    while (n < want) {
-        double t0;
-        due += period_s;
-        t0 = sleep_until(due);
-        late[n] = (t0 - due) * 1e6;
-        chio_keypair_sign(kp, msg, len, sig);
-        lat[n++] = (now_s() - t0) * 1e6;
-    }
-    free(msg);
-    *late_us = median(late, n);
-    return median(lat, n);
 }
 
 /* Size of a synthetic receipt's signing input, for a fair raw rate. */
@@ -401,43 +309,6 @@ static size_t message_size(const chio_keypair *kp)
     chio_receipt_free(r);
     chio_receipt_builder_free(b);
     return len;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* p50 of a bare 8 KiB write + fdatasync in @dir, in microseconds (0 when
- * the directory cannot take a file): 64 back to back when @period_s is 0,
- * else one every @period_s seconds (the disk's path as cold as a paced
- * synchronous call finds it). */
-static double fsync_p50_us(const char *dir, double period_s)
-{
-    char path[4096], buf[8192];
-    double lat[PACED_MAX], due = now_s();
-    int fd, i, n = 0, want = period_s > 0 ? paced_samples(period_s) : 64;
-
-    if ((size_t)snprintf(path, sizeof(path), "%s/.chio-bench-fsync", dir) >= sizeof(path))
-        return 0;
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return 0;
-    memset(buf, 'f', sizeof(buf));
-    for (i = 0; i < want; i++) {
-        double t0;
-        if (period_s > 0)
-            sleep_until(due += period_s);
-        t0 = now_s();
-        if (pwrite(fd, buf, sizeof(buf), (off_t)i * (off_t)sizeof(buf)) != (ssize_t)sizeof(buf) ||
-            fdatasync(fd) != 0)
-            break;
-        lat[n++] = (now_s() - t0) * 1e6;
-    }
-    close(fd);
-    unlink(path);
-    return median(lat, n);
 }
 
 /* User + system CPU seconds of the whole process so far. */
@@ -540,6 +411,7 @@ int cmd_bench(int argc, char **argv)
     bench b;
     double raw, t0, elapsed, rate, cpu0, cpu, fsync_us, raw_us, cpu_us, limit, paced_us = 0;
     double late_us = 0, fsync_paced_us = 0;
+    cli_sign_all_cpus allc;
     size_t msg_len = 0;
     struct sigaction sa;
     int rc, json, first_error = 0, realtime = -1;
@@ -640,7 +512,7 @@ int cmd_bench(int argc, char **argv)
     }
     b.calls = calls;
     b.run_id = (uint64_t)time(NULL);
-    fsync_us = fsync_p50_us(opts[0].value, 0);
+    fsync_us = cli_bench_fsync_p50_us(opts[0].value, 0);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -659,7 +531,7 @@ int cmd_bench(int argc, char **argv)
     }
     cli_thread_times_read(&tt0);
     cpu0 = process_cpu_s();
-    t0 = now_s();
+    t0 = cli_bench_now();
     b.start = t0 + 0.001;
     for (i = 0; i < threads; i++) {
         cs[i].b = &b;
@@ -669,7 +541,7 @@ int cmd_bench(int argc, char **argv)
     }
     for (i = 0; i < started; i++)
         pthread_join(ts[i], NULL);
-    elapsed = now_s() - t0;
+    elapsed = cli_bench_now() - t0;
     cpu = process_cpu_s() - cpu0;
     cli_thread_times_read(&tt1);
     if (cfg.signer_realtime != 0)
@@ -691,15 +563,17 @@ int cmd_bench(int argc, char **argv)
     /* The raw limits after the run, with the kernel's threads gone, over
      * messages the size of this run's receipts. */
     raw = 0;
+    memset(&allc, 0, sizeof(allc));
     if (chio_keypair_generate(&kp, NULL) == 0) {
         if (msg_len == 0)
             msg_len = message_size(kp);
-        raw = raw_sign_rate(kp, msg_len);
+        raw = cli_bench_raw_sign_rate(kp, msg_len);
+        (void)cli_bench_sign_all_cpus(kp, msg_len, &allc); /* zeroed if it could not run */
         if (b.rate > 0 && !stop_requested)
-            paced_us = paced_sign_us(kp, msg_len, (double)threads / b.rate, &late_us);
+            paced_us = cli_bench_paced_sign_us(kp, msg_len, (double)threads / b.rate, &late_us);
     }
     if (b.rate > 0 && !stop_requested && cfg.durability == CHIO_DURABILITY_SYNC)
-        fsync_paced_us = fsync_p50_us(opts[0].value, (double)threads / b.rate);
+        fsync_paced_us = cli_bench_fsync_p50_us(opts[0].value, (double)threads / b.rate);
     chio_keypair_free(kp);
     rate = elapsed > 0 ? (double)ok / elapsed : 0;
     raw_us = raw > 0 ? 1e6 / raw : 0;
@@ -715,7 +589,9 @@ int cmd_bench(int argc, char **argv)
                "\"ratio_to_raw\":%.4f,\"raw_sign_us\":%.2f,\"fsync_p50_us\":%.1f,"
                "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
                "\"ratio_to_limit\":%.4f,\"sign_paced_p50_us\":%.1f,\"wake_late_p50_us\":%.1f,"
-               "\"fsync_paced_p50_us\":%.1f,\"signer_priority\":%d,\"signer_realtime\":%d,"
+               "\"fsync_paced_p50_us\":%.1f,\"sign_all_cpus\":%d,\"sign_all_cpus_us\":%.2f,"
+               "\"sign_all_cpus_per_sec\":%.1f,\"cpu_per_call_to_sign_all_cpus\":%.3f,\"signer_"
+               "priority\":%d,\"signer_realtime\":%d,"
                "\"signer_realtime_applied\":%s,"
                "\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
                "\"in_call_p50_us\":%llu,\"in_call_p99_us\":%llu,"
@@ -728,7 +604,8 @@ int cmd_bench(int argc, char **argv)
                (unsigned long long)signers,
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", rate, raw,
                raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
-               limit, limit > 0 ? rate / limit : 0, paced_us, late_us, fsync_paced_us,
+               limit, limit > 0 ? rate / limit : 0, paced_us, late_us, fsync_paced_us, allc.cpus,
+               allc.cpu_us, allc.per_sec, allc.cpu_us > 0 ? cpu_us / allc.cpu_us : 0,
                cfg.signer_priority, cfg.signer_realtime, realtime == 1 ? "true" : "false",
                (unsigned long long)hist_pct(all, 50), (unsigned long long)hist_pct(all, 99),
                (unsigned long long)hist_pct(all, 99.9), (unsigned long long)all->max,
@@ -756,6 +633,10 @@ int cmd_bench(int argc, char **argv)
                rate, limit > 0 ? rate / limit : 0, limit, raw > 0 ? rate / raw : 0, raw);
         printf("  limits         raw sign %.1f us, 8 KiB write+fdatasync p50 %.0f us\n", raw_us,
                fsync_us);
+        if (allc.cpus > 0)
+            printf("  all CPUs sign  %.1f us CPU per signature with %d CPUs signing at once "
+                   "(%.2fx the raw sign; %.0f/s together)\n",
+                   allc.cpu_us, allc.cpus, raw_us > 0 ? allc.cpu_us / raw_us : 0, allc.per_sec);
         if (paced_us > 0)
             printf("  paced sign     %.1f us p50 (one sign every %.2f ms on one thread; "
                    "woke %.1f us late, p50)\n",
@@ -768,8 +649,11 @@ int cmd_bench(int argc, char **argv)
         if (cfg.signer_realtime != 0)
             printf("  signer threads SCHED_FIFO %d: %s\n", cfg.signer_realtime,
                    realtime == 1 ? "applied" : "NOT applied (see the warning above)");
-        printf("  CPU per call   %.1f us  (%.2fx the raw sign time)\n", cpu_us,
+        printf("  CPU per call   %.1f us  (%.2fx the raw sign time", cpu_us,
                raw_us > 0 ? cpu_us / raw_us : 0);
+        if (allc.cpu_us > 0)
+            printf(", %.2fx a signature with all CPUs signing", cpu_us / allc.cpu_us);
+        printf(")\n");
         cli_thread_times_report(&tt0, &tt1, cpu, elapsed, ok, 0);
         printf("  latency (us)   p50 %llu  p99 %llu  p99.9 %llu  max %llu\n",
                (unsigned long long)hist_pct(all, 50), (unsigned long long)hist_pct(all, 99),

@@ -639,6 +639,26 @@ Test(cli, bench_reports_cpu_per_call_by_thread)
     cr_assert_eq(chio_json_get_double(chio_json_get(root, "machine_steal"), &steal), 0, "%s",
                  r.out);
     cr_expect(idle >= 0 && steal >= 0 && idle + steal <= 1.0, "%s", r.out);
+    /* One signing loop per online CPU: as many loops as CPUs, each
+     * signature's CPU in the range of the single-thread raw sign (a
+     * neighbour may slow it; nothing makes it 5x faster or 20x slower),
+     * and the ratio printed is the one its members give. */
+    {
+        double n = 0, all_us = 0, raw_us = 0, per_sec = 0, ratio = 0;
+        cr_assert_eq(chio_json_get_double(chio_json_get(root, "sign_all_cpus"), &n), 0, "%s",
+                     r.out);
+        cr_expect_eq((long)n, sysconf(_SC_NPROCESSORS_ONLN), "%s", r.out);
+        cr_assert_eq(chio_json_get_double(chio_json_get(root, "sign_all_cpus_us"), &all_us), 0);
+        cr_assert_eq(chio_json_get_double(chio_json_get(root, "raw_sign_us"), &raw_us), 0);
+        cr_expect(raw_us > 0 && all_us > raw_us / 5 && all_us < raw_us * 20, "%s", r.out);
+        cr_assert_eq(chio_json_get_double(chio_json_get(root, "sign_all_cpus_per_sec"), &per_sec),
+                     0);
+        cr_expect(per_sec > 0, "%s", r.out);
+        cr_assert_eq(
+            chio_json_get_double(chio_json_get(root, "cpu_per_call_to_sign_all_cpus"), &ratio), 0);
+        cr_expect(ratio > 0 && ratio > total / all_us * 0.99 && ratio < total / all_us * 1.01, "%s",
+                  r.out);
+    }
     chio_json_doc_free(doc);
     testutil_cli_free(&r);
     free(db);
