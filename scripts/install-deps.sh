@@ -31,7 +31,7 @@ PKGS=(
     valgrind          # memcheck over the CLI (make test, make valgrind)
     clang             # libFuzzer for the fuzz targets (make fuzz, .ci/run's smoke run)
     libmicrohttpd-dev # HTTP server of `chio serve` (src/serve/) and `chio mcp serve-http` (src/mcp/http.c)
-    libnats-dev       # NATS C client: `chio export` and `chio fleet` (src/export/nats.c)
+    libnats-dev       # NATS C client: `chio export` and `chio fleet` (src/export/nats.c, nats_read.c)
     nats-server       # the JetStream cluster of the fleet tests (scripts/nats-cluster.sh)
     locales           # /usr/share/i18n/charmaps: a test builds a decimal-comma locale with localedef
 )

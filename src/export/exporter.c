@@ -43,49 +43,13 @@
 #include "export.h"
 #include "replay.h"
 #include "transport.h"
+#include "exporter_internal.h"
 
 #define SAVE_EVERY    512 /* publishes between two position saves (also once a second) */
-#define RESCAN        7   /* visitor result: the stream moved; scan again from the new end */
-#define STOPPED       8   /* visitor result: a stop was asked for */
-#define DIVERGED      9   /* visitor result: the stream disagrees with the store */
-#define FAILED        10  /* visitor result: an error, said on err */
-#define WENT_BACK     11  /* scan result: the subject no longer reaches the message known */
 #define DEFAULT_STALL 60000u
 /* Room left in a message for its headers (message id, expectations, run
  * seqs: under 512 bytes): the servers' max_payload counts them too. */
 #define HEADER_ROOM 1024u
-
-typedef struct subj {
-    char name[128];
-    uint64_t seq;      /* the last item seq the stream holds on this subject */
-    uint64_t position; /* its stream position; 0 when the subject is empty */
-} subj;
-
-/* The run of receipts being gathered for the next message. */
-typedef struct run {
-    char *buf;
-    size_t len, cap;
-    uint64_t first, count;
-} run;
-
-typedef struct ex {
-    const chio__export_config *cfg;
-    run b;
-    unsigned max_items;
-    FILE *err;
-    chio_store *s;
-    chio__xp *t;
-    char key[65], key_field[90];
-    subj r, c;
-    uint64_t local_first, local_last;
-    uint64_t published_r, published_c, duplicates;
-    uint64_t unsaved, last_save_ms;
-    char *pos_path;
-    char ident[128]; /* the store directory opened (chio__fleet_store_identity()) */
-    int replicas;
-    int anchored;   /* r and c name messages this run published or read (else: read whole) */
-    char nonce[17]; /* this run's part of every message id: 16 random hex digits */
-} ex;
 
 static uint64_t now_ms(void)
 {
@@ -166,184 +130,6 @@ static void maybe_save(ex *e)
 static uint64_t saved_field(ex *e, const char *field)
 {
     return chio__export_position_field(e->pos_path, e->key, field);
-}
-
-/* ---- what the stream holds ------------------------------------------------------------ */
-
-/* A read of one subject (scan_subject()). */
-typedef struct scan_ctx {
-    ex *e;
-    int receipts;
-    int verdict;       /* 0, or FAILED */
-    uint64_t first;    /* the store's first item of the kind: those below were archived here */
-    uint64_t next;     /* the next seq the stream holds, as the store does, after all before it */
-    uint64_t archived; /* the largest seq below @first read */
-    uint64_t top;      /* the largest seq read that the store holds with the same bytes */
-    uint64_t foreign;  /* items another client wrote */
-    uint64_t last_at;  /* the position of the subject's last message */
-    uint64_t held;     /* a whole read: the stream's first position held (those below are gone) */
-    chio__suspects sus;
-} scan_ctx;
-
-/* Whether the run may start at item @m, above @sc->next, at the start of a
- * whole read: the messages before it were removed from the stream (aged
- * out, purged), not never published. The exporter appends each message
- * after the subject's last position (Nats-Expected-Last-Subject-Sequence,
- * enforced by the stream): its first message still held names a position
- * below the stream's first. A message another client published ahead of
- * the exporter names a position the stream holds, or none. */
-static int run_starts_here(const scan_ctx *sc, const chio__xp_msg *m)
-{
-    return sc->held > 1 && sc->next == sc->first && m->item_seq == m->msg_first && m->has_expect &&
-           m->expect_last != 0 && m->expect_last < sc->held;
-}
-
-/* One item of the subject: is it the store's next one? */
-static int on_scanned(void *vctx, const chio__xp_msg *m)
-{
-    scan_ctx *sc = vctx;
-    ex *e = sc->e;
-    char *mine = NULL;
-    size_t len = 0;
-    uint64_t seq = m->item_seq;
-    int rc;
-
-    if (m->position > sc->last_at)
-        sc->last_at = m->position;
-    if (sc->verdict != 0)
-        return 0;
-    if (seq == 0) {
-        sc->foreign++; /* no run headers: another client's (fleet verify names it) */
-        return 0;
-    }
-    if (seq < sc->first) {
-        if (seq > sc->archived)
-            sc->archived = seq; /* archived here since: nothing to compare */
-        return 0;
-    }
-    rc = sc->receipts ? chio_store_get_receipt(e->s, seq, &mine, &len, NULL)
-                      : chio_store_get_checkpoint(e->s, seq, &mine, &len, NULL);
-    if (rc == 0 && len == m->len && memcmp(mine, m->data, len) == 0) {
-        /* The store's item; the run goes on only from the one before it:
-         * an item published ahead by someone who holds it (a tool caller
-         * gets its receipts) says nothing of the seqs between. */
-        if (seq > sc->next && run_starts_here(sc, m))
-            sc->next = seq; /* the ones before it were removed from the stream */
-        if (seq == sc->next)
-            sc->next++;
-        if (seq > sc->top)
-            sc->top = seq;
-    } else if (rc != 0 && rc != CHIO_ENOTFOUND) {
-        fprintf(e->err, "chio export: reading %" PRIu64 " from the store failed\n", seq);
-        sc->verdict = FAILED;
-    } else if (chio__fleet_is_publication(e->s, e->key, sc->receipts, seq, m->data, m->len)) {
-        chio__suspect_add(&sc->sus, m, rc == 0 ? "forked" : "rewound", seq);
-    } else {
-        sc->foreign++;
-    }
-    chio_free(mine);
-    return 0;
-}
-
-/* Where the stream stands for @sj, checked against the store: the subject
- * is read from position @from (the last message this exporter knows as its
- * own, whose run ends at @seq; 0 and 0 to read it whole), and the exporter
- * goes on after the last item the stream holds, as the store does, with
- * every one before it (from @seq on): not after the last message, which
- * anyone who may publish can write, with a receipt of the kernel's that
- * was not exported yet. A kernel publication that the store lacks or
- * differs from is a rollback (unless it is a copy of a receipt archived
- * here, replay.h). Returns 0, DIVERGED, FAILED, or a transport code (retry). */
-static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t seq)
-{
-    scan_ctx *sc = calloc(1, sizeof(*sc));
-    const chio__suspect *p = NULL;
-    uint64_t first = 1, last = 0, end;
-    int rc;
-
-    if (sc == NULL) {
-        fprintf(e->err, "chio export: out of memory\n");
-        return FAILED;
-    }
-    if (receipts && chio_store_seq_range(e->s, &first, &last, NULL) == 0 && last == 0)
-        first = 1;
-    if (!receipts)
-        first = chio__fleet_store_first_checkpoint(e->s);
-    sc->e = e;
-    sc->receipts = receipts;
-    sc->first = first;
-    sc->next = seq + 1 > first ? seq + 1 : first;
-    if (from == 0) {
-        chio__xp_state st;
-        rc = chio__xp_state_get(e->t, &st);
-        if (rc != 0) {
-            free(sc);
-            return rc == CHIO__XP_ENOTFOUND ? CHIO__XP_ETIMEOUT : rc;
-        }
-        sc->held = st.first;
-    }
-    rc = chio__xp_read(e->t, sj->name, from > 1 ? from : 1, on_scanned, sc);
-    if (rc == 0 && sc->verdict == 0)
-        rc = chio__suspects_resolve(e->t, sj->name, first, &sc->sus);
-    if (rc != 0) {
-        free(sc);
-        return rc == CHIO__XP_ENOTFOUND ? CHIO__XP_ETIMEOUT : rc; /* it was there: retry */
-    }
-    if (from > 1 && sc->last_at < from) {
-        free(sc); /* the message known is gone (a stream made again): read it whole */
-        return WENT_BACK;
-    }
-    if (sc->verdict != 0 || (p = chio__suspect_rollback(&sc->sus)) != NULL) {
-        rc = sc->verdict;
-        if (rc == 0) {
-            fprintf(e->err,
-                    "chio export: %s %" PRIu64 " that kernel %s published is %s this store: "
-                    "the store was %s (chio fleet witness names the first differing seq); "
-                    "nothing published\n",
-                    receipts ? "receipt" : "checkpoint", p->seq, e->key,
-                    strcmp(p->kind, "forked") == 0 ? "different in" : "missing from", p->kind);
-            rc = DIVERGED;
-        }
-        free(sc);
-        return rc;
-    }
-    /* the last item held with every one before it; below the store's
-     * first, what the stream holds of the archived ones */
-    end = sc->next > first ? sc->next - 1 : (seq > sc->archived ? seq : sc->archived);
-    if (sc->foreign + chio__suspect_replays(&sc->sus) > 0)
-        fprintf(e->err,
-                "chio export: %s holds %" PRIu64 " item(s) that are not kernel %s's own "
-                "(another client wrote them; fleet verify names them)\n",
-                sj->name, sc->foreign + chio__suspect_replays(&sc->sus), e->key);
-    if (sc->top > end)
-        fprintf(e->err,
-                "chio export: %s holds %s %" PRIu64 " but not %" PRIu64 " (published ahead of "
-                "the exporter by another client): publishing from %" PRIu64 "\n",
-                sj->name, receipts ? "receipt" : "checkpoint", sc->top, end + 1, end + 1);
-    sj->seq = end;
-    if (sc->last_at > sj->position)
-        sj->position = sc->last_at;
-    free(sc);
-    return 0;
-}
-
-/* Where the stream stands for @sj. Within a run, from the last message
- * this exporter published or read (e->anchored); at the start, and after
- * the store was opened again, from the subject's beginning: the position
- * file can be edited, and the stream's last message written by anyone.
- * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
-static int sync_subject(ex *e, subj *sj, int receipts)
-{
-    int rc = WENT_BACK;
-
-    if (e->anchored)
-        rc = scan_subject(e, sj, receipts, sj->position, sj->seq);
-    if (rc == WENT_BACK) {
-        sj->seq = 0;
-        sj->position = 0;
-        rc = scan_subject(e, sj, receipts, 0, 0);
-    }
-    return rc == WENT_BACK ? CHIO__XP_ETIMEOUT : rc;
 }
 
 /* ---- publishing ------------------------------------------------------------------------ */
@@ -434,7 +220,7 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
         if (rc == CHIO__XP_ECONFLICT) {
             /* Someone (this exporter's earlier try, or another exporter)
              * appended meanwhile: look where the subject stands now. */
-            rc = sync_subject(e, sj, receipts);
+            rc = chio__export_sync_subject(e, sj, receipts);
             if (rc == DIVERGED || rc == FAILED)
                 return rc;
             if (rc == 0) {
@@ -645,9 +431,9 @@ static int resync(ex *e)
 
     e->anchored = 0; /* another store: check the whole subject against it */
     for (;;) {
-        rc = sync_subject(e, &e->r, 1);
+        rc = chio__export_sync_subject(e, &e->r, 1);
         if (rc == 0)
-            rc = sync_subject(e, &e->c, 0);
+            rc = chio__export_sync_subject(e, &e->c, 0);
         if (rc == 0)
             e->anchored = 1;
         if (rc == 0 || rc == DIVERGED || rc == FAILED)
@@ -687,9 +473,9 @@ static int connect_and_sync(ex *e)
     for (;;) {
         rc = chio__xp_ensure_stream(e->t, subjects, 2, &e->replicas, NULL);
         if (rc == 0)
-            rc = sync_subject(e, &e->r, 1);
+            rc = chio__export_sync_subject(e, &e->r, 1);
         if (rc == 0)
-            rc = sync_subject(e, &e->c, 0);
+            rc = chio__export_sync_subject(e, &e->c, 0);
         if (rc == 0 || rc == DIVERGED || rc == FAILED)
             break;
         if (stopping(e))

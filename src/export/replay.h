@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * export/replay.h - telling a receipt the store lost from a copy of one it
- * archived (exporter.c, witness.c). A stream item signed by the kernel that
+ * archived (exporter_scan.c, witness.c). A stream item signed by the kernel that
  * the store lacks, or holds other bytes for, is a rollback of the store,
  * unless it is a receipt the store archived (`chio receipt archive` deletes
  * it and its id from the live store) published again by another client
