@@ -51,21 +51,6 @@
  * seqs: under 512 bytes): the servers' max_payload counts them too. */
 #define HEADER_ROOM 1024u
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void nap_ms(unsigned ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 static void note_acked(ex *e)
 {
     if (e->cfg->status != NULL)
@@ -112,7 +97,7 @@ static int save_position(ex *e)
                  e->c.position, e->c.seq, e->key, e->r.position, e->r.seq, e->cfg->stream,
                  (long long)time(NULL));
     e->unsaved = 0;
-    e->last_save_ms = now_ms();
+    e->last_save_ms = chio__xp_now_ms();
     if (chio__export_write_atomically(e->pos_path, text, (size_t)n) != 0) {
         fprintf(e->err, "chio export: cannot write %s: %s\n", e->pos_path, strerror(errno));
         return -1;
@@ -122,7 +107,7 @@ static int save_position(ex *e)
 
 static void maybe_save(ex *e)
 {
-    if (e->unsaved > 0 && (e->unsaved >= SAVE_EVERY || now_ms() - e->last_save_ms >= 1000))
+    if (e->unsaved > 0 && (e->unsaved >= SAVE_EVERY || chio__xp_now_ms() - e->last_save_ms >= 1000))
         save_position(e);
 }
 
@@ -184,8 +169,8 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
     p.item_last = last;
     p.data = data;
     p.len = len;
-    deadline = now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
-    next_note = now_ms() + 5000;
+    deadline = chio__xp_now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
+    next_note = chio__xp_now_ms() + 5000;
     for (;;) {
         p.expect_last = sj->position;
         rc = chio__xp_publish(e->t, &p, &position, &dup);
@@ -231,18 +216,18 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
         }
         if (stopping(e))
             return STOPPED;
-        if (!e->cfg->follow && now_ms() > deadline) {
+        if (!e->cfg->follow && chio__xp_now_ms() > deadline) {
             fprintf(e->err, "chio export: no acknowledgement for %u s: %s\n",
                     (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL) / 1000,
                     chio__xp_errmsg(e->t));
             return FAILED;
         }
-        if (now_ms() > next_note) {
+        if (chio__xp_now_ms() > next_note) {
             fprintf(e->err, "chio export: retrying %s seq %" PRIu64 "..%" PRIu64 ": %s\n", sj->name,
                     first, last, chio__xp_errmsg(e->t));
-            next_note = now_ms() + 10000;
+            next_note = chio__xp_now_ms() + 10000;
         }
-        nap_ms(backoff);
+        chio__xp_nap_ms(backoff);
         backoff = backoff < 1000 ? backoff * 2 : 1000;
     }
 }
@@ -391,7 +376,7 @@ static int export_pass(ex *e)
  * Returns 0, or -1 when stopped. */
 static int open_following(ex *e)
 {
-    uint64_t start = now_ms(), next_note = start + 10000;
+    uint64_t start = chio__xp_now_ms(), next_note = start + 10000;
 
     for (;;) {
         chio__fleet_store_identity(e->cfg->db, e->ident);
@@ -400,12 +385,12 @@ static int open_following(ex *e)
             return 0;
         if (stopping(e))
             return -1;
-        if (now_ms() > next_note) {
+        if (chio__xp_now_ms() > next_note) {
             chio_store *s = chio__fleet_open_store("export", e->cfg->db, 1, e->err);
             chio_store_close(s);
-            next_note = now_ms() + 60000;
+            next_note = chio__xp_now_ms() + 60000;
         }
-        nap_ms(250);
+        chio__xp_nap_ms(250);
     }
 }
 
@@ -417,7 +402,7 @@ static int learn_key(ex *e)
             return 0;
         if (!e->cfg->follow || stopping(e))
             return -1;
-        nap_ms(100);
+        chio__xp_nap_ms(100);
         chio_store_catch_up(e->s, NULL);
     }
 }
@@ -440,7 +425,7 @@ static int resync(ex *e)
             return rc;
         if (stopping(e))
             return STOPPED;
-        nap_ms(200);
+        chio__xp_nap_ms(200);
     }
 }
 
@@ -450,7 +435,7 @@ static int connect_and_sync(ex *e)
                                            "chio.*." CHIO__FLEET_CHECKPOINTS};
     char why[512];
     uint64_t saved, next_note = 0;
-    uint64_t deadline = now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
+    uint64_t deadline = chio__xp_now_ms() + (e->cfg->stall_ms ? e->cfg->stall_ms : DEFAULT_STALL);
     int rc;
 
     /* With --follow, servers not up yet are waited for (said once a minute). */
@@ -462,13 +447,13 @@ static int connect_and_sync(ex *e)
             fprintf(e->err, "chio export: %s\n", why);
             return FAILED;
         }
-        if (now_ms() >= next_note) {
+        if (chio__xp_now_ms() >= next_note) {
             fprintf(e->err, "chio export: %s (waiting)\n", why);
-            next_note = now_ms() + 60000;
+            next_note = chio__xp_now_ms() + 60000;
         }
         if (stopping(e))
             return STOPPED;
-        nap_ms(500);
+        chio__xp_nap_ms(500);
     }
     for (;;) {
         rc = chio__xp_ensure_stream(e->t, subjects, 2, &e->replicas, NULL);
@@ -480,11 +465,11 @@ static int connect_and_sync(ex *e)
             break;
         if (stopping(e))
             return STOPPED;
-        if (!e->cfg->follow && now_ms() > deadline) {
+        if (!e->cfg->follow && chio__xp_now_ms() > deadline) {
             fprintf(e->err, "chio export: stream %s: %s\n", e->cfg->stream, chio__xp_errmsg(e->t));
             return FAILED;
         }
-        nap_ms(200);
+        chio__xp_nap_ms(200);
     }
     if (rc != 0)
         return rc;
@@ -547,7 +532,7 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
             break;
         if (e.unsaved > 0)
             save_position(&e);
-        nap_ms(cfg->poll_ms ? cfg->poll_ms : 100);
+        chio__xp_nap_ms(cfg->poll_ms ? cfg->poll_ms : 100);
         if (stopping(&e))
             break;
         chio__fleet_store_identity(cfg->db, now_ident);

@@ -92,21 +92,6 @@ int chio__nats_last(chio__xp *t, const char *subject, chio__xp_visit_fn fn, void
     return rc;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void nap_ms(unsigned ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* NATS subject matching: "*" is one token, a final ">" one or more. */
 static int subject_matches(const char *filter, const char *subject)
 {
@@ -229,11 +214,11 @@ static int read_end_all(nats_xp *n, const char *filter, int pattern, uint64_t *e
         int asked = 0;
         uint64_t e;
 
-        if (now_ms() < n->url_down_until[i])
+        if (chio__xp_now_ms() < n->url_down_until[i])
             continue;
         e = probe_end(n, n->urls[i], filter, pattern, &asked);
         if (!asked) /* down or unreachable: each probe could cost a second */
-            n->url_down_until[i] = now_ms() + PROBE_BACKOFF_MS;
+            n->url_down_until[i] = chio__xp_now_ms() + PROBE_BACKOFF_MS;
         if (e > *end)
             *end = e;
     }
@@ -245,7 +230,7 @@ static int read_end_all(nats_xp *n, const char *filter, int pattern, uint64_t *e
 static int read_start(nats_xp *n, const char *filter, int pattern, uint64_t from, uint64_t *end,
                       natsSubscription **sub)
 {
-    uint64_t deadline = now_ms() + READ_STALL_MS;
+    uint64_t deadline = chio__xp_now_ms() + READ_STALL_MS;
     jsSubOptions so;
     jsErrCode je;
     natsStatus s;
@@ -271,9 +256,9 @@ static int read_start(nats_xp *n, const char *filter, int pattern, uint64_t from
             }
             rc = chio__nats_fail(&n->base, chio__nats_code(s, je), filter, s, je);
         }
-        if ((rc != CHIO__XP_ETIMEOUT && rc != CHIO__XP_ECONNECT) || now_ms() > deadline)
+        if ((rc != CHIO__XP_ETIMEOUT && rc != CHIO__XP_ECONNECT) || chio__xp_now_ms() > deadline)
             return rc;
-        nap_ms(250);
+        chio__xp_nap_ms(250);
     }
 }
 
@@ -291,7 +276,7 @@ static int fill_gap(nats_xp *n, const char *filter, uint64_t from, uint64_t to,
     int rc = 0;
 
     for (p = from; rc == 0 && p <= to; p++) {
-        uint64_t deadline = now_ms() + READ_STALL_MS;
+        uint64_t deadline = chio__xp_now_ms() + READ_STALL_MS;
         natsMsg *m = NULL;
         jsErrCode je;
         natsStatus s;
@@ -302,9 +287,10 @@ static int fill_gap(nats_xp *n, const char *filter, uint64_t from, uint64_t to,
             if (s == NATS_OK || je == JS_NO_MESSAGE || s == NATS_NOT_FOUND)
                 break;
             rc = chio__nats_fail(&n->base, chio__nats_code(s, je), filter, s, je);
-            if ((rc != CHIO__XP_ETIMEOUT && rc != CHIO__XP_ECONNECT) || now_ms() > deadline)
+            if ((rc != CHIO__XP_ETIMEOUT && rc != CHIO__XP_ECONNECT) ||
+                chio__xp_now_ms() > deadline)
                 return rc;
-            nap_ms(250);
+            chio__xp_nap_ms(250);
         }
         rc = 0;
         if (s == NATS_OK && subject_matches(filter, natsMsg_GetSubject(m)))
@@ -338,7 +324,7 @@ int chio__nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vis
         last_seen = from > 0 ? from - 1 : 0;
     if (pattern && n->first > 0 && n->first - 1 > last_seen)
         last_seen = n->first - 1 < end ? n->first - 1 : end;
-    stall = now_ms() + READ_STALL_MS;
+    stall = chio__xp_now_ms() + READ_STALL_MS;
     for (;;) {
         if (rc != 0)
             break;
@@ -353,14 +339,14 @@ int chio__nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vis
              * messages and call the rest clean. Ask again, a little
              * later, until the end holds twice running. */
             uint64_t again = 0;
-            nap_ms(END_CONFIRM_MS);
+            chio__xp_nap_ms(END_CONFIRM_MS);
             rc = read_end_all(n, filter, pattern, &again);
             if (rc != 0)
                 break;
             if (again > end) {
                 end = again;
                 confirmed = 0;
-                stall = now_ms() + READ_STALL_MS;
+                stall = chio__xp_now_ms() + READ_STALL_MS;
             } else {
                 confirmed++;
             }
@@ -371,11 +357,11 @@ int chio__nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vis
 
         s = natsSubscription_NextMsg(&m, sub, 1000);
         if (s == NATS_TIMEOUT) {
-            if (pattern && now_ms() > stall - READ_STALL_MS + 2000) {
+            if (pattern && chio__xp_now_ms() > stall - READ_STALL_MS + 2000) {
                 /* the consumer's server has nothing more: the leader has */
                 rc = fill_gap(n, filter, last_seen + 1, end, fn, ctx);
                 last_seen = end;
-            } else if (now_ms() > stall) {
+            } else if (chio__xp_now_ms() > stall) {
                 rc = chio__xp_fail(t, CHIO__XP_ETIMEOUT,
                                    "%s: no message for %d s (read up to position %" PRIu64
                                    " of %" PRIu64 ")",
@@ -393,7 +379,7 @@ int chio__nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vis
         }
         seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
-        stall = now_ms() + READ_STALL_MS;
+        stall = chio__xp_now_ms() + READ_STALL_MS;
         if (seq > end && (!pattern || last_seen < end)) {
             /* Past the end asked for, before the read got there (the
              * positions up to it gone): the stream grew meanwhile. Take
@@ -459,14 +445,14 @@ int chio__nats_state(chio__xp *t, chio__xp_state *st)
         chio__xp_state other;
         int asked = 0;
 
-        if (now_ms() < n->url_down_until[i])
+        if (chio__xp_now_ms() < n->url_down_until[i])
             continue;
         memset(&other, 0, sizeof(other));
         if (probe(n, n->urls[i], ask_state, &other, &asked) == 0 &&
             (other.last > st->last || (other.last == st->last && gone(&other) > gone(st))))
             *st = other;
         if (!asked)
-            n->url_down_until[i] = now_ms() + PROBE_BACKOFF_MS;
+            n->url_down_until[i] = chio__xp_now_ms() + PROBE_BACKOFF_MS;
     }
     return rc;
 }

@@ -3,12 +3,14 @@
  * export/transport.c - the transport seam (transport.h): picks the
  * implementation from the URL scheme and forwards each call to it; the
  * code table's names; a server's text made safe to quote; server URLs
- * as messages may show them (passwords and tokens hidden). No client
+ * as messages may show them (passwords and tokens hidden); the
+ * monotonic clock and naps the retry loops use. No client
  * library is seen here.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "transport.h"
 
@@ -189,4 +191,19 @@ void chio__xp_shown(char *out, size_t cap, const char *s)
         }
     }
     out[o] = '\0';
+}
+
+uint64_t chio__xp_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void chio__xp_nap_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+
+    nanosleep(&ts, NULL);
 }

@@ -181,7 +181,8 @@ typedef struct chio__xp_state {
  */
 int chio__xp_state_get(chio__xp *t, chio__xp_state *st);
 
-/* ---- for implementations (nats.c): the handle's first member ------------------------- */
+/* ---- for implementations (nats.c, nats_read.c): the handle's first member
+ * ------------------------- */
 
 typedef struct chio__xp_ops {
     const char *scheme; /* "nats" */
@@ -209,6 +210,10 @@ int chio__xp_fail(chio__xp *t, int rc, const char *fmt, ...) __attribute__((form
  * is not UTF-8 shown as '?' (a server's ESC must not reach a terminal, its
  * newline must not add a log line). @cap at least 5. */
 void chio__xp_shown(char *out, size_t cap, const char *s);
+/* The monotonic clock in milliseconds, and a nap of @ms milliseconds
+ * (retry loops, here and in their callers). */
+uint64_t chio__xp_now_ms(void);
+void chio__xp_nap_ms(unsigned ms);
 
 extern const chio__xp_ops chio__xp_nats;
 
