@@ -2,7 +2,7 @@
 /*
  * cli/bench_limits.c - the reference measurements `chio bench` sets its
  * calls against, taken in the same run: the raw OpenSSL Ed25519 signing
- * rate on one thread, the same with every online CPU signing at once,
+ * rate on one thread, the same with every usable CPU signing at once,
  * a paced (cold-cache) signature, and a bare 8 KiB write+fdatasync in
  * the store's directory, back to back or paced.
  *
@@ -12,6 +12,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,7 +177,7 @@ double cli_bench_fsync_p50_us(const char *dir, double period_s)
  * A call's CPU time is measured while every CPU works, and on a virtual
  * machine (or with SMT) a CPU's speed then depends on what its neighbour
  * runs: the single-thread rate above is a best case. This runs one signing
- * loop per online CPU, started together, and reports the CPU each
+ * loop per CPU the process may use, started together, and reports the CPU each
  * signature took (thread CPU clocks) and the combined rate. */
 
 #define ALL_CPUS_MAX 256
@@ -208,12 +209,24 @@ static void *all_cpus_main(void *p)
     return NULL;
 }
 
+/* The CPUs this process may run on (its affinity mask; a cpuset or
+ * taskset may allow fewer than are online), else the online count. */
+static long usable_cpus(void)
+{
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 int cli_bench_sign_all_cpus(const chio_keypair *kp, size_t len, cli_sign_all_cpus *out)
 {
     all_cpus_go start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     all_cpus_arg args[ALL_CPUS_MAX];
     pthread_t ts[ALL_CPUS_MAX];
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN), started = 0, i, n = 0;
+    long ncpu = usable_cpus(), started = 0, i, n = 0;
     double t0, el, cpu = 0;
     char *msg;
 

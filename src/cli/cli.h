@@ -196,10 +196,10 @@ int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const
  * how late the thread's timer woke it. cli_bench_fsync_p50_us: p50 of an
  * 8 KiB write+fdatasync in @dir, back to back (@period_s 0) or paced; 0
  * when no file can be made there. cli_bench_sign_all_cpus: one signing
- * loop per online CPU at once for about 1 s; fills *@out and returns 0, or
+ * loop per CPU the process may run on, at once, for about 1 s; fills *@out and returns 0, or
  * -1 (out zeroed) when not every loop could start. */
 typedef struct cli_sign_all_cpus {
-    int cpus;       /* loops run, one per online CPU */
+    int cpus;       /* loops run, one per usable CPU */
     double cpu_us;  /* thread CPU time per signature */
     double per_sec; /* signatures/s of all loops together */
 } cli_sign_all_cpus;

@@ -48,7 +48,7 @@ static const char bench_usage[] =
     "  limit = raw sign rate x signers                              (nosync)\n"
     "  limit = min(that, N / (raw sign time + 1.5 x fsync time))   (sync)\n"
     "with achieved / limit, and a signature's CPU with one signing loop per\n"
-    "online CPU at once (a busy neighbour slows a CPU on a VM or with SMT).\n"
+    "usable CPU at once (a busy neighbour slows a CPU on a VM or with SMT).\n"
     "--rate R paces the calls (open loop: call n is due\n"
     "at n/R s, spread over the N threads; latency counts from when it was due,\n"
     "and --json's in_call_p50_us/in_call_p99_us from when the call started)\n"
@@ -634,9 +634,10 @@ int cmd_bench(int argc, char **argv)
         printf("  limits         raw sign %.1f us, 8 KiB write+fdatasync p50 %.0f us\n", raw_us,
                fsync_us);
         if (allc.cpus > 0)
-            printf("  all CPUs sign  %.1f us CPU per signature with %d CPUs signing at once "
+            printf("  all CPUs sign  %.1f us CPU per signature with %d CPU%s signing at once "
                    "(%.2fx the raw sign; %.0f/s together)\n",
-                   allc.cpu_us, allc.cpus, raw_us > 0 ? allc.cpu_us / raw_us : 0, allc.per_sec);
+                   allc.cpu_us, allc.cpus, allc.cpus == 1 ? "" : "s",
+                   raw_us > 0 ? allc.cpu_us / raw_us : 0, allc.per_sec);
         if (paced_us > 0)
             printf("  paced sign     %.1f us p50 (one sign every %.2f ms on one thread; "
                    "woke %.1f us late, p50)\n",
