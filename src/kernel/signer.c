@@ -198,13 +198,19 @@ static int listed(chio_kernel *k)
 /* Test hooks (chio__kernel_slow_signs, chio__kernel_hold_batches): a
  * signer that takes long over its batch, or holds it until a caller's
  * receipt is on the commit list, so that a test can call while the batch
- * is held. Polls in 1 ms steps: a test's path only. */
-static void nap_before_signing(chio_kernel *k)
+ * is held. The list can be taken again before a 1 ms poll sees it (the
+ * commit thread woken by something else commits the caller's receipt
+ * alone), so a group committed since @groups (the count read before the
+ * batch was marked held) ends it too: else the signer would sit out the
+ * whole cap. Polls in 1 ms steps: a test's path only. */
+static void nap_before_signing(chio_kernel *k, uint64_t groups)
 {
     uint32_t cap = __atomic_load_n(&k->hold_batch_us, __ATOMIC_RELAXED), waited;
 
     chio__kernel_nap_us(__atomic_load_n(&k->slow_sign_us, __ATOMIC_RELAXED));
-    for (waited = 0; waited < cap && !listed(k); waited += 1000)
+    for (waited = 0;
+         waited < cap && !listed(k) && __atomic_load_n(&k->m_batches, __ATOMIC_RELAXED) == groups;
+         waited += 1000)
         chio__kernel_nap_us(1000);
 }
 
@@ -452,8 +458,9 @@ static void *signer_main(void *arg)
     for (;;) {
         n = chio__queue_pop_batch_mpmc(&k->queue, items, max);
         if (n > 0) {
+            uint64_t groups = __atomic_load_n(&k->m_batches, __ATOMIC_RELAXED);
             hold_batch(k);
-            nap_before_signing(k);
+            nap_before_signing(k, groups);
             /* With WAL syncs, each receipt goes on the commit list as soon
              * as it is signed, so a commit thread returning from a sync
              * takes everything signed meanwhile. It is woken for the first

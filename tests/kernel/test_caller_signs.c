@@ -95,6 +95,8 @@ static uint64_t timed_sign(chio_kernel *k, uint64_t n)
  * caller's receipt alone while the signer still held its batch (two
  * groups, the call back at once, both receipts committed: twice in about
  * twenty clean-clone runs under ASan, never in 68 runs alone).
+ * The hold then ends at that group (signer.c, nap_before_signing; it
+ * once sat out its 20 s cap and the held request's wait failed first).
  * So the scenario runs up to three times and must give one group in one
  * of them; a caller that never joins the batch gives two every time.
  * Returns the groups of this run.
