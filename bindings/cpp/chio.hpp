@@ -1061,6 +1061,9 @@ class kernel
     }
 
     // Sign a capability with the kernel's key. @issued_at 0: the kernel's clock.
+    // Note the order: @ttl_secs comes before @issued_at here (so that both
+    // defaults can be left off), the reverse of chio_kernel_issue_capability()
+    // and the Rust binding's issue_capability().
     capability issue_capability(const std::string &subject_hex, std::string_view scope_json,
                                 std::uint64_t ttl_secs, std::uint64_t issued_at = 0,
                                 const std::optional<std::string> &id = std::nullopt)
