@@ -8,6 +8,8 @@
 #                 rate and over `limit`, CPU per call over the raw sign time,
 #                 a signature's CPU with every CPU signing at once over the
 #                 raw sign time (how much a busy neighbour CPU slows one),
+#                 the CPU of one thread hand-off (futex wake and sleep)
+#                 with every CPU busy and with a CPU idle,
 #                 the machine's idle and steal % over the calls alone (the
 #                 bench reads /proc/stat before and after them: is the CPU
 #                 the bound?), vmstat's idle % over the whole run (which
@@ -97,14 +99,15 @@ def opt(v, fmt):
     return (fmt % v) if v else "-"
 def pct(v):
     return "-" if v is None else "%.1f" % (100 * v)
-print("| case | calls/s | / raw sign rate | / limit | CPU per call / raw sign | all-CPU sign / raw sign | idle % in calls | steal % | vmstat idle % | signer busy % | signer off-CPU % | signer us/call | p50 us | p99 us | in-call p50 us | raw sign us | paced sign us | woke late us | fsync p50 us | paced fsync us |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| case | calls/s | / raw sign rate | / limit | CPU per call / raw sign | all-CPU sign / raw sign | hand-off CPU us busy / idle | idle % in calls | steal % | vmstat idle % | signer busy % | signer off-CPU % | signer us/call | p50 us | p99 us | in-call p50 us | raw sign us | paced sign us | woke late us | fsync p50 us | paced fsync us |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for d in rows:
     by = d.get("thread_cpu_per_call_us") or {}
-    print("| %s | %.0f | %.2f | %.2f | %.2fx | %s | %s | %s | %s | %s | %s | %s | %d | %d | %s | %.1f | %s | %s | %.0f | %s |" % (
+    print("| %s | %.0f | %.2f | %.2f | %.2fx | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %s | %.1f | %s | %s | %.0f | %s |" % (
         d["case"], d["calls_per_sec"], d["ratio_to_raw"], d["ratio_to_limit"],
         d["cpu_per_call_to_sign"],
         opt(d.get("sign_all_cpus_us", 0) / d["raw_sign_us"] if d["raw_sign_us"] else 0, "%.2fx"),
+        "%s / %s" % (opt(d.get("handoff_busy_cpu_us"), "%.1f"), opt(d.get("handoff_idle_cpu_us"), "%.1f")),
         pct(d.get("machine_idle")), pct(d.get("machine_steal")),
         d["vmstat_idle"],
         opt(100 * d.get("signer_busy", 0), "%.0f"), "%.0f" % (100 * d.get("signer_waiting_for_cpu", 0)),

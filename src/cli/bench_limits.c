@@ -3,20 +3,24 @@
  * cli/bench_limits.c - the reference measurements `chio bench` sets its
  * calls against, taken in the same run: the raw OpenSSL Ed25519 signing
  * rate on one thread, the same with every usable CPU signing at once,
- * a paced (cold-cache) signature, and a bare 8 KiB write+fdatasync in
- * the store's directory, back to back or paced.
+ * a paced (cold-cache) signature, a bare 8 KiB write+fdatasync in the
+ * store's directory, back to back or paced, and the CPU of one thread
+ * hand-off (a futex wake and sleep) with a CPU idle and with all busy.
  *
  * None of these touch a kernel or a store: they are what the hardware
  * and the libraries underneath give a loop that does nothing else, so a
  * call's cost can be read as a multiple of them.
  */
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -264,4 +268,93 @@ int cli_bench_sign_all_cpus(const chio_keypair *kp, size_t len, cli_sign_all_cpu
     out->cpu_us = cpu * 1e6 / (double)n;
     out->per_sec = (double)n / el;
     return 0;
+}
+
+/* ---- a thread hand-off -----------------------------------------------------------------------
+ * What one synchronous hand-off between threads costs in CPU: a futex wake
+ * of a sleeping thread, its switch in, and the waker's own sleep. Pairs of
+ * threads pass a turn back and forth, each sleeping on a futex until it is
+ * its turn. With one pair the other CPUs are idle, so each wake-up also
+ * wakes an idle CPU (on a VM: a halted vCPU the hypervisor must start);
+ * with four pairs per usable CPU every CPU stays busy, as in a loaded run.
+ * The CPU is the pairs' own thread CPU time, over the hand-offs made. */
+
+#define HANDOFF_ROUNDS 4000
+
+typedef struct handoff_pair {
+    _Atomic int turn; /* 0 or 1: whose turn it is */
+    double cpu_s[2];
+} handoff_pair;
+
+typedef struct handoff_arg {
+    handoff_pair *p;
+    int me;
+} handoff_arg;
+
+static void *handoff_main(void *v)
+{
+    handoff_arg *a = v;
+    _Atomic int *turn = &a->p->turn;
+    double c0 = thread_cpu_s();
+    int i;
+
+    for (i = 0; i < HANDOFF_ROUNDS; i++) {
+        int seen;
+        while ((seen = atomic_load(turn)) != a->me)
+            syscall(SYS_futex, turn, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+        /* seq_cst store, then the wake: a partner that read the old turn
+         * is either asleep (woken here) or sees the new value in the
+         * kernel's futex check and does not sleep. */
+        atomic_store(turn, 1 - a->me);
+        syscall(SYS_futex, turn, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+    a->p->cpu_s[a->me] = thread_cpu_s() - c0;
+    return NULL;
+}
+
+/* CPU us per hand-off with @npairs pairs at once; 0 when threads fail. */
+static double handoff_us(long npairs)
+{
+    handoff_pair *ps = calloc((size_t)npairs, sizeof(*ps));
+    handoff_arg *as = calloc((size_t)npairs * 2, sizeof(*as));
+    pthread_t *ts = calloc((size_t)npairs * 2, sizeof(*ts));
+    long i, started = 0;
+    double cpu = 0;
+
+    if (ps == NULL || as == NULL || ts == NULL)
+        goto out;
+    for (i = 0; i < npairs * 2; i++) {
+        as[i] = (handoff_arg){&ps[i / 2], (int)(i % 2)};
+        if (pthread_create(&ts[i], NULL, handoff_main, &as[i]) != 0)
+            break;
+        started++;
+    }
+    if (started % 2 == 1) {
+        /* A pair with one side: give the lone side every turn. */
+        handoff_pair *p = &ps[started / 2];
+        for (i = 0; i < HANDOFF_ROUNDS; i++) {
+            while (atomic_load(&p->turn) != 1)
+                syscall(SYS_futex, &p->turn, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+            atomic_store(&p->turn, 0);
+            syscall(SYS_futex, &p->turn, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        }
+    }
+    for (i = 0; i < started; i++)
+        pthread_join(ts[i], NULL);
+    if (started == npairs * 2)
+        for (i = 0; i < npairs; i++)
+            cpu += ps[i].cpu_s[0] + ps[i].cpu_s[1];
+out:
+    free(ps);
+    free(as);
+    free(ts);
+    return cpu > 0 ? cpu * 1e6 / ((double)npairs * HANDOFF_ROUNDS * 2) : 0;
+}
+
+void cli_bench_handoff(double *idle_us, double *busy_us)
+{
+    long ncpu = usable_cpus();
+
+    *idle_us = handoff_us(1);
+    *busy_us = handoff_us(4 * (ncpu > 0 ? ncpu : 1));
 }

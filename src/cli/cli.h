@@ -209,6 +209,11 @@ double cli_bench_paced_sign_us(const chio_keypair *kp, size_t len, double period
                                double *late_us);
 double cli_bench_fsync_p50_us(const char *dir, double period_s);
 int cli_bench_sign_all_cpus(const chio_keypair *kp, size_t len, cli_sign_all_cpus *out);
+/* bench_limits.c: CPU us per thread hand-off (a futex wake, the switch in,
+ * the waker's sleep) with one pair of threads passing a turn, the other
+ * CPUs idle (*@idle_us), and with four pairs per usable CPU (*@busy_us);
+ * 0 when the threads could not be made. */
+void cli_bench_handoff(double *idle_us, double *busy_us);
 /* bench_threads.c: 1 when every signer thread of this process runs
  * SCHED_FIFO, 0 when one does not, -1 when none was found. */
 int cli_signers_realtime(void);

@@ -48,7 +48,8 @@ static const char bench_usage[] =
     "  limit = raw sign rate x signers                              (nosync)\n"
     "  limit = min(that, N / (raw sign time + 1.5 x fsync time))   (sync)\n"
     "with achieved / limit, and a signature's CPU with one signing loop per\n"
-    "usable CPU at once (a busy neighbour slows a CPU on a VM or with SMT).\n"
+    "usable CPU at once (a busy neighbour slows a CPU on a VM or with SMT),\n"
+    "and the CPU of a thread hand-off (futex wake and sleep), CPUs idle or busy.\n"
     "--rate R paces the calls (open loop: call n is due\n"
     "at n/R s, spread over the N threads; latency counts from when it was due,\n"
     "and --json's in_call_p50_us/in_call_p99_us from when the call started)\n"
@@ -412,6 +413,7 @@ int cmd_bench(int argc, char **argv)
     double raw, t0, elapsed, rate, cpu0, cpu, fsync_us, raw_us, cpu_us, limit, paced_us = 0;
     double late_us = 0, fsync_paced_us = 0;
     cli_sign_all_cpus allc;
+    double handoff_idle_us = 0, handoff_busy_us = 0;
     size_t msg_len = 0;
     struct sigaction sa;
     int rc, json, first_error = 0, realtime = -1;
@@ -569,6 +571,7 @@ int cmd_bench(int argc, char **argv)
             msg_len = message_size(kp);
         raw = cli_bench_raw_sign_rate(kp, msg_len);
         (void)cli_bench_sign_all_cpus(kp, msg_len, &allc); /* zeroed if it could not run */
+        cli_bench_handoff(&handoff_idle_us, &handoff_busy_us);
         if (b.rate > 0 && !stop_requested)
             paced_us = cli_bench_paced_sign_us(kp, msg_len, (double)threads / b.rate, &late_us);
     }
@@ -590,7 +593,8 @@ int cmd_bench(int argc, char **argv)
                "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
                "\"ratio_to_limit\":%.4f,\"sign_paced_p50_us\":%.1f,\"wake_late_p50_us\":%.1f,"
                "\"fsync_paced_p50_us\":%.1f,\"sign_all_cpus\":%d,\"sign_all_cpus_us\":%.2f,"
-               "\"sign_all_cpus_per_sec\":%.1f,\"cpu_per_call_to_sign_all_cpus\":%.3f,\"signer_"
+               "\"sign_all_cpus_per_sec\":%.1f,\"cpu_per_call_to_sign_all_cpus\":%.3f,"
+               "\"handoff_idle_cpu_us\":%.2f,\"handoff_busy_cpu_us\":%.2f,\"signer_"
                "priority\":%d,\"signer_realtime\":%d,"
                "\"signer_realtime_applied\":%s,"
                "\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
@@ -606,14 +610,14 @@ int cmd_bench(int argc, char **argv)
                raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
                limit, limit > 0 ? rate / limit : 0, paced_us, late_us, fsync_paced_us, allc.cpus,
                allc.cpu_us, allc.per_sec, allc.cpu_us > 0 ? cpu_us / allc.cpu_us : 0,
-               cfg.signer_priority, cfg.signer_realtime, realtime == 1 ? "true" : "false",
-               (unsigned long long)hist_pct(all, 50), (unsigned long long)hist_pct(all, 99),
-               (unsigned long long)hist_pct(all, 99.9), (unsigned long long)all->max,
-               (unsigned long long)hist_pct(&all[1], 50), (unsigned long long)hist_pct(&all[1], 99),
-               m.avg_batch, (unsigned long long)m.max_batch,
-               (unsigned long long)m.blocking_episodes, (unsigned long long)m.wal_syncs,
-               (unsigned long long)m.checkpoints, (unsigned long long)m.last_seq,
-               (unsigned long long)errors, elapsed);
+               handoff_idle_us, handoff_busy_us, cfg.signer_priority, cfg.signer_realtime,
+               realtime == 1 ? "true" : "false", (unsigned long long)hist_pct(all, 50),
+               (unsigned long long)hist_pct(all, 99), (unsigned long long)hist_pct(all, 99.9),
+               (unsigned long long)all->max, (unsigned long long)hist_pct(&all[1], 50),
+               (unsigned long long)hist_pct(&all[1], 99), m.avg_batch,
+               (unsigned long long)m.max_batch, (unsigned long long)m.blocking_episodes,
+               (unsigned long long)m.wal_syncs, (unsigned long long)m.checkpoints,
+               (unsigned long long)m.last_seq, (unsigned long long)errors, elapsed);
         cli_thread_times_report(&tt0, &tt1, cpu, elapsed, ok, 1);
         printf("\"interrupted\":%s}\n", stop_requested ? "true" : "false");
     } else {
@@ -638,6 +642,10 @@ int cmd_bench(int argc, char **argv)
                    "(%.2fx the raw sign; %.0f/s together)\n",
                    allc.cpu_us, allc.cpus, allc.cpus == 1 ? "" : "s",
                    raw_us > 0 ? allc.cpu_us / raw_us : 0, allc.per_sec);
+        if (handoff_busy_us > 0)
+            printf("  hand-off       %.1f us CPU per thread wake-and-sleep with every CPU busy, "
+                   "%.1f us with a CPU idle\n",
+                   handoff_busy_us, handoff_idle_us);
         if (paced_us > 0)
             printf("  paced sign     %.1f us p50 (one sign every %.2f ms on one thread; "
                    "woke %.1f us late, p50)\n",

@@ -663,6 +663,18 @@ Test(cli, bench_reports_cpu_per_call_by_thread)
         cr_expect(ratio > 0 && ratio > total / all_us * 0.99 && ratio < total / all_us * 1.01, "%s",
                   r.out);
     }
+    /* A thread hand-off's CPU, with a CPU idle and all busy: a futex wake
+     * and sleep costs microseconds, never nothing and never a
+     * signature's hundredfold. */
+    {
+        double idle_us = 0, busy_us = 0;
+        cr_assert_eq(chio_json_get_double(chio_json_get(root, "handoff_idle_cpu_us"), &idle_us), 0,
+                     "%s", r.out);
+        cr_assert_eq(chio_json_get_double(chio_json_get(root, "handoff_busy_cpu_us"), &busy_us), 0,
+                     "%s", r.out);
+        cr_expect(idle_us > 0.05 && idle_us < 5000, "%s", r.out);
+        cr_expect(busy_us > 0.05 && busy_us < 5000, "%s", r.out);
+    }
     chio_json_doc_free(doc);
     testutil_cli_free(&r);
     free(db);
