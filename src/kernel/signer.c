@@ -201,11 +201,12 @@ static int listed(chio_kernel *k)
  * is held. The list can be taken again before a 1 ms poll sees it (the
  * commit thread woken by something else commits the caller's receipt
  * alone), so a group committed since @groups (the count read before the
- * batch was marked held) ends it too: else the signer would sit out the
- * whole cap. Polls in 1 ms steps: a test's path only. */
-static void nap_before_signing(chio_kernel *k, uint64_t groups)
+ * batch was marked held, only when a hold @cap is set) ends it too: else
+ * the signer would sit out the whole cap. Polls in 1 ms steps: a test's
+ * path only. */
+static void nap_before_signing(chio_kernel *k, uint32_t cap, uint64_t groups)
 {
-    uint32_t cap = __atomic_load_n(&k->hold_batch_us, __ATOMIC_RELAXED), waited;
+    uint32_t waited;
 
     chio__kernel_nap_us(__atomic_load_n(&k->slow_sign_us, __ATOMIC_RELAXED));
     for (waited = 0;
@@ -458,9 +459,10 @@ static void *signer_main(void *arg)
     for (;;) {
         n = chio__queue_pop_batch_mpmc(&k->queue, items, max);
         if (n > 0) {
-            uint64_t groups = __atomic_load_n(&k->m_batches, __ATOMIC_RELAXED);
+            uint32_t hold = __atomic_load_n(&k->hold_batch_us, __ATOMIC_RELAXED);
+            uint64_t groups = hold ? __atomic_load_n(&k->m_batches, __ATOMIC_RELAXED) : 0;
             hold_batch(k);
-            nap_before_signing(k, groups);
+            nap_before_signing(k, hold, groups);
             /* With WAL syncs, each receipt goes on the commit list as soon
              * as it is signed, so a commit thread returning from a sync
              * takes everything signed meanwhile. It is woken for the first
