@@ -329,16 +329,8 @@ static double handoff_us(long npairs)
             break;
         started++;
     }
-    if (started % 2 == 1) {
-        /* A pair with one side: give the lone side every turn. */
-        handoff_pair *p = &ps[started / 2];
-        for (i = 0; i < HANDOFF_ROUNDS; i++) {
-            while (atomic_load(&p->turn) != 1)
-                syscall(SYS_futex, &p->turn, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-            atomic_store(&p->turn, 0);
-            syscall(SYS_futex, &p->turn, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-        }
-    }
+    if (started % 2 == 1)
+        handoff_main(&as[started]); /* the side that did not start: played here */
     for (i = 0; i < started; i++)
         pthread_join(ts[i], NULL);
     if (started == npairs * 2)
