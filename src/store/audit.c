@@ -346,6 +346,18 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
         have_prev = 1;
     } else if (chio__store_get_chain(a->s, seq - 1, prev, NULL) == 0) {
         have_prev = 1; /* after a gap, or the anchor an archive pass left */
+    } else if (seq == a->log_start) {
+        /* The log starts after its chain does (an archive pass cut the
+         * receipts before): the pass left their last chain value as the
+         * anchor. Without it the first receipt's link checks nothing, so
+         * a receipt put in its place would pass: name the missing anchor
+         * (nothing else names seq - 1, which is before the log's start). */
+        chio__audit_problem(a,
+                            "{\"problem\":\"chain_missing\",\"seq\":%llu,\"detail\":\"the "
+                            "anchor before the log's first receipt: the first receipt's link "
+                            "cannot be checked\"}",
+                            (unsigned long long)(seq - 1));
+        a->out->invalid++;
     }
     a->have_prev = 0;
     rc = chio__store_get_chain(a->s, seq, stored, NULL);

@@ -127,12 +127,19 @@ static void chain(chio_store *older, chio_store *newer, uint64_t last, seam *m)
 
     if (ra == CHIO_ENOTFOUND && rb == CHIO_ENOTFOUND)
         return; /* a legacy part: no chain on either side */
-    if (ra != 0 || rb != 0 || memcmp(a, b, 32) != 0)
+    if (rb == CHIO_ENOTFOUND)
+        problem(m,
+                "{\"problem\":\"seam_chain_mismatch\",\"seq\":%llu,\"detail\":\"the newer "
+                "log has no anchor (the chain value before its first receipt) to continue "
+                "from: it was deleted, so the newer log's first receipt may have been "
+                "replaced\"}",
+                (unsigned long long)last);
+    else if (ra != 0 || rb != 0 || memcmp(a, b, 32) != 0)
         problem(m,
                 "{\"problem\":\"seam_chain_mismatch\",\"seq\":%llu,\"detail\":\"the older "
                 "log's hash chain at its last receipt is not the anchor the newer log "
                 "continues from: receipts in the older log were changed, swapped, replayed or "
-                "deleted\"}",
+                "deleted, or the newer log's anchor was changed\"}",
                 (unsigned long long)last);
 }
 

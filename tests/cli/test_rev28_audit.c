@@ -30,7 +30,12 @@
  *    passes and the next start finishes;
  *  - the store directory moved away under a running kernel and another
  *    holding a CURRENT file put at its path: the removal check passed and
- *    receipts went on into the moved files.
+ *    receipts went on into the moved files;
+ *  - review 42: the live log's anchor (the chain value the archive pass
+ *    left before its first receipt) deleted and that first receipt
+ *    replaced: the live log alone verified clean (the first link was
+ *    skipped, nothing named the missing anchor), and the seam blamed the
+ *    older log.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -229,6 +234,29 @@ Test(rev28_audit, an_archive_tail_cut_is_named_at_the_seam)
     expect_status(verify(arch, 1, NULL, NULL), 0, "\"last_seq\":7,");
     expect_status(verify(live, 0, arch, NULL), 1,
                   "{\"problem\":\"seam_gap\",\"older_last_seq\":7,\"newer_first_seq\":9}");
+}
+
+Test(rev28_audit, a_deleted_anchor_under_a_replaced_first_receipt_is_named_in_the_live_log)
+{
+    char id[65];
+    size_t len;
+    char *copy;
+
+    make_log(0);
+    archive_cli(arch, "1009"); /* 1..8 move; the live log holds 9..12, anchor at 8 */
+    /* The anchor deleted, receipt 9 replaced by a byte copy of receipt 11
+     * (a replay; identical receipts share an id, so the index needs only
+     * receipt 9's entry gone). */
+    id_of(live, 9, id);
+    copy = testutil_stored(live, 0, 11, &len);
+    testutil_raw_write_seq(live, "chain", 8, NULL, 0);
+    testutil_raw_write_seq(live, "receipts", 9, copy, len);
+    testutil_raw_write(live, "receipt_ids", id, 64, NULL, 0);
+    free(copy);
+    /* Before: exit 0, no problem line (the first link was not checked). */
+    expect_status(verify(live, 0, NULL, NULL), 1, "{\"problem\":\"chain_missing\",\"seq\":8,");
+    /* At the seam the missing anchor is named as the newer log's. */
+    expect_status(verify(live, 0, arch, NULL), 1, "the newer log has no anchor");
 }
 
 /* ---- guards: genuine archives verify clean ------------------------------------------- */
