@@ -387,25 +387,38 @@ static int decode_once(const char *in, char *out)
 }
 
 /* Does @text hold a "." or ".." segment? A slash, backslash, '?' or '#'
- * ends a segment. */
+ * ends a segment. Read as a provider may: a path parameter is dropped
+ * (Tomcat and Jetty take "..;x" for ".."), and so are spaces at the end
+ * (Windows trims them off a path's last segment: ".. " is ".."). Three
+ * or more dots stay a name everywhere. */
 static int has_dot_segment(const char *text)
 {
-    size_t len = 0; /* characters in the current segment */
-    int dots = 1;   /* all of them '.' */
+    size_t dots = 0; /* '.' in the segment before any ';' */
+    int other = 0;   /* anything else there but spaces after the dots */
+    int spaces = 0;  /* a space after the dots */
+    int param = 0;   /* past a ';' */
 
     for (;; text++) {
         char c = *text;
         if (c == '\0' || c == '/' || c == '\\' || c == '?' || c == '#') {
-            if (dots && (len == 1 || len == 2))
+            if (!other && (dots == 1 || dots == 2))
                 return 1;
             if (c == '\0')
                 return 0;
-            len = 0;
-            dots = 1;
+            dots = 0;
+            other = spaces = param = 0;
             continue;
         }
-        len++;
-        dots = dots && c == '.';
+        if (param)
+            continue;
+        if (c == ';')
+            param = 1;
+        else if (c == '.' && !spaces)
+            dots++;
+        else if (c == ' ' && dots > 0)
+            spaces = 1;
+        else
+            other = 1;
     }
 }
 

@@ -8,7 +8,9 @@
  *   - a resource URI with a "." or ".." segment, as written or
  *     percent-decoded, is not under a prefix grant (a grant of
  *     "file:///pub/" and any suffix did allow "file:///pub/../etc/passwd",
- *     and the provider was handed it);
+ *     and the provider was handed it); since review 42 also a segment a
+ *     provider reads as one with a path parameter ("..;x", Tomcat) or a
+ *     trailing space (".. ", Windows);
  *   - a token re-encoded by its holder (escapes, number forms, a null or
  *     empty chain, key case) means what was signed or is refused.
  * Real kernel, real Ed25519, ephemeral RocksDB.
@@ -177,6 +179,16 @@ Test(token_attacks, a_resource_uri_that_can_climb_is_not_under_a_prefix_grant)
         {"file:///pub/%2525252525252541", 0}, /* still decoding after four readings */
         {"file:///pub/100%25/x%2541.txt", 1}, /* ends as "100%/xA.txt" */
         {"file:///pub/caf\xc3\xa9.txt", 1},
+        /* review 42: path parameters and trailing spaces */
+        {"file:///pub/..;/etc/passwd", 0},      /* Tomcat, Jetty: ".." */
+        {"file:///pub/..;jsessionid=1/etc", 0}, /* the same */
+        {"file:///pub/.;x/a", 0},
+        {"file:///pub/.. ", 0},       /* Windows trims the last segment */
+        {"file:///pub/..%20/etc", 0}, /* decoded */
+        {"file:///pub/a;b/c.txt", 1}, /* a parameter on a name */
+        {"file:///pub/a .txt", 1},    /* a space in a name */
+        {"file:///pub/ ../x", 1},     /* a leading space is part of the name */
+        {"file:///pub/...;x/a", 1},   /* three dots stay a name */
     };
     int reads = 0, want_reads = 0;
     chio_kernel *k = ta_kernel(&reads);
