@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../export/export.h"
 #include "cli.h"
@@ -40,13 +41,16 @@ static const char verify_usage[] =
 
 static const char witness_usage[] =
     "usage: chio fleet witness --receipt-db DIR --nats URL[,URL...] [--stream NAME]\n"
+    "                          [--kernel-key HEX]\n"
     "\n"
     "Compare the local log in DIR with what its kernel published to the stream\n"
     "NAME (default CHIO), receipt by receipt and checkpoint by checkpoint. The\n"
     "local log was rolled back when it lacks a receipt the stream has (rewound,\n"
     "e.g. the directory was put back from an older copy) or holds different bytes\n"
     "at a seq (forked). Prints one JSON line: \"rollback\", \"reason\" (rewound or\n"
-    "forked), \"first_differing_seq\", the local and published ends.\n"
+    "forked), \"first_differing_seq\", the local and published ends. With\n"
+    "--kernel-key the store must be that kernel's log (a store swapped for\n"
+    "another key's, which never published, would otherwise compare clean).\n"
     "\n"
     "exit status: 0 the local log equals the stream or is ahead of it, 1 rolled\n"
     "back, 2 bad usage, an unreadable store or an unreachable server\n";
@@ -78,22 +82,34 @@ static int fleet_verify(int argc, char **argv)
 
 static int fleet_witness(int argc, char **argv)
 {
-    cli_opt o[] = {
-        {"receipt-db", 1, 0, 0, 0, 0}, {"nats", 1, 0, 0, 0, 0}, {"stream", 1, 0, 0, 0, 0}};
+    cli_opt o[] = {{"receipt-db", 1, 0, 0, 0, 0},
+                   {"nats", 1, 0, 0, 0, 0},
+                   {"stream", 1, 0, 0, 0, 0},
+                   {"kernel-key", 1, 0, 0, 0, 0}};
+    uint8_t key[32];
+    char key_hex[65];
     size_t npos;
     int rc;
 
-    rc = cli_parse(argc, argv, o, 3, NULL, 0, &npos, "fleet witness", witness_usage);
+    rc = cli_parse(argc, argv, o, 4, NULL, 0, &npos, "fleet witness", witness_usage);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     if (o[0].value == NULL)
         return cli_error("fleet witness", "--receipt-db DIR is required");
     if (o[1].value == NULL)
         return cli_error("fleet witness", "--nats URL[,URL...] is required");
+    if (o[3].value != NULL) {
+        if (chio_pubkey_from_hex(o[3].value, strlen(o[3].value), key) != 0)
+            return cli_error("fleet witness",
+                             "--kernel-key '%.80s' is not a public key (64 hex digits, optional 0x "
+                             "prefix)",
+                             o[3].value);
+        chio_hex_encode(key, sizeof(key), key_hex); /* the store's spelling: lowercase */
+    }
     if (!cli_store_dir_present("fleet witness", o[0].value))
         return CLI_USAGE;
-    return chio__fleet_witness(o[0].value, o[1].value, o[2].value ? o[2].value : "CHIO", stdout,
-                               stderr);
+    return chio__fleet_witness(o[0].value, o[1].value, o[2].value ? o[2].value : "CHIO",
+                               o[3].value ? key_hex : NULL, stdout, stderr);
 }
 
 int cmd_fleet(int argc, char **argv)

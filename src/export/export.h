@@ -80,13 +80,18 @@ int chio__export_write_atomically(const char *path, const char *text, size_t len
  * position file @path when it is kernel @key's; 0 otherwise. (posfile.c) */
 uint64_t chio__export_position_field(const char *path, const char *key, const char *field);
 
-/* This exporter run's nonce for its message ids: 16 random hex digits.
- * Returns 0, or -1 (errno) when the system gives no random bytes. (msgid.c) */
-int chio__export_nonce(char out[17]);
+/* Bytes of an exporter run's secret for its message ids (msgid.c). */
+#define CHIO__EXPORT_SECRET_LEN 32
+/* Draw this exporter run's secret for its message ids. Returns 0, or -1
+ * (errno) when the system gives no random bytes. (msgid.c) */
+int chio__export_secret(uint8_t out[CHIO__EXPORT_SECRET_LEN]);
 /* The message id of items @first..@last (@data: their bytes) into @out
- * (200 bytes are enough). (msgid.c) */
-void chio__export_msg_id(char *out, size_t cap, const char *key, int receipts, uint64_t first,
-                         uint64_t last, const void *data, size_t len, const char *nonce);
+ * (200 bytes are enough): key, seqs, body digest and a tag keyed by
+ * @secret that no one without it can compute. Returns 0, or -1 when @cap
+ * is too small or hashing failed. (msgid.c) */
+int chio__export_msg_id(char *out, size_t cap, const char *key, int receipts, uint64_t first,
+                        uint64_t last, const void *data, size_t len,
+                        const uint8_t secret[CHIO__EXPORT_SECRET_LEN]);
 
 /* Verify every kernel in the stream (fleet_verify.c). @trusted: @ntrusted
  * keys of 32 bytes; every kernel must be one of them, and each of them
@@ -94,8 +99,10 @@ void chio__export_msg_id(char *out, size_t cap, const char *key, int receipts, u
 int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trusted,
                        size_t ntrusted, FILE *out, FILE *err);
 
-/* Compare the local log in @db with its kernel's messages (witness.c). */
-int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out, FILE *err);
+/* Compare the local log in @db with its kernel's messages (witness.c);
+ * @key_hex (lowercase, or NULL): the kernel the log must be of. */
+int chio__fleet_witness(const char *db, const char *urls, const char *stream, const char *key_hex,
+                        FILE *out, FILE *err);
 
 /* ---- the witness as a function, and the start-up witness (witness.c) ---------------------- */
 

@@ -12,7 +12,7 @@
  * Exactly once, in order: every publish names the subject's last position
  * it expects (the position of the previous message it published), so the
  * stream refuses a second copy or a skipped one; the message id (msgid.c:
- * the run's seqs, body digest and this run's random nonce) makes a retried
+ * the run's seqs, body digest and a tag keyed by this run's secret) makes a retried
  * publish whose first try was stored answer "duplicate" instead of storing
  * again (a retry sends the same run again). Where to resume is read from the
  * stream itself: at start its subjects are read whole, and the exporter
@@ -161,7 +161,12 @@ static int publish_run(ex *e, subj *sj, int receipts, uint64_t first, uint64_t l
     int rc, dup;
 
     /* the id is this run's own (msgid.c): no one can take it first */
-    chio__export_msg_id(id, sizeof(id), e->key, receipts, first, last, data, len, e->nonce);
+    if (chio__export_msg_id(id, sizeof(id), e->key, receipts, first, last, data, len, e->secret) !=
+        0) {
+        fprintf(e->err, "chio export: %s seq %" PRIu64 "..%" PRIu64 ": no message id\n", sj->name,
+                first, last);
+        return FAILED;
+    }
     memset(&p, 0, sizeof(p));
     p.subject = sj->name;
     p.msg_id = id;
@@ -503,7 +508,7 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
         fprintf(err, "chio export: --stream must be 1-64 of A-Z a-z 0-9 _ -\n");
         return CHIO__FLEET_ERROR;
     }
-    if (chio__export_nonce(e.nonce) != 0) {
+    if (chio__export_secret(e.secret) != 0) {
         fprintf(err, "chio export: no random bytes for message ids: %s\n", strerror(errno));
         goto out;
     }
@@ -568,6 +573,7 @@ out:
     chio_store_close(e.s);
     free(e.pos_path);
     free(e.b.buf);
+    explicit_bzero(e.secret, sizeof(e.secret));
     rc = rc == 0 || rc == STOPPED ? CHIO__FLEET_OK
          : rc == DIVERGED         ? CHIO__FLEET_NEGATIVE
                                   : CHIO__FLEET_ERROR;

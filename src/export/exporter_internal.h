@@ -49,8 +49,8 @@ typedef struct ex {
     char *pos_path;
     char ident[128]; /* the store directory opened (chio__fleet_store_identity()) */
     int replicas;
-    int anchored;   /* r and c name messages this run published or read (else: read whole) */
-    char nonce[17]; /* this run's part of every message id: 16 random hex digits */
+    int anchored; /* r and c name messages this run published or read (else: read whole) */
+    uint8_t secret[CHIO__EXPORT_SECRET_LEN]; /* keys this run's message id tags (msgid.c) */
 } ex;
 
 /* exporter_scan.c: where the stream stands for @sj, checked against the

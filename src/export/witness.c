@@ -10,9 +10,9 @@
  * equal to the stream, or longer (not exported yet), is fine. Receipts
  * and checkpoints archived locally (below the store's first) are not
  * compared. Only the kernel's own publications count against the store: an
- * item another client wrote into the subject (not signed by the kernel, a
- * receipt the store holds at another seq, or a copy of one it archived,
- * replay.h) is counted as ignored.
+ * item another client wrote into the subject (without run headers, not
+ * signed by the kernel, a receipt the store holds at another seq, or a
+ * copy of one it archived, replay.h) is counted as ignored.
  * Owns chio__witness_check() (the comparison), `chio fleet witness` (its
  * JSON line) and the start-up witness of the serving programs
  * (chio__witness_at_startup). Public API and the transport.
@@ -38,14 +38,21 @@ typedef struct item_read {
     item_fn fn;
     void *ctx;
     uint64_t from;
+    uint64_t *headerless; /* counts messages without run headers (NULL: not counted) */
 } item_read;
 
 static int item_visit(void *vctx, const chio__xp_msg *m)
 {
     item_read *r = vctx;
 
-    if (m->item_seq == 0 || m->item_seq < r->from)
-        return 0; /* not one of ours (fleet verify reports it), or before @from */
+    if (m->item_seq == 0) {
+        /* no run headers: another client's (fleet verify names it) */
+        if (r->headerless != NULL)
+            (*r->headerless)++;
+        return 0;
+    }
+    if (m->item_seq < r->from)
+        return 0;
     return r->fn(r->ctx, m);
 }
 
@@ -56,13 +63,15 @@ static void subject_of(const char *key, int receipts, char subject[128])
 }
 
 /* Call @fn for each receipt (@receipts) or checkpoint kernel @key
- * published, of seq @from or later, in publication order. Returns 0, what
- * @fn returned, or a CHIO__XP_* code (CHIO__XP_ENOTFOUND: no stream). */
+ * published, of seq @from or later, in publication order; messages
+ * without run headers are counted in *@headerless (when not NULL).
+ * Returns 0, what @fn returned, or a CHIO__XP_* code (CHIO__XP_ENOTFOUND:
+ * no stream). */
 static int read_published(chio__xp *t, const char *key, int receipts, uint64_t from, item_fn fn,
-                          void *ctx)
+                          void *ctx, uint64_t *headerless)
 {
     char subject[128];
-    item_read r = {fn, ctx, from};
+    item_read r = {fn, ctx, from, headerless};
 
     subject_of(key, receipts, subject);
     return chio__xp_read(t, subject, 1, item_visit, &r);
@@ -166,7 +175,7 @@ static int settle(chio__xp *t, wit *w)
  * ran). */
 static int compare(chio__xp *t, const char *stream, const char *key, wit *w, char *why, size_t cap)
 {
-    int rc = read_published(t, key, w->receipts, 1, on_item, w);
+    int rc = read_published(t, key, w->receipts, 1, on_item, w, &w->ignored);
 
     if (rc == 0 && !w->failed)
         rc = settle(t, w);
@@ -312,7 +321,8 @@ static void json_seq(FILE *out, const char *name, uint64_t v, int present)
         fprintf(out, ",\"%s\":null", name);
 }
 
-int chio__fleet_witness(const char *db, const char *urls, const char *stream, FILE *out, FILE *err)
+int chio__fleet_witness(const char *db, const char *urls, const char *stream, const char *key_hex,
+                        FILE *out, FILE *err)
 {
     chio__witness_result w;
     char why[512];
@@ -322,7 +332,7 @@ int chio__fleet_witness(const char *db, const char *urls, const char *stream, FI
         fprintf(err, "chio fleet witness: --stream must be 1-64 of A-Z a-z 0-9 _ -\n");
         return CHIO__FLEET_ERROR;
     }
-    rc = chio__witness_check(db, urls, stream, NULL, 5000, &w, why, sizeof(why));
+    rc = chio__witness_check(db, urls, stream, key_hex, 5000, &w, why, sizeof(why));
     if (rc != CHIO__WITNESS_CLEAN && rc != CHIO__WITNESS_ROLLBACK) {
         fprintf(err, "chio fleet witness: %s\n", why);
         return CHIO__FLEET_ERROR;

@@ -17,6 +17,12 @@
  * rest of a --follow run). Now each exporter run adds an unpredictable
  * nonce to its ids (tests: receipts_published, the witness's
  * stream_last_seq, fleet verify's count of the kernel's receipts).
+ * Review 42 also: the witness counts a message without run headers as
+ * ignored, and `chio fleet witness --kernel-key` pins the kernel.
+ * Since review 42 the last part of an id is a tag keyed by a secret that
+ * never leaves the exporter: a per-run nonce, shown in every id the run
+ * had published, let any reader of the stream predict a running
+ * exporter's next id (fleet_msgid).
  * And servers that take smaller messages than the exporter's largest run
  * (max_payload) still get every receipt. Messages are written with the
  * NATS client itself, as an attacker's client would, with the headers it
@@ -29,6 +35,7 @@
 #include <string.h>
 
 #include "common/testutil.h"
+#include "export/export.h"
 #include "export/fleetutil.h"
 
 static char *dir, *nc, *urls;
@@ -122,6 +129,121 @@ Test(fleet_rev28, the_runs_id_taken_on_another_subject_makes_no_hole)
 
     snprintf(other, sizeof(other), "chio.%064d.receipts", 0);
     id_taken_first(0x92, other);
+}
+
+/* Review 42: every id of one exporter run ended in the same nonce, which
+ * every reader of the stream sees in the ids already published. A host
+ * that may publish on its own subjects only and holds the kernel's next
+ * receipt (its tool caller) could publish it first under the id the
+ * running exporter would give it: the exporter took "duplicate" for
+ * stored, its position file named the receipt, and the stream never had
+ * it at its seq (fleet verify and witness passed; the reviewer's
+ * end-to-end run held a --follow exporter with SIGSTOP). Now the last
+ * part of an id is a tag keyed by a secret that never leaves the
+ * exporter: the same run gives the same id (a retry is a duplicate of
+ * itself), and what a reader sees of one run's id says nothing of the
+ * next's. No server needed. */
+TestSuite(fleet_msgid);
+
+/* The part of @id after its last ':' (the tag). */
+static const char *tag_of(const char *id)
+{
+    const char *t = strrchr(id, ':');
+
+    cr_assert_not_null(t, "%s", id);
+    return t + 1;
+}
+
+Test(fleet_msgid, a_runs_id_cannot_be_told_from_the_ids_before_it)
+{
+    uint8_t secret[CHIO__EXPORT_SECRET_LEN], other[CHIO__EXPORT_SECRET_LEN];
+    char key[65], a[200], a2[200], b[200], c[200], d[200], e[200], digest[65], forged[200];
+    const char *body1 = "{\"receipt\":1}", *body2 = "{\"receipt\":2}";
+
+    memset(key, 'a', 64);
+    key[64] = '\0';
+    cr_assert_eq(chio__export_secret(secret), 0);
+    cr_assert_eq(chio__export_secret(other), 0);
+    cr_assert_neq(memcmp(secret, other, sizeof(secret)), 0, "two draws differ");
+    cr_assert_eq(chio__export_msg_id(a, sizeof(a), key, 1, 1, 1, body1, strlen(body1), secret), 0);
+    cr_assert_eq(chio__export_msg_id(a2, sizeof(a2), key, 1, 1, 1, body1, strlen(body1), secret),
+                 0);
+    cr_assert_eq(chio__export_msg_id(b, sizeof(b), key, 1, 2, 2, body2, strlen(body2), secret), 0);
+    cr_assert_eq(chio__export_msg_id(c, sizeof(c), key, 0, 1, 1, body1, strlen(body1), secret), 0);
+    cr_assert_eq(chio__export_msg_id(d, sizeof(d), key, 1, 1, 1, body1, strlen(body1), other), 0);
+    cr_expect_str_eq(a, a2, "a retry of the same run has the same id");
+    /* key:first-last:digest:tag, the tag 16 hex digits */
+    cr_assert_eq(chio_sha256_hex(body2, strlen(body2), digest), 0);
+    snprintf(forged, sizeof(forged), "%s:2-2:%.32s:", key, digest);
+    cr_expect_eq(strncmp(b, forged, strlen(forged)), 0, "%s", b);
+    cr_expect_eq(strlen(tag_of(b)), 16, "%s", b);
+    /* What a reader of run 1's id could build for run 2 (the last part
+     * reused) is not run 2's id: each run's tag is its own. */
+    snprintf(forged, sizeof(forged), "%s:2-2:%.32s:%s", key, digest, tag_of(a));
+    cr_expect_str_neq(b, forged, "run 2's id from run 1's: %s", b);
+    cr_expect_str_neq(tag_of(a), tag_of(b));
+    cr_expect_str_neq(tag_of(a), tag_of(c), "a checkpoint's tag differs from a receipt run's");
+    cr_expect_str_neq(a, d, "another exporter run, another tag");
+    /* Too small a buffer fails rather than cutting the tag off. */
+    cr_expect_neq(chio__export_msg_id(e, 80, key, 1, 1, 1, body1, strlen(body1), secret), 0);
+}
+
+/* Review 42: a message without run headers on the kernel's subject (any
+ * client that may publish there) was dropped by the witness without being
+ * counted, though its JSON line says such items are. */
+Test(fleet_rev28, the_witness_counts_a_message_without_run_headers)
+{
+    char *db = fu_path_in(dir, "db"), key[65], rs[128];
+    fu_run v;
+
+    fu_pubkey(0x95, key);
+    snprintf(rs, sizeof(rs), "chio.%s.receipts", key);
+    fu_fill(db, 0x95, 3, 100, "a");
+    export_expect(db, 3, 3);
+    rogue_pub_id(rs, "not a run", 9, "rogue-1");
+    v = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls);
+    cr_expect_eq(v.status, 0, "no rollback: %s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "stream_items_ignored"), 1, "before: 0; %s", v.out);
+    cr_expect_eq(fu_field(v.out, "stream_last_seq"), 3, "%s", v.out);
+    fu_run_free(&v);
+    free(db);
+}
+
+/* Review 42: `chio fleet witness` took the kernel to compare from the
+ * store: a store swapped for a new key's log (which never published)
+ * compared clean. --kernel-key pins the kernel the log must be of. */
+Test(fleet_rev28, the_witness_pinned_to_a_kernel_refuses_another_kernels_store)
+{
+    char *db = fu_path_in(dir, "db"), *other = fu_path_in(dir, "other"), key[65], upper[67];
+    size_t i;
+    fu_run v;
+
+    fu_pubkey(0x96, key);
+    fu_fill(db, 0x96, 3, 100, "a");
+    export_expect(db, 3, 3);
+    fu_fill(other, 0x97, 2, 100, "b"); /* the swapped-in log: never published */
+    v = CLI(60000, "fleet", "witness", "--receipt-db", other, "--nats", urls);
+    cr_expect_eq(v.status, 0, "unpinned it compares clean (documented): %s%s", v.out, v.err);
+    fu_run_free(&v);
+    v = CLI(60000, "fleet", "witness", "--receipt-db", other, "--nats", urls, "--kernel-key", key);
+    cr_expect_eq(v.status, 2, "pinned it is refused: %s%s", v.out, v.err);
+    cr_expect_not_null(strstr(v.err, "not of this kernel"), "%s", v.err);
+    fu_run_free(&v);
+    /* the right store passes, the key given in upper case with 0x */
+    snprintf(upper, sizeof(upper), "0x%s", key);
+    for (i = 2; upper[i] != '\0'; i++)
+        if (upper[i] >= 'a' && upper[i] <= 'f')
+            upper[i] = (char)(upper[i] - 'a' + 'A');
+    v = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls, "--kernel-key", upper);
+    cr_expect_eq(v.status, 0, "%s%s", v.out, v.err);
+    cr_expect_eq(fu_field(v.out, "receipts_compared"), 3, "%s", v.out);
+    fu_run_free(&v);
+    v = CLI(60000, "fleet", "witness", "--receipt-db", db, "--nats", urls, "--kernel-key", "12");
+    cr_expect_eq(v.status, 2, "%s%s", v.out, v.err);
+    cr_expect_not_null(strstr(v.err, "is not a public key"), "%s", v.err);
+    fu_run_free(&v);
+    free(db);
+    free(other);
 }
 
 /* The servers take messages of at most 16 KiB (max_payload, a common
