@@ -160,13 +160,56 @@ static const char *const url_keys[] = {
     "url",    "uri",  "host",  "domain",  "endpoint", "href",    "link",     "address",
     "origin", "site", "proxy", "webhook", "redirect", "referer", "referrer", NULL};
 
+/* A member's URL-ish name is said of everything under it: the walkers
+ * hand each leaf its nearest key, whose @up chain holds the enclosing
+ * members' keys ({"url": {"value": "evil.com"}}, {"proxy": {"server":
+ * "evil.com:3128"}} name hosts: a bare host has no shape of its own). A
+ * path-ish name is the nearest key's own: an object under one is commonly
+ * a map from path to content ({"files": {"/w/a": "text"}}), and a string
+ * there is read as a path when it looks like one, as under any key. Each
+ * key's answer is worked out once and kept. */
+/* Names that name a host only as a whole word of the key (split at what
+ * is no letter or digit, and where a lower-case letter meets an upper-case
+ * one: "server", "serverName", "ip_addr", not "observer" or "zip"): a
+ * value there is read as a host, so a grant with a domain constraint
+ * holds it (fail closed: more keys only deny more). */
+static const char *const url_words[] = {"ip",     "ips",     "ipv4",   "ipv6",     "addr",
+                                        "server", "servers", "remote", "upstream", NULL};
+
+static int alnum(unsigned char c)
+{
+    return chio__ascii_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Does one word of @key equal one of @words (ASCII case folded)? */
+static int key_word(const char *key, const char *const *words)
+{
+    size_t i = 0, j, w;
+
+    while (key[i] != '\0') {
+        for (; key[i] != '\0' && !alnum((unsigned char)key[i]); i++)
+            ;
+        for (j = i; key[j] != '\0' && alnum((unsigned char)key[j]); j++)
+            if (j > i && key[j] >= 'A' && key[j] <= 'Z' && key[j - 1] >= 'a' && key[j - 1] <= 'z')
+                break;
+        for (w = 0; j > i && words[w] != NULL; w++)
+            if (strlen(words[w]) == j - i && strncasecmp(key + i, words[w], j - i) == 0)
+                return 1;
+        i = j;
+    }
+    return 0;
+}
+
 int chio__key_names(chio__key *k, unsigned what)
 {
-    if (k == NULL || k->name == NULL)
+    if (k == NULL)
         return 0;
     if (!(k->asked & what)) {
         k->asked |= what;
-        if (key_names(k->name, what == CHIO__KEY_PATH ? path_keys : url_keys))
+        if ((k->name != NULL &&
+             (key_names(k->name, what == CHIO__KEY_PATH ? path_keys : url_keys) ||
+              (what == CHIO__KEY_URL && key_word(k->name, url_words)))) ||
+            (what == CHIO__KEY_URL && chio__key_names(k->up, what)))
             k->names |= what;
     }
     return (k->names & what) != 0;
@@ -279,7 +322,7 @@ static int encoded_sep(const char *s, size_t n)
 
 int chio__path_candidate(const char *key, const char *s, size_t n)
 {
-    chio__key k = {key, 0, 0};
+    chio__key k = {key, 0, 0, NULL};
 
     return chio__path_candidate_key(&k, s, n);
 }

@@ -140,17 +140,22 @@ int chio__url_candidate(const char *key, const char *s, size_t n);
 /* An object key as the argument walkers hand it to the checks, with what
  * its text names worked out once, when first asked: a long key above many
  * leaves ({"<4 MiB key>": ["", "", ...]}) is read once per member, not
- * once per leaf under it. @name is NULL for no key (the top level). */
+ * once per leaf under it. @name is NULL for no key (the top level). @up is
+ * the key of the member that holds this one's object (NULL at the top, and
+ * for an object key itself): a member's URL-ish name is said of every
+ * leaf under it ({"proxy": {"server": "evil.com:3128"}} is a host). */
 typedef struct chio__key {
     const char *name;
     unsigned asked, names; /* CHIO__KEY_* bits: worked out, and true */
+    struct chio__key *up;
 } chio__key;
 
 #define CHIO__KEY_PATH 1u /* names a path: chio__path_candidate's key list */
 #define CHIO__KEY_URL  2u /* names a URL or host: chio__url_candidate's */
 
-/* chio__key_names - does @k name @what (one CHIO__KEY_* bit)? Reads the
- * key's text the first time only. 0 for a NULL @k or name. */
+/* chio__key_names - does @k name @what (one CHIO__KEY_* bit): its own
+ * name, or for CHIO__KEY_URL also a key above it (@up)? Reads each key's
+ * text the first time only. 0 for a NULL @k. */
 int chio__key_names(chio__key *k, unsigned what);
 
 /* chio__url_candidate_key, chio__path_candidate_key - chio__url_candidate

@@ -408,7 +408,7 @@ static int later_word_url(const char *s, size_t n)
 
 int chio__url_candidate(const char *key, const char *s, size_t n)
 {
-    chio__key k = {key, 0, 0};
+    chio__key k = {key, 0, 0, NULL};
 
     return chio__url_candidate_key(&k, s, n);
 }

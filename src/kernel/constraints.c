@@ -28,42 +28,25 @@
  *                 each item split at one of , ; space = is held to the
  *                 same, and other words that look like paths must be
  *                 readable (path_words); a value with a word "~user" or
- *                 ".." is a path too. A
+ *                 ".." is a path too. The value as a POSIX shell reads it
+ *                 (quote removal, "\" escapes, "$IFS" and "${IFS}" as
+ *                 white space: shell_words.c, as the forbidden_path guard
+ *                 reads it) is held the same way, whole and by words. A
  *                 leaf with a control character, ".." above the root or
  *                 the start or below /proc or /dev, a double
- *                 encoding or a remote file: host denies, and so does a
+ *                 encoding or a remote file: host denies, and so does one
+ *                 with a segment a shell could expand to ".." (a glob,
+ *                 brace or expansion among dots: ".?", ".[.]", ".*",
+ *                 "{..,x}", ".${x}.", or an expansion alone, "$x"), a
+ *                 word starting with an expansion ("$HOME/x": any path),
+ *                 a leading "//" or "\\" before the prefix's first
+ *                 segment (a UNC share on a host of that name), and a
  *                 number or boolean whose key names a path (a tool may
- *                 read it as a file descriptor: Python's open(3));
- *   domain_exact  the hosts of the URL/host leaves must exist and all equal
- *   domain_glob   ...or all match the glob ('*' any run; every other
- *                 character, '?' and '[' included, is itself, as in chio).
- *                 Leaves: a URL-ish key (url, uri, host, domain, endpoint,
- *                 href, link, address, origin, ...), a value with "://", a
- *                 special scheme and ':', or a leading "//" or "\\" (at its
- *                 start, a later word's, or after an '='). Hosts
- *                 come from the WHATWG URL parser (userinfo up to the last
- *                 '@', '\' ends the authority, IPv4 forms in dotted
- *                 decimal, IPv6 compressed, percent-decoded, lowercase, one
- *                 final dot removed); a leaf without a readable host, a
- *                 non-ASCII host, a host with a character no DNS name
- *                 has ("&", "$", ...), a URL an RFC 3986 reader would send
- *                 elsewhere (or with two '@'), or a value under a URL key
- *                 with no scheme that holds / \ @ : ? or # denies (a
- *                 number or boolean there is read as its JSON text). A value
- *                 that is not one URL but running text with URLs in it is
- *                 held to each of them (each must parse and match), and
- *                 so is a value that is one URL but holds a word break
- *                 (white space, a Unicode space, ",;|" ...), and so is
- *                 the host a WHATWG or RFC 3986 reader takes from
- *                 the whole value (denied when it is non-ASCII), and
- *                 from each word split at white space alone; running text
- *                 no reader takes as one URL is held to its decoded text
- *                 too; a non-special URL's opaque host counts only when
- *                 it is canonical as written; a value
- *                 that is a URL only once percent-decoded is held to the
- *                 same as decoded (scan_encoded_url). The
- *                 constraint's value is read the same way (a glob:
- *                 lowercased, final dot removed);
+ *                 read it as a file descriptor: Python's open(3)); a key
+ *                 names a path or URL when its own name or an enclosing
+ *                 member's does;
+ *   domain_exact, domain_glob  the hosts of the URL/host leaves must all
+ *                 be allowed (constraint_domain.c);
  *   regex_match   some string leaf matches the pattern (unanchored), read
  *                 as chio reads it (Rust `regex`, see "Reading a pattern" in
  *                 constraint_regex.c): translated to a POSIX ERE read in the
@@ -95,6 +78,7 @@
 #include <strings.h>
 
 #include "constraint_custom.h"
+#include "constraint_domain.h"
 #include "constraint_regex.h"
 #include "guard_scan.h"
 #include "kernel_internal.h"
@@ -102,6 +86,7 @@
 #include "path_words.h"
 #include "regex_nfa.h"
 #include "scope.h"
+#include "shell_words.h"
 
 /* ---- walking leaves ------------------------------------------------------------------- */
 
@@ -144,7 +129,7 @@ static int walk(const chio_json *v, chio__key *key, int scalars,
         n = chio_json_size(v);
         for (i = 0; i < n; i++) {
             /* one chio__key for the member's leaves: its name read once */
-            chio__key member = {chio_json_key_at(v, i, NULL), 0, 0};
+            chio__key member = {chio_json_key_at(v, i, NULL), 0, 0, key};
             if ((rc = walk(chio_json_at(v, i), &member, scalars, fn, ctx)) != 0)
                 return rc;
         }
@@ -157,15 +142,15 @@ static int walk(const chio_json *v, chio__key *key, int scalars,
 int chio__each_string(const chio_json *v,
                       int (*fn)(void *ctx, chio__key *key, const char *s, size_t len), void *ctx)
 {
-    chio__key top = {NULL, 0, 0};
+    chio__key top = {NULL, 0, 0, NULL};
 
     return walk(v, &top, 0, fn, ctx);
 }
 
-static int each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const char *, size_t),
-                       void *ctx)
+int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const char *, size_t),
+                      void *ctx)
 {
-    chio__key top = {NULL, 0, 0};
+    chio__key top = {NULL, 0, 0, NULL};
 
     return walk(v, &top, 1, fn, ctx);
 }
@@ -182,8 +167,8 @@ static int secret_leaf(chio_kernel *k, const char *s, size_t n)
            chio__secret_scan(k->med.guards, k->med.nguards, s, n, NULL, &gi, &pi) != 0;
 }
 
-static void unquote_secret(chio_kernel *k, const char *s, size_t n, const chio__constraint *c,
-                           char *reason, size_t cap)
+void chio__unquote_secret(chio_kernel *k, const char *s, size_t n, const chio__constraint *c,
+                          char *reason, size_t cap)
 {
     if (secret_leaf(k, s, n))
         snprintf(reason, cap,
@@ -216,13 +201,16 @@ static int ascii_alpha(char c)
 }
 
 /* Does the relative reading @p start with a segment a tool may read as
- * absolute: "~" or "~user" (a shell, Python's expanduser) or a Windows
- * drive "C:" ("C:\\x", and "C:x" on drive C's working directory)? */
+ * absolute: "~" or "~user" (a shell, Python's expanduser), a Windows
+ * drive "C:" ("C:\\x", and "C:x" on drive C's working directory), or a
+ * shell expansion ("$HOME")? */
 static int home_or_drive(const char *p, size_t len)
 {
     if (len == 0 || p[0] == '/')
         return 0;
-    return p[0] == '~' || (len >= 2 && ascii_alpha(p[0]) && p[1] == ':');
+    /* "$HOME/x", "`pwd`/x": a shell expansion may be any path */
+    return p[0] == '~' || (len >= 2 && ascii_alpha(p[0]) && p[1] == ':') ||
+           chio__shell_expansion_at(p, len, 0);
 }
 
 static int reading_under(void *ctx, const char *p, size_t len)
@@ -256,10 +244,41 @@ static int reading_anywhere(void *ctx, const char *p, size_t len)
  * "b/../../etc"), only read, so that one climbing above its start denies
  * as a whole relative value does (a tool started in the granted
  * directory that splits "/w/a b/../../etc/passwd" reads /etc/passwd). */
+/* Does @s start (after white space; a file: URL after its empty
+ * authority) with two or more separators and then the first segment of
+ * the absolute prefix? Win32 and Python's ntpath read "//workspace/share/x"
+ * as the share "share" on a host named "workspace", which the POSIX
+ * reading puts under "/workspace": ambiguous. ("//evil.example/x" is
+ * outside the prefix in every reading, and denied so.) */
+static int unc_prefix_host(const prefix_scan *ps, const char *s, size_t n)
+{
+    size_t i = 0, seg = 1, j, least = 2;
+
+    if (ps->plen < 2 || ps->prefix[0] != '/')
+        return 0;
+    while (seg < ps->plen && ps->prefix[seg] != '/')
+        seg++;
+    while (i < n && (unsigned char)s[i] <= 0x20)
+        i++;
+    if (chio__file_word(s + i, n - i)) {
+        i += 5;
+        least = 4; /* "file:" + "//" + an empty authority + the path's "//" */
+    }
+    for (j = i; j < n && chio__is_slash((unsigned char)s[j]); j++)
+        ;
+    if (j - i < least)
+        return 0;
+    for (i = j; j < n && !chio__is_slash((unsigned char)s[j]); j++)
+        ;
+    return j - i == seg - 1 && strncasecmp(s + i, ps->prefix + 1, seg - 1) == 0;
+}
+
 static int word_under(prefix_scan *ps, const char *w, size_t n)
 {
     size_t st = chio__word_path_start(w, n);
 
+    if (st < n && unc_prefix_host(ps, w + st, n - st))
+        return CHIO_EINVAL;
     if (st < n)
         return chio__path_readings(w + st, n - st, reading_under, ps);
     if (chio__path_candidate(NULL, w, n))
@@ -346,6 +365,50 @@ static int path_words(prefix_scan *ps, const char *s, size_t n)
     return rc;
 }
 
+/* What a shell makes of @s (@n bytes) that the readings above do not
+ * show: a segment it could expand to ".." (chio__shell_dot_ambiguous) or a
+ * UNC host named like the prefix's first segment is ambiguous
+ * (CHIO_EINVAL); the value after quote removal and $IFS
+ * (chio__shell_unquote, as the forbidden_path guard reads it) is held like
+ * a word, whole ("/w/.\\./etc" is "/w/../etc") and by its words
+ * ("/w/a$IFS/etc/x" is "/w/a" and "/etc/x"). */
+static int shell_form(prefix_scan *ps, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap;
+    const char *d;
+    size_t len;
+    int rc = 0;
+
+    if (chio__shell_dot_ambiguous(s, n) || unc_prefix_host(ps, s, n))
+        return CHIO_EINVAL;
+    if (!chio__shell_may_differ(s, n))
+        return 0;
+    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
+        return CHIO_ENOMEM;
+    if (len != n || memcmp(d, s, n) != 0) {
+        rc = word_under(ps, d, len);
+        if (rc == 0)
+            rc = path_words(ps, d, len);
+    }
+    free(heap);
+    return rc;
+}
+
+/* shell_form on @s as written and percent-decoded once. */
+static int path_shell(prefix_scan *ps, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    int rc = shell_form(ps, s, n);
+
+    if (rc != 0 || !chio__has_escape(s, n))
+        return rc;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    rc = shell_form(ps, d, chio__percent_decode(s, n, d));
+    free(heap);
+    return rc;
+}
+
 static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
@@ -363,13 +426,15 @@ static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
     if (rc == 0)
         rc = path_words(ps, s, n);
     if (rc == 0)
+        rc = path_shell(ps, s, n);
+    if (rc == 0)
         return 0;
     if (rc < 0)
         snprintf(ps->reason, ps->cap,
                  rc == CHIO_ENOMEM ? "out of memory reading path '%.*s'"
                                    : "argument '%.*s' cannot be read unambiguously as a path",
                  (int)(n > 120 ? 120 : n), s);
-    unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
+    chio__unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
     ps->bad = 1;
     return 1;
 }
@@ -398,8 +463,8 @@ static int scan_path_scalar(void *ctx, chio__key *key, const char *s, size_t n)
     /* the reason quotes the key and the number: a secret_leak guard
      * that flags either (a number is redacted from the receipt's
      * parameters as its text) keeps both out of it */
-    unquote_secret(ps->k, key->name, strlen(key->name), ps->c, ps->reason, ps->cap);
-    unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
+    chio__unquote_secret(ps->k, key->name, strlen(key->name), ps->c, ps->reason, ps->cap);
+    chio__unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
     ps->bad = 1;
     return 1;
 }
@@ -430,299 +495,12 @@ static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_jso
     ps.plen = len;
     chio__each_text(args, 0, scan_path_text, &ps);
     if (!ps.bad)
-        each_scalar(args, scan_path_scalar, &ps);
+        chio__each_scalar(args, scan_path_scalar, &ps);
     ok = ps.seen && !ps.bad;
     if (!ps.seen)
         snprintf(reason, cap, "path_prefix '%.100s': the arguments name no path", c->str);
     free(heap);
     return ok;
-}
-
-/* ---- domains -------------------------------------------------------------------------- */
-
-typedef struct domain_scan {
-    chio_kernel *k;
-    const chio__constraint *c;
-    char want[CHIO__HOST_MAX];
-    int seen, bad;
-    int depth; /* layers of percent-decoding of the value being read */
-    char *reason;
-    size_t cap;
-} domain_scan;
-
-/* The host a leaf names, canonical, in @host; nonzero when it cannot be
- * read unambiguously. @kind is chio__url_candidate's answer. */
-static int leaf_host(int kind, const char *s, size_t n, char *host, size_t cap)
-{
-    if (kind == 1)
-        return chio__url_host(s, n, host, cap);
-    /* Only the key says URL: a bare host, or nothing we can read for sure. */
-    if (memchr(s, '/', n) || memchr(s, '\\', n) || memchr(s, '@', n) || memchr(s, ':', n) ||
-        memchr(s, '?', n) || memchr(s, '#', n)) {
-        host[0] = '\0';
-        return CHIO_EINVAL;
-    }
-    return chio__host_canon(s, n, host, cap);
-}
-
-/* chio's glob: '*' matches any run of characters (dots included); every
- * other character matches only itself. fnmatch would also read '?', '['
- * and '\\', so "api?.example.com" would allow "apix.example.com", a host
- * chio refuses. Backtracks to the last '*' only: O(len(glob) * len(host)). */
-static int glob_matches(const char *g, const char *h)
-{
-    const char *star = NULL, *resume = h;
-
-    while (*h != '\0') {
-        if (*g == '*') {
-            star = g++;
-            resume = h;
-        } else if (*g != '\0' && *g == *h) {
-            g++;
-            h++;
-        } else if (star != NULL) {
-            g = star + 1;
-            h = ++resume;
-        } else {
-            return 0;
-        }
-    }
-    while (*g == '*')
-        g++;
-    return *g == '\0';
-}
-
-/* 1 when @host is allowed; else 0 with the reason (quoting @s). */
-static int host_allowed(domain_scan *ds, const char *s, size_t n, const char *host)
-{
-    int match = ds->c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT ? strcmp(host, ds->want) == 0
-                                                             : glob_matches(ds->want, host);
-
-    if (!match)
-        snprintf(ds->reason, ds->cap, "host of '%.*s' is not allowed by %s '%.100s'",
-                 (int)(n > 120 ? 120 : n), s, ds->c->type_name, ds->c->str);
-    return match;
-}
-
-/* Does @s hold a word break, so that a tool may read it as running text? */
-static int has_break(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (chio__url_break(s, n, i) > 0)
-            return 1;
-    return 0;
-}
-
-/* Whatever host a WHATWG or an RFC 3986 reader finds in @s must be
- * allowed: 1 when each is (or the reader surely finds none), 0 when one is
- * not, -1 when a reader's host cannot be told (IDNA, a character no DNS
- * name has); the reason is set on 0 and -1. */
-static int readings_allowed(domain_scan *ds, const char *s, size_t n)
-{
-    static const int readers[] = {CHIO__URL_WHATWG, CHIO__URL_RFC3986, CHIO__URL_RFC3986_CLEAN};
-    char host[CHIO__HOST_MAX];
-    size_t i;
-    int rc;
-
-    for (i = 0; i < sizeof(readers) / sizeof(readers[0]); i++) {
-        rc = chio__url_host_reading(s, n, readers[i], host, sizeof(host));
-        if (rc == 0 && !host_allowed(ds, s, n, host))
-            return 0;
-        if (rc != 0 && rc != CHIO_EINVAL) {
-            snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
-                     (int)(n > 120 ? 120 : n), s);
-            return -1;
-        }
-    }
-    return 1;
-}
-
-/* The bytes of white space at s[i] (a C0 control, space, DEL or a Unicode
- * space): where a tool that splits on white space only ends a word. */
-static size_t space_break(const char *s, size_t n, size_t i)
-{
-    unsigned char c = (unsigned char)s[i];
-
-    return c <= 0x20 || c == 0x7f ? 1 : c >= 0x80 ? chio__space_at(s + i, n - i) : 0;
-}
-
-/* Running text ("see https://a.example/ and ..."): every word that is a
- * URL must have an allowed host. 1 when some word is a URL and all are
- * allowed; 0 when one is not (reason set); -1 when no word is a URL.
- * Words end at every chio__url_break, and each must be one URL whose host
- * is allowed; a tool that splits on white space alone reads longer words
- * ("https://a.example;evil.com" has the host "a.example;evil.com" to
- * WHATWG), so whatever host a reader finds in those is held too. */
-static int words_allowed(domain_scan *ds, const char *s, size_t n)
-{
-    char host[CHIO__HOST_MAX];
-    size_t i = 0, j, b = 1;
-    int found = 0;
-
-    while (i < n) {
-        for (j = i; j < n && (b = chio__url_break(s, n, j)) == 0; j++)
-            ;
-        if (j > i && chio__url_candidate(NULL, s + i, j - i) == 1) {
-            found = 1;
-            if (chio__url_host(s + i, j - i, host, sizeof(host)) != 0) {
-                snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
-                         (int)(j - i > 120 ? 120 : j - i), s + i);
-                return 0;
-            }
-            if (!host_allowed(ds, s + i, j - i, host))
-                return 0;
-        }
-        i = j + (j < n ? b : 1);
-    }
-    for (i = 0; found && i < n;) {
-        for (j = i; j < n && (b = space_break(s, n, j)) == 0; j++)
-            ;
-        if (j > i && chio__url_candidate(NULL, s + i, j - i) == 1 &&
-            readings_allowed(ds, s + i, j - i) != 1)
-            return 0;
-        i = j + (j < n ? b : 1);
-    }
-    return found ? 1 : -1;
-}
-
-static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n);
-
-/* Layers of percent-encoding looked through for a URL a tool decodes. */
-#define URL_DECODE_MAX 4
-
-/* A value that is no URL as written but one after percent-decoding
- * ("https%3A%2F%2Fevil.com"): a tool that decodes it (a proxy or redirect
- * parameter passed on) fetches that URL, so its decoded text is held to
- * the constraint as a value of its own. 0 when it is no such value (or
- * holds), 1 when it is denied (reason set). Deeper than URL_DECODE_MAX
- * layers, or out of memory, denies. */
-static int scan_encoded_url(domain_scan *ds, chio__key *key, const char *s, size_t n, int depth)
-{
-    char *d;
-    size_t len;
-    int rc;
-
-    if (!chio__has_escape(s, n))
-        return 0;
-    if (depth == URL_DECODE_MAX || (d = malloc(n + 1)) == NULL) {
-        snprintf(ds->reason, ds->cap, "'%.*s' is percent-encoded too deep to be read as a URL",
-                 (int)(n > 120 ? 120 : n), s);
-        rc = 1;
-    } else {
-        int seen = ds->seen, outer = ds->depth; /* an encoded URL only adds
-                                                 * a check: it is not a URL
-                                                 * the arguments name */
-        len = chio__percent_decode(s, n, d);
-        ds->depth = depth + 1;
-        rc = chio__url_candidate(NULL, d, len) == 1 ? scan_domain(ds, key, d, len)
-                                                    : scan_encoded_url(ds, key, d, len, depth + 1);
-        ds->depth = outer;
-        ds->seen = seen;
-        free(d);
-    }
-    if (rc != 0) {
-        ds->seen = 1;
-        ds->bad = 1;
-        unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
-    }
-    return rc;
-}
-
-static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
-{
-    domain_scan *ds = ctx;
-    char host[CHIO__HOST_MAX];
-    int kind = chio__url_candidate_key(key, s, n), ok;
-
-    if (kind == 0)
-        return scan_encoded_url(ds, key, s, n, ds->depth);
-    ds->seen = 1;
-    if (leaf_host(kind, s, n, host, sizeof(host)) == 0) {
-        /* One URL to a WHATWG reader, yet a tool that splits words
-         * ("https://a.example/ https://evil.com", a space or U+3000 in
-         * the path) reads more: each URL word must be allowed too. */
-        ok = host_allowed(ds, s, n, host);
-        if (ok == 1 && has_break(s, n) && words_allowed(ds, s, n) == 0)
-            ok = 0;
-    } else {
-        /* Not one unambiguous URL. When it is running text, the URLs in
-         * it; and whatever host a WHATWG or an RFC 3986 reader still finds
-         * in the whole ("https://a.example<TAB>.evil.com" is
-         * a.example.evil.com to WHATWG, "https://a.example (@\uff45vil.com"
-         * evil.com): a reader that surely finds no host is no concern, one
-         * whose host we cannot tell (IDNA) denies. */
-        ok = kind == 1 && has_break(s, n) ? words_allowed(ds, s, n) : -1;
-        if (ok == 1)
-            ok = readings_allowed(ds, s, n);
-        else if (ok < 0)
-            snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
-                     (int)(n > 120 ? 120 : n), s);
-        /* No reader takes it as one URL, so a tool may decode it first
-         * ("http:a%2f@127.0.0.1 :80" is a.example/@... to WHATWG once
-         * decoded): the decoded text is held to the constraint too. */
-        if (ok == 1 && scan_encoded_url(ds, key, s, n, ds->depth) != 0)
-            return 1;
-    }
-    if (ok == 1)
-        return 0;
-    unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
-    ds->bad = 1;
-    return 1;
-}
-
-/* Object keys are read too ({"requests": {"https://evil.com/": {...}}}); a
- * key is a URL when its text says so (chio__url_candidate without a key). */
-static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
-{
-    (void)is_key;
-    return scan_domain(ctx, key, s, n);
-}
-
-/* A number or boolean whose key names a URL or host is read as its JSON
- * text, as a bare host: a tool that builds the URL from it connects there
- * ("http://" + 2130706433 is 127.0.0.1). */
-static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n)
-{
-    if (!chio__key_names(key, CHIO__KEY_URL))
-        return 0;
-    return scan_domain(ctx, key, s, n);
-}
-
-static int domain(chio_kernel *k, const chio__constraint *c, const chio_json *args, char *reason,
-                  size_t cap)
-{
-    domain_scan ds;
-    size_t i, n = strlen(c->str);
-
-    memset(&ds, 0, sizeof(ds));
-    ds.k = k;
-    ds.c = c;
-    ds.reason = reason;
-    ds.cap = cap;
-    if (n == 0 || n >= sizeof(ds.want)) {
-        snprintf(reason, cap, "%s value is empty or too long", c->type_name);
-        return 0;
-    }
-    /* The allowed host, read like the hosts it is compared with; a glob
-     * (or an exact value the host reader refuses) is lowercased with one
-     * final dot removed. */
-    if (c->kind != CHIO__CONSTRAINT_DOMAIN_EXACT ||
-        chio__host_canon(c->str, n, ds.want, sizeof(ds.want)) != 0) {
-        for (i = 0; i < n; i++)
-            ds.want[i] = (char)tolower((unsigned char)c->str[i]);
-        ds.want[n] = '\0';
-        if (ds.want[n - 1] == '.')
-            ds.want[--n] = '\0';
-    }
-    chio__each_text(args, 0, scan_domain_text, &ds);
-    if (!ds.bad)
-        each_scalar(args, scan_domain_scalar, &ds);
-    if (!ds.seen)
-        snprintf(reason, cap, "%s '%.100s': the arguments name no URL or host", c->type_name,
-                 c->str);
-    return ds.seen && !ds.bad;
 }
 
 /* ---- regex_match ------------------------------------------------------------------------ */
@@ -773,7 +551,7 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
         return path_prefix(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_DOMAIN_EXACT:
     case CHIO__CONSTRAINT_DOMAIN_GLOB:
-        return domain(k, c, args, reason, cap);
+        return chio__domain_holds(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_REGEX_MATCH:
         return chio__regex_match_holds(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_MAX_LENGTH:

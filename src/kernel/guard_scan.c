@@ -20,6 +20,7 @@
 #include "kernel_internal.h"
 #include "normalize.h"
 #include "regex_nfa.h"
+#include "shell_words.h"
 
 /* ---- walking ---------------------------------------------------------------------------- */
 
@@ -47,7 +48,8 @@ size_t chio__number_text(const chio_json *v, char out[32])
 typedef int (*text_fn)(void *, chio__key *, const char *, size_t, int);
 
 /* Each member's key is handed to @fn as one chio__key for all the leaves
- * under it, so what the key names is read once per member. */
+ * under it, so what the key names is read once per member; its @up is the
+ * enclosing member's key (what that names is said of these leaves too). */
 static int each_text(const chio_json *v, chio__key *key, int numbers, text_fn fn, void *ctx)
 {
     size_t i, n, len;
@@ -75,7 +77,7 @@ static int each_text(const chio_json *v, chio__key *key, int numbers, text_fn fn
     case CHIO_JSON_OBJECT:
         n = chio_json_size(v);
         for (i = 0; i < n; i++) {
-            chio__key none = {NULL, 0, 0}, member = {NULL, 0, 0};
+            chio__key none = {NULL, 0, 0, NULL}, member = {NULL, 0, 0, key};
             member.name = chio_json_key_at(v, i, &len);
             if ((rc = fn(ctx, &none, member.name, len, 1)) != 0)
                 return rc;
@@ -92,7 +94,7 @@ int chio__each_text(const chio_json *v, int numbers,
                     int (*fn)(void *ctx, chio__key *key, const char *s, size_t n, int is_key),
                     void *ctx)
 {
-    chio__key top = {NULL, 0, 0};
+    chio__key top = {NULL, 0, 0, NULL};
 
     return each_text(v, &top, numbers, fn, ctx);
 }
@@ -595,50 +597,20 @@ static int check_decoded_words(path_hit *ph, const char *s, size_t n)
     return rc;
 }
 
-/* @s as a POSIX shell reads its words after quote removal: ' and "
- * dropped, a backslash dropped before the byte it escapes (both before a
- * newline), "$IFS" and "${IFS}" (white space to the shell) made a space.
- * An approximation that only adds a reading: it never takes one away.
- * Writes at most @n bytes and a NUL to @out; returns the length. */
-static size_t shell_unquote(const char *s, size_t n, char *out)
-{
-    size_t i = 0, o = 0;
-
-    while (i < n) {
-        if (s[i] == '\'' || s[i] == '"') {
-            i++;
-        } else if (s[i] == '\\') {
-            if (i + 1 < n && s[i + 1] != '\n')
-                out[o++] = s[i + 1];
-            i += 2;
-        } else if (n - i >= 4 && memcmp(s + i, "$IFS", 4) == 0) {
-            out[o++] = ' ';
-            i += 4;
-        } else if (n - i >= 6 && memcmp(s + i, "${IFS}", 6) == 0) {
-            out[o++] = ' ';
-            i += 6;
-        } else {
-            out[o++] = s[i++];
-        }
-    }
-    out[o] = '\0';
-    return o;
-}
-
-/* The shell's reading of @s, when quoting or $IFS could make it differ:
+/* The shell's reading of @s (chio__shell_unquote, shell_words.c, the one
+ * the path constraints add too), when quoting or $IFS could make it differ:
  * the whole of it when it is one word, and each of its words. */
 static int check_shell_reading(path_hit *ph, const char *s, size_t n)
 {
-    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    char stack[PREFIX_STACK], *heap;
+    const char *d;
     size_t len;
     int rc = 0, words;
 
-    if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL && memchr(s, '\\', n) == NULL &&
-        memchr(s, '$', n) == NULL)
+    if (!chio__shell_may_differ(s, n))
         return 0;
-    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
         return CHIO_ENOMEM;
-    len = shell_unquote(s, n, d);
     if (len != n || memcmp(d, s, n) != 0) {
         words = has_word_break(d, len);
         if (!words && chio__path_candidate(NULL, d, len))

@@ -22,7 +22,8 @@
  * every number too, as its canonical JSON text. @key is the nearest
  * object key of a value (its name NULL at the top level and for a key
  * itself; never a NULL pointer), one chio__key for every leaf under one
- * member; @is_key tells which. Stops at the first nonzero return of @fn and
+ * member, whose @up leads to the enclosing members' keys (a key itself
+ * has none); @is_key tells which. Stops at the first nonzero return of @fn and
  * returns it.
  */
 int chio__each_text(const chio_json *v, int numbers,

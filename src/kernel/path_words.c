@@ -14,6 +14,7 @@
 
 #include "normalize.h"
 #include "path_words.h"
+#include "shell_words.h"
 
 #define WORD_STACK 512
 
@@ -47,14 +48,15 @@ int chio__file_word(const char *s, size_t n)
 }
 
 /* Where the path in the word @w starts: at once when it starts like one
- * (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x",
+ * (/ \ ~ . .. file:, or a shell expansion: "$HOME/x" may be any path),
+ * after a short option glued to it ("-o/etc/x",
  * "-o../x"); @n when the word does not start a path (a fragment such as
  * "types/x" of "node_modules/@types/x" is no path of its own). */
 size_t chio__word_path_start(const char *w, size_t n)
 {
     size_t i = 1;
 
-    if (strchr("/\\~", w[0]) != NULL || chio__file_word(w, n))
+    if (strchr("/\\~", w[0]) != NULL || chio__file_word(w, n) || chio__shell_expansion_at(w, n, 0))
         return 0;
     if (w[0] == '.' && (n == 1 || strchr("/\\.", w[1]) != NULL))
         return 0;

@@ -17,8 +17,9 @@ size_t chio__path_word_break(const char *s, size_t n, size_t i);
 int chio__file_word(const char *s, size_t n);
 
 /* Where the path in the word @w (@n bytes) starts: 0 when it starts like
- * one (/ \ ~ . .. file:), after a short option glued to it ("-o/etc/x",
- * "-o../x"), or @n when the word starts no path. */
+ * one (/ \ ~ . .. file:, a shell expansion "$HOME"), after a short
+ * option glued to it ("-o/etc/x", "-o../x"), or @n when the word starts
+ * no path. */
 size_t chio__word_path_start(const char *w, size_t n);
 
 /* Does @s hold a word break (chio__path_word_break)? */

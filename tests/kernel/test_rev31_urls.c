@@ -219,7 +219,9 @@ static const row fixed_rows[] = {
     {"good.example", "{\"url\":\"file://good.example;evil.example/\"}", 0},
     {"good.example", "{\"url\":\"file://good.example/x\"}", 1},
     {"127.0.0.1", "{\"url\":\"http://good.example%2f@127.0.0.1:80 x\"}", 0},
-    {"127.0.0.1", "{\"url\":\"http://127.0.0.1:80 x%20y\"}", 1},
+    /* review 42 (F2): a word after white space under a URL key is a bare
+     * host to a tool that splits words; "x%20y" is none a reader can tell */
+    {"127.0.0.1", "{\"url\":\"http://127.0.0.1:80 x%20y\"}", 0},
     {"good.example", "{\"q\":\"see https:evil.example\",\"url\":\"https://good.example/\"}", 0},
     {"good.example", "{\"q\":\"\\u00a0ws:/evil.example\",\"url\":\"https://good.example/\"}", 0},
     {"good.example", "{\"q\":\"text //evil.example/x\",\"url\":\"https://good.example/\"}", 0},
@@ -227,7 +229,8 @@ static const row fixed_rows[] = {
     {"good.example", "{\"q\":\"a/b c//d x:y\",\"url\":\"https://good.example/\"}", 1},
     {"127.0.0.1", "{\"url\":\"\\u00a0wss://127.1;evil.example\"}", 0},
     {"good.example", "{\"url\":\"\\u00a0https://good.example;evil.example\"}", 0},
-    {"good.example", "{\"url\":\"\\u00a0https://good.example/a;b c\"}", 1},
+    /* review 42 (F2): "c" after the space is the bare host c */
+    {"good.example", "{\"url\":\"\\u00a0https://good.example/a;b c\"}", 0},
     /* a URL after an '=' (a query string's or an option's value, read
      * alone by the tool that parses it): allowed before, now a URL
      * candidate with no host read unambiguously; plain "k=v" unchanged */

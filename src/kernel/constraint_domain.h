@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/constraint_domain.h - the domain_exact and domain_glob
+ * constraints (see constraint_domain.c), called by constraints.c, and the
+ * two helpers of constraints.c they share with path_prefix.
+ */
+#ifndef CHIO_KERNEL_CONSTRAINT_DOMAIN_H
+#define CHIO_KERNEL_CONSTRAINT_DOMAIN_H
+
+#include <stddef.h>
+
+#include "kernel_internal.h"
+#include "scope.h"
+
+/*
+ * chio__domain_holds - 1 when every URL or host leaf of @args (and there
+ * is one) names a host allowed by the domain_exact or domain_glob
+ * constraint @c; else 0 with a reason in @reason (@cap bytes), which
+ * quotes the value at fault unless a secret_leak guard flags it.
+ */
+int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
+                       char *reason, size_t cap);
+
+/* constraints.c: every number and boolean leaf of @v as its JSON text,
+ * with its nearest key (chio__each_string's walk). */
+int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const char *, size_t),
+                      void *ctx);
+
+/* constraints.c: when a built-in secret_leak guard of @k flags @s (@n
+ * bytes), @reason is rewritten to name the constraint @c only (the
+ * receipt redacts that value from its parameters). */
+void chio__unquote_secret(chio_kernel *k, const char *s, size_t n, const chio__constraint *c,
+                          char *reason, size_t cap);
+
+#endif /* CHIO_KERNEL_CONSTRAINT_DOMAIN_H */
