@@ -5,7 +5,9 @@
  * ours), a reader thread that feeds its newline-delimited JSON-RPC lines
  * to a gateway, whole-line writes to its stdin, and the stop sequence
  * (stdin closed, SIGTERM after a second, SIGKILL after two more, then the
- * reader ended through a stop pipe, whoever else holds the output). Also the
+ * reader ended through a stop pipe, whoever else holds the output). A
+ * line of the server's that the gateway cannot read (too long) ends the
+ * reader as the server's exit does. Also the
  * line splitter both transports read with, the SIGTERM/SIGINT wake-up and
  * whether a command can be started at all. The server gets the gateway's
  * environment less CHIO_SIGNING_KEY (a kernel's seed); of the descriptors
@@ -55,6 +57,7 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
         if (!r->skipping && r->len + (i - start) > CHIO__MCP_MAX_LINE) {
             fprintf(stderr, "chio mcp: dropped a line longer than %zu bytes\n", CHIO__MCP_MAX_LINE);
             r->skipping = 1;
+            r->dropped++;
         }
         if (r->skipping) {
             fn(g, NULL, 0); /* the dropped line ends here */
@@ -70,6 +73,7 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
                     r->cap = r->len + part + 1;
                     fn(g, r->buf, r->len + part);
                 } else {
+                    r->dropped++;
                     fn(g, NULL, 0);
                 }
                 if (r->cap > KEEP_BUF) {
@@ -90,6 +94,7 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
         if (r->len + part > CHIO__MCP_MAX_LINE) {
             fprintf(stderr, "chio mcp: dropped a line longer than %zu bytes\n", CHIO__MCP_MAX_LINE);
             r->skipping = 1;
+            r->dropped++;
             r->len = 0;
         } else {
             if (r->len + part > r->cap) {
@@ -100,6 +105,7 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
                 nb = realloc(r->buf, cap);
                 if (nb == NULL) { /* dropped like an over-long line */
                     r->skipping = 1;
+                    r->dropped++;
                     r->len = 0;
                     return 1;
                 }
@@ -357,6 +363,8 @@ static void read_until_stop(chio__mcp_child *c, chio__mcp_reader *r)
         if (p[0].revents != 0 &&
             !chio__mcp_read_lines(r, c->out, c->g, chio_mcp_gateway_server_line))
             return;
+        if (r->dropped > 0)
+            return; /* a line it cannot read: the server is taken for gone */
     }
 }
 
@@ -367,6 +375,19 @@ static void *reader_main(void *arg)
 
     read_until_stop(c, &r);
     free(r.buf);
+    if (r.dropped > 0) {
+        /* A line the gateway cannot read (longer than CHIO__MCP_MAX_LINE,
+         * or no memory for it) may have been the answer a call waits for,
+         * and what follows it cannot be trusted to be whole messages: the
+         * server broke the protocol. It is failed as if it had exited: its
+         * calls get the error (with their receipts), its session ends and
+         * the stop (on_exit's side) ends the process. Kept reading, the
+         * call that line answered waited forever. */
+        fprintf(stderr, "chio mcp: the wrapped server sent a line the gateway cannot read; failing "
+                        "its calls and stopping it\n");
+        chio__mcp_server_why(c->g, "the wrapped MCP server sent a line longer than 64 MiB (or one "
+                                   "no memory could be found for); the gateway stopped it");
+    }
     chio_mcp_gateway_server_closed(c->g);
     if (c->on_exit != NULL)
         c->on_exit(c->user);

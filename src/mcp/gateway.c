@@ -134,34 +134,64 @@ void chio__mcp_pending_free(pending *p)
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
+void chio__mcp_server_why(chio_mcp_gateway *g, const char *why)
+{
+    pthread_mutex_lock(&g->mu);
+    if (g->server_why == NULL)
+        g->server_why = why;
+    pthread_mutex_unlock(&g->mu);
+}
+
+int chio__mcp_request_in_flight(chio_mcp_gateway *g, const char *client_id)
+{
+    const worker *w;
+    const pending *p;
+    int hit = 0;
+
+    pthread_mutex_lock(&g->mu);
+    for (w = g->workers; w != NULL && !hit; w = w->next)
+        hit = strcmp(w->client_id, client_id) == 0;
+    for (p = g->pend; p != NULL && !hit; p = p->next)
+        hit = (p->kind == P_PASS || p->kind == P_LIST) && p->client_id != NULL &&
+              strcmp(p->client_id, client_id) == 0;
+    pthread_mutex_unlock(&g->mu);
+    return hit;
+}
+
 void chio_mcp_gateway_server_closed(chio_mcp_gateway *g)
 {
-    pending *p, *orphans = NULL;
+    const char *why;
+    char m[320];
+    pending *p;
 
     pthread_mutex_lock(&g->mu);
     g->server_closed = 1;
-    for (p = g->pend; p != NULL;) {
-        pending *next = p->next;
+    why = g->server_why != NULL ? g->server_why : "the wrapped MCP server exited before answering";
+    for (p = g->pend; p != NULL; p = p->next)
         if (p->kind == P_WAIT && !p->done) {
-            p->error = strdup("the wrapped MCP server exited before answering");
+            p->error = strdup(why);
             p->done = 1;
-        } else if (p->kind == P_PASS || p->kind == P_LIST) {
-            chio__mcp_pending_unlink(g, p);
-            g->npassed--;
-            p->next = orphans;
-            orphans = p;
         }
-        p = next;
-    }
     pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-    while (orphans != NULL) {
-        p = orphans;
-        orphans = p->next;
-        chio__mcp_client_error(g, p->client_id, -32000,
-                               "chio: the wrapped MCP server exited before answering", NULL);
+    snprintf(m, sizeof(m), "chio: %s", why);
+    /* Each passed request stays in the table (in flight) until its error
+     * is sent: over HTTP a request reusing its id is refused until then,
+     * so the error cannot reach that request's POST. */
+    for (;;) {
+        for (p = g->pend; p != NULL; p = p->next)
+            if ((p->kind == P_PASS || p->kind == P_LIST) && !p->answering)
+                break;
+        if (p == NULL)
+            break;
+        p->answering = 1;
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_client_error(g, p->client_id, -32000, m, NULL);
+        pthread_mutex_lock(&g->mu);
+        chio__mcp_pending_unlink(g, p);
+        g->npassed--;
         chio__mcp_pending_free(p);
     }
+    pthread_mutex_unlock(&g->mu);
 }
 
 void chio_mcp_gateway_client_closed(chio_mcp_gateway *g)

@@ -48,6 +48,7 @@ typedef struct pending {
     unsigned long long id; /* "chio-N" toward the server, "chio-c-N" toward the client */
     int kind;
     int is_init;     /* P_PASS: the client's initialize */
+    int answering;   /* P_PASS, P_LIST: its answer is being sent (it stays linked until sent) */
     int list;        /* P_LIST: CHIO__MCP_LIST_*, the list its answer is cut to */
     char *client_id; /* P_PASS, P_LIST: the client's id */
     worker *w;       /* P_WAIT: the invoking worker, or NULL */
@@ -110,6 +111,7 @@ struct chio_mcp_gateway {
     int state;
     int init_answered;
     int server_closed, client_closed;
+    const char *server_why; /* chio__mcp_server_why(): why the server is taken for gone */
     int session_open;
     char session[CHIO_SESSION_ID_LEN + 1];
     chio_capability *cap;

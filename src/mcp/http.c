@@ -44,6 +44,8 @@ typedef struct body {
     char *p;
     size_t len;
     int too_big;
+    char opened[33]; /* the session this request's initialize opened, or "" */
+    int delivered;   /* its answer was handed out with the client still there */
 } body;
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -83,28 +85,69 @@ static enum MHD_Result rpc_error(struct MHD_Connection *c, unsigned status, cons
     return ret;
 }
 
+/* 1 when the client closed its side of the connection. */
+static int client_gone(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd pfd;
+
+    if (ci == NULL)
+        return 0;
+    pfd.fd = ci->connect_fd;
+    pfd.events = POLLRDHUP;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* An SSE response's stream; for the initialize that opened a session, its
+ * connection and request, to tell whether the answer got out. */
+typedef struct sse_ctx {
+    stream *st;
+    struct MHD_Connection *c; /* NULL: not an initialize */
+    body *b;
+} sse_ctx;
+
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    long n = chio__mcp_stream_read(cls, buf, max);
+    sse_ctx *x = cls;
+    long n = chio__mcp_stream_read(x->st, buf, max);
 
     (void)pos;
+    /* Read to its end after the answer, and the client still there: the
+     * session id (in the headers) and the answer reached it (on_completed
+     * looks, with how the response ended). The request is alive while its
+     * response is read. */
+    if (n < 0 && x->c != NULL)
+        x->b->delivered = chio__mcp_stream_drained(x->st) && !client_gone(x->c);
     return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
 }
 
 static void sse_done(void *cls)
 {
-    chio__mcp_stream_release(cls);
+    sse_ctx *x = cls;
+
+    chio__mcp_stream_release(x->st);
+    free(x);
 }
 
-/* Answer with @st as an SSE stream; the response owns the stream. */
-static enum MHD_Result sse_reply(struct MHD_Connection *c, stream *st, const char *session)
+/* Answer with @st as an SSE stream; the response owns the stream. @b: the
+ * request of an initialize that opened a session (@session), else NULL. */
+static enum MHD_Result sse_reply(struct MHD_Connection *c, stream *st, const char *session, body *b)
 {
-    struct MHD_Response *r;
+    struct MHD_Response *r = NULL;
+    sse_ctx *x = calloc(1, sizeof(*x));
     enum MHD_Result ret;
 
-    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, st, sse_done);
+    if (x != NULL) {
+        x->st = st;
+        x->c = b != NULL ? c : NULL;
+        x->b = b;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, x, sse_done);
+    }
     if (r == NULL) {
         chio__mcp_stream_release(st);
+        free(x);
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
@@ -260,21 +303,6 @@ static enum MHD_Result open_session(httpd *h, struct MHD_Connection *c, const ch
                               : "chio: cannot start the wrapped server for this session");
 }
 
-/* 1 when the client closed its side of the connection. */
-static int client_gone(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    struct pollfd pfd;
-
-    if (ci == NULL)
-        return 0;
-    pfd.fd = ci->connect_fd;
-    pfd.events = POLLRDHUP;
-    pfd.revents = 0;
-    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
-
 /* A request whose id a request of the session still in flight holds: the
  * answers, routed by id, could each reach the other's POST (a tools/call
  * answered with a ping's empty result). Refused 409 on its own POST, never
@@ -304,8 +332,11 @@ static enum MHD_Result reused_id(struct MHD_Connection *c, hsess *s, const chio_
     return ret;
 }
 
-/* A request: link its stream, hand it to the gateway, answer. */
-static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const body *b,
+/* A request: link its stream, hand it to the gateway, answer. For an
+ * initialize that opened the session, b->delivered says whether its
+ * answer went out to a client still there (on_completed ends the session
+ * when not). */
+static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, body *b,
                                     const chio_json *root, const char *id, int init)
 {
     const chio_json *meta = chio_json_get(chio_json_get(root, "params"), "_meta");
@@ -327,7 +358,7 @@ static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const bo
     chio_mcp_gateway_client_line(s->g, b->p, b->len);
     chio__mcp_sess_release(s);
     if (sse)
-        return sse_reply(c, st, init ? session : NULL);
+        return sse_reply(c, st, init ? session : NULL, init ? b : NULL);
     /* MHD cannot see a client hang up while this thread waits: look at
      * the socket each second, so a gone client frees its connection. */
     while (!chio__mcp_stream_wait_answer(st, 1000, &answer))
@@ -336,16 +367,23 @@ static enum MHD_Result post_request(struct MHD_Connection *c, hsess *s, const bo
             return MHD_NO;
         }
     chio__mcp_stream_release(st);
-    if (answer != NULL)
+    if (answer != NULL && init && client_gone(c)) {
+        /* Gone before the answer that names the session: a write to a
+         * closed socket may still succeed, so it is looked at first. */
+        free(answer);
+        return MHD_NO;
+    }
+    if (answer != NULL) {
         ret = reply(c, MHD_HTTP_OK, "application/json", answer, init ? session : NULL);
-    else
+        b->delivered = init && ret == MHD_YES;
+    } else
         ret = rpc_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, id, -32000,
                         "chio: no answer: the request was cancelled or its session ended");
     free(answer);
     return ret;
 }
 
-static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, const body *b)
+static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, body *b)
 {
     chio_json_doc *doc = NULL;
     const chio_json *root;
@@ -380,6 +418,8 @@ static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, const bod
         ret = rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, "chio: initialize needs an id");
     } else if (init) {
         ret = open_session(h, c, id, &s);
+        if (s != NULL)
+            memcpy(b->opened, s->id, sizeof(b->opened));
     } else if ((st = named_session(h, c, &s)) != 0) {
         ret = session_error(c, st);
     } else {
@@ -427,7 +467,7 @@ static enum MHD_Result handle_get(httpd *h, struct MHD_Connection *c)
         return conflict ? rpc_error(c, MHD_HTTP_CONFLICT, NULL, -32600,
                                     "chio: this session's GET stream is open already")
                         : session_error(c, MHD_HTTP_NOT_FOUND);
-    return sse_reply(c, st, NULL);
+    return sse_reply(c, st, NULL, NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -520,9 +560,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     body *b = *con_cls;
 
-    (void)cls;
-    (void)toe;
     svc_conn_guard_idle(c);
+    /* The initialize that opened a session, and its answer (the only
+     * place the session's id is given) did not get out whole to a client
+     * still there: no one can use or DELETE the session, which kept a
+     * --max-sessions slot and a server process until the idle timeout. */
+    if (b != NULL && b->opened[0] != '\0' &&
+        (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || !b->delivered))
+        chio__mcp_sess_undelivered(cls, b->opened);
     if (b != NULL) {
         free(b->p);
         free(b);

@@ -33,8 +33,18 @@
 /* A connection with no bytes either way this long is closed. */
 #define CHIO__MCP_IDLE_CONN_SECS 600
 
-/* Why a session ends. */
-enum { END_NONE = 0, END_DELETE, END_IDLE, END_SERVER, END_SHUTDOWN };
+/* Why a session ends (END_UNDELIVERED: the client of the initialize that
+ * opened it left before its answer, which names the session, was out). */
+enum { END_NONE = 0, END_DELETE, END_IDLE, END_SERVER, END_SHUTDOWN, END_UNDELIVERED };
+
+/* A request of a session let in (its POST linked a stream) whose answer
+ * has not been routed yet. It outlives its stream (a client that left):
+ * while the gateway still works on it, its id is refused 409, and its late
+ * answer is dropped instead of reaching another POST under that id. */
+typedef struct hreq {
+    struct hreq *next;
+    char *id; /* canonical JSON */
+} hreq;
 
 typedef struct sse_event {
     struct sse_event *next;
@@ -59,6 +69,7 @@ typedef struct stream {
     size_t queued;
     char *answer;      /* JSON mode: the answer */
     int finished;      /* the answer is in: end after the queue drains */
+    int drained;       /* SSE: read to its end after the answer (not closed) */
     int closed;        /* end now (overflow, cancel, session end) */
     int reader;        /* a response (or waiting handler) still holds it */
     pthread_cond_t cv; /* with h->mu: something queued, finished or closed */
@@ -77,6 +88,8 @@ typedef struct hsess {
     pthread_t tearer; /* the thread tearing it down, when threaded */
     int threaded;
     stream *streams;
+    hreq *inflight; /* requests let in, not yet answered */
+    size_t ninflight, sweep_at;
     int has_standalone;
     int busy;           /* handlers inside the gateway or waiting on a stream */
     int ending;         /* END_*: no longer found by its id */
@@ -115,11 +128,20 @@ hsess *chio__mcp_sess_find(httpd *h, const char *id);
 void chio__mcp_sess_release(hsess *s);
 /* End @s (DELETE): found no more; torn down by the janitor. */
 void chio__mcp_sess_end(hsess *s, int why);
+/* End the live session named @id, if any: the answer to the initialize
+ * that opened it (the only place its id is given) never reached its
+ * client, so no one can use or DELETE it; kept, it held a --max-sessions
+ * slot and a server process until the idle timeout. */
+void chio__mcp_sess_undelivered(httpd *h, const char *id);
 /* A stream of @s for request @req_id (NULL: the standalone stream),
- * linked before the request reaches the gateway. NULL when the session
- * ends, when a standalone stream exists (*conflict 1), or when a request
- * of @s with the id @req_id is still in flight (*conflict 2: its answer,
- * routed by id, could reach either POST). */
+ * linked before the request reaches the gateway, and the request noted as
+ * let in (s->inflight). NULL when the session ends, when a standalone
+ * stream exists (*conflict 1), or when a request of @s with the id
+ * @req_id is still in flight (*conflict 2: its answer, routed by id,
+ * could reach either POST): its POST's stream is linked, or it was let in,
+ * its answer was not routed yet and the gateway still works on it
+ * (chio__mcp_request_in_flight()), whether or not its client is still
+ * there. */
 stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char *token,
                               int *conflict);
 /* Close the POST stream of request @req_id (notifications/cancelled). */
@@ -130,6 +152,9 @@ void chio__mcp_stream_cancel(hsess *s, const char *req_id);
 int chio__mcp_stream_wait_answer(stream *st, int ms, char **answer);
 /* Copy up to @max bytes of the stream's text; blocks; -1 at its end. */
 long chio__mcp_stream_read(stream *st, char *buf, size_t max);
+/* 1 when chio__mcp_stream_read() ended @st after its answer (all of its
+ * text handed out), 0 when it was closed. */
+int chio__mcp_stream_drained(stream *st);
 /* The response (or the waiting handler) is done with @st. */
 void chio__mcp_stream_release(stream *st);
 

@@ -19,11 +19,18 @@
  * thread that tears it down, then joins that thread and frees the session;
  * shutdown waits until every session is gone.
  *
+ * A request let in stays noted in its session (s->inflight) until its
+ * answer is routed, even after its POST's client left: its id is refused
+ * 409 while the gateway still works on it, and its answer, when it comes,
+ * is dropped rather than routed by id to a later POST.
+ *
  * Locking: h->mu guards every field of httpd, hsess and stream (sessions,
- * streams, queues, counts); stream->cv and h->cv wait on it. h->mu is
- * taken last: the gateway calls sess_send() holding its client_mu, and no
- * code here calls into a gateway or a child with h->mu held. Lock order:
- * gateway g->client_mu -> h->mu.
+ * streams, queues, counts, the requests let in); stream->cv and h->cv wait
+ * on it. The gateway calls sess_send() holding its client_mu; with h->mu
+ * held, code here calls into a gateway only to ask whether a request is in
+ * flight (chio__mcp_request_in_flight(), which takes g->mu and nothing
+ * else; the gateway never takes h->mu or client_mu with g->mu held), and
+ * never into a child. Lock order: gateway g->client_mu -> h->mu -> g->mu.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -178,6 +185,52 @@ static stream *find_kind(hsess *s, int standalone)
     return NULL;
 }
 
+/* ---- requests let in (h->mu held) ------------------------------------------------- */
+
+static hreq **inflight_find(hsess *s, const char *id)
+{
+    hreq **pp;
+
+    for (pp = &s->inflight; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0)
+            return pp;
+    return NULL;
+}
+
+static void inflight_drop(hsess *s, hreq **pp)
+{
+    hreq *r = *pp;
+
+    *pp = r->next;
+    s->ninflight--;
+    free(r->id);
+    free(r);
+}
+
+/* Requests that ended without an answer (cancelled ones) are noted until
+ * their id comes again; past twice the count left by the last sweep (at
+ * least 64), those the gateway no longer works on go, so a client that
+ * cancels every request does not grow the list. */
+static void inflight_sweep(hsess *s)
+{
+    hreq **pp = &s->inflight;
+
+    if (s->ninflight < s->sweep_at)
+        return;
+    while (*pp != NULL)
+        if (find_post(s, (*pp)->id, 0) == NULL && !chio__mcp_request_in_flight(s->g, (*pp)->id))
+            inflight_drop(s, pp);
+        else
+            pp = &(*pp)->next;
+    s->sweep_at = 2 * s->ninflight > 64 ? 2 * s->ninflight : 64;
+}
+
+static void inflight_free(hsess *s)
+{
+    while (s->inflight != NULL)
+        inflight_drop(s, &s->inflight);
+}
+
 /* ---- what the gateway sends a client (chio_mcp_send_fn) --------------------------- */
 
 static int sess_send(void *user, const char *line, size_t len)
@@ -203,7 +256,13 @@ static int sess_send(void *user, const char *line, size_t len)
         token = chio__mcp_dup_value(chio_json_get(params, "progressToken"));
     pthread_mutex_lock(&h->mu);
     if (method == NULL) { /* an answer: to the POST that asked */
-        st = find_post(s, id, 0);
+        hreq **r = id != NULL ? inflight_find(s, id) : NULL;
+        /* Only the request let in under this id, which is the one the
+         * answer is for: no other is let in under it until this is done.
+         * A request whose POST's client left has no stream: dropped. */
+        if (r != NULL)
+            inflight_drop(s, r);
+        st = r != NULL ? find_post(s, id, 0) : NULL;
         if (st == NULL) {
             rc = -1;
         } else if (st->sse) {
@@ -298,6 +357,23 @@ void chio__mcp_sess_end(hsess *s, int why)
     pthread_mutex_lock(&s->h->mu);
     end_locked(s, why);
     pthread_mutex_unlock(&s->h->mu);
+}
+
+void chio__mcp_sess_undelivered(httpd *h, const char *id)
+{
+    hsess *s;
+
+    pthread_mutex_lock(&h->mu);
+    for (s = h->sessions; s != NULL; s = s->next)
+        if (s->ready && !s->ending && id_equal(s->id, id)) {
+            fprintf(stderr,
+                    "chio mcp serve-http: the client that opened session %s left before the "
+                    "answer naming it was sent; ending the session\n",
+                    s->id);
+            end_locked(s, END_UNDELIVERED);
+            break;
+        }
+    pthread_mutex_unlock(&h->mu);
 }
 
 /* The wrapped server's output ended (on its reader thread). */
@@ -406,13 +482,42 @@ stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char 
     st->h = h;
     st->reader = 1;
     pthread_mutex_lock(&h->mu);
-    if (s->ending || h->closing || (st->standalone && s->has_standalone) ||
-        find_post(s, req_id, 0) != NULL) {
+    if (req_id != NULL && !s->ending && !h->closing) {
+        hreq **old = inflight_find(s, req_id);
+        /* Let in before, answer not routed: in flight while its stream is
+         * linked or the gateway works on it; else it ended unanswered
+         * (cancelled), and its note goes. */
+        if (old != NULL && find_post(s, req_id, 0) == NULL &&
+            !chio__mcp_request_in_flight(s->g, req_id)) {
+            inflight_drop(s, old);
+            old = NULL;
+        }
+        if (old != NULL || find_post(s, req_id, 0) != NULL) {
+            *conflict = 2;
+            pthread_mutex_unlock(&h->mu);
+            stream_free(st);
+            return NULL;
+        }
+        inflight_sweep(s);
+    }
+    if (s->ending || h->closing || (st->standalone && s->has_standalone)) {
         if (!s->ending && !h->closing)
-            *conflict = st->standalone ? 1 : 2;
+            *conflict = 1;
         pthread_mutex_unlock(&h->mu);
         stream_free(st);
         return NULL;
+    }
+    if (req_id != NULL) {
+        hreq *r = calloc(1, sizeof(*r));
+        if (r == NULL || (r->id = strdup(req_id)) == NULL) {
+            free(r);
+            pthread_mutex_unlock(&h->mu);
+            stream_free(st);
+            return NULL;
+        }
+        r->next = s->inflight;
+        s->inflight = r;
+        s->ninflight++;
     }
     st->s = s;
     if (st->standalone)
@@ -478,8 +583,10 @@ long chio__mcp_stream_read(stream *st, char *buf, size_t max)
             n = (long)k;
             break;
         }
-        if (st->finished)
+        if (st->finished) {
+            st->drained = 1;
             break;
+        }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += CHIO__MCP_KEEPALIVE_SECS;
         if (pthread_cond_timedwait(&st->cv, mu, &ts) == ETIMEDOUT && st->head == NULL &&
@@ -491,6 +598,16 @@ long chio__mcp_stream_read(stream *st, char *buf, size_t max)
     }
     pthread_mutex_unlock(mu);
     return n;
+}
+
+int chio__mcp_stream_drained(stream *st)
+{
+    int d;
+
+    pthread_mutex_lock(&st->h->mu);
+    d = st->drained && !st->closed;
+    pthread_mutex_unlock(&st->h->mu);
+    return d;
 }
 
 void chio__mcp_stream_release(stream *st)
@@ -563,6 +680,7 @@ static void *janitor_main(void *arg)
             pthread_mutex_unlock(&h->mu);
             if (s->threaded)
                 pthread_join(s->tearer, NULL);
+            inflight_free(s);
             free(s);
             pthread_mutex_lock(&h->mu);
             continue;

@@ -57,7 +57,8 @@ const char *chio__mcp_related_request(void);
 typedef struct chio__mcp_reader {
     char *buf;
     size_t len, cap;
-    int skipping; /* inside an over-long line */
+    int skipping;   /* inside an over-long line */
+    size_t dropped; /* lines dropped so far (too long, or no memory) */
 } chio__mcp_reader;
 
 typedef void (*chio__mcp_line_fn)(chio_mcp_gateway *g, const char *line, size_t len);
@@ -65,8 +66,22 @@ typedef void (*chio__mcp_line_fn)(chio_mcp_gateway *g, const char *line, size_t 
 /* Read once from @fd and hand complete lines to @fn; 1 = more, 0 = end of
  * input or a read error. A line longer than CHIO__MCP_MAX_LINE (or one no
  * memory could be found for) is dropped, and @fn gets (NULL, 0) at its
- * end, so the reader's side can answer it (a client: a parse error). */
+ * end, so the reader's side can answer it (a client: a parse error);
+ * r->dropped counts it as soon as it is seen (the server's reader stops
+ * there: a server that sends such a line broke the protocol). */
 int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio__mcp_line_fn fn);
+
+/* gateway.c: why the wrapped server is (about to be) taken for gone, a
+ * static string that the calls it fails name in place of "the wrapped MCP
+ * server exited before answering"; the first reason given counts. Set
+ * before chio_mcp_gateway_server_closed(). */
+void chio__mcp_server_why(chio_mcp_gateway *g, const char *why);
+
+/* gateway.c: 1 while the gateway still works on the client's request
+ * @client_id (canonical JSON): a mediated call's worker has not ended, or a
+ * passed request waits for (or is being sent) its answer. An answer is
+ * sent before its request stops counting here. */
+int chio__mcp_request_in_flight(chio_mcp_gateway *g, const char *client_id);
 
 /* SIGTERM and SIGINT write one byte 's' to @fd from now on; -1 restores
  * the default actions. */

@@ -178,32 +178,37 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
     if (rid == NULL)
         return;
     pthread_mutex_lock(&g->mu);
+    /* Every call under that id: over HTTP a request may reuse the id of
+     * one that has sent its answer and not yet ended (its worker still
+     * listed), and the first found was that one, not the call the client
+     * meant; cancelling one that has answered changes nothing. Over stdio
+     * a client that reuses an id in flight has both cancelled. */
     for (w = g->workers; w != NULL; w = w->next)
         if (strcmp(w->client_id, rid) == 0) {
             __atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST); /* read by the kernel */
             pthread_cond_broadcast(&g->cv);
-            break;
         }
-    if (w == NULL)
-        for (p = g->pend; p != NULL; p = p->next)
-            if ((p->kind == P_PASS || p->kind == P_LIST) && p->client_id != NULL &&
-                strcmp(p->client_id, rid) == 0) {
-                if (p->is_init) {
-                    /* MCP: a client never cancels initialize. Not sent
-                     * on (a server that honoured it would leave the
-                     * session half set up), and its answer still counts. */
-                    p = NULL;
-                    break;
-                }
-                snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
-                /* Done with: MCP's receiver of a cancellation does not
-                 * answer, and the client wants no answer; a late one
-                 * finds no entry and is dropped. Kept, the entry was
-                 * never freed. */
-                chio__mcp_pending_unlink(g, p);
-                g->npassed--;
+    /* A passed request whose answer is being sent is not cancelled (the
+     * sender still holds it); it is answered. */
+    for (p = g->pend; p != NULL; p = p->next)
+        if ((p->kind == P_PASS || p->kind == P_LIST) && p->client_id != NULL && !p->answering &&
+            strcmp(p->client_id, rid) == 0) {
+            if (p->is_init) {
+                /* MCP: a client never cancels initialize. Not sent
+                 * on (a server that honoured it would leave the
+                 * session half set up), and its answer still counts. */
+                p = NULL;
                 break;
             }
+            snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
+            /* Done with: MCP's receiver of a cancellation does not
+             * answer, and the client wants no answer; a late one
+             * finds no entry and is dropped. Kept, the entry was
+             * never freed. */
+            chio__mcp_pending_unlink(g, p);
+            g->npassed--;
+            break;
+        }
     pthread_mutex_unlock(&g->mu);
     chio__mcp_pending_free(p);
     free(rid);
@@ -402,16 +407,18 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
 
     pthread_mutex_lock(&g->mu);
     p = pending_find(g, chio_json_get(root, "id"), 0);
-    if (p == NULL || p->kind == P_WAIT) {
-        if (p != NULL) {
+    if (p == NULL || p->kind == P_WAIT || p->answering) {
+        if (p != NULL && p->kind == P_WAIT) {
             settle(p, root);
             pthread_cond_broadcast(&g->cv);
         }
         pthread_mutex_unlock(&g->mu);
         return;
     }
-    chio__mcp_pending_unlink(g, p);
-    g->npassed--;
+    /* The entry stays in the table until its answer is sent: the request
+     * is in flight until then (chio__mcp_request_in_flight()), so over
+     * HTTP no request reusing its id is let in to take the answer. */
+    p->answering = 1;
     if (p->is_init && res != NULL)
         g->init_answered = 1;
     pthread_mutex_unlock(&g->mu);
@@ -419,8 +426,6 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
         /* No list the gateway can cut: nothing of it reaches the client. */
         chio__mcp_client_error(g, p->client_id, -32603,
                                "chio: the wrapped MCP server's list is not an object", NULL);
-        chio__mcp_pending_free(p);
-        return;
     } else if (p->kind == P_LIST && res != NULL) {
         chio__mcp_filter_list(g->pol, p->list, res, &rb);
         svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", p->client_id);
@@ -428,12 +433,17 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
         svc_buf_puts(&b, "}");
         if (rb.oom)
             b.oom = 1;
+        chio__mcp_send_client(g, &b);
     } else {
         chio__mcp_obj_set(&b, root, "id", p->client_id);
+        chio__mcp_send_client(g, &b);
     }
-    chio__mcp_send_client(g, &b);
     free(b.p);
     free(rb.p);
+    pthread_mutex_lock(&g->mu);
+    chio__mcp_pending_unlink(g, p);
+    g->npassed--;
+    pthread_mutex_unlock(&g->mu);
     chio__mcp_pending_free(p);
 }
 

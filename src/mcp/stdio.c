@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mcp.h"
@@ -71,21 +72,34 @@ static int client_loop(chio_mcp_gateway *g, int wake_fd)
     return rc;
 }
 
-/* Wait for the calls in flight to end. A call waits on the server for
- * as long as it takes, so SIGTERM/SIGINT still cancel them here (once
- * @cancelled, they are on their way out). */
-static void wait_calls(chio_mcp_gateway *g, int wake_fd, int cancelled)
+/* Seconds the calls in flight get to end once the client's input ended,
+ * when the policy's kernel.max_stream_duration_secs is 0 (no limit). */
+#define EOF_GRACE_SECS 300
+
+/* Wait for the calls in flight to end, for at most @secs seconds: 1 when
+ * they did. A call waits on the server for as long as it takes, so
+ * SIGTERM/SIGINT still cancel them here (once @cancelled, they are on
+ * their way out). */
+static int wait_calls(chio_mcp_gateway *g, int wake_fd, int cancelled, uint64_t secs)
 {
+    struct timespec t0, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!chio_mcp_gateway_wait_idle_ms(g, 100)) {
         struct pollfd pfd = {wake_fd, POLLIN, 0};
         char c = 'x';
 
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((int64_t)(now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000L >=
+            (int64_t)secs * 1000)
+            return 0;
         if (cancelled || poll(&pfd, 1, 0) <= 0 || read(wake_fd, &c, 1) != 1 || c != 's')
             continue; /* 'x': the server's output ended, its calls fail */
         fprintf(stderr, "chio mcp: signal received; cancelling calls in flight\n");
         chio_mcp_gateway_cancel_all(g);
         cancelled = 1;
     }
+    return 1;
 }
 
 int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *argv)
@@ -93,6 +107,7 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
     chio_mcp_gateway *g = NULL;
     io s;
     int rc = 0, client_eof = 0, cancelled = 0;
+    uint64_t grace;
 
     memset(&s, 0, sizeof(s));
     signal(SIGPIPE, SIG_IGN);
@@ -141,7 +156,22 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
      * ended, or it is left): calls in flight finish (their answers still
      * go out), then closing the server's stdin ends an MCP stdio server. */
     chio_mcp_gateway_client_closed(g);
-    wait_calls(g, s.wake[0], cancelled);
+    /* Bounded: a server that never answers (hung, or blocked writing to a
+     * gateway that waits to write to it) kept the process for good. Past
+     * the bound the server is stopped, which fails every call still
+     * waiting on it (an error answer and a receipt each), as its exit
+     * does. */
+    grace = p->max_stream_duration_secs != 0 ? p->max_stream_duration_secs : EOF_GRACE_SECS;
+    if (grace > 100000000u) /* over three years: as good as none, and no overflow in ms */
+        grace = 100000000u;
+    if (!wait_calls(g, s.wake[0], cancelled, grace)) {
+        fprintf(stderr,
+                "chio mcp: calls in flight did not end within %llus of the end of the client's "
+                "input; stopping the wrapped server (they fail)\n",
+                (unsigned long long)grace);
+        chio__mcp_server_why(g, "the wrapped MCP server did not answer in time after the MCP "
+                                "client's input ended; the gateway stopped it");
+    }
     chio__mcp_child_stop(&s.child);
     chio_mcp_gateway_free(g);
     chio__mcp_signals_to(-1);
