@@ -201,6 +201,20 @@ void kt_run_rows(chio_clock_fn clock, uint64_t now, const kt_row *rows, size_t n
     chio_kernel_free(k);
 }
 
+static uint64_t rows_now;
+
+static uint64_t rows_clock(void *ctx)
+{
+    (void)ctx;
+    return rows_now;
+}
+
+void kt_run_rows_at(uint64_t now, const kt_row *rows, size_t n)
+{
+    rows_now = now;
+    kt_run_rows(rows_clock, now, rows, n);
+}
+
 void kt_regex_call(chio_kernel *k, uint64_t now, const char *pattern, const char *args,
                    chio_response *r)
 {

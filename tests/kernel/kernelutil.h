@@ -94,6 +94,12 @@ typedef struct kt_row {
  * the verdict and code as the row says, and a receipt for every row,
  * allowed or denied. Failures name the row. */
 void kt_run_rows(chio_clock_fn clock, uint64_t now, const kt_row *rows, size_t n);
+/* kt_run_rows() on a clock that always reads @now. */
+void kt_run_rows_at(uint64_t now, const kt_row *rows, size_t n);
+/* A row's constraint: path_prefix, domain_exact, domain_glob of @v. */
+#define KT_PP(v) "{\"type\":\"path_prefix\",\"value\":\"" v "\"}"
+#define KT_DX(v) "{\"type\":\"domain_exact\",\"value\":\"" v "\"}"
+#define KT_DG(v) "{\"type\":\"domain_glob\",\"value\":\"" v "\"}"
 /* An allow receipt body, unique per @n. */
 chio_receipt_builder *kt_builder(uint64_t n);
 /* A "Field: N kB" line of /proc/self/status (VmRSS, VmHWM), in KiB; -1

@@ -16,22 +16,16 @@
 
 #define NOW 1710000300u
 
-static uint64_t clock_fn(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
 typedef kt_row row;
 
 #define UNUSABLE KT_UNUSABLE /* a constraint the kernel cannot read makes the grant unusable */
 
 static void run_rows(const row *rows, size_t n)
 {
-    kt_run_rows(clock_fn, NOW, rows, n);
+    kt_run_rows_at(NOW, rows, n);
 }
 
-#define PP(v) "{\"type\":\"path_prefix\",\"value\":\"" v "\"}"
+#define PP KT_PP
 
 Test(constraints, path_prefix_normalises_before_comparing)
 {
@@ -163,8 +157,8 @@ Test(constraints, path_prefix_reads_paths_like_the_tool)
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
-#define DX(v) "{\"type\":\"domain_exact\",\"value\":\"" v "\"}"
-#define DG(v) "{\"type\":\"domain_glob\",\"value\":\"" v "\"}"
+#define DX KT_DX
+#define DG KT_DG
 
 Test(constraints, domains_read_hosts_like_a_whatwg_parser)
 {

@@ -17,22 +17,16 @@
 
 #define NOW 1710000300u
 
-static uint64_t clock_fn(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
 typedef kt_row row; /* allow: 1 allowed, 0 constraint_violated */
 
 static void run_rows(const row *rows, size_t n)
 {
-    kt_run_rows(clock_fn, NOW, rows, n);
+    kt_run_rows_at(NOW, rows, n);
 }
 
-#define PP(v) "{\"type\":\"path_prefix\",\"value\":\"" v "\"}"
-#define DX(v) "{\"type\":\"domain_exact\",\"value\":\"" v "\"}"
-#define DG(v) "{\"type\":\"domain_glob\",\"value\":\"" v "\"}"
+#define PP KT_PP
+#define DX KT_DX
+#define DG KT_DG
 
 /* A number or boolean where a path goes is a file descriptor to the tool:
  * Python's open(3) and open(True) (fd 1), Node's fs.readFileSync(3). It

@@ -53,7 +53,7 @@ static void call(chio_kernel *k, const char *constraints, const char *args, chio
 
 static void run_rows(const row *rows, size_t n)
 {
-    kt_run_rows(clock_fn, NOW, rows, n);
+    kt_run_rows_at(NOW, rows, n);
 }
 
 /* Each @args against a forbidden_path guard on /etc/ and /root/ (no
@@ -81,9 +81,9 @@ static void run_guard_rows(const char *const *args, const int *denied, size_t n)
     chio_kernel_free(k);
 }
 
-#define PP(v) "{\"type\":\"path_prefix\",\"value\":\"" v "\"}"
-#define DX(v) "{\"type\":\"domain_exact\",\"value\":\"" v "\"}"
-#define DG(v) "{\"type\":\"domain_glob\",\"value\":\"" v "\"}"
+#define PP KT_PP
+#define DX KT_DX
+#define DG KT_DG
 
 /* NFKC turns U+2025 (two dot leader) and U+FE30 (its vertical form) into
  * "..", and U+FE68 (small reverse solidus) into '\'; only the one-dot

@@ -35,6 +35,7 @@
 
 #include "common/poll.h"
 #include "common/testutil.h"
+#include "mcphttp.h"
 
 #define POLICY                                                                              \
     "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"fake\",\"grants\":[{\"server_id\":" \
@@ -82,9 +83,8 @@ static void gw_start(gw *g)
 {
     char *seed = in_dir("seed"), *pol = in_dir("policy.json"), *err = in_dir("gw.err"), *server;
     const char *kg[] = {"keygen", "--out", seed, NULL};
-    const char *root = CHIO_SCENARIOS_DIR, *key = "listening on http://127.0.0.1:";
+    const char *root = CHIO_SCENARIOS_DIR;
     cli_result r;
-    uint64_t end;
 
     cr_assert_geq(asprintf(&server, "%.*s/tests/cli/bad_input_mcp_server.mjs",
                            (int)(strlen(root) - strlen("/scenarios")), root),
@@ -94,30 +94,10 @@ static void gw_start(gw *g)
     testutil_cli_free(&r);
     cr_assert_eq(testutil_write_file(pol, POLICY, strlen(POLICY), 0600), 0);
     snprintf(g->db, sizeof(g->db), "%s/db", dir);
-    g->pid = fork();
-    cr_assert_geq(g->pid, 0);
-    if (g->pid == 0) {
-        const char *argv[] = {CHIO_TEST_CLI,  "mcp", "serve-http",  "--policy", pol,
-                              "--receipt-db", g->db, "--seed-file", seed,       "--listen",
-                              "127.0.0.1:0",  "--",  "node",        server,     NULL};
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(e, 1);
-        dup2(e, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    g->port = 0;
-    for (end = testutil_now_ms() + WAIT_MS; g->port == 0 && testutil_now_ms() < end;) {
-        char *text = testutil_read_file(err, NULL);
-        const char *p = text != NULL ? strstr(text, key) : NULL;
-        if (p != NULL && strstr(p, "/mcp") != NULL)
-            g->port = (unsigned)atoi(p + strlen(key));
-        free(text);
-        if (g->port == 0)
-            testutil_nap_ms(5);
-    }
-    cr_assert_neq(g->port, 0, "serve-http did not listen within %d ms", WAIT_MS);
+    g->pid = mh_start((const char *const[]){"mcp", "serve-http", "--policy", pol, "--receipt-db",
+                                            g->db, "--seed-file", seed, "--listen", "127.0.0.1:0",
+                                            "--", "node", server, NULL},
+                      err, NULL, WAIT_MS, &g->port);
     free(seed);
     free(pol);
     free(err);
@@ -143,76 +123,16 @@ static char *gw_stop(gw *g)
     return out;
 }
 
-static int gw_connect(const gw *g)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    cr_assert_geq(fd, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)g->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
-/* A POST of @body to /mcp with the Content-Type line @type and the extra
- * header lines @extra (each ending "\r\n"), sent on a new connection
- * (returned). */
-static int post_typed(const gw *g, const char *type, const char *extra, const char *accept,
-                      const char *body)
-{
-    char *req;
-    int fd = gw_connect(g);
-
-    cr_assert_geq(asprintf(&req,
-                           "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAccept: %s\r\n"
-                           "%sConnection: close\r\n%s"
-                           "Content-Length: %zu\r\n\r\n%s",
-                           g->port, accept, type, extra, strlen(body), body),
-                  0);
-    cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-    free(req);
-    return fd;
-}
-
-static int post_send(const gw *g, const char *extra, const char *accept, const char *body)
-{
-    return post_typed(g, "Content-Type: application/json\r\n", extra, accept, body);
-}
-
 /* The whole answer of a JSON-mode POST (the connection closes after it). */
 static char *post(const gw *g, const char *extra, const char *body)
 {
-    int fd = post_send(g, extra, "application/json", body);
-    char *got = testutil_recv_until(fd, NULL, WAIT_MS);
-
-    close(fd);
-    return got;
-}
-
-/* "Mcp-Session-Id: <the session>\r\n" (static). */
-static const char *sid_header(const gw *g)
-{
-    static char line[64];
-
-    snprintf(line, sizeof(line), "Mcp-Session-Id: %s\r\n", g->sid);
-    return line;
+    return mh_post(g->port, extra, body, WAIT_MS);
 }
 
 /* Open a session: initialize, then notifications/initialized. */
 static void gw_session(gw *g)
 {
-    char *got = post(g, "", INIT), *p = strstr(got, "Mcp-Session-Id: ");
-
-    cr_assert_not_null(p, "initialize opens a session: %s", got);
-    memcpy(g->sid, p + strlen("Mcp-Session-Id: "), 32);
-    g->sid[32] = '\0';
-    free(got);
-    got = post(g, sid_header(g), "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
-    cr_assert_not_null(strstr(got, "HTTP/1.1 202"), "%s", got);
-    free(got);
+    mh_session(g->port, INIT, g->sid, WAIT_MS);
 }
 
 /* ---- a request id still in flight ---------------------------------------------------------- */
@@ -229,14 +149,14 @@ Test(rev30_mcphttp, a_request_reusing_an_id_in_flight_is_refused_409_with_a_rece
     gw_session(&g);
     /* A call the server never answers, on an SSE stream: its headers back
      * mean its stream is linked under id 5. */
-    cfd = post_send(&g, sid_header(&g), "application/json, text/event-stream", call);
+    cfd = mh_post_send(g.port, mh_sid_header(g.sid), "application/json, text/event-stream", call);
     got = testutil_recv_until(cfd, "\r\n\r\n", WAIT_MS);
     cr_assert_not_null(strstr(got, "HTTP/1.1 200"), "the call's stream: %s", got);
     free(got);
 
     /* A ping under the same id: the gateway answered it, and its answer went to
      * the call's stream (the first under id 5); the ping's POST waited on. */
-    got = post(&g, sid_header(&g), PING("5"));
+    got = post(&g, mh_sid_header(g.sid), PING("5"));
     cr_expect_not_null(strstr(got, "HTTP/1.1 409"), "%s", got);
     cr_expect_not_null(strstr(got, "\"code\":-32600"), "%s", got);
     cr_expect_not_null(strstr(got, "still in flight"), "%s", got);
@@ -248,7 +168,7 @@ Test(rev30_mcphttp, a_request_reusing_an_id_in_flight_is_refused_409_with_a_rece
     /* Another id is served, and the call's stream got nothing meanwhile:
      * the server answers in order, so a ping 5 sent on would be answered
      * (and routed) before ping 6 is. */
-    got = post(&g, sid_header(&g), PING("6"));
+    got = post(&g, mh_sid_header(g.sid), PING("6"));
     cr_expect_not_null(strstr(got, "HTTP/1.1 200"), "%s", got);
     cr_expect_not_null(strstr(got, "\"id\":6"), "%s", got);
     free(got);
@@ -276,7 +196,7 @@ static char *ping_with(const gw *g, const char *extra)
 {
     char *hdr, *got;
 
-    cr_assert_geq(asprintf(&hdr, "%s%s", sid_header(g), extra), 0);
+    cr_assert_geq(asprintf(&hdr, "%s%s", mh_sid_header(g->sid), extra), 0);
     got = post(g, hdr, PING("7"));
     free(hdr);
     return got;
@@ -342,8 +262,8 @@ Test(rev30_mcphttp, a_post_that_is_not_application_json_is_refused_415_and_opens
 
     gw_start(&g);
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        int fd = post_typed(&g, rows[i].type, "Origin: http://localhost:3000\r\n",
-                            "application/json", INIT);
+        int fd = mh_post_typed(g.port, rows[i].type, "Origin: http://localhost:3000\r\n",
+                               "application/json", INIT);
         char *got = testutil_recv_until(fd, NULL, WAIT_MS);
         close(fd);
         if (rows[i].ok) {

@@ -37,6 +37,7 @@
 
 #include "common/poll.h"
 #include "common/testutil.h"
+#include "mcphttp.h"
 #include "mcputil.h"
 
 #define POLICY_FMT                                                                       \
@@ -168,37 +169,12 @@ typedef struct gw {
 
 static void gw_start(gw *g, const char *max_sessions)
 {
-    const char *key = "listening on http://127.0.0.1:";
-    uint64_t end;
-
     files_make(&g->f, 300);
-    g->pid = fork();
-    cr_assert_geq(g->pid, 0);
-    if (g->pid == 0) {
-        const char *argv[] = {CHIO_TEST_CLI, "mcp",          "serve-http",  "--policy",
-                              g->f.pol,      "--receipt-db", g->f.db,       "--seed-file",
-                              g->f.seed,     "--listen",     "127.0.0.1:0", "--max-sessions",
-                              max_sessions,  "--",           "node",        g->f.server,
-                              NULL};
-        int e = open(g->f.err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        setenv("CHIO_RECORD", g->f.rec, 1);
-        dup2(e, 1);
-        dup2(e, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    g->port = 0;
-    for (end = testutil_now_ms() + WAIT_MS; g->port == 0 && testutil_now_ms() < end;) {
-        char *text = testutil_read_file(g->f.err, NULL);
-        const char *p = text != NULL ? strstr(text, key) : NULL;
-        if (p != NULL && strstr(p, "/mcp") != NULL)
-            g->port = (unsigned)atoi(p + strlen(key));
-        free(text);
-        if (g->port == 0)
-            testutil_nap_ms(5);
-    }
-    cr_assert_neq(g->port, 0, "serve-http did not listen within %d ms", WAIT_MS);
+    g->pid = mh_start((const char *const[]){"mcp", "serve-http", "--policy", g->f.pol,
+                                            "--receipt-db", g->f.db, "--seed-file", g->f.seed,
+                                            "--listen", "127.0.0.1:0", "--max-sessions",
+                                            max_sessions, "--", "node", g->f.server, NULL},
+                      g->f.err, g->f.rec, WAIT_MS, &g->port);
 }
 
 static void gw_stop(gw *g)
@@ -207,67 +183,15 @@ static void gw_stop(gw *g)
     cr_expect_eq(wait_exit(g->pid, WAIT_MS), 0, "serve-http exits 0 after SIGTERM");
 }
 
-static int gw_connect(const gw *g)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    cr_assert_geq(fd, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)g->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
-/* A POST of @body with the extra header lines @extra, on a new connection
- * (returned). */
-static int post_send(const gw *g, const char *extra, const char *accept, const char *body)
-{
-    char *req;
-    int fd = gw_connect(g);
-
-    cr_assert_geq(asprintf(&req,
-                           "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAccept: %s\r\n"
-                           "Content-Type: application/json\r\nConnection: close\r\n%s"
-                           "Content-Length: %zu\r\n\r\n%s",
-                           g->port, accept, extra, strlen(body), body),
-                  0);
-    cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-    free(req);
-    return fd;
-}
-
 /* The whole answer of a JSON-mode POST. */
 static char *post(const gw *g, const char *extra, const char *body)
 {
-    int fd = post_send(g, extra, "application/json", body);
-    char *got = testutil_recv_until(fd, NULL, WAIT_MS);
-
-    close(fd);
-    return got;
-}
-
-static const char *sid_header(const gw *g)
-{
-    static char line[64];
-
-    snprintf(line, sizeof(line), "Mcp-Session-Id: %s\r\n", g->sid);
-    return line;
+    return mh_post(g->port, extra, body, WAIT_MS);
 }
 
 static void gw_session(gw *g)
 {
-    char *got = post(g, "", INIT), *p = strstr(got, "Mcp-Session-Id: ");
-
-    cr_assert_not_null(p, "initialize opens a session: %s", got);
-    memcpy(g->sid, p + strlen("Mcp-Session-Id: "), 32);
-    g->sid[32] = '\0';
-    free(got);
-    got = post(g, sid_header(g), INITIALIZED);
-    cr_assert_not_null(strstr(got, "HTTP/1.1 202"), "%s", got);
-    free(got);
+    mh_session(g->port, INIT, g->sid, WAIT_MS);
 }
 
 Test(rev42_gateway, an_id_stays_in_flight_after_its_client_left_and_its_late_answer_is_dropped)
@@ -283,14 +207,14 @@ Test(rev42_gateway, an_id_stays_in_flight_after_its_client_left_and_its_late_ans
     gw_session(&g);
     /* A call answered in 3.5 s, JSON only; its client leaves once the
      * server has it. The gateway sees the client gone within a second. */
-    fd = post_send(&g, sid_header(&g), "application/json", slow);
+    fd = mh_post_send(g.port, mh_sid_header(g.sid), "application/json", slow);
     cr_assert(wait_recorded(&g.f, "got slow", WAIT_MS), "the server got the slow call");
     close(fd);
     /* Until the server answers, the id is in flight: every request reusing
      * it is refused 409, also after the first POST's stream is gone (it
      * was let in then, and got the slow call's answer). */
     while (!recorded(&g.f, "answered slow")) {
-        got = post(&g, sid_header(&g), echo);
+        got = post(&g, mh_sid_header(g.sid), echo);
         if (recorded(&g.f, "answered slow")) {
             free(got);
             break; /* sent across the answer: either outcome is right */
@@ -307,7 +231,7 @@ Test(rev42_gateway, an_id_stays_in_flight_after_its_client_left_and_its_late_ans
     /* Once the gateway is done with it (its late answer dropped), the id
      * is free, and a request under it gets its own answer. */
     for (end = testutil_now_ms() + WAIT_MS;;) {
-        got = post(&g, sid_header(&g), echo);
+        got = post(&g, mh_sid_header(g.sid), echo);
         if (strstr(got, "HTTP/1.1 409") == NULL || testutil_now_ms() >= end)
             break;
         free(got);
@@ -335,7 +259,7 @@ static void undelivered_frees_its_slot(const char *accept)
     gw_start(&g, "1");
     /* A client the server answers a second late: it leaves once the
      * server has its initialize (the session and its server exist). */
-    fd = post_send(&g, "", accept, INIT_LATE);
+    fd = mh_post_send(g.port, "", accept, INIT_LATE);
     cr_assert(wait_recorded(&g.f, "got initialize", WAIT_MS), "the server got the initialize");
     close(fd);
     /* Its session ends (its slot and server go): a new initialize gets
@@ -354,7 +278,7 @@ static void undelivered_frees_its_slot(const char *accept)
         memcpy(g.sid, strstr(got, "Mcp-Session-Id: ") + strlen("Mcp-Session-Id: "), 32);
         g.sid[32] = '\0';
         free(got);
-        got = post(&g, sid_header(&g), "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}");
+        got = post(&g, mh_sid_header(g.sid), "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}");
         cr_expect_not_null(strstr(got, "HTTP/1.1 200"), "%s", got);
         cr_expect_not_null(strstr(got, "\"id\":3"), "%s", got);
     }
