@@ -123,23 +123,6 @@ static unsigned free_port(void)
     return port;
 }
 
-static int dial(unsigned port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    cr_assert_geq(fd, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* ---- A: chio serve's command line ---------------------------------------------------------- */
 
 /* Placeholders in a row's arguments, replaced by the files set up below. */
@@ -303,7 +286,7 @@ static void expect_serve_refuses(const serve_ctx *c, const char *row, const char
     cr_expect(nl != NULL && (usage || nl[1] == '\0'), "%s: not one line on stderr: %s", row, r.err);
     cr_expect(nl != NULL && memmem(r.err, (size_t)(nl - r.err), needle, strlen(needle)) != NULL,
               "%s: the message lacks [%s]: %s", row, needle, r.err);
-    fd = dial(c->port);
+    fd = testutil_dial(c->port);
     cr_expect_lt(fd, 0, "%s: something listens on port %u", row, c->port);
     if (fd >= 0)
         close(fd);
@@ -532,7 +515,7 @@ static reply exchange(unsigned port, const char *req, size_t len, int shut)
     char *all = NULL, buf[65536], *sep;
     size_t n = 0, off = 0;
     uint64_t end = testutil_now_ms() + 2 * DEADLINE_MS;
-    int fd = dial(port);
+    int fd = testutil_dial(port);
     ssize_t got;
 
     cr_assert_geq(fd, 0, "cannot connect to the sidecar");

@@ -155,23 +155,6 @@ static void stop(sidecar *sc)
 
 /* ---- a small HTTP/1.1 client ---------------------------------------------------------------- */
 
-static int dial(unsigned port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    cr_assert_geq(fd, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 typedef struct reply {
     int status; /* -1: no answer (connection closed or refused) */
     char *body;
@@ -186,7 +169,7 @@ static reply http(unsigned port, const char *method, const char *path, const cha
     char *req, *all, *sep;
     size_t blen = body ? strlen(body) : 0, off = 0;
     ssize_t n;
-    int fd = dial(port), reqlen;
+    int fd = testutil_dial(port), reqlen;
 
     if (fd < 0)
         return r;
@@ -631,7 +614,7 @@ Test(serve, body_connection_and_idle_limits)
     {
         char chunk[4224], buf[512];
         ssize_t n;
-        int fd = dial(sc.port), len;
+        int fd = testutil_dial(sc.port), len;
 
         cr_assert_geq(fd, 0);
         len = snprintf(
@@ -658,13 +641,13 @@ Test(serve, body_connection_and_idle_limits)
         ssize_t n;
         int second;
 
-        idle = dial(sc.port);
+        idle = testutil_dial(sc.port);
         cr_assert_geq(idle, 0);
         cr_assert_eq(send(idle, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
         n = recv(idle, buf, sizeof(buf) - 1, 0);
         cr_assert_gt(n, 12);
         cr_assert_eq(strncmp(buf, "HTTP/1.1 200", 12), 0, "the first connection is served");
-        second = dial(sc.port);
+        second = testutil_dial(sc.port);
         cr_assert_geq(second, 0);
         cr_assert_eq(send(second, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
         pf.fd = second;
@@ -681,7 +664,7 @@ Test(serve, body_connection_and_idle_limits)
     }
 
     /* An idle connection is closed by the server after --timeout 1. */
-    idle = dial(sc.port);
+    idle = testutil_dial(sc.port);
     cr_assert_geq(idle, 0);
     end = testutil_now_ms() + 5000;
     while (testutil_now_ms() < end && !closed) {

@@ -3,8 +3,10 @@
  * tests/common/testutil.c - see testutil.h.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -184,6 +186,23 @@ void testutil_cli_free(cli_result *r)
  * witness and export-host test failed. The directory is mkdtemp()'s,
  * 0700, so /tmp is as private. */
 #define TESTUTIL_TMPDIR_MAX 48
+
+int testutil_dial(unsigned port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    cr_assert_geq(fd, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
 
 char *testutil_recv_until(int fd, const char *until, unsigned ms)
 {

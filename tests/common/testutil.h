@@ -49,6 +49,9 @@ char *testutil_tmpdir(void);
  * shows up in it (when not NULL) or @ms pass, NUL-terminated (possibly
  * empty); malloc'd, never NULL. */
 char *testutil_recv_until(int fd, const char *until, unsigned ms);
+/* A new TCP connection to 127.0.0.1:@port (close-on-exec), or -1 when
+ * the connect fails (fails the test when no socket can be made). */
+int testutil_dial(unsigned port);
 /* rm -rf @path. */
 void testutil_rmrf(const char *path);
 /* Write @len bytes to @path with @mode. Returns 0 on success. */

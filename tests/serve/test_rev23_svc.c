@@ -122,15 +122,9 @@ static pid_t start_sidecar(unsigned *port, int limits)
 /* A new loopback connection to @port. */
 static int dial(unsigned port)
 {
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = testutil_dial(port);
 
-    cr_assert_geq(fd, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_geq(fd, 0, "connect to 127.0.0.1:%u", port);
     return fd;
 }
 

@@ -151,16 +151,10 @@ static size_t stop_sidecar(sidecar *sc)
  * the peer closes (or 5 s pass). */
 static char *exchange(unsigned port, const char *req)
 {
-    struct sockaddr_in a;
     char *all;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = testutil_dial(port);
 
-    cr_assert_geq(fd, 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_geq(fd, 0, "connect to 127.0.0.1:%u", port);
     cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
     all = testutil_recv_until(fd, NULL, 5000);
     close(fd);
