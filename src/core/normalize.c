@@ -696,6 +696,34 @@ static int has_non_ascii(const char *s, size_t n)
     return 0;
 }
 
+/* The decoded reading again as NFKC leaves it: a tool that percent-decodes
+ * and then normalises reads "/w/%ef%bc%8e%ef%bc%8e/etc" (U+FF0E twice) as
+ * "/w/../etc", and "/w/..%e2%80%8b/etc" (a ZWSP dropped) the same. Only a
+ * decoded value that is valid UTF-8 and holds a byte outside ASCII can
+ * fold; the folded text is read like one written so (one that does not
+ * decode cleanly is denied by the decoded reading already). */
+static int decoded_folded_readings(const char *s, size_t n,
+                                   int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
+{
+    char stack[STACK_BUF], *heap, *d, *f;
+    size_t dl, fl;
+    int rc = 0;
+
+    d = chio__scratch(stack, sizeof(stack), 2 * n + 2, &heap);
+    if (d == NULL)
+        return CHIO_ENOMEM;
+    f = d + n + 1;
+    dl = chio__percent_decode(s, n, d);
+    if (has_non_ascii(d, dl) && chio__utf8_valid(d, dl)) {
+        fl = chio__text_fold(d, dl, f);
+        fl = fold_look_alikes(f, fl, f);
+        if (fl != dl || memcmp(f, d, dl) != 0)
+            rc = readings_as_written(f, fl, fn, ctx);
+    }
+    free(heap);
+    return rc;
+}
+
 int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
                         void *ctx)
 {
@@ -710,6 +738,10 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
      * ("/\uff45\uff54\uff43/passwd" is "/etc/passwd"). Only non-ASCII
      * text can fold, and the folded text is ASCII where it changed, so
      * one more round would change nothing. */
+    if (rc != 0)
+        return rc;
+    if (memchr(s, '%', n) != NULL)
+        rc = decoded_folded_readings(s, n, fn, ctx);
     if (rc != 0 || !has_non_ascii(s, n))
         return rc;
     folded = chio__scratch(stack, sizeof(stack), n + 1, &heap);

@@ -59,8 +59,9 @@ typedef struct domain_scan {
     const chio__constraint *c;
     char want[CHIO__HOST_MAX];
     int seen, bad;
-    int depth; /* layers of percent-decoding of the value being read */
-    int shell; /* reading a value's shell form (chio__shell_unquote) */
+    int depth;    /* layers of percent-decoding of the value being read */
+    int shell;    /* reading a value's shell form (chio__shell_unquote) */
+    int embedded; /* layers of JSON-in-a-string above the leaf being read */
     char *reason;
     size_t cap;
 } domain_scan;
@@ -401,9 +402,36 @@ static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
 
 /* Object keys are read too ({"requests": {"https://evil.com/": {...}}}); a
  * key is a URL when its text says so (chio__url_candidate without a key). */
+static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n);
+
+/* A string that is itself JSON ("{\"host\": \"evil.com\"}", a body or
+ * options a tool parses) is read as the arguments it holds would be,
+ * under the leaf's key: its URLs and hosts are held to the constraint
+ * (they do not count as the URL the arguments must name). One that
+ * cannot be read unambiguously (a duplicate key, too many layers)
+ * denies. */
 static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
-    (void)is_key;
+    domain_scan *ds = ctx;
+    int seen = ds->seen, rc = 0;
+
+    if (!is_key) {
+        ds->embedded++;
+        rc = chio__each_embedded(s, n, key, ds->embedded - 1, scan_domain_text, scan_domain_scalar,
+                                 ds);
+        ds->embedded--;
+        if (rc == CHIO__EMBEDDED_AMBIGUOUS) {
+            snprintf(ds->reason, ds->cap, "'%.*s' holds JSON that cannot be read unambiguously",
+                     (int)(n > 120 ? 120 : n), s);
+            chio__unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
+            ds->seen = 1;
+            ds->bad = 1;
+            return 1;
+        }
+        if (rc != 0)
+            return rc;
+        ds->seen = seen;
+    }
     return scan_domain(ctx, key, s, n);
 }
 

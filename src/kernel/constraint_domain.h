@@ -26,6 +26,24 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
 int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const char *, size_t),
                       void *ctx);
 
+/* constraints.c: a string leaf @s (@n bytes) under @key that is itself a
+ * JSON object or array ("{\"host\": \"evil.com\"}", a body or options
+ * a tool parses): every string value and object key in it is handed to
+ * @text and every number and boolean to @scalar (either may be NULL),
+ * with @key as the enclosing key of its members, as if it stood there in
+ * the arguments. @depth counts the layers of such JSON above @s (0 for
+ * an argument's own leaf); the callbacks call this again for the strings
+ * they are handed, with @depth + 1. 0 when @s is no JSON object or array
+ * (or every leaf holds), the callbacks' nonzero answer, or
+ * CHIO__EMBEDDED_AMBIGUOUS when it cannot be read unambiguously: a
+ * duplicate key (readers take the first or the last), JSON deeper than
+ * CHIO__EMBEDDED_MAX layers, or no memory. */
+#define CHIO__EMBEDDED_MAX       4
+#define CHIO__EMBEDDED_AMBIGUOUS (-1000)
+int chio__each_embedded(const char *s, size_t n, chio__key *key, int depth,
+                        int (*text)(void *, chio__key *, const char *, size_t, int),
+                        int (*scalar)(void *, chio__key *, const char *, size_t), void *ctx);
+
 /* constraints.c: when a built-in secret_leak guard of @k flags @s (@n
  * bytes), @reason is rewritten to name the constraint @c only (the
  * receipt redacts that value from its parameters). */

@@ -47,6 +47,11 @@
  *                 member's does;
  *   domain_exact, domain_glob  the hosts of the URL/host leaves must all
  *                 be allowed (constraint_domain.c);
+ *   (path_prefix and the domain constraints also read a string leaf that
+ *                 is itself a JSON object or array as the arguments it
+ *                 holds, under the leaf's key, up to CHIO__EMBEDDED_MAX
+ *                 layers: chio__each_embedded; one with a duplicate key
+ *                 denies)
  *   regex_match   some string leaf matches the pattern (unanchored), read
  *                 as chio reads it (Rust `regex`, see "Reading a pattern" in
  *                 constraint_regex.c): translated to a POSIX ERE read in the
@@ -155,6 +160,45 @@ int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const c
     return walk(v, &top, 1, fn, ctx);
 }
 
+/* JSON's white space, as a parser skips it. */
+static int json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int chio__each_embedded(const char *s, size_t n, chio__key *key, int depth,
+                        int (*text)(void *, chio__key *, const char *, size_t, int),
+                        int (*scalar)(void *, chio__key *, const char *, size_t), void *ctx)
+{
+    chio_json_doc *doc = NULL;
+    size_t a = 0, b = n;
+    int rc;
+
+    while (a < b && json_space(s[a]))
+        a++;
+    while (b > a && json_space(s[b - 1]))
+        b--;
+    if (b - a < 2 || !((s[a] == '{' && s[b - 1] == '}') || (s[a] == '[' && s[b - 1] == ']')))
+        return 0;
+    rc = chio_json_parse(s, n, &doc, NULL);
+    if (rc == CHIO_EJSON_DUPKEY || rc == CHIO_EJSON_NULKEY || rc == CHIO_EJSON_DEPTH ||
+        rc == CHIO_ENOMEM)
+        return CHIO__EMBEDDED_AMBIGUOUS;
+    if (rc != 0)
+        return 0; /* not JSON: running text ("[a](https://x)") is read as text */
+    if (depth >= CHIO__EMBEDDED_MAX) {
+        chio_json_doc_free(doc);
+        return CHIO__EMBEDDED_AMBIGUOUS;
+    }
+    rc = 0;
+    if (text != NULL)
+        rc = chio__each_text_under(chio_json_root(doc), key, 0, text, ctx);
+    if (rc == 0 && scalar != NULL)
+        rc = walk(chio_json_root(doc), key, 1, scalar, ctx);
+    chio_json_doc_free(doc);
+    return rc;
+}
+
 /* A deny reason quotes the argument it is about, and the reason is stored
  * in the receipt; a value a built-in secret_leak guard flags is redacted
  * from the stored parameters, so such a value is not quoted either (the
@@ -188,6 +232,7 @@ typedef struct prefix_scan {
     const char *leaf; /* the leaf being read, for the reason */
     size_t leaf_len;
     int seen, bad;
+    int embedded; /* layers of JSON-in-a-string above the leaf being read */
     char *reason;
     size_t cap;
 } prefix_scan;
@@ -439,13 +484,43 @@ static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
     return 1;
 }
 
+static int scan_path_text(void *ctx, chio__key *key, const char *s, size_t n, int is_key);
+static int scan_path_scalar(void *ctx, chio__key *key, const char *s, size_t n);
+
+/* A string that is itself JSON ("{\"file\": \"notes\"}", options or a
+ * body a tool parses) is read as the arguments it holds would be, under
+ * the leaf's key: its paths are held to the prefix (they do not count as
+ * the path the arguments must name). One that cannot be read
+ * unambiguously (a duplicate key, too many layers) denies. */
+static int path_embedded(prefix_scan *ps, chio__key *key, const char *s, size_t n)
+{
+    int seen = ps->seen, rc;
+
+    ps->embedded++;
+    rc = chio__each_embedded(s, n, key, ps->embedded - 1, scan_path_text, scan_path_scalar, ps);
+    ps->embedded--;
+    if (rc == CHIO__EMBEDDED_AMBIGUOUS) {
+        snprintf(ps->reason, ps->cap,
+                 "argument '%.*s' holds JSON that cannot be read unambiguously",
+                 (int)(n > 120 ? 120 : n), s);
+        chio__unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
+        ps->bad = 1;
+        return 1;
+    }
+    if (rc == 0)
+        ps->seen = seen;
+    return rc;
+}
+
 /* Object keys are read too: a tool that takes a map from path to content
  * ({"files": {"/etc/passwd": "..."}}) writes to its keys. A key is a path
  * when its text looks like one (chio__path_candidate without a key). */
 static int scan_path_text(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
-    (void)is_key;
-    return scan_path(ctx, key, s, n);
+    prefix_scan *ps = ctx;
+    int rc = is_key ? 0 : path_embedded(ps, key, s, n);
+
+    return rc != 0 ? rc : scan_path(ctx, key, s, n);
 }
 
 /* A number or boolean whose key names a path is a file descriptor to

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "constraint_domain.h"
 #include "guard_scan.h"
 #include "internal.h"
 #include "kernel_internal.h"
@@ -97,6 +98,13 @@ int chio__each_text(const chio_json *v, int numbers,
     chio__key top = {NULL, 0, 0, NULL};
 
     return each_text(v, &top, numbers, fn, ctx);
+}
+
+int chio__each_text_under(const chio_json *v, chio__key *key, int numbers,
+                          int (*fn)(void *ctx, chio__key *key, const char *s, size_t n, int is_key),
+                          void *ctx)
+{
+    return each_text(v, key, numbers, fn, ctx);
 }
 
 /* ---- secret_leak -------------------------------------------------------------------------- */
@@ -622,26 +630,72 @@ static int check_shell_reading(path_hit *ph, const char *s, size_t n)
     return rc;
 }
 
+static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
+                         size_t n, char *details, size_t cap, int depth);
+
+/* The leaves of JSON held in a string value, each read as an argument of
+ * its own (embedded_hit). */
+typedef struct embedded_scan {
+    const chio__guard_reg *g;
+    char *details;
+    size_t cap;
+    int depth; /* layers of JSON-in-a-string above these leaves */
+} embedded_scan;
+
+static int embedded_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
+{
+    embedded_scan *es = ctx;
+
+    (void)is_key;
+    return forbidden_hit(es->g, key, 0, s, n, es->details, es->cap, es->depth);
+}
+
+/* A string value that is itself JSON ("{\"path\": \"\\u002fetc\\u002fpasswd\"}",
+ * options or a body a tool parses) holds paths its text does not show
+ * (a JSON escape, "\u002f", is a '/' to the parser): each of its string
+ * values and keys is read as an argument. The details name the outer
+ * argument (@what) only: the inner keys are not checked for secrets. One
+ * that cannot be read unambiguously (a duplicate key, too many layers)
+ * denies. */
+static int embedded_hit(const chio__guard_reg *g, chio__key *key, const char *s, size_t n,
+                        const char *what, char *details, size_t cap, int depth)
+{
+    char inner[256];
+    embedded_scan es = {g, inner, sizeof(inner), depth + 1};
+    const char *tail;
+    int rc;
+
+    inner[0] = '\0';
+    rc = chio__each_embedded(s, n, key, depth, embedded_leaf, NULL, &es);
+    if (rc == CHIO__EMBEDDED_AMBIGUOUS) {
+        snprintf(details, cap, "%s holds JSON that cannot be read unambiguously", what);
+        return -1;
+    }
+    if (rc == CHIO_ENOMEM)
+        return rc;
+    if (rc != 0) {
+        tail = strstr(inner, " is under forbidden prefix");
+        snprintf(details, cap, "%s holds JSON with a path %s", what,
+                 tail != NULL ? tail + 4 : "that cannot be read unambiguously");
+    }
+    return rc;
+}
+
 int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
                              size_t n, char *details, size_t cap)
+{
+    return forbidden_hit(g, key, quote_key, s, n, details, cap, 0);
+}
+
+/* The value @s as written and in every reading (forbidden_hit without
+ * the JSON it may hold); @what names it in @details. */
+static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                          size_t n, char *details, size_t cap)
 {
     path_hit ph = {g, 0, 0};
     int rc = 0, words;
     size_t i, opt;
-    char what[96];
 
-    /* The details name the argument by its key, never by its value: they
-     * go into the receipt's reason and evidence, and a value a secret_leak
-     * guard flags is redacted from the stored parameters, so quoting it
-     * here would store the secret anyway ("/etc/<api key>"). The same rule
-     * as the secret guard's own evidence; for a key that is itself a
-     * secret (@quote_key 0), not even the key. */
-    if (key->name != NULL && quote_key)
-        snprintf(what, sizeof(what), "the argument under key '%.64s'", key->name);
-    else if (key->name != NULL)
-        snprintf(what, sizeof(what), "%s", "an argument under a key a secret_leak guard flags");
-    else
-        snprintf(what, sizeof(what), "%s", "an argument (an object key or a top-level value)");
     for (i = 0; i < g->nprefixes; i++) {
         size_t pl = strlen(g->prefixes[i]);
         if (n >= pl && memcmp(s, g->prefixes[i], pl) == 0) {
@@ -681,4 +735,30 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
     else if (rc < 0)
         snprintf(details, cap, "%s cannot be read unambiguously as a path", what);
     return rc != 0;
+}
+
+static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
+                         size_t n, char *details, size_t cap, int depth)
+{
+    char what[96];
+    int rc;
+
+    /* The details name the argument by its key, never by its value: they
+     * go into the receipt's reason and evidence, and a value a secret_leak
+     * guard flags is redacted from the stored parameters, so quoting it
+     * here would store the secret anyway ("/etc/<api key>"). The same rule
+     * as the secret guard's own evidence; for a key that is itself a
+     * secret (@quote_key 0), not even the key. */
+    if (key->name != NULL && quote_key)
+        snprintf(what, sizeof(what), "the argument under key '%.64s'", key->name);
+    else if (key->name != NULL)
+        snprintf(what, sizeof(what), "%s", "an argument under a key a secret_leak guard flags");
+    else
+        snprintf(what, sizeof(what), "%s", "an argument (an object key or a top-level value)");
+    rc = forbidden_text(g, key, what, s, n, details, cap);
+    /* a value (not an object key) that is JSON: its own strings too */
+    if (rc == 0 && key->name != NULL &&
+        (rc = embedded_hit(g, key, s, n, what, details, cap, depth)) != 0)
+        rc = rc == CHIO_ENOMEM ? rc : 1;
+    return rc;
 }

@@ -30,6 +30,12 @@ int chio__each_text(const chio_json *v, int numbers,
                     int (*fn)(void *ctx, chio__key *key, const char *s, size_t n, int is_key),
                     void *ctx);
 
+/* chio__each_text with @key as the nearest key of @v's leaves and the
+ * enclosing key of its members (JSON held in a string under @key). */
+int chio__each_text_under(const chio_json *v, chio__key *key, int numbers,
+                          int (*fn)(void *ctx, chio__key *key, const char *s, size_t n, int is_key),
+                          void *ctx);
+
 /* The canonical JSON text of a number @v in @out (NUL-terminated) and its
  * length; 0 when @v is not a number. */
 size_t chio__number_text(const chio_json *v, char out[32]);

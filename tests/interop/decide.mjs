@@ -53,6 +53,24 @@ function leaves(v, key = null, out = []) {
   return out;
 }
 
+// READING (security.md, review 43): a string leaf that is itself a JSON
+// object or array (a body or options a tool parses) is read as arguments
+// under its key; its leaves must hold too, and do not count as the path or
+// URL the arguments name. (Duplicate keys inside, which the kernel denies,
+// are not modelled: JSON.parse keeps the last.)
+function embeddedLeaves(ls, depth = 0) {
+  const out = [];
+  for (const [k, s] of ls) {
+    if (!/^[ \t\n\r]*[{[][\s\S]*[}\]][ \t\n\r]*$/.test(s)) continue;
+    let v;
+    try { v = JSON.parse(s); } catch { continue; }
+    if (v === null || typeof v !== 'object') continue;
+    const inner = leaves(v, k);
+    out.push(...inner, ...(depth < 4 ? embeddedLeaves(inner, depth + 1) : []));
+  }
+  return out;
+}
+
 function keysOf(v, out = []) {
   if (Array.isArray(v)) v.forEach((x) => keysOf(x, out));
   else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { out.push(k); keysOf(x, out); }
@@ -108,13 +126,15 @@ function holds(c, args) {
   switch (c.type) {
     case 'path_prefix': {
       const paths = ls.filter(([k, s]) => isPathCandidate(k, s));
-      return paths.length > 0 && paths.every(([, s]) => under(s, c.value, false));
+      const inner = embeddedLeaves(ls).filter(([k, s]) => isPathCandidate(k, s));
+      return paths.length > 0 && [...paths, ...inner].every(([, s]) => under(s, c.value, false));
     }
     case 'domain_exact':
     case 'domain_glob': {
       const hosts = ls.map(([k, s]) => urlHost(k, s)).filter((h) => h.candidate);
+      const inner = embeddedLeaves(ls).map(([k, s]) => urlHost(k, s)).filter((h) => h.candidate);
       const want = c.value.toLowerCase();
-      return hosts.length > 0 && hosts.every((h) => h.host !== null
+      return hosts.length > 0 && [...hosts, ...inner].every((h) => h.host !== null
         && (c.type === 'domain_exact' ? h.host === want : globMatch(want, h.host)));
     }
     case 'regex_match': return ls.some(([, s]) => new RegExp(c.value).test(s));
