@@ -142,6 +142,10 @@ typedef struct chio_capability_report {
  * @trusted_keys: @ntrusted 32-byte public keys back to back (NULL when 0;
  * then issuer_trusted and ok are 0).
  * @max_depth: most delegation links allowed; negative means no limit.
+ * A token holding a member chio has no place for (at the top, in its
+ * scope, a grant or a delegation link) reports signature_valid 0,
+ * as chio does: chio drops the member when it reads the token, so the
+ * signature cannot verify over what it reads.
  * Returns: 0 when the report was produced, CHIO_EINVAL (@cap or @rep NULL,
  * or @trusted_keys NULL with @ntrusted > 0), CHIO_ENOMEM, CHIO_ECRYPTO.
  * Ownership: @cap and @trusted_keys borrowed; @rep caller-allocated and

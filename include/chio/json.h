@@ -130,7 +130,9 @@ CHIO_EXTERN const char *chio_json_string(const chio_json *v, size_t *len);
  * NULL) or CHIO_ERANGE (a number that does not fit), leaving *out
  * unchanged. Ownership: @v borrowed, @out the caller's.
  * chio_json_get_int64 accepts CHIO_JSON_INT; chio_json_get_uint64 accepts
- * non-negative CHIO_JSON_INT and CHIO_JSON_UINT; chio_json_get_double
+ * non-negative CHIO_JSON_INT and CHIO_JSON_UINT, but not a number written
+ * "-0" (CHIO_ERANGE: chio's serde_json reads it as a float, which no
+ * unsigned field takes); chio_json_get_double
  * accepts every number type.
  */
 CHIO_EXTERN int chio_json_get_bool(const chio_json *v, int *out);

@@ -106,6 +106,12 @@ struct chio_json {
     } v;
 };
 
+/* The parser's mark, in a CHIO_JSON_INT's n (unused for numbers), of a
+ * number written "-0": its value is 0, but chio's serde_json reads the
+ * token as a float, so no unsigned field takes it (chio_json_get_uint64,
+ * chio__field_u64); canonical output is "0" either way. */
+#define CHIO__JSON_MINUS_ZERO 1u
+
 struct chio_json_member {
     const char *key;
     uint32_t klen;

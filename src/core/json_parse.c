@@ -451,6 +451,12 @@ static int parse_number(parser *ps, chio_json *out)
         }
         if (mag <= (uint64_t)INT64_MAX) {
             chio__json_set_int(out, -(int64_t)mag); /* "-0" becomes integer 0 */
+            /* ... marked as written "-0" (n is unused for numbers): it is
+             * the canonical 0 as a value, but serde_json reads the token
+             * as the float -0.0, which chio's unsigned fields refuse
+             * (chio__field_u64; rev43_wire::minus_zero_is_no_unsigned_integer). */
+            if (mag == 0)
+                out->n = CHIO__JSON_MINUS_ZERO;
             return 0;
         }
         if (mag == (uint64_t)INT64_MAX + 1) {

@@ -298,7 +298,7 @@ int chio_json_get_uint64(const chio_json *v, uint64_t *out)
     }
     if (v->type != CHIO_JSON_INT)
         return CHIO_EINVAL;
-    if (v->v.i < 0)
+    if (v->v.i < 0 || v->n == CHIO__JSON_MINUS_ZERO) /* "-0": a float to chio */
         return CHIO_ERANGE;
     *out = (uint64_t)v->v.i;
     return 0;

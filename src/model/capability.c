@@ -63,6 +63,7 @@ struct chio_capability {
     link_view *links;
     size_t nlinks;
     const char *unknown;
+    int dropped; /* a member chio's types have no place for (not an odd attenuation) */
     char *json;
     size_t json_len;
 };
@@ -140,7 +141,7 @@ static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out,
 static int cap_read(chio_capability *cap, chio_error *err)
 {
     chio_json *obj = cap->obj, *scope, *chain;
-    const char *schema = NULL;
+    const char *schema = NULL, *link_unknown;
     size_t i;
     int rc;
 
@@ -175,6 +176,7 @@ static int cap_read(chio_capability *cap, chio_error *err)
         cap->unknown = chio__first_unknown_key(scope, scope_fields);
     if (rc != 0)
         return rc;
+    cap->dropped = cap->unknown != NULL;
     chain = chio__json_obj_find(obj, "delegation_chain", 16);
     if (chain != NULL) {
         if (chain->type != CHIO_JSON_ARRAY)
@@ -190,8 +192,10 @@ static int cap_read(chio_capability *cap, chio_error *err)
                 return rc;
             /* A link field we do not interpret is reported like a
              * top-level one: the kernel will not use the token. */
+            link_unknown = chio__first_unknown_key(&chain->v.items[i], link_fields);
+            cap->dropped |= link_unknown != NULL;
             if (cap->unknown == NULL)
-                cap->unknown = chio__first_unknown_key(&chain->v.items[i], link_fields);
+                cap->unknown = link_unknown;
             if (cap->unknown == NULL && cap->links[i].odd_attenuation)
                 cap->unknown = "attenuations";
         }
@@ -365,6 +369,30 @@ static int any_empty_attenuations(const chio_capability *cap)
  * kernel's order denies any other token before it looks at the links, and
  * each link costs a signature verification that whoever builds the token
  * can make valid with keys of their own (see chio__capability_verify_lazy). */
+/* A member of the token, its scope, a grant or a link that chio's types
+ * have no place for: chio drops it when it reads the token. (A link's
+ * attenuation of a kind chio does not have is not dropped: chio's reader
+ * refuses the token, and the kernel does not use it either.) */
+static int chio_drops_a_member(const chio_capability *cap)
+{
+    const chio__scope *sc = &cap->scope;
+    uint32_t i;
+
+    if (cap->dropped)
+        return 1;
+    for (i = 0; i < sc->ngrants; i++)
+        if (sc->grants[i].unsupported != NULL &&
+            strcmp(sc->grants[i].unsupported, "unknown field") == 0)
+            return 1;
+    for (i = 0; i < sc->nresources; i++)
+        if (sc->resources[i].unsupported_name != NULL)
+            return 1;
+    for (i = 0; i < sc->nprompts; i++)
+        if (sc->prompts[i].unsupported_name != NULL)
+            return 1;
+    return 0;
+}
+
 static int verify_impl(const chio_capability *cap, uint64_t now, const uint8_t *trusted_keys,
                        size_t ntrusted, long max_depth, int lazy_chain, chio_capability_report *rep)
 {
@@ -389,7 +417,11 @@ static int verify_impl(const chio_capability *cap, uint64_t now, const uint8_t *
             rc = chio_ed25519_verify(cap->issuer, b.data, b.len, cap->signature);
     }
     if (rc == 0 || rc == CHIO_EBADSIG) {
-        rep->signature_valid = rc == 0;
+        /* A member chio's types have no place for is dropped when chio
+         * reads the token, so its signature cannot verify there: the
+         * public report says so too (the kernel's lazy check goes on to
+         * deny such a token as unsupported_grant, which names it). */
+        rep->signature_valid = rc == 0 && (lazy_chain || !chio_drops_a_member(cap));
         rc = 0;
     }
     chio__buf_destroy(&b);

@@ -45,12 +45,30 @@ static int read_hash0x(const chio_json *v, uint8_t out[32])
 
 static int read_body(chio_checkpoint *cp, chio_json *body, chio_error *err)
 {
-    const char *schema = NULL;
+    /* wire-format.md 5's members. chio reads the body into its typed
+     * struct, which drops any other, so a signature over a body holding
+     * one never verifies there: refused here too, not signed as written
+     * [`rev43_wire::a_checkpoint_body_is_read_as_chio_types_it`]. */
+    static const char *const members[] = {"schema",
+                                          "checkpoint_seq",
+                                          "batch_start_seq",
+                                          "batch_end_seq",
+                                          "tree_size",
+                                          "merkle_root",
+                                          "issued_at",
+                                          "kernel_key",
+                                          "previous_checkpoint_sha256",
+                                          NULL};
+    const char *schema = NULL, *k;
     int rc;
 
     if (body->type != CHIO_JSON_OBJECT)
         return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": 'body' must be an object");
     chio__drop_null(body, "previous_checkpoint_sha256", 0);
+    k = chio__first_unknown_key(body, members);
+    if (k != NULL)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                          WHAT ": body has unknown member '%.64s'", k);
     rc = chio__field_string(body, "schema", CHIO__REQUIRED, &schema, NULL, err, WHAT);
     if (rc != 0)
         return rc;
@@ -72,6 +90,14 @@ static int read_body(chio_checkpoint *cp, chio_json *body, chio_error *err)
     if (rc == 0 && read_hash0x(chio_json_get(body, "merkle_root"), cp->root) != 0)
         rc = chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
                         WHAT ": 'merkle_root' must be \"0x\" and 64 hex digits");
+    /* The body is signed as written, and chio writes its Merkle hashes
+     * lowercase (wire-format.md 2): its typed body would rewrite an
+     * uppercase digit, so a signature over one never verifies there
+     * [`rev43_wire::a_checkpoint_body_is_read_as_chio_types_it`]. */
+    if (rc == 0 &&
+        strpbrk(chio_json_string(chio_json_get(body, "merkle_root"), NULL), "ABCDEF") != NULL)
+        rc = chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                        WHAT ": 'merkle_root' must be lowercase hex, as chio writes it");
     if (rc == 0)
         rc = chio__field_pubkey(cp->doc, body, "kernel_key", cp->key, err, WHAT);
     if (rc == 0)

@@ -59,6 +59,8 @@ int chio__field_u64(const chio_json *obj, const char *key, int required, uint64_
         return rc;
     if (v->type == CHIO_JSON_INT && v->v.i < 0)
         return bad(err, what, key, "must not be negative");
+    if (v->type == CHIO_JSON_INT && v->n == CHIO__JSON_MINUS_ZERO)
+        return bad(err, what, key, "must be an unsigned 64-bit integer (-0 is a float to chio)");
     if (chio_json_get_uint64(v, out) != 0)
         return bad(err, what, key, "must be an unsigned 64-bit integer");
     return 0;

@@ -86,7 +86,13 @@ int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys, size
      * that id is the receipt's. */
     rc = signing_message(chio__json_doc_root(p->doc), &msg, id);
     if (rc == 0) {
-        rep->receipt_id_valid = strcmp(id, v->id) == 0;
+        /* A member chio's typed receipt has no place for (v->unknown) is
+         * dropped when chio reads the receipt, so the id chio recomputes
+         * is never the one signed over it: the receipt is invalid there,
+         * and here, whoever signed it (a member added after signing
+         * already changed our id)
+         * [`rev43_wire::a_receipt_signed_with_a_member_chio_has_no_place_for_is_invalid`]. */
+        rep->receipt_id_valid = strcmp(id, v->id) == 0 && v->unknown[0] == '\0';
         if (semantics_ok && rep->receipt_id_valid) {
             int vr = chio_ed25519_verify(v->kernel_key, msg.data, msg.len, v->signature);
             if (vr == 0)

@@ -539,9 +539,10 @@ seeded('receipt edge cases: both sides read each field the same way', () => {
     parameters_null: { action: { parameters: null, parameter_hash: w.sha256Hex('null') } },
     metadata_array: { metadata: [1] }, metadata_string: { metadata: 'x' },
   };
-  // Spec-silent, left as they are (docs/spec-reading.md): libchio keeps
-  // members it does not know in the id input, so when they were signed the
-  // receipt verifies; Node refuses members outside chio.receipt.v1.
+  // Members outside chio.receipt.v1, signed: chio's typed receipt drops
+  // them and recomputes another id, so libchio calls the id (and so the
+  // signature) invalid (review 43; before, it kept them in the id input and
+  // the receipt verified); Node refuses to read them. Both refuse.
   const differ = {
     unknown_top: { zzz: 1 }, unknown_in_decision: { decision: { verdict: 'allow', x: 1 } },
     reason_on_allow: { decision: { verdict: 'allow', reason: 'r' } },
@@ -557,7 +558,7 @@ seeded('receipt edge cases: both sides read each field the same way', () => {
     const c = cli[i];
     const verdict = (x) => (x.error ? 'unreadable' : x.ok ? 'ok' : `invalid sig=${x.signature_valid} id=${x.receipt_id_valid}`);
     if (k in agree) assert.equal(verdict(c), verdict(n), `${k}: chio ${JSON.stringify(c)} Node ${JSON.stringify(n)}`);
-    else assert.deepEqual([verdict(c), verdict(n)], ['ok', 'unreadable'], `${k} (a known difference changed)`);
+    else assert.deepEqual([verdict(c), verdict(n)], ['invalid sig=false id=false', 'unreadable'], `${k} (a known difference changed)`);
   });
 });
 
@@ -596,11 +597,16 @@ seeded('token edge cases: both sides read each field the same way', () => {
     issued_at_float: { issued_at: 100.5 }, no_operations: grant({ operations: [] }), unknown_operation: grant({ operations: ['fly'] }),
     negative_budget: grant({ max_invocations: -1 }), bad_subject: { subject: 'zz' }, empty_id: { id: '' },
   };
-  // Spec-silent, left as they are (docs/spec-reading.md): libchio keeps
-  // unknown scope and constraint members in the signed bytes (the kernel
-  // then refuses the token for calls); Node refuses to read them.
-  const differ = {
+  // A scope member chio has no place for: chio drops it, so the signature
+  // fails there; libchio's report says so too (signature_valid false,
+  // docs/spec-reading.md), and Node refuses to read it.
+  const refused = {
     unknown_scope_member: { scope: { grants: [], other: 1 } },
+  };
+  // Spec-silent, left as they are (docs/spec-reading.md): libchio keeps
+  // unknown constraint members in the signed bytes (the kernel then
+  // refuses the token for calls); Node refuses to read them.
+  const differ = {
     unknown_constraint_member: grant({ constraints: [{ type: 'x', value: 1, y: 2 }] }),
     constraint_without_value: grant({ constraints: [{ type: 'x' }] }),
   };
@@ -611,8 +617,8 @@ seeded('token edge cases: both sides read each field the same way', () => {
     max_invocations_null: grant({ max_invocations: null }),
     dpop_required_null: grant({ dpop_required: null }),
   };
-  const names = [...Object.keys(agree), ...Object.keys(differ), ...Object.keys(nullInGrant)];
-  const lines = names.map((k) => rawSign({ ...base, ...(agree[k] || differ[k] || nullInGrant[k]) }));
+  const names = [...Object.keys(agree), ...Object.keys(refused), ...Object.keys(differ), ...Object.keys(nullInGrant)];
+  const lines = names.map((k) => rawSign({ ...base, ...(agree[k] || refused[k] || differ[k] || nullInGrant[k]) }));
   const p = chio(['capability', 'verify', '--at', '150', '--max-depth', '4', '--trusted-key', kp.publicHex],
     Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
   const cli = jsonLines(p.stdout);
@@ -620,6 +626,7 @@ seeded('token edge cases: both sides read each field the same way', () => {
   names.forEach((k, i) => {
     const n = w.verifyToken(lines[i], 150, { trustedIssuers: [kp.publicHex], maxDepth: 4 });
     if (k in agree) assert.equal(verdict(cli[i]), verdict(n), `${k}: chio ${JSON.stringify(cli[i])} Node ${JSON.stringify(n)}`);
+    else if (k in refused) assert.deepEqual([cli[i].signature_valid, cli[i].ok, verdict(n)], [false, false, 'unreadable'], `${k}: both refuse it`);
     else if (k in differ) assert.deepEqual([cli[i].ok, verdict(n)], [true, 'unreadable'], `${k} (a known difference changed)`);
     else assert.deepEqual([cli[i].ok, n.signature_valid], [true, false], `${k} (a known difference changed)`);
   });
