@@ -660,7 +660,7 @@ typedef struct chio_call_options {
  * CHIO_CALL_DECIDE_ONLY - decide, sign and commit, but run nothing: the host
  * runs the tool itself after an allow (the deployment of a sidecar, which
  * answers for tools it cannot reach). Every check of the pipeline runs
- * except the tool's registration (check 10: the kernel has no tool to find;
+ * except the tool's registration (check 7: the kernel has no tool to find;
  * the capability's scope still names the server and tool), and the
  * receipt is what a registered tool that set no result gives: on allow,
  * output JSON `null` and the content hash of `null`. Guards, budgets,

@@ -134,12 +134,14 @@ static int prepare_tool(mreq *r, const chio_call *call, chio_error *err)
     if (!chio__all_zero(call->reserved, sizeof(call->reserved)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "chio_call.reserved must be zero (zero the struct before use)");
-    if (call->server_id == NULL || call->tool_name == NULL ||
-        !chio__utf8_valid(call->server_id, strlen(call->server_id)) ||
-        !chio__utf8_valid(call->tool_name, strlen(call->tool_name)))
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "server id and tool name must be UTF-8 strings");
+    /* The kernel and the session answer before invalid ids or arguments
+     * (chio__admit()). */
     rc = chio__admit(r, call->session_id, call->capability_id, call->request_id, err);
+    if (rc == 0 && (call->server_id == NULL || call->tool_name == NULL ||
+                    !chio__utf8_valid(call->server_id, strlen(call->server_id)) ||
+                    !chio__utf8_valid(call->tool_name, strlen(call->tool_name))))
+        rc = chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                        "server id and tool name must be UTF-8 strings");
     if (rc == 0)
         rc = chio__parse_args(r, call->arguments_json, call->arguments_len, 1, err);
     if (rc != 0)

@@ -103,6 +103,21 @@ static int parse_params(mreq *r, chio_buf *params, int prompts, const char *args
     return chio__params_unrecordable(r, text, len, deep, raw, raw_len, err);
 }
 
+/* A name or prompt arguments no receipt can hold: an error (invalid
+ * arguments), else 0. */
+static int invalid_input(int prompts, const char *name, const char *args_json, size_t args_len,
+                         chio_error *err)
+{
+    if (name == NULL || !chio__utf8_valid(name, strlen(name)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a UTF-8 string",
+                          prompts ? "prompt name" : "resource URI");
+    /* NULL arguments mean {} only with a length of 0 (as for tool calls). */
+    if (args_json == NULL && args_len != 0)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "prompt arguments: NULL text with a length of %zu bytes", args_len);
+    return 0;
+}
+
 /* The common pipeline of a resource read (@prompts 0) or prompt get. */
 static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
                          const char *request_id, const char *capability_id, const char *name,
@@ -121,17 +136,6 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     memset(resp, 0, sizeof(*resp));
     if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
         return rc;
-    if (name == NULL || !chio__utf8_valid(name, strlen(name))) {
-        chio__count_unreceipted(k, CHIO_EINVAL);
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "%s must be a UTF-8 string",
-                          prompts ? "prompt name" : "resource URI");
-    }
-    /* NULL arguments mean {} only with a length of 0 (as for tool calls). */
-    if (args_json == NULL && args_len != 0) {
-        chio__count_unreceipted(k, CHIO_EINVAL);
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "prompt arguments: NULL text with a length of %zu bytes", args_len);
-    }
     if (opts != NULL &&
         (!chio__all_zero(opts->reserved, sizeof(opts->reserved)) || opts->flags != 0)) {
         chio__count_unreceipted(k, CHIO_EINVAL);
@@ -149,7 +153,11 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
         r.deadline_ns = chio__deadline_ns(opts->timeout_ms);
     }
     chio__buf_init(&params);
+    /* The kernel and the session answer before an invalid name or
+     * arguments (chio__admit()). */
     rc = chio__admit(&r, session_id, capability_id, request_id, err);
+    if (rc == 0)
+        rc = invalid_input(prompts, name, args_json, args_len, err);
     if (rc == 0 && prompts && (rc = chio__over_cap(&r, args_json, args_len)) < 0)
         rc = chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "hashing the arguments");
     else if (rc > 0)

@@ -256,47 +256,14 @@ void chio__deny(mreq *r, chio_code code, const char *guard)
     r->deny_guard = guard ? guard : chio_code_name(code);
 }
 
-/*
- * Admission: everything that ends in an error without a receipt. On 0 the
- * request holds the kernel and the session; chio__mreq_destroy releases them.
- */
-int chio__admit(mreq *r, const char *session_id, const char *capability_id, const char *request_id,
-                chio_error *err)
+/* Admission's first half: the kernel (drained, require_web3_evidence,
+ * failed closed) and the session (unknown, closed, draining). On 0 the
+ * request holds both. */
+static int admit_serving(mreq *r, const char *session_id, chio_error *err)
 {
     chio_kernel *k = r->k;
-    char uuid[37];
-    int rc;
+    int rc = chio__kernel_enter(k);
 
-    /* Only what cannot be written into a receipt is refused here. */
-    if (request_id != NULL && !chio__utf8_valid(request_id, strlen(request_id)))
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "request id must be UTF-8");
-    if (capability_id == NULL) /* left out: say so, not "must be UTF-8" */
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "capability id is NULL: a call names one of the session's tokens");
-    if (!chio__utf8_valid(capability_id, strlen(capability_id)))
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "capability id must be UTF-8");
-    if (request_id != NULL && request_id[0] == '\0') {
-        r->invalid_request = "the request id is empty (the receipt carries a fresh one)";
-        request_id = NULL;
-    }
-    if ((request_id != NULL && (rc = chio__bound_id(r, "request id", &request_id, err)) != 0) ||
-        (rc = chio__bound_id(r, "capability id", &capability_id, err)) != 0)
-        return rc;
-    if (request_id == NULL) {
-        if (chio__uuid_v7(uuid) != 0)
-            return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "no randomness");
-        request_id = uuid;
-    }
-    r->request_id = strdup(request_id);
-    if (r->request_id == NULL)
-        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    if (r->invalid_request == NULL && chio__kernel_depth(k) >= CHIO__MAX_CALL_DEPTH)
-        r->invalid_request = "calls on this kernel nest more than " CHIO__MAX_CALL_DEPTH_TEXT
-                             " deep on this thread (a tool or nested handler calling back in)";
-    if (r->invalid_request == NULL && chio__thread_depth() >= CHIO__MAX_THREAD_DEPTH)
-        r->invalid_request = "calls on this thread nest more than " CHIO__MAX_THREAD_DEPTH_TEXT
-                             " deep through all kernels (a tool or nested handler calling back in)";
-    rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
     r->in_kernel = 1;
@@ -324,10 +291,92 @@ int chio__admit(mreq *r, const char *session_id, const char *capability_id, cons
         return chio__fail(err, rc, CHIO_NO_OFFSET, "session '%s' is %s; no new calls", r->s->id,
                           rc == CHIO_ESESSION_CLOSED ? "closed" : "draining");
     r->in_session = 1;
+    return 0;
+}
+
+/* Admission's second half: the ids. Only what cannot be written into a
+ * receipt is an error (invalid arguments); an empty or over-long id is
+ * marked invalid_request (a deny receipt, chio__pre_checks()). */
+static int admit_ids(mreq *r, const char *capability_id, const char *request_id, chio_error *err)
+{
+    char uuid[37];
+    int rc;
+
+    if (request_id != NULL && !chio__utf8_valid(request_id, strlen(request_id)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "request id must be UTF-8");
+    if (capability_id == NULL) /* left out: say so, not "must be UTF-8" */
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "capability id is NULL: a call names one of the session's tokens");
+    if (!chio__utf8_valid(capability_id, strlen(capability_id)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "capability id must be UTF-8");
+    if (request_id != NULL && request_id[0] == '\0') {
+        r->invalid_request = "the request id is empty (the receipt carries a fresh one)";
+        request_id = NULL;
+    }
+    if ((request_id != NULL && (rc = chio__bound_id(r, "request id", &request_id, err)) != 0) ||
+        (rc = chio__bound_id(r, "capability id", &capability_id, err)) != 0)
+        return rc;
+    if (request_id == NULL) {
+        if (chio__uuid_v7(uuid) != 0)
+            return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "no randomness");
+        request_id = uuid;
+    }
+    r->request_id = strdup(request_id);
+    if (r->request_id == NULL)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     /* An id the session does not hold is denied with a receipt
      * (unknown_capability, chio__pre_checks()), never a silent probe. */
     r->sc = chio__session_find_cap(r->s, capability_id);
     r->cap_id = r->sc != NULL ? chio_capability_id(r->sc->cap) : capability_id;
+    return 0;
+}
+
+/* A call the kernel or its session refused still names its request in
+ * its span (gen_ai.tool.call.id): the caller's id when it is a bounded
+ * UTF-8 string, else a fresh one. Best effort: no id on no memory. */
+static void refused_request_id(mreq *r, const char *request_id)
+{
+    char uuid[37];
+
+    if (r->request_id != NULL)
+        return;
+    if (request_id == NULL || request_id[0] == '\0' || strlen(request_id) > MAX_ID_BYTES ||
+        !chio__utf8_valid(request_id, strlen(request_id))) {
+        if (chio__uuid_v7(uuid) != 0)
+            return;
+        request_id = uuid;
+    }
+    r->request_id = strdup(request_id);
+}
+
+/*
+ * Admission: everything that ends in an error without a receipt. The
+ * kernel and the session answer first, invalid ids after them
+ * (docs/spec-reading.md: a call to a kernel or session that does not
+ * serve hears that, whatever its arguments). On 0 the request holds the
+ * kernel and the session; chio__mreq_destroy releases them.
+ */
+int chio__admit(mreq *r, const char *session_id, const char *capability_id, const char *request_id,
+                chio_error *err)
+{
+    chio_kernel *k = r->k;
+    /* Read before this call enters the kernel (it counts itself then). */
+    unsigned depth = chio__kernel_depth(k), thread_depth = chio__thread_depth();
+    int rc = admit_serving(r, session_id, err);
+
+    if (rc != 0) {
+        refused_request_id(r, request_id);
+        return rc;
+    }
+    rc = admit_ids(r, capability_id, request_id, err);
+    if (rc != 0)
+        return rc;
+    if (r->invalid_request == NULL && depth >= CHIO__MAX_CALL_DEPTH)
+        r->invalid_request = "calls on this kernel nest more than " CHIO__MAX_CALL_DEPTH_TEXT
+                             " deep on this thread (a tool or nested handler calling back in)";
+    if (r->invalid_request == NULL && thread_depth >= CHIO__MAX_THREAD_DEPTH)
+        r->invalid_request = "calls on this thread nest more than " CHIO__MAX_THREAD_DEPTH_TEXT
+                             " deep through all kernels (a tool or nested handler calling back in)";
     r->now = chio__kernel_now(k);
     return 0;
 }
