@@ -232,6 +232,9 @@ int chio__store_check_present(chio_store *s, chio_error *err);
 
 /* Test hook: make the next @n writes fail with CHIO_ESTORE (n < 0: all). */
 void chio__store_fail_writes(chio_store *s, int n);
+/* Test hook: when set, called with the path after each open of a marked
+ * store, before its sentinel check (store.c). */
+extern void (*chio__store_open_hook)(const char *path);
 
 /* Big-endian 8-byte keys. */
 void chio__store_key(uint64_t v, unsigned char key[8]);
