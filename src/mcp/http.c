@@ -39,10 +39,17 @@
 #include "../svc/svc_http.h"
 
 #define MAX_BODY ((size_t)4 << 20)
+/* A body past MAX_BODY is read on and dropped, so that its 413 can be
+ * answered once it ends (libmicrohttpd queues no answer while a body is
+ * being read); past MAX_BODY * 2 plus this many bytes in all the
+ * connection is closed unanswered, so that a chunked body without end
+ * cannot hold its thread for as long as it flows. */
+#define DROP_SLACK ((size_t)64 * 1024)
 
 typedef struct body {
     char *p;
-    size_t len;
+    size_t len, cap;
+    size_t seen; /* bytes of the body read, kept or dropped */
     int too_big;
     char opened[33]; /* the session this request's initialize opened, or "" */
     int delivered;   /* its answer was handed out with the client still there */
@@ -67,6 +74,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
         MHD_add_response_header(r, "Allow", "GET, POST, DELETE");
     ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
+    /* A whole answer (never a stream): its client has the request
+     * deadline to read it (svc_conn.h, slow reads). */
+    svc_conn_guard_answered(c);
     return ret;
 }
 
@@ -470,6 +480,28 @@ static enum MHD_Result handle_get(httpd *h, struct MHD_Connection *c)
     return sse_reply(c, st, NULL, NULL);
 }
 
+/* Appends @n bytes of body to @b, its buffer growing by doubling (a body
+ * that arrives in many small pieces is not copied once per piece). */
+static int body_append(body *b, const char *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *np;
+
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        np = realloc(b->p, cap);
+        if (np == NULL)
+            return -1;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -522,16 +554,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size > 0) {
+        b->seen += *upload_size;
         if (!b->too_big && b->len + *upload_size <= MAX_BODY) {
-            char *np = realloc(b->p, b->len + *upload_size + 1);
-            if (np == NULL)
+            if (body_append(b, upload, *upload_size) != 0)
                 return MHD_NO;
-            memcpy(np + b->len, upload, *upload_size);
-            b->p = np;
-            b->len += *upload_size;
-            b->p[b->len] = '\0';
         } else {
             b->too_big = 1;
+            if (b->seen > 2 * MAX_BODY + DROP_SLACK)
+                return MHD_NO; /* a body without end: closed, unanswered */
         }
         *upload_size = 0;
         return MHD_YES;

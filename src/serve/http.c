@@ -43,6 +43,13 @@
 /* Connections libmicrohttpd accepts past --max-connections, each to evict
  * the oldest connection waiting for a request (or be closed at once). */
 #define EVICT_SLACK 16
+/* A chunked body past max_body is read on and dropped, so that its 413 can
+ * be answered once it ends (libmicrohttpd 0.9.75 queues no answer while a
+ * body is being read); past max_body * 2 plus this many bytes in all the
+ * connection is closed unanswered, so that a body without end cannot hold
+ * its thread for as long as it flows (a connection past its first 2xx
+ * answer has no request deadline). */
+#define DROP_SLACK (64 * 1024)
 
 struct chio_serve_http {
     struct MHD_Daemon *d;
@@ -59,6 +66,7 @@ struct chio_serve_http {
 typedef struct req_ctx {
     char *body;
     size_t len, cap;
+    size_t seen; /* bytes of the body read, kept or dropped */
     int too_big;
 } req_ctx;
 
@@ -201,6 +209,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     chio_serve_reply rep;
     const char *cl, *why, *code;
     unsigned status;
+    enum MHD_Result ret;
 
     if (rc == NULL) { /* first call: headers only */
         rc = calloc(1, sizeof(*rc));
@@ -228,6 +237,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size > 0) {
         if (!rc->too_big && rc->len + *upload_size > h->max_body)
             rc->too_big = 1;
+        rc->seen += *upload_size;
+        if (rc->too_big && rc->seen > 2 * h->max_body + DROP_SLACK)
+            return MHD_NO; /* a body without end: closed, unanswered */
         if (!rc->too_big) {
             if (rc->len + *upload_size + 1 > rc->cap) {
                 size_t cap = rc->cap ? rc->cap : 4096;
@@ -249,8 +261,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     svc_conn_guard_request(c, 0); /* the request is in: its deadline ends */
-    if (rc->too_big)
-        return reply_too_big(c, h->max_body);
+    if (rc->too_big) {
+        ret = reply_too_big(c, h->max_body);
+        svc_conn_guard_answered(c);
+        return ret;
+    }
     memset(&rep, 0, sizeof(rep));
     memset(&rq, 0, sizeof(rq));
     rq.method = method;
@@ -263,7 +278,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     chio_serve_handle(h->s, &rq, &rep);
     if (rep.status >= 200 && rep.status < 300)
         svc_conn_guard_request(c, 1);
-    return send_reply(c, &rep);
+    ret = send_reply(c, &rep);
+    svc_conn_guard_answered(c); /* its client has a deadline to read it */
+    return ret;
 }
 
 /* Paths are matched byte for byte as sent: no percent-decoding, so that

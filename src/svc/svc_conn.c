@@ -16,11 +16,17 @@
 #include <sys/socket.h>
 #include <time.h>
 
+/* Milliseconds an answer may take to be read by the client before, at the
+ * cap, its connection may be evicted like one waiting for a request. */
+#define ANSWER_EVICT_MS 1000
+
 typedef struct conn {
     struct conn *next;
     svc_conn_guard *g;
     int fd;
     int busy;                 /* inside a complete request: no deadline, not evicted */
+    int answering;            /* busy, its answer queued: svc_conn_guard_answered() */
+    long long answered;       /* ms: when the answer was queued */
     int trusted;              /* served a request that proved itself */
     int evicted;              /* shut down: no longer counted */
     long long since;          /* ms: when it began waiting for a request */
@@ -51,19 +57,41 @@ static void evict(conn *e)
     shutdown(e->fd, SHUT_RDWR);
 }
 
+/* The connection whose answer has waited longest, at least
+ * ANSWER_EVICT_MS, for its client to read it (a slow read), other than
+ * @skip; NULL when none has. */
+static conn *stalled(svc_conn_guard *g, const conn *skip, long long now)
+{
+    conn *e, *best = NULL;
+
+    for (e = g->conns; e != NULL; e = e->next)
+        if (e != skip && !e->evicted && e->answering && now - e->answered >= ANSWER_EVICT_MS &&
+            (best == NULL || e->answered < best->answered))
+            best = e;
+    return best;
+}
+
 static void *janitor(void *arg)
 {
     svc_conn_guard *g = arg;
     struct timespec ts;
     long long now;
+    unsigned n;
     conn *e;
 
     pthread_mutex_lock(&g->mu);
     while (!g->stop) {
         now = now_ms();
+        /* Past the cap, slow reads go first: with every slot held by one,
+         * no connection is accepted whose arrival would evict one. */
+        for (n = 0, e = g->conns; e != NULL; e = e->next)
+            n += !e->evicted;
+        for (; n > g->cap && (e = stalled(g, NULL, now)) != NULL; n--)
+            evict(e);
         for (e = g->conns; e != NULL; e = e->next)
-            if (!e->busy && !e->trusted && !e->evicted &&
-                now - e->since >= (long long)g->req_secs * 1000)
+            if (!e->evicted &&
+                ((!e->busy && !e->trusted && now - e->since >= (long long)g->req_secs * 1000) ||
+                 (e->answering && now - e->answered >= (long long)g->req_secs * 1000)))
                 evict(e);
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 250 * 1000000L;
@@ -119,7 +147,9 @@ void svc_conn_guard_free(svc_conn_guard *g)
 }
 
 /* Past the cap: the oldest connection waiting for a request, untrusted
- * first; @skip (the new one) is never chosen. NULL when all are busy. */
+ * first; else the one whose answer has waited longest (at least
+ * ANSWER_EVICT_MS) for its client to read it; @skip (the new one) is never
+ * chosen. NULL when all are busy. */
 static conn *victim(svc_conn_guard *g, const conn *skip)
 {
     conn *e, *best = NULL;
@@ -131,7 +161,7 @@ static conn *victim(svc_conn_guard *g, const conn *skip)
             (best->trusted == e->trusted && e->order < best->order))
             best = e;
     }
-    return best;
+    return best != NULL ? best : stalled(g, skip, now_ms());
 }
 
 static void started(svc_conn_guard *g, struct MHD_Connection *c, void **socket_context)
@@ -212,6 +242,20 @@ void svc_conn_guard_request(struct MHD_Connection *c, int trusted)
     pthread_mutex_unlock(&e->g->mu);
 }
 
+void svc_conn_guard_answered(struct MHD_Connection *c)
+{
+    conn *e = entry(c);
+
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&e->g->mu);
+    if (e->busy && !e->answering) {
+        e->answering = 1;
+        e->answered = now_ms();
+    }
+    pthread_mutex_unlock(&e->g->mu);
+}
+
 void svc_conn_guard_idle(struct MHD_Connection *c)
 {
     conn *e = entry(c);
@@ -220,6 +264,7 @@ void svc_conn_guard_idle(struct MHD_Connection *c)
         return;
     pthread_mutex_lock(&e->g->mu);
     e->busy = 0;
+    e->answering = 0;
     e->since = now_ms();
     e->order = ++e->g->next_order;
     pthread_mutex_unlock(&e->g->mu);

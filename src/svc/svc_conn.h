@@ -11,11 +11,18 @@
  *     not this deadline). A connection the service marked trusted (it
  *     served a request that proved itself: a live session, a valid
  *     token) keeps only the idle timeout between requests.
+ *   - an answer has @req_secs to be read by its client, from when it is
+ *     queued (svc_conn_guard_answered()); past it the socket is shut down.
+ *     Past @cap, the janitor also shuts down the connections whose answer
+ *     has waited a second or more, until @cap are left, so that a flood
+ *     of slow reads filling every slot leaves room for new connections.
  *   - @cap connections: a new one past it evicts (shuts down) the oldest
- *     one waiting for a request, untrusted first, kept-alive ones too;
- *     when every other one is inside a request, the new one is kept. The
- *     service gives libmicrohttpd a limit a little above @cap, which
- *     bounds those; past it new connections wait in the listen backlog.
+ *     one waiting for a request, untrusted first, kept-alive ones too,
+ *     else the one whose answer has waited longest (a second at least)
+ *     to be read; when every other one is inside a request, the new one
+ *     is kept. The service gives libmicrohttpd a limit a little above
+ *     @cap, which bounds those; past it new connections wait in the
+ *     listen backlog.
  * Not part of libchio. Locking: its own mutex; the janitor is its thread.
  */
 #ifndef CHIO_SVC_CONN_H
@@ -36,6 +43,14 @@ void svc_conn_guard_notify(void *cls, struct MHD_Connection *c, void **socket_co
 /* The request on @c is complete (the handler's final call): no deadline
  * until it ends. @trusted: it proved itself (see above); sticky. */
 void svc_conn_guard_request(struct MHD_Connection *c, int trusted);
+/* The answer to the request on @c is queued (after
+ * svc_conn_guard_request()): its client has @req_secs to read it, after
+ * which the janitor shuts the connection down, and past the cap, once it
+ * has waited a second, it may be evicted when no connection waits for a
+ * request, so that clients that pipeline requests and never read the
+ * answers (slow reads) cannot hold every slot. A service that never calls
+ * it (a long-lived stream) keeps its answers without a deadline. */
+void svc_conn_guard_answered(struct MHD_Connection *c);
 /* The request on @c ended (MHD_OPTION_NOTIFY_COMPLETED): the deadline for
  * the next one starts. */
 void svc_conn_guard_idle(struct MHD_Connection *c);

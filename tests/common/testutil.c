@@ -366,3 +366,56 @@ chio_json_doc *testutil_output_line(const char *out, size_t i)
         return NULL;
     return doc;
 }
+
+size_t testutil_stream_chunked(int fd, size_t limit, unsigned ms, int *closed, char **answer)
+{
+    static char chunk[TESTUTIL_CHUNK_LEN];
+    char buf[4096];
+    size_t sent = 0, off = 0, alen = 0;
+    uint64_t end = testutil_now_ms() + ms;
+    struct pollfd pf;
+    ssize_t n;
+
+    memcpy(chunk, "10000\r\n", 7);
+    memset(chunk + 7, ' ', 65536);
+    memcpy(chunk + 7 + 65536, "\r\n", 2);
+    *closed = 0;
+    *answer = calloc(1, 1);
+    cr_assert_not_null(*answer);
+    cr_assert_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+    while (sent < limit && testutil_now_ms() < end) {
+        pf.fd = fd;
+        pf.events = POLLIN | POLLOUT;
+        pf.revents = 0;
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+            n = recv(fd, buf, sizeof(buf), 0);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                *closed = 1;
+                break;
+            }
+            if (n > 0 && alen < 4096) {
+                char *p = realloc(*answer, alen + (size_t)n + 1);
+
+                cr_assert_not_null(p);
+                memcpy(p + alen, buf, (size_t)n);
+                alen += (size_t)n;
+                p[alen] = '\0';
+                *answer = p;
+            }
+        }
+        if (pf.revents & POLLOUT) {
+            n = send(fd, chunk + off, TESTUTIL_CHUNK_LEN - off, MSG_NOSIGNAL);
+            if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+                *closed = 1;
+                break;
+            }
+            if (n > 0) {
+                sent += (size_t)n;
+                off = (off + (size_t)n) % TESTUTIL_CHUNK_LEN;
+            }
+        }
+    }
+    return sent;
+}

@@ -52,6 +52,13 @@ char *testutil_recv_until(int fd, const char *until, unsigned ms);
 /* A new TCP connection to 127.0.0.1:@port (close-on-exec), or -1 when
  * the connect fails (fails the test when no socket can be made). */
 int testutil_dial(unsigned port);
+/* A chunked request body without end on @fd (made nonblocking): 64 KiB
+ * chunks ("10000\r\n", 65536 spaces, "\r\n") until the peer closes the
+ * connection, @limit bytes are sent or @ms pass. Returns the bytes sent;
+ * *@closed 1 when the peer closed it; what it answered (the first 4 KiB
+ * or so) in *@answer (malloc'd, possibly empty; the caller frees it). */
+#define TESTUTIL_CHUNK_LEN (7 + 65536 + 2)
+size_t testutil_stream_chunked(int fd, size_t limit, unsigned ms, int *closed, char **answer);
 /* rm -rf @path. */
 void testutil_rmrf(const char *path);
 /* Write @len bytes to @path with @mode. Returns 0 on success. */

@@ -439,3 +439,48 @@ Test(rev42_gateway, the_exit_after_the_clients_eof_waits_on_calls_for_a_bounded_
     free(err);
     sp_free(&s);
 }
+
+/* serve-http (review 43, the sidecar's finding in the gateway): a body
+ * past the gateway's 4 MiB was read on and dropped without end, so a
+ * chunked body that never ended held its connection's thread for as long
+ * as it flowed (a connection of a live session has no request deadline).
+ * It is now cut off, unanswered, past twice the limit. */
+Test(rev42_gateway, a_chunked_body_without_end_is_cut_off_past_the_limit)
+{
+    static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}";
+    char head[512], *answer = NULL;
+    size_t sent;
+    int fd, closed, n;
+    gw g;
+
+    gw_start(&g, "4");
+    gw_session(&g);
+    fd = testutil_dial(g.port);
+    cr_assert_geq(fd, 0);
+    /* A request of the live session first: its connection is trusted. */
+    n = snprintf(head, sizeof(head),
+                 "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 "Accept: application/json, text/event-stream\r\n%sContent-Length: %zu\r\n\r\n%s",
+                 mh_sid_header(g.sid), strlen(ping), ping);
+    cr_assert_eq(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    free(testutil_recv_until(fd, "\"id\":7", WAIT_MS));
+    n = snprintf(head, sizeof(head),
+                 "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 "Accept: application/json, text/event-stream\r\n%s"
+                 "Transfer-Encoding: chunked\r\n\r\n",
+                 mh_sid_header(g.sid));
+    cr_assert_eq(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    /* Far past what the gateway now reads (8 MiB + 64 KiB) plus what two
+     * loopback socket buffers hold. */
+    sent = testutil_stream_chunked(fd, (size_t)256 << 20, 30000, &closed, &answer);
+    cr_assert(closed, "a chunked body past 4 MiB was read on without end (%zu bytes sent): %s",
+              sent, answer);
+    free(answer);
+    close(fd);
+    /* The gateway keeps serving the session. */
+    answer = post(&g, mh_sid_header(g.sid), "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\"}");
+    cr_assert_not_null(strstr(answer, "\"id\":8"), "%s", answer);
+    free(answer);
+    gw_stop(&g);
+    files_free(&g.f);
+}
