@@ -22,7 +22,8 @@
 #include "common/poll.h"
 #include "common/testutil.h"
 
-void sidecar_start(sidecar *sc, const char *seed_hex, const char *bearer)
+void sidecar_start_with(sidecar *sc, const char *seed_hex, const char *bearer,
+                        const char *const *extra)
 {
     char seed[512], db[512], tok[512], out[512], *text;
     uint64_t end;
@@ -37,10 +38,14 @@ void sidecar_start(sidecar *sc, const char *seed_hex, const char *bearer)
     sc->pid = fork();
     cr_assert_geq(sc->pid, 0);
     if (sc->pid == 0) {
-        const char *argv[] = {
-            CHIO_TEST_CLI, "serve",       "--receipt-db", db,  "--seed-file", seed,
-            "--listen",    "127.0.0.1:0", "--token-file", tok, NULL};
+        const char *argv[32] = {CHIO_TEST_CLI,  "serve", "--receipt-db", db,
+                                "--seed-file",  seed,    "--listen",     "127.0.0.1:0",
+                                "--token-file", tok};
+        size_t i;
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        for (i = 0; extra != NULL && extra[i] != NULL && 10 + i < 31; i++)
+            argv[10 + i] = extra[i];
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
         dup2(o, 1);
         dup2(o, 2);
@@ -59,6 +64,11 @@ void sidecar_start(sidecar *sc, const char *seed_hex, const char *bearer)
         free(text);
     }
     cr_assert_fail("chio serve did not serve within 15 s");
+}
+
+void sidecar_start(sidecar *sc, const char *seed_hex, const char *bearer)
+{
+    sidecar_start_with(sc, seed_hex, bearer, NULL);
 }
 
 void sidecar_stop(sidecar *sc)

@@ -18,6 +18,10 @@ typedef struct sidecar {
 /* Start `chio serve` signing with @seed_hex (64 hex digits) and guarded by
  * @bearer; fails the test unless it serves within 15 s. */
 void sidecar_start(sidecar *sc, const char *seed_hex, const char *bearer);
+/* The same with the options @extra (NULL ended, at most 21; NULL for
+ * none) after its own. */
+void sidecar_start_with(sidecar *sc, const char *seed_hex, const char *bearer,
+                        const char *const *extra);
 /* Kill it and remove its directory. */
 void sidecar_stop(sidecar *sc);
 /* POST @body to @target with the header lines @headers (each ending in

@@ -48,51 +48,6 @@
 
 TestSuite(rev43_bounds, .timeout = 60);
 
-/* sidecar_start() (sidecar_proc.c) with @extra options after its own. */
-static void start_with(sidecar *sc, const char *const *extra)
-{
-    char seed[512], db[512], tok[512], out[512], *text;
-    uint64_t end;
-
-    sc->dir = testutil_tmpdir();
-    snprintf(seed, sizeof(seed), "%s/seed", sc->dir);
-    snprintf(db, sizeof(db), "%s/db", sc->dir);
-    snprintf(tok, sizeof(tok), "%s/bearer", sc->dir);
-    snprintf(out, sizeof(out), "%s/out", sc->dir);
-    cr_assert_eq(testutil_write_file(seed, SEED_HEX, strlen(SEED_HEX), 0600), 0);
-    cr_assert_eq(testutil_write_file(tok, BEARER "\n", strlen(BEARER "\n"), 0600), 0);
-    sc->pid = fork();
-    cr_assert_geq(sc->pid, 0);
-    if (sc->pid == 0) {
-        const char *argv[32] = {CHIO_TEST_CLI,  "serve", "--receipt-db", db,
-                                "--seed-file",  seed,    "--listen",     "127.0.0.1:0",
-                                "--token-file", tok};
-        size_t i;
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        for (i = 0; extra[i] != NULL && 10 + i < 31; i++)
-            argv[10 + i] = extra[i];
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
-        dup2(o, 1);
-        dup2(o, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    for (end = testutil_now_ms() + 15000; testutil_now_ms() < end; testutil_nap_ms(5)) {
-        const char *p;
-
-        text = testutil_read_file(out, NULL);
-        p = text ? strstr(text, "\"listening\":\"127.0.0.1:") : NULL;
-        if (p != NULL && strchr(p, '}') != NULL) {
-            sc->port = (unsigned)atoi(p + strlen("\"listening\":\"127.0.0.1:"));
-            free(text);
-            return;
-        }
-        free(text);
-    }
-    cr_assert_fail("chio serve did not serve within 15 s");
-}
-
 /* Threads of process @pid (entries of /proc/PID/task), or -1. */
 static int thread_count(pid_t pid)
 {
@@ -255,7 +210,7 @@ Test(rev43_bounds, slow_reads_on_every_slot_do_not_lock_clients_out)
     cr_assert_not_null(reqs);
     for (i = 0; i < PIPELINED; i++)
         memcpy(reqs + i * glen, get, glen);
-    start_with(&sc, extra);
+    sidecar_start_with(&sc, SEED_HEX, BEARER "\n", extra);
     /* Every slot: a connection that pipelines its requests and reads
      * nothing, with a small receive buffer, until the sidecar holds an
      * answer it cannot send on it (its socket's send queue full and still). */
