@@ -27,7 +27,7 @@ typedef struct conn {
     int busy;                 /* inside a complete request: no deadline, not evicted */
     int answering;            /* busy, its answer queued: svc_conn_guard_answered() */
     long long answered;       /* ms: when the answer was queued */
-    int trusted;              /* served a request that proved itself */
+    int trusted;              /* marked by the service (svc_conn.h) */
     int evicted;              /* shut down: no longer counted */
     long long since;          /* ms: when it began waiting for a request */
     unsigned long long order; /* the same, as a sequence number */

@@ -8,9 +8,12 @@
  *     the end of its last answer) to deliver a complete request (headers
  *     and body); past it the guard shuts its socket down (slowloris: a
  *     byte now and then keeps libmicrohttpd's idle timeout from firing,
- *     not this deadline). A connection the service marked trusted (it
- *     served a request that proved itself: a live session, a valid
- *     token) keeps only the idle timeout between requests.
+ *     not this deadline). A connection the service marked trusted keeps
+ *     only the idle timeout between requests: the MCP gateway marks one
+ *     that served a live session's request; the sidecar one that had any
+ *     2xx answer, open routes (/chio/live, /metrics) included, so trust
+ *     there bounds nothing by itself: such a connection is still evicted
+ *     at the cap (after the untrusted ones).
  *   - an answer has @req_secs to be read by its client, from when it is
  *     queued (svc_conn_guard_answered()); past it the socket is shut down.
  *     Past @cap, the janitor also shuts down the connections whose answer
@@ -41,7 +44,7 @@ void svc_conn_guard_free(svc_conn_guard *g);
 void svc_conn_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                            enum MHD_ConnectionNotificationCode code);
 /* The request on @c is complete (the handler's final call): no deadline
- * until it ends. @trusted: it proved itself (see above); sticky. */
+ * until it ends. @trusted: the service trusts it (see above); sticky. */
 void svc_conn_guard_request(struct MHD_Connection *c, int trusted);
 /* The answer to the request on @c is queued (after
  * svc_conn_guard_request()): its client has @req_secs to read it, after
