@@ -428,26 +428,45 @@ static int has_dot_segment(const char *text)
 
 /* Does @uri hold a "." or ".." segment as written or in any reading a
  * provider may take: percent-decoded once, twice ("%252e") or more, with
- * look-alike dots and slashes folded, tab, LF and CR dropped? A provider that resolves such a path
+ * look-alike dots and slashes folded, tab, LF and CR dropped, invisible
+ * format characters (zero-width, soft hyphen) dropped? A provider that resolves such a path
  * can leave the prefix its grant names ("file:///pub/../etc/passwd" under
  * "file:///pub/" and any suffix). A URI that still decodes further after
  * URI_READINGS readings, decodes to a NUL, or cannot be copied counts as
  * one (fail closed). */
+/* has_dot_segment() of @s (@n bytes), and of @s with invisible format
+ * characters dropped ("..\u200b" is ".." to a provider that strips them;
+ * chio__text_fold, into @tmp, @n + 1 bytes), as path_prefix reads paths. */
+static int dot_segment_folded(const char *s, size_t n, char *tmp)
+{
+    size_t i;
+
+    if (has_dot_segment(s))
+        return 1;
+    for (i = 0; i < n && (unsigned char)s[i] < 0x80; i++)
+        ;
+    if (i == n)
+        return 0;
+    chio__text_fold(s, n, tmp);
+    return has_dot_segment(tmp);
+}
+
 static int uri_has_dot_segment(const char *uri)
 {
     size_t n = strlen(uri) + 1;
-    char *a = malloc(n), *b = malloc(n), *t;
-    int found = has_dot_segment(uri), i;
+    char *a = malloc(n), *b = malloc(n), *c = malloc(n), *t;
+    int found, i;
 
-    if (a == NULL || b == NULL) {
+    if (a == NULL || b == NULL || c == NULL) {
         found = 1;
     } else {
+        found = dot_segment_folded(uri, n - 1, c);
         memcpy(a, uri, n);
         for (i = 0; !found; i++) {
             int changed = decode_once(a, b);
             if (changed == 0)
                 break;
-            found = changed < 0 || has_dot_segment(b) || i + 1 == URI_READINGS;
+            found = changed < 0 || dot_segment_folded(b, strlen(b), c) || i + 1 == URI_READINGS;
             t = a;
             a = b;
             b = t;
@@ -455,6 +474,7 @@ static int uri_has_dot_segment(const char *uri)
     }
     free(a);
     free(b);
+    free(c);
     return found;
 }
 

@@ -197,6 +197,37 @@ Test(rev29_authz, two_dot_leaders_and_small_backslashes_are_read_as_dots_and_sla
     chio_kernel_free(g);
 }
 
+/* Review 43: a resource URI's ".." with an invisible format character in
+ * it (a zero-width space, a soft hyphen), as written or percent-encoded,
+ * was under a prefix grant, though path_prefix already dropped such
+ * characters: a provider that strips them before it resolves the path
+ * climbs out of "file:///pub/". */
+Test(rev29_authz, invisible_characters_in_a_dot_segment_of_a_resource_uri_are_dropped)
+{
+    static const struct {
+        const char *uri;
+        int allow;
+    } reads[] = {
+        {"file:///pub/..\xe2\x80\x8b/etc/passwd", 0}, /* ZWSP; before: allowed */
+        {"file:///pub/.\xc2\xad./etc/passwd", 0},     /* soft hyphen; before: allowed */
+        {"file:///pub/..%E2%80%8B/etc/passwd", 0},    /* encoded; before: allowed */
+        {"file:///pub/a\xe2\x80\x8b"
+         "b/c",
+         1}, /* a name */
+        {"file:///pub/caf%C3%A9.txt", 1},
+    };
+    chio_kernel *k = authz_kernel(NULL);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    size_t i;
+
+    open_with(k, "cap-zw", LA_SCOPE, sid);
+    for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+        cr_expect_eq(read_uri(k, sid, "cap-zw", reads[i].uri),
+                     reads[i].allow ? CHIO_CODE_NONE : CHIO_CODE_OUT_OF_SCOPE, "read %zu: %s", i,
+                     reads[i].uri);
+    chio_kernel_free(k);
+}
+
 /* ---- revocations are kept -------------------------------------------------------------------- */
 
 #define RV_SCOPE \
