@@ -215,6 +215,40 @@ void kt_run_rows_at(uint64_t now, const kt_row *rows, size_t n)
     kt_run_rows(rows_clock, now, rows, n);
 }
 
+void kt_run_guard_rows_at(uint64_t now, const char *const *args, const int *denied, size_t n)
+{
+    static const char *const prefixes[] = {"/etc/", "/root/"};
+    static const char *const tools[] = {"t"};
+    static unsigned seq;
+    chio_kernel *k;
+    char id[32], sid[CHIO_SESSION_ID_LEN + 1];
+    chio_response r;
+    chio_error err;
+    chio_call c;
+    size_t i;
+
+    rows_now = now;
+    k = kt_echo_kernel(NULL, rows_clock, "srv", tools, 1);
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Paths", prefixes, 2, &err), 0, "%s",
+                 err.message);
+    for (i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "cap-guard-%u", __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+        kt_grant_session(k, now, id, "", sid);
+        kt_grant_call(&c, sid, id, args[i], strlen(args[i]));
+        chio_response_init(&r);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s: %s", args[i], err.message);
+        cr_assert_not_null(r.receipt, "%s: no receipt", args[i]);
+        if (denied[i])
+            cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "row %zu (%s): %s", i, args[i],
+                         chio_code_name(r.code));
+        else
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s): %s", i, args[i], r.reason);
+        chio_response_destroy(&r);
+    }
+    chio_kernel_free(k);
+}
+
 void kt_regex_call(chio_kernel *k, uint64_t now, const char *pattern, const char *args,
                    chio_response *r)
 {

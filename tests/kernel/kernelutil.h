@@ -96,6 +96,11 @@ typedef struct kt_row {
 void kt_run_rows(chio_clock_fn clock, uint64_t now, const kt_row *rows, size_t n);
 /* kt_run_rows() on a clock that always reads @now. */
 void kt_run_rows_at(uint64_t now, const kt_row *rows, size_t n);
+/* Each of @args (@n of them) in a session of its own (a grant with no
+ * constraint, as kt_grant_session() at @now) on one echo kernel with a
+ * forbidden_path guard on /etc/ and /root/: denied guard_denied when
+ * @denied[i], else allowed; a receipt for every row. */
+void kt_run_guard_rows_at(uint64_t now, const char *const *args, const int *denied, size_t n);
 /* A row's constraint: path_prefix, domain_exact, domain_glob of @v. */
 #define KT_PP(v) "{\"type\":\"path_prefix\",\"value\":\"" v "\"}"
 #define KT_DX(v) "{\"type\":\"domain_exact\",\"value\":\"" v "\"}"

@@ -56,31 +56,6 @@ static void run_rows(const row *rows, size_t n)
     kt_run_rows_at(NOW, rows, n);
 }
 
-/* Each @args against a forbidden_path guard on /etc/ and /root/ (no
- * constraint): @denied says whether that guard must deny it. */
-static void run_guard_rows(const char *const *args, const int *denied, size_t n)
-{
-    static const char *const prefixes[] = {"/etc/", "/root/"};
-    chio_kernel *k = echo_kernel();
-    chio_response r;
-    chio_error err;
-    size_t i;
-
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Paths", prefixes, 2, &err), 0, "%s",
-                 err.message);
-    for (i = 0; i < n; i++) {
-        call(k, "", args[i], &r);
-        if (denied[i])
-            cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "row %zu (%s): %s", i, args[i],
-                         chio_code_name(r.code));
-        else
-            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s): %s", i, args[i], r.reason);
-        chio_response_destroy(&r);
-    }
-    chio_kernel_free(k);
-}
-
 #define PP KT_PP
 #define DX KT_DX
 #define DG KT_DG
@@ -118,7 +93,7 @@ Test(rev29_urls, fullwidth_letters_in_a_path_are_folded_for_the_forbidden_path_g
     };
     static const int denied[] = {1, 1, 1, 1, 0, 0};
 
-    run_guard_rows(args, denied, sizeof(args) / sizeof(args[0]));
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
 
 /* A prefix of "." (or "") covers every relative path, and "~/.ssh/id_rsa"
@@ -282,7 +257,7 @@ Test(rev29_urls, paths_through_cwd_and_fd_links_are_denied_by_the_forbidden_path
     };
     static const int denied[] = {1, 1, 1, 1, 1, 0, 0, 0, 0};
 
-    run_guard_rows(args, denied, sizeof(args) / sizeof(args[0]));
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
 
 #define CU(k, v) "{\"type\":\"custom\",\"value\":[\"" k "\",\"" v "\"]}"

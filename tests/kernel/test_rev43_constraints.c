@@ -19,49 +19,9 @@
 
 typedef kt_row row; /* allow: 1 allowed, 0 constraint_violated */
 
-static uint64_t clock_fn(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
 static void run_rows(const row *rows, size_t n)
 {
     kt_run_rows_at(NOW, rows, n);
-}
-
-/* Each @args against a forbidden_path guard on /etc/ and /root/ (no
- * constraint): @denied says whether that guard must deny it. */
-static void run_guard_rows(const char *const *args, const int *denied, size_t n)
-{
-    static const char *const prefixes[] = {"/etc/", "/root/"};
-    static const char *const tools[] = {"t"};
-    static unsigned seq;
-    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
-    char id[32], sid[CHIO_SESSION_ID_LEN + 1];
-    chio_response r;
-    chio_error err;
-    chio_call c;
-    size_t i;
-
-    chio_error_init(&err);
-    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Paths", prefixes, 2, &err), 0, "%s",
-                 err.message);
-    for (i = 0; i < n; i++) {
-        snprintf(id, sizeof(id), "cap-rev43-%u", ++seq);
-        kt_grant_session(k, NOW, id, "", sid);
-        kt_grant_call(&c, sid, id, args[i], strlen(args[i]));
-        chio_response_init(&r);
-        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s: %s", args[i], err.message);
-        cr_assert_not_null(r.receipt, "%s: no receipt", args[i]);
-        if (denied[i])
-            cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "row %zu (%s): %s", i, args[i],
-                         chio_code_name(r.code));
-        else
-            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu (%s): %s", i, args[i], r.reason);
-        chio_response_destroy(&r);
-    }
-    chio_kernel_free(k);
 }
 
 #define PP KT_PP
@@ -115,7 +75,7 @@ Test(rev43_constraints, the_forbidden_path_guard_folds_encoded_look_alikes)
     };
     static const int denied[] = {1, 1, 1, 0, 0};
 
-    run_guard_rows(args, denied, sizeof(args) / sizeof(args[0]));
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
 
 /* F2: a string that is itself JSON (a request body, options a tool
@@ -192,5 +152,5 @@ Test(rev43_constraints, the_forbidden_path_guard_reads_json_inside_a_string)
     };
     static const int denied[] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
 
-    run_guard_rows(args, denied, sizeof(args) / sizeof(args[0]));
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
