@@ -696,54 +696,22 @@ static int has_non_ascii(const char *s, size_t n)
     return 0;
 }
 
-/* The decoded reading again as NFKC leaves it: a tool that percent-decodes
- * and then normalises reads "/w/%ef%bc%8e%ef%bc%8e/etc" (U+FF0E twice) as
- * "/w/../etc", and "/w/..%e2%80%8b/etc" (a ZWSP dropped) the same. Only a
- * decoded value that is valid UTF-8 and holds a byte outside ASCII can
- * fold; the folded text is read like one written so (one that does not
- * decode cleanly is denied by the decoded reading already). */
-static int decoded_folded_readings(const char *s, size_t n,
-                                   int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
-{
-    char stack[STACK_BUF], *heap, *d, *f;
-    size_t dl, fl;
-    int rc = 0;
-
-    d = chio__scratch(stack, sizeof(stack), 2 * n + 2, &heap);
-    if (d == NULL)
-        return CHIO_ENOMEM;
-    f = d + n + 1;
-    dl = chio__percent_decode(s, n, d);
-    if (has_non_ascii(d, dl) && chio__utf8_valid(d, dl)) {
-        fl = chio__text_fold(d, dl, f);
-        fl = fold_look_alikes(f, fl, f);
-        if (fl != dl || memcmp(f, d, dl) != 0)
-            rc = readings_as_written(f, fl, fn, ctx);
-    }
-    free(heap);
-    return rc;
-}
-
-int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
-                        void *ctx)
+/* @s (@n bytes) as NFKC or Windows' best-fit conversion leaves it, read
+ * like a value written so when that changes it: look-alike dots and
+ * slashes folded ("/w/\u2025/etc" is "/w/../etc"), fullwidth and
+ * mathematical letters folded and invisible format characters dropped as
+ * for secret scanning ("/\uff45\uff54\uff43/passwd" is "/etc/passwd").
+ * Only non-ASCII text can fold, and the folded text is ASCII where it
+ * changed, so one more round would change nothing. */
+static int folded_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
+                           void *ctx)
 {
     char stack[STACK_BUF], *heap, *folded;
     size_t len;
-    int rc = readings_as_written(s, n, fn, ctx);
+    int rc = 0;
 
-    /* Every reading again as NFKC or Windows' best-fit conversion leaves
-     * it: look-alike dots and slashes folded ("/w/\u2025/etc" is
-     * "/w/../etc"), fullwidth and mathematical letters folded and
-     * invisible format characters dropped as for secret scanning
-     * ("/\uff45\uff54\uff43/passwd" is "/etc/passwd"). Only non-ASCII
-     * text can fold, and the folded text is ASCII where it changed, so
-     * one more round would change nothing. */
-    if (rc != 0)
-        return rc;
-    if (memchr(s, '%', n) != NULL)
-        rc = decoded_folded_readings(s, n, fn, ctx);
-    if (rc != 0 || !has_non_ascii(s, n))
-        return rc;
+    if (!has_non_ascii(s, n))
+        return 0;
     folded = chio__scratch(stack, sizeof(stack), n + 1, &heap);
     if (folded == NULL)
         return CHIO_ENOMEM;
@@ -752,6 +720,42 @@ int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char
     if (len != n || memcmp(folded, s, n) != 0)
         rc = readings_as_written(folded, len, fn, ctx);
     free(heap);
+    return rc;
+}
+
+/* The percent-decoded reading folded too: a tool that decodes and then
+ * normalises reads "/w/%ef%bc%8e%ef%bc%8e/etc" (U+FF0E twice) as
+ * "/w/../etc", and "/w/..%e2%80%8b/etc" (a ZWSP dropped) the same. Only
+ * a decoded value that is valid UTF-8 is folded (one that does not
+ * decode cleanly is denied by the decoded reading already). */
+static int decoded_folded_readings(const char *s, size_t n,
+                                   int (*fn)(void *ctx, const char *p, size_t len), void *ctx)
+{
+    char stack[STACK_BUF], *heap, *d;
+    size_t dl;
+    int rc = 0;
+
+    d = chio__scratch(stack, sizeof(stack), n + 1, &heap);
+    if (d == NULL)
+        return CHIO_ENOMEM;
+    dl = chio__percent_decode(s, n, d);
+    if (chio__utf8_valid(d, dl))
+        rc = folded_readings(d, dl, fn, ctx);
+    free(heap);
+    return rc;
+}
+
+int chio__path_readings(const char *s, size_t n, int (*fn)(void *ctx, const char *p, size_t len),
+                        void *ctx)
+{
+    int rc = readings_as_written(s, n, fn, ctx);
+
+    /* Every reading again as NFKC or best-fit leaves it, the value as
+     * written and its percent-decoded reading. */
+    if (rc == 0 && memchr(s, '%', n) != NULL)
+        rc = decoded_folded_readings(s, n, fn, ctx);
+    if (rc == 0)
+        rc = folded_readings(s, n, fn, ctx);
     return rc;
 }
 
