@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,17 +84,30 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Sleep until @due (seconds on cli_bench_now()'s clock); returns when it woke, so
- * the caller can see how late the timer let it run. */
-static double sleep_until(double due)
+/* Sleep until @due (seconds on cli_bench_now()'s clock) and return when the
+ * thread woke, so the caller can see how late it ran. An absolute
+ * CLOCK_MONOTONIC sleep with the thread's timer slack at 1 ns: Linux lets
+ * a normal thread's timer fire up to 50 us late by default so that wake-ups
+ * coalesce, which a load generator that counts latency from the due time
+ * would charge to the calls it paces. */
+double cli_bench_sleep_until(double due)
 {
+    static _Thread_local int slack_set;
+    struct timespec ts;
     double t;
 
-    while ((t = cli_bench_now()) < due) {
-        double left = due - t;
-        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-        nanosleep(&ts, NULL);
+    if (!slack_set) {
+        (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); /* best effort */
+        slack_set = 1;
     }
+    ts.tv_sec = (time_t)due;
+    ts.tv_nsec = (long)((due - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while ((t = cli_bench_now()) < due)
+        (void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     return t;
 }
 
@@ -136,7 +150,7 @@ double cli_bench_paced_sign_us(const chio_keypair *kp, size_t len, double period
     while (n < want) {
         double t0;
         due += period_s;
-        t0 = sleep_until(due);
+        t0 = cli_bench_sleep_until(due);
         late[n] = (t0 - due) * 1e6;
         chio_keypair_sign(kp, msg, len, sig);
         lat[n++] = (cli_bench_now() - t0) * 1e6;
@@ -165,7 +179,7 @@ double cli_bench_fsync_p50_us(const char *dir, double period_s)
     for (i = 0; i < want; i++) {
         double t0;
         if (period_s > 0)
-            sleep_until(due += period_s);
+            cli_bench_sleep_until(due += period_s);
         t0 = cli_bench_now();
         if (pwrite(fd, buf, sizeof(buf), (off_t)i * (off_t)sizeof(buf)) != (ssize_t)sizeof(buf) ||
             fdatasync(fd) != 0)

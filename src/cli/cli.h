@@ -190,6 +190,8 @@ int cli_bench_compare_sidecar(const char *dir, uint64_t calls, int nosync, const
                               int json);
 /* bench_limits.c: the reference measurements `chio bench` reports beside
  * its calls. cli_bench_now: CLOCK_MONOTONIC in seconds.
+ * cli_bench_sleep_until: sleep to @due on that clock (absolute, the
+ * thread's timer slack at 1 ns) and return the time it woke.
  * cli_bench_raw_sign_rate: signatures/s of @len-byte messages on one
  * thread, about 1 s (0 when out of memory). cli_bench_paced_sign_us: p50
  * of single signatures made one every @period_s s, *@late_us the p50 of
@@ -204,6 +206,7 @@ typedef struct cli_sign_all_cpus {
     double per_sec; /* signatures/s of all loops together */
 } cli_sign_all_cpus;
 double cli_bench_now(void);
+double cli_bench_sleep_until(double due);
 double cli_bench_raw_sign_rate(const chio_keypair *kp, size_t len);
 double cli_bench_paced_sign_us(const chio_keypair *kp, size_t len, double period_s,
                                double *late_us);

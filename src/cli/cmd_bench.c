@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -269,11 +270,8 @@ static void *caller_main(void *arg)
             /* Open loop: call n is due at start + n / rate; its latency
              * counts from then, so waiting behind a slow system shows. */
             double due = b->start + (double)n / b->rate;
-            if (due > t0) {
-                struct timespec ts = {(time_t)(due - t0), 0};
-                ts.tv_nsec = (long)((due - t0 - (double)ts.tv_sec) * 1e9);
-                nanosleep(&ts, NULL);
-            }
+            if (due > t0)
+                cli_bench_sleep_until(due);
             t0 = due;
         }
         started = cli_bench_now();
@@ -412,6 +410,7 @@ int cmd_bench(int argc, char **argv)
     bench b;
     double raw, t0, elapsed, rate, cpu0, cpu, fsync_us, raw_us, cpu_us, limit, paced_us = 0;
     double late_us = 0, fsync_paced_us = 0;
+    long slack_ns = 0;
     cli_sign_all_cpus allc;
     double handoff_idle_us = 0, handoff_busy_us = 0;
     size_t msg_len = 0;
@@ -575,6 +574,10 @@ int cmd_bench(int argc, char **argv)
         if (b.rate > 0 && !stop_requested)
             paced_us = cli_bench_paced_sign_us(kp, msg_len, (double)threads / b.rate, &late_us);
     }
+    /* The pacing threads' timer slack (cli_bench_sleep_until set it on
+     * this thread for the paced sign, as on each caller): 0 unpaced. */
+    if (b.rate > 0)
+        slack_ns = (long)prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
     if (b.rate > 0 && !stop_requested && cfg.durability == CHIO_DURABILITY_SYNC)
         fsync_paced_us = cli_bench_fsync_p50_us(opts[0].value, (double)threads / b.rate);
     chio_keypair_free(kp);
@@ -592,6 +595,7 @@ int cmd_bench(int argc, char **argv)
                "\"ratio_to_raw\":%.4f,\"raw_sign_us\":%.2f,\"fsync_p50_us\":%.1f,"
                "\"cpu_per_call_us\":%.2f,\"cpu_per_call_to_sign\":%.3f,\"limit_per_sec\":%.1f,"
                "\"ratio_to_limit\":%.4f,\"sign_paced_p50_us\":%.1f,\"wake_late_p50_us\":%.1f,"
+               "\"timer_slack_ns\":%ld,"
                "\"fsync_paced_p50_us\":%.1f,\"sign_all_cpus\":%d,\"sign_all_cpus_us\":%.2f,"
                "\"sign_all_cpus_per_sec\":%.1f,\"cpu_per_call_to_sign_all_cpus\":%.3f,"
                "\"handoff_idle_cpu_us\":%.2f,\"handoff_busy_cpu_us\":%.2f,\"signer_"
@@ -608,8 +612,8 @@ int cmd_bench(int argc, char **argv)
                (unsigned long long)signers,
                cfg.durability == CHIO_DURABILITY_SYNC ? "sync" : "nosync", rate, raw,
                raw > 0 ? rate / raw : 0, raw_us, fsync_us, cpu_us, raw_us > 0 ? cpu_us / raw_us : 0,
-               limit, limit > 0 ? rate / limit : 0, paced_us, late_us, fsync_paced_us, allc.cpus,
-               allc.cpu_us, allc.per_sec, allc.cpu_us > 0 ? cpu_us / allc.cpu_us : 0,
+               limit, limit > 0 ? rate / limit : 0, paced_us, late_us, slack_ns, fsync_paced_us,
+               allc.cpus, allc.cpu_us, allc.per_sec, allc.cpu_us > 0 ? cpu_us / allc.cpu_us : 0,
                handoff_idle_us, handoff_busy_us, cfg.signer_priority, cfg.signer_realtime,
                realtime == 1 ? "true" : "false", (unsigned long long)hist_pct(all, 50),
                (unsigned long long)hist_pct(all, 99), (unsigned long long)hist_pct(all, 99.9),
