@@ -342,6 +342,20 @@ static int budget_persist(chio_kernel *k, chio__budget *b, uint64_t count, uint6
     return 0;
 }
 
+/* A refused charge of @b by a token expiring at @exp (which raised the
+ * budget's expiry): wait until the row holds that expiry too (see
+ * charge_grant), unless the row is of the 8-byte form, with no known
+ * expiry, which is never dropped as expired (see "Reclaiming"). */
+static int refusal_persist(chio_kernel *k, chio__budget *b, uint64_t exp, chio_error *err)
+{
+    int no_expiry;
+
+    pthread_mutex_lock(&k->bw_mu);
+    no_expiry = b->committed > 0 && b->committed_expires_at == 0;
+    pthread_mutex_unlock(&k->bw_mu);
+    return no_expiry ? 0 : budget_persist(k, b, 0, exp, err);
+}
+
 /* Take one invocation of grant @grant: *code NONE when taken (or the
  * grant has no budget), BUDGET_EXHAUSTED with a reason when it is spent,
  * CAPABILITY_EXPIRED (or NOT_YET_VALID) when the token is no longer valid
@@ -397,8 +411,15 @@ static int charge_grant(chio_kernel *k, const chio_capability *cap, uint32_t gra
         if (cur >= tg->max_invocations) {
             snprintf(reason, cap_reason, "grant %u: max_invocations %llu reached", grant,
                      (unsigned long long)tg->max_invocations);
+            /* Refused, but this token (a renewal of the id expiring later)
+             * raised the budget's expiry, which keeps the budget, and so
+             * the refusal, while it is valid: the row must say so too, or
+             * a start after the earlier token expired drops it as expired
+             * and the renewal finds a fresh budget (review 44). Written
+             * once per raise; nothing to keep when nothing was charged. */
+            rc = k->store != NULL && cur > 0 ? refusal_persist(k, b, exp, err) : 0;
             budget_release(k, b);
-            return 0;
+            return rc;
         }
     } while (!__atomic_compare_exchange_n(&b->used, &cur, cur + 1, 1, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
