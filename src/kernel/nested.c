@@ -289,6 +289,15 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL context, request or reply");
     k = c->k;
     r = c->r;
+    /* A kernel that already knows its store cannot commit asks no one: the
+     * child receipt of an answered request could not be committed, so the
+     * user or the agent's model would be asked with no record of it (as
+     * a tool is never run then, evaluate.c). */
+    if (chio__kernel_failed(k))
+        return chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
+                          "kernel failed closed after a receipt store error; the %s request "
+                          "was not sent to the host",
+                          kind == CHIO_NESTED_ELICITATION ? "elicitation" : "sampling");
     if (c->nchildren >= CHIO__MAX_NESTED) {
         c->nested_overflow = 1;
         return chio__fail(err, CHIO_ELIMIT, CHIO_NO_OFFSET,
