@@ -15,11 +15,30 @@
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-/* The kernel whose sink this thread is running (NULL: none). A sink that
- * calls back into that kernel would wait for log_mu, which its own thread
- * holds: the line such a call logs is dropped instead of hanging the host
- * (a sink still must not call into the kernel; chio_log_fn says why). */
-static _Thread_local const chio_kernel *in_sink;
+/* The kernels whose sinks this thread is running, innermost first (a
+ * sink may call into another kernel, whose sink runs inside it; frames
+ * live on the stack of chio__log). A sink that calls back into any of
+ * them, directly or through another kernel's sink, would wait for a
+ * log_mu its own thread holds: the line such a call logs is dropped
+ * instead of hanging the host (a sink still must not call into the
+ * kernel; chio_log_fn says why). Before, only the innermost kernel was
+ * remembered, so A's sink calling B whose sink called A deadlocked. */
+typedef struct sink_frame {
+    const chio_kernel *k;
+    const struct sink_frame *up;
+} sink_frame;
+
+static _Thread_local const sink_frame *in_sink;
+
+static int sink_running(const chio_kernel *k)
+{
+    const sink_frame *f;
+
+    for (f = in_sink; f != NULL; f = f->up)
+        if (f->k == k)
+            return 1;
+    return 0;
+}
 
 void chio__log(chio_kernel *k, chio_log_level level, const char *event, const char *msg,
                const char *fields_fmt, ...)
@@ -49,13 +68,13 @@ void chio__log(chio_kernel *k, chio_log_level level, const char *event, const ch
         chio__buf_puts(&b, tmp);
     }
     chio__buf_putc(&b, '}');
-    if (!b.oom && in_sink != k) {
+    if (!b.oom && !sink_running(k)) {
         pthread_mutex_lock(&k->log_mu);
         if (k->log != NULL) {
-            const chio_kernel *outer = in_sink; /* a sink of another kernel */
-            in_sink = k;
+            sink_frame frame = {k, in_sink}; /* inside sinks of other kernels */
+            in_sink = &frame;
             k->log(k->log_ctx, level, b.data, b.len);
-            in_sink = outer;
+            in_sink = frame.up;
         } else {
             fwrite(b.data, 1, b.len, stderr);
             fputc('\n', stderr);
@@ -67,7 +86,7 @@ void chio__log(chio_kernel *k, chio_log_level level, const char *event, const ch
 
 int chio__log_in_sink(const chio_kernel *k)
 {
-    return in_sink == k;
+    return sink_running(k);
 }
 
 void chio__log_flush(chio_kernel *k)
