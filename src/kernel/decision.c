@@ -80,6 +80,64 @@ static int bind_stored(mreq *r, const char *canon, size_t canon_len, receipt_spe
     return 0;
 }
 
+/* Bytes a JSON string of @s takes in a receipt, quotes included, at most:
+ * a control character is written \u00XX (six bytes for one), a quote or
+ * backslash escaped. 0 for NULL (not written). */
+static size_t json_len(const char *s)
+{
+    size_t n = 2;
+
+    if (s == NULL)
+        return 0;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        n += c < 0x20 ? 6 : (c == '"' || c == '\\') ? 2 : 1;
+    }
+    return n;
+}
+
+/* A receipt's bytes besides its parameters and the strings around_params()
+ * counts: member names, hashes, the kernel key, the id and signature, the
+ * timestamp, the redaction metadata and a summary's reason; far more than
+ * they take. */
+#define RECEIPT_FIXED ((size_t)16 * 1024)
+
+/* Bytes of @r's receipt besides its parameters, at most. The ids and names
+ * an agent chooses are bounded in bytes (64 KiB each, request.c), but a
+ * receipt writes them escaped: four of control characters take 1.5 MiB,
+ * more than the 1 MiB a receipt keeps free beside arguments of
+ * CHIO__MAX_ARGS_BYTES (review 44). */
+static size_t around_params(const mreq *r)
+{
+    size_t i, n = RECEIPT_FIXED;
+
+    n += json_len(r->cap_id) + json_len(r->server) + json_len(r->tool) + json_len(r->request_id) +
+         json_len(r->s->id) + json_len(r->reason) + json_len(r->deny_guard) +
+         json_len(r->k->policy_hash);
+    for (i = 0; i < r->nev; i++)
+        n += 64 + json_len(r->ev[i].name) + json_len(r->ev[i].details);
+    return n;
+}
+
+/* Do parameters of @len bytes fit in @r's receipt beside everything else
+ * it writes (chio_receipt_parse() reads at most CHIO_JSON_MAX_INPUT)? */
+static int params_fit(const mreq *r, size_t len)
+{
+    size_t around = around_params(r);
+
+    return around < CHIO_JSON_MAX_INPUT && len <= CHIO_JSON_MAX_INPUT - around;
+}
+
+/* Parameters of @len bytes that do not fit beside the rest of the receipt:
+ * the summary's reason. */
+static void not_beside(mreq *r, size_t len)
+{
+    snprintf(r->unrecordable, sizeof(r->unrecordable),
+             "they are %zu bytes; beside the receipt's other fields (%zu bytes at most, ids and "
+             "names written escaped) they do not fit in a receipt",
+             len, around_params(r));
+}
+
 /*
  * What the receipt stores as parameters when not the arguments verbatim:
  * a summary when they cannot be stored (too deep or too large, or their
@@ -103,23 +161,30 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
         rc = chio__redact(r->k, args, owned, &len, &n, &guard);
         if (rc != 0)
             return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
-        if (*owned == NULL)
-            return 0;
-        if (len <= CHIO__MAX_ARGS_BYTES) {
+        if (*owned != NULL && len <= CHIO__MAX_ARGS_BYTES && params_fit(r, len)) {
             sp->redaction = CHIO_REDACTION_REDACTED;
             sp->red_guard = guard;
             sp->red_count = n;
             return bind_stored(r, canon, canon_len, sp, hash, *owned, len, err);
         }
-        /* A marker is longer than a short flagged value: a copy too large
-         * for a receipt gives way to a summary. */
-        free(*owned);
-        *owned = NULL;
-        snprintf(r->unrecordable, sizeof(r->unrecordable),
-                 "their copy with flagged values redacted is %zu bytes; at most %zu fit in a "
-                 "receipt",
-                 len, (size_t)CHIO__MAX_ARGS_BYTES);
+        if (*owned != NULL) {
+            /* A marker is longer than a short flagged value: a copy too
+             * large for a receipt gives way to a summary. */
+            free(*owned);
+            *owned = NULL;
+            if (len > CHIO__MAX_ARGS_BYTES)
+                snprintf(r->unrecordable, sizeof(r->unrecordable),
+                         "their copy with flagged values redacted is %zu bytes; at most %zu fit "
+                         "in a receipt",
+                         len, (size_t)CHIO__MAX_ARGS_BYTES);
+            else
+                not_beside(r, len);
+        }
     }
+    /* Verbatim (or redacted, above) only when they fit beside the rest: a
+     * receipt too large to write would leave the decision with none. */
+    if (r->unrecordable[0] == '\0' && !params_fit(r, r->args != NULL ? r->args_len : 2))
+        not_beside(r, r->args != NULL ? r->args_len : 2);
     if (r->unrecordable[0] != '\0') {
         chio__buf_init(&b);
         if (r->over_cap)

@@ -78,21 +78,37 @@ void chio__mreq_destroy(mreq *r)
         free(r->marks[i]);
 }
 
-/* An id or name over MAX_ID_BYTES: *s becomes a marker naming its length
- * and SHA-256, and the call is refused (invalid_request, with a receipt). */
+/* The bytes @s (@n bytes) takes inside a receipt's JSON string: a control
+ * character is written \u00XX (six bytes), a quote or backslash escaped. */
+static size_t escaped_len(const char *s, size_t n)
+{
+    size_t i, e = n;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        e += c < 0x20 ? 5 : (c == '"' || c == '\\') ? 1 : 0;
+    }
+    return e;
+}
+
+/* An id or name over MAX_ID_BYTES as the receipt writes it (escaped: four
+ * ids of 64 KiB of control characters took 1.5 MiB, past the 1 MiB a
+ * receipt keeps beside arguments of CHIO__MAX_ARGS_BYTES; review 44): *s
+ * becomes a marker naming its length and SHA-256, and the call is refused
+ * (invalid_request, with a receipt) before any tool runs. */
 int chio__bound_id(mreq *r, const char *what, const char **s, chio_error *err)
 {
     size_t n = strlen(*s);
     char hash[65];
 
-    if (n <= MAX_ID_BYTES)
+    if (n <= MAX_ID_BYTES && escaped_len(*s, n) <= MAX_ID_BYTES)
         return 0;
     if (chio_sha256_hex(*s, n, hash) != 0 ||
         asprintf(&r->marks[r->nmarks], "[omitted %s: %zu bytes, sha256 %s]", what, n, hash) < 0)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     *s = r->marks[r->nmarks++];
     if (r->invalid_request == NULL)
-        r->invalid_request = "an id or name is longer than 65536 bytes";
+        r->invalid_request = "an id or name is longer than 65536 bytes (JSON-escaped)";
     return 0;
 }
 
