@@ -268,7 +268,9 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * receipt; CHIO_EINVAL, the host not asked and no child receipt, from any
  * thread but the one running the tool, once the tool returned, or from
  * inside the host's answer to another nested request of the same call;
- * CHIO_EINVAL too for a NULL @ctx, @request_json or @reply.
+ * CHIO_EINVAL too for a NULL @ctx, @request_json or @reply; CHIO_EFAILED,
+ * the host not asked and no child receipt, once the kernel failed closed
+ * after a receipt store error (no child receipt could be committed).
  * Ownership: @request_json borrowed (copied into the child receipt); the
  * caller frees *reply. Thread-safety: the invoking thread only (checked).
  */
@@ -474,8 +476,8 @@ CHIO_EXTERN int chio_kernel_revoke_capability(chio_kernel *k, const char *capabi
  * The list includes the revocations of earlier runs on the same store: a
  * kernel not started yet is started first (as chio_kernel_start(); the
  * store is opened and its revocations loaded).
- * Returns: 1 when it is revoked, 0 when it is not (never revoked, or its
- * revocation was dropped after every token naming it expired); a negative
+ * Returns: 1 when it is revoked, 0 when it is not (never revoked; a
+ * revocation is never dropped); a negative
  * code when the question cannot be answered: CHIO_EINVAL (@k or
  * @capability_id is NULL), or, for a kernel not started yet, the start's
  * error (store errors, CHIO_EDRAINED when it was drained before it ever

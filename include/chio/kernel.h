@@ -105,7 +105,9 @@ typedef enum chio_log_level {
  * (chio_kernel_free() then frees nothing, as from a callback), and the
  * asynchronous ones when the in-flight budget is spent (as from a
  * callback: chio_kernel_evaluate_async() then refuses before any check or
- * dispatch). Hand the
+ * dispatch). The same holds through other kernels: a sink that calls into
+ * kernel B, whose own sink calls back into this kernel, has that line
+ * dropped and such calls refused with CHIO_EDEADLK. Hand the
  * event to a thread of the host's instead. Never receives key material.
  */
 typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, size_t len);
