@@ -181,6 +181,11 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     }
     if (rc != 0)
         goto out;
+    /* A prompt provider is handed a JSON object (evaluate.h): arguments
+     * of another type ([1], "x", null) are denied with a receipt, the
+     * provider not asked (they reached it, review 44). */
+    if (r.invalid_request == NULL && prompts && pargs != NULL && pargs[0] != '{')
+        r.invalid_request = "the prompt arguments are not a JSON object";
     if (r.invalid_request == NULL && name[0] == '\0')
         r.invalid_request = prompts ? "the prompt name is empty" : "the resource URI is empty";
     r.server = "*";
