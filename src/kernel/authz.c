@@ -422,6 +422,29 @@ static int has_dot_segment(const char *text)
     }
 }
 
+/* Does the path of @uri hold an empty segment (two separators in a row,
+ * a slash or a backslash each, before any '?' or '#')? The path starts after "scheme://authority",
+ * or after "scheme:" without an authority. A provider that strips a prefix grant's text and joins
+ * the rest onto its root (Python's os.path.join("/pub",
+ * "/etc/passwd") is "/etc/passwd") leaves the prefix for
+ * "file:///pub//etc/passwd" (review 44). */
+static int has_empty_segment(const char *uri)
+{
+    const char *p = strstr(uri, "://"), *colon = strchr(uri, ':');
+
+    if (p != NULL && (colon == NULL || colon == p)) {
+        p += 3;
+        while (*p != '\0' && *p != '/' && *p != '\\' && *p != '?' && *p != '#')
+            p++; /* the authority */
+    } else {
+        p = colon != NULL ? colon + 1 : uri;
+    }
+    for (; *p != '\0' && *p != '?' && *p != '#'; p++)
+        if ((p[0] == '/' || p[0] == '\\') && (p[1] == '/' || p[1] == '\\'))
+            return 1;
+    return 0;
+}
+
 /* Readings of a URI tried before it is judged; one that still changes
  * after them is ambiguous. */
 #define URI_READINGS 4
@@ -441,14 +464,14 @@ static int dot_segment_folded(const char *s, size_t n, char *tmp)
 {
     size_t i;
 
-    if (has_dot_segment(s))
+    if (has_dot_segment(s) || has_empty_segment(s))
         return 1;
     for (i = 0; i < n && (unsigned char)s[i] < 0x80; i++)
         ;
     if (i == n)
         return 0;
     chio__text_fold(s, n, tmp);
-    return has_dot_segment(tmp);
+    return has_dot_segment(tmp) || has_empty_segment(tmp);
 }
 
 static int uri_has_dot_segment(const char *uri)

@@ -228,6 +228,34 @@ Test(rev29_authz, invisible_characters_in_a_dot_segment_of_a_resource_uri_are_dr
     chio_kernel_free(k);
 }
 
+/* Review 44: an empty segment after the prefix was under a prefix grant;
+ * a provider that strips "file:///pub/" and joins the rest onto its root
+ * (os.path.join("/pub", "/etc/passwd") is "/etc/passwd") left it. Now a
+ * URI whose path holds one, as written or in a reading (%2f, a
+ * backslash), is covered only by "*" or an exact pattern. */
+Test(rev29_authz, an_empty_segment_in_a_resource_uri_leaves_a_prefix_grant)
+{
+    static const struct {
+        const char *uri;
+        int allow;
+    } reads[] = {
+        {"file:///pub//etc/passwd", 0},   /* before: allowed */
+        {"file:///pub/%2fetc/passwd", 0}, /* before: allowed */
+        {"file:///pub/\\etc/passwd", 0},  {"file:///pub/a//b", 0},
+        {"file:///pub/a/b.txt", 1},       {"file:///pub/a/b?x=//y", 1}, /* a query, not the path */
+    };
+    chio_kernel *k = authz_kernel(NULL);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    size_t i;
+
+    open_with(k, "cap-es", LA_SCOPE, sid);
+    for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+        cr_expect_eq(read_uri(k, sid, "cap-es", reads[i].uri),
+                     reads[i].allow ? CHIO_CODE_NONE : CHIO_CODE_OUT_OF_SCOPE, "read %zu: %s", i,
+                     reads[i].uri);
+    chio_kernel_free(k);
+}
+
 /* ---- revocations are kept -------------------------------------------------------------------- */
 
 #define RV_SCOPE \
