@@ -45,7 +45,8 @@ static const char list_usage[] =
     "once, until SIGINT or SIGTERM (exit 0). The filters apply to both parts;\n"
     "--reverse cannot be combined with --tail.\n"
     "\n"
-    "exit status: 0 listed, 2 bad usage or an unreadable database\n";
+    "exit status: 0 listed, 2 bad usage, an unreadable database or (--tail) a log\n"
+    "changed under the tail\n";
 
 typedef struct held {
     uint64_t seq;
@@ -63,6 +64,13 @@ typedef struct list_ctx {
     uint64_t next_seq; /* first sequence number not yet visited */
     uint64_t matched, printed, unreadable;
     int header_done;
+    /* --tail: the receipt at UINT64_MAX was visited (nothing can follow),
+     * and a copy of the last receipt visited, to see the log change under
+     * the tail (its tail cut or rewritten) */
+    int at_end;
+    uint64_t seen_seq;
+    char *seen;
+    size_t seen_len;
     /* the newest @limit matches (ring), or the oldest ones for --reverse */
     held *ring;
     size_t nring, head;
@@ -159,18 +167,59 @@ static int print_row(list_ctx *c, uint64_t seq, const char *json, size_t len)
     return n < 0 ? CLI_USAGE : 0;
 }
 
+/* Could a kernel have written @json: no control byte, C0, DEL or C1
+ * (its JSON writer escapes them all; a raw ESC would draw on the terminal
+ * reading the stream, a line break add lines of its own making) and valid
+ * UTF-8 (a stray 0x9b is CSI to an 8-bit terminal)? */
+static int printable_json(const char *json, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)json;
+    size_t i = 0, n, k;
+
+    while (i < len) {
+        unsigned char b = p[i];
+        uint32_t cp;
+        if (b < 0x80) {
+            if (b < 0x20 || b == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        if (b >= 0xc2 && b <= 0xdf)
+            n = 1, cp = b & 0x1f;
+        else if (b >= 0xe0 && b <= 0xef)
+            n = 2, cp = b & 0x0f;
+        else if (b >= 0xf0 && b <= 0xf4)
+            n = 3, cp = b & 0x07;
+        else
+            return 0;
+        if (len - i <= n)
+            return 0;
+        for (k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((n == 1 && cp <= 0x9f) || (n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
 static int emit(list_ctx *c, uint64_t seq, const char *json, size_t len)
 {
     c->printed++;
     if (c->table)
         return print_row(c, seq, json, len);
-    /* One receipt per line: stored bytes holding a line break (a kernel
-     * writes canonical JSON, which has none) would add lines of their own
-     * making to the stream. */
-    if (memchr(json, '\n', len) != NULL || memchr(json, '\r', len) != NULL) {
+    /* One receipt per line, and only bytes a kernel writes: stored bytes
+     * holding a control byte or invalid UTF-8 were not written by one and
+     * must not reach the reader's terminal. */
+    if (!printable_json(json, len)) {
         fprintf(stderr,
-                "chio receipt list: receipt %llu is not one line of JSON and is left out; "
-                "run chio receipt verify --receipt-db\n",
+                "chio receipt list: receipt %llu is not one line of JSON text (a control byte "
+                "or invalid UTF-8) and is left out; run chio receipt verify --receipt-db\n",
                 (unsigned long long)seq);
         return 0;
     }
@@ -282,9 +331,51 @@ static void on_tail_signal(int sig)
 static int tail_visit(void *vctx, uint64_t seq, const char *json, size_t len)
 {
     list_ctx *c = vctx;
+    char *copy = malloc(len + 1);
 
+    if (copy == NULL)
+        return CHIO_ENOMEM;
+    memcpy(copy, json, len);
+    free(c->seen);
+    c->seen = copy;
+    c->seen_len = len;
+    c->seen_seq = seq;
+    /* No wrap to 0 after the last number: the next scan would print the
+     * whole log again, and again. */
+    if (seq == UINT64_MAX)
+        c->at_end = 1;
     c->next_seq = seq + 1;
     return matches(c, json, len) ? emit(c, seq, json, len) : 0;
+}
+
+/* The log only grows: the last receipt the tail visited is still there,
+ * byte for byte. Returns 0, or 1 after saying that it is not (its tail
+ * was cut, or rewritten, under the tail: the receipts that replace it
+ * would be skipped, or printed after their numbers had gone by). */
+static int tail_log_changed(chio_store *s, list_ctx *c)
+{
+    uint64_t first = 0, last = 0;
+    char *json = NULL;
+    size_t len = 0;
+    int rc, same;
+
+    if (c->seen == NULL)
+        return 0;
+    rc = chio_store_get_receipt(s, c->seen_seq, &json, &len, NULL);
+    same = rc == 0 && len == c->seen_len && memcmp(json, c->seen, len) == 0;
+    free(json);
+    if (same || (rc != 0 && rc != CHIO_ENOTFOUND))
+        return 0; /* unchanged, or not readable now: the scan says why */
+    /* Archiving (chio receipt archive) moves old receipts out but keeps
+     * the newest: gone, with the log now starting after it, is that. */
+    if (rc == CHIO_ENOTFOUND && chio_store_seq_range(s, &first, &last, NULL) == 0 &&
+        first > c->seen_seq)
+        return 0;
+    fprintf(stderr,
+            "chio receipt list: the log changed under --tail: receipt %llu, already read, is %s; "
+            "run chio receipt verify --receipt-db\n",
+            (unsigned long long)c->seen_seq, rc == 0 ? "no longer the same" : "gone");
+    return 1;
 }
 
 /*
@@ -329,17 +420,30 @@ static int tail_log(const char *dir, list_ctx *c, uint64_t last_n)
     while (rc == 0 && !tail_stop) {
         chio_error_init(&err);
         rc = chio_store_catch_up(s, &err);
-        if (rc == 0)
+        if (rc == 0 && tail_log_changed(s, c)) {
+            chio_store_close(s);
+            free(c->seen);
+            return CLI_USAGE;
+        }
+        if (rc == 0 && !c->at_end)
             rc = chio_store_scan(s, c->next_seq, tail_visit, c, &err);
         if (rc < 0) {
             chio_store_close(s);
+            free(c->seen);
             return cli_lib_error("receipt list", "following the log", rc, &err);
+        }
+        if (rc == 0 && c->at_end) {
+            fflush(stdout);
+            fprintf(stderr, "chio receipt list: the log holds a receipt at the last sequence "
+                            "number; nothing can follow it\n");
+            break;
         }
         fflush(stdout);
         if (rc == 0 && !tail_stop)
             nanosleep(&nap, NULL);
     }
     chio_store_close(s);
+    free(c->seen);
     return rc == 0 ? CLI_OK : cli_error("receipt list", "cannot write the output");
 }
 
