@@ -726,8 +726,9 @@ CHIO_EXTERN int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call
  * answering provider's id ("*" when none), tool_name "resources/read" or
  * "prompts/get", parameters {"uri":..} or {"name":..,"arguments":..}.
  * @arguments_json: @arguments_len bytes of JSON, or NULL with a length of
- * 0 for {} (NULL with a length is CHIO_EINVAL). @request_id: NULL for a
- * generated one.
+ * 0 for {} (NULL with a length is CHIO_EINVAL); JSON that is not an object
+ * ([1], "x", null) is denied invalid_request with a receipt, the providers
+ * not asked. @request_id: NULL for a generated one.
  * Results as chio_kernel_evaluate(); a NULL or non-UTF-8 @uri or @name is
  * CHIO_EINVAL, counted like the other errors without a receipt.
  * Ownership: every string borrowed for the call; @resp as for
