@@ -273,18 +273,51 @@ int chio_kernel_get_prompt_ex(chio_kernel *k, const char *session_id, const char
 /* Every provider's list, inside the kernel as a read is (entered: drain
  * waits for it, refuses from a provider's list, and after it listing is
  * an error like every call; no provider is asked then). */
+/* A provider's list function as registered (its id lives until
+ * chio_kernel_free()). */
+typedef struct lister {
+    int (*list)(void *, chio_output *);
+    void *user;
+    const char *id;
+} lister;
+
+/* The providers' list functions, copied under build_mu: listing may run
+ * before the first session opens, while another thread still registers
+ * (registration grows the arrays with realloc), and the lock is not held
+ * across the callbacks (one that registers would wait for it). NULL with
+ * *@n 0 when there are none; CHIO_ENOMEM. */
+static int listers(chio_kernel *k, int prompts, lister **out, size_t *n)
+{
+    size_t i;
+
+    pthread_mutex_lock(&k->med.build_mu);
+    *n = prompts ? k->med.nprompts : k->med.nresources;
+    *out = *n > 0 ? calloc(*n, sizeof(**out)) : NULL;
+    for (i = 0; *out != NULL && i < *n; i++) {
+        const chio__provider_reg *p = prompts ? &k->med.prompts[i] : &k->med.resources[i];
+        (*out)[i].list = prompts ? p->prompt.list : p->resource.list;
+        (*out)[i].user = prompts ? p->prompt.user : p->resource.user;
+        (*out)[i].id = p->id;
+    }
+    pthread_mutex_unlock(&k->med.build_mu);
+    return *n > 0 && *out == NULL ? CHIO_ENOMEM : 0;
+}
+
 static int list_entered(chio_kernel *k, int prompts, char **out, size_t *len, chio_error *err)
 {
     size_t i, n, count = 0;
+    lister *ls = NULL;
     chio_buf b;
+    int rc;
 
-    n = prompts ? k->med.nprompts : k->med.nresources;
+    if (listers(k, prompts, &ls, &n) != 0)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     chio__buf_init(&b);
     chio__buf_putc(&b, '[');
     for (i = 0; i < n; i++) {
-        const chio__provider_reg *p = prompts ? &k->med.prompts[i] : &k->med.resources[i];
-        int (*list)(void *, chio_output *) = prompts ? p->prompt.list : p->resource.list;
-        void *user = prompts ? p->prompt.user : p->resource.user;
+        const lister *p = &ls[i];
+        int (*list)(void *, chio_output *) = p->list;
+        void *user = p->user;
         chio_output o;
         chio_json_doc *doc = NULL;
         size_t j;
@@ -297,8 +330,10 @@ static int list_entered(chio_kernel *k, int prompts, char **out, size_t *len, ch
             chio_json_doc_free(doc);
             chio__output_reset(&o);
             chio__buf_destroy(&b);
-            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
-                              "provider '%s' did not list a JSON array", p->id);
+            rc = chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                            "provider '%s' did not list a JSON array", p->id);
+            free(ls);
+            return rc;
         }
         for (j = 0; j < chio_json_size(chio_json_root(doc)); j++) {
             if (count++ > 0)
@@ -308,6 +343,7 @@ static int list_entered(chio_kernel *k, int prompts, char **out, size_t *len, ch
         chio_json_doc_free(doc);
         chio__output_reset(&o);
     }
+    free(ls);
     chio__buf_putc(&b, ']');
     *out = chio__buf_detach(&b, len);
     return *out ? 0 : chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");

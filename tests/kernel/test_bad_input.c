@@ -2113,7 +2113,8 @@ Test(bad_input, receipts_near_the_depth_limit_can_be_parsed_back)
     /* prompts: parameters are {"arguments": ..}, one level more */
     for (i = 0; i < 4; i++) {
         size_t depth = 124 + i, len; /* 124: control; 125 (chio), 126, 127: BUG */
-        char *args = nested_array(depth, &len), name[64];
+        /* objects: prompt arguments that are not one are invalid_request */
+        char *args = nest("{\"a\":", "1", "}", depth, &len), name[64];
         chio_response r;
         chio_error err;
         int rc;

@@ -140,3 +140,60 @@ Test(rev44_streams, prompt_arguments_that_are_not_an_object_are_denied_with_a_re
     chio_response_destroy(&r);
     chio_kernel_free(k);
 }
+
+/* ---- listing while another registration grows the arrays ------------------------------------ */
+
+static int noop_get(void *user, const char *name, const char *args, size_t len, chio_output *out)
+{
+    (void)user;
+    (void)name;
+    (void)args;
+    (void)len;
+    return chio_output_set_json(out, "{}", 2);
+}
+
+/* A list function that registers 64 more prompt providers (registration
+ * grows the array with realloc, freeing the one the listing was reading)
+ * and then lists something that is not an array. */
+static int registering_list(void *user, chio_output *out)
+{
+    chio_kernel *k = user;
+    chio_prompt_provider pp;
+    char id[16];
+    int i;
+
+    for (i = 0; i < 64; i++) {
+        memset(&pp, 0, sizeof pp);
+        snprintf(id, sizeof id, "x%d", i);
+        pp.provider_id = id;
+        pp.get = noop_get;
+        cr_assert_eq(chio_kernel_register_prompt_provider(k, &pp, NULL), 0);
+    }
+    return chio_output_set_json(out, "{}", 2);
+}
+
+/* Listing runs before the first session opens, when another thread may
+ * still register: it reads a copy of the providers taken under the build
+ * lock, not the array registration reallocates (it named the failing
+ * provider through the freed array: AddressSanitizer's heap-use-after-free
+ * in make asan). */
+Test(rev44_streams, listing_reads_the_providers_registered_when_it_began)
+{
+    chio_kernel *k = kt_echo_kernel(NULL, NULL, "srv", tools, 1);
+    chio_prompt_provider pp;
+    char *out = NULL;
+    size_t len = 0;
+    chio_error err;
+
+    memset(&pp, 0, sizeof pp);
+    pp.provider_id = "lister";
+    pp.list = registering_list;
+    pp.get = noop_get;
+    pp.user = k;
+    cr_assert_eq(chio_kernel_register_prompt_provider(k, &pp, NULL), 0);
+    chio_error_init(&err);
+    cr_expect_eq(chio_kernel_list_prompts(k, &out, &len, &err), CHIO_EFORMAT);
+    cr_expect_null(out);
+    cr_expect_not_null(strstr(err.message, "provider 'lister' did not list"), "%s", err.message);
+    chio_kernel_free(k);
+}
