@@ -50,8 +50,9 @@
  *   (path_prefix and the domain constraints also read a string leaf that
  *                 is itself a JSON object or array as the arguments it
  *                 holds, under the leaf's key, up to CHIO__EMBEDDED_MAX
- *                 layers: chio__each_embedded; one with a duplicate key
- *                 denies)
+ *                 layers: chio__each_embedded; one with a duplicate key,
+ *                 or that a lenient reader takes for JSON though ours
+ *                 does not (a lone surrogate, 1e400, NaN), denies)
  *   regex_match   some string leaf matches the pattern (unanchored), read
  *                 as chio reads it (Rust `regex`, see "Reading a pattern" in
  *                 constraint_regex.c): translated to a POSIX ERE read in the
@@ -68,7 +69,11 @@
  *                 and every member named k is (a decoy must not pass),
  *                 and so is every member a case-folding reader (Go's
  *                 encoding/json: ASCII case, U+017F, U+212A) takes for
- *                 k ("ENV" beside "env");
+ *                 k ("ENV" beside "env"; Go 1.21's ToUpper(ToLower(r))
+ *                 also takes U+0130 and U+0131 for 'i'; two other
+ *                 non-ASCII code points are taken to fold alike), and
+ *                 every such member in a string that holds JSON
+ *                 (constraint_custom.c);
  *   anything else denies (fail closed).
  * A deny reason quotes the argument at fault, unless a built-in secret_leak
  * guard flags it (then the reason names the constraint only: the receipt
@@ -166,30 +171,55 @@ static int json_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int chio__each_embedded(const char *s, size_t n, chio__key *key, int depth,
-                        int (*text)(void *, chio__key *, const char *, size_t, int),
-                        int (*scalar)(void *, chio__key *, const char *, size_t), void *ctx)
+/* Would a common JSON reader take @s (@n bytes), which ours refused with
+ * @rc, as JSON all the same? JavaScript's JSON.parse and Python's json
+ * take a lone surrogate escape ("\\ud800"; Go's encoding/json reads it as
+ * U+FFFD), Python's and JavaScript's a number out of range (1e400 is inf,
+ * Infinity), and Python's NaN, Infinity and -Infinity: such a string is
+ * the arguments it holds to a tool, which we cannot read (test
+ * rev44_constraints::json_a_lenient_reader_takes_is_not_text). */
+static int lenient_json(const char *s, size_t n, int rc)
 {
-    chio_json_doc *doc = NULL;
+    return rc == CHIO_EJSON_SURROGATE || rc == CHIO_EJSON_NUMBER ||
+           (rc == CHIO_EJSON_SYNTAX &&
+            (memmem(s, n, "NaN", 3) != NULL || memmem(s, n, "Infinity", 8) != NULL));
+}
+
+int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc)
+{
     size_t a = 0, b = n;
     int rc;
 
+    *doc = NULL;
     while (a < b && json_space(s[a]))
         a++;
     while (b > a && json_space(s[b - 1]))
         b--;
     if (b - a < 2 || !((s[a] == '{' && s[b - 1] == '}') || (s[a] == '[' && s[b - 1] == ']')))
         return 0;
-    rc = chio_json_parse(s, n, &doc, NULL);
+    rc = chio_json_parse(s, n, doc, NULL);
     if (rc == CHIO_EJSON_DUPKEY || rc == CHIO_EJSON_NULKEY || rc == CHIO_EJSON_DEPTH ||
-        rc == CHIO_ENOMEM)
+        rc == CHIO_ENOMEM || lenient_json(s, n, rc))
         return CHIO__EMBEDDED_AMBIGUOUS;
     if (rc != 0)
         return 0; /* not JSON: running text ("[a](https://x)") is read as text */
     if (depth >= CHIO__EMBEDDED_MAX) {
-        chio_json_doc_free(doc);
+        chio_json_doc_free(*doc);
+        *doc = NULL;
         return CHIO__EMBEDDED_AMBIGUOUS;
     }
+    return 1;
+}
+
+int chio__each_embedded(const char *s, size_t n, chio__key *key, int depth,
+                        int (*text)(void *, chio__key *, const char *, size_t, int),
+                        int (*scalar)(void *, chio__key *, const char *, size_t), void *ctx)
+{
+    chio_json_doc *doc = NULL;
+    int rc = chio__embedded_parse(s, n, depth, &doc);
+
+    if (rc != 1)
+        return rc;
     rc = 0;
     if (text != NULL)
         rc = chio__each_text_under(chio_json_root(doc), key, 0, text, ctx);
