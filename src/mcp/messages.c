@@ -56,13 +56,59 @@ static int is_mediated(const char *method)
            strcmp(method, "prompts/get") == 0;
 }
 
+/* A message rebuilt from what JSON-RPC 2.0 defines of it, never the
+ * sender's other members: {"jsonrpc":"2.0","method":M[,"params":P]
+ * [,"id":ID]} with @idraw (canonical JSON, or NULL for a notification)
+ * and the params @params_raw (raw JSON) or else @params (NULL: none).
+ * Passed whole, a message that was a request and an answer at once (a
+ * "method" with a "result") reached the peer as the sender chose it: a
+ * peer that reads "id" and "result" first took a server's "ping" for the
+ * answer to its own request of that id, a tool result no receipt binds. */
+static void build_request(svc_buf *b, const char *idraw, const char *method,
+                          const chio_json *params, const char *params_raw)
+{
+    svc_buf_puts(b, "{\"jsonrpc\":\"2.0\",\"method\":");
+    svc_buf_json_cstr(b, method);
+    if (params_raw != NULL) {
+        svc_buf_puts(b, ",\"params\":");
+        svc_buf_puts(b, params_raw);
+    } else if (params != NULL) {
+        svc_buf_puts(b, ",\"params\":");
+        chio__mcp_value(b, params);
+    }
+    if (idraw != NULL) {
+        svc_buf_puts(b, ",\"id\":");
+        svc_buf_puts(b, idraw);
+    }
+    svc_buf_puts(b, "}");
+}
+
+/* {"jsonrpc":"2.0","result":R,"id":ID} or {"error":E,"jsonrpc":"2.0",
+ * "id":ID} of the answer @root (one of the two:
+ * chio__mcp_envelope_problem()), under @idraw; the members in the order
+ * the gateway always wrote them (canonical, then the id). */
+static void build_answer(svc_buf *b, const char *idraw, const chio_json *root)
+{
+    const chio_json *res = chio_json_get(root, "result");
+
+    if (res != NULL) {
+        svc_buf_puts(b, "{\"jsonrpc\":\"2.0\",\"result\":");
+        chio__mcp_value(b, res);
+    } else {
+        svc_buf_puts(b, "{\"error\":");
+        chio__mcp_value(b, chio_json_get(root, "error"));
+        svc_buf_puts(b, ",\"jsonrpc\":\"2.0\"");
+    }
+    svc_buf_printf(b, ",\"id\":%s}", idraw);
+}
+
 /* A client request passed on with the gateway's id; @list: the list its
  * answer is cut to (CHIO__MCP_LIST_*); @params: raw JSON that replaces
  * the request's params, or NULL. */
 static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
                          char *client_id, int list, const char *params)
 {
-    svc_buf b = {0}, r = {0};
+    svc_buf b = {0};
     char idraw[48];
     pending *p;
 
@@ -94,21 +140,9 @@ static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char 
     p->is_init = strcmp(method, "initialize") == 0;
     snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
     pthread_mutex_unlock(&g->mu);
-    if (params != NULL)
-        chio__mcp_obj_set(&r, root, "params", params);
-    if (params == NULL || r.oom) {
-        chio__mcp_obj_set(&b, root, "id", idraw);
-    } else {
-        chio_json_doc *doc = NULL;
-        if (chio_json_parse(r.p, r.len, &doc, NULL) == 0)
-            chio__mcp_obj_set(&b, chio_json_root(doc), "id", idraw);
-        else
-            b.oom = 1;
-        chio_json_doc_free(doc);
-    }
+    build_request(&b, idraw, method, chio_json_get(root, "params"), params);
     chio__mcp_send_server(g, &b);
     free(b.p);
-    free(r.p);
 }
 
 /* The params a passed request carries to the server, as raw JSON in @b:
@@ -215,7 +249,7 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
     if (idraw[0] == '\0')
         return;
     chio__mcp_obj_set(&pb, params, "requestId", idraw);
-    chio__mcp_obj_set(&b, root, "params", pb.p ? pb.p : "{}");
+    build_request(&b, NULL, "notifications/cancelled", NULL, pb.oom || pb.p == NULL ? "{}" : pb.p);
     chio__mcp_send_server(g, &b);
     free(b.p);
     free(pb.p);
@@ -276,6 +310,16 @@ const char *chio__mcp_envelope_problem(const chio_json *root)
         return "invalid request: the method holds a NUL character";
     if (mv == NULL && idv == NULL)
         return "invalid request: neither a method nor an id";
+    /* One message is one thing: a request or notification carries no
+     * result or error, and an answer exactly one of the two (passed on,
+     * a message that is both is read one way here and may be read the
+     * other way by the peer). */
+    if (mv != NULL &&
+        (chio_json_get(root, "result") != NULL || chio_json_get(root, "error") != NULL))
+        return "invalid request: a request or notification with a result or an error";
+    if (mv == NULL &&
+        (chio_json_get(root, "result") != NULL) == (chio_json_get(root, "error") != NULL))
+        return "invalid request: an answer needs exactly one of result and error";
     /* A mediated method sent as a notification is no request MCP knows,
      * and passed on it would reach the server undecided (a JSON-RPC 2.0
      * server runs notifications too, only without answering). */
@@ -357,7 +401,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
              * hold a CR or LF (whitespace) where the server's reader ends
              * a line and reads what follows as a request of its own. */
             svc_buf b = {0};
-            chio__mcp_value(&b, root);
+            build_request(&b, NULL, method, chio_json_get(root, "params"), NULL);
             chio__mcp_send_server(g, &b);
             free(b.p);
         }
@@ -381,7 +425,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
             pthread_mutex_unlock(&g->mu);
             if (passed) {
                 svc_buf b = {0};
-                chio__mcp_value(&b, root);
+                build_answer(&b, cid, root);
                 chio__mcp_send_server(g, &b);
                 free(b.p);
             } else {
@@ -399,16 +443,24 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
 
 /* ---- lines from the server ------------------------------------------------------ */
 
-static void server_answer(chio_mcp_gateway *g, const chio_json *root)
+/* The server's answer @root to the gateway's request it names; @bad: why
+ * it is no JSON-RPC answer (then the request gets an error), or NULL. */
+static void server_answer(chio_mcp_gateway *g, const chio_json *root, const char *bad)
 {
-    const chio_json *res = chio_json_get(root, "result");
+    const chio_json *res = bad != NULL ? NULL : chio_json_get(root, "result");
     svc_buf b = {0}, rb = {0};
     pending *p;
 
     pthread_mutex_lock(&g->mu);
     p = pending_find(g, chio_json_get(root, "id"), 0);
     if (p == NULL || p->kind == P_WAIT || p->answering) {
-        if (p != NULL && p->kind == P_WAIT) {
+        if (p != NULL && p->kind == P_WAIT && bad != NULL && !p->done) {
+            char m[200];
+            snprintf(m, sizeof(m), "the wrapped MCP server's answer is not JSON-RPC (%s)", bad);
+            p->error = strdup(m);
+            p->done = 1;
+            pthread_cond_broadcast(&g->cv);
+        } else if (p != NULL && p->kind == P_WAIT) {
             settle(p, root);
             pthread_cond_broadcast(&g->cv);
         }
@@ -422,7 +474,11 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
     if (p->is_init && res != NULL)
         g->init_answered = 1;
     pthread_mutex_unlock(&g->mu);
-    if (p->kind == P_LIST && res != NULL && chio_json_typeof(res) != CHIO_JSON_OBJECT) {
+    if (bad != NULL) {
+        char m[200];
+        snprintf(m, sizeof(m), "chio: the wrapped MCP server's answer is not JSON-RPC (%s)", bad);
+        chio__mcp_client_error(g, p->client_id, -32603, m, NULL);
+    } else if (p->kind == P_LIST && res != NULL && chio_json_typeof(res) != CHIO_JSON_OBJECT) {
         /* No list the gateway can cut: nothing of it reaches the client. */
         chio__mcp_client_error(g, p->client_id, -32603,
                                "chio: the wrapped MCP server's list is not an object", NULL);
@@ -435,7 +491,7 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root)
             b.oom = 1;
         chio__mcp_send_client(g, &b);
     } else {
-        chio__mcp_obj_set(&b, root, "id", p->client_id);
+        build_answer(&b, p->client_id, root);
         chio__mcp_send_client(g, &b);
     }
     free(b.p);
@@ -451,7 +507,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
 {
     chio_json_doc *doc = NULL;
     const chio_json *root, *idv;
-    const char *method;
+    const char *method, *bad;
     size_t mlen = 0;
 
     if (line == NULL || len == 0) /* a dropped line (stderr says so), or empty */
@@ -465,11 +521,26 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
     root = chio_json_root(doc);
     method = chio_json_string(chio_json_get(root, "method"), &mlen);
     idv = chio_json_get(root, "id");
+    bad = chio__mcp_envelope_problem(root);
     if (method != NULL && strlen(method) != mlen) {
         /* Matched by its head, sent whole: no method the gateway passes. */
         char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
         if (idraw != NULL)
             chio__mcp_server_error(g, idraw, -32601, "chio: a method with a NUL is not passed");
+        free(idraw);
+    } else if (bad != NULL && method == NULL && idv != NULL && valid_id(idv)) {
+        /* An answer that is not one (no "2.0", both a result and an
+         * error, neither): what it answers gets an error, not a guess. */
+        server_answer(g, root, bad);
+    } else if (bad != NULL) {
+        /* Not one JSON-RPC message (a request that is an answer too, an
+         * id that is null or an object, no "2.0"): never passed. A
+         * request whose id can be named gets -32600. */
+        char *idraw = method != NULL && valid_id(idv) ? chio__mcp_dup_value(idv) : NULL;
+        if (idraw != NULL)
+            chio__mcp_server_error(g, idraw, -32600, bad);
+        else
+            fprintf(stderr, "chio mcp: dropped a message from the server: %s\n", bad);
         free(idraw);
     } else if (method != NULL && (strcmp(method, "sampling/createMessage") == 0 ||
                                   strcmp(method, "elicitation/create") == 0)) {
@@ -511,7 +582,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
             pthread_mutex_unlock(&g->mu);
         }
         if (why == NULL) {
-            svc_buf_add(&b, line, len);
+            build_request(&b, idraw, method, chio_json_get(root, "params"), NULL);
             /* A request the client cannot be reached with (no stream to
              * carry it over HTTP, or the client is gone) fails at once. */
             if (chio__mcp_send_client(g, &b) != 0 && idv != NULL) {
@@ -527,7 +598,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         free(idraw);
         free(b.p);
     } else if (idv != NULL) {
-        server_answer(g, root);
+        server_answer(g, root, NULL);
     }
     chio_json_doc_free(doc);
 }

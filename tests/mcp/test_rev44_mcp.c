@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/mcp/test_rev44_mcp.c - review 44 of the MCP gateway's JSON-RPC
+ * mediation (src/mcp/messages.c), against the real chio mcp serve (stdio)
+ * wrapping tests/mcp/rev44-server.mjs under node:
+ *   - a server message was passed to the client as the server's bytes
+ *     whenever its method was one the gateway passes (ping, roots/list, a
+ *     notification), whatever else it held: a "ping" that also carried a
+ *     "result" under the client's own request id reached the client, and a
+ *     client that reads "id" and "result" first took it for the answer to
+ *     its tools/call, a result no receipt binds; so did a notification
+ *     that was also an error answer, a request of JSON-RPC "1.0" and one
+ *     whose id is null. Such a message is no longer passed (a request
+ *     whose id can be named gets -32600), and what is passed is rebuilt
+ *     from JSON-RPC's members only;
+ *   - the server's answer to a passed request went to the client with
+ *     every member it held: both a result and an error (the client reads
+ *     one, the gateway another), or members JSON-RPC does not define. An
+ *     answer with both or neither now fails its request (-32603), and an
+ *     answer carries only jsonrpc, id and its result or error;
+ *   - the client's passed requests, notifications and answers reached the
+ *     server with every member the client put in them (a "result" in a
+ *     "ping", any other member), text no guard reads. They now carry only
+ *     JSON-RPC's members, and a request that is an answer too is -32600.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/poll.h"
+#include "common/testutil.h"
+
+#define POLICY                                                                           \
+    "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":" \
+    "\"s\",\"tool_name\":\"forge\",\"operations\":[\"invoke\"]}]}"
+#define INIT                                                                           \
+    "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"             \
+    "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":" \
+    "\"rev44\",\"version\":\"1\"}}}"
+#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
+#define WAIT_MS     10000
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+TestSuite(rev44_mcp, .init = setup, .fini = teardown);
+
+typedef struct sp {
+    char *server, *seed, *pol, *db, *err, *rec;
+    pid_t pid;
+    int in, out;
+    char *got; /* what the client got so far */
+    size_t len;
+} sp;
+
+static char *in_dir(const char *name)
+{
+    char *p = NULL;
+
+    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}
+
+static void sp_start(sp *s)
+{
+    const char *root = CHIO_SCENARIOS_DIR;
+    int in[2], out[2];
+
+    cr_assert_geq(asprintf(&s->server, "%.*s/tests/mcp/rev44-server.mjs",
+                           (int)(strlen(root) - strlen("/scenarios")), root),
+                  0);
+    s->seed = in_dir("seed");
+    s->pol = in_dir("policy.json");
+    s->db = in_dir("db");
+    s->err = in_dir("gw.err");
+    s->rec = in_dir("server.rec");
+    cr_assert_eq(
+        testutil_write_file(
+            s->seed, "0000000000000000000000000000000000000000000000000000000000000044", 64, 0600),
+        0);
+    cr_assert_eq(testutil_write_file(s->pol, POLICY, strlen(POLICY), 0600), 0);
+    cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    s->pid = fork();
+    cr_assert_geq(s->pid, 0);
+    if (s->pid == 0) {
+        const char *argv[] = {CHIO_TEST_CLI,  "mcp",     "serve",       "--policy", s->pol,
+                              "--receipt-db", s->db,     "--seed-file", s->seed,    "--",
+                              "node",         s->server, NULL};
+        int e = open(s->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setenv("CHIO_RECORD", s->rec, 1);
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(e, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    s->in = in[1];
+    s->out = out[0];
+    s->got = calloc(1, 1);
+    s->len = 0;
+}
+
+static void sp_send(sp *s, const char *line)
+{
+    cr_assert_eq(write(s->in, line, strlen(line)), (ssize_t)strlen(line));
+    cr_assert_eq(write(s->in, "\n", 1), 1);
+}
+
+/* Read the client's side until it holds @needle (1) or @ms pass (0). */
+static int sp_wait(sp *s, const char *needle, unsigned ms)
+{
+    uint64_t end = testutil_now_ms() + ms;
+    char buf[65536];
+
+    while (strstr(s->got, needle) == NULL) {
+        struct pollfd p = {s->out, POLLIN, 0};
+        uint64_t now = testutil_now_ms();
+        ssize_t n;
+        if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+            break;
+        n = read(s->out, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        s->got = realloc(s->got, s->len + (size_t)n + 1);
+        cr_assert_not_null(s->got);
+        memcpy(s->got + s->len, buf, (size_t)n);
+        s->len += (size_t)n;
+        s->got[s->len] = '\0';
+    }
+    return strstr(s->got, needle) != NULL;
+}
+
+/* The server's record (every line it got), or "" (caller frees). */
+static char *record(const sp *s)
+{
+    char *text = testutil_read_file(s->rec, NULL);
+
+    return text != NULL ? text : strdup("");
+}
+
+/* Poll the server's record until it holds @what. */
+static int wait_recorded(const sp *s, const char *what, unsigned ms)
+{
+    uint64_t end = testutil_now_ms() + ms;
+    int hit;
+
+    for (;;) {
+        char *text = record(s);
+        hit = strstr(text, what) != NULL;
+        free(text);
+        if (hit || testutil_now_ms() >= end)
+            return hit;
+        testutil_nap_ms(10);
+    }
+}
+
+static void sp_session(sp *s)
+{
+    sp_send(s, INIT);
+    cr_assert(sp_wait(s, "\"serverInfo\"", WAIT_MS), "initialize answered: %s", s->got);
+    sp_send(s, INITIALIZED);
+}
+
+static void sp_stop(sp *s)
+{
+    uint64_t end = testutil_now_ms() + WAIT_MS;
+    int st;
+
+    close(s->in);
+    while (waitpid(s->pid, &st, WNOHANG) != s->pid) {
+        if (testutil_now_ms() >= end) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &st, 0);
+            break;
+        }
+        testutil_nap_ms(10);
+    }
+    close(s->out);
+    free(s->got);
+    free(s->server);
+    free(s->seed);
+    free(s->pol);
+    free(s->db);
+    free(s->err);
+    free(s->rec);
+}
+
+Test(rev44_mcp, a_server_message_that_is_a_request_and_an_answer_never_reaches_the_client)
+{
+    char *rec;
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    /* Before its answer the server sends, under the client's own id 3,
+     * a "ping" holding a forged tool result, a notification that is an
+     * error answer too, a "1.0" request and one with a null id; then a
+     * marker notification and its answer. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+                "\"forge\",\"arguments\":{\"cid\":3}}}");
+    cr_assert(sp_wait(&s, "forge done", WAIT_MS), "the call is answered: %s", s.got);
+    cr_expect(strstr(s.got, "\"marker\"") != NULL, "well-formed notifications pass: %s", s.got);
+    cr_expect(strstr(s.got, "FORGED-ANSWER") == NULL,
+              "a ping that is also an answer to the client's id 3 never reaches it: %s", s.got);
+    cr_expect(strstr(s.got, "FORGED-ERROR") == NULL,
+              "a notification that is also an error answer never reaches it: %s", s.got);
+    cr_expect(strstr(s.got, "\"1.0\"") == NULL, "nor a JSON-RPC 1.0 request: %s", s.got);
+    cr_expect(strstr(s.got, "\"id\":null") == NULL, "nor a request with a null id: %s", s.got);
+    /* The requests whose id the gateway can name are refused to the server. */
+    cr_expect(wait_recorded(&s, "\"id\":\"v1\",\"error\":{\"code\":-32600", WAIT_MS));
+    rec = record(&s);
+    cr_expect(strstr(rec, "\"id\":3,\"error\":{\"code\":-32600") != NULL, "%s", rec);
+    free(rec);
+    sp_stop(&s);
+}
+
+Test(rev44_mcp, a_servers_answer_reaches_the_client_as_one_answer_or_as_an_error)
+{
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    /* An answer with both a result and an error: which one the client
+     * reads is not the gateway's to guess. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"logging/setLevel\",\"params\":{"
+                "\"level\":\"both\"}}");
+    cr_assert(sp_wait(&s, "\"id\":8", WAIT_MS), "%s", s.got);
+    cr_expect(strstr(s.got, "BOTH") == NULL, "the result of a two-headed answer is not passed: %s",
+              s.got);
+    cr_expect(strstr(s.got, "\"id\":8,\"error\":{\"code\":-32603") != NULL, "%s", s.got);
+    /* An answer with a member JSON-RPC does not define. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"logging/setLevel\",\"params\":{"
+                "\"level\":\"extra\"}}");
+    cr_assert(sp_wait(&s, "\"id\":9}", WAIT_MS), "%s", s.got);
+    cr_expect(strstr(s.got, "smuggled") == NULL, "only JSON-RPC's members pass: %s", s.got);
+    cr_expect(strstr(s.got, "\"result\":{},\"id\":9}") != NULL, "%s", s.got);
+    sp_stop(&s);
+}
+
+Test(rev44_mcp, client_messages_reach_the_server_with_only_json_rpc_members)
+{
+    char *rec;
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    /* A notification and a request with a member JSON-RPC does not define. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
+                "\"progressToken\":1,\"progress\":1},\"x\":\"C-NOTE-EXTRA\"}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\",\"x\":\"C-REQ-EXTRA\"}");
+    /* A request that is an answer too: -32600, never sent. */
+    sp_send(&s,
+            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\",\"result\":{\"x\":\"C-RESULT\"}}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"ping\"}");
+    cr_assert(sp_wait(&s, "\"result\":{},\"id\":10}", WAIT_MS), "%s", s.got);
+    cr_expect(strstr(s.got, "\"result\":{},\"id\":6}") != NULL, "%s", s.got);
+    cr_expect(strstr(s.got, "\"id\":7,\"error\":{\"code\":-32600") != NULL, "%s", s.got);
+    rec = record(&s);
+    cr_expect(strstr(rec, "\"progressToken\":1") != NULL, "the notification passed: %s", rec);
+    cr_expect(strstr(rec, "C-NOTE-EXTRA") == NULL, "%s", rec);
+    cr_expect(strstr(rec, "C-REQ-EXTRA") == NULL, "%s", rec);
+    cr_expect(strstr(rec, "C-RESULT") == NULL, "%s", rec);
+    free(rec);
+    sp_stop(&s);
+}
