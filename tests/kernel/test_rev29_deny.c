@@ -182,10 +182,13 @@ static void expect_prompt_rejected(uint64_t cap, const char *args, size_t len, c
  * a receipt; the prompt's wrapper made them 129, which did not parse. */
 Test(rev29_deny, prompt_arguments_128_deep_are_denied_with_a_receipt)
 {
-    char *args = nested_arrays(CHIO_JSON_MAX_DEPTH);
+    /* an object (prompt arguments that are not one are invalid_request) */
+    char *deep = nested_arrays(CHIO_JSON_MAX_DEPTH - 1), *args;
 
+    cr_assert(asprintf(&args, "{\"a\":%s}", deep) > 0);
     expect_prompt_rejected(0, args, strlen(args), "\"canonical_bytes\"", "nest more than");
     free(args);
+    free(deep);
 }
 
 /* The same arguments as a tool call: the behaviour the prompt get now
@@ -221,15 +224,17 @@ Test(rev29_deny, tool_arguments_128_deep_are_denied_with_a_receipt)
 Test(rev29_deny, prompt_arguments_too_large_canonical_are_denied_with_a_receipt)
 {
     size_t n = (size_t)3600 * 1024, i, o = 0; /* 18 MiB of text, 75 MiB canonical */
-    char *args = malloc(5 * n + 2);
+    char *args = malloc(5 * n + 8);
 
     cr_assert_not_null(args);
-    args[o++] = '[';
+    memcpy(args, "{\"a\":[", 6); /* an object, as prompt arguments must be */
+    o = 6;
     for (i = 0; i < n; i++) {
         memcpy(args + o, i ? ",1e20" : "1e20", i ? 5 : 4);
         o += i ? 5 : 4;
     }
     args[o++] = ']';
+    args[o++] = '}';
     expect_prompt_rejected((uint64_t)20 << 20, args, o, "\"canonical_bytes\"", "fit in a receipt");
     free(args);
 }
