@@ -30,6 +30,7 @@
 static const char serve_usage[] =
     "usage: chio serve --receipt-db DIR --seed-file FILE [--listen 127.0.0.1:9090]\n"
     "                  [--ca-key HEX]... [--policy-hash H] [--token-file FILE]\n"
+    "                  [--control-token-file FILE]\n"
     "                  [--checkpoint-batch N] [--tool SERVER:TOOL]...\n"
     "                  [--durability sync|nosync] [--max-body BYTES]\n"
     "                  [--max-connections N] [--timeout SECS] [--drain-grace-ms MS]\n"
@@ -49,6 +50,9 @@ static const char serve_usage[] =
     "bearer token (Authorization: Bearer ...) the control routes and evaluate\n"
     "then require (a private file, like the seed: mode 0600 or stricter);\n"
     "without it only a loopback --listen address is accepted.\n"
+    "--control-token-file (with --token-file, another token) holds the token\n"
+    "mint and revoke require instead: evaluate's token then opens evaluate only,\n"
+    "so a host that may ask for decisions cannot mint itself a token.\n"
     "A request's Host must name localhost, a loopback address, the --listen\n"
     "address (any address when it is 0.0.0.0 or [::]) or an --allow-host NAME\n"
     "(repeatable): any other is refused 403 (DNS rebinding).\n"
@@ -126,7 +130,7 @@ static int is_loopback(const char *host)
  * signed by the sidecar's key, so, as for the seed, a file group or others
  * may read or write is refused. NULL after printing what is wrong, naming
  * --token-file. */
-static char *load_token(const char *path)
+static char *load_token(const char *opt, const char *path)
 {
     char buf[TOKEN_FILE_MAX + 1], *t = NULL;
     struct stat st;
@@ -135,42 +139,41 @@ static char *load_token(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
     if (fd < 0) {
-        cli_error("serve", "--token-file %s: cannot open it: %s", path, strerror(errno));
+        cli_error("serve", "%s %s: cannot open it: %s", opt, path, strerror(errno));
         return NULL;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        cli_error("serve", "--token-file %s is not a regular file (a FIFO, device or directory?)",
-                  path);
+        cli_error("serve", "%s %s is not a regular file (a FIFO, device or directory?)", opt, path);
         return NULL;
     }
     if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
         close(fd);
         cli_error("serve",
-                  "refusing --token-file %s: its mode %04o lets group or others read or write "
+                  "refusing %s %s: its mode %04o lets group or others read or write "
                   "it; a bearer token must be private (chmod 600 %s)",
-                  path, (unsigned)(st.st_mode & 07777), path);
+                  opt, path, (unsigned)(st.st_mode & 07777), path);
         return NULL;
     }
     if (!cli_owned_by_us_or_root(&st)) {
         close(fd);
         cli_error("serve",
-                  "refusing --token-file %s: it belongs to uid %u, neither this user (uid %u) "
+                  "refusing %s %s: it belongs to uid %u, neither this user (uid %u) "
                   "nor root, and its owner could replace the token (chown it)",
-                  path, (unsigned)st.st_uid, (unsigned)geteuid());
+                  opt, path, (unsigned)st.st_uid, (unsigned)geteuid());
         return NULL;
     }
     while (len <= TOKEN_FILE_MAX && (got = read(fd, buf + len, TOKEN_FILE_MAX + 1 - len)) != 0) {
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            cli_error("serve", "--token-file %s: cannot read it: %s", path, strerror(errno));
+            cli_error("serve", "%s %s: cannot read it: %s", opt, path, strerror(errno));
             goto out;
         }
         len += (size_t)got;
     }
     if (len > TOKEN_FILE_MAX) {
-        cli_error("serve", "--token-file %s is larger than %d bytes: it must hold one token", path,
+        cli_error("serve", "%s %s is larger than %d bytes: it must hold one token", opt, path,
                   TOKEN_FILE_MAX);
         goto out;
     }
@@ -182,9 +185,9 @@ static char *load_token(const char *path)
         memchr(buf, '\t', len) != NULL || memchr(buf, '\r', len) != NULL ||
         memchr(buf, '\n', len) != NULL) {
         cli_error("serve",
-                  "--token-file %s must hold one token of at least 16 characters, no "
+                  "%s %s must hold one token of at least 16 characters, no "
                   "spaces",
-                  path);
+                  opt, path);
         goto out;
     }
     t = strndup(buf, len);
@@ -253,7 +256,7 @@ int cmd_serve(int argc, char **argv)
                       {"max-connections", 1, 0, 0, 0, 0},  {"timeout", 1, 0, 0, 0, 0},
                       {"drain-grace-ms", 1, 0, 0, 0, 0},   {"witness-nats", 1, 0, 0, 0, 0},
                       {"witness-stream", 1, 0, 0, 0, 0},   {"witness-optional", 0, 0, 0, 0, 0},
-                      {"allow-host", 1, 1, 0, 0, 0}};
+                      {"allow-host", 1, 1, 0, 0, 0},       {"control-token-file", 1, 0, 0, 0, 0}};
     const size_t nopts = sizeof(opts) / sizeof(opts[0]);
     const char *pos[1];
     size_t npos;
@@ -280,7 +283,7 @@ static int serve_run(cli_opt *opts)
     chio_serve *srv = NULL;
     chio_serve_http *http = NULL;
     uint8_t *ca = NULL;
-    char *token = NULL, msg[256];
+    char *token = NULL, *control = NULL, msg[256];
     const char *what, *listen;
     chio_error err;
     sigset_t set;
@@ -338,8 +341,18 @@ static int serve_run(cli_opt *opts)
                          host);
     if (cli_check_store_dir("serve", "--receipt-db", opts[0].value) != 0)
         return CLI_USAGE;
-    if (opts[5].value && (token = load_token(opts[5].value)) == NULL)
+    if (opts[17].value && opts[5].value == NULL)
+        return cli_error("serve", "--control-token-file needs --token-file (the token evaluate "
+                                  "takes)");
+    if (opts[5].value && (token = load_token("--token-file", opts[5].value)) == NULL)
         return CLI_USAGE;
+    if (opts[17].value && (control = load_token("--control-token-file", opts[17].value)) == NULL)
+        goto out;
+    if (control != NULL && strcmp(control, token) == 0) {
+        cli_error("serve", "--control-token-file and --token-file hold the same token: the "
+                           "control token must be another, or whoever may evaluate can mint");
+        goto out;
+    }
     if (cli_trusted_keys("serve", &opts[3], &ca, &cfg.n_ca_keys) != 0)
         goto out;
     cfg.keypair = cli_load_seed("serve", opts[1].value);
@@ -368,6 +381,7 @@ static int serve_run(cli_opt *opts)
     cfg.tools = opts[7].values;
     cfg.ntools = opts[7].nvalues;
     cfg.bearer_token = token;
+    cfg.control_token = control;
 
     /* The signals are taken by sigwait below; every thread started from
      * here on (kernel, HTTP) inherits the mask. */
@@ -423,6 +437,10 @@ out:
     if (token != NULL) {
         explicit_bzero(token, strlen(token));
         free(token);
+    }
+    if (control != NULL) {
+        explicit_bzero(control, strlen(control));
+        free(control);
     }
     return status;
 }

@@ -5,7 +5,8 @@
  * (dispatch is a no-op, see state.c) and answers 200 for allows and denies
  * alike with the signed, committed receipt; malformed input is a 400 with
  * {"code","message"}; a kernel that cannot commit is a 503. Control routes
- * (mint, revoke) need the bearer token; so does evaluate when one is set.
+ * (mint, revoke) need the bearer token, or the control token when one of
+ * its own is set; evaluate needs the bearer token when one is set.
  * Thread-safety: chio_serve_handle() runs on any number of threads.
  */
 #include <stdio.h>
@@ -687,8 +688,12 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
                                    "control routes are off: start chio serve with --token-file");
             return;
         }
-        if ((routes[i].control || routes[i].fn == route_evaluate) && s->has_bearer &&
-            !chio__sv_bearer_ok(s, rq->authorization)) {
+        /* With a control token of its own, evaluate's token opens
+         * evaluate only: a host that may ask for decisions cannot mint
+         * itself a token for anything, nor revoke another's. */
+        if (s->has_bearer &&
+            ((routes[i].control && !chio__sv_control_ok(s, rq->authorization)) ||
+             (routes[i].fn == route_evaluate && !chio__sv_bearer_ok(s, rq->authorization)))) {
             chio_serve_error_reply(out, 401, "unauthorized",
                                    "Authorization: Bearer <token> is missing or wrong");
             out->challenge = "Bearer realm=\"chio serve\"";

@@ -39,7 +39,11 @@ typedef struct chio_serve_config {
     const char *const *tools;  /* "SERVER:TOOL" pairs accepted; none = any in scope */
     size_t ntools;
     const char *bearer_token; /* NULL = no control routes, evaluate open */
-    int quiet;                /* 1 = kernel logs at warn and above only */
+    /* NULL = bearer_token also opens the control routes (mint, revoke);
+     * else only this one does, and bearer_token only evaluate. Needs
+     * bearer_token, and must differ from it. */
+    const char *control_token;
+    int quiet; /* 1 = kernel logs at warn and above only */
 } chio_serve_config;
 
 /*

@@ -43,6 +43,8 @@ struct chio_serve {
     char empty_sid[CHIO_SESSION_ID_LEN + 1]; /* a session holding no token */
     int has_bearer;
     uint8_t bearer_hash[32];
+    int has_control; /* a control token of its own (else the bearer's) */
+    uint8_t control_hash[32];
     int draining;        /* atomic */
     char **tool_servers; /* the registered server ids and tool lists (freed at the end) */
     char ***tool_names;
@@ -95,5 +97,8 @@ void chio__sv_expect_hash(const char *hex);
 /* Constant-time check of an Authorization header against the bearer token;
  * 1 when it matches. */
 int chio__sv_bearer_ok(const chio_serve *s, const char *authorization);
+/* The same for the control routes: the control token when one is set,
+ * else the bearer token. */
+int chio__sv_control_ok(const chio_serve *s, const char *authorization);
 
 #endif

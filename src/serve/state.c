@@ -175,6 +175,10 @@ int chio_serve_new(const chio_serve_config *cfg, chio_serve **out, chio_error *e
         rc = trusted_keys(s, cfg);
     if (rc != 0)
         goto fail;
+    if (cfg->bearer_token != NULL && cfg->control_token != NULL) {
+        s->has_control = 1;
+        chio_sha256(cfg->control_token, strlen(cfg->control_token), s->control_hash);
+    }
     if (cfg->bearer_token != NULL) {
         s->has_bearer = 1;
         chio_sha256(cfg->bearer_token, strlen(cfg->bearer_token), s->bearer_hash);
@@ -224,6 +228,7 @@ void chio_serve_free(chio_serve *s)
     free(s->tool_servers);
     pthread_mutex_destroy(&s->mu);
     explicit_bzero(s->bearer_hash, sizeof(s->bearer_hash));
+    explicit_bzero(s->control_hash, sizeof(s->control_hash));
     free(s);
 }
 
@@ -242,7 +247,8 @@ int chio_serve_drain_kernel(chio_serve *s, chio_error *err)
     return chio_kernel_drain(s->k, err);
 }
 
-int chio__sv_bearer_ok(const chio_serve *s, const char *authorization)
+/* Does @authorization carry the token whose SHA-256 is @want? */
+static int token_ok(const uint8_t want[32], const char *authorization)
 {
     uint8_t h[32];
     unsigned diff = 0;
@@ -251,7 +257,7 @@ int chio__sv_bearer_ok(const chio_serve *s, const char *authorization)
 
     /* RFC 9110: the scheme is case-insensitive and one or more spaces
      * follow it; white space around a field value is not part of it. */
-    if (!s->has_bearer || authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
         return 0;
     for (t = authorization + 7; *t == ' '; t++)
         ;
@@ -262,8 +268,20 @@ int chio__sv_bearer_ok(const chio_serve *s, const char *authorization)
     if (len == 0 || chio_sha256(t, len, h) != 0)
         return 0;
     for (i = 0; i < sizeof(h); i++)
-        diff |= (unsigned)(h[i] ^ s->bearer_hash[i]);
+        diff |= (unsigned)(h[i] ^ want[i]);
     return diff == 0;
+}
+
+int chio__sv_bearer_ok(const chio_serve *s, const char *authorization)
+{
+    return s->has_bearer && token_ok(s->bearer_hash, authorization);
+}
+
+int chio__sv_control_ok(const chio_serve *s, const char *authorization)
+{
+    if (s->has_control)
+        return token_ok(s->control_hash, authorization);
+    return chio__sv_bearer_ok(s, authorization);
 }
 
 /* ---- the tables ---------------------------------------------------------------------------- */
