@@ -36,7 +36,6 @@ static void setup(void)
 {
     chio_kernel_config cfg;
     chio_kernel *k;
-    uint64_t i;
 
     dir = testutil_tmpdir();
     cr_assert_geq(asprintf(&db, "%s/log", dir), 0);
@@ -44,13 +43,7 @@ static void setup(void)
     cfg.checkpoint_batch_size = BATCH;
     cfg.durability = CHIO_DURABILITY_NOSYNC;
     k = kt_kernel(&cfg);
-    for (i = 1; i <= N; i++) {
-        chio_receipt_builder *b = kt_builder(i);
-        chio_receipt *r;
-        chio_receipt_builder_set_timestamp(b, 1000 + i);
-        cr_assert_eq(chio_kernel_sign_receipt(k, b, &r, NULL), 0);
-        chio_receipt_free(r);
-    }
+    kt_sign_range(k, 1, N);
     chio_kernel_free(k);
 }
 

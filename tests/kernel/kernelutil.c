@@ -308,6 +308,19 @@ chio_receipt_builder *kt_builder(uint64_t n)
     return b;
 }
 
+void kt_sign_range(chio_kernel *k, uint64_t from, uint64_t n)
+{
+    uint64_t i;
+
+    for (i = from; i < from + n; i++) {
+        chio_receipt_builder *b = kt_builder(i);
+        chio_receipt *r = NULL;
+        chio_receipt_builder_set_timestamp(b, 1000 + i);
+        cr_assert_eq(chio_kernel_sign_receipt(k, b, &r, NULL), 0);
+        chio_receipt_free(r);
+    }
+}
+
 long kt_status_kib(const char *field)
 {
     char line[256];

@@ -107,6 +107,9 @@ void kt_run_guard_rows_at(uint64_t now, const char *const *args, const int *deni
 #define KT_DG(v) "{\"type\":\"domain_glob\",\"value\":\"" v "\"}"
 /* An allow receipt body, unique per @n. */
 chio_receipt_builder *kt_builder(uint64_t n);
+/* Sign kt_builder(i) for i = @from .. @from + @n - 1 on @k, receipt i
+ * timestamped 1000 + i (the store suites' logs). */
+void kt_sign_range(chio_kernel *k, uint64_t from, uint64_t n);
 /* A "Field: N kB" line of /proc/self/status (VmRSS, VmHWM), in KiB; -1
  * when absent. */
 long kt_status_kib(const char *field);

@@ -151,7 +151,7 @@ static void escaped_ids_call(int secret_guard)
     chio_kernel_free(k);
 }
 
-Test(rev44_receipts, escaped_ids_beside_the_largest_arguments_still_leave_a_receipt, .timeout = 120)
+Test(rev44_receipts, escaped_ids_beside_the_largest_arguments_still_leave_a_receipt)
 {
     escaped_ids_call(0);
 }
@@ -159,7 +159,7 @@ Test(rev44_receipts, escaped_ids_beside_the_largest_arguments_still_leave_a_rece
 /* The same with a secret_leak guard that flags nothing: its denied calls
  * went through redaction, which kept the arguments verbatim without asking
  * whether they fit. */
-Test(rev44_receipts, escaped_ids_with_a_secret_guard_still_leave_a_receipt, .timeout = 120)
+Test(rev44_receipts, escaped_ids_with_a_secret_guard_still_leave_a_receipt)
 {
     escaped_ids_call(1);
 }
@@ -168,8 +168,7 @@ Test(rev44_receipts, escaped_ids_with_a_secret_guard_still_leave_a_receipt, .tim
  * host guards (400 x 511 bytes of control characters, about 1.2 MiB
  * escaped): the decision keeps a receipt that reads back, its parameters
  * the summary bound to the arguments' hash, never an error with none. */
-Test(rev44_receipts, arguments_that_do_not_fit_beside_guard_evidence_leave_a_summary,
-     .timeout = 120)
+Test(rev44_receipts, arguments_that_do_not_fit_beside_guard_evidence_leave_a_summary)
 {
     char sid[CHIO_SESSION_ID_LEN + 1];
     chio_kernel *k = big_kernel(0, 400, sid);

@@ -301,7 +301,7 @@ Test(rev44_sessions, closing_while_the_kernel_drains_keeps_the_call_in_flight)
 #endif
 #endif
 
-Test(rev44_sessions, open_close_cycles_do_not_grow_memory, .timeout = 300)
+Test(rev44_sessions, open_close_cycles_do_not_grow_memory)
 {
     chio_kernel *k = gk_kernel();
     char *tok = tk_token(TK_KERNEL_SEED, "cap-m", TK_AGENT_PUB,

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests/mcp/mcputil.c - the gateway suites' line log and stored-receipt
- * count (mcputil.h).
+ * tests/mcp/mcputil.c - the gateway suites' line log, stored-receipt
+ * count and stdio gateway process (mcputil.h).
  */
 #include "mcp/mcputil.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "chio/store.h"
 #include "common/poll.h"
@@ -113,4 +118,61 @@ int mt_stored(const char *dir, const char *a, const char *b)
     cr_assert_eq(chio_store_scan(st, 1, visit, &h, NULL), 0);
     chio_store_close(st);
     return h.n;
+}
+
+void mt_stdio_start(const char *pol, const char *db, const char *seed, const char *server,
+                    const char *rec, const char *err, pid_t *pid, int *in, int *out)
+{
+    int i[2], o[2];
+
+    cr_assert_eq(pipe2(i, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(o, O_CLOEXEC), 0);
+    *pid = fork();
+    cr_assert_geq(*pid, 0);
+    if (*pid == 0) {
+        const char *argv[] = {CHIO_TEST_CLI,  "mcp",  "serve",       "--policy", pol,
+                              "--receipt-db", db,     "--seed-file", seed,       "--",
+                              "node",         server, NULL};
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setenv("CHIO_RECORD", rec, 1);
+        dup2(i[0], 0);
+        dup2(o[1], 1);
+        dup2(e, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(i[0]);
+    close(o[1]);
+    *in = i[1];
+    *out = o[0];
+}
+
+void mt_stdio_send(int in, const char *line)
+{
+    cr_assert_eq(write(in, line, strlen(line)), (ssize_t)strlen(line));
+    cr_assert_eq(write(in, "\n", 1), 1);
+}
+
+int mt_stdio_wait(int out, char **got, size_t *len, const char *needle, unsigned ms)
+{
+    uint64_t end = testutil_now_ms() + ms;
+    char buf[65536];
+
+    while (strstr(*got, needle) == NULL) {
+        struct pollfd p = {out, POLLIN, 0};
+        uint64_t now = testutil_now_ms();
+        ssize_t n;
+        if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+            break;
+        n = read(out, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        *got = realloc(*got, *len + (size_t)n + 1);
+        cr_assert_not_null(*got);
+        memcpy(*got + *len, buf, (size_t)n);
+        *len += (size_t)n;
+        (*got)[*len] = '\0';
+    }
+    return strstr(*got, needle) != NULL;
 }

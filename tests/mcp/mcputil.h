@@ -9,6 +9,7 @@
 #define CHIO_TESTS_MCPUTIL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +42,18 @@ char *mt_lines_answer(mt_lines *l, int id);
 void mt_lines_clear(mt_lines *l);
 /* How many receipts in the store at @dir hold @a and, unless NULL, @b. */
 int mt_stored(const char *dir, const char *a, const char *b);
+
+/* The real `chio mcp serve --policy @pol --receipt-db @db --seed-file @seed
+ * -- node @server` as a child (killed with the test process), the server
+ * recording what it gets in @rec (CHIO_RECORD), the gateway's stderr in
+ * @err; *@pid, its stdin in *@in and its stdout in *@out. */
+void mt_stdio_start(const char *pol, const char *db, const char *seed, const char *server,
+                    const char *rec, const char *err, pid_t *pid, int *in, int *out);
+/* Write @line and a newline to the gateway's stdin @in. */
+void mt_stdio_send(int in, const char *line);
+/* Read the gateway's stdout @out whole into *@got (*@len bytes, kept
+ * NUL-terminated and grown) until it holds @needle (1) or @ms pass (0);
+ * read whole, a long line cannot block the gateway. */
+int mt_stdio_wait(int out, char **got, size_t *len, const char *needle, unsigned ms);
 
 #endif

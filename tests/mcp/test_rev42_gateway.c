@@ -312,63 +312,22 @@ typedef struct sp {
 
 static void sp_start(sp *s, unsigned stream_secs)
 {
-    int in[2], out[2];
-
     files_make(&s->f, stream_secs);
-    cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-    s->pid = fork();
-    cr_assert_geq(s->pid, 0);
-    if (s->pid == 0) {
-        const char *argv[] = {CHIO_TEST_CLI,  "mcp",       "serve",       "--policy", s->f.pol,
-                              "--receipt-db", s->f.db,     "--seed-file", s->f.seed,  "--",
-                              "node",         s->f.server, NULL};
-        int e = open(s->f.err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        setenv("CHIO_RECORD", s->f.rec, 1);
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(e, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    s->in = in[1];
-    s->out = out[0];
+    mt_stdio_start(s->f.pol, s->f.db, s->f.seed, s->f.server, s->f.rec, s->f.err, &s->pid, &s->in,
+                   &s->out);
     s->got = calloc(1, 1);
     s->len = 0;
 }
 
 static void sp_send(sp *s, const char *line)
 {
-    cr_assert_eq(write(s->in, line, strlen(line)), (ssize_t)strlen(line));
-    cr_assert_eq(write(s->in, "\n", 1), 1);
+    mt_stdio_send(s->in, line);
 }
 
-/* Read the client's side until it holds @needle (1) or @ms pass (0). The
- * output is read whole, so a long line cannot block the gateway. */
+/* Read the client's side until it holds @needle (1) or @ms pass (0). */
 static int sp_wait(sp *s, const char *needle, unsigned ms)
 {
-    uint64_t end = testutil_now_ms() + ms;
-    char buf[65536];
-
-    while (strstr(s->got, needle) == NULL) {
-        struct pollfd p = {s->out, POLLIN, 0};
-        uint64_t now = testutil_now_ms();
-        ssize_t n;
-        if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
-            break;
-        n = read(s->out, buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        s->got = realloc(s->got, s->len + (size_t)n + 1);
-        cr_assert_not_null(s->got);
-        memcpy(s->got + s->len, buf, (size_t)n);
-        s->len += (size_t)n;
-        s->got[s->len] = '\0';
-    }
-    return strstr(s->got, needle) != NULL;
+    return mt_stdio_wait(s->out, &s->got, &s->len, needle, ms);
 }
 
 /* initialize, its answer, notifications/initialized. */

@@ -36,6 +36,7 @@
 
 #include "common/poll.h"
 #include "common/testutil.h"
+#include "mcp/mcputil.h"
 
 #define POLICY                                                                           \
     "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":" \
@@ -82,7 +83,6 @@ static char *in_dir(const char *name)
 static void sp_start(sp *s)
 {
     const char *root = CHIO_SCENARIOS_DIR;
-    int in[2], out[2];
 
     cr_assert_geq(asprintf(&s->server, "%.*s/tests/mcp/rev44-server.mjs",
                            (int)(strlen(root) - strlen("/scenarios")), root),
@@ -97,59 +97,20 @@ static void sp_start(sp *s)
             s->seed, "0000000000000000000000000000000000000000000000000000000000000044", 64, 0600),
         0);
     cr_assert_eq(testutil_write_file(s->pol, POLICY, strlen(POLICY), 0600), 0);
-    cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-    s->pid = fork();
-    cr_assert_geq(s->pid, 0);
-    if (s->pid == 0) {
-        const char *argv[] = {CHIO_TEST_CLI,  "mcp",     "serve",       "--policy", s->pol,
-                              "--receipt-db", s->db,     "--seed-file", s->seed,    "--",
-                              "node",         s->server, NULL};
-        int e = open(s->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        setenv("CHIO_RECORD", s->rec, 1);
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(e, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    s->in = in[1];
-    s->out = out[0];
+    mt_stdio_start(s->pol, s->db, s->seed, s->server, s->rec, s->err, &s->pid, &s->in, &s->out);
     s->got = calloc(1, 1);
     s->len = 0;
 }
 
 static void sp_send(sp *s, const char *line)
 {
-    cr_assert_eq(write(s->in, line, strlen(line)), (ssize_t)strlen(line));
-    cr_assert_eq(write(s->in, "\n", 1), 1);
+    mt_stdio_send(s->in, line);
 }
 
 /* Read the client's side until it holds @needle (1) or @ms pass (0). */
 static int sp_wait(sp *s, const char *needle, unsigned ms)
 {
-    uint64_t end = testutil_now_ms() + ms;
-    char buf[65536];
-
-    while (strstr(s->got, needle) == NULL) {
-        struct pollfd p = {s->out, POLLIN, 0};
-        uint64_t now = testutil_now_ms();
-        ssize_t n;
-        if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
-            break;
-        n = read(s->out, buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        s->got = realloc(s->got, s->len + (size_t)n + 1);
-        cr_assert_not_null(s->got);
-        memcpy(s->got + s->len, buf, (size_t)n);
-        s->len += (size_t)n;
-        s->got[s->len] = '\0';
-    }
-    return strstr(s->got, needle) != NULL;
+    return mt_stdio_wait(s->out, &s->got, &s->len, needle, ms);
 }
 
 /* The server's record (every line it got), or "" (caller frees). */

@@ -48,7 +48,7 @@ static char *token_file(const char *dir, const char *name, const char *token)
     return path;
 }
 
-Test(rev44_sidecar, a_control_token_of_its_own_keeps_evaluates_token_from_minting, .timeout = 60)
+Test(rev44_sidecar, a_control_token_of_its_own_keeps_evaluates_token_from_minting)
 {
     char *dir = testutil_tmpdir(), *ctl = token_file(dir, "control", CONTROL "\n");
     const char *extra[] = {"--control-token-file", ctl, NULL};
@@ -71,7 +71,7 @@ Test(rev44_sidecar, a_control_token_of_its_own_keeps_evaluates_token_from_mintin
 
 /* The same token in both files, or a control token without --token-file,
  * is refused at start (exit 2), before anything listens. */
-Test(rev44_sidecar, a_control_token_equal_to_evaluates_or_alone_is_refused, .timeout = 60)
+Test(rev44_sidecar, a_control_token_equal_to_evaluates_or_alone_is_refused)
 {
     char *dir = testutil_tmpdir(), *ctl = token_file(dir, "control", BEARER "\n");
     char *tok = token_file(dir, "bearer", BEARER "\n"), *seed = NULL, *db = NULL;
