@@ -18,6 +18,17 @@
 
 #include "common/failalloc.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FA_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FA_LSAN 1
+#endif
+#endif
+#ifdef FA_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #undef strdup
 #undef strndup
 
@@ -54,6 +65,8 @@ static uint64_t failed;
 static uintptr_t failed_caller;
 /* libcrypto's text, found at fa_arm() */
 static uintptr_t crypto_lo, crypto_hi;
+/* libcriterion's text, found before main() */
+static uintptr_t runner_lo, runner_hi;
 
 static void *pool_alloc(size_t n)
 {
@@ -97,6 +110,50 @@ static int find_crypto(struct dl_phdr_info *info, size_t size, void *data)
         }
     }
     return 1;
+}
+
+static int find_runner(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    if (info->dlpi_name == NULL || strstr(info->dlpi_name, "libcriterion") == NULL)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            runner_lo = info->dlpi_addr + ph->p_vaddr;
+            runner_hi = runner_lo + ph->p_memsz;
+        }
+    }
+    return 1;
+}
+
+__attribute__((constructor)) static void find_runner_text(void)
+{
+    dl_iterate_phdr(find_runner, NULL);
+}
+
+/*
+ * Criterion's runner process at times exits with a small block it
+ * allocated itself still live (48 bytes from calloc, seen in runs with
+ * suites that set .timeout: its timeout thread reclaims cancelled
+ * requests lazily), and LeakSanitizer reports that against this
+ * executable, failing `make asan` for a leak that is not ours. Under ASan a
+ * block whose immediate caller is libcriterion's own code is marked
+ * ignored; what libchio, OpenSSL and the tests allocate (including memory
+ * a test allocates while Criterion called it) is checked as before.
+ */
+static void *runner_block(void *p, const void *caller)
+{
+#ifdef FA_LSAN
+    uintptr_t c = (uintptr_t)caller;
+
+    if (p != NULL && c >= runner_lo && c < runner_hi)
+        __lsan_ignore_object(p);
+#else
+    (void)caller;
+#endif
+    return p;
 }
 
 /* 1 when this allocation is to fail. @caller: the allocating code. */
@@ -187,7 +244,7 @@ static void *do_malloc(size_t n, const void *caller)
         errno = ENOMEM;
         return NULL;
     }
-    return real_malloc(n);
+    return runner_block(real_malloc(n), caller);
 }
 
 INTERPOSE void *malloc(size_t n)
@@ -212,7 +269,7 @@ INTERPOSE void *calloc(size_t a, size_t b)
         errno = ENOMEM;
         return NULL;
     }
-    return real_calloc(a, b);
+    return runner_block(real_calloc(a, b), __builtin_return_address(0));
 }
 
 INTERPOSE void *realloc(void *p, size_t n)
@@ -229,7 +286,7 @@ INTERPOSE void *realloc(void *p, size_t n)
         errno = ENOMEM;
         return NULL;
     }
-    return real_realloc(p, n);
+    return runner_block(real_realloc(p, n), __builtin_return_address(0));
 }
 
 INTERPOSE void free(void *p)
