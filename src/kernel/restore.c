@@ -62,6 +62,7 @@ typedef struct leaf_scan {
     uint8_t link[32];     /* the chain value so far */
     chio__store_batch *b; /* the owed checkpoints cut since the last write */
     uint64_t cut, next;   /* checkpoints in @b; the next sequence number to read */
+    uint64_t expect;      /* the sequence number the next receipt read must have */
     chio_error *err;
 } leaf_scan;
 
@@ -71,6 +72,17 @@ static int restore_leaf(void *ctx, uint64_t seq, const char *json, size_t len)
     uint8_t leaf[32];
     int rc;
 
+    /* Contiguous from where the read began: the chain is checked only
+     * from its (unsigned) anchor, so a receipt deleted with the anchor
+     * moved past it would still hash to the head, and a checkpoint cut
+     * here would skip it. */
+    if (seq != ls->expect)
+        return chio__fail(ls->err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "receipt %llu is missing from the receipts after the last checkpoint "
+                          "(the next stored is %llu); audit it with chio receipt verify "
+                          "--receipt-db",
+                          (unsigned long long)ls->expect, (unsigned long long)seq);
+    ls->expect = seq + 1;
     rc = chio_merkle_leaf_hash(json, len, leaf);
     if (rc == 0 && ls->check)
         rc = chio__store_chain_step(ls->link, leaf, ls->link);
@@ -119,6 +131,7 @@ static int cut_owed(chio_kernel *k, leaf_scan *ls, uint64_t from, uint64_t last,
     ls->check = 0; /* checked by the first read */
     ls->err = err;
     ls->next = from;
+    ls->expect = from;
     while (rc == 0 && ls->next <= last) {
         ls->b = chio__store_batch_new();
         if (ls->b == NULL)
@@ -136,16 +149,15 @@ static int cut_owed(chio_kernel *k, leaf_scan *ls, uint64_t from, uint64_t last,
     return rc;
 }
 
-static int restore_leaves(chio_kernel *k, uint64_t from, uint64_t first, uint64_t last,
-                          chio_error *err)
+static int restore_leaves(chio_kernel *k, uint64_t from, uint64_t last, chio_error *err)
 {
     leaf_scan ls;
     int rc, owed;
 
-    if (from < first) /* single receipts archived past the last checkpoint */
-        from = first;
     memset(&ls, 0, sizeof(ls));
     ls.k = k;
+    ls.err = err;
+    ls.expect = from;
     /* Checked when the whole range is chained (restore_chain vouched for
      * k->chain_prev, the head's value at @last). */
     ls.check = k->chain_from > 0 && from >= k->chain_from;
@@ -161,6 +173,11 @@ static int restore_leaves(chio_kernel *k, uint64_t from, uint64_t first, uint64_
     owed = last - from + 1 >= k->checkpoint_batch_size;
     ls.keep = !owed;
     rc = owed && !ls.check ? 0 : chio_store_scan(k->store, from, restore_leaf, &ls, err);
+    if (rc == 0 && (owed ? ls.check : 1) && ls.expect != last + 1)
+        rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                        "the receipts after the last checkpoint end at %llu, not at the log's "
+                        "last, %llu; audit it with chio receipt verify --receipt-db",
+                        (unsigned long long)(ls.expect - 1), (unsigned long long)last);
     if (rc == 0 && ls.check && memcmp(ls.link, k->chain_prev, 32) != 0)
         rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
                         "the receipts %llu..%llu do not hash to the signed log head (changed "
@@ -248,6 +265,14 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
                           "the receipt log starts at %llu but should start at %llu: receipts "
                           "are missing; audit it with chio receipt verify --receipt-db",
                           (unsigned long long)first, (unsigned long long)(retained ? retained : 1));
+    /* No receipt can follow one numbered 2^64-1 (the next would wrap to 0
+     * and overwrite the log from its start). */
+    if (last == UINT64_MAX)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log holds a receipt numbered %llu, after which no "
+                          "receipt can be numbered; audit it with chio receipt verify "
+                          "--receipt-db",
+                          (unsigned long long)last);
     rc = restore_chain(k, last, err);
     if (rc != 0)
         return rc;
@@ -274,11 +299,20 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
         memcpy(k->prev_checkpoint_sha, chio_checkpoint_body_sha256(cp), 65);
         from = chio_checkpoint_batch_end(cp) + 1;
         chio_checkpoint_free(cp);
+        /* Archiving keeps the newest checkpoint and every receipt after
+         * it (retention.c): a log starting past them lost receipts. */
+        if (first > from)
+            return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                              "the receipt log starts at %llu but its newest checkpoint ends at "
+                              "%llu: receipts %llu..%llu are missing; audit it with chio receipt "
+                              "verify --receipt-db",
+                              (unsigned long long)first, (unsigned long long)(from - 1),
+                              (unsigned long long)from, (unsigned long long)(first - 1));
     } else if (first > 0) {
         from = first;
     }
     if (k->checkpoint_batch_size > 0 && last >= from) {
-        rc = restore_leaves(k, from, first, last, err);
+        rc = restore_leaves(k, from, last, err);
         if (rc != 0)
             return rc;
     }

@@ -381,6 +381,12 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     /* A new store, or one written before key records existed (legacy): pin
      * it now. The chain starts with the next receipt; older receipts keep
      * only their signatures and checkpoints. */
+    if (last == UINT64_MAX) /* the chain would start at 0, which is no receipt */
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store holds a receipt numbered %llu, after which no "
+                          "receipt can be numbered; audit it with chio receipt verify "
+                          "--receipt-db",
+                          (unsigned long long)last);
     *chain_from = last + 1;
     rc = chio__key_record_sign_from(kp, now, *chain_from, &json, &len);
     if (rc != 0)
