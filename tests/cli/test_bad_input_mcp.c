@@ -576,12 +576,9 @@ typedef struct gateway {
 static void gateway_start(gateway *g, const char *pol, const char *db, const char *seed)
 {
     char *server, *err = svctest_path("gateway.err");
-    const char *root = CHIO_SCENARIOS_DIR;
     int in[2], out[2];
 
-    cr_assert_geq(asprintf(&server, "%.*s/tests/cli/bad_input_mcp_server.mjs",
-                           (int)(strlen(root) - strlen("/scenarios")), root),
-                  0);
+    server = testutil_repo_path("tests/cli/bad_input_mcp_server.mjs");
     cr_assert(svctest_exists(server), "%s is missing", server);
     memset(g, 0, sizeof(*g));
     cr_assert_eq(pipe2(in, O_CLOEXEC), 0);

@@ -280,6 +280,24 @@ void testutil_hex(const uint8_t *in, size_t n, char *out)
 
 /* One raw write to column family @cf of the store at @db, synced, as an
  * attacker with the directory would make it: put @val (NULL: delete @key). */
+char *testutil_join(const char *dir, const char *name)
+{
+    char *p = NULL;
+
+    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}
+
+char *testutil_repo_path(const char *rel)
+{
+    const char *root = CHIO_SCENARIOS_DIR; /* <repository>/scenarios */
+    char *p = NULL;
+
+    cr_assert_geq(asprintf(&p, "%.*s/%s", (int)(strlen(root) - strlen("/scenarios")), root, rel),
+                  0);
+    return p;
+}
+
 void testutil_raw_write(const char *db, const char *cf, const void *key, size_t klen,
                         const void *val, size_t vlen)
 {

@@ -59,6 +59,11 @@ int testutil_dial(unsigned port);
  * or so) in *@answer (malloc'd, possibly empty; the caller frees it). */
 #define TESTUTIL_CHUNK_LEN (7 + 65536 + 2)
 size_t testutil_stream_chunked(int fd, size_t limit, unsigned ms, int *closed, char **answer);
+/* "@dir/@name" (the caller frees it). */
+char *testutil_join(const char *dir, const char *name);
+/* @rel, a path from the repository's root, made absolute (the caller
+ * frees it). */
+char *testutil_repo_path(const char *rel);
 /* rm -rf @path. */
 void testutil_rmrf(const char *path);
 /* Write @len bytes to @path with @mode. Returns 0 on success. */

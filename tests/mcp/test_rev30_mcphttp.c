@@ -71,24 +71,14 @@ typedef struct gw {
     char sid[33];
 } gw;
 
-static char *in_dir(const char *name)
-{
-    char *p = NULL;
-
-    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
-    return p;
-}
-
 static void gw_start(gw *g)
 {
-    char *seed = in_dir("seed"), *pol = in_dir("policy.json"), *err = in_dir("gw.err"), *server;
+    char *seed = testutil_join(dir, "seed"), *pol = testutil_join(dir, "policy.json"),
+         *err = testutil_join(dir, "gw.err"), *server;
     const char *kg[] = {"keygen", "--out", seed, NULL};
-    const char *root = CHIO_SCENARIOS_DIR;
     cli_result r;
 
-    cr_assert_geq(asprintf(&server, "%.*s/tests/cli/bad_input_mcp_server.mjs",
-                           (int)(strlen(root) - strlen("/scenarios")), root),
-                  0);
+    server = testutil_repo_path("tests/cli/bad_input_mcp_server.mjs");
     r = testutil_run_cli(kg, NULL, 0);
     cr_assert_eq(r.status, 0, "%s", r.err);
     testutil_cli_free(&r);

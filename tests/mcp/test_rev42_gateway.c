@@ -74,14 +74,6 @@ static void teardown(void)
 
 TestSuite(rev42_gateway, .init = setup, .fini = teardown);
 
-static char *in_dir(const char *name)
-{
-    char *p = NULL;
-
-    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
-    return p;
-}
-
 /* The server script, the seed and the policy (with @stream_secs as
  * kernel.max_stream_duration_secs) written to the test's directory. */
 typedef struct setup_files {
@@ -90,17 +82,14 @@ typedef struct setup_files {
 
 static void files_make(setup_files *f, unsigned stream_secs)
 {
-    const char *root = CHIO_SCENARIOS_DIR;
     char pol[512];
 
-    cr_assert_geq(asprintf(&f->server, "%.*s/tests/mcp/rev42-server.mjs",
-                           (int)(strlen(root) - strlen("/scenarios")), root),
-                  0);
-    f->seed = in_dir("seed");
-    f->pol = in_dir("policy.json");
-    f->db = in_dir("db");
-    f->err = in_dir("gw.err");
-    f->rec = in_dir("server.rec");
+    f->server = testutil_repo_path("tests/mcp/rev42-server.mjs");
+    f->seed = testutil_join(dir, "seed");
+    f->pol = testutil_join(dir, "policy.json");
+    f->db = testutil_join(dir, "db");
+    f->err = testutil_join(dir, "gw.err");
+    f->rec = testutil_join(dir, "server.rec");
     cr_assert_eq(
         testutil_write_file(
             f->seed, "0000000000000000000000000000000000000000000000000000000000000042", 64, 0600),

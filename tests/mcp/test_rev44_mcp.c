@@ -72,26 +72,14 @@ typedef struct sp {
     size_t len;
 } sp;
 
-static char *in_dir(const char *name)
-{
-    char *p = NULL;
-
-    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
-    return p;
-}
-
 static void sp_start(sp *s)
 {
-    const char *root = CHIO_SCENARIOS_DIR;
-
-    cr_assert_geq(asprintf(&s->server, "%.*s/tests/mcp/rev44-server.mjs",
-                           (int)(strlen(root) - strlen("/scenarios")), root),
-                  0);
-    s->seed = in_dir("seed");
-    s->pol = in_dir("policy.json");
-    s->db = in_dir("db");
-    s->err = in_dir("gw.err");
-    s->rec = in_dir("server.rec");
+    s->server = testutil_repo_path("tests/mcp/rev44-server.mjs");
+    s->seed = testutil_join(dir, "seed");
+    s->pol = testutil_join(dir, "policy.json");
+    s->db = testutil_join(dir, "db");
+    s->err = testutil_join(dir, "gw.err");
+    s->rec = testutil_join(dir, "server.rec");
     cr_assert_eq(
         testutil_write_file(
             s->seed, "0000000000000000000000000000000000000000000000000000000000000044", 64, 0600),
