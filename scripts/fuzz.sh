@@ -61,10 +61,10 @@ echo "fuzz.sh: building libchio with $CC into $BUILD/"
 make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BUILD" OPT="-O1 -g" \
     SAN="$SAN_COMPILE" CFLAGS="$FUZZ_CFLAGS" \
     "$BUILD/libchio.a" "$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/scenario_args.o" \
-    "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/cli/redact_args.o" \
+    "$BUILD/obj/src/cli/scenario_path.o" "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/cli/redact_args.o" \
     "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "${MCP_OBJS[@]}" \
     "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o" "$BUILD/obj/src/svc/svc_host.o" \
-    "$BUILD/obj/src/svc/svc_log.o" ||
+    "$BUILD/obj/src/svc/svc_log.o" "$BUILD/obj/src/svc/svc_json_span.o" ||
     { echo "fuzz.sh: library build failed" >&2; exit 2; }
 
 DEP_CFLAGS=$(pkg-config --cflags libcrypto ck rocksdb)
@@ -77,13 +77,16 @@ for t in $TARGETS; do
     extra_src=() extra_inc=() extra_libs=""
     if [[ $t == fuzz_scenario ]]; then
         extra_src=("$BUILD/obj/src/cli/scenario_read.o" "$BUILD/obj/src/cli/scenario_args.o"
-            "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/cli/redact_args.o" "$BUILD/obj/src/svc/svc_buf.o")
+            "$BUILD/obj/src/cli/scenario_path.o" "$BUILD/obj/src/cli/util.o"
+            "$BUILD/obj/src/cli/redact_args.o" "$BUILD/obj/src/svc/svc_buf.o"
+            "$BUILD/obj/src/svc/svc_json_span.o")
         extra_inc=(-Isrc/cli)
     fi
     [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core) # internal API: core/normalize.h
     [[ $t == fuzz_regex ]] && extra_inc=(-Isrc/kernel -Isrc/core) # internal: kernel/regex_nfa.h
     if [[ $t == fuzz_serve ]]; then # the sidecar's request handler, no sockets
-        extra_src=("$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "$BUILD/obj/src/svc/svc_buf.o")
+        extra_src=("$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "$BUILD/obj/src/svc/svc_buf.o"
+            "$BUILD/obj/src/svc/svc_json_span.o")
         extra_inc=(-Isrc/serve)
     elif [[ $t == fuzz_mcp ]]; then
         extra_src=("${MCP_OBJS[@]}" "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o"

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "../svc/svc_buf.h"
+#include "../svc/svc_json_span.h"
 #include "chio/chio.h"
 
 enum {
@@ -89,11 +90,13 @@ void cli_usage_hint(const char *cmd, const char *usage);
  * Error lines never quote a seed typed on the command line (cli/redact_args.c):
  * main() notes its argv with cli_note_args(); cli_message_out() writes @msg
  * (a heap string, taken: wiped and freed; NULL says out of memory) to @f
- * with every word of that argv for which cli_secret_hex() is not 0 replaced
- * wherever @msg quotes it; cli_message_printf() formats one first.
- * cli_secret_hex(): the number of hex digits of @s when it is made of them
- * only (after an optional "0x"), at least CLI_SECRET_HEX_MIN, else 0; the
- * digits' start in *@digits (optional).
+ * with every run of hex digits in it that is, or is a piece at least
+ * CLI_SECRET_HEX_MIN / 2 long of, a run of CLI_SECRET_HEX_MIN or more hex
+ * digits anywhere in a word of that argv replaced (the rest of the line
+ * kept); cli_message_printf() formats one first.
+ * cli_secret_hex(): the length of the first run of at least
+ * CLI_SECRET_HEX_MIN hex digits in @s (anywhere in it), else 0; the run's
+ * start in *@digits (optional).
  */
 #define CLI_SECRET_HEX_MIN 32
 void cli_note_args(int argc, char **argv);
@@ -117,7 +120,12 @@ int cli_trusted_keys(const char *cmd, cli_opt *opt, uint8_t **keys, size_t *n);
  * Split an input into JSON documents: the whole input when it is one JSON
  * value (an array counts as a list of documents), else one per non-empty
  * line. Calls @fn for each with its 1-based line number (0 for a whole
- * document). Returns the worst exit code @fn returned.
+ * document; an array's element: its 1-based index). Each document is
+ * handed over as the bytes written in the input, an array's elements
+ * included (never re-serialised: that would read -0 or 1.7e9 as the
+ * integer the library refuses them as). An empty array calls @fn for
+ * nothing (the caller says that nothing was verified). Returns the worst
+ * exit code @fn returned.
  */
 typedef int (*cli_doc_fn)(const char *text, size_t len, size_t line, void *ctx);
 int cli_for_each_document(const char *text, size_t len, cli_doc_fn fn, void *ctx);

@@ -9,12 +9,15 @@
  * error ("cannot open seed file 1f2e...: No such file or directory"),
  * which hands it to whatever keeps stderr: a terminal's scroll-back, a CI
  * log, the journal of a service unit. Every line cli_error() and an
- * unknown command print goes through cli_message_out(): each word of the
- * command line made of hex digits only, at least CLI_SECRET_HEX_MIN of
- * them after an optional "0x" (the value of a --name=value word likewise),
- * is replaced wherever the line quotes it. Public keys typed on the
- * command line are hex too and are left out the same way; the lines name
- * the option, so nothing is lost but the echo of what the user typed.
+ * unknown command print goes through cli_message_out(): each run of
+ * CLI_SECRET_HEX_MIN or more hex digits anywhere in a word of the command
+ * line (`--seed-file "$S "`, `"$S:"`, `--trusted-key="${S}z"`) is replaced
+ * wherever the line quotes it, and so is a piece of one at least half
+ * that long (a quote cut short); the rest of the line stays readable.
+ * Before review 45 only a word made of hex digits alone was hidden, so a
+ * trailing space, "\r" or ":" showed all 64 digits. Public keys typed on
+ * the command line are hex too and are left out the same way; the lines
+ * name the option, so nothing is lost but the echo of what the user typed.
  *
  * The formatted line is wiped before its memory is freed. Locking: none;
  * the noted argv is written once by main() before any thread starts and
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -46,74 +50,104 @@ static int is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-size_t cli_secret_hex(const char *s, const char **digits)
+/* The length of the run of hex digits at @s (0 when @s is not at one). */
+static size_t hex_run(const char *s)
 {
-    const char *p = s;
     size_t n = 0;
 
-    if (s == NULL)
-        return 0;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-        p += 2;
-    while (is_hex(p[n]))
+    while (is_hex(s[n]))
         n++;
-    if (p[n] != '\0' || n < CLI_SECRET_HEX_MIN)
-        return 0;
-    if (digits != NULL)
-        *digits = p;
     return n;
 }
 
-/* The hex digits of command-line word @a that must not be shown (the
- * value of a --name=value word), or NULL; their count in *@n. */
-static const char *secret_of_word(const char *a, size_t *n)
+size_t cli_secret_hex(const char *s, const char **digits)
 {
-    const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL, *digits = NULL;
+    size_t n;
 
-    *n = cli_secret_hex(eq ? eq + 1 : a, &digits);
-    return *n ? digits : NULL;
+    for (; s != NULL && *s != '\0'; s += n ? n : 1) {
+        n = hex_run(s);
+        if (n >= CLI_SECRET_HEX_MIN) {
+            if (digits != NULL)
+                *digits = s;
+            return n;
+        }
+    }
+    return 0;
 }
 
-/* Replace, in the heap string *@msg, every occurrence of the @n bytes at
- * @secret by HIDDEN; the old string is wiped. 0, or -1 out of memory (then
- * *@msg is wiped and freed, and NULL). */
-static int hide(char **msg, const char *secret, size_t n)
+/* 1 when the @nn hex digits at @needle are among the @hn at @hay, in
+ * either case (a message may print a value typed in upper case in lower). */
+static int holds_hex(const char *hay, size_t hn, const char *needle, size_t nn)
 {
-    size_t len = strlen(*msg), count = 0, hl = strlen(HIDDEN);
-    const char *p, *hit;
-    char *out, *w;
+    size_t i;
 
-    for (p = *msg; (hit = memmem(p, len - (size_t)(p - *msg), secret, n)) != NULL; p = hit + n)
-        count++;
-    if (count == 0)
-        return 0;
-    out = malloc(len - count * n + count * hl + 1);
-    if (out != NULL) {
-        for (p = *msg, w = out; (hit = memmem(p, len - (size_t)(p - *msg), secret, n)) != NULL;
-             p = hit + n) {
-            memcpy(w, p, (size_t)(hit - p));
-            w += hit - p;
-            memcpy(w, HIDDEN, hl);
-            w += hl;
+    for (i = 0; nn <= hn && i <= hn - nn; i++)
+        if (strncasecmp(hay + i, needle, nn) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the @n hex digits at @run are part of, or hold, a run of at least
+ * CLI_SECRET_HEX_MIN hex digits in a word of the noted command line. */
+static int from_a_secret(const char *run, size_t n)
+{
+    int i;
+
+    for (i = 1; i < noted_argc; i++) {
+        const char *w = noted_argv[i], *d;
+        size_t dn;
+        while ((dn = cli_secret_hex(w, &d)) != 0) {
+            if (holds_hex(d, dn, run, n) || holds_hex(run, n, d, dn))
+                return 1;
+            w = d + dn;
         }
-        strcpy(w, p);
     }
-    explicit_bzero(*msg, len);
-    free(*msg);
-    *msg = out;
-    return out ? 0 : -1;
+    return 0;
+}
+
+/* The run of hex digits at @p needs hiding: at least half of
+ * CLI_SECRET_HEX_MIN long (a quote cut short, as '%.80s' cuts one, still
+ * shows that much of a seed) and part of a command-line secret. */
+static int must_hide(const char *p, size_t n)
+{
+    return n >= CLI_SECRET_HEX_MIN / 2 && from_a_secret(p, n);
+}
+
+/* @msg with every run of hex digits must_hide() picks replaced by HIDDEN,
+ * the rest kept; @msg is wiped and freed. NULL out of memory. */
+static char *hide_runs(char *msg)
+{
+    size_t len = strlen(msg), hl = strlen(HIDDEN), n, cap = len + 1;
+    const char *p;
+    char *out;
+
+    for (p = msg; *p != '\0'; p += n ? n : 1)
+        if ((n = hex_run(p)) != 0 && must_hide(p, n))
+            cap += hl;
+    out = malloc(cap);
+    if (out != NULL) {
+        char *w = out;
+        for (p = msg; *p != '\0'; p += n ? n : 1) {
+            n = hex_run(p);
+            if (n != 0 && must_hide(p, n)) {
+                memcpy(w, HIDDEN, hl);
+                w += hl;
+            } else {
+                memcpy(w, p, n ? n : 1);
+                w += n ? n : 1;
+            }
+        }
+        *w = '\0';
+    }
+    explicit_bzero(msg, len);
+    free(msg);
+    return out;
 }
 
 void cli_message_out(FILE *f, char *msg)
 {
-    int i;
-
-    for (i = 1; msg != NULL && i < noted_argc; i++) {
-        size_t n;
-        const char *s = secret_of_word(noted_argv[i], &n);
-        if (s != NULL && hide(&msg, s, n) != 0)
-            break;
-    }
+    if (msg != NULL && noted_argc > 1)
+        msg = hide_runs(msg);
     fputs(msg != NULL ? msg : "(the message could not be shown: out of memory)\n", f);
     if (msg != NULL)
         explicit_bzero(msg, strlen(msg));

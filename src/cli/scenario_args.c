@@ -32,66 +32,25 @@
  * every byte offset, so the file's other errors read as before: arguments
  * with `0` and spaces, a token with `{}` or `""` (its own kind, so the
  * reader still sees a token there) and spaces. A text whose structure the
- * walk cannot follow is left alone: the parser's own error stands. Uses
- * the public JSON API only; no threads.
+ * walk cannot follow is left alone: the parser's own error stands.
+ *
+ * chio__scenario_keep_tokens() walks the same way over a file that parsed
+ * and keeps a copy of every token object in `steps[i].capabilities` as
+ * written: run_open() presents those bytes, so the kernel decides on the
+ * token the file holds (before review 45 it got the parsed object
+ * re-serialised, which turned "issued_at": -0 or "expires_at": 1.710001e9,
+ * refused as written, into integers and opened the session). The walk
+ * itself is svc/svc_json_span.c's. Uses the public JSON API only; no threads.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
+#include "cli.h"
 #include "scenario_internal.h"
 
-/* ---- a shallow walk over JSON text --------------------------------------------------------- */
-
-static size_t skip_ws(const char *t, size_t len, size_t i)
-{
-    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* @i is at an opening quote: the offset after the closing one, or @len. */
-static size_t skip_string(const char *t, size_t len, size_t i)
-{
-    for (i++; i < len; i++) {
-        if (t[i] == '\\')
-            i++;
-        else if (t[i] == '"')
-            return i + 1;
-    }
-    return len;
-}
-
-/* @i is at the first byte of a value: the offset after it, or @len when
- * the text ends first. Strings are skipped whole; brackets are counted,
- * not matched by kind (a mismatch is the parser's to report). */
-static size_t value_end(const char *t, size_t len, size_t i)
-{
-    size_t depth = 0;
-
-    if (i >= len)
-        return len;
-    if (t[i] == '"')
-        return skip_string(t, len, i);
-    if (t[i] != '{' && t[i] != '[') {
-        while (i < len && strchr(",]} \t\n\r", t[i]) == NULL)
-            i++;
-        return i;
-    }
-    while (i < len) {
-        if (t[i] == '"') {
-            i = skip_string(t, len, i);
-            continue;
-        }
-        if (t[i] == '{' || t[i] == '[')
-            depth++;
-        else if ((t[i] == '}' || t[i] == ']') && --depth == 0)
-            return i + 1;
-        i++;
-    }
-    return len;
-}
+/* ---- object members over the shallow walk (svc/svc_json_span.c) --------------------------- */
 
 /* One member of the object whose '{' or ',' is before @*i: its key's
  * bytes as written (between the quotes) and its value's span. 0, or -1
@@ -101,20 +60,20 @@ static int next_member(const char *t, size_t len, size_t *i, const char **key, s
 {
     size_t k, e;
 
-    k = skip_ws(t, len, *i);
+    k = svc_json_skip_ws(t, len, *i);
     if (k >= len || t[k] != '"')
         return -1;
-    e = skip_string(t, len, k);
+    e = svc_json_skip_string(t, len, k);
     if (e >= len || e - k < 2)
         return -1;
     *key = t + k + 1;
     *klen = e - k - 2;
-    e = skip_ws(t, len, e);
+    e = svc_json_skip_ws(t, len, e);
     if (e >= len || t[e] != ':')
         return -1;
-    *vstart = skip_ws(t, len, e + 1);
-    *vend = value_end(t, len, *vstart);
-    e = skip_ws(t, len, *vend);
+    *vstart = svc_json_skip_ws(t, len, e + 1);
+    *vend = svc_json_value_end(t, len, *vstart);
+    e = svc_json_skip_ws(t, len, *vend);
     if (e >= len || (t[e] != ',' && t[e] != '}'))
         return -1;
     *i = e + 1;
@@ -141,23 +100,33 @@ static int in_member(int code)
            code == CHIO_EJSON_NUMBER || code == CHIO_EJSON_CONTROL || code == CHIO_EJSON_NULKEY;
 }
 
-/* Keep the text of step @step's arguments (@cap == CHIO_LIFT_ARGS) or of
- * its token @cap, @t[@s..@e), and blank it in @work. */
-static int lift_one(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step,
-                    size_t cap)
+/* Append a copy of @t[@s..@e) to the list *@list of *@n entries as step
+ * @step's arguments or token @cap. 0, or -1 out of memory (list unchanged). */
+static int keep_text(lifted_args **list, size_t *n, const char *t, size_t s, size_t e, size_t step,
+                     size_t cap)
 {
-    lifted_args *grown = realloc(sc->lifted, (sc->nlifted + 1) * sizeof(*grown));
+    lifted_args *grown = realloc(*list, (*n + 1) * sizeof(*grown));
     char *copy = malloc(e - s + 1);
 
     if (grown != NULL)
-        sc->lifted = grown;
+        *list = grown;
     if (grown == NULL || copy == NULL) {
         free(copy);
         return -1;
     }
     memcpy(copy, t + s, e - s);
     copy[e - s] = '\0';
-    grown[sc->nlifted++] = (lifted_args){step, cap, copy, e - s};
+    grown[(*n)++] = (lifted_args){step, cap, copy, e - s};
+    return 0;
+}
+
+/* Keep the text of step @step's arguments (@cap == CHIO_LIFT_ARGS) or of
+ * its token @cap, @t[@s..@e), and blank it in @work. */
+static int lift_one(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step,
+                    size_t cap)
+{
+    if (keep_text(&sc->lifted, &sc->nlifted, t, s, e, step, cap) != 0)
+        return -1;
     memset(work + s, ' ', e - s);
     if (cap == CHIO_LIFT_ARGS) {
         work[s] = '0';
@@ -175,7 +144,7 @@ static size_t value_depth(const char *t, size_t s, size_t e)
 
     while (s < e) {
         if (t[s] == '"') {
-            s = skip_string(t, e, s);
+            s = svc_json_skip_string(t, e, s);
             continue;
         }
         if (t[s] == '{' || t[s] == '[')
@@ -212,33 +181,32 @@ static int try_value(scenario *sc, char *work, const char *t, size_t s, size_t e
     return in_member(err.code) ? lift_one(sc, work, t, s, e, step, cap) : 0;
 }
 
-/* The elements of step @step's capabilities array @t[@s..@e): each token
- * object or string that does not parse alone is lifted. An element the
- * walk cannot follow ends the walk (the parser reports it). */
+/* The elements of step @step's capabilities array @t[@s..@e). Lifting
+ * (@work not NULL): each token object or string that does not parse alone
+ * is lifted. Keeping (@work NULL): each token object's text is kept as
+ * written in sc->written. An element the walk cannot follow ends the walk
+ * (the parser reports it). */
 static int walk_caps(scenario *sc, char *work, const char *t, size_t s, size_t e, size_t step)
 {
-    size_t i, end, j = 0;
+    size_t i, vs, ve, j;
 
     if (s >= e || t[s] != '[')
         return 0;
-    i = skip_ws(t, e, s + 1);
-    while (i < e && t[i] != ']') {
-        end = value_end(t, e, i);
-        if (end >= e)
-            return 0;
-        if ((t[i] == '{' || t[i] == '"') && end - i >= 2 &&
-            try_value(sc, work, t, i, end, step, j, LEVELS_ABOVE_TOKEN) != 0)
+    i = s + 1;
+    for (j = 0; svc_json_next_element(t, e, &i, &vs, &ve) == 1; j++) {
+        if (work == NULL) {
+            if (t[vs] == '{' && keep_text(&sc->written, &sc->nwritten, t, vs, ve, step, j) != 0)
+                return -1;
+        } else if ((t[vs] == '{' || t[vs] == '"') && ve - vs >= 2 &&
+                   try_value(sc, work, t, vs, ve, step, j, LEVELS_ABOVE_TOKEN) != 0) {
             return -1;
-        j++;
-        i = skip_ws(t, e, end);
-        if (i >= e || t[i] != ',')
-            return 0;
-        i = skip_ws(t, e, i + 1);
+        }
     }
     return 0;
 }
 
-/* The members of one step object starting at @t[@i] ('{'). */
+/* The members of one step object starting at @t[@i] ('{'); arguments
+ * only when lifting (@work not NULL). */
 static int walk_step(scenario *sc, char *work, const char *t, size_t len, size_t i, size_t step)
 {
     const char *key;
@@ -247,14 +215,14 @@ static int walk_step(scenario *sc, char *work, const char *t, size_t len, size_t
 
     if (t[i] != '{')
         return 0;
-    i = skip_ws(t, len, i + 1);
+    i = svc_json_skip_ws(t, len, i + 1);
     if (i < len && t[i] == '}')
         return 0;
     while (!last) {
         last = next_member(t, len, &i, &key, &klen, &vs, &ve);
         if (last < 0)
             return 0; /* not shaped as expected: leave it to the parser */
-        if (key_is(key, klen, "arguments") &&
+        if (work != NULL && key_is(key, klen, "arguments") &&
             try_value(sc, work, t, vs, ve, step, CHIO_LIFT_ARGS, LEVELS_ABOVE_ARGS) != 0)
             return -1;
         if (key_is(key, klen, "capabilities") && walk_caps(sc, work, t, vs, ve, step) != 0)
@@ -268,50 +236,65 @@ static int walk_steps(scenario *sc, char *work, const char *t, size_t len, size_
 {
     size_t step = 0, end;
 
-    i = skip_ws(t, len, i + 1);
+    i = svc_json_skip_ws(t, len, i + 1);
     if (i < len && t[i] == ']')
         return 0;
     while (i < len) {
-        end = value_end(t, len, i);
+        end = svc_json_value_end(t, len, i);
         if (walk_step(sc, work, t, len, i, step++) != 0)
             return -1;
-        i = skip_ws(t, len, end);
+        i = svc_json_skip_ws(t, len, end);
         if (i >= len || t[i] != ',')
             return 0;
-        i = skip_ws(t, len, i + 1);
+        i = svc_json_skip_ws(t, len, i + 1);
+    }
+    return 0;
+}
+
+/* The steps array of the top-level object of @text, walked for lifting
+ * into @work or (@work NULL) keeping tokens as written. */
+static int walk_top(scenario *sc, char *work, const char *text, size_t len)
+{
+    const char *key;
+    size_t i, klen, vs, ve;
+    int last = 0;
+
+    i = svc_json_skip_ws(text, len, 0);
+    if (i >= len || text[i] != '{')
+        return 0;
+    i++;
+    while (!last) {
+        last = next_member(text, len, &i, &key, &klen, &vs, &ve);
+        if (last < 0)
+            break;
+        if (key_is(key, klen, "steps") && vs < len && text[vs] == '[' &&
+            walk_steps(sc, work, text, len, vs) != 0)
+            return -1;
     }
     return 0;
 }
 
 int chio__scenario_lift_args(scenario *sc, const char *text, size_t len, char **work_out)
 {
-    const char *key;
-    size_t i, klen, vs, ve;
     char *work;
-    int last = 0;
 
     *work_out = NULL;
     work = malloc(len ? len : 1);
     if (work == NULL)
         return -1;
     memcpy(work, text, len);
-    i = skip_ws(text, len, 0);
-    if (i < len && text[i] == '{') {
-        i++;
-        while (!last) {
-            last = next_member(text, len, &i, &key, &klen, &vs, &ve);
-            if (last < 0)
-                break;
-            if (key_is(key, klen, "steps") && vs < len && text[vs] == '[' &&
-                walk_steps(sc, work, text, len, vs) != 0) {
-                OPENSSL_cleanse(work, len);
-                free(work);
-                return -1;
-            }
-        }
+    if (walk_top(sc, work, text, len) != 0) {
+        OPENSSL_cleanse(work, len);
+        free(work);
+        return -1;
     }
     *work_out = work;
     return 0;
+}
+
+int chio__scenario_keep_tokens(scenario *sc, const char *text, size_t len)
+{
+    return walk_top(sc, NULL, text, len);
 }
 
 const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step, size_t cap)
@@ -321,5 +304,15 @@ const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step, size_t
     for (i = 0; i < sc->nlifted; i++)
         if (sc->lifted[i].step == step && sc->lifted[i].cap == cap)
             return &sc->lifted[i];
+    return NULL;
+}
+
+const lifted_args *chio__scenario_written(const scenario *sc, size_t step, size_t cap)
+{
+    size_t i;
+
+    for (i = 0; i < sc->nwritten; i++)
+        if (sc->written[i].step == step && sc->written[i].cap == cap)
+            return &sc->written[i];
     return NULL;
 }

@@ -3,8 +3,9 @@
  * cli/scenario_internal.h - the parsed chio.scenario.v1 model shared by the
  * scenario reader (scenario_read.c, which builds and frees it) and
  * `chio scenario run` (cmd_scenario.c, which runs it), with the arguments
- * lifted out by scenario_args.c. Private to those files; the model borrows its strings and step
- * objects from the parsed document it holds, so it lives exactly as long as that document.
+ * lifted out, and the tokens kept as written, by scenario_args.c. Private to those files; the model
+ * borrows its strings and step objects from the parsed document it holds, so it lives exactly as
+ * long as that document.
  */
 #ifndef CHIO_CLI_SCENARIO_INTERNAL_H
 #define CHIO_CLI_SCENARIO_INTERNAL_H
@@ -74,6 +75,8 @@ typedef struct scenario {
     size_t nsteps;
     lifted_args *lifted;
     size_t nlifted;
+    lifted_args *written; /* every token object's text as written */
+    size_t nwritten;
 } scenario;
 
 /* Parse and check @text whole into a zeroed @sc: 0, or -1 with
@@ -88,9 +91,27 @@ int chio__scenario_read(reader *rd, scenario *sc, const char *text, size_t len);
  * wipes and frees it; it may hold the seed). 0, or -1 when out of memory. */
 int chio__scenario_lift_args(scenario *sc, const char *text, size_t len, char **work_out);
 
+/* scenario_path.c: the path of the place at byte @off of @text where the
+ * parser stopped ("steps[1].session" for a duplicate key starting there,
+ * or "steps[1].arguments.a" for a lone surrogate in that string), at most
+ * @steps steps of it, in @out (@cap bytes): the text before it is JSON as
+ * far as it goes. Keys are shown as written. */
+void chio__scenario_error_path(const char *text, size_t len, size_t off, size_t steps, char *out,
+                               size_t cap);
+
 /* The lifted arguments (@cap == CHIO_LIFT_ARGS) or token @cap of step
  * @step, or NULL. */
 const lifted_args *chio__scenario_lifted(const scenario *sc, size_t step, size_t cap);
+
+/* Keep the text of every token object in the steps' capabilities arrays
+ * of @text (which parsed, possibly after lifting) as written, in
+ * sc->written: an open_session presents a token's own bytes to the kernel,
+ * never the parsed object re-serialised (that read "issued_at": -0 or
+ * 1.710001e9, refused as written, as an integer; review 45). 0, or -1
+ * when out of memory. chio__scenario_written(): token @cap of step @step
+ * as written, or NULL. */
+int chio__scenario_keep_tokens(scenario *sc, const char *text, size_t len);
+const lifted_args *chio__scenario_written(const scenario *sc, size_t step, size_t cap);
 
 /* Free what chio__scenario_read() built; @sc may be zeroed or half-built. */
 void chio__scenario_free(scenario *sc);

@@ -194,86 +194,6 @@ static int known_keys(reader *rd, const chio_json *obj, const char *base, const 
     return 0;
 }
 
-/* ---- the path of a duplicate key ---------------------------------------------------------- */
-
-/* One open object or array while scanning: the array's index, or where
- * the object's current key is in the text. */
-typedef struct frame {
-    char type; /* '{' or '[' */
-    int want_key;
-    size_t idx, kstart, klen;
-} frame;
-
-/* Append @fr's step to @out: ".key" (or "key" at the top), or "[i]". */
-static void path_step(char *out, size_t cap, const char *text, const frame *fr)
-{
-    size_t used = strlen(out);
-
-    if (used + 1 >= cap)
-        return;
-    if (fr->type == '[')
-        snprintf(out + used, cap - used, "[%zu]", fr->idx);
-    else
-        snprintf(out + used, cap - used, "%s%.*s", used ? "." : "",
-                 (int)(fr->klen < 120 ? fr->klen : 120), text + fr->kstart);
-}
-
-/* Track the structure at one byte (not inside a string) of a valid JSON
- * text; returns the new depth. Frames past @max are counted, not kept. */
-static size_t scan_byte(char c, frame *st, size_t depth, size_t max)
-{
-    frame *top = depth > 0 && depth <= max ? &st[depth - 1] : NULL;
-
-    if (c == '{' || c == '[') {
-        if (depth < max)
-            st[depth] = (frame){c, c == '{', 0, 0, 0};
-        return depth + 1;
-    }
-    if ((c == '}' || c == ']') && depth > 0)
-        return depth - 1;
-    if (c == ',' && top != NULL && top->type == '[')
-        top->idx++;
-    else if (c == ',' && top != NULL)
-        top->want_key = 1;
-    else if (c == ':' && top != NULL)
-        top->want_key = 0;
-    return depth;
-}
-
-/* The path of the place at byte @off of @text where the parser stopped
- * ("steps[1].session" for a duplicate key starting there, or
- * "steps[1].arguments.a" for a lone surrogate in that string), at most
- * @steps steps of it: the text before it is JSON as far as it goes. Keys
- * are shown as written. */
-static void path_at(const char *text, size_t len, size_t off, size_t steps, char *out, size_t cap)
-{
-    frame st[CHIO_JSON_MAX_DEPTH + 1];
-    size_t max = sizeof(st) / sizeof(st[0]), depth = 0, i = 0, j, start;
-    frame *top;
-
-    out[0] = '\0';
-    while (i < len) {
-        top = depth > 0 && depth <= max ? &st[depth - 1] : NULL;
-        if (text[i] != '"') {
-            if (i >= off)
-                break;
-            depth = scan_byte(text[i++], st, depth, max);
-            continue;
-        }
-        start = ++i; /* a string: find its closing quote */
-        while (i < len && text[i] != '"')
-            i += text[i] == '\\' ? 2 : 1;
-        if (top != NULL && top->type == '{' && top->want_key) {
-            top->kstart = start;
-            top->klen = (i < len ? i : len) - start;
-        }
-        if (off < ++i) /* the place is in this string */
-            break;
-    }
-    for (j = 0; j < depth && j < max && j < steps; j++)
-        path_step(out, cap, text, &st[j]);
-}
-
 /* Parse errors that sit in one member's key or value (too deep: the
  * value the parser stopped in). */
 static int in_one_member(int code)
@@ -296,15 +216,22 @@ static int in_one_member(int code)
 static int parse_error(reader *rd, const char *text, size_t len, const chio_error *err)
 {
     if (err->offset != CHIO_NO_OFFSET && in_one_member(err->code))
-        path_at(text, len, err->offset,
-                err->code == CHIO_EJSON_DEPTH ? DEPTH_PATH_STEPS : CHIO_JSON_MAX_DEPTH + 1,
-                rd->path, sizeof(rd->path));
+        chio__scenario_error_path(text, len, err->offset,
+                                  err->code == CHIO_EJSON_DEPTH ? DEPTH_PATH_STEPS
+                                                                : CHIO_JSON_MAX_DEPTH + 1,
+                                  rd->path, sizeof(rd->path));
     if (err->code == CHIO_EJSON_DUPKEY && rd->path[0] != '\0')
         return bad(rd, "duplicate member (it appears twice; %.200s)", err->message);
     if (rd->path[0] != '\0')
         return bad(rd, "not JSON: %.300s", err->message);
     snprintf(rd->msg, sizeof(rd->msg), "(file): not JSON: %.300s", err->message);
     return -1;
+}
+
+/* The tokens' text as written (scenario_args.c), for run_open(). */
+static int keep_tokens(reader *rd, scenario *sc, const char *text, size_t len)
+{
+    return chio__scenario_keep_tokens(sc, text, len) != 0 ? bad(rd, "out of memory") : 0;
 }
 
 /* Parse the file into sc->doc. A call's arguments the parser refuses for
@@ -321,7 +248,7 @@ static int parse_doc(reader *rd, scenario *sc, const char *text, size_t len)
 
     chio_error_init(&err);
     if (chio_json_parse(text, len, &sc->doc, &err) == 0)
-        return 0;
+        return keep_tokens(rd, sc, text, len);
     if (!in_one_member(err.code))
         return parse_error(rd, text, len, &err);
     if (chio__scenario_lift_args(sc, text, len, &work) != 0)
@@ -331,7 +258,7 @@ static int parse_doc(reader *rd, scenario *sc, const char *text, size_t len)
     else if (chio_json_parse(work, len, &sc->doc, &err) != 0)
         rc = parse_error(rd, work, len, &err);
     else
-        rc = 0;
+        rc = keep_tokens(rd, sc, text, len);
     /* The copy may hold the signing seed, like the file's text. */
     OPENSSL_cleanse(work, len);
     free(work);
@@ -366,6 +293,9 @@ void chio__scenario_free(scenario *sc)
     for (i = 0; i < sc->nlifted; i++)
         free(sc->lifted[i].text);
     free(sc->lifted);
+    for (i = 0; i < sc->nwritten; i++)
+        free(sc->written[i].text);
+    free(sc->written);
     chio_json_doc_free(sc->doc);
 }
 
@@ -525,6 +455,26 @@ static int stream_sizes(reader *rd, const server_spec *s, const char *base)
     return 0;
 }
 
+/* chunks, chunk_bytes and delay_ms shape a stream only: on a server of
+ * another @behavior they would be accepted and ignored (before review 45),
+ * so a file that meant a stream would run as something else unnoticed. */
+static int stream_only(reader *rd, const chio_json *o, const char *base, const char *behavior)
+{
+    static const char *const members[] = {"chunks", "chunk_bytes", "delay_ms", NULL};
+    size_t i;
+
+    if (strcmp(behavior, "stream") == 0)
+        return 0;
+    for (i = 0; members[i] != NULL; i++) {
+        if (present(o, members[i]) != NULL) {
+            at_key(rd, base, members[i]);
+            return bad(rd, "only a \"stream\" server takes it (this one's behavior is \"%.60s\")",
+                       behavior);
+        }
+    }
+    return 0;
+}
+
 static int read_servers(reader *rd, scenario *sc, const chio_json *arr)
 {
     static const char *const known[] = {"server_id",   "tools",    "behavior", "chunks",
@@ -567,9 +517,56 @@ static int read_servers(reader *rd, scenario *sc, const chio_json *arr)
                        beh);
         }
         s->behavior = (enum behavior)j;
-        if (stream_sizes(rd, s, base) != 0 ||
+        if (stream_only(rd, o, base, beh) != 0 || stream_sizes(rd, s, base) != 0 ||
             (s->behavior == B_STREAM && stream_cost(rd, s, base, &sc->cfg) != 0))
             return -1;
+    }
+    return 0;
+}
+
+/* The members of guard @i that its type takes, and a name no guard before
+ * it has (the kernel refuses a duplicate too, but only after the lists are
+ * checked). A member of the other type would be accepted and ignored
+ * (before review 45 it was: a secret_leak guard given "prefixes" guarded
+ * nothing the file's author meant). */
+static int guard_members(reader *rd, const scenario *sc, size_t i, const chio_json *o,
+                         const char *base)
+{
+    const guard_spec *g = &sc->guards[i];
+    const char *other = g->secret ? "prefixes" : "patterns";
+    size_t j;
+
+    for (j = 0; j < i; j++) {
+        if (strcmp(sc->guards[j].name, g->name) == 0) {
+            at_key(rd, base, "name");
+            return bad(rd, "duplicate name (guards[%zu] has it; names are unique)", j);
+        }
+    }
+    if (present(o, other) != NULL) {
+        at_key(rd, base, other);
+        return bad(rd, "a %s guard does not take it (%s takes %s)",
+                   g->secret ? "secret_leak" : "forbidden_path",
+                   g->secret ? "forbidden_path" : "secret_leak", other);
+    }
+    return 0;
+}
+
+/* A guard with no prefix or pattern denies nothing: refused, so that a
+ * guard the file names is one that guards something. Checked after every
+ * guard's name and members. */
+static int guard_lists(reader *rd, const scenario *sc)
+{
+    size_t i;
+
+    for (i = 0; i < sc->nguards; i++) {
+        const guard_spec *g = &sc->guards[i];
+        char base[64];
+        if (g->n != 0)
+            continue;
+        snprintf(base, sizeof(base), "guards[%zu]", i);
+        at_key(rd, base, g->secret ? "patterns" : "prefixes");
+        return bad(rd, "a %s guard needs at least one %s (with none it denies nothing)",
+                   g->secret ? "secret_leak" : "forbidden_path", g->secret ? "pattern" : "prefix");
     }
     return 0;
 }
@@ -598,19 +595,17 @@ static int read_guards(reader *rd, scenario *sc, const chio_json *arr)
             known_keys(rd, o, base, known) != 0 || req_name(rd, o, base, "name", &g->name) != 0 ||
             req_str(rd, o, base, "type", &type) != 0)
             return -1;
-        if (strcmp(type, "forbidden_path") == 0) {
-            if (opt_strv(rd, o, base, "prefixes", &g->list, &g->n) != 0)
-                return -1;
-        } else if (strcmp(type, "secret_leak") == 0) {
+        if (strcmp(type, "secret_leak") == 0) {
             g->secret = 1;
-            if (opt_strv(rd, o, base, "patterns", &g->list, &g->n) != 0)
-                return -1;
-        } else {
+        } else if (strcmp(type, "forbidden_path") != 0) {
             at_key(rd, base, "type");
             return bad(rd, "unknown guard type '%.60s' (forbidden_path, secret_leak)", type);
         }
+        if (guard_members(rd, sc, i, o, base) != 0 ||
+            opt_strv(rd, o, base, g->secret ? "patterns" : "prefixes", &g->list, &g->n) != 0)
+            return -1;
     }
-    return 0;
+    return guard_lists(rd, sc);
 }
 
 /* The members each op takes (rows in enum op order); every step may have "at". */

@@ -163,6 +163,15 @@ int cli_verify_run(const cli_verify_ctx *ctx, const char *path)
 
     run.reported = &reported;
     rc = cli_run_documents(v->cmd, path, cli_verify_document, &run);
+    /* An empty array holds no document: nothing was verified, so exit 0
+     * ("every verification passed") would say more than was checked. */
+    if (rc == CLI_OK && reported == 0) {
+        chio_error err;
+        chio_error_init(&err);
+        snprintf(err.message, sizeof(err.message),
+                 "no %s in the input (an empty array): nothing was verified", v->noun);
+        return cli_bad_document(v->cmd, CHIO_EFORMAT, &err, 0);
+    }
     /* After the reports, and only when there are some: an unreadable input
      * ends with its own message, not with this note. */
     if (ctx->ntrusted == 0 && reported > 0)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "../svc/svc_json_span.h"
 #include "serve_internal.h"
 
 #define CT_JSON "application/json"
@@ -264,17 +265,70 @@ static char *b64url_decode(const char *in, size_t *outlen)
     return out;
 }
 
+/* ---- a member's text as written ---------------------------------------------------------- */
+
+/* 1 when the JSON string text @t[@s..@e) (quotes included) reads as @want
+ * (escapes decoded, as the parser read the key). */
+static int key_reads_as(const char *t, size_t s, size_t e, const char *want)
+{
+    chio_json_doc *doc;
+    const char *k;
+    size_t klen;
+    int same;
+
+    if (chio_json_parse(t + s, e - s, &doc, NULL) != 0)
+        return 0;
+    k = chio_json_string(chio_json_root(doc), &klen);
+    same = k != NULL && klen == strlen(want) && memcmp(k, want, klen) == 0;
+    chio_json_doc_free(doc);
+    return same;
+}
+
+/* The value of member @key of the object that is the whole of @body (which
+ * parsed: its keys are unique) as written: its first byte, its length in
+ * *@len; NULL when the walk does not find it. */
+static const char *member_as_written(const char *body, size_t len, const char *key, size_t *vlen)
+{
+    size_t i = svc_json_skip_ws(body, len, 0), ks, ke, vs, ve;
+
+    if (i >= len || body[i] != '{')
+        return NULL;
+    for (i = svc_json_skip_ws(body, len, i + 1); i < len && body[i] == '"';
+         i = svc_json_skip_ws(body, len, ve + 1)) {
+        ks = i;
+        ke = svc_json_skip_string(body, len, ks);
+        i = svc_json_skip_ws(body, len, ke);
+        if (i >= len || body[i] != ':')
+            return NULL;
+        vs = svc_json_skip_ws(body, len, i + 1);
+        ve = svc_json_value_end(body, len, vs);
+        if (ve <= vs)
+            return NULL;
+        if (key_reads_as(body, ks, ke, key)) {
+            *vlen = ve - vs;
+            return body + vs;
+        }
+        ve = svc_json_skip_ws(body, len, ve);
+        if (ve >= len || body[ve] != ',')
+            return NULL;
+    }
+    return NULL;
+}
+
 /* ---- evaluate -------------------------------------------------------------------------------- */
 
 /* The token of an evaluate request as JSON text (malloc'd), from the body's
- * "capability" object, the X-Chio-Capability header or a minted id. NULL
+ * "capability" object (its bytes as written in the body), the
+ * X-Chio-Capability header or a minted id. NULL
  * with the 400 in @out, or NULL with *unknown set for an id the sidecar
  * does not know (the kernel then denies it with a receipt). */
 static char *evaluate_token(chio_serve *s, const chio_serve_request *rq, const chio_json *root,
                             const char *capid, size_t *len, int *unknown, chio_serve_reply *out)
 {
     const chio_json *cap = chio_json_get(root, "capability");
+    const char *src;
     char *text = NULL;
+    size_t slen = 0;
 
     /* One token per call: with both, which one the receipt names would be
      * the sidecar's guess, and the header's token would be ignored. */
@@ -289,10 +343,20 @@ static char *evaluate_token(chio_serve *s, const chio_serve_request *rq, const c
             chio_serve_error_reply(out, 400, "invalid_request", "capability must be an object");
             return NULL;
         }
-        if (chio_json_write_canonical(cap, &text, len) != 0) {
-            chio_serve_error_reply(out, 500, "internal_error", "out of memory");
+        /* The token's own bytes: re-serialised, "issued_at": -0 or
+         * 1.710001e9 (refused as written, as the header's token is) read
+         * as an integer and the token was allowed (review 45). */
+        src = member_as_written(rq->body, rq->body_len, "capability", &slen);
+        text = src != NULL ? malloc(slen + 1) : NULL;
+        if (text == NULL) {
+            chio_serve_error_reply(out, 500, "internal_error",
+                                   src != NULL ? "out of memory"
+                                               : "the capability's text was not found in the body");
             return NULL;
         }
+        memcpy(text, src, slen);
+        text[slen] = '\0';
+        *len = slen;
         return text;
     }
     if (capid == NULL) {
