@@ -263,12 +263,62 @@ int chio_mcp_gateway_wait_idle_ms(chio_mcp_gateway *g, int ms)
     return idle;
 }
 
+/* The lifetime of a gateway's capability. The token never leaves the
+ * process (the kernel issues it to itself), and it must outlive every
+ * budget charged under its id: the kernel drops a budget once the latest
+ * token charged against it has expired, so a shorter lifetime would start
+ * a grant's max_invocations afresh some days after its last call (at the
+ * next start, or at a sweep while serving). 100 years of 365.25 days. */
+#define MCP_CAP_TTL_SECS (36525ull * 86400ull)
+
+/*
+ * The id of the capability a gateway issues: "chio-mcp-" and the SHA-256
+ * (hex) of the kernel's public key, the policy's server_id and its scope
+ * (tool, resource and prompt grants as canonical JSON, see build_scope in
+ * policy.c), each ended by a NUL. The kernel keys invocation budgets by
+ * capability id (and grant index) and keeps them across restarts in the
+ * receipt store, so every session of a hub, every start of the gateway on
+ * the same store, key and grants, and every gateway run with the same
+ * grants shares one budget per grant: max_invocations counts calls of the
+ * policy, not of a session (review 45). Two tokens of one id differ only
+ * in issued_at and expires_at; the kernel shares a budget between such
+ * tokens (a renewal, budget.c) and never sees both in one session.
+ */
+static int stable_cap_id(const chio_mcp_policy *p, chio_kernel *k, char *out, size_t cap)
+{
+    const char *key = chio_kernel_public_hex(k);
+    svc_buf b = {0};
+    char hex[65];
+    int rc;
+
+    if (key == NULL)
+        return CHIO_EINVAL;
+    svc_buf_puts(&b, "chio.mcp-capability-id.v1");
+    svc_buf_add(&b, "", 1);
+    svc_buf_puts(&b, key);
+    svc_buf_add(&b, "", 1);
+    svc_buf_puts(&b, p->server_id);
+    svc_buf_add(&b, "", 1);
+    svc_buf_add(&b, p->scope_json, p->scope_len);
+    if (b.oom) {
+        free(b.p);
+        return CHIO_ENOMEM;
+    }
+    rc = chio_sha256_hex(b.p, b.len, hex);
+    free(b.p);
+    if (rc != 0)
+        return rc;
+    snprintf(out, cap, "chio-mcp-%s", hex);
+    return 0;
+}
+
 int chio_mcp_gateway_open(chio_mcp_hub *hub, chio_mcp_send_fn to_client, chio_mcp_send_fn to_server,
                           void *io_user, chio_mcp_gateway **out)
 {
     const chio_mcp_policy *p = hub->pol;
     chio_mcp_gateway *g;
     chio_error err;
+    char id[80];
     int rc;
 
     *out = NULL;
@@ -282,15 +332,33 @@ int chio_mcp_gateway_open(chio_mcp_hub *hub, chio_mcp_send_fn to_client, chio_mc
     g->to_server = to_server;
     g->io = io_user;
     chio_error_init(&err);
-    /* The session's own capability: the policy's scope, issued by the
-     * kernel's own key to the kernel's key as agent (30 days). Bad grants
-     * fail here. */
-    rc = chio_kernel_issue_capability(g->k, NULL, chio_kernel_public_hex(g->k), p->scope_json,
-                                      p->scope_len, 0, 30 * 86400, &g->cap, &err);
+    /* The session's own token: the policy's scope, issued by the kernel's
+     * own key to the kernel's key as agent, under the policy's stable id
+     * (its budgets are the policy's, see stable_cap_id). Bad grants fail
+     * here. */
+    rc = stable_cap_id(p, g->k, id, sizeof(id));
+    if (rc == 0)
+        rc = chio_kernel_issue_capability(g->k, id, chio_kernel_public_hex(g->k), p->scope_json,
+                                          p->scope_len, 0, MCP_CAP_TTL_SECS, &g->cap, &err);
+    else
+        snprintf(err.message, sizeof(err.message), "%s", chio_strerror(rc));
     if (rc != 0) {
         fprintf(stderr, "chio mcp: the policy's grants are not a valid scope: %s\n", err.message);
         free(g);
         return rc;
+    }
+    /* A field of the token the kernel would not enforce makes it deny
+     * every call under it (unsupported_grant): refused here, at start. The
+     * token rules refuse unknown fields when issuing; this holds the
+     * issued token to the kernel's reading too. */
+    if (chio_capability_unknown_field(g->cap) != NULL) {
+        fprintf(stderr,
+                "chio mcp: the policy's grants hold a field the kernel does not enforce "
+                "(\"%.60s\")\n",
+                chio_capability_unknown_field(g->cap));
+        chio_capability_free(g->cap);
+        free(g);
+        return CHIO_EFORMAT;
     }
     g->cap_id = strdup(chio_capability_id(g->cap));
     if (g->cap_id == NULL) {
@@ -343,6 +411,7 @@ void chio_mcp_gateway_free(chio_mcp_gateway *g)
         free(r->id);
         free(r);
     }
+    chio__mcp_subs_free(g);
     chio_capability_free(g->cap);
     free(g->cap_id);
     pthread_cond_destroy(&g->cv);

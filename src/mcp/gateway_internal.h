@@ -116,7 +116,21 @@ struct chio_mcp_gateway {
     char session[CHIO_SESSION_ID_LEN + 1];
     chio_capability *cap;
     char *cap_id;
+    struct chio__mcp_sub *subs; /* messages.c: subscriptions the kernel decided; under mu */
+    size_t nsubs;
 };
+
+/* URIs (as uri.c reads them) the client subscribed to with the kernel's
+ * allowance, under a policy with guards: a notifications/resources/updated
+ * reaches the client only for one of them (messages.c). */
+typedef struct chio__mcp_sub {
+    struct chio__mcp_sub *next;
+    char *uri;
+} chio__mcp_sub;
+
+/* Subscriptions noted per session, at most; past it a subscription gets
+ * -32603 with a deny receipt (limit_reached). */
+#define CHIO__MCP_MAX_SUBSCRIPTIONS 1024
 
 /* gateway.c */
 /* Send @b whole to the client or the server; -1 if it could not be sent. */
@@ -186,7 +200,28 @@ int chio__mcp_prompt_get(void *user, const char *name, const char *args, size_t 
 int chio__mcp_nested_fn(void *user, chio_nested_kind kind, const char *session_id, const char *req,
                         size_t req_len, chio_output *reply);
 
+/* messages.c: a client request passed on with the gateway's id; @list:
+ * the list its answer is cut to (CHIO__MCP_LIST_*); @params: raw JSON
+ * that replaces the request's params, or NULL. Takes @client_id. */
+void chio__mcp_pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                            char *client_id, int list, const char *params);
+
+/* checked.c */
+/* completion/complete, resources/subscribe, resources/unsubscribe from
+ * the client: passed (chio__mcp_pass_request) or refused with a receipt.
+ * Takes @client_id. */
+void chio__mcp_checked_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                               char *client_id);
+/* 1 when the server's notification @root (@method) may reach the client. */
+int chio__mcp_note_passes(chio_mcp_gateway *g, const chio_json *root, const char *method);
+/* Free @g's subscriptions (chio_mcp_gateway_free()). */
+void chio__mcp_subs_free(chio_mcp_gateway *g);
+
 /* route.c */
+/* 0 once @g's kernel session is open (set up on the first call that needs
+ * it), -1 with *msg (caller frees) when it cannot be, -2 with *msg when
+ * the client's initialize was not answered yet. */
+int chio__mcp_ensure_ready(chio_mcp_gateway *g, char **msg);
 /* The gateway of the kernel session @sid (in hub->live), or NULL. */
 chio_mcp_gateway *chio__mcp_hub_find(chio_mcp_hub *h, const char *sid);
 /* Take @g (with its kernel session open) out of hub->live. */

@@ -116,12 +116,18 @@ typedef struct sse_ctx {
     stream *st;
     struct MHD_Connection *c; /* NULL: not an initialize */
     body *b;
+    struct MHD_Connection *conn; /* the response's connection */
 } sse_ctx;
+
+static int conn_gone(void *conn)
+{
+    return client_gone(conn);
+}
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     sse_ctx *x = cls;
-    long n = chio__mcp_stream_read(x->st, buf, max);
+    long n = chio__mcp_stream_read_until(x->st, buf, max, conn_gone, x->conn);
 
     (void)pos;
     /* Read to its end after the answer, and the client still there: the
@@ -151,6 +157,7 @@ static enum MHD_Result sse_reply(struct MHD_Connection *c, stream *st, const cha
 
     if (x != NULL) {
         x->st = st;
+        x->conn = c;
         x->c = b != NULL ? c : NULL;
         x->b = b;
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, x, sse_done);
@@ -438,16 +445,22 @@ static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, body *b)
     if (s == NULL)
         goto out;
     svc_conn_guard_request(c, 1); /* a live session: trusted */
-    if (method != NULL && strcmp(method, "notifications/cancelled") == 0) {
-        char *rid = chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
-        if (rid != NULL)
-            chio__mcp_stream_cancel(s, rid);
-        free(rid);
-    }
     if (method != NULL && id != NULL) {
         ret = post_request(c, s, b, root, id, init);
     } else {
-        chio_mcp_gateway_client_line(s->g, b->p, b->len);
+        /* A notifications/cancelled ends the POST of the request it names
+         * only once the gateway cancelled that request (no answer comes);
+         * one naming nothing in flight, the client's initialize or a
+         * request sent as a request (with an id: -32601) leaves it be
+         * (its answer still comes). */
+        if (chio__mcp_client_line_cancels(s->g, b->p, b->len) && method != NULL &&
+            strcmp(method, "notifications/cancelled") == 0) {
+            char *rid =
+                chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
+            if (rid != NULL)
+                chio__mcp_stream_cancel(s, rid);
+            free(rid);
+        }
         chio__mcp_sess_release(s);
         ret = reply(c, MHD_HTTP_ACCEPTED, NULL, "", NULL);
     }

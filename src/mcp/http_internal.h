@@ -152,6 +152,9 @@ void chio__mcp_stream_cancel(hsess *s, const char *req_id);
 int chio__mcp_stream_wait_answer(stream *st, int ms, char **answer);
 /* Copy up to @max bytes of the stream's text; blocks; -1 at its end. */
 long chio__mcp_stream_read(stream *st, char *buf, size_t max);
+/* The same, and -1 too once @gone(@arg) (asked each second while nothing
+ * comes) says the client left. */
+long chio__mcp_stream_read_until(stream *st, char *buf, size_t max, int (*gone)(void *), void *arg);
 /* 1 when chio__mcp_stream_read() ended @st after its answer (all of its
  * text handed out), 0 when it was closed. */
 int chio__mcp_stream_drained(stream *st);

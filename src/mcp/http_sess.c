@@ -559,10 +559,18 @@ int chio__mcp_stream_wait_answer(stream *st, int ms, char **answer)
 
 long chio__mcp_stream_read(stream *st, char *buf, size_t max)
 {
+    return chio__mcp_stream_read_until(st, buf, max, NULL, NULL);
+}
+
+long chio__mcp_stream_read_until(stream *st, char *buf, size_t max, int (*gone)(void *), void *arg)
+{
     static const char ping[] = ": keepalive\n\n";
     pthread_mutex_t *mu = &st->h->mu;
+    struct timespec keepalive;
     long n = -1;
 
+    clock_gettime(CLOCK_REALTIME, &keepalive);
+    keepalive.tv_sec += CHIO__MCP_KEEPALIVE_SECS;
     pthread_mutex_lock(mu);
     for (;;) {
         struct timespec ts;
@@ -587,10 +595,23 @@ long chio__mcp_stream_read(stream *st, char *buf, size_t max)
             st->drained = 1;
             break;
         }
+        /* A second at a time: a client that closed its socket is seen
+         * within one (a keepalive write may succeed on a closed socket,
+         * and a GET stream it left blocked a new one until then). */
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += CHIO__MCP_KEEPALIVE_SECS;
-        if (pthread_cond_timedwait(&st->cv, mu, &ts) == ETIMEDOUT && st->head == NULL &&
-            !st->finished && !st->closed && max >= sizeof(ping) - 1) {
+        ts.tv_sec += 1;
+        if (ts.tv_sec > keepalive.tv_sec ||
+            (ts.tv_sec == keepalive.tv_sec && ts.tv_nsec > keepalive.tv_nsec))
+            ts = keepalive;
+        if (pthread_cond_timedwait(&st->cv, mu, &ts) != ETIMEDOUT || st->head != NULL ||
+            st->finished || st->closed)
+            continue;
+        if (gone != NULL && gone(arg))
+            break;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if ((ts.tv_sec > keepalive.tv_sec ||
+             (ts.tv_sec == keepalive.tv_sec && ts.tv_nsec >= keepalive.tv_nsec)) &&
+            max >= sizeof(ping) - 1) {
             memcpy(buf, ping, sizeof(ping) - 1);
             n = (long)(sizeof(ping) - 1);
             break;
@@ -664,6 +685,18 @@ static void *teardown_main(void *arg)
     return NULL;
 }
 
+/* Does the gateway still work on a request of @s let in (a call whose
+ * POST's client left, say)? Under h->mu. */
+static int working(hsess *s)
+{
+    hreq *r;
+
+    for (r = s->inflight; r != NULL; r = r->next)
+        if (chio__mcp_request_in_flight(s->g, r->id))
+            return 1;
+    return 0;
+}
+
 static void *janitor_main(void *arg)
 {
     httpd *h = arg;
@@ -686,6 +719,11 @@ static void *janitor_main(void *arg)
             continue;
         }
         for (s = h->sessions; s != NULL; s = s->next) {
+            /* A request whose POST's client left is still the session's
+             * work until it ends (mcp.md): the idle time counts from then. */
+            if (s->ready && s->ending == END_NONE && s->busy == 0 && s->streams == NULL &&
+                working(s))
+                s->last_used = now;
             if (s->ready && s->ending == END_NONE && s->busy == 0 && s->streams == NULL &&
                 now - s->last_used >= (uint64_t)h->idle_secs * 1000u) {
                 fprintf(stderr, "chio mcp serve-http: session %s idle for %us; ending it\n", s->id,

@@ -108,6 +108,9 @@ typedef int (*chio_mcp_send_fn)(void *user, const char *line, size_t len);
  * wrapped server, on @hub's kernel. It issues the session's own capability
  * (the policy's scope, signed by the kernel's key) at once: bad grants
  * fail here (CHIO_EFORMAT and the chio_kernel_issue_capability() codes).
+ * Its id is the policy's (derived from the kernel's key, server_id and the
+ * grants), the same for every session and every start, so a grant's
+ * max_invocations is one budget for all of them (docs/mcp.md).
  * On the first mediated call after the client's initialize was answered,
  * the hub registers the wrapped server (listing this gateway's server's
  * tools) unless another session did already, and the gateway opens its

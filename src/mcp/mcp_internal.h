@@ -132,6 +132,10 @@ int chio__mcp_write_line(int fd, const char *line, size_t len);
  * of memory. */
 char *chio__mcp_uri_normal(const char *uri);
 
+/* messages.c: chio_mcp_gateway_client_line(); 1 when @line was a
+ * notifications/cancelled (a notification) that cancelled a request the
+ * gateway worked on: no answer to it follows. */
+int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t len);
 /* messages.c: why @root is not a JSON-RPC 2.0 message MCP accepts (an
  * object, "jsonrpc" "2.0", a string method, a string or number id, one of
  * the two), or NULL. */
@@ -166,7 +170,9 @@ int chio__mcp_client_notification_passes(const char *method);
  * elicitation are the kernel's, every other one is refused). */
 int chio__mcp_server_request_passes(const char *method);
 /* NULL when a CHIO__MCP_CHECKED request names what the policy grants
- * (completion/complete: params.ref a granted prompt or resource;
+ * (completion/complete: params.ref a granted prompt or resource, and a
+ * params.argument with a string name and value, the name one of a
+ * template's variables;
  * resources/subscribe and unsubscribe: params.uri a granted resource),
  * else why not (a static string). */
 const char *chio__mcp_check_request(const chio_mcp_policy *p, const char *method,
@@ -177,9 +183,25 @@ const char *chio__mcp_check_request(const chio_mcp_policy *p, const char *method
 int chio__mcp_grants_prompt(const chio_mcp_policy *p, const char *name);
 int chio__mcp_grants_resource(const chio_mcp_policy *p, const char *uri);
 int chio__mcp_grants_template(const chio_mcp_policy *p, const char *tmpl);
-/* @params with its "uri" (a string: checked by chio__mcp_check_request())
- * as uri.c reads it, as raw JSON (malloc'd); NULL when out of memory. */
+/* The params a subscription is sent with: {"uri":U}, @params' "uri" (a
+ * string: checked by chio__mcp_check_request()) as uri.c reads it, and
+ * no other member; raw JSON (malloc'd), NULL when out of memory. */
 char *chio__mcp_normal_uri_params(const chio_json *params);
+/* The params a completion/complete (checked by chio__mcp_check_request())
+ * is sent with, raw JSON (malloc'd; NULL when out of memory): "ref" (its
+ * type, and name or uri), "argument" (name, value) and
+ * "context":{"arguments"} with its string members (for a resource
+ * template, those it names), nothing else. */
+char *chio__mcp_completion_params(const chio_json *params);
+/* What the kernel decides for such a completion, malloc'd (NULL when out
+ * of memory): for a ref/resource, the template expanded with the
+ * argument's and the context's values (as written: "../" stays a path)
+ * and read as uri.c reads it; for a ref/prompt, the prompt's arguments
+ * (a JSON object: the context's string arguments, then the argument). */
+char *chio__mcp_completion_uri(const chio_json *params);
+char *chio__mcp_completion_prompt_args(const chio_json *params);
+/* 1 when the policy configures a guard (forbidden_path, secret_leak). */
+int chio__mcp_policy_has_guards(const chio_mcp_policy *p);
 /* 0 for a server notification the client must not see: a
  * notifications/resources/updated whose URI no grant matches. */
 int chio__mcp_server_note_passes(const chio_mcp_policy *p, const chio_json *root,

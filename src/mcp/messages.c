@@ -4,9 +4,10 @@
  * messages from the client and from the wrapped server and decides for
  * each one: pass it on (ids of client requests rewritten to the gateway's
  * own "chio-N" so that the gateway's requests never collide with the
- * client's), filter it (the lists), refuse it (a method not on methods.c's
- * allowlists, a completion or subscription the grants do not cover), or
- * mediate it through the kernel
+ * client's), filter it (the lists; under guards, resource updates to the
+ * URIs the client subscribed to, checked.c), refuse it (a method not on
+ * methods.c's allowlists; a completion or subscription checked.c does not
+ * pass), or mediate it through the kernel
  * (tools/call, resources/read, prompts/get, each on a worker thread that
  * route.c starts; the wrapped server is the kernel's tool server, resource
  * and prompt provider, so an allowed call is dispatched by the kernel and
@@ -102,11 +103,8 @@ static void build_answer(svc_buf *b, const char *idraw, const chio_json *root)
     svc_buf_printf(b, ",\"id\":%s}", idraw);
 }
 
-/* A client request passed on with the gateway's id; @list: the list its
- * answer is cut to (CHIO__MCP_LIST_*); @params: raw JSON that replaces
- * the request's params, or NULL. */
-static void pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
-                         char *client_id, int list, const char *params)
+void chio__mcp_pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                            char *client_id, int list, const char *params)
 {
     svc_buf b = {0};
     char idraw[48];
@@ -172,33 +170,11 @@ static int passed_params(const chio_json *root, const char *method, int list, sv
     return 1;
 }
 
-/* completion/complete, resources/subscribe, resources/unsubscribe: passed
- * only for what the policy grants (a subscription with the URI as uri.c
- * reads it, as a read would be sent); else -32602, never sent. */
-static void checked_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
-                            char *client_id)
-{
-    const chio_json *params = chio_json_get(root, "params");
-    const char *why = chio__mcp_check_request(g->pol, method, params);
-    char *np = NULL;
-
-    if (why != NULL) {
-        char *data = chio__mcp_refusal_receipt(g, params, method, why, client_id, -32602);
-        chio__mcp_client_error(g, client_id, -32602, why, data);
-        free(data);
-        free(client_id);
-    } else if (strncmp(method, "resources/", 10) == 0 &&
-               (np = chio__mcp_normal_uri_params(params)) == NULL) {
-        chio__mcp_client_error(g, client_id, -32603, "chio: out of memory", NULL);
-        free(client_id);
-    } else {
-        pass_request(g, root, method, client_id, CHIO__MCP_LIST_NONE, np);
-    }
-    free(np);
-}
-
-static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const char *line,
-                             size_t len)
+/* The client's notifications/cancelled: 1 when it cancelled a request
+ * the gateway worked on (a mediated call, or a passed request it stops
+ * waiting for), 0 when it named none (or the client's initialize). */
+static int client_cancelled(chio_mcp_gateway *g, const chio_json *root, const char *line,
+                            size_t len)
 {
     const chio_json *params = chio_json_get(root, "params");
     char *rid = chio__mcp_dup_value(chio_json_get(params, "requestId"));
@@ -206,11 +182,12 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
     char idraw[48] = "";
     worker *w;
     pending *p = NULL;
+    int hit = 0;
 
     (void)line;
     (void)len;
     if (rid == NULL)
-        return;
+        return 0;
     pthread_mutex_lock(&g->mu);
     /* Every call under that id: over HTTP a request may reuse the id of
      * one that has sent its answer and not yet ended (its worker still
@@ -219,6 +196,7 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
      * a client that reuses an id in flight has both cancelled. */
     for (w = g->workers; w != NULL; w = w->next)
         if (strcmp(w->client_id, rid) == 0) {
+            hit = 1;
             __atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST); /* read by the kernel */
             pthread_cond_broadcast(&g->cv);
         }
@@ -247,12 +225,13 @@ static void client_cancelled(chio_mcp_gateway *g, const chio_json *root, const c
     chio__mcp_pending_free(p);
     free(rid);
     if (idraw[0] == '\0')
-        return;
+        return hit;
     chio__mcp_obj_set(&pb, params, "requestId", idraw);
     build_request(&b, NULL, "notifications/cancelled", NULL, pb.oom || pb.p == NULL ? "{}" : pb.p);
     chio__mcp_send_server(g, &b);
     free(b.p);
     free(pb.p);
+    return 1;
 }
 
 /* The answer of a peer to the gateway's request @p (found under g->mu).
@@ -348,20 +327,26 @@ static int valid_envelope(chio_mcp_gateway *g, const chio_json *root)
 
 void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t len)
 {
+    (void)chio__mcp_client_line_cancels(g, line, len);
+}
+
+int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t len)
+{
     chio_json_doc *doc = NULL;
     const chio_json *root, *idv;
     const char *method;
     pending *p;
+    int cancelled = 0;
 
     if (line == NULL) { /* a line the reader dropped: too long to read */
         chio__mcp_client_error(g, NULL, -32700, "parse error: line too long", NULL);
-        return;
+        return 0;
     }
     if (len == 0)
-        return;
+        return 0;
     if (chio_json_parse(line, len, &doc, NULL) != 0) {
         chio__mcp_client_error(g, NULL, -32700, "parse error", NULL);
-        return;
+        return 0;
     }
     root = chio_json_root(doc);
     method = chio_json_string(chio_json_get(root, "method"), NULL);
@@ -382,18 +367,18 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
                 chio__mcp_client_error(g, cid, -32603, "chio: out of memory", NULL);
                 free(cid);
             } else {
-                pass_request(g, root, method, cid, list, narrowed ? pb.p : NULL);
+                chio__mcp_pass_request(g, root, method, cid, list, narrowed ? pb.p : NULL);
             }
             free(pb.p);
         } else if (how == CHIO__MCP_CHECKED)
-            checked_request(g, root, method, cid);
+            chio__mcp_checked_request(g, root, method, cid);
         else {
             chio__mcp_refuse_request(g, root, method, cid);
             free(cid);
         }
     } else if (method != NULL) {
         if (strcmp(method, "notifications/cancelled") == 0) {
-            client_cancelled(g, root, line, len);
+            cancelled = client_cancelled(g, root, line, len);
         } else if (!chio__mcp_client_notification_passes(method)) {
             chio__mcp_refuse_notification(g, root, method);
         } else {
@@ -439,6 +424,7 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
         }
     }
     chio_json_doc_free(doc);
+    return cancelled;
 }
 
 /* ---- lines from the server ------------------------------------------------------ */
@@ -550,8 +536,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
             chio__mcp_server_nested(g, root, method);
         else
             fprintf(stderr, "chio mcp: dropped a %s from the server without an id\n", method);
-    } else if (method != NULL && idv == NULL &&
-               !chio__mcp_server_note_passes(g->pol, root, method)) {
+    } else if (method != NULL && idv == NULL && !chio__mcp_note_passes(g, root, method)) {
         ; /* dropped */
     } else if (method != NULL && idv == NULL && strcmp(method, "notifications/cancelled") == 0 &&
                !chio__mcp_server_cancelled(g, root)) {

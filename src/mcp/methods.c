@@ -6,7 +6,10 @@
  * is one it cannot decide on), the grant checks of the requests passed
  * only for a granted prompt or resource (completion/complete,
  * resources/subscribe, resources/unsubscribe; a subscription is sent with
- * its URI as uri.c reads it), and the filtering of the server's answers to
+ * its URI as uri.c reads it and nothing else, a completion with its ref,
+ * argument and context arguments only), what the kernel decides on for
+ * them under guards (a completion's template expanded, its prompt's
+ * arguments; messages.c asks the kernel), and the filtering of the server's answers to
  * tools/list, resources/list, resources/templates/list and prompts/list,
  * and of its notifications/resources/updated, down to what the policy
  * grants. Grants are read as the
@@ -159,28 +162,106 @@ int chio__mcp_grants_template(const chio_mcp_policy *p, const char *tmpl)
     return hit;
 }
 
+/* A string member @key of @obj with no NUL in it (checked as a C string,
+ * sent whole), or NULL. */
+static const char *whole_string(const chio_json *obj, const char *key, size_t *len)
+{
+    size_t n = 0;
+    const char *s = chio_json_string(chio_json_get(obj, key), &n);
+
+    if (s == NULL || strlen(s) != n)
+        return NULL;
+    if (len != NULL)
+        *len = n;
+    return s;
+}
+
+/*
+ * @tmpl (an RFC 6570 URI template) with each expression replaced by the
+ * values the completion @params give its variables, joined by ",": the
+ * argument's value for the argument's name, a string of
+ * context.arguments for another, nothing for the rest. Values are put in
+ * as written, not percent-encoded: what the guards and the grant check
+ * read is the widest reading of the expansion ("../etc" stays a path).
+ * With @want, *@found is set when some expression names the variable
+ * @want.
+ */
+static void expand(const char *tmpl, const chio_json *params, svc_buf *out, const char *want,
+                   int *found)
+{
+    const chio_json *arg = chio_json_get(params, "argument");
+    const chio_json *ctx = chio_json_get(chio_json_get(params, "context"), "arguments");
+    const char *aname = whole_string(arg, "name", NULL), *p = tmpl, *open, *close, *s;
+
+    while ((open = strchr(p, '{')) != NULL && (close = strchr(open, '}')) != NULL) {
+        int first = 1;
+        svc_buf_add(out, p, (size_t)(open - p));
+        s = open + 1;
+        if (s < close && strchr("+#./;?&=,!@|", *s) != NULL)
+            s++;
+        while (s < close) {
+            size_t n = strcspn(s, ",}"), nlen = strcspn(s, ":*,}"), vlen = 0;
+            const char *v = NULL;
+            char *name = strndup(s, nlen);
+            if (name == NULL) {
+                out->oom = 1;
+                return;
+            }
+            if (want != NULL && strcmp(name, want) == 0)
+                *found = 1;
+            if (aname != NULL && strcmp(name, aname) == 0)
+                v = whole_string(arg, "value", &vlen);
+            else
+                v = whole_string(ctx, name, &vlen);
+            free(name);
+            if (!first)
+                svc_buf_puts(out, ",");
+            first = 0;
+            if (v != NULL)
+                svc_buf_add(out, v, vlen);
+            s += n;
+            if (*s == ',')
+                s++;
+        }
+        p = close + 1;
+    }
+    svc_buf_puts(out, p);
+}
+
 const char *chio__mcp_check_request(const chio_mcp_policy *p, const char *method,
                                     const chio_json *params)
 {
     if (strcmp(method, "completion/complete") == 0) {
         const chio_json *ref = chio_json_get(params, "ref");
+        const chio_json *arg = chio_json_get(params, "argument");
         const char *type = chio_json_string(chio_json_get(ref, "type"), NULL);
-        size_t nlen = 0, ulen = 0;
-        const char *name = chio_json_string(chio_json_get(ref, "name"), &nlen);
-        const char *uri = chio_json_string(chio_json_get(ref, "uri"), &ulen);
-        /* Checked as a C string, sent whole: no NUL in what is checked. */
-        if (name != NULL && strlen(name) != nlen)
-            name = NULL;
-        if (uri != NULL && strlen(uri) != ulen)
-            uri = NULL;
+        const char *name = whole_string(ref, "name", NULL);
+        const char *uri = whole_string(ref, "uri", NULL);
+        const char *aname = whole_string(arg, "name", NULL);
+        int granted = 0, found = 0;
+
         if (type != NULL && strcmp(type, "ref/prompt") == 0 && name != NULL &&
             chio__mcp_grants_prompt(p, name))
-            return NULL;
+            granted = 1;
         if (type != NULL && strcmp(type, "ref/resource") == 0 && uri != NULL &&
             chio__mcp_grants_template(p, uri))
-            return NULL;
-        return "chio: completion/complete: params.ref names no prompt or resource the policy "
-               "grants";
+            granted = 2;
+        if (!granted)
+            return "chio: completion/complete: params.ref names no prompt or resource the "
+                   "policy grants";
+        /* What the server gets is what the guards read (messages.c):
+         * a string name and value, no NUL in either. */
+        if (aname == NULL || whole_string(arg, "value", NULL) == NULL)
+            return "chio: completion/complete: params.argument needs a string name and value";
+        if (granted == 2) {
+            svc_buf tb = {0};
+            expand(uri, params, &tb, aname, &found);
+            free(tb.p);
+            if (!found)
+                return "chio: completion/complete: params.argument.name names no variable of "
+                       "the template params.ref.uri";
+        }
+        return NULL;
     }
     {
         const char *uri = chio_json_string(chio_json_get(params, "uri"), NULL);
@@ -195,21 +276,139 @@ const char *chio__mcp_check_request(const chio_mcp_policy *p, const char *method
 
 char *chio__mcp_normal_uri_params(const chio_json *params)
 {
-    char *norm = chio__mcp_uri_normal(chio_json_string(chio_json_get(params, "uri"), NULL));
-    svc_buf ub = {0}, pb = {0};
+    char *norm = chio__mcp_uri_normal(chio_json_get(params, "uri") != NULL
+                                          ? chio_json_string(chio_json_get(params, "uri"), NULL)
+                                          : "");
+    svc_buf pb = {0};
 
     if (norm == NULL)
         return NULL;
-    svc_buf_json_cstr(&ub, norm);
-    if (!ub.oom)
-        chio__mcp_obj_set(&pb, params, "uri", ub.p);
+    /* {"uri":U} alone: the one member subscribe and unsubscribe take. */
+    svc_buf_puts(&pb, "{\"uri\":");
+    svc_buf_json_cstr(&pb, norm);
+    svc_buf_puts(&pb, "}");
     free(norm);
-    free(ub.p);
-    if (ub.oom || pb.oom) {
+    if (pb.oom) {
         free(pb.p);
         return NULL;
     }
     return pb.p;
+}
+
+/* "name":"value" members of context.arguments that are strings (no NUL in
+ * key or value), @skip left out, and with @only (a template) those it
+ * names; each preceded by a comma but the first when *@n is 0. */
+static void context_members(svc_buf *b, const chio_json *params, const char *skip, const char *only,
+                            size_t *n)
+{
+    const chio_json *ctx = chio_json_get(chio_json_get(params, "context"), "arguments");
+    size_t i;
+
+    for (i = 0; i < chio_json_size(ctx) && chio_json_typeof(ctx) == CHIO_JSON_OBJECT; i++) {
+        size_t klen = 0, vlen = 0;
+        const char *k = chio_json_key_at(ctx, i, &klen);
+        const char *v = chio_json_string(chio_json_at(ctx, i), &vlen);
+        int found = 0;
+        if (k == NULL || v == NULL || strlen(k) != klen || strlen(v) != vlen ||
+            (skip != NULL && strcmp(k, skip) == 0))
+            continue;
+        if (only != NULL) {
+            svc_buf tb = {0};
+            expand(only, params, &tb, k, &found);
+            free(tb.p);
+            if (!found)
+                continue;
+        }
+        if ((*n)++ > 0)
+            svc_buf_puts(b, ",");
+        svc_buf_json_string(b, k, klen);
+        svc_buf_puts(b, ":");
+        svc_buf_json_string(b, v, vlen);
+    }
+}
+
+char *chio__mcp_completion_params(const chio_json *params)
+{
+    const chio_json *ref = chio_json_get(params, "ref");
+    const chio_json *arg = chio_json_get(params, "argument");
+    const char *type = chio_json_string(chio_json_get(ref, "type"), NULL);
+    const char *uri = whole_string(ref, "uri", NULL);
+    const char *aname = whole_string(arg, "name", NULL);
+    int is_resource = type != NULL && strcmp(type, "ref/resource") == 0;
+    svc_buf b = {0};
+    size_t n = 0;
+
+    if (aname == NULL || (is_resource ? uri == NULL : whole_string(ref, "name", NULL) == NULL))
+        return NULL; /* checked by chio__mcp_check_request() */
+    svc_buf_puts(&b, "{\"argument\":{\"name\":");
+    svc_buf_json_cstr(&b, aname);
+    svc_buf_puts(&b, ",\"value\":");
+    svc_buf_json_cstr(&b, whole_string(arg, "value", NULL));
+    svc_buf_puts(&b, "},\"context\":{\"arguments\":{");
+    context_members(&b, params, aname, is_resource ? uri : NULL, &n);
+    svc_buf_puts(&b, "}},\"ref\":{");
+    if (is_resource) {
+        svc_buf_puts(&b, "\"type\":\"ref/resource\",\"uri\":");
+        svc_buf_json_cstr(&b, uri);
+    } else {
+        svc_buf_puts(&b, "\"name\":");
+        svc_buf_json_cstr(&b, whole_string(ref, "name", NULL));
+        svc_buf_puts(&b, ",\"type\":\"ref/prompt\"");
+    }
+    svc_buf_puts(&b, "}}");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+char *chio__mcp_completion_uri(const chio_json *params)
+{
+    const char *uri = whole_string(chio_json_get(params, "ref"), "uri", NULL);
+    svc_buf b = {0};
+    char *norm;
+
+    if (uri == NULL)
+        return NULL;
+    expand(uri, params, &b, NULL, NULL);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    norm = chio__mcp_uri_normal(b.p != NULL ? b.p : "");
+    free(b.p);
+    return norm;
+}
+
+char *chio__mcp_completion_prompt_args(const chio_json *params)
+{
+    const chio_json *arg = chio_json_get(params, "argument");
+    const char *aname = whole_string(arg, "name", NULL);
+    const char *value = whole_string(arg, "value", NULL);
+    svc_buf b = {0};
+    size_t n = 0;
+
+    if (aname == NULL || value == NULL)
+        return NULL;
+    svc_buf_puts(&b, "{");
+    context_members(&b, params, aname, NULL, &n);
+    if (n > 0)
+        svc_buf_puts(&b, ",");
+    svc_buf_json_cstr(&b, aname);
+    svc_buf_puts(&b, ":");
+    svc_buf_json_cstr(&b, value);
+    svc_buf_puts(&b, "}");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+int chio__mcp_policy_has_guards(const chio_mcp_policy *p)
+{
+    return p->forbidden_path || p->secret_leak;
 }
 
 int chio__mcp_server_note_passes(const chio_mcp_policy *p, const chio_json *root,

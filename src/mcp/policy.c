@@ -193,13 +193,32 @@ static const struct {
     {"max_length", 'N'},  {"max_args_size", 'N'}, {"custom", 'P'},
 };
 
+/* Is @s (a JSON string of @len bytes, or NULL) free of NUL characters? The
+ * kernel reads a constraint's strings with their length (model/scope.c,
+ * read_constraint): "max_length\u0000x" is no max_length there, and a custom
+ * pair with a NUL in it is no pair, so a C-string comparison here would
+ * let through a grant the kernel cannot enforce. */
+static int no_nul(const char *s, size_t len)
+{
+    return s != NULL && memchr(s, 0, len) == NULL;
+}
+
+/* A tool grant's optional members: present as null, the token rules drop
+ * them when the gateway issues its capability (so "constraints": null
+ * would be issued as no constraints at all), while the kernel reads such a
+ * member in a token as unusable. Neither reading is what the policy says:
+ * refused at start. */
+static const char *const grant_optional[] = {
+    "constraints", "max_invocations", "max_cost_per_invocation", "max_total_cost", "dpop_required"};
+
 /*
  * The tool grants' parts the token rules accept but the kernel does not
  * enforce (it would deny every call under them, unsupported_grant): an
- * unknown constraint type or a value of the wrong type, dpop_required, cost
- * caps. docs/mcp.md promises such a grant is refused at start; the rest of
- * a grant (fields, operations) is checked by the token rules when the
- * gateway issues its capability.
+ * unknown constraint type or a value of the wrong type (a type or a string
+ * holding a NUL included), dpop_required, cost caps; and an optional
+ * member given as null. docs/mcp.md promises such a grant is refused at
+ * start; the rest of a grant (fields, operations) is checked by the token
+ * rules when the gateway issues its capability.
  */
 static int check_tool_grants(const chio_json *grants, chio_error *err)
 {
@@ -212,6 +231,14 @@ static int check_tool_grants(const chio_json *grants, chio_error *err)
 
         if (chio_json_typeof(g) != CHIO_JSON_OBJECT)
             continue; /* the token rules say what is wrong with it */
+        for (j = 0; j < sizeof(grant_optional) / sizeof(grant_optional[0]); j++) {
+            const chio_json *m = chio_json_get(g, grant_optional[j]);
+            if (m != NULL && chio_json_typeof(m) == CHIO_JSON_NULL)
+                return fail(err,
+                            "grants[%zu].%s is null: leave an optional member out instead "
+                            "(chio cannot read a grant holding a null there)",
+                            i, grant_optional[j]);
+        }
         if (chio_json_get_bool(chio_json_get(g, "dpop_required"), &dpop) == 0 && dpop)
             return fail(err,
                         "grants[%zu].dpop_required: the kernel has no proof-of-possession "
@@ -226,41 +253,45 @@ static int check_tool_grants(const chio_json *grants, chio_error *err)
                         i);
         for (j = 0; j < chio_json_size(cons); j++) {
             const chio_json *c = chio_json_at(cons, j), *v = chio_json_get(c, "value");
-            const char *type = chio_json_string(chio_json_get(c, "type"), NULL), *str;
+            size_t tlen = 0, len = 0, klen = 0, vlen = 0;
+            const char *type = chio_json_string(chio_json_get(c, "type"), &tlen), *str;
+            const char *key, *val;
             uint64_t n;
-            size_t len;
             int ok;
 
             if (chio_json_typeof(c) != CHIO_JSON_OBJECT || type == NULL)
                 continue; /* the token rules refuse it */
             for (t = 0; t < sizeof(constraint_types) / sizeof(constraint_types[0]); t++)
-                if (strcmp(type, constraint_types[t].name) == 0)
+                if (strlen(constraint_types[t].name) == tlen &&
+                    memcmp(type, constraint_types[t].name, tlen) == 0)
                     break;
             if (t == sizeof(constraint_types) / sizeof(constraint_types[0]))
                 return fail(err,
                             "grants[%zu].constraints[%zu].type: unknown constraint type "
-                            "\"%.60s\" (the kernel enforces path_prefix, domain_exact, "
+                            "\"%.60s%s\" (the kernel enforces path_prefix, domain_exact, "
                             "domain_glob, regex_match, max_length, max_args_size, custom)",
-                            i, j, type);
+                            i, j, type, no_nul(type, tlen) ? "" : "\\u0000...");
             str = chio_json_string(v, &len);
             switch (constraint_types[t].kind) {
             case 'N':
                 ok = chio_json_get_uint64(v, &n) == 0;
                 break;
             case 'P':
+                key = chio_json_string(chio_json_at(v, 0), &klen);
+                val = chio_json_string(chio_json_at(v, 1), &vlen);
                 ok = chio_json_typeof(v) == CHIO_JSON_ARRAY && chio_json_size(v) == 2 &&
-                     chio_json_string(chio_json_at(v, 0), NULL) != NULL &&
-                     chio_json_string(chio_json_at(v, 1), NULL) != NULL;
+                     no_nul(key, klen) && no_nul(val, vlen);
                 break;
             default:
-                ok = str != NULL && strlen(str) == len;
+                ok = no_nul(str, len);
             }
             if (!ok)
                 return fail(err, "grants[%zu].constraints[%zu].value: a %s constraint needs %s", i,
                             j, type,
-                            constraint_types[t].kind == 'N'   ? "a non-negative integer"
-                            : constraint_types[t].kind == 'P' ? "a pair of strings [key, value]"
-                                                              : "a string without NUL characters");
+                            constraint_types[t].kind == 'N' ? "a non-negative integer"
+                            : constraint_types[t].kind == 'P'
+                                ? "a pair of strings [key, value] without NUL characters"
+                                : "a string without NUL characters");
             if (constraint_types[t].kind == 'R') {
                 char where[64];
 

@@ -6,7 +6,9 @@
  * through the kernel, and the session set-up done on a gateway's first
  * mediated call: the first session lists its server's tools and registers
  * the server with the kernel; every session opens its own kernel session
- * with its own capability. Locking: gateway.c.
+ * with its own token, all under the policy's one capability id (so one
+ * invocation budget per grant: gateway.c, stable_cap_id). Locking:
+ * gateway.c.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -166,8 +168,9 @@ static int prepare(chio_mcp_gateway *g, char **msg)
 
 /* 0 once the kernel session is open (set it up on the first call), or -1
  * with *msg (caller frees); -2 with *msg when the client's initialize was
- * not answered yet (a refusal the client caused). */
-static int ensure_ready(chio_mcp_gateway *g, char **msg)
+ * not answered yet (a refusal the client caused). Also messages.c's (a
+ * subscription the kernel decides). */
+int chio__mcp_ensure_ready(chio_mcp_gateway *g, char **msg)
 {
     int rc;
 
@@ -401,7 +404,7 @@ static void *worker_main(void *arg)
         root = chio_json_root(doc);
         params = chio_json_get(root, "params");
         w->meta = chio_json_get(params, "_meta");
-        rc = ensure_ready(g, &msg);
+        rc = chio__mcp_ensure_ready(g, &msg);
         if (rc == -2)
             refuse_early(g, w, params, chio_json_string(chio_json_get(root, "method"), NULL), msg);
         else if (rc != 0)

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mcp/checked.c - the client requests the gateway decides itself rather
+ * than mediates (completion/complete, resources/subscribe and
+ * resources/unsubscribe): passed only for what the policy's grants cover
+ * (methods.c) and, under a policy with guards, what the kernel allows as
+ * the read or prompt get each stands for; and the subscriptions a session
+ * holds, which decide the server's resource updates the client may see.
+ * Split from messages.c (review 45), which reads the messages and calls
+ * in here. Locking: gateway.c (the subscriptions are under g->mu).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway_internal.h"
+
+/* ---- subscriptions under guards ------------------------------------------------ */
+
+/* Is @uri (as uri.c reads it) one the client subscribed to? Under g->mu. */
+static chio__mcp_sub **sub_find(chio_mcp_gateway *g, const char *uri)
+{
+    chio__mcp_sub **pp;
+
+    for (pp = &g->subs; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->uri, uri) == 0)
+            return pp;
+    return NULL;
+}
+
+/* Note (@add) or forget the subscription to @uri; -1 when too many are
+ * noted (or no memory: the subscription is refused, never passed
+ * unnoted, which would drop its updates unexplained). */
+static int sub_note(chio_mcp_gateway *g, const char *uri, int add)
+{
+    chio__mcp_sub **pp, *s;
+    int rc = 0;
+
+    pthread_mutex_lock(&g->mu);
+    pp = sub_find(g, uri);
+    if (!add && pp != NULL) {
+        s = *pp;
+        *pp = s->next;
+        g->nsubs--;
+        free(s->uri);
+        free(s);
+    } else if (add && pp == NULL) {
+        if (g->nsubs >= CHIO__MCP_MAX_SUBSCRIPTIONS || (s = calloc(1, sizeof(*s))) == NULL) {
+            rc = -1;
+        } else if ((s->uri = strdup(uri)) == NULL) {
+            free(s);
+            rc = -1;
+        } else {
+            s->next = g->subs;
+            g->subs = s;
+            g->nsubs++;
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+
+void chio__mcp_subs_free(chio_mcp_gateway *g)
+{
+    while (g->subs != NULL) {
+        chio__mcp_sub *s = g->subs;
+        g->subs = s->next;
+        free(s->uri);
+        free(s);
+    }
+    g->nsubs = 0;
+}
+
+/* A server notification the client may see: a notifications/resources/
+ * updated only for a URI a grant matches (methods.c) and, under a policy
+ * with guards, one the client subscribed to with the kernel's allowance
+ * (the gateway cannot run the guards on the server's notifications
+ * without a receipt for each). */
+int chio__mcp_note_passes(chio_mcp_gateway *g, const chio_json *root, const char *method)
+{
+    const char *uri;
+    char *norm;
+    int hit;
+
+    if (!chio__mcp_server_note_passes(g->pol, root, method))
+        return 0;
+    if (strcmp(method, "notifications/resources/updated") != 0 ||
+        !chio__mcp_policy_has_guards(g->pol))
+        return 1;
+    uri = chio_json_string(chio_json_get(chio_json_get(root, "params"), "uri"), NULL);
+    if (uri == NULL || (norm = chio__mcp_uri_normal(uri)) == NULL)
+        return 0;
+    pthread_mutex_lock(&g->mu);
+    hit = sub_find(g, norm) != NULL;
+    pthread_mutex_unlock(&g->mu);
+    free(norm);
+    return hit;
+}
+
+/* ---- checked requests ----------------------------------------------------------- */
+
+/* {"chio":{"code","receipt_id","verdict"}} of the kernel's decision @r. */
+static void decision_data(svc_buf *b, const chio_response *r)
+{
+    svc_buf_puts(b, "{\"chio\":{\"code\":");
+    svc_buf_json_cstr(b, chio_code_name(r->code));
+    svc_buf_puts(b, ",\"receipt_id\":");
+    svc_buf_json_cstr(b, r->receipt ? chio_receipt_id(r->receipt) : "");
+    svc_buf_puts(b, ",\"verdict\":");
+    svc_buf_json_cstr(b, chio_verdict_name(r->verdict));
+    svc_buf_puts(b, "}}");
+}
+
+/*
+ * Under a policy with guards, the kernel decides a checked request the
+ * grants let through as what it would reveal: a subscription as a read of
+ * its URI, a completion of a resource template as a read of the template
+ * expanded with the argument's and the context's values, one of a prompt
+ * as a get of the prompt with those arguments: the pipeline a read or get
+ * runs (the token, the grants, the guards) with the request cancelled
+ * before it starts, so the provider is never asked and nothing reaches the
+ * server. Passing every check, the kernel's receipt is `cancelled` (that
+ * is the pass); a deny is answered -32001 with the kernel's receipt, as a
+ * denied read is. Returns 1 to pass; 0 when the client was answered.
+ */
+static int kernel_decides(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                          const char *client_id)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    const chio_json *ref = chio_json_get(params, "ref");
+    const char *type = chio_json_string(chio_json_get(ref, "type"), NULL);
+    int prompt = strcmp(method, "completion/complete") == 0 && type != NULL &&
+                 strcmp(type, "ref/prompt") == 0;
+    int cancel = 1, rc, pass = 0;
+    char *msg = NULL, *what = NULL, m[512];
+    chio_call_options o;
+    chio_response r;
+    chio_error err;
+    svc_buf data = {0};
+
+    rc = chio__mcp_ensure_ready(g, &msg);
+    if (rc != 0) {
+        const char *why = msg != NULL ? msg : "chio: the gateway could not set up its session";
+        char *rd =
+            rc == -2 ? chio__mcp_refusal_receipt(g, params, method, why, client_id, -32603) : NULL;
+        chio__mcp_client_error(g, client_id, -32603, why, rd);
+        free(rd);
+        free(msg);
+        return 0;
+    }
+    if (prompt)
+        what = chio__mcp_completion_prompt_args(params);
+    else if (strcmp(method, "completion/complete") == 0)
+        what = chio__mcp_completion_uri(params);
+    else
+        what = chio__mcp_uri_normal(chio_json_string(chio_json_get(params, "uri"), NULL));
+    if (what == NULL) {
+        chio__mcp_client_error(g, client_id, -32603, "chio: out of memory", NULL);
+        return 0;
+    }
+    memset(&o, 0, sizeof(o));
+    o.cancel = &cancel; /* decided, never dispatched */
+    chio_response_init(&r);
+    chio_error_init(&err);
+    if (prompt)
+        rc = chio_kernel_get_prompt_ex(g->k, g->session, NULL, g->cap_id,
+                                       chio_json_string(chio_json_get(ref, "name"), NULL), what,
+                                       strlen(what), &o, &r, &err);
+    else
+        rc = chio_kernel_read_resource_ex(g->k, g->session, NULL, g->cap_id, what, &o, &r, &err);
+    if (rc == 0 && r.verdict == CHIO_VERDICT_CANCELLED) {
+        pass = 1;
+    } else if (rc == 0) {
+        snprintf(m, sizeof(m), "chio: %s denied (%s): %s", method, chio_code_name(r.code),
+                 r.reason);
+        decision_data(&data, &r);
+        chio__mcp_client_error(g, client_id, -32001, m, data.oom ? NULL : data.p);
+    } else if (strcmp(chio_errno_reason(rc), "invalid_arguments") == 0) {
+        /* What the kernel cannot read (invalid UTF-8): the client's. */
+        char *rd;
+        snprintf(m, sizeof(m), "chio: invalid params: %s (%s)", err.message, chio_errno_reason(rc));
+        rd = chio__mcp_refusal_receipt(g, params, method, m, client_id, -32602);
+        chio__mcp_client_error(g, client_id, -32602, m, rd);
+        free(rd);
+    } else {
+        snprintf(m, sizeof(m), "chio: evaluation failed: %s (%s)", err.message,
+                 chio_errno_reason(rc));
+        chio__mcp_client_error(g, client_id, -32603, m, NULL);
+    }
+    chio_response_destroy(&r);
+    free(data.p);
+    free(what);
+    return pass;
+}
+
+/* completion/complete, resources/subscribe, resources/unsubscribe: passed
+ * only for what the policy grants and, under a policy with guards, what
+ * the kernel allows (kernel_decides()); else refused, never sent. Sent
+ * with only the members the method takes: a subscription with its URI as
+ * uri.c reads it (as a read would be sent), a completion with its ref,
+ * argument and context arguments (chio__mcp_completion_params()). */
+void chio__mcp_checked_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                               char *client_id)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    const char *why = chio__mcp_check_request(g->pol, method, params);
+    int sub = strncmp(method, "resources/", 10) == 0;
+    char *np = NULL;
+
+    if (why != NULL) {
+        char *data = chio__mcp_refusal_receipt(g, params, method, why, client_id, -32602);
+        chio__mcp_client_error(g, client_id, -32602, why, data);
+        free(data);
+        free(client_id);
+        return;
+    }
+    np = sub ? chio__mcp_normal_uri_params(params) : chio__mcp_completion_params(params);
+    if (np == NULL) {
+        chio__mcp_client_error(g, client_id, -32603, "chio: out of memory", NULL);
+        free(client_id);
+        return;
+    }
+    if (chio__mcp_policy_has_guards(g->pol)) {
+        chio_json_doc *nd = NULL;
+        const char *uri = NULL;
+        int ok = kernel_decides(g, root, method, client_id);
+        if (ok && sub && chio_json_parse(np, strlen(np), &nd, NULL) == 0)
+            uri = chio_json_string(chio_json_get(chio_json_root(nd), "uri"), NULL);
+        if (ok && sub &&
+            (uri == NULL || sub_note(g, uri, strcmp(method, "resources/subscribe") == 0) != 0)) {
+            chio__mcp_refuse_limit(g, root, method, client_id,
+                                   "chio: too many subscriptions in this session");
+            ok = 0;
+        }
+        chio_json_doc_free(nd);
+        if (!ok) {
+            free(client_id);
+            free(np);
+            return;
+        }
+    }
+    chio__mcp_pass_request(g, root, method, client_id, CHIO__MCP_LIST_NONE, np);
+    free(np);
+}
