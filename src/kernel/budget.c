@@ -153,9 +153,13 @@ static int budget_expired(void *ctx, const void *key, size_t klen, void *value)
      * budget is handled as "A charge racing the sweep" below. */
     uint64_t exp = __atomic_load_n(&b->expires_at, __ATOMIC_RELAXED);
 
-    (void)key;
     (void)klen;
     if (exp == 0 || c->now < exp || c->n >= c->k->med.sweep_max_budgets)
+        return 0;
+    /* A token of this id that an open session holds and that is still
+     * valid could charge it yet (budget_held.c): keep it. @key is the id,
+     * its NUL, then the grant index. */
+    if (chio__held_until(c->k, (const char *)key) > c->now)
         return 0;
     chio__expired_floor_raise(c->k, exp);
     c->n++;

@@ -103,6 +103,8 @@ typedef struct chio__mediation {
     chio__shmap revocations; /* capability id -> (void *)1; never dropped */
     chio__shmap budgets;     /* capability id NUL grant index -> uint64_t counter */
     chio__shmap regexes;     /* pattern -> chio__regex (constraint patterns) */
+    chio__shmap held;        /* capability id -> chio__held (budget_held.c) */
+    pthread_mutex_t held_mu; /* the held entries' counts and expiries */
     int revocations_loaded;  /* atomic; under the kernel's start_mu */
     /* Issue 11: reclaiming (session.c, budget.c, revocation.c). Closed
      * sessions leave the table; the ids of the last CHIO__SESSION_TOMBSTONES
@@ -257,6 +259,14 @@ void chio__expired_floor_raise(struct chio_kernel *k, uint64_t expires_at);
 int chio__expired_by_floor(struct chio_kernel *k, uint64_t expires_at);
 size_t chio__reclaim_sweep(struct chio_kernel *k, uint64_t now, int force);
 size_t chio__budgets_sweep(struct chio_kernel *k, uint64_t now);
+/* budget_held.c: the ids of budgeted tokens that open sessions hold, so
+ * the sweep keeps a budget a held token could still charge.
+ * chio__held_add(): note @s's tokens (session open; 0 or CHIO_ENOMEM, with
+ * nothing noted). chio__held_remove(): forget them (session close).
+ * chio__held_until(): the latest expires_at of a held token of @id, or 0. */
+int chio__held_add(struct chio_kernel *k, const chio__session *s);
+void chio__held_remove(struct chio_kernel *k, const chio__session *s);
+uint64_t chio__held_until(struct chio_kernel *k, const char *id);
 void chio__revocation_free(void *value);
 /* budget.c: free the retired budgets (destroy); the budgets table's hold. */
 void chio__budgets_retired_free(struct chio_kernel *k);

@@ -39,6 +39,7 @@ int chio__mediation_init(chio_kernel *k)
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->build_mu, NULL);
     pthread_mutex_init(&m->tomb_mu, NULL);
+    pthread_mutex_init(&m->held_mu, NULL);
     m->sweep_min_rows = CHIO__SWEEP_MIN_ROWS;
     m->sweep_max_budgets = CHIO__BUDGET_SWEEP_MAX;
     if (k->n_ca_keys > 0 && k->ca_keys == NULL)
@@ -61,6 +62,7 @@ int chio__mediation_init(chio_kernel *k)
     bad |= chio__shmap_init(&m->revocations, 0, chio__revocation_free);
     bad |= chio__shmap_init(&m->budgets, 0, free_plain);
     bad |= chio__shmap_init(&m->regexes, CHIO__REGEX_CACHE_MAX, chio__regex_free);
+    bad |= chio__shmap_init(&m->held, 0, free_plain);
     chio__shmap_set_hold(&m->sessions, chio__session_hold);
     chio__shmap_set_hold(&m->budgets, chio__budget_hold);
     chio__shmap_set_hold(&m->regexes, chio__regex_hold);
@@ -121,6 +123,9 @@ void chio__mediation_destroy(chio_kernel *k)
         chio__shmap_destroy(&m->revocations);
     if (m->budgets.shards[0].buckets)
         chio__shmap_destroy(&m->budgets);
+    if (m->held.shards[0].buckets)
+        chio__shmap_destroy(&m->held);
+    pthread_mutex_destroy(&m->held_mu);
     chio__budgets_retired_free(k);
     if (m->regexes.shards[0].buckets)
         chio__shmap_destroy(&m->regexes);

@@ -188,7 +188,7 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
                              size_t ncaps, char id_out[CHIO_SESSION_ID_LEN + 1], chio_error *err)
 {
     chio__session *s;
-    int rc;
+    int rc, held = 0;
 
     if (k == NULL || agent_id == NULL || id_out == NULL || (ncaps > 0 && capabilities_json == NULL))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel, agent, id or tokens");
@@ -217,6 +217,14 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
     rc = load_caps(s, capabilities_json, capability_lens, ncaps, err);
     if (rc != 0)
         goto out;
+    /* Its budgeted ids are held from now on: the sweep keeps their
+     * budgets while these tokens are valid (budget_held.c). */
+    rc = chio__held_add(k, s);
+    if (rc != 0) {
+        rc = chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
+        goto out;
+    }
+    held = 1;
     /* Serving starts with the first session opened, before any call can
      * name it: registration closes (see registry.c). An open that failed
      * above opened nothing and leaves registration open. */
@@ -250,6 +258,8 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
     chio__session_put(s);
     s = NULL;
 out:
+    if (s != NULL && held)
+        chio__held_remove(k, s);
     if (s != NULL)
         chio__session_free(s);
     chio__kernel_leave(k);
@@ -433,8 +443,10 @@ int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error
     /* Only the winner of the CAS gets here: tombstone first (see the file
      * comment), then out of the table, then the table's reference. */
     tombstone(k, s->id);
-    if (chio__shmap_remove(&k->med.sessions, s->id, CHIO_SESSION_ID_LEN, s) == s)
+    if (chio__shmap_remove(&k->med.sessions, s->id, CHIO_SESSION_ID_LEN, s) == s) {
+        chio__held_remove(k, s); /* its tokens can charge no more */
         chio__session_put(s);
+    }
     chio__log(k, CHIO_LOG_DEBUG, "session_closed", NULL, "\"session_id\":\"%s\"", s->id);
     /* Long-running hosts open and close sessions: a natural place for the
      * amortised sweep of expired budgets and revocations (revocation.c). */
