@@ -105,7 +105,10 @@ typedef struct chio_output chio_output;
 /* Set the answer: @json is parsed (any JSON value, UTF-8, no NUL) and
  * copied. Returns 0, CHIO_EINVAL (@out or @json NULL; the answer is left
  * as it was) or the chio_json_parse() codes; a bad answer turns the call
- * into a tool error. Ownership: @json borrowed. */
+ * (or the nested request the reply answers) into a tool error, and that
+ * sticks: once a set failed, a later good answer is not taken (it returns
+ * the first failure's code, a later bad one its own), so the call fails
+ * whatever is set after. Ownership: @json borrowed. */
 CHIO_EXTERN int chio_output_set_json(chio_output *out, const char *json, size_t len);
 
 /* Set an error text (copied, truncated to 255 bytes) for the receipt's
@@ -130,9 +133,10 @@ typedef struct chio_tool_ctx chio_tool_ctx;
  *   must stop when that returns CHIO_ESTREAM_LIMIT. The output of a streamed
  *   call is the JSON array of its chunks (a result set with
  *   chio_output_set_json() is ignored; one it failed to set is a tool
- *   error). Past a limit the tool heard of (a refused chunk or nested
- *   request, or chio_tool_ctx_cancelled()) the call is `incomplete`
- *   whatever it returns; a failure before that is a tool error.
+ *   error, even when a later set succeeded). Past a limit the tool heard
+ *   of (a refused chunk or nested request, or chio_tool_ctx_cancelled())
+ *   the call is `incomplete` whatever it returns; a failure before that
+ *   is a tool error.
  * Both run on the caller's thread of chio_kernel_evaluate() (or of
  *   chio_kernel_evaluate_async()), possibly on many threads at once.
  */
@@ -181,7 +185,9 @@ CHIO_EXTERN int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool
  * max_stream_total_bytes (it is dropped) or max_stream_duration_secs has
  * passed (the call ends incomplete; stop producing); chio_json_parse()
  * codes for a bad chunk (dropped; the call becomes a tool error, even when
- * a later chunk passes a limit);
+ * a later chunk passes a limit), CHIO_EJSON_DEPTH among them for a chunk
+ * nested deeper than CHIO_JSON_MAX_DEPTH - 1 (the output wraps the chunks
+ * in one more array, and must stay readable by chio_json_parse());
  * CHIO_EINVAL, the chunk dropped, from any thread but the one running the
  * tool (its own reader thread too), once the tool returned, or for a NULL
  * @ctx or @json.
@@ -216,8 +222,10 @@ typedef enum chio_nested_kind {
 
 /*
  * The host's answer to an allowed nested request: set the reply with
- * chio_output_set_json() and return 0; any other return is a failure that
- * reaches the tool as CHIO_EFAILED. Called on the tool's thread.
+ * chio_output_set_json() and return 0; any other return, or a reply it
+ * failed to set (even when a later set succeeded), is a failure that
+ * reaches the tool as CHIO_EFAILED (the child receipt a tool_error deny).
+ * Called on the tool's thread.
  */
 typedef int (*chio_nested_fn)(void *user, chio_nested_kind kind, const char *session_id,
                               const char *request_json, size_t request_len, chio_output *reply);

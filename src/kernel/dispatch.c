@@ -28,8 +28,16 @@ int chio_output_set_json(chio_output *out, const char *json, size_t len)
     rc = chio_json_canonicalize(json, len, &canon, &clen, NULL);
     if (rc != 0) {
         snprintf(out->err, sizeof(out->err), "result is not valid JSON: %s", chio_strerror(rc));
-        out->set = -1;
+        if (out->set >= 0)
+            out->set = rc;
         return rc;
+    }
+    /* A failed answer sticks: a later good one must not turn the call (or
+     * the nested reply) back into a success. set holds the first
+     * failure's code, which the good one gets. */
+    if (out->set < 0) {
+        free(canon);
+        return out->set;
     }
     free(out->json);
     out->json = canon;
@@ -162,6 +170,33 @@ int chio__on_tool_thread(const chio_tool_ctx *c)
     return pthread_equal(c->owner, pthread_self()) && c->running;
 }
 
+/* Nesting depth of canonical JSON text @s (@n bytes) as the reader counts
+ * it: "[[1]]" is 2, a scalar 0. Canonical text has no whitespace and its
+ * strings escape '"' and '\\', so brackets outside strings are the
+ * containers. */
+static int canonical_depth(const char *s, size_t n)
+{
+    int depth = 0, max = 0, in_str = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (in_str) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == '"')
+                in_str = 0;
+        } else if (s[i] == '"') {
+            in_str = 1;
+        } else if (s[i] == '[' || s[i] == '{') {
+            if (++depth > max)
+                max = depth;
+        } else if (s[i] == ']' || s[i] == '}') {
+            depth--;
+        }
+    }
+    return max;
+}
+
 int chio_tool_ctx_emit_chunk(chio_tool_ctx *c, const char *json, size_t len)
 {
     char *canon;
@@ -180,6 +215,14 @@ int chio_tool_ctx_emit_chunk(chio_tool_ctx *c, const char *json, size_t len)
     if (rc != 0) {
         c->bad_chunk = rc;
         return rc;
+    }
+    /* The output wraps the chunks in an array: a chunk at the reader's
+     * depth limit would make an output chio_json_parse() refuses (and a
+     * content_hash no verifier can recompute). */
+    if (canonical_depth(canon, clen) > CHIO_JSON_MAX_DEPTH - 1) {
+        free(canon);
+        c->bad_chunk = CHIO_EJSON_DEPTH;
+        return CHIO_EJSON_DEPTH;
     }
     if (c->stream_bytes + clen > c->k->max_stream_total_bytes) {
         snprintf(c->limit_reason, sizeof(c->limit_reason),
