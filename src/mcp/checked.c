@@ -103,13 +103,9 @@ int chio__mcp_note_passes(chio_mcp_gateway *g, const chio_json *root, const char
 /* {"chio":{"code","receipt_id","verdict"}} of the kernel's decision @r. */
 static void decision_data(svc_buf *b, const chio_response *r)
 {
-    svc_buf_puts(b, "{\"chio\":{\"code\":");
-    svc_buf_json_cstr(b, chio_code_name(r->code));
-    svc_buf_puts(b, ",\"receipt_id\":");
-    svc_buf_json_cstr(b, r->receipt ? chio_receipt_id(r->receipt) : "");
-    svc_buf_puts(b, ",\"verdict\":");
-    svc_buf_json_cstr(b, chio_verdict_name(r->verdict));
-    svc_buf_puts(b, "}}");
+    svc_buf_puts(b, "{\"chio\":");
+    chio__mcp_decision_meta(b, r);
+    svc_buf_puts(b, "}");
 }
 
 /*

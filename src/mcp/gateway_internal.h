@@ -218,6 +218,9 @@ int chio__mcp_note_passes(chio_mcp_gateway *g, const chio_json *root, const char
 void chio__mcp_subs_free(chio_mcp_gateway *g);
 
 /* route.c */
+/* {"code":..,"receipt_id":..,"verdict":..} of the kernel's decision @r
+ * (a mediated answer's _meta.chio, a refusal's data.chio). */
+void chio__mcp_decision_meta(svc_buf *b, const chio_response *r);
 /* 0 once @g's kernel session is open (set up on the first call that needs
  * it), -1 with *msg (caller frees) when it cannot be, -2 with *msg when
  * the client's initialize was not answered yet. */

@@ -207,8 +207,7 @@ int chio__mcp_ensure_ready(chio_mcp_gateway *g, char **msg)
 
 /* ---- mediated calls ------------------------------------------------------------ */
 
-/* {"receipt_id":..,"verdict":..,"code":..} of @r. */
-static void chio_meta(svc_buf *b, const chio_response *r)
+void chio__mcp_decision_meta(svc_buf *b, const chio_response *r)
 {
     svc_buf_puts(b, "{\"code\":");
     svc_buf_json_cstr(b, chio_code_name(r->code));
@@ -226,7 +225,7 @@ static void with_meta(svc_buf *b, const chio_response *r)
     svc_buf meta = {0}, m2 = {0};
     const chio_json *root;
 
-    chio_meta(&meta, r);
+    chio__mcp_decision_meta(&meta, r);
     if (r->output == NULL || chio_json_parse(r->output, r->output_len, &doc, NULL) != 0 ||
         chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT) {
         svc_buf_puts(b, "{\"_meta\":{\"chio\":");
@@ -289,7 +288,7 @@ static void answer(chio_mcp_gateway *g, worker *w, const chio_json *params, cons
         return;
     }
     snprintf(m, sizeof(m), "chio: denied (%s): %s", chio_code_name(r->code), r->reason);
-    chio_meta(&meta, r);
+    chio__mcp_decision_meta(&meta, r);
     if (tool) {
         svc_buf_puts(&b, "{\"_meta\":{\"chio\":");
         svc_buf_puts(&b, meta.p ? meta.p : "null");

@@ -27,6 +27,25 @@ chio_kernel *kt_kernel(const chio_kernel_config *cfg)
     return k;
 }
 
+int kt_try_start(const char *db, uint32_t batch, char *msg, size_t cap)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k = NULL;
+    chio_error err;
+    int rc;
+
+    kt_config(&cfg, db);
+    cfg.checkpoint_batch_size = batch;
+    cfg.log_level = CHIO_LOG_ERROR;
+    chio_error_init(&err);
+    rc = chio_kernel_new(&cfg, &k, &err);
+    if (rc == 0)
+        rc = chio_kernel_start(k, &err);
+    snprintf(msg, cap, "%s", err.message);
+    chio_kernel_free(k);
+    return rc;
+}
+
 int kt_echo_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
                  chio_output *out)
 {

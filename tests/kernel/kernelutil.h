@@ -107,6 +107,10 @@ void kt_run_guard_rows_at(uint64_t now, const char *const *args, const int *deni
 #define KT_DG(v) "{\"type\":\"domain_glob\",\"value\":\"" v "\"}"
 /* An allow receipt body, unique per @n. */
 chio_receipt_builder *kt_builder(uint64_t n);
+/* Start (and free) a kernel on the store @db with checkpoints every
+ * @batch: chio_kernel_new()'s or chio_kernel_start()'s result, the error
+ * message in @msg (@cap bytes). */
+int kt_try_start(const char *db, uint32_t batch, char *msg, size_t cap);
 /* Sign kt_builder(i) for i = @from .. @from + @n - 1 on @k, receipt i
  * timestamped 1000 + i (the store suites' logs). */
 void kt_sign_range(chio_kernel *k, uint64_t from, uint64_t n);

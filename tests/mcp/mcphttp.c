@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/poll.h"
@@ -119,4 +120,22 @@ void mh_session(unsigned port, const char *init, char sid[33], unsigned wait_ms)
                   "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", wait_ms);
     cr_assert_not_null(strstr(got, "HTTP/1.1 202"), "%s", got);
     free(got);
+}
+
+char *mh_stop(pid_t pid, const char *db)
+{
+    const char *list[] = {"receipt", "list", "--receipt-db", db, "--format", "jsonl", "--limit",
+                          "0",       NULL};
+    cli_result r;
+    char *out;
+    int st;
+
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve-http exits 0 after SIGTERM");
+    r = testutil_run_cli(list, NULL, 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    out = strdup(r.out);
+    testutil_cli_free(&r);
+    return out;
 }

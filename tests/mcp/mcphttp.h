@@ -37,4 +37,8 @@ const char *mh_sid_header(const char *sid);
  * notifications/initialized; its id into @sid. */
 void mh_session(unsigned port, const char *init, char sid[33], unsigned wait_ms);
 
+/* SIGTERM the serve-http @pid (it must exit 0) and return the receipts
+ * of its store @db as JSON lines (`chio receipt list`; caller frees). */
+char *mh_stop(pid_t pid, const char *db);
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chio/store.h"
@@ -175,4 +176,21 @@ int mt_stdio_wait(int out, char **got, size_t *len, const char *needle, unsigned
         (*got)[*len] = '\0';
     }
     return strstr(*got, needle) != NULL;
+}
+
+void mt_stdio_stop(pid_t pid, int in, int out, unsigned ms)
+{
+    uint64_t end = testutil_now_ms() + ms;
+    int st;
+
+    close(in);
+    while (waitpid(pid, &st, WNOHANG) != pid) {
+        if (testutil_now_ms() >= end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            break;
+        }
+        testutil_nap_ms(10);
+    }
+    close(out);
 }

@@ -55,5 +55,8 @@ void mt_stdio_send(int in, const char *line);
  * NUL-terminated and grown) until it holds @needle (1) or @ms pass (0);
  * read whole, a long line cannot block the gateway. */
 int mt_stdio_wait(int out, char **got, size_t *len, const char *needle, unsigned ms);
+/* Close the gateway's stdin @in (it ends when its client does), wait @ms
+ * for @pid to exit (then SIGKILL it) and close its stdout @out. */
+void mt_stdio_stop(pid_t pid, int in, int out, unsigned ms);
 
 #endif

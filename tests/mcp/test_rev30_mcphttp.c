@@ -97,20 +97,7 @@ static void gw_start(gw *g)
 /* SIGTERM (exit 0); the store's receipts as JSON lines (caller frees). */
 static char *gw_stop(gw *g)
 {
-    const char *list[] = {"receipt", "list", "--receipt-db", g->db, "--format", "jsonl", "--limit",
-                          "0",       NULL};
-    cli_result r;
-    char *out;
-    int st;
-
-    kill(g->pid, SIGTERM);
-    cr_assert_eq(waitpid(g->pid, &st, 0), g->pid);
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve-http exits 0 after SIGTERM");
-    r = testutil_run_cli(list, NULL, 0);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    out = strdup(r.out);
-    testutil_cli_free(&r);
-    return out;
+    return mh_stop(g->pid, g->db);
 }
 
 /* The whole answer of a JSON-mode POST (the connection closes after it). */

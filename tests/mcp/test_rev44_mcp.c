@@ -134,19 +134,7 @@ static void sp_session(sp *s)
 
 static void sp_stop(sp *s)
 {
-    uint64_t end = testutil_now_ms() + WAIT_MS;
-    int st;
-
-    close(s->in);
-    while (waitpid(s->pid, &st, WNOHANG) != s->pid) {
-        if (testutil_now_ms() >= end) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &st, 0);
-            break;
-        }
-        testutil_nap_ms(10);
-    }
-    close(s->out);
+    mt_stdio_stop(s->pid, s->in, s->out, WAIT_MS);
     free(s->got);
     free(s->server);
     free(s->seed);

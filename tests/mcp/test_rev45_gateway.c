@@ -122,19 +122,7 @@ static void sp_start(sp *s)
 
 static void sp_stop(sp *s)
 {
-    uint64_t end = testutil_now_ms() + WAIT_MS;
-    int st;
-
-    close(s->in);
-    while (waitpid(s->pid, &st, WNOHANG) != s->pid) {
-        if (testutil_now_ms() >= end) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &st, 0);
-            break;
-        }
-        testutil_nap_ms(10);
-    }
-    close(s->out);
+    mt_stdio_stop(s->pid, s->in, s->out, WAIT_MS);
     free(s->got);
     free(s->server);
     free(s->seed);
@@ -321,20 +309,7 @@ static void gw_start(gw *g, const char *idle_secs)
 /* SIGTERM (exit 0); the store's receipts as JSON lines (caller frees). */
 static char *gw_stop(gw *g)
 {
-    const char *list[] = {"receipt", "list", "--receipt-db", g->db, "--format", "jsonl", "--limit",
-                          "0",       NULL};
-    cli_result r;
-    char *out;
-    int st;
-
-    kill(g->pid, SIGTERM);
-    cr_assert_eq(waitpid(g->pid, &st, 0), g->pid);
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve-http exits 0 after SIGTERM");
-    r = testutil_run_cli(list, NULL, 0);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    out = strdup(r.out);
-    testutil_cli_free(&r);
-    return out;
+    return mh_stop(g->pid, g->db);
 }
 
 /* The receipt line of @receipts that holds @a, or NULL. */
