@@ -238,45 +238,53 @@ int chio__starts_file_url(const char *s, size_t n)
     return k == 5;
 }
 
-/* Characters a reader may take for dots, a slash or a backslash: NFKC
- * folds U+FF0E, U+FE52 and U+2024 to '.', U+2025 and U+FE30 to "..",
- * U+2026 and U+FE19 to "...", U+FF0F to '/', U+FF3C and U+FE68 to '\'
- * (every code point NFKC turns into dots and slashes only), and Windows'
- * best-fit conversion to a code page maps them so. */
+/* What a reader may take for dots, a slash or a backslash: every code
+ * point NFKC turns into dots, slashes or backslashes only (U+FF0E, U+FE52,
+ * U+2024, U+2025, U+FE30, U+2026, U+FE19, U+FF0F, U+FF3C, U+FE68), and
+ * those Windows' best-fit maps to '/' or '\\': U+2215, U+2044, U+2216
+ * (code page 1252), U+00A5 (932), U+20A9 (949) (review 46). */
 static const struct {
     unsigned char b[3];
-    const char *as; /* never longer than the 3 bytes it replaces */
+    unsigned char len;  /* bytes of b used: 2 or 3 */
+    unsigned char sign; /* a currency sign: a value holding one is no path for it */
+    const char *as;     /* never longer than the bytes it replaces */
 } look_alikes[] = {
-    {{0xef, 0xbc, 0x8e}, "."},   {{0xef, 0xb9, 0x92}, "."},  {{0xe2, 0x80, 0xa4}, "."},
-    {{0xe2, 0x80, 0xa5}, ".."},  {{0xef, 0xb8, 0xb0}, ".."}, {{0xe2, 0x80, 0xa6}, "..."},
-    {{0xef, 0xb8, 0x99}, "..."}, {{0xef, 0xbc, 0x8f}, "/"},  {{0xef, 0xbc, 0xbc}, "\\"},
-    {{0xef, 0xb9, 0xa8}, "\\"},
+    {{0xef, 0xbc, 0x8e}, 3, 0, "."},   {{0xef, 0xb9, 0x92}, 3, 0, "."},
+    {{0xe2, 0x80, 0xa4}, 3, 0, "."},   {{0xe2, 0x80, 0xa5}, 3, 0, ".."},
+    {{0xef, 0xb8, 0xb0}, 3, 0, ".."},  {{0xe2, 0x80, 0xa6}, 3, 0, "..."},
+    {{0xef, 0xb8, 0x99}, 3, 0, "..."}, {{0xef, 0xbc, 0x8f}, 3, 0, "/"},
+    {{0xef, 0xbc, 0xbc}, 3, 0, "\\"},  {{0xef, 0xb9, 0xa8}, 3, 0, "\\"},
+    {{0xe2, 0x88, 0x95}, 3, 0, "/"},   {{0xe2, 0x81, 0x84}, 3, 0, "/"},
+    {{0xe2, 0x88, 0x96}, 3, 0, "\\"},  {{0xc2, 0xa5, 0x00}, 2, 1, "\\"},
+    {{0xe2, 0x82, 0xa9}, 3, 1, "\\"},
 };
 
-/* The ASCII text the look-alike at @s stands for, or NULL. */
-static const char *look_alike_at(const char *s, size_t n)
+/* The ASCII text the look-alike at @s stands for, or NULL; its length in
+ * bytes in *@len. */
+const char *chio__look_alike(const char *s, size_t n, size_t *len)
 {
     size_t i;
 
-    for (i = 0; n >= 3 && i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
-        if (memcmp(s, look_alikes[i].b, 3) == 0)
+    for (i = 0; i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
+        if (n >= look_alikes[i].len && memcmp(s, look_alikes[i].b, look_alikes[i].len) == 0) {
+            *len = look_alikes[i].len;
             return look_alikes[i].as;
+        }
+    *len = 0;
     return NULL;
 }
 
-const char *chio__look_alike(const char *s, size_t n)
-{
-    return look_alike_at(s, n);
-}
-
-/* Does @s hold a look-alike dot, slash or backslash? */
+/* Does @s hold a look-alike (not a currency sign: "Total: \u00a5100" is a
+ * price; it is read as '\\' in a value that is a path for another reason)? */
 static int has_look_alike(const char *s, size_t n)
 {
-    size_t i;
+    size_t i, k;
 
-    for (i = 0; i + 3 <= n; i++)
-        if (look_alike_at(s + i, n - i) != NULL)
-            return 1;
+    for (i = 0; i + 2 <= n; i++)
+        for (k = 0; k < sizeof(look_alikes) / sizeof(look_alikes[0]); k++)
+            if (!look_alikes[k].sign && n - i >= look_alikes[k].len &&
+                memcmp(s + i, look_alikes[k].b, look_alikes[k].len) == 0)
+                return 1;
     return 0;
 }
 
@@ -288,7 +296,8 @@ static size_t fold_look_alikes(const char *s, size_t n, char *out)
     size_t i = 0, o = 0, k;
 
     while (i < n) {
-        const char *as = look_alike_at(s + i, n - i);
+        size_t used;
+        const char *as = chio__look_alike(s + i, n - i, &used);
         if (as == NULL) {
             out[o++] = s[i++];
             continue;
@@ -296,7 +305,7 @@ static size_t fold_look_alikes(const char *s, size_t n, char *out)
         k = strlen(as);
         memcpy(out + o, as, k);
         o += k;
-        i += 3;
+        i += used;
     }
     out[o] = '\0';
     return o;

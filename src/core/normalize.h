@@ -182,12 +182,14 @@ int chio__path_candidate(const char *key, const char *s, size_t n);
 int chio__starts_file_url(const char *s, size_t n);
 
 /* chio__look_alike - the ASCII text ("." ".." "..." "/" "\\") that NFKC
- * makes of the 3-byte UTF-8 sequence at the start of @s: U+FF0E, U+FE52,
- * U+2024 (a dot), U+2025, U+FE30 (two), U+2026, U+FE19 (three), U+FF0F
- * (a slash), U+FF3C, U+FE68 (a backslash): every code point NFKC turns
- * into dots, slashes or backslashes only. NULL when there is none (or
- * @n < 3). Never longer than the 3 bytes it replaces. */
-const char *chio__look_alike(const char *s, size_t n);
+ * or Windows' best-fit conversion makes of the UTF-8 sequence at the start
+ * of @s: U+FF0E, U+FE52, U+2024 (a dot), U+2025, U+FE30 (two), U+2026,
+ * U+FE19 (three), U+FF0F, U+2215, U+2044 (a slash), U+FF3C, U+FE68,
+ * U+2216, U+00A5, U+20A9 (a backslash): every code point NFKC turns into
+ * dots, slashes or backslashes only, and those best-fit maps to a slash
+ * or backslash. NULL when there is none; its length in bytes (2 or 3) in
+ * *@len. Never longer than the bytes it replaces. */
+const char *chio__look_alike(const char *s, size_t n, size_t *len);
 
 /* Flags of chio__path_normalize. */
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
@@ -237,8 +239,8 @@ int chio__path_normalize(const char *s, size_t n, unsigned flags, char *out, siz
  * directory named "etc\..\w" at the root, not "/w/x"); when @s is
  * not ASCII, all of these again as NFKC or Windows' best-fit conversion
  * would leave it: look-alike dots and slashes (chio__look_alike) folded,
- * and chio__text_fold's folding (fullwidth and mathematical letters to
- * ASCII, invisible format characters dropped). A file: URL is read also
+ * and chio__text_fold's folding (what NFKC makes one ASCII character,
+ * invisible format characters dropped). A file: URL is read also
  * as WHATWG resolves its dot segments and, when it holds a backslash, as
  * POSIX opens it (CHIO__PATH_WHATWG, CHIO__PATH_POSIX). @fn gets each
  * normalised form (NUL-terminated); a nonzero return stops the walk and is
@@ -264,8 +266,11 @@ int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen
 
 /* chio__text_fold - @s with invisible format characters (zero-width,
  * bidi controls, soft hyphen, variation selectors, tags, ...) and NUL
- * removed and fullwidth ASCII (U+FF01..U+FF5E, U+3000) and mathematical
- * alphanumerics folded to ASCII, written to @out (which may be @s itself:
+ * removed and every code point NFKC turns into one ASCII character
+ * folded to it (fullwidth ASCII U+FF01..U+FF5E and U+3000, mathematical
+ * alphanumerics, circled and squared letters, Roman numerals,
+ * superscripts, small forms, ...; not the other Unicode spaces), written
+ * to @out (which may be @s itself:
  * the output is never longer). Invalid UTF-8 bytes are copied as they are.
  * Returns the new length and NUL-terminates (@out needs @n + 1 bytes). */
 size_t chio__text_fold(const char *s, size_t n, char *out);

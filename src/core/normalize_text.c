@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/normalize_text.c - text as a secret scanner should see it: invisible
- * format characters dropped and fullwidth or mathematical look-alikes
- * folded to ASCII (chio__text_fold), and one pass of the escapes text is
+ * format characters dropped and every code point NFKC turns into one
+ * ASCII character folded to it (fullwidth, mathematical, circled, ...:
+ * chio__text_fold), and one pass of the escapes text is
  * smuggled in undone (chio__text_unescape); plus the UTF-8 decoder the
  * other normalize files share.
  *
@@ -27,6 +28,86 @@ static int invisible(uint32_t cp)
            (cp >= 0xE0000 && cp <= 0xE0FFF);
 }
 
+/* The other code points NFKC turns into one printable ASCII character
+ * (Unicode 14; generated with Python's unicodedata.normalize): circled,
+ * squared and enclosed letters and digits (U+24B6 is 'A'), letterlike
+ * symbols (U+2110 is 'I'), single-letter Roman numerals (U+2160 is 'I'),
+ * superscripts and subscripts, modifier letters, small and vertical forms
+ * of punctuation (U+FE63 is '-'), and more; not the Unicode spaces (read
+ * as white space where it matters: chio__space_at). Each range maps
+ * lo..hi to @to, or to @to + (cp - lo) when @step. Review 46: the AWS key
+ * pattern missed "AKIA" + U+24BE + "OSFODNN7EXAMPLE", the key itself to a
+ * tool that normalises it. Sorted by lo. */
+static const struct {
+    uint32_t lo, hi;
+    char to;
+    unsigned char step;
+} nfkc_ascii[] = {
+    {0xAA, 0xAA, 'a', 0},       {0xB2, 0xB3, '2', 1},       {0xB9, 0xB9, '1', 0},
+    {0xBA, 0xBA, 'o', 0},       {0x17F, 0x17F, 's', 0},     {0x2B0, 0x2B0, 'h', 0},
+    {0x2B2, 0x2B2, 'j', 0},     {0x2B3, 0x2B3, 'r', 0},     {0x2B7, 0x2B7, 'w', 0},
+    {0x2B8, 0x2B8, 'y', 0},     {0x2E1, 0x2E1, 'l', 0},     {0x2E2, 0x2E2, 's', 0},
+    {0x2E3, 0x2E3, 'x', 0},     {0x37E, 0x37E, ';', 0},     {0x1D2C, 0x1D2C, 'A', 0},
+    {0x1D2E, 0x1D2E, 'B', 0},   {0x1D30, 0x1D31, 'D', 1},   {0x1D33, 0x1D3A, 'G', 1},
+    {0x1D3C, 0x1D3C, 'O', 0},   {0x1D3E, 0x1D3E, 'P', 0},   {0x1D3F, 0x1D3F, 'R', 0},
+    {0x1D40, 0x1D41, 'T', 1},   {0x1D42, 0x1D42, 'W', 0},   {0x1D43, 0x1D43, 'a', 0},
+    {0x1D47, 0x1D47, 'b', 0},   {0x1D48, 0x1D49, 'd', 1},   {0x1D4D, 0x1D4D, 'g', 0},
+    {0x1D4F, 0x1D4F, 'k', 0},   {0x1D50, 0x1D50, 'm', 0},   {0x1D52, 0x1D52, 'o', 0},
+    {0x1D56, 0x1D56, 'p', 0},   {0x1D57, 0x1D58, 't', 1},   {0x1D5B, 0x1D5B, 'v', 0},
+    {0x1D62, 0x1D62, 'i', 0},   {0x1D63, 0x1D63, 'r', 0},   {0x1D64, 0x1D65, 'u', 1},
+    {0x1D9C, 0x1D9C, 'c', 0},   {0x1DA0, 0x1DA0, 'f', 0},   {0x1DBB, 0x1DBB, 'z', 0},
+    {0x1FEF, 0x1FEF, '`', 0},   {0x2024, 0x2024, '.', 0},   {0x2070, 0x2070, '0', 0},
+    {0x2071, 0x2071, 'i', 0},   {0x2074, 0x2079, '4', 1},   {0x207A, 0x207A, '+', 0},
+    {0x207C, 0x207C, '=', 0},   {0x207D, 0x207E, '(', 1},   {0x207F, 0x207F, 'n', 0},
+    {0x2080, 0x2089, '0', 1},   {0x208A, 0x208A, '+', 0},   {0x208C, 0x208C, '=', 0},
+    {0x208D, 0x208E, '(', 1},   {0x2090, 0x2090, 'a', 0},   {0x2091, 0x2091, 'e', 0},
+    {0x2092, 0x2092, 'o', 0},   {0x2093, 0x2093, 'x', 0},   {0x2095, 0x2095, 'h', 0},
+    {0x2096, 0x2099, 'k', 1},   {0x209A, 0x209A, 'p', 0},   {0x209B, 0x209C, 's', 1},
+    {0x2102, 0x2102, 'C', 0},   {0x210A, 0x210A, 'g', 0},   {0x210B, 0x210D, 'H', 0},
+    {0x210E, 0x210E, 'h', 0},   {0x2110, 0x2111, 'I', 0},   {0x2112, 0x2112, 'L', 0},
+    {0x2113, 0x2113, 'l', 0},   {0x2115, 0x2115, 'N', 0},   {0x2119, 0x211B, 'P', 1},
+    {0x211C, 0x211D, 'R', 0},   {0x2124, 0x2124, 'Z', 0},   {0x2128, 0x2128, 'Z', 0},
+    {0x212A, 0x212A, 'K', 0},   {0x212C, 0x212D, 'B', 1},   {0x212F, 0x212F, 'e', 0},
+    {0x2130, 0x2131, 'E', 1},   {0x2133, 0x2133, 'M', 0},   {0x2134, 0x2134, 'o', 0},
+    {0x2139, 0x2139, 'i', 0},   {0x2145, 0x2145, 'D', 0},   {0x2146, 0x2147, 'd', 1},
+    {0x2148, 0x2149, 'i', 1},   {0x2160, 0x2160, 'I', 0},   {0x2164, 0x2164, 'V', 0},
+    {0x2169, 0x2169, 'X', 0},   {0x216C, 0x216C, 'L', 0},   {0x216D, 0x216E, 'C', 1},
+    {0x216F, 0x216F, 'M', 0},   {0x2170, 0x2170, 'i', 0},   {0x2174, 0x2174, 'v', 0},
+    {0x2179, 0x2179, 'x', 0},   {0x217C, 0x217C, 'l', 0},   {0x217D, 0x217E, 'c', 1},
+    {0x217F, 0x217F, 'm', 0},   {0x2460, 0x2468, '1', 1},   {0x24B6, 0x24CF, 'A', 1},
+    {0x24D0, 0x24E9, 'a', 1},   {0x24EA, 0x24EA, '0', 0},   {0x2C7C, 0x2C7C, 'j', 0},
+    {0x2C7D, 0x2C7D, 'V', 0},   {0xA7F2, 0xA7F2, 'C', 0},   {0xA7F3, 0xA7F3, 'F', 0},
+    {0xA7F4, 0xA7F4, 'Q', 0},   {0xFB29, 0xFB29, '+', 0},   {0xFE10, 0xFE10, ',', 0},
+    {0xFE13, 0xFE14, ':', 1},   {0xFE15, 0xFE15, '!', 0},   {0xFE16, 0xFE16, '?', 0},
+    {0xFE33, 0xFE34, '_', 0},   {0xFE35, 0xFE36, '(', 1},   {0xFE37, 0xFE37, '{', 0},
+    {0xFE38, 0xFE38, '}', 0},   {0xFE47, 0xFE47, '[', 0},   {0xFE48, 0xFE48, ']', 0},
+    {0xFE4D, 0xFE4F, '_', 0},   {0xFE50, 0xFE50, ',', 0},   {0xFE52, 0xFE52, '.', 0},
+    {0xFE54, 0xFE54, ';', 0},   {0xFE55, 0xFE55, ':', 0},   {0xFE56, 0xFE56, '?', 0},
+    {0xFE57, 0xFE57, '!', 0},   {0xFE59, 0xFE5A, '(', 1},   {0xFE5B, 0xFE5B, '{', 0},
+    {0xFE5C, 0xFE5C, '}', 0},   {0xFE5F, 0xFE5F, '#', 0},   {0xFE60, 0xFE60, '&', 0},
+    {0xFE61, 0xFE62, '*', 1},   {0xFE63, 0xFE63, '-', 0},   {0xFE64, 0xFE64, '<', 0},
+    {0xFE65, 0xFE65, '>', 0},   {0xFE66, 0xFE66, '=', 0},   {0xFE68, 0xFE68, '\\', 0},
+    {0xFE69, 0xFE6A, '$', 1},   {0xFE6B, 0xFE6B, '@', 0},   {0x107A5, 0x107A5, 'q', 0},
+    {0x1F12B, 0x1F12B, 'C', 0}, {0x1F12C, 0x1F12C, 'R', 0}, {0x1F130, 0x1F149, 'A', 1},
+    {0x1FBF0, 0x1FBF9, '0', 1}};
+
+/* The ASCII character nfkc_ascii maps @cp to, or 0 (a binary search). */
+static int nfkc_table(uint32_t cp)
+{
+    size_t a = 0, b = sizeof(nfkc_ascii) / sizeof(nfkc_ascii[0]);
+
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (cp < nfkc_ascii[m].lo)
+            b = m;
+        else if (cp > nfkc_ascii[m].hi)
+            a = m + 1;
+        else
+            return nfkc_ascii[m].to + (nfkc_ascii[m].step ? (int)(cp - nfkc_ascii[m].lo) : 0);
+    }
+    return 0;
+}
+
 /* The ASCII character @cp stands for, or 0. */
 static int ascii_fold(uint32_t cp)
 {
@@ -40,7 +121,7 @@ static int ascii_fold(uint32_t cp)
     }
     if (cp >= 0x1D7CE && cp <= 0x1D7FF)
         return (int)('0' + (cp - 0x1D7CE) % 10); /* mathematical digits */
-    return 0;
+    return nfkc_table(cp);
 }
 
 uint32_t chio__utf8_decode(const unsigned char *s, size_t n, size_t *len)

@@ -324,24 +324,21 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
 }
 
 /* The text a sequence at @s passes for with some reader though it is no
- * dot, slash or backslash: the NFKC look-alikes (chio__look_alike: U+FF0E
- * and U+2024 are '.', U+2025 is "..", U+FE68 is '\\', ...) and the
+ * dot, slash or backslash: the NFKC and best-fit look-alikes
+ * (chio__look_alike: U+FF0E and U+2024 are '.', U+2025 is "..", U+FE68
+ * and U+00A5 are '\\', U+2215 is '/', ...) and the
  * overlong UTF-8 forms C0 AE / C0 AF that lax decoders accept. Sets @*n to
  * its length in bytes (0 when there is none). @s is NUL-terminated. */
 static const char *look_alike(const unsigned char *s, size_t *n)
 {
-    const char *as;
-
     *n = 0;
     if (s[0] == 0xc0 && (s[1] == 0xae || s[1] == 0xaf)) {
         *n = 2;
         return s[1] == 0xae ? "." : "/";
     }
-    if (s[0] < 0x80 || s[1] == '\0' || s[2] == '\0')
+    if (s[0] < 0x80 || s[1] == '\0')
         return NULL;
-    if ((as = chio__look_alike((const char *)s, 3)) != NULL)
-        *n = 3;
-    return as;
+    return chio__look_alike((const char *)s, s[2] == '\0' ? 2 : 3, n);
 }
 
 /* One reading further: every "%XX" replaced by its byte, every look-

@@ -39,13 +39,17 @@
  * a POSIX shell reads it (quote removal, "$IFS" and "${IFS}" as white
  * space; shell_words.c). A value in scp syntax ("git@evil.com:x.git")
  * under any key is a bare host. The constraint's value is read the same
- * way (a glob: lowercased, final dot removed).
+ * way (a glob: lowercased, final dot removed). Every string value is
+ * also read as chio's own kernel reads it (chio_leaf_host: "evil.com" or
+ * "x@evil.com" under any key is the host evil.com), and that host, when
+ * there is one, must be allowed too (review 46).
  * No state, no locks; scratch space malloc'ed and freed per value.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "constraint_domain.h"
 #include "guard_scan.h"
@@ -400,6 +404,99 @@ static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
     return 1;
 }
 
+/* White space as Rust's str::trim() drops it (char::is_whitespace; a few
+ * more Unicode spaces, chio__space_at, only widen what is read). */
+static size_t trim_space_at(const char *s, size_t n)
+{
+    unsigned char c = n > 0 ? (unsigned char)s[0] : 0;
+
+    return n == 0 ? 0 : (c >= '\t' && c <= '\r') || c == ' ' ? 1 : chio__space_at(s, n);
+}
+
+/* [*a, *b) of @s without the dots (or, @space, the white space) at its
+ * ends, as Rust's trim_matches('.') and trim() drop them. */
+static void trim_ends(const char *s, size_t *a, size_t *b, int space)
+{
+    size_t i, k, end;
+
+    if (!space) {
+        while (*a < *b && s[*a] == '.')
+            (*a)++;
+        while (*b > *a && s[*b - 1] == '.')
+            (*b)--;
+        return;
+    }
+    while (*a < *b && (k = trim_space_at(s + *a, *b - *a)) > 0)
+        *a += k;
+    for (i = end = *a; i < *b;) /* end: after the last byte that is no space */
+        if ((k = trim_space_at(s + i, *b - i)) > 0)
+            i += k;
+        else
+            end = ++i;
+    *b = end;
+}
+
+/* The host chio itself reads in a string leaf, under any key (its
+ * kernel's parse_domain): the value trimmed, after its first "://", up to
+ * the first '/', '?' or '#', after the last '@', up to the first ':',
+ * with dots, then white space, then dots trimmed off its ends; a host
+ * when it is "localhost" or holds a '.' and only ASCII letters, digits,
+ * '-' and '.' ("evil.com", "user@evil.com", "evil.com:22/x", "8.8.8.8",
+ * and "report.pdf" or "1.2.3" as well). 1 with its start and length,
+ * else 0. */
+static int chio_leaf_host(const char *s, size_t n, size_t *at, size_t *len)
+{
+    size_t a = 0, b = n, i, k, dot = 0;
+    const char *sep;
+
+    trim_ends(s, &a, &b, 1);
+    if ((sep = memmem(s + a, b - a, "://", 3)) != NULL)
+        a = (size_t)(sep - s) + 3;
+    for (i = a; i < b && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
+        ;
+    for (b = i; i > a; i--)
+        if (s[i - 1] == '@') {
+            a = i;
+            break;
+        }
+    for (i = a; i < b && s[i] != ':'; i++)
+        ;
+    for (b = i, k = 0; k < 3; k++)
+        trim_ends(s, &a, &b, k == 1);
+    for (i = a; i < b; i++) {
+        unsigned char c = (unsigned char)chio__ascii_lower((unsigned char)s[i]);
+        if (c == '.')
+            dot = 1;
+        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return 0;
+    }
+    *at = a;
+    *len = b - a;
+    return dot ? b > a : b - a == 9 && strncasecmp(s + a, "localhost", 9) == 0;
+}
+
+/* chio holds every string leaf whose own reading (chio_leaf_host) is a
+ * host to the constraint, whatever its key: {"target": "evil.com"} or
+ * {"to": "x@evil.com"} beside an allowed URL is denied by chio, so it is
+ * here (the URL readings above apply to URL-ish keys and URLs only).
+ * Such a host is one more check, not the URL the arguments must name (a
+ * grant that needs one still needs one). 1 when it holds, else 0 with
+ * the reason. */
+static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    char host[CHIO__HOST_MAX];
+    size_t at, len;
+
+    if (!chio_leaf_host(s, n, &at, &len))
+        return 1;
+    if (chio__host_canon(s + at, len, host, sizeof(host)) != 0) {
+        snprintf(ds->reason, ds->cap, "'%.*s' names a host that cannot be read unambiguously",
+                 (int)(n > 120 ? 120 : n), s);
+        return 0;
+    }
+    return host_allowed(ds, s, n, host);
+}
+
 /* Object keys are read too ({"requests": {"https://evil.com/": {...}}}); a
  * key is a URL when its text says so (chio__url_candidate without a key). */
 static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n);
@@ -431,6 +528,12 @@ static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, 
         if (rc != 0)
             return rc;
         ds->seen = seen;
+        if (!chio_reading_allowed(ds, s, n)) {
+            chio__unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
+            ds->seen = 1; /* denied: keep this reason */
+            ds->bad = 1;
+            return 1;
+        }
     }
     return scan_domain(ctx, key, s, n);
 }

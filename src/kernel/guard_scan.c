@@ -20,6 +20,7 @@
 #include "internal.h"
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "path_words.h"
 #include "regex_nfa.h"
 #include "shell_words.h"
 
@@ -437,7 +438,7 @@ static int starts_with_prefix(const char *p, size_t len, const char *norm, size_
  * covers whole segments ("/etc/" is "/etc" and below it); one that ends
  * inside a name covers every reading that starts with it, as kernel.md's
  * "starts with" covers the strings that do. */
-static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
+static int under_prefix(path_hit *ph, const char *p, size_t len)
 {
     size_t i;
 
@@ -451,6 +452,27 @@ static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
         }
     }
     return 0;
+}
+
+/* under_prefix() of @p and of its Windows reading (chio__windows_trimmed:
+ * "/etc./passwd" is "/etc/passwd"; review 46). */
+static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
+{
+    char stack[256], *t;
+    size_t tl;
+    int hit = under_prefix(ph, p, len);
+
+    if (hit)
+        return 1;
+    if ((t = len < sizeof(stack) ? stack : malloc(len + 1)) == NULL) {
+        ph->nomem = 1;
+        return 0;
+    }
+    tl = chio__windows_trimmed(p, len, t);
+    hit = tl != len && under_prefix(ph, t, tl);
+    if (t != stack)
+        free(t);
+    return hit;
 }
 
 /* Where a word of running text ends: whitespace, controls, shell and

@@ -4,7 +4,8 @@
  * value into words: where a word ends, where the path in a word starts
  * (at once, or after a short option glued to it), and whether a value
  * names a home or a parent directory without a slash ("cat ~root",
- * "--out=.."). Lexical helpers only; the readings of each word are
+ * "--out=..") and how Windows trims a segment's trailing dots (the
+ * forbidden_path guard's reading). Lexical helpers only; the readings of each word are
  * normalize.c's. No state, no locks; scratch space on the stack, or
  * malloc'ed and freed before return for long values.
  */
@@ -122,4 +123,30 @@ int chio__home_or_parent_word(const char *s, size_t n)
     rc = home_or_parent_word_as(d, chio__percent_decode(s, n, d));
     free(heap);
     return rc;
+}
+
+/* @p (normalised, @len bytes) as Windows reads it after its dot segments
+ * (Microsoft's "File path formats"): a segment ending in one '.' loses it
+ * and the last one its trailing dots and spaces ("/etc./passwd" is
+ * "/etc/passwd", "/root. " is "/root"), into @t (room for @len); its
+ * length. */
+size_t chio__windows_trimmed(const char *p, size_t len, char *t)
+{
+    size_t i, j, k, o = 0;
+
+    for (i = 0; i < len; i = j + 1) {
+        for (j = i; j < len && p[j] != '/'; j++)
+            ;
+        k = j - i;
+        if (j == len)
+            while (k > 0 && (p[i + k - 1] == '.' || p[i + k - 1] == ' '))
+                k--;
+        else if (k >= 2 && p[j - 1] == '.' && p[j - 2] != '.')
+            k--;
+        memcpy(t + o, p + i, k);
+        o += k;
+        if (j < len)
+            t[o++] = '/';
+    }
+    return o;
 }

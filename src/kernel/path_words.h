@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kernel/path_words.h - the words of a path value (see path_words.c),
- * for path_prefix in constraints.c.
+ * for path_prefix in constraints.c, and Windows' trimming of a path's
+ * segments for the forbidden_path guard (guard_scan.c).
  */
 #ifndef CHIO_KERNEL_PATH_WORDS_H
 #define CHIO_KERNEL_PATH_WORDS_H
@@ -30,5 +31,11 @@ int chio__has_path_word_break(const char *s, size_t n);
  * standing alone ("cat ..", "--out=..", "-o~root")? 1 also when out of
  * memory (the caller then reads the value as a path: fails closed). */
 int chio__home_or_parent_word(const char *s, size_t n);
+
+/* The normalised path @p (@len bytes) as Windows reads it after its dot
+ * segments: a segment ending in one '.' loses it and the last segment its
+ * trailing dots and spaces ("/etc./passwd" is "/etc/passwd"), written to
+ * @t (room for @len bytes); returns its length. */
+size_t chio__windows_trimmed(const char *p, size_t len, char *t);
 
 #endif /* CHIO_KERNEL_PATH_WORDS_H */

@@ -113,6 +113,17 @@ function urlHost(key, s) {
   return { candidate: false };
 }
 
+// chio's own reading of any string leaf as a host (its kernel's parse_domain):
+// review 46 holds it to the domain constraints too (a check, not a candidate).
+function chioHost(s) {
+  let v = s.trim();
+  const i = v.indexOf('://');
+  if (i >= 0) v = v.slice(i + 3);
+  v = v.split(/[/?#]/)[0];
+  v = v.slice(v.lastIndexOf('@') + 1).split(':')[0].replace(/^\.+|\.+$/g, '').toLowerCase();
+  return v === 'localhost' || (v.includes('.') && /^[a-z0-9.-]+$/.test(v)) ? v : null;
+}
+
 function globMatch(glob, host) {
   const re = new RegExp(`^${glob.toLowerCase().split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return re.test(host);
@@ -134,7 +145,9 @@ function holds(c, args) {
       const hosts = ls.map(([k, s]) => urlHost(k, s)).filter((h) => h.candidate);
       const inner = embeddedLeaves(ls).map(([k, s]) => urlHost(k, s)).filter((h) => h.candidate);
       const want = c.value.toLowerCase();
-      return hosts.length > 0 && [...hosts, ...inner].every((h) => h.host !== null
+      const chio = [...ls, ...embeddedLeaves(ls)].map(([, s]) => chioHost(s)).filter((h) => h !== null)
+        .map((host) => ({ host }));
+      return hosts.length > 0 && [...hosts, ...inner, ...chio].every((h) => h.host !== null
         && (c.type === 'domain_exact' ? h.host === want : globMatch(want, h.host)));
     }
     case 'regex_match': return ls.some(([, s]) => new RegExp(c.value).test(s));
