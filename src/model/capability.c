@@ -30,13 +30,35 @@ static const char *const link_fields[] = {"capability_id", "delegator", "delegat
                                           "attenuations",  "timestamp", "scope_hash",
                                           "signature",     NULL};
 static const char *const scope_fields[] = {"grants", "resource_grants", "prompt_grants", NULL};
-/* chio's Attenuation variants ("type" tag). A link records how its
- * delegator narrowed the scope; the token's own scope is the narrowed one
- * and is what is enforced, but a variant chio does not know (chio refuses
- * the token) may narrow in a way we cannot see: the token is unusable. */
-static const char *const attenuation_types[] = {
-    "remove_tool",    "remove_operation",           "add_constraint",    "reduce_budget",
-    "shorten_expiry", "reduce_cost_per_invocation", "reduce_total_cost", NULL};
+/* chio's Attenuation variants ("type" tag) and the members each holds. A
+ * link records how its delegator narrowed the scope; the token's own scope
+ * is the narrowed one and is what is enforced, but an attenuation chio
+ * cannot read (another type, or a variant missing a member or holding one
+ * of the wrong type: chio refuses the token) may narrow in a way we cannot
+ * see: the token is unusable. A member the variant has no place for is
+ * dropped when chio reads the token, so no signature over it verifies there
+ * [`rev46_wire::an_attenuation_chio_cannot_read_makes_the_token_unusable`]. */
+typedef enum att_kind { ATT_STR, ATT_OP, ATT_CONSTRAINT, ATT_U32, ATT_U64, ATT_MONEY } att_kind;
+
+typedef struct att_variant {
+    const char *type;
+    const char *names[5]; /* "type", the variant's members, NULL */
+    att_kind kinds[3];    /* of names[1..] */
+} att_variant;
+
+#define ATT_GRANT "type", "server_id", "tool_name"
+static const att_variant att_variants[] = {
+    {"remove_tool", {ATT_GRANT, NULL}, {ATT_STR, ATT_STR}},
+    {"remove_operation", {ATT_GRANT, "operation"}, {ATT_STR, ATT_STR, ATT_OP}},
+    {"add_constraint", {ATT_GRANT, "constraint"}, {ATT_STR, ATT_STR, ATT_CONSTRAINT}},
+    {"reduce_budget", {ATT_GRANT, "max_invocations"}, {ATT_STR, ATT_STR, ATT_U32}},
+    {"shorten_expiry", {"type", "new_expires_at", NULL}, {ATT_U64}},
+    {"reduce_cost_per_invocation",
+     {ATT_GRANT, "max_cost_per_invocation"},
+     {ATT_STR, ATT_STR, ATT_MONEY}},
+    {"reduce_total_cost", {ATT_GRANT, "max_total_cost"}, {ATT_STR, ATT_STR, ATT_MONEY}},
+};
+#undef ATT_GRANT
 static const char *const top_fields[] = {"schema",    "id",        "issuer",     "subject",
                                          "scope",     "issued_at", "expires_at", "delegation_chain",
                                          "signature", NULL};
@@ -48,7 +70,8 @@ typedef struct link_view {
     uint8_t delegatee[32];
     uint64_t timestamp;
     uint8_t signature[64];
-    int odd_attenuation; /* an attenuation that is not one of chio's variants */
+    int odd_attenuation;     /* an attenuation chio cannot read (or one it drops a member of) */
+    int dropped_attenuation; /* an attenuation member chio drops */
 } link_view;
 
 struct chio_capability {
@@ -90,6 +113,110 @@ static int read_signature(const chio_json *v, uint8_t out[64], const char *what,
     return 0;
 }
 
+/* ---- attenuations ---------------------------------------------------------------------- */
+
+/* How chio reads an attenuation: as written, not at all (it refuses the
+ * token), or dropping a member (so its signatures fail there). */
+enum { ATT_OK = 0, ATT_UNREADABLE = 1, ATT_DROPPED = 2 };
+
+static int is_named(const chio_json *s, const char *const *names, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strlen(names[i]) == s->n && memcmp(names[i], s->v.s, s->n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A constraint {"type", "value"} of a type the kernel knows, its value of
+ * that type's shape (model/scope.c); anything else counts as unreadable. */
+static int att_constraint_ok(const chio_json *c)
+{
+    static const char *const str_types[] = {"path_prefix", "domain_exact", "domain_glob",
+                                            "regex_match"};
+    static const char *const num_types[] = {"max_length", "max_args_size"};
+    static const char *const custom[] = {"custom"};
+    static const char *const members[] = {"type", "value", NULL};
+    const chio_json *t = chio_json_get(c, "type"), *v = chio_json_get(c, "value");
+    uint64_t u;
+
+    if (t == NULL || t->type != CHIO_JSON_STRING || v == NULL ||
+        chio__first_unknown_key(c, members) != NULL)
+        return 0;
+    if (is_named(t, str_types, 4))
+        return v->type == CHIO_JSON_STRING;
+    if (is_named(t, num_types, 2))
+        return chio_json_get_uint64(v, &u) == 0;
+    return is_named(t, custom, 1) && v->type == CHIO_JSON_ARRAY && v->n == 2 &&
+           v->v.items[0].type == CHIO_JSON_STRING && v->v.items[1].type == CHIO_JSON_STRING;
+}
+
+/* A MonetaryAmount {units, currency}. */
+static int att_money(const chio_json *m)
+{
+    static const char *const members[] = {"units", "currency", NULL};
+    const chio_json *c = chio_json_get(m, "currency");
+    uint64_t u;
+
+    if (chio_json_get_uint64(chio_json_get(m, "units"), &u) != 0 || c == NULL ||
+        c->type != CHIO_JSON_STRING)
+        return ATT_UNREADABLE;
+    return chio__first_unknown_key(m, members) != NULL ? ATT_DROPPED : ATT_OK;
+}
+
+static int att_member(const chio_json *v, att_kind kind)
+{
+    static const char *const ops[] = {"invoke",    "read_result", "read",
+                                      "subscribe", "get",         "delegate"};
+    uint64_t u;
+
+    if (v == NULL)
+        return ATT_UNREADABLE;
+    switch (kind) {
+    case ATT_STR:
+        return v->type == CHIO_JSON_STRING ? ATT_OK : ATT_UNREADABLE;
+    case ATT_OP:
+        return v->type == CHIO_JSON_STRING && is_named(v, ops, 6) ? ATT_OK : ATT_UNREADABLE;
+    case ATT_CONSTRAINT:
+        return att_constraint_ok(v) ? ATT_OK : ATT_UNREADABLE;
+    case ATT_U32: /* max_invocations is a u32 to chio */
+        return chio_json_get_uint64(v, &u) == 0 && u <= UINT32_MAX ? ATT_OK : ATT_UNREADABLE;
+    case ATT_U64:
+        return chio_json_get_uint64(v, &u) == 0 ? ATT_OK : ATT_UNREADABLE;
+    default:
+        return att_money(v);
+    }
+}
+
+/* How chio reads the attenuation @a (ATT_*). */
+static int read_attenuation(const chio_json *a)
+{
+    const chio_json *t = chio_json_get(a, "type");
+    const att_variant *var = NULL;
+    size_t i, k;
+    int worst = ATT_OK, r;
+
+    if (t == NULL || t->type != CHIO_JSON_STRING)
+        return ATT_UNREADABLE;
+    for (i = 0; i < sizeof(att_variants) / sizeof(att_variants[0]) && var == NULL; i++)
+        if (strlen(att_variants[i].type) == t->n && memcmp(att_variants[i].type, t->v.s, t->n) == 0)
+            var = &att_variants[i];
+    if (var == NULL)
+        return ATT_UNREADABLE;
+    for (k = 1; var->names[k] != NULL; k++) {
+        r = att_member(chio_json_get(a, var->names[k]), var->kinds[k - 1]);
+        if (r == ATT_UNREADABLE)
+            return r;
+        if (r == ATT_DROPPED)
+            worst = r;
+    }
+    /* a member the variant has no place for */
+    return chio__first_unknown_key(a, var->names) != NULL ? ATT_DROPPED : worst;
+}
+
+/* ---- delegation links -------------------------------------------------------------------- */
+
 static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out, chio_error *err)
 {
     char what[48];
@@ -121,14 +248,9 @@ static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out,
         const chio_json *att;
         rc = chio__field_typed(l, "attenuations", CHIO__OPTIONAL, CHIO_JSON_ARRAY, &att, err, what);
         for (uint32_t a = 0; rc == 0 && att != NULL && a < att->n; a++) {
-            const chio_json *t = chio_json_get(&att->v.items[a], "type");
-            size_t k;
-            for (k = 0; t != NULL && t->type == CHIO_JSON_STRING && attenuation_types[k]; k++)
-                if (strlen(attenuation_types[k]) == t->n &&
-                    memcmp(attenuation_types[k], t->v.s, t->n) == 0)
-                    break;
-            if (t == NULL || t->type != CHIO_JSON_STRING || attenuation_types[k] == NULL)
-                out->odd_attenuation = 1;
+            int how = read_attenuation(&att->v.items[a]);
+            out->odd_attenuation |= how != ATT_OK;
+            out->dropped_attenuation |= how == ATT_DROPPED;
         }
     }
     if (rc == 0)
@@ -193,7 +315,7 @@ static int cap_read(chio_capability *cap, chio_error *err)
             /* A link field we do not interpret is reported like a
              * top-level one: the kernel will not use the token. */
             link_unknown = chio__first_unknown_key(&chain->v.items[i], link_fields);
-            cap->dropped |= link_unknown != NULL;
+            cap->dropped |= link_unknown != NULL || cap->links[i].dropped_attenuation;
             if (cap->unknown == NULL)
                 cap->unknown = link_unknown;
             if (cap->unknown == NULL && cap->links[i].odd_attenuation)
@@ -253,7 +375,7 @@ void chio_capability_free(chio_capability *cap)
 
 /* ---- byte forms ------------------------------------------------------------------------ */
 
-static int signed_message(const chio_json *obj, chio_buf *b)
+int chio__capability_signed_message(const chio_json *obj, chio_buf *b)
 {
     chio_json_member schema;
 
@@ -341,7 +463,7 @@ static int chio_form_message(const chio_capability *cap, chio_buf *b)
             members[i].value.v.items = items;
     }
     tok.v.members = members;
-    rc = signed_message(&tok, b);
+    rc = chio__capability_signed_message(&tok, b);
 out:
     for (i = 0; link_members != NULL && i < chain->n; i++)
         free(link_members[i]);
@@ -380,10 +502,16 @@ static int chio_drops_a_member(const chio_capability *cap)
 
     if (cap->dropped)
         return 1;
-    for (i = 0; i < sc->ngrants; i++)
-        if (sc->grants[i].unsupported != NULL &&
-            strcmp(sc->grants[i].unsupported, "unknown field") == 0)
+    for (i = 0; i < sc->ngrants; i++) {
+        const chio__tool_grant *g = &sc->grants[i];
+        if (g->unsupported != NULL && strcmp(g->unsupported, "unknown field") == 0)
             return 1;
+        /* a cost cap (MonetaryAmount) holds units and currency only */
+        if ((g->max_cost_per_invocation != NULL &&
+             att_money(g->max_cost_per_invocation) != ATT_OK) ||
+            (g->max_total_cost != NULL && att_money(g->max_total_cost) != ATT_OK))
+            return 1;
+    }
     for (i = 0; i < sc->nresources; i++)
         if (sc->resources[i].unsupported_name != NULL)
             return 1;
@@ -407,7 +535,7 @@ static int verify_impl(const chio_capability *cap, uint64_t now, const uint8_t *
     rep->chain_error_link = -1;
 
     chio__buf_init(&b);
-    rc = signed_message(cap->obj, &b);
+    rc = chio__capability_signed_message(cap->obj, &b);
     if (rc == 0)
         rc = chio_ed25519_verify(cap->issuer, b.data, b.len, cap->signature);
     if (rc == CHIO_EBADSIG && any_empty_attenuations(cap)) { /* chio's form */
@@ -566,125 +694,4 @@ const chio__scope *chio__capability_scope(const chio_capability *cap)
 const uint8_t *chio__capability_issuer(const chio_capability *cap)
 {
     return cap->issuer;
-}
-
-/* ---- issuing ------------------------------------------------------------------------------- */
-
-/* RFC 9562 UUIDv7: 48-bit Unix milliseconds, version 7, variant 10, random. */
-int chio__uuid_v7(char out[37])
-{
-    uint8_t u[16];
-    struct timespec ts;
-    uint64_t ms;
-    char hex[33];
-
-    if (chio__id_random(u + 6, 10) != 0)
-        return CHIO_ECRYPTO;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    for (int i = 0; i < 6; i++)
-        u[i] = (uint8_t)(ms >> (40 - 8 * i));
-    u[6] = (uint8_t)(0x70 | (u[6] & 0x0f));
-    u[8] = (uint8_t)(0x80 | (u[8] & 0x3f));
-    chio__hex_encode(u, 16, hex);
-    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-    return 0;
-}
-
-static int put_string(chio_json_doc *doc, chio_json *obj, const char *key, const char *val)
-{
-    chio_json *slot = chio__json_obj_put(doc, obj, key, strlen(key));
-    return slot ? chio__json_set_string(doc, slot, val, strlen(val)) : CHIO_ENOMEM;
-}
-
-static int put_u64(chio_json_doc *doc, chio_json *obj, const char *key, uint64_t val)
-{
-    chio_json *slot = chio__json_obj_put(doc, obj, key, strlen(key));
-    if (slot == NULL)
-        return CHIO_ENOMEM;
-    chio__json_set_uint(slot, val);
-    return 0;
-}
-
-int chio_capability_issue(const chio_keypair *issuer, const char *id, const char *subject_hex,
-                          const char *scope_json, size_t scope_len, uint64_t issued_at,
-                          uint64_t ttl_secs, chio_capability **out, chio_error *err)
-{
-    chio_json_doc *sdoc = NULL, *tdoc = NULL;
-    chio_json *scope, *tok, *slot;
-    chio__scope view;
-    uint8_t subject[32], sig[64];
-    char subject_hex_norm[65], sighex[129], uuid[37];
-    chio_buf b;
-    char *text = NULL;
-    size_t tlen = 0;
-    int rc;
-
-    if (out == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "out is NULL");
-    *out = NULL;
-    if (issuer == NULL || subject_hex == NULL || scope_json == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL issuer, subject or scope");
-    if (id != NULL && (id[0] == '\0' || !chio__utf8_valid(id, strlen(id))))
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "capability id must be non-empty UTF-8");
-    if (chio_pubkey_from_hex(subject_hex, strlen(subject_hex), subject) != 0)
-        return chio__fail(err, CHIO_EKEY, CHIO_NO_OFFSET,
-                          "subject must be a 32-byte public key in hex");
-    if (ttl_secs == 0)
-        return chio__fail(err, CHIO_ERANGE, CHIO_NO_OFFSET, "ttl must be at least one second");
-    if (issued_at > UINT64_MAX - ttl_secs)
-        return chio__fail(err, CHIO_ERANGE, CHIO_NO_OFFSET, "issued_at + ttl overflows");
-    if (id == NULL) {
-        if (chio__uuid_v7(uuid) != 0)
-            return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET, "the random generator failed");
-        id = uuid;
-    }
-    chio__hex_encode(subject, 32, subject_hex_norm);
-
-    rc = chio_json_parse(scope_json, scope_len, &sdoc, err);
-    if (rc != 0)
-        return rc;
-    scope = chio__json_doc_root(sdoc);
-    rc = chio__scope_read(sdoc, scope, 1, &view, err);
-    if (rc != 0)
-        goto out;
-
-    rc = CHIO_ENOMEM;
-    tdoc = chio__json_doc_new(4096);
-    if (tdoc == NULL)
-        goto out;
-    tok = chio__json_doc_root(tdoc);
-    if (chio__json_set_object(tdoc, tok, 8) != 0 || put_string(tdoc, tok, "id", id) != 0 ||
-        put_string(tdoc, tok, "issuer", chio_keypair_public_hex(issuer)) != 0 ||
-        put_string(tdoc, tok, "subject", subject_hex_norm) != 0 ||
-        put_u64(tdoc, tok, "issued_at", issued_at) != 0 ||
-        put_u64(tdoc, tok, "expires_at", issued_at + ttl_secs) != 0)
-        goto out;
-    slot = chio__json_obj_put(tdoc, tok, "scope", 5);
-    if (slot == NULL || chio__json_copy(tdoc, slot, scope) != 0)
-        goto out;
-
-    chio__buf_init(&b);
-    rc = signed_message(tok, &b);
-    if (rc == 0)
-        rc = chio_keypair_sign(issuer, b.data, b.len, sig);
-    chio__buf_destroy(&b);
-    if (rc != 0)
-        goto out;
-    chio__hex_encode(sig, 64, sighex);
-    rc = put_string(tdoc, tok, "signature", sighex);
-    if (rc != 0)
-        goto out;
-    rc = chio_json_write_canonical(tok, &text, &tlen);
-    if (rc != 0)
-        goto out;
-    rc = chio_capability_parse(text, tlen, out, err);
-out:
-    if (rc == CHIO_ENOMEM && (err == NULL || err->code != rc))
-        chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory issuing capability");
-    free(text);
-    chio_json_doc_free(sdoc);
-    chio_json_doc_free(tdoc);
-    return rc;
 }

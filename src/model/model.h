@@ -146,6 +146,11 @@ typedef struct chio__receipt_fields {
 int chio__receipt_prepare_fields(chio__receipt_fields *f, const char *kernel_key_hex,
                                  const char *policy_hash, chio__receipt_prep *p, chio_error *err);
 
+/* A token's signed message (capability.c): @obj, the token without its
+ * signature, written canonically with "schema" merged in. 0 or
+ * CHIO_ENOMEM; @b is the caller's. */
+int chio__capability_signed_message(const chio_json *obj, chio_buf *b);
+
 /* RFC 9562 UUIDv7 text (36 characters + NUL). Returns 0 or CHIO_ECRYPTO. */
 int chio__uuid_v7(char out[37]);
 

@@ -694,6 +694,15 @@ int chio_receipt_sign_json(const char *json, size_t len, const chio_keypair *kp,
     if (rc != 0)
         return rc;
     obj = chio__json_doc_root(doc);
+    /* The builder's rule: no receipt deeper than chio reads (serde_json
+     * refuses 128 levels), whatever part of the body nests
+     * [`rev46_wire::receipt_sign_refuses_a_body_chio_could_not_read`]. */
+    if (chio__json_depth(obj) > CHIO__RECEIPT_MAX_DEPTH) {
+        chio_json_doc_free(doc);
+        return chio__fail(err, CHIO_EJSON_DEPTH, CHIO_NO_OFFSET,
+                          WHAT ": the body nests more than %d levels (chio could not read it)",
+                          CHIO__RECEIPT_MAX_DEPTH);
+    }
     rc = 0;
     if (obj->type == CHIO_JSON_OBJECT) {
         chio__json_obj_del(obj, "id");

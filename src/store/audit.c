@@ -318,6 +318,26 @@ static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const cha
     a->out->invalid++;
 }
 
+/* A chain entry is missing at @seq, whose receipt is sound and whose link
+ * from @prev can be computed: go on from the value the entry should hold,
+ * so the next receipt's link is still checked (else a receipt put there,
+ * say a replayed copy, went unnamed: only the missing entry was)
+ * [`rev46_audit::a_receipt_replaced_behind_a_deleted_chain_entry_is_named`]. */
+static void derive_prev(audit *a, uint64_t seq, const uint8_t prev[32], const char *json,
+                        size_t len)
+{
+    uint8_t leaf[32];
+
+    if (chio_merkle_leaf_hash(json, len, leaf) != 0 ||
+        chio__store_chain_step(prev, leaf, a->prev) != 0) {
+        a->oom = 1;
+        return;
+    }
+    a->prev_seq = seq;
+    a->have_prev = 1;
+    a->prev_derived = 1;
+}
+
 /* The hash chain link of the receipt at @seq: stored c(seq) must be
  * SHA-256(stored c(seq - 1) || leaf). The stored value is remembered for
  * the next link even when this receipt was already reported (@reported),
@@ -325,7 +345,7 @@ static void check_index(audit *a, uint64_t seq, const chio_receipt *r, const cha
 static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, int reported)
 {
     uint8_t stored[32], prev[32], leaf[32], want[32];
-    int rc, have_prev = 0;
+    int rc, have_prev = 0, derived = 0;
 
     if (a->chain_from == 0 || seq < a->chain_from)
         return;
@@ -344,6 +364,7 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
     } else if (a->have_prev && a->prev_seq == seq - 1) {
         memcpy(prev, a->prev, 32);
         have_prev = 1;
+        derived = a->prev_derived;
     } else if (chio__store_get_chain(a->s, seq - 1, prev, NULL) == 0) {
         have_prev = 1; /* after a gap, or the anchor an archive pass left */
     } else if (seq == a->log_start) {
@@ -360,12 +381,15 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
         a->out->invalid++;
     }
     a->have_prev = 0;
+    a->prev_derived = 0;
     rc = chio__store_get_chain(a->s, seq, stored, NULL);
     if (rc != 0) {
         if (!reported) {
             chio__audit_problem(a, "{\"problem\":\"chain_missing\",\"seq\":%llu}",
                                 (unsigned long long)seq);
             a->out->invalid++;
+            if (have_prev)
+                derive_prev(a, seq, prev, json, len);
         }
         return;
     }
@@ -386,10 +410,11 @@ static void check_chain(audit *a, uint64_t seq, const char *json, size_t len, in
     }
     if (memcmp(want, stored, 32) != 0) {
         chio__audit_problem(
-            a,
-            "{\"problem\":\"chain_mismatch\",\"seq\":%llu,\"detail\":\"the receipt stored "
-            "here is not the one the hash chain recorded at this position\"}",
-            (unsigned long long)seq);
+            a, "{\"problem\":\"chain_mismatch\",\"seq\":%llu,\"detail\":\"the receipt stored %s\"}",
+            (unsigned long long)seq,
+            derived ? "here, or the one before it (whose chain entry is missing), is not the one "
+                      "the hash chain recorded"
+                    : "here is not the one the hash chain recorded at this position");
         a->out->invalid++;
     }
 }

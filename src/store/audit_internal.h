@@ -56,6 +56,8 @@ typedef struct audit {
     uint8_t prev[32]; /* stored chain value at prev_seq */
     uint64_t prev_seq;
     int have_prev;
+    int prev_derived; /* prev is not stored: its entry was missing, so it is
+                         the value the link to prev_seq gives */
     /* A store is signed by one key: when its key record is valid and
      * trusted, the head and the checkpoints from chain_from on must be
      * signed by that key, not by any other key the caller trusts. */
