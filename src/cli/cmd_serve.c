@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,7 +58,9 @@ static const char serve_usage[] =
     "address (any address when it is 0.0.0.0 or [::]) or an --allow-host NAME\n"
     "(repeatable): any other is refused 403 (DNS rebinding).\n"
     "Limits: --max-body (default 1048576 bytes, 413 past it), --max-connections\n"
-    "(default 64), --timeout (idle seconds per connection, default 30).\n"
+    "(default 64; it needs N + 80 file descriptors: the soft limit is raised to\n"
+    "that, a lower hard limit stops it), --timeout (idle seconds per connection,\n"
+    "default 30).\n"
     "--listen with port 0 picks a free port. Prints one JSON line on stdout once\n"
     "serving: {\"kernel_key\":..,\"listening\":\"HOST:PORT\"}.\n"
     "SIGTERM or SIGINT drains (health answers 503 for --drain-grace-ms, default\n"
@@ -244,6 +247,42 @@ static int check_allow_hosts(const cli_opt *names)
  * each) in memory until it signs the checkpoint. */
 #define SERVE_MAX_CHECKPOINT_BATCH 1000000u
 
+/* File descriptors chio serve needs besides its connections: the store's
+ * (at most 20 table files open, its log, manifest, lock and write-ahead
+ * log), the listening socket, the standard streams, libmicrohttpd's
+ * wake-up pipe. */
+#define SERVE_FD_RESERVE 64
+
+/*
+ * Room under RLIMIT_NOFILE for @max_connections connections (and
+ * libmicrohttpd's slack past them) besides SERVE_FD_RESERVE: the soft
+ * limit is raised (up to the hard one) when it is short; 0, or CLI_USAGE
+ * after printing why there is no room. Past the limit libmicrohttpd
+ * cannot accept at all, so no new connection ever evicts an idle one and
+ * clients were locked out by a few held connections (and the store could
+ * find no descriptor for a file); review 46.
+ */
+static int fd_room(unsigned max_connections)
+{
+    rlim_t need = (rlim_t)max_connections + CHIO_SERVE_CONN_SLACK + SERVE_FD_RESERVE;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            return 0;
+    }
+    return cli_error(
+        "serve",
+        "--max-connections %u needs %llu file descriptors (the connections, %d more "
+        "libmicrohttpd takes, %d for the store and the rest) but the limit is %llu "
+        "(ulimit -n): lower --max-connections or raise the limit",
+        max_connections, (unsigned long long)need, CHIO_SERVE_CONN_SLACK, SERVE_FD_RESERVE,
+        (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? rl.rlim_cur : rl.rlim_max));
+}
+
 static int serve_run(cli_opt *opts);
 
 int cmd_serve(int argc, char **argv)
@@ -316,6 +355,8 @@ static int serve_run(cli_opt *opts)
         return cli_error("serve", "--max-connections must be between 1 and 4096");
     if (opts[10].value)
         hc.max_connections = (unsigned)v;
+    if (fd_room(hc.max_connections) != 0)
+        return CLI_USAGE;
     if (opts[11].value && (cli_u64(opts[11].value, &v) != 0 || v < 1 || v > 3600))
         return cli_error("serve", "--timeout must be between 1 and 3600 seconds");
     if (opts[11].value)

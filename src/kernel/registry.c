@@ -6,10 +6,12 @@
  * handler; and the mediation state's setup and teardown.
  *
  * Concurrency: registration takes build_mu and checks `serving`; the first
- * open_session that succeeds sets `serving` under the same mutex before
- * its session is visible, so no registration can slip in after it. Readers on the serving path read
- * the arrays without a lock: open_session's release of `serving` (and the session-table lock a
- * call's lookup goes through) orders every registration before them.
+ * open_session that succeeds sets `serving` under the same mutex once its
+ * session is stored and before it is ready for calls (an open that fails
+ * sets nothing), so no registration can slip in after a call can run.
+ * Readers on the serving path read the arrays without a lock: open_session's
+ * release of `serving`, then its session's READY word (which a call's
+ * admission reads, seq_cst), orders every registration before them.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -183,6 +183,30 @@ static int load_caps(chio__session *s, const char *const *caps, const size_t *le
     return 0;
 }
 
+/*
+ * The session @s, in the table now, becomes ready for calls. Serving
+ * starts first, with the first session opened, before any call can be
+ * admitted on it (chio__session_enter admits only READY): registration
+ * closes (see registry.c). Only here, once nothing can fail: an open
+ * that failed (out of memory for its table entry, no randomness for its
+ * id) opened nothing and leaves registration open (docs/configuration.md;
+ * before review 46 serving began before the id was drawn and the session
+ * stored, and such an open closed registration for good). seq_cst: the
+ * call that reads READY (session_enter) sees every registration made
+ * before serving began. A close or drain that won the word meanwhile
+ * (it would have to guess the id) keeps its state.
+ */
+static void become_ready(chio_kernel *k, chio__session *s)
+{
+    uint64_t w = SW(CHIO_SESSION_INITIALIZING, 0);
+
+    pthread_mutex_lock(&k->med.build_mu);
+    __atomic_store_n(&k->med.serving, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&k->med.build_mu);
+    __atomic_compare_exchange_n(&s->sw, &w, SW(CHIO_SESSION_READY, 0), 0, __ATOMIC_SEQ_CST,
+                                __ATOMIC_SEQ_CST);
+}
+
 int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
                              const char *const *capabilities_json, const size_t *capability_lens,
                              size_t ncaps, char id_out[CHIO_SESSION_ID_LEN + 1], chio_error *err)
@@ -225,12 +249,6 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
         goto out;
     }
     held = 1;
-    /* Serving starts with the first session opened, before any call can
-     * name it: registration closes (see registry.c). An open that failed
-     * above opened nothing and leaves registration open. */
-    pthread_mutex_lock(&k->med.build_mu);
-    __atomic_store_n(&k->med.serving, 1, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&k->med.build_mu);
     for (;;) {
         void *in;
         rc = new_session_id(s->id);
@@ -238,9 +256,10 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
             rc = chio__fail(err, rc, CHIO_NO_OFFSET, "no randomness for the session id");
             goto out;
         }
-        /* Ready before it is visible; the map's lock publishes the rest.
-         * Two references: the table's, and ours until the id is copied. */
-        s->sw = SW(CHIO_SESSION_READY, 0);
+        /* Initializing while it enters the table (the map's lock publishes
+         * the rest): no call is admitted until it is ready, below. Two
+         * references: the table's, and ours until the id is copied. */
+        s->sw = SW(CHIO_SESSION_INITIALIZING, 0);
         s->refs = 2;
         in = chio__shmap_put_if_absent(&k->med.sessions, s->id, CHIO_SESSION_ID_LEN, s);
         if (in == s)
@@ -252,6 +271,7 @@ int chio_kernel_open_session(chio_kernel *k, const char *agent_id,
         chio__session_put(in); /* the hold put_if_absent took on the other one */
         /* 128 random bits collided: draw again. */
     }
+    become_ready(k, s);
     memcpy(id_out, s->id, CHIO_SESSION_ID_LEN + 1);
     chio__log(k, CHIO_LOG_DEBUG, "session_opened", NULL,
               "\"session_id\":\"%s\",\"capabilities\":%zu", s->id, s->ncaps);

@@ -8,16 +8,21 @@
  * complete request by the connection guard (svc/svc_conn.h), the Host
  * header by the rule against DNS rebinding (svc/svc_host.h). Each request
  * is answered by chio_serve_handle() (handler.c); nothing here parses HTTP.
+ * The stop lets the requests in flight be answered before libmicrohttpd
+ * shuts the connections down (counted from their last byte in to their
+ * answer's end, under mu); those that come in after it began are 503.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -42,7 +47,7 @@
 #define REQUEST_SECS 10
 /* Connections libmicrohttpd accepts past --max-connections, each to evict
  * the oldest connection waiting for a request (or be closed at once). */
-#define EVICT_SLACK 16
+#define EVICT_SLACK CHIO_SERVE_CONN_SLACK
 /* A chunked body past max_body is read on and dropped, so that its 413 can
  * be answered once it ends (libmicrohttpd 0.9.75 queues no answer while a
  * body is being read); past max_body * 2 plus this many bytes in all the
@@ -50,6 +55,11 @@
  * its thread for as long as it flows (a connection past its first 2xx
  * answer has no request deadline). */
 #define DROP_SLACK (64 * 1024)
+/* Seconds chio_serve_http_stop() waits, past the request deadline, for
+ * the requests in flight to be answered before libmicrohttpd shuts their
+ * sockets down (a client not reading its answer is cut at the request
+ * deadline by the connection guard, so this bounds a stalled store). */
+#define STOP_SLACK_SECS 5
 
 struct chio_serve_http {
     struct MHD_Daemon *d;
@@ -59,7 +69,12 @@ struct chio_serve_http {
     size_t max_body;
     int fd;
     uint16_t port;
-    svc_log_limit log; /* libmicrohttpd's lines: one a second */
+    svc_log_limit log;  /* libmicrohttpd's lines: one a second */
+    unsigned req_secs;  /* the connection guard's request deadline */
+    pthread_mutex_t mu; /* guards inflight and stopping */
+    pthread_cond_t idle;
+    unsigned inflight; /* complete requests not yet answered (on_completed) */
+    int stopping;      /* chio_serve_http_stop() began: no request is run */
 };
 
 /* One request's state between the calls libmicrohttpd makes for it. */
@@ -68,6 +83,7 @@ typedef struct req_ctx {
     size_t len, cap;
     size_t seen; /* bytes of the body read, kept or dropped */
     int too_big;
+    int counted; /* in h->inflight until on_completed */
 } req_ctx;
 
 /*
@@ -100,7 +116,9 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
         fprintf(stderr, "chio serve: libmicrohttpd: %s\n", shown);
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, chio_serve_reply *rep)
+/* Queue @rep; with @close_after the connection closes once it is sent. */
+static enum MHD_Result send_reply_ex(struct MHD_Connection *c, chio_serve_reply *rep,
+                                     int close_after)
 {
     struct MHD_Response *r;
     enum MHD_Result ok;
@@ -120,9 +138,56 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, chio_serve_reply *re
     if (rep->challenge != NULL) /* RFC 9110 11.6.1: a 401 names its scheme */
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, rep->challenge);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (close_after)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ok = MHD_queue_response(c, rep->status ? rep->status : 500, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, chio_serve_reply *rep)
+{
+    return send_reply_ex(c, rep, 0);
+}
+
+/* A complete request is about to run: counted in h->inflight until its
+ * answer is sent or its connection ends (on_completed), so that
+ * chio_serve_http_stop() lets it be answered. 0 once the stop began: the
+ * caller refuses it. */
+static int request_begins(chio_serve_http *h, req_ctx *rc)
+{
+    int ok;
+
+    pthread_mutex_lock(&h->mu);
+    ok = !h->stopping;
+    if (ok) {
+        h->inflight++;
+        rc->counted = 1;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+static void request_ends(chio_serve_http *h, req_ctx *rc)
+{
+    if (!rc->counted)
+        return;
+    rc->counted = 0;
+    pthread_mutex_lock(&h->mu);
+    if (--h->inflight == 0)
+        pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The answer to a request that came in after the stop began (on a
+ * keep-alive connection): 503, and the connection closes after it. */
+static enum MHD_Result reply_stopping(struct MHD_Connection *c)
+{
+    chio_serve_reply rep;
+
+    memset(&rep, 0, sizeof(rep));
+    chio_serve_error_reply(&rep, 503, "draining", "the sidecar is stopping");
+    return send_reply_ex(c, &rep, 1);
 }
 
 static enum MHD_Result reply_too_big(struct MHD_Connection *c, size_t max_body)
@@ -261,6 +326,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     svc_conn_guard_request(c, 0); /* the request is in: its deadline ends */
+    if (!request_begins(h, rc)) {
+        ret = reply_stopping(c);
+        svc_conn_guard_answered(c);
+        return ret;
+    }
     if (rc->too_big) {
         ret = reply_too_big(c, h->max_body);
         svc_conn_guard_answered(c);
@@ -296,12 +366,13 @@ static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode code)
 {
+    chio_serve_http *h = cls;
     req_ctx *rc = *con_cls;
 
-    (void)cls;
     (void)code;
     svc_conn_guard_idle(c);
     if (rc != NULL) {
+        request_ends(h, rc); /* answered, or its connection ended */
         free(rc->body);
         free(rc);
         *con_cls = NULL;
@@ -354,6 +425,33 @@ static int listen_on(const char *host, uint16_t port, int *v6, char *msg, size_t
     return fd;
 }
 
+/* The mutex and condition of the requests in flight (the condition on
+ * CLOCK_MONOTONIC, for the stop's bounded wait). 0 or -1. */
+static int sync_init(chio_serve_http *h)
+{
+    pthread_condattr_t ca;
+    int rc;
+
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+                 pthread_cond_init(&h->idle, &ca) == 0
+             ? 0
+             : -1;
+    pthread_condattr_destroy(&ca);
+    if (rc == 0 && pthread_mutex_init(&h->mu, NULL) != 0) {
+        pthread_cond_destroy(&h->idle);
+        rc = -1;
+    }
+    return rc;
+}
+
+static void sync_destroy(chio_serve_http *h)
+{
+    pthread_cond_destroy(&h->idle);
+    pthread_mutex_destroy(&h->mu);
+}
+
 int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio_serve_http **out,
                           char *msg, size_t msgcap)
 {
@@ -371,19 +469,25 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
     }
     h->s = s;
     h->max_body = cfg->max_body;
+    h->req_secs = cfg->timeout_secs < REQUEST_SECS ? cfg->timeout_secs : REQUEST_SECS;
+    if (sync_init(h) != 0) {
+        snprintf(msg, msgcap, "out of memory");
+        free(h);
+        return -1;
+    }
     svc_host_rule_init(&h->hosts, cfg->host, cfg->allow_hosts, cfg->n_allow_hosts);
     h->fd = listen_on(cfg->host, cfg->port, &v6, msg, msgcap);
     if (h->fd < 0) {
+        sync_destroy(h);
         free(h);
         return -1;
     }
     if (v6)
         flags |= MHD_USE_IPv6;
-    if (svc_conn_guard_new(cfg->max_connections,
-                           cfg->timeout_secs < REQUEST_SECS ? cfg->timeout_secs : REQUEST_SECS,
-                           &h->guard) != 0) {
+    if (svc_conn_guard_new(cfg->max_connections, h->req_secs, &h->guard) != 0) {
         snprintf(msg, msgcap, "out of memory");
         close(h->fd);
+        sync_destroy(h);
         free(h);
         return -1;
     }
@@ -401,6 +505,7 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
                  (unsigned)cfg->port);
         svc_conn_guard_free(h->guard);
         close(h->fd);
+        sync_destroy(h);
         free(h);
         return -1;
     }
@@ -415,18 +520,39 @@ uint16_t chio_serve_http_port(const chio_serve_http *h)
     return h->port;
 }
 
+/* Refuse every request from now on (reply_stopping) and wait until the
+ * requests in flight are answered: at most the request deadline (a client
+ * not reading its answer is cut there by the guard) plus STOP_SLACK_SECS. */
+static void wait_answered(chio_serve_http *h)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)h->req_secs + STOP_SLACK_SECS;
+    pthread_mutex_lock(&h->mu);
+    h->stopping = 1;
+    while (h->inflight > 0 && pthread_cond_timedwait(&h->idle, &h->mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&h->mu);
+}
+
 void chio_serve_http_stop(chio_serve_http *h)
 {
     MHD_socket fd;
 
     if (h == NULL)
         return;
-    /* Stop accepting first; MHD_stop_daemon then waits for every
-     * connection thread, so requests in flight get their answers. */
+    /* Stop accepting first, then let the requests in flight be answered:
+     * MHD_stop_daemon shuts every connection's socket down before it
+     * joins the threads, and an evaluation whose receipt was committed
+     * lost its answer there (review 46: the client saw a reset for a
+     * decision in the log, and its retry was decided and counted again). */
     fd = MHD_quiesce_daemon(h->d);
+    wait_answered(h);
     MHD_stop_daemon(h->d);
     svc_conn_guard_free(h->guard);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    sync_destroy(h);
     free(h);
 }

@@ -24,6 +24,8 @@
 #define CHIO_SERVE_MAX_SESSIONS            65536   /* cached token sessions; minted tokens */
 #define CHIO_SERVE_MAX_MINTED_TEXT         "65536" /* the same, for messages */
 #define CHIO_SERVE_MAX_ID_LEN              256     /* a minted id (the kernel revokes up to 256) */
+/* Connections libmicrohttpd takes past --max-connections (http.c). */
+#define CHIO_SERVE_CONN_SLACK 16
 
 typedef struct chio_serve chio_serve;
 
