@@ -103,7 +103,9 @@ int chio_export_nats_metrics_prometheus(const chio_export_nats *x, char **out, s
 /*
  * chio_export_nats_stop - ask the thread to stop after the publish in
  * flight (within about 5 s, the longest a publish waits for its
- * acknowledgement), save the acknowledged position, join it and free
+ * acknowledgement, whatever poll_ms is; a read of the stream or a
+ * connection attempt under way is finished first), save the
+ * acknowledged position, join it and free
  * everything. Returns the thread's exit status (0 stopped cleanly, 1 the
  * store went back (rewound or forked) and nothing was published, 2 an
  * error said on stderr); 0 for NULL. Ownership: takes @x (it is freed).

@@ -16,7 +16,7 @@ static const char fleet_usage[] =
     "  verify --nats URL [--stream NAME] [--trusted-key HEX]...\n"
     "                                  verify every kernel's receipts and checkpoints in\n"
     "                                  the stream\n"
-    "  witness --receipt-db DIR --nats URL [--stream NAME]\n"
+    "  witness --receipt-db DIR --nats URL [--stream NAME] [--kernel-key HEX]\n"
     "                                  is the local log behind or apart from what its\n"
     "                                  kernel published (a rollback)?\n";
 

@@ -185,12 +185,19 @@ int chio__fleet_store_key(struct chio_store *s, char hex[65]);
  * moved the oldest checkpoints out (1 when it holds none). */
 uint64_t chio__fleet_store_first_checkpoint(struct chio_store *s);
 
+/* Bytes of chio__fleet_store_identity()'s text. */
+#define CHIO__FLEET_IDENT_LEN 192
+
 /* Which store the directory @db holds, as text in @out: its device and
- * inode and RocksDB's IDENTITY file (made with the store). A store
- * deleted and made again, or put back from a copy, gives another text (a
- * secondary instance of the old one may go on reading the old files
- * without an error). */
-void chio__fleet_store_identity(const char *db, char out[128]);
+ * inode, RocksDB's IDENTITY file (made with the store) and the inode and
+ * change time of its CURRENT file (written anew by every open of the
+ * store by its kernel, and by every copy put in its place). A store
+ * deleted and made again, put back from a copy (also file by file into
+ * the same directory, IDENTITY and all), or opened again by a restarted
+ * kernel gives another text: a secondary instance of the old one may go
+ * on reading the old files without an error, and then sees nothing of
+ * what the kernel writes. */
+void chio__fleet_store_identity(const char *db, char out[CHIO__FLEET_IDENT_LEN]);
 
 /* Whether @data, read from the stream as item @seq of kernel @key's
  * receipts (@receipts 1) or checkpoints, is that kernel's own

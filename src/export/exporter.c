@@ -47,6 +47,7 @@
 
 #define SAVE_EVERY    512 /* publishes between two position saves (also once a second) */
 #define DEFAULT_STALL 60000u
+#define STOP_SLICE_MS 50 /* a long nap looks for a stop this often */
 /* Room left in a message for its headers (message id, expectations, run
  * seqs: under 512 bytes): the servers' max_payload counts them too. */
 #define HEADER_ROOM 1024u
@@ -81,6 +82,19 @@ int chio__fleet_stream_name_ok(const char *name)
             return 0;
     }
     return 1;
+}
+
+/* Nap @ms milliseconds, or less once a stop is asked for: the pause
+ * between two looks at an exported store is the host's to choose
+ * (poll_ms), and chio_export_nats_stop() must not wait it out (before, a
+ * stop waited up to a whole poll_ms; the header promises about 5 s). */
+static void nap_unless_stopped(const ex *e, unsigned ms)
+{
+    while (ms > 0 && !stopping(e)) {
+        unsigned step = ms < STOP_SLICE_MS ? ms : STOP_SLICE_MS;
+        chio__xp_nap_ms(step);
+        ms -= step;
+    }
 }
 
 /* ---- the position file (posfile.c) ------------------------------------------------------ */
@@ -120,7 +134,8 @@ static uint64_t saved_field(ex *e, const char *field)
 /* ---- publishing ------------------------------------------------------------------------ */
 
 /* The most body bytes one message may carry now: what the server
- * connected to takes (max_payload, less room for the headers), and for a
+ * connected to and the stream take (max_payload, the stream's
+ * max_msg_size; less room for the headers), and for a
  * run of several receipts at most CHIO__EXPORT_MAX_BYTES (@several). 0:
  * not even an empty body fits. */
 static size_t body_cap(ex *e, int several)
@@ -143,7 +158,8 @@ static int item_fits(ex *e, const char *what, uint64_t seq, size_t len)
         return 1;
     fprintf(e->err,
             "chio export: %s %" PRIu64 " is %zu bytes; the servers take messages of at most "
-            "%" PRIu64 " bytes (max_payload, less %u for headers): nothing more published\n",
+            "%" PRIu64 " bytes (max_payload, or the stream's max_msg_size, less %u for headers): "
+            "nothing more published\n",
             what, seq, len, chio__xp_max_payload(e->t), HEADER_ROOM);
     return 0;
 }
@@ -495,7 +511,7 @@ static int connect_and_sync(ex *e)
 int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
 {
     ex e;
-    char now_ident[128];
+    char now_ident[CHIO__FLEET_IDENT_LEN];
     int rc = FAILED;
 
     memset(&e, 0, sizeof(e));
@@ -537,7 +553,7 @@ int chio__export_run(const chio__export_config *cfg, FILE *out, FILE *err)
             break;
         if (e.unsaved > 0)
             save_position(&e);
-        chio__xp_nap_ms(cfg->poll_ms ? cfg->poll_ms : 100);
+        nap_unless_stopped(&e, cfg->poll_ms ? cfg->poll_ms : 100);
         if (stopping(&e))
             break;
         chio__fleet_store_identity(cfg->db, now_ident);

@@ -47,7 +47,7 @@ typedef struct ex {
     uint64_t published_r, published_c, duplicates;
     uint64_t unsaved, last_save_ms;
     char *pos_path;
-    char ident[128]; /* the store directory opened (chio__fleet_store_identity()) */
+    char ident[CHIO__FLEET_IDENT_LEN]; /* the store opened (chio__fleet_store_identity()) */
     int replicas;
     int anchored; /* r and c name messages this run published or read (else: read whole) */
     uint8_t secret[CHIO__EXPORT_SECRET_LEN]; /* keys this run's message id tags (msgid.c) */

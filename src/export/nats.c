@@ -63,6 +63,8 @@ int chio__nats_code(natsStatus s, jsErrCode je)
 {
     if (je == JS_WRONG_LAST_SEQ)
         return CHIO__XP_ECONFLICT;
+    if (je == JS_MSG_TOO_BIG) /* the stream's max_msg_size: never stored as it is */
+        return CHIO__XP_ETOOBIG;
     if (je == JS_STREAM_NOT_FOUND || je == JS_NO_MESSAGE || s == NATS_NOT_FOUND)
         return CHIO__XP_ENOTFOUND;
     switch (s) {
@@ -208,6 +210,25 @@ static int known_servers(nats_xp *n)
     return count;
 }
 
+/* Remember the stream's limit on one message from its info @si. */
+static void note_stream_limit(nats_xp *n, const jsStreamInfo *si)
+{
+    n->stream_max_msg = si != NULL && si->Config != NULL && si->Config->MaxMsgSize > 0
+                            ? (uint64_t)si->Config->MaxMsgSize
+                            : 0;
+}
+
+/* Ask the stream's limit on one message again (after it refused one as
+ * too large: an operator may have lowered it since). */
+static void refresh_stream_limit(nats_xp *n)
+{
+    jsStreamInfo *si = NULL;
+
+    if (js_GetStreamInfo(&si, n->js, n->stream, NULL, NULL) == NATS_OK)
+        note_stream_limit(n, si);
+    jsStreamInfo_Destroy(si);
+}
+
 static int nats_ensure_stream(chio__xp *t, const char *const *subjects, size_t nsubjects,
                               int *replicas, int *created)
 {
@@ -225,6 +246,7 @@ static int nats_ensure_stream(chio__xp *t, const char *const *subjects, size_t n
         if (s == NATS_OK) {
             if (replicas)
                 *replicas = (int)si->Config->Replicas;
+            note_stream_limit(n, si);
             jsStreamInfo_Destroy(si);
             return 0;
         }
@@ -251,6 +273,7 @@ static int nats_ensure_stream(chio__xp *t, const char *const *subjects, size_t n
                 *replicas = (int)si->Config->Replicas;
             if (created)
                 *created = 1;
+            note_stream_limit(n, si);
             jsStreamInfo_Destroy(si);
             return 0;
         }
@@ -294,6 +317,8 @@ static int nats_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, 
     po.MaxWait = REQUEST_WAIT_MS;
     s = js_PublishMsg(&pa, n->js, m, &po, &je);
     natsMsg_Destroy(m);
+    if (s != NATS_OK && je == JS_MSG_TOO_BIG)
+        refresh_stream_limit(n); /* (the caller cuts the run to the new limit) */
     if (s != NATS_OK)
         return chio__nats_fail(t, chio__nats_code(s, je), p->subject, s, je);
     *position = pa->Sequence;
@@ -302,12 +327,17 @@ static int nats_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, 
     return 0;
 }
 
-/* The connected server's max_payload (from its INFO); 0 when not connected. */
+/* The connected server's max_payload (from its INFO), or the stream's
+ * max_msg_size when that is less; 0 when neither is known. */
 static uint64_t nats_max_payload(chio__xp *t)
 {
-    int64_t m = natsConnection_GetMaxPayload(nx(t)->nc);
+    nats_xp *n = nx(t);
+    int64_t m = natsConnection_GetMaxPayload(n->nc);
+    uint64_t cap = m > 0 ? (uint64_t)m : 0;
 
-    return m > 0 ? (uint64_t)m : 0;
+    if (n->stream_max_msg != 0 && (cap == 0 || n->stream_max_msg < cap))
+        cap = n->stream_max_msg;
+    return cap;
 }
 
 const chio__xp_ops chio__xp_nats = {

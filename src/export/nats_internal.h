@@ -20,11 +20,12 @@
 #define HDR_ITEM_LAST   "Chio-Last-Seq"
 
 /* The JetStream API error codes used here (libnats's names for the server's numbers). */
-#define JS_NO_MESSAGE           JSNoMessageFoundErr             /* 10037 */
-#define JS_STREAM_IN_USE        JSStreamNameExistErr            /* 10058 */
-#define JS_STREAM_NOT_FOUND     JSStreamNotFoundErr             /* 10059 */
-#define JS_WRONG_LAST_SEQ       JSStreamWrongLastSequenceErr    /* 10071 */
-#define JS_REPLICAS_UNSUPPORTED JSStreamReplicasNotSupportedErr /* 10074 */
+#define JS_NO_MESSAGE           JSNoMessageFoundErr              /* 10037 */
+#define JS_STREAM_IN_USE        JSStreamNameExistErr             /* 10058 */
+#define JS_STREAM_NOT_FOUND     JSStreamNotFoundErr              /* 10059 */
+#define JS_WRONG_LAST_SEQ       JSStreamWrongLastSequenceErr     /* 10071 */
+#define JS_REPLICAS_UNSUPPORTED JSStreamReplicasNotSupportedErr  /* 10074 */
+#define JS_MSG_TOO_BIG          JSStreamMessageExceedsMaximumErr /* 10054 */
 
 #define REQUEST_WAIT_MS 5000  /* one JetStream API request or publish ack */
 #define READ_STALL_MS   30000 /* a read gives up after this long without a message */
@@ -39,6 +40,10 @@ typedef struct nats_xp {
     uint64_t url_down_until[16]; /* a server that could not be asked: skip it till then (ms) */
     int nurls;
     uint64_t first; /* the stream's first position held, as its last pattern read began */
+    /* The stream's own limit on one message (its max_msg_size, headers
+     * and body; 0: none known), from its stream info: an existing stream
+     * is used as it is, and may take less than the servers' max_payload. */
+    uint64_t stream_max_msg;
 } nats_xp;
 
 static inline nats_xp *nx(chio__xp *t)

@@ -130,10 +130,29 @@ uint64_t chio__fleet_store_first_checkpoint(chio_store *s)
     return first;
 }
 
-void chio__fleet_store_identity(const char *db, char out[128])
+/* The inode and change time of @db/CURRENT as text (all 0 when absent):
+ * RocksDB replaces the file (a new one renamed over it) whenever the store
+ * is opened for writing, and a copy put in its place is a new file. The
+ * change time cannot be set back by hand, so a reused inode number does
+ * not hide it. */
+static void current_file(const char *db, char out[64])
 {
     struct stat st;
-    char *path = NULL, id[64];
+    char *path = NULL;
+
+    if (asprintf(&path, "%s/CURRENT", db) < 0)
+        path = NULL;
+    if (path == NULL || lstat(path, &st) != 0)
+        memset(&st, 0, sizeof(st));
+    free(path);
+    snprintf(out, 64, "%llu:%lld.%09ld", (unsigned long long)st.st_ino,
+             (long long)st.st_ctim.tv_sec, (long)st.st_ctim.tv_nsec);
+}
+
+void chio__fleet_store_identity(const char *db, char out[CHIO__FLEET_IDENT_LEN])
+{
+    struct stat st;
+    char *path = NULL, id[64], cur[64];
     size_t n = 0;
     FILE *f;
 
@@ -145,8 +164,9 @@ void chio__fleet_store_identity(const char *db, char out[128])
     }
     id[n] = '\0';
     free(path);
+    current_file(db, cur);
     if (stat(db, &st) != 0)
         memset(&st, 0, sizeof(st));
-    snprintf(out, 128, "%llu:%llu:%s", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-             id);
+    snprintf(out, CHIO__FLEET_IDENT_LEN, "%llu:%llu:%s:%s", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino, cur, id);
 }

@@ -65,9 +65,12 @@ void chio__xp_urls_shown(const char *urls, char *out, size_t cap)
         stop = u + len;
         if (auth != NULL && auth < stop) {
             auth += 3;
-            at = memchr(auth, '@', (size_t)(stop - auth));
-            /* userinfo ends the authority's first part; '/' ends the authority */
-            if (at != NULL && memchr(auth, '/', (size_t)(at - auth)) == NULL) {
+            /* The userinfo ends at the URL's last '@': the client takes a
+             * password or token with an '@' or a '/' in it (review 46:
+             * the first '@' showed the rest, "u:***@ss@host" for the
+             * password "pa@ss"). Hiding too much of a URL is harmless. */
+            at = memrchr(auth, '@', (size_t)(stop - auth));
+            if (at != NULL) {
                 colon = memchr(auth, ':', (size_t)(at - auth));
                 shown_put(out, cap, &o, u, (size_t)(auth - u));
                 if (colon != NULL) /* user:password: the user is shown */
@@ -157,20 +160,34 @@ int chio__xp_state_get(chio__xp *t, chio__xp_state *st)
 }
 
 /* Length of the well-formed UTF-8 character at @s, 0 when it is not one
- * (a NUL ends the string and is no continuation byte). */
+ * (a NUL ends the string and is no continuation byte). Well-formed as RFC
+ * 3629 has it: no overlong form (an ESC or a C1 control spelled in three
+ * bytes, which a lenient terminal decodes as the control), no surrogate,
+ * nothing past U+10FFFF (review 46: these passed). */
 static size_t utf8_len(const unsigned char *s)
 {
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
     size_t n = 0, i;
 
     if (s[0] < 0x80)
-        n = 1;
-    else if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
         n = 2;
     else if (s[0] >= 0xe0 && s[0] <= 0xef)
         n = 3;
     else if (s[0] >= 0xf0 && s[0] <= 0xf4)
         n = 4;
-    for (i = 1; i < n; i++)
+    if (s[0] == 0xe0)
+        lo = 0xa0; /* below: overlong */
+    else if (s[0] == 0xed)
+        hi = 0x9f; /* above: surrogates */
+    else if (s[0] == 0xf0)
+        lo = 0x90; /* below: overlong */
+    else if (s[0] == 0xf4)
+        hi = 0x8f; /* above: past U+10FFFF */
+    if (n == 0 || s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i < n; i++)
         if ((s[i] & 0xc0) != 0x80)
             return 0;
     return n;

@@ -138,8 +138,10 @@ int chio__xp_publish(chio__xp *t, const chio__xp_pub *p, uint64_t *position, int
 
 /*
  * chio__xp_max_payload - the largest message (headers and body) the
- * server now connected to takes (NATS: its max_payload); 0 when unknown.
- * A larger one is refused by chio__xp_publish() with CHIO__XP_ETOOBIG.
+ * server now connected to and the stream take (NATS: the server's
+ * max_payload, or the stream's max_msg_size when less, as last read); 0
+ * when unknown. A larger one is refused by chio__xp_publish() with
+ * CHIO__XP_ETOOBIG.
  */
 uint64_t chio__xp_max_payload(chio__xp *t);
 
