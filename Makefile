@@ -91,6 +91,8 @@ TEST_OBJS += $(MCP_SRCS:%.c=$(BUILD)/obj/%.o)
 # tests/mcp: the official MCP SDK's client drives `chio mcp serve` wrapping
 # the reference server-everything (node --test; packages pinned by
 # tests/mcp/package-lock.json, installed by scripts/install-deps.sh).
+.DEFAULT_GOAL := all
+
 mcp-check: $(CLI)
 	cd tests/mcp && CHIO_CLI=$(abspath $(CLI)) node --test --test-concurrency=1 gateway.test.mjs
 

@@ -7,7 +7,8 @@
 #     prints what the README says it shows;
 #   - every relative link in README.md and docs/*.md names a file that
 #     exists and, with a #fragment, a heading of that file;
-#   - every `make TARGET` the pages mention is a target of the Makefile;
+#   - every `make TARGET` the pages mention is a target of the Makefile,
+#     and `make` alone builds (the default goal is `all`, as the README says);
 #   - no heading appears twice across the pages, and no page uses the
 #     internal phrases of issue threads ("the issue's ...").
 # docs/embedding.md's programs and recipes are run by scripts/check-docs.sh.
@@ -33,6 +34,11 @@ lines=$(wc -l <"$readme")
 figures=$(awk '/^```/ { code = !code; next } !code' "$readme" |
     grep -nE '[0-9][0-9,.]* ?(ns|us|ms|µs|/s|calls/s|KiB|MiB|GiB|KB|MB|GB)\b|[0-9]x\b' || true)
 [ -z "$figures" ] || fail "$readme states figures (move them to docs/performance.md): $figures"
+
+# `make` alone: the README says it builds the library and the CLI (a target
+# moved to the top of the Makefile once made it run a test suite instead).
+goal=$(make -pn -f Makefile 2>/dev/null | sed -n 's/^\.DEFAULT_GOAL := //p' | head -1)
+[ "$goal" = all ] || fail "make alone runs '$goal', not all (set .DEFAULT_GOAL in the Makefile)"
 
 # 2. The tour, after the demo.
 tour=$(awk '$0 == "<!-- check: tour -->" { armed = 1; next }

@@ -307,14 +307,40 @@ pub(crate) unsafe extern "C" fn guard_trampoline(
         // and its strings are valid for the call.
         let state = &*(user as *const GuardState);
         let i = &*input;
+        // A field C gave as NULL reads as empty; one that is not UTF-8
+        // denies the call before the guard sees it (read as empty or as
+        // `null`, a guard matching on it would pass what it should stop).
+        let text = |p: *const c_char| {
+            if p.is_null() {
+                Some("")
+            } else {
+                borrowed_str(p)
+            }
+        };
+        let fields = (
+            text(i.session_id),
+            text(i.request_id),
+            text(i.agent_id),
+            text(i.capability_id),
+            text(i.server_id),
+            text(i.tool_name),
+            bytes_str(i.arguments_json, i.arguments_len),
+        );
+        let (session_id, request_id, agent_id, capability_id, server_id, tool_name, arguments_json) =
+            match fields {
+                (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g)) => {
+                    (a, b, c, d, e, f, g)
+                }
+                _ => return GuardDecision::deny("guard input is not UTF-8"),
+            };
         let gi = GuardInput {
-            session_id: borrowed_str(i.session_id).unwrap_or(""),
-            request_id: borrowed_str(i.request_id).unwrap_or(""),
-            agent_id: borrowed_str(i.agent_id).unwrap_or(""),
-            capability_id: borrowed_str(i.capability_id).unwrap_or(""),
-            server_id: borrowed_str(i.server_id).unwrap_or(""),
-            tool_name: borrowed_str(i.tool_name).unwrap_or(""),
-            arguments_json: bytes_str(i.arguments_json, i.arguments_len).unwrap_or("null"),
+            session_id,
+            request_id,
+            agent_id,
+            capability_id,
+            server_id,
+            tool_name,
+            arguments_json,
         };
         (state.f)(&gi)
     }));
