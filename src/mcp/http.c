@@ -19,6 +19,10 @@
  * http_sess.c's. Connections are counted and cut by the connection guard
  * (svc/svc_conn.h): a deadline for a complete request until one names a
  * live session, and eviction of the oldest waiting one past the cap.
+ * The stop (SIGTERM, SIGINT) lets the answers in flight out before
+ * libmicrohttpd shuts the connections down (each complete request counted
+ * in h->gate, svc/svc_gate.h, until its answer is out); a request that
+ * comes in after the stop began gets 503.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +39,7 @@
 
 #include "http_internal.h"
 #include "../svc/svc_conn.h"
+#include "../svc/svc_gate.h"
 #include "../svc/svc_host.h"
 #include "../svc/svc_http.h"
 
@@ -53,6 +58,7 @@ typedef struct body {
     int too_big;
     char opened[33]; /* the session this request's initialize opened, or "" */
     int delivered;   /* its answer was handed out with the client still there */
+    int counted;     /* in h->gate until on_completed */
 } body;
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -515,6 +521,42 @@ static int body_append(body *b, const char *p, size_t n)
     return 0;
 }
 
+/* ---- the stop ------------------------------------------------------------------ */
+
+/* A request that came in after the stop began (on a connection kept
+ * open): 503, and the connection closes after it. */
+static enum MHD_Result reply_stopping(struct MHD_Connection *c)
+{
+    static const char text[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32000,"
+                               "\"message\":\"chio: the gateway is stopping\"}}";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret;
+
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+    MHD_destroy_response(r);
+    svc_conn_guard_answered(c);
+    return ret;
+}
+
+/* Once the sessions ended: wait until the answers in flight are out, at
+ * most the request deadline (a whole answer's client not reading it is
+ * cut there, svc_conn.h) plus CHIO__MCP_STOP_SLACK_SECS (an SSE answer's). */
+static void wait_answered(httpd *h)
+{
+    int secs = CHIO__MCP_REQUEST_SECS + CHIO__MCP_STOP_SLACK_SECS;
+    unsigned inside = svc_gate_close(&h->gate); /* closed already: how many are inside */
+
+    if (inside > 0)
+        fprintf(stderr, "chio mcp serve-http: answers in flight: %u; sending them (at most %d s)\n",
+                inside, secs);
+    svc_gate_wait(&h->gate, secs);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -581,6 +623,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     /* The request is in (headers and body): its deadline ends. */
     svc_conn_guard_request(c, 0);
+    /* Counted until answered, so that the stop lets it be answered; once
+     * the stop began it is refused. */
+    if (!svc_gate_enter(&h->gate, &b->counted))
+        return reply_stopping(c);
     if (strcmp(url, "/mcp") != 0)
         return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", NULL);
     if (strcmp(method, "POST") == 0)
@@ -604,6 +650,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     body *b = *con_cls;
 
     svc_conn_guard_idle(c);
+    if (b != NULL)
+        svc_gate_leave(&((httpd *)cls)->gate, &b->counted); /* answered, or its connection ended */
     /* The initialize that opened a session, and its answer (the only
      * place the session's id is given) did not get out whole to a client
      * still there: no one can use or DELETE the session, which kept a
@@ -640,6 +688,30 @@ static int parse_listen(const char *listen, struct sockaddr_in *a)
     return 0;
 }
 
+/* The stop: no new connection, every request from now on refused, the
+ * sessions ended (their calls cancelled, their answers let out), the
+ * answers in flight sent, then libmicrohttpd stopped. MHD_stop_daemon
+ * shuts every connection's socket down before it joins the threads: an
+ * answer still being written was cut there, though its call's receipt was
+ * in the log (review 46). */
+static void stop(httpd *h, struct MHD_Daemon *d)
+{
+    MHD_socket fd = MHD_quiesce_daemon(d);
+
+    /* Not accepted any more, a new connection would wait in the backlog
+     * for the whole stop, then be reset: it is refused at once. The
+     * socket itself is closed only after MHD_stop_daemon (libmicrohttpd's
+     * threads may still hold it). */
+    if (fd != MHD_INVALID_SOCKET)
+        shutdown(fd, SHUT_RDWR);
+    svc_gate_close(&h->gate); /* every request from now on: reply_stopping() */
+    chio__mcp_sess_shutdown(h);
+    wait_answered(h);
+    MHD_stop_daemon(d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
 /* Serve until SIGTERM/SIGINT writes to @wake_fd. */
 static int serve(httpd *h, int wake_fd)
 {
@@ -659,12 +731,13 @@ static int serve(httpd *h, int wake_fd)
      * so a new connection past the cap is accepted and evicts the oldest
      * one still waiting for a request (svc_conn.h) instead of being
      * refused while slow clients hold every slot. */
-    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
-                         NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &h->addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
-                         svc_conn_guard_notify, guard, MHD_OPTION_CONNECTION_LIMIT,
-                         cap + CHIO__MCP_CONNS_EXTRA, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)CHIO__MCP_IDLE_CONN_SECS, MHD_OPTION_END);
+    /* MHD_USE_ITC: the stop's MHD_quiesce_daemon needs it in this mode. */
+    d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC, 0, NULL,
+        NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &h->addr, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, svc_conn_guard_notify, guard,
+        MHD_OPTION_CONNECTION_LIMIT, cap + CHIO__MCP_CONNS_EXTRA, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CHIO__MCP_IDLE_CONN_SECS, MHD_OPTION_END);
     if (d == NULL) {
         svc_conn_guard_free(guard);
         fprintf(stderr, "chio mcp serve-http: cannot listen on %s:%u: %s\n", addr,
@@ -677,10 +750,10 @@ static int serve(httpd *h, int wake_fd)
     while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
         ;
     fprintf(stderr, "chio mcp serve-http: signal received; ending every session\n");
-    /* Sessions end first (their calls cancelled, their streams closed, so
-     * no connection thread stays blocked on a stream), then the daemon. */
-    chio__mcp_sess_shutdown(h);
-    MHD_stop_daemon(d);
+    /* Sessions end first (their calls cancelled, then their streams
+     * closed, so no connection thread stays blocked on a stream), then the
+     * daemon. */
+    stop(h, d);
     svc_conn_guard_free(guard);
     return 0;
 }
@@ -723,7 +796,14 @@ int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const chio_mcp
         chio_mcp_hub_free(h.hub);
         return 2;
     }
+    if (svc_gate_init(&h.gate) != 0) {
+        chio_mcp_hub_free(h.hub);
+        close(wake[0]);
+        close(wake[1]);
+        return 2;
+    }
     if (chio__mcp_sess_init(&h) != 0) {
+        svc_gate_destroy(&h.gate);
         chio_mcp_hub_free(h.hub);
         close(wake[0]);
         close(wake[1]);
@@ -734,6 +814,7 @@ int chio_mcp_serve_http(const chio_mcp_policy *p, chio_kernel *k, const chio_mcp
     if (rc != 0)
         chio__mcp_sess_shutdown(&h);
     chio__mcp_sess_fini(&h);
+    svc_gate_destroy(&h.gate);
     chio__mcp_signals_to(-1);
     chio_mcp_hub_free(h.hub);
     close(wake[0]);

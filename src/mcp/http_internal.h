@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "mcp.h"
+#include "../svc/svc_gate.h"
 #include "mcp_internal.h"
 
 /* Bytes one stream may hold queued for a slow client; past it the stream
@@ -32,6 +33,15 @@
 #define CHIO__MCP_REQUEST_SECS 10
 /* A connection with no bytes either way this long is closed. */
 #define CHIO__MCP_IDLE_CONN_SECS 600
+/* When a session ends other than by its server's exit, its calls are
+ * cancelled first and its streams closed only once they ended, or after
+ * this many seconds (a call the kernel decided before the cancellation
+ * reached it is answered on its POST: its receipt is in the log). */
+#define CHIO__MCP_END_CALLS_SECS 5
+/* At a stop, the answers in flight are let out before libmicrohttpd
+ * shuts every connection down: at most the request deadline (a whole
+ * answer's client has that long to read it, svc_conn.h) plus this. */
+#define CHIO__MCP_STOP_SLACK_SECS 5
 
 /* Why a session ends (END_UNDELIVERED: the client of the initialize that
  * opened it left before its answer, which names the session, was out). */
@@ -103,11 +113,12 @@ struct httpd {
     char *const *argv;
     unsigned max_sessions, idle_secs;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* janitor and teardown waits */
+    pthread_cond_t cv; /* janitor, teardown and stop waits */
     hsess *sessions;   /* every session until it is freed */
     size_t nsessions;
     int closing;
     int janitor_stop;
+    svc_gate gate; /* http.c: complete requests until answered; closed by the stop */
     pthread_t janitor;
     struct sockaddr_in addr;
 };

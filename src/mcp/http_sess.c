@@ -17,7 +17,9 @@
  * is closed. A janitor thread finds idle sessions and hands each session
  * that ended (DELETE, the idle timeout, its server's death, shutdown) to a
  * thread that tears it down, then joins that thread and frees the session;
- * shutdown waits until every session is gone.
+ * shutdown waits until every session is gone. A session's calls are
+ * cancelled before its streams close, so that the answer of a call the
+ * kernel allowed meanwhile still reaches its POST (end_calls()).
  *
  * A request let in stays noted in its session (s->inflight) until its
  * answer is routed, even after its POST's client left: its id is refused
@@ -643,20 +645,51 @@ void chio__mcp_stream_release(stream *st)
 
 /* ---- ending sessions -------------------------------------------------------------- */
 
+/* Wait up to @ms until no handler of @s is inside the gateway (one let in
+ * before the session ended may be about to start a call). */
+static void wait_handlers(httpd *h, hsess *s, int ms)
+{
+    struct timespec ts;
+
+    chio__mcp_deadline(&ts, ms);
+    pthread_mutex_lock(&h->mu);
+    while (s->busy > 0)
+        if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The client ended @s (or we did): its calls are cancelled, then its
+ * streams end. The calls go first, and the streams stay until the calls
+ * ended (at most CHIO__MCP_END_CALLS_SECS): a call whose decision the
+ * kernel was committing when the cancellation came is allowed, and its
+ * answer must reach its POST; one cancelled ends with no answer, and its
+ * POST ends when the streams close (503, or an SSE stream without the
+ * answer). Before review 46 the streams were closed first: at SIGTERM,
+ * calls answered by their server just then had allow receipts while
+ * their clients were told that they were cancelled. */
+static void end_calls(httpd *h, hsess *s)
+{
+    chio_mcp_gateway_cancel_all(s->g);
+    wait_handlers(h, s, 1000);
+    chio_mcp_gateway_cancel_all(s->g); /* a call a handler started meanwhile */
+    chio_mcp_gateway_wait_idle_ms(s->g, CHIO__MCP_END_CALLS_SECS * 1000);
+    pthread_mutex_lock(&h->mu);
+    close_all_streams(s);
+    pthread_mutex_unlock(&h->mu);
+}
+
 static void teardown(httpd *h, hsess *s)
 {
     int why;
 
     pthread_mutex_lock(&h->mu);
     why = s->ending;
-    /* The client ended it (or we did): its streams end now and its calls
-     * are cancelled. A dead server's session first lets its calls answer
-     * (each fails with the server's exit). */
-    if (why != END_SERVER)
-        close_all_streams(s);
     pthread_mutex_unlock(&h->mu);
+    /* A dead server's session first lets its calls answer (each fails
+     * with the server's exit); any other's calls are cancelled. */
     if (why != END_SERVER)
-        chio_mcp_gateway_cancel_all(s->g);
+        end_calls(h, s);
     chio_mcp_gateway_client_closed(s->g);
     /* The server goes before the wait for handlers: one blocked writing to
      * a server that stopped reading gets EPIPE instead of waiting forever. */

@@ -29,6 +29,7 @@
 
 #include "serve.h"
 #include "../svc/svc_conn.h"
+#include "../svc/svc_gate.h"
 #include "../svc/svc_host.h"
 #include "../svc/svc_http.h"
 #include "../svc/svc_log.h"
@@ -69,12 +70,9 @@ struct chio_serve_http {
     size_t max_body;
     int fd;
     uint16_t port;
-    svc_log_limit log;  /* libmicrohttpd's lines: one a second */
-    unsigned req_secs;  /* the connection guard's request deadline */
-    pthread_mutex_t mu; /* guards inflight and stopping */
-    pthread_cond_t idle;
-    unsigned inflight; /* complete requests not yet answered (on_completed) */
-    int stopping;      /* chio_serve_http_stop() began: no request is run */
+    svc_log_limit log; /* libmicrohttpd's lines: one a second */
+    unsigned req_secs; /* the connection guard's request deadline */
+    svc_gate gate;     /* complete requests until answered; closed by the stop */
 };
 
 /* One request's state between the calls libmicrohttpd makes for it. */
@@ -83,7 +81,7 @@ typedef struct req_ctx {
     size_t len, cap;
     size_t seen; /* bytes of the body read, kept or dropped */
     int too_big;
-    int counted; /* in h->inflight until on_completed */
+    int counted; /* in h->gate until on_completed */
 } req_ctx;
 
 /*
@@ -148,35 +146,6 @@ static enum MHD_Result send_reply_ex(struct MHD_Connection *c, chio_serve_reply 
 static enum MHD_Result send_reply(struct MHD_Connection *c, chio_serve_reply *rep)
 {
     return send_reply_ex(c, rep, 0);
-}
-
-/* A complete request is about to run: counted in h->inflight until its
- * answer is sent or its connection ends (on_completed), so that
- * chio_serve_http_stop() lets it be answered. 0 once the stop began: the
- * caller refuses it. */
-static int request_begins(chio_serve_http *h, req_ctx *rc)
-{
-    int ok;
-
-    pthread_mutex_lock(&h->mu);
-    ok = !h->stopping;
-    if (ok) {
-        h->inflight++;
-        rc->counted = 1;
-    }
-    pthread_mutex_unlock(&h->mu);
-    return ok;
-}
-
-static void request_ends(chio_serve_http *h, req_ctx *rc)
-{
-    if (!rc->counted)
-        return;
-    rc->counted = 0;
-    pthread_mutex_lock(&h->mu);
-    if (--h->inflight == 0)
-        pthread_cond_broadcast(&h->idle);
-    pthread_mutex_unlock(&h->mu);
 }
 
 /* The answer to a request that came in after the stop began (on a
@@ -326,7 +295,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     svc_conn_guard_request(c, 0); /* the request is in: its deadline ends */
-    if (!request_begins(h, rc)) {
+    /* Counted until answered, so that chio_serve_http_stop() lets it be
+     * answered; once the stop began it is refused. */
+    if (!svc_gate_enter(&h->gate, &rc->counted)) {
         ret = reply_stopping(c);
         svc_conn_guard_answered(c);
         return ret;
@@ -372,7 +343,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)code;
     svc_conn_guard_idle(c);
     if (rc != NULL) {
-        request_ends(h, rc); /* answered, or its connection ended */
+        svc_gate_leave(&h->gate, &rc->counted); /* answered, or its connection ended */
         free(rc->body);
         free(rc);
         *con_cls = NULL;
@@ -425,33 +396,6 @@ static int listen_on(const char *host, uint16_t port, int *v6, char *msg, size_t
     return fd;
 }
 
-/* The mutex and condition of the requests in flight (the condition on
- * CLOCK_MONOTONIC, for the stop's bounded wait). 0 or -1. */
-static int sync_init(chio_serve_http *h)
-{
-    pthread_condattr_t ca;
-    int rc;
-
-    if (pthread_condattr_init(&ca) != 0)
-        return -1;
-    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-                 pthread_cond_init(&h->idle, &ca) == 0
-             ? 0
-             : -1;
-    pthread_condattr_destroy(&ca);
-    if (rc == 0 && pthread_mutex_init(&h->mu, NULL) != 0) {
-        pthread_cond_destroy(&h->idle);
-        rc = -1;
-    }
-    return rc;
-}
-
-static void sync_destroy(chio_serve_http *h)
-{
-    pthread_cond_destroy(&h->idle);
-    pthread_mutex_destroy(&h->mu);
-}
-
 int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio_serve_http **out,
                           char *msg, size_t msgcap)
 {
@@ -470,7 +414,7 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
     h->s = s;
     h->max_body = cfg->max_body;
     h->req_secs = cfg->timeout_secs < REQUEST_SECS ? cfg->timeout_secs : REQUEST_SECS;
-    if (sync_init(h) != 0) {
+    if (svc_gate_init(&h->gate) != 0) {
         snprintf(msg, msgcap, "out of memory");
         free(h);
         return -1;
@@ -478,7 +422,7 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
     svc_host_rule_init(&h->hosts, cfg->host, cfg->allow_hosts, cfg->n_allow_hosts);
     h->fd = listen_on(cfg->host, cfg->port, &v6, msg, msgcap);
     if (h->fd < 0) {
-        sync_destroy(h);
+        svc_gate_destroy(&h->gate);
         free(h);
         return -1;
     }
@@ -487,7 +431,7 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
     if (svc_conn_guard_new(cfg->max_connections, h->req_secs, &h->guard) != 0) {
         snprintf(msg, msgcap, "out of memory");
         close(h->fd);
-        sync_destroy(h);
+        svc_gate_destroy(&h->gate);
         free(h);
         return -1;
     }
@@ -505,7 +449,7 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
                  (unsigned)cfg->port);
         svc_conn_guard_free(h->guard);
         close(h->fd);
-        sync_destroy(h);
+        svc_gate_destroy(&h->gate);
         free(h);
         return -1;
     }
@@ -520,22 +464,6 @@ uint16_t chio_serve_http_port(const chio_serve_http *h)
     return h->port;
 }
 
-/* Refuse every request from now on (reply_stopping) and wait until the
- * requests in flight are answered: at most the request deadline (a client
- * not reading its answer is cut there by the guard) plus STOP_SLACK_SECS. */
-static void wait_answered(chio_serve_http *h)
-{
-    struct timespec until;
-
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)h->req_secs + STOP_SLACK_SECS;
-    pthread_mutex_lock(&h->mu);
-    h->stopping = 1;
-    while (h->inflight > 0 && pthread_cond_timedwait(&h->idle, &h->mu, &until) != ETIMEDOUT)
-        ;
-    pthread_mutex_unlock(&h->mu);
-}
-
 void chio_serve_http_stop(chio_serve_http *h)
 {
     MHD_socket fd;
@@ -548,11 +476,14 @@ void chio_serve_http_stop(chio_serve_http *h)
      * lost its answer there (review 46: the client saw a reset for a
      * decision in the log, and its retry was decided and counted again). */
     fd = MHD_quiesce_daemon(h->d);
-    wait_answered(h);
+    /* At most the request deadline (a client not reading its answer is
+     * cut there by the connection guard) plus STOP_SLACK_SECS. */
+    svc_gate_close(&h->gate);
+    svc_gate_wait(&h->gate, (int)h->req_secs + STOP_SLACK_SECS);
     MHD_stop_daemon(h->d);
     svc_conn_guard_free(h->guard);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    sync_destroy(h);
+    svc_gate_destroy(&h->gate);
     free(h);
 }
