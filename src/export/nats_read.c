@@ -299,6 +299,26 @@ static int fill_gap(nats_xp *n, const char *filter, uint64_t from, uint64_t to,
     return rc;
 }
 
+/* Whether the stream holds position @seq, past the read's end: *@held 1
+ * when some server's end (read_end_all(), asked again now) reaches it.
+ * The position comes from the delivery's reply subject ($JS.ACK.<stream>.
+ * <consumer>.<n>.<stream seq>...), which the server the reader is
+ * connected to writes: a hostile server, or whoever is on the path of a
+ * connection without TLS, can name any position there (the NATS client
+ * takes up to 2^63 - 1). Taken for a stream that grew, it made the read
+ * ask the leader for every position up to it, one by one: a verify that
+ * never ended. A client on the delivery subject cannot (the server
+ * refuses a client's $JS.ACK. reply subject). Returns 0 or a transport
+ * code. */
+static int stream_holds(nats_xp *n, const char *filter, int pattern, uint64_t seq, int *held)
+{
+    uint64_t now = 0;
+    int rc = read_end_all(n, filter, pattern, &now);
+
+    *held = rc == 0 && seq <= now;
+    return rc;
+}
+
 /* A read's end is taken as final once END_CONFIRMATIONS more answers,
  * END_CONFIRM_MS apart, name no later position. */
 #define END_CONFIRMATIONS 2
@@ -378,10 +398,19 @@ int chio__nats_read(chio__xp *t, const char *filter, uint64_t from, chio__xp_vis
         }
         seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
+        if (seq > end) {
+            int held = 0;
+            rc = stream_holds(n, filter, pattern, seq, &held);
+            if (rc != 0 || !held) {
+                natsMsg_Destroy(m); /* no position of the stream: not progress either */
+                continue;
+            }
+        }
         stall = chio__xp_now_ms() + READ_STALL_MS;
         if (seq > end && (!pattern || last_seen < end)) {
             /* Past the end asked for, before the read got there (the
-             * positions up to it gone): the stream grew meanwhile. Take
+             * positions up to it gone): the stream grew meanwhile (it
+             * holds the position: stream_holds() above). Take
              * this one too, or the read would skip it and go on past it
              * once the end is asked again; the new end is confirmed as
              * any is, and a stream that keeps growing still ends the read
