@@ -28,9 +28,13 @@
 
 /* ---- completing a request --------------------------------------------------------------- */
 
-/* Wake the caller or run the callback, and return the request's credit. */
-void chio__commit_complete(chio_kernel *k, chio__sign_req *req)
+/* Run the callback, or mark a synchronous request done and return the
+ * bit its caller sleeps on (0 for a callback); the request's credit is
+ * returned either way. The caller is woken by chio__event_signal_bits. */
+uint32_t chio__commit_finish(chio_kernel *k, chio__sign_req *req)
 {
+    uint32_t bit;
+
     if (req->cb != NULL) {
         chio_receipt *r = NULL;
         int rc = req->rc;
@@ -41,15 +45,23 @@ void chio__commit_complete(chio_kernel *k, chio__sign_req *req)
         req->cb(req->cb_ctx, rc, r);
         free(req);
         chio__credits_release(k, 1); /* after the callback returned */
-        return;
+        return 0;
     }
+    bit = req->wake_bit; /* read before the request can go away */
     /* The credit first: a caller that returned holds none any more. */
     chio__credits_release(k, 1);
-    /* Release: the caller's acquire load of `done` sees rc, seq and the
-     * signed bytes. After this store the request may vanish (it lives on
-     * the caller's stack), so the wake is the last thing we do with it. */
-    __atomic_store_n(&req->done, 1, __ATOMIC_RELEASE);
-    chio__futex_wake(&req->done, 1);
+    /* seq_cst: the caller's load of `done` sees rc, seq and the signed
+     * bytes, and the event's protocol (event.h) needs this store ordered
+     * before the load of its waiters. After it the request may vanish (it
+     * lives on the caller's stack). */
+    __atomic_store_n(&req->done, 1, __ATOMIC_SEQ_CST);
+    return bit;
+}
+
+/* Wake the caller or run the callback, and return the request's credit. */
+void chio__commit_complete(chio_kernel *k, chio__sign_req *req)
+{
+    chio__event_signal_bits(&k->done_ev, chio__commit_finish(k, req));
 }
 
 /* ---- checkpoints --------------------------------------------------------------------- */
@@ -320,6 +332,7 @@ void chio__commit_segments(chio_kernel *k, chio__sign_req *list)
 void chio__commit_group(chio_kernel *k, chio__sign_req *list)
 {
     chio__sign_req *req, *next, *async = NULL, **tail = &async;
+    uint32_t bits = 0;
 
     chio__commit_segments(k, list);
     /* The synchronous callers of the group are woken here, a futex wake
@@ -336,9 +349,12 @@ void chio__commit_group(chio_kernel *k, chio__sign_req *list)
             tail = &req->next;
             continue;
         }
-        chio__commit_complete(k, req);
+        bits |= chio__commit_finish(k, req);
     }
     *tail = NULL;
+    /* One system call wakes the group's sleeping callers (a futex wake
+     * each cost the commit stage about 5 us per caller here). */
+    chio__event_signal_bits(&k->done_ev, bits);
     if (async != NULL)
         chio__hand_to_completer(k, async);
 }

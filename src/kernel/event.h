@@ -35,6 +35,18 @@ static inline void chio__futex_wake(uint32_t *addr, int n)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
+/* The same with a bit set: a waiter sleeps on one bit of @bits, a wake
+ * reaches the sleepers whose bit is in its set (FUTEX_*_BITSET). */
+static inline void chio__futex_wait_bits(uint32_t *addr, uint32_t expected, uint32_t bits)
+{
+    syscall(SYS_futex, addr, FUTEX_WAIT_BITSET_PRIVATE, expected, NULL, NULL, bits);
+}
+
+static inline void chio__futex_wake_bits(uint32_t *addr, uint32_t bits)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_BITSET_PRIVATE, INT32_MAX, NULL, NULL, bits);
+}
+
 typedef struct chio__event {
     uint32_t seq;     /* bumped by every signal; the futex word */
     uint32_t waiters; /* threads between prepare and wait/cancel */
@@ -85,6 +97,30 @@ static inline void chio__event_signal_waiting(chio__event *ev, int n)
         return;
     __atomic_add_fetch(&ev->seq, 1, __ATOMIC_SEQ_CST);
     chio__futex_wake(&ev->seq, n);
+}
+
+/*
+ * Waiting on one bit of an event: a waiter sleeps with its own bit, and a
+ * signal wakes, in one system call, every sleeper whose bit is in @bits
+ * (the commit stage wakes a whole group of synchronous callers at once;
+ * a sleeper sharing a bit with a woken one rechecks and sleeps again).
+ * The protocol is chio__event_signal_waiting's: every operation,
+ * the waiter's condition among them, sequentially consistent.
+ */
+static inline void chio__event_wait_bits(chio__event *ev, uint32_t key, uint32_t bits)
+{
+    chio__futex_wait_bits(&ev->seq, key, bits);
+    __atomic_sub_fetch(&ev->waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void chio__event_signal_bits(chio__event *ev, uint32_t bits)
+{
+    /* seq_cst: ordered after the condition updates (pairs with
+     * chio__event_prepare's increment and the waiter's recheck). */
+    if (bits == 0 || __atomic_load_n(&ev->waiters, __ATOMIC_SEQ_CST) == 0)
+        return;
+    __atomic_add_fetch(&ev->seq, 1, __ATOMIC_SEQ_CST);
+    chio__futex_wake_bits(&ev->seq, bits);
 }
 
 #endif

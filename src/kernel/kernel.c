@@ -413,6 +413,18 @@ static void discard(chio_receipt_builder *b, chio__receipt_fields *f)
     }
 }
 
+/* This thread's bit of done_ev: threads take the 32 bits in turn, so a
+ * group's wake reaches few callers outside the group. */
+static _Thread_local uint32_t wake_bit;
+static uint32_t wake_bits_taken;
+
+static uint32_t thread_wake_bit(void)
+{
+    if (wake_bit == 0)
+        wake_bit = 1u << (__atomic_fetch_add(&wake_bits_taken, 1, __ATOMIC_RELAXED) % 32);
+    return wake_bit;
+}
+
 static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields *f, int block,
                   int entered, int held, chio__sign_req *req, chio_error *err)
 {
@@ -460,6 +472,8 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     req->seq = 0;
     req->next = NULL;
     is_sync = req->cb == NULL; /* read before the request is published */
+    if (is_sync)
+        req->wake_bit = thread_wake_bit();
     /* Release: publishes the prepared request to the signer that pops it
      * (ck_ring's own fences do this too, but ThreadSanitizer cannot see
      * them). An asynchronous request may be freed by the completion thread
@@ -491,16 +505,23 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
 }
 
 /* Wait for the commit thread, then turn the request into a receipt. */
-static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
+static int await(chio_kernel *k, chio__sign_req *req, chio_receipt **out, chio_error *err)
 {
     int spins;
 
     for (spins = 0; spins < 64; spins++)
         if (__atomic_load_n(&req->done, __ATOMIC_ACQUIRE))
             break;
-    /* Acquire: pairs with the commit thread's release of `done`. */
-    while (!__atomic_load_n(&req->done, __ATOMIC_ACQUIRE))
-        chio__futex_wait(&req->done, 0);
+    /* The recheck after prepare is seq_cst, as the event's protocol needs
+     * (event.h; pairs with chio__commit_finish's store and the signal). */
+    while (!__atomic_load_n(&req->done, __ATOMIC_ACQUIRE)) {
+        uint32_t key = chio__event_prepare(&k->done_ev);
+        if (__atomic_load_n(&req->done, __ATOMIC_SEQ_CST)) {
+            chio__event_cancel(&k->done_ev);
+            break;
+        }
+        chio__event_wait_bits(&k->done_ev, key, req->wake_bit);
+    }
     if (req->rc != 0) {
         chio__receipt_prep_destroy(&req->prep);
         return chio__fail(err, req->rc, CHIO_NO_OFFSET, "receipt not committed: %s",
@@ -527,7 +548,7 @@ static int sign_sync(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fiel
     }
     memset(&req, 0, sizeof(req));
     rc = submit(k, b, f, block, entered, held, &req, err);
-    return rc ? rc : await(&req, out, err);
+    return rc ? rc : await(k, &req, out, err);
 }
 
 int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,
