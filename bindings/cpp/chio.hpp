@@ -44,6 +44,8 @@
 // that call evaluate, possibly many at once, so they must be thread-safe
 // themselves; so must the clock, which also runs on the kernel's threads. drain() must not be
 // called from a callback; destroying or moving a kernel must not race with any other call on it.
+// A call into a kernel from inside its own clock or log sink, at any depth (also through another
+// kernel's clock or sink), throws chio::error(CHIO_EDEADLK) before libchio is called.
 //
 // Link: libchio.a -lcrypto -lck -lrocksdb -lpthread (or pkg-config chio).
 
@@ -681,11 +683,16 @@ using clock_fn = std::function<std::uint64_t()>;
 namespace detail
 {
 
+struct kernel_state;
+// A registered callable and the kernel that owns it (whose callback frame
+// its trampoline pushes, see infra_frame).
 struct tool_holder {
     tool_fn fn;
+    const kernel_state *owner;
 };
 struct guard_holder {
     guard_fn fn;
+    const kernel_state *owner;
 };
 // Everything a kernel owns on the C++ side, kept alive until after chio_kernel_free.
 struct kernel_state {
@@ -695,13 +702,68 @@ struct kernel_state {
     clock_fn clock;
 };
 
-// The kernel state whose clock this thread is running (nullptr outside a
-// clock). The clock may run on the kernel's own commit or signer threads,
-// where draining would wait for the thread it runs on: a kernel destroyed
-// there is leaked without calling into libchio at all. (libchio 0.2.0
-// refuses that drain with CHIO_EDEADLK itself, kernel.h; libchio 0.1.0 did
-// not, and waited for good.)
-inline thread_local const kernel_state *clock_running = nullptr;
+// The clocks and log sinks this thread is running, innermost first: one
+// frame per call, on the trampoline's stack (a clock or sink may run inside
+// another kernel's callback, which may run inside another's ...). A kernel
+// whose own clock or log sink is among them, at ANY depth, refuses calls
+// (kernel::enter(), CHIO_EDEADLK, as the Rust binding's Kernel::entry) and
+// is leaked, not drained, when destroyed there (kernel::reset()). libchio
+// itself remembers only the innermost clock (src/kernel/kernel.c), so A's
+// clock calling B, whose clock calls A, got into A: A.revoke() holds A's
+// revocation lock around A's clock, and that call relocked it and hung for
+// good (test_rev46_bindings.cpp). The clock may also run on the kernel's
+// own commit or signer threads, where draining would wait for the thread it
+// runs on.
+//
+// Tools and guards push frames too (mediation): drain() from inside one of
+// the kernel's own, at any depth, is refused and a kernel destroyed there
+// is leaked here, without relying on libchio, which tracks the kernels a
+// thread is inside in 4 slots (src/kernel/admission.c): a tool of a fifth
+// nested kernel that drained or destroyed its kernel waited for its own
+// call for good.
+struct infra_frame {
+    const kernel_state *state;
+    bool mediation; // tool or guard (else clock or log sink)
+    const infra_frame *up;
+};
+inline thread_local const infra_frame *infra_running = nullptr;
+
+// Whether a frame of @s (of any kind when @any, else clock or log sink)
+// is on this thread's chain.
+inline bool in_own_frame(const kernel_state *s, bool any) noexcept
+{
+    if (s == nullptr)
+        return false;
+    for (const infra_frame *f = infra_running; f != nullptr; f = f->up)
+        if (f->state == s && (any || !f->mediation))
+            return true;
+    return false;
+}
+
+inline bool in_own_infra(const kernel_state *s) noexcept
+{
+    return in_own_frame(s, false);
+}
+
+// Pushes a frame for the duration of one callback.
+class infra_scope
+{
+  public:
+    explicit infra_scope(const kernel_state *s, bool mediation = false) noexcept
+        : frame_{s, mediation, infra_running}
+    {
+        infra_running = &frame_;
+    }
+    ~infra_scope()
+    {
+        infra_running = frame_.up;
+    }
+    infra_scope(const infra_scope &) = delete;
+    infra_scope &operator=(const infra_scope &) = delete;
+
+  private:
+    infra_frame frame_;
+};
 
 inline std::string_view view(const char *s, std::size_t len) noexcept
 {
@@ -746,6 +808,7 @@ inline int chio_cpp_detail_tool_invoke(void *user, chio_tool_ctx *, const char *
                                        const char *args, std::size_t len, chio_output *out) noexcept
 {
     auto *h = static_cast<detail::tool_holder *>(user);
+    detail::infra_scope in_tool(h->owner, true);
     try {
         std::string result =
             h->fn(std::string(detail::view(tool)), std::string(detail::view(args, len)));
@@ -764,6 +827,7 @@ inline int chio_cpp_detail_guard(void *user, const chio_guard_input *in,
                                  std::size_t details_cap) noexcept
 {
     auto *h = static_cast<detail::guard_holder *>(user);
+    detail::infra_scope in_guard(h->owner, true);
     *verdict = CHIO_GUARD_DENY;
     try {
         guard_input gi;
@@ -790,8 +854,10 @@ inline int chio_cpp_detail_guard(void *user, const chio_guard_input *in,
 inline void chio_cpp_detail_log(void *ctx, chio_log_level level, const char *json,
                                 std::size_t len) noexcept
 {
+    auto *st = static_cast<detail::kernel_state *>(ctx);
+    detail::infra_scope in_sink(st); // this kernel refuses calls from here
     try {
-        static_cast<detail::kernel_state *>(ctx)->log(level, detail::view(json, len));
+        st->log(level, detail::view(json, len));
     } catch (...) { // a log sink cannot fail the kernel
     }
 }
@@ -799,19 +865,9 @@ inline void chio_cpp_detail_log(void *ctx, chio_log_level level, const char *jso
 inline std::uint64_t chio_cpp_detail_clock(void *ctx) noexcept
 {
     auto *st = static_cast<detail::kernel_state *>(ctx);
-    // Marks this thread as inside @st's clock (restored on the way out: a
-    // clock may run inside another kernel's callback).
-    struct scope {
-        const detail::kernel_state *prev;
-        explicit scope(const detail::kernel_state *s) noexcept : prev(detail::clock_running)
-        {
-            detail::clock_running = s;
-        }
-        ~scope()
-        {
-            detail::clock_running = prev;
-        }
-    } in_clock(st);
+    // Marks this thread as inside @st's clock until it returns (a clock may
+    // run inside another kernel's callback or clock: frames nest).
+    detail::infra_scope in_clock(st);
     try {
         return st->clock();
     } catch (...) { // fall back to the wall clock
@@ -969,8 +1025,8 @@ class kernel
         for (const std::string &n : tool_names)
             names.push_back(detail::cstr(n, "tool name"));
         const char *sid = detail::cstr(server_id, "server id"); // checked before the holder is kept
-        state_->tools.push_back(
-            std::make_unique<detail::tool_holder>(detail::tool_holder{std::move(fn)}));
+        state_->tools.push_back(std::make_unique<detail::tool_holder>(
+            detail::tool_holder{std::move(fn), state_.get()}));
         chio_tool_server s;
         std::memset(&s, 0, sizeof(s));
         s.server_id = sid;
@@ -993,8 +1049,8 @@ class kernel
         if (!fn)
             throw error(CHIO_EINVAL, "add_guard: empty guard function");
         const char *cname = detail::cstr(name, "guard name"); // checked before the holder is kept
-        state_->guards.push_back(
-            std::make_unique<detail::guard_holder>(detail::guard_holder{std::move(fn)}));
+        state_->guards.push_back(std::make_unique<detail::guard_holder>(
+            detail::guard_holder{std::move(fn), state_.get()}));
         detail::c_error err;
         int rc = chio_kernel_add_guard(k_, cname, &chio_cpp_detail_guard,
                                        state_->guards.back().get(), &err.e);
@@ -1055,7 +1111,7 @@ class kernel
     // Optional: open the store and start the signer threads now.
     void start()
     {
-        need();
+        enter();
         detail::c_error err;
         detail::check(chio_kernel_start(k_, &err.e), &err.e, "chio_kernel_start");
     }
@@ -1068,7 +1124,7 @@ class kernel
                                 std::uint64_t ttl_secs, std::uint64_t issued_at = 0,
                                 const std::optional<std::string> &id = std::nullopt)
     {
-        need();
+        enter();
         chio_capability *c = nullptr;
         detail::c_error err;
         const char *cid = id ? detail::cstr(*id, "capability id") : nullptr;
@@ -1083,7 +1139,7 @@ class kernel
     // Opening the first session closes registration.
     std::string open_session(const std::string &agent_id, const std::vector<std::string> &tokens)
     {
-        need();
+        enter();
         std::vector<const char *> ptrs;
         std::vector<std::size_t> lens;
         ptrs.reserve(tokens.size());
@@ -1111,7 +1167,7 @@ class kernel
     // committed receipt; throws chio::error when no receipt was committed.
     response evaluate(const call &c)
     {
-        need();
+        enter();
         chio_call cc;
         std::memset(&cc, 0, sizeof(cc));
         cc.session_id = detail::cstr(c.session_id, "session id");
@@ -1134,7 +1190,7 @@ class kernel
 
     void revoke(const std::string &capability_id)
     {
-        need();
+        enter();
         detail::c_error err;
         const char *id = detail::cstr(capability_id, "capability id");
         detail::check(chio_kernel_revoke_capability(k_, id, &err.e), &err.e,
@@ -1146,7 +1202,7 @@ class kernel
     // it started, a store that failed to open, ...), never a guess.
     bool is_revoked(const std::string &capability_id)
     {
-        need();
+        enter();
         int rc = chio_kernel_is_revoked(k_, detail::cstr(capability_id, "capability id"));
         if (rc < 0)
             detail::check(rc, nullptr, "chio_kernel_is_revoked");
@@ -1156,7 +1212,7 @@ class kernel
     // Refuse new calls on the session; calls in flight finish.
     void begin_draining(const std::string &session_id)
     {
-        need();
+        enter();
         detail::c_error err;
         const char *id = detail::cstr(session_id, "session id");
         detail::check(chio_kernel_begin_draining_session(k_, id, &err.e), &err.e,
@@ -1166,7 +1222,7 @@ class kernel
     // Throws CHIO_ESESSION_ACTIVE while calls are in flight (the session is then draining).
     void close_session(const std::string &session_id)
     {
-        need();
+        enter();
         detail::c_error err;
         detail::check(chio_kernel_close_session(k_, detail::cstr(session_id, "session id"), &err.e),
                       &err.e, "chio_kernel_close_session");
@@ -1174,7 +1230,7 @@ class kernel
 
     chio_session_state session_state(const std::string &session_id)
     {
-        need();
+        enter();
         chio_session_state st = CHIO_SESSION_INITIALIZING;
         detail::check(chio_kernel_session_state(k_, detail::cstr(session_id, "session id"), &st),
                       nullptr, "chio_kernel_session_state");
@@ -1185,7 +1241,11 @@ class kernel
     // Idempotent; never from a callback. The destructor drains too.
     void drain()
     {
-        need();
+        enter();
+        if (detail::in_own_frame(state_.get(), true)) // a tool or guard of this kernel
+            throw error(CHIO_EDEADLK, "chio::kernel::drain called from inside one of the "
+                                      "kernel's own tools or guards, where it would wait for "
+                                      "that very call");
         detail::c_error err;
         detail::check(chio_kernel_drain(k_, &err.e), &err.e, "chio_kernel_drain");
     }
@@ -1230,6 +1290,19 @@ class kernel
             throw error(CHIO_EINVAL, "empty chio::kernel (moved-from or default-constructed)");
     }
 
+    // need(), and refuses (CHIO_EDEADLK, nothing called) a call from inside
+    // this kernel's own clock or log sink at any depth: libchio would wait
+    // there for its own thread or relock a lock that thread holds, and it
+    // sees only the innermost clock (detail::infra_frame).
+    void enter() const
+    {
+        need();
+        if (detail::in_own_infra(state_.get()))
+            throw error(CHIO_EDEADLK, "libchio kernel called from inside its own clock or log "
+                                      "sink (also through another kernel's); hand the work to "
+                                      "a thread of the host's");
+    }
+
     static std::vector<const char *> cstrs(const std::vector<std::string> &v, const char *what)
     {
         std::vector<const char *> out;
@@ -1240,17 +1313,20 @@ class kernel
     }
 
     // The kernel first (it drains and may still call the log sink), then the
-    // callables. From inside a callable of this kernel (a tool or guard that
-    // destroys its own kernel) drain says CHIO_EDEADLK and chio_kernel_free
-    // leaks the kernel, which goes on running that call and its threads: the
-    // callables are leaked with it, never freed under a running kernel.
-    // From inside this kernel's clock, which may run on the kernel's own
-    // commit thread where drain would wait for itself for good, the kernel
-    // and its callables are leaked without draining.
+    // callables. From inside one of this kernel's callables, at any depth
+    // (also with callbacks of other kernels in between), the kernel and its
+    // callables are leaked without draining, never freed under a running
+    // call: a tool or guard runs inside a call drain would wait for; the
+    // clock may run on the kernel's own commit thread, where drain would
+    // wait for itself for good, and under the kernel's locks (revoke,
+    // start); and libchio sees only the innermost clock and the first 4
+    // kernels a thread is inside (detail::infra_frame). Otherwise (a
+    // callable of the async API, which this header does not wrap) drain
+    // says CHIO_EDEADLK and chio_kernel_free leaks the kernel itself.
     void reset() noexcept
     {
         chio_kernel *k = std::exchange(k_, nullptr);
-        if (k != nullptr && state_ != nullptr && detail::clock_running == state_.get()) {
+        if (k != nullptr && detail::in_own_frame(state_.get(), true)) {
             static_cast<void>(state_.release());
             return;
         }

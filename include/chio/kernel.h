@@ -121,7 +121,9 @@ typedef void (*chio_log_fn)(void *ctx, chio_log_level level, const char *json, s
  * from it, on any thread, chio_kernel_drain() (and so chio_kernel_free(),
  * which then frees nothing, as from a callback) and every call that
  * starts, signs, evaluates, opens a session, revokes, lists or archives
- * fail at once with CHIO_EDEADLK, changing nothing. */
+ * fail at once with CHIO_EDEADLK, changing nothing. The same holds through
+ * other kernels: a clock that calls kernel B, whose own clock calls back
+ * into this kernel, has that call refused with CHIO_EDEADLK. */
 typedef uint64_t (*chio_clock_fn)(void *ctx);
 
 /*

@@ -214,30 +214,46 @@ const char *chio_kernel_public_hex(const chio_kernel *k)
     return k ? chio_keypair_public_hex(k->kp) : NULL;
 }
 
-/* The kernel whose clock this thread is running (NULL: none). The clock
- * runs wherever the kernel needs the time: on the thread draining the
- * kernel (drain's log lines), under the start lock, under the revocation
- * lock, in the commit stage. A clock that called into its kernel from
- * there would wait for its own thread, so such calls are refused
- * (chio__kernel_in_clock; kernel.h, chio_clock_fn). */
-static _Thread_local const chio_kernel *clocking;
+/* The kernels whose clocks this thread is running, innermost first (the
+ * frames live on the stack of chio__kernel_now). The clock runs wherever
+ * the kernel needs the time: on the thread draining the kernel (drain's
+ * log lines), under the start lock, under the revocation lock, in the
+ * commit stage. A clock that called into its kernel from there would wait
+ * for its own thread, so such calls are refused (chio__kernel_in_clock;
+ * kernel.h, chio_clock_fn), also through the clocks of other kernels: A's
+ * clock calling B, whose clock calls A. Before, only the innermost clock
+ * was remembered, and that call relocked the revocation mutex A's revoke
+ * held around A's clock (bindings/cpp/test_rev46_bindings.cpp). */
+typedef struct clock_frame {
+    const chio_kernel *k;
+    const struct clock_frame *up;
+} clock_frame;
+
+static _Thread_local const clock_frame *clocking;
 
 uint64_t chio__kernel_now(chio_kernel *k)
 {
-    const chio_kernel *outer = clocking; /* the clock of another kernel */
+    clock_frame frame;
     uint64_t now;
 
     if (k->clock == NULL)
         return (uint64_t)time(NULL);
-    clocking = k;
+    frame.k = k;
+    frame.up = clocking; /* the clocks of other kernels */
+    clocking = &frame;
     now = k->clock(k->clock_ctx);
-    clocking = outer;
+    clocking = frame.up;
     return now;
 }
 
 int chio__kernel_in_clock(const chio_kernel *k)
 {
-    return clocking == k;
+    const clock_frame *f;
+
+    for (f = clocking; f != NULL; f = f->up)
+        if (f->k == k)
+            return 1;
+    return 0;
 }
 
 const char chio__clock_refusal[] =
