@@ -34,6 +34,7 @@
 
 #include "chio/kernel.h"
 #include "kernel_internal.h"
+#include "request.h"
 
 /* ---- callers in flight ----------------------------------------------------------------- */
 
@@ -47,72 +48,80 @@ static unsigned next_caller_shard;
  * The kernels this thread is inside now (entered and not yet left), with
  * how many times: a tool, guard, provider or nested handler runs inside
  * its call's enter, so chio_kernel_drain() from there would wait for its
- * own thread forever (chio__kernel_callers_in_flight() never reads zero). Drain checks
- * this and refuses instead. A few slots: a thread inside more kernels at
- * once than that is not tracked for the extra ones (drain from there
- * still hangs, as before; their nesting is bounded by the thread's total,
- * inside_total); it is never wrongly refused, since enter and leave pair
- * on one thread, last in first out.
+ * own thread forever (chio__kernel_callers_in_flight() never reads zero).
+ * Drain checks this and refuses instead. Enter and leave pair on one
+ * thread, last in first out, so the kernels form a stack in the order of
+ * their first entry: a kernel's slot empties at its outermost leave,
+ * after every slot above it. A thread nests at most CHIO__MAX_THREAD_DEPTH
+ * evaluations (request.c), so the slots hold every kernel an evaluation
+ * can reach; entries past them (other calls nested deeper still) are
+ * counted in `untracked`, and while any is, every kernel reads as entered
+ * (drain refuses rather than wait for its own thread: review 46, where a
+ * fifth nested kernel's drain from its own tool hung with four slots).
  */
-#define INSIDE_SLOTS 4
+#define INSIDE_SLOTS (CHIO__MAX_THREAD_DEPTH + 8)
 static _Thread_local struct {
     const chio_kernel *k;
     unsigned n;
 } inside[INSIDE_SLOTS];
+static _Thread_local unsigned inside_used; /* slots in use, from the bottom */
+static _Thread_local unsigned untracked;   /* entries past the slots */
 /* Calls this thread is inside now, on any kernel, the untracked ones
- * included: what bounds the nesting through kernels past the slots. */
+ * included: what bounds the nesting through kernels. */
 static _Thread_local unsigned inside_total;
+
+/* The slot holding @k, or inside_used. */
+static unsigned inside_find(const chio_kernel *k)
+{
+    unsigned i;
+
+    for (i = 0; i < inside_used; i++)
+        if (inside[i].k == k)
+            return i;
+    return inside_used;
+}
 
 static void inside_add(const chio_kernel *k)
 {
-    unsigned i, free_slot = INSIDE_SLOTS;
+    unsigned i = inside_find(k);
 
     inside_total++;
-    for (i = 0; i < INSIDE_SLOTS; i++) {
-        if (inside[i].n > 0 && inside[i].k == k) {
-            inside[i].n++;
-            return;
-        }
-        if (inside[i].n == 0 && free_slot == INSIDE_SLOTS)
-            free_slot = i;
-    }
-    if (free_slot < INSIDE_SLOTS) {
-        inside[free_slot].k = k;
-        inside[free_slot].n = 1;
+    if (i < inside_used) {
+        inside[i].n++;
+    } else if (inside_used < INSIDE_SLOTS) {
+        inside[inside_used].k = k;
+        inside[inside_used].n = 1;
+        inside_used++;
+    } else {
+        untracked++;
     }
 }
 
 static void inside_drop(const chio_kernel *k)
 {
-    unsigned i;
+    unsigned i = inside_find(k);
 
     inside_total--;
-    for (i = 0; i < INSIDE_SLOTS; i++)
-        if (inside[i].n > 0 && inside[i].k == k) {
-            inside[i].n--;
-            return;
-        }
+    if (i == inside_used) { /* entered past the slots */
+        untracked--;
+        return;
+    }
+    inside[i].n--;
+    while (inside_used > 0 && inside[inside_used - 1].n == 0)
+        inside_used--;
 }
 
 int chio__kernel_inside(const chio_kernel *k)
 {
-    unsigned i;
-
-    for (i = 0; i < INSIDE_SLOTS; i++)
-        if (inside[i].n > 0 && inside[i].k == k)
-            return 1;
-    return 0;
+    return untracked > 0 || inside_find(k) < inside_used;
 }
 
 /* How many calls on @k this thread is inside now (0 when not tracked). */
 unsigned chio__kernel_depth(const chio_kernel *k)
 {
-    unsigned i;
+    unsigned i = inside_find(k);
 
-    for (i = 0; i < INSIDE_SLOTS; i++)
-        if (inside[i].n > 0 && inside[i].k == k)
-            return inside[i].n;
-    return 0;
+    return i < inside_used ? inside[i].n : 0;
 }
 
 /* How many calls on any kernel this thread is inside now. */

@@ -528,7 +528,11 @@ static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, 
         if (rc != 0)
             return rc;
         ds->seen = seen;
-        if (!chio_reading_allowed(ds, s, n)) {
+        /* chio reads each string leaf of the arguments whole: a string
+         * inside a JSON text is no leaf to it ('{"name":"report.pdf"}'
+         * names no host), and the embedded readings above keep their own
+         * rules (URL-ish keys, URLs). */
+        if (ds->embedded == 0 && !chio_reading_allowed(ds, s, n)) {
             chio__unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
             ds->seen = 1; /* denied: keep this reason */
             ds->bad = 1;

@@ -476,6 +476,11 @@ void chio_serve_http_stop(chio_serve_http *h)
      * lost its answer there (review 46: the client saw a reset for a
      * decision in the log, and its retry was decided and counted again). */
     fd = MHD_quiesce_daemon(h->d);
+    /* Not accepted any more, a new connection would wait in the backlog
+     * for the whole wait below and then be reset: refused at once. The
+     * socket is closed only after MHD_stop_daemon. */
+    if (fd != MHD_INVALID_SOCKET)
+        shutdown(fd, SHUT_RDWR);
     /* At most the request deadline (a client not reading its answer is
      * cut there by the connection guard) plus STOP_SLACK_SECS. */
     svc_gate_close(&h->gate);

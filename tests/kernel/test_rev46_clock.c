@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "chio/chio.h"
 #include "common/poll.h"
@@ -102,4 +103,86 @@ Test(rev46_clock, a_clock_reaching_its_kernel_through_another_kernels_clock_is_r
     cr_assert_eq(chio_kernel_drain(p.b, NULL), 0);
     chio_kernel_free(p.a);
     chio_kernel_free(p.b);
+}
+
+/* ---- a drain from the tool of the fifth nested kernel ---------------------------------- */
+
+/* Five kernels, each tool "t" calling t on the next kernel, the last one
+ * draining its own kernel from inside its tool. The kernel tracked four
+ * kernels a thread was inside; the fifth's drain waited for its own call
+ * and the thread hung. */
+#define NESTED 5
+static chio_kernel *nest[NESTED];
+static char nest_sid[NESTED][CHIO_SESSION_ID_LEN + 1];
+static _Thread_local int nest_level;
+static int drain_rc = -1;
+
+static int nest_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
+                     chio_output *out)
+{
+    int level = nest_level;
+
+    (void)user, (void)ctx, (void)tool, (void)args, (void)len;
+    if (level == NESTED - 1) {
+        drain_rc = chio_kernel_drain(nest[level], NULL);
+    } else {
+        chio_call c;
+        chio_response r;
+        chio_error err;
+
+        kt_grant_call(&c, nest_sid[level + 1], "nest", "{}", 2);
+        chio_error_init(&err);
+        chio_response_init(&r);
+        nest_level = level + 1;
+        (void)chio_kernel_evaluate(nest[level + 1], &c, &r, &err);
+        nest_level = level;
+        chio_response_destroy(&r);
+    }
+    return chio_output_set_json(out, "{}", 2);
+}
+
+static void *nest_call(void *arg)
+{
+    chio_call c;
+    chio_response r;
+    chio_error err;
+
+    (void)arg;
+    kt_grant_call(&c, nest_sid[0], "nest", "{}", 2);
+    chio_error_init(&err);
+    chio_response_init(&r);
+    (void)chio_kernel_evaluate(nest[0], &c, &r, &err);
+    chio_response_destroy(&r);
+    __atomic_store_n(&drain_rc, drain_rc == -1 ? -2 : drain_rc, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static int nest_returned(void *arg)
+{
+    (void)arg;
+    return __atomic_load_n(&drain_rc, __ATOMIC_ACQUIRE) != -1;
+}
+
+Test(rev46_clock, a_drain_from_the_tool_of_the_fifth_nested_kernel_is_refused)
+{
+    uint64_t now = (uint64_t)time(NULL);
+    chio_kernel_config cfg;
+    pthread_t t;
+    int i;
+
+    for (i = 0; i < NESTED; i++) {
+        kt_config(&cfg, NULL);
+        nest[i] = kt_kernel(&cfg);
+        kt_serve_t(nest[i], "srv", 0, nest_tool);
+        kt_grant_session(nest[i], now, "nest", "", nest_sid[i]);
+    }
+    cr_assert_eq(pthread_create(&t, NULL, nest_call, NULL), 0);
+    cr_assert(testutil_wait_until(nest_returned, NULL, 10000),
+              "a drain from the fifth nested kernel's own tool still waits after 10 s");
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert_eq(drain_rc, CHIO_EDEADLK, "the drain: %s", chio_errno_name(drain_rc));
+    for (i = NESTED - 1; i >= 0; i--) {
+        cr_assert_eq(chio_kernel_drain(nest[i], NULL), 0, "kernel %d drains after", i);
+        chio_kernel_free(nest[i]);
+    }
 }

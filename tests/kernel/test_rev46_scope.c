@@ -46,8 +46,16 @@ Test(rev46_scope, every_leaf_chio_reads_as_a_host_is_held_to_the_domain)
         {DX, "{\"url\":\"https://api.example.com/\",\"to\":\"x@ evil.com\"}", 0},
         {DX, "{\"url\":\"https://api.example.com/\",\"q\":\"evil.com\\u00a0:80\"}", 0},
         {DG, "{\"url\":\"https://a.example.com/\",\"peer\":\"\\u00a0evil.com\"}", 0},
-        {DG, "{\"url\":\"https://a.example.com/\",\"body\":\"{\\\"x\\\":\\\"evil.com\\\"}\"}", 0},
+        {DG, "{\"url\":\"https://a.example.com/\",\"body\":\"{\\\"host\\\":\\\"evil.com\\\"}\"}",
+         0},
         /* what chio reads as the allowed host, or as no host, stays allowed */
+        /* a string inside a JSON text is no leaf to chio ('{"name":"report.pdf"}'
+         * names no host): its own readings (URL-ish keys, URLs) hold it */
+        {DX,
+         "{\"url\":\"https://api.example.com/v1\",\"body\":\"{\\\"name\\\":\\\"report.pdf\\\"}\"}",
+         1},
+        {DX, "{\"url\":\"https://api.example.com/v1\",\"body\":\"[\\\"a.txt\\\",\\\"1.2.3\\\"]\"}",
+         1},
         {DX, "{\"url\":\"https://api.example.com/\",\"to\":\"bot@api.example.com\"}", 1},
         {DX, "{\"url\":\"https://api.example.com/\",\"q\":\"hello world\",\"n\":\"x\"}", 1},
         {DX, "{\"url\":\"https://api.example.com/\",\"note\":\"mail bob@evil.com today\"}", 1},
