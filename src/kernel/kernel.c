@@ -429,7 +429,7 @@ static void discard(chio_receipt_builder *b, chio__receipt_fields *f)
     }
 }
 
-/* This thread's bit of done_ev: threads take the 32 bits in turn, so a
+/* This thread's bit of chio__done_ev: threads take the 32 bits in turn, so a
  * group's wake reaches few callers outside the group. */
 static _Thread_local uint32_t wake_bit;
 static uint32_t wake_bits_taken;
@@ -520,8 +520,10 @@ static int submit(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fields 
     return 0;
 }
 
-/* Wait for the commit thread, then turn the request into a receipt. */
-static int await(chio_kernel *k, chio__sign_req *req, chio_receipt **out, chio_error *err)
+/* Wait for the commit thread, then turn the request into a receipt. The
+ * caller may have left the kernel already, which a drain and a free may
+ * then end at any time after the commit: nothing here touches it. */
+static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
 {
     int spins;
 
@@ -531,12 +533,12 @@ static int await(chio_kernel *k, chio__sign_req *req, chio_receipt **out, chio_e
     /* The recheck after prepare is seq_cst, as the event's protocol needs
      * (event.h; pairs with chio__commit_finish's store and the signal). */
     while (!__atomic_load_n(&req->done, __ATOMIC_ACQUIRE)) {
-        uint32_t key = chio__event_prepare(&k->done_ev);
+        uint32_t key = chio__event_prepare(&chio__done_ev);
         if (__atomic_load_n(&req->done, __ATOMIC_SEQ_CST)) {
-            chio__event_cancel(&k->done_ev);
+            chio__event_cancel(&chio__done_ev);
             break;
         }
-        chio__event_wait_bits(&k->done_ev, key, req->wake_bit);
+        chio__event_wait_bits(&chio__done_ev, key, req->wake_bit);
     }
     if (req->rc != 0) {
         chio__receipt_prep_destroy(&req->prep);
@@ -564,7 +566,7 @@ static int sign_sync(chio_kernel *k, chio_receipt_builder *b, chio__receipt_fiel
     }
     memset(&req, 0, sizeof(req));
     rc = submit(k, b, f, block, entered, held, &req, err);
-    return rc ? rc : await(k, &req, out, err);
+    return rc ? rc : await(&req, out, err);
 }
 
 int chio_kernel_sign_receipt(chio_kernel *k, chio_receipt_builder *b, chio_receipt **out,

@@ -72,8 +72,8 @@ typedef struct chio__sign_req {
     uint64_t seq;     /* sequence number when committed */
     chio_sign_cb cb;  /* asynchronous when set */
     void *cb_ctx;
-    uint32_t done;      /* 1 = complete (sync callers; seq_cst, see done_ev) */
-    uint32_t wake_bit;  /* the caller's bit of done_ev (sync callers) */
+    uint32_t done;      /* 1 = complete (sync callers; seq_cst, see chio__done_ev) */
+    uint32_t wake_bit;  /* the caller's bit of chio__done_ev (sync callers) */
     uint32_t published; /* release/acquire hand-off through the ring */
     struct chio__sign_req *next;
 } chio__sign_req;
@@ -219,7 +219,6 @@ struct chio_kernel {
     uint32_t inflight_max;   /* the budget: ring_capacity (immutable) */
     uint32_t inflight_high;  /* most credits ever held at once (atomic) */
     chio__event credit;      /* submitters wait here for a credit */
-    chio__event done_ev;     /* synchronous callers wait here for their commit */
     uint32_t slow_commit_us; /* test hook: per receipt, before each group write (atomic) */
     uint32_t slow_sign_us;   /* test hook: before a signer signs each batch (atomic) */
     uint32_t hold_batch_us;  /* test hook: a popped batch waits for the commit list (atomic) */
@@ -252,6 +251,12 @@ void chio__commit_segments(chio_kernel *k, chio__sign_req *list);
 void chio__commit_group(chio_kernel *k, chio__sign_req *list);
 /* Wake @req's caller or run its callback, and return its credit. */
 void chio__commit_complete(chio_kernel *k, chio__sign_req *req);
+/* Where synchronous callers of every kernel sleep until their request is
+ * committed (commit.c): one event for the process, never freed, so that a
+ * caller that wakes after its kernel was drained and freed (drain lets
+ * calls finish, and a host may free the kernel as soon as drain returns)
+ * touches no memory of that kernel. */
+extern chio__event chio__done_ev;
 uint32_t chio__commit_finish(chio_kernel *k, chio__sign_req *req);
 /* The test hooks' sleep (slow_commit_us, slow_sign_us, hold_batch_us). */
 void chio__kernel_nap_us(uint64_t us);
