@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/kernel/test_rev29_depth.c - calls nested on one thread through
- * more kernels than the thread's per-kernel slots (four): a host whose
- * tool on one kernel calls another kernel back, down to a fifth kernel
- * whose tool calls that fifth kernel again. The per-kernel bound (16
- * deep) never saw the fifth kernel, so the recursion ran until the stack
- * did; the thread's total across kernels (64) now stops it with an
- * invalid_request receipt, and every level above ends normally.
+ * several kernels: a host whose tool on one kernel calls another kernel
+ * back. Calls that go round five kernels are stopped by the thread's total
+ * across kernels (64), each kernel being only 13 deep then; a fifth
+ * kernel whose tool calls that kernel again is stopped by the per-kernel
+ * bound (16 deep). Before review 46 the kernel tracked four kernels a
+ * thread was inside, so the fifth kernel's own depth was not seen and only
+ * the thread's total stopped it. Either refusal is an invalid_request
+ * receipt, and every level above ends normally.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -27,6 +29,7 @@ TestSuite(rev29_depth);
 static chio_kernel *g_k[NKERNELS];
 static char g_sid[NKERNELS][CHIO_SESSION_ID_LEN + 1];
 static int g_depth, g_deepest, g_refused_at;
+static int g_round; /* 1: the calls go round the kernels; 0: the last calls itself */
 
 /* Call tool srv/t on kernel @i; 1 when it was allowed. */
 static int call_kernel(int i)
@@ -58,11 +61,12 @@ static int call_kernel(int i)
     return allowed;
 }
 
-/* Kernel i's tool: call kernel i + 1 (the last kernel calls itself). */
+/* Kernel i's tool: call kernel i + 1; past the last, kernel 0 again
+ * (g_round) or the last kernel itself. */
 static int nesting_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args,
                         size_t len, chio_output *out)
 {
-    int i = (int)(intptr_t)user, next = i + 1 < NKERNELS ? i + 1 : i;
+    int i = (int)(intptr_t)user, next = i + 1 < NKERNELS ? i + 1 : g_round ? 0 : i;
 
     (void)ctx;
     (void)tool;
@@ -106,20 +110,33 @@ static void start_kernel(int i)
     chio_capability_free(cap);
 }
 
-Test(rev29_depth, calls_nested_through_a_fifth_kernel_are_bounded)
+static void run_nesting(int round, int refused_at)
 {
     int i;
 
     for (i = 0; i < NKERNELS; i++)
         start_kernel(i);
+    g_round = round;
     g_depth = g_deepest = g_refused_at = 0;
     cr_expect(call_kernel(0), "the outermost call is allowed");
-    /* Levels 1-4 are kernels 0-3's tools, then kernel 4 calls itself: the
-     * call made from inside 64 calls on this thread is refused. */
-    cr_expect_eq(g_refused_at, 65, "refused at depth %d (deepest tool %d)", g_refused_at,
+    cr_expect_eq(g_refused_at, refused_at, "refused at depth %d (deepest tool %d)", g_refused_at,
                  g_deepest);
-    cr_expect_eq(g_deepest, 64, "the tools went %d deep", g_deepest);
+    cr_expect_eq(g_deepest, refused_at - 1, "the tools went %d deep", g_deepest);
     cr_expect_eq(g_depth, 0);
     for (i = 0; i < NKERNELS; i++)
         chio_kernel_free(g_k[i]);
+}
+
+Test(rev29_depth, calls_going_round_five_kernels_are_bounded_by_the_threads_total)
+{
+    /* No kernel is more than 13 deep: the call made from inside 64 calls
+     * on this thread is refused. */
+    run_nesting(1, 65);
+}
+
+Test(rev29_depth, a_fifth_kernel_calling_itself_is_bounded_per_kernel)
+{
+    /* Levels 1-4 are kernels 0-3's tools, then kernel 4 calls itself: its
+     * 17th call on this thread (depth 4 + 16 + 1) is refused. */
+    run_nesting(0, 4 + 16 + 1);
 }
