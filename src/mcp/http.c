@@ -19,10 +19,8 @@
  * http_sess.c's. Connections are counted and cut by the connection guard
  * (svc/svc_conn.h): a deadline for a complete request until one names a
  * live session, and eviction of the oldest waiting one past the cap.
- * The stop (SIGTERM, SIGINT) lets the answers in flight out before
- * libmicrohttpd shuts the connections down (each complete request counted
- * in h->gate, svc/svc_gate.h, until its answer is out); a request that
- * comes in after the stop began gets 503.
+ * The stop (SIGTERM, SIGINT) is http_stop.c's: each complete request is
+ * counted in h->gate (svc/svc_gate.h) until its answer is out.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -521,42 +519,6 @@ static int body_append(body *b, const char *p, size_t n)
     return 0;
 }
 
-/* ---- the stop ------------------------------------------------------------------ */
-
-/* A request that came in after the stop began (on a connection kept
- * open): 503, and the connection closes after it. */
-static enum MHD_Result reply_stopping(struct MHD_Connection *c)
-{
-    static const char text[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32000,"
-                               "\"message\":\"chio: the gateway is stopping\"}}";
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret;
-
-    if (r == NULL)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-    ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
-    MHD_destroy_response(r);
-    svc_conn_guard_answered(c);
-    return ret;
-}
-
-/* Once the sessions ended: wait until the answers in flight are out, at
- * most the request deadline (a whole answer's client not reading it is
- * cut there, svc_conn.h) plus CHIO__MCP_STOP_SLACK_SECS (an SSE answer's). */
-static void wait_answered(httpd *h)
-{
-    int secs = CHIO__MCP_REQUEST_SECS + CHIO__MCP_STOP_SLACK_SECS;
-    unsigned inside = svc_gate_close(&h->gate); /* closed already: how many are inside */
-
-    if (inside > 0)
-        fprintf(stderr, "chio mcp serve-http: answers in flight: %u; sending them (at most %d s)\n",
-                inside, secs);
-    svc_gate_wait(&h->gate, secs);
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -626,7 +588,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     /* Counted until answered, so that the stop lets it be answered; once
      * the stop began it is refused. */
     if (!svc_gate_enter(&h->gate, &b->counted))
-        return reply_stopping(c);
+        return chio__mcp_reply_stopping(c);
     if (strcmp(url, "/mcp") != 0)
         return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", NULL);
     if (strcmp(method, "POST") == 0)
@@ -688,30 +650,6 @@ static int parse_listen(const char *listen, struct sockaddr_in *a)
     return 0;
 }
 
-/* The stop: no new connection, every request from now on refused, the
- * sessions ended (their calls cancelled, their answers let out), the
- * answers in flight sent, then libmicrohttpd stopped. MHD_stop_daemon
- * shuts every connection's socket down before it joins the threads: an
- * answer still being written was cut there, though its call's receipt was
- * in the log (review 46). */
-static void stop(httpd *h, struct MHD_Daemon *d)
-{
-    MHD_socket fd = MHD_quiesce_daemon(d);
-
-    /* Not accepted any more, a new connection would wait in the backlog
-     * for the whole stop, then be reset: it is refused at once. The
-     * socket itself is closed only after MHD_stop_daemon (libmicrohttpd's
-     * threads may still hold it). */
-    if (fd != MHD_INVALID_SOCKET)
-        shutdown(fd, SHUT_RDWR);
-    svc_gate_close(&h->gate); /* every request from now on: reply_stopping() */
-    chio__mcp_sess_shutdown(h);
-    wait_answered(h);
-    MHD_stop_daemon(d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-}
-
 /* Serve until SIGTERM/SIGINT writes to @wake_fd. */
 static int serve(httpd *h, int wake_fd)
 {
@@ -753,7 +691,7 @@ static int serve(httpd *h, int wake_fd)
     /* Sessions end first (their calls cancelled, then their streams
      * closed, so no connection thread stays blocked on a stream), then the
      * daemon. */
-    stop(h, d);
+    chio__mcp_stop(h, d);
     svc_conn_guard_free(guard);
     return 0;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mcp/http_internal.h - the Streamable HTTP transport's state, shared by
- * http.c (libmicrohttpd: requests, responses, the daemon) and http_sess.c
- * (client sessions, their SSE streams, where each message to a client
- * goes, the janitor thread that ends sessions). Locking: http_sess.c.
+ * http.c (libmicrohttpd: requests, responses, the daemon), http_stop.c
+ * (the stop) and http_sess.c (client sessions, their SSE streams, where
+ * each message to a client goes, the janitor thread that ends sessions).
+ * Locking: http_sess.c.
  */
 #ifndef CHIO_MCP_HTTP_INTERNAL_H
 #define CHIO_MCP_HTTP_INTERNAL_H
@@ -11,7 +12,11 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
+
+#include <microhttpd.h>
 
 #include "mcp.h"
 #include "../svc/svc_gate.h"
@@ -171,5 +176,11 @@ long chio__mcp_stream_read_until(stream *st, char *buf, size_t max, int (*gone)(
 int chio__mcp_stream_drained(stream *st);
 /* The response (or the waiting handler) is done with @st. */
 void chio__mcp_stream_release(stream *st);
+
+/* http_stop.c: the answer to a request that came in after the stop began
+ * (503, and its connection closes after it). */
+enum MHD_Result chio__mcp_reply_stopping(struct MHD_Connection *c);
+/* http_stop.c: stop @d, letting the answers in flight out first. */
+void chio__mcp_stop(httpd *h, struct MHD_Daemon *d);
 
 #endif /* CHIO_MCP_HTTP_INTERNAL_H */
