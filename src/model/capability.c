@@ -119,39 +119,6 @@ static int read_signature(const chio_json *v, uint8_t out[64], const char *what,
  * token), or dropping a member (so its signatures fail there). */
 enum { ATT_OK = 0, ATT_UNREADABLE = 1, ATT_DROPPED = 2 };
 
-static int is_named(const chio_json *s, const char *const *names, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (strlen(names[i]) == s->n && memcmp(names[i], s->v.s, s->n) == 0)
-            return 1;
-    return 0;
-}
-
-/* A constraint {"type", "value"} of a type the kernel knows, its value of
- * that type's shape (model/scope.c); anything else counts as unreadable. */
-static int att_constraint_ok(const chio_json *c)
-{
-    static const char *const str_types[] = {"path_prefix", "domain_exact", "domain_glob",
-                                            "regex_match"};
-    static const char *const num_types[] = {"max_length", "max_args_size"};
-    static const char *const custom[] = {"custom"};
-    static const char *const members[] = {"type", "value", NULL};
-    const chio_json *t = chio_json_get(c, "type"), *v = chio_json_get(c, "value");
-    uint64_t u;
-
-    if (t == NULL || t->type != CHIO_JSON_STRING || v == NULL ||
-        chio__first_unknown_key(c, members) != NULL)
-        return 0;
-    if (is_named(t, str_types, 4))
-        return v->type == CHIO_JSON_STRING;
-    if (is_named(t, num_types, 2))
-        return chio_json_get_uint64(v, &u) == 0;
-    return is_named(t, custom, 1) && v->type == CHIO_JSON_ARRAY && v->n == 2 &&
-           v->v.items[0].type == CHIO_JSON_STRING && v->v.items[1].type == CHIO_JSON_STRING;
-}
-
 /* A MonetaryAmount {units, currency}. */
 static int att_money(const chio_json *m)
 {
@@ -167,8 +134,6 @@ static int att_money(const chio_json *m)
 
 static int att_member(const chio_json *v, att_kind kind)
 {
-    static const char *const ops[] = {"invoke",    "read_result", "read",
-                                      "subscribe", "get",         "delegate"};
     uint64_t u;
 
     if (v == NULL)
@@ -177,9 +142,10 @@ static int att_member(const chio_json *v, att_kind kind)
     case ATT_STR:
         return v->type == CHIO_JSON_STRING ? ATT_OK : ATT_UNREADABLE;
     case ATT_OP:
-        return v->type == CHIO_JSON_STRING && is_named(v, ops, 6) ? ATT_OK : ATT_UNREADABLE;
+        return chio__operation_named(v) ? ATT_OK : ATT_UNREADABLE;
     case ATT_CONSTRAINT:
-        return att_constraint_ok(v) ? ATT_OK : ATT_UNREADABLE;
+        /* read as a grant's constraint is (model/scope.c) */
+        return chio__constraint_readable(v) ? ATT_OK : ATT_UNREADABLE;
     case ATT_U32: /* max_invocations is a u32 to chio */
         return chio_json_get_uint64(v, &u) == 0 && u <= UINT32_MAX ? ATT_OK : ATT_UNREADABLE;
     case ATT_U64:

@@ -113,6 +113,28 @@ static void read_constraint(const chio_json *c, chio__constraint *out)
     out->kind = (chio__constraint_kind)(k + 1);
 }
 
+int chio__constraint_readable(const chio_json *c)
+{
+    chio__constraint k;
+
+    if (c == NULL || c->type != CHIO_JSON_OBJECT || chio__first_unknown_key(c, constraint_fields))
+        return 0;
+    read_constraint(c, &k);
+    return k.kind != CHIO__CONSTRAINT_UNKNOWN;
+}
+
+int chio__operation_named(const chio_json *s)
+{
+    int j;
+
+    if (s == NULL || s->type != CHIO_JSON_STRING)
+        return 0;
+    for (j = 0; j < 6; j++)
+        if (strlen(op_names[j]) == s->n && memcmp(s->v.s, op_names[j], s->n) == 0)
+            return 1;
+    return 0;
+}
+
 static int read_money(const chio_json *grant, const char *key, int strict, const chio_json **out,
                       chio_error *err)
 {

@@ -78,6 +78,13 @@ typedef struct chio__scope {
     uint32_t nprompts;
 } chio__scope;
 
+/* 1 when @c is a constraint the kernel reads: an object of "type" and
+ * "value" alone, of a type it knows, the value of that type's shape (as a
+ * grant's constraints are read; an attenuation's add_constraint too). */
+int chio__constraint_readable(const chio_json *c);
+/* 1 when @s is a string naming one of the six operations. */
+int chio__operation_named(const chio_json *s);
+
 /*
  * Read @scope (an object inside @doc) into @out, allocating the views in the
  * document's arena. With @strict (used when issuing) unknown fields are

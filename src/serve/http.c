@@ -10,19 +10,18 @@
  * is answered by chio_serve_handle() (handler.c); nothing here parses HTTP.
  * The stop lets the requests in flight be answered before libmicrohttpd
  * shuts the connections down (counted from their last byte in to their
- * answer's end, under mu); those that come in after it began are 503.
+ * answer's end in the stop gate, svc/svc_gate.h); those that come in
+ * after it began are 503.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
