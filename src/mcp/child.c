@@ -3,9 +3,10 @@
  * mcp/child.c - the wrapped MCP server as a child process, for both
  * transports: start it with pipes for its stdin and stdout (its stderr is
  * ours), a reader thread that feeds its newline-delimited JSON-RPC lines
- * to a gateway, whole-line writes to its stdin, and the stop sequence
- * (stdin closed, SIGTERM after a second, SIGKILL after two more, then the
- * reader ended through a stop pipe, whoever else holds the output). A
+ * to a gateway, its stdin written from a bounded queue (feed.c), and the
+ * stop sequence (what is queued written for a second at most, stdin
+ * closed, SIGTERM after a second, SIGKILL after two more, then the reader
+ * ended through a stop pipe, whoever else holds the output). A
  * line of the server's that the gateway cannot read (too long) ends the
  * reader as the server's exit does. Also the
  * line splitter both transports read with, the SIGTERM/SIGINT wake-up and
@@ -14,9 +15,8 @@
  * the gateway opens it gets only its stdin and stdout pipes (the others
  * are close-on-exec) and the gateway's stderr.
  * No shared state but the signal handler's descriptor.
- * Locking: c->mu covers a write to the child's stdin and the stop's close
- * of it. Sends come from the gateway holding its server_mu, so the order
- * is g->server_mu -> c->mu; c->mu is held only around write() and close().
+ * Locking: feed.c's (a send only queues the line, never blocking on the
+ * server); sends come from the gateway holding its server_mu.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -123,12 +123,20 @@ int chio__mcp_read_lines(chio__mcp_reader *r, int fd, chio_mcp_gateway *g, chio_
 
 /* The wake pipe's write end, for the SIGTERM/SIGINT handler. */
 static int sig_fd = -1;
+/* Set by the handler: a thread blocked on its client may give up. */
+static volatile sig_atomic_t got_signal;
+
+int chio__mcp_signalled(void)
+{
+    return got_signal != 0;
+}
 
 static void on_signal(int sig)
 {
     char c = 's';
 
     (void)sig;
+    got_signal = 1;
     if (sig_fd >= 0 && write(sig_fd, &c, 1) < 0) {
         /* nothing to do in a handler */
     }
@@ -139,6 +147,7 @@ void chio__mcp_signals_to(int fd)
     struct sigaction sa;
 
     sig_fd = fd;
+    got_signal = 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = fd >= 0 ? on_signal : SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
@@ -178,17 +187,11 @@ int chio__mcp_write_line(int fd, const char *line, size_t len)
     return chio__mcp_write_all(fd, "\n", 1);
 }
 
-/* Sends hold c->mu, so the stop never closes (and the number is never
- * reused) under a write. */
 int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len)
 {
-    int rc = -1;
-
-    pthread_mutex_lock(&c->mu);
-    if (c->in >= 0 && chio__mcp_write_line(c->in, line, len) == 0)
-        rc = 0;
-    pthread_mutex_unlock(&c->mu);
-    return rc;
+    if (!c->live)
+        return -1;
+    return chio__mcp_feed_send(&c->in, line, len);
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -253,7 +256,7 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
     ssize_t n;
 
     memset(c, 0, sizeof(*c));
-    c->in = c->out = c->stop[0] = c->stop[1] = c->pidfd = -1;
+    c->out = c->stop[0] = c->stop[1] = c->pidfd = -1;
     env = server_environ();
     if (env == NULL)
         return -1; /* errno ENOMEM */
@@ -324,13 +327,12 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv)
         errno = child_errno;
         return -1;
     }
-    c->in = in[1];
+    chio__mcp_feed_init(&c->in, in[1]);
     c->out = out[0];
     /* The child's exit, seen without reaping it (the stop reaps): no pid
      * reuse can make it another process's. Without pidfds (Linux before
      * 5.3) the end of the output alone tells. */
     c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-    pthread_mutex_init(&c->mu, NULL);
     c->live = 1;
     return 0;
 }
@@ -400,6 +402,8 @@ int chio__mcp_child_start(chio__mcp_child *c, chio_mcp_gateway *g, void (*on_exi
     c->g = g;
     c->on_exit = on_exit;
     c->user = user;
+    if (chio__mcp_feed_start(&c->in) != 0)
+        return -1;
     if (pthread_create(&c->reader, NULL, reader_main, c) != 0)
         return -1;
     c->reader_started = 1;
@@ -423,24 +427,16 @@ static int reap(pid_t pid, int ms, int *status)
 
 void chio__mcp_child_stop(chio__mcp_child *c)
 {
-    struct timespec ts;
-    int fd, status = 0;
+    int status = 0;
 
     if (!c->live)
         return;
-    /* A send blocked on a server that stopped reading holds c->mu: after a
-     * second the server is killed, which fails that write (EPIPE). */
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;
-    if (pthread_mutex_timedlock(&c->mu, &ts) != 0) {
-        kill(c->pid, SIGKILL);
-        pthread_mutex_lock(&c->mu);
-    }
-    fd = c->in;
-    c->in = -1;
-    pthread_mutex_unlock(&c->mu);
-    if (fd >= 0)
-        close(fd);
+    /* What was sent before the stop reaches a server that reads; one that
+     * does not read gets a second, then what is left is dropped. Either
+     * way its stdin is closed then. */
+    if (!chio__mcp_feed_close(&c->in, 1000))
+        fprintf(stderr, "chio mcp: the wrapped server did not read what was sent to it; closing "
+                        "its input\n");
     if (c->pid > 0 && !reap(c->pid, 1000, &status)) {
         kill(c->pid, SIGTERM);
         if (!reap(c->pid, 2000, &status)) {
@@ -465,6 +461,6 @@ void chio__mcp_child_stop(chio__mcp_child *c)
     if (c->pidfd >= 0)
         close(c->pidfd);
     c->pidfd = -1;
-    pthread_mutex_destroy(&c->mu);
+    chio__mcp_feed_free(&c->in);
     c->live = 0;
 }

@@ -691,8 +691,8 @@ static void teardown(httpd *h, hsess *s)
     if (why != END_SERVER)
         end_calls(h, s);
     chio_mcp_gateway_client_closed(s->g);
-    /* The server goes before the wait for handlers: one blocked writing to
-     * a server that stopped reading gets EPIPE instead of waiting forever. */
+    /* The server goes before the wait for handlers: a send to it fails at
+     * once from here on (feed.c), and no send ever waits on it. */
     chio__mcp_child_stop(&s->child);
     pthread_mutex_lock(&h->mu);
     while (s->busy > 0)

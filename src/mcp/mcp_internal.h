@@ -86,15 +86,58 @@ int chio__mcp_request_in_flight(chio_mcp_gateway *g, const char *client_id);
 /* SIGTERM and SIGINT write one byte 's' to @fd from now on; -1 restores
  * the default actions. */
 void chio__mcp_signals_to(int fd);
+/* 1 once SIGTERM or SIGINT came since chio__mcp_signals_to(). */
+int chio__mcp_signalled(void);
+
+/* Bytes queued for the wrapped server's stdin, at most (feed.c); a send
+ * past it waits while the server reads, and fails once it has read
+ * nothing for CHIO__MCP_FEED_STALL_MS. One line is always taken when none
+ * is queued. */
+#define CHIO__MCP_FEED_MAX      ((size_t)8 * 1024 * 1024)
+#define CHIO__MCP_FEED_STALL_MS 2000
+
+/* feed.c: the wrapped server's stdin, written by a sender thread from a
+ * bounded queue (starts with chio__mcp_feed_init()). */
+typedef struct chio__mcp_feed {
+    int fd; /* the pipe's write end (non-blocking); the sender's once started */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct chio__mcp_feed_line *head, *tail; /* under mu */
+    size_t queued;                           /* bytes in the queue; under mu */
+    int closing, done, broken, warned;       /* under mu */
+    int stalled;                             /* under mu: the server stopped reading */
+    uint64_t stall_mark;                     /* under mu: written when it was found so */
+    uint64_t written;                        /* atomic: bytes the sender wrote */
+    int abort;                               /* atomic: the sender gives up */
+    pthread_t sender;
+    int started;
+} chio__mcp_feed;
+
+/* Take @fd (made non-blocking) as the pipe to write. */
+void chio__mcp_feed_init(chio__mcp_feed *f, int fd);
+/* Start the sender thread: 0, or -1. */
+int chio__mcp_feed_start(chio__mcp_feed *f);
+/* Queue @line (CR and LF in it sent as spaces, a "\n" added): 0, or -1
+ * when the queue stays full (the server does not read), the pipe broke,
+ * the feed is closing or no memory was found. Waits
+ * CHIO__MCP_FEED_STALL_MS at most on a server that reads nothing. */
+int chio__mcp_feed_send(chio__mcp_feed *f, const char *line, size_t len);
+/* Stop taking lines; let the sender write what is queued for up to @ms,
+ * then (whatever is left dropped) close the pipe. 1 when everything queued
+ * was written. */
+int chio__mcp_feed_close(chio__mcp_feed *f, int ms);
+/* Join the sender and free what is left (after chio__mcp_feed_close());
+ * a later send still fails cleanly. */
+void chio__mcp_feed_free(chio__mcp_feed *f);
 
 /* The wrapped server: a child process with pipes for stdin and stdout. */
 typedef struct chio__mcp_child {
     pid_t pid;
-    int in, out;        /* in: -1 once stopped; under mu */
-    int stop[2];        /* a byte here after the stop reaped it: the reader ends */
-    int pidfd;          /* readable once the child exited (-1: no pidfd) */
-    pthread_mutex_t mu; /* a send, or the stop closing stdin */
-    int live;           /* spawned and not stopped */
+    chio__mcp_feed in; /* its stdin */
+    int out;
+    int stop[2]; /* a byte here after the stop reaped it: the reader ends */
+    int pidfd;   /* readable once the child exited (-1: no pidfd) */
+    int live;    /* spawned and not stopped */
     pthread_t reader;
     int reader_started;
     chio_mcp_gateway *g;
@@ -110,9 +153,12 @@ int chio__mcp_child_spawn(chio__mcp_child *c, char *const *argv);
  * then @on_exit(@user). */
 int chio__mcp_child_start(chio__mcp_child *c, chio_mcp_gateway *g, void (*on_exit)(void *),
                           void *user);
-/* One line (a newline is added); 0 or -1 (stopped, or the pipe broke). */
+/* Queue one line for its stdin (a newline is added; feed.c): 0, or -1
+ * (stopped, the pipe broke, or CHIO__MCP_FEED_MAX bytes wait for a server
+ * that does not read). Never blocks for long on the server. */
 int chio__mcp_child_send(chio__mcp_child *c, const char *line, size_t len);
-/* Close its stdin, wait a second, SIGTERM, two more, SIGKILL; then end
+/* Let what is queued for its stdin be written (a second at most), close
+ * its stdin, wait a second, SIGTERM, two more, SIGKILL; then end
  * the reader (what the server wrote is read first) and join it, even when
  * a process the server started still holds its stdout. Idempotent; a
  * no-op for a child that never started. */
@@ -166,6 +212,9 @@ enum {
 int chio__mcp_client_method(const char *method, int *list);
 /* 1 for the client notifications passed to the server. */
 int chio__mcp_client_notification_passes(const char *method);
+/* 1 for the server notifications MCP defines (the only ones passed to
+ * the client; resources/updated further filtered). */
+int chio__mcp_server_notification_known(const char *method);
 /* 1 for the server requests passed to the client (sampling and
  * elicitation are the kernel's, every other one is refused). */
 int chio__mcp_server_request_passes(const char *method);

@@ -6,8 +6,9 @@
  * own "chio-N" so that the gateway's requests never collide with the
  * client's), filter it (the lists; under guards, resource updates to the
  * URIs the client subscribed to, checked.c), refuse it (a method not on
- * methods.c's allowlists; a completion or subscription checked.c does not
- * pass), or mediate it through the kernel
+ * methods.c's allowlists, a server notification MCP does not define
+ * included; a completion or subscription checked.c does not pass), or
+ * mediate it through the kernel
  * (tools/call, resources/read, prompts/get, each on a worker thread that
  * route.c starts; the wrapped server is the kernel's tool server, resource
  * and prompt provider, so an allowed call is dispatched by the kernel and
@@ -103,11 +104,42 @@ static void build_answer(svc_buf *b, const char *idraw, const chio_json *root)
     svc_buf_printf(b, ",\"id\":%s}", idraw);
 }
 
+/* The passed request @id (@root, @method) could not be sent to the
+ * server (it does not read its input, see feed.c, or it is gone): unless
+ * its entry was taken meanwhile (an answer, the server's exit, the
+ * client's cancel), the client gets -32603 with a deny receipt
+ * (limit_reached) at once. Left in the table it waited for an answer that
+ * could never come, holding a slot of the 1024. */
+static void unsent_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
+                           unsigned long long id)
+{
+    pending *p;
+
+    pthread_mutex_lock(&g->mu);
+    for (p = g->pend; p != NULL; p = p->next)
+        if (p->id == id && (p->kind == P_PASS || p->kind == P_LIST))
+            break;
+    if (p != NULL && !p->answering) {
+        chio__mcp_pending_unlink(g, p);
+        g->npassed--;
+    } else {
+        p = NULL;
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (p == NULL)
+        return;
+    chio__mcp_refuse_limit(g, root, method, p->client_id,
+                           "chio: the request could not be sent to the wrapped MCP server (it does "
+                           "not read its input, or it is gone)");
+    chio__mcp_pending_free(p);
+}
+
 void chio__mcp_pass_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
                             char *client_id, int list, const char *params)
 {
     svc_buf b = {0};
     char idraw[48];
+    unsigned long long id;
     pending *p;
 
     pthread_mutex_lock(&g->mu);
@@ -137,9 +169,11 @@ void chio__mcp_pass_request(chio_mcp_gateway *g, const chio_json *root, const ch
     p->list = list;
     p->is_init = strcmp(method, "initialize") == 0;
     snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
+    id = p->id;
     pthread_mutex_unlock(&g->mu);
     build_request(&b, idraw, method, chio_json_get(root, "params"), params);
-    chio__mcp_send_server(g, &b);
+    if (chio__mcp_send_server(g, &b) != 0)
+        unsent_request(g, root, method, id);
     free(b.p);
 }
 
@@ -489,18 +523,74 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root, const char
     chio__mcp_pending_free(p);
 }
 
+/* The N of the first `"id":"chio-N"` (JSON whitespace allowed around the
+ * colon, the quote before "id" not escaped) in @line, or 0 when none. */
+static unsigned long long unreadable_line_id(const char *line, size_t len)
+{
+    const char *end = line + len, *p = line, *q;
+    unsigned long long n;
+
+    while ((q = memmem(p, (size_t)(end - p), "\"id\"", 4)) != NULL) {
+        p = q + 4;
+        if (q > line && q[-1] == '\\')
+            continue;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+            p++;
+        if (p >= end || *p++ != ':')
+            continue;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+            p++;
+        if (end - p < 7 || memcmp(p, "\"chio-", 6) != 0 || p[6] < '0' || p[6] > '9')
+            continue;
+        for (n = 0, p += 6; p < end && *p >= '0' && *p <= '9' && n < 100000000000000000ull; p++)
+            n = n * 10 + (unsigned long long)(*p - '0');
+        if (p < end && *p == '"')
+            return n;
+    }
+    return 0;
+}
+
+/* A line of the server's that is no JSON the gateway reads (invalid
+ * UTF-8, a lone surrogate such as a Node server writes for a string cut
+ * inside an emoji, ...). When it names one of the gateway's requests as
+ * an answer would ("id":"chio-N"), that request fails now (the call with
+ * its receipt, a passed request -32603): the line may have been its
+ * answer, and before review 47 the call waited for good. Otherwise it is
+ * dropped with a line on stderr. */
+static void server_unreadable(chio_mcp_gateway *g, const char *line, size_t len, const char *why)
+{
+    unsigned long long n = unreadable_line_id(line, len);
+    chio_json_doc *doc = NULL;
+    char idj[48], bad[160];
+
+    snprintf(bad, sizeof(bad), "not a JSON object the gateway reads: %.120s", why);
+    snprintf(idj, sizeof(idj), "{\"id\":\"chio-%llu\"}", n);
+    if (n == 0 || chio_json_parse(idj, strlen(idj), &doc, NULL) != 0) {
+        fprintf(stderr, "chio mcp: dropped a line from the server that is %s\n", bad);
+        return;
+    }
+    fprintf(stderr,
+            "chio mcp: a line from the server naming request chio-%llu is %s; failing that "
+            "request\n",
+            n, bad);
+    server_answer(g, chio_json_root(doc), bad);
+    chio_json_doc_free(doc);
+}
+
 void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t len)
 {
     chio_json_doc *doc = NULL;
     const chio_json *root, *idv;
     const char *method, *bad;
     size_t mlen = 0;
+    chio_error err;
 
     if (line == NULL || len == 0) /* a dropped line (stderr says so), or empty */
         return;
-    if (chio_json_parse(line, len, &doc, NULL) != 0 ||
+    chio_error_init(&err);
+    if (chio_json_parse(line, len, &doc, &err) != 0 ||
         chio_json_typeof(chio_json_root(doc)) != CHIO_JSON_OBJECT) {
-        fprintf(stderr, "chio mcp: dropped a line from the server that is not a JSON object\n");
+        server_unreadable(g, line, len, doc == NULL ? err.message : "not an object");
         chio_json_doc_free(doc);
         return;
     }
@@ -536,6 +626,14 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
             chio__mcp_server_nested(g, root, method);
         else
             fprintf(stderr, "chio mcp: dropped a %s from the server without an id\n", method);
+    } else if (method != NULL && idv == NULL && !chio__mcp_server_notification_known(method)) {
+        /* Fail closed, as for the client's notifications: one MCP does not
+         * define is no message the gateway can say is harmless to pass. */
+        char shown[121];
+        svc_log_text(shown, sizeof(shown), method);
+        chio__mcp_client_log("chio mcp: dropped the server notification %s: the gateway passes "
+                             "only those MCP defines",
+                             shown);
     } else if (method != NULL && idv == NULL && !chio__mcp_note_passes(g, root, method)) {
         ; /* dropped */
     } else if (method != NULL && idv == NULL && strcmp(method, "notifications/cancelled") == 0 &&

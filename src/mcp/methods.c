@@ -65,6 +65,23 @@ int chio__mcp_client_notification_passes(const char *method)
     return in_list(pass, method);
 }
 
+int chio__mcp_server_notification_known(const char *method)
+{
+    /* MCP's server notifications (2025-06-18, and elicitation/complete of
+     * 2025-11-25); tasks/status is not: the gateway passes no task. */
+    static const char *const known[] = {"notifications/cancelled",
+                                        "notifications/progress",
+                                        "notifications/message",
+                                        "notifications/resources/updated",
+                                        "notifications/resources/list_changed",
+                                        "notifications/tools/list_changed",
+                                        "notifications/prompts/list_changed",
+                                        "notifications/elicitation/complete",
+                                        NULL};
+
+    return in_list(known, method);
+}
+
 int chio__mcp_server_request_passes(const char *method)
 {
     return strcmp(method, "roots/list") == 0 || strcmp(method, "ping") == 0;

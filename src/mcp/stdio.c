@@ -5,10 +5,12 @@
  * polls the client's stdin and a wake-up pipe written when the server's
  * output ends or SIGTERM/SIGINT comes. Messages are newline-delimited JSON
  * (MCP's stdio transport). Sends are serialised by the gateway; this file
- * only writes whole lines.
+ * only writes whole lines, and gives up on a client that does not read
+ * them once the gateway is ending (client_write).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,12 +25,67 @@
 typedef struct io {
     chio__mcp_child child;
     int wake[2];
+    int stopping;    /* atomic: the gateway is ending (after the calls' bound) */
+    int client_lost; /* atomic: a write to the client was given up on */
 } io;
 
+/* Write @n bytes of @p to the client's stdout, waiting for room at most
+ * 100 ms at a time: once a signal came or the gateway is stopping, a
+ * client that has not read for that long is given up on (-1). A blocking
+ * write on a client that stopped reading held the thread making it for
+ * good (the client's reader answering a request, or the server's reader
+ * passing a message on), and `chio mcp serve` ignored SIGTERM and never
+ * ended. Once one write is given up on (or fails), every later one fails
+ * at once. Written PIPE_BUF bytes at a time once there is room, so a
+ * write to a pipe does not block; fd 1 itself stays blocking (the client
+ * may share it). */
+static int client_write(io *s, const char *p, size_t n)
+{
+    if (__atomic_load_n(&s->client_lost, __ATOMIC_SEQ_CST))
+        return -1;
+    while (n > 0) {
+        struct pollfd pfd = {1, POLLOUT, 0};
+        ssize_t w;
+        int r = poll(&pfd, 1, 100);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r <= 0) {
+            if (chio__mcp_signalled() || __atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST))
+                break;
+            continue;
+        }
+        w = write(1, p, n < PIPE_BUF ? n : PIPE_BUF);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        n -= (size_t)w;
+    }
+    if (n == 0)
+        return 0;
+    if (!__atomic_exchange_n(&s->client_lost, 1, __ATOMIC_SEQ_CST))
+        fprintf(stderr, "chio mcp: the MCP client does not read what the gateway writes it; "
+                        "giving up on it\n");
+    return -1;
+}
+
+/* One line to the client: a CR or LF in it as a space (see
+ * chio__mcp_write_line), then "\n". */
 static int to_client(void *user, const char *line, size_t len)
 {
-    (void)user;
-    return chio__mcp_write_line(1, line, len);
+    io *s = user;
+    size_t i, start = 0;
+
+    for (i = 0; i < len; i++)
+        if (line[i] == '\r' || line[i] == '\n') {
+            if (client_write(s, line + start, i - start) != 0 || client_write(s, " ", 1) != 0)
+                return -1;
+            start = i + 1;
+        }
+    if (client_write(s, line + start, len - start) != 0)
+        return -1;
+    return client_write(s, "\n", 1);
 }
 
 static int to_server(void *user, const char *line, size_t len)
@@ -172,6 +229,8 @@ int chio_mcp_serve_stdio(const chio_mcp_policy *p, chio_kernel *k, char *const *
         chio__mcp_server_why(g, "the wrapped MCP server did not answer in time after the MCP "
                                 "client's input ended; the gateway stopped it");
     }
+    /* From here a client that does not read is not waited for. */
+    __atomic_store_n(&s.stopping, 1, __ATOMIC_SEQ_CST);
     chio__mcp_child_stop(&s.child);
     chio_mcp_gateway_free(g);
     chio__mcp_signals_to(-1);
