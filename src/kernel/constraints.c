@@ -8,7 +8,9 @@
  * (a key is a path or URL by its text alone). Paths and hosts are read the
  * way the tool will read them, through core/normalize.h; whatever cannot
  * be read unambiguously denies. Readings (also in docs/spec-reading.md):
- *   path_prefix   the leaves that may be paths (chio__path_candidate: the
+ *   path_prefix   (a prefix holding a word break, "C:/workspace" or
+ *                 "/work space", denies every call: its values' words
+ *                 cannot lie under it) the leaves that may be paths (chio__path_candidate: the
  *                 key names a path, or the value starts with / \ ~ . or
  *                 file:, or holds / \ %2f %5c %2e, also encoded again as
  *                 %252e ...) must exist, and every
@@ -34,7 +36,10 @@
  *                 reads it) is held the same way, whole and by words. A
  *                 leaf with a control character, ".." above the root or
  *                 the start or below /proc or /dev, a double
- *                 encoding or a remote file: host denies, and so does one
+ *                 encoding, a remote file: host or a file: URL whose
+ *                 path does not start with a slash ("file:w/a", a
+ *                 relative path to an RFC 3986 reader) denies, and so
+ *                 does one
  *                 with a segment a shell could expand to ".." (a glob,
  *                 brace or expansion among dots: ".?", ".[.]", ".*",
  *                 "{..,x}", ".${x}.", or an expansion alone, "$x"), a
@@ -64,7 +69,9 @@
  *                 invalid one, or a search over the work bound of a call
  *                 denies;
  *   max_length    every string leaf and object key has at most N bytes;
- *   max_args_size the canonical JSON of the arguments has at most N bytes;
+ *   max_args_size the canonical JSON of the arguments has at most N bytes,
+ *                 and so has their serde_json text, as chio measures it
+ *                 (integral floats keep ".0"; both constraint_size.c);
  *   custom [k,v]  some object member named k, at any depth, is the string v,
  *                 and every member named k is (a decoy must not pass),
  *                 and so is every member a case-folding reader (Go's
@@ -90,6 +97,7 @@
 #include "constraint_custom.h"
 #include "constraint_domain.h"
 #include "constraint_regex.h"
+#include "constraint_size.h"
 #include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
@@ -348,11 +356,31 @@ static int unc_prefix_host(const prefix_scan *ps, const char *s, size_t n)
     return j - i == seg - 1 && strncasecmp(s + i, ps->prefix + 1, seg - 1) == 0;
 }
 
+/* Is @s (@n bytes; after white space) a file: URL whose path does not
+ * start with a slash ("file:workspace/a")? WHATWG reads "/workspace/a",
+ * an RFC 3986 reader (Python's urlparse, Go's opaque url.URL) and open(2)
+ * a relative path: not one path (review 47). */
+static int relative_file_url(const char *s, size_t n)
+{
+    size_t i = 0, k;
+
+    for (;;) {
+        if (i < n && (unsigned char)s[i] <= 0x20)
+            i++;
+        else if ((k = chio__space_at(s + i, n - i)) > 0)
+            i += k;
+        else
+            break;
+    }
+    return chio__file_word(s + i, n - i) &&
+           (i + 5 == n || !chio__is_slash((unsigned char)s[i + 5]));
+}
+
 static int word_under(prefix_scan *ps, const char *w, size_t n)
 {
     size_t st = chio__word_path_start(w, n);
 
-    if (st < n && unc_prefix_host(ps, w + st, n - st))
+    if (st < n && (unc_prefix_host(ps, w + st, n - st) || relative_file_url(w + st, n - st)))
         return CHIO_EINVAL;
     if (st < n)
         return chio__path_readings(w + st, n - st, reading_under, ps);
@@ -435,7 +463,7 @@ static int path_words(prefix_scan *ps, const char *s, size_t n)
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
         return CHIO_ENOMEM;
     len = chio__percent_decode(s, n, d);
-    rc = words_under(ps, d, len);
+    rc = relative_file_url(d, len) ? CHIO_EINVAL : words_under(ps, d, len);
     free(heap);
     return rc;
 }
@@ -496,8 +524,9 @@ static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
     ps->leaf_len = n;
     /* Every reading a tool could make must lie under the prefix; one that
      * cannot be read (control characters, ".." above the start, double
-     * encoding, a remote file: host) denies. */
-    rc = chio__path_readings(s, n, reading_under, ps);
+     * encoding, a remote file: host, a file: URL with a relative path)
+     * denies. */
+    rc = relative_file_url(s, n) ? CHIO_EINVAL : chio__path_readings(s, n, reading_under, ps);
     if (rc == 0)
         rc = path_words(ps, s, n);
     if (rc == 0)
@@ -596,6 +625,18 @@ static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_jso
         free(heap);
         return 0;
     }
+    /* Every word of a path value is held to the prefix as well, so a
+     * prefix holding a word break ("C:/workspace", "/work space") has no
+     * value under it ("C:/workspace/a" is the words "C" and
+     * "/workspace/a"): the reason says so (review 47). */
+    if (chio__has_path_word_break(norm, len)) {
+        snprintf(reason, cap,
+                 "path_prefix '%.100s' holds white space or one of ;|&<>'\"` ,=:@, which end a "
+                 "word of a path value: no argument lies under it (denied)",
+                 c->str);
+        free(heap);
+        return 0;
+    }
     ps.prefix = norm;
     ps.plen = len;
     chio__each_text(args, 0, scan_path_text, &ps);
@@ -635,16 +676,8 @@ void chio__regex_free(void *v)
     free(r);
 }
 
-/* ---- max_length (custom: constraint_custom.c) -------------------------------------------- */
-
-/* Object keys count: a tool that takes a map creates its keys. */
-static int scan_length(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
-{
-    (void)key;
-    (void)s;
-    (void)is_key;
-    return n > *(const uint64_t *)ctx;
-}
+/* ---- dispatch (max_length, max_args_size: constraint_size.c; custom:
+ * constraint_custom.c) ------------------------------------------------------------------- */
 
 int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_json *args,
                            size_t args_canonical_len, char *reason, size_t cap)
@@ -660,19 +693,8 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
     case CHIO__CONSTRAINT_REGEX_MATCH:
         return chio__regex_match_holds(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_MAX_LENGTH:
-        if (chio__each_text(args, 0, scan_length, (void *)&c->num)) {
-            snprintf(reason, cap, "a string argument or object key is longer than max_length %llu",
-                     (unsigned long long)c->num);
-            return 0;
-        }
-        return 1;
     case CHIO__CONSTRAINT_MAX_ARGS_SIZE:
-        if (args_canonical_len > c->num) {
-            snprintf(reason, cap, "arguments are %zu bytes; max_args_size is %llu",
-                     args_canonical_len, (unsigned long long)c->num);
-            return 0;
-        }
-        return 1;
+        return chio__size_holds(c, args, args_canonical_len, reason, cap);
     case CHIO__CONSTRAINT_CUSTOM:
         return chio__custom_holds(k, c, args, reason, cap);
     default:

@@ -3,7 +3,8 @@
  * kernel/guard_scan.h - the matching behind the built-in guards, shared by
  * the guards themselves (registry.c) and by redaction (redact.c), so a
  * string the secret_leak guard would deny is exactly a string redaction
- * replaces. Paths and text are read through core/normalize.h.
+ * replaces (guard_scan.c: secrets; guard_path.c: forbidden paths). Paths
+ * and text are read through core/normalize.h.
  * No state, no locks: guard registrations are read-only while serving.
  */
 #ifndef CHIO_KERNEL_GUARD_SCAN_H
@@ -93,7 +94,11 @@ void chio__secret_work_destroy(chio__secret_work *w);
  * first secret_leak guard, with *@pattern CHIO__SECRET_TOO_DEEP. A search
  * that spends the call's work bound (@w: shared by the scans of one call;
  * NULL: this string alone) flags the string, by the guard whose pattern
- * was searched, with *@pattern CHIO__SECRET_TOO_COSTLY.
+ * was searched, with *@pattern CHIO__SECRET_TOO_COSTLY. A string that is
+ * itself a JSON object or array is also scanned as the strings, keys and
+ * numbers it holds, each whole (an anchored pattern holds for a member a
+ * tool that parses it reads), up to CHIO__EMBEDDED_MAX layers; one more
+ * is flagged CHIO__SECRET_TOO_DEEP.
  */
 int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                       chio__secret_work *w, size_t *guard, size_t *pattern);

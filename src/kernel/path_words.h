@@ -2,7 +2,7 @@
 /*
  * kernel/path_words.h - the words of a path value (see path_words.c),
  * for path_prefix in constraints.c, and Windows' trimming of a path's
- * segments for the forbidden_path guard (guard_scan.c).
+ * segments for the forbidden_path guard (guard_path.c).
  */
 #ifndef CHIO_KERNEL_PATH_WORDS_H
 #define CHIO_KERNEL_PATH_WORDS_H

@@ -444,14 +444,30 @@ static int add_evidence(mreq *r, const char *name, int passed, const char *detai
  * flags (a guard quoting the arguments) is withheld, as the value is
  * redacted from the stored parameters. The built-in guards quote no
  * flagged text themselves. */
-static void host_details(chio_kernel *k, char *details, size_t cap)
+/* How much of a guard's details a deny reason quotes. */
+#define REASON_DETAILS 380
+
+/* 1 when a secret_leak guard flags the first @n bytes of @details (the
+ * scanner's reading of a string, as for an argument; out of memory counts
+ * as flagged). */
+static int details_flagged(chio_kernel *k, const char *details, size_t n)
 {
     size_t gi, pi;
 
-    /* the scanner's reading of a string, as for an argument (out of
-     * memory counts as flagged) */
-    if (details[0] != '\0' && chio__secret_scan(k->med.guards, k->med.nguards, details,
-                                                strlen(details), NULL, &gi, &pi) != 0)
+    return n > 0 &&
+           chio__secret_scan(k->med.guards, k->med.nguards, details, n, NULL, &gi, &pi) != 0;
+}
+
+/* Every text of @details the receipt may keep is scanned: the whole, and
+ * the part a deny reason quotes. Called before the cut to DETAILS_CAP and
+ * after it: a pattern anchored at the end ("...$") can match the kept
+ * part and not the whole (review 47). */
+static void host_details(chio_kernel *k, char *details, size_t cap)
+{
+    size_t n = strlen(details);
+
+    if (details_flagged(k, details, n) ||
+        (n > REASON_DETAILS && details_flagged(k, details, REASON_DETAILS)))
         snprintf(details, cap, "[details withheld: a secret_leak guard flagged them]");
 }
 
@@ -488,11 +504,13 @@ int chio__run_guards(mreq *r, const char *server, const char *tool, chio_error *
         }
         details[DETAILS_CAP - 1] = '\0';
         chio__utf8_repair(details); /* guards' text is not trusted to be UTF-8 */
+        if (rc == 0 && !g->builtin)
+            host_details(k, details, sizeof(details)); /* and what the receipt keeps */
         if (add_evidence(r, g->name, v == CHIO_GUARD_PASS, details) != 0)
             return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
         if (v != CHIO_GUARD_PASS) {
-            snprintf(r->reason, sizeof(r->reason), "guard '%.100s' denied the call%s%.380s",
-                     g->name, details[0] ? ": " : "", details);
+            snprintf(r->reason, sizeof(r->reason), "guard '%.100s' denied the call%s%.*s", g->name,
+                     details[0] ? ": " : "", REASON_DETAILS, details);
             chio__deny(r, CHIO_CODE_GUARD_DENIED, g->name);
             return 0;
         }

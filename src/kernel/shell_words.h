@@ -2,7 +2,7 @@
 /*
  * kernel/shell_words.h - an argument as a POSIX shell reads it (see
  * shell_words.c): quote removal and $IFS, and the expansions the kernel
- * cannot resolve. Shared by the forbidden_path guard (guard_scan.c) and
+ * cannot resolve. Shared by the forbidden_path guard (guard_path.c) and
  * the path and domain constraints (constraints.c), so both read a value
  * the same way.
  */

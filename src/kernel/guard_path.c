@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_path.c - the forbidden_path guard's matching (see
+ * guard_scan.h): the readings of a string a forbidden prefix must catch
+ * (the path as written, decoded, NFKC-folded, Windows forms, the words of
+ * a command line, a shell's reading, paths inside JSON a string holds),
+ * each held against the guard's normalised prefixes. Uses core/normalize.h,
+ * path_words.c and shell_words.c. No state, no locks; scratch space is on
+ * the stack for short strings and malloc'ed (and freed) for long ones.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "constraint_domain.h"
+#include "guard_scan.h"
+#include "internal.h"
+#include "kernel_internal.h"
+#include "normalize.h"
+#include "path_words.h"
+#include "shell_words.h"
+
+/* ---- forbidden_path ------------------------------------------------------------------------- */
+
+#define PREFIX_STACK 256
+
+typedef struct path_hit {
+    const chio__guard_reg *g;
+    size_t prefix; /* index of the prefix hit */
+    int nomem;
+} path_hit;
+
+/* The end of the segment of @p starting at @i (after a '/'), or 0 when
+ * it is empty. */
+static size_t segment_end(const char *p, size_t len, size_t i)
+{
+    size_t e = i;
+
+    while (e < len && p[e] != '/')
+        e++;
+    return e > i ? e : 0;
+}
+
+/* "/proc/<pid>/root/x" and "/proc/<pid>/task/<tid>/root/x" are "/x" seen
+ * through a process's (or thread's) root link: the length of that head,
+ * or 0. */
+static size_t proc_root(const char *p, size_t len)
+{
+    size_t i;
+
+    if (len < 6 || memcmp(p, "/proc/", 6) != 0 || (i = segment_end(p, len, 6)) == 0)
+        return 0;
+    if (len - i >= 6 && memcmp(p + i, "/task/", 6) == 0 && (i = segment_end(p, len, i + 6)) == 0)
+        return 0;
+    if (len - i < 5 || memcmp(p + i, "/root", 5) != 0)
+        return 0;
+    i += 5;
+    return i == len || p[i] == '/' ? i : 0;
+}
+
+/* Does @p (@len bytes) start with @head followed by its end or a '/'?
+ * The offset after @head, or 0. */
+static size_t head_is(const char *p, size_t len, size_t i, const char *head)
+{
+    size_t k = strlen(head);
+
+    if (len - i < k || memcmp(p + i, head, k) != 0)
+        return 0;
+    return i + k == len || p[i + k] == '/' ? i + k : 0;
+}
+
+/* "/proc/<pid>/cwd/x" (also "/proc/<pid>/task/<tid>/cwd/x") is x in that
+ * process's working directory, "/proc/<pid>/fd/<n>/x" and "/dev/fd/<n>/x"
+ * are x in a directory that process holds open: places the kernel cannot
+ * tell (init's working directory is "/", so "/proc/1/cwd/etc/shadow" is
+ * /etc/shadow). 1 when @p goes through one of those links. */
+static int through_unknown_link(const char *p, size_t len)
+{
+    size_t i, e;
+
+    if ((i = head_is(p, len, 0, "/dev/fd")) > 0)
+        return i < len && (e = segment_end(p, len, i + 1)) > 0 && e < len;
+    if ((i = head_is(p, len, 0, "/proc")) == 0 || i == len || (i = segment_end(p, len, i + 1)) == 0)
+        return 0;
+    if ((e = head_is(p, len, i, "/task")) > 0 && e < len && (e = segment_end(p, len, e + 1)) > 0)
+        i = e;
+    if (head_is(p, len, i, "/cwd") > 0)
+        return 1;
+    if ((i = head_is(p, len, i, "/fd")) == 0 || i == len)
+        return 0;
+    return (e = segment_end(p, len, i + 1)) > 0 && e < len;
+}
+
+static int reading_under_prefix(path_hit *ph, const char *p, size_t len);
+
+static int reading_forbidden(void *ctx, const char *p, size_t len)
+{
+    path_hit *ph = ctx;
+    size_t head;
+
+    for (;;) {
+        if (through_unknown_link(p, len))
+            return CHIO_EINVAL; /* could be under any prefix: unreadable */
+        if (reading_under_prefix(ph, p, len))
+            return 1;
+        if (ph->nomem || (head = proc_root(p, len)) == 0)
+            return ph->nomem;
+        p += head;
+        len -= head;
+        if (len == 0) {
+            p = "/";
+            len = 1;
+        }
+    }
+}
+
+/* Does the reading @p start with the normalised prefix @norm (@xlen
+ * bytes), ASCII case folded, both absolute or both relative? For a prefix
+ * that ends inside a name ("/etc/shadow" covers "/etc/shadow-"). */
+static int starts_with_prefix(const char *p, size_t len, const char *norm, size_t xlen)
+{
+    if ((len > 0 && p[0] == '/') != (xlen > 0 && norm[0] == '/'))
+        return 0;
+    return len >= xlen && strncasecmp(p, norm, xlen) == 0;
+}
+
+/* The prefixes were normalised at registration (registry.c); one that
+ * does not normalise (NULL) matches only as written, which
+ * chio__forbidden_path_hit checks first. One that ends at a separator
+ * covers whole segments ("/etc/" is "/etc" and below it); one that ends
+ * inside a name covers every reading that starts with it, as kernel.md's
+ * "starts with" covers the strings that do. */
+static int under_prefix(path_hit *ph, const char *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < ph->g->nprefixes; i++) {
+        const char *norm = ph->g->norm_prefixes[i];
+        size_t xlen = ph->g->norm_lens[i];
+        if (norm != NULL && (chio__path_under(p, len, norm, xlen, 1) ||
+                             (ph->g->norm_open[i] && starts_with_prefix(p, len, norm, xlen)))) {
+            ph->prefix = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* under_prefix() of @p and of its Windows reading (chio__windows_trimmed:
+ * "/etc./passwd" is "/etc/passwd"; review 46). */
+static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
+{
+    char stack[256], *t;
+    size_t tl;
+    int hit = under_prefix(ph, p, len);
+
+    if (hit)
+        return 1;
+    if ((t = len < sizeof(stack) ? stack : malloc(len + 1)) == NULL) {
+        ph->nomem = 1;
+        return 0;
+    }
+    tl = chio__windows_trimmed(p, len, t);
+    hit = tl != len && under_prefix(ph, t, tl);
+    if (t != stack)
+        free(t);
+    return hit;
+}
+
+/* Where a word of running text ends: whitespace, controls, shell and
+ * prose punctuation, '@' (curl's "-d @/etc/passwd" reads that file) and
+ * ':' (PATH lists, "--opt:value"). */
+static int word_end(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || (c != '\0' && strchr("'\"`;|&<>(){}[],=:@", c) != NULL);
+}
+
+/* The bytes of the word break at s[i] (@colon: whether ':' is one), or 0:
+ * an ASCII one above, or a Unicode space (Python's split() splits
+ * "cat\u00a0/etc/passwd" into two words). */
+static size_t word_break(const char *s, size_t n, size_t i, int colon)
+{
+    unsigned char c = (unsigned char)s[i];
+
+    if (c >= 0x80)
+        return chio__space_at(s + i, n - i);
+    return word_end(c) && (colon || c != ':') ? 1 : 0;
+}
+
+/* The end of the word starting at s[i], and in *@brk the bytes of the
+ * break after it. A word starting "file:" runs on through ':' so that
+ * "file://localhost/etc/passwd" is read as the URL it is. */
+static size_t word_at(const char *s, size_t n, size_t i, size_t *brk)
+{
+    int colon = !(n - i >= 5 && strncasecmp(s + i, "file:", 5) == 0);
+    size_t j = i;
+
+    *brk = 1;
+    while (j < n && (*brk = word_break(s, n, j, colon)) == 0)
+        j++;
+    if (j == n)
+        *brk = 1;
+    return j;
+}
+
+/* A short option with its value glued on ("-o/etc/x", "-I/root/inc"):
+ * where the value starts, or 0. */
+static size_t glued_option(const char *s, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 3 || s[0] != '-')
+        return 0;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '-'))
+        i++;
+    if (i > 1 && i + 1 < n && s[i] == '.' && strchr("/\\.", s[i + 1]) != NULL)
+        return i; /* "-o../x", "-o./x" */
+    return i < n && i > 1 && strchr("/\\~", s[i]) != NULL ? i : 0;
+}
+
+/* Does the value itself say "path" (not merely hold a '/' somewhere)? */
+static int strong_path(chio__key *key, const char *s, size_t n)
+{
+    size_t i;
+
+    if (chio__key_names(key, CHIO__KEY_PATH))
+        return 1; /* the key names a path */
+    for (i = 0; i < n && s[i] == ' '; i++)
+        ; /* " /x/../etc/.. " is a path to a tool that trims it */
+    if (i < n && strchr("/\\~.", s[i]) != NULL)
+        return 1;
+    /* a file: URL, read whole (one with a control character denies) */
+    return chio__starts_file_url(s, n);
+}
+
+/* Every reading of @s against the prefixes: 1 hit, CHIO_EINVAL unreadable,
+ * CHIO_ENOMEM, 0. */
+static int check_readings(path_hit *ph, const char *s, size_t n)
+{
+    /* a forbidden prefix holds in every reading, Windows' and POSIX's */
+    int rc = chio__path_readings(s, n, reading_forbidden, ph);
+
+    if (ph->nomem || rc == CHIO_ENOMEM)
+        return CHIO_ENOMEM;
+    return rc > 0 ? 1 : rc < 0 ? CHIO_EINVAL : 0;
+}
+
+/* Each word of @s that looks like a path ("cat /etc/passwd", "--f=/etc/x",
+ * "a\n/etc/passwd"), and the value of a short option glued to it
+ * ("-o/etc/x"), also when the whole value is that one word (@words 0). */
+static int check_words(path_hit *ph, const char *s, size_t n, int words)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < n;) {
+        size_t brk = 1, j = words ? word_at(s, n, i, &brk) : n, opt;
+        if (words && j > i && chio__path_candidate(NULL, s + i, j - i))
+            rc = check_readings(ph, s + i, j - i);
+        if (rc == 0 && j > i && (opt = glued_option(s + i, j - i)) > 0)
+            rc = check_readings(ph, s + i + opt, j - i - opt);
+        i = j + (words ? brk : 1);
+    }
+    return rc;
+}
+
+static int has_word_break(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (word_break(s, n, i, 1) > 0)
+            return 1;
+    return 0;
+}
+
+/* The items of @s split at one separator only (',' ';' ' ' '='; not ':',
+ * which a file: URL holds), each read whole when it looks like a path
+ * (leading spaces dropped): a tool that splits a list, or at spaces only,
+ * reads "x,/a\"b;c/../etc/x" as one path, which the word breaks at '"'
+ * and ';' cut apart. */
+static int check_items(path_hit *ph, const char *s, size_t n)
+{
+    static const char seps[] = ",; =";
+    size_t k, i, j;
+    int rc = 0;
+
+    for (k = 0; rc == 0 && k < sizeof(seps) - 1; k++) {
+        if (memchr(s, seps[k], n) == NULL)
+            continue;
+        for (i = 0; rc == 0 && i < n; i = j + 1) {
+            for (j = i; j < n && s[j] != seps[k]; j++)
+                ;
+            while (i < j && s[i] == ' ')
+                i++;
+            /* an item with no other break is a word, read already */
+            if (j > i && has_word_break(s + i, j - i) && chio__path_candidate(NULL, s + i, j - i))
+                rc = check_readings(ph, s + i, j - i);
+        }
+    }
+    return rc;
+}
+
+/* The words of @s percent-decoded once: a tool that decodes its argument
+ * and hands it to a shell runs "cat%20/etc/passwd" as "cat /etc/passwd". */
+static int check_decoded_words(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc;
+
+    if (!chio__has_escape(s, n))
+        return 0;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    len = chio__percent_decode(s, n, d);
+    rc = check_words(ph, d, len, has_word_break(d, len));
+    free(heap);
+    return rc;
+}
+
+/* The shell's reading of @s (chio__shell_unquote, shell_words.c, the one
+ * the path constraints add too), when quoting or $IFS could make it differ:
+ * the whole of it when it is one word, and each of its words. */
+static int check_shell_reading(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap;
+    const char *d;
+    size_t len;
+    int rc = 0, words;
+
+    if (!chio__shell_may_differ(s, n))
+        return 0;
+    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
+        return CHIO_ENOMEM;
+    if (len != n || memcmp(d, s, n) != 0) {
+        words = has_word_break(d, len);
+        if (!words && chio__path_candidate(NULL, d, len))
+            rc = check_readings(ph, d, len);
+        if (rc == 0)
+            rc = check_words(ph, d, len, words);
+    }
+    free(heap);
+    return rc;
+}
+
+static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
+                         size_t n, char *details, size_t cap, int depth);
+
+/* The leaves of JSON held in a string value, each read as an argument of
+ * its own (embedded_hit). */
+typedef struct embedded_scan {
+    const chio__guard_reg *g;
+    char *details;
+    size_t cap;
+    int depth; /* layers of JSON-in-a-string above these leaves */
+} embedded_scan;
+
+static int embedded_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
+{
+    embedded_scan *es = ctx;
+
+    (void)is_key;
+    return forbidden_hit(es->g, key, 0, s, n, es->details, es->cap, es->depth);
+}
+
+/* A string value that is itself JSON ("{\"path\": \"\\u002fetc\\u002fpasswd\"}",
+ * options or a body a tool parses) holds paths its text does not show
+ * (a JSON escape, "\u002f", is a '/' to the parser): each of its string
+ * values and keys is read as an argument. The details name the outer
+ * argument (@what) only: the inner keys are not checked for secrets. One
+ * that cannot be read unambiguously (a duplicate key, too many layers)
+ * denies. */
+static int embedded_hit(const chio__guard_reg *g, chio__key *key, const char *s, size_t n,
+                        const char *what, char *details, size_t cap, int depth)
+{
+    char inner[256];
+    embedded_scan es = {g, inner, sizeof(inner), depth + 1};
+    const char *tail;
+    int rc;
+
+    inner[0] = '\0';
+    rc = chio__each_embedded(s, n, key, depth, embedded_leaf, NULL, &es);
+    if (rc == CHIO__EMBEDDED_AMBIGUOUS) {
+        snprintf(details, cap, "%s holds JSON that cannot be read unambiguously", what);
+        return -1;
+    }
+    if (rc == CHIO_ENOMEM)
+        return rc;
+    if (rc != 0) {
+        tail = strstr(inner, " is under forbidden prefix");
+        snprintf(details, cap, "%s holds JSON with a path %s", what,
+                 tail != NULL ? tail + 4 : "that cannot be read unambiguously");
+    }
+    return rc;
+}
+
+int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
+                             size_t n, char *details, size_t cap)
+{
+    return forbidden_hit(g, key, quote_key, s, n, details, cap, 0);
+}
+
+/* The value @s as written and in every reading (forbidden_hit without
+ * the JSON it may hold); @what names it in @details. */
+static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                          size_t n, char *details, size_t cap)
+{
+    path_hit ph = {g, 0, 0};
+    int rc = 0, words;
+    size_t i, opt;
+
+    for (i = 0; i < g->nprefixes; i++) {
+        size_t pl = strlen(g->prefixes[i]);
+        if (n >= pl && memcmp(s, g->prefixes[i], pl) == 0) {
+            snprintf(details, cap, "%s is under forbidden prefix '%s'", what, g->prefixes[i]);
+            return 1;
+        }
+    }
+    if (!chio__path_candidate_key(key, s, n))
+        return 0;
+    words = has_word_break(s, n);
+    /* The whole value, read strictly (a control character or ".." above
+     * the root denies), unless it is running text that merely holds a '/'
+     * somewhere: then its words are what a tool could take as paths. */
+    if (strong_path(key, s, n) || !words)
+        rc = check_readings(&ph, s, n);
+    if (rc == 0)
+        rc = check_words(&ph, s, n, words);
+    /* a short option's value glued to the whole value, spaces and all:
+     * one argv element "-o/x/../etc/a b" is "-o" and a path */
+    if (rc == 0 && words)
+        rc = check_words(&ph, s, n, 0);
+    /* a long option's value, whole: "--out=/a;b/../../etc/x" (one argv
+     * element) names "/a;b/../../etc/x", which its words do not show */
+    if (rc == 0 && words)
+        rc = check_items(&ph, s, n);
+    if (rc == 0 && (opt = chio__long_option_value(s, n)) > 0 &&
+        chio__path_candidate(NULL, s + opt, n - opt))
+        rc = check_readings(&ph, s + opt, n - opt);
+    if (rc == 0)
+        rc = check_decoded_words(&ph, s, n);
+    if (rc == 0)
+        rc = check_shell_reading(&ph, s, n);
+    if (rc == CHIO_ENOMEM || ph.nomem)
+        return CHIO_ENOMEM;
+    if (rc > 0)
+        snprintf(details, cap, "%s is under forbidden prefix '%s'", what, g->prefixes[ph.prefix]);
+    else if (rc < 0)
+        snprintf(details, cap, "%s cannot be read unambiguously as a path", what);
+    return rc != 0;
+}
+
+static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
+                         size_t n, char *details, size_t cap, int depth)
+{
+    char what[96];
+    int rc;
+
+    /* The details name the argument by its key, never by its value: they
+     * go into the receipt's reason and evidence, and a value a secret_leak
+     * guard flags is redacted from the stored parameters, so quoting it
+     * here would store the secret anyway ("/etc/<api key>"). The same rule
+     * as the secret guard's own evidence; for a key that is itself a
+     * secret (@quote_key 0), not even the key. */
+    if (key->name != NULL && quote_key)
+        snprintf(what, sizeof(what), "the argument under key '%.64s'", key->name);
+    else if (key->name != NULL)
+        snprintf(what, sizeof(what), "%s", "an argument under a key a secret_leak guard flags");
+    else
+        snprintf(what, sizeof(what), "%s", "an argument (an object key or a top-level value)");
+    rc = forbidden_text(g, key, what, s, n, details, cap);
+    /* a value (not an object key) that is JSON: its own strings too */
+    if (rc == 0 && key->name != NULL &&
+        (rc = embedded_hit(g, key, s, n, what, details, cap, depth)) != 0)
+        rc = rc == CHIO_ENOMEM ? rc : 1;
+    return rc;
+}
