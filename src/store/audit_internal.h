@@ -66,6 +66,9 @@ typedef struct audit {
     /* the id index: receipts it names at their own number, and its
      * entries naming a number inside the stored range */
     uint64_t indexed_here, ids_in_range;
+    /* the chain family: any entry under an 8-byte key, and the last one */
+    int chain_any;
+    uint64_t chain_last;
     uint64_t *named; /* receipts a problem line named, in order */
     size_t nnamed, capnamed;
 } audit;
@@ -81,6 +84,12 @@ void chio__audit_report_missing(audit *a, uint64_t from, uint64_t to);
 /* Did a problem line already name the receipt at @seq? */
 int chio__audit_was_named(const audit *a, uint64_t seq);
 
+/* audit_log.c: a u64 metadata value into *@out (0 when absent); one that
+ * is not 8 bytes is named ("bad_metadata") and read as absent. 0 or a
+ * store error. */
+int chio__audit_meta_u64(audit *a, const char *name, uint64_t *out);
+/* audit.c: a key no kernel writes in @family (not 8 bytes), named. */
+int chio__audit_odd_key(audit *a, const char *family, const char *key, size_t klen, size_t vlen);
 /* audit_log.c: before the scan (the pin and the head), after it (the tail
  * the head vouches for) and the two passes over the id index. */
 int chio__audit_prologue(audit *a);

@@ -4,8 +4,9 @@
  * whole (audit.c runs them around its scan): before the scan, the key
  * record decides which key the log is pinned to and the signed head is
  * read; after it, the tail the head vouches for (missing receipts and
- * checkpoints, the hash chain at the head) and the id index's entries that
- * name receipts no longer there or carrying another id. Problems go out as
+ * checkpoints, the hash chain at the head, chain entries past the end)
+ * and the id index's entries that name receipts no longer there or
+ * carrying another id; number metadata that is not 8 bytes is named. Problems go out as
  * audit.c's lines do. Calls the store's read API; no state.
  */
 #include <stdint.h>
@@ -23,6 +24,42 @@ static const char *record_reason(chio__record_state st)
     return st == CHIO__RECORD_BADSIG ? "signature" : "unreadable";
 }
 
+int chio__audit_meta_u64(audit *a, const char *name, uint64_t *out)
+{
+    int rc = chio__store_get_meta_u64(a->s, name, out, a->err);
+
+    if (rc != CHIO_ECORRUPT)
+        return rc;
+    /* Not 8 bytes: no kernel writes that. Named, read as absent (the
+     * stricter reading for each: the log starts at 1, no archive mark, the
+     * chain start from the key record), and the audit goes on
+     * [`rev47_audit::malformed_metadata_is_named_and_the_audit_goes_on`]. */
+    if (a->err != NULL)
+        chio_error_init(a->err);
+    *out = 0;
+    chio__audit_problem(a,
+                        "{\"problem\":\"bad_metadata\",\"name\":\"%s\",\"detail\":\"not "
+                        "an 8-byte number: no kernel writes that; read as absent\"}",
+                        name);
+    a->v2->log_problems++;
+    return 0;
+}
+
+/* One chain key: one that is not 8 bytes named, the others noted (any,
+ * and the last). */
+static int chain_key(void *ctx, const char *key, size_t klen, size_t vlen)
+{
+    audit *a = ctx;
+
+    if (klen != 8)
+        return chio__audit_odd_key(a, "chain", key, klen, vlen);
+    a->chain_any = 1;
+    a->chain_last = 0;
+    for (size_t i = 0; i < 8; i++)
+        a->chain_last = a->chain_last << 8 | (unsigned char)key[i];
+    return 0;
+}
+
 /* Before the scan: the key record decides the pin; the head is read. */
 int chio__audit_prologue(audit *a)
 {
@@ -37,14 +74,17 @@ int chio__audit_prologue(audit *a)
     if (rc == 0)
         rc = chio__store_read_head(a->s, &a->head, &hs, a->err);
     if (rc == 0)
-        rc = chio__store_get_meta_u64(a->s, CHIO__META_CHAIN_FROM, &meta_from, a->err);
+        rc = chio__audit_meta_u64(a, CHIO__META_CHAIN_FROM, &meta_from);
     if (rc == 0)
-        rc = chio__store_get_meta_u64(a->s, CHIO__META_ARCHIVE, &archive, a->err);
+        rc = chio__audit_meta_u64(a, CHIO__META_ARCHIVE, &archive);
     if (rc != 0)
         return rc;
-    chained = chio__store_has_chain(a->s, a->err);
-    if (chained < 0)
-        return chained;
+    /* The chain's keys: before review 47 one that is not 8 bytes sorting
+     * first ended the audit ("a chain key is not 8 bytes"). */
+    rc = chio__store_scan_chain_keys(a->s, chain_key, a, a->err);
+    if (rc != 0)
+        return rc;
+    chained = a->chain_any;
     v->archive = archive != 0;
     if (v->archive && !v->allow_archive) {
         /* The mark is unsigned metadata that turns the head check off: on
@@ -213,12 +253,41 @@ int chio__audit_check_stale_id(void *ctx, const char *id, size_t idlen, uint64_t
     return same ? 0 : report_dangling(a, id, idlen, seq);
 }
 
+/* Chain entries after the last receipt and the signed head (and the
+ * anchor before the log's start): each is written with its receipt, so
+ * they are the trace of receipts cut from the tail back to an earlier
+ * head written back, with their entries left
+ * [`rev47_audit::chain_entries_left_past_a_cut_tail_are_named`]. Only
+ * under a usable head: without one, log_head_missing (or archive_log)
+ * already names the log, and an archive has no head to cut back to. */
+static void chain_past_end(audit *a)
+{
+    uint64_t end = a->out->receipts > 0 ? a->out->last_seq : 0;
+
+    if (!a->head_ok)
+        return;
+    if (a->head.last_seq > end)
+        end = a->head.last_seq;
+    if (a->log_start - 1 > end)
+        end = a->log_start - 1;
+    if (!a->chain_any || a->chain_last <= end)
+        return;
+    chio__audit_problem(a,
+                        "{\"problem\":\"chain_dangling\",\"seq\":%llu,\"last_seq\":%llu,"
+                        "\"detail\":\"hash chain entries after the log's last receipt: the "
+                        "trace of receipts cut from its tail\"}",
+                        (unsigned long long)a->chain_last, (unsigned long long)end);
+    a->v2->log_problems++;
+}
+
 /* After the scan: the tail the head vouches for. */
 void chio__audit_epilogue(audit *a)
 {
     chio_store_audit_v2 *v = a->v2;
     uint8_t stored[32];
     uint64_t last_cp = a->ncps ? a->cps[a->ncps - 1].seq : 0, c;
+
+    chain_past_end(a);
 
     if (!a->head_ok) {
         if (a->head_absent && !v->legacy && !v->archive && a->out->receipts > 0 &&

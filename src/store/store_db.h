@@ -79,6 +79,12 @@ struct chio__store_batch {
     "no " CHIO__STORE_SENTINEL " file)"
 int chio__store_has_sentinel(const char *path);
 int chio__store_foreign_entry(const char *path, char **found);
+/* store_dir.c: CHIO_ECORRUPT naming the first entry of the directory
+ * @path that an open may read and that is a FIFO, a device, a socket or a
+ * symbolic link (reading one could block or never end), else 0 (also when
+ * @path cannot be read). The exporter's position files and the sentinel's
+ * temporary file are not read at open: their writers replace them. */
+int chio__store_odd_entry(const char *path, chio_error *err);
 /* store_dir.c: CHIO_ESTORE when the directory @path is writable by every
  * user (or cannot be read), else 0. */
 int chio__store_refuse_shared_dir(const char *path, chio_error *err);

@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,56 @@ int chio__store_foreign_entry(const char *path, char **found)
         }
     closedir(d);
     return 0;
+}
+
+/* What a store's directory must not hold in place of a file: a FIFO
+ * (RocksDB or the sentinel check would block reading it: an open, and the
+ * audit with it, hung forever), a device (/dev/zero read without end), a
+ * socket, or a symbolic link (no kernel makes one, and it may point at any
+ * of those). NULL for a regular file or a directory. */
+static const char *odd_kind(mode_t m)
+{
+    return S_ISFIFO(m)   ? "a FIFO"
+           : S_ISLNK(m)  ? "a symbolic link"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : NULL;
+}
+
+/* Whether an open may read @name: not the files only their writer opens,
+ * each replacing whatever is planted there (the exporter's position files,
+ * the sentinel's temporary file). */
+static int read_at_open(const char *name)
+{
+    return strncmp(name, "chio-export-", strlen("chio-export-")) != 0 &&
+           strcmp(name, CHIO__STORE_SENTINEL ".tmp") != 0;
+}
+
+int chio__store_odd_entry(const char *path, chio_error *err)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    struct stat st;
+    const char *kind = NULL;
+    int rc = 0;
+
+    if (d == NULL)
+        return 0; /* left to the open, which reports it */
+    while (kind == NULL && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            !read_at_open(de->d_name) ||
+            fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        kind = odd_kind(st.st_mode);
+        if (kind != NULL)
+            rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                            "the receipt store at %.200s holds '%.200s', which is %s, not a "
+                            "file: no kernel makes one there; refusing to open the store",
+                            path, de->d_name, kind);
+    }
+    closedir(d);
+    return rc;
 }
 
 /* A directory every user may write to is no place for an audit log: any

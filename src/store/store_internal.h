@@ -112,6 +112,14 @@ int chio__store_find_indexed(chio_store *s, const char *id, uint64_t *seq, chio_
 int chio__store_scan_ids(chio_store *s,
                          int (*fn)(void *ctx, const char *id, size_t idlen, uint64_t seq),
                          void *ctx, chio_error *err);
+/* The audit's scans: every receipt (@checkpoints 0) or checkpoint from
+ * the family's first key, in key order, each key that is not an 8-byte
+ * sequence number (written by hand: no kernel does) given to @odd with its
+ * value's length instead of ending the scan. A non-zero return from @fn or
+ * @odd stops the scan and is returned. */
+typedef int (*chio__store_odd_key_fn)(void *ctx, const char *key, size_t klen, size_t vlen);
+int chio__store_scan_all(chio_store *s, int checkpoints, chio_store_visit_fn fn,
+                         chio__store_odd_key_fn odd, void *ctx, chio_error *err);
 void chio__store_note_expired_floor(chio_store *s, uint64_t floor);
 uint64_t chio__store_expired_floor(chio_store *s);
 
@@ -125,6 +133,12 @@ void chio__store_batch_put_chain(chio__store_batch *b, chio_store *s, uint64_t s
 void chio__store_batch_delete_chain(chio__store_batch *b, chio_store *s, uint64_t seq);
 int chio__store_get_chain(chio_store *s, uint64_t seq, uint8_t out[32], chio_error *err);
 int chio__store_has_chain(chio_store *s, chio_error *err);
+/* Every key of the chain family in key order, with its value's length
+ * (the audit's pass: keys that are not 8 bytes, entries past the log's
+ * end). A non-zero return from @fn stops the scan and is returned. */
+int chio__store_scan_chain_keys(chio_store *s,
+                                int (*fn)(void *ctx, const char *key, size_t klen, size_t vlen),
+                                void *ctx, chio_error *err);
 /* c(seq) from c(seq - 1) and the leaf hash into @out (may be @prev).
  * Returns 0, or the chio_sha256() error with @out unchanged: the caller
  * must not use @out then (a failed hash is no chain value). */

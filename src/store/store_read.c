@@ -2,9 +2,10 @@
 /*
  * store/store_read.c - reading the receipt log: the first and last
  * sequence numbers, one receipt or checkpoint, a receipt by id, ordered
- * scans of receipts and checkpoints, and the revocation records. Every
- * read goes through the store's read options; RocksDB's error text is
- * mapped by chio__store_fail() (store.c).
+ * scans of receipts and checkpoints (the audit's scans also hand over the
+ * keys no kernel writes), the chain family's keys, and the revocation
+ * records. Every read goes through the store's read options; RocksDB's
+ * error text is mapped by chio__store_fail() (store.c).
  *
  * Locking: none of its own; RocksDB handles are thread-safe.
  */
@@ -182,8 +183,13 @@ int chio_store_find_receipt(chio_store *s, const char *id, uint64_t *seq, chio_e
     return 0;
 }
 
-static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn, void *ctx,
-                   chio_error *err)
+/* Every entry of @cf from @from on, in key order. From 0 the scan starts
+ * at the family's first key: one shorter than 8 bytes sorts before key 0
+ * and a seek to 0 would pass over it unseen. A key that is not 8 bytes (no
+ * kernel writes one) goes to @odd when given, and the scan goes on;
+ * without @odd it ends the scan with CHIO_ECORRUPT. */
+static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn,
+                   chio__store_odd_key_fn odd, void *ctx, chio_error *err)
 {
     rocksdb_iterator_t *it;
     unsigned char key[8];
@@ -196,16 +202,20 @@ static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn,
         return 0;
     it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
     chio__store_key(from, key);
-    for (rocksdb_iter_seek(it, (const char *)key, 8); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    if (from == 0)
+        rocksdb_iter_seek_to_first(it);
+    else
+        rocksdb_iter_seek(it, (const char *)key, 8);
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
-        if (klen != 8) {
+        if (klen != 8 && odd != NULL)
+            rc = odd(ctx, k, klen, vlen);
+        else if (klen != 8)
             rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET, "a %s key is not 8 bytes",
                             chio__store_cf_names[cf]);
-            break;
-        }
-        rc = fn(ctx, chio__store_key_value(k), v, vlen);
+        else
+            rc = fn(ctx, chio__store_key_value(k), v, vlen);
         if (rc != 0)
             break;
     }
@@ -221,13 +231,45 @@ static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn,
 int chio_store_scan(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
                     chio_error *err)
 {
-    return scan_cf(s, CF_RECEIPTS, from, fn, ctx, err);
+    return scan_cf(s, CF_RECEIPTS, from, fn, NULL, ctx, err);
 }
 
 int chio_store_scan_checkpoints(chio_store *s, uint64_t from, chio_store_visit_fn fn, void *ctx,
                                 chio_error *err)
 {
-    return scan_cf(s, CF_CHECKPOINTS, from, fn, ctx, err);
+    return scan_cf(s, CF_CHECKPOINTS, from, fn, NULL, ctx, err);
+}
+
+int chio__store_scan_all(chio_store *s, int checkpoints, chio_store_visit_fn fn,
+                         chio__store_odd_key_fn odd, void *ctx, chio_error *err)
+{
+    return scan_cf(s, checkpoints ? CF_CHECKPOINTS : CF_RECEIPTS, 0, fn, odd, ctx, err);
+}
+
+int chio__store_scan_chain_keys(chio_store *s,
+                                int (*fn)(void *ctx, const char *key, size_t klen, size_t vlen),
+                                void *ctx, chio_error *err)
+{
+    rocksdb_iterator_t *it;
+    char *rerr = NULL;
+    int rc = 0;
+
+    if (s->cf[CF_CHAIN] == NULL)
+        return 0;
+    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_CHAIN]);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        (void)rocksdb_iter_value(it, &vlen);
+        rc = fn(ctx, k, klen, vlen);
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr != NULL && rc == 0)
+        rc = chio__store_fail(&rerr, err, "reading the hash chain");
+    if (rerr != NULL)
+        rocksdb_free(rerr);
+    rocksdb_iter_destroy(it);
+    return rc;
 }
 
 int chio__store_scan_ids(chio_store *s,
