@@ -112,7 +112,10 @@ typedef struct chio_output chio_output;
 CHIO_EXTERN int chio_output_set_json(chio_output *out, const char *json, size_t len);
 
 /* Set an error text (copied, truncated to 255 bytes) for the receipt's
- * reason. @message NULL clears it; @out NULL is ignored. */
+ * reason. @message NULL clears it; @out NULL is ignored. After a failed
+ * chio_output_set_json() the failure's text stays first ("result is not
+ * valid JSON: ...; " then @message; NULL leaves the failure's text alone):
+ * the call fails for that reason, whatever is set later. */
 CHIO_EXTERN void chio_output_set_error(chio_output *out, const char *message);
 
 /* ---- tool servers ----------------------------------------------------------------- */
@@ -247,7 +250,11 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * allow_sampling_tool_use), or allow_elicitation, and signs a child receipt
  * for the request either way (tool_name "sampling/createMessage" or
  * "elicitation/create", the request as parameters); the child receipts come
- * back in the call's chio_response. @with_tools is a floor, not the
+ * back in the call's chio_response. A child receipt's request id is the
+ * call's, then "/nested-<n>" (n counts the call's nested requests from 1);
+ * a call's request id over 150 bytes stands there as its first 64 bytes,
+ * "~sha256:" and the SHA-256 (hex) of the whole id, and its
+ * parent_request_id is the whole id. @with_tools is a floor, not the
  * kernel's reading: a sampling request with a top-level member (or one of
  * a top-level "params" object) whose name, case folded and '_'/'-'
  * dropped, starts with "tool" ("tools", "toolChoice", ...) is sampling
@@ -581,7 +588,9 @@ CHIO_EXTERN int chio_kernel_session_state(chio_kernel *k, const char *session_id
  * the evaluation fail with CHIO_EINVAL. */
 typedef struct chio_call {
     const char *session_id;
-    const char *request_id;    /* NULL: the kernel generates a UUIDv7 */
+    const char *request_id;    /* NULL: the kernel generates a UUIDv7; the host's
+                                  id is written as given, never checked for
+                                  uniqueness (each receipt's own id is unique) */
     const char *capability_id; /* one of the session's tokens */
     const char *server_id;
     const char *tool_name;

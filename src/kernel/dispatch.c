@@ -17,6 +17,9 @@
 
 /* ---- outputs ------------------------------------------------------------------------------ */
 
+/* How a failed chio_output_set_json() begins its text. */
+#define OUTPUT_INVALID "result is not valid JSON: "
+
 int chio_output_set_json(chio_output *out, const char *json, size_t len)
 {
     char *canon;
@@ -27,7 +30,7 @@ int chio_output_set_json(chio_output *out, const char *json, size_t len)
         return CHIO_EINVAL;
     rc = chio_json_canonicalize(json, len, &canon, &clen, NULL);
     if (rc != 0) {
-        snprintf(out->err, sizeof(out->err), "result is not valid JSON: %s", chio_strerror(rc));
+        snprintf(out->err, sizeof(out->err), OUTPUT_INVALID "%s", chio_strerror(rc));
         if (out->set >= 0)
             out->set = rc;
         return rc;
@@ -48,14 +51,23 @@ int chio_output_set_json(chio_output *out, const char *json, size_t len)
 
 void chio_output_set_error(chio_output *out, const char *message)
 {
+    size_t keep = 0;
+
     if (out == NULL)
         return;
-    out->err[0] = '\0';
+    /* After a failed set the call fails for that reason, whatever is set
+     * later (chio_output_set_json()): the failure's text stays first and
+     * the message follows it. Replaced (or cleared), the receipt's reason
+     * named only what the tool said, not the answer the kernel refused
+     * (review 47). */
+    if (out->set < 0) /* its text is OUTPUT_INVALID's, then any message after "; " */
+        keep = strcspn(out->err, ";");
+    out->err[keep] = '\0';
     if (message != NULL) {
         /* Checked whole: a secret cut in two would not match its pattern. */
         if (out->k != NULL)
             message = chio__tool_error_text(out->k, message);
-        snprintf(out->err, sizeof(out->err), "%s", message);
+        snprintf(out->err + keep, sizeof(out->err) - keep, "%s%s", keep > 0 ? "; " : "", message);
         chio__utf8_repair(out->err); /* the cut may split a character */
     }
 }

@@ -117,6 +117,39 @@ static void inspect_nested(const char *req, size_t len, int *tools, char *why, s
     chio_json_doc_free(doc);
 }
 
+/* A parent request id longer than CHILD_ID_PARENT_MAX bytes is not copied
+ * whole into its children's ids: its first CHILD_ID_PREFIX bytes and the
+ * SHA-256 of the whole id stand for it, so a child id stays short and the
+ * children of two parents never share one. Cut at 150 bytes instead, the
+ * first children of two calls whose ids differed only after byte 150 had
+ * one request id (review 47). */
+#define CHILD_ID_PARENT_MAX 150
+#define CHILD_ID_PREFIX     64
+#define CHILD_ID_CAP        256
+
+/* The request id of the call's next child receipt, "<parent>/nested-<n>"
+ * (n from 1), into @out; 0, or CHIO_ECRYPTO when the parent's id could not
+ * be hashed (nothing counted: the caller refuses the request). */
+static int child_request_id(chio_tool_ctx *c, char out[CHILD_ID_CAP], chio_error *err)
+{
+    const char *parent = c->r->request_id;
+    size_t n = strlen(parent);
+    char hash[65];
+
+    if (n <= CHILD_ID_PARENT_MAX) {
+        snprintf(out, CHILD_ID_CAP, "%s/nested-%u", parent, c->nested_seq + 1);
+    } else {
+        if (chio_sha256_hex(parent, n, hash) != 0)
+            return chio__fail(err, CHIO_ECRYPTO, CHIO_NO_OFFSET,
+                              "hashing the request id for a nested request");
+        snprintf(out, CHILD_ID_CAP, "%.*s~sha256:%s/nested-%u", (int)CHILD_ID_PREFIX, parent, hash,
+                 c->nested_seq + 1);
+    }
+    c->nested_seq++;
+    chio__utf8_repair(out); /* the prefix's cut may split a character */
+    return 0;
+}
+
 static int keep_child(chio_tool_ctx *c, chio_receipt *rec, chio_error *err)
 {
     chio_receipt **grown = realloc(c->children, (c->nchildren + 1) * sizeof(*grown));
@@ -156,7 +189,7 @@ static int refuse_unrecordable(chio_tool_ctx *c, chio_nested_kind kind, const ch
     chio__receipt_fields f;
     chio_receipt *rec = NULL;
     chio_buf b;
-    char child_id[200], reason[256], *summary;
+    char child_id[CHILD_ID_CAP], reason[256], *summary;
     size_t slen = 0;
     int rc;
 
@@ -167,9 +200,12 @@ static int refuse_unrecordable(chio_tool_ctx *c, chio_nested_kind kind, const ch
     summary = chio__buf_detach(&b, &slen);
     if (summary == NULL)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    rc = child_request_id(c, child_id, err);
+    if (rc != 0) {
+        free(summary);
+        return rc;
+    }
     snprintf(reason, sizeof(reason), "nested request rejected: %s", why);
-    snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
-    chio__utf8_repair(child_id);
     memset(&sp, 0, sizeof(sp));
     sp.capability_id = r->cap_id;
     sp.server = r->server;
@@ -278,7 +314,8 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     chio__receipt_fields f;
     chio_receipt *rec = NULL;
     chio_output out;
-    char *req = NULL, *redacted = NULL, child_id[200], reason[160] = "", req_hash[65], why[160];
+    char *req = NULL, *redacted = NULL, child_id[CHILD_ID_CAP], reason[160] = "", req_hash[65],
+         why[160];
     size_t req_len;
     chio_code refused = CHIO_CODE_NONE;
     int rc, host_rc = 0, tools;
@@ -315,6 +352,13 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
     if (rc != 0 || why[0] != '\0') { /* before the host is asked: its receipt must read back */
         if (rc == 0)
             rc = unrecordable_nested(c, kind, req, req_len, why, err);
+        free(redacted);
+        free(req);
+        return rc;
+    }
+    /* Before the host is asked: an answer must get its child receipt. */
+    rc = child_request_id(c, child_id, err);
+    if (rc != 0) {
         free(redacted);
         free(req);
         return rc;
@@ -364,8 +408,6 @@ static int nested_request(chio_tool_ctx *c, chio_nested_kind kind, const char *j
             refused = CHIO_CODE_TOOL_ERROR;
         }
     }
-    snprintf(child_id, sizeof(child_id), "%.150s/nested-%u", r->request_id, ++c->nested_seq);
-    chio__utf8_repair(child_id);
     chio__utf8_repair(reason);
     sp.capability_id = r->cap_id; /* the parameters: stored_form() */
     sp.server = r->server;

@@ -203,13 +203,18 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
      * told about survives a crash. */
     rc = chio__store_write(k->store, b, 1, err);
     chio__store_batch_free(b);
-    if (rc == 0)
-        k->nrevocations++;
     if (rc == 0 && chio__shmap_put_if_absent(&k->med.revocations, capability_id, idlen,
                                              REVOCATION_KEPT) != REVOCATION_KEPT)
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET,
                         "out of memory (the revocation is stored and applies after a restart)");
+    /* Counted once it is in the list: the bound counts the ids held. One
+     * stored but not listed (out of memory above) is counted by the retry
+     * that lists it, or by the next start's load; counted here too, each
+     * retry counted it again and a list short of the bound refused new
+     * ids with CHIO_ELIMIT (review 47). */
     added = rc == 0;
+    if (added)
+        k->nrevocations++;
     /* seq_cst, after the id is in the list: see chio__revoke_gen(). */
     if (added)
         __atomic_add_fetch(&k->revoke_gen, 1, __ATOMIC_SEQ_CST);
