@@ -119,6 +119,20 @@ CHIO_EXTERN const char *chio_capability_delegation_id(const chio_capability *cap
  * chio's variants), or NULL. The kernel denies calls under such a token
  * (unsupported_grant): a signed field it cannot enforce is never ignored. */
 CHIO_EXTERN const char *chio_capability_unknown_field(const chio_capability *cap);
+/*
+ * chio_capability_unenforced - whether some part of @cap is one the kernel
+ * does not enforce: a field or attenuation chio_capability_unknown_field()
+ * names, or a grant that asks for what the kernel cannot check (a
+ * constraint type, member or value shape chio has no reading for,
+ * "constraints": null, max_invocations above 2^32-1, dpop_required, a cost
+ * cap, an unknown grant field). The kernel denies every call that only such
+ * a part would allow (unsupported_grant); the other grants stay usable.
+ * Returns 1 and writes the first such part's description, NUL-terminated
+ * and cut to fit, into @why (when @why_cap > 0); 0 when the kernel enforces
+ * all of @cap; CHIO_EINVAL when @cap is NULL or @why is NULL with
+ * @why_cap > 0. Ownership: @why is the caller's. Thread-safety: any thread.
+ */
+CHIO_EXTERN int chio_capability_unenforced(const chio_capability *cap, char *why, size_t why_cap);
 /* The whole token as a JSON object (without the signature member); owned
  * by @cap, NULL for NULL. */
 CHIO_EXTERN const chio_json *chio_capability_root(const chio_capability *cap);

@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +37,25 @@ static void print_pub(const chio_keypair *kp, int json)
         printf("{\"public_key\":\"%s\"}\n", chio_keypair_public_hex(kp));
     else
         printf("%s\n", chio_keypair_public_hex(kp));
+}
+
+/* fsync the directory holding @path, so that the new file's name is as
+ * durable as its bytes (review 47: without it a power loss right after
+ * keygen reported success could leave no seed file). 0 or an errno. */
+static int sync_parent(const char *path)
+{
+    char *copy = strdup(path);
+    int fd, e = 0;
+
+    if (copy == NULL)
+        return ENOMEM;
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0)
+        e = errno;
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return e;
 }
 
 int cmd_keygen(int argc, char **argv)
@@ -92,6 +113,12 @@ int cmd_keygen(int argc, char **argv)
         unlink(opts[0].value);
         chio_keypair_free(kp);
         return cli_error("keygen", "cannot write %s: %s", opts[0].value, strerror(e));
+    }
+    if ((rc = sync_parent(opts[0].value)) != 0) {
+        unlink(opts[0].value);
+        chio_keypair_free(kp);
+        return cli_error("keygen", "cannot sync the directory of %s: %s; the file was removed",
+                         opts[0].value, strerror(rc));
     }
     print_pub(kp, opts[1].value != NULL);
     chio_keypair_free(kp);

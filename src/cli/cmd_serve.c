@@ -127,6 +127,21 @@ static int is_loopback(const char *host)
 /* Largest --token-file read (a token is one short line). */
 #define TOKEN_FILE_MAX 4096
 
+/* 1 when every byte of @t can be sent in an Authorization header: no
+ * space and no control character (NUL, tab, CR, LF, DEL...). The sidecar
+ * refuses a header value holding a control character (svc_http.h), so a
+ * token with one was accepted at start and could never be presented
+ * (review 47: every request was 400). */
+static int token_chars(const char *t, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
 /* The bearer token: the file's text less one trailing newline. Only a
  * regular file is read (a FIFO or device is refused at once, never waited
  * on), and only a private one: whoever can read the token can mint tokens
@@ -184,12 +199,10 @@ static char *load_token(const char *opt, const char *path)
         len--;
     if (len > 0 && buf[len - 1] == '\r')
         len--;
-    if (len < 16 || memchr(buf, '\0', len) != NULL || memchr(buf, ' ', len) != NULL ||
-        memchr(buf, '\t', len) != NULL || memchr(buf, '\r', len) != NULL ||
-        memchr(buf, '\n', len) != NULL) {
+    if (len < 16 || !token_chars(buf, len)) {
         cli_error("serve",
                   "%s %s must hold one token of at least 16 characters, no "
-                  "spaces",
+                  "spaces or control characters",
                   opt, path);
         goto out;
     }

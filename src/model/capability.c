@@ -647,6 +647,58 @@ const char *chio_capability_unknown_field(const chio_capability *cap)
     return cap ? cap->unknown : NULL;
 }
 
+/* The first part of @sc the kernel does not enforce, described into @why;
+ * 0 when there is none. The wording is the kernel's (authz.c). */
+static int scope_unenforced(const chio__scope *sc, char *why, size_t why_cap)
+{
+    uint32_t i;
+
+    for (i = 0; i < sc->ngrants; i++) {
+        const chio__tool_grant *g = &sc->grants[i];
+        if (g->unsupported != NULL) {
+            snprintf(
+                why, why_cap, "grant %u asks for %s%s%.60s%s, which the kernel does not enforce", i,
+                g->unsupported, g->unsupported_name ? " '" : "",
+                g->unsupported_name ? g->unsupported_name : "", g->unsupported_name ? "'" : "");
+            return 1;
+        }
+    }
+    for (i = 0; i < sc->nresources; i++)
+        if (sc->resources[i].unsupported_name != NULL) {
+            snprintf(why, why_cap,
+                     "resource grant %u has a field the kernel does not enforce ('%.60s')", i,
+                     sc->resources[i].unsupported_name);
+            return 1;
+        }
+    for (i = 0; i < sc->nprompts; i++)
+        if (sc->prompts[i].unsupported_name != NULL) {
+            snprintf(why, why_cap,
+                     "prompt grant %u has a field the kernel does not enforce ('%.60s')", i,
+                     sc->prompts[i].unsupported_name);
+            return 1;
+        }
+    return 0;
+}
+
+int chio_capability_unenforced(const chio_capability *cap, char *why, size_t why_cap)
+{
+    char scratch[1];
+
+    if (cap == NULL || (why == NULL && why_cap > 0))
+        return CHIO_EINVAL;
+    if (why_cap == 0) {
+        why = scratch;
+        why_cap = sizeof(scratch);
+    }
+    why[0] = '\0';
+    if (cap->unknown != NULL) {
+        snprintf(why, why_cap, "the capability has a field the kernel does not enforce ('%.60s')",
+                 cap->unknown);
+        return 1;
+    }
+    return scope_unenforced(&cap->scope, why, why_cap);
+}
+
 const chio_json *chio_capability_root(const chio_capability *cap)
 {
     return cap ? cap->obj : NULL;

@@ -68,8 +68,10 @@ static void reply_buf(chio_serve_reply *out, unsigned status, svc_buf *b, const 
 }
 
 /* A kernel error as a reply: a store that cannot commit or a draining
- * kernel is 503, bad input 400, anything else 500. */
-static void reply_kernel_error(chio_serve_reply *out, int rc, const chio_error *err)
+ * kernel is 503, the sidecar's own failure (memory, randomness, the
+ * crypto library) 500, anything else 400 (the request's content) unless
+ * @ours says the request was read and the failure is the sidecar's. */
+static void reply_error_of(chio_serve_reply *out, int rc, const chio_error *err, int ours)
 {
     const char *msg = err->message[0] ? err->message : chio_strerror(rc);
     unsigned status = 500;
@@ -87,9 +89,14 @@ static void reply_kernel_error(chio_serve_reply *out, int rc, const chio_error *
         break;
     case CHIO_ENOMEM:
     case CHIO_ESYS:
+    case CHIO_ECRYPTO:
         status = 500;
         break;
     default:
+        if (ours) {
+            code = "internal_error";
+            break;
+        }
         status = 400; /* the request's content: never "internal_error" */
         if (strcmp(code, "internal_error") == 0)
             code = "invalid_request";
@@ -408,7 +415,7 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
     const char *server, *tool, *capid, *phash, *reqid;
     char sid[CHIO_SESSION_ID_LEN + 1], *token = NULL, *args = NULL, *heldid = NULL;
     size_t tlen = 0, alen = 0;
-    int bad = 0, unknown = 0, oneoff = 0, rc;
+    int bad = 0, unknown = 0, oneoff = 0, ours = 0, rc;
     chio_response resp;
     chio_call call;
     chio_call_options opts;
@@ -456,10 +463,14 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
         if (cj != NULL && (hint = chio_json_string(chio_json_get(cj, "id"), &hl)) != NULL &&
             strlen(hint) != hl)
             hint = NULL;
-        rc = chio__sv_session_for(s, token, tlen, hint, sid, &oneoff, &heldid, &err);
+        rc = chio__sv_session_get(s, token, tlen, hint, sid, &oneoff, &heldid, &ours, &err);
         if (rc != 0) {
-            if (rc == CHIO_ENOMEM || rc == CHIO_EDRAINED)
-                reply_kernel_error(out, rc, &err);
+            /* Only a token that does not parse is the client's 400; a
+             * session the sidecar could not open for it is the
+             * sidecar's failure (review 47: "no randomness for the
+             * session id" was 400 invalid_capability). */
+            if (ours || rc == CHIO_ENOMEM)
+                reply_error_of(out, rc, &err, 1);
             else
                 chio_serve_error_reply(out, 400, "invalid_capability",
                                        err.message[0] ? err.message : chio_strerror(rc));
@@ -488,7 +499,7 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
     rc = chio_kernel_evaluate_ex(s->k, &call, &opts, &resp, &err);
     chio__sv_expect_hash(NULL);
     if (rc != 0)
-        reply_kernel_error(out, rc, &err);
+        reply_error_of(out, rc, &err, 0);
     else
         evaluate_reply(out, &resp);
 done:
@@ -649,7 +660,7 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
     }
     rc = chio_kernel_issue_capability(s->k, id, subject, scope_text, slen, 0, ttl, &cap, &err);
     if (rc != 0) {
-        reply_kernel_error(out, rc, &err);
+        reply_error_of(out, rc, &err, 0);
         goto done;
     }
     tj = chio_capability_json(cap, &tlen);
@@ -703,7 +714,7 @@ static void route_revoke(chio_serve *s, const chio_serve_request *rq, chio_serve
     }
     rc = chio_kernel_revoke_capability(s->k, id, &err);
     if (rc != 0) {
-        reply_kernel_error(out, rc, &err);
+        reply_error_of(out, rc, &err, 0);
         goto done;
     }
     chio__sv_mint_revoked(s, id); /* persisted: a minted token's slot is free */
@@ -730,6 +741,7 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
     };
     size_t i;
     const char *allow = NULL;
+    int auth;
 
     memset(out, 0, sizeof(*out));
     /* A browser's request (it carries Origin; a host service sends none):
@@ -755,9 +767,16 @@ void chio_serve_handle(chio_serve *s, const chio_serve_request *rq, chio_serve_r
         /* With a control token of its own, evaluate's token opens
          * evaluate only: a host that may ask for decisions cannot mint
          * itself a token for anything, nor revoke another's. */
-        if (s->has_bearer &&
-            ((routes[i].control && !chio__sv_control_ok(s, rq->authorization)) ||
-             (routes[i].fn == route_evaluate && !chio__sv_bearer_ok(s, rq->authorization)))) {
+        auth = !s->has_bearer                   ? 1
+               : routes[i].control              ? chio__sv_control_ok(s, rq->authorization)
+               : routes[i].fn == route_evaluate ? chio__sv_bearer_ok(s, rq->authorization)
+                                                : 1;
+        if (auth < 0) { /* the token could not be hashed: not the client's fault */
+            chio_serve_error_reply(out, 500, "internal_error",
+                                   "cannot check the bearer token (out of memory)");
+            return;
+        }
+        if (auth == 0) {
             chio_serve_error_reply(out, 401, "unauthorized",
                                    "Authorization: Bearer <token> is missing or wrong");
             out->challenge = "Bearer realm=\"chio serve\"";

@@ -63,8 +63,14 @@ struct chio_serve {
  * close it after its call; 0 when it is cached, and the caller then calls
  * chio__sv_session_done() after its call (until then it is not closed).
  * The token's id goes to @capid (malloc'd).
- * Returns 0, or a chio code (parse errors: the token is malformed).
+ * Returns 0, or a chio code: with *ours 0 the token does not parse (the
+ * client's error); with *ours 1 it parsed and the sidecar failed (out of
+ * memory, no randomness for a session id, a draining kernel).
  */
+int chio__sv_session_get(chio_serve *s, const char *json, size_t len, const char *idhint,
+                         char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid, int *ours,
+                         chio_error *err);
+/* chio__sv_session_get() without telling whose failure it was. */
 int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
                          char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
                          chio_error *err);
@@ -95,7 +101,8 @@ char *chio__sv_minted(chio_serve *s, const char *id, size_t *len);
 void chio__sv_expect_hash(const char *hex);
 
 /* Constant-time check of an Authorization header against the bearer token;
- * 1 when it matches. */
+ * 1 when it matches, 0 when it does not (or no bearer token is set), -1
+ * when it could not be hashed (the sidecar's failure: a 500, not a 401). */
 int chio__sv_bearer_ok(const chio_serve *s, const char *authorization);
 /* The same for the control routes: the control token when one is set,
  * else the bearer token. */

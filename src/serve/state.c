@@ -265,8 +265,10 @@ static int token_ok(const uint8_t want[32], const char *authorization)
         ;
     /* Hash first: the comparison then takes the same time for every input
      * length, and compares all 32 bytes whatever the first difference. */
-    if (len == 0 || chio_sha256(t, len, h) != 0)
+    if (len == 0)
         return 0;
+    if (chio_sha256(t, len, h) != 0)
+        return -1; /* the sidecar's failure, not a wrong token */
     for (i = 0; i < sizeof(h); i++)
         diff |= (unsigned)(h[i] ^ want[i]);
     return diff == 0;
@@ -274,7 +276,7 @@ static int token_ok(const uint8_t want[32], const char *authorization)
 
 int chio__sv_bearer_ok(const chio_serve *s, const char *authorization)
 {
-    return s->has_bearer && token_ok(s->bearer_hash, authorization);
+    return s->has_bearer ? token_ok(s->bearer_hash, authorization) : 0;
 }
 
 int chio__sv_control_ok(const chio_serve *s, const char *authorization)
@@ -398,8 +400,8 @@ void chio__sv_session_done(chio_serve *s, const char *capid)
     pthread_mutex_unlock(&s->mu);
 }
 
-int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
-                         char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
+int chio__sv_session_get(chio_serve *s, const char *json, size_t len, const char *idhint,
+                         char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid, int *ours,
                          chio_error *err)
 {
     chio_capability *cap = NULL;
@@ -410,6 +412,7 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
 
     *oneoff = 0;
     *capid = NULL;
+    *ours = 0;
     /* The fast path: these exact bytes are cached under @idhint, so they
      * are that token (its id is the hint) and need no parse. */
     if (idhint != NULL && chio_sha256(json, len, hash) == 0) {
@@ -428,6 +431,10 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
     rc = chio_capability_parse(json, len, &cap, err);
     if (rc != 0)
         return rc;
+    /* The token parsed: whatever fails from here on is the sidecar's
+     * (memory, randomness for the session id, a draining kernel), never
+     * the client's token (review 47: it was a 400 invalid_capability). */
+    *ours = 1;
     *capid = strdup(chio_capability_id(cap));
     if (*capid == NULL || chio_sha256(json, len, hash) != 0) {
         rc = CHIO_ENOMEM;
@@ -474,6 +481,15 @@ out:
         *capid = NULL;
     }
     return rc;
+}
+
+int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char *idhint,
+                         char sid[CHIO_SESSION_ID_LEN + 1], int *oneoff, char **capid,
+                         chio_error *err)
+{
+    int ours;
+
+    return chio__sv_session_get(s, json, len, idhint, sid, oneoff, capid, &ours, err);
 }
 
 /* Drop the minted tokens expired at @now or revoked (under s->mu),

@@ -496,6 +496,11 @@ extern "C" {
     pub fn chio_capability_delegation_depth(cap: *const chio_capability) -> usize;
     pub fn chio_capability_delegation_id(cap: *const chio_capability, i: usize) -> *const c_char;
     pub fn chio_capability_unknown_field(cap: *const chio_capability) -> *const c_char;
+    pub fn chio_capability_unenforced(
+        cap: *const chio_capability,
+        why: *mut c_char,
+        why_cap: usize,
+    ) -> c_int;
     pub fn chio_capability_root(cap: *const chio_capability) -> *const chio_json;
     pub fn chio_capability_verify(
         cap: *const chio_capability,
