@@ -402,6 +402,8 @@ int chio__mcp_child_start(chio__mcp_child *c, chio_mcp_gateway *g, void (*on_exi
     c->g = g;
     c->on_exit = on_exit;
     c->user = user;
+    c->in.lost = chio__mcp_server_unsent;
+    c->in.lost_user = g;
     if (chio__mcp_feed_start(&c->in) != 0)
         return -1;
     if (pthread_create(&c->reader, NULL, reader_main, c) != 0)

@@ -84,9 +84,23 @@ static int write_whole(chio__mcp_feed *f, const struct chio__mcp_feed_line *l)
     return 0;
 }
 
+/* Hand @l and the lines after it to f->lost, then free them (no lock
+ * held): a line the send of took but the server never got (review 47's
+ * second pass: the request it carried waited for an answer for good). */
+static void tell_lost(chio__mcp_feed *f, struct chio__mcp_feed_line *l)
+{
+    while (l != NULL) {
+        struct chio__mcp_feed_line *next = l->next;
+        f->lost(f->lost_user, l->text, l->len - 1);
+        free(l);
+        l = next;
+    }
+}
+
 /* Write what is queued, oldest first, until the stop finds the queue
  * empty (or gives up on it); then close the pipe. After a write fails
- * nothing more is taken. */
+ * nothing more is taken; what was queued goes to f->lost (when set and
+ * the stop has not begun), or is dropped. */
 static void *sender_main(void *arg)
 {
     chio__mcp_feed *f = arg;
@@ -109,12 +123,22 @@ static void *sender_main(void *arg)
             f->warned = 0; /* drained: a later stall is told again */
         }
         f->queued -= l->len;
-        free(l);
         pthread_cond_broadcast(&f->cv); /* room for a waiting send */
         if (rc != 0) {
-            f->broken = 1;
+            f->broken = 1; /* from here every send fails at once */
+            if (f->lost != NULL && !f->closing) {
+                /* The pipe broke with the stop not begun: @l and what is
+                 * queued behind it were sends reported done. */
+                f->head = f->tail = NULL;
+                f->queued = 0;
+                pthread_mutex_unlock(&f->mu);
+                tell_lost(f, l);
+                pthread_mutex_lock(&f->mu);
+                continue;
+            }
             drop_queue(f);
         }
+        free(l);
     }
     close(f->fd);
     f->fd = -1;

@@ -111,6 +111,11 @@ typedef struct chio__mcp_feed {
     int abort;                               /* atomic: the sender gives up */
     pthread_t sender;
     int started;
+    /* Set before the start, or NULL: given (on the sender, no lock held)
+     * each line a send took but the pipe broke before the server got it,
+     * without its "\n"; the stop's drops are not given. */
+    void (*lost)(void *user, const char *line, size_t len);
+    void *lost_user;
 } chio__mcp_feed;
 
 /* Take @fd (made non-blocking) as the pipe to write. */
@@ -212,6 +217,11 @@ enum {
 int chio__mcp_client_method(const char *method, int *list);
 /* 1 for the client notifications passed to the server. */
 int chio__mcp_client_notification_passes(const char *method);
+/* feed.c's lost callback (@gw the gateway): a line sent to the server
+ * that never reached it. A request of the gateway's it carried ("chio-N")
+ * fails now: a mediated call with its receipt, a passed request -32603
+ * with a deny receipt. */
+void chio__mcp_server_unsent(void *gw, const char *line, size_t len);
 /* 1 for the server notifications MCP defines (the only ones passed to
  * the client; resources/updated further filtered). */
 int chio__mcp_server_notification_known(const char *method);

@@ -523,29 +523,66 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root, const char
     chio__mcp_pending_free(p);
 }
 
-/* The N of the first `"id":"chio-N"` (JSON whitespace allowed around the
- * colon, the quote before "id" not escaped) in @line, or 0 when none. */
-static unsigned long long unreadable_line_id(const char *line, size_t len)
+/* @p past JSON whitespace (@end at most). */
+static const char *skip_space(const char *p, const char *end)
 {
-    const char *end = line + len, *p = line, *q;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* The N of @p's "chio-N" string value (the quote first), or 0. */
+static unsigned long long chio_id_at(const char *p, const char *end)
+{
     unsigned long long n;
 
-    while ((q = memmem(p, (size_t)(end - p), "\"id\"", 4)) != NULL) {
-        p = q + 4;
-        if (q > line && q[-1] == '\\')
-            continue;
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+    if (end - p < 7 || memcmp(p, "\"chio-", 6) != 0 || p[6] < '0' || p[6] > '9')
+        return 0;
+    for (n = 0, p += 6; p < end && *p >= '0' && *p <= '9' && n < 100000000000000000ull; p++)
+        n = n * 10 + (unsigned long long)(*p - '0');
+    return p < end && *p == '"' ? n : 0;
+}
+
+/* The N of the line's own "id":"chio-N": the "id" member of the top-level
+ * object, found by the line's structure (strings and their escapes
+ * skipped, brackets counted), as an answer names its request; 0 when that
+ * member is missing or names no request of the gateway's. An "id" key
+ * nested in the answer's result (structuredContent, say) names nothing:
+ * the MCP TypeScript SDK writes {"result":...,"jsonrpc":"2.0","id":...},
+ * and the first "id" in the line failed another call in flight (its real
+ * answer then dropped) while the one this line answers waited for good. */
+static unsigned long long unreadable_line_id(const char *line, size_t len)
+{
+    const char *end = line + len, *p = line;
+    int depth = 0;
+
+    while (p < end) {
+        const char *s;
+        if (*p == '{' || *p == '[') {
+            depth++;
             p++;
-        if (p >= end || *p++ != ':')
             continue;
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+        }
+        if (*p == '}' || *p == ']') {
+            depth--;
             p++;
-        if (end - p < 7 || memcmp(p, "\"chio-", 6) != 0 || p[6] < '0' || p[6] > '9')
             continue;
-        for (n = 0, p += 6; p < end && *p >= '0' && *p <= '9' && n < 100000000000000000ull; p++)
-            n = n * 10 + (unsigned long long)(*p - '0');
-        if (p < end && *p == '"')
-            return n;
+        }
+        if (*p != '"') {
+            p++;
+            continue;
+        }
+        s = ++p;
+        while (p < end && *p != '"')
+            p += *p == '\\' && p + 1 < end ? 2 : 1;
+        if (p >= end)
+            return 0;
+        p++;
+        if (depth == 1 && p - s == 3 && memcmp(s, "id", 2) == 0) {
+            const char *v = skip_space(p, end);
+            if (v < end && *v == ':')
+                return chio_id_at(skip_space(v + 1, end), end);
+        }
     }
     return 0;
 }
@@ -574,6 +611,40 @@ static void server_unreadable(chio_mcp_gateway *g, const char *line, size_t len,
             "request\n",
             n, bad);
     server_answer(g, chio_json_root(doc), bad);
+    chio_json_doc_free(doc);
+}
+
+void chio__mcp_server_unsent(void *gw, const char *line, size_t len)
+{
+    chio_mcp_gateway *g = gw;
+    unsigned long long n = unreadable_line_id(line, len);
+    chio_json_doc *doc = NULL;
+    const char *method;
+    pending *p;
+
+    if (n == 0 || chio_json_parse(line, len, &doc, NULL) != 0)
+        return; /* no request of the gateway's: an answer or a notification */
+    method = chio_json_string(chio_json_get(chio_json_root(doc), "method"), NULL);
+    if (method == NULL) {
+        chio_json_doc_free(doc);
+        return;
+    }
+    fprintf(stderr,
+            "chio mcp: request chio-%llu never reached the wrapped server (its input is "
+            "closed); failing it\n",
+            n);
+    pthread_mutex_lock(&g->mu);
+    for (p = g->pend; p != NULL; p = p->next)
+        if (p->id == n && p->kind == P_WAIT)
+            break;
+    if (p != NULL && !p->done) {
+        p->error = strdup("could not send the request (the wrapped MCP server closed its input)");
+        p->done = 1;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (p == NULL)
+        unsent_request(g, chio_json_root(doc), method, n);
     chio_json_doc_free(doc);
 }
 

@@ -387,3 +387,142 @@ Test(rev47_mcp, an_answer_the_gateway_cannot_read_fails_the_call_it_names_with_a
     cr_expect_eq(mt_stored(g.db, "\"tool_name\":\"cut\"", "tool_error"), 1, "the call's receipt");
     gw_free(&g);
 }
+
+/* A server whose answers put "result" before "id", as the MCP TypeScript
+ * SDK writes them ({result, jsonrpc, id}): a "slow" call is answered half
+ * a second late; a "cut" call at once, with a text cut inside an emoji (no
+ * JSON the gateway reads) and a structuredContent that holds {"id": <the
+ * slow call's id>}. */
+#define CUT_SERVER                                                                            \
+    "let buf = '', slow = null;\n"                                                            \
+    "const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');\n"                  \
+    "function handle(m) {\n"                                                                  \
+    "  if (m.method === 'initialize') return send({ result: { protocolVersion: "              \
+    "m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'cut', "      \
+    "version: '1' } }, jsonrpc: '2.0', id: m.id });\n"                                        \
+    "  if (m.method !== 'tools/call') return;\n"                                              \
+    "  if (m.params.name === 'slow') { slow = m.id; return; }\n"                              \
+    "  send({ result: { content: [{ type: 'text', text: '\\u{1F600}'.slice(0, 1) }], "        \
+    "structuredContent: { id: slow } }, jsonrpc: '2.0', id: m.id });\n"                       \
+    "  const s = slow;\n"                                                                     \
+    "  setTimeout(() => send({ result: { content: [{ type: 'text', text: 'slow-done' }] }, "  \
+    "jsonrpc: '2.0', id: s }), 500);\n"                                                       \
+    "}\n"                                                                                     \
+    "process.stdin.setEncoding('utf8');\n"                                                    \
+    "process.stdin.on('data', (d) => {\n"                                                     \
+    "  buf += d;\n"                                                                           \
+    "  let i;\n"                                                                              \
+    "  while ((i = buf.indexOf('\\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i " \
+    "+ 1); if (l.trim() !== '') handle(JSON.parse(l)); }\n"                                   \
+    "});\n"
+
+/* The id an unreadable answer names is its own top-level "id", not the
+ * first "id" key in the line: before the fix the gateway failed the other
+ * call named inside the result (its real answer then dropped) and the call
+ * the line answered waited for good. */
+Test(rev47_mcp, an_unreadable_answer_fails_the_call_of_its_top_level_id_only)
+{
+    gw g;
+    char *srv = testutil_join(dir, "cut-server.mjs");
+
+    cr_assert_eq(testutil_write_file(srv, CUT_SERVER, strlen(CUT_SERVER), 0600), 0);
+    memset(&g, 0, sizeof(g));
+    g.seed = testutil_join(dir, "seed");
+    g.pol = testutil_join(dir, "policy.json");
+    g.db = testutil_join(dir, "db");
+    g.err = testutil_join(dir, "gw.err");
+    g.rec = testutil_join(dir, "server.rec");
+    cr_assert_eq(
+        testutil_write_file(
+            g.seed, "0000000000000000000000000000000000000000000000000000000000000047", 64, 0600),
+        0);
+    cr_assert_eq(testutil_write_file(g.pol, POLICY, strlen(POLICY), 0600), 0);
+    mt_stdio_start(g.pol, g.db, g.seed, srv, g.rec, g.err, &g.pid, &g.in, &g.out);
+    g.got = calloc(1, 1);
+    cr_assert_not_null(g.got);
+    mt_stdio_send(g.in, INIT);
+    cr_assert(mt_stdio_wait(g.out, &g.got, &g.len, "\"serverInfo\"", WAIT_MS),
+              "initialize answered");
+    mt_stdio_send(g.in, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                        "\"name\":\"slow\",\"arguments\":{}}}");
+    testutil_nap_ms(300);
+    mt_stdio_send(g.in, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{"
+                        "\"name\":\"cut\",\"arguments\":{}}}");
+    cr_expect(mt_stdio_wait(g.out, &g.got, &g.len, "\"id\":2,", 5000), "the cut call is answered");
+    cr_expect(mt_stdio_wait(g.out, &g.got, &g.len, "slow-done", 5000),
+              "the slow call gets its own answer: %s", g.got);
+    close(g.in);
+    g.in = -1;
+    cr_expect_eq(wait_exit(g.pid, WAIT_MS), 0);
+    cr_expect_eq(mt_stored(g.db, "\"tool_name\":\"cut\"", "tool_error"), 1,
+                 "the cut call's receipt");
+    cr_expect_eq(mt_stored(g.db, "\"tool_name\":\"slow\"", NULL), 1, "the slow call's receipt");
+    free(srv);
+    gw_free(&g);
+}
+
+/* A server that answers initialize, reads notifications/initialized, then
+ * closes its input and stays (its output open). */
+#define SHUT_SERVER                                                                             \
+    "import fs from 'node:fs';\n"                                                               \
+    "let buf = '';\n"                                                                           \
+    "const b = Buffer.alloc(65536);\n"                                                          \
+    "function line() {\n"                                                                       \
+    "  for (;;) {\n"                                                                            \
+    "    const i = buf.indexOf('\\n');\n"                                                       \
+    "    if (i >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); return l; }\n"        \
+    "    const n = fs.readSync(0, b, 0, b.length, null);\n"                                     \
+    "    if (n === 0) return null;\n"                                                           \
+    "    buf += b.toString('utf8', 0, n);\n"                                                    \
+    "  }\n"                                                                                     \
+    "}\n"                                                                                       \
+    "const init = JSON.parse(line());\n"                                                        \
+    "fs.writeSync(1, JSON.stringify({ jsonrpc: '2.0', id: init.id, result: { protocolVersion: " \
+    "init.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'shut', "    \
+    "version: '1' } } }) + '\\n');\n"                                                           \
+    "line();\n"                                                                                 \
+    "fs.closeSync(0);\n"                                                                        \
+    "if (process.env.CHIO_RECORD) fs.appendFileSync(process.env.CHIO_RECORD, 'shut\\n');\n"     \
+    "setTimeout(() => {}, 60000);\n"
+
+/* A call whose line the sender could not write (the server closed its
+ * input, the pipe broke after the send had queued it) is answered at once
+ * with its receipt: before the fix the line was dropped with the send
+ * already reported done, and the call waited for an answer for good
+ * (before the queue the write itself failed, EPIPE, and the call did). */
+Test(rev47_mcp, a_call_whose_queued_line_the_server_never_got_is_answered_with_a_receipt)
+{
+    gw g;
+    char *srv = testutil_join(dir, "shut-server.mjs");
+
+    cr_assert_eq(testutil_write_file(srv, SHUT_SERVER, strlen(SHUT_SERVER), 0600), 0);
+    memset(&g, 0, sizeof(g));
+    g.seed = testutil_join(dir, "seed");
+    g.pol = testutil_join(dir, "policy.json");
+    g.db = testutil_join(dir, "db");
+    g.err = testutil_join(dir, "gw.err");
+    g.rec = testutil_join(dir, "server.rec");
+    cr_assert_eq(
+        testutil_write_file(
+            g.seed, "0000000000000000000000000000000000000000000000000000000000000047", 64, 0600),
+        0);
+    cr_assert_eq(testutil_write_file(g.pol, POLICY, strlen(POLICY), 0600), 0);
+    mt_stdio_start(g.pol, g.db, g.seed, srv, g.rec, g.err, &g.pid, &g.in, &g.out);
+    g.got = calloc(1, 1);
+    cr_assert_not_null(g.got);
+    mt_stdio_send(g.in, INIT);
+    cr_assert(mt_stdio_wait(g.out, &g.got, &g.len, "\"serverInfo\"", WAIT_MS),
+              "initialize answered");
+    mt_stdio_send(g.in, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+    cr_assert(recorded(&g, "shut", WAIT_MS), "the server closed its input");
+    mt_stdio_send(g.in, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{"
+                        "\"name\":\"lost\",\"arguments\":{}}}");
+    cr_expect(mt_stdio_wait(g.out, &g.got, &g.len, "\"id\":5,", 5000), "the call is answered: %s",
+              g.got);
+    close(g.in);
+    g.in = -1;
+    cr_expect_eq(wait_exit(g.pid, WAIT_MS), 0);
+    cr_expect_eq(mt_stored(g.db, "\"tool_name\":\"lost\"", NULL), 1, "the call's receipt");
+    free(srv);
+    gw_free(&g);
+}
