@@ -9,7 +9,8 @@
  *                 gets) has at most N bytes, and so has their serde_json
  *                 text, the length chio's kernel bounds, where a float
  *                 with an integral value keeps its ".0" ("1.0" is "1"
- *                 canonical) and "-0" is "-0.0" (review 47).
+ *                 canonical) and "-0" is "-0.0" (review 47); a float
+ *                 zero counts as "-0.0", its sign not being kept.
  * No state, no locks, no allocation.
  */
 #include <stdint.h>
@@ -83,6 +84,7 @@ static uint64_t serde_excess(const chio_json *v)
     uint64_t sum = 0, u;
     size_t i, n, ours, theirs;
     int64_t s;
+    double d;
 
     switch (chio_json_typeof(v)) {
     case CHIO_JSON_INT:
@@ -94,6 +96,12 @@ static uint64_t serde_excess(const chio_json *v)
     case CHIO_JSON_DOUBLE:
         ours = chio__number_text(v, num);
         theirs = serde_number_len(num, ours);
+        /* A float zero may have been "-0.0" (or "-1e-400"), which
+         * serde_json writes "-0.0"; the reader keeps no sign of a float
+         * zero (core/json_parse.c), so the longer text counts: a bound
+         * at "0.0" exactly denies, never one past "-0.0" (review 47). */
+        if (chio_json_get_double(v, &d) == 0 && d == 0.0)
+            theirs = 4;
         return theirs > ours ? theirs - ours : 0;
     case CHIO_JSON_ARRAY:
     case CHIO_JSON_OBJECT:

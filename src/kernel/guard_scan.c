@@ -320,14 +320,31 @@ static int secret_embedded_leaf(void *ctx, chio__key *key, const char *s, size_t
     return secret_scan_at(es->guards, es->n, s, len, es->w, es->guard, es->pattern, es->depth);
 }
 
+/* Whether JSON our reader refused in @s (@n bytes) may be left to the
+ * scan as written: only a syntax error (Python's NaN or Infinity; also
+ * running text such as "[Infinity war]"). JSON that is well-formed but
+ * cannot be read one way (a duplicate key, a lone surrogate escape, 1e400,
+ * nesting past our bound, no memory) is a value a tool reads whole, which
+ * an anchored pattern could not see: flagged, as one nested too deep is
+ * (review 47, second pass). */
+static int lenient_text(const char *s, size_t n)
+{
+    chio_json_doc *doc = NULL;
+    int rc = chio_json_parse(s, n, &doc, NULL);
+
+    chio_json_doc_free(doc);
+    return rc == CHIO_EJSON_SYNTAX;
+}
+
 /* A string that is itself a JSON object or array (a body or options a
  * tool parses: "[\"AKIA...\"]") is scanned as the strings, keys and
  * numbers it holds too, each whole: an anchored pattern
  * ("^AKIA[0-9A-Z]{16}$") holds for a member the tool reads, not for the
  * text around it (review 47). Up to CHIO__EMBEDDED_MAX layers, as the
  * constraints read such JSON; one more is flagged as too deep to scan.
- * JSON that cannot be read one way (a duplicate key, NaN) is text,
- * scanned as written only. 1 when flagged (@guard, @pattern set), else 0
+ * JSON that cannot be read one way (a duplicate key, a lone surrogate,
+ * 1e400) is flagged too (lenient_text); a syntax error (NaN, running
+ * text) is text, scanned as written only. 1 when flagged (@guard, @pattern set), else 0
  * or CHIO_ENOMEM. */
 static int embedded_secrets(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                             chio__secret_work *w, size_t *guard, size_t *pattern, int depth)
@@ -336,12 +353,12 @@ static int embedded_secrets(const chio__guard_reg *guards, size_t n, const char 
     chio_json_doc *doc = NULL;
     int rc = chio__embedded_parse(s, len, depth, &doc), gi;
 
-    if (rc == CHIO__EMBEDDED_AMBIGUOUS && depth >= CHIO__EMBEDDED_MAX) {
+    if (rc == CHIO__EMBEDDED_AMBIGUOUS && (depth >= CHIO__EMBEDDED_MAX || !lenient_text(s, len))) {
         for (gi = 0; !chio__is_secret_guard(&guards[gi]) || guards[gi].nregexes == 0;)
             if ((size_t)++gi == n)
                 return 0; /* no guard with a pattern looks for anything */
         *guard = (size_t)gi;
-        *pattern = CHIO__SECRET_TOO_DEEP;
+        *pattern = depth >= CHIO__EMBEDDED_MAX ? CHIO__SECRET_TOO_DEEP : CHIO__SECRET_AMBIGUOUS;
         return 1;
     }
     if (rc != 1)

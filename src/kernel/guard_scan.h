@@ -50,6 +50,9 @@ int chio__is_secret_guard(const chio__guard_reg *g);
 #define CHIO__SECRET_DECODE_MAX 4
 /* ... and for one it could not search within the work bound below. */
 #define CHIO__SECRET_TOO_COSTLY ((size_t)-2)
+/* ... and for one holding JSON that cannot be read one way (a duplicate
+ * key, a lone surrogate, 1e400): readers differ on what a tool gets. */
+#define CHIO__SECRET_AMBIGUOUS ((size_t)-3)
 
 /* The most automaton states one secret pattern may have (a larger one is
  * refused at registration: every byte searched may visit each state). */
@@ -98,7 +101,10 @@ void chio__secret_work_destroy(chio__secret_work *w);
  * itself a JSON object or array is also scanned as the strings, keys and
  * numbers it holds, each whole (an anchored pattern holds for a member a
  * tool that parses it reads), up to CHIO__EMBEDDED_MAX layers; one more
- * is flagged CHIO__SECRET_TOO_DEEP.
+ * is flagged CHIO__SECRET_TOO_DEEP, and well-formed JSON our reader
+ * cannot read one way (a duplicate key, a lone surrogate escape, 1e400)
+ * CHIO__SECRET_AMBIGUOUS;
+ * a syntax error (NaN, running text) leaves the string to its text scan.
  */
 int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                       chio__secret_work *w, size_t *guard, size_t *pattern);

@@ -351,3 +351,82 @@ Test(rev47_scope, a_secret_at_the_end_of_kept_guard_details_is_withheld)
         chio_kernel_free(k);
     }
 }
+
+/* Review 47 second pass (sB): serde_json reads "-0.0" (and "-0e0", and
+ * "-1e-400", which underflows) as the float -0.0 and writes it "-0.0",
+ * 4 bytes; the canonical JSON writes "0". The parser keeps a float zero
+ * as +0.0, so the kernel counted "0.0" (3 bytes): {"a":-0.0} is 10
+ * bytes to chio, and a bound of 9 that chio denies let it through.
+ * Every float zero now counts as "-0.0" (one byte more than chio for
+ * "0.0", a deny at that exact bound): fail closed until the reader keeps
+ * the sign. */
+Test(rev47_scope, max_args_size_counts_a_float_minus_zero_as_chio_writes_it)
+{
+    static const row rows[] = {
+        {MAS(9), "{\"a\":-0.0}", 0},
+        {MAS(9), "{\"a\":-0e0}", 0},
+        {MAS(9), "{\"a\":-1e-400}", 0},
+        {MAS(21), "{\"a\":[-0.0,-0.0,-0.0]}", 0},
+        {MAS(10), "{\"a\":-0.0}", 1},
+        {MAS(22), "{\"a\":[-0.0,-0.0,-0.0]}", 1},
+        /* a float zero counts as "-0.0" (the reader keeps no sign), so
+         * {"a":0.0}, 9 bytes to chio, needs a bound of 10 here */
+        {MAS(10), "{\"a\":0.0}", 1},
+        {MAS(10), "{\"a\":1e-400}", 1},
+        {MAS(7), "{\"a\":0}", 1},
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* Review 47 second pass (sB): JSON in a string that our reader refuses
+ * though it is well-formed (a duplicate key, a lone surrogate escape, a
+ * number out of range) was scanned as text only, so an anchored pattern
+ * missed a key that Python's json.loads reads as a whole value (the last
+ * duplicate wins) and the receipt stored it. Such a string is flagged now;
+ * a syntax error (running text, "[Infinity war]") is still text. Rows 0-2
+ * were allowed before, with the key in the receipt. */
+Test(rev47_scope, a_secret_in_ambiguous_json_in_a_string_is_flagged)
+{
+    static const char *const tools[] = {"t"};
+    static const char *const patterns[] = {"^AKIA[A-Z0-9]{16}$"};
+    static const struct {
+        const char *args;
+        int denied;
+    } cases[] = {
+        {"{\"q\":\"{\\\"k\\\":1,\\\"k\\\":\\\"AKIAABCDEFGHIJKLMNOP\\\"}\"}", 1},
+        {"{\"q\":\"[\\\"\\\\ud800\\\",\\\"AKIAABCDEFGHIJKLMNOP\\\"]\"}", 1},
+        {"{\"q\":\"[1e400,\\\"AKIAABCDEFGHIJKLMNOP\\\"]\"}", 1},
+        {"{\"q\":\"[Infinity war]\"}", 0},
+        {"{\"q\":\"[a](https://x)\"}", 0},
+        {"{\"q\":\"{\\\"k\\\":1,\\\"j\\\":\\\"x\\\"}\"}", 0},
+    };
+    chio_kernel *k = kt_echo_kernel(NULL, at_now, "srv", tools, 1);
+    chio_error err;
+    size_t i, len;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_add_secret_leak_guard(k, "Secrets", patterns, 1, &err), 0, "%s",
+                 err.message);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char id[32];
+        chio_response r;
+        const char *json;
+        snprintf(id, sizeof(id), "cap-ambig-%zu", i);
+        call_one(k, id, "", cases[i].args, &r);
+        json = chio_receipt_json(r.receipt, &len);
+        cr_assert_not_null(json);
+        if (cases[i].denied) {
+            cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "row %zu %s: %s", i, cases[i].args,
+                         chio_code_name(r.code));
+            cr_expect(strstr(json, "AKIAABCDEFGHIJKLMNOP") == NULL,
+                      "row %zu: the receipt holds the key: %.400s", i, json);
+            cr_expect(strstr(r.reason, "cannot be read one way") != NULL, "row %zu: %s", i,
+                      r.reason);
+        } else {
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu %s: %s", i, cases[i].args,
+                         r.reason);
+        }
+        chio_response_destroy(&r);
+    }
+    chio_kernel_free(k);
+}
