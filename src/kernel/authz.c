@@ -218,12 +218,8 @@ static int grant_unsupported(const chio_capability *cap, const chio__tool_grant 
     if (top != NULL)
         snprintf(why, cap_why, "the capability has a field the kernel does not enforce ('%.60s')",
                  top);
-    else if (tg->unsupported != NULL)
-        snprintf(why, cap_why, "grant %u asks for %s%s%.60s%s, which the kernel does not enforce",
-                 g, tg->unsupported, tg->unsupported_name ? " '" : "",
-                 tg->unsupported_name ? tg->unsupported_name : "", tg->unsupported_name ? "'" : "");
     else
-        return 0;
+        return chio__grant_unsupported_why(tg, g, why, cap_why);
     return 1;
 }
 

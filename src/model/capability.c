@@ -653,16 +653,9 @@ static int scope_unenforced(const chio__scope *sc, char *why, size_t why_cap)
 {
     uint32_t i;
 
-    for (i = 0; i < sc->ngrants; i++) {
-        const chio__tool_grant *g = &sc->grants[i];
-        if (g->unsupported != NULL) {
-            snprintf(
-                why, why_cap, "grant %u asks for %s%s%.60s%s, which the kernel does not enforce", i,
-                g->unsupported, g->unsupported_name ? " '" : "",
-                g->unsupported_name ? g->unsupported_name : "", g->unsupported_name ? "'" : "");
+    for (i = 0; i < sc->ngrants; i++)
+        if (chio__grant_unsupported_why(&sc->grants[i], i, why, why_cap))
             return 1;
-        }
-    }
     for (i = 0; i < sc->nresources; i++)
         if (sc->resources[i].unsupported_name != NULL) {
             snprintf(why, why_cap,

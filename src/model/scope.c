@@ -9,6 +9,7 @@
  * evaluation fails closed on it.
  * Calls the core layer and model/fields.c; no state.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "scope.h"
@@ -344,4 +345,14 @@ int chio__pattern_matches(const char *pattern, const char *name)
     if (n > 0 && pattern[n - 1] == '*')
         return strncmp(pattern, name, n - 1) == 0;
     return strcmp(pattern, name) == 0;
+}
+
+int chio__grant_unsupported_why(const chio__tool_grant *g, uint32_t i, char *why, size_t cap)
+{
+    if (g->unsupported == NULL)
+        return 0;
+    snprintf(why, cap, "grant %u asks for %s%s%.60s%s, which the kernel does not enforce", i,
+             g->unsupported, g->unsupported_name ? " '" : "",
+             g->unsupported_name ? g->unsupported_name : "", g->unsupported_name ? "'" : "");
+    return 1;
 }

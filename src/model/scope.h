@@ -82,6 +82,10 @@ typedef struct chio__scope {
  * "value" alone, of a type it knows, the value of that type's shape (as a
  * grant's constraints are read; an attenuation's add_constraint too). */
 int chio__constraint_readable(const chio_json *c);
+/* What tool grant @g (number @i) asks for that the kernel does not
+ * enforce, described into @why (the kernel's deny reason and
+ * chio_capability_unenforced()'s text); 0 when it asks for nothing such. */
+int chio__grant_unsupported_why(const chio__tool_grant *g, uint32_t i, char *why, size_t cap);
 /* 1 when @s is a string naming one of the six operations. */
 int chio__operation_named(const chio_json *s);
 
