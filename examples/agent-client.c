@@ -16,7 +16,9 @@
  * refuses (too_many_connections) or closes for idling (idle_timeout), and
  * the client then stops with status 1. Exit status: 0 when every request
  * got a response (also for --help), 1 when the connection failed part way
- * or was refused, 2 on bad usage or when the service cannot be reached.
+ * or was refused, 2 on bad usage (two of --socket, --admin and
+ * --admin-socket, or one twice), a FILE that cannot be read (a directory
+ * too), or when the service cannot be reached.
  */
 #include <errno.h>
 #include <signal.h>
@@ -71,7 +73,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-    const char *sock = "./state/host-service.sock", *file = NULL;
+    const char *sock = "./state/host-service.sock", *file = NULL, *chosen = NULL;
     FILE *in = stdin, *resp;
     char *line = NULL, *reply = NULL;
     size_t cap = 0, rcap = 0;
@@ -85,13 +87,27 @@ int main(int argc, char **argv)
             return 0;
         }
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--socket") == 0 || strcmp(argv[i], "--admin-socket") == 0) {
+        int is_sock = strcmp(argv[i], "--socket") == 0 || strcmp(argv[i], "--admin-socket") == 0;
+
+        /* One socket per run: before review 48 the last of --socket,
+         * --admin and --admin-socket won silently, so `--admin --socket
+         * S` talked to S as an agent. */
+        if ((is_sock || strcmp(argv[i], "--admin") == 0) && chosen != NULL) {
+            fprintf(stderr,
+                    "agent-client: %s after %s: give one of --socket, --admin and "
+                    "--admin-socket, once\n%s",
+                    argv[i], chosen, usage);
+            return 2;
+        }
+        if (is_sock) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "agent-client: %s needs a PATH\n%s", argv[i], usage);
                 return 2;
             }
+            chosen = argv[i];
             sock = argv[++i];
         } else if (strcmp(argv[i], "--admin") == 0) {
+            chosen = argv[i];
             sock = "./state/host-service.admin.sock";
         } else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && file == NULL) {
             file = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
@@ -155,6 +171,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "agent-client: the service closed the connection\n");
             rc = 1;
         }
+    }
+    /* A FILE that cannot be read (a directory opens, then every read
+     * fails with EISDIR) sent nothing: before review 48 that was exit 0,
+     * as if every request had been answered. */
+    if (rc == 0 && ferror(in)) {
+        fprintf(stderr, "agent-client: cannot read %s: %s\n", file != NULL ? file : "stdin",
+                strerror(errno));
+        rc = 2;
     }
 out:
     free(line);

@@ -1398,6 +1398,27 @@ static int parse_count(const char *s, size_t lo, size_t hi, size_t *out)
     return 0;
 }
 
+/* Whether every URL of the comma-separated @urls names the one scheme the
+ * fleet exporter speaks (nats://) with something after it. The exporter
+ * thread finds a bad one only once it runs, and ends (status 2) while
+ * the service serves on unexported: refused at start instead (review 48). */
+static int nats_urls_ok(const char *urls)
+{
+    static const char scheme[] = "nats://";
+    const char *u = urls;
+
+    for (;;) {
+        const char *end = strchr(u, ',');
+        size_t len = end != NULL ? (size_t)(end - u) : strlen(u);
+
+        if (len <= sizeof(scheme) - 1 || strncmp(u, scheme, sizeof(scheme) - 1) != 0)
+            return 0;
+        if (end == NULL)
+            return 1;
+        u = end + 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *db = "./state/receipts", *sock = "./state/host-service.sock", *pidfile = NULL;
@@ -1408,7 +1429,8 @@ int main(int argc, char **argv)
     pthread_t acceptor;
     sigset_t sigs;
     struct stat sock_id, admin_id, pid_id;
-    size_t n, cp_batch = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
+    size_t n, nseen = 0, cp_batch = CHIO_DEFAULT_CHECKPOINT_BATCH_SIZE;
+    const char *seen[32];
     int i, sig, rc, explicit_max = 0;
     chio__witness_startup witness = {"host-service", NULL, NULL, NULL, NULL, 0, 0};
 
@@ -1421,6 +1443,16 @@ int main(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         }
+        /* Every option once: before review 48 the last of two won
+         * (`--socket A --socket B` served on B). */
+        for (size_t j = 0; j < nseen; j++)
+            if (strcmp(seen[j], a) == 0) {
+                fprintf(stderr, "host-service: option %s given twice\n", a);
+                fputs(usage, stderr);
+                return 2;
+            }
+        if (nseen < sizeof(seen) / sizeof(seen[0]))
+            seen[nseen++] = a;
         /* The start-up witness's options. */
         if (strcmp(a, "--witness-optional") == 0) {
             witness.optional = 1;
@@ -1463,7 +1495,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--checkpoint-batch") == 0)
             bad = parse_count(v, 0, 1000000, &cp_batch);
         else if (strcmp(a, "--export-nats") == 0)
-            export_nats = v;
+            bad = !nats_urls_ok(v), export_nats = v;
         else
             bad = 1;
         if (bad) {

@@ -8,6 +8,9 @@ and Ed25519 is deterministic, so running this again reproduces the same
 files. The expected files list, per step, only the fields the conformance
 test compares: op, ok / verdict, code and the receipt decision (verdict,
 guard). They are written from the spec, not from a run.
+scenarios/clock_back, pipeline_order, delegation and boundaries are
+hand-made and not written here: delegated tokens cannot be issued with
+`chio capability issue`.
 
 usage: scripts/gen-scenarios.py [path/to/chio]
 """

@@ -310,6 +310,9 @@ struct receipt_verification {
     bool authorized = false;
     bool ok = false;
     chio::verdict decision = chio::verdict::none;
+    // result: chio's label of what the receipt records (kind, boundary and
+    // decision), whatever the checks found: a forged allow still reads
+    // "Authorized". Decide on ok and authorized, never on result.
     std::string decision_name, receipt_kind, boundary_class, trust_level, result, id;
     std::string signer_key_hex;
 };

@@ -5,7 +5,7 @@
  *
  * Callers reach libchio from C, C++ and through FFI (the Rust binding), so
  * every struct whose layout they see follows one of five rules, chosen by
- * who allocates it and who writes it. src/core/abi_check.c pins every
+ * who allocates it and who writes it. src/core/abi.c pins every
  * layout with _Static_assert (sizeof and offsetof, LP64), in every build.
  *
  * 1. Input structs the caller fills and passes in (chio_call,

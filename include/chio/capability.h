@@ -161,7 +161,8 @@ typedef struct chio_capability_report {
  * as chio does: chio drops the member when it reads the token, so the
  * signature cannot verify over what it reads.
  * Returns: 0 when the report was produced, CHIO_EINVAL (@cap or @rep NULL,
- * or @trusted_keys NULL with @ntrusted > 0), CHIO_ENOMEM, CHIO_ECRYPTO.
+ * or @trusted_keys NULL with @ntrusted > 0, or @ntrusted > SIZE_MAX / 32),
+ * CHIO_ENOMEM, CHIO_ECRYPTO.
  * Ownership: @cap and @trusted_keys borrowed; @rep caller-allocated and
  * written; its id points into @cap. Thread-safety: safe; @cap is only read.
  */

@@ -63,8 +63,8 @@ typedef struct chio_keypair chio_keypair;
  *   CHIO_ESEED_ODD      an odd number of digits;
  *   CHIO_ESEED_NONHEX   a character that is not a hex digit;
  *   CHIO_ESEED_LENGTH   valid hex that does not decode to 32 bytes (empty too);
- *   CHIO_EINVAL (@out NULL, or @hex NULL with @len > 0), CHIO_ENOMEM,
- *   CHIO_ECRYPTO.
+ *   CHIO_EINVAL (@out NULL, or @hex NULL, whatever @len: a NULL seed is
+ *   no empty one), CHIO_ENOMEM, CHIO_ECRYPTO.
  * Checks run in that order, so each input gets one well-defined code.
  * Ownership: caller frees *out with chio_keypair_free(). @hex is borrowed and
  * not copied; the caller should wipe its own copy.

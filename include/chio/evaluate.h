@@ -479,7 +479,8 @@ CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
  * succeeds).
  * Returns: 0; CHIO_EINVAL (@k or @capability_id NULL, an empty or
  * non-UTF-8 id); CHIO_ETOOBIG;
- * CHIO_ELIMIT; CHIO_EDRAINED; store errors; CHIO_ENOMEM.
+ * CHIO_ELIMIT; CHIO_EDRAINED; store errors (the write failed: the kernel
+ * has failed closed, and every later call gets CHIO_EFAILED); CHIO_ENOMEM.
  * Ownership: @capability_id copied.
  * Thread-safety: any thread, any time while serving.
  */
@@ -641,11 +642,14 @@ CHIO_EXTERN void chio_response_destroy(chio_response *r);
  * metadata.redaction.original_parameter_hash) (arguments_rejected). The
  * same cap holds for prompt arguments. Errors, with no receipt (only what
  * cannot be put in one, and what kernel.md lists): CHIO_EINVAL (NULL or
- * non-UTF-8 strings, non-zero reserved bytes in @call or the options);
+ * non-UTF-8 strings, non-zero reserved bytes in @call or the options, and
+ * arguments holding a string with a NUL, \u0000, which no receipt can
+ * store);
  * CHIO_ENOSESSION (also for a NULL or malformed session id: it names no
  * session); CHIO_ESESSION_DRAINING; CHIO_ESESSION_CLOSED; CHIO_EDRAINED;
- * CHIO_EWEB3; JSON errors for the arguments (malformed, NUL bytes as
- * \u0000 in strings, invalid UTF-8); CHIO_ESTORE / CHIO_EFAILED (the
+ * CHIO_EWEB3; the chio_json_parse() codes for arguments that are not JSON
+ * (malformed, invalid UTF-8, a key with a NUL, deeper than
+ * CHIO_JSON_MAX_DEPTH); CHIO_ESTORE / CHIO_EFAILED (the
  * receipt could not be committed: never an allow, and no further tool
  * runs); CHIO_ENOMEM. Each is counted (chio_kernel_unreceipted_errors()).
  * CHIO_EDEADLK (not counted): called from a completion callback

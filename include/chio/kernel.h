@@ -297,7 +297,9 @@ CHIO_EXTERN int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_buil
  * checkpoints to the archive log at archive_path (see chio_store_archive()).
  * The kernel also runs a pass when it starts. Safe while serving.
  * Returns: 0 with @rep filled; CHIO_ECONFIG (retention disabled); store
- * errors; CHIO_EDRAINED; CHIO_EINVAL (@k or @rep NULL). Ownership: @rep
+ * errors (a failed write to the live log fails the kernel closed: every
+ * later call gets CHIO_EFAILED); CHIO_EDRAINED; CHIO_EINVAL (@k or @rep
+ * NULL). Ownership: @rep
  * caller-allocated; @err optional.
  */
 CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *rep,

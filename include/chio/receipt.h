@@ -221,9 +221,9 @@ CHIO_EXTERN int chio_receipt_sign(const chio_receipt_builder *b, const chio_keyp
  * when present. Refuses unknown fields and bodies that break the semantic
  * rules.
  * Returns: 0, chio_json_parse() codes, CHIO_EFORMAT, CHIO_ESEMANTIC,
- * CHIO_EHASH, CHIO_EKEY, CHIO_ENOMEM, CHIO_ECRYPTO, CHIO_EINVAL (@kp or
- * @out NULL, @json NULL with @len > 0); details in @err (optional). *@out
- * is NULL on failure.
+ * CHIO_EHASH, CHIO_EKEY, CHIO_ENOMEM, CHIO_ECRYPTO, CHIO_EINVAL (@kp,
+ * @out or @json NULL, whatever @len: a NULL body is no empty one); details
+ * in @err (optional). *@out is NULL on failure.
  * Ownership: @json and @kp borrowed; caller frees *out with
  * chio_receipt_free().
  */
@@ -297,8 +297,14 @@ typedef struct chio_receipt_report {
     const char *receipt_kind;  /* wire names */
     const char *boundary_class;
     const char *trust_level;
-    const char *result; /* Authorized, Allowed, Denied, Cancelled, Incomplete, Observed,
-                           Advisory or Invalid */
+    const char *result; /* chio's label of what the receipt records, from its kind,
+                           boundary and decision alone, whatever the checks above
+                           found: Authorized (a mediated allow), Allowed, Denied,
+                           Cancelled, Incomplete, Observed, Advisory, or Invalid
+                           only for a decision it cannot label. A forged or
+                           untrusted allow still reads "Authorized": decide on
+                           ok and authorized, never on result (`chio receipt
+                           verify` prints Invalid, Untrusted or Allowed there) */
     const char *id;
     char signer_key_hex[CHIO_PUBKEY_HEX_LEN + 1];
     void *reserved[4]; /* zeros; later fields come from here */
@@ -313,7 +319,7 @@ typedef struct chio_receipt_report {
  * be NULL when @ntrusted is 0 (then signer_trusted, ok and authorized are 0,
  * exactly as in chio).
  * Returns: 0 when the report was produced (whatever it says), CHIO_EINVAL
- * (@r or @rep NULL, @trusted_keys NULL with @ntrusted > 0), CHIO_ENOMEM,
+ * (@r or @rep NULL, @trusted_keys NULL with @ntrusted > 0, @ntrusted > SIZE_MAX / 32), CHIO_ENOMEM,
  * CHIO_ECRYPTO. A failed check is a report field, not an error.
  * Ownership: @r and @trusted_keys borrowed; @rep caller-allocated, its
  * strings owned by @r or static. Thread-safety: safe; @r is only read.

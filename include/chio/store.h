@@ -154,7 +154,9 @@ typedef struct chio_archive_report {
  * receipt to move, or whose hash chain at its last receipt is not the
  * value @live continues from); CHIO_ECONFIG (@archive_path holds a log that is not an
  * archive, or another log's archive); CHIO_EINVAL (@live, @archive_path or
- * @rep NULL, or @archive_path empty, even when nothing is eligible);
+ * @rep NULL, @archive_path empty, or @live opened CHIO_STORE_READ_ONLY or
+ * _SECONDARY: all refused before anything is opened, even when nothing is
+ * eligible);
  * CHIO_ENOMEM. Ownership: @archive_path borrowed; @rep filled.
  * Thread-safety: one archiving pass per live store at a time; a kernel may
  * keep appending to @live meanwhile.
@@ -196,7 +198,8 @@ typedef void (*chio_audit_fn)(void *ctx, const char *json, size_t len);
  * @fn: optional (problems are then only counted). @trusted_keys: @ntrusted
  * keys of 32 bytes back to back, NULL when 0.
  * Returns: 0 when the audit ran (problems are reported, not returned);
- * CHIO_EINVAL (@s or @out NULL, @trusted_keys NULL with @ntrusted > 0);
+ * CHIO_EINVAL (@s or @out NULL, @trusted_keys NULL with @ntrusted > 0,
+ * @ntrusted > SIZE_MAX / 32);
  * CHIO_ESTORE / CHIO_ENOMEM when it could not run.
  * Ownership: all borrowed; @out caller-allocated; @ctx handed to @fn.
  */

@@ -103,6 +103,13 @@ void cli_note_args(int argc, char **argv);
 size_t cli_secret_hex(const char *s, const char **digits);
 void cli_message_out(FILE *f, char *msg);
 void cli_message_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line-buffered stream whose every line is written to @to through
+ * cli_message_out(), for the layers below that print to a FILE (the
+ * exporter, the witness); @to itself when one cannot be made. Close it
+ * with cli_redacting_close(f, @to) (a last line without "\n" is written
+ * then). */
+FILE *cli_redacting_stream(FILE *to);
+void cli_redacting_close(FILE *f, FILE *to);
 
 /* Print "chio <cmd>: <message>" to stderr (through cli_message_out());
  * returns CLI_USAGE. */

@@ -378,6 +378,31 @@ static int start_error(const char *what, const chio_error *err, const char *seed
     return cli_lib_error("bench", what, err->code, err);
 }
 
+/* --compare-sidecar takes --calls, --durability, --seed-file and --json
+ * only: an option of the other mode (--threads, --rate, --budget, ...)
+ * would not be applied, and before review 48 it was ignored, exit 0, the
+ * report read as if it had been. Returns 0 or CLI_USAGE after saying
+ * which. */
+static int compare_options_only(const cli_opt *opts, size_t nopts)
+{
+    static const char *const allowed[] = {"receipt-db", "calls", "durability",
+                                          "seed-file",  "json",  "compare-sidecar"};
+    size_t i, j;
+
+    for (i = 0; i < nopts; i++) {
+        int ok = opts[i].value == NULL;
+
+        for (j = 0; !ok && j < sizeof(allowed) / sizeof(allowed[0]); j++)
+            ok = strcmp(opts[i].name, allowed[j]) == 0;
+        if (!ok)
+            return cli_error("bench",
+                             "--%s does not apply to --compare-sidecar (it takes --calls, "
+                             "--durability, --seed-file and --json)",
+                             opts[i].name);
+    }
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_opt opts[] = {{"receipt-db", 1, 0, 0, 0, 0},
@@ -425,6 +450,8 @@ int cmd_bench(int argc, char **argv)
     if (opts[0].value == NULL)
         return cli_error("bench", "--receipt-db DIR is required");
     if (opts[12].value != NULL) { /* bench_sidecar.c */
+        if (compare_options_only(opts, sizeof(opts) / sizeof(opts[0])) != 0)
+            return CLI_USAGE;
         if (!opts[2].value || cli_u64(opts[2].value, &calls) != 0 || calls < 1 || calls > 10000000)
             return cli_error("bench", "--calls must be between 1 and 10000000");
         if (opts[4].value && strcmp(opts[4].value, "sync") != 0 &&

@@ -38,8 +38,9 @@ static const char issue_usage[] =
     "Sign a chio.capability.v1 token with the seed in FILE (the issuer) for the\n"
     "agent key --subject, valid from --now (default: the current time) for --ttl\n"
     "seconds. --scope is a JSON object {\"grants\":[...],\"resource_grants\":[...],\n"
-    "\"prompt_grants\":[...]}. --id defaults to a new UUIDv7. Prints the token as\n"
-    "canonical JSON and a newline.\n";
+    "\"prompt_grants\":[...]}. --id defaults to a new UUIDv7; one over 256 bytes is\n"
+    "refused (a kernel cannot revoke it, so it denies the token). Prints the token\n"
+    "as canonical JSON and a newline.\n";
 
 static const char verify_usage[] =
     "usage: chio capability verify --at UNIX [--trusted-key HEX]... [--max-depth N] [FILE]\n"
@@ -55,7 +56,9 @@ static const char verify_usage[] =
     "A token with a part the kernel does not enforce (a field or attenuation\n"
     "chio has no type for, a grant asking for what the kernel cannot check,\n"
     "such as dpop_required or a cost cap) also gets \"unusable\", saying what:\n"
-    "the kernel denies the calls only that part would allow.\n"
+    "the kernel denies the calls only that part would allow. So does a token\n"
+    "whose id, or a delegation link's, is empty or over 256 bytes: the kernel\n"
+    "cannot revoke it and denies every call under it (capability_revoked).\n"
     "Exit 0 when every token is ok, 1 when one is not, 2 on unreadable input.\n";
 
 static int capability_issue(int argc, char **argv)
@@ -80,6 +83,12 @@ static int capability_issue(int argc, char **argv)
                                              "required (see --help)");
     if (cli_u64(opts[3].value, &ttl) != 0 || ttl == 0)
         return cli_error("capability issue", "--ttl must be a positive number of seconds");
+    if (opts[4].value != NULL && strlen(opts[4].value) > CHIO_MAX_REVOCATION_ID_LEN)
+        return cli_error("capability issue",
+                         "--id is %zu bytes; a kernel revokes only ids of 1 to %d bytes and "
+                         "denies a token with any other (capability_revoked), as "
+                         "chio_kernel_issue_capability() refuses it",
+                         strlen(opts[4].value), CHIO_MAX_REVOCATION_ID_LEN);
     now = (uint64_t)time(NULL);
     if (opts[5].value && cli_u64(opts[5].value, &now) != 0)
         return cli_error("capability issue", "--now must be Unix seconds (a non-negative integer)");
@@ -100,8 +109,39 @@ static int capability_issue(int argc, char **argv)
     return rc;
 }
 
+/* An id of @cap the kernel's revocation list cannot hold (empty, or over
+ * CHIO_MAX_REVOCATION_ID_LEN bytes), described into @why: such a token
+ * could never be revoked, so the kernel denies it at check 3
+ * (capability_revoked). 0 when every id can be revoked. */
+static int unrevocable(const chio_capability *cap, char *why, size_t why_cap)
+{
+    size_t i, n = strlen(chio_capability_id(cap));
+    const char *id;
+
+    if (n == 0 || n > CHIO_MAX_REVOCATION_ID_LEN) {
+        snprintf(why, why_cap,
+                 "the capability id is %zu bytes; only ids of 1 to %d bytes can be revoked, so "
+                 "the kernel refuses the token (capability_revoked)",
+                 n, CHIO_MAX_REVOCATION_ID_LEN);
+        return 1;
+    }
+    for (i = 0; (id = chio_capability_delegation_id(cap, i)) != NULL; i++) {
+        n = strlen(id);
+        if (n == 0 || n > CHIO_MAX_REVOCATION_ID_LEN) {
+            snprintf(why, why_cap,
+                     "delegation link %zu names a capability id of %zu bytes; only ids of 1 to "
+                     "%d bytes can be revoked, so the kernel refuses the token "
+                     "(capability_revoked)",
+                     i, n, CHIO_MAX_REVOCATION_ID_LEN);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The library's report (verify.c), then what the kernel does not enforce
- * (chio_capability_unenforced()), named; `ok` stays the report's. */
+ * (chio_capability_unenforced()) or a token it refuses for an id it could
+ * not revoke, named; `ok` stays the report's. */
 static int check_usable(const char *text, size_t len, const cli_verify_ctx *ctx, svc_buf *b,
                         int *intact, int *trusted, chio_error *err)
 {
@@ -113,7 +153,8 @@ static int check_usable(const char *text, size_t len, const cli_verify_ctx *ctx,
         return rc;
     if (chio_capability_parse(text, len, &cap, NULL) != 0) /* parsed once already */
         return CHIO_ENOMEM;
-    if (chio_capability_unenforced(cap, why, sizeof(why)) == 1) {
+    if (chio_capability_unenforced(cap, why, sizeof(why)) == 1 ||
+        unrevocable(cap, why, sizeof(why))) {
         svc_buf_puts(b, ",\"unusable\":");
         svc_buf_json_cstr(b, why);
     }

@@ -61,6 +61,7 @@ int cmd_export(int argc, char **argv)
     chio__export_config cfg;
     struct sigaction sa;
     size_t npos;
+    FILE *err;
     int rc;
 
     rc = cli_parse(argc, argv, o, 5, NULL, 0, &npos, "export", export_usage);
@@ -90,5 +91,10 @@ int cmd_export(int argc, char **argv)
     sa.sa_handler = on_signal; /* no SA_RESTART: naps end early */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    return chio__export_run(&cfg, stdout, stderr);
+    /* its messages through the CLI's rule: no seed typed as an argument
+     * is quoted back (cli/redact_args.c) */
+    err = cli_redacting_stream(stderr);
+    rc = chio__export_run(&cfg, stdout, err);
+    cli_redacting_close(err, stderr);
+    return rc;
 }

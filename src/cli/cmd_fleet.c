@@ -72,9 +72,13 @@ static int fleet_verify(int argc, char **argv)
         rc = cli_error("fleet verify", "--stream must be 1-64 of A-Z a-z 0-9 _ -");
     else if (cli_trusted_keys("fleet verify", &o[2], &keys, &nkeys) != 0)
         rc = CLI_USAGE;
-    else
+    else {
+        FILE *err = cli_redacting_stream(stderr); /* cli/redact_args.c */
+
         rc = chio__fleet_verify(o[0].value, o[1].value ? o[1].value : "CHIO", keys, nkeys, stdout,
-                                stderr);
+                                err);
+        cli_redacting_close(err, stderr);
+    }
     free(keys);
     free(o[2].values); /* the repeatable option's list */
     return rc;
@@ -89,6 +93,7 @@ static int fleet_witness(int argc, char **argv)
     uint8_t key[32];
     char key_hex[65];
     size_t npos;
+    FILE *err;
     int rc;
 
     rc = cli_parse(argc, argv, o, 4, NULL, 0, &npos, "fleet witness", witness_usage);
@@ -108,8 +113,11 @@ static int fleet_witness(int argc, char **argv)
     }
     if (!cli_store_dir_present("fleet witness", o[0].value))
         return CLI_USAGE;
-    return chio__fleet_witness(o[0].value, o[1].value, o[2].value ? o[2].value : "CHIO",
-                               o[3].value ? key_hex : NULL, stdout, stderr);
+    err = cli_redacting_stream(stderr); /* cli/redact_args.c */
+    rc = chio__fleet_witness(o[0].value, o[1].value, o[2].value ? o[2].value : "CHIO",
+                             o[3].value ? key_hex : NULL, stdout, err);
+    cli_redacting_close(err, stderr);
+    return rc;
 }
 
 int cmd_fleet(int argc, char **argv)

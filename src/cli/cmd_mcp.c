@@ -197,6 +197,13 @@ static int mcp_run(int argc, char **argv, int http)
         cli_error(cmd, "--witness-stream must be 1-64 of A-Z a-z 0-9 _ -");
         return CLI_USAGE;
     }
+    if (opts[3].value != NULL) {
+        char why[300];
+        if (!chio__xp_url_ok(opts[3].value, why, sizeof(why))) {
+            cli_error(cmd, "--witness-nats: %s", why);
+            return CLI_USAGE;
+        }
+    }
     /* stdio's standard input is the MCP client's stream, never a policy */
     if (!http && strcmp(opts[0].value, "-") == 0) {
         cli_error(cmd, "--policy - would read the MCP client's stream (standard input): give "
@@ -242,7 +249,10 @@ static int mcp_run(int argc, char **argv, int http)
                                    opts[5].value != NULL,
                                    0};
 
-        rc = chio__witness_at_startup(&w, stderr);
+        FILE *werr = cli_redacting_stream(stderr); /* cli/redact_args.c */
+
+        rc = chio__witness_at_startup(&w, werr);
+        cli_redacting_close(werr, stderr);
         if (rc != 0) {
             chio_keypair_free(kp);
             chio_mcp_policy_free(pol);

@@ -308,9 +308,7 @@ static void run_open(runner *r, size_t i, const chio_json *o)
         } else {
             /* Never re-serialised: that read -0 or 1.7e9 as an integer. */
             snprintf(err.message, sizeof(err.message),
-                     "capabilities[%zu]: its text as written could not be found (a key in the "
-                     "steps written with escapes?)",
-                     j);
+                     "capabilities[%zu]: its text as written could not be found", j);
             rc = CHIO_EFORMAT;
         }
     }

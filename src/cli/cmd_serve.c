@@ -384,6 +384,11 @@ static int serve_run(cli_opt *opts)
         return cli_error("serve", "--witness-stream and --witness-optional need --witness-nats");
     if (opts[14].value && !chio__fleet_stream_name_ok(opts[14].value))
         return cli_error("serve", "--witness-stream must be 1-64 of A-Z a-z 0-9 _ -");
+    if (opts[13].value != NULL) {
+        char why[300];
+        if (!chio__xp_url_ok(opts[13].value, why, sizeof(why)))
+            return cli_error("serve", "--witness-nats: %s", why);
+    }
     if (check_allow_hosts(&opts[16]) != 0)
         return CLI_USAGE;
     hc.allow_hosts = (const char *const *)opts[16].values;
@@ -422,7 +427,10 @@ static int serve_run(cli_opt *opts)
                                    opts[15].value != NULL,
                                    0};
 
-        rc = chio__witness_at_startup(&w, stderr);
+        FILE *werr = cli_redacting_stream(stderr); /* cli/redact_args.c */
+
+        rc = chio__witness_at_startup(&w, werr);
+        cli_redacting_close(werr, stderr);
         if (rc != 0) {
             chio_keypair_free(cfg.keypair);
             status = rc;

@@ -51,19 +51,53 @@ static const char usage[] =
     "  fleet witness --receipt-db DIR --nats URL\n"
     "                                          detect a local log rolled back\n"
     "\n"
-    "  chio <command> [<subcommand>] --help    all options of one command\n"
+    "  chio <command> [<subcommand>] --help    all options of one command (also: chio help\n"
+    "                                          <command> [<subcommand>])\n"
     "  chio --version                          library version (also: chio version)\n"
     "The complete reference is docs/cli.md.\n"
     "\n"
     "exit status: 0 success, 1 a verification failed, 2 bad usage or input; serve\n"
     "and mcp also 3 and 4 from their start-up witness (see their --help)\n";
 
+static const char version_usage[] = "usage: chio --version | chio version\n"
+                                    "\n"
+                                    "Print the library version. No options.\n";
+
+/* `chio version` takes nothing: an argument (`chio version --json`) is bad
+ * usage, exit 2, as for every command; before review 48 it was ignored,
+ * exit 0. */
 static int version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(version_usage, stdout);
+        return CLI_OK;
+    }
+    if (argc >= 1) {
+        cli_error("version", "unexpected argument '%s'", argv[0]);
+        cli_usage_hint("version", version_usage);
+        return CLI_USAGE;
+    }
     printf("chio %s\n", chio_version());
     return CLI_OK;
+}
+
+/* `chio help [COMMAND [SUBCOMMAND]]` is `chio [COMMAND [SUBCOMMAND]]
+ * --help`: before review 48 the words after `help` were ignored and the
+ * top-level help printed, exit 0, whatever they named (`chio help
+ * recipt` too). The words go first, so an unknown one is named (exit 2). */
+static char **help_argv(int argc, char **argv)
+{
+    char **v = calloc((size_t)argc + 1, sizeof(*v));
+    int i;
+
+    if (v == NULL)
+        return NULL;
+    v[0] = argv[0];
+    for (i = 2; i < argc; i++)
+        v[i - 1] = argv[i];
+    v[argc - 1] = "--help";
+    v[argc] = NULL;
+    return v;
 }
 
 /* A descriptor 0-2 the caller closed (`>&-`) would be handed to the
@@ -127,12 +161,21 @@ int main(int argc, char **argv)
         {"serve", cmd_serve},           {"--version", version},
         {"version", version},           {"mcp", cmd_mcp},
         {"export", cmd_export},         {"fleet", cmd_fleet}};
+    char **help = NULL;
+    int rc;
 
     hold_std_fds();
     forget_signing_key_env();
     cli_note_args(argc, argv); /* error lines leave seed-like words out */
-    if (argc >= 2 && strcmp(argv[1], "help") == 0)
-        argv[1] = "--help";
-    return output_written(
+    if (argc >= 2 && strcmp(argv[1], "help") == 0) {
+        help = argc > 2 ? help_argv(argc, argv) : NULL;
+        if (help != NULL)
+            argv = help;
+        else
+            argv[1] = "--help";
+    }
+    rc = output_written(
         cli_dispatch(NULL, argc - 1, argv + 1, cmds, sizeof(cmds) / sizeof(cmds[0]), usage));
+    free(help);
+    return rc;
 }

@@ -19,6 +19,9 @@
  * the command line are hex too and are left out the same way; the lines
  * name the option, so nothing is lost but the echo of what the user typed.
  *
+ * cli_redacting_stream() hands the same rule to what the layers below
+ * print to a FILE (the exporter and the witness, src/export/).
+ *
  * The formatted line is wiped before its memory is freed. Locking: none;
  * the noted argv is written once by main() before any thread starts and
  * only read after.
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 
 #include "cli.h"
 
@@ -164,4 +168,94 @@ void cli_message_printf(FILE *f, const char *fmt, ...)
     n = vasprintf(&msg, fmt, ap);
     va_end(ap);
     cli_message_out(f, n < 0 ? NULL : msg);
+}
+
+/* ---- a stream whose lines go through cli_message_out() ---------------------------- */
+
+/* What the layers below the CLI print (the fleet exporter, the witness:
+ * src/export/) goes to the FILE they are handed; before review 48 that
+ * was stderr itself, and `--nats nats://SEED:4222` or a seed typed as a
+ * URL came back in "cannot connect to ..." whole. */
+typedef struct redacting {
+    FILE *to;
+    char *line;
+    size_t len, cap;
+} redacting;
+
+static void redacting_line(redacting *r)
+{
+    char *msg = malloc(r->len + 1);
+
+    if (msg != NULL) {
+        memcpy(msg, r->line, r->len);
+        msg[r->len] = '\0';
+    }
+    cli_message_out(r->to, msg);
+    fflush(r->to);
+    explicit_bzero(r->line, r->len);
+    r->len = 0;
+}
+
+static ssize_t redacting_write(void *cookie, const char *buf, size_t n)
+{
+    redacting *r = cookie;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (r->len + 2 > r->cap) {
+            size_t cap = r->cap ? r->cap * 2 : 256;
+            char *p = malloc(cap);
+
+            if (p == NULL)
+                return -1;
+            if (r->len > 0)
+                memcpy(p, r->line, r->len);
+            if (r->line != NULL)
+                explicit_bzero(r->line, r->len);
+            free(r->line);
+            r->line = p;
+            r->cap = cap;
+        }
+        r->line[r->len++] = buf[i];
+        if (buf[i] == '\n')
+            redacting_line(r);
+    }
+    return (ssize_t)n;
+}
+
+static int redacting_close(void *cookie)
+{
+    redacting *r = cookie;
+
+    if (r->len > 0) {
+        r->line[r->len++] = '\n';
+        redacting_line(r);
+    }
+    free(r->line);
+    free(r);
+    return 0;
+}
+
+FILE *cli_redacting_stream(FILE *to)
+{
+    static const cookie_io_functions_t io = {NULL, redacting_write, NULL, redacting_close};
+    redacting *r = calloc(1, sizeof(*r));
+    FILE *f;
+
+    if (r == NULL)
+        return to;
+    r->to = to;
+    f = fopencookie(r, "w", io);
+    if (f == NULL) {
+        free(r);
+        return to;
+    }
+    setvbuf(f, NULL, _IOLBF, 0);
+    return f;
+}
+
+void cli_redacting_close(FILE *f, FILE *to)
+{
+    if (f != NULL && f != to)
+        fclose(f);
 }

@@ -23,8 +23,8 @@
  *
  * chio__scenario_lift_args() finds every `steps[i].arguments` value and
  * every element of `steps[i].capabilities` by a shallow walk of the text
- * (top-level object, its `steps` array, each step object; keys compared as
- * written) and parses each one alone. One that fails with such an
+ * (top-level object, its `steps` array, each step object; keys compared
+ * decoded) and parses each one alone. One that fails with such an
  * in-member error, or that nests deeper than the file leaves it (the
  * parser's 128 levels less those around it), is copied out, to be given to the kernel as it is
  * (chio_kernel_evaluate() and chio_kernel_open_session() parse it and
@@ -80,9 +80,28 @@ static int next_member(const char *t, size_t len, size_t *i, const char **key, s
     return t[e] == '}' ? 1 : 0; /* 1: that was the last member */
 }
 
+/* Is the key at @key (@klen bytes between its quotes, as written) @want?
+ * Compared decoded, as the parser reads it: "st\u0065ps" is "steps" (a
+ * JSON writer may escape any character). Before review 48 keys were
+ * compared as written, so a file spelling "steps" or "capabilities" with
+ * an escape parsed, but its tokens were not found and every open_session
+ * of it failed. */
 static int key_is(const char *key, size_t klen, const char *want)
 {
-    return klen == strlen(want) && memcmp(key, want, klen) == 0;
+    chio_json_doc *doc = NULL;
+    const char *s;
+    size_t n;
+    int same;
+
+    if (memchr(key, '\\', klen) == NULL)
+        return klen == strlen(want) && memcmp(key, want, klen) == 0;
+    /* The quotes around the key are part of the walked text. */
+    if (chio_json_parse(key - 1, klen + 2, &doc, NULL) != 0)
+        return 0;
+    s = chio_json_string(chio_json_root(doc), &n);
+    same = s != NULL && n == strlen(want) && memcmp(s, want, n) == 0;
+    chio_json_doc_free(doc);
+    return same;
 }
 
 /* ---- lifting ------------------------------------------------------------------------------- */

@@ -170,6 +170,13 @@ typedef struct chio__witness_startup {
  */
 int chio__witness_at_startup(const chio__witness_startup *c, FILE *err);
 
+/* 1 when @urls starts with a scheme the export transports serve
+ * (nats://), else 0 with @why (@cap bytes) saying so; connects to nothing
+ * (transport.c). A program checks its --witness-nats or --nats with it
+ * before it starts, so a malformed URL is bad usage (exit 2), not a
+ * server that could not be reached. */
+int chio__xp_url_ok(const char *urls, char *why, size_t cap);
+
 /* Open a store for reading (read-only, else a secondary); NULL after a
  * message on @err (none when @err is NULL). @follow: always a caught-up
  * secondary. */

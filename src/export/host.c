@@ -17,6 +17,7 @@
 #include "chio/chio.h"
 #include "chio/export_nats.h"
 #include "export.h"
+#include "transport.h"
 
 struct chio_export_nats {
     chio__export_config cfg;
@@ -62,6 +63,15 @@ int chio_export_nats_start(const chio_export_nats_config *cfg, chio_export_nats 
     if (cfg == NULL || out == NULL || cfg->receipt_db == NULL || cfg->urls == NULL ||
         cfg->receipt_db[0] == '\0' || cfg->urls[0] == '\0')
         return fail(err, CHIO_EINVAL, "export: receipt_db and urls are required");
+    {
+        /* A URL no transport serves fails here, not in the thread after a
+         * successful start (review 48) */
+        char why[200], msg[sizeof(((chio_error *)0)->message)];
+        if (!chio__xp_url_ok(cfg->urls, why, sizeof(why))) {
+            snprintf(msg, sizeof(msg), "export: %.200s", why);
+            return fail(err, CHIO_EINVAL, msg);
+        }
+    }
     stream = cfg->stream ? cfg->stream : "CHIO";
     if (!chio__fleet_stream_name_ok(stream))
         return fail(err, CHIO_EINVAL, "export: the stream name must be 1-64 of A-Z a-z 0-9 _ -");

@@ -8,10 +8,13 @@
  * kernel published from one another client wrote into its subject.
  * Public API only (chio/store.h, chio/receipt.h, chio/checkpoint.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "chio/chio.h"
 #include "export.h"
@@ -154,14 +157,22 @@ void chio__fleet_store_identity(const char *db, char out[CHIO__FLEET_IDENT_LEN])
     struct stat st;
     char *path = NULL, id[64], cur[64];
     size_t n = 0;
-    FILE *f;
+    ssize_t got;
+    int fd;
 
     if (asprintf(&path, "%s/IDENTITY", db) < 0)
         path = NULL;
-    if (path != NULL && (f = fopen(path, "r")) != NULL) {
-        n = fread(id, 1, sizeof(id) - 1, f);
-        fclose(f);
+    /* A regular file only, never followed or waited on: a FIFO or a
+     * device put in its place (after the store's own check at open) must
+     * not hold the exporter; it reads as no identity. */
+    fd = path != NULL ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        while (n < sizeof(id) - 1 &&
+               ((got = read(fd, id + n, sizeof(id) - 1 - n)) > 0 || (got < 0 && errno == EINTR)))
+            n += got > 0 ? (size_t)got : 0;
     }
+    if (fd >= 0)
+        close(fd);
     id[n] = '\0';
     free(path);
     current_file(db, cur);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "export.h"
 #include "transport.h"
 
 static const chio__xp_ops *const transports[] = {&chio__xp_nats};
@@ -89,26 +90,44 @@ void chio__xp_urls_shown(const char *urls, char *out, size_t cap)
     }
 }
 
-int chio__xp_open(const char *urls, const char *stream, int timeout_ms, chio__xp **out, char *why,
-                  size_t cap)
+/* The transport whose scheme @urls starts with, or NULL with @why set. */
+static const chio__xp_ops *transport_of(const char *urls, char *why, size_t cap)
 {
     const char *colon;
     char shown[512];
     size_t i, n;
 
-    *out = NULL;
-    if (urls == NULL || urls[0] == '\0' || stream == NULL || stream[0] == '\0') {
-        snprintf(why, cap, "no server URL or stream name");
-        return CHIO__XP_EINVAL;
+    if (urls == NULL || urls[0] == '\0') {
+        snprintf(why, cap, "no server URL given");
+        return NULL;
     }
     colon = strstr(urls, "://");
     n = colon ? (size_t)(colon - urls) : 0;
     for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
         if (n == strlen(transports[i]->scheme) && strncmp(urls, transports[i]->scheme, n) == 0)
-            return transports[i]->open(urls, stream, timeout_ms, out, why, cap);
+            return transports[i];
     chio__xp_urls_shown(urls, shown, sizeof(shown));
     snprintf(why, cap, "'%s': the URL must start with nats://", shown);
-    return CHIO__XP_EINVAL;
+    return NULL;
+}
+
+int chio__xp_url_ok(const char *urls, char *why, size_t cap)
+{
+    return transport_of(urls, why, cap) != NULL;
+}
+
+int chio__xp_open(const char *urls, const char *stream, int timeout_ms, chio__xp **out, char *why,
+                  size_t cap)
+{
+    const chio__xp_ops *t;
+
+    *out = NULL;
+    if (stream == NULL || stream[0] == '\0') {
+        snprintf(why, cap, "no stream name given");
+        return CHIO__XP_EINVAL;
+    }
+    t = transport_of(urls, why, cap);
+    return t != NULL ? t->open(urls, stream, timeout_ms, out, why, cap) : CHIO__XP_EINVAL;
 }
 
 void chio__xp_close(chio__xp *t)

@@ -3,7 +3,9 @@
  * kernel/admission.c - who is inside the kernel, and how many requests it
  * holds: the callers-in-flight count drain waits on, the kernels each
  * thread is inside (so drain from a callback is refused), the in-flight
- * credit budget and the re-entry checks for the completion thread.
+ * credit budget and the re-entry checks for the completion thread. A
+ * caller leaving the kernel also fails it closed when a store write it
+ * made outside the commit stage failed (commit.c, chio__kernel_check_store).
  *
  * Concurrency: callers announce themselves in active_callers (a sharded
  * count) before they look at the state, and leave after their push; drain
@@ -161,6 +163,10 @@ int chio__kernel_enter(chio_kernel *k)
 
 void chio__kernel_leave(chio_kernel *k)
 {
+    /* A write this call made outside the commit stage (a revocation, an
+     * archiving pass) may have failed: the kernel fails closed before the
+     * next call could dispatch a tool whose receipt cannot be written. */
+    chio__kernel_check_store(k);
     inside_drop(k);
     __atomic_sub_fetch(my_shard(k), 1, __ATOMIC_SEQ_CST);
 }

@@ -190,7 +190,7 @@ static void sign_job_retrying(chio_kernel *k, chio__cp_job *job)
         sign_job(k, job);
         if (job->rc == 0 || tries == CP_SIGN_TRIES)
             return;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until); /* cp_cv's clock (kernel.c) */
         until.tv_sec += pause_ms / 1000;
         until.tv_nsec += (pause_ms % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {

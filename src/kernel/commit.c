@@ -9,11 +9,14 @@
  * budget rows and one newly signed log head (store/head.c); one WAL sync
  * under CHIO_DURABILITY_SYNC. Checkpoints the group completes are cut here
  * and handed to the checkpoint thread once the write succeeded
- * (checkpointer.c). A failed write fails the kernel closed; a failure
- * before the write (memory, a hash, a signature) fails the group's
- * requests only and the stage goes back to where it was before the group
- * (rewind.c). Then the group's synchronous callers are woken (a futex wake
- * each) and callbacks handed to the completion thread (signer.c).
+ * (checkpointer.c). A failed write fails the kernel closed, as does one
+ * the store saw fail elsewhere (a revocation, the NOSYNC durability
+ * mark's sync: chio__kernel_check_store, run after each group and as
+ * callers leave the kernel); a failure before the write (memory, a hash,
+ * a signature) fails the group's requests only and the stage goes back
+ * to where it was before the group (rewind.c). Then the group's
+ * synchronous callers are woken (a futex wake each) and callbacks handed
+ * to the completion thread (signer.c).
  *
  * Everything here runs on the one thread holding the commit stage
  * (`committing`, see signer.c, "Locking"), or on the starting or draining
@@ -126,11 +129,37 @@ int chio__kernel_put_head(chio_kernel *k, chio__store_batch *b, chio_error *err)
 
 void chio__kernel_fail_closed(chio_kernel *k, int rc, const chio_error *err)
 {
-    __atomic_store_n(&k->failed, 1, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&k->m_write_errors, 1, __ATOMIC_RELAXED);
+    int first = __atomic_exchange_n(&k->failed, 1, __ATOMIC_SEQ_CST) == 0;
+
+    /* Counted once: a caller leaving the kernel may have seen the store's
+     * failure of this very write first (chio__kernel_check_store). */
+    if (first || k->store == NULL || !chio__store_write_failed(k->store))
+        __atomic_add_fetch(&k->m_write_errors, 1, __ATOMIC_RELAXED);
     chio__log(k, CHIO_LOG_ERROR, "store_write_failed",
               err && err->message[0] ? err->message : chio_strerror(rc),
               "\"code\":\"%s\",\"failed_closed\":true", chio_errno_name(rc));
+}
+
+void chio__kernel_check_store(chio_kernel *k)
+{
+    int expected = 0;
+
+    /* Acquire on started: k->store is set before it (kernel.c). */
+    if (__atomic_load_n(&k->failed, __ATOMIC_RELAXED) ||
+        !__atomic_load_n(&k->started, __ATOMIC_ACQUIRE) || k->store == NULL ||
+        !chio__store_write_failed(k->store))
+        return;
+    /* One thread reports it; a commit or charge whose own write failed
+     * reports that with its error (chio__kernel_fail_closed). */
+    if (!__atomic_compare_exchange_n(&k->failed, &expected, 1, 0, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST))
+        return;
+    __atomic_add_fetch(&k->m_write_errors, 1, __ATOMIC_RELAXED);
+    chio__log(k, CHIO_LOG_ERROR, "store_write_failed",
+              "a write to the receipt store failed (a revocation, an archiving pass, the "
+              "durability mark's sync, or a write whose own report follows); what is on disk is "
+              "unknown, so the kernel failed closed: reopen it",
+              "\"code\":\"%s\",\"failed_closed\":true", chio_errno_name(CHIO_ESTORE));
 }
 
 /* ---- the group's write ----------------------------------------------------------------- */
@@ -281,17 +310,25 @@ static void commit_segment(chio_kernel *k, chio__sign_req *list, chio__sign_req 
                 __atomic_store_n(&k->m_max_batch, nok, __ATOMIC_RELAXED);
             if (k->durability == CHIO_DURABILITY_SYNC)
                 __atomic_add_fetch(&k->m_wal_syncs, 1, __ATOMIC_RELAXED);
-            __atomic_add_fetch(&k->m_checkpoints, (uint64_t)ncp, __ATOMIC_RELAXED);
-            __atomic_store_n(&k->m_last_seq, k->next_seq - 1, __ATOMIC_RELAXED);
-            __atomic_store_n(&k->m_last_checkpoint_seq, k->written_checkpoint_seq,
-                             __ATOMIC_RELAXED);
             /* The checkpoint becomes the store's high-water mark once it is
              * durable (coalesced, after a WAL sync of its own without sync
              * durability; store.c), so an open that finds less reports the
-             * loss instead of hiding it. */
+             * loss instead of hiding it. That sync may fail: this group
+             * was written and stands, and the kernel fails closed before
+             * the checkpoint shows in the metrics (a host waiting for it
+             * then sees the failure too). */
             if (ncp > 0) {
                 chio__store_note_checkpoint(k->store, k->written_checkpoint_seq,
                                             k->durability == CHIO_DURABILITY_SYNC);
+                chio__kernel_check_store(k);
+            }
+            __atomic_add_fetch(&k->m_checkpoints, (uint64_t)ncp, __ATOMIC_RELAXED);
+            __atomic_store_n(&k->m_last_seq, k->next_seq - 1, __ATOMIC_RELAXED);
+            /* Release: a reader that sees the checkpoint (acquire,
+             * metrics.c) sees a failure of its mark's sync too. */
+            __atomic_store_n(&k->m_last_checkpoint_seq, k->written_checkpoint_seq,
+                             __ATOMIC_RELEASE);
+            if (ncp > 0) {
                 chio__log(k, CHIO_LOG_DEBUG, "checkpoint_written", NULL,
                           "\"checkpoint_seq\":%llu,\"checkpoints\":%lld,\"group_receipts\":%llu,"
                           "\"last_seq\":%llu",

@@ -39,7 +39,7 @@
  * a POSIX shell reads it (quote removal, "$IFS" and "${IFS}" as white
  * space; shell_words.c). A value in scp syntax ("git@evil.com:x.git")
  * under any key is a bare host. The constraint's value is read the same
- * way (a glob: lowercased, final dot removed). Every string value is
+ * way (a glob: lowercased only, as chio reads it). Every string value is
  * also read as chio's own kernel reads it (chio_leaf_host: "evil.com" or
  * "x@evil.com" under any key is the host evil.com), and that host, when
  * there is one, must be allowed too (review 46).
@@ -567,15 +567,18 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
         snprintf(reason, cap, "%s value is empty or too long", c->type_name);
         return 0;
     }
-    /* The allowed host, read like the hosts it is compared with; a glob
-     * (or an exact value the host reader refuses) is lowercased with one
-     * final dot removed. */
+    /* The allowed host, read like the hosts it is compared with; an exact
+     * value the host reader refuses is lowercased with one final dot
+     * removed. A glob is lowercased only, as chio reads it: its final dot
+     * stays, so "*.example.com." matches no host (every host is read
+     * without one), as in chio; until review 48 the dot was dropped and
+     * the glob allowed calls chio denies. */
     if (c->kind != CHIO__CONSTRAINT_DOMAIN_EXACT ||
         chio__host_canon(c->str, n, ds.want, sizeof(ds.want)) != 0) {
         for (i = 0; i < n; i++)
             ds.want[i] = (char)tolower((unsigned char)c->str[i]);
         ds.want[n] = '\0';
-        if (ds.want[n - 1] == '.')
+        if (c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT && ds.want[n - 1] == '.')
             ds.want[--n] = '\0';
     }
     chio__each_text(args, 0, scan_domain_text, &ds);

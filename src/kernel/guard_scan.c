@@ -336,6 +336,54 @@ static int lenient_text(const char *s, size_t n)
     return rc == CHIO_EJSON_SYNTAX;
 }
 
+/* Python's json module also reads NaN, Infinity and -Infinity as numbers,
+ * so "[NaN,\"AKIA...\"]" is an array holding the key to a Python tool,
+ * where our reader sees a syntax error. Into *@out (malloc'd, @n bytes)
+ * goes a copy of @s with each such literal outside a string replaced by
+ * "0" and spaces, which reads as Python reads the strings of @s: 1 when
+ * one was replaced, 0 when @s holds none (*@out NULL), CHIO_ENOMEM. */
+static int python_literals(const char *s, size_t n, char **out)
+{
+    static const char *const lit[] = {"-Infinity", "Infinity", "NaN"};
+    size_t i, j, l;
+    int in_str = 0, found = 0;
+    char *c;
+
+    *out = NULL;
+    if ((c = malloc(n ? n : 1)) == NULL)
+        return CHIO_ENOMEM;
+    memcpy(c, s, n);
+    for (i = 0; i < n; i++) {
+        if (in_str) {
+            if (c[i] == '\\')
+                i++;
+            else if (c[i] == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c[i] == '"') {
+            in_str = 1;
+            continue;
+        }
+        for (j = 0; j < sizeof(lit) / sizeof(lit[0]); j++) {
+            l = strlen(lit[j]);
+            if (n - i >= l && memcmp(c + i, lit[j], l) == 0) {
+                memset(c + i, ' ', l);
+                c[i] = '0';
+                i += l - 1;
+                found = 1;
+                break;
+            }
+        }
+    }
+    if (!found) {
+        free(c);
+        return 0;
+    }
+    *out = c;
+    return 1;
+}
+
 /* A string that is itself a JSON object or array (a body or options a
  * tool parses: "[\"AKIA...\"]") is scanned as the strings, keys and
  * numbers it holds too, each whole: an anchored pattern
@@ -343,17 +391,31 @@ static int lenient_text(const char *s, size_t n)
  * text around it (review 47). Up to CHIO__EMBEDDED_MAX layers, as the
  * constraints read such JSON; one more is flagged as too deep to scan.
  * JSON that cannot be read one way (a duplicate key, a lone surrogate,
- * 1e400) is flagged too (lenient_text); a syntax error (NaN, running
- * text) is text, scanned as written only. 1 when flagged (@guard, @pattern set), else 0
- * or CHIO_ENOMEM. */
+ * 1e400) is flagged too (lenient_text); JSON only Python reads (NaN,
+ * Infinity) is read as Python reads it (python_literals); any other
+ * syntax error (running text) is text, scanned as written only. 1 when flagged (@guard, @pattern
+ * set), else 0 or CHIO_ENOMEM. */
 static int embedded_secrets(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                             chio__secret_work *w, size_t *guard, size_t *pattern, int depth)
 {
     secret_embedded es = {guards, n, w, guard, pattern, depth + 1};
     chio_json_doc *doc = NULL;
+    char *py = NULL;
     int rc = chio__embedded_parse(s, len, depth, &doc), gi;
 
+    /* A syntax error that is JSON to Python (NaN, Infinity): read as
+     * Python reads it (review 48; it was text, scanned as written only) */
+    if (rc == CHIO__EMBEDDED_AMBIGUOUS && depth < CHIO__EMBEDDED_MAX && lenient_text(s, len)) {
+        int made = python_literals(s, len, &py);
+        if (made < 0)
+            return made;
+        if (made == 1) {
+            s = py;
+            rc = chio__embedded_parse(s, len, depth, &doc);
+        }
+    }
     if (rc == CHIO__EMBEDDED_AMBIGUOUS && (depth >= CHIO__EMBEDDED_MAX || !lenient_text(s, len))) {
+        free(py);
         for (gi = 0; !chio__is_secret_guard(&guards[gi]) || guards[gi].nregexes == 0;)
             if ((size_t)++gi == n)
                 return 0; /* no guard with a pattern looks for anything */
@@ -361,10 +423,13 @@ static int embedded_secrets(const chio__guard_reg *guards, size_t n, const char 
         *pattern = depth >= CHIO__EMBEDDED_MAX ? CHIO__SECRET_TOO_DEEP : CHIO__SECRET_AMBIGUOUS;
         return 1;
     }
-    if (rc != 1)
+    if (rc != 1) {
+        free(py);
         return 0;
+    }
     rc = chio__each_text(chio_json_root(doc), 1, secret_embedded_leaf, &es);
     chio_json_doc_free(doc);
+    free(py);
     return rc;
 }
 

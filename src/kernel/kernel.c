@@ -197,7 +197,15 @@ int chio_kernel_new(const chio_kernel_config *cfg, chio_kernel **out, chio_error
     pthread_mutex_init(&k->done_mu, NULL);
     pthread_cond_init(&k->done_cv, NULL);
     pthread_mutex_init(&k->cp_mu, NULL);
-    pthread_cond_init(&k->cp_cv, NULL);
+    {
+        /* Monotonic: the checkpoint thread's retry pause (checkpointer.c)
+         * must not sleep on through a wall clock stepped back. */
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&k->cp_cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     if (chio__mediation_init(k) != 0 || k->policy_hash == NULL ||
         (cfg->n_ca_public_keys > 0 && k->ca_keys == NULL) ||
         (cfg->receipt_store_path != NULL && k->store_path == NULL) ||
@@ -541,9 +549,17 @@ static int await(chio__sign_req *req, chio_receipt **out, chio_error *err)
         chio__event_wait_bits(&chio__done_ev, key, req->wake_bit);
     }
     if (req->rc != 0) {
+        int rc = req->rc;
         chio__receipt_prep_destroy(&req->prep);
-        return chio__fail(err, req->rc, CHIO_NO_OFFSET, "receipt not committed: %s",
-                          chio_strerror(req->rc));
+        /* A failed write failed the kernel closed (commit.c): say so, the
+         * caller's only sign that every later call will be refused. */
+        if (rc == CHIO_ESTORE || rc == CHIO_ECORRUPT || rc == CHIO_EFAILED)
+            return chio__fail(err, rc, CHIO_NO_OFFSET,
+                              "receipt not committed: %s; the kernel failed closed (every "
+                              "later call is refused until it is reopened; its "
+                              "store_write_failed log line has the store's error)",
+                              chio_strerror(rc));
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "receipt not committed: %s", chio_strerror(rc));
     }
     *out = chio__receipt_prep_finish(&req->prep);
     return 0;

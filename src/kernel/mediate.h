@@ -229,8 +229,10 @@ int chio__revocations_load(struct chio_kernel *k, chio_error *err);
 
 /* revocation.c: drop budgets of expired capabilities (budget.c's
  * chio__budgets_sweep), amortised: at most once per CHIO__SWEEP_SECS of
- * kernel time unless @force. Returns the number dropped. Revocations are
- * never dropped (revocation.c, "A revocation is kept"). */
+ * kernel time unless @force; a sweep scheduled further ahead than that
+ * (by a clock that has since stepped back) is due at once. Returns the
+ * number dropped. Revocations are never dropped (revocation.c, "A
+ * revocation is kept"). */
 #define CHIO__SWEEP_SECS 60
 /* ...and only once the budget and revocation tables hold more than this
  * many entries together (mediation.sweep_min_rows; tests lower it): below

@@ -33,7 +33,8 @@ int chio_kernel_metrics_get(const chio_kernel *k, chio_kernel_metrics *m)
     m->checkpoints = LOAD(kk->m_checkpoints);
     m->write_errors = LOAD(kk->m_write_errors);
     m->last_seq = LOAD(kk->m_last_seq);
-    m->last_checkpoint_seq = LOAD(kk->m_last_checkpoint_seq);
+    /* Acquire: a failure of the checkpoint's mark (commit.c) shows below. */
+    m->last_checkpoint_seq = __atomic_load_n(&kk->m_last_checkpoint_seq, __ATOMIC_ACQUIRE);
     m->signer_threads_running = LOAD(kk->m_signers_running);
     m->failed = __atomic_load_n(&kk->failed, __ATOMIC_SEQ_CST);
     m->draining = __atomic_load_n(&kk->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING;

@@ -135,7 +135,11 @@ size_t chio__reclaim_sweep(chio_kernel *k, uint64_t now, int force)
     uint64_t due = __atomic_load_n(&k->med.next_sweep, __ATOMIC_RELAXED);
     size_t nb;
 
-    if (!force && now < due)
+    /* Due at most CHIO__SWEEP_SECS after the clock reading that set it:
+     * one further ahead was set by a clock that has since stepped back,
+     * and is due now (review 48: a clock a year ahead once stopped every
+     * sweep for that year, and expired budgets piled up). */
+    if (!force && now < due && due - now <= CHIO__SWEEP_SECS)
         return 0;
     /* One sweeper per period: the others see the new due time. */
     if (!__atomic_compare_exchange_n(&k->med.next_sweep, &due, now + CHIO__SWEEP_SECS, 0,

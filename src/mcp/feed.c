@@ -45,7 +45,7 @@ void chio__mcp_feed_init(chio__mcp_feed *f, int fd)
     if (fd >= 0)
         (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     pthread_mutex_init(&f->mu, NULL);
-    pthread_cond_init(&f->cv, NULL);
+    chio__mcp_cond_init(&f->cv);
 }
 
 static void drop_queue(chio__mcp_feed *f)

@@ -369,7 +369,7 @@ int chio_mcp_gateway_open(chio_mcp_hub *hub, chio_mcp_send_fn to_client, chio_mc
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->client_mu, NULL);
     pthread_mutex_init(&g->server_mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
+    chio__mcp_cond_init(&g->cv);
     *out = g;
     return 0;
 }

@@ -480,7 +480,7 @@ stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char 
         free(st);
         return NULL;
     }
-    pthread_cond_init(&st->cv, NULL);
+    chio__mcp_cond_init(&st->cv);
     st->h = h;
     st->reader = 1;
     pthread_mutex_lock(&h->mu);
@@ -571,7 +571,7 @@ long chio__mcp_stream_read_until(stream *st, char *buf, size_t max, int (*gone)(
     struct timespec keepalive;
     long n = -1;
 
-    clock_gettime(CLOCK_REALTIME, &keepalive);
+    clock_gettime(CLOCK_MONOTONIC, &keepalive);
     keepalive.tv_sec += CHIO__MCP_KEEPALIVE_SECS;
     pthread_mutex_lock(mu);
     for (;;) {
@@ -600,7 +600,7 @@ long chio__mcp_stream_read_until(stream *st, char *buf, size_t max, int (*gone)(
         /* A second at a time: a client that closed its socket is seen
          * within one (a keepalive write may succeed on a closed socket,
          * and a GET stream it left blocked a new one until then). */
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += 1;
         if (ts.tv_sec > keepalive.tv_sec ||
             (ts.tv_sec == keepalive.tv_sec && ts.tv_nsec > keepalive.tv_nsec))
@@ -610,7 +610,7 @@ long chio__mcp_stream_read_until(stream *st, char *buf, size_t max, int (*gone)(
             continue;
         if (gone != NULL && gone(arg))
             break;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         if ((ts.tv_sec > keepalive.tv_sec ||
              (ts.tv_sec == keepalive.tv_sec && ts.tv_nsec >= keepalive.tv_nsec)) &&
             max >= sizeof(ping) - 1) {
@@ -779,7 +779,7 @@ static void *janitor_main(void *arg)
         }
         if (h->janitor_stop && h->sessions == NULL)
             break;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += 1;
         pthread_cond_timedwait(&h->cv, &h->mu, &ts);
     }
@@ -790,7 +790,7 @@ static void *janitor_main(void *arg)
 int chio__mcp_sess_init(httpd *h)
 {
     pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
+    chio__mcp_cond_init(&h->cv);
     if (pthread_create(&h->janitor, NULL, janitor_main, h) != 0) {
         pthread_cond_destroy(&h->cv);
         pthread_mutex_destroy(&h->mu);

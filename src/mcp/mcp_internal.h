@@ -19,11 +19,30 @@
 #include "../svc/svc_log.h"
 #include "mcp.h"
 
-/* *@ts = CLOCK_REALTIME now + @ms milliseconds (a pthread_cond_timedwait
- * deadline). */
+/* A condition variable whose timed waits count on CLOCK_MONOTONIC: a wall
+ * clock stepped back does not stretch a wait (before review 48 every wait
+ * here was on the wall clock, and a step back of an hour left session
+ * expiry, keepalives and send deadlines asleep for that hour). Every
+ * condition a deadline below is waited on is made by this. */
+static inline int chio__mcp_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    int rc = pthread_condattr_init(&a);
+
+    if (rc != 0)
+        return rc;
+    rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+    return rc;
+}
+
+/* *@ts = CLOCK_MONOTONIC now + @ms milliseconds (the deadline of a
+ * pthread_cond_timedwait on a condition made by chio__mcp_cond_init()). */
 static inline void chio__mcp_deadline(struct timespec *ts, int ms)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
+    clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
     ts->tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) {

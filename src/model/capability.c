@@ -18,6 +18,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -494,7 +495,8 @@ static int verify_impl(const chio_capability *cap, uint64_t now, const uint8_t *
     size_t i;
     int rc;
 
-    if (cap == NULL || rep == NULL || (trusted_keys == NULL && ntrusted != 0))
+    if (cap == NULL || rep == NULL || (trusted_keys == NULL && ntrusted != 0) ||
+        ntrusted > SIZE_MAX / 32)
         return CHIO_EINVAL;
     memset(rep, 0, sizeof(*rep));
     rep->id = cap->id;

@@ -5,6 +5,7 @@
  * JSON. Reads the parsed form (receipt.c); no shared state.
  */
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "receipt_internal.h"
@@ -71,7 +72,8 @@ int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys, size
     size_t i;
     int rc, semantics_ok;
 
-    if (r == NULL || rep == NULL || (trusted_keys == NULL && ntrusted != 0))
+    if (r == NULL || rep == NULL || (trusted_keys == NULL && ntrusted != 0) ||
+        ntrusted > SIZE_MAX / 32)
         return CHIO_EINVAL;
     /* Everything is checked on the stored bytes, read back. */
     p = chio__receipt_parsed_of(r);

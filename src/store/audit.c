@@ -619,7 +619,8 @@ int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_keys, size_t n
     size_t size;
     int rc;
 
-    if (s == NULL || out == NULL || (trusted_keys == NULL && ntrusted != 0))
+    if (s == NULL || out == NULL || (trusted_keys == NULL && ntrusted != 0) ||
+        ntrusted > SIZE_MAX / 32)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
     size = out->size;
     if (size < offsetof(chio_store_audit_v2, reserved))
@@ -641,7 +642,8 @@ int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntru
     chio_store_audit_v2 v;
     int rc;
 
-    if (s == NULL || out == NULL || (trusted_keys == NULL && ntrusted != 0))
+    if (s == NULL || out == NULL || (trusted_keys == NULL && ntrusted != 0) ||
+        ntrusted > SIZE_MAX / 32)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
     memset(&v, 0, sizeof(v));
     rc = audit_run(s, trusted_keys, ntrusted, fn, ctx, &v, err);

@@ -36,6 +36,7 @@
 
 #include "chio/json.h"
 #include "internal.h"
+#include "store_db.h"
 #include "store_internal.h"
 
 typedef struct entry {
@@ -447,6 +448,11 @@ int chio_store_archive(chio_store *live, const char *archive_path, uint64_t olde
     if (archive_path[0] == '\0')
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "the archive path is empty");
     memset(rep, 0, sizeof(*rep));
+    /* Before anything is opened: the archive log was created first, then
+     * the live delete refused (review 48). */
+    if (live->mode != CHIO_STORE_READ_WRITE)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "store opened read-only: archiving deletes from it");
     memset(&p, 0, sizeof(p));
     p.live = live;
     p.older_than = older_than;

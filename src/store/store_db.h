@@ -111,6 +111,9 @@ void chio__secondary_dir_remove(char *dir, int lock_fd);
 /* The first (@last 0) or last (@last 1) key of column family @cf as a
  * number into *@out (0 when it is empty). 0 or a CHIO_E* code. */
 int chio__store_edge_key(chio_store *s, int cf, int last, uint64_t *out, chio_error *err);
+/* As chio__store_edge_key, stepping over keys that are not 8 bytes (the
+ * audit names them; it must not stop at one). */
+int chio__store_edge_seq_lenient(chio_store *s, int cf, int last, uint64_t *out, chio_error *err);
 
 /* The value of @key in column family @cf: a malloc'd, NUL-terminated copy
  * in *@json (the caller frees it), its length in *@len when @len is not

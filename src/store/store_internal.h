@@ -244,6 +244,12 @@ void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced);
  * ephemeral store. */
 int chio__store_check_present(chio_store *s, chio_error *err);
 
+/* 1 once a write to @s failed (store_write.c: any write through
+ * chio__store_write, the store found gone after one, or the synced write
+ * behind a NOSYNC durability mark): what is on disk is then unknown, and
+ * the kernel that owns @s fails closed (commit.c). Sticky; atomic. */
+int chio__store_write_failed(chio_store *s);
+
 /* Test hook: make the next @n writes fail with CHIO_ESTORE (n < 0: all). */
 void chio__store_fail_writes(chio_store *s, int n);
 /* Test hook: when set, called with the path after each open of a marked

@@ -293,6 +293,11 @@ int chio__store_scan_budgets(chio_store *s,
     return rc;
 }
 
+int chio__store_write_failed(chio_store *s)
+{
+    return __atomic_load_n(&s->write_failed, __ATOMIC_SEQ_CST);
+}
+
 void chio__store_fail_writes(chio_store *s, int n)
 {
     __atomic_store_n(&s->fail_writes, n, __ATOMIC_SEQ_CST);

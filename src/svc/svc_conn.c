@@ -7,7 +7,10 @@
  * A socket is only shut down (never closed) and only under the mutex,
  * while its entry is listed: the entry leaves the list in the CLOSED
  * notification, which libmicrohttpd makes before it closes the socket,
- * so a shutdown never reaches a reused descriptor.
+ * so a shutdown never reaches a reused descriptor. The janitor sleeps on
+ * CLOCK_MONOTONIC, as its deadlines are counted: on the wall clock, a
+ * clock stepped back an hour (NTP, an operator) stopped it for that hour,
+ * and no deadline was enforced meanwhile (review 48).
  */
 #include "svc_conn.h"
 
@@ -93,7 +96,7 @@ static void *janitor(void *arg)
                 ((!e->busy && !e->trusted && now - e->since >= (long long)g->req_secs * 1000) ||
                  (e->answering && now - e->answered >= (long long)g->req_secs * 1000)))
                 evict(e);
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition's clock (svc_conn_guard_new) */
         ts.tv_nsec += 250 * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
@@ -105,6 +108,22 @@ static void *janitor(void *arg)
     return NULL;
 }
 
+/* The janitor's condition, on CLOCK_MONOTONIC (see the file comment).
+ * 0 or -1. */
+static int monotonic_cond(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    int rc;
+
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(cv, &ca) == 0
+             ? 0
+             : -1;
+    pthread_condattr_destroy(&ca);
+    return rc;
+}
+
 int svc_conn_guard_new(unsigned cap, unsigned req_secs, svc_conn_guard **out)
 {
     svc_conn_guard *g = calloc(1, sizeof(*g));
@@ -114,8 +133,11 @@ int svc_conn_guard_new(unsigned cap, unsigned req_secs, svc_conn_guard **out)
         return -1;
     g->cap = cap;
     g->req_secs = req_secs;
+    if (monotonic_cond(&g->cv) != 0) {
+        free(g);
+        return -1;
+    }
     pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
     if (pthread_create(&g->janitor, NULL, janitor, g) != 0) {
         pthread_cond_destroy(&g->cv);
         pthread_mutex_destroy(&g->mu);

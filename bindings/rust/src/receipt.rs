@@ -97,7 +97,10 @@ pub struct ReceiptReport {
     pub boundary_class: String,
     /// Wire name of the trust level.
     pub trust_level: String,
-    /// Authorized, Allowed, Denied, Cancelled, Incomplete, Observed, Advisory or Invalid.
+    /// Authorized, Allowed, Denied, Cancelled, Incomplete, Observed, Advisory or Invalid:
+    /// chio's label of what the receipt records (kind, boundary and decision), whatever the
+    /// checks found: a forged allow still reads "Authorized". Decide on `ok` and
+    /// `authorized`, never on `result`.
     pub result: String,
     /// The receipt id.
     pub id: String,
