@@ -33,12 +33,21 @@ usage() {
 
 command -v nats-server >/dev/null 2>&1 || die "nats-server not found (scripts/install-deps.sh)"
 
-# A port nobody uses (a random pick in 20000..59999 that no socket in
-# /proc/net/tcp{,6} has as its local port, none picked twice) in $port.
+# A port nobody uses (a random pick that no socket in /proc/net/tcp{,6}
+# has as its local port, none picked twice) in $port. Picked below the
+# kernel's ephemeral range (ip_local_port_range, 32768.. by default) when
+# there is room: `restart` binds a killed node's old ports again, and a
+# port in that range can meanwhile become some client socket's local port
+# (a restart failed so once: "bind: address already in use").
 free_port() {
-    local i
+    local i lo=20000 span=40000 eph
+    eph=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 0)
+    if [ "${eph:-0}" -gt 12000 ] 2>/dev/null; then
+        lo=10000
+        span=$((eph - 10000))
+    fi
     for i in $(seq 1 200); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        port=$((lo + (RANDOM * 32768 + RANDOM) % span))
         case " ${taken[*]-} " in *" $port "*) continue ;; esac
         if ! grep -qi "^ *[0-9]*: [0-9A-F]*:$(printf %04X "$port") " /proc/net/tcp /proc/net/tcp6 \
             2>/dev/null; then
