@@ -16,6 +16,7 @@
 
 #include "chio/chio.h"
 #include "../svc/svc_buf.h"
+#include "../svc/svc_gate.h"
 #include "../svc/svc_log.h"
 #include "mcp.h"
 
@@ -26,16 +27,7 @@
  * condition a deadline below is waited on is made by this. */
 static inline int chio__mcp_cond_init(pthread_cond_t *cv)
 {
-    pthread_condattr_t a;
-    int rc = pthread_condattr_init(&a);
-
-    if (rc != 0)
-        return rc;
-    rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-    return rc;
+    return svc_cond_init_monotonic(cv);
 }
 
 /* *@ts = CLOCK_MONOTONIC now + @ms milliseconds (the deadline of a

@@ -13,6 +13,7 @@
  * and no deadline was enforced meanwhile (review 48).
  */
 #include "svc_conn.h"
+#include "svc_gate.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -108,22 +109,6 @@ static void *janitor(void *arg)
     return NULL;
 }
 
-/* The janitor's condition, on CLOCK_MONOTONIC (see the file comment).
- * 0 or -1. */
-static int monotonic_cond(pthread_cond_t *cv)
-{
-    pthread_condattr_t ca;
-    int rc;
-
-    if (pthread_condattr_init(&ca) != 0)
-        return -1;
-    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(cv, &ca) == 0
-             ? 0
-             : -1;
-    pthread_condattr_destroy(&ca);
-    return rc;
-}
-
 int svc_conn_guard_new(unsigned cap, unsigned req_secs, svc_conn_guard **out)
 {
     svc_conn_guard *g = calloc(1, sizeof(*g));
@@ -133,7 +118,7 @@ int svc_conn_guard_new(unsigned cap, unsigned req_secs, svc_conn_guard **out)
         return -1;
     g->cap = cap;
     g->req_secs = req_secs;
-    if (monotonic_cond(&g->cv) != 0) {
+    if (svc_cond_init_monotonic(&g->cv) != 0) {
         free(g);
         return -1;
     }

@@ -9,22 +9,28 @@
 #include <errno.h>
 #include <time.h>
 
-int svc_gate_init(svc_gate *g)
+int svc_cond_init_monotonic(pthread_cond_t *cv)
 {
     pthread_condattr_t ca;
     int rc;
 
-    g->inside = 0;
-    g->closed = 0;
     if (pthread_condattr_init(&ca) != 0)
         return -1;
-    /* CLOCK_MONOTONIC: the stop's bounded wait must not move with the
-     * wall clock. */
-    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-                 pthread_cond_init(&g->empty, &ca) == 0
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(cv, &ca) == 0
              ? 0
              : -1;
     pthread_condattr_destroy(&ca);
+    return rc;
+}
+
+int svc_gate_init(svc_gate *g)
+{
+    int rc;
+
+    g->inside = 0;
+    g->closed = 0;
+    /* The stop's bounded wait must not move with the wall clock. */
+    rc = svc_cond_init_monotonic(&g->empty);
     if (rc == 0 && pthread_mutex_init(&g->mu, NULL) != 0) {
         pthread_cond_destroy(&g->empty);
         rc = -1;

@@ -21,6 +21,12 @@ typedef struct svc_gate {
     int closed;           /* svc_gate_close() ran: nothing enters */
 } svc_gate;
 
+/* Make @cv a condition whose timed waits count on CLOCK_MONOTONIC, so
+ * that a wall clock stepped back does not stretch a wait: 0, or -1 when
+ * it could not be made. Every timed wait of the services' fronts (the
+ * gate, the connection guard, the MCP gateway) is on such a condition. */
+int svc_cond_init_monotonic(pthread_cond_t *cv);
+
 /* 0, or -1 when a mutex or condition could not be made (nothing held). */
 int svc_gate_init(svc_gate *g);
 void svc_gate_destroy(svc_gate *g);
