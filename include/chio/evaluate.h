@@ -280,7 +280,10 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * before the host is asked and with no child receipt, for a tool of a
  * call submitted from a completion callback (it runs on the completion
  * thread) when the in-flight budget has no credit left for the child
- * receipt; CHIO_EINVAL, the host not asked and no child receipt, from any
+ * receipt; CHIO_EDEADLK too, the host not asked and no child receipt, for
+ * a tool of a call submitted from the kernel's log sink (it runs on the
+ * sink's thread, under the log lock the commit thread may take before it
+ * answers); CHIO_EINVAL, the host not asked and no child receipt, from any
  * thread but the one running the tool, once the tool returned, or from
  * inside the host's answer to another nested request of the same call;
  * CHIO_EINVAL too for a NULL @ctx, @request_json or @reply; CHIO_EFAILED,
@@ -569,7 +572,9 @@ CHIO_EXTERN int chio_kernel_begin_draining_session(chio_kernel *k, const char *s
  * CHIO_ESESSION_ACTIVE, message "cannot close while N request(s) remain
  * active"; close again once they finish. Closing a closed session is a
  * no-op (0). A closed session releases its tokens and keeps only its id
- * and state (so later calls get CHIO_ESESSION_CLOSED, not "unknown").
+ * and state (so later calls get CHIO_ESESSION_CLOSED, not "unknown"), for
+ * the last 4096 sessions closed: an id closed longer ago is unknown again
+ * (CHIO_ENOSESSION, here, for calls and from chio_kernel_session_state()).
  * Returns: 0; CHIO_ENOSESSION (also for a NULL @session_id);
  * CHIO_ESESSION_ACTIVE; CHIO_EINVAL (@k NULL). Ownership: @session_id
  * borrowed. Thread-safety: any thread.
@@ -792,7 +797,9 @@ CHIO_EXTERN int chio_kernel_get_prompt_ex(chio_kernel *k, const char *session_id
  * kernel, as their reads do: chio_kernel_drain() from one fails with
  * CHIO_EDEADLK.
  * Returns: 0; CHIO_EINVAL (@k or @out NULL); CHIO_EFORMAT (a provider's
- * list is not a JSON array; the message names it); CHIO_EDRAINED once a
+ * list failed or is not a JSON array; the message names it); CHIO_ELIMIT
+ * (a provider's list listing back in: from inside 16 calls on @k, or 64
+ * on any kernel, on this thread; no provider is asked); CHIO_EDRAINED once a
  * drain began (no provider is asked); CHIO_EDEADLK from @k's clock;
  * CHIO_ENOMEM. *@out is NULL on failure. Ownership: caller frees *out
  * with chio_free().

@@ -105,7 +105,8 @@ typedef enum chio_log_level {
  * (chio_kernel_free() then frees nothing, as from a callback), and the
  * asynchronous ones when the in-flight budget is spent (as from a
  * callback: chio_kernel_evaluate_async() then refuses before any check or
- * dispatch). The same holds through other kernels: a sink that calls into
+ * dispatch; a tool of a call it submits cannot make nested requests:
+ * CHIO_EDEADLK). The same holds through other kernels: a sink that calls into
  * kernel B, whose own sink calls back into this kernel, has that line
  * dropped and such calls refused with CHIO_EDEADLK. Hand the
  * event to a thread of the host's instead. Never receives key material.
@@ -205,7 +206,8 @@ CHIO_EXTERN void chio_kernel_config_init(chio_kernel_config *cfg);
  *
  * Returns: 0; CHIO_ECONFIG (a field is out of range, the message names it;
  * also more than 65536 ca_public_keys, or one of small order);
- * CHIO_EINVAL (@cfg or @out NULL); CHIO_ENOMEM. *@out is NULL after every
+ * CHIO_EINVAL (@cfg or @out NULL); CHIO_ENOMEM; CHIO_ESYS (lock_key_memory
+ * set and the key's pages could not be locked). *@out is NULL after every
  * failure (when @out is not NULL).
  * Ownership: the kernel takes cfg->keypair in every case (it is freed on
  * failure too, @out NULL included); everything else in @cfg is copied.

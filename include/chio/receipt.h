@@ -320,7 +320,8 @@ typedef struct chio_receipt_report {
  * exactly as in chio).
  * Returns: 0 when the report was produced (whatever it says), CHIO_EINVAL
  * (@r or @rep NULL, @trusted_keys NULL with @ntrusted > 0, @ntrusted > SIZE_MAX / 32), CHIO_ENOMEM,
- * CHIO_ECRYPTO. A failed check is a report field, not an error.
+ * CHIO_ECRYPTO. A failed check is a report field, not an error. On every
+ * error a non-NULL @rep is left zeroed (ok and authorized 0).
  * Ownership: @r and @trusted_keys borrowed; @rep caller-allocated, its
  * strings owned by @r or static. Thread-safety: safe; @r is only read.
  */

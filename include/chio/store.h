@@ -194,7 +194,10 @@ typedef void (*chio_audit_fn)(void *ctx, const char *json, size_t len);
  * not receipts.
  * Since log heads exist it also checks the hash chain, the log head and
  * the store's key record, as chio_store_audit_log_v2() describes; their
- * problems count in @out->invalid here.
+ * problems count in @out->invalid here. Receipts no hash chain covers (a
+ * legacy log, or the part before chain_from) count in @out->invalid too,
+ * with one problem line {"problem":"unchained",...}: this version has no
+ * legacy field.
  * @fn: optional (problems are then only counted). @trusted_keys: @ntrusted
  * keys of 32 bytes back to back, NULL when 0.
  * Returns: 0 when the audit ran (problems are reported, not returned);

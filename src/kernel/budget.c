@@ -293,7 +293,7 @@ static int budget_persist(chio_kernel *k, chio__budget *b, uint64_t count, uint6
 {
     chio__budget *list, *x, *next;
     chio_error werr;
-    int rc = 0, wrc;
+    int rc = 0, wrc, lead_failed = 0;
 
     pthread_mutex_lock(&k->bw_mu);
     while (b->committed < count || b->committed_expires_at < exp) {
@@ -321,7 +321,7 @@ static int budget_persist(chio_kernel *k, chio__budget *b, uint64_t count, uint6
         chio_error_init(&werr);
         wrc = queue_write(k, list, &werr);
         if (wrc != 0)
-            chio__kernel_fail_closed(k, wrc, &werr);
+            lead_failed = wrc;
         pthread_mutex_lock(&k->bw_mu);
         for (x = list; x != NULL; x = next) {
             next = x->wnext;
@@ -339,6 +339,14 @@ static int budget_persist(chio_kernel *k, chio__budget *b, uint64_t count, uint6
         pthread_cond_broadcast(&k->bw_cv);
     }
     pthread_mutex_unlock(&k->bw_mu);
+    /* Failed closed (and logged) only now, after the waiters were told and
+     * with bw_mu released: the log line takes the kernel's log lock, which
+     * a waiter may hold (a call submitted from the log sink charges its
+     * budget on the sink's thread), so logging before the broadcast could
+     * leave both waiting for each other. The store's own failure flag is
+     * already up (a caller leaving the kernel sees it). */
+    if (lead_failed != 0)
+        chio__kernel_fail_closed(k, lead_failed, &werr);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET,
                           "budget charge not written (the kernel failed closed after a store "

@@ -240,11 +240,15 @@ static int bare_word_allowed(domain_scan *ds, const char *w, size_t n, int space
  * WHATWG), so whatever host a reader finds in those is held too. Under a
  * URL-ish key (@bare) the other words are read as hosts too
  * (bare_word_allowed). */
+#define BRACE_MAX 16 /* braces tracked; deeper ones share the last slot */
+
 static int words_allowed(domain_scan *ds, const char *s, size_t n, int bare)
 {
     char host[CHIO__HOST_MAX];
-    size_t i = 0, j, b = 1;
-    int found = 0, spaced = 2;
+    size_t i = 0, j, b = 1, depth = 0, k;
+    int found = 0, spaced = 2, glued = 0;
+    int stand[BRACE_MAX],
+        empty[BRACE_MAX]; /* an open brace's word standing; an empty alternative */
 
     while (i < n) {
         for (j = i; j < n && (b = chio__url_break(s, n, j)) == 0; j++)
@@ -261,9 +265,52 @@ static int words_allowed(domain_scan *ds, const char *s, size_t n, int bare)
         } else if (j > i && bare && !bare_word_allowed(ds, s + i, j - i, spaced)) {
             return 0;
         }
+        /* Text glued to a brace that a word's host is read from: bash and
+         * curl put it on each alternative, so the words as written are
+         * not the hosts fetched ("{https://a.example/,a.example}.evil.com"
+         * and "a.example{.evil.com,}" fetch a.example.evil.com): no host
+         * that can be read unambiguously (review 49). */
+        if (bare &&
+            ((glued && (j > i || (j < n && s[j] == '{'))) ||
+             (j > i && j < n && s[j] == '{' && chio__url_candidate(NULL, s + i, j - i) != 1 &&
+              (spaced == 2 || (spaced == 1 && (memchr(s + i, '.', j - i) != NULL ||
+                                               memchr(s + i, ':', j - i) != NULL ||
+                                               memchr(s + i, '@', j - i) != NULL)))))) {
+            snprintf(ds->reason, ds->cap, "'%.*s' has no host that can be read unambiguously",
+                     (int)(n > 120 ? 120 : n), s);
+            return 0;
+        }
+        glued = 0;
         /* the next word follows white space (2), a list separator (1),
-         * or another break (0: '(' or a quote splits no list) */
-        spaced = j == n ? 0 : space_break(s, n, j) > 0 ? 2 : s[j] == ',' || s[j] == ';';
+         * or another break (0: '(' or a quote splits no list). A brace
+         * opens a list of alternatives that bash and curl's URL globbing
+         * expand ("https://a.example/ {evil.com,}" and
+         * "{evil.com,https://a.example/}" fetch evil.com): each
+         * alternative of one that opens a word is read as that word would
+         * be, and so is the text after it when an alternative is empty
+         * ("{,}evil.com"). Inside a word ("https://a.example/{a,b}") each
+         * alternative keeps the word's start, its host (review 49). */
+        if (j < n && s[j] == '{') {
+            spaced = j == i ? spaced : 0;
+            if (depth < BRACE_MAX) {
+                stand[depth] = spaced;
+                empty[depth] = 0;
+            }
+            depth++;
+        } else if (j < n && depth > 0 && (s[j] == ',' || s[j] == '}')) {
+            k = depth <= BRACE_MAX ? depth - 1 : BRACE_MAX - 1;
+            if (j == i)
+                empty[k] = 1; /* "{,x}", "{x,}", "{'',x}" */
+            if (s[j] == ',') {
+                spaced = stand[k] > 1 ? stand[k] : 1;
+            } else {
+                spaced = empty[k] ? stand[k] : 0;
+                glued = stand[k] > 0; /* text right after it joins each alternative */
+                depth--;
+            }
+        } else {
+            spaced = j == n ? 0 : space_break(s, n, j) > 0 ? 2 : s[j] == ',' || s[j] == ';';
+        }
         i = j + (j < n ? b : 1);
     }
     for (i = 0; found && i < n;) {

@@ -347,6 +347,44 @@ static int check_shell_reading(path_hit *ph, const char *s, size_t n)
     return rc;
 }
 
+/* The value as a shell may expand its globs and variables at worst
+ * (chio__shell_glob_reading: "cat /tmp/.?/etc/passwd" is
+ * "cat /tmp/../etc/passwd" to dash, "/tmp/$x/../etc/x" with $x unset
+ * "/tmp//../etc/x"): a word of it, or an option's glued path, that is
+ * under a prefix is a hit. Only hits count: the reading is a guess at the
+ * worst, and one of its words that cannot be read says nothing (review
+ * 49). */
+static int check_glob_reading(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len, i, j, brk, opt;
+    int rc = 0, words, star_empty;
+
+    if (memchr(s, '?', n) == NULL && memchr(s, '*', n) == NULL && memchr(s, '[', n) == NULL &&
+        memchr(s, '$', n) == NULL && memchr(s, '`', n) == NULL)
+        return 0;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    /* a '*' read as a dot, then as nothing: ".*" and ".*." are both ".." */
+    for (star_empty = 0; star_empty < 2 && rc <= 0 && rc != CHIO_ENOMEM; star_empty++) {
+        rc = 0;
+        len = chio__shell_glob_reading(s, n, star_empty, d);
+        words = has_word_break(d, len);
+        if (!words && chio__path_candidate(NULL, d, len))
+            rc = check_readings(ph, d, len);
+        for (i = 0; rc <= 0 && rc != CHIO_ENOMEM && words && i < len; i = j + brk) {
+            rc = 0;
+            j = word_at(d, len, i, &brk);
+            if (j > i && chio__path_candidate(NULL, d + i, j - i))
+                rc = check_readings(ph, d + i, j - i);
+            if (rc <= 0 && rc != CHIO_ENOMEM && j > i && (opt = glued_option(d + i, j - i)) > 0)
+                rc = check_readings(ph, d + i + opt, j - i - opt);
+        }
+    }
+    free(heap);
+    return rc == CHIO_ENOMEM ? rc : rc > 0;
+}
+
 static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
                          size_t n, char *details, size_t cap, int depth);
 
@@ -445,6 +483,8 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = check_decoded_words(&ph, s, n);
     if (rc == 0)
         rc = check_shell_reading(&ph, s, n);
+    if (rc == 0)
+        rc = check_glob_reading(&ph, s, n);
     if (rc == CHIO_ENOMEM || ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0)

@@ -476,6 +476,21 @@ static int nested(chio_tool_ctx *c, chio_nested_kind kind, const char *json, siz
                                   : "a nested request from inside the host's answer to "
                                     "another of the same call");
     }
+    /* A tool of a call submitted from the kernel's log sink runs on the
+     * sink's thread, under the log lock. Its child receipt is signed
+     * synchronously, and the commit thread may log (checkpoint_written,
+     * store_write_failed) before it wakes the waiter: it would wait for
+     * the lock this thread holds while this thread waits for it (review
+     * 49: a hang). Refused before the host is asked, no child receipt, as
+     * a synchronous call from the sink is (kernel.h). */
+    if (c != NULL && chio__log_in_sink(c->k)) {
+        if (reply != NULL)
+            *reply = NULL;
+        return chio__fail(err, CHIO_EDEADLK, CHIO_NO_OFFSET,
+                          "a nested request from a tool running in the kernel's log sink would "
+                          "wait for its child receipt's commit, which may wait for the sink's "
+                          "log lock; submit the call from a thread of the host's");
+    }
     rc = c != NULL ? chio__kernel_credit_ahead(c->k, err) : 0;
     if (rc < 0) {
         if (reply != NULL)

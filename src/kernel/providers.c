@@ -351,15 +351,32 @@ static int list_entered(chio_kernel *k, int prompts, char **out, size_t *len, ch
 
 static int list_all(chio_kernel *k, int prompts, char **out, size_t *len, chio_error *err)
 {
+    unsigned depth, thread_depth;
     int rc;
 
     if (out != NULL) /* NULL on every failure */
         *out = NULL;
     if (k == NULL || out == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel or out");
+    /* Read before this call enters (it counts itself then), as
+     * chio__admit() does. */
+    depth = chio__kernel_depth(k);
+    thread_depth = chio__thread_depth();
     rc = chio__kernel_enter(k);
     if (rc != 0)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "%s", chio__kernel_enter_refusal(rc));
+    /* A provider's list (or a tool, guard or handler) that lists its own
+     * kernel again, or one that lists through other kernels back here,
+     * nests a frame per turn: past the call depths of an evaluation the
+     * list is refused before the stack runs out (review 49; it recursed
+     * without limit and crashed the host). */
+    if (depth >= CHIO__MAX_CALL_DEPTH || thread_depth >= CHIO__MAX_THREAD_DEPTH) {
+        chio__kernel_leave(k);
+        return chio__fail(err, CHIO_ELIMIT, CHIO_NO_OFFSET,
+                          "listing nests more than %s calls on this kernel or %s on this "
+                          "thread (a provider's list calling back in); no provider asked",
+                          CHIO__MAX_CALL_DEPTH_TEXT, CHIO__MAX_THREAD_DEPTH_TEXT);
+    }
     rc = list_entered(k, prompts, out, len, err);
     chio__kernel_leave(k);
     return rc;

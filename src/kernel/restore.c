@@ -242,6 +242,34 @@ static int restore_chain(chio_kernel *k, uint64_t last, chio_error *err)
     return 0;
 }
 
+/* The newest checkpoint a kernel writing without WAL syncs made durable
+ * (u64 metadata, written synced after the checkpoint itself: store.c's
+ * mark_durable). The log must still hold it (archiving keeps the newest):
+ * one ending before it had checkpoints cut from its tail, and continuing
+ * would cut and sign them again, erasing the trace the sentinel file
+ * alone kept, and that an edit of it took away (review 49). */
+#define DURABLE_CHECKPOINT "durable_checkpoint"
+
+static int check_durable(chio_kernel *k, uint64_t last_cp, chio_error *err)
+{
+    uint64_t durable = 0;
+    int rc = chio__store_get_meta_u64(k->store, DURABLE_CHECKPOINT, &durable, err);
+
+    if (rc == CHIO_ECORRUPT)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store's " DURABLE_CHECKPOINT " record is not an 8-byte "
+                          "number; audit it with chio receipt verify --receipt-db");
+    if (rc != 0)
+        return rc;
+    if (durable > last_cp)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store is damaged: checkpoint %llu was durable but the "
+                          "log now ends at checkpoint %llu (cut from its tail?); audit it with "
+                          "chio receipt verify --receipt-db",
+                          (unsigned long long)durable, (unsigned long long)last_cp);
+    return 0;
+}
+
 int chio__commit_restore(chio_kernel *k, chio_error *err)
 {
     uint64_t first = 0, last = 0, last_cp = 0, from = 1;
@@ -274,6 +302,9 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
                           "--receipt-db",
                           (unsigned long long)last);
     rc = restore_chain(k, last, err);
+    /* before anything is written (the owed checkpoints cut below) */
+    if (rc == 0)
+        rc = check_durable(k, last_cp, err);
     if (rc != 0)
         return rc;
     k->next_seq = last + 1;

@@ -5,10 +5,12 @@
  * removal and $IFS (chio__shell_unquote, the one reading both the
  * forbidden_path guard and the path and domain constraints add), and the
  * expansions the kernel cannot resolve (globs, braces, parameters,
- * command substitution), which make a segment that could become ".."
- * ambiguous (chio__shell_dot_ambiguous). Lexical only; the readings of
- * what comes out are normalize.c's. No state, no locks; scratch space on
- * the stack, or malloc'ed by the caller's choice (chio__shell_reading).
+ * command substitution), which make a segment that could become "..",
+ * or a word a brace opens with a path, ambiguous
+ * (chio__shell_dot_ambiguous, which follows a brace through each of its
+ * alternatives). Lexical only; the readings of what comes out are
+ * normalize.c's. No state, no locks; scratch space on the stack, or
+ * malloc'ed by the caller's choice (chio__shell_reading).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -117,21 +119,6 @@ static size_t expansion_end(const char *s, size_t e, size_t i)
     return i < e ? i + 1 : e;
 }
 
-/* The end of a bracket expression starting at s[i] ('['), within @e, or
- * 0 when it is not closed (a shell reads the '[' as itself). */
-static size_t bracket_end(const char *s, size_t e, size_t i)
-{
-    size_t j = i + 1;
-
-    if (j < e && (s[j] == '!' || s[j] == '^'))
-        j++;
-    if (j < e && s[j] == ']')
-        j++;
-    while (j < e && s[j] != ']')
-        j++;
-    return j < e ? j + 1 : 0;
-}
-
 /* Can the bracket expression s[i, j) match a '.': listed, in a range, in
  * a class ("[[:punct:]]"), or not listed in a negated one ("[!a]")? */
 static int bracket_dot(const char *s, size_t i, size_t j)
@@ -152,66 +139,300 @@ static int bracket_dot(const char *s, size_t i, size_t j)
     return neg || dot; /* negated: read as able to (fails closed) */
 }
 
-/* The positions of ".." a pattern read so far may have matched: bit p set
- * when p dots are matched. */
-#define AT(p) (1u << (p))
+/* The positions of ".." a value read so far may have matched, in one
+ * segment: bit AT(p) set when p dots are matched by text as written,
+ * EX(p) when by text a shell expanded (a glob, an expansion, or a
+ * segment that runs into, out of or through a brace's alternatives). A
+ * segment that is ".." as written is the path readings' to resolve; one
+ * that only an expansion makes ".." is ambiguous. */
+#define AT(p)    (1u << (p))
+#define EX(p)    (1u << ((p) + 3))
+#define PLAIN    (AT(0) | AT(1) | AT(2))
+#define EXPANDED (EX(0) | EX(1) | EX(2))
 
-/* Could the segment s[a, e) become ".." once a shell expands it? Only a
- * segment holding a glob, a brace or an expansion is asked. */
-static int segment_may_climb(const char *s, size_t a, size_t e)
+/* @st with every position marked as expanded. */
+static unsigned expanded(unsigned st)
 {
-    unsigned at = AT(0), next;
-    int expands = 0;
-    size_t i = a, j;
-
-    while (i < e && at != 0) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\'' || c == '"' || c == '}') {
-            i++; /* quotes and a brace's end add no character */
-            continue;
-        }
-        if (chio__shell_expansion_at(s, e, i) || c == '{') {
-            /* any text, or none, dots included */
-            expands = 1;
-            next = at & AT(0) ? AT(0) | AT(1) | AT(2) : at & AT(1) ? AT(1) | AT(2) : at;
-            i = c == '{' ? i + 1 : expansion_end(s, e, i);
-        } else if (c == '*') {
-            /* any run, but not the leading dot of a name */
-            expands = 1;
-            next = at | (at & AT(1) ? AT(2) : 0);
-            i++;
-        } else if (c == '?' || (c == '[' && (j = bracket_end(s, e, i)) > 0)) {
-            /* one character; '?' not a leading dot, a bracket may be one
-             * (dash matches ".[.]" and "[.][.]" to "..") */
-            expands = 1;
-            if (c == '[' && !bracket_dot(s, i, j))
-                return 0;
-            next = (at & AT(1) ? AT(2) : 0) | (c == '[' && (at & AT(0)) ? AT(1) : 0);
-            i = c == '?' ? i + 1 : j;
-        } else if (c == '.') {
-            next = (at & AT(0) ? AT(1) : 0) | (at & AT(1) ? AT(2) : 0);
-            i++;
-        } else {
-            return 0; /* a character that is no dot: never ".." */
-        }
-        at = next;
-    }
-    return expands && (at & AT(2)) != 0;
+    return (st & EXPANDED) | (st & PLAIN) << 3;
 }
+
+/* The positions after one more character that may be a dot, or a run of
+ * any text or none (@any), from @st; @lead: a leading dot may be matched
+ * ('?' and '*' may not match one, a bracket may). All expanded. */
+static unsigned step_glob(unsigned st, int any, int one, int lead)
+{
+    unsigned e = expanded(st), next = 0;
+
+    if (any) /* any run (or none) */
+        next = e | (e & EX(0) && lead ? EX(1) | EX(2) : 0) | (e & (EX(1)) ? EX(2) : 0);
+    if (one) /* exactly one character, a dot or not */
+        next |= (e & EX(0) && lead ? EX(1) : 0) | (e & EX(1) ? EX(2) : 0);
+    return next;
+}
+
+/* The end of a bracket expression starting at s[i] ('['), or 0 when it
+ * is not closed before a '/', white space or a shell operator (a shell
+ * reads the '[' as itself); ',', '=', ':' and '@' are members ("[,.]"
+ * matches '.'), except that in a brace (@in_brace) ',' and '}' end its
+ * alternative first: brace expansion comes before globbing. Counts its
+ * steps in *@work. */
+static size_t bracket_close(const char *s, size_t n, size_t i, int in_brace, size_t *work)
+{
+    size_t j = i + 1;
+
+    if (j < n && (s[j] == '!' || s[j] == '^'))
+        j++;
+    if (j < n && s[j] == ']')
+        j++;
+    while (j < n && s[j] != ']' && s[j] != '/' && (unsigned char)s[j] > 0x20 &&
+           strchr(";|&<>", s[j]) == NULL && !(in_brace && (s[j] == ',' || s[j] == '}')))
+        j++;
+    *work += j - i;
+    return j < n && s[j] == ']' ? j + 1 : 0;
+}
+
+/* "$IFS" or "${IFS}" at s[i] (white space to the shell, a word break):
+ * its length, or 0. */
+static size_t ifs_at(const char *s, size_t n, size_t i)
+{
+    if (n - i >= 6 && memcmp(s + i, "${IFS}", 6) == 0)
+        return 6;
+    if (n - i >= 4 && memcmp(s + i, "$IFS", 4) == 0 &&
+        (n - i == 4 || !name_char((unsigned char)s[i + 4])))
+        return 4;
+    return 0;
+}
+
+/* Does the word text at s[i] start a path, as a word's start (the
+ * readings path_words.c holds to a prefix): '/', '\\', '~', "." or ".."
+ * alone or before a separator, an expansion ("$HOME/x"), or a short
+ * option's glued path ("-o/etc/x", "-o../x")? */
+static int starts_path(const char *s, size_t n, size_t i)
+{
+    size_t j = i + 1;
+
+    if (strchr("/\\~", s[i]) != NULL || chio__shell_expansion_at(s, n, i))
+        return 1;
+    if (s[i] == '.')
+        return j == n || strchr("/\\.,}", s[j]) != NULL || segment_break(s, n, j) > 0;
+    if (s[i] != '-')
+        return 0;
+    while (j < n && (s[j] == '-' || chio__ascii_digit((unsigned char)s[j]) ||
+                     (chio__ascii_lower((unsigned char)s[j]) >= 'a' &&
+                      chio__ascii_lower((unsigned char)s[j]) <= 'z')))
+        j++;
+    return j > i + 1 && j < n && strchr("/\\~.", s[j]) != NULL;
+}
+
+/* A segment ends in state @st: 1 when a shell could make it "..", or it
+ * is ".." and an earlier segment of the word could vanish or split
+ * (*@shaky: "/w/{x,}/.." is "/w//..", "/w/{.,x}/.." "/w/./..", which
+ * is "/", while the readings as written pop the segment "{x,}"); notes
+ * in *@shaky a segment a shell could make empty or "." */
+static int segment_end(unsigned st, int *shaky)
+{
+    if ((st & EX(2)) || ((st & AT(2)) && *shaky))
+        return 1;
+    if (st & (EX(0) | EX(1)))
+        *shaky = 1;
+    return 0;
+}
+
+/* Is the brace at s[i] a bash sequence expression "{X..Y}" or
+ * "{X..Y..N}" over letters whose range runs through the characters
+ * between 'Z' and 'a' ("[", "\\", "]", "^", "_", "`")? bash makes each
+ * of them, and reads what it made: "{a..Z..6}" is "a" or "[" (a glob:
+ * ".{a..Z..6}.]" is ".[.]", which globs to ".."), "\\" is an escape
+ * that quote removal drops ("..{a..Z}" is ".."), "`" a command
+ * substitution. */
+static int letter_sequence_odd(const char *s, size_t n, size_t i)
+{
+    unsigned char x, y;
+    size_t j;
+
+    if (n - i < 6 || s[i + 2] != '.' || s[i + 3] != '.')
+        return 0;
+    x = (unsigned char)s[i + 1];
+    y = (unsigned char)s[i + 4];
+    if (chio__ascii_lower(x) < 'a' || chio__ascii_lower(x) > 'z' || chio__ascii_lower(y) < 'a' ||
+        chio__ascii_lower(y) > 'z')
+        return 0;
+    if (n - i > 6 && s[i + 5] == '.' && s[i + 6] == '.') { /* a step: "..-3", "..2" */
+        j = i + 7;
+        if (j < n && (s[j] == '-' || s[j] == '+'))
+            j++;
+        while (j < n && chio__ascii_digit((unsigned char)s[j]))
+            j++;
+    } else {
+        j = i + 5;
+    }
+    if (j >= n || s[j] != '}')
+        return 0;
+    return (x <= 'Z') != (y <= 'Z'); /* one capital, one small letter */
+}
+
+/* How deep braces nest before a value is refused as unreadable. */
+#define BRACE_DEPTH 32
 
 int chio__shell_dot_ambiguous(const char *s, size_t n)
 {
-    size_t a = 0, e, b = 1;
+    unsigned st = AT(0), open[BRACE_DEPTH], alts[BRACE_DEPTH];
+    size_t i = 0, j, b, e = 0, work = 0, budget = 8 * n + 1024;
+    int depth = 0, word = 1, braced = 0; /* at a word's start; made by a brace */
+    int shaky = 0;                       /* the word's segments before may be fewer or more */
+    unsigned char at_word[BRACE_DEPTH];  /* the brace opens a word */
+    unsigned char empty[BRACE_DEPTH];    /* it has an empty alternative */
 
     if (memchr(s, '?', n) == NULL && memchr(s, '*', n) == NULL && memchr(s, '[', n) == NULL &&
         memchr(s, '{', n) == NULL && memchr(s, '$', n) == NULL && memchr(s, '`', n) == NULL)
         return 0;
-    while (a < n) {
-        for (e = a; e < n && (b = segment_break(s, n, e)) == 0; e++)
-            ;
-        if (e > a && segment_may_climb(s, a, e))
-            return 1;
-        a = e < n ? e + b : n;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (work > budget)
+            return 1; /* lookahead past its bound: unreadable (fails closed) */
+        /* A brace opening a word starts it with each alternative, and
+         * with the text after it: "{,}/etc/x" and "{~root/x,}" are the
+         * words /etc/x and ~root/x, which the words of the value as
+         * written do not show (they end at ','). One that could start a
+         * path, an option or an expansion there is ambiguous. */
+        if (braced && c != '\'' && c != '"' && c != '{' && c != ',' && c != '}') {
+            if (starts_path(s, n, i))
+                return 1;
+            braced = 0;
+        }
+        if (depth > 0 && (c == ',' || c == '}')) {
+            /* a brace's alternative ends; after the last, the segment
+             * goes on with any of them (a brace that is no list to the
+             * shell, "{x}", is read as one: its text adds no dots) */
+            alts[depth - 1] |= st;
+            if (braced)
+                empty[depth - 1] = 1; /* an empty alternative */
+            braced = word = at_word[depth - 1];
+            if (c == ',') {
+                st = open[depth - 1];
+            } else {
+                /* the text after it starts the word when an
+                 * alternative was empty ("{,}/etc/x") */
+                braced = word = at_word[depth - 1] && empty[depth - 1];
+                st = expanded(alts[depth - 1]);
+                depth--;
+            }
+            i++;
+            continue;
+        }
+        if ((b = segment_break(s, n, i)) > 0 || (b = ifs_at(s, n, i)) > 0) {
+            if (segment_end(st, &shaky))
+                return 1;
+            word = c != '/' && c != '\\';
+            if (depth > 0 && !word)
+                shaky = 1; /* an alternative holding a separator: "{a/b,c}/../.." */
+            else if (depth == 0 && word)
+                shaky = 0; /* a new word */
+            st = AT(0);
+            braced = 0;
+            i += b;
+            continue;
+        }
+        if (c == '\'' || c == '"' || c == '}') {
+            i++; /* quotes and an unmatched brace's end add no character */
+            continue;
+        }
+        if (c != '{')
+            word = 0;
+        if (chio__shell_expansion_at(s, n, i)) {
+            /* any text, or none, dots included; up to its end */
+            if (st != 0) {
+                if (e <= i) /* the segment's end, found once per segment */
+                    for (e = i; e < n && segment_break(s, n, e) == 0; e++)
+                        ;
+                j = expansion_end(s, e, i);
+                work += j - i;
+                st = step_glob(st, 1, 0, 1);
+                i = j;
+            } else {
+                i++; /* nothing to match: skip it character by character */
+            }
+            continue;
+        }
+        if (c == '{') {
+            /* a brace: each alternative follows the text before it */
+            if (depth == BRACE_DEPTH || letter_sequence_odd(s, n, i))
+                return 1;
+            open[depth] = expanded(st);
+            at_word[depth] = (unsigned char)word;
+            empty[depth] = 0;
+            alts[depth++] = 0;
+            st = open[depth - 1];
+            braced = word;
+            i++;
+            continue;
+        }
+        if (c == '*') {
+            st = step_glob(st, 1, 0, 0);
+            i++;
+        } else if (c == '?') {
+            st = step_glob(st, 0, 1, 0);
+            i++;
+        } else if (c == '[' && st != 0 && (j = bracket_close(s, n, i, depth > 0, &work)) > 0) {
+            /* one character; a bracket may match a leading dot (dash
+             * matches ".[.]" and "[.][.]" to "..") */
+            st = bracket_dot(s, i, j) ? step_glob(st, 0, 1, 1) : 0;
+            i = j;
+        } else if (c == '.') {
+            st = (st & (AT(0) | EX(0))) << 1 | (st & (AT(1) | EX(1))) << 1;
+            i++;
+        } else {
+            st = 0; /* a character that is no dot: never ".." */
+            i++;
+        }
     }
-    return 0;
+    return segment_end(st, &shaky);
+}
+
+size_t chio__shell_glob_reading(const char *s, size_t n, int star_empty, char *out)
+{
+    size_t i = 0, o = 0, e = 0, j = 0;
+    int star = 0; /* the last character written is a '*' read as a dot */
+
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (chio__shell_expansion_at(s, n, i)) {
+            if (e <= i) /* the segment's end, found once per segment */
+                for (e = i; e < n && segment_break(s, n, e) == 0; e++)
+                    ;
+            i = expansion_end(s, e, i); /* empty: an unset variable */
+            continue;
+        }
+        if (c == '*') {
+            /* a run of '*' is one: any text, a dot or none (".*." and
+             * ".**" glob to ".." in dash as ".?" does) */
+            if (!star_empty && !star)
+                out[o++] = '.';
+            star = !star_empty;
+            i++;
+            continue;
+        }
+        star = 0;
+        if (c == '?') {
+            out[o++] = '.';
+            i++;
+        } else if (c == '[') {
+            /* where the bracket stops: found once for a run of '['s that
+             * stop at the same place ("[[[[" is not read again for each) */
+            if (j <= i)
+                for (j = i + 1; j < n && s[j] != ']' && s[j] != '/' && (unsigned char)s[j] > 0x20;
+                     j++)
+                    ;
+            if (j < n && s[j] == ']' && j > i + 1) {
+                out[o++] = '.'; /* read as matching a dot */
+                i = j + 1;
+            } else {
+                out[o++] = s[i++];
+            }
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+    return o;
 }

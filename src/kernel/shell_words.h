@@ -36,13 +36,30 @@ const char *chio__shell_reading(const char *s, size_t n, char *stack, size_t cap
 int chio__shell_expansion_at(const char *s, size_t n, size_t i);
 
 /* Could a shell make a segment of @s (@n bytes) the parent directory
- * "..": a segment (between '/', '\' and white space, the shell and list
- * separators ;|&<>,=) holding a glob ('?', '*', '[...]': a leading '.'
- * must be matched by a '.', except by a bracket), a brace ('{': any of
- * its alternatives) or an expansion (chio__shell_expansion_at: any text,
- * or none) whose other characters are all dots ".?", ".[.]", ".*",
- * "{..,x}", ".{.,}", ".${x}.", ".$*.", "$x"? 1 when one could (the
- * kernel cannot read it unambiguously), else 0. */
+ * "..": a segment (between '/', '\' and white space, $IFS, the shell and
+ * list separators ;|&<>,=) holding a glob ('?', '*', '[...]': a leading
+ * '.' must be matched by a '.', except by a bracket) or an expansion
+ * (chio__shell_expansion_at: any text, or none) whose other characters
+ * are all dots ".?", ".[.]", ".*", ".${x}.", ".$*.", "$x", or a brace
+ * whose alternatives, each followed by the text after the brace, make
+ * one ("{..,x}", ".{.,}", "..{a,}", "{x,}..")? Or could it make a word
+ * the value as written does not show, by a brace: one opening a word
+ * with a path, an option's path or an expansion ("{~root/x,}",
+ * "{,}/etc/x", "{-o/etc/x,}"), or a ".." that pops another segment
+ * because an earlier one could vanish, be "." or split ("/w/{x,}/..",
+ * "/w/{a/b,c}/../..")? 1 when one could (the kernel cannot read it
+ * unambiguously; also for braces nested deeper than 32 and a lookahead
+ * past 8 steps a byte), else 0. */
 int chio__shell_dot_ambiguous(const char *s, size_t n);
+
+/* @s (@n bytes) as a shell may expand it at worst for a path: each '?'
+ * and closed bracket ("[.]") matching a dot, each run of '*' one dot, or
+ * none when @star_empty (".*." and ".?*" are ".." that way: the two
+ * readings cover a segment a glob can make ".."), each expansion ("$x",
+ * "${x}", "$(..)", a backtick) empty, as an unset variable is:
+ * "/tmp/.?/etc/x" is "/tmp/../etc/x", "/tmp/$x/../etc/x"
+ * "/tmp//../etc/x". Written to @out (room for @n + 1 bytes); its length.
+ * Linear in @n. */
+size_t chio__shell_glob_reading(const char *s, size_t n, int star_empty, char *out);
 
 #endif /* CHIO_KERNEL_SHELL_WORDS_H */

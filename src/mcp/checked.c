@@ -72,6 +72,39 @@ void chio__mcp_subs_free(chio_mcp_gateway *g)
     g->nsubs = 0;
 }
 
+/* A server's notifications/progress reaches the client only under the
+ * progressToken of one of the client's own tools/call in flight (the only
+ * request the gateway sends a token with: provider.c), compared as
+ * canonical JSON. Before review 49 every one passed, under any token: the
+ * server made up progress (its message text included) for requests the
+ * client never sent, or for one that had ended, and over HTTP it went to
+ * the session's GET stream. */
+static int progress_passes(chio_mcp_gateway *g, const chio_json *root)
+{
+    const chio_json *tok = chio_json_get(chio_json_get(root, "params"), "progressToken");
+    char *want = tok != NULL ? chio__mcp_dup_value(tok) : NULL;
+    worker *w;
+    int hit = 0;
+
+    if (want == NULL) {
+        chio__mcp_client_log("chio mcp: dropped a server progress notification without a token");
+        return 0;
+    }
+    pthread_mutex_lock(&g->mu);
+    for (w = g->workers; w != NULL && !hit; w = w->next)
+        hit = w->progress != NULL && strcmp(w->progress, want) == 0;
+    pthread_mutex_unlock(&g->mu);
+    if (!hit) {
+        char shown[65];
+        svc_log_text(shown, sizeof(shown), want);
+        chio__mcp_client_log("chio mcp: dropped a server progress notification under token %s, "
+                             "which no tools/call of the client's in flight sent",
+                             shown);
+    }
+    free(want);
+    return hit;
+}
+
 /* A server notification the client may see: a notifications/resources/
  * updated only for a URI a grant matches (methods.c) and, under a policy
  * with guards, one the client subscribed to with the kernel's allowance
@@ -85,6 +118,8 @@ int chio__mcp_note_passes(chio_mcp_gateway *g, const chio_json *root, const char
 
     if (!chio__mcp_server_note_passes(g->pol, root, method))
         return 0;
+    if (strcmp(method, "notifications/progress") == 0)
+        return progress_passes(g, root);
     if (strcmp(method, "notifications/resources/updated") != 0 ||
         !chio__mcp_policy_has_guards(g->pol))
         return 1;
@@ -190,9 +225,66 @@ static int kernel_decides(chio_mcp_gateway *g, const chio_json *root, const char
     return pass;
 }
 
+/* 1 when @uri reads the same to the gateway's grant match (methods.c, a
+ * plain prefix) and to the kernel's (kernel/authz.c): printable ASCII but
+ * a space, a backslash, '%' and ';', no "//" but the one after the
+ * scheme (an empty segment) and no "." or ".." segment ('/', '?' and '#' end one). The
+ * kernel covers a URI that can be read as holding a dot segment (percent-
+ * decoded once or more, a backslash as a slash, tab/CR/LF dropped, "..;x",
+ * ".. ", invisible characters folded, "//") only by "*" or an exact
+ * pattern; a URI outside this set is decided by the kernel. */
+static int plain_uri(const char *uri)
+{
+    const char *p = strstr(uri, "://"), *seg = uri;
+    const char *path = p != NULL ? p + 3 : uri;
+
+    for (const char *c = uri; *c != '\0'; c++)
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f || *c == '\\' || *c == '%' ||
+            *c == ';')
+            return 0;
+    if (strstr(path, "//") != NULL)
+        return 0;
+    for (const char *c = uri;; c++) {
+        if (*c == '\0' || *c == '/' || *c == '?' || *c == '#') {
+            size_t n = (size_t)(c - seg);
+            if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+                return 0;
+            if (*c == '\0')
+                return 1;
+            seg = c + 1;
+        }
+    }
+}
+
+/* Without guards, does the kernel still decide this checked request (1)?
+ * A subscription whose URI, or a completion of a resource template whose
+ * expansion (chio__mcp_completion_uri()), is not plain_uri() or not
+ * covered by a grant as the gateway reads grants: before review 49 the
+ * gateway passed "file:///pub/..\\..\\etc/passwd", "file:///pub//etc/passwd"
+ * or "%252e%252e" under the prefix grant "file:///pub/" (reads the kernel denies), and a
+ * completion of "file:///pub/{name}" with the value "../../etc/passwd". */
+static int kernel_needed(const chio_mcp_policy *p, const char *method, const chio_json *params)
+{
+    const char *type = chio_json_string(chio_json_get(chio_json_get(params, "ref"), "type"), NULL);
+    char *what;
+    int need;
+
+    if (strcmp(method, "completion/complete") == 0) {
+        if (type == NULL || strcmp(type, "ref/resource") != 0)
+            return 0;
+        what = chio__mcp_completion_uri(params);
+    } else {
+        what = chio__mcp_uri_normal(chio_json_string(chio_json_get(params, "uri"), NULL));
+    }
+    need = what == NULL || !plain_uri(what) || !chio__mcp_grants_resource(p, what);
+    free(what);
+    return need;
+}
+
 /* completion/complete, resources/subscribe, resources/unsubscribe: passed
- * only for what the policy grants and, under a policy with guards, what
- * the kernel allows (kernel_decides()); else refused, never sent. Sent
+ * only for what the policy grants and, under a policy with guards or for
+ * a URI kernel_needed() names, what the kernel allows (kernel_decides());
+ * else refused, never sent. Sent
  * with only the members the method takes: a subscription with its URI as
  * uri.c reads it (as a read would be sent), a completion with its ref,
  * argument and context arguments (chio__mcp_completion_params()). */
@@ -217,7 +309,7 @@ void chio__mcp_checked_request(chio_mcp_gateway *g, const chio_json *root, const
         free(client_id);
         return;
     }
-    if (chio__mcp_policy_has_guards(g->pol)) {
+    if (chio__mcp_policy_has_guards(g->pol) || kernel_needed(g->pol, method, params)) {
         chio_json_doc *nd = NULL;
         const char *uri = NULL;
         int ok = kernel_decides(g, root, method, client_id);

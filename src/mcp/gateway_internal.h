@@ -36,6 +36,9 @@ typedef struct worker {
     char *client_id;       /* its id, canonical JSON */
     int cancel;            /* set atomically by notifications/cancelled */
     const chio_json *meta; /* params._meta of the request (its progressToken goes to the server) */
+    char *progress;        /* a tools/call's params._meta.progressToken (canonical JSON, set
+                            * before the worker is listed), or NULL: the only token a
+                            * server's notifications/progress may name to reach the client */
     nested *nq;            /* nested requests from the server for this call */
     int waiting;           /* inside a tools/call to the server */
     nested *running;       /* the nested request being answered, or NULL */

@@ -202,6 +202,10 @@ int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t 
  * object, "jsonrpc" "2.0", a string method, a string or number id, one of
  * the two), or NULL. */
 const char *chio__mcp_envelope_problem(const chio_json *root);
+/* messages.c: 1 for a JSON-RPC id (or progress token) the gateway takes:
+ * a string, or an integer its canonical JSON writes back byte for byte
+ * (no fraction, exponent or "-0"; -2^63 to 2^64-1). */
+int chio__mcp_exact_id(const chio_json *idv);
 /* refusal.c: the deny receipt of a client request (@root, its id
  * @client_id canonical) that its transport refuses before the gateway
  * sees it (@why; JSON-RPC @code), as for the gateway's own refusals;

@@ -294,12 +294,26 @@ static void settle(pending *p, const chio_json *root)
     p->done = 1;
 }
 
-/* Is the id a JSON-RPC id MCP accepts (a string or a number; never null)? */
-static int valid_id(const chio_json *idv)
+/* Is the id a JSON-RPC id MCP accepts (a string or a number; never null)
+ * that comes back as it was written? The gateway answers under the id's
+ * canonical JSON, which is the client's token only for a string and an
+ * integer in the int64 or uint64 range written as one: "1e2", "1.0" and
+ * "-0" were answered as 100, 1 and 0, and an integer past 2^64 as the
+ * nearest double (18446744073709551616 as 18446744073709552000), which a
+ * client that keeps its ids as text or big integers matches to no request
+ * of its own (or to another one). Such an id is refused -32600 (MCP's
+ * SDKs send integer ids); before review 49 it was taken and answered
+ * under the other number. "-0" is the INT 0 that chio_json_get_uint64()
+ * refuses (a float to chio). */
+int chio__mcp_exact_id(const chio_json *idv)
 {
     chio_json_type t = chio_json_typeof(idv);
-    return t == CHIO_JSON_STRING || t == CHIO_JSON_INT || t == CHIO_JSON_UINT ||
-           t == CHIO_JSON_DOUBLE;
+    int64_t i;
+    uint64_t u;
+
+    if (t == CHIO_JSON_INT && chio_json_get_int64(idv, &i) == 0 && i == 0)
+        return chio_json_get_uint64(idv, &u) == 0;
+    return t == CHIO_JSON_STRING || t == CHIO_JSON_INT || t == CHIO_JSON_UINT;
 }
 
 const char *chio__mcp_envelope_problem(const chio_json *root)
@@ -313,8 +327,9 @@ const char *chio__mcp_envelope_problem(const chio_json *root)
     ver = chio_json_string(chio_json_get(root, "jsonrpc"), NULL);
     if (ver == NULL || strcmp(ver, "2.0") != 0)
         return "invalid request: \"jsonrpc\" must be \"2.0\"";
-    if (idv != NULL && !valid_id(idv))
-        return "invalid request: the id must be a string or a number";
+    if (idv != NULL && !chio__mcp_exact_id(idv))
+        return "invalid request: the id must be a string or an integer from -2^63 to "
+               "2^64-1 written without a fraction, an exponent or a minus on 0";
     if (mv != NULL && chio_json_typeof(mv) != CHIO_JSON_STRING)
         return "invalid request: the method must be a string";
     /* The method is matched as a C string; one with a NUL in it would be
@@ -352,7 +367,7 @@ static int valid_envelope(chio_mcp_gateway *g, const chio_json *root)
 
     if (why == NULL)
         return 1;
-    if (idv != NULL && valid_id(idv))
+    if (idv != NULL && chio__mcp_exact_id(idv))
         cid = chio__mcp_dup_value(idv);
     chio__mcp_client_error(g, cid, -32600, why, NULL);
     free(cid);
@@ -675,7 +690,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         if (idraw != NULL)
             chio__mcp_server_error(g, idraw, -32601, "chio: a method with a NUL is not passed");
         free(idraw);
-    } else if (bad != NULL && method == NULL && idv != NULL && valid_id(idv)) {
+    } else if (bad != NULL && method == NULL && idv != NULL && chio__mcp_exact_id(idv)) {
         /* An answer that is not one (no "2.0", both a result and an
          * error, neither): what it answers gets an error, not a guess. */
         server_answer(g, root, bad);
@@ -683,7 +698,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         /* Not one JSON-RPC message (a request that is an answer too, an
          * id that is null or an object, no "2.0"): never passed. A
          * request whose id can be named gets -32600. */
-        char *idraw = method != NULL && valid_id(idv) ? chio__mcp_dup_value(idv) : NULL;
+        char *idraw = method != NULL && chio__mcp_exact_id(idv) ? chio__mcp_dup_value(idv) : NULL;
         if (idraw != NULL)
             chio__mcp_server_error(g, idraw, -32600, bad);
         else

@@ -405,6 +405,7 @@ void chio__mcp_worker_free(worker *w)
     if (w != NULL) {
         free(w->line);
         free(w->client_id);
+        free(w->progress);
     }
     free(w);
 }

@@ -54,7 +54,7 @@ static chio_mcp_gateway *callback_gateway(void *hub, const char *sid)
 
 /*
  * The client's params._meta as the server gets it with the call: its
- * progressToken alone (a string or a number, as MCP defines it), so that
+ * progressToken alone (a string or an integer: chio__mcp_exact_id()), so that
  * the server's progress reaches the client. Nothing else of it is sent: the
  * kernel decided on the tool and its arguments, which the receipt binds and
  * the guards read; any other member (a server may read _meta, as the SDKs
@@ -65,10 +65,10 @@ static chio_mcp_gateway *callback_gateway(void *hub, const char *sid)
 static void call_meta(svc_buf *b, const chio_json *meta)
 {
     const chio_json *tok = chio_json_get(meta, "progressToken");
-    chio_json_type t = chio_json_typeof(tok);
 
-    if (tok == NULL || (t != CHIO_JSON_STRING && t != CHIO_JSON_INT && t != CHIO_JSON_UINT &&
-                        t != CHIO_JSON_DOUBLE))
+    /* Only a token that comes back as the client wrote it (as for ids:
+     * a 1e2 would come back as 100, a token of no request of its own). */
+    if (tok == NULL || !chio__mcp_exact_id(tok))
         return;
     svc_buf_puts(b, ",\"_meta\":{\"progressToken\":");
     chio__mcp_value(b, tok);

@@ -72,6 +72,10 @@ int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys, size
     size_t i;
     int rc, semantics_ok;
 
+    /* Zeroed before any return: a host that reads the report after an
+     * error finds ok and authorized 0, never an earlier call's verdict. */
+    if (rep != NULL)
+        memset(rep, 0, sizeof(*rep));
     if (r == NULL || rep == NULL || (trusted_keys == NULL && ntrusted != 0) ||
         ntrusted > SIZE_MAX / 32)
         return CHIO_EINVAL;
@@ -80,7 +84,6 @@ int chio_receipt_verify(const chio_receipt *r, const uint8_t *trusted_keys, size
     if (p == NULL)
         return CHIO_ENOMEM;
     v = &p->v;
-    memset(rep, 0, sizeof(*rep));
     chio__buf_init(&msg);
 
     semantics_ok = chio__receipt_check_semantics(v, NULL) == 0;

@@ -649,5 +649,33 @@ int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntru
     rc = audit_run(s, trusted_keys, ntrusted, fn, ctx, &v, err);
     *out = v.base;
     out->invalid += v.log_problems; /* callers of this version see them too */
+    /* ...and receipts no hash chain covers, which `chio receipt verify`
+     * fails without --allow-legacy: this version has no `legacy` field to
+     * tell them by, so a log stripped of its key record, head, chain and
+     * chain_from record (its tail cut unseen) passed as clean, while one
+     * cut and marked as an archive failed (review 49,
+     * [`rev49_audit::a_log_stripped_to_legacy_fails_the_first_audit_api`]). */
+    if (rc == 0) {
+        const chio_store_audit *b = &v.base;
+        uint64_t unchained = v.legacy ? b->receipts
+                             : b->receipts > 0 && v.chain_from > b->first_seq
+                                 ? v.chain_from - b->first_seq
+                                 : 0;
+        if (unchained > 0) {
+            audit a;
+            memset(&a, 0, sizeof(a));
+            a.fn = fn;
+            a.ctx = ctx;
+            chio__audit_problem(&a,
+                                "{\"problem\":\"unchained\",\"receipts\":%llu,\"legacy\":%s,"
+                                "\"detail\":\"receipts no hash chain covers (a log written "
+                                "before key records and log heads, or stripped of them): "
+                                "receipts cut from their tail cannot be detected\"}",
+                                (unsigned long long)unchained, v.legacy ? "true" : "false");
+            if (a.oom)
+                return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+            out->invalid += unchained;
+        }
+    }
     return rc;
 }

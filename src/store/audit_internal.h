@@ -14,6 +14,11 @@
 #include "chio/store.h"
 #include "store_internal.h"
 
+/* The newest checkpoint a NOSYNC kernel made durable (u64 metadata that
+ * store.c writes as DURABLE_KEY; read back by the audit and a kernel's
+ * start, kernel/restore.c). */
+#define CHIO__AUDIT_META_DURABLE "durable_checkpoint"
+
 /* Per missing range, at most this many "missing_receipt" lines. */
 #define MAX_MISSING_LINES 10000
 
@@ -69,7 +74,8 @@ typedef struct audit {
     /* the chain family: any entry under an 8-byte key, and the last one */
     int chain_any;
     uint64_t chain_last;
-    uint64_t *named; /* receipts a problem line named, in order */
+    uint64_t durable_cp; /* the "durable_checkpoint" metadata (0: none) */
+    uint64_t *named;     /* receipts a problem line named, in order */
     size_t nnamed, capnamed;
 } audit;
 

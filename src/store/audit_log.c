@@ -77,6 +77,8 @@ int chio__audit_prologue(audit *a)
         rc = chio__audit_meta_u64(a, CHIO__META_CHAIN_FROM, &meta_from);
     if (rc == 0)
         rc = chio__audit_meta_u64(a, CHIO__META_ARCHIVE, &archive);
+    if (rc == 0)
+        rc = chio__audit_meta_u64(a, CHIO__AUDIT_META_DURABLE, &a->durable_cp);
     if (rc != 0)
         return rc;
     /* The chain's keys: before review 47 one that is not 8 bytes sorting
@@ -280,6 +282,28 @@ static void chain_past_end(audit *a)
     a->v2->log_problems++;
 }
 
+/* The checkpoint a kernel writing without WAL syncs last made durable
+ * (store.c writes it, synced, after the checkpoint's own write, so a
+ * recovered store holds that checkpoint too; archiving keeps the newest).
+ * One above the newest stored checkpoint is the trace of checkpoints cut
+ * from the tail, the sentinel file edited to match: before review 49
+ * nothing read it back
+ * [`rev49_audit::a_tail_cut_below_the_durable_checkpoint_is_named_and_refused`]. */
+static void durable_past_end(audit *a, uint64_t last_cp)
+{
+    /* Those a usable head names are named missing_checkpoint already. */
+    if (a->head_ok && a->head.checkpoint_seq > last_cp)
+        last_cp = a->head.checkpoint_seq;
+    if (a->durable_cp <= last_cp)
+        return;
+    chio__audit_problem(a,
+                        "{\"problem\":\"durable_checkpoint_lost\",\"durable_checkpoint\":%llu,"
+                        "\"last_checkpoint\":%llu,\"detail\":\"the store recorded a later "
+                        "checkpoint as durable: checkpoints were cut from its tail\"}",
+                        (unsigned long long)a->durable_cp, (unsigned long long)last_cp);
+    a->v2->log_problems++;
+}
+
 /* After the scan: the tail the head vouches for. */
 void chio__audit_epilogue(audit *a)
 {
@@ -288,6 +312,7 @@ void chio__audit_epilogue(audit *a)
     uint64_t last_cp = a->ncps ? a->cps[a->ncps - 1].seq : 0, c;
 
     chain_past_end(a);
+    durable_past_end(a, last_cp);
 
     if (!a->head_ok) {
         if (a->head_absent && !v->legacy && !v->archive && a->out->receipts > 0 &&
@@ -298,6 +323,21 @@ void chio__audit_epilogue(audit *a)
             v->log_problems++;
         }
         return;
+    }
+    /* Archiving always keeps the newest receipt (with checkpoints, the
+     * newest checkpoint and every receipt after it): a log that starts
+     * after the head's last receipt lost its tail, though with every
+     * receipt, index and chain entry deleted but the anchor it looks
+     * archived whole. Before review 49 such a log passed
+     * [`rev49_audit::a_live_log_emptied_as_if_archived_is_named`]. */
+    if (a->head.last_seq > 0 && a->head.last_seq < a->log_start) {
+        chio__audit_problem(a,
+                            "{\"problem\":\"head_before_log_start\",\"seq\":%llu,"
+                            "\"retained_from_seq\":%llu,\"detail\":\"the log starts after "
+                            "the last receipt its signed head names; archiving keeps the "
+                            "newest receipt: the log's tail was deleted\"}",
+                            (unsigned long long)a->head.last_seq, (unsigned long long)a->log_start);
+        v->log_problems++;
     }
     if (a->head.last_seq >= a->expect && !a->at_end) {
         chio__audit_report_missing(a, a->expect, a->head.last_seq);

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/mcp/test_rev49_mcp.c - review 49 of the MCP gateway's JSON-RPC
+ * mediation (src/mcp/messages.c, checked.c, route.c), against the real
+ * chio mcp serve (stdio) wrapping tests/mcp/rev49-server.mjs under node:
+ *   - a client id the gateway could not write back as it came ("1e2",
+ *     "1.0", "-0", an integer past 2^64 or below -2^63) was taken and
+ *     answered under its canonical JSON (100, 1, 0, the nearest double:
+ *     18446744073709551616 came back as 18446744073709552000), an answer
+ *     the client matches to no request of its own, or to another one.
+ *     Such an id is now refused -32600 (id null) and never sent on; the
+ *     integers at the ends of the range still come back byte for byte;
+ *   - every notifications/progress of the server reached the client,
+ *     under any token: the server made up progress (its text included)
+ *     for requests the client never sent. Only the progressToken of one
+ *     of the client's own tools/call in flight passes now, and a token the
+ *     gateway could not write back exactly is not sent to the server;
+ *   - without guards the gateway alone decided resources/subscribe and
+ *     completion/complete by a plain prefix match of the grant: under
+ *     "file:///pub/" plus "*" it passed subscriptions to
+ *     "file:///pub/..\..\etc/passwd", "file:///pub//etc/passwd" and
+ *     "file:///pub/%252e%252e/etc/passwd" (reads the kernel denies under
+ *     that grant) and a completion of "file:///pub/{name}" with the value
+ *     "../../etc/passwd" (never checked at all). A URI that is not plain
+ *     (or an expansion no grant covers) is now decided by the kernel.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/testutil.h"
+#include "mcp/mcputil.h"
+
+#define POLICY                                                                           \
+    "{\"schema\":\"chio.mcp-policy.v1\",\"server_id\":\"s\",\"grants\":[{\"server_id\":" \
+    "\"s\",\"tool_name\":\"spoof\",\"operations\":[\"invoke\"]}],\"resource_grants\":[{" \
+    "\"uri_pattern\":\"file:///pub/*\",\"operations\":[\"read\"]}]}"
+#define INIT                                                                           \
+    "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"             \
+    "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":" \
+    "\"rev49\",\"version\":\"1\"}}}"
+#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
+#define WAIT_MS     10000
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = testutil_tmpdir();
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void teardown(void)
+{
+    testutil_rmrf(dir);
+    free(dir);
+}
+
+TestSuite(rev49_mcp, .init = setup, .fini = teardown);
+
+typedef struct sp {
+    char *server, *seed, *pol, *db, *err, *rec;
+    pid_t pid;
+    int in, out;
+    char *got; /* what the client got so far */
+    size_t len;
+} sp;
+
+static void sp_start(sp *s)
+{
+    s->server = testutil_repo_path("tests/mcp/rev49-server.mjs");
+    s->seed = testutil_join(dir, "seed");
+    s->pol = testutil_join(dir, "policy.json");
+    s->db = testutil_join(dir, "db");
+    s->err = testutil_join(dir, "gw.err");
+    s->rec = testutil_join(dir, "server.rec");
+    cr_assert_eq(
+        testutil_write_file(
+            s->seed, "0000000000000000000000000000000000000000000000000000000000000049", 64, 0600),
+        0);
+    cr_assert_eq(testutil_write_file(s->pol, POLICY, strlen(POLICY), 0600), 0);
+    mt_stdio_start(s->pol, s->db, s->seed, s->server, s->rec, s->err, &s->pid, &s->in, &s->out);
+    s->got = calloc(1, 1);
+    s->len = 0;
+}
+
+static void sp_send(sp *s, const char *line)
+{
+    mt_stdio_send(s->in, line);
+}
+
+/* Read the client's side until it holds @needle (1) or @ms pass (0). */
+static int sp_wait(sp *s, const char *needle, unsigned ms)
+{
+    return mt_stdio_wait(s->out, &s->got, &s->len, needle, ms);
+}
+
+/* The server's record (every line it got), or "" (caller frees). */
+static char *record(const sp *s)
+{
+    char *text = testutil_read_file(s->rec, NULL);
+
+    return text != NULL ? text : strdup("");
+}
+
+/* How many times @needle occurs in @hay. */
+static int occurs(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void sp_session(sp *s)
+{
+    sp_send(s, INIT);
+    cr_assert(sp_wait(s, "\"serverInfo\"", WAIT_MS), "initialize answered: %s", s->got);
+    sp_send(s, INITIALIZED);
+}
+
+static void sp_stop(sp *s)
+{
+    mt_stdio_stop(s->pid, s->in, s->out, WAIT_MS);
+    free(s->got);
+    free(s->server);
+    free(s->seed);
+    free(s->pol);
+    free(s->db);
+    free(s->err);
+    free(s->rec);
+}
+
+Test(rev49_mcp, an_id_that_would_come_back_as_another_number_is_refused)
+{
+    static const char *const bad[] = {
+        "1e2", "1.0", "-0", "18446744073709551616", "-9223372036854775809", "0.5"};
+    char line[256], *rec;
+    size_t i;
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}", bad[i]);
+        sp_send(&s, line);
+    }
+    /* The ends of the range come back byte for byte. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551615,\"method\":\"ping\"}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775808,\"method\":\"ping\"}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
+    cr_assert(sp_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
+    cr_expect(strstr(s.got, "\"result\":{},\"id\":18446744073709551615}") != NULL, "%s", s.got);
+    cr_expect(strstr(s.got, "\"result\":{},\"id\":-9223372036854775808}") != NULL, "%s", s.got);
+    cr_expect_eq(occurs(s.got, "\"id\":null,\"error\":{\"code\":-32600"), 6,
+                 "each id that cannot come back as written is refused: %s", s.got);
+    cr_expect(strstr(s.got, "\"id\":100") == NULL, "1e2 answered as 100: %s", s.got);
+    cr_expect(strstr(s.got, "\"id\":1}") == NULL, "1.0 answered as 1: %s", s.got);
+    cr_expect(strstr(s.got, "\"id\":0.5") == NULL, "%s", s.got);
+    cr_expect(strstr(s.got, "18446744073709552000") == NULL, "2^64 answered rounded: %s", s.got);
+    cr_expect(strstr(s.got, "\"id\":-9223372036854775808}") != NULL &&
+                  strstr(s.got, "9.223372036854776e+18") == NULL,
+              "%s", s.got);
+    /* Never sent on: the server got the 3 good pings only. */
+    rec = record(&s);
+    cr_expect_eq(occurs(rec, "\"method\":\"ping\""), 3, "%s", rec);
+    free(rec);
+    sp_stop(&s);
+}
+
+Test(rev49_mcp, a_server_progress_under_a_token_the_client_never_sent_never_reaches_it)
+{
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    /* The server sends progress under "FORGED-TOKEN" and 4242, then under
+     * the call's own token, then a marker, then its answer. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+                "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":\"mine\"}}}");
+    cr_assert(sp_wait(&s, "spoof done", WAIT_MS), "the call is answered: %s", s.got);
+    cr_expect(strstr(s.got, "\"marker\"") != NULL, "%s", s.got);
+    cr_expect(strstr(s.got, "OWN-PROGRESS") != NULL, "the call's own progress passes: %s", s.got);
+    cr_expect(strstr(s.got, "FORGED-STRING") == NULL, "progress under a made-up token: %s", s.got);
+    cr_expect(strstr(s.got, "FORGED-NUMBER") == NULL, "progress under a made-up token: %s", s.got);
+    /* A call without a token gets no progress at all. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":"
+                "\"spoof\",\"arguments\":{}}}");
+    cr_assert(sp_wait(&s, "\"id\":6,", WAIT_MS), "%s", s.got);
+    cr_expect_eq(occurs(s.got, "notifications/progress"), 1, "%s", s.got);
+    sp_stop(&s);
+}
+
+Test(rev49_mcp, a_progress_token_that_would_come_back_as_another_number_is_not_sent)
+{
+    char *rec;
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    /* 1e2 would reach the server as 100 and its progress come back under
+     * 100, a token the client never sent. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+                "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":1e2}}}");
+    cr_assert(sp_wait(&s, "spoof done", WAIT_MS), "%s", s.got);
+    cr_expect(strstr(s.got, "notifications/progress") == NULL, "%s", s.got);
+    rec = record(&s);
+    cr_expect(strstr(rec, "\"name\":\"spoof\"") != NULL, "%s", rec);
+    cr_expect(strstr(rec, "progressToken") == NULL, "%s", rec);
+    free(rec);
+    /* An integer token goes along and its progress comes back. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":"
+                "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":77}}}");
+    cr_assert(sp_wait(&s, "\"id\":6,", WAIT_MS), "%s", s.got);
+    cr_expect(strstr(s.got, "\"progressToken\":77}") != NULL, "%s", s.got);
+    cr_expect(strstr(s.got, "OWN-PROGRESS") != NULL, "%s", s.got);
+    sp_stop(&s);
+}
+
+Test(rev49_mcp, a_subscription_or_completion_the_kernel_would_not_read_never_reaches_the_server)
+{
+    static const char *const bad[] = {
+        "file:///pub/..\\\\..\\\\etc/passwd", "file:///pub//etc/passwd",
+        "file:///pub/%252e%252e/etc/passwd", "file:///pub/\\t../etc/passwd"};
+    char line[512], *rec;
+    size_t i;
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"resources/subscribe\",\"params\":{"
+                 "\"uri\":\"%s\"}}",
+                 10 + i, bad[i]);
+        sp_send(&s, line);
+    }
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":20,\"method\":\"completion/complete\",\"params\":{"
+                "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/{name}\"},\"argument\":{"
+                "\"name\":\"name\",\"value\":\"../../etc/passwd\"}}}");
+    /* Plain ones still pass without the kernel. */
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":30,\"method\":\"resources/subscribe\",\"params\":{"
+                "\"uri\":\"file:///pub/my%20file.txt\"}}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":31,\"method\":\"completion/complete\",\"params\":{"
+                "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/{name}\"},\"argument\":{"
+                "\"name\":\"name\",\"value\":\"ok\"}}}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
+    cr_assert(sp_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(line, sizeof(line), "\"id\":%zu,\"error\":{\"code\":-32001", 10 + i);
+        cr_expect(strstr(s.got, line) != NULL, "%s denied: %s", bad[i], s.got);
+    }
+    cr_expect(strstr(s.got, "\"id\":20,\"error\":{\"code\":-32001") != NULL, "%s", s.got);
+    cr_expect_eq(occurs(s.got, "\"verdict\":\"deny\""), 5, "each with its receipt: %s", s.got);
+    rec = record(&s);
+    cr_expect(strstr(rec, "etc") == NULL, "nothing of /etc reached the server: %s", rec);
+    cr_expect(strstr(rec, "my%20file.txt") != NULL, "%s", rec);
+    cr_expect(strstr(rec, "\"value\":\"ok\"") != NULL, "%s", rec);
+    free(rec);
+    sp_stop(&s);
+}
