@@ -248,10 +248,20 @@ static int check_readings(path_hit *ph, const char *s, size_t n)
     return rc > 0 ? 1 : rc < 0 ? CHIO_EINVAL : 0;
 }
 
+/* check_readings(), or with @hits_only 0 for a word that cannot be read
+ * (a guessed reading's unreadable word says nothing: only its hits count). */
+static int check_word(path_hit *ph, const char *s, size_t n, int hits_only)
+{
+    int rc = check_readings(ph, s, n);
+
+    return hits_only && rc < 0 && rc != CHIO_ENOMEM ? 0 : rc;
+}
+
 /* Each word of @s that looks like a path ("cat /etc/passwd", "--f=/etc/x",
  * "a\n/etc/passwd"), and the value of a short option glued to it
- * ("-o/etc/x"), also when the whole value is that one word (@words 0). */
-static int check_words(path_hit *ph, const char *s, size_t n, int words)
+ * ("-o/etc/x"), also when the whole value is that one word (@words 0);
+ * @hits_only as check_word(). */
+static int check_words(path_hit *ph, const char *s, size_t n, int words, int hits_only)
 {
     size_t i;
     int rc = 0;
@@ -259,9 +269,9 @@ static int check_words(path_hit *ph, const char *s, size_t n, int words)
     for (i = 0; rc == 0 && i < n;) {
         size_t brk = 1, j = words ? word_at(s, n, i, &brk) : n, opt;
         if (words && j > i && chio__path_candidate(NULL, s + i, j - i))
-            rc = check_readings(ph, s + i, j - i);
+            rc = check_word(ph, s + i, j - i, hits_only);
         if (rc == 0 && j > i && (opt = glued_option(s + i, j - i)) > 0)
-            rc = check_readings(ph, s + i + opt, j - i - opt);
+            rc = check_word(ph, s + i + opt, j - i - opt, hits_only);
         i = j + (words ? brk : 1);
     }
     return rc;
@@ -317,7 +327,7 @@ static int check_decoded_words(path_hit *ph, const char *s, size_t n)
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
         return CHIO_ENOMEM;
     len = chio__percent_decode(s, n, d);
-    rc = check_words(ph, d, len, has_word_break(d, len));
+    rc = check_words(ph, d, len, has_word_break(d, len), 0);
     free(heap);
     return rc;
 }
@@ -341,7 +351,7 @@ static int check_shell_reading(path_hit *ph, const char *s, size_t n)
         if (!words && chio__path_candidate(NULL, d, len))
             rc = check_readings(ph, d, len);
         if (rc == 0)
-            rc = check_words(ph, d, len, words);
+            rc = check_words(ph, d, len, words, 0);
     }
     free(heap);
     return rc;
@@ -357,7 +367,7 @@ static int check_shell_reading(path_hit *ph, const char *s, size_t n)
 static int check_glob_reading(path_hit *ph, const char *s, size_t n)
 {
     char stack[PREFIX_STACK], *heap = NULL, *d = stack;
-    size_t len, i, j, brk, opt;
+    size_t len;
     int rc = 0, words, star_empty;
 
     if (memchr(s, '?', n) == NULL && memchr(s, '*', n) == NULL && memchr(s, '[', n) == NULL &&
@@ -366,20 +376,13 @@ static int check_glob_reading(path_hit *ph, const char *s, size_t n)
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
         return CHIO_ENOMEM;
     /* a '*' read as a dot, then as nothing: ".*" and ".*." are both ".." */
-    for (star_empty = 0; star_empty < 2 && rc <= 0 && rc != CHIO_ENOMEM; star_empty++) {
-        rc = 0;
+    for (star_empty = 0; star_empty < 2 && rc == 0; star_empty++) {
         len = chio__shell_glob_reading(s, n, star_empty, d);
         words = has_word_break(d, len);
         if (!words && chio__path_candidate(NULL, d, len))
-            rc = check_readings(ph, d, len);
-        for (i = 0; rc <= 0 && rc != CHIO_ENOMEM && words && i < len; i = j + brk) {
-            rc = 0;
-            j = word_at(d, len, i, &brk);
-            if (j > i && chio__path_candidate(NULL, d + i, j - i))
-                rc = check_readings(ph, d + i, j - i);
-            if (rc <= 0 && rc != CHIO_ENOMEM && j > i && (opt = glued_option(d + i, j - i)) > 0)
-                rc = check_readings(ph, d + i + opt, j - i - opt);
-        }
+            rc = check_word(ph, d, len, 1);
+        if (rc == 0 && words)
+            rc = check_words(ph, d, len, 1, 1);
     }
     free(heap);
     return rc == CHIO_ENOMEM ? rc : rc > 0;
@@ -467,11 +470,11 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
     if (strong_path(key, s, n) || !words)
         rc = check_readings(&ph, s, n);
     if (rc == 0)
-        rc = check_words(&ph, s, n, words);
+        rc = check_words(&ph, s, n, words, 0);
     /* a short option's value glued to the whole value, spaces and all:
      * one argv element "-o/x/../etc/a b" is "-o" and a path */
     if (rc == 0 && words)
-        rc = check_words(&ph, s, n, 0);
+        rc = check_words(&ph, s, n, 0, 0);
     /* a long option's value, whole: "--out=/a;b/../../etc/x" (one argv
      * element) names "/a;b/../../etc/x", which its words do not show */
     if (rc == 0 && words)

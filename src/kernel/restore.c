@@ -248,16 +248,15 @@ static int restore_chain(chio_kernel *k, uint64_t last, chio_error *err)
  * one ending before it had checkpoints cut from its tail, and continuing
  * would cut and sign them again, erasing the trace the sentinel file
  * alone kept, and that an edit of it took away (review 49). */
-#define DURABLE_CHECKPOINT "durable_checkpoint"
-
 static int check_durable(chio_kernel *k, uint64_t last_cp, chio_error *err)
 {
     uint64_t durable = 0;
-    int rc = chio__store_get_meta_u64(k->store, DURABLE_CHECKPOINT, &durable, err);
+    int rc = chio__store_get_meta_u64(k->store, CHIO__META_DURABLE_CHECKPOINT, &durable, err);
 
     if (rc == CHIO_ECORRUPT)
         return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
-                          "the receipt store's " DURABLE_CHECKPOINT " record is not an 8-byte "
+                          "the receipt store's " CHIO__META_DURABLE_CHECKPOINT
+                          " record is not an 8-byte "
                           "number; audit it with chio receipt verify --receipt-db");
     if (rc != 0)
         return rc;

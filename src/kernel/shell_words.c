@@ -91,6 +91,17 @@ static size_t segment_break(const char *s, size_t n, size_t i)
     return c <= 0x20 || c == 0x7f || strchr("/\\;|&<>,=:@", c) != NULL ? 1 : 0;
 }
 
+/* The end of the segment that holds s[i], found once per segment: *@e
+ * keeps the last one found, and is searched again only once @i reaches
+ * it (linear over a value of many expansions). */
+static size_t segment_stop(const char *s, size_t n, size_t i, size_t *e)
+{
+    if (*e <= i)
+        for (*e = i; *e < n && segment_break(s, n, *e) == 0; (*e)++)
+            ;
+    return *e;
+}
+
 /* The end of the expansion that starts at s[i] (chio__shell_expansion_at),
  * within the segment ending at @e: a name or one special character, or up
  * to the closing '}', ')', quote or backtick (the segment's end when
@@ -342,10 +353,7 @@ int chio__shell_dot_ambiguous(const char *s, size_t n)
         if (chio__shell_expansion_at(s, n, i)) {
             /* any text, or none, dots included; up to its end */
             if (st != 0) {
-                if (e <= i) /* the segment's end, found once per segment */
-                    for (e = i; e < n && segment_break(s, n, e) == 0; e++)
-                        ;
-                j = expansion_end(s, e, i);
+                j = expansion_end(s, segment_stop(s, n, i, &e), i);
                 work += j - i;
                 st = step_glob(st, 1, 0, 1);
                 i = j;
@@ -397,10 +405,7 @@ size_t chio__shell_glob_reading(const char *s, size_t n, int star_empty, char *o
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
         if (chio__shell_expansion_at(s, n, i)) {
-            if (e <= i) /* the segment's end, found once per segment */
-                for (e = i; e < n && segment_break(s, n, e) == 0; e++)
-                    ;
-            i = expansion_end(s, e, i); /* empty: an unset variable */
+            i = expansion_end(s, segment_stop(s, n, i, &e), i); /* empty: an unset variable */
             continue;
         }
         if (c == '*') {

@@ -232,7 +232,10 @@ int chio__mcp_ensure_ready(chio_mcp_gateway *g, char **msg);
 chio_mcp_gateway *chio__mcp_hub_find(chio_mcp_hub *h, const char *sid);
 /* Take @g (with its kernel session open) out of hub->live. */
 void chio__mcp_hub_leave(chio_mcp_gateway *g);
-/* Run one mediated request on a new worker thread; takes @client_id. */
-void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, char *client_id);
+/* Run one mediated request on a new worker thread; takes @client_id and
+ * @progress (the progressToken a tools/call sends the server, canonical
+ * JSON, or NULL: worker.progress). */
+void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, char *client_id,
+                            char *progress);
 
 #endif /* CHIO_MCP_GATEWAY_INTERNAL_H */

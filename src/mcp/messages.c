@@ -379,6 +379,20 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
     (void)chio__mcp_client_line_cancels(g, line, len);
 }
 
+/* The progressToken a tools/call sends the server (provider.c sends its
+ * params._meta.progressToken when chio__mcp_exact_id() takes it), as
+ * canonical JSON; NULL for none (or no memory: the call's progress is then
+ * dropped, never let through unchecked). */
+static char *call_progress_token(const chio_json *root, const char *method)
+{
+    const chio_json *tok =
+        chio_json_get(chio_json_get(chio_json_get(root, "params"), "_meta"), "progressToken");
+
+    if (strcmp(method, "tools/call") != 0 || tok == NULL || !chio__mcp_exact_id(tok))
+        return NULL;
+    return chio__mcp_dup_value(tok);
+}
+
 int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t len)
 {
     chio_json_doc *doc = NULL;
@@ -408,7 +422,7 @@ int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t 
         if (cid == NULL)
             ;
         else if (how == CHIO__MCP_MEDIATE)
-            chio__mcp_spawn_worker(g, line, len, cid);
+            chio__mcp_spawn_worker(g, line, len, cid, call_progress_token(root, method));
         else if (how == CHIO__MCP_PASS) {
             svc_buf pb = {0};
             int narrowed = passed_params(root, method, list, &pb);

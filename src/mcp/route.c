@@ -441,30 +441,8 @@ static void refuse_busy(chio_mcp_gateway *g, const worker *w)
     chio_json_doc_free(doc);
 }
 
-/* The progressToken a tools/call @line sends the server (provider.c sends
- * its params._meta.progressToken when chio__mcp_exact_id() takes it), as
- * canonical JSON; NULL for none (or no memory: the call's progress is then
- * dropped, never let through unchecked). */
-static char *call_progress_token(const char *line)
-{
-    chio_json_doc *doc = NULL;
-    const chio_json *root, *tok;
-    const char *method;
-    char *out = NULL;
-
-    if (chio_json_parse(line, strlen(line), &doc, NULL) != 0)
-        return NULL;
-    root = chio_json_root(doc);
-    method = chio_json_string(chio_json_get(root, "method"), NULL);
-    tok = chio_json_get(chio_json_get(chio_json_get(root, "params"), "_meta"), "progressToken");
-    if (method != NULL && strcmp(method, "tools/call") == 0 && tok != NULL &&
-        chio__mcp_exact_id(tok))
-        out = chio__mcp_dup_value(tok);
-    chio_json_doc_free(doc);
-    return out;
-}
-
-void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, char *client_id)
+void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, char *client_id,
+                            char *progress)
 {
     pthread_attr_t attr;
     pthread_t t;
@@ -473,11 +451,12 @@ void chio__mcp_spawn_worker(chio_mcp_gateway *g, const char *line, size_t len, c
     if (w == NULL || (w->line = strndup(line, len)) == NULL) {
         free(w);
         free(client_id);
+        free(progress);
         return;
     }
     w->g = g;
     w->client_id = client_id;
-    w->progress = call_progress_token(w->line);
+    w->progress = progress;
     pthread_mutex_lock(&g->mu);
     if (g->nworkers >= CHIO__MCP_MAX_WORKERS) {
         pthread_mutex_unlock(&g->mu);

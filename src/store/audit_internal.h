@@ -14,11 +14,6 @@
 #include "chio/store.h"
 #include "store_internal.h"
 
-/* The newest checkpoint a NOSYNC kernel made durable (u64 metadata that
- * store.c writes as DURABLE_KEY; read back by the audit and a kernel's
- * start, kernel/restore.c). */
-#define CHIO__AUDIT_META_DURABLE "durable_checkpoint"
-
 /* Per missing range, at most this many "missing_receipt" lines. */
 #define MAX_MISSING_LINES 10000
 

@@ -78,7 +78,7 @@ int chio__audit_prologue(audit *a)
     if (rc == 0)
         rc = chio__audit_meta_u64(a, CHIO__META_ARCHIVE, &archive);
     if (rc == 0)
-        rc = chio__audit_meta_u64(a, CHIO__AUDIT_META_DURABLE, &a->durable_cp);
+        rc = chio__audit_meta_u64(a, CHIO__META_DURABLE_CHECKPOINT, &a->durable_cp);
     if (rc != 0)
         return rc;
     /* The chain's keys: before review 47 one that is not 8 bytes sorting

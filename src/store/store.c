@@ -43,7 +43,6 @@
 #define FORMAT_KEY "format"
 /* Table files a read-write or read-only store keeps open at most. */
 #define CHIO__STORE_MAX_OPEN_FILES 20
-#define DURABLE_KEY                "durable_checkpoint" /* the synced write behind a NOSYNC mark */
 #define FORMAT_VALUE               "chio.receipt_store.v1"
 
 static int write_sentinel(const char *path, uint64_t last_checkpoint);
@@ -531,8 +530,8 @@ static void mark_durable(chio_store *s, uint64_t cseq, int synced)
     if (!synced) {
         chio__store_key(cseq, v);
         pthread_mutex_lock(&s->write_mu);
-        rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_DEFAULT], DURABLE_KEY, strlen(DURABLE_KEY),
-                       (const char *)v, 8, &rerr);
+        rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_DEFAULT], CHIO__META_DURABLE_CHECKPOINT,
+                       strlen(CHIO__META_DURABLE_CHECKPOINT), (const char *)v, 8, &rerr);
         pthread_mutex_unlock(&s->write_mu);
         if (rerr != NULL) { /* not durable: leave the mark where it is */
             rocksdb_free(rerr);

@@ -70,6 +70,10 @@ int chio__store_get_meta(chio_store *s, const char *name, char **value, size_t *
 #define CHIO__META_LOG_HEAD   "log_head"   /* signed: last seq and chain value */
 #define CHIO__META_CHAIN_FROM "chain_from" /* u64: first receipt the chain covers */
 #define CHIO__META_ARCHIVE    "archive"    /* u64: 1 in an archive log (no head) */
+/* u64: the newest checkpoint a NOSYNC kernel made durable (store.c writes
+ * it, synced, after the checkpoint itself; the audit and a kernel's start
+ * hold the log to it, audit_log.c and kernel/restore.c). */
+#define CHIO__META_DURABLE_CHECKPOINT "durable_checkpoint"
 
 /* The archive target's checks (retention_target.c), before anything is
  * written: @arch must be empty or an archive of @live (same key record);

@@ -263,3 +263,99 @@ Test(rev49_mcp, a_subscription_or_completion_the_kernel_would_not_read_never_rea
     free(rec);
     sp_stop(&s);
 }
+
+/* ---- the second pass: legitimate traffic still passes -----------------------------------
+ * Integer ids 0, negative and at the int64 ends, string ids (empty, "0",
+ * non-ASCII) come back byte for byte; a tools/call's progress under a
+ * token 0, negative, 2^53-1 (what a JavaScript server echoes exactly),
+ * empty or non-ASCII string reaches the client; two calls in flight each
+ * get their own; plain and percent-encoded subscriptions reach the
+ * server. */
+
+TestSuite(rev49_mcp2, .init = setup, .fini = teardown);
+
+Test(rev49_mcp2, integer_ids_zero_negative_and_string_ids_come_back_as_written)
+{
+    static const char *const ids[] = {
+        "0",      "-1",      "-9223372036854775807", "9223372036854775807", "\"\"", "\"0\"",
+        "\"-0\"", "\"1e2\"", "\"t\\u00e9\""};
+    char line[256], want[256];
+    size_t i;
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}", ids[i]);
+        sp_send(&s, line);
+    }
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
+    cr_assert(sp_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
+    for (i = 0; i < sizeof(ids) / sizeof(ids[0]) - 1; i++) {
+        snprintf(want, sizeof(want), "\"result\":{},\"id\":%s}", ids[i]);
+        cr_expect(strstr(s.got, want) != NULL, "id %s answered as written: %s", ids[i], s.got);
+    }
+    cr_expect(strstr(s.got, "\"result\":{},\"id\":\"t\xc3\xa9\"}") != NULL, "%s", s.got);
+    cr_expect(strstr(s.got, "-32600") == NULL, "%s", s.got);
+    sp_stop(&s);
+}
+
+Test(rev49_mcp2, progress_under_tokens_zero_negative_empty_and_non_ascii_reaches_the_client)
+{
+    static const char *const toks[] = {"0", "-5", "\"\"", "\"t\\u00e9\\\"x\"", "9007199254740991"};
+    static const char *const seen[] = {
+        "\"progressToken\":0}}", "\"progressToken\":-5}}", "\"progressToken\":\"\"}}",
+        "\"progressToken\":\"t\xc3\xa9\\\"x\"}}", "\"progressToken\":9007199254740991}}"};
+    char line[512], want[64];
+    size_t i;
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    for (i = 0; i < sizeof(toks) / sizeof(toks[0]); i++) {
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/"
+                 "call\",\"params\":{\"name\":"
+                 "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":%s}}}",
+                 40 + i, toks[i]);
+        sp_send(&s, line);
+        snprintf(want, sizeof(want), "\"id\":%zu,", 40 + i);
+        cr_assert(sp_wait(&s, want, WAIT_MS), "%s", s.got);
+        cr_expect(strstr(s.got, seen[i]) != NULL, "progress under %s: %s", toks[i], s.got);
+    }
+    cr_expect_eq(occurs(s.got, "OWN-PROGRESS"), 5, "%s", s.got);
+    cr_expect(strstr(s.got, "FORGED") == NULL, "%s", s.got);
+    sp_stop(&s);
+}
+
+Test(rev49_mcp2, plain_and_encoded_subscriptions_still_reach_the_server)
+{
+    char *rec;
+    sp s;
+
+    sp_start(&s);
+    sp_session(&s);
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/"
+                "subscribe\",\"params\":{"
+                "\"uri\":\"file:///pub/a.txt\"}}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/"
+                "subscribe\",\"params\":{"
+                "\"uri\":\"file:///pub/dir/my%20file.txt\"}}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/"
+                "unsubscribe\",\"params\":{"
+                "\"uri\":\"file:///pub/dir/my%20file.txt\"}}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"completion/"
+                "complete\",\"params\":{"
+                "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/"
+                "{name}\"},\"argument\":{"
+                "\"name\":\"name\",\"value\":\"\"}}}");
+    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
+    cr_assert(sp_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
+    cr_expect(strstr(s.got, "-32001") == NULL, "%s", s.got);
+    rec = record(&s);
+    cr_expect(strstr(rec, "\"uri\":\"file:///pub/a.txt\"") != NULL, "%s", rec);
+    cr_expect_eq(occurs(rec, "my%20file.txt"), 2, "%s", rec);
+    cr_expect(strstr(rec, "completion/complete") != NULL, "%s", rec);
+    free(rec);
+    sp_stop(&s);
+}
