@@ -82,7 +82,7 @@ for t in $TARGETS; do
             "$BUILD/obj/src/svc/svc_json_span.o")
         extra_inc=(-Isrc/cli)
     fi
-    [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core) # internal API: core/normalize.h
+    [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core -Isrc/kernel) # internal: normalize.h, shell_braces.h
     [[ $t == fuzz_regex ]] && extra_inc=(-Isrc/kernel -Isrc/core) # internal: kernel/regex_nfa.h
     if [[ $t == fuzz_serve ]]; then # the sidecar's request handler, no sockets
         extra_src=("$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "$BUILD/obj/src/svc/svc_buf.o"

@@ -3,10 +3,11 @@
  * kernel/guard_path.c - the forbidden_path guard's matching (see
  * guard_scan.h): the readings of a string a forbidden prefix must catch
  * (the path as written, decoded, NFKC-folded, Windows forms, the words of
- * a command line, a shell's reading, paths inside JSON a string holds),
- * each held against the guard's normalised prefixes. Uses core/normalize.h,
- * path_words.c and shell_words.c. No state, no locks; scratch space is on
- * the stack for short strings and malloc'ed (and freed) for long ones.
+ * a command line, a shell's reading and its brace expansion, paths inside
+ * JSON a string holds), each held against the guard's normalised
+ * prefixes. Uses core/normalize.h, path_words.c, shell_words.c and
+ * shell_braces.c. No state, no locks; scratch space is on the stack for
+ * short strings and malloc'ed (and freed) for long ones.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include "kernel_internal.h"
 #include "normalize.h"
 #include "path_words.h"
+#include "shell_braces.h"
 #include "shell_words.h"
 
 /* ---- forbidden_path ------------------------------------------------------------------------- */
@@ -31,6 +33,7 @@ typedef struct path_hit {
     const chio__guard_reg *g;
     size_t prefix; /* index of the prefix hit */
     int nomem;
+    int braces_too_large; /* the value's brace expansion passed its bounds */
 } path_hit;
 
 /* The end of the segment of @p starting at @i (after a '/'), or 0 when
@@ -388,6 +391,52 @@ static int check_glob_reading(path_hit *ph, const char *s, size_t n)
     return rc == CHIO_ENOMEM ? rc : rc > 0;
 }
 
+/* Is @s (@n bytes) a JSON object or array, whose strings embedded_hit
+ * reads one by one? */
+static int json_container(const char *s, size_t n)
+{
+    chio_json_doc *doc = NULL;
+    int rc = chio__embedded_parse(s, n, 0, &doc);
+
+    chio_json_doc_free(doc);
+    return rc == 1;
+}
+
+/* The value as bash expands its braces (shell_braces.c: "cat
+ * /e{t,}c/passwd" is "cat /etc/passwd /ec/passwd"; review 50), read as the
+ * value itself is: its words, then quotes and $IFS, globs and percent
+ * escapes over it. The expansion is exact, so a word of it that cannot be
+ * read denies. One past its bounds cannot be read and denies, except in
+ * a JSON object or array: bash splits those at their commas into
+ * fragments that join no new path, and embedded_hit reads each of their
+ * strings, braces and all. */
+static int check_brace_reading(path_hit *ph, const char *s, size_t n)
+{
+    char *e;
+    size_t len;
+    int rc = chio__shell_brace_expand(s, n, &e, &len);
+
+    if (rc == CHIO__BRACES_NOMEM)
+        return CHIO_ENOMEM;
+    if (rc == CHIO__BRACES_TOO_LARGE) {
+        if (json_container(s, n))
+            return 0;
+        ph->braces_too_large = 1;
+        return CHIO_EINVAL;
+    }
+    if (rc == 0)
+        return 0;
+    rc = check_words(ph, e, len, has_word_break(e, len), 0);
+    if (rc == 0)
+        rc = check_shell_reading(ph, e, len);
+    if (rc == 0)
+        rc = check_glob_reading(ph, e, len);
+    if (rc == 0)
+        rc = check_decoded_words(ph, e, len);
+    free(e);
+    return rc;
+}
+
 static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
                          size_t n, char *details, size_t cap, int depth);
 
@@ -450,7 +499,7 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
 static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
                           size_t n, char *details, size_t cap)
 {
-    path_hit ph = {g, 0, 0};
+    path_hit ph = {g, 0, 0, 0};
     int rc = 0, words;
     size_t i, opt;
 
@@ -488,10 +537,14 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = check_shell_reading(&ph, s, n);
     if (rc == 0)
         rc = check_glob_reading(&ph, s, n);
+    if (rc == 0)
+        rc = check_brace_reading(&ph, s, n);
     if (rc == CHIO_ENOMEM || ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0)
         snprintf(details, cap, "%s is under forbidden prefix '%s'", what, g->prefixes[ph.prefix]);
+    else if (rc < 0 && ph.braces_too_large)
+        snprintf(details, cap, "%s expands its braces past what the guard reads", what);
     else if (rc < 0)
         snprintf(details, cap, "%s cannot be read unambiguously as a path", what);
     return rc != 0;

@@ -2,7 +2,7 @@
 /*
  * tests/fuzz/fuzz_normalize.c - libFuzzer target for the normalisation
  * module (src/core/normalize.h) that constraints and guards read hostile
- * strings through. Internal API: built with -Isrc/core.
+ * strings through. Internal API: built with -Isrc/core -Isrc/kernel.
  *
  * For every input:
  *   - a host read from a URL (or a bare host) is canonical: reading it
@@ -14,7 +14,10 @@
  *   - every reading chio__path_readings() hands out is such a path;
  *   - folding, percent-decoding and unescaping never lengthen the text;
  *     folded text holds no NUL (the secret scan's regexec reads it as a C
- *     string, so a NUL would hide what follows).
+ *     string, so a NUL would hide what follows);
+ *   - bash's brace expansion (src/kernel/shell_braces.h, the
+ *     forbidden_path guard's) ends with a known code, within its bound,
+ *     its text NUL-terminated where it says, and is none without a brace.
  * Any violated invariant calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include "normalize.h"
+#include "shell_braces.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -98,6 +102,23 @@ static int each_reading(void *ctx, const char *p, size_t len)
     return 0;
 }
 
+static void check_braces(const char *s, size_t size)
+{
+    char *out = NULL;
+    size_t len = 0;
+    int rc = chio__shell_brace_expand(s, size, &out, &len);
+
+    if (rc != 1 && rc != 0 && rc != CHIO__BRACES_TOO_LARGE && rc != CHIO__BRACES_NOMEM)
+        fail("brace expansion: unknown code");
+    if (rc != 1 && out != NULL)
+        fail("brace expansion: text without a result");
+    if (rc == 1 && (out == NULL || out[len] != '\0' || len > ((size_t)1 << 20) + 8 * size))
+        fail("brace expansion: text past its bound or its length");
+    if (rc != 0 && memchr(s, '{', size) == NULL)
+        fail("brace expansion without a brace");
+    free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
@@ -134,5 +155,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((n = chio__text_unescape(buf, size, buf)) > size || buf[n] != '\0')
         fail("unescaping lengthened the text");
     free(buf);
+    check_braces(s, size);
     return 0;
 }

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev50_braces.c - review 50: the forbidden_path guard
+ * reads a value as bash expands its braces. "cat /e{t,}c/passwd" is
+ * "cat /etc/passwd /ec/passwd" to bash, and no other reading of the guard
+ * showed /etc/passwd, so it was allowed under the prefix /etc/. The
+ * expansion itself (kernel/shell_braces.c) is checked against the cases
+ * of bash 5.2 written out here, and against the bash on this machine for
+ * seeded random words.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kernel/kernelutil.h"
+#include "kernel/shell_braces.h"
+
+#define NOW 1710000300u
+
+/* Rows 0-14 were allowed before (prefixes /etc/ and /root/); row 6 is a
+ * path the guard cannot place (a process's working directory), which
+ * denies once the expansion shows it. */
+Test(rev50_braces, the_forbidden_path_guard_reads_brace_expansion)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"cat /e{t,}c/passwd\"}",
+        "{\"cmd\":\"cat /e{t,x}c/shadow\"}",
+        "{\"cmd\":\"cat \\\"/e\\\"{t,}\\\"c/passwd\\\"\"}",
+        "{\"cmd\":\"cat /{e,x}tc/passwd\"}",
+        "{\"cmd\":\"cat /et{a..c}/passwd\"}",
+        "{\"cmd\":\"cat /proc/{1..3}/ro{o,}t/etc/passwd\"}",
+        "{\"cmd\":\"cat /proc/self/cw{d,x}/x\"}",
+        "{\"cmd\":\"cat /ro{o,}t/.ssh/id_rsa\"}",
+        "{\"path\":\"/e{t,}c/passwd\"}",
+        "{\"cmd\":\"cat /tmp/{.,x}./etc/passwd\"}",
+        "{\"cmd\":\"tar --file=/e{t,}c/passwd\"}",
+        "{\"cmd\":\"cat$IFS/e{t,}c/passwd\"}",
+        "{\"cmd\":\"cat%20/e{t,}c/passwd\"}",
+        "{\"cmd\":\"cat /{{e,x}t,y}c/passwd\"}",
+        "{\"cmd\":\"echo {1..200000}/x\"}",
+        /* as before */
+        "{\"cmd\":\"cat {/etc/passwd,x}\"}",
+        /* braces that reach no prefix, or that bash does not expand */
+        "{\"cmd\":\"cp /workspace/{a,b}.txt /tmp/\"}",
+        "{\"cmd\":\"cat '/e{t,}c/passwd'\"}",
+        "{\"cmd\":\"cat /e\\\\{t,}c/passwd\"}",
+        "{\"cmd\":\"cat /e${t,}c/passwd\"}",
+        "{\"cmd\":\"mkdir -p /tmp/{a..z}/x\"}",
+        "{\"body\":\"function f(){return {a,b}/c}\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
+
+/* A JSON array of objects expands in bash to the product of their
+ * alternatives, past the guard's bound (2^20 here); its strings are read
+ * one by one instead, so it stays allowed, and a forbidden path in it is
+ * still found. */
+Test(rev50_braces, json_whose_expansion_passes_the_bound_is_read_by_its_strings)
+{
+    char *ok = NULL, *bad = NULL, *item = "{\\\"a\\\":1,\\\"b\\\":\\\"/w\\\"}";
+    const char *args[2];
+    static const int denied[] = {0, 1};
+    size_t i, il = strlen(item), cap = 64 + 24 * (il + 1);
+
+    ok = calloc(1, cap);
+    bad = calloc(1, cap);
+    cr_assert(ok != NULL && bad != NULL);
+    strcpy(ok, "{\"json\":\"[");
+    for (i = 0; i < 20; i++) {
+        strcat(ok, i ? "," : "");
+        strcat(ok, item);
+    }
+    strcpy(bad, ok);
+    strcat(ok, "]\"}");
+    strcat(bad, ",{\\\"p\\\":\\\"/e{t,}c/passwd\\\"}]\"}");
+    args[0] = ok;
+    args[1] = bad;
+    kt_run_guard_rows_at(NOW, args, denied, 2);
+    free(ok);
+    free(bad);
+}
+
+static char *expand(const char *s)
+{
+    char *out = NULL;
+    size_t len = 0;
+    int rc = chio__shell_brace_expand(s, strlen(s), &out, &len);
+
+    cr_assert_geq(rc, 0, "%s: %d", s, rc);
+    if (rc == 0)
+        return strdup(s);
+    cr_assert_eq(strlen(out), len);
+    return out;
+}
+
+/* Cases written out from bash 5.2. */
+Test(rev50_braces, expansion_follows_bash)
+{
+    static const char *const rows[][2] = {
+        {"cat /e{t,}c/passwd", "cat /etc/passwd /ec/passwd "},
+        {"{x{a,b}}", "{xa} {xb} "},
+        {"{x}{a,b}", "{x}a {x}b "},
+        {"{{a,b}", "{a {b "},
+        {"{a}b,c}", "a}b c "},
+        {"a{},b}", "a} ab "},
+        {"{},a}", "{},a}"},
+        {"{a,\"b}\",c}", "a \"b}\" c "},
+        {"{a,$'x}y',b}", "a $'x}y' b "},
+        {"{a,${b,c}", "{a,${b,c}"},
+        {"${a}{b,c}", "${a}b ${a}c "},
+        {"{a\\,b,c}", "a\\,b c "},
+        {"{a\\,b}", "{a\\,b}"},
+        {"{\"a,b\"..c}", "\"a,b\"..c "},
+        {"{a..b{c,d}}", "a..bc a..bd "},
+        {"{..a}{b,c}", "{..a}b {..a}c "},
+        {"{1..3}", "1 2 3 "},
+        {"{01..3}", "01 02 03 "},
+        {"{-01..2}", "-01 000 001 002 "},
+        {"{1..10..4}", "1 5 9 "},
+        {"{3..1}", "3 2 1 "},
+        {"{a..e..2}", "a c e "},
+        {"{Z..a}", "Z [ \\ ] ^ _ ` a "},
+        {"{1..3..0}", "1 2 3 "},
+        {"{a..}", "{a..}"},
+        {"{/..2}", "{/..2}"},
+        {"{1..9223372036854775807..4611686018427387904}", "1 4611686018427387905 "},
+        {"{1..99999999999999999999}", "{1..99999999999999999999}"},
+        {"{a,b$(echo })c}", "a b$(echo })c "},
+        {"x{,}y", "xy xy "},
+        {"one {a,b} two; c{1..2}", "one a b  two; c1 c2 "},
+        {"'{a,b}' \"{a,b}\"", "'{a,b}' \"{a,b}\""},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char *got = expand(rows[i][0]);
+        cr_expect_str_eq(got, rows[i][1], "%s", rows[i][0]);
+        free(got);
+    }
+}
+
+Test(rev50_braces, expansion_is_bounded)
+{
+    static const char *const big[] = {
+        "{1..1000000}",
+        "{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}"
+        "{a,b}{a,b}{a,b}{a,b}{a,b}",
+    };
+    char *out, *deep;
+    size_t len, i;
+
+    for (i = 0; i < 2; i++) {
+        cr_expect_eq(chio__shell_brace_expand(big[i], strlen(big[i]), &out, &len),
+                     CHIO__BRACES_TOO_LARGE, "%s", big[i]);
+        cr_expect_null(out);
+    }
+    /* 100 braces one inside another: past 64 levels */
+    deep = malloc(401);
+    cr_assert_not_null(deep);
+    for (i = 0; i < 100; i++)
+        memcpy(deep + 2 * i, "{,", 2);
+    for (i = 0; i < 100; i++)
+        memcpy(deep + 200 + 2 * i, "x}", 2);
+    deep[400] = '\0';
+    cr_expect_eq(chio__shell_brace_expand(deep, 400, &out, &len), CHIO__BRACES_TOO_LARGE);
+    free(deep);
+}
+
+/* A megabyte of unmatched braces ends inside the bound: the guard's time
+ * is bounded per byte. */
+Test(rev50_braces, unmatched_braces_are_bounded)
+{
+    size_t n = 1 << 20, len;
+    char *s = malloc(n + 1), *out;
+    int rc;
+
+    cr_assert_not_null(s);
+    memset(s, '{', n);
+    s[n - 1] = '}';
+    s[n / 2] = ',';
+    s[n] = '\0';
+    rc = chio__shell_brace_expand(s, n, &out, &len);
+    cr_expect(rc == CHIO__BRACES_TOO_LARGE || rc == 1, "%d", rc);
+    free(out);
+    free(s);
+}
+
+/* bash -c "set -f [+B]; printf '[%s]' WORDS": what bash prints for @w,
+ * with brace expansion on or off; 0 when bash fails on it (a syntax error). */
+static int bash_print(const char *w, int braces, char *out, size_t cap)
+{
+    char cmd[512];
+    int fd[2], st;
+    ssize_t got;
+    size_t len = 0;
+    pid_t pid;
+
+    snprintf(cmd, sizeof(cmd), "set -f %s; printf '[%%s]' %s 2>/dev/null; echo", braces ? "" : "+B",
+             w);
+    cr_assert_eq(pipe(fd), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(fd[1], 1);
+        if (null >= 0)
+            dup2(null, 2);
+        close(fd[0]);
+        execl("/bin/bash", "bash", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    while (len + 1 < cap && (got = read(fd[0], out + len, cap - 1 - len)) > 0)
+        len += (size_t)got;
+    out[len] = '\0';
+    close(fd[0]);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Seeded random words (no command substitution, nothing bash would run)
+ * expanded here and by bash: the same words after bash's later steps. */
+Test(rev50_braces, expansion_matches_the_bash_on_this_machine)
+{
+    static const char *const alpha[] = {"{", "}", "{", "}",  ",",      ",",         ".",  "..", "a",
+                                        "b", "1", "2", "\"", "'",      "\\",        "$",  "${", "/",
+                                        " ", "-", "0", "Z",  "{1..3}", "{a..c..2}", "x,y"};
+    unsigned seed = 50;
+    char w[64], a[4096], b[4096];
+    int i, k, compared = 0;
+
+    if (access("/bin/bash", X_OK) != 0)
+        cr_skip_test("no /bin/bash");
+    for (i = 0; i < 150; i++) {
+        int parts = 1 + (int)(rand_r(&seed) % 12);
+        char *mine;
+        w[0] = '\0';
+        for (k = 0; k < parts; k++)
+            strcat(w, alpha[rand_r(&seed) % (sizeof(alpha) / sizeof(alpha[0]))]);
+        if (strstr(w, "$$") != NULL || strstr(w, "$-") != NULL || strstr(w, "${$") != NULL)
+            continue; /* the shell's pid and flags */
+        mine = expand(w);
+        if (bash_print(w, 1, a, sizeof(a)) && bash_print(mine, 0, b, sizeof(b))) {
+            cr_expect_str_eq(b, a, "word %s: mine %s", w, mine);
+            compared++;
+        }
+        free(mine);
+    }
+    cr_expect_gt(compared, 60, "only %d words compared", compared);
+}
