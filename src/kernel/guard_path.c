@@ -290,6 +290,27 @@ static int has_word_break(const char *s, size_t n)
     return 0;
 }
 
+/* check_readings() of an item, a line break in it read as a byte of a
+ * name: a multi-line command ("cp /w/{a,b} /tmp/\nls") is no path a
+ * control character makes unreadable, while "x,/tmp/a\nb/../../etc/x"
+ * still climbs to /etc/x (review 50). */
+static int check_item(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t i;
+    int rc;
+
+    if (memchr(s, '\n', n) == NULL && memchr(s, '\r', n) == NULL)
+        return check_readings(ph, s, n);
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < n; i++)
+        d[i] = s[i] == '\n' || s[i] == '\r' ? '_' : s[i];
+    rc = check_readings(ph, d, n);
+    free(heap);
+    return rc;
+}
+
 /* The items of @s split at one separator only (',' ';' ' ' '='; not ':',
  * which a file: URL holds), each read whole when it looks like a path
  * (leading spaces dropped): a tool that splits a list, or at spaces only,
@@ -311,7 +332,7 @@ static int check_items(path_hit *ph, const char *s, size_t n)
                 i++;
             /* an item with no other break is a word, read already */
             if (j > i && has_word_break(s + i, j - i) && chio__path_candidate(NULL, s + i, j - i))
-                rc = check_readings(ph, s + i, j - i);
+                rc = check_item(ph, s + i, j - i);
         }
     }
     return rc;
@@ -402,38 +423,96 @@ static int json_container(const char *s, size_t n)
     return rc == 1;
 }
 
-/* The value as bash expands its braces (shell_braces.c: "cat
- * /e{t,}c/passwd" is "cat /etc/passwd /ec/passwd"; review 50), read as the
- * value itself is: its words, then quotes and $IFS, globs and percent
- * escapes over it. The expansion is exact, so a word of it that cannot be
- * read denies. One past its bounds cannot be read and denies, except in
- * a JSON object or array: bash splits those at their commas into
+/* chio__shell_brace_expand of @s into *@e: 1 with *@e set, 0 for none,
+ * CHIO_ENOMEM, or CHIO_EINVAL for one past its bounds (noted in @ph). An
+ * expansion past its bounds cannot be read and denies, except in a JSON
+ * object or array (@whole): bash splits those at their commas into
  * fragments that join no new path, and embedded_hit reads each of their
  * strings, braces and all. */
-static int check_brace_reading(path_hit *ph, const char *s, size_t n)
+static int brace_expand(path_hit *ph, const char *whole, size_t wn, const char *s, size_t n,
+                        char **e, size_t *len)
 {
-    char *e;
-    size_t len;
-    int rc = chio__shell_brace_expand(s, n, &e, &len);
+    int rc = chio__shell_brace_expand(s, n, e, len);
 
     if (rc == CHIO__BRACES_NOMEM)
         return CHIO_ENOMEM;
     if (rc == CHIO__BRACES_TOO_LARGE) {
-        if (json_container(s, n))
+        if (json_container(whole, wn))
             return 0;
         ph->braces_too_large = 1;
         return CHIO_EINVAL;
     }
-    if (rc == 0)
+    return rc;
+}
+
+/* A guess at what a shell that reads @s again expands (review 50's
+ * second pass): quotes and backslashes removed and $IFS a blank (the text
+ * of "bash -c '..'", "eval '..'", "echo '..' | bash"), and the markers of
+ * each substitution made blanks ("$(cat /e{t,}c/x)" and backticks: bash
+ * expands the braces of a command when it runs it), then brace-expanded.
+ * Only hits count: the guess may read braces a shell keeps as written. */
+static int check_brace_guess(path_hit *ph, const char *whole, size_t wn, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap, *t, *e;
+    const char *d;
+    size_t len, elen, i;
+    int rc;
+
+    if (memchr(s, '{', n) == NULL)
         return 0;
-    rc = check_words(ph, e, len, has_word_break(e, len), 0);
+    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
+        return CHIO_ENOMEM;
+    t = (char *)d; /* stack or heap: ours to write */
+    for (i = 0; i < len; i++) {
+        if (t[i] == '`') {
+            t[i] = ' ';
+        } else if ((t[i] == '$' || t[i] == '<' || t[i] == '>') && i + 1 < len && t[i + 1] == '(') {
+            t[i] = ' ';
+            t[++i] = ' ';
+        }
+    }
+    rc = brace_expand(ph, whole, wn, t, len, &e, &elen);
+    if (rc == 1) {
+        rc = check_words(ph, e, elen, 1, 1);
+        if (rc == 0)
+            rc = check_glob_reading(ph, e, elen);
+        free(e);
+    }
+    free(heap);
+    return rc;
+}
+
+/* The value as bash expands its braces (shell_braces.c: "cat
+ * /e{t,}c/passwd" is "cat /etc/passwd /ec/passwd"; review 50), read as the
+ * value itself is: its words, then quotes and $IFS, globs and percent
+ * escapes over it. The expansion is exact, so a word of it that cannot be
+ * read denies. Then the guesses of check_brace_guess, of the value and of
+ * its percent-decoded text (a tool that decodes "%7B" hands a shell '{'). */
+static int check_brace_reading(path_hit *ph, const char *s, size_t n)
+{
+    char dstack[PREFIX_STACK], *dheap = NULL, *d = dstack, *e;
+    size_t len, dl;
+    int rc = brace_expand(ph, s, n, s, n, &e, &len);
+
+    if (rc == 1) {
+        rc = check_words(ph, e, len, has_word_break(e, len), 0);
+        if (rc == 0)
+            rc = check_shell_reading(ph, e, len);
+        if (rc == 0)
+            rc = check_glob_reading(ph, e, len);
+        if (rc == 0)
+            rc = check_decoded_words(ph, e, len);
+        free(e);
+    }
     if (rc == 0)
-        rc = check_shell_reading(ph, e, len);
-    if (rc == 0)
-        rc = check_glob_reading(ph, e, len);
-    if (rc == 0)
-        rc = check_decoded_words(ph, e, len);
-    free(e);
+        rc = check_brace_guess(ph, s, n, s, n);
+    if (rc != 0 || !chio__has_escape(s, n))
+        return rc;
+    if (n + 1 > sizeof(dstack) && (d = dheap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    dl = chio__percent_decode(s, n, d);
+    rc = check_brace_guess(ph, s, n, d, dl);
+    free(dheap);
     return rc;
 }
 

@@ -72,6 +72,23 @@ static int word_sep(char c)
            c == ')';
 }
 
+/* The quote states: ' " ` and ANSI-C quoting $'..' (ANSI), in which a
+ * backslash escapes the next byte; the parser turns "$'\''" into a
+ * quoted "'" before any expansion (review 50). */
+#define ANSI 'a'
+
+/* Does @c close the quote @quoted? */
+static int closes(char quoted, char c)
+{
+    return c == (quoted == ANSI ? '\'' : quoted);
+}
+
+/* Does an unquoted "$'" open ANSI-C quoting at s[@i]? */
+static int ansi_at(const char *s, size_t n, size_t i)
+{
+    return s[i] == '$' && i + 1 < n && s[i + 1] == '\'';
+}
+
 /* The end of a command or process substitution whose text starts at
  * s[@i] (after "$(", "<(" or ">("): the ')' that closes it at its own
  * level, quotes and escapes inside skipped; @n when none. */
@@ -91,13 +108,18 @@ static size_t subst_end(brace_buf *b, const char *s, size_t n, size_t i, int nes
             continue;
         }
         if (quoted != 0) {
-            if (c == quoted)
+            if (closes(quoted, c))
                 quoted = 0;
             else if (quoted == '"' && c == '$' && i + 1 < n && s[i + 1] == '(') {
                 i = subst_end(b, s, n, i + 2, nest + 1);
                 continue;
             }
             i++;
+            continue;
+        }
+        if (ansi_at(s, n, i)) {
+            quoted = ANSI;
+            i += 2;
             continue;
         }
         if (c == '"' || c == '\'' || c == '`')
@@ -135,13 +157,18 @@ static size_t gobble(brace_buf *b, const char *s, size_t n, size_t i, char want)
             continue;
         }
         if (quoted != 0) {
-            if (c == quoted)
+            if (closes(quoted, c))
                 quoted = 0;
             else if (quoted == '"' && c == '$' && i + 1 < n && s[i + 1] == '(') {
                 i = subst_end(b, s, n, i + 2, 0);
                 continue;
             }
             i++;
+            continue;
+        }
+        if (ansi_at(s, n, i)) {
+            quoted = ANSI;
+            i += 2;
             continue;
         }
         if (c == '"' || c == '\'' || c == '`') {
@@ -176,8 +203,37 @@ static size_t gobble(brace_buf *b, const char *s, size_t n, size_t i, char want)
     return n;
 }
 
+/* The end of a stretch opened before s[@i] by @open ("${" or "$[")
+ * that @close ends at its own level, quotes and escapes inside skipped
+ * (a blank or an operator inside is part of the word). */
+static size_t group_end(const char *s, size_t n, size_t i, char open, char close)
+{
+    size_t depth = 1;
+    char quoted = 0;
+
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' && quoted != '\'') {
+            i++;
+        } else if (quoted != 0) {
+            if (closes(quoted, c))
+                quoted = 0;
+        } else if (ansi_at(s, n, i)) {
+            quoted = ANSI;
+            i++;
+        } else if (c == '"' || c == '\'' || c == '`') {
+            quoted = c;
+        } else if (c == open) {
+            depth++;
+        } else if (c == close && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return n;
+}
+
 /* The end of the word that starts at s[@i]: unquoted white space or an
- * operator. */
+ * operator, outside "$(..)", "${..}", "$[..]" and an extglob "@(..)". */
 static size_t word_stop(brace_buf *b, const char *s, size_t n, size_t i)
 {
     char quoted = 0;
@@ -189,12 +245,25 @@ static size_t word_stop(brace_buf *b, const char *s, size_t n, size_t i)
             continue;
         }
         if (quoted != 0) {
-            if (c == quoted)
+            if (closes(quoted, c))
                 quoted = 0;
+            continue;
+        }
+        if (ansi_at(s, n, i)) {
+            quoted = ANSI;
+            i++;
             continue;
         }
         if ((c == '$' || c == '<' || c == '>') && i + 1 < n && s[i + 1] == '(') {
             i = subst_end(b, s, n, i + 2, 0) - 1;
+            continue;
+        }
+        if (c == '$' && i + 1 < n && (s[i + 1] == '{' || s[i + 1] == '[')) {
+            i = group_end(s, n, i + 2, s[i + 1], s[i + 1] == '{' ? '}' : ']') - 1;
+            continue;
+        }
+        if (c == '(' && i > 0 && strchr("@!+*?", s[i - 1]) != NULL) {
+            i = subst_end(b, s, n, i + 1, 0) - 1; /* extglob, as bash -O extglob parses it */
             continue;
         }
         if (c == '"' || c == '\'' || c == '`')

@@ -44,15 +44,56 @@ Test(rev50_braces, the_forbidden_path_guard_reads_brace_expansion)
         "{\"cmd\":\"echo {1..200000}/x\"}",
         /* as before */
         "{\"cmd\":\"cat {/etc/passwd,x}\"}",
-        /* braces that reach no prefix, or that bash does not expand */
+        /* braces that reach no prefix, or that no shell expands */
         "{\"cmd\":\"cp /workspace/{a,b}.txt /tmp/\"}",
-        "{\"cmd\":\"cat '/e{t,}c/passwd'\"}",
-        "{\"cmd\":\"cat /e\\\\{t,}c/passwd\"}",
         "{\"cmd\":\"cat /e${t,}c/passwd\"}",
         "{\"cmd\":\"mkdir -p /tmp/{a..z}/x\"}",
         "{\"body\":\"function f(){return {a,b}/c}\"}",
     };
     static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
+
+/* The second pass (an outside reviewer against bash 5.2.15): rows 0-15
+ * were allowed by the first version of the brace reading, and bash opens
+ * /etc/passwd or /root/.ssh/id_rsa for each. Braces inside a command
+ * substitution or backticks (bash expands them when it runs the command);
+ * quoted text a shell reads again ("bash -c", eval, a pipe into bash,
+ * and so also a quoted or escaped brace, read for hits only); "${..}" and
+ * "$[..]" holding a blank or an operator, one word to bash; ANSI-C quoting
+ * with an escaped quote; an extglob group; percent-encoded braces. Rows
+ * 16-17 were denied before though no tool opens a path under a prefix: a
+ * multi-line command whose list item held a line break. */
+Test(rev50_braces, second_pass_substitutions_quotes_words_and_escapes)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"echo $(cat /e{t,}c/passwd)\"}",
+        "{\"cmd\":\"echo `cat /e{t,}c/passwd`\"}",
+        "{\"cmd\":\"cat \\\"$(echo /e{t,}c/passwd)\\\"\"}",
+        "{\"cmd\":\"x=$(cat /ro{o,}t/.ssh/id_rsa)\"}",
+        "{\"cmd\":\"bash -c 'cat /e{t,}c/passwd'\"}",
+        "{\"cmd\":\"eval 'cat /e{t,}c/passwd'\"}",
+        "{\"cmd\":\"echo 'cat /e{t,}c/passwd' | bash\"}",
+        "{\"cmd\":\"cat /e{t,${x:- }}c/passwd\"}",
+        "{\"cmd\":\"cat /e{t,${x:-;}}c/passwd\"}",
+        "{\"cmd\":\"cat /e{t,${x#(}}c/passwd\"}",
+        "{\"cmd\":\"cat /e{t,$[ 1 ]}c/passwd\"}",
+        "{\"cmd\":\"echo $'\\\\'' /e{t,}c/passwd\"}",
+        "{\"cmd\":\"echo $'it\\\\'s' && cat /e{t,}c/passwd\"}",
+        "{\"cmd\":\"cat /e{t,@(x)}c/passwd\"}",
+        "{\"cmd\":\"cat%20/e%7Bt,%7Dc/passwd\"}",
+        "{\"body\":\"{\\\"cmd\\\":\\\"echo $(cat /e{t,}c/passwd)\\\"}\"}",
+        /* allowed again */
+        "{\"cmd\":\"cp /workspace/{a,b}.txt /tmp/\\nls /tmp\"}",
+        "{\"cmd\":\"cat /tmp/a\\ntrue\"}",
+        /* still denied: a line break in a name, then a climb */
+        "{\"cmd\":\"x,/tmp/a\\nb/../../etc/passwd\"}",
+        /* read for hits: braces a shell would keep, quoted or escaped */
+        "{\"cmd\":\"cat '/e{t,}c/passwd'\"}",
+        "{\"cmd\":\"cat /e\\\\{t,}c/passwd\"}",
+        "{\"cmd\":\"echo '{a,b}' /tmp/x\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0};
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
 
@@ -134,6 +175,10 @@ Test(rev50_braces, expansion_follows_bash)
         {"x{,}y", "xy xy "},
         {"one {a,b} two; c{1..2}", "one a b  two; c1 c2 "},
         {"'{a,b}' \"{a,b}\"", "'{a,b}' \"{a,b}\""},
+        {"cat /e{t,${x:- }}c", "cat /etc /e${x:- }c "},
+        {"cat /e{t,$[ 1 ]}c", "cat /etc /e$[ 1 ]c "},
+        {"echo $'it\\'s' && cat /e{t,}c", "echo $'it\\'s' && cat /etc /ec "},
+        {"cat /e{t,@(x)}c", "cat /etc /e@(x)c "},
     };
     size_t i;
 
