@@ -3,10 +3,10 @@
  * kernel/guard_path.c - the forbidden_path guard's matching (see
  * guard_scan.h): the readings of a string a forbidden prefix must catch
  * (the path as written, decoded, NFKC-folded, Windows forms, the words of
- * a command line, a shell's reading and its brace expansion, paths inside
- * JSON a string holds), each held against the guard's normalised
- * prefixes. Uses core/normalize.h, path_words.c, shell_words.c and
- * shell_braces.c. No state, no locks; scratch space is on the stack for
+ * a command line, a shell's reading, its brace expansion, tildes and
+ * globs, paths inside JSON a string holds), each held against the
+ * guard's normalised prefixes. Uses core/normalize.h, path_words.c,
+ * shell_words.c, shell_braces.c and glob_reach.c. No state, no locks; scratch space is on the stack for
  * short strings and malloc'ed (and freed) for long ones.
  */
 #include <ctype.h>
@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "glob_reach.h"
 #include "path_words.h"
 #include "shell_braces.h"
 #include "shell_words.h"
@@ -412,6 +413,85 @@ static int check_glob_reading(path_hit *ph, const char *s, size_t n)
     return rc == CHIO_ENOMEM ? rc : rc > 0;
 }
 
+/* A break between words for the tilde and glob readings: white space,
+ * the shell's operators, quotes, braces and the separators of a list or
+ * an option ('[' is not: it opens a bracket of a glob). */
+static int gt_break(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || strchr(";|&<>(){},=:@'\"`", c) != NULL;
+}
+
+/* Could the absolute glob @w (@wl bytes, its ".." read first) match a
+ * path under a prefix (glob_reach.c)? 1 (the prefix noted), 0,
+ * CHIO_ENOMEM. */
+static int glob_word_hit(path_hit *ph, const char *w, size_t wl)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t dl, i;
+    int rc = 0;
+
+    if (wl + 2 > sizeof(stack) && (d = heap = malloc(wl + 2)) == NULL)
+        return CHIO_ENOMEM;
+    if (chio__path_normalize(w, wl, 0, d, wl + 2, &dl) != 0) {
+        memcpy(d, w, wl);
+        dl = wl;
+    }
+    for (i = 0; dl > 0 && d[0] == '/' && rc == 0 && i < ph->g->nprefixes; i++) {
+        if (ph->g->norm_prefixes[i] == NULL)
+            continue;
+        rc = chio__glob_may_reach(d, dl, ph->g->norm_prefixes[i], ph->g->norm_lens[i],
+                                  ph->g->norm_open[i]);
+        if (rc > 0)
+            ph->prefix = i;
+    }
+    free(heap);
+    return rc;
+}
+
+/* The value as a shell expands its tildes and globs (review 50's
+ * outside reviewer: "cat ~root/.ssh/id_rsa" is /root/.ssh/id_rsa to bash,
+ * "cat /e?c/passwd" and "cat /[e]tc/passwd" glob to /etc/passwd): quotes
+ * removed, tildes as tilde_reading() writes them, each word read for
+ * hits, and each absolute word holding '?', '*' or a bracket matched
+ * against the prefixes as a pattern. Only hits count: a guess at the
+ * worst (a glob may match nothing, a home may be elsewhere). */
+static int check_tilde_and_glob(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap, *t = NULL;
+    const char *d, *txt;
+    size_t len, tl, i, j;
+    int rc = 0, tilde = memchr(s, '~', n) != NULL;
+
+    if (!tilde && memchr(s, '?', n) == NULL && memchr(s, '*', n) == NULL &&
+        memchr(s, '[', n) == NULL)
+        return 0;
+    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
+        return CHIO_ENOMEM;
+    txt = d;
+    tl = len;
+    if (tilde) {
+        if (len > (SIZE_MAX - 1) / 6 || (t = malloc(6 * len + 1)) == NULL) {
+            free(heap);
+            return CHIO_ENOMEM;
+        }
+        tl = chio__shell_tilde_reading(d, len, t);
+        txt = t;
+        rc = check_words(ph, t, tl, 1, 1);
+    }
+    for (i = 0; rc == 0 && i < tl; i = j + 1) {
+        int bracket = 0; /* "[[:alpha:]]": no break inside a bracket */
+        for (j = i; j < tl && (bracket || !gt_break((unsigned char)txt[j])); j++)
+            bracket = txt[j] == '[' ? 1 : txt[j] == ']' ? 0 : bracket && txt[j] > 0x20;
+        if (j > i && txt[i] == '/' &&
+            (memchr(txt + i, '?', j - i) || memchr(txt + i, '*', j - i) ||
+             memchr(txt + i, '[', j - i)))
+            rc = glob_word_hit(ph, txt + i, j - i);
+    }
+    free(t);
+    free(heap);
+    return rc;
+}
+
 /* Is @s (@n bytes) a JSON object or array, whose strings embedded_hit
  * reads one by one? */
 static int json_container(const char *s, size_t n)
@@ -476,6 +556,8 @@ static int check_brace_guess(path_hit *ph, const char *whole, size_t wn, const c
         rc = check_words(ph, e, elen, 1, 1);
         if (rc == 0)
             rc = check_glob_reading(ph, e, elen);
+        if (rc == 0)
+            rc = check_tilde_and_glob(ph, e, elen);
         free(e);
     }
     free(heap);
@@ -502,6 +584,8 @@ static int check_brace_reading(path_hit *ph, const char *s, size_t n)
             rc = check_glob_reading(ph, e, len);
         if (rc == 0)
             rc = check_decoded_words(ph, e, len);
+        if (rc == 0)
+            rc = check_tilde_and_glob(ph, e, len);
         free(e);
     }
     if (rc == 0)
@@ -618,6 +702,8 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = check_glob_reading(&ph, s, n);
     if (rc == 0)
         rc = check_brace_reading(&ph, s, n);
+    if (rc == 0)
+        rc = check_tilde_and_glob(&ph, s, n);
     if (rc == CHIO_ENOMEM || ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0)

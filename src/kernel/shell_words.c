@@ -8,10 +8,12 @@
  * command substitution), which make a segment that could become "..",
  * or a word a brace opens with a path, ambiguous
  * (chio__shell_dot_ambiguous, which follows a brace through each of its
- * alternatives). Lexical only; the readings of what comes out are
+ * alternatives), and tilde prefixes at worst (chio__shell_tilde_reading).
+ * Lexical only; the readings of what comes out are
  * normalize.c's. No state, no locks; scratch space on the stack, or
  * malloc'ed by the caller's choice (chio__shell_reading).
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -437,6 +439,46 @@ size_t chio__shell_glob_reading(const char *s, size_t n, int star_empty, char *o
         } else {
             out[o++] = s[i++];
         }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* Where a word a tilde may open starts or ends: white space, the
+ * shell's operators, quotes, braces, and the separators of a list or an
+ * assignment ("PATH=~/bin:~root/bin"). */
+static int tilde_break(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || strchr(";|&<>(){},=:@'\"`", c) != NULL;
+}
+
+static int login_char(unsigned char c)
+{
+    return isalnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+size_t chio__shell_tilde_reading(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0, j;
+
+    while (i < n) {
+        if (s[i] == '~' && (i == 0 || tilde_break((unsigned char)s[i - 1]))) {
+            for (j = i + 1; j < n && login_char((unsigned char)s[j]); j++)
+                ;
+            if (j == n || s[j] == '/' || tilde_break((unsigned char)s[j])) {
+                if (j == i + 1 || (j - i - 1 == 4 && memcmp(s + i + 1, "root", 4) == 0)) {
+                    memcpy(out + o, "/root", 5);
+                    o += 5;
+                } else {
+                    memcpy(out + o, "/home/", 6);
+                    memcpy(out + o + 6, s + i + 1, j - i - 1);
+                    o += 6 + (j - i - 1);
+                }
+                i = j;
+                continue;
+            }
+        }
+        out[o++] = s[i++];
     }
     out[o] = '\0';
     return o;

@@ -17,7 +17,9 @@
  *     string, so a NUL would hide what follows);
  *   - bash's brace expansion (src/kernel/shell_braces.h, the
  *     forbidden_path guard's) ends with a known code, within its bound,
- *     its text NUL-terminated where it says, and is none without a brace.
+ *     its text NUL-terminated where it says, and is none without a brace;
+ *     a glob's reach ends with a known code; the tilde reading stays
+ *     within six bytes a byte.
  * Any violated invariant calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -26,7 +28,10 @@
 #include <string.h>
 
 #include "normalize.h"
+#include "chio/error.h"
+#include "glob_reach.h"
 #include "shell_braces.h"
+#include "shell_words.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -106,7 +111,7 @@ static void check_braces(const char *s, size_t size)
 {
     char *out = NULL;
     size_t len = 0;
-    int rc = chio__shell_brace_expand(s, size, &out, &len);
+    int rc = chio__shell_brace_expand(s, size, &out, &len), r;
 
     if (rc != 1 && rc != 0 && rc != CHIO__BRACES_TOO_LARGE && rc != CHIO__BRACES_NOMEM)
         fail("brace expansion: unknown code");
@@ -116,6 +121,15 @@ static void check_braces(const char *s, size_t size)
         fail("brace expansion: text past its bound or its length");
     if (rc != 0 && memchr(s, '{', size) == NULL)
         fail("brace expansion without a brace");
+    free(out);
+    r = chio__glob_may_reach(s, size, "/etc", 4, (int)(size & 1));
+    if (r != 0 && r != 1 && r != CHIO_ENOMEM)
+        fail("glob reach: unknown code");
+    if ((out = malloc(6 * size + 1)) == NULL)
+        abort();
+    len = chio__shell_tilde_reading(s, size, out);
+    if (len > 6 * size || out[len] != '\0')
+        fail("tilde reading past its bound");
     free(out);
 }
 

@@ -97,6 +97,40 @@ Test(rev50_braces, second_pass_substitutions_quotes_words_and_escapes)
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
 
+/* Also from the outside reviewer, outside braces: a tilde prefix and a
+ * glob name files the literal readings do not show ("cat ~root/.ssh/x"
+ * is /root/.ssh/x to bash; "cat /e?c/passwd" globs to /etc/passwd).
+ * Rows 0-12 were allowed before. A tilde is read at worst ("~" as /root:
+ * a tool run as root), a glob as a pattern that may match a path under a
+ * prefix; only hits count. */
+Test(rev50_braces, tildes_and_globs_that_reach_a_prefix)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"cat ~root/.ssh/id_rsa\"}",
+        "{\"cmd\":\"cat ~/.ssh/id_rsa\"}",
+        "{\"cmd\":\"cat /e?c/passwd\"}",
+        "{\"cmd\":\"cat /[e]tc/passwd\"}",
+        "{\"cmd\":\"cat /?oot/.ssh/id_rsa\"}",
+        "{\"cmd\":\"cat /e*/passwd\"}",
+        "{\"cmd\":\"cat /tmp/../e?c/passwd\"}",
+        "{\"cmd\":\"cat {~root,x}/.ssh/id_rsa\"}",
+        "{\"cmd\":\"cat /[!x]tc/shadow\"}",
+        "{\"cmd\":\"cat /*/shadow\"}",
+        "{\"cmd\":\"cat /[[:alpha:]]tc/passwd\"}",
+        "{\"cmd\":\"cat \\\"/e?c/passwd\\\"\"}",
+        "{\"cmd\":\"echo $(cat /e?c/passwd)\"}",
+        /* globs and homes that reach no prefix */
+        "{\"cmd\":\"cat /tmp/*.txt\"}",
+        "{\"cmd\":\"ls ~alice/docs\"}",
+        "{\"cmd\":\"find / -name \\\"*.conf\\\"\"}",
+        "{\"cmd\":\"grep -r \\\"a.*b\\\" /workspace\"}",
+        "{\"pattern\":\"/api/v[0-9]+/.*\"}",
+        "{\"cmd\":\"cat /var/log/[a-d]*.log\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
+
 /* A JSON array of objects expands in bash to the product of their
  * alternatives, past the guard's bound (2^20 here); its strings are read
  * one by one instead, so it stays allowed, and a forbidden path in it is
