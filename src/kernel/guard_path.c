@@ -6,8 +6,9 @@
  * a command line, a shell's reading, its brace expansion, tildes and
  * globs, paths inside JSON a string holds), each held against the
  * guard's normalised prefixes. Uses core/normalize.h, path_words.c,
- * shell_words.c, shell_braces.c and glob_reach.c. No state, no locks; scratch space is on the stack for
- * short strings and malloc'ed (and freed) for long ones.
+ * shell_words.c, shell_braces.c and glob_reach.c. No state, no locks;
+ * scratch space is on the stack for short strings and malloc'ed (and
+ * freed) for long ones.
  */
 #include <ctype.h>
 #include <stdint.h>
