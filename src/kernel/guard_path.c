@@ -3,12 +3,12 @@
  * kernel/guard_path.c - the forbidden_path guard's matching (see
  * guard_scan.h): the readings of a string a forbidden prefix must catch
  * (the path as written, decoded, NFKC-folded, Windows forms, the words of
- * a command line, a shell's reading, its brace expansion, tildes and
- * globs, paths inside JSON a string holds), each held against the
- * guard's normalised prefixes. Uses core/normalize.h, path_words.c,
- * shell_words.c, shell_braces.c and glob_reach.c. No state, no locks;
- * scratch space is on the stack for short strings and malloc'ed (and
- * freed) for long ones.
+ * a command line, a shell's reading, paths inside JSON a string holds),
+ * each held against the guard's normalised prefixes; what a shell
+ * expands (braces, homes, globs) is read in guard_path_shell.c, through
+ * guard_path.h. Uses core/normalize.h, path_words.c and shell_words.c.
+ * No state, no locks; scratch space is on the stack for short strings
+ * and malloc'ed (and freed) for long ones.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "constraint_domain.h"
+#include "guard_path.h"
 #include "guard_scan.h"
 #include "internal.h"
 #include "kernel_internal.h"
@@ -28,15 +29,6 @@
 #include "shell_words.h"
 
 /* ---- forbidden_path ------------------------------------------------------------------------- */
-
-#define PREFIX_STACK 256
-
-typedef struct path_hit {
-    const chio__guard_reg *g;
-    size_t prefix; /* index of the prefix hit */
-    int nomem;
-    int braces_too_large; /* the value's brace expansion passed its bounds */
-} path_hit;
 
 /* The end of the segment of @p starting at @i (after a '/'), or 0 when
  * it is empty. */
@@ -266,7 +258,7 @@ static int check_word(path_hit *ph, const char *s, size_t n, int hits_only)
  * "a\n/etc/passwd"), and the value of a short option glued to it
  * ("-o/etc/x"), also when the whole value is that one word (@words 0);
  * @hits_only as check_word(). */
-static int check_words(path_hit *ph, const char *s, size_t n, int words, int hits_only)
+int chio__gp_check_words(path_hit *ph, const char *s, size_t n, int words, int hits_only)
 {
     size_t i;
     int rc = 0;
@@ -282,7 +274,7 @@ static int check_words(path_hit *ph, const char *s, size_t n, int words, int hit
     return rc;
 }
 
-static int has_word_break(const char *s, size_t n)
+int chio__gp_has_word_break(const char *s, size_t n)
 {
     size_t i;
 
@@ -333,7 +325,8 @@ static int check_items(path_hit *ph, const char *s, size_t n)
             while (i < j && s[i] == ' ')
                 i++;
             /* an item with no other break is a word, read already */
-            if (j > i && has_word_break(s + i, j - i) && chio__path_candidate(NULL, s + i, j - i))
+            if (j > i && chio__gp_has_word_break(s + i, j - i) &&
+                chio__path_candidate(NULL, s + i, j - i))
                 rc = check_item(ph, s + i, j - i);
         }
     }
@@ -342,7 +335,7 @@ static int check_items(path_hit *ph, const char *s, size_t n)
 
 /* The words of @s percent-decoded once: a tool that decodes its argument
  * and hands it to a shell runs "cat%20/etc/passwd" as "cat /etc/passwd". */
-static int check_decoded_words(path_hit *ph, const char *s, size_t n)
+int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n)
 {
     char stack[PREFIX_STACK], *heap = NULL, *d = stack;
     size_t len;
@@ -353,7 +346,7 @@ static int check_decoded_words(path_hit *ph, const char *s, size_t n)
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
         return CHIO_ENOMEM;
     len = chio__percent_decode(s, n, d);
-    rc = check_words(ph, d, len, has_word_break(d, len), 0);
+    rc = chio__gp_check_words(ph, d, len, chio__gp_has_word_break(d, len), 0);
     free(heap);
     return rc;
 }
@@ -361,7 +354,7 @@ static int check_decoded_words(path_hit *ph, const char *s, size_t n)
 /* The shell's reading of @s (chio__shell_unquote, shell_words.c, the one
  * the path constraints add too), when quoting or $IFS could make it differ:
  * the whole of it when it is one word, and each of its words. */
-static int check_shell_reading(path_hit *ph, const char *s, size_t n)
+int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n)
 {
     char stack[PREFIX_STACK], *heap;
     const char *d;
@@ -373,11 +366,11 @@ static int check_shell_reading(path_hit *ph, const char *s, size_t n)
     if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
         return CHIO_ENOMEM;
     if (len != n || memcmp(d, s, n) != 0) {
-        words = has_word_break(d, len);
+        words = chio__gp_has_word_break(d, len);
         if (!words && chio__path_candidate(NULL, d, len))
             rc = check_readings(ph, d, len);
         if (rc == 0)
-            rc = check_words(ph, d, len, words, 0);
+            rc = chio__gp_check_words(ph, d, len, words, 0);
     }
     free(heap);
     return rc;
@@ -390,7 +383,7 @@ static int check_shell_reading(path_hit *ph, const char *s, size_t n)
  * under a prefix is a hit. Only hits count: the reading is a guess at the
  * worst, and one of its words that cannot be read says nothing (review
  * 49). */
-static int check_glob_reading(path_hit *ph, const char *s, size_t n)
+int chio__gp_check_glob_reading(path_hit *ph, const char *s, size_t n)
 {
     char stack[PREFIX_STACK], *heap = NULL, *d = stack;
     size_t len;
@@ -404,201 +397,14 @@ static int check_glob_reading(path_hit *ph, const char *s, size_t n)
     /* a '*' read as a dot, then as nothing: ".*" and ".*." are both ".." */
     for (star_empty = 0; star_empty < 2 && rc == 0; star_empty++) {
         len = chio__shell_glob_reading(s, n, star_empty, d);
-        words = has_word_break(d, len);
+        words = chio__gp_has_word_break(d, len);
         if (!words && chio__path_candidate(NULL, d, len))
             rc = check_word(ph, d, len, 1);
         if (rc == 0 && words)
-            rc = check_words(ph, d, len, 1, 1);
+            rc = chio__gp_check_words(ph, d, len, 1, 1);
     }
     free(heap);
     return rc == CHIO_ENOMEM ? rc : rc > 0;
-}
-
-/* A break between words for the tilde and glob readings: white space,
- * the shell's operators, quotes, braces and the separators of a list or
- * an option ('[' is not: it opens a bracket of a glob). */
-static int gt_break(unsigned char c)
-{
-    return c <= 0x20 || c == 0x7f || strchr(";|&<>(){},=:@'\"`", c) != NULL;
-}
-
-/* Could the absolute glob @w (@wl bytes, its ".." read first) match a
- * path under a prefix (glob_reach.c)? 1 (the prefix noted), 0,
- * CHIO_ENOMEM. */
-static int glob_word_hit(path_hit *ph, const char *w, size_t wl)
-{
-    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
-    size_t dl, i;
-    int rc = 0;
-
-    if (wl + 2 > sizeof(stack) && (d = heap = malloc(wl + 2)) == NULL)
-        return CHIO_ENOMEM;
-    if (chio__path_normalize(w, wl, 0, d, wl + 2, &dl) != 0) {
-        memcpy(d, w, wl);
-        dl = wl;
-    }
-    for (i = 0; dl > 0 && d[0] == '/' && rc == 0 && i < ph->g->nprefixes; i++) {
-        if (ph->g->norm_prefixes[i] == NULL)
-            continue;
-        rc = chio__glob_may_reach(d, dl, ph->g->norm_prefixes[i], ph->g->norm_lens[i],
-                                  ph->g->norm_open[i]);
-        if (rc > 0)
-            ph->prefix = i;
-    }
-    free(heap);
-    return rc;
-}
-
-/* The value as a shell expands its tildes and globs (review 50's
- * outside reviewer: "cat ~root/.ssh/id_rsa" is /root/.ssh/id_rsa to bash,
- * "cat /e?c/passwd" and "cat /[e]tc/passwd" glob to /etc/passwd): quotes
- * removed, tildes as tilde_reading() writes them, each word read for
- * hits, and each absolute word holding '?', '*' or a bracket matched
- * against the prefixes as a pattern. Only hits count: a guess at the
- * worst (a glob may match nothing, a home may be elsewhere). */
-static int check_tilde_and_glob(path_hit *ph, const char *s, size_t n)
-{
-    char stack[PREFIX_STACK], *heap, *t = NULL;
-    const char *d, *txt;
-    size_t len, tl, i, j;
-    int rc = 0, tilde = memchr(s, '~', n) != NULL;
-
-    if (!tilde && memchr(s, '?', n) == NULL && memchr(s, '*', n) == NULL &&
-        memchr(s, '[', n) == NULL)
-        return 0;
-    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
-        return CHIO_ENOMEM;
-    txt = d;
-    tl = len;
-    if (tilde) {
-        if (len > (SIZE_MAX - 1) / 6 || (t = malloc(6 * len + 1)) == NULL) {
-            free(heap);
-            return CHIO_ENOMEM;
-        }
-        tl = chio__shell_tilde_reading(d, len, t);
-        txt = t;
-        rc = check_words(ph, t, tl, 1, 1);
-    }
-    for (i = 0; rc == 0 && i < tl; i = j + 1) {
-        int bracket = 0; /* "[[:alpha:]]": no break inside a bracket */
-        for (j = i; j < tl && (bracket || !gt_break((unsigned char)txt[j])); j++)
-            bracket = txt[j] == '[' ? 1 : txt[j] == ']' ? 0 : bracket && txt[j] > 0x20;
-        if (j > i && txt[i] == '/' &&
-            (memchr(txt + i, '?', j - i) || memchr(txt + i, '*', j - i) ||
-             memchr(txt + i, '[', j - i)))
-            rc = glob_word_hit(ph, txt + i, j - i);
-    }
-    free(t);
-    free(heap);
-    return rc;
-}
-
-/* Is @s (@n bytes) a JSON object or array, whose strings embedded_hit
- * reads one by one? */
-static int json_container(const char *s, size_t n)
-{
-    chio_json_doc *doc = NULL;
-    int rc = chio__embedded_parse(s, n, 0, &doc);
-
-    chio_json_doc_free(doc);
-    return rc == 1;
-}
-
-/* chio__shell_brace_expand of @s into *@e: 1 with *@e set, 0 for none,
- * CHIO_ENOMEM, or CHIO_EINVAL for one past its bounds (noted in @ph). An
- * expansion past its bounds cannot be read and denies, except in a JSON
- * object or array (@whole): bash splits those at their commas into
- * fragments that join no new path, and embedded_hit reads each of their
- * strings, braces and all. */
-static int brace_expand(path_hit *ph, const char *whole, size_t wn, const char *s, size_t n,
-                        char **e, size_t *len)
-{
-    int rc = chio__shell_brace_expand(s, n, e, len);
-
-    if (rc == CHIO__BRACES_NOMEM)
-        return CHIO_ENOMEM;
-    if (rc == CHIO__BRACES_TOO_LARGE) {
-        if (json_container(whole, wn))
-            return 0;
-        ph->braces_too_large = 1;
-        return CHIO_EINVAL;
-    }
-    return rc;
-}
-
-/* A guess at what a shell that reads @s again expands (review 50's
- * second pass): quotes and backslashes removed and $IFS a blank (the text
- * of "bash -c '..'", "eval '..'", "echo '..' | bash"), and the markers of
- * each substitution made blanks ("$(cat /e{t,}c/x)" and backticks: bash
- * expands the braces of a command when it runs it), then brace-expanded.
- * Only hits count: the guess may read braces a shell keeps as written. */
-static int check_brace_guess(path_hit *ph, const char *whole, size_t wn, const char *s, size_t n)
-{
-    char stack[PREFIX_STACK], *heap, *t, *e;
-    const char *d;
-    size_t len, elen, i;
-    int rc;
-
-    if (memchr(s, '{', n) == NULL)
-        return 0;
-    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
-        return CHIO_ENOMEM;
-    t = (char *)d; /* stack or heap: ours to write */
-    for (i = 0; i < len; i++) {
-        if (t[i] == '`') {
-            t[i] = ' ';
-        } else if ((t[i] == '$' || t[i] == '<' || t[i] == '>') && i + 1 < len && t[i + 1] == '(') {
-            t[i] = ' ';
-            t[++i] = ' ';
-        }
-    }
-    rc = brace_expand(ph, whole, wn, t, len, &e, &elen);
-    if (rc == 1) {
-        rc = check_words(ph, e, elen, 1, 1);
-        if (rc == 0)
-            rc = check_glob_reading(ph, e, elen);
-        if (rc == 0)
-            rc = check_tilde_and_glob(ph, e, elen);
-        free(e);
-    }
-    free(heap);
-    return rc;
-}
-
-/* The value as bash expands its braces (shell_braces.c: "cat
- * /e{t,}c/passwd" is "cat /etc/passwd /ec/passwd"; review 50), read as the
- * value itself is: its words, then quotes and $IFS, globs and percent
- * escapes over it. The expansion is exact, so a word of it that cannot be
- * read denies. Then the guesses of check_brace_guess, of the value and of
- * its percent-decoded text (a tool that decodes "%7B" hands a shell '{'). */
-static int check_brace_reading(path_hit *ph, const char *s, size_t n)
-{
-    char dstack[PREFIX_STACK], *dheap = NULL, *d = dstack, *e;
-    size_t len, dl;
-    int rc = brace_expand(ph, s, n, s, n, &e, &len);
-
-    if (rc == 1) {
-        rc = check_words(ph, e, len, has_word_break(e, len), 0);
-        if (rc == 0)
-            rc = check_shell_reading(ph, e, len);
-        if (rc == 0)
-            rc = check_glob_reading(ph, e, len);
-        if (rc == 0)
-            rc = check_decoded_words(ph, e, len);
-        if (rc == 0)
-            rc = check_tilde_and_glob(ph, e, len);
-        free(e);
-    }
-    if (rc == 0)
-        rc = check_brace_guess(ph, s, n, s, n);
-    if (rc != 0 || !chio__has_escape(s, n))
-        return rc;
-    if (n + 1 > sizeof(dstack) && (d = dheap = malloc(n + 1)) == NULL)
-        return CHIO_ENOMEM;
-    dl = chio__percent_decode(s, n, d);
-    rc = check_brace_guess(ph, s, n, d, dl);
-    free(dheap);
-    return rc;
 }
 
 static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
@@ -674,20 +480,27 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
             return 1;
         }
     }
-    if (!chio__path_candidate_key(key, s, n))
-        return 0;
-    words = has_word_break(s, n);
+    if (!chio__path_candidate_key(key, s, n)) {
+        /* "ls ~root", "grep -r x ~": a home with no '/' (review 50) */
+        if (!chio__home_or_parent_word(s, n))
+            return 0;
+        rc = chio__gp_check_tilde_and_glob(&ph, s, n);
+        if (rc == 0)
+            rc = chio__gp_check_decoded_homes(&ph, s, n);
+        goto done;
+    }
+    words = chio__gp_has_word_break(s, n);
     /* The whole value, read strictly (a control character or ".." above
      * the root denies), unless it is running text that merely holds a '/'
      * somewhere: then its words are what a tool could take as paths. */
     if (strong_path(key, s, n) || !words)
         rc = check_readings(&ph, s, n);
     if (rc == 0)
-        rc = check_words(&ph, s, n, words, 0);
+        rc = chio__gp_check_words(&ph, s, n, words, 0);
     /* a short option's value glued to the whole value, spaces and all:
      * one argv element "-o/x/../etc/a b" is "-o" and a path */
     if (rc == 0 && words)
-        rc = check_words(&ph, s, n, 0, 0);
+        rc = chio__gp_check_words(&ph, s, n, 0, 0);
     /* a long option's value, whole: "--out=/a;b/../../etc/x" (one argv
      * element) names "/a;b/../../etc/x", which its words do not show */
     if (rc == 0 && words)
@@ -696,15 +509,18 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         chio__path_candidate(NULL, s + opt, n - opt))
         rc = check_readings(&ph, s + opt, n - opt);
     if (rc == 0)
-        rc = check_decoded_words(&ph, s, n);
+        rc = chio__gp_check_decoded_words(&ph, s, n);
     if (rc == 0)
-        rc = check_shell_reading(&ph, s, n);
+        rc = chio__gp_check_shell_reading(&ph, s, n);
     if (rc == 0)
-        rc = check_glob_reading(&ph, s, n);
+        rc = chio__gp_check_glob_reading(&ph, s, n);
     if (rc == 0)
-        rc = check_brace_reading(&ph, s, n);
+        rc = chio__gp_check_brace_reading(&ph, s, n);
     if (rc == 0)
-        rc = check_tilde_and_glob(&ph, s, n);
+        rc = chio__gp_check_tilde_and_glob(&ph, s, n);
+    if (rc == 0)
+        rc = chio__gp_check_decoded_homes(&ph, s, n);
+done:
     if (rc == CHIO_ENOMEM || ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0)

@@ -457,28 +457,72 @@ static int login_char(unsigned char c)
     return isalnum(c) || c == '.' || c == '_' || c == '-';
 }
 
-size_t chio__shell_tilde_reading(const char *s, size_t n, char *out)
+/* Is [@i, @j) of @s a login whose home is /root ("root"; "toor" on the
+ * BSDs, "operator" on Red Hat)? */
+static int root_home(const char *s, size_t i, size_t j)
+{
+    static const char *const names[] = {"root", "toor", "operator"};
+    size_t k;
+
+    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+        if (j - i == strlen(names[k]) && memcmp(s + i, names[k], j - i) == 0)
+            return 1;
+    return 0;
+}
+
+/* The end of a home a word opens at s[@i]: a tilde prefix ("~", "~name",
+ * "~+", "~-", "~2") or "$HOME" / "${HOME}"; @i when none. *@kind: 'r' a
+ * home at /root, 'n' a named home, 'd' a directory the shell keeps
+ * ("~+" $PWD, "~-" $OLDPWD, "~2" the stack). */
+static size_t home_end(const char *s, size_t n, size_t i, char *kind)
+{
+    size_t j;
+
+    if (i > 0 && !tilde_break((unsigned char)s[i - 1]))
+        return i;
+    *kind = 'r';
+    if (n - i >= 5 && memcmp(s + i, "$HOME", 5) == 0 &&
+        (i + 5 == n || !login_char((unsigned char)s[i + 5])))
+        return i + 5;
+    if (n - i >= 7 && memcmp(s + i, "${HOME}", 7) == 0)
+        return i + 7;
+    if (s[i] != '~')
+        return i;
+    j = i + 1;
+    if (j < n && (s[j] == '+' || s[j] == '-' || (s[j] >= '0' && s[j] <= '9'))) {
+        *kind = 'd';
+        for (j++; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+            ;
+    } else {
+        for (; j < n && login_char((unsigned char)s[j]); j++)
+            ;
+        if (j > i + 1 && !root_home(s, i + 1, j))
+            *kind = 'n';
+    }
+    return j == n || s[j] == '/' || tilde_break((unsigned char)s[j]) ? j : i;
+}
+
+size_t chio__shell_tilde_reading(const char *s, size_t n, int homes_at_root, char *out)
 {
     size_t i = 0, o = 0, j;
+    char kind;
 
     while (i < n) {
-        if (s[i] == '~' && (i == 0 || tilde_break((unsigned char)s[i - 1]))) {
-            for (j = i + 1; j < n && login_char((unsigned char)s[j]); j++)
-                ;
-            if (j == n || s[j] == '/' || tilde_break((unsigned char)s[j])) {
-                if (j == i + 1 || (j - i - 1 == 4 && memcmp(s + i + 1, "root", 4) == 0)) {
-                    memcpy(out + o, "/root", 5);
-                    o += 5;
-                } else {
-                    memcpy(out + o, "/home/", 6);
-                    memcpy(out + o + 6, s + i + 1, j - i - 1);
-                    o += 6 + (j - i - 1);
-                }
-                i = j;
-                continue;
-            }
+        if ((j = home_end(s, n, i, &kind)) == i) {
+            out[o++] = s[i++];
+            continue;
         }
-        out[o++] = s[i++];
+        if (kind == 'r') {
+            memcpy(out + o, "/root", 5);
+            o += 5;
+        } else if (kind == 'n' && !homes_at_root) {
+            memcpy(out + o, "/home/", 6);
+            memcpy(out + o + 6, s + i + 1, j - i - 1);
+            o += 6 + (j - i - 1);
+        } else if (j == n || s[j] != '/') {
+            out[o++] = '/'; /* a home at "/", or a directory at worst "/" */
+        }
+        i = j;
     }
     out[o] = '\0';
     return o;

@@ -62,11 +62,13 @@ int chio__shell_dot_ambiguous(const char *s, size_t n);
  * Linear in @n. */
 size_t chio__shell_glob_reading(const char *s, size_t n, int star_empty, char *out);
 
-/* @s (@n bytes) with each tilde prefix that opens a word as bash
- * expands it, at worst for the forbidden_path guard: "~" and "~root" as
- * "/root" (a tool run as root), "~name" as "/home/name"; "~+", "~-" and
- * a tilde inside a word are kept. Writes at most 6 x @n bytes and a NUL
- * to @out; returns the length. */
-size_t chio__shell_tilde_reading(const char *s, size_t n, char *out);
+/* @s (@n bytes) with each home a word opens read as bash expands it, at
+ * worst for the forbidden_path guard: "~", "~root" (also "~toor",
+ * "~operator"), "$HOME" and "${HOME}" as "/root" (a tool run as root);
+ * "~name" as "/home/name", or with @homes_at_root as "/" (a system user
+ * whose home is the root); "~+", "~-" and "~N" (directories the shell
+ * keeps) as "/". Writes at most 6 x @n bytes and a NUL to @out; returns
+ * the length. */
+size_t chio__shell_tilde_reading(const char *s, size_t n, int homes_at_root, char *out);
 
 #endif /* CHIO_KERNEL_SHELL_WORDS_H */

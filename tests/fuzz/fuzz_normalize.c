@@ -127,7 +127,7 @@ static void check_braces(const char *s, size_t size)
         fail("glob reach: unknown code");
     if ((out = malloc(6 * size + 1)) == NULL)
         abort();
-    len = chio__shell_tilde_reading(s, size, out);
+    len = chio__shell_tilde_reading(s, size, (int)(size & 2), out);
     if (len > 6 * size || out[len] != '\0')
         fail("tilde reading past its bound");
     free(out);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel/kernelutil.h"
@@ -129,6 +130,90 @@ Test(rev50_braces, tildes_and_globs_that_reach_a_prefix)
     };
     static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
+
+/* The second pass on the tilde and glob readings (another outside
+ * reviewer, bash 5.2.15 and dash): rows 0-27 were allowed, and the shell
+ * opens a file under /etc/ or /root/ for each: a home with no '/' in the
+ * value ("ls ~root"), a system user whose home is "/", brackets whose
+ * first member is ']' or that hold a class, a word opened by an unset
+ * variable, extglob groups, dash's ".." through ".?" and ".*", percent
+ * escapes, "~+"; then "$HOME" (read as "~" is). The last rows stay
+ * allowed. */
+Test(rev50_braces, second_pass_homes_brackets_variables_extglob)
+{
+    static const char *const args[] = {
+        "{\"cmd\": \"grep -r PRIVATE ~\"}",
+        "{\"cmd\": \"find ~root -name id_rsa -exec cat {} +\"}",
+        "{\"cmd\": \"tar -C ~ -xf x.tar\"}",
+        "{\"cmd\": \"ls ~root\"}",
+        "{\"cmd\": \"cat ~systemd-network/etc/passwd\"}",
+        "{\"cmd\": \"cat ~systemd-timesync/root/.ssh/id_rsa\"}",
+        "{\"cmd\": \"cat ~operator/.ssh/id_rsa\"}",
+        "{\"cmd\": \"cat /e[]=t]c/passwd\"}",
+        "{\"cmd\": \"cat /e[]:t]c/passwd\"}",
+        "{\"cmd\": \"cat /e[]@t]c/passwd\"}",
+        "{\"cmd\": \"cat /e[]{t]c/passwd\"}",
+        "{\"cmd\": \"cat /e[[:alpha:]=]c/passwd\"}",
+        "{\"cmd\": \"cat /e[[:alpha:],]c/passwd\"}",
+        "{\"cmd\": \"cat $x/e?c/passwd\"}",
+        "{\"cmd\": \"cat $x/[e]tc/passwd\"}",
+        "{\"cmd\": \"cat $x/*/shadow\"}",
+        "{\"cmd\": \"cat ${x:-/}e?c/passwd\"}",
+        "{\"cmd\": \"bash -O extglob -c \\\"cat /e@(t)c/passwd\\\"\"}",
+        "{\"cmd\": \"bash -O extglob -c \\\"cat /e?(t)c/passwd\\\"\"}",
+        "{\"cmd\": \"bash -O extglob -c \\\"cat /!(x)/passwd\\\"\"}",
+        "{\"cmd\": \"cat /tmp/.?/e?c/passwd\"}",
+        "{\"cmd\": \"cat /tmp/.*/e?c/passwd\"}",
+        "{\"cmd\": \"cat /tmp/.[.]/e?c/passwd\"}",
+        "{\"cmd\": \"cat /e%3Fc/passwd\"}",
+        "{\"cmd\": \"cat /%2A/shadow\"}",
+        "{\"cmd\": \"cat %7Eroot/.ssh/id_rsa\"}",
+        "{\"cmd\": \"cat%20~root/.ssh/id_rsa\"}",
+        "{\"cmd\": \"cd / && cat ~+/etc/passwd\"}",
+        "{\"cmd\": \"cat $HOME/.ssh/id_rsa\"}",
+        "{\"cmd\": \"cat ${HOME}/.ssh/id_rsa\"}",
+        "{\"cmd\": \"cat /tmp/*.log\"}",
+        "{\"cmd\": \"ls /usr/*/bin\"}",
+        "{\"cmd\": \"cat /proc/*/status\"}",
+        "{\"cmd\": \"echo ~user\"}",
+        "{\"cmd\": \"ls -la /home/*/\"}",
+        "{\"cmd\": \"sed s/[a-z]*/x/ f.txt\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A bracket holding "[:" many times without its ":]" was searched to the
+ * end at each one: 256 KiB took 27 s. Linear now; the bound is generous
+ * for a slow, shared machine. */
+Test(rev50_braces, unclosed_classes_in_a_bracket_are_linear)
+{
+    size_t n = 256 * 1024, i;
+    char *v = malloc(n + 32);
+    const char *args[1];
+    static const int denied[] = {0};
+    double t0;
+
+    cr_assert_not_null(v);
+    strcpy(v, "{\"cmd\":\"cat /[");
+    for (i = strlen(v); i + 2 < n; i += 2)
+        memcpy(v + i, "[:", 2);
+    strcpy(v + i, "\"}");
+    args[0] = v;
+    t0 = seconds();
+    kt_run_guard_rows_at(NOW, args, denied, 1);
+    cr_expect_lt(seconds() - t0, 10.0, "took %.1f s", seconds() - t0);
+    free(v);
 }
 
 /* A JSON array of objects expands in bash to the product of their

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_path.h - what the forbidden_path guard's two files share
+ * (guard_path.c: the readings of a string and the prefixes;
+ * guard_path_shell.c: the readings of what a shell expands, braces,
+ * homes and globs): the hit being sought and the readings each calls.
+ * Internal to the guard.
+ */
+#ifndef CHIO_KERNEL_GUARD_PATH_H
+#define CHIO_KERNEL_GUARD_PATH_H
+
+#include <stddef.h>
+
+#include "kernel_internal.h"
+
+#define PREFIX_STACK 256
+
+typedef struct path_hit {
+    const chio__guard_reg *g;
+    size_t prefix; /* index of the prefix hit */
+    int nomem;
+    int braces_too_large; /* the value's brace expansion passed its bounds */
+} path_hit;
+
+/* guard_path.c. Each returns 1 for a hit (its prefix in the hit), 0,
+ * CHIO_EINVAL for a reading that cannot be read, or CHIO_ENOMEM. */
+
+/* Each word of @s that looks like a path, and a short option's glued
+ * value; @words 0 reads @s as one word; with @hits_only only hits count. */
+int chio__gp_check_words(path_hit *ph, const char *s, size_t n, int words, int hits_only);
+/* @s after quote removal and $IFS, when a shell's reading could differ. */
+int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n);
+/* @s with its globs and expansions read at worst for ".."; hits only. */
+int chio__gp_check_glob_reading(path_hit *ph, const char *s, size_t n);
+/* The words of @s percent-decoded once. */
+int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n);
+/* Does @s hold a break between words? */
+int chio__gp_has_word_break(const char *s, size_t n);
+
+/* guard_path_shell.c. */
+
+/* @s as bash expands its braces (exact), and the guesses of a shell that
+ * reads it again (hits only). */
+int chio__gp_check_brace_reading(path_hit *ph, const char *s, size_t n);
+/* @s with its homes and globs read at worst; hits only. */
+int chio__gp_check_tilde_and_glob(path_hit *ph, const char *s, size_t n);
+/* chio__gp_check_tilde_and_glob of @s percent-decoded once. */
+int chio__gp_check_decoded_homes(path_hit *ph, const char *s, size_t n);
+
+#endif /* CHIO_KERNEL_GUARD_PATH_H */
