@@ -333,9 +333,8 @@ static int check_items(path_hit *ph, const char *s, size_t n)
     return rc;
 }
 
-/* The words of @s percent-decoded once: a tool that decodes its argument
- * and hands it to a shell runs "cat%20/etc/passwd" as "cat /etc/passwd". */
-int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n)
+int chio__gp_decoded(path_hit *ph, const char *s, size_t n,
+                     int (*read)(path_hit *, const char *, size_t, void *), void *ctx)
 {
     char stack[PREFIX_STACK], *heap = NULL, *d = stack;
     size_t len;
@@ -346,9 +345,22 @@ int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n)
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
         return CHIO_ENOMEM;
     len = chio__percent_decode(s, n, d);
-    rc = chio__gp_check_words(ph, d, len, chio__gp_has_word_break(d, len), 0);
+    rc = read(ph, d, len, ctx);
     free(heap);
     return rc;
+}
+
+static int decoded_words(path_hit *ph, const char *d, size_t len, void *ctx)
+{
+    (void)ctx;
+    return chio__gp_check_words(ph, d, len, chio__gp_has_word_break(d, len), 0);
+}
+
+/* The words of @s percent-decoded once: a tool that decodes its argument
+ * and hands it to a shell runs "cat%20/etc/passwd" as "cat /etc/passwd". */
+int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n)
+{
+    return chio__gp_decoded(ph, s, n, decoded_words, NULL);
 }
 
 /* The shell's reading of @s (chio__shell_unquote, shell_words.c, the one

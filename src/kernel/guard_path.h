@@ -34,6 +34,10 @@ int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n);
 int chio__gp_check_glob_reading(path_hit *ph, const char *s, size_t n);
 /* The words of @s percent-decoded once. */
 int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n);
+/* @read(@ph, text, length, @ctx) of @s percent-decoded once; 0 when @s
+ * holds no escape. */
+int chio__gp_decoded(path_hit *ph, const char *s, size_t n,
+                     int (*read)(path_hit *, const char *, size_t, void *), void *ctx);
 /* Does @s hold a break between words? */
 int chio__gp_has_word_break(const char *s, size_t n);
 

@@ -156,22 +156,18 @@ int chio__gp_check_tilde_and_glob(path_hit *ph, const char *s, size_t n)
     return rc;
 }
 
-/* chio__gp_check_tilde_and_glob of @s percent-decoded once: "cat /e%3Fc/passwd"
- * and "%7Eroot/.ssh/x" to a tool that decodes its argument for a shell. */
+static int decoded_homes(path_hit *ph, const char *d, size_t len, void *ctx)
+{
+    (void)ctx;
+    return chio__gp_check_tilde_and_glob(ph, d, len);
+}
+
+/* chio__gp_check_tilde_and_glob of @s percent-decoded once: "cat
+ * /e%3Fc/passwd" and "%7Eroot/.ssh/x" to a tool that decodes its argument
+ * for a shell. */
 int chio__gp_check_decoded_homes(path_hit *ph, const char *s, size_t n)
 {
-    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
-    size_t len;
-    int rc;
-
-    if (!chio__has_escape(s, n))
-        return 0;
-    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
-        return CHIO_ENOMEM;
-    len = chio__percent_decode(s, n, d);
-    rc = chio__gp_check_tilde_and_glob(ph, d, len);
-    free(heap);
-    return rc;
+    return chio__gp_decoded(ph, s, n, decoded_homes, NULL);
 }
 
 /* Is @s (@n bytes) a JSON object or array, whose strings embedded_hit
@@ -252,10 +248,24 @@ static int check_brace_guess(path_hit *ph, const char *whole, size_t wn, const c
  * escapes over it. The expansion is exact, so a word of it that cannot be
  * read denies. Then the guesses of check_brace_guess, of the value and of
  * its percent-decoded text (a tool that decodes "%7B" hands a shell '{'). */
+/* The whole value, for the guess over its decoded text. */
+typedef struct whole_value {
+    const char *s;
+    size_t n;
+} whole_value;
+
+static int decoded_guess(path_hit *ph, const char *d, size_t len, void *ctx)
+{
+    const whole_value *w = ctx;
+
+    return check_brace_guess(ph, w->s, w->n, d, len);
+}
+
 int chio__gp_check_brace_reading(path_hit *ph, const char *s, size_t n)
 {
-    char dstack[PREFIX_STACK], *dheap = NULL, *d = dstack, *e;
-    size_t len, dl;
+    whole_value whole = {s, n};
+    char *e;
+    size_t len;
     int rc = brace_expand(ph, s, n, s, n, &e, &len);
 
     if (rc == 1) {
@@ -272,12 +282,7 @@ int chio__gp_check_brace_reading(path_hit *ph, const char *s, size_t n)
     }
     if (rc == 0)
         rc = check_brace_guess(ph, s, n, s, n);
-    if (rc != 0 || !chio__has_escape(s, n))
-        return rc;
-    if (n + 1 > sizeof(dstack) && (d = dheap = malloc(n + 1)) == NULL)
-        return CHIO_ENOMEM;
-    dl = chio__percent_decode(s, n, d);
-    rc = check_brace_guess(ph, s, n, d, dl);
-    free(dheap);
+    if (rc == 0)
+        rc = chio__gp_decoded(ph, s, n, decoded_guess, &whole);
     return rc;
 }
