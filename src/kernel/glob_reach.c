@@ -92,7 +92,7 @@ static int step(const char *p, size_t m, const unsigned char *from, unsigned cha
                 int *wild)
 {
     unsigned char lc = (unsigned char)tolower((unsigned char)c);
-    size_t i, e;
+    size_t i, e = 0;
     int any = 0;
 
     memset(to, 0, m + 1);
@@ -157,7 +157,7 @@ out:
  * dots, '?', '*' and brackets (".?", ".*", ".[.]")? */
 static int dotdot_segment(const char *w, size_t i, size_t e)
 {
-    size_t j, k;
+    size_t j, k = 0;
 
     if (e - i < 2 || w[i] != '.')
         return 0;
