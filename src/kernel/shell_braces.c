@@ -89,6 +89,39 @@ static int ansi_at(const char *s, size_t n, size_t i)
     return s[i] == '$' && i + 1 < n && s[i + 1] == '\'';
 }
 
+/* Does "$(" start at s[@i]? */
+static int dollar_paren(const char *s, size_t n, size_t i)
+{
+    return s[i] == '$' && i + 1 < n && s[i + 1] == '(';
+}
+
+/* One step of the quote state *@quoted at s[@i]: the bytes taken (2 for
+ * a backslash and the byte it escapes, 2 for "$'", 1 for a quote that
+ * opens or closes, 1 for any byte inside a quote), or 0 for an unquoted
+ * byte that is not a quote, which the caller reads. A "$(" inside double
+ * quotes is the caller's to see before this step. */
+static size_t quote_step(const char *s, size_t n, size_t i, char *quoted)
+{
+    char c = s[i];
+
+    if (c == '\\' && *quoted != '\'')
+        return 2;
+    if (*quoted != 0) {
+        if (closes(*quoted, c))
+            *quoted = 0;
+        return 1;
+    }
+    if (ansi_at(s, n, i)) {
+        *quoted = ANSI;
+        return 2;
+    }
+    if (c == '"' || c == '\'' || c == '`') {
+        *quoted = c;
+        return 1;
+    }
+    return 0;
+}
+
 /* The end of a command or process substitution whose text starts at
  * s[@i] (after "$(", "<(" or ">("): the ')' that closes it at its own
  * level, quotes and escapes inside skipped; @n when none. */
@@ -103,28 +136,16 @@ static size_t subst_end(brace_buf *b, const char *s, size_t n, size_t i, int nes
     }
     while (i < n) {
         char c = s[i];
-        if (c == '\\' && quoted != '\'') {
-            i += 2;
+        size_t k;
+        if (quoted == '"' && dollar_paren(s, n, i)) {
+            i = subst_end(b, s, n, i + 2, nest + 1);
             continue;
         }
-        if (quoted != 0) {
-            if (closes(quoted, c))
-                quoted = 0;
-            else if (quoted == '"' && c == '$' && i + 1 < n && s[i + 1] == '(') {
-                i = subst_end(b, s, n, i + 2, nest + 1);
-                continue;
-            }
-            i++;
+        if ((k = quote_step(s, n, i, &quoted)) != 0) {
+            i += k;
             continue;
         }
-        if (ansi_at(s, n, i)) {
-            quoted = ANSI;
-            i += 2;
-            continue;
-        }
-        if (c == '"' || c == '\'' || c == '`')
-            quoted = c;
-        else if (c == '(')
+        if (c == '(')
             depth++;
         else if (c == ')' && --depth == 0)
             return i + 1;
@@ -147,33 +168,18 @@ static size_t gobble(brace_buf *b, const char *s, size_t n, size_t i, char want)
 
     while (i < n) {
         char c = s[i];
-        if (c == '\\' && quoted != '\'') {
-            i += 2;
-            continue;
-        }
+        size_t k;
         if (c == '$' && i + 1 < n && s[i + 1] == '{' && quoted != '\'') {
             i += 2;
             level += quoted == 0;
             continue;
         }
-        if (quoted != 0) {
-            if (closes(quoted, c))
-                quoted = 0;
-            else if (quoted == '"' && c == '$' && i + 1 < n && s[i + 1] == '(') {
-                i = subst_end(b, s, n, i + 2, 0);
-                continue;
-            }
-            i++;
+        if (quoted == '"' && dollar_paren(s, n, i)) {
+            i = subst_end(b, s, n, i + 2, 0);
             continue;
         }
-        if (ansi_at(s, n, i)) {
-            quoted = ANSI;
-            i += 2;
-            continue;
-        }
-        if (c == '"' || c == '\'' || c == '`') {
-            quoted = c;
-            i++;
+        if ((k = quote_step(s, n, i, &quoted)) != 0) {
+            i += k;
             continue;
         }
         if ((c == '$' || c == '<' || c == '>') && i + 1 < n && s[i + 1] == '(') {
@@ -211,23 +217,18 @@ static size_t group_end(const char *s, size_t n, size_t i, char open, char close
     size_t depth = 1;
     char quoted = 0;
 
-    for (; i < n; i++) {
+    while (i < n) {
         char c = s[i];
-        if (c == '\\' && quoted != '\'') {
-            i++;
-        } else if (quoted != 0) {
-            if (closes(quoted, c))
-                quoted = 0;
-        } else if (ansi_at(s, n, i)) {
-            quoted = ANSI;
-            i++;
-        } else if (c == '"' || c == '\'' || c == '`') {
-            quoted = c;
-        } else if (c == open) {
-            depth++;
-        } else if (c == close && --depth == 0) {
-            return i + 1;
+        size_t k = quote_step(s, n, i, &quoted);
+        if (k != 0) {
+            i += k;
+            continue;
         }
+        if (c == open)
+            depth++;
+        else if (c == close && --depth == 0)
+            return i + 1;
+        i++;
     }
     return n;
 }
@@ -238,38 +239,21 @@ static size_t word_stop(brace_buf *b, const char *s, size_t n, size_t i)
 {
     char quoted = 0;
 
-    for (; i < n; i++) {
+    while (i < n) {
         char c = s[i];
-        if (c == '\\' && quoted != '\'') {
-            i++;
-            continue;
-        }
-        if (quoted != 0) {
-            if (closes(quoted, c))
-                quoted = 0;
-            continue;
-        }
-        if (ansi_at(s, n, i)) {
-            quoted = ANSI;
-            i++;
-            continue;
-        }
-        if ((c == '$' || c == '<' || c == '>') && i + 1 < n && s[i + 1] == '(') {
-            i = subst_end(b, s, n, i + 2, 0) - 1;
-            continue;
-        }
-        if (c == '$' && i + 1 < n && (s[i + 1] == '{' || s[i + 1] == '[')) {
-            i = group_end(s, n, i + 2, s[i + 1], s[i + 1] == '{' ? '}' : ']') - 1;
-            continue;
-        }
-        if (c == '(' && i > 0 && strchr("@!+*?", s[i - 1]) != NULL) {
-            i = subst_end(b, s, n, i + 1, 0) - 1; /* extglob, as bash -O extglob parses it */
-            continue;
-        }
-        if (c == '"' || c == '\'' || c == '`')
-            quoted = c;
+        size_t k = quote_step(s, n, i, &quoted);
+        if (k != 0)
+            i += k;
+        else if ((c == '$' || c == '<' || c == '>') && i + 1 < n && s[i + 1] == '(')
+            i = subst_end(b, s, n, i + 2, 0);
+        else if (c == '$' && i + 1 < n && (s[i + 1] == '{' || s[i + 1] == '['))
+            i = group_end(s, n, i + 2, s[i + 1], s[i + 1] == '{' ? '}' : ']');
+        else if (c == '(' && i > 0 && strchr("@!+*?", s[i - 1]) != NULL)
+            i = subst_end(b, s, n, i + 1, 0); /* extglob, as bash -O extglob parses it */
         else if (word_sep(c))
             return i;
+        else
+            i++;
     }
     return n;
 }
