@@ -21,10 +21,12 @@ CC      ?= cc
 # suites among them, still run one after the other.
 NPROC   := $(shell nproc 2>/dev/null || echo 2)
 PAR      = $(if $(filter -j% --jobserver%,$(MAKEFLAGS)),,-j$(NPROC))
-# Criterion's default: one test per CPU. Two per CPU ran the suite in 4.7
-# min against 6.2 here, but made two tests' servers meet on one port
-# (fleet::follow_waits_for_the_servers, a NATS node restarted on a port
-# another test had taken): not until each test's ports are its own.
+# Criterion's default: one test per CPU. Two per CPU once made two tests'
+# servers meet on one port (a NATS node restarted on a port another test
+# had taken); scripts/nats-cluster.sh now holds a cluster's ports until it
+# stops (tests/export/test_nats_cluster.c). It still does not pay on 2
+# vCPUs: the ASan suite took 17 min with four at once against about 15
+# with two, its CPUs already busy (`TEST_ARGS=-j4` to try elsewhere).
 TEST_ARGS ?=
 # make OTEL=1: OpenTelemetry spans compiled in (chio/otel.h), built apart.
 ifeq ($(OTEL),1)

@@ -18,6 +18,10 @@
 #   scripts/nats-cluster.sh restart DIR I     start node I again on its ports
 #                                             and store; wait until it serves
 #
+# Environment: CHIO_NATS_PORTS=LO-HI picks the ports from LO..HI only
+# (tests/export/test_fleet.c uses it to leave few to pick from); TMPDIR
+# holds the port holds (below).
+#
 # Exit status: 0, 1 a node did not come up (its log is printed), 2 usage.
 set -euo pipefail
 
@@ -33,12 +37,60 @@ usage() {
 
 command -v nats-server >/dev/null 2>&1 || die "nats-server not found (scripts/install-deps.sh)"
 
+# Ports held for a cluster, from its pick until `stop`, across every
+# cluster on the machine: a killed node's ports stay its own until it is
+# restarted, where a random pick by another test's cluster once took one
+# meanwhile ("bind: address already in use" on the restart, with Criterion
+# running two tests per CPU). A hold is the file $HOLDS/PORT naming the
+# holder's DIR; DIR/ports lists what DIR holds. A hold whose DIR no longer
+# lists the port (its cluster was stopped, or its directory removed by a
+# test that died) is stale and is taken over. Holds are made, taken over
+# and let go under one lock ($HOLDS/.lock, flock), so two pickers never
+# both take a port.
+HOLDS=${TMPDIR:-/tmp}/chio-nats-ports
+
+# Run "$@" holding the holds' lock.
+with_holds_lock() {
+    local lk rc=0
+    mkdir -p "$HOLDS"
+    exec {lk}>>"$HOLDS/.lock"
+    flock "$lk"
+    "$@" || rc=$?
+    exec {lk}>&-
+    return "$rc"
+}
+
+# Hold $1 for $dir: 0 when held, 1 when another cluster holds it.
+hold_port_locked() {
+    local p=$1 owner
+    owner=$(cat "$HOLDS/$p" 2>/dev/null || true)
+    if [ -n "$owner" ] && grep -qx "$p" "$owner/ports" 2>/dev/null; then
+        return 1
+    fi
+    echo "$p" >>"$dir/ports"
+    echo "$dir" >"$HOLDS/$p"
+}
+hold_port() { with_holds_lock hold_port_locked "$1"; }
+
+# Let go of every port $dir holds.
+release_ports_locked() {
+    local p
+    [ -e "$dir/ports" ] || return 0
+    while read -r p; do
+        if [ -n "$p" ] && [ "$(cat "$HOLDS/$p" 2>/dev/null)" = "$dir" ]; then
+            rm -f "${HOLDS:?}/$p"
+        fi
+    done <"$dir/ports"
+    rm -f "$dir/ports"
+}
+release_ports() { with_holds_lock release_ports_locked; }
+
 # A port nobody uses (a random pick that no socket in /proc/net/tcp{,6}
-# has as its local port, none picked twice) in $port. Picked below the
-# kernel's ephemeral range (ip_local_port_range, 32768.. by default) when
-# there is room: `restart` binds a killed node's old ports again, and a
-# port in that range can meanwhile become some client socket's local port
-# (a restart failed so once: "bind: address already in use").
+# has as its local port and no other cluster holds, none picked twice) in
+# $port, held for $dir until `stop`. Picked below the kernel's ephemeral
+# range (ip_local_port_range, 32768.. by default) when there is room:
+# `restart` binds a killed node's old ports again, and a port in that
+# range can meanwhile become some client socket's local port.
 free_port() {
     local i lo=20000 span=40000 eph
     eph=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 0)
@@ -46,11 +98,15 @@ free_port() {
         lo=10000
         span=$((eph - 10000))
     fi
+    if [[ ${CHIO_NATS_PORTS:-} =~ ^([0-9]+)-([0-9]+)$ ]]; then # a test's own range
+        lo=${BASH_REMATCH[1]}
+        span=$((BASH_REMATCH[2] - lo + 1))
+    fi
     for i in $(seq 1 200); do
         port=$((lo + (RANDOM * 32768 + RANDOM) % span))
         case " ${taken[*]-} " in *" $port "*) continue ;; esac
         if ! grep -qi "^ *[0-9]*: [0-9A-F]*:$(printf %04X "$port") " /proc/net/tcp /proc/net/tcp6 \
-            2>/dev/null; then
+            2>/dev/null && hold_port "$port"; then
             taken+=("$port")
             return 0
         fi
@@ -153,6 +209,7 @@ stop_all() {
         [ "$p" != "${BASHPID:-$$}" ] && kill -TERM "$p" 2>/dev/null || true
     fi
     rm -f "$dir"/n*/pid
+    release_ports
 }
 
 cmd=${1:-}
