@@ -6,8 +6,11 @@
  * sweep may drop (the sweep then comes back soon, not a period later);
  * the regex_match pattern cache is bounded in bytes, not only in
  * patterns; and the metrics show what the kernel's tables hold (a session
- * the host never closes stays). A real kernel on RocksDB with a test
- * clock moved forward by hand.
+ * the host never closes stays). Also review 48's case of the sweep: a
+ * clock that ran ahead once (a misset wall clock corrected by NTP, a
+ * restored VM) scheduled the next sweep that far ahead, and the budgets
+ * of expired capabilities piled up until it caught up again. A real
+ * kernel on RocksDB with a test clock moved by hand.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include "regex_nfa.h"
 
 #define START 1710000000u
+#define YEAR  (365u * 24u * 3600u)
 
 static uint64_t g_now = START;
 static char *dir, *db;
@@ -46,6 +50,7 @@ static void teardown(void)
 }
 
 TestSuite(rev28_growth, .init = setup, .fini = teardown);
+TestSuite(rev48_bounds, .init = setup, .fini = teardown);
 
 /* A token of @k's own key for the echo tool, valid from now for @ttl
  * seconds, with a budget of 5 invocations. */
@@ -104,17 +109,17 @@ static void call_once(chio_kernel *k, const char *token, const char *cap)
  * most its bound) nearly every budget ever created stayed (about 5,700
  * here), and the table grew with every one created.
  */
-Test(rev28_growth, budgets_created_faster_than_one_sweep_drops_do_not_pile_up)
+/* @per_sec budgeted tokens a second, each valid for @ttl seconds and
+ * used once, over @secs seconds of kernel time; the budgets table must
+ * never hold more than a sweep period's budgets and the live ones (live:
+ * created in the last @ttl seconds; expired ones wait at most a sweep
+ * period, amortised, never longer). */
+static void budgets_stay_bounded(chio_kernel *k, uint64_t per_sec, uint64_t secs, uint64_t ttl)
 {
-    static const char *const tools[] = {"read"};
-    chio_kernel *k = kt_echo_kernel(db, test_clock, "srv", tools, 1);
-    const uint64_t per_sec = 40, secs = 150, ttl = 2;
     uint64_t s, i;
     size_t n, most = 0;
     char id[64], *tok;
 
-    k->med.sweep_min_rows = 16; /* before any call */
-    k->med.sweep_max_budgets = 128;
     for (s = 0; s < secs; s++) {
         for (i = 0; i < per_sec; i++) {
             snprintf(id, sizeof(id), "cap-%llu-%llu", (unsigned long long)s, (unsigned long long)i);
@@ -127,11 +132,47 @@ Test(rev28_growth, budgets_created_faster_than_one_sweep_drops_do_not_pile_up)
             most = n;
         __atomic_add_fetch(&g_now, 1, __ATOMIC_RELAXED);
     }
-    /* Live: created in the last ttl seconds; expired ones wait at most a
-     * sweep period (amortised), never longer. */
     cr_expect_leq(most, (CHIO__SWEEP_SECS + ttl + 2) * per_sec,
                   "the budgets table reached %zu entries (%llu created, %llu live at most)", most,
                   (unsigned long long)(per_sec * secs), (unsigned long long)(ttl * per_sec));
+}
+
+Test(rev28_growth, budgets_created_faster_than_one_sweep_drops_do_not_pile_up)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel *k = kt_echo_kernel(db, test_clock, "srv", tools, 1);
+
+    k->med.sweep_min_rows = 16; /* before any call */
+    k->med.sweep_max_budgets = 128;
+    budgets_stay_bounded(k, 40, 150, 2);
+    chio_kernel_free(k);
+}
+
+/*
+ * Review 48: the clock reads a year ahead while the host closes one
+ * session (the close runs the sweep's schedule), then comes back.
+ * Afterwards the host makes 20 budgeted tokens a second, each valid for
+ * 2 s, over 150 s of kernel time, and the table must stay as bounded as
+ * with a clock that never jumped (the test above). Before review 48 the
+ * sweep after the jump was due a year ahead, so no budget was dropped
+ * again: all 3,000 stayed, and the table grew with every token for as
+ * long as the clock took to catch up.
+ */
+Test(rev48_bounds, a_clock_that_ran_ahead_once_does_not_stop_the_budget_sweep)
+{
+    static const char *const tools[] = {"read"};
+    chio_kernel *k = kt_echo_kernel(db, test_clock, "srv", tools, 1);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_error err;
+
+    k->med.sweep_min_rows = 16; /* before any call */
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_open_session(k, TK_AGENT_PUB, NULL, NULL, 0, sid, &err), 0, "%s",
+                 err.message);
+    __atomic_store_n(&g_now, START + YEAR, __ATOMIC_RELAXED);
+    cr_assert_eq(chio_kernel_close_session(k, sid, &err), 0, "%s", err.message);
+    __atomic_store_n(&g_now, START, __ATOMIC_RELAXED);
+    budgets_stay_bounded(k, 20, 150, 2);
     chio_kernel_free(k);
 }
 

@@ -194,3 +194,56 @@ void mt_stdio_stop(pid_t pid, int in, int out, unsigned ms)
     }
     close(out);
 }
+
+void mt_scripted_start(mt_scripted *s, const char *dir, const char *script, const char *policy,
+                       const char *seed_hex)
+{
+    s->server = testutil_repo_path(script);
+    s->seed = testutil_join(dir, "seed");
+    s->pol = testutil_join(dir, "policy.json");
+    s->db = testutil_join(dir, "db");
+    s->err = testutil_join(dir, "gw.err");
+    s->rec = testutil_join(dir, "server.rec");
+    cr_assert_eq(testutil_write_file(s->seed, seed_hex, strlen(seed_hex), 0600), 0);
+    cr_assert_eq(testutil_write_file(s->pol, policy, strlen(policy), 0600), 0);
+    mt_stdio_start(s->pol, s->db, s->seed, s->server, s->rec, s->err, &s->pid, &s->in, &s->out);
+    s->got = calloc(1, 1);
+    cr_assert_not_null(s->got);
+    s->len = 0;
+}
+
+void mt_scripted_send(mt_scripted *s, const char *line)
+{
+    mt_stdio_send(s->in, line);
+}
+
+int mt_scripted_wait(mt_scripted *s, const char *needle, unsigned ms)
+{
+    return mt_stdio_wait(s->out, &s->got, &s->len, needle, ms);
+}
+
+char *mt_scripted_record(const mt_scripted *s)
+{
+    char *text = testutil_read_file(s->rec, NULL);
+
+    return text != NULL ? text : strdup("");
+}
+
+void mt_scripted_session(mt_scripted *s, const char *init, unsigned ms)
+{
+    mt_scripted_send(s, init);
+    cr_assert(mt_scripted_wait(s, "\"serverInfo\"", ms), "initialize answered: %s", s->got);
+    mt_scripted_send(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+}
+
+void mt_scripted_stop(mt_scripted *s, unsigned ms)
+{
+    mt_stdio_stop(s->pid, s->in, s->out, ms);
+    free(s->got);
+    free(s->server);
+    free(s->seed);
+    free(s->pol);
+    free(s->db);
+    free(s->err);
+    free(s->rec);
+}

@@ -59,4 +59,31 @@ int mt_stdio_wait(int out, char **got, size_t *len, const char *needle, unsigned
  * for @pid to exit (then SIGKILL it) and close its stdout @out. */
 void mt_stdio_stop(pid_t pid, int in, int out, unsigned ms);
 
+/* A stdio gateway (mt_stdio_start) in front of a scripted Node server,
+ * with its seed, policy, store, stderr and the server's record as files
+ * under a test's directory, and what its client got so far. */
+typedef struct mt_scripted {
+    char *server, *seed, *pol, *db, *err, *rec;
+    pid_t pid;
+    int in, out;
+    char *got; /* what the client got so far (NUL-terminated) */
+    size_t len;
+} mt_scripted;
+/* Start the gateway under @dir in front of the repository's @script
+ * (e.g. "tests/mcp/rev44-server.mjs"), with @policy and the seed whose 64
+ * hex digits are @seed_hex. */
+void mt_scripted_start(mt_scripted *s, const char *dir, const char *script, const char *policy,
+                       const char *seed_hex);
+/* Write @line and a newline to the gateway. */
+void mt_scripted_send(mt_scripted *s, const char *line);
+/* Read what the client gets until it holds @needle (1) or @ms pass (0). */
+int mt_scripted_wait(mt_scripted *s, const char *needle, unsigned ms);
+/* The server's record (every line it got), or "" (caller frees). */
+char *mt_scripted_record(const mt_scripted *s);
+/* Send @init, wait @ms for its answer ("serverInfo"), then send
+ * notifications/initialized. */
+void mt_scripted_session(mt_scripted *s, const char *init, unsigned ms);
+/* Stop the gateway (mt_stdio_stop, @ms) and free what *@s holds. */
+void mt_scripted_stop(mt_scripted *s, unsigned ms);
+
 #endif

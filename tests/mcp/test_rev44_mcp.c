@@ -45,8 +45,7 @@
     "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"             \
     "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":" \
     "\"rev44\",\"version\":\"1\"}}}"
-#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
-#define WAIT_MS     10000
+#define WAIT_MS 10000
 
 static char *dir;
 
@@ -64,49 +63,12 @@ static void teardown(void)
 
 TestSuite(rev44_mcp, .init = setup, .fini = teardown);
 
-typedef struct sp {
-    char *server, *seed, *pol, *db, *err, *rec;
-    pid_t pid;
-    int in, out;
-    char *got; /* what the client got so far */
-    size_t len;
-} sp;
+typedef mt_scripted sp;
 
 static void sp_start(sp *s)
 {
-    s->server = testutil_repo_path("tests/mcp/rev44-server.mjs");
-    s->seed = testutil_join(dir, "seed");
-    s->pol = testutil_join(dir, "policy.json");
-    s->db = testutil_join(dir, "db");
-    s->err = testutil_join(dir, "gw.err");
-    s->rec = testutil_join(dir, "server.rec");
-    cr_assert_eq(
-        testutil_write_file(
-            s->seed, "0000000000000000000000000000000000000000000000000000000000000044", 64, 0600),
-        0);
-    cr_assert_eq(testutil_write_file(s->pol, POLICY, strlen(POLICY), 0600), 0);
-    mt_stdio_start(s->pol, s->db, s->seed, s->server, s->rec, s->err, &s->pid, &s->in, &s->out);
-    s->got = calloc(1, 1);
-    s->len = 0;
-}
-
-static void sp_send(sp *s, const char *line)
-{
-    mt_stdio_send(s->in, line);
-}
-
-/* Read the client's side until it holds @needle (1) or @ms pass (0). */
-static int sp_wait(sp *s, const char *needle, unsigned ms)
-{
-    return mt_stdio_wait(s->out, &s->got, &s->len, needle, ms);
-}
-
-/* The server's record (every line it got), or "" (caller frees). */
-static char *record(const sp *s)
-{
-    char *text = testutil_read_file(s->rec, NULL);
-
-    return text != NULL ? text : strdup("");
+    mt_scripted_start(s, dir, "tests/mcp/rev44-server.mjs", POLICY,
+                      "0000000000000000000000000000000000000000000000000000000000000044");
 }
 
 /* Poll the server's record until it holds @what. */
@@ -116,7 +78,7 @@ static int wait_recorded(const sp *s, const char *what, unsigned ms)
     int hit;
 
     for (;;) {
-        char *text = record(s);
+        char *text = mt_scripted_record(s);
         hit = strstr(text, what) != NULL;
         free(text);
         if (hit || testutil_now_ms() >= end)
@@ -125,39 +87,21 @@ static int wait_recorded(const sp *s, const char *what, unsigned ms)
     }
 }
 
-static void sp_session(sp *s)
-{
-    sp_send(s, INIT);
-    cr_assert(sp_wait(s, "\"serverInfo\"", WAIT_MS), "initialize answered: %s", s->got);
-    sp_send(s, INITIALIZED);
-}
-
-static void sp_stop(sp *s)
-{
-    mt_stdio_stop(s->pid, s->in, s->out, WAIT_MS);
-    free(s->got);
-    free(s->server);
-    free(s->seed);
-    free(s->pol);
-    free(s->db);
-    free(s->err);
-    free(s->rec);
-}
-
 Test(rev44_mcp, a_server_message_that_is_a_request_and_an_answer_never_reaches_the_client)
 {
     char *rec;
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     /* Before its answer the server sends, under the client's own id 3,
      * a "ping" holding a forged tool result, a notification that is an
      * error answer too, a "1.0" request and one with a null id; then a
      * marker notification and its answer. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
-                "\"forge\",\"arguments\":{\"cid\":3}}}");
-    cr_assert(sp_wait(&s, "forge done", WAIT_MS), "the call is answered: %s", s.got);
+    mt_scripted_send(&s,
+                     "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+                     "\"forge\",\"arguments\":{\"cid\":3}}}");
+    cr_assert(mt_scripted_wait(&s, "forge done", WAIT_MS), "the call is answered: %s", s.got);
     cr_expect(strstr(s.got, "\"marker\"") != NULL, "well-formed notifications pass: %s", s.got);
     cr_expect(strstr(s.got, "FORGED-ANSWER") == NULL,
               "a ping that is also an answer to the client's id 3 never reaches it: %s", s.got);
@@ -167,10 +111,10 @@ Test(rev44_mcp, a_server_message_that_is_a_request_and_an_answer_never_reaches_t
     cr_expect(strstr(s.got, "\"id\":null") == NULL, "nor a request with a null id: %s", s.got);
     /* The requests whose id the gateway can name are refused to the server. */
     cr_expect(wait_recorded(&s, "\"id\":\"v1\",\"error\":{\"code\":-32600", WAIT_MS));
-    rec = record(&s);
+    rec = mt_scripted_record(&s);
     cr_expect(strstr(rec, "\"id\":3,\"error\":{\"code\":-32600") != NULL, "%s", rec);
     free(rec);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
 
 Test(rev44_mcp, a_servers_answer_reaches_the_client_as_one_answer_or_as_an_error)
@@ -178,22 +122,24 @@ Test(rev44_mcp, a_servers_answer_reaches_the_client_as_one_answer_or_as_an_error
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     /* An answer with both a result and an error: which one the client
      * reads is not the gateway's to guess. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"logging/setLevel\",\"params\":{"
-                "\"level\":\"both\"}}");
-    cr_assert(sp_wait(&s, "\"id\":8", WAIT_MS), "%s", s.got);
+    mt_scripted_send(&s,
+                     "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"logging/setLevel\",\"params\":{"
+                     "\"level\":\"both\"}}");
+    cr_assert(mt_scripted_wait(&s, "\"id\":8", WAIT_MS), "%s", s.got);
     cr_expect(strstr(s.got, "BOTH") == NULL, "the result of a two-headed answer is not passed: %s",
               s.got);
     cr_expect(strstr(s.got, "\"id\":8,\"error\":{\"code\":-32603") != NULL, "%s", s.got);
     /* An answer with a member JSON-RPC does not define. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"logging/setLevel\",\"params\":{"
-                "\"level\":\"extra\"}}");
-    cr_assert(sp_wait(&s, "\"id\":9}", WAIT_MS), "%s", s.got);
+    mt_scripted_send(&s,
+                     "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"logging/setLevel\",\"params\":{"
+                     "\"level\":\"extra\"}}");
+    cr_assert(mt_scripted_wait(&s, "\"id\":9}", WAIT_MS), "%s", s.got);
     cr_expect(strstr(s.got, "smuggled") == NULL, "only JSON-RPC's members pass: %s", s.got);
     cr_expect(strstr(s.got, "\"result\":{},\"id\":9}") != NULL, "%s", s.got);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
 
 Test(rev44_mcp, client_messages_reach_the_server_with_only_json_rpc_members)
@@ -202,23 +148,24 @@ Test(rev44_mcp, client_messages_reach_the_server_with_only_json_rpc_members)
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     /* A notification and a request with a member JSON-RPC does not define. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
-                "\"progressToken\":1,\"progress\":1},\"x\":\"C-NOTE-EXTRA\"}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\",\"x\":\"C-REQ-EXTRA\"}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
+                         "\"progressToken\":1,\"progress\":1},\"x\":\"C-NOTE-EXTRA\"}");
+    mt_scripted_send(&s,
+                     "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\",\"x\":\"C-REQ-EXTRA\"}");
     /* A request that is an answer too: -32600, never sent. */
-    sp_send(&s,
-            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\",\"result\":{\"x\":\"C-RESULT\"}}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"ping\"}");
-    cr_assert(sp_wait(&s, "\"result\":{},\"id\":10}", WAIT_MS), "%s", s.got);
+    mt_scripted_send(
+        &s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\",\"result\":{\"x\":\"C-RESULT\"}}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"ping\"}");
+    cr_assert(mt_scripted_wait(&s, "\"result\":{},\"id\":10}", WAIT_MS), "%s", s.got);
     cr_expect(strstr(s.got, "\"result\":{},\"id\":6}") != NULL, "%s", s.got);
     cr_expect(strstr(s.got, "\"id\":7,\"error\":{\"code\":-32600") != NULL, "%s", s.got);
-    rec = record(&s);
+    rec = mt_scripted_record(&s);
     cr_expect(strstr(rec, "\"progressToken\":1") != NULL, "the notification passed: %s", rec);
     cr_expect(strstr(rec, "C-NOTE-EXTRA") == NULL, "%s", rec);
     cr_expect(strstr(rec, "C-REQ-EXTRA") == NULL, "%s", rec);
     cr_expect(strstr(rec, "C-RESULT") == NULL, "%s", rec);
     free(rec);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }

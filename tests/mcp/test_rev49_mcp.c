@@ -42,8 +42,7 @@
     "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"             \
     "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":" \
     "\"rev49\",\"version\":\"1\"}}}"
-#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
-#define WAIT_MS     10000
+#define WAIT_MS 10000
 
 static char *dir;
 
@@ -61,49 +60,12 @@ static void teardown(void)
 
 TestSuite(rev49_mcp, .init = setup, .fini = teardown);
 
-typedef struct sp {
-    char *server, *seed, *pol, *db, *err, *rec;
-    pid_t pid;
-    int in, out;
-    char *got; /* what the client got so far */
-    size_t len;
-} sp;
+typedef mt_scripted sp;
 
 static void sp_start(sp *s)
 {
-    s->server = testutil_repo_path("tests/mcp/rev49-server.mjs");
-    s->seed = testutil_join(dir, "seed");
-    s->pol = testutil_join(dir, "policy.json");
-    s->db = testutil_join(dir, "db");
-    s->err = testutil_join(dir, "gw.err");
-    s->rec = testutil_join(dir, "server.rec");
-    cr_assert_eq(
-        testutil_write_file(
-            s->seed, "0000000000000000000000000000000000000000000000000000000000000049", 64, 0600),
-        0);
-    cr_assert_eq(testutil_write_file(s->pol, POLICY, strlen(POLICY), 0600), 0);
-    mt_stdio_start(s->pol, s->db, s->seed, s->server, s->rec, s->err, &s->pid, &s->in, &s->out);
-    s->got = calloc(1, 1);
-    s->len = 0;
-}
-
-static void sp_send(sp *s, const char *line)
-{
-    mt_stdio_send(s->in, line);
-}
-
-/* Read the client's side until it holds @needle (1) or @ms pass (0). */
-static int sp_wait(sp *s, const char *needle, unsigned ms)
-{
-    return mt_stdio_wait(s->out, &s->got, &s->len, needle, ms);
-}
-
-/* The server's record (every line it got), or "" (caller frees). */
-static char *record(const sp *s)
-{
-    char *text = testutil_read_file(s->rec, NULL);
-
-    return text != NULL ? text : strdup("");
+    mt_scripted_start(s, dir, "tests/mcp/rev49-server.mjs", POLICY,
+                      "0000000000000000000000000000000000000000000000000000000000000049");
 }
 
 /* How many times @needle occurs in @hay. */
@@ -116,25 +78,6 @@ static int occurs(const char *hay, const char *needle)
     return n;
 }
 
-static void sp_session(sp *s)
-{
-    sp_send(s, INIT);
-    cr_assert(sp_wait(s, "\"serverInfo\"", WAIT_MS), "initialize answered: %s", s->got);
-    sp_send(s, INITIALIZED);
-}
-
-static void sp_stop(sp *s)
-{
-    mt_stdio_stop(s->pid, s->in, s->out, WAIT_MS);
-    free(s->got);
-    free(s->server);
-    free(s->seed);
-    free(s->pol);
-    free(s->db);
-    free(s->err);
-    free(s->rec);
-}
-
 Test(rev49_mcp, an_id_that_would_come_back_as_another_number_is_refused)
 {
     static const char *const bad[] = {
@@ -144,16 +87,16 @@ Test(rev49_mcp, an_id_that_would_come_back_as_another_number_is_refused)
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}", bad[i]);
-        sp_send(&s, line);
+        mt_scripted_send(&s, line);
     }
     /* The ends of the range come back byte for byte. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551615,\"method\":\"ping\"}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775808,\"method\":\"ping\"}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
-    cr_assert(sp_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551615,\"method\":\"ping\"}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775808,\"method\":\"ping\"}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
+    cr_assert(mt_scripted_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
     cr_expect(strstr(s.got, "\"result\":{},\"id\":18446744073709551615}") != NULL, "%s", s.got);
     cr_expect(strstr(s.got, "\"result\":{},\"id\":-9223372036854775808}") != NULL, "%s", s.got);
     cr_expect_eq(occurs(s.got, "\"id\":null,\"error\":{\"code\":-32600"), 6,
@@ -166,10 +109,10 @@ Test(rev49_mcp, an_id_that_would_come_back_as_another_number_is_refused)
                   strstr(s.got, "9.223372036854776e+18") == NULL,
               "%s", s.got);
     /* Never sent on: the server got the 3 good pings only. */
-    rec = record(&s);
+    rec = mt_scripted_record(&s);
     cr_expect_eq(occurs(rec, "\"method\":\"ping\""), 3, "%s", rec);
     free(rec);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
 
 Test(rev49_mcp, a_server_progress_under_a_token_the_client_never_sent_never_reaches_it)
@@ -177,22 +120,24 @@ Test(rev49_mcp, a_server_progress_under_a_token_the_client_never_sent_never_reac
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     /* The server sends progress under "FORGED-TOKEN" and 4242, then under
      * the call's own token, then a marker, then its answer. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
-                "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":\"mine\"}}}");
-    cr_assert(sp_wait(&s, "spoof done", WAIT_MS), "the call is answered: %s", s.got);
+    mt_scripted_send(&s,
+                     "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+                     "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":\"mine\"}}}");
+    cr_assert(mt_scripted_wait(&s, "spoof done", WAIT_MS), "the call is answered: %s", s.got);
     cr_expect(strstr(s.got, "\"marker\"") != NULL, "%s", s.got);
     cr_expect(strstr(s.got, "OWN-PROGRESS") != NULL, "the call's own progress passes: %s", s.got);
     cr_expect(strstr(s.got, "FORGED-STRING") == NULL, "progress under a made-up token: %s", s.got);
     cr_expect(strstr(s.got, "FORGED-NUMBER") == NULL, "progress under a made-up token: %s", s.got);
     /* A call without a token gets no progress at all. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":"
-                "\"spoof\",\"arguments\":{}}}");
-    cr_assert(sp_wait(&s, "\"id\":6,", WAIT_MS), "%s", s.got);
+    mt_scripted_send(&s,
+                     "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":"
+                     "\"spoof\",\"arguments\":{}}}");
+    cr_assert(mt_scripted_wait(&s, "\"id\":6,", WAIT_MS), "%s", s.got);
     cr_expect_eq(occurs(s.got, "notifications/progress"), 1, "%s", s.got);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
 
 Test(rev49_mcp, a_progress_token_that_would_come_back_as_another_number_is_not_sent)
@@ -201,24 +146,26 @@ Test(rev49_mcp, a_progress_token_that_would_come_back_as_another_number_is_not_s
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     /* 1e2 would reach the server as 100 and its progress come back under
      * 100, a token the client never sent. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
-                "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":1e2}}}");
-    cr_assert(sp_wait(&s, "spoof done", WAIT_MS), "%s", s.got);
+    mt_scripted_send(&s,
+                     "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+                     "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":1e2}}}");
+    cr_assert(mt_scripted_wait(&s, "spoof done", WAIT_MS), "%s", s.got);
     cr_expect(strstr(s.got, "notifications/progress") == NULL, "%s", s.got);
-    rec = record(&s);
+    rec = mt_scripted_record(&s);
     cr_expect(strstr(rec, "\"name\":\"spoof\"") != NULL, "%s", rec);
     cr_expect(strstr(rec, "progressToken") == NULL, "%s", rec);
     free(rec);
     /* An integer token goes along and its progress comes back. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":"
-                "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":77}}}");
-    cr_assert(sp_wait(&s, "\"id\":6,", WAIT_MS), "%s", s.got);
+    mt_scripted_send(&s,
+                     "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":"
+                     "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":77}}}");
+    cr_assert(mt_scripted_wait(&s, "\"id\":6,", WAIT_MS), "%s", s.got);
     cr_expect(strstr(s.got, "\"progressToken\":77}") != NULL, "%s", s.got);
     cr_expect(strstr(s.got, "OWN-PROGRESS") != NULL, "%s", s.got);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
 
 Test(rev49_mcp, a_subscription_or_completion_the_kernel_would_not_read_never_reaches_the_server)
@@ -231,37 +178,40 @@ Test(rev49_mcp, a_subscription_or_completion_the_kernel_would_not_read_never_rea
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(line, sizeof(line),
                  "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"resources/subscribe\",\"params\":{"
                  "\"uri\":\"%s\"}}",
                  10 + i, bad[i]);
-        sp_send(&s, line);
+        mt_scripted_send(&s, line);
     }
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":20,\"method\":\"completion/complete\",\"params\":{"
-                "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/{name}\"},\"argument\":{"
-                "\"name\":\"name\",\"value\":\"../../etc/passwd\"}}}");
+    mt_scripted_send(
+        &s, "{\"jsonrpc\":\"2.0\",\"id\":20,\"method\":\"completion/complete\",\"params\":{"
+            "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/{name}\"},\"argument\":{"
+            "\"name\":\"name\",\"value\":\"../../etc/passwd\"}}}");
     /* Plain ones still pass without the kernel. */
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":30,\"method\":\"resources/subscribe\",\"params\":{"
-                "\"uri\":\"file:///pub/my%20file.txt\"}}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":31,\"method\":\"completion/complete\",\"params\":{"
-                "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/{name}\"},\"argument\":{"
-                "\"name\":\"name\",\"value\":\"ok\"}}}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
-    cr_assert(sp_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
+    mt_scripted_send(
+        &s, "{\"jsonrpc\":\"2.0\",\"id\":30,\"method\":\"resources/subscribe\",\"params\":{"
+            "\"uri\":\"file:///pub/my%20file.txt\"}}");
+    mt_scripted_send(
+        &s, "{\"jsonrpc\":\"2.0\",\"id\":31,\"method\":\"completion/complete\",\"params\":{"
+            "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/{name}\"},\"argument\":{"
+            "\"name\":\"name\",\"value\":\"ok\"}}}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
+    cr_assert(mt_scripted_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(line, sizeof(line), "\"id\":%zu,\"error\":{\"code\":-32001", 10 + i);
         cr_expect(strstr(s.got, line) != NULL, "%s denied: %s", bad[i], s.got);
     }
     cr_expect(strstr(s.got, "\"id\":20,\"error\":{\"code\":-32001") != NULL, "%s", s.got);
     cr_expect_eq(occurs(s.got, "\"verdict\":\"deny\""), 5, "each with its receipt: %s", s.got);
-    rec = record(&s);
+    rec = mt_scripted_record(&s);
     cr_expect(strstr(rec, "etc") == NULL, "nothing of /etc reached the server: %s", rec);
     cr_expect(strstr(rec, "my%20file.txt") != NULL, "%s", rec);
     cr_expect(strstr(rec, "\"value\":\"ok\"") != NULL, "%s", rec);
     free(rec);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
 
 /* ---- the second pass: legitimate traffic still passes -----------------------------------
@@ -284,20 +234,20 @@ Test(rev49_mcp2, integer_ids_zero_negative_and_string_ids_come_back_as_written)
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}", ids[i]);
-        sp_send(&s, line);
+        mt_scripted_send(&s, line);
     }
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
-    cr_assert(sp_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
+    cr_assert(mt_scripted_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
     for (i = 0; i < sizeof(ids) / sizeof(ids[0]) - 1; i++) {
         snprintf(want, sizeof(want), "\"result\":{},\"id\":%s}", ids[i]);
         cr_expect(strstr(s.got, want) != NULL, "id %s answered as written: %s", ids[i], s.got);
     }
     cr_expect(strstr(s.got, "\"result\":{},\"id\":\"t\xc3\xa9\"}") != NULL, "%s", s.got);
     cr_expect(strstr(s.got, "-32600") == NULL, "%s", s.got);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
 
 Test(rev49_mcp2, progress_under_tokens_zero_negative_empty_and_non_ascii_reaches_the_client)
@@ -311,21 +261,21 @@ Test(rev49_mcp2, progress_under_tokens_zero_negative_empty_and_non_ascii_reaches
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
+    mt_scripted_session(&s, INIT, WAIT_MS);
     for (i = 0; i < sizeof(toks) / sizeof(toks[0]); i++) {
         snprintf(line, sizeof(line),
                  "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/"
                  "call\",\"params\":{\"name\":"
                  "\"spoof\",\"arguments\":{},\"_meta\":{\"progressToken\":%s}}}",
                  40 + i, toks[i]);
-        sp_send(&s, line);
+        mt_scripted_send(&s, line);
         snprintf(want, sizeof(want), "\"id\":%zu,", 40 + i);
-        cr_assert(sp_wait(&s, want, WAIT_MS), "%s", s.got);
+        cr_assert(mt_scripted_wait(&s, want, WAIT_MS), "%s", s.got);
         cr_expect(strstr(s.got, seen[i]) != NULL, "progress under %s: %s", toks[i], s.got);
     }
     cr_expect_eq(occurs(s.got, "OWN-PROGRESS"), 5, "%s", s.got);
     cr_expect(strstr(s.got, "FORGED") == NULL, "%s", s.got);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
 
 Test(rev49_mcp2, plain_and_encoded_subscriptions_still_reach_the_server)
@@ -334,28 +284,28 @@ Test(rev49_mcp2, plain_and_encoded_subscriptions_still_reach_the_server)
     sp s;
 
     sp_start(&s);
-    sp_session(&s);
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/"
-                "subscribe\",\"params\":{"
-                "\"uri\":\"file:///pub/a.txt\"}}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/"
-                "subscribe\",\"params\":{"
-                "\"uri\":\"file:///pub/dir/my%20file.txt\"}}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/"
-                "unsubscribe\",\"params\":{"
-                "\"uri\":\"file:///pub/dir/my%20file.txt\"}}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"completion/"
-                "complete\",\"params\":{"
-                "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/"
-                "{name}\"},\"argument\":{"
-                "\"name\":\"name\",\"value\":\"\"}}}");
-    sp_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
-    cr_assert(sp_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
+    mt_scripted_session(&s, INIT, WAIT_MS);
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/"
+                         "subscribe\",\"params\":{"
+                         "\"uri\":\"file:///pub/a.txt\"}}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/"
+                         "subscribe\",\"params\":{"
+                         "\"uri\":\"file:///pub/dir/my%20file.txt\"}}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/"
+                         "unsubscribe\",\"params\":{"
+                         "\"uri\":\"file:///pub/dir/my%20file.txt\"}}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"completion/"
+                         "complete\",\"params\":{"
+                         "\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///pub/"
+                         "{name}\"},\"argument\":{"
+                         "\"name\":\"name\",\"value\":\"\"}}}");
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"ping\"}");
+    cr_assert(mt_scripted_wait(&s, "\"id\":\"last\"}", WAIT_MS), "%s", s.got);
     cr_expect(strstr(s.got, "-32001") == NULL, "%s", s.got);
-    rec = record(&s);
+    rec = mt_scripted_record(&s);
     cr_expect(strstr(rec, "\"uri\":\"file:///pub/a.txt\"") != NULL, "%s", rec);
     cr_expect_eq(occurs(rec, "my%20file.txt"), 2, "%s", rec);
     cr_expect(strstr(rec, "completion/complete") != NULL, "%s", rec);
     free(rec);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 }
