@@ -20,19 +20,9 @@
 #include "chio/chio.h"
 #include "cli/svc_testutil.h"
 #include "common/testutil.h"
+#include "common/token_views.h"
 #include "kernel/tokens.h"
 #include "serve/serve.h"
-
-/* Now (the sidecar's kernel judges time by its clock): the tokens are
- * issued a minute before, verified at this moment. */
-static uint64_t at_now(void)
-{
-    static uint64_t at;
-
-    if (at == 0)
-        at = (uint64_t)time(NULL);
-    return at;
-}
 
 TestSuite(rev47_cli);
 
@@ -46,66 +36,9 @@ static char *token_with(const char *grant_tail)
         scope, sizeof(scope),
         "{\"grants\":[{\"server_id\":\"s\",\"tool_name\":\"t\",\"operations\":[\"invoke\"]%s}]}",
         grant_tail);
-    tok = tk_token(TK_KERNEL_SEED, "cap-47", TK_AGENT_PUB, scope, at_now() - 60, 3600, NULL, 0);
+    tok = tk_token(TK_KERNEL_SEED, "cap-47", TK_AGENT_PUB, scope, tv_now() - 60, 3600, NULL, 0);
     cr_assert_not_null(tok, "%s", scope);
     return tok;
-}
-
-/* `chio capability verify --at NOW --trusted-key <kernel>` of @tok. */
-static cli_result verify(const char *tok)
-{
-    char pub[65], at[32];
-    const char *argv[] = {"capability", "verify", "--at", at, "--trusted-key", pub, NULL};
-
-    tk_pub(TK_KERNEL_SEED, pub);
-    snprintf(at, sizeof(at), "%llu", (unsigned long long)at_now());
-    return testutil_run_cli(argv, tok, strlen(tok));
-}
-
-/* The verdict code the sidecar's kernel (trusting the token's issuer)
- * gives a call to s:t under @tok, into @code. */
-static void kernel_code(const char *tok, char *code, size_t cap)
-{
-    chio_serve_config cfg;
-    chio_serve *srv = NULL;
-    chio_serve_request rq;
-    chio_serve_reply rep;
-    chio_keypair *kp = NULL;
-    chio_error err;
-    uint8_t ca[32];
-    char pub[65], *body = NULL;
-    const char *c;
-
-    tk_pub(TK_KERNEL_SEED, pub);
-    cr_assert_eq(chio_pubkey_from_hex(pub, 64, ca), 0);
-    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.keypair = kp;
-    cfg.ca_keys = ca;
-    cfg.n_ca_keys = 1;
-    cfg.nosync = 1;
-    cfg.quiet = 1;
-    chio_error_init(&err);
-    cr_assert_eq(chio_serve_new(&cfg, &srv, &err), 0, "%s", err.message);
-    cr_assert(asprintf(&body,
-                       "{\"capability\":%s,\"tool_server\":\"s\",\"tool_name\":\"t\","
-                       "\"parameters\":{\"a\":\"b\",\"path\":\"/x\"}}",
-                       tok) > 0);
-    memset(&rq, 0, sizeof(rq));
-    memset(&rep, 0, sizeof(rep));
-    rq.method = "POST";
-    rq.path = "/v1/evaluate";
-    rq.body = body;
-    rq.body_len = strlen(body);
-    chio_serve_handle(srv, &rq, &rep);
-    cr_assert_eq(rep.status, 200, "%.*s", (int)rep.body_len, rep.body);
-    c = strstr(rep.body, "\"code\":\"");
-    cr_assert_not_null(c);
-    c += strlen("\"code\":\"");
-    snprintf(code, cap, "%.*s", (int)(strchr(c, '"') - c), c);
-    free(rep.body);
-    free(body);
-    chio_serve_free(srv);
 }
 
 Test(rev47_cli, capability_verify_names_what_the_kernel_does_not_enforce)
@@ -124,9 +57,9 @@ Test(rev47_cli, capability_verify_names_what_the_kernel_does_not_enforce)
 
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char *tok = token_with(rows[i]), code[64];
-        cli_result r = verify(tok);
+        cli_result r = tv_verify(tok);
 
-        kernel_code(tok, code, sizeof(code));
+        tv_sidecar_code(tok, "{\"a\":\"b\",\"path\":\"/x\"}", code, sizeof(code));
         cr_expect_str_eq(code, "unsupported_grant", "the kernel on %s: %s", rows[i], code);
         /* ok is chio's rule (signature, time, chain, issuer) */
         cr_expect_eq(r.status, 0, "%s: exit %d, %s%s", rows[i], r.status, r.out, r.err);
@@ -151,9 +84,9 @@ Test(rev47_cli, capability_verify_keeps_grants_the_kernel_reads_ok)
 
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char *tok = token_with(rows[i]), code[64];
-        cli_result r = verify(tok);
+        cli_result r = tv_verify(tok);
 
-        kernel_code(tok, code, sizeof(code));
+        tv_sidecar_code(tok, "{\"a\":\"b\",\"path\":\"/x\"}", code, sizeof(code));
         cr_expect_str_eq(code, "none", "the kernel on %s: %s", rows[i], code);
         cr_expect_eq(r.status, 0, "%s: exit %d, %s%s", rows[i], r.status, r.out, r.err);
         cr_expect(strstr(r.out, "\"ok\":true") != NULL, "%s: %s", rows[i], r.out);

@@ -20,6 +20,7 @@
 
 #include "chio/chio.h"
 #include "common/testutil.h"
+#include "common/token_views.h"
 #include "kernel/tokens.h"
 #include "serve/serve.h"
 
@@ -28,15 +29,6 @@ TestSuite(rev48_wire);
 #define SCOPE                                                                \
     "{\"grants\":[{\"server_id\":\"s\",\"tool_name\":\"t\",\"operations\":[" \
     "\"invoke\"]}]}"
-
-static uint64_t at_now(void)
-{
-    static uint64_t at;
-
-    if (at == 0)
-        at = (uint64_t)time(NULL);
-    return at;
-}
 
 /* An id of @n bytes ("a" repeated), malloc'd. */
 static char *id_of(size_t n)
@@ -47,63 +39,6 @@ static char *id_of(size_t n)
     memset(id, 'a', n);
     id[n] = '\0';
     return id;
-}
-
-/* `chio capability verify --at NOW --trusted-key <kernel>` of @tok. */
-static cli_result verify(const char *tok)
-{
-    char pub[65], at[32];
-    const char *argv[] = {"capability", "verify", "--at", at, "--trusted-key", pub, NULL};
-
-    tk_pub(TK_KERNEL_SEED, pub);
-    snprintf(at, sizeof(at), "%llu", (unsigned long long)at_now());
-    return testutil_run_cli(argv, tok, strlen(tok));
-}
-
-/* The verdict code a sidecar kernel trusting the token's issuer gives a
- * call to s:t under @tok, into @code. */
-static void kernel_code(const char *tok, char *code, size_t cap)
-{
-    chio_serve_config cfg;
-    chio_serve *srv = NULL;
-    chio_serve_request rq;
-    chio_serve_reply rep;
-    chio_keypair *kp = NULL;
-    chio_error err;
-    uint8_t ca[32];
-    char pub[65], *body = NULL;
-    const char *c;
-
-    tk_pub(TK_KERNEL_SEED, pub);
-    cr_assert_eq(chio_pubkey_from_hex(pub, 64, ca), 0);
-    cr_assert_eq(chio_keypair_generate(&kp, NULL), 0);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.keypair = kp;
-    cfg.ca_keys = ca;
-    cfg.n_ca_keys = 1;
-    cfg.nosync = 1;
-    cfg.quiet = 1;
-    chio_error_init(&err);
-    cr_assert_eq(chio_serve_new(&cfg, &srv, &err), 0, "%s", err.message);
-    cr_assert(asprintf(&body,
-                       "{\"capability\":%s,\"tool_server\":\"s\",\"tool_name\":\"t\","
-                       "\"parameters\":{\"path\":\"/x\"}}",
-                       tok) > 0);
-    memset(&rq, 0, sizeof(rq));
-    memset(&rep, 0, sizeof(rep));
-    rq.method = "POST";
-    rq.path = "/v1/evaluate";
-    rq.body = body;
-    rq.body_len = strlen(body);
-    chio_serve_handle(srv, &rq, &rep);
-    cr_assert_eq(rep.status, 200, "%.*s", (int)rep.body_len, rep.body);
-    c = strstr(rep.body, "\"code\":\"");
-    cr_assert_not_null(c, "%.*s", (int)rep.body_len, rep.body);
-    c += strlen("\"code\":\"");
-    snprintf(code, cap, "%.*s", (int)(strchr(c, '"') - c), c);
-    free(rep.body);
-    free(body);
-    chio_serve_free(srv);
 }
 
 /* `chio capability issue` refuses the id chio_kernel_issue_capability()
@@ -144,13 +79,13 @@ Test(rev48_wire, capability_verify_names_an_id_the_kernel_cannot_revoke)
     char code[64];
     char *over = id_of(CHIO_MAX_REVOCATION_ID_LEN + 1),
          *longest = id_of(CHIO_MAX_REVOCATION_ID_LEN);
-    char *tok = tk_token(TK_KERNEL_SEED, over, TK_AGENT_PUB, SCOPE, at_now() - 60, 3600, NULL, 0);
+    char *tok = tk_token(TK_KERNEL_SEED, over, TK_AGENT_PUB, SCOPE, tv_now() - 60, 3600, NULL, 0);
     cli_result r;
 
     cr_assert_not_null(tok);
-    kernel_code(tok, code, sizeof(code));
+    tv_sidecar_code(tok, "{\"path\":\"/x\"}", code, sizeof(code));
     cr_expect_str_eq(code, "capability_revoked", "the kernel: %s", code);
-    r = verify(tok);
+    r = tv_verify(tok);
     cr_expect_eq(r.status, 0, "exit %d: %s%s", r.status, r.out, r.err);
     cr_expect(strstr(r.out, "\"ok\":true") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "\"unusable\":\"the capability id is 257 bytes") != NULL, "%s", r.out);
@@ -158,11 +93,11 @@ Test(rev48_wire, capability_verify_names_an_id_the_kernel_cannot_revoke)
     free(tok);
 
     /* the longest id the list holds: usable, no note */
-    tok = tk_token(TK_KERNEL_SEED, longest, TK_AGENT_PUB, SCOPE, at_now() - 60, 3600, NULL, 0);
+    tok = tk_token(TK_KERNEL_SEED, longest, TK_AGENT_PUB, SCOPE, tv_now() - 60, 3600, NULL, 0);
     cr_assert_not_null(tok);
-    kernel_code(tok, code, sizeof(code));
+    tv_sidecar_code(tok, "{\"path\":\"/x\"}", code, sizeof(code));
     cr_expect_str_neq(code, "capability_revoked", "the kernel: %s", code);
-    r = verify(tok);
+    r = tv_verify(tok);
     cr_expect(strstr(r.out, "\"ok\":true") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "\"unusable\"") == NULL, "%s", r.out);
     testutil_cli_free(&r);
@@ -175,15 +110,15 @@ Test(rev48_wire, capability_verify_names_an_id_the_kernel_cannot_revoke)
 Test(rev48_wire, capability_verify_names_a_link_id_the_kernel_cannot_revoke)
 {
     char code[64];
-    tk_link link = {"", TK_KERNEL_SEED, TK_AGENT_PUB, at_now() - 30};
+    tk_link link = {"", TK_KERNEL_SEED, TK_AGENT_PUB, tv_now() - 30};
     char *tok =
-        tk_token(TK_KERNEL_SEED, "cap-48", TK_AGENT_PUB, SCOPE, at_now() - 60, 3600, &link, 1);
+        tk_token(TK_KERNEL_SEED, "cap-48", TK_AGENT_PUB, SCOPE, tv_now() - 60, 3600, &link, 1);
     cli_result r;
 
     cr_assert_not_null(tok);
-    kernel_code(tok, code, sizeof(code));
+    tv_sidecar_code(tok, "{\"path\":\"/x\"}", code, sizeof(code));
     cr_expect_str_eq(code, "capability_revoked", "the kernel: %s", code);
-    r = verify(tok);
+    r = tv_verify(tok);
     cr_expect(strstr(r.out, "\"unusable\":\"delegation link 0 names a capability "
                             "id of 0 bytes") != NULL,
               "%s", r.out);
