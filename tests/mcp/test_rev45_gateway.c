@@ -44,9 +44,8 @@
     "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"             \
     "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":" \
     "\"rev45\",\"version\":\"1\"}}}"
-#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
-#define AWS_KEY     "AKIAABCDEFGHIJKLMNOP"
-#define WAIT_MS     10000
+#define AWS_KEY "AKIAABCDEFGHIJKLMNOP"
+#define WAIT_MS 10000
 
 static char *dir;
 
@@ -90,46 +89,13 @@ static int wait_recorded(const char *rec, const char *what, unsigned ms)
 
 /* ---- stdio: the guards on subscriptions, completions and updates ---------------------------- */
 
-typedef struct sp {
-    char *server, *seed, *pol, *db, *err, *rec;
-    pid_t pid;
-    int in, out;
-    char *got;
-    size_t len;
-} sp;
+typedef mt_scripted sp;
 
 static void sp_start(sp *s)
 {
-    s->server = testutil_repo_path("tests/mcp/rev45-server.mjs");
-    s->seed = testutil_join(dir, "seed");
-    s->pol = testutil_join(dir, "policy.json");
-    s->db = testutil_join(dir, "db");
-    s->err = testutil_join(dir, "gw.err");
-    s->rec = testutil_join(dir, "server.rec");
-    cr_assert_eq(
-        testutil_write_file(
-            s->seed, "0000000000000000000000000000000000000000000000000000000000000045", 64, 0600),
-        0);
-    cr_assert_eq(testutil_write_file(s->pol, POLICY, strlen(POLICY), 0600), 0);
-    mt_stdio_start(s->pol, s->db, s->seed, s->server, s->rec, s->err, &s->pid, &s->in, &s->out);
-    s->got = calloc(1, 1);
-    s->len = 0;
-    mt_stdio_send(s->in, INIT);
-    cr_assert(mt_stdio_wait(s->out, &s->got, &s->len, "\"serverInfo\"", WAIT_MS),
-              "initialize answered: %s", s->got);
-    mt_stdio_send(s->in, INITIALIZED);
-}
-
-static void sp_stop(sp *s)
-{
-    mt_stdio_stop(s->pid, s->in, s->out, WAIT_MS);
-    free(s->got);
-    free(s->server);
-    free(s->seed);
-    free(s->pol);
-    free(s->db);
-    free(s->err);
-    free(s->rec);
+    mt_scripted_start(s, dir, "tests/mcp/rev45-server.mjs", POLICY,
+                      "0000000000000000000000000000000000000000000000000000000000000045");
+    mt_scripted_session(s, INIT, WAIT_MS);
 }
 
 /* Send @req (whose id is @id) and return a copy of the client's line that
@@ -254,7 +220,7 @@ Test(rev45_gateway, guards_decide_subscriptions_completions_and_updates_before_t
     cr_expect_not_null(strstr(rec, "\"context\":{\"arguments\":{\"b\":\"y\"}}"), "%s", rec);
     cr_expect_not_null(strstr(rec, "\"method\":\"resources/unsubscribe\""), "%s", rec);
     free(rec);
-    sp_stop(&s);
+    mt_scripted_stop(&s, WAIT_MS);
 
     {
         char *db = testutil_join(dir, "db");
