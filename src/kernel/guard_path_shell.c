@@ -242,12 +242,6 @@ static int check_brace_guess(path_hit *ph, const char *whole, size_t wn, const c
     return rc;
 }
 
-/* The value as bash expands its braces (shell_braces.c: "cat
- * /e{t,}c/passwd" is "cat /etc/passwd /ec/passwd"; review 50), read as the
- * value itself is: its words, then quotes and $IFS, globs and percent
- * escapes over it. The expansion is exact, so a word of it that cannot be
- * read denies. Then the guesses of check_brace_guess, of the value and of
- * its percent-decoded text (a tool that decodes "%7B" hands a shell '{'). */
 /* The whole value, for the guess over its decoded text. */
 typedef struct whole_value {
     const char *s;
@@ -261,6 +255,12 @@ static int decoded_guess(path_hit *ph, const char *d, size_t len, void *ctx)
     return check_brace_guess(ph, w->s, w->n, d, len);
 }
 
+/* The value as bash expands its braces (shell_braces.c: "cat
+ * /e{t,}c/passwd" is "cat /etc/passwd /ec/passwd"; review 50), read as the
+ * value itself is: its words, then quotes and $IFS, globs and percent
+ * escapes over it. The expansion is exact, so a word of it that cannot be
+ * read denies. Then the guesses of check_brace_guess, of the value and of
+ * its percent-decoded text (a tool that decodes "%7B" hands a shell '{'). */
 int chio__gp_check_brace_reading(path_hit *ph, const char *s, size_t n)
 {
     whole_value whole = {s, n};
