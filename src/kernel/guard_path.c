@@ -254,6 +254,11 @@ static int check_word(path_hit *ph, const char *s, size_t n, int hits_only)
     return hits_only && rc < 0 && rc != CHIO_ENOMEM ? 0 : rc;
 }
 
+int chio__gp_check_path_hits(path_hit *ph, const char *s, size_t n)
+{
+    return check_word(ph, s, n, 1);
+}
+
 /* Each word of @s that looks like a path ("cat /etc/passwd", "--f=/etc/x",
  * "a\n/etc/passwd"), and the value of a short option glued to it
  * ("-o/etc/x"), also when the whole value is that one word (@words 0);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kernel/guard_path.h - what the forbidden_path guard's two files share
+ * kernel/guard_path.h - what the forbidden_path guard's three files share
  * (guard_path.c: the readings of a string and the prefixes;
  * guard_path_shell.c: the readings of what a shell expands, braces,
- * homes and globs): the hit being sought and the readings each calls.
+ * homes and globs; guard_path_cwd.c: relative words read from the
+ * working directories the arguments set): the hit being sought and the
+ * readings each calls.
  * Internal to the guard.
  */
 #ifndef CHIO_KERNEL_GUARD_PATH_H
@@ -28,6 +30,8 @@ typedef struct path_hit {
 /* Each word of @s that looks like a path, and a short option's glued
  * value; @words 0 reads @s as one word; with @hits_only only hits count. */
 int chio__gp_check_words(path_hit *ph, const char *s, size_t n, int words, int hits_only);
+/* Every reading of @s read whole as a path; hits only. */
+int chio__gp_check_path_hits(path_hit *ph, const char *s, size_t n);
 /* @s after quote removal and $IFS, when a shell's reading could differ. */
 int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n);
 /* @s with its globs and expansions read at worst for ".."; hits only. */
@@ -50,5 +54,8 @@ int chio__gp_check_brace_reading(path_hit *ph, const char *s, size_t n);
 int chio__gp_check_tilde_and_glob(path_hit *ph, const char *s, size_t n);
 /* chio__gp_check_tilde_and_glob of @s percent-decoded once. */
 int chio__gp_check_decoded_homes(path_hit *ph, const char *s, size_t n);
+/* Each word of @t holding a glob, matched against the prefixes as a
+ * pattern; hits only. */
+int chio__gp_check_glob_words(path_hit *ph, const char *t, size_t n);
 
 #endif /* CHIO_KERNEL_GUARD_PATH_H */

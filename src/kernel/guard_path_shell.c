@@ -117,6 +117,20 @@ static int check_glob_words(path_hit *ph, const char *t, size_t n)
     return rc;
 }
 
+int chio__gp_check_glob_words(path_hit *ph, const char *t, size_t n)
+{
+    return check_glob_words(ph, t, n);
+}
+
+/* A tilde reading's words read for hits, and its globs as patterns. */
+static int home_words(void *ctx, const char *t, size_t tl)
+{
+    path_hit *ph = ctx;
+    int rc = chio__gp_check_words(ph, t, tl, 1, 1);
+
+    return rc == 0 ? check_glob_words(ph, t, tl) : rc;
+}
+
 /* The value as a shell expands its homes and globs (review 50's outside
  * reviewers: "cat ~root/.ssh/id_rsa" is /root/.ssh/id_rsa to bash, "cat
  * /e?c/passwd" and "cat /[e]tc/passwd" glob to /etc/passwd, "cat
@@ -127,31 +141,18 @@ static int check_glob_words(path_hit *ph, const char *t, size_t n)
  * the worst (a glob may match nothing, a home may be elsewhere). */
 int chio__gp_check_tilde_and_glob(path_hit *ph, const char *s, size_t n)
 {
-    char stack[PREFIX_STACK], *heap, *t = NULL;
+    char stack[PREFIX_STACK], *heap;
     const char *d;
-    size_t len, tl;
-    int rc = 0, at_root, home = memchr(s, '~', n) != NULL || memchr(s, '$', n) != NULL;
+    size_t len;
+    int rc = 0, home = memchr(s, '~', n) != NULL || memchr(s, '$', n) != NULL;
 
     if (!home && !globby(s, n))
         return 0;
     if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
         return CHIO_ENOMEM;
     rc = check_glob_words(ph, d, len);
-    if (rc == 0 && home) {
-        if (len > (SIZE_MAX - 1) / 6 || (t = malloc(6 * len + 1)) == NULL) {
-            free(heap);
-            return CHIO_ENOMEM;
-        }
-        for (at_root = 0; rc == 0 && at_root < 2; at_root++) {
-            tl = chio__shell_tilde_reading(d, len, at_root, t);
-            if (tl == len && memcmp(t, d, len) == 0)
-                break; /* no home in it */
-            rc = chio__gp_check_words(ph, t, tl, 1, 1);
-            if (rc == 0)
-                rc = check_glob_words(ph, t, tl);
-        }
-    }
-    free(t);
+    if (rc == 0 && home && (rc = chio__shell_each_tilde_reading(d, len, home_words, ph)) == -1)
+        rc = CHIO_ENOMEM;
     free(heap);
     return rc;
 }

@@ -138,4 +138,23 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
 int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote_key, const char *s,
                              size_t n, char *details, size_t cap);
 
+/*
+ * chio__forbidden_cwd_hit - the forbidden_path guard @g over all the
+ * arguments @args together (guard_path_cwd.c), after each leaf passed
+ * chio__forbidden_path_hit: the working directories the arguments set
+ * ("cd /", "tar -C /", "pushd", "env --chdir", "os.chdir('/')", a value
+ * under a key such as "cwd" or "working_dir") that are above a prefix,
+ * and each relative word of every string value read from each of them
+ * ("cd / && cat etc/passwd", {"cwd": "/root", "file": ".ssh/id_rsa"}).
+ * A directory it cannot place ("cd $X", "cd -", a bare "cd", "cd
+ * ../../..") is read at "/" and at every directory above a prefix, for
+ * the words that hold a separator. Object keys are not read. Only hits
+ * count. Returns 1 with a reason in @details (naming the prefix, never
+ * a value), also when the arguments name more such directories, or more
+ * pairs to read, than the guard reads, or could not be read; 0; or
+ * CHIO_ENOMEM.
+ */
+int chio__forbidden_cwd_hit(const chio__guard_reg *g, const chio_json *args, char *details,
+                            size_t cap);
+
 #endif /* CHIO_KERNEL_GUARD_SCAN_H */

@@ -488,6 +488,9 @@ static int builtin_guard(void *user, const chio_guard_input *in, chio_guard_verd
     if (chio_json_parse(in->arguments_json, in->arguments_len, &doc, NULL) != 0)
         return -1;
     hit = chio__each_text(chio_json_root(doc), secret, secret ? scan_secret : scan_prefix, &b);
+    /* relative paths read from the working directories the arguments set */
+    if (hit == 0 && !secret)
+        hit = chio__forbidden_cwd_hit(g, chio_json_root(doc), details, cap);
     chio__secret_work_destroy(&b.work);
     chio_json_doc_free(doc);
     if (hit < 0) {

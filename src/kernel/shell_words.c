@@ -14,6 +14,7 @@
  * malloc'ed by the caller's choice (chio__shell_reading).
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -526,4 +527,23 @@ size_t chio__shell_tilde_reading(const char *s, size_t n, int homes_at_root, cha
     }
     out[o] = '\0';
     return o;
+}
+
+int chio__shell_each_tilde_reading(const char *s, size_t n,
+                                   int (*fn)(void *ctx, const char *t, size_t len), void *ctx)
+{
+    char *t;
+    size_t tl;
+    int rc = 0, at_root;
+
+    if (n > (SIZE_MAX - 1) / 6 || (t = malloc(6 * n + 1)) == NULL)
+        return -1;
+    for (at_root = 0; rc == 0 && at_root < 2; at_root++) {
+        tl = chio__shell_tilde_reading(s, n, at_root, t);
+        if (tl == n && memcmp(t, s, n) == 0)
+            break; /* no home in it */
+        rc = fn(ctx, t, tl);
+    }
+    free(t);
+    return rc;
 }

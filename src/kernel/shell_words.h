@@ -71,4 +71,11 @@ size_t chio__shell_glob_reading(const char *s, size_t n, int star_empty, char *o
  * the length. */
 size_t chio__shell_tilde_reading(const char *s, size_t n, int homes_at_root, char *out);
 
+/* @fn(@ctx, reading, length) for each of @s's two tilde readings
+ * (chio__shell_tilde_reading with @homes_at_root 0, then 1), stopping at
+ * the first nonzero answer, which it returns, or at a reading that
+ * changes nothing (no home in @s). -1 when out of memory. */
+int chio__shell_each_tilde_reading(const char *s, size_t n,
+                                   int (*fn)(void *ctx, const char *t, size_t len), void *ctx);
+
 #endif /* CHIO_KERNEL_SHELL_WORDS_H */

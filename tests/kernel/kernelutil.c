@@ -237,6 +237,13 @@ void kt_run_rows_at(uint64_t now, const kt_row *rows, size_t n)
 void kt_run_guard_rows_at(uint64_t now, const char *const *args, const int *denied, size_t n)
 {
     static const char *const prefixes[] = {"/etc/", "/root/"};
+
+    kt_run_guard_rows_with(now, prefixes, 2, args, denied, n);
+}
+
+void kt_run_guard_rows_with(uint64_t now, const char *const *prefixes, size_t nprefixes,
+                            const char *const *args, const int *denied, size_t n)
+{
     static const char *const tools[] = {"t"};
     static unsigned seq;
     chio_kernel *k;
@@ -249,8 +256,8 @@ void kt_run_guard_rows_at(uint64_t now, const char *const *args, const int *deni
     rows_now = now;
     k = kt_echo_kernel(NULL, rows_clock, "srv", tools, 1);
     chio_error_init(&err);
-    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Paths", prefixes, 2, &err), 0, "%s",
-                 err.message);
+    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Paths", prefixes, nprefixes, &err), 0,
+                 "%s", err.message);
     for (i = 0; i < n; i++) {
         snprintf(id, sizeof(id), "cap-guard-%u", __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
         kt_grant_session(k, now, id, "", sid);

@@ -101,6 +101,9 @@ void kt_run_rows_at(uint64_t now, const kt_row *rows, size_t n);
  * forbidden_path guard on /etc/ and /root/: denied guard_denied when
  * @denied[i], else allowed; a receipt for every row. */
 void kt_run_guard_rows_at(uint64_t now, const char *const *args, const int *denied, size_t n);
+/* kt_run_guard_rows_at with the guard's @prefixes (@nprefixes) instead. */
+void kt_run_guard_rows_with(uint64_t now, const char *const *prefixes, size_t nprefixes,
+                            const char *const *args, const int *denied, size_t n);
 /* A row's constraint: path_prefix, domain_exact, domain_glob of @v. */
 #define KT_PP(v) "{\"type\":\"path_prefix\",\"value\":\"" v "\"}"
 #define KT_DX(v) "{\"type\":\"domain_exact\",\"value\":\"" v "\"}"

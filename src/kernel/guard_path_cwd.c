@@ -1,0 +1,755 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_path_cwd.c - the forbidden_path guard's reading of
+ * relative paths from the working directories a call's arguments may set
+ * ("cd / && cat etc/passwd", "tar -C / -xf t etc/shadow",
+ * {"cwd": "/root", "file": ".ssh/id_rsa"}). A relative word names nothing
+ * the guard can place on its own; once the arguments name a directory
+ * above a forbidden prefix, or change directory to a place the guard
+ * cannot tell, each relative word is read again from there, at worst.
+ * Runs over every leaf of the arguments together (the directory and the
+ * path may be two arguments), after the per-leaf readings of
+ * guard_path.c found nothing. No state, no locks; the roots and the
+ * readings are malloc'ed for the call and freed.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "constraint_domain.h"
+#include "glob_reach.h"
+#include "guard_path.h"
+#include "guard_scan.h"
+#include "internal.h"
+#include "normalize.h"
+#include "shell_braces.h"
+#include "shell_words.h"
+
+/* The most working directories one call's arguments may name above a
+ * prefix (distinct readings), of them holding a glob, the most
+ * (directory, word) pairs read and the most bytes of them: past any the
+ * arguments cannot be read and the guard denies. */
+#define CWD_ROOTS_MAX      32
+#define CWD_GLOB_ROOTS_MAX 8
+#define CWD_JOINS_MAX      (1u << 18)
+#define CWD_JOIN_BYTES_MAX ((size_t)1 << 23)
+
+typedef struct cwd_scan {
+    path_hit ph;
+    char *roots[CWD_ROOTS_MAX];
+    char *norms[CWD_ROOTS_MAX]; /* each root normalised (NULL: read as written) */
+    size_t lens[CWD_ROOTS_MAX];
+    /* 1: a root at worst (a target the guard could not place), from
+     * which only words holding a separator are read */
+    unsigned char worst[CWD_ROOTS_MAX];
+    size_t nroots;
+    size_t lo, hi; /* the roots the words are read from in this round */
+    size_t joins;  /* pairs read so far */
+    size_t jbytes; /* and their bytes */
+    size_t nglobs; /* roots holding a glob */
+    int reading;   /* 0: collecting roots; 1: reading words from them */
+    int depth;     /* layers of JSON-in-a-string above the leaf */
+    int too_much;  /* a bound above was passed */
+} cwd_scan;
+
+/* Where a word ends for this reading: white space (Unicode spaces too),
+ * the shell's operators, quotes, braces and the separators of a list or
+ * an assignment; not '[', which opens a glob's bracket ("e[t]c/passwd"
+ * is one word). The end of the word at @i, the break's bytes in *@brk. */
+static size_t cwd_word_at(const char *t, size_t n, size_t i, size_t *brk)
+{
+    for (*brk = 1; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c >= 0x80 && (*brk = chio__space_at(t + i, n - i)) > 0)
+            return i;
+        *brk = 1;
+        if (c <= 0x20 || c == 0x7f || strchr(";|&<>(){},=:@'\"`", c) != NULL)
+            return i;
+    }
+    return n;
+}
+
+/* ---- which directories matter --------------------------------------------------------------- */
+
+/* Is the reading @p (normalised) a directory a relative word could start
+ * from and reach a prefix: "/" or a proper ancestor of an absolute prefix
+ * ("/root" for "/root/.ssh/"), or a path through /proc or /dev/fd, which
+ * guard_path.c looks through or finds unreadable? */
+static int ancestor_reading(void *ctx, const char *p, size_t len)
+{
+    const cwd_scan *cs = ctx;
+    size_t i;
+
+    if (len == 0 || p[0] != '/')
+        return 0;
+    if (len == 1 || (len >= 5 && strncmp(p, "/proc", 5) == 0 && (len == 5 || p[5] == '/')) ||
+        (len >= 7 && strncmp(p, "/dev/fd", 7) == 0))
+        return 1;
+    for (i = 0; i < cs->ph.g->nprefixes; i++) {
+        const char *norm = cs->ph.g->norm_prefixes[i];
+        size_t xlen = cs->ph.g->norm_lens[i];
+        if (norm != NULL && xlen > len && strncasecmp(norm, p, len) == 0 && norm[len] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+/* Does @w hold a glob or an expansion the guard cannot place? */
+static int unplaced(const char *w, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strchr("$`*?[", w[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+static int is_ancestor(cwd_scan *cs, const char *w, size_t n)
+{
+    int rc = chio__path_readings(w, n, ancestor_reading, cs);
+
+    if (rc == CHIO_ENOMEM)
+        cs->ph.nomem = 1;
+    return rc == 1;
+}
+
+/* Note @w (@n bytes) as a working directory, @worst as cwd_scan says;
+ * one whose normalised reading is held already ("/." beside "/") is not
+ * noted again. 0, or CHIO_ENOMEM. */
+static int add_root(cwd_scan *cs, const char *w, size_t n, int worst)
+{
+    char *norm = malloc(n + 2);
+    size_t i, nl;
+
+    if (norm == NULL)
+        return CHIO_ENOMEM;
+    if (chio__path_normalize(w, n, 0, norm, n + 2, &nl) != 0) {
+        free(norm); /* a glob or a reading that does not normalise */
+        norm = NULL;
+    }
+    for (i = 0; i < cs->nroots; i++) {
+        int same = norm != NULL && cs->norms[i] != NULL
+                       ? strcmp(norm, cs->norms[i]) == 0
+                       : cs->lens[i] == n && memcmp(cs->roots[i], w, n) == 0;
+        if (same) {
+            cs->worst[i] &= (unsigned char)worst; /* placed beats at worst */
+            free(norm);
+            return 0;
+        }
+    }
+    if (cs->nroots == CWD_ROOTS_MAX || (unplaced(w, n) && cs->nglobs == CWD_GLOB_ROOTS_MAX)) {
+        cs->too_much = 1;
+        free(norm);
+        return 0;
+    }
+    cs->nglobs += unplaced(w, n);
+    if ((cs->roots[cs->nroots] = malloc(n + 1)) == NULL) {
+        free(norm);
+        return CHIO_ENOMEM;
+    }
+    memcpy(cs->roots[cs->nroots], w, n);
+    cs->roots[cs->nroots][n] = '\0';
+    cs->norms[cs->nroots] = norm;
+    cs->lens[cs->nroots] = n;
+    cs->worst[cs->nroots++] = (unsigned char)(worst != 0);
+    return 0;
+}
+
+/* A directory the guard cannot place, at worst: "/" and every proper
+ * ancestor of an absolute prefix ("/root" for "/root/.ssh/"). */
+static int add_ancestors(cwd_scan *cs)
+{
+    size_t i, e;
+    int rc = add_root(cs, "/", 1, 1);
+
+    for (i = 0; rc == 0 && i < cs->ph.g->nprefixes; i++) {
+        const char *norm = cs->ph.g->norm_prefixes[i];
+        size_t xlen = cs->ph.g->norm_lens[i];
+        if (norm == NULL || xlen == 0 || norm[0] != '/')
+            continue;
+        for (e = 1; rc == 0 && e < xlen; e++)
+            if (norm[e] == '/' && e + 1 < xlen)
+                rc = add_root(cs, norm, e, 1);
+    }
+    return rc;
+}
+
+/* What kind of change of directory a word is (cd_word). */
+#define CD_NONE  0
+#define CD_SHELL 1 /* "cd", "-C", "--chdir": its target at worst too */
+#define CD_CODE  2 /* "os.chdir(", "cwd=": a call's argument, quoted */
+#define CD_WEAK  3 /* "-w", "-D", "--prefix": other tools' flags too; absolute targets only */
+
+/* Does the word @w (@n bytes) set the working directory for what
+ * follows? The shell's "cd" and "pushd"; "CDPATH" (its value is where
+ * "cd name" looks); "chroot" (which starts its command at "/"); "-C"
+ * (also at the end of a cluster, "-cC") and any abbreviation getopt_long
+ * takes of "--chdir", "--directory", "--cwd", "--workdir" and
+ * "--working-directory"; in code, "chdir" and a method so named
+ * ("os.chdir(", "Dir.chdir", "os.Chdir"), "cwd" and "workdir" ("cwd='/'");
+ * and "-w" (docker), "-D" (sudo) and "--prefix" (npm), which other tools
+ * use for other things. Returns its CD_* kind. */
+static int cd_word(const char *w, size_t n)
+{
+    static const char *const words[] = {"cd", "pushd", "CDPATH", "chroot"};
+    static const char *const weak[] = {"-D", "-w", "--prefix"};
+    static const char *const longs[] = {"chdir", "directory", "cwd", "workdir",
+                                        "working-directory"};
+    size_t i;
+
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strlen(words[i]) == n && memcmp(words[i], w, n) == 0)
+            return CD_SHELL;
+    for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
+        if (strlen(weak[i]) == n && memcmp(weak[i], w, n) == 0)
+            return CD_WEAK;
+    if ((n == 3 && memcmp(w, "cwd", 3) == 0) || (n == 7 && memcmp(w, "workdir", 7) == 0))
+        return CD_CODE;
+    if (n >= 5 && strncasecmp(w + n - 5, "chdir", 5) == 0 &&
+        (n == 5 || w[n - 6] == '.' || w[n - 6] == ':'))
+        return CD_CODE;
+    if (n >= 2 && w[0] == '-' && w[1] != '-' && w[n - 1] == 'C') {
+        for (i = 1; i + 1 < n && chio__ascii_lower((unsigned char)w[i]) >= 'a' &&
+                    chio__ascii_lower((unsigned char)w[i]) <= 'z';
+             i++)
+            ;
+        return i + 1 == n ? CD_SHELL : CD_NONE; /* "-C", "-cC", "-iC" */
+    }
+    if (n >= 4 && w[0] == '-' && w[1] == '-')
+        for (i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
+            if (n - 2 <= strlen(longs[i]) && memcmp(w + 2, longs[i], n - 2) == 0)
+                return CD_SHELL;
+    return CD_NONE;
+}
+
+/* Does @s end with @suffix? */
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* Does the key @name name a working directory ("cwd", "working_dir",
+ * "workingDirectory", "project_dir", "rootPath", "folder", "CDPATH"):
+ * ASCII case folded, '_' and '-' ignored, ending "dir", "directory",
+ * "cwd", "root", "folder", "workspace" or "cdpath", or one of "cd",
+ * "chdir", "basepath", "rootpath", "projectpath", "workingpath"? */
+static int cd_key(const char *name)
+{
+    static const char *const ends[] = {"dir",    "directory", "cwd",   "root",
+                                       "folder", "workspace", "cdpath"};
+    static const char *const keys[] = {"cd",       "chdir",       "basepath",
+                                       "rootpath", "projectpath", "workingpath"};
+    char k[40];
+    size_t n = 0, i, len = name != NULL ? strlen(name) : 0;
+
+    /* the last letters only: what a long name ends with */
+    for (i = len; i > 0 && n + 1 < sizeof(k); i--)
+        if (name[i - 1] != '_' && name[i - 1] != '-')
+            n++;
+    for (n = 0; i < len; i++)
+        if (name[i] != '_' && name[i] != '-')
+            k[n++] = (char)chio__ascii_lower((unsigned char)name[i]);
+    k[n] = '\0';
+    for (i = 0; n > 0 && i < sizeof(ends) / sizeof(ends[0]); i++)
+        if (ends_with(k, n, ends[i]))
+            return 1;
+    for (i = 0; n > 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(k, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does the relative path @w climb above its start ("..", "a/../..")? */
+static int climbs(const char *w, size_t n)
+{
+    size_t i = 0, e;
+    long depth = 0;
+
+    while (i < n) {
+        for (e = i; e < n && w[e] != '/' && w[e] != '\\'; e++)
+            ;
+        if (e - i == 2 && w[i] == '.' && w[i + 1] == '.') {
+            if (--depth < 0)
+                return 1;
+        } else if (e > i && !(e - i == 1 && w[i] == '.')) {
+            depth++;
+        }
+        i = e + 1;
+    }
+    return 0;
+}
+
+static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind);
+
+static int home_reading(void *ctx, const char *t, size_t tl)
+{
+    return tl > 0 && t[0] == '/' ? cd_target(ctx, t, tl, CD_SHELL) : 0;
+}
+
+/* A target that opens with a home ("~", "~bob/x", "$HOME"), placed as
+ * chio__shell_tilde_reading places it (/root, /home/bob). */
+static int home_target(cwd_scan *cs, const char *w, size_t n)
+{
+    int rc = chio__shell_each_tilde_reading(w, n, home_reading, cs);
+
+    return rc == -1 ? CHIO_ENOMEM : rc;
+}
+
+/* The target @w (@n bytes; @w NULL: none) of a change of directory. An
+ * absolute one is a root when it is an ancestor of a prefix, or holds a
+ * glob (read as a glob from there: "cd /e* && cat shadow"). One the guard
+ * cannot place (none: $HOME; "-": $OLDPWD; an expansion; a home; or a
+ * relative one that climbs above its start, as "cd ../../.." does from
+ * anywhere) may be anywhere: "/" and every proper ancestor of a prefix
+ * are roots at worst, and with none also /root (the home the tilde
+ * readings give "~"; a home is also read where they place it). A
+ * relative one that does not climb adds nothing: its start was not known
+ * either. For a CD_WEAK word only an absolute target counts. */
+static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
+{
+    int rc = 0;
+
+    if (kind == CD_WEAK && (w == NULL || n == 0 || w[0] != '/'))
+        return 0; /* "wc -w" of a glob: only an absolute directory counts */
+    if (w != NULL && n > 0 && (w[0] == '/' || w[0] == '\\')) {
+        if (is_ancestor(cs, w, n) ||
+            (unplaced(w, n) && memchr(w, '$', n) == NULL && memchr(w, '`', n) == NULL))
+            rc = add_root(cs, w, n, 0);
+        if (rc == 0 && (memchr(w, '$', n) != NULL || memchr(w, '`', n) != NULL))
+            rc = add_ancestors(cs);
+        return cs->ph.nomem ? CHIO_ENOMEM : rc;
+    }
+    if (w == NULL)
+        rc = add_root(cs, "/root", 5, 1);
+    if (rc == 0 && w != NULL && n > 0 && (w[0] == '~' || w[0] == '$'))
+        rc = home_target(cs, w, n);
+    if (rc == 0 && (w == NULL || n == 0 || (n == 1 && w[0] == '-') || w[0] == '~' ||
+                    unplaced(w, n) || climbs(w, n)))
+        rc = add_ancestors(cs);
+    return rc;
+}
+
+/* Do the bytes between two words ([@a, @b) of @t) end a command (';',
+ * '|', '&' other than in a redirection's "&>" or ">&", a line break, a
+ * closing parenthesis)? */
+static int ends_command(const char *t, size_t a, size_t b)
+{
+    size_t i;
+
+    for (i = a; i < b; i++) {
+        if (t[i] == '&' &&
+            ((i > a && (t[i - 1] == '>' || t[i - 1] == '<')) || (i + 1 < b && t[i + 1] == '>')))
+            continue;
+        if (t[i] == '\0' || strchr(";&|\n)", t[i]) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is [@i, @j) of @t a redirection's file descriptor ("2" in "2>x")? */
+static int redirect_fd(const char *t, size_t n, size_t i, size_t j)
+{
+    size_t k;
+
+    for (k = i; k < j; k++)
+        if (t[k] < '0' || t[k] > '9')
+            return 0;
+    return j < n && (t[j] == '>' || t[j] == '<');
+}
+
+/* Is [@i, @j) of @t what a call in code puts before its directory: a
+ * string prefix ("b'/etc'", "r\"/\"", "%q(/etc)"), or a keyword
+ * ("path='/etc'")? */
+static int code_prefix(const char *t, size_t n, size_t i, size_t j)
+{
+    size_t k;
+
+    if (t[i] == '%')
+        return 1;
+    if (j < n && t[j] == '=')
+        return 1;
+    if (j - i > 2 || j >= n || (t[j] != '\'' && t[j] != '"' && t[j] != '`'))
+        return 0;
+    for (k = i; k < j; k++)
+        if (strchr("bBrRuUfF", t[k]) == NULL)
+            return 0;
+    return 1;
+}
+
+/* The target of the change of directory of kind @kind whose word ends
+ * at @i in @t: the next word of the same command that is no option
+ * ("-P", "--"; "-" is $OLDPWD), no redirection ("cd >/dev/null /"), no
+ * redirection's descriptor and, for a call in code, no string prefix or
+ * keyword. Its start in *@ws and its end returned; *@ws = @n when the
+ * command has none; *@cmd 1 when a shell's command substitution ('`')
+ * stands before it (in code a backtick quotes: JavaScript). */
+static size_t cd_operand(const char *t, size_t n, size_t i, int kind, size_t *ws, int *cmd)
+{
+    size_t from = i, j = i, brk, k;
+    int redirected;
+
+    *cmd = 0;
+    for (;;) {
+        while (i < n && (j = cwd_word_at(t, n, i, &brk)) == i)
+            i += brk; /* breaks */
+        if (i >= n || ends_command(t, from, i)) {
+            *ws = n;
+            return n;
+        }
+        for (k = from, redirected = 0; k < i; k++) {
+            redirected |= t[k] == '>' || t[k] == '<';
+            *cmd |= t[k] == '`' && kind != CD_CODE;
+        }
+        if (!redirected && !redirect_fd(t, n, i, j) && (t[i] != '-' || j - i == 1) &&
+            !(kind == CD_CODE && code_prefix(t, n, i, j))) {
+            *ws = i;
+            return j;
+        }
+        from = i = j;
+    }
+}
+
+/* "cwd" and "workdir" name a directory only when a value follows ("cwd='/'",
+ * "workdir: /"): 1 for one of them with none. */
+static int assignment_only(const char *t, size_t n, size_t i, size_t j)
+{
+    if (!((j - i == 3 && memcmp(t + i, "cwd", 3) == 0) ||
+          (j - i == 7 && memcmp(t + i, "workdir", 7) == 0)))
+        return 0;
+    while (j < n && (t[j] == ' ' || t[j] == '"' || t[j] == '\''))
+        j++;
+    return !(j < n && (t[j] == '=' || t[j] == ':'));
+}
+
+/* Old-style tar: "tar cfC - / x" takes the directory from its bundle of
+ * letters, without a dash; read at worst. */
+static int tar_bundle(const char *t, size_t n, size_t i, size_t j)
+{
+    size_t ws, we, brk;
+
+    if (j - i != 3 || memcmp(t + i, "tar", 3) != 0)
+        return 0;
+    for (ws = j; ws < n && (we = cwd_word_at(t, n, ws, &brk)) == ws; ws += brk)
+        ;
+    return ws < n && t[ws] != '-' && memchr(t + ws, 'C', we - ws) != NULL;
+}
+
+/* The roots the text @t (@n bytes) names: the target of each change of
+ * directory ("cd /", "tar -C /", "-C/"). Other absolute words are not
+ * roots: "tabs / spaces, etc." is prose. */
+static int collect_text(cwd_scan *cs, const char *t, size_t n)
+{
+    size_t i = 0, j, brk, ws, we;
+    int rc = 0, cmd, kind;
+
+    while (rc == 0 && !cs->ph.nomem && i < n) {
+        j = cwd_word_at(t, n, i, &brk);
+        if (j - i > 2 && t[i] == '-' && t[i + 1] != '-' && memchr(t + i + 1, 'C', j - i - 2)) {
+            /* a value glued to -C: "-C/", "-C$D", "-cC/" */
+            const char *c = memchr(t + i + 1, 'C', j - i - 2);
+            if (cd_word(t + i, (size_t)(c - (t + i)) + 1) == CD_SHELL)
+                rc = cd_target(cs, c + 1, (size_t)(t + j - c - 1), CD_SHELL);
+        }
+        if (rc == 0 && j > i && (kind = cd_word(t + i, j - i)) != CD_NONE &&
+            !assignment_only(t, n, i, j)) {
+            we = cd_operand(t, n, j, kind, &ws, &cmd);
+            rc = cmd ? add_ancestors(cs) : cd_target(cs, ws < n ? t + ws : NULL, we - ws, kind);
+        }
+        if (rc == 0 && tar_bundle(t, n, i, j))
+            rc = add_ancestors(cs);
+        i = j + brk;
+    }
+    return cs->ph.nomem ? CHIO_ENOMEM : rc;
+}
+
+/* ---- reading relative words from them ------------------------------------------------------- */
+
+/* Could the glob @j (@jl bytes, absolute) match a directory above a
+ * prefix other than "/" ("/e?c" for "/etc/shadow": "cd /; cd e?c")? */
+static int glob_above(cwd_scan *cs, const char *j, size_t jl)
+{
+    size_t i, e;
+    int rc;
+
+    if (!unplaced(j, jl) || memchr(j, '$', jl) != NULL || memchr(j, '`', jl) != NULL)
+        return 0;
+    for (i = 0; i < cs->ph.g->nprefixes; i++) {
+        const char *norm = cs->ph.g->norm_prefixes[i];
+        size_t xlen = cs->ph.g->norm_lens[i];
+        if (norm == NULL || xlen == 0 || norm[0] != '/')
+            continue;
+        for (e = 1; e < xlen; e++) {
+            if (norm[e] != '/' || e + 1 >= xlen)
+                continue;
+            if ((rc = chio__glob_may_reach(j, jl, norm, e, 0)) == CHIO_ENOMEM)
+                cs->ph.nomem = 1;
+            if (rc == 1)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Root @r joined with the relative word @w: under a prefix (as written,
+ * as its globs read at worst, or as a glob that may reach one) is a hit;
+ * an ancestor of a prefix is a root too ("cd /; cd etc; cat shadow"). */
+static int read_join(cwd_scan *cs, size_t r, const char *w, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *j = stack;
+    size_t rl = cs->lens[r], sep, jl;
+    int rc;
+
+    /* "/" and "etc/passwd" are "/etc/passwd": "//" would be a UNC host */
+    sep = rl > 0 && (cs->roots[r][rl - 1] == '/' || cs->roots[r][rl - 1] == '\\') ? 0 : 1;
+    jl = rl + sep + n;
+
+    cs->jbytes += jl;
+    if (++cs->joins > CWD_JOINS_MAX || cs->jbytes > CWD_JOIN_BYTES_MAX) {
+        cs->too_much = 1;
+        return CHIO_EINVAL;
+    }
+    if (jl + 1 > sizeof(stack) && (j = heap = malloc(jl + 1)) == NULL)
+        return CHIO_ENOMEM;
+    memcpy(j, cs->roots[r], rl);
+    j[rl] = '/';
+    memcpy(j + rl + sep, w, n);
+    j[jl] = '\0';
+    rc = chio__gp_check_path_hits(&cs->ph, j, jl);
+    if (rc == 0)
+        rc = chio__gp_check_glob_reading(&cs->ph, j, jl);
+    if (rc == 0)
+        rc = chio__gp_check_glob_words(&cs->ph, j, jl);
+    if (rc == 0 && (is_ancestor(cs, j, jl) || (!cs->worst[r] && glob_above(cs, j, jl))))
+        rc = add_root(cs, j, jl, cs->worst[r]);
+    free(heap);
+    return cs->ph.nomem ? CHIO_ENOMEM : rc;
+}
+
+/* Is some segment of @w (@n bytes) that holds no glob a segment of a
+ * prefix (".ssh" after a leading glob segment, under "/home/alice/.ssh/")? */
+static int names_a_prefix_segment(cwd_scan *cs, const char *w, size_t n)
+{
+    size_t i = 0, e, k, a, b;
+
+    for (; i < n; i = e + 1) {
+        for (e = i; e < n && w[e] != '/' && w[e] != '\\'; e++)
+            ;
+        if (e == i || unplaced(w + i, e - i))
+            continue;
+        for (k = 0; k < cs->ph.g->nprefixes; k++) {
+            const char *norm = cs->ph.g->norm_prefixes[k];
+            size_t xlen = cs->ph.g->norm_lens[k];
+            for (a = 0; norm != NULL && a < xlen; a = b + 1) {
+                for (b = a; b < xlen && norm[b] != '/'; b++)
+                    ;
+                if (b - a == e - i && strncasecmp(norm + a, w + i, e - i) == 0)
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The word [@w, @w + @n) read from each root of this round. From a root
+ * at worst only a word that holds a separator ("etc/passwd", not the
+ * user name in "chown root:root" after "cd $REPO"), and one that opens
+ * with a glob only when a later segment names a prefix's (after "cd $d",
+ * a star and a slash are any directory's children; bash's star matches
+ * no dot name). */
+static int read_word(cwd_scan *cs, const char *w, size_t n)
+{
+    size_t r;
+    int rc = 0, sep, worst_ok;
+
+    sep = memchr(w, '/', n) != NULL || memchr(w, '\\', n) != NULL;
+    worst_ok = sep && (strchr("*?[", w[0]) == NULL || names_a_prefix_segment(cs, w, n));
+    for (r = cs->lo; rc == 0 && r < cs->hi; r++)
+        if (cs->worst[r] ? worst_ok : 1)
+            rc = read_join(cs, r, w, n);
+    return rc;
+}
+
+/* The length of a head that names the working directory itself: "~+"
+ * and "$PWD" or "${PWD}" before a '/' or the end ("cat ~+/shadow"). */
+static size_t pwd_head(const char *w, size_t n)
+{
+    static const char *const heads[] = {"~+", "${PWD}", "$PWD"};
+    size_t i, k;
+
+    for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        k = strlen(heads[i]);
+        if (n >= k && memcmp(w, heads[i], k) == 0 && (n == k || w[k] == '/'))
+            return n == k ? k : k + 1;
+    }
+    return 0;
+}
+
+/* Each relative word of @t read from each root of this round: a word
+ * not starting with a separator, "~+/" and "$PWD/" dropped from its
+ * head, and the value glued to a short option ("-oshadow",
+ * "-i.ssh/id_rsa", "-fetc/passwd": each tail after the option letters,
+ * up to four of them). */
+static int read_text(cwd_scan *cs, const char *t, size_t n)
+{
+    size_t i = 0, j, brk, h, p;
+    int rc = 0;
+
+    while (rc == 0 && i < n) {
+        j = cwd_word_at(t, n, i, &brk);
+        h = j > i ? pwd_head(t + i, j - i) : 0;
+        if (j > i + h && t[i + h] != '/' && t[i + h] != '\\' && t[i + h] != '-')
+            rc = read_word(cs, t + i + h, j - i - h);
+        if (j - i > 2 && t[i] == '-' && t[i + 1] != '-')
+            for (p = 2; rc == 0 && p < j - i && p <= 5 &&
+                        chio__ascii_lower((unsigned char)t[i + p - 1]) >= 'a' &&
+                        chio__ascii_lower((unsigned char)t[i + p - 1]) <= 'z';
+                 p++)
+                if (t[i + p] != '/' && t[i + p] != '\\' && t[i + p] != '-')
+                    rc = read_word(cs, t + i + p, j - i - p);
+        i = j + brk;
+    }
+    return rc;
+}
+
+/* ---- the readings of a leaf ----------------------------------------------------------------- */
+
+static int one_text(cwd_scan *cs, const char *t, size_t n)
+{
+    return cs->reading ? read_text(cs, t, n) : collect_text(cs, t, n);
+}
+
+static int tilde_text(void *ctx, const char *t, size_t tl)
+{
+    return one_text(ctx, t, tl);
+}
+
+/* The shell's reading of @s, and its homes placed at worst (as
+ * chio__gp_check_tilde_and_glob places them: "cd ~ && cat .ssh/x"). */
+static int shell_texts(cwd_scan *cs, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL;
+    const char *d = s;
+    size_t len = n;
+    int rc = 0;
+
+    if (chio__shell_may_differ(s, n)) {
+        if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
+            return CHIO_ENOMEM;
+        if (len != n || memcmp(d, s, n) != 0)
+            rc = one_text(cs, d, len);
+    }
+    if (rc == 0 && (memchr(d, '~', len) != NULL || memchr(d, '$', len) != NULL) &&
+        (rc = chio__shell_each_tilde_reading(d, len, tilde_text, cs)) == -1)
+        rc = CHIO_ENOMEM;
+    free(heap);
+    return rc;
+}
+
+/* A leaf @s as written, as a shell reads it, percent-decoded once and as
+ * bash expands its braces. */
+static int leaf_texts(cwd_scan *cs, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack, *e;
+    size_t len;
+    int rc = one_text(cs, s, n);
+
+    if (rc == 0)
+        rc = shell_texts(cs, s, n);
+    if (rc == 0 && chio__has_escape(s, n)) {
+        if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+            return CHIO_ENOMEM;
+        len = chio__percent_decode(s, n, d);
+        rc = one_text(cs, d, len);
+        if (rc == 0)
+            rc = shell_texts(cs, d, len);
+        free(heap);
+    }
+    if (rc == 0 && memchr(s, '{', n) != NULL) {
+        int b = chio__shell_brace_expand(s, n, &e, &len);
+        if (b == CHIO__BRACES_NOMEM)
+            return CHIO_ENOMEM;
+        if (b == 1) {
+            rc = one_text(cs, e, len);
+            if (rc == 0)
+                rc = shell_texts(cs, e, len);
+            free(e);
+        }
+        /* one past its bounds was denied by guard_path.c's reading */
+    }
+    return rc;
+}
+
+static int each_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
+{
+    cwd_scan *cs = ctx;
+    int rc;
+
+    /* {"cwd": "..", ...} and {"cwd": {"path": ".."}}: the value is a
+     * change of directory */
+    if (!cs->reading && !is_key && n > 0 && key->name != NULL &&
+        (cd_key(key->name) || (key->up != NULL && cd_key(key->up->name))) &&
+        (rc = cd_target(cs, s, n, CD_SHELL)) != 0)
+        return rc;
+    /* a key is a name, read neither as a command nor as a relative word
+     * ({"root": "/"} names no file "root"; {"cwd": ".."} no bare "cwd") */
+    if (is_key)
+        return 0;
+    if ((rc = leaf_texts(cs, s, n)) != 0)
+        return rc;
+    /* the strings of JSON a string holds, as embedded_hit reads them; JSON
+     * that cannot be read one way was denied there */
+    if (!is_key && key->name != NULL && cs->depth < CHIO__EMBEDDED_MAX) {
+        cs->depth++;
+        rc = chio__each_embedded(s, n, key, cs->depth - 1, each_leaf, NULL, cs);
+        cs->depth--;
+        if (rc == CHIO__EMBEDDED_AMBIGUOUS)
+            rc = 0;
+    }
+    return rc;
+}
+
+int chio__forbidden_cwd_hit(const chio__guard_reg *g, const chio_json *args, char *details,
+                            size_t cap)
+{
+    cwd_scan cs;
+    size_t i;
+    int rc;
+
+    memset(&cs, 0, sizeof(cs));
+    cs.ph.g = g;
+    rc = chio__each_text(args, 0, each_leaf, &cs);
+    cs.reading = 1;
+    /* each round reads from the roots the last one added */
+    for (cs.hi = 0; rc == 0 && !cs.too_much && cs.hi < cs.nroots;) {
+        cs.lo = cs.hi;
+        cs.hi = cs.nroots;
+        rc = chio__each_text(args, 0, each_leaf, &cs);
+    }
+    for (i = 0; i < cs.nroots; i++) {
+        free(cs.roots[i]);
+        free(cs.norms[i]);
+    }
+    if (rc == CHIO_ENOMEM || cs.ph.nomem)
+        return CHIO_ENOMEM;
+    if (rc > 0) {
+        snprintf(details, cap,
+                 "an argument is under forbidden prefix '%s' when read from a working "
+                 "directory the arguments name",
+                 g->prefixes[cs.ph.prefix]);
+        return 1;
+    }
+    if (cs.too_much || rc < 0) { /* fail closed: what was not read denies */
+        snprintf(details, cap, "%s",
+                 cs.too_much ? "the arguments name more working directories or relative paths "
+                               "than the guard reads"
+                             : "the arguments cannot be read from the working directories they "
+                               "name");
+        return 1;
+    }
+    return 0;
+}
