@@ -383,12 +383,18 @@ bindings-check: $(STATIC)
 
 # Sanitizer reports fail the run even when the test that caused them passed
 # (Criterion's forked children report leaks after their verdict is in).
+# A failed run repeats its failure lines last, so that a log's tail (all
+# that some CI views keep) names the failing test.
 check: $(TESTBIN) $(CLI) $(SHARED) $(EXAMPLES) $(RELIABILITY)
 	./scripts/check-vectors.sh
 	./scripts/check-layers.sh $(BUILD)
 	./scripts/check-symbols.sh --self-test
 	./scripts/check-symbols.sh $(SHARED)
-	set -o pipefail; $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log
+	@set -o pipefail; echo "$(TESTBIN) $(TEST_ARGS)"; \
+	if ! $(TESTBIN) $(TEST_ARGS) 2>&1 | tee $(BUILD)/test.log; then \
+	    echo "make: the failures in $(BUILD)/test.log, again:" >&2; \
+	    grep -E '^\[(----|FAIL)\]' $(BUILD)/test.log \
+	        | tail -n 60 >&2; exit 1; fi
 	@if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' $(BUILD)/test.log; then \
 	    echo "make: sanitizer reports in $(BUILD)/test.log" >&2; exit 1; fi
 

@@ -58,6 +58,10 @@ static inline char *chio__scratch(char *stack, size_t stack_cap, size_t need, ch
  * sequence (normalize_text.c). */
 uint32_t chio__utf8_decode(const unsigned char *s, size_t n, size_t *len);
 
+/* Code point @cp (at most U+10FFFF, the caller's check) as UTF-8 at @out
+ * (room for 4 bytes); returns the bytes written (normalize_text.c). */
+size_t chio__utf8_encode(char *out, uint32_t cp);
+
 /* Longest canonical host we produce (DNS allows 253; room for IPv6). */
 #define CHIO__HOST_MAX 256
 

@@ -250,7 +250,7 @@ static int escape_at(const char *s, size_t n, uint32_t *cp, size_t *used)
     return 1;
 }
 
-static size_t put_utf8(char *out, uint32_t cp)
+size_t chio__utf8_encode(char *out, uint32_t cp)
 {
     if (cp < 0x80) {
         out[0] = (char)cp;
@@ -285,7 +285,7 @@ size_t chio__text_unescape(const char *s, size_t n, char *out)
             /* every escape spans at least as many bytes as its UTF-8 form,
              * so o never passes i and @out may be @s */
             char u[4];
-            size_t k = put_utf8(u, cp);
+            size_t k = chio__utf8_encode(u, cp);
             memcpy(out + o, u, k);
             o += k;
             i += used;

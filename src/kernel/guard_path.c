@@ -25,6 +25,7 @@
 #include "normalize.h"
 #include "glob_reach.h"
 #include "path_words.h"
+#include "shell_ansi.h"
 #include "shell_braces.h"
 #include "shell_words.h"
 
@@ -484,7 +485,36 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
 /* The value @s as written and in every reading (forbidden_hit without
  * the JSON it may hold); @what names it in @details. */
 static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
-                          size_t n, char *details, size_t cap)
+                          size_t n, char *details, size_t cap, int level);
+
+/* Levels of decoding read (decoded_texts): an ANSI-C string that makes
+ * another, as in "bash -c $'cat $\\'\\\\x2fetc/x\\''", takes two. */
+#define DECODE_LEVELS 2
+
+/* @s with its ANSI-C strings decoded, each way (chio__shell_unquote_bash
+ * as bash lexes it once, chio__shell_unquote_ansi wherever "$'" is), read
+ * as a value of its own with every reading above: "cat /e$'t'c/shadow"
+ * is "cat /etc/shadow" to bash, "cat $'/et'?/x" a glob under /etc/. */
+static int decoded_texts(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                         size_t n, char *details, size_t cap, int level)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc = 0, way;
+
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (way = 0; way < 2 && rc == 0; way++) {
+        len = way == 0 ? chio__shell_unquote_bash(s, n, d) : chio__shell_unquote_ansi(s, n, d);
+        if (len != n || memcmp(d, s, n) != 0)
+            rc = forbidden_text(g, key, what, d, len, details, cap, level + 1);
+    }
+    free(heap);
+    return rc;
+}
+
+static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                          size_t n, char *details, size_t cap, int level)
 {
     path_hit ph = {g, 0, 0, 0};
     int rc = 0, words;
@@ -504,7 +534,7 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = chio__gp_check_tilde_and_glob(&ph, s, n);
         if (rc == 0)
             rc = chio__gp_check_decoded_homes(&ph, s, n);
-        goto done;
+        goto decode;
     }
     words = chio__gp_has_word_break(s, n);
     /* The whole value, read strictly (a control character or ".." above
@@ -537,7 +567,9 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = chio__gp_check_tilde_and_glob(&ph, s, n);
     if (rc == 0)
         rc = chio__gp_check_decoded_homes(&ph, s, n);
-done:
+decode:
+    if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && chio__shell_has_ansi(s, n))
+        return decoded_texts(g, key, what, s, n, details, cap, level);
     if (rc == CHIO_ENOMEM || ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0)
@@ -567,7 +599,7 @@ static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key
         snprintf(what, sizeof(what), "%s", "an argument under a key a secret_leak guard flags");
     else
         snprintf(what, sizeof(what), "%s", "an argument (an object key or a top-level value)");
-    rc = forbidden_text(g, key, what, s, n, details, cap);
+    rc = forbidden_text(g, key, what, s, n, details, cap, 0);
     /* a value (not an object key) that is JSON: its own strings too */
     if (rc == 0 && key->name != NULL &&
         (rc = embedded_hit(g, key, s, n, what, details, cap, depth)) != 0)

@@ -24,6 +24,7 @@
 #include "guard_scan.h"
 #include "internal.h"
 #include "normalize.h"
+#include "shell_ansi.h"
 #include "shell_braces.h"
 #include "shell_words.h"
 
@@ -628,14 +629,39 @@ static int tilde_text(void *ctx, const char *t, size_t tl)
     return one_text(ctx, t, tl);
 }
 
-/* The shell's reading of @s, and its homes placed at worst (as
- * chio__gp_check_tilde_and_glob places them: "cd ~ && cat .ssh/x"). */
+/* @s with its ANSI-C strings decoded, when it holds any, each way
+ * (chio__shell_unquote_bash, chio__shell_unquote_ansi: "cd /$'\x65tc' &&
+ * cat shadow"). */
+static int ansi_text(cwd_scan *cs, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc = 0, way;
+
+    if (!chio__shell_has_ansi(s, n))
+        return 0;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (way = 0; way < 2 && rc == 0; way++) {
+        len = way == 0 ? chio__shell_unquote_bash(s, n, d) : chio__shell_unquote_ansi(s, n, d);
+        rc = one_text(cs, d, len);
+    }
+    free(heap);
+    return rc;
+}
+
+/* The shell's reading of @s, the same with its ANSI-C strings decoded,
+ * and its homes placed at worst (as chio__gp_check_tilde_and_glob places
+ * them: "cd ~ && cat .ssh/x"). */
 static int shell_texts(cwd_scan *cs, const char *s, size_t n)
 {
     char stack[PREFIX_STACK], *heap = NULL;
     const char *d = s;
     size_t len = n;
-    int rc = 0;
+    int rc = ansi_text(cs, s, n);
+
+    if (rc != 0)
+        return rc;
 
     if (chio__shell_may_differ(s, n)) {
         if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)

@@ -3,7 +3,8 @@
  * kernel/shell_words.c - an argument as a POSIX shell reads it, for a
  * tool that hands its arguments to one ("sh -c 'cat $path'"): quote
  * removal and $IFS (chio__shell_unquote, the one reading both the
- * forbidden_path guard and the path and domain constraints add), and the
+ * forbidden_path guard and the path and domain constraints add; with
+ * every ANSI-C string decoded, chio__shell_unquote_ansi), and the
  * expansions the kernel cannot resolve (globs, braces, parameters,
  * command substitution), which make a segment that could become "..",
  * or a word a brace opens with a path, ambiguous
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "normalize.h"
+#include "shell_ansi.h"
 #include "shell_words.h"
 
 int chio__shell_may_differ(const char *s, size_t n)
@@ -27,12 +29,27 @@ int chio__shell_may_differ(const char *s, size_t n)
            memchr(s, '$', n) != NULL;
 }
 
-size_t chio__shell_unquote(const char *s, size_t n, char *out)
+/* chio__shell_unquote, and with @ansi each closed ANSI-C string ($'...')
+ * decoded (chio__shell_ansi_string, shell_ansi.c), also after a
+ * backslash ("\$'", which a shell that reads the text again sees as
+ * "$'"). */
+static size_t unquote(const char *s, size_t n, char *out, int ansi)
 {
     size_t i = 0, o = 0;
+    long w;
 
     while (i < n) {
-        if (s[i] == '\'' || s[i] == '"') {
+        if (ansi && s[i] == '\\' && n - i >= 3 && s[i + 1] == '$' && s[i + 2] == '\'')
+            i++;
+        if (ansi && s[i] == '$' && i + 1 < n && s[i + 1] == '"') {
+            i++; /* $"..": the '$' dropped, the quote as any other */
+        } else if (ansi && s[i] == '$' && i + 1 < n && s[i + 1] == '\'') {
+            i += 2;
+            if ((w = chio__shell_ansi_string(s, n, &i, out + o)) >= 0)
+                o += (size_t)w;
+            else /* never closed: the '$', the quote dropped, as without @ansi */
+                out[o++] = '$';
+        } else if (s[i] == '\'' || s[i] == '"') {
             i++;
         } else if (s[i] == '\\') {
             if (i + 1 < n && s[i + 1] != '\n')
@@ -50,6 +67,16 @@ size_t chio__shell_unquote(const char *s, size_t n, char *out)
     }
     out[o] = '\0';
     return o;
+}
+
+size_t chio__shell_unquote(const char *s, size_t n, char *out)
+{
+    return unquote(s, n, out, 0);
+}
+
+size_t chio__shell_unquote_ansi(const char *s, size_t n, char *out)
+{
+    return unquote(out, chio__shell_join_lines(s, n, out), out, 1);
 }
 
 const char *chio__shell_reading(const char *s, size_t n, char *stack, size_t cap, char **heap,

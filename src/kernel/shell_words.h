@@ -22,6 +22,18 @@ int chio__shell_may_differ(const char *s, size_t n);
  * Writes at most @n bytes and a NUL to @out; returns the length. */
 size_t chio__shell_unquote(const char *s, size_t n, char *out);
 
+/* chio__shell_unquote, with each ANSI-C string ($'...' closed by an
+ * unescaped quote) decoded as bash 5.2 decodes it: \a \b \e \E \f \n \r
+ * \t \v \\ \' \" \?, \nnn (octal), \xHH, \uHHHH and \UHHHHHHHH (as UTF-8),
+ * \cx; any other escape stays as written, and a NUL ends the string's
+ * text. Read wherever "$'" or "\$'" appears, inside other quotes too (a
+ * shell that reads the text again decodes it there), as in a UTF-8
+ * locale; escapes escaped again for an outer shell are read once, as
+ * written. A further reading, beside
+ * chio__shell_unquote's, never instead of it. Writes at most @n bytes and
+ * a NUL to @out; returns the length. */
+size_t chio__shell_unquote_ansi(const char *s, size_t n, char *out);
+
 /* chio__shell_unquote of @s into a buffer of its own: @stack (@cap bytes)
  * when it fits, else malloc'ed into *@heap (the caller frees *@heap, NULL
  * when unused). Returns the reading (length in *@len), or NULL when out of

@@ -4,9 +4,12 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/poll.h"
 #include "kernel/kernelutil.h"
@@ -431,4 +434,31 @@ kt_log_report kt_check_log(const char *path, uint64_t batch_size)
 
     cr_assert_eq(sc_check_log(path, batch_size, &rep, msg), 0, "%s", msg);
     return rep;
+}
+
+int kt_bash_output(const char *cmd, char *out, size_t cap, size_t *len)
+{
+    int fd[2], st;
+    ssize_t got;
+    pid_t pid;
+
+    cr_assert_eq(pipe(fd), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(fd[1], 1);
+        if (null >= 0)
+            dup2(null, 2);
+        close(fd[0]);
+        execl("/usr/bin/env", "env", "LC_ALL=C.UTF-8", "/bin/bash", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    *len = 0;
+    while (*len < cap && (got = read(fd[0], out + *len, cap - *len)) > 0)
+        *len += (size_t)got;
+    close(fd[0]);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }

@@ -137,4 +137,10 @@ kt_log_report kt_check_log(const char *path, uint64_t batch_size);
 /* sc_check_log_owed: a log left by a failed or killed kernel. */
 kt_log_report kt_check_log_owed(const char *path, uint64_t batch_size, uint64_t max_owed);
 
+/* What `bash -c @cmd` (/bin/bash under LC_ALL=C.UTF-8, stderr to
+ * /dev/null) writes on stdout: up to @cap bytes into @out, their count in
+ * *@len. Returns 1 when bash exited 0. The ground truth of the tests that
+ * compare the kernel's shell readings with bash. */
+int kt_bash_output(const char *cmd, char *out, size_t cap, size_t *len);
+
 #endif

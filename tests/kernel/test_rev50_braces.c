@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -359,32 +357,14 @@ Test(rev50_braces, unmatched_braces_are_bounded)
 static int bash_print(const char *w, int braces, char *out, size_t cap)
 {
     char cmd[512];
-    int fd[2], st;
-    ssize_t got;
-    size_t len = 0;
-    pid_t pid;
+    size_t len;
+    int ok;
 
     snprintf(cmd, sizeof(cmd), "set -f %s; printf '[%%s]' %s 2>/dev/null; echo", braces ? "" : "+B",
              w);
-    cr_assert_eq(pipe(fd), 0);
-    pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(fd[1], 1);
-        if (null >= 0)
-            dup2(null, 2);
-        close(fd[0]);
-        execl("/bin/bash", "bash", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    while (len + 1 < cap && (got = read(fd[0], out + len, cap - 1 - len)) > 0)
-        len += (size_t)got;
+    ok = kt_bash_output(cmd, out, cap - 1, &len);
     out[len] = '\0';
-    close(fd[0]);
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    return ok;
 }
 
 /* Seeded random words (no command substitution, nothing bash would run)
