@@ -491,26 +491,31 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
  * another, as in "bash -c $'cat $\\'\\\\x2fetc/x\\''", takes two. */
 #define DECODE_LEVELS 2
 
-/* @s with its ANSI-C strings decoded, each way (chio__shell_unquote_bash
- * as bash lexes it once, chio__shell_unquote_ansi wherever "$'" is), read
- * as a value of its own with every reading above: "cat /e$'t'c/shadow"
- * is "cat /etc/shadow" to bash, "cat $'/et'?/x" a glob under /etc/. */
+/* What forbidden_text needs to read a decoded text (decoded_text). */
+typedef struct {
+    const chio__guard_reg *g;
+    chio__key *key;
+    const char *what;
+    char *details;
+    size_t cap;
+    int level;
+} decode_ctx;
+
+static int decoded_text(void *ctx, const char *t, size_t len)
+{
+    decode_ctx *dc = ctx;
+    return forbidden_text(dc->g, dc->key, dc->what, t, len, dc->details, dc->cap, dc->level + 1);
+}
+
+/* @s with its ANSI-C strings decoded, each way
+ * (chio__shell_each_ansi_reading), read as a value of its own with every
+ * reading above: "cat /e$'t'c/shadow" is "cat /etc/shadow" to bash,
+ * "cat $'/et'?/x" a glob under /etc/. */
 static int decoded_texts(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
                          size_t n, char *details, size_t cap, int level)
 {
-    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
-    size_t len;
-    int rc = 0, way;
-
-    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
-        return CHIO_ENOMEM;
-    for (way = 0; way < 2 && rc == 0; way++) {
-        len = way == 0 ? chio__shell_unquote_bash(s, n, d) : chio__shell_unquote_ansi(s, n, d);
-        if (len != n || memcmp(d, s, n) != 0)
-            rc = forbidden_text(g, key, what, d, len, details, cap, level + 1);
-    }
-    free(heap);
-    return rc;
+    decode_ctx dc = {g, key, what, details, cap, level};
+    return chio__shell_each_ansi_reading(s, n, decoded_text, &dc);
 }
 
 static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,

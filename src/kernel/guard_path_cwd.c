@@ -624,30 +624,21 @@ static int one_text(cwd_scan *cs, const char *t, size_t n)
     return cs->reading ? read_text(cs, t, n) : collect_text(cs, t, n);
 }
 
-static int tilde_text(void *ctx, const char *t, size_t tl)
+/* one_text as a callback (chio__shell_each_tilde_reading,
+ * chio__shell_each_ansi_reading) */
+static int any_text(void *ctx, const char *t, size_t tl)
 {
     return one_text(ctx, t, tl);
 }
 
 /* @s with its ANSI-C strings decoded, when it holds any, each way
- * (chio__shell_unquote_bash, chio__shell_unquote_ansi: "cd /$'\x65tc' &&
- * cat shadow"). */
+ * (chio__shell_each_ansi_reading: "cd /$'\x65tc' && cat shadow"); a
+ * reading that equals @s is skipped, as every caller has read @s. */
 static int ansi_text(cwd_scan *cs, const char *s, size_t n)
 {
-    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
-    size_t len;
-    int rc = 0, way;
-
     if (!chio__shell_has_ansi(s, n))
         return 0;
-    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
-        return CHIO_ENOMEM;
-    for (way = 0; way < 2 && rc == 0; way++) {
-        len = way == 0 ? chio__shell_unquote_bash(s, n, d) : chio__shell_unquote_ansi(s, n, d);
-        rc = one_text(cs, d, len);
-    }
-    free(heap);
-    return rc;
+    return chio__shell_each_ansi_reading(s, n, any_text, cs);
 }
 
 /* The shell's reading of @s, the same with its ANSI-C strings decoded,
@@ -670,7 +661,7 @@ static int shell_texts(cwd_scan *cs, const char *s, size_t n)
             rc = one_text(cs, d, len);
     }
     if (rc == 0 && (memchr(d, '~', len) != NULL || memchr(d, '$', len) != NULL) &&
-        (rc = chio__shell_each_tilde_reading(d, len, tilde_text, cs)) == -1)
+        (rc = chio__shell_each_tilde_reading(d, len, any_text, cs)) == -1)
         rc = CHIO_ENOMEM;
     free(heap);
     return rc;

@@ -8,13 +8,19 @@
  * context inside "$(..)", backticks and "${..}", ANSI-C strings only
  * where bash decodes them, "$\"..\"" and "${x:-word}"). Lexical only, for
  * the forbidden_path guard's further readings (guard_path.c,
- * guard_path_cwd.c); no state, no locks, no allocation.
+ * guard_path_cwd.c), and chio__shell_each_ansi_reading, which hands
+ * each of the two readings on. No state, no locks; only that last one
+ * allocates (a buffer of the value's size, when it holds more than 255
+ * bytes).
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "chio/error.h"
 #include "normalize.h"
 #include "shell_ansi.h"
+#include "shell_words.h"
 
 static int name_char(unsigned char c)
 {
@@ -291,4 +297,22 @@ static size_t lex(const char *s, size_t n, char *out)
 size_t chio__shell_unquote_bash(const char *s, size_t n, char *out)
 {
     return lex(out, chio__shell_join_lines(s, n, out), out);
+}
+
+int chio__shell_each_ansi_reading(const char *s, size_t n,
+                                  int (*fn)(void *ctx, const char *t, size_t len), void *ctx)
+{
+    char stack[256], *heap = NULL, *d = stack;
+    size_t len;
+    int rc = 0, way;
+
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (way = 0; way < 2 && rc == 0; way++) {
+        len = way == 0 ? chio__shell_unquote_bash(s, n, d) : chio__shell_unquote_ansi(s, n, d);
+        if (len != n || memcmp(d, s, n) != 0)
+            rc = fn(ctx, d, len);
+    }
+    free(heap);
+    return rc;
 }

@@ -36,4 +36,14 @@ size_t chio__shell_join_lines(const char *s, size_t n, char *out);
  * (escaped for a shell that reads the text again, or a line joined)? */
 int chio__shell_has_ansi(const char *s, size_t n);
 
+/* @fn(@ctx, reading, length) for each of @s's two readings with its
+ * ANSI-C strings decoded: chio__shell_unquote_bash (as bash lexes @s
+ * once), then chio__shell_unquote_ansi (every "$'" decoded wherever it
+ * stands), skipping a reading that equals @s. Stops at the first nonzero
+ * answer of @fn and returns it; 0 when every answer was 0; CHIO_ENOMEM
+ * (nothing called) when a value past 255 bytes finds no memory for its
+ * reading. The reading lives only for the call. */
+int chio__shell_each_ansi_reading(const char *s, size_t n,
+                                  int (*fn)(void *ctx, const char *t, size_t len), void *ctx);
+
 #endif
