@@ -26,6 +26,7 @@
 #include "glob_reach.h"
 #include "path_words.h"
 #include "shell_ansi.h"
+#include "shell_assign.h"
 #include "shell_braces.h"
 #include "shell_words.h"
 
@@ -485,7 +486,7 @@ int chio__forbidden_path_hit(const chio__guard_reg *g, chio__key *key, int quote
 /* The value @s as written and in every reading (forbidden_hit without
  * the JSON it may hold); @what names it in @details. */
 static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
-                          size_t n, char *details, size_t cap, int level);
+                          size_t n, char *details, size_t cap, int level, int hits);
 
 /* Levels of decoding read (decoded_texts): an ANSI-C string that makes
  * another, as in "bash -c $'cat $\\'\\\\x2fetc/x\\''", takes two. */
@@ -499,12 +500,14 @@ typedef struct {
     char *details;
     size_t cap;
     int level;
+    int hits; /* only hits count (the empty reading and what it decodes) */
 } decode_ctx;
 
 static int decoded_text(void *ctx, const char *t, size_t len)
 {
     decode_ctx *dc = ctx;
-    return forbidden_text(dc->g, dc->key, dc->what, t, len, dc->details, dc->cap, dc->level + 1);
+    return forbidden_text(dc->g, dc->key, dc->what, t, len, dc->details, dc->cap, dc->level + 1,
+                          dc->hits);
 }
 
 /* @s with its ANSI-C strings decoded, each way
@@ -512,14 +515,118 @@ static int decoded_text(void *ctx, const char *t, size_t len)
  * reading above: "cat /e$'t'c/shadow" is "cat /etc/shadow" to bash,
  * "cat $'/et'?/x" a glob under /etc/. */
 static int decoded_texts(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
-                         size_t n, char *details, size_t cap, int level)
+                         size_t n, char *details, size_t cap, int level, int hits)
 {
-    decode_ctx dc = {g, key, what, details, cap, level};
+    decode_ctx dc = {g, key, what, details, cap, level, hits};
     return chio__shell_each_ansi_reading(s, n, decoded_text, &dc);
 }
 
+/* Does empty_text read @s otherwise: an expansion, or a '#' a quoted
+ * blank may keep inside its word ("cat /x\\ #/../etc/x")? */
+static int empty_may_differ(const char *s, size_t n)
+{
+    return chio__shell_has_expansion(s, n) ||
+           (memchr(s, '#', n) != NULL && (memchr(s, '\\', n) != NULL ||
+                                          memchr(s, '\'', n) != NULL || memchr(s, '"', n) != NULL));
+}
+
+/* @s with every expansion that may expand to nothing read as nothing
+ * (chio__shell_unquote_empty: "cat /$(:)etc/x", "cat /\"$@\"etc/x" and
+ * "cat /${x:+y}etc/x" read "/etc/x" when they run), read as a value of
+ * its own; only its hits count, as it is a guess at the worst (so
+ * "cat $HOME/../x", "/../x" read so, is not denied for it). */
+static int empty_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                      size_t n, char *details, size_t cap, int level)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    static const unsigned modes[] = {0, CHIO__EMPTY_REWIND, CHIO__EMPTY_JOIN};
+    size_t len;
+    unsigned flags = 0, seen = 0;
+    int rc = 0, way;
+
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    /* then, after a stray ')', with it read as the close; then, when a
+     * blank is quoted, with its word kept whole ("cat /x\\ #/../etc/x") */
+    for (way = 0; way < 3 && rc == 0; way++) {
+        if ((way == 1 && !(seen & CHIO__EMPTY_STRAY_CLOSE)) ||
+            (way == 2 && !(seen & CHIO__EMPTY_QUOTED_BLANK)))
+            continue;
+        len = chio__shell_unquote_empty(s, n, modes[way], d, &flags);
+        seen |= flags;
+        if (flags & CHIO__EMPTY_TOO_DEEP) {
+            snprintf(details, cap, "%s nests its expansions past what the guard reads", what);
+            rc = 1;
+        } else if (len != n || memcmp(d, s, n) != 0) {
+            rc = forbidden_text(g, key, what, d, len, details, cap, level + 1, 1);
+        }
+    }
+    free(heap);
+    return rc;
+}
+
+/* The assignments of one name a reading keeps a value from (above that,
+ * only the latest). */
+#define ASSIGN_PICKS 8
+/* The bytes of those readings read beyond the latest one. */
+#define ASSIGN_READ_MAX ((size_t)8 << 20)
+
+/* @s with the variables it assigns in place of their references
+ * (chio__shell_assigned_reading: "x=etc; cat /$x/shadow" is
+ * "cat /etc/shadow"), read as a value of its own; only its hits count.
+ * A reading past its bound denies, as a value the guard cannot read. */
+static int assigned_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                         size_t n, char *details, size_t cap, int level)
+{
+    char *d, *latest = NULL;
+    size_t len, latest_len = 0, read = 0;
+    unsigned most = 0;
+    int rc = 0, pick;
+
+    /* each name's latest value, then kept from its first, second ..
+     * assignment on (at most ASSIGN_PICKS): scope and branches are not
+     * followed, so any of them may be the one a later word sees. A pick
+     * that reads as the latest is not read again; past ASSIGN_READ_MAX
+     * bytes of picks the value is refused rather than read in part. */
+    for (pick = -1; rc == 0 && pick < ASSIGN_PICKS && (pick < 0 || (unsigned)pick + 1 < most);
+         pick++) {
+        rc = chio__shell_assigned_reading(s, n, pick, &d, &len, &most);
+        if (rc == 1 && latest != NULL && len == latest_len && memcmp(d, latest, len) == 0) {
+            free(d);
+            rc = 0;
+            continue;
+        }
+        if (rc == CHIO_ETOOBIG || (rc == 1 && pick >= 0 && (read += len) > ASSIGN_READ_MAX)) {
+            snprintf(details, cap, "%s expands its variables past what the guard reads", what);
+            free(d);
+            rc = 1;
+            break;
+        }
+        if (rc == 1)
+            rc = forbidden_text(g, key, what, d, len, details, cap, level + 1, 1);
+        if (pick < 0) {
+            latest = d;
+            latest_len = len;
+        } else {
+            free(d);
+        }
+    }
+    free(latest);
+    return rc;
+}
+
+/* @rc of one reading, with an ambiguity (not a hit, not out of memory)
+ * read as nothing found when only hits count (@hits). */
+static int hit_only(path_hit *ph, int rc, int hits)
+{
+    if (!hits || rc >= 0 || rc == CHIO_ENOMEM || ph->nomem)
+        return rc;
+    ph->braces_too_large = 0;
+    return 0;
+}
+
 static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
-                          size_t n, char *details, size_t cap, int level)
+                          size_t n, char *details, size_t cap, int level, int hits)
 {
     path_hit ph = {g, 0, 0, 0};
     int rc = 0, words;
@@ -536,9 +643,9 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         /* "ls ~root", "grep -r x ~": a home with no '/' (review 50) */
         if (!chio__home_or_parent_word(s, n))
             return 0;
-        rc = chio__gp_check_tilde_and_glob(&ph, s, n);
+        rc = hit_only(&ph, chio__gp_check_tilde_and_glob(&ph, s, n), hits);
         if (rc == 0)
-            rc = chio__gp_check_decoded_homes(&ph, s, n);
+            rc = hit_only(&ph, chio__gp_check_decoded_homes(&ph, s, n), hits);
         goto decode;
     }
     words = chio__gp_has_word_break(s, n);
@@ -546,35 +653,43 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
      * the root denies), unless it is running text that merely holds a '/'
      * somewhere: then its words are what a tool could take as paths. */
     if (strong_path(key, s, n) || !words)
-        rc = check_readings(&ph, s, n);
+        rc = hit_only(&ph, check_readings(&ph, s, n), hits);
     if (rc == 0)
-        rc = chio__gp_check_words(&ph, s, n, words, 0);
+        rc = hit_only(&ph, chio__gp_check_words(&ph, s, n, words, hits), hits);
     /* a short option's value glued to the whole value, spaces and all:
      * one argv element "-o/x/../etc/a b" is "-o" and a path */
     if (rc == 0 && words)
-        rc = chio__gp_check_words(&ph, s, n, 0, 0);
+        rc = hit_only(&ph, chio__gp_check_words(&ph, s, n, 0, hits), hits);
     /* a long option's value, whole: "--out=/a;b/../../etc/x" (one argv
      * element) names "/a;b/../../etc/x", which its words do not show */
     if (rc == 0 && words)
-        rc = check_items(&ph, s, n);
+        rc = hit_only(&ph, check_items(&ph, s, n), hits);
     if (rc == 0 && (opt = chio__long_option_value(s, n)) > 0 &&
         chio__path_candidate(NULL, s + opt, n - opt))
-        rc = check_readings(&ph, s + opt, n - opt);
+        rc = hit_only(&ph, check_readings(&ph, s + opt, n - opt), hits);
     if (rc == 0)
-        rc = chio__gp_check_decoded_words(&ph, s, n);
+        rc = hit_only(&ph, chio__gp_check_decoded_words(&ph, s, n), hits);
     if (rc == 0)
-        rc = chio__gp_check_shell_reading(&ph, s, n);
+        rc = hit_only(&ph, chio__gp_check_shell_reading(&ph, s, n), hits);
     if (rc == 0)
-        rc = chio__gp_check_glob_reading(&ph, s, n);
+        rc = hit_only(&ph, chio__gp_check_glob_reading(&ph, s, n), hits);
     if (rc == 0)
-        rc = chio__gp_check_brace_reading(&ph, s, n);
+        rc = hit_only(&ph, chio__gp_check_wild_reading(&ph, s, n), hits);
     if (rc == 0)
-        rc = chio__gp_check_tilde_and_glob(&ph, s, n);
+        rc = hit_only(&ph, chio__gp_check_brace_reading(&ph, s, n), hits);
     if (rc == 0)
-        rc = chio__gp_check_decoded_homes(&ph, s, n);
+        rc = hit_only(&ph, chio__gp_check_tilde_and_glob(&ph, s, n), hits);
+    if (rc == 0)
+        rc = hit_only(&ph, chio__gp_check_decoded_homes(&ph, s, n), hits);
 decode:
-    if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && chio__shell_has_ansi(s, n))
-        return decoded_texts(g, key, what, s, n, details, cap, level);
+    if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && chio__shell_has_ansi(s, n) &&
+        (rc = decoded_texts(g, key, what, s, n, details, cap, level, hits)) != 0)
+        return rc;
+    if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && !hits &&
+        (rc = assigned_text(g, key, what, s, n, details, cap, level)) != 0)
+        return rc;
+    if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && empty_may_differ(s, n))
+        return empty_text(g, key, what, s, n, details, cap, level);
     if (rc == CHIO_ENOMEM || ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0)
@@ -604,7 +719,7 @@ static int forbidden_hit(const chio__guard_reg *g, chio__key *key, int quote_key
         snprintf(what, sizeof(what), "%s", "an argument under a key a secret_leak guard flags");
     else
         snprintf(what, sizeof(what), "%s", "an argument (an object key or a top-level value)");
-    rc = forbidden_text(g, key, what, s, n, details, cap, 0);
+    rc = forbidden_text(g, key, what, s, n, details, cap, 0, 0);
     /* a value (not an object key) that is JSON: its own strings too */
     if (rc == 0 && key->name != NULL &&
         (rc = embedded_hit(g, key, s, n, what, details, cap, depth)) != 0)

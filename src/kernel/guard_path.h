@@ -36,6 +36,9 @@ int chio__gp_check_path_hits(path_hit *ph, const char *s, size_t n);
 int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n);
 /* @s with its globs and expansions read at worst for ".."; hits only. */
 int chio__gp_check_glob_reading(path_hit *ph, const char *s, size_t n);
+/* guard_path_wild.c: the words of @s's wild reading, where an expansion
+ * whose text cannot be known may stand for any text; hits only. */
+int chio__gp_check_wild_reading(path_hit *ph, const char *s, size_t n);
 /* The words of @s percent-decoded once. */
 int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n);
 /* @read(@ph, text, length, @ctx) of @s percent-decoded once; 0 when @s

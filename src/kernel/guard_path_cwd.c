@@ -292,6 +292,13 @@ static int home_reading(void *ctx, const char *t, size_t tl)
     return tl > 0 && t[0] == '/' ? cd_target(ctx, t, tl, CD_SHELL) : 0;
 }
 
+/* Is @w (@n bytes) a home, or in one: "/root", "/home/name"? */
+static int in_home(const char *w, size_t n)
+{
+    return (n >= 5 && memcmp(w, "/root", 5) == 0 && (n == 5 || w[5] == '/')) ||
+           (n > 6 && memcmp(w, "/home/", 6) == 0);
+}
+
 /* A target that opens with a home ("~", "~bob/x", "$HOME"), placed as
  * chio__shell_tilde_reading places it (/root, /home/bob). */
 static int home_target(cwd_scan *cs, const char *w, size_t n)
@@ -318,7 +325,9 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
     if (kind == CD_WEAK && (w == NULL || n == 0 || w[0] != '/'))
         return 0; /* "wc -w" of a glob: only an absolute directory counts */
     if (w != NULL && n > 0 && (w[0] == '/' || w[0] == '\\')) {
-        if (is_ancestor(cs, w, n) ||
+        /* a home as well ("cd $HOME", "cd ${HOME}" read so): every word
+         * is read from there, as after "cd" alone */
+        if (is_ancestor(cs, w, n) || (in_home(w, n) && memchr(w, '$', n) == NULL) ||
             (unplaced(w, n) && memchr(w, '$', n) == NULL && memchr(w, '`', n) == NULL))
             rc = add_root(cs, w, n, 0);
         if (rc == 0 && (memchr(w, '$', n) != NULL || memchr(w, '`', n) != NULL))
@@ -326,7 +335,7 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
         return cs->ph.nomem ? CHIO_ENOMEM : rc;
     }
     if (w == NULL)
-        rc = add_root(cs, "/root", 5, 1);
+        rc = add_root(cs, "/root", 5, 0); /* "cd" alone: the home, as "cd ~" */
     if (rc == 0 && w != NULL && n > 0 && (w[0] == '~' || w[0] == '$'))
         rc = home_target(cs, w, n);
     if (rc == 0 && (w == NULL || n == 0 || (n == 1 && w[0] == '-') || w[0] == '~' ||
@@ -632,13 +641,31 @@ static int any_text(void *ctx, const char *t, size_t tl)
 }
 
 /* @s with its ANSI-C strings decoded, when it holds any, each way
- * (chio__shell_each_ansi_reading: "cd /$'\x65tc' && cat shadow"); a
- * reading that equals @s is skipped, as every caller has read @s. */
+ * (chio__shell_each_ansi_reading: "cd /$'\x65tc' && cat shadow"), then,
+ * for the relative words, with its expansions that may be empty read as
+ * nothing (chio__shell_unquote_empty); a reading that equals @s is
+ * skipped, as every caller has read @s. */
 static int ansi_text(cwd_scan *cs, const char *s, size_t n)
 {
-    if (!chio__shell_has_ansi(s, n))
-        return 0;
-    return chio__shell_each_ansi_reading(s, n, any_text, cs);
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc = 0;
+
+    if (chio__shell_has_ansi(s, n))
+        rc = chio__shell_each_ansi_reading(s, n, any_text, cs);
+    if (rc != 0 || !cs->reading || !chio__shell_has_expansion(s, n))
+        return rc;
+    /* relative words with their expansions that may be empty read as
+     * nothing: "cd / && cat e$(:)tc/shadow". Not where directories are
+     * collected: there an empty operand would be "cd" alone, the home
+     * (a quoted empty operand is not). */
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    len = chio__shell_unquote_empty(s, n, 0, d, NULL);
+    if (len != n || memcmp(d, s, n) != 0)
+        rc = one_text(cs, d, len);
+    free(heap);
+    return rc;
 }
 
 /* The shell's reading of @s, the same with its ANSI-C strings decoded,

@@ -237,6 +237,7 @@ static void serve_starts(const char *db, const char *u, int optional, const char
 {
     char *out = path_in("serve.out"), *err = path_in("serve.err"), *t, *p;
     pid_t pid;
+    int st;
 
     unlink(out);
     pid = fu_spawn_exe(CHIO_TEST_CLI, out, err,
@@ -253,7 +254,11 @@ static void serve_starts(const char *db, const char *u, int optional, const char
     cr_expect_not_null(t != NULL ? strstr(t, warn) : NULL, "chio serve: %s", t ? t : "");
     free(t);
     kill(pid, SIGTERM);
-    cr_expect_eq(fu_wait(pid, 30000), 0);
+    st = fu_wait(pid, 30000);
+    t = st != 0 ? testutil_read_file(err, &(size_t){0}) : NULL;
+    cr_expect_eq(st, 0, "chio serve after SIGTERM: status %d (-1: no exit within 30 s): %s", st,
+                 t != NULL ? t : "");
+    free(t);
     free(out);
     free(err);
 }

@@ -181,10 +181,13 @@ Test(cwd_paths, review_redirections_brackets_options_keys_and_code)
         "{\"cmd\":\"cd \\\"$REPO\\\" && sudo chown -R root:root build\"}",
         "{\"cmd\":\"make -C .. install DESTDIR=root\"}",
         "{\"cmd\":\"cd - && echo etc\"}",
+        /* "cd" alone is the home, /root at worst, as "cd ~" is: since
+         * review 52 its words are read from there, so "cd; cat .bashrc"
+         * denies, and so does listing it */
         "{\"cmd\":\"cd && ls\"}",
     };
     static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+                                 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_at(NOW, args, denied, NROWS(args));
@@ -275,4 +278,25 @@ Test(cwd_paths, review2_globs_after_an_unplaced_directory_and_weak_options)
 
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
+}
+
+/* "cd" alone, "cd $HOME" and "cd ${HOME}" are the home (/root at worst),
+ * as "cd ~" is: every word after them is read from there (review 52;
+ * "cd; cat .bashrc" and "cd $HOME && cat .bashrc" had passed). */
+Test(cwd_paths, a_home_target_reads_every_word)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"cd; cat .bashrc\"}",
+        "{\"cmd\":\"cd -P && cat .profile\"}",
+        "{\"cmd\":\"cd $HOME && cat .bashrc\"}",
+        "{\"cmd\":\"cd ${HOME} && cat .bashrc\"}",
+        "{\"cmd\":\"cd \\\"$HOME\\\"; cat .bashrc\"}",
+        /* another user's home is not under /root/ */
+        "{\"cmd\":\"cd ~alice && cat .bashrc\"}",
+        "{\"cmd\":\"cd $X && git add .\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 0, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    kt_run_guard_rows_at(NOW, args, denied, NROWS(args));
 }

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/shell_assign.h - the variables a shell command assigns, put in
+ * place of their references (see shell_assign.c), for the
+ * forbidden_path guard.
+ */
+#ifndef CHIO_KERNEL_SHELL_ASSIGN_H
+#define CHIO_KERNEL_SHELL_ASSIGN_H
+
+#include <stddef.h>
+
+/* @s with each reference to a variable the command assigned before it
+ * ("$name", "${name}", "${name<op>..}" with a literal operator applied,
+ * "${!name..}", and after "set --" "$1".."$9", "$@", "$*", "shift"
+ * followed) replaced by the word assigned ("name=word", "name+=word",
+ * "name[..]=word", "name=(word ..)", "${name:=word}"), as written but with
+ * its own references replaced; read left to right, at most 256 names.
+ * With @pick < 0 a name takes each assignment as it comes; with @pick
+ * >= 0 it keeps its value from its @pick-th (from 0) on, later ones read
+ * but not taken. Returns 1 with *@out the reading (malloc'ed,
+ * NUL-terminated, the caller frees it) and *@len its length; 0 (*@out
+ * NULL) when nothing was replaced; CHIO_ETOOBIG when the reading would
+ * pass 4 x @n + 4096 bytes or more names are assigned; CHIO_ENOMEM.
+ * *@most: the most assignments any one name had (0 on an error). */
+int chio__shell_assigned_reading(const char *s, size_t n, int pick, char **out, size_t *len,
+                                 unsigned *most);
+
+#endif
