@@ -676,6 +676,8 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_wild_reading(&ph, s, n), hits);
     if (rc == 0)
+        rc = hit_only(&ph, chio__gp_check_walk(&ph, s, n), hits);
+    if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_brace_reading(&ph, s, n), hits);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_tilde_and_glob(&ph, s, n), hits);

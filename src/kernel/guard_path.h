@@ -39,6 +39,9 @@ int chio__gp_check_glob_reading(path_hit *ph, const char *s, size_t n);
 /* guard_path_wild.c: the words of @s's wild reading, where an expansion
  * whose text cannot be known may stand for any text; hits only. */
 int chio__gp_check_wild_reading(path_hit *ph, const char *s, size_t n);
+/* guard_path_walk.c: a tool that walks a tree ("grep -r x /") given a
+ * directory above a prefix is a hit. */
+int chio__gp_check_walk(path_hit *ph, const char *s, size_t n);
 /* The words of @s percent-decoded once. */
 int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n);
 /* @read(@ph, text, length, @ctx) of @s percent-decoded once; 0 when @s
