@@ -169,6 +169,29 @@ static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
     return hit;
 }
 
+int chio__gp_ancestor(path_hit *ph, const char *p, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || p[0] != '/')
+        return 0;
+    for (i = 0; i < ph->g->nprefixes; i++) {
+        const char *norm = ph->g->norm_prefixes[i];
+        size_t xlen = ph->g->norm_lens[i];
+        if (norm != NULL &&
+            (len == 1 || (xlen > len && strncasecmp(norm, p, len) == 0 && norm[len] == '/'))) {
+            ph->prefix = i;
+            return 1;
+        }
+    }
+    if (len == 1 || (len >= 5 && strncmp(p, "/proc", 5) == 0 && (len == 5 || p[5] == '/')) ||
+        (len >= 7 && strncmp(p, "/dev/fd", 7) == 0)) {
+        ph->prefix = 0; /* "/" and "/proc/1/root" reach every prefix */
+        return 1;
+    }
+    return 0;
+}
+
 /* Where a word of running text ends: whitespace, controls, shell and
  * prose punctuation, '@' (curl's "-d @/etc/passwd" reads that file) and
  * ':' (PATH lists, "--opt:value"). */
@@ -370,20 +393,14 @@ int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n)
     return chio__gp_decoded(ph, s, n, decoded_words, NULL);
 }
 
-/* The shell's reading of @s (chio__shell_unquote, shell_words.c, the one
- * the path constraints add too), when quoting or $IFS could make it differ:
- * the whole of it when it is one word, and each of its words. */
-int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n)
+/* @d (@len bytes), the shell's reading of @s (chio__shell_reading: after
+ * quote removal and $IFS; the one the path constraints add too), when it
+ * differs from @s: the whole of it when it is one word, and each of its
+ * words. */
+static int check_shell_text(path_hit *ph, const char *s, size_t n, const char *d, size_t len)
 {
-    char stack[PREFIX_STACK], *heap;
-    const char *d;
-    size_t len;
     int rc = 0, words;
 
-    if (!chio__shell_may_differ(s, n))
-        return 0;
-    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
-        return CHIO_ENOMEM;
     if (len != n || memcmp(d, s, n) != 0) {
         words = chio__gp_has_word_break(d, len);
         if (!words && chio__path_candidate(NULL, d, len))
@@ -391,6 +408,21 @@ int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n)
         if (rc == 0)
             rc = chio__gp_check_words(ph, d, len, words, 0);
     }
+    return rc;
+}
+
+int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap;
+    const char *d;
+    size_t len;
+    int rc;
+
+    if (!chio__shell_may_differ(s, n))
+        return 0;
+    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
+        return CHIO_ENOMEM;
+    rc = check_shell_text(ph, s, n, d, len);
     free(heap);
     return rc;
 }
@@ -535,34 +567,40 @@ static int empty_may_differ(const char *s, size_t n)
  * "cat /${x:+y}etc/x" read "/etc/x" when they run), read as a value of
  * its own; only its hits count, as it is a guess at the worst (so
  * "cat $HOME/../x", "/../x" read so, is not denied for it). */
+/* What empty_text reads each empty reading with. */
+typedef struct empty_scan {
+    const chio__guard_reg *g;
+    chio__key *key;
+    const char *what, *s;
+    size_t n;
+    char *details;
+    size_t cap;
+    int level;
+} empty_scan;
+
+static int empty_reading(void *ctx, const char *t, size_t len, unsigned flags)
+{
+    const empty_scan *es = ctx;
+
+    if (flags & CHIO__EMPTY_TOO_DEEP) {
+        snprintf(es->details, es->cap, "%s nests its expansions past what the guard reads",
+                 es->what);
+        return 1;
+    }
+    if (len == es->n && memcmp(t, es->s, len) == 0)
+        return 0;
+    return forbidden_text(es->g, es->key, es->what, t, len, es->details, es->cap, es->level + 1, 1);
+}
+
 static int empty_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
                       size_t n, char *details, size_t cap, int level)
 {
-    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
-    static const unsigned modes[] = {0, CHIO__EMPTY_REWIND, CHIO__EMPTY_JOIN};
-    size_t len;
-    unsigned flags = 0, seen = 0;
-    int rc = 0, way;
+    empty_scan es = {g, key, what, s, n, details, cap, level};
 
-    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
-        return CHIO_ENOMEM;
     /* then, after a stray ')', with it read as the close; then, when a
      * blank is quoted, with its word kept whole ("cat /x\\ #/../etc/x") */
-    for (way = 0; way < 3 && rc == 0; way++) {
-        if ((way == 1 && !(seen & CHIO__EMPTY_STRAY_CLOSE)) ||
-            (way == 2 && !(seen & CHIO__EMPTY_QUOTED_BLANK)))
-            continue;
-        len = chio__shell_unquote_empty(s, n, modes[way], d, &flags);
-        seen |= flags;
-        if (flags & CHIO__EMPTY_TOO_DEEP) {
-            snprintf(details, cap, "%s nests its expansions past what the guard reads", what);
-            rc = 1;
-        } else if (len != n || memcmp(d, s, n) != 0) {
-            rc = forbidden_text(g, key, what, d, len, details, cap, level + 1, 1);
-        }
-    }
-    free(heap);
-    return rc;
+    return chio__shell_each_empty_reading(s, n, 0, CHIO__EMPTY_REWIND | CHIO__EMPTY_JOIN,
+                                          empty_reading, &es);
 }
 
 /* The assignments of one name a reading keeps a value from (above that,
@@ -629,8 +667,10 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
                           size_t n, char *details, size_t cap, int level, int hits)
 {
     path_hit ph = {g, 0, 0, 0};
+    char rstack[PREFIX_STACK], *rheap = NULL;
+    const char *r = s; /* the shell's reading, made once for the two checks that read it */
     int rc = 0, words;
-    size_t i, opt;
+    size_t i, opt, rl = n;
 
     for (i = 0; i < g->nprefixes; i++) {
         size_t pl = strlen(g->prefixes[i]);
@@ -669,14 +709,18 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = hit_only(&ph, check_readings(&ph, s + opt, n - opt), hits);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_decoded_words(&ph, s, n), hits);
+    if (rc == 0 && chio__shell_may_differ(s, n) &&
+        (r = chio__shell_reading(s, n, rstack, sizeof(rstack), &rheap, &rl)) == NULL)
+        rc = CHIO_ENOMEM;
     if (rc == 0)
-        rc = hit_only(&ph, chio__gp_check_shell_reading(&ph, s, n), hits);
+        rc = hit_only(&ph, check_shell_text(&ph, s, n, r, rl), hits);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_glob_reading(&ph, s, n), hits);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_wild_reading(&ph, s, n), hits);
     if (rc == 0)
-        rc = hit_only(&ph, chio__gp_check_walk(&ph, s, n), hits);
+        rc = hit_only(&ph, chio__gp_check_walk(&ph, r, rl), hits);
+    free(rheap);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_brace_reading(&ph, s, n), hits);
     if (rc == 0)

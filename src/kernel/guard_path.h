@@ -40,14 +40,20 @@ int chio__gp_check_glob_reading(path_hit *ph, const char *s, size_t n);
  * whose text cannot be known may stand for any text; hits only. */
 int chio__gp_check_wild_reading(path_hit *ph, const char *s, size_t n);
 /* guard_path_walk.c: a tool that walks a tree ("grep -r x /") given a
- * directory above a prefix is a hit. */
-int chio__gp_check_walk(path_hit *ph, const char *s, size_t n);
+ * directory above a prefix is a hit; @t (@len bytes) is the value's shell
+ * reading (chio__shell_reading), which the caller made. */
+int chio__gp_check_walk(path_hit *ph, const char *t, size_t len);
 /* The words of @s percent-decoded once. */
 int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n);
 /* @read(@ph, text, length, @ctx) of @s percent-decoded once; 0 when @s
  * holds no escape. */
 int chio__gp_decoded(path_hit *ph, const char *s, size_t n,
                      int (*read)(path_hit *, const char *, size_t, void *), void *ctx);
+/* Is the normalised reading @p a directory above a prefix: "/", a proper
+ * ancestor of an absolute prefix ("/root" for "/root/.ssh/"), or a path
+ * through /proc or /dev/fd (which guard_path.c looks through or finds
+ * unreadable)? 1 with the prefix it reaches in @ph, else 0. */
+int chio__gp_ancestor(path_hit *ph, const char *p, size_t len);
 /* Does @s hold a break between words? */
 int chio__gp_has_word_break(const char *s, size_t n);
 

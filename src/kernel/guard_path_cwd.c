@@ -74,27 +74,14 @@ static size_t cwd_word_at(const char *t, size_t n, size_t i, size_t *brk)
 
 /* ---- which directories matter --------------------------------------------------------------- */
 
-/* Is the reading @p (normalised) a directory a relative word could start
- * from and reach a prefix: "/" or a proper ancestor of an absolute prefix
- * ("/root" for "/root/.ssh/"), or a path through /proc or /dev/fd, which
- * guard_path.c looks through or finds unreadable? */
+/* A directory a relative word could start from and reach a prefix
+ * (chio__gp_ancestor). */
 static int ancestor_reading(void *ctx, const char *p, size_t len)
 {
-    const cwd_scan *cs = ctx;
-    size_t i;
+    cwd_scan *cs = ctx;
+    path_hit probe = cs->ph; /* which prefix it reaches is not wanted here */
 
-    if (len == 0 || p[0] != '/')
-        return 0;
-    if (len == 1 || (len >= 5 && strncmp(p, "/proc", 5) == 0 && (len == 5 || p[5] == '/')) ||
-        (len >= 7 && strncmp(p, "/dev/fd", 7) == 0))
-        return 1;
-    for (i = 0; i < cs->ph.g->nprefixes; i++) {
-        const char *norm = cs->ph.g->norm_prefixes[i];
-        size_t xlen = cs->ph.g->norm_lens[i];
-        if (norm != NULL && xlen > len && strncasecmp(norm, p, len) == 0 && norm[len] == '/')
-            return 1;
-    }
-    return 0;
+    return chio__gp_ancestor(&probe, p, len);
 }
 
 /* Does @w hold a glob or an expansion the guard cannot place? */
@@ -292,13 +279,6 @@ static int home_reading(void *ctx, const char *t, size_t tl)
     return tl > 0 && t[0] == '/' ? cd_target(ctx, t, tl, CD_SHELL) : 0;
 }
 
-/* Is @w (@n bytes) a home, or in one: "/root", "/home/name"? */
-static int in_home(const char *w, size_t n)
-{
-    return (n >= 5 && memcmp(w, "/root", 5) == 0 && (n == 5 || w[5] == '/')) ||
-           (n > 6 && memcmp(w, "/home/", 6) == 0);
-}
-
 /* A target that opens with a home ("~", "~bob/x", "$HOME"), placed as
  * chio__shell_tilde_reading places it (/root, /home/bob). */
 static int home_target(cwd_scan *cs, const char *w, size_t n)
@@ -327,7 +307,7 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
     if (w != NULL && n > 0 && (w[0] == '/' || w[0] == '\\')) {
         /* a home as well ("cd $HOME", "cd ${HOME}" read so): every word
          * is read from there, as after "cd" alone */
-        if (is_ancestor(cs, w, n) || (in_home(w, n) && memchr(w, '$', n) == NULL) ||
+        if (is_ancestor(cs, w, n) || (chio__shell_in_home(w, n) && memchr(w, '$', n) == NULL) ||
             (unplaced(w, n) && memchr(w, '$', n) == NULL && memchr(w, '`', n) == NULL))
             rc = add_root(cs, w, n, 0);
         if (rc == 0 && (memchr(w, '$', n) != NULL || memchr(w, '`', n) != NULL))
@@ -335,7 +315,8 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
         return cs->ph.nomem ? CHIO_ENOMEM : rc;
     }
     if (w == NULL)
-        rc = add_root(cs, "/root", 5, 0); /* "cd" alone: the home, as "cd ~" */
+        rc = add_root(cs, CHIO__HOME_ROOT, sizeof(CHIO__HOME_ROOT) - 1,
+                      0); /* "cd" alone: the home, as "cd ~" */
     if (rc == 0 && w != NULL && n > 0 && (w[0] == '~' || w[0] == '$'))
         rc = home_target(cs, w, n);
     if (rc == 0 && (w == NULL || n == 0 || (n == 1 && w[0] == '-') || w[0] == '~' ||

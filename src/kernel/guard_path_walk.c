@@ -10,19 +10,16 @@
  * acted on ("-exec", "-delete", "| xargs"), that names a directory above
  * a prefix ("/", "/root" for "/root/.ssh/", "/proc") is a hit. Listing
  * names alone ("find / -name '*.conf'") is not. Read on the value as a shell
- * reads it (chio__shell_unquote); a relative directory ("cd / && grep
- * -r x .") is not followed. No state, no locks; the reading is on the
- * stack for short values, else malloc'ed.
+ * reads it (chio__shell_unquote, made by the caller); a relative
+ * directory ("cd / && grep -r x .") is not followed. No state, no locks,
+ * no allocation.
  */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "guard_path.h"
 #include "internal.h"
 #include "normalize.h"
-#include "shell_words.h"
 
 /* A tool and the short options that make it walk ("" : it always does);
  * @lists: it only lists names ("find / -name '*.conf'" stays allowed, as
@@ -102,26 +99,7 @@ static int names(const char *w, size_t n, const char *name)
 
 static int ancestor_reading(void *ctx, const char *p, size_t len)
 {
-    path_hit *ph = ctx;
-    size_t i;
-
-    if (len == 0 || p[0] != '/')
-        return 0;
-    for (i = 0; i < ph->g->nprefixes; i++) {
-        const char *norm = ph->g->norm_prefixes[i];
-        size_t xlen = ph->g->norm_lens[i];
-        if (norm != NULL &&
-            (len == 1 || (xlen > len && strncasecmp(norm, p, len) == 0 && norm[len] == '/'))) {
-            ph->prefix = i;
-            return 1;
-        }
-    }
-    if ((len >= 5 && strncmp(p, "/proc", 5) == 0 && (len == 5 || p[5] == '/')) ||
-        (len >= 7 && strncmp(p, "/dev/fd", 7) == 0)) {
-        ph->prefix = 0; /* "/proc/1/root" reaches every prefix */
-        return 1;
-    }
-    return 0;
+    return chio__gp_ancestor(ctx, p, len);
 }
 
 /* Does the option word @w (@n bytes) make @tool walk? */
@@ -206,23 +184,18 @@ static int walk_command(path_hit *ph, const char *t, size_t i, size_t end, int p
     return 0;
 }
 
-int chio__gp_check_walk(path_hit *ph, const char *s, size_t n)
+int chio__gp_check_walk(path_hit *ph, const char *t, size_t len)
 {
-    char stack[PREFIX_STACK], *heap = NULL;
-    const char *t;
-    size_t len, i = 0, end;
+    size_t i = 0, end;
     int rc = 0;
 
-    if (memchr(s, '/', n) == NULL)
+    if (memchr(t, '/', len) == NULL)
         return 0;
-    if ((t = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
-        return CHIO_ENOMEM;
     while (rc == 0 && i < len) {
         for (end = i; end < len && !cmd_break(t[end]); end++)
             ;
         rc = walk_command(ph, t, i, end, piped_to_act(t, end, len));
         i = end + 1;
     }
-    free(heap);
     return rc;
 }

@@ -64,16 +64,17 @@ static int climbs(const char *t, size_t n)
  * of "/home/" followed by a name (no '/')? */
 static int home_piece(const char *p, size_t len)
 {
-    static const char root[] = "/root", home[] = "/home/";
+    static const char root[] = CHIO__HOME_ROOT, home[] = CHIO__HOME_USERS;
+    const size_t r = sizeof(root) - 1, u = sizeof(home) - 1;
     const char *slash;
     size_t q;
 
-    if (len == 0 || memmem(root, 5, p, len) != NULL || memmem(home, 6, p, len) != NULL)
+    if (len == 0 || memmem(root, r, p, len) != NULL || memmem(home, u, p, len) != NULL)
         return 1;
     if ((slash = memrchr(p, '/', len)) == NULL)
         return 1;                /* within the name */
-    q = (size_t)(slash - p) + 1; /* p[0, q) must end "/home/" */
-    return q <= 6 && memcmp(home + 6 - q, p, q) == 0;
+    q = (size_t)(slash - p) + 1; /* p[0, q) must end CHIO__HOME_USERS */
+    return q <= u && memcmp(home + u - q, p, q) == 0;
 }
 
 /* reach[a]: the furthest state a home mark takes the prefix @f from state
@@ -224,34 +225,40 @@ static int wild_words(path_hit *ph, const char *t, size_t n, unsigned short *rea
     return 0;
 }
 
+/* What chio__gp_check_wild_reading reads each wild reading with: the
+ * home marks' reach, made for the first reading that holds one. */
+typedef struct wild_scan {
+    path_hit *ph;
+    unsigned short *reach;
+    unsigned char *done;
+} wild_scan;
+
+static int wild_reading(void *ctx, const char *d, size_t len, unsigned flags)
+{
+    wild_scan *ws = ctx;
+    size_t np = ws->ph->g->nprefixes;
+
+    (void)flags;
+    if (memchr(d, CHIO__WILD_HOME, len) != NULL && ws->reach == NULL &&
+        ((ws->reach = calloc(np, (WILD_PREFIX_MAX + 1) * sizeof(*ws->reach))) == NULL ||
+         (ws->done = calloc(np, 1)) == NULL))
+        return CHIO_ENOMEM;
+    if (memchr(d, CHIO__WILD_ANY, len) != NULL || memchr(d, CHIO__WILD_HOME, len) != NULL)
+        return wild_words(ws->ph, d, len, ws->reach, ws->done);
+    return 0;
+}
+
 int chio__gp_check_wild_reading(path_hit *ph, const char *s, size_t n)
 {
-    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
-    unsigned short *reach = NULL;
-    unsigned char *done = NULL;
-    size_t len;
-    unsigned flags = 0, mode;
-    int rc = 0;
+    wild_scan ws = {ph, NULL, NULL};
+    int rc;
 
     if (!chio__shell_has_expansion(s, n))
         return 0;
-    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
-        return CHIO_ENOMEM;
-    for (mode = CHIO__EMPTY_WILD; rc == 0; mode |= CHIO__EMPTY_REWIND) {
-        len = chio__shell_unquote_empty(s, n, mode, d, &flags);
-        if (memchr(d, CHIO__WILD_HOME, len) != NULL && reach == NULL &&
-            ((reach = calloc(ph->g->nprefixes, (WILD_PREFIX_MAX + 1) * sizeof(*reach))) == NULL ||
-             (done = calloc(ph->g->nprefixes, 1)) == NULL)) {
-            rc = CHIO_ENOMEM;
-            break;
-        }
-        if (memchr(d, CHIO__WILD_ANY, len) != NULL || memchr(d, CHIO__WILD_HOME, len) != NULL)
-            rc = wild_words(ph, d, len, reach, done);
-        if ((mode & CHIO__EMPTY_REWIND) || !(flags & CHIO__EMPTY_STRAY_CLOSE))
-            break;
-    }
-    free(reach);
-    free(done);
-    free(heap);
+    /* then, after a stray ')', with it read as the close */
+    rc = chio__shell_each_empty_reading(s, n, CHIO__EMPTY_WILD, CHIO__EMPTY_REWIND, wild_reading,
+                                        &ws);
+    free(ws.reach);
+    free(ws.done);
     return rc;
 }

@@ -12,9 +12,10 @@
  * marked where its text cannot be known; review 52). Lexical only, for
  * the forbidden_path guard's further readings (guard_path.c,
  * guard_path_cwd.c, guard_path_wild.c), and
- * chio__shell_each_ansi_reading, which hands on the two ANSI-C readings.
- * No state, no locks; only that last one allocates (a buffer of the
- * value's size, when it holds more than 255 bytes).
+ * chio__shell_each_ansi_reading and chio__shell_each_empty_reading, which
+ * hand on the ANSI-C readings and the empty ones. No state, no locks;
+ * only those two allocate (a buffer of the value's size, when it holds
+ * more than 255 bytes).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -721,6 +722,31 @@ int chio__shell_each_ansi_reading(const char *s, size_t n,
         len = way == 0 ? chio__shell_unquote_bash(s, n, d) : chio__shell_unquote_ansi(s, n, d);
         if (len != n || memcmp(d, s, n) != 0)
             rc = fn(ctx, d, len);
+    }
+    free(heap);
+    return rc;
+}
+
+int chio__shell_each_empty_reading(const char *s, size_t n, unsigned mode, unsigned again,
+                                   int (*fn)(void *ctx, const char *t, size_t len, unsigned flags),
+                                   void *ctx)
+{
+    static const unsigned ways[] = {0, CHIO__EMPTY_REWIND, CHIO__EMPTY_JOIN};
+    static const unsigned when[] = {0, CHIO__EMPTY_STRAY_CLOSE, CHIO__EMPTY_QUOTED_BLANK};
+    char stack[256], *heap = NULL, *d = stack;
+    size_t len;
+    unsigned flags, seen = 0, way;
+    int rc = 0;
+
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (way = 0; way < 3 && rc == 0; way++) {
+        if (way > 0 && (!(again & ways[way]) || !(seen & when[way])))
+            continue;
+        flags = 0;
+        len = chio__shell_unquote_empty(s, n, mode | ways[way], d, &flags);
+        seen |= flags;
+        rc = fn(ctx, d, len, flags);
     }
     free(heap);
     return rc;

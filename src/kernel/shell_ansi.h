@@ -87,4 +87,16 @@ int chio__shell_has_ansi(const char *s, size_t n);
 int chio__shell_each_ansi_reading(const char *s, size_t n,
                                   int (*fn)(void *ctx, const char *t, size_t len), void *ctx);
 
+/* @fn(@ctx, reading, length, its CHIO__EMPTY_* flags) for each of @s's
+ * empty readings (chio__shell_unquote_empty) in @mode: first as it is;
+ * then, when @again holds CHIO__EMPTY_REWIND and a ')' was stray, with
+ * CHIO__EMPTY_REWIND; then, when @again holds CHIO__EMPTY_JOIN and a
+ * blank was quoted in either, with CHIO__EMPTY_JOIN. Stops at the first
+ * nonzero answer of @fn and returns it; 0 when every answer was 0;
+ * CHIO_ENOMEM (nothing called) when a value past 255 bytes finds no
+ * memory for its reading. The reading lives only for the call. */
+int chio__shell_each_empty_reading(const char *s, size_t n, unsigned mode, unsigned again,
+                                   int (*fn)(void *ctx, const char *t, size_t len, unsigned flags),
+                                   void *ctx);
+
 #endif

@@ -530,8 +530,17 @@ static size_t home_end(const char *s, size_t n, size_t i, char *kind)
     return j == n || s[j] == '/' || tilde_break((unsigned char)s[j]) ? j : i;
 }
 
+int chio__shell_in_home(const char *w, size_t n)
+{
+    const size_t r = sizeof(CHIO__HOME_ROOT) - 1, u = sizeof(CHIO__HOME_USERS) - 1;
+
+    return (n >= r && memcmp(w, CHIO__HOME_ROOT, r) == 0 && (n == r || w[r] == '/')) ||
+           (n > u && memcmp(w, CHIO__HOME_USERS, u) == 0);
+}
+
 size_t chio__shell_tilde_reading(const char *s, size_t n, int homes_at_root, char *out)
 {
+    const size_t r = sizeof(CHIO__HOME_ROOT) - 1, u = sizeof(CHIO__HOME_USERS) - 1;
     size_t i = 0, o = 0, j;
     char kind;
 
@@ -541,12 +550,12 @@ size_t chio__shell_tilde_reading(const char *s, size_t n, int homes_at_root, cha
             continue;
         }
         if (kind == 'r') {
-            memcpy(out + o, "/root", 5);
-            o += 5;
+            memcpy(out + o, CHIO__HOME_ROOT, r);
+            o += r;
         } else if (kind == 'n' && !homes_at_root) {
-            memcpy(out + o, "/home/", 6);
-            memcpy(out + o + 6, s + i + 1, j - i - 1);
-            o += 6 + (j - i - 1);
+            memcpy(out + o, CHIO__HOME_USERS, u);
+            memcpy(out + o + u, s + i + 1, j - i - 1);
+            o += u + (j - i - 1);
         } else if (j == n || s[j] != '/') {
             out[o++] = '/'; /* a home at "/", or a directory at worst "/" */
         }

@@ -74,6 +74,14 @@ int chio__shell_dot_ambiguous(const char *s, size_t n);
  * Linear in @n. */
 size_t chio__shell_glob_reading(const char *s, size_t n, int star_empty, char *out);
 
+/* The homes the guard reads "~", "$HOME" and "~name" as: root's (a tool
+ * run as root), and each user's, a name under CHIO__HOME_USERS. */
+#define CHIO__HOME_ROOT  "/root"
+#define CHIO__HOME_USERS "/home/"
+
+/* Is @w (@n bytes) a home or in one: "/root", "/root/x", "/home/name"? */
+int chio__shell_in_home(const char *w, size_t n);
+
 /* @s (@n bytes) with each home a word opens read as bash expands it, at
  * worst for the forbidden_path guard: "~", "~root" (also "~toor",
  * "~operator"), "$HOME" and "${HOME}" as "/root" (a tool run as root);
