@@ -436,6 +436,40 @@ kt_log_report kt_check_log(const char *path, uint64_t batch_size)
     return rep;
 }
 
+int kt_bash_compare(const char *const *alpha, size_t nalpha, unsigned seed, int tries,
+                    int max_parts, const char *head, const char *tail, const char *setup,
+                    const kt_reading *reads, size_t nreads)
+{
+    char w[200], cmd[512], a[512], b[512];
+    size_t alen, blen, r;
+    int i, k, compared = 0;
+
+    if (access("/bin/bash", X_OK) != 0)
+        cr_skip_test("no /bin/bash");
+    for (i = 0; i < tries; i++) {
+        int parts = 1 + (int)(rand_r(&seed) % (unsigned)max_parts);
+        cr_assert_lt(strlen(head) + strlen(tail) + 16 * (size_t)max_parts, sizeof(w));
+        strcpy(w, head);
+        for (k = 0; k < parts; k++) {
+            const char *piece = alpha[rand_r(&seed) % nalpha];
+            cr_assert_lt(strlen(piece), 16, "a piece of at most 15 bytes");
+            strcat(w, piece);
+        }
+        strcat(w, tail);
+        snprintf(cmd, sizeof(cmd), "%sprintf '%%s' %s", setup, w);
+        if (!kt_bash_output(cmd, a, sizeof(a), &alen))
+            continue;
+        for (r = 0; r < nreads; r++) {
+            blen = reads[r].read(w, strlen(w), b);
+            cr_expect(alen == blen && memcmp(a, b, alen) == 0,
+                      "%s: bash wrote \"%.*s\" (%zu bytes), %s \"%.*s\" (%zu)", w, (int)alen, a,
+                      alen, reads[r].name, (int)blen, b, blen);
+        }
+        compared++;
+    }
+    return compared;
+}
+
 int kt_bash_output(const char *cmd, char *out, size_t cap, size_t *len)
 {
     int fd[2], st;

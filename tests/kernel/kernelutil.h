@@ -143,4 +143,21 @@ kt_log_report kt_check_log_owed(const char *path, uint64_t batch_size, uint64_t 
  * compare the kernel's shell readings with bash. */
 int kt_bash_output(const char *cmd, char *out, size_t cap, size_t *len);
 
+/* A reading of the shell word @w (@n bytes) into @out (room for 512
+ * bytes); its length. */
+typedef struct kt_reading {
+    const char *name;
+    size_t (*read)(const char *w, size_t n, char *out);
+} kt_reading;
+
+/* Seeded random words compared with bash: @tries words, each @head, then
+ * 1 to @max_parts pieces drawn from @alpha (@nalpha of them) with
+ * rand_r(@seed), then @tail; bash prints each with "@setup printf '%s'
+ * WORD" and every one of @nreads @reads must give the same bytes (the
+ * test fails naming the word otherwise). Returns how many words bash
+ * printed; skips the test when there is no /bin/bash. */
+int kt_bash_compare(const char *const *alpha, size_t nalpha, unsigned seed, int tries,
+                    int max_parts, const char *head, const char *tail, const char *setup,
+                    const kt_reading *reads, size_t nreads);
+
 #endif
