@@ -259,12 +259,17 @@ static int strong_path(chio__key *key, const char *s, size_t n)
 }
 
 /* Every reading of @s against the prefixes: 1 hit, CHIO_EINVAL unreadable,
- * CHIO_ENOMEM, 0. */
+ * CHIO_ENOMEM, 0. A plain relative word that climbs above its start, which
+ * no reading places, is read from where it could land (guard_path_climb.c);
+ * one that may land above a prefix stays unreadable. */
 static int check_readings(path_hit *ph, const char *s, size_t n)
 {
     /* a forbidden prefix holds in every reading, Windows' and POSIX's */
-    int rc = chio__path_readings(s, n, reading_forbidden, ph);
+    int rc = chio__path_readings(s, n, reading_forbidden, ph), climb;
 
+    if (rc == CHIO_EINVAL && !ph->nomem &&
+        (climb = chio__gp_climb_readings(ph, s, n, reading_forbidden, ph)) != CHIO__GP_NO_CLIMB)
+        rc = climb == CHIO__GP_CLIMB_ABOVE ? CHIO_EINVAL : climb;
     if (ph->nomem || rc == CHIO_ENOMEM)
         return CHIO_ENOMEM;
     return rc > 0 ? 1 : rc < 0 ? CHIO_EINVAL : 0;
@@ -663,6 +668,22 @@ static int hit_only(path_hit *ph, int rc, int hits)
     return 0;
 }
 
+/* chio__gp_check_walk on the shell's reading of @s, made here. */
+static int walk_text(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL;
+    const char *r = s;
+    size_t rl = n;
+    int rc;
+
+    if (chio__shell_may_differ(s, n) &&
+        (r = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &rl)) == NULL)
+        return CHIO_ENOMEM;
+    rc = chio__gp_check_walk(ph, r, rl);
+    free(heap);
+    return rc;
+}
+
 static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
                           size_t n, char *details, size_t cap, int level, int hits)
 {
@@ -686,6 +707,9 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = hit_only(&ph, chio__gp_check_tilde_and_glob(&ph, s, n), hits);
         if (rc == 0)
             rc = hit_only(&ph, chio__gp_check_decoded_homes(&ph, s, n), hits);
+        /* "grep -r x ..": ".." from a directory one below "/" is "/" */
+        if (rc == 0)
+            rc = hit_only(&ph, walk_text(&ph, s, n), hits);
         goto decode;
     }
     words = chio__gp_has_word_break(s, n);

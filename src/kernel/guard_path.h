@@ -54,6 +54,22 @@ int chio__gp_decoded(path_hit *ph, const char *s, size_t n,
  * through /proc or /dev/fd (which guard_path.c looks through or finds
  * unreadable)? 1 with the prefix it reaches in @ph, else 0. */
 int chio__gp_ancestor(path_hit *ph, const char *p, size_t len);
+/* guard_path_climb.c: a plain relative word that climbs above its start
+ * ("../README.md"; printable ASCII without a quote, an expansion, a
+ * glob, a brace, a home, '%' or '\\'), its rest after the climb read
+ * from each directory it could land in that matters ("/", each proper
+ * ancestor of an absolute prefix, /proc and /dev) and as a relative
+ * path: @fn(@ctx, joined path, length) on each, normalised. Returns its
+ * first nonzero answer; CHIO__GP_CLIMB_ABOVE when the word may land in a
+ * directory above a prefix (a join is one: chio__gp_ancestor; or nothing
+ * follows the climb: ".."); 0 when it lands beside the prefixes;
+ * CHIO__GP_NO_CLIMB when @w is no plain relative word that climbs;
+ * CHIO_EINVAL when a ".." after the climb pops below "proc" or "dev"
+ * (links there); CHIO_ENOMEM. */
+#define CHIO__GP_NO_CLIMB    2
+#define CHIO__GP_CLIMB_ABOVE 3
+int chio__gp_climb_readings(path_hit *ph, const char *w, size_t n,
+                            int (*fn)(void *ctx, const char *p, size_t len), void *ctx);
 /* Does @s hold a break between words? */
 int chio__gp_has_word_break(const char *s, size_t n);
 

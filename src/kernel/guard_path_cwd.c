@@ -146,9 +146,10 @@ static int add_root(cwd_scan *cs, const char *w, size_t n, int worst)
     return 0;
 }
 
-/* A directory the guard cannot place, at worst: "/" and every proper
- * ancestor of an absolute prefix ("/root" for "/root/.ssh/"). */
-static int add_ancestors(cwd_scan *cs)
+/* A directory the guard cannot place: "/" and every proper ancestor of
+ * an absolute prefix ("/root" for "/root/.ssh/"), roots at worst as
+ * cwd_scan says ("/" always; the others with @worst). */
+static int add_ancestors_as(cwd_scan *cs, int worst)
 {
     size_t i, e;
     int rc = add_root(cs, "/", 1, 1);
@@ -160,9 +161,14 @@ static int add_ancestors(cwd_scan *cs)
             continue;
         for (e = 1; rc == 0 && e < xlen; e++)
             if (norm[e] == '/' && e + 1 < xlen)
-                rc = add_root(cs, norm, e, 1);
+                rc = add_root(cs, norm, e, worst);
     }
     return rc;
+}
+
+static int add_ancestors(cwd_scan *cs)
+{
+    return add_ancestors_as(cs, 1);
 }
 
 /* What kind of change of directory a word is (cd_word). */
@@ -252,24 +258,27 @@ static int cd_key(const char *name)
     return 0;
 }
 
-/* Does the relative path @w climb above its start ("..", "a/../..")? */
-static int climbs(const char *w, size_t n)
+/* Does the relative path @w climb above its start ("..", "a/../..")?
+ * *@below: whether it then names a directory below where the climb lands
+ * ("../web"; not "..", "a/../.."). */
+static int climbs(const char *w, size_t n, int *below)
 {
-    size_t i = 0, e;
-    long depth = 0;
+    size_t i = 0, e, depth = 0;
+    int climbed = 0;
 
     while (i < n) {
         for (e = i; e < n && w[e] != '/' && w[e] != '\\'; e++)
             ;
         if (e - i == 2 && w[i] == '.' && w[i + 1] == '.') {
-            if (--depth < 0)
-                return 1;
+            climbed |= depth == 0;
+            depth -= depth > 0;
         } else if (e > i && !(e - i == 1 && w[i] == '.')) {
             depth++;
         }
         i = e + 1;
     }
-    return 0;
+    *below = depth > 0;
+    return climbed;
 }
 
 static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind);
@@ -300,7 +309,7 @@ static int home_target(cwd_scan *cs, const char *w, size_t n)
  * either. For a CD_WEAK word only an absolute target counts. */
 static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
 {
-    int rc = 0;
+    int rc = 0, climbed, below = 0;
 
     if (kind == CD_WEAK && (w == NULL || n == 0 || w[0] != '/'))
         return 0; /* "wc -w" of a glob: only an absolute directory counts */
@@ -319,9 +328,17 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
                       0); /* "cd" alone: the home, as "cd ~" */
     if (rc == 0 && w != NULL && n > 0 && (w[0] == '~' || w[0] == '$'))
         rc = home_target(cs, w, n);
+    climbed = w != NULL && n > 0 && climbs(w, n, &below);
     if (rc == 0 && (w == NULL || n == 0 || (n == 1 && w[0] == '-') || w[0] == '~' ||
-                    unplaced(w, n) || climbs(w, n)))
+                    unplaced(w, n) || climbed))
         rc = add_ancestors(cs);
+    /* "cd ..", "cd ../..": an ancestor of where it started, which may be
+     * a directory above a prefix ("/etc" from /etc/ssl under
+     * "/etc/shadow"): every relative word is read from each of those; from
+     * "/" only those holding a separator, as for any target ("make -C ..
+     * install DESTDIR=root" names no file /root) */
+    if (rc == 0 && climbed && !below && !unplaced(w, n))
+        rc = add_ancestors_as(cs, 0);
     return rc;
 }
 

@@ -10,9 +10,11 @@
  * acted on ("-exec", "-delete", "| xargs"), that names a directory above
  * a prefix ("/", "/root" for "/root/.ssh/", "/proc") is a hit. Listing
  * names alone ("find / -name '*.conf'") is not. Read on the value as a shell
- * reads it (chio__shell_unquote, made by the caller); a relative
- * directory ("cd / && grep -r x .") is not followed. No state, no locks,
- * no allocation.
+ * reads it (chio__shell_unquote, made by the caller). A relative
+ * directory that climbs ("grep -r x ..", "tar cf a.tar ../..") is a hit
+ * when it may land above a prefix (guard_path_climb.c); one that does not
+ * climb ("cd / && grep -r x .") is not followed. No state, no locks; a
+ * climbing word's join longer than a stack buffer is malloc'ed.
  */
 #include <stdint.h>
 #include <string.h>
@@ -38,7 +40,9 @@ static const walker walkers[] = {
     {"ack", "", 0},     {"grep", "rR", 0}, {"egrep", "rR", 0},  {"fgrep", "rR", 0},
     {"zgrep", "rR", 0}, {"cp", "rRa", 0},  {"rm", "rR", 0},     {"chmod", "R", 0},
     {"chown", "R", 0},  {"chgrp", "R", 0}, {"setfacl", "R", 0}, {"scp", "r", 0},
-    {"diff", "r", 0},
+    {"diff", "r", 0},   {"rgrep", "", 0},  {"ugrep", "rR", 0},  {"gzip", "r", 0},
+    {"gunzip", "r", 0}, {"zstd", "r", 0},  {"chattr", "R", 0},  {"jar", "", 0},
+    {"bsdtar", "", 0},  {"7za", "", 0},    {"7zz", "", 0},
 };
 
 /* Words of a listing tool that run something on, or remove, what it
@@ -65,11 +69,6 @@ static int piped_to_act(const char *t, size_t i, size_t n)
     }
     return 0;
 }
-
-/* Words that run the next word as the command ("sudo grep -r x /"). */
-static const char *const wrappers[] = {"sudo",    "env",     "nice",   "nohup",  "time",
-                                       "command", "exec",    "xargs",  "ionice", "stdbuf",
-                                       "doas",    "busybox", "timeout"};
 
 static int cmd_break(char c)
 {
@@ -102,12 +101,28 @@ static int ancestor_reading(void *ctx, const char *p, size_t len)
     return chio__gp_ancestor(ctx, p, len);
 }
 
-/* Does the option word @w (@n bytes) make @tool walk? */
-static int walks_with(const walker *tool, const char *w, size_t n)
+/* A climbing word's landings need no reading of their own here: the one
+ * that is above a prefix is the answer (CHIO__GP_CLIMB_ABOVE). */
+static int no_reading(void *ctx, const char *p, size_t len)
+{
+    (void)ctx;
+    (void)p;
+    (void)len;
+    return 0;
+}
+
+/* Does the option word @w (@n bytes), after the word @prev (@pn bytes),
+ * make @tool walk? */
+static int walks_with(const walker *tool, const char *prev, size_t pn, const char *w, size_t n)
 {
     size_t k;
 
     if (n >= 11 && memcmp(w, "--recursive", 11) == 0)
+        return 1;
+    /* grep's "-d recurse", "--directories recurse" */
+    if (n >= 3 && memcmp(w, "rec", 3) == 0 &&
+        ((pn == 2 && memcmp(prev, "-d", 2) == 0) ||
+         (pn == 13 && memcmp(prev, "--directories", 13) == 0)))
         return 1;
     if (strchr(tool->letters, 'a') != NULL && n == 9 && memcmp(w, "--archive", 9) == 0)
         return 1;
@@ -121,40 +136,25 @@ static int walks_with(const walker *tool, const char *w, size_t n)
     return 0;
 }
 
-/* One command t[i, end): its tool, whether it walks, and its absolute
- * words above a prefix. 1 for a hit, 0, or CHIO_ENOMEM. */
-static int walk_command(path_hit *ph, const char *t, size_t i, size_t end, int piped)
+/* The walker the word @w (@n bytes) names, or NULL. */
+static const walker *walker_named(const char *w, size_t n)
 {
-    const walker *tool = NULL;
-    size_t e, k, first;
-    int walks = 0, rc = 0;
+    size_t k;
 
-    /* the tool: past assignments and wrappers (and their options) */
-    for (;;) {
-        while (i < end && blank(t[i]))
-            i++;
-        if (i >= end)
-            return 0;
-        e = word_end(t, i, end);
-        if (memchr(t + i, '=', e - i) != NULL || t[i] == '-' ||
-            (e - i <= 2 && chio__ascii_digit((unsigned char)t[i]))) {
-            i = e; /* "LC_ALL=C", a wrapper's option or its number */
-            continue;
-        }
-        for (k = 0; k < sizeof(wrappers) / sizeof(wrappers[0]); k++)
-            if (names(t + i, e - i, wrappers[k]))
-                break;
-        if (k == sizeof(wrappers) / sizeof(wrappers[0]))
-            break;
-        i = e;
-    }
-    for (k = 0; k < sizeof(walkers) / sizeof(walkers[0]) && tool == NULL; k++)
-        if (names(t + i, e - i, walkers[k].name))
-            tool = &walkers[k];
-    if (tool == NULL)
-        return 0;
-    walks = tool->letters[0] == '\0';
-    first = e;
+    for (k = 0; k < sizeof(walkers) / sizeof(walkers[0]); k++)
+        if (names(w, n, walkers[k].name))
+            return &walkers[k];
+    return NULL;
+}
+
+/* The command t[first, end) after the word that names @tool: whether it
+ * walks, and its words above a prefix. 1 for a hit, 0, or CHIO_ENOMEM. */
+static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t first, size_t end,
+                     int piped)
+{
+    size_t i, e, k, prev = 0, pn = 0;
+    int walks = tool->letters[0] == '\0', rc = 0;
+
     if (tool->lists && walks && !piped) { /* only names: counts when acted on */
         walks = 0;
         for (i = first; !walks && i < end; i = e) {
@@ -169,19 +169,55 @@ static int walk_command(path_hit *ph, const char *t, size_t i, size_t end, int p
         while (i < end && blank(t[i]))
             i++;
         e = word_end(t, i, end);
-        walks = e > i && walks_with(tool, t + i, e - i) && (!tool->lists || piped);
+        walks = e > i && walks_with(tool, t + prev, pn, t + i, e - i) && (!tool->lists || piped);
+        prev = i;
+        pn = e - i;
     }
     for (i = first; walks && i < end; i = e) {
         while (i < end && blank(t[i]))
             i++;
         e = word_end(t, i, end);
-        if (e > i && t[i] == '/' &&
-            (rc = chio__path_readings(t + i, e - i, ancestor_reading, ph)) == 1)
-            return 1;
-        if (rc == CHIO_ENOMEM)
+        if (e > i && t[i] == '/')
+            rc = chio__path_readings(t + i, e - i, ancestor_reading, ph);
+        else if (e > i && (rc = chio__gp_climb_readings(ph, t + i, e - i, no_reading, NULL)) ==
+                              CHIO__GP_CLIMB_ABOVE)
+            rc = 1; /* "..", "../..": "/" from a directory one below it */
+        if (rc == 1 || rc == CHIO_ENOMEM)
             return rc;
+        rc = 0;
     }
     return 0;
+}
+
+/* The walkers one command may name that are read; past them it is a hit
+ * (a command naming "du du du ... grep -r x /" is not read in part). */
+#define WALKERS_PER_COMMAND 16
+
+/* One command t[i, end). Its tool is not known: each word that names a
+ * walker, wherever it stands, is read as the tool with what follows it
+ * (after assignments, wrappers and their arguments: "timeout 300 grep",
+ * "env -u X grep", "sudo -u du grep"; after keywords: "then grep", "{
+ * grep", "! grep"; after "eval" or in "bash -c", whose quotes the
+ * reading has dropped). 1 for a hit, 0, or CHIO_ENOMEM. */
+static int walk_command(path_hit *ph, const char *t, size_t i, size_t end, int piped)
+{
+    const walker *tool;
+    size_t e, named = 0;
+    int rc = 0;
+
+    for (; rc == 0 && i < end; i = e) {
+        while (i < end && blank(t[i]))
+            i++;
+        e = word_end(t, i, end);
+        if (e == i || (tool = walker_named(t + i, e - i)) == NULL)
+            continue;
+        if (++named > WALKERS_PER_COMMAND) {
+            ph->prefix = 0;
+            return 1;
+        }
+        rc = walk_from(ph, tool, t, e, end, piped);
+    }
+    return rc;
 }
 
 int chio__gp_check_walk(path_hit *ph, const char *t, size_t len)
@@ -189,7 +225,7 @@ int chio__gp_check_walk(path_hit *ph, const char *t, size_t len)
     size_t i = 0, end;
     int rc = 0;
 
-    if (memchr(t, '/', len) == NULL)
+    if (memchr(t, '/', len) == NULL && memmem(t, len, "..", 2) == NULL)
         return 0;
     while (rc == 0 && i < len) {
         for (end = i; end < len && !cmd_break(t[end]); end++)
