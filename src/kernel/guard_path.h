@@ -22,6 +22,7 @@ typedef struct path_hit {
     size_t prefix; /* index of the prefix hit */
     int nomem;
     int braces_too_large; /* the value's brace expansion passed its bounds */
+    int no_climb;         /* climbing words stay unreadable (guard_path_climb.c) */
 } path_hit;
 
 /* guard_path.c. Each returns 1 for a hit (its prefix in the hit), 0,
@@ -51,8 +52,9 @@ int chio__gp_decoded(path_hit *ph, const char *s, size_t n,
                      int (*read)(path_hit *, const char *, size_t, void *), void *ctx);
 /* Is the normalised reading @p a directory above a prefix: "/", a proper
  * ancestor of an absolute prefix ("/root" for "/root/.ssh/"), or a path
- * through /proc or /dev/fd (which guard_path.c looks through or finds
- * unreadable)? 1 with the prefix it reaches in @ph, else 0. */
+ * through /proc, /dev/fd or /dev/stdin, /dev/stdout, /dev/stderr (which
+ * guard_path.c looks through or finds unreadable)? 1 with the prefix it
+ * reaches in @ph, else 0. */
 int chio__gp_ancestor(path_hit *ph, const char *p, size_t len);
 /* guard_path_climb.c: a plain relative word that climbs above its start
  * ("../README.md"; printable ASCII without a quote, an expansion, a

@@ -9,7 +9,8 @@
  * any directory outside the prefixes. Its rest after the climb can reach
  * a prefix only from "/" or a proper ancestor of an absolute prefix
  * ("../etc/passwd" from /workspace is /etc/passwd), or through the links
- * of /proc and /dev; so the rest is read from each of those. The word is
+ * of /proc and /dev; so the rest is read from each of those. A ".." after
+ * the climb that pops a segment ("../a/../x") is not read so. The word is
  * also a directory to a tool that changes to it or walks it, and the
  * guard does not follow a working directory through a chain of changes
  * ("cd /etc/ssl && cd .. && cat shadow"): so a word that may land in a
@@ -54,22 +55,14 @@ static int plain_word(const char *w, size_t n)
     return 1;
 }
 
-/* Does the resolved rest @r (@len bytes, relative) start with the segment
- * "proc" or "dev"? From "/" those hold links a ".." does not undo
- * ("/proc/self/root/.." is "/"), which a lexical ".." cannot follow. */
-static int link_dir_first(const char *r, size_t len)
-{
-    return (len >= 4 && memcmp(r, "proc", 4) == 0 && (len == 4 || r[4] == '/')) ||
-           (len >= 3 && memcmp(r, "dev", 3) == 0 && (len == 3 || r[3] == '/'));
-}
-
 /* @w (@n bytes, plain and relative) with its dot segments resolved as
  * chio__path_normalize resolves them ("/" separates, empty and "."
  * segments dropped, ".." pops one), a ".." above the start counted in
  * *@climbs instead of refused. The rest goes to @out (room for @n + 1
  * bytes), its length to *@len. CHIO_EINVAL when a ".." after the climb
- * pops a segment below "proc" or "dev" ("../proc/self/root/../etc" is
- * /etc from /workspace). */
+ * pops a segment: where the climb landed is not known, and below some
+ * directories a ".." is not lexical ("../self/root/../etc" is /etc from
+ * /proc/1, where "root" is a link to "/"; review 53). */
 static int resolve(const char *w, size_t n, char *out, size_t *len, size_t *climbs)
 {
     size_t i = 0, o = 0;
@@ -83,8 +76,8 @@ static int resolve(const char *w, size_t n, char *out, size_t *len, size_t *clim
             if (o == 0) {
                 (*climbs)++;
             } else {
-                if (*climbs > 0 && link_dir_first(out, o))
-                    return CHIO_EINVAL;
+                if (*climbs > 0)
+                    return CHIO_EINVAL; /* where it landed is not known */
                 while (o > 0 && out[o - 1] != '/')
                     o--;
                 if (o > 0)

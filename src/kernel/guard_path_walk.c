@@ -34,15 +34,17 @@ typedef struct {
 } walker;
 
 static const walker walkers[] = {
-    {"find", "", 1},    {"du", "", 1},     {"tree", "", 1},     {"fd", "", 1},
-    {"fdfind", "", 1},  {"ls", "R", 1},    {"tar", "", 0},      {"zip", "", 0},
-    {"7z", "", 0},      {"rsync", "", 0},  {"rg", "", 0},       {"ag", "", 0},
-    {"ack", "", 0},     {"grep", "rR", 0}, {"egrep", "rR", 0},  {"fgrep", "rR", 0},
-    {"zgrep", "rR", 0}, {"cp", "rRa", 0},  {"rm", "rR", 0},     {"chmod", "R", 0},
-    {"chown", "R", 0},  {"chgrp", "R", 0}, {"setfacl", "R", 0}, {"scp", "r", 0},
-    {"diff", "r", 0},   {"rgrep", "", 0},  {"ugrep", "rR", 0},  {"gzip", "r", 0},
-    {"gunzip", "r", 0}, {"zstd", "r", 0},  {"chattr", "R", 0},  {"jar", "", 0},
-    {"bsdtar", "", 0},  {"7za", "", 0},    {"7zz", "", 0},
+    {"find", "", 1},    {"du", "", 1},        {"tree", "", 1},     {"fd", "", 1},
+    {"fdfind", "", 1},  {"ls", "R", 1},       {"tar", "", 0},      {"zip", "", 0},
+    {"7z", "", 0},      {"rsync", "", 0},     {"rg", "", 0},       {"ag", "", 0},
+    {"ack", "", 0},     {"grep", "rR", 0},    {"egrep", "rR", 0},  {"fgrep", "rR", 0},
+    {"zgrep", "rR", 0}, {"cp", "rRa", 0},     {"rm", "rR", 0},     {"chmod", "R", 0},
+    {"chown", "R", 0},  {"chgrp", "R", 0},    {"setfacl", "R", 0}, {"scp", "r", 0},
+    {"diff", "r", 0},   {"rgrep", "", 0},     {"ugrep", "rR", 0},  {"gzip", "r", 0},
+    {"gunzip", "r", 0}, {"zstd", "r", 0},     {"chattr", "R", 0},  {"jar", "", 0},
+    {"bsdtar", "", 0},  {"7za", "", 0},       {"7zz", "", 0},      {"pigz", "r", 0},
+    {"ctags", "R", 0},  {"clamscan", "r", 0}, {"md5deep", "r", 0}, {"hashdeep", "r", 0},
+    {"rclone", "", 0},  {"restic", "", 0},    {"borg", "", 0},
 };
 
 /* Words of a listing tool that run something on, or remove, what it

@@ -90,8 +90,7 @@ Test(guard_climb, review53_a_word_that_may_land_above_a_prefix_denies)
         "{\"cmd\":\"cd .. && cat shadow\"}",                  /* from /etc/ssl */
         "{\"cmd\":\"CDPATH=.. cd etc && cat shadow\"}",       /* from /workspace */
         "{\"cwd\":\"../..\",\"cmd\":\"cd etc && cat shadow\"}",
-        "{\"base\":\"../etc\",\"file\":\"shadow\"}",
-        "{\"cmd\":\"cd ../etc && grep -r root .\"}",
+        "{\"base\":\"../etc\",\"file\":\"shadow\"}", "{\"cmd\":\"cd ../etc && grep -r root .\"}",
         "{\"cmd\":\"tar -C../.. -czf /tmp/a.tgz .\"}",
         "{\"cmd\":\"gcc -I.. -include etc/shadow x.c\"}",
         "{\"argv\":[\"tar\",\"-czf\",\"/tmp/a\",\"../..\"]}",
@@ -99,8 +98,15 @@ Test(guard_climb, review53_a_word_that_may_land_above_a_prefix_denies)
         "{\"cmd\":\"ln -s ../etc e && cat e/shadow\"}",
         "{\"cmd\":\"cd ../self && cat root/etc/shadow\"}", /* from /proc/1 */
         "{\"cmd\":\"sudo -D ../etc cat shadow\"}",
+        /* its second pass */
+        "{\"cmd\":\"cd /dev/shm && cat ../stdin/shadow < /etc\"}", /* stdin is /etc */
+        "{\"cmd\":\"cat ../dev/stdin/shadow < /etc\"}",
+        "{\"cmd\":\"cat /dev/stdin/shadow < /etc\"}",
+        "{\"cmd\":\"cat ../self/root/../etc/shadow\"}", /* from /proc/1: "/" */
+        "{\"cmd\":\"echo etc | xargs -I X cat ../X/shadow\"}",
+        "{\"cmd\":\"cat ../a/../shadow\"}", /* from /etc/ssl/x */
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
@@ -129,13 +135,14 @@ Test(guard_climb, review53_walkers_given_a_climb_or_found_past_wrappers)
         "{\"cmd\":\"gzip -r /\"}",
         "{\"cmd\":\"chattr -R +i /\"}",
         "{\"cmd\":\"sudo -u du grep -r PRIVATE /\"}", /* a user named like a walker */
+        "{\"cmd\":\"ctags -R ..\"}",
         /* stay allowed */
         "{\"cmd\":\"grep -rn TODO ../src\"}",
         "{\"cmd\":\"ls ..\"}",
         "{\"cmd\":\"cd build && cmake ..\"}",
         "{\"cmd\":\"timeout 300 grep -r TODO /workspace\"}",
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
 
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_at(NOW, args, denied, NROWS(args));
