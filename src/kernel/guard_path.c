@@ -107,8 +107,8 @@ static int reading_forbidden(void *ctx, const char *p, size_t len)
     size_t head;
 
     for (;;) {
-        if (through_unknown_link(p, len))
-            return CHIO_EINVAL; /* could be under any prefix: unreadable */
+        if (through_unknown_link(p, len)) /* could be under any prefix */
+            return ph->links_hit ? 1 : CHIO_EINVAL;
         if (reading_under_prefix(ph, p, len))
             return 1;
         if (ph->nomem || (head = proc_root(p, len)) == 0)
@@ -173,30 +173,6 @@ static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
     if (t != stack)
         free(t);
     return hit;
-}
-
-int chio__gp_ancestor(path_hit *ph, const char *p, size_t len)
-{
-    size_t i;
-
-    if (len == 0 || p[0] != '/')
-        return 0;
-    for (i = 0; i < ph->g->nprefixes; i++) {
-        const char *norm = ph->g->norm_prefixes[i];
-        size_t xlen = ph->g->norm_lens[i];
-        if (norm != NULL &&
-            (len == 1 || (xlen > len && strncasecmp(norm, p, len) == 0 && norm[len] == '/'))) {
-            ph->prefix = i;
-            return 1;
-        }
-    }
-    if (len == 1 || (len >= 5 && strncmp(p, "/proc", 5) == 0 && (len == 5 || p[5] == '/')) ||
-        (len >= 7 && strncmp(p, "/dev/fd", 7) == 0) ||
-        (len >= 8 && strncmp(p, "/dev/std", 8) == 0)) {
-        ph->prefix = 0; /* "/", "/proc/1/root" and "/dev/stdin" reach every prefix */
-        return 1;
-    }
-    return 0;
 }
 
 /* Where a word of running text ends: whitespace, controls, shell and
@@ -696,7 +672,7 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
 {
     /* "xargs -I X cat ../X/shadow": a word xargs fills in is not the
      * word written, so no climbing word is read as plain (review 53) */
-    path_hit ph = {g, 0, 0, 0, memmem(s, n, "xargs", 5) != NULL};
+    path_hit ph = {g, 0, 0, 0, chio__gp_fills_words(s, n), 0};
     char rstack[PREFIX_STACK], *rheap = NULL;
     const char *r = s; /* the shell's reading, made once for the two checks that read it */
     int rc = 0, words;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kernel/guard_path.h - what the forbidden_path guard's three files share
+ * kernel/guard_path.h - what the forbidden_path guard's files share
  * (guard_path.c: the readings of a string and the prefixes;
  * guard_path_shell.c: the readings of what a shell expands, braces,
- * homes and globs; guard_path_cwd.c: relative words read from the
- * working directories the arguments set): the hit being sought and the
- * readings each calls.
+ * homes and globs; guard_path_wild.c: expansions whose text cannot be
+ * known; guard_path_walk.c: tools that walk a tree; guard_path_climb.c:
+ * relative words that climb, and the directories above a prefix;
+ * guard_path_cwd.c: relative words read from the working directories the
+ * arguments set; guard_path_cdword.c: what a change of directory is):
+ * the hit being sought and the readings each calls.
  * Internal to the guard.
  */
 #ifndef CHIO_KERNEL_GUARD_PATH_H
@@ -23,6 +26,7 @@ typedef struct path_hit {
     int nomem;
     int braces_too_large; /* the value's brace expansion passed its bounds */
     int no_climb;         /* climbing words stay unreadable (guard_path_climb.c) */
+    int links_hit;        /* a path through an unknown link is a hit, not unreadable */
 } path_hit;
 
 /* guard_path.c. Each returns 1 for a hit (its prefix in the hit), 0,
@@ -44,17 +48,23 @@ int chio__gp_check_wild_reading(path_hit *ph, const char *s, size_t n);
  * directory above a prefix is a hit; @t (@len bytes) is the value's shell
  * reading (chio__shell_reading), which the caller made. */
 int chio__gp_check_walk(path_hit *ph, const char *t, size_t len);
+/* chio__gp_check_walk with each relative operand ("grep -r x .", "tar cf
+ * a.tar etc") also read from each of the @ndirs working directories
+ * @dirs (normalised, @lens bytes each): above a prefix or under one is a
+ * hit. */
+int chio__gp_check_walk_in(path_hit *ph, const char *t, size_t len, const char *const *dirs,
+                           const size_t *lens, size_t ndirs);
 /* The words of @s percent-decoded once. */
 int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n);
 /* @read(@ph, text, length, @ctx) of @s percent-decoded once; 0 when @s
  * holds no escape. */
 int chio__gp_decoded(path_hit *ph, const char *s, size_t n,
                      int (*read)(path_hit *, const char *, size_t, void *), void *ctx);
-/* Is the normalised reading @p a directory above a prefix: "/", a proper
- * ancestor of an absolute prefix ("/root" for "/root/.ssh/"), or a path
- * through /proc, /dev/fd or /dev/stdin, /dev/stdout, /dev/stderr (which
- * guard_path.c looks through or finds unreadable)? 1 with the prefix it
- * reaches in @ph, else 0. */
+/* guard_path_climb.c. Is the normalised reading @p a directory above a
+ * prefix: "/", a proper ancestor of an absolute prefix ("/root" for
+ * "/root/.ssh/"), or a path through /proc, /dev itself, /dev/fd or
+ * /dev/stdin, /dev/stdout, /dev/stderr (which guard_path.c looks through
+ * or finds unreadable)? 1 with the prefix it reaches in @ph, else 0. */
 int chio__gp_ancestor(path_hit *ph, const char *p, size_t len);
 /* guard_path_climb.c: a plain relative word that climbs above its start
  * ("../README.md"; printable ASCII without a quote, an expansion, a
@@ -68,6 +78,10 @@ int chio__gp_ancestor(path_hit *ph, const char *p, size_t len);
  * CHIO__GP_NO_CLIMB when @w is no plain relative word that climbs;
  * CHIO_EINVAL when a ".." after the climb pops below "proc" or "dev"
  * (links there); CHIO_ENOMEM. */
+/* Does @s name a tool that fills words in from its input (xargs,
+ * parallel, xe), also spelled with quotes or backslashes ("x''args")?
+ * Then no climbing word of @s is read as plain. */
+int chio__gp_fills_words(const char *s, size_t n);
 #define CHIO__GP_NO_CLIMB    2
 #define CHIO__GP_CLIMB_ABOVE 3
 int chio__gp_climb_readings(path_hit *ph, const char *w, size_t n,
@@ -87,5 +101,36 @@ int chio__gp_check_decoded_homes(path_hit *ph, const char *s, size_t n);
 /* Each word of @t holding a glob, matched against the prefixes as a
  * pattern; hits only. */
 int chio__gp_check_glob_words(path_hit *ph, const char *t, size_t n);
+
+/* guard_path_cdword.c: what guard_path_cwd.c takes for a change of
+ * directory. */
+
+/* What kind of change of directory a word is (chio__gp_cd_word). */
+#define CHIO__GP_CD_NONE  0
+#define CHIO__GP_CD_SHELL 1 /* "cd", "-C", "--chdir": its target at worst too */
+#define CHIO__GP_CD_CODE  2 /* "os.chdir(", "cwd=": a call's argument, quoted */
+#define CHIO__GP_CD_WEAK \
+    3 /* "-w", "-D", "--prefix": other tools' flags too; absolute targets only */
+
+/* Where a word ends for the reading of working directories: white space
+ * (Unicode spaces too), the shell's operators, quotes, braces and the
+ * separators of a list or an assignment; not '[' ("e[t]c/passwd" is one
+ * word). The end of the word at @i of @t, the break's bytes in *@brk. */
+size_t chio__gp_cwd_word_at(const char *t, size_t n, size_t i, size_t *brk);
+/* Does the word @w set the working directory for what follows ("cd",
+ * "pushd", "CDPATH", "chroot", "-C", "--chdir" and its abbreviations,
+ * "chdir(", "cwd", "-w", "-D", "--prefix")? Its CHIO__GP_CD_* kind. */
+int chio__gp_cd_word(const char *w, size_t n);
+/* Does the JSON key @name name a working directory ("cwd",
+ * "working_dir", "rootPath", "folder", "CDPATH")? */
+int chio__gp_cd_key(const char *name);
+/* The operand of the change of directory of kind @kind whose word ends at
+ * @i of @t: its start in *@ws (@n: none) and its end; *@cmd 1 when a
+ * command substitution stands before it. */
+size_t chio__gp_cd_operand(const char *t, size_t n, size_t i, int kind, size_t *ws, int *cmd);
+/* Is t[@i, @j) "cwd" or "workdir" with no value after it? */
+int chio__gp_assignment_only(const char *t, size_t n, size_t i, size_t j);
+/* Is t[@i, @j) an old-style "tar" whose letters take a directory ("cfC")? */
+int chio__gp_tar_bundle(const char *t, size_t n, size_t i, size_t j);
 
 #endif /* CHIO_KERNEL_GUARD_PATH_H */

@@ -20,8 +20,10 @@
  * Only plain words are read so (printable ASCII without a quote, an
  * expansion, a glob, a brace, a home, '%' or '\\'; plain_word): every
  * reading the guard makes of one is the same bytes; any other word that
- * climbs stays unreadable. No state, no locks; a join longer than the stack
- * buffer is malloc'ed.
+ * climbs stays unreadable. Also chio__gp_ancestor, the directories above
+ * a prefix, which the readings of working directories and of walking
+ * tools share. No state, no locks; a join longer than the stack buffer
+ * is malloc'ed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,8 +49,8 @@ static int plain_word(const char *w, size_t n)
         return 0;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)w[i];
-        if (c < 0x20 || c >= 0x7f || strchr("$`*?[]{}'\"\\%!()", c) != NULL)
-            return 0;
+        if (c < 0x20 || c >= 0x7f || strchr("$`*?[]{}'\"\\%!()&", c) != NULL)
+            return 0; /* '&': sed's whole match ("s|.*|cat ../&/x|") */
         if (c == '~' && (i == 0 || strchr("/=: ", w[i - 1]) != NULL))
             return 0;
     }
@@ -93,6 +95,33 @@ static int resolve(const char *w, size_t n, char *out, size_t *len, size_t *clim
     }
     out[o] = '\0';
     *len = o;
+    return 0;
+}
+
+int chio__gp_ancestor(path_hit *ph, const char *p, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || p[0] != '/')
+        return 0;
+    for (i = 0; i < ph->g->nprefixes; i++) {
+        const char *norm = ph->g->norm_prefixes[i];
+        size_t xlen = ph->g->norm_lens[i];
+        if (norm != NULL &&
+            (len == 1 || (xlen > len && strncasecmp(norm, p, len) == 0 && norm[len] == '/'))) {
+            ph->prefix = i;
+            return 1;
+        }
+    }
+    if (len == 1 || (len >= 5 && strncmp(p, "/proc", 5) == 0 && (len == 5 || p[5] == '/')) ||
+        (len == 4 && strncmp(p, "/dev", 4) == 0) || (len >= 7 && strncmp(p, "/dev/fd", 7) == 0) ||
+        (len >= 8 && strncmp(p, "/dev/std", 8) == 0)) {
+        /* "/", "/proc/1/root", "/dev/stdin" and "/dev" (whose "stdin"
+         * may be any directory: "cd /dev && cat stdin/x < /etc") reach
+         * every prefix */
+        ph->prefix = 0;
+        return 1;
+    }
     return 0;
 }
 
@@ -206,6 +235,46 @@ static int each_landing(path_hit *ph, const char *r, size_t rl, char *join,
     if (rc == 0)
         rc = fn(ctx, r, rl);
     return rc;
+}
+
+/* Does @w (@n bytes) name a tool that fills words in from its input
+ * ("xargs -I X cat ../X/x", "parallel", "xe")? */
+static int filler(const char *w, size_t n)
+{
+    static const char *const names[] = {"xargs", "parallel", "sem", "xe", "rush"};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strlen(names[i]) == n && memcmp(names[i], w, n) == 0)
+            return 1;
+    return 0;
+}
+
+int chio__gp_fills_words(const char *s, size_t n)
+{
+    char w[16];
+    size_t i, k = 0;
+    int over = 0;
+
+    for (i = 0; i <= n; i++) {
+        unsigned char c = i < n ? (unsigned char)s[i] : ' ';
+        if (c == '\'' || c == '"' || c == '\\')
+            continue; /* "x''args", "x\\args": the shell drops them */
+        if (c == '/') {
+            k = 0; /* "/usr/bin/xargs": its last segment */
+            over = 0;
+        } else if (c <= 0x20 || strchr(";|&(){}`<>=", c) != NULL) {
+            if (!over && k > 0 && filler(w, k))
+                return 1;
+            k = 0;
+            over = 0;
+        } else if (k < sizeof(w)) {
+            w[k++] = (char)c;
+        } else {
+            over = 1;
+        }
+    }
+    return 0;
 }
 
 int chio__gp_climb_readings(path_hit *ph, const char *w, size_t n,

@@ -45,6 +45,11 @@ typedef struct cwd_scan {
     /* 1: a root at worst (a target the guard could not place), from
      * which only words holding a separator are read */
     unsigned char worst[CWD_ROOTS_MAX];
+    /* 1: a tool that walks "." or a name from there is read
+     * (chio__gp_check_walk_in): a placed root, or one a climb may land
+     * in ("cd .. && grep -r x ."); not one of "cd $REPO" */
+    unsigned char walked[CWD_ROOTS_MAX];
+    int climbing; /* the roots being added are a climb's */
     size_t nroots;
     size_t lo, hi; /* the roots the words are read from in this round */
     size_t joins;  /* pairs read so far */
@@ -54,23 +59,6 @@ typedef struct cwd_scan {
     int depth;     /* layers of JSON-in-a-string above the leaf */
     int too_much;  /* a bound above was passed */
 } cwd_scan;
-
-/* Where a word ends for this reading: white space (Unicode spaces too),
- * the shell's operators, quotes, braces and the separators of a list or
- * an assignment; not '[', which opens a glob's bracket ("e[t]c/passwd"
- * is one word). The end of the word at @i, the break's bytes in *@brk. */
-static size_t cwd_word_at(const char *t, size_t n, size_t i, size_t *brk)
-{
-    for (*brk = 1; i < n; i++) {
-        unsigned char c = (unsigned char)t[i];
-        if (c >= 0x80 && (*brk = chio__space_at(t + i, n - i)) > 0)
-            return i;
-        *brk = 1;
-        if (c <= 0x20 || c == 0x7f || strchr(";|&<>(){},=:@'\"`", c) != NULL)
-            return i;
-    }
-    return n;
-}
 
 /* ---- which directories matter --------------------------------------------------------------- */
 
@@ -124,6 +112,7 @@ static int add_root(cwd_scan *cs, const char *w, size_t n, int worst)
                        : cs->lens[i] == n && memcmp(cs->roots[i], w, n) == 0;
         if (same) {
             cs->worst[i] &= (unsigned char)worst; /* placed beats at worst */
+            cs->walked[i] |= (unsigned char)(!worst || cs->climbing);
             free(norm);
             return 0;
         }
@@ -142,6 +131,7 @@ static int add_root(cwd_scan *cs, const char *w, size_t n, int worst)
     cs->roots[cs->nroots][n] = '\0';
     cs->norms[cs->nroots] = norm;
     cs->lens[cs->nroots] = n;
+    cs->walked[cs->nroots] = (unsigned char)(!worst || cs->climbing);
     cs->worst[cs->nroots++] = (unsigned char)(worst != 0);
     return 0;
 }
@@ -171,93 +161,6 @@ static int add_ancestors(cwd_scan *cs)
     return add_ancestors_as(cs, 1);
 }
 
-/* What kind of change of directory a word is (cd_word). */
-#define CD_NONE  0
-#define CD_SHELL 1 /* "cd", "-C", "--chdir": its target at worst too */
-#define CD_CODE  2 /* "os.chdir(", "cwd=": a call's argument, quoted */
-#define CD_WEAK  3 /* "-w", "-D", "--prefix": other tools' flags too; absolute targets only */
-
-/* Does the word @w (@n bytes) set the working directory for what
- * follows? The shell's "cd" and "pushd"; "CDPATH" (its value is where
- * "cd name" looks); "chroot" (which starts its command at "/"); "-C"
- * (also at the end of a cluster, "-cC") and any abbreviation getopt_long
- * takes of "--chdir", "--directory", "--cwd", "--workdir" and
- * "--working-directory"; in code, "chdir" and a method so named
- * ("os.chdir(", "Dir.chdir", "os.Chdir"), "cwd" and "workdir" ("cwd='/'");
- * and "-w" (docker), "-D" (sudo) and "--prefix" (npm), which other tools
- * use for other things. Returns its CD_* kind. */
-static int cd_word(const char *w, size_t n)
-{
-    static const char *const words[] = {"cd", "pushd", "CDPATH", "chroot"};
-    static const char *const weak[] = {"-D", "-w", "--prefix"};
-    static const char *const longs[] = {"chdir", "directory", "cwd", "workdir",
-                                        "working-directory"};
-    size_t i;
-
-    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strlen(words[i]) == n && memcmp(words[i], w, n) == 0)
-            return CD_SHELL;
-    for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
-        if (strlen(weak[i]) == n && memcmp(weak[i], w, n) == 0)
-            return CD_WEAK;
-    if ((n == 3 && memcmp(w, "cwd", 3) == 0) || (n == 7 && memcmp(w, "workdir", 7) == 0))
-        return CD_CODE;
-    if (n >= 5 && strncasecmp(w + n - 5, "chdir", 5) == 0 &&
-        (n == 5 || w[n - 6] == '.' || w[n - 6] == ':'))
-        return CD_CODE;
-    if (n >= 2 && w[0] == '-' && w[1] != '-' && w[n - 1] == 'C') {
-        for (i = 1; i + 1 < n && chio__ascii_lower((unsigned char)w[i]) >= 'a' &&
-                    chio__ascii_lower((unsigned char)w[i]) <= 'z';
-             i++)
-            ;
-        return i + 1 == n ? CD_SHELL : CD_NONE; /* "-C", "-cC", "-iC" */
-    }
-    if (n >= 4 && w[0] == '-' && w[1] == '-')
-        for (i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
-            if (n - 2 <= strlen(longs[i]) && memcmp(w + 2, longs[i], n - 2) == 0)
-                return CD_SHELL;
-    return CD_NONE;
-}
-
-/* Does @s end with @suffix? */
-static int ends_with(const char *s, size_t n, const char *suffix)
-{
-    size_t k = strlen(suffix);
-
-    return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-/* Does the key @name name a working directory ("cwd", "working_dir",
- * "workingDirectory", "project_dir", "rootPath", "folder", "CDPATH"):
- * ASCII case folded, '_' and '-' ignored, ending "dir", "directory",
- * "cwd", "root", "folder", "workspace" or "cdpath", or one of "cd",
- * "chdir", "basepath", "rootpath", "projectpath", "workingpath"? */
-static int cd_key(const char *name)
-{
-    static const char *const ends[] = {"dir",    "directory", "cwd",   "root",
-                                       "folder", "workspace", "cdpath"};
-    static const char *const keys[] = {"cd",       "chdir",       "basepath",
-                                       "rootpath", "projectpath", "workingpath"};
-    char k[40];
-    size_t n = 0, i, len = name != NULL ? strlen(name) : 0;
-
-    /* the last letters only: what a long name ends with */
-    for (i = len; i > 0 && n + 1 < sizeof(k); i--)
-        if (name[i - 1] != '_' && name[i - 1] != '-')
-            n++;
-    for (n = 0; i < len; i++)
-        if (name[i] != '_' && name[i] != '-')
-            k[n++] = (char)chio__ascii_lower((unsigned char)name[i]);
-    k[n] = '\0';
-    for (i = 0; n > 0 && i < sizeof(ends) / sizeof(ends[0]); i++)
-        if (ends_with(k, n, ends[i]))
-            return 1;
-    for (i = 0; n > 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (strcmp(k, keys[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* Does the relative path @w climb above its start ("..", "a/../..")?
  * *@below: whether it then names a directory below where the climb lands
  * ("../web"; not "..", "a/../.."). */
@@ -283,9 +186,45 @@ static int climbs(const char *w, size_t n, int *below)
 
 static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind);
 
+/* A relative target that does not climb ("cd etc"), from each root that
+ * is placed or that a climb may land in ("cd .. && cd etc" from
+ * /workspace is /etc; review 53): a join under a prefix is a hit, one
+ * above a prefix a root, placed. 1, 0 or CHIO_ENOMEM. */
+static int join_target(cwd_scan *cs, const char *w, size_t n)
+{
+    size_t r, nr = cs->nroots, dl, jl;
+    int rc = 0;
+
+    for (r = 0; rc == 0 && r < nr; r++) {
+        path_hit probe = cs->ph;
+        char *j;
+        if (!cs->walked[r] || cs->norms[r] == NULL)
+            continue;
+        dl = strlen(cs->norms[r]);
+        if ((j = malloc(dl + n + 2)) == NULL)
+            return CHIO_ENOMEM;
+        memcpy(j, cs->norms[r], dl);
+        jl = dl;
+        if (jl == 0 || j[jl - 1] != '/')
+            j[jl++] = '/';
+        memcpy(j + jl, w, n);
+        jl += n;
+        j[jl] = '\0';
+        if ((rc = chio__gp_check_path_hits(&probe, j, jl)) == 1) {
+            cs->ph.prefix = probe.prefix;
+        } else if (rc == 0 && is_ancestor(cs, j, jl)) {
+            cs->climbing = 1;
+            rc = add_root(cs, j, jl, 0);
+            cs->climbing = 0;
+        }
+        free(j);
+    }
+    return rc == CHIO_ENOMEM || rc == 1 ? rc : 0;
+}
+
 static int home_reading(void *ctx, const char *t, size_t tl)
 {
-    return tl > 0 && t[0] == '/' ? cd_target(ctx, t, tl, CD_SHELL) : 0;
+    return tl > 0 && t[0] == '/' ? cd_target(ctx, t, tl, CHIO__GP_CD_SHELL) : 0;
 }
 
 /* A target that opens with a home ("~", "~bob/x", "$HOME"), placed as
@@ -306,13 +245,13 @@ static int home_target(cwd_scan *cs, const char *w, size_t n)
  * are roots at worst, and with none also /root (the home the tilde
  * readings give "~"; a home is also read where they place it). A
  * relative one that does not climb adds nothing: its start was not known
- * either. For a CD_WEAK word only an absolute target counts. */
+ * either. For a CHIO__GP_CD_WEAK word only an absolute target counts. */
 static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
 {
     int rc = 0, climbed, below = 0;
 
-    if (kind == CD_WEAK && (w == NULL || n == 0 || w[0] != '/'))
-        return 0; /* "wc -w" of a glob: only an absolute directory counts */
+    if (kind == CHIO__GP_CD_WEAK && (w == NULL || n == 0 || (w[0] != '/' && !climbs(w, n, &below))))
+        return 0; /* "wc -w" of a glob: only an absolute or a climbing directory counts */
     if (w != NULL && n > 0 && (w[0] == '/' || w[0] == '\\')) {
         /* a home as well ("cd $HOME", "cd ${HOME}" read so): every word
          * is read from there, as after "cd" alone */
@@ -329,6 +268,7 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
     if (rc == 0 && w != NULL && n > 0 && (w[0] == '~' || w[0] == '$'))
         rc = home_target(cs, w, n);
     climbed = w != NULL && n > 0 && climbs(w, n, &below);
+    cs->climbing = climbed && !below && !unplaced(w, n);
     if (rc == 0 && (w == NULL || n == 0 || (n == 1 && w[0] == '-') || w[0] == '~' ||
                     unplaced(w, n) || climbed))
         rc = add_ancestors(cs);
@@ -337,114 +277,13 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
      * "/etc/shadow"): every relative word is read from each of those; from
      * "/" only those holding a separator, as for any target ("make -C ..
      * install DESTDIR=root" names no file /root) */
-    if (rc == 0 && climbed && !below && !unplaced(w, n))
+    if (rc == 0 && cs->climbing)
         rc = add_ancestors_as(cs, 0);
+    cs->climbing = 0;
+    if (rc == 0 && w != NULL && n > 0 && !climbed && w[0] != '~' && w[0] != '$' &&
+        !(n == 1 && w[0] == '-') && !unplaced(w, n))
+        rc = join_target(cs, w, n);
     return rc;
-}
-
-/* Do the bytes between two words ([@a, @b) of @t) end a command (';',
- * '|', '&' other than in a redirection's "&>" or ">&", a line break, a
- * closing parenthesis)? */
-static int ends_command(const char *t, size_t a, size_t b)
-{
-    size_t i;
-
-    for (i = a; i < b; i++) {
-        if (t[i] == '&' &&
-            ((i > a && (t[i - 1] == '>' || t[i - 1] == '<')) || (i + 1 < b && t[i + 1] == '>')))
-            continue;
-        if (t[i] == '\0' || strchr(";&|\n)", t[i]) != NULL)
-            return 1;
-    }
-    return 0;
-}
-
-/* Is [@i, @j) of @t a redirection's file descriptor ("2" in "2>x")? */
-static int redirect_fd(const char *t, size_t n, size_t i, size_t j)
-{
-    size_t k;
-
-    for (k = i; k < j; k++)
-        if (t[k] < '0' || t[k] > '9')
-            return 0;
-    return j < n && (t[j] == '>' || t[j] == '<');
-}
-
-/* Is [@i, @j) of @t what a call in code puts before its directory: a
- * string prefix ("b'/etc'", "r\"/\"", "%q(/etc)"), or a keyword
- * ("path='/etc'")? */
-static int code_prefix(const char *t, size_t n, size_t i, size_t j)
-{
-    size_t k;
-
-    if (t[i] == '%')
-        return 1;
-    if (j < n && t[j] == '=')
-        return 1;
-    if (j - i > 2 || j >= n || (t[j] != '\'' && t[j] != '"' && t[j] != '`'))
-        return 0;
-    for (k = i; k < j; k++)
-        if (strchr("bBrRuUfF", t[k]) == NULL)
-            return 0;
-    return 1;
-}
-
-/* The target of the change of directory of kind @kind whose word ends
- * at @i in @t: the next word of the same command that is no option
- * ("-P", "--"; "-" is $OLDPWD), no redirection ("cd >/dev/null /"), no
- * redirection's descriptor and, for a call in code, no string prefix or
- * keyword. Its start in *@ws and its end returned; *@ws = @n when the
- * command has none; *@cmd 1 when a shell's command substitution ('`')
- * stands before it (in code a backtick quotes: JavaScript). */
-static size_t cd_operand(const char *t, size_t n, size_t i, int kind, size_t *ws, int *cmd)
-{
-    size_t from = i, j = i, brk, k;
-    int redirected;
-
-    *cmd = 0;
-    for (;;) {
-        while (i < n && (j = cwd_word_at(t, n, i, &brk)) == i)
-            i += brk; /* breaks */
-        if (i >= n || ends_command(t, from, i)) {
-            *ws = n;
-            return n;
-        }
-        for (k = from, redirected = 0; k < i; k++) {
-            redirected |= t[k] == '>' || t[k] == '<';
-            *cmd |= t[k] == '`' && kind != CD_CODE;
-        }
-        if (!redirected && !redirect_fd(t, n, i, j) && (t[i] != '-' || j - i == 1) &&
-            !(kind == CD_CODE && code_prefix(t, n, i, j))) {
-            *ws = i;
-            return j;
-        }
-        from = i = j;
-    }
-}
-
-/* "cwd" and "workdir" name a directory only when a value follows ("cwd='/'",
- * "workdir: /"): 1 for one of them with none. */
-static int assignment_only(const char *t, size_t n, size_t i, size_t j)
-{
-    if (!((j - i == 3 && memcmp(t + i, "cwd", 3) == 0) ||
-          (j - i == 7 && memcmp(t + i, "workdir", 7) == 0)))
-        return 0;
-    while (j < n && (t[j] == ' ' || t[j] == '"' || t[j] == '\''))
-        j++;
-    return !(j < n && (t[j] == '=' || t[j] == ':'));
-}
-
-/* Old-style tar: "tar cfC - / x" takes the directory from its bundle of
- * letters, without a dash; read at worst. */
-static int tar_bundle(const char *t, size_t n, size_t i, size_t j)
-{
-    size_t ws, we, brk;
-
-    if (j - i != 3 || memcmp(t + i, "tar", 3) != 0)
-        return 0;
-    for (ws = j; ws < n && (we = cwd_word_at(t, n, ws, &brk)) == ws; ws += brk)
-        ;
-    return ws < n && t[ws] != '-' && memchr(t + ws, 'C', we - ws) != NULL;
 }
 
 /* The roots the text @t (@n bytes) names: the target of each change of
@@ -456,19 +295,27 @@ static int collect_text(cwd_scan *cs, const char *t, size_t n)
     int rc = 0, cmd, kind;
 
     while (rc == 0 && !cs->ph.nomem && i < n) {
-        j = cwd_word_at(t, n, i, &brk);
+        j = chio__gp_cwd_word_at(t, n, i, &brk);
         if (j - i > 2 && t[i] == '-' && t[i + 1] != '-' && memchr(t + i + 1, 'C', j - i - 2)) {
             /* a value glued to -C: "-C/", "-C$D", "-cC/" */
             const char *c = memchr(t + i + 1, 'C', j - i - 2);
-            if (cd_word(t + i, (size_t)(c - (t + i)) + 1) == CD_SHELL)
-                rc = cd_target(cs, c + 1, (size_t)(t + j - c - 1), CD_SHELL);
+            if (chio__gp_cd_word(t + i, (size_t)(c - (t + i)) + 1) == CHIO__GP_CD_SHELL)
+                rc = cd_target(cs, c + 1, (size_t)(t + j - c - 1), CHIO__GP_CD_SHELL);
         }
-        if (rc == 0 && j > i && (kind = cd_word(t + i, j - i)) != CD_NONE &&
-            !assignment_only(t, n, i, j)) {
-            we = cd_operand(t, n, j, kind, &ws, &cmd);
+        if (rc == 0 && j > i && (kind = chio__gp_cd_word(t + i, j - i)) != CHIO__GP_CD_NONE &&
+            !chio__gp_assignment_only(t, n, i, j)) {
+            we = chio__gp_cd_operand(t, n, j, kind, &ws, &cmd);
             rc = cmd ? add_ancestors(cs) : cd_target(cs, ws < n ? t + ws : NULL, we - ws, kind);
+            /* each entry of a CDPATH list ("CDPATH=/tmp:/ cd etc") */
+            while (rc == 0 && !cmd && j - i == 6 && memcmp(t + i, "CDPATH", 6) == 0 && we < n &&
+                   t[we] == ':') {
+                for (ws = we + 1; ws < n && t[ws] == ':'; ws++)
+                    ;
+                we = chio__gp_cwd_word_at(t, n, ws, &brk);
+                rc = cd_target(cs, we > ws ? t + ws : NULL, we - ws, kind);
+            }
         }
-        if (rc == 0 && tar_bundle(t, n, i, j))
+        if (rc == 0 && chio__gp_tar_bundle(t, n, i, j))
             rc = add_ancestors(cs);
         i = j + brk;
     }
@@ -532,8 +379,11 @@ static int read_join(cwd_scan *cs, size_t r, const char *w, size_t n)
         rc = chio__gp_check_glob_reading(&cs->ph, j, jl);
     if (rc == 0)
         rc = chio__gp_check_glob_words(&cs->ph, j, jl);
-    if (rc == 0 && (is_ancestor(cs, j, jl) || (!cs->worst[r] && glob_above(cs, j, jl))))
+    if (rc == 0 && (is_ancestor(cs, j, jl) || (!cs->worst[r] && glob_above(cs, j, jl)))) {
+        cs->climbing = cs->walked[r];
         rc = add_root(cs, j, jl, cs->worst[r]);
+        cs->climbing = 0;
+    }
     free(heap);
     return cs->ph.nomem ? CHIO_ENOMEM : rc;
 }
@@ -604,11 +454,20 @@ static size_t pwd_head(const char *w, size_t n)
  * up to four of them). */
 static int read_text(cwd_scan *cs, const char *t, size_t n)
 {
-    size_t i = 0, j, brk, h, p;
+    const char *dirs[CWD_ROOTS_MAX];
+    size_t i = 0, j, brk, h, p, dlens[CWD_ROOTS_MAX], nd = 0;
     int rc = 0;
 
+    for (i = cs->lo; i < cs->hi; i++)
+        if (cs->walked[i] && cs->norms[i] != NULL) {
+            dirs[nd] = cs->norms[i];
+            dlens[nd++] = strlen(cs->norms[i]);
+        }
+    if (nd > 0 && (rc = chio__gp_check_walk_in(&cs->ph, t, n, dirs, dlens, nd)) != 0)
+        return rc;
+    i = 0;
     while (rc == 0 && i < n) {
-        j = cwd_word_at(t, n, i, &brk);
+        j = chio__gp_cwd_word_at(t, n, i, &brk);
         h = j > i ? pwd_head(t + i, j - i) : 0;
         if (j > i + h && t[i + h] != '/' && t[i + h] != '\\' && t[i + h] != '-')
             rc = read_word(cs, t + i + h, j - i - h);
@@ -734,8 +593,8 @@ static int each_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_
     /* {"cwd": "..", ...} and {"cwd": {"path": ".."}}: the value is a
      * change of directory */
     if (!cs->reading && !is_key && n > 0 && key->name != NULL &&
-        (cd_key(key->name) || (key->up != NULL && cd_key(key->up->name))) &&
-        (rc = cd_target(cs, s, n, CD_SHELL)) != 0)
+        (chio__gp_cd_key(key->name) || (key->up != NULL && chio__gp_cd_key(key->up->name))) &&
+        (rc = cd_target(cs, s, n, CHIO__GP_CD_SHELL)) != 0)
         return rc;
     /* a key is a name, read neither as a command nor as a relative word
      * ({"root": "/"} names no file "root"; {"cwd": ".."} no bare "cwd") */
@@ -764,6 +623,9 @@ int chio__forbidden_cwd_hit(const chio__guard_reg *g, const chio_json *args, cha
 
     memset(&cs, 0, sizeof(cs));
     cs.ph.g = g;
+    /* a word joined with a working directory counts only by its hits;
+     * one through an unknown link ("cd /dev && cat stdin/x") is one */
+    cs.ph.links_hit = 1;
     rc = chio__each_text(args, 0, each_leaf, &cs);
     cs.reading = 1;
     /* each round reads from the roots the last one added */

@@ -149,10 +149,47 @@ static const walker *walker_named(const char *w, size_t n)
     return NULL;
 }
 
+/* Working directories a relative operand is read from
+ * (chio__gp_check_walk_in), or none. */
+typedef struct walk_dirs {
+    const char *const *dirs;
+    const size_t *lens;
+    size_t n;
+} walk_dirs;
+
+/* The relative operand @w (@n bytes) read from each of @wd: a directory
+ * above a prefix, or one under it, is a hit ("cd .. && grep -r x ." from
+ * /workspace walks "/"; "cd .. && tar cf a.tar etc" reads /etc). */
+static int walk_relative(path_hit *ph, const walk_dirs *wd, const char *w, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *j = stack;
+    size_t k, jl, most = 0;
+    int rc = 0;
+
+    for (k = 0; k < wd->n; k++)
+        most = wd->lens[k] > most ? wd->lens[k] : most;
+    if (most + n + 2 > sizeof(stack) && (j = heap = malloc(most + n + 2)) == NULL)
+        return CHIO_ENOMEM;
+    for (k = 0; rc == 0 && k < wd->n; k++) {
+        memcpy(j, wd->dirs[k], wd->lens[k]);
+        jl = wd->lens[k];
+        j[jl++] = '/';
+        memcpy(j + jl, w, n);
+        jl += n;
+        j[jl] = '\0';
+        rc = chio__path_readings(j, jl, ancestor_reading, ph);
+        if (rc != 1 && rc != CHIO_ENOMEM)
+            rc = chio__gp_check_path_hits(ph, j, jl);
+    }
+    free(heap);
+    return rc == 1 || rc == CHIO_ENOMEM ? rc : 0;
+}
+
 /* The command t[first, end) after the word that names @tool: whether it
- * walks, and its words above a prefix. 1 for a hit, 0, or CHIO_ENOMEM. */
+ * walks, and its words above a prefix, the relative ones also read from
+ * @wd. 1 for a hit, 0, or CHIO_ENOMEM. */
 static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t first, size_t end,
-                     int piped)
+                     int piped, const walk_dirs *wd)
 {
     size_t i, e, k, prev = 0, pn = 0;
     int walks = tool->letters[0] == '\0', rc = 0;
@@ -184,6 +221,8 @@ static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t fir
         else if (e > i && (rc = chio__gp_climb_readings(ph, t + i, e - i, no_reading, NULL)) ==
                               CHIO__GP_CLIMB_ABOVE)
             rc = 1; /* "..", "../..": "/" from a directory one below it */
+        if (rc != 1 && rc != CHIO_ENOMEM && wd != NULL && e > i && t[i] != '/' && t[i] != '-')
+            rc = walk_relative(ph, wd, t + i, e - i);
         if (rc == 1 || rc == CHIO_ENOMEM)
             return rc;
         rc = 0;
@@ -201,7 +240,8 @@ static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t fir
  * "env -u X grep", "sudo -u du grep"; after keywords: "then grep", "{
  * grep", "! grep"; after "eval" or in "bash -c", whose quotes the
  * reading has dropped). 1 for a hit, 0, or CHIO_ENOMEM. */
-static int walk_command(path_hit *ph, const char *t, size_t i, size_t end, int piped)
+static int walk_command(path_hit *ph, const char *t, size_t i, size_t end, int piped,
+                        const walk_dirs *wd)
 {
     const walker *tool;
     size_t e, named = 0;
@@ -217,23 +257,36 @@ static int walk_command(path_hit *ph, const char *t, size_t i, size_t end, int p
             ph->prefix = 0;
             return 1;
         }
-        rc = walk_from(ph, tool, t, e, end, piped);
+        rc = walk_from(ph, tool, t, e, end, piped, wd);
+    }
+    return rc;
+}
+
+static int check_walk(path_hit *ph, const char *t, size_t len, const walk_dirs *wd)
+{
+    size_t i = 0, end;
+    int rc = 0;
+
+    if (wd == NULL && memchr(t, '/', len) == NULL && memmem(t, len, "..", 2) == NULL)
+        return 0;
+    while (rc == 0 && i < len) {
+        for (end = i; end < len && !cmd_break(t[end]); end++)
+            ;
+        rc = walk_command(ph, t, i, end, piped_to_act(t, end, len), wd);
+        i = end + 1;
     }
     return rc;
 }
 
 int chio__gp_check_walk(path_hit *ph, const char *t, size_t len)
 {
-    size_t i = 0, end;
-    int rc = 0;
+    return check_walk(ph, t, len, NULL);
+}
 
-    if (memchr(t, '/', len) == NULL && memmem(t, len, "..", 2) == NULL)
-        return 0;
-    while (rc == 0 && i < len) {
-        for (end = i; end < len && !cmd_break(t[end]); end++)
-            ;
-        rc = walk_command(ph, t, i, end, piped_to_act(t, end, len));
-        i = end + 1;
-    }
-    return rc;
+int chio__gp_check_walk_in(path_hit *ph, const char *t, size_t len, const char *const *dirs,
+                           const size_t *lens, size_t ndirs)
+{
+    walk_dirs wd = {dirs, lens, ndirs};
+
+    return check_walk(ph, t, len, &wd);
 }

@@ -147,3 +147,63 @@ Test(guard_climb, review53_walkers_given_a_climb_or_found_past_wrappers)
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_at(NOW, args, denied, NROWS(args));
 }
+
+/* Review 53's second pass: a relative directory given to a walking tool,
+ * or a relative target that does not climb, after "cd .." or "cd /",
+ * read from there; from a directory the guard cannot place ("cd
+ * $REPO") it is not. Guard on /etc/ and /root/; each row from
+ * /workspace. */
+Test(guard_climb, review53_walks_and_targets_after_cd_dot_dot)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"cd .. && grep -r x .\"}",
+        "{\"cmd\":\"pushd .. && grep -r x .\"}",
+        "{\"cmd\":\"env -C .. grep -r x .\"}",
+        "{\"cmd\":\"cd .. && tar czf /tmp/a.tgz etc\"}",
+        "{\"cmd\":\"cd / && grep -r x .\"}",
+        "{\"cmd\":\"cd .. && cd etc && cat passwd\"}",
+        "{\"cmd\":\"cd .. && cd root && cat .bashrc\"}",
+        "{\"cmd\":\"CDPATH=.. cd etc && cat passwd\"}",
+        "{\"cmd\":\"cd .. && env -C etc cat passwd\"}",
+        /* stay allowed */
+        "{\"cmd\":\"cd \\\"$REPO\\\" && grep -rn TODO .\"}",
+        "{\"cmd\":\"cd .. && grep -r x src\"}",
+        "{\"cmd\":\"cd .. && cd web && make\"}",
+        "{\"cmd\":\"cd /workspace && grep -r x .\"}",
+        "{\"cmd\":\"cd build && grep -rn x .\"}",
+        "{\"cmd\":\"make -C .. install DESTDIR=root\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    kt_run_guard_rows_at(NOW, args, denied, NROWS(args));
+}
+
+/* Review 53's third pass: "/dev" is a directory above every prefix (its
+ * "stdin" may be any open directory), a tool that fills words in is
+ * found however it is spelled, each CDPATH entry is a directory, and
+ * sudo's -D takes a climb. Guard on /etc/shadow and /root/.ssh/. */
+Test(guard_climb, review53_third_pass)
+{
+    static const char *const prefixes[] = {"/etc/shadow", "/root/.ssh/"};
+    static const char *const args[] = {
+        "{\"cmd\":\"cd ../dev && cat stdin/shadow < /etc\"}",
+        "{\"cmd\":\"cd /dev && cat stdin/shadow < /etc\"}",
+        "{\"cwd\":\"../dev\",\"cmd\":\"cat stdin/shadow\"}",
+        "{\"cmd\":\"echo etc | x\\\\args -I X cat ../X/shadow\"}",
+        "{\"cmd\":\"echo etc | x''args -I X cat ../X/shadow\"}",
+        "{\"cmd\":\"parallel -I X cat ../X/shadow ::: etc\"}",
+        "{\"cmd\":\"echo etc | sed 's|.*|cat ../\\u0026/shadow|' | sh\"}",
+        "{\"cmd\":\"CDPATH=/tmp:/ cd etc && cat shadow\"}",
+        "{\"cmd\":\"CDPATH=/nonexist:/root cd .ssh && cat id_rsa\"}",
+        "{\"cmd\":\"sudo -D .. grep -r x .\"}",
+        /* stay allowed */
+        "{\"cmd\":\"cat ../dev/null\"}",
+        "{\"cmd\":\"CDPATH=.:/workspace cd web\"}",
+        "{\"cmd\":\"cd ../web && npm test\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
+}
