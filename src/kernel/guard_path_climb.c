@@ -64,7 +64,14 @@ static int plain_word(const char *w, size_t n)
  * bytes), its length to *@len. CHIO_EINVAL when a ".." after the climb
  * pops a segment: where the climb landed is not known, and below some
  * directories a ".." is not lexical ("../self/root/../etc" is /etc from
- * /proc/1, where "root" is a link to "/"; review 53). */
+ * /proc/1, where "root" is a link to "/"; review 53).
+ *
+ * climbs() in guard_path_cwd.c also counts a climb, and differs on
+ * purpose: it reads a cd target, which may be a Windows-style path, so it
+ * splits at '\' too, and it only asks whether the target climbs, so a
+ * pop after the climb is counted, not refused. This one reads a plain
+ * word whose rest is joined with each landing, so where it lands must be
+ * exact. */
 static int resolve(const char *w, size_t n, char *out, size_t *len, size_t *climbs)
 {
     size_t i = 0, o = 0;

@@ -49,7 +49,6 @@ typedef struct cwd_scan {
      * (chio__gp_check_walk_in): a placed root, or one a climb may land
      * in ("cd .. && grep -r x ."); not one of "cd $REPO" */
     unsigned char walked[CWD_ROOTS_MAX];
-    int climbing; /* the roots being added are a climb's */
     size_t nroots;
     size_t lo, hi; /* the roots the words are read from in this round */
     size_t joins;  /* pairs read so far */
@@ -93,9 +92,10 @@ static int is_ancestor(cwd_scan *cs, const char *w, size_t n)
 }
 
 /* Note @w (@n bytes) as a working directory, @worst as cwd_scan says;
- * one whose normalised reading is held already ("/." beside "/") is not
- * noted again. 0, or CHIO_ENOMEM. */
-static int add_root(cwd_scan *cs, const char *w, size_t n, int worst)
+ * @climb: a climb may land there, so a walk is read from it even at
+ * worst (cwd_scan.walked). One whose normalised reading is held already
+ * ("/." beside "/") is not noted again. 0, or CHIO_ENOMEM. */
+static int add_root(cwd_scan *cs, const char *w, size_t n, int worst, int climb)
 {
     char *norm = malloc(n + 2);
     size_t i, nl;
@@ -112,7 +112,7 @@ static int add_root(cwd_scan *cs, const char *w, size_t n, int worst)
                        : cs->lens[i] == n && memcmp(cs->roots[i], w, n) == 0;
         if (same) {
             cs->worst[i] &= (unsigned char)worst; /* placed beats at worst */
-            cs->walked[i] |= (unsigned char)(!worst || cs->climbing);
+            cs->walked[i] |= (unsigned char)(!worst || climb);
             free(norm);
             return 0;
         }
@@ -131,18 +131,19 @@ static int add_root(cwd_scan *cs, const char *w, size_t n, int worst)
     cs->roots[cs->nroots][n] = '\0';
     cs->norms[cs->nroots] = norm;
     cs->lens[cs->nroots] = n;
-    cs->walked[cs->nroots] = (unsigned char)(!worst || cs->climbing);
+    cs->walked[cs->nroots] = (unsigned char)(!worst || climb);
     cs->worst[cs->nroots++] = (unsigned char)(worst != 0);
     return 0;
 }
 
 /* A directory the guard cannot place: "/" and every proper ancestor of
  * an absolute prefix ("/root" for "/root/.ssh/"), roots at worst as
- * cwd_scan says ("/" always; the others with @worst). */
-static int add_ancestors_as(cwd_scan *cs, int worst)
+ * cwd_scan says ("/" always; the others with @worst), @climb as
+ * add_root says. */
+static int add_ancestors_as(cwd_scan *cs, int worst, int climb)
 {
     size_t i, e;
-    int rc = add_root(cs, "/", 1, 1);
+    int rc = add_root(cs, "/", 1, 1, climb);
 
     for (i = 0; rc == 0 && i < cs->ph.g->nprefixes; i++) {
         const char *norm = cs->ph.g->norm_prefixes[i];
@@ -151,19 +152,23 @@ static int add_ancestors_as(cwd_scan *cs, int worst)
             continue;
         for (e = 1; rc == 0 && e < xlen; e++)
             if (norm[e] == '/' && e + 1 < xlen)
-                rc = add_root(cs, norm, e, worst);
+                rc = add_root(cs, norm, e, worst, climb);
     }
     return rc;
 }
 
 static int add_ancestors(cwd_scan *cs)
 {
-    return add_ancestors_as(cs, 1);
+    return add_ancestors_as(cs, 1, 0);
 }
 
 /* Does the relative path @w climb above its start ("..", "a/../..")?
  * *@below: whether it then names a directory below where the climb lands
- * ("../web"; not "..", "a/../.."). */
+ * ("../web"; not "..", "a/../.."). Not resolve() in guard_path_climb.c,
+ * on purpose: a target may be written with '\' and only whether it
+ * climbs is asked here, so a ".." after the climb pops a segment rather
+ * than refusing the word (that one joins the rest, so it must land
+ * exactly). */
 static int climbs(const char *w, size_t n, int *below)
 {
     size_t i = 0, e, depth = 0;
@@ -213,9 +218,7 @@ static int join_target(cwd_scan *cs, const char *w, size_t n)
         if ((rc = chio__gp_check_path_hits(&probe, j, jl)) == 1) {
             cs->ph.prefix = probe.prefix;
         } else if (rc == 0 && is_ancestor(cs, j, jl)) {
-            cs->climbing = 1;
-            rc = add_root(cs, j, jl, 0);
-            cs->climbing = 0;
+            rc = add_root(cs, j, jl, 0, 1);
         }
         free(j);
     }
@@ -248,7 +251,7 @@ static int home_target(cwd_scan *cs, const char *w, size_t n)
  * either. For a CHIO__GP_CD_WEAK word only an absolute target counts. */
 static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
 {
-    int rc = 0, climbed, below = 0;
+    int rc = 0, climbed, climbing, below = 0;
 
     if (kind == CHIO__GP_CD_WEAK && (w == NULL || n == 0 || (w[0] != '/' && !climbs(w, n, &below))))
         return 0; /* "wc -w" of a glob: only an absolute or a climbing directory counts */
@@ -257,29 +260,28 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
          * is read from there, as after "cd" alone */
         if (is_ancestor(cs, w, n) || (chio__shell_in_home(w, n) && memchr(w, '$', n) == NULL) ||
             (unplaced(w, n) && memchr(w, '$', n) == NULL && memchr(w, '`', n) == NULL))
-            rc = add_root(cs, w, n, 0);
+            rc = add_root(cs, w, n, 0, 0);
         if (rc == 0 && (memchr(w, '$', n) != NULL || memchr(w, '`', n) != NULL))
             rc = add_ancestors(cs);
         return cs->ph.nomem ? CHIO_ENOMEM : rc;
     }
     if (w == NULL)
-        rc = add_root(cs, CHIO__HOME_ROOT, sizeof(CHIO__HOME_ROOT) - 1,
+        rc = add_root(cs, CHIO__HOME_ROOT, sizeof(CHIO__HOME_ROOT) - 1, 0,
                       0); /* "cd" alone: the home, as "cd ~" */
     if (rc == 0 && w != NULL && n > 0 && (w[0] == '~' || w[0] == '$'))
         rc = home_target(cs, w, n);
     climbed = w != NULL && n > 0 && climbs(w, n, &below);
-    cs->climbing = climbed && !below && !unplaced(w, n);
+    climbing = climbed && !below && !unplaced(w, n);
     if (rc == 0 && (w == NULL || n == 0 || (n == 1 && w[0] == '-') || w[0] == '~' ||
                     unplaced(w, n) || climbed))
-        rc = add_ancestors(cs);
+        rc = add_ancestors_as(cs, 1, climbing);
     /* "cd ..", "cd ../..": an ancestor of where it started, which may be
      * a directory above a prefix ("/etc" from /etc/ssl under
      * "/etc/shadow"): every relative word is read from each of those; from
      * "/" only those holding a separator, as for any target ("make -C ..
      * install DESTDIR=root" names no file /root) */
-    if (rc == 0 && cs->climbing)
-        rc = add_ancestors_as(cs, 0);
-    cs->climbing = 0;
+    if (rc == 0 && climbing)
+        rc = add_ancestors_as(cs, 0, 1);
     if (rc == 0 && w != NULL && n > 0 && !climbed && w[0] != '~' && w[0] != '$' &&
         !(n == 1 && w[0] == '-') && !unplaced(w, n))
         rc = join_target(cs, w, n);
@@ -380,9 +382,7 @@ static int read_join(cwd_scan *cs, size_t r, const char *w, size_t n)
     if (rc == 0)
         rc = chio__gp_check_glob_words(&cs->ph, j, jl);
     if (rc == 0 && (is_ancestor(cs, j, jl) || (!cs->worst[r] && glob_above(cs, j, jl)))) {
-        cs->climbing = cs->walked[r];
-        rc = add_root(cs, j, jl, cs->worst[r]);
-        cs->climbing = 0;
+        rc = add_root(cs, j, jl, cs->worst[r], cs->walked[r]);
     }
     free(heap);
     return cs->ph.nomem ? CHIO_ENOMEM : rc;
