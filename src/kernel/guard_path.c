@@ -399,18 +399,31 @@ static int check_shell_text(path_hit *ph, const char *s, size_t n, const char *d
     return rc;
 }
 
+/* The shell's reading of @s (@n bytes) in *@r and *@rl: @s itself when
+ * the shell reads it as written, else made in @stack (@cap bytes) or in a
+ * block left in *@heap, which the caller frees (NULL when none). 0, or
+ * CHIO_ENOMEM. */
+static int shell_text(const char *s, size_t n, char *stack, size_t cap, char **heap, const char **r,
+                      size_t *rl)
+{
+    *heap = NULL;
+    *r = s;
+    *rl = n;
+    if (chio__shell_may_differ(s, n) &&
+        (*r = chio__shell_reading(s, n, stack, cap, heap, rl)) == NULL)
+        return CHIO_ENOMEM;
+    return 0;
+}
+
 int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n)
 {
     char stack[PREFIX_STACK], *heap;
     const char *d;
     size_t len;
-    int rc;
+    int rc = shell_text(s, n, stack, sizeof(stack), &heap, &d, &len);
 
-    if (!chio__shell_may_differ(s, n))
-        return 0;
-    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
-        return CHIO_ENOMEM;
-    rc = check_shell_text(ph, s, n, d, len);
+    if (rc == 0)
+        rc = check_shell_text(ph, s, n, d, len);
     free(heap);
     return rc;
 }
@@ -654,15 +667,13 @@ static int hit_only(path_hit *ph, int rc, int hits)
 /* chio__gp_check_walk on the shell's reading of @s, made here. */
 static int walk_text(path_hit *ph, const char *s, size_t n)
 {
-    char stack[PREFIX_STACK], *heap = NULL;
-    const char *r = s;
-    size_t rl = n;
-    int rc;
+    char stack[PREFIX_STACK], *heap;
+    const char *r;
+    size_t rl;
+    int rc = shell_text(s, n, stack, sizeof(stack), &heap, &r, &rl);
 
-    if (chio__shell_may_differ(s, n) &&
-        (r = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &rl)) == NULL)
-        return CHIO_ENOMEM;
-    rc = chio__gp_check_walk(ph, r, rl);
+    if (rc == 0)
+        rc = chio__gp_check_walk(ph, r, rl);
     free(heap);
     return rc;
 }
@@ -718,9 +729,8 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = hit_only(&ph, check_readings(&ph, s + opt, n - opt), hits);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_decoded_words(&ph, s, n), hits);
-    if (rc == 0 && chio__shell_may_differ(s, n) &&
-        (r = chio__shell_reading(s, n, rstack, sizeof(rstack), &rheap, &rl)) == NULL)
-        rc = CHIO_ENOMEM;
+    if (rc == 0)
+        rc = shell_text(s, n, rstack, sizeof(rstack), &rheap, &r, &rl);
     if (rc == 0)
         rc = hit_only(&ph, check_shell_text(&ph, s, n, r, rl), hits);
     if (rc == 0)
