@@ -49,6 +49,12 @@ typedef struct cwd_scan {
      * (chio__gp_check_walk_in): a placed root, or one a climb may land
      * in ("cd .. && grep -r x ."); not one of "cd $REPO" */
     unsigned char walked[CWD_ROOTS_MAX];
+    /* the guard with only its open prefixes, which a bare word from a
+     * root at worst is read against (read_bare), made on first use;
+     * open_map: each one's index in the guard */
+    chio__guard_reg open_g;
+    size_t *open_map;
+    int open_made; /* 0: not yet; 1: made (it may hold none) */
     size_t nroots;
     size_t lo, hi; /* the roots the words are read from in this round */
     size_t joins;  /* pairs read so far */
@@ -352,30 +358,115 @@ static int glob_above(cwd_scan *cs, const char *j, size_t jl)
     return 0;
 }
 
+/* Root @r joined with the relative word @w (@n bytes), in @stack
+ * (PREFIX_STACK bytes) or in a block left in *@heap for the caller to
+ * free, its length in *@jl. NULL with *@rc CHIO_EINVAL when the joins
+ * pass their bounds (too_much), or CHIO_ENOMEM. */
+static char *join_root(cwd_scan *cs, size_t r, const char *w, size_t n, char *stack, char **heap,
+                       size_t *jl, int *rc)
+{
+    size_t rl = cs->lens[r], sep;
+    char *j = stack;
+
+    *heap = NULL;
+    /* "/" and "etc/passwd" are "/etc/passwd": "//" would be a UNC host */
+    sep = rl > 0 && (cs->roots[r][rl - 1] == '/' || cs->roots[r][rl - 1] == '\\') ? 0 : 1;
+    *jl = rl + sep + n;
+    cs->jbytes += *jl;
+    if (++cs->joins > CWD_JOINS_MAX || cs->jbytes > CWD_JOIN_BYTES_MAX) {
+        cs->too_much = 1;
+        *rc = CHIO_EINVAL;
+        return NULL;
+    }
+    if (*jl + 1 > PREFIX_STACK && (j = *heap = malloc(*jl + 1)) == NULL) {
+        *rc = CHIO_ENOMEM;
+        return NULL;
+    }
+    memcpy(j, cs->roots[r], rl);
+    j[rl] = '/';
+    memcpy(j + rl + sep, w, n);
+    j[*jl] = '\0';
+    return j;
+}
+
+/* The guard with only its open prefixes, in cs->open_g (cwd_scan). 0, or
+ * CHIO_ENOMEM. */
+static int make_open_guard(cwd_scan *cs)
+{
+    const chio__guard_reg *g = cs->ph.g;
+    size_t i, m = 0;
+    unsigned char *block;
+
+    cs->open_made = 1;
+    cs->open_g = *g;
+    cs->open_g.nprefixes = 0;
+    for (i = 0; i < g->nprefixes; i++)
+        m += g->norm_open[i] && g->norm_prefixes[i] != NULL;
+    if (m == 0)
+        return 0;
+    /* one block: prefixes, norm_prefixes, norm_lens, open_map, norm_open */
+    if ((block = malloc(m * (2 * sizeof(char *) + 2 * sizeof(size_t) + 1))) == NULL)
+        return CHIO_ENOMEM;
+    cs->open_g.prefixes = (char **)(void *)block;
+    cs->open_g.norm_prefixes = cs->open_g.prefixes + m;
+    cs->open_g.norm_lens = (size_t *)(void *)(cs->open_g.norm_prefixes + m);
+    cs->open_map = cs->open_g.norm_lens + m;
+    cs->open_g.norm_open = (unsigned char *)(cs->open_map + m);
+    for (i = 0; i < g->nprefixes; i++) {
+        if (!g->norm_open[i] || g->norm_prefixes[i] == NULL)
+            continue;
+        m = cs->open_g.nprefixes++;
+        cs->open_g.prefixes[m] = g->prefixes[i];
+        cs->open_g.norm_prefixes[m] = g->norm_prefixes[i];
+        cs->open_g.norm_lens[m] = g->norm_lens[i];
+        cs->open_g.norm_open[m] = 1;
+        cs->open_map[m] = i;
+    }
+    return 0;
+}
+
+/* A word with no separator from root @r at worst ("cd .. && cat
+ * secret.key", "cd $X && cat shadow-"): a hit only at or under an open
+ * prefix, one that names a file or the start of a name ("/secret.key",
+ * "/etc/shadow"). The directory a prefix ending in a separator names
+ * ("root" from "/" under "/root/") is not read so: such a bare name is
+ * common ("chown root x") and lists no more than its names, and what is
+ * under it takes a separator or a walker, both read. */
+static int read_bare(cwd_scan *cs, size_t r, const char *w, size_t n)
+{
+    char stack[PREFIX_STACK], *heap, *j;
+    path_hit probe = cs->ph;
+    size_t jl;
+    int rc = 0;
+
+    if (!cs->open_made && (rc = make_open_guard(cs)) != 0)
+        return rc;
+    if (cs->open_g.nprefixes == 0 || unplaced(w, n))
+        return 0;
+    if ((j = join_root(cs, r, w, n, stack, &heap, &jl, &rc)) == NULL)
+        return rc;
+    probe.g = &cs->open_g;
+    rc = chio__gp_check_path_hits(&probe, j, jl);
+    free(heap);
+    if (probe.nomem || rc == CHIO_ENOMEM)
+        return CHIO_ENOMEM;
+    if (rc == 1)
+        cs->ph.prefix = cs->open_map[probe.prefix];
+    return rc == 1; /* a bare word that cannot be read is left as before */
+}
+
 /* Root @r joined with the relative word @w: under a prefix (as written,
  * as its globs read at worst, or as a glob that may reach one) is a hit;
  * an ancestor of a prefix is a root too ("cd /; cd etc; cat shadow"). */
 static int read_join(cwd_scan *cs, size_t r, const char *w, size_t n)
 {
-    char stack[PREFIX_STACK], *heap = NULL, *j = stack;
-    size_t rl = cs->lens[r], sep, jl;
-    int rc;
+    char stack[PREFIX_STACK], *heap;
+    size_t jl;
+    int rc = 0;
+    char *j = join_root(cs, r, w, n, stack, &heap, &jl, &rc);
 
-    /* "/" and "etc/passwd" are "/etc/passwd": "//" would be a UNC host */
-    sep = rl > 0 && (cs->roots[r][rl - 1] == '/' || cs->roots[r][rl - 1] == '\\') ? 0 : 1;
-    jl = rl + sep + n;
-
-    cs->jbytes += jl;
-    if (++cs->joins > CWD_JOINS_MAX || cs->jbytes > CWD_JOIN_BYTES_MAX) {
-        cs->too_much = 1;
-        return CHIO_EINVAL;
-    }
-    if (jl + 1 > sizeof(stack) && (j = heap = malloc(jl + 1)) == NULL)
-        return CHIO_ENOMEM;
-    memcpy(j, cs->roots[r], rl);
-    j[rl] = '/';
-    memcpy(j + rl + sep, w, n);
-    j[jl] = '\0';
+    if (j == NULL)
+        return rc;
     rc = chio__gp_check_path_hits(&cs->ph, j, jl);
     if (rc == 0)
         rc = chio__gp_check_glob_reading(&cs->ph, j, jl);
@@ -414,11 +505,11 @@ static int names_a_prefix_segment(cwd_scan *cs, const char *w, size_t n)
 }
 
 /* The word [@w, @w + @n) read from each root of this round. From a root
- * at worst only a word that holds a separator ("etc/passwd", not the
- * user name in "chown root:root" after "cd $REPO"), and one that opens
- * with a glob only when a later segment names a prefix's (after "cd $d",
- * a star and a slash are any directory's children; bash's star matches
- * no dot name). */
+ * at worst a word that holds a separator ("etc/passwd", not the user name
+ * in "chown root:root" after "cd $REPO"; one with none only against the
+ * open prefixes, read_bare), and one that opens with a glob only when a
+ * later segment names a prefix's (after "cd $d", a star and a slash are
+ * any directory's children; bash's star matches no dot name). */
 static int read_word(cwd_scan *cs, const char *w, size_t n)
 {
     size_t r;
@@ -429,6 +520,8 @@ static int read_word(cwd_scan *cs, const char *w, size_t n)
     for (r = cs->lo; rc == 0 && r < cs->hi; r++)
         if (cs->worst[r] ? worst_ok : 1)
             rc = read_join(cs, r, w, n);
+        else if (!sep)
+            rc = read_bare(cs, r, w, n);
     return rc;
 }
 
@@ -638,6 +731,8 @@ int chio__forbidden_cwd_hit(const chio__guard_reg *g, const chio_json *args, cha
         free(cs.roots[i]);
         free(cs.norms[i]);
     }
+    if (cs.open_g.nprefixes > 0)
+        free(cs.open_g.prefixes); /* make_open_guard's block */
     if (rc == CHIO_ENOMEM || cs.ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0) {

@@ -300,3 +300,42 @@ Test(cwd_paths, a_home_target_reads_every_word)
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_at(NOW, args, denied, NROWS(args));
 }
+
+/* A word with no separator from a directory the guard places only at
+ * worst ("/" after "cd ..", any ancestor of a prefix after "cd $X"):
+ * read against the prefixes that name a file or the start of a name, so
+ * a prefix at the top level ("/secret.key") is reached by its bare name.
+ * The directory a prefix ending in '/' names ("root" under "/root/") is
+ * still not read so ("chown root x"). Found by a seeded random check of
+ * plain paths against posixpath.normpath. */
+Test(cwd_paths, a_bare_name_at_worst_is_read_against_open_prefixes)
+{
+    static const char *const prefixes[] = {"/secret.key", "/root/"};
+    static const char *const args[] = {
+        "{\"cmd\":\"cd .. && cat secret.key\"}",          /* from /w */
+        "{\"cmd\":\"pushd .. && cat SECRET.KEY\"}",       /* case folded */
+        "{\"cmd\":\"cd $X && cat secret.key.bak\"}",      /* $X=/ */
+        "{\"cwd\":\"$D\",\"cmd\":\"cat secret.key\"}",    /* $D=/ */
+        "{\"cmd\":\"cd - && cp secret.key /tmp/k\"}",     /* $OLDPWD=/ */
+        "{\"cmd\":\"cd ../.. && cp secret.key /tmp/k\"}", /* from /w/x */
+        /* stay allowed */
+        "{\"cmd\":\"cd .. && chown root x\"}",
+        "{\"cmd\":\"cd $X && cat secret.txt\"}",
+        "{\"cmd\":\"cd .. && cat notes.md\"}",
+        "{\"cmd\":\"cd $REPO && make install\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+    static const char *const shadow[] = {"/etc/shadow"};
+    static const char *const under_etc[] = {
+        "{\"cmd\":\"cd - && cat shadow-\"}",       /* $OLDPWD=/etc */
+        "{\"cmd\":\"cd $X && cat shadow\"}",       /* $X=/etc */
+        "{\"cmd\":\"cd /$(:)etc && cat shadow\"}", /* cd /etc */
+        "{\"cmd\":\"cd $X && cat passwd\"}",
+    };
+    static const int etc_denied[] = {1, 1, 1, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
+    cr_assert_eq(NROWS(under_etc), NROWS(etc_denied));
+    kt_run_guard_rows_with(NOW, shadow, 1, under_etc, etc_denied, NROWS(under_etc));
+}
