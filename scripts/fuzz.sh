@@ -35,7 +35,7 @@ CC=${CC:-clang}
 case "$(basename "$CC")" in clang*) ;; *) CC=clang ;; esac
 BUILD=build-fuzz
 FUZZ_CFLAGS=${FUZZ_CFLAGS:--Wno-error=format-nonliteral}
-ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize fuzz_regex fuzz_serve fuzz_mcp"
+ALL_TARGETS="fuzz_json fuzz_capability fuzz_receipt fuzz_scenario fuzz_normalize fuzz_regex fuzz_serve fuzz_mcp fuzz_guard"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 # FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (libFuzzer's convention): the
 # library skips its scan for copies of a new key (src/core/key_memory.c),
@@ -84,6 +84,8 @@ for t in $TARGETS; do
     fi
     [[ $t == fuzz_normalize ]] && extra_inc=(-Isrc/core -Isrc/kernel) # internal: normalize.h, shell_braces.h
     [[ $t == fuzz_regex ]] && extra_inc=(-Isrc/kernel -Isrc/core) # internal: kernel/regex_nfa.h
+    # internal: the guard a kernel registered (kernel_internal.h and the layers it includes)
+    [[ $t == fuzz_guard ]] && extra_inc=(-Isrc/core -Isrc/model -Isrc/store -Isrc/kernel)
     if [[ $t == fuzz_serve ]]; then # the sidecar's request handler, no sockets
         extra_src=("$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "$BUILD/obj/src/svc/svc_buf.o"
             "$BUILD/obj/src/svc/svc_json_span.o")
