@@ -122,7 +122,10 @@ static int step(const char *p, size_t m, const unsigned char *from, unsigned cha
     return any;
 }
 
-int chio__glob_may_reach(const char *p, size_t m, const char *prefix, size_t plen, int open)
+/* The pattern @p run over @prefix (@plen bytes). @mode: GLOB_EXACT, a
+ * match of it whole; else chio__glob_may_reach's answer, @mode its @open. */
+#define GLOB_EXACT 2
+static int glob_run(const char *p, size_t m, const char *prefix, size_t plen, int mode)
 {
     unsigned char stack[2][STACK_ROW], *a = stack[0], *b = stack[1], *heap = NULL, *t;
     size_t k, i;
@@ -144,13 +147,25 @@ int chio__glob_may_reach(const char *p, size_t m, const char *prefix, size_t ple
         b = t;
     }
     /* The prefix is read: one that ends inside a name covers any rest;
-     * one that ends at a separator covers itself and what is below it. */
+     * one that ends at a separator covers itself and what is below it;
+     * an exact match has read the whole pattern. */
     for (i = 0; i <= m && !hit; i++)
-        hit = a[i] &&
-              (open || i == m || p[i] == '/' || (p[i] == '\\' && i + 1 < m && p[i + 1] == '/'));
+        hit = a[i] && (mode == GLOB_EXACT ? i == m
+                                          : (mode || i == m || p[i] == '/' ||
+                                             (p[i] == '\\' && i + 1 < m && p[i + 1] == '/')));
 out:
     free(heap);
     return hit || wild;
+}
+
+int chio__glob_may_reach(const char *p, size_t m, const char *prefix, size_t plen, int open)
+{
+    return glob_run(p, m, prefix, plen, open != 0);
+}
+
+int chio__glob_matches(const char *p, size_t m, const char *s, size_t n)
+{
+    return glob_run(p, m, s, n, GLOB_EXACT);
 }
 
 /* Could the segment [@i, @e) of @w be ".." to dash: a '.' and then only

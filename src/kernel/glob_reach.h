@@ -19,6 +19,11 @@
  * 255 bytes of pattern, else malloc'ed and freed. */
 int chio__glob_may_reach(const char *p, size_t m, const char *prefix, size_t plen, int open);
 
+/* Could the glob @p (@m bytes, read as chio__glob_may_reach reads it)
+ * match @s (@n bytes, ASCII case folded) whole ("/e*" matches "/etc",
+ * not "/etc/shadow")? 1 also when an active state meets a bracket too
+ * long to read. 1, 0, or CHIO_ENOMEM. */
+int chio__glob_matches(const char *p, size_t m, const char *s, size_t n);
 /* A bracket expression longer than this is not read: SIZE_MAX. */
 #define CHIO__GLOB_BRACKET_MAX 256
 

@@ -66,6 +66,12 @@ int chio__gp_decoded(path_hit *ph, const char *s, size_t n,
  * /dev/stdin, /dev/stdout, /dev/stderr (which guard_path.c looks through
  * or finds unreadable)? 1 with the prefix it reaches in @ph, else 0. */
 int chio__gp_ancestor(path_hit *ph, const char *p, size_t len);
+/* guard_path_climb.c. May the normalised reading @p, a glob ('*', '?',
+ * brackets), match a directory above a prefix ("/e*" and "/e?c" match
+ * "/etc", above "/etc/shadow"), or reach /proc, /dev itself, /dev/fd or
+ * /dev/std*? 1 with the prefix in @ph, 0 (also for a word with no glob),
+ * or CHIO_ENOMEM. For a tool that walks what the glob names. */
+int chio__gp_glob_ancestor(path_hit *ph, const char *p, size_t len);
 /* guard_path_climb.c: a plain relative word that climbs above its start
  * ("../README.md"; printable ASCII without a quote, an expansion, a
  * glob, a brace, a home, '%' or '\\'), its rest after the climb read

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "glob_reach.h"
 #include "guard_path.h"
 #include "internal.h"
 
@@ -130,6 +131,37 @@ int chio__gp_ancestor(path_hit *ph, const char *p, size_t len)
         return 1;
     }
     return 0;
+}
+
+int chio__gp_glob_ancestor(path_hit *ph, const char *p, size_t len)
+{
+    size_t i, e;
+    int rc, glob = 0;
+
+    for (i = 0; i < len && !glob; i++)
+        glob = p[i] == '*' || p[i] == '?' || p[i] == '[';
+    if (len < 2 || p[0] != '/' || !glob)
+        return 0;
+    for (i = 0; i < ph->g->nprefixes; i++) {
+        const char *norm = ph->g->norm_prefixes[i];
+        size_t xlen = ph->g->norm_lens[i];
+        for (e = 1; norm != NULL && norm[0] == '/' && e < xlen; e++) {
+            if (norm[e] != '/')
+                continue;
+            if ((rc = chio__glob_matches(p, len, norm, e)) == 1)
+                ph->prefix = i;
+            if (rc != 0)
+                return rc;
+        }
+    }
+    /* /proc or below it, /dev itself, /dev/fd or below, /dev/std* */
+    if ((rc = chio__glob_may_reach(p, len, "/proc", 5, 0)) == 0 &&
+        (rc = chio__glob_matches(p, len, "/dev", 4)) == 0 &&
+        (rc = chio__glob_may_reach(p, len, "/dev/fd", 7, 0)) == 0)
+        rc = chio__glob_may_reach(p, len, "/dev/std", 8, 1);
+    if (rc == 1)
+        ph->prefix = 0;
+    return rc;
 }
 
 /* Directories of links a start below them may climb to: a rest read from

@@ -98,9 +98,13 @@ static int names(const char *w, size_t n, const char *name)
     return n >= l && memcmp(w + n - l, name, l) == 0 && (n == l || w[n - l - 1] == '/');
 }
 
+/* A directory above a prefix, or a glob that may name one: "grep -r x
+ * /e?c" under "/etc/shadow" walks /etc. */
 static int ancestor_reading(void *ctx, const char *p, size_t len)
 {
-    return chio__gp_ancestor(ctx, p, len);
+    int rc = chio__gp_ancestor(ctx, p, len);
+
+    return rc != 0 ? rc : chio__gp_glob_ancestor(ctx, p, len);
 }
 
 /* A climbing word's landings need no reading of their own here: the one

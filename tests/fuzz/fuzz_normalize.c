@@ -18,7 +18,8 @@
  *   - bash's brace expansion (src/kernel/shell_braces.h, the
  *     forbidden_path guard's) ends with a known code, within its bound,
  *     its text NUL-terminated where it says, and is none without a brace;
- *     a glob's reach ends with a known code; the tilde reading stays
+ *     a glob's reach and whole match end with a known code, and a glob
+ *     that matches "/etc" whole reaches it; the tilde reading stays
  *     within six bytes a byte.
  * Any violated invariant calls abort(), which libFuzzer reports as a crash.
  */
@@ -111,7 +112,7 @@ static void check_braces(const char *s, size_t size)
 {
     char *out = NULL;
     size_t len = 0;
-    int rc = chio__shell_brace_expand(s, size, &out, &len), r;
+    int rc = chio__shell_brace_expand(s, size, &out, &len), r, m;
 
     if (rc != 1 && rc != 0 && rc != CHIO__BRACES_TOO_LARGE && rc != CHIO__BRACES_NOMEM)
         fail("brace expansion: unknown code");
@@ -125,6 +126,12 @@ static void check_braces(const char *s, size_t size)
     r = chio__glob_may_reach(s, size, "/etc", 4, (int)(size & 1));
     if (r != 0 && r != 1 && r != CHIO_ENOMEM)
         fail("glob reach: unknown code");
+    /* a glob that matches "/etc" whole also reaches it */
+    m = chio__glob_matches(s, size, "/etc", 4);
+    if (m != 0 && m != 1 && m != CHIO_ENOMEM)
+        fail("glob match: unknown code");
+    if (m == 1 && chio__glob_may_reach(s, size, "/etc", 4, 0) != 1)
+        fail("a glob matches /etc whole but does not reach it");
     if ((out = malloc(6 * size + 1)) == NULL)
         abort();
     len = chio__shell_tilde_reading(s, size, (int)(size & 2), out);

