@@ -729,6 +729,9 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = hit_only(&ph, check_readings(&ph, s + opt, n - opt), hits);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_decoded_words(&ph, s, n), hits);
+    /* open("/etc/" + "shadow"), os.path.join("/etc", "shadow") */
+    if (rc == 0)
+        rc = hit_only(&ph, chio__gp_check_joined_literals(&ph, s, n), hits);
     if (rc == 0)
         rc = shell_text(s, n, rstack, sizeof(rstack), &rheap, &r, &rl);
     if (rc == 0)

@@ -7,7 +7,8 @@
  * known; guard_path_walk.c: tools that walk a tree; guard_path_climb.c:
  * relative words that climb, and the directories above a prefix;
  * guard_path_cwd.c: relative words read from the working directories the
- * arguments set; guard_path_cdword.c: what a change of directory is):
+ * arguments set; guard_path_cdword.c: what a change of directory is;
+ * guard_path_join.c: string literals that code joins into a path):
  * the hit being sought and the readings each calls.
  * Internal to the guard.
  */
@@ -54,6 +55,10 @@ int chio__gp_check_walk(path_hit *ph, const char *t, size_t len);
  * hit. */
 int chio__gp_check_walk_in(path_hit *ph, const char *t, size_t len, const char *const *dirs,
                            const size_t *lens, size_t ndirs);
+/* guard_path_join.c: the quoted literals of @s that code joins into one
+ * path (open("/etc/" + "shadow"), os.path.join("/etc", "shadow")), read
+ * joined; hits only. */
+int chio__gp_check_joined_literals(path_hit *ph, const char *s, size_t n);
 /* The words of @s percent-decoded once. */
 int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n);
 /* @read(@ph, text, length, @ctx) of @s percent-decoded once; 0 when @s

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_path_join.c - the forbidden_path guard's reading of string
+ * literals that code joins into one path: open("/etc/" + "shadow"),
+ * os.path.join("/etc", "shadow"), Path("/etc") / "shadow",
+ * path.join("/etc", "shadow"), '/etc/' || 'shadow' in SQL, "/etc/" .
+ * "shadow" in PHP. No literal names a file under "/etc/shadow", yet the
+ * program opens one. A chain of quoted literals ('..', "..", `..`) whose
+ * gaps are joiners is read joined: a gap holding ',', '/' or a name with
+ * "join", "combine" or "resolve" in it puts a '/' between its two
+ * literals (a path join), any other short gap of operators ('+', '|',
+ * '.', '&', blanks, parentheses, "concat") puts nothing (a string
+ * concatenation). A chain starts at each literal that opens like an
+ * absolute path or a home, and each of its joins from the second literal
+ * on is read as a path; only hits count, so text that merely quotes two
+ * strings near each other is never denied unless their join is under a
+ * prefix. A chain reads at most JOIN_LITERALS_MAX literals that are not
+ * empty; one that goes on past them while its join is still above a
+ * prefix is a hit. No state, no locks; a join longer than a stack buffer
+ * is malloc'ed; the work is at most JOIN_LITERALS_MAX readings per
+ * literal.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "guard_path.h"
+#include "internal.h"
+
+/* Literals one chain reads; a longer chain starts again after them. */
+#define JOIN_LITERALS_MAX 8
+/* The longest gap between two literals that is read as a joiner. */
+#define JOIN_GAP_MAX 24
+
+typedef struct literal {
+    size_t start, end; /* the text between the quotes */
+    size_t after;      /* the index after the closing quote */
+} literal;
+
+/* The literal whose opening quote is at s[@i], or 0 when it does not
+ * close. A backslash takes the next byte with it ("\"" inside "..."). */
+static int read_literal(const char *s, size_t n, size_t i, literal *lit)
+{
+    char q = s[i];
+    size_t j;
+
+    for (j = i + 1; j < n && s[j] != q; j++)
+        if (s[j] == '\\' && j + 1 < n)
+            j++;
+    if (j >= n)
+        return 0;
+    lit->start = i + 1;
+    lit->end = j;
+    lit->after = j + 1;
+    return 1;
+}
+
+static int quote(char c)
+{
+    return c == '"' || c == '\'' || c == '`';
+}
+
+static int name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* The name s[@i, @e) in a gap: 1 when it holds a word of a path join
+ * ("joinpath", "Join", "Combine", "resolve"), 2 of a concatenation
+ * ("concat"), else 0. */
+static int joining_name(const char *s, size_t i, size_t e)
+{
+    static const char *const joiners[] = {"join", "combine", "resolve", "concat"};
+    size_t w, k, l;
+
+    for (w = 0; w < sizeof(joiners) / sizeof(joiners[0]); w++) {
+        l = strlen(joiners[w]);
+        for (k = i; k + l <= e; k++)
+            if (strncasecmp(s + k, joiners[w], l) == 0)
+                return w == 3 ? 2 : 1;
+    }
+    return 0;
+}
+
+/* How the gap s[@i, @e) joins the literals either side of it: 1 with a
+ * '/' (a path join), 2 with nothing (a concatenation), 0 not at all. */
+static int gap_join(const char *s, size_t i, size_t e)
+{
+    size_t k, b;
+    int slash = 0, name;
+
+    if (e - i > JOIN_GAP_MAX)
+        return 0;
+    for (k = i; k < e; k = b) {
+        unsigned char c = (unsigned char)s[k];
+        b = k + 1;
+        if (c == ',' || c == '/') {
+            slash = 1;
+        } else if (name_char(c)) {
+            /* a name: only a joining method or function */
+            for (b = k; b < e && name_char((unsigned char)s[b]); b++)
+                ;
+            if ((name = joining_name(s, k, b)) == 0)
+                return 0;
+            slash |= name == 1;
+        } else if (strchr("+|.&() \t", c) == NULL) {
+            return 0;
+        }
+    }
+    return slash ? 1 : 2;
+}
+
+/* Append the literal @lit of @s to @out at *@o (@out NULL: only add its
+ * length), its backslashes taking the next byte as itself. */
+static void put_literal(const char *s, const literal *lit, char *out, size_t *o)
+{
+    size_t k;
+
+    for (k = lit->start; k < lit->end; k++) {
+        if (s[k] == '\\' && k + 1 < lit->end)
+            k++;
+        if (out != NULL) /* NULL: only count */
+            out[*o] = s[k];
+        (*o)++;
+    }
+}
+
+/* Does the literal @lit start like an absolute path or a home? */
+static int starts_path(const char *s, const literal *lit)
+{
+    size_t k = lit->start;
+
+    if (k < lit->end && s[k] == '\\' && k + 1 < lit->end)
+        k++;
+    return k < lit->end && (s[k] == '/' || s[k] == '\\' || s[k] == '~');
+}
+
+/* Is @j (@len bytes) a directory above a prefix, in any reading? */
+static int join_above(void *ctx, const char *p, size_t len)
+{
+    return chio__gp_ancestor(ctx, p, len);
+}
+
+/* Could the literal @lit take back what the join has so far ("..",
+ * "%2e%2e", a backslash)? */
+static int may_pop(const char *s, const literal *lit)
+{
+    size_t k;
+
+    for (k = lit->start; k < lit->end; k++)
+        if (s[k] == '.' || s[k] == '%' || s[k] == '\\')
+            return 1;
+    return 0;
+}
+
+/* The join @j (@o bytes) read as a path: 1 for a hit, else 0 (only hits
+ * count), or CHIO_ENOMEM. */
+static int read_join(path_hit *ph, const char *j, size_t o)
+{
+    int rc = chio__gp_check_path_hits(ph, j, o);
+
+    if (ph->nomem)
+        return CHIO_ENOMEM;
+    return rc == 1 || rc == CHIO_ENOMEM ? rc : 0;
+}
+
+/* The chain that starts with the literal @first: the literals after it
+ * while the gaps join, up to JOIN_LITERALS_MAX that are not empty; past
+ * them, a join still above a prefix is a hit (the rest was not read).
+ * The whole join is read as a path, and so is each join before a literal
+ * that could take some of it back ("/etc/" + "shadow", ".."): the
+ * program may open either. 1, 0 or CHIO_ENOMEM. */
+static int read_chain(path_hit *ph, const char *s, size_t n, const literal *first)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *j = stack, *t;
+    size_t o = 0, cap = sizeof(stack), i, used = 1;
+    literal lit = *first;
+    int rc = 0, g, unread = 0;
+
+    put_literal(s, &lit, NULL, &o); /* its length */
+    if (o + 1 > cap && (j = heap = malloc(cap = 2 * o + 64)) == NULL)
+        return CHIO_ENOMEM;
+    o = 0;
+    put_literal(s, &lit, j, &o);
+    for (i = lit.after; rc == 0 && i < n;) {
+        size_t q = i, need = 0;
+        while (q < n && !quote(s[q]) && q - i <= JOIN_GAP_MAX)
+            q++;
+        if (q >= n || !quote(s[q]) || (g = gap_join(s, i, q)) == 0 || !read_literal(s, n, q, &lit))
+            break;
+        i = lit.after;
+        if (lit.end == lit.start)
+            continue; /* "" joins nothing: os.path.join drops it */
+        if (unread && may_pop(s, &lit) && (rc = read_join(ph, j, o)) != 0)
+            break;
+        if (++used > JOIN_LITERALS_MAX) {
+            rc = chio__path_readings(j, o, join_above, ph) == 1 ? 1 : 0;
+            break;
+        }
+        put_literal(s, &lit, NULL, &need);
+        if (o + need + 2 > cap) {
+            if ((t = malloc(cap = 2 * (o + need) + 64)) == NULL) {
+                rc = CHIO_ENOMEM;
+                break;
+            }
+            memcpy(t, j, o);
+            free(heap);
+            j = heap = t;
+        }
+        if (g == 1)
+            j[o++] = '/';
+        put_literal(s, &lit, j, &o);
+        j[o] = '\0';
+        unread = 1;
+    }
+    if (rc == 0 && unread)
+        rc = read_join(ph, j, o);
+    free(heap);
+    return rc;
+}
+
+/* @s with a POSIX shell's quote removal, nesting kept: inside '..' every
+ * byte as written (a double quote too), inside ".." a backslash escapes
+ * only '$', '`', '"' and '\\', outside any quote a backslash escapes the
+ * next byte. What a program run as `node -e '..("/etc", "shadow")'` or
+ * `python3 -c "..(\"/etc/\" + \"shadow\")"` is given. Writes at most @n
+ * bytes to @out; returns the length. */
+static size_t quote_removal(const char *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+    char in = 0; /* the quote we are inside, or 0 */
+
+    while (i < n) {
+        char c = s[i++];
+        if (in == '\'') {
+            if (c == '\'')
+                in = 0;
+            else
+                out[o++] = c;
+        } else if (in == '"') {
+            if (c == '"')
+                in = 0;
+            else if (c == '\\' && i < n && strchr("$`\"\\", s[i]) != NULL)
+                out[o++] = s[i++];
+            else
+                out[o++] = c;
+        } else if (c == '\'' || c == '"') {
+            in = c;
+        } else if (c == '\\' && i < n) {
+            out[o++] = s[i++];
+        } else {
+            out[o++] = c;
+        }
+    }
+    return o;
+}
+
+/* Every chain of @s: each literal that opens like a path starts one. */
+static int read_chains(path_hit *ph, const char *s, size_t n)
+{
+    literal lit;
+    size_t i = 0;
+    int rc = 0;
+
+    while (rc == 0 && i < n) {
+        if (!quote(s[i]) || !read_literal(s, n, i, &lit)) {
+            i++;
+            continue;
+        }
+        if (starts_path(s, &lit))
+            rc = read_chain(ph, s, n, &lit);
+        i = lit.after;
+    }
+    return rc;
+}
+
+int chio__gp_check_joined_literals(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc;
+
+    if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL && memchr(s, '`', n) == NULL)
+        return 0;
+    /* as written (the code itself), then as a shell hands it to the
+     * program it runs */
+    if ((rc = read_chains(ph, s, n)) != 0)
+        return rc;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    len = quote_removal(s, n, d);
+    rc = len == n && memcmp(d, s, n) == 0 ? 0 : read_chains(ph, d, len);
+    free(heap);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_guard_join.c - the forbidden_path guard's reading of
+ * string literals that code joins into one path (kernel/guard_path_join.c):
+ * open("/etc/" + "shadow"), os.path.join("/etc", "shadow") and their kin
+ * in JavaScript, SQL, PHP and under a shell's quotes name a file under
+ * "/etc/shadow" that no single literal names. Code that quotes strings
+ * near each other still passes unless their join is under a prefix.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "kernel/kernelutil.h"
+
+#define NOW      1710000300u
+#define NROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+Test(guard_join, literals_joined_into_a_path_under_a_prefix_deny)
+{
+    static const char *const prefixes[] = {"/etc/shadow", "/root/.ssh/"};
+    static const char *const args[] = {
+        "{\"code\":\"open(\\\"/etc/\\\" + \\\"shadow\\\").read()\"}",
+        "{\"code\":\"open('/etc/' 'shadow')\"}", /* Python's adjacent literals */
+        "{\"code\":\"open(os.path.join('/etc', 'shadow'))\"}",
+        "{\"code\":\"Path('/etc') / 'shadow'\"}",
+        "{\"code\":\"Path('/etc').joinpath('shadow')\"}",
+        "{\"code\":\"fs.readFileSync(path.join('/etc', 'shadow'))\"}",
+        "{\"code\":\"'/etc/'.concat('shadow')\"}",
+        "{\"sql\":\"SELECT pg_read_file('/etc/' || 'shadow')\"}",
+        "{\"code\":\"file_get_contents('/etc/' . 'shadow')\"}",
+        "{\"code\":\"filepath.Join(\\\"/root\\\", \\\".ssh\\\", \\\"id_rsa\\\")\"}",
+        "{\"code\":\"open('/etc' + '' + '' + '/shadow')\"}", /* empty literals */
+        /* past eight literals while still above a prefix */
+        "{\"code\":\"open('/etc'+'/.'+'/.'+'/.'+'/.'+'/.'+'/.'+'/.'+'/.'+'/shadow')\"}",
+        /* what a shell hands the program */
+        "{\"cmd\":\"python3 -c \\\"print(open(\\\\\\\"/etc/\\\\\\\" + "
+        "\\\\\\\"shadow\\\\\\\").read())\\\"\"}",
+        "{\"cmd\":\"node -e "
+        "'require(\\\"fs\\\").readFileSync(require(\\\"path\\\").join(\\\"/etc\\\", "
+        "\\\"shadow\\\"))'\"}",
+        /* stay allowed */
+        "{\"code\":\"open(os.path.join('/etc', 'hosts'))\"}",
+        "{\"code\":\"path.join(__dirname, 'public', 'index.html')\"}",
+        "{\"code\":\"fs.readFileSync('/tmp/' + name + '.json')\"}",
+        "{\"code\":\"x = ['/api', '/users', '/orders']\"}",
+        "{\"code\":\"print('/etc', 'has', 'shadow')\"}", /* "has" between: /etc/has/shadow */
+        "{\"code\":\"open('/etc/' + user).read() + 'shadow'\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
+}
