@@ -10,8 +10,9 @@
  * rest is text: up to its first space a directory D, after it a word V
  * (no space: V alone). The shapes are {"path": V}, {"cmd": "cat V"},
  * {"cmd": "grep -n x V | head"}, {"cmd": "cd D && cat V"},
- * {"cwd": D, "cmd": "cat V"} and {"cmd": "cd D; cp V /tmp/x"}, V and D
- * escaped as JSON strings (bytes past 0x7f as they are).
+ * {"cwd": D, "cmd": "cat V"}, {"cmd": "cd D; cp V /tmp/x"},
+ * {"code": "open('D' + 'V')"} and {"code": "os.path.join('D', 'V')"}, V
+ * and D escaped as JSON strings (bytes past 0x7f as they are).
  *
  * For every input:
  *   - the guard returns 0 with a pass or a deny, or -1 only for arguments
@@ -30,7 +31,9 @@
  *     are left out, both documented as left open (docs/security.md): a
  *     bare V from a relative D that names only the directory of a prefix
  *     ending in '/' ("cd .. && ls root" under /root/), and a relative D
- *     that climbs and then names a directory ("cd ../web").
+ *     that climbs and then names a directory ("cd ../web"); for the two
+ *     code shapes, an absolute plain D joined with a plain V (concatenated,
+ *     or as os.path.join joins them) at or under a prefix must deny.
  * Any violated invariant calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -46,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define TEXT_MAX 2048
 #define NSETS    3
-#define NSHAPES  6
+#define NSHAPES  8
 
 static const char *const sets[NSETS][3] = {
     {"/etc/", "/root/", NULL},
@@ -232,9 +235,9 @@ static size_t put_escaped(char *out, size_t o, const char *s, size_t n)
 
 static size_t build(char *out, unsigned shape, const char *d, size_t dn, const char *v, size_t vn)
 {
-    static const char *const head[NSHAPES] = {"{\"path\":\"",          "{\"cmd\":\"cat ",
-                                              "{\"cmd\":\"grep -n x ", "{\"cmd\":\"cd ",
-                                              "{\"cwd\":\"",           "{\"cmd\":\"cd "};
+    static const char *const head[NSHAPES] = {
+        "{\"path\":\"", "{\"cmd\":\"cat ", "{\"cmd\":\"grep -n x ", "{\"cmd\":\"cd ",
+        "{\"cwd\":\"",  "{\"cmd\":\"cd ",  "{\"code\":\"open('",    "{\"code\":\"os.path.join('"};
     size_t o = put(out, 0, head[shape]);
 
     switch (shape) {
@@ -255,11 +258,38 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
         o = put(out, o, "\",\"cmd\":\"cat ");
         o = put_escaped(out, o, v, vn);
         return put(out, o, "\"}");
-    default:
+    case 5:
         o = put_escaped(out, o, d, dn);
         o = put(out, o, "; cp ");
         o = put_escaped(out, o, v, vn);
         return put(out, o, " /tmp/x\"}");
+    default: /* code that joins two literals: concatenated, or a path join */
+        o = put_escaped(out, o, d, dn);
+        o = put(out, o, shape == 6 ? "' + '" : "', '");
+        o = put_escaped(out, o, v, vn);
+        return put(out, o, "')\"}");
+    }
+}
+
+/* Shapes 6 and 7: open('D' + 'V') opens D and V concatenated,
+ * os.path.join('D', 'V') V when it is absolute, else D, '/' and V. When D
+ * is absolute and both are plain, a path at or under a prefix must deny. */
+static void code_oracle(size_t set, unsigned shape, const char *d, size_t dn, const char *v,
+                        size_t vn, chio_guard_verdict verdict, const char *args)
+{
+    char joined[2 * TEXT_MAX + 8], p[2 * TEXT_MAX + 64];
+
+    if (verdict != CHIO_GUARD_PASS || dn == 0 || d[0] != '/' || !plain(d, dn) || !plain(v, vn))
+        return;
+    if (shape == 7 && v[0] == '/')
+        snprintf(joined, sizeof(joined), "%.*s", (int)vn, v);
+    else
+        snprintf(joined, sizeof(joined), "%.*s%s%.*s", (int)dn, d, shape == 7 ? "/" : "", (int)vn,
+                 v);
+    resolve("/", joined, strlen(joined), p);
+    if (under(set, p) != 0) {
+        fprintf(stderr, "fuzz_guard: passed: %s\n", args);
+        fail("literals joined into a path under a prefix passed");
     }
 }
 
@@ -326,6 +356,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("the guard's details are empty or not NUL-terminated");
     if (rc2 != rc1 || v2 != v1 || strcmp(d1, d2) != 0)
         fail("the guard answered the same arguments two ways");
+    if (shape >= 6) {
+        code_oracle(set, shape, d, dn, v, vn, v1, args);
+        return 0;
+    }
     /* left open (docs/security.md): a bare V naming a prefix's directory
      * from a relative D ("cd .. && ls root" under /root/) */
     bare_dir = d != NULL && d[0] != '/' && memchr(v, '/', vn) == NULL;
