@@ -11,14 +11,17 @@
  * literals (a path join), any other short gap of operators ('+', '|',
  * '.', '&', blanks, parentheses, "concat") puts nothing (a string
  * concatenation). A chain starts at each literal that opens like an
- * absolute path or a home, and each of its joins from the second literal
- * on is read as a path; only hits count, so text that merely quotes two
+ * absolute path or a home; its whole join is read as a path, and so is
+ * each join before a literal that could take part of it back ("/etc/" +
+ * "shadow", ".."). Only hits count, so text that merely quotes two
  * strings near each other is never denied unless their join is under a
  * prefix. A chain reads at most JOIN_LITERALS_MAX literals that are not
  * empty; one that goes on past them while its join is still above a
- * prefix is a hit. No state, no locks; a join longer than a stack buffer
- * is malloc'ed; the work is at most JOIN_LITERALS_MAX readings per
- * literal.
+ * prefix is a hit. The value is read as written and after a shell's
+ * quote removal (what "python3 -c" or "node -e" is given). No state, no
+ * locks; a join longer than a stack buffer is malloc'ed; each literal
+ * starts at most one chain, so the work is at most JOIN_LITERALS_MAX
+ * joins per literal.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,7 +31,8 @@
 #include "guard_path.h"
 #include "internal.h"
 
-/* Literals one chain reads; a longer chain starts again after them. */
+/* Literals that are not empty one chain reads; past them, a join still
+ * above a prefix is a hit. */
 #define JOIN_LITERALS_MAX 8
 /* The longest gap between two literals that is read as a joiner. */
 #define JOIN_GAP_MAX 24
@@ -104,7 +108,7 @@ static int gap_join(const char *s, size_t i, size_t e)
             if ((name = joining_name(s, k, b)) == 0)
                 return 0;
             slash |= name == 1;
-        } else if (strchr("+|.&() \t", c) == NULL) {
+        } else if (c == '\0' || strchr("+|.&() \t", c) == NULL) {
             return 0;
         }
     }
@@ -195,7 +199,8 @@ static int read_chain(path_hit *ph, const char *s, size_t n, const literal *firs
         if (unread && may_pop(s, &lit) && (rc = read_join(ph, j, o)) != 0)
             break;
         if (++used > JOIN_LITERALS_MAX) {
-            rc = chio__path_readings(j, o, join_above, ph) == 1 ? 1 : 0;
+            g = chio__path_readings(j, o, join_above, ph);
+            rc = g == 1 || g == CHIO_ENOMEM ? g : 0;
             break;
         }
         put_literal(s, &lit, NULL, &need);
@@ -241,7 +246,7 @@ static size_t quote_removal(const char *s, size_t n, char *out)
         } else if (in == '"') {
             if (c == '"')
                 in = 0;
-            else if (c == '\\' && i < n && strchr("$`\"\\", s[i]) != NULL)
+            else if (c == '\\' && i < n && s[i] != '\0' && strchr("$`\"\\", s[i]) != NULL)
                 out[o++] = s[i++];
             else
                 out[o++] = c;
