@@ -17,7 +17,10 @@
  * strings near each other is never denied unless their join is under a
  * prefix. A chain reads at most JOIN_LITERALS_MAX literals that are not
  * empty; one that goes on past them while its join is still above a
- * prefix is a hit. The value is read as written and after a shell's
+ * prefix is a hit. A literal holding a placeholder ("%s", "{}") that
+ * literals fill ("%s/%s" % ("/etc", "shadow"), "/etc/{}".format(..),
+ * printf's arguments) is read filled. The value is read as written and
+ * after a shell's
  * quote removal (what "python3 -c" or "node -e" is given). No state, no
  * locks; a join longer than a stack buffer is malloc'ed; each literal
  * starts at most one chain, so the work is at most JOIN_LITERALS_MAX
@@ -262,6 +265,94 @@ static size_t quote_removal(const char *s, size_t n, char *out)
 }
 
 /* Every chain of @s: each literal that opens like a path starts one. */
+/* The length of a placeholder at s[@k] within [@k, @e): "%s", "%r",
+ * "{}" or "{0}".."{9}"; 0 when none. */
+static size_t placeholder(const char *s, size_t k, size_t e)
+{
+    if (k + 1 < e && s[k] == '%' && (s[k + 1] == 's' || s[k + 1] == 'r'))
+        return 2;
+    if (k + 1 < e && s[k] == '{' && s[k + 1] == '}')
+        return 2;
+    if (k + 2 < e && s[k] == '{' && s[k + 1] >= '0' && s[k + 1] <= '9' && s[k + 2] == '}')
+        return 3;
+    return 0;
+}
+
+/* Does the gap s[@i, @e) hand what follows to a format: '%' (Python),
+ * ".format(" or a comma (printf's arguments), with blanks and
+ * parentheses? @first: the gap after the format itself; later ones hold
+ * only a comma. */
+static int format_gap(const char *s, size_t i, size_t e, int first)
+{
+    size_t k;
+    int sep = 0;
+
+    if (e - i > JOIN_GAP_MAX)
+        return 0;
+    for (k = i; k < e; k++) {
+        if (s[k] == ',' || (first && s[k] == '%')) {
+            sep = 1;
+        } else if (first && e - k >= 7 && memcmp(s + k, ".format", 7) == 0) {
+            sep = 1;
+            k += 6;
+        } else if (strchr("() \t", s[k]) == NULL || s[k] == '\0') {
+            return 0;
+        }
+    }
+    return sep;
+}
+
+/* The format @fmt (a literal holding a placeholder) with the literals
+ * that follow it in place of its placeholders, in order ("%s/%s" %
+ * ("/etc", "shadow"), "/etc/{}".format("shadow")), read as a path when
+ * it is absolute. 1, 0 or CHIO_ENOMEM. */
+static int read_format(path_hit *ph, const char *s, size_t n, const literal *fmt)
+{
+    literal args[JOIN_LITERALS_MAX];
+    size_t na = 0, i = fmt->after, q, k, p, a, len = 0, o = 0;
+    char stack[PREFIX_STACK], *heap = NULL, *j = stack;
+    int rc;
+
+    while (na < JOIN_LITERALS_MAX && i < n) {
+        for (q = i; q < n && !quote(s[q]) && q - i <= JOIN_GAP_MAX; q++)
+            ;
+        if (q >= n || !quote(s[q]) || !format_gap(s, i, q, na == 0) ||
+            !read_literal(s, n, q, &args[na]))
+            break;
+        i = args[na].after;
+        len += args[na].end - args[na].start;
+        na++;
+    }
+    if (na == 0)
+        return 0;
+    len += fmt->end - fmt->start;
+    if (len + 1 > sizeof(stack) && (j = heap = malloc(len + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (k = fmt->start, a = 0; k < fmt->end;) {
+        if (a < na && (p = placeholder(s, k, fmt->end)) > 0) {
+            put_literal(s, &args[a++], j, &o);
+            k += p;
+        } else {
+            j[o++] = s[k++];
+        }
+    }
+    j[o] = '\0';
+    rc = o > 0 && (j[0] == '/' || j[0] == '~') ? read_join(ph, j, o) : 0;
+    free(heap);
+    return rc;
+}
+
+/* Does the literal @lit hold a placeholder? */
+static int holds_placeholder(const char *s, const literal *lit)
+{
+    size_t k;
+
+    for (k = lit->start; k < lit->end; k++)
+        if (placeholder(s, k, lit->end) > 0)
+            return 1;
+    return 0;
+}
+
 static int read_chains(path_hit *ph, const char *s, size_t n)
 {
     literal lit;
@@ -275,6 +366,8 @@ static int read_chains(path_hit *ph, const char *s, size_t n)
         }
         if (starts_path(s, &lit))
             rc = read_chain(ph, s, n, &lit);
+        if (rc == 0 && holds_placeholder(s, &lit))
+            rc = read_format(ph, s, n, &lit);
         i = lit.after;
     }
     return rc;

@@ -51,3 +51,26 @@ Test(guard_join, literals_joined_into_a_path_under_a_prefix_deny)
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
 }
+
+/* A format whose placeholders the literals after it fill: "%s/%s" %
+ * ("/etc", "shadow"), "/etc/{}".format("shadow"), printf's arguments. */
+Test(guard_join, a_format_filled_with_literals_is_read_filled)
+{
+    static const char *const prefixes[] = {"/etc/shadow"};
+    static const char *const args[] = {
+        "{\"code\":\"open('%s/%s' % ('/etc', 'shadow'))\"}",
+        "{\"code\":\"open('{}/{}'.format('/etc', 'shadow'))\"}",
+        "{\"code\":\"open('/etc/%s' % 'shadow')\"}",
+        "{\"code\":\"open('/etc/{0}'.format('shadow'))\"}",
+        "{\"code\":\"snprintf(b, n, \\\"%s/%s\\\", \\\"/etc\\\", \\\"shadow\\\")\"}",
+        /* stay allowed */
+        "{\"code\":\"print('%s items' % '5')\"}",
+        "{\"code\":\"open('/tmp/%s.json' % 'x')\"}",
+        "{\"code\":\"log('{} and {}'.format('/etc', 'x'))\"}",
+        "{\"code\":\"open('/etc/%s' % name)\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 0, 0, 0, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
+}
