@@ -49,12 +49,6 @@ typedef struct cwd_scan {
      * (chio__gp_check_walk_in): a placed root, or one a climb may land
      * in ("cd .. && grep -r x ."); not one of "cd $REPO" */
     unsigned char walked[CWD_ROOTS_MAX];
-    /* the guard with only its open prefixes, which a bare word from a
-     * root at worst is read against (read_bare), made on first use;
-     * open_map: each one's index in the guard */
-    chio__guard_reg open_g;
-    size_t *open_map;
-    int open_made; /* 0: not yet; 1: made (it may hold none) */
     size_t nroots;
     size_t lo, hi; /* the roots the words are read from in this round */
     size_t joins;  /* pairs read so far */
@@ -389,42 +383,6 @@ static char *join_root(cwd_scan *cs, size_t r, const char *w, size_t n, char *st
     return j;
 }
 
-/* The guard with only its open prefixes, in cs->open_g (cwd_scan). 0, or
- * CHIO_ENOMEM. */
-static int make_open_guard(cwd_scan *cs)
-{
-    const chio__guard_reg *g = cs->ph.g;
-    size_t i, m = 0;
-    unsigned char *block;
-
-    cs->open_made = 1;
-    cs->open_g = *g;
-    cs->open_g.nprefixes = 0;
-    for (i = 0; i < g->nprefixes; i++)
-        m += g->norm_open[i] && g->norm_prefixes[i] != NULL;
-    if (m == 0)
-        return 0;
-    /* one block: prefixes, norm_prefixes, norm_lens, open_map, norm_open */
-    if ((block = malloc(m * (2 * sizeof(char *) + 2 * sizeof(size_t) + 1))) == NULL)
-        return CHIO_ENOMEM;
-    cs->open_g.prefixes = (char **)(void *)block;
-    cs->open_g.norm_prefixes = cs->open_g.prefixes + m;
-    cs->open_g.norm_lens = (size_t *)(void *)(cs->open_g.norm_prefixes + m);
-    cs->open_map = cs->open_g.norm_lens + m;
-    cs->open_g.norm_open = (unsigned char *)(cs->open_map + m);
-    for (i = 0; i < g->nprefixes; i++) {
-        if (!g->norm_open[i] || g->norm_prefixes[i] == NULL)
-            continue;
-        m = cs->open_g.nprefixes++;
-        cs->open_g.prefixes[m] = g->prefixes[i];
-        cs->open_g.norm_prefixes[m] = g->norm_prefixes[i];
-        cs->open_g.norm_lens[m] = g->norm_lens[i];
-        cs->open_g.norm_open[m] = 1;
-        cs->open_map[m] = i;
-    }
-    return 0;
-}
-
 /* A word with no separator from root @r at worst ("cd .. && cat
  * secret.key", "cd $X && cat shadow-"): a hit only at or under an open
  * prefix, one that names a file or the start of a name ("/secret.key",
@@ -436,22 +394,21 @@ static int read_bare(cwd_scan *cs, size_t r, const char *w, size_t n)
 {
     char stack[PREFIX_STACK], *heap, *j;
     path_hit probe = cs->ph;
+    const chio__guard_reg *view = cs->ph.g->open_view; /* NULL: none open */
     size_t jl;
     int rc = 0;
 
-    if (!cs->open_made && (rc = make_open_guard(cs)) != 0)
-        return rc;
-    if (cs->open_g.nprefixes == 0 || unplaced(w, n))
+    if (view == NULL || unplaced(w, n))
         return 0;
     if ((j = join_root(cs, r, w, n, stack, &heap, &jl, &rc)) == NULL)
         return rc;
-    probe.g = &cs->open_g;
+    probe.g = view;
     rc = chio__gp_check_path_hits(&probe, j, jl);
     free(heap);
     if (probe.nomem || rc == CHIO_ENOMEM)
         return CHIO_ENOMEM;
     if (rc == 1)
-        cs->ph.prefix = cs->open_map[probe.prefix];
+        cs->ph.prefix = view->open_map[probe.prefix];
     return rc == 1; /* a bare word that cannot be read is left as before */
 }
 
@@ -731,8 +688,6 @@ int chio__forbidden_cwd_hit(const chio__guard_reg *g, const chio_json *args, cha
         free(cs.roots[i]);
         free(cs.norms[i]);
     }
-    if (cs.open_g.nprefixes > 0)
-        free(cs.open_g.prefixes); /* make_open_guard's block */
     if (rc == CHIO_ENOMEM || cs.ph.nomem)
         return CHIO_ENOMEM;
     if (rc > 0) {

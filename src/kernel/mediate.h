@@ -60,6 +60,13 @@ typedef struct chio__guard_reg {
      * so a reading need only start with it, not hold it as whole segments */
     unsigned char *norm_open;
     size_t nprefixes;
+    /* The same guard with only its open prefixes (those norm_open marks),
+     * built at registration for the cwd reading of a bare name
+     * (guard_path_cwd.c); its arrays point into this guard's, and
+     * open_map[i] is the index here of its prefix i. NULL when no prefix
+     * is open. */
+    struct chio__guard_reg *open_view;
+    size_t *open_map;
     struct chio__nfa **regexes; /* secret_leak patterns (regex_nfa.h) */
     size_t nregexes;
 } chio__guard_reg;

@@ -104,6 +104,7 @@ void chio__mediation_destroy(chio_kernel *k)
         free_strv(g->norm_prefixes, g->nprefixes);
         free(g->norm_lens);
         free(g->norm_open);
+        free(g->open_view); /* one block with its arrays (open_view) */
         for (j = 0; j < g->nregexes; j++)
             chio__nfa_free(g->regexes[j]);
         free(g->regexes);
@@ -563,10 +564,48 @@ static char **normalised_prefixes(const char *const *v, size_t n, size_t *lens, 
     return out;
 }
 
+/* The view of @g with only its open prefixes (mediate.h), in one block:
+ * the reg, then prefixes, norm_prefixes, norm_lens, open_map, norm_open.
+ * *@out NULL when no prefix is open. 0 or CHIO_ENOMEM. */
+static int open_view(const chio__guard_reg *g, chio__guard_reg **out)
+{
+    chio__guard_reg *v;
+    size_t i, m = 0;
+
+    *out = NULL;
+    for (i = 0; i < g->nprefixes; i++)
+        m += g->norm_open[i] && g->norm_prefixes[i] != NULL;
+    if (m == 0)
+        return 0;
+    v = malloc(sizeof(*v) + m * (2 * sizeof(char *) + 2 * sizeof(size_t) + 1));
+    if (v == NULL)
+        return CHIO_ENOMEM;
+    *v = *g;
+    v->open_view = NULL;
+    v->prefixes = (char **)(void *)(v + 1);
+    v->norm_prefixes = v->prefixes + m;
+    v->norm_lens = (size_t *)(void *)(v->norm_prefixes + m);
+    v->open_map = v->norm_lens + m;
+    v->norm_open = (unsigned char *)(v->open_map + m);
+    v->nprefixes = 0;
+    for (i = 0; i < g->nprefixes; i++) {
+        if (!g->norm_open[i] || g->norm_prefixes[i] == NULL)
+            continue;
+        m = v->nprefixes++;
+        v->prefixes[m] = g->prefixes[i];
+        v->norm_prefixes[m] = g->norm_prefixes[i];
+        v->norm_lens[m] = g->norm_lens[i];
+        v->norm_open[m] = 1;
+        v->open_map[m] = i;
+    }
+    *out = v;
+    return 0;
+}
+
 int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
                                          const char *const *prefixes, size_t n, chio_error *err)
 {
-    chio__guard_reg *g;
+    chio__guard_reg *g, probe, *view = NULL;
     char **copy, **norm = NULL;
     size_t *lens;
     unsigned char *open;
@@ -587,6 +626,19 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
     open = calloc(n ? n : 1, sizeof(*open));
     if (copy != NULL && lens != NULL && open != NULL)
         norm = normalised_prefixes(prefixes, n, lens, open);
+    if (norm != NULL) {
+        memset(&probe, 0, sizeof(probe));
+        probe.prefixes = copy;
+        probe.norm_prefixes = norm;
+        probe.norm_lens = lens;
+        probe.norm_open = open;
+        probe.nprefixes = n;
+        probe.builtin = 1;
+        if (open_view(&probe, &view) != 0) {
+            free_strv(norm, n);
+            norm = NULL;
+        }
+    }
     if (norm == NULL) {
         free_strv(copy, n);
         free(lens);
@@ -599,6 +651,7 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
         free_strv(norm, n);
         free(lens);
         free(open);
+        free(view);
         return rc;
     }
     g->prefixes = copy;
@@ -607,6 +660,7 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
     g->norm_open = open;
     g->nprefixes = n;
     g->builtin = 1;
+    g->open_view = view;
     gi = k->med.nguards++;
     build_unlock(k);
     /* Accepted (the spec's rule needs only the text), and the operator

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/failalloc.h"
 #include "kernel/kernelutil.h"
 #include "kernel/tokens.h"
 
@@ -338,4 +339,66 @@ Test(cwd_paths, a_bare_name_at_worst_is_read_against_open_prefixes)
     kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
     cr_assert_eq(NROWS(under_etc), NROWS(etc_denied));
     kt_run_guard_rows_with(NOW, shadow, 1, under_etc, etc_denied, NROWS(under_etc));
+}
+
+static uint64_t fixed_now(void *ctx)
+{
+    (void)ctx;
+    return NOW;
+}
+
+/* The view of the open prefixes that a bare name is read against is built
+ * when the guard is registered: a registration that runs short of memory
+ * at any of its allocations leaves nothing behind (registering the same
+ * name again succeeds), and the guard that does register reads a bare
+ * name from "/" against "/secret.key" (the third prefix, which the
+ * denial names) but not against "/root/". */
+Test(cwd_paths, a_registration_short_of_memory_leaves_no_guard_and_a_retry_reads_bare_names)
+{
+    static const char *const prefixes[] = {"/root/", "/var/", "/secret.key"};
+    static const char *const tools[] = {"t"};
+    static const char *const args[] = {"{\"cmd\":\"cd .. && cat secret.key\"}",
+                                       "{\"cmd\":\"cd .. && chown root x\"}"};
+    char name[32], sid[CHIO_SESSION_ID_LEN + 1];
+    chio_kernel *k = kt_echo_kernel(NULL, fixed_now, "srv", tools, 1);
+    chio_response r;
+    chio_error err;
+    chio_call c;
+    uint64_t i, counted, failed = 0;
+    int rc;
+
+    for (i = 1;; i++) {
+        snprintf(name, sizeof(name), "Paths%llu", (unsigned long long)i);
+        chio_error_init(&err);
+        fa_arm(i, FA_THIS_THREAD, FA_ONLY_NTH);
+        rc = chio_kernel_add_forbidden_path_guard(k, name, prefixes, NROWS(prefixes), &err);
+        counted = fa_disarm();
+        if (rc != 0) {
+            cr_assert_eq(rc, CHIO_ENOMEM, "allocation %llu: %s", (unsigned long long)i,
+                         err.message);
+            failed++;
+            cr_assert_eq(
+                chio_kernel_add_forbidden_path_guard(k, name, prefixes, NROWS(prefixes), &err), 0,
+                "the retry after allocation %llu: %s", (unsigned long long)i, err.message);
+        }
+        if (i > counted)
+            break; /* nothing was failed: every allocation was tried */
+    }
+    cr_assert_gt(failed, 3, "only %llu of %llu allocations could fail", (unsigned long long)failed,
+                 (unsigned long long)counted);
+    for (i = 0; i < NROWS(args); i++) {
+        snprintf(name, sizeof(name), "cap-reg-%llu", (unsigned long long)i);
+        kt_grant_session(k, NOW, name, "", sid);
+        kt_grant_call(&c, sid, name, args[i], strlen(args[i]));
+        chio_response_init(&r);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+        cr_assert_not_null(r.receipt);
+        if (i == 0) {
+            cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%s: %s", args[i], chio_code_name(r.code));
+            cr_expect_not_null(strstr(r.reason, "'/secret.key'"), "%s", r.reason);
+        } else
+            cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s: %s", args[i], r.reason);
+        chio_response_destroy(&r);
+    }
+    chio_kernel_free(k);
 }
