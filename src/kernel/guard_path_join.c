@@ -17,10 +17,11 @@
  * strings near each other is never denied unless their join is under a
  * prefix. A chain reads at most JOIN_LITERALS_MAX literals that are not
  * empty; one that goes on past them while its join is still above a
- * prefix is a hit. A literal holding a placeholder ("%s", "{}") that
- * literals fill ("%s/%s" % ("/etc", "shadow"), "/etc/{}".format(..),
- * printf's arguments) is read filled. The value is read as written and
- * after a shell's
+ * prefix is a hit. A literal holding a placeholder ("%s", "{}", "{1}",
+ * "{name}") that literals fill ("%s/%s" % ("/etc", "shadow"),
+ * "/etc/{f}".format(f="shadow"), printf's arguments) is read filled, and
+ * an interpolation of a literal (f"/etc/{'shadow'}", `${"/etc"}/x`) as
+ * that literal. The value is read as written and after a shell's
  * quote removal (what "python3 -c" or "node -e" is given). No state, no
  * locks; a join longer than a stack buffer is malloc'ed; each literal
  * starts at most one chain, so the work is at most JOIN_LITERALS_MAX
@@ -118,14 +119,58 @@ static int gap_join(const char *s, size_t i, size_t e)
     return slash ? 1 : 2;
 }
 
-/* Append the literal @lit of @s to @out at *@o (@out NULL: only add its
- * length), its backslashes taking the next byte as itself. */
-static void put_literal(const char *s, const literal *lit, char *out, size_t *o)
+static int blank(char c)
 {
-    size_t k;
+    return c == ' ' || c == '\t';
+}
 
-    for (k = lit->start; k < lit->end; k++) {
-        if (s[k] == '\\' && k + 1 < lit->end)
+/* An interpolation of one literal at s[@k] within [@k, @e): "{'shadow'}"
+ * in a Python f-string, "${'shadow'}" in a JavaScript template literal,
+ * blanks allowed inside the braces. The inner literal's text in *@in,
+ * the index after the closing brace in *@next; 0 when there is none. */
+static int interpolation(const char *s, size_t k, size_t e, literal *in, size_t *next)
+{
+    size_t i = k + (s[k] == '$');
+    char q;
+
+    if (i >= e || s[i] != '{' || (i == k + 1 && s[k] != '$'))
+        return 0;
+    for (i++; i < e && blank(s[i]); i++)
+        ;
+    if (i >= e || (s[i] != '"' && s[i] != '\'' && s[i] != '`'))
+        return 0;
+    q = s[i];
+    in->start = ++i;
+    for (; i < e && s[i] != q; i++)
+        if (s[i] == '\\' && i + 1 < e)
+            i++;
+    if (i >= e)
+        return 0;
+    in->end = i;
+    for (i++; i < e && blank(s[i]); i++)
+        ;
+    if (i >= e || s[i] != '}')
+        return 0;
+    *next = i + 1;
+    return 1;
+}
+
+/* Append s[@k, @e) to @out at *@o (@out NULL: only add its length), its
+ * backslashes taking the next byte as itself; with @interp, an
+ * interpolation of a literal ("{'shadow'}", "${'shadow'}") as that
+ * literal's text. */
+static void put_text(const char *s, size_t k, size_t e, int interp, char *out, size_t *o)
+{
+    literal in;
+    size_t next;
+
+    for (; k < e; k++) {
+        if (interp && (s[k] == '{' || s[k] == '$') && interpolation(s, k, e, &in, &next)) {
+            put_text(s, in.start, in.end, 0, out, o);
+            k = next - 1;
+            continue;
+        }
+        if (s[k] == '\\' && k + 1 < e)
             k++;
         if (out != NULL) /* NULL: only count */
             out[*o] = s[k];
@@ -133,11 +178,24 @@ static void put_literal(const char *s, const literal *lit, char *out, size_t *o)
     }
 }
 
-/* Does the literal @lit start like an absolute path or a home? */
+/* Append the literal @lit of @s, its interpolations of literals read as
+ * their text: what an f-string or a template literal evaluates to, and
+ * for any other string only a reading more (a hit in either denies). */
+static void put_literal(const char *s, const literal *lit, char *out, size_t *o)
+{
+    put_text(s, lit->start, lit->end, 1, out, o);
+}
+
+/* Does the literal @lit start like an absolute path or a home, read as
+ * put_literal reads it? */
 static int starts_path(const char *s, const literal *lit)
 {
-    size_t k = lit->start;
+    size_t k = lit->start, next;
+    literal in;
 
+    if (k < lit->end && (s[k] == '{' || s[k] == '$') && interpolation(s, k, lit->end, &in, &next) &&
+        in.end > in.start)
+        return starts_path(s, &in);
     if (k < lit->end && s[k] == '\\' && k + 1 < lit->end)
         k++;
     return k < lit->end && (s[k] == '/' || s[k] == '\\' || s[k] == '~');
@@ -190,6 +248,10 @@ static int read_chain(path_hit *ph, const char *s, size_t n, const literal *firs
         return CHIO_ENOMEM;
     o = 0;
     put_literal(s, &lit, j, &o);
+    /* an interpolation ("/etc/{'shadow'}") or an escape read: the literal
+     * says more than its text, which is read as a word */
+    unread = o != lit.end - lit.start;
+    j[o] = '\0';
     for (i = lit.after; rc == 0 && i < n;) {
         size_t q = i, need = 0;
         while (q < n && !quote(s[q]) && q - i <= JOIN_GAP_MAX)
@@ -264,29 +326,71 @@ static size_t quote_removal(const char *s, size_t n, char *out)
     return o;
 }
 
-/* Every chain of @s: each literal that opens like a path starts one. */
-/* The length of a placeholder at s[@k] within [@k, @e): "%s", "%r",
- * "{}" or "{0}".."{9}"; 0 when none. */
-static size_t placeholder(const char *s, size_t k, size_t e)
+/* A placeholder of a format: what fills it. */
+typedef struct hole {
+    size_t len;        /* its length in the format; 0: none */
+    int kind;          /* HOLE_NEXT, HOLE_INDEX or HOLE_NAME */
+    size_t index;      /* HOLE_INDEX: "{1}" */
+    size_t name, nlen; /* HOLE_NAME: "{user}", its name in the text */
+} hole;
+
+enum { HOLE_NEXT, HOLE_INDEX, HOLE_NAME };
+
+/* The placeholder at s[@k] within [@k, @e) into *@h: "%s" and "%r" (the
+ * next argument), "{}" (the next), "{N}" (argument N), "{name}" (the
+ * argument passed as name=). 1, or 0 when none. */
+static int placeholder(const char *s, size_t k, size_t e, hole *h)
 {
-    if (k + 1 < e && s[k] == '%' && (s[k + 1] == 's' || s[k + 1] == 'r'))
-        return 2;
-    if (k + 1 < e && s[k] == '{' && s[k + 1] == '}')
-        return 2;
-    if (k + 2 < e && s[k] == '{' && s[k + 1] >= '0' && s[k + 1] <= '9' && s[k + 2] == '}')
-        return 3;
+    size_t i;
+
+    memset(h, 0, sizeof(*h));
+    if (k + 1 < e && s[k] == '%' && (s[k + 1] == 's' || s[k + 1] == 'r')) {
+        h->len = 2;
+        return 1;
+    }
+    if (s[k] != '{' || k + 1 >= e)
+        return 0;
+    if (s[k + 1] == '}') {
+        h->len = 2;
+        return 1;
+    }
+    for (i = k + 1; i < e && i - k <= JOIN_GAP_MAX && s[i] >= '0' && s[i] <= '9'; i++)
+        h->index = h->index * 10 + (size_t)(s[i] - '0');
+    if (i > k + 1 && i < e && s[i] == '}') {
+        h->kind = HOLE_INDEX;
+        h->len = i + 1 - k;
+        return 1;
+    }
+    for (i = k + 1; i < e && i - k <= JOIN_GAP_MAX && name_char((unsigned char)s[i]); i++)
+        ;
+    if (i > k + 1 && i < e && s[i] == '}') {
+        h->kind = HOLE_NAME;
+        h->name = k + 1;
+        h->nlen = i - k - 1;
+        h->len = i + 1 - k;
+        return 1;
+    }
     return 0;
 }
 
+/* An argument handed to a format: a literal, and the name it is passed
+ * as ("name='shadow'"), if any. */
+typedef struct format_arg {
+    literal lit;
+    size_t name, nlen; /* nlen 0: positional */
+} format_arg;
+
 /* Does the gap s[@i, @e) hand what follows to a format: '%' (Python),
  * ".format(" or a comma (printf's arguments), with blanks and
- * parentheses? @first: the gap after the format itself; later ones hold
+ * parentheses, and at its end an optional "name=" (a keyword argument,
+ * into @a)? @first: the gap after the format itself; later ones hold
  * only a comma. */
-static int format_gap(const char *s, size_t i, size_t e, int first)
+static int format_gap(const char *s, size_t i, size_t e, int first, format_arg *a)
 {
-    size_t k;
+    size_t k, b;
     int sep = 0;
 
+    a->nlen = 0;
     if (e - i > JOIN_GAP_MAX)
         return 0;
     for (k = i; k < e; k++) {
@@ -295,6 +399,21 @@ static int format_gap(const char *s, size_t i, size_t e, int first)
         } else if (first && e - k >= 7 && memcmp(s + k, ".format", 7) == 0) {
             sep = 1;
             k += 6;
+        } else if (sep && name_char((unsigned char)s[k]) && a->nlen == 0) {
+            /* a keyword: name, blanks, '=', blanks, then the literal */
+            for (b = k; b < e && name_char((unsigned char)s[b]); b++)
+                ;
+            a->name = k;
+            a->nlen = b - k;
+            while (b < e && blank(s[b]))
+                b++;
+            if (b >= e || s[b] != '=')
+                return 0;
+            for (b++; b < e && blank(s[b]); b++)
+                ;
+            if (b != e)
+                return 0;
+            k = e - 1;
         } else if (strchr("() \t", s[k]) == NULL || s[k] == '\0') {
             return 0;
         }
@@ -302,40 +421,80 @@ static int format_gap(const char *s, size_t i, size_t e, int first)
     return sep;
 }
 
+/* The argument of @args (@na of them) that the placeholder @h takes, the
+ * next positional one being *@next; NULL when none does. */
+static const format_arg *fill(const char *s, const format_arg *args, size_t na, const hole *h,
+                              size_t *next)
+{
+    size_t a, p = 0;
+
+    for (a = 0; a < na; a++) {
+        if (h->kind == HOLE_NAME) {
+            if (args[a].nlen == h->nlen && memcmp(s + args[a].name, s + h->name, h->nlen) == 0)
+                return &args[a];
+        } else if (args[a].nlen == 0 && p++ == (h->kind == HOLE_INDEX ? h->index : *next)) {
+            *next += h->kind == HOLE_NEXT;
+            return &args[a];
+        }
+    }
+    return NULL;
+}
+
+/* The format @fmt filled with @args (@na) into @out (NULL: only count);
+ * returns the length. At most JOIN_LITERALS_MAX placeholders are filled
+ * (an argument may fill several: "{0}/{0}"), so the result is at most
+ * the format and that many arguments long; the rest stay as written. */
+static size_t fill_format(const char *s, const literal *fmt, const format_arg *args, size_t na,
+                          char *out)
+{
+    const format_arg *arg;
+    size_t k, o = 0, next = 0, filled = 0;
+    hole h;
+
+    for (k = fmt->start; k < fmt->end;) {
+        if (filled < JOIN_LITERALS_MAX && placeholder(s, k, fmt->end, &h) &&
+            (arg = fill(s, args, na, &h, &next)) != NULL) {
+            filled++;
+            put_literal(s, &arg->lit, out, &o);
+            k += h.len;
+        } else {
+            if (out != NULL) /* NULL: only count */
+                out[o] = s[k];
+            o++;
+            k++;
+        }
+    }
+    return o;
+}
+
 /* The format @fmt (a literal holding a placeholder) with the literals
- * that follow it in place of its placeholders, in order ("%s/%s" %
- * ("/etc", "shadow"), "/etc/{}".format("shadow")), read as a path when
- * it is absolute. 1, 0 or CHIO_ENOMEM. */
+ * that follow it in its placeholders: in order ("%s/%s" % ("/etc",
+ * "shadow"), "/etc/{}".format("shadow")), by index ("{1}/{0}") or by
+ * name ("/etc/{f}".format(f="shadow")); read as a path when it is
+ * absolute. A placeholder no literal fills stays as written. 1, 0 or
+ * CHIO_ENOMEM. */
 static int read_format(path_hit *ph, const char *s, size_t n, const literal *fmt)
 {
-    literal args[JOIN_LITERALS_MAX];
-    size_t na = 0, i = fmt->after, q, k, p, a, len = 0, o = 0;
+    format_arg args[JOIN_LITERALS_MAX];
+    size_t na = 0, i = fmt->after, q, len, o;
     char stack[PREFIX_STACK], *heap = NULL, *j = stack;
     int rc;
 
     while (na < JOIN_LITERALS_MAX && i < n) {
         for (q = i; q < n && !quote(s[q]) && q - i <= JOIN_GAP_MAX; q++)
             ;
-        if (q >= n || !quote(s[q]) || !format_gap(s, i, q, na == 0) ||
-            !read_literal(s, n, q, &args[na]))
+        if (q >= n || !quote(s[q]) || !format_gap(s, i, q, na == 0, &args[na]) ||
+            !read_literal(s, n, q, &args[na].lit))
             break;
-        i = args[na].after;
-        len += args[na].end - args[na].start;
+        i = args[na].lit.after;
         na++;
     }
     if (na == 0)
         return 0;
-    len += fmt->end - fmt->start;
+    len = fill_format(s, fmt, args, na, NULL);
     if (len + 1 > sizeof(stack) && (j = heap = malloc(len + 1)) == NULL)
         return CHIO_ENOMEM;
-    for (k = fmt->start, a = 0; k < fmt->end;) {
-        if (a < na && (p = placeholder(s, k, fmt->end)) > 0) {
-            put_literal(s, &args[a++], j, &o);
-            k += p;
-        } else {
-            j[o++] = s[k++];
-        }
-    }
+    o = fill_format(s, fmt, args, na, j);
     j[o] = '\0';
     rc = o > 0 && (j[0] == '/' || j[0] == '~') ? read_join(ph, j, o) : 0;
     free(heap);
@@ -345,14 +504,16 @@ static int read_format(path_hit *ph, const char *s, size_t n, const literal *fmt
 /* Does the literal @lit hold a placeholder? */
 static int holds_placeholder(const char *s, const literal *lit)
 {
+    hole h;
     size_t k;
 
     for (k = lit->start; k < lit->end; k++)
-        if (placeholder(s, k, lit->end) > 0)
+        if (placeholder(s, k, lit->end, &h))
             return 1;
     return 0;
 }
 
+/* Every chain of @s: each literal that opens like a path starts one. */
 static int read_chains(path_hit *ph, const char *s, size_t n)
 {
     literal lit;

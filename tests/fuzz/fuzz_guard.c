@@ -11,8 +11,10 @@
  * (no space: V alone). The shapes are {"path": V}, {"cmd": "cat V"},
  * {"cmd": "grep -n x V | head"}, {"cmd": "cd D && cat V"},
  * {"cwd": D, "cmd": "cat V"}, {"cmd": "cd D; cp V /tmp/x"},
- * {"code": "open('D' + 'V')"} and {"code": "os.path.join('D', 'V')"}, V
- * and D escaped as JSON strings (bytes past 0x7f as they are).
+ * {"code": "open('D' + 'V')"}, {"code": "os.path.join('D', 'V')"},
+ * {"code": "open(f'{\"D\"}{\"V\"}')"} and {"code":
+ * "open('{1}{0}'.format('V', 'D'))"}, V and D escaped as JSON strings
+ * (bytes past 0x7f as they are).
  *
  * For every input:
  *   - the guard returns 0 with a pass or a deny, or -1 only for arguments
@@ -31,7 +33,7 @@
  *     are left out, both documented as left open (docs/security.md): a
  *     bare V from a relative D that names only the directory of a prefix
  *     ending in '/' ("cd .. && ls root" under /root/), and a relative D
- *     that climbs and then names a directory ("cd ../web"); for the two
+ *     that climbs and then names a directory ("cd ../web"); for the
  *     code shapes, an absolute plain D joined with a plain V (concatenated,
  *     or as os.path.join joins them) at or under a prefix must deny.
  * Any violated invariant calls abort(), which libFuzzer reports as a crash.
@@ -49,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define TEXT_MAX 2048
 #define NSETS    3
-#define NSHAPES  8
+#define NSHAPES  10
 
 static const char *const sets[NSETS][3] = {
     {"/etc/", "/root/", NULL},
@@ -235,9 +237,16 @@ static size_t put_escaped(char *out, size_t o, const char *s, size_t n)
 
 static size_t build(char *out, unsigned shape, const char *d, size_t dn, const char *v, size_t vn)
 {
-    static const char *const head[NSHAPES] = {
-        "{\"path\":\"", "{\"cmd\":\"cat ", "{\"cmd\":\"grep -n x ", "{\"cmd\":\"cd ",
-        "{\"cwd\":\"",  "{\"cmd\":\"cd ",  "{\"code\":\"open('",    "{\"code\":\"os.path.join('"};
+    static const char *const head[NSHAPES] = {"{\"path\":\"",
+                                              "{\"cmd\":\"cat ",
+                                              "{\"cmd\":\"grep -n x ",
+                                              "{\"cmd\":\"cd ",
+                                              "{\"cwd\":\"",
+                                              "{\"cmd\":\"cd ",
+                                              "{\"code\":\"open('",
+                                              "{\"code\":\"os.path.join('",
+                                              "{\"code\":\"open(f'{\\\"",
+                                              "{\"code\":\"open('{1}{0}'.format('"};
     size_t o = put(out, 0, head[shape]);
 
     switch (shape) {
@@ -263,6 +272,16 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
         o = put(out, o, "; cp ");
         o = put_escaped(out, o, v, vn);
         return put(out, o, " /tmp/x\"}");
+    case 8: /* an f-string interpolating two literals */
+        o = put_escaped(out, o, d, dn);
+        o = put(out, o, "\\\"}{\\\"");
+        o = put_escaped(out, o, v, vn);
+        return put(out, o, "\\\"}')\"}");
+    case 9: /* a format filled by index */
+        o = put_escaped(out, o, v, vn);
+        o = put(out, o, "', '");
+        o = put_escaped(out, o, d, dn);
+        return put(out, o, "'))\"}");
     default: /* code that joins two literals: concatenated, or a path join */
         o = put_escaped(out, o, d, dn);
         o = put(out, o, shape == 6 ? "' + '" : "', '");
@@ -271,9 +290,10 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
     }
 }
 
-/* Shapes 6 and 7: open('D' + 'V') opens D and V concatenated,
- * os.path.join('D', 'V') V when it is absolute, else D, '/' and V. When D
- * is absolute and both are plain, a path at or under a prefix must deny. */
+/* Shapes 6 to 9: open('D' + 'V'), f'{"D"}{"V"}' and '{1}{0}'.format('V',
+ * 'D') name D and V concatenated, os.path.join('D', 'V') V when it is
+ * absolute, else D, '/' and V. When D is absolute and both are plain, a
+ * path at or under a prefix must deny. */
 static void code_oracle(size_t set, unsigned shape, const char *d, size_t dn, const char *v,
                         size_t vn, chio_guard_verdict verdict, const char *args)
 {

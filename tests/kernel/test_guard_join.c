@@ -74,3 +74,34 @@ Test(guard_join, a_format_filled_with_literals_is_read_filled)
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
 }
+
+/* What an f-string or a template literal evaluates to when what it
+ * interpolates is a literal (f"/etc/{'shadow'}", `/etc/${"shadow"}`), and
+ * a format filled by index or by name ("{1}/{0}", "{f}" with f='..'). */
+Test(guard_join, interpolated_literals_and_placeholders_by_index_or_name)
+{
+    static const char *const prefixes[] = {"/etc/shadow"};
+    static const char *const args[] = {
+        "{\"code\":\"open(f\\\"/etc/{'shadow'}\\\")\"}",
+        "{\"code\":\"open(f'/etc/{ \\\"shadow\\\" }')\"}",
+        "{\"code\":\"open(f\\\"{'/etc'}/shadow\\\")\"}",
+        "{\"code\":\"fs.readFileSync(`/etc/${'shadow'}`)\"}",
+        "{\"code\":\"fs.readFileSync(`${\\\"/etc\\\"}/${\\\"shadow\\\"}`)\"}",
+        "{\"code\":\"open(f'/e{\\\"tc/sha\\\"}dow')\"}",
+        "{\"code\":\"open('{1}/{0}'.format('shadow', '/etc'))\"}",
+        "{\"code\":\"open('/etc/{f}'.format(f='shadow'))\"}",
+        "{\"code\":\"open('{d}/{f}'.format(f = 'shadow', d = '/etc'))\"}",
+        "{\"code\":\"open('{0}{1}'.format('/etc/', 'shadow'))\"}",
+        "{\"cmd\":\"python3 -c \\\"open(f'/etc/{\\\\\\\"shadow\\\\\\\"}')\\\"\"}",
+        /* stay allowed */
+        "{\"code\":\"open(f\\\"/etc/{name}\\\")\"}",
+        "{\"code\":\"print(f\\\"/etc/{'hosts'}\\\")\"}",
+        "{\"code\":\"open('/etc/{1}'.format('shadow', 'hosts'))\"}", /* by index */
+        "{\"code\":\"open('/etc/{f}'.format(g='shadow'))\"}",
+        "{\"code\":\"`${'a'}/${'b'}`\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
+}
