@@ -32,13 +32,14 @@ static int is_control(unsigned char c)
     return c < 0x20 || c == 0x7f;
 }
 
-/* Case-insensitive substring search for an ASCII @needle. */
+/* Case-insensitive substring search for an ASCII @needle (not empty). */
 static int has_ci(const char *s, size_t n, const char *needle)
 {
     size_t k = strlen(needle), i;
+    int lo = chio__ascii_lower((unsigned char)needle[0]);
 
     for (i = 0; k <= n && i <= n - k; i++)
-        if (strncasecmp(s + i, needle, k) == 0)
+        if (chio__ascii_lower((unsigned char)s[i]) == lo && strncasecmp(s + i, needle, k) == 0)
             return 1;
     return 0;
 }
@@ -242,7 +243,8 @@ int chio__starts_file_url(const char *s, size_t n)
  * point NFKC turns into dots, slashes or backslashes only (U+FF0E, U+FE52,
  * U+2024, U+2025, U+FE30, U+2026, U+FE19, U+FF0F, U+FF3C, U+FE68), and
  * those Windows' best-fit maps to '/' or '\\': U+2215, U+2044, U+2216
- * (code page 1252), U+00A5 (932), U+20A9 (949) (review 46). */
+ * (code page 1252), U+00A5 (932), U+20A9 (949) (review 46). Each entry
+ * starts with a byte look_alike_lead() names. */
 static const struct {
     unsigned char b[3];
     unsigned char len;  /* bytes of b used: 2 or 3 */
@@ -259,12 +261,21 @@ static const struct {
     {{0xe2, 0x82, 0xa9}, 3, 1, "\\"},
 };
 
+/* Can a look-alike start with the byte @c (0xc2, 0xe2 or 0xef)? */
+static int look_alike_lead(unsigned char c)
+{
+    return c == 0xc2 || c == 0xe2 || c == 0xef;
+}
+
 /* The ASCII text the look-alike at @s stands for, or NULL; its length in
  * bytes in *@len. */
 const char *chio__look_alike(const char *s, size_t n, size_t *len)
 {
     size_t i;
 
+    *len = 0;
+    if (n < 2 || !look_alike_lead((unsigned char)s[0]))
+        return NULL; /* most bytes: no table entry starts with them */
     for (i = 0; i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
         if (n >= look_alikes[i].len && memcmp(s, look_alikes[i].b, look_alikes[i].len) == 0) {
             *len = look_alikes[i].len;
@@ -281,7 +292,9 @@ static int has_look_alike(const char *s, size_t n)
     size_t i, k;
 
     for (i = 0; i + 2 <= n; i++)
-        for (k = 0; k < sizeof(look_alikes) / sizeof(look_alikes[0]); k++)
+        for (k = 0; look_alike_lead((unsigned char)s[i]) &&
+                    k < sizeof(look_alikes) / sizeof(look_alikes[0]);
+             k++)
             if (!look_alikes[k].sign && n - i >= look_alikes[k].len &&
                 memcmp(s + i, look_alikes[k].b, look_alikes[k].len) == 0)
                 return 1;

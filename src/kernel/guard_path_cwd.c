@@ -31,11 +31,19 @@
 /* The most working directories one call's arguments may name above a
  * prefix (distinct readings), of them holding a glob, the most
  * (directory, word) pairs read and the most bytes of them: past any the
- * arguments cannot be read and the guard denies. */
-#define CWD_ROOTS_MAX      32
-#define CWD_GLOB_ROOTS_MAX 8
-#define CWD_JOINS_MAX      (1u << 18)
-#define CWD_JOIN_BYTES_MAX ((size_t)1 << 23)
+ * arguments cannot be read and the guard denies. The pairs and their
+ * bytes are bounded in proportion to the text the arguments hold (each
+ * pair costs some microseconds of readings, and a short hostile text
+ * once made millions of bytes of them: 8 KiB took 4 s), up to the
+ * absolute bounds. */
+#define CWD_ROOTS_MAX           32
+#define CWD_GLOB_ROOTS_MAX      8
+#define CWD_JOINS_MAX           (1u << 18)
+#define CWD_JOIN_BYTES_MAX      ((size_t)1 << 23)
+#define CWD_JOINS_BASE          4096
+#define CWD_JOINS_PER_BYTE      32
+#define CWD_JOIN_BYTES_BASE     ((size_t)64 << 10)
+#define CWD_JOIN_BYTES_PER_BYTE 256
 
 typedef struct cwd_scan {
     path_hit ph;
@@ -53,10 +61,12 @@ typedef struct cwd_scan {
     size_t lo, hi; /* the roots the words are read from in this round */
     size_t joins;  /* pairs read so far */
     size_t jbytes; /* and their bytes */
+    size_t text;   /* bytes of text the arguments hold (the bounds' scale) */
     size_t nglobs; /* roots holding a glob */
     int reading;   /* 0: collecting roots; 1: reading words from them */
     int depth;     /* layers of JSON-in-a-string above the leaf */
     int too_much;  /* a bound above was passed */
+    int einval;    /* a reading's callback answered CHIO_EINVAL (noted()) */
 } cwd_scan;
 
 /* ---- which directories matter --------------------------------------------------------------- */
@@ -94,7 +104,8 @@ static int is_ancestor(cwd_scan *cs, const char *w, size_t n)
 /* Note @w (@n bytes) as a working directory, @worst as cwd_scan says;
  * @climb: a climb may land there, so a walk is read from it even at
  * worst (cwd_scan.walked). One whose normalised reading is held already
- * ("/." beside "/") is not noted again. 0, or CHIO_ENOMEM. */
+ * ("/." beside "/") is not noted again. 0, CHIO_ENOMEM, or CHIO_EINVAL
+ * past the bounds on roots (too_much: the scan stops, and denies). */
 static int add_root(cwd_scan *cs, const char *w, size_t n, int worst, int climb)
 {
     char *norm = malloc(n + 2);
@@ -118,9 +129,9 @@ static int add_root(cwd_scan *cs, const char *w, size_t n, int worst, int climb)
         }
     }
     if (cs->nroots == CWD_ROOTS_MAX || (unplaced(w, n) && cs->nglobs == CWD_GLOB_ROOTS_MAX)) {
-        cs->too_much = 1;
+        cs->too_much = 1; /* denies: nothing read after it could pass */
         free(norm);
-        return 0;
+        return CHIO_EINVAL;
     }
     cs->nglobs += unplaced(w, n);
     if ((cs->roots[cs->nroots] = malloc(n + 1)) == NULL) {
@@ -222,21 +233,37 @@ static int join_target(cwd_scan *cs, const char *w, size_t n)
         }
         free(j);
     }
+    if (cs->too_much)
+        return CHIO_EINVAL; /* a bound passed: the scan stops, and denies */
     return rc == CHIO_ENOMEM || rc == 1 ? rc : 0;
+}
+
+/* The answer of a reading's callback, noted: a reading function answers
+ * -1 when it runs out of memory and passes any other answer on, and
+ * CHIO_EINVAL is -1 too (a bound passed, or a word that cannot be read). */
+static int noted(cwd_scan *cs, int rc)
+{
+    cs->einval |= rc == CHIO_EINVAL;
+    return rc;
+}
+
+/* What a reading function's answer @rc means: its own -1 is out of
+ * memory, a callback's CHIO_EINVAL stays one. */
+static int reading_rc(const cwd_scan *cs, int rc)
+{
+    return rc == -1 && !cs->einval ? CHIO_ENOMEM : rc;
 }
 
 static int home_reading(void *ctx, const char *t, size_t tl)
 {
-    return tl > 0 && t[0] == '/' ? cd_target(ctx, t, tl, CHIO__GP_CD_SHELL) : 0;
+    return tl > 0 && t[0] == '/' ? noted(ctx, cd_target(ctx, t, tl, CHIO__GP_CD_SHELL)) : 0;
 }
 
 /* A target that opens with a home ("~", "~bob/x", "$HOME"), placed as
  * chio__shell_tilde_reading places it (/root, /home/bob). */
 static int home_target(cwd_scan *cs, const char *w, size_t n)
 {
-    int rc = chio__shell_each_tilde_reading(w, n, home_reading, cs);
-
-    return rc == -1 ? CHIO_ENOMEM : rc;
+    return reading_rc(cs, chio__shell_each_tilde_reading(w, n, home_reading, cs));
 }
 
 /* The target @w (@n bytes; @w NULL: none) of a change of directory. An
@@ -352,6 +379,12 @@ static int glob_above(cwd_scan *cs, const char *j, size_t jl)
     return 0;
 }
 
+/* @base + @per x @text, at most @max. */
+static size_t join_bound(size_t base, size_t per, size_t text, size_t max)
+{
+    return text > (max - base) / per ? max : base + per * text;
+}
+
 /* Root @r joined with the relative word @w (@n bytes), in @stack
  * (PREFIX_STACK bytes) or in a block left in *@heap for the caller to
  * free, its length in *@jl. NULL with *@rc CHIO_EINVAL when the joins
@@ -367,7 +400,10 @@ static char *join_root(cwd_scan *cs, size_t r, const char *w, size_t n, char *st
     sep = rl > 0 && (cs->roots[r][rl - 1] == '/' || cs->roots[r][rl - 1] == '\\') ? 0 : 1;
     *jl = rl + sep + n;
     cs->jbytes += *jl;
-    if (++cs->joins > CWD_JOINS_MAX || cs->jbytes > CWD_JOIN_BYTES_MAX) {
+    if (cs->too_much ||
+        ++cs->joins > join_bound(CWD_JOINS_BASE, CWD_JOINS_PER_BYTE, cs->text, CWD_JOINS_MAX) ||
+        cs->jbytes > join_bound(CWD_JOIN_BYTES_BASE, CWD_JOIN_BYTES_PER_BYTE, cs->text,
+                                CWD_JOIN_BYTES_MAX)) {
         cs->too_much = 1;
         *rc = CHIO_EINVAL;
         return NULL;
@@ -544,7 +580,7 @@ static int one_text(cwd_scan *cs, const char *t, size_t n)
  * chio__shell_each_ansi_reading) */
 static int any_text(void *ctx, const char *t, size_t tl)
 {
-    return one_text(ctx, t, tl);
+    return noted(ctx, one_text(ctx, t, tl));
 }
 
 /* @s with its ANSI-C strings decoded, when it holds any, each way
@@ -594,9 +630,8 @@ static int shell_texts(cwd_scan *cs, const char *s, size_t n)
         if (len != n || memcmp(d, s, n) != 0)
             rc = one_text(cs, d, len);
     }
-    if (rc == 0 && (memchr(d, '~', len) != NULL || memchr(d, '$', len) != NULL) &&
-        (rc = chio__shell_each_tilde_reading(d, len, any_text, cs)) == -1)
-        rc = CHIO_ENOMEM;
+    if (rc == 0 && (memchr(d, '~', len) != NULL || memchr(d, '$', len) != NULL))
+        rc = reading_rc(cs, chio__shell_each_tilde_reading(d, len, any_text, cs));
     free(heap);
     return rc;
 }
@@ -650,6 +685,8 @@ static int each_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_
      * ({"root": "/"} names no file "root"; {"cwd": ".."} no bare "cwd") */
     if (is_key)
         return 0;
+    if (!cs->reading)
+        cs->text += n;
     if ((rc = leaf_texts(cs, s, n)) != 0)
         return rc;
     /* the strings of JSON a string holds, as embedded_hit reads them; JSON

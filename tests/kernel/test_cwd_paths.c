@@ -402,3 +402,47 @@ Test(cwd_paths, a_registration_short_of_memory_leaves_no_guard_and_a_retry_reads
     }
     chio_kernel_free(k);
 }
+
+/* A short text that names many working directories and many readings of
+ * its words (found by fuzz_guard: 62 bytes took 80 ms, 8 KiB 4 s, and
+ * that one came back as a guard error rather than a denial) is denied as
+ * more than the guard reads, within bounds on the (directory, word)
+ * pairs read that grow with the text (docs/security.md). */
+Test(cwd_paths, a_text_naming_too_much_is_denied_as_such)
+{
+    static const char piece[] = "t$e'%F${\\u0003${IFS} \\uff0e)%2etc~<.HsIFS}eInfinityhc[` `.* cwd";
+    static const char *const prefixes[] = {"/etc/shadow", "/root/.ssh/"};
+    static const char *const tools[] = {"t"};
+    static const size_t reps[] = {1, 16, 128};
+    chio_kernel *k = kt_echo_kernel(NULL, fixed_now, "srv", tools, 1);
+    char *args, id[32], sid[CHIO_SESSION_ID_LEN + 1];
+    chio_response r;
+    chio_error err;
+    chio_call c;
+    size_t i, n, o;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Paths", prefixes, NROWS(prefixes), &err),
+                 0, "%s", err.message);
+    for (i = 0; i < NROWS(reps); i++) {
+        args = malloc(64 + reps[i] * sizeof(piece));
+        cr_assert_not_null(args);
+        o = (size_t)sprintf(args, "{\"cmd\":\"cd \\\\~u( && cat ");
+        for (n = 0; n < reps[i]; n++)
+            o += (size_t)sprintf(args + o, "%s", piece);
+        strcpy(args + o, "\"}");
+        snprintf(id, sizeof(id), "cap-much-%zu", i);
+        kt_grant_session(k, NOW, id, "", sid);
+        kt_grant_call(&c, sid, id, args, strlen(args));
+        chio_response_init(&r);
+        cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
+        cr_assert_not_null(r.receipt);
+        cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "%zu pieces: %s", reps[i],
+                     chio_code_name(r.code));
+        cr_expect_not_null(strstr(r.reason, "more working directories or relative paths"),
+                           "%zu pieces: %s", reps[i], r.reason);
+        chio_response_destroy(&r);
+        free(args);
+    }
+    chio_kernel_free(k);
+}
