@@ -40,9 +40,9 @@
 #define CWD_GLOB_ROOTS_MAX      8
 #define CWD_JOINS_MAX           (1u << 18)
 #define CWD_JOIN_BYTES_MAX      ((size_t)1 << 23)
-#define CWD_JOINS_BASE          4096
+#define CWD_JOINS_BASE          1024
 #define CWD_JOINS_PER_BYTE      32
-#define CWD_JOIN_BYTES_BASE     ((size_t)64 << 10)
+#define CWD_JOIN_BYTES_BASE     ((size_t)16 << 10)
 #define CWD_JOIN_BYTES_PER_BYTE 256
 
 typedef struct cwd_scan {
