@@ -32,149 +32,6 @@
 
 /* ---- forbidden_path ------------------------------------------------------------------------- */
 
-/* The end of the segment of @p starting at @i (after a '/'), or 0 when
- * it is empty. */
-static size_t segment_end(const char *p, size_t len, size_t i)
-{
-    size_t e = i;
-
-    while (e < len && p[e] != '/')
-        e++;
-    return e > i ? e : 0;
-}
-
-/* "/proc/<pid>/root/x" and "/proc/<pid>/task/<tid>/root/x" are "/x" seen
- * through a process's (or thread's) root link: the length of that head,
- * or 0. */
-static size_t proc_root(const char *p, size_t len)
-{
-    size_t i;
-
-    if (len < 6 || memcmp(p, "/proc/", 6) != 0 || (i = segment_end(p, len, 6)) == 0)
-        return 0;
-    if (len - i >= 6 && memcmp(p + i, "/task/", 6) == 0 && (i = segment_end(p, len, i + 6)) == 0)
-        return 0;
-    if (len - i < 5 || memcmp(p + i, "/root", 5) != 0)
-        return 0;
-    i += 5;
-    return i == len || p[i] == '/' ? i : 0;
-}
-
-/* Does @p (@len bytes) start with @head followed by its end or a '/'?
- * The offset after @head, or 0. */
-static size_t head_is(const char *p, size_t len, size_t i, const char *head)
-{
-    size_t k = strlen(head);
-
-    if (len - i < k || memcmp(p + i, head, k) != 0)
-        return 0;
-    return i + k == len || p[i + k] == '/' ? i + k : 0;
-}
-
-/* "/proc/<pid>/cwd/x" (also "/proc/<pid>/task/<tid>/cwd/x") is x in that
- * process's working directory, "/proc/<pid>/fd/<n>/x" and "/dev/fd/<n>/x"
- * are x in a directory that process holds open, and so are
- * "/dev/stdin/x", "/dev/stdout/x" and "/dev/stderr/x" ("cat
- * /dev/stdin/shadow < /etc"; review 53): places the kernel cannot tell
- * (init's working directory is "/", so "/proc/1/cwd/etc/shadow" is
- * /etc/shadow). 1 when @p goes through one of those links. */
-static int through_unknown_link(const char *p, size_t len)
-{
-    static const char *const std_links[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
-    size_t i, e, k;
-
-    for (k = 0; k < sizeof(std_links) / sizeof(std_links[0]); k++)
-        if ((i = head_is(p, len, 0, std_links[k])) > 0 && i < len)
-            return 1;
-    if ((i = head_is(p, len, 0, "/dev/fd")) > 0)
-        return i < len && (e = segment_end(p, len, i + 1)) > 0 && e < len;
-    if ((i = head_is(p, len, 0, "/proc")) == 0 || i == len || (i = segment_end(p, len, i + 1)) == 0)
-        return 0;
-    if ((e = head_is(p, len, i, "/task")) > 0 && e < len && (e = segment_end(p, len, e + 1)) > 0)
-        i = e;
-    if (head_is(p, len, i, "/cwd") > 0)
-        return 1;
-    if ((i = head_is(p, len, i, "/fd")) == 0 || i == len)
-        return 0;
-    return (e = segment_end(p, len, i + 1)) > 0 && e < len;
-}
-
-static int reading_under_prefix(path_hit *ph, const char *p, size_t len);
-
-static int reading_forbidden(void *ctx, const char *p, size_t len)
-{
-    path_hit *ph = ctx;
-    size_t head;
-
-    for (;;) {
-        if (through_unknown_link(p, len)) /* could be under any prefix */
-            return ph->links_hit ? 1 : CHIO_EINVAL;
-        if (reading_under_prefix(ph, p, len))
-            return 1;
-        if (ph->nomem || (head = proc_root(p, len)) == 0)
-            return ph->nomem;
-        p += head;
-        len -= head;
-        if (len == 0) {
-            p = "/";
-            len = 1;
-        }
-    }
-}
-
-/* Does the reading @p start with the normalised prefix @norm (@xlen
- * bytes), ASCII case folded, both absolute or both relative? For a prefix
- * that ends inside a name ("/etc/shadow" covers "/etc/shadow-"). */
-static int starts_with_prefix(const char *p, size_t len, const char *norm, size_t xlen)
-{
-    if ((len > 0 && p[0] == '/') != (xlen > 0 && norm[0] == '/'))
-        return 0;
-    return len >= xlen && strncasecmp(p, norm, xlen) == 0;
-}
-
-/* The prefixes were normalised at registration (registry.c); one that
- * does not normalise (NULL) matches only as written, which
- * chio__forbidden_path_hit checks first. One that ends at a separator
- * covers whole segments ("/etc/" is "/etc" and below it); one that ends
- * inside a name covers every reading that starts with it, as kernel.md's
- * "starts with" covers the strings that do. */
-static int under_prefix(path_hit *ph, const char *p, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < ph->g->nprefixes; i++) {
-        const char *norm = ph->g->norm_prefixes[i];
-        size_t xlen = ph->g->norm_lens[i];
-        if (norm != NULL && (chio__path_under(p, len, norm, xlen, 1) ||
-                             (ph->g->norm_open[i] && starts_with_prefix(p, len, norm, xlen)))) {
-            ph->prefix = i;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* under_prefix() of @p and of its Windows reading (chio__windows_trimmed:
- * "/etc./passwd" is "/etc/passwd"; review 46). */
-static int reading_under_prefix(path_hit *ph, const char *p, size_t len)
-{
-    char stack[256], *t;
-    size_t tl;
-    int hit = under_prefix(ph, p, len);
-
-    if (hit)
-        return 1;
-    if ((t = len < sizeof(stack) ? stack : malloc(len + 1)) == NULL) {
-        ph->nomem = 1;
-        return 0;
-    }
-    tl = chio__windows_trimmed(p, len, t);
-    hit = tl != len && under_prefix(ph, t, tl);
-    if (t != stack)
-        free(t);
-    return hit;
-}
-
 /* Where a word of running text ends: whitespace, controls, shell and
  * prose punctuation, '@' (curl's "-d @/etc/passwd" reads that file) and
  * ':' (PATH lists, "--opt:value"). */
@@ -241,6 +98,45 @@ static int strong_path(chio__key *key, const char *s, size_t n)
     return chio__starts_file_url(s, n);
 }
 
+/* Is @s text of several lines or tab-separated fields: a line break or a
+ * tab, and no other control character (a NUL, which a C tool stops at,
+ * keeps the whole value unreadable)? */
+static int line_text(const char *s, size_t n)
+{
+    size_t i;
+    int breaks = 0;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n' || c == '\r' || c == '\t')
+            breaks = 1;
+        else if (c < 0x20 || c == 0x7f)
+            return 0;
+    }
+    return breaks;
+}
+
+static int check_readings(path_hit *ph, const char *s, size_t n);
+
+/* Text of lines (line_text) that starts like a path ("// note\nx = 1",
+ * "/etc/shadow\n"): each line or field read as strictly as a value of one
+ * line is, which is what a tool that reads a line, or trims the value,
+ * takes. 1, 0, CHIO_EINVAL or CHIO_ENOMEM. */
+static int check_lines(path_hit *ph, chio__key *key, const char *s, size_t n)
+{
+    size_t i = 0, e;
+    int rc = 0;
+
+    while (rc == 0 && i < n) {
+        for (e = i; e < n && s[e] != '\n' && s[e] != '\r' && s[e] != '\t'; e++)
+            ;
+        if (e > i && (strong_path(key, s + i, e - i) || !chio__gp_has_word_break(s + i, e - i)))
+            rc = check_readings(ph, s + i, e - i);
+        i = e + 1;
+    }
+    return rc;
+}
+
 /* Every reading of @s against the prefixes: 1 hit, CHIO_EINVAL unreadable,
  * CHIO_ENOMEM, 0. A plain relative word that climbs above its start, which
  * no reading places, is read from where it could land (guard_path_climb.c);
@@ -248,10 +144,11 @@ static int strong_path(chio__key *key, const char *s, size_t n)
 static int check_readings(path_hit *ph, const char *s, size_t n)
 {
     /* a forbidden prefix holds in every reading, Windows' and POSIX's */
-    int rc = chio__path_readings(s, n, reading_forbidden, ph), climb;
+    int rc = chio__path_readings(s, n, chio__gp_reading_forbidden, ph), climb;
 
     if (rc == CHIO_EINVAL && !ph->nomem && !ph->no_climb &&
-        (climb = chio__gp_climb_readings(ph, s, n, reading_forbidden, ph)) != CHIO__GP_NO_CLIMB)
+        (climb = chio__gp_climb_readings(ph, s, n, chio__gp_reading_forbidden, ph)) !=
+            CHIO__GP_NO_CLIMB)
         rc = climb == CHIO__GP_CLIMB_ABOVE ? CHIO_EINVAL : climb;
     if (ph->nomem || rc == CHIO_ENOMEM)
         return CHIO_ENOMEM;
@@ -554,6 +451,26 @@ static int decoded_texts(const chio__guard_reg *g, chio__key *key, const char *w
     return chio__shell_each_ansi_reading(s, n, decoded_text, &dc);
 }
 
+/* Text of lines (line_text) with its tabs and line breaks removed, as a
+ * WHATWG URL parser removes them ("/et\nc/shadow" is "/etc/shadow" to
+ * new URL()), read as a value of its own; only its hits count. */
+static int unbroken_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                         size_t n, char *details, size_t cap, int level)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t i, o = 0;
+    int rc;
+
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < n; i++)
+        if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            d[o++] = s[i];
+    rc = forbidden_text(g, key, what, d, o, details, cap, level + 1, 1);
+    free(heap);
+    return rc;
+}
+
 /* Does empty_text read @s otherwise: an expansion, or a '#' a quoted
  * blank may keep inside its word ("cat /x\\ #/../etc/x")? */
 static int empty_may_differ(const char *s, size_t n)
@@ -686,7 +603,7 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
     path_hit ph = {g, 0, 0, 0, chio__gp_fills_words(s, n), 0};
     char rstack[PREFIX_STACK], *rheap = NULL;
     const char *r = s; /* the shell's reading, made once for the two checks that read it */
-    int rc = 0, words;
+    int rc = 0, words, lines = 0;
     size_t i, opt, rl = n;
 
     for (i = 0; i < g->nprefixes; i++) {
@@ -711,8 +628,14 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
     words = chio__gp_has_word_break(s, n);
     /* The whole value, read strictly (a control character or ".." above
      * the root denies), unless it is running text that merely holds a '/'
-     * somewhere: then its words are what a tool could take as paths. */
-    if (strong_path(key, s, n) || !words)
+     * somewhere: then its words are what a tool could take as paths. Text
+     * of lines that only its start makes look like a path, under a key
+     * that does not name one, is read line by line (check_lines). */
+    lines = (strong_path(key, s, n) || !words) && !chio__key_names(key, CHIO__KEY_PATH) &&
+            !chio__starts_file_url(s, n) && line_text(s, n);
+    if (lines)
+        rc = hit_only(&ph, check_lines(&ph, key, s, n), hits);
+    else if (strong_path(key, s, n) || !words)
         rc = hit_only(&ph, check_readings(&ph, s, n), hits);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_words(&ph, s, n, words, hits), hits);
@@ -752,6 +675,9 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
 decode:
     if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && chio__shell_has_ansi(s, n) &&
         (rc = decoded_texts(g, key, what, s, n, details, cap, level, hits)) != 0)
+        return rc;
+    if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && lines &&
+        (rc = unbroken_text(g, key, what, s, n, details, cap, level)) != 0)
         return rc;
     if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && !hits &&
         (rc = assigned_text(g, key, what, s, n, details, cap, level)) != 0)

@@ -30,6 +30,13 @@ typedef struct path_hit {
     int links_hit;        /* a path through an unknown link is a hit, not unreadable */
 } path_hit;
 
+/* guard_path_match.c: one reading @p (@len bytes) of a path against the
+ * prefixes, as a chio__path_readings callback (@ctx a path_hit): 1 for a
+ * hit (its prefix in the hit), 0, CHIO_EINVAL for a path through a link
+ * the guard cannot follow (a hit with links_hit), or 1 on out of memory
+ * with nomem set. */
+int chio__gp_reading_forbidden(void *ctx, const char *p, size_t len);
+
 /* guard_path.c. Each returns 1 for a hit (its prefix in the hit), 0,
  * CHIO_EINVAL for a reading that cannot be read, or CHIO_ENOMEM. */
 

@@ -228,6 +228,32 @@ Test(guards, forbidden_path_words_of_running_text)
     run_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
+/* Text of several lines (or tab-separated fields) under a key that names
+ * no path, which only its start makes look like one: code opening with a
+ * comment was denied whole as a path with a control character. Each line
+ * is read as strictly as a one-line value, and the text with its tabs and
+ * line breaks removed (as a URL parser reads it) for hits; a key that
+ * names a path still reads the whole value strictly. */
+Test(guards, forbidden_path_text_of_lines_is_read_line_by_line)
+{
+    static const row rows[] = {
+        {"{\"code\":\"// compute\\nx = 1\"}", NULL},
+        {"{\"code\":\"// Docs.\\n\\tfunction f() {}\"}", NULL},
+        {"{\"code\":\"// a\\tb\"}", NULL},
+        {"{\"code\":\"./run.sh --fast\\n./report.sh\"}", NULL},
+        {"{\"code\":\"/etc/passwd\\n\"}", PATHS},
+        {"{\"code\":\"/tmp/x\\r\\n/etc/passwd\"}", PATHS},
+        {"{\"code\":\"/et\\nc/passwd\"}", PATHS}, /* new URL() drops the break */
+        {"{\"code\":\"/etc\\t/passwd\"}", PATHS},
+        {"{\"code\":\"~/.ssh/id_rsa\\n\"}", PATHS},
+        {"{\"code\":\"/tmp/../../x\\ny\"}", PATHS}, /* a line above the root */
+        {"{\"code\":\"file:///et\\nc/x\"}", PATHS}, /* a file: URL, whole */
+        {"{\"code\":\"/tmp/x\\u0001\\n\"}", PATHS}, /* another control: whole */
+        {"{\"path\":\"/tmp/x\\ny\"}", PATHS},       /* a path key: whole */
+    };
+    run_rows(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
 /* Words of running text that a tool reads as paths and the word
  * splitting missed: curl's "@file", words split at a Unicode space (as
  * Python's split() does), a file: URL naming localhost, and a short
