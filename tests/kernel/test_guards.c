@@ -241,6 +241,9 @@ Test(guards, forbidden_path_text_of_lines_is_read_line_by_line)
         {"{\"code\":\"// Docs.\\n\\tfunction f() {}\"}", NULL},
         {"{\"code\":\"// a\\tb\"}", NULL},
         {"{\"code\":\"./run.sh --fast\\n./report.sh\"}", NULL},
+        {"{\"code\":\"\\t\\treturn */ node,\"}", NULL}, /* an item with a tab */
+        {"{\"code\":\" /x\\ty\"}", NULL},
+        {"{\"code\":\"x,/etc\\t/passwd\"}", PATHS}, /* and without it */
         {"{\"code\":\"/etc/passwd\\n\"}", PATHS},
         {"{\"code\":\"/tmp/x\\r\\n/etc/passwd\"}", PATHS},
         {"{\"code\":\"/et\\nc/passwd\"}", PATHS}, /* new URL() drops the break */
