@@ -3,10 +3,11 @@
  * kernel/guard_path.c - the forbidden_path guard's matching (see
  * guard_scan.h): the readings of a string a forbidden prefix must catch
  * (the path as written, decoded, NFKC-folded, Windows forms, the words of
- * a command line, a shell's reading, paths inside JSON a string holds),
- * each held against the guard's normalised prefixes; what a shell
- * expands (braces, homes, globs) is read in guard_path_shell.c, through
- * guard_path.h. Uses core/normalize.h, path_words.c and shell_words.c.
+ * a command line, the lines of a text, a shell's reading, paths inside
+ * JSON a string holds), each held against the guard's normalised
+ * prefixes by guard_path_match.c; what a shell expands (braces, homes,
+ * globs) is read in guard_path_shell.c, through guard_path.h. Uses
+ * core/normalize.h, path_words.c and shell_words.c.
  * No state, no locks; scratch space is on the stack for short strings
  * and malloc'ed (and freed) for long ones.
  */
