@@ -653,12 +653,19 @@ static int file_readings(readings *r, const char *s, size_t n)
  * "%E3%80%80", ...)? */
 static int encoded_space(const char *s, size_t n)
 {
-    static const char *const leads[] = {"%20", "%c2", "%e1", "%e2", "%e3", "%ef", NULL};
     size_t i;
 
-    for (i = 0; leads[i] != NULL; i++)
-        if (has_ci(s, n, leads[i]))
+    /* one pass over the '%'s for "%20", "%c2", "%e1", "%e2", "%e3", "%ef" */
+    for (i = 0; i + 3 <= n; i++) {
+        int a, b;
+        if (s[i] != '%')
+            continue;
+        a = chio__ascii_lower((unsigned char)s[i + 1]);
+        b = chio__ascii_lower((unsigned char)s[i + 2]);
+        if ((a == '2' && b == '0') || (a == 'c' && b == '2') ||
+            (a == 'e' && (b == '1' || b == '2' || b == '3' || b == 'f')))
             return 1;
+    }
     return 0;
 }
 
