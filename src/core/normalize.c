@@ -239,91 +239,6 @@ int chio__starts_file_url(const char *s, size_t n)
     return k == 5;
 }
 
-/* What a reader may take for dots, a slash or a backslash: every code
- * point NFKC turns into dots, slashes or backslashes only (U+FF0E, U+FE52,
- * U+2024, U+2025, U+FE30, U+2026, U+FE19, U+FF0F, U+FF3C, U+FE68), and
- * those Windows' best-fit maps to '/' or '\\': U+2215, U+2044, U+2216
- * (code page 1252), U+00A5 (932), U+20A9 (949) (review 46). Each entry
- * starts with a byte look_alike_lead() names. */
-static const struct {
-    unsigned char b[3];
-    unsigned char len;  /* bytes of b used: 2 or 3 */
-    unsigned char sign; /* a currency sign: a value holding one is no path for it */
-    const char *as;     /* never longer than the bytes it replaces */
-} look_alikes[] = {
-    {{0xef, 0xbc, 0x8e}, 3, 0, "."},   {{0xef, 0xb9, 0x92}, 3, 0, "."},
-    {{0xe2, 0x80, 0xa4}, 3, 0, "."},   {{0xe2, 0x80, 0xa5}, 3, 0, ".."},
-    {{0xef, 0xb8, 0xb0}, 3, 0, ".."},  {{0xe2, 0x80, 0xa6}, 3, 0, "..."},
-    {{0xef, 0xb8, 0x99}, 3, 0, "..."}, {{0xef, 0xbc, 0x8f}, 3, 0, "/"},
-    {{0xef, 0xbc, 0xbc}, 3, 0, "\\"},  {{0xef, 0xb9, 0xa8}, 3, 0, "\\"},
-    {{0xe2, 0x88, 0x95}, 3, 0, "/"},   {{0xe2, 0x81, 0x84}, 3, 0, "/"},
-    {{0xe2, 0x88, 0x96}, 3, 0, "\\"},  {{0xc2, 0xa5, 0x00}, 2, 1, "\\"},
-    {{0xe2, 0x82, 0xa9}, 3, 1, "\\"},
-};
-
-/* Can a look-alike start with the byte @c (0xc2, 0xe2 or 0xef)? */
-static int look_alike_lead(unsigned char c)
-{
-    return c == 0xc2 || c == 0xe2 || c == 0xef;
-}
-
-/* The ASCII text the look-alike at @s stands for, or NULL; its length in
- * bytes in *@len. */
-const char *chio__look_alike(const char *s, size_t n, size_t *len)
-{
-    size_t i;
-
-    *len = 0;
-    if (n < 2 || !look_alike_lead((unsigned char)s[0]))
-        return NULL; /* most bytes: no table entry starts with them */
-    for (i = 0; i < sizeof(look_alikes) / sizeof(look_alikes[0]); i++)
-        if (n >= look_alikes[i].len && memcmp(s, look_alikes[i].b, look_alikes[i].len) == 0) {
-            *len = look_alikes[i].len;
-            return look_alikes[i].as;
-        }
-    *len = 0;
-    return NULL;
-}
-
-/* Does @s hold a look-alike (not a currency sign: "Total: \u00a5100" is a
- * price; it is read as '\\' in a value that is a path for another reason)? */
-static int has_look_alike(const char *s, size_t n)
-{
-    size_t i, k;
-
-    for (i = 0; i + 2 <= n; i++)
-        for (k = 0; look_alike_lead((unsigned char)s[i]) &&
-                    k < sizeof(look_alikes) / sizeof(look_alikes[0]);
-             k++)
-            if (!look_alikes[k].sign && n - i >= look_alikes[k].len &&
-                memcmp(s + i, look_alikes[k].b, look_alikes[k].len) == 0)
-                return 1;
-    return 0;
-}
-
-/* @s with every look-alike replaced by its ASCII text, into @out (room for
- * @n + 1; may be @s: the output never runs ahead of the input); returns
- * the new length. */
-static size_t fold_look_alikes(const char *s, size_t n, char *out)
-{
-    size_t i = 0, o = 0, k;
-
-    while (i < n) {
-        size_t used;
-        const char *as = chio__look_alike(s + i, n - i, &used);
-        if (as == NULL) {
-            out[o++] = s[i++];
-            continue;
-        }
-        k = strlen(as);
-        memcpy(out + o, as, k);
-        o += k;
-        i += used;
-    }
-    out[o] = '\0';
-    return o;
-}
-
 /* Does @s hold an encoded '/', '\' or '.', encoded once or more: "%2f",
  * "%5C", "%252e", "%25252f" (each "%25" is a '%' one decode later)? */
 static int encoded_sep(const char *s, size_t n)
@@ -360,7 +275,7 @@ int chio__path_candidate_key(chio__key *key, const char *s, size_t n)
         return 1;
     if (chio__starts_file_url(s, n))
         return 1;
-    return encoded_sep(s, n) || has_look_alike(s, n);
+    return encoded_sep(s, n) || chio__has_look_alike(s, n);
 }
 
 /* Does the absolute path @out (@o bytes) lie below /proc or /dev? Their
@@ -745,7 +660,7 @@ static int folded_readings(const char *s, size_t n, int (*fn)(void *ctx, const c
     if (folded == NULL)
         return CHIO_ENOMEM;
     len = chio__text_fold(s, n, folded);
-    len = fold_look_alikes(folded, len, folded);
+    len = chio__fold_look_alikes(folded, len, folded);
     if (len != n || memcmp(folded, s, n) != 0)
         rc = readings_as_written(folded, len, fn, ctx);
     free(heap);

@@ -195,6 +195,16 @@ int chio__starts_file_url(const char *s, size_t n);
  * *@len. Never longer than the bytes it replaces. */
 const char *chio__look_alike(const char *s, size_t n, size_t *len);
 
+/* chio__has_look_alike - 1 when @s (@n bytes) holds a look-alike other
+ * than a currency sign ("Total: \u00a5100" is a price, read as '\\' only
+ * in a value that is a path for another reason). */
+int chio__has_look_alike(const char *s, size_t n);
+
+/* chio__fold_look_alikes - @s with every look-alike replaced by its
+ * ASCII text, into @out (room for @n + 1; may be @s: the output never
+ * runs ahead of the input); returns the new length. */
+size_t chio__fold_look_alikes(const char *s, size_t n, char *out);
+
 /* Flags of chio__path_normalize. */
 #define CHIO__PATH_DECODE 1u /* percent-decode once (and read file: URLs) */
 #define CHIO__PATH_TRIM   2u /* with DECODE: drop white space around the decoded value */
