@@ -564,37 +564,40 @@ static char **normalised_prefixes(const char *const *v, size_t n, size_t *lens, 
     return out;
 }
 
-/* The view of @g with only its open prefixes (mediate.h), in one block:
- * the reg, then prefixes, norm_prefixes, norm_lens, open_map, norm_open.
- * *@out NULL when no prefix is open. 0 or CHIO_ENOMEM. */
-static int open_view(const chio__guard_reg *g, chio__guard_reg **out)
+/* The view of a forbidden_path guard's @n prefixes (as written, read,
+ * their lengths and which are open) with only its open ones (mediate.h),
+ * in one block: the reg, then prefixes, norm_prefixes, norm_lens,
+ * open_map, norm_open. The view borrows the strings. *@out NULL when no
+ * prefix is open. 0 or CHIO_ENOMEM. */
+static int open_view(char **prefixes, char **norm, const size_t *lens, const unsigned char *open,
+                     size_t n, chio__guard_reg **out)
 {
     chio__guard_reg *v;
     size_t i, m = 0;
 
     *out = NULL;
-    for (i = 0; i < g->nprefixes; i++)
-        m += g->norm_open[i] && g->norm_prefixes[i] != NULL;
+    for (i = 0; i < n; i++)
+        m += open[i] && norm[i] != NULL;
     if (m == 0)
         return 0;
     v = malloc(sizeof(*v) + m * (2 * sizeof(char *) + 2 * sizeof(size_t) + 1));
     if (v == NULL)
         return CHIO_ENOMEM;
-    *v = *g;
-    v->open_view = NULL;
+    memset(v, 0, sizeof(*v));
+    v->builtin = 1;
     v->prefixes = (char **)(void *)(v + 1);
     v->norm_prefixes = v->prefixes + m;
     v->norm_lens = (size_t *)(void *)(v->norm_prefixes + m);
     v->open_map = v->norm_lens + m;
     v->norm_open = (unsigned char *)(v->open_map + m);
     v->nprefixes = 0;
-    for (i = 0; i < g->nprefixes; i++) {
-        if (!g->norm_open[i] || g->norm_prefixes[i] == NULL)
+    for (i = 0; i < n; i++) {
+        if (!open[i] || norm[i] == NULL)
             continue;
         m = v->nprefixes++;
-        v->prefixes[m] = g->prefixes[i];
-        v->norm_prefixes[m] = g->norm_prefixes[i];
-        v->norm_lens[m] = g->norm_lens[i];
+        v->prefixes[m] = prefixes[i];
+        v->norm_prefixes[m] = norm[i];
+        v->norm_lens[m] = lens[i];
         v->norm_open[m] = 1;
         v->open_map[m] = i;
     }
@@ -605,7 +608,7 @@ static int open_view(const chio__guard_reg *g, chio__guard_reg **out)
 int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
                                          const char *const *prefixes, size_t n, chio_error *err)
 {
-    chio__guard_reg *g, probe, *view = NULL;
+    chio__guard_reg *g, *view = NULL;
     char **copy, **norm = NULL;
     size_t *lens;
     unsigned char *open;
@@ -626,18 +629,9 @@ int chio_kernel_add_forbidden_path_guard(chio_kernel *k, const char *name,
     open = calloc(n ? n : 1, sizeof(*open));
     if (copy != NULL && lens != NULL && open != NULL)
         norm = normalised_prefixes(prefixes, n, lens, open);
-    if (norm != NULL) {
-        memset(&probe, 0, sizeof(probe));
-        probe.prefixes = copy;
-        probe.norm_prefixes = norm;
-        probe.norm_lens = lens;
-        probe.norm_open = open;
-        probe.nprefixes = n;
-        probe.builtin = 1;
-        if (open_view(&probe, &view) != 0) {
-            free_strv(norm, n);
-            norm = NULL;
-        }
+    if (norm != NULL && open_view(copy, norm, lens, open, n, &view) != 0) {
+        free_strv(norm, n);
+        norm = NULL;
     }
     if (norm == NULL) {
         free_strv(copy, n);
