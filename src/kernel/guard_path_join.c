@@ -17,9 +17,10 @@
  * strings near each other is never denied unless their join is under a
  * prefix. A chain reads at most JOIN_LITERALS_MAX literals that are not
  * empty; one that goes on past them while its join is still above a
- * prefix is a hit. A literal holding a placeholder ("%s", "{}", "{1}",
- * "{name}") that literals fill ("%s/%s" % ("/etc", "shadow"),
- * "/etc/{f}".format(f="shadow"), printf's arguments) is read filled, and
+ * prefix is a hit. A literal holding a placeholder ("%s", "%(name)s",
+ * "{}", "{1}", "{name}") that literals fill ("%s/%s" % ("/etc",
+ * "shadow"), "/etc/%(f)s" % {"f": "shadow"}, "/etc/{f}".format(f=
+ * "shadow"), printf's arguments) is read filled, and
  * an interpolation of a literal (f"/etc/{'shadow'}", `${"/etc"}/x`) as
  * that literal. The value is read as written and after a shell's
  * quote removal (what "python3 -c" or "node -e" is given). No state, no
@@ -337,8 +338,9 @@ typedef struct hole {
 enum { HOLE_NEXT, HOLE_INDEX, HOLE_NAME };
 
 /* The placeholder at s[@k] within [@k, @e) into *@h: "%s" and "%r" (the
- * next argument), "{}" (the next), "{N}" (argument N), "{name}" (the
- * argument passed as name=). 1, or 0 when none. */
+ * next argument), "%(name)s" (the dict's value for "name"), "{}" (the
+ * next), "{N}" (argument N), "{name}" (the argument passed as name=).
+ * 1, or 0 when none. */
 static int placeholder(const char *s, size_t k, size_t e, hole *h)
 {
     size_t i;
@@ -346,6 +348,17 @@ static int placeholder(const char *s, size_t k, size_t e, hole *h)
     memset(h, 0, sizeof(*h));
     if (k + 1 < e && s[k] == '%' && (s[k + 1] == 's' || s[k + 1] == 'r')) {
         h->len = 2;
+        return 1;
+    }
+    if (k + 1 < e && s[k] == '%' && s[k + 1] == '(') {
+        for (i = k + 2; i < e && i - k <= JOIN_GAP_MAX && name_char((unsigned char)s[i]); i++)
+            ;
+        if (i == k + 2 || i + 1 >= e || s[i] != ')' || (s[i + 1] != 's' && s[i + 1] != 'r'))
+            return 0;
+        h->kind = HOLE_NAME;
+        h->name = k + 2;
+        h->nlen = i - k - 2;
+        h->len = i + 2 - k;
         return 1;
     }
     if (s[k] != '{' || k + 1 >= e)
@@ -381,10 +394,10 @@ typedef struct format_arg {
 } format_arg;
 
 /* Does the gap s[@i, @e) hand what follows to a format: '%' (Python),
- * ".format(" or a comma (printf's arguments), with blanks and
- * parentheses, and at its end an optional "name=" (a keyword argument,
- * into @a)? @first: the gap after the format itself; later ones hold
- * only a comma. */
+ * ".format(" or a comma (printf's arguments), with blanks, parentheses,
+ * a dict's '{' or "dict(", and at its end an optional "name=" (a
+ * keyword argument, into @a)? @first: the gap after the format itself;
+ * later ones hold only a comma. */
 static int format_gap(const char *s, size_t i, size_t e, int first, format_arg *a)
 {
     size_t k, b;
@@ -399,6 +412,10 @@ static int format_gap(const char *s, size_t i, size_t e, int first, format_arg *
         } else if (first && e - k >= 7 && memcmp(s + k, ".format", 7) == 0) {
             sep = 1;
             k += 6;
+        } else if (first && sep && s[k] == '{') {
+            continue; /* "% {'f': 'shadow'}" */
+        } else if (first && sep && e - k >= 5 && memcmp(s + k, "dict(", 5) == 0) {
+            k += 4; /* "% dict(f='shadow')" */
         } else if (sep && name_char((unsigned char)s[k]) && a->nlen == 0) {
             /* a keyword: name, blanks, '=', blanks, then the literal */
             for (b = k; b < e && name_char((unsigned char)s[b]); b++)
@@ -419,6 +436,21 @@ static int format_gap(const char *s, size_t i, size_t e, int first, format_arg *
         }
     }
     return sep;
+}
+
+/* Is the gap s[@i, @e) a dict's ':' between a key and its value, with
+ * blanks? */
+static int key_gap(const char *s, size_t i, size_t e)
+{
+    int colon = 0;
+
+    for (; i < e; i++) {
+        if (s[i] == ':' && !colon)
+            colon = 1;
+        else if (!blank(s[i]))
+            return 0;
+    }
+    return colon;
 }
 
 /* The argument of @args (@na of them) that the placeholder @h takes, the
@@ -476,6 +508,7 @@ static size_t fill_format(const char *s, const literal *fmt, const format_arg *a
 static int read_format(path_hit *ph, const char *s, size_t n, const literal *fmt)
 {
     format_arg args[JOIN_LITERALS_MAX];
+    literal value;
     size_t na = 0, i = fmt->after, q, len, o;
     char stack[PREFIX_STACK], *heap = NULL, *j = stack;
     int rc;
@@ -483,6 +516,15 @@ static int read_format(path_hit *ph, const char *s, size_t n, const literal *fmt
     while (na < JOIN_LITERALS_MAX && i < n) {
         for (q = i; q < n && !quote(s[q]) && q - i <= JOIN_GAP_MAX; q++)
             ;
+        if (q < n && quote(s[q]) && na > 0 && args[na - 1].nlen == 0 && key_gap(s, i, q) &&
+            read_literal(s, n, q, &value)) {
+            /* "'f': 'shadow'": the literal before is the name of this one */
+            args[na - 1].name = args[na - 1].lit.start;
+            args[na - 1].nlen = args[na - 1].lit.end - args[na - 1].lit.start;
+            args[na - 1].lit = value;
+            i = value.after;
+            continue;
+        }
         if (q >= n || !quote(s[q]) || !format_gap(s, i, q, na == 0, &args[na]) ||
             !read_literal(s, n, q, &args[na].lit))
             break;

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define TEXT_MAX 2048
 #define NSETS    3
-#define NSHAPES  10
+#define NSHAPES  11
 
 static const char *const sets[NSETS][3] = {
     {"/etc/", "/root/", NULL},
@@ -246,7 +246,8 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
                                               "{\"code\":\"open('",
                                               "{\"code\":\"os.path.join('",
                                               "{\"code\":\"open(f'{\\\"",
-                                              "{\"code\":\"open('{1}{0}'.format('"};
+                                              "{\"code\":\"open('{1}{0}'.format('",
+                                              "{\"code\":\"open('%(a)s%(b)s' % {'b': '"};
     size_t o = put(out, 0, head[shape]);
 
     switch (shape) {
@@ -282,6 +283,11 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
         o = put(out, o, "', '");
         o = put_escaped(out, o, d, dn);
         return put(out, o, "'))\"}");
+    case 10: /* a format filled by name from a dict */
+        o = put_escaped(out, o, v, vn);
+        o = put(out, o, "', 'a': '");
+        o = put_escaped(out, o, d, dn);
+        return put(out, o, "'})\"}");
     default: /* code that joins two literals: concatenated, or a path join */
         o = put_escaped(out, o, d, dn);
         o = put(out, o, shape == 6 ? "' + '" : "', '");
@@ -290,8 +296,9 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
     }
 }
 
-/* Shapes 6 to 9: open('D' + 'V'), f'{"D"}{"V"}' and '{1}{0}'.format('V',
- * 'D') name D and V concatenated, os.path.join('D', 'V') V when it is
+/* Shapes 6 to 10: open('D' + 'V'), f'{"D"}{"V"}', '{1}{0}'.format('V',
+ * 'D') and '%(a)s%(b)s' % {'b': 'V', 'a': 'D'} name D and V
+ * concatenated, os.path.join('D', 'V') V when it is
  * absolute, else D, '/' and V. When D is absolute and both are plain, a
  * path at or under a prefix must deny. */
 static void code_oracle(size_t set, unsigned shape, const char *d, size_t dn, const char *v,

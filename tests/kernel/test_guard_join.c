@@ -93,14 +93,21 @@ Test(guard_join, interpolated_literals_and_placeholders_by_index_or_name)
         "{\"code\":\"open('{d}/{f}'.format(f = 'shadow', d = '/etc'))\"}",
         "{\"code\":\"open('{0}{1}'.format('/etc/', 'shadow'))\"}",
         "{\"cmd\":\"python3 -c \\\"open(f'/etc/{\\\\\\\"shadow\\\\\\\"}')\\\"\"}",
+        "{\"code\":\"open('/etc/%(f)s' % {'f': 'shadow'})\"}",
+        "{\"code\":\"open(\\\"%(d)s/%(f)s\\\" % {\\\"f\\\": \\\"shadow\\\", "
+        "\\\"d\\\":\\\"/etc\\\"})\"}",
+        "{\"code\":\"open('/etc/%(f)s' % dict(f='shadow'))\"}",
         /* stay allowed */
         "{\"code\":\"open(f\\\"/etc/{name}\\\")\"}",
         "{\"code\":\"print(f\\\"/etc/{'hosts'}\\\")\"}",
         "{\"code\":\"open('/etc/{1}'.format('shadow', 'hosts'))\"}", /* by index */
         "{\"code\":\"open('/etc/{f}'.format(g='shadow'))\"}",
         "{\"code\":\"`${'a'}/${'b'}`\"}",
+        "{\"code\":\"open('/etc/%(f)s' % {'f': 'hosts', 'g': 'shadow'})\"}",
+        "{\"code\":\"open('/etc/%(f)s' % {'g': 'shadow'})\"}",
+        "{\"code\":\"open('/etc/%(f)d' % {'f': 'shadow'})\"}",
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
 
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
