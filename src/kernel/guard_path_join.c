@@ -555,6 +555,86 @@ static int holds_placeholder(const char *s, const literal *lit)
     return 0;
 }
 
+/* Does the literal @lit open a Python f-string: f"..", rf"..", Fr".."? */
+static int f_string(const char *s, const literal *lit)
+{
+    size_t q = lit->start - 1; /* its opening quote */
+
+    if (q == 0 || (s[q] != '"' && s[q] != '\''))
+        return 0;
+    if (s[q - 1] == 'f' || s[q - 1] == 'F')
+        return q < 2 || !name_char((unsigned char)s[q - 2]) || s[q - 2] == 'r' || s[q - 2] == 'R';
+    return q >= 2 && (s[q - 1] == 'r' || s[q - 1] == 'R') && (s[q - 2] == 'f' || s[q - 2] == 'F') &&
+           (q < 3 || !name_char((unsigned char)s[q - 3]));
+}
+
+/* Does the literal @lit end with an interpolation's open brace (blanks
+ * after it allowed)? Its index in *@brace. "{{" is an escaped brace. */
+static int ends_open(const char *s, const literal *lit, size_t *brace)
+{
+    size_t k = lit->end;
+
+    while (k > lit->start && blank(s[k - 1]))
+        k--;
+    if (k == lit->start || s[k - 1] != '{' || (k - 1 > lit->start && s[k - 2] == '{'))
+        return 0;
+    *brace = k - 1;
+    return 1;
+}
+
+/* The f-string @first read as Python 3.12 reads one that nests its own
+ * quote: f"/etc/{"shadow"}" is the literal "/etc/{", the text shadow
+ * and the literal "}", and evaluates to /etc/shadow. Each piece that
+ * ends with an open brace takes the literal its closing quote opens,
+ * then the piece after it, which must start with a closing brace; at
+ * most JOIN_LITERALS_MAX pieces. Written into @out (NULL: only count);
+ * returns the length, 0 when @first is no such f-string. */
+static size_t same_quote_f_string(const char *s, size_t n, const literal *first, char *out)
+{
+    literal lit = *first, inner, next;
+    size_t o = 0, brace, k, pieces = 0;
+
+    if (!f_string(s, first) || !ends_open(s, first, &brace))
+        return 0;
+    for (;;) {
+        if (pieces++ >= JOIN_LITERALS_MAX || !ends_open(s, &lit, &brace)) {
+            put_text(s, lit.start, lit.end, 1, out, &o);
+            return o;
+        }
+        put_text(s, lit.start, brace, 1, out, &o);
+        if (!read_literal(s, n, lit.after - 1, &inner) ||
+            !read_literal(s, n, inner.after - 1, &next))
+            return o;
+        for (k = next.start; k < next.end && blank(s[k]); k++)
+            ;
+        if (k >= next.end || s[k] != '}')
+            return o;
+        put_text(s, inner.start, inner.end, 0, out, &o);
+        lit.start = k + 1;
+        lit.end = next.end;
+        lit.after = next.after;
+    }
+}
+
+/* The f-string @first, when it nests its own quote, read as its value
+ * when that is absolute. 1, 0 or CHIO_ENOMEM. */
+static int read_same_quote_f_string(path_hit *ph, const char *s, size_t n, const literal *first)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *j = stack;
+    size_t len = same_quote_f_string(s, n, first, NULL), o;
+    int rc;
+
+    if (len == 0)
+        return 0;
+    if (len + 1 > sizeof(stack) && (j = heap = malloc(len + 1)) == NULL)
+        return CHIO_ENOMEM;
+    o = same_quote_f_string(s, n, first, j);
+    j[o] = '\0';
+    rc = o > 0 && (j[0] == '/' || j[0] == '~') ? read_join(ph, j, o) : 0;
+    free(heap);
+    return rc;
+}
+
 /* Every chain of @s: each literal that opens like a path starts one. */
 static int read_chains(path_hit *ph, const char *s, size_t n)
 {
@@ -571,6 +651,8 @@ static int read_chains(path_hit *ph, const char *s, size_t n)
             rc = read_chain(ph, s, n, &lit);
         if (rc == 0 && holds_placeholder(s, &lit))
             rc = read_format(ph, s, n, &lit);
+        if (rc == 0)
+            rc = read_same_quote_f_string(ph, s, n, &lit);
         i = lit.after;
     }
     return rc;

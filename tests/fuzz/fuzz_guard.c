@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define TEXT_MAX 2048
 #define NSETS    3
-#define NSHAPES  11
+#define NSHAPES  12
 
 static const char *const sets[NSETS][3] = {
     {"/etc/", "/root/", NULL},
@@ -247,7 +247,8 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
                                               "{\"code\":\"os.path.join('",
                                               "{\"code\":\"open(f'{\\\"",
                                               "{\"code\":\"open('{1}{0}'.format('",
-                                              "{\"code\":\"open('%(a)s%(b)s' % {'b': '"};
+                                              "{\"code\":\"open('%(a)s%(b)s' % {'b': '",
+                                              "{\"code\":\"open(f\\\"{\\\""};
     size_t o = put(out, 0, head[shape]);
 
     switch (shape) {
@@ -283,6 +284,11 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
         o = put(out, o, "', '");
         o = put_escaped(out, o, d, dn);
         return put(out, o, "'))\"}");
+    case 11: /* Python 3.12: an f-string nesting its own quote */
+        o = put_escaped(out, o, d, dn);
+        o = put(out, o, "\\\"}{\\\"");
+        o = put_escaped(out, o, v, vn);
+        return put(out, o, "\\\"}\\\")\"}");
     case 10: /* a format filled by name from a dict */
         o = put_escaped(out, o, v, vn);
         o = put(out, o, "', 'a': '");
@@ -296,8 +302,8 @@ static size_t build(char *out, unsigned shape, const char *d, size_t dn, const c
     }
 }
 
-/* Shapes 6 to 10: open('D' + 'V'), f'{"D"}{"V"}', '{1}{0}'.format('V',
- * 'D') and '%(a)s%(b)s' % {'b': 'V', 'a': 'D'} name D and V
+/* Shapes 6 to 11: open('D' + 'V'), f'{"D"}{"V"}', '{1}{0}'.format('V',
+ * 'D'), '%(a)s%(b)s' % {'b': 'V', 'a': 'D'} and f"{"D"}{"V"}" name D and V
  * concatenated, os.path.join('D', 'V') V when it is
  * absolute, else D, '/' and V. When D is absolute and both are plain, a
  * path at or under a prefix must deny. */

@@ -97,17 +97,24 @@ Test(guard_join, interpolated_literals_and_placeholders_by_index_or_name)
         "{\"code\":\"open(\\\"%(d)s/%(f)s\\\" % {\\\"f\\\": \\\"shadow\\\", "
         "\\\"d\\\":\\\"/etc\\\"})\"}",
         "{\"code\":\"open('/etc/%(f)s' % dict(f='shadow'))\"}",
+        /* Python 3.12: an f-string that nests its own quote */
+        "{\"code\":\"open(f\\\"/etc/{\\\"shadow\\\"}\\\")\"}",
+        "{\"code\":\"open(f\\\"/etc/{ \\\"sha\\\" }{\\\"dow\\\"}\\\")\"}",
+        "{\"code\":\"open(rf'{'/etc'}/shadow')\"}",
         /* stay allowed */
         "{\"code\":\"open(f\\\"/etc/{name}\\\")\"}",
         "{\"code\":\"print(f\\\"/etc/{'hosts'}\\\")\"}",
         "{\"code\":\"open('/etc/{1}'.format('shadow', 'hosts'))\"}", /* by index */
-        "{\"code\":\"open('/etc/{f}'.format(g='shadow'))\"}",
-        "{\"code\":\"`${'a'}/${'b'}`\"}",
+        "{\"code\":\"open('/etc/{f}'.format(g='shadow'))\"}", "{\"code\":\"`${'a'}/${'b'}`\"}",
         "{\"code\":\"open('/etc/%(f)s' % {'f': 'hosts', 'g': 'shadow'})\"}",
         "{\"code\":\"open('/etc/%(f)s' % {'g': 'shadow'})\"}",
         "{\"code\":\"open('/etc/%(f)d' % {'f': 'shadow'})\"}",
+        "{\"code\":\"open(f\\\"/etc/{\\\"hosts\\\"}\\\")\"}",
+        "{\"code\":\"open(f\\\"/etc/{{\\\"shadow\\\"}}\\\")\"}", /* escaped braces */
+        "{\"code\":\"open(\\\"/etc/{\\\"shadow\\\"}\\\")\"}",    /* not an f-string */
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
