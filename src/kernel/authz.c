@@ -30,6 +30,7 @@
 
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "regex_nfa.h"
 #include "scope.h"
 
 /* ---- checks 1-5 --------------------------------------------------------------------- */
@@ -266,8 +267,9 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
                                  chio__grant_list *out, char *reason, size_t cap_reason)
 {
     const chio__scope *sc = chio__capability_scope(cap);
+    chio__call_work w = {CHIO__CALL_CONSTRAINT_CHECKS, CHIO__NFA_WORK_MAX};
     uint32_t g, c;
-    int matched = 0, usable = 0;
+    int matched = 0, usable = 0, cut = 0;
     char first_reason[256] = "", unsupported[256] = "";
 
     out->idx = out->local;
@@ -294,8 +296,14 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
             matched = 1;
             continue;
         }
-        for (c = 0; c < tg->nconstraints && ok; c++)
-            ok = chio__constraint_holds(k, &tg->constraints[c], args, args_canonical_len, why,
+        if (tg->nconstraints > w.checks_left) {
+            /* Past the call's bound: this grant and the ones after it are
+             * not read (cut), so they allow nothing. */
+            cut = 1;
+            break;
+        }
+        for (c = 0; c < tg->nconstraints && ok; c++, w.checks_left--)
+            ok = chio__constraint_holds(k, &tg->constraints[c], args, args_canonical_len, &w, why,
                                         sizeof(why));
         if (ok) {
             grant_list_insert(sc, out, g, server, tool);
@@ -307,6 +315,13 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
     }
     if (out->n > 0)
         return CHIO_CODE_NONE;
+    if (cut) {
+        snprintf(reason, cap_reason,
+                 "the grants for %.100s/%.100s hold more constraints than one call checks (%u); "
+                 "grant %u and those after it were not read (denied)",
+                 server, tool, (unsigned)CHIO__CALL_CONSTRAINT_CHECKS, g);
+        return CHIO_CODE_CONSTRAINT_VIOLATED;
+    }
     if (!matched) {
         snprintf(reason, cap_reason, "no grant allows invoke of %.100s/%.100s", server, tool);
         return CHIO_CODE_OUT_OF_SCOPE;

@@ -280,7 +280,8 @@ static int rx_translate(const char *p, const char *bol, char *out)
  * compares the search with the anchored one glibc ran before,
  * "^(P)|^[\x01-\xff]*(P')", P' being P with '^' never matching. The work
  * of one call is bounded (CHIO__NFA_WORK_MAX steps for all its strings
- * together): glibc built automaton states lazily and kept them, so
+ * and all its regex_match constraints together, chio__call_work): glibc built automaton states
+ * lazily and kept them, so
  * "(a|b)*a(a|b){16}x" took 13 s and 370 MB on 1 MiB of 'a' and 'b',
  * "a{1,2000}b" 9 s on 16 KiB. A call that would need more denies. */
 int chio__regex_ere(const char *pattern, const char *bol, char **ere)
@@ -359,7 +360,7 @@ static void rx_bad_reason(const chio__regex *r, const char *pattern, char *reaso
 }
 
 int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
-                            char *reason, size_t cap)
+                            uint64_t *steps, char *reason, size_t cap)
 {
     chio__regex *r = compiled(k, c->str);
     rx_scan sc;
@@ -369,13 +370,14 @@ int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chi
         chio__regex_free(r);
         return 0;
     }
-    if (chio__nfa_run_init(&sc.run, r->nfa, CHIO__NFA_WORK_MAX) != 0) {
+    if (chio__nfa_run_init(&sc.run, r->nfa, *steps) != 0) {
         rx_bad_reason(NULL, c->str, reason, cap);
         chio__regex_free(r);
         return 0;
     }
     sc.rc = 0;
     chio__each_string(args, scan_regex, &sc);
+    *steps = sc.run.work; /* what is left to the call's other searches */
     chio__nfa_run_destroy(&sc.run);
     if (sc.rc == 1) {
         chio__regex_free(r);
@@ -384,7 +386,8 @@ int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chi
     if (sc.rc == CHIO_ELIMIT)
         snprintf(reason, cap,
                  "regex_match '%.100s': searching the arguments would take more than %llu "
-                 "steps, the bound of one call (its automaton has %zu states) (denied)",
+                 "steps, the bound of one call, shared by all its regex_match constraints (its "
+                 "automaton has %zu states) (denied)",
                  c->str, (unsigned long long)CHIO__NFA_WORK_MAX, chio__nfa_states(r->nfa));
     else if (sc.rc < 0)
         rx_bad_reason(NULL, c->str, reason, cap);

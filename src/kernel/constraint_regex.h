@@ -25,11 +25,12 @@ int chio__regex_ere(const char *pattern, const char *bol, char **ere);
  * regex_match pattern of @c, read as chio reads it; else 0 with a reason
  * in @reason (@cap bytes). A pattern with no exact POSIX reading, over the
  * automaton bound, invalid, or one that cannot be compiled (out of memory)
- * denies, and so does a search of @args that would take more than
- * CHIO__NFA_WORK_MAX steps (regex_nfa.h). Thread-safe: compiled patterns
- * are shared through @k's cache.
+ * denies, and so does a search of @args that would take more than the
+ * *@steps automaton steps left to the call (CHIO__NFA_WORK_MAX at its
+ * start, regex_nfa.h; what the search takes is taken from it).
+ * Thread-safe: compiled patterns are shared through @k's cache.
  */
 int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
-                            char *reason, size_t cap);
+                            uint64_t *steps, char *reason, size_t cap);
 
 #endif

@@ -680,7 +680,7 @@ void chio__regex_free(void *v)
  * constraint_custom.c) ------------------------------------------------------------------- */
 
 int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_json *args,
-                           size_t args_canonical_len, char *reason, size_t cap)
+                           size_t args_canonical_len, chio__call_work *w, char *reason, size_t cap)
 {
     const chio__constraint *c = constraint;
 
@@ -691,7 +691,7 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
     case CHIO__CONSTRAINT_DOMAIN_GLOB:
         return chio__domain_holds(k, c, args, reason, cap);
     case CHIO__CONSTRAINT_REGEX_MATCH:
-        return chio__regex_match_holds(k, c, args, reason, cap);
+        return chio__regex_match_holds(k, c, args, &w->regex_left, reason, cap);
     case CHIO__CONSTRAINT_MAX_LENGTH:
     case CHIO__CONSTRAINT_MAX_ARGS_SIZE:
         return chio__size_holds(c, args, args_canonical_len, reason, cap);

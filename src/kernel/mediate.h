@@ -283,9 +283,22 @@ void chio__budget_hold(void *budget);
 void chio__regex_hold(void *regex); /* constraints.c: take a reference */
 void chio__regex_free(void *regex); /* constraints.c: drop a reference */
 
-/* constraints.c: 1 when @c holds on @args; else 0 with a reason. */
+/* The work one call's constraints may do, shared by every grant the
+ * call's tool matches (authz.c): at most CHIO__CALL_CONSTRAINT_CHECKS
+ * constraints are checked, and the regex_match searches together take at
+ * most CHIO__NFA_WORK_MAX automaton steps (regex_nfa.h). Without it a
+ * token holding the same constraint in many grants multiplied one call's
+ * CPU by their number (review 54: 100 grants, 12 s). */
+#define CHIO__CALL_CONSTRAINT_CHECKS 64
+typedef struct chio__call_work {
+    uint32_t checks_left; /* constraints this call may still check */
+    uint64_t regex_left;  /* automaton steps left to its regex searches */
+} chio__call_work;
+
+/* constraints.c: 1 when @c holds on @args; else 0 with a reason. The
+ * regex steps it takes come out of @w. */
 int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const chio_json *args,
-                           size_t args_canonical_len, char *reason, size_t cap);
+                           size_t args_canonical_len, chio__call_work *w, char *reason, size_t cap);
 
 /* Reasons an evaluation can end with an error and no receipt: the names
  * of chio_errno_reason(), counted by codes.c (internal_error last,
