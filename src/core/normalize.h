@@ -301,7 +301,9 @@ size_t chio__percent_decode(const char *s, size_t n, char *out);
  * U+10FFFF stay as written. Returns the new length and NUL-terminates. */
 size_t chio__text_unescape(const char *s, size_t n, char *out);
 
-/* chio__has_escape - 1 when @s holds a valid %XX escape. */
+/* chio__has_escape - 1 when @s holds a valid %XX escape, or a %uXXXX one
+ * (which chio__percent_decode leaves as written: a reading that still
+ * holds one after a decode is ambiguous, as one with a %XX left is). */
 int chio__has_escape(const char *s, size_t n);
 
 #endif /* CHIO_CORE_NORMALIZE_H */

@@ -357,7 +357,9 @@ static const char *look_alike(const unsigned char *s, size_t *n)
  * URL parser drops them ("/pub/.\t./x" is "/x" to it), from @in into @out
  * (as long as @in at most: a look-alike's text is never longer than the
  * look-alike). Returns 0 when nothing changed, 1 when something did, -1
- * when a "%00" decoded to NUL (a reader may cut the path there or not). */
+ * when a "%00" decoded to NUL (a reader may cut the path there or not) or
+ * a "%uXXXX" is met (JavaScript's unescape() and .NET decode it, others
+ * do not). */
 static int decode_once(const char *in, char *out)
 {
     const unsigned char *s = (const unsigned char *)in;
@@ -376,6 +378,9 @@ static int decode_once(const char *in, char *out)
             changed = 1;
             continue;
         }
+        if (n == 0 && s[0] == '%' && (s[1] == 'u' || s[1] == 'U') && chio__hex_value(s[2]) >= 0 &&
+            chio__hex_value(s[3]) >= 0 && chio__hex_value(s[4]) >= 0 && chio__hex_value(s[5]) >= 0)
+            return -1; /* "%u002e": '.' to unescape(), four bytes to others */
         if (n == 0 && (s[0] == '\t' || s[0] == '\n' || s[0] == '\r')) {
             s++;
             changed = 1;
