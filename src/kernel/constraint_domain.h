@@ -43,11 +43,14 @@ int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const c
 int chio__each_embedded(const char *s, size_t n, chio__key *key, int depth,
                         int (*text)(void *, chio__key *, const char *, size_t, int),
                         int (*scalar)(void *, chio__key *, const char *, size_t), void *ctx);
-/* The parse chio__each_embedded() makes of @s (@n bytes) at @depth layers:
- * 1 with *@doc the JSON it holds (free with chio_json_doc_free()), 0 when
- * it holds none (*@doc NULL: text), CHIO__EMBEDDED_AMBIGUOUS when it cannot
- * be read one way (also JSON only a lenient reader takes: a lone
- * surrogate, 1e400, NaN; *@doc NULL). */
+/* embedded_json.c: the parse chio__each_embedded() makes of @s (@n bytes)
+ * at @depth layers: 1 with *@doc the JSON it holds (free with
+ * chio_json_doc_free()): strict JSON, or else the values a lenient reader
+ * takes from it (a stream of values, comments, trailing commas, single
+ * quotes, bare names; several as one array); 0 when it holds none (*@doc
+ * NULL: text), CHIO__EMBEDDED_AMBIGUOUS when it cannot be read one way
+ * (also JSON only a lenient reader takes whose members we cannot read: a
+ * lone surrogate, 1e400, NaN in text we do not rewrite; *@doc NULL). */
 int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc);
 
 /* constraints.c: when a built-in secret_leak guard of @k flags @s (@n

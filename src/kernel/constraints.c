@@ -173,51 +173,7 @@ int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const c
     return walk(v, &top, 1, fn, ctx);
 }
 
-/* JSON's white space, as a parser skips it. */
-static int json_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Would a common JSON reader take @s (@n bytes), which ours refused with
- * @rc, as JSON all the same? JavaScript's JSON.parse and Python's json
- * take a lone surrogate escape ("\\ud800"; Go's encoding/json reads it as
- * U+FFFD), Python's and JavaScript's a number out of range (1e400 is inf,
- * Infinity), and Python's NaN, Infinity and -Infinity: such a string is
- * the arguments it holds to a tool, which we cannot read (test
- * rev44_constraints::json_a_lenient_reader_takes_is_not_text). */
-static int lenient_json(const char *s, size_t n, int rc)
-{
-    return rc == CHIO_EJSON_SURROGATE || rc == CHIO_EJSON_NUMBER ||
-           (rc == CHIO_EJSON_SYNTAX &&
-            (memmem(s, n, "NaN", 3) != NULL || memmem(s, n, "Infinity", 8) != NULL));
-}
-
-int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc)
-{
-    size_t a = 0, b = n;
-    int rc;
-
-    *doc = NULL;
-    while (a < b && json_space(s[a]))
-        a++;
-    while (b > a && json_space(s[b - 1]))
-        b--;
-    if (b - a < 2 || !((s[a] == '{' && s[b - 1] == '}') || (s[a] == '[' && s[b - 1] == ']')))
-        return 0;
-    rc = chio_json_parse(s, n, doc, NULL);
-    if (rc == CHIO_EJSON_DUPKEY || rc == CHIO_EJSON_NULKEY || rc == CHIO_EJSON_DEPTH ||
-        rc == CHIO_ENOMEM || lenient_json(s, n, rc))
-        return CHIO__EMBEDDED_AMBIGUOUS;
-    if (rc != 0)
-        return 0; /* not JSON: running text ("[a](https://x)") is read as text */
-    if (depth >= CHIO__EMBEDDED_MAX) {
-        chio_json_doc_free(*doc);
-        *doc = NULL;
-        return CHIO__EMBEDDED_AMBIGUOUS;
-    }
-    return 1;
-}
+/* chio__embedded_parse: embedded_json.c */
 
 int chio__each_embedded(const char *s, size_t n, chio__key *key, int depth,
                         int (*text)(void *, chio__key *, const char *, size_t, int),

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/embedded_json.c - JSON held in a string argument, read the ways
+ * the readers a tool may hand it to read it (chio__embedded_parse, used
+ * by the constraints and the guards through chio__each_embedded).
+ *
+ * First our strict parser, on the text trimmed of JSON's white space and
+ * of what trim() and strip() remove (a BOM, U+00A0 ...: JSON.parse(
+ * s.trim()) reads "\uFEFF{...}"). Text it refuses may still be JSON to a
+ * lenient reader (review 54):
+ *   - a stream of values: Go's json.Decoder, Python's raw_decode and every
+ *     JSON Lines reader take the first value of '{"host":"evil.com"} x'
+ *     and the ones after it while they parse;
+ *   - JSON5, JSONC and Json.NET's defaults: comments, trailing commas,
+ *     single-quoted strings and bare member names.
+ * Such text is rewritten value by value into strict JSON (each value
+ * that parses on its own, up to the first that does not; several are
+ * read as one array of them) and parsed again. Those readings only add
+ * members for the constraints and guards to read: the callers read the
+ * string as text as well. What neither reading takes is text. No state;
+ * the rewrite is one pass, at most four bytes out per byte in.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/error.h"
+#include "constraint_domain.h"
+#include "kernel_internal.h"
+#include "normalize.h"
+
+/* Nesting the rewrite follows: one more than the parser's, so a value
+ * too deep for it reaches it and is refused as such (ambiguous). */
+#define LENIENT_DEPTH (CHIO_JSON_MAX_DEPTH + 1)
+
+/* JSON's white space, as a parser skips it. */
+static int json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The length of the white space at @s (@n bytes): JSON's, or a space
+ * trim() or strip() removes (chio__space_at, a BOM among them). */
+static size_t space_len(const char *s, size_t n)
+{
+    if (n > 0 && json_space(s[0]))
+        return 1;
+    return chio__space_at(s, n);
+}
+
+/* The length of the white space ending at s[@n - 1]. */
+static size_t space_before(const char *s, size_t n)
+{
+    size_t k;
+
+    if (n > 0 && json_space(s[n - 1]))
+        return 1;
+    for (k = 2; k <= 3 && k <= n; k++)
+        if (chio__space_at(s + n - k, k) == k)
+            return k;
+    return 0;
+}
+
+/* A parse failure readers disagree on whatever the text: a duplicate key
+ * (readers take the first or the last), a NUL in a key, too deep, no
+ * memory, a lone surrogate or a number out of range. */
+static int hard_ambiguous(int rc)
+{
+    return rc == CHIO_EJSON_DUPKEY || rc == CHIO_EJSON_NULKEY || rc == CHIO_EJSON_DEPTH ||
+           rc == CHIO_ENOMEM || rc == CHIO_EJSON_SURROGATE || rc == CHIO_EJSON_NUMBER;
+}
+
+/* Would a common JSON reader take @s (@n bytes), which ours refused with
+ * @rc, as JSON all the same? JavaScript's JSON.parse and Python's json
+ * take a lone surrogate escape ("\\ud800"; Go's encoding/json reads it as
+ * U+FFFD), Python's and JavaScript's a number out of range (1e400 is inf,
+ * Infinity), and Python's NaN, Infinity and -Infinity: such a string is
+ * the arguments it holds to a tool, which we cannot read (test
+ * rev44_constraints::json_a_lenient_reader_takes_is_not_text). */
+static int lenient_json(const char *s, size_t n, int rc)
+{
+    return hard_ambiguous(rc) || (rc == CHIO_EJSON_SYNTAX && (memmem(s, n, "NaN", 3) != NULL ||
+                                                              memmem(s, n, "Infinity", 8) != NULL));
+}
+
+/* ---- the rewrite ------------------------------------------------------------------------- */
+
+typedef struct rewrite {
+    const char *s;
+    size_t n, i; /* the input, and where the rewrite is */
+    char *out;
+    size_t o;
+    char stack[LENIENT_DEPTH]; /* '{' or '[' per open value */
+    int depth;
+    int want_key; /* in an object, after '{' or ',' */
+} rewrite;
+
+static int name_start(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
+}
+
+static int name_char(char c)
+{
+    return name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Skips a comment at the rewrite's position ("//" to the line's end,
+ * "/" "*" to its close); 1 when one was skipped, 0 when none starts
+ * there, -1 when one does not close. */
+static int comment(rewrite *w)
+{
+    const char *e;
+
+    if (w->i + 1 >= w->n || w->s[w->i] != '/')
+        return 0;
+    if (w->s[w->i + 1] == '/') {
+        while (w->i < w->n && w->s[w->i] != '\n')
+            w->i++;
+        return 1;
+    }
+    if (w->s[w->i + 1] != '*')
+        return 0;
+    e = memmem(w->s + w->i + 2, w->n - w->i - 2, "*/", 2);
+    if (e == NULL)
+        return -1;
+    w->i = (size_t)(e - w->s) + 2;
+    return 1;
+}
+
+/* Copies a double-quoted string as it is; 0 when it does not close. */
+static int copy_string(rewrite *w)
+{
+    w->out[w->o++] = w->s[w->i++];
+    while (w->i < w->n && w->s[w->i] != '"') {
+        if (w->s[w->i] == '\\' && w->i + 1 < w->n)
+            w->out[w->o++] = w->s[w->i++];
+        w->out[w->o++] = w->s[w->i++];
+    }
+    if (w->i >= w->n)
+        return 0;
+    w->out[w->o++] = w->s[w->i++];
+    return 1;
+}
+
+/* A single-quoted string written double-quoted: "\'" is a quote, a '"'
+ * is escaped; other escapes stay. 0 when it does not close. */
+static int requote_string(rewrite *w)
+{
+    w->out[w->o++] = '"';
+    w->i++;
+    while (w->i < w->n && w->s[w->i] != '\'') {
+        char c = w->s[w->i++];
+        if (c == '\\' && w->i < w->n && w->s[w->i] == '\'') {
+            w->out[w->o++] = w->s[w->i++];
+        } else if (c == '\\' && w->i < w->n) {
+            w->out[w->o++] = c;
+            w->out[w->o++] = w->s[w->i++];
+        } else {
+            if (c == '"')
+                w->out[w->o++] = '\\';
+            w->out[w->o++] = c;
+        }
+    }
+    if (w->i >= w->n)
+        return 0;
+    w->out[w->o++] = '"';
+    w->i++;
+    return 1;
+}
+
+/* Drops a comma written last (with white space after it): a trailing
+ * comma before a close. */
+static void drop_trailing_comma(rewrite *w)
+{
+    size_t k = w->o;
+
+    while (k > 0 && json_space(w->out[k - 1]))
+        k--;
+    if (k > 0 && w->out[k - 1] == ',')
+        w->out[k - 1] = ' ';
+}
+
+/* A bare word where a value goes: JSON5's NaN and Infinity (Python's
+ * json too) written as 0, so the members around them are read; any
+ * other word as it is (true, false, null, or text the parse refuses). */
+static void bare_value(rewrite *w)
+{
+    size_t k = w->i;
+
+    while (k < w->n && name_char(w->s[k]))
+        k++;
+    if ((k - w->i == 3 && memcmp(w->s + w->i, "NaN", 3) == 0) ||
+        (k - w->i == 8 && memcmp(w->s + w->i, "Infinity", 8) == 0)) {
+        w->out[w->o++] = '0';
+        w->i = k;
+        return;
+    }
+    while (w->i < k)
+        w->out[w->o++] = w->s[w->i++];
+}
+
+/* Rewrites one value starting at the rewrite's position ('{' or '[');
+ * 1 when it closed, 0 when it did not (or went too deep). */
+static int one_value(rewrite *w)
+{
+    int base = w->depth, rc;
+
+    do {
+        char c;
+        if ((rc = comment(w)) != 0) {
+            if (rc < 0)
+                return 0;
+            continue;
+        }
+        c = w->s[w->i];
+        if (c == '{' || c == '[') {
+            if (w->depth == LENIENT_DEPTH)
+                return 0;
+            w->stack[w->depth++] = c;
+            w->want_key = c == '{';
+            w->out[w->o++] = w->s[w->i++];
+        } else if (c == '}' || c == ']') {
+            drop_trailing_comma(w);
+            if (w->depth == base)
+                return 0;
+            w->depth--;
+            w->want_key = 0;
+            w->out[w->o++] = w->s[w->i++];
+        } else if (c == '"' || c == '\'') {
+            if (!(c == '"' ? copy_string(w) : requote_string(w)))
+                return 0;
+            w->want_key = 0;
+        } else if (w->want_key && name_start(c) && w->stack[w->depth - 1] == '{') {
+            w->out[w->o++] = '"'; /* a bare member name */
+            while (w->i < w->n && name_char(w->s[w->i]))
+                w->out[w->o++] = w->s[w->i++];
+            w->out[w->o++] = '"';
+            w->want_key = 0;
+        } else if (name_start(c)) {
+            bare_value(w); /* true, false, null; NaN and Infinity */
+        } else {
+            w->want_key =
+                c == ',' && w->stack[w->depth - 1] == '{' ? 1 : w->want_key && json_space(c);
+            w->out[w->o++] = w->s[w->i++];
+        }
+    } while (w->i < w->n && w->depth > base);
+    return w->depth == base;
+}
+
+/* Skips white space and comments; 0 when a comment does not close. */
+static int skip_gap(rewrite *w)
+{
+    size_t k;
+    int rc;
+
+    for (;;) {
+        if (w->i < w->n && (k = space_len(w->s + w->i, w->n - w->i)) > 0) {
+            w->i += k;
+            continue;
+        }
+        if ((rc = comment(w)) < 0)
+            return 0;
+        if (rc == 0)
+            return 1;
+    }
+}
+
+/* The values of @s (@n bytes) as a lenient reader takes them, in
+ * @out (at least 4 @n + 8 bytes): each value that rewrites and parses
+ * on its own, up to the first that does not, several written as one
+ * array. Returns the length, 0 when no value was read; CHIO__EMBEDDED_
+ * AMBIGUOUS when the first value that parses cannot be read one way. */
+static long lenient_values(const char *s, size_t n, char *out)
+{
+    rewrite w;
+    size_t start, values = 0, o = 1;
+    chio_json_doc *doc;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    w.s = s;
+    w.n = n;
+    w.out = out + 1; /* room for the '[' of several */
+    while (skip_gap(&w) && w.i < n && (s[w.i] == '{' || s[w.i] == '[')) {
+        start = w.o;
+        w.depth = 0;
+        if (!one_value(&w))
+            break;
+        rc = chio_json_parse(w.out + start, w.o - start, &doc, NULL);
+        chio_json_doc_free(doc);
+        if (rc != 0 && hard_ambiguous(rc))
+            return CHIO__EMBEDDED_AMBIGUOUS;
+        if (rc != 0)
+            break;
+        values++;
+        o = 1 + w.o;
+        w.out[w.o++] = ','; /* overwritten by the next value's end */
+    }
+    if (values == 0)
+        return 0;
+    if (values == 1) {
+        memmove(out, out + 1, o - 1);
+        return (long)(o - 1);
+    }
+    out[0] = '[';
+    out[o] = ']';
+    return (long)(o + 1);
+}
+
+/* 1 with *@doc, or CHIO__EMBEDDED_AMBIGUOUS (*@doc freed) when JSON
+ * already holds CHIO__EMBEDDED_MAX layers above this one. */
+static int deep_enough(int depth, chio_json_doc **doc)
+{
+    if (depth < CHIO__EMBEDDED_MAX)
+        return 1;
+    chio_json_doc_free(*doc);
+    *doc = NULL;
+    return CHIO__EMBEDDED_AMBIGUOUS;
+}
+
+/* chio__embedded_parse() of text (@s, @n bytes, trimmed) that our parser
+ * refuses: the values a lenient reader takes from it. */
+static int lenient_parse(const char *s, size_t n, int depth, chio_json_doc **doc)
+{
+    char *buf = malloc(4 * n + 8);
+    long len;
+    int rc;
+
+    if (buf == NULL)
+        return CHIO__EMBEDDED_AMBIGUOUS; /* no memory: not read one way */
+    len = lenient_values(s, n, buf);
+    if (len <= 0) {
+        free(buf);
+        /* no value a lenient reader takes: text ("[a](https://x)") */
+        return len == CHIO__EMBEDDED_AMBIGUOUS ? CHIO__EMBEDDED_AMBIGUOUS : 0;
+    }
+    rc = chio_json_parse(buf, (size_t)len, doc, NULL);
+    free(buf);
+    if (rc != 0) /* each value parsed: only one more layer can fail */
+        return hard_ambiguous(rc) ? CHIO__EMBEDDED_AMBIGUOUS : 0;
+    return deep_enough(depth, doc);
+}
+
+int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc)
+{
+    size_t a = 0, b = n, k;
+    int rc, closed;
+
+    *doc = NULL;
+    while (a < b && (k = space_len(s + a, b - a)) > 0)
+        a += k;
+    while (b > a && (k = space_before(s + a, b - a)) > 0)
+        b -= k;
+    if (b - a >= 2 && s[a] == '/' && (s[a + 1] == '/' || s[a + 1] == '*'))
+        return lenient_parse(s + a, b - a, depth, doc); /* JSONC's leading comment */
+    if (b - a < 2 || (s[a] != '{' && s[a] != '['))
+        return 0;
+    closed = s[b - 1] == '}' || s[b - 1] == ']';
+    rc = chio_json_parse(s + a, b - a, doc, NULL);
+    /* Text that does not end like JSON is read only value by value below
+     * (a lenient reader's first values): "[[[" is no JSON to anyone. */
+    if (rc != 0 && closed && lenient_json(s + a, b - a, rc))
+        return CHIO__EMBEDDED_AMBIGUOUS;
+    if (rc != 0) /* not JSON to us: perhaps to a lenient reader */
+        return lenient_parse(s + a, b - a, depth, doc);
+    return deep_enough(depth, doc);
+}
