@@ -40,6 +40,7 @@
 #include "../svc/svc_gate.h"
 #include "../svc/svc_host.h"
 #include "../svc/svc_http.h"
+#include "../svc/svc_nul.h"
 
 #define MAX_BODY ((size_t)4 << 20)
 /* A body past MAX_BODY is read on and dropped, so that its 413 can be
@@ -57,6 +58,8 @@ typedef struct body {
     char opened[33]; /* the session this request's initialize opened, or "" */
     int delivered;   /* its answer was handed out with the client still there */
     int counted;     /* in h->gate until on_completed */
+    int begun;       /* the access handler has seen the headers */
+    size_t target;   /* the target's length to its first NUL (svc_nul.h) */
 } body;
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -530,16 +533,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *why, *cl;
     enum MHD_Result ret;
 
-    if (b == NULL) {
-        b = calloc(1, sizeof(*b));
-        if (b == NULL)
-            return MHD_NO;
-        *con_cls = b;
-        /* Two Content-Lengths, one with a Transfer-Encoding, a
-         * malformed header name (svc_http.h), a control character in a
-         * value, two Origins or Mcp-Session-Ids (above): refused from the
-         * headers alone; the connection closes after the answer. */
-        if ((why = svc_http_framing_problem(c, version)) != NULL ||
+    if (b == NULL) /* on_uri ran out of memory */
+        return MHD_NO;
+    if (!b->begun) {
+        b->begun = 1;
+        /* A NUL in the request line or a header line (svc_nul.h: every
+         * check here reads C strings), two Content-Lengths, one with a
+         * Transfer-Encoding, a malformed header name (svc_http.h), a
+         * control character in a value, two Origins or Mcp-Session-Ids
+         * (above): refused from the headers alone; the connection closes
+         * after the answer. */
+        if ((why = svc_nul_problem(c, method, url, version, b->target)) != NULL ||
+            (why = svc_http_framing_problem(c, version)) != NULL ||
             (why = header_problem(c)) != NULL) {
             b->too_big = 1;
             return rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
@@ -604,6 +609,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply(c, MHD_HTTP_OK, NULL, "", NULL);
     }
     return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET, POST or DELETE\n", NULL);
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: a request line came in. Its context is
+ * made here, the one place the target is seen whole (svc_nul.h); NULL,
+ * out of memory, closes the connection at the access handler. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    body *b = calloc(1, sizeof(*b));
+
+    (void)cls;
+    (void)c;
+    if (b != NULL)
+        b->target = svc_nul_target_len(uri);
+    return b;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -675,7 +694,8 @@ static int serve(httpd *h, int wake_fd)
         NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &h->addr, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, svc_conn_guard_notify, guard,
         MHD_OPTION_CONNECTION_LIMIT, cap + CHIO__MCP_CONNS_EXTRA, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CHIO__MCP_IDLE_CONN_SECS, MHD_OPTION_END);
+        (unsigned)CHIO__MCP_IDLE_CONN_SECS, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, svc_http_keep_escapes, NULL, MHD_OPTION_END);
     if (d == NULL) {
         svc_conn_guard_free(guard);
         fprintf(stderr, "chio mcp serve-http: cannot listen on %s:%u: %s\n", addr,

@@ -32,6 +32,7 @@
 #include "../svc/svc_host.h"
 #include "../svc/svc_http.h"
 #include "../svc/svc_log.h"
+#include "../svc/svc_nul.h"
 
 /* libmicrohttpd's memory per connection: the request line and headers must
  * fit in it (an X-Chio-Capability token is a header), so about 60 KB of
@@ -80,7 +81,9 @@ typedef struct req_ctx {
     size_t len, cap;
     size_t seen; /* bytes of the body read, kept or dropped */
     int too_big;
-    int counted; /* in h->gate until on_completed */
+    int counted;   /* in h->gate until on_completed */
+    int begun;     /* the access handler has seen the headers */
+    size_t target; /* the target's length to its first NUL (svc_nul.h) */
 } req_ctx;
 
 /*
@@ -203,18 +206,21 @@ static const char *repeated_credentials(struct MHD_Connection *c)
 }
 
 /* Why the request's headers are refused before anything of it is read,
- * with its status in @status, or NULL: a body framed two ways (400,
- * svc_http.h), no Host on HTTP/1.1 or two Hosts (400), a Host that is no
- * loopback name, listen address or allowed name (403, svc_host.h), two
- * Authorization or two X-Chio-Capability headers (400). */
+ * with its status in @status, or NULL: a NUL in its line or a header line
+ * (400, svc_nul.h: every check below reads C strings), a body framed two
+ * ways (400, svc_http.h), no Host on HTTP/1.1 or two Hosts (400), a Host
+ * that is no loopback name, listen address or allowed name (403,
+ * svc_host.h), two Authorization or two X-Chio-Capability headers (400). */
 static const char *refused_headers(const chio_serve_http *h, struct MHD_Connection *c,
-                                   const char *version, unsigned *status, const char **code)
+                                   const char *url, const char *method, const char *version,
+                                   size_t target, unsigned *status, const char **code)
 {
     const char *why;
 
     *status = 400;
     *code = "invalid_request";
-    if ((why = svc_http_framing_problem(c, version)) != NULL)
+    if ((why = svc_nul_problem(c, method, url, version, target)) != NULL ||
+        (why = svc_http_framing_problem(c, version)) != NULL)
         return why;
     switch (svc_host_check(&h->hosts, c, version)) {
     case SVC_HOST_OK:
@@ -244,16 +250,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     unsigned status;
     enum MHD_Result ret;
 
-    if (rc == NULL) { /* first call: headers only */
-        rc = calloc(1, sizeof(*rc));
-        if (rc == NULL)
-            return MHD_NO;
-        *con_cls = rc;
-        /* Two Content-Lengths, a malformed header name, a missing or
-         * foreign Host (refused_headers): refused from the headers alone,
-         * before any route runs (no receipt, no state); a body is never
-         * read, and the connection closes after the answer. */
-        if ((why = refused_headers(h, c, version, &status, &code)) != NULL) {
+    if (rc == NULL) /* on_uri ran out of memory */
+        return MHD_NO;
+    if (!rc->begun) { /* first call: headers only */
+        rc->begun = 1;
+        /* A NUL, two Content-Lengths, a malformed header name, a missing
+         * or foreign Host (refused_headers): refused from the headers
+         * alone, before any route runs (no receipt, no state); a body is
+         * never read, and the connection closes after the answer. */
+        if ((why = refused_headers(h, c, url, method, version, rc->target, &status, &code)) !=
+            NULL) {
             rc->too_big = 1; /* nothing of the body is kept */
             memset(&rep, 0, sizeof(rep));
             chio_serve_error_reply(&rep, status, code, why);
@@ -327,14 +333,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return ret;
 }
 
-/* Paths are matched byte for byte as sent: no percent-decoding, so that
- * "/v1/%65valuate" or "/v1/evaluate%00x" is no route (404), never a route
- * in disguise. Returns the length unchanged. */
-static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
+/* MHD_OPTION_URI_LOG_CALLBACK: a request line came in. Its context is
+ * made here, the one place the target is seen whole (svc_nul.h); NULL,
+ * out of memory, closes the connection at the access handler. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
+    req_ctx *rc = calloc(1, sizeof(*rc));
+
     (void)cls;
     (void)c;
-    return strlen(s);
+    if (rc != NULL)
+        rc->target = svc_nul_target_len(uri);
+    return rc;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -445,8 +455,9 @@ int chio_serve_http_start(chio_serve *s, const chio_serve_http_config *cfg, chio
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + EVICT_SLACK,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_secs, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         h, MHD_OPTION_NOTIFY_CONNECTION, svc_conn_guard_notify, h->guard,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, svc_http_keep_escapes, NULL, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(msg, msgcap, "libmicrohttpd could not start on %s port %u", cfg->host,
                  (unsigned)cfg->port);

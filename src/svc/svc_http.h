@@ -97,7 +97,7 @@ static inline const char *svc_http_framing_problem(struct MHD_Connection *c, con
 
     MHD_get_connection_values(c, MHD_HEADER_KIND, svc_http_count_framing, n);
     if (n[4] > 0)
-        return "a header value holding a CR or another control character";
+        return "a header value holding a CR, a NUL or another control character";
     if (n[3] > 0)
         return "a malformed header name (whitespace before its colon, or a folded line)";
     if (n[0] > 1)
@@ -109,6 +109,17 @@ static inline const char *svc_http_framing_problem(struct MHD_Connection *c, con
     if (n[1] > 0 && version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) != 0)
         return "a Transfer-Encoding in an HTTP/1.0 request";
     return NULL;
+}
+
+/* MHD_OPTION_UNESCAPE_CALLBACK: paths are matched byte for byte as sent,
+ * no percent-decoding, so that "/v1/%65valuate" or "/mcp%00x" is no route
+ * (404), never a route in disguise (libmicrohttpd's own decoding wrote a
+ * NUL for "%00", and "/mcp%00x" was /mcp). Returns the length unchanged. */
+static inline size_t svc_http_keep_escapes(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
 }
 
 #endif /* CHIO_SVC_HTTP_H */
