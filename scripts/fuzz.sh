@@ -64,7 +64,8 @@ make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BU
     "$BUILD/obj/src/cli/scenario_path.o" "$BUILD/obj/src/cli/util.o" "$BUILD/obj/src/cli/redact_args.o" \
     "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "${MCP_OBJS[@]}" \
     "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o" "$BUILD/obj/src/svc/svc_host.o" \
-    "$BUILD/obj/src/svc/svc_log.o" "$BUILD/obj/src/svc/svc_json_span.o" "$BUILD/obj/src/svc/svc_gate.o" ||
+    "$BUILD/obj/src/svc/svc_log.o" "$BUILD/obj/src/svc/svc_json_span.o" "$BUILD/obj/src/svc/svc_gate.o" \
+    "$BUILD/obj/src/svc/svc_nul.o" ||
     { echo "fuzz.sh: library build failed" >&2; exit 2; }
 
 DEP_CFLAGS=$(pkg-config --cflags libcrypto ck rocksdb)
@@ -93,7 +94,7 @@ for t in $TARGETS; do
     elif [[ $t == fuzz_mcp ]]; then
         extra_src=("${MCP_OBJS[@]}" "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o"
                    "$BUILD/obj/src/svc/svc_host.o" "$BUILD/obj/src/svc/svc_log.o"
-                   "$BUILD/obj/src/svc/svc_gate.o")
+                   "$BUILD/obj/src/svc/svc_gate.o" "$BUILD/obj/src/svc/svc_nul.o")
         extra_inc=(-Isrc/mcp)
         extra_libs=$(pkg-config --libs libmicrohttpd)
     fi
