@@ -80,7 +80,9 @@ CHIO_EXTERN void chio_capability_free(chio_capability *cap);
  * @subject_hex: the agent's public key (64 hex digits, "0x" and uppercase ok).
  * @scope_json: a scope object {"grants":[...], "resource_grants":[...],
  *   "prompt_grants":[...]}; it is validated and written in chio's normal form
- *   (empty lists and null optionals dropped) so that chio verifies it too.
+ *   (empty lists and null optionals dropped) so that chio verifies it too;
+ *   a grant's "constraints": null is refused (CHIO_EFORMAT): dropped, it
+ *   would be an allow-all grant, and the kernel reads it as unusable.
  * @issued_at: Unix seconds; @ttl_secs > 0; expires_at = issued_at + ttl.
  * Returns: 0, CHIO_EINVAL, CHIO_EKEY, CHIO_EFORMAT (bad scope), CHIO_ERANGE
  * (ttl 0 or expiry overflow), chio_json_parse() codes, CHIO_ENOMEM,

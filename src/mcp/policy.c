@@ -204,10 +204,10 @@ static int no_nul(const char *s, size_t len)
 }
 
 /* A tool grant's optional members: present as null, the token rules drop
- * them when the gateway issues its capability (so "constraints": null
- * would be issued as no constraints at all), while the kernel reads such a
- * member in a token as unusable. Neither reading is what the policy says:
- * refused at start. */
+ * them when the gateway issues its capability ("constraints": null, which
+ * was issued as no constraints at all, is refused there since review 54),
+ * while the kernel reads such a member in a token as unusable. Neither
+ * reading is what the policy says: refused at start. */
 static const char *const grant_optional[] = {
     "constraints", "max_invocations", "max_cost_per_invocation", "max_total_cost", "dpop_required"};
 

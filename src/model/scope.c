@@ -6,7 +6,8 @@
  * CHIO__CONSTRAINT_UNKNOWN, and a grant that asks for anything the kernel
  * does not enforce (DPoP, cost caps, unknown fields, such constraints, a
  * null where the constraint list goes) is marked unsupported, so that
- * evaluation fails closed on it.
+ * evaluation fails closed on it. The strict reading (issuing) drops
+ * the other null optional members but refuses a null constraint list.
  * Calls the core layer and model/fields.c; no state.
  */
 #include <stdio.h>
@@ -168,6 +169,14 @@ static int read_tool_grant(chio_json_doc *doc, chio_json *g, int strict, chio__t
     if (g->type != CHIO_JSON_OBJECT)
         return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": each grant must be an object");
     if (strict) {
+        /* Dropped, a null list would be signed as no constraints, an
+         * allow-all grant; the kernel reads a token holding it as
+         * unusable (mark_unsupported). Neither is what was written. */
+        cons = chio_json_get(g, "constraints");
+        if (cons != NULL && cons->type == CHIO_JSON_NULL)
+            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                              WHAT ": field 'constraints' is null; write [] or leave it out for "
+                                   "no constraints (a token holding null is unusable)");
         for (k = 0; k < sizeof(optional) / sizeof(optional[0]); k++)
             chio__drop_null(g, optional[k], k == 0);
         if ((rc = refuse_unknown(g, grant_fields, "a tool grant", err)) != 0)

@@ -93,7 +93,8 @@ int chio__operation_named(const chio_json *s);
  * Read @scope (an object inside @doc) into @out, allocating the views in the
  * document's arena. With @strict (used when issuing) unknown fields are
  * refused and the object is rewritten in chio's normal form: empty lists
- * and null optional members removed.
+ * and null optional members removed, except a null constraint list, which
+ * is refused (dropped, it would be an allow-all grant).
  * Returns 0, CHIO_EFORMAT or CHIO_ENOMEM (details in @err).
  */
 int chio__scope_read(chio_json_doc *doc, chio_json *scope, int strict, chio__scope *out,
