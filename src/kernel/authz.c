@@ -16,10 +16,13 @@
  *                revocation are evaluated on every call and a hit can never
  *                let an expired or revoked token through; a tampered token
  *                has other bytes, so another key, and is verified afresh.
- *                Only verifications that no signature failed are kept
- *                (a failure may be libcrypto out of memory, which it
- *                reports as a bad signature): a token with a bad
- *                signature or link is verified again on every call.
+ *                A token of CHIO__BADSIG_HOLD_MIN_BYTES or more whose
+ *                signature did not verify, twice in a row (a failure may
+ *                be libcrypto out of memory, which it reports as a bad
+ *                signature), is held as such for badsig_hold_secs (the
+ *                monotonic second packed into the value), then verified
+ *                afresh; any other failure (a smaller token, an error, a
+ *                bad link) is not kept, and verified again on each call.
  *                Bounded (CHIO__TOKEN_CACHE_MAX): a full shard evicts by
  *                CLOCK, so a hot working set stays cached under any churn
  *                of cold tokens, and an evicted token is just verified again.
@@ -31,49 +34,112 @@
 #include "kernel_internal.h"
 #include "normalize.h"
 #include "regex_nfa.h"
+#include "request.h"
 #include "scope.h"
 
 /* ---- checks 1-5 --------------------------------------------------------------------- */
 
-/* A cache value: bit 3 always set (never NULL), bits 0-2 the facts. */
+/* A cache value: bit 3 always set (never NULL), bits 0-2 the facts. A
+ * value with bit 4 set is a held failure instead: the signature did not
+ * verify, twice in a row, at the monotonic second in bits 5 and up. */
 #define VERIFIED_TAG 8u
+#define BADSIG_TAG   16u
+#define STAMP_SHIFT  5
+#define STAMP_MASK   (UINTPTR_MAX >> STAMP_SHIFT)
+
+static uintptr_t mono_stamp(void)
+{
+    return (uintptr_t)(chio__mono_ns() / 1000000000u) & STAMP_MASK;
+}
+
+/* Is @sc large enough for its failed verification to be held? Verifying
+ * a smaller one again costs less than the rest of a call (whose receipt
+ * is signed too), so it is never held: memory short while it was checked
+ * can never deny it once memory is back. */
+static int holdable(const chio__session_cap *sc)
+{
+    size_t len = 0;
+
+    (void)chio_capability_json(sc->cap, &len);
+    return len >= CHIO__BADSIG_HOLD_MIN_BYTES;
+}
+
+/* Verify @sc into @local, up to @tries times while the signature does not
+ * verify: libcrypto reports an allocation failure inside a verification
+ * as a bad signature, so a failure to be held is verified a second time
+ * before it is believed, and one failed allocation cannot hold a valid
+ * token. Returns 1 when every try said the signature does not verify, 0
+ * when it verified or when a verification failed with an error (out of
+ * memory, nothing to hold; @local is then all zero). */
+static int verify_token(chio_kernel *k, const chio__session_cap *sc, int tries,
+                        chio__verified *local, chio_capability_report *rep)
+{
+    for (; tries > 0; tries--) {
+        memset(local, 0, sizeof(*local));
+        if (chio__capability_verify_lazy(sc->cap, k->med.trusted, k->med.ntrusted,
+                                         (long)k->max_delegation_depth, rep) != 0)
+            return 0; /* all zero: denied as invalid_signature */
+        local->sig_ok = (uint8_t)(rep->signature_valid != 0);
+        local->issuer_trusted = (uint8_t)(rep->issuer_trusted != 0);
+        local->chain_ok = (uint8_t)(rep->delegation_chain_shape_valid != 0);
+        if (local->sig_ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Replace what @key holds (@old, or nothing) with @v; losing to another
+ * thread's value, or a failed allocation, leaves that: both are fine. */
+static void cache_put(chio_kernel *k, const uint8_t *key, uintptr_t old, uintptr_t v)
+{
+    if (old != 0)
+        (void)chio__shmap_remove(&k->med.token_cache, key, 32, (void *)old);
+    (void)chio__shmap_put_if_absent(&k->med.token_cache, key, 32, (void *)v);
+}
 
 static const chio__verified *verified_of(chio_kernel *k, const chio__session_cap *sc,
                                          chio__verified *local)
 {
-    uintptr_t hit = (uintptr_t)chio__shmap_get(&k->med.token_cache, sc->hash, 32), v;
+    uintptr_t hit = (uintptr_t)chio__shmap_get(&k->med.token_cache, sc->hash, 32), v, now;
     chio_capability_report rep;
+    int hold;
 
     memset(local, 0, sizeof(*local));
-    if (hit != 0) {
+    if (hit != 0 && !(hit & BADSIG_TAG)) {
         local->sig_ok = (uint8_t)(hit & 1u);
         local->issuer_trusted = (uint8_t)((hit >> 1) & 1u);
         local->chain_ok = (uint8_t)((hit >> 2) & 1u);
         return local;
     }
+    /* A held failure: denied invalid_signature like a fresh one, without
+     * re-serialising and hashing the token again (linear in its size, up
+     * to CHIO_JSON_MAX_INPUT, while the agent paid for the bytes once at
+     * open_session). Held for badsig_hold_secs only: should both
+     * verifications have failed for lack of memory, the valid token is
+     * verified afresh once that has passed. */
+    now = mono_stamp();
+    if (hit != 0 && ((now - (hit >> STAMP_SHIFT)) & STAMP_MASK) < k->med.badsig_hold_secs)
+        return local;
     /* Links are verified only for a token that check 1 lets through and
      * whose depth check 4 accepts (the kernel's limit is fixed for its
      * life); for any other token chain_ok is 0, which no caller reads
      * because an earlier code denies first. So a token padded with many
      * validly signed links costs at most max_delegation_depth link
      * verifications, not one per link. */
-    if (chio__capability_verify_lazy(sc->cap, k->med.trusted, k->med.ntrusted,
-                                     (long)k->max_delegation_depth, &rep) != 0)
-        return local; /* all zero: denied as invalid_signature */
-    local->sig_ok = (uint8_t)(rep.signature_valid != 0);
-    local->issuer_trusted = (uint8_t)(rep.issuer_trusted != 0);
-    local->chain_ok = (uint8_t)(rep.delegation_chain_shape_valid != 0);
-    /* A signature that did not verify is not cached: libcrypto reports an
-     * allocation failure inside a verification as a bad signature, and a
-     * cached "invalid" would deny the valid token for the kernel's life
-     * once memory is back. Such a token is verified again on each call
-     * (and denied each time it is really invalid). */
+    hold = holdable(sc);
+    if (verify_token(k, sc, hold ? 2 : 1, local, &rep) && hold) {
+        cache_put(k, sc->hash, hit, VERIFIED_TAG | BADSIG_TAG | now << STAMP_SHIFT);
+        return local;
+    }
+    /* Not cached: an error (out of memory), a small token whose signature
+     * did not verify, or a link that did not verify (a token only a
+     * trusted issuer can have signed); verified again on each call, as a
+     * link may fail for lack of memory too. */
     if (!local->sig_ok || rep.chain_error_link >= 0)
         return local;
     v = VERIFIED_TAG | local->sig_ok | (uintptr_t)local->issuer_trusted << 1 |
         (uintptr_t)local->chain_ok << 2;
-    /* NULL (out of memory) or another thread's equal value: both fine. */
-    (void)chio__shmap_put_if_absent(&k->med.token_cache, sc->hash, 32, (void *)v);
+    cache_put(k, sc->hash, hit, v);
     return local;
 }
 

@@ -123,10 +123,11 @@ typedef struct chio__mediation {
     pthread_mutex_t tomb_mu;
     char (*tomb_ring)[CHIO_SESSION_ID_LEN + 1];
     size_t tomb_head, tomb_n;
-    void *retired_budgets;    /* chio__budget stack (atomic head) */
-    uint64_t next_sweep;      /* kernel time of the next budget sweep (atomic) */
-    size_t sweep_min_rows;    /* CHIO__SWEEP_MIN_ROWS (tests lower it before any call) */
-    size_t sweep_max_budgets; /* CHIO__BUDGET_SWEEP_MAX (likewise) */
+    void *retired_budgets;     /* chio__budget stack (atomic head) */
+    uint64_t next_sweep;       /* kernel time of the next budget sweep (atomic) */
+    size_t sweep_min_rows;     /* CHIO__SWEEP_MIN_ROWS (tests lower it before any call) */
+    size_t sweep_max_budgets;  /* CHIO__BUDGET_SWEEP_MAX (likewise) */
+    uint32_t badsig_hold_secs; /* CHIO__BADSIG_HOLD_SECS (likewise) */
     /* The latest expires_at of a budget dropped because its capability
      * had expired (atomic; see chio__expired_floor_raise). */
     uint64_t expired_floor;
@@ -158,8 +159,19 @@ typedef struct chio__regex {
  * of the largest automata a pattern may build (about 190 KiB) would hold
  * some 780 MiB. A pattern evicted is compiled again when next used (tens
  * of microseconds for the largest). */
-#define CHIO__REGEX_CACHE_BYTES  ((size_t)32 << 20)
-#define CHIO__SESSION_TOMBSTONES 4096u
+#define CHIO__REGEX_CACHE_BYTES ((size_t)32 << 20)
+/* How long the token cache holds a signature that did not verify (twice
+ * in a row) before verifying it again (authz.c): a valid token whose two
+ * verifications both failed for lack of memory is usable again at most
+ * this long after memory is back; a forged token costs at most two
+ * verifications per this long, however often it is presented. Only for a
+ * token of HOLD_MIN_BYTES or more (canonical JSON): verifying a smaller
+ * one (about 0.3 ms at 64 KiB) costs less than the rest of a call, so
+ * its failure is never held and memory short while it was checked never
+ * denies it once memory is back. */
+#define CHIO__BADSIG_HOLD_SECS      30u
+#define CHIO__BADSIG_HOLD_MIN_BYTES ((size_t)64 << 10)
+#define CHIO__SESSION_TOMBSTONES    4096u
 
 struct chio_kernel;
 

@@ -44,6 +44,7 @@ int chio__mediation_init(chio_kernel *k)
     pthread_mutex_init(&m->held_mu, NULL);
     m->sweep_min_rows = CHIO__SWEEP_MIN_ROWS;
     m->sweep_max_budgets = CHIO__BUDGET_SWEEP_MAX;
+    m->badsig_hold_secs = CHIO__BADSIG_HOLD_SECS;
     if (k->n_ca_keys > 0 && k->ca_keys == NULL)
         return -1;
     m->trusted = malloc(32 * (k->n_ca_keys + 1));
