@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store/store.c - the receipt log on RocksDB (C API): opening and closing
- * it, its options, the format record and the sentinel file; what its
+ * it, its options, the format record and the checks against the
+ * sentinel file (written and read in sentinel.c); what its
  * directory may hold is in store_dir.c, reads in store_read.c, write
  * batches and the write in store_write.c, a secondary instance's scratch
  * directory in secondary.c, and they share store_db.h.
@@ -29,10 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -43,10 +41,6 @@
 #define FORMAT_KEY "format"
 /* Table files a read-write or read-only store keeps open at most. */
 #define CHIO__STORE_MAX_OPEN_FILES 20
-#define FORMAT_VALUE               "chio.receipt_store.v1"
-
-static int write_sentinel(const char *path, uint64_t last_checkpoint);
-static void mark_durable(chio_store *s, uint64_t cseq, int synced);
 
 const char *const chio__store_cf_names[CF_COUNT] = {
     "default", "receipts", "receipt_ids", "checkpoints", "revocations", "budgets", "chain"};
@@ -164,8 +158,7 @@ void chio_store_close(chio_store *s)
 
     if (s == NULL)
         return;
-    if (s->sentinel_pending != 0 && s->path != NULL && s->db != NULL)
-        mark_durable(s, s->sentinel_pending, s->sentinel_synced); /* the newest mark */
+    chio__store_flush_mark(s); /* the newest mark */
     if (s->db != NULL) {
         /* Column family handles go before the database. */
         for (i = 0; i < s->nhandles; i++)
@@ -256,15 +249,15 @@ static int check_format(chio_store *s, int fresh, chio_error *err)
                               "not a chio receipt store (no receipts column family)");
         if (s->mode == CHIO_STORE_READ_WRITE) {
             rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY),
-                           FORMAT_VALUE, strlen(FORMAT_VALUE), &rerr);
+                           CHIO__STORE_FORMAT, strlen(CHIO__STORE_FORMAT), &rerr);
             if (rerr != NULL)
                 return chio__store_fail(&rerr, err, "writing the store format");
         }
         return 0;
     }
-    if (len != strlen(FORMAT_VALUE) || memcmp(val, FORMAT_VALUE, len) != 0)
+    if (len != strlen(CHIO__STORE_FORMAT) || memcmp(val, CHIO__STORE_FORMAT, len) != 0)
         rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
-                        "store format is \"%.*s\", this library reads " FORMAT_VALUE,
+                        "store format is \"%.*s\", this library reads " CHIO__STORE_FORMAT,
                         (int)(len > 64 ? 64 : len), val);
     rocksdb_free(val);
     return rc;
@@ -366,72 +359,6 @@ out:
 }
 
 /*
- * The sentinel: a file written next to RocksDB's once a store has been
- * created. RocksDB cannot tell "this directory never held a log" from "its
- * MANIFEST or CURRENT was damaged" (it then opens an empty or older
- * database, and a read-write open deletes the files it no longer knows).
- * A directory with the sentinel must open as a chio store with its format
- * record, or the open fails with CHIO_ECORRUPT; a read-write open first
- * checks that through a read-only open, which changes no file.
- */
-/* The directory's entries (a rename) made durable. */
-static void sync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-/* The sentinel also records the newest checkpoint known to be durable (a
- * high-water mark): a log that opens with fewer checkpoints lost data. It
- * is replaced atomically (write, fsync, rename, fsync of the directory), so
- * the file is there at every moment. Returns 0 or the errno of the failed
- * step (the old sentinel, if any, is left as it was). */
-static int write_sentinel(const char *path, uint64_t last_checkpoint)
-{
-    char *p = NULL, *tmp = NULL;
-    int e = 0, ok, fd;
-    FILE *f;
-
-    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0 ||
-        asprintf(&tmp, "%s/" CHIO__STORE_SENTINEL ".tmp", path) < 0) {
-        free(p);
-        return ENOMEM;
-    }
-    /* A fresh file, never one planted under the name: a link (the write
-     * landed wherever it pointed) or a FIFO (the commit thread blocked
-     * waiting for a reader) is removed first. */
-    (void)unlink(tmp);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
-    f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL) {
-        e = errno;
-        if (fd >= 0)
-            close(fd);
-    } else {
-        ok = fprintf(f, FORMAT_VALUE "\nlast_checkpoint %llu\n",
-                     (unsigned long long)last_checkpoint) > 0;
-        ok = fflush(f) == 0 && ok;
-        ok = fsync(fileno(f)) == 0 && ok;
-        if (!ok)
-            e = errno ? errno : EIO;
-        ok = fclose(f) == 0 && ok;
-        if (ok && rename(tmp, p) == 0) {
-            sync_dir(path);
-        } else {
-            e = e ? e : (errno ? errno : EIO);
-            unlink(tmp);
-        }
-    }
-    free(p);
-    free(tmp);
-    return e;
-}
-
-/*
  * The store is still where it was opened: RocksDB's CURRENT file (which
  * names the live MANIFEST; RocksDB replaces it atomically, and only when
  * it starts a new MANIFEST) is in its directory. RocksDB writes into the
@@ -443,7 +370,7 @@ static int write_sentinel(const char *path, uint64_t last_checkpoint)
  * removal itself can still land in a file being deleted. The directory must
  * also be the one opened (device and inode): one moved away and replaced by
  * a copy (an earlier snapshot, say) holds a CURRENT too. Not the sentinel:
- * its once-a-second mark (mark_durable) may put it back into a directory
+ * its once-a-second mark (sentinel.c) may put it back into a directory
  * being removed. Two stat(2) per write, no allocation (the CURRENT path is
  * built at open); an ephemeral store has no path.
  */
@@ -472,94 +399,16 @@ int chio__store_check_present(chio_store *s, chio_error *err)
     return 0;
 }
 
-/* The mark the sentinel records (0 when it has none). Read without
- * following a link or blocking, and only while it is a regular file, at
- * most its first 255 bytes (chio__store_odd_entry refused the rest at the
- * open; this covers a swap after it). */
-static uint64_t sentinel_checkpoint(const char *path)
-{
-    unsigned long long v = 0;
-    char *p, buf[256];
-    struct stat st;
-    ssize_t n = -1;
-    int fd;
-
-    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0)
-        return 0;
-    fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    free(p);
-    if (fd < 0)
-        return 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-        n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    if (sscanf(buf, "%*s last_checkpoint %llu", &v) != 1)
-        v = 0;
-    return (uint64_t)v;
-}
-
-/* At most one sentinel write (two fsyncs) a second: the mark may lag the
- * log by that much, which only narrows what an open can tell was lost; it
- * never claims a checkpoint that is not durable. Without WAL syncs on the
- * commits, the WAL is synced first (one sync a second at most), so the
- * marked checkpoint is durable too. The newest mark is written at close. */
-#define SENTINEL_INTERVAL_MS 1000
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Move the mark to @cseq. When its commit did not sync the WAL, a small
- * synced write does (through the ordinary write path, which reports an
- * I/O error; Debian's RocksDB asserts on a WAL flush after one). Never
- * after a failed write: nothing is claimed durable then. */
-static void mark_durable(chio_store *s, uint64_t cseq, int synced)
-{
-    char *rerr = NULL;
-    unsigned char v[8];
-
-    if (__atomic_load_n(&s->write_failed, __ATOMIC_RELAXED))
-        return;
-    if (!synced) {
-        chio__store_key(cseq, v);
-        pthread_mutex_lock(&s->write_mu);
-        rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_DEFAULT], CHIO__META_DURABLE_CHECKPOINT,
-                       strlen(CHIO__META_DURABLE_CHECKPOINT), (const char *)v, 8, &rerr);
-        pthread_mutex_unlock(&s->write_mu);
-        if (rerr != NULL) { /* not durable: leave the mark where it is */
-            rocksdb_free(rerr);
-            __atomic_store_n(&s->write_failed, 1, __ATOMIC_RELAXED);
-            return;
-        }
-    }
-    (void)write_sentinel(s->path, cseq); /* failed: the mark stays lower (never higher) */
-    s->sentinel_pending = 0;
-    s->sentinel_synced = 1;
-}
-
-void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced)
-{
-    uint64_t now;
-
-    if (s == NULL || s->path == NULL || s->mode != CHIO_STORE_READ_WRITE)
-        return;
-    now = mono_ms();
-    if (s->sentinel_at_ms != 0 && now - s->sentinel_at_ms < SENTINEL_INTERVAL_MS) {
-        s->sentinel_pending = cseq;
-        s->sentinel_synced = synced;
-        return;
-    }
-    s->sentinel_at_ms = now;
-    mark_durable(s, cseq, synced);
-}
-
+/*
+ * The sentinel: a file written next to RocksDB's once a store has been
+ * created. RocksDB cannot tell "this directory never held a log" from "its
+ * MANIFEST or CURRENT was damaged" (it then opens an empty or older
+ * database, and a read-write open deletes the files it no longer knows).
+ * A directory with the sentinel must open as a chio store with its format
+ * record, or the open fails with CHIO_ECORRUPT; a read-write open first
+ * checks that through a read-only open, which changes no file. The file
+ * itself is read and written in sentinel.c.
+ */
 /* Test hook (store_internal.h): run between a marked store's open and its
  * check, where a running kernel may move the mark on. */
 void (*chio__store_open_hook)(const char *path) = NULL;
@@ -629,7 +478,7 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
      * later holds that checkpoint; read after the open, it could name
      * checkpoints written since, and a reader of a live store was told
      * the store was damaged (review 43). */
-    want = marked ? sentinel_checkpoint(path) : 0;
+    want = marked ? chio__store_sentinel_checkpoint(path) : 0;
     if (!marked && mode == CHIO_STORE_READ_WRITE) {
         char *other = NULL;
         /* an unreadable directory is left to the open */
@@ -678,7 +527,7 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
         /* The format record is synced: mark the store. Without the mark a
          * damaged store would later open as a new one: a store that cannot
          * be marked (a full disk, no descriptor left) is not opened. */
-        e = write_sentinel(path, cp);
+        e = chio__store_write_sentinel(path, cp);
         if (e != 0) {
             chio_store_close(*out);
             *out = NULL;

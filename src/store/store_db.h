@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store/store_db.h - the RocksDB side of a chio_store, shared by the
- * store's own files only (store.c: open, close and the sentinel;
- * store_dir.c: what a store's directory may hold;
+ * store's own files only (store.c: open and close; sentinel.c: the
+ * sentinel file; store_dir.c: what a store's directory may hold;
  * store_read.c: reads and scans; store_write.c: write batches, the write
  * and the small typed records). Nothing outside src/store/ includes it:
  * the other layers see store_internal.h and chio/store.h.
@@ -78,6 +78,18 @@ struct chio__store_batch {
     "%.200s is not a chio receipt store and not empty (it holds '%.200s' and " \
     "no " CHIO__STORE_SENTINEL " file)"
 int chio__store_has_sentinel(const char *path);
+
+/* sentinel.c: the store's format, also the sentinel's first line. */
+#define CHIO__STORE_FORMAT "chio.receipt_store.v1"
+/* Replace the sentinel of the store at @path with one naming checkpoint
+ * @last_checkpoint: 0, or the errno of the failed step (the old sentinel,
+ * if any, is left as it was). */
+int chio__store_write_sentinel(const char *path, uint64_t last_checkpoint);
+/* The checkpoint the sentinel of @path names (0 when none or unreadable). */
+uint64_t chio__store_sentinel_checkpoint(const char *path);
+/* Write the mark left pending for the close (chio__store_note_checkpoint
+ * coalesces marks to one a second), if any. */
+void chio__store_flush_mark(chio_store *s);
 int chio__store_foreign_entry(const char *path, char **found);
 /* store_dir.c: CHIO_ECORRUPT naming the first entry of the directory
  * @path that an open may read and that is a FIFO, a device, a socket or a

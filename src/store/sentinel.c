@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store/sentinel.c - the store's sentinel file (CHIO-RECEIPT-STORE): its
+ * presence marks a directory that holds a log (store.c's open checks it),
+ * and it records the newest checkpoint known to be durable, the
+ * high-water mark an open compares the log with. Writing it (atomically),
+ * reading its mark, and moving the mark as a kernel commits checkpoints
+ * (at most once a second, and the newest at close).
+ *
+ * Locking: the mark moves on the kernel's commit thread, then at close.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rocksdb/c.h>
+
+#include "internal.h"
+#include "store_db.h"
+#include "store_internal.h"
+
+/* The directory's entries (a rename) made durable. */
+static void sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+/* The sentinel also records the newest checkpoint known to be durable (a
+ * high-water mark): a log that opens with fewer checkpoints lost data. It
+ * is replaced atomically (write, fsync, rename, fsync of the directory), so
+ * the file is there at every moment. Returns 0 or the errno of the failed
+ * step (the old sentinel, if any, is left as it was). */
+int chio__store_write_sentinel(const char *path, uint64_t last_checkpoint)
+{
+    char *p = NULL, *tmp = NULL;
+    int e = 0, ok, fd;
+    FILE *f;
+
+    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0 ||
+        asprintf(&tmp, "%s/" CHIO__STORE_SENTINEL ".tmp", path) < 0) {
+        free(p);
+        return ENOMEM;
+    }
+    /* A fresh file, never one planted under the name: a link (the write
+     * landed wherever it pointed) or a FIFO (the commit thread blocked
+     * waiting for a reader) is removed first. */
+    (void)unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        e = errno;
+        if (fd >= 0)
+            close(fd);
+    } else {
+        ok = fprintf(f, CHIO__STORE_FORMAT "\nlast_checkpoint %llu\n",
+                     (unsigned long long)last_checkpoint) > 0;
+        ok = fflush(f) == 0 && ok;
+        ok = fsync(fileno(f)) == 0 && ok;
+        if (!ok)
+            e = errno ? errno : EIO;
+        ok = fclose(f) == 0 && ok;
+        if (ok && rename(tmp, p) == 0) {
+            sync_dir(path);
+        } else {
+            e = e ? e : (errno ? errno : EIO);
+            unlink(tmp);
+        }
+    }
+    free(p);
+    free(tmp);
+    return e;
+}
+
+/* The mark the sentinel records (0 when it has none). Read without
+ * following a link or blocking, and only while it is a regular file, at
+ * most its first 255 bytes (chio__store_odd_entry refused the rest at the
+ * open; this covers a swap after it). */
+uint64_t chio__store_sentinel_checkpoint(const char *path)
+{
+    unsigned long long v = 0;
+    char *p, buf[256];
+    struct stat st;
+    ssize_t n = -1;
+    int fd;
+
+    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0)
+        return 0;
+    fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    free(p);
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    if (sscanf(buf, "%*s last_checkpoint %llu", &v) != 1)
+        v = 0;
+    return (uint64_t)v;
+}
+
+/* At most one sentinel write (two fsyncs) a second: the mark may lag the
+ * log by that much, which only narrows what an open can tell was lost; it
+ * never claims a checkpoint that is not durable. Without WAL syncs on the
+ * commits, the WAL is synced first (one sync a second at most), so the
+ * marked checkpoint is durable too. The newest mark is written at close. */
+#define SENTINEL_INTERVAL_MS 1000
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Move the mark to @cseq. When its commit did not sync the WAL, a small
+ * synced write does (through the ordinary write path, which reports an
+ * I/O error; Debian's RocksDB asserts on a WAL flush after one). Never
+ * after a failed write: nothing is claimed durable then. */
+static void mark_durable(chio_store *s, uint64_t cseq, int synced)
+{
+    char *rerr = NULL;
+    unsigned char v[8];
+
+    if (__atomic_load_n(&s->write_failed, __ATOMIC_RELAXED))
+        return;
+    if (!synced) {
+        chio__store_key(cseq, v);
+        pthread_mutex_lock(&s->write_mu);
+        rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_DEFAULT], CHIO__META_DURABLE_CHECKPOINT,
+                       strlen(CHIO__META_DURABLE_CHECKPOINT), (const char *)v, 8, &rerr);
+        pthread_mutex_unlock(&s->write_mu);
+        if (rerr != NULL) { /* not durable: leave the mark where it is */
+            rocksdb_free(rerr);
+            __atomic_store_n(&s->write_failed, 1, __ATOMIC_RELAXED);
+            return;
+        }
+    }
+    (void)chio__store_write_sentinel(s->path,
+                                     cseq); /* failed: the mark stays lower (never higher) */
+    s->sentinel_pending = 0;
+    s->sentinel_synced = 1;
+}
+
+void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced)
+{
+    uint64_t now;
+
+    if (s == NULL || s->path == NULL || s->mode != CHIO_STORE_READ_WRITE)
+        return;
+    now = mono_ms();
+    if (s->sentinel_at_ms != 0 && now - s->sentinel_at_ms < SENTINEL_INTERVAL_MS) {
+        s->sentinel_pending = cseq;
+        s->sentinel_synced = synced;
+        return;
+    }
+    s->sentinel_at_ms = now;
+    mark_durable(s, cseq, synced);
+}
+
+void chio__store_flush_mark(chio_store *s)
+{
+    if (s != NULL && s->sentinel_pending != 0 && s->path != NULL && s->db != NULL)
+        mark_durable(s, s->sentinel_pending, s->sentinel_synced);
+}
