@@ -400,7 +400,11 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
 }
 
 /* The file the store layer writes into every directory that holds a log
- * (src/store/store.c); its presence is what makes a directory a store. */
+ * (src/store/sentinel.c); its presence is what makes a directory a store.
+ * Only a regular file counts, never followed, as in the library's own
+ * check (store_dir.c): anything else under that name is no store here,
+ * and the library's open and chio_store_check_dir() refuse it, naming it
+ * (CHIO_ESTORE, review 54). */
 #define STORE_SENTINEL "CHIO-RECEIPT-STORE"
 
 int cli_store_exists(const char *dir)

@@ -11,12 +11,12 @@
  * and handed to the checkpoint thread once the write succeeded
  * (checkpointer.c). A failed write fails the kernel closed, as does one
  * the store saw fail elsewhere (a revocation, the NOSYNC durability
- * mark's sync: chio__kernel_check_store, run after each group and as
- * callers leave the kernel); a failure before the write (memory, a hash,
- * a signature) fails the group's requests only and the stage goes back
- * to where it was before the group (rewind.c). Then the group's
- * synchronous callers are woken (a futex wake each) and callbacks handed
- * to the completion thread (signer.c).
+ * mark's sync, the sentinel's mark: chio__kernel_check_store, run after
+ * each group, as callers leave the kernel and at drain); a failure before
+ * the write (memory, a hash, a signature) fails the group's requests only
+ * and the stage goes back to where it was before the group (rewind.c).
+ * Then the group's synchronous callers are woken (a futex wake each) and
+ * callbacks handed to the completion thread (signer.c).
  *
  * Everything here runs on the one thread holding the commit stage
  * (`committing`, see signer.c, "Locking"), or on the starting or draining
@@ -142,6 +142,7 @@ void chio__kernel_fail_closed(chio_kernel *k, int rc, const chio_error *err)
 
 void chio__kernel_check_store(chio_kernel *k)
 {
+    chio_error why;
     int expected = 0;
 
     /* Acquire on started: k->store is set before it (kernel.c). */
@@ -155,11 +156,20 @@ void chio__kernel_check_store(chio_kernel *k)
                                      __ATOMIC_SEQ_CST))
         return;
     __atomic_add_fetch(&k->m_write_errors, 1, __ATOMIC_RELAXED);
+    chio_error_init(&why);
     chio__log(k, CHIO_LOG_ERROR, "store_write_failed",
-              "a write to the receipt store failed (a revocation, an archiving pass, the "
-              "durability mark's sync, or a write whose own report follows); what is on disk is "
-              "unknown, so the kernel failed closed: reopen it",
+              chio__store_mark_error(k->store, &why) != 0
+                  ? why.message /* the sentinel's mark (store/sentinel.c) */
+                  : "a write to the receipt store failed (a revocation, an archiving pass, the "
+                    "durability mark's sync, or a write whose own report follows); what is on "
+                    "disk is unknown, so the kernel failed closed: reopen it",
               "\"code\":\"%s\",\"failed_closed\":true", chio_errno_name(CHIO_ESTORE));
+}
+
+void chio__kernel_flush_mark(chio_kernel *k)
+{
+    chio__store_flush_mark(k->store);
+    chio__kernel_check_store(k);
 }
 
 /* ---- the group's write ----------------------------------------------------------------- */

@@ -698,8 +698,10 @@ static int drain_counted(chio_kernel *k, chio_error *err)
      * thread exits only once every checkpoint cut has been signed (on the
      * checkpoint thread) and written, so after the stop no crossed
      * boundary lacks its checkpoint. */
-    if (__atomic_load_n(&k->started, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&k->started, __ATOMIC_ACQUIRE)) {
         chio__pipeline_stop(k);
+        chio__kernel_flush_mark(k);
+    }
     chio__log(k, CHIO_LOG_INFO, "kernel_drained", NULL,
               "\"receipts_signed\":%llu,\"last_seq\":%llu,\"checkpoints\":%llu,\"failed\":%s",
               (unsigned long long)__atomic_load_n(&k->m_signed, __ATOMIC_RELAXED),

@@ -373,10 +373,16 @@ void chio__budgets_deletes_done(chio_kernel *k);
 void chio__kernel_fail_closed(chio_kernel *k, int rc, const chio_error *err);
 /* commit.c: fail the kernel closed (logged and counted once) when a write
  * to its store failed that no commit or charge reported: a revocation, an
- * archiving pass, the synced write behind a NOSYNC durability mark, or a
- * write the store found gone after it. Run where callers leave the kernel
- * (admission.c) and after each group; a load or two when nothing failed. */
+ * archiving pass, the synced write behind a NOSYNC durability mark, the
+ * sentinel's mark (logged with its own error), or a write the store found
+ * gone after it. Run where callers leave the kernel (admission.c), after
+ * each group and at drain; a load or two when nothing failed. */
 void chio__kernel_check_store(chio_kernel *k);
+/* commit.c, at drain once the pipeline stopped: the sentinel's mark left
+ * for the close is written now, and its failure fails the kernel closed
+ * (logged, the drain returns CHIO_EFAILED) instead of going unseen at the
+ * close. */
+void chio__kernel_flush_mark(chio_kernel *k);
 /* Test hook: lower the revocation bound of @k (default CHIO_MAX_REVOCATIONS). */
 void chio__kernel_set_max_revocations(chio_kernel *k, uint64_t max);
 /* revocation.c: 1 when @id is on the kernel's revocation list, else 0

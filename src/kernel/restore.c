@@ -116,6 +116,7 @@ static int write_owed(chio_kernel *k, leaf_scan *ls, chio_error *err)
     if (rc == 0) {
         __atomic_add_fetch(&k->m_checkpoints, ls->cut, __ATOMIC_RELAXED);
         chio__store_note_checkpoint(k->store, k->written_checkpoint_seq, 1);
+        rc = chio__store_mark_error(k->store, err); /* not marked: no start */
     }
     ls->cut = 0;
     return rc;
@@ -243,7 +244,7 @@ static int restore_chain(chio_kernel *k, uint64_t last, chio_error *err)
 }
 
 /* The newest checkpoint a kernel writing without WAL syncs made durable
- * (u64 metadata, written synced after the checkpoint itself: store.c's
+ * (u64 metadata, written synced after the checkpoint itself: sentinel.c's
  * mark_durable). The log must still hold it (archiving keeps the newest):
  * one ending before it had checkpoints cut from its tail, and continuing
  * would cut and sign them again, erasing the trace the sentinel file

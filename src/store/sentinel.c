@@ -5,7 +5,8 @@
  * and it records the newest checkpoint known to be durable, the
  * high-water mark an open compares the log with. Writing it (atomically),
  * reading its mark, and moving the mark as a kernel commits checkpoints
- * (at most once a second, and the newest at close).
+ * (at most once a second, and the newest at close). A mark that cannot
+ * be written fails the store's writes like a failed write (review 54).
  *
  * Locking: the mark moves on the kernel's commit thread, then at close.
  */
@@ -134,6 +135,7 @@ static void mark_durable(chio_store *s, uint64_t cseq, int synced)
 {
     char *rerr = NULL;
     unsigned char v[8];
+    int e;
 
     if (__atomic_load_n(&s->write_failed, __ATOMIC_RELAXED))
         return;
@@ -149,10 +151,19 @@ static void mark_durable(chio_store *s, uint64_t cseq, int synced)
             return;
         }
     }
-    (void)chio__store_write_sentinel(s->path,
-                                     cseq); /* failed: the mark stays lower (never higher) */
+    e = chio__store_write_sentinel(s->path, cseq);
     s->sentinel_pending = 0;
     s->sentinel_synced = 1;
+    if (e != 0) {
+        /* The mark stays lower (never higher), and would for good: the
+         * rollback check an open makes stops at it. Before review 54 the
+         * failure was dropped (a directory planted in the sentinel's place
+         * froze the mark unseen). It counts as a failed write: the kernel
+         * fails closed and logs why (chio__store_mark_error). */
+        __atomic_store_n(&s->mark_failed_at, cseq, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->mark_errno, e, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&s->write_failed, 1, __ATOMIC_SEQ_CST);
+    }
 }
 
 void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced)
@@ -175,4 +186,19 @@ void chio__store_flush_mark(chio_store *s)
 {
     if (s != NULL && s->sentinel_pending != 0 && s->path != NULL && s->db != NULL)
         mark_durable(s, s->sentinel_pending, s->sentinel_synced);
+}
+
+int chio__store_mark_error(chio_store *s, chio_error *err)
+{
+    int e = s != NULL ? __atomic_load_n(&s->mark_errno, __ATOMIC_SEQ_CST) : 0;
+
+    if (e == 0)
+        return 0;
+    return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                      "cannot write the store's sentinel file %.80s/" CHIO__STORE_SENTINEL
+                      " (the mark of checkpoint %llu): %s; an open could not tell a log cut back "
+                      "below it, so nothing more is written",
+                      s->path,
+                      (unsigned long long)__atomic_load_n(&s->mark_failed_at, __ATOMIC_RELAXED),
+                      strerror(e));
 }

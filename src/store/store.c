@@ -468,8 +468,12 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
     int marked, rc;
 
     /* Before anything reads the directory's files: a FIFO or a link in
-     * place of one blocked the open (and the audit) forever. */
-    rc = chio__store_odd_entry(path, err);
+     * place of one blocked the open (and the audit) forever. Anything but
+     * a file in the sentinel's place is a sentinel that cannot be written
+     * (CHIO_ESTORE, as at a first open), a directory included. */
+    rc = chio__store_check_sentinel(path, err);
+    if (rc == 0)
+        rc = chio__store_odd_entry(path, err);
     if (rc != 0)
         return rc;
     marked = chio__store_has_sentinel(path);

@@ -53,6 +53,8 @@ struct chio_store {
     uint64_t sentinel_pending; /* a newer checkpoint not yet marked; 0 none */
     int sentinel_synced;       /* its commit synced the WAL */
     int write_failed;          /* a write failed: no mark moves any more (atomic) */
+    int mark_errno;            /* the failed mark's errno, 0 none (atomic; sentinel.c) */
+    uint64_t mark_failed_at;   /* ... and the checkpoint it was to name */
     uint64_t sentinel_at_ms;   /* monotonic time of the last mark */
     /* the kernel's expiry floor (chio__store_note_expired_floor) */
     uint64_t floor_noted;   /* highest value noted (atomic) */
@@ -68,7 +70,10 @@ struct chio__store_batch {
 };
 
 /* store_dir.c: the sentinel file's name (its presence marks a directory
- * that holds a store, store.c), whether @path has one, and the first
+ * that holds a store, store.c), whether @path has one (a regular file:
+ * chio__store_has_sentinel), CHIO_ESTORE naming whatever else stands in
+ * its place (a directory, a FIFO, a link: chio__store_check_sentinel; 0
+ * when a file or nothing is there), and the first
  * entry of the directory @path that no store keeps there (*@found,
  * malloc'd, NULL when none): 0, or the errno of a failed read (ENOMEM
  * when the copy failed). CHIO__STORE_FOREIGN_FMT words a refusal (the
@@ -78,6 +83,7 @@ struct chio__store_batch {
     "%.200s is not a chio receipt store and not empty (it holds '%.200s' and " \
     "no " CHIO__STORE_SENTINEL " file)"
 int chio__store_has_sentinel(const char *path);
+int chio__store_check_sentinel(const char *path, chio_error *err);
 
 /* sentinel.c: the store's format, also the sentinel's first line. */
 #define CHIO__STORE_FORMAT "chio.receipt_store.v1"
@@ -87,9 +93,6 @@ int chio__store_has_sentinel(const char *path);
 int chio__store_write_sentinel(const char *path, uint64_t last_checkpoint);
 /* The checkpoint the sentinel of @path names (0 when none or unreadable). */
 uint64_t chio__store_sentinel_checkpoint(const char *path);
-/* Write the mark left pending for the close (chio__store_note_checkpoint
- * coalesces marks to one a second), if any. */
-void chio__store_flush_mark(chio_store *s);
 int chio__store_foreign_entry(const char *path, char **found);
 /* store_dir.c: CHIO_ECORRUPT naming the first entry of the directory
  * @path that an open may read and that is a FIFO, a device, a socket or a

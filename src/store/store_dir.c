@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store/store_dir.c - what a receipt store's directory may hold: its
- * sentinel file (the mark that a directory holds a store, store.c), the
+ * sentinel file (the mark that a directory holds a store, store.c: a
+ * regular file, or the store is refused), the
  * names RocksDB and this layer keep there, and the checks that a store is
  * never created among other files nor kept in a directory every user may
  * write to (chio_store_check_dir(), and the same checks inside a
@@ -20,19 +21,6 @@
 
 #include "internal.h"
 #include "store_db.h"
-
-int chio__store_has_sentinel(const char *path)
-{
-    char *p;
-    struct stat st;
-    int ok;
-
-    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0)
-        return 0;
-    ok = stat(p, &st) == 0;
-    free(p);
-    return ok;
-}
 
 /* Whether @name is a file RocksDB or this layer keeps in a store's
  * directory (also one a crash left before the sentinel was written, and
@@ -88,6 +76,54 @@ static const char *odd_kind(mode_t m)
            : S_ISBLK(m)  ? "a block device"
            : S_ISSOCK(m) ? "a socket"
                          : NULL;
+}
+
+/* What is in the sentinel's place: 1 a regular file (the store is
+ * marked), 0 nothing, -1 anything else (*@kind names it), -2 out of
+ * memory. Never followed: before review 54 a stat(2) took a directory
+ * there for a mark (of checkpoint 0), which no later mark could replace. */
+static int sentinel_entry(const char *path, const char **kind)
+{
+    char *p;
+    struct stat st;
+    int found;
+
+    *kind = NULL;
+    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0)
+        return -2;
+    found = lstat(p, &st) == 0;
+    free(p);
+    if (!found)
+        return 0;
+    if (S_ISREG(st.st_mode))
+        return 1;
+    *kind = S_ISDIR(st.st_mode) ? "a directory" : odd_kind(st.st_mode);
+    if (*kind == NULL)
+        *kind = "no regular file";
+    return -1;
+}
+
+int chio__store_has_sentinel(const char *path)
+{
+    const char *kind;
+
+    return sentinel_entry(path, &kind) == 1;
+}
+
+int chio__store_check_sentinel(const char *path, chio_error *err)
+{
+    const char *kind;
+    int got = sentinel_entry(path, &kind);
+
+    if (got == -2)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    if (got != -1)
+        return 0;
+    return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                      "the receipt store at %.80s holds '" CHIO__STORE_SENTINEL "', which is %s, "
+                      "not its sentinel file: no mark can be read or written there; refusing to "
+                      "open it (move that entry away, then audit the store)",
+                      path, kind);
 }
 
 /* Whether an open may read @name: not the files only their writer opens,
@@ -186,8 +222,9 @@ int chio_store_check_dir(const char *path, chio_error *err)
     rc = chio__store_refuse_shared_dir(path, err);
     if (rc != 0)
         return rc;
-    if (chio__store_has_sentinel(path))
-        return 0;
+    rc = chio__store_check_sentinel(path, err);
+    if (rc != 0 || chio__store_has_sentinel(path))
+        return rc;
     e = chio__store_foreign_entry(path, &other);
     if (e == ENOMEM)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");

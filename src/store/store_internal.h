@@ -240,8 +240,13 @@ int chio__store_scan_revocation_records(chio_store *s,
 /* Checkpoint @cseq is committed (@synced: by a write that synced the WAL).
  * The store's sentinel file records it as durable, at most once a second
  * (after a WAL sync when @synced is 0) and the newest at close: a later
- * open finding fewer checkpoints fails with CHIO_ECORRUPT. Commit thread. */
+ * open finding fewer checkpoints fails with CHIO_ECORRUPT. A mark that
+ * cannot be written fails the store's writes (chio__store_mark_error).
+ * Commit thread. */
 void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced);
+/* The mark left for the close, written now (the kernel's drain, which can
+ * still report its failure; a no-op when none is left). */
+void chio__store_flush_mark(chio_store *s);
 
 /* 0 while the on-disk store's files are still in its directory (RocksDB's
  * CURRENT), else CHIO_ESTORE naming the store (store.c); 0 for an
@@ -249,10 +254,15 @@ void chio__store_note_checkpoint(chio_store *s, uint64_t cseq, int synced);
 int chio__store_check_present(chio_store *s, chio_error *err);
 
 /* 1 once a write to @s failed (store_write.c: any write through
- * chio__store_write, the store found gone after one, or the synced write
- * behind a NOSYNC durability mark): what is on disk is then unknown, and
- * the kernel that owns @s fails closed (commit.c). Sticky; atomic. */
+ * chio__store_write, the store found gone after one, the synced write
+ * behind a NOSYNC durability mark, or the sentinel's mark): what is on
+ * disk is then unknown, and the kernel that owns @s fails closed
+ * (commit.c). Sticky; atomic. */
 int chio__store_write_failed(chio_store *s);
+/* CHIO_ESTORE naming the sentinel file and its error once a mark could
+ * not be written to it (sentinel.c; that also set the write failure
+ * above, so the kernel fails closed), else 0. Any thread; atomic. */
+int chio__store_mark_error(chio_store *s, chio_error *err);
 
 /* Test hook: make the next @n writes fail with CHIO_ESTORE (n < 0: all). */
 void chio__store_fail_writes(chio_store *s, int n);

@@ -4,7 +4,7 @@
  *
  * A kernel writing without WAL syncs (CHIO_DURABILITY_NOSYNC) makes each
  * checkpoint it marks in the sentinel file durable with a small synced
- * write of the store's metadata "durable_checkpoint" (store.c). Before
+ * write of the store's metadata "durable_checkpoint" (sentinel.c). Before
  * review 49 nothing read that value back: the tail cut back to an earlier
  * head (the newest checkpoint, its receipts, their chain and index entries
  * deleted, the head signed before them written back) with the sentinel
