@@ -296,6 +296,33 @@ static int check_newest_checkpoint(chio_store *s, const chio_keypair *kp, uint64
     return 0;
 }
 
+/* The archive mark (metadata "archive", unsigned) is what an archiving
+ * pass writes into its target: an archive has no signed head and is
+ * audited only as one. A kernel never continues such a log; on a live log
+ * the mark was put there by hand, and before review 54 a kernel appended
+ * receipts and signed heads to the log still marked (the audit then
+ * reads it as an archive, where a cut tail goes unseen). Refused before
+ * anything is written, as chain_from, durable_checkpoint and
+ * retained_from_seq are when they disagree with the log. */
+static int refuse_archive(chio_store *s, chio_error *err)
+{
+    uint64_t mark = 0;
+    int rc = chio__store_get_meta_u64(s, CHIO__META_ARCHIVE, &mark, err);
+
+    if (rc == CHIO_ECORRUPT)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store's " CHIO__META_ARCHIVE
+                          " record is not an 8-byte number; audit it with chio receipt verify "
+                          "--receipt-db");
+    if (rc == 0 && mark != 0)
+        rc = chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                        "the receipt store carries the " CHIO__META_ARCHIVE
+                        " record (%llu): it is marked as an archive log, which a kernel never "
+                        "continues; audit it with chio receipt verify --receipt-db",
+                        (unsigned long long)mark);
+    return rc;
+}
+
 int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uint64_t *chain_from,
                         chio_error *err)
 {
@@ -310,7 +337,9 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     int rc, chained;
 
     *chain_from = 0;
-    rc = chio__store_read_key_record_from(s, key, key_hex, &signed_from, &ks, err);
+    rc = refuse_archive(s, err);
+    if (rc == 0)
+        rc = chio__store_read_key_record_from(s, key, key_hex, &signed_from, &ks, err);
     if (rc == 0)
         rc = chio__store_read_head(s, &head, &hs, err);
     if (rc == 0)

@@ -210,8 +210,10 @@ int chio__store_read_key_record_from(chio_store *s, uint8_t key[32], char key_he
 /* Kernel start: pin a store to @kp. A store without a key record gets one
  * (signed, synced) together with chain_from = the next receipt's sequence;
  * a store whose record is missing while it has a chain or a head, or whose
- * record does not verify, is CHIO_ECORRUPT; one pinned to another key is
- * CHIO_ECONFIG. *chain_from receives where the hash chain starts. */
+ * record does not verify, is CHIO_ECORRUPT, and so is one carrying the
+ * archive record (an archive log, or a live one marked as one); one
+ * pinned to another key is CHIO_ECONFIG. *chain_from receives where the
+ * hash chain starts. */
 int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uint64_t *chain_from,
                         chio_error *err);
 

@@ -13,13 +13,17 @@
  * as for a sentinel that cannot be written), and a mark that cannot be
  * written while a kernel runs, at its start or at its drain fails the
  * kernel closed, logged, naming the file.
-
+ *
+ * The archive record (metadata "archive", unsigned, written by an
+ * archiving pass into an archive log) on a live log: a kernel started on
+ * it and appended receipts and signed heads into a log the audit reads as
+ * an archive. A kernel's start now refuses it, as it refuses the other
+ * inconsistent unsigned records.
  *
  * The log: a real kernel's, 8 receipts, checkpoints of 4 (two).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,4 +306,56 @@ Test(rev54_marks, a_mark_that_cannot_be_written_at_the_start_fails_it)
     chio_kernel_free(k);
     cr_expect_eq(mark(), 4);
     free(tmp);
+}
+
+/* ---- the archive mark on a live log ---------------------------------------------------- */
+
+/* The store's last receipt and its log head's bytes. */
+static void tail_state(uint64_t *last, char **head, size_t *hlen)
+{
+    chio_store *s = NULL;
+    uint64_t first = 0;
+
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio_store_seq_range(s, &first, last, NULL), 0);
+    cr_assert_eq(chio__store_get_meta(s, CHIO__META_LOG_HEAD, head, hlen, NULL), 0);
+    chio_store_close(s);
+}
+
+/* The record as an archiving pass writes it (8-byte big-endian 1), or
+ * malformed (3 bytes): a kernel's start refuses the log, naming the
+ * record, and writes nothing into it. Before review 54 it appended
+ * receipts and a signed head to the log still marked as an archive. */
+static void expect_archive_refused(const void *value, size_t len)
+{
+    uint64_t last0 = 0, last1 = 0;
+    char *head0 = NULL, *head1 = NULL, msg[256];
+    size_t hlen0 = 0, hlen1 = 0;
+    int rc;
+
+    tail_state(&last0, &head0, &hlen0);
+    testutil_raw_write(db, "default", CHIO__META_ARCHIVE, strlen(CHIO__META_ARCHIVE), value, len);
+    rc = kt_try_start(db, 4, msg, sizeof(msg));
+    cr_expect_eq(rc, CHIO_ECORRUPT, "%s: %s", chio_err_name(rc), msg);
+    cr_expect_not_null(strstr(msg, "archive"), "%s", msg);
+    tail_state(&last1, &head1, &hlen1);
+    cr_expect_eq(last1, last0);
+    cr_expect(hlen1 == hlen0 && memcmp(head1, head0, hlen0) == 0, "the head was rewritten");
+    /* the record gone (0 reads as no mark), the log is continued */
+    testutil_raw_write(db, "default", CHIO__META_ARCHIVE, strlen(CHIO__META_ARCHIVE),
+                       "\0\0\0\0\0\0\0\0", 8);
+    rc = kt_try_start(db, 4, msg, sizeof(msg));
+    cr_expect_eq(rc, 0, "%s: %s", chio_err_name(rc), msg);
+    free(head0);
+    free(head1);
+}
+
+Test(rev54_marks, a_live_log_marked_as_an_archive_is_refused_by_a_kernel)
+{
+    expect_archive_refused("\0\0\0\0\0\0\0\1", 8);
+}
+
+Test(rev54_marks, a_malformed_archive_mark_is_refused_by_a_kernel)
+{
+    expect_archive_refused("\0\0\1", 3);
 }
