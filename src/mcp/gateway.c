@@ -409,6 +409,7 @@ void chio_mcp_gateway_free(chio_mcp_gateway *g)
         srv_request *r = g->srv_reqs;
         g->srv_reqs = r->next;
         free(r->id);
+        free(r->progress);
         free(r);
     }
     chio__mcp_subs_free(g);

@@ -61,10 +61,13 @@ typedef struct pending {
 } pending;
 
 /* A request of the server passed to the client: its id (canonical JSON),
- * which the client's answer must name to reach the server. */
+ * which the client's answer must name to reach the server, and the
+ * params._meta.progressToken it came with (canonical JSON, or NULL), the
+ * only token a client's notifications/progress may name to reach it. */
 typedef struct srv_request {
     struct srv_request *next;
     char *id;
+    char *progress;
 } srv_request;
 
 /* Client requests passed to the server (ping, the lists, completion, ...)
@@ -113,6 +116,7 @@ struct chio_mcp_gateway {
     unsigned long long next_id;
     int state;
     int init_answered;
+    int init_passed; /* the client's initialize went to the server: another is refused */
     int server_closed, client_closed;
     const char *server_why; /* chio__mcp_server_why(): why the server is taken for gone */
     int session_open;
@@ -152,6 +156,9 @@ char *chio__mcp_refusal_receipt(chio_mcp_gateway *g, const chio_json *params, co
 void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
                               const char *client_id);
 void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, const char *method);
+/* refusal.c: answer an initialize sent after the first (-32600, with its
+ * deny receipt); never sent to the server. */
+void chio__mcp_refuse_reinit(chio_mcp_gateway *g, const chio_json *root, const char *client_id);
 /* refusal.c: a line on stderr that a client's message caused (a dropped
  * notification or answer), at most one a second in the process (a client
  * can send such messages at will), the next one naming how many were not
@@ -174,10 +181,17 @@ void chio__mcp_pending_free(pending *p);
 
 /* peer.c */
 /* Note @id (canonical JSON) as a request of the server passed to the
- * client (under g->mu): 0, or -1 when too many wait for an answer. */
-int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id);
+ * client, with the progressToken @progress it carries (canonical JSON, or
+ * NULL), under g->mu: 0, or -1 when too many wait for an answer. */
+int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id, const char *progress);
 /* Take the oldest note of @id (under g->mu): 1 when there was one. */
 int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id);
+/* The params the client's notifications/progress @root carries to the
+ * server, rebuilt in @b ({"progressToken","progress"[,"total"]}, never its
+ * message or other members): 1 when its token is that of a request of the
+ * server's still waiting for the client's answer (takes g->mu), else 0,
+ * dropped with a line on stderr. */
+int chio__mcp_client_progress(chio_mcp_gateway *g, const chio_json *root, svc_buf *b);
 /* The server's notifications/cancelled @root: the note of the request it
  * names goes (takes g->mu). 1 to pass it to the client; 0 when it names
  * one of the gateway's own "chio-c-N" requests (dropped). */

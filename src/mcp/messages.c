@@ -4,19 +4,20 @@
  * messages from the client and from the wrapped server and decides for
  * each one: pass it on (ids of client requests rewritten to the gateway's
  * own "chio-N" so that the gateway's requests never collide with the
- * client's), filter it (the lists; under guards, resource updates to the
- * URIs the client subscribed to, checked.c), refuse it (a method not on
- * methods.c's allowlists, a server notification MCP does not define
- * included; a completion or subscription checked.c does not pass), or
- * mediate it through the kernel
- * (tools/call, resources/read, prompts/get, each on a worker thread that
- * route.c starts; the wrapped server is the kernel's tool server, resource
- * and prompt provider, so an allowed call is dispatched by the kernel and
- * its result is in the receipt). Server-initiated sampling/createMessage
- * and elicitation/create go to peer.c, where the kernel checks them from
- * inside the tool call they belong to. An answer settles the pending
- * request it names; sending to each peer, the pending table itself and
- * the gateway's lifecycle are gateway.c's. Locking: gateway.c.
+ * client's; a client notification with only what it takes), filter it
+ * (the lists; under guards, resource updates to the URIs the client
+ * subscribed to, checked.c), refuse it (a method not on methods.c's
+ * allowlists, a server notification MCP does not define included; a
+ * completion or subscription checked.c does not pass), or mediate it
+ * through the kernel (tools/call, resources/read, prompts/get, each on a
+ * worker thread that route.c starts; the wrapped server is the kernel's
+ * tool server, resource and prompt provider, so an allowed call is
+ * dispatched by the kernel and its result is in the receipt).
+ * Server-initiated sampling/createMessage and elicitation/create go to
+ * peer.c, where the kernel checks them from inside the tool call they
+ * belong to. An answer settles the pending request it names; sending to
+ * each peer, the pending table itself and the gateway's lifecycle are
+ * gateway.c's. Locking: gateway.c.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -158,6 +159,12 @@ void chio__mcp_pass_request(chio_mcp_gateway *g, const chio_json *root, const ch
         free(client_id);
         return;
     }
+    if (strcmp(method, "initialize") == 0 && g->init_passed) {
+        pthread_mutex_unlock(&g->mu);
+        chio__mcp_refuse_reinit(g, root, client_id);
+        free(client_id);
+        return;
+    }
     p = chio__mcp_pending_add(g, list != CHIO__MCP_LIST_NONE ? P_LIST : P_PASS);
     if (p == NULL) {
         pthread_mutex_unlock(&g->mu);
@@ -168,6 +175,7 @@ void chio__mcp_pass_request(chio_mcp_gateway *g, const chio_json *root, const ch
     p->client_id = client_id;
     p->list = list;
     p->is_init = strcmp(method, "initialize") == 0;
+    g->init_passed |= p->is_init;
     snprintf(idraw, sizeof(idraw), "\"chio-%llu\"", p->id);
     id = p->id;
     pthread_mutex_unlock(&g->mu);
@@ -260,7 +268,9 @@ static int client_cancelled(chio_mcp_gateway *g, const chio_json *root, const ch
     free(rid);
     if (idraw[0] == '\0')
         return hit;
-    chio__mcp_obj_set(&pb, params, "requestId", idraw);
+    /* The gateway's id alone: the client's reason is free text (and any
+     * other member its own) that no guard read; the server needs none. */
+    svc_buf_printf(&pb, "{\"requestId\":%s}", idraw);
     build_request(&b, NULL, "notifications/cancelled", NULL, pb.oom || pb.p == NULL ? "{}" : pb.p);
     chio__mcp_send_server(g, &b);
     free(b.p);
@@ -379,18 +389,42 @@ void chio_mcp_gateway_client_line(chio_mcp_gateway *g, const char *line, size_t 
     (void)chio__mcp_client_line_cancels(g, line, len);
 }
 
-/* The progressToken a tools/call sends the server (provider.c sends its
- * params._meta.progressToken when chio__mcp_exact_id() takes it), as
- * canonical JSON; NULL for none (or no memory: the call's progress is then
- * dropped, never let through unchecked). */
-static char *call_progress_token(const chio_json *root, const char *method)
+/* The params._meta.progressToken of a request when chio__mcp_exact_id()
+ * takes it, as canonical JSON; NULL for none (or no memory: the progress
+ * under it is then dropped, never let through unchecked). A tools/call
+ * sends it to the server (provider.c); a server's request passed to the
+ * client notes it (peer.c), the token the client's progress may name. */
+static char *request_progress_token(const chio_json *root)
 {
     const chio_json *tok =
         chio_json_get(chio_json_get(chio_json_get(root, "params"), "_meta"), "progressToken");
 
-    if (strcmp(method, "tools/call") != 0 || tok == NULL || !chio__mcp_exact_id(tok))
-        return NULL;
-    return chio__mcp_dup_value(tok);
+    return tok != NULL && chio__mcp_exact_id(tok) ? chio__mcp_dup_value(tok) : NULL;
+}
+
+static char *call_progress_token(const chio_json *root, const char *method)
+{
+    return strcmp(method, "tools/call") == 0 ? request_progress_token(root) : NULL;
+}
+
+/* A client notification methods.c passes, rebuilt (never the client's
+ * bytes: a CR or LF in them ends a line for the server's reader) with only
+ * what it takes: a progress its token and numbers, only under a token of
+ * a server request still open (peer.c); initialized and
+ * roots/list_changed no params. Before review 54 each carried every member
+ * the client wrote: text no guard read and no receipt holds. */
+static void pass_notification(chio_mcp_gateway *g, const chio_json *root, const char *method)
+{
+    svc_buf b = {0}, pb = {0};
+
+    if (strcmp(method, "notifications/progress") != 0 || chio__mcp_client_progress(g, root, &pb)) {
+        if (!pb.oom) { /* never the client's params instead */
+            build_request(&b, NULL, method, NULL, pb.p);
+            chio__mcp_send_server(g, &b);
+        }
+    }
+    free(b.p);
+    free(pb.p);
 }
 
 int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t len)
@@ -445,13 +479,7 @@ int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t 
         } else if (!chio__mcp_client_notification_passes(method)) {
             chio__mcp_refuse_notification(g, root, method);
         } else {
-            /* The message as parsed, never the client's bytes: those may
-             * hold a CR or LF (whitespace) where the server's reader ends
-             * a line and reads what follows as a request of its own. */
-            svc_buf b = {0};
-            build_request(&b, NULL, method, chio_json_get(root, "params"), NULL);
-            chio__mcp_send_server(g, &b);
-            free(b.p);
+            pass_notification(g, root, method);
         }
     } else if (idv != NULL) {
         pthread_mutex_lock(&g->mu);
@@ -742,6 +770,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
     } else if (method != NULL) {
         svc_buf b = {0}; /* roots/list, ping and notifications pass */
         char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;
+        char *tok = idv != NULL ? request_progress_token(root) : NULL;
         const char *why = NULL;
         int noted = 0, code = -32603;
         if (idv != NULL && !chio__mcp_server_request_passes(method)) {
@@ -758,7 +787,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
             if (idraw == NULL || (s != NULL && strncmp(s, "chio-c-", 7) == 0)) {
                 why = "chio: request ids \"chio-c-...\" are the gateway's own";
                 code = -32600;
-            } else if (chio__mcp_srv_request_add(g, idraw) != 0)
+            } else if (chio__mcp_srv_request_add(g, idraw, tok) != 0)
                 why = "chio: too many requests to the client wait for an answer";
             else
                 noted = 1;
@@ -779,6 +808,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         if (why != NULL && idraw != NULL)
             chio__mcp_server_error(g, idraw, code, why);
         free(idraw);
+        free(tok);
         free(b.p);
     } else if (idv != NULL) {
         server_answer(g, root, NULL);

@@ -10,8 +10,9 @@
  * through the kernel, and the server's cancellation of one (dropped from
  * the queue, or cancelled toward the client under the gateway's id); the
  * notes of the server's requests passed to the client (so that only
- * their answers reach the server; a request the server cancels loses its
- * note); the calling thread's worker, and a worker's teardown. It sends
+ * their answers reach the server, and a client's progress only under the
+ * token one of them carries, rebuilt; a request the server cancels loses
+ * its note); the calling thread's worker, and a worker's teardown. It sends
  * and keeps its pending requests through gateway.c. Locking: gateway.c.
  */
 #include <pthread.h>
@@ -44,14 +45,19 @@ void chio__mcp_tls_worker_set(worker *w)
 /* ---- the server's requests passed to the client ------------------------------- */
 
 /* Note @id (canonical JSON) as a request of the server passed to the
- * client (under g->mu): 0, or -1 when too many wait for an answer. */
-int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id)
+ * client, with its progressToken @progress (or NULL), under g->mu: 0, or
+ * -1 when too many wait for an answer. */
+int chio__mcp_srv_request_add(chio_mcp_gateway *g, const char *id, const char *progress)
 {
     srv_request *r;
 
     if (g->nsrv_reqs >= CHIO__MCP_MAX_SERVER_REQUESTS || (r = calloc(1, sizeof(*r))) == NULL)
         return -1;
-    if ((r->id = strdup(id)) == NULL) {
+    r->id = strdup(id);
+    r->progress = progress != NULL ? strdup(progress) : NULL;
+    if (r->id == NULL || (progress != NULL && r->progress == NULL)) {
+        free(r->id);
+        free(r->progress);
         free(r);
         return -1;
     }
@@ -75,8 +81,75 @@ int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id)
     *hit = r->next;
     g->nsrv_reqs--;
     free(r->id);
+    free(r->progress);
     free(r);
     return 1;
+}
+
+/* Does a request of the server's still waiting for the client's answer
+ * carry the token @want (canonical JSON)? Takes g->mu. */
+static int srv_progress_open(chio_mcp_gateway *g, const char *want)
+{
+    srv_request *r;
+    int hit = 0;
+
+    pthread_mutex_lock(&g->mu);
+    for (r = g->srv_reqs; r != NULL && !hit; r = r->next)
+        hit = r->progress != NULL && strcmp(r->progress, want) == 0;
+    pthread_mutex_unlock(&g->mu);
+    return hit;
+}
+
+static int is_number(const chio_json *v)
+{
+    chio_json_type t = chio_json_typeof(v);
+
+    return v != NULL && (t == CHIO_JSON_INT || t == CHIO_JSON_UINT || t == CHIO_JSON_DOUBLE);
+}
+
+/* A client's progress reaches the server only for a request the server
+ * sent it (a roots/list or ping with a token) that is still open, as the
+ * server's reaches the client only for the client's own call (checked.c),
+ * and as MCP's progressToken/progress/total: its free-text message and
+ * any other member would be input to the server that no guard read and no
+ * receipt holds (a secret in the message), as a passed request's extra
+ * members were before review 29. Before review 54 every one was passed
+ * whole, under any token. */
+int chio__mcp_client_progress(chio_mcp_gateway *g, const chio_json *root, svc_buf *b)
+{
+    const chio_json *params = chio_json_get(root, "params");
+    const chio_json *tok = chio_json_get(params, "progressToken");
+    const chio_json *done = chio_json_get(params, "progress");
+    const chio_json *total = chio_json_get(params, "total");
+    char *want = tok != NULL && chio__mcp_exact_id(tok) ? chio__mcp_dup_value(tok) : NULL;
+    char shown[65];
+    int open;
+
+    if (want == NULL || !is_number(done) || (total != NULL && !is_number(total))) {
+        chio__mcp_client_log("chio mcp: dropped a client progress notification whose "
+                             "progressToken, progress or total is not of the type MCP gives it");
+        free(want);
+        return 0;
+    }
+    open = srv_progress_open(g, want);
+    if (!open) {
+        svc_log_text(shown, sizeof(shown), want);
+        chio__mcp_client_log("chio mcp: dropped a client progress notification under token %s, "
+                             "which no request of the server's waiting for the client sent",
+                             shown);
+    } else {
+        svc_buf_puts(b, "{\"progressToken\":");
+        svc_buf_puts(b, want);
+        svc_buf_puts(b, ",\"progress\":");
+        chio__mcp_value(b, done);
+        if (total != NULL) {
+            svc_buf_puts(b, ",\"total\":");
+            chio__mcp_value(b, total);
+        }
+        svc_buf_puts(b, "}");
+    }
+    free(want);
+    return open;
 }
 
 static void nested_free(nested *n);

@@ -2,8 +2,9 @@
 /*
  * mcp/refusal.c - the deny receipt of a client request the gateway refuses
  * by itself: a method it does not pass (-32601), a completion or
- * subscription outside the grants (-32602), a client notification it
- * drops (no answer), and a request past one of the session's bounds
+ * subscription outside the grants (-32602), a second initialize
+ * (-32600), a client notification it drops (no answer), and a request past one of the session's
+ * bounds
  * (-32603, guard "limit_reached": too many calls in flight, too many
  * passed requests waiting for the server's answer), and a request its
  * transport refuses before the gateway sees it (serve-http: an id still
@@ -201,6 +202,19 @@ void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const 
     data =
         chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, client_id, -32601);
     chio__mcp_client_error(g, client_id, -32601, m, data);
+    free(data);
+}
+
+/* A second initialize: MCP has one, the session's first message. Passed
+ * again (before review 54), the server got the client's params anew mid-
+ * session, with no receipt. -32600 with a deny receipt, not sent. */
+void chio__mcp_refuse_reinit(chio_mcp_gateway *g, const chio_json *root, const char *client_id)
+{
+    static const char why[] = "chio: invalid request: initialize was already made in this session";
+    char *data = chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), "initialize", why,
+                                           client_id, -32600);
+
+    chio__mcp_client_error(g, client_id, -32600, why, data);
     free(data);
 }
 
