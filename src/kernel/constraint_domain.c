@@ -401,6 +401,28 @@ static int scan_shell_form(domain_scan *ds, chio__key *key, const char *s, size_
     return rc;
 }
 
+/* Does the authority of the URL @s (after its "//", up to the first '/',
+ * '\\', '?' or '#') hold one of those percent-encoded, which would end it
+ * once decoded? "https://evil.com%2f@api.example.com/" is
+ * api.example.com to WHATWG and RFC 3986 readers, evil.com to a tool
+ * that decodes the URL before it parses it. */
+static int encoded_authority(const char *s, size_t n)
+{
+    const char *a = memmem(s, n, "//", 2);
+    size_t i;
+
+    if (a == NULL)
+        return 0;
+    for (i = (size_t)(a - s) + 2; i < n && !strchr("/\\?#", s[i]); i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = chio__hex_value((unsigned char)s[i + 1])) >= 0 &&
+            (lo = chio__hex_value((unsigned char)s[i + 2])) >= 0 &&
+            strchr("/\\?#", hi * 16 + lo) != NULL && hi * 16 + lo != 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
@@ -421,6 +443,11 @@ static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
         if (ok == 1 && has_break(s, n) &&
             words_allowed(ds, s, n, chio__key_names(key, CHIO__KEY_URL)) == 0)
             ok = 0;
+        /* Its authority holds an encoded delimiter: a tool that decodes
+         * first reads another host, so the decoded text is held too, as
+         * it is for running text below (review 54). */
+        if (ok == 1 && encoded_authority(s, n) && scan_encoded_url(ds, key, s, n, ds->depth) != 0)
+            return 1;
     } else {
         /* Not one unambiguous URL. When it is running text, the URLs in
          * it; and whatever host a WHATWG or an RFC 3986 reader still finds
