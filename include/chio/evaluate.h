@@ -255,10 +255,10 @@ CHIO_EXTERN int chio_kernel_set_nested_handler(chio_kernel *k, chio_nested_fn fn
  * a call's request id over 150 bytes stands there as its first 64 bytes,
  * "~sha256:" and the SHA-256 (hex) of the whole id, and its
  * parent_request_id is the whole id. @with_tools is a floor, not the
- * kernel's reading: a sampling request with a top-level member (or one of
- * a top-level "params" object) whose name, case folded and '_'/'-'
- * dropped, starts with "tool" ("tools", "toolChoice", ...) is sampling
- * with tool use. Once the call is cancelled, past its timeout or past a
+ * kernel's reading: a sampling request that is not a JSON object, or has
+ * a member at any depth whose name, case folded and '_'/'-' dropped,
+ * starts with "tool" ("tools", "toolChoice", "toolUseId", ...), is
+ * sampling with tool use. Once the call is cancelled, past its timeout or past a
  * stream limit, every request is refused (child receipt code `cancelled`
  * or `stream_limit`) and the host is not asked; so is one made after the
  * call's token was revoked (it or an id in its chain) or expired

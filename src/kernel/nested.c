@@ -48,11 +48,15 @@ static int redact_nested(chio_kernel *k, receipt_spec *sp, const char *req, size
     return 0;
 }
 
-/* Does a sampling request ask for tool use? Fail closed: any top-level
- * member (or member of a top-level "params" object) whose name, ASCII
- * case folded and '_' / '-' dropped, starts with "tool" (MCP's "tools",
- * "toolChoice"; "tool_choice", "TOOLS", ...), whatever its value. The
- * tool's own with_tools flag is a claim, not the request's content. */
+/* Does a sampling request ask for tool use? Fail closed: a request that
+ * is not an object (a host cannot tell where its tools are), or any
+ * member at any depth whose name, ASCII case folded and '_' / '-'
+ * dropped, starts with "tool" (MCP's "tools", "toolChoice", a tool
+ * result's "toolUseId"; "tool_choice", "TOOLS", ...), whatever its
+ * value. Until review 54 only the top level and a top-level "params"
+ * were read, so '[{"params":{"tools":[1]}}]' and
+ * '{"request":{"tools":[]}}' passed as plain sampling. The tool's own
+ * with_tools flag is a claim, not the request's content. */
 static int names_tool(const char *key, size_t len)
 {
     static const char want[] = "tool";
@@ -70,23 +74,30 @@ static int names_tool(const char *key, size_t len)
     return j == sizeof(want) - 1;
 }
 
-static int object_asks_tools(const chio_json *o, int depth)
+/* Any member under @v named for tools (names_tool); the parser bounds
+ * the depth. */
+static int value_asks_tools(const chio_json *v)
 {
     size_t i, n, klen;
     const char *key;
+    chio_json_type t = chio_json_typeof(v);
 
-    if (chio_json_typeof(o) != CHIO_JSON_OBJECT)
+    if (t != CHIO_JSON_OBJECT && t != CHIO_JSON_ARRAY)
         return 0;
-    n = chio_json_size(o);
+    n = chio_json_size(v);
     for (i = 0; i < n; i++) {
-        key = chio_json_key_at(o, i, &klen);
+        key = t == CHIO_JSON_OBJECT ? chio_json_key_at(v, i, &klen) : NULL;
         if (key != NULL && names_tool(key, klen))
             return 1;
-        if (depth == 0 && key != NULL && klen == 6 && memcmp(key, "params", 6) == 0 &&
-            object_asks_tools(chio_json_at(o, i), 1))
+        if (value_asks_tools(chio_json_at(v, i)))
             return 1;
     }
     return 0;
+}
+
+static int request_asks_tools(const chio_json *root)
+{
+    return chio_json_typeof(root) != CHIO_JSON_OBJECT || value_asks_tools(root);
 }
 
 /* Read the canonical nested request @req: whether a sampling request asks
@@ -109,7 +120,7 @@ static void inspect_nested(const char *req, size_t len, int *tools, char *why, s
         snprintf(why, cap, "its canonical form does not parse");
         return;
     }
-    *tools = object_asks_tools(chio_json_root(doc), 0);
+    *tools = request_asks_tools(chio_json_root(doc));
     if (chio__json_depth(chio_json_root(doc)) + CHIO__RECEIPT_PARAMS_DEPTH >
         CHIO__RECEIPT_MAX_DEPTH)
         snprintf(why, cap, "it nests more than %d levels (the receipt adds %d)",

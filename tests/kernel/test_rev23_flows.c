@@ -232,9 +232,16 @@ Test(rev23_flows, sampling_request_with_tools_needs_tool_use)
         {"{\"messages\":[],\"\\u0074ools\":[{\"name\":\"rm\"}]}", 0},
         {"{\"messages\":[],\"TOOLS\":[{\"name\":\"rm\"}]}", 0},
         {"{\"method\":\"sampling/createMessage\",\"params\":{\"tools\":[]}}", 0},
+        /* review 54: at any depth, and a request that is no object (its
+         * tools could be anywhere); both were plain sampling */
+        {"{\"request\":{\"tools\":[]}}", 0},
+        {"[{\"params\":{\"tools\":[1]}}]", 0},
+        {"{\"messages\":[{\"content\":{\"toolUseId\":\"x\"}}]}", 0},
+        {"[\"tools\"]", 0},
         {"{\"messages\":[]}", 1},
         {"{\"messages\":[{\"role\":\"user\",\"content\":\"list tools\"}]}", 1},
-        {"[\"tools\"]", 1},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\",\"text\":\"tools\"}}]}",
+         1},
     };
     size_t i;
 
