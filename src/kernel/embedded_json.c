@@ -20,6 +20,7 @@
  * string as text as well. What neither reading takes is text. No state;
  * the rewrite is one pass, at most four bytes out per byte in.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,7 +90,7 @@ typedef struct rewrite {
     size_t n, i; /* the input, and where the rewrite is */
     char *out;
     size_t o;
-    char stack[LENIENT_DEPTH]; /* '{' or '[' per open value */
+    char stack[LENIENT_DEPTH]; /* '{' or '[' per open value, up to there */
     int depth;
     int want_key; /* in an object, after '{' or ',' */
 } rewrite;
@@ -127,45 +128,130 @@ static int comment(rewrite *w)
     return 1;
 }
 
-/* Copies a double-quoted string as it is; 0 when it does not close. */
-static int copy_string(rewrite *w)
+static int hex_digit(char c)
 {
-    w->out[w->o++] = w->s[w->i++];
-    while (w->i < w->n && w->s[w->i] != '"') {
-        if (w->s[w->i] == '\\' && w->i + 1 < w->n)
-            w->out[w->o++] = w->s[w->i++];
-        w->out[w->o++] = w->s[w->i++];
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The escape at s[@i] ('\\' there) inside a string, as JSON5 reads it,
+ * written as JSON into @w: JSON's own escapes as they are; "\\x41" as
+ * "\\u0041"; "\\0", "\\v" as \\u escapes; a backslash before a line
+ * break (a continuation) as nothing; before any other character, that
+ * character ("\\'" is a quote). Returns the bytes read. */
+static size_t string_escape(rewrite *w, size_t i)
+{
+    const char *s = w->s;
+    char c = i + 1 < w->n ? s[i + 1] : '\0';
+
+    if (c != '\0' && strchr("\"\\/bfnrtu", c) != NULL) {
+        w->out[w->o++] = '\\';
+        w->out[w->o++] = c;
+        return 2;
+    }
+    if (c == 'x' && i + 3 < w->n && hex_digit(s[i + 2]) && hex_digit(s[i + 3])) {
+        memcpy(w->out + w->o, "\\u00", 4);
+        w->o += 4;
+        w->out[w->o++] = s[i + 2];
+        w->out[w->o++] = s[i + 3];
+        return 4;
+    }
+    if (c == '0' || c == 'v') {
+        memcpy(w->out + w->o, c == '0' ? "\\u0000" : "\\u000b", 6);
+        w->o += 6;
+        return 2;
+    }
+    if (c == '\r' && i + 2 < w->n && s[i + 2] == '\n')
+        return 3;
+    if (c == '\n' || c == '\r')
+        return 2;
+    if (c == '"') {
+        w->out[w->o++] = '\\';
+        w->out[w->o++] = c;
+        return 2;
+    }
+    if (c == '\0')
+        return 1;       /* a lone backslash at the end: the string does not close */
+    w->out[w->o++] = c; /* "\\'", "\\a": the character itself */
+    return 2;
+}
+
+/* A string in double or single quotes (JSON5), written double-quoted
+ * with JSON's escapes (a '"' inside single quotes escaped, JSON5's own
+ * escapes rewritten). 0 when it does not close. */
+static int string_value(rewrite *w)
+{
+    char q = w->s[w->i++];
+
+    w->out[w->o++] = '"';
+    while (w->i < w->n && w->s[w->i] != q) {
+        char c = w->s[w->i];
+        if (c == '\\') {
+            w->i += string_escape(w, w->i);
+            continue;
+        }
+        if (c == '"')
+            w->out[w->o++] = '\\';
+        w->out[w->o++] = c;
+        w->i++;
     }
     if (w->i >= w->n)
         return 0;
-    w->out[w->o++] = w->s[w->i++];
+    w->out[w->o++] = '"';
+    w->i++;
     return 1;
 }
 
-/* A single-quoted string written double-quoted: "\'" is a quote, a '"'
- * is escaped; other escapes stay. 0 when it does not close. */
-static int requote_string(rewrite *w)
+static int digit(char c)
 {
-    w->out[w->o++] = '"';
-    w->i++;
-    while (w->i < w->n && w->s[w->i] != '\'') {
-        char c = w->s[w->i++];
-        if (c == '\\' && w->i < w->n && w->s[w->i] == '\'') {
-            w->out[w->o++] = w->s[w->i++];
-        } else if (c == '\\' && w->i < w->n) {
-            w->out[w->o++] = c;
-            w->out[w->o++] = w->s[w->i++];
-        } else {
-            if (c == '"')
-                w->out[w->o++] = '\\';
-            w->out[w->o++] = c;
+    return c >= '0' && c <= '9';
+}
+
+/* A number as JSON5 writes it, as a JSON number: a leading '+' dropped,
+ * hexadecimal ("0x1BB") in decimal, ".5" as 0.5, "5." as 5, leading
+ * zeros dropped, Infinity and
+ * NaN as 0 (the members around it are what is read). A token that is
+ * none of these is copied as it is, for the parse to refuse. */
+static void number_value(rewrite *w)
+{
+    const char *s = w->s;
+    size_t i = w->i, e = i, k;
+    unsigned long long v = 0;
+    int big = 0;
+
+    while (e < w->n && (name_char(s[e]) || s[e] == '.' || s[e] == '+' || s[e] == '-'))
+        e++;
+    w->i = e;
+    if (s[i] == '+' || s[i] == '-') {
+        if (s[i] == '-')
+            w->out[w->o++] = '-';
+        i++;
+    }
+    if ((e - i == 8 && memcmp(s + i, "Infinity", 8) == 0) ||
+        (e - i == 3 && memcmp(s + i, "NaN", 3) == 0)) {
+        w->out[w->o++] = '0';
+        return;
+    }
+    if (e - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+        for (k = i + 2; k < e && hex_digit(s[k]); k++) {
+            big |= v >> 60 != 0;
+            v = v * 16 + (unsigned long long)(digit(s[k]) ? s[k] - '0' : (s[k] | 0x20) - 'a' + 10);
+        }
+        if (k == e) {
+            w->o += (size_t)snprintf(w->out + w->o, 24, "%llu", big ? 0ull : v);
+            return;
         }
     }
-    if (w->i >= w->n)
-        return 0;
-    w->out[w->o++] = '"';
-    w->i++;
-    return 1;
+    /* decimal: digits, '.', digits, exponent; a '.' without digits on
+     * one side gets a 0 before it or is dropped after */
+    while (i + 1 < e && s[i] == '0' && digit(s[i + 1]))
+        i++; /* "0123": leading zeros, which JSON refuses and others drop */
+    if (i < e && s[i] == '.' && i + 1 < e && digit(s[i + 1]))
+        w->out[w->o++] = '0';
+    for (k = i; k < e; k++) {
+        if (s[k] == '.' && (k + 1 == e || !digit(s[k + 1])) && k > i && digit(s[k - 1]))
+            continue;
+        w->out[w->o++] = s[k];
+    }
 }
 
 /* Drops a comma written last (with white space after it): a trailing
@@ -181,7 +267,9 @@ static void drop_trailing_comma(rewrite *w)
 }
 
 /* A bare word where a value goes: JSON5's NaN and Infinity (Python's
- * json too) written as 0, so the members around them are read; any
+ * json too) written as 0, JavaScript's undefined and Python's None as
+ * null, Python's True and False as true and false (a dict's repr, which
+ * ast.literal_eval reads), so the members around them are read; any
  * other word as it is (true, false, null, or text the parse refuses). */
 static void bare_value(rewrite *w)
 {
@@ -195,15 +283,62 @@ static void bare_value(rewrite *w)
         w->i = k;
         return;
     }
+    if ((k - w->i == 9 && memcmp(w->s + w->i, "undefined", 9) == 0) ||
+        (k - w->i == 4 && memcmp(w->s + w->i, "None", 4) == 0)) {
+        memcpy(w->out + w->o, "null", 4);
+        w->o += 4;
+        w->i = k;
+        return;
+    }
+    if ((k - w->i == 4 && memcmp(w->s + w->i, "True", 4) == 0) ||
+        (k - w->i == 5 && memcmp(w->s + w->i, "False", 5) == 0)) {
+        w->out[w->o++] = w->s[w->i] == 'T' ? 't' : 'f'; /* Python's repr */
+        memcpy(w->out + w->o, w->s + w->i + 1, k - w->i - 1);
+        w->o += k - w->i - 1;
+        w->i = k;
+        return;
+    }
     while (w->i < k)
         w->out[w->o++] = w->s[w->i++];
 }
 
+/* Does a number start at s[@i]? */
+static int number_start(const char *s, size_t n, size_t i)
+{
+    return digit(s[i]) ||
+           ((s[i] == '-' || s[i] == '+' || s[i] == '.') && i + 1 < n &&
+            (digit(s[i + 1]) || s[i + 1] == '.' || s[i + 1] == 'I' || s[i + 1] == 'N'));
+}
+
+/* A scalar value at the top of a stream ("x" then {...}, 0 then {...}):
+ * a string, a number or a word. */
+static void scalar_value(rewrite *w)
+{
+    char c = w->s[w->i];
+
+    if (c == '"' || c == '\'')
+        (void)string_value(w);
+    else if (number_start(w->s, w->n, w->i))
+        number_value(w);
+    else
+        bare_value(w);
+}
+
+/* The innermost open value's bracket ('{' or '['), as far as kept. */
+static char top(const rewrite *w)
+{
+    return w->depth > LENIENT_DEPTH ? '[' : w->stack[w->depth - 1];
+}
+
 /* Rewrites one value starting at the rewrite's position ('{' or '[');
- * 1 when it closed, 0 when it did not (or went too deep). */
+ * 1 when it closed, 0 when it did not, -1 when it closed but went
+ * deeper than LENIENT_DEPTH (more than the parser reads: ambiguous, not
+ * text; "[[[" that never closes is text). Past that depth the brackets
+ * are only counted. */
 static int one_value(rewrite *w)
 {
-    int base = w->depth, rc;
+    int base = w->depth, rc, deep = 0;
+    size_t k;
 
     do {
         char c;
@@ -214,9 +349,11 @@ static int one_value(rewrite *w)
         }
         c = w->s[w->i];
         if (c == '{' || c == '[') {
-            if (w->depth == LENIENT_DEPTH)
-                return 0;
-            w->stack[w->depth++] = c;
+            if (w->depth >= LENIENT_DEPTH)
+                deep = 1;
+            else
+                w->stack[w->depth] = c;
+            w->depth++;
             w->want_key = c == '{';
             w->out[w->o++] = w->s[w->i++];
         } else if (c == '}' || c == ']') {
@@ -227,24 +364,28 @@ static int one_value(rewrite *w)
             w->want_key = 0;
             w->out[w->o++] = w->s[w->i++];
         } else if (c == '"' || c == '\'') {
-            if (!(c == '"' ? copy_string(w) : requote_string(w)))
+            if (!string_value(w))
                 return 0;
             w->want_key = 0;
-        } else if (w->want_key && name_start(c) && w->stack[w->depth - 1] == '{') {
+        } else if (w->want_key && name_start(c) && top(w) == '{') {
             w->out[w->o++] = '"'; /* a bare member name */
             while (w->i < w->n && name_char(w->s[w->i]))
                 w->out[w->o++] = w->s[w->i++];
             w->out[w->o++] = '"';
             w->want_key = 0;
         } else if (name_start(c)) {
-            bare_value(w); /* true, false, null; NaN and Infinity */
+            bare_value(w); /* true, false, null; NaN, Infinity, undefined */
+        } else if (number_start(w->s, w->n, w->i)) {
+            number_value(w);
+        } else if ((k = chio__space_at(w->s + w->i, w->n - w->i)) > 1) {
+            w->out[w->o++] = ' '; /* JSON5 takes any Unicode space */
+            w->i += k;
         } else {
-            w->want_key =
-                c == ',' && w->stack[w->depth - 1] == '{' ? 1 : w->want_key && json_space(c);
+            w->want_key = c == ',' && top(w) == '{' ? 1 : w->want_key && json_space(c);
             w->out[w->o++] = w->s[w->i++];
         }
     } while (w->i < w->n && w->depth > base);
-    return w->depth == base;
+    return w->depth != base ? 0 : deep ? -1 : 1;
 }
 
 /* Skips white space and comments; 0 when a comment does not close. */
@@ -265,6 +406,20 @@ static int skip_gap(rewrite *w)
     }
 }
 
+/* Does a value of a stream start at s[@i]: an object, an array, a
+ * string, a number, or true, false or null? */
+static int value_start(const char *s, size_t n, size_t i)
+{
+    size_t k;
+
+    if (s[i] == '{' || s[i] == '[' || s[i] == '"' || s[i] == '\'' || number_start(s, n, i))
+        return 1;
+    for (k = i; k < n && name_char(s[k]); k++)
+        ;
+    return (k - i == 4 && (memcmp(s + i, "true", 4) == 0 || memcmp(s + i, "null", 4) == 0)) ||
+           (k - i == 5 && memcmp(s + i, "false", 5) == 0);
+}
+
 /* The values of @s (@n bytes) as a lenient reader takes them, in
  * @out (at least 4 @n + 8 bytes): each value that rewrites and parses
  * on its own, up to the first that does not, several written as one
@@ -273,7 +428,7 @@ static int skip_gap(rewrite *w)
 static long lenient_values(const char *s, size_t n, char *out)
 {
     rewrite w;
-    size_t start, values = 0, o = 1;
+    size_t start, values = 0, containers = 0, o = 1;
     chio_json_doc *doc;
     int rc;
 
@@ -281,11 +436,18 @@ static long lenient_values(const char *s, size_t n, char *out)
     w.s = s;
     w.n = n;
     w.out = out + 1; /* room for the '[' of several */
-    while (skip_gap(&w) && w.i < n && (s[w.i] == '{' || s[w.i] == '[')) {
+    while (skip_gap(&w) && w.i < n && value_start(s, n, w.i)) {
         start = w.o;
         w.depth = 0;
-        if (!one_value(&w))
-            break;
+        if (s[w.i] == '{' || s[w.i] == '[') {
+            if ((rc = one_value(&w)) < 0)
+                return CHIO__EMBEDDED_AMBIGUOUS;
+            if (rc == 0)
+                break;
+            containers++;
+        } else {
+            scalar_value(&w);
+        }
         rc = chio_json_parse(w.out + start, w.o - start, &doc, NULL);
         chio_json_doc_free(doc);
         if (rc != 0 && hard_ambiguous(rc))
@@ -296,8 +458,8 @@ static long lenient_values(const char *s, size_t n, char *out)
         o = 1 + w.o;
         w.out[w.o++] = ','; /* overwritten by the next value's end */
     }
-    if (values == 0)
-        return 0;
+    if (containers == 0)
+        return 0; /* scalars alone hold nothing to read */
     if (values == 1) {
         memmove(out, out + 1, o - 1);
         return (long)(o - 1);
@@ -353,6 +515,11 @@ int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc
         b -= k;
     if (b - a >= 2 && s[a] == '/' && (s[a + 1] == '/' || s[a + 1] == '*'))
         return lenient_parse(s + a, b - a, depth, doc); /* JSONC's leading comment */
+    /* A stream that starts with a scalar ('"x"' then '{...}'): read only
+     * when an object or array may follow. */
+    if (b - a >= 2 && s[a] != '{' && s[a] != '[' && value_start(s + a, b - a, 0) &&
+        (memchr(s + a, '{', b - a) != NULL || memchr(s + a, '[', b - a) != NULL))
+        return lenient_parse(s + a, b - a, depth, doc);
     if (b - a < 2 || (s[a] != '{' && s[a] != '['))
         return 0;
     closed = s[b - 1] == '}' || s[b - 1] == ']';

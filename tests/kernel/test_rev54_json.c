@@ -94,6 +94,17 @@ Test(rev54_json, json_a_lenient_reader_takes_is_read_as_such)
         {CU, ENV_OPTS, "{\"env\":\"dev\"}\n{}", 0},
         {CU, ENV_OPTS, "{\"env\":\"dev\",}", 0},
         {CU, ENV_OPTS, "{env: 'dev'}", 0},
+        /* JSON5 numbers, words and escapes; Python's repr; a stream that
+         * starts with a scalar (second review 54) */
+        {DX, URL_OPTS, "{host: 'evil.com', port: 0x1BB}", 0},
+        {DX, URL_OPTS, "{\"host\":\"evil.com\",\"p\":+1,\"q\":.5,\"r\":5.}", 0},
+        {DX, URL_OPTS, "{\"host\":\"evil.com\",\"p\":undefined,\"q\":-Infinity}", 0},
+        {DX, URL_OPTS, "{\"host\":\"evil.com\",\"p\":\"\\x41 it\\'s\"}", 0},
+        {DX, URL_OPTS, "{'host': 'evil.com', 'tls': True, 'x': None}", 0},
+        {DX, URL_OPTS, "{\"host\":\"evil.com\",\xc2\xa0\"a\":0123}", 0},
+        {DX, URL_OPTS, "\"x\"\n{\"host\":\"evil.com\"}", 0},
+        {DX, URL_OPTS, "0\n{\"host\":\"evil.com\"}", 0},
+        {CU, ENV_OPTS, "{env:\"dev\",n:+1}", 0},
         /* read one way only: still ambiguous */
         {CU, ENV_OPTS, "{\"env\":\"prod\",\"env\":\"dev\"} x", 0},
         /* what no reader takes for JSON, or JSON that holds, stays allowed */
@@ -103,10 +114,36 @@ Test(rev54_json, json_a_lenient_reader_takes_is_read_as_such)
         {DX, URL_OPTS, "{\"host\":\"example.com\"} then text", 1},
         {DX, URL_OPTS, "{host: 'example.com', port: 443,}", 1},
         {DX, URL_OPTS, "[[[[[[[[", 1},
+        {DX, URL_OPTS, "1. Install {package} from [the site](https://example.com/)", 1},
+        {DX, URL_OPTS, "null pointer {x}", 1},
+        {DX, URL_OPTS, "\"quoted\" words [1, 2]", 1},
         {CU, ENV_OPTS, "{env: 'prod'}\n{}", 1},
     };
 
     run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A value deeper than the parser reads, with text after it, is read as
+ * too deep (ambiguous), not as text: before, 130 levels and " x" held
+ * domain_exact and custom whatever the innermost value named. */
+Test(rev54_json, a_stream_value_too_deep_to_read_is_ambiguous)
+{
+    char inner[1024], *o = inner;
+    int i;
+
+    for (i = 0; i < 130; i++)
+        *o++ = '[';
+    o += sprintf(o, "{\"host\":\"evil.com\"}");
+    for (i = 0; i < 130; i++)
+        *o++ = ']';
+    strcpy(o, " x");
+    {
+        const case_ cases[] = {
+            {DX, URL_OPTS, inner, 0},
+            {CU, ENV_OPTS, inner, 0},
+        };
+        run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+    }
 }
 
 /* The forbidden_path guard reads JSON held in a string the same way: a
