@@ -401,21 +401,36 @@ static int scan_shell_form(domain_scan *ds, chio__key *key, const char *s, size_
     return rc;
 }
 
-/* Does the authority of the URL @s (after its "//", up to the first '/',
- * '\\', '?' or '#') hold one of those percent-encoded, which would end it
- * once decoded? "https://evil.com%2f@api.example.com/" is
+static int hex4(const char *s)
+{
+    return chio__hex_value((unsigned char)s[0]) >= 0 && chio__hex_value((unsigned char)s[1]) >= 0 &&
+           chio__hex_value((unsigned char)s[2]) >= 0 && chio__hex_value((unsigned char)s[3]) >= 0;
+}
+
+/* Does the authority of the URL @s (after its scheme's ':' and any
+ * slashes or backslashes, which a WHATWG reader skips for a special
+ * scheme, up to the first '/', '\\', '?' or '#') hold one of those
+ * percent-encoded, which would end it once decoded? 1 for such an escape,
+ * 2 for a "%uXXXX" escape (unescape() and .NET decode it, others do
+ * not), 0 for none. "https://evil.com%2f@api.example.com/" is
  * api.example.com to WHATWG and RFC 3986 readers, evil.com to a tool
  * that decodes the URL before it parses it. */
 static int encoded_authority(const char *s, size_t n)
 {
-    const char *a = memmem(s, n, "//", 2);
+    const char *colon = memchr(s, ':', n);
     size_t i;
 
-    if (a == NULL)
+    if (colon == NULL)
         return 0;
-    for (i = (size_t)(a - s) + 2; i < n && !strchr("/\\?#", s[i]); i++) {
+    for (i = (size_t)(colon - s) + 1; i < n && (s[i] == '/' || s[i] == '\\'); i++)
+        ;
+    for (; i < n && !strchr("/\\?#", s[i]); i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = chio__hex_value((unsigned char)s[i + 1])) >= 0 &&
+        if (s[i] != '%' || i + 2 >= n)
+            continue;
+        if ((s[i + 1] == 'u' || s[i + 1] == 'U') && i + 5 < n && hex4(s + i + 2))
+            return 2;
+        if ((hi = chio__hex_value((unsigned char)s[i + 1])) >= 0 &&
             (lo = chio__hex_value((unsigned char)s[i + 2])) >= 0 &&
             strchr("/\\?#", hi * 16 + lo) != NULL && hi * 16 + lo != 0)
             return 1;
@@ -427,7 +442,7 @@ static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
 {
     domain_scan *ds = ctx;
     char host[CHIO__HOST_MAX];
-    int kind = chio__url_candidate_key(key, s, n), ok;
+    int kind = chio__url_candidate_key(key, s, n), ok, enc;
     size_t end;
 
     if (kind == 0 && scp_host_at(s, n, &end) > 0)
@@ -446,8 +461,15 @@ static int scan_domain(void *ctx, chio__key *key, const char *s, size_t n)
         /* Its authority holds an encoded delimiter: a tool that decodes
          * first reads another host, so the decoded text is held too, as
          * it is for running text below (review 54). */
-        if (ok == 1 && encoded_authority(s, n) && scan_encoded_url(ds, key, s, n, ds->depth) != 0)
+        if (ok == 1 && (enc = encoded_authority(s, n)) == 2) {
+            snprintf(ds->reason, ds->cap,
+                     "'%.*s' holds a %%uXXXX escape in its host part, which decoders read "
+                     "differently",
+                     (int)(n > 120 ? 120 : n), s);
+            ok = 0;
+        } else if (ok == 1 && enc == 1 && scan_encoded_url(ds, key, s, n, ds->depth) != 0) {
             return 1;
+        }
     } else {
         /* Not one unambiguous URL. When it is running text, the URLs in
          * it; and whatever host a WHATWG or an RFC 3986 reader still finds

@@ -25,6 +25,12 @@ Test(rev54_urls, a_url_whose_authority_holds_an_encoded_delimiter_is_read_decode
         {DX, "{\"url\":\"https://evil.com%5c@api.example.com/\"}", 0},  /* before: allowed */
         {DX, "{\"q\":\"https://evil.com%2f@api.example.com/ x\"}", 0},  /* before: allowed */
         {DX, "{\"q\":\"x https://evil.com%2f@api.example.com/\"}", 0},
+        /* second review: a special scheme's slashes are any number of
+         * slashes or backslashes, and %u escapes */
+        {DX, "{\"url\":\"https:\\\\\\\\evil.com%2f@api.example.com/\"}", 0},
+        {DX, "{\"url\":\"https:/evil.com%2f@api.example.com/\"}", 0},
+        {DX, "{\"url\":\"https:evil.com%2f@api.example.com/\"}", 0},
+        {DX, "{\"url\":\"https://evil.com%u002f@api.example.com/\"}", 0},
         /* the decoded reading names the same host: allowed */
         {DX, "{\"url\":\"https://me%40mail.example@api.example.com/\"}", 1},
         {DX, "{\"url\":\"https://api.example.com/a%2fb\"}", 1},
