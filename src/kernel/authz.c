@@ -333,7 +333,11 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
                                  chio__grant_list *out, char *reason, size_t cap_reason)
 {
     const chio__scope *sc = chio__capability_scope(cap);
-    chio__call_work w = {CHIO__CALL_CONSTRAINT_CHECKS, CHIO__NFA_WORK_MAX};
+    chio__call_work w = {CHIO__CALL_CONSTRAINT_CHECKS,
+                         CHIO__CALL_CONSTRAINT_BYTES +
+                             (uint64_t)CHIO__CALL_CONSTRAINT_ARGS * args_canonical_len,
+                         CHIO__NFA_WORK_MAX};
+    const uint64_t per_check = (uint64_t)args_canonical_len + CHIO__CONSTRAINT_CHECK_BYTES;
     uint32_t g, c;
     int matched = 0, usable = 0, cut = 0;
     char first_reason[256] = "", unsupported[256] = "";
@@ -362,12 +366,14 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
             matched = 1;
             continue;
         }
-        if (tg->nconstraints > w.checks_left) {
+        if (tg->nconstraints > w.checks_left ||
+            (uint64_t)tg->nconstraints * per_check > w.bytes_left) {
             /* Past the call's bound: this grant and the ones after it are
              * not read (cut), so they allow nothing. */
             cut = 1;
             break;
         }
+        w.bytes_left -= (uint64_t)tg->nconstraints * per_check;
         for (c = 0; c < tg->nconstraints && ok; c++, w.checks_left--)
             ok = chio__constraint_holds(k, &tg->constraints[c], args, args_canonical_len, &w, why,
                                         sizeof(why));
@@ -383,9 +389,14 @@ chio_code chio__check_tool_scope(chio_kernel *k, const chio_capability *cap, con
         return CHIO_CODE_NONE;
     if (cut) {
         snprintf(reason, cap_reason,
-                 "the grants for %.100s/%.100s hold more constraints than one call checks (%u); "
-                 "grant %u and those after it were not read (denied)",
-                 server, tool, (unsigned)CHIO__CALL_CONSTRAINT_CHECKS, g);
+                 "the grants for %.100s/%.100s hold more constraints than one call checks "
+                 "(%u, or %llu readings of these %zu bytes of arguments); grant %u and those "
+                 "after it were not read (denied)",
+                 server, tool, (unsigned)CHIO__CALL_CONSTRAINT_CHECKS,
+                 (unsigned long long)((CHIO__CALL_CONSTRAINT_BYTES +
+                                       (uint64_t)CHIO__CALL_CONSTRAINT_ARGS * args_canonical_len) /
+                                      per_check),
+                 args_canonical_len, g);
         return CHIO_CODE_CONSTRAINT_VIOLATED;
     }
     if (!matched) {

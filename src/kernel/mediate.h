@@ -297,13 +297,22 @@ void chio__regex_free(void *regex); /* constraints.c: drop a reference */
 
 /* The work one call's constraints may do, shared by every grant the
  * call's tool matches (authz.c): at most CHIO__CALL_CONSTRAINT_CHECKS
- * constraints are checked, and the regex_match searches together take at
- * most CHIO__NFA_WORK_MAX automaton steps (regex_nfa.h). Without it a
- * token holding the same constraint in many grants multiplied one call's
- * CPU by their number (review 54: 100 grants, 12 s). */
-#define CHIO__CALL_CONSTRAINT_CHECKS 64
+ * constraints are checked, each counted as a reading of the arguments
+ * (their canonical length and CHIO__CONSTRAINT_CHECK_BYTES more) out of
+ * CHIO__CALL_CONSTRAINT_BYTES plus CHIO__CALL_CONSTRAINT_ARGS readings'
+ * worth, and the regex_match searches together take at most
+ * CHIO__NFA_WORK_MAX automaton steps (regex_nfa.h). Without it a token
+ * holding the same constraint in many grants multiplied one call's CPU
+ * by their number (review 54: 100 grants, 12 s on 1 MiB); with it an
+ * allowlist of thousands of grants on short arguments is read whole, and
+ * 1 MiB of arguments is read about 20 times at most. */
+#define CHIO__CALL_CONSTRAINT_CHECKS 4096u
+#define CHIO__CALL_CONSTRAINT_BYTES  ((uint64_t)16 << 20)
+#define CHIO__CALL_CONSTRAINT_ARGS   4u
+#define CHIO__CONSTRAINT_CHECK_BYTES 256u
 typedef struct chio__call_work {
     uint32_t checks_left; /* constraints this call may still check */
+    uint64_t bytes_left;  /* argument bytes its checks may still read */
     uint64_t regex_left;  /* automaton steps left to its regex searches */
 } chio__call_work;
 

@@ -139,36 +139,43 @@ Test(rev54_work, regex_searches_share_one_bound_per_call)
 }
 
 /* Grants are read in token order while their constraints fit in what is
- * left of CHIO__CALL_CONSTRAINT_CHECKS: a grant that allows within the
- * bound allows; one past it is not read, and a call that no grant read
- * allowed is denied as such. */
+ * left of the call's bound: CHIO__CALL_CONSTRAINT_CHECKS constraints, each
+ * a reading of the arguments out of CHIO__CALL_CONSTRAINT_BYTES and
+ * CHIO__CALL_CONSTRAINT_ARGS readings' worth. An allowlist of many grants
+ * on short arguments is read whole (a first cut at 64 constraints denied
+ * the 65th domain of an allowlist); on 1 MiB of arguments about 20 grants
+ * are read, and a call that no grant read allowed is denied as such. */
 Test(rev54_work, a_call_checks_a_bounded_number_of_constraints)
 {
     static const char *const fails = "{\"type\":\"max_length\",\"value\":1}";
-    static const char *const holds = "{\"type\":\"max_length\",\"value\":100}";
+    static const char *const holds = "{\"type\":\"max_length\",\"value\":4194304}";
     const size_t max = CHIO__CALL_CONSTRAINT_CHECKS;
     chio_kernel *k = work_kernel();
-    char *at = scope_of(max, 1, fails, holds), *past = scope_of(max + 1, 1, fails, holds),
-         *fat = scope_of(1, max + 1, holds, holds), *first = scope_of(max + 1, 1, holds, holds);
+    char *many = scope_of(100, 1, fails, holds), *past = scope_of(max + 1, 1, fails, holds),
+         *big_late = scope_of(30, 1, fails, holds), *big_early = scope_of(10, 1, fails, holds),
+         *args = random_args(1u << 20);
     chio_response r;
 
-    call_under(k, at, "{\"q\":\"abc\"}", &r); /* the last grant is the 64th */
+    call_under(k, many, "{\"q\":\"abc\"}", &r); /* the 100th grant allows */
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason ? r.reason : "");
     chio_response_destroy(&r);
-    call_under(k, past, "{\"q\":\"abc\"}", &r); /* the 65th is not read */
+    call_under(k, past, "{\"q\":\"abc\"}", &r); /* the 4097th is not read */
     cr_expect_eq(r.code, CHIO_CODE_CONSTRAINT_VIOLATED, "%s", chio_code_name(r.code));
     cr_expect(r.reason != NULL && strstr(r.reason, "more constraints than one call checks"), "%s",
               r.reason);
     chio_response_destroy(&r);
-    call_under(k, fat, "{\"q\":\"abc\"}", &r); /* one grant of 65 */
-    cr_expect_eq(r.code, CHIO_CODE_CONSTRAINT_VIOLATED, "%s", chio_code_name(r.code));
-    chio_response_destroy(&r);
-    call_under(k, first, "{\"q\":\"abc\"}", &r); /* the first allows */
+    call_under(k, big_early, args, &r); /* 1 MiB: the 10th is read */
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "%s", r.reason ? r.reason : "");
     chio_response_destroy(&r);
-    free(at);
+    call_under(k, big_late, args, &r); /* 1 MiB: the 30th is not */
+    cr_expect_eq(r.code, CHIO_CODE_CONSTRAINT_VIOLATED, "%s", chio_code_name(r.code));
+    cr_expect(r.reason != NULL && strstr(r.reason, "more constraints than one call checks"), "%s",
+              r.reason);
+    chio_response_destroy(&r);
+    free(many);
     free(past);
-    free(fat);
-    free(first);
+    free(big_late);
+    free(big_early);
+    free(args);
     chio_kernel_free(k);
 }
