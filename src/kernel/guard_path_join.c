@@ -125,6 +125,8 @@ static int blank(char c)
     return c == ' ' || c == '\t';
 }
 
+static size_t brace_tail(const char *s, size_t i, size_t e);
+
 /* An interpolation of one literal at s[@k] within [@k, @e): "{'shadow'}"
  * in a Python f-string, "${'shadow'}" in a JavaScript template literal,
  * blanks allowed inside the braces. The inner literal's text in *@in,
@@ -150,9 +152,10 @@ static int interpolation(const char *s, size_t k, size_t e, literal *in, size_t 
     in->end = i;
     for (i++; i < e && blank(s[i]); i++)
         ;
-    if (i >= e || s[i] != '}')
+    /* "{'shadow'!s}", "{'shadow':>8}": a conversion and a spec */
+    if ((i = brace_tail(s, i, e)) == 0)
         return 0;
-    *next = i + 1;
+    *next = i;
     return 1;
 }
 
@@ -333,57 +336,94 @@ typedef struct hole {
     int kind;          /* HOLE_NEXT, HOLE_INDEX or HOLE_NAME */
     size_t index;      /* HOLE_INDEX: "{1}" */
     size_t name, nlen; /* HOLE_NAME: "{user}", its name in the text */
+    size_t prec;       /* "%.3s": at most this many bytes; SIZE_MAX: all */
 } hole;
 
 enum { HOLE_NEXT, HOLE_INDEX, HOLE_NAME };
 
+/* After '%' (and a "(name)"), at s[@i]: flags, a width and a precision
+ * ("%-8.3s"), then 's' or 'r'. The index after the conversion, or 0 when
+ * there is none; the precision in h->prec. */
+static size_t percent_spec(const char *s, size_t i, size_t e, hole *h)
+{
+    size_t start = i, p = 0;
+
+    while (i < e && strchr("-#0 +", s[i]) != NULL && s[i] != '\0')
+        i++;
+    while (i < e && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i < e && s[i] == '.') {
+        for (i++; i < e && s[i] >= '0' && s[i] <= '9' && p < 100000; i++)
+            p = p * 10 + (size_t)(s[i] - '0');
+        h->prec = p;
+    }
+    if (i >= e || i - start > JOIN_GAP_MAX || (s[i] != 's' && s[i] != 'r'))
+        return 0;
+    return i + 1;
+}
+
+/* After a "{" placeholder's field, at s[@i]: an optional conversion
+ * ("!s", "!r", "!a") and format spec (":s", ":>8"), then '}'. The index
+ * after the '}', or 0. */
+static size_t brace_tail(const char *s, size_t i, size_t e)
+{
+    size_t start = i;
+
+    if (i + 1 < e && s[i] == '!' && strchr("sra", s[i + 1]) != NULL && s[i + 1] != '\0')
+        i += 2;
+    if (i < e && s[i] == ':')
+        while (i < e && s[i] != '}' && s[i] != '{' && i - start <= JOIN_GAP_MAX)
+            i++;
+    return i < e && s[i] == '}' ? i + 1 : 0;
+}
+
 /* The placeholder at s[@k] within [@k, @e) into *@h: "%s" and "%r" (the
- * next argument), "%(name)s" (the dict's value for "name"), "{}" (the
- * next), "{N}" (argument N), "{name}" (the argument passed as name=).
- * 1, or 0 when none. */
+ * next argument), "%(name)s" (the dict's value for "name"), with flags,
+ * width and precision ("%-8.3s"); "{}" (the next), "{N}" (argument N),
+ * "{name}" (the argument passed as name=), with a conversion and a
+ * format spec ("{d!s}", "{0:s}"). 1, or 0 when none. */
 static int placeholder(const char *s, size_t k, size_t e, hole *h)
 {
-    size_t i;
+    size_t i, end;
 
     memset(h, 0, sizeof(*h));
-    if (k + 1 < e && s[k] == '%' && (s[k + 1] == 's' || s[k + 1] == 'r')) {
-        h->len = 2;
-        return 1;
-    }
+    h->prec = SIZE_MAX;
     if (k + 1 < e && s[k] == '%' && s[k + 1] == '(') {
         for (i = k + 2; i < e && i - k <= JOIN_GAP_MAX && name_char((unsigned char)s[i]); i++)
             ;
-        if (i == k + 2 || i + 1 >= e || s[i] != ')' || (s[i + 1] != 's' && s[i + 1] != 'r'))
+        if (i == k + 2 || i >= e || s[i] != ')' || (end = percent_spec(s, i + 1, e, h)) == 0)
             return 0;
         h->kind = HOLE_NAME;
         h->name = k + 2;
         h->nlen = i - k - 2;
-        h->len = i + 2 - k;
+        h->len = end - k;
+        return 1;
+    }
+    if (k + 1 < e && s[k] == '%') {
+        if ((end = percent_spec(s, k + 1, e, h)) == 0)
+            return 0;
+        h->len = end - k;
         return 1;
     }
     if (s[k] != '{' || k + 1 >= e)
         return 0;
-    if (s[k + 1] == '}') {
-        h->len = 2;
-        return 1;
-    }
     for (i = k + 1; i < e && i - k <= JOIN_GAP_MAX && s[i] >= '0' && s[i] <= '9'; i++)
         h->index = h->index * 10 + (size_t)(s[i] - '0');
-    if (i > k + 1 && i < e && s[i] == '}') {
+    if (i > k + 1) {
         h->kind = HOLE_INDEX;
-        h->len = i + 1 - k;
-        return 1;
+    } else {
+        for (; i < e && i - k <= JOIN_GAP_MAX && name_char((unsigned char)s[i]); i++)
+            ;
+        if (i > k + 1) {
+            h->kind = HOLE_NAME;
+            h->name = k + 1;
+            h->nlen = i - k - 1;
+        }
     }
-    for (i = k + 1; i < e && i - k <= JOIN_GAP_MAX && name_char((unsigned char)s[i]); i++)
-        ;
-    if (i > k + 1 && i < e && s[i] == '}') {
-        h->kind = HOLE_NAME;
-        h->name = k + 1;
-        h->nlen = i - k - 1;
-        h->len = i + 1 - k;
-        return 1;
-    }
-    return 0;
+    if ((end = brace_tail(s, i, e)) == 0)
+        return 0;
+    h->len = end - k;
+    return 1;
 }
 
 /* An argument handed to a format: a literal, and the name it is passed
@@ -486,8 +526,13 @@ static size_t fill_format(const char *s, const literal *fmt, const format_arg *a
     for (k = fmt->start; k < fmt->end;) {
         if (filled < JOIN_LITERALS_MAX && placeholder(s, k, fmt->end, &h) &&
             (arg = fill(s, args, na, &h, &next)) != NULL) {
+            size_t at = o;
             filled++;
             put_literal(s, &arg->lit, out, &o);
+            /* "%.3s" keeps three bytes. Only cut when writing: the
+             * count (@out NULL) is what the writing may need first. */
+            if (out != NULL && o - at > h.prec)
+                o = at + h.prec;
             k += h.len;
         } else {
             if (out != NULL) /* NULL: only count */
@@ -560,6 +605,8 @@ static int f_string(const char *s, const literal *lit)
 {
     size_t q = lit->start - 1; /* its opening quote */
 
+    if (s[q] == '`')
+        return 1; /* a template literal: `/${`etc`}/x` nests its own quote too */
     if (q == 0 || (s[q] != '"' && s[q] != '\''))
         return 0;
     if (s[q - 1] == 'f' || s[q - 1] == 'F')
@@ -569,14 +616,23 @@ static int f_string(const char *s, const literal *lit)
 }
 
 /* Does the literal @lit end with an interpolation's open brace (blanks
- * after it allowed)? Its index in *@brace. "{{" is an escaped brace. */
-static int ends_open(const char *s, const literal *lit, size_t *brace)
+ * after it allowed; "${" in a @template literal)? The index where its
+ * text ends in *@brace. "{{" is an escaped brace. */
+static int ends_open(const char *s, const literal *lit, int template, size_t *brace)
 {
     size_t k = lit->end;
 
     while (k > lit->start && blank(s[k - 1]))
         k--;
-    if (k == lit->start || s[k - 1] != '{' || (k - 1 > lit->start && s[k - 2] == '{'))
+    if (k == lit->start || s[k - 1] != '{')
+        return 0;
+    if (template) { /* "${" */
+        if (k - 1 == lit->start || s[k - 2] != '$')
+            return 0;
+        *brace = k - 2;
+        return 1;
+    }
+    if (k - 1 > lit->start && s[k - 2] == '{')
         return 0;
     *brace = k - 1;
     return 1;
@@ -593,11 +649,12 @@ static size_t same_quote_f_string(const char *s, size_t n, const literal *first,
 {
     literal lit = *first, inner, next;
     size_t o = 0, brace, k, pieces = 0;
+    int template = s[first->start - 1] == '`';
 
-    if (!f_string(s, first) || !ends_open(s, first, &brace))
+    if (!f_string(s, first) || !ends_open(s, first, template, &brace))
         return 0;
     for (;;) {
-        if (pieces++ >= JOIN_LITERALS_MAX || !ends_open(s, &lit, &brace)) {
+        if (pieces++ >= JOIN_LITERALS_MAX || !ends_open(s, &lit, template, &brace)) {
             put_text(s, lit.start, lit.end, 1, out, &o);
             return o;
         }
@@ -607,10 +664,11 @@ static size_t same_quote_f_string(const char *s, size_t n, const literal *first,
             return o;
         for (k = next.start; k < next.end && blank(s[k]); k++)
             ;
-        if (k >= next.end || s[k] != '}')
+        /* the closing brace, after a conversion or spec ("!s}", ":s}") */
+        if ((k = brace_tail(s, k, next.end)) == 0)
             return o;
         put_text(s, inner.start, inner.end, 0, out, &o);
-        lit.start = k + 1;
+        lit.start = k;
         lit.end = next.end;
         lit.after = next.after;
     }

@@ -101,7 +101,17 @@ Test(guard_join, interpolated_literals_and_placeholders_by_index_or_name)
         "{\"code\":\"open(f\\\"/etc/{\\\"shadow\\\"}\\\")\"}",
         "{\"code\":\"open(f\\\"/etc/{ \\\"sha\\\" }{\\\"dow\\\"}\\\")\"}",
         "{\"code\":\"open(rf'{'/etc'}/shadow')\"}",
+        /* second review 54: flags, width, precision; a conversion and a
+         * spec; a template literal nesting its own quote */
+        "{\"code\":\"open('/etc/%(f).6s' % {'f': 'shadow'})\"}",
+        "{\"code\":\"open('/etc/%-6s' % 'shadow')\"}",
+        "{\"code\":\"open('%.11s' % '/etc/shadowX')\"}",
+        "{\"code\":\"open('/etc/{f!s}'.format(f='shadow'))\"}",
+        "{\"code\":\"open('/etc/{:s}'.format('shadow'))\"}",
+        "{\"code\":\"open(f\\\"/etc/{\\\"shadow\\\"!s}\\\")\"}",
+        "{\"code\":\"fs.readFileSync(`/etc/${`shadow`}`)\"}",
         /* stay allowed */
+        "{\"code\":\"open('%.3s/shadow' % '/etcX')\"}", /* the precision cuts */
         "{\"code\":\"open(f\\\"/etc/{name}\\\")\"}",
         "{\"code\":\"print(f\\\"/etc/{'hosts'}\\\")\"}",
         "{\"code\":\"open('/etc/{1}'.format('shadow', 'hosts'))\"}", /* by index */
@@ -113,8 +123,8 @@ Test(guard_join, interpolated_literals_and_placeholders_by_index_or_name)
         "{\"code\":\"open(f\\\"/etc/{{\\\"shadow\\\"}}\\\")\"}", /* escaped braces */
         "{\"code\":\"open(\\\"/etc/{\\\"shadow\\\"}\\\")\"}",    /* not an f-string */
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
     cr_assert_eq(NROWS(args), NROWS(denied));
     kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), args, denied, NROWS(args));
