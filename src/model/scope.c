@@ -66,11 +66,25 @@ static int read_ops(const chio_json *obj, unsigned *ops, chio_error *err)
     return 0;
 }
 
+static const char *const constraint_names[] = {"path_prefix", "domain_exact", "domain_glob",
+                                               "regex_match", "max_length",   "max_args_size",
+                                               "custom"};
+
+/* Is @type (a string) one of the seven constraint types? */
+static int known_constraint_type(const chio_json *type)
+{
+    int k;
+
+    for (k = 0; k < 7; k++)
+        if (strlen(constraint_names[k]) == type->n &&
+            memcmp(type->v.s, constraint_names[k], type->n) == 0)
+            return 1;
+    return 0;
+}
+
 static void read_constraint(const chio_json *c, chio__constraint *out)
 {
-    static const char *const names[] = {"path_prefix", "domain_exact", "domain_glob",
-                                        "regex_match", "max_length",   "max_args_size",
-                                        "custom"};
+    static const char *const *const names = constraint_names;
     const chio_json *type = chio_json_get(c, "type"), *value = chio_json_get(c, "value");
     int k;
 
@@ -223,6 +237,16 @@ static int read_tool_grant(chio_json_doc *doc, chio_json *g, int strict, chio__t
                                   WHAT ": constraint 'type' must be a string");
         }
         read_constraint(c, &out->constraints[i]);
+        /* A type the kernel knows with a value it cannot read (missing,
+         * null, the wrong type) would make the grant unusable: refused
+         * when issuing, as a null constraint list is. A type it does not
+         * know is signed as written (another reader may know it). */
+        if (strict && out->constraints[i].kind == CHIO__CONSTRAINT_UNKNOWN &&
+            known_constraint_type(chio_json_get(c, "type")))
+            return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
+                              WHAT ": constraint '%.40s' has no value the kernel can read (a "
+                                   "token holding it is unusable)",
+                              chio_json_get(c, "type")->v.s);
     }
     return 0;
 }

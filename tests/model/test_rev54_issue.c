@@ -114,3 +114,42 @@ Test(rev54_issue, the_kernel_refuses_to_issue_a_null_constraint_list)
         chio_capability_free(cap);
     chio_kernel_free(k);
 }
+
+/* Second review 54: a constraint of a type the kernel knows whose value
+ * it cannot read (missing, null, the wrong type) made the grant unusable
+ * on every call; issuing now refuses it. A type the kernel does not know
+ * is still signed as written (another reader may know it; the kernel
+ * refuses the grant). */
+Test(rev54_issue, a_known_constraint_without_a_readable_value_is_refused_when_issuing)
+{
+    static const struct {
+        const char *constraint;
+        int rc;
+    } rows[] = {
+        {"{\"type\":\"path_prefix\"}", CHIO_EFORMAT},
+        {"{\"type\":\"path_prefix\",\"value\":null}", CHIO_EFORMAT},
+        {"{\"type\":\"domain_exact\",\"value\":123}", CHIO_EFORMAT},
+        {"{\"type\":\"max_length\",\"value\":\"5\"}", CHIO_EFORMAT},
+        {"{\"type\":\"custom\",\"value\":[\"env\"]}", CHIO_EFORMAT},
+        {"{\"type\":\"future_kind\",\"value\":1}", 0},
+        {"{\"type\":\"path_prefix\",\"value\":\"/w\"}", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char scope[256];
+        chio_capability *cap = NULL;
+        chio_error err;
+        int rc;
+
+        snprintf(scope, sizeof(scope), "{\"grants\":[" GRANT_HEAD ",\"constraints\":[%s]}]}",
+                 rows[i].constraint);
+        rc = issue(scope, &cap, &err);
+        cr_expect_eq(rc, rows[i].rc, "%s: %s (%s)", rows[i].constraint, chio_errno_name(rc),
+                     err.message);
+        if (rc == CHIO_EFORMAT)
+            cr_expect(strstr(err.message, "no value the kernel can read") != NULL, "%s",
+                      err.message);
+        chio_capability_free(cap);
+    }
+}
