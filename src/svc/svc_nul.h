@@ -30,10 +30,12 @@ size_t svc_nul_target_len(const char *uri);
  * request line (@method, @url, @version as the access handler has them;
  * @target_len from svc_nul_target_len()), or in a header line; a header
  * line libmicrohttpd did not keep in place (a folded line, which it glued
- * onto the name) is refused as malformed. What is not seen: one NUL as
- * the very last byte of a header value whose line ends in a bare LF (it
- * leaves the same bytes as a CRLF); libmicrohttpd and a proxy that ends
- * the value at the NUL read the same value there. */
+ * onto the name) is refused as malformed. What is not seen: NULs as the
+ * very last bytes of a header value whose line ends in a bare LF, one
+ * (it leaves the same bytes as a CRLF) or, on the last header line, up
+ * to two (the line end and the empty line leave up to four NULs);
+ * libmicrohttpd and a proxy that ends the value at the NUL read the same
+ * value there, and nothing but NULs can hide in those bytes. */
 const char *svc_nul_problem(struct MHD_Connection *c, const char *method, const char *url,
                             const char *version, size_t target_len);
 
