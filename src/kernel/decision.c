@@ -14,7 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard_scan.h"
 #include "request.h"
+
+/* What stands in a receipt for a name a secret_leak guard flags (as the
+ * redaction marker of an argument, redact.c). */
+#define REDACTED_NAME "[REDACTED:secret_leak]"
 
 /* ---- receipts ------------------------------------------------------------------------------ */
 
@@ -203,6 +208,35 @@ static int stored_params(mreq *r, const chio_json *args, const char *canon, size
     return 0;
 }
 
+/* The receipt holds the names the call chose (its capability, server and
+ * tool) as they are, and its reason may quote them; one a secret_leak
+ * guard flags is stored as the redaction marker instead, and the reason
+ * is replaced by one that names the code only (review 54: a tool named
+ * with a key was stored, and quoted by out_of_scope's reason). The call
+ * is not denied for it: a tool the kernel dispatches is one its server
+ * listed, so the name tells the server nothing. The request id is the
+ * host's (or the kernel's UUIDv7), not the agent's, and is kept. */
+static void unquote_flagged_names(mreq *r, receipt_spec *sp)
+{
+    const char **names[] = {&sp->capability_id, &sp->server, &sp->tool};
+    static const char *const what[] = {"capability id", "server id", "tool name"};
+    const char *flagged = NULL;
+    size_t i;
+
+    if (r->k->med.nguards == 0)
+        return;
+    for (i = 0; i < 3; i++)
+        if (chio__secret_named(r->k, *names[i])) {
+            *names[i] = REDACTED_NAME;
+            if (flagged == NULL)
+                flagged = what[i];
+        }
+    if (flagged != NULL)
+        snprintf(r->reason, sizeof(r->reason),
+                 "%s: the reason is not quoted (a secret_leak guard flags the call's %s)",
+                 chio_code_name(r->code), flagged);
+}
+
 int chio__mreq_fields(mreq *r, chio__receipt_fields *f, char hash[65], chio_error *err)
 {
     receipt_spec sp;
@@ -230,6 +264,7 @@ int chio__mreq_fields(mreq *r, chio__receipt_fields *f, char hash[65], chio_erro
     sp.request_id = r->request_id;
     sp.session_id = r->s->id;
     sp.now = r->now;
+    unquote_flagged_names(r, &sp);
     rc =
         stored_params(r, chio_json_root(r->args_doc), r->args, r->args_len, &sp, hash, &owned, err);
     /* The receipt is written from text: the parsed arguments go now, and

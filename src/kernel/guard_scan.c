@@ -452,6 +452,14 @@ static int secret_scan_at(const chio__guard_reg *guards, size_t n, const char *s
     return rc;
 }
 
+int chio__secret_named(const struct chio_kernel *k, const char *s)
+{
+    size_t gi, pi;
+
+    return s != NULL && k->med.nguards > 0 &&
+           chio__secret_scan(k->med.guards, k->med.nguards, s, strlen(s), NULL, &gi, &pi) != 0;
+}
+
 int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                       chio__secret_work *w, size_t *guard, size_t *pattern)
 {

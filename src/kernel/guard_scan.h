@@ -109,6 +109,14 @@ void chio__secret_work_destroy(chio__secret_work *w);
 int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                       chio__secret_work *w, size_t *guard, size_t *pattern);
 
+/* chio__secret_named - does a built-in secret_leak guard of @k flag the
+ * identifier @s (a tool name, server id, capability id, request id or
+ * session id, NUL-terminated; NULL is not flagged)? 1 when flagged or
+ * out of memory (fail closed: the caller then does not quote it), else 0.
+ * Kernel texts (reasons, error messages) and receipt fields quote an
+ * identifier only when this says 0 (review 54). */
+int chio__secret_named(const struct chio_kernel *k, const char *s);
+
 /*
  * chio__forbidden_path_hit - does the forbidden_path guard @g deny the
  * argument text @s (a value with nearest key @key, or a key with @key's

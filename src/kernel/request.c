@@ -299,6 +299,9 @@ static int admit_serving(mreq *r, const char *session_id, chio_error *err)
     if (r->s == NULL && chio__session_recently_closed(k, session_id))
         return chio__fail(err, CHIO_ESESSION_CLOSED, CHIO_NO_OFFSET,
                           "session '%.64s' is closed; no new calls", session_id);
+    if (r->s == NULL && chio__secret_named(k, session_id))
+        return chio__fail(err, CHIO_ENOSESSION, CHIO_NO_OFFSET,
+                          "unknown session (its id is not quoted: a secret_leak guard flags it)");
     if (r->s == NULL)
         return chio__fail(err, CHIO_ENOSESSION, CHIO_NO_OFFSET, "unknown session '%.64s'",
                           session_id ? session_id : "(null)");

@@ -45,6 +45,7 @@
 
 #include <openssl/rand.h>
 
+#include "guard_scan.h"
 #include "kernel_internal.h"
 
 /* The session word: state in the high half, calls in flight in the low. */
@@ -393,8 +394,13 @@ const chio__session_cap *chio__session_find_cap(const chio__session *s, const ch
     return NULL;
 }
 
-static int no_session(const char *id, chio_error *err)
+/* The id is the caller's: not quoted when a secret_leak guard flags it
+ * (the host logs such messages). */
+static int no_session(chio_kernel *k, const char *id, chio_error *err)
 {
+    if (chio__secret_named(k, id))
+        return chio__fail(err, CHIO_ENOSESSION, CHIO_NO_OFFSET,
+                          "unknown session (its id is not quoted: a secret_leak guard flags it)");
     return chio__fail(err, CHIO_ENOSESSION, CHIO_NO_OFFSET, "unknown session '%.64s'",
                       id ? id : "(null)");
 }
@@ -417,7 +423,7 @@ int chio_kernel_begin_draining_session(chio_kernel *k, const char *session_id, c
     if (s == NULL)
         return chio__session_recently_closed(k, session_id)
                    ? closed_session(session_id, "; it cannot drain", err)
-                   : no_session(session_id, err);
+                   : no_session(k, session_id, err);
     w = __atomic_load_n(&s->sw, __ATOMIC_SEQ_CST);
     while ((st = SW_STATE(w)) == CHIO_SESSION_READY || st == CHIO_SESSION_INITIALIZING) {
         /* seq_cst: admissions stop here (pairs with session_enter) */
@@ -441,7 +447,7 @@ int chio_kernel_close_session(chio_kernel *k, const char *session_id, chio_error
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
     s = chio__session_find(k, session_id);
     if (s == NULL)
-        return chio__session_recently_closed(k, session_id) ? 0 : no_session(session_id, err);
+        return chio__session_recently_closed(k, session_id) ? 0 : no_session(k, session_id, err);
     /* One step stops admissions and reads the calls in flight: CLOSED when
      * there are none, else DRAINING (see the file comment). seq_cst:
      * pairs with session_enter's compare-and-swap. */
