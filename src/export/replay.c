@@ -6,8 +6,13 @@
  * copies of receipts the store archived, which another client published
  * again under a later seq. A copy has the bytes of an item the stream
  * already holds, earlier, at a seq below the store's first; a receipt the
- * store lost was never in the stream at any other seq before it. Memory is
- * the fixed table of suspects. Public API (crypto) and the transport.
+ * store lost was never in the stream at any other seq before it. Only an
+ * item published in seq order counts as such an original: the exporter
+ * publishes the kernel's items in order, so an archived seq published
+ * after a later one is itself a re-publication (review 54: copies of the
+ * lost receipts published first under seq 1 made them read as replays,
+ * and the witness passed a rolled-back store). Memory is the fixed table
+ * of suspects. Public API (crypto) and the transport.
  */
 #include <string.h>
 
@@ -40,17 +45,23 @@ void chio__suspect_add(chio__suspects *s, const chio__xp_msg *m, const char *kin
 typedef struct resolve_ctx {
     chio__suspects *s;
     uint64_t first;
+    uint64_t high; /* the highest seq read so far, in stream order */
 } resolve_ctx;
 
 static int on_archived(void *vctx, const chio__xp_msg *m)
 {
     resolve_ctx *r = vctx;
+    uint64_t high = r->high;
     uint8_t d[32];
     size_t i;
     int hashed = 0;
 
+    if (m->item_seq > r->high)
+        r->high = m->item_seq;
     if (m->item_seq == 0 || m->item_seq >= r->first)
         return 0; /* only the items the store archived */
+    if (m->item_seq < high)
+        return 0; /* after a later seq: a re-publication, no original */
     for (i = 0; i < r->s->n; i++) {
         chio__suspect *p = &r->s->v[i];
         if (p->replay || p->position <= m->position)
@@ -67,7 +78,7 @@ static int on_archived(void *vctx, const chio__xp_msg *m)
 
 int chio__suspects_resolve(chio__xp *t, const char *subject, uint64_t first, chio__suspects *s)
 {
-    resolve_ctx r = {s, first};
+    resolve_ctx r = {s, first, 0};
 
     if (s->n == 0 || first <= 1)
         return 0; /* nothing archived: nothing can be a copy of it */
