@@ -60,6 +60,20 @@ char *cli_read_input(const char *cmd, const char *path, size_t *len);
  * wiped before returning.
  */
 chio_keypair *cli_load_seed(const char *cmd, const char *path);
+/*
+ * Open @path for reading as a private secret file, the checks every file
+ * holding a secret gets (the seed file, `chio serve`'s token files): the
+ * file named itself, never a symbolic link's target; a regular file (a
+ * FIFO, device or directory is refused at once, never waited on); no
+ * group or other access; owned by this user or root. @label names the
+ * file in messages ("seed file", "--token-file"), @what the secret ("a
+ * signing seed"). Returns the descriptor, or -1: when open() itself
+ * failed for another reason than a symbolic link, nothing is printed and
+ * *@open_errno holds its errno (the caller words it); else *@open_errno
+ * is 0 and why was printed.
+ */
+int cli_open_secret_file(const char *cmd, const char *label, const char *what, const char *path,
+                         int *open_errno);
 /* 1 when the file @st describes belongs to this process's effective user
  * or to root: a secret (a seed, a bearer token) in a file another user
  * owns is one that user may rewrite, so it is refused. */

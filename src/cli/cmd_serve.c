@@ -49,7 +49,8 @@ static const char serve_usage[] =
     "denied tool_not_registered. --ca-key (repeatable) trusts a\n"
     "capability issuer besides the sidecar's own key. --token-file holds the\n"
     "bearer token (Authorization: Bearer ...) the control routes and evaluate\n"
-    "then require (a private file, like the seed: mode 0600 or stricter);\n"
+    "then require (a private file checked like the seed: mode 0600 or\n"
+    "stricter, not a symbolic link; a token that is the seed is refused);\n"
     "without it only a loopback --listen address is accepted.\n"
     "--control-token-file (with --token-file, another token) holds the token\n"
     "mint and revoke require instead: evaluate's token then opens evaluate only,\n"
@@ -142,43 +143,22 @@ static int token_chars(const char *t, size_t len)
     return 1;
 }
 
-/* The bearer token: the file's text less one trailing newline. Only a
- * regular file is read (a FIFO or device is refused at once, never waited
- * on), and only a private one: whoever can read the token can mint tokens
- * signed by the sidecar's key, so, as for the seed, a file group or others
- * may read or write is refused. NULL after printing what is wrong, naming
- * --token-file. */
+/* The bearer token: the file's text less one trailing newline. The file
+ * gets the seed file's checks (cli_open_secret_file): whoever can read the
+ * token can mint tokens signed by the sidecar's key, so it is read only
+ * from a private regular file named directly, never through a symbolic
+ * link (before review 54 a link was followed, though docs/cli.md said
+ * "like the seed"). NULL after printing what is wrong, naming @opt. */
 static char *load_token(const char *opt, const char *path)
 {
     char buf[TOKEN_FILE_MAX + 1], *t = NULL;
-    struct stat st;
     size_t len = 0;
     ssize_t got;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    int e, fd = cli_open_secret_file("serve", opt, "a bearer token", path, &e);
 
     if (fd < 0) {
-        cli_error("serve", "%s %s: cannot open it: %s", opt, path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        cli_error("serve", "%s %s is not a regular file (a FIFO, device or directory?)", opt, path);
-        return NULL;
-    }
-    if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
-        close(fd);
-        cli_error("serve",
-                  "refusing %s %s: its mode %04o lets group or others read or write "
-                  "it; a bearer token must be private (chmod 600 %s)",
-                  opt, path, (unsigned)(st.st_mode & 07777), path);
-        return NULL;
-    }
-    if (!cli_owned_by_us_or_root(&st)) {
-        close(fd);
-        cli_error("serve",
-                  "refusing %s %s: it belongs to uid %u, neither this user (uid %u) "
-                  "nor root, and its owner could replace the token (chown it)",
-                  opt, path, (unsigned)st.st_uid, (unsigned)geteuid());
+        if (e != 0)
+            cli_error("serve", "%s %s: cannot open it: %s", opt, path, strerror(e));
         return NULL;
     }
     while (len <= TOKEN_FILE_MAX && (got = read(fd, buf + len, TOKEN_FILE_MAX + 1 - len)) != 0) {
@@ -213,6 +193,59 @@ out:
     close(fd);
     explicit_bzero(buf, sizeof(buf));
     return t;
+}
+
+/* 1 when @token, read with the seed rules (64 hex digits, optional 0x,
+ * any case), is the seed of @kp: an operator who gave the seed file as a
+ * token file would have every client send the signing seed as its bearer
+ * token, and the sidecar keep it in ordinary heap, which core dumps hold
+ * (review 54). Compared through the public key it makes, so the seed is
+ * not written out again. Only the sidecar's own seed is refused: a token
+ * of 64 random hex digits (openssl rand -hex 32) is a fine token. -1 when
+ * the check itself failed (no memory): the caller refuses to start. */
+static int token_is_seed(const char *token, const chio_keypair *kp)
+{
+    chio_keypair *as_seed = NULL;
+    uint8_t a[CHIO_PUBKEY_BYTES], b[CHIO_PUBKEY_BYTES];
+    int rc = chio_keypair_from_seed_hex(token, strlen(token), &as_seed, NULL), same;
+
+    if (rc == CHIO_ESEED_NEWLINE || rc == CHIO_ESEED_SPACE || rc == CHIO_ESEED_ODD ||
+        rc == CHIO_ESEED_NONHEX || rc == CHIO_ESEED_LENGTH)
+        return 0; /* no seed at all */
+    if (rc != 0)
+        return -1;
+    same = chio_keypair_public_key(as_seed, a) == 0 && chio_keypair_public_key(kp, b) == 0 &&
+           memcmp(a, b, sizeof(a)) == 0;
+    chio_keypair_free(as_seed);
+    return same;
+}
+
+/* 0 when neither token is the sidecar's seed; else CLI_USAGE after saying
+ * which option holds it (never what it holds). */
+static int refuse_seed_tokens(const char *token, const char *token_path, const char *control,
+                              const char *control_path, const chio_keypair *kp)
+{
+    const char *opt = NULL, *path = NULL;
+    int rc = 0;
+
+    if (token != NULL && (rc = token_is_seed(token, kp)) != 0) {
+        opt = "--token-file";
+        path = token_path;
+    } else if (control != NULL && (rc = token_is_seed(control, kp)) != 0) {
+        opt = "--control-token-file";
+        path = control_path;
+    }
+    if (rc == 0)
+        return 0;
+    if (rc < 0)
+        return cli_error("serve",
+                         "%s %s: cannot check that it is not the signing seed (out of "
+                         "memory?)",
+                         opt, path);
+    return cli_error("serve",
+                     "refusing %s %s: it holds the signing seed of --seed-file, which every client "
+                     "would then send as its bearer token; give a token of its own",
+                     opt, path);
 }
 
 /* --ca-key and --tool values, checked before anything is opened. */
@@ -417,6 +450,10 @@ static int serve_run(cli_opt *opts)
     cfg.keypair = cli_load_seed("serve", opts[1].value);
     if (cfg.keypair == NULL)
         goto out;
+    if (refuse_seed_tokens(token, opts[5].value, control, opts[17].value, cfg.keypair) != 0) {
+        chio_keypair_free(cfg.keypair);
+        goto out;
+    }
     if (opts[13].value != NULL) {
         /* The start-up witness reads the store before the kernel locks it. */
         chio__witness_startup w = {"chio serve",

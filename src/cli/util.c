@@ -313,67 +313,82 @@ int cli_owned_by_us_or_root(const struct stat *st)
     return st->st_uid == geteuid() || st->st_uid == 0;
 }
 
-chio_keypair *cli_load_seed(const char *cmd, const char *path)
+int cli_open_secret_file(const char *cmd, const char *label, const char *what, const char *path,
+                         int *open_errno)
 {
     struct stat st;
+    int fd;
+
+    *open_errno = 0;
+    /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
+     * O_NOFOLLOW: the secret is the file named, never what a link points
+     * to (a link planted at the path could point at any private file the
+     * owner checks below accept, another service's seed among them). */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            cli_error(cmd,
+                      "refusing %s %s: it is a symbolic link; give the path of the file itself",
+                      label, path);
+        else
+            *open_errno = e != 0 ? e : EIO; /* the caller says why */
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        cli_error(cmd, "%s %s is not a regular file (a FIFO, device or directory?)", label, path);
+        return -1;
+    }
+    if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
+        close(fd);
+        cli_error(cmd,
+                  "refusing %s %s: its mode %04o lets group or others read or write it; "
+                  "%s must be private (chmod 600 %s)",
+                  label, path, (unsigned)(st.st_mode & 07777), what, path);
+        return -1;
+    }
+    if (!cli_owned_by_us_or_root(&st)) {
+        close(fd);
+        cli_error(cmd,
+                  "refusing %s %s: it belongs to uid %u, neither this user (uid %u) nor "
+                  "root, and its owner could replace what it holds (chown it)",
+                  label, path, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    return fd;
+}
+
+chio_keypair *cli_load_seed(const char *cmd, const char *path)
+{
     chio_keypair *kp = NULL;
     chio_error err;
     char buf[MAX_SEED_FILE + 1];
     size_t n = 0;
     ssize_t got;
-    int fd, rc;
+    int fd, rc, e;
 
     if (path == NULL) {
         cli_error(cmd, "--seed-file is required");
         return NULL;
     }
-    /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
-     * O_NOFOLLOW: the seed is the file named, never what a link points to.
-     * Only a regular file is read. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    fd = cli_open_secret_file(cmd, "seed file", "a signing seed", path, &e);
     if (fd < 0) {
-        int e = errno;
-        if (e != ELOOP && cli_secret_hex(path, NULL) != 0)
+        if (e != 0 && e != ELOOP && cli_secret_hex(path, NULL) != 0)
             cli_error(cmd,
                       "the --seed-file value opens no file and holds 32 or more hex digits in a "
                       "row, likely the seed itself (not shown). A seed on the command line is "
                       "visible to every local user (ps, /proc/PID/cmdline): keep it in a mode "
                       "0600 file (chio keygen --out FILE) and give that file's path");
-        else if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-            cli_error(cmd,
-                      "refusing seed file %s: it is a symbolic link; give the path of the seed "
-                      "file itself",
-                      path);
-        else
+        else if (e != 0)
             cli_error(cmd, "cannot open seed file %s: %s", path, strerror(e));
-        return NULL;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        cli_error(cmd, "seed file %s is not a regular file (a FIFO, device or directory?)", path);
-        return NULL;
-    }
-    if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
-        close(fd);
-        cli_error(cmd,
-                  "refusing seed file %s: its mode %04o lets group or others read or write it; "
-                  "a signing seed must be private (chmod 600 %s)",
-                  path, (unsigned)(st.st_mode & 07777), path);
-        return NULL;
-    }
-    if (!cli_owned_by_us_or_root(&st)) {
-        close(fd);
-        cli_error(cmd,
-                  "refusing seed file %s: it belongs to uid %u, neither this user (uid %u) nor "
-                  "root, and its owner could replace the signing key (chown it)",
-                  path, (unsigned)st.st_uid, (unsigned)geteuid());
         return NULL;
     }
     while (n <= MAX_SEED_FILE && (got = read(fd, buf + n, MAX_SEED_FILE + 1 - n)) != 0) {
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            int e = errno;
+            e = errno;
             close(fd);
             OPENSSL_cleanse(buf, sizeof(buf));
             cli_error(cmd, "cannot read seed file %s: %s", path, strerror(e));
