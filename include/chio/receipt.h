@@ -237,7 +237,8 @@ CHIO_EXTERN int chio_receipt_sign_json(const char *json, size_t len, const chio_
  *
  * Known fields are type-checked; absent optional fields may also be given as
  * null, and empty `evidence` / `actor_chain` arrays are treated as absent
- * (both are dropped, as chio does). Public keys are normalised to lowercase.
+ * (both are dropped, as chio does). Public keys and the signature are
+ * normalised to lowercase, so chio_receipt_json() is what chio re-serialises.
  * Unknown fields are kept: they are covered by the id and signature, so a
  * field added after signing makes verification fail.
  * Returns: 0, chio_json_parse() codes, CHIO_EFORMAT (missing field, wrong

@@ -12,7 +12,7 @@
  * need). A receipt is its stored bytes plus a typed view of its known
  * fields; a parsed receipt also keeps its JSON document (normalised the
  * way chio re-serialises it: null optionals and empty evidence/actor_chain
- * dropped, keys lowercase). Building is in receipt_builder.c, the byte
+ * dropped, keys and the signature lowercase). Building is in receipt_builder.c, the byte
  * forms and signing in receipt_sign.c, verification in receipt_verify.c.
  *
  * Calls the core layer (JSON, crypto). No shared state; a receipt is
@@ -200,6 +200,29 @@ static int check_metadata(const chio_json *obj, chio_error *err)
 }
 
 /*
+ * Read the signature into @v and write it back in lowercase: chio's typed
+ * receipt accepts either case and emits lowercase (spec section 2), so the
+ * stored bytes (a Merkle leaf) of a receipt given in uppercase are those.
+ */
+static int read_signature(chio_json_doc *doc, chio_json *obj, receipt_view *v, chio_error *err)
+{
+    chio_json *sig = chio__json_obj_find(obj, "signature", 9);
+    char hex[2 * CHIO_SIGNATURE_BYTES + 1];
+
+    if (sig == NULL)
+        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": field 'signature' is missing");
+    if (sig->type != CHIO_JSON_STRING ||
+        chio_signature_from_hex(sig->v.s, sig->n, v->signature) != 0)
+        return chio__fail(err, CHIO_ESIGFORMAT, CHIO_NO_OFFSET,
+                          WHAT ": field 'signature' must be 128 hex digits (64 bytes)");
+    chio__hex_encode(v->signature, CHIO_SIGNATURE_BYTES, hex);
+    if (memcmp(sig->v.s, hex, 2 * CHIO_SIGNATURE_BYTES) != 0 &&
+        chio__json_set_string(doc, sig, hex, 2 * CHIO_SIGNATURE_BYTES) != 0)
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    return 0;
+}
+
+/*
  * Normalise @obj in place and fill @v. VIEW_SIGNED needs id, signature and
  * kernel_key; VIEW_BODY ignores id and signature and takes kernel_key and
  * parameter_hash as optional.
@@ -208,7 +231,7 @@ int chio__receipt_view_read(chio_json_doc *doc, chio_json *obj, receipt_view *v,
                             chio_error *err)
 {
     static const char *const drop[] = {"decision", "observation_outcome", "metadata", "tenant_id"};
-    const chio_json *action, *dec, *sig;
+    const chio_json *action, *dec;
     chio_json *list;
     size_t i;
     int rc, present = 0, idx;
@@ -314,14 +337,7 @@ int chio__receipt_view_read(chio_json_doc *doc, chio_json *obj, receipt_view *v,
     rc = chio__field_string(obj, "id", CHIO__REQUIRED, &v->id, NULL, err, WHAT);
     if (rc != 0)
         return rc;
-    sig = chio_json_get(obj, "signature");
-    if (sig == NULL)
-        return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET, WHAT ": field 'signature' is missing");
-    if (sig->type != CHIO_JSON_STRING ||
-        chio_signature_from_hex(sig->v.s, sig->n, v->signature) != 0)
-        return chio__fail(err, CHIO_ESIGFORMAT, CHIO_NO_OFFSET,
-                          WHAT ": field 'signature' must be 128 hex digits (64 bytes)");
-    return 0;
+    return read_signature(doc, obj, v, err);
 }
 
 /* chio's signable-semantics rule (ReceiptSemanticFields::validate_decision
