@@ -128,7 +128,9 @@ CHIO_EXTERN int chio_inclusion_proof_parse(const char *json, size_t len, chio_in
  * the caller has checked that a checkpoint it trusts (chio_checkpoint_verify
  * and its kernel_key) has this checkpoint_seq, root and tree_size, and that
  * its batch_start_seq + leaf_index is receipt_seq, as `chio checkpoint
- * verify-proof` does.
+ * verify-proof` does. The leaf is @receipt_json's canonical bytes as
+ * written, with no receipt normalisation: give chio_receipt_json() of a
+ * parsed receipt (chio's leaf) for a receipt not in its stored form.
  */
 CHIO_EXTERN int chio_inclusion_proof_verify(const chio_inclusion_proof *p, const char *receipt_json,
                                             size_t len);

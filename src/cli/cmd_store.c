@@ -553,6 +553,30 @@ static const char *checkpoint_refusal(const chio_checkpoint *cp, const chio_incl
     return why;
 }
 
+/*
+ * A --receipt read as the library reads a receipt, or NULL (said on
+ * stderr). Its leaf is chio_receipt_json(): the normalised canonical bytes
+ * (null optionals and empty lists dropped, kernel_key and signature
+ * lowercase) that `receipt verify` checks and chio hashes, so a receipt
+ * another tool re-spelled proves as it verifies. Stored receipts need no
+ * reading: the kernel wrote them in that form and hashed them as stored.
+ */
+static chio_receipt *receipt_as_read(const char *text, size_t len, const char *file)
+{
+    chio_receipt *r = NULL;
+    chio_error err;
+    int rc;
+
+    chio_error_init(&err);
+    rc = chio_receipt_parse(text, len, &r, &err);
+    if (rc != 0) {
+        cli_error("checkpoint verify-proof", "--receipt %s is not a receipt: %s (%s)", file,
+                  err.message[0] ? err.message : chio_strerror(rc), chio_errno_name(rc));
+        return NULL;
+    }
+    return r;
+}
+
 static int checkpoint_verify_proof(int argc, char **argv)
 {
     cli_opt opts[] = {{"receipt", 1, 0, 0, 0, 0},
@@ -563,11 +587,12 @@ static int checkpoint_verify_proof(int argc, char **argv)
     size_t npos, len, rlen = 0, clen = 0, ntrusted = 0;
     chio_inclusion_proof p;
     chio_checkpoint *cp = NULL;
+    chio_receipt *rec = NULL;
     chio_store *s = NULL;
     chio_error err;
     uint8_t *keys = NULL;
-    char *text = NULL, *receipt = NULL, *cptext = NULL, why[160];
-    const char *refused = NULL;
+    char *text = NULL, *receipt = NULL, *cptext = NULL, why[256];
+    const char *refused = NULL, *leaf;
     int rc, inclusion, cp_ok = 1, checked = 0;
 
     rc = cli_parse(argc, argv, opts, 4, pos, 1, &npos, "checkpoint verify-proof",
@@ -599,6 +624,8 @@ static int checkpoint_verify_proof(int argc, char **argv)
                   (unsigned long long)p.receipt_seq);
         goto out;
     }
+    if (opts[0].value != NULL && (rec = receipt_as_read(receipt, rlen, opts[0].value)) == NULL)
+        goto out;
     if (opts[2].value != NULL) {
         cptext = cli_read_input("checkpoint verify-proof", opts[2].value, &clen);
         if (cptext == NULL)
@@ -616,7 +643,8 @@ static int checkpoint_verify_proof(int argc, char **argv)
         refused = checkpoint_refusal(cp, &p, keys, ntrusted, why, sizeof(why));
         cp_ok = refused == NULL;
     }
-    rc = chio_inclusion_proof_verify(&p, receipt, rlen);
+    leaf = rec != NULL ? chio_receipt_json(rec, &rlen) : receipt;
+    rc = chio_inclusion_proof_verify(&p, leaf, rlen);
     if (rc != 0 && rc != CHIO_EPROOF) {
         cli_error("checkpoint verify-proof", "the receipt is not JSON: %s", chio_strerror(rc));
         rc = CLI_USAGE;
@@ -655,6 +683,7 @@ static int checkpoint_verify_proof(int argc, char **argv)
     rc = inclusion && cp_ok ? CLI_OK : CLI_NEGATIVE;
 out:
     chio_checkpoint_free(cp);
+    chio_receipt_free(rec);
     chio_store_close(s);
     free(text);
     free(receipt);
