@@ -516,6 +516,29 @@ static int key_listed(const char *hex, const uint8_t *keys, size_t n)
 }
 
 /*
+ * Which body rule checkpoint @cp breaks, into @why, once
+ * chio_checkpoint_verify() said CHIO_ECORRUPT: that comes only after its
+ * signature verified, so calling it a bad signature sent an auditor after
+ * a forgery when a kernel had signed an inconsistent body.
+ */
+static void body_problem(const chio_checkpoint *cp, char *why, size_t cap)
+{
+    unsigned long long start = chio_checkpoint_batch_start(cp), end = chio_checkpoint_batch_end(cp);
+    const char *pre = "its signature verifies but its body is inconsistent";
+
+    if (chio_checkpoint_seq(cp) == 0)
+        snprintf(why, cap, "%s: checkpoint_seq is 0", pre);
+    else if (start == 0)
+        snprintf(why, cap, "%s: batch_start_seq is 0", pre);
+    else if (end < start)
+        snprintf(why, cap, "%s: batch_end_seq %llu is before batch_start_seq %llu", pre, end,
+                 start);
+    else
+        snprintf(why, cap, "%s: tree_size %llu is not batch_end_seq - batch_start_seq + 1 (%llu)",
+                 pre, (unsigned long long)chio_checkpoint_tree_size(cp), end - start + 1);
+}
+
+/*
  * Why checkpoint @cp cannot vouch for proof @p, written into @why, or NULL
  * when it can: it verifies, is the checkpoint the proof names, holds its
  * root and tree size, covers its receipt at its leaf, and (with
@@ -527,9 +550,14 @@ static const char *checkpoint_refusal(const chio_checkpoint *cp, const chio_incl
                                       const uint8_t *keys, size_t ntrusted, char *why, size_t cap)
 {
     uint64_t start = chio_checkpoint_batch_start(cp);
+    int rc = chio_checkpoint_verify(cp);
 
-    if (chio_checkpoint_verify(cp) != 0)
+    if (rc == CHIO_ECORRUPT)
+        body_problem(cp, why, cap);
+    else if (rc == CHIO_EBADSIG)
         snprintf(why, cap, "its signature does not verify");
+    else if (rc != 0)
+        snprintf(why, cap, "its signature could not be checked (%s)", chio_strerror(rc));
     else if (chio_checkpoint_seq(cp) != p->checkpoint_seq)
         snprintf(why, cap, "it is checkpoint %llu and the proof names checkpoint %llu",
                  (unsigned long long)chio_checkpoint_seq(cp),

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chio/checkpoint.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
 
@@ -170,4 +171,71 @@ Test(rev54_proof, a_receipt_text_that_is_no_receipt_is_refused)
     cr_expect_eq(r.out_len, 0, "%s", r.out);
     testutil_cli_free(&r);
     free(path);
+}
+
+/* Checkpoint 1 of the store re-made with the body members @range
+ * (batch_end_seq and batch_start_seq) and tree_size @size, signed by the
+ * store's key over that body as written; a file path, malloc'd. */
+static char *signed_body(const char *range, unsigned size)
+{
+    size_t len;
+    char *stored = testutil_stored(db, 1, 1, &len), *body, *full, *path, root[65], sighex[129];
+    chio_checkpoint *cp;
+    chio_keypair *kp;
+    uint8_t sig[64];
+
+    cr_assert_eq(chio_checkpoint_parse(stored, len, &cp, NULL), 0);
+    testutil_hex(chio_checkpoint_merkle_root(cp), 32, root);
+    cr_assert_eq(chio_keypair_from_seed_hex(TEST_SEED, 64, &kp, NULL), 0);
+    cr_assert_geq(asprintf(&body,
+                           "{%s,\"checkpoint_seq\":1,\"issued_at\":%llu,\"kernel_key\":\"%s\","
+                           "\"merkle_root\":\"0x%s\",\"schema\":\"chio.checkpoint_statement.v1\","
+                           "\"tree_size\":%u}",
+                           range, (unsigned long long)chio_checkpoint_issued_at(cp), TEST_PUB, root,
+                           size),
+                  0);
+    cr_assert_eq(chio_keypair_sign(kp, body, strlen(body), sig), 0);
+    testutil_hex(sig, 64, sighex);
+    cr_assert_geq(asprintf(&full, "{\"body\":%s,\"signature\":\"%s\"}", body, sighex), 0);
+    path = put("cp.json", full);
+    free(full);
+    free(body);
+    chio_keypair_free(kp);
+    chio_checkpoint_free(cp);
+    chio_free(stored);
+    return path;
+}
+
+Test(rev54_proof, a_validly_signed_inconsistent_checkpoint_names_the_body_check)
+{
+    static const struct {
+        const char *range;
+        unsigned size;
+        const char *says;
+    } cases[] = {
+        {"\"batch_end_seq\":4,\"batch_start_seq\":1", 5,
+         "tree_size 5 is not batch_end_seq - batch_start_seq + 1 (4)"},
+        {"\"batch_end_seq\":1,\"batch_start_seq\":4", 4,
+         "batch_end_seq 1 is before batch_start_seq 4"},
+        {"\"batch_end_seq\":3,\"batch_start_seq\":0", 4, "batch_start_seq is 0"},
+    };
+    size_t i, len;
+    char *stored = testutil_stored(db, 0, 2, &len), *receipt = put("r2.json", stored);
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *cp = signed_body(cases[i].range, cases[i].size);
+        cli_result r;
+
+        r = verify_proof(receipt, cp);
+        cr_expect_eq(r.status, 1, "case %zu: %s %s", i, r.out, r.err);
+        cr_expect(strstr(r.out, "\"checkpoint_valid\":false") != NULL, "case %zu: %s", i, r.out);
+        cr_expect(strstr(r.err, "its signature verifies but its body is inconsistent") != NULL,
+                  "case %zu: %s", i, r.err);
+        cr_expect(strstr(r.err, cases[i].says) != NULL, "case %zu: %s", i, r.err);
+        cr_expect(strstr(r.err, "does not verify") == NULL, "case %zu: %s", i, r.err);
+        testutil_cli_free(&r);
+        free(cp);
+    }
+    free(receipt);
+    chio_free(stored);
 }
