@@ -3,6 +3,7 @@
  * tests/export/fleetutil.c - see fleetutil.h.
  */
 #include <criterion/criterion.h>
+#include <nats/nats.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -429,4 +430,26 @@ char *fu_path_in(const char *dir, const char *name)
 
     cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
     return p;
+}
+
+void fu_rogue_pub(const char *urls, const char *subject, const char *body, size_t len, uint64_t seq)
+{
+    natsConnection *c = NULL;
+    jsCtx *js = NULL;
+    natsMsg *m = NULL;
+    jsPubAck *pa = NULL;
+    jsErrCode je = 0;
+    char s[24];
+
+    snprintf(s, sizeof(s), "%llu", (unsigned long long)seq);
+    cr_assert_eq(natsConnection_ConnectTo(&c, urls), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, c, NULL), NATS_OK);
+    cr_assert_eq(natsMsg_Create(&m, subject, NULL, body, (int)len), NATS_OK);
+    cr_assert_eq(natsMsgHeader_Set(m, "Chio-Seq", s), NATS_OK);
+    cr_assert_eq(natsMsgHeader_Set(m, "Chio-Last-Seq", s), NATS_OK);
+    cr_assert_eq(js_PublishMsg(&pa, js, m, NULL, &je), NATS_OK, "publish: %d", (int)je);
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(m);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(c);
 }

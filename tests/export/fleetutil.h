@@ -92,4 +92,10 @@ long long fu_field(const char *json, const char *name);
 /* The line of @text that starts with @prefix (a static copy), or NULL. */
 const char *fu_line(const char *text, const char *prefix);
 
+/* Publish @body on @subject as another client of the NATS servers at
+ * @urls would (not through the exporter), with Chio-Seq = Chio-Last-Seq
+ * = @seq: what an attacker who may publish on the stream can write. */
+void fu_rogue_pub(const char *urls, const char *subject, const char *body, size_t len,
+                  uint64_t seq);
+
 #endif

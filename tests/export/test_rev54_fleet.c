@@ -12,7 +12,6 @@
  * Real NATS JetStream, the real CLI.
  */
 #include <criterion/criterion.h>
-#include <nats/nats.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,27 +35,9 @@ TestSuite(fleet_rev54, .init = setup, .fini = teardown);
 
 #define CLI(timeout_ms, ...) fu_cli(dir, timeout_ms, (const char *const[]){__VA_ARGS__, NULL})
 
-/* Publish @body on @subject as another client, with Chio-Seq = Chio-Last-Seq = @seq. */
 static void rogue_pub(const char *subject, const char *body, size_t len, uint64_t seq)
 {
-    natsConnection *c = NULL;
-    jsCtx *js = NULL;
-    natsMsg *m = NULL;
-    jsPubAck *pa = NULL;
-    jsErrCode je = 0;
-    char s[24];
-
-    snprintf(s, sizeof(s), "%llu", (unsigned long long)seq);
-    cr_assert_eq(natsConnection_ConnectTo(&c, urls), NATS_OK);
-    cr_assert_eq(natsConnection_JetStream(&js, c, NULL), NATS_OK);
-    cr_assert_eq(natsMsg_Create(&m, subject, NULL, body, (int)len), NATS_OK);
-    cr_assert_eq(natsMsgHeader_Set(m, "Chio-Seq", s), NATS_OK);
-    cr_assert_eq(natsMsgHeader_Set(m, "Chio-Last-Seq", s), NATS_OK);
-    cr_assert_eq(js_PublishMsg(&pa, js, m, NULL, &je), NATS_OK, "publish: %d", (int)je);
-    jsPubAck_Destroy(pa);
-    natsMsg_Destroy(m);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(c);
+    fu_rogue_pub(urls, subject, body, len, seq);
 }
 
 Test(fleet_rev54, copies_published_ahead_do_not_hide_a_rollback)
