@@ -424,6 +424,24 @@ CHIO_EXTERN int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *na
 CHIO_EXTERN int chio_secret_pattern_check(const char *pattern, chio_error *err);
 
 /*
+ * chio_kernel_secret_flagged - would @k's secret_leak guards flag @text?
+ * @text (@len bytes) is read as those guards read a string argument (the
+ * same decodings, folds and embedded JSON). For a host that quotes text
+ * the kernel never checked (a method name or request id a client chose)
+ * in its own receipts, messages or logs: a text a secret_leak guard flags
+ * is not quoted (docs/security.md). *@flagged is 1 when a guard flags
+ * @text or its search could not finish (out of memory, past the guard's
+ * work bound: fail closed), 0 when none does, @len is 0 or @k has no
+ * secret_leak guard.
+ * Returns: 0; CHIO_EINVAL (@k or @flagged NULL, @text NULL with @len > 0;
+ * *@flagged is then 1 where @flagged is not NULL). Ownership: @text
+ * borrowed; nothing outlives the call. Thread-safe; time linear in @len,
+ * as the guard's search is.
+ */
+CHIO_EXTERN int chio_kernel_secret_flagged(chio_kernel *k, const char *text, size_t len,
+                                           int *flagged);
+
+/*
  * chio_regex_constraint_check - would the kernel enforce a regex_match
  * constraint with @pattern? A token's pattern is read as chio (Rust
  * `regex`) reads it and enforced only where it has an exact reading

@@ -3,7 +3,8 @@
  * kernel/registry.c - the build-phase registries: tool servers, resource
  * and prompt providers, guards (with the built-in forbidden_path and
  * secret_leak guards, whose matching lives in guard_scan.c), the nested-flow
- * handler; and the mediation state's setup and teardown.
+ * handler; and the mediation state's setup and teardown. Also the
+ * public question whether those secret_leak guards flag a host's text.
  *
  * Concurrency: registration takes build_mu and checks `serving`; the first
  * open_session that succeeds sets `serving` under the same mutex once its
@@ -754,5 +755,30 @@ int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const ch
     g->builtin = 1;
     k->med.nguards++;
     build_unlock(k);
+    return 0;
+}
+
+/* For a host quoting text the kernel never checked (an identifier a client
+ * chose) in its own receipts, messages and logs: the same reading as a
+ * string argument's (chio__secret_scan). Guards are read as a call reads
+ * them: without a lock once serving, under build_mu before, where a
+ * registration may still be in progress. */
+int chio_kernel_secret_flagged(chio_kernel *k, const char *text, size_t len, int *flagged)
+{
+    size_t gi, pi;
+    int locked = 0, rc;
+
+    if (flagged != NULL)
+        *flagged = 1; /* fail closed: an unread text is not quoted */
+    if (k == NULL || flagged == NULL || (text == NULL && len > 0))
+        return CHIO_EINVAL;
+    if (!__atomic_load_n(&k->med.serving, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&k->med.build_mu);
+        locked = 1;
+    }
+    rc = len > 0 ? chio__secret_scan(k->med.guards, k->med.nguards, text, len, NULL, &gi, &pi) : 0;
+    if (locked)
+        pthread_mutex_unlock(&k->med.build_mu);
+    *flagged = rc != 0; /* flagged, or the search could not finish */
     return 0;
 }

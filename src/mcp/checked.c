@@ -96,7 +96,7 @@ static int progress_passes(chio_mcp_gateway *g, const chio_json *root)
     pthread_mutex_unlock(&g->mu);
     if (!hit) {
         char shown[65];
-        svc_log_text(shown, sizeof(shown), want);
+        chio__mcp_log_shown(g, shown, sizeof(shown), want);
         chio__mcp_client_log("chio mcp: dropped a server progress notification under token %s, "
                              "which no tools/call of the client's in flight sent",
                              shown);

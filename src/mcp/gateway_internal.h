@@ -164,6 +164,16 @@ void chio__mcp_refuse_reinit(chio_mcp_gateway *g, const chio_json *root, const c
  * can send such messages at will), the next one naming how many were not
  * written. Text from the client goes through svc_log_text() first. */
 void chio__mcp_client_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* refusal.c: @text as the gateway may quote it in a receipt, a stderr line
+ * or an error message: @text itself, or CHIO__MCP_WITHHELD when the
+ * kernel's secret_leak guards flag it (or cannot say). For identifiers a
+ * client or the server chose (a method, an id, a progress token), which
+ * no guard checked (docs/security.md). */
+#define CHIO__MCP_WITHHELD "[withheld: a secret_leak guard flagged it]"
+const char *chio__mcp_unflagged(chio_mcp_gateway *g, const char *text);
+/* refusal.c: svc_log_text() of @text into @out (@cap bytes), or
+ * CHIO__MCP_WITHHELD when the guards flag @text or what is shown of it. */
+void chio__mcp_log_shown(chio_mcp_gateway *g, char *out, size_t cap, const char *text);
 /* refusal.c: answer a request refused past one of the session's bounds
  * (@why names it): -32603 with a deny receipt by guard "limit_reached". */
 void chio__mcp_refuse_limit(chio_mcp_gateway *g, const chio_json *root, const char *method,

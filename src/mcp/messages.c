@@ -506,7 +506,7 @@ int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t 
                 free(b.p);
             } else {
                 char shown[65];
-                svc_log_text(shown, sizeof(shown), cid ? cid : "?");
+                chio__mcp_log_shown(g, shown, sizeof(shown), cid ? cid : "?");
                 chio__mcp_client_log("chio mcp: dropped a client answer to id %s, which names no "
                                      "request the server sent it",
                                      shown);
@@ -758,7 +758,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         /* Fail closed, as for the client's notifications: one MCP does not
          * define is no message the gateway can say is harmless to pass. */
         char shown[121];
-        svc_log_text(shown, sizeof(shown), method);
+        chio__mcp_log_shown(g, shown, sizeof(shown), method);
         chio__mcp_client_log("chio mcp: dropped the server notification %s: the gateway passes "
                              "only those MCP defines",
                              shown);

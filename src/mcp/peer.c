@@ -133,7 +133,7 @@ int chio__mcp_client_progress(chio_mcp_gateway *g, const chio_json *root, svc_bu
     }
     open = srv_progress_open(g, want);
     if (!open) {
-        svc_log_text(shown, sizeof(shown), want);
+        chio__mcp_log_shown(g, shown, sizeof(shown), want);
         chio__mcp_client_log("chio mcp: dropped a client progress notification under token %s, "
                              "which no request of the server's waiting for the client sent",
                              shown);

@@ -22,6 +22,11 @@
  * JSON, of "null" when there are none, so a captured request can be matched). metadata.mcp_refusal
  * holds the JSON-RPC error code and the request id (when it is at most 256 bytes of JSON), or
  * "notification":true for a dropped notification.
+ *
+ * The method, the id and the reason are the client's choosing (or quote it) and no guard checked
+ * them: each one the kernel's secret_leak guards flag is withheld from the receipt, the stderr line
+ * and the error message (CHIO__MCP_WITHHELD in their place, no jsonrpc_id), as the kernel withholds
+ * a flagged tool error message or prompt name (docs/security.md).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,14 +61,14 @@ static int params_summary(const chio_json *params, svc_buf *out)
 }
 
 /* {"mcp_refusal":{...},"receipt_context":{...}} for the receipt. */
-static int refusal_metadata(const chio_mcp_gateway *g, const char *client_id, int code,
-                            svc_buf *out)
+static int refusal_metadata(chio_mcp_gateway *g, const char *client_id, int code, svc_buf *out)
 {
     if (code == 0) /* a dropped notification: nothing was answered */
         svc_buf_puts(out, "{\"mcp_refusal\":{\"notification\":true");
     else
         svc_buf_printf(out, "{\"mcp_refusal\":{\"jsonrpc_code\":%d", code);
-    if (client_id != NULL && strlen(client_id) <= MAX_ID_BYTES) {
+    if (client_id != NULL && strlen(client_id) <= MAX_ID_BYTES &&
+        chio__mcp_unflagged(g, client_id) == client_id) {
         svc_buf_puts(out, ",\"jsonrpc_id\":");
         svc_buf_puts(out, client_id); /* canonical JSON of the id */
     }
@@ -91,7 +96,8 @@ static int build(chio_mcp_gateway *g, chio_receipt_builder *b, const chio_json *
         /* A client line may be megabytes: the receipt must stay readable. */
         snprintf(longname, sizeof(longname), "(a method of %zu bytes)", strlen(method));
         rc = chio_receipt_builder_set_tool(b, g->pol->server_id, longname);
-    } else if (rc == 0 && chio_receipt_builder_set_tool(b, g->pol->server_id, method) != 0) {
+    } else if (rc == 0 && chio_receipt_builder_set_tool(b, g->pol->server_id,
+                                                        chio__mcp_unflagged(g, method)) != 0) {
         /* A method the builder cannot hold as text (a NUL in it). */
         rc = chio_receipt_builder_set_tool(b, g->pol->server_id, "(a method with a NUL)");
     }
@@ -102,7 +108,8 @@ static int build(chio_mcp_gateway *g, chio_receipt_builder *b, const chio_json *
     if (rc == 0)
         rc = chio_receipt_builder_set_redaction_mode(b, CHIO_REDACTION_SUMMARY);
     if (rc == 0)
-        rc = chio_receipt_builder_set_decision(b, CHIO_VERDICT_DENY, why, guard);
+        rc = chio_receipt_builder_set_decision(b, CHIO_VERDICT_DENY, chio__mcp_unflagged(g, why),
+                                               guard);
     if (rc == 0)
         rc = refusal_metadata(g, client_id, code, &meta);
     if (rc == 0)
@@ -127,14 +134,14 @@ static char *refusal_receipt(chio_mcp_gateway *g, const chio_json *params, const
         rc = build(g, b, params, method, why, client_id, code, guard);
     if (rc != 0) {
         chio_receipt_builder_free(b);
-        svc_log_text(shown, sizeof(shown), method);
+        chio__mcp_log_shown(g, shown, sizeof(shown), method);
         fprintf(stderr, "chio mcp: the receipt of a refused %s could not be built: %s\n", shown,
                 chio_strerror(rc));
         return NULL;
     }
     rc = chio_kernel_sign_receipt(g->k, b, &r, NULL); /* takes @b */
     if (rc != 0) {
-        svc_log_text(shown, sizeof(shown), method);
+        chio__mcp_log_shown(g, shown, sizeof(shown), method);
         fprintf(stderr, "chio mcp: the receipt of a refused %s was not committed: %s\n", shown,
                 chio_strerror(rc));
         return NULL;
@@ -190,15 +197,27 @@ static int method_cut(const char *method)
     return cut;
 }
 
+/* What a message quotes of @method: its first 120 bytes, or the marker
+ * when the guards flag the method or those bytes (a pattern anchored at
+ * the end can match the cut and not the whole, review 47). */
+static void method_quote(chio_mcp_gateway *g, const char *method, char *out, size_t cap)
+{
+    snprintf(out, cap, "%.*s", method_cut(method), method);
+    if (chio__mcp_unflagged(g, method) != method || chio__mcp_unflagged(g, out) != out)
+        snprintf(out, cap, "%s", CHIO__MCP_WITHHELD);
+}
+
 /* A request the gateway does not pass: -32601 with a deny receipt
  * (above), never sent to the server. */
 void chio__mcp_refuse_request(chio_mcp_gateway *g, const chio_json *root, const char *method,
                               const char *client_id)
 {
-    char m[200], *data;
+    char m[240], q[124], *data;
 
-    snprintf(m, sizeof(m), "chio: method not found: the gateway does not pass %.*s to the server",
-             method_cut(method), method);
+    method_quote(g, method, q, sizeof(q));
+    snprintf(m, sizeof(m), "chio: method not found: the gateway does not pass %s to the server", q);
+    if (chio__mcp_unflagged(g, m) != m) /* the guards read the message whole, too */
+        snprintf(m, sizeof(m), "chio: method not found: %s", CHIO__MCP_WITHHELD);
     data =
         chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, client_id, -32601);
     chio__mcp_client_error(g, client_id, -32601, m, data);
@@ -226,18 +245,36 @@ void chio__mcp_refuse_reinit(chio_mcp_gateway *g, const chio_json *root, const c
  * newline in it would add a log line of the client's making. */
 void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, const char *method)
 {
-    char m[200], shown[121], *data;
+    char m[240], q[124], shown[121], *data;
 
+    method_quote(g, method, q, sizeof(q));
     snprintf(m, sizeof(m),
-             "chio: dropped the client notification %.*s, which the gateway does "
+             "chio: dropped the client notification %s, which the gateway does "
              "not pass to the server",
-             method_cut(method), method);
-    svc_log_text(shown, sizeof(shown), method);
+             q);
+    chio__mcp_log_shown(g, shown, sizeof(shown), method);
     chio__mcp_client_log("chio: dropped the client notification %s, which the gateway does not "
                          "pass to the server",
                          shown);
     data = chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, NULL, 0);
     free(data);
+}
+
+const char *chio__mcp_unflagged(chio_mcp_gateway *g, const char *text)
+{
+    int flagged = 1;
+
+    if (text == NULL || chio_kernel_secret_flagged(g->k, text, strlen(text), &flagged) != 0 ||
+        flagged)
+        return text == NULL ? NULL : CHIO__MCP_WITHHELD;
+    return text;
+}
+
+void chio__mcp_log_shown(chio_mcp_gateway *g, char *out, size_t cap, const char *text)
+{
+    svc_log_text(out, cap, text);
+    if (chio__mcp_unflagged(g, text) != text || chio__mcp_unflagged(g, out) != out)
+        snprintf(out, cap, "%s", CHIO__MCP_WITHHELD);
 }
 
 void chio__mcp_client_log(const char *fmt, ...)

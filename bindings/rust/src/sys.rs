@@ -1199,6 +1199,12 @@ extern "C" {
         err: *mut chio_error,
     ) -> c_int;
     pub fn chio_secret_pattern_check(pattern: *const c_char, err: *mut chio_error) -> c_int;
+    pub fn chio_kernel_secret_flagged(
+        k: *mut chio_kernel,
+        text: *const c_char,
+        len: usize,
+        flagged: *mut c_int,
+    ) -> c_int;
     pub fn chio_regex_constraint_check(pattern: *const c_char, err: *mut chio_error) -> c_int;
     pub fn chio_kernel_issue_capability(
         k: *mut chio_kernel,
