@@ -501,7 +501,10 @@ CHIO_EXTERN int chio_kernel_issue_capability(chio_kernel *k, const char *id,
  * Returns: 0; CHIO_EINVAL (@k or @capability_id NULL, an empty or
  * non-UTF-8 id); CHIO_ETOOBIG;
  * CHIO_ELIMIT; CHIO_EDRAINED; store errors (the write failed: the kernel
- * has failed closed, and every later call gets CHIO_EFAILED); CHIO_ENOMEM.
+ * has failed closed, and every later call gets CHIO_EFAILED); CHIO_EFAILED
+ * once the kernel has failed closed for any store error, the revocation
+ * not written (revoke again after reopening; an id already revoked still
+ * answers 0); CHIO_ENOMEM.
  * Ownership: @capability_id copied.
  * Thread-safety: any thread, any time while serving.
  */

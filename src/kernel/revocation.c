@@ -184,6 +184,15 @@ int chio_kernel_revoke_capability(chio_kernel *k, const char *capability_id, chi
     rc = chio__kernel_ensure_started(k, err);
     if (rc != 0 || chio__revoked(k, capability_id))
         goto out;
+    /* A kernel that failed closed confirms nothing it would write: its
+     * store may take this write (its sentinel's mark failed, not
+     * RocksDB), but what is on disk is unknown until it is reopened. */
+    if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) {
+        rc = chio__fail(err, CHIO_EFAILED, CHIO_NO_OFFSET,
+                        "kernel failed closed after a receipt store error; the revocation is not "
+                        "written: reopen the kernel and revoke again");
+        goto out;
+    }
     /* Revocations are rare and each one waits for a synced write anyway:
      * one at a time keeps the count, and so the bound, exact. */
     pthread_mutex_lock(&k->revoke_mu);

@@ -246,6 +246,8 @@ Test(rev54_marks, a_mark_that_cannot_be_written_fails_the_kernel_closed)
     cr_expect(kernel_failed(k), "the kernel went on without its mark");
     cr_expect_neq(chio_kernel_sign_receipt(k, kt_builder(99), &r, NULL), 0);
     chio_receipt_free(r);
+    /* nor is a revocation confirmed, though RocksDB would take it */
+    cr_expect_eq(chio_kernel_revoke_capability(k, "cap-after-failure", NULL), CHIO_EFAILED);
     cr_expect_eq(chio_kernel_drain(k, NULL), CHIO_EFAILED);
     chio_kernel_free(k);
     cr_expect_not_null(strstr(logged, "\"store_write_failed\""), "%s", logged);
