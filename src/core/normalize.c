@@ -141,20 +141,6 @@ size_t chio__percent_decode(const char *s, size_t n, char *out)
     return o;
 }
 
-/* Is s[@i] the start of "%uXXXX" (or "%UXXXX"), the escape JavaScript's
- * unescape() and .NET's HttpUtility.UrlDecode read ("%u002e" is '.')? */
-static int u_escape(const char *s, size_t n, size_t i)
-{
-    size_t k;
-
-    if (i + 5 >= n || (s[i + 1] != 'u' && s[i + 1] != 'U'))
-        return 0;
-    for (k = i + 2; k < i + 6; k++)
-        if (chio__hex_value((unsigned char)s[k]) < 0)
-            return 0;
-    return 1;
-}
-
 int chio__has_escape(const char *s, size_t n)
 {
     size_t i;
@@ -162,7 +148,7 @@ int chio__has_escape(const char *s, size_t n)
     for (i = 0; i + 2 < n; i++)
         if (s[i] == '%' && ((chio__hex_value((unsigned char)s[i + 1]) >= 0 &&
                              chio__hex_value((unsigned char)s[i + 2]) >= 0) ||
-                            u_escape(s, n, i)))
+                            chio__u_escape_at(s + i, n - i)))
             return 1;
     return 0;
 }

@@ -36,6 +36,22 @@ static inline int chio__hex_value(int c)
     return chio__ascii_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* 1 when the @n bytes at @s start with a %uXXXX escape: one character to
+ * JavaScript's unescape() and .NET's UrlDecode ("%u002e" is '.'), six
+ * bytes to every other decoder. Reads in order and stops at the first
+ * byte that does not fit, so a NUL-terminated @s may pass SIZE_MAX. */
+static inline int chio__u_escape_at(const char *s, size_t n)
+{
+    size_t k;
+
+    if (n < 6 || s[0] != '%' || (s[1] != 'u' && s[1] != 'U'))
+        return 0;
+    for (k = 2; k < 6; k++)
+        if (chio__hex_value((unsigned char)s[k]) < 0)
+            return 0;
+    return 1;
+}
+
 /* '/' or '\\': a separator to some reader of a path or URL. */
 static inline int chio__is_slash(int c)
 {

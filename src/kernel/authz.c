@@ -455,8 +455,7 @@ static int decode_once(const char *in, char *out)
             changed = 1;
             continue;
         }
-        if (n == 0 && s[0] == '%' && (s[1] == 'u' || s[1] == 'U') && chio__hex_value(s[2]) >= 0 &&
-            chio__hex_value(s[3]) >= 0 && chio__hex_value(s[4]) >= 0 && chio__hex_value(s[5]) >= 0)
+        if (n == 0 && chio__u_escape_at((const char *)s, SIZE_MAX))
             return -1; /* "%u002e": '.' to unescape(), four bytes to others */
         if (n == 0 && (s[0] == '\t' || s[0] == '\n' || s[0] == '\r')) {
             s++;

@@ -401,12 +401,6 @@ static int scan_shell_form(domain_scan *ds, chio__key *key, const char *s, size_
     return rc;
 }
 
-static int hex4(const char *s)
-{
-    return chio__hex_value((unsigned char)s[0]) >= 0 && chio__hex_value((unsigned char)s[1]) >= 0 &&
-           chio__hex_value((unsigned char)s[2]) >= 0 && chio__hex_value((unsigned char)s[3]) >= 0;
-}
-
 /* Does the authority of the URL @s (after its scheme's ':' and any
  * slashes or backslashes, which a WHATWG reader skips for a special
  * scheme, up to the first '/', '\\', '?' or '#') hold one of those
@@ -428,7 +422,7 @@ static int encoded_authority(const char *s, size_t n)
         int hi, lo;
         if (s[i] != '%' || i + 2 >= n)
             continue;
-        if ((s[i + 1] == 'u' || s[i + 1] == 'U') && i + 5 < n && hex4(s + i + 2))
+        if (chio__u_escape_at(s + i, n - i))
             return 2;
         if ((hi = chio__hex_value((unsigned char)s[i + 1])) >= 0 &&
             (lo = chio__hex_value((unsigned char)s[i + 2])) >= 0 &&

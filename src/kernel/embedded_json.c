@@ -128,11 +128,6 @@ static int comment(rewrite *w)
     return 1;
 }
 
-static int hex_digit(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* The escape at s[@i] ('\\' there) inside a string, as JSON5 reads it,
  * written as JSON into @w: JSON's own escapes as they are; "\\x41" as
  * "\\u0041"; "\\0", "\\v" as \\u escapes; a backslash before a line
@@ -148,7 +143,8 @@ static size_t string_escape(rewrite *w, size_t i)
         w->out[w->o++] = c;
         return 2;
     }
-    if (c == 'x' && i + 3 < w->n && hex_digit(s[i + 2]) && hex_digit(s[i + 3])) {
+    if (c == 'x' && i + 3 < w->n && chio__hex_value((unsigned char)s[i + 2]) >= 0 &&
+        chio__hex_value((unsigned char)s[i + 3]) >= 0) {
         memcpy(w->out + w->o, "\\u00", 4);
         w->o += 4;
         w->out[w->o++] = s[i + 2];
@@ -232,7 +228,7 @@ static void number_value(rewrite *w)
         return;
     }
     if (e - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
-        for (k = i + 2; k < e && hex_digit(s[k]); k++) {
+        for (k = i + 2; k < e && chio__hex_value((unsigned char)s[k]) >= 0; k++) {
             big |= v >> 60 != 0;
             v = v * 16 + (unsigned long long)(digit(s[k]) ? s[k] - '0' : (s[k] | 0x20) - 'a' + 10);
         }

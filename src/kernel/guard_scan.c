@@ -452,12 +452,18 @@ static int secret_scan_at(const chio__guard_reg *guards, size_t n, const char *s
     return rc;
 }
 
-int chio__secret_named(const struct chio_kernel *k, const char *s)
+int chio__secret_named_n(const struct chio_kernel *k, const char *s, size_t len)
 {
     size_t gi, pi;
 
-    return s != NULL && k->med.nguards > 0 &&
-           chio__secret_scan(k->med.guards, k->med.nguards, s, strlen(s), NULL, &gi, &pi) != 0;
+    /* nonzero is a match or a search that could not finish: both flag */
+    return len > 0 && k->med.nguards > 0 &&
+           chio__secret_scan(k->med.guards, k->med.nguards, s, len, NULL, &gi, &pi) != 0;
+}
+
+int chio__secret_named(const struct chio_kernel *k, const char *s)
+{
+    return s != NULL && chio__secret_named_n(k, s, strlen(s));
 }
 
 int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, size_t len,

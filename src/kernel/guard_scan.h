@@ -117,6 +117,11 @@ int chio__secret_scan(const chio__guard_reg *guards, size_t n, const char *s, si
  * identifier only when this says 0 (review 54). */
 int chio__secret_named(const struct chio_kernel *k, const char *s);
 
+/* chio__secret_named_n - the same for @len bytes at @s (which may hold a
+ * NUL); an empty text is not flagged. Reads the guards without a lock:
+ * the caller holds build_mu or the kernel is serving. */
+int chio__secret_named_n(const struct chio_kernel *k, const char *s, size_t len);
+
 /*
  * chio__forbidden_path_hit - does the forbidden_path guard @g deny the
  * argument text @s (a value with nearest key @key, or a key with @key's

@@ -765,8 +765,7 @@ int chio_kernel_add_secret_leak_guard(chio_kernel *k, const char *name, const ch
  * registration may still be in progress. */
 int chio_kernel_secret_flagged(chio_kernel *k, const char *text, size_t len, int *flagged)
 {
-    size_t gi, pi;
-    int locked = 0, rc;
+    int locked = 0, named;
 
     if (flagged != NULL)
         *flagged = 1; /* fail closed: an unread text is not quoted */
@@ -776,9 +775,9 @@ int chio_kernel_secret_flagged(chio_kernel *k, const char *text, size_t len, int
         pthread_mutex_lock(&k->med.build_mu);
         locked = 1;
     }
-    rc = len > 0 ? chio__secret_scan(k->med.guards, k->med.nguards, text, len, NULL, &gi, &pi) : 0;
+    named = chio__secret_named_n(k, text, len);
     if (locked)
         pthread_mutex_unlock(&k->med.build_mu);
-    *flagged = rc != 0; /* flagged, or the search could not finish */
+    *flagged = named;
     return 0;
 }
