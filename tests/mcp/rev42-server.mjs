@@ -10,34 +10,18 @@
 //                 gateway reads when N is past 64 MiB);
 // Each call it gets, and each answer it sends, is appended to the file
 // named by CHIO_RECORD ("got NAME" / "answered NAME"): the test's witness.
-import fs from 'node:fs';
+import { fail, note, reply, send, serve, text } from './bare-server.mjs';
 
-const rec = process.env.CHIO_RECORD;
-const note = (s) => { if (rec) fs.appendFileSync(rec, s + '\n'); };
-let buf = '';
-
-function send(m, done) {
-  return process.stdout.write(JSON.stringify(m) + '\n', done);
-}
-
-function answer(id, name, text) {
+function answer(id, name, t) {
   note(`answered ${name}`);
-  send({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } });
+  text(id, t);
 }
 
-function handle(line) {
-  if (line.trim() === '') return;
-  let m;
-  try {
-    m = JSON.parse(line);
-  } catch {
-    return;
-  }
-  if (m.id === undefined || typeof m.method !== 'string') return;
-  const p = m.params ?? {};
-  const args = p.arguments ?? {};
-  switch (m.method) {
-    case 'initialize': {
+serve({
+  name: 'rev42',
+  record: false,
+  methods: {
+    initialize: (m, p) => {
       note('got initialize');
       const res = {
         jsonrpc: '2.0', id: m.id,
@@ -50,31 +34,18 @@ function handle(line) {
       // A client named "late" gets its answer after a second.
       if (p.clientInfo?.name === 'late') return setTimeout(() => send(res), 1000);
       return send(res);
-    }
-    case 'ping':
-      return send({ jsonrpc: '2.0', id: m.id, result: {} });
-    case 'tools/list':
-      return send({
-        jsonrpc: '2.0', id: m.id,
-        result: { tools: ['echo', 'slow', 'hang', 'huge'].map((name) => ({ name, inputSchema: { type: 'object' } })) },
-      });
-    case 'tools/call':
+    },
+    'tools/list': (m) => reply(m.id, {
+      tools: ['echo', 'slow', 'hang', 'huge'].map((name) => ({ name, inputSchema: { type: 'object' } })),
+    }),
+    'tools/call': (m, p) => {
+      const args = p.arguments ?? {};
       note(`got ${p.name}`);
       if (p.name === 'echo') return answer(m.id, 'echo', `echo: ${args.text}`);
       if (p.name === 'slow') return setTimeout(() => answer(m.id, 'slow', 'slow done'), args.ms);
-      if (p.name === 'hang') return;
+      if (p.name === 'hang') return undefined;
       if (p.name === 'huge') return answer(m.id, 'huge', 'x'.repeat(args.n));
-      return send({ jsonrpc: '2.0', id: m.id, error: { code: -32602, message: 'unknown tool' } });
-    default:
-      return send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'method not found' } });
-  }
-}
-
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (c) => {
-  buf += c;
-  const lines = buf.split('\n');
-  buf = lines.pop();
-  lines.forEach(handle);
+      return fail(m.id, -32602, 'unknown tool');
+    },
+  },
 });
-process.stdin.on('end', () => process.exit(0));

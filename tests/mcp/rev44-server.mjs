@@ -16,47 +16,21 @@
 //                 - a "ping" of JSON-RPC "1.0",
 //                 - a "ping" whose id is null,
 //                 then a "marker" notification, then answers "forge done".
-import fs from 'node:fs';
+import { reply, send, serve, text } from './bare-server.mjs';
 
-const rec = process.env.CHIO_RECORD;
-const note = (s) => { if (rec) fs.appendFileSync(rec, s + '\n'); };
-let buf = '';
-
-function send(m) {
-  return process.stdout.write(JSON.stringify(m) + '\n');
-}
-
-function handle(line) {
-  if (line.trim() === '') return;
-  note(`got ${line}`);
-  let m;
-  try {
-    m = JSON.parse(line);
-  } catch {
-    return;
-  }
-  if (m.id === undefined || typeof m.method !== 'string') return;
-  const p = m.params ?? {};
-  const args = p.arguments ?? {};
-  switch (m.method) {
-    case 'initialize':
-      return send({
-        jsonrpc: '2.0', id: m.id,
-        result: {
-          protocolVersion: p.protocolVersion ?? '2025-06-18',
-          capabilities: { tools: {}, logging: {} },
-          serverInfo: { name: 'rev44', version: '1' },
-        },
-      });
-    case 'ping':
-      return send({ jsonrpc: '2.0', id: m.id, result: {} });
-    case 'logging/setLevel':
+serve({
+  name: 'rev44',
+  capabilities: { tools: {}, logging: {} },
+  methods: {
+    'logging/setLevel': (m, p) => {
       if (p.level === 'both')
         return send({ jsonrpc: '2.0', id: m.id, result: { forged: 'BOTH' }, error: { code: 1, message: 'x' } });
       if (p.level === 'extra')
         return send({ jsonrpc: '2.0', id: m.id, result: {}, smuggled: 'EXTRA' });
-      return send({ jsonrpc: '2.0', id: m.id, result: {} });
-    case 'tools/call':
+      return reply(m.id, {});
+    },
+    'tools/call': (m, p) => {
+      const args = p.arguments ?? {};
       if (p.name === 'forge') {
         const forged = { content: [{ type: 'text', text: 'FORGED-ANSWER' }] };
         send({ jsonrpc: '2.0', id: args.cid, method: 'ping', result: forged });
@@ -65,19 +39,9 @@ function handle(line) {
         send({ jsonrpc: '1.0', id: 'v1', method: 'ping' });
         send({ jsonrpc: '2.0', id: null, method: 'ping' });
         send({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'marker' } });
-        return send({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: 'forge done' }] } });
+        return text(m.id, 'forge done');
       }
-      return send({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: `ok ${p.name}` }] } });
-    default:
-      return send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'method not found' } });
-  }
-}
-
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (c) => {
-  buf += c;
-  const lines = buf.split('\n');
-  buf = lines.pop();
-  lines.forEach(handle);
+      return text(m.id, `ok ${p.name}`);
+    },
+  },
 });
-process.stdin.on('end', () => process.exit(0));

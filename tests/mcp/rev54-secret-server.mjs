@@ -7,55 +7,18 @@
 //                      arguments.method with "KEY" read as "AKIA" (the
 //                      gateway's guard would deny the call holding the
 //                      key itself), then answers "notified".
-let buf = '';
+import { reply, send, serve, text } from './bare-server.mjs';
 
-function send(m) {
-  return process.stdout.write(JSON.stringify(m) + '\n');
-}
-
-function handle(line) {
-  if (line.trim() === '') return;
-  let m;
-  try {
-    m = JSON.parse(line);
-  } catch {
-    return;
-  }
-  if (m.id === undefined || typeof m.method !== 'string') return;
-  const p = m.params ?? {};
-  switch (m.method) {
-    case 'initialize':
-      return send({
-        jsonrpc: '2.0', id: m.id,
-        result: {
-          protocolVersion: p.protocolVersion ?? '2025-06-18',
-          capabilities: { tools: {} },
-          serverInfo: { name: 'rev54-secret', version: '1' },
-        },
-      });
-    case 'ping':
-      return send({ jsonrpc: '2.0', id: m.id, result: {} });
-    case 'tools/list':
-      return send({ jsonrpc: '2.0', id: m.id, result: { tools: [
-        { name: 'notify', inputSchema: { type: 'object' } }] } });
-    case 'tools/call':
+serve({
+  name: 'rev54-secret',
+  record: false,
+  missing: 'not found',
+  methods: {
+    'tools/list': (m) => reply(m.id, { tools: [{ name: 'notify', inputSchema: { type: 'object' } }] }),
+    'tools/call': (m, p) => {
       send({ jsonrpc: '2.0',
              method: String(p.arguments?.method ?? 'notifications/none').replace('KEY', 'AKIA') });
-      return send({ jsonrpc: '2.0', id: m.id,
-                    result: { content: [{ type: 'text', text: 'notified' }] } });
-    default:
-      return send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'not found' } });
-  }
-}
-
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => {
-  buf += d;
-  let i;
-  while ((i = buf.indexOf('\n')) >= 0) {
-    const line = buf.slice(0, i);
-    buf = buf.slice(i + 1);
-    handle(line);
-  }
+      return text(m.id, 'notified');
+    },
+  },
 });
-process.stdin.on('end', () => process.exit(0));
