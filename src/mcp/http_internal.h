@@ -128,13 +128,26 @@ struct httpd {
     struct sockaddr_in addr;
 };
 
-/* http_sess.c */
+/* http_janitor.c */
 /* Start the janitor. */
 int chio__mcp_sess_init(httpd *h);
 /* End every session (torn down before it returns); refuse new ones. */
 void chio__mcp_sess_shutdown(httpd *h);
 /* After the daemon stopped (no handler or response left). */
 void chio__mcp_sess_fini(httpd *h);
+
+/* http_sess.c */
+/* Milliseconds on the monotonic clock. */
+uint64_t chio__mcp_mono_ms(void);
+/* h->mu held: mark @s ending for @why (the first reason stays) and wake
+ * the janitor. */
+void chio__mcp_sess_end_locked(hsess *s, int why);
+/* h->mu held: take @s out of h->sessions. */
+void chio__mcp_sess_unlink(httpd *h, hsess *s);
+/* h->mu held: close every stream of @s. */
+void chio__mcp_close_streams(hsess *s);
+/* h->mu held: forget every request of @s let in. */
+void chio__mcp_inflight_free(hsess *s);
 /* A new session with its server started: 0; -1 at --max-sessions or when
  * shutting down (*full says which); -2 when the server cannot start. The
  * session comes back busy (release it). */

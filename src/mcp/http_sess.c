@@ -14,12 +14,13 @@
  *     session's standalone GET stream; without one a notification is
  *     dropped and a request fails at once (the gateway answers the server).
  * Streams queue at most CHIO__MCP_STREAM_QUEUE bytes; past that the stream
- * is closed. A janitor thread finds idle sessions and hands each session
- * that ended (DELETE, the idle timeout, its server's death, shutdown) to a
- * thread that tears it down, then joins that thread and frees the session;
- * shutdown waits until every session is gone. A session's calls are
- * cancelled before its streams close, so that the answer of a call the
- * kernel allowed meanwhile still reaches its POST (end_calls()).
+ * is closed. How a session ends is http_janitor.c's: a janitor thread
+ * finds idle sessions and hands each session that ended (DELETE, the idle
+ * timeout, its server's death, shutdown) to a thread that tears it down,
+ * then joins that thread and frees the session; shutdown waits until
+ * every session is gone. A session's calls are cancelled before its
+ * streams close, so that the answer of a call the kernel allowed
+ * meanwhile still reaches its POST (end_calls()).
  *
  * A request let in stays noted in its session (s->inflight) until its
  * answer is routed, even after its POST's client left: its id is refused
@@ -45,7 +46,7 @@
 
 /* Milliseconds on the monotonic clock: whole seconds would end a session
  * up to a second before its --session-idle-secs. */
-static uint64_t mono_now(void)
+uint64_t chio__mcp_mono_ms(void)
 {
     struct timespec ts;
 
@@ -91,7 +92,7 @@ static void stream_unlink(stream *st)
             }
         if (st->standalone)
             s->has_standalone = 0;
-        s->last_used = mono_now();
+        s->last_used = chio__mcp_mono_ms();
         st->s = NULL;
     }
     pthread_cond_broadcast(&st->cv);
@@ -109,7 +110,7 @@ static void stream_close(stream *st)
     stream_unlink(st);
 }
 
-static void close_all_streams(hsess *s)
+void chio__mcp_close_streams(hsess *s)
 {
     while (s->streams != NULL)
         stream_close(s->streams);
@@ -227,7 +228,7 @@ static void inflight_sweep(hsess *s)
     s->sweep_at = 2 * s->ninflight > 64 ? 2 * s->ninflight : 64;
 }
 
-static void inflight_free(hsess *s)
+void chio__mcp_inflight_free(hsess *s)
 {
     while (s->inflight != NULL)
         inflight_drop(s, &s->inflight);
@@ -328,7 +329,7 @@ hsess *chio__mcp_sess_find(httpd *h, const char *id)
     for (s = h->sessions; s != NULL; s = s->next)
         if (s->ready && !s->ending && id_equal(s->id, id)) {
             s->busy++;
-            s->last_used = mono_now();
+            s->last_used = chio__mcp_mono_ms();
             break;
         }
     pthread_mutex_unlock(&h->mu);
@@ -341,12 +342,12 @@ void chio__mcp_sess_release(hsess *s)
 
     pthread_mutex_lock(&h->mu);
     s->busy--;
-    s->last_used = mono_now();
+    s->last_used = chio__mcp_mono_ms();
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
 }
 
-static void end_locked(hsess *s, int why)
+void chio__mcp_sess_end_locked(hsess *s, int why)
 {
     if (s->ending == END_NONE) {
         s->ending = why;
@@ -357,7 +358,7 @@ static void end_locked(hsess *s, int why)
 void chio__mcp_sess_end(hsess *s, int why)
 {
     pthread_mutex_lock(&s->h->mu);
-    end_locked(s, why);
+    chio__mcp_sess_end_locked(s, why);
     pthread_mutex_unlock(&s->h->mu);
 }
 
@@ -372,7 +373,7 @@ void chio__mcp_sess_undelivered(httpd *h, const char *id)
                     "chio mcp serve-http: the client that opened session %s left before the "
                     "answer naming it was sent; ending the session\n",
                     s->id);
-            end_locked(s, END_UNDELIVERED);
+            chio__mcp_sess_end_locked(s, END_UNDELIVERED);
             break;
         }
     pthread_mutex_unlock(&h->mu);
@@ -389,11 +390,11 @@ static void server_exited(void *user)
                 "chio mcp serve-http: the wrapped server of session %s exited; ending the "
                 "session\n",
                 s->id);
-    end_locked(s, END_SERVER);
+    chio__mcp_sess_end_locked(s, END_SERVER);
     pthread_mutex_unlock(&s->h->mu);
 }
 
-static void unlink_session(httpd *h, hsess *s)
+void chio__mcp_sess_unlink(httpd *h, hsess *s)
 {
     hsess **pp;
 
@@ -433,7 +434,7 @@ int chio__mcp_sess_create(httpd *h, hsess **out, int *full)
     h->sessions = s;
     h->nsessions++;
     s->busy = 1;
-    s->last_used = mono_now();
+    s->last_used = chio__mcp_mono_ms();
     pthread_mutex_unlock(&h->mu);
 
     rc = chio_mcp_gateway_open(h->hub, sess_send, sess_to_server, s, &s->g);
@@ -447,7 +448,7 @@ int chio__mcp_sess_create(httpd *h, hsess **out, int *full)
     }
     pthread_mutex_lock(&h->mu);
     if (rc != 0) {
-        unlink_session(h, s);
+        chio__mcp_sess_unlink(h, s);
         pthread_mutex_unlock(&h->mu);
         chio_mcp_gateway_free(s->g);
         free(s);
@@ -455,7 +456,7 @@ int chio__mcp_sess_create(httpd *h, hsess **out, int *full)
     }
     s->ready = 1;
     if (h->closing)
-        end_locked(s, END_SHUTDOWN);
+        chio__mcp_sess_end_locked(s, END_SHUTDOWN);
     pthread_mutex_unlock(&h->mu);
     *out = s;
     return 0;
@@ -641,180 +642,4 @@ void chio__mcp_stream_release(stream *st)
     st->reader = 0;
     stream_unlink(st); /* frees it; a client gone mid-stream unlinks it too */
     pthread_mutex_unlock(&h->mu);
-}
-
-/* ---- ending sessions -------------------------------------------------------------- */
-
-/* Wait up to @ms until no handler of @s is inside the gateway (one let in
- * before the session ended may be about to start a call). */
-static void wait_handlers(httpd *h, hsess *s, int ms)
-{
-    struct timespec ts;
-
-    chio__mcp_deadline(&ts, ms);
-    pthread_mutex_lock(&h->mu);
-    while (s->busy > 0)
-        if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) == ETIMEDOUT)
-            break;
-    pthread_mutex_unlock(&h->mu);
-}
-
-/* The client ended @s (or we did): its calls are cancelled, then its
- * streams end. The calls go first, and the streams stay until the calls
- * ended (at most CHIO__MCP_END_CALLS_SECS): a call whose decision the
- * kernel was committing when the cancellation came is allowed, and its
- * answer must reach its POST; one cancelled ends with no answer, and its
- * POST ends when the streams close (503, or an SSE stream without the
- * answer). Before review 46 the streams were closed first: at SIGTERM,
- * calls answered by their server just then had allow receipts while
- * their clients were told that they were cancelled. */
-static void end_calls(httpd *h, hsess *s)
-{
-    chio_mcp_gateway_cancel_all(s->g);
-    wait_handlers(h, s, 1000);
-    chio_mcp_gateway_cancel_all(s->g); /* a call a handler started meanwhile */
-    chio_mcp_gateway_wait_idle_ms(s->g, CHIO__MCP_END_CALLS_SECS * 1000);
-    pthread_mutex_lock(&h->mu);
-    close_all_streams(s);
-    pthread_mutex_unlock(&h->mu);
-}
-
-static void teardown(httpd *h, hsess *s)
-{
-    int why;
-
-    pthread_mutex_lock(&h->mu);
-    why = s->ending;
-    pthread_mutex_unlock(&h->mu);
-    /* A dead server's session first lets its calls answer (each fails
-     * with the server's exit); any other's calls are cancelled. */
-    if (why != END_SERVER)
-        end_calls(h, s);
-    chio_mcp_gateway_client_closed(s->g);
-    /* The server goes before the wait for handlers: a send to it fails at
-     * once from here on (feed.c), and no send ever waits on it. */
-    chio__mcp_child_stop(&s->child);
-    pthread_mutex_lock(&h->mu);
-    while (s->busy > 0)
-        pthread_cond_wait(&h->cv, &h->mu);
-    pthread_mutex_unlock(&h->mu);
-    chio_mcp_gateway_wait_idle(s->g);
-    pthread_mutex_lock(&h->mu);
-    close_all_streams(s);
-    pthread_mutex_unlock(&h->mu);
-    chio_mcp_gateway_free(s->g);
-    s->g = NULL;
-    pthread_mutex_lock(&h->mu);
-    s->done = 1; /* the janitor joins this thread, unlinks and frees */
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-}
-
-static void *teardown_main(void *arg)
-{
-    hsess *s = arg;
-
-    teardown(s->h, s);
-    return NULL;
-}
-
-/* Does the gateway still work on a request of @s let in (a call whose
- * POST's client left, say)? Under h->mu. */
-static int working(hsess *s)
-{
-    hreq *r;
-
-    for (r = s->inflight; r != NULL; r = r->next)
-        if (chio__mcp_request_in_flight(s->g, r->id))
-            return 1;
-    return 0;
-}
-
-static void *janitor_main(void *arg)
-{
-    httpd *h = arg;
-    hsess *s;
-
-    pthread_mutex_lock(&h->mu);
-    for (;;) {
-        struct timespec ts;
-        uint64_t now = mono_now();
-        for (s = h->sessions; s != NULL && !s->done; s = s->next)
-            ;
-        if (s != NULL) { /* torn down: its slot is free */
-            unlink_session(h, s);
-            pthread_mutex_unlock(&h->mu);
-            if (s->threaded)
-                pthread_join(s->tearer, NULL);
-            inflight_free(s);
-            free(s);
-            pthread_mutex_lock(&h->mu);
-            continue;
-        }
-        for (s = h->sessions; s != NULL; s = s->next) {
-            /* A request whose POST's client left is still the session's
-             * work until it ends (mcp.md): the idle time counts from then. */
-            if (s->ready && s->ending == END_NONE && s->busy == 0 && s->streams == NULL &&
-                working(s))
-                s->last_used = now;
-            if (s->ready && s->ending == END_NONE && s->busy == 0 && s->streams == NULL &&
-                now - s->last_used >= (uint64_t)h->idle_secs * 1000u) {
-                fprintf(stderr, "chio mcp serve-http: session %s idle for %us; ending it\n", s->id,
-                        h->idle_secs);
-                s->ending = END_IDLE;
-            }
-            if (s->ready && !s->torn && s->ending != END_NONE)
-                break;
-        }
-        if (s != NULL) {
-            s->torn = 1;
-            pthread_mutex_unlock(&h->mu);
-            /* Each on a thread of its own: a server slow to exit (up to
-             * three seconds) holds up no other session's end. */
-            s->threaded = pthread_create(&s->tearer, NULL, teardown_main, s) == 0;
-            if (!s->threaded)
-                teardown(h, s);
-            pthread_mutex_lock(&h->mu);
-            continue;
-        }
-        if (h->janitor_stop && h->sessions == NULL)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += 1;
-        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
-    }
-    pthread_mutex_unlock(&h->mu);
-    return NULL;
-}
-
-int chio__mcp_sess_init(httpd *h)
-{
-    pthread_mutex_init(&h->mu, NULL);
-    chio__mcp_cond_init(&h->cv);
-    if (pthread_create(&h->janitor, NULL, janitor_main, h) != 0) {
-        pthread_cond_destroy(&h->cv);
-        pthread_mutex_destroy(&h->mu);
-        return -1;
-    }
-    return 0;
-}
-
-void chio__mcp_sess_shutdown(httpd *h)
-{
-    hsess *s;
-
-    pthread_mutex_lock(&h->mu);
-    h->closing = 1;
-    for (s = h->sessions; s != NULL; s = s->next)
-        end_locked(s, END_SHUTDOWN);
-    h->janitor_stop = 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    pthread_join(h->janitor, NULL);
-}
-
-void chio__mcp_sess_fini(httpd *h)
-{
-    pthread_cond_destroy(&h->cv);
-    pthread_mutex_destroy(&h->mu);
 }

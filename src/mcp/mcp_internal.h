@@ -206,6 +206,10 @@ const char *chio__mcp_envelope_problem(const chio_json *root);
  * a string, or an integer its canonical JSON writes back byte for byte
  * (no fraction, exponent or "-0"; -2^63 to 2^64-1). */
 int chio__mcp_exact_id(const chio_json *idv);
+/* line_id.c: the N of the "id":"chio-N" member of @line's top-level
+ * object, read from its structure alone (a line no JSON parser takes);
+ * 0 when there is none. */
+unsigned long long chio__mcp_line_id(const char *line, size_t len);
 /* refusal.c: the deny receipt of a client request (@root, its id
  * @client_id canonical) that its transport refuses before the gateway
  * sees it (@why; JSON-RPC @code), as for the gateway's own refusals;
