@@ -20,6 +20,13 @@
 /* How a failed chio_output_set_json() begins its text. */
 #define OUTPUT_INVALID "result is not valid JSON: "
 
+/* Did the streamed tool of @c hear of a limit: a chunk or nested request
+ * refused, or chio_tool_ctx_cancelled() saying so? */
+static int stream_told(const chio_tool_ctx *c)
+{
+    return c->limit_hit || __atomic_load_n(&c->duration_told, __ATOMIC_RELAXED);
+}
+
 int chio_output_set_json(chio_output *out, const char *json, size_t len)
 {
     char *canon;
@@ -31,6 +38,8 @@ int chio_output_set_json(chio_output *out, const char *json, size_t len)
     rc = chio_json_canonicalize(json, len, &canon, &clen, NULL);
     if (rc != 0) {
         snprintf(out->err, sizeof(out->err), OUTPUT_INVALID "%s", chio_strerror(rc));
+        if (out->set >= 0 && out->stream != NULL)
+            out->failed_untold = !stream_told(out->stream);
         if (out->set >= 0)
             out->set = rc;
         return rc;
@@ -302,13 +311,12 @@ static int dispatch_stream(mreq *r, const chio__server_reg *srv, chio_output *ou
     int trc, told, failed;
 
     c->streaming = 1;
+    out->stream = c;
     chio__buf_putc(&c->chunks, '[');
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     trc = srv->s.invoke_stream(srv->s.user, c, r->tool, r->args, r->args_len, out);
     c->running = 0;
-    /* Did the tool hear of a limit before it returned (a chunk or nested
-     * request refused, or chio_tool_ctx_cancelled() saying so)? */
-    told = c->limit_hit || __atomic_load_n(&c->duration_told, __ATOMIC_RELAXED);
+    told = stream_told(c); /* before it returned */
     /* A result it failed to set is a failure, as for a plain tool. */
     failed = trc != 0 || out->set < 0;
     if (!c->limit_hit)
@@ -318,13 +326,14 @@ static int dispatch_stream(mreq *r, const chio__server_reg *srv, chio_output *ou
                  "tool '%s' failed: it made more than %u nested requests", r->tool,
                  CHIO__MAX_NESTED);
         chio__deny(r, CHIO_CODE_TOOL_ERROR, NULL);
-    } else if (c->limit_hit && !c->bad_chunk && (told || !failed)) {
+    } else if (c->limit_hit && !c->bad_chunk && !out->failed_untold && (told || !failed)) {
         /* Check 11. The tool was told to stop (CHIO_ESTREAM_LIMIT): what
          * it returns after is not a tool error. A bad chunk came before
          * the limit (none is parsed after it): check 10 then decides, or
-         * the output would have a hole where it was. So does a failure
-         * of a tool that never heard of the limit (the duration passed
-         * unseen): check 10 comes before 11. */
+         * the output would have a hole where it was. So does a result it
+         * failed to set before it heard of the limit, and a failure of a
+         * tool that never heard of it (the duration passed unseen):
+         * check 10 comes before 11. */
         r->verdict = CHIO_VERDICT_INCOMPLETE;
         r->code = CHIO_CODE_STREAM_LIMIT;
         snprintf(r->reason, sizeof(r->reason), "%s", c->limit_reason);

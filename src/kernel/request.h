@@ -46,6 +46,12 @@ struct chio_output {
      * chio_output_set_error() checks the whole message against its
      * secret_leak guards before cutting it to err. */
     chio_kernel *k;
+    /* A streamed call's context (NULL otherwise), and whether its first
+     * failed set came before the tool heard of a limit: that failure is
+     * check 10's (a tool error), as a bad chunk before the limit is
+     * (review 5 F1). Set and read on the invoking thread. */
+    struct chio_tool_ctx *stream;
+    int failed_untold;
 };
 
 typedef chio__evidence evidence; /* {name, passed, details}: model.h */
