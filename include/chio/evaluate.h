@@ -371,7 +371,9 @@ typedef int (*chio_guard_fn)(void *user, const chio_guard_input *in, chio_guard_
  * first deny stops the chain (later guards do not run).
  * Returns: 0; CHIO_ESERVING; CHIO_EDRAINED; CHIO_EDUPLICATE (a guard with
  * this name); CHIO_EINVAL (@k, @name or @fn NULL, @name empty or not
- * UTF-8); CHIO_ENOMEM. Ownership: @name copied; @user borrowed until
+ * UTF-8, or a decision code's name such as "capability_revoked": a
+ * receipt's decision.guard names the kernel check that denied by its
+ * code); CHIO_ENOMEM. Ownership: @name copied; @user borrowed until
  * chio_kernel_free().
  */
 CHIO_EXTERN int chio_kernel_add_guard(chio_kernel *k, const char *name, chio_guard_fn fn,

@@ -90,7 +90,13 @@ static void decision_code(const chio_receipt *r, char *out, size_t cap)
     size_t i;
 
     if (guard == NULL || guard[0] == '\0') {
-        snprintf(out, cap, "%s", chio_receipt_verdict(r) == CHIO_VERDICT_ALLOW ? "none" : "-");
+        /* Only a deny names its check; the other verdicts have one code. */
+        chio_verdict v = chio_receipt_verdict(r);
+        snprintf(out, cap, "%s",
+                 v == CHIO_VERDICT_ALLOW        ? "none"
+                 : v == CHIO_VERDICT_INCOMPLETE ? chio_code_name(CHIO_CODE_STREAM_LIMIT)
+                 : v == CHIO_VERDICT_CANCELLED  ? chio_code_name(CHIO_CODE_CANCELLED)
+                                                : "-");
         return;
     }
     for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)

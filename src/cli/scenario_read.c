@@ -542,6 +542,15 @@ static int guard_members(reader *rd, const scenario *sc, size_t i, const chio_js
             return bad(rd, "duplicate name (guards[%zu] has it; names are unique)", j);
         }
     }
+    for (j = 0; chio_code_name((chio_code)j) != NULL; j++) {
+        if (strcmp(chio_code_name((chio_code)j), g->name) == 0) {
+            at_key(rd, base, "name");
+            return bad(rd,
+                       "'%s' is a decision code (a receipt names the kernel check that "
+                       "denied by its code)",
+                       g->name);
+        }
+    }
     if (present(o, other) != NULL) {
         at_key(rd, base, other);
         return bad(rd, "a %s guard does not take it (%s takes %s)",

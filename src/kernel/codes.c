@@ -27,6 +27,16 @@ const char *chio_code_name(chio_code code)
     return code_names[code];
 }
 
+int chio__is_code_name(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name != NULL && i < CHIO__CODE_COUNT; i++)
+        if (strcmp(name, code_names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /*
  * XX(NAME, "reason"): the reporting class of every code of CHIO_ERRNO_MAP,
  * one row each (checked below: same count, no duplicate, every name a

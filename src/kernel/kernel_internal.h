@@ -453,5 +453,9 @@ uint32_t chio__kernel_in_flight_high_water(const chio_kernel *k);
  * when it warned. Idempotent, any thread; the first evaluation calls it,
  * and the kernel's start may. */
 int chio__kernel_check_key_memory(chio_kernel *k);
+/* codes.c: 1 when @name is a decision code's name (chio_code_name()):
+ * a receipt's decision.guard names the kernel check that denied by its
+ * code, so no guard may take such a name (review 5 F2). */
+int chio__is_code_name(const char *name);
 
 #endif

@@ -378,6 +378,12 @@ static int add_guard_locked(chio_kernel *k, const char *name, chio_guard_fn fn, 
     if (!valid_name(name) || fn == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "guard needs a non-empty UTF-8 name and a function");
+    if (chio__is_code_name(name))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "guard name '%s' is a decision code: a receipt's decision.guard names "
+                          "the kernel check that denied by its code, so its denials could not be "
+                          "told from the kernel's",
+                          name);
     rc = build_lock(k, err);
     if (rc != 0)
         return rc;
