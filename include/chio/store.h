@@ -153,7 +153,9 @@ typedef struct chio_archive_report {
  * The archive must be empty or @live's own archive, continued where it
  * ends; anything else is refused before a write (nothing moves).
  * Returns: 0 (possibly nothing moved); store errors (CHIO_ESTORE,
- * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT, also for an archive
+ * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT, also for a @live
+ * that carries the archive record (an archive log, or a live one marked
+ * as one, refused before anything is opened), for an archive
  * holding other bytes under a number to move, ending before the first
  * receipt to move, or whose hash chain at its last receipt is not the
  * value @live continues from); CHIO_ECONFIG (@archive_path holds a log that is not an

@@ -303,8 +303,9 @@ static int check_newest_checkpoint(chio_store *s, const chio_keypair *kp, uint64
  * receipts and signed heads to the log still marked (the audit then
  * reads it as an archive, where a cut tail goes unseen). Refused before
  * anything is written, as chain_from, durable_checkpoint and
- * retained_from_seq are when they disagree with the log. */
-static int refuse_archive(chio_store *s, chio_error *err)
+ * retained_from_seq are when they disagree with the log. An archiving
+ * pass refuses such a log as its source too (retention.c). */
+int chio__store_refuse_archive_mark(chio_store *s, chio_error *err)
 {
     uint64_t mark = 0;
     int rc = chio__store_get_meta_u64(s, CHIO__META_ARCHIVE, &mark, err);
@@ -337,7 +338,7 @@ int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uin
     int rc, chained;
 
     *chain_from = 0;
-    rc = refuse_archive(s, err);
+    rc = chio__store_refuse_archive_mark(s, err);
     if (rc == 0)
         rc = chio__store_read_key_record_from(s, key, key_hex, &signed_from, &ks, err);
     if (rc == 0)

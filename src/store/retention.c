@@ -453,6 +453,11 @@ int chio_store_archive(chio_store *live, const char *archive_path, uint64_t olde
     if (live->mode != CHIO_STORE_READ_WRITE)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "store opened read-only: archiving deletes from it");
+    /* An archive (or a live log marked as one) is no source: its receipts
+     * would move on with the mark's reading, where a cut tail goes unseen. */
+    rc = chio__store_refuse_archive_mark(live, err);
+    if (rc != 0)
+        return rc;
     memset(&p, 0, sizeof(p));
     p.live = live;
     p.older_than = older_than;

@@ -216,6 +216,10 @@ int chio__store_read_key_record_from(chio_store *s, uint8_t key[32], char key_he
  * hash chain starts. */
 int chio__store_pin_key(chio_store *s, const chio_keypair *kp, uint64_t now, uint64_t *chain_from,
                         chio_error *err);
+/* CHIO_ECORRUPT when @s carries the archive record (or one that is not an
+ * 8-byte number): a live log never does, so a kernel does not continue it
+ * and an archiving pass does not move from it. */
+int chio__store_refuse_archive_mark(chio_store *s, chio_error *err);
 
 /* Apply @b atomically; @sync = fsync the WAL before returning.
  * Returns 0 or CHIO_ESTORE (details in @err); also CHIO_ESTORE when the
