@@ -164,7 +164,8 @@ typedef struct chio_capability_report {
  * signature cannot verify over what it reads.
  * Returns: 0 when the report was produced, CHIO_EINVAL (@cap or @rep NULL,
  * or @trusted_keys NULL with @ntrusted > 0, or @ntrusted > SIZE_MAX / 32),
- * CHIO_ENOMEM, CHIO_ECRYPTO.
+ * CHIO_ENOMEM, CHIO_ECRYPTO. On every error a non-NULL @rep has ok 0 (it
+ * is zeroed before the arguments are checked).
  * Ownership: @cap and @trusted_keys borrowed; @rep caller-allocated and
  * written; its id points into @cap. Thread-safety: safe; @cap is only read.
  */

@@ -132,16 +132,13 @@ typedef struct chio_tool_ctx chio_tool_ctx;
  *   call is denied with code tool_error; chio_output_set_error() gives the
  *   reason). A result that was not set is JSON null.
  * invoke_stream: optional. When set it is used instead of @invoke for every
- *   tool of the server; it sends chunks with chio_tool_ctx_emit_chunk() and
- *   must stop when that returns CHIO_ESTREAM_LIMIT. The output of a streamed
- *   call is the JSON array of its chunks (a result set with
- *   chio_output_set_json() is ignored; one it failed to set is a tool
- *   error, even when a later set succeeded). Past a limit the tool heard
- *   of (a refused chunk or nested request, or chio_tool_ctx_cancelled())
- *   the call is `incomplete` whatever it returns; a failure before that
- *   is a tool error.
- * Both run on the caller's thread of chio_kernel_evaluate() (or of
- *   chio_kernel_evaluate_async()), possibly on many threads at once.
+ *   tool of the server (@invoke may then be NULL); it sends chunks with chio_tool_ctx_emit_chunk()
+ * and must stop when that returns CHIO_ESTREAM_LIMIT. The output of a streamed call is the JSON
+ * array of its chunks (a result set with chio_output_set_json() is ignored; one it failed to set is
+ * a tool error, even when a later set succeeded). Past a limit the tool heard of (a refused chunk
+ * or nested request, or chio_tool_ctx_cancelled()) the call is `incomplete` whatever it returns; a
+ * failure before that is a tool error. Both run on the caller's thread of chio_kernel_evaluate()
+ * (or of chio_kernel_evaluate_async()), possibly on many threads at once.
  */
 typedef struct chio_tool_server {
     const char *server_id;
@@ -174,7 +171,8 @@ typedef struct chio_tool_server {
  * Returns: 0; CHIO_ESERVING (a session was opened already); CHIO_EDRAINED
  * (chio_kernel_drain() was called, as for every registration); CHIO_EDUPLICATE
  * (a server with this id is registered: server ids are unique); CHIO_EINVAL
- * (NULL or empty id, no invoke, a NULL or non-UTF-8 tool name, a non-zero
+ * (NULL or empty id, the id "*" (grants read it as any server), neither
+ * invoke nor invoke_stream, a NULL or non-UTF-8 tool name, a non-zero
  * reserved byte); CHIO_ENOMEM.
  * Ownership: @server and its strings are copied; @server->user is borrowed
  * until chio_kernel_free(). Thread-safety: build phase, one thread.
@@ -330,8 +328,9 @@ typedef struct chio_prompt_provider {
 
 /* Register a provider; same rules, results and ownership as
  * chio_kernel_register_tool_server(): ids unique per kind (CHIO_EDUPLICATE);
- * CHIO_EINVAL for a NULL @k or @p, a NULL, empty or non-UTF-8 id, no
- * read/get, a non-zero reserved field; @p and its id copied, @p->user
+ * CHIO_EINVAL for a NULL @k or @p, a NULL, empty or non-UTF-8 id, the id
+ * "*" (a receipt's tool_server when no provider answered), no read/get, a
+ * non-zero reserved field; @p and its id copied, @p->user
  * borrowed until chio_kernel_free(). */
 CHIO_EXTERN int chio_kernel_register_resource_provider(chio_kernel *k,
                                                        const chio_resource_provider *p,
@@ -470,8 +469,10 @@ CHIO_EXTERN int chio_regex_constraint_check(const char *pattern, chio_error *err
  * chio_capability_issue(); @issued_at 0 means the kernel's clock now. An
  * @id longer than CHIO_MAX_REVOCATION_ID_LEN bytes is refused
  * (CHIO_ETOOBIG): a token the kernel could not revoke is denied at check 3.
- * Returns: as chio_capability_issue(), plus CHIO_EINVAL for a NULL @k and
- * CHIO_ETOOBIG; *@out is NULL on failure.
+ * Returns: as chio_capability_issue(), plus CHIO_EINVAL for a NULL @k,
+ * CHIO_ETOOBIG, and CHIO_EDRAINED once chio_kernel_drain() was called (a
+ * drained kernel answers every call with an error); *@out is NULL on
+ * failure.
  * Ownership: every argument borrowed; caller frees *out with
  * chio_capability_free().
  */

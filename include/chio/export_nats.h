@@ -52,6 +52,9 @@ typedef struct chio_export_nats_config {
 } chio_export_nats_config;
 
 /* Counters of a running exporter (a snapshot). */
+/* Filled by chio_export_nats_stats_get() in caller memory. Frozen (abi.h
+ * rule 5): it has no reserved tail, so its layout never changes; more
+ * counters come as a successor type with its own function. */
 typedef struct chio_export_nats_stats {
     uint64_t committed_seq; /* the store's last receipt seq, as far as known */
     uint64_t acked_seq;     /* the last receipt seq the stream holds */
@@ -96,7 +99,8 @@ int chio_export_nats_stats_get(const chio_export_nats *x, chio_export_nats_stats
  * chio_export_receipts_total and chio_export_messages_total (counters),
  * chio_export_running (gauge, 0 or 1).
  * @len optional. Returns 0, CHIO_EINVAL (@x or @out NULL), CHIO_ENOMEM;
- * *@out is NULL on failure. Ownership: free *out with free().
+ * *@out is NULL on failure. Ownership: free *out with chio_free() (or
+ * free(), which it calls).
  */
 int chio_export_nats_metrics_prometheus(const chio_export_nats *x, char **out, size_t *len);
 

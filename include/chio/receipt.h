@@ -166,8 +166,9 @@ CHIO_EXTERN int chio_receipt_builder_set_tenant_id(chio_receipt_builder *b, cons
  * two and chio reads receipts of at most 127); metadata likewise past 126. */
 CHIO_EXTERN int chio_receipt_builder_set_parameters(chio_receipt_builder *b, const char *json,
                                                     size_t len, chio_error *err);
-/* content_hash = sha256_hex(canonical(output)); @json NULL means no output
- * (hash of "null"). */
+/* content_hash = sha256_hex(canonical(output)); @json NULL with @len 0
+ * means no output (hash of "null"); NULL with a length is CHIO_EINVAL
+ * (abi.md), the hash unchanged. */
 CHIO_EXTERN int chio_receipt_builder_set_output(chio_receipt_builder *b, const char *json,
                                                 size_t len, chio_error *err);
 /* Set content_hash directly: 64 lowercase hex digits (CHIO_EINVAL otherwise). */

@@ -115,6 +115,12 @@ int chio_export_nats_start(const chio_export_nats_config *cfg, chio_export_nats 
     return 0;
 }
 
+/* Frozen (abi.h rule 5): pinned here, as src/core/abi.c pins the
+ * library's layouts (LP64). */
+_Static_assert(sizeof(chio_export_nats_stats) == 56 &&
+                   offsetof(chio_export_nats_stats, exit_status) == 48,
+               "chio_export_nats_stats is frozen");
+
 int chio_export_nats_stats_get(const chio_export_nats *x, chio_export_nats_stats *out)
 {
     chio_export_nats *mx = (chio_export_nats *)x; /* atomics are read, never written */

@@ -651,6 +651,11 @@ int chio_kernel_issue_capability(chio_kernel *k, const char *id, const char *sub
         *out = NULL;
     if (k == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL kernel");
+    /* After drain every call errors (kernel.md): a token minted now would
+     * be honoured by another kernel holding the same key. */
+    if (__atomic_load_n(&k->state, __ATOMIC_SEQ_CST) != KSTATE_RUNNING)
+        return chio__fail(err, CHIO_EDRAINED, CHIO_NO_OFFSET,
+                          "kernel is draining or drained: it issues no capability");
     /* A token the kernel would refuse at check 3 (see revocable()). */
     if (id != NULL && strlen(id) > CHIO__MAX_REVOCATION_ID_LEN)
         return chio__fail(err, CHIO_ETOOBIG, CHIO_NO_OFFSET,

@@ -171,6 +171,13 @@ static int valid_name(const char *s)
     return s != NULL && s[0] != '\0' && chio__utf8_valid(s, strlen(s));
 }
 
+/* A server or provider id: a name, and not "*", which grants read as any
+ * server and receipts as no provider (a resource read none answered). */
+static int valid_id(const char *s)
+{
+    return valid_name(s) && strcmp(s, "*") != 0;
+}
+
 /* Grow an array of @size-byte items by one; NULL on failure. */
 static void *grow1(void **arr, size_t n, size_t size)
 {
@@ -207,11 +214,12 @@ int chio_kernel_register_tool_server(chio_kernel *k, const chio_tool_server *ser
     size_t i;
     int rc;
 
-    if (server == NULL || !valid_name(server->server_id) ||
+    if (server == NULL || !valid_id(server->server_id) ||
         (server->invoke == NULL && server->invoke_stream == NULL) ||
         (server->ntools > 0 && server->tool_names == NULL))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "tool server needs a non-empty UTF-8 server_id and an invoke function");
+                          "tool server needs a non-empty UTF-8 server_id other than \"*\" and an "
+                          "invoke or invoke_stream function");
     if (!chio__all_zero(server->reserved, sizeof(server->reserved)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "chio_tool_server.reserved must be zero");
@@ -286,9 +294,10 @@ static int add_provider(chio_kernel *k, chio__provider_reg **arr, size_t *n, con
     size_t i;
     int rc;
 
-    if (!valid_name(id))
+    if (!valid_id(id))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "provider needs a non-empty UTF-8 id and a read/get function");
+                          "provider needs a non-empty UTF-8 id other than \"*\" and a read/get "
+                          "function");
     rc = build_lock(k, err);
     if (rc != 0)
         return rc;

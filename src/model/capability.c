@@ -495,10 +495,13 @@ static int verify_impl(const chio_capability *cap, uint64_t now, const uint8_t *
     size_t i;
     int rc;
 
+    /* Zeroed first: ok stays 0 on every error, the argument errors too (a
+     * host reading ok without its result read its own stack otherwise). */
+    if (rep != NULL)
+        memset(rep, 0, sizeof(*rep));
     if (cap == NULL || rep == NULL || (trusted_keys == NULL && ntrusted != 0) ||
         ntrusted > SIZE_MAX / 32)
         return CHIO_EINVAL;
-    memset(rep, 0, sizeof(*rep));
     rep->id = cap->id;
     rep->chain_error_link = -1;
 

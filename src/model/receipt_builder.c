@@ -181,6 +181,9 @@ int chio_receipt_builder_set_output(chio_receipt_builder *b, const char *json, s
 
     if (b == NULL)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL builder");
+    if (json == NULL && len > 0) /* a host's NULL-pointer bug, not "no output" (abi.md) */
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL output with a length of %zu",
+                          len);
     if (json == NULL) {
         rc = chio_sha256_hex("null", 4, hash);
     } else {
