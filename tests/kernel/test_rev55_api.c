@@ -51,18 +51,6 @@ Test(rev55_api, a_null_output_with_a_length_is_refused_and_the_hash_kept)
     chio_keypair_free(kp);
 }
 
-static int nop_tool(void *user, chio_tool_ctx *ctx, const char *tool, const char *args, size_t len,
-                    chio_output *out)
-{
-    (void)user;
-    (void)ctx;
-    (void)tool;
-    (void)args;
-    (void)len;
-    (void)out;
-    return 0;
-}
-
 static int nop_read(void *user, const char *uri, chio_output *out)
 {
     (void)user;
@@ -86,7 +74,7 @@ Test(rev55_api, ids_star_are_refused_and_a_stream_only_server_registers)
     ts.server_id = "*";
     ts.tool_names = tools;
     ts.ntools = 1;
-    ts.invoke = nop_tool;
+    ts.invoke = kt_echo_tool;
     cr_expect_eq(chio_kernel_register_tool_server(k, &ts, NULL), CHIO_EINVAL);
     memset(&rp, 0, sizeof(rp));
     rp.provider_id = "*";
@@ -101,7 +89,7 @@ Test(rev55_api, ids_star_are_refused_and_a_stream_only_server_registers)
     /* invoke_stream alone is a server; neither is not */
     ts.server_id = "streamer";
     ts.invoke = NULL;
-    ts.invoke_stream = nop_tool;
+    ts.invoke_stream = kt_echo_tool;
     cr_expect_eq(chio_kernel_register_tool_server(k, &ts, NULL), 0);
     ts.server_id = "nothing";
     ts.invoke_stream = NULL;
