@@ -369,6 +369,9 @@ bindings-check: $(STATIC)
 	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
 	    bindings/cpp/test_rev46_bindings.cpp $(STATIC) $(DEP_LIBS) -o $(BUILD)/test-rev46-bindings-cpp
 	$(BUILD)/test-rev46-bindings-cpp
+	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
+	    bindings/cpp/test_rev55_bindings.cpp $(STATIC) $(DEP_LIBS) -o $(BUILD)/test-rev55-bindings-cpp
+	$(BUILD)/test-rev55-bindings-cpp
 	awk '/^```cpp$$/ { on = 1; next } on && /^```$$/ { exit } on' bindings/cpp/README.md \
 	    > $(BUILD)/cpp-readme-example.cpp
 	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \

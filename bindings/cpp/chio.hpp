@@ -926,6 +926,21 @@ class kernel
         chio_log_level log_level = CHIO_LOG_INFO;
         log_fn log;     // empty: JSON lines on stderr
         clock_fn clock; // empty: wall clock (Unix seconds)
+        // true: a signing key whose pages cannot be mlocked fails the
+        // constructor (CHIO_ESYS, naming RLIMIT_MEMLOCK); false: locked when
+        // permitted, key_memory_unlocked logged (warn) once otherwise.
+        bool lock_key_memory = false;
+        // Nice value of the kernel's signer, commit and completion threads;
+        // 0 = inherit. Raising it needs CAP_SYS_NICE, else it is logged
+        // (signer_priority_not_applied) and ignored. Outside -20..19: CHIO_ECONFIG.
+        int signer_priority = 0;
+        // Longest arguments text a call may carry (CHIO_DEFAULT_MAX_ARGUMENT_BYTES);
+        // longer is denied unparsed (arguments_rejected). Outside 1 B..63 MiB: CHIO_ECONFIG.
+        std::uint64_t max_argument_bytes = CHIO_DEFAULT_MAX_ARGUMENT_BYTES;
+        // SCHED_FIFO priority of the signer threads, 1..99; 0 = off. Needs
+        // CAP_SYS_NICE or RLIMIT_RTPRIO, else it is logged
+        // (signer_realtime_not_applied) and ignored. Outside 0..99: CHIO_ECONFIG.
+        int signer_realtime = 0;
 
         config()
         {
@@ -940,6 +955,10 @@ class kernel
             ring_capacity = c.ring_capacity;
             max_batch = c.max_batch;
             log_level = c.log_level;
+            lock_key_memory = c.lock_key_memory != 0;
+            signer_priority = c.signer_priority;
+            max_argument_bytes = c.max_argument_bytes;
+            signer_realtime = c.signer_realtime;
         }
     };
 
@@ -978,6 +997,10 @@ class kernel
         c.max_batch = cfg.max_batch;
         c.durability = cfg.durability;
         c.log_level = cfg.log_level;
+        c.lock_key_memory = cfg.lock_key_memory ? 1 : 0;
+        c.signer_priority = cfg.signer_priority;
+        c.max_argument_bytes = cfg.max_argument_bytes;
+        c.signer_realtime = cfg.signer_realtime;
         if (cfg.log) {
             state_->log = std::move(cfg.log);
             c.log = &chio_cpp_detail_log;

@@ -130,6 +130,10 @@ pub struct KernelBuilder {
     log_level: Option<LogLevel>,
     log: Option<Box<LogFnBox>>,
     clock: Option<Box<ClockFnBox>>,
+    lock_key_memory: bool,
+    signer_priority: Option<i32>,
+    max_argument_bytes: Option<u64>,
+    signer_realtime: Option<i32>,
     registrations: Vec<Registration>,
 }
 
@@ -168,6 +172,10 @@ impl KernelBuilder {
             log_level: None,
             log: None,
             clock: None,
+            lock_key_memory: false,
+            signer_priority: None,
+            max_argument_bytes: None,
+            signer_realtime: None,
             registrations: Vec::new(),
         }
     }
@@ -299,6 +307,47 @@ impl KernelBuilder {
         self
     }
 
+    /// Refuse to build unless the signing key's pages can be mlocked
+    /// (`lock_key_memory`). Default `false`: they are locked when the
+    /// system permits and `key_memory_unlocked` is logged (warn) once
+    /// otherwise. With `true`, a key that cannot be locked fails the build
+    /// with `CHIO_ESYS` (its message names `RLIMIT_MEMLOCK`).
+    pub fn lock_key_memory(mut self, yes: bool) -> Self {
+        self.lock_key_memory = yes;
+        self
+    }
+
+    /// Longest arguments text a call may carry (default 4 MiB,
+    /// `CHIO_DEFAULT_MAX_ARGUMENT_BYTES`): longer text is not parsed and
+    /// the call is denied with a receipt (`arguments_rejected`); it also
+    /// bounds a tool's nested requests. Outside 1 ..= 63 MiB the build
+    /// fails with `CHIO_ECONFIG`.
+    pub fn max_argument_bytes(mut self, bytes: u64) -> Self {
+        self.max_argument_bytes = Some(bytes);
+        self
+    }
+
+    /// Nice value the kernel's signer, commit and completion threads set
+    /// for themselves (`signer_priority`; default 0: inherit). Raising
+    /// priority needs `CAP_SYS_NICE`; when refused they run on at the
+    /// inherited priority and `signer_priority_not_applied` is logged
+    /// (warn) once. Outside -20 ..= 19 the build fails with `CHIO_ECONFIG`.
+    pub fn signer_priority(mut self, nice: i32) -> Self {
+        self.signer_priority = Some(nice);
+        self
+    }
+
+    /// Real-time scheduling of the signer threads only (`signer_realtime`;
+    /// default 0: off): 1 ..= 99 makes each signer `SCHED_FIFO` at that
+    /// priority. Needs `CAP_SYS_NICE` or `RLIMIT_RTPRIO`; when refused the
+    /// signers run on under the normal scheduler and
+    /// `signer_realtime_not_applied` is logged (warn) once. Outside
+    /// 0 ..= 99 the build fails with `CHIO_ECONFIG`.
+    pub fn signer_realtime(mut self, priority: i32) -> Self {
+        self.signer_realtime = Some(priority);
+        self
+    }
+
     /// Registers a tool server at build time; see [`Kernel::register_tool_server`].
     pub fn tool_server<F>(self, server_id: &str, tools: &[&str], f: F) -> Self
     where
@@ -383,6 +432,10 @@ impl KernelBuilder {
             log_level,
             log,
             clock,
+            lock_key_memory,
+            signer_priority,
+            max_argument_bytes,
+            signer_realtime,
             registrations,
         } = self;
 
@@ -453,6 +506,16 @@ impl KernelBuilder {
         };
         if let Some(l) = log_level {
             cfg.log_level = l.to_raw();
+        }
+        cfg.lock_key_memory = lock_key_memory as c_int;
+        if let Some(n) = signer_priority {
+            cfg.signer_priority = n;
+        }
+        if let Some(n) = max_argument_bytes {
+            cfg.max_argument_bytes = n;
+        }
+        if let Some(n) = signer_realtime {
+            cfg.signer_realtime = n;
         }
         let mut callbacks = Vec::new();
         if let Some(f) = log {
