@@ -76,8 +76,13 @@ void chio__log(chio_kernel *k, chio_log_level level, const char *event, const ch
             k->log(k->log_ctx, level, b.data, b.len);
             in_sink = frame.up;
         } else {
-            fwrite(b.data, 1, b.len, stderr);
-            fputc('\n', stderr);
+            /* The line and its newline in one stdio call: stdio locks each
+             * call on the stream, so no other kernel's line nor any
+             * fprintf(stderr) of the host lands between them (two calls,
+             * serialised only by this kernel's log_mu, were split). */
+            chio__buf_putc(&b, '\n');
+            if (!b.oom)
+                fwrite(b.data, 1, b.len, stderr);
         }
         pthread_mutex_unlock(&k->log_mu);
     }
