@@ -591,9 +591,13 @@ static void server_unreadable(chio_mcp_gateway *g, const char *line, size_t len,
 {
     unsigned long long n = chio__mcp_line_id(line, len);
     chio_json_doc *doc = NULL;
-    char idj[48], bad[160];
+    char idj[48], bad[200], shown[128];
 
-    snprintf(bad, sizeof(bad), "not a JSON object the gateway reads: %.120s", why);
+    /* The parser's message quotes the line (a duplicate key's name), and
+     * no guard read the line: quoted only when no secret_leak guard flags
+     * it (review 5 O1: a flagged key reached stderr here alone). */
+    chio__mcp_log_shown(g, shown, sizeof(shown), why);
+    snprintf(bad, sizeof(bad), "not a JSON object the gateway reads: %s", shown);
     snprintf(idj, sizeof(idj), "{\"id\":\"chio-%llu\"}", n);
     if (n == 0 || chio_json_parse(idj, strlen(idj), &doc, NULL) != 0) {
         fprintf(stderr, "chio mcp: dropped a line from the server that is %s\n", bad);
