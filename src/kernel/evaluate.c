@@ -243,6 +243,19 @@ void chio__otel_report(chio_kernel *k, uint64_t start, const chio__session *s, c
 }
 #endif
 
+/* A call's options: reserved zero, no flag but CHIO_CALL_DECIDE_ONLY. */
+static int options_ok(const chio_call_options *opts, chio_error *err)
+{
+    if (opts != NULL && !chio__all_zero(opts->reserved, sizeof(opts->reserved)))
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_call_options.reserved must be zero");
+    if (opts != NULL && (opts->flags & ~CHIO_CALL_DECIDE_ONLY) != 0)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_call_options.flags has unknown bits (0x%llx)",
+                          (unsigned long long)(opts->flags & ~CHIO_CALL_DECIDE_ONLY));
+    return 0;
+}
+
 int chio_kernel_evaluate(chio_kernel *k, const chio_call *call, chio_response *resp,
                          chio_error *err)
 {
@@ -263,33 +276,29 @@ int chio_kernel_evaluate_ex(chio_kernel *k, const chio_call *call, const chio_ca
     memset(resp, 0, sizeof(*resp));
     if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
         return rc;
-    if (opts != NULL && !chio__all_zero(opts->reserved, sizeof(opts->reserved))) {
-        chio__count_unreceipted(k, CHIO_EINVAL);
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "chio_call_options.reserved must be zero");
-    }
-    if (opts != NULL && (opts->flags & ~CHIO_CALL_DECIDE_ONLY) != 0) {
-        chio__count_unreceipted(k, CHIO_EINVAL);
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "chio_call_options.flags has unknown bits (0x%llx)",
-                          (unsigned long long)(opts->flags & ~CHIO_CALL_DECIDE_ONLY));
-    }
     chio__mreq_init(&r, k);
-    if (opts != NULL) {
+    rc = options_ok(opts, err);
+    if (rc == 0 && opts != NULL) {
         r.cancel = opts->cancel;
         r.timeout_ms = opts->timeout_ms;
         r.decide_only = (opts->flags & CHIO_CALL_DECIDE_ONLY) != 0;
         r.deadline_ns = chio__deadline_ns(opts->timeout_ms);
     }
-    rc = prepare_tool(&r, call, err);
+    if (rc == 0)
+        rc = prepare_tool(&r, call, err);
     if (rc == 0)
         rc = chio__finish_sync(&r, resp, err);
     if (rc != 0)
         chio__count_unreceipted(k, rc);
 #ifdef CHIO_OTEL
-    if (call != NULL)
-        chio__otel_report(k, start, r.s, call->tool_name, call->server_id, call->capability_id,
-                          r.request_id ? r.request_id : call->request_id, rc, resp);
+    /* Every evaluation counted has its span, argument errors too (review
+     * 5 O4: bad options and a NULL call were counted with none). */
+    chio__otel_report(k, start, r.s, call ? call->tool_name : NULL, call ? call->server_id : NULL,
+                      call ? call->capability_id : NULL,
+                      r.request_id ? r.request_id
+                      : call       ? call->request_id
+                                   : NULL,
+                      rc, resp);
 #endif
     chio__mreq_destroy(&r);
     return rc;
@@ -402,9 +411,13 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
     if (have_fields)
         free(f.params_owned); /* taken by the signer unless refused before it */
 #ifdef CHIO_OTEL
-    if (rc != 0 && call != NULL)
-        chio__otel_report(k, a->start, r.s, call->tool_name, call->server_id, call->capability_id,
-                          r.request_id ? r.request_id : call->request_id, rc, NULL);
+    if (rc != 0) /* a NULL call too: counted below, so it has its span */
+        chio__otel_report(k, a->start, r.s, call ? call->tool_name : NULL,
+                          call ? call->server_id : NULL, call ? call->capability_id : NULL,
+                          r.request_id ? r.request_id
+                          : call       ? call->request_id
+                                       : NULL,
+                          rc, NULL);
 #endif
     chio__mreq_destroy(&r);
     if (held) /* the request was not made */

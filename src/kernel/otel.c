@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "chio/otel.h"
+#include "guard_scan.h"
 #include "kernel_internal.h"
 
 uint64_t chio__otel_now_ns(void)
@@ -87,6 +88,17 @@ static const char *span_value(const char *v, char mark[SPAN_MARK_CAP])
     return mark;
 }
 
+/* A name the caller chose (tool, server, capability or agent id) as a span
+ * carries it: the receipt's marker when a secret_leak guard flags it, as
+ * the receipt stores it (decision.c); spans often leave the host for a
+ * collector (review 5 O2: they carried the flagged name verbatim). */
+static const char *span_name(const chio_kernel *k, const char *v, char mark[SPAN_MARK_CAP])
+{
+    if (v != NULL && chio__secret_named(k, v))
+        return "[REDACTED:secret_leak]";
+    return span_value(v, mark);
+}
+
 void chio__otel_emit(chio_kernel *k, const chio__otel_call *c)
 {
     chio_span_attr attrs[14];
@@ -107,14 +119,14 @@ void chio__otel_emit(chio_kernel *k, const chio__otel_call *c)
     } while (0)
     ok = c->verdict != NULL && strcmp(c->verdict, "allow") == 0;
     ATTR("gen_ai.operation.name", "execute_tool");
-    ATTR("gen_ai.tool.name", span_value(c->tool, marks[0]));
+    ATTR("gen_ai.tool.name", span_name(k, c->tool, marks[0]));
     ATTR("gen_ai.tool.call.id", span_value(c->request_id, marks[1]));
     ATTR("chio.receipt.id", c->receipt_id);
     ATTR("chio.kernel.id", chio_keypair_public_hex(k->kp));
-    ATTR("chio.server.id", span_value(c->server, marks[2]));
-    ATTR("chio.agent.id", span_value(c->agent_id, marks[3]));
+    ATTR("chio.server.id", span_name(k, c->server, marks[2]));
+    ATTR("chio.agent.id", span_name(k, c->agent_id, marks[3]));
     ATTR("chio.session.id", span_value(c->session_id, marks[4]));
-    ATTR("chio.capability.id", span_value(c->capability_id, marks[5]));
+    ATTR("chio.capability.id", span_name(k, c->capability_id, marks[5]));
     ATTR("chio.verdict", c->verdict);
     ATTR("chio.code", c->code);
     if (!ok)

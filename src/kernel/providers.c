@@ -136,16 +136,20 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     memset(resp, 0, sizeof(*resp));
     if ((rc = chio__kernel_refuse_reentry(k, err)) != 0) /* from a callback (kernel.h) */
         return rc;
+#ifdef CHIO_OTEL
+    uint64_t start = chio__otel_now_ns();
+#endif
     if (opts != NULL &&
         (!chio__all_zero(opts->reserved, sizeof(opts->reserved)) || opts->flags != 0)) {
         chio__count_unreceipted(k, CHIO_EINVAL);
+#ifdef CHIO_OTEL /* a span for every evaluation counted (review 5 O4) */
+        chio__otel_report(k, start, NULL, prompts ? "prompts/get" : "resources/read", "*",
+                          capability_id, request_id, CHIO_EINVAL, resp);
+#endif
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "chio_call_options: flags and reserved must be zero for %s",
                           prompts ? "a prompt get" : "a resource read");
     }
-#ifdef CHIO_OTEL
-    uint64_t start = chio__otel_now_ns();
-#endif
     chio__mreq_init(&r, k);
     if (opts != NULL) {
         r.cancel = opts->cancel;

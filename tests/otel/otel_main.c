@@ -23,6 +23,8 @@ static int failures;
 int otel_rev28_observe(void);
 /* rev32_api.c: the span calls with NULL and bad arguments; its failure count. */
 int otel_rev32_api(void);
+/* rev55_observe.c: flagged names redacted, argument errors spanned; its failure count. */
+int otel_rev55_observe(void);
 
 #define CHECK(cond, ...)                                               \
     do {                                                               \
@@ -167,5 +169,6 @@ int main(void)
     printf("otel: %d spans exported, %d OTLP/JSON lines, %d failures\n", w.n, lines, failures);
     failures += otel_rev28_observe();
     failures += otel_rev32_api();
+    failures += otel_rev55_observe();
     return failures ? 1 : 0;
 }
