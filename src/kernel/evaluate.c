@@ -162,15 +162,14 @@ static int prepare_tool(mreq *r, const chio_call *call, chio_error *err)
  * at debug: an agent hammering denied calls must not turn each into a log
  * line under the log lock. The receipts hold every decision.
  */
-static void log_decision(mreq *r)
+static void log_decision(chio_kernel *k, chio_verdict verdict, chio_code code)
 {
-    chio_kernel *k = r->k;
     struct timespec ts;
     uint64_t sec, last, skipped;
 
-    if (r->verdict == CHIO_VERDICT_ALLOW) {
+    if (verdict == CHIO_VERDICT_ALLOW) {
         chio__log(k, CHIO_LOG_DEBUG, "decision", NULL, "\"verdict\":\"%s\",\"code\":\"%s\"",
-                  chio_verdict_name(r->verdict), chio_code_name(r->code));
+                  chio_verdict_name(verdict), chio_code_name(code));
         return;
     }
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -183,13 +182,12 @@ static void log_decision(mreq *r)
         skipped = __atomic_exchange_n(&k->deny_log_skipped, 0, __ATOMIC_RELAXED);
         chio__log(k, CHIO_LOG_INFO, "decision", NULL,
                   "\"verdict\":\"%s\",\"code\":\"%s\",\"denies_not_logged\":%llu",
-                  chio_verdict_name(r->verdict), chio_code_name(r->code),
-                  (unsigned long long)skipped);
+                  chio_verdict_name(verdict), chio_code_name(code), (unsigned long long)skipped);
         return;
     }
     __atomic_add_fetch(&k->deny_log_skipped, 1, __ATOMIC_RELAXED);
     chio__log(k, CHIO_LOG_DEBUG, "decision", NULL, "\"verdict\":\"%s\",\"code\":\"%s\"",
-              chio_verdict_name(r->verdict), chio_code_name(r->code));
+              chio_verdict_name(verdict), chio_code_name(code));
 }
 
 /* Sign synchronously and answer. The answer is built before the receipt
@@ -213,7 +211,7 @@ int chio__finish_sync(mreq *r, chio_response *resp, chio_error *err)
         chio_response_destroy(resp);
         return rc; /* no receipt: an error, never a decision */
     }
-    log_decision(r);
+    log_decision(r->k, r->verdict, r->code);
     resp->receipt = rec;
     return 0;
 }
@@ -339,6 +337,9 @@ static void async_done(void *ctx, int rc, chio_receipt *receipt)
         chio__fail(&err, rc, CHIO_NO_OFFSET, "receipt not committed: %s", chio_strerror(rc));
     } else {
         a->resp.receipt = receipt;
+        /* Logged once its receipt is committed, as on the sync path: a
+         * decision whose receipt failed has no log line (review 5). */
+        log_decision(a->k, a->resp.verdict, a->resp.code);
     }
 #ifdef CHIO_OTEL
     chio__otel_report(a->k, a->start, a->s, a->tool, a->server, a->cap_id, NULL, rc, &a->resp);
@@ -397,7 +398,6 @@ int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call, chio_evalu
     if (rc == 0 && chio__fill_response(&r, &a->resp) != 0)
         rc = chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
     if (rc == 0) {
-        log_decision(&r);
         /* The callback may run before this thread is back from the
          * signing: the call must no longer count in its session by then,
          * or a close from the callback would fail "cannot close while 1
