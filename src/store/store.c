@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <rocksdb/c.h>
 
@@ -41,6 +42,15 @@
 #define FORMAT_KEY "format"
 /* Table files a read-write or read-only store keeps open at most. */
 #define CHIO__STORE_MAX_OPEN_FILES 20
+/* Free space a read-write or secondary open needs in its directory's file
+ * system: RocksDB writes its info log's header lines at every open, and
+ * Debian's build aborts the process when one of those writes fails (a
+ * kept assertion): on a full disk `chio serve` and chio_kernel_start()
+ * died with SIGABRT instead of returning CHIO_ESTORE (review 5 crash F1).
+ * The header lines take a few hundred bytes; an open that then needs more
+ * (a flush of the recovered log) fails with ENOSPC, which is CHIO_ESTORE
+ * too (damaged()). */
+#define CHIO__STORE_MIN_FREE (64u << 10)
 
 const char *const chio__store_cf_names[CF_COUNT] = {
     "default", "receipts", "receipt_ids", "checkpoints", "revocations", "budgets", "chain"};
@@ -263,6 +273,26 @@ static int check_format(chio_store *s, int fresh, chio_error *err)
     return rc;
 }
 
+/* CHIO_ESTORE when the file system holding @dir has less than
+ * CHIO__STORE_MIN_FREE bytes free; 0 otherwise, or when statvfs cannot
+ * tell (the open then reports). Space can still run out after this check:
+ * it narrows the abort to that race, it does not close it. */
+static int room_to_open(const char *dir, const char *what, chio_error *err)
+{
+    struct statvfs v;
+    unsigned long long avail;
+
+    if (statvfs(dir, &v) != 0)
+        return 0;
+    avail = (unsigned long long)v.f_bavail * (unsigned long long)v.f_frsize;
+    if (avail >= CHIO__STORE_MIN_FREE)
+        return 0;
+    return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                      "No space left on device: the file system of %s %.200s has %llu KiB free, "
+                      "and opening it needs %u KiB",
+                      what, dir, avail / 1024, CHIO__STORE_MIN_FREE / 1024);
+}
+
 static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, chio_store **out,
                    chio_error *err)
 {
@@ -316,6 +346,9 @@ static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, c
     }
     for (i = 0; i < n; i++)
         cfopts[i] = s->opts;
+    if (mode == CHIO_STORE_READ_WRITE && env == NULL &&
+        (rc = room_to_open(path, "the receipt store", err)) != 0)
+        goto out;
     if (mode == CHIO_STORE_READ_WRITE) {
         s->db = rocksdb_open_column_families(s->opts, path, (int)n, (const char *const *)names,
                                              cfopts, s->handles, &rerr);
@@ -324,6 +357,8 @@ static int open_at(const char *path, chio_store_mode mode, rocksdb_env_t *env, c
             s->opts, path, (int)n, (const char *const *)names, cfopts, s->handles, 0, &rerr);
     } else {
         rc = chio__secondary_dir_make(&s->secondary_dir, &s->secondary_lock, err);
+        if (rc == 0)
+            rc = room_to_open(s->secondary_dir, "the secondary instance's directory", err);
         if (rc != 0)
             goto out;
         s->db = rocksdb_open_as_secondary_column_families(s->opts, path, s->secondary_dir, (int)n,
@@ -448,11 +483,30 @@ static int check_intact(chio_store *s, const char *path, uint64_t want, chio_err
     return 0;
 }
 
+/* Did an open fail for its file system (full, over quota, read-only)
+ * rather than for the store's contents? */
+static int fs_failure(const chio_error *err)
+{
+    static const char *const why[] = {"No space left on device", "Disk quota exceeded",
+                                      "Read-only file system"};
+    size_t i;
+
+    for (i = 0; err != NULL && i < sizeof(why) / sizeof(why[0]); i++)
+        if (strstr(err->message, why[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 static int damaged(int rc, const char *path, chio_error *err)
 {
     char why[256];
 
     if (rc == CHIO_ECORRUPT || rc == CHIO_EBUSY || rc == CHIO_ENOMEM)
+        return rc;
+    /* A full disk is no damage: the same store opens once space returns,
+     * and an operator told "damaged" may restore a healthy log (review 5
+     * crash F2: 4-128 KiB left read as CHIO_ECORRUPT). */
+    if (rc == CHIO_ESTORE && fs_failure(err))
         return rc;
     snprintf(why, sizeof(why), "%s", err ? err->message : chio_strerror(rc));
     return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,

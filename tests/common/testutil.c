@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -436,4 +438,34 @@ size_t testutil_stream_chunked(int fd, size_t limit, unsigned ms, int *closed, c
         }
     }
     return sent;
+}
+
+const char *testutil_private_tmpfs(const char *mnt, const char *size)
+{
+    char opts[32];
+
+    if (geteuid() != 0)
+        return "needs root to mount a size-limited tmpfs";
+    if (unshare(CLONE_NEWNS) != 0)
+        return "cannot make a mount namespace (unshare)";
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return "cannot make the mount namespace private";
+    snprintf(opts, sizeof(opts), "size=%s", size);
+    if (mount("tmpfs", mnt, "tmpfs", 0, opts) != 0)
+        return "cannot mount a tmpfs";
+    return NULL;
+}
+
+void testutil_fill_fs(const char *path)
+{
+    static char block[4096];
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    cr_assert_geq(fd, 0);
+    memset(block, 'f', sizeof(block));
+    while (write(fd, block, sizeof(block)) == (ssize_t)sizeof(block))
+        ;
+    while (write(fd, block, 1) == 1)
+        ;
+    close(fd);
 }

@@ -68,6 +68,13 @@ char *testutil_repo_path(const char *rel);
 void testutil_rmrf(const char *path);
 /* Write @len bytes to @path with @mode. Returns 0 on success. */
 int testutil_write_file(const char *path, const void *data, size_t len, unsigned mode);
+/* A tmpfs of @size ("2m") at @mnt in a mount namespace of this test
+ * process's own (Criterion runs each test in a process of its own: the
+ * mount goes with it, whatever happens). NULL, or why not (the caller
+ * skips). */
+const char *testutil_private_tmpfs(const char *mnt, const char *size);
+/* Write to @path until its file system is full. */
+void testutil_fill_fs(const char *path);
 
 /* Hex helpers for tests. */
 void testutil_hex(const uint8_t *in, size_t n, char *out);

@@ -347,37 +347,6 @@ Test(rev28_storefault, a_store_whose_sentinel_cannot_be_written_is_not_opened)
 /* ---- a full disk ------------------------------------------------------------------------------
  */
 
-/* A 2 MiB tmpfs at @mnt in a mount namespace of this test process's own
- * (Criterion runs each test in a process of its own: the mount goes with
- * it, whatever happens). 0, or why not (skip). */
-static const char *sf_private_tmpfs(const char *mnt)
-{
-    if (geteuid() != 0)
-        return "needs root to mount a size-limited tmpfs";
-    if (unshare(CLONE_NEWNS) != 0)
-        return "cannot make a mount namespace (unshare)";
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        return "cannot make the mount namespace private";
-    if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0)
-        return "cannot mount a tmpfs";
-    return NULL;
-}
-
-/* Fill the file system of @path until it is full. */
-static void sf_fill(const char *path)
-{
-    static char block[4096];
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    cr_assert_geq(fd, 0);
-    memset(block, 'f', sizeof(block));
-    while (write(fd, block, sizeof(block)) == (ssize_t)sizeof(block))
-        ;
-    while (write(fd, block, 1) == 1)
-        ;
-    close(fd);
-}
-
 #define SF_BUDGET 400
 
 Test(rev28_storefault, a_full_disk_keeps_every_allow_the_sequence_and_the_budget)
@@ -393,7 +362,7 @@ Test(rev28_storefault, a_full_disk_keeps_every_allow_the_sequence_and_the_budget
     int rc = 0;
 
     cr_assert_eq(mkdir(mnt, 0700), 0);
-    why = sf_private_tmpfs(mnt);
+    why = testutil_private_tmpfs(mnt, "2m");
     if (why != NULL) {
         fprintf(stderr, "SKIP: %s (%s)\n", why, strerror(errno));
         cr_skip_test("%s", why);
@@ -406,7 +375,7 @@ Test(rev28_storefault, a_full_disk_keeps_every_allow_the_sequence_and_the_budget
         cr_assert_eq(sf_call(k, sid, &v, &code, &err), 0, "%s", err.message);
         before++;
     }
-    sf_fill(filler);
+    testutil_fill_fs(filler);
     /* Until the disk refuses: each answer has its receipt (sf_call). */
     for (i = 0; i < SF_BUDGET && rc == 0; i++) {
         rc = sf_call(k, sid, &v, &code, &err);
