@@ -12,12 +12,14 @@
  * up). Problems are JSON lines naming kernel and seq; then one line per
  * kernel and a summary.
  *
- * One read of the stream: receipts are checked as they come (a 32-byte
- * leaf hash, a state byte and an id entry are kept per receipt, from the
- * kernel's first seq read on: memory grows with the receipts read, never
- * with the seq a header claims, see SEQ_SLACK); checkpoints are kept and
- * checked after the last receipt, in stream order (the body only of those
- * with a valid signature: junk on a checkpoints subject costs a record).
+ * One read of the stream: receipts are checked as they come (a state
+ * byte per seq from the kernel's first one read on, bounded by the items
+ * read, see SEQ_SLACK; a 32-byte leaf hash and an id entry only per valid
+ * receipt, see struct kernel: an item that is no receipt costs its state
+ * byte, so memory follows the bytes of valid receipts, not the number of
+ * items anyone may publish); checkpoints are kept and checked after the
+ * last receipt, in stream order (the body only of those with a valid
+ * signature: junk on a checkpoints subject costs a record).
  * Public API (receipt, checkpoint, merkle, crypto) and the transport.
  */
 #include <inttypes.h>
@@ -35,16 +37,39 @@
  * plus this many of the first one: the seq is a header anyone who may
  * publish chooses, and memory follows what was read, not what it claims. */
 #define SEQ_SLACK 512
+/* Tracked seqs per entry of a kernel's rank index (see struct kernel). */
+#define RANK_BLOCK 256
 
 enum { ABSENT = 0, GOOD = 1, BAD = 2 };
 
+/* The leaf of an item judged bad, kept only while its problem line is
+ * printed: a second item at its seq is then printed too, and says whether
+ * it has the same bytes (same_bytes / different_bytes). */
+typedef struct bad_leaf {
+    uint64_t at;
+    uint8_t leaf[32];
+} bad_leaf;
+
+/* A kernel's receipts: state[seq - base] for each tracked seq (ABSENT,
+ * GOOD, BAD); the leaf hashes of the GOOD ones alone, in seq order (a
+ * receipt below a GOOD one read before it is out_of_order, so GOOD ones
+ * arrive in seq order), found by rank: the leaf of GOOD seq s is leaf[rank], rank
+ * = rank_at[(s - base) / RANK_BLOCK] (the GOOD seqs in the blocks before)
+ * + the GOOD states before s in its block. An item that fails costs a
+ * state byte and no leaf (before, 32 bytes per slot, absent ones
+ * included: 1-byte junk items took 19 times the stream's bytes). */
 typedef struct kernel {
     char key[65];
     uint8_t pub[32];
-    int trusted;   /* -1 not checked */
-    uint8_t *leaf; /* leaf hash of receipt seq at (seq - base) * 32 */
-    uint8_t *state;
+    int trusted;    /* -1 not checked */
+    uint8_t *state; /* cap tracked seqs from base */
     uint64_t cap, max_seq;
+    uint8_t *leaf; /* ngood leaf hashes (capgood), 32 bytes each */
+    uint64_t ngood, capgood;
+    uint64_t *rank_at; /* nrank blocks: the last GOOD seq's block is nrank - 1 */
+    uint64_t nrank, caprank;
+    bad_leaf *bad; /* at most MAX_PROBLEMS */
+    size_t nbad;
     uint64_t base;  /* the first receipt seq read (0: none yet); below it all are missing */
     uint64_t items; /* receipt items read, whatever they held */
     uint64_t receipts, duplicates, invalid;
@@ -142,16 +167,12 @@ static kernel *kernel_of(fv *v, const char *subject, const char *kind)
 static int grow(kernel *k, uint64_t n)
 {
     uint64_t cap = k->cap ? k->cap : 64; /* small: a kernel key costs a publisher nothing */
-    uint8_t *leaf, *state;
+    uint8_t *state;
 
     while (cap < n)
         cap *= 2;
     if (cap == k->cap)
         return 0;
-    leaf = realloc(k->leaf, cap * 32);
-    if (leaf == NULL)
-        return -1;
-    k->leaf = leaf;
     state = realloc(k->state, cap);
     if (state == NULL)
         return -1;
@@ -159,6 +180,83 @@ static int grow(kernel *k, uint64_t n)
     k->state = state;
     k->cap = cap;
     return 0;
+}
+
+/* @p with room for one more entry than the @n in use, out of *@cap (each
+ * @size bytes): @p itself, or moved; NULL when out of memory (@p is then
+ * left as it was). */
+static void *room(void *p, uint64_t n, uint64_t *cap, size_t size)
+{
+    uint64_t c = *cap ? *cap * 2 : 16;
+
+    if (n < *cap)
+        return p;
+    p = realloc(p, c * size);
+    if (p != NULL)
+        *cap = c;
+    return p;
+}
+
+/* Keep @leaf as the leaf of GOOD seq at @at (above every GOOD one kept). */
+static int keep_good(kernel *k, uint64_t at, const uint8_t leaf[32])
+{
+    uint8_t *l = room(k->leaf, k->ngood, &k->capgood, 32);
+    uint64_t *r;
+
+    if (l == NULL)
+        return -1;
+    k->leaf = l;
+    /* the blocks up to @at's that held no GOOD seq yet: ngood before them */
+    while (k->nrank <= at / RANK_BLOCK) {
+        r = room(k->rank_at, k->nrank, &k->caprank, sizeof(*r));
+        if (r == NULL)
+            return -1;
+        k->rank_at = r;
+        k->rank_at[k->nrank++] = k->ngood;
+    }
+    memcpy(k->leaf + k->ngood * 32, leaf, 32);
+    k->ngood++;
+    return 0;
+}
+
+/* The leaf of GOOD seq at @at. */
+static const uint8_t *good_leaf(const kernel *k, uint64_t at)
+{
+    uint64_t i, r = k->rank_at[at / RANK_BLOCK];
+
+    for (i = at - at % RANK_BLOCK; i < at; i++)
+        r += k->state[i] == GOOD;
+    return k->leaf + r * 32;
+}
+
+/* Keep @leaf of the item judged bad at @at when its problem line will be
+ * printed (k->problems counts the lines before it). */
+static int keep_bad(kernel *k, uint64_t at, const uint8_t leaf[32])
+{
+    if (k->problems >= MAX_PROBLEMS)
+        return 0;
+    if (k->bad == NULL && (k->bad = malloc(MAX_PROBLEMS * sizeof(*k->bad))) == NULL)
+        return -1;
+    k->bad[k->nbad].at = at;
+    memcpy(k->bad[k->nbad].leaf, leaf, 32);
+    k->nbad++;
+    return 0;
+}
+
+/* Whether a second item at @at, of leaf @leaf, has the same bytes as the
+ * first: asked only while its line is printed, when a BAD first one's
+ * leaf was kept too (its line came before this one: keep_bad()). */
+static const char *dup_reason(const kernel *k, uint64_t at, const uint8_t leaf[32])
+{
+    const uint8_t *first = NULL;
+    size_t i;
+
+    if (k->state[at] == GOOD)
+        first = good_leaf(k, at);
+    for (i = 0; first == NULL && i < k->nbad; i++)
+        if (k->bad[i].at == at)
+            first = k->bad[i].leaf;
+    return first != NULL && memcmp(first, leaf, 32) == 0 ? "same_bytes" : "different_bytes";
 }
 
 /* Record receipt id @id for (@k, @seq); returns the seq already holding
@@ -242,6 +340,7 @@ static int on_receipt(void *vctx, const chio__xp_msg *m)
     uint64_t seq = m->item_seq, dup_of = 0, at;
     uint8_t leaf[32];
     const char *why;
+    int rc;
 
     if (v->oom)
         return -1;
@@ -273,14 +372,21 @@ static int on_receipt(void *vctx, const chio__xp_msg *m)
     if (k->state[at] != ABSENT) {
         k->duplicates++;
         problem(v, k, "duplicate_receipt", "seq", seq,
-                memcmp(k->leaf + at * 32, leaf, 32) == 0 ? "same_bytes" : "different_bytes");
+                k->problems < MAX_PROBLEMS ? dup_reason(k, at, leaf) : NULL);
         return 0;
     }
     k->receipts++;
-    memcpy(k->leaf + at * 32, leaf, 32);
     why = check_receipt(v, k, m, &dup_of);
     if (why == NULL && seq < k->max_seq)
         why = "out_of_order";
+    if (why == NULL && dup_of == 0)
+        rc = keep_good(k, at, leaf);
+    else
+        rc = keep_bad(k, at, leaf);
+    if (rc != 0) {
+        v->oom = 1;
+        return -1;
+    }
     if (why == NULL && dup_of != 0) {
         k->duplicates++;
         k->state[at] = BAD;
@@ -323,7 +429,8 @@ static const char *check_checkpoint(kernel *k, const chio__xp_msg *m, const chio
     for (i = start; i <= end; i++)
         if (k->state[i - k->base] != GOOD)
             return k->state[i - k->base] == ABSENT ? "receipts_missing" : "receipts_invalid";
-    if (chio_merkle_root(k->leaf + (start - k->base) * 32, (size_t)(end - start + 1), root) != 0 ||
+    /* all GOOD: their leaves are kept one after another from start's */
+    if (chio_merkle_root(good_leaf(k, start - k->base), (size_t)(end - start + 1), root) != 0 ||
         memcmp(root, chio_checkpoint_merkle_root(cp), 32) != 0)
         return "merkle_root";
     return NULL;
@@ -583,8 +690,10 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
 out:
     fflush(out);
     for (i = 0; i < v.nk; i++) {
-        free(v.k[i].leaf);
         free(v.k[i].state);
+        free(v.k[i].leaf);
+        free(v.k[i].rank_at);
+        free(v.k[i].bad);
     }
     free(v.k);
     free(v.ids);
