@@ -21,6 +21,7 @@
 
 /* The JetStream API error codes used here (libnats's names for the server's numbers). */
 #define JS_NO_MESSAGE           JSNoMessageFoundErr              /* 10037 */
+#define JS_BAD_REQUEST          JSBadRequestErr                  /* 10003 */
 #define JS_STREAM_IN_USE        JSStreamNameExistErr             /* 10058 */
 #define JS_STREAM_NOT_FOUND     JSStreamNotFoundErr              /* 10059 */
 #define JS_WRONG_LAST_SEQ       JSStreamWrongLastSequenceErr     /* 10071 */
