@@ -35,6 +35,7 @@ static const char serve_usage[] =
     "                  [--checkpoint-batch N] [--tool SERVER:TOOL]...\n"
     "                  [--durability sync|nosync] [--max-body BYTES]\n"
     "                  [--max-connections N] [--timeout SECS] [--drain-grace-ms MS]\n"
+    "                  [--max-held-bytes BYTES]\n"
     "                  [--witness-nats URL[,URL...]] [--witness-stream NAME]\n"
     "                  [--witness-optional] [--allow-host NAME]...\n"
     "\n"
@@ -61,7 +62,9 @@ static const char serve_usage[] =
     "Limits: --max-body (default 1048576 bytes, 413 past it), --max-connections\n"
     "(default 64; it needs N + 80 file descriptors: the soft limit is raised to\n"
     "that, a lower hard limit stops it), --timeout (idle seconds per connection,\n"
-    "default 30).\n"
+    "default 30), --max-held-bytes (the minted tokens and cached sessions held,\n"
+    "by estimate: default 536870912; past it mint is 503 limit_reached and a new\n"
+    "token's session lasts its call).\n"
     "--listen with port 0 picks a free port. Prints one JSON line on stdout once\n"
     "serving: {\"kernel_key\":..,\"listening\":\"HOST:PORT\"}.\n"
     "SIGTERM or SIGINT drains (health answers 503 for --drain-grace-ms, default\n"
@@ -341,7 +344,8 @@ int cmd_serve(int argc, char **argv)
                       {"max-connections", 1, 0, 0, 0, 0},  {"timeout", 1, 0, 0, 0, 0},
                       {"drain-grace-ms", 1, 0, 0, 0, 0},   {"witness-nats", 1, 0, 0, 0, 0},
                       {"witness-stream", 1, 0, 0, 0, 0},   {"witness-optional", 0, 0, 0, 0, 0},
-                      {"allow-host", 1, 1, 0, 0, 0},       {"control-token-file", 1, 0, 0, 0, 0}};
+                      {"allow-host", 1, 1, 0, 0, 0},       {"control-token-file", 1, 0, 0, 0, 0},
+                      {"max-held-bytes", 1, 0, 0, 0, 0}};
     const size_t nopts = sizeof(opts) / sizeof(opts[0]);
     const char *pos[1];
     size_t npos;
@@ -407,6 +411,12 @@ static int serve_run(cli_opt *opts)
         return cli_error("serve", "--timeout must be between 1 and 3600 seconds");
     if (opts[11].value)
         hc.timeout_secs = (unsigned)v;
+    if (opts[18].value && (cli_u64(opts[18].value, &cfg.max_held_bytes) != 0 ||
+                           cfg.max_held_bytes < CHIO_SERVE_MIN_HELD_BYTES ||
+                           cfg.max_held_bytes > CHIO_SERVE_MAX_HELD_BYTES))
+        return cli_error("serve", "--max-held-bytes must be between %llu and %llu bytes",
+                         (unsigned long long)CHIO_SERVE_MIN_HELD_BYTES,
+                         (unsigned long long)CHIO_SERVE_MAX_HELD_BYTES);
     if (opts[12].value && (cli_u64(opts[12].value, &grace) != 0 || grace > 600000))
         return cli_error("serve", "--drain-grace-ms must be between 0 and 600000");
     if (opts[4].value && opts[4].value[0] == '\0')

@@ -606,6 +606,29 @@ static int id_taken(chio_serve *s, const char *id, chio_serve_reply *out)
     return 1;
 }
 
+/* The answer to a mint whose token is not kept (chio__sv_mint_store()'s
+ * @rc): full by count or by bytes is the same 503 limit_reached, the
+ * message naming which; memory is a 500. */
+static void mint_refused(const chio_serve *s, chio_serve_reply *out, int rc, const char *id,
+                         size_t tlen)
+{
+    char msg[200];
+
+    if (rc == CHIO__SV_NO_ROOM) {
+        snprintf(msg, sizeof(msg),
+                 "cannot keep another minted token: the tokens and sessions held would pass "
+                 "--max-held-bytes (%llu bytes; this token counts %llu)",
+                 (unsigned long long)s->max_held,
+                 (unsigned long long)chio__sv_minted_cost(id, tlen));
+        rc = CHIO_ELIMIT;
+    } else {
+        snprintf(msg, sizeof(msg), "cannot keep another minted token%s",
+                 rc == CHIO_ELIMIT ? ": " CHIO_SERVE_MAX_MINTED_TEXT " unexpired ones are held"
+                                   : "");
+    }
+    chio_serve_error_reply(out, rc == CHIO_ELIMIT ? 503 : 500, chio_errno_reason(rc), msg);
+}
+
 static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_reply *out)
 {
     static const char *const mint_members[] = {"subject", "scope", "ttl_secs", "id", NULL};
@@ -672,12 +695,7 @@ static void route_mint(chio_serve *s, const chio_serve_request *rq, chio_serve_r
         goto done;
     }
     if (rc != 0) {
-        char msg[96];
-
-        snprintf(msg, sizeof(msg), "cannot keep another minted token%s",
-                 rc == CHIO_ELIMIT ? ": " CHIO_SERVE_MAX_MINTED_TEXT " unexpired ones are held"
-                                   : "");
-        chio_serve_error_reply(out, rc == CHIO_ELIMIT ? 503 : 500, chio_errno_reason(rc), msg);
+        mint_refused(s, out, rc, id, tlen);
         goto done;
     }
     svc_buf_puts(&b, "{\"capability\":");

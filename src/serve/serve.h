@@ -24,6 +24,12 @@
 #define CHIO_SERVE_MAX_SESSIONS            65536   /* cached token sessions; minted tokens */
 #define CHIO_SERVE_MAX_MINTED_TEXT         "65536" /* the same, for messages */
 #define CHIO_SERVE_MAX_ID_LEN              256     /* a minted id (the kernel revokes up to 256) */
+/* The bytes the minted tokens and the cached sessions may hold, by the
+ * estimate in state.c (--max-held-bytes): the counts above bound how many,
+ * this how large (a 900 KB token held 2.9 MB, 65536 of them 180 GB). */
+#define CHIO_SERVE_DEFAULT_MAX_HELD_BYTES ((uint64_t)512 << 20) /* 512 MiB */
+#define CHIO_SERVE_MIN_HELD_BYTES         ((uint64_t)1 << 20)   /* --max-held-bytes */
+#define CHIO_SERVE_MAX_HELD_BYTES         ((uint64_t)1 << 40)
 /* Connections libmicrohttpd takes past --max-connections (http.c). */
 #define CHIO_SERVE_CONN_SLACK 16
 
@@ -46,6 +52,9 @@ typedef struct chio_serve_config {
      * bearer_token, and must differ from it. */
     const char *control_token;
     int quiet; /* 1 = kernel logs at warn and above only */
+    /* The bytes minted tokens and cached sessions may hold, by estimate;
+     * 0 = CHIO_SERVE_DEFAULT_MAX_HELD_BYTES. */
+    uint64_t max_held_bytes;
 } chio_serve_config;
 
 /*

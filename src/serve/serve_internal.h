@@ -3,7 +3,8 @@
  * serve/serve_internal.h - what state.c (the kernel, its sessions and the
  * minted tokens) and handler.c (the routes) share inside the serve layer: the
  * sidecar's struct, a growing text buffer, and the token-to-session lookup.
- * Locking: one mutex (mu) guards the two tables; the kernel is thread-safe.
+ * Locking: one mutex (mu) guards the two tables and the bytes they hold;
+ * the kernel is thread-safe.
  */
 #ifndef CHIO_SERVE_INTERNAL_H
 #define CHIO_SERVE_INTERNAL_H
@@ -27,6 +28,7 @@ typedef struct chio__sv_entry {
     uint64_t expires_at; /* the token's expiry, Unix seconds */
     unsigned inuse;      /* sessions table only: calls on the session now */
     int revoked;         /* minted table only: revoked here, its slot is free */
+    uint64_t cost;       /* the bytes it holds, by estimate (state.c), in held */
 } chio__sv_entry;
 
 #define CHIO__SV_BUCKETS 4096
@@ -40,6 +42,8 @@ struct chio_serve {
     chio__sv_entry *minted[CHIO__SV_BUCKETS];
     size_t nminted;
     uint64_t minted_sweep_at;                /* no minted token expires before (0: unknown) */
+    uint64_t held;                           /* the cost of every entry of both tables */
+    uint64_t max_held;                       /* --max-held-bytes: held never passes it */
     char empty_sid[CHIO_SESSION_ID_LEN + 1]; /* a session holding no token */
     int has_bearer;
     uint8_t bearer_hash[32];
@@ -56,8 +60,10 @@ struct chio_serve {
 
 /*
  * The session that holds the token @json (a token JSON text): a cached one,
- * or a new one (cached when there is room; with the cache full, the
- * sessions of expired tokens no call is using are closed first). @idhint
+ * or a new one (cached when there is room: fewer than CHIO_SERVE_MAX_SESSIONS
+ * cached and its cost within max_held; without room, the sessions of
+ * expired tokens no call is using are closed, and the expired or revoked
+ * minted tokens dropped, first). @idhint
  * (NULL: none) is the id the caller expects; a cache hit under it with the
  * same bytes skips the token's parse. *oneoff is 1 when the caller must
  * close it after its call; 0 when it is cached, and the caller then calls
@@ -79,14 +85,20 @@ int chio__sv_session_for(chio_serve *s, const char *json, size_t len, const char
 void chio__sv_session_done(chio_serve *s, const char *capid);
 
 /* Remember a token this sidecar minted, until @expires_at (Unix seconds):
- * with CHIO_SERVE_MAX_SESSIONS held, the expired ones are dropped first.
- * An id already held is never replaced (CHIO__SV_ID_HELD): whoever was
- * given it would evaluate with the new token's subject and scope.
- * Returns 0, CHIO__SV_ID_HELD, CHIO_ELIMIT (that many held, none
- * expired), CHIO_ENOMEM. */
+ * with CHIO_SERVE_MAX_SESSIONS held, or no room for its cost in max_held,
+ * the expired ones are dropped first (and the sessions of expired tokens
+ * closed). An id already held is never replaced (CHIO__SV_ID_HELD):
+ * whoever was given it would evaluate with the new token's subject and
+ * scope. Returns 0, CHIO__SV_ID_HELD, CHIO_ELIMIT (that many held, none
+ * expired), CHIO__SV_NO_ROOM (its cost does not fit in max_held),
+ * CHIO_ENOMEM. */
 #define CHIO__SV_ID_HELD 1
+#define CHIO__SV_NO_ROOM 2
 int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t len,
                         uint64_t expires_at);
+
+/* What a minted token of @len bytes under @id counts against max_held. */
+uint64_t chio__sv_minted_cost(const char *id, size_t len);
 
 /* The minted token @id (if held) was revoked: like an expired one, it is
  * dropped when the table is full (any call with it is denied), so that

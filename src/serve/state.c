@@ -6,7 +6,9 @@
  * the host runs the tool after an allow; with --tool only the named ones,
  * registered with a dispatch that does nothing, so any other is denied
  * tool_not_registered), the parameter_hash guard, the cache of one session
- * per token a trusted issuer signed and the tokens this sidecar minted.
+ * per token a trusted issuer signed and the tokens this sidecar minted,
+ * both bounded by count and, together, by the bytes they hold (an estimate,
+ * "the bytes held" below).
  * Locking: s->mu guards both tables; it is never held across a kernel call.
  */
 #include <stdarg.h>
@@ -149,6 +151,7 @@ int chio_serve_new(const chio_serve_config *cfg, chio_serve **out, chio_error *e
         return CHIO_ENOMEM;
     }
     pthread_mutex_init(&s->mu, NULL);
+    s->max_held = cfg->max_held_bytes ? cfg->max_held_bytes : CHIO_SERVE_DEFAULT_MAX_HELD_BYTES;
     chio_kernel_config_init(&kc);
     kc.keypair = cfg->keypair;
     kc.ca_public_keys = cfg->ca_keys;
@@ -321,6 +324,64 @@ static chio__sv_entry *insert(chio__sv_entry **t, const char *id)
     return e;
 }
 
+/* ---- the bytes held ------------------------------------------------------------------------ */
+
+/*
+ * What an entry holds, by an estimate that stays above the heap it takes
+ * (measured with mallinfo2 per shape of token: a 441-byte token's session
+ * took 4.2 KB; 900 KB tokens took 2.9 MB as one long string, 6.7 MB as
+ * 15000 grants, 5.3 MB as 100000 operations). A minted token is its text,
+ * id and entry. A cached session holds the kernel's session, the token's
+ * text and its parsed JSON (the strings copied, a node for each value):
+ * four bytes for each byte of text and 32 for each value. The counts of
+ * the tables bound how many entries there are; without this, 65536 tokens
+ * of 900 KB each held about 180 GB (review 5 bounds F1).
+ */
+#define MINTED_BASE       256
+#define SESSION_BASE      2048
+#define SESSION_PER_BYTE  4
+#define SESSION_PER_VALUE 32
+
+/* The values and keys of the JSON text @t: the bytes that open one (a
+ * comma, colon or opening bracket outside strings), plus the root. */
+static uint64_t json_values(const char *t, size_t len)
+{
+    uint64_t n = 1;
+    size_t i;
+    int in_str = 0;
+
+    for (i = 0; i < len; i++) {
+        if (in_str) {
+            if (t[i] == '\\')
+                i++;
+            else if (t[i] == '"')
+                in_str = 0;
+        } else if (t[i] == '"') {
+            in_str = 1;
+        } else if (t[i] == ',' || t[i] == ':' || t[i] == '[' || t[i] == '{') {
+            n++;
+        }
+    }
+    return n;
+}
+
+uint64_t chio__sv_minted_cost(const char *id, size_t len)
+{
+    return MINTED_BASE + (uint64_t)strlen(id) + (uint64_t)len;
+}
+
+static uint64_t session_cost(const char *id, const char *json, size_t len)
+{
+    return SESSION_BASE + (uint64_t)strlen(id) + SESSION_PER_BYTE * (uint64_t)len +
+           SESSION_PER_VALUE * json_values(json, len);
+}
+
+/* 1 when an entry of @cost fits beside what is held (under s->mu). */
+static int fits(const chio_serve *s, uint64_t cost)
+{
+    return cost <= s->max_held && s->held <= s->max_held - cost;
+}
+
 /* 1 when a trusted issuer signed @cap. Only such a token's session is
  * kept: anyone can make up tokens (a kept session holds its parsed token,
  * up to --max-body each), and a token with a new id per call filled the
@@ -361,6 +422,7 @@ static void sweep_sessions(chio_serve *s, uint64_t now, svc_buf *ids)
                 svc_buf_add(ids, e->sid, sizeof(e->sid));
                 if (!ids->oom) { /* without its id noted, it stays */
                     *pp = e->next;
+                    s->held -= e->cost;
                     free(e->id);
                     free(e);
                     s->nsessions--;
@@ -376,6 +438,8 @@ static void sweep_sessions(chio_serve *s, uint64_t now, svc_buf *ids)
     }
     s->sessions_sweep_at = next;
 }
+
+static void sweep_minted(chio_serve *s, uint64_t now);
 
 /* Close the sessions sweep_sessions() took (no lock held: a kernel call). */
 static void close_swept(chio_serve *s, svc_buf *ids)
@@ -408,6 +472,7 @@ int chio__sv_session_get(chio_serve *s, const char *json, size_t len, const char
     chio__sv_entry *e;
     svc_buf swept = {0};
     uint8_t hash[32];
+    uint64_t cost;
     int rc, found = 0, keep;
 
     *oneoff = 0;
@@ -455,20 +520,28 @@ int chio__sv_session_get(chio_serve *s, const char *json, size_t len, const char
         goto out;
     /* Keep it for the next call with this token, unless the id is cached
      * with other bytes already (or another thread won), the table is full
-     * (of unexpired tokens' sessions), or no trusted issuer signed it. */
+     * (of unexpired tokens' sessions) or the bytes held leave no room for
+     * it (the expired entries are dropped first, in both cases), or no
+     * trusted issuer signed it. A token not kept gets this session for
+     * its call only, as past the count. */
     keep = signed_by_trusted(s, cap);
+    cost = keep ? session_cost(*capid, json, len) : 0;
     pthread_mutex_lock(&s->mu);
-    if (keep && s->nsessions >= CHIO_SERVE_MAX_SESSIONS)
+    if (keep && (s->nsessions >= CHIO_SERVE_MAX_SESSIONS || !fits(s, cost))) {
         sweep_sessions(s, (uint64_t)time(NULL), &swept);
+        sweep_minted(s, (uint64_t)time(NULL));
+    }
     if (keep && find(s->sessions, *capid) == NULL && s->nsessions < CHIO_SERVE_MAX_SESSIONS &&
-        (e = insert(s->sessions, *capid)) != NULL) {
+        fits(s, cost) && (e = insert(s->sessions, *capid)) != NULL) {
         memcpy(e->hash, hash, sizeof(hash));
         memcpy(e->sid, sid, sizeof(e->sid));
         e->expires_at = chio_capability_expires_at(cap);
         e->inuse = 1;
+        e->cost = cost;
         if (e->expires_at < s->sessions_sweep_at)
             s->sessions_sweep_at = e->expires_at;
         s->nsessions++;
+        s->held += cost;
     } else {
         *oneoff = 1;
     }
@@ -513,6 +586,7 @@ static void sweep_minted(chio_serve *s, uint64_t now)
         while ((e = *pp) != NULL) {
             if (now >= e->expires_at || e->revoked) {
                 *pp = e->next;
+                s->held -= e->cost;
                 free(e->id);
                 free(e->token);
                 free(e);
@@ -531,6 +605,8 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
                         uint64_t expires_at)
 {
     chio__sv_entry *e;
+    svc_buf swept = {0};
+    uint64_t cost = chio__sv_minted_cost(id, len), now;
     char *copy = malloc(len + 1);
     int rc = 0;
 
@@ -539,8 +615,15 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
     memcpy(copy, json, len);
     copy[len] = '\0';
     pthread_mutex_lock(&s->mu);
-    if ((e = find(s->minted, id)) == NULL && s->nminted >= CHIO_SERVE_MAX_SESSIONS)
-        sweep_minted(s, (uint64_t)time(NULL));
+    /* Full by count or by bytes: the expired and revoked tokens, and the
+     * sessions of expired ones (they share the bytes), go first. */
+    if ((e = find(s->minted, id)) == NULL &&
+        (s->nminted >= CHIO_SERVE_MAX_SESSIONS || !fits(s, cost))) {
+        now = (uint64_t)time(NULL);
+        sweep_minted(s, now);
+        if (!fits(s, cost))
+            sweep_sessions(s, now, &swept);
+    }
     /* The same id minted again is refused: replaced, the first token's
      * holder evaluated by id with the second token's subject and scope
      * (and the two shared the id's budgets and revocation). */
@@ -549,6 +632,8 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
         rc = CHIO__SV_ID_HELD;
     } else if (s->nminted >= CHIO_SERVE_MAX_SESSIONS) {
         rc = CHIO_ELIMIT;
+    } else if (!fits(s, cost)) {
+        rc = CHIO__SV_NO_ROOM;
     } else if ((e = insert(s->minted, id)) == NULL) {
         rc = CHIO_ENOMEM;
     } else {
@@ -558,10 +643,13 @@ int chio__sv_mint_store(chio_serve *s, const char *id, const char *json, size_t 
         e->token = copy;
         e->token_len = len;
         e->expires_at = expires_at;
+        e->cost = cost;
+        s->held += cost;
         if (expires_at < s->minted_sweep_at)
             s->minted_sweep_at = expires_at;
     }
     pthread_mutex_unlock(&s->mu);
+    close_swept(s, &swept);
     if (rc != 0)
         free(copy);
     return rc;
