@@ -65,7 +65,7 @@ make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" CC="$CC" BUILD="$BU
     "$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "${MCP_OBJS[@]}" \
     "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o" "$BUILD/obj/src/svc/svc_host.o" \
     "$BUILD/obj/src/svc/svc_log.o" "$BUILD/obj/src/svc/svc_json_span.o" "$BUILD/obj/src/svc/svc_gate.o" \
-    "$BUILD/obj/src/svc/svc_nul.o" ||
+    "$BUILD/obj/src/svc/svc_nul.o" "$BUILD/obj/src/svc/svc_b64.o" ||
     { echo "fuzz.sh: library build failed" >&2; exit 2; }
 
 DEP_CFLAGS=$(pkg-config --cflags libcrypto ck rocksdb)
@@ -89,7 +89,7 @@ for t in $TARGETS; do
     [[ $t == fuzz_guard ]] && extra_inc=(-Isrc/core -Isrc/model -Isrc/store -Isrc/kernel)
     if [[ $t == fuzz_serve ]]; then # the sidecar's request handler, no sockets
         extra_src=("$BUILD/obj/src/serve/handler.o" "$BUILD/obj/src/serve/state.o" "$BUILD/obj/src/svc/svc_buf.o"
-            "$BUILD/obj/src/svc/svc_json_span.o")
+            "$BUILD/obj/src/svc/svc_json_span.o" "$BUILD/obj/src/svc/svc_b64.o")
         extra_inc=(-Isrc/serve)
     elif [[ $t == fuzz_mcp ]]; then
         extra_src=("${MCP_OBJS[@]}" "$BUILD/obj/src/svc/svc_buf.o" "$BUILD/obj/src/svc/svc_conn.o"

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "../svc/svc_b64.h"
 #include "../svc/svc_json_span.h"
 #include "serve_internal.h"
 
@@ -226,52 +227,6 @@ static int unknown_member(const chio_json *obj, const char *const *known, chio_s
     return 0;
 }
 
-/* Decode base64url (padding optional) into a malloc'd text. */
-static char *b64url_decode(const char *in, size_t *outlen)
-{
-    size_t n = strlen(in), i, o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    char *out;
-
-    while (n > 0 && in[n - 1] == '=')
-        n--;
-    out = malloc(n * 3 / 4 + 2);
-    if (out == NULL)
-        return NULL;
-    for (i = 0; i < n; i++) {
-        int c = (unsigned char)in[i], v;
-
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '-' || c == '+')
-            v = 62;
-        else if (c == '_' || c == '/')
-            v = 63;
-        else {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    if (bits >= 6) { /* one stray character cannot end a base64 text */
-        free(out);
-        return NULL;
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return out;
-}
-
 /* ---- a member's text as written ---------------------------------------------------------- */
 
 /* 1 when the JSON string text @t[@s..@e) (quotes included) reads as @want
@@ -374,7 +329,7 @@ static char *evaluate_token(chio_serve *s, const chio_serve_request *rq, const c
         return NULL;
     }
     if (rq->capability_header != NULL) {
-        text = b64url_decode(rq->capability_header, len);
+        text = svc_b64url_decode(rq->capability_header, len);
         if (text == NULL)
             chio_serve_error_reply(out, 400, "invalid_request",
                                    "X-Chio-Capability is not base64url");
