@@ -87,7 +87,7 @@ static int progress_passes(chio_mcp_gateway *g, const chio_json *root)
     int hit = 0;
 
     if (want == NULL) {
-        chio__mcp_client_log("chio mcp: dropped a server progress notification without a token");
+        chio__mcp_peer_log("chio mcp: dropped a server progress notification without a token");
         return 0;
     }
     pthread_mutex_lock(&g->mu);
@@ -97,9 +97,9 @@ static int progress_passes(chio_mcp_gateway *g, const chio_json *root)
     if (!hit) {
         char shown[65];
         chio__mcp_log_shown(g, shown, sizeof(shown), want);
-        chio__mcp_client_log("chio mcp: dropped a server progress notification under token %s, "
-                             "which no tools/call of the client's in flight sent",
-                             shown);
+        chio__mcp_peer_log("chio mcp: dropped a server progress notification under token %s, "
+                           "which no tools/call of the client's in flight sent",
+                           shown);
     }
     free(want);
     return hit;

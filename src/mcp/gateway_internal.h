@@ -159,11 +159,12 @@ void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, c
 /* refusal.c: answer an initialize sent after the first (-32600, with its
  * deny receipt); never sent to the server. */
 void chio__mcp_refuse_reinit(chio_mcp_gateway *g, const chio_json *root, const char *client_id);
-/* refusal.c: a line on stderr that a client's message caused (a dropped
- * notification or answer), at most one a second in the process (a client
- * can send such messages at will), the next one naming how many were not
- * written. Text from the client goes through svc_log_text() first. */
-void chio__mcp_client_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* refusal.c: a line on stderr that a client's or the server's message
+ * caused (a dropped notification or answer), at most one a second in the
+ * process (either side can send such messages at will), the next one
+ * naming how many were not written (of both sides: one limit). Text from
+ * either goes through svc_log_text() first. */
+void chio__mcp_peer_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* refusal.c: @text as the gateway may quote it in a receipt, a stderr line
  * or an error message: @text itself, or CHIO__MCP_WITHHELD when the
  * kernel's secret_leak guards flag it (or cannot say). For identifiers a

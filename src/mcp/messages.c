@@ -507,9 +507,9 @@ int chio__mcp_client_line_cancels(chio_mcp_gateway *g, const char *line, size_t 
             } else {
                 char shown[65];
                 chio__mcp_log_shown(g, shown, sizeof(shown), cid ? cid : "?");
-                chio__mcp_client_log("chio mcp: dropped a client answer to id %s, which names no "
-                                     "request the server sent it",
-                                     shown);
+                chio__mcp_peer_log("chio mcp: dropped a client answer to id %s, which names no "
+                                   "request the server sent it",
+                                   shown);
             }
             free(cid);
         }
@@ -699,9 +699,9 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
          * define is no message the gateway can say is harmless to pass. */
         char shown[121];
         chio__mcp_log_shown(g, shown, sizeof(shown), method);
-        chio__mcp_client_log("chio mcp: dropped the server notification %s: the gateway passes "
-                             "only those MCP defines",
-                             shown);
+        chio__mcp_peer_log("chio mcp: dropped the server notification %s: the gateway passes "
+                           "only those MCP defines",
+                           shown);
     } else if (method != NULL && idv == NULL && !chio__mcp_note_passes(g, root, method)) {
         ; /* dropped */
     } else if (method != NULL && idv == NULL && strcmp(method, "notifications/cancelled") == 0 &&

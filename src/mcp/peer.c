@@ -126,17 +126,17 @@ int chio__mcp_client_progress(chio_mcp_gateway *g, const chio_json *root, svc_bu
     int open;
 
     if (want == NULL || !is_number(done) || (total != NULL && !is_number(total))) {
-        chio__mcp_client_log("chio mcp: dropped a client progress notification whose "
-                             "progressToken, progress or total is not of the type MCP gives it");
+        chio__mcp_peer_log("chio mcp: dropped a client progress notification whose "
+                           "progressToken, progress or total is not of the type MCP gives it");
         free(want);
         return 0;
     }
     open = srv_progress_open(g, want);
     if (!open) {
         chio__mcp_log_shown(g, shown, sizeof(shown), want);
-        chio__mcp_client_log("chio mcp: dropped a client progress notification under token %s, "
-                             "which no request of the server's waiting for the client sent",
-                             shown);
+        chio__mcp_peer_log("chio mcp: dropped a client progress notification under token %s, "
+                           "which no request of the server's waiting for the client sent",
+                           shown);
     } else {
         svc_buf_puts(b, "{\"progressToken\":");
         svc_buf_puts(b, want);

@@ -253,9 +253,9 @@ void chio__mcp_refuse_notification(chio_mcp_gateway *g, const chio_json *root, c
              "not pass to the server",
              q);
     chio__mcp_log_shown(g, shown, sizeof(shown), method);
-    chio__mcp_client_log("chio: dropped the client notification %s, which the gateway does not "
-                         "pass to the server",
-                         shown);
+    chio__mcp_peer_log("chio: dropped the client notification %s, which the gateway does not "
+                       "pass to the server",
+                       shown);
     data = chio__mcp_refusal_receipt(g, chio_json_get(root, "params"), method, m, NULL, 0);
     free(data);
 }
@@ -277,7 +277,7 @@ void chio__mcp_log_shown(chio_mcp_gateway *g, char *out, size_t cap, const char 
         snprintf(out, cap, "%s", CHIO__MCP_WITHHELD);
 }
 
-void chio__mcp_client_log(const char *fmt, ...)
+void chio__mcp_peer_log(const char *fmt, ...)
 {
     static svc_log_limit limit; /* the whole process: serve-http runs many gateways */
     unsigned long long dropped = 0;
@@ -290,10 +290,8 @@ void chio__mcp_client_log(const char *fmt, ...)
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (dropped > 0)
-        fprintf(
-            stderr,
-            "%s (%llu lines about client messages not shown since the last one: one a second)\n",
-            line, dropped);
+        fprintf(stderr, "%s (%llu lines not shown since the last one: one a second)\n", line,
+                dropped);
     else
         fprintf(stderr, "%s\n", line);
 }
