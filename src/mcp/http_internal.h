@@ -23,8 +23,17 @@
 #include "mcp_internal.h"
 
 /* Bytes one stream may hold queued for a slow client; past it the stream
- * is closed (a stream with nothing queued still takes one message). */
+ * is closed (a stream with nothing queued still takes one message). An
+ * event's bytes count its bookkeeping (sizeof(sse_event)) with its text. */
 #define CHIO__MCP_STREAM_QUEUE ((size_t)8 << 20)
+/* Bytes the open streams of one session may hold queued together, and the
+ * streams of every session (those that ended after their answer but are
+ * not read out yet included); past either, the stream holding the most is
+ * closed until the new event fits (or nothing else is queued: it is taken
+ * alone). Before review 5 of the bounds only the per-stream cap held, and
+ * one session's 64 unread streams took the gateway past 600 MB. */
+#define CHIO__MCP_SESSION_QUEUE ((size_t)16 << 20)
+#define CHIO__MCP_QUEUE_TOTAL   ((size_t)64 << 20)
 /* An SSE comment after this long without an event (finds dead clients). */
 #define CHIO__MCP_KEEPALIVE_SECS 15
 
@@ -73,15 +82,17 @@ typedef struct httpd httpd;
 /* A response to a client: a POST's (the request's answer, as JSON or an
  * SSE stream) or the session's standalone GET stream. */
 typedef struct stream {
-    struct stream *next; /* in s->streams while linked */
-    struct hsess *s;     /* NULL once unlinked (nothing more is routed here) */
-    struct httpd *h;     /* whose mutex guards the stream */
-    int sse;             /* 0: a POST answered as application/json */
-    int standalone;      /* the GET stream */
-    char *req_id;        /* a POST's request id, canonical JSON */
-    char *token;         /* its params._meta.progressToken, canonical, or NULL */
+    struct stream *next;           /* in s->streams while linked */
+    struct hsess *s;               /* NULL once unlinked (nothing more is routed here) */
+    struct httpd *h;               /* whose mutex guards the stream */
+    struct stream *hnext, **hprev; /* in h->streams from its link until freed */
+    char sid[33];                  /* its session's id, for stderr once unlinked */
+    int sse;                       /* 0: a POST answered as application/json */
+    int standalone;                /* the GET stream */
+    char *req_id;                  /* a POST's request id, canonical JSON */
+    char *token;                   /* its params._meta.progressToken, canonical, or NULL */
     sse_event *head, *tail;
-    size_t queued;
+    size_t queued;     /* counted in s->queued while linked, in h->queued until freed */
     char *answer;      /* JSON mode: the answer */
     int finished;      /* the answer is in: end after the queue drains */
     int drained;       /* SSE: read to its end after the answer (not closed) */
@@ -103,6 +114,7 @@ typedef struct hsess {
     pthread_t tearer; /* the thread tearing it down, when threaded */
     int threaded;
     stream *streams;
+    size_t queued;  /* bytes its linked streams hold queued */
     hreq *inflight; /* requests let in, not yet answered */
     size_t ninflight, sweep_at;
     int has_standalone;
@@ -121,6 +133,8 @@ struct httpd {
     pthread_cond_t cv; /* janitor, teardown and stop waits */
     hsess *sessions;   /* every session until it is freed */
     size_t nsessions;
+    stream *streams; /* every stream linked once, until freed (unlinked ones too) */
+    size_t queued;   /* bytes they hold queued */
     int closing;
     int janitor_stop;
     svc_gate gate; /* http.c: complete requests until answered; closed by the stop */

@@ -13,8 +13,10 @@
  *   - anything else, and what has no SSE stream of its own, to the
  *     session's standalone GET stream; without one a notification is
  *     dropped and a request fails at once (the gateway answers the server).
- * Streams queue at most CHIO__MCP_STREAM_QUEUE bytes; past that the stream
- * is closed. How a session ends is http_janitor.c's: a janitor thread
+ * Streams queue at most CHIO__MCP_STREAM_QUEUE bytes each, a session's
+ * linked streams CHIO__MCP_SESSION_QUEUE together and every stream of the
+ * gateway CHIO__MCP_QUEUE_TOTAL; past a bound the stream holding the most
+ * is closed (room()). How a session ends is http_janitor.c's: a janitor thread
  * finds idle sessions and hands each session that ended (DELETE, the idle
  * timeout, its server's death, shutdown) to a thread that tears it down,
  * then joins that thread and frees the session; shutdown waits until
@@ -56,21 +58,50 @@ uint64_t chio__mcp_mono_ms(void)
 
 /* ---- streams (h->mu held) -------------------------------------------------------- */
 
+/* What event @e counts for in the queue bounds: its text and bookkeeping
+ * (a server's many small messages cost more than their text). */
+static size_t event_cost(const sse_event *e)
+{
+    return sizeof(*e) + e->len;
+}
+
+/* @st's queue grew (@grow) or shrank by @n bytes: the counts of its
+ * session (while linked) and of the gateway follow. */
+static void stream_count(stream *st, size_t n, int grow)
+{
+    if (grow) {
+        st->queued += n;
+        st->h->queued += n;
+        if (st->s != NULL)
+            st->s->queued += n;
+    } else {
+        st->queued -= n;
+        st->h->queued -= n;
+        if (st->s != NULL)
+            st->s->queued -= n;
+    }
+}
+
 /* Drop what @st has queued: nothing more of it is read. */
 static void stream_drop_queue(stream *st)
 {
     while (st->head != NULL) {
         sse_event *e = st->head;
         st->head = e->next;
+        stream_count(st, event_cost(e), 0);
         free(e);
     }
     st->tail = NULL;
-    st->queued = 0;
 }
 
 static void stream_free(stream *st)
 {
     stream_drop_queue(st);
+    if (st->hprev != NULL) {
+        *st->hprev = st->hnext;
+        if (st->hnext != NULL)
+            st->hnext->hprev = st->hprev;
+    }
     free(st->req_id);
     free(st->token);
     free(st->answer);
@@ -93,6 +124,9 @@ static void stream_unlink(stream *st)
         if (st->standalone)
             s->has_standalone = 0;
         s->last_used = chio__mcp_mono_ms();
+        /* What it still holds (its answer, not read out) counts in the
+         * gateway's bound only from here. */
+        s->queued -= st->queued;
         st->s = NULL;
     }
     pthread_cond_broadcast(&st->cv);
@@ -116,6 +150,58 @@ void chio__mcp_close_streams(hsess *s)
         stream_close(s->streams);
 }
 
+/* The linked stream of @s (NULL: of any session, unlinked ones too)
+ * holding the most bytes queued, or NULL when none holds any. */
+static stream *stream_largest(httpd *h, hsess *s)
+{
+    stream *st, *most = NULL;
+
+    for (st = s != NULL ? s->streams : h->streams; st != NULL;
+         st = s != NULL ? st->next : st->hnext)
+        if (st->queued > 0 && (most == NULL || st->queued > most->queued))
+            most = st;
+    return most;
+}
+
+/* Make room for @n more bytes on @st: past its own cap @st is closed; past
+ * its session's or the gateway's, the stream holding the most there is
+ * closed, again until the bytes fit or nothing is queued there (then the
+ * event is taken alone). -1 when @st itself was closed. */
+static int room(stream *st, size_t n)
+{
+    hsess *s = st->s;
+    httpd *h = st->h;
+    stream *most;
+
+    if (st->queued > 0 && st->queued + n > CHIO__MCP_STREAM_QUEUE) {
+        fprintf(stderr,
+                "chio mcp serve-http: session %s: a stream's client reads too slowly "
+                "(%zu bytes queued); closing the stream\n",
+                st->sid, st->queued);
+        stream_close(st);
+        return -1;
+    }
+    while (s->queued + n > CHIO__MCP_SESSION_QUEUE && (most = stream_largest(h, s)) != NULL) {
+        fprintf(stderr,
+                "chio mcp serve-http: session %s: its streams hold %zu bytes queued (%zu MiB at "
+                "most); closing the stream holding the most (%zu bytes)\n",
+                s->id, s->queued, CHIO__MCP_SESSION_QUEUE >> 20, most->queued);
+        stream_close(most);
+        if (most == st)
+            return -1;
+    }
+    while (h->queued + n > CHIO__MCP_QUEUE_TOTAL && (most = stream_largest(h, NULL)) != NULL) {
+        fprintf(stderr,
+                "chio mcp serve-http: the streams of every session hold %zu bytes queued (%zu MiB "
+                "at most); closing the stream holding the most (%zu bytes, session %s)\n",
+                h->queued, CHIO__MCP_QUEUE_TOTAL >> 20, most->queued, most->sid);
+        stream_close(most);
+        if (most == st)
+            return -1;
+    }
+    return 0;
+}
+
 /* Queue one message as an SSE event: "id: N", "data: LINE". The gateway's
  * lines are single-line JSON; a CR or LF (whitespace there) would end the
  * data line, so they become spaces. */
@@ -126,14 +212,8 @@ static int stream_queue(stream *st, const char *line, size_t len)
     size_t n = (size_t)hl + len + 2, i;
     sse_event *e;
 
-    if (st->queued > 0 && st->queued + n > CHIO__MCP_STREAM_QUEUE) {
-        fprintf(stderr,
-                "chio mcp serve-http: session %s: a stream's client reads too slowly "
-                "(%zu bytes queued); closing the stream\n",
-                st->s->id, st->queued);
-        stream_close(st);
+    if (room(st, sizeof(*e) + n) != 0)
         return -1;
-    }
     e = malloc(sizeof(*e) + n);
     if (e == NULL)
         return -1;
@@ -149,7 +229,7 @@ static int stream_queue(stream *st, const char *line, size_t len)
     else
         st->head = e;
     st->tail = e;
-    st->queued += n;
+    stream_count(st, event_cost(e), 1);
     pthread_cond_broadcast(&st->cv);
     return 0;
 }
@@ -523,6 +603,12 @@ stream *chio__mcp_stream_open(hsess *s, int sse, const char *req_id, const char 
         s->ninflight++;
     }
     st->s = s;
+    memcpy(st->sid, s->id, sizeof(st->sid));
+    st->hnext = h->streams;
+    if (h->streams != NULL)
+        h->streams->hprev = &st->hnext;
+    st->hprev = &h->streams;
+    h->streams = st;
     if (st->standalone)
         s->has_standalone = 1;
     for (pp = &s->streams; *pp != NULL; pp = &(*pp)->next)
@@ -588,7 +674,7 @@ long chio__mcp_stream_read_until(stream *st, char *buf, size_t max, int (*gone)(
                 st->head = e->next;
                 if (st->head == NULL)
                     st->tail = NULL;
-                st->queued -= e->len;
+                stream_count(st, event_cost(e), 0);
                 free(e);
             }
             n = (long)k;
