@@ -298,4 +298,9 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
  * oldest starting at receipt 1; prints problems and a summary line. */
 int cli_audit_seams(const char *live, const char *const *archives, size_t n);
 
+/* Could a kernel have written the stored JSON @json: no control byte
+ * (C0, DEL or C1) and valid UTF-8? What fails is not printed to a
+ * terminal (a crafted store's escape sequences). */
+int cli_printable_json(const char *json, size_t len);
+
 #endif

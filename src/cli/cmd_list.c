@@ -112,6 +112,16 @@ static void decision_code(const chio_receipt *r, char *out, size_t cap)
  * the caller's text (a denial receipt keeps the name it asked for), and a
  * newline or an escape sequence must not draw rows on the operator's
  * terminal. */
+/* Is the UTF-8 at @p (three bytes readable) a bidirectional control
+ * (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)? A tool name holding
+ * U+202E reorders the rest of its table row on the terminal (review 6). */
+static int bidi_control(const unsigned char *p)
+{
+    return p[0] == 0xe2 &&
+           ((p[1] == 0x80 && (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae))) ||
+            (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9));
+}
+
 static void fit(const char *s, char *out, size_t width)
 {
     size_t n = strlen(s), i;
@@ -130,6 +140,8 @@ static void fit(const char *s, char *out, size_t width)
         else if (c == 0xc2 && i + 1 < n && (unsigned char)out[i + 1] >= 0x80 &&
                  (unsigned char)out[i + 1] <= 0x9f)
             out[i] = out[i + 1] = '?';
+        else if (i + 2 < n && bidi_control((const unsigned char *)out + i))
+            out[i] = out[i + 1] = out[i + 2] = '?';
     }
 }
 
@@ -173,47 +185,6 @@ static int print_row(list_ctx *c, uint64_t seq, const char *json, size_t len)
     return n < 0 ? CLI_USAGE : 0;
 }
 
-/* Could a kernel have written @json: no control byte, C0, DEL or C1
- * (its JSON writer escapes them all; a raw ESC would draw on the terminal
- * reading the stream, a line break add lines of its own making) and valid
- * UTF-8 (a stray 0x9b is CSI to an 8-bit terminal)? */
-static int printable_json(const char *json, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)json;
-    size_t i = 0, n, k;
-
-    while (i < len) {
-        unsigned char b = p[i];
-        uint32_t cp;
-        if (b < 0x80) {
-            if (b < 0x20 || b == 0x7f)
-                return 0;
-            i++;
-            continue;
-        }
-        if (b >= 0xc2 && b <= 0xdf)
-            n = 1, cp = b & 0x1f;
-        else if (b >= 0xe0 && b <= 0xef)
-            n = 2, cp = b & 0x0f;
-        else if (b >= 0xf0 && b <= 0xf4)
-            n = 3, cp = b & 0x07;
-        else
-            return 0;
-        if (len - i <= n)
-            return 0;
-        for (k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 1 && cp <= 0x9f) || (n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        i += n + 1;
-    }
-    return 1;
-}
-
 static int emit(list_ctx *c, uint64_t seq, const char *json, size_t len)
 {
     c->printed++;
@@ -222,7 +193,7 @@ static int emit(list_ctx *c, uint64_t seq, const char *json, size_t len)
     /* One receipt per line, and only bytes a kernel writes: stored bytes
      * holding a control byte or invalid UTF-8 were not written by one and
      * must not reach the reader's terminal. */
-    if (!printable_json(json, len)) {
+    if (!cli_printable_json(json, len)) {
         fprintf(stderr,
                 "chio receipt list: receipt %llu is not one line of JSON text (a control byte "
                 "or invalid UTF-8) and is left out; run chio receipt verify --receipt-db\n",

@@ -321,12 +321,15 @@ static const char verify_proof_usage[] =
 static int print_line(void *ctx, uint64_t seq, const char *json, size_t len)
 {
     (void)ctx;
-    /* One checkpoint per line: a stored value holding a line break (no
-     * kernel writes one) would add lines of its own making. */
-    if (memchr(json, '\n', len) != NULL || memchr(json, '\r', len) != NULL) {
+    /* One checkpoint per line of printable JSON: a stored value holding a
+     * line break or another control byte, or bytes that are not UTF-8 (no
+     * kernel writes them), would add lines of its own making or send a
+     * crafted store's escape sequences to the terminal (review 6). */
+    if (!cli_printable_json(json, len)) {
         fprintf(stderr,
-                "chio checkpoint list: checkpoint %llu is not one line of JSON and is left "
-                "out; run chio receipt verify --receipt-db\n",
+                "chio checkpoint list: checkpoint %llu is not one line of JSON text (a control "
+                "byte or bytes that are not UTF-8) and is left out; run chio receipt verify "
+                "--receipt-db\n",
                 (unsigned long long)seq);
         return 0;
     }

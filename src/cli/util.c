@@ -718,3 +718,44 @@ int cli_dispatch(const char *group, int argc, char **argv, const cli_subcommand 
     fputs(usage, stderr);
     return CLI_USAGE;
 }
+
+/* Could a kernel have written @json: no control byte, C0, DEL or C1
+ * (its JSON writer escapes them all; a raw ESC would draw on the terminal
+ * reading the stream, a line break add lines of its own making) and valid
+ * UTF-8 (a stray 0x9b is CSI to an 8-bit terminal)? */
+int cli_printable_json(const char *json, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)json;
+    size_t i = 0, n, k;
+
+    while (i < len) {
+        unsigned char b = p[i];
+        uint32_t cp;
+        if (b < 0x80) {
+            if (b < 0x20 || b == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        if (b >= 0xc2 && b <= 0xdf)
+            n = 1, cp = b & 0x1f;
+        else if (b >= 0xe0 && b <= 0xef)
+            n = 2, cp = b & 0x0f;
+        else if (b >= 0xf0 && b <= 0xf4)
+            n = 3, cp = b & 0x07;
+        else
+            return 0;
+        if (len - i <= n)
+            return 0;
+        for (k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((n == 1 && cp <= 0x9f) || (n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
