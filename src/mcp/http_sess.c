@@ -150,23 +150,44 @@ void chio__mcp_close_streams(hsess *s)
         stream_close(s->streams);
 }
 
-/* The linked stream of @s (NULL: of any session, unlinked ones too)
- * holding the most bytes queued, or NULL when none holds any. */
-static stream *stream_largest(httpd *h, hsess *s)
+/* The stream of @s holding the most bytes queued among those whose answer
+ * is not in yet, or NULL. A stream holding its answer is never closed for
+ * a queue bound: the kernel allowed that call, and its client would get a
+ * cut stream and no error (review 6: another session's flood closed a
+ * 7.9 MB answer being read). */
+static stream *stream_largest(hsess *s)
 {
     stream *st, *most = NULL;
 
-    for (st = s != NULL ? s->streams : h->streams; st != NULL;
-         st = s != NULL ? st->next : st->hnext)
-        if (st->queued > 0 && (most == NULL || st->queued > most->queued))
+    for (st = s->streams; st != NULL; st = st->next)
+        if (st->queued > 0 && !st->finished && (most == NULL || st->queued > most->queued))
             most = st;
     return most;
 }
 
+/* For the gateway's bound: the largest stream (as above) of the session
+ * holding the most bytes queued, so that a flooding session loses its own
+ * streams before a quiet one loses any; NULL when no session has one. */
+static stream *gateway_victim(httpd *h)
+{
+    hsess *s, *fullest = NULL;
+    stream *most = NULL, *cand;
+
+    for (s = h->sessions; s != NULL; s = s->next)
+        if ((cand = stream_largest(s)) != NULL &&
+            (fullest == NULL || s->queued > fullest->queued)) {
+            fullest = s;
+            most = cand;
+        }
+    return most;
+}
+
 /* Make room for @n more bytes on @st: past its own cap @st is closed; past
- * its session's or the gateway's, the stream holding the most there is
- * closed, again until the bytes fit or nothing is queued there (then the
- * event is taken alone). -1 when @st itself was closed. */
+ * its session's bound the largest stream of the session without its answer
+ * is closed, past the gateway's the largest such stream of the fullest
+ * session, again until the bytes fit or no such stream is left (then the
+ * event is taken: answers queued are bounded by the connections). -1 when
+ * @st itself was closed. */
 static int room(stream *st, size_t n)
 {
     hsess *s = st->s;
@@ -181,7 +202,7 @@ static int room(stream *st, size_t n)
         stream_close(st);
         return -1;
     }
-    while (s->queued + n > CHIO__MCP_SESSION_QUEUE && (most = stream_largest(h, s)) != NULL) {
+    while (s->queued + n > CHIO__MCP_SESSION_QUEUE && (most = stream_largest(s)) != NULL) {
         fprintf(stderr,
                 "chio mcp serve-http: session %s: its streams hold %zu bytes queued (%zu MiB at "
                 "most); closing the stream holding the most (%zu bytes)\n",
@@ -190,10 +211,11 @@ static int room(stream *st, size_t n)
         if (most == st)
             return -1;
     }
-    while (h->queued + n > CHIO__MCP_QUEUE_TOTAL && (most = stream_largest(h, NULL)) != NULL) {
+    while (h->queued + n > CHIO__MCP_QUEUE_TOTAL && (most = gateway_victim(h)) != NULL) {
         fprintf(stderr,
                 "chio mcp serve-http: the streams of every session hold %zu bytes queued (%zu MiB "
-                "at most); closing the stream holding the most (%zu bytes, session %s)\n",
+                "at most); closing the stream holding the most in the fullest session (%zu "
+                "bytes, session %s)\n",
                 h->queued, CHIO__MCP_QUEUE_TOTAL >> 20, most->queued, most->sid);
         stream_close(most);
         if (most == st)
