@@ -101,6 +101,19 @@ static int capability_issue(int argc, char **argv)
     chio_keypair_free(kp);
     if (rc != 0)
         return cli_lib_error("capability issue", "cannot issue", rc, &err);
+    /* A grant asking for what the kernel does not enforce (dpop_required,
+     * a cost cap, an unknown constraint type) is denied unsupported_grant
+     * at every call. The token is signed as chio signs it (the bytes stay
+     * chio's), with a warning: printed silently, dpop_required read as a
+     * hardened token that in fact allows nothing (review 6). */
+    {
+        char why[200];
+        if (chio_capability_unenforced(cap, why, sizeof(why)) == 1)
+            fprintf(stderr,
+                    "chio capability issue: warning: %s; the kernel denies every call that only "
+                    "that grant would allow (unsupported_grant)\n",
+                    why);
+    }
     out = chio_capability_json(cap, &len);
     rc = cli_write(out, len);
     if (rc == 0)

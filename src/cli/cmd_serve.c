@@ -131,17 +131,19 @@ static int is_loopback(const char *host)
 /* Largest --token-file read (a token is one short line). */
 #define TOKEN_FILE_MAX 4096
 
-/* 1 when every byte of @t can be sent in an Authorization header: no
- * space and no control character (NUL, tab, CR, LF, DEL...). The sidecar
- * refuses a header value holding a control character (svc_http.h), so a
- * token with one was accepted at start and could never be presented
- * (review 47: every request was 400). */
+/* 1 when every byte of @t is printable ASCII but the space: a bearer
+ * token's characters (RFC 6750). The sidecar refuses a header value
+ * holding a control character (svc_http.h), so a token with one was
+ * accepted at start and could never be presented (review 47: every
+ * request was 400); a byte past ASCII is invisible text (a UTF-8 BOM as
+ * Notepad writes it) that no client types (review 6: only a header
+ * carrying the BOM's bytes was let in). */
 static int token_chars(const char *t, size_t len)
 {
     size_t i;
 
     for (i = 0; i < len; i++)
-        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] == 0x7f)
+        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
             return 0;
     return 1;
 }
@@ -182,10 +184,17 @@ static char *load_token(const char *opt, const char *path)
         len--;
     if (len > 0 && buf[len - 1] == '\r')
         len--;
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+        cli_error("serve",
+                  "%s %s starts with a UTF-8 byte-order mark (an editor's, invisible): save it "
+                  "without one",
+                  opt, path);
+        goto out;
+    }
     if (len < 16 || !token_chars(buf, len)) {
         cli_error("serve",
-                  "%s %s must hold one token of at least 16 characters, no "
-                  "spaces or control characters",
+                  "%s %s must hold one token of at least 16 characters, printable ASCII "
+                  "without spaces",
                   opt, path);
         goto out;
     }

@@ -127,7 +127,9 @@ int cmd_receipt_archive(int argc, char **argv)
     if (opts[3].value && cli_u64(opts[3].value, &max) != 0)
         return cli_error("receipt archive", "--max-size must be a number of bytes");
     if (older == 0 && max == 0)
-        return cli_error("receipt archive", "give --older-than, --max-size or both");
+        return cli_error("receipt archive",
+                         "give --older-than, --max-size or both, one of them above 0 (0 is no "
+                         "such rule)");
     if (cli_check_store_dir("receipt archive", "--receipt-db", opts[0].value) != 0 ||
         cli_check_store_dir("receipt archive", "--archive", opts[1].value) != 0)
         return CLI_USAGE;

@@ -80,3 +80,65 @@ Test(rev55_cli, the_receipt_table_shows_a_bidi_control_as_a_question_mark)
     cr_expect_not_null(strstr(r.out, "srv/abc???xyz"), "%s", r.out);
     testutil_cli_free(&r);
 }
+
+#define SEED_HEX "5555555555555555555555555555555555555555555555555555555555555555"
+
+/* `chio serve` with a --token-file holding @token (@len bytes): the run,
+ * which ends at once when the file is refused. */
+static cli_result serve_token(const char *token, size_t len)
+{
+    char *seed = testutil_join(dir, "seed"), *tok = testutil_join(dir, "token");
+    cli_result r;
+
+    cr_assert_eq(testutil_write_file(seed, SEED_HEX "\n", strlen(SEED_HEX) + 1, 0600), 0);
+    cr_assert_eq(testutil_write_file(tok, token, len, 0600), 0);
+    r = testutil_run_cli((const char *const[]){"serve", "--receipt-db", db, "--seed-file", seed,
+                                               "--listen", "127.0.0.1:0", "--token-file", tok,
+                                               NULL},
+                         NULL, 0);
+    free(seed);
+    free(tok);
+    return r;
+}
+
+/* Before: accepted with the invisible mark kept in the token, so a client
+ * sending the token it sees got 401. */
+Test(rev55_cli, a_token_file_with_a_byte_order_mark_is_refused)
+{
+    static const char bom[] = "\xef\xbb\xbf"
+                              "abcdefghijklmnop1234\n";
+    static const char latin[] = "abcdefghijklmnop1234\xc3\xa9\n";
+    cli_result r = serve_token(bom, sizeof(bom) - 1);
+
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_not_null(strstr(r.err, "byte-order mark"), "%s", r.err);
+    cr_expect_null(strstr(r.err, "abcdefghijklmnop1234"), "the token was quoted: %s", r.err);
+    testutil_cli_free(&r);
+    r = serve_token(latin, sizeof(latin) - 1);
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_not_null(strstr(r.err, "printable ASCII"), "%s", r.err);
+    testutil_cli_free(&r);
+}
+
+/* Before: signed silently, exit 0, though the kernel denies every call
+ * under the grant (unsupported_grant). Still signed as chio signs it. */
+Test(rev55_cli, capability_issue_warns_of_a_grant_the_kernel_does_not_enforce)
+{
+    char *seed = testutil_join(dir, "seed");
+    const char *scope = "{\"grants\":[{\"server_id\":\"s\",\"tool_name\":\"t\",\"operations\":"
+                        "[\"invoke\"],\"dpop_required\":true}]}";
+    cli_result r;
+
+    cr_assert_eq(testutil_write_file(seed, SEED_HEX "\n", strlen(SEED_HEX) + 1, 0600), 0);
+    r = testutil_run_cli(
+        (const char *const[]){"capability", "issue", "--seed-file", seed, "--subject",
+                              "66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a",
+                              "--scope", scope, "--ttl", "100", "--now", "1710000000", NULL},
+        NULL, 0);
+    cr_expect_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_expect_not_null(strstr(r.out, "\"dpop_required\":true"), "%s", r.out);
+    cr_expect_not_null(strstr(r.err, "warning: grant 0 asks for dpop_required"), "%s", r.err);
+    cr_expect_not_null(strstr(r.err, "unsupported_grant"), "%s", r.err);
+    testutil_cli_free(&r);
+    free(seed);
+}
