@@ -8,6 +8,7 @@
 // prints every failed check and exits nonzero when any failed.
 
 #include "chio.hpp"
+#include "test_check.hpp"
 
 #include <cstdio>
 #include <exception>
@@ -15,18 +16,6 @@
 #include <string>
 
 namespace {
-
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        g_checks++;                                                                     \
-        if (!(cond)) {                                                                  \
-            g_failures++;                                                               \
-            std::fprintf(stderr, "FAIL %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-        }                                                                               \
-    } while (0)
 
 const char *const SEED = "0707070707070707070707070707070707070707070707070707070707070707";
 const char *const AGENT_SEED = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";

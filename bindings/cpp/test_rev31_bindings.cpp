@@ -8,24 +8,13 @@
 // exits nonzero when any failed.
 
 #include "chio.hpp"
+#include "test_check.hpp"
 
 #include <cstdio>
 #include <string>
 
 namespace
 {
-
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        g_checks++;                                                                     \
-        if (!(cond)) {                                                                  \
-            g_failures++;                                                               \
-            std::fprintf(stderr, "FAIL %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-        }                                                                               \
-    } while (0)
 
 const char *const SEED = "0707070707070707070707070707070707070707070707070707070707070707";
 const char *const AGENT_SEED = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";

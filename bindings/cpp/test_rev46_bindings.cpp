@@ -15,6 +15,7 @@
 // any failed; a hang is reported by a watchdog, which exits nonzero.
 
 #include "chio.hpp"
+#include "test_check.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -28,18 +29,6 @@
 
 namespace
 {
-
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        g_checks++;                                                                     \
-        if (!(cond)) {                                                                  \
-            g_failures++;                                                               \
-            std::fprintf(stderr, "FAIL %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-        }                                                                               \
-    } while (0)
 
 const char *const SEED_A = "0707070707070707070707070707070707070707070707070707070707070707";
 const char *const SEED_B = "0909090909090909090909090909090909090909090909090909090909090909";

@@ -15,6 +15,7 @@
 // this process's RLIMIT_MEMLOCK and drops CAP_IPC_LOCK for good.
 
 #include "chio.hpp"
+#include "test_check.hpp"
 
 #include <linux/capability.h>
 #include <sys/resource.h>
@@ -35,18 +36,6 @@
 
 namespace
 {
-
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        g_checks++;                                                                     \
-        if (!(cond)) {                                                                  \
-            g_failures++;                                                               \
-            std::fprintf(stderr, "FAIL %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-        }                                                                               \
-    } while (0)
 
 const char *const SEED = "0707070707070707070707070707070707070707070707070707070707070707";
 const char *const AGENT_SEED = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";
