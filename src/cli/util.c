@@ -402,6 +402,16 @@ chio_keypair *cli_load_seed(const char *cmd, const char *path)
         cli_error(cmd, "seed file %s is too large to be a seed", path);
         return NULL;
     }
+    if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+        /* The library would name the length first ("an odd number of hex
+         * digits (67)"), its rules' order; the cause is an editor's mark. */
+        OPENSSL_cleanse(buf, sizeof(buf));
+        cli_error(cmd,
+                  "seed file %s starts with a UTF-8 byte-order mark (an editor's, invisible): "
+                  "save it without one",
+                  path);
+        return NULL;
+    }
     if (n > 0 && buf[n - 1] == '\n')
         n--; /* exactly one trailing newline, nothing else */
     chio_error_init(&err);

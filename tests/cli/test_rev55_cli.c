@@ -142,3 +142,17 @@ Test(rev55_cli, capability_issue_warns_of_a_grant_the_kernel_does_not_enforce)
     testutil_cli_free(&r);
     free(seed);
 }
+
+Test(rev55_cli, a_seed_file_with_a_byte_order_mark_is_named_so)
+{
+    static const char bom[] = "\xef\xbb\xbf" SEED_HEX "\n";
+    char *seed = testutil_join(dir, "seed");
+    cli_result r;
+
+    cr_assert_eq(testutil_write_file(seed, bom, sizeof(bom) - 1, 0600), 0);
+    r = testutil_run_cli((const char *const[]){"pubkey", "--seed-file", seed, NULL}, NULL, 0);
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_not_null(strstr(r.err, "byte-order mark"), "%s", r.err);
+    testutil_cli_free(&r);
+    free(seed);
+}
