@@ -711,8 +711,9 @@ struct kernel_state {
 // whose own clock or log sink is among them, at ANY depth, refuses calls
 // (kernel::enter(), CHIO_EDEADLK, as the Rust binding's Kernel::entry) and
 // is leaked, not drained, when destroyed there (kernel::reset()). libchio
-// itself remembers only the innermost clock (src/kernel/kernel.c), so A's
-// clock calling B, whose clock calls A, got into A: A.revoke() holds A's
+// itself remembered only the innermost clock before review 46 (it now
+// follows the whole chain, src/kernel/kernel.c; these frames stay as a
+// second guard), so A's clock calling B, whose clock calls A, got into A: A.revoke() holds A's
 // revocation lock around A's clock, and that call relocked it and hung for
 // good (test_rev46_bindings.cpp). The clock may also run on the kernel's
 // own commit or signer threads, where draining would wait for the thread it
@@ -720,10 +721,10 @@ struct kernel_state {
 //
 // Tools and guards push frames too (mediation): drain() from inside one of
 // the kernel's own, at any depth, is refused and a kernel destroyed there
-// is leaked here, without relying on libchio, which tracks the kernels a
-// thread is inside in 4 slots (src/kernel/admission.c): a tool of a fifth
-// nested kernel that drained or destroyed its kernel waited for its own
-// call for good.
+// is leaked here, without relying on libchio, which tracked the kernels a
+// thread is inside in 4 slots (src/kernel/admission.c; more slots and an
+// overflow count since): a tool of a fifth nested kernel that drained or
+// destroyed its kernel waited for its own call for good.
 struct infra_frame {
     const kernel_state *state;
     bool mediation; // tool or guard (else clock or log sink)
@@ -1318,8 +1319,8 @@ class kernel
 
     // need(), and refuses (CHIO_EDEADLK, nothing called) a call from inside
     // this kernel's own clock or log sink at any depth: libchio would wait
-    // there for its own thread or relock a lock that thread holds, and it
-    // sees only the innermost clock (detail::infra_frame).
+    // there for its own thread or relock a lock that thread holds (before
+    // review 46 it saw only the innermost clock; detail::infra_frame).
     void enter() const
     {
         need();
@@ -1345,8 +1346,8 @@ class kernel
     // call: a tool or guard runs inside a call drain would wait for; the
     // clock may run on the kernel's own commit thread, where drain would
     // wait for itself for good, and under the kernel's locks (revoke,
-    // start); and libchio sees only the innermost clock and the first 4
-    // kernels a thread is inside (detail::infra_frame). Otherwise (a
+    // start); and before review 46 libchio saw only the innermost clock and
+    // the first 4 kernels a thread is inside (detail::infra_frame). Otherwise (a
     // callable of the async API, which this header does not wrap) drain
     // says CHIO_EDEADLK and chio_kernel_free leaks the kernel itself.
     void reset() noexcept

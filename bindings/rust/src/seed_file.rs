@@ -127,12 +127,18 @@ const SECRET_HEX_MIN: usize = 32;
 /// seed passed in place of its file's path looks like (and the messages
 /// would otherwise hand it to whatever logs the error).
 fn shown(path: &Path) -> String {
+    // Hidden when SECRET_HEX_MIN or more hex digits stand in a row anywhere
+    // in it, as the CLI hides them (src/cli/redact_args.c, review 45): a
+    // seed read from its file keeps the file's newline, and a path of hex
+    // digits alone was the only one hidden before (review 7).
     let text = path.to_string_lossy();
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .unwrap_or(&text);
-    if digits.len() >= SECRET_HEX_MIN && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    for b in text.bytes() {
+        run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    if longest >= SECRET_HEX_MIN {
         "<hex digits, not shown: it may be the seed itself, not a file's path>".to_owned()
     } else {
         path.display().to_string()

@@ -23,7 +23,21 @@ fn quotes_seed(text: &str) -> bool {
 fn a_seed_given_as_the_seed_files_path_is_not_in_the_error() {
     let upper = SEED33.to_ascii_uppercase();
     let prefixed = format!("0x{SEED33}");
-    for path in [SEED33, upper.as_str(), prefixed.as_str()] {
+    // Review 7: a seed read from its file (its newline kept), or with any
+    // other text around it, came back whole.
+    let newline = format!("{SEED33}\n");
+    let spaced = format!(" {SEED33} ");
+    let dotted = format!("./{SEED33}");
+    let colon = format!("seed:{SEED33}\r\n");
+    for path in [
+        SEED33,
+        upper.as_str(),
+        prefixed.as_str(),
+        newline.as_str(),
+        spaced.as_str(),
+        dotted.as_str(),
+        colon.as_str(),
+    ] {
         let e = Keypair::from_seed_file(path).unwrap_err();
         assert!(
             !quotes_seed(&e.message),
