@@ -107,24 +107,29 @@ static void decision_code(const chio_receipt *r, char *out, size_t cap)
     snprintf(out, cap, "guard_denied (%s)", guard);
 }
 
+/* The length of the bidirectional control at @p (@n bytes readable):
+ * U+061C, U+200E, U+200F, U+202A-U+202E or U+2066-U+2069; 0 for anything
+ * else. A tool name holding U+202E reorders the rest of its table row on
+ * the terminal (reviews 6 and 7). */
+static size_t bidi_control(const unsigned char *p, size_t n)
+{
+    if (n >= 2 && p[0] == 0xd8 && p[1] == 0x9c)
+        return 2;
+    if (n >= 3 && p[0] == 0xe2 &&
+        ((p[1] == 0x80 && (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae))) ||
+         (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+        return 3;
+    return 0;
+}
+
 /* Copy @s into @out, at most @width characters, "..." marking a cut.
  * Control characters (C0, DEL and C1 as UTF-8) become '?': a tool name is
  * the caller's text (a denial receipt keeps the name it asked for), and a
  * newline or an escape sequence must not draw rows on the operator's
  * terminal. */
-/* Is the UTF-8 at @p (three bytes readable) a bidirectional control
- * (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)? A tool name holding
- * U+202E reorders the rest of its table row on the terminal (review 6). */
-static int bidi_control(const unsigned char *p)
-{
-    return p[0] == 0xe2 &&
-           ((p[1] == 0x80 && (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae))) ||
-            (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9));
-}
-
 static void fit(const char *s, char *out, size_t width)
 {
-    size_t n = strlen(s), i;
+    size_t n = strlen(s), i, b;
 
     if (n <= width) {
         memcpy(out, s, n + 1);
@@ -140,8 +145,8 @@ static void fit(const char *s, char *out, size_t width)
         else if (c == 0xc2 && i + 1 < n && (unsigned char)out[i + 1] >= 0x80 &&
                  (unsigned char)out[i + 1] <= 0x9f)
             out[i] = out[i + 1] = '?';
-        else if (i + 2 < n && bidi_control((const unsigned char *)out + i))
-            out[i] = out[i + 1] = out[i + 2] = '?';
+        else if ((b = bidi_control((const unsigned char *)out + i, n - i)) > 0)
+            memset(out + i, '?', b);
     }
 }
 

@@ -193,8 +193,8 @@ static char *load_token(const char *opt, const char *path)
     }
     if (len < 16 || !token_chars(buf, len)) {
         cli_error("serve",
-                  "%s %s must hold one token of at least 16 characters, printable ASCII "
-                  "without spaces",
+                  "%s %s must hold one token of at least 16 characters, no spaces or "
+                  "control characters and nothing past ASCII",
                   opt, path);
         goto out;
     }
