@@ -201,6 +201,20 @@ static const char *get_str(const chio_json *obj, const char *key, int *bad)
     return s;
 }
 
+/* The first of the string members @keys of @obj that holds a NUL
+ * (\u0000), or NULL: a name or id the library takes as a C string cannot
+ * carry one, and "required strings" would misname the fault (review 8). */
+static const char *nul_member(const chio_json *obj, const char *const *keys)
+{
+    const char *s;
+    size_t len;
+
+    for (; *keys != NULL; keys++)
+        if ((s = chio_json_string(chio_json_get(obj, *keys), &len)) != NULL && strlen(s) != len)
+            return *keys;
+    return NULL;
+}
+
 /* The members a route reads; anything else in its body is refused (a
  * misspelt "parameters" must not quietly evaluate {}). 1 with the 400 in
  * @out when @obj has another member. */
@@ -365,9 +379,11 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
     static const char *const evaluate_members[] = {
         "capability", "capability_id",  "tool_server", "tool_name",
         "parameters", "parameter_hash", "request_id",  NULL};
+    static const char *const id_members[] = {"tool_server",    "tool_name",  "capability_id",
+                                             "parameter_hash", "request_id", NULL};
     chio_json_doc *doc;
     const chio_json *root, *params;
-    const char *server, *tool, *capid, *phash, *reqid;
+    const char *server, *tool, *capid, *phash, *reqid, *nul;
     char sid[CHIO_SESSION_ID_LEN + 1], *token = NULL, *args = NULL, *heldid = NULL;
     size_t tlen = 0, alen = 0;
     int bad = 0, unknown = 0, oneoff = 0, ours = 0, rc;
@@ -393,6 +409,15 @@ static void route_evaluate(chio_serve *s, const chio_serve_request *rq, chio_ser
     phash = get_str(root, "parameter_hash", &bad);
     reqid = get_str(root, "request_id", &bad);
     params = chio_json_get(root, "parameters");
+    if (bad && (nul = nul_member(root, id_members)) != NULL) {
+        char msg[128];
+        snprintf(msg, sizeof(msg),
+                 "%s holds a NUL character (\\u0000), which no name or id can "
+                 "carry",
+                 nul);
+        chio_serve_error_reply(out, 400, "invalid_request", msg);
+        goto done;
+    }
     if (bad || server == NULL || tool == NULL) {
         chio_serve_error_reply(out, 400, "invalid_request",
                                "tool_server and tool_name are required strings (and "

@@ -134,7 +134,14 @@ cli_result testutil_run_cli(const char *const *argv, const char *in, size_t in_l
         pfd[1].events = POLLIN;
         pfd[2].fd = pin[1];
         pfd[2].events = POLLOUT;
-        cr_assert(poll(pfd, 3, 30000) > 0, "CLI timed out");
+        if (poll(pfd, 3, 30000) <= 0) {
+            /* Not left running after the test: a CLI that never ends (a
+             * server the test expected to refuse its options) outlived
+             * the failed test before. */
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            cr_assert_fail("CLI timed out (killed)");
+        }
         if (pfd[2].fd >= 0 && (pfd[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
             ssize_t n = write(pin[1], in + written, in_len - written);
             if (n > 0)
