@@ -13,6 +13,8 @@
 
 #include <chio/chio.h>
 
+#include "otel_check.h"
+
 #ifndef CHIO_OTEL
 #error "build with -DCHIO_OTEL against an OTEL=1 libchio"
 #endif
@@ -25,16 +27,6 @@ int otel_rev28_observe(void);
 int otel_rev32_api(void);
 /* rev55_observe.c: flagged names redacted, argument errors spanned; its failure count. */
 int otel_rev55_observe(void);
-
-#define CHECK(cond, ...)                                               \
-    do {                                                               \
-        if (!(cond)) {                                                 \
-            fprintf(stderr, "otel-test: %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                              \
-            fputc('\n', stderr);                                       \
-            failures++;                                                \
-        }                                                              \
-    } while (0)
 
 typedef struct seen {
     chio_otel_file_exporter *file;

@@ -14,20 +14,12 @@
 
 #include <chio/chio.h>
 
+#include "otel_check.h"
+
 int otel_rev55_observe(void); /* called by otel_main.c */
 
 #define KEY  "AKIAZZZZZZZZZZZZZZ0"
 #define MARK "[REDACTED:secret_leak]"
-
-#define CHECK(cond, ...)                                               \
-    do {                                                               \
-        if (!(cond)) {                                                 \
-            fprintf(stderr, "otel-test: %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                              \
-            fputc('\n', stderr);                                       \
-            failures++;                                                \
-        }                                                              \
-    } while (0)
 
 typedef struct spans {
     int n, keyed, marked;

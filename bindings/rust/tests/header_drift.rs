@@ -35,9 +35,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{is_ident, last_ident, repo_root};
+
 
 fn cc() -> String {
     env::var("CC").unwrap_or_else(|_| "cc".to_string())
@@ -125,20 +125,7 @@ fn matching(s: &str, open: usize) -> usize {
     panic!("unbalanced brackets");
 }
 
-fn is_ident(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
 
-/// The last identifier of @s.
-fn last_ident(s: &str) -> String {
-    let t: String = s
-        .trim_end_matches(|c: char| !is_ident(c))
-        .chars()
-        .rev()
-        .take_while(|&c| is_ident(c))
-        .collect();
-    t.chars().rev().collect()
-}
 
 fn param_count(params: &str) -> usize {
     let p = params.trim();

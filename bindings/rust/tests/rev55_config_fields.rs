@@ -21,7 +21,9 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+
+mod common;
+use common::{is_ident, last_ident, repo_root};
 
 /// Fields whose counterpart has another name: (C field, Rust, C++).
 /// A Rust name `new:x` is parameter `x` of `KernelBuilder::new`.
@@ -42,10 +44,6 @@ const CARRIED: &[(&str, &str)] = &[
     ("clock_ctx", "clock"),
     ("log_ctx", "log"),
 ];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn read(rel: &str) -> String {
     let p = repo_root().join(rel);
@@ -92,21 +90,6 @@ fn strip_c_comments(s: &str) -> String {
         }
     }
     out
-}
-
-fn is_ident(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-/// The last identifier of @s (none: "").
-fn last_ident(s: &str) -> String {
-    let t: String = s
-        .trim_end_matches(|c: char| !is_ident(c))
-        .chars()
-        .rev()
-        .take_while(|&c| is_ident(c))
-        .collect();
-    t.chars().rev().collect()
 }
 
 /// The text between @start (after it) and the first @end that follows.
