@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,50 +38,72 @@ static void sync_dir(const char *path)
     }
 }
 
+/* "@dir/CHIO-RECEIPT-STORE@suffix" into @buf (PATH_MAX bytes), without
+ * allocating: the mark moves on the commit thread, where an allocation
+ * failure must not become a failed mark (that fails the kernel closed).
+ * Returns 0 or ENAMETOOLONG. */
+static int sentinel_name(char *buf, const char *dir, const char *suffix)
+{
+    int n = snprintf(buf, PATH_MAX, "%s/" CHIO__STORE_SENTINEL "%s", dir, suffix);
+
+    return n < 0 || n >= PATH_MAX ? ENAMETOOLONG : 0;
+}
+
+/* All of @len bytes of @buf to @fd; 0 or an errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* The sentinel also records the newest checkpoint known to be durable (a
  * high-water mark): a log that opens with fewer checkpoints lost data. It
  * is replaced atomically (write, fsync, rename, fsync of the directory), so
- * the file is there at every moment. Returns 0 or the errno of the failed
- * step (the old sentinel, if any, is left as it was). */
+ * the file is there at every moment. Nothing here allocates. Returns 0 or
+ * the errno of the failed step (the old sentinel, if any, is left as it
+ * was). */
 int chio__store_write_sentinel(const char *path, uint64_t last_checkpoint)
 {
-    char *p = NULL, *tmp = NULL;
-    int e = 0, ok, fd;
-    FILE *f;
+    char p[PATH_MAX], tmp[PATH_MAX], body[64];
+    int e, n, fd;
 
-    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0 ||
-        asprintf(&tmp, "%s/" CHIO__STORE_SENTINEL ".tmp", path) < 0) {
-        free(p);
-        return ENOMEM;
-    }
+    e = sentinel_name(p, path, "");
+    if (e == 0)
+        e = sentinel_name(tmp, path, ".tmp");
+    if (e != 0)
+        return e;
+    n = snprintf(body, sizeof(body), CHIO__STORE_FORMAT "\nlast_checkpoint %llu\n",
+                 (unsigned long long)last_checkpoint);
+    if (n < 0 || (size_t)n >= sizeof(body))
+        return EOVERFLOW;
     /* A fresh file, never one planted under the name: a link (the write
      * landed wherever it pointed) or a FIFO (the commit thread blocked
      * waiting for a reader) is removed first. */
     (void)unlink(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
-    f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL) {
-        e = errno;
-        if (fd >= 0)
-            close(fd);
-    } else {
-        ok = fprintf(f, CHIO__STORE_FORMAT "\nlast_checkpoint %llu\n",
-                     (unsigned long long)last_checkpoint) > 0;
-        ok = fflush(f) == 0 && ok;
-        ok = fsync(fileno(f)) == 0 && ok;
-        if (!ok)
-            e = errno ? errno : EIO;
-        ok = fclose(f) == 0 && ok;
-        if (ok && rename(tmp, p) == 0) {
-            sync_dir(path);
-        } else {
-            e = e ? e : (errno ? errno : EIO);
-            unlink(tmp);
-        }
+    if (fd < 0)
+        return errno ? errno : EIO;
+    e = write_all(fd, body, (size_t)n);
+    if (e == 0 && fsync(fd) != 0)
+        e = errno ? errno : EIO;
+    if (close(fd) != 0 && e == 0 && errno != EINTR)
+        e = errno ? errno : EIO;
+    if (e == 0 && rename(tmp, p) != 0)
+        e = errno ? errno : EIO;
+    if (e != 0) {
+        unlink(tmp);
+        return e;
     }
-    free(p);
-    free(tmp);
-    return e;
+    sync_dir(path);
+    return 0;
 }
 
 /* The mark the sentinel records (0 when it has none). Read without
@@ -90,15 +113,14 @@ int chio__store_write_sentinel(const char *path, uint64_t last_checkpoint)
 uint64_t chio__store_sentinel_checkpoint(const char *path)
 {
     unsigned long long v = 0;
-    char *p, buf[256];
+    char p[PATH_MAX], buf[256];
     struct stat st;
     ssize_t n = -1;
     int fd;
 
-    if (asprintf(&p, "%s/" CHIO__STORE_SENTINEL, path) < 0)
+    if (sentinel_name(p, path, "") != 0)
         return 0;
     fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    free(p);
     if (fd < 0)
         return 0;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
