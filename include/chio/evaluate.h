@@ -457,6 +457,28 @@ CHIO_EXTERN int chio_kernel_secret_flagged(chio_kernel *k, const char *text, siz
  */
 CHIO_EXTERN int chio_regex_constraint_check(const char *pattern, chio_error *err);
 
+/*
+ * chio_capability_never_allows - whether a tool grant of @cap holds a
+ * constraint whose value alone makes check 6 deny every call under the
+ * grant, whatever the arguments: a regex_match pattern
+ * chio_regex_constraint_check() refuses, a path_prefix that is not a
+ * valid prefix ("..") or holds a word break ("C:/w", "/a b"), a
+ * domain_exact or domain_glob value that is empty or longer than a host
+ * name, or a domain_glob ending in '.' (hosts are read without their final
+ * dot). The kernel denies every call under such a grant
+ * (constraint_violated); the other grants stay usable. What the
+ * arguments decide is not judged (an empty path_prefix covers relative
+ * paths only), nor are grants chio_capability_unenforced() names.
+ * Sets *@found to 1 when there is such a constraint, writing the first
+ * one's description, NUL-terminated and cut to fit, into @why (when
+ * @why_cap > 0), else to 0. Returns 0; CHIO_EINVAL when @cap or @found is
+ * NULL, or @why is NULL with @why_cap > 0; CHIO_ENOMEM (*@found 0: a
+ * pattern could not be compiled). Ownership: @cap borrowed, @why the
+ * caller's. Thread-safety: any thread; nothing outlives the call.
+ */
+CHIO_EXTERN int chio_capability_never_allows(const chio_capability *cap, int *found, char *why,
+                                             size_t why_cap);
+
 /* The most automaton states a secret pattern may have (a counted
  * repetition takes about two states per count: x{1,9000} is too large). */
 #define CHIO_SECRET_PATTERN_MAX_STATES 16384

@@ -11,7 +11,10 @@
  * (chio_capability_unenforced(): a field or attenuation chio's types do
  * not have, a grant asking for what the kernel cannot check) also gets an
  * "unusable" member naming it (review 47: the report said nothing while
- * the kernel denied the calls under such a grant, unsupported_grant).
+ * the kernel denied the calls under such a grant, unsupported_grant), and
+ * so does a grant with a constraint whose value alone denies every call
+ * (chio_capability_never_allows(): a regex the kernel does not read, a
+ * path prefix no path lies under; review 6 CLI F2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +61,9 @@ static const char verify_usage[] =
     "such as dpop_required or a cost cap) also gets \"unusable\", saying what:\n"
     "the kernel denies the calls only that part would allow. So does a token\n"
     "whose id, or a delegation link's, is empty or over 256 bytes: the kernel\n"
-    "cannot revoke it and denies every call under it (capability_revoked).\n"
+    "cannot revoke it and denies every call under it (capability_revoked),\n"
+    "and a grant with a constraint whose value alone denies every call (a\n"
+    "regex the kernel does not read, a path prefix holding a word break).\n"
     "Exit 0 when every token is ok, 1 when one is not, 2 on unreadable input.\n";
 
 static int capability_issue(int argc, char **argv)
@@ -107,12 +112,18 @@ static int capability_issue(int argc, char **argv)
      * chio's), with a warning: printed silently, dpop_required read as a
      * hardened token that in fact allows nothing (review 6). */
     {
-        char why[200];
+        char why[400];
         if (chio_capability_unenforced(cap, why, sizeof(why)) == 1)
             fprintf(stderr,
                     "chio capability issue: warning: %s; the kernel denies every call that only "
                     "that grant would allow (unsupported_grant)\n",
                     why);
+        /* A constraint whose value no argument can meet (a regex the
+         * kernel does not read, a prefix holding a word break): enforced,
+         * and so the grant allows nothing (constraint_violated). */
+        int dead = 0;
+        if (chio_capability_never_allows(cap, &dead, why, sizeof(why)) == 0 && dead)
+            fprintf(stderr, "chio capability issue: warning: %s\n", why);
     }
     out = chio_capability_json(cap, &len);
     rc = cli_write(out, len);
@@ -159,20 +170,21 @@ static int check_usable(const char *text, size_t len, const cli_verify_ctx *ctx,
                         int *intact, int *trusted, chio_error *err)
 {
     chio_capability *cap = NULL;
-    char why[200];
-    int rc = cli_capability_verifier.check(text, len, ctx, b, intact, trusted, err);
+    char why[400];
+    int dead = 0, rc = cli_capability_verifier.check(text, len, ctx, b, intact, trusted, err);
 
     if (rc != 0)
         return rc;
     if (chio_capability_parse(text, len, &cap, NULL) != 0) /* parsed once already */
         return CHIO_ENOMEM;
     if (chio_capability_unenforced(cap, why, sizeof(why)) == 1 ||
-        unrevocable(cap, why, sizeof(why))) {
+        unrevocable(cap, why, sizeof(why)) ||
+        ((rc = chio_capability_never_allows(cap, &dead, why, sizeof(why))) == 0 && dead)) {
         svc_buf_puts(b, ",\"unusable\":");
         svc_buf_json_cstr(b, why);
     }
     chio_capability_free(cap);
-    return 0;
+    return rc; /* 0, or CHIO_ENOMEM from chio_capability_never_allows() */
 }
 
 static const cli_verifier capability_verifier = {"capability verify",

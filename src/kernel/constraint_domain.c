@@ -642,6 +642,29 @@ static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n
     return scan_domain(ctx, key, s, n);
 }
 
+int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t cap)
+{
+    size_t n = strlen(c->str);
+
+    if (n == 0 || n >= CHIO__HOST_MAX) {
+        snprintf(reason, cap,
+                 "%s value is empty or longer than a host name: no host matches it "
+                 "(denied)",
+                 c->type_name);
+        return 1;
+    }
+    /* Every host is read without a final dot, and a glob keeps its own
+     * (as chio reads it): "*.example.com." matches no host. */
+    if (c->kind == CHIO__CONSTRAINT_DOMAIN_GLOB && c->str[n - 1] == '.') {
+        snprintf(reason, cap,
+                 "domain_glob '%.100s' ends in a dot and hosts are read without their final dot: "
+                 "no host matches it (denied)",
+                 c->str);
+        return 1;
+    }
+    return 0;
+}
+
 int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
@@ -653,10 +676,8 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
     ds.c = c;
     ds.reason = reason;
     ds.cap = cap;
-    if (n == 0 || n >= sizeof(ds.want)) {
-        snprintf(reason, cap, "%s value is empty or too long", c->type_name);
+    if (chio__domain_value_denies(c, reason, cap))
         return 0;
-    }
     /* The allowed host, read like the hosts it is compared with; an exact
      * value the host reader refuses is lowercased with one final dot
      * removed. A glob is lowercased only, as chio reads it: its final dot

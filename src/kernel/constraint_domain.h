@@ -20,6 +20,10 @@
  */
 int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap);
+/* 1 when the value of the domain constraint @c alone matches no host
+ * (empty, longer than a host name, a glob ending in '.'), with the
+ * reason in @reason; else 0. */
+int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t cap);
 
 /* constraints.c: every number and boolean leaf of @v as its JSON text,
  * with its nearest key (chio__each_string's walk). */

@@ -342,12 +342,14 @@ static int scan_regex(void *ctx, chio__key *key, const char *s, size_t n)
 }
 
 /* The reason a pattern that did not compile denies. */
-static void rx_bad_reason(const chio__regex *r, const char *pattern, char *reason, size_t cap)
+/* Why @pattern denies: @err is its compile error, CHIO_ENOMEM when it
+ * could not be compiled for lack of memory. */
+static void rx_bad_reason(int err, const char *pattern, char *reason, size_t cap)
 {
-    if (r == NULL)
+    if (err == CHIO_ENOMEM)
         snprintf(reason, cap, "regex_match '%.100s' could not be compiled: out of memory (denied)",
                  pattern);
-    else if (r->err == CHIO_ETOOBIG)
+    else if (err == CHIO_ETOOBIG)
         snprintf(reason, cap,
                  "regex_match pattern '%.100s' is too large: its automaton would have more than "
                  "%u states (denied)",
@@ -366,12 +368,12 @@ int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chi
     rx_scan sc;
 
     if (r == NULL || r->err != 0) {
-        rx_bad_reason(r, c->str, reason, cap);
+        rx_bad_reason(r == NULL ? CHIO_ENOMEM : r->err, c->str, reason, cap);
         chio__regex_free(r);
         return 0;
     }
     if (chio__nfa_run_init(&sc.run, r->nfa, *steps) != 0) {
-        rx_bad_reason(NULL, c->str, reason, cap);
+        rx_bad_reason(CHIO_ENOMEM, c->str, reason, cap);
         chio__regex_free(r);
         return 0;
     }
@@ -390,27 +392,46 @@ int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chi
                  "automaton has %zu states) (denied)",
                  c->str, (unsigned long long)CHIO__NFA_WORK_MAX, chio__nfa_states(r->nfa));
     else if (sc.rc < 0)
-        rx_bad_reason(NULL, c->str, reason, cap);
+        rx_bad_reason(CHIO_ENOMEM, c->str, reason, cap);
     else
         snprintf(reason, cap, "no argument matches regex_match '%.100s'", c->str);
     chio__regex_free(r);
     return 0;
 }
 
-int chio_regex_constraint_check(const char *pattern, chio_error *err)
+/* Compile @pattern as check 6 does, uncached, and drop it: 0 or its
+ * error (CHIO_EINVAL, CHIO_ETOOBIG, CHIO_ENOMEM). */
+static int rx_compile_alone(const char *pattern)
 {
     chio__nfa *nfa = NULL;
     char *ere;
-    int rc;
+    int rc = chio__regex_ere(pattern, NULL, &ere);
 
-    if (pattern == NULL)
-        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "the pattern is NULL");
-    rc = chio__regex_ere(pattern, NULL, &ere);
     if (rc == 0) {
         rc = chio__nfa_compile(ere, &nfa);
         free(ere);
         chio__nfa_free(nfa);
     }
+    return rc;
+}
+
+int chio__regex_never_holds(const char *pattern, char *reason, size_t cap)
+{
+    int rc = rx_compile_alone(pattern);
+
+    if (rc == 0 || rc == CHIO_ENOMEM)
+        return rc;
+    rx_bad_reason(rc, pattern, reason, cap);
+    return 1;
+}
+
+int chio_regex_constraint_check(const char *pattern, chio_error *err)
+{
+    int rc;
+
+    if (pattern == NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "the pattern is NULL");
+    rc = rx_compile_alone(pattern);
     if (rc == CHIO_ENOMEM)
         return chio__fail(err, rc, CHIO_NO_OFFSET, "out of memory");
     if (rc == CHIO_ETOOBIG)

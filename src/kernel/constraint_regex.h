@@ -33,4 +33,12 @@ int chio__regex_ere(const char *pattern, const char *bol, char **ere);
 int chio__regex_match_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                             uint64_t *steps, char *reason, size_t cap);
 
+/*
+ * chio__regex_never_holds - 1 when the regex_match pattern @pattern makes
+ * chio__regex_match_holds deny every call (no exact reading, invalid, over
+ * the automaton bound), with that reason in @reason; 0 when it compiles;
+ * CHIO_ENOMEM. Compiled alone (not cached) and dropped.
+ */
+int chio__regex_never_holds(const char *pattern, char *reason, size_t cap);
+
 #endif

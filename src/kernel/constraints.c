@@ -559,6 +559,33 @@ static int scan_path_scalar(void *ctx, chio__key *key, const char *s, size_t n)
     return 1;
 }
 
+/* The prefix of @c normalised into @norm (strlen + 2 bytes) and *@len:
+ * 0, or 1 with the reason when the value alone denies every call. */
+static int prefix_value(const chio__constraint *c, char *norm, size_t *len, char *reason,
+                        size_t cap)
+{
+    size_t n = strlen(c->str);
+
+    if (chio__path_normalize(c->str, n, 0, norm, n + 2, len) != 0) {
+        snprintf(reason, cap,
+                 "path_prefix '%.100s' is not a valid prefix: no argument lies under it (denied)",
+                 c->str);
+        return 1;
+    }
+    /* Every word of a path value is held to the prefix as well, so a
+     * prefix holding a word break ("C:/workspace", "/work space") has no
+     * value under it ("C:/workspace/a" is the words "C" and
+     * "/workspace/a"): the reason says so (review 47). */
+    if (chio__has_path_word_break(norm, *len)) {
+        snprintf(reason, cap,
+                 "path_prefix '%.100s' holds white space or one of ;|&<>'\"` ,=:@, which end a "
+                 "word of a path value: no argument lies under it (denied)",
+                 c->str);
+        return 1;
+    }
+    return 0;
+}
+
 static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
@@ -576,20 +603,7 @@ static int path_prefix(chio_kernel *k, const chio__constraint *c, const chio_jso
         snprintf(reason, cap, "out of memory");
         return 0;
     }
-    if (chio__path_normalize(c->str, n, 0, norm, n + 2, &len) != 0) {
-        snprintf(reason, cap, "path_prefix '%.100s' is not a valid prefix", c->str);
-        free(heap);
-        return 0;
-    }
-    /* Every word of a path value is held to the prefix as well, so a
-     * prefix holding a word break ("C:/workspace", "/work space") has no
-     * value under it ("C:/workspace/a" is the words "C" and
-     * "/workspace/a"): the reason says so (review 47). */
-    if (chio__has_path_word_break(norm, len)) {
-        snprintf(reason, cap,
-                 "path_prefix '%.100s' holds white space or one of ;|&<>'\"` ,=:@, which end a "
-                 "word of a path value: no argument lies under it (denied)",
-                 c->str);
+    if (prefix_value(c, norm, &len, reason, cap)) {
         free(heap);
         return 0;
     }
@@ -657,5 +671,30 @@ int chio__constraint_holds(chio_kernel *k, const void *constraint, const chio_js
         snprintf(reason, cap, "constraint type '%.60s' is not understood (denied)",
                  c->type_name ? c->type_name : "?");
         return 0;
+    }
+}
+
+int chio__constraint_never_holds(const void *constraint, char *reason, size_t cap)
+{
+    const chio__constraint *c = constraint;
+    char stack[PREFIX_STACK], *norm = stack;
+    size_t len;
+    int rc;
+
+    switch (c->kind) {
+    case CHIO__CONSTRAINT_PATH_PREFIX:
+        if (strlen(c->str) + 2 > sizeof(stack) && (norm = malloc(strlen(c->str) + 2)) == NULL)
+            return CHIO_ENOMEM;
+        rc = prefix_value(c, norm, &len, reason, cap);
+        if (norm != stack)
+            free(norm);
+        return rc;
+    case CHIO__CONSTRAINT_DOMAIN_EXACT:
+    case CHIO__CONSTRAINT_DOMAIN_GLOB:
+        return chio__domain_value_denies(c, reason, cap);
+    case CHIO__CONSTRAINT_REGEX_MATCH:
+        return chio__regex_never_holds(c->str, reason, cap);
+    default:
+        return 0; /* the arguments decide (an unknown type is unenforced) */
     }
 }

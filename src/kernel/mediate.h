@@ -320,6 +320,12 @@ typedef struct chio__call_work {
  * regex steps it takes come out of @w. */
 int chio__constraint_holds(struct chio_kernel *k, const void *constraint, const chio_json *args,
                            size_t args_canonical_len, chio__call_work *w, char *reason, size_t cap);
+/* constraints.c: 1 when the value of the constraint alone makes check 6
+ * deny every call under its grant, whatever the arguments (a pattern the
+ * kernel does not enforce, a prefix no path lies under, a host no host
+ * matches), with the reason check 6 gives in @reason; 0 when the
+ * arguments decide; CHIO_ENOMEM. */
+int chio__constraint_never_holds(const void *constraint, char *reason, size_t cap);
 
 /* Reasons an evaluation can end with an error and no receipt: the names
  * of chio_errno_reason(), counted by codes.c (internal_error last,

@@ -1206,6 +1206,12 @@ extern "C" {
         flagged: *mut c_int,
     ) -> c_int;
     pub fn chio_regex_constraint_check(pattern: *const c_char, err: *mut chio_error) -> c_int;
+    pub fn chio_capability_never_allows(
+        cap: *const chio_capability,
+        found: *mut c_int,
+        why: *mut c_char,
+        why_cap: usize,
+    ) -> c_int;
     pub fn chio_kernel_issue_capability(
         k: *mut chio_kernel,
         id: *const c_char,
