@@ -580,6 +580,20 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root, const char
     chio__mcp_pending_free(p);
 }
 
+/* 1 when @id names a request of the gateway's that is waiting for its
+ * answer. */
+static int names_open_request(chio_mcp_gateway *g, const chio_json *id)
+{
+    pending *p;
+    int open;
+
+    pthread_mutex_lock(&g->mu);
+    p = pending_find(g, id, 0);
+    open = p != NULL && !p->answering && !(p->kind == P_WAIT && p->done);
+    pthread_mutex_unlock(&g->mu);
+    return open;
+}
+
 /* A line of the server's that is no JSON the gateway reads (invalid
  * UTF-8, a lone surrogate such as a Node server writes for a string cut
  * inside an emoji, ...). When it names one of the gateway's requests as
@@ -600,13 +614,21 @@ static void server_unreadable(chio_mcp_gateway *g, const char *line, size_t len,
     snprintf(bad, sizeof(bad), "not a JSON object the gateway reads: %s", shown);
     snprintf(idj, sizeof(idj), "{\"id\":\"chio-%llu\"}", n);
     if (n == 0 || chio_json_parse(idj, strlen(idj), &doc, NULL) != 0) {
-        fprintf(stderr, "chio mcp: dropped a line from the server that is %s\n", bad);
+        chio__mcp_peer_log("chio mcp: dropped a line from the server that is %s", bad);
         return;
     }
-    fprintf(stderr,
-            "chio mcp: a line from the server naming request chio-%llu is %s; failing that "
-            "request\n",
-            n, bad);
+    /* A request in flight fails: said each time, before its answer (at
+     * most once per request). A line naming no such request is one the
+     * server may repeat at will: rate-limited as the others. */
+    if (names_open_request(g, chio_json_get(chio_json_root(doc), "id")))
+        fprintf(stderr,
+                "chio mcp: a line from the server naming request chio-%llu is %s; failing that "
+                "request\n",
+                n, bad);
+    else
+        chio__mcp_peer_log("chio mcp: dropped a line from the server naming chio-%llu, no "
+                           "request in flight, that is %s",
+                           n, bad);
     server_answer(g, chio_json_root(doc), bad);
     chio_json_doc_free(doc);
 }
@@ -684,7 +706,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         if (idraw != NULL)
             chio__mcp_server_error(g, idraw, -32600, bad);
         else
-            fprintf(stderr, "chio mcp: dropped a message from the server: %s\n", bad);
+            chio__mcp_peer_log("chio mcp: dropped a message from the server: %s", bad);
         free(idraw);
     } else if (method != NULL && (strcmp(method, "sampling/createMessage") == 0 ||
                                   strcmp(method, "elicitation/create") == 0)) {
@@ -693,7 +715,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         if (idv != NULL)
             chio__mcp_server_nested(g, root, method);
         else
-            fprintf(stderr, "chio mcp: dropped a %s from the server without an id\n", method);
+            chio__mcp_peer_log("chio mcp: dropped a %s from the server without an id", method);
     } else if (method != NULL && idv == NULL && !chio__mcp_server_notification_known(method)) {
         /* Fail closed, as for the client's notifications: one MCP does not
          * define is no message the gateway can say is harmless to pass. */
