@@ -212,7 +212,18 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
            (unsigned long long)v.head_seq, (unsigned long long)v.chain_from,
            (unsigned long long)v.log_problems, v.legacy ? "true" : "false",
            (unsigned long long)unchained, v.archive ? "true" : "false");
-    if (v.legacy || unchained > 0)
+    if (v.legacy && a->receipts == 0)
+        /* No key record, no head, no receipt: every record deleted, or a
+         * directory no kernel wrote to. A kernel would start a new log
+         * on it that audits clean, so the erasure fails here (review 9
+         * audit F2: it passed, exit 0, with "error" on stderr). */
+        fprintf(stderr,
+                "chio receipt verify: %s: %s holds no receipt, key record or log head: a log "
+                "erased whole (or one no kernel has written to) cannot be told from an empty "
+                "one%s\n",
+                allow_legacy ? "note" : "error", dir,
+                allow_legacy ? "" : "; pass --allow-legacy to accept that");
+    else if (v.legacy || unchained > 0)
         fprintf(stderr,
                 "chio receipt verify: %s: %s holds %llu receipt(s) no hash chain covers "
                 "(a legacy log, written before key records and log heads or stripped of "
@@ -231,7 +242,7 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
                 allow_archive ? "note" : "error", dir,
                 allow_archive ? "" : ", and pass --allow-archive where an archive is expected");
     return a->gaps == 0 && a->invalid == 0 && a->checkpoints_valid == a->checkpoints &&
-                   v.log_problems == 0 && (unchained == 0 || allow_legacy) &&
+                   v.log_problems == 0 && ((unchained == 0 && !v.legacy) || allow_legacy) &&
                    (!v.archive || allow_archive)
                ? CLI_OK
                : CLI_NEGATIVE;

@@ -113,3 +113,44 @@ Test(rev56_cli, a_grant_the_arguments_decide_gets_no_warning)
     }
     free(tok);
 }
+
+/* Review 9 audit F2: a store with every record gone (here its WAL, which
+ * holds a small store whole, and its sentinel deleted) read as a legacy
+ * log of 0 receipts, and the audit passed it, exit 0, while stderr said
+ * "error". A kernel then starts a new log there that audits clean, so
+ * the erasure fails the audit now, unless --allow-legacy accepts it. */
+Test(rev56_cli, a_store_erased_whole_fails_the_audit_without_allow_legacy)
+{
+    char *scen = testutil_repo_path("scenarios/boundaries.json");
+    char *db = testutil_join(dir, "db"), cmd[1024];
+    cli_result r;
+
+    r = testutil_run_cli((const char *const[]){"scenario", "run", scen, "--receipt-db", db, NULL},
+                         NULL, 0);
+    cr_assert_eq(r.status, 0, "exit %d: %.2000s", r.status, r.err);
+    testutil_cli_free(&r);
+    r = testutil_run_cli((const char *const[]){"receipt", "verify", "--receipt-db", db, NULL}, NULL,
+                         0);
+    cr_assert_eq(r.status, 0, "the kernel's own store: exit %d: %.2000s", r.status, r.err);
+    cr_assert_null(strstr(r.out, "\"receipts\":0,"), "%s", r.out);
+    testutil_cli_free(&r);
+    /* a small store lives in its WAL: no table file to delete as well */
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && ! ls *.sst >/dev/null 2>&1 && rm -f *.log CHIO-RECEIPT-STORE", db);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    r = testutil_run_cli((const char *const[]){"receipt", "verify", "--receipt-db", db, NULL}, NULL,
+                         0);
+    cr_expect_eq(r.status, 1, "exit %d: %.2000s", r.status, r.err);
+    cr_expect_not_null(strstr(r.out, "\"receipts\":0,"), "%s", r.out);
+    cr_expect_not_null(strstr(r.err, "error:"), "%s", r.err);
+    cr_expect_not_null(strstr(r.err, "holds no receipt, key record or log head"), "%s", r.err);
+    testutil_cli_free(&r);
+    r = testutil_run_cli(
+        (const char *const[]){"receipt", "verify", "--receipt-db", db, "--allow-legacy", NULL},
+        NULL, 0);
+    cr_expect_eq(r.status, 0, "exit %d: %.2000s", r.status, r.err);
+    cr_expect_not_null(strstr(r.err, "note:"), "%s", r.err);
+    testutil_cli_free(&r);
+    free(db);
+    free(scen);
+}
