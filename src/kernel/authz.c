@@ -622,6 +622,13 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
         if (unknown == NULL)
             unknown = top ? top : g[i].unsupported_name;
     }
+    if (unknown != NULL && top != NULL) {
+        /* the token's own field, or a link's attenuation: named as the
+         * tool path names it, not as the grant's (review 9 tokens F3) */
+        snprintf(reason, cap_reason,
+                 "the capability has a field the kernel does not enforce ('%.60s')", top);
+        return CHIO_CODE_UNSUPPORTED_GRANT;
+    }
     if (unknown != NULL) {
         snprintf(reason, cap_reason,
                  "the matching %s grant has a field the kernel does not enforce ('%.60s')",

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev56_tokens.c - review 9 of the tokens, F3: a token
+ * with a top-level member the kernel does not enforce (signed, so it
+ * cannot be dropped) is unusable on every path, unsupported_grant; on the
+ * resource and prompt paths the reason blamed "the matching resource
+ * grant" (or prompt grant) for the token's own member. It names the
+ * capability now, as the tool path does.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chio/chio.h"
+#include "kernel/kernelutil.h"
+#include "kernel/tokens.h"
+
+#define IAT 1710000000u
+#define SCOPE                                                                              \
+    "{\"grants\":[],\"prompt_grants\":[{\"operations\":[\"get\"],\"prompt_name\":\"*\"}]," \
+    "\"resource_grants\":[{\"operations\":[\"read\"],\"uri_pattern\":\"file:///docs/*\"}]}"
+
+static uint64_t at(void *ctx)
+{
+    (void)ctx;
+    return IAT + 10;
+}
+
+static int provide(void *user, const char *uri, chio_output *out)
+{
+    (void)user;
+    (void)uri;
+    return chio_output_set_json(out, "\"text\"", 6);
+}
+
+static int prompt(void *user, const char *name, const char *args, size_t len, chio_output *out)
+{
+    (void)user;
+    (void)name;
+    (void)args;
+    (void)len;
+    return chio_output_set_json(out, "\"prompt\"", 8);
+}
+
+/* A token of TK_KERNEL_SEED's with the extra top-level member "zz",
+ * signed by hand (chio_capability_issue() refuses unknown members). */
+static char *token_with_zz(void)
+{
+    chio_keypair *kp;
+    char body[1024], sig[129], *out, *canon;
+    uint8_t raw[64];
+    const char *issuer;
+    size_t blen, clen;
+
+    cr_assert_eq(chio_keypair_from_seed_hex(TK_KERNEL_SEED, 64, &kp, NULL), 0);
+    issuer = chio_keypair_public_hex(kp);
+    blen = (size_t)snprintf(body, sizeof(body),
+                            "{\"expires_at\":%u,\"id\":\"cap-zz\",\"issued_at\":%u,\"issuer\":"
+                            "\"%s\",\"schema\":\"chio.capability.v1\",\"scope\":" SCOPE
+                            ",\"subject\":\"" TK_AGENT_PUB "\",\"zz\":1}",
+                            IAT + 1000, IAT, issuer);
+    cr_assert_eq(chio_json_canonicalize(body, blen, &canon, &clen, NULL), 0);
+    cr_assert_eq(chio_keypair_sign(kp, canon, clen, raw), 0);
+    chio_free(canon);
+    chio_hex_encode(raw, 64, sig);
+    cr_assert_geq(asprintf(&out,
+                           "{\"expires_at\":%u,\"id\":\"cap-zz\",\"issued_at\":%u,\"issuer\":"
+                           "\"%s\",\"scope\":" SCOPE
+                           ",\"signature\":\"%s\",\"subject\":\"" TK_AGENT_PUB "\",\"zz\":1}",
+                           IAT + 1000, IAT, issuer, sig),
+                  0);
+    chio_keypair_free(kp);
+    return out;
+}
+
+Test(rev56_tokens, a_tokens_own_unknown_member_is_named_as_the_capabilitys_on_every_path)
+{
+    static const char *const tools[] = {"t"};
+    chio_kernel *k = kt_echo_kernel(NULL, at, "srv", tools, 1);
+    chio_resource_provider rp;
+    chio_prompt_provider pp;
+    char sid[CHIO_SESSION_ID_LEN + 1], *tok = token_with_zz();
+    chio_response r;
+    chio_error err;
+
+    chio_error_init(&err);
+    memset(&rp, 0, sizeof(rp));
+    rp.provider_id = "docs";
+    rp.read = provide;
+    cr_assert_eq(chio_kernel_register_resource_provider(k, &rp, &err), 0, "%s", err.message);
+    memset(&pp, 0, sizeof(pp));
+    pp.provider_id = "prompts";
+    pp.get = prompt;
+    cr_assert_eq(chio_kernel_register_prompt_provider(k, &pp, &err), 0, "%s", err.message);
+    kt_open1(k, tok, sid);
+    cr_assert_eq(chio_kernel_read_resource(k, sid, NULL, "cap-zz", "file:///docs/a", &r, &err), 0,
+                 "%s", err.message);
+    cr_assert_not_null(r.receipt);
+    cr_expect_eq(r.code, CHIO_CODE_UNSUPPORTED_GRANT, "%s", chio_code_name(r.code));
+    cr_expect_str_eq(r.reason, "the capability has a field the kernel does not enforce ('zz')");
+    chio_response_destroy(&r);
+    cr_assert_eq(chio_kernel_get_prompt(k, sid, NULL, "cap-zz", "p", "{}", 2, &r, &err), 0, "%s",
+                 err.message);
+    cr_assert_not_null(r.receipt);
+    cr_expect_eq(r.code, CHIO_CODE_UNSUPPORTED_GRANT, "%s", chio_code_name(r.code));
+    cr_expect_str_eq(r.reason, "the capability has a field the kernel does not enforce ('zz')");
+    chio_response_destroy(&r);
+    free(tok);
+    chio_kernel_free(k);
+}
