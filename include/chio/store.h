@@ -48,7 +48,8 @@ typedef enum chio_store_mode {
  * a symlink); CHIO_ECORRUPT; CHIO_ESTORE
  * (read-write: a directory that holds other files and no store, or one
  * every user may write to; any mode: something other than a regular file
- * in the place of its CHIO-RECEIPT-STORE file; other RocksDB errors; the
+ * in the place of its CHIO-RECEIPT-STORE file, or one that cannot be read
+ * or holds no mark this library writes; other RocksDB errors; the
  * message says which);
  * CHIO_EINVAL (@path or @out NULL, @path empty, @mode outside the enum);
  * CHIO_ENOMEM. *@out is NULL on failure. A directory it creates is mode
@@ -68,7 +69,7 @@ CHIO_EXTERN int chio_store_open(const char *path, chio_store_mode mode, chio_sto
  * Returns: 0; CHIO_ESTORE (a directory of other files and no store, the
  * message naming one of them; a directory every user may write to; one
  * whose CHIO-RECEIPT-STORE is not a regular file (a directory, a FIFO, a
- * link), naming it; a
+ * link), cannot be read or holds no mark this library writes, naming it; a
  * path that is not a directory, a symbolic link to nothing, a missing
  * path whose parent is not a directory, or a directory that cannot be
  * read; the message says which); CHIO_EINVAL (@path NULL or empty);

@@ -106,32 +106,91 @@ int chio__store_write_sentinel(const char *path, uint64_t last_checkpoint)
     return 0;
 }
 
-/* The mark the sentinel records (0 when it has none). Read without
- * following a link or blocking, and only while it is a regular file, at
- * most its first 255 bytes (chio__store_odd_entry refused the rest at the
- * open; this covers a swap after it). */
-uint64_t chio__store_sentinel_checkpoint(const char *path)
+/* @text (@n bytes) as the one form a sentinel was ever written in,
+ * "<format>\nlast_checkpoint <digits>\n" (since the sentinel came in;
+ * chio__store_write_sentinel): its mark into *@mark, or -1. */
+static int parse_mark(const char *text, size_t n, uint64_t *mark)
 {
-    unsigned long long v = 0;
+    static const char head[] = CHIO__STORE_FORMAT "\nlast_checkpoint ";
+    size_t i = sizeof(head) - 1, digits = 0;
+    uint64_t v = 0;
+
+    if (n <= i || memcmp(text, head, i) != 0)
+        return -1;
+    for (; i < n && text[i] >= '0' && text[i] <= '9'; i++, digits++) {
+        unsigned d = (unsigned)(text[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1; /* past 2^64-1: no mark written it */
+        v = v * 10 + d;
+    }
+    if (digits == 0 || i + 1 != n || text[i] != '\n')
+        return -1;
+    *mark = v;
+    return 0;
+}
+
+/* The mark the sentinel records into *@mark: 0 and a mark of 0 when there
+ * is no file. Read without following a link or blocking, and only while
+ * it is a regular file (chio__store_check_sentinel refused anything else
+ * at the open; this covers a swap after it), at most 255 bytes. A file
+ * that cannot be opened or read (other than ENOENT) gives its errno, and
+ * one holding anything but the form the writer writes gives
+ * CHIO__SENTINEL_MALFORMED: before review 9 (audit) both read as no mark,
+ * and a damaged sentinel silently stopped guarding the log. Nothing here
+ * allocates. */
+int chio__store_sentinel_checkpoint(const char *path, uint64_t *mark)
+{
     char p[PATH_MAX], buf[256];
     struct stat st;
-    ssize_t n = -1;
-    int fd;
+    size_t have = 0;
+    int fd, e;
 
-    if (sentinel_name(p, path, "") != 0)
-        return 0;
+    *mark = 0;
+    e = sentinel_name(p, path, "");
+    if (e != 0)
+        return e;
     fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-        n = read(fd, buf, sizeof(buf) - 1);
+        return errno == ENOENT ? 0 : errno ? errno : EIO;
+    if (fstat(fd, &st) != 0)
+        e = errno ? errno : EIO;
+    else if (!S_ISREG(st.st_mode))
+        e = CHIO__SENTINEL_MALFORMED;
+    while (e == 0 && have < sizeof(buf)) {
+        ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            e = errno ? errno : EIO;
+        else if (n == 0)
+            break;
+        else
+            have += (size_t)n;
+    }
     close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    if (sscanf(buf, "%*s last_checkpoint %llu", &v) != 1)
-        v = 0;
-    return (uint64_t)v;
+    if (e == 0 && (have == sizeof(buf) || parse_mark(buf, have, mark) != 0))
+        e = CHIO__SENTINEL_MALFORMED;
+    return e;
+}
+
+int chio__store_read_mark(const char *path, uint64_t *mark, chio_error *err)
+{
+    int e = chio__store_sentinel_checkpoint(path, mark);
+
+    /* Short enough for chio_error's 256 bytes with an 80-byte path. */
+    if (e == CHIO__SENTINEL_MALFORMED)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                          "the receipt store at %.80s: its '" CHIO__STORE_SENTINEL
+                          "' file holds no mark this library writes; refusing to open it (move "
+                          "that file away, then audit the store)",
+                          path);
+    if (e != 0)
+        return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
+                          "the receipt store at %.80s: its '" CHIO__STORE_SENTINEL
+                          "' file cannot be read (%.40s); refusing to open it (make it readable, "
+                          "then audit the store)",
+                          path, strerror(e));
+    return 0;
 }
 
 /* At most one sentinel write (two fsyncs) a second: the mark may lag the

@@ -536,7 +536,12 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
      * later holds that checkpoint; read after the open, it could name
      * checkpoints written since, and a reader of a live store was told
      * the store was damaged (review 43). */
-    want = marked ? chio__store_sentinel_checkpoint(path) : 0;
+    want = 0;
+    if (marked) {
+        rc = chio__store_read_mark(path, &want, err);
+        if (rc != 0)
+            return rc;
+    }
     if (!marked && mode == CHIO_STORE_READ_WRITE) {
         char *other = NULL;
         /* an unreadable directory is left to the open */

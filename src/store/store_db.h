@@ -72,8 +72,9 @@ struct chio__store_batch {
 /* store_dir.c: the sentinel file's name (its presence marks a directory
  * that holds a store, store.c), whether @path has one (a regular file:
  * chio__store_has_sentinel), CHIO_ESTORE naming whatever else stands in
- * its place (a directory, a FIFO, a link: chio__store_check_sentinel; 0
- * when a file or nothing is there), and the first
+ * its place (a directory, a FIFO, a link: chio__store_check_sentinel) or
+ * a file whose mark cannot be read (chio__store_read_mark; 0 when a
+ * readable sentinel or nothing is there), and the first
  * entry of the directory @path that no store keeps there (*@found,
  * malloc'd, NULL when none): 0, or the errno of a failed read (ENOMEM
  * when the copy failed). CHIO__STORE_FOREIGN_FMT words a refusal (the
@@ -91,8 +92,15 @@ int chio__store_check_sentinel(const char *path, chio_error *err);
  * @last_checkpoint: 0, or the errno of the failed step (the old sentinel,
  * if any, is left as it was). */
 int chio__store_write_sentinel(const char *path, uint64_t last_checkpoint);
-/* The checkpoint the sentinel of @path names (0 when none or unreadable). */
-uint64_t chio__store_sentinel_checkpoint(const char *path);
+/* The checkpoint the sentinel of @path names, into *@mark: 0 (a mark of 0
+ * when there is no file), the errno of a failed open or read, or
+ * CHIO__SENTINEL_MALFORMED for a file holding anything but what
+ * chio__store_write_sentinel writes. Allocates nothing. */
+#define CHIO__SENTINEL_MALFORMED (-1)
+int chio__store_sentinel_checkpoint(const char *path, uint64_t *mark);
+/* The same as a chio error: CHIO_ESTORE naming the file and what to do
+ * when its mark cannot be read. */
+int chio__store_read_mark(const char *path, uint64_t *mark, chio_error *err);
 int chio__store_foreign_entry(const char *path, char **found);
 /* store_dir.c: CHIO_ECORRUPT naming the first entry of the directory
  * @path that an open may read and that is a FIFO, a device, a socket or a

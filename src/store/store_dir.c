@@ -113,11 +113,16 @@ int chio__store_has_sentinel(const char *path)
 int chio__store_check_sentinel(const char *path, chio_error *err)
 {
     const char *kind;
+    uint64_t mark;
     int got = sentinel_entry(path, &kind);
 
     if (got == -2)
         return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
-    if (got != -1)
+    /* A file whose mark cannot be read is refused as well: before review
+     * 9 (audit) it read as no mark, silently. */
+    if (got == 1)
+        return chio__store_read_mark(path, &mark, err);
+    if (got == 0)
         return 0;
     return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET,
                       "the receipt store at %.80s holds '" CHIO__STORE_SENTINEL "', which is %s, "

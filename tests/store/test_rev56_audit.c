@@ -11,6 +11,13 @@
  * (added?)") and told the operator to audit; the audit passed it clean.
  * It now names each such checkpoint ("checkpoint_after_head", exit 1).
  *
+ * F3: a sentinel file (CHIO-RECEIPT-STORE) that is a regular file but
+ * holds anything but the one form a sentinel was ever written in
+ * ("chio.receipt_store.v1\nlast_checkpoint N\n"), or that cannot be read,
+ * read as "no mark": the rollback stop was off, silently. Every open now
+ * refuses it (CHIO_ESTORE, naming the file and what to do), as it refuses
+ * a directory there.
+ *
  * The log: a real kernel's, 12 receipts, checkpoints of 5 (two), written
  * without WAL syncs; damaged through RocksDB directly (testutil_raw_write)
  * and with heads signed by the kernel's key (one it wrote earlier).
@@ -160,4 +167,164 @@ Test(rev56_audit, a_head_naming_the_newest_checkpoint_is_not_named)
     cr_expect_eq(r.status, 1, "%.600s%.300s", r.out, r.err);
     cr_expect_not_null(strstr(r.out, "\"problem\":\"checkpoint_after_head\""), "%.600s", r.out);
     testutil_cli_free(&r);
+}
+
+static void put_sentinel(const char *text, size_t len)
+{
+    cr_assert_eq(unlink(sentinel), 0, "%s", strerror(errno));
+    cr_assert_eq(testutil_write_file(sentinel, text, len, 0600), 0);
+}
+
+/* Every open of the store (read-write, read-only, secondary), the
+ * directory check and the CLI's audit refuse it with CHIO_ESTORE, naming
+ * the sentinel and @what, and saying what to do. @label names the case. */
+static void expect_mark_refused(const char *label, const char *what)
+{
+    static const chio_store_mode modes[] = {CHIO_STORE_READ_WRITE, CHIO_STORE_READ_ONLY,
+                                            CHIO_STORE_SECONDARY};
+    chio_store *s = NULL;
+    chio_error err;
+    cli_result r;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        chio_error_init(&err);
+        rc = chio_store_open(db, modes[i], &s, &err);
+        cr_expect_eq(rc, CHIO_ESTORE, "%s, mode %d: %s: %s", label, (int)modes[i],
+                     chio_err_name(rc), err.message);
+        cr_expect_not_null(strstr(err.message, "its 'CHIO-RECEIPT-STORE' file"), "%s: %s", label,
+                           err.message);
+        cr_expect_not_null(strstr(err.message, what), "%s: %s", label, err.message);
+        cr_expect_not_null(strstr(err.message, "move that file away"), "%s: %s", label,
+                           err.message);
+        chio_store_close(s);
+        s = NULL;
+    }
+    chio_error_init(&err);
+    rc = chio_store_check_dir(db, &err);
+    cr_expect_eq(rc, CHIO_ESTORE, "%s: %s: %s", label, chio_err_name(rc), err.message);
+    r = audit();
+    cr_expect_eq(r.status, 2, "%s: %.300s%.300s", label, r.out, r.err);
+    cr_expect_not_null(strstr(r.err, "CHIO-RECEIPT-STORE"), "%s: %.300s", label, r.err);
+    cr_expect_not_null(strstr(r.err, "move that file away, then audit the store)"), "%s: %.300s",
+                       label, r.err);
+    testutil_cli_free(&r);
+}
+
+/* The store opens read-only and read-write. */
+static void expect_opens(const char *label)
+{
+    chio_store *s = NULL;
+    chio_error err;
+
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, &err), 0, "%s: %s", label,
+                 err.message);
+    chio_store_close(s);
+    s = NULL;
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_open(db, CHIO_STORE_READ_WRITE, &s, &err), 0, "%s: %s", label,
+                 err.message);
+    chio_store_close(s);
+}
+
+/* F3. Before, each of these opened as a store with no mark (exit 0 from
+ * the audit, a kernel started and wrote a fresh mark); a number past
+ * 2^64-1 or a negative one read as 2^64-1 (refused, naming checkpoint
+ * 18446744073709551615). The form the writer writes, with a mark of 0
+ * too, and a store without its sentinel (one never marked) still open. */
+Test(rev56_audit, a_sentinel_that_does_not_parse_is_refused_by_every_open)
+{
+    static const char *const bad[] = {
+        "garbage\n",
+        "",
+        "chio.receipt_store.v1\n",
+        "chio.receipt_store.v1",
+        "chio.receipt_store.v1\nlast_checkpoint \n",
+        "chio.receipt_store.v1\nlast_checkpoint 2",
+        "chio.receipt_store.v1\nlast_checkpoint 2x\n",
+        "chio.receipt_store.v1\nlast_checkpoint -1\n",
+        "chio.receipt_store.v1\nlast_checkpoint 18446744073709551616\n",
+        "chio.receipt_store.v1\nlast_checkpoint 2\nlast_checkpoint 9\n",
+        "chio.receipt_store.v2\nlast_checkpoint 2\n",
+        "xchio.receipt_store.v1\nlast_checkpoint 2\n",
+    };
+    static const char good[] = "chio.receipt_store.v1\nlast_checkpoint 0\n";
+    char label[80];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(label, sizeof(label), "sentinel %zu (%zu bytes)", i, strlen(bad[i]));
+        put_sentinel(bad[i], strlen(bad[i]));
+        expect_mark_refused(label, "holds no mark this library writes");
+        put_sentinel(good, sizeof(good) - 1);
+        expect_opens(label);
+    }
+    /* one of 256 bytes or more, the rest of a valid one after it */
+    {
+        char big[300];
+        memset(big, ' ', sizeof(big));
+        memcpy(big, "chio.receipt_store.v1\nlast_checkpoint 2\n", 40);
+        put_sentinel(big, sizeof(big));
+        expect_mark_refused("a long sentinel", "holds no mark this library writes");
+    }
+    /* moved away: the store opens as one never marked and is marked
+     * afresh (checkpoint 2) */
+    cr_assert_eq(unlink(sentinel), 0);
+    expect_opens("no sentinel");
+    {
+        size_t len = 0;
+        char *text = testutil_read_file(sentinel, &len);
+        cr_assert_not_null(text);
+        cr_expect_eq(len, strlen("chio.receipt_store.v1\nlast_checkpoint 2\n"));
+        cr_expect_eq(memcmp(text, "chio.receipt_store.v1\nlast_checkpoint 2\n", len), 0);
+        free(text);
+    }
+}
+
+/* F3: a sentinel its reader may not open (EACCES) read as no mark. The
+ * reader runs as another user (nobody), for whom everything else of the
+ * store is readable. */
+Test(rev56_audit, a_sentinel_that_cannot_be_read_is_refused)
+{
+    chio_store *s = NULL;
+    chio_error err;
+    pid_t pid;
+    int st;
+
+    cr_assert_eq(chmod(dir, 0755), 0);
+    cr_assert_eq(chmod(db, 0755), 0);
+    cr_assert_eq(chmod(sentinel, 0600), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int rc, code = 0;
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(10);
+        if (geteuid() != 0 && access(sentinel, R_OK) == 0)
+            _exit(11); /* still readable: nothing to test */
+        chio_error_init(&err);
+        rc = chio_store_open(db, CHIO_STORE_READ_ONLY, &s, &err);
+        chio_store_close(s);
+        if (rc != CHIO_ESTORE)
+            code = rc == 0 ? 20 : 21;
+        else if (strstr(err.message, "cannot be read (Permission denied)") == NULL)
+            code = 22;
+        if (code != 0)
+            fprintf(stderr, "rc %d: %.300s\n", rc, err.message);
+        _exit(code);
+    }
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st));
+    if (WEXITSTATUS(st) == 10 || WEXITSTATUS(st) == 11)
+        cr_skip_test("cannot read the store as a user the sentinel is closed to");
+    cr_expect_eq(WEXITSTATUS(st), 0,
+                 "20: opened as unmarked, 21: another error, 22: another message (%d)",
+                 WEXITSTATUS(st));
+    /* readable again: opens */
+    cr_assert_eq(chmod(sentinel, 0644), 0);
+    chio_error_init(&err);
+    cr_expect_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, &err), 0, "%s", err.message);
+    chio_store_close(s);
 }

@@ -32,14 +32,15 @@ Test(rev56_mark, the_mark_is_written_and_read_with_every_allocation_failing)
     uint64_t counted, read_back;
     size_t len = 0;
     char *body;
-    int e;
+    int e, r;
 
     cr_assert(fa_active());
     fa_arm(1, FA_THIS_THREAD, FA_FROM_NTH);
     e = chio__store_write_sentinel(dir, 41);
-    read_back = chio__store_sentinel_checkpoint(dir);
+    r = chio__store_sentinel_checkpoint(dir, &read_back);
     counted = fa_disarm();
     cr_assert_eq(e, 0, "the mark was not written: %s", strerror(e));
+    cr_assert_eq(r, 0, "the mark was not read: %d", r);
     cr_assert_eq(read_back, 41);
     cr_assert_eq(counted, 0, "the mark's writer and reader allocated %llu times",
                  (unsigned long long)counted);
@@ -58,6 +59,7 @@ Test(rev56_mark, a_name_past_path_max_is_refused_not_truncated)
     char *dir = testutil_tmpdir();
     size_t n = strlen(dir);
     char *longdir = malloc(PATH_MAX + 8);
+    uint64_t mark = 7;
 
     cr_assert_not_null(longdir);
     memcpy(longdir, dir, n);
@@ -66,7 +68,8 @@ Test(rev56_mark, a_name_past_path_max_is_refused_not_truncated)
     longdir[PATH_MAX + 7] = '\0';
     /* "@dir/aaa...": one name the writer cannot hold, never a shorter one */
     cr_assert_eq(chio__store_write_sentinel(longdir, 3), ENAMETOOLONG);
-    cr_assert_eq(chio__store_sentinel_checkpoint(longdir), 0);
+    cr_assert_eq(chio__store_sentinel_checkpoint(longdir, &mark), ENAMETOOLONG);
+    cr_assert_eq(mark, 0);
     free(longdir);
     testutil_rmrf(dir);
     free(dir);
