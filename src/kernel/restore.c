@@ -270,6 +270,27 @@ static int check_durable(chio_kernel *k, uint64_t last_cp, chio_error *err)
     return 0;
 }
 
+/* The log's first receipt @first (0: none) against the start @start it
+ * should have (1, or retained_from_seq). */
+static int check_start(uint64_t first, uint64_t start, chio_error *err)
+{
+    if (first == 0 || first == start)
+        return 0;
+    if (first > start)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt log starts at %llu but should start at %llu: receipts "
+                          "%llu..%llu are missing; audit it with chio receipt verify --receipt-db",
+                          (unsigned long long)first, (unsigned long long)start,
+                          (unsigned long long)start, (unsigned long long)(first - 1));
+    return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                      "the receipt log starts at %llu but should start at %llu (its "
+                      "retained_from_seq record): receipts %llu..%llu are stored before the log's "
+                      "start (the record raised, or receipts added?); audit it with chio receipt "
+                      "verify --receipt-db",
+                      (unsigned long long)first, (unsigned long long)start,
+                      (unsigned long long)first, (unsigned long long)(start - 1));
+}
+
 int chio__commit_restore(chio_kernel *k, chio_error *err)
 {
     uint64_t first = 0, last = 0, last_cp = 0, from = 1;
@@ -287,12 +308,13 @@ int chio__commit_restore(chio_kernel *k, chio_error *err)
     if (rc != 0)
         return rc;
     /* The log must start where it should (1, or where archiving left it):
-     * continuing a log whose beginning vanished would hide the loss. */
-    if (first > 0 && first != (retained ? retained : 1))
-        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
-                          "the receipt log starts at %llu but should start at %llu: receipts "
-                          "are missing; audit it with chio receipt verify --receipt-db",
-                          (unsigned long long)first, (unsigned long long)(retained ? retained : 1));
+     * continuing a log whose beginning vanished would hide the loss, and
+     * one holding receipts before it (the record raised, or receipts put
+     * back) would leave them to an audit that names them. Worded by
+     * direction: before review 9 (audit) both said "missing". */
+    rc = check_start(first, retained ? retained : 1, err);
+    if (rc != 0)
+        return rc;
     /* No receipt can follow one numbered 2^64-1 (the next would wrap to 0
      * and overwrite the log from its start). */
     if (last == UINT64_MAX)

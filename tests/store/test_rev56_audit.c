@@ -18,6 +18,9 @@
  * refuses it (CHIO_ESTORE, naming the file and what to do), as it refuses
  * a directory there.
  *
+ * F4: a kernel's start said "receipts are missing" for a log holding
+ * receipts before its retained_from_seq; it now words it by direction.
+ *
  * The log: a real kernel's, 12 receipts, checkpoints of 5 (two), written
  * without WAL syncs; damaged through RocksDB directly (testutil_raw_write)
  * and with heads signed by the kernel's key (one it wrote earlier).
@@ -327,4 +330,43 @@ Test(rev56_audit, a_sentinel_that_cannot_be_read_is_refused)
     chio_error_init(&err);
     cr_expect_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, &err), 0, "%s", err.message);
     chio_store_close(s);
+}
+
+static void write_retained(uint64_t seq)
+{
+    unsigned char v[8];
+
+    for (int i = 0; i < 8; i++)
+        v[i] = (unsigned char)(seq >> (56 - 8 * i));
+    testutil_raw_write(db, "default", CHIO__META_RETAINED_SEQ, strlen(CHIO__META_RETAINED_SEQ), v,
+                       8);
+}
+
+/* F4. retained_from_seq raised above the log's first receipt: the receipts
+ * before it are extra, not missing (the audit names them
+ * receipt_before_log_start); before, the start said "receipts are
+ * missing". The other way (the first receipts deleted) names the missing
+ * ones. */
+Test(rev56_audit, a_start_words_the_log_start_by_direction)
+{
+    char msg[512];
+    cli_result r;
+
+    write_retained(3);
+    cr_expect_eq(kt_try_start(db, BATCH, msg, sizeof(msg)), CHIO_ECORRUPT, "%s", msg);
+    cr_expect_not_null(strstr(msg, "the receipt log starts at 1 but should start at 3"), "%s", msg);
+    cr_expect_not_null(strstr(msg, "receipts 1..2 are stored before the log's start"), "%s", msg);
+    cr_expect_null(strstr(msg, "missing"), "%s", msg);
+    r = audit();
+    cr_expect_eq(r.status, 1, "%.600s", r.out);
+    cr_expect_not_null(strstr(r.out, "receipt_before_log_start"), "%.600s", r.out);
+    testutil_cli_free(&r);
+
+    write_retained(1);
+    delete_receipt(1);
+    delete_receipt(2);
+    cr_expect_eq(kt_try_start(db, BATCH, msg, sizeof(msg)), CHIO_ECORRUPT, "%s", msg);
+    cr_expect_not_null(strstr(msg, "the receipt log starts at 3 but should start at 1: receipts "
+                                   "1..2 are missing"),
+                       "%s", msg);
 }
