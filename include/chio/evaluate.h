@@ -479,6 +479,26 @@ CHIO_EXTERN int chio_regex_constraint_check(const char *pattern, chio_error *err
 CHIO_EXTERN int chio_capability_never_allows(const chio_capability *cap, int *found, char *why,
                                              size_t why_cap);
 
+/*
+ * chio_capability_grants_read - would a resource read of @uri under @cap
+ * pass the scope check? The check chio_kernel_read_resource() makes, run
+ * alone: a resource grant with "read" whose uri_pattern matches @uri, where
+ * a URI that can be read as holding a "." or ".." segment or an empty one
+ * (as written, percent-decoded once or more, a backslash as a slash, "..;x"
+ * as "..": docs/security.md) is covered only by "*" or an exact pattern,
+ * and a grant with a field the kernel does not enforce covers nothing; an
+ * empty @uri never passes (a read of it is denied invalid_request). Not
+ * checked: the token's signature, issuer, time and revocation, and the
+ * guards; no receipt is written. For a host that shows a client only the
+ * resources it could read (the MCP gateway's resources/list and resource
+ * updates, docs/mcp.md). Sets *@granted to 1 or 0.
+ * Returns: 0; CHIO_EINVAL (@cap, @uri or @granted NULL, or @uri not UTF-8,
+ * as a read refuses it; *@granted 0 where not NULL). Ownership: all
+ * borrowed; nothing outlives the call. Thread-safety: any thread.
+ */
+CHIO_EXTERN int chio_capability_grants_read(const chio_capability *cap, const char *uri,
+                                            int *granted);
+
 /* The most automaton states a secret pattern may have (a counted
  * repetition takes about two states per count: x{1,9000} is too large). */
 #define CHIO_SECRET_PATTERN_MAX_STATES 16384

@@ -648,6 +648,21 @@ chio_code chio__check_pattern_scope(const chio_capability *cap, int prompts, con
     return CHIO_CODE_OUT_OF_SCOPE;
 }
 
+int chio_capability_grants_read(const chio_capability *cap, const char *uri, int *granted)
+{
+    char reason[256];
+
+    if (granted != NULL)
+        *granted = 0;
+    if (cap == NULL || uri == NULL || granted == NULL || !chio__utf8_valid(uri, strlen(uri)))
+        return CHIO_EINVAL;
+    /* The scope check of a read (providers.c), and its refusal of an empty
+     * URI (invalid_request there). */
+    *granted = uri[0] != '\0' &&
+               chio__check_pattern_scope(cap, 0, uri, reason, sizeof(reason)) == CHIO_CODE_NONE;
+    return 0;
+}
+
 /* ---- capability issuing ---------------------------------------------------------------- */
 
 int chio_kernel_issue_capability(chio_kernel *k, const char *id, const char *subject_hex,

@@ -106,7 +106,8 @@ static int progress_passes(chio_mcp_gateway *g, const chio_json *root)
 }
 
 /* A server notification the client may see: a notifications/resources/
- * updated only for a URI a grant matches (methods.c) and, under a policy
+ * updated only for a URI whose read the kernel's scope check passes
+ * (methods.c, chio__mcp_reads_resource()) and, under a policy
  * with guards, one the client subscribed to with the kernel's allowance
  * (the gateway cannot run the guards on the server's notifications
  * without a receipt for each). */
@@ -116,7 +117,7 @@ int chio__mcp_note_passes(chio_mcp_gateway *g, const chio_json *root, const char
     char *norm;
     int hit;
 
-    if (!chio__mcp_server_note_passes(g->pol, root, method))
+    if (!chio__mcp_server_note_passes(g->cap, root, method))
         return 0;
     if (strcmp(method, "notifications/progress") == 0)
         return progress_passes(g, root);

@@ -261,6 +261,10 @@ const char *chio__mcp_check_request(const chio_mcp_policy *p, const char *method
 int chio__mcp_grants_prompt(const chio_mcp_policy *p, const char *name);
 int chio__mcp_grants_resource(const chio_mcp_policy *p, const char *uri);
 int chio__mcp_grants_template(const chio_mcp_policy *p, const char *tmpl);
+/* 1 when a resources/read of @uri would pass its scope check under the
+ * session's token @cap: @uri read as uri.c reads it, then the kernel's own
+ * check (chio_capability_grants_read()). The lists and updates use it. */
+int chio__mcp_reads_resource(const chio_capability *cap, const char *uri);
 /* The params a subscription is sent with: {"uri":U}, @params' "uri" (a
  * string: checked by chio__mcp_check_request()) as uri.c reads it, and
  * no other member; raw JSON (malloc'd), NULL when out of memory. */
@@ -281,11 +285,14 @@ char *chio__mcp_completion_prompt_args(const chio_json *params);
 /* 1 when the policy configures a guard (forbidden_path, secret_leak). */
 int chio__mcp_policy_has_guards(const chio_mcp_policy *p);
 /* 0 for a server notification the client must not see: a
- * notifications/resources/updated whose URI no grant matches. */
-int chio__mcp_server_note_passes(const chio_mcp_policy *p, const chio_json *root,
+ * notifications/resources/updated whose URI a read under @cap could not
+ * have (chio__mcp_reads_resource()). */
+int chio__mcp_server_note_passes(const chio_capability *cap, const chio_json *root,
                                  const char *method);
 /* @res (a list result object) with its array (tools, resources,
- * resourceTemplates or prompts) cut to the entries the policy grants. */
-void chio__mcp_filter_list(const chio_mcp_policy *p, int list, const chio_json *res, svc_buf *out);
+ * resourceTemplates or prompts) cut to the entries the policy grants (a
+ * resource: one chio__mcp_reads_resource() under @cap). */
+void chio__mcp_filter_list(const chio_mcp_policy *p, const chio_capability *cap, int list,
+                           const chio_json *res, svc_buf *out);
 
 #endif /* CHIO_MCP_INTERNAL_H */

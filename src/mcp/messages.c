@@ -560,7 +560,7 @@ static void server_answer(chio_mcp_gateway *g, const chio_json *root, const char
         chio__mcp_client_error(g, p->client_id, -32603,
                                "chio: the wrapped MCP server's list is not an object", NULL);
     } else if (p->kind == P_LIST && res != NULL) {
-        chio__mcp_filter_list(g->pol, p->list, res, &rb);
+        chio__mcp_filter_list(g->pol, g->cap, p->list, res, &rb);
         svc_buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":", p->client_id);
         svc_buf_puts(&b, rb.p ? rb.p : "{}");
         svc_buf_puts(&b, "}");

@@ -15,7 +15,9 @@
  * grants. Grants are read as the
  * kernel reads them: a pattern "*" matches anything, one ending in "*" is
  * a prefix, any other is exact; a URI is first read the one way uri.c
- * reads it for resources/read. No state, no locking.
+ * reads it for resources/read. A resources/list entry and a resource
+ * update are judged by the read's own scope check (the kernel's,
+ * chio__mcp_reads_resource()). No state, no locking.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,28 @@ static int grants_uri(const chio_mcp_policy *p, const char *uri, int every_suffi
 int chio__mcp_grants_resource(const chio_mcp_policy *p, const char *uri)
 {
     return grants_uri(p, uri, 0);
+}
+
+/*
+ * What a resources/read of @uri decides on its URI: uri.c's reading, then
+ * the kernel's scope check under the session's token @cap (the check the
+ * read itself runs, chio_capability_grants_read()), so a URI the kernel
+ * would deny is never shown. Before review 56 the list and update filters
+ * used grants_uri() above, a plain prefix match: under the pattern
+ * "file:///pub/" plus "*" they passed "file:///pub//etc/x", "file:///pub/%2fetc",
+ * "file:///pub/a\..\b" or "file:///pub/..;/etc/passwd", each a read the
+ * kernel denies (a URI that can be read as holding a dot or empty segment
+ * is covered only by "*" or an exact pattern).
+ */
+int chio__mcp_reads_resource(const chio_capability *cap, const char *uri)
+{
+    char *norm = chio__mcp_uri_normal(uri);
+    int granted = 0;
+
+    if (norm != NULL && chio_capability_grants_read(cap, norm, &granted) != 0)
+        granted = 0;
+    free(norm);
+    return granted;
 }
 
 int chio__mcp_grants_template(const chio_mcp_policy *p, const char *tmpl)
@@ -428,7 +452,7 @@ int chio__mcp_policy_has_guards(const chio_mcp_policy *p)
     return p->forbidden_path || p->secret_leak;
 }
 
-int chio__mcp_server_note_passes(const chio_mcp_policy *p, const chio_json *root,
+int chio__mcp_server_note_passes(const chio_capability *cap, const chio_json *root,
                                  const char *method)
 {
     const char *uri;
@@ -438,7 +462,7 @@ int chio__mcp_server_note_passes(const chio_mcp_policy *p, const chio_json *root
         return 1;
     uri = chio_json_string(chio_json_get(chio_json_get(root, "params"), "uri"), &len);
     /* whole: a NUL would let a granted head stand for the rest */
-    return uri != NULL && strlen(uri) == len && chio__mcp_grants_resource(p, uri);
+    return uri != NULL && strlen(uri) == len && chio__mcp_reads_resource(cap, uri);
 }
 
 /* ---- filtered lists ------------------------------------------------------------- */
@@ -452,13 +476,14 @@ static const struct {
     [CHIO__MCP_LIST_PROMPTS] = {"prompts", "name"},
 };
 
-static int entry_granted(const chio_mcp_policy *p, int list, const char *v)
+static int entry_granted(const chio_mcp_policy *p, const chio_capability *cap, int list,
+                         const char *v)
 {
     switch (list) {
     case CHIO__MCP_LIST_TOOLS:
         return chio_mcp_policy_lists_tool(p, v);
     case CHIO__MCP_LIST_RESOURCES:
-        return chio__mcp_grants_resource(p, v);
+        return chio__mcp_reads_resource(cap, v);
     case CHIO__MCP_LIST_TEMPLATES:
         return chio__mcp_grants_template(p, v);
     default:
@@ -466,7 +491,8 @@ static int entry_granted(const chio_mcp_policy *p, int list, const char *v)
     }
 }
 
-void chio__mcp_filter_list(const chio_mcp_policy *p, int list, const chio_json *res, svc_buf *out)
+void chio__mcp_filter_list(const chio_mcp_policy *p, const chio_capability *cap, int list,
+                           const chio_json *res, svc_buf *out)
 {
     const chio_json *arr = chio_json_get(res, list_spec[list].array);
     svc_buf tb = {0};
@@ -479,7 +505,7 @@ void chio__mcp_filter_list(const chio_mcp_policy *p, int list, const chio_json *
         const char *v = chio_json_string(chio_json_get(t, list_spec[list].key), &vlen);
         /* Matched as a C string: "echo\u0000admin" would pass as "echo"
          * (and could never be called: a name with a NUL is refused). */
-        if (v == NULL || strlen(v) != vlen || !entry_granted(p, list, v))
+        if (v == NULL || strlen(v) != vlen || !entry_granted(p, cap, list, v))
             continue;
         if (tb.len > 1)
             svc_buf_puts(&tb, ",");

@@ -25,9 +25,11 @@ export const fail = (id, code, message) => send({ jsonrpc: '2.0', id, error: { c
 //                 handled, so an answer says every line before it is noted;
 //   methods:      { method: (message, params) => ... }; initialize and ping
 //                 have defaults a server may replace;
-//   missing:      the message of the -32601 answer to any other method.
+//   missing:      the message of the -32601 answer to any other method;
+//   answers:      (message) => ..., called with each answer (an id and no
+//                 method) the gateway sends (default: ignored).
 export function serve({ name, capabilities = { tools: {} }, record = true, methods = {},
-                        missing = 'method not found' }) {
+                        missing = 'method not found', answers = () => undefined }) {
   const table = {
     initialize: (m, p) => reply(m.id, {
       protocolVersion: p.protocolVersion ?? '2025-06-18',
@@ -46,6 +48,7 @@ export function serve({ name, capabilities = { tools: {} }, record = true, metho
     } catch {
       return undefined;
     }
+    if (m.id !== undefined && m.method === undefined) return answers(m);
     if (m.id === undefined || typeof m.method !== 'string') return undefined;
     if (!Object.hasOwn(table, m.method)) return fail(m.id, -32601, missing);
     return table[m.method](m, m.params ?? {});

@@ -1212,6 +1212,11 @@ extern "C" {
         why: *mut c_char,
         why_cap: usize,
     ) -> c_int;
+    pub fn chio_capability_grants_read(
+        cap: *const chio_capability,
+        uri: *const c_char,
+        granted: *mut c_int,
+    ) -> c_int;
     pub fn chio_kernel_issue_capability(
         k: *mut chio_kernel,
         id: *const c_char,
