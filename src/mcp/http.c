@@ -6,7 +6,8 @@
  *   POST: one JSON-RPC message (Content-Type: application/json, else 415
  *     from the headers alone). An initialize without Mcp-Session-Id opens
  *     a client session (http_sess.c); every other message names its
- *     session (400 without one, 404 for an unknown or ended one). A
+ *     session (400 without one, 404 for an unknown or ended one), an
+ *     initialize with one included (its gateway refuses it). A
  *     request is answered with an SSE stream when the client accepts
  *     text/event-stream (the messages that belong to the request, then its
  *     answer, then the end), else with its answer as application/json. A
@@ -310,9 +311,6 @@ static enum MHD_Result open_session(httpd *h, struct MHD_Connection *c, const ch
     char m[160];
     int full, rc;
 
-    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id") != NULL)
-        return rpc_error(c, MHD_HTTP_BAD_REQUEST, id, -32600,
-                         "chio: initialize opens a new session; send it without Mcp-Session-Id");
     rc = chio__mcp_sess_create(h, out, &full);
     if (rc == 0)
         return MHD_YES;
@@ -437,7 +435,13 @@ static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, body *b)
     method = chio_json_string(chio_json_get(root, "method"), NULL);
     if (chio_json_get(root, "id") != NULL)
         id = chio__mcp_dup_value(chio_json_get(root, "id"));
-    init = method != NULL && strcmp(method, "initialize") == 0;
+    /* Only an initialize without Mcp-Session-Id opens a session. One with
+     * a session's id (a second initialize, or one sent as a notification)
+     * goes to that session's gateway like any message, which refuses it
+     * with a deny receipt as over stdio; before review 56 it got 400 here,
+     * with no receipt. */
+    init = method != NULL && strcmp(method, "initialize") == 0 &&
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id") == NULL;
     if (init && id == NULL) {
         ret = rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, "chio: initialize needs an id");
     } else if (init) {

@@ -178,3 +178,81 @@ Test(rev56_mcp, list_entries_and_updates_reach_the_client_exactly_when_a_read_of
     }
     free(db);
 }
+
+/* ---- serve-http: a second initialize ------------------------------------------------------- */
+
+Test(rev56_mcp, a_second_initialize_over_http_is_refused_with_a_receipt_as_over_stdio)
+{
+    static const char again[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"initialize\",\"params\":"
+        "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+        "\"clientInfo\":{\"name\":\"again\",\"version\":\"1\"}}}";
+    static const char note[] = "{\"jsonrpc\":\"2.0\",\"method\":\"initialize\",\"params\":{}}";
+    char *seed = testutil_join(dir, "seed"), *pol = testutil_join(dir, "policy.json"),
+         *errf = testutil_join(dir, "gw.err"), *recf = testutil_join(dir, "server.rec"),
+         *db = testutil_join(dir, "db"), *server = testutil_repo_path(SERVER), *got, *rid,
+         *receipts, *rec, *p, sid[33];
+    unsigned port;
+    pid_t pid;
+    int n = 0;
+
+    cr_assert_eq(testutil_write_file(seed, SEED, strlen(SEED), 0600), 0);
+    cr_assert_eq(testutil_write_file(pol, POLICY, strlen(POLICY), 0600), 0);
+    pid = mh_start((const char *const[]){"mcp", "serve-http", "--policy", pol, "--receipt-db", db,
+                                         "--seed-file", seed, "--listen", "127.0.0.1:0", "--",
+                                         "node", server, NULL},
+                   errf, recf, WAIT_MS, &port);
+    mh_session(port, INIT, sid, WAIT_MS);
+    /* With the live session's id: the session's gateway refuses it, as a
+     * second initialize over stdio (-32600, a deny receipt, not sent). */
+    got = mh_post(port, mh_sid_header(sid), again, WAIT_MS);
+    cr_expect_not_null(strstr(got, "HTTP/1.1 200"), "%.2000s", got);
+    cr_expect_not_null(strstr(got, "\"code\":-32600"), "%.2000s", got);
+    cr_expect_not_null(strstr(got, "initialize was already made in this session"), "%.2000s", got);
+    rid = receipt_id(got);
+    cr_expect_not_null(rid, "the refusal names its receipt: %.2000s", got);
+    free(got);
+    /* As a notification: dropped with a deny receipt (202, no answer). */
+    got = mh_post(port, mh_sid_header(sid), note, WAIT_MS);
+    cr_expect_not_null(strstr(got, "HTTP/1.1 202"), "%.2000s", got);
+    free(got);
+    /* Ordered after both in the session: the server answers a ping. */
+    got = mh_post(port, mh_sid_header(sid), "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}",
+                  WAIT_MS);
+    cr_expect_not_null(strstr(got, "\"id\":4"), "%.2000s", got);
+    free(got);
+    /* Without a session, an initialize notification opens none: 400. */
+    got = mh_post(port, "", note, WAIT_MS);
+    cr_expect_not_null(strstr(got, "HTTP/1.1 400"), "%.2000s", got);
+    cr_expect_not_null(strstr(got, "initialize needs an id"), "%.2000s", got);
+    free(got);
+
+    receipts = mh_stop(pid, db);
+    p = rid != NULL ? strstr(receipts, rid) : NULL;
+    cr_assert_not_null(p, "receipt %s is in the store: %.2000s", rid, receipts);
+    while (p > receipts && p[-1] != '\n')
+        p--;
+    cr_expect_not_null(strstr(p, "\"tool_name\":\"initialize\""), "%.600s", p);
+    cr_expect_not_null(strstr(p, "\"verdict\":\"deny\""), "%.600s", p);
+    cr_expect_not_null(strstr(p, "\"jsonrpc_code\":-32600"), "%.600s", p);
+    for (p = strstr(receipts, "\"tool_name\":\"initialize\""); p != NULL;
+         p = strstr(p + 1, "\"tool_name\":\"initialize\""))
+        n++;
+    cr_expect_eq(n, 2, "one receipt each, the notification's too: %.2000s", receipts);
+    cr_expect_eq(mt_stored(db, "\"notification\":true", "\"tool_name\":\"initialize\""), 1);
+    rec = testutil_read_file(recf, NULL);
+    cr_assert_not_null(rec);
+    for (n = 0, p = strstr(rec, "\"method\":\"initialize\""); p != NULL;
+         p = strstr(p + 1, "\"method\":\"initialize\""))
+        n++;
+    cr_expect_eq(n, 1, "the server got one initialize: %.2000s", rec);
+    free(rec);
+    free(receipts);
+    free(rid);
+    free(seed);
+    free(pol);
+    free(errf);
+    free(recf);
+    free(db);
+    free(server);
+}
