@@ -204,8 +204,9 @@ int chio__mcp_srv_request_take(chio_mcp_gateway *g, const char *id);
  * dropped with a line on stderr. */
 int chio__mcp_client_progress(chio_mcp_gateway *g, const chio_json *root, svc_buf *b);
 /* The server's notifications/cancelled @root: the note of the request it
- * names goes (takes g->mu). 1 to pass it to the client; 0 when it names
- * one of the gateway's own "chio-c-N" requests (dropped). */
+ * names goes (takes g->mu). 1 to pass it to the client: it names a request
+ * of the server's the client was sent and has not answered; 0 for any
+ * other (dropped with a line on stderr). */
 int chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root);
 int chio__mcp_call_peer(chio_mcp_gateway *g, int to_client, const char *method, const char *params,
                         chio_tool_ctx *ctx, char **result, char **error);

@@ -728,7 +728,7 @@ void chio_mcp_gateway_server_line(chio_mcp_gateway *g, const char *line, size_t 
         ; /* dropped */
     } else if (method != NULL && idv == NULL && strcmp(method, "notifications/cancelled") == 0 &&
                !chio__mcp_server_cancelled(g, root)) {
-        ; /* dropped: it names one of the gateway's own requests */
+        ; /* dropped: no request of the server's the client holds (peer.c) */
     } else if (method != NULL) {
         svc_buf b = {0}; /* roots/list, ping and notifications pass */
         char *idraw = idv != NULL ? chio__mcp_dup_value(idv) : NULL;

@@ -189,28 +189,37 @@ static int nested_cancel(chio_mcp_gateway *g, const char *rid)
 /* The server cancelled one of its requests to the client: as MCP asks,
  * the client will not answer it, so its note goes (kept, it held one of
  * the CHIO__MCP_MAX_SERVER_REQUESTS slots for good). A late answer of
- * the client is then dropped as one to no request. A cancellation that
- * names one of the gateway's own "chio-c-N" requests is not the server's
- * to send: passed on, the client would drop the gateway's sampling or
- * elicitation request unanswered, and the call waiting for it would wait
- * for good. 0 for that one (dropped), 1 to pass it on. */
+ * the client is then dropped as one to no request. A cancellation names a
+ * request of its sender's, so it reaches the client only for a request of
+ * the server's the client was sent under that id (roots/list, ping: passed
+ * as the server wrote them) and has not answered: 1 to pass it on. Any
+ * other is dropped (0) with a line on stderr: one naming a sampling or
+ * elicitation request (nested_cancel() cancels the client's copy under the
+ * gateway's "chio-c-N"), the gateway's own "chio-N" or "chio-c-N", an id
+ * of the client's own requests, or nothing in flight. Before review 56
+ * every one but "chio-c-N" was passed: a client that matches a
+ * cancellation by id alone dropped its own call 7 on the server's
+ * cancellation of "7", after the kernel had signed an allow for it. */
 int chio__mcp_server_cancelled(chio_mcp_gateway *g, const chio_json *root)
 {
-    const chio_json *ridv = chio_json_get(chio_json_get(root, "params"), "requestId");
-    const char *s = chio_json_string(ridv, NULL);
-    char *rid;
-    int nested_hit;
+    char *rid = chio__mcp_dup_value(chio_json_get(chio_json_get(root, "params"), "requestId"));
+    char shown[65];
+    int passed = 0, nested_hit = 0;
 
-    if (s != NULL && strncmp(s, "chio-c-", 7) == 0)
-        return 0;
-    if ((rid = chio__mcp_dup_value(ridv)) == NULL)
-        return 1;
-    pthread_mutex_lock(&g->mu);
-    chio__mcp_srv_request_take(g, rid);
-    nested_hit = nested_cancel(g, rid);
-    pthread_mutex_unlock(&g->mu);
+    if (rid != NULL) {
+        pthread_mutex_lock(&g->mu);
+        passed = chio__mcp_srv_request_take(g, rid);
+        nested_hit = nested_cancel(g, rid);
+        pthread_mutex_unlock(&g->mu);
+    }
+    if (!passed && !nested_hit) {
+        chio__mcp_log_shown(g, shown, sizeof(shown), rid != NULL ? rid : "(none)");
+        chio__mcp_peer_log("chio mcp: dropped a server cancellation of request %s, which names "
+                           "no request of the server's the client was sent and has not answered",
+                           shown);
+    }
     free(rid);
-    return !nested_hit;
+    return passed;
 }
 
 /* ---- nested requests of the server ---------------------------------------------- */

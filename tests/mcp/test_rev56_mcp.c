@@ -179,6 +179,81 @@ Test(rev56_mcp, list_entries_and_updates_reach_the_client_exactly_when_a_read_of
     free(db);
 }
 
+/* "chio-c-N" of the gateway's sampling request in @text (malloc'd). */
+static char *sampling_id(const char *text)
+{
+    char *l = line_with(text, "sampling/createMessage", "\"chio-c-"), *p, *id;
+
+    cr_assert_not_null(l, "no sampling request reached the client: %.2000s", text);
+    p = strstr(l, "\"chio-c-");
+    id = strndup(p, strcspn(p + 1, "\"") + 2);
+    free(l);
+    cr_assert_not_null(id);
+    return id;
+}
+
+Test(rev56_mcp, a_server_cancellation_reaches_the_client_only_for_a_request_it_was_sent)
+{
+    char line[256], *db = testutil_join(dir, "db"), *errf = testutil_join(dir, "gw.err"), *err,
+                    *rec, *rid, *sid, *ans;
+    mt_scripted s;
+
+    mt_scripted_start(&s, dir, SERVER, POLICY, SEED);
+    mt_scripted_session(&s, INIT, WAIT_MS);
+    /* Call 7: the server sends the client roots/list "r1", then cancels the
+     * call's own "chio-N", the client's 7, "nobody" and "r1". */
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{"
+                         "\"name\":\"cancels\",\"arguments\":{\"client_id\":7}}}");
+    cr_assert(mt_scripted_wait(&s, "cancels sent", WAIT_MS), "call 7: %.2000s", s.got);
+    cr_expect(has_line(s.got, "\"method\":\"roots/list\"", "\"id\":\"r1\""), "%.2000s", s.got);
+    cr_expect(has_line(s.got, "notifications/cancelled", "\"requestId\":\"r1\""),
+              "the server's cancellation of its own r1: %.2000s", s.got);
+    cr_expect(!has_line(s.got, "notifications/cancelled", "\"requestId\":7"),
+              "the client's own id 7: %.2000s", s.got);
+    cr_expect(!has_line(s.got, "notifications/cancelled", "\"requestId\":\"chio-"),
+              "the gateway's own id: %.2000s", s.got);
+    cr_expect(!has_line(s.got, "notifications/cancelled", "nobody"), "%.2000s", s.got);
+    ans = line_with(s.got, "\"id\":7,", "cancels sent");
+    rid = receipt_id(ans);
+    free(ans);
+    cr_expect_not_null(rid, "call 7 allowed: %.2000s", s.got);
+
+    /* r1 was cancelled: the client's late answer to it never reaches the
+     * server. */
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"r1\",\"result\":{\"roots\":[]}}");
+
+    /* Call 8: the server's sampling "s1", answered by the client under the
+     * gateway's id, then cancelled by the server: "s1" is no id the client
+     * ever saw. */
+    mt_scripted_send(&s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{"
+                         "\"name\":\"sample\",\"arguments\":{}}}");
+    cr_assert(mt_scripted_wait(&s, "sampling/createMessage", WAIT_MS), "%.2000s", s.got);
+    sid = sampling_id(s.got);
+    snprintf(line, sizeof(line),
+             "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"role\":\"assistant\",\"content\":{"
+             "\"type\":\"text\",\"text\":\"ok\"},\"model\":\"m\"}}",
+             sid);
+    mt_scripted_send(&s, line);
+    cr_assert(mt_scripted_wait(&s, "sample done", WAIT_MS), "call 8: %.2000s", s.got);
+    cr_expect(!has_line(s.got, "notifications/cancelled", "\"requestId\":\"s1\""),
+              "the server's sampling id: %.2000s", s.got);
+    rec = mt_scripted_record(&s);
+    cr_expect(strstr(rec, "\"roots\":[]") == NULL, "the late answer to r1: %.2000s", rec);
+    free(rec);
+    free(sid);
+    mt_scripted_stop(&s, WAIT_MS);
+    err = testutil_read_file(errf, NULL);
+    cr_expect(err != NULL && strstr(err, "dropped a server cancellation of request") != NULL,
+              "stderr: %.2000s", err != NULL ? err : "(none)");
+    free(err);
+    free(errf);
+    /* The store agrees: call 7 stands allowed, and nothing was refused. */
+    cr_expect_eq(mt_stored(db, rid != NULL ? rid : "(none)", "\"verdict\":\"allow\""), 1);
+    cr_expect_eq(mt_stored(db, "\"verdict\":\"deny\"", NULL), 0);
+    free(rid);
+    free(db);
+}
+
 /* ---- serve-http: a second initialize ------------------------------------------------------- */
 
 Test(rev56_mcp, a_second_initialize_over_http_is_refused_with_a_receipt_as_over_stdio)
