@@ -109,3 +109,46 @@ Test(rev56_tokens, a_tokens_own_unknown_member_is_named_as_the_capabilitys_on_ev
     free(tok);
     chio_kernel_free(k);
 }
+
+/* chio_capability_grants_read() (review 9 MCP F1: the gateway's list and
+ * update filters ask it) answers as a read's scope check does, on a token
+ * whose one resource grant is file:///docs/ and below. */
+Test(rev56_tokens, grants_read_answers_as_the_reads_scope_check)
+{
+    static const struct {
+        const char *uri;
+        int granted;
+    } rows[] = {
+        {"file:///docs/a", 1},
+        {"file:///docs/sub/b.txt", 1},
+        {"file:///docs/../etc/passwd", 0},
+        {"file:///docs/%2e%2e/etc/passwd", 0},
+        {"file:///docs//etc/x", 0},
+        {"file:///docs/a\\..\\..\\etc", 0},
+        {"file:///etc/passwd", 0},
+        {"", 0},
+    };
+    char *tok = tk_token(TK_KERNEL_SEED, "cap-r", TK_AGENT_PUB,
+                         "{\"resource_grants\":[{\"uri_pattern\":\"file:///docs/*\","
+                         "\"operations\":[\"read\"]}]}",
+                         IAT, 100, NULL, 0);
+    chio_capability *cap = NULL;
+    int granted = 7;
+
+    cr_assert_not_null(tok);
+    cr_assert_eq(chio_capability_parse(tok, strlen(tok), &cap, NULL), 0);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        cr_assert_eq(chio_capability_grants_read(cap, rows[i].uri, &granted), 0, "%s", rows[i].uri);
+        cr_expect_eq(granted, rows[i].granted, "%s", rows[i].uri);
+    }
+    granted = 7;
+    cr_expect_eq(chio_capability_grants_read(NULL, "file:///docs/a", &granted), CHIO_EINVAL);
+    cr_expect_eq(granted, 0);
+    cr_expect_eq(chio_capability_grants_read(cap, NULL, &granted), CHIO_EINVAL);
+    cr_expect_eq(chio_capability_grants_read(cap, "file:///docs/a", NULL), CHIO_EINVAL);
+    granted = 7;
+    cr_expect_eq(chio_capability_grants_read(cap, "file:///docs/\xff", &granted), CHIO_EINVAL);
+    cr_expect_eq(granted, 0);
+    chio_capability_free(cap);
+    free(tok);
+}
