@@ -464,8 +464,10 @@ CHIO_EXTERN int chio_regex_constraint_check(const char *pattern, chio_error *err
  * chio_regex_constraint_check() refuses, a path_prefix that is not a
  * valid prefix ("..") or holds a word break ("C:/w", "/a b"), a
  * domain_exact or domain_glob value that is empty or longer than a host
- * name, or a domain_glob ending in '.' (hosts are read without their final
- * dot). The kernel denies every call under such a grant
+ * name, a domain_exact value that is no host name as hosts are read (a
+ * scheme, port, path, '*', white space, a non-ASCII character or an empty
+ * label: "https://example.com", "example.com:443", "*.example.com"), or a
+ * domain_glob ending in '.' (hosts are read without their final dot). The kernel denies every call under such a grant
  * (constraint_violated); the other grants stay usable. What the
  * arguments decide is not judged (an empty path_prefix covers relative
  * paths only), nor are grants chio_capability_unenforced() names.

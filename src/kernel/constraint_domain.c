@@ -642,6 +642,35 @@ static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n
     return scan_domain(ctx, key, s, n);
 }
 
+/* Can a host read from the arguments ever equal the domain_exact value
+ * @v (@n bytes)? Every such host is canonical (host_allowed compares it
+ * whole, ASCII): no scheme, port, path, user or query, no '*' or '\\', no
+ * white space, control or non-ASCII character (a host is read in its
+ * punycode form; the value is compared as written), no empty label, and a
+ * ':' only inside an IPv6 literal's brackets. A value with one of those
+ * matches no host
+ * ("https://example.com", "example.com:443", "*.example.com", "a..b"),
+ * whatever the call. One final dot is dropped first, as the check does. */
+static int exact_can_match(const char *v, size_t n)
+{
+    size_t i;
+
+    if (n > 0 && v[n - 1] == '.')
+        n--;
+    if (n == 0 || v[0] == '.')
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch <= 0x20 || ch >= 0x7f || strchr("/@?#*\\", ch) != NULL)
+            return 0;
+        if (ch == '.' && i + 1 < n && v[i + 1] == '.')
+            return 0;
+        if (ch == ':' && v[0] != '[')
+            return 0;
+    }
+    return 1;
+}
+
 int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t cap)
 {
     size_t n = strlen(c->str);
@@ -651,6 +680,14 @@ int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t ca
                  "%s value is empty or longer than a host name: no host matches it "
                  "(denied)",
                  c->type_name);
+        return 1;
+    }
+    if (c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT && !exact_can_match(c->str, n)) {
+        snprintf(reason, cap,
+                 "domain_exact '%.100s' is not a host name as hosts are read (a scheme, port, "
+                 "path, '*', white space, a non-ASCII character or an empty label): no host "
+                 "matches it (denied)",
+                 c->str);
         return 1;
     }
     /* Every host is read without a final dot, and a glob keeps its own

@@ -64,6 +64,19 @@ static const dead_row dead[] = {
      {"{\"url\":\"https://a.example.com/\"}", "{\"url\":\"https://a.example.com./\"}",
       "{\"host\":\"a.example.com.\"}", NULL}},
     {KT_DG("*."), {"{\"url\":\"https://a.example.com./\"}", NULL}},
+    /* review 10 L1: exact values that are no host name */
+    {KT_DX("https://example.com"),
+     {"{\"url\":\"https://example.com/\"}", "{\"url\":\"https://example.com\"}", NULL}},
+    {KT_DX("example.com:443"),
+     {"{\"url\":\"https://example.com:443/\"}", "{\"host\":\"example.com:443\"}", NULL}},
+    {KT_DX("*.example.com"),
+     {"{\"url\":\"https://a.example.com/\"}", "{\"url\":\"https://*.example.com/\"}", NULL}},
+    {KT_DX("a..b"), {"{\"url\":\"http://a..b/\"}", "{\"host\":\"a..b\"}", NULL}},
+    {KT_DX("exa mple.com"), {"{\"url\":\"https://exa mple.com/\"}", NULL}},
+    /* a host is read as ASCII (punycode); the value is compared as written */
+    {KT_DX("b\u00fccher.example"),
+     {"{\"url\":\"https://b\u00fccher.example/\"}", "{\"host\":\"b\u00fccher.example\"}",
+      "{\"url\":\"https://xn--bcher-kva.example/\"}", NULL}},
 };
 
 /* The grant's own reason (after "constraint_violated): ") is the reason
@@ -120,6 +133,9 @@ Test(rev56_dead_grants, values_the_arguments_decide_are_not_called_dead)
         {KT_PP("/"), "{\"path\":\"/etc/hosts\"}", 1},
         {KT_PP("/work"), "{\"path\":\"/work/a\"}", 1},
         {KT_DX("example.com."), "{\"url\":\"https://example.com/\"}", 1},
+        {KT_DX("[::1]"), "{\"url\":\"http://[::1]:8080/x\"}", 1},
+        {KT_DX("192.168.0.1"), "{\"url\":\"http://192.168.0.1/\"}", 1},
+        {KT_DX("EXAMPLE.com"), "{\"url\":\"https://example.com/\"}", 1},
         {KT_DG("*.example.com"), "{\"url\":\"https://a.example.com./\"}", 1},
         {"{\"type\":\"regex_match\",\"value\":\"^a+$\"}", "{\"a\":\"aaa\"}", 1},
         {"{\"type\":\"max_length\",\"value\":0}", "{}", 1},
