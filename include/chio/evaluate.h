@@ -467,12 +467,11 @@ CHIO_EXTERN int chio_regex_constraint_check(const char *pattern, chio_error *err
  * name, a domain_exact value that is no host name as hosts are read (a
  * scheme, port, path, '*', white space, a non-ASCII character or an empty
  * label: "https://example.com", "example.com:443", "*.example.com"), or a
- * domain_glob ending in '.' (hosts are read without their final dot). The kernel denies every call under such a grant
- * (constraint_violated); the other grants stay usable. What the
- * arguments decide is not judged (an empty path_prefix covers relative
- * paths only), nor are grants chio_capability_unenforced() names.
- * Sets *@found to 1 when there is such a constraint, writing the first
- * one's description, NUL-terminated and cut to fit, into @why (when
+ * domain_glob ending in '.' (hosts are read without their final dot). The kernel denies every call
+ * under such a grant (constraint_violated); the other grants stay usable. What the arguments decide
+ * is not judged (an empty path_prefix covers relative paths only), nor are grants
+ * chio_capability_unenforced() names. Sets *@found to 1 when there is such a constraint, writing
+ * the first one's description, NUL-terminated and cut to fit, into @why (when
  * @why_cap > 0), else to 0. Returns 0; CHIO_EINVAL when @cap or @found is
  * NULL, or @why is NULL with @why_cap > 0; CHIO_ENOMEM (*@found 0: a
  * pattern could not be compiled). Ownership: @cap borrowed, @why the
