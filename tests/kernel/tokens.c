@@ -100,11 +100,11 @@ char *tk_token(const char *issuer_seed, const char *id, const char *subject_pub,
                size_t nlinks)
 {
     size_t cap = 4096 + strlen(scope_json) + nlinks * 512, i;
-    char *chain = malloc(cap), *body = malloc(cap), *out = malloc(cap + 200);
+    char *chain = malloc(cap), *body = malloc(cap), *out;
     char issuer[65], sig[129];
     size_t off = 0;
 
-    if (chain == NULL || body == NULL || out == NULL)
+    if (chain == NULL || body == NULL)
         goto fail;
     tk_pub(issuer_seed, issuer);
     chain[0] = '\0';
@@ -124,31 +124,40 @@ char *tk_token(const char *issuer_seed, const char *id, const char *subject_pub,
     }
     snprintf(body, cap,
              "{%s%s%s\"expires_at\":%llu,\"id\":\"%s\",\"issued_at\":%llu,\"issuer\":\"%s\","
-             "\"scope\":%s,\"subject\":\"%s\"",
+             "\"scope\":%s,\"subject\":\"%s\"}",
              nlinks ? "\"delegation_chain\":[" : "", chain, nlinks ? "]," : "",
              (unsigned long long)(iat + ttl), id, (unsigned long long)iat, issuer, scope_json,
              subject_pub);
-    snprintf(out, cap + 200, "%s,\"schema\":\"chio.capability.v1\"}", body);
-    if (sign_text(issuer_seed, out, sig, NULL) != 0)
-        goto fail;
-    snprintf(out, cap + 200, "%s,\"signature\":\"%s\"}", body, sig);
-    {
-        char *canon;
-        size_t len;
-        if (chio_json_canonicalize(out, strlen(out), &canon, &len, NULL) != 0)
-            goto fail;
-        free(chain);
-        free(body);
-        free(out);
-        out = strdup(canon);
-        chio_free(canon);
-        return out;
-    }
+    out = tk_sign_body(issuer_seed, body);
+    free(chain);
+    free(body);
+    return out;
 fail:
     free(chain);
     free(body);
-    free(out);
     return NULL;
+}
+
+char *tk_sign_body(const char *issuer_seed, const char *body)
+{
+    size_t n = strlen(body), cap = n + 200;
+    char *text = malloc(cap), sig[129], *canon = NULL, *out = NULL;
+    size_t len;
+
+    if (text == NULL || n < 2 || body[n - 1] != '}')
+        goto done;
+    /* signed: the body with "schema" added; stored: with "signature" */
+    snprintf(text, cap, "%.*s,\"schema\":\"chio.capability.v1\"}", (int)(n - 1), body);
+    if (sign_text(issuer_seed, text, sig, NULL) != 0)
+        goto done;
+    snprintf(text, cap, "%.*s,\"signature\":\"%s\"}", (int)(n - 1), body, sig);
+    if (chio_json_canonicalize(text, strlen(text), &canon, &len, NULL) != 0)
+        goto done;
+    out = strdup(canon);
+done:
+    chio_free(canon);
+    free(text);
+    return out;
 }
 
 char *tk_replace(const char *json, const char *from, const char *to)

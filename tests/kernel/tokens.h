@@ -39,6 +39,14 @@ char *tk_token(const char *issuer_seed, const char *id, const char *subject_pub,
                const char *scope_json, uint64_t iat, uint64_t ttl, const tk_link *links,
                size_t nlinks);
 
+/*
+ * The token whose members (all but "schema" and "signature", in any order;
+ * extra ones too) are the JSON object @body, signed by @issuer_seed as
+ * chio signs it (the canonical body with "schema" added). Returns
+ * canonical JSON (free with free()) or NULL.
+ */
+char *tk_sign_body(const char *issuer_seed, const char *body);
+
 /* A copy of @json with the first @from replaced by @to (NULL when absent). */
 char *tk_replace(const char *json, const char *from, const char *to);
 
