@@ -96,31 +96,6 @@ static char *stored(int checkpoint, uint64_t seq, size_t *len)
     return testutil_stored(db, checkpoint, seq, len);
 }
 
-/* The log head @seed would sign after receipt @last and checkpoint @cp
- * (the chain value stored at @last), written over the stored one. */
-static void write_head(const char *seed, uint64_t last, uint64_t cp)
-{
-    chio__log_head h;
-    chio_keypair *kp;
-    chio_store *s;
-    char *json;
-    size_t len;
-
-    memset(&h, 0, sizeof(h));
-    h.last_seq = last;
-    h.chain_from = 1;
-    h.checkpoint_seq = cp;
-    h.time = 2000;
-    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_assert_eq(chio__store_get_chain(s, last, h.chain, NULL), 0);
-    chio_store_close(s);
-    cr_assert_eq(chio_keypair_from_seed_hex(seed, 64, &kp, NULL), 0);
-    cr_assert_eq(chio__log_head_sign(kp, &h, &json, &len), 0);
-    chio_keypair_free(kp);
-    raw_meta(CHIO__META_LOG_HEAD, json, len);
-    free(json);
-}
-
 /* `chio receipt verify --receipt-db` with --trusted-key for each of
  * @keys (NULL-terminated) and @flag (or NULL). */
 static cli_result audit(const char *const *keys, const char *flag)
@@ -166,7 +141,7 @@ Test(audit26, a_tail_cut_to_an_earlier_head_still_shows_after_the_kernel_continu
     /* The head the kernel signed after receipt 8 written back, receipts 9
      * and 10 and their chain entries deleted, their id index entries left:
      * the audit names them (index_dangling, out of the stored range). */
-    write_head(TEST_SEED, 8, 2);
+    testutil_write_head(db, TEST_SEED, 8, 2);
     for (i = 9; i <= N; i++) {
         raw_seq("receipts", i, NULL, 0);
         raw_seq("chain", i, NULL, 0);
@@ -210,7 +185,7 @@ Test(audit26, a_tail_cut_under_a_head_signed_by_another_trusted_key_fails)
     chio_free(json);
     raw_seq("receipts", N, NULL, 0);
     raw_seq("chain", N, NULL, 0);
-    write_head(TK_OTHER_SEED, N - 1, 2);
+    testutil_write_head(db, TK_OTHER_SEED, N - 1, 2);
     r = audit(both, NULL);
     cr_expect_eq(r.status, 1, "%s", r.out);
     cr_expect_not_null(strstr(r.out, "{\"problem\":\"invalid_log_head\",\"seq\":9,\"reason\":"

@@ -476,3 +476,26 @@ void testutil_fill_fs(const char *path)
         ;
     close(fd);
 }
+
+void testutil_write_head(const char *db, const char *seed_hex, uint64_t last, uint64_t cp)
+{
+    chio__log_head h;
+    chio_keypair *kp;
+    chio_store *s;
+    char *json = NULL;
+    size_t len = 0;
+
+    memset(&h, 0, sizeof(h));
+    h.last_seq = last;
+    h.chain_from = 1;
+    h.checkpoint_seq = cp;
+    h.time = 2000;
+    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio__store_get_chain(s, last, h.chain, NULL), 0);
+    chio_store_close(s);
+    cr_assert_eq(chio_keypair_from_seed_hex(seed_hex, 64, &kp, NULL), 0);
+    cr_assert_eq(chio__log_head_sign(kp, &h, &json, &len), 0);
+    chio_keypair_free(kp);
+    testutil_raw_write(db, "default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), json, len);
+    free(json);
+}

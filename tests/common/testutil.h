@@ -85,6 +85,11 @@ void testutil_raw_write(const char *db, const char *cf, const void *key, size_t 
 /* The same under the 8-byte key of sequence number @seq. */
 void testutil_raw_write_seq(const char *db, const char *cf, uint64_t seq, const void *val,
                             size_t vlen);
+/* The log head the key of seed @seed_hex would sign after receipt @last
+ * and checkpoint @cp (the chain value stored at @last, chain_from 1, time
+ * 2000), written over the stored one of the store at @db (no one else may
+ * hold it open): a head read back from the WAL, or forged with another key. */
+void testutil_write_head(const char *db, const char *seed_hex, uint64_t last, uint64_t cp);
 /* The stored bytes of receipt (or, @checkpoint set, checkpoint) @seq of
  * the store at @db, which must be there; the caller frees them. */
 char *testutil_stored(const char *db, int checkpoint, uint64_t seq, size_t *len);

@@ -93,32 +93,6 @@ static void delete_receipt(uint64_t seq)
     chio_free(json);
 }
 
-/* The head the kernel signed in the group commit of receipt @last, before
- * the checkpoint that receipt completed was cut (it names checkpoint
- * @cp), written over the stored one. */
-static void write_back_head(uint64_t last, uint64_t cp)
-{
-    chio__log_head h;
-    chio_keypair *kp;
-    chio_store *s;
-    char *json = NULL;
-    size_t len = 0;
-
-    memset(&h, 0, sizeof(h));
-    h.last_seq = last;
-    h.chain_from = 1;
-    h.checkpoint_seq = cp;
-    h.time = 2000;
-    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_assert_eq(chio__store_get_chain(s, last, h.chain, NULL), 0);
-    chio_store_close(s);
-    cr_assert_eq(chio_keypair_from_seed_hex(TEST_SEED, 64, &kp, NULL), 0);
-    cr_assert_eq(chio__log_head_sign(kp, &h, &json, &len), 0);
-    chio_keypair_free(kp);
-    testutil_raw_write(db, "default", CHIO__META_LOG_HEAD, strlen(CHIO__META_LOG_HEAD), json, len);
-    free(json);
-}
-
 /* F1. Receipts 11 and 12 (after checkpoint 2, which covers 6..10) deleted
  * with their chain and index entries, and the head signed at receipt 10,
  * which names checkpoint 1, written back; the sentinel and the
@@ -135,7 +109,9 @@ Test(rev56_audit, a_tail_cut_to_a_head_before_the_newest_checkpoint_is_named)
 
     delete_receipt(11);
     delete_receipt(12);
-    write_back_head(10, 1);
+    /* the head the kernel signed in the group commit of receipt 10, before
+     * the checkpoint that receipt completed was cut (it names checkpoint 1) */
+    testutil_write_head(db, TEST_SEED, 10, 1);
 
     /* the kernel's start refuses it and sends the operator to the audit */
     cr_expect_eq(kt_try_start(db, BATCH, msg, sizeof(msg)), CHIO_ECORRUPT, "%s", msg);
@@ -159,13 +135,13 @@ Test(rev56_audit, a_head_naming_the_newest_checkpoint_is_not_named)
 
     delete_receipt(11);
     delete_receipt(12);
-    write_back_head(10, 2);
+    testutil_write_head(db, TEST_SEED, 10, 2);
     r = audit();
     cr_expect_eq(r.status, 0, "%.600s%.300s", r.out, r.err);
     cr_expect_null(strstr(r.out, "checkpoint_after_head"), "%.600s", r.out);
     testutil_cli_free(&r);
     /* the same head naming checkpoint 1: named (fails without the fix) */
-    write_back_head(10, 1);
+    testutil_write_head(db, TEST_SEED, 10, 1);
     r = audit();
     cr_expect_eq(r.status, 1, "%.600s%.300s", r.out, r.err);
     cr_expect_not_null(strstr(r.out, "\"problem\":\"checkpoint_after_head\""), "%.600s", r.out);
