@@ -135,6 +135,29 @@ CHIO_EXTERN const char *chio_capability_unknown_field(const chio_capability *cap
  * @why_cap > 0. Ownership: @why is the caller's. Thread-safety: any thread.
  */
 CHIO_EXTERN int chio_capability_unenforced(const chio_capability *cap, char *why, size_t why_cap);
+/*
+ * chio_capability_contradicts_chain - whether the token's own scope or
+ * expiry still holds what an attenuation of one of its delegation links
+ * says the delegator took away: a grant covering a tool a remove_tool
+ * names, or holding the operation a remove_operation names; a grant of an
+ * add_constraint's target without that constraint; a grant of a
+ * reduce_budget, reduce_cost_per_invocation or reduce_total_cost target
+ * with no such limit or a larger one (a cost cap in another currency is
+ * larger); an expiry after a shorten_expiry's new_expires_at. A grant
+ * covers a target when its server_id and tool_name are "*" or the
+ * target's; every link is read against the token itself. The kernel
+ * denies every call under such a token at check 4 (delegation_invalid),
+ * as chio does. An attenuation chio cannot read is not judged here (it
+ * makes the token unusable: chio_capability_unknown_field()).
+ * Returns 1, setting *@link (when @link is not NULL) to the link's index
+ * and writing the first contradiction's description, NUL-terminated and
+ * cut to fit, into @why (when @why_cap > 0); 0 when there is none (*@link
+ * -1, @why ""); CHIO_EINVAL when @cap is NULL or @why is NULL with
+ * @why_cap > 0. Ownership: @cap borrowed; @why the caller's.
+ * Thread-safety: any thread; found when the token was parsed, so cheap.
+ */
+CHIO_EXTERN int chio_capability_contradicts_chain(const chio_capability *cap, long *link, char *why,
+                                                  size_t why_cap);
 /* The whole token as a JSON object (without the signature member); owned
  * by @cap, NULL for NULL. */
 CHIO_EXTERN const chio_json *chio_capability_root(const chio_capability *cap);

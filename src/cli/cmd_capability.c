@@ -163,6 +163,19 @@ static int unrevocable(const chio_capability *cap, char *why, size_t why_cap)
     return 0;
 }
 
+/* A delegation link's attenuation the token's own scope or expiry
+ * contradicts, described into @why: the kernel refuses such a token at
+ * check 4 (delegation_invalid). 0 when there is none. */
+static int contradicts_chain(const chio_capability *cap, char *why, size_t why_cap)
+{
+    char what[300];
+
+    if (chio_capability_contradicts_chain(cap, NULL, what, sizeof(what)) != 1)
+        return 0;
+    snprintf(why, why_cap, "%s, so the kernel refuses the token (delegation_invalid)", what);
+    return 1;
+}
+
 /* The library's report (verify.c), then what the kernel does not enforce
  * (chio_capability_unenforced()) or a token it refuses for an id it could
  * not revoke, named; `ok` stays the report's. */
@@ -178,7 +191,7 @@ static int check_usable(const char *text, size_t len, const cli_verify_ctx *ctx,
     if (chio_capability_parse(text, len, &cap, NULL) != 0) /* parsed once already */
         return CHIO_ENOMEM;
     if (chio_capability_unenforced(cap, why, sizeof(why)) == 1 ||
-        unrevocable(cap, why, sizeof(why)) ||
+        unrevocable(cap, why, sizeof(why)) || contradicts_chain(cap, why, sizeof(why)) ||
         ((rc = chio_capability_never_allows(cap, &dead, why, sizeof(why))) == 0 && dead)) {
         svc_buf_puts(b, ",\"unusable\":");
         svc_buf_json_cstr(b, why);

@@ -260,6 +260,12 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
                  "connection or timestamp order fails)");
         return CHIO_CODE_DELEGATION_INVALID;
     }
+    /* A link's attenuation the token's own scope or expiry contradicts:
+     * chio refuses such a token (docs/spec-reading.md). Found at parse. */
+    if (chio_capability_contradicts_chain(c, NULL, NULL, 0) == 1) {
+        chio_capability_contradicts_chain(c, NULL, reason, cap);
+        return CHIO_CODE_DELEGATION_INVALID;
+    }
     /* 5. subject binding */
     if (strcmp(chio_capability_subject_hex(c), agent) != 0) {
         snprintf(reason, cap, "capability subject %.64s is not the calling agent",

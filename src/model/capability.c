@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "chio/capability.h"
+#include "attenuation.h"
 #include "scope.h"
 
 #define WHAT "capability"
@@ -31,35 +32,6 @@ static const char *const link_fields[] = {"capability_id", "delegator", "delegat
                                           "attenuations",  "timestamp", "scope_hash",
                                           "signature",     NULL};
 static const char *const scope_fields[] = {"grants", "resource_grants", "prompt_grants", NULL};
-/* chio's Attenuation variants ("type" tag) and the members each holds. A
- * link records how its delegator narrowed the scope; the token's own scope
- * is the narrowed one and is what is enforced, but an attenuation chio
- * cannot read (another type, or a variant missing a member or holding one
- * of the wrong type: chio refuses the token) may narrow in a way we cannot
- * see: the token is unusable. A member the variant has no place for is
- * dropped when chio reads the token, so no signature over it verifies there
- * [`rev46_wire::an_attenuation_chio_cannot_read_makes_the_token_unusable`]. */
-typedef enum att_kind { ATT_STR, ATT_OP, ATT_CONSTRAINT, ATT_U32, ATT_U64, ATT_MONEY } att_kind;
-
-typedef struct att_variant {
-    const char *type;
-    const char *names[5]; /* "type", the variant's members, NULL */
-    att_kind kinds[3];    /* of names[1..] */
-} att_variant;
-
-#define ATT_GRANT "type", "server_id", "tool_name"
-static const att_variant att_variants[] = {
-    {"remove_tool", {ATT_GRANT, NULL}, {ATT_STR, ATT_STR}},
-    {"remove_operation", {ATT_GRANT, "operation"}, {ATT_STR, ATT_STR, ATT_OP}},
-    {"add_constraint", {ATT_GRANT, "constraint"}, {ATT_STR, ATT_STR, ATT_CONSTRAINT}},
-    {"reduce_budget", {ATT_GRANT, "max_invocations"}, {ATT_STR, ATT_STR, ATT_U32}},
-    {"shorten_expiry", {"type", "new_expires_at", NULL}, {ATT_U64}},
-    {"reduce_cost_per_invocation",
-     {ATT_GRANT, "max_cost_per_invocation"},
-     {ATT_STR, ATT_STR, ATT_MONEY}},
-    {"reduce_total_cost", {ATT_GRANT, "max_total_cost"}, {ATT_STR, ATT_STR, ATT_MONEY}},
-};
-#undef ATT_GRANT
 static const char *const top_fields[] = {"schema",    "id",        "issuer",     "subject",
                                          "scope",     "issued_at", "expires_at", "delegation_chain",
                                          "signature", NULL};
@@ -88,6 +60,10 @@ struct chio_capability {
     size_t nlinks;
     const char *unknown;
     int dropped; /* a member chio's types have no place for (not an odd attenuation) */
+    /* The first attenuation of the chain the token's own scope or expiry
+     * contradicts: link index (-1: none) and index in that link. */
+    long contra_link;
+    uint32_t contra_att;
     char *json;
     size_t json_len;
 };
@@ -112,74 +88,6 @@ static int read_signature(const chio_json *v, uint8_t out[64], const char *what,
         return chio__fail(err, CHIO_ESIGFORMAT, CHIO_NO_OFFSET,
                           "%s: field 'signature' must be 128 hex digits (64 bytes)", what);
     return 0;
-}
-
-/* ---- attenuations ---------------------------------------------------------------------- */
-
-/* How chio reads an attenuation: as written, not at all (it refuses the
- * token), or dropping a member (so its signatures fail there). */
-enum { ATT_OK = 0, ATT_UNREADABLE = 1, ATT_DROPPED = 2 };
-
-/* A MonetaryAmount {units, currency}. */
-static int att_money(const chio_json *m)
-{
-    static const char *const members[] = {"units", "currency", NULL};
-    const chio_json *c = chio_json_get(m, "currency");
-    uint64_t u;
-
-    if (chio_json_get_uint64(chio_json_get(m, "units"), &u) != 0 || c == NULL ||
-        c->type != CHIO_JSON_STRING)
-        return ATT_UNREADABLE;
-    return chio__first_unknown_key(m, members) != NULL ? ATT_DROPPED : ATT_OK;
-}
-
-static int att_member(const chio_json *v, att_kind kind)
-{
-    uint64_t u;
-
-    if (v == NULL)
-        return ATT_UNREADABLE;
-    switch (kind) {
-    case ATT_STR:
-        return v->type == CHIO_JSON_STRING ? ATT_OK : ATT_UNREADABLE;
-    case ATT_OP:
-        return chio__operation_named(v) ? ATT_OK : ATT_UNREADABLE;
-    case ATT_CONSTRAINT:
-        /* read as a grant's constraint is (model/scope.c) */
-        return chio__constraint_readable(v) ? ATT_OK : ATT_UNREADABLE;
-    case ATT_U32: /* max_invocations is a u32 to chio */
-        return chio_json_get_uint64(v, &u) == 0 && u <= UINT32_MAX ? ATT_OK : ATT_UNREADABLE;
-    case ATT_U64:
-        return chio_json_get_uint64(v, &u) == 0 ? ATT_OK : ATT_UNREADABLE;
-    default:
-        return att_money(v);
-    }
-}
-
-/* How chio reads the attenuation @a (ATT_*). */
-static int read_attenuation(const chio_json *a)
-{
-    const chio_json *t = chio_json_get(a, "type");
-    const att_variant *var = NULL;
-    size_t i, k;
-    int worst = ATT_OK, r;
-
-    if (t == NULL || t->type != CHIO_JSON_STRING)
-        return ATT_UNREADABLE;
-    for (i = 0; i < sizeof(att_variants) / sizeof(att_variants[0]) && var == NULL; i++)
-        if (strlen(att_variants[i].type) == t->n && memcmp(att_variants[i].type, t->v.s, t->n) == 0)
-            var = &att_variants[i];
-    if (var == NULL)
-        return ATT_UNREADABLE;
-    for (k = 1; var->names[k] != NULL; k++) {
-        r = att_member(chio_json_get(a, var->names[k]), var->kinds[k - 1]);
-        if (r == ATT_UNREADABLE)
-            return r;
-        if (r == ATT_DROPPED)
-            worst = r;
-    }
-    /* a member the variant has no place for */
-    return chio__first_unknown_key(a, var->names) != NULL ? ATT_DROPPED : worst;
 }
 
 /* ---- delegation links -------------------------------------------------------------------- */
@@ -215,14 +123,38 @@ static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out,
         const chio_json *att;
         rc = chio__field_typed(l, "attenuations", CHIO__OPTIONAL, CHIO_JSON_ARRAY, &att, err, what);
         for (uint32_t a = 0; rc == 0 && att != NULL && a < att->n; a++) {
-            int how = read_attenuation(&att->v.items[a]);
-            out->odd_attenuation |= how != ATT_OK;
-            out->dropped_attenuation |= how == ATT_DROPPED;
+            int how = chio__attenuation_read(&att->v.items[a]);
+            out->odd_attenuation |= how != CHIO__ATT_OK;
+            out->dropped_attenuation |= how == CHIO__ATT_DROPPED;
         }
     }
     if (rc == 0)
         rc = read_signature(chio_json_get(l, "signature"), out->signature, what, err);
     return rc;
+}
+
+/* The attenuation of @cap's chain, if any, that the token's own scope or
+ * expiry contradicts, into cap->contra_link/contra_att. Each link is read
+ * against the token itself: under chio's rules a child's scope is within
+ * its parent's and its expiry no later, so a token chio admits keeps to
+ * the attenuations of every link above it, not only the last. */
+static void find_contradiction(chio_capability *cap)
+{
+    char why[8];
+    size_t i;
+    uint32_t a;
+
+    cap->contra_link = -1;
+    for (i = 0; i < cap->nlinks; i++) {
+        const chio_json *att = chio_json_get(cap->links[i].obj, "attenuations");
+        for (a = 0; att != NULL && att->type == CHIO_JSON_ARRAY && a < att->n; a++)
+            if (chio__attenuation_contradicted(&att->v.items[a], &cap->scope, cap->expires_at, why,
+                                               sizeof(why))) {
+                cap->contra_link = (long)i;
+                cap->contra_att = a;
+                return;
+            }
+    }
 }
 
 /* Fill @cap from cap->doc. Normalises keys and optional members in place and
@@ -289,6 +221,7 @@ static int cap_read(chio_capability *cap, chio_error *err)
                 cap->unknown = "attenuations";
         }
     }
+    find_contradiction(cap);
     cap->issuer_hex = chio_json_string(chio_json_get(obj, "issuer"), NULL);
     cap->subject_hex = chio_json_string(chio_json_get(obj, "subject"), NULL);
 
@@ -475,8 +408,8 @@ static int chio_drops_a_member(const chio_capability *cap)
             return 1;
         /* a cost cap (MonetaryAmount) holds units and currency only */
         if ((g->max_cost_per_invocation != NULL &&
-             att_money(g->max_cost_per_invocation) != ATT_OK) ||
-            (g->max_total_cost != NULL && att_money(g->max_total_cost) != ATT_OK))
+             chio__money_read(g->max_cost_per_invocation) != CHIO__ATT_OK) ||
+            (g->max_total_cost != NULL && chio__money_read(g->max_total_cost) != CHIO__ATT_OK))
             return 1;
     }
     for (i = 0; i < sc->nresources; i++)
@@ -695,6 +628,30 @@ int chio_capability_unenforced(const chio_capability *cap, char *why, size_t why
         return 1;
     }
     return scope_unenforced(&cap->scope, why, why_cap);
+}
+
+int chio_capability_contradicts_chain(const chio_capability *cap, long *link, char *why,
+                                      size_t why_cap)
+{
+    const chio_json *att;
+    char reason[300];
+
+    if (cap == NULL || (why == NULL && why_cap > 0))
+        return CHIO_EINVAL;
+    if (link != NULL)
+        *link = cap->contra_link;
+    if (why_cap > 0)
+        why[0] = '\0';
+    if (cap->contra_link < 0)
+        return 0;
+    if (why_cap > 0) {
+        att = chio_json_get(cap->links[cap->contra_link].obj, "attenuations");
+        (void)chio__attenuation_contradicted(&att->v.items[cap->contra_att], &cap->scope,
+                                             cap->expires_at, reason, sizeof(reason));
+        snprintf(why, why_cap, "delegation link %ld, attenuation %u: %s", cap->contra_link,
+                 cap->contra_att, reason);
+    }
+    return 1;
 }
 
 const chio_json *chio_capability_root(const chio_capability *cap)

@@ -82,7 +82,7 @@ static int known_constraint_type(const chio_json *type)
     return 0;
 }
 
-static void read_constraint(const chio_json *c, chio__constraint *out)
+void chio__constraint_read(const chio_json *c, chio__constraint *out)
 {
     static const char *const *const names = constraint_names;
     const chio_json *type = chio_json_get(c, "type"), *value = chio_json_get(c, "value");
@@ -135,7 +135,7 @@ int chio__constraint_readable(const chio_json *c)
 
     if (c == NULL || c->type != CHIO_JSON_OBJECT || chio__first_unknown_key(c, constraint_fields))
         return 0;
-    read_constraint(c, &k);
+    chio__constraint_read(c, &k);
     return k.kind != CHIO__CONSTRAINT_UNKNOWN;
 }
 
@@ -236,7 +236,7 @@ static int read_tool_grant(chio_json_doc *doc, chio_json *g, int strict, chio__t
                 return chio__fail(err, CHIO_EFORMAT, CHIO_NO_OFFSET,
                                   WHAT ": constraint 'type' must be a string");
         }
-        read_constraint(c, &out->constraints[i]);
+        chio__constraint_read(c, &out->constraints[i]);
         /* A type the kernel knows with a value it cannot read (missing,
          * null, the wrong type) would make the grant unusable: refused
          * when issuing, as a null constraint list is. A type it does not

@@ -82,6 +82,10 @@ typedef struct chio__scope {
  * "value" alone, of a type it knows, the value of that type's shape (as a
  * grant's constraints are read; an attenuation's add_constraint too). */
 int chio__constraint_readable(const chio_json *c);
+/* @c read as a grant's constraint: kind CHIO__CONSTRAINT_UNKNOWN when the
+ * type is not one the kernel knows or the value is not of its shape.
+ * Views point into @c's document. */
+void chio__constraint_read(const chio_json *c, chio__constraint *out);
 /* What tool grant @g (number @i) asks for that the kernel does not
  * enforce, described into @why (the kernel's deny reason and
  * chio_capability_unenforced()'s text); 0 when it asks for nothing such. */

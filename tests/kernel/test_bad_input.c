@@ -1098,6 +1098,7 @@ Test(bad_input, capability_parse_matrix)
 
     cr_assert_not_null(plain);
     tk_pub(TK_OTHER_SEED, other);
+    memset(&link, 0, sizeof(link));
     link.capability_id = "parent-1";
     link.delegator_seed = TK_OTHER_SEED;
     link.delegatee_pub = TK_AGENT_PUB;

@@ -461,6 +461,7 @@ static char *delegated(const char *id, int nlinks, int broken)
     tk_link links[3];
     int i;
 
+    memset(links, 0, sizeof(links));
     tk_pub(TK_OTHER_SEED, other);
     for (i = 0; i < nlinks; i++) {
         links[i].capability_id = i == 0 ? "parent-1" : "parent-2";

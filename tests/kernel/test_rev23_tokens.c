@@ -200,8 +200,8 @@ Test(rev23_tokens, chain_within_the_limit_is_still_verified)
     /* link 1 does not connect: its delegator is not link 0's delegatee */
     tk_pub(TK_OTHER_SEED, other);
     tk_pub(TK_AGENT_SEED, agent);
-    links[0] = (tk_link){"l0", TK_OTHER_SEED, agent, IAT};
-    links[1] = (tk_link){"l1", TK_OTHER_SEED, other, IAT};
+    links[0] = (tk_link){"l0", TK_OTHER_SEED, agent, IAT, NULL};
+    links[1] = (tk_link){"l1", TK_OTHER_SEED, other, IAT, NULL};
     broken = tk_token(TK_KERNEL_SEED, "chain-broken", TK_AGENT_PUB, SCOPE, IAT, 1000, links, 2);
     cr_assert_not_null(broken);
     rt_open(k, broken, sid2);
@@ -269,7 +269,7 @@ Test(rev23_tokens, a_delegation_link_whose_id_cannot_be_revoked_is_refused)
 
     tk_pub(TK_AGENT_SEED, agent);
     for (i = 0; i < 2; i++) {
-        tk_link l = {ids[i], TK_OTHER_SEED, agent, IAT};
+        tk_link l = {ids[i], TK_OTHER_SEED, agent, IAT, NULL};
         char id[32], *tok;
         snprintf(id, sizeof(id), "child-%zu", i);
         tok = tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, SCOPE, IAT, 1000, &l, 1);
@@ -374,8 +374,11 @@ Test(rev23_tokens, an_attenuation_chio_does_not_know_makes_the_token_unusable)
     } rows[] = {
         {"att-known", "[{\"type\":\"remove_tool\",\"server_id\":\"srv\",\"tool_name\":\"x\"}]",
          CHIO_CODE_NONE},
-        {"att-expiry", "[{\"type\":\"shorten_expiry\",\"new_expires_at\":1710000900}]",
+        {"att-expiry", "[{\"type\":\"shorten_expiry\",\"new_expires_at\":1710001000}]",
          CHIO_CODE_NONE},
+        /* the token expires after what its link allows (review 57) */
+        {"att-expiry-late", "[{\"type\":\"shorten_expiry\",\"new_expires_at\":1710000900}]",
+         CHIO_CODE_DELEGATION_INVALID},
         {"att-unknown", "[{\"type\":\"remove_everything\"}]", CHIO_CODE_UNSUPPORTED_GRANT},
         {"att-no-type", "[{\"server_id\":\"srv\"}]", CHIO_CODE_UNSUPPORTED_GRANT},
         {"att-not-object", "[\"remove_tool\"]", CHIO_CODE_UNSUPPORTED_GRANT},

@@ -312,7 +312,7 @@ Test(rev29_authz, a_revoked_id_stays_revoked_after_its_held_tokens_expire)
     char *dir = testutil_tmpdir(), *db = NULL;
     char *first = tk_token(TK_KERNEL_SEED, "cap-x", TK_AGENT_PUB, RV_SCOPE, IAT, 400, NULL, 0);
     char *second = tk_token(TK_KERNEL_SEED, "cap-x", TK_AGENT_PUB, RV_SCOPE, IAT, 36000, NULL, 0);
-    tk_link link = {"cap-x", TK_KERNEL_SEED, TK_AGENT_PUB, IAT};
+    tk_link link = {"cap-x", TK_KERNEL_SEED, TK_AGENT_PUB, IAT, NULL};
     char *child =
         tk_token(TK_KERNEL_SEED, "cap-child", TK_AGENT_PUB, RV_SCOPE, IAT, 36000, &link, 1);
     chio_kernel *k;

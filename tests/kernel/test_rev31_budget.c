@@ -277,12 +277,12 @@ Test(rev31_budget, checks_two_to_five_answer_in_kernel_md_order)
     /* kernel -> other -> agent -> agent (3 links, one too many; its first
      * two are a valid chain), and the same with the second link signed by
      * a key that is not the first one's delegatee */
-    tk_link three[3] = {{"anc-1", TK_KERNEL_SEED, other, NOW - 50},
-                        {"anc-2", TK_OTHER_SEED, TK_AGENT_PUB, NOW - 40},
-                        {"anc-3", TK_AGENT_SEED, TK_AGENT_PUB, NOW - 30}};
-    tk_link broken[3] = {{"par-1", TK_KERNEL_SEED, other, NOW - 50},
-                         {"par-2", TK_AGENT_SEED, TK_AGENT_PUB, NOW - 40},
-                         {"par-3", TK_AGENT_SEED, TK_AGENT_PUB, NOW - 30}};
+    tk_link three[3] = {{"anc-1", TK_KERNEL_SEED, other, NOW - 50, NULL},
+                        {"anc-2", TK_OTHER_SEED, TK_AGENT_PUB, NOW - 40, NULL},
+                        {"anc-3", TK_AGENT_SEED, TK_AGENT_PUB, NOW - 30, NULL}};
+    tk_link broken[3] = {{"par-1", TK_KERNEL_SEED, other, NOW - 50, NULL},
+                         {"par-2", TK_AGENT_SEED, TK_AGENT_PUB, NOW - 40, NULL},
+                         {"par-3", TK_AGENT_SEED, TK_AGENT_PUB, NOW - 30, NULL}};
     /* expired, revoked and too deep */
     toks[0] = tk_token(TK_KERNEL_SEED, "o-expired", TK_AGENT_PUB, scope, NOW - 100, 100, three, 3);
     /* not yet valid and revoked */
@@ -329,7 +329,7 @@ Test(rev31_budget, a_delegated_token_spends_its_own_budget_not_its_parents)
                       "\"operations\":[\"invoke\"],\"max_invocations\":1}]}";
     const char *two = "{\"grants\":[{\"server_id\":\"srv\",\"tool_name\":\"t\","
                       "\"operations\":[\"invoke\"],\"max_invocations\":2}]}";
-    tk_link up = {"bp-parent", TK_KERNEL_SEED, TK_AGENT_PUB, NOW - 20};
+    tk_link up = {"bp-parent", TK_KERNEL_SEED, TK_AGENT_PUB, NOW - 20, NULL};
     char *toks[2], sid[CHIO_SESSION_ID_LEN + 1];
     const char *caps[2];
     chio_error err;

@@ -243,7 +243,7 @@ Test(rev44_budget, a_revoked_ancestor_of_a_budgeted_token_stays_revoked_after_re
     tk_link l;
 
     tk_pub(TK_AGENT_SEED, agent);
-    l = (tk_link){"cap-parent", TK_OTHER_SEED, agent, IAT};
+    l = (tk_link){"cap-parent", TK_OTHER_SEED, agent, IAT, NULL};
     tok = tk_token(TK_KERNEL_SEED, "cap-child", TK_AGENT_PUB, scope, IAT, 1000, &l, 1);
     cr_assert_not_null(tok);
     open_tok(k, tok, sid);

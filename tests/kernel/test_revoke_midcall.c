@@ -260,7 +260,7 @@ static char *child_token(void)
     tk_link l;
 
     tk_pub(TK_AGENT_SEED, agent);
-    l = (tk_link){"cap-parent", TK_OTHER_SEED, agent, IAT};
+    l = (tk_link){"cap-parent", TK_OTHER_SEED, agent, IAT, NULL};
     tok = tk_token(TK_KERNEL_SEED, "cap-child", TK_AGENT_PUB, SCOPE, IAT, 1000, &l, 1);
     cr_assert_not_null(tok);
     return tok;

@@ -100,6 +100,9 @@ char *tk_token(const char *issuer_seed, const char *id, const char *subject_pub,
                size_t nlinks)
 {
     size_t cap = 4096 + strlen(scope_json) + nlinks * 512, i;
+
+    for (i = 0; i < nlinks; i++)
+        cap += links[i].attenuations ? strlen(links[i].attenuations) + 32 : 0;
     char *chain = malloc(cap), *body = malloc(cap), *out;
     char issuer[65], sig[129];
     size_t off = 0;
@@ -109,18 +112,29 @@ char *tk_token(const char *issuer_seed, const char *id, const char *subject_pub,
     tk_pub(issuer_seed, issuer);
     chain[0] = '\0';
     for (i = 0; i < nlinks; i++) {
-        char link[1024], delegator[65];
+        const char *att = links[i].attenuations;
+        size_t lcap = 1024 + (att ? strlen(att) : 0);
+        char *link = malloc(lcap), delegator[65];
+        int bad;
+
+        if (link == NULL)
+            goto fail;
         tk_pub(links[i].delegator_seed, delegator);
-        snprintf(link, sizeof(link),
-                 "{\"capability_id\":\"%s\",\"delegator\":\"%s\",\"delegatee\":\"%s\","
+        snprintf(link, lcap,
+                 "{%s%s%s\"capability_id\":\"%s\",\"delegator\":\"%s\",\"delegatee\":\"%s\","
                  "\"timestamp\":%llu}",
+                 att ? "\"attenuations\":" : "", att ? att : "", att ? "," : "",
                  links[i].capability_id, delegator, links[i].delegatee_pub,
                  (unsigned long long)links[i].timestamp);
-        if (sign_text(links[i].delegator_seed, link, sig, NULL) != 0)
+        bad = sign_text(links[i].delegator_seed, link, sig, NULL) != 0;
+        if (bad) {
+            free(link);
             goto fail;
+        }
         link[strlen(link) - 1] = '\0';
         off += (size_t)snprintf(chain + off, cap - off, "%s%s,\"signature\":\"%s\"}", i ? "," : "",
                                 link, sig);
+        free(link);
     }
     snprintf(body, cap,
              "{%s%s%s\"expires_at\":%llu,\"id\":\"%s\",\"issued_at\":%llu,\"issuer\":\"%s\","
@@ -176,4 +190,18 @@ char *tk_replace(const char *json, const char *from, const char *to)
     strcpy(out + pre, to);
     strcat(out, at + strlen(from));
     return out;
+}
+
+char *tk_attenuated(const char *id, const char *scope_json, uint64_t iat, uint64_t ttl,
+                    const char *attenuations)
+{
+    tk_link link;
+
+    memset(&link, 0, sizeof(link));
+    link.capability_id = "cap-parent";
+    link.delegator_seed = TK_OTHER_SEED;
+    link.delegatee_pub = TK_AGENT_PUB;
+    link.timestamp = iat;
+    link.attenuations = attenuations;
+    return tk_token(TK_KERNEL_SEED, id, TK_AGENT_PUB, scope_json, iat, ttl, &link, 1);
 }

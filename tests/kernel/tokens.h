@@ -28,6 +28,7 @@ typedef struct tk_link {
     const char *delegator_seed;
     const char *delegatee_pub;
     uint64_t timestamp;
+    const char *attenuations; /* the link's "attenuations" JSON array, or NULL for none */
 } tk_link;
 
 /*
@@ -38,6 +39,14 @@ typedef struct tk_link {
 char *tk_token(const char *issuer_seed, const char *id, const char *subject_pub,
                const char *scope_json, uint64_t iat, uint64_t ttl, const tk_link *links,
                size_t nlinks);
+
+/*
+ * tk_token() for TK_AGENT_PUB with one delegation link, "cap-parent",
+ * from TK_OTHER_SEED to the agent at @iat, declaring @attenuations (a JSON
+ * array, or NULL for none).
+ */
+char *tk_attenuated(const char *id, const char *scope_json, uint64_t iat, uint64_t ttl,
+                    const char *attenuations);
 
 /*
  * The token whose members (all but "schema" and "signature", in any order;

@@ -31,8 +31,8 @@ static chio_capability *two_link_token(const char *issuer_seed)
     chio_capability *cap = NULL;
 
     tk_pub(TK_OTHER_SEED, other);
-    links[0] = (tk_link){"l0", TK_OTHER_SEED, other, IAT};
-    links[1] = (tk_link){"l1", TK_OTHER_SEED, TK_AGENT_PUB, IAT};
+    links[0] = (tk_link){"l0", TK_OTHER_SEED, other, IAT, NULL};
+    links[1] = (tk_link){"l1", TK_OTHER_SEED, TK_AGENT_PUB, IAT, NULL};
     json = tk_token(issuer_seed, "two-links", TK_AGENT_PUB, SCOPE, IAT, 1000, links, 2);
     cr_assert_not_null(json);
     cr_assert_eq(chio_capability_parse(json, strlen(json), &cap, NULL), 0);

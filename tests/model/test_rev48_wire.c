@@ -110,7 +110,7 @@ Test(rev48_wire, capability_verify_names_an_id_the_kernel_cannot_revoke)
 Test(rev48_wire, capability_verify_names_a_link_id_the_kernel_cannot_revoke)
 {
     char code[64];
-    tk_link link = {"", TK_KERNEL_SEED, TK_AGENT_PUB, tv_now() - 30};
+    tk_link link = {"", TK_KERNEL_SEED, TK_AGENT_PUB, tv_now() - 30, NULL};
     char *tok =
         tk_token(TK_KERNEL_SEED, "cap-48", TK_AGENT_PUB, SCOPE, tv_now() - 60, 3600, &link, 1);
     cli_result r;

@@ -501,6 +501,12 @@ extern "C" {
         why: *mut c_char,
         why_cap: usize,
     ) -> c_int;
+    pub fn chio_capability_contradicts_chain(
+        cap: *const chio_capability,
+        link: *mut c_long,
+        why: *mut c_char,
+        why_cap: usize,
+    ) -> c_int;
     pub fn chio_capability_root(cap: *const chio_capability) -> *const chio_json;
     pub fn chio_capability_verify(
         cap: *const chio_capability,

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * model/attenuation.h - a delegation link's attenuations: how chio reads
+ * one, and whether the token carrying it contradicts it. Used by
+ * capability.c. No state.
+ */
+#ifndef CHIO_MODEL_ATTENUATION_H
+#define CHIO_MODEL_ATTENUATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scope.h"
+
+/* How chio reads an attenuation. */
+enum {
+    CHIO__ATT_OK = 0,         /* as written */
+    CHIO__ATT_UNREADABLE = 1, /* not at all: chio refuses the token */
+    CHIO__ATT_DROPPED = 2     /* dropping a member: signatures over it fail there */
+};
+
+/* How chio reads the MonetaryAmount @m {units, currency} (CHIO__ATT_*),
+ * in an attenuation or a grant's cost cap. */
+int chio__money_read(const chio_json *m);
+
+/* How chio reads the attenuation @a (CHIO__ATT_*). */
+int chio__attenuation_read(const chio_json *a);
+
+/*
+ * Does a token of scope @sc expiring at @expires_at still hold what the
+ * attenuation @a takes away (a tool or operation it removes, a grant of
+ * its target without the constraint it adds or over the budget, cost cap
+ * or expiry it lowers)? chio's reading: a grant covers the target when
+ * its server_id and tool_name are "*" or the target's. Returns 1 with the
+ * reason, NUL-terminated and cut to fit, in @why (@why_cap > 0); 0 when
+ * the token keeps to it, or when chio cannot read @a at all.
+ */
+int chio__attenuation_contradicted(const chio_json *a, const chio__scope *sc, uint64_t expires_at,
+                                   char *why, size_t why_cap);
+
+#endif
