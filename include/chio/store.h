@@ -290,9 +290,13 @@ CHIO_EXTERN int chio_store_audit_log_v2(chio_store *s, const uint8_t *trusted_ke
  * must be the anchor @newer continues from (which @newer's signed head
  * vouches for), its last receipt and checkpoint must be right before
  * @newer's first, both must carry the same key record, and @newer's first
- * checkpoint must name @older's last. With @older NULL, @newer is the
+ * checkpoint must name @older's last. Receipts and checkpoints both logs
+ * hold (an archiving pass stopped between the archive write and the live
+ * delete) must be the same bytes, and @older's chain value at its last
+ * receipt the one @newer holds there. With @older NULL, @newer is the
  * oldest log given and must start at receipt 1 and checkpoint 1. Problems
- * go through @fn as JSON objects: "seam_gap", "seam_chain_mismatch",
+ * go through @fn as JSON objects: "seam_gap", "seam_overlap_mismatch",
+ * "seam_chain_mismatch",
  * "seam_key_record", "seam_checkpoint_gap", "seam_checkpoint_chain",
  * "log_start_not_given"; *@problems counts them.
  * @fn optional; @problems required.

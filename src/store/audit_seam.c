@@ -12,7 +12,9 @@
  * must equal the archive's chain value at its last receipt; the numbers
  * and the checkpoint chain must continue across the seam. An archive that
  * starts after receipt 1 with no older log given is named too: a deleted
- * archive (the next pass starts a new one there) looks just like it.
+ * archive (the next pass starts a new one there) looks just like it. An
+ * overlap (a pass stopped between the archive write and the live delete)
+ * must be the same bytes in both logs.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,6 +78,46 @@ static void same_log(chio_store *older, chio_store *newer, seam *m)
     free(b);
 }
 
+/* Items @from..@to (receipts, or checkpoints with @cps) that both logs
+ * hold must be the same bytes: an archiving pass stopped between writing
+ * the archive and deleting from the live log leaves them in both. The
+ * first item that differs, or that one log lacks, is named. */
+static int same_items(chio_store *older, chio_store *newer, int cps, uint64_t from, uint64_t to,
+                      seam *m, chio_error *err)
+{
+    uint64_t seq;
+
+    for (seq = from; seq <= to; seq++) {
+        char *a = NULL, *b = NULL;
+        size_t alen = 0, blen = 0;
+        int ra = cps ? chio_store_get_checkpoint(older, seq, &a, &alen, err)
+                     : chio_store_get_receipt(older, seq, &a, &alen, err);
+        int rb = cps ? chio_store_get_checkpoint(newer, seq, &b, &blen, err)
+                     : chio_store_get_receipt(newer, seq, &b, &blen, err);
+        int same = ra == 0 && rb == 0 && alen == blen && memcmp(a, b, alen) == 0;
+
+        chio_free(a);
+        chio_free(b);
+        if (ra != 0 && ra != CHIO_ENOTFOUND)
+            return ra;
+        if (rb != 0 && rb != CHIO_ENOTFOUND)
+            return rb;
+        if (!same) {
+            problem(m,
+                    "{\"problem\":\"seam_overlap_mismatch\",\"%s\":%llu,\"detail\":\"both "
+                    "logs should hold this %s (the overlap an interrupted archiving pass "
+                    "leaves), but %s\"}",
+                    cps ? "checkpoint_seq" : "seq", (unsigned long long)seq,
+                    cps ? "checkpoint" : "receipt",
+                    ra != 0 || rb != 0 ? "one of them lacks it" : "their bytes differ");
+            return 0;
+        }
+        if (seq == to)
+            break;
+    }
+    return 0;
+}
+
 /* The checkpoint chain across the seam: numbers continue, and the newer
  * log's first checkpoint names the older log's last. */
 static int checkpoints(chio_store *older, chio_store *newer, uint64_t ncp, seam *m, chio_error *err)
@@ -92,6 +134,11 @@ static int checkpoints(chio_store *older, chio_store *newer, uint64_t ncp, seam 
         return rc;
     if (ocp == 0 && ncp <= 1)
         return 0;
+    if (ocp >= ncp) { /* an overlap: the newer log carries the chain on */
+        uint64_t ofirst = 0;
+        rc = chio__store_edge_seq_lenient(older, CF_CHECKPOINTS, 0, &ofirst, err);
+        return rc != 0 ? rc : same_items(older, newer, 1, ofirst > ncp ? ofirst : ncp, ocp, m, err);
+    }
     if (ocp + 1 != ncp) {
         problem(m,
                 "{\"problem\":\"seam_checkpoint_gap\",\"older_last_checkpoint\":%llu,"
@@ -173,7 +220,14 @@ int chio_store_audit_seam(chio_store *older, chio_store *newer, chio_audit_fn fn
         rc = chio__store_edge_seq_lenient(older, CF_RECEIPTS, 0, &ofirst, err);
         if (rc == 0)
             rc = chio__store_edge_seq_lenient(older, CF_RECEIPTS, 1, &olast, err);
-        if (rc == 0 && olast + 1 != nseq)
+        if (rc == 0 && olast != 0 && olast >= nseq) {
+            /* An overlap: the receipts both hold are the same, and the
+             * older log's chain value at its last receipt is the one the
+             * newer log holds there (its signed head vouches for it). */
+            rc = same_items(older, newer, 0, ofirst > nseq ? ofirst : nseq, olast, &m, err);
+            if (rc == 0)
+                chain(older, newer, olast, &m);
+        } else if (rc == 0 && olast + 1 != nseq)
             problem(&m,
                     "{\"problem\":\"seam_gap\",\"older_last_seq\":%llu,\"newer_first_seq\":%llu}",
                     (unsigned long long)olast, (unsigned long long)nseq);

@@ -31,6 +31,10 @@
  *  - the store directory moved away under a running kernel and another
  *    holding a CURRENT file put at its path: the removal check passed and
  *    receipts went on into the moved files;
+ *  - review 57: an archiving pass stopped between the archive write and
+ *    the live delete leaves an overlap, which was named seam_gap and failed
+ *    the audit; it is now compared byte for byte and audits clean, and an
+ *    item of it changed or cut is named (seam_overlap_mismatch);
  *  - review 42: the live log's anchor (the chain value the archive pass
  *    left before its first receipt) deleted and that first receipt
  *    replaced: the live log alone verified clean (the first link was
@@ -172,23 +176,29 @@ static void id_of(const char *db, uint64_t seq, char id[65])
     free(json);
 }
 
+/* Receipt @seq of @db replaced by a byte copy of receipt @seq + 1 (a
+ * replay), its id index entry deleted. */
+static void replay(const char *db, uint64_t seq)
+{
+    char id[65], *copy;
+    size_t len;
+
+    id_of(db, seq, id);
+    copy = testutil_stored(db, 0, seq + 1, &len);
+    testutil_raw_write_seq(db, "receipts", seq, copy, len);
+    free(copy);
+    testutil_raw_write(db, "receipt_ids", id, 64, NULL, 0);
+}
+
 /* ---- the seam between an archive and the live log ------------------------------------ */
 
 Test(rev28_audit, a_receipt_replayed_in_an_archive_with_its_chain_rewritten_is_named_at_the_seam)
 {
-    char id[65];
-    size_t len;
-    char *copy;
-
     make_log(0);
     archive_cli(arch, "1009"); /* receipts 1..8 move; the live log holds 9..12 */
     /* Receipt 3 replaced by a copy of receipt 4 (a replay), its id index
      * entry deleted and the chain recomputed from 3 to the archive's end. */
-    id_of(arch, 3, id);
-    copy = testutil_stored(arch, 0, 4, &len);
-    testutil_raw_write_seq(arch, "receipts", 3, copy, len);
-    free(copy);
-    testutil_raw_write(arch, "receipt_ids", id, 64, NULL, 0);
+    replay(arch, 3);
     rechain(arch, 3, 8);
     /* Each log on its own passes: the archive has no signed head, and the
      * live log's anchor is its own copy of the chain value at 8. */
@@ -455,22 +465,92 @@ Test(rev28_audit, an_archive_changed_since_is_not_continued)
 {
     const char *argv[] = {"receipt", "archive",      "--receipt-db", live,           "--archive",
                           arch,      "--older-than", "1009",         "--by-receipt", NULL};
-    char id[65];
-    size_t len;
-    char *copy;
     cli_result r;
 
     make_log(0);
     archive_cli(arch, "1005"); /* 1..4 */
-    id_of(arch, 2, id);
-    copy = testutil_stored(arch, 0, 3, &len);
-    testutil_raw_write_seq(arch, "receipts", 2, copy, len);
-    free(copy);
-    testutil_raw_write(arch, "receipt_ids", id, 64, NULL, 0);
+    replay(arch, 2);
     rechain(arch, 2, 4);
     r = testutil_run_cli(argv, NULL, 0);
     cr_expect_neq(r.status, 0, "the changed archive was continued: %s", r.out);
     cr_expect_not_null(strstr(r.err, "hash chain at its last receipt 4"), "%s", r.err);
     testutil_cli_free(&r);
     expect_status(verify(live, 0, NULL, NULL), 0, "\"first_seq\":5,");
+}
+
+/* ---- review 57: the overlap an interrupted archiving pass leaves ------------------------ */
+
+/* @src copied to @dst with cp -a. */
+static void copy_dir(const char *src, const char *dst)
+{
+    char *const argv[] = {"cp", "-a", (char *)src, (char *)dst, NULL};
+    int st = -1;
+    pid_t pid;
+
+    cr_assert_eq(posix_spawnp(&pid, "cp", NULL, NULL, argv, environ), 0);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cp -a %s %s", src, dst);
+}
+
+/* The live log as a pass that wrote the archive of receipts 1..8 left it
+ * when it stopped before deleting them (a crash, kill -9): whole. */
+static void interrupted_pass(uint32_t batch)
+{
+    char *keep;
+
+    make_log(batch);
+    cr_assert_geq(asprintf(&keep, "%s/keep", dir), 0);
+    copy_dir(live, keep);
+    archive_cli(arch, "1009");
+    testutil_rmrf(live);
+    cr_assert_eq(rename(keep, live), 0);
+    free(keep);
+}
+
+/* Before, such an overlap was named seam_gap (older_last_seq 8,
+ * newer_first_seq 1) and failed the audit until the next pass completed;
+ * the receipts both logs hold were not compared. Now they are compared
+ * byte for byte, and the older log's chain value at its end with the one
+ * the newer log holds there. */
+Test(rev28_audit, an_interrupted_pass_audits_clean_and_its_overlap_is_compared)
+{
+    interrupted_pass(0);
+    expect_status(verify(live, 0, arch, NULL), 0, "\"seam_problems\":0");
+    testutil_rmrf(live);
+    testutil_rmrf(arch);
+    interrupted_pass(4); /* checkpoints 1 and 2 in both logs */
+    expect_status(verify(live, 0, arch, NULL), 0, "\"seam_problems\":0");
+}
+
+Test(rev28_audit, a_receipt_changed_in_the_overlap_is_named)
+{
+    interrupted_pass(0);
+    replay(arch, 3);
+    rechain(arch, 3, 8);
+    expect_status(verify(arch, 1, NULL, NULL), 0, "\"receipts\":8,");
+    expect_status(verify(live, 0, arch, NULL), 1,
+                  "{\"problem\":\"seam_overlap_mismatch\",\"seq\":3,");
+}
+
+Test(rev28_audit, a_checkpoint_changed_or_a_receipt_cut_in_the_overlap_is_named)
+{
+    size_t len, olen;
+    char *copy, *orig;
+
+    interrupted_pass(4);
+    orig = testutil_stored(arch, 1, 1, &olen);
+    copy = testutil_stored(arch, 1, 2, &len);
+    testutil_raw_write_seq(arch, "checkpoints", 1, copy, len);
+    free(copy);
+    expect_status(verify(live, 0, arch, NULL), 1,
+                  "{\"problem\":\"seam_overlap_mismatch\",\"checkpoint_seq\":1,");
+    testutil_raw_write_seq(arch, "checkpoints", 1, orig, olen);
+    free(orig);
+    expect_status(verify(live, 0, arch, NULL), 0, "\"seam_problems\":0");
+    /* a receipt cut from the middle of the archive's overlap */
+    testutil_raw_write_seq(arch, "receipts", 5, NULL, 0);
+    expect_status(verify(live, 0, arch, NULL), 1,
+                  "{\"problem\":\"seam_overlap_mismatch\",\"seq\":5,\"detail\":\"both logs "
+                  "should hold this receipt (the overlap an interrupted archiving pass leaves), "
+                  "but one of them lacks it\"}");
 }
