@@ -153,8 +153,11 @@ CHIO_EXTERN int chio_capability_unenforced(const chio_capability *cap, char *why
  * and writing the first contradiction's description, NUL-terminated and
  * cut to fit, into @why (when @why_cap > 0); 0 when there is none (*@link
  * -1, @why ""); CHIO_EINVAL when @cap is NULL or @why is NULL with
- * @why_cap > 0. Ownership: @cap borrowed; @why the caller's.
- * Thread-safety: any thread; found when the token was parsed, so cheap.
+ * @why_cap > 0. The work is bounded: a chain whose attenuations would
+ * take more than 2^20 grant and constraint comparisons is reported as
+ * contradicting (the kernel refuses it rather than check it in part).
+ * Ownership: @cap borrowed; @why the caller's. Thread-safety: any
+ * thread; the answer is found on the first call and kept in @cap.
  */
 CHIO_EXTERN int chio_capability_contradicts_chain(const chio_capability *cap, long *link, char *why,
                                                   size_t why_cap);

@@ -63,7 +63,9 @@ static const char verify_usage[] =
     "whose id, or a delegation link's, is empty or over 256 bytes: the kernel\n"
     "cannot revoke it and denies every call under it (capability_revoked),\n"
     "and a grant with a constraint whose value alone denies every call (a\n"
-    "regex the kernel does not read, a path prefix holding a word break).\n"
+    "regex the kernel does not read, a path prefix holding a word break),\n"
+    "and a token whose own scope or expiry contradicts an attenuation of its\n"
+    "delegation chain (delegation_invalid).\n"
     "Exit 0 when every token is ok, 1 when one is not, 2 on unreadable input.\n";
 
 static int capability_issue(int argc, char **argv)

@@ -164,10 +164,11 @@ static int same_constraint(const chio__constraint *a, const chio__constraint *b)
     }
 }
 
-static int has_constraint(const chio__tool_grant *g, const chio__constraint *c)
+static int has_constraint(const chio__tool_grant *g, const chio__constraint *c, int64_t *work)
 {
     uint32_t i;
 
+    *work -= g->nconstraints;
     for (i = 0; i < g->nconstraints; i++)
         if (same_constraint(&g->constraints[i], c))
             return 1;
@@ -194,7 +195,7 @@ static int money_within(const chio_json *have, const chio_json *cap)
 
 /* Does grant @g, which covers the target of @a (of type @t), still hold
  * what @a takes away? */
-static int grant_keeps(const chio__tool_grant *g, att_type t, const chio_json *a)
+static int grant_keeps(const chio__tool_grant *g, att_type t, const chio_json *a, int64_t *work)
 {
     const chio_json *v;
     chio__constraint c;
@@ -212,7 +213,7 @@ static int grant_keeps(const chio__tool_grant *g, att_type t, const chio_json *a
         return 0;
     case ADD_CONSTRAINT:
         chio__constraint_read(chio_json_get(a, "constraint"), &c);
-        return !has_constraint(g, &c);
+        return !has_constraint(g, &c, work);
     case REDUCE_BUDGET:
         (void)chio_json_get_uint64(chio_json_get(a, "max_invocations"), &n);
         return !g->has_max_invocations || g->max_invocations > n;
@@ -238,7 +239,7 @@ static const char *const kept_words[] = {
 };
 
 int chio__attenuation_contradicted(const chio_json *a, const chio__scope *sc, uint64_t expires_at,
-                                   char *why, size_t why_cap)
+                                   int64_t *work, char *why, size_t why_cap)
 {
     const att_variant *var;
     const chio_json *server, *tool;
@@ -263,7 +264,9 @@ int chio__attenuation_contradicted(const chio_json *a, const chio__scope *sc, ui
     server = chio_json_get(a, "server_id");
     tool = chio_json_get(a, "tool_name");
     for (g = 0; g < sc->ngrants; g++) {
-        if (!covers(&sc->grants[g], server, tool) || !grant_keeps(&sc->grants[g], t, a))
+        if (--*work < 0)
+            return -1;
+        if (!covers(&sc->grants[g], server, tool) || !grant_keeps(&sc->grants[g], t, a, work))
             continue;
         if (t == REMOVE_OPERATION)
             snprintf(op, sizeof(op), " (%.16s)", chio_json_get(a, "operation")->v.s);

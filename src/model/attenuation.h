@@ -26,6 +26,10 @@ int chio__money_read(const chio_json *m);
 /* How chio reads the attenuation @a (CHIO__ATT_*). */
 int chio__attenuation_read(const chio_json *a);
 
+/* The most grant and constraint comparisons chio_capability_contradicts_
+ * chain() makes for one token (about 10-50 ms of CPU). */
+#define CHIO__ATTENUATION_WORK (1u << 20)
+
 /*
  * Does a token of scope @sc expiring at @expires_at still hold what the
  * attenuation @a takes away (a tool or operation it removes, a grant of
@@ -33,9 +37,11 @@ int chio__attenuation_read(const chio_json *a);
  * or expiry it lowers)? chio's reading: a grant covers the target when
  * its server_id and tool_name are "*" or the target's. Returns 1 with the
  * reason, NUL-terminated and cut to fit, in @why (@why_cap > 0); 0 when
- * the token keeps to it, or when chio cannot read @a at all.
+ * the token keeps to it, or when chio cannot read @a at all; -1 when the
+ * comparisons it needs would take *@work below 0. Each grant looked at
+ * and each constraint compared takes one from *@work.
  */
 int chio__attenuation_contradicted(const chio_json *a, const chio__scope *sc, uint64_t expires_at,
-                                   char *why, size_t why_cap);
+                                   int64_t *work, char *why, size_t why_cap);
 
 #endif

@@ -61,9 +61,10 @@ struct chio_capability {
     const char *unknown;
     int dropped; /* a member chio's types have no place for (not an odd attenuation) */
     /* The first attenuation of the chain the token's own scope or expiry
-     * contradicts: link index (-1: none) and index in that link. */
-    long contra_link;
-    uint32_t contra_att;
+     * contradicts, found on first use (contradiction()) and kept: 0 until
+     * then, else CONTRA_DONE with the flags and indices below. Atomic: a
+     * token is shared by the threads of a session. */
+    uint64_t contra;
     char *json;
     size_t json_len;
 };
@@ -133,28 +134,50 @@ static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out,
     return rc;
 }
 
+/* cap->contra: found (a contradiction, or the work bound reached at that
+ * attenuation), over (the bound), link index (29 bits), attenuation index. */
+#define CONTRA_DONE  (1ull << 63)
+#define CONTRA_FOUND (1ull << 62)
+#define CONTRA_OVER  (1ull << 61)
+#define CONTRA_LINK(v) ((long)(((v) >> 32) & 0x1fffffffu))
+#define CONTRA_ATT(v)  ((uint32_t)(v))
+
 /* The attenuation of @cap's chain, if any, that the token's own scope or
- * expiry contradicts, into cap->contra_link/contra_att. Each link is read
- * against the token itself: under chio's rules a child's scope is within
- * its parent's and its expiry no later, so a token chio admits keeps to
- * the attenuations of every link above it, not only the last. */
-static void find_contradiction(chio_capability *cap)
+ * expiry contradicts. Each link is read against the token itself: under
+ * chio's rules a child's scope is within its parent's and its expiry no
+ * later, so a token chio admits keeps to the attenuations of every link
+ * above it, not only the last. The work is bounded
+ * (CHIO__ATTENUATION_WORK): a chain whose attenuations take more
+ * comparisons against the grants is reported as if contradicted, never
+ * checked in part. Found on first use, after the kernel's earlier checks
+ * (so an untrusted token costs nothing here), and kept. */
+static uint64_t contradiction(const chio_capability *cap)
 {
+    uint64_t v = __atomic_load_n(&cap->contra, __ATOMIC_ACQUIRE);
+    int64_t work = CHIO__ATTENUATION_WORK;
     char why[8];
     size_t i;
     uint32_t a;
+    int r;
 
-    cap->contra_link = -1;
-    for (i = 0; i < cap->nlinks; i++) {
+    if (v != 0)
+        return v;
+    v = CONTRA_DONE;
+    for (i = 0; i < cap->nlinks && !(v & CONTRA_FOUND); i++) {
         const chio_json *att = chio_json_get(cap->links[i].obj, "attenuations");
-        for (a = 0; att != NULL && att->type == CHIO_JSON_ARRAY && a < att->n; a++)
-            if (chio__attenuation_contradicted(&att->v.items[a], &cap->scope, cap->expires_at, why,
-                                               sizeof(why))) {
-                cap->contra_link = (long)i;
-                cap->contra_att = a;
-                return;
+        for (a = 0; att != NULL && att->type == CHIO_JSON_ARRAY && a < att->n; a++) {
+            r = chio__attenuation_contradicted(&att->v.items[a], &cap->scope, cap->expires_at,
+                                               &work, why, sizeof(why));
+            if (r != 0 || --work < 0) {
+                v |= CONTRA_FOUND | (r == 1 ? 0 : CONTRA_OVER) | (uint64_t)i << 32 | a;
+                break;
             }
+        }
     }
+    /* Release: a thread that reads the value reads a finished search. Two
+     * threads that race here store the same value. */
+    __atomic_store_n(&((chio_capability *)cap)->contra, v, __ATOMIC_RELEASE);
+    return v;
 }
 
 /* Fill @cap from cap->doc. Normalises keys and optional members in place and
@@ -221,7 +244,6 @@ static int cap_read(chio_capability *cap, chio_error *err)
                 cap->unknown = "attenuations";
         }
     }
-    find_contradiction(cap);
     cap->issuer_hex = chio_json_string(chio_json_get(obj, "issuer"), NULL);
     cap->subject_hex = chio_json_string(chio_json_get(obj, "subject"), NULL);
 
@@ -635,21 +657,30 @@ int chio_capability_contradicts_chain(const chio_capability *cap, long *link, ch
 {
     const chio_json *att;
     char reason[300];
+    int64_t work = CHIO__ATTENUATION_WORK;
+    uint64_t v;
 
     if (cap == NULL || (why == NULL && why_cap > 0))
         return CHIO_EINVAL;
+    v = contradiction(cap);
     if (link != NULL)
-        *link = cap->contra_link;
+        *link = v & CONTRA_FOUND ? CONTRA_LINK(v) : -1;
     if (why_cap > 0)
         why[0] = '\0';
-    if (cap->contra_link < 0)
+    if (!(v & CONTRA_FOUND))
         return 0;
-    if (why_cap > 0) {
-        att = chio_json_get(cap->links[cap->contra_link].obj, "attenuations");
-        (void)chio__attenuation_contradicted(&att->v.items[cap->contra_att], &cap->scope,
-                                             cap->expires_at, reason, sizeof(reason));
-        snprintf(why, why_cap, "delegation link %ld, attenuation %u: %s", cap->contra_link,
-                 cap->contra_att, reason);
+    if (why_cap > 0 && (v & CONTRA_OVER))
+        snprintf(why, why_cap,
+                 "delegation link %ld, attenuation %u: reading the chain's attenuations against "
+                 "the token's grants takes more than %u comparisons; the token is refused rather "
+                 "than checked in part",
+                 CONTRA_LINK(v), CONTRA_ATT(v), (unsigned)CHIO__ATTENUATION_WORK);
+    else if (why_cap > 0) {
+        att = chio_json_get(cap->links[CONTRA_LINK(v)].obj, "attenuations");
+        (void)chio__attenuation_contradicted(&att->v.items[CONTRA_ATT(v)], &cap->scope,
+                                             cap->expires_at, &work, reason, sizeof(reason));
+        snprintf(why, why_cap, "delegation link %ld, attenuation %u: %s", CONTRA_LINK(v),
+                 CONTRA_ATT(v), reason);
     }
     return 1;
 }

@@ -307,3 +307,72 @@ Test(rev57_attenuation, argument_errors)
     chio_capability_free(cap);
     free(tok);
 }
+
+/* Review 11 (delegation) F1: the check compared every attenuation with
+ * every grant when the token was parsed, before its signature was
+ * looked at: a 1 MB token of an untrusted key held a core for seconds.
+ * It now runs on first use (after checks 1 to 4's others, so an
+ * untrusted token never reaches it) and makes at most
+ * CHIO__ATTENUATION_WORK (2^20) comparisons: a chain that needs more is
+ * refused whole, never checked in part. Each grant below covers the
+ * attenuations' target and holds their constraint, so nothing
+ * contradicts; only the count decides. */
+static char *many(const char *id, int ngrants, int natts)
+{
+    const char *g = "{\"server_id\":\"*\",\"tool_name\":\"*\",\"operations\":[\"invoke\"],"
+                    "\"constraints\":[{\"type\":\"max_length\",\"value\":64}]}";
+    const char *a = "{\"type\":\"add_constraint\",\"server_id\":\"srv\",\"tool_name\":\"read\","
+                    "\"constraint\":{\"type\":\"max_length\",\"value\":64}}";
+    size_t cap = 64 + (size_t)ngrants * (strlen(g) + 1), acap = 8 + (size_t)natts * (strlen(a) + 1);
+    char *scope = malloc(cap), *att = malloc(acap), *tok;
+    size_t o = 0, ao = 0;
+
+    cr_assert(scope != NULL && att != NULL);
+    o += (size_t)snprintf(scope, cap, "{\"grants\":[");
+    for (int i = 0; i < ngrants; i++)
+        o += (size_t)snprintf(scope + o, cap - o, "%s%s", i ? "," : "", g);
+    snprintf(scope + o, cap - o, "]}");
+    ao += (size_t)snprintf(att, acap, "[");
+    for (int i = 0; i < natts; i++)
+        ao += (size_t)snprintf(att + ao, acap - ao, "%s%s", i ? "," : "", a);
+    snprintf(att + ao, acap - ao, "]");
+    tok = tk_attenuated(id, scope, IAT, TTL, att);
+    free(scope);
+    free(att);
+    cr_assert_not_null(tok);
+    return tok;
+}
+
+Test(rev57_attenuation, a_chain_that_takes_too_many_comparisons_is_refused_whole)
+{
+    static const struct {
+        int grants, atts;
+        chio_code code;
+    } sizes[] = {{100, 100, CHIO_CODE_NONE}, {2000, 600, CHIO_CODE_DELEGATION_INVALID}};
+    chio_kernel *k = kt_read_kernel(NULL, &now_v, 4);
+
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char id[32], sid[CHIO_SESSION_ID_LEN + 1], why[400];
+        char *tok;
+        chio_capability *cap = NULL;
+        long link = -2;
+
+        snprintf(id, sizeof(id), "cap-many-%zu", i);
+        tok = many(id, sizes[i].grants, sizes[i].atts);
+        cr_assert_eq(chio_capability_parse(tok, strlen(tok), &cap, NULL), 0);
+        cr_expect_eq(chio_capability_contradicts_chain(cap, &link, why, sizeof(why)),
+                     sizes[i].code == CHIO_CODE_NONE ? 0 : 1, "row %zu: %s", i, why);
+        if (sizes[i].code != CHIO_CODE_NONE) {
+            cr_expect_eq(link, 0);
+            cr_expect_not_null(strstr(why, "takes more than 1048576 comparisons"), "%s", why);
+        }
+        /* kept: asked again, the same answer */
+        cr_expect_eq(chio_capability_contradicts_chain(cap, NULL, NULL, 0),
+                     sizes[i].code == CHIO_CODE_NONE ? 0 : 1);
+        chio_capability_free(cap);
+        kt_open1(k, tok, sid);
+        cr_expect_eq(kt_call_read(k, sid, id), sizes[i].code, "row %zu", i);
+        free(tok);
+    }
+    chio_kernel_free(k);
+}
