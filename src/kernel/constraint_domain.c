@@ -587,6 +587,34 @@ static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
     return host_allowed(ds, s, n, host);
 }
 
+/* chio_reading_allowed() of @s and of each layer of its percent-decoding
+ * (review 11, constraints L2): "evil%2ecom" under any key is evil.com to
+ * a tool that puts it in a URL (WHATWG decodes a host's escapes). 1 when
+ * every reading holds; deeper than URL_DECODE_MAX layers, or out of
+ * memory, denies. */
+static int chio_readings_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    char *d = NULL;
+    size_t len = n;
+    int depth, ok = chio_reading_allowed(ds, s, n);
+
+    for (depth = 0; ok && chio__has_escape(s, len); depth++) {
+        char *next = depth < URL_DECODE_MAX ? malloc(len + 1) : NULL;
+        if (next == NULL) {
+            snprintf(ds->reason, ds->cap, "'%.*s' is percent-encoded too deep to be read",
+                     (int)(n > 120 ? 120 : n), s);
+            ok = 0;
+            break;
+        }
+        len = chio__percent_decode(s, len, next);
+        free(d);
+        s = d = next;
+        ok = chio_reading_allowed(ds, s, len);
+    }
+    free(d);
+    return ok;
+}
+
 /* Object keys are read too ({"requests": {"https://evil.com/": {...}}}); a
  * key is a URL when its text says so (chio__url_candidate without a key). */
 static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n);
@@ -622,7 +650,7 @@ static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, 
          * inside a JSON text is no leaf to it ('{"name":"report.pdf"}'
          * names no host), and the embedded readings above keep their own
          * rules (URL-ish keys, URLs). */
-        if (ds->embedded == 0 && !chio_reading_allowed(ds, s, n)) {
+        if (ds->embedded == 0 && !chio_readings_allowed(ds, s, n)) {
             chio__unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
             ds->seen = 1; /* denied: keep this reason */
             ds->bad = 1;

@@ -17,8 +17,19 @@
  * that parses on its own, up to the first that does not; several are
  * read as one array of them) and parsed again. Those readings only add
  * members for the constraints and guards to read: the callers read the
- * string as text as well. What neither reading takes is text. No state;
- * the rewrite is one pass, at most four bytes out per byte in.
+ * string as text as well. A raw control character inside a string is
+ * taken (Python's json with strict=False, JSON5 and Json.NET take it) and
+ * written escaped; an RS (U+001E, RFC 7464's JSON text sequences) is a
+ * gap between values.
+ *
+ * What neither reading takes is text, with one exception (review 57):
+ * text shaped like JSON, an object or array ('{' to '}', '[' to ']')
+ * holding a quoted member name, that no reading takes whole is
+ * ambiguous, not text.
+ * Readers we do not follow byte for byte (ast.literal_eval's u'' and
+ * adjacent strings, a JSON5 name written with an escape) may take it as
+ * members, which we cannot read. No state; the rewrite is one pass, at
+ * most six bytes out per byte in.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +50,12 @@ static int json_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* The length of the white space at @s (@n bytes): JSON's, or a space
- * trim() or strip() removes (chio__space_at, a BOM among them). */
+/* The length of the white space at @s (@n bytes): JSON's, a space trim()
+ * or strip() removes (chio__space_at, a BOM among them), or the RS that
+ * starts each text of an RFC 7464 sequence. */
 static size_t space_len(const char *s, size_t n)
 {
-    if (n > 0 && json_space(s[0]))
+    if (n > 0 && (json_space(s[0]) || s[0] == 0x1e))
         return 1;
     return chio__space_at(s, n);
 }
@@ -187,6 +199,11 @@ static int string_value(rewrite *w)
         }
         if (c == '"')
             w->out[w->o++] = '\\';
+        if ((unsigned char)c < 0x20) { /* taken raw by lenient readers */
+            w->o += (size_t)snprintf(w->out + w->o, 7, "\\u%04x", (unsigned)c);
+            w->i++;
+            continue;
+        }
         w->out[w->o++] = c;
         w->i++;
     }
@@ -363,10 +380,14 @@ static int one_value(rewrite *w)
             if (!string_value(w))
                 return 0;
             w->want_key = 0;
+        } else if (w->want_key && top(w) == '{' && (c == '\\' || (unsigned char)c >= 0x80)) {
+            return -1; /* a JSON5 name with an escape or a non-ASCII letter */
         } else if (w->want_key && name_start(c) && top(w) == '{') {
             w->out[w->o++] = '"'; /* a bare member name */
             while (w->i < w->n && name_char(w->s[w->i]))
                 w->out[w->o++] = w->s[w->i++];
+            if (w->i < w->n && (w->s[w->i] == '\\' || (unsigned char)w->s[w->i] >= 0x80))
+                return -1;
             w->out[w->o++] = '"';
             w->want_key = 0;
         } else if (name_start(c)) {
@@ -417,16 +438,17 @@ static int value_start(const char *s, size_t n, size_t i)
 }
 
 /* The values of @s (@n bytes) as a lenient reader takes them, in
- * @out (at least 4 @n + 8 bytes): each value that rewrites and parses
+ * @out (at least 6 @n + 8 bytes): each value that rewrites and parses
  * on its own, up to the first that does not, several written as one
- * array. Returns the length, 0 when no value was read; CHIO__EMBEDDED_
- * AMBIGUOUS when the first value that parses cannot be read one way. */
-static long lenient_values(const char *s, size_t n, char *out)
+ * array; *@whole set when that took all of @s. Returns the length, 0
+ * when no value was read; CHIO__EMBEDDED_AMBIGUOUS when the first value
+ * that parses cannot be read one way. */
+static long lenient_values(const char *s, size_t n, char *out, int *whole)
 {
     rewrite w;
     size_t start, values = 0, containers = 0, o = 1;
     chio_json_doc *doc;
-    int rc;
+    int rc, failed = 0;
 
     memset(&w, 0, sizeof(w));
     w.s = s;
@@ -438,8 +460,10 @@ static long lenient_values(const char *s, size_t n, char *out)
         if (s[w.i] == '{' || s[w.i] == '[') {
             if ((rc = one_value(&w)) < 0)
                 return CHIO__EMBEDDED_AMBIGUOUS;
-            if (rc == 0)
+            if (rc == 0) {
+                failed = 1;
                 break;
+            }
             containers++;
         } else {
             scalar_value(&w);
@@ -448,12 +472,15 @@ static long lenient_values(const char *s, size_t n, char *out)
         chio_json_doc_free(doc);
         if (rc != 0 && hard_ambiguous(rc))
             return CHIO__EMBEDDED_AMBIGUOUS;
-        if (rc != 0)
+        if (rc != 0) {
+            failed = 1;
             break;
+        }
         values++;
         o = 1 + w.o;
         w.out[w.o++] = ','; /* overwritten by the next value's end */
     }
+    *whole = !failed && skip_gap(&w) && w.i >= n;
     if (containers == 0)
         return 0; /* scalars alone hold nothing to read */
     if (values == 1) {
@@ -476,21 +503,46 @@ static int deep_enough(int depth, chio_json_doc **doc)
     return CHIO__EMBEDDED_AMBIGUOUS;
 }
 
+/* Text shaped like JSON: an object ('{' first, '}' last) or an array
+ * ('[' first, ']' last) with a quoted member name inside (a quote, then
+ * white space, then ':'). Not a curl glob ("{https://a,https://b}") nor
+ * a note ("[Note: x]"). */
+static int json_shaped(const char *s, size_t n)
+{
+    const char *c = s, *end = s + n, *p;
+
+    if (n < 2 || !((s[0] == '{' && s[n - 1] == '}') || (s[0] == '[' && s[n - 1] == ']')))
+        return 0;
+    while ((c = memchr(c, ':', (size_t)(end - c))) != NULL) {
+        for (p = c; p > s && json_space(p[-1]); p--)
+            ;
+        if (p > s && (p[-1] == '"' || p[-1] == '\''))
+            return 1;
+        c++;
+    }
+    return 0;
+}
+
 /* chio__embedded_parse() of text (@s, @n bytes, trimmed) that our parser
- * refuses: the values a lenient reader takes from it. */
+ * refuses: the values a lenient reader takes from it. Text shaped like
+ * JSON that they do not take whole is ambiguous. */
 static int lenient_parse(const char *s, size_t n, int depth, chio_json_doc **doc)
 {
-    char *buf = malloc(4 * n + 8);
+    char *buf = n <= (SIZE_MAX - 8) / 6 ? malloc(6 * n + 8) : NULL;
     long len;
-    int rc;
+    int rc, whole = 0;
 
     if (buf == NULL)
         return CHIO__EMBEDDED_AMBIGUOUS; /* no memory: not read one way */
-    len = lenient_values(s, n, buf);
+    len = lenient_values(s, n, buf, &whole);
+    if (len == CHIO__EMBEDDED_AMBIGUOUS || (!whole && json_shaped(s, n))) {
+        free(buf);
+        return CHIO__EMBEDDED_AMBIGUOUS;
+    }
     if (len <= 0) {
         free(buf);
         /* no value a lenient reader takes: text ("[a](https://x)") */
-        return len == CHIO__EMBEDDED_AMBIGUOUS ? CHIO__EMBEDDED_AMBIGUOUS : 0;
+        return 0;
     }
     rc = chio_json_parse(buf, (size_t)len, doc, NULL);
     free(buf);

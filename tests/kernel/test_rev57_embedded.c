@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev57_embedded.c - review 11 (constraints): JSON held
+ * in a string argument that a reader a tool may use takes as members,
+ * while the kernel read it as text, so domain_exact, domain_glob, custom
+ * and the forbidden_path guard did not see the host, key or path inside:
+ *   - F1: a raw control character inside a string (Python's json with
+ *     strict=False, JSON5, Json.NET take it);
+ *   - F2: Python literals beyond repr (ast.literal_eval takes u'' and r''
+ *     strings, adjacent strings, triple quotes, parentheses, comments,
+ *     line continuations, 1_000);
+ *   - F3: a JSON5 member name written with an escape;
+ *   - L1: RFC 7464 JSON text sequences (an RS before each text).
+ * Raw controls and RS are now read; text shaped like JSON (an object or
+ * array holding a quoted member name) that no reading takes whole, and a
+ * JSON5 name with an escape or a non-ASCII letter, are ambiguous and
+ * denied. Prose and curl globs stay text.
+ */
+#include <criterion/criterion.h>
+
+#include "kernel/kernelutil.h"
+
+#define NOW      1710000300u
+#define CU(k, v) "{\"type\":\"custom\",\"value\":[\"" k "\",\"" v "\"]}"
+
+Test(rev57_embedded, json_in_a_string_that_lenient_readers_take_is_read_or_denied)
+{
+    static const kt_row rows[] = {
+        /* F1: a raw control character inside a string of the embedded JSON */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"body\":\"{\\\"host\\\":\\\"evil.com\\\",\\\"n\\\":\\\"a\\tb\\\"}\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"body\":\"{\\\"host\\\":\\\"evil.com\\\",\\\"n\\\":\\\"a\\nb\\\"}\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"body\":\"{\\\"host\\\":\\\"evil.com\\\",\\\"n\\\":\\\"a\\u0001b\\\"}\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"body\":\"{\\\"host\\\":\\\"api.example.com\\\",\\\"n\\\":\\\"a\\tb\\\"}\"}",
+         1},
+        {CU("env", "prod"),
+         "{\"env\":\"prod\",\"x\":\"{\\\"env\\\":\\\"dev\\\",\\\"n\\\":\\\"a\\tb\\\"}\"}", 0},
+        {CU("env", "prod"),
+         "{\"env\":\"prod\",\"x\":\"{\\\"env\\\":\\\"dev\\\",\\\"note\\\":\\\"line1\\nline2\\\"}"
+         "\"}",
+         0},
+        {CU("env", "prod"),
+         "{\"env\":\"prod\",\"x\":\"{\\\"env\\\":\\\"prod\\\",\\\"note\\\":\\\"line1\\nline2\\\"}"
+         "\"}",
+         1},
+        /* ... in a stream of values with text after it (raw_decode) */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"body\":\"{\\\"host\\\":\\\"evil.com\\\",\\\"n\\\":\\\"a\\tb\\\"} trailing\"}",
+         0},
+        /* F2: Python literals beyond repr (ast.literal_eval) */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'host': u'evil.com'}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'host': r'evil.com'}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'host': 'evil' '.com'}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'ho' 'st': 'evil.com'}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'host': "
+         "\\\"\\\"\\\"evil.com\\\"\\\"\\\"}\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'host': ('evil.com')}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'host': 'evil.com', 'n': 1_000}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'host':\\\\\\n'evil.com'}\"}", 0},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"x\":\"{'env': u'dev'}\"}", 0},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"x\":\"{'env': 'd' 'ev'}\"}", 0},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"x\":\"{'env': 'dev', # c\\n}\"}", 0},
+        /* F3: a JSON5 member name written with an escape, or non-ASCII */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{h\\\\u006fst:'evil.com'}\"}", 0},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"x\":\"{e\\\\u006ev:'dev'}\"}", 0},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"x\":\"{\\\\u0065nv:'dev'}\"}", 0},
+        /* L1: RFC 7464 text sequences (RS before each text) */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"body\":\"\\u001e{\\\"host\\\":\\\"evil.com\\\"}\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"body\":\"{\\\"a\\\":1}\\u001e{\\\"host\\\":\\\"evil.com\\\"}\"}",
+         0},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"x\":\"\\u001e{\\\"env\\\":\\\"dev\\\"}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"body\":\"\\u001e{\\\"host\\\":\\\"api.example.com\\\"}\\n\"}",
+         1},
+        /* prose and globs stay text: a curl glob, a note, a markdown link, a
+         * template, braces without a quoted member name */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"{https://api.example.com/a,https://api.example.com/b}\"}", 1},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"note\":\"[Note: the env is prod]\"}", 1},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"note\":\"[a](https://x) {env}\"}", 1},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"note\":\"{user} said {msg}\"}", 1},
+        {CU("env", "prod"), "{\"env\":\"prod\",\"note\":\"{'env' = 'dev'}\"}", 1},
+        /* shaped like JSON with a quoted member name, read by no reader: ambiguous */
+        {CU("env", "prod"), "{\"env\":\"prod\",\"note\":\"{\\\"a\\\": <b>}\"}", 0},
+    };
+
+    kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* The guard reads JSON held in a string the same way (its path written
+ * with escapes, so only a reading of the JSON finds it). */
+Test(rev57_embedded, the_forbidden_path_guard_reads_it_the_same_way)
+{
+    static const char *const args[] = {
+        "{\"body\":\"{\\\"f\\\":\\\"\\\\u002fetc\\\\u002fshadow\\\"}\"}",
+        "{\"body\":\"{\\\"f\\\":\\\"\\\\u002fetc\\\\u002fshadow\\\",\\\"n\\\":\\\"a\\tb\\\"}\"}",
+        "{\"body\":\"{'f': '\\\\x2fetc' '\\\\x2fshadow'}\"}",
+        "{\"body\":\"{'f': u'\\\\x2fetc\\\\x2fshadow'}\"}",
+        "{\"body\":\"{f\\\\u0069le: '\\\\x2fetc\\\\x2fshadow'}\"}",
+        "{\"body\":\"{\\\"f\\\":\\\"\\\\u002ftmp\\\\u002fx\\\",\\\"n\\\":\\\"a\\tb\\\"}\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 0};
+
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
+
+/* Review 11 (constraints) L2: chio's own reading of a string leaf under
+ * any key ("evil.com" is a host) now looks through percent-encoding too:
+ * a tool that puts "evil%2ecom" in a URL reaches evil.com (WHATWG decodes
+ * a host's escapes). Before, only URL keys were read decoded. */
+Test(rev57_embedded, a_percent_encoded_host_under_any_key_is_read_decoded)
+{
+    static const kt_row rows[] = {
+        {KT_DX("api.example.com"), "{\"url\":\"https://api.example.com/\",\"next\":\"evil%2ecom\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"evil%252ecom\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"x@evil%2Ecom:22\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"api%2eexample%2ecom\"}", 1},
+        {KT_DX("api.example.com"), "{\"url\":\"https://api.example.com/\",\"next\":\"a%2Fb%20c\"}",
+         1},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"%25%25%25%25%25%2e\"}", 1},
+    };
+
+    kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
+}
