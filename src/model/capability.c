@@ -136,9 +136,9 @@ static int read_link(chio_json_doc *doc, chio_json *l, size_t i, link_view *out,
 
 /* cap->contra: found (a contradiction, or the work bound reached at that
  * attenuation), over (the bound), link index (29 bits), attenuation index. */
-#define CONTRA_DONE  (1ull << 63)
-#define CONTRA_FOUND (1ull << 62)
-#define CONTRA_OVER  (1ull << 61)
+#define CONTRA_DONE    (1ull << 63)
+#define CONTRA_FOUND   (1ull << 62)
+#define CONTRA_OVER    (1ull << 61)
 #define CONTRA_LINK(v) ((long)(((v) >> 32) & 0x1fffffffu))
 #define CONTRA_ATT(v)  ((uint32_t)(v))
 
