@@ -670,10 +670,22 @@ int chio__fleet_verify(const char *urls, const char *stream, const uint8_t *trus
         goto out;
     }
     if (st.last > st.messages) {
+        /* Named by what was removed: the positions before the first one
+         * still held, and how many after it (review 11: the line gave the
+         * stream's first and last positions alone, which read as the run
+         * removed). */
+        uint64_t removed = st.last - st.messages, before = st.first > 1 ? st.first - 1 : 0;
+        uint64_t inside;
+
+        if (before > removed)
+            before = removed; /* an empty stream's first is past its last */
+        inside = removed - before;
         fprintf(out,
-                "{\"first_position\":%" PRIu64 ",\"last_position\":%" PRIu64
-                ",\"problem\":\"stream_messages_removed\",\"removed\":%" PRIu64 "}\n",
-                st.first, st.last, st.last - st.messages);
+                "{\"first_held_position\":%" PRIu64 ",\"last_position\":%" PRIu64
+                ",\"problem\":\"stream_messages_removed\",\"removed\":%" PRIu64
+                ",\"removed_after_first_held\":%" PRIu64 ",\"removed_before_first_held\":%" PRIu64
+                "}\n",
+                st.messages ? st.first : 0, st.last, removed, inside, before);
         clean = 0;
     }
     if (v.foreign > 0) {

@@ -259,6 +259,9 @@ Test(fleet_rev23, removed_messages_are_caught)
     v = CLI(60000, "fleet", "verify", "--nats", urls, "--stream", "ROLL");
     cr_expect_eq(v.status, 1, "a purged stream is not clean: %s%s", v.out, v.err);
     cr_expect(strstr(v.out, "\"problem\":\"stream_messages_removed\"") != NULL, "%s", v.out);
+    /* every position gone, all of them before the first held (none) */
+    cr_expect(strstr(v.out, "{\"first_held_position\":0,") != NULL, "%s", v.out);
+    cr_expect(strstr(v.out, "\"removed_after_first_held\":0,") != NULL, "%s", v.out);
     cr_expect_lt(server_in_msgs() - before, 500, "requests for 2,000 purged positions");
     fu_run_free(&v);
     raw_close(&r);

@@ -368,7 +368,10 @@ Test(fleet_rev55, a_run_of_purged_positions_is_skipped_at_once)
     line = kernel_line(out, key);
     cr_expect(strstr(line, "\"ok\":true") != NULL, "%s", line);
     cr_expect_eq(fu_field(line, "receipts"), 10, "%s", line);
-    cr_expect_not_null(strstr(out, "\"problem\":\"stream_messages_removed\",\"removed\":3000}"),
+    cr_expect_not_null(strstr(out, "\"first_held_position\":1,"), "%s", out);
+    cr_expect_not_null(strstr(out, "\"problem\":\"stream_messages_removed\",\"removed\":3000,"
+                                   "\"removed_after_first_held\":3000,"
+                                   "\"removed_before_first_held\":0}"),
                        "%s", out);
     cr_expect_lt(gets, 20, "%ld message gets for two runs of purged positions", gets);
     fprintf(stderr, "fleet_rev55: %ld message gets for 3,000 purged positions\n", gets);
