@@ -305,6 +305,12 @@ int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen
  * Returns the new length and NUL-terminates (@out needs @n + 1 bytes). */
 size_t chio__text_fold(const char *s, size_t n, char *out);
 
+/* chio__host_fold - @s as a URL's host parser folds it before IDNA:
+ * chio__text_fold, then the two other dots UTS 46 maps to '.' (U+3002,
+ * U+FF61; U+FF0E is fullwidth ASCII), into @out (room for @n + 1; may be
+ * @s: never longer). Returns the new length and NUL-terminates. */
+size_t chio__host_fold(const char *s, size_t n, char *out);
+
 /* chio__percent_decode - one pass of %XX decoding (an invalid escape stays
  * as written) into @out (may be @s; never longer). Returns the new length
  * and NUL-terminates (@out needs @n + 1 bytes). */

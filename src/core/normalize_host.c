@@ -8,6 +8,8 @@
  * must be non-empty (one final dot is dropped), and a host hold only what
  * a DNS name holds (letters, digits, '-', '_', '.').
  *
+ * Also chio__host_fold(), the folding a host parser makes before IDNA.
+ *
  * Core layer, no state, no locks, no allocation.
  */
 #include <stdint.h>
@@ -338,4 +340,23 @@ int chio__host_canon(const char *s, size_t n, char *out, size_t cap)
 int chio__host_reading(const char *s, size_t n, char *out, size_t cap)
 {
     return host_canon(s, n, 1, out, cap);
+}
+
+/* ---- folding before IDNA ---------------------------------------------------------------- */
+
+size_t chio__host_fold(const char *s, size_t n, char *out)
+{
+    size_t i, o = 0, len = chio__text_fold(s, n, out);
+
+    for (i = 0; i < len; i++) {
+        if (i + 2 < len &&
+            (memcmp(out + i, "\xe3\x80\x82", 3) == 0 || memcmp(out + i, "\xef\xbd\xa1", 3) == 0)) {
+            out[o++] = '.'; /* U+3002, U+FF61 */
+            i += 2;
+        } else {
+            out[o++] = out[i];
+        }
+    }
+    out[o] = '\0';
+    return o;
 }

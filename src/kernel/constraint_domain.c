@@ -587,16 +587,40 @@ static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
     return host_allowed(ds, s, n, host);
 }
 
-/* chio_reading_allowed() of @s and of each layer of its percent-decoding
- * (review 11, constraints L2): "evil%2ecom" under any key is evil.com to
- * a tool that puts it in a URL (WHATWG decodes a host's escapes). 1 when
- * every reading holds; deeper than URL_DECODE_MAX layers, or out of
- * memory, denies. */
+/* chio_reading_allowed() of @s (@n bytes) as a URL's host parser folds
+ * it (chio__host_fold: fullwidth "ｅｖｉｌ．ｃｏｍ" and "evil。com" are
+ * evil.com to a tool that puts them in a URL; review 12). Only for text
+ * with a byte past ASCII. */
+static int folded_reading_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    char *f;
+    size_t i, len;
+    int ok;
+
+    for (i = 0; i < n && (unsigned char)s[i] < 0x80; i++)
+        ;
+    if (i == n)
+        return 1;
+    if ((f = malloc(n + 1)) == NULL) {
+        snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n), s);
+        return 0;
+    }
+    len = chio__host_fold(s, n, f);
+    ok = chio_reading_allowed(ds, f, len);
+    free(f);
+    return ok;
+}
+
+/* chio_reading_allowed() of @s, folded too, and of each layer of its
+ * percent-decoding (review 11, constraints L2): "evil%2ecom" under any
+ * key is evil.com to a tool that puts it in a URL (WHATWG decodes a
+ * host's escapes). 1 when every reading holds; deeper than
+ * URL_DECODE_MAX layers, or out of memory, denies. */
 static int chio_readings_allowed(domain_scan *ds, const char *s, size_t n)
 {
     char *d = NULL;
     size_t len = n;
-    int depth, ok = chio_reading_allowed(ds, s, n);
+    int depth, ok = chio_reading_allowed(ds, s, n) && folded_reading_allowed(ds, s, n);
 
     for (depth = 0; ok && chio__has_escape(s, len); depth++) {
         char *next = depth < URL_DECODE_MAX ? malloc(len + 1) : NULL;
@@ -609,7 +633,7 @@ static int chio_readings_allowed(domain_scan *ds, const char *s, size_t n)
         len = chio__percent_decode(s, len, next);
         free(d);
         s = d = next;
-        ok = chio_reading_allowed(ds, s, len);
+        ok = chio_reading_allowed(ds, s, len) && folded_reading_allowed(ds, s, len);
     }
     free(d);
     return ok;

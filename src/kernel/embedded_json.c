@@ -105,6 +105,7 @@ typedef struct rewrite {
     char stack[LENIENT_DEPTH]; /* '{' or '[' per open value, up to there */
     int depth;
     int want_key; /* in an object, after '{' or ',' */
+    int odd;      /* an escape JSON5 and Python read differently */
 } rewrite;
 
 static int name_start(char c)
@@ -140,11 +141,20 @@ static int comment(rewrite *w)
     return 1;
 }
 
+static int digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 /* The escape at s[@i] ('\\' there) inside a string, as JSON5 reads it,
  * written as JSON into @w: JSON's own escapes as they are; "\\x41" as
  * "\\u0041"; "\\0", "\\v" as \\u escapes; a backslash before a line
- * break (a continuation) as nothing; before any other character, that
- * character ("\\'" is a quote). Returns the bytes read. */
+ * break (a continuation) as nothing; "\\'" as a quote. Those mean the
+ * same to Python's ast.literal_eval. Any other escape JSON5 reads as the
+ * character itself while Python does not ("\\57" is '/' there, "\\N{..}"
+ * a named character, "\\a" a bell, "\\q" a backslash and a q): w->odd
+ * is set, and the value is ambiguous (review 12). Returns the bytes
+ * read. */
 static size_t string_escape(rewrite *w, size_t i)
 {
     const char *s = w->s;
@@ -163,7 +173,7 @@ static size_t string_escape(rewrite *w, size_t i)
         w->out[w->o++] = s[i + 3];
         return 4;
     }
-    if (c == '0' || c == 'v') {
+    if ((c == '0' && !(i + 2 < w->n && digit(s[i + 2]))) || c == 'v') {
         memcpy(w->out + w->o, c == '0' ? "\\u0000" : "\\u000b", 6);
         w->o += 6;
         return 2;
@@ -172,14 +182,11 @@ static size_t string_escape(rewrite *w, size_t i)
         return 3;
     if (c == '\n' || c == '\r')
         return 2;
-    if (c == '"') {
-        w->out[w->o++] = '\\';
-        w->out[w->o++] = c;
-        return 2;
-    }
     if (c == '\0')
-        return 1;       /* a lone backslash at the end: the string does not close */
-    w->out[w->o++] = c; /* "\\'", "\\a": the character itself */
+        return 1; /* a lone backslash at the end: the string does not close */
+    if (c != '\'')
+        w->odd = 1;
+    w->out[w->o++] = c; /* "\\'": the quote */
     return 2;
 }
 
@@ -212,11 +219,6 @@ static int string_value(rewrite *w)
     w->out[w->o++] = '"';
     w->i++;
     return 1;
-}
-
-static int digit(char c)
-{
-    return c >= '0' && c <= '9';
 }
 
 /* A number as JSON5 writes it, as a JSON number: a leading '+' dropped,
@@ -379,6 +381,8 @@ static int one_value(rewrite *w)
         } else if (c == '"' || c == '\'') {
             if (!string_value(w))
                 return 0;
+            if (w->odd)
+                return -1;
             w->want_key = 0;
         } else if (w->want_key && top(w) == '{' && (c == '\\' || (unsigned char)c >= 0x80)) {
             return -1; /* a JSON5 name with an escape or a non-ASCII letter */
@@ -467,6 +471,8 @@ static long lenient_values(const char *s, size_t n, char *out, int *whole)
             containers++;
         } else {
             scalar_value(&w);
+            if (w.odd)
+                return CHIO__EMBEDDED_AMBIGUOUS;
         }
         rc = chio_json_parse(w.out + start, w.o - start, &doc, NULL);
         chio_json_doc_free(doc);
@@ -503,22 +509,49 @@ static int deep_enough(int depth, chio_json_doc **doc)
     return CHIO__EMBEDDED_AMBIGUOUS;
 }
 
+/* Where the quote of a Python string starts at s[@i]: after its prefix
+ * letters (u'', r'', b'', rb'' ...), or @i itself; n when none starts. */
+static size_t quote_at(const char *s, size_t n, size_t i)
+{
+    size_t k;
+
+    for (k = i; k < n && k < i + 2 && strchr("uUrRbBfF", s[k]) != NULL && s[k] != '\0'; k++)
+        ;
+    return k < n && (s[k] == '"' || s[k] == '\'') ? k : n;
+}
+
 /* Text shaped like JSON: an object ('{' first, '}' last) or an array
- * ('[' first, ']' last) with a quoted member name inside (a quote, then
- * white space, then ':'). Not a curl glob ("{https://a,https://b}") nor
- * a note ("[Note: x]"). */
+ * ('[' first, ']' last) with a quoted member name inside: '{' or ',',
+ * then one or more strings in double or single quotes (with Python's
+ * prefixes and parentheses: {u'ho' 'st': ...}, {('k'): ...}), then ':'.
+ * Not a curl glob ("{https://a,https://b}"), a note ("[Note: x]"), code
+ * ("{ return ok ? \"y\" : \"n\"; }") or markup ("[quote=\"b\":x]"). */
 static int json_shaped(const char *s, size_t n)
 {
-    const char *c = s, *end = s + n, *p;
+    size_t i, j, k, close = 0;
+    int strings;
 
     if (n < 2 || !((s[0] == '{' && s[n - 1] == '}') || (s[0] == '[' && s[n - 1] == ']')))
         return 0;
-    while ((c = memchr(c, ':', (size_t)(end - c))) != NULL) {
-        for (p = c; p > s && json_space(p[-1]); p--)
-            ;
-        if (p > s && (p[-1] == '"' || p[-1] == '\''))
+    for (i = 0; i < n; i++) {
+        if (s[i] != '{' && s[i] != ',')
+            continue;
+        for (j = i + 1, strings = 0; j < n; strings++) {
+            while (j < n && (json_space(s[j]) || s[j] == '('))
+                j++;
+            if ((k = quote_at(s, n, j)) == n)
+                break;
+            for (j = k + 1; j < n && s[j] != s[k]; j++)
+                if (s[j] == '\\')
+                    j++;
+            close = j++;
+        }
+        while (j < n && (json_space(s[j]) || s[j] == ')'))
+            j++;
+        if (strings > 0 && j < n && s[j] == ':')
             return 1;
-        c++;
+        if (strings > 0)
+            i = close; /* on after the strings: one pass */
     }
     return 0;
 }

@@ -109,6 +109,35 @@ Test(rev57_embedded, json_in_a_string_that_lenient_readers_take_is_read_or_denie
         {CU("env", "prod"), "{\"env\":\"prod\",\"note\":\"{'env' = 'dev'}\"}", 1},
         /* shaped like JSON with a quoted member name, read by no reader: ambiguous */
         {CU("env", "prod"), "{\"env\":\"prod\",\"note\":\"{\\\"a\\\": <b>}\"}", 0},
+        /* review 12 F1: escapes JSON5 and Python read differently (octal, \\N{..}, \\U, \\a) */
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"{'\\\\155ode': 'write'}\"}", 0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"{'mode': 'wr\\\\151te'}\"}", 0},
+        {CU("mode", "read"),
+         "{\"mode\":\"read\",\"x\":\"{'mode': '\\\\N{LATIN SMALL LETTER W}rite'}\"}", 0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"{'mode': '\\\\U00000077rite'}\"}", 0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"{'mode': 'read\\\\a'}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"note\":\"{'note': 'see "
+         "https\\\\72//evil.com/'}\"}",
+         0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"{'mode': 'read', 'n': 'it\\\\'s'}\"}", 1},
+        /* Python keys with prefixes, parentheses or adjacent strings */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{u'host': 'evil.com'}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{('host'): 'evil.com'}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'ho' u'st': 'evil.com'}\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"body\":\"{'a': 1, rb'host': 'evil.com'}\"}", 0},
+        /* code, templates, markup and prose with quotes and colons stay text */
+        {CU("mode", "read"),
+         "{\"mode\":\"read\",\"x\":\"{ return ok ? \\\"yes\\\" : \\\"no\\\"; }\"}", 1},
+        {CU("mode", "read"),
+         "{\"mode\":\"read\",\"x\":\"{% if user %}Hello \\\"{{ user }}\\\": welcome{% endif %}\"}",
+         1},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"[quote=\\\"bob\\\":abc]hi[/quote]\"}", 1},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"[He said \\\"no\\\": it was over]\"}", 1},
     };
 
     kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
@@ -125,8 +154,12 @@ Test(rev57_embedded, the_forbidden_path_guard_reads_it_the_same_way)
         "{\"body\":\"{'f': u'\\\\x2fetc\\\\x2fshadow'}\"}",
         "{\"body\":\"{f\\\\u0069le: '\\\\x2fetc\\\\x2fshadow'}\"}",
         "{\"body\":\"{\\\"f\\\":\\\"\\\\u002ftmp\\\\u002fx\\\",\\\"n\\\":\\\"a\\tb\\\"}\"}",
+        /* review 12 F1: Python's octal, \\U and \\N{} escapes */
+        "{\"body\":\"{'path': '\\\\57etc\\\\57passwd'}\"}",
+        "{\"body\":\"{'path': '\\\\U0000002fetc\\\\U0000002fpasswd'}\"}",
+        "{\"body\":\"{'path': '\\\\N{SOLIDUS}etc\\\\N{SOLIDUS}passwd'}\"}",
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 0};
+    static const int denied[] = {1, 1, 1, 1, 1, 0, 1, 1, 1};
 
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
@@ -150,6 +183,25 @@ Test(rev57_embedded, a_percent_encoded_host_under_any_key_is_read_decoded)
          1},
         {KT_DX("api.example.com"),
          "{\"url\":\"https://api.example.com/\",\"next\":\"%25%25%25%25%25%2e\"}", 1},
+        /* review 12 F2: the dots and letters a host parser folds (UTS 46) */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"evil\\u3002com\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"evil\\uff0ecom\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"evil\\uff61com\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"evil%E3%80%82com\"}", 0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"next\":\"\\uff45\\uff56\\uff49\\uff4c\\uff0e\\uff43\\uff4f\\uff4d\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"api\\u3002example\\u3002com\"}", 1},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"next\":\"\\u65e5\\u672c\\u8a9e\\u3002\\u30c6\\u30ad\\u30b9\\u30c8\"}",
+         1},
     };
 
     kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
