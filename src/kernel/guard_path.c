@@ -611,6 +611,26 @@ static int walk_text(path_hit *ph, const char *s, size_t n)
 }
 
 static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                          size_t n, char *details, size_t cap, int level, int hits);
+
+/* @s with each sftp: and scp: URL written as the file: URL of its path
+ * (chio__gp_remote_file_reading), read as a value of its own; only its
+ * hits count. */
+static int remote_file_text(const chio__guard_reg *g, chio__key *key, const char *what,
+                            const char *s, size_t n, char *details, size_t cap, int level)
+{
+    size_t len;
+    char *d = chio__gp_remote_file_reading(s, n, &len);
+    int rc;
+
+    if (d == NULL)
+        return CHIO_ENOMEM;
+    rc = forbidden_text(g, key, what, d, len, details, cap, level + 1, 1);
+    free(d);
+    return rc;
+}
+
+static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
                           size_t n, char *details, size_t cap, int level, int hits)
 {
     /* "xargs -I X cat ../X/shadow": a word xargs fills in is not the
@@ -696,6 +716,9 @@ decode:
         return rc;
     if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && !hits &&
         (rc = assigned_text(g, key, what, s, n, details, cap, level)) != 0)
+        return rc;
+    if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && chio__gp_has_remote_file_url(s, n) &&
+        (rc = remote_file_text(g, key, what, s, n, details, cap, level)) != 0)
         return rc;
     if (rc == 0 && !ph.nomem && level < DECODE_LEVELS && empty_may_differ(s, n))
         return empty_text(g, key, what, s, n, details, cap, level);

@@ -68,6 +68,12 @@ int chio__gp_check_walk_in(path_hit *ph, const char *t, size_t len, const char *
 int chio__gp_check_joined_literals(path_hit *ph, const char *s, size_t n);
 /* The words of @s percent-decoded once. */
 int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n);
+/* Does @s hold an sftp: or scp: URL (guard_path_remote.c)? */
+int chio__gp_has_remote_file_url(const char *s, size_t n);
+/* @s with each sftp: and scp: URL written as the file: URL of its path,
+ * host and port dropped; malloc'ed (NULL: no memory), its length in
+ * *@len. */
+char *chio__gp_remote_file_reading(const char *s, size_t n, size_t *len);
 /* @read(@ph, text, length, @ctx) of @s percent-decoded once; 0 when @s
  * holds no escape. */
 int chio__gp_decoded(path_hit *ph, const char *s, size_t n,

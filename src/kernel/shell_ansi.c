@@ -309,6 +309,23 @@ static void mark(const lexer *lx, char *out, size_t *o, const char *s, size_t n,
         out[(*o)++] = CHIO__WILD_ANY; /* a case change ("${x,,}") keeps the whole value */
 }
 
+/* In the empty reading, the length of "$IFS" or "${IFS}" at s[i] ("$IFS"
+ * not followed by a name character), else 0: the shell's white space,
+ * read as a blank, not as nothing (review 12: "cat$IFS$9/etc/passwd"
+ * is "cat /etc/passwd" to sh, and the reading that made "$IFS" a blank
+ * kept "$9", the one that made "$9" nothing made "$IFS" nothing too). */
+static size_t ifs_parameter(const lexer *lx, const char *s, size_t n, size_t i)
+{
+    if (!lx->empty || s[i] != '$')
+        return 0;
+    if (n - i >= 6 && memcmp(s + i, "${IFS}", 6) == 0)
+        return 6;
+    if (n - i >= 4 && memcmp(s + i, "$IFS", 4) == 0 &&
+        (n - i == 4 || !name_char((unsigned char)s[i + 4])))
+        return 4;
+    return 0;
+}
+
 /* In the empty reading, the length of a parameter at s[i] that may expand
  * to nothing ("$name", "$1", "$@", "$*"), else 0. "$#", "$?", "$$", "$!"
  * and "$-" never do and stay as written. */
@@ -609,6 +626,9 @@ static size_t lex(const char *s, size_t n, char *out, int empty, unsigned mode, 
                 if (s[i + 1] != '\n')
                     qput(&lx, out, &o, s[i + 1]);
                 i += 2;
+            } else if ((k = ifs_parameter(&lx, s, n, i)) > 0) {
+                qput(&lx, out, &o, ' ');
+                i += k;
             } else if ((k = expansion_open(&lx, s, n, i, out, &o)) > 0) {
                 i += k;
             } else if (c == '`' && tick_open(&lx, out, &o)) {
@@ -649,6 +669,10 @@ static size_t lex(const char *s, size_t n, char *out, int empty, unsigned mode, 
             put(&lx, out, &o, s[i++]);
         } else if (c == '$' && i + 1 < n && s[i + 1] == '"') {
             i++; /* $"..": the '$' dropped (no translation) */
+        } else if ((k = ifs_parameter(&lx, s, n, i)) > 0) {
+            put(&lx, out, &o, ' ');
+            lx.at_break = 1;
+            i += k;
         } else if ((k = expansion_open(&lx, s, n, i, out, &o)) > 0) {
             i += k;
         } else if ((k = empty_parameter(&lx, s, n, i)) > 0) {

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev57_guards.c - review 12 (guards) of the
+ * forbidden_path guard, with a real kernel (guard on /etc/ and /root/):
+ *   - F1: "cat$IFS$9/etc/passwd" is "cat /etc/passwd" to sh, bash and
+ *     dash, and was allowed: the reading that made "$IFS" a blank kept
+ *     "$9", and the one that made "$9" nothing made "$IFS" nothing too.
+ *     The empty reading now reads "$IFS" and "${IFS}" as a blank;
+ *   - F5: curl and libssh2 read the path of an sftp: or scp: URL as an
+ *     absolute path on the host ("sftp://localhost/etc/shadow"), and
+ *     such URLs were allowed while "scp root@localhost:/etc/shadow ."
+ *     was denied. They are now read as the file: URL of their path.
+ */
+#include <criterion/criterion.h>
+
+#include "kernel/kernelutil.h"
+
+#define NOW 1710000300u
+
+Test(rev57_guards, ifs_then_an_unset_parameter_is_a_blank_before_the_path)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"cat$IFS$9/etc/passwd\"}",
+        "{\"cmd\":\"cat$IFS$x/etc/passwd\"}",
+        "{\"cmd\":\"x=1;cat$IFS$9$9/etc/passwd\"}",
+        "{\"cmd\":\"cat$IFS$9/root/.ssh/id_rsa\"}",
+        "{\"cmd\":\"ls$IFS$9/etc\"}",
+        "{\"path\":\"cat$IFS$9/etc/passwd\"}",
+        "{\"argv\":[\"sh\",\"-c\",\"cat$IFS$9/etc/passwd\"]}",
+        "{\"cmd\":\"cat\\\"$IFS\\\"$9/etc/passwd\"}",
+        "{\"cmd\":\"cat$IFS$9/tmp/x\"}",
+        "{\"cmd\":\"echo $IFS is the separator\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
+
+Test(rev57_guards, the_path_of_an_sftp_or_scp_url_is_read_as_a_path_on_the_host)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"curl sftp://localhost/etc/shadow\"}",
+        "{\"cmd\":\"curl scp://root@localhost/root/.ssh/id_rsa -o k\"}",
+        "{\"path\":\"sftp://localhost/etc/passwd\"}",
+        "{\"src\":\"SFTP://backup.example:2222/etc/passwd\"}",
+        "{\"src\":\"sftp://h/%65tc/passwd\"}",
+        "{\"cmd\":\"curl 'scp://u:p@h/etc/shadow'\"}",
+        "{\"cmd\":\"curl sftp://backup.example/tmp/x\"}",
+        "{\"cmd\":\"curl https://example.com/scp://x\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 0, 0};
+
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
