@@ -358,8 +358,11 @@ typedef struct chio_guard_input {
 /*
  * A guard: decide pass or deny and optionally write evidence text (UTF-8,
  * NUL-terminated, at most @details_cap bytes with the NUL) into @details.
- * Return 0; any other return value is a guard failure and denies (fail
- * closed). Called on the caller's thread, possibly on many at once.
+ * *@verdict is CHIO_GUARD_DENY when the guard is called. Return 0; any
+ * other return value is a guard failure and denies (fail closed), and so
+ * does a verdict other than CHIO_GUARD_PASS or CHIO_GUARD_DENY, with the
+ * details "guard returned an invalid verdict N" in place of the guard's.
+ * Called on the caller's thread, possibly on many at once.
  */
 typedef int (*chio_guard_fn)(void *user, const chio_guard_input *in, chio_guard_verdict *verdict,
                              char *details, size_t details_cap);

@@ -502,6 +502,12 @@ int chio__run_guards(mreq *r, const char *server, const char *tool, chio_error *
         if (rc != 0) {
             v = CHIO_GUARD_DENY; /* a failing guard denies */
             snprintf(details, sizeof(details), "guard failed with code %d", rc);
+        } else if (v != CHIO_GUARD_PASS && v != CHIO_GUARD_DENY) {
+            /* a verdict that is neither denies, and says so (review 12:
+             * the receipt told a broken guard from a policy deny by
+             * nothing) */
+            snprintf(details, sizeof(details), "guard returned an invalid verdict %d", (int)v);
+            v = CHIO_GUARD_DENY;
         } else if (!g->builtin) {
             host_details(k, details, sizeof(details)); /* whole, before the cut */
         }

@@ -382,6 +382,10 @@ Test(rev27_guards, a_host_guard_answering_oddly_denies_with_a_receipt)
                       "case %d: verdict %d code %s", hows[i], r.verdict, chio_code_name(r.code));
             cr_expect_str_eq(denied_by(&r), "Odd", "case %d", hows[i]);
             expect_clean(r.receipt, "\x01", "odd guard"); /* verifies */
+            /* review 12: the receipt tells a broken guard from a deny */
+            if (hows[i] == 1)
+                cr_expect_not_null(strstr(r.reason, "guard returned an invalid verdict 42"), "%s",
+                                   r.reason);
         }
         chio_response_destroy(&r);
         chio_kernel_free(k);
