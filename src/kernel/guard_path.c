@@ -286,11 +286,35 @@ static int decoded_words(path_hit *ph, const char *d, size_t len, void *ctx)
     return chio__gp_check_words(ph, d, len, chio__gp_has_word_break(d, len), 0);
 }
 
+/* The words of @s form-decoded ('+' a blank, then percent-decoded), as
+ * application/x-www-form-urlencoded reads it ("cat+/etc/passwd" is "cat
+ * /etc/passwd" to Python's unquote_plus; review 12). Only hits count. */
+static int form_words(path_hit *ph, const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t i, len;
+    int rc;
+
+    if (memchr(s, '+', n) == NULL)
+        return 0;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < n; i++)
+        d[i] = s[i] == '+' ? ' ' : s[i];
+    len = chio__percent_decode(d, n, d);
+    rc = chio__gp_check_words(ph, d, len, chio__gp_has_word_break(d, len), 1);
+    free(heap);
+    return rc;
+}
+
 /* The words of @s percent-decoded once: a tool that decodes its argument
- * and hands it to a shell runs "cat%20/etc/passwd" as "cat /etc/passwd". */
+ * and hands it to a shell runs "cat%20/etc/passwd" as "cat /etc/passwd";
+ * and form-decoded. */
 int chio__gp_check_decoded_words(path_hit *ph, const char *s, size_t n)
 {
-    return chio__gp_decoded(ph, s, n, decoded_words, NULL);
+    int rc = chio__gp_decoded(ph, s, n, decoded_words, NULL);
+
+    return rc == 0 ? form_words(ph, s, n) : rc;
 }
 
 /* @d (@len bytes), the shell's reading of @s (chio__shell_reading: after

@@ -52,3 +52,19 @@ Test(rev57_guards, the_path_of_an_sftp_or_scp_url_is_read_as_a_path_on_the_host)
 
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
+
+/* Review 12 F6: form encoding, '+' a blank ("cat+/etc/passwd" to
+ * unquote_plus), beside the percent-decoded reading that already caught
+ * "cat%20/etc/passwd". */
+Test(rev57_guards, a_form_encoded_blank_before_a_path_is_read)
+{
+    static const char *const args[] = {
+        "{\"q\":\"cat+/etc/passwd\"}",
+        "{\"q\":\"cmd=cat+%2Fetc%2Fshadow\"}",
+        "{\"q\":\"c+++ /tmp/x\"}",
+        "{\"q\":\"a+b=c\"}",
+    };
+    static const int denied[] = {1, 1, 0, 0};
+
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
