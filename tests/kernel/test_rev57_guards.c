@@ -68,3 +68,20 @@ Test(rev57_guards, a_form_encoded_blank_before_a_path_is_read)
 
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
+
+/* Review 12 F6: a Windows tool's path into a WSL distribution is the
+ * distribution's own path ("\\wsl$\Ubuntu\etc\shadow" is /etc/shadow
+ * there). */
+Test(rev57_guards, a_path_into_a_wsl_distribution_is_read_from_its_root)
+{
+    static const char *const args[] = {
+        "{\"p\":\"\\\\\\\\wsl$\\\\Ubuntu\\\\etc\\\\shadow\"}",
+        "{\"cmd\":\"type \\\\\\\\wsl.localhost\\\\Debian\\\\root\\\\.ssh\\\\id_rsa\"}",
+        "{\"p\":\"//WSL$/Ubuntu/etc/passwd\"}",
+        "{\"p\":\"\\\\\\\\wsl$\\\\Ubuntu\\\\tmp\\\\x\"}",
+        "{\"p\":\"\\\\\\\\server\\\\share\\\\etc\\\\x\"}",
+    };
+    static const int denied[] = {1, 1, 1, 0, 0};
+
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
