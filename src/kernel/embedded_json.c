@@ -526,19 +526,37 @@ static size_t quote_at(const char *s, size_t n, size_t i)
  * prefixes and parentheses: {u'ho' 'st': ...}, {('k'): ...}), then ':'.
  * Not a curl glob ("{https://a,https://b}"), a note ("[Note: x]"), code
  * ("{ return ok ? \"y\" : \"n\"; }") or markup ("[quote=\"b\":x]"). */
+/* Past white space, @paren ('(' or ')') and Python's '#' comments from
+ * s[@j]. */
+static size_t blank_end(const char *s, size_t n, size_t j, char paren)
+{
+    while (j < n && (json_space(s[j]) || s[j] == paren || s[j] == '#'))
+        if (s[j++] == '#')
+            while (j < n && s[j] != '\n')
+                j++;
+    return j;
+}
+
 static int json_shaped(const char *s, size_t n)
 {
     size_t i, j, k, close = 0;
     int strings;
 
+    /* a Python expression in parentheses: "({'k': 'v'})" */
+    while (n >= 2 && s[0] == '(' && s[n - 1] == ')') {
+        i = blank_end(s, n - 1, 1, '\0');
+        for (k = n - 1; k > i && json_space(s[k - 1]); k--)
+            ;
+        s += i;
+        n = k - i;
+    }
     if (n < 2 || !((s[0] == '{' && s[n - 1] == '}') || (s[0] == '[' && s[n - 1] == ']')))
         return 0;
     for (i = 0; i < n; i++) {
         if (s[i] != '{' && s[i] != ',')
             continue;
         for (j = i + 1, strings = 0; j < n; strings++) {
-            while (j < n && (json_space(s[j]) || s[j] == '('))
-                j++;
+            j = blank_end(s, n, j, '(');
             if ((k = quote_at(s, n, j)) == n)
                 break;
             for (j = k + 1; j < n && s[j] != s[k]; j++)
@@ -546,8 +564,7 @@ static int json_shaped(const char *s, size_t n)
                     j++;
             close = j++;
         }
-        while (j < n && (json_space(s[j]) || s[j] == ')'))
-            j++;
+        j = blank_end(s, n, j, ')');
         if (strings > 0 && j < n && s[j] == ':')
             return 1;
         if (strings > 0)
@@ -601,6 +618,8 @@ int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc
     if (b - a >= 2 && s[a] != '{' && s[a] != '[' && value_start(s + a, b - a, 0) &&
         (memchr(s + a, '{', b - a) != NULL || memchr(s + a, '[', b - a) != NULL))
         return lenient_parse(s + a, b - a, depth, doc);
+    if (b - a >= 2 && s[a] == '(' && json_shaped(s + a, b - a))
+        return CHIO__EMBEDDED_AMBIGUOUS; /* a dict in parentheses: Python's */
     if (b - a < 2 || (s[a] != '{' && s[a] != '['))
         return 0;
     closed = s[b - 1] == '}' || s[b - 1] == ']';

@@ -138,6 +138,11 @@ Test(rev57_embedded, json_in_a_string_that_lenient_readers_take_is_read_or_denie
          1},
         {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"[quote=\\\"bob\\\":abc]hi[/quote]\"}", 1},
         {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"[He said \\\"no\\\": it was over]\"}", 1},
+        /* review 13 F1: a dict in parentheses, a comment before the colon */
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"({'mode': 'write'})\"}", 0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"( {'mode': 'write'} )\"}", 0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"{'mode' # c\\n: 'write'}\"}", 0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"(see {'a': 1})\"}", 1},
     };
 
     kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
@@ -158,8 +163,10 @@ Test(rev57_embedded, the_forbidden_path_guard_reads_it_the_same_way)
         "{\"body\":\"{'path': '\\\\57etc\\\\57passwd'}\"}",
         "{\"body\":\"{'path': '\\\\U0000002fetc\\\\U0000002fpasswd'}\"}",
         "{\"body\":\"{'path': '\\\\N{SOLIDUS}etc\\\\N{SOLIDUS}passwd'}\"}",
+        /* review 13 F1 */
+        "{\"body\":\"({'p': '/e'\\n'tc/passwd'})\"}",
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 0, 1, 1, 1};
+    static const int denied[] = {1, 1, 1, 1, 1, 0, 1, 1, 1, 1};
 
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }

@@ -85,3 +85,25 @@ Test(rev57_guards, a_path_into_a_wsl_distribution_is_read_from_its_root)
 
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
+
+/* Review 13: the same paths through Windows device prefixes to a UNC
+ * path, and the other URL schemes whose path a tool opens on the host
+ * (ssh: and fish: to KIO and GIO, ftp: to curl, which reads "%2F" as the
+ * root). */
+Test(rev57_guards, device_prefixes_and_other_remote_file_schemes_are_read_too)
+{
+    static const char *const args[] = {
+        "{\"p\":\"\\\\\\\\?\\\\UNC\\\\wsl$\\\\Ubuntu\\\\etc\\\\shadow\"}",
+        "{\"p\":\"\\\\\\\\.\\\\UNC\\\\wsl.localhost\\\\Ubuntu\\\\etc\\\\shadow\"}",
+        "{\"p\":\"//?/UNC/wsl$/Ubuntu/etc/shadow\"}",
+        "{\"p\":\"\\\\??\\\\UNC\\\\wsl$\\\\Ubuntu\\\\root\\\\.ssh\\\\id_rsa\"}",
+        "{\"cmd\":\"curl ftp://localhost/%2Fetc/shadow\"}",
+        "{\"u\":\"fish://localhost/etc/shadow\"}",
+        "{\"u\":\"ssh://root@localhost:22/root/.ssh/id_rsa\"}",
+        "{\"u\":\"git+ssh://git@example.com/org/repo.git\"}",
+        "{\"u\":\"ftp://example.com/pub/file.txt\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 0, 0};
+
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
