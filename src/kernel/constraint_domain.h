@@ -25,6 +25,15 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
  * reason in @reason; else 0. */
 int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t cap);
 
+/* leaf_host.c: the host chio reads in the string leaf @s (@n bytes), at
+ * s[*@at] for *@len bytes: the value trimmed, after its first "://", up to
+ * '/', '?' or '#', after the last '@', before the first ':', dots and
+ * white space trimmed; 1 when it is "localhost" or a dotted name of ASCII
+ * letters, digits and '-'. With @idn, 1 instead when it is such a name
+ * holding bytes past ASCII (no Unicode space) whose last label is ASCII
+ * letters ("évil.com"). Else 0. */
+int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len);
+
 /* constraints.c: every number and boolean leaf of @v as its JSON text,
  * with its nearest key (chio__each_string's walk). */
 int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const char *, size_t),

@@ -209,6 +209,42 @@ Test(rev57_embedded, a_percent_encoded_host_under_any_key_is_read_decoded)
          "{\"url\":\"https://api.example.com/"
          "\",\"next\":\"\\u65e5\\u672c\\u8a9e\\u3002\\u30c6\\u30ad\\u30b9\\u30c8\"}",
          1},
+        /* review 13: a name past ASCII with an ASCII top-level label */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"\xc3\xa9"
+         "vil.com\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"x@\xc3\xa9"
+         "vil.com:22\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"file\":\"r\xc3\xa9"
+         "sum\xc3\xa9"
+         ".pdf\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"msg\":\"\xe3\x81\x93"
+         "\xe3\x82\x93"
+         "\xe3\x81\xab"
+         "\xe3\x81\xa1"
+         "\xe3\x81\xaf"
+         "\xe3\x80\x82"
+         "\xe5\x85\x83"
+         "\xe6\xb0\x97"
+         "\xe3\x81\xa7"
+         "\xe3\x81\x99"
+         "\xe3\x81\x8b"
+         "\"}",
+         1},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"\xc3\xa9"
+         "vil\"}",
+         1},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"msg\":\"na\xc3\xaf"
+         "ve approach. yes\"}",
+         1},
     };
 
     kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
