@@ -305,6 +305,14 @@ int chio__path_under(const char *p, size_t plen, const char *prefix, size_t xlen
  * Returns the new length and NUL-terminates (@out needs @n + 1 bytes). */
 size_t chio__text_fold(const char *s, size_t n, char *out);
 
+/* chio__text_fold_spaces - chio__text_fold with the Unicode spaces NFKC
+ * turns into ' ' (U+00A0, U+2000..U+200A, U+202F, U+205F) and U+1680
+ * folded to ' ' too: text as the secret scanner reads it ("Bearer" U+00A0
+ * "<token>" is "Bearer <token>" to a tool that normalises it). Not for
+ * paths and hosts, where such a space is white space (chio__space_at) or
+ * part of the name, never ' '. Same contract as chio__text_fold. */
+size_t chio__text_fold_spaces(const char *s, size_t n, char *out);
+
 /* chio__host_fold - @s as a URL's host parser folds it before IDNA:
  * chio__text_fold, then the two other dots UTS 46 maps to '.' (U+3002,
  * U+FF61; U+FF0E is fullwidth ASCII), into @out (room for @n + 1; may be
@@ -317,7 +325,9 @@ size_t chio__host_fold(const char *s, size_t n, char *out);
 size_t chio__percent_decode(const char *s, size_t n, char *out);
 
 /* chio__text_unescape - one pass of the escapes text is smuggled in:
- * "\uXXXX" (surrogate pairs joined), "\xHH" and HTML numeric character
+ * "\uXXXX" and "%uXXXX" (surrogate pairs joined), "\u{H...}" (1 to 8 hex
+ * digits), "\UXXXXXXXX", "\xHH", "\NNN" (three octal digits, up to
+ * "\377": a byte, as C and printf %b read it) and HTML numeric character
  * references ("&#65;", "&#x41;", ";" optional), into UTF-8 in @out (may be
  * @s; never longer). Escapes of NUL, lone surrogates or code points above
  * U+10FFFF stay as written. Returns the new length and NUL-terminates. */

@@ -3,8 +3,9 @@
  * core/normalize_text.c - text as a secret scanner should see it: invisible
  * format characters dropped and every code point NFKC turns into one
  * ASCII character folded to it (fullwidth, mathematical, circled, ...:
- * chio__text_fold), and one pass of the escapes text is
- * smuggled in undone (chio__text_unescape); the look-alike dots and
+ * chio__text_fold; with the Unicode spaces NFKC makes ' ' folded too,
+ * chio__text_fold_spaces, the secret scanner's), and one pass of the
+ * escapes text is smuggled in undone (chio__text_unescape); the look-alike dots and
  * slashes a path reader may take for '.', '/' or '\\' (chio__look_alike);
  * plus the UTF-8 decoder the other normalize files share.
  *
@@ -159,7 +160,19 @@ uint32_t chio__utf8_decode(const unsigned char *s, size_t n, size_t *len)
     return cp;
 }
 
-size_t chio__text_fold(const char *s, size_t n, char *out)
+/* The Unicode spaces NFKC turns into ' ' (U+00A0, U+2000..U+200A, U+202F,
+ * U+205F; U+3000 is ascii_fold's), and U+1680, a space to Python's split()
+ * and strip() that NFKC keeps. Only the secret scanner's reading folds
+ * them (chio__text_fold_spaces): elsewhere they are white space, a word
+ * break (chio__space_at), and a host or path holding one is not the one
+ * with ' ' in its place. */
+static int nfkc_space(uint32_t cp)
+{
+    return cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F ||
+           cp == 0x205F;
+}
+
+static size_t fold_text(const char *s, size_t n, int spaces, char *out)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, o = 0;
@@ -176,7 +189,10 @@ size_t chio__text_fold(const char *s, size_t n, char *out)
             i += len;
             continue;
         }
-        if ((a = ascii_fold(cp)) != 0) {
+        a = ascii_fold(cp);
+        if (a == 0 && spaces && nfkc_space(cp))
+            a = ' ';
+        if (a != 0) {
             out[o++] = (char)a;
             i += len;
             continue;
@@ -187,6 +203,16 @@ size_t chio__text_fold(const char *s, size_t n, char *out)
     }
     out[o] = '\0';
     return o;
+}
+
+size_t chio__text_fold(const char *s, size_t n, char *out)
+{
+    return fold_text(s, n, 0, out);
+}
+
+size_t chio__text_fold_spaces(const char *s, size_t n, char *out)
+{
+    return fold_text(s, n, 1, out);
 }
 
 /* @k hex digits at @s as a number, or -1. */
@@ -204,49 +230,120 @@ static long hex_run(const char *s, size_t k)
     return v;
 }
 
-/* A "\uXXXX" (with its low surrogate), "\xHH", "&#DDD;" or "&#xHHH;"
- * escape at @s: 1 with the code point and the bytes it spans, else 0. */
+/* The code point of the UTF-16 unit @v at @s (with its low surrogate, a
+ * second unit written the same way, @intro bytes then 4 hex digits, when
+ * @v is a high one), the bytes used in *@used (@one for one unit): 1, or
+ * 0 for a lone surrogate. */
+static int utf16_at(const char *s, size_t n, const char *intro, size_t one, long v, uint32_t *cp,
+                    size_t *used)
+{
+    size_t k = strlen(intro);
+    long lo;
+
+    if (v >= 0xDC00 && v <= 0xDFFF)
+        return 0;
+    if (v >= 0xD800 && v <= 0xDBFF) {
+        if (n < 2 * one || memcmp(s + one, intro, k) != 0 ||
+            (lo = hex_run(s + one + k, 4)) < 0xDC00 || lo > 0xDFFF)
+            return 0;
+        v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+        *used = 2 * one;
+    } else {
+        *used = one;
+    }
+    *cp = (uint32_t)v;
+    return 1;
+}
+
+/* "\u{H...}" (JavaScript, Rust: 1 to 8 hex digits) at @s: its value and
+ * the bytes it spans, or -1. */
+static long braced_at(const char *s, size_t n, size_t *used)
+{
+    long v = 0;
+    size_t i;
+
+    for (i = 3; i < n && i < 11; i++) {
+        int d = chio__hex_value((unsigned char)s[i]);
+        if (d < 0)
+            break;
+        v = v * 16 + d;
+        if (v > 0x10FFFF)
+            return -1;
+    }
+    if (i == 3 || i == n || s[i] != '}')
+        return -1;
+    *used = i + 1;
+    return v;
+}
+
+/* "&#DDD;" or "&#xHHH;" (";" optional) at @s: its value and the bytes it
+ * spans, or -1. */
+static long reference_at(const char *s, size_t n, size_t *used)
+{
+    int hex = n >= 4 && (s[2] == 'x' || s[2] == 'X');
+    size_t i = hex ? 3 : 2, k;
+    long v;
+
+    for (v = 0, k = 0; i < n && k < 8; i++, k++) {
+        int d = hex                                      ? chio__hex_value((unsigned char)s[i])
+                : chio__ascii_digit((unsigned char)s[i]) ? s[i] - '0'
+                                                         : -1;
+        if (d < 0)
+            break;
+        v = v * (hex ? 16 : 10) + d;
+    }
+    if (k == 0 || k == 8)
+        return -1;
+    if (i < n && s[i] == ';')
+        i++;
+    *used = i;
+    return v;
+}
+
+/* Is @c an octal digit? */
+static int octal(char c)
+{
+    return c >= '0' && c <= '7';
+}
+
+/* An escape at @s: "\uXXXX" (with its low surrogate), "\u{H...}",
+ * "\UXXXXXXXX", "%uXXXX" (with its low surrogate), "\xHH", "\NNN" (three
+ * octal digits: a byte, as C, printf %b and bash read it), "&#DDD;" or
+ * "&#xHHH;". 1 with the code point and the bytes it spans, 2 with a byte
+ * (an octal escape past 0x7F, written as that byte: "\303\251" is "é" in
+ * UTF-8), else 0. */
 static int escape_at(const char *s, size_t n, uint32_t *cp, size_t *used)
 {
-    long v, lo;
-    size_t i, k;
-    int hex;
+    long v = -1;
 
     if (n >= 6 && s[0] == '\\' && s[1] == 'u' && (v = hex_run(s + 2, 4)) >= 0) {
-        if (v >= 0xDC00 && v <= 0xDFFF)
+        if (!utf16_at(s, n, "\\u", 6, v, cp, used))
             return 0;
-        if (v >= 0xD800 && v <= 0xDBFF) {
-            if (n < 12 || s[6] != '\\' || s[7] != 'u' || (lo = hex_run(s + 8, 4)) < 0xDC00 ||
-                lo > 0xDFFF)
-                return 0;
-            v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
-            *used = 12;
-        } else {
-            *used = 6;
-        }
+        v = (long)*cp;
+    } else if (n >= 6 && s[0] == '%' && (s[1] == 'u' || s[1] == 'U') &&
+               (v = hex_run(s + 2, 4)) >= 0) {
+        if (!utf16_at(s, n, s[1] == 'u' ? "%u" : "%U", 6, v, cp, used))
+            return 0;
+        v = (long)*cp;
+    } else if (n >= 5 && s[0] == '\\' && s[1] == 'u' && s[2] == '{') {
+        v = braced_at(s, n, used);
+    } else if (n >= 10 && s[0] == '\\' && s[1] == 'U' && s[2] == '0' && s[3] == '0') {
+        v = hex_run(s + 4, 6); /* the first two digits of one up to U+10FFFF are 0 */
+        *used = 10;
     } else if (n >= 4 && s[0] == '\\' && s[1] == 'x' && (v = hex_run(s + 2, 2)) >= 0) {
         *used = 4;
-    } else if (n >= 3 && s[0] == '&' && s[1] == '#') {
-        hex = n >= 4 && (s[2] == 'x' || s[2] == 'X');
-        i = hex ? 3 : 2;
-        for (v = 0, k = 0; i < n && k < 8; i++, k++) {
-            int d = hex                                      ? chio__hex_value((unsigned char)s[i])
-                    : chio__ascii_digit((unsigned char)s[i]) ? s[i] - '0'
-                                                             : -1;
-            if (d < 0)
-                break;
-            v = v * (hex ? 16 : 10) + d;
+    } else if (n >= 4 && s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && octal(s[2]) && octal(s[3])) {
+        v = (s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0');
+        *used = 4;
+        if (v >= 0x80) {
+            *cp = (uint32_t)v;
+            return 2;
         }
-        if (k == 0 || k == 8 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-            return 0;
-        if (i < n && s[i] == ';')
-            i++;
-        *used = i;
-    } else {
-        return 0;
+    } else if (n >= 3 && s[0] == '&' && s[1] == '#') {
+        v = reference_at(s, n, used);
     }
-    if (v == 0)
-        return 0; /* no NUL */
+    if (v <= 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0; /* none, a NUL, or no code point */
     *cp = (uint32_t)v;
     return 1;
 }
@@ -282,11 +379,16 @@ size_t chio__text_unescape(const char *s, size_t n, char *out)
     while (i < n) {
         uint32_t cp;
         size_t used;
-        if (escape_at(s + i, n - i, &cp, &used)) {
+        int e = escape_at(s + i, n - i, &cp, &used);
+        if (e != 0) {
             /* every escape spans at least as many bytes as its UTF-8 form,
              * so o never passes i and @out may be @s */
             char u[4];
-            size_t k = chio__utf8_encode(u, cp);
+            size_t k = 1;
+            if (e == 2)
+                u[0] = (char)cp; /* a byte an octal escape names */
+            else
+                k = chio__utf8_encode(u, cp);
             memcpy(out + o, u, k);
             o += k;
             i += used;

@@ -21,6 +21,8 @@
 #include "kernel_internal.h"
 #include "normalize.h"
 #include "regex_nfa.h"
+#include "shell_ansi.h"
+#include "shell_words.h"
 
 /* ---- walking ---------------------------------------------------------------------------- */
 
@@ -162,7 +164,7 @@ static int forms_build(forms *fm, const char *s, size_t n)
             return CHIO_ENOMEM;
         cur = fm->heap;
     }
-    len = chio__text_fold(s, n, cur);
+    len = chio__text_fold_spaces(s, n, cur);
     if (len != n || memcmp(cur, s, n) != 0) {
         fm->n[fm->nf] = len;
         fm->f[fm->nf++] = cur;
@@ -170,14 +172,14 @@ static int forms_build(forms *fm, const char *s, size_t n)
         prevlen = len;
         cur += len + 1;
     }
-    /* Each round undoes one layer of %XX, \\uXXXX / \\xHH and &#NN;
-     * escapes, then folds again; it stops when nothing changes. A round
+    /* Each round undoes one layer of %XX, \\uXXXX / \\u{..} / \\U / %uXXXX,
+     * \\xHH, \\NNN and &#NN; escapes, then folds again; it stops when nothing changes. A round
      * past the last one that still changes something means the readings
      * stop short of the text a tool decoding further would see. */
     for (round = 0; round <= DECODE_MAX; round++) {
         len = chio__percent_decode(prev, prevlen, cur);
         len = chio__text_unescape(cur, len, cur);
-        len = chio__text_fold(cur, len, cur);
+        len = chio__text_fold_spaces(cur, len, cur);
         if (len == prevlen && memcmp(cur, prev, len) == 0)
             break;
         if (round == DECODE_MAX) {
@@ -212,6 +214,18 @@ static size_t secret_patterns(const chio__guard_reg *guards, size_t n)
         if (chio__is_secret_guard(&guards[gi]))
             np += guards[gi].nregexes;
     return np;
+}
+
+/* The first secret_leak guard with a pattern among @guards[0..n), or @n
+ * (no guard looks for anything). */
+static size_t first_looking(const chio__guard_reg *guards, size_t n)
+{
+    size_t gi;
+
+    for (gi = 0; gi < n; gi++)
+        if (chio__is_secret_guard(&guards[gi]) && guards[gi].nregexes > 0)
+            break;
+    return gi;
 }
 
 /* Make @w's search state (one run per pattern) and its base budget. */
@@ -401,7 +415,8 @@ static int embedded_secrets(const chio__guard_reg *guards, size_t n, const char 
     secret_embedded es = {guards, n, w, guard, pattern, depth + 1};
     chio_json_doc *doc = NULL;
     char *py = NULL;
-    int rc = chio__embedded_parse(s, len, depth, &doc), gi;
+    int rc = chio__embedded_parse(s, len, depth, &doc);
+    size_t gi;
 
     /* A syntax error that is JSON to Python (NaN, Infinity): read as
      * Python reads it (review 48; it was text, scanned as written only) */
@@ -416,10 +431,9 @@ static int embedded_secrets(const chio__guard_reg *guards, size_t n, const char 
     }
     if (rc == CHIO__EMBEDDED_AMBIGUOUS && (depth >= CHIO__EMBEDDED_MAX || !lenient_text(s, len))) {
         free(py);
-        for (gi = 0; !chio__is_secret_guard(&guards[gi]) || guards[gi].nregexes == 0;)
-            if ((size_t)++gi == n)
-                return 0; /* no guard with a pattern looks for anything */
-        *guard = (size_t)gi;
+        if ((gi = first_looking(guards, n)) == n)
+            return 0; /* no guard with a pattern looks for anything */
+        *guard = gi;
         *pattern = depth >= CHIO__EMBEDDED_MAX ? CHIO__SECRET_TOO_DEEP : CHIO__SECRET_AMBIGUOUS;
         return 1;
     }
@@ -433,8 +447,10 @@ static int embedded_secrets(const chio__guard_reg *guards, size_t n, const char 
     return rc;
 }
 
-static int secret_scan_at(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
-                          chio__secret_work *w, size_t *guard, size_t *pattern, int depth)
+/* One reading @s of a string searched in every form (forms_build): 1
+ * when flagged (@guard, @pattern set), else 0 or CHIO_ENOMEM. */
+static int scan_reading(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
+                        chio__secret_work *w, size_t *guard, size_t *pattern)
 {
     forms fm;
     int rc;
@@ -447,6 +463,78 @@ static int secret_scan_at(const chio__guard_reg *guards, size_t n, const char *s
         rc = scan_forms(guards, n, &fm, w, guard, pattern);
     }
     free(fm.heap);
+    return rc;
+}
+
+/* What the shell readings of one string are searched with. */
+typedef struct shell_scan {
+    const chio__guard_reg *guards;
+    size_t n;
+    chio__secret_work *w;
+    size_t *guard, *pattern;
+} shell_scan;
+
+static int shell_reading(void *ctx, const char *t, size_t len)
+{
+    shell_scan *ss = ctx;
+    return scan_reading(ss->guards, ss->n, t, len, ss->w, ss->guard, ss->pattern);
+}
+
+static int shell_empty_reading(void *ctx, const char *t, size_t len, unsigned flags)
+{
+    shell_scan *ss = ctx;
+    size_t gi;
+
+    /* not read to the end: what it did not drop may hide a key, as one
+     * more decoding round may (fail closed) */
+    if ((flags & CHIO__EMPTY_TOO_DEEP) && (gi = first_looking(ss->guards, ss->n)) < ss->n) {
+        *ss->guard = gi;
+        *ss->pattern = CHIO__SECRET_SHELL_DEEP;
+        return 1;
+    }
+    return shell_reading(ctx, t, len);
+}
+
+/* @s as a shell hands it to the tool (review 12, F3): "curl -d
+ * AKIA''IOSF..." gives curl the key. The readings the forbidden_path
+ * guard makes (guard_path.c), each searched in every form: quote and
+ * backslash removal (chio__shell_reading: AKIA"", AKIA\\), ANSI-C
+ * strings decoded (chio__shell_each_ansi_reading: $'\\101'KIA) and every
+ * expansion read empty (chio__shell_each_empty_reading: AKIA${x},
+ * AKIA$(:)). A reading that could not be finished (expansions nested
+ * past what it follows) flags the string, CHIO__SECRET_SHELL_DEEP. 1 when
+ * flagged, else 0 or CHIO_ENOMEM. */
+static int shell_secrets(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
+                         chio__secret_work *w, size_t *guard, size_t *pattern)
+{
+    shell_scan ss = {guards, n, w, guard, pattern};
+    char stack[256], *heap = NULL;
+    const char *r;
+    size_t rl;
+    int rc = 0;
+
+    if (chio__shell_may_differ(s, len)) {
+        if ((r = chio__shell_reading(s, len, stack, sizeof(stack), &heap, &rl)) == NULL)
+            return CHIO_ENOMEM;
+        if (rl != len || memcmp(r, s, len) != 0)
+            rc = scan_reading(guards, n, r, rl, w, guard, pattern);
+        free(heap);
+    }
+    if (rc == 0 && chio__shell_has_ansi(s, len))
+        rc = chio__shell_each_ansi_reading(s, len, shell_reading, &ss);
+    if (rc == 0 && chio__shell_has_expansion(s, len))
+        rc =
+            chio__shell_each_empty_reading(s, len, 0, CHIO__EMPTY_REWIND, shell_empty_reading, &ss);
+    return rc;
+}
+
+static int secret_scan_at(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
+                          chio__secret_work *w, size_t *guard, size_t *pattern, int depth)
+{
+    int rc = scan_reading(guards, n, s, len, w, guard, pattern);
+
+    if (rc == 0)
+        rc = shell_secrets(guards, n, s, len, w, guard, pattern);
     if (rc == 0)
         rc = embedded_secrets(guards, n, s, len, w, guard, pattern, depth);
     return rc;

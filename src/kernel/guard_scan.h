@@ -53,6 +53,10 @@ int chio__is_secret_guard(const chio__guard_reg *g);
 /* ... and for one holding JSON that cannot be read one way (a duplicate
  * key, a lone surrogate, 1e400): readers differ on what a tool gets. */
 #define CHIO__SECRET_AMBIGUOUS ((size_t)-3)
+/* ... and for one whose shell reading it could not finish: expansions
+ * nested past what it follows, or here-documents it cannot tell from code
+ * (CHIO__EMPTY_TOO_DEEP): "AKIA$($(...$(:)...))IOSF..." hides the key. */
+#define CHIO__SECRET_SHELL_DEEP ((size_t)-4)
 
 /* The most automaton states one secret pattern may have (a larger one is
  * refused at registration: every byte searched may visit each state). */
@@ -87,9 +91,14 @@ void chio__secret_work_destroy(chio__secret_work *w);
  * chio__secret_scan - does some built-in secret_leak guard among
  * @guards[0..n) flag @s (@len bytes, NUL-terminated at @len)? Each guard's
  * patterns are matched against the string as written, with invisible
- * format characters removed and fullwidth/mathematical letters folded to
- * ASCII, and with escapes undone (%XX, \uXXXX, \xHH, &#NN; repeatedly,
- * folding again, up to CHIO__SECRET_DECODE_MAX rounds). Other guards are
+ * format characters removed and fullwidth/mathematical letters and the
+ * Unicode spaces NFKC makes ' ' folded to ASCII (chio__text_fold_spaces),
+ * and with escapes undone (chio__text_unescape's and %XX, repeatedly,
+ * folding again, up to CHIO__SECRET_DECODE_MAX rounds); a string holding
+ * quotes, a backslash, '$' or a backtick also as a shell hands it to the
+ * tool (quote removal, $'...' decoded, expansions read empty: the
+ * forbidden_path guard's readings), each of those read the same way.
+ * Other guards are
  * skipped. Returns 1 with the lowest flagging guard's index in *@guard and
  * the pattern's in *@pattern, 0 when nothing matches, or CHIO_ENOMEM. A
  * string that no pattern matches but that one more round would still
