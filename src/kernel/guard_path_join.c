@@ -725,7 +725,13 @@ static int read_same_quote_f_string(path_hit *ph, const char *s, size_t n, unclo
     return rc;
 }
 
-/* Every chain of @s: each literal that opens like a path starts one. */
+/* Every chain of @s: each literal that opens like a path starts one.
+ * Every quote is tried as an opener, not only the one after the last
+ * literal read: an apostrophe or an escaped quote before the code ("it's:
+ * open('/ro' + 'ot/x')", "echo it\\'s; python3 -c \"...\"") would pair
+ * with the code's first quote and shift every literal after it (review
+ * 13). A quote's scan ends at the next quote of its kind, so the scans
+ * stay linear. */
 static int read_chains(path_hit *ph, const char *s, size_t n)
 {
     unclosed u;
@@ -745,7 +751,7 @@ static int read_chains(path_hit *ph, const char *s, size_t n)
             rc = read_format(ph, s, n, &u, &lit);
         if (rc == 0)
             rc = read_same_quote_f_string(ph, s, n, &u, &lit);
-        i = lit.after;
+        i++;
     }
     return rc;
 }

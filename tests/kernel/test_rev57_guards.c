@@ -107,3 +107,20 @@ Test(rev57_guards, device_prefixes_and_other_remote_file_schemes_are_read_too)
 
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
+
+/* Review 13 (noted by the F2 fix): an apostrophe or an escaped quote
+ * before the code paired with the code's first quote and shifted every
+ * literal after it, so the joined path was never read. */
+Test(rev57_guards, a_stray_quote_before_joined_literals_does_not_hide_them)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"echo it\\\\'s; python3 -c \\\"open('/ro' + 'ot/.ssh/id_rsa')\\\"\"}",
+        "{\"cmd\":\"echo \\\\' ; python3 -c \\\"open('/ro' + 'ot/.ssh/id_rsa')\\\"\"}",
+        "{\"text\":\"Here's the code: open('/et' + 'c/shadow')\"}",
+        "{\"text\":\"it's 'fine' and 'ok', isn't it\"}",
+        "{\"text\":\"Here's the code: open('/tm' + 'p/x')\"}",
+    };
+    static const int denied[] = {1, 1, 1, 0, 0};
+
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
