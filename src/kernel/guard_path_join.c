@@ -725,22 +725,21 @@ static int read_same_quote_f_string(path_hit *ph, const char *s, size_t n, unclo
     return rc;
 }
 
-/* Every chain of @s: each literal that opens like a path starts one.
- * Every quote is tried as an opener, not only the one after the last
- * literal read: an apostrophe or an escaped quote before the code ("it's:
- * open('/ro' + 'ot/x')", "echo it\\'s; python3 -c \"...\"") would pair
- * with the code's first quote and shift every literal after it (review
- * 13). A quote's scan ends at the next quote of its kind, so the scans
- * stay linear. */
-static int read_chains(path_hit *ph, const char *s, size_t n)
+/* Every chain of @s from s[@i] on: each literal that opens like a path
+ * starts one. A backslash outside a literal takes the next byte with it
+ * (an escaped quote, "echo it\\'s; python3 -c \"...\"", opens nothing). */
+static int read_chains_from(path_hit *ph, const char *s, size_t n, size_t i)
 {
     unclosed u;
     literal lit;
-    size_t i = 0;
     int rc = 0;
 
     unclosed_init(&u);
     while (rc == 0 && i < n) {
+        if (s[i] == '\\') {
+            i += 2;
+            continue;
+        }
         if (!quote(s[i]) || !read_literal(s, n, i, &u, &lit)) {
             i++;
             continue;
@@ -751,9 +750,25 @@ static int read_chains(path_hit *ph, const char *s, size_t n)
             rc = read_format(ph, s, n, &u, &lit);
         if (rc == 0)
             rc = read_same_quote_f_string(ph, s, n, &u, &lit);
-        i++;
+        i = lit.after;
     }
     return rc;
+}
+
+/* read_chains_from the start, and again from after the first quote: an
+ * apostrophe before the code ("Here's the code: open('/et' + 'c/x')")
+ * pairs with the code's first quote and shifts every literal after it
+ * (review 13). Two passes, each linear (review 14: trying every quote as
+ * an opener rescanned each string once per quote inside it). */
+static int read_chains(path_hit *ph, const char *s, size_t n)
+{
+    size_t i;
+    int rc = read_chains_from(ph, s, n, 0);
+
+    for (i = 0; rc == 0 && i < n && !quote(s[i]); i++)
+        if (s[i] == '\\')
+            i++;
+    return rc == 0 && i < n ? read_chains_from(ph, s, n, i + 1) : rc;
 }
 
 int chio__gp_check_joined_literals(path_hit *ph, const char *s, size_t n)

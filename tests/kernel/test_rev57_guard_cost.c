@@ -113,11 +113,18 @@ static double timed_call(chio_kernel *k, const char *args, int *verdict)
  * escaped), under a command key and a key that names nothing; each quote
  * kind escaped; all three between letters; and a hit after the escaped
  * quotes, which must still be found: "/ro" + "ot/.ssh/id_rsa" is under
- * /root/ only once the two literals are joined. */
+ * /root/ only once the two literals are joined. The last: escaped
+ * quotes that a final quote closes. */
 static const shape shapes[] = {
-    {"cmd", "\\'`", "", 0},          {"data", "\\'`", "", 0},
-    {"cmd", "\\\"", "", 0},          {"cmd", "\\`", "", 0},
-    {"cmd", "a\\'b\\\"c\\`", "", 0}, {"cmd", "\\'`", " open(\"/ro\" + \"ot/.ssh/id_rsa\")", 1},
+    {"cmd", "\\'`", "", 0},
+    {"data", "\\'`", "", 0},
+    {"cmd", "\\\"", "", 0},
+    {"cmd", "\\`", "", 0},
+    {"cmd", "a\\'b\\\"c\\`", "", 0},
+    {"cmd", "\\'`", " open(\"/ro\" + \"ot/.ssh/id_rsa\")", 1},
+    /* review 14: escaped quotes closed by a last quote, which every one
+     * of them reached when each was tried as an opener */
+    {"cmd", "\\\"", "\"", 0},
 };
 
 /* An ordinary value of the same size: short quoted words, every literal
