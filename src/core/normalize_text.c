@@ -255,14 +255,15 @@ static int utf16_at(const char *s, size_t n, const char *intro, size_t one, long
     return 1;
 }
 
-/* "\u{H...}" (JavaScript, Rust: 1 to 8 hex digits) at @s: its value and
- * the bytes it spans, or -1. */
+/* "\u{H...}" (JavaScript, Rust: hex digits, leading zeros as many as
+ * JavaScript takes, up to 64) at @s: its value and the bytes it spans,
+ * or -1. */
 static long braced_at(const char *s, size_t n, size_t *used)
 {
     long v = 0;
     size_t i;
 
-    for (i = 3; i < n && i < 11; i++) {
+    for (i = 3; i < n && i < 67; i++) {
         int d = chio__hex_value((unsigned char)s[i]);
         if (d < 0)
             break;
@@ -308,7 +309,8 @@ static int octal(char c)
 
 /* An escape at @s: "\uXXXX" (with its low surrogate), "\u{H...}",
  * "\UXXXXXXXX", "%uXXXX" (with its low surrogate), "\xHH", "\NNN" (three
- * octal digits: a byte, as C, printf %b and bash read it), "&#DDD;" or
+ * octal digits: a byte, as C, printf %b and bash read it; one or two:
+ * that character), "&#DDD;" or
  * "&#xHHH;". 1 with the code point and the bytes it spans, 2 with a byte
  * (an octal escape past 0x7F, written as that byte: "\303\251" is "é" in
  * UTF-8), else 0. */
@@ -338,6 +340,15 @@ static int escape_at(const char *s, size_t n, uint32_t *cp, size_t *used)
         if (v >= 0x80) {
             *cp = (uint32_t)v;
             return 2;
+        }
+    } else if (n >= 2 && s[0] == '\\' && octal(s[1])) {
+        /* one or two octal digits ("\67" is '7' to C, Python and sloppy
+         * JavaScript; review 14) */
+        v = s[1] - '0';
+        *used = 2;
+        if (n >= 3 && octal(s[2])) {
+            v = v * 8 + (s[2] - '0');
+            *used = 3;
         }
     } else if (n >= 3 && s[0] == '&' && s[1] == '#') {
         v = reference_at(s, n, used);

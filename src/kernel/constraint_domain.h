@@ -31,7 +31,7 @@ int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t ca
  * white space trimmed; 1 when it is "localhost" or a dotted name of ASCII
  * letters, digits and '-'. With @idn, 1 instead when it is such a name
  * holding bytes past ASCII (no Unicode space) whose last label is ASCII
- * letters ("évil.com"). Else 0. */
+ * letters, digits and '-' with a letter ("évil.com"). Else 0. */
 int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len);
 
 /* constraints.c: every number and boolean leaf of @v as its JSON text,

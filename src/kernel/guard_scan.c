@@ -22,6 +22,7 @@
 #include "normalize.h"
 #include "regex_nfa.h"
 #include "shell_ansi.h"
+#include "shell_braces.h"
 #include "shell_words.h"
 
 /* ---- walking ---------------------------------------------------------------------------- */
@@ -485,14 +486,56 @@ static int shell_empty_reading(void *ctx, const char *t, size_t len, unsigned fl
     shell_scan *ss = ctx;
     size_t gi;
 
-    /* not read to the end: what it did not drop may hide a key, as one
-     * more decoding round may (fail closed) */
-    if ((flags & CHIO__EMPTY_TOO_DEEP) && (gi = first_looking(ss->guards, ss->n)) < ss->n) {
+    /* expansions nested past what is followed: what it did not drop may
+     * hide a key, as one more decoding round may (fail closed). A
+     * here-document past the reading's limits is not: its text is
+     * scanned as written, and code with many "<<" (C++ streams) is no
+     * secret (review 14) */
+    if ((flags & CHIO__EMPTY_NESTED_DEEP) && (gi = first_looking(ss->guards, ss->n)) < ss->n) {
         *ss->guard = gi;
         *ss->pattern = CHIO__SECRET_SHELL_DEEP;
         return 1;
     }
     return shell_reading(ctx, t, len);
+}
+
+/* @s with its braces expanded as bash expands them (review 14: "curl -d
+ * AKIA{,}IOSF..." and "AKIA{I..I}OSF..." give curl the key), searched
+ * as written and after quote removal. An expansion past its bounds flags
+ * the string (CHIO__SECRET_SHELL_DEEP), except a JSON object or array,
+ * which bash splits at its commas into fragments the other readings
+ * search whole (as the forbidden_path guard reads them). */
+static int brace_secrets(shell_scan *ss, const char *s, size_t len)
+{
+    char stack[256], *heap = NULL, *e = NULL;
+    const char *r;
+    size_t el, rl, gi;
+    chio_json_doc *doc = NULL;
+    int rc = chio__shell_brace_expand(s, len, &e, &el);
+
+    if (rc == CHIO__BRACES_NOMEM)
+        return CHIO_ENOMEM;
+    if (rc == CHIO__BRACES_TOO_LARGE) {
+        rc = chio_json_parse(s, len, &doc, NULL);
+        chio_json_doc_free(doc);
+        if (rc == 0 || (gi = first_looking(ss->guards, ss->n)) >= ss->n)
+            return 0;
+        *ss->guard = gi;
+        *ss->pattern = CHIO__SECRET_SHELL_DEEP;
+        return 1;
+    }
+    if (rc != 1)
+        return 0;
+    rc = scan_reading(ss->guards, ss->n, e, el, ss->w, ss->guard, ss->pattern);
+    if (rc == 0 && chio__shell_may_differ(e, el)) {
+        if ((r = chio__shell_reading(e, el, stack, sizeof(stack), &heap, &rl)) == NULL)
+            rc = CHIO_ENOMEM;
+        else
+            rc = scan_reading(ss->guards, ss->n, r, rl, ss->w, ss->guard, ss->pattern);
+        free(heap);
+    }
+    free(e);
+    return rc;
 }
 
 /* @s as a shell hands it to the tool (review 12, F3): "curl -d
@@ -525,6 +568,8 @@ static int shell_secrets(const chio__guard_reg *guards, size_t n, const char *s,
     if (rc == 0 && chio__shell_has_expansion(s, len))
         rc =
             chio__shell_each_empty_reading(s, len, 0, CHIO__EMPTY_REWIND, shell_empty_reading, &ss);
+    if (rc == 0 && memchr(s, '{', len) != NULL)
+        rc = brace_secrets(&ss, s, len);
     return rc;
 }
 

@@ -83,10 +83,11 @@ int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len)
     }
     *at = a;
     *len = b - a;
-    if (idn) { /* a name past ASCII whose last label is an ASCII TLD */
-        for (i = last; i < b && isalpha((unsigned char)s[i]); i++)
-            ;
-        return wide && dot && i == b && b - last >= 2;
+    if (idn) {          /* a name past ASCII whose last label is an ASCII TLD */
+        int letter = 0; /* "com", "xn--p1ai" (review 14), not "2" */
+        for (i = last; i < b && (isalnum((unsigned char)s[i]) || s[i] == '-'); i++)
+            letter |= isalpha((unsigned char)s[i]) != 0;
+        return wide && dot && letter && i == b && b - last >= 2;
     }
     return dot ? b > a : b - a == 9 && strncasecmp(s + a, "localhost", 9) == 0;
 }

@@ -184,7 +184,7 @@ static int lex_push(lexer *lx, int kind)
 {
     if (lx->top + 1 >= LEX_DEPTH) {
         if (lx->empty && kind != LEX_DQ)
-            lx->flags |= CHIO__EMPTY_TOO_DEEP;
+            lx->flags |= CHIO__EMPTY_TOO_DEEP | CHIO__EMPTY_NESTED_DEEP;
         return 0; /* too deep: read on in the current context */
     }
     lx->kind[++lx->top] = (unsigned char)kind;

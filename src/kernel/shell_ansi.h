@@ -35,6 +35,9 @@ size_t chio__shell_unquote_bash(const char *s, size_t n, char *out);
 #define CHIO__EMPTY_TOO_DEEP     1u
 #define CHIO__EMPTY_STRAY_CLOSE  2u
 #define CHIO__EMPTY_QUOTED_BLANK 16u /* a blank quoted or escaped */
+/* with TOO_DEEP: expansions nested past what is followed (not a
+ * here-document past its limits, whose text is read as written) */
+#define CHIO__EMPTY_NESTED_DEEP 64u
 /* The modes of chio__shell_unquote_empty. */
 #define CHIO__EMPTY_REWIND 4u
 #define CHIO__EMPTY_WILD   8u

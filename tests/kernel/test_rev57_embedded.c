@@ -245,6 +245,16 @@ Test(rev57_embedded, a_percent_encoded_host_under_any_key_is_read_decoded)
          "{\"url\":\"https://api.example.com/\",\"msg\":\"na\xc3\xaf"
          "ve approach. yes\"}",
          1},
+        /* review 14: a punycode top-level label */
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"next\":\"\xc3\xa9"
+         "vil.xn--p1ai\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"v\":\"\xe7\x89\x88"
+         "\xe6\x9c\xac"
+         "1.2\"}",
+         1},
     };
 
     kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));

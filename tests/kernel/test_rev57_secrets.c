@@ -232,3 +232,30 @@ Test(rev57_secrets, the_hosts_question_reads_the_same_spellings)
     cr_expect_eq(f, 0);
     chio_kernel_free(k);
 }
+
+/* ---- review 14 ------------------------------------------------------------------------------- */
+
+/* F1: bash expands braces before curl sees the key; F4: a braced escape
+ * with more leading zeros than eight digits, and one- or two-digit octal. */
+Test(rev57_secrets, a_key_spelled_with_braces_or_short_octal_is_denied_and_redacted)
+{
+    static const char *const rows[] = {
+        "AKIA{,}IOSFODNN7EXAMPLE", "AKIA{I..I}OSFODNN7EXAMPLE",          "{AKIAIOSF,x}ODNN7EXAMPLE",
+        "{A,}KIAIOSFODNN7EXAMPLE", "AKIA\\u{0000000049}OSFODNN7EXAMPLE", "AKIAIOSFODNN\\67EXAMPLE",
+    };
+
+    run_rows(AWS_PATTERN, "cmd", "curl -d ", " https://x.example", rows, NROWS(rows), 1, AWS_TAIL);
+}
+
+/* F2: code with many "<<" (a C++ stream chain) and an expansion is no
+ * secret: a here-document past the reading's limits no longer flags it. */
+Test(rev57_secrets, code_with_many_here_document_operators_is_allowed)
+{
+    static const char *const rows[] = {
+        "cout << a << b << c << d << e << f << g << h << i; // see `main`",
+        "std::cout << a << b << c << d << e << f << g << h << i << j << `x` << $y;",
+        "{\"a\":[{\"x\":1,\"y\":2},{\"x\":1,\"y\":2},{\"x\":1,\"y\":2},{\"x\":1,\"y\":2}]}",
+    };
+
+    run_rows(AWS_PATTERN, "code", "", "", rows, NROWS(rows), 0, AWS_TAIL);
+}
