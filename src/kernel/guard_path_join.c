@@ -40,6 +40,9 @@
 /* Literals that are not empty one chain reads; past them, a join still
  * above a prefix is a hit. */
 #define JOIN_LITERALS_MAX 8
+/* Levels of strings held in strings whose code is read (each level
+ * reads its text twice at most, two passes). */
+#define JOIN_NEST_MAX 2
 /* The longest gap between two literals that is read as a joiner. */
 #define JOIN_GAP_MAX 24
 
@@ -728,7 +731,9 @@ static int read_same_quote_f_string(path_hit *ph, const char *s, size_t n, unclo
 /* Every chain of @s from s[@i] on: each literal that opens like a path
  * starts one. A backslash outside a literal takes the next byte with it
  * (an escaped quote, "echo it\\'s; python3 -c \"...\"", opens nothing). */
-static int read_chains_from(path_hit *ph, const char *s, size_t n, size_t i)
+static int read_chains_at(path_hit *ph, const char *s, size_t n, int depth);
+
+static int read_chains_from(path_hit *ph, const char *s, size_t n, size_t i, int depth)
 {
     unclosed u;
     literal lit;
@@ -750,6 +755,13 @@ static int read_chains_from(path_hit *ph, const char *s, size_t n, size_t i)
             rc = read_format(ph, s, n, &u, &lit);
         if (rc == 0)
             rc = read_same_quote_f_string(ph, s, n, &u, &lit);
+        /* the code a string holds ("python3 -c \"open('/et' + 'c/x')\"",
+         * read whole by a pass that an apostrophe put out of step with
+         * its quotes, also in a markdown code block; review 15), down to
+         * JOIN_NEST_MAX levels: each byte is inside at most one literal a
+         * pass reads, so each level stays linear */
+        if (rc == 0 && depth < JOIN_NEST_MAX && lit.end > lit.start)
+            rc = read_chains_at(ph, s + lit.start, lit.end - lit.start, depth + 1);
         i = lit.after;
     }
     return rc;
@@ -760,15 +772,23 @@ static int read_chains_from(path_hit *ph, const char *s, size_t n, size_t i)
  * pairs with the code's first quote and shifts every literal after it
  * (review 13). Two passes, each linear (review 14: trying every quote as
  * an opener rescanned each string once per quote inside it). */
-static int read_chains(path_hit *ph, const char *s, size_t n)
+static int read_chains_at(path_hit *ph, const char *s, size_t n, int depth)
 {
     size_t i;
-    int rc = read_chains_from(ph, s, n, 0);
+    int rc;
 
+    if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL && memchr(s, '`', n) == NULL)
+        return 0;
+    rc = read_chains_from(ph, s, n, 0, depth);
     for (i = 0; rc == 0 && i < n && !quote(s[i]); i++)
         if (s[i] == '\\')
             i++;
-    return rc == 0 && i < n ? read_chains_from(ph, s, n, i + 1) : rc;
+    return rc == 0 && i < n ? read_chains_from(ph, s, n, i + 1, depth) : rc;
+}
+
+static int read_chains(path_hit *ph, const char *s, size_t n)
+{
+    return read_chains_at(ph, s, n, 0);
 }
 
 int chio__gp_check_joined_literals(path_hit *ph, const char *s, size_t n)

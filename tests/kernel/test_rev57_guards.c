@@ -124,3 +124,20 @@ Test(rev57_guards, a_stray_quote_before_joined_literals_does_not_hide_them)
 
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
+
+/* Review 15 F1: after an apostrophe the second pass read the whole
+ * "python3 -c \"...\"" string as one literal and never looked inside;
+ * the code a string holds is now read too, one level down. */
+Test(rev57_guards, joined_literals_inside_a_string_after_an_apostrophe_are_read)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"cat <<EOF\\nit's\\nEOF\\npython3 -c \\\"open('/et' + 'c/shadow')\\\"\"}",
+        "{\"text\":\"Here's how: python3 -c \\\"open('/et' + 'c/shadow')\\\"\"}",
+        "{\"text\":\"```\\nit's: node -e \\\"require('fs').readFileSync('/ro' + "
+        "'ot/.ssh/id_rsa')\\\"\\n```\"}",
+        "{\"text\":\"Here's how: python3 -c \\\"open('/tm' + 'p/x')\\\"\"}",
+    };
+    static const int denied[] = {1, 1, 1, 0};
+
+    kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
+}
