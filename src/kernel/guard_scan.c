@@ -499,58 +499,13 @@ static int shell_empty_reading(void *ctx, const char *t, size_t len, unsigned fl
     return shell_reading(ctx, t, len);
 }
 
-/* @s with its braces expanded as bash expands them (review 14: "curl -d
- * AKIA{,}IOSF..." and "AKIA{I..I}OSF..." give curl the key), searched
- * as written and after quote removal. An expansion past its bounds flags
- * the string (CHIO__SECRET_SHELL_DEEP), except a JSON object or array,
- * which bash splits at its commas into fragments the other readings
- * search whole (as the forbidden_path guard reads them). */
-static int brace_secrets(shell_scan *ss, const char *s, size_t len)
+/* The shell readings of @s (@len bytes), each searched in every form:
+ * quote and backslash removal (chio__shell_reading: AKIA"", AKIA\\),
+ * ANSI-C strings decoded (chio__shell_each_ansi_reading: $'\\101'KIA)
+ * and every expansion read empty (chio__shell_each_empty_reading:
+ * AKIA${x}, AKIA$(:)). */
+static int shell_readings(shell_scan *ss, const char *s, size_t len)
 {
-    char stack[256], *heap = NULL, *e = NULL;
-    const char *r;
-    size_t el, rl, gi;
-    chio_json_doc *doc = NULL;
-    int rc = chio__shell_brace_expand(s, len, &e, &el);
-
-    if (rc == CHIO__BRACES_NOMEM)
-        return CHIO_ENOMEM;
-    if (rc == CHIO__BRACES_TOO_LARGE) {
-        rc = chio_json_parse(s, len, &doc, NULL);
-        chio_json_doc_free(doc);
-        if (rc == 0 || (gi = first_looking(ss->guards, ss->n)) >= ss->n)
-            return 0;
-        *ss->guard = gi;
-        *ss->pattern = CHIO__SECRET_SHELL_DEEP;
-        return 1;
-    }
-    if (rc != 1)
-        return 0;
-    rc = scan_reading(ss->guards, ss->n, e, el, ss->w, ss->guard, ss->pattern);
-    if (rc == 0 && chio__shell_may_differ(e, el)) {
-        if ((r = chio__shell_reading(e, el, stack, sizeof(stack), &heap, &rl)) == NULL)
-            rc = CHIO_ENOMEM;
-        else
-            rc = scan_reading(ss->guards, ss->n, r, rl, ss->w, ss->guard, ss->pattern);
-        free(heap);
-    }
-    free(e);
-    return rc;
-}
-
-/* @s as a shell hands it to the tool (review 12, F3): "curl -d
- * AKIA''IOSF..." gives curl the key. The readings the forbidden_path
- * guard makes (guard_path.c), each searched in every form: quote and
- * backslash removal (chio__shell_reading: AKIA"", AKIA\\), ANSI-C
- * strings decoded (chio__shell_each_ansi_reading: $'\\101'KIA) and every
- * expansion read empty (chio__shell_each_empty_reading: AKIA${x},
- * AKIA$(:)). A reading that could not be finished (expansions nested
- * past what it follows) flags the string, CHIO__SECRET_SHELL_DEEP. 1 when
- * flagged, else 0 or CHIO_ENOMEM. */
-static int shell_secrets(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
-                         chio__secret_work *w, size_t *guard, size_t *pattern)
-{
-    shell_scan ss = {guards, n, w, guard, pattern};
     char stack[256], *heap = NULL;
     const char *r;
     size_t rl;
@@ -560,14 +515,92 @@ static int shell_secrets(const chio__guard_reg *guards, size_t n, const char *s,
         if ((r = chio__shell_reading(s, len, stack, sizeof(stack), &heap, &rl)) == NULL)
             return CHIO_ENOMEM;
         if (rl != len || memcmp(r, s, len) != 0)
-            rc = scan_reading(guards, n, r, rl, w, guard, pattern);
+            rc = scan_reading(ss->guards, ss->n, r, rl, ss->w, ss->guard, ss->pattern);
         free(heap);
     }
     if (rc == 0 && chio__shell_has_ansi(s, len))
-        rc = chio__shell_each_ansi_reading(s, len, shell_reading, &ss);
+        rc = chio__shell_each_ansi_reading(s, len, shell_reading, ss);
     if (rc == 0 && chio__shell_has_expansion(s, len))
-        rc =
-            chio__shell_each_empty_reading(s, len, 0, CHIO__EMPTY_REWIND, shell_empty_reading, &ss);
+        rc = chio__shell_each_empty_reading(s, len, 0, CHIO__EMPTY_REWIND, shell_empty_reading, ss);
+    return rc;
+}
+
+/* @s with its braces expanded as bash expands them, searched as written
+ * and in every shell reading. An expansion past its bounds flags the
+ * string (CHIO__SECRET_BRACES_LARGE), except when @whole is a JSON object
+ * or array, which bash splits at its commas into fragments the other
+ * readings search whole (as the forbidden_path guard reads them). */
+static int expanded_secrets(shell_scan *ss, const char *whole, size_t wn, const char *s, size_t len)
+{
+    char *e = NULL;
+    size_t el, gi;
+    chio_json_doc *doc = NULL;
+    int rc = chio__shell_brace_expand(s, len, &e, &el);
+
+    if (rc == CHIO__BRACES_NOMEM)
+        return CHIO_ENOMEM;
+    if (rc == CHIO__BRACES_TOO_LARGE) {
+        rc = chio_json_parse(whole, wn, &doc, NULL);
+        chio_json_doc_free(doc);
+        if (rc == 0 || (gi = first_looking(ss->guards, ss->n)) >= ss->n)
+            return 0;
+        *ss->guard = gi;
+        *ss->pattern = CHIO__SECRET_BRACES_LARGE;
+        return 1;
+    }
+    if (rc != 1)
+        return 0;
+    rc = scan_reading(ss->guards, ss->n, e, el, ss->w, ss->guard, ss->pattern);
+    if (rc == 0)
+        rc = shell_readings(ss, e, el);
+    free(e);
+    return rc;
+}
+
+/* Braces as bash expands them (review 14: "curl -d AKIA{,}IOSF..." and
+ * "AKIA{I..I}OSF..." give curl the key), with the other shell readings
+ * over the expansion (review 15: "AKIA{I,}${x}OSF..."); and, as the
+ * forbidden_path guard guesses, the braces a shell that reads the text
+ * again expands: quotes removed and the markers of each substitution
+ * blanks ("$(echo AKIA{I,}OSF...)", "bash -c '... AKIA{I,}OSF...'"). */
+static int brace_secrets(shell_scan *ss, const char *s, size_t len)
+{
+    char stack[256], *heap = NULL, *t;
+    const char *d;
+    size_t dl, i;
+    int rc = expanded_secrets(ss, s, len, s, len);
+
+    if (rc != 0 || (!chio__shell_may_differ(s, len) && memchr(s, '`', len) == NULL))
+        return rc;
+    if ((d = chio__shell_reading(s, len, stack, sizeof(stack), &heap, &dl)) == NULL)
+        return CHIO_ENOMEM;
+    t = (char *)d; /* stack or heap: ours to write */
+    for (i = 0; i < dl; i++) {
+        if (t[i] == '`') {
+            t[i] = ' ';
+        } else if ((t[i] == '$' || t[i] == '<' || t[i] == '>') && i + 1 < dl && t[i + 1] == '(') {
+            t[i] = ' ';
+            t[++i] = ' ';
+        }
+    }
+    if (memchr(t, '{', dl) != NULL && (dl != len || memcmp(t, s, len) != 0))
+        rc = expanded_secrets(ss, s, len, t, dl);
+    free(heap);
+    return rc;
+}
+
+/* @s as a shell hands it to the tool (review 12, F3): "curl -d
+ * AKIA''IOSF..." gives curl the key. The readings the forbidden_path
+ * guard makes (guard_path.c): shell_readings, and braces expanded
+ * (brace_secrets). A reading that could not be finished (expansions
+ * nested past what it follows) flags the string, CHIO__SECRET_SHELL_DEEP.
+ * 1 when flagged, else 0 or CHIO_ENOMEM. */
+static int shell_secrets(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
+                         chio__secret_work *w, size_t *guard, size_t *pattern)
+{
+    shell_scan ss = {guards, n, w, guard, pattern};
+    int rc = shell_readings(&ss, s, len);
+
     if (rc == 0 && memchr(s, '{', len) != NULL)
         rc = brace_secrets(&ss, s, len);
     return rc;

@@ -54,9 +54,12 @@ int chio__is_secret_guard(const chio__guard_reg *g);
  * key, a lone surrogate, 1e400): readers differ on what a tool gets. */
 #define CHIO__SECRET_AMBIGUOUS ((size_t)-3)
 /* ... and for one whose shell reading it could not finish: expansions
- * nested past what it follows, or here-documents it cannot tell from code
- * (CHIO__EMPTY_TOO_DEEP): "AKIA$($(...$(:)...))IOSF..." hides the key. */
+ * nested past what it follows (CHIO__EMPTY_NESTED_DEEP):
+ * "AKIA$($(...$(:)...))IOSF..." hides the key. */
 #define CHIO__SECRET_SHELL_DEEP ((size_t)-4)
+/* ... and for one whose braces expand past what the reading expands
+ * (CHIO__BRACES_TOO_LARGE; not a JSON object or array). */
+#define CHIO__SECRET_BRACES_LARGE ((size_t)-5)
 
 /* The most automaton states one secret pattern may have (a larger one is
  * refused at registration: every byte searched may visit each state). */

