@@ -473,7 +473,12 @@ typedef struct shell_scan {
     size_t n;
     chio__secret_work *w;
     size_t *guard, *pattern;
+    int again; /* levels of a second shell's reading left (shell_secrets_at) */
 } shell_scan;
+
+/* Levels of text a further shell reads ("bash -c '...'", a command
+ * substitution, eval) that the scanner reads again. */
+#define SHELL_AGAIN 2
 
 static int shell_reading(void *ctx, const char *t, size_t len)
 {
@@ -589,21 +594,84 @@ static int brace_secrets(shell_scan *ss, const char *s, size_t len)
     return rc;
 }
 
+static int shell_secrets_at(shell_scan *ss, const char *s, size_t len, int again);
+
+/* A first reading read again by a second shell (shell_secrets_at). */
+static int second_shell(void *ctx, const char *t, size_t len)
+{
+    shell_scan *ss = ctx;
+
+    return shell_secrets_at(ss, t, len, ss->again);
+}
+
+/* The text of each command substitution of @s ("$(...)", "`...`"; the
+ * outermost, its parentheses counted), which a shell runs: read as a
+ * value of its own by @fn. */
+static int each_substitution(const char *s, size_t len, int (*fn)(void *, const char *, size_t),
+                             void *ctx)
+{
+    size_t i = 0, j, depth;
+    int rc = 0;
+
+    while (rc == 0 && i + 1 < len) {
+        if (s[i] == '$' && s[i + 1] == '(') {
+            for (j = i + 2, depth = 1; j < len && depth > 0; j++)
+                depth += s[j] == '(' ? 1 : s[j] == ')' ? (size_t)-1 : 0;
+            rc = fn(ctx, s + i + 2, (depth == 0 ? j - 1 : j) - (i + 2));
+            i = j;
+        } else if (s[i] == '`') {
+            for (j = i + 1; j < len && s[j] != '`'; j++)
+                ;
+            rc = fn(ctx, s + i + 1, j - (i + 1));
+            i = j + 1;
+        } else {
+            i++;
+        }
+    }
+    return rc;
+}
+
 /* @s as a shell hands it to the tool (review 12, F3): "curl -d
  * AKIA''IOSF..." gives curl the key. The readings the forbidden_path
  * guard makes (guard_path.c): shell_readings, and braces expanded
- * (brace_secrets). A reading that could not be finished (expansions
+ * (brace_secrets). With @again (levels left), the text a second shell
+ * reads ("bash -c '... AKIAI$(:)OSF...'", eval, a here-string: @s with
+ * its quotes removed, as a plain shell and as bash read them, ANSI-C
+ * strings decoded; and the commands a substitution runs) is read so once
+ * more (review 16). A reading that could not be finished (expansions
  * nested past what it follows) flags the string, CHIO__SECRET_SHELL_DEEP.
  * 1 when flagged, else 0 or CHIO_ENOMEM. */
+static int shell_secrets_at(shell_scan *ss, const char *s, size_t len, int again)
+{
+    char stack[256], *heap = NULL;
+    const char *r;
+    size_t rl;
+    int rc = shell_readings(ss, s, len), outer = ss->again;
+
+    if (rc == 0 && memchr(s, '{', len) != NULL)
+        rc = brace_secrets(ss, s, len);
+    if (rc != 0 || again == 0 || (!chio__shell_may_differ(s, len) && memchr(s, '`', len) == NULL))
+        return rc;
+    ss->again = again - 1;
+    if ((r = chio__shell_reading(s, len, stack, sizeof(stack), &heap, &rl)) == NULL)
+        rc = CHIO_ENOMEM;
+    else if (rl != len || memcmp(r, s, len) != 0)
+        rc = shell_secrets_at(ss, r, rl, again - 1);
+    free(heap);
+    if (rc == 0)
+        rc = chio__shell_each_ansi_reading(s, len, second_shell, ss);
+    if (rc == 0 && (memchr(s, '`', len) != NULL || memmem(s, len, "$(", 2) != NULL))
+        rc = each_substitution(s, len, second_shell, ss);
+    ss->again = outer;
+    return rc;
+}
+
 static int shell_secrets(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                          chio__secret_work *w, size_t *guard, size_t *pattern)
 {
-    shell_scan ss = {guards, n, w, guard, pattern};
-    int rc = shell_readings(&ss, s, len);
+    shell_scan ss = {guards, n, w, guard, pattern, 0};
 
-    if (rc == 0 && memchr(s, '{', len) != NULL)
-        rc = brace_secrets(&ss, s, len);
-    return rc;
+    return shell_secrets_at(&ss, s, len, SHELL_AGAIN);
 }
 
 static int secret_scan_at(const chio__guard_reg *guards, size_t n, const char *s, size_t len,

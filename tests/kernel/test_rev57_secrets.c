@@ -277,3 +277,23 @@ Test(rev57_secrets, a_key_spelled_with_braces_and_another_shell_form_is_denied_a
 
     run_rows(AWS_PATTERN, "cmd", "curl -d ", " https://x.example", rows, NROWS(rows), 1, AWS_TAIL);
 }
+
+/* Review 16: the text a second shell reads (bash -c, eval, a command
+ * substitution, a here-string), read with every shell reading once more. */
+Test(rev57_secrets, a_key_in_text_a_second_shell_reads_is_denied_and_redacted)
+{
+    static const char *const rows[] = {
+        "bash -c 'echo AKIAI$(:)OSFODNN7EXAMPLE'",
+        "bash -c 'echo AKIAI${x}OSFODNN7EXAMPLE'",
+        "bash -c 'echo AKIAI$x\\OSFODNN7EXAMPLE'",
+        "eval 'echo AKIAI$(:)OSFODNN7EXAMPLE'",
+        "sh -c \"echo AKIAI\\$(:)OSFODNN7EXAMPLE\"",
+        "bash <<< 'echo AKIAI$(:)OSFODNN7EXAMPLE'",
+        "bash -c \"echo AKIAI\\\"\\\"OSFODNN7EXAMPLE\"",
+        "bash -c 'echo AKIA{I,}$(:)OSFODNN7EXAMPLE'",
+        "$(bash -c 'echo AKIA{I,}$(:)OSFODNN7EXAMPLE')",
+        "bash -c $'echo AKIA{I,}\\x4fSFODNN7EXAMPLE'",
+    };
+
+    run_rows(AWS_PATTERN, "cmd", "", "", rows, NROWS(rows), 1, AWS_TAIL);
+}
