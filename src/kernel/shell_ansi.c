@@ -316,14 +316,7 @@ static void mark(const lexer *lx, char *out, size_t *o, const char *s, size_t n,
  * kept "$9", the one that made "$9" nothing made "$IFS" nothing too). */
 static size_t ifs_parameter(const lexer *lx, const char *s, size_t n, size_t i)
 {
-    if (!lx->empty || s[i] != '$')
-        return 0;
-    if (n - i >= 6 && memcmp(s + i, "${IFS}", 6) == 0)
-        return 6;
-    if (n - i >= 4 && memcmp(s + i, "$IFS", 4) == 0 &&
-        (n - i == 4 || !name_char((unsigned char)s[i + 4])))
-        return 4;
-    return 0;
+    return lx->empty ? chio__shell_ifs_at(s, n, i) : 0;
 }
 
 /* In the empty reading, the length of a parameter at s[i] that may expand

@@ -232,9 +232,7 @@ static size_t bracket_close(const char *s, size_t n, size_t i, int in_brace, siz
     return j < n && s[j] == ']' ? j + 1 : 0;
 }
 
-/* "$IFS" or "${IFS}" at s[i] (white space to the shell, a word break):
- * its length, or 0. */
-static size_t ifs_at(const char *s, size_t n, size_t i)
+size_t chio__shell_ifs_at(const char *s, size_t n, size_t i)
 {
     if (n - i >= 6 && memcmp(s + i, "${IFS}", 6) == 0)
         return 6;
@@ -361,7 +359,7 @@ int chio__shell_dot_ambiguous(const char *s, size_t n)
             i++;
             continue;
         }
-        if ((b = segment_break(s, n, i)) > 0 || (b = ifs_at(s, n, i)) > 0) {
+        if ((b = segment_break(s, n, i)) > 0 || (b = chio__shell_ifs_at(s, n, i)) > 0) {
             if (segment_end(st, &shaky))
                 return 1;
             word = c != '/' && c != '\\';

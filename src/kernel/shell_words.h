@@ -46,6 +46,9 @@ const char *chio__shell_reading(const char *s, size_t n, char *stack, size_t cap
  * Its value is unknown to the kernel (a variable may be unset, "${x:-..}"
  * is any text). */
 int chio__shell_expansion_at(const char *s, size_t n, size_t i);
+/* "$IFS" (not followed by a name character) or "${IFS}" at s[i], white
+ * space to the shell: its length, or 0. */
+size_t chio__shell_ifs_at(const char *s, size_t n, size_t i);
 
 /* Could a shell make a segment of @s (@n bytes) the parent directory
  * "..": a segment (between '/', '\' and white space, $IFS, the shell and
