@@ -261,7 +261,8 @@ chio_code chio__check_token(chio_kernel *k, const chio__session_cap *sc, const c
         return CHIO_CODE_DELEGATION_INVALID;
     }
     /* A link's attenuation the token's own scope or expiry contradicts:
-     * chio refuses such a token (docs/spec-reading.md). Found at parse. */
+     * chio refuses such a token (docs/spec-reading.md). Found on first
+     * use and kept in the token, within a work bound. */
     if (chio_capability_contradicts_chain(c, NULL, NULL, 0) == 1) {
         chio_capability_contradicts_chain(c, NULL, reason, cap);
         return CHIO_CODE_DELEGATION_INVALID;
