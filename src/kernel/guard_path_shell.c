@@ -213,23 +213,13 @@ static int brace_expand(path_hit *ph, const char *whole, size_t wn, const char *
 static int check_brace_guess(path_hit *ph, const char *whole, size_t wn, const char *s, size_t n)
 {
     char stack[PREFIX_STACK], *heap, *t, *e;
-    const char *d;
-    size_t len, elen, i;
+    size_t len, elen;
     int rc;
 
     if (memchr(s, '{', n) == NULL)
         return 0;
-    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
+    if ((t = chio__shell_guess_text(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
         return CHIO_ENOMEM;
-    t = (char *)d; /* stack or heap: ours to write */
-    for (i = 0; i < len; i++) {
-        if (t[i] == '`') {
-            t[i] = ' ';
-        } else if ((t[i] == '$' || t[i] == '<' || t[i] == '>') && i + 1 < len && t[i + 1] == '(') {
-            t[i] = ' ';
-            t[++i] = ' ';
-        }
-    }
     rc = brace_expand(ph, whole, wn, t, len, &e, &elen);
     if (rc == 1) {
         rc = chio__gp_check_words(ph, e, elen, 1, 1);

@@ -571,23 +571,13 @@ static int expanded_secrets(shell_scan *ss, const char *whole, size_t wn, const 
 static int brace_secrets(shell_scan *ss, const char *s, size_t len)
 {
     char stack[256], *heap = NULL, *t;
-    const char *d;
-    size_t dl, i;
+    size_t dl;
     int rc = expanded_secrets(ss, s, len, s, len);
 
     if (rc != 0 || (!chio__shell_may_differ(s, len) && memchr(s, '`', len) == NULL))
         return rc;
-    if ((d = chio__shell_reading(s, len, stack, sizeof(stack), &heap, &dl)) == NULL)
+    if ((t = chio__shell_guess_text(s, len, stack, sizeof(stack), &heap, &dl)) == NULL)
         return CHIO_ENOMEM;
-    t = (char *)d; /* stack or heap: ours to write */
-    for (i = 0; i < dl; i++) {
-        if (t[i] == '`') {
-            t[i] = ' ';
-        } else if ((t[i] == '$' || t[i] == '<' || t[i] == '>') && i + 1 < dl && t[i + 1] == '(') {
-            t[i] = ' ';
-            t[++i] = ' ';
-        }
-    }
     if (memchr(t, '{', dl) != NULL && (dl != len || memcmp(t, s, len) != 0))
         rc = expanded_secrets(ss, s, len, t, dl);
     free(heap);

@@ -91,6 +91,25 @@ const char *chio__shell_reading(const char *s, size_t n, char *stack, size_t cap
     return d;
 }
 
+char *chio__shell_guess_text(const char *s, size_t n, char *stack, size_t cap, char **heap,
+                             size_t *len)
+{
+    char *t;
+    size_t i;
+
+    if ((t = (char *)chio__shell_reading(s, n, stack, cap, heap, len)) == NULL)
+        return NULL; /* the reading is @stack or *@heap: ours to write */
+    for (i = 0; i < *len; i++) {
+        if (t[i] == '`') {
+            t[i] = ' ';
+        } else if ((t[i] == '$' || t[i] == '<' || t[i] == '>') && i + 1 < *len && t[i + 1] == '(') {
+            t[i] = ' ';
+            t[++i] = ' ';
+        }
+    }
+    return t;
+}
+
 static int name_char(unsigned char c)
 {
     return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || chio__ascii_digit(c);

@@ -41,6 +41,14 @@ size_t chio__shell_unquote_ansi(const char *s, size_t n, char *out);
 const char *chio__shell_reading(const char *s, size_t n, char *stack, size_t cap, char **heap,
                                 size_t *len);
 
+/* chio__shell_reading of @s with the markers of each command substitution
+ * ("$(", "<(", ">(", backticks) made blanks: the guards' guess at the text
+ * a shell that reads @s again runs ("bash -c '..'", "eval '..'", "$(cat
+ * /e{t,}c/x)": bash expands a command's braces when it runs it). Same
+ * buffers, ownership and failure as chio__shell_reading. */
+char *chio__shell_guess_text(const char *s, size_t n, char *stack, size_t cap, char **heap,
+                             size_t *len);
+
 /* Does a shell expansion start at s[i]: '$' before a name, a digit, one
  * of the special parameters (* @ # ? - $ !), '{' or '(', or a backtick?
  * Its value is unknown to the kernel (a variable may be unset, "${x:-..}"
