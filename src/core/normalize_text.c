@@ -255,19 +255,26 @@ static int utf16_at(const char *s, size_t n, const char *intro, size_t one, long
     return 1;
 }
 
+/* Is @c an octal digit? */
+static int octal(char c)
+{
+    return c >= '0' && c <= '7';
+}
+
 /* "\u{H...}" (JavaScript, Rust: hex digits, leading zeros as many as
- * JavaScript takes, up to 64) at @s: its value and the bytes it spans,
- * or -1. */
-static long braced_at(const char *s, size_t n, size_t *used)
+ * JavaScript takes, up to 64), and Perl's "\x{H...}" and "\o{N...}"
+ * (@base 8; review 17 F3), at @s: its value and the bytes it spans, or
+ * -1. */
+static long braced_at(const char *s, size_t n, int base, size_t *used)
 {
     long v = 0;
     size_t i;
 
     for (i = 3; i < n && i < 67; i++) {
-        int d = chio__hex_value((unsigned char)s[i]);
+        int d = base == 16 ? chio__hex_value((unsigned char)s[i]) : octal(s[i]) ? s[i] - '0' : -1;
         if (d < 0)
             break;
-        v = v * 16 + d;
+        v = v * base + d;
         if (v > 0x10FFFF)
             return -1;
     }
@@ -301,14 +308,8 @@ static long reference_at(const char *s, size_t n, size_t *used)
     return v;
 }
 
-/* Is @c an octal digit? */
-static int octal(char c)
-{
-    return c >= '0' && c <= '7';
-}
-
 /* An escape at @s: "\uXXXX" (with its low surrogate), "\u{H...}",
- * "\UXXXXXXXX", "%uXXXX" (with its low surrogate), "\xHH", "\NNN" (three
+ * "\x{H...}", "\o{N...}", "\UXXXXXXXX", "%uXXXX" (with its low surrogate), "\xHH", "\NNN" (three
  * octal digits: a byte, as C, printf %b and bash read it; one or two:
  * that character), "&#DDD;" or
  * "&#xHHH;". 1 with the code point and the bytes it spans, 2 with a byte
@@ -327,8 +328,10 @@ static int escape_at(const char *s, size_t n, uint32_t *cp, size_t *used)
         if (!utf16_at(s, n, s[1] == 'u' ? "%u" : "%U", 6, v, cp, used))
             return 0;
         v = (long)*cp;
-    } else if (n >= 5 && s[0] == '\\' && s[1] == 'u' && s[2] == '{') {
-        v = braced_at(s, n, used);
+    } else if (n >= 5 && s[0] == '\\' && (s[1] == 'u' || s[1] == 'x') && s[2] == '{') {
+        v = braced_at(s, n, 16, used);
+    } else if (n >= 5 && s[0] == '\\' && s[1] == 'o' && s[2] == '{') {
+        v = braced_at(s, n, 8, used);
     } else if (n >= 10 && s[0] == '\\' && s[1] == 'U' && s[2] == '0' && s[3] == '0') {
         v = hex_run(s + 4, 6); /* the first two digits of one up to U+10FFFF are 0 */
         *used = 10;

@@ -50,12 +50,22 @@ static int json_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* The length of the white space at @s (@n bytes): JSON's, a space trim()
- * or strip() removes (chio__space_at, a BOM among them), or the RS that
- * starts each text of an RFC 7464 sequence. */
+/* The ASCII controls a trim reads as white space beside JSON's own: VT
+ * and FF (JavaScript's trim(), JSON5's white space) and FS, GS, RS, US
+ * (Python's str.strip()): "\v{...}" is an object to
+ * JSON.parse(s.trim()) and json.loads(s.strip()) (review 17 F1; RS also
+ * starts each text of an RFC 7464 sequence). */
+static int trim_control(char c)
+{
+    return c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1f);
+}
+
+/* The length of the white space at @s (@n bytes): JSON's, a control a
+ * trim removes (trim_control), or a space trim() or strip() removes
+ * (chio__space_at, a BOM among them). */
 static size_t space_len(const char *s, size_t n)
 {
-    if (n > 0 && (json_space(s[0]) || s[0] == 0x1e))
+    if (n > 0 && (json_space(s[0]) || trim_control(s[0])))
         return 1;
     return chio__space_at(s, n);
 }
@@ -65,7 +75,7 @@ static size_t space_before(const char *s, size_t n)
 {
     size_t k;
 
-    if (n > 0 && json_space(s[n - 1]))
+    if (n > 0 && (json_space(s[n - 1]) || trim_control(s[n - 1])))
         return 1;
     for (k = 2; k <= 3 && k <= n; k++)
         if (chio__space_at(s + n - k, k) == k)
