@@ -751,7 +751,18 @@ typedef struct chio_call_options {
      * no receipt). Took the place of reserved[0]: the struct keeps its size
      * and layout, and a zeroed struct still means "no options". */
     uintptr_t flags;
-    void *reserved[3]; /* zero (abi.h rule 1): CHIO_EINVAL otherwise */
+    /* For chio_kernel_read_resource_ex() and chio_kernel_get_prompt_ex():
+     * the id of the one provider the read or get is for, or NULL for every
+     * provider in registration order. When set, only that provider is
+     * asked (not_found when it answers CHIO_ENOTMINE or no provider has
+     * that id), guards see it as the server, and the receipt names it as
+     * tool_server whatever the decision, a denial before any provider ran
+     * included (the MCP gateway sets its server_id: review 17). A tool
+     * call needs NULL; an empty or non-UTF-8 id or "*" is CHIO_EINVAL,
+     * nothing signed. Borrowed for the call. Took the place of
+     * reserved[0], as flags did: size and layout unchanged. */
+    const char *provider;
+    void *reserved[2]; /* zero (abi.h rule 1): CHIO_EINVAL otherwise */
 } chio_call_options;
 
 /*
@@ -815,11 +826,13 @@ CHIO_EXTERN int chio_kernel_evaluate_async(chio_kernel *k, const chio_call *call
  * chio_kernel_read_resource / chio_kernel_get_prompt - the same pipeline for
  * a resource read (checked against resource_grants with operation "read")
  * or a prompt get (prompt_grants, operation "get"). Checks 1-5 as for
- * tools, then scope (out_of_scope), guards (they see server "*"), then the
+ * tools, then scope (out_of_scope), guards (they see server "*", or
+ * chio_call_options.provider), then the
  * providers in registration order: the first that does not answer
  * CHIO_ENOTMINE serves it (tool_error when it fails; not_found when every
  * one answers CHIO_ENOTMINE). The receipt's tool_server is the
- * answering provider's id ("*" when none), tool_name "resources/read" or
+ * answering provider's id ("*" when none; with chio_call_options.provider,
+ * that id), tool_name "resources/read" or
  * "prompts/get", parameters {"uri":..} or {"name":..,"arguments":..}.
  * @arguments_json: @arguments_len bytes of JSON, or NULL with a length of
  * 0 for {} (NULL with a length is CHIO_EINVAL); JSON that is not an object

@@ -252,7 +252,8 @@ CHIO__SIZE(chio_call_options, 48, 8);
 CHIO__AT(chio_call_options, cancel, 0);
 CHIO__AT(chio_call_options, timeout_ms, 8);
 CHIO__AT(chio_call_options, flags, 16);
-CHIO__AT(chio_call_options, reserved, 24);
+CHIO__AT(chio_call_options, provider, 24);
+CHIO__AT(chio_call_options, reserved, 32);
 
 CHIO__SIZE(chio_span_attr, 16, 8);
 CHIO__AT(chio_span_attr, key, 0);

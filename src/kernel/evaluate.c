@@ -241,12 +241,17 @@ void chio__otel_report(chio_kernel *k, uint64_t start, const chio__session *s, c
 }
 #endif
 
-/* A call's options: reserved zero, no flag but CHIO_CALL_DECIDE_ONLY. */
+/* A call's options: reserved zero, no provider, no flag but
+ * CHIO_CALL_DECIDE_ONLY. */
 static int options_ok(const chio_call_options *opts, chio_error *err)
 {
     if (opts != NULL && !chio__all_zero(opts->reserved, sizeof(opts->reserved)))
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "chio_call_options.reserved must be zero");
+    if (opts != NULL && opts->provider != NULL)
+        return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
+                          "chio_call_options.provider is for resource reads and prompt gets; "
+                          "a tool call names its server in chio_call.server_id");
     if (opts != NULL && (opts->flags & ~CHIO_CALL_DECIDE_ONLY) != 0)
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
                           "chio_call_options.flags has unknown bits (0x%llx)",

@@ -32,8 +32,10 @@ static void unquote_name(mreq *r, int prompts, const char *name, chio_code code)
                  prompts ? "prompt name" : "resource URI");
 }
 
-static int provided(mreq *r, int prompts, const char *name, const char *args, size_t args_len,
-                    chio_error *err)
+/* The providers are asked in registration order, or only the one whose
+ * id is @only (chio_call_options.provider) when not NULL. */
+static int provided(mreq *r, int prompts, const char *only, const char *name, const char *args,
+                    size_t args_len, chio_error *err)
 {
     chio_kernel *k = r->k;
     size_t i, n = prompts ? k->med.nprompts : k->med.nresources;
@@ -46,8 +48,11 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
     out.k = k;
     for (i = 0; i < n; i++) {
         const chio__provider_reg *p = prompts ? &k->med.prompts[i] : &k->med.resources[i];
-        int prc = prompts ? p->prompt.get(p->prompt.user, name, args, args_len, &out)
-                          : p->resource.read(p->resource.user, name, &out);
+        int prc;
+        if (only != NULL && strcmp(p->id, only) != 0)
+            continue;
+        prc = prompts ? p->prompt.get(p->prompt.user, name, args, args_len, &out)
+                      : p->resource.read(p->resource.user, name, &out);
         if (prc == CHIO_ENOTMINE) {
             chio__output_reset(&out);
             continue;
@@ -71,8 +76,12 @@ static int provided(mreq *r, int prompts, const char *name, const char *args, si
         chio__output_reset(&out);
         return 0;
     }
-    snprintf(r->reason, sizeof(r->reason), "no %s provider has '%.200s'",
-             prompts ? "prompt" : "resource", name);
+    if (only != NULL)
+        snprintf(r->reason, sizeof(r->reason), "%s provider '%.100s' does not have '%.200s'",
+                 prompts ? "prompt" : "resource", only, name);
+    else
+        snprintf(r->reason, sizeof(r->reason), "no %s provider has '%.200s'",
+                 prompts ? "prompt" : "resource", name);
     chio__deny(r, CHIO_CODE_NOT_FOUND, NULL);
     return 0;
 }
@@ -118,6 +127,13 @@ static int invalid_input(int prompts, const char *name, const char *args_json, s
     return 0;
 }
 
+/* A provider id a read or get may name (chio_call_options.provider):
+ * what registration takes (evaluate.h). */
+static int provider_id_ok(const char *id)
+{
+    return id[0] != '\0' && strcmp(id, "*") != 0 && chio__utf8_valid(id, strlen(id));
+}
+
 /* The common pipeline of a resource read (@prompts 0) or prompt get. */
 static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
                          const char *request_id, const char *capability_id, const char *name,
@@ -126,6 +142,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
 {
     chio_buf params;
     mreq r;
+    const char *only;
     chio_code code;
     char *pargs = NULL;
     size_t pargs_len = 0;
@@ -140,16 +157,19 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     uint64_t start = chio__otel_now_ns();
 #endif
     if (opts != NULL &&
-        (!chio__all_zero(opts->reserved, sizeof(opts->reserved)) || opts->flags != 0)) {
+        (!chio__all_zero(opts->reserved, sizeof(opts->reserved)) || opts->flags != 0 ||
+         (opts->provider != NULL && !provider_id_ok(opts->provider)))) {
         chio__count_unreceipted(k, CHIO_EINVAL);
 #ifdef CHIO_OTEL /* a span for every evaluation counted (review 5 O4) */
         chio__otel_report(k, start, NULL, prompts ? "prompts/get" : "resources/read", "*",
                           capability_id, request_id, CHIO_EINVAL, resp);
 #endif
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET,
-                          "chio_call_options: flags and reserved must be zero for %s",
+                          "chio_call_options: flags and reserved must be zero and a provider "
+                          "a non-empty UTF-8 id other than \"*\" for %s",
                           prompts ? "a prompt get" : "a resource read");
     }
+    only = opts != NULL ? opts->provider : NULL;
     chio__mreq_init(&r, k);
     if (opts != NULL) {
         r.cancel = opts->cancel;
@@ -192,7 +212,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
         r.invalid_request = "the prompt arguments are not a JSON object";
     if (r.invalid_request == NULL && name[0] == '\0')
         r.invalid_request = prompts ? "the prompt name is empty" : "the resource URI is empty";
-    r.server = "*";
+    r.server = only != NULL ? only : "*";
     r.tool = prompts ? "prompts/get" : "resources/read";
     if (chio__pre_checks(&r)) {
         code = r.code;
@@ -207,7 +227,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (code != CHIO_CODE_NONE)
         chio__deny(&r, code, NULL);
     else
-        rc = chio__run_guards(&r, "*", r.tool, err);
+        rc = chio__run_guards(&r, r.server, r.tool, err);
     /* Checks 2 and 3 again after the guards (host code, any length of
      * time): an expiry passed or a revocation that returned meanwhile
      * stops the read (evaluate.c). */
@@ -220,7 +240,7 @@ static int mediate_named(chio_kernel *k, int prompts, const char *session_id,
     if (rc == 0 && r.verdict != CHIO_VERDICT_DENY) {
         if (chio__is_cancelled(&r)) /* the provider is not asked */
             chio__cancel_decision(&r);
-        else if ((rc = provided(&r, prompts, name, pargs, pargs_len, err)) == 0 &&
+        else if ((rc = provided(&r, prompts, only, name, pargs, pargs_len, err)) == 0 &&
                  chio__is_cancelled(&r))
             chio__cancel_decision(&r); /* whatever it answered */
     }

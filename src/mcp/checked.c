@@ -192,7 +192,8 @@ static int kernel_decides(chio_mcp_gateway *g, const chio_json *root, const char
         return 0;
     }
     memset(&o, 0, sizeof(o));
-    o.cancel = &cancel; /* decided, never dispatched */
+    o.cancel = &cancel;             /* decided, never dispatched */
+    o.provider = g->pol->server_id; /* the receipt names the server (review 17) */
     chio_response_init(&r);
     chio_error_init(&err);
     if (prompt)

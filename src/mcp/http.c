@@ -428,7 +428,13 @@ static enum MHD_Result handle_post(httpd *h, struct MHD_Connection *c, body *b)
                          "chio: one JSON-RPC message per POST (no batches)");
     }
     if ((why = chio__mcp_envelope_problem(root)) != NULL) {
-        ret = rpc_error(c, MHD_HTTP_BAD_REQUEST, NULL, -32600, why);
+        /* under its id when that is a valid one, as over stdio (review 17
+         * services F2: it was always null here) */
+        const chio_json *idv = chio_json_get(root, "id");
+        if (idv != NULL && chio__mcp_exact_id(idv))
+            id = chio__mcp_dup_value(idv);
+        ret = rpc_error(c, MHD_HTTP_BAD_REQUEST, id, -32600, why);
+        free(id);
         chio_json_doc_free(doc);
         return ret;
     }

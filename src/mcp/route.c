@@ -364,8 +364,10 @@ static void run_call(chio_mcp_gateway *g, worker *w, const char *method, const c
         c.arguments_len = args_txt ? strlen(args_txt) : 0;
         rc = chio_kernel_evaluate_ex(g->k, &c, &o, &r, &err);
     } else if (uri != NULL && strcmp(method, "resources/read") == 0) {
+        o.provider = g->pol->server_id; /* a denial's receipt names it too */
         rc = chio_kernel_read_resource_ex(g->k, g->session, NULL, g->cap_id, uri, &o, &r, &err);
     } else {
+        o.provider = g->pol->server_id;
         rc = chio_kernel_get_prompt_ex(g->k, g->session, NULL, g->cap_id, name,
                                        args_txt ? args_txt : "{}", args_txt ? strlen(args_txt) : 2,
                                        &o, &r, &err);

@@ -111,14 +111,14 @@ Test(abi, call_options_with_reserved_bytes_are_refused)
 
     fill_call(&c, sid);
     memset(&o, 0, sizeof(o));
-    o.reserved[2] = &o;
+    o.reserved[1] = &o;
     chio_error_init(&err);
     cr_expect_eq(chio_kernel_evaluate_ex(k, &c, &o, &r, &err), CHIO_EINVAL);
     cr_expect(strstr(err.message, "chio_call_options.reserved") != NULL, "%s", err.message);
     chio_response_destroy(&r);
     cr_expect_eq(signed_count(k), before);
     cr_expect_eq(chio_kernel_unreceipted_errors(k, "invalid_arguments"), 1);
-    o.reserved[2] = NULL;
+    o.reserved[1] = NULL;
     cr_expect_eq(chio_kernel_evaluate_ex(k, &c, &o, &r, &err), 0, "%s", err.message);
     cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW);
     chio_response_destroy(&r);

@@ -1106,7 +1106,8 @@ pub struct chio_call_options {
     pub cancel: *const c_int,
     pub timeout_ms: u64,
     pub flags: usize,
-    pub reserved: [*mut c_void; 3],
+    pub provider: *const c_char,
+    pub reserved: [*mut c_void; 2],
 }
 
 pub type chio_evaluate_cb = Option<
@@ -1598,7 +1599,8 @@ mod tests {
         assert_eq!(offset_of!(chio_call_options, cancel), 0);
         assert_eq!(offset_of!(chio_call_options, timeout_ms), 8);
         assert_eq!(offset_of!(chio_call_options, flags), 16);
-        assert_eq!(offset_of!(chio_call_options, reserved), 24);
+        assert_eq!(offset_of!(chio_call_options, provider), 24);
+        assert_eq!(offset_of!(chio_call_options, reserved), 32);
     }
 
     /// Platform-independent check: what the C initialiser writes lands in the
