@@ -20,6 +20,7 @@
 #define DIVERGED  9  /* visitor result: the stream disagrees with the store */
 #define FAILED    10 /* visitor result: an error, said on err */
 #define WENT_BACK 11 /* scan result: the subject no longer reaches the message known */
+#define STALE     12 /* scan result: the store's view was behind the stream (read again) */
 
 typedef struct subj {
     char name[128];

@@ -30,6 +30,8 @@ typedef struct scan_ctx {
     uint64_t foreign;  /* items another client wrote */
     uint64_t last_at;  /* the position of the subject's last message */
     uint64_t held;     /* a whole read: the stream's first position held (those below are gone) */
+    uint64_t limit;    /* items past this seq are not read (a second read: see refresh()) */
+    uint64_t missing;  /* the largest seq of a kernel publication the store's view lacked */
     chio__suspects sus;
 } scan_ctx;
 
@@ -69,6 +71,8 @@ static int on_scanned(void *vctx, const chio__xp_msg *m)
             sc->archived = seq; /* archived here since: nothing to compare */
         return 0;
     }
+    if (seq > sc->limit)
+        return 0; /* published after the view was refreshed: the next read's */
     rc = sc->receipts ? chio_store_get_receipt(e->s, seq, &mine, &len, NULL)
                       : chio_store_get_checkpoint(e->s, seq, &mine, &len, NULL);
     if (rc == 0 && len == m->len && memcmp(mine, m->data, len) == 0) {
@@ -86,6 +90,8 @@ static int on_scanned(void *vctx, const chio__xp_msg *m)
         sc->verdict = FAILED;
     } else if (chio__fleet_is_publication(e->s, e->key, sc->receipts, seq, m->data, m->len)) {
         chio__suspect_add(&sc->sus, m, rc == 0 ? "forked" : "rewound", seq);
+        if (rc != 0 && seq > sc->missing)
+            sc->missing = seq;
     } else {
         sc->foreign++;
     }
@@ -101,8 +107,13 @@ static int on_scanned(void *vctx, const chio__xp_msg *m)
  * anyone who may publish can write, with a receipt of the kernel's that
  * was not exported yet. A kernel publication that the store lacks or
  * differs from is a rollback (unless it is a copy of a receipt archived
- * here, replay.h). Returns 0, DIVERGED, FAILED, or a transport code (retry). */
-static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t seq)
+ * here, replay.h). Items past @limit are not read. A first read (@limit
+ * UINT64_MAX) that finds such a rollback while the store's view lacked a
+ * kernel publication returns STALE, the largest such seq in *@missing:
+ * the view may only be behind (refresh()). Returns 0, DIVERGED, FAILED,
+ * STALE, or a transport code (retry). */
+static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t seq, uint64_t limit,
+                        uint64_t *missing)
 {
     scan_ctx *sc = calloc(1, sizeof(*sc));
     const chio__suspect *p = NULL;
@@ -119,6 +130,7 @@ static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t s
         first = chio__fleet_store_first_checkpoint(e->s);
     sc->e = e;
     sc->receipts = receipts;
+    sc->limit = limit;
     sc->first = first;
     sc->next = seq + 1 > first ? seq + 1 : first;
     if (from == 0) {
@@ -141,7 +153,13 @@ static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t s
         free(sc); /* the message known is gone (a stream made again): read it whole */
         return WENT_BACK;
     }
-    if (sc->verdict != 0 || (p = chio__suspect_rollback(&sc->sus)) != NULL) {
+    if (sc->verdict == 0 && (p = chio__suspect_rollback(&sc->sus)) != NULL && limit == UINT64_MAX &&
+        sc->missing > 0) {
+        *missing = sc->missing;
+        free(sc);
+        return STALE;
+    }
+    if (sc->verdict != 0 || p != NULL) {
         rc = sc->verdict;
         if (rc == 0) {
             fprintf(e->err,
@@ -175,21 +193,66 @@ static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t s
     return 0;
 }
 
-/* Where the stream stands for @sj. Within a run, from the last message
- * this exporter published or read (e->anchored); at the start, and after
- * the store was opened again, from the subject's beginning: the position
- * file can be edited, and the stream's last message written by anyone.
- * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
-int chio__export_sync_subject(ex *e, subj *sj, int receipts)
+/* A read of @sj within a run, from the last message this exporter
+ * published or read (e->anchored, @position and @seq); at the start, after
+ * the store was opened again, or when the message known is gone, from the
+ * subject's beginning. As scan_subject(). */
+static int scan_from(ex *e, subj *sj, int receipts, uint64_t position, uint64_t seq, uint64_t limit,
+                     uint64_t *missing)
 {
     int rc = WENT_BACK;
 
     if (e->anchored)
-        rc = scan_subject(e, sj, receipts, sj->position, sj->seq);
+        rc = scan_subject(e, sj, receipts, position, seq, limit, missing);
     if (rc == WENT_BACK) {
         sj->seq = 0;
         sj->position = 0;
-        rc = scan_subject(e, sj, receipts, 0, 0);
+        rc = scan_subject(e, sj, receipts, 0, 0, limit, missing);
+    }
+    return rc;
+}
+
+/* The store's view brought up to now: a secondary caught up with its
+ * primary; a read-only snapshot (a one-shot export) stood in for by one
+ * opened now, in *@now (e->s the caller's to put back). 0, or -1 when
+ * it cannot be (the pass is retried). */
+static int refresh(ex *e, chio_store **now)
+{
+    int rc = chio_store_catch_up(e->s, NULL);
+
+    if (rc == CHIO_EINVAL && chio_store_open(e->cfg->db, CHIO_STORE_READ_ONLY, now, NULL) == 0) {
+        e->s = *now;
+        return 0;
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+/* Where the stream stands for @sj. The position file can be edited, and
+ * the stream's last message written by anyone, so the stream is read
+ * (scan_from()). The store is read through a view: a secondary refreshed
+ * once a pass, or a snapshot as of the start. A receipt the kernel
+ * committed since, published by another exporter on the same store or by
+ * a tool caller who was handed it, is missing from the view, not from the
+ * store (review 17 fleet F1: it was named a rollback, exit 1). So a read
+ * that finds a kernel publication missing is made again, up to the
+ * largest such seq, with the view refreshed after the first read: every
+ * item that read met was committed before the refresh, so a store that
+ * still lacks one (or holds other bytes) went back. Items published after
+ * the first read are left to the next one.
+ * Returns 0, DIVERGED, FAILED, or a transport code (retry). */
+int chio__export_sync_subject(ex *e, subj *sj, int receipts)
+{
+    uint64_t position = sj->position, seq = sj->seq, missing = 0;
+    chio_store *kept = e->s, *now = NULL;
+    int rc = scan_from(e, sj, receipts, position, seq, UINT64_MAX, &missing);
+
+    if (rc == STALE) {
+        if (refresh(e, &now) == 0)
+            rc = scan_from(e, sj, receipts, position, seq, missing, &missing);
+        else
+            rc = CHIO__XP_ETIMEOUT;
+        e->s = kept;
+        chio_store_close(now);
     }
     return rc == WENT_BACK ? CHIO__XP_ETIMEOUT : rc;
 }
