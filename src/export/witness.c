@@ -88,6 +88,8 @@ typedef struct wit {
     uint64_t compared, stream_last;
     uint64_t ignored;      /* items not the kernel's publication (chio__fleet_is_publication) */
     uint64_t suspect_last; /* the largest seq of a suspect */
+    uint64_t limit;        /* items past this seq are not read (witness_again()) */
+    uint64_t seen;         /* the largest seq read */
     chio__suspects sus;    /* the kernel's items the store lacks or differs from */
     uint64_t first_diff;
     const char *kind; /* "rewound" or "forked" once found */
@@ -117,6 +119,10 @@ static int on_item(void *vctx, const chio__xp_msg *m)
     uint64_t seq = m->item_seq;
     int rc;
 
+    if (seq > w->limit)
+        return 0; /* published after the first read: not compared again */
+    if (seq > w->seen)
+        w->seen = seq;
     if (seq < w->local_first) {
         if (seq > w->stream_last)
             w->stream_last = seq; /* archived here: nothing to compare */
@@ -235,8 +241,12 @@ static int open_local(const char *db, int may_be_empty, chio_store **s, char *wh
     return CHIO__WITNESS_CLEAN;
 }
 
-int chio__witness_check(const char *db, const char *urls, const char *stream, const char *key_hex,
-                        int timeout_ms, chio__witness_result *res, char *why, size_t cap)
+/* One comparison of @db with the stream, items past @limit[0] (receipts)
+ * and @limit[1] (checkpoints) not read; the largest seqs read in
+ * @seen[0..1]. As chio__witness_check(). */
+static int witness_once(const char *db, const char *urls, const char *stream, const char *key_hex,
+                        int timeout_ms, const uint64_t limit[2], uint64_t seen[2],
+                        chio__witness_result *res, char *why, size_t cap)
 {
     chio_store *s = NULL;
     chio__xp *t = NULL;
@@ -263,6 +273,8 @@ int chio__witness_check(const char *db, const char *urls, const char *stream, co
     r.s = c.s = s;
     r.key = c.key = key;
     r.receipts = 1;
+    r.limit = limit[0];
+    c.limit = limit[1];
     if (s != NULL && chio__fleet_store_key(s, key) == 0) {
         if (key_hex != NULL && strcmp(key, key_hex) != 0) {
             snprintf(why, cap, "%s holds the log of kernel %s, not of this kernel %s", db, key,
@@ -306,8 +318,28 @@ int chio__witness_check(const char *db, const char *urls, const char *stream, co
     res->first_diff = r.kind ? r.first_diff : c.kind ? c.first_diff : 0;
     rc = res->reason ? CHIO__WITNESS_ROLLBACK : CHIO__WITNESS_CLEAN;
 out:
+    seen[0] = r.seen;
+    seen[1] = c.seen;
     chio__xp_close(t);
     chio_store_close(s);
+    return rc;
+}
+
+/* The store is read as of its opening. On a live store (`chio fleet
+ * witness` while the kernel runs) a receipt committed after that and
+ * exported meanwhile is in the stream and not in what was read: a
+ * "rewound" found so is checked again with the store opened anew, up to
+ * the seqs the first comparison read, each committed before the second
+ * opening (review 17 fleet F1, as the exporter does). A store that went
+ * back still lacks them. */
+int chio__witness_check(const char *db, const char *urls, const char *stream, const char *key_hex,
+                        int timeout_ms, chio__witness_result *res, char *why, size_t cap)
+{
+    uint64_t all[2] = {UINT64_MAX, UINT64_MAX}, seen[2] = {0, 0};
+    int rc = witness_once(db, urls, stream, key_hex, timeout_ms, all, seen, res, why, cap);
+
+    if (rc == CHIO__WITNESS_ROLLBACK && strcmp(res->reason, "rewound") == 0)
+        rc = witness_once(db, urls, stream, key_hex, timeout_ms, seen, seen, res, why, cap);
     return rc;
 }
 
