@@ -673,10 +673,14 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         }
     }
     if (!chio__path_candidate_key(key, s, n)) {
+        /* literals a separator that is no '/' joins into a path:
+         * os.sep.join(['', 'etc', 'shadow']) (review 17 F2) */
+        rc = hit_only(&ph, chio__gp_check_joined_literals(&ph, s, n), hits);
         /* "ls ~root", "grep -r x ~": a home with no '/' (review 50) */
-        if (!chio__home_or_parent_word(s, n))
+        if (rc == 0 && !ph.nomem && !chio__home_or_parent_word(s, n))
             return 0;
-        rc = hit_only(&ph, chio__gp_check_tilde_and_glob(&ph, s, n), hits);
+        if (rc == 0 && !ph.nomem)
+            rc = hit_only(&ph, chio__gp_check_tilde_and_glob(&ph, s, n), hits);
         if (rc == 0)
             rc = hit_only(&ph, chio__gp_check_decoded_homes(&ph, s, n), hits);
         /* "grep -r x ..": ".." from a directory one below "/" is "/" */

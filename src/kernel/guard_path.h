@@ -8,7 +8,9 @@
  * relative words that climb, and the directories above a prefix;
  * guard_path_cwd.c: relative words read from the working directories the
  * arguments set; guard_path_cdword.c: what a change of directory is;
- * guard_path_join.c: string literals that code joins into a path):
+ * guard_path_join.c: string literals that code joins into a path;
+ * guard_path_join_list.c: a separator joining a list's items, a relative
+ * literal resolved against a file: base):
  * the hit being sought and the readings each calls.
  * Internal to the guard.
  */

@@ -7,11 +7,12 @@
  * "shadow" in PHP. No literal names a file under "/etc/shadow", yet the
  * program opens one. A chain of quoted literals ('..', "..", `..`) whose
  * gaps are joiners is read joined: a gap holding ',', '/' or a name with
- * "join", "combine" or "resolve" in it puts a '/' between its two
- * literals (a path join), any other short gap of operators ('+', '|',
- * '.', '&', blanks, parentheses, "concat") puts nothing (a string
- * concatenation). A chain starts at each literal that opens like an
- * absolute path or a home; its whole join is read as a path, and so is
+ * "join", "combine" or "resolve" in it (and maybe a list's brackets or a
+ * '*' splat) puts a '/' between its two literals (a path join), any
+ * other short gap of operators ('+', '|', '.', '&', blanks, parentheses,
+ * "concat") puts nothing (a string concatenation). A chain starts at
+ * each literal that opens like an absolute path or a home; its whole
+ * join is read as a path, and so is
  * each join before a literal that could take part of it back ("/etc/" +
  * "shadow", ".."). Only hits count, so text that merely quotes two
  * strings near each other is never denied unless their join is under a
@@ -23,7 +24,9 @@
  * "shadow"), printf's arguments) is read filled, and
  * an interpolation of a literal (f"/etc/{'shadow'}", `${"/etc"}/x`) as
  * that literal. The value is read as written and after a shell's
- * quote removal (what "python3 -c" or "node -e" is given). No state, no
+ * quote removal (what "python3 -c" or "node -e" is given). A separator
+ * joining a list's items and a relative literal resolved against a
+ * file: base are read by guard_path_join_list.c. No state, no
  * locks; a join longer than a stack buffer is malloc'ed; each literal
  * starts at most one chain, so the work is at most JOIN_LITERALS_MAX
  * joins per literal, and a quote that never closes is scanned for its
@@ -35,34 +38,12 @@
 #include <strings.h>
 
 #include "guard_path.h"
+#include "guard_path_join.h"
 #include "internal.h"
 
-/* Literals that are not empty one chain reads; past them, a join still
- * above a prefix is a hit. */
-#define JOIN_LITERALS_MAX 8
 /* Levels of strings held in strings whose code is read (each level
  * reads its text twice at most, two passes). */
 #define JOIN_NEST_MAX 2
-/* The longest gap between two literals that is read as a joiner. */
-#define JOIN_GAP_MAX 24
-
-typedef struct literal {
-    size_t start, end; /* the text between the quotes */
-    size_t after;      /* the index after the closing quote */
-} literal;
-
-/* Where a literal of each quote kind ('"', '\'', '`') was found not to
- * close, the least such opener; SIZE_MAX while none was. No opener of
- * that kind after it closes either: the scan from the first one met
- * every later byte that a backslash does not take, and a later opener of
- * its quote was taken so (the scan would have stopped there), which puts
- * the scan from that opener on the byte after it, where the first scan
- * went on too, and from there the two are one scan. Remembering it keeps
- * a value of escaped quotes (\'\` repeated) from being scanned to its
- * end once per quote, which took 49 s for 1 MiB (review 12). */
-typedef struct unclosed {
-    size_t at[3];
-} unclosed;
 
 static void unclosed_init(unclosed *u)
 {
@@ -74,10 +55,7 @@ static size_t *unclosed_of(unclosed *u, char q)
     return &u->at[q == '"' ? 0 : q == '\'' ? 1 : 2];
 }
 
-/* The literal whose opening quote is at s[@i], or 0 when it does not
- * close (or an earlier opener of its quote did not, @u). A backslash
- * takes the next byte with it ("\"" inside "..."). */
-static int read_literal(const char *s, size_t n, size_t i, unclosed *u, literal *lit)
+int chio__gpj_read_literal(const char *s, size_t n, size_t i, unclosed *u, literal *lit)
 {
     char q = s[i];
     size_t j, *from = unclosed_of(u, q);
@@ -124,12 +102,10 @@ static int joining_name(const char *s, size_t i, size_t e)
     return 0;
 }
 
-/* How the gap s[@i, @e) joins the literals either side of it: 1 with a
- * '/' (a path join), 2 with nothing (a concatenation), 0 not at all. */
-static int gap_join(const char *s, size_t i, size_t e)
+int chio__gpj_gap_join(const char *s, size_t i, size_t e)
 {
     size_t k, b;
-    int slash = 0, name;
+    int slash = 0, name, list = 0;
 
     if (e - i > JOIN_GAP_MAX)
         return 0;
@@ -138,6 +114,8 @@ static int gap_join(const char *s, size_t i, size_t e)
         b = k + 1;
         if (c == ',' || c == '/') {
             slash = 1;
+        } else if (c == '[' || c == ']' || c == '*') {
+            list = 1; /* '/'.join(['', 'etc']), os.path.join('/etc', *['x']) */
         } else if (name_char(c)) {
             /* a name: only a joining method or function */
             for (b = k; b < e && name_char((unsigned char)s[b]); b++)
@@ -149,7 +127,9 @@ static int gap_join(const char *s, size_t i, size_t e)
             return 0;
         }
     }
-    return slash ? 1 : 2;
+    /* a list's brackets or a splat only between a path join's arguments:
+     * d['/etc/']['shadow'] indexes, it joins nothing */
+    return slash ? 1 : list ? 0 : 2;
 }
 
 static int blank(char c)
@@ -214,10 +194,9 @@ static void put_text(const char *s, size_t k, size_t e, int interp, char *out, s
     }
 }
 
-/* Append the literal @lit of @s, its interpolations of literals read as
- * their text: what an f-string or a template literal evaluates to, and
- * for any other string only a reading more (a hit in either denies). */
-static void put_literal(const char *s, const literal *lit, char *out, size_t *o)
+/* What an f-string or a template literal evaluates to, and for any other
+ * string only a reading more (a hit in either denies). */
+void chio__gpj_put_literal(const char *s, const literal *lit, char *out, size_t *o)
 {
     put_text(s, lit->start, lit->end, 1, out, o);
 }
@@ -255,9 +234,7 @@ static int may_pop(const char *s, const literal *lit)
     return 0;
 }
 
-/* The join @j (@o bytes) read as a path: 1 for a hit, else 0 (only hits
- * count), or CHIO_ENOMEM. */
-static int read_join(path_hit *ph, const char *j, size_t o)
+int chio__gpj_read_join(path_hit *ph, const char *j, size_t o)
 {
     int rc = chio__gp_check_path_hits(ph, j, o);
 
@@ -275,15 +252,18 @@ static int read_join(path_hit *ph, const char *j, size_t o)
 static int read_chain(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *first)
 {
     char stack[PREFIX_STACK], *heap = NULL, *j = stack, *t;
-    size_t o = 0, cap = sizeof(stack), i, used = 1;
+    size_t o = 0, cap = sizeof(stack), i = first->after, used = 1;
     literal lit = *first;
     int rc = 0, g, unread = 0;
 
-    put_literal(s, &lit, NULL, &o); /* its length */
+    /* '/'.join(['etc', 'x']) is etc/x: guard_path_join_list.c reads it */
+    if (chio__gpj_joins_list(s, n, &i))
+        return 0;
+    chio__gpj_put_literal(s, &lit, NULL, &o); /* its length */
     if (o + 1 > cap && (j = heap = malloc(cap = 2 * o + 64)) == NULL)
         return CHIO_ENOMEM;
     o = 0;
-    put_literal(s, &lit, j, &o);
+    chio__gpj_put_literal(s, &lit, j, &o);
     /* an interpolation ("/etc/{'shadow'}") or an escape read: the literal
      * says more than its text, which is read as a word */
     unread = o != lit.end - lit.start;
@@ -292,20 +272,20 @@ static int read_chain(path_hit *ph, const char *s, size_t n, unclosed *u, const 
         size_t q = i, need = 0;
         while (q < n && !quote(s[q]) && q - i <= JOIN_GAP_MAX)
             q++;
-        if (q >= n || !quote(s[q]) || (g = gap_join(s, i, q)) == 0 ||
-            !read_literal(s, n, q, u, &lit))
+        if (q >= n || !quote(s[q]) || (g = chio__gpj_gap_join(s, i, q)) == 0 ||
+            !chio__gpj_read_literal(s, n, q, u, &lit))
             break;
         i = lit.after;
         if (lit.end == lit.start)
             continue; /* "" joins nothing: os.path.join drops it */
-        if (unread && may_pop(s, &lit) && (rc = read_join(ph, j, o)) != 0)
+        if (unread && may_pop(s, &lit) && (rc = chio__gpj_read_join(ph, j, o)) != 0)
             break;
         if (++used > JOIN_LITERALS_MAX) {
             g = chio__path_readings(j, o, join_above, ph);
             rc = g == 1 || g == CHIO_ENOMEM ? g : 0;
             break;
         }
-        put_literal(s, &lit, NULL, &need);
+        chio__gpj_put_literal(s, &lit, NULL, &need);
         if (o + need + 2 > cap) {
             if ((t = malloc(cap = 2 * (o + need) + 64)) == NULL) {
                 rc = CHIO_ENOMEM;
@@ -317,12 +297,12 @@ static int read_chain(path_hit *ph, const char *s, size_t n, unclosed *u, const 
         }
         if (g == 1)
             j[o++] = '/';
-        put_literal(s, &lit, j, &o);
+        chio__gpj_put_literal(s, &lit, j, &o);
         j[o] = '\0';
         unread = 1;
     }
     if (rc == 0 && unread)
-        rc = read_join(ph, j, o);
+        rc = chio__gpj_read_join(ph, j, o);
     free(heap);
     return rc;
 }
@@ -561,7 +541,7 @@ static size_t fill_format(const char *s, const literal *fmt, const format_arg *a
             (arg = fill(s, args, na, &h, &next)) != NULL) {
             size_t at = o;
             filled++;
-            put_literal(s, &arg->lit, out, &o);
+            chio__gpj_put_literal(s, &arg->lit, out, &o);
             /* "%.3s" keeps three bytes. Only cut when writing: the
              * count (@out NULL) is what the writing may need first. */
             if (out != NULL && o - at > h.prec)
@@ -595,7 +575,7 @@ static int read_format(path_hit *ph, const char *s, size_t n, unclosed *u, const
         for (q = i; q < n && !quote(s[q]) && q - i <= JOIN_GAP_MAX; q++)
             ;
         if (q < n && quote(s[q]) && na > 0 && args[na - 1].nlen == 0 && key_gap(s, i, q) &&
-            read_literal(s, n, q, u, &value)) {
+            chio__gpj_read_literal(s, n, q, u, &value)) {
             /* "'f': 'shadow'": the literal before is the name of this one */
             args[na - 1].name = args[na - 1].lit.start;
             args[na - 1].nlen = args[na - 1].lit.end - args[na - 1].lit.start;
@@ -604,7 +584,7 @@ static int read_format(path_hit *ph, const char *s, size_t n, unclosed *u, const
             continue;
         }
         if (q >= n || !quote(s[q]) || !format_gap(s, i, q, na == 0, &args[na]) ||
-            !read_literal(s, n, q, u, &args[na].lit))
+            !chio__gpj_read_literal(s, n, q, u, &args[na].lit))
             break;
         i = args[na].lit.after;
         na++;
@@ -616,7 +596,7 @@ static int read_format(path_hit *ph, const char *s, size_t n, unclosed *u, const
         return CHIO_ENOMEM;
     o = fill_format(s, fmt, args, na, j);
     j[o] = '\0';
-    rc = o > 0 && (j[0] == '/' || j[0] == '~') ? read_join(ph, j, o) : 0;
+    rc = o > 0 && (j[0] == '/' || j[0] == '~') ? chio__gpj_read_join(ph, j, o) : 0;
     free(heap);
     return rc;
 }
@@ -693,8 +673,8 @@ static size_t same_quote_f_string(const char *s, size_t n, unclosed *u, const li
             return o;
         }
         put_text(s, lit.start, brace, 1, out, &o);
-        if (!read_literal(s, n, lit.after - 1, u, &inner) ||
-            !read_literal(s, n, inner.after - 1, u, &next))
+        if (!chio__gpj_read_literal(s, n, lit.after - 1, u, &inner) ||
+            !chio__gpj_read_literal(s, n, inner.after - 1, u, &next))
             return o;
         for (k = next.start; k < next.end && blank(s[k]); k++)
             ;
@@ -723,7 +703,7 @@ static int read_same_quote_f_string(path_hit *ph, const char *s, size_t n, unclo
         return CHIO_ENOMEM;
     o = same_quote_f_string(s, n, u, first, j);
     j[o] = '\0';
-    rc = o > 0 && (j[0] == '/' || j[0] == '~') ? read_join(ph, j, o) : 0;
+    rc = o > 0 && (j[0] == '/' || j[0] == '~') ? chio__gpj_read_join(ph, j, o) : 0;
     free(heap);
     return rc;
 }
@@ -745,12 +725,14 @@ static int read_chains_from(path_hit *ph, const char *s, size_t n, size_t i, int
             i += 2;
             continue;
         }
-        if (!quote(s[i]) || !read_literal(s, n, i, &u, &lit)) {
+        if (!quote(s[i]) || !chio__gpj_read_literal(s, n, i, &u, &lit)) {
             i++;
             continue;
         }
         if (starts_path(s, &lit))
             rc = read_chain(ph, s, n, &u, &lit);
+        if (rc == 0)
+            rc = chio__gpj_read_lists(ph, s, n, &u, &lit);
         if (rc == 0 && holds_placeholder(s, &lit))
             rc = read_format(ph, s, n, &u, &lit);
         if (rc == 0)

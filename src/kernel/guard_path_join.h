@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_path_join.h - what the forbidden_path guard's two readings
+ * of joined string literals share: guard_path_join.c (chains of literals
+ * joined by operators and path joins, formats, f-strings) and
+ * guard_path_join_list.c (a separator joining a list's items, a relative
+ * literal resolved against a file: base). The literal, the memory of
+ * quotes that never close, and the helpers both call. Internal to the
+ * guard; no state, no locks.
+ */
+#ifndef CHIO_KERNEL_GUARD_PATH_JOIN_H
+#define CHIO_KERNEL_GUARD_PATH_JOIN_H
+
+#include <stddef.h>
+
+#include "guard_path.h"
+
+/* Literals that are not empty one chain reads (and items one list join
+ * reads); past them, a join still above a prefix is a hit. */
+#define JOIN_LITERALS_MAX 8
+/* The longest gap between two literals that is read as a joiner. */
+#define JOIN_GAP_MAX 24
+
+typedef struct literal {
+    size_t start, end; /* the text between the quotes */
+    size_t after;      /* the index after the closing quote */
+} literal;
+
+/* Where a literal of each quote kind ('"', '\'', '`') was found not to
+ * close, the least such opener; SIZE_MAX while none was. No opener of
+ * that kind after it closes either: the scan from the first one met
+ * every later byte that a backslash does not take, and a later opener of
+ * its quote was taken so (the scan would have stopped there), which puts
+ * the scan from that opener on the byte after it, where the first scan
+ * went on too, and from there the two are one scan. Remembering it keeps
+ * a value of escaped quotes (\'\` repeated) from being scanned to its
+ * end once per quote, which took 49 s for 1 MiB (review 12). */
+typedef struct unclosed {
+    size_t at[3];
+} unclosed;
+
+/* The literal whose opening quote is at s[@i], or 0 when it does not
+ * close (or an earlier opener of its quote did not, @u). A backslash
+ * takes the next byte with it ("\"" inside "..."). */
+int chio__gpj_read_literal(const char *s, size_t n, size_t i, unclosed *u, literal *lit);
+
+/* How the gap s[@i, @e) joins the literals either side of it: 1 with a
+ * '/' (a path join), 2 with nothing (a concatenation), 0 not at all. */
+int chio__gpj_gap_join(const char *s, size_t i, size_t e);
+
+/* Append the literal @lit of @s to @out at *@o (@out NULL: only add its
+ * length), its backslashes taking the next byte as itself and its
+ * interpolations of literals ("{'shadow'}", "${'shadow'}") read as their
+ * text. */
+void chio__gpj_put_literal(const char *s, const literal *lit, char *out, size_t *o);
+
+/* The join @j (@o bytes) read as a path: 1 for a hit, else 0 (only hits
+ * count), or CHIO_ENOMEM. */
+int chio__gpj_read_join(path_hit *ph, const char *j, size_t o);
+
+/* guard_path_join_list.c: does the text from s[*@i] join a list with
+ * the literal before it, ".join([" or ".join(("? Then that literal is a
+ * separator, not a part of a path; *@i moves past the bracket. */
+int chio__gpj_joins_list(const char *s, size_t n, size_t *i);
+
+/* guard_path_join_list.c: the list joins and URL resolutions that the
+ * literal @lit of @s takes part in, read joined; 1, 0 or CHIO_ENOMEM.
+ * Constant work per literal besides the literals it reads (each list is
+ * read once per form that starts it). */
+int chio__gpj_read_lists(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit);
+
+#endif
