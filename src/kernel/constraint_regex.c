@@ -35,8 +35,12 @@
  *              inside (set syntax in chio) is refused;
  *   \ + one of .[]{}()*+?^$|\  that character; \w and \s as is (POSIX's
  *              ASCII classes are narrower than chio's Unicode ones);
- *              \ + other ASCII punctuation but <>`' the character; any
- *              other escape (\d \b \W \1 \n ...) is refused;
+ *              \ + other ASCII punctuation but <>`' the character; \t
+ *              \n \r \f \v \a, \xHH and \x{H..} the code point (its
+ *              UTF-8 bytes, grouped; not NUL); \A as '^' and \z as '$'
+ *              (review 17); any other escape (\d \b \W \S \1 ...) is
+ *              refused: \S, \W and \D would be wider here than chio's
+ *              Unicode classes;
  *   a non-ASCII character, grouped so that a quantifier takes all of it;
  *   a quantifier followed by '?' (lazy in chio) drops the '?'; "(?:" is
  *              "("; other "(?" flags, "{" not starting {n}, {n,} or
@@ -56,6 +60,67 @@ static int rx_put(char *out, size_t *o, const char *s, size_t n)
     memcpy(out + *o, s, n);
     *o += n;
     return 0;
+}
+
+/* Code point @cp (not NUL, not a surrogate, at most U+10FFFF) as an ERE
+ * item matching exactly it: an ASCII character as itself (escaped where
+ * the ERE gives it a meaning), any other as its UTF-8 bytes, grouped so
+ * that a quantifier takes all of them. */
+static void rx_code_point(char *out, size_t *o, uint32_t cp)
+{
+    char u[4];
+    size_t k;
+
+    if (cp >= 0x80) {
+        k = chio__utf8_encode(u, cp);
+        out[(*o)++] = '(';
+        rx_put(out, o, u, k);
+        out[(*o)++] = ')';
+    } else if (strchr(".[]{}()*+?^$|\\", (int)cp) != NULL) {
+        out[(*o)++] = '\\';
+        out[(*o)++] = (char)cp;
+    } else if (strchr("<>`'", (int)cp) != NULL) {
+        out[(*o)++] = '[';
+        out[(*o)++] = (char)cp;
+        out[(*o)++] = ']';
+    } else {
+        out[(*o)++] = (char)cp;
+    }
+}
+
+/* The code point a Rust escape at p[i] ('\\') names and the bytes it
+ * spans: \t \n \r \f \v \a, \xHH, \x{H..} (1-8 hex digits). 0 when it
+ * names none of these (or NUL, a surrogate, past U+10FFFF). */
+static uint32_t rx_escaped_code_point(const char *p, size_t n, size_t i, size_t *used)
+{
+    static const char simple[] = "tnrfva", value[] = "\t\n\r\f\v\a";
+    const char *at = i + 1 < n ? strchr(simple, p[i + 1]) : NULL;
+    uint32_t v = 0;
+    size_t j, digits;
+
+    if (at != NULL && *at != '\0') {
+        *used = 2;
+        return (uint32_t)(unsigned char)value[at - simple];
+    }
+    if (i + 2 >= n || p[i + 1] != 'x')
+        return 0;
+    if (p[i + 2] == '{') {
+        for (j = i + 3, digits = 0; j < n && chio__hex_value((unsigned char)p[j]) >= 0; j++)
+            if (++digits > 8 ||
+                (v = v * 16 + (uint32_t)chio__hex_value((unsigned char)p[j])) > 0x10FFFF)
+                return 0;
+        if (digits == 0 || j >= n || p[j] != '}')
+            return 0;
+        *used = j + 1 - i;
+    } else {
+        if (i + 3 >= n || chio__hex_value((unsigned char)p[i + 2]) < 0 ||
+            chio__hex_value((unsigned char)p[i + 3]) < 0)
+            return 0;
+        v = (uint32_t)(chio__hex_value((unsigned char)p[i + 2]) * 16 +
+                       chio__hex_value((unsigned char)p[i + 3]));
+        *used = 4;
+    }
+    return v >= 0xD800 && v <= 0xDFFF ? 0 : v;
 }
 
 /* The bracket expression at p[i] ('['): its end (index after ']') in
@@ -206,18 +271,30 @@ static int rx_translate(const char *p, const char *bol, char *out)
                     return -1;
             }
             i = end;
+        } else if (c == '\\' && i + 1 < n && (p[i + 1] == 'A' || p[i + 1] == 'z')) {
+            /* the start and the end of the text: '^' and '$' here */
+            if (p[i + 1] == 'A' && bol != NULL)
+                rx_put(out, &o, bol, strlen(bol));
+            else
+                out[o++] = p[i + 1] == 'A' ? '^' : '$';
+            i += 2;
+            can_repeat = 0;
         } else if (c == '\\') {
             unsigned char e = i + 1 < n ? (unsigned char)p[i + 1] : 0;
+            uint32_t cp;
+            size_t used = 2;
             if (e != 0 && strchr(".[]{}()*+?^$|\\", e) != NULL) {
                 rx_put(out, &o, p + i, 2);
             } else if (e == 'w' || e == 's') {
                 rx_put(out, &o, p + i, 2);
             } else if (e != 0 && e < 0x80 && ispunct(e) && strchr("<>`'", e) == NULL) {
                 out[o++] = (char)e;
+            } else if ((cp = rx_escaped_code_point(p, n, i, &used)) != 0) {
+                rx_code_point(out, &o, cp);
             } else {
                 return -1;
             }
-            i += 2;
+            i += used;
             if (rx_item(&rc, 1) != 0)
                 return -1;
         } else if (c == '(') {
