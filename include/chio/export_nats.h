@@ -73,7 +73,8 @@ void chio_export_nats_config_init(chio_export_nats_config *cfg);
  * chio_export_nats_start - start the exporter thread. Returns at once: the
  * thread waits for the store and the servers by itself.
  * Returns 0; CHIO_EINVAL (@cfg or @out NULL, receipt_db or urls missing or
- * empty, urls not starting with nats://, a bad stream name, max_batch over
+ * empty, urls not starting with nats://, or any element of the list not
+ * nats:// then a host and an optional port from 1 to 65535, a bad stream name, max_batch over
  * 256, a non-zero reserved field); CHIO_ENOMEM; CHIO_ESYS (no thread). *@out is NULL on failure;
  * @err optional.
  * Ownership: the strings of @cfg are copied (cfg->kernel is borrowed, see

@@ -90,6 +90,46 @@ void chio__xp_urls_shown(const char *urls, char *out, size_t cap)
     }
 }
 
+/* Is @u (@len bytes, one element of a server list) "@scheme://" then an
+ * optional userinfo (up to the last '@'), a host (a name, or an IPv6
+ * literal in brackets) and an optional ":port" of 1 to 65535? A client
+ * library waits for ever on "nats://", "nats://h:99999" or an element of
+ * another scheme it skips: the same typo as a wrong scheme (review 17
+ * fleet F2). */
+static int element_ok(const char *u, size_t len, const char *scheme)
+{
+    size_t sl = strlen(scheme), i, h;
+    const char *at;
+    unsigned long port = 0;
+
+    if (len < sl + 3 || strncmp(u, scheme, sl) != 0 || strncmp(u + sl, "://", 3) != 0)
+        return 0;
+    i = sl + 3;
+    if ((at = memrchr(u + i, '@', len - i)) != NULL)
+        i = (size_t)(at - u) + 1;
+    h = i;
+    if (i < len && u[i] == '[') {
+        while (i < len && u[i] != ']')
+            i++;
+        if (i == len || i == h + 1)
+            return 0;
+        i++;
+    } else {
+        while (i < len && u[i] != ':' && strchr(" /?#[]", u[i]) == NULL)
+            i++;
+        if (i == h)
+            return 0;
+    }
+    if (i < len && u[i] == ':') {
+        size_t d = ++i;
+        while (i < len && u[i] >= '0' && u[i] <= '9' && i - d < 6)
+            port = port * 10 + (unsigned long)(u[i++] - '0');
+        if (i == d || port == 0 || port > 65535)
+            return 0;
+    }
+    return i == len;
+}
+
 /* The transport whose scheme @urls starts with, or NULL with @why set. */
 static const chio__xp_ops *transport_of(const char *urls, char *why, size_t cap)
 {
@@ -105,10 +145,26 @@ static const chio__xp_ops *transport_of(const char *urls, char *why, size_t cap)
     n = colon ? (size_t)(colon - urls) : 0;
     for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
         if (n == strlen(transports[i]->scheme) && strncmp(urls, transports[i]->scheme, n) == 0)
-            return transports[i];
+            break;
     chio__xp_urls_shown(urls, shown, sizeof(shown));
-    snprintf(why, cap, "'%s': the URL must start with nats://", shown);
-    return NULL;
+    if (i == sizeof(transports) / sizeof(transports[0])) {
+        snprintf(why, cap, "'%s': the URL must start with nats://", shown);
+        return NULL;
+    }
+    for (n = 1;; n++) {
+        const char *end = strchr(urls, ',');
+        size_t len = end != NULL ? (size_t)(end - urls) : strlen(urls);
+        if (!element_ok(urls, len, transports[i]->scheme)) {
+            snprintf(why, cap,
+                     "'%s': server %zu of the list is not a %s:// URL with a host and an "
+                     "optional port from 1 to 65535",
+                     shown, n, transports[i]->scheme);
+            return NULL;
+        }
+        if (end == NULL)
+            return transports[i];
+        urls = end + 1;
+    }
 }
 
 int chio__xp_url_ok(const char *urls, char *why, size_t cap)
