@@ -31,7 +31,9 @@ typedef struct scan_ctx {
     uint64_t last_at;  /* the position of the subject's last message */
     uint64_t held;     /* a whole read: the stream's first position held (those below are gone) */
     uint64_t limit;    /* items past this seq are not read (a second read: see refresh()) */
-    uint64_t missing;  /* the largest seq of a kernel publication the store's view lacked */
+    uint64_t top_suspect; /* the largest seq of a suspect (a kernel publication the view
+                           * lacks or differs from) */
+    int missing;          /* one of them the view lacked */
     chio__suspects sus;
 } scan_ctx;
 
@@ -90,8 +92,9 @@ static int on_scanned(void *vctx, const chio__xp_msg *m)
         sc->verdict = FAILED;
     } else if (chio__fleet_is_publication(e->s, e->key, sc->receipts, seq, m->data, m->len)) {
         chio__suspect_add(&sc->sus, m, rc == 0 ? "forked" : "rewound", seq);
-        if (rc != 0 && seq > sc->missing)
-            sc->missing = seq;
+        sc->missing |= rc != 0;
+        if (seq > sc->top_suspect)
+            sc->top_suspect = seq;
     } else {
         sc->foreign++;
     }
@@ -109,8 +112,8 @@ static int on_scanned(void *vctx, const chio__xp_msg *m)
  * differs from is a rollback (unless it is a copy of a receipt archived
  * here, replay.h). Items past @limit are not read. A first read (@limit
  * UINT64_MAX) that finds such a rollback while the store's view lacked a
- * kernel publication returns STALE, the largest such seq in *@missing:
- * the view may only be behind (refresh()). Returns 0, DIVERGED, FAILED,
+ * kernel publication returns STALE, the largest seq of a suspect in
+ * *@missing: the view may only be behind (refresh()). Returns 0, DIVERGED, FAILED,
  * STALE, or a transport code (retry). */
 static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t seq, uint64_t limit,
                         uint64_t *missing)
@@ -154,8 +157,8 @@ static int scan_subject(ex *e, subj *sj, int receipts, uint64_t from, uint64_t s
         return WENT_BACK;
     }
     if (sc->verdict == 0 && (p = chio__suspect_rollback(&sc->sus)) != NULL && limit == UINT64_MAX &&
-        sc->missing > 0) {
-        *missing = sc->missing;
+        sc->missing) {
+        *missing = sc->top_suspect;
         free(sc);
         return STALE;
     }
@@ -235,7 +238,7 @@ static int refresh(ex *e, chio_store **now)
  * a tool caller who was handed it, is missing from the view, not from the
  * store (review 17 fleet F1: it was named a rollback, exit 1). So a read
  * that finds a kernel publication missing is made again, up to the
- * largest such seq, with the view refreshed after the first read: every
+ * largest seq it found wrong, with the view refreshed after the first read: every
  * item that read met was committed before the refresh, so a store that
  * still lacks one (or holds other bytes) went back. Items published after
  * the first read are left to the next one.
