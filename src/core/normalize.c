@@ -159,8 +159,8 @@ int chio__has_escape(const char *s, size_t n)
  * a URL or host. */
 static const char *const path_keys[] = {"path", "file", "dir", "folder", "root", "cwd", NULL};
 static const char *const url_keys[] = {
-    "url",    "uri",  "host",  "domain",  "endpoint", "href",    "link",     "address",
-    "origin", "site", "proxy", "webhook", "redirect", "referer", "referrer", NULL};
+    "url",  "uri",   "host",    "domain",  "endpoint", "href",    "link",     "address", "origin",
+    "site", "proxy", "proxies", "webhook", "redirect", "referer", "referrer", NULL};
 
 /* A member's URL-ish name is said of everything under it: the walkers
  * hand each leaf its nearest key, whose @up chain holds the enclosing
@@ -177,14 +177,19 @@ static const char *const url_keys[] = {
  * holds it (fail closed: more keys only deny more). */
 static const char *const url_words[] = {"ip",     "ips",     "ipv4",   "ipv6",     "addr",
                                         "server", "servers", "remote", "upstream", NULL};
+/* ...and as the start of a word: "prox" (proxies, proxied, httpProxies:
+ * Python requests' proxies={"https": ...} holds proxy hosts; review 17
+ * constraints F1), which as a substring would name "approx" too. */
+static const char *const url_stems[] = {"prox", NULL};
 
 static int alnum(unsigned char c)
 {
     return chio__ascii_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* Does one word of @key equal one of @words (ASCII case folded)? */
-static int key_word(const char *key, const char *const *words)
+/* Does one word of @key equal one of @words (ASCII case folded), or with
+ * @stem start with one? */
+static int key_word(const char *key, const char *const *words, int stem)
 {
     size_t i = 0, j, w;
 
@@ -195,7 +200,8 @@ static int key_word(const char *key, const char *const *words)
             if (j > i && key[j] >= 'A' && key[j] <= 'Z' && key[j - 1] >= 'a' && key[j - 1] <= 'z')
                 break;
         for (w = 0; j > i && words[w] != NULL; w++)
-            if (strlen(words[w]) == j - i && strncasecmp(key + i, words[w], j - i) == 0)
+            if ((stem ? strlen(words[w]) <= j - i : strlen(words[w]) == j - i) &&
+                strncasecmp(key + i, words[w], strlen(words[w])) == 0)
                 return 1;
         i = j;
     }
@@ -210,7 +216,8 @@ int chio__key_names(chio__key *k, unsigned what)
         k->asked |= what;
         if ((k->name != NULL &&
              (key_names(k->name, what == CHIO__KEY_PATH ? path_keys : url_keys) ||
-              (what == CHIO__KEY_URL && key_word(k->name, url_words)))) ||
+              (what == CHIO__KEY_URL &&
+               (key_word(k->name, url_words, 0) || key_word(k->name, url_stems, 1))))) ||
             (what == CHIO__KEY_URL && chio__key_names(k->up, what)))
             k->names |= what;
     }

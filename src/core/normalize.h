@@ -124,6 +124,11 @@ int chio__url_host_reading(const char *s, size_t n, int reader, char *out, size_
  * scheme, userinfo or port. Same returns as chio__url_host. */
 int chio__host_canon(const char *s, size_t n, char *out, size_t cap);
 
+/* chio__ipv4_number - one part of a WHATWG IPv4 address (@len bytes at
+ * @p): decimal, "0x" hex, or '0'-prefixed octal ("0x" alone is 0), in
+ * *@out, saturated above 2^32. 0 on success, -1 when it is no such part. */
+int chio__ipv4_number(const char *p, size_t len, uint64_t *out);
+
 /* chio__host_reading - chio__host_canon for readings: CHIO_EINVAL only
  * where WHATWG's host parser surely fails as well (an ASCII forbidden code
  * point, a bad IPv4 or IPv6 address), CHIO_ERANGE where it may succeed and

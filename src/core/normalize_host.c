@@ -53,6 +53,11 @@ static int ipv4_number(const char *p, size_t len, uint64_t *out)
     return 0;
 }
 
+int chio__ipv4_number(const char *p, size_t len, uint64_t *out)
+{
+    return ipv4_number(p, len, out);
+}
+
 /* WHATWG "ends in a number": the last label (a trailing empty one
  * ignored) is all digits or parses as an IPv4 number. */
 static int ends_in_number(const char *s, size_t n)

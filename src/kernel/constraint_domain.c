@@ -6,8 +6,9 @@
  *   domain_glob   ...or all match the glob ('*' any run; every other
  *                 character, '?' and '[' included, is itself, as in chio).
  * Leaves: under a URL-ish key (url, uri, host, domain, endpoint, href,
- * link, address, origin, ..., or a whole word of it: ip, server, remote,
- * upstream, ...: the nearest key or any enclosing member's,
+ * link, address, origin, proxy, proxies, ..., or a whole word of it: ip,
+ * server, remote, upstream, ..., or a word starting with "prox": the
+ * nearest key or any enclosing member's,
  * so {"proxy": {"server": "evil.com:3128"}} is a host), a value with
  * "://", a special scheme and ':', or a leading "//" or "\\" (at its
  * start, a later word's, or after an '='). Hosts come from the WHATWG URL
@@ -42,7 +43,9 @@
  * way (a glob: lowercased only, as chio reads it). Every string value is
  * also read as chio's own kernel reads it (chio_leaf_host: "evil.com" or
  * "x@evil.com" under any key is the host evil.com), and that host, when
- * there is one, must be allowed too (review 46).
+ * there is one, must be allowed too (review 46), and so must every host
+ * in a later ':'-field of it or of its words, an IPv4 number or an IPv6
+ * literal included (chio__leaf_field_hosts; review 17).
  * No state, no locks; scratch space malloc'ed and freed per value.
  */
 #include <ctype.h>
@@ -499,16 +502,44 @@ static int chio_leaf_host(const char *s, size_t n, size_t *at, size_t *len)
     return chio__leaf_host(s, n, 0, at, len);
 }
 
+/* A host found in a later field or word of a leaf (chio__leaf_field_hosts:
+ * "a.example:443:evil.com:443", "3232235777:3128", "[::1]:3128"), checked
+ * against the constraint with the whole leaf quoted. */
+typedef struct field_check {
+    domain_scan *ds;
+    const char *s;
+    size_t n;
+} field_check;
+
+static int field_host_allowed(void *ctx, const char *h, size_t len)
+{
+    field_check *fc = ctx;
+    char host[CHIO__HOST_MAX];
+
+    if (chio__host_canon(h, len, host, sizeof(host)) != 0) {
+        snprintf(fc->ds->reason, fc->ds->cap,
+                 "'%.*s' names a host that cannot be read unambiguously",
+                 (int)(fc->n > 120 ? 120 : fc->n), fc->s);
+        return 1;
+    }
+    return !host_allowed(fc->ds, fc->s, fc->n, host);
+}
+
 /* chio holds every string leaf whose own reading (chio_leaf_host) is a
  * host to the constraint, whatever its key: {"target": "evil.com"} or
  * {"to": "x@evil.com"} beside an allowed URL is denied by chio, so it is
  * here (the URL readings above apply to URL-ish keys and URLs only).
  * Such a host is one more check, not the URL the arguments must name (a
- * grant that needs one still needs one). 1 when it holds, else 0 with
- * the reason. */
+ * grant that needs one still needs one). Every later ':'-field of the
+ * leaf and of its words is read the same way, and an IPv4 number or an
+ * IPv6 literal there is a host too (review 17 constraints F1, F2: curl's
+ * "--connect-to a.example:443:evil.com:443", requests' proxies
+ * {"https": "3232235777:3128"}). 1 when it holds, else 0 with the
+ * reason. */
 static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
 {
     char host[CHIO__HOST_MAX];
+    field_check fc;
     size_t at, len;
 
     /* "évil.com": a tool that puts it in a URL reaches its punycode
@@ -519,14 +550,19 @@ static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
                  (int)(n > 120 ? 120 : n), s);
         return 0;
     }
-    if (!chio_leaf_host(s, n, &at, &len))
-        return 1;
-    if (chio__host_canon(s + at, len, host, sizeof(host)) != 0) {
-        snprintf(ds->reason, ds->cap, "'%.*s' names a host that cannot be read unambiguously",
-                 (int)(n > 120 ? 120 : n), s);
-        return 0;
+    if (chio_leaf_host(s, n, &at, &len)) {
+        if (chio__host_canon(s + at, len, host, sizeof(host)) != 0) {
+            snprintf(ds->reason, ds->cap, "'%.*s' names a host that cannot be read unambiguously",
+                     (int)(n > 120 ? 120 : n), s);
+            return 0;
+        }
+        if (!host_allowed(ds, s, n, host))
+            return 0;
     }
-    return host_allowed(ds, s, n, host);
+    fc.ds = ds;
+    fc.s = s;
+    fc.n = n;
+    return chio__leaf_field_hosts(s, n, field_host_allowed, &fc) == 0;
 }
 
 /* chio_reading_allowed() of @s (@n bytes) as a URL's host parser folds

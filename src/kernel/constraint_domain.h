@@ -34,6 +34,18 @@ int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t ca
  * letters, digits and '-' with a letter ("évil.com"). Else 0. */
 int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len);
 
+/* leaf_host.c: the hosts in every ':'-separated field of the string leaf
+ * @s (@n bytes), read as chio__leaf_host reads the first, and in the
+ * fields of its words ("--connect-to a.example:443:evil.com:443"; a word
+ * of running text from its second field on, an option's value, glued
+ * after '=' or the next word, whole): a dotted name or "localhost", a
+ * bracketed IPv6 literal, or a WHATWG IPv4 number that is no count or
+ * time ("3232235777:3128", "0xc0a80101", "user@2130706433"). Each is
+ * handed to @each (its text, as written) with @ctx; its first nonzero
+ * answer is returned, else 0. */
+typedef int (*chio__leaf_host_fn)(void *ctx, const char *host, size_t n);
+int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx);
+
 /* constraints.c: every number and boolean leaf of @v as its JSON text,
  * with its nearest key (chio__each_string's walk). */
 int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const char *, size_t),

@@ -4,7 +4,11 @@
  * of the arguments, under any key (its parse_domain), for the domain
  * constraints (constraint_domain.c): "evil.com", "x@evil.com:22/y", and
  * with @idn a name past ASCII with an ASCII top-level label ("évil.com"),
- * which a tool that puts it in a URL reaches as punycode. No state.
+ * which a tool that puts it in a URL reaches as punycode; and the hosts
+ * in every later ':'-field of a leaf and of its words, as the first is
+ * read, with bracketed IPv6 literals and IPv4 numbers that are no count
+ * or time ("a.example:443:evil.com:443", "3232235777:3128", "[::1]:80";
+ * review 17). No state.
  */
 #include <ctype.h>
 #include <string.h>
@@ -90,4 +94,208 @@ int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len)
         return wide && dot && letter && i == b && b - last >= 2;
     }
     return dot ? b > a : b - a == 9 && strncasecmp(s + a, "localhost", 9) == 0;
+}
+
+/* ---- every field and word of a leaf (review 17 constraints F1, F2) ---------------------- */
+
+/* Where the ':'-separated field starting at s[@a] ends (before its ':' or
+ * at @b); one that opens with '[' runs past its ']' ("[::1]:3128"). */
+static size_t field_end(const char *s, size_t a, size_t b)
+{
+    const char *close;
+    size_t i = a;
+
+    if (i < b && s[i] == '[' && (close = memchr(s + i, ']', b - i)) != NULL)
+        i = (size_t)(close - s) + 1;
+    while (i < b && s[i] != ':')
+        i++;
+    return i;
+}
+
+static int all_digits(const char *s, size_t a, size_t b)
+{
+    for (; a < b; a++)
+        if (!chio__ascii_digit((unsigned char)s[a]))
+            return 0;
+    return 1;
+}
+
+/* The port the field [a, b) is, when it follows a host: up to five
+ * digits, or nothing ("::evil.com:" keeps curl's own port), as 0..65535;
+ * -1 when it is no port. */
+static long port_of(const char *s, size_t a, size_t b)
+{
+    long v = 0;
+
+    if (b - a > 5 || !all_digits(s, a, b))
+        return -1;
+    for (; a < b; a++)
+        v = v * 10 + (s[a] - '0');
+    return v <= 65535 ? v : -1;
+}
+
+/* chio's own rule for a host (chio__leaf_host without @idn): "localhost",
+ * or a dotted name of ASCII letters, digits and '-'. */
+static int name_host(const char *s, size_t a, size_t b)
+{
+    size_t i;
+    int dot = 0;
+
+    for (i = a; i < b; i++) {
+        int c = chio__ascii_lower((unsigned char)s[i]);
+        if (c == '.')
+            dot = 1;
+        else if (!((c >= 'a' && c <= 'z') || chio__ascii_digit(c) || c == '-'))
+            return 0;
+    }
+    return dot ? b > a : b - a == 9 && strncasecmp(s + a, "localhost", 9) == 0;
+}
+
+/* A WHATWG IPv4 number without dots ("3232235777", "0xc0a80101",
+ * "017700000001"), which getaddrinfo() and WHATWG read as an address, is
+ * read as a host only where it is surely not a count, an id or a time:
+ * below 2^24 it is in 0.0.0.0/8, which no route reaches, so "0755", "10"
+ * and "10:30" stay text; 0 itself (0.0.0.0 is the local host to Linux and
+ * macOS) only after '@' (@at) or before a port of 60 or more, which no
+ * clock time has; otherwise a hex or octal spelling always, a decimal
+ * one only after '@' or before a port (@port >= 0), since a port-less
+ * decimal ("count": "3232235777", a Unix time) is a number. */
+static int number_host(const char *s, size_t a, size_t b, int at, long port)
+{
+    uint64_t v;
+    int prefixed = b - a >= 2 && s[a] == '0';
+
+    if (a == b || !chio__ascii_digit((unsigned char)s[a]) ||
+        chio__ipv4_number(s + a, b - a, &v) != 0 || v > 0xffffffffu)
+        return 0;
+    if (v == 0)
+        return at || port >= 60;
+    if (v < ((uint64_t)1 << 24))
+        return 0;
+    return prefixed || at || port >= 0;
+}
+
+/* A bracketed IPv6 literal ("[::1]", "[::ffff:c0a8:101]"): a host. One
+ * with a zone ("[fe80::1%eth0]") is one to getaddrinfo() too; it has no
+ * canonical form, so the caller denies it. Brackets round anything else
+ * ("[draft]", "[10:30:00]") are text. */
+static int bracket_host(const char *s, size_t a, size_t b)
+{
+    char v6[CHIO__HOST_MAX], out[CHIO__HOST_MAX];
+    const char *pct;
+    size_t len;
+
+    if (b - a < 2 || s[a] != '[' || s[b - 1] != ']')
+        return 0;
+    if (chio__host_canon(s + a, b - a, out, sizeof(out)) == 0)
+        return 1;
+    if ((pct = memchr(s + a, '%', b - a)) == NULL ||
+        (len = (size_t)(pct - s) - a) + 1 >= sizeof(v6))
+        return 0;
+    memcpy(v6, s + a, len);
+    v6[len] = ']';
+    return chio__host_canon(v6, len + 1, out, sizeof(out)) == 0;
+}
+
+/* Is field [a, b) the seconds of a clock time ("12:30:45.123",
+ * "2024-01-01T12:30:45.5Z"): the last field, two digits, '.', digits and
+ * an optional 'Z', after a field of two digits (the minutes) and one
+ * ending in a digit (the hour)? Those are text: no HOST:PORT:ADDR form
+ * ends in one (curl's --resolve takes a dotted quad only). */
+static int seconds_field(const char *s, size_t a, size_t b, const size_t prev[4], int idx)
+{
+    size_t i;
+
+    if (idx < 2 || b - a < 4 || prev[1] - prev[0] != 2 || !all_digits(s, prev[0], prev[1]) ||
+        prev[3] == prev[2] || !chio__ascii_digit((unsigned char)s[prev[3] - 1]))
+        return 0;
+    if (b - a > 4 && (s[b - 1] == 'Z' || s[b - 1] == 'z'))
+        b--;
+    if (!all_digits(s, a, a + 2) || s[a + 2] != '.')
+        return 0;
+    for (i = a + 3; i < b; i++)
+        if (!chio__ascii_digit((unsigned char)s[i]))
+            return 0;
+    return b > a + 3;
+}
+
+/* [a, b) of @s read as chio reads a leaf (trimmed, after its first "://",
+ * up to '/', '?' or '#', after the last '@'), each of its ':'-separated
+ * fields from the @from'th on read as chio reads the first: a dotted
+ * name, a bracketed IPv6 literal or an IPv4 number (number_host) is a
+ * host, handed to @each. Its first nonzero answer, else 0. */
+static int unit_hosts(const char *s, size_t a, size_t b, int from, chio__leaf_host_fn each,
+                      void *ctx)
+{
+    size_t i, fa, fb, x, y, prev[4] = {0, 0, 0, 0}; /* the fields before: [0,1) and [2,3) */
+    const char *sep;
+    int at = 0, idx, k, rc;
+
+    trim_ends(s, &a, &b, 1);
+    if ((sep = memmem(s + a, b - a, "://", 3)) != NULL)
+        a = (size_t)(sep - s) + 3;
+    for (i = a; i < b && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
+        ;
+    for (b = i; i > a; i--)
+        if (s[i - 1] == '@') {
+            a = i, at = 1;
+            break;
+        }
+    for (idx = 0, fa = a;; idx++, fa = fb + 1) {
+        long port = -1;
+        int host;
+        fb = field_end(s, fa, b);
+        if (fb < b)
+            port = port_of(s, fb + 1, field_end(s, fb + 1, b));
+        for (x = fa, y = fb, k = 0; k < 3; k++)
+            trim_ends(s, &x, &y, k == 1);
+        host = name_host(s, x, y)
+                   ? !(fb == b && seconds_field(s, x, y, prev, idx))
+                   : bracket_host(s, x, y) || number_host(s, x, y, at && idx == 0, port);
+        if (idx >= from && host && (rc = each(ctx, s + x, y - x)) != 0)
+            return rc;
+        if (fb >= b)
+            return 0;
+        prev[2] = prev[0], prev[3] = prev[1], prev[0] = x, prev[1] = y;
+    }
+}
+
+/* Is the word [a, b) an option ("-x", "--connect-to", "--opt=value")? */
+static int option_word(const char *s, size_t a, size_t b)
+{
+    size_t i = a + 1 + (a + 1 < b && s[a + 1] == '-');
+
+    return b - a >= 2 && s[a] == '-' && i < b && isalpha((unsigned char)s[i]);
+}
+
+int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
+{
+    size_t a = 0, b = n, i, k, wa, whole;
+    const char *eq;
+    int after_option = 0, rc;
+
+    trim_ends(s, &a, &b, 1);
+    for (i = a; i < b && trim_space_at(s + i, b - i) == 0; i++)
+        ;
+    whole = i == b; /* one word: every field of it, as the leaf */
+    for (i = a; i < b;) {
+        if ((k = trim_space_at(s + i, b - i)) > 0) {
+            i += k;
+            continue;
+        }
+        for (wa = i; i < b && trim_space_at(s + i, b - i) == 0; i++)
+            ;
+        /* A word of running text is read from its second field on (chio
+         * reads a leaf whole, not each word's first field: "see
+         * main.py:42"); an option's value, glued after '=' or the word
+         * after the option, is read whole. */
+        if ((whole || after_option || memchr(s + wa, ':', i - wa) != NULL) &&
+            (rc = unit_hosts(s, wa, i, whole || after_option ? 0 : 1, each, ctx)) != 0)
+            return rc;
+        after_option = option_word(s, wa, i) && memchr(s + wa, '=', i - wa) == NULL;
+        if (option_word(s, wa, i) && (eq = memchr(s + wa, '=', i - wa)) != NULL &&
+            (rc = unit_hosts(s, (size_t)(eq - s) + 1, i, 0, each, ctx)) != 0)
+            return rc;
+    }
+    return 0;
 }
