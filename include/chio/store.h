@@ -210,7 +210,12 @@ typedef void (*chio_audit_fn)(void *ctx, const char *json, size_t len);
  * Returns: 0 when the audit ran (problems are reported, not returned);
  * CHIO_EINVAL (@s or @out NULL, @trusted_keys NULL with @ntrusted > 0,
  * @ntrusted > SIZE_MAX / 32);
- * CHIO_ESTORE / CHIO_ENOMEM when it could not run.
+ * CHIO_ESTORE / CHIO_ENOMEM when it could not run; a store error
+ * (CHIO_ESTORE, CHIO_ENOTFOUND, CHIO_ECORRUPT) when a read failed midway,
+ * "audit stopped, nothing reported past this point": no problem is named
+ * for such a read, and @out is then incomplete (a read-only open of a
+ * store a kernel compacts meets deleted table files: audit again, or
+ * from a CHIO_STORE_SECONDARY open, which holds them open).
  * Ownership: all borrowed; @out caller-allocated; @ctx handed to @fn.
  */
 CHIO_EXTERN int chio_store_audit_log(chio_store *s, const uint8_t *trusted_keys, size_t ntrusted,

@@ -36,6 +36,7 @@ typedef struct audit {
     void *ctx;
     chio_store_audit *out;
     chio_error *err;
+    chio__store_view *view; /* every read of the audit: one snapshot, failures kept */
     cp_info *cps;
     size_t ncps, cap;
     size_t cur;      /* checkpoint whose range we are in */
@@ -74,7 +75,13 @@ typedef struct audit {
     size_t nnamed, capnamed;
 } audit;
 
-/* One problem line to the caller's callback (sets a->oom when it cannot). */
+/* Did the read that returned @rc fail in the store (an I/O error, a table
+ * file deleted under a read-only instance, a damaged block), as opposed to
+ * finding nothing or a value of the wrong shape? Such a read is no
+ * evidence: the caller names nothing, and the audit stops with its error. */
+int chio__audit_read_failed(const audit *a, int rc);
+/* One problem line to the caller's callback (sets a->oom when it cannot);
+ * none once a read failed. */
 void chio__audit_problem(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A receipt id as an escaped JSON string, cut to 64 bytes; NULL on ENOMEM. */
 char *chio__audit_quoted_id(const char *id);

@@ -29,7 +29,7 @@ int chio__audit_meta_u64(audit *a, const char *name, uint64_t *out)
 {
     int rc = chio__store_get_meta_u64(a->s, name, out, a->err);
 
-    if (rc != CHIO_ECORRUPT)
+    if (rc != CHIO_ECORRUPT || chio__audit_read_failed(a, rc))
         return rc;
     /* Not 8 bytes: no kernel writes that. Named, read as absent (the
      * stricter reading for each: the log starts at 1, no archive mark, the
@@ -245,6 +245,8 @@ int chio__audit_check_stale_id(void *ctx, const char *id, size_t idlen, uint64_t
     if (!in_stored_range(a, seq) || chio__audit_was_named(a, seq))
         return 0;
     rc = chio_store_get_receipt(a->s, seq, &json, &len, NULL);
+    if (chio__audit_read_failed(a, rc))
+        return rc;
     if (rc == CHIO_ENOTFOUND)
         return 0; /* a gap: named missing_receipt */
     if (rc != 0)

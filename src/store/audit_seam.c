@@ -14,7 +14,9 @@
  * starts after receipt 1 with no older log given is named too: a deleted
  * archive (the next pass starts a new one there) looks just like it. An
  * overlap (a pass stopped between the archive write and the live delete)
- * must be the same bytes in both logs.
+ * must be the same bytes in both logs. Both logs are read through a view
+ * (chio__store_view_begin): a read either store failed is no evidence, so
+ * nothing is named after one and the seam's audit stops with its error.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +32,16 @@ typedef struct seam {
     chio_audit_fn fn;
     void *ctx;
     uint64_t problems;
+    chio__store_view *views[2]; /* older (NULL when none), newer */
 } seam;
+
+/* The first read either log failed: its code (0 none), its message in @err. */
+static int read_failed(const seam *m, chio_error *err)
+{
+    int rc = chio__store_view_failed(m->views[0], err);
+
+    return rc != 0 ? rc : chio__store_view_failed(m->views[1], err);
+}
 
 /* One problem line (short: numbers only) through the caller's callback. */
 static void problem(seam *m, const char *fmt, ...)
@@ -39,6 +50,8 @@ static void problem(seam *m, const char *fmt, ...)
     va_list ap;
     int n;
 
+    if (read_failed(m, NULL) != 0) /* what a failed read decided is no evidence */
+        return;
     va_start(ap, fmt);
     n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
@@ -193,10 +206,50 @@ static void chain(chio_store *older, chio_store *newer, uint64_t last, seam *m)
                 (unsigned long long)last);
 }
 
+/* The seam's checks, through the views chio_store_audit_seam() began. */
+static int audit_seam(chio_store *older, chio_store *newer, seam *m, chio_error *err)
+{
+    uint64_t nseq = 0, ncp = 0, ofirst = 0, olast = 0;
+    int rc;
+
+    rc = log_start(newer, &nseq, &ncp, err);
+    if (rc == 0 && older == NULL) {
+        /* The oldest log given must hold the log's beginning. */
+        if (nseq > 1 || ncp > 1)
+            problem(m,
+                    "{\"problem\":\"log_start_not_given\",\"first_seq\":%llu,"
+                    "\"first_checkpoint\":%llu,\"detail\":\"the oldest log given starts "
+                    "later: the receipts before it are in no log given (an older archive, "
+                    "or deleted)\"}",
+                    (unsigned long long)nseq, (unsigned long long)ncp);
+    } else if (rc == 0) {
+        same_log(older, newer, m);
+        rc = chio__store_edge_seq_lenient(older, CF_RECEIPTS, 0, &ofirst, err);
+        if (rc == 0)
+            rc = chio__store_edge_seq_lenient(older, CF_RECEIPTS, 1, &olast, err);
+        if (rc == 0 && olast != 0 && olast >= nseq) {
+            /* An overlap: the receipts both hold are the same, and the
+             * older log's chain value at its last receipt is the one the
+             * newer log holds there (its signed head vouches for it). */
+            rc = same_items(older, newer, 0, ofirst > nseq ? ofirst : nseq, olast, m, err);
+            if (rc == 0)
+                chain(older, newer, olast, m);
+        } else if (rc == 0 && olast + 1 != nseq)
+            problem(m,
+                    "{\"problem\":\"seam_gap\",\"older_last_seq\":%llu,\"newer_first_seq\":%llu}",
+                    (unsigned long long)olast, (unsigned long long)nseq);
+        else if (rc == 0)
+            chain(older, newer, olast, m);
+        if (rc == 0)
+            rc = checkpoints(older, newer, ncp, m, err);
+    }
+    return rc;
+}
+
 int chio_store_audit_seam(chio_store *older, chio_store *newer, chio_audit_fn fn, void *ctx,
                           uint64_t *problems, chio_error *err)
 {
-    uint64_t nseq = 0, ncp = 0, ofirst = 0, olast = 0;
+    chio_error rerr;
     seam m;
     int rc;
 
@@ -205,37 +258,17 @@ int chio_store_audit_seam(chio_store *older, chio_store *newer, chio_audit_fn fn
     memset(&m, 0, sizeof(m));
     m.fn = fn;
     m.ctx = ctx;
-    rc = log_start(newer, &nseq, &ncp, err);
-    if (rc == 0 && older == NULL) {
-        /* The oldest log given must hold the log's beginning. */
-        if (nseq > 1 || ncp > 1)
-            problem(&m,
-                    "{\"problem\":\"log_start_not_given\",\"first_seq\":%llu,"
-                    "\"first_checkpoint\":%llu,\"detail\":\"the oldest log given starts "
-                    "later: the receipts before it are in no log given (an older archive, "
-                    "or deleted)\"}",
-                    (unsigned long long)nseq, (unsigned long long)ncp);
-    } else if (rc == 0) {
-        same_log(older, newer, &m);
-        rc = chio__store_edge_seq_lenient(older, CF_RECEIPTS, 0, &ofirst, err);
-        if (rc == 0)
-            rc = chio__store_edge_seq_lenient(older, CF_RECEIPTS, 1, &olast, err);
-        if (rc == 0 && olast != 0 && olast >= nseq) {
-            /* An overlap: the receipts both hold are the same, and the
-             * older log's chain value at its last receipt is the one the
-             * newer log holds there (its signed head vouches for it). */
-            rc = same_items(older, newer, 0, ofirst > nseq ? ofirst : nseq, olast, &m, err);
-            if (rc == 0)
-                chain(older, newer, olast, &m);
-        } else if (rc == 0 && olast + 1 != nseq)
-            problem(&m,
-                    "{\"problem\":\"seam_gap\",\"older_last_seq\":%llu,\"newer_first_seq\":%llu}",
-                    (unsigned long long)olast, (unsigned long long)nseq);
-        else if (rc == 0)
-            chain(older, newer, olast, &m);
-        if (rc == 0)
-            rc = checkpoints(older, newer, ncp, &m, err);
-    }
+    rc = older != NULL ? chio__store_view_begin(older, &m.views[0], err) : 0;
+    if (rc == 0)
+        rc = chio__store_view_begin(newer, &m.views[1], err);
+    if (rc == 0)
+        rc = audit_seam(older, newer, &m, err);
+    chio_error_init(&rerr);
+    if (read_failed(&m, &rerr) != 0)
+        rc = chio__fail(err, read_failed(&m, NULL), CHIO_NO_OFFSET,
+                        "seam audit stopped, nothing reported past this point: %s", rerr.message);
+    chio__store_view_end(m.views[1]);
+    chio__store_view_end(m.views[0]);
     *problems = m.problems;
     return rc;
 }

@@ -44,6 +44,7 @@ struct chio_store {
     char *secondary_dir;      /* removed on close (secondary.c) */
     int secondary_lock;       /* its owner lock, held while open; -1 none */
     int fail_writes;          /* test hook, atomic */
+    int fail_reads_cf;        /* test hook: 1 + the family whose point reads fail, 0 none */
     pthread_mutex_t write_mu; /* one writer at a time (see chio__store_write) */
     char *path;               /* on-disk stores: the directory (for the sentinel) */
     char *current;            /* ... and PATH/CURRENT, built once (the per-write check) */

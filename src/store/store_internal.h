@@ -272,9 +272,30 @@ int chio__store_mark_error(chio_store *s, chio_error *err);
 
 /* Test hook: make the next @n writes fail with CHIO_ESTORE (n < 0: all). */
 void chio__store_fail_writes(chio_store *s, int n);
+/* Test hook: every point read of the column family named @family (NULL:
+ * none) fails as RocksDB fails one whose table file a writer in another
+ * process deleted ("IO error: No such file or directory", CHIO_ENOTFOUND). */
+void chio__store_fail_reads(chio_store *s, const char *family);
 /* Test hook: when set, called with the path after each open of a marked
  * store, before its sentinel check (store.c). */
 extern void (*chio__store_open_hook)(const char *path);
+
+/* A view of @s for the reads of the calling thread (store_read.c; the
+ * audits': audit.c, audit_seam.c). While it lasts, every read of @s on
+ * this thread uses one RocksDB snapshot when @s is read-write (a
+ * read-only or secondary instance does not move under its own reads), so
+ * the receipts, the id index, the chain and the head are read as of one
+ * moment; and the first read RocksDB failed (an I/O error, a table file a
+ * kernel in another process deleted after a compaction, a damaged block)
+ * is kept: chio__store_view_failed() returns its code (0 none) and copies
+ * its message into @err. An absent key is not a failure: that tells
+ * "not found" apart from "could not read", which share CHIO_ENOTFOUND
+ * (and CHIO_ECORRUPT with a value of the wrong shape). End a view on the
+ * thread that began it, before @s closes. */
+typedef struct chio__store_view chio__store_view;
+int chio__store_view_begin(chio_store *s, chio__store_view **out, chio_error *err);
+int chio__store_view_failed(const chio__store_view *v, chio_error *err);
+void chio__store_view_end(chio__store_view *v);
 
 /* Big-endian 8-byte keys. */
 void chio__store_key(uint64_t v, unsigned char key[8]);

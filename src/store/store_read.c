@@ -4,10 +4,13 @@
  * sequence numbers, one receipt or checkpoint, a receipt by id, ordered
  * scans of receipts and checkpoints (the audit's scans also hand over the
  * keys no kernel writes), the chain family's keys, and the revocation
- * records. Every read goes through the store's read options; RocksDB's
- * error text is mapped by chio__store_fail() (store.c).
+ * records. Every read goes through the store's read options, or those
+ * of a view the calling thread pinned (the audit's: one snapshot, and a
+ * record of any read RocksDB failed); RocksDB's error text is mapped by
+ * chio__store_fail() (store.c).
  *
- * Locking: none of its own; RocksDB handles are thread-safe.
+ * Locking: none of its own; RocksDB handles are thread-safe, and a view
+ * belongs to the thread that began it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,118 @@
 #include "internal.h"
 #include "store_db.h"
 #include "store_internal.h"
+
+/* ---- the reading thread's view ----------------------------------------------------------- */
+
+struct chio__store_view {
+    chio_store *s;
+    rocksdb_readoptions_t *ro;
+    const rocksdb_snapshot_t *snap; /* read-write stores only */
+    int failed;                     /* the first failed read's code, 0 none */
+    chio_error err;                 /* ... and its message */
+    chio__store_view *next;         /* this thread's other views */
+};
+
+/* Views are per thread: another thread reading the same store (the kernel
+ * writing it, in this process) keeps the store's own read options. */
+static _Thread_local chio__store_view *views;
+
+static chio__store_view *view_of(const chio_store *s)
+{
+    chio__store_view *v;
+
+    for (v = views; v != NULL; v = v->next)
+        if (v->s == s)
+            return v;
+    return NULL;
+}
+
+static rocksdb_readoptions_t *read_opts(chio_store *s)
+{
+    chio__store_view *v = view_of(s);
+
+    return v != NULL ? v->ro : s->ro;
+}
+
+/* RocksDB failed a read (not: the key is absent). Under a view the first
+ * failure is kept, whatever @err the caller passed (the audit's point
+ * reads pass none), so the audit can tell it from an absent key. */
+static int read_failed(chio_store *s, char **rerr, chio_error *err, const char *what)
+{
+    chio__store_view *v = view_of(s);
+    int rc;
+
+    if (v == NULL || v->failed != 0)
+        return chio__store_fail(rerr, err, what);
+    rc = chio__store_fail(rerr, &v->err, what);
+    v->failed = rc;
+    if (err != NULL)
+        *err = v->err;
+    return rc;
+}
+
+int chio__store_view_begin(chio_store *s, chio__store_view **out, chio_error *err)
+{
+    chio__store_view *v;
+
+    *out = NULL;
+    v = calloc(1, sizeof(*v));
+    if (v == NULL || (v->ro = rocksdb_readoptions_create()) == NULL) {
+        free(v);
+        return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    }
+    v->s = s;
+    chio_error_init(&v->err);
+    /* A read-write store moves while it is read (its kernel commits from
+     * other threads): one snapshot makes the receipts, the index, the chain
+     * and the head read as of one moment, and RocksDB keeps what it needs.
+     * A read-only or secondary instance does not move under its own reads
+     * (a secondary only when caught up). */
+    if (s->mode == CHIO_STORE_READ_WRITE) {
+        v->snap = rocksdb_create_snapshot(s->db);
+        rocksdb_readoptions_set_snapshot(v->ro, v->snap);
+    }
+    v->next = views;
+    views = v;
+    *out = v;
+    return 0;
+}
+
+int chio__store_view_failed(const chio__store_view *v, chio_error *err)
+{
+    if (v == NULL || v->failed == 0)
+        return 0;
+    if (err != NULL)
+        *err = v->err;
+    return v->failed;
+}
+
+void chio__store_view_end(chio__store_view *v)
+{
+    chio__store_view **p;
+
+    if (v == NULL)
+        return;
+    for (p = &views; *p != NULL; p = &(*p)->next)
+        if (*p == v) {
+            *p = v->next;
+            break;
+        }
+    if (v->snap != NULL)
+        rocksdb_release_snapshot(v->s->db, v->snap);
+    rocksdb_readoptions_destroy(v->ro);
+    free(v);
+}
+
+void chio__store_fail_reads(chio_store *s, const char *family)
+{
+    int i;
+
+    s->fail_reads_cf = 0;
+    for (i = 0; family != NULL && i < CF_COUNT; i++)
+        if (strcmp(chio__store_cf_names[i], family) == 0)
+            s->fail_reads_cf = i + 1;
+}
 
 /* ---- reads ------------------------------------------------------------------------------ */
 
@@ -36,7 +151,7 @@ static int edge_key(chio_store *s, int cf, int last, int skip_odd, uint64_t *out
     *out = 0;
     if (s->cf[cf] == NULL)
         return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+    it = rocksdb_create_iterator_cf(s->db, read_opts(s), s->cf[cf]);
     if (last)
         rocksdb_iter_seek_to_last(it);
     else
@@ -55,7 +170,7 @@ static int edge_key(chio_store *s, int cf, int last, int skip_odd, uint64_t *out
     }
     rocksdb_iter_get_error(it, &rerr);
     if (rerr != NULL)
-        rc = chio__store_fail(&rerr, err, "iterating the store");
+        rc = read_failed(s, &rerr, err, "iterating the store");
     rocksdb_iter_destroy(it);
     return rc;
 }
@@ -96,9 +211,17 @@ int chio__store_get_value(chio_store *s, int cf, const char *key, size_t klen, c
     *json = NULL;
     if (s->cf[cf] == NULL)
         return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "not found");
-    val = rocksdb_get_cf(s->db, s->ro, s->cf[cf], key, klen, &vlen, &rerr);
+    if (s->fail_reads_cf == cf + 1) { /* the test hook: a table file gone */
+        val = NULL;
+        rerr = strdup("IO error: No such file or directory: While open a file for random read: "
+                      "(chio__store_fail_reads)");
+        if (rerr == NULL)
+            return chio__fail(err, CHIO_ENOMEM, CHIO_NO_OFFSET, "out of memory");
+    } else {
+        val = rocksdb_get_cf(s->db, read_opts(s), s->cf[cf], key, klen, &vlen, &rerr);
+    }
     if (rerr != NULL)
-        return chio__store_fail(&rerr, err, "reading the store");
+        return read_failed(s, &rerr, err, "reading the store");
     if (val == NULL)
         return chio__fail(err, CHIO_ENOTFOUND, CHIO_NO_OFFSET, "not found");
     copy = malloc(vlen + 1);
@@ -217,7 +340,7 @@ static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn,
         return chio__fail(err, CHIO_EINVAL, CHIO_NO_OFFSET, "NULL argument");
     if (s->cf[cf] == NULL)
         return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+    it = rocksdb_create_iterator_cf(s->db, read_opts(s), s->cf[cf]);
     chio__store_key(from, key);
     if (from == 0)
         rocksdb_iter_seek_to_first(it);
@@ -238,7 +361,7 @@ static int scan_cf(chio_store *s, int cf, uint64_t from, chio_store_visit_fn fn,
     }
     rocksdb_iter_get_error(it, &rerr);
     if (rerr != NULL && rc == 0)
-        rc = chio__store_fail(&rerr, err, "iterating the store");
+        rc = read_failed(s, &rerr, err, "iterating the store");
     if (rerr != NULL)
         rocksdb_free(rerr);
     rocksdb_iter_destroy(it);
@@ -273,7 +396,7 @@ int chio__store_scan_chain_keys(chio_store *s,
 
     if (s->cf[CF_CHAIN] == NULL)
         return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_CHAIN]);
+    it = rocksdb_create_iterator_cf(s->db, read_opts(s), s->cf[CF_CHAIN]);
     for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
@@ -282,7 +405,7 @@ int chio__store_scan_chain_keys(chio_store *s,
     }
     rocksdb_iter_get_error(it, &rerr);
     if (rerr != NULL && rc == 0)
-        rc = chio__store_fail(&rerr, err, "reading the hash chain");
+        rc = read_failed(s, &rerr, err, "reading the hash chain");
     if (rerr != NULL)
         rocksdb_free(rerr);
     rocksdb_iter_destroy(it);
@@ -299,7 +422,7 @@ int chio__store_scan_ids(chio_store *s,
 
     if (s->cf[CF_IDS] == NULL)
         return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_IDS]);
+    it = rocksdb_create_iterator_cf(s->db, read_opts(s), s->cf[CF_IDS]);
     for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen), *v = rocksdb_iter_value(it, &vlen);
@@ -307,7 +430,7 @@ int chio__store_scan_ids(chio_store *s,
     }
     rocksdb_iter_get_error(it, &rerr);
     if (rerr != NULL && rc == 0)
-        rc = chio__store_fail(&rerr, err, "reading the id index");
+        rc = read_failed(s, &rerr, err, "reading the id index");
     if (rerr != NULL)
         rocksdb_free(rerr);
     rocksdb_iter_destroy(it);
@@ -347,7 +470,7 @@ int chio__store_scan_revocation_records(chio_store *s,
 
     if (s->cf[CF_REVOCATIONS] == NULL)
         return 0;
-    it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_REVOCATIONS]);
+    it = rocksdb_create_iterator_cf(s->db, read_opts(s), s->cf[CF_REVOCATIONS]);
     for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
@@ -356,7 +479,7 @@ int chio__store_scan_revocation_records(chio_store *s,
     }
     rocksdb_iter_get_error(it, &rerr);
     if (rerr != NULL && rc == 0)
-        rc = chio__store_fail(&rerr, err, "reading revocations");
+        rc = read_failed(s, &rerr, err, "reading revocations");
     if (rerr != NULL)
         rocksdb_free(rerr);
     rocksdb_iter_destroy(it);
