@@ -51,13 +51,15 @@ static int json_space(char c)
 }
 
 /* The ASCII controls a trim reads as white space beside JSON's own: VT
- * and FF (JavaScript's trim(), JSON5's white space) and FS, GS, RS, US
- * (Python's str.strip()): "\v{...}" is an object to
- * JSON.parse(s.trim()) and json.loads(s.strip()) (review 17 F1; RS also
- * starts each text of an RFC 7464 sequence). */
+ * and FF (JavaScript's trim(), JSON5's white space), FS, GS, RS, US
+ * (Python's str.strip()) and every other control but NUL (Java's
+ * String.trim() removes each character up to U+0020): "\v{...}" is an
+ * object to JSON.parse(s.trim()), "\u0001{...}" to Jackson after
+ * s.trim() (reviews 17 F1 and 18 F3; RS also starts each text of an RFC
+ * 7464 sequence). */
 static int trim_control(char c)
 {
-    return c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1f);
+    return c >= 0x01 && c <= 0x1f;
 }
 
 /* The length of the white space at @s (@n bytes): JSON's, a control a

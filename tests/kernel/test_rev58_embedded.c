@@ -37,6 +37,15 @@ Test(rev58_embedded, json_after_a_control_a_trim_removes_is_read)
          0},
         {CU("mode", "read"),
          "{\"mode\":\"read\",\"x\":\"\\u000b\\f{\\\"mode\\\":\\\"write\\\"}\\u000b\"}", 0},
+        /* review 18 F3: any other control (Java's String.trim()) */
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"\\u0001{\\\"mode\\\":\\\"write\\\"}\"}",
+         0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"\\b{\\\"mode\\\":\\\"write\\\"}\"}", 0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"\\u001b{\\\"mode\\\":\\\"write\\\"}\"}",
+         0},
+        {CU("mode", "read"),
+         "{\"mode\":\"read\",\"x\":\"\\u000e\\u0007{\\\"mode\\\":\\\"write\\\"}\"}", 0},
+        {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"\\u0001{\\\"mode\\\":\\\"read\\\"}\"}", 1},
         /* the same JSON holding what the grant allows stays allowed */
         {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"\\u000b{\\\"mode\\\":\\\"read\\\"}\"}", 1},
         {CU("mode", "read"), "{\"mode\":\"read\",\"x\":\"\\u001f{\\\"mode\\\":\\\"read\\\"}\"}", 1},
@@ -68,9 +77,10 @@ Test(rev58_embedded, the_forbidden_path_guard_reads_json_after_such_a_control)
         "{\"body\":\"\\f{\\\"a\\\":\\\"\\\\u002fetc\\\\u002fshadow\\\"}\"}",
         "{\"body\":\"\\u001c{\\\"a\\\":\\\"\\\\u002fetc\\\\u002fshadow\\\"}\"}",
         "{\"body\":\"\\u001f{\\\"a\\\":\\\"\\\\u002fetc\\\\u002fshadow\\\"}\"}",
+        "{\"body\":\"\\u0001{\\\"a\\\":\\\"\\\\u002fetc\\\\u002fshadow\\\"}\"}",
         "{\"body\":\"\\u000b{\\\"a\\\":\\\"\\\\u002ftmp\\\\u002fx\\\"}\"}",
     };
-    static const int denied[] = {1, 1, 1, 1, 0};
+    static const int denied[] = {1, 1, 1, 1, 1, 0};
 
     kt_run_guard_rows_at(NOW, args, denied, sizeof(args) / sizeof(args[0]));
 }
@@ -105,10 +115,9 @@ static void expect_body(const char *pattern, const char *body, int denied)
 Test(rev58_embedded, an_anchored_pattern_finds_a_key_in_json_after_such_a_control)
 {
     static const char *const bodies[] = {
-        "\"\\u000b[\\\"" AKIA_KEY "\\\"]\"",
-        "\"\\f[\\\"" AKIA_KEY "\\\"]\"",
-        "\"\\u001c[\\\"" AKIA_KEY "\\\"]\"",
-        "\"\\u001f{\\\"k\\\":\\\"" AKIA_KEY "\\\"}\"",
+        "\"\\u000b[\\\"" AKIA_KEY "\\\"]\"", "\"\\f[\\\"" AKIA_KEY "\\\"]\"",
+        "\"\\u001c[\\\"" AKIA_KEY "\\\"]\"", "\"\\u001f{\\\"k\\\":\\\"" AKIA_KEY "\\\"}\"",
+        "\"\\u0001[\\\"" AKIA_KEY "\\\"]\"",
     };
     size_t i;
 
