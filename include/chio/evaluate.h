@@ -758,8 +758,8 @@ typedef struct chio_call_options {
      * that id), guards see it as the server, and the receipt names it as
      * tool_server whatever the decision, a denial before any provider ran
      * included (the MCP gateway sets its server_id: review 17). A tool
-     * call needs NULL; an empty or non-UTF-8 id or "*" is CHIO_EINVAL,
-     * nothing signed. Borrowed for the call. Took the place of
+     * call needs NULL; an empty or non-UTF-8 id, "*" or one over 64 KiB
+     * is CHIO_EINVAL, nothing signed. Borrowed for the call. Took the place of
      * reserved[0], as flags did: size and layout unchanged. */
     const char *provider;
     void *reserved[2]; /* zero (abi.h rule 1): CHIO_EINVAL otherwise */

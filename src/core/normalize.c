@@ -177,10 +177,11 @@ static const char *const url_keys[] = {
  * holds it (fail closed: more keys only deny more). */
 static const char *const url_words[] = {"ip",     "ips",     "ipv4",   "ipv6",     "addr",
                                         "server", "servers", "remote", "upstream", NULL};
-/* ...and as the start of a word: "prox" (proxies, proxied, httpProxies:
- * Python requests' proxies={"https": ...} holds proxy hosts; review 17
- * constraints F1), which as a substring would name "approx" too. */
-static const char *const url_stems[] = {"prox", NULL};
+/* ...and as the start of a word: "proxy", "proxies", "proxied"
+ * (httpProxies, proxied_to: Python requests' proxies={"https": ...} holds
+ * proxy hosts; review 17 constraints F1), not "prox" alone, which starts
+ * "proximity" (review 18 F4). */
+static const char *const url_stems[] = {"proxy", "proxies", "proxied", NULL};
 
 static int alnum(unsigned char c)
 {

