@@ -60,29 +60,31 @@ void chio__xp_urls_shown(const char *urls, char *out, size_t cap)
         return;
     out[0] = '\0';
     while (u != NULL) {
-        const char *end = strchr(u, ','), *auth = strstr(u, "://"), *at, *colon, *stop;
-        size_t len = end ? (size_t)(end - u) : strlen(u);
+        const char *auth = strstr(u, "://"), *end, *at = NULL, *colon, *lim;
 
-        stop = u + len;
-        if (auth != NULL && auth < stop) {
+        if (auth != NULL) {
             auth += 3;
-            /* The userinfo ends at the URL's last '@': the client takes a
-             * password or token with an '@' or a '/' in it (review 46:
-             * the first '@' showed the rest, "u:***@ss@host" for the
-             * password "pa@ss"). Hiding too much of a URL is harmless. */
-            at = memrchr(auth, '@', (size_t)(stop - auth));
-            if (at != NULL) {
-                colon = memchr(auth, ':', (size_t)(at - auth));
-                shown_put(out, cap, &o, u, (size_t)(auth - u));
-                if (colon != NULL) /* user:password: the user is shown */
-                    shown_put(out, cap, &o, auth, (size_t)(colon - auth) + 1);
-                shown_put(out, cap, &o, "***", 3);
-                shown_put(out, cap, &o, at, (size_t)(stop - at));
-                goto next;
-            }
+            /* The userinfo ends at the last '@' before the next URL's
+             * "://", not at a comma: the client takes a password or token
+             * with an '@' or a '/' in it (review 46: the first '@' showed
+             * the rest, "u:***@ss@host" for the password "pa@ss"), and a
+             * list refused for a password with a ',' in it showed that
+             * password (review 18). Hiding too much of a URL is harmless. */
+            lim = strstr(auth, "://");
+            at = memrchr(auth, '@', (size_t)((lim != NULL ? lim : auth + strlen(auth)) - auth));
         }
-        shown_put(out, cap, &o, u, len);
-    next:
+        if (at != NULL) {
+            end = strchr(at, ',');
+            colon = memchr(auth, ':', (size_t)(at - auth));
+            shown_put(out, cap, &o, u, (size_t)(auth - u));
+            if (colon != NULL) /* user:password: the user is shown */
+                shown_put(out, cap, &o, auth, (size_t)(colon - auth) + 1);
+            shown_put(out, cap, &o, "***", 3);
+            shown_put(out, cap, &o, at, end != NULL ? (size_t)(end - at) : strlen(at));
+        } else {
+            end = strchr(u, ',');
+            shown_put(out, cap, &o, u, end != NULL ? (size_t)(end - u) : strlen(u));
+        }
         if (end == NULL)
             break;
         shown_put(out, cap, &o, ",", 1);

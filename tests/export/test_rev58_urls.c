@@ -74,3 +74,31 @@ Test(rev58_urls, the_fleet_commands_refuse_it_as_bad_usage)
     free(dir);
     free(db);
 }
+
+/* Review 18: a list refused for a password holding a ',' (the client
+ * splits it there) showed that password in the message. */
+Test(rev58_urls, a_refused_list_never_shows_a_password_with_a_comma)
+{
+    static const char *const lists[] = {"nats://u:s3cr,etpw@127.0.0.1:4222",
+                                        "nats://h:1,nats://u:s3cr,etpw@127.0.0.1:4222",
+                                        "nats://s3cr,etpw@127.0.0.1:4222"};
+    char *dir = testutil_tmpdir();
+    chio_export_nats_config cfg;
+    chio_export_nats *x;
+    chio_error err;
+    size_t i;
+
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        chio_export_nats_config_init(&cfg);
+        cfg.receipt_db = dir;
+        cfg.urls = lists[i];
+        chio_error_init(&err);
+        cr_expect_eq(chio_export_nats_start(&cfg, &x, &err), CHIO_EINVAL, "%zu: %s", i,
+                     err.message);
+        cr_expect_null(strstr(err.message, "s3cr"), "%zu: %s", i, err.message);
+        cr_expect_null(strstr(err.message, "etpw"), "%zu: %s", i, err.message);
+        cr_expect_not_null(strstr(err.message, "***"), "%zu: %s", i, err.message);
+    }
+    testutil_rmrf(dir);
+    free(dir);
+}
