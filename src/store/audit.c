@@ -594,8 +594,9 @@ static int stopped(audit *a, int rc, chio_error *err)
     failed = chio__store_view_failed(a->view, &rerr);
     if (failed != 0)
         return chio__fail(err, failed, CHIO_NO_OFFSET,
-                          "audit stopped, nothing reported past this point: %s (a kernel "
-                          "writing the store may have moved its files: audit it again)",
+                          "audit stopped, nothing reported past it (audit again: a kernel "
+                          "writing the store may have moved its files; if none runs, the "
+                          "store is damaged): %s",
                           rerr.message);
     if (rc == 0 && a->oom)
         rc = CHIO_ENOMEM;
