@@ -57,21 +57,32 @@ static void trim_ends(const char *s, size_t *a, size_t *b, int space)
  * '-' and '.' ("evil.com", "user@evil.com", "evil.com:22/x", "8.8.8.8",
  * and "report.pdf" or "1.2.3" as well). 1 with its start and length,
  * else 0. */
+/* [*a, *b) of @s cut to the authority chio's parse_domain reads: trimmed,
+ * after its first "://", up to the first '/', '?' or '#', after the last
+ * '@'. 1 when there was an '@'. */
+static int authority(const char *s, size_t *a, size_t *b)
+{
+    const char *sep;
+    size_t i;
+
+    trim_ends(s, a, b, 1);
+    if ((sep = memmem(s + *a, *b - *a, "://", 3)) != NULL)
+        *a = (size_t)(sep - s) + 3;
+    for (i = *a; i < *b && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
+        ;
+    for (*b = i; i > *a; i--)
+        if (s[i - 1] == '@') {
+            *a = i;
+            return 1;
+        }
+    return 0;
+}
+
 int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len)
 {
     size_t a = 0, b = n, i, k, dot = 0, wide = 0, last = 0;
-    const char *sep;
 
-    trim_ends(s, &a, &b, 1);
-    if ((sep = memmem(s + a, b - a, "://", 3)) != NULL)
-        a = (size_t)(sep - s) + 3;
-    for (i = a; i < b && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
-        ;
-    for (b = i; i > a; i--)
-        if (s[i - 1] == '@') {
-            a = i;
-            break;
-        }
+    authority(s, &a, &b);
     for (i = a; i < b && s[i] != ':'; i++)
         ;
     for (b = i, k = 0; k < 3; k++)
@@ -275,20 +286,8 @@ static int unit_hosts(const char *s, size_t a, size_t b, int how, chio__leaf_hos
                       void *ctx)
 {
     int from = how == HOW_WORD;
-    size_t i, fa, fb, x, y, prev[4] = {0, 0, 0, 0}; /* the fields before: [0,1) and [2,3) */
-    const char *sep;
-    int at = 0, idx, k, rc;
-
-    trim_ends(s, &a, &b, 1);
-    if ((sep = memmem(s + a, b - a, "://", 3)) != NULL)
-        a = (size_t)(sep - s) + 3;
-    for (i = a; i < b && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
-        ;
-    for (b = i; i > a; i--)
-        if (s[i - 1] == '@') {
-            a = i, at = 1;
-            break;
-        }
+    size_t fa, fb, x, y, prev[4] = {0, 0, 0, 0}; /* the fields before: [0,1) and [2,3) */
+    int at = authority(s, &a, &b), idx, k, rc;
     for (idx = 0, fa = a;; idx++, fa = fb + 1) {
         long port = -1;
         int host;
