@@ -102,31 +102,69 @@ static int joining_name(const char *s, size_t i, size_t e)
     return 0;
 }
 
+/* A comment at s[@k] in a gap that ends at @e: '#' and "//" to the end
+ * of the line, slash-star to star-slash. The index after it, @k + 1 when
+ * none starts there, 0 when it does not end before @e. */
+static size_t comment_end(const char *s, size_t k, size_t e)
+{
+    size_t b;
+
+    if (s[k] == '#' || (s[k] == '/' && k + 1 < e && s[k + 1] == '/')) {
+        for (b = k; b < e && s[b] != '\n'; b++)
+            ;
+        return b < e ? b : 0;
+    }
+    if (s[k] == '/' && k + 1 < e && s[k + 1] == '*') {
+        for (b = k + 2; b + 1 < e && !(s[b] == '*' && s[b + 1] == '/'); b++)
+            ;
+        return b + 1 < e ? b + 2 : 0;
+    }
+    return k + 1;
+}
+
 int chio__gpj_gap_join(const char *s, size_t i, size_t e)
 {
     size_t k, b;
-    int slash = 0, name, list = 0;
+    int slash = 0, name, list = 0, other = 0, sep = 0, lines = 0, op = 0;
 
-    if (e - i > JOIN_GAP_MAX)
+    if (e - i > 2 * JOIN_GAP_MAX)
         return 0;
     for (k = i; k < e; k = b) {
         unsigned char c = (unsigned char)s[k];
         b = k + 1;
+        if (c == '\n' || c == '\r') {
+            lines = 1;
+            continue;
+        }
+        if ((b = comment_end(s, k, e)) == 0)
+            return 0; /* a comment that runs into the next literal */
+        if (b > k + 1) {
+            lines = 1;
+            continue;
+        }
+        op |= c != ' ' && c != '\t';
         if (c == ',' || c == '/') {
             slash = 1;
         } else if (c == '[' || c == ']' || c == '*') {
             list = 1; /* '/'.join(['', 'etc']), os.path.join('/etc', *['x']) */
         } else if (name_char(c)) {
-            /* a name: only a joining method or function */
+            /* a name: a joining method or function, or a separator's
+             * (+ os.sep +, . DIRECTORY_SEPARATOR .) that stands for '/' */
             for (b = k; b < e && name_char((unsigned char)s[b]); b++)
                 ;
-            if ((name = joining_name(s, k, b)) == 0)
-                return 0;
-            slash |= name == 1;
+            if ((name = joining_name(s, k, b)) == 0 && chio__gpj_sep_name(s, k, b))
+                name = 3;
+            other |= name == 0;
+            slash |= name == 1 || name == 3;
+            sep |= name == 3;
+        } else if (c == ':' || c == '-' || c == '>') {
+            other = 1; /* File::SEPARATOR, File::Spec->rootdir */
         } else if (c == '\0' || strchr("+|.&() \t", c) == NULL) {
             return 0;
         }
     }
+    if ((other && !sep) || (!sep && e - i > JOIN_GAP_MAX) || (lines && !op))
+        return 0; /* two literals a line apart and nothing between: two words */
     /* a list's brackets or a splat only between a path join's arguments:
      * d['/etc/']['shadow'] indexes, it joins nothing */
     return slash ? 1 : list ? 0 : 2;
@@ -254,23 +292,26 @@ static int read_chain(path_hit *ph, const char *s, size_t n, unclosed *u, const 
     char stack[PREFIX_STACK], *heap = NULL, *j = stack, *t;
     size_t o = 0, cap = sizeof(stack), i = first->after, used = 1;
     literal lit = *first;
-    int rc = 0, g, unread = 0;
+    int rc = 0, g, unread = 0, sep;
 
     /* '/'.join(['etc', 'x']) is etc/x: guard_path_join_list.c reads it */
     if (chio__gpj_joins_list(s, n, &i))
         return 0;
     chio__gpj_put_literal(s, &lit, NULL, &o); /* its length */
-    if (o + 1 > cap && (j = heap = malloc(cap = 2 * o + 64)) == NULL)
+    if (o + 2 > cap && (j = heap = malloc(cap = 2 * o + 64)) == NULL)
         return CHIO_ENOMEM;
     o = 0;
+    /* os.sep + 'etc': the separator's name is the join's first '/' */
+    if ((sep = chio__gpj_sep_before(s, lit.start)) != 0)
+        j[o++] = '/';
     chio__gpj_put_literal(s, &lit, j, &o);
     /* an interpolation ("/etc/{'shadow'}") or an escape read: the literal
      * says more than its text, which is read as a word */
-    unread = o != lit.end - lit.start;
+    unread = sep || o != lit.end - lit.start;
     j[o] = '\0';
     for (i = lit.after; rc == 0 && i < n;) {
         size_t q = i, need = 0;
-        while (q < n && !quote(s[q]) && q - i <= JOIN_GAP_MAX)
+        while (q < n && !quote(s[q]) && q - i <= 2 * JOIN_GAP_MAX)
             q++;
         if (q >= n || !quote(s[q]) || (g = chio__gpj_gap_join(s, i, q)) == 0 ||
             !chio__gpj_read_literal(s, n, q, u, &lit))
@@ -729,7 +770,7 @@ static int read_chains_from(path_hit *ph, const char *s, size_t n, size_t i, int
             i++;
             continue;
         }
-        if (starts_path(s, &lit))
+        if (starts_path(s, &lit) || chio__gpj_sep_before(s, lit.start))
             rc = read_chain(ph, s, n, &u, &lit);
         if (rc == 0)
             rc = chio__gpj_read_lists(ph, s, n, &u, &lit);

@@ -69,4 +69,29 @@ int chio__gpj_joins_list(const char *s, size_t n, size_t *i);
  * read once per form that starts it). */
 int chio__gpj_read_lists(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit);
 
+/* guard_path_join_list.c: does s[@a, @b) hold a name of the path
+ * separator or the root (sep, separator, DIRECTORY_SEPARATOR,
+ * DirectorySeparatorChar, rootdir; case aside)? */
+int chio__gpj_sep_name(const char *s, size_t a, size_t b);
+
+/* guard_path_join_list.c: does the literal whose text starts at s[@start]
+ * follow a separator's name and a '+' or '.' (os.sep + 'etc',
+ * DIRECTORY_SEPARATOR . 'etc')? Then its join starts with '/'. */
+int chio__gpj_sep_before(const char *s, size_t start);
+
+/* guard_path_join_list.c: its scanning helpers, for
+ * guard_path_join_url.c: blanks and comments skipped forward (a bounded
+ * number), a text eaten forward or back, a name ending at an index, the
+ * lowest index a look back reads, an absolute path or file: URL. */
+size_t chio__gpj_skip(const char *s, size_t n, size_t i);
+int chio__gpj_eat(const char *s, size_t n, size_t *i, const char *t);
+int chio__gpj_eat_back(const char *s, size_t lo, size_t *i, const char *t);
+size_t chio__gpj_name_back(const char *s, size_t lo, size_t i, size_t *start);
+size_t chio__gpj_back_limit(size_t i);
+int chio__gpj_absolute(const char *t, size_t len);
+
+/* guard_path_join_url.c: the URL resolutions (a relative literal against
+ * a file: base) that the literal @lit takes part in; 1, 0 or CHIO_ENOMEM. */
+int chio__gpj_read_urls(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit);
+
 #endif

@@ -19,14 +19,16 @@
  * JOIN_LITERALS_MAX items is read up to them, a hit when that join is
  * still above a prefix.
  *
- * A relative literal resolved against a file: base, as WHATWG resolves
- * it: the base up to its last '/' (its query and fragment dropped), then
- * the relative text. new URL('shadow', 'file:///etc/') and URL.parse in
- * JavaScript; a file: literal followed by another through a path-joining
- * gap (urljoin('file:///etc/', 'shadow'), URI.join, .resolve('shadow'));
- * an absolute path as the base of urljoin or url.resolve. A relative text
- * that is absolute, has a scheme or is only a query or fragment is read
- * on its own by the other readings.
+ * Review 18 (fixes2 F1): comments between items are blanks; an item may
+ * have a string prefix (r'', rb''), be several literals side by side
+ * ('et' 'c', a triple quote) or sit in parentheses or str(..); a
+ * separator's name is any chain holding sep, separator,
+ * DirectorySeparatorChar, DIRECTORY_SEPARATOR or rootdir
+ * (require('path').sep, string(filepath.Separator)), case aside; a list
+ * may be an array made by a type (new String[]{..}, new[] {..},
+ * []string{..}, List.of, Stream.of, Array.of) with its separator after
+ * it (strings.Join(.., "/"), Collectors.joining("/"), Ruby's * "/").
+ * The URL resolutions are guard_path_join_url.c's.
  *
  * Only hits count. Each literal looks back and forward a bounded number
  * of bytes for the forms above; a list is read whole, once by each form
@@ -44,8 +46,8 @@
 #include "guard_path_join.h"
 #include "internal.h"
 
-/* The most blanks skipped between two tokens of a form; a list written
- * one item a line indents them. */
+/* The most blanks and comments skipped between two tokens of a form; a
+ * list written one item a line indents them. */
 #define LIST_SPACE_MAX (4 * JOIN_GAP_MAX)
 
 /* A list's items joined by a separator. */
@@ -53,9 +55,13 @@ typedef struct list_join {
     literal sep; /* the separator, unless named */
     int named;   /* a name (os.sep, path.sep) stands for the separator: '/' */
     int root;    /* a separator before the first item: join(os.sep, 'etc') */
+    /* the literals of the items; glued[k]: items[k] is a part of the
+     * item before it ('et' 'c', a triple quote's ''), joined with nothing */
     literal items[JOIN_LITERALS_MAX];
-    size_t count; /* every item read; the first JOIN_LITERALS_MAX kept */
-    size_t after; /* the index after the last item */
+    unsigned char glued[JOIN_LITERALS_MAX];
+    int next_glued; /* the first literal past those kept is glued */
+    size_t count;   /* every literal read; the first JOIN_LITERALS_MAX kept */
+    size_t after;   /* the index after the last item */
 } list_join;
 
 static int quote(char c)
@@ -74,13 +80,30 @@ static int ident_char(unsigned char c)
            c == '$';
 }
 
-/* The index after the blanks from s[@i] on, at most LIST_SPACE_MAX. */
+/* The index after the blanks and comments from s[@i] on, at most
+ * LIST_SPACE_MAX bytes on: a list written one item a line may say what
+ * an item is ('etc',  # the dir), and a comment joins nothing. '#' and
+ * "//" run to the end of the line, slash-star to its star-slash. */
 static size_t skip(const char *s, size_t n, size_t i)
 {
-    size_t e = n - i > LIST_SPACE_MAX ? i + LIST_SPACE_MAX : n;
+    size_t e = n - i > LIST_SPACE_MAX ? i + LIST_SPACE_MAX : n, k;
 
-    while (i < e && space(s[i]))
-        i++;
+    while (i < e) {
+        if (space(s[i])) {
+            i++;
+        } else if (s[i] == '#' || (s[i] == '/' && i + 1 < e && s[i + 1] == '/')) {
+            while (i < e && s[i] != '\n')
+                i++;
+        } else if (s[i] == '/' && i + 1 < e && s[i + 1] == '*') {
+            for (k = i + 2; k + 1 < e && !(s[k] == '*' && s[k + 1] == '/'); k++)
+                ;
+            if (k + 1 >= e)
+                return e;
+            i = k + 2;
+        } else {
+            break;
+        }
+    }
     return i;
 }
 
@@ -136,26 +159,71 @@ static int absolute(const char *t, size_t len)
                        (len >= 5 && strncasecmp(t, "file:", 5) == 0));
 }
 
-/* The items of a list from the literal whose quote is at s[@q]:
- * literals with a comma between each two (blanks and line breaks
- * around it). Every item is read, the first JOIN_LITERALS_MAX kept. 0
- * when s[@q] opens no literal. */
-static int read_items(const char *s, size_t n, unclosed *u, size_t q, list_join *l)
+/* Is s[@q] a string prefix right before a quote: r'', u'', f'', b'',
+ * rb'', Br''? The index of the quote, else @q. */
+static size_t prefixed(const char *s, size_t n, size_t q)
+{
+    static const char letters[] = "rRuUbBfF";
+    size_t k;
+
+    for (k = q; k < n && k - q < 2 && s[k] != '\0' && strchr(letters, s[k]) != NULL; k++)
+        ;
+    return k > q && k < n && quote(s[k]) ? k : q;
+}
+
+/* Keep the literal @lit as the next of @l's, @glued to the one before. */
+static void keep(list_join *l, const literal *lit, int glued)
+{
+    if (l->count < JOIN_LITERALS_MAX) {
+        l->items[l->count] = *lit;
+        l->glued[l->count] = (unsigned char)glued;
+    } else if (l->count == JOIN_LITERALS_MAX) {
+        l->next_glued = glued;
+    }
+    l->count++;
+}
+
+/* One item from s[@q]: a literal (a prefix before it), the literals
+ * right after it joined with nothing ('et' 'c'; Python's '\'\'\'etc\'\'\''
+ * reads as '' 'etc' ''), maybe in parentheses or str(..). The index
+ * after it, 0 when s[@q] starts none. */
+static size_t read_item(const char *s, size_t n, unclosed *u, size_t q, list_join *l)
 {
     literal lit;
-    size_t i;
+    size_t i = q;
+    int paren = 0, parts = 0;
+
+    if (eat(s, n, &i, "str(") || eat(s, n, &i, "String(") || eat(s, n, &i, "("))
+        paren = 1;
+    for (i = skip(s, n, i); i < n; i = skip(s, n, lit.after)) {
+        size_t k = prefixed(s, n, i);
+        if (!quote(s[k]) || !chio__gpj_read_literal(s, n, k, u, &lit))
+            break;
+        keep(l, &lit, parts++ > 0);
+        l->after = lit.after;
+    }
+    if (parts == 0 || (paren && !eat(s, n, &l->after, ")")))
+        return 0;
+    return l->after;
+}
+
+/* The items of a list from s[@q]: items (read_item) with a comma
+ * between each two (blanks, comments and line breaks around it). Every
+ * literal is read, the first JOIN_LITERALS_MAX kept. 0 when s[@q] starts
+ * no item. */
+static int read_items(const char *s, size_t n, unclosed *u, size_t q, list_join *l)
+{
+    size_t i, items = 0;
 
     l->count = 0;
-    while (q < n && quote(s[q]) && chio__gpj_read_literal(s, n, q, u, &lit)) {
-        if (l->count < JOIN_LITERALS_MAX)
-            l->items[l->count] = lit;
-        l->count++;
-        l->after = i = lit.after;
+    l->next_glued = 0;
+    while (q < n && (i = read_item(s, n, u, q, l)) != 0) {
+        items++;
         if (!eat(s, n, &i, ","))
             break;
         q = skip(s, n, i);
     }
-    return l->count > 0;
+    return items > 0;
 }
 
 static void put_sep(const char *s, const list_join *l, char *out, size_t *o)
@@ -176,7 +244,7 @@ static size_t put_join(const char *s, const list_join *l, size_t m, int trail, c
     size_t k, o = 0;
 
     for (k = 0; k < m; k++) {
-        if (k > 0 || l->root)
+        if ((k > 0 && !l->glued[k]) || (k == 0 && l->root))
             put_sep(s, l, out, &o);
         chio__gpj_put_literal(s, &l->items[k], out, &o);
     }
@@ -197,12 +265,17 @@ static int join_above(void *ctx, const char *j, size_t len)
 static int read_list_join(path_hit *ph, const char *s, const list_join *l)
 {
     char stack[PREFIX_STACK], *heap = NULL, *j = stack;
-    int more = l->count > JOIN_LITERALS_MAX, rc = 0;
-    size_t m = more ? JOIN_LITERALS_MAX : l->count, len = put_join(s, l, m, more, NULL), o;
+    int more = l->count > JOIN_LITERALS_MAX, rc = 0, trail;
+    size_t m = more ? JOIN_LITERALS_MAX : l->count, len, o;
+
+    /* past the kept literals, the separator after them only when the
+     * next literal starts an item: a glued one goes on with the last */
+    trail = more && !l->next_glued;
+    len = put_join(s, l, m, trail, NULL);
 
     if (len + 1 > sizeof(stack) && (j = heap = malloc(len + 1)) == NULL)
         return CHIO_ENOMEM;
-    o = put_join(s, l, m, more, j);
+    o = put_join(s, l, m, trail, j);
     j[o] = '\0';
     if (absolute(j, o) && !more) {
         rc = chio__gpj_read_join(ph, j, o);
@@ -214,13 +287,36 @@ static int read_list_join(path_hit *ph, const char *s, const list_join *l)
     return rc;
 }
 
-/* An opening bracket of a list or tuple: '[', '(', or a call that makes
- * one ("List.of(", "Arrays.asList(", "array("), from s[*@i]. */
+/* Past s[*@i], a name and the text @t: moves *@i past @t, 1; else 0. */
+static int eat_named(const char *s, size_t n, size_t *i, const char *t)
+{
+    size_t k = skip(s, n, *i);
+
+    while (k < n && ident_char((unsigned char)s[k]))
+        k++;
+    return eat(s, n, &k, t) ? (*i = k, 1) : 0;
+}
+
+/* An array made by a type: new String[] {, new[] {, []string{ (Java,
+ * C#, Go), from s[*@i]; moves *@i past its brace. */
+static int eat_typed_opener(const char *s, size_t n, size_t *i)
+{
+    size_t k = *i;
+
+    (void)eat(s, n, &k, "new");
+    if (!eat_named(s, n, &k, "[]"))
+        return 0;
+    return eat_named(s, n, &k, "{") ? (*i = k, 1) : 0;
+}
+
+/* An opening bracket of a list or tuple: '[', '(', a call that makes
+ * one ("List.of(", "Arrays.asList(", "array("), or a typed array, from
+ * s[*@i]. */
 static int eat_opener(const char *s, size_t n, size_t *i)
 {
     size_t k = skip(s, n, *i), e = n - k > JOIN_GAP_MAX ? k + JOIN_GAP_MAX : n;
 
-    if (eat(s, n, i, "[") || eat(s, n, i, "("))
+    if (eat_typed_opener(s, n, i) || eat(s, n, i, "[") || eat(s, n, i, "("))
         return 1;
     while (k < e && (ident_char((unsigned char)s[k]) || s[k] == '.'))
         k++;
@@ -230,10 +326,174 @@ static int eat_opener(const char *s, size_t n, size_t *i)
     return 1;
 }
 
+/* Is the name s[@a, @b) a word of @words (case aside)? */
+static int word_of(const char *s, size_t a, size_t b, const char *const *words, size_t nw)
+{
+    size_t w;
+
+    for (w = 0; w < nw; w++)
+        if (strlen(words[w]) == b - a && strncasecmp(s + a, words[w], b - a) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does s[@a, @b) hold a name of the path separator or the root: sep
+ * (os.sep, path.sep), separator (File.separator, File::SEPARATOR,
+ * filepath.Separator), DirectorySeparatorChar, DIRECTORY_SEPARATOR,
+ * rootdir (File::Spec->rootdir)? */
+static int holds_sep_name(const char *s, size_t a, size_t b)
+{
+    static const char *const words[] = {
+        "sep",    "separator", "separatorChar", "DirectorySeparatorChar", "DIRECTORY_SEPARATOR",
+        "rootdir"};
+    size_t k, e;
+
+    for (k = a; k < b; k = e + 1) {
+        for (e = k; e < b && ident_char((unsigned char)s[e]); e++)
+            ;
+        if (e > k && word_of(s, k, e, words, sizeof(words) / sizeof(words[0])))
+            return 1;
+    }
+    return 0;
+}
+
+/* A byte of a name's chain: os.path.sep, File::Spec->rootdir,
+ * require('path').sep, string(filepath.Separator), ..ToString(); quotes
+ * only inside its parentheses. */
+static int chain_char(char c, int depth)
+{
+    return ident_char((unsigned char)c) || (c != '\0' && strchr(".:->()", c) != NULL) ||
+           (depth > 0 && (quote(c) || c == ' '));
+}
+
+/* The chain that ends at s[@k] (blanks before it skipped), back to @lo,
+ * when it names the separator (holds_sep_name), its parentheses
+ * balanced: its start in *@at, 1; else 0. */
+static int sep_back(const char *s, size_t lo, size_t k, size_t *at)
+{
+    size_t e;
+    int depth = 0;
+
+    while (k > lo && space(s[k - 1]))
+        k--;
+    for (e = k; k > lo && chain_char(s[k - 1], depth); k--) {
+        if (s[k - 1] == ')')
+            depth++;
+        else if (s[k - 1] == '(' && depth-- == 0)
+            break;
+    }
+    if (depth < 0)
+        depth = 0; /* the call's own '(' ended it */
+    *at = k;
+    return depth == 0 && k < e && holds_sep_name(s, k, e);
+}
+
+/* The same forward from s[*@i], up to the ')' or ',' after it: moves
+ * *@i past it, 1 when it names the separator. */
+static int sep_fwd(const char *s, size_t n, size_t *i)
+{
+    size_t k = skip(s, n, *i), a = k, e = n - k > 2 * JOIN_GAP_MAX ? k + 2 * JOIN_GAP_MAX : n;
+    int depth = 0;
+
+    for (; k < e && chain_char(s[k], depth); k++) {
+        if (s[k] == '(')
+            depth++;
+        else if (s[k] == ')' && depth-- == 0)
+            break;
+    }
+    if (depth < 0)
+        depth = 0;
+    if (depth != 0 || k == a || !holds_sep_name(s, a, k))
+        return 0;
+    *i = k;
+    return 1;
+}
+
+int chio__gpj_sep_name(const char *s, size_t a, size_t b)
+{
+    return holds_sep_name(s, a, b);
+}
+
+/* Where the item whose literal's quote is at s[@q] starts: before its
+ * string prefix (r'', rb''), when it has one. */
+static size_t item_start(const char *s, size_t lo, size_t q)
+{
+    size_t k = q;
+
+    while (k > lo && q - k < 2 && s[k - 1] != '\0' && strchr("rRuUbBfF", s[k - 1]) != NULL)
+        k--;
+    if (k > lo && ident_char((unsigned char)s[k - 1]))
+        return q; /* a name ending so: not a prefix */
+    return k;
+}
+
+/* Before s[@k] (back to @lo), where a list whose first item starts at
+ * @k opens: '[', '(' alone or after a call that makes a list (List.of,
+ * Arrays.asList, Stream.of, Array.of, Array, list, tuple, iter), '{'
+ * after "[]" (new String[] {, new[] {, []string{). Its start in *@at
+ * and the byte that closes it; 0 when there is none. */
+static char opener_back(const char *s, size_t lo, size_t k, size_t *at)
+{
+    static const char *const makers[] = {"of", "asList", "Array", "list", "tuple", "iter"};
+    size_t p = k, st, len;
+
+    if (eat_back(s, lo, &p, "["))
+        return *at = p, ']';
+    if (eat_back(s, lo, &p, "{")) {
+        if (name_back(s, lo, p, &st) > 0)
+            p = st; /* Go's []string{ */
+        if (!eat_back(s, lo, &p, "[]"))
+            return 0;
+        if ((len = name_back(s, lo, p, &st)) > 0 && !(len == 3 && memcmp(s + st, "new", 3) == 0))
+            p = st; /* new String[] { */
+        if (name_back(s, lo, p, &st) == 3 && memcmp(s + st, "new", 3) == 0)
+            p = st;
+        return *at = p, '}';
+    }
+    if (!eat_back(s, lo, &p, "("))
+        return 0;
+    if ((len = name_back(s, lo, p, &st)) == 0)
+        return *at = p, ')'; /* a tuple */
+    if (!word_of(s, st, st + len, makers, sizeof(makers) / sizeof(makers[0])))
+        return 0;
+    p = st;
+    while (eat_back(s, lo, &p, ".") && name_back(s, lo, p, &st) > 0)
+        p = st; /* List.of, Arrays.asList */
+    return *at = p, ')';
+}
+
+/* Does the call whose name ends at s[@k] (back to @lo) join a list by a
+ * separator: join, Join, implode, and not a path join (os.path.join,
+ * filepath.Join, Ruby's File.join)? Its name's start in *@at. */
+static int list_join_call(const char *s, size_t lo, size_t k, size_t *at)
+{
+    size_t len = name_back(s, lo, k, at), p = *at;
+
+    if (!((len == 4 && strncasecmp(s + *at, "join", 4) == 0) ||
+          (len == 7 && memcmp(s + *at, "implode", 7) == 0)))
+        return 0;
+    if (!eat_back(s, lo, &p, ".") || (len = name_back(s, lo, p, &p)) < 4)
+        return 1;
+    return strncasecmp(s + p + len - 4, "path", 4) != 0 &&
+           !(len == 4 && memcmp(s + p, "File", 4) == 0);
+}
+
+int chio__gpj_sep_before(const char *s, size_t start)
+{
+    size_t q = start - 1, lo = back_limit(q), k = item_start(s, lo, q), at;
+
+    if (!(eat_back(s, lo, &k, "+") || eat_back(s, lo, &k, ".")))
+        return 0;
+    return sep_back(s, lo, k, &at);
+}
+
 int chio__gpj_joins_list(const char *s, size_t n, size_t *i)
 {
-    return eat(s, n, i, ".") && eat(s, n, i, "join") && eat(s, n, i, "(") &&
-           (eat(s, n, i, "[") || eat(s, n, i, "("));
+    if (!eat(s, n, i, ".") || !eat(s, n, i, "join") || !eat(s, n, i, "("))
+        return 0;
+    /* '/'.join(list((..))), iter([..]), tuple([..]) */
+    (void)(eat(s, n, i, "list(") || eat(s, n, i, "iter(") || eat(s, n, i, "tuple("));
+    return eat(s, n, i, "[") || eat(s, n, i, "(");
 }
 
 /* SEP.join([..]) and SEP.join((..)): @lit is the separator. */
@@ -258,17 +518,10 @@ static int read_method_join(path_hit *ph, const char *s, size_t n, unclosed *u, 
 static int read_function_join(path_hit *ph, const char *s, size_t n, unclosed *u,
                               const literal *lit)
 {
-    size_t k = lit->start - 1, lo = back_limit(k), at, len, i = lit->after, p;
+    size_t k = lit->start - 1, lo = back_limit(k), at, i = lit->after;
     list_join l;
 
-    if (!eat_back(s, lo, &k, "(") || (len = name_back(s, lo, k, &at)) == 0)
-        return 0;
-    if (!((len == 4 && memcmp(s + at, "join", 4) == 0) ||
-          (len == 7 && memcmp(s + at, "implode", 7) == 0)))
-        return 0;
-    p = at;
-    if (eat_back(s, lo, &p, ".") && (len = name_back(s, lo, p, &p)) >= 4 &&
-        strncasecmp(s + p + len - 4, "path", 4) == 0)
+    if (!eat_back(s, lo, &k, "(") || !list_join_call(s, lo, k, &at))
         return 0;
     if (!eat(s, n, &i, ","))
         return 0;
@@ -284,7 +537,7 @@ static int read_function_join(path_hit *ph, const char *s, size_t n, unclosed *u
  * variable), read as '/'; @lit is the first item. */
 static int read_named_join(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
 {
-    size_t k = lit->start - 1, lo = back_limit(k);
+    size_t lo = back_limit(lit->start - 1), q = item_start(s, lo, lit->start - 1), k = q;
     list_join l;
 
     if (!(eat_back(s, lo, &k, "[") || eat_back(s, lo, &k, "(")) || !eat_back(s, lo, &k, "(") ||
@@ -296,7 +549,7 @@ static int read_named_join(path_hit *ph, const char *s, size_t n, unclosed *u, c
         return 0;
     l.named = 1;
     l.root = 0;
-    if (!read_items(s, n, u, lit->start - 1, &l))
+    if (!read_items(s, n, u, q, &l))
         return 0;
     return read_list_join(ph, s, &l);
 }
@@ -331,7 +584,9 @@ static int read_root_join(path_hit *ph, const char *s, size_t n, unclosed *u, co
     if (!((len == 7 && memcmp(s + at, "catfile", 7) == 0) ||
           (len == 6 && memcmp(s + at, "catdir", 6) == 0) ||
           (len == 4 && memcmp(s + at, "join", 4) == 0 && eat_back(s, lo, &p, ".") &&
-           name_back(s, lo, p, &p) == 4 && memcmp(s + p, "File", 4) == 0)))
+           name_back(s, lo, p, &p) == 4 && memcmp(s + p, "File", 4) == 0) ||
+          (len == 4 && memcmp(s + at, "join", 4) == 0 && eat_back(s, lo, &p, "->") &&
+           name_back(s, lo, p, &p) == 4 && memcmp(s + p, "Spec", 4) == 0)))
         return 0;
     l.named = 1;
     l.root = 0;
@@ -340,175 +595,165 @@ static int read_root_join(path_hit *ph, const char *s, size_t n, unclosed *u, co
     return read_list_join(ph, s, &l);
 }
 
-/* A path join whose first argument is a separator's name and the rest
- * literals: os.path.join(os.sep, 'etc', 'shadow'), path.join(path.sep,
- * ..), Paths.get(File.separator, ..); @lit is the first literal. */
+/* Does the call whose name is s[@at, +@len) join a path: a path join
+ * ("join", "resolve", "Combine"), Paths.get, Path.of, Path(..),
+ * getPath, catfile, catdir? */
+static int path_call(const char *s, size_t at, size_t len)
+{
+    static const char *const words[] = {"get", "of", "catfile", "catdir"};
+
+    return joins_path(s + at, len) || word_of(s, at, at + len, words, 4) ||
+           (len >= 4 && strncasecmp(s + at + len - 4, "path", 4) == 0);
+}
+
+/* A call whose first argument is a separator's name (sep_back) and the
+ * rest literals, maybe in a list: a path join from the root
+ * (os.path.join(os.sep, 'etc', 'shadow'), Path(os.sep, ..),
+ * Paths.get(File.separator, ..), File::Spec->catfile(File::Spec->rootdir,
+ * ..), filepath.Join(string(filepath.Separator), ..)) or a list joined
+ * by it (String.join(File.separator, List.of(..)),
+ * implode(DIRECTORY_SEPARATOR, [..])); @lit is the first literal. */
 static int read_sep_first_join(path_hit *ph, const char *s, size_t n, unclosed *u,
                                const literal *lit)
 {
-    size_t k = lit->start - 1, lo = back_limit(k), at, len;
+    size_t lo = back_limit(lit->start - 1), q = item_start(s, lo, lit->start - 1), k = q, at, len;
     list_join l;
+    int list, path, rc;
 
-    if (!eat_back(s, lo, &k, ",") || (len = name_back(s, lo, k, &at)) == 0 ||
-        !((len == 3 && memcmp(s + at, "sep", 3) == 0) ||
-          (len == 9 && memcmp(s + at, "separator", 9) == 0)))
+    if (opener_back(s, lo, k, &at) != 0)
+        k = at;
+    (void)eat_back(s, lo, &k, "*"); /* os.path.join(os.sep, *['etc']) */
+    if (!eat_back(s, lo, &k, ",") || !sep_back(s, lo, k, &at))
         return 0;
     k = at;
-    if (!eat_back(s, lo, &k, ".") || name_back(s, lo, k, &k) == 0)
+    if (!eat_back(s, lo, &k, "("))
         return 0;
-    while (eat_back(s, lo, &k, ".") && name_back(s, lo, k, &k) > 0)
-        ; /* os.path.sep */
-    if (!eat_back(s, lo, &k, "(") || (len = name_back(s, lo, k, &at)) == 0 ||
-        !(joins_path(s + at, len) || (len == 3 && memcmp(s + at, "get", 3) == 0) ||
-          (len == 2 && memcmp(s + at, "of", 2) == 0)))
+    list = list_join_call(s, lo, k, &at);
+    path = (len = name_back(s, lo, k, &at)) > 0 && path_call(s, at, len);
+    l.named = 1;
+    if ((!list && !path) || !read_items(s, n, u, q, &l))
         return 0;
-    l.named = l.root = 1;
-    if (!read_items(s, n, u, lit->start - 1, &l))
-        return 0;
-    return read_list_join(ph, s, &l);
+    /* join(SEP, ..) of an object the reading cannot name (p.join(p.sep,
+     * ..), require('path').join) may join a list or a path: both read */
+    l.root = 0;
+    if (list && (rc = read_list_join(ph, s, &l)) != 0)
+        return rc;
+    l.root = 1;
+    return path ? read_list_join(ph, s, &l) : 0;
 }
 
-/* [..].join(SEP), SEP a literal or a name (path.sep: '/'); @lit is the
- * first item. */
+/* After the items of a list, from s[*@i]: its separator, a literal or a
+ * name (path.sep, require('path').sep: '/'), into @l; moves *@i past it.
+ * A name of any variable is read as '/' only after .join( (@any). */
+static int read_sep_after(const char *s, size_t n, unclosed *u, size_t *i, list_join *l, int any)
+{
+    size_t k = skip(s, n, *i), e;
+
+    l->named = l->root = 0;
+    k = prefixed(s, n, k);
+    if (k < n && quote(s[k])) {
+        if (!chio__gpj_read_literal(s, n, k, u, &l->sep))
+            return 0;
+        *i = l->sep.after;
+        return 1;
+    }
+    l->named = 1;
+    if (sep_fwd(s, n, i))
+        return 1;
+    for (e = n - k > JOIN_GAP_MAX ? k + JOIN_GAP_MAX : n, *i = k;
+         any && *i < e && (ident_char((unsigned char)s[*i]) || s[*i] == '.'); (*i)++)
+        ;
+    return *i > k; /* .join() joins with ',' */
+}
+
+/* [..].join(SEP), SEP a literal or a name (path.sep: '/'), the list
+ * also Array.of(..), Stream.of(..).collect(Collectors.joining(SEP)),
+ * Ruby's [..] * SEP; @lit is the first item. */
 static int read_array_join(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
 {
-    size_t k = lit->start - 1, i, e;
+    size_t lo = back_limit(lit->start - 1), q = item_start(s, lo, lit->start - 1), i, at;
+    char close = opener_back(s, lo, q, &at), t[2] = {0, 0};
     list_join l;
 
-    if (!eat_back(s, back_limit(k), &k, "[") || !read_items(s, n, u, lit->start - 1, &l))
+    if (close == 0 || !read_items(s, n, u, q, &l))
         return 0;
     i = l.after;
+    t[0] = close;
     (void)eat(s, n, &i, ","); /* a trailing comma */
-    if (!eat(s, n, &i, "]") || !eat(s, n, &i, ".") || !eat(s, n, &i, "join") || !eat(s, n, &i, "("))
+    if (!eat(s, n, &i, t))
         return 0;
-    i = skip(s, n, i);
-    if (i < n && quote(s[i])) {
-        if (!chio__gpj_read_literal(s, n, i, u, &l.sep))
+    if (eat(s, n, &i, "*")) /* Ruby: ["", "etc"] * "/" */
+        return read_sep_after(s, n, u, &i, &l, 0) ? read_list_join(ph, s, &l) : 0;
+    if (!eat(s, n, &i, "."))
+        return 0;
+    if (eat(s, n, &i, "collect(")) {
+        if (!eat(s, n, &i, "Collectors.") || !eat(s, n, &i, "joining(") ||
+            !read_sep_after(s, n, u, &i, &l, 0) || !eat(s, n, &i, ")"))
             return 0;
+    } else if (!eat(s, n, &i, "join")) {
+        return 0;
+    } else if (i < n && s[i] == '`') { /* a tagged template: .join`/` */
         l.named = l.root = 0;
-        i = l.sep.after;
-    } else {
-        for (e = n - i > JOIN_GAP_MAX ? i + JOIN_GAP_MAX : n, k = i;
-             k < e && (ident_char((unsigned char)s[k]) || s[k] == '.'); k++)
-            ;
-        if (k == i)
-            return 0; /* .join() joins with ',' */
-        l.named = 1;
-        l.root = 0;
-        i = k;
+        return chio__gpj_read_literal(s, n, i, u, &l.sep) ? read_list_join(ph, s, &l) : 0;
+    } else if (!eat(s, n, &i, "(") || !read_sep_after(s, n, u, &i, &l, 1)) {
+        return 0;
     }
     if (!eat(s, n, &i, ")"))
         return 0;
     return read_list_join(ph, s, &l);
 }
 
-/* Does the relative text @r (@len bytes) take the base's directory: not
- * empty, not absolute, no scheme, not only a query or fragment? */
-static int takes_directory(const char *r, size_t len)
+/* JOIN(LIST, SEP): Go's strings.Join([]string{..}, "/"), the separator
+ * after the list; @lit is the first item. */
+static int read_join_sep_after(path_hit *ph, const char *s, size_t n, unclosed *u,
+                               const literal *lit)
 {
-    size_t k;
+    size_t lo = back_limit(lit->start - 1), q = item_start(s, lo, lit->start - 1), i, at, p;
+    char close = opener_back(s, lo, q, &at), t[2] = {0, 0};
+    list_join l;
 
-    if (len == 0 || strchr("/\\?#", r[0]) != NULL)
-        return 0;
-    for (k = 0; k < len && ident_char((unsigned char)r[k]) && r[k] != '_' && r[k] != '$'; k++)
-        ;
-    return !(k > 0 && k < len && r[k] == ':'); /* a scheme, "https:" */
-}
-
-/* The relative literal @rel resolved against the literal @base when
- * that is a file: URL or an absolute path: the base up to its last '/'
- * (or '\\'), its query and fragment dropped, then @rel. 1, 0 or
- * CHIO_ENOMEM. */
-static int read_resolved(path_hit *ph, const char *s, const literal *base, const literal *rel)
-{
-    char stack[PREFIX_STACK], *heap = NULL, *j = stack;
-    size_t bl = 0, rl = 0, k, dir = 0;
-    int rc = 0;
-
-    chio__gpj_put_literal(s, base, NULL, &bl);
-    chio__gpj_put_literal(s, rel, NULL, &rl);
-    if (bl + rl + 1 > sizeof(stack) && (j = heap = malloc(bl + rl + 1)) == NULL)
-        return CHIO_ENOMEM;
-    bl = 0;
-    chio__gpj_put_literal(s, base, j, &bl);
-    for (k = 0; k < bl && j[k] != '?' && j[k] != '#'; k++)
-        if (j[k] == '/' || j[k] == '\\')
-            dir = k + 1;
-    /* "file:" alone: "file:etc/shadow" is file:///etc/shadow */
-    if (dir == 0 && bl == 5)
-        dir = bl;
-    rl = 0;
-    chio__gpj_put_literal(s, rel, j + dir, &rl);
-    if (dir > 0 && absolute(j, dir) && takes_directory(j + dir, rl)) {
-        j[dir + rl] = '\0';
-        rc = chio__gpj_read_join(ph, j, dir + rl);
-    }
-    free(heap);
-    return rc;
-}
-
-/* new URL(REL, BASE), URL(REL, BASE), URL.parse(REL, BASE): @lit is the
- * relative text. */
-static int read_url_rel_base(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
-{
-    size_t k = lit->start - 1, lo = back_limit(k), at, len, i = lit->after, p;
-    literal base;
-
-    if (!eat_back(s, lo, &k, "(") || (len = name_back(s, lo, k, &at)) == 0)
-        return 0;
-    if (len == 5 && memcmp(s + at, "parse", 5) == 0) {
-        p = at;
-        if (!eat_back(s, lo, &p, ".") || (len = name_back(s, lo, p, &at)) == 0)
-            return 0;
-    }
-    if (len != 3 || memcmp(s + at, "URL", 3) != 0 || !eat(s, n, &i, ","))
-        return 0;
-    i = skip(s, n, i);
-    if (i >= n || !quote(s[i]) || !chio__gpj_read_literal(s, n, i, u, &base))
-        return 0;
-    return read_resolved(ph, s, &base, lit);
-}
-
-/* Is the literal @lit a file: URL? */
-static int file_url(const char *s, const literal *lit)
-{
-    return lit->end - lit->start >= 5 && strncasecmp(s + lit->start, "file:", 5) == 0;
-}
-
-/* Is @lit an argument of urljoin(..) or url.resolve(..), first? */
-static int url_join_base(const char *s, const literal *lit)
-{
-    size_t k = lit->start - 1, lo = back_limit(k), at, len, p;
-
-    if (!eat_back(s, lo, &k, "(") || (len = name_back(s, lo, k, &at)) == 0)
-        return 0;
-    if (len >= 7 && strncasecmp(s + at + len - 7, "urljoin", 7) == 0)
-        return 1;
-    if (len != 7 || memcmp(s + at, "resolve", 7) != 0)
-        return 0;
     p = at;
-    return eat_back(s, lo, &p, ".") && (len = name_back(s, lo, p, &at)) >= 3 &&
-           strncasecmp(s + at + len - 3, "url", 3) == 0;
+    if (close == 0 || !eat_back(s, lo, &p, "(") || !list_join_call(s, lo, p, &at) ||
+        !read_items(s, n, u, q, &l))
+        return 0;
+    i = l.after;
+    t[0] = close;
+    (void)eat(s, n, &i, ",");
+    if (!eat(s, n, &i, t) || !eat(s, n, &i, ",") || !read_sep_after(s, n, u, &i, &l, 0) ||
+        !eat(s, n, &i, ")"))
+        return 0;
+    return read_list_join(ph, s, &l);
 }
 
-/* BASE then REL: a file: URL followed by a literal through a path-joining
- * gap (urljoin(BASE, REL), URI.join, URI(BASE).resolve(REL)), or an
- * absolute path as urljoin's or url.resolve's first argument; @lit is
- * the base. */
-static int read_url_base_rel(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
+/* The shared helpers guard_path_join_url.c calls. */
+size_t chio__gpj_skip(const char *s, size_t n, size_t i)
 {
-    size_t q;
-    literal rel;
-    int file = file_url(s, lit);
+    return skip(s, n, i);
+}
 
-    if (!file && !url_join_base(s, lit))
-        return 0;
-    for (q = lit->after; q < n && !quote(s[q]) && q - lit->after <= JOIN_GAP_MAX; q++)
-        ;
-    if (q >= n || !quote(s[q]) || chio__gpj_gap_join(s, lit->after, q) != 1 ||
-        !chio__gpj_read_literal(s, n, q, u, &rel))
-        return 0;
-    return read_resolved(ph, s, lit, &rel);
+int chio__gpj_eat(const char *s, size_t n, size_t *i, const char *t)
+{
+    return eat(s, n, i, t);
+}
+
+int chio__gpj_eat_back(const char *s, size_t lo, size_t *i, const char *t)
+{
+    return eat_back(s, lo, i, t);
+}
+
+size_t chio__gpj_name_back(const char *s, size_t lo, size_t i, size_t *start)
+{
+    return name_back(s, lo, i, start);
+}
+
+size_t chio__gpj_back_limit(size_t i)
+{
+    return back_limit(i);
+}
+
+int chio__gpj_absolute(const char *t, size_t len)
+{
+    return absolute(t, len);
 }
 
 int chio__gpj_read_lists(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
@@ -521,7 +766,7 @@ int chio__gpj_read_lists(path_hit *ph, const char *s, size_t n, unclosed *u, con
         (rc = read_root_join(ph, s, n, u, lit)) != 0 ||
         (rc = read_sep_first_join(ph, s, n, u, lit)) != 0 ||
         (rc = read_array_join(ph, s, n, u, lit)) != 0 ||
-        (rc = read_url_rel_base(ph, s, n, u, lit)) != 0)
+        (rc = read_join_sep_after(ph, s, n, u, lit)) != 0)
         return rc;
-    return read_url_base_rel(ph, s, n, u, lit);
+    return chio__gpj_read_urls(ph, s, n, u, lit);
 }
