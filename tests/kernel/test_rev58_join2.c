@@ -199,13 +199,14 @@ static double cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A value: @head, @unit repeated to @n bytes, then a join that names
+/* A value: @head, @unit repeated to @n bytes, then a concatenation by
+ * a separator's name (read since review 18) that names
  * /etc/shadow, which must still be found after them. */
 typedef struct shape {
     const char *head, *unit;
 } shape;
 
-static const char tail[] = "); open('/'.join(['', 'etc', 'shadow']))";
+static const char tail[] = "); open(os.sep + 'etc' + os.sep + 'shadow')";
 
 static char *value_of(const shape *sh, size_t n)
 {
