@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kernel/guard_path_join.h - what the forbidden_path guard's two readings
- * of joined string literals share: guard_path_join.c (chains of literals
- * joined by operators and path joins, formats, f-strings) and
- * guard_path_join_list.c (a separator joining a list's items, a relative
- * literal resolved against a file: base). The literal, the memory of
- * quotes that never close, and the helpers both call. Internal to the
- * guard; no state, no locks.
+ * kernel/guard_path_join.h - what the forbidden_path guard's readings of
+ * joined string literals share: guard_path_join.c (chains of literals
+ * joined by operators and path joins), guard_path_join_format.c (formats
+ * and f-strings), guard_path_join_list.c (a separator joining a list's
+ * items) and guard_path_join_url.c (a relative literal resolved against
+ * a file: base). The literal, the memory of quotes that never close, and
+ * the helpers they call. Internal to the guard; no state, no locks.
  */
 #ifndef CHIO_KERNEL_GUARD_PATH_JOIN_H
 #define CHIO_KERNEL_GUARD_PATH_JOIN_H
@@ -14,6 +14,23 @@
 #include <stddef.h>
 
 #include "guard_path.h"
+
+/* The scanners' byte classes: a quote that opens a literal, a byte of a
+ * name, a blank inside a line. */
+static inline int chio__gpj_quote(char c)
+{
+    return c == '"' || c == '\'' || c == '`';
+}
+
+static inline int chio__gpj_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline int chio__gpj_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 /* Literals that are not empty one chain reads (and items one list join
  * reads); past them, a join still above a prefix is a hit. */
@@ -54,9 +71,32 @@ int chio__gpj_gap_join(const char *s, size_t i, size_t e);
  * text. */
 void chio__gpj_put_literal(const char *s, const literal *lit, char *out, size_t *o);
 
+/* Append s[@k, @e) to @out at *@o (@out NULL: only add its length), its
+ * backslashes taking the next byte as itself; with @interp, an
+ * interpolation of a literal ("{'shadow'}", "${'shadow'}") as that
+ * literal's text. */
+void chio__gpj_put_text(const char *s, size_t k, size_t e, int interp, char *out, size_t *o);
+
 /* The join @j (@o bytes) read as a path: 1 for a hit, else 0 (only hits
  * count), or CHIO_ENOMEM. */
 int chio__gpj_read_join(path_hit *ph, const char *j, size_t o);
+
+/* guard_path_join_format.c: after a "{" placeholder's field, at s[@i],
+ * an optional conversion ("!s", "!r", "!a") and format spec (":s",
+ * ":>8"), then '}'. The index after the '}', or 0. */
+size_t chio__gpj_brace_tail(const char *s, size_t i, size_t e);
+
+/* guard_path_join_format.c: when the literal @lit holds a placeholder
+ * ("%s", "%(name)s", "{}", "{1}", "{name}"), the format filled with the
+ * literals handed to it, read as a path when absolute; 1, 0 or
+ * CHIO_ENOMEM. */
+int chio__gpj_read_format(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit);
+
+/* guard_path_join_format.c: the f-string @lit, when it nests its own
+ * quote (f"/etc/{"shadow"}"), read as its value when that is absolute;
+ * 1, 0 or CHIO_ENOMEM. */
+int chio__gpj_read_same_quote_f_string(path_hit *ph, const char *s, size_t n, unclosed *u,
+                                       const literal *lit);
 
 /* guard_path_join_list.c: does the text from s[*@i] join a list with
  * the literal before it, ".join([" or ".join(("? Then that literal is a

@@ -64,11 +64,6 @@ typedef struct list_join {
     size_t after;   /* the index after the last item */
 } list_join;
 
-static int quote(char c)
-{
-    return c == '"' || c == '\'' || c == '`';
-}
-
 static int space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -168,7 +163,7 @@ static size_t prefixed(const char *s, size_t n, size_t q)
 
     for (k = q; k < n && k - q < 2 && s[k] != '\0' && strchr(letters, s[k]) != NULL; k++)
         ;
-    return k > q && k < n && quote(s[k]) ? k : q;
+    return k > q && k < n && chio__gpj_quote(s[k]) ? k : q;
 }
 
 /* Keep the literal @lit as the next of @l's, @glued to the one before. */
@@ -197,7 +192,7 @@ static size_t read_item(const char *s, size_t n, unclosed *u, size_t q, list_joi
         paren = 1;
     for (i = skip(s, n, i); i < n; i = skip(s, n, lit.after)) {
         size_t k = prefixed(s, n, i);
-        if (!quote(s[k]) || !chio__gpj_read_literal(s, n, k, u, &lit))
+        if (!chio__gpj_quote(s[k]) || !chio__gpj_read_literal(s, n, k, u, &lit))
             break;
         keep(l, &lit, parts++ > 0);
         l->after = lit.after;
@@ -363,7 +358,7 @@ static int holds_sep_name(const char *s, size_t a, size_t b)
 static int chain_char(char c, int depth)
 {
     return ident_char((unsigned char)c) || (c != '\0' && strchr(".:->()", c) != NULL) ||
-           (depth > 0 && (quote(c) || c == ' '));
+           (depth > 0 && (chio__gpj_quote(c) || c == ' '));
 }
 
 /* The chain that ends at s[@k] (blanks before it skipped), back to @lo,
@@ -651,7 +646,7 @@ static int read_sep_after(const char *s, size_t n, unclosed *u, size_t *i, list_
 
     l->named = l->root = 0;
     k = prefixed(s, n, k);
-    if (k < n && quote(s[k])) {
+    if (k < n && chio__gpj_quote(s[k])) {
         if (!chio__gpj_read_literal(s, n, k, u, &l->sep))
             return 0;
         *i = l->sep.after;

@@ -26,11 +26,6 @@
 #include "guard_path_join.h"
 #include "internal.h"
 
-static int quote(char c)
-{
-    return c == '"' || c == '\'' || c == '`';
-}
-
 static int ident_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -99,7 +94,7 @@ static int read_url_rel_base(path_hit *ph, const char *s, size_t n, unclosed *u,
     if (len != 3 || memcmp(s + at, "URL", 3) != 0 || !chio__gpj_eat(s, n, &i, ","))
         return 0;
     i = chio__gpj_skip(s, n, i);
-    if (i >= n || !quote(s[i]) || !chio__gpj_read_literal(s, n, i, u, &base))
+    if (i >= n || !chio__gpj_quote(s[i]) || !chio__gpj_read_literal(s, n, i, u, &base))
         return 0;
     return read_resolved(ph, s, &base, lit);
 }
@@ -138,9 +133,9 @@ static int read_url_base_rel(path_hit *ph, const char *s, size_t n, unclosed *u,
 
     if (!file && !url_join_base(s, lit))
         return 0;
-    for (q = lit->after; q < n && !quote(s[q]) && q - lit->after <= JOIN_GAP_MAX; q++)
+    for (q = lit->after; q < n && !chio__gpj_quote(s[q]) && q - lit->after <= JOIN_GAP_MAX; q++)
         ;
-    if (q >= n || !quote(s[q]) || chio__gpj_gap_join(s, lit->after, q) != 1 ||
+    if (q >= n || !chio__gpj_quote(s[q]) || chio__gpj_gap_join(s, lit->after, q) != 1 ||
         !chio__gpj_read_literal(s, n, q, u, &rel))
         return 0;
     return read_resolved(ph, s, lit, &rel);
