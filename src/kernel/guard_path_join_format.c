@@ -234,6 +234,14 @@ static size_t fill_format(const char *s, const literal *fmt, const format_arg *a
     return o;
 }
 
+/* The value @j (@o bytes, room for a terminator) read as a path when it
+ * is absolute or a home; 1, 0 or CHIO_ENOMEM. */
+static int read_absolute(path_hit *ph, char *j, size_t o)
+{
+    j[o] = '\0';
+    return o > 0 && (j[0] == '/' || j[0] == '~') ? chio__gpj_read_join(ph, j, o) : 0;
+}
+
 /* The format @fmt (a literal holding a placeholder) with the literals
  * that follow it in its placeholders: in order ("%s/%s" % ("/etc",
  * "shadow"), "/etc/{}".format("shadow")), by index ("{1}/{0}") or by
@@ -272,8 +280,7 @@ static int read_filled(path_hit *ph, const char *s, size_t n, unclosed *u, const
     if (len + 1 > sizeof(stack) && (j = heap = malloc(len + 1)) == NULL)
         return CHIO_ENOMEM;
     o = fill_format(s, fmt, args, na, j);
-    j[o] = '\0';
-    rc = o > 0 && (j[0] == '/' || j[0] == '~') ? chio__gpj_read_join(ph, j, o) : 0;
+    rc = read_absolute(ph, j, o);
     free(heap);
     return rc;
 }
@@ -380,8 +387,7 @@ int chio__gpj_read_same_quote_f_string(path_hit *ph, const char *s, size_t n, un
     if (len + 1 > sizeof(stack) && (j = heap = malloc(len + 1)) == NULL)
         return CHIO_ENOMEM;
     o = same_quote_f_string(s, n, u, first, j);
-    j[o] = '\0';
-    rc = o > 0 && (j[0] == '/' || j[0] == '~') ? chio__gpj_read_join(ph, j, o) : 0;
+    rc = read_absolute(ph, j, o);
     free(heap);
     return rc;
 }
