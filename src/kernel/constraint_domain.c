@@ -565,6 +565,54 @@ static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
     return chio__leaf_field_hosts(s, n, field_host_allowed, &fc) == 0;
 }
 
+/* An argv passed as an array of words: the element after one that ends
+ * with an option taking a host ("-x", "--proxy") is that option's value,
+ * read whole as chio__leaf_field_hosts reads a value glued on or in the
+ * same string (["-x", "2130706433"], ["--proxy", 3232235777]). Every
+ * array of @v, at any depth of its members; 1 when each such value
+ * holds, else 0 with the reason. */
+static int option_values_allowed(domain_scan *ds, const chio_json *v)
+{
+    const chio_json *e, *next;
+    field_check fc;
+    char num[64];
+    size_t i, n, len;
+    const char *s;
+
+    if (chio_json_typeof(v) != CHIO_JSON_ARRAY && chio_json_typeof(v) != CHIO_JSON_OBJECT)
+        return 1;
+    n = chio_json_size(v);
+    for (i = 0; i < n; i++) {
+        e = chio_json_at(v, i);
+        if (!option_values_allowed(ds, e))
+            return 0;
+        if (chio_json_typeof(v) != CHIO_JSON_ARRAY || i + 1 >= n ||
+            chio_json_typeof(e) != CHIO_JSON_STRING || (s = chio_json_string(e, &len)) == NULL ||
+            !chio__leaf_takes_host(s, len))
+            continue;
+        next = chio_json_at(v, i + 1);
+        if (chio_json_typeof(next) == CHIO_JSON_STRING) {
+            s = chio_json_string(next, &len);
+        } else if (chio_json_typeof(next) == CHIO_JSON_INT ||
+                   chio_json_typeof(next) == CHIO_JSON_UINT) {
+            len = chio__number_text(next, num);
+            s = num;
+        } else {
+            continue;
+        }
+        fc.ds = ds;
+        fc.s = s;
+        fc.n = len;
+        if (chio__leaf_value_hosts(s, len, field_host_allowed, &fc) != 0) {
+            chio__unquote_secret(ds->k, s, len, ds->c, ds->reason, ds->cap);
+            ds->seen = 1;
+            ds->bad = 1;
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* chio_reading_allowed() of @s (@n bytes) as a URL's host parser folds
  * it (chio__host_fold: fullwidth "ｅｖｉｌ．ｃｏｍ" and "evil。com" are
  * evil.com to a tool that puts them in a URL; review 12). Only for text
@@ -762,6 +810,8 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
     chio__each_text(args, 0, scan_domain_text, &ds);
     if (!ds.bad)
         chio__each_scalar(args, scan_domain_scalar, &ds);
+    if (!ds.bad)
+        option_values_allowed(&ds, args);
     if (!ds.seen)
         snprintf(reason, cap, "%s '%.100s': the arguments name no URL or host", c->type_name,
                  c->str);

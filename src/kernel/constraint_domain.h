@@ -46,6 +46,16 @@ int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len);
 typedef int (*chio__leaf_host_fn)(void *ctx, const char *host, size_t n);
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx);
 
+/* leaf_host.c: does the string leaf @s end with an option whose value,
+ * a host, is the next word ("-x", "--proxy", "curl --connect-to")? Then
+ * the next element of its array is that value ["-x", "2130706433"]. */
+int chio__leaf_takes_host(const char *s, size_t n);
+
+/* leaf_host.c: the hosts of @s read as such an option's value (whole, a
+ * bare IPv4 number included), handed to @each as chio__leaf_field_hosts
+ * hands them. */
+int chio__leaf_value_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx);
+
 /* constraints.c: every number and boolean leaf of @v as its JSON text,
  * with its nearest key (chio__each_string's walk). */
 int chio__each_scalar(const chio_json *v, int (*fn)(void *, chio__key *, const char *, size_t),

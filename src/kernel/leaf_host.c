@@ -407,3 +407,29 @@ int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
     }
     return rc;
 }
+
+int chio__leaf_takes_host(const char *s, size_t n)
+{
+    size_t a = 0, b = n, i, k, wa, v;
+    int opt = 0;
+
+    trim_ends(s, &a, &b, 1);
+    for (i = a; i < b;) {
+        if ((k = trim_space_at(s + i, b - i)) > 0) {
+            i += k;
+            continue;
+        }
+        for (wa = i; i < b && trim_space_at(s + i, b - i) == 0; i++)
+            ;
+        opt = host_option(s, wa, i, &v);
+    }
+    return opt == 1;
+}
+
+int chio__leaf_value_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
+{
+    size_t a = 0, b = n;
+
+    trim_ends(s, &a, &b, 1);
+    return a < b ? unit_hosts(s, a, b, HOW_VALUE, each, ctx) : 0;
+}
