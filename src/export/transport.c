@@ -94,7 +94,8 @@ void chio__xp_urls_shown(const char *urls, char *out, size_t cap)
 
 /* Is @u (@len bytes, one element of a server list) "@scheme://" then an
  * optional userinfo (up to the last '@'), a host (a name, or an IPv6
- * literal in brackets) and an optional ":port" of 1 to 65535? A client
+ * literal in brackets) and an optional ":port" of 1 to 65535, with no
+ * blank or control byte anywhere? A client
  * library waits for ever on "nats://", "nats://h:99999" or an element of
  * another scheme it skips: the same typo as a wrong scheme (review 17
  * fleet F2). */
@@ -106,6 +107,10 @@ static int element_ok(const char *u, size_t len, const char *scheme)
 
     if (len < sl + 3 || strncmp(u, scheme, sl) != 0 || strncmp(u + sl, "://", 3) != 0)
         return 0;
+    /* a blank or a control byte anywhere is a typo no resolver reads */
+    for (i = 0; i < len; i++)
+        if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
+            return 0;
     i = sl + 3;
     if ((at = memrchr(u + i, '@', len - i)) != NULL)
         i = (size_t)(at - u) + 1;

@@ -19,10 +19,25 @@
 TestSuite(rev58_urls);
 
 static const char *const bad[] = {
-    "nats://",           "nats://,",     "nats://127.0.0.1:99999", "nats://h:",
-    "nats://h:0",        "nats://h:42x", "nats://[]:4222",         "nats://u:p@",
-    "nats://h:1,",       "nats://h/x",   "nats://h:1,http://x:1",  "nats://h:1,,nats://g:2",
-    "nats://h:1,nats:/", "nats://h:1 ",
+    "nats://",
+    "nats://,",
+    "nats://127.0.0.1:99999",
+    "nats://h:",
+    "nats://h:0",
+    "nats://h:42x",
+    "nats://[]:4222",
+    "nats://u:p@",
+    "nats://h:1,",
+    "nats://h/x",
+    "nats://h:1,http://x:1",
+    "nats://h:1,,nats://g:2",
+    "nats://h:1,nats:/",
+    "nats://h:1 ",
+    /* stop 59: a control byte or a blank in the host or userinfo */
+    "nats://h\001st:4222",
+    "nats://u:p\177@h:1",
+    "nats://h\tx:1",
+    "nats://u p@h:1",
 };
 
 Test(rev58_urls, the_in_host_exporter_refuses_a_list_with_a_malformed_server)
