@@ -309,7 +309,8 @@ static long reference_at(const char *s, size_t n, size_t *used)
 }
 
 /* An escape at @s: "\uXXXX" (with its low surrogate), "\u{H...}",
- * "\x{H...}", "\o{N...}", "\UXXXXXXXX", "%uXXXX" (with its low surrogate), "\xHH", "\NNN" (three
+ * "\x{H...}", "\o{N...}", "%uXXXX" (with its low surrogate), "\xHH", bash's
+ * "\uH" to "\uHHH" and "\UH" to "\UHHHHHHHH" (and so "\UXXXXXXXX"), "\NNN" (three
  * octal digits: a byte, as C, printf %b and bash read it; one or two:
  * that character), "&#DDD;" or
  * "&#xHHH;". 1 with the code point and the bytes it spans, 2 with a byte
@@ -332,11 +333,17 @@ static int escape_at(const char *s, size_t n, uint32_t *cp, size_t *used)
         v = braced_at(s, n, 16, used);
     } else if (n >= 5 && s[0] == '\\' && s[1] == 'o' && s[2] == '{') {
         v = braced_at(s, n, 8, used);
-    } else if (n >= 10 && s[0] == '\\' && s[1] == 'U' && s[2] == '0' && s[3] == '0') {
-        v = hex_run(s + 4, 6); /* the first two digits of one up to U+10FFFF are 0 */
-        *used = 10;
     } else if (n >= 4 && s[0] == '\\' && s[1] == 'x' && (v = hex_run(s + 2, 2)) >= 0) {
         *used = 4;
+    } else if (n >= 3 && s[0] == '\\' && (s[1] == 'u' || s[1] == 'U') &&
+               chio__hex_value((unsigned char)s[2]) >= 0) {
+        /* bash's $'..', printf %b and echo -e: "\u" takes one to four hex
+         * digits, "\U" one to eight ("\u41" is 'A'; review 19 guards F4) */
+        size_t i, max = s[1] == 'u' ? 4 : 8;
+        for (v = 0, i = 2; i < n && i < 2 + max && chio__hex_value((unsigned char)s[i]) >= 0; i++)
+            if ((v = v * 16 + chio__hex_value((unsigned char)s[i])) > 0x10FFFF)
+                return 0;
+        *used = i;
     } else if (n >= 4 && s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && octal(s[2]) && octal(s[3])) {
         v = (s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0');
         *used = 4;

@@ -613,6 +613,27 @@ static int lenient_parse(const char *s, size_t n, int depth, chio_json_doc **doc
     return deep_enough(depth, doc);
 }
 
+/* JSON encoded twice (json.dumps(json.dumps(v)), JSON.stringify of a
+ * JSON text): @s is one JSON string literal, and its text is read as
+ * JSON one layer deeper, as a tool that decodes twice reads it (review 19
+ * guards F3: the text "{\"host\": \"evil.com\"}" in quotes was text). 1 with *@doc,
+ * CHIO__EMBEDDED_AMBIGUOUS, or 0 when @s is no lone string literal or
+ * its text is no JSON. */
+static int string_layer(const char *s, size_t n, int depth, chio_json_doc **doc)
+{
+    chio_json_doc *lit = NULL;
+    const char *t;
+    size_t len;
+    int rc = 0;
+
+    if (chio_json_parse(s, n, &lit, NULL) != 0)
+        return 0;
+    if ((t = chio_json_string(chio_json_root(lit), &len)) != NULL)
+        rc = chio__embedded_parse(t, len, depth + 1, doc);
+    chio_json_doc_free(lit);
+    return rc;
+}
+
 int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc)
 {
     size_t a = 0, b = n, k;
@@ -625,6 +646,9 @@ int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc
         b -= k;
     if (b - a >= 2 && s[a] == '/' && (s[a + 1] == '/' || s[a + 1] == '*'))
         return lenient_parse(s + a, b - a, depth, doc); /* JSONC's leading comment */
+    if (b - a >= 2 && s[a] == '"' && s[b - 1] == '"' &&
+        (rc = string_layer(s + a, b - a, depth, doc)) != 0)
+        return rc;
     /* A stream that starts with a scalar ('"x"' then '{...}'): read only
      * when an object or array may follow. */
     if (b - a >= 2 && s[a] != '{' && s[a] != '[' && value_start(s + a, b - a, 0) &&

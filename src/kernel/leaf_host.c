@@ -10,6 +10,7 @@
  * or time ("a.example:443:evil.com:443", "3232235777:3128", "[::1]:80";
  * review 17). No state.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -55,7 +56,9 @@ static void trim_ends(const char *s, size_t *a, size_t *b, int space)
  * with dots, then white space, then dots trimmed off its ends; a host
  * when it is "localhost" or holds a '.' and only ASCII letters, digits,
  * '-' and '.' ("evil.com", "user@evil.com", "evil.com:22/x", "8.8.8.8",
- * and "report.pdf" or "1.2.3" as well). 1 with its start and length,
+ * and "report.pdf" or "1.2.3" as well). chio's reading stops there; ours
+ * takes '_' as well, which DNS serves and curl and getaddrinfo() resolve
+ * ("x_y.evil.com"; review 19 guards F1). 1 with its start and length,
  * else 0. */
 /* [*a, *b) of @s cut to the authority chio's parse_domain reads: trimmed,
  * after its first "://", up to the first '/', '?' or '#', after the last
@@ -93,7 +96,7 @@ int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len)
             dot = 1, last = i + 1;
         else if (idn && c >= 0x80 && chio__space_at(s + i, b - i) == 0)
             wide = 1;
-        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
             return 0;
     }
     *at = a;
@@ -150,8 +153,8 @@ static long port_of(const char *s, size_t a, size_t b)
     return v <= 65535 ? v : -1;
 }
 
-/* chio's own rule for a host (chio__leaf_host without @idn): "localhost",
- * or a dotted name of ASCII letters, digits and '-'. */
+/* The rule for a host of chio__leaf_host without @idn: "localhost", or a
+ * dotted name of ASCII letters, digits, '-' and '_'. */
 static int name_host(const char *s, size_t a, size_t b)
 {
     size_t i;
@@ -161,7 +164,7 @@ static int name_host(const char *s, size_t a, size_t b)
         int c = chio__ascii_lower((unsigned char)s[i]);
         if (c == '.')
             dot = 1;
-        else if (!((c >= 'a' && c <= 'z') || chio__ascii_digit(c) || c == '-'))
+        else if (!((c >= 'a' && c <= 'z') || chio__ascii_digit(c) || c == '-' || c == '_'))
             return 0;
     }
     return dot ? b > a : b - a == 9 && strncasecmp(s + a, "localhost", 9) == 0;
@@ -238,6 +241,62 @@ static int bracket_host(const char *s, size_t a, size_t b)
     return chio__host_canon(v6, len + 1, out, sizeof(out)) == 0;
 }
 
+/* An IPv6 address written without brackets, [a, b) of @s, with an
+ * optional zone ("::1", "::ffff:7f00:1", "fe80::1%lo"), as getaddrinfo()
+ * and curl's --resolve take it (review 19 guards F2); "::" alone, the
+ * unspecified address, is also a separator in text and stays one. Its
+ * bracketed form, which the host reader compares, in @out. */
+static int bare_ipv6(const char *s, size_t a, size_t b, char out[CHIO__HOST_MAX])
+{
+    char text[64];
+    const char *pct = memchr(s + a, '%', b - a);
+    size_t len = pct != NULL ? (size_t)(pct - s) - a : b - a;
+    unsigned char addr[16];
+
+    if (len < 3 || len >= sizeof(text) || b - a + 3 > CHIO__HOST_MAX ||
+        memchr(s + a, ':', len) == NULL)
+        return 0;
+    memcpy(text, s + a, len);
+    text[len] = '\0';
+    if (inet_pton(AF_INET6, text, addr) != 1)
+        return 0;
+    out[0] = '[';
+    memcpy(out + 1, s + a, b - a);
+    out[b - a + 1] = ']';
+    out[b - a + 2] = '\0';
+    return 1;
+}
+
+/* Each ','-separated address of [a, b) that is a bare IPv6 address
+ * (bare_ipv6), bracketed, to @each; the rest to list_hosts. For the
+ * addresses after curl's "--resolve HOST:PORT:" and an IPv6 leaf or
+ * option value. 1 when one was such an address (*@rc the answer), else
+ * 0 and nothing was handed on. */
+static int list_hosts(const char *s, size_t a, size_t b, chio__leaf_host_fn each, void *ctx);
+
+static int ipv6_hosts(const char *s, size_t a, size_t b, chio__leaf_host_fn each, void *ctx,
+                      int *rc)
+{
+    char v6[CHIO__HOST_MAX];
+    size_t i, e;
+    int any = 0;
+
+    for (i = a; i <= b; i = e + 1) {
+        const char *comma = memchr(s + i, ',', b - i);
+        e = comma != NULL ? (size_t)(comma - s) : b;
+        any |= bare_ipv6(s, i, e, v6);
+    }
+    if (!any)
+        return 0;
+    *rc = 0;
+    for (i = a; i <= b && *rc == 0; i = e + 1) {
+        const char *comma = memchr(s + i, ',', b - i);
+        e = comma != NULL ? (size_t)(comma - s) : b;
+        *rc = bare_ipv6(s, i, e, v6) ? each(ctx, v6, strlen(v6)) : list_hosts(s, i, e, each, ctx);
+    }
+    return 1;
+}
+
 /* Is field [a, b) the seconds of a clock time ("12:30:45.123",
  * "2024-01-01T12:30:45.5Z"): the last field, two digits, '.', digits and
  * an optional 'Z', after a field of two digits (the minutes) and one
@@ -288,10 +347,23 @@ static int unit_hosts(const char *s, size_t a, size_t b, int how, chio__leaf_hos
     int from = how == HOW_WORD;
     size_t fa, fb, x, y, prev[4] = {0, 0, 0, 0}; /* the fields before: [0,1) and [2,3) */
     int at = authority(s, &a, &b), idx, k, rc;
+
+    /* a leaf or an option's value that is an IPv6 address without
+     * brackets ("::ffff:7f00:1"); a word of running text is not read so
+     * ("the address 2001:db8::1 is documentation") */
+    x = a, y = b;
+    trim_ends(s, &x, &y, 1);
+    if (how != HOW_WORD && ipv6_hosts(s, x, y, each, ctx, &rc))
+        return rc;
     for (idx = 0, fa = a;; idx++, fa = fb + 1) {
         long port = -1;
         int host;
         fb = field_end(s, fa, b);
+        /* after HOST:PORT: (curl's --resolve), the rest may be IPv6
+         * addresses without brackets ("a.example:443:::1,::2") */
+        if (idx >= 2 && prev[1] > prev[0] && port_of(s, prev[0], prev[1]) >= 0 &&
+            ipv6_hosts(s, fa, b, each, ctx, &rc))
+            return rc;
         if (fb < b)
             port = port_of(s, fb + 1, field_end(s, fb + 1, b));
         for (x = fa, y = fb, k = 0; k < 3; k++)

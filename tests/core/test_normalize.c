@@ -317,7 +317,11 @@ static const row rows[] = {
     {UNESC, "\\u0000&#0;", "\\u0000&#0;"}, /* no NUL */
     {UNESC, "&#1114112;&#;&#x;", "&#1114112;&#;&#x;"},
     {UNESC, "\\u00e9&#233;", "\xc3\xa9\xc3\xa9"},
-    {UNESC, "\\u12", "\\u12"},
+    /* bash's short forms (review 19 guards F4): "\u12" is U+0012 */
+    {UNESC, "\\u12", "\x12"},
+    {UNESC, "\\u41KIA\\U49", "AKIAI"},
+    {UNESC, "\\U0041\\U0001F600", "A\xf0\x9f\x98\x80"},
+    {UNESC, "\\U110000\\u\\Ug", "\\U110000\\u\\Ug"}, /* past U+10FFFF, no digit */
 };
 
 typedef struct joined {
