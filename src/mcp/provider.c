@@ -30,10 +30,18 @@ static int ask_server(chio_mcp_gateway *g, const char *method, svc_buf *b, chio_
     }
     rc = b->oom ? -1 : chio__mcp_call_peer(g, 0, method, b->p, ctx, &res, &msg);
     free(b->p);
-    if (rc == 0)
+    /* MCP's results of tools/call, resources/read and prompts/get are
+     * objects. Another value would reach the client wrapped as
+     * {"value": ...}, the shape of a real object answer whose receipt
+     * binds other bytes (review 19 net F3): a failure of the tool. */
+    if (rc == 0 && res[strspn(res, " \t\r\n")] != '{') {
+        chio_output_set_error(out, "the wrapped MCP server's result is not an object");
+        rc = -1;
+    } else if (rc == 0) {
         rc = chio_output_set_json(out, res, strlen(res)) == 0 ? 0 : -1;
-    else
+    } else {
         chio_output_set_error(out, msg ? msg : "the wrapped MCP server failed");
+    }
     free(res);
     free(msg);
     return rc;
