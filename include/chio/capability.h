@@ -203,7 +203,8 @@ CHIO_EXTERN int chio_capability_verify(const chio_capability *cap, uint64_t now,
  * chio_capability_report_json - render a report as canonical JSON with keys
  * delegation_chain_shape_valid, id, issuer_trusted, ok, signature_valid,
  * time_status. @len optional (the text is NUL-terminated). A NULL id or
- * time_status_name (a zeroed report) is written as "".
+ * time_status_name (a zeroed report) is written as ""; a byte of no
+ * valid UTF-8 sequence in them as '?'.
  * Returns: 0, CHIO_EINVAL (@rep or @out NULL), CHIO_ENOMEM.
  * Ownership: @rep borrowed; caller frees *out with chio_free().
  */

@@ -336,7 +336,8 @@ CHIO_EXTERN int chio_receipt_verify(const chio_receipt *r, const uint8_t *truste
  * parameter_hash_valid, receipt_id_valid, receipt_kind, result,
  * signature_valid, signer_key_hex, signer_trusted, trust_level. A NULL
  * string (a zeroed report) is written as ""; signer_key_hex is read no
- * further than its array. @len optional.
+ * further than its array; a byte of no valid UTF-8 sequence in a text
+ * is written as '?'. @len optional.
  * Returns: 0, CHIO_EINVAL (@rep or @out NULL), CHIO_ENOMEM.
  * Ownership: @rep borrowed; caller frees *out with chio_free().
  */

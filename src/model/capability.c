@@ -553,7 +553,12 @@ int chio_capability_report_json(const chio_capability_report *rep, char **out, s
                             rep->time_status_name ? strlen(rep->time_status_name) : 0);
     chio__buf_putc(&b, '}');
     *out = chio__buf_detach(&b, len);
-    return *out ? 0 : CHIO_ENOMEM;
+    if (*out == NULL)
+        return CHIO_ENOMEM;
+    /* The texts are the caller's: a byte of no valid UTF-8 sequence is
+     * written as '?', so the result is JSON (review 19 api F2). */
+    chio__utf8_repair(*out);
+    return 0;
 }
 
 /* ---- accessors ------------------------------------------------------------------------ */

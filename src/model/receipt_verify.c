@@ -181,5 +181,10 @@ int chio_receipt_report_json(const chio_receipt_report *rep, char **out, size_t 
 #undef BOOL
 #undef TEXT
     *out = chio__buf_detach(&b, len);
-    return *out ? 0 : CHIO_ENOMEM;
+    if (*out == NULL)
+        return CHIO_ENOMEM;
+    /* The texts are the caller's: a byte of no valid UTF-8 sequence is
+     * written as '?', so the result is JSON (review 19 api F2). */
+    chio__utf8_repair(*out);
+    return 0;
 }

@@ -526,11 +526,11 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
      * a file in the sentinel's place is a sentinel that cannot be written
      * (CHIO_ESTORE, as at a first open), a directory included. */
     rc = chio__store_check_sentinel(path, err);
+    marked = rc == 0 && chio__store_has_sentinel(path);
     if (rc == 0)
-        rc = chio__store_odd_entry(path, err);
+        rc = chio__store_odd_entry(path, marked, err);
     if (rc != 0)
         return rc;
-    marked = chio__store_has_sentinel(path);
     /* The mark is read before any open: a kernel writing the store moves
      * it on only after its checkpoint is durable, so an open started
      * later holds that checkpoint; read after the open, it could name

@@ -107,8 +107,12 @@ int chio__store_foreign_entry(const char *path, char **found);
  * @path that an open may read and that is a FIFO, a device, a socket or a
  * symbolic link (reading one could block or never end), else 0 (also when
  * @path cannot be read). The exporter's position files and the sentinel's
- * temporary file are not read at open: their writers replace them. */
-int chio__store_odd_entry(const char *path, chio_error *err);
+ * temporary file are not read at open: their writers replace them. In
+ * a directory that holds no store (@marked 0: no sentinel), only an
+ * entry named as a store's file counts: a stranger's link or FIFO there
+ * is no damage to a store, and the open says no store is there (review
+ * 19 api F1: a directory holding only a link was reported corrupt). */
+int chio__store_odd_entry(const char *path, int marked, chio_error *err);
 /* store_dir.c: CHIO_ESTORE when the directory @path is writable by every
  * user (or cannot be read), else 0. */
 int chio__store_refuse_shared_dir(const char *path, chio_error *err);

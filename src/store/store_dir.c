@@ -140,7 +140,7 @@ static int read_at_open(const char *name)
            strcmp(name, CHIO__STORE_SENTINEL ".tmp") != 0;
 }
 
-int chio__store_odd_entry(const char *path, chio_error *err)
+int chio__store_odd_entry(const char *path, int marked, chio_error *err)
 {
     DIR *d = opendir(path);
     struct dirent *de;
@@ -152,7 +152,7 @@ int chio__store_odd_entry(const char *path, chio_error *err)
         return 0; /* left to the open, which reports it */
     while (kind == NULL && (de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-            !read_at_open(de->d_name) ||
+            !read_at_open(de->d_name) || (!marked && !store_file_name(de->d_name)) ||
             fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
         kind = odd_kind(st.st_mode);
