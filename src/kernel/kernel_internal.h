@@ -204,6 +204,9 @@ struct chio_kernel {
     /* deny logging (evaluate.c): the second of the last info line, and the
      * denies logged at debug only since (atomics) */
     uint64_t deny_log_sec, deny_log_skipped;
+    /* failed starts (kernel.c, under start_mu): the second of the last
+     * error line, and the failures logged at debug only since */
+    uint64_t start_log_sec, start_log_skipped;
     /* metrics (atomic) */
     uint64_t m_signed, m_batches, m_max_batch, m_wal_syncs, m_checkpoints, m_write_errors;
     uint64_t m_last_seq, m_last_checkpoint_seq;
