@@ -198,11 +198,14 @@ install-export: $(EXPORT_LIB)
 uninstall-export:
 	rm -f $(DESTDIR)$(LIBDIR)/libchio_export.a
 # host-service links the library for --export-nats and for its start-up
-# witness (--witness-nats: src/export's check, its one header on the path).
-$(BUILD)/examples/host-service: examples/host-service.c $(EXPORT_LIB) $(STATIC)
+# witness (--witness-nats: src/export's check, its one header on the path),
+# and a text helper of the services (src/svc/, public API only): the walk
+# that finds a token object's bytes as written (review 19).
+HOST_SVC_OBJS := $(BUILD)/obj/src/svc/svc_json_span.o
+$(BUILD)/examples/host-service: examples/host-service.c $(HOST_SVC_OBJS) $(EXPORT_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) -Isrc/export -o $@ $< $(EXPORT_LIB) $(STATIC) $(LDFLAGS_ALL) \
-	    $(DEP_LIBS) $(NATS_LIBS)
+	$(CC) $(EXAMPLE_CFLAGS) -Isrc/export -Isrc/svc -o $@ $< $(HOST_SVC_OBJS) $(EXPORT_LIB) \
+	    $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS) $(NATS_LIBS)
 $(BUILD)/perf/export-bench: perf/export_bench.c $(EXPORT_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -o $@ perf/export_bench.c $(EXPORT_LIB) $(STATIC) $(DEP_LIBS) $(NATS_LIBS)

@@ -9,6 +9,8 @@
  *
  * The agent socket (--socket) is for agents:
  *   {"op":"open_session","session":"label","agent":HEX,"capabilities":[token,...]}
+ *     (each token a JSON object, handed to the kernel as its bytes written
+ *     in the line, never re-serialised, or a string holding the token's text)
  *   {"op":"call","session":"label-or-id","capability_id":..,"server":..,"tool":..,
  *    "arguments":{..},"request_id":..?}
  *   {"op":"close_session","session":"label-or-id"}
@@ -36,7 +38,10 @@
  * service adds to the kernel's: unknown_session, forbidden, invalid_request
  * (a field missing or of the wrong type: no "op"; a call without
  * "capability_id", "server" or "tool" strings, or with a "request_id" that
- * is not one; the error names the member), too_large (a request line over
+ * is not one; a "capabilities" entry that is neither an object nor a
+ * string; the error names the member), invalid_capability (a token that
+ * does not parse as one, as written: the error names its index and the
+ * field), too_large (a request line over
  * --max-line bytes: answered, then the connection is closed; a revocation
  * id over 256 bytes), too_many_sessions (--max-sessions-per-connection or
  * --max-sessions reached), too_many_connections (--max-connections agent
@@ -91,6 +96,10 @@
  * this example beyond the public API). A store rolled back behind what was
  * published, or apart from it, exits 3; a check that cannot run exits 4,
  * unless --witness-optional lets unreachable servers pass with a warning.
+ *
+ * A text helper the sidecar and the MCP gateway share is linked in too
+ * (src/svc/, itself on the public API only): svc_json_span.c, the walk
+ * that finds a token object's bytes in the request line.
  */
 #include <assert.h>
 #include <errno.h>
@@ -112,7 +121,8 @@
 #include <chio/chio.h>
 #include <chio/export_nats.h>
 
-#include "export.h" /* the start-up witness (src/export/) */
+#include "export.h"        /* the start-up witness (src/export/) */
+#include "svc_json_span.h" /* a token object's bytes as written (src/svc/) */
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -409,16 +419,80 @@ static size_t close_conn_sessions(conn *c)
     return n;
 }
 
+/* ---- a token object's text as written -------------------------------------------------------- */
+
+/* 1 when the JSON string text @t[@s..@e) (quotes included) reads as @want
+ * (escapes decoded, as the parser read the key). */
+static int key_reads_as(const char *t, size_t s, size_t e, const char *want)
+{
+    chio_json_doc *doc;
+    const char *k;
+    size_t klen;
+    int same;
+
+    if (chio_json_parse(t + s, e - s, &doc, NULL) != 0)
+        return 0;
+    k = chio_json_string(chio_json_root(doc), &klen);
+    same = k != NULL && klen == strlen(want) && memcmp(k, want, klen) == 0;
+    chio_json_doc_free(doc);
+    return same;
+}
+
+/* The array that is member @key of the object that is the whole of @line
+ * (which parsed: its keys are unique), as written: 1 with its span in
+ * [*@start, *@end), 0 when the walk does not find it. The walk is the
+ * sidecar's (src/serve/handler.c, member_as_written). */
+static int array_as_written(const char *line, size_t len, const char *key, size_t *start,
+                            size_t *end)
+{
+    size_t i = svc_json_skip_ws(line, len, 0), ks, ke, vs = 0, ve = 0;
+    int found = 0;
+
+    if (i >= len || line[i] != '{')
+        return 0;
+    for (i = svc_json_skip_ws(line, len, i + 1); !found && i < len && line[i] == '"';
+         i = svc_json_skip_ws(line, len, ve + 1)) {
+        ks = i;
+        ke = svc_json_skip_string(line, len, ks);
+        i = svc_json_skip_ws(line, len, ke);
+        if (i >= len || line[i] != ':')
+            return 0;
+        vs = svc_json_skip_ws(line, len, i + 1);
+        ve = svc_json_value_end(line, len, vs);
+        if (ve <= vs)
+            return 0;
+        if (key_reads_as(line, ks, ke, key)) {
+            found = 1;
+            break;
+        }
+        ve = svc_json_skip_ws(line, len, ve);
+        if (ve >= len || line[ve] != ',')
+            return 0;
+    }
+    if (!found || line[vs] != '[')
+        return 0;
+    *start = vs;
+    *end = ve;
+    return 1;
+}
+
 /* ---- requests -------------------------------------------------------------------------------- */
 
-static void op_open(conn *c, const chio_json *req, sbuf *out)
+/* open_session. Each token is a JSON string (its decoded bytes are the
+ * token) or a JSON object (the token is the object's bytes as written in
+ * the request line, never re-serialised: the canonical copy this service
+ * made before review 19 turned "issued_at": 1.796585726e+09, which the
+ * kernel refuses as written, into an integer, and the session opened; the
+ * sidecar reads a body's token the same way, review 45). A token that does
+ * not parse is the client's: invalid_capability, as in the sidecar (before
+ * review 19 it was the library's class, internal_error). */
+static void op_open(conn *c, const chio_json *req, const char *line, size_t linelen, sbuf *out)
 {
     const chio_json *caps = chio_json_get(req, "capabilities");
     const chio_json *label = chio_json_get(req, "session");
     const char *agent = get_str(req, "agent"), *name;
-    size_t n = chio_json_size(caps), i, namelen = 0;
+    size_t n = chio_json_size(caps), i, namelen = 0, at = 0, aend = 0, es, ee;
     const char **texts = NULL;
-    char **owned = NULL;
     size_t *lens = NULL;
     char why[200], id[CHIO_SESSION_ID_LEN + 1];
     slot *s;
@@ -443,23 +517,59 @@ static void op_open(conn *c, const chio_json *req, sbuf *out)
         return;
     }
     texts = calloc(n + 1, sizeof(*texts));
-    owned = calloc(n + 1, sizeof(*owned));
     lens = calloc(n + 1, sizeof(*lens));
-    if (texts == NULL || owned == NULL || lens == NULL) {
+    if (texts == NULL || lens == NULL) {
         rc = CHIO_ENOMEM;
         goto out;
     }
-    for (i = 0; i < n && rc == 0; i++) {
+    /* The array's elements as written, walked once beside the parsed ones
+     * (one walk: looking each one up from the start was quadratic). The
+     * line parsed, so the walk finds them; if it does not, nothing is
+     * opened. */
+    if (n > 0 && !array_as_written(line, linelen, "capabilities", &at, &aend)) {
+        slot_release(s);
+        reply_error(out, "internal_error", "the capabilities' text was not found in the request");
+        goto done;
+    }
+    at++; /* past the '[' */
+    for (i = 0; i < n; i++) {
         const chio_json *t = chio_json_at(caps, i);
+        chio_capability *cap = NULL;
+
+        if (svc_json_next_element(line, aend, &at, &es, &ee) != 1 ||
+            (chio_json_typeof(t) == CHIO_JSON_OBJECT && line[es] != '{')) {
+            snprintf(why, sizeof(why), "capability %zu: its text was not found in the request", i);
+            slot_release(s);
+            reply_error(out, "internal_error", why);
+            goto done;
+        }
         if (chio_json_typeof(t) == CHIO_JSON_STRING) {
             texts[i] = chio_json_string(t, &lens[i]);
+        } else if (chio_json_typeof(t) == CHIO_JSON_OBJECT) {
+            texts[i] = line + es;
+            lens[i] = ee - es;
         } else {
-            rc = chio_json_write_canonical(t, &owned[i], &lens[i]);
-            texts[i] = owned[i];
+            snprintf(why, sizeof(why),
+                     "capability %zu must be a token: a JSON object or a string holding one", i);
+            slot_release(s);
+            reply_error(out, "invalid_request", why);
+            goto done;
+        }
+        /* The client's token is checked here, so that what does not parse
+         * is told apart from what fails in the kernel. */
+        rc = chio_capability_parse(texts[i], lens[i], &cap, &err);
+        chio_capability_free(cap);
+        if (rc == CHIO_ENOMEM)
+            goto out;
+        if (rc != 0) {
+            snprintf(why, sizeof(why), "capability %zu: %.150s", i,
+                     err.message[0] ? err.message : chio_strerror(rc));
+            slot_release(s);
+            reply_error(out, "invalid_capability", why);
+            goto done;
         }
     }
-    if (rc == 0)
-        rc = chio_kernel_open_session(svc.k, agent ? agent : "", texts, lens, n, id, &err);
+    rc = chio_kernel_open_session(svc.k, agent ? agent : "", texts, lens, n, id, &err);
 out:
     if (rc != 0) {
         slot_release(s);
@@ -472,9 +582,7 @@ out:
         sb_str(out, id);
         sb_puts(out, "}");
     }
-    for (i = 0; owned != NULL && i < n; i++)
-        chio_free(owned[i]);
-    free(owned);
+done:
     free(texts);
     free(lens);
 }
@@ -678,7 +786,7 @@ static void handle(conn *c, const char *line, size_t len, sbuf *out)
     } else if (c->admin && strcmp(op, "metrics") == 0) {
         op_metrics(out);
     } else if (!c->admin && strcmp(op, "open_session") == 0) {
-        op_open(c, req, out);
+        op_open(c, req, line, len, out);
     } else if (!c->admin && strcmp(op, "call") == 0) {
         op_call(c, req, out);
     } else if (!c->admin && strcmp(op, "close_session") == 0) {
