@@ -199,9 +199,10 @@ uninstall-export:
 	rm -f $(DESTDIR)$(LIBDIR)/libchio_export.a
 # host-service links the library for --export-nats and for its start-up
 # witness (--witness-nats: src/export's check, its one header on the path),
-# and a text helper of the services (src/svc/, public API only): the walk
-# that finds a token object's bytes as written (review 19).
-HOST_SVC_OBJS := $(BUILD)/obj/src/svc/svc_json_span.o
+# and two of the services' text helpers (src/svc/, public API only): the
+# walk that finds a token object's bytes as written, and the one-line-a-
+# second limit on the log lines a client can cause (review 19).
+HOST_SVC_OBJS := $(BUILD)/obj/src/svc/svc_json_span.o $(BUILD)/obj/src/svc/svc_log.o
 $(BUILD)/examples/host-service: examples/host-service.c $(HOST_SVC_OBJS) $(EXPORT_LIB) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) -Isrc/export -Isrc/svc -o $@ $< $(HOST_SVC_OBJS) $(EXPORT_LIB) \

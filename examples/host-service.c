@@ -59,10 +59,13 @@
  * --max-connections, or beyond the descriptors left (a reserve descriptor
  * is freed to answer them), are refused; at start the soft RLIMIT_NOFILE is
  * raised toward the hard one, and a default --max-connections is lowered to
- * what fits. --socket and --admin-socket never replace anything but a stale
- * socket: a path that is not a socket, or a socket a live service answers
- * on ("already in use"), exits 2, and so does a receipt store another
- * process holds.
+ * what fits. The log lines a client can cause (a connection closed or
+ * refused, a line too long, a peer refused on the admin socket) are at
+ * most one a second, the next line saying how many were not written.
+ * --socket and --admin-socket never replace anything but a stale socket: a
+ * path that is not a socket, or a socket a live service answers on
+ * ("already in use"), exits 2, and so does a receipt store another process
+ * holds.
  *
  * Environment: CHIO_SIGNING_KEY (required; the kernel's 64-hex-digit seed;
  * wiped and removed from the environment once read), CHIO_POLICY_HASH
@@ -97,9 +100,10 @@
  * published, or apart from it, exits 3; a check that cannot run exits 4,
  * unless --witness-optional lets unreachable servers pass with a warning.
  *
- * A text helper the sidecar and the MCP gateway share is linked in too
- * (src/svc/, itself on the public API only): svc_json_span.c, the walk
- * that finds a token object's bytes in the request line.
+ * Two text helpers the sidecar and the MCP gateway share are linked in too
+ * (src/svc/, themselves on the public API only): svc_json_span.c, the walk
+ * that finds a token object's bytes in the request line, and svc_log.c,
+ * the one-line-a-second limit.
  */
 #include <assert.h>
 #include <errno.h>
@@ -123,6 +127,7 @@
 
 #include "export.h"        /* the start-up witness (src/export/) */
 #include "svc_json_span.h" /* a token object's bytes as written (src/svc/) */
+#include "svc_log.h"       /* one line a second for what a client causes (src/svc/) */
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -177,6 +182,46 @@ static void log_line(const char *event, const char *detail)
     sb_puts(&b, "}\n");
     fputs(b.p, stderr);
     free(b.p);
+}
+
+/* The lines a peer can cause at will (a connection closed or refused, a
+ * line too long, a peer refused on the admin socket): at most one a second
+ * for each limiter, the next line written saying how many were not, as the
+ * sidecar and the MCP gateway do (src/svc/svc_log.c). Before review 19
+ * every one was written, and an agent that connected and closed in a loop
+ * grew stderr by about 2 MB a second. Agent connections and peers refused
+ * on the admin socket share one limiter; the operator's admin connections
+ * have their own, so that a flood of agents hides no operator line. */
+static svc_log_limit agent_log, admin_log, fd_log;
+
+static void limited_log_line(svc_log_limit *l, const char *event, const char *detail)
+{
+    unsigned long long dropped = 0;
+    char text[320];
+
+    if (!svc_log_limit_take(l, &dropped))
+        return;
+    if (dropped == 0) {
+        log_line(event, detail);
+        return;
+    }
+    snprintf(text, sizeof(text), "%s (%llu lines not shown since the last one: one a second)",
+             detail, dropped);
+    log_line(event, text);
+}
+
+/* At exit: the lines a limiter held back since its last line (no line of
+ * its own may follow to say so). */
+static void limited_log_flush(svc_log_limit *l, const char *what)
+{
+    unsigned long long dropped = __atomic_exchange_n(&l->dropped, 0, __ATOMIC_RELAXED);
+    char text[160];
+
+    if (dropped == 0)
+        return;
+    snprintf(text, sizeof(text), "%llu lines about %s not shown since the last one (one a second)",
+             dropped, what);
+    log_line("lines_not_shown", text);
 }
 
 /* ---- the tool server and its guards -------------------------------------------------- */
@@ -973,7 +1018,7 @@ static void *serve_conn(void *arg)
             snprintf(detail, sizeof(detail),
                      "a request line is at most %zu bytes; closing the connection", svc.max_line);
             reply_error(&out, "too_large", detail);
-            log_line("line_too_long", detail);
+            limited_log_line(c->admin ? &admin_log : &agent_log, "line_too_long", detail);
             last = 1;
         } else {
             while (len > 0 && line[len - 1] == '\r')
@@ -1005,7 +1050,7 @@ static void *serve_conn(void *arg)
     closed = close_conn_sessions(c);
     snprintf(detail, sizeof(detail), "%s connection closed%s; %zu session(s) closed",
              c->admin ? "admin" : "agent", why, closed);
-    log_line("connection_closed", detail);
+    limited_log_line(c->admin ? &admin_log : &agent_log, "connection_closed", detail);
     pthread_mutex_lock(&svc.mu);
     svc.nconns[c->admin]--;
     pthread_mutex_unlock(&svc.mu);
@@ -1055,8 +1100,6 @@ static void refuse(int fd, const char *code, const char *message)
  * the reserve cannot be had either, back off briefly. */
 static void shed_one(int lfd)
 {
-    static unsigned long long last_log;
-    unsigned long long now = now_ms();
     int fd = -1;
 
     if (svc.reserve_fd >= 0) {
@@ -1068,11 +1111,8 @@ static void shed_one(int lfd)
                    "the service is out of file descriptors; try again later");
         svc.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    if (now - last_log >= 1000 || last_log == 0) { /* at most one line a second */
-        last_log = now;
-        log_line("out_of_descriptors",
-                 "accept failed with EMFILE/ENFILE: refusing connections until some close");
-    }
+    limited_log_line(&fd_log, "out_of_descriptors",
+                     "accept failed with EMFILE/ENFILE: refusing connections until some close");
     if (fd < 0)
         usleep(50 * 1000);
 }
@@ -1102,7 +1142,7 @@ static void accept_one(int lfd, int admin)
         socklen_t cl = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
             (cred.uid != svc.admin_uid && cred.uid != 0)) {
-            log_line("admin_refused", "peer is neither --admin-uid nor root");
+            limited_log_line(&agent_log, "admin_refused", "peer is neither --admin-uid nor root");
             refuse(fd, "forbidden", "the admin socket serves only root and --admin-uid");
             return;
         }
@@ -1114,7 +1154,7 @@ static void accept_one(int lfd, int admin)
         pthread_mutex_unlock(&svc.mu);
         snprintf(why, sizeof(why), "%zu %s connections are open, the most allowed%s", limit,
                  admin ? "admin" : "agent", admin ? "" : " (--max-connections)");
-        log_line("connection_refused", why);
+        limited_log_line(admin ? &admin_log : &agent_log, "connection_refused", why);
         refuse(fd, "too_many_connections", why);
         return;
     }
@@ -1736,6 +1776,9 @@ int main(int argc, char **argv)
     }
     log_line("shutting_down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     shutdown_service(acceptor);
+    limited_log_flush(&agent_log, "agent connections");
+    limited_log_flush(&admin_log, "admin connections");
+    limited_log_flush(&fd_log, "running out of descriptors");
     close(svc.listen_fd);
     unlink_own(sock, &sock_id);
     if (admin != NULL) {

@@ -809,8 +809,13 @@ Test(host, closing_a_connection_closes_its_sessions)
     free(id1);
     free(id2);
     log = hs_stop(&h);
+    /* A's line is the first a client caused; B's may come within the same
+     * second, and those lines are at most one a second (review 19): then
+     * the count at exit says it was not shown. */
     cr_expect_neq(strstr(log, "agent connection closed; 2 session(s) closed"), NULL, "%s", log);
-    cr_expect_neq(strstr(log, "agent connection closed; 1 session(s) closed"), NULL, "%s", log);
+    cr_expect(strstr(log, "agent connection closed; 1 session(s) closed") != NULL ||
+                  strstr(log, "\"1 lines about agent connections not shown") != NULL,
+              "%s", log);
     free(log);
 }
 
@@ -1069,7 +1074,7 @@ Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
     const char *opts[] = {"--max-connections", "4", "--idle-timeout", "5", NULL};
     char *file = path_in("ping.jsonl"), *cout = path_in("c.out"), *cerr = path_in("c.err"), *text;
     pid_t client;
-    int fds[40], i, refused = 0, n = 0;
+    int fds[40], answered[40] = {0}, i, refused = 0, n = 0, idle = 0;
     hs h;
     int a;
     char *id, *log;
@@ -1096,6 +1101,7 @@ Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
             buf[got] = '\0';
             cr_expect_neq(strstr(buf, "too_many_connections"), NULL, "%s", buf);
             refused++;
+            answered[i] = 1;
         }
     }
     cr_expect_geq(refused, 30, "only %d of 40 connections over the cap were refused", refused);
@@ -1126,13 +1132,32 @@ Test(host, idle_connections_over_the_cap_are_refused_and_a_client_is_served)
         cr_expect(served, "a new client must be served once the idle ones are gone");
     }
     hs_expect_call(a, id, "cap-i", ALLOW);
+    /* The ones that were let in were told why they were closed. */
+    for (i = 0; i < 40; i++) {
+        struct pollfd p = {fds[i], POLLIN, 0};
+        char buf[512];
+        ssize_t got;
+
+        if (fds[i] < 0 || answered[i] || poll(&p, 1, 5000) != 1)
+            continue;
+        got = read(fds[i], buf, sizeof(buf) - 1);
+        if (got > 0) {
+            buf[got] = '\0';
+            idle += strstr(buf, "\"code\":\"idle_timeout\"") != NULL;
+        }
+    }
+    cr_expect_geq(idle, 1, "no connection let in was closed with idle_timeout");
     for (i = 0; i < 40; i++)
         if (fds[i] >= 0)
             close(fds[i]);
     close(a);
     free(id);
     log = hs_stop(&h);
-    cr_expect_neq(strstr(log, "after the idle timeout"), NULL, "%s", log);
+    /* Its log line may be one not shown: the refusals of the new clients
+     * tried meanwhile share the one-a-second limit (review 19). */
+    cr_expect(strstr(log, "after the idle timeout") != NULL ||
+                  strstr(log, "not shown since the last one") != NULL,
+              "%s", log);
     free(log);
     free(file);
     free(cout);

@@ -10,6 +10,10 @@
  *  - finding 1, Low: a client's token that does not parse was answered
  *    "internal_error" (the library's class of CHIO_EFORMAT, CHIO_EHEX,
  *    CHIO_EKEY); it is the client's invalid_capability now.
+ *  - finding 2: every closed or refused agent connection wrote a log line,
+ *    so a connect/close loop grew stderr by about 2 MB a second; those
+ *    lines are at most one a second now, as in the sidecar and the gateway,
+ *    with the count of the lines not shown.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -349,4 +353,104 @@ Test(rev59_host_service, a_token_that_does_not_parse_is_the_clients_error)
     free(badkey);
     free(good_s);
     free(both);
+}
+
+/* ---- the log under a connect/close flood ------------------------------------------------- */
+
+/* The "connections": count in an admin status answer; -1 when none came
+ * (admin connections are capped at 4: a refused one is tried again). */
+static int hs_agent_connections(const char *admin)
+{
+    int fd = hs_connect(admin), n = -1;
+    char *r = hs_ask(fd, "{\"op\":\"status\"}"), *p;
+
+    close(fd);
+    p = r ? strstr(r, "\"connections\":") : NULL;
+    if (p != NULL)
+        n = atoi(p + strlen("\"connections\":"));
+    free(r);
+    return n;
+}
+
+typedef struct count_arg {
+    const char *admin;
+    int want;
+} count_arg;
+
+static int connections_are(void *arg)
+{
+    const count_arg *a = arg;
+    return hs_agent_connections(a->admin) == a->want;
+}
+
+/* The number after @key in @line (0 when absent). */
+static unsigned long long number_before(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+
+    while (p != NULL && p > line && p[-1] == ' ')
+        p--;
+    while (p != NULL && p > line && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    return p != NULL ? strtoull(p, NULL, 10) : 0;
+}
+
+Test(rev59_host_service, a_connect_close_flood_writes_a_line_a_second)
+{
+    enum { FLOOD = 3000, FLOOD_MS = 1500 };
+    hs h;
+    int i, fd, with_count = 0;
+    uint64_t t0, t1;
+    unsigned long long lines = 0, accounted = 0;
+    char *log, *save = NULL, *line;
+    count_arg none;
+
+    hs_start(&h);
+    /* The service answers first (its listener is up). */
+    fd = hs_connect(h.sock);
+    hs_expect(fd, "{\"op\":\"ping\"}", "\"ok\":true", "ping");
+    close(fd);
+    /* At least FLOOD connections, for at least FLOOD_MS: a second starts
+     * during the flood, so a line says how many were not shown. */
+    t0 = testutil_now_ms();
+    for (i = 0; i < FLOOD || testutil_now_ms() - t0 < FLOOD_MS; i++)
+        close(hs_connect(h.sock));
+    /* The listener's queue is first in, first out, and accepted in order:
+     * once this connection is answered, every one before it was taken. */
+    fd = hs_connect(h.sock);
+    hs_expect(fd, "{\"op\":\"ping\"}", "\"ok\":true", "ping after the flood");
+    close(fd);
+    /* Every connection has ended (each logs, or counts, before it is
+     * counted out). */
+    none.admin = h.admin;
+    none.want = 0;
+    cr_assert(testutil_wait_until(connections_are, &none, 60000),
+              "agent connections still open a minute after the flood");
+    t1 = testutil_now_ms();
+    log = hs_stop(&h);
+
+    /* Each agent connection is one line written or one counted as not
+     * shown (in the next line, or in the count written at exit). */
+    for (line = strtok_r(log, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        int agent_line = strstr(line, "\"event\":\"connection_closed\"") != NULL &&
+                         strstr(line, "\"detail\":\"agent connection") != NULL;
+        agent_line |= strstr(line, "\"event\":\"connection_refused\"") != NULL &&
+                      strstr(line, "agent connections are open") != NULL;
+        if (agent_line) {
+            lines++;
+            with_count += strstr(line, "lines not shown since the last one") != NULL;
+            accounted += 1 + number_before(line, "lines not shown since the last one");
+        } else if (strstr(line, "\"event\":\"lines_not_shown\"") != NULL &&
+                   strstr(line, "lines about agent connections") != NULL) {
+            accounted += number_before(line, "lines about agent connections");
+        }
+    }
+    /* One line a second at most: before review 19, one a connection. */
+    cr_expect_leq(lines, (t1 - t0) / 1000 + 2,
+                  "%llu agent connection lines in %llu ms for %d connections", lines,
+                  (unsigned long long)(t1 - t0), i + 2);
+    cr_expect_geq(with_count, 1, "no line says how many were not shown");
+    cr_expect_eq(accounted, (unsigned long long)i + 2,
+                 "lines written and counted: %llu, connections: %d", accounted, i + 2);
+    free(log);
 }
