@@ -464,63 +464,6 @@ static size_t close_conn_sessions(conn *c)
     return n;
 }
 
-/* ---- a token object's text as written -------------------------------------------------------- */
-
-/* 1 when the JSON string text @t[@s..@e) (quotes included) reads as @want
- * (escapes decoded, as the parser read the key). */
-static int key_reads_as(const char *t, size_t s, size_t e, const char *want)
-{
-    chio_json_doc *doc;
-    const char *k;
-    size_t klen;
-    int same;
-
-    if (chio_json_parse(t + s, e - s, &doc, NULL) != 0)
-        return 0;
-    k = chio_json_string(chio_json_root(doc), &klen);
-    same = k != NULL && klen == strlen(want) && memcmp(k, want, klen) == 0;
-    chio_json_doc_free(doc);
-    return same;
-}
-
-/* The array that is member @key of the object that is the whole of @line
- * (which parsed: its keys are unique), as written: 1 with its span in
- * [*@start, *@end), 0 when the walk does not find it. The walk is the
- * sidecar's (src/serve/handler.c, member_as_written). */
-static int array_as_written(const char *line, size_t len, const char *key, size_t *start,
-                            size_t *end)
-{
-    size_t i = svc_json_skip_ws(line, len, 0), ks, ke, vs = 0, ve = 0;
-    int found = 0;
-
-    if (i >= len || line[i] != '{')
-        return 0;
-    for (i = svc_json_skip_ws(line, len, i + 1); !found && i < len && line[i] == '"';
-         i = svc_json_skip_ws(line, len, ve + 1)) {
-        ks = i;
-        ke = svc_json_skip_string(line, len, ks);
-        i = svc_json_skip_ws(line, len, ke);
-        if (i >= len || line[i] != ':')
-            return 0;
-        vs = svc_json_skip_ws(line, len, i + 1);
-        ve = svc_json_value_end(line, len, vs);
-        if (ve <= vs)
-            return 0;
-        if (key_reads_as(line, ks, ke, key)) {
-            found = 1;
-            break;
-        }
-        ve = svc_json_skip_ws(line, len, ve);
-        if (ve >= len || line[ve] != ',')
-            return 0;
-    }
-    if (!found || line[vs] != '[')
-        return 0;
-    *start = vs;
-    *end = ve;
-    return 1;
-}
-
 /* ---- requests -------------------------------------------------------------------------------- */
 
 /* open_session. Each token is a JSON string (its decoded bytes are the
@@ -536,8 +479,8 @@ static void op_open(conn *c, const chio_json *req, const char *line, size_t line
     const chio_json *caps = chio_json_get(req, "capabilities");
     const chio_json *label = chio_json_get(req, "session");
     const char *agent = get_str(req, "agent"), *name;
-    size_t n = chio_json_size(caps), i, namelen = 0, at = 0, aend = 0, es, ee;
-    const char **texts = NULL;
+    size_t n = chio_json_size(caps), i, namelen = 0, at = 0, aend = 0, alen = 0, es, ee;
+    const char **texts = NULL, *arr = NULL;
     size_t *lens = NULL;
     char why[200], id[CHIO_SESSION_ID_LEN + 1];
     slot *s;
@@ -571,12 +514,16 @@ static void op_open(conn *c, const chio_json *req, const char *line, size_t line
      * (one walk: looking each one up from the start was quadratic). The
      * line parsed, so the walk finds them; if it does not, nothing is
      * opened. */
-    if (n > 0 && !array_as_written(line, linelen, "capabilities", &at, &aend)) {
+    if (n > 0 &&
+        ((arr = svc_json_member(line, linelen, "capabilities", &alen)) == NULL || arr[0] != '[')) {
         slot_release(s);
         reply_error(out, "internal_error", "the capabilities' text was not found in the request");
         goto done;
     }
-    at++; /* past the '[' */
+    if (arr != NULL) { /* from past its '[' to its end */
+        at = (size_t)(arr - line) + 1;
+        aend = (size_t)(arr - line) + alen;
+    }
     for (i = 0; i < n; i++) {
         const chio_json *t = chio_json_at(caps, i);
         chio_capability *cap = NULL;

@@ -241,56 +241,6 @@ static int unknown_member(const chio_json *obj, const char *const *known, chio_s
     return 0;
 }
 
-/* ---- a member's text as written ---------------------------------------------------------- */
-
-/* 1 when the JSON string text @t[@s..@e) (quotes included) reads as @want
- * (escapes decoded, as the parser read the key). */
-static int key_reads_as(const char *t, size_t s, size_t e, const char *want)
-{
-    chio_json_doc *doc;
-    const char *k;
-    size_t klen;
-    int same;
-
-    if (chio_json_parse(t + s, e - s, &doc, NULL) != 0)
-        return 0;
-    k = chio_json_string(chio_json_root(doc), &klen);
-    same = k != NULL && klen == strlen(want) && memcmp(k, want, klen) == 0;
-    chio_json_doc_free(doc);
-    return same;
-}
-
-/* The value of member @key of the object that is the whole of @body (which
- * parsed: its keys are unique) as written: its first byte, its length in
- * *@len; NULL when the walk does not find it. */
-static const char *member_as_written(const char *body, size_t len, const char *key, size_t *vlen)
-{
-    size_t i = svc_json_skip_ws(body, len, 0), ks, ke, vs, ve;
-
-    if (i >= len || body[i] != '{')
-        return NULL;
-    for (i = svc_json_skip_ws(body, len, i + 1); i < len && body[i] == '"';
-         i = svc_json_skip_ws(body, len, ve + 1)) {
-        ks = i;
-        ke = svc_json_skip_string(body, len, ks);
-        i = svc_json_skip_ws(body, len, ke);
-        if (i >= len || body[i] != ':')
-            return NULL;
-        vs = svc_json_skip_ws(body, len, i + 1);
-        ve = svc_json_value_end(body, len, vs);
-        if (ve <= vs)
-            return NULL;
-        if (key_reads_as(body, ks, ke, key)) {
-            *vlen = ve - vs;
-            return body + vs;
-        }
-        ve = svc_json_skip_ws(body, len, ve);
-        if (ve >= len || body[ve] != ',')
-            return NULL;
-    }
-    return NULL;
-}
-
 /* ---- evaluate -------------------------------------------------------------------------------- */
 
 /* The token of an evaluate request as JSON text (malloc'd), from the body's
@@ -322,7 +272,7 @@ static char *evaluate_token(chio_serve *s, const chio_serve_request *rq, const c
         /* The token's own bytes: re-serialised, "issued_at": -0 or
          * 1.710001e9 (refused as written, as the header's token is) read
          * as an integer and the token was allowed (review 45). */
-        src = member_as_written(rq->body, rq->body_len, "capability", &slen);
+        src = svc_json_member(rq->body, rq->body_len, "capability", &slen);
         text = src != NULL ? malloc(slen + 1) : NULL;
         if (text == NULL) {
             chio_serve_error_reply(out, 500, "internal_error",

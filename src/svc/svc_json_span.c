@@ -13,11 +13,15 @@
  * decoded or checked; a mismatch is the parser's to report. Callers walk
  * text the parser accepted, or leave text the walk cannot follow to the
  * parser. Used by cli/util.c (the elements of an array of documents),
- * cli/scenario_args.c (a scenario's arguments and tokens) and
- * serve/handler.c (an evaluate request's token). Pure functions
- * of their arguments: no allocation, no state, any thread.
+ * cli/scenario_args.c (a scenario's arguments and tokens),
+ * serve/handler.c (an evaluate request's token) and
+ * examples/host-service.c (an open_session's tokens). Pure functions of
+ * their arguments, any thread; svc_json_member() parses a key to compare
+ * it (the library's parser allocates), nothing else allocates.
  */
 #include <string.h>
+
+#include "chio/json.h"
 
 #include "svc_json_span.h"
 
@@ -81,4 +85,49 @@ int svc_json_next_element(const char *t, size_t len, size_t *i, size_t *start, s
         return -1;
     *i = t[k] == ',' ? k + 1 : k; /* at ']': the next call ends the walk */
     return 1;
+}
+
+/* 1 when the JSON string text @t[@s..@e) (quotes included) reads as @want
+ * (escapes decoded, as the parser read the key). */
+static int key_reads_as(const char *t, size_t s, size_t e, const char *want)
+{
+    chio_json_doc *doc;
+    const char *k;
+    size_t klen;
+    int same;
+
+    if (chio_json_parse(t + s, e - s, &doc, NULL) != 0)
+        return 0;
+    k = chio_json_string(chio_json_root(doc), &klen);
+    same = k != NULL && klen == strlen(want) && memcmp(k, want, klen) == 0;
+    chio_json_doc_free(doc);
+    return same;
+}
+
+const char *svc_json_member(const char *t, size_t len, const char *key, size_t *vlen)
+{
+    size_t i = svc_json_skip_ws(t, len, 0), ks, ke, vs, ve;
+
+    if (i >= len || t[i] != '{')
+        return NULL;
+    for (i = svc_json_skip_ws(t, len, i + 1); i < len && t[i] == '"';
+         i = svc_json_skip_ws(t, len, ve + 1)) {
+        ks = i;
+        ke = svc_json_skip_string(t, len, ks);
+        i = svc_json_skip_ws(t, len, ke);
+        if (i >= len || t[i] != ':')
+            return NULL;
+        vs = svc_json_skip_ws(t, len, i + 1);
+        ve = svc_json_value_end(t, len, vs);
+        if (ve <= vs)
+            return NULL;
+        if (key_reads_as(t, ks, ke, key)) {
+            *vlen = ve - vs;
+            return t + vs;
+        }
+        ve = svc_json_skip_ws(t, len, ve);
+        if (ve >= len || t[ve] != ',')
+            return NULL;
+    }
+    return NULL;
 }

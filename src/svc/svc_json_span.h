@@ -26,4 +26,13 @@ size_t svc_json_skip_string(const char *t, size_t len, size_t i);
 size_t svc_json_value_end(const char *t, size_t len, size_t i);
 int svc_json_next_element(const char *t, size_t len, size_t *i, size_t *start, size_t *end);
 
+/*
+ * svc_json_member - the value of member @key of the object that is the
+ * whole of @t (@len bytes; text that parsed, so its keys are unique), as
+ * written: its first byte, its length in *@vlen; a key written with
+ * escapes ("capabilit\u0069es") counts. NULL when the walk does not
+ * find it.
+ */
+const char *svc_json_member(const char *t, size_t len, const char *key, size_t *vlen);
+
 #endif
