@@ -181,7 +181,8 @@ typedef struct chio_store_audit {
     uint64_t gaps;              /* missing sequence numbers */
     uint64_t invalid;           /* receipts that are unreadable, fail verification,
                                    are untrusted, or sit where the id index says they
-                                   do not */
+                                   do not; in chio_store_audit_log() also every other
+                                   problem (see there) */
     uint64_t checkpoints;       /* checkpoints read */
     uint64_t checkpoints_valid; /* signed, chained, contiguous, Merkle root matches */
 } chio_store_audit;
@@ -201,8 +202,13 @@ typedef void (*chio_audit_fn)(void *ctx, const char *json, size_t len);
  * not receipts.
  * Since log heads exist it also checks the hash chain, the log head and
  * the store's key record, as chio_store_audit_log_v2() describes; their
- * problems count in @out->invalid here. Receipts no hash chain covers (a
- * legacy log, or the part before chain_from) count in @out->invalid too,
+ * problems, and every invalid checkpoint (its log_problems), count in
+ * @out->invalid here, so every problem line counts in @out->gaps or
+ * @out->invalid: a clean log reads both 0 (and then checkpoints_valid
+ * equals checkpoints). Before review 19 a deleted, swapped or replaced
+ * checkpoint showed only as checkpoints_valid < checkpoints. Receipts no
+ * hash chain covers (a legacy log, or the part before chain_from) count
+ * in @out->invalid too,
  * with one problem line {"problem":"unchained",...}: this version has no
  * legacy field.
  * @fn: optional (problems are then only counted). @trusted_keys: @ntrusted
@@ -250,8 +256,12 @@ typedef struct chio_store_audit_v2 {
     uint32_t reserved2;
     uint64_t head_seq;     /* last_seq of the signed log head, 0 when none */
     uint64_t chain_from;   /* first receipt the hash chain covers, 0 when none */
-    uint64_t log_problems; /* problems of the log as a whole: key record, log head,
-                              missing checkpoints */
+    uint64_t log_problems; /* the problems not counted in base.gaps or base.invalid:
+                              the log as a whole (key record, log head, the tail it
+                              vouches for, the id index's leftovers, metadata) and
+                              every invalid or missing checkpoint. A clean log: gaps,
+                              invalid and log_problems 0, and legacy 0 with no
+                              receipt before chain_from (or the caller accepts them) */
     uint64_t reserved[8];
 } chio_store_audit_v2;
 

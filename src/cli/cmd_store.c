@@ -354,7 +354,8 @@ static const char prove_usage[] =
     "Print the inclusion proof of a receipt in the checkpoint that covers it:\n"
     "{\"checkpoint_seq\",\"receipt_seq\",\"leaf_index\",\"merkle_root\",\n"
     " \"proof\":{\"tree_size\",\"leaf_index\",\"audit_path\":[\"0x..\",..]}}.\n"
-    "Exit 1 when no checkpoint covers the receipt yet.\n";
+    "Exit 1 when no stored checkpoint covers the receipt: not yet, or (stderr says\n"
+    "so) the one that covered it is missing or invalid.\n";
 
 static const char verify_proof_usage[] =
     "usage: chio checkpoint verify-proof [--receipt FILE] [--receipt-db DIR]\n"
@@ -413,6 +414,8 @@ typedef struct find_cp {
     uint64_t seq;
     chio_checkpoint *found;
     int err;
+    uint64_t later, later_start; /* the first checkpoint of receipts after seq (0: none) */
+    uint64_t bad;                /* the first one unreadable or under another number */
 } find_cp;
 
 static int find_covering(void *ctx, uint64_t cseq, const char *json, size_t len)
@@ -420,15 +423,52 @@ static int find_covering(void *ctx, uint64_t cseq, const char *json, size_t len)
     find_cp *f = ctx;
     chio_checkpoint *cp = NULL;
 
-    (void)cseq;
-    if (chio_checkpoint_parse(json, len, &cp, NULL) != 0)
+    /* One that does not parse, or is stored under a number its body does
+     * not carry (swapped, copied), covers nothing here: the audit names
+     * it. */
+    if (chio_checkpoint_parse(json, len, &cp, NULL) != 0 || chio_checkpoint_seq(cp) != cseq) {
+        chio_checkpoint_free(cp);
+        if (f->bad == 0)
+            f->bad = cseq;
         return 0;
+    }
     if (chio_checkpoint_batch_start(cp) <= f->seq && f->seq <= chio_checkpoint_batch_end(cp)) {
         f->found = cp;
         return 1;
     }
+    if (chio_checkpoint_batch_start(cp) > f->seq && f->later == 0) {
+        f->later = cseq;
+        f->later_start = chio_checkpoint_batch_start(cp);
+    }
     chio_checkpoint_free(cp);
     return 0;
+}
+
+/* No stored checkpoint covers receipt @f->seq. A kernel covers every
+ * receipt up to its newest checkpoint's end (from where the log starts),
+ * so with a checkpoint for later receipts stored, or one that cannot be
+ * read, the one that covered it is gone or damaged: before review 19
+ * (audit) F1 this said "not covered by a checkpoint yet"
+ * [`rev59_audit_counts::prove_names_a_deleted_covering_checkpoint`]. */
+static int prove_uncovered(const find_cp *f, const char *dir)
+{
+    if (f->later != 0)
+        fprintf(stderr,
+                "chio checkpoint prove: receipt %llu is in no stored checkpoint, but checkpoint "
+                "%llu covers later receipts (from %llu): the checkpoint that covered it is "
+                "missing or invalid; audit the log with chio receipt verify --receipt-db %s\n",
+                (unsigned long long)f->seq, (unsigned long long)f->later,
+                (unsigned long long)f->later_start, dir);
+    else if (f->bad != 0)
+        fprintf(stderr,
+                "chio checkpoint prove: receipt %llu is in no readable checkpoint: checkpoint "
+                "%llu is unreadable or stored under another number (the one covering it may be "
+                "that one); audit the log with chio receipt verify --receipt-db %s\n",
+                (unsigned long long)f->seq, (unsigned long long)f->bad, dir);
+    else
+        fprintf(stderr, "chio checkpoint prove: receipt %llu is not covered by a checkpoint yet\n",
+                (unsigned long long)f->seq);
+    return CLI_NEGATIVE;
 }
 
 typedef struct leaves {
@@ -519,9 +559,7 @@ static int checkpoint_prove(int argc, char **argv)
         chio_store_close(s);
         if (rc < 0)
             return cli_lib_error("checkpoint prove", "reading checkpoints", rc, &err);
-        fprintf(stderr, "chio checkpoint prove: receipt %llu is not covered by a checkpoint yet\n",
-                (unsigned long long)f.seq);
-        return CLI_NEGATIVE;
+        return prove_uncovered(&f, opts[0].value);
     }
     memset(&l, 0, sizeof(l));
     l.end = chio_checkpoint_batch_end(f.found);
