@@ -275,7 +275,9 @@ typedef struct chio_store_audit_v2 {
  * checkpoint: receipts or checkpoints missing at the tail are named). Each
  * problem is one JSON object through @fn, as for chio_store_audit_log();
  * the new ones are "chain_mismatch", "chain_missing", "receipt_after_head"
- * (with "seq"), "log_head_mismatch", "invalid_log_head" (with "seq" when
+ * (with "seq"), "log_head_mismatch" (with "derived":true when the chain
+ * entry at the head's last receipt is missing and the value its link
+ * gives differs), "invalid_log_head" (with "seq" when
  * readable), "log_head_missing", "missing_checkpoint" (with
  * "checkpoint_seq"), "invalid_key_record", "key_record_missing",
  * "store_key_untrusted", "chain_from_mismatch" (the chain start the key

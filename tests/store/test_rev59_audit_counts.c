@@ -246,3 +246,42 @@ Test(rev59_audit_counts, prove_names_a_deleted_covering_checkpoint)
     chio_free(c1);
     chio_free(c2);
 }
+
+/* F2: receipt 10 (the newest, the head's last) replaced with a copy of
+ * receipt 3, its chain entry and its id's index entry deleted. Before:
+ * only chain_missing 10. */
+Test(rev59_audit_counts, a_replaced_newest_receipt_behind_a_deleted_chain_entry_is_named)
+{
+    chio_receipt *r10 = NULL;
+    size_t l3 = 0, l10 = 0;
+    char *r3, *j10;
+    audits a;
+
+    make_log(0);
+    r3 = testutil_stored(db, 0, 3, &l3);
+    j10 = testutil_stored(db, 0, N, &l10);
+    cr_assert_eq(chio_receipt_parse(j10, l10, &r10, NULL), 0);
+
+    /* the chain entry alone deleted: named, and the head still checks */
+    testutil_raw_write_seq(db, "chain", N, NULL, 0);
+    a = audit_both();
+    cr_expect_not_null(strstr(a.lines, "{\"problem\":\"chain_missing\",\"seq\":10}"), "%s",
+                       a.lines);
+    cr_expect_null(strstr(a.lines, "log_head_mismatch"), "%s", a.lines);
+    cr_expect_eq(a.v2.log_problems, 0, "%s", a.lines);
+
+    /* and the receipt replaced behind it */
+    testutil_raw_write_seq(db, "receipts", N, r3, l3);
+    testutil_raw_write(db, "receipt_ids", chio_receipt_id(r10), strlen(chio_receipt_id(r10)), NULL,
+                       0);
+    a = audit_both();
+    cr_expect_not_null(strstr(a.lines, "{\"problem\":\"chain_missing\",\"seq\":10}"), "%s",
+                       a.lines);
+    cr_expect_not_null(strstr(a.lines, "{\"problem\":\"log_head_mismatch\",\"seq\":10,"
+                                       "\"derived\":true,"),
+                       "%s", a.lines);
+    cr_expect_eq(a.v2.log_problems, 1, "%s", a.lines);
+    chio_receipt_free(r10);
+    chio_free(r3);
+    chio_free(j10);
+}
