@@ -149,12 +149,21 @@ typedef struct chio_archive_report {
  * their own (chio_store_audit_log() honours where the live log now starts);
  * chio_store_audit_seam() checks the archive against @live.
  * A log that holds checkpoints always moves whole checkpoint ranges.
+ * What would move must audit clean: before anything moves (or the
+ * archive is opened) every range the pass would move is checked, its
+ * receipts contiguous from where @live starts, each hash chain link and
+ * the link into the first receipt that stays, each moved checkpoint's
+ * number, signature and Merkle root and the next checkpoint's
+ * previous_checkpoint_sha256; one that fails refuses the pass with
+ * CHIO_ECORRUPT naming the receipt or checkpoint, nothing moved (receipt
+ * signatures are left to chio_store_audit_log_v2()).
  * Crash-safe: each range is synced to the archive before it is deleted
  * from @live; a crash between leaves it in both and a later run completes.
  * The archive must be empty or @live's own archive, continued where it
  * ends; anything else is refused before a write (nothing moves).
  * Returns: 0 (possibly nothing moved); store errors (CHIO_ESTORE,
- * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT, also for a @live
+ * CHIO_EBUSY for an archive in use, CHIO_ECORRUPT, also for a range to
+ * move that does not audit clean (above), for a @live
  * that carries the archive record (an archive log, or a live one marked
  * as one, refused before anything is opened), for an archive
  * holding other bytes under a number to move, ending before the first

@@ -23,6 +23,12 @@
  * least one of the two; after a crash between the two writes the next run
  * writes the same bytes again and finishes the delete.
  *
+ * Nothing moves that does not audit clean: a first run over the ranges
+ * only checks them (retention_check.c: contiguity, hash chain links,
+ * the moved checkpoints' numbers, signatures and Merkle roots) and a
+ * failure refuses the pass before the archive is opened; the second run
+ * moves, never past what the first checked.
+ *
  * Nothing is overwritten: the archive must be empty or this log's own,
  * and each range must continue it with bytes it does not already hold
  * otherwise (retention_target.c). A log with checkpoints moves whole
@@ -168,6 +174,12 @@ typedef struct pass {
     uint64_t arch_last; /* the archive's last receipt (0: none) */
     chio_archive_report *rep;
     chio_error *err;
+    /* The first run over the ranges only checks them (retention_check.c)
+     * and counts their bytes as moved; the second moves, up to the last
+     * receipt the first checked. */
+    int checking;
+    chio__archive_check check;
+    uint64_t checked_last; /* 0: nothing checked */
 } pass;
 
 /* May the receipts in @r move? */
@@ -293,14 +305,51 @@ static int retire_ids(chio_store *live, chio__store_batch *lb, void *ctx)
     return rc;
 }
 
-/* Archive the receipts of @r (and checkpoint @cp when given), then delete
- * them from the live log and record where it now starts. */
-static int move(pass *p, const range *r, const cp_entry *cp, uint64_t next_seq, uint64_t next_cp)
+/* The stored bytes of @r and @cp. */
+static uint64_t range_bytes(const range *r, const cp_entry *cp)
+{
+    uint64_t bytes = cp != NULL ? cp->len : 0;
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        bytes += r->v[i].len;
+    return bytes;
+}
+
+/* The checking run: do @r and @cp (with @next, the checkpoint after it)
+ * audit clean? Counted as moved when they do, so that the next range is
+ * judged as the moving run will judge it. */
+static int check(pass *p, const range *r, const cp_entry *cp, const cp_entry *next)
+{
+    uint64_t bytes = range_bytes(r, cp);
+    size_t i;
+    int rc = 0;
+
+    chio__archive_check_range(&p->check);
+    for (i = 0; rc == 0 && i < r->n; i++)
+        rc = chio__archive_check_receipt(&p->check, r->v[i].seq, r->v[i].json, r->v[i].len, p->err);
+    if (rc == 0 && cp != NULL)
+        rc = chio__archive_check_checkpoint(&p->check, cp->cseq, cp->json, cp->len, next->cseq,
+                                            next->json, next->len, p->err);
+    if (rc != 0)
+        return rc;
+    p->live_bytes -= bytes < p->live_bytes ? bytes : p->live_bytes;
+    p->checked_last = r->v[r->n - 1].seq;
+    return 0;
+}
+
+/* Archive the receipts of @r (and checkpoint @cp when given, @next the one
+ * after it), then delete them from the live log and record where it now
+ * starts; in the checking run, only check them. */
+static int move(pass *p, const range *r, const cp_entry *cp, const cp_entry *next,
+                uint64_t next_seq, uint64_t next_cp)
 {
     size_t i;
     uint64_t bytes = 0;
     int rc;
 
+    if (p->checking)
+        return check(p, r, cp, next);
     chio__store_batch_clear(p->ab);
     chio__store_batch_clear(p->lb);
     rc = fits(p, r, cp);
@@ -374,9 +423,10 @@ static int by_checkpoints(pass *p)
         rc = chio_store_scan(p->live, l.v[i].start, collect, &r, p->err);
         if (rc > 0)
             rc = 0;
-        if (rc != 0 || r.n != l.v[i].end - l.v[i].start + 1 || !eligible(p, &r))
+        if (rc != 0 || r.n != l.v[i].end - l.v[i].start + 1 || !eligible(p, &r) ||
+            (!p->checking && l.v[i].end > p->checked_last))
             break;
-        rc = move(p, &r, &l.v[i], l.v[i].end + 1, l.v[i + 1].cseq);
+        rc = move(p, &r, &l.v[i], &l.v[i + 1], l.v[i].end + 1, l.v[i + 1].cseq);
     }
     range_clear(&r);
     free(r.v);
@@ -408,7 +458,7 @@ static int by_receipts(pass *p)
         while (keep < r.n) {
             range one = {&r.v[keep], 1, 1, 0, 0};
             one.bad = r.v[keep].id[0] == '\0';
-            if (!eligible(p, &one))
+            if (!eligible(p, &one) || (!p->checking && r.v[keep].seq > p->checked_last))
                 break;
             p->live_bytes -= r.v[keep].len < p->live_bytes ? r.v[keep].len : p->live_bytes;
             keep++;
@@ -423,7 +473,7 @@ static int by_receipts(pass *p)
             break;
         {
             range part = {r.v, keep, keep, 0, 0};
-            rc = move(p, &part, NULL, r.v[keep - 1].seq + 1, 0);
+            rc = move(p, &part, NULL, NULL, r.v[keep - 1].seq + 1, 0);
         }
         if (keep < r.n)
             break;
@@ -480,6 +530,25 @@ int chio_store_archive(chio_store *live, const char *archive_path, uint64_t olde
     if (older_than == 0 && (max_bytes == 0 || p.live_bytes <= max_bytes)) {
         rep->live_bytes_after = p.live_bytes;
         return 0; /* nothing can be eligible: do not even open the archive */
+    }
+    /* Every range the pass would move must audit clean, checked before any
+     * moves and before the archive is opened: a tampered prefix moved
+     * without a word left a live log that audited clean (review 19 audit
+     * F3, [`rev59_archive_check::a_tampered_prefix_is_not_archived`]). */
+    rc = chio__archive_check_begin(live, &p.check, err);
+    if (rc == 0) {
+        uint64_t bytes = p.live_bytes;
+        p.checking = 1;
+        rc = by_checkpoint ? by_checkpoints(&p) : by_receipts(&p);
+        if (rc == 0 && p.checked_last > 0)
+            rc = chio__archive_check_next(&p.check, err);
+        p.checking = 0;
+        p.live_bytes = bytes;
+    }
+    chio__archive_check_end(&p.check);
+    if (rc != 0) {
+        rep->live_bytes_after = p.live_bytes;
+        return rc;
     }
     rc = chio_store_open(archive_path, CHIO_STORE_READ_WRITE, &p.arch, err);
     if (rc != 0)

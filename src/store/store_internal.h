@@ -92,6 +92,35 @@ int chio__archive_checkpoint_fits(chio_store *arch, uint64_t cseq, const char *j
  * absent; CHIO_ESTORE when they cannot be read. */
 int chio__archive_chain_fits(chio_store *arch, chio_store *live, uint64_t last, chio_error *err);
 
+/* What an archiving pass moves must audit clean (retention_check.c): the
+ * pass runs over every range it would move before it moves any, giving
+ * each receipt in order (check_receipt), then the range's checkpoint with
+ * the one after it (check_checkpoint), and after the last range the link
+ * into the first receipt that stays (check_next). Each returns 0, or
+ * CHIO_ECORRUPT naming the receipt or checkpoint that does not (receipts
+ * that do not follow each other from where the log starts, a hash chain
+ * link, a checkpoint's number, signature, Merkle root or its successor's
+ * previous_checkpoint_sha256), CHIO_ESTORE or CHIO_ENOMEM. _end frees. */
+typedef struct chio__archive_check {
+    chio_store *live;
+    uint64_t chain_from;        /* 0: no chain */
+    uint64_t expect, expect_cp; /* the next receipt and checkpoint to move */
+    uint8_t prev[32];           /* the stored chain value at prev_seq */
+    uint64_t prev_seq;
+    int have_prev;
+    uint8_t *leaves; /* of the range so far */
+    size_t nleaves, capleaves;
+} chio__archive_check;
+int chio__archive_check_begin(chio_store *live, chio__archive_check *c, chio_error *err);
+void chio__archive_check_range(chio__archive_check *c);
+int chio__archive_check_receipt(chio__archive_check *c, uint64_t seq, const char *json, size_t len,
+                                chio_error *err);
+int chio__archive_check_checkpoint(chio__archive_check *c, uint64_t cseq, const char *json,
+                                   size_t len, uint64_t next_cseq, const char *next_json,
+                                   size_t next_len, chio_error *err);
+int chio__archive_check_next(chio__archive_check *c, chio_error *err);
+void chio__archive_check_end(chio__archive_check *c);
+
 /*
  * The kernel's expiry floor (kernel/revocation.c): the latest expires_at of
  * a token whose revocation or budget the kernel dropped because it had
