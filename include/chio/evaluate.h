@@ -666,7 +666,10 @@ typedef struct chio_call {
     const char *session_id;
     const char *request_id;    /* NULL: the kernel generates a UUIDv7; the host's
                                   id is written as given, never checked for
-                                  uniqueness (each receipt's own id is unique) */
+                                  uniqueness. A receipt's id is the hash of its
+                                  body: two calls alike in every field, this id
+                                  and the second included, get byte-identical
+                                  receipts, both in the log (review 19) */
     const char *capability_id; /* one of the session's tokens */
     const char *server_id;
     const char *tool_name;
