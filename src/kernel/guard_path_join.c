@@ -23,7 +23,13 @@
  * format that literals fill is read filled by guard_path_join_format.c. The value is read as
  * written and after a shell's quote removal (what "python3 -c" or "node -e" is given). A separator
  * joining a list's items and a relative literal resolved against a
- * file: base are read by guard_path_join_list.c. No state, no
+ * file: base are read by guard_path_join_list.c, the joins that take
+ * the directory second or by a key by guard_path_join_call.c. A literal
+ * may carry a string prefix (r'', rb'', L"", u8"", @"") and a C++
+ * suffix ("s", "sv"): the gap before it ends at its prefix (review 20,
+ * paths F3). A '+' after Pathname('/etc') joins with a '/', a call that
+ * hands its string on (str(..), .strip(), .to_owned()) stands in a gap
+ * like a parenthesis and a backslash-newline is nothing (paths F4). No state, no
  * locks; a join longer than a stack buffer is malloc'ed; each literal
  * starts at most one chain, so the work is at most JOIN_LITERALS_MAX
  * joins per literal, and a quote that never closes is scanned for its
@@ -72,20 +78,79 @@ int chio__gpj_read_literal(const char *s, size_t n, size_t i, unclosed *u, liter
     return 1;
 }
 
+/* A byte of a string prefix (chio__gpj_prefixed), and one of a name. */
+static int prefix_char(char c)
+{
+    return c != '\0' && strchr("rRuUbBfFL@$8", c) != NULL;
+}
+
+static int ident_char(unsigned char c)
+{
+    return chio__gpj_name_char(c) || (c >= '0' && c <= '9') || c == '$';
+}
+
+size_t chio__gpj_prefixed(const char *s, size_t n, size_t k)
+{
+    size_t q;
+
+    if (k >= n || s[k] == '8')
+        return k;
+    for (q = k; q < n && q - k < 2 && prefix_char(s[q]); q++)
+        ;
+    return q > k && q < n && chio__gpj_quote(s[q]) ? q : k;
+}
+
+size_t chio__gpj_prefix_start(const char *s, size_t lo, size_t q)
+{
+    size_t k = q;
+
+    while (k > lo && q - k < 2 && prefix_char(s[k - 1]))
+        k--;
+    if (k == q || s[k] == '8' || (k > lo && ident_char((unsigned char)s[k - 1])))
+        return q; /* a name ending so ("bar'", "x8'"): not a prefix */
+    return k;
+}
+
+size_t chio__gpj_suffix_end(const char *s, size_t n, size_t after)
+{
+    size_t k = after;
+
+    if (k < n && s[k] == 's' && ++k < n && s[k] == 'v')
+        k++;
+    if (k == after || (k < n && (ident_char((unsigned char)s[k]) || chio__gpj_quote(s[k]))))
+        return after;
+    return k;
+}
+
 /* The name s[@i, @e) in a gap: 1 when it holds a word of a path join
  * ("joinpath", "Join", "Combine", "resolve"), 2 of a concatenation
  * ("concat"), else 0. */
 static int joining_name(const char *s, size_t i, size_t e)
 {
-    static const char *const joiners[] = {"join", "combine", "resolve", "concat"};
+    static const char *const joiners[] = {"join", "combine", "resolve", "truediv", "concat"};
     size_t w, k, l;
 
     for (w = 0; w < sizeof(joiners) / sizeof(joiners[0]); w++) {
         l = strlen(joiners[w]);
         for (k = i; k + l <= e; k++)
             if (strncasecmp(s + k, joiners[w], l) == 0)
-                return w == 3 ? 2 : 1;
+                return w == 4 ? 2 : 1;
     }
+    return 0;
+}
+
+/* Is the name s[@i, @e) a call that hands its string on as it is:
+ * str('/etc/'), '/etc/'.strip(), "/etc/".to_owned(), String::from? */
+static int passing_name(const char *s, size_t i, size_t e)
+{
+    static const char *const words[] = {"str",      "String", "to_owned", "to_string",
+                                        "toString", "strip",  "lstrip",   "rstrip",
+                                        "trim",     "from",   "as_str",   "clone"};
+    size_t w;
+
+    for (w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+        if (strlen(words[w]) == e - i && memcmp(s + i, words[w], e - i) == 0)
+            return 1;
     return 0;
 }
 
@@ -119,6 +184,11 @@ int chio__gpj_gap_join(const char *s, size_t i, size_t e)
     for (k = i; k < e; k = b) {
         unsigned char c = (unsigned char)s[k];
         b = k + 1;
+        if (c == '\\' && b < e && (s[b] == '\n' || s[b] == '\r')) {
+            /* a backslash-newline continues the line: it is nothing */
+            b += b + 1 < e && s[b] == '\r' && s[b + 1] == '\n' ? 2 : 1;
+            continue;
+        }
         if (c == '\n' || c == '\r') {
             lines = 1;
             continue;
@@ -141,6 +211,11 @@ int chio__gpj_gap_join(const char *s, size_t i, size_t e)
                 ;
             if ((name = joining_name(s, k, b)) == 0 && chio__gpj_sep_name(s, k, b))
                 name = 3;
+            if (name == 0 && passing_name(s, k, b)) {
+                name = 2; /* str(..) + str(..), String::from(..) */
+                if (b + 1 < e && s[b] == ':' && s[b + 1] == ':')
+                    b += 2;
+            }
             other |= name == 0;
             slash |= name == 1 || name == 3;
             sep |= name == 3;
@@ -257,6 +332,23 @@ int chio__gpj_read_join(path_hit *ph, const char *j, size_t o)
     return rc == 1 || rc == CHIO_ENOMEM ? rc : 0;
 }
 
+/* Is the literal @first the argument of Ruby's Pathname('/etc') or
+ * Pathname.new('/etc'), whose '+' joins with a '/'? */
+static int path_object(const char *s, const literal *first)
+{
+    size_t lo = chio__gpj_back_limit(first->start - 1),
+           k = chio__gpj_prefix_start(s, lo, first->start - 1), at, len;
+
+    if (!chio__gpj_eat_back(s, lo, &k, "(") || (len = chio__gpj_name_back(s, lo, k, &at)) == 0)
+        return 0;
+    if (len == 3 && memcmp(s + at, "new", 3) == 0) {
+        k = at;
+        if (!chio__gpj_eat_back(s, lo, &k, ".") || (len = chio__gpj_name_back(s, lo, k, &at)) == 0)
+            return 0;
+    }
+    return len == 8 && memcmp(s + at, "Pathname", 8) == 0;
+}
+
 /* The chain that starts with the literal @first: the literals after it
  * while the gaps join, up to JOIN_LITERALS_MAX that are not empty; past
  * them, a join still above a prefix is a hit (the rest was not read).
@@ -266,9 +358,9 @@ int chio__gpj_read_join(path_hit *ph, const char *j, size_t o)
 static int read_chain(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *first)
 {
     char stack[PREFIX_STACK], *heap = NULL, *j = stack, *t;
-    size_t o = 0, cap = sizeof(stack), i = first->after, used = 1;
+    size_t o = 0, cap = sizeof(stack), i = chio__gpj_suffix_end(s, n, first->after), used = 1, p;
     literal lit = *first;
-    int rc = 0, g, unread = 0, sep;
+    int rc = 0, g, unread = 0, sep, object = path_object(s, first), closed = 0;
 
     /* '/'.join(['etc', 'x']) is etc/x: guard_path_join_list.c reads it */
     if (chio__gpj_joins_list(s, n, &i))
@@ -285,14 +377,21 @@ static int read_chain(path_hit *ph, const char *s, size_t n, unclosed *u, const 
      * says more than its text, which is read as a word */
     unread = sep || o != lit.end - lit.start;
     j[o] = '\0';
-    for (i = lit.after; rc == 0 && i < n;) {
+    for (i = chio__gpj_suffix_end(s, n, lit.after); rc == 0 && i < n;) {
         size_t q = i, need = 0;
         while (q < n && !chio__gpj_quote(s[q]) && q - i <= 2 * JOIN_GAP_MAX)
             q++;
-        if (q >= n || !chio__gpj_quote(s[q]) || (g = chio__gpj_gap_join(s, i, q)) == 0 ||
+        /* r'shadow', L"shadow": the gap ends before the prefix */
+        p = q < n ? chio__gpj_prefix_start(s, i, q) : q;
+        if (q >= n || !chio__gpj_quote(s[q]) || (g = chio__gpj_gap_join(s, i, p)) == 0 ||
             !chio__gpj_read_literal(s, n, q, u, &lit))
             break;
-        i = lit.after;
+        /* Pathname('/etc') + 'shadow': past the call's ')', a '+' of a
+         * path object joins with a '/' */
+        closed |= object && memchr(s + i, ')', p - i) != NULL;
+        if (g == 2 && closed && memchr(s + i, '+', p - i) != NULL)
+            g = 1;
+        i = chio__gpj_suffix_end(s, n, lit.after);
         if (lit.end == lit.start)
             continue; /* "" joins nothing: os.path.join drops it */
         if (unread && may_pop(s, &lit) && (rc = chio__gpj_read_join(ph, j, o)) != 0)
@@ -389,6 +488,8 @@ static int read_chains_from(path_hit *ph, const char *s, size_t n, size_t i, int
             rc = chio__gpj_read_format(ph, s, n, &u, &lit);
         if (rc == 0)
             rc = chio__gpj_read_same_quote_f_string(ph, s, n, &u, &lit);
+        if (rc == 0)
+            rc = chio__gpj_read_calls(ph, s, n, &u, &lit);
         /* the code a string holds ("python3 -c \"open('/et' + 'c/x')\"",
          * read whole by a pass that an apostrophe put out of step with
          * its quotes, also in a markdown code block; review 15), down to

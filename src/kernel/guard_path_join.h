@@ -4,9 +4,10 @@
  * joined string literals share: guard_path_join.c (chains of literals
  * joined by operators and path joins), guard_path_join_format.c (formats
  * and f-strings), guard_path_join_list.c (a separator joining a list's
- * items) and guard_path_join_url.c (a relative literal resolved against
- * a file: base). The literal, the memory of quotes that never close, and
- * the helpers they call. Internal to the guard; no state, no locks.
+ * items), guard_path_join_url.c (a relative literal resolved against
+ * a file: base) and guard_path_join_call.c (a directory given second or
+ * by a key, a name bound to a path then pushed onto). The literal, the memory of quotes that never
+ * close, and the helpers they call. Internal to the guard; no state, no locks.
  */
 #ifndef CHIO_KERNEL_GUARD_PATH_JOIN_H
 #define CHIO_KERNEL_GUARD_PATH_JOIN_H
@@ -60,6 +61,19 @@ typedef struct unclosed {
  * close (or an earlier opener of its quote did not, @u). A backslash
  * takes the next byte with it ("\"" inside "..."). */
 int chio__gpj_read_literal(const char *s, size_t n, size_t i, unclosed *u, literal *lit);
+
+/* A string prefix before a quote: Python's r, u, b, f and their pairs
+ * (rb, Br, fr), C's and C++'s L, u, U and u8, C#'s @ and $ ($@), up to
+ * two bytes, not the end of a longer name. chio__gpj_prefixed: at
+ * s[@k] a prefix and a quote (or a quote): the quote's index, else @k.
+ * chio__gpj_prefix_start: where the prefix that ends at the quote
+ * s[@q] starts (looking back to @lo), @q when none does. */
+size_t chio__gpj_prefixed(const char *s, size_t n, size_t k);
+size_t chio__gpj_prefix_start(const char *s, size_t lo, size_t q);
+
+/* After a literal that closes at s[@after - 1]: past a C++ suffix ("s",
+ * "sv": "/etc/"s), when one stands there; else @after. */
+size_t chio__gpj_suffix_end(const char *s, size_t n, size_t after);
 
 /* How the gap s[@i, @e) joins the literals either side of it: 1 with a
  * '/' (a path join), 2 with nothing (a concatenation), 0 not at all. */
@@ -133,5 +147,13 @@ int chio__gpj_absolute(const char *t, size_t len);
 /* guard_path_join_url.c: the URL resolutions (a relative literal against
  * a file: base) that the literal @lit takes part in; 1, 0 or CHIO_ENOMEM. */
 int chio__gpj_read_urls(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit);
+
+/* guard_path_join_call.c: the calls and bindings that the literal @lit
+ * takes part in which join a directory given second or by a key
+ * (File.expand_path('shadow', '/etc'), path.format({dir, base})) or
+ * push onto a name bound to a path (p = Path('/etc'); p /= 'shadow'),
+ * read joined; 1, 0 or CHIO_ENOMEM. Bounded work per literal besides
+ * the literals it reads. */
+int chio__gpj_read_calls(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit);
 
 #endif

@@ -252,26 +252,28 @@ static int read_filled(path_hit *ph, const char *s, size_t n, unclosed *u, const
 {
     format_arg args[JOIN_LITERALS_MAX];
     literal value;
-    size_t na = 0, i = fmt->after, q, len, o;
+    size_t na = 0, i = chio__gpj_suffix_end(s, n, fmt->after), q, p, len, o;
     char stack[PREFIX_STACK], *heap = NULL, *j = stack;
     int rc;
 
     while (na < JOIN_LITERALS_MAX && i < n) {
         for (q = i; q < n && !chio__gpj_quote(s[q]) && q - i <= JOIN_GAP_MAX; q++)
             ;
+        /* % (r'/etc', r'shadow'): the gap ends before a string prefix */
+        p = q < n ? chio__gpj_prefix_start(s, i, q) : q;
         if (q < n && chio__gpj_quote(s[q]) && na > 0 && args[na - 1].nlen == 0 &&
-            key_gap(s, i, q) && chio__gpj_read_literal(s, n, q, u, &value)) {
+            key_gap(s, i, p) && chio__gpj_read_literal(s, n, q, u, &value)) {
             /* "'f': 'shadow'": the literal before is the name of this one */
             args[na - 1].name = args[na - 1].lit.start;
             args[na - 1].nlen = args[na - 1].lit.end - args[na - 1].lit.start;
             args[na - 1].lit = value;
-            i = value.after;
+            i = chio__gpj_suffix_end(s, n, value.after);
             continue;
         }
-        if (q >= n || !chio__gpj_quote(s[q]) || !format_gap(s, i, q, na == 0, &args[na]) ||
+        if (q >= n || !chio__gpj_quote(s[q]) || !format_gap(s, i, p, na == 0, &args[na]) ||
             !chio__gpj_read_literal(s, n, q, u, &args[na].lit))
             break;
-        i = args[na].lit.after;
+        i = chio__gpj_suffix_end(s, n, args[na].lit.after);
         na++;
     }
     if (na == 0)

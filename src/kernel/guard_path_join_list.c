@@ -154,18 +154,6 @@ static int absolute(const char *t, size_t len)
                        (len >= 5 && strncasecmp(t, "file:", 5) == 0));
 }
 
-/* Is s[@q] a string prefix right before a quote: r'', u'', f'', b'',
- * rb'', Br''? The index of the quote, else @q. */
-static size_t prefixed(const char *s, size_t n, size_t q)
-{
-    static const char letters[] = "rRuUbBfF";
-    size_t k;
-
-    for (k = q; k < n && k - q < 2 && s[k] != '\0' && strchr(letters, s[k]) != NULL; k++)
-        ;
-    return k > q && k < n && chio__gpj_quote(s[k]) ? k : q;
-}
-
 /* Keep the literal @lit as the next of @l's, @glued to the one before. */
 static void keep(list_join *l, const literal *lit, int glued)
 {
@@ -190,12 +178,12 @@ static size_t read_item(const char *s, size_t n, unclosed *u, size_t q, list_joi
 
     if (eat(s, n, &i, "str(") || eat(s, n, &i, "String(") || eat(s, n, &i, "("))
         paren = 1;
-    for (i = skip(s, n, i); i < n; i = skip(s, n, lit.after)) {
-        size_t k = prefixed(s, n, i);
+    for (i = skip(s, n, i); i < n; i = skip(s, n, l->after)) {
+        size_t k = chio__gpj_prefixed(s, n, i);
         if (!chio__gpj_quote(s[k]) || !chio__gpj_read_literal(s, n, k, u, &lit))
             break;
         keep(l, &lit, parts++ > 0);
-        l->after = lit.after;
+        l->after = chio__gpj_suffix_end(s, n, lit.after);
     }
     if (parts == 0 || (paren && !eat(s, n, &l->after, ")")))
         return 0;
@@ -409,19 +397,6 @@ int chio__gpj_sep_name(const char *s, size_t a, size_t b)
     return holds_sep_name(s, a, b);
 }
 
-/* Where the item whose literal's quote is at s[@q] starts: before its
- * string prefix (r'', rb''), when it has one. */
-static size_t item_start(const char *s, size_t lo, size_t q)
-{
-    size_t k = q;
-
-    while (k > lo && q - k < 2 && s[k - 1] != '\0' && strchr("rRuUbBfF", s[k - 1]) != NULL)
-        k--;
-    if (k > lo && ident_char((unsigned char)s[k - 1]))
-        return q; /* a name ending so: not a prefix */
-    return k;
-}
-
 /* Before s[@k] (back to @lo), where a list whose first item starts at
  * @k opens: '[', '(' alone or after a call that makes a list (List.of,
  * Arrays.asList, Stream.of, Array.of, Array, list, tuple, iter), '{'
@@ -475,7 +450,7 @@ static int list_join_call(const char *s, size_t lo, size_t k, size_t *at)
 
 int chio__gpj_sep_before(const char *s, size_t start)
 {
-    size_t q = start - 1, lo = back_limit(q), k = item_start(s, lo, q), at;
+    size_t q = start - 1, lo = back_limit(q), k = chio__gpj_prefix_start(s, lo, q), at;
 
     if (!(eat_back(s, lo, &k, "+") || eat_back(s, lo, &k, ".")))
         return 0;
@@ -532,7 +507,8 @@ static int read_function_join(path_hit *ph, const char *s, size_t n, unclosed *u
  * variable), read as '/'; @lit is the first item. */
 static int read_named_join(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
 {
-    size_t lo = back_limit(lit->start - 1), q = item_start(s, lo, lit->start - 1), k = q;
+    size_t lo = back_limit(lit->start - 1), q = chio__gpj_prefix_start(s, lo, lit->start - 1),
+           k = q;
     list_join l;
 
     if (!(eat_back(s, lo, &k, "[") || eat_back(s, lo, &k, "(")) || !eat_back(s, lo, &k, "(") ||
@@ -611,7 +587,8 @@ static int path_call(const char *s, size_t at, size_t len)
 static int read_sep_first_join(path_hit *ph, const char *s, size_t n, unclosed *u,
                                const literal *lit)
 {
-    size_t lo = back_limit(lit->start - 1), q = item_start(s, lo, lit->start - 1), k = q, at, len;
+    size_t lo = back_limit(lit->start - 1), q = chio__gpj_prefix_start(s, lo, lit->start - 1),
+           k = q, at, len;
     list_join l;
     int list, path, rc;
 
@@ -645,7 +622,7 @@ static int read_sep_after(const char *s, size_t n, unclosed *u, size_t *i, list_
     size_t k = skip(s, n, *i), e;
 
     l->named = l->root = 0;
-    k = prefixed(s, n, k);
+    k = chio__gpj_prefixed(s, n, k);
     if (k < n && chio__gpj_quote(s[k])) {
         if (!chio__gpj_read_literal(s, n, k, u, &l->sep))
             return 0;
@@ -666,7 +643,8 @@ static int read_sep_after(const char *s, size_t n, unclosed *u, size_t *i, list_
  * Ruby's [..] * SEP; @lit is the first item. */
 static int read_array_join(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
 {
-    size_t lo = back_limit(lit->start - 1), q = item_start(s, lo, lit->start - 1), i, at;
+    size_t lo = back_limit(lit->start - 1), q = chio__gpj_prefix_start(s, lo, lit->start - 1), i,
+           at;
     char close = opener_back(s, lo, q, &at), t[2] = {0, 0};
     list_join l;
 
@@ -703,7 +681,8 @@ static int read_array_join(path_hit *ph, const char *s, size_t n, unclosed *u, c
 static int read_join_sep_after(path_hit *ph, const char *s, size_t n, unclosed *u,
                                const literal *lit)
 {
-    size_t lo = back_limit(lit->start - 1), q = item_start(s, lo, lit->start - 1), i, at, p;
+    size_t lo = back_limit(lit->start - 1), q = chio__gpj_prefix_start(s, lo, lit->start - 1), i,
+           at, p;
     char close = opener_back(s, lo, q, &at), t[2] = {0, 0};
     list_join l;
 

@@ -81,7 +81,9 @@ static int read_resolved(path_hit *ph, const char *s, const literal *base, const
  * relative text. */
 static int read_url_rel_base(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
 {
-    size_t k = lit->start - 1, lo = chio__gpj_back_limit(k), at, len, i = lit->after, p;
+    size_t lo = chio__gpj_back_limit(lit->start - 1), at, len, p,
+           k = chio__gpj_prefix_start(s, lo, lit->start - 1),
+           i = chio__gpj_suffix_end(s, n, lit->after);
     literal base;
 
     if (!chio__gpj_eat_back(s, lo, &k, "(") || (len = chio__gpj_name_back(s, lo, k, &at)) == 0)
@@ -93,7 +95,7 @@ static int read_url_rel_base(path_hit *ph, const char *s, size_t n, unclosed *u,
     }
     if (len != 3 || memcmp(s + at, "URL", 3) != 0 || !chio__gpj_eat(s, n, &i, ","))
         return 0;
-    i = chio__gpj_skip(s, n, i);
+    i = chio__gpj_prefixed(s, n, chio__gpj_skip(s, n, i));
     if (i >= n || !chio__gpj_quote(s[i]) || !chio__gpj_read_literal(s, n, i, u, &base))
         return 0;
     return read_resolved(ph, s, &base, lit);
@@ -108,7 +110,8 @@ static int file_url(const char *s, const literal *lit)
 /* Is @lit an argument of urljoin(..) or url.resolve(..), first? */
 static int url_join_base(const char *s, const literal *lit)
 {
-    size_t k = lit->start - 1, lo = chio__gpj_back_limit(k), at, len, p;
+    size_t lo = chio__gpj_back_limit(lit->start - 1), at, len, p,
+           k = chio__gpj_prefix_start(s, lo, lit->start - 1);
 
     if (!chio__gpj_eat_back(s, lo, &k, "(") || (len = chio__gpj_name_back(s, lo, k, &at)) == 0)
         return 0;
@@ -127,15 +130,16 @@ static int url_join_base(const char *s, const literal *lit)
  * the base. */
 static int read_url_base_rel(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
 {
-    size_t q;
+    size_t q, i = chio__gpj_suffix_end(s, n, lit->after), p;
     literal rel;
     int file = file_url(s, lit);
 
     if (!file && !url_join_base(s, lit))
         return 0;
-    for (q = lit->after; q < n && !chio__gpj_quote(s[q]) && q - lit->after <= JOIN_GAP_MAX; q++)
+    for (q = i; q < n && !chio__gpj_quote(s[q]) && q - i <= JOIN_GAP_MAX; q++)
         ;
-    if (q >= n || !chio__gpj_quote(s[q]) || chio__gpj_gap_join(s, lit->after, q) != 1 ||
+    p = q < n ? chio__gpj_prefix_start(s, i, q) : q;
+    if (q >= n || !chio__gpj_quote(s[q]) || chio__gpj_gap_join(s, i, p) != 1 ||
         !chio__gpj_read_literal(s, n, q, u, &rel))
         return 0;
     return read_resolved(ph, s, lit, &rel);
