@@ -98,6 +98,7 @@
 #include "constraint_domain.h"
 #include "constraint_regex.h"
 #include "constraint_size.h"
+#include "guard_path_cd.h"
 #include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
@@ -468,16 +469,49 @@ static int path_shell(prefix_scan *ps, const char *s, size_t n)
     return rc;
 }
 
+/* chio__gp_home_cd on @s as written and as a shell reads it ("c''d"). */
+static int home_cd(const char *s, size_t n)
+{
+    char stack[PREFIX_STACK], *heap;
+    const char *d;
+    size_t len;
+    int rc = chio__gp_home_cd(s, n);
+
+    if (rc || !chio__shell_may_differ(s, n))
+        return rc;
+    if ((d = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL)
+        return 1; /* out of memory: read it as a change (fails closed) */
+    rc = chio__gp_home_cd(d, len);
+    free(heap);
+    return rc;
+}
+
 static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
-    int rc;
+    int rc, hc = memchr(s, 'c', n) != NULL || memchr(s, 'p', n) != NULL ? home_cd(s, n) : 0;
 
-    if (!chio__path_candidate_key(key, s, n) && !chio__home_or_parent_word(s, n))
+    /* a value with no path-like word is no path, unless a word is a home,
+     * "..", a shell parameter standing alone ("rm -rf $HOME", "-C
+     * \"$HOME\"": any path; review 20 F6) or it changes directory to the
+     * home or $OLDPWD (hc) */
+    if (!chio__path_candidate_key(key, s, n) && !chio__home_or_parent_word(s, n) &&
+        !chio__expansion_word(s, n) && !hc)
         return 0;
     ps->seen = 1;
     ps->leaf = s;
     ps->leaf_len = n;
+    if (hc) {
+        /* every relative path after it is read from a directory the grant
+         * does not place, as after "cd ~" */
+        snprintf(ps->reason, ps->cap,
+                 "argument '%.*s' changes directory to the home or the previous directory: its "
+                 "paths are outside the allowed prefix",
+                 (int)(n > 120 ? 120 : n), s);
+        chio__unquote_secret(ps->k, s, n, ps->c, ps->reason, ps->cap);
+        ps->bad = 1;
+        return 1;
+    }
     /* Every reading a tool could make must lie under the prefix; one that
      * cannot be read (control characters, ".." above the start, double
      * encoding, a remote file: host, a file: URL with a relative path)

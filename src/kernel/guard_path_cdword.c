@@ -13,51 +13,120 @@
 #include <strings.h>
 
 #include "guard_path.h"
+#include "guard_path_cd.h"
 #include "internal.h"
 #include "normalize.h"
+
+/* The end of the parameter expansion "${..}" that opens at t[@i] (its
+ * inner ones counted: "${A:-${B}}"), one past its '}'; @i when none
+ * closes before a blank, a quote or an operator (those are read as
+ * breaks, as before: "${x:-a b}" is read as its pieces). */
+static size_t braced_end(const char *t, size_t n, size_t i)
+{
+    size_t k, depth = 0;
+
+    if (i + 1 >= n || t[i] != '$' || t[i + 1] != '{')
+        return i;
+    for (k = i + 1; k < n; k++) {
+        unsigned char c = (unsigned char)t[k];
+        if (c <= 0x20 || c == 0x7f || strchr(";|&<>()'\"`", c) != NULL ||
+            (c >= 0x80 && chio__space_at(t + k, n - k) > 0))
+            return i;
+        if (c == '{')
+            depth++;
+        else if (c == '}' && --depth == 0)
+            return k + 1;
+    }
+    return i;
+}
 
 /* Where a word ends for this reading: white space (Unicode spaces too),
  * the shell's operators, quotes, braces and the separators of a list or
  * an assignment; not '[', which opens a glob's bracket ("e[t]c/passwd"
- * is one word). The end of the word at @i, the break's bytes in *@brk. */
+ * is one word), and not inside a parameter expansion "${..}", which is
+ * one piece of its word as "$name" is ("${PWD}/shadow", "${X:-.}/x";
+ * review 20 F1). The end of the word at @i, the break's bytes in *@brk. */
 size_t chio__gp_cwd_word_at(const char *t, size_t n, size_t i, size_t *brk)
 {
+    size_t k;
+
     for (*brk = 1; i < n; i++) {
         unsigned char c = (unsigned char)t[i];
         if (c >= 0x80 && (*brk = chio__space_at(t + i, n - i)) > 0)
             return i;
         *brk = 1;
+        if (c == '$' && (k = braced_end(t, n, i)) > i) {
+            i = k - 1;
+            continue;
+        }
         if (c <= 0x20 || c == 0x7f || strchr(";|&<>(){},=:@'\"`", c) != NULL)
             return i;
     }
     return n;
 }
 
+/* Is @w (@n bytes) the name @name, alone or after a '.' or ':' (a method
+ * or a qualified name: "os.fchdir", "cmd.Dir", "env::set_current_dir")? */
+static int method_named(const char *w, size_t n, const char *name)
+{
+    size_t k = strlen(name);
+
+    return n >= k && memcmp(w + n - k, name, k) == 0 &&
+           (n == k || w[n - k - 1] == '.' || w[n - k - 1] == ':');
+}
+
+/* Code that sets a working directory by a call whose argument names it
+ * ("os.fchdir(os.open('/etc', 0))", Rust's ".current_dir(\"/etc\")",
+ * Java's ".directory(new File(\"/etc\"))", .NET's
+ * "SetCurrentDirectory('/etc')"), counted only before a '('
+ * (chio__gp_assignment_only), and by a field or keyword assigned one (Go's
+ * "cmd.Dir = \"/etc\"", .NET's "CurrentDirectory = ", Python's
+ * "dir_fd=os.open('/etc', 0)"), counted only before '=' or ':'. */
+static const char *const code_calls[] = {"fchdir", "current_dir", "set_current_dir",
+                                         "SetCurrentDirectory", "directory"};
+static const char *const code_fields[] = {"cwd",    "workdir",    "Dir",       "CurrentDirectory",
+                                          "dir_fd", "src_dir_fd", "dst_dir_fd"};
+
+/* PowerShell's changes of directory (any case): "Set-Location" and its
+ * alias "sl", "Push-Location"; and "-WorkingDirectory" (Start-Process). */
+static const char *const ps_words[] = {"set-location", "sl", "push-location", "-workingdirectory"};
+
 /* Does the word @w (@n bytes) set the working directory for what
  * follows? The shell's "cd" and "pushd"; "CDPATH" (its value is where
- * "cd name" looks); "chroot" (which starts its command at "/"); "-C"
+ * "cd name" looks); "chroot" (which starts its command at "/");
+ * PowerShell's "Set-Location", "sl", "Push-Location" (review 20 F5); "-C"
  * (also at the end of a cluster, "-cC") and any abbreviation getopt_long
- * takes of "--chdir", "--directory", "--cwd", "--workdir" and
- * "--working-directory"; in code, "chdir" and a method so named
- * ("os.chdir(", "Dir.chdir", "os.Chdir"), "cwd" and "workdir" ("cwd='/'");
- * and "-w" (docker), "-D" (sudo) and "--prefix" (npm), which other tools
- * use for other things. Returns its CD_* kind. */
+ * takes of "--chdir", "--directory", "--cwd", "--workdir",
+ * "--working-directory", "--wd" and "--wdns" (nsenter, unshare); in code,
+ * "chdir" and a method so named ("os.chdir(", "Dir.chdir", "os.Chdir"),
+ * the calls and fields of code_calls and code_fields; and "-w" (docker,
+ * nsenter), "-D" (sudo) and "--prefix" (npm), which other tools use for
+ * other things. Returns its CD_* kind. */
 int chio__gp_cd_word(const char *w, size_t n)
 {
     static const char *const words[] = {"cd", "pushd", "CDPATH", "chroot"};
     static const char *const weak[] = {"-D", "-w", "--prefix"};
-    static const char *const longs[] = {"chdir", "directory", "cwd", "workdir",
-                                        "working-directory"};
+    static const char *const longs[] = {"chdir", "directory", "cwd", "workdir", "working-directory",
+                                        "wd",    "wdns"};
     size_t i;
 
     for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strlen(words[i]) == n && memcmp(words[i], w, n) == 0)
             return CHIO__GP_CD_SHELL;
+    for (i = 0; i < sizeof(ps_words) / sizeof(ps_words[0]); i++)
+        if (strlen(ps_words[i]) == n && strncasecmp(ps_words[i], w, n) == 0)
+            return CHIO__GP_CD_SHELL;
     for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
         if (strlen(weak[i]) == n && memcmp(weak[i], w, n) == 0)
             return CHIO__GP_CD_WEAK;
-    if ((n == 3 && memcmp(w, "cwd", 3) == 0) || (n == 7 && memcmp(w, "workdir", 7) == 0))
-        return CHIO__GP_CD_CODE;
+    for (i = 0; i < sizeof(code_fields) / sizeof(code_fields[0]); i++)
+        if (i < 2 ? strlen(code_fields[i]) == n && memcmp(w, code_fields[i], n) == 0
+                  : method_named(w, n, code_fields[i]))
+            return CHIO__GP_CD_CODE;
+    for (i = 0; i < sizeof(code_calls) / sizeof(code_calls[0]); i++)
+        if (method_named(w, n, code_calls[i]) &&
+            (strcmp(code_calls[i], "directory") != 0 || (n > 9 && w[n - 10] == '.')))
+            return CHIO__GP_CD_CODE;
     if (n >= 5 && strncasecmp(w + n - 5, "chdir", 5) == 0 &&
         (n == 5 || w[n - 6] == '.' || w[n - 6] == ':'))
         return CHIO__GP_CD_CODE;
@@ -161,6 +230,15 @@ static int code_prefix(const char *t, size_t n, size_t i, size_t j)
     return 1;
 }
 
+/* Is [@i, @j) of @t the name of a call ("os.open" before "(")? */
+static int call_name(const char *t, size_t n, size_t i, size_t j)
+{
+    (void)i;
+    while (j < n && t[j] == ' ')
+        j++;
+    return j < n && t[j] == '(';
+}
+
 /* The target of the change of directory of kind @kind whose word ends
  * at @i in @t: the next word of the same command that is no option
  * ("-P", "--"; "-" is $OLDPWD), no redirection ("cd >/dev/null /"), no
@@ -170,7 +248,7 @@ static int code_prefix(const char *t, size_t n, size_t i, size_t j)
  * stands before it (in code a backtick quotes: JavaScript). */
 size_t chio__gp_cd_operand(const char *t, size_t n, size_t i, int kind, size_t *ws, int *cmd)
 {
-    size_t from = i, j = i, brk, k;
+    size_t from = i, j = i, brk, k, cs = n, ce = n;
     int redirected;
 
     *cmd = 0;
@@ -178,15 +256,24 @@ size_t chio__gp_cd_operand(const char *t, size_t n, size_t i, int kind, size_t *
         while (i < n && (j = chio__gp_cwd_word_at(t, n, i, &brk)) == i)
             i += brk; /* breaks */
         if (i >= n || ends_command(t, from, i)) {
-            *ws = n;
-            return n;
+            *ws = cs;
+            return cs < n ? ce : n;
         }
         for (k = from, redirected = 0; k < i; k++) {
             redirected |= t[k] == '>' || t[k] == '<';
             *cmd |= t[k] == '`' && kind != CHIO__GP_CD_CODE;
         }
-        if (!redirected && !redirect_fd(t, n, i, j) && (t[i] != '-' || j - i == 1) &&
-            !(kind == CHIO__GP_CD_CODE && code_prefix(t, n, i, j))) {
+        if (kind == CHIO__GP_CD_CODE &&
+            (call_name(t, n, i, j) || (j - i == 3 && memcmp(t + i, "new", 3) == 0))) {
+            /* "os.fchdir(os.open('/etc', 0))", ".directory(new
+             * File(\"/etc\"))": the directory is the inner call's argument;
+             * with none, the call itself, as before (review 20 F5) */
+            if (cs == n) {
+                cs = i;
+                ce = j;
+            }
+        } else if (!redirected && !redirect_fd(t, n, i, j) && (t[i] != '-' || j - i == 1) &&
+                   !(kind == CHIO__GP_CD_CODE && code_prefix(t, n, i, j))) {
             *ws = i;
             return j;
         }
@@ -194,15 +281,36 @@ size_t chio__gp_cd_operand(const char *t, size_t n, size_t i, int kind, size_t *
     }
 }
 
-/* "cwd" and "workdir" name a directory only when a value follows ("cwd='/'",
- * "workdir: /"): 1 for one of them with none. */
+/* Is the code word t[@i, @j) one of code_calls or code_fields? 1 a call,
+ * 2 a field, 0 neither. */
+static int code_word(const char *t, size_t i, size_t j)
+{
+    size_t k;
+
+    for (k = 0; k < sizeof(code_fields) / sizeof(code_fields[0]); k++)
+        if (k < 2 ? strlen(code_fields[k]) == j - i && memcmp(t + i, code_fields[k], j - i) == 0
+                  : method_named(t + i, j - i, code_fields[k]))
+            return 2;
+    for (k = 0; k < sizeof(code_calls) / sizeof(code_calls[0]); k++)
+        if (method_named(t + i, j - i, code_calls[k]))
+            return 1;
+    return 0;
+}
+
+/* The fields of code_fields ("cwd", "workdir", "cmd.Dir", "dir_fd") name
+ * a directory only when a value follows ("cwd='/'", "workdir: /", "Dir =
+ * \"/etc\""), the calls of code_calls only before a '(' ("fchdir(",
+ * ".current_dir("): 1 for one of them without. */
 int chio__gp_assignment_only(const char *t, size_t n, size_t i, size_t j)
 {
-    if (!((j - i == 3 && memcmp(t + i, "cwd", 3) == 0) ||
-          (j - i == 7 && memcmp(t + i, "workdir", 7) == 0)))
+    int kind = code_word(t, i, j);
+
+    if (kind == 0)
         return 0;
-    while (j < n && (t[j] == ' ' || t[j] == '"' || t[j] == '\''))
+    while (j < n && (t[j] == ' ' || t[j] == '\t' || (kind == 2 && (t[j] == '"' || t[j] == '\''))))
         j++;
+    if (kind == 1)
+        return !(j < n && t[j] == '(');
     return !(j < n && (t[j] == '=' || t[j] == ':'));
 }
 
@@ -217,4 +325,22 @@ int chio__gp_tar_bundle(const char *t, size_t n, size_t i, size_t j)
     for (ws = j; ws < n && (we = chio__gp_cwd_word_at(t, n, ws, &brk)) == ws; ws += brk)
         ;
     return ws < n && t[ws] != '-' && memchr(t + ws, 'C', we - ws) != NULL;
+}
+
+int chio__gp_home_cd(const char *t, size_t n)
+{
+    size_t i = 0, j, brk, ws, we;
+    int cmd;
+
+    while (i < n) {
+        j = chio__gp_cwd_word_at(t, n, i, &brk);
+        if ((j - i == 2 && memcmp(t + i, "cd", 2) == 0) ||
+            (j - i == 5 && memcmp(t + i, "pushd", 5) == 0)) {
+            we = chio__gp_cd_operand(t, n, j, CHIO__GP_CD_SHELL, &ws, &cmd);
+            if (!cmd && (ws >= n || (we - ws == 1 && t[ws] == '-')))
+                return 1;
+        }
+        i = j + brk;
+    }
+    return 0;
 }

@@ -24,6 +24,7 @@
 #include "guard_scan.h"
 #include "internal.h"
 #include "normalize.h"
+#include "path_words.h"
 #include "shell_ansi.h"
 #include "shell_braces.h"
 #include "shell_words.h"
@@ -266,6 +267,28 @@ static int home_target(cwd_scan *cs, const char *w, size_t n)
     return reading_rc(cs, chio__shell_each_tilde_reading(w, n, home_reading, cs));
 }
 
+/* The absolute target @w (@n bytes) as Windows reads it, the trailing dots
+ * of its segments dropped ("/etc." is "/etc"; chio__windows_trimmed), as
+ * the guard reads a path (review 20 F9): a target of its own when it
+ * differs. */
+static int windows_target(cwd_scan *cs, const char *w, size_t n)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack, *t;
+    size_t dl, tl;
+    int rc = 0;
+
+    if (2 * (n + 2) > sizeof(stack) && (d = heap = malloc(2 * (n + 2))) == NULL)
+        return CHIO_ENOMEM;
+    t = d + n + 2;
+    if (chio__path_normalize(w, n, 0, d, n + 2, &dl) == 0) {
+        tl = chio__windows_trimmed(d, dl, t);
+        if (tl > 0 && (tl != dl || memcmp(t, d, dl) != 0))
+            rc = cd_target(cs, t, tl, CHIO__GP_CD_SHELL);
+    }
+    free(heap);
+    return rc;
+}
+
 /* The target @w (@n bytes; @w NULL: none) of a change of directory. An
  * absolute one is a root when it is an ancestor of a prefix, or holds a
  * glob (read as a glob from there: "cd /e* && cat shadow"). One the guard
@@ -290,6 +313,8 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
             rc = add_root(cs, w, n, 0, 0);
         if (rc == 0 && (memchr(w, '$', n) != NULL || memchr(w, '`', n) != NULL))
             rc = add_ancestors(cs);
+        if (rc == 0 && memchr(w, '.', n) != NULL)
+            rc = windows_target(cs, w, n);
         return cs->ph.nomem ? CHIO_ENOMEM : rc;
     }
     if (w == NULL)
@@ -315,13 +340,77 @@ static int cd_target(cwd_scan *cs, const char *w, size_t n, int kind)
     return rc;
 }
 
+static int name_char(unsigned char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* The length of the parameter @name opening @w as "$name" or "${name..}"
+ * (any operator: "${PWD:-x}", "${PWD%/}"), or 0. */
+static size_t param_head(const char *w, size_t n, const char *name)
+{
+    size_t k = strlen(name), e;
+
+    if (n > k && w[0] == '$' && memcmp(w + 1, name, k) == 0 &&
+        (n == k + 1 || !name_char((unsigned char)w[k + 1])))
+        return k + 1;
+    if (n < k + 3 || w[0] != '$' || w[1] != '{' || memcmp(w + 2, name, k) != 0 ||
+        name_char((unsigned char)w[k + 2]))
+        return 0;
+    for (e = k + 2; e < n && w[e] != '}'; e++)
+        ;
+    return e < n ? e + 1 : 0;
+}
+
+/* The length of a tilde prefix "~+", "~-" or "~N", "~+N", "~-N" (the
+ * directory stack) opening @w, or 0; *@stack 1 unless it is "~+" (the
+ * working directory itself). */
+static size_t tilde_dir_head(const char *w, size_t n, int *stack)
+{
+    size_t k = 1;
+
+    if (n < 2 || w[0] != '~')
+        return 0;
+    if (w[1] == '+' || w[1] == '-')
+        k = 2;
+    while (k < n && w[k] >= '0' && w[k] <= '9')
+        k++;
+    if (k == 1)
+        return 0; /* "~", "~user": a home, read by the tilde readings */
+    *stack = !(k == 2 && w[1] == '+');
+    return k;
+}
+
+/* The length of a head that names a working directory, and the
+ * separators after it: the working directory itself ("~+", "$PWD",
+ * "${PWD}", "${PWD:-x}": "cat ~+/shadow", "cat ${PWD}//shadow") or one
+ * the shell keeps from an earlier change (*@stack 1: "~-" and "$OLDPWD"
+ * or "${OLDPWD}", "~1", "~+1", "~-1" and "$DIRSTACK", the stack pushd
+ * keeps; review 20 F2) before a separator or the end; 0 for none. */
+static size_t dir_head(const char *w, size_t n, int *stack)
+{
+    size_t k;
+
+    *stack = 0;
+    if ((k = tilde_dir_head(w, n, stack)) == 0 && (k = param_head(w, n, "PWD")) == 0) {
+        *stack = 1;
+        if ((k = param_head(w, n, "OLDPWD")) == 0 && (k = param_head(w, n, "DIRSTACK")) == 0)
+            return 0;
+    }
+    if (k < n && w[k] != '/' && w[k] != '\\')
+        return 0;
+    while (k < n && (w[k] == '/' || w[k] == '\\'))
+        k++;
+    return k;
+}
+
 /* The roots the text @t (@n bytes) names: the target of each change of
  * directory ("cd /", "tar -C /", "-C/"). Other absolute words are not
  * roots: "tabs / spaces, etc." is prose. */
 static int collect_text(cwd_scan *cs, const char *t, size_t n)
 {
     size_t i = 0, j, brk, ws, we;
-    int rc = 0, cmd, kind;
+    int rc = 0, cmd, kind, stack;
 
     while (rc == 0 && !cs->ph.nomem && i < n) {
         j = chio__gp_cwd_word_at(t, n, i, &brk);
@@ -331,6 +420,11 @@ static int collect_text(cwd_scan *cs, const char *t, size_t n)
             if (chio__gp_cd_word(t + i, (size_t)(c - (t + i)) + 1) == CHIO__GP_CD_SHELL)
                 rc = cd_target(cs, c + 1, (size_t)(t + j - c - 1), CHIO__GP_CD_SHELL);
         }
+        /* an absolute value glued to "-w" or "-D": "nsenter -w/etc"
+         * (review 20 F5) */
+        if (rc == 0 && j - i > 3 && t[i] == '-' && (t[i + 1] == 'w' || t[i + 1] == 'D') &&
+            t[i + 2] == '/')
+            rc = cd_target(cs, t + i + 2, j - i - 2, CHIO__GP_CD_WEAK);
         if (rc == 0 && j > i && (kind = chio__gp_cd_word(t + i, j - i)) != CHIO__GP_CD_NONE &&
             !chio__gp_assignment_only(t, n, i, j)) {
             we = chio__gp_cd_operand(t, n, j, kind, &ws, &cmd);
@@ -346,6 +440,11 @@ static int collect_text(cwd_scan *cs, const char *t, size_t n)
         }
         if (rc == 0 && chio__gp_tar_bundle(t, n, i, j))
             rc = add_ancestors(cs);
+        /* "~-/x", "$OLDPWD/x", "~1/x": a directory of an earlier change,
+         * any of those the text names, or one it inherited: read as "cd -"
+         * is (review 20 F2) */
+        if (rc == 0 && j > i && dir_head(t + i, j - i, &stack) > 0 && stack)
+            rc = cd_target(cs, "-", 1, CHIO__GP_CD_SHELL);
         i = j + brk;
     }
     return cs->ph.nomem ? CHIO_ENOMEM : rc;
@@ -518,21 +617,6 @@ static int read_word(cwd_scan *cs, const char *w, size_t n)
     return rc;
 }
 
-/* The length of a head that names the working directory itself: "~+"
- * and "$PWD" or "${PWD}" before a '/' or the end ("cat ~+/shadow"). */
-static size_t pwd_head(const char *w, size_t n)
-{
-    static const char *const heads[] = {"~+", "${PWD}", "$PWD"};
-    size_t i, k;
-
-    for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
-        k = strlen(heads[i]);
-        if (n >= k && memcmp(w, heads[i], k) == 0 && (n == k || w[k] == '/'))
-            return n == k ? k : k + 1;
-    }
-    return 0;
-}
-
 /* Each relative word of @t read from each root of this round: a word
  * not starting with a separator, "~+/" and "$PWD/" dropped from its
  * head, and the value glued to a short option ("-oshadow",
@@ -542,7 +626,7 @@ static int read_text(cwd_scan *cs, const char *t, size_t n)
 {
     const char *dirs[CWD_ROOTS_MAX];
     size_t i = 0, j, brk, h, p, dlens[CWD_ROOTS_MAX], nd = 0;
-    int rc = 0;
+    int rc = 0, stack;
 
     for (i = cs->lo; i < cs->hi; i++)
         if (cs->walked[i] && cs->norms[i] != NULL) {
@@ -554,7 +638,7 @@ static int read_text(cwd_scan *cs, const char *t, size_t n)
     i = 0;
     while (rc == 0 && i < n) {
         j = chio__gp_cwd_word_at(t, n, i, &brk);
-        h = j > i ? pwd_head(t + i, j - i) : 0;
+        h = j > i ? dir_head(t + i, j - i, &stack) : 0;
         if (j > i + h && t[i + h] != '/' && t[i + h] != '\\' && t[i + h] != '-')
             rc = read_word(cs, t + i + h, j - i - h);
         if (j - i > 2 && t[i] == '-' && t[i + 1] != '-')
@@ -670,6 +754,52 @@ static int leaf_texts(cwd_scan *cs, const char *s, size_t n)
     return rc;
 }
 
+/* The value @s (@n bytes) of a key that names a working directory, read
+ * as a path value is (review 20 F9): as written, trimmed of white space
+ * (the Unicode spaces too, as trim() and strip() remove them) at both
+ * ends and at the start only, percent-decoded once, and decoded then
+ * trimmed; each reading that differs a target of its own. */
+static int cd_value(cwd_scan *cs, const char *s, size_t n, int decoded)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t a = 0, b = n, k;
+    int rc = cd_target(cs, s, n, CHIO__GP_CD_SHELL);
+
+    for (;;) {
+        if (a < b && (unsigned char)s[a] <= 0x20)
+            a++;
+        else if (a < b && (k = chio__space_at(s + a, b - a)) > 0)
+            a += k;
+        else
+            break;
+    }
+    if (rc == 0 && a > 0 && a < b)
+        rc = cd_target(cs, s + a, b - a, CHIO__GP_CD_SHELL); /* lstrip() */
+    for (;;) {
+        if (a < b && (unsigned char)s[b - 1] <= 0x20) {
+            b--;
+            continue;
+        }
+        for (k = 2; k <= 3 && k <= b - a; k++)
+            if (chio__space_at(s + b - k, k) == k)
+                break;
+        if (k > 3 || k > b - a)
+            break;
+        b -= k;
+    }
+    if (rc == 0 && a < b && (a > 0 || b < n))
+        rc = cd_target(cs, s + a, b - a, CHIO__GP_CD_SHELL);
+    if (rc != 0 || decoded || !chio__has_escape(s, n))
+        return rc;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    k = chio__percent_decode(s, n, d);
+    if (k > 0 && (k != n || memcmp(d, s, n) != 0))
+        rc = cd_value(cs, d, k, 1);
+    free(heap);
+    return rc;
+}
+
 static int each_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
     cwd_scan *cs = ctx;
@@ -679,7 +809,7 @@ static int each_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_
      * change of directory */
     if (!cs->reading && !is_key && n > 0 && key->name != NULL &&
         (chio__gp_cd_key(key->name) || (key->up != NULL && chio__gp_cd_key(key->up->name))) &&
-        (rc = cd_target(cs, s, n, CHIO__GP_CD_SHELL)) != 0)
+        (rc = cd_value(cs, s, n, 0)) != 0)
         return rc;
     /* a key is a name, read neither as a command nor as a relative word
      * ({"root": "/"} names no file "root"; {"cwd": ".."} no bare "cwd") */

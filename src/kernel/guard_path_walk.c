@@ -17,6 +17,7 @@
  * climbing word's join longer than a stack buffer is malloc'ed.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guard_path.h"
@@ -189,6 +190,83 @@ static int walk_relative(path_hit *ph, const walk_dirs *wd, const char *w, size_
     return rc == 1 || rc == CHIO_ENOMEM ? rc : 0;
 }
 
+/* The glob @dir (@dl bytes) "/" @rel (@rl bytes, may be 0) "/" @tail
+ * matched against the prefixes (chio__gp_check_glob_words): 1 for a hit,
+ * 0, or CHIO_ENOMEM. */
+static int listed_glob(path_hit *ph, const char *dir, size_t dl, const char *rel, size_t rl,
+                       const char *tail)
+{
+    char stack[PREFIX_STACK], *heap = NULL, *j = stack;
+    size_t tl = strlen(tail), jl = 0;
+    int rc;
+
+    if (dl + rl + tl + 3 > sizeof(stack) && (j = heap = malloc(dl + rl + tl + 3)) == NULL)
+        return CHIO_ENOMEM;
+    memcpy(j, dir, dl);
+    jl = dl;
+    if (rl > 0) {
+        j[jl++] = '/';
+        memcpy(j + jl, rel, rl);
+        jl += rl;
+    }
+    j[jl++] = '/';
+    memcpy(j + jl, tail, tl);
+    jl += tl;
+    j[jl] = '\0';
+    rc = chio__gp_check_glob_words(ph, j, jl);
+    free(heap);
+    return rc == 1 || rc == CHIO_ENOMEM ? rc : 0;
+}
+
+/* A listing of one level ("ls /etc", "ls" after "cd /etc") whose names
+ * are acted on ("| xargs cat", "| while read f"): each directory it lists
+ * is read as the glob of its entries, the directory then a star (and
+ * then a dot and a star with "-a" or "-A"), as "cat /etc/" and a star
+ * is: a hit when a prefix is an entry of it (review 20 F8). A relative
+ * operand, and none (".") are read from @wd. */
+static int list_from(path_hit *ph, const char *t, size_t first, size_t end, const walk_dirs *wd)
+{
+    size_t i, e, k, operands = 0;
+    int rc = 0, dots = 0;
+
+    for (i = first; i < end; i = e) {
+        while (i < end && blank(t[i]))
+            i++;
+        e = word_end(t, i, end);
+        if (e - i >= 2 && t[i] == '-' && t[i + 1] != '-')
+            dots |= memchr(t + i, 'a', e - i) != NULL || memchr(t + i, 'A', e - i) != NULL;
+        else if (e - i > 2 && t[i] == '-')
+            dots |= (e - i == 5 && memcmp(t + i, "--all", 5) == 0) ||
+                    (e - i == 12 && memcmp(t + i, "--almost-all", 12) == 0);
+    }
+    for (i = first; rc == 0 && i < end; i = e) {
+        while (i < end && blank(t[i]))
+            i++;
+        e = word_end(t, i, end);
+        if (e == i || t[i] == '-')
+            continue; /* the end, or an option */
+        operands++;
+        if (t[i] == '/') {
+            rc = listed_glob(ph, t + i, e - i, NULL, 0, "*");
+            if (rc == 0 && dots)
+                rc = listed_glob(ph, t + i, e - i, NULL, 0, ".*");
+            continue;
+        }
+        for (k = 0; rc == 0 && wd != NULL && k < wd->n; k++) {
+            rc = listed_glob(ph, wd->dirs[k], wd->lens[k], t + i, e - i, "*");
+            if (rc == 0 && dots)
+                rc = listed_glob(ph, wd->dirs[k], wd->lens[k], t + i, e - i, ".*");
+        }
+    }
+    /* no operand: the working directory */
+    for (k = 0; rc == 0 && operands == 0 && wd != NULL && k < wd->n; k++) {
+        rc = listed_glob(ph, wd->dirs[k], wd->lens[k], NULL, 0, "*");
+        if (rc == 0 && dots)
+            rc = listed_glob(ph, wd->dirs[k], wd->lens[k], NULL, 0, ".*");
+    }
+    return rc;
+}
+
 /* The command t[first, end) after the word that names @tool: whether it
  * walks, and its words above a prefix, the relative ones also read from
  * @wd. 1 for a hit, 0, or CHIO_ENOMEM. */
@@ -216,6 +294,8 @@ static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t fir
         prev = i;
         pn = e - i;
     }
+    if (!walks && piped && strcmp(tool->name, "ls") == 0)
+        return list_from(ph, t, first, end, wd);
     for (i = first; walks && i < end; i = e) {
         while (i < end && blank(t[i]))
             i++;

@@ -22,6 +22,7 @@
 #include "normalize.h"
 #include "regex_nfa.h"
 #include "shell_ansi.h"
+#include "shell_assign.h"
 #include "shell_braces.h"
 #include "shell_words.h"
 
@@ -656,12 +657,71 @@ static int shell_secrets_at(shell_scan *ss, const char *s, size_t len, int again
     return rc;
 }
 
+/* The assignments of one name a reading keeps a value from (above that,
+ * only the latest), and the bytes of those readings read beyond the
+ * latest one: as the forbidden_path guard reads them (guard_path.c). */
+#define ASSIGN_PICKS    8
+#define ASSIGN_READ_MAX ((size_t)8 << 20)
+
+/* @s with the variables it assigns in place of their references
+ * (chio__shell_assigned_reading: "x=IOSF; curl -d AKIA${x}ODNN7EXAMPLE"
+ * gives curl the key; review 20 F10), each reading searched as written
+ * and in the shell readings, as the forbidden_path guard reads the same
+ * (each name's latest value, then kept from its first, second ..
+ * assignment on). A reading past its bound flags the string,
+ * CHIO__SECRET_ASSIGN_LARGE. */
+static int assigned_secrets(shell_scan *ss, const char *s, size_t len)
+{
+    char *d, *latest = NULL;
+    size_t dl, latest_len = 0, read = 0, gi;
+    unsigned most = 0;
+    int rc = 0, pick;
+
+    if (memchr(s, '$', len) == NULL)
+        return 0;
+    for (pick = -1; rc == 0 && pick < ASSIGN_PICKS && (pick < 0 || (unsigned)pick + 1 < most);
+         pick++) {
+        rc = chio__shell_assigned_reading(s, len, pick, &d, &dl, &most);
+        if (rc == 1 && latest != NULL && dl == latest_len && memcmp(d, latest, dl) == 0) {
+            free(d);
+            rc = 0;
+            continue;
+        }
+        if (rc == CHIO_ETOOBIG || (rc == 1 && pick >= 0 && (read += dl) > ASSIGN_READ_MAX)) {
+            if (rc == 1)
+                free(d);
+            if ((gi = first_looking(ss->guards, ss->n)) >= ss->n) {
+                rc = 0;
+                break;
+            }
+            *ss->guard = gi;
+            *ss->pattern = CHIO__SECRET_ASSIGN_LARGE;
+            rc = 1;
+            break;
+        }
+        if (rc == 1) {
+            rc = scan_reading(ss->guards, ss->n, d, dl, ss->w, ss->guard, ss->pattern);
+            if (rc == 0)
+                rc = shell_secrets_at(ss, d, dl, 0);
+        }
+        if (pick < 0) {
+            latest = d;
+            latest_len = dl;
+        } else {
+            free(d);
+        }
+    }
+    free(latest);
+    return rc;
+}
+
 static int shell_secrets(const chio__guard_reg *guards, size_t n, const char *s, size_t len,
                          chio__secret_work *w, size_t *guard, size_t *pattern)
 {
     shell_scan ss = {guards, n, w, guard, pattern, 0};
+    int rc = shell_secrets_at(&ss, s, len, SHELL_AGAIN);
 
-    return shell_secrets_at(&ss, s, len, SHELL_AGAIN);
+    return rc == 0 ? assigned_secrets(&ss, s, len) : rc;
 }
 
 static int secret_scan_at(const chio__guard_reg *guards, size_t n, const char *s, size_t len,

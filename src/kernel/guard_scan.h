@@ -60,6 +60,9 @@ int chio__is_secret_guard(const chio__guard_reg *g);
 /* ... and for one whose braces expand past what the reading expands
  * (CHIO__BRACES_TOO_LARGE; not a JSON object or array). */
 #define CHIO__SECRET_BRACES_LARGE ((size_t)-5)
+/* ... and for one whose variables, put in place of their references,
+ * pass what the reading expands (chio__shell_assigned_reading's bounds). */
+#define CHIO__SECRET_ASSIGN_LARGE ((size_t)-6)
 
 /* The most automaton states one secret pattern may have (a larger one is
  * refused at registration: every byte searched may visit each state). */

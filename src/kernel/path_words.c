@@ -125,6 +125,59 @@ int chio__home_or_parent_word(const char *s, size_t n)
     return rc;
 }
 
+static int name_start(unsigned char c)
+{
+    return c == '_' || ascii_alpha((char)c);
+}
+
+/* Does @s (@n bytes, as written) hold a word that is a shell parameter
+ * standing alone: "$HOME", "${HOME}", "${TMPDIR:-/tmp}", "\"$OLDPWD\"",
+ * "--dest=$HOME" (a word break, or the end, right after it)? Not "$5"
+ * or "$?" (a number, a status), nor "$HOME-notes" or "$(pwd)". */
+static int expansion_word_as(const char *s, size_t n)
+{
+    size_t i, j, depth;
+
+    for (i = 0; i + 1 < n; i++) {
+        if (s[i] != '$' || !word_starts(s, n, i))
+            continue;
+        j = i + 1;
+        if (name_start((unsigned char)s[j])) {
+            while (j < n &&
+                   (name_start((unsigned char)s[j]) || chio__ascii_digit((unsigned char)s[j])))
+                j++;
+        } else if (s[j] == '{') {
+            for (depth = 0; j < n; j++)
+                if (s[j] == '{')
+                    depth++;
+                else if (s[j] == '}' && --depth == 0)
+                    break;
+            if (j == n)
+                continue;
+            j++;
+        } else {
+            continue;
+        }
+        if (j == n || chio__path_word_break(s, n, j) > 0)
+            return 1;
+    }
+    return 0;
+}
+
+int chio__expansion_word(const char *s, size_t n)
+{
+    char stack[WORD_STACK], *heap = NULL, *d = stack;
+    int rc = expansion_word_as(s, n);
+
+    if (rc || !chio__has_escape(s, n))
+        return rc;
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return 1; /* out of memory: read it as a path (fails closed) */
+    rc = expansion_word_as(d, chio__percent_decode(s, n, d));
+    free(heap);
+    return rc;
+}
+
 /* @p (normalised, @len bytes) as Windows reads it after its dot segments
  * (Microsoft's "File path formats"): a segment ending in one '.' loses it
  * and the last one its trailing dots and spaces ("/etc./passwd" is

@@ -31,6 +31,11 @@ int chio__has_path_word_break(const char *s, size_t n);
  * standing alone ("cat ..", "--out=..", "-o~root")? 1 also when out of
  * memory (the caller then reads the value as a path: fails closed). */
 int chio__home_or_parent_word(const char *s, size_t n);
+/* Does @s (@n bytes), as written or percent-decoded once, hold a word
+ * that is a shell parameter standing alone ("$HOME", "${HOME}",
+ * "\"$OLDPWD\"", "--dest=$TMPDIR"; not "$5", "$?", "$HOME-x"), which a
+ * shell expands to any path (review 20 F6)? 1 also when out of memory. */
+int chio__expansion_word(const char *s, size_t n);
 
 /* The normalised path @p (@len bytes) as Windows reads it after its dot
  * segments: a segment ending in one '.' loses it and the last segment its

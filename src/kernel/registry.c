@@ -492,6 +492,8 @@ static int scan_secret(void *ctx, chio__key *key, const char *s, size_t len, int
         snprintf(why, sizeof(why), "nests shell expansions past what the guard reads");
     else if (pi == CHIO__SECRET_BRACES_LARGE)
         snprintf(why, sizeof(why), "expands its braces past what the guard reads");
+    else if (pi == CHIO__SECRET_ASSIGN_LARGE)
+        snprintf(why, sizeof(why), "expands its variables past what the guard reads");
     else
         snprintf(why, sizeof(why), "matches secret pattern %zu", pi);
     snprintf(b->details, b->cap, "%s %s", what, why);

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/guard_path_cd.h - what path_prefix (constraints.c) reads of the
+ * forbidden_path guard's changes of directory (guard_path_cdword.c).
+ */
+#ifndef CHIO_KERNEL_GUARD_PATH_CD_H
+#define CHIO_KERNEL_GUARD_PATH_CD_H
+
+#include <stddef.h>
+
+/* Does the text @t (@n bytes) change directory to a place no path in it
+ * can be placed from: "cd" or "pushd" with no target (also "cd -P", "cd
+ * --": the home) or with "-" ($OLDPWD, anywhere)? Its relative words are
+ * then read there, as after "cd ~" (review 20 F7). Lexical only. */
+int chio__gp_home_cd(const char *t, size_t n);
+
+#endif /* CHIO_KERNEL_GUARD_PATH_CD_H */
