@@ -57,6 +57,7 @@
 #include "constraint_domain.h"
 #include "guard_scan.h"
 #include "normalize.h"
+#include "shell_ansi.h"
 #include "shell_words.h"
 
 #define SHELL_STACK 512
@@ -665,6 +666,43 @@ static int chio_readings_allowed(domain_scan *ds, const char *s, size_t n)
     return ok;
 }
 
+/* chio_readings_allowed() of @s and, when it holds a quote, of the words
+ * a shell hands a program: quotes removed ("curl -x
+ * 'evil.com:3128'", "HTTPS_PROXY='evil.com:3128' curl"), and each $'..'
+ * decoded (review 20 fixes F3: an option's value in quotes was read with
+ * its quotes, and so was no host). */
+static int leaf_readings_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    char stack[512], *heap = NULL, *ansi;
+    const char *r;
+    size_t len;
+    int ok;
+
+    if (!chio_readings_allowed(ds, s, n))
+        return 0;
+    /* quotes only: a backslash alone is more often a Windows path
+     * ("C:\\Users\\me\\x.txt") than a shell's escape */
+    if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL)
+        return 1;
+    if ((r = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL) {
+        snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n), s);
+        return 0;
+    }
+    ok = (len == n && memcmp(r, s, n) == 0) || chio_readings_allowed(ds, r, len);
+    free(heap);
+    if (ok && memmem(s, n, "$'", 2) != NULL) {
+        if ((ansi = malloc(n + 1)) == NULL) {
+            snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n),
+                     s);
+            return 0;
+        }
+        len = chio__shell_unquote_ansi(s, n, ansi);
+        ok = chio_readings_allowed(ds, ansi, len);
+        free(ansi);
+    }
+    return ok;
+}
+
 /* Object keys are read too ({"requests": {"https://evil.com/": {...}}}); a
  * key is a URL when its text says so (chio__url_candidate without a key). */
 static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n);
@@ -700,7 +738,7 @@ static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, 
          * inside a JSON text is no leaf to it ('{"name":"report.pdf"}'
          * names no host), and the embedded readings above keep their own
          * rules (URL-ish keys, URLs). */
-        if (ds->embedded == 0 && !chio_readings_allowed(ds, s, n)) {
+        if (ds->embedded == 0 && !leaf_readings_allowed(ds, s, n)) {
             chio__unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
             ds->seen = 1; /* denied: keep this reason */
             ds->bad = 1;

@@ -249,21 +249,25 @@ static int bracket_host(const char *s, size_t a, size_t b)
 static int bare_ipv6(const char *s, size_t a, size_t b, char out[CHIO__HOST_MAX])
 {
     char text[64];
-    const char *pct = memchr(s + a, '%', b - a);
-    size_t len = pct != NULL ? (size_t)(pct - s) - a : b - a;
+    /* the address is shorter than @text: look no further for its end */
+    const char *pct = memchr(s + a, '%', b - a < sizeof(text) ? b - a : sizeof(text));
+    size_t len = pct != NULL ? (size_t)(pct - s) - a : b - a, o;
     unsigned char addr[16];
 
-    if (len < 3 || len >= sizeof(text) || b - a + 3 > CHIO__HOST_MAX ||
-        memchr(s + a, ':', len) == NULL)
+    if (len < 3 || len >= sizeof(text) || memchr(s + a, ':', len) == NULL)
         return 0;
     memcpy(text, s + a, len);
     text[len] = '\0';
     if (inet_pton(AF_INET6, text, addr) != 1)
         return 0;
+    /* "[addr%zone]": a zone of any length (getaddrinfo() reads one of
+     * 300 bytes, review 20 fixes F1) is cut to fit; with its '%' kept
+     * the host reader still refuses it */
     out[0] = '[';
-    memcpy(out + 1, s + a, b - a);
-    out[b - a + 1] = ']';
-    out[b - a + 2] = '\0';
+    o = b - a + 2 < CHIO__HOST_MAX ? b - a : CHIO__HOST_MAX - 3;
+    memcpy(out + 1, s + a, o);
+    out[o + 1] = ']';
+    out[o + 2] = '\0';
     return 1;
 }
 
@@ -360,8 +364,10 @@ static int unit_hosts(const char *s, size_t a, size_t b, int how, chio__leaf_hos
         int host;
         fb = field_end(s, fa, b);
         /* after HOST:PORT: (curl's --resolve), the rest may be IPv6
-         * addresses without brackets ("a.example:443:::1,::2") */
-        if (idx >= 2 && prev[1] > prev[0] && port_of(s, prev[0], prev[1]) >= 0 &&
+         * addresses without brackets ("a.example:443:::1,::2"); read
+         * once per unit, at its third field (review 20 fixes F2: tried
+         * at every field, "1:1:1:.." cost quadratic time) */
+        if (idx == 2 && prev[1] > prev[0] && port_of(s, prev[0], prev[1]) >= 0 &&
             ipv6_hosts(s, fa, b, each, ctx, &rc))
             return rc;
         if (fb < b)
@@ -396,22 +402,32 @@ static const char *const host_options[] = {
 
 /* Does the word [a, b) give an option that takes a host: 1 when its value
  * is the next word ("-x", "--proxy"), 2 when it is glued on, from *@v
- * ("-xevil.com", "--proxy=evil.com"); else 0. Any other option's value
- * is no host: "pip install -r requirements.txt" (review 18 F4). */
+ * ("-xevil.com", "--proxy=evil.com"); else 0. Short options may come in
+ * a bundle whose first 'x' or 'J' takes the rest or the next word
+ * ("-sSx", "-vJ", "-sxevil.com"), and a long one may be abbreviated as
+ * curl allows, to four letters or more ("--preprox", "--proxy1",
+ * "--socks5-host"; review 20 fixes F4). Any other option's value is no
+ * host: "pip install -r requirements.txt" (review 18 F4). */
 static int host_option(const char *s, size_t a, size_t b, size_t *v)
 {
     const char *eq = memchr(s + a, '=', b - a);
-    size_t end = eq != NULL ? (size_t)(eq - s) : b, i, n;
+    size_t end = eq != NULL ? (size_t)(eq - s) : b, i, n, k;
 
-    if (b - a >= 2 && s[a] == '-' && (s[a + 1] == 'x' || s[a + 1] == 'J')) {
-        if (b - a == 2)
+    if (b - a >= 2 && s[a] == '-' && s[a + 1] != '-') {
+        for (k = a + 1; k < b && isalpha((unsigned char)s[k]) && s[k] != 'x' && s[k] != 'J'; k++)
+            ;
+        if (k == b || (s[k] != 'x' && s[k] != 'J'))
+            return 0;
+        if (k + 1 == b)
             return 1;
-        *v = a + 2 + (s[a + 2] == '=');
+        *v = k + 1 + (s[k + 1] == '=');
         return 2;
     }
+    if (end - a < 6 || s[a] != '-' || s[a + 1] != '-')
+        return 0;
     for (i = 0; host_options[i] != NULL; i++) {
         n = strlen(host_options[i]);
-        if (end - a == n && strncmp(s + a, host_options[i], n) == 0) {
+        if (end - a <= n && strncmp(s + a, host_options[i], end - a) == 0) {
             *v = end + 1;
             return eq != NULL ? 2 : 1;
         }
@@ -474,7 +490,11 @@ int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
             rc = unit_hosts(s, wa, i, whole ? HOW_LEAF : HOW_WORD, each, ctx);
         opt = host_option(s, wa, i, &v);
         after_option = opt == 1;
-        if (rc == 0 && (opt == 2 || (opt == 0 && host_assignment(s, wa, i, &v))) && v < i)
+        if (rc == 0 && opt == 2 && v < i)
+            rc = unit_hosts(s, v, i, HOW_VALUE, each, ctx);
+        /* both readings of "-oProxyJump=evil.com": a bundle's glued
+         * value, and ssh's -o with its KEY=VALUE */
+        if (rc == 0 && host_assignment(s, wa, i, &v) && v < i)
             rc = unit_hosts(s, v, i, HOW_VALUE, each, ctx);
     }
     return rc;

@@ -513,6 +513,20 @@ static int damaged(int rc, const char *path, chio_error *err)
                       "the receipt store at %.200s is damaged: %.200s", path, why);
 }
 
+/* Is there an entry (of any kind, not followed) named @name in @dir? */
+static int entry_exists(const char *dir, const char *name)
+{
+    struct stat st;
+    char *p;
+    int found;
+
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        return 1; /* no memory: check every entry, the stricter reading */
+    found = lstat(p, &st) == 0;
+    free(p);
+    return found;
+}
+
 /* Open @path in @mode (read-write: its directory exists and is claimed),
  * refusing a directory that holds other files and a store that lost table
  * files. */
@@ -527,8 +541,12 @@ static int open_checked(const char *path, chio_store_mode mode, chio_store **out
      * (CHIO_ESTORE, as at a first open), a directory included. */
     rc = chio__store_check_sentinel(path, err);
     marked = rc == 0 && chio__store_has_sentinel(path);
+    /* A store written before the sentinel (a legacy one) has RocksDB's
+     * CURRENT: every entry of its directory is checked as in a marked
+     * one (review 20 fixes F6: a FIFO named like an old table file,
+     * NNNNNN.ldb, hung the audit of such a store) */
     if (rc == 0)
-        rc = chio__store_odd_entry(path, marked, err);
+        rc = chio__store_odd_entry(path, marked || entry_exists(path, "CURRENT"), err);
     if (rc != 0)
         return rc;
     /* The mark is read before any open: a kernel writing the store moves

@@ -111,7 +111,8 @@ int chio__store_foreign_entry(const char *path, char **found);
  * a directory that holds no store (@marked 0: no sentinel), only an
  * entry named as a store's file counts: a stranger's link or FIFO there
  * is no damage to a store, and the open says no store is there (review
- * 19 api F1: a directory holding only a link was reported corrupt). */
+ * 19 api F1: a directory holding only a link was reported corrupt); a
+ * caller passes 1 for a legacy store too (RocksDB's CURRENT there). */
 int chio__store_odd_entry(const char *path, int marked, chio_error *err);
 /* store_dir.c: CHIO_ESTORE when the directory @path is writable by every
  * user (or cannot be read), else 0. */
