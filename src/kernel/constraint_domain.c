@@ -579,17 +579,21 @@ static int option_values_allowed(domain_scan *ds, const chio_json *v)
     char num[64];
     size_t i, n, len;
     const char *s;
+    int program;
 
     if (chio_json_typeof(v) != CHIO_JSON_ARRAY && chio_json_typeof(v) != CHIO_JSON_OBJECT)
         return 1;
     n = chio_json_size(v);
+    program = chio_json_typeof(v) == CHIO_JSON_ARRAY && n > 0 &&
+              (s = chio_json_string(chio_json_at(v, 0), &len)) != NULL &&
+              chio__leaf_host_program(s, len);
     for (i = 0; i < n; i++) {
         e = chio_json_at(v, i);
         if (!option_values_allowed(ds, e))
             return 0;
         if (chio_json_typeof(v) != CHIO_JSON_ARRAY || i + 1 >= n ||
             chio_json_typeof(e) != CHIO_JSON_STRING || (s = chio_json_string(e, &len)) == NULL ||
-            !chio__leaf_takes_host(s, len))
+            !chio__leaf_takes_host(s, len, program))
             continue;
         next = chio_json_at(v, i + 1);
         if (chio_json_typeof(next) == CHIO_JSON_STRING) {
@@ -666,6 +670,18 @@ static int chio_readings_allowed(domain_scan *ds, const char *s, size_t n)
     return ok;
 }
 
+/* Does @s, blanks aside, start with '{' or '[' and end with '}' or ']'? */
+static int json_text(const char *s, size_t n)
+{
+    size_t a = 0, b = n;
+
+    while (a < b && (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'))
+        a++;
+    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' || s[b - 1] == '\r'))
+        b--;
+    return b - a >= 2 && (s[a] == '{' || s[a] == '[') && (s[b - 1] == '}' || s[b - 1] == ']');
+}
+
 /* chio_readings_allowed() of @s and, when it holds a quote, of the words
  * a shell hands a program: quotes removed ("curl -x
  * 'evil.com:3128'", "HTTPS_PROXY='evil.com:3128' curl"), and each $'..'
@@ -680,9 +696,14 @@ static int leaf_readings_allowed(domain_scan *ds, const char *s, size_t n)
 
     if (!chio_readings_allowed(ds, s, n))
         return 0;
-    /* quotes only: a backslash alone is more often a Windows path
-     * ("C:\\Users\\me\\x.txt") than a shell's escape */
-    if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL)
+    /* quotes or a line continuation ("-x \\" then a newline; review 21
+     * H2): a backslash alone is more often a Windows path
+     * ("C:\\Users\\me\\x.txt") than a shell's escape; and JSON text,
+     * whose quotes removed would run its members into one word ('{"name":
+     * "report.pdf","size":1}' names no host; review 21 M1), is no command */
+    if ((memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL &&
+         memmem(s, n, "\\\n", 2) == NULL && memmem(s, n, "\\\r\n", 3) == NULL) ||
+        json_text(s, n))
         return 1;
     if ((r = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL) {
         snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n), s);

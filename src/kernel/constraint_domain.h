@@ -48,8 +48,12 @@ int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
 
 /* leaf_host.c: does the string leaf @s end with an option whose value,
  * a host, is the next word ("-x", "--proxy", "curl --connect-to")? Then
- * the next element of its array is that value ["-x", "2130706433"]. */
-int chio__leaf_takes_host(const char *s, size_t n);
+ * the next element of its array is that value ["-x", "2130706433"]. A
+ * bundle of short options ("-sx") counts in curl's or ssh's words only:
+ * @program when the array's first element names one
+ * (chio__leaf_host_program). */
+int chio__leaf_takes_host(const char *s, size_t n, int program);
+int chio__leaf_host_program(const char *s, size_t n);
 
 /* leaf_host.c: the hosts of @s read as such an option's value (whole, a
  * bare IPv4 number included), handed to @each as chio__leaf_field_hosts

@@ -637,19 +637,21 @@ static int string_layer(const char *s, size_t n, int depth, chio_json_doc **doc)
 /* JSON encoded twice whose outer layer only a lenient reader takes: a
  * string in single quotes (ast.literal_eval), one holding a raw control
  * (json.loads(strict=False)), or the first value of a stream
- * ('"{..}"\n"x"'): that string, rewritten as strict JSON, read as
- * string_layer reads one (review 20 fixes F5). Same answers. */
+ * ('"{..}"\n"x"'), or after Python's prefix letters (u'..', b'..'; review
+ * 21 M2): that string, rewritten as strict JSON, read as string_layer
+ * reads one (review 20 fixes F5). Same answers. */
 static int lenient_string_layer(const char *s, size_t n, int depth, chio_json_doc **doc)
 {
     char *buf = n <= (SIZE_MAX - 8) / 6 ? malloc(6 * n + 8) : NULL;
+    size_t q = quote_at(s, n, 0);
     rewrite w;
     int rc = 0;
 
     if (buf == NULL)
         return CHIO__EMBEDDED_AMBIGUOUS; /* no memory: not read one way */
     memset(&w, 0, sizeof(w));
-    w.s = s;
-    w.n = n;
+    w.s = s + q;
+    w.n = n - q;
     w.out = buf;
     if (string_value(&w) == 1)
         rc = w.odd ? CHIO__EMBEDDED_AMBIGUOUS : string_layer(buf, w.o, depth, doc);
@@ -672,7 +674,7 @@ int chio__embedded_parse(const char *s, size_t n, int depth, chio_json_doc **doc
     if (b - a >= 2 && s[a] == '"' && s[b - 1] == '"' &&
         (rc = string_layer(s + a, b - a, depth, doc)) != 0)
         return rc;
-    if (b - a >= 2 && (s[a] == '"' || s[a] == '\'') &&
+    if (b - a >= 2 && quote_at(s + a, b - a, 0) < b - a &&
         (rc = lenient_string_layer(s + a, b - a, depth, doc)) != 0)
         return rc;
     /* A stream that starts with a scalar ('"x"' then '{...}'): read only

@@ -404,30 +404,35 @@ static const char *const host_options[] = {
  * is the next word ("-x", "--proxy"), 2 when it is glued on, from *@v
  * ("-xevil.com", "--proxy=evil.com"); else 0. Short options may come in
  * a bundle whose first 'x' or 'J' takes the rest or the next word
- * ("-sSx", "-vJ", "-sxevil.com"), and a long one may be abbreviated as
- * curl allows, to four letters or more ("--preprox", "--proxy1",
- * "--socks5-host"; review 20 fixes F4). Any other option's value is no
- * host: "pip install -r requirements.txt" (review 18 F4). */
-static int host_option(const char *s, size_t a, size_t b, size_t *v)
+ * ("-sSx", "-4x", "-vJ", "-sxevil.com"; *@bundle set), and a long one
+ * may be abbreviated as curl allows, to three letters or more, in any
+ * case ("--pre", "--preprox", "--proxy1", "--PROXY"; reviews 20 and 21).
+ * Any other option's value is no host: "pip install -r
+ * requirements.txt" (review 18 F4). */
+static int host_option(const char *s, size_t a, size_t b, size_t *v, int *bundle)
 {
     const char *eq = memchr(s + a, '=', b - a);
     size_t end = eq != NULL ? (size_t)(eq - s) : b, i, n, k;
 
+    *bundle = 0;
     if (b - a >= 2 && s[a] == '-' && s[a + 1] != '-') {
-        for (k = a + 1; k < b && isalpha((unsigned char)s[k]) && s[k] != 'x' && s[k] != 'J'; k++)
+        for (k = a + 1;
+             k < b && (isalnum((unsigned char)s[k]) || s[k] == '#') && s[k] != 'x' && s[k] != 'J';
+             k++)
             ;
         if (k == b || (s[k] != 'x' && s[k] != 'J'))
             return 0;
+        *bundle = k > a + 1;
         if (k + 1 == b)
             return 1;
         *v = k + 1 + (s[k + 1] == '=');
         return 2;
     }
-    if (end - a < 6 || s[a] != '-' || s[a + 1] != '-')
+    if (end - a < 5 || s[a] != '-' || s[a + 1] != '-')
         return 0;
     for (i = 0; host_options[i] != NULL; i++) {
         n = strlen(host_options[i]);
-        if (end - a <= n && strncmp(s + a, host_options[i], end - a) == 0) {
+        if (end - a <= n && strncasecmp(s + a, host_options[i], end - a) == 0) {
             *v = end + 1;
             return eq != NULL ? 2 : 1;
         }
@@ -439,16 +444,16 @@ static int host_option(const char *s, size_t a, size_t b, size_t *v)
  * a URL or host as an argument's key would ("HTTPS_PROXY=evil.com:3128",
  * "ProxyJump=evil.com", "http.proxy=..."; review 18 F2)? Its value's
  * start in *@v. */
-static int host_assignment(const char *s, size_t a, size_t b, size_t *v)
+/* Does s[@a, @b) (@b - @a bytes of letters, digits, '_', '-', '.') name
+ * a URL or host as an argument's key would ("HTTPS_PROXY", "ProxyJump",
+ * "http.proxy")? */
+static int host_key(const char *s, size_t a, size_t b)
 {
-    const char *eq = memchr(s + a, '=', b - a);
     char key[64];
     chio__key k;
-    size_t i, n;
+    size_t i, n = b - a;
 
-    if (b - a > 2 && s[a] == '-' && s[a + 1] == 'o')
-        a += 2;
-    if (eq == NULL || (n = (size_t)(eq - s) - a) == 0 || n >= sizeof(key))
+    if (n == 0 || n >= sizeof(key))
         return 0;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[a + i];
@@ -459,14 +464,98 @@ static int host_assignment(const char *s, size_t a, size_t b, size_t *v)
     key[n] = '\0';
     memset(&k, 0, sizeof(k));
     k.name = key;
-    *v = (size_t)(eq - s) + 1;
     return chio__key_names(&k, CHIO__KEY_URL);
+}
+
+static int host_assignment(const char *s, size_t a, size_t b, size_t *v)
+{
+    const char *eq = memchr(s + a, '=', b - a);
+
+    if (b - a > 2 && s[a] == '-' && s[a + 1] == 'o')
+        a += 2;
+    if (eq == NULL || !host_key(s, a, (size_t)(eq - s)))
+        return 0;
+    *v = (size_t)(eq - s) + 1;
+    return 1;
+}
+
+/* Is the word [a, b) @w? */
+static int word_is(const char *s, size_t a, size_t b, const char *w)
+{
+    return b - a == strlen(w) && memcmp(s + a, w, b - a) == 0;
+}
+
+/* Does the word [a, b) put a KEY VALUE pair next: ssh's "-o" ("-o
+ * 'ProxyJump evil.com'", quotes removed), and git's or npm's "config"
+ * and "set" with their scope options ("git config --global http.proxy
+ * evil.com:3128"; review 21 H4, L2)? */
+static int takes_key_value(const char *s, size_t a, size_t b)
+{
+    static const char *const words[] = {"-o",       "config",     "set",   "--global",
+                                        "--system", "--local",    "--add", "--replace-all",
+                                        "--file",   "--worktree", NULL};
+    size_t i;
+
+    for (i = 0; words[i] != NULL; i++)
+        if (word_is(s, a, b, words[i]))
+            return 1;
+    return 0;
+}
+
+/* Is the word [a, b) a program whose bundles of short options may hold
+ * -x or -J taking a host (curl, ssh, scp, sftp, by any path)? Other
+ * programs' bundles ("bash -ex deploy.sh", "git clean -fdx") are no
+ * host options (review 21 L1). */
+static int host_program(const char *s, size_t a, size_t b)
+{
+    static const char *const names[] = {"curl", "ssh", "scp", "sftp", NULL};
+    const char *slash = a < b ? memrchr(s + a, '/', b - a) : NULL;
+    size_t i;
+
+    if (slash != NULL)
+        a = (size_t)(slash - s) + 1;
+    for (i = 0; names[i] != NULL; i++)
+        if (word_is(s, a, b, names[i]))
+            return 1;
+    return 0;
+}
+
+/* Does the word [a, b) leave the next word a command's name: a control
+ * operator (";", "&&", "|", ...) or a word ending with one, and the
+ * wrappers that run the next word (sudo, env, exec, nohup, time, xargs,
+ * command, an assignment)? */
+static int before_command(const char *s, size_t a, size_t b)
+{
+    static const char *const wrappers[] = {"sudo",  "env",     "exec", "nohup", "time",
+                                           "xargs", "command", "then", "do",    NULL};
+    size_t i;
+
+    if (b > a && strchr(";|&(", s[b - 1]) != NULL && s[b - 1] != '\0')
+        return 1;
+    for (i = 0; wrappers[i] != NULL; i++)
+        if (word_is(s, a, b, wrappers[i]))
+            return 1;
+    return memchr(s + a, '=', b - a) != NULL && s[a] != '-';
+}
+
+/* The value [a, b) of an option that takes a host: read whole (HOW_VALUE),
+ * or, when it holds a shell expansion ('$', a backtick, a brace: "${P:-
+ * evil.com}", "{evil.com,a}"), handed on as written, a host that cannot
+ * be read (review 21 H3: the value is whatever the shell makes it). */
+static int value_hosts(const char *s, size_t a, size_t b, chio__leaf_host_fn each, void *ctx)
+{
+    size_t i;
+
+    for (i = a; i < b; i++)
+        if (s[i] == '$' || s[i] == '`' || s[i] == '{')
+            return each(ctx, s + a, b - a);
+    return unit_hosts(s, a, b, HOW_VALUE, each, ctx);
 }
 
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
 {
     size_t a = 0, b = n, i, k, wa, v;
-    int whole, after_option = 0, opt, rc = 0;
+    int whole, after_option = 0, opt, bundle, rc = 0, command = 1, host_cmd = 0, key_next = 0;
 
     trim_ends(s, &a, &b, 1);
     for (i = a; i < b && trim_space_at(s + i, b - i) == 0; i++)
@@ -485,25 +574,33 @@ int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
          * on or the next word, and of a KEY=VALUE word whose KEY names a
          * host, is read whole. */
         if (after_option)
-            rc = unit_hosts(s, wa, i, HOW_VALUE, each, ctx);
+            rc = value_hosts(s, wa, i, each, ctx);
         else if (whole || memchr(s + wa, ':', i - wa) != NULL)
             rc = unit_hosts(s, wa, i, whole ? HOW_LEAF : HOW_WORD, each, ctx);
-        opt = host_option(s, wa, i, &v);
-        after_option = opt == 1;
+        if (command) /* the command's name: are its bundles read? */
+            host_cmd = host_program(s, wa, i);
+        opt = host_option(s, wa, i, &v, &bundle);
+        if (bundle && !host_cmd)
+            opt = 0;
+        /* "-o ProxyJump evil.com", "git config http.proxy evil.com" */
+        after_option =
+            opt == 1 || (key_next && memchr(s + wa, '=', i - wa) == NULL && host_key(s, wa, i));
+        key_next = takes_key_value(s, wa, i);
+        command = before_command(s, wa, i) || (command && word_is(s, wa, i, "-"));
         if (rc == 0 && opt == 2 && v < i)
-            rc = unit_hosts(s, v, i, HOW_VALUE, each, ctx);
+            rc = value_hosts(s, v, i, each, ctx);
         /* both readings of "-oProxyJump=evil.com": a bundle's glued
          * value, and ssh's -o with its KEY=VALUE */
         if (rc == 0 && host_assignment(s, wa, i, &v) && v < i)
-            rc = unit_hosts(s, v, i, HOW_VALUE, each, ctx);
+            rc = value_hosts(s, v, i, each, ctx);
     }
     return rc;
 }
 
-int chio__leaf_takes_host(const char *s, size_t n)
+int chio__leaf_takes_host(const char *s, size_t n, int program)
 {
     size_t a = 0, b = n, i, k, wa, v;
-    int opt = 0;
+    int opt = 0, bundle, command = 0, host_cmd = program;
 
     trim_ends(s, &a, &b, 1);
     for (i = a; i < b;) {
@@ -513,9 +610,24 @@ int chio__leaf_takes_host(const char *s, size_t n)
         }
         for (wa = i; i < b && trim_space_at(s + i, b - i) == 0; i++)
             ;
-        opt = host_option(s, wa, i, &v);
+        if (command || wa == a)
+            host_cmd = host_cmd || host_program(s, wa, i);
+        opt = host_option(s, wa, i, &v, &bundle);
+        if (bundle && !host_cmd)
+            opt = 0;
+        command = before_command(s, wa, i);
     }
     return opt == 1;
+}
+
+int chio__leaf_host_program(const char *s, size_t n)
+{
+    size_t a = 0, b = n, i;
+
+    trim_ends(s, &a, &b, 1);
+    for (i = a; i < b && trim_space_at(s + i, b - i) == 0; i++)
+        ;
+    return host_program(s, a, i);
 }
 
 int chio__leaf_value_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
@@ -523,5 +635,5 @@ int chio__leaf_value_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
     size_t a = 0, b = n;
 
     trim_ends(s, &a, &b, 1);
-    return a < b ? unit_hosts(s, a, b, HOW_VALUE, each, ctx) : 0;
+    return a < b ? value_hosts(s, a, b, each, ctx) : 0;
 }

