@@ -367,7 +367,7 @@ static int join_above(void *ctx, const char *p, size_t len)
 /* A name bound to @lit, then pushed onto (see the file's comment). */
 static int read_pushes(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit)
 {
-    size_t a, b, k, e, next, pushes = 0;
+    size_t a, b, k, e, next = 0, pushes = 0;
     int path, slash, rc, got;
     literal p;
     join_buf jb;
