@@ -248,11 +248,16 @@ static int call_name(const char *t, size_t n, size_t i, size_t j)
  * stands before it (in code a backtick quotes: JavaScript). */
 size_t chio__gp_cd_operand(const char *t, size_t n, size_t i, int kind, size_t *ws, int *cmd)
 {
-    size_t from = i, j = i, brk, k, cs = n, ce = n;
+    size_t from = i, j = i, brk, k, cs = n, ce = n, skipped = 0;
     int redirected;
 
     *cmd = 0;
-    for (;;) {
+    for (;; skipped++) {
+        if (skipped > CHIO__GP_CD_SKIP_MAX) {
+            *cmd = 1; /* bounded: the operand is any directory */
+            *ws = n;
+            return n;
+        }
         while (i < n && (j = chio__gp_cwd_word_at(t, n, i, &brk)) == i)
             i += brk; /* breaks */
         if (i >= n || ends_command(t, from, i)) {
