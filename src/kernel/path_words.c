@@ -130,13 +130,40 @@ static int name_start(unsigned char c)
     return c == '_' || ascii_alpha((char)c);
 }
 
+/* Does the parameter name @w (@n bytes) hold a directory by its name:
+ * HOME, OLDPWD, PWD, TMPDIR, TMP, TEMP, USERPROFILE, APPDATA, PREFIX,
+ * DEST, TARGET, OUT, or one ending in DIR, HOME, PATH, ROOT or FOLDER
+ * (XDG_CONFIG_HOME, DESTDIR, BUILD_DIR), ASCII case aside? A parameter
+ * named for anything else ("$USER", "$ISSUE", "${name}") is text to
+ * path_prefix (review 21 F11: every lone parameter denied "echo $USER"
+ * and "git commit -m 'fix $ISSUE'"). */
+static int directory_name(const char *w, size_t n)
+{
+    static const char *const exact[] = {
+        "home",    "oldpwd",       "pwd",    "tmpdir", "tmp",    "temp", "userprofile",
+        "appdata", "localappdata", "prefix", "dest",   "target", "out",  NULL};
+    static const char *const suffixes[] = {"dir", "home", "path", "root", "folder", NULL};
+    size_t i, l;
+
+    for (i = 0; exact[i] != NULL; i++)
+        if (strlen(exact[i]) == n && strncasecmp(w, exact[i], n) == 0)
+            return 1;
+    for (i = 0; suffixes[i] != NULL; i++)
+        if ((l = strlen(suffixes[i])) <= n && strncasecmp(w + n - l, suffixes[i], l) == 0)
+            return 1;
+    return 0;
+}
+
 /* Does @s (@n bytes, as written) hold a word that is a shell parameter
- * standing alone: "$HOME", "${HOME}", "${TMPDIR:-/tmp}", "\"$OLDPWD\"",
- * "--dest=$HOME" (a word break, or the end, right after it)? Not "$5"
- * or "$?" (a number, a status), nor "$HOME-notes" or "$(pwd)". */
+ * standing alone and holding a directory: "$HOME", "${HOME}",
+ * "${TMPDIR:-/tmp}", "\"$OLDPWD\"", "--dest=$HOME", "${X:-/etc}" (a
+ * default that is a path) (a word break, or the end, right after it)?
+ * Not "$5" or "$?" (a number, a status), "$HOME-notes" or "$(pwd)", nor
+ * one whose name names no directory ("$USER"). */
 static int expansion_word_as(const char *s, size_t n)
 {
-    size_t i, j, depth;
+    size_t i, j, depth, ns, ne;
+    int dir;
 
     for (i = 0; i + 1 < n; i++) {
         if (s[i] != '$' || !word_starts(s, n, i))
@@ -146,7 +173,12 @@ static int expansion_word_as(const char *s, size_t n)
             while (j < n &&
                    (name_start((unsigned char)s[j]) || chio__ascii_digit((unsigned char)s[j])))
                 j++;
+            dir = directory_name(s + i + 1, j - i - 1);
         } else if (s[j] == '{') {
+            for (ns = ne = j + 1; ne < n && (name_start((unsigned char)s[ne]) ||
+                                             chio__ascii_digit((unsigned char)s[ne]));
+                 ne++)
+                ;
             for (depth = 0; j < n; j++)
                 if (s[j] == '{')
                     depth++;
@@ -154,11 +186,14 @@ static int expansion_word_as(const char *s, size_t n)
                     break;
             if (j == n)
                 continue;
+            /* a default or an assignment after the name that is a path */
+            dir = directory_name(s + ns, ne - ns) || memchr(s + ne, '/', j - ne) != NULL ||
+                  memchr(s + ne, '~', j - ne) != NULL;
             j++;
         } else {
             continue;
         }
-        if (j == n || chio__path_word_break(s, n, j) > 0)
+        if (dir && (j == n || chio__path_word_break(s, n, j) > 0))
             return 1;
     }
     return 0;
