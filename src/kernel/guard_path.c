@@ -570,8 +570,8 @@ static int empty_text(const chio__guard_reg *g, chio__key *key, const char *what
  * (chio__shell_assigned_reading: "x=etc; cat /$x/shadow" is
  * "cat /etc/shadow"), read as a value of its own; only its hits count.
  * A reading past its bound denies, as a value the guard cannot read. */
-static int assigned_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
-                         size_t n, char *details, size_t cap, int level)
+static int assigned_one(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                        size_t n, char *details, size_t cap, int level)
 {
     char *d, *latest = NULL;
     size_t len, latest_len = 0, read = 0;
@@ -607,6 +607,25 @@ static int assigned_text(const chio__guard_reg *g, chio__key *key, const char *w
         }
     }
     free(latest);
+    return rc;
+}
+
+/* assigned_one over the value, then over the text a second shell reads
+ * (chio__shell_inner_text; review 21 F4: "bash -c 'x=etc; cat
+ * /$x/shadow'", eval, "| bash", "sh -c 'cat /$1/shadow' _ etc"). */
+static int assigned_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
+                         size_t n, char *details, size_t cap, int level)
+{
+    char *t;
+    size_t tl;
+    int rc = assigned_one(g, key, what, s, n, details, cap, level);
+
+    if (rc != 0 || memchr(s, '$', n) == NULL)
+        return rc;
+    if ((rc = chio__shell_inner_text(s, n, &t, &tl)) != 1)
+        return rc;
+    rc = assigned_one(g, key, what, t, tl, details, cap, level);
+    free(t);
     return rc;
 }
 

@@ -670,7 +670,7 @@ static int shell_secrets_at(shell_scan *ss, const char *s, size_t len, int again
  * (each name's latest value, then kept from its first, second ..
  * assignment on). A reading past its bound flags the string,
  * CHIO__SECRET_ASSIGN_LARGE. */
-static int assigned_secrets(shell_scan *ss, const char *s, size_t len)
+static int assigned_one(shell_scan *ss, const char *s, size_t len)
 {
     char *d, *latest = NULL;
     size_t dl, latest_len = 0, read = 0, gi;
@@ -712,6 +712,24 @@ static int assigned_secrets(shell_scan *ss, const char *s, size_t len)
         }
     }
     free(latest);
+    return rc;
+}
+
+/* assigned_one over the value, then over the text a second shell reads
+ * (chio__shell_inner_text; review 21 F4: "bash -c 'x=IOSF; curl -d
+ * AKIA${x}ODNN7EXAMPLE ..'", "sh -c '.. AKIA${1}..' _ IOSF"). */
+static int assigned_secrets(shell_scan *ss, const char *s, size_t len)
+{
+    char *t;
+    size_t tl;
+    int rc = assigned_one(ss, s, len);
+
+    if (rc != 0 || memchr(s, '$', len) == NULL)
+        return rc;
+    if ((rc = chio__shell_inner_text(s, len, &t, &tl)) != 1)
+        return rc;
+    rc = assigned_one(ss, t, tl);
+    free(t);
     return rc;
 }
 

@@ -24,6 +24,7 @@
 #include "chio/error.h"
 #include "normalize.h"
 #include "shell_assign.h"
+#include "shell_words.h"
 
 /* Names followed at once; one more makes the reading refuse the value
  * (CHIO_ETOOBIG), so that no assignment is silently dropped. A hash
@@ -554,4 +555,80 @@ too_big:
     free(st->out);
     free(st);
     return rc;
+}
+
+/* The first "-c SCRIPT" (an option word ending in 'c': "-c", "-lc") with
+ * its script a quoted word: the end of the script
+ * word, or 0 when there is none. */
+static size_t c_script_end(const char *s, size_t n)
+{
+    size_t i, j, e;
+
+    for (i = 0; i + 3 < n; i++) {
+        if (s[i] != '-' || !word_start(s, i))
+            continue;
+        for (j = i + 1; j < n && s[j] >= 'a' && s[j] <= 'z'; j++)
+            ;
+        if (j == i + 1 || s[j - 1] != 'c' || j >= n || s[j] != ' ')
+            continue;
+        while (j < n && s[j] == ' ')
+            j++;
+        if (j >= n || (s[j] != '\'' && s[j] != '"'))
+            continue;
+        e = word_end(s, n, j);
+        return e > n ? n : e;
+    }
+    return 0;
+}
+
+int chio__shell_inner_text(const char *s, size_t n, char **out, size_t *len)
+{
+    char *t, *heap = NULL;
+    size_t tl, e = c_script_end(s, n), j, k, w[ASSIGN_POSITIONS + 1][2], nw = 0, o;
+
+    *out = NULL;
+    *len = 0;
+    /* the words after the script: $0, then "$1".."$9" */
+    for (j = e; e > 0 && j < n && nw <= ASSIGN_POSITIONS;) {
+        while (j < n && s[j] == ' ')
+            j++;
+        if (j >= n || word_break(s[j]))
+            break;
+        k = word_end(s, n, j);
+        k = k > n ? n : k;
+        w[nw][0] = j;
+        w[nw++][1] = k - j;
+        j = k;
+    }
+    if ((t = chio__shell_guess_text(s, n, NULL, 0, &heap, &tl)) == NULL)
+        return CHIO_ENOMEM;
+    if (nw < 2 && tl == n && memcmp(t, s, n) == 0) {
+        free(heap);
+        return 0;
+    }
+    if (nw < 2) {
+        *out = t;
+        *len = tl;
+        return 1;
+    }
+    /* "set -- $1 .. $9; " in front: at most n + 16 bytes */
+    if ((*out = malloc(tl + n + 16)) == NULL) {
+        free(heap);
+        return CHIO_ENOMEM;
+    }
+    memcpy(*out, "set --", 6);
+    o = 6;
+    for (k = 1; k < nw; k++) {
+        (*out)[o++] = ' ';
+        memcpy(*out + o, s + w[k][0], w[k][1]);
+        o += w[k][1];
+    }
+    memcpy(*out + o, "; ", 2);
+    o += 2;
+    memcpy(*out + o, t, tl);
+    o += tl;
+    (*out)[o] = '\0';
+    *len = o;
+    free(heap);
+    return 1;
 }

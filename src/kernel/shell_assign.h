@@ -25,4 +25,13 @@
 int chio__shell_assigned_reading(const char *s, size_t n, int pick, char **out, size_t *len,
                                  unsigned *most);
 
+/* The text a second shell reads (review 21 F4: "bash -c 'x=etc; cat
+ * /$x/shadow'", eval, "echo '..' | bash"): @s with its quotes removed
+ * (chio__shell_guess_text), and when a quoted "-c SCRIPT" is followed by
+ * words past its $0 ("sh -c 'cat /$1/x' _ etc"), "set -- WORDS; " in front
+ * so that the script's "$1".."$9" read them. Returns 1 with *@out
+ * (malloc'ed, NUL-terminated, at most 2 x @n + 16 bytes) and *@len; 0
+ * when the text is @s itself; CHIO_ENOMEM. */
+int chio__shell_inner_text(const char *s, size_t n, char **out, size_t *len);
+
 #endif
