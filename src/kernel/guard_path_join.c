@@ -143,9 +143,9 @@ static int joining_name(const char *s, size_t i, size_t e)
  * str('/etc/'), '/etc/'.strip(), "/etc/".to_owned(), String::from? */
 static int passing_name(const char *s, size_t i, size_t e)
 {
-    static const char *const words[] = {"str",      "String", "to_owned", "to_string",
-                                        "toString", "strip",  "lstrip",   "rstrip",
-                                        "trim",     "from",   "as_str",   "clone"};
+    static const char *const words[] = {"str",    "String", "to_owned", "to_string", "toString",
+                                        "strip",  "lstrip", "rstrip",   "trim",      "from",
+                                        "as_str", "clone",  "raw"}; /* JS String.raw`/etc` */
     size_t w;
 
     for (w = 0; w < sizeof(words) / sizeof(words[0]); w++)
@@ -202,6 +202,9 @@ int chio__gpj_gap_join(const char *s, size_t i, size_t e)
         op |= c != ' ' && c != '\t';
         if (c == ',' || c == '/') {
             slash = 1;
+        } else if (c == '=' && b < e && s[b] == '>') {
+            slash = 1; /* Perl's fat comma: catfile('/etc' => 'shadow') */
+            b++;
         } else if (c == '[' || c == ']' || c == '*') {
             list = 1; /* '/'.join(['', 'etc']), os.path.join('/etc', *['x']) */
         } else if (chio__gpj_name_char(c)) {
@@ -532,6 +535,8 @@ int chio__gp_check_joined_literals(path_hit *ph, const char *s, size_t n)
     size_t len;
     int rc;
 
+    if ((rc = chio__gpj_read_join_path(ph, s, n)) != 0)
+        return rc;
     if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL && memchr(s, '`', n) == NULL)
         return 0;
     /* as written (the code itself), then as a shell hands it to the

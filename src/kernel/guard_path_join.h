@@ -156,4 +156,9 @@ int chio__gpj_read_urls(path_hit *ph, const char *s, size_t n, unclosed *u, cons
  * the literals it reads. */
 int chio__gpj_read_calls(path_hit *ph, const char *s, size_t n, unclosed *u, const literal *lit);
 
+/* guard_path_join_call.c: PowerShell's "Join-Path PARENT CHILD" (also
+ * -Path, -ChildPath; quoted or bare words), read joined; 1, 0 or
+ * CHIO_ENOMEM. Linear. */
+int chio__gpj_read_join_path(path_hit *ph, const char *s, size_t n);
+
 #endif

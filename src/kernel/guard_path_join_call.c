@@ -25,6 +25,11 @@
  * push is read, up to JOIN_LITERALS_MAX (past them a join still above a
  * prefix is a hit); a new binding of the name ends the reading.
  *
+ * Review 21 (pathfix F7): those calls without parentheses (Ruby's
+ * File.expand_path 'shadow', '/etc'), Perl's fat comma "=>" as the
+ * comma, and PowerShell's "Join-Path PARENT CHILD" (bare or quoted
+ * words, -Path and -ChildPath), read by chio__gpj_read_join_path.
+ *
  * Only hits count. Each literal looks back a bounded way for the forms
  * above and forward at most JOIN_BIND_WINDOW bytes (an object's members,
  * at most JOIN_LITERALS_MAX of them, or a binding's pushes), so the work
@@ -34,6 +39,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "guard_path.h"
 #include "guard_path_join.h"
@@ -150,10 +156,16 @@ static int read_dir_second(path_hit *ph, const char *s, size_t n, unclosed *u, c
     join_buf b;
     int rc;
 
-    if (lit->end == lit->start || lit_absolute(s, lit) || !chio__gpj_eat_back(s, lo, &k, "(") ||
+    /* Ruby's call without parentheses ("File.expand_path 'shadow',
+     * '/etc'") and Perl's fat comma ("rel2abs('shadow' => '/etc')"):
+     * review 21 F7 */
+    if (lit->end == lit->start || lit_absolute(s, lit) ||
+        (!chio__gpj_eat_back(s, lo, &k, "(") &&
+         (k <= lo || (s[k - 1] != ' ' && s[k - 1] != '\t'))) ||
         (len = chio__gpj_name_back(s, lo, k, &at)) == 0 ||
         !word_in(s, at, at + len, words, sizeof(words) / sizeof(words[0])) ||
-        !chio__gpj_eat(s, n, &i, ",") || !literal_at(s, n, u, &i, &dir) || !lit_absolute(s, &dir))
+        (!chio__gpj_eat(s, n, &i, ",") && !chio__gpj_eat(s, n, &i, "=>")) ||
+        !literal_at(s, n, u, &i, &dir) || !lit_absolute(s, &dir))
         return 0;
     jb_init(&b);
     if ((rc = jb_put(&b, s, &dir, 0)) == 0 && (rc = jb_put(&b, s, lit, 1)) == 0)
@@ -404,4 +416,79 @@ int chio__gpj_read_calls(path_hit *ph, const char *s, size_t n, unclosed *u, con
         (rc = read_path_format(ph, s, n, u, lit)) != 0)
         return rc;
     return read_pushes(ph, s, n, u, lit);
+}
+
+/* PowerShell's Join-Path: its words, within JOIN_BIND_WINDOW bytes. */
+#define JOIN_PATH_WORDS 6
+
+/* One word of a command from s[*@i] (after blanks): a quoted one without
+ * its quotes, else up to a blank or an operator. Its text in [*@a, *@b);
+ * moves *@i past it. 1, else 0 (none before @lim). */
+static int ps_word(const char *s, size_t lim, size_t *i, size_t *a, size_t *b)
+{
+    size_t k = *i;
+
+    while (k < lim && (s[k] == ' ' || s[k] == '\t'))
+        k++;
+    if (k >= lim || strchr(";|&)(\n\r", s[k]) != NULL)
+        return 0;
+    if (s[k] == '\'' || s[k] == '"') {
+        char q = s[k];
+        *a = ++k;
+        while (k < lim && s[k] != q)
+            k++;
+        if (k >= lim)
+            return 0;
+        *b = k;
+        *i = k + 1;
+        return 1;
+    }
+    *a = k;
+    while (k < lim && strchr(" \t;|&)(\n\r", s[k]) == NULL)
+        k++;
+    *b = *i = k;
+    return 1;
+}
+
+/* "Join-Path /etc shadow", "Join-Path -Path '/etc' -ChildPath 'shadow'"
+ * (review 21 F7): the parent, '/', the child; read when the parent is
+ * absolute. Each "Join-Path" reads at most JOIN_PATH_WORDS words within
+ * JOIN_BIND_WINDOW bytes. */
+int chio__gpj_read_join_path(path_hit *ph, const char *s, size_t n)
+{
+    size_t i, k, lim, a, b, w, part[2][2], slot;
+    int set[2], named, rc = 0;
+    join_buf jb;
+
+    for (i = 0; rc == 0 && i + 10 <= n; i++) {
+        if ((s[i] != 'J' && s[i] != 'j') || strncasecmp(s + i, "join-path", 9) != 0 ||
+            (s[i + 9] != ' ' && s[i + 9] != '\t'))
+            continue;
+        lim = n - i > JOIN_BIND_WINDOW ? i + JOIN_BIND_WINDOW : n;
+        set[0] = set[1] = 0;
+        named = -1;
+        for (k = i + 9, w = 0; w < JOIN_PATH_WORDS && ps_word(s, lim, &k, &a, &b); w++) {
+            if (s[a] == '-' && b > a + 1 && k > a && s[k - 1] != '\'' && s[k - 1] != '"') {
+                /* -Path, -ChildPath (-c..), others (-Resolve) take none */
+                named = (s[a + 1] | 0x20) == 'c' ? 1 : (s[a + 1] | 0x20) == 'p' ? 0 : -1;
+                continue;
+            }
+            slot = named >= 0 ? (size_t)named : set[0] ? 1 : 0;
+            named = -1;
+            if (set[slot])
+                continue;
+            part[slot][0] = a;
+            part[slot][1] = b;
+            set[slot] = 1;
+        }
+        if (!set[0] || !set[1] || part[1][1] == part[1][0])
+            continue;
+        jb_init(&jb);
+        if ((rc = jb_bytes(&jb, s + part[0][0], part[0][1] - part[0][0])) == 0 &&
+            (rc = jb_bytes(&jb, "/", 1)) == 0 &&
+            (rc = jb_bytes(&jb, s + part[1][0], part[1][1] - part[1][0])) == 0)
+            rc = jb_read(ph, &jb);
+        free(jb.heap);
+    }
+    return rc;
 }
