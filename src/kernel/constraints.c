@@ -489,7 +489,9 @@ static int home_cd(const char *s, size_t n)
 static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
-    int rc, hc = memchr(s, 'c', n) != NULL || memchr(s, 'p', n) != NULL ? home_cd(s, n) : 0;
+    int rc, hc = memchr(s, 'c', n) != NULL || memchr(s, 'p', n) != NULL || memchr(s, 'l', n) != NULL
+                     ? home_cd(s, n)
+                     : 0;
 
     /* a value with no path-like word is no path, unless a word is a home,
      * "..", a shell parameter standing alone ("rm -rf $HOME", "-C

@@ -143,6 +143,9 @@ int chio__gp_check_glob_words(path_hit *ph, const char *t, size_t n);
  * separators of a list or an assignment; not '[' ("e[t]c/passwd" is one
  * word). The end of the word at @i of @t, the break's bytes in *@brk. */
 size_t chio__gp_cwd_word_at(const char *t, size_t n, size_t i, size_t *brk);
+/* One past the '}' matching the "${" at t[@i] (quotes paired, within
+ * 256 bytes), or @i. */
+size_t chio__gp_braced_end(const char *t, size_t n, size_t i);
 /* Does the word @w set the working directory for what follows ("cd",
  * "pushd", "CDPATH", "chroot", "-C", "--chdir" and its abbreviations,
  * "chdir(", "cwd", "-w", "-D", "--prefix")? Its CHIO__GP_CD_* kind. */

@@ -14,4 +14,10 @@
  * then read there, as after "cd ~" (review 20 F7). Lexical only. */
 int chio__gp_home_cd(const char *t, size_t n);
 
+/* Does the change of directory @w (@n bytes) with the operand @op (@opn
+ * bytes; NULL for none) go to a directory of the stack the shell keeps,
+ * as "cd -" does: "popd" alone, "Pop-Location", "pushd +1", "popd -0"
+ * (review 21 F8)? */
+int chio__gp_stack_cd(const char *w, size_t n, const char *op, size_t opn);
+
 #endif /* CHIO_KERNEL_GUARD_PATH_CD_H */

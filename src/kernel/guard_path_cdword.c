@@ -17,22 +17,34 @@
 #include "internal.h"
 #include "normalize.h"
 
-/* The end of the parameter expansion "${..}" that opens at t[@i] (its
- * inner ones counted: "${A:-${B}}"), one past its '}'; @i when none
- * closes before a blank, a quote or an operator (those are read as
- * breaks, as before: "${x:-a b}" is read as its pieces). */
-static size_t braced_end(const char *t, size_t n, size_t i)
+/* The end of the parameter expansion "${..}" that opens at t[@i], one
+ * past its matching '}' as bash reads it: inner ones counted
+ * ("${A:-${B}}"), quotes paired and a backslash escaping the next byte,
+ * so blanks, quotes and operators inside are part of it ("${PWD:-a b}",
+ * "${PWD:-a;b}", "${PWD:-\\}}"; review 21 F2). @i when none closes within
+ * BRACED_MAX bytes (the search stays linear over the text). */
+#define BRACED_MAX 256
+size_t chio__gp_braced_end(const char *t, size_t n, size_t i)
 {
-    size_t k, depth = 0;
+    size_t k, depth = 0, lim = n - i > BRACED_MAX ? i + BRACED_MAX : n;
+    char q = 0;
 
     if (i + 1 >= n || t[i] != '$' || t[i + 1] != '{')
         return i;
-    for (k = i + 1; k < n; k++) {
-        unsigned char c = (unsigned char)t[k];
-        if (c <= 0x20 || c == 0x7f || strchr(";|&<>()'\"`", c) != NULL ||
-            (c >= 0x80 && chio__space_at(t + k, n - k) > 0))
-            return i;
-        if (c == '{')
+    for (k = i + 1; k < lim; k++) {
+        char c = t[k];
+        if (c == '\\' && q != '\'') {
+            k++;
+            continue;
+        }
+        if (q != 0) {
+            if (c == q)
+                q = 0;
+            continue;
+        }
+        if (c == '\'' || c == '"')
+            q = c;
+        else if (c == '{')
             depth++;
         else if (c == '}' && --depth == 0)
             return k + 1;
@@ -55,7 +67,7 @@ size_t chio__gp_cwd_word_at(const char *t, size_t n, size_t i, size_t *brk)
         if (c >= 0x80 && (*brk = chio__space_at(t + i, n - i)) > 0)
             return i;
         *brk = 1;
-        if (c == '$' && (k = braced_end(t, n, i)) > i) {
+        if (c == '$' && (k = chio__gp_braced_end(t, n, i)) > i) {
             i = k - 1;
             continue;
         }
@@ -84,12 +96,14 @@ static int method_named(const char *w, size_t n, const char *name)
  * "dir_fd=os.open('/etc', 0)"), counted only before '=' or ':'. */
 static const char *const code_calls[] = {"fchdir", "current_dir", "set_current_dir",
                                          "SetCurrentDirectory", "directory"};
-static const char *const code_fields[] = {"cwd",    "workdir",    "Dir",       "CurrentDirectory",
-                                          "dir_fd", "src_dir_fd", "dst_dir_fd"};
+static const char *const code_fields[] = {
+    "cwd",    "workdir",    "Dir",       "CurrentDirectory", "WorkingDirectory",
+    "dir_fd", "src_dir_fd", "dst_dir_fd"};
 
 /* PowerShell's changes of directory (any case): "Set-Location" and its
  * alias "sl", "Push-Location"; and "-WorkingDirectory" (Start-Process). */
-static const char *const ps_words[] = {"set-location", "sl", "push-location", "-workingdirectory"};
+static const char *const ps_words[] = {"set-location", "sl", "push-location", "-workingdirectory",
+                                       "pop-location"};
 
 /* Does the word @w (@n bytes) set the working directory for what
  * follows? The shell's "cd" and "pushd"; "CDPATH" (its value is where
@@ -104,7 +118,7 @@ static const char *const ps_words[] = {"set-location", "sl", "push-location", "-
  * other things. Returns its CD_* kind. */
 int chio__gp_cd_word(const char *w, size_t n)
 {
-    static const char *const words[] = {"cd", "pushd", "CDPATH", "chroot"};
+    static const char *const words[] = {"cd", "pushd", "popd", "CDPATH", "chroot"};
     static const char *const weak[] = {"-D", "-w", "--prefix"};
     static const char *const longs[] = {"chdir", "directory", "cwd", "workdir", "working-directory",
                                         "wd",    "wdns"};
@@ -137,7 +151,15 @@ int chio__gp_cd_word(const char *w, size_t n)
             ;
         return i + 1 == n ? CHIO__GP_CD_SHELL : CHIO__GP_CD_NONE; /* "-C", "-cC", "-iC" */
     }
-    if (n >= 4 && w[0] == '-' && w[1] == '-')
+    /* pwsh's "-wd" (its alias of -WorkingDirectory), any case */
+    if (n == 3 && strncasecmp(w, "-wd", 3) == 0)
+        return CHIO__GP_CD_WEAK;
+    /* PowerShell takes a unique prefix of a parameter's name:
+     * "Start-Process -WorkingDir" (review 21 F6) */
+    if (n >= 8 && n < 17 && strncasecmp(w, "-workingdirectory", n) == 0)
+        return CHIO__GP_CD_SHELL;
+    /* "--w" is getopt_long's "--wd" for unshare (review 21 F6) */
+    if ((n >= 4 || (n == 3 && w[2] == 'w')) && w[0] == '-' && w[1] == '-')
         for (i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
             if (n - 2 <= strlen(longs[i]) && memcmp(w + 2, longs[i], n - 2) == 0)
                 return CHIO__GP_CD_SHELL;
@@ -236,7 +258,9 @@ static int call_name(const char *t, size_t n, size_t i, size_t j)
     (void)i;
     while (j < n && t[j] == ' ')
         j++;
-    return j < n && t[j] == '(';
+    /* a path to a call ("Path::new(\"/etc\")": "Path" before "::";
+     * review 21 F6) */
+    return j < n && (t[j] == '(' || (j + 1 < n && t[j] == ':' && t[j + 1] == ':'));
 }
 
 /* The target of the change of directory of kind @kind whose word ends
@@ -332,6 +356,26 @@ int chio__gp_tar_bundle(const char *t, size_t n, size_t i, size_t j)
     return ws < n && t[ws] != '-' && memchr(t + ws, 'C', we - ws) != NULL;
 }
 
+/* Is @w (@n bytes) the word @name, ASCII case aside? */
+static int word_is(const char *w, size_t n, const char *name)
+{
+    return strlen(name) == n && strncasecmp(w, name, n) == 0;
+}
+
+int chio__gp_stack_cd(const char *w, size_t n, const char *op, size_t opn)
+{
+    size_t k;
+
+    if (word_is(w, n, "pop-location") || (n == 4 && memcmp(w, "popd", 4) == 0 && op == NULL))
+        return 1;
+    if (op == NULL || opn < 2 || (op[0] != '+' && op[0] != '-') ||
+        !((n == 4 && memcmp(w, "popd", 4) == 0) || (n == 5 && memcmp(w, "pushd", 5) == 0)))
+        return 0;
+    for (k = 1; k < opn && op[k] >= '0' && op[k] <= '9'; k++)
+        ;
+    return k == opn;
+}
+
 int chio__gp_home_cd(const char *t, size_t n)
 {
     size_t i = 0, j, brk, ws, we;
@@ -339,10 +383,17 @@ int chio__gp_home_cd(const char *t, size_t n)
 
     while (i < n) {
         j = chio__gp_cwd_word_at(t, n, i, &brk);
+        /* the forbidden_path guard's words for "cd" in the shell and in
+         * PowerShell, and "chdir" (review 21 F8) */
         if ((j - i == 2 && memcmp(t + i, "cd", 2) == 0) ||
-            (j - i == 5 && memcmp(t + i, "pushd", 5) == 0)) {
+            (j - i == 5 && memcmp(t + i, "pushd", 5) == 0) ||
+            (j - i == 4 && memcmp(t + i, "popd", 4) == 0) ||
+            (j - i == 5 && memcmp(t + i, "chdir", 5) == 0) ||
+            word_is(t + i, j - i, "set-location") || word_is(t + i, j - i, "sl") ||
+            word_is(t + i, j - i, "push-location") || word_is(t + i, j - i, "pop-location")) {
             we = chio__gp_cd_operand(t, n, j, CHIO__GP_CD_SHELL, &ws, &cmd);
-            if (!cmd && (ws >= n || (we - ws == 1 && t[ws] == '-')))
+            if (!cmd && (ws >= n || (we - ws == 1 && t[ws] == '-') ||
+                         chio__gp_stack_cd(t + i, j - i, ws < n ? t + ws : NULL, we - ws)))
                 return 1;
         }
         i = j + brk;

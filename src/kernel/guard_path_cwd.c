@@ -21,6 +21,7 @@
 #include "constraint_domain.h"
 #include "glob_reach.h"
 #include "guard_path.h"
+#include "guard_path_cd.h"
 #include "guard_scan.h"
 #include "internal.h"
 #include "normalize.h"
@@ -357,9 +358,8 @@ static size_t param_head(const char *w, size_t n, const char *name)
     if (n < k + 3 || w[0] != '$' || w[1] != '{' || memcmp(w + 2, name, k) != 0 ||
         name_char((unsigned char)w[k + 2]))
         return 0;
-    for (e = k + 2; e < n && w[e] != '}'; e++)
-        ;
-    return e < n ? e + 1 : 0;
+    e = chio__gp_braced_end(w, n, 0);
+    return e > 0 ? e : 0;
 }
 
 /* The length of a tilde prefix "~+", "~-" or "~N", "~+N", "~-N" (the
@@ -409,7 +409,7 @@ static size_t dir_head(const char *w, size_t n, int *stack)
  * roots: "tabs / spaces, etc." is prose. */
 static int collect_text(cwd_scan *cs, const char *t, size_t n)
 {
-    size_t i = 0, j, brk, ws, we;
+    size_t i = 0, j, brk, ws, we, k;
     int rc = 0, cmd, kind, stack;
 
     while (rc == 0 && !cs->ph.nomem && i < n) {
@@ -422,13 +422,25 @@ static int collect_text(cwd_scan *cs, const char *t, size_t n)
         }
         /* an absolute value glued to "-w" or "-D": "nsenter -w/etc"
          * (review 20 F5) */
-        if (rc == 0 && j - i > 3 && t[i] == '-' && (t[i + 1] == 'w' || t[i + 1] == 'D') &&
-            t[i + 2] == '/')
-            rc = cd_target(cs, t + i + 2, j - i - 2, CHIO__GP_CD_WEAK);
+        if (rc == 0 && j - i > 3 && t[i] == '-' && t[i + 1] != '-') {
+            /* also at the end of a cluster: "nsenter -Fw/etc" (review 21
+             * F6); letters only, eight at most */
+            for (k = i + 1; k + 1 < j && k < i + 9 && t[k + 1] != '/' &&
+                            chio__ascii_lower((unsigned char)t[k]) >= 'a' &&
+                            chio__ascii_lower((unsigned char)t[k]) <= 'z';
+                 k++)
+                ;
+            if (k + 1 < j && (t[k] == 'w' || t[k] == 'D') && t[k + 1] == '/')
+                rc = cd_target(cs, t + k + 1, j - k - 1, CHIO__GP_CD_WEAK);
+        }
         if (rc == 0 && j > i && (kind = chio__gp_cd_word(t + i, j - i)) != CHIO__GP_CD_NONE &&
             !chio__gp_assignment_only(t, n, i, j)) {
             we = chio__gp_cd_operand(t, n, j, kind, &ws, &cmd);
-            rc = cmd ? add_ancestors(cs) : cd_target(cs, ws < n ? t + ws : NULL, we - ws, kind);
+            if (!cmd && kind == CHIO__GP_CD_SHELL &&
+                chio__gp_stack_cd(t + i, j - i, ws < n ? t + ws : NULL, we - ws))
+                rc = cd_target(cs, "-", 1, kind); /* "popd", "pushd +1" (review 21 F8) */
+            else
+                rc = cmd ? add_ancestors(cs) : cd_target(cs, ws < n ? t + ws : NULL, we - ws, kind);
             /* each entry of a CDPATH list ("CDPATH=/tmp:/ cd etc") */
             while (rc == 0 && !cmd && j - i == 6 && memcmp(t + i, "CDPATH", 6) == 0 && we < n &&
                    t[we] == ':') {
@@ -655,9 +667,50 @@ static int read_text(cwd_scan *cs, const char *t, size_t n)
 
 /* ---- the readings of a leaf ----------------------------------------------------------------- */
 
+/* @t with each "$PWD" or "${PWD}" standing as a whole word (the working
+ * directory itself: "cp -r $PWD /tmp/x", "tar cf - \"$PWD\"") written
+ * as ".", into @out (@n bytes at least); its length, @n when none. */
+static size_t pwd_as_dot(const char *t, size_t n, char *out)
+{
+    size_t i = 0, o = 0, j, brk, k;
+    int any = 0;
+
+    while (i < n) {
+        j = chio__gp_cwd_word_at(t, n, i, &brk);
+        k = j - i;
+        if ((k == 4 && memcmp(t + i, "$PWD", 4) == 0) ||
+            (k == 6 && memcmp(t + i, "${PWD}", 6) == 0)) {
+            out[o++] = '.';
+            any = 1;
+        } else {
+            memcpy(out + o, t + i, k);
+            o += k;
+        }
+        k = j + brk < n ? brk : n - j;
+        memcpy(out + o, t + j, k);
+        o += k;
+        i = j + k;
+    }
+    return any ? o : n;
+}
+
 static int one_text(cwd_scan *cs, const char *t, size_t n)
 {
-    return cs->reading ? read_text(cs, t, n) : collect_text(cs, t, n);
+    char stack[PREFIX_STACK], *heap = NULL, *d = stack;
+    size_t len;
+    int rc;
+
+    if (!cs->reading)
+        return collect_text(cs, t, n);
+    if ((rc = read_text(cs, t, n)) != 0 || memmem(t, n, "PWD", 3) == NULL)
+        return rc;
+    /* the working directory as a whole word, read as "." (review 21 F3) */
+    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    if ((len = pwd_as_dot(t, n, d)) < n)
+        rc = read_text(cs, d, len);
+    free(heap);
+    return rc;
 }
 
 /* one_text as a callback (chio__shell_each_tilde_reading,
@@ -759,12 +812,46 @@ static int leaf_texts(cwd_scan *cs, const char *s, size_t n)
  * (the Unicode spaces too, as trim() and strip() remove them) at both
  * ends and at the start only, percent-decoded once, and decoded then
  * trimmed; each reading that differs a target of its own. */
+static int cd_reading(void *ctx, const char *p, size_t len)
+{
+    return cd_target(ctx, p, len, CHIO__GP_CD_SHELL);
+}
+
+/* Does the working-directory value @s (@n bytes) need the path readings
+ * (chio__path_readings): a file: URL, a drive letter, or any byte that
+ * is not ASCII ("file:///etc", "C:/etc", a zero-width space before
+ * "/etc"; review 21 F9)? */
+static int cd_value_pathlike(const char *s, size_t n)
+{
+    size_t i;
+
+    if (chio__starts_file_url(s, n) ||
+        (n >= 2 && s[1] == ':' && chio__ascii_lower((unsigned char)s[0]) >= 'a' &&
+         chio__ascii_lower((unsigned char)s[0]) <= 'z'))
+        return 1;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
 static int cd_value(cwd_scan *cs, const char *s, size_t n, int decoded)
 {
     char stack[PREFIX_STACK], *heap = NULL, *d = stack;
     size_t a = 0, b = n, k;
     int rc = cd_target(cs, s, n, CHIO__GP_CD_SHELL);
 
+    /* as a path value is read: a file: URL, a drive letter, invisible
+     * characters dropped; a value those readings cannot normalise (a
+     * relative one) is left to the readings below */
+    if (rc == 0 && !decoded && cd_value_pathlike(s, n) &&
+        (rc = chio__path_readings(s, n, cd_reading, cs)) == CHIO_EINVAL)
+        rc = 0;
+    /* a drive letter: "C:/etc" is "/etc" on the drive */
+    if (rc == 0 && n > 2 && s[1] == ':' && (s[2] == '/' || s[2] == '\\') &&
+        chio__ascii_lower((unsigned char)s[0]) >= 'a' &&
+        chio__ascii_lower((unsigned char)s[0]) <= 'z')
+        rc = cd_value(cs, s + 2, n - 2, decoded);
     for (;;) {
         if (a < b && (unsigned char)s[a] <= 0x20)
             a++;

@@ -154,47 +154,67 @@ static int directory_name(const char *w, size_t n)
     return 0;
 }
 
+/* The end of the shell parameter "$name" or "${..}" at s[@i] (a "${"
+ * closes within 256 bytes, so the reading stays linear), @i when none
+ * opens there; *@dir whether it holds a directory: its name does
+ * (directory_name), or a default or an assignment after it is a path. */
+static size_t param_end(const char *s, size_t n, size_t i, int *dir)
+{
+    size_t j = i + 1, depth, ns, ne, lim;
+
+    *dir = 0;
+    if (j >= n || s[i] != '$')
+        return i;
+    if (name_start((unsigned char)s[j])) {
+        while (j < n && (name_start((unsigned char)s[j]) || chio__ascii_digit((unsigned char)s[j])))
+            j++;
+        *dir = directory_name(s + i + 1, j - i - 1);
+        return j;
+    }
+    if (s[j] != '{')
+        return i;
+    for (ns = ne = j + 1;
+         ne < n && (name_start((unsigned char)s[ne]) || chio__ascii_digit((unsigned char)s[ne]));
+         ne++)
+        ;
+    lim = n - j > 256 ? j + 256 : n;
+    for (depth = 0; j < lim; j++)
+        if (s[j] == '{')
+            depth++;
+        else if (s[j] == '}' && --depth == 0)
+            break;
+    if (j == lim)
+        return i;
+    *dir = directory_name(s + ns, ne - ns) || memchr(s + ne, '/', j - ne) != NULL ||
+           memchr(s + ne, '~', j - ne) != NULL;
+    return j + 1;
+}
+
 /* Does @s (@n bytes, as written) hold a word that is a shell parameter
  * standing alone and holding a directory: "$HOME", "${HOME}",
  * "${TMPDIR:-/tmp}", "\"$OLDPWD\"", "--dest=$HOME", "${X:-/etc}" (a
  * default that is a path) (a word break, or the end, right after it)?
- * Not "$5" or "$?" (a number, a status), "$HOME-notes" or "$(pwd)", nor
- * one whose name names no directory ("$USER"). */
+ * Parameters next to each other are one word, the home when the others
+ * are empty ("$HOME$X", "${X}${HOME}"); a parenthesis or a brace before
+ * or after it ends it too ("(rm -rf $HOME)", "{$HOME,x}", "$HOME{,}";
+ * review 21 F5). Not "$5" or "$?" (a number, a status), "$HOME-notes"
+ * or "$(pwd)", nor one whose name names no directory ("$USER"). */
 static int expansion_word_as(const char *s, size_t n)
 {
-    size_t i, j, depth, ns, ne;
-    int dir;
+    size_t i, j, e;
+    int dir, one;
 
     for (i = 0; i + 1 < n; i++) {
-        if (s[i] != '$' || !word_starts(s, n, i))
+        if (s[i] != '$' ||
+            !(word_starts(s, n, i) || (i > 0 && (s[i - 1] == '(' || s[i - 1] == '{'))))
             continue;
-        j = i + 1;
-        if (name_start((unsigned char)s[j])) {
-            while (j < n &&
-                   (name_start((unsigned char)s[j]) || chio__ascii_digit((unsigned char)s[j])))
-                j++;
-            dir = directory_name(s + i + 1, j - i - 1);
-        } else if (s[j] == '{') {
-            for (ns = ne = j + 1; ne < n && (name_start((unsigned char)s[ne]) ||
-                                             chio__ascii_digit((unsigned char)s[ne]));
-                 ne++)
-                ;
-            for (depth = 0; j < n; j++)
-                if (s[j] == '{')
-                    depth++;
-                else if (s[j] == '}' && --depth == 0)
-                    break;
-            if (j == n)
-                continue;
-            /* a default or an assignment after the name that is a path */
-            dir = directory_name(s + ns, ne - ns) || memchr(s + ne, '/', j - ne) != NULL ||
-                  memchr(s + ne, '~', j - ne) != NULL;
-            j++;
-        } else {
+        for (dir = 0, j = i; j < n && (e = param_end(s, n, j, &one)) > j; j = e)
+            dir |= one;
+        if (j == i)
             continue;
-        }
-        if (dir && (j == n || chio__path_word_break(s, n, j) > 0))
+        if (dir && (j == n || chio__path_word_break(s, n, j) > 0 || strchr("(){}", s[j]) != NULL))
             return 1;
+        i = j - 1;
     }
     return 0;
 }

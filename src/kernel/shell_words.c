@@ -531,6 +531,18 @@ static size_t home_end(const char *s, size_t n, size_t i, char *kind)
         return i + 5;
     if (n - i >= 7 && memcmp(s + i, "${HOME}", 7) == 0)
         return i + 7;
+    /* "$OLDPWD", "${OLDPWD}": the directory "~-" names (review 21 F3) */
+    *kind = 'd';
+    if (n - i >= 7 && memcmp(s + i, "$OLDPWD", 7) == 0 &&
+        (i + 7 == n || !login_char((unsigned char)s[i + 7])))
+        j = i + 7;
+    else if (n - i >= 9 && memcmp(s + i, "${OLDPWD}", 9) == 0)
+        j = i + 9;
+    else
+        j = i;
+    if (j > i)
+        return j == n || s[j] == '/' || tilde_break((unsigned char)s[j]) ? j : i;
+    *kind = 'r';
     if (s[i] != '~')
         return i;
     j = i + 1;
