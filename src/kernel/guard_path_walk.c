@@ -45,7 +45,8 @@ static const walker walkers[] = {
     {"gunzip", "r", 0}, {"zstd", "r", 0},     {"chattr", "R", 0},  {"jar", "", 0},
     {"bsdtar", "", 0},  {"7za", "", 0},       {"7zz", "", 0},      {"pigz", "r", 0},
     {"ctags", "R", 0},  {"clamscan", "r", 0}, {"md5deep", "r", 0}, {"hashdeep", "r", 0},
-    {"rclone", "", 0},  {"restic", "", 0},    {"borg", "", 0},
+    {"rclone", "", 0},  {"restic", "", 0},    {"borg", "", 0},     {"dir", "R", 1},
+    {"vdir", "R", 1},
 };
 
 /* Words of a listing tool that run something on, or remove, what it
@@ -55,20 +56,46 @@ static const char *const acts[] = {"-exec", "-execdir", "-ok",    "-okdir",     
 
 /* Does the command after the '|' at t[i] take what it reads as names to
  * act on ("| xargs cat", "| while read f", "| parallel")? */
+static int word_at_is(const char *t, size_t i, size_t n, const char *const *words, size_t nw)
+{
+    size_t k, l;
+
+    for (k = 0; k < nw; k++) {
+        l = strlen(words[k]);
+        if (n - i >= l && memcmp(t + i, words[k], l) == 0 &&
+            (n - i == l || t[i + l] == ' ' || t[i + l] == '\t'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Filters that pass names on: "ls /etc | grep sha | xargs cat" acts on
+ * them as "ls /etc | xargs cat" does (review 21 F10). Up to FILTERS_MAX
+ * of them are followed (each command's text is then read a bounded
+ * number of times). */
+#define FILTERS_MAX 4
+
 static int piped_to_act(const char *t, size_t i, size_t n)
 {
     static const char *const takers[] = {"xargs", "while", "parallel", "sh", "bash"};
-    size_t k, l;
+    static const char *const filters[] = {"grep", "egrep", "fgrep", "sort", "uniq", "head",
+                                          "tail", "sed",   "awk",   "tee",  "cut",  "tr"};
+    int hops;
 
-    if (i >= n || t[i] != '|' || (i + 1 < n && t[i + 1] == '|'))
-        return 0;
-    for (i++; i < n && (t[i] == ' ' || t[i] == '\t'); i++)
-        ;
-    for (k = 0; k < sizeof(takers) / sizeof(takers[0]); k++) {
-        l = strlen(takers[k]);
-        if (n - i >= l && memcmp(t + i, takers[k], l) == 0 &&
-            (n - i == l || t[i + l] == ' ' || t[i + l] == '\t'))
+    for (hops = 0; hops <= FILTERS_MAX; hops++) {
+        if (i >= n || t[i] != '|' || (i + 1 < n && t[i + 1] == '|'))
+            return 0;
+        for (i++; i < n && (t[i] == ' ' || t[i] == '\t'); i++)
+            ;
+        if (word_at_is(t, i, n, takers, sizeof(takers) / sizeof(takers[0])))
             return 1;
+        if (!word_at_is(t, i, n, filters, sizeof(filters) / sizeof(filters[0])))
+            return 0;
+        /* the filter's command, to the '|' after it; its quotes are
+         * skipped as they stand ("sed 's#^#/etc/#'") */
+        while (i < n && t[i] != '|' && t[i] != ';' && t[i] != '&' && t[i] != '\n' && t[i] != '(' &&
+               t[i] != ')' && t[i] != '`')
+            i++;
     }
     return 0;
 }
@@ -273,7 +300,7 @@ static int list_from(path_hit *ph, const char *t, size_t first, size_t end, cons
 static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t first, size_t end,
                      int piped, const walk_dirs *wd)
 {
-    size_t i, e, k, prev = 0, pn = 0;
+    size_t i, e, k, prev = 0, pn = 0, operands = 0;
     int walks = tool->letters[0] == '\0', rc = 0;
 
     if (tool->lists && walks && !piped) { /* only names: counts when acted on */
@@ -294,7 +321,10 @@ static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t fir
         prev = i;
         pn = e - i;
     }
-    if (!walks && piped && strcmp(tool->name, "ls") == 0)
+    /* coreutils' "dir" and "vdir" are "ls" (review 21 F10) */
+    if (!walks && piped &&
+        (strcmp(tool->name, "ls") == 0 || strcmp(tool->name, "dir") == 0 ||
+         strcmp(tool->name, "vdir") == 0))
         return list_from(ph, t, first, end, wd);
     for (i = first; walks && i < end; i = e) {
         while (i < end && blank(t[i]))
@@ -309,8 +339,13 @@ static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t fir
             rc = walk_relative(ph, wd, t + i, e - i);
         if (rc == 1 || rc == CHIO_ENOMEM)
             return rc;
+        operands += e > i && t[i] != '-';
         rc = 0;
     }
+    /* a listing tool with no operand walks the working directory: "cd
+     * /etc; ls -R | xargs cat", as "ls | xargs cat" (review 21 F10) */
+    if (walks && tool->lists && operands == 0 && wd != NULL)
+        return walk_relative(ph, wd, ".", 1);
     return 0;
 }
 

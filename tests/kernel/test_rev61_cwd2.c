@@ -175,3 +175,39 @@ Test(rev61_cwd2, the_new_readings_repeated_cost_linear_time, .timeout = 300)
 
     ju_expect_linear(shapes, sizeof(shapes) / sizeof(shapes[0]), "\n cd /etc && cat shadow\n");
 }
+
+/* F10: listings acted on: "ls -R" with no operand after "cd", a filter
+ * between the listing and what acts on it, coreutils' "dir"/"vdir". */
+Test(rev61_cwd2, listings_through_filters_and_without_operands)
+{
+    static const char *const args[] = {
+        "{\"cmd\":\"cd /etc; ls -R | xargs cat\"}",
+        "{\"cmd\":\"cd /etc; find | xargs cat\"}",
+        "{\"cmd\":\"ls /etc | grep sha | xargs -I{} cat /etc/{}\"}",
+        "{\"cmd\":\"ls /etc | sort | head -n 99 | xargs -I{} cat /etc/{}\"}",
+        "{\"cmd\":\"find /etc | grep sha | xargs cat\"}",
+        "{\"cmd\":\"dir /etc | xargs -I{} cat /etc/{}\"}",
+        "{\"cmd\":\"vdir /etc | xargs -I{} cat /etc/{}\"}",
+        /* stay allowed */
+        "{\"cmd\":\"cd /tmp; ls -R | xargs cat\"}",
+        "{\"cmd\":\"ls /etc | grep sha | wc -l\"}",
+        "{\"cmd\":\"cd /etc; ls -R | wc -l\"}",
+        "{\"cmd\":\"ls /tmp | grep x | xargs cat\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+
+    cr_assert_eq(NROWS(args), NROWS(denied));
+    guard_rows(args, denied, NROWS(args));
+}
+
+Test(rev61_cwd2, filters_in_a_pipe_repeated_cost_linear_time, .timeout = 300)
+{
+    static const ju_shape shapes[] = {
+        {"", "ls | grep x | sort | "},
+        {"", "| grep "},
+        {"", "dir | "},
+        {"", "ls -R | xargs "},
+    };
+
+    ju_expect_linear(shapes, sizeof(shapes) / sizeof(shapes[0]), "\n cd /etc && cat shadow\n");
+}
