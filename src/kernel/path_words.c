@@ -108,21 +108,26 @@ static int home_or_parent_word_as(const char *s, size_t n)
     return 0;
 }
 
-/* home_or_parent_word_as on @s as written and percent-decoded once
- * ("cat%20%7eroot" is "cat ~root"): such a value is a path to a tool
- * that hands it to a shell, though it holds no slash. */
-int chio__home_or_parent_word(const char *s, size_t n)
+/* @as on @s as written and percent-decoded once ("cat%20%7eroot" is
+ * "cat ~root"): such a value is a path to a tool that hands it to a
+ * shell, though it holds no slash. */
+static int written_or_decoded(int (*as)(const char *, size_t), const char *s, size_t n)
 {
     char stack[WORD_STACK], *heap = NULL, *d = stack;
-    int rc = home_or_parent_word_as(s, n);
+    int rc = as(s, n);
 
     if (rc || !chio__has_escape(s, n))
         return rc;
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
         return 1; /* out of memory: read it as a path (fails closed) */
-    rc = home_or_parent_word_as(d, chio__percent_decode(s, n, d));
+    rc = as(d, chio__percent_decode(s, n, d));
     free(heap);
     return rc;
+}
+
+int chio__home_or_parent_word(const char *s, size_t n)
+{
+    return written_or_decoded(home_or_parent_word_as, s, n);
 }
 
 static int name_start(unsigned char c)
@@ -221,16 +226,7 @@ static int expansion_word_as(const char *s, size_t n)
 
 int chio__expansion_word(const char *s, size_t n)
 {
-    char stack[WORD_STACK], *heap = NULL, *d = stack;
-    int rc = expansion_word_as(s, n);
-
-    if (rc || !chio__has_escape(s, n))
-        return rc;
-    if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
-        return 1; /* out of memory: read it as a path (fails closed) */
-    rc = expansion_word_as(d, chio__percent_decode(s, n, d));
-    free(heap);
-    return rc;
+    return written_or_decoded(expansion_word_as, s, n);
 }
 
 /* @p (normalised, @len bytes) as Windows reads it after its dot segments
