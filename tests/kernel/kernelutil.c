@@ -496,3 +496,17 @@ int kt_bash_output(const char *cmd, char *out, size_t cap, size_t *len)
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
+
+void kt_make_log(const char *db, uint64_t n, uint32_t batch)
+{
+    chio_kernel_config cfg;
+    chio_kernel *k;
+
+    kt_config(&cfg, db);
+    cfg.checkpoint_batch_size = batch;
+    cfg.durability = CHIO_DURABILITY_SYNC;
+    cfg.log_level = CHIO_LOG_ERROR;
+    k = kt_kernel(&cfg);
+    kt_sign_range(k, 1, n);
+    chio_kernel_free(k);
+}

@@ -117,6 +117,9 @@ int kt_try_start(const char *db, uint32_t batch, char *msg, size_t cap);
 /* Sign kt_builder(i) for i = @from .. @from + @n - 1 on @k, receipt i
  * timestamped 1000 + i (the store suites' logs). */
 void kt_sign_range(chio_kernel *k, uint64_t from, uint64_t n);
+/* A log at @db of receipts 1..@n (kt_sign_range) with checkpoints of
+ * @batch (0: none), synced, its kernel gone. */
+void kt_make_log(const char *db, uint64_t n, uint32_t batch);
 /* A "Field: N kB" line of /proc/self/status (VmRSS, VmHWM), in KiB; -1
  * when absent. */
 long kt_status_kib(const char *field);

@@ -56,3 +56,24 @@ double r32s_timed_call(chio_kernel *k, const char *args, chio_response *r)
     cr_assert_not_null(r->receipt);
     return t0;
 }
+
+void r32s_run_rows(const char *const *patterns, size_t np, const char *const *denied, size_t nd,
+                   const char *const *allowed, size_t na)
+{
+    chio_kernel *k = r32s_guarded_kernel(patterns, np);
+    chio_response r;
+    size_t i;
+
+    for (i = 0; i < nd; i++) {
+        r32s_timed_call(k, denied[i], &r);
+        cr_expect_eq(r.verdict, CHIO_VERDICT_DENY, "row %zu allowed", i);
+        cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "row %zu: %s", i, chio_code_name(r.code));
+        chio_response_destroy(&r);
+    }
+    for (i = 0; i < na; i++) {
+        r32s_timed_call(k, allowed[i], &r);
+        cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu: %s", i, r.reason);
+        chio_response_destroy(&r);
+    }
+    chio_kernel_free(k);
+}

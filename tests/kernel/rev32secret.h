@@ -22,5 +22,9 @@ chio_kernel *r32s_guarded_kernel(const char *const *patterns, size_t n);
  * receipt, else the test fails), the process CPU seconds the call took
  * returned. */
 double r32s_timed_call(chio_kernel *k, const char *args, chio_response *r);
+/* On a kernel guarded by @patterns (@np): each of @denied (@nd) denied
+ * guard_denied, each of @allowed (@na) allowed; failures name the row. */
+void r32s_run_rows(const char *const *patterns, size_t np, const char *const *denied, size_t nd,
+                   const char *const *allowed, size_t na);
 
 #endif

@@ -226,20 +226,6 @@ Test(rev60_cwd, secret_leak_reads_the_variables_a_command_assigns)
         "{\"cmd\":\"x=IOSF; echo AKIA$x\"}",
         "{\"cmd\":\"k=v; echo $k ODNN7EXAMPLE\"}",
     };
-    chio_kernel *k = r32s_guarded_kernel(patterns, NROWS(patterns));
-    chio_response r;
-    size_t i;
 
-    for (i = 0; i < NROWS(denied); i++) {
-        r32s_timed_call(k, denied[i], &r);
-        cr_expect_eq(r.verdict, CHIO_VERDICT_DENY, "row %zu allowed", i);
-        cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "row %zu: %s", i, chio_code_name(r.code));
-        chio_response_destroy(&r);
-    }
-    for (i = 0; i < NROWS(allowed); i++) {
-        r32s_timed_call(k, allowed[i], &r);
-        cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu: %s", i, r.reason);
-        chio_response_destroy(&r);
-    }
-    chio_kernel_free(k);
+    r32s_run_rows(patterns, NROWS(patterns), denied, NROWS(denied), allowed, NROWS(allowed));
 }

@@ -61,22 +61,8 @@ Test(rev61_inner, secret_leak_reads_variables_a_second_shell_assigns)
         "{\"cmd\":\"bash -c 'x=IOSF; echo AKIA$x'\"}",
         "{\"cmd\":\"sh -c 'echo $1 ODNN7EXAMPLE' _ AKIA\"}",
     };
-    chio_kernel *k = r32s_guarded_kernel(patterns, NROWS(patterns));
-    chio_response r;
-    size_t i;
 
-    for (i = 0; i < NROWS(denied); i++) {
-        r32s_timed_call(k, denied[i], &r);
-        cr_expect_eq(r.verdict, CHIO_VERDICT_DENY, "row %zu allowed", i);
-        cr_expect_eq(r.code, CHIO_CODE_GUARD_DENIED, "row %zu: %s", i, chio_code_name(r.code));
-        chio_response_destroy(&r);
-    }
-    for (i = 0; i < NROWS(allowed); i++) {
-        r32s_timed_call(k, allowed[i], &r);
-        cr_expect_eq(r.verdict, CHIO_VERDICT_ALLOW, "row %zu: %s", i, r.reason);
-        chio_response_destroy(&r);
-    }
-    chio_kernel_free(k);
+    r32s_run_rows(patterns, NROWS(patterns), denied, NROWS(denied), allowed, NROWS(allowed));
 }
 
 /* 4 times the bytes take about 4 times the CPU time (quadratic would

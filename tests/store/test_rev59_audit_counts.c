@@ -52,16 +52,7 @@ TestSuite(rev59_audit_counts, .init = setup, .fini = teardown);
 /* N receipts, checkpoints of @batch (0: none), the kernel gone. */
 static void make_log(uint32_t batch)
 {
-    chio_kernel_config cfg;
-    chio_kernel *k;
-
-    kt_config(&cfg, db);
-    cfg.checkpoint_batch_size = batch;
-    cfg.durability = CHIO_DURABILITY_SYNC;
-    cfg.log_level = CHIO_LOG_ERROR;
-    k = kt_kernel(&cfg);
-    kt_sign_range(k, 1, N);
-    chio_kernel_free(k);
+    kt_make_log(db, N, batch);
 }
 
 typedef struct audits {
