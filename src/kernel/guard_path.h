@@ -7,7 +7,9 @@
  * known; guard_path_walk.c: tools that walk a tree; guard_path_climb.c:
  * relative words that climb, and the directories above a prefix;
  * guard_path_cwd.c: relative words read from the working directories the
- * arguments set; guard_path_cdword.c: what a change of directory is;
+ * arguments set, and guard_path_cwd_roots.c: which of those directories
+ * matter (the two share guard_path_cwd.h); guard_path_cdword.c: what a
+ * change of directory is;
  * guard_path_join.c: string literals that code joins into a path;
  * guard_path_join_list.c: a separator joining a list's items, a relative
  * literal resolved against a file: base):
@@ -128,8 +130,8 @@ int chio__gp_check_decoded_homes(path_hit *ph, const char *s, size_t n);
  * pattern; hits only. */
 int chio__gp_check_glob_words(path_hit *ph, const char *t, size_t n);
 
-/* guard_path_cdword.c: what guard_path_cwd.c takes for a change of
- * directory. */
+/* guard_path_cdword.c: what guard_path_cwd_roots.c takes for a change
+ * of directory. */
 
 /* What kind of change of directory a word is (chio__gp_cd_word). */
 #define CHIO__GP_CD_NONE  0

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kernel/guard_path_cdword.c - what the forbidden_path guard's reading
- * of working directories (guard_path_cwd.c) takes for a change of
+ * of working directories (guard_path_cwd_roots.c) takes for a change of
  * directory: the words ("cd", "pushd", "-C", "--directory", "chdir(",
  * "cwd="), the JSON keys ("cwd", "working_dir", "rootPath") and the
  * operand each one takes ("cd >/dev/null /", "os.chdir(b'/etc')", old

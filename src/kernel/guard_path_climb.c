@@ -67,7 +67,7 @@ static int plain_word(const char *w, size_t n)
  * directories a ".." is not lexical ("../self/root/../etc" is /etc from
  * /proc/1, where "root" is a link to "/"; review 53).
  *
- * climbs() in guard_path_cwd.c also counts a climb, and differs on
+ * climbs() in guard_path_cwd_roots.c also counts a climb, and differs on
  * purpose: it reads a cd target, which may be a Windows-style path, so it
  * splits at '\' too, and it only asks whether the target climbs, so a
  * pop after the climb is counted, not refused. This one reads a plain
