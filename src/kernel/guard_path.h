@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kernel/guard_path.h - what the forbidden_path guard's files share
- * (guard_path.c: the readings of a string and the prefixes;
+ * (guard_path.c: a value and the texts it is read as;
+ * guard_path_readings.c: the readings of a string and the prefixes;
  * guard_path_shell.c: the readings of what a shell expands, braces,
  * homes and globs; guard_path_wild.c: expansions whose text cannot be
  * known; guard_path_walk.c: tools that walk a tree; guard_path_climb.c:
@@ -41,8 +42,8 @@ typedef struct path_hit {
  * with nomem set. */
 int chio__gp_reading_forbidden(void *ctx, const char *p, size_t len);
 
-/* guard_path.c. Each returns 1 for a hit (its prefix in the hit), 0,
- * CHIO_EINVAL for a reading that cannot be read, or CHIO_ENOMEM. */
+/* guard_path_readings.c. Each returns 1 for a hit (its prefix in the
+ * hit), 0, CHIO_EINVAL for a reading that cannot be read, or CHIO_ENOMEM. */
 
 /* Each word of @s that looks like a path, and a short option's glued
  * value; @words 0 reads @s as one word; with @hits_only only hits count. */
@@ -53,6 +54,32 @@ int chio__gp_check_path_hits(path_hit *ph, const char *s, size_t n);
 int chio__gp_check_shell_reading(path_hit *ph, const char *s, size_t n);
 /* @s with its globs and expansions read at worst for ".."; hits only. */
 int chio__gp_check_glob_reading(path_hit *ph, const char *s, size_t n);
+/* Every reading of @s read whole as a path; a plain relative word that
+ * climbs above its start is read from where it could land
+ * (guard_path_climb.c), and one that may land above a prefix stays
+ * unreadable. */
+int chio__gp_check_readings(path_hit *ph, const char *s, size_t n);
+/* Each line or field of @s (chio__gp_line_text) that looks like a path
+ * under @key, read as strictly as a value of one line. */
+int chio__gp_check_lines(path_hit *ph, chio__key *key, const char *s, size_t n);
+/* The items of @s split at one separator only (',' ';' ' ' '='), each
+ * read whole when it looks like a path. */
+int chio__gp_check_items(path_hit *ph, const char *s, size_t n);
+/* @d (@len bytes), the shell's reading of @s (chio__gp_shell_text), when
+ * it differs from @s: whole when it is one word, and each of its words. */
+int chio__gp_check_shell_text(path_hit *ph, const char *s, size_t n, const char *d, size_t len);
+/* Does the value @s under @key itself say "path": the key names one, it
+ * opens like one ('/', '\\', '~', '.' after spaces), or a file: URL? */
+int chio__gp_strong_path(chio__key *key, const char *s, size_t n);
+/* Is @s text of several lines or tab-separated fields, with no other
+ * control character? */
+int chio__gp_line_text(const char *s, size_t n);
+/* The shell's reading of @s (@n bytes) in *@r and *@rl: @s itself when
+ * the shell reads it as written, else made in @stack (@cap bytes) or in a
+ * block left in *@heap, which the caller frees (NULL when none). 0, or
+ * CHIO_ENOMEM. */
+int chio__gp_shell_text(const char *s, size_t n, char *stack, size_t cap, char **heap,
+                        const char **r, size_t *rl);
 /* guard_path_wild.c: the words of @s's wild reading, where an expansion
  * whose text cannot be known may stand for any text; hits only. */
 int chio__gp_check_wild_reading(path_hit *ph, const char *s, size_t n);
