@@ -6,7 +6,7 @@
  * tool that decodes the URL before it parses it. The kernel held running
  * text to its decoded reading but not a value that is one URL, so the
  * same URL was denied after a word and allowed alone. Now both are held
- * to it (constraint_domain.c, encoded_authority). Real kernels.
+ * to it (constraint_domain_url.c, encoded_authority). Real kernels.
  */
 #include <criterion/criterion.h>
 
