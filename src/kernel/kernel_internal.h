@@ -348,8 +348,9 @@ int chio__kernel_inside(const chio_kernel *k);
 unsigned chio__kernel_depth(const chio_kernel *k);
 unsigned chio__thread_depth(void);
 int chio__kernel_credit_take(chio_kernel *k, int block);
+/* kernel.c: start @k if it has not started (once, under start_mu). */
 int chio__kernel_ensure_started(chio_kernel *k, chio_error *err);
-/* The kernel's own receipts, written from typed fields in one pass (no
+/* kernel_sign.c: the kernel's own receipts, written from typed fields in one pass (no
  * builder document); @f is read during the call and f->params_owned taken
  * in every case. Called inside a call (entered), also on the completion
  * thread when a callback submitted the call (no CHIO_EDEADLK for that:
