@@ -286,8 +286,8 @@ int cmd_fleet(int argc, char **argv);
 int cmd_receipt_list(int argc, char **argv);
 int cmd_receipt_archive(int argc, char **argv);
 
-/* Open a receipt log for reading (secondary, else read-only); NULL after
- * printing an error. */
+/* cmd_store.c: open a receipt log for reading (secondary, else
+ * read-only); NULL after printing an error. */
 chio_store *cli_open_store(const char *cmd, const char *dir);
 /* `receipt verify --receipt-db`: audit, print problems and the summary. */
 /* A legacy log (no key record, chain or head) fails unless @allow_legacy. */
