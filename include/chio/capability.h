@@ -143,7 +143,10 @@ CHIO_EXTERN int chio_capability_unenforced(const chio_capability *cap, char *why
  * add_constraint's target without that constraint; a grant of a
  * reduce_budget, reduce_cost_per_invocation or reduce_total_cost target
  * with no such limit or a larger one (a cost cap in another currency is
- * larger); an expiry after a shorten_expiry's new_expires_at. A grant
+ * larger); for reduce_budget and reduce_total_cost, also grants of the
+ * target whose limits add up to more than the link's (the kernel charges
+ * a call to any of them); an expiry after a shorten_expiry's
+ * new_expires_at. A grant
  * covers a target when its server_id and tool_name are "*" or the
  * target's; every link is read against the token itself. The kernel
  * denies every call under such a token at check 4 (delegation_invalid),

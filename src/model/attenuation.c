@@ -238,6 +238,63 @@ static const char *const kept_words[] = {
     "has a larger (or no) total cost cap than the link allows on",
 };
 
+/* The limit grant @g sets on what a reduce_budget (@t) or reduce_total_cost
+ * limits: its max_invocations, or the units of its total cost cap;
+ * UINT64_MAX when it has none (a cost cap the per-grant reading refused
+ * before this is asked). */
+static uint64_t grant_limit(const chio__tool_grant *g, att_type t)
+{
+    uint64_t u;
+
+    if (t == REDUCE_BUDGET)
+        return g->has_max_invocations ? g->max_invocations : UINT64_MAX;
+    if (g->max_total_cost == NULL ||
+        chio_json_get_uint64(chio_json_get(g->max_total_cost, "units"), &u) != 0)
+        return UINT64_MAX;
+    return u;
+}
+
+/* Do the grants covering the target of the reduce_budget or
+ * reduce_total_cost @a (of type @t) allow more together than @a does?
+ * Asked once each covering grant is within @a on its own. The kernel
+ * charges a call to any grant that matches it, one after another
+ * (docs/spec-reading.md, "Several grants allowing one call"), so what the
+ * token allows on the target is the sum of its covering grants' limits
+ * (review 22 caps L1: two grants of 1 under a link's 1 ran 2 calls). Each
+ * limit is compared with what is left of the link's before it is added,
+ * so the sum never passes the link's and cannot wrap. Returns 1 with the
+ * reason in @why, 0, or -1 when *@work runs out (one per grant). */
+static int covering_sum_over(const chio_json *a, att_type t, const chio__scope *sc,
+                             const chio_json *server, const chio_json *tool, int64_t *work,
+                             char *why, size_t why_cap)
+{
+    const chio_json *m =
+        chio_json_get(a, t == REDUCE_BUDGET ? "max_invocations" : "max_total_cost");
+    uint64_t limit = 0, sum = 0, have;
+    uint32_t g;
+
+    (void)chio_json_get_uint64(t == REDUCE_BUDGET ? m : chio_json_get(m, "units"), &limit);
+    for (g = 0; g < sc->ngrants; g++) {
+        if (--*work < 0)
+            return -1;
+        if (!covers(&sc->grants[g], server, tool))
+            continue;
+        have = grant_limit(&sc->grants[g], t);
+        if (have <= limit - sum) {
+            sum += have;
+            continue;
+        }
+        snprintf(why, why_cap,
+                 "%s: the grants of the token covering %.64s/%.64s together have a larger %s than "
+                 "the link allows (over %llu%s at grant %u)",
+                 t == REDUCE_BUDGET ? "reduce_budget" : "reduce_total_cost", server->v.s, tool->v.s,
+                 t == REDUCE_BUDGET ? "invocation budget" : "total cost cap",
+                 (unsigned long long)limit, t == REDUCE_BUDGET ? "" : " units", g);
+        return 1;
+    }
+    return 0;
+}
+
 int chio__attenuation_contradicted(const chio_json *a, const chio__scope *sc, uint64_t expires_at,
                                    int64_t *work, char *why, size_t why_cap)
 {
@@ -274,5 +331,7 @@ int chio__attenuation_contradicted(const chio_json *a, const chio__scope *sc, ui
                  kept_words[t], server->v.s, tool->v.s, op);
         return 1;
     }
+    if (t == REDUCE_BUDGET || t == REDUCE_TOTAL_COST)
+        return covering_sum_over(a, t, sc, server, tool, work, why, why_cap);
     return 0;
 }

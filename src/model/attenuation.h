@@ -35,7 +35,9 @@ int chio__attenuation_read(const chio_json *a);
  * attenuation @a takes away (a tool or operation it removes, a grant of
  * its target without the constraint it adds or over the budget, cost cap
  * or expiry it lowers)? chio's reading: a grant covers the target when
- * its server_id and tool_name are "*" or the target's. Returns 1 with the
+ * its server_id and tool_name are "*" or the target's; for reduce_budget
+ * and reduce_total_cost the covering grants' limits also count together
+ * (their sum above the link's contradicts it). Returns 1 with the
  * reason, NUL-terminated and cut to fit, in @why (@why_cap > 0); 0 when
  * the token keeps to it, or when chio cannot read @a at all; -1 when the
  * comparisons it needs would take *@work below 0. Each grant looked at
