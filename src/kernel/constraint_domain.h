@@ -45,13 +45,24 @@ int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len);
  * answer is returned, else 0. */
 typedef int (*chio__leaf_host_fn)(void *ctx, const char *host, size_t n);
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx);
+/* The same, with a bundle's host option ("-sx", "-AJ") read from the
+ * start when @program (another leaf of the call names curl or ssh:
+ * chio__leaf_names_host_program); else from the first word that names
+ * one (review 22 H1). */
+int chio__leaf_field_hosts_in(const char *s, size_t n, int program, chio__leaf_host_fn each,
+                              void *ctx);
+/* leaf_host.c: does @s name curl, ssh, scp or sftp as a token, in any
+ * case, by any path, with any punctuation or suffix ("\\curl", "$(curl",
+ * "curl.exe", "GIT_SSH_COMMAND='ssh")? */
+int chio__leaf_names_host_program(const char *s, size_t n);
 
 /* leaf_host.c: does the string leaf @s end with an option whose value,
  * a host, is the next word ("-x", "--proxy", "curl --connect-to")? Then
  * the next element of its array is that value ["-x", "2130706433"]. A
- * bundle of short options ("-sx") counts in curl's or ssh's words only:
- * @program when the array's first element names one
- * (chio__leaf_host_program). */
+ * bundle of short options ("-sx") counts where curl or ssh may run it:
+ * @program when the array's first element or any leaf of the call names
+ * one (chio__leaf_host_program, chio__leaf_names_host_program), or @s
+ * itself does (review 22 H1). */
 int chio__leaf_takes_host(const char *s, size_t n, int program);
 int chio__leaf_host_program(const char *s, size_t n);
 

@@ -25,6 +25,8 @@ typedef struct domain_scan {
     int depth;    /* layers of percent-decoding of the value being read */
     int shell;    /* reading a value's shell form (chio__shell_unquote) */
     int embedded; /* layers of JSON-in-a-string above the leaf being read */
+    int programs; /* leaves of the call that name curl, ssh, scp or sftp */
+    int program;  /* another leaf than the one being read names one */
     char *reason;
     size_t cap;
 } domain_scan;

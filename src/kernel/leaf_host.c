@@ -404,7 +404,8 @@ static const char *const host_options[] = {
  * is the next word ("-x", "--proxy"), 2 when it is glued on, from *@v
  * ("-xevil.com", "--proxy=evil.com"); else 0. Short options may come in
  * a bundle whose first 'x' or 'J' takes the rest or the next word
- * ("-sSx", "-4x", "-vJ", "-sxevil.com"; *@bundle set), and a long one
+ * ("-sSx", "-4x", "-vJ", "-sxevil.com", curl's "-s:x" with its "-:"
+ * inside; *@bundle set), and a long one
  * may be abbreviated as curl allows, to three letters or more, in any
  * case ("--pre", "--preprox", "--proxy1", "--PROXY"; reviews 20 and 21).
  * Any other option's value is no host: "pip install -r
@@ -416,8 +417,8 @@ static int host_option(const char *s, size_t a, size_t b, size_t *v, int *bundle
 
     *bundle = 0;
     if (b - a >= 2 && s[a] == '-' && s[a + 1] != '-') {
-        for (k = a + 1;
-             k < b && (isalnum((unsigned char)s[k]) || s[k] == '#') && s[k] != 'x' && s[k] != 'J';
+        for (k = a + 1; k < b && (isalnum((unsigned char)s[k]) || s[k] == '#' || s[k] == ':') &&
+                        s[k] != 'x' && s[k] != 'J';
              k++)
             ;
         if (k == b || (s[k] != 'x' && s[k] != 'J'))
@@ -520,6 +521,55 @@ static int host_program(const char *s, size_t a, size_t b)
     return 0;
 }
 
+/* Does [a, b) name curl, ssh, scp or sftp as a token, in any case, by any
+ * path and with any suffix or punctuation around it ("\\curl", "(curl",
+ * "$(curl", "a|curl", "curl.exe", "CURL", "GIT_SSH_COMMAND='ssh")? A
+ * token is a run of letters, digits and '_', read twice: with quotes and
+ * backslashes taken out, as a shell removes them ("c''url", "c\\url"),
+ * and with them as breaks ("C:\\tools\\curl.exe"). Review 22 H1: a
+ * bundle's host option is read whenever the text could run one of them,
+ * not only when its name is seen where a command's name stands. */
+static int names_host_program_as(const char *s, size_t a, size_t b, int skip_quotes)
+{
+    static const char *const names[] = {"curl", "ssh", "scp", "sftp", NULL};
+    char tok[5];
+    size_t i, len = 0, j;
+    int over = 0;
+
+    for (i = a; i <= b; i++) {
+        unsigned char c = i < b ? (unsigned char)s[i] : ' ';
+        if (skip_quotes && (c == '\'' || c == '"' || c == '\\'))
+            continue;
+        if (!skip_quotes && c == '\\' && i + 1 < b && strchr("nrt", s[i + 1]) != NULL &&
+            s[i + 1] != '\0')
+            i++; /* "\\ncurl": JSON's or printf's escape, a break */
+        if (i < b && (isalnum(c) || c == '_')) {
+            if (len < sizeof(tok) - 1)
+                tok[len++] = (char)tolower(c);
+            else
+                over = 1;
+            continue;
+        }
+        tok[len] = '\0';
+        for (j = 0; !over && len > 0 && names[j] != NULL; j++)
+            if (strcmp(tok, names[j]) == 0)
+                return 1;
+        len = 0;
+        over = 0;
+    }
+    return 0;
+}
+
+static int names_host_program(const char *s, size_t a, size_t b)
+{
+    return names_host_program_as(s, a, b, 1) || names_host_program_as(s, a, b, 0);
+}
+
+int chio__leaf_names_host_program(const char *s, size_t n)
+{
+    return names_host_program(s, 0, n);
+}
+
 /* Does the word [a, b) leave the next word a command's name: a control
  * operator (";", "&&", "|", ...) or a word ending with one, and the
  * wrappers that run the next word (sudo, env, exec, nohup, time, xargs,
@@ -554,8 +604,15 @@ static int value_hosts(const char *s, size_t a, size_t b, chio__leaf_host_fn eac
 
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
 {
+    return chio__leaf_field_hosts_in(s, n, 0, each, ctx);
+}
+
+int chio__leaf_field_hosts_in(const char *s, size_t n, int program, chio__leaf_host_fn each,
+                              void *ctx)
+{
     size_t a = 0, b = n, i, k, wa, v;
     int whole, after_option = 0, opt, bundle, rc = 0, command = 1, host_cmd = 0, key_next = 0;
+    int named = program; /* review 22 H1: curl or ssh named so far */
 
     trim_ends(s, &a, &b, 1);
     for (i = a; i < b && trim_space_at(s + i, b - i) == 0; i++)
@@ -579,8 +636,9 @@ int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
             rc = unit_hosts(s, wa, i, whole ? HOW_LEAF : HOW_WORD, each, ctx);
         if (command) /* the command's name: are its bundles read? */
             host_cmd = host_program(s, wa, i);
+        named = named || names_host_program(s, wa, i);
         opt = host_option(s, wa, i, &v, &bundle);
-        if (bundle && !host_cmd)
+        if (bundle && !host_cmd && !named)
             opt = 0;
         /* "-o ProxyJump evil.com", "git config http.proxy evil.com" */
         after_option =
@@ -612,6 +670,7 @@ int chio__leaf_takes_host(const char *s, size_t n, int program)
             ;
         if (command || wa == a)
             host_cmd = host_cmd || host_program(s, wa, i);
+        host_cmd = host_cmd || names_host_program(s, wa, i); /* review 22 H1 */
         opt = host_option(s, wa, i, &v, &bundle);
         if (bundle && !host_cmd)
             opt = 0;
