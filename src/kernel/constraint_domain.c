@@ -264,6 +264,47 @@ static int json_text(const char *s, size_t n)
 
 static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, int is_key);
 
+/* JSON text (json_text) read as a shell reads it with its punctuation
+ * outside strings ('{', '}', '[', ']', ',', ':') taken as blanks: a
+ * shell runs a line of it, '[ 1,' then a newline and '"curl" ,
+ * "-x127.0.0.1:18222" , "https://a.example/" ]', as curl with that
+ * proxy, while its members are kept apart ('{"name":"report.pdf"}' is
+ * the words name and report.pdf, no host). 1 when it holds, else 0 with
+ * the reason. */
+static int json_words_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    char stack[512], *heap = NULL, *w;
+    const char *r;
+    size_t i, len;
+    int ok, in = 0;
+
+    if ((w = malloc(n + 1)) == NULL) {
+        snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n), s);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        w[i] = s[i];
+        if (in && s[i] == '\\' && i + 1 < n) {
+            i++;
+            w[i] = s[i];
+            continue;
+        }
+        if (s[i] == '"')
+            in = !in;
+        else if (!in && strchr("{}[],:", s[i]) != NULL && s[i] != '\0')
+            w[i] = ' ';
+    }
+    if ((r = chio__shell_reading(w, n, stack, sizeof(stack), &heap, &len)) == NULL) {
+        snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n), s);
+        free(w);
+        return 0;
+    }
+    ok = chio_readings_allowed(ds, r, len);
+    free(heap);
+    free(w);
+    return ok;
+}
+
 /* A word in single quotes whose text is JSON ('{"name":"report.pdf",
  * "size":1}', a body a command sends) is read as JSON held in a string
  * under @key, as an argument's JSON text is, and blanked in *@copy
@@ -336,13 +377,15 @@ static int leaf_readings_allowed(domain_scan *ds, chio__key *key, const char *s,
         return 0;
     /* quotes or a line continuation ("-x \\" then a newline; review 21
      * H2): a backslash alone is more often a Windows path
-     * ("C:\\Users\\me\\x.txt") than a shell's escape; and JSON text,
-     * whose quotes removed would run its members into one word ('{"name":
-     * "report.pdf","size":1}' names no host; review 21 M1), is no command */
-    if ((memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL &&
-         memmem(s, n, "\\\n", 2) == NULL && memmem(s, n, "\\\r\n", 3) == NULL) ||
-        json_text(s, n))
+     * ("C:\\Users\\me\\x.txt") than a shell's escape; JSON text, whose
+     * quotes removed would run its members into one word ('{"name":
+     * "report.pdf","size":1}' names no host; review 21 M1), is read with
+     * its members apart (json_words_allowed; review 22 H5) */
+    if (memchr(s, '\'', n) == NULL && memchr(s, '"', n) == NULL &&
+        memmem(s, n, "\\\n", 2) == NULL && memmem(s, n, "\\\r\n", 3) == NULL)
         return 1;
+    if (json_text(s, n))
+        return json_words_allowed(ds, s, n);
     if (!quoted_json_allowed(ds, key, s, n, &copy)) {
         free(copy);
         return 0;

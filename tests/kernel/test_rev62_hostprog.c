@@ -248,6 +248,10 @@ Test(rev62_hostprog, a_brace_group_or_test_gets_the_shell_reading)
          "{\"url\":\"https://api.example.com/\",\"cmd\":\"[1] // ; curl -x '127.0.0.1:18222' "
          "https://api.example.com/ // ]\"}",
          0},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"cmd\":\"[ 1,\\n\\\"curl\\\" , "
+         "\\\"-x127.0.0.1:18222\\\" , \\\"https://api.example.com/\\\" ]\"}",
+         0},
     };
 
     kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
@@ -264,6 +268,17 @@ Test(rev62_hostprog, json_text_and_shell_groups_that_name_no_host_stay_allowed)
          "{\"url\":\"https://api.example.com/\",\"cmd\":\"jq '.items[] | {name: .name}' "
          "data.json\"}",
          1},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"cmd\":\"{\\\"name\\\":\\\"report.pdf\\\",\\\"size\\\":1}\"}",
+         1},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/"
+         "\",\"cmd\":\"{\\\"t\\\":\\\"12:30:45\\\",\\\"v\\\":\\\"a.example:443\\\",\\\"n\\\":\\\"-"
+         "x is an option\\\"}\"}",
+         1},
+        {KT_DX("api.example.com"),
+         "{\"url\":\"https://api.example.com/\",\"cmd\":\"[\\\"a.txt\\\", \\\"b.txt\\\"]\"}", 1},
         {KT_DX("api.example.com"),
          "{\"url\":\"https://api.example.com/"
          "\",\"body\":\"{\\\"name\\\":\\\"report.pdf\\\",\\\"size\\\":1}\"}",
