@@ -130,7 +130,7 @@ static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
     fc.ds = ds;
     fc.s = s;
     fc.n = n;
-    return chio__leaf_field_hosts_in(s, n, ds->program, field_host_allowed, &fc) == 0;
+    return chio__leaf_field_hosts_in(s, n, ds->program, ds->programs, field_host_allowed, &fc) == 0;
 }
 
 /* An argv passed as an array of words: the element after one that ends
@@ -154,9 +154,9 @@ static int option_values_allowed(domain_scan *ds, const chio_json *v)
     /* a bundle ("-sx") is read when any leaf of the call names curl or
      * ssh: ["env", "curl", "-sx", ...], {"command": "curl", "args":
      * ["-sx", ...]} (review 22 H1) */
-    program = ds->programs > 0 || (chio_json_typeof(v) == CHIO_JSON_ARRAY && n > 0 &&
-                                   (s = chio_json_string(chio_json_at(v, 0), &len)) != NULL &&
-                                   chio__leaf_host_program(s, len));
+    program = ds->host_leaves > 0 || (chio_json_typeof(v) == CHIO_JSON_ARRAY && n > 0 &&
+                                      (s = chio_json_string(chio_json_at(v, 0), &len)) != NULL &&
+                                      chio__leaf_host_program(s, len));
     for (i = 0; i < n; i++) {
         e = chio_json_at(v, i);
         if (!option_values_allowed(ds, e))
@@ -449,7 +449,7 @@ static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, 
          * names no host), and the embedded readings above keep their own
          * rules (URL-ish keys, URLs). */
         /* review 22 H1: another leaf names curl or ssh */
-        ds->program = ds->programs - chio__leaf_names_host_program(s, n) > 0;
+        ds->program = ds->host_leaves - chio__leaf_names_host_program(s, n) > 0;
         if (ds->embedded == 0 && !leaf_readings_allowed(ds, key, s, n)) {
             chio__unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
             ds->seen = 1; /* denied: keep this reason */
@@ -478,7 +478,7 @@ static int count_programs(void *ctx, chio__key *key, const char *s, size_t n, in
 
     (void)key;
     (void)is_key;
-    ds->programs += chio__leaf_names_host_program(s, n);
+    ds->host_leaves += chio__leaf_names_host_program(s, n);
     return 0;
 }
 
@@ -542,6 +542,17 @@ int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t ca
     return 0;
 }
 
+/* The programs the call could run: a word of any string of its
+ * arguments, keys included, that names ssh, git, npm, ... (fail closed:
+ * "-o KEY VALUE" is read in the call that names ssh anywhere). */
+static int call_programs(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
+{
+    (void)key;
+    (void)is_key;
+    ((domain_scan *)ctx)->programs |= chio__leaf_programs(s, n);
+    return 0;
+}
+
 int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
@@ -570,6 +581,7 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
             ds.want[--n] = '\0';
     }
     chio__each_text(args, 0, count_programs, &ds);
+    chio__each_text(args, 0, call_programs, &ds);
     chio__each_text(args, 0, scan_domain_text, &ds);
     if (!ds.bad)
         chio__each_scalar(args, scan_domain_scalar, &ds);

@@ -48,9 +48,12 @@ int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
 /* The same, with a bundle's host option ("-sx", "-AJ") read from the
  * start when @program (another leaf of the call names curl or ssh:
  * chio__leaf_names_host_program); else from the first word that names
- * one (review 22 H1). */
-int chio__leaf_field_hosts_in(const char *s, size_t n, int program, chio__leaf_host_fn each,
-                              void *ctx);
+ * one (review 22 H1); and with @programs, the CHIO__PROG_* bits of the
+ * programs the whole call could run (chio__leaf_programs of its every
+ * string), which arm the KEY VALUE readings after ssh's -o and git's or
+ * npm's config/set (review 22 hosts M1). */
+int chio__leaf_field_hosts_in(const char *s, size_t n, int program, int programs,
+                              chio__leaf_host_fn each, void *ctx);
 /* leaf_host.c: does @s name curl, ssh, scp or sftp as a token, in any
  * case, by any path, with any punctuation or suffix ("\\curl", "$(curl",
  * "curl.exe", "GIT_SSH_COMMAND='ssh")? */
@@ -70,6 +73,29 @@ int chio__leaf_host_program(const char *s, size_t n);
  * bare IPv4 number included), handed to @each as chio__leaf_field_hosts
  * hands them. */
 int chio__leaf_value_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx);
+
+/* leaf_host.c: does @s (@n bytes) name a URL or host as an argument's
+ * key would? */
+int chio__leaf_host_key(const char *s, size_t n);
+
+/* leaf_host_kv.c: the KEY VALUE readings of a leaf's words (review 22
+ * hosts M1, H2-H4, H6). chio__leaf_programs: CHIO__PROG_SSH when a word
+ * of @s names ssh, scp or sftp, CHIO__PROG_CONFIG when one names git,
+ * npm, yarn, pnpm or pip, CHIO__PROG_FETCH when one names curl or wget
+ * (any case, any path, ".exe"). chio__kv_word
+ * takes each word [a, b) of a leaf in turn, with the state @st (set by
+ * chio__kv_init), and hands each host it reads to @each. */
+#define CHIO__PROG_SSH    1
+#define CHIO__PROG_CONFIG 2
+#define CHIO__PROG_FETCH  4
+typedef struct chio__kv {
+    int programs, mode, command, prev_key, prev_printf, skip_next;
+    size_t words;
+} chio__kv;
+int chio__leaf_programs(const char *s, size_t n);
+void chio__kv_init(chio__kv *st, int programs);
+int chio__kv_word(chio__kv *st, const char *s, size_t a, size_t b, chio__leaf_host_fn each,
+                  void *ctx);
 
 /* constraints.c: every number and boolean leaf of @v as its JSON text,
  * with its nearest key (chio__each_string's walk). */

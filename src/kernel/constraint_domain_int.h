@@ -22,11 +22,12 @@ typedef struct domain_scan {
     const chio__constraint *c;
     char want[CHIO__HOST_MAX];
     int seen, bad;
-    int depth;    /* layers of percent-decoding of the value being read */
-    int shell;    /* reading a value's shell form (chio__shell_unquote) */
-    int embedded; /* layers of JSON-in-a-string above the leaf being read */
-    int programs; /* leaves of the call that name curl, ssh, scp or sftp */
-    int program;  /* another leaf than the one being read names one */
+    int depth;       /* layers of percent-decoding of the value being read */
+    int shell;       /* reading a value's shell form (chio__shell_unquote) */
+    int embedded;    /* layers of JSON-in-a-string above the leaf being read */
+    int host_leaves; /* leaves of the call that name curl, ssh, scp or sftp */
+    int program;     /* another leaf than the one being read names one */
+    int programs;    /* CHIO__PROG_* of every string of the call (review 22 hosts M1) */
     char *reason;
     size_t cap;
 } domain_scan;

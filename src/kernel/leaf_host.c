@@ -175,8 +175,9 @@ static int name_host(const char *s, size_t a, size_t b)
  * read as a host only where it is surely not a count, an id or a time:
  * below 2^24 it is in 0.0.0.0/8, which no route reaches, so "0755", "10"
  * and "10:30" stay text; 0 itself (0.0.0.0 is the local host to Linux and
- * macOS) only after '@' (@at) or before a port of 60 or more, which no
- * clock time has; otherwise a hex or octal spelling always, a decimal
+ * macOS) only after '@' (@at), before a port of 60 or more, which no
+ * clock time has, or as the whole value of an option or key that takes
+ * a host ("curl -x 0", "http_proxy=0"); otherwise a hex or octal spelling always, a decimal
  * one only after '@' or before a port (@port >= 0), since a port-less
  * decimal ("count": "3232235777", a Unix time) is a number. */
 static int number_host(const char *s, size_t a, size_t b, int at, long port, int how)
@@ -187,8 +188,8 @@ static int number_host(const char *s, size_t a, size_t b, int at, long port, int
     if (a == b || !chio__ascii_digit((unsigned char)s[a]) ||
         chio__ipv4_number(s + a, b - a, &v) != 0 || v > 0xffffffffu)
         return 0;
-    if (v == 0)
-        return at || port >= 60;
+    if (v == 0) /* a host option's whole value "0" (review 22 hosts H7) */
+        return at || port >= 60 || how == HOW_VALUE;
     if (v < ((uint64_t)1 << 24))
         return 0;
     /* the value of an option that takes a host ("curl -x 2130706433")
@@ -454,7 +455,8 @@ static int host_key(const char *s, size_t a, size_t b)
     chio__key k;
     size_t i, n = b - a;
 
-    if (n == 0 || n >= sizeof(key))
+    /* ssh's ServerAliveInterval and ServerAliveCountMax are counts */
+    if (n == 0 || n >= sizeof(key) || (n > 11 && strncasecmp(s + a, "serveralive", 11) == 0))
         return 0;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[a + i];
@@ -484,23 +486,6 @@ static int host_assignment(const char *s, size_t a, size_t b, size_t *v)
 static int word_is(const char *s, size_t a, size_t b, const char *w)
 {
     return b - a == strlen(w) && memcmp(s + a, w, b - a) == 0;
-}
-
-/* Does the word [a, b) put a KEY VALUE pair next: ssh's "-o" ("-o
- * 'ProxyJump evil.com'", quotes removed), and git's or npm's "config"
- * and "set" with their scope options ("git config --global http.proxy
- * evil.com:3128"; review 21 H4, L2)? */
-static int takes_key_value(const char *s, size_t a, size_t b)
-{
-    static const char *const words[] = {"-o",       "config",     "set",   "--global",
-                                        "--system", "--local",    "--add", "--replace-all",
-                                        "--file",   "--worktree", NULL};
-    size_t i;
-
-    for (i = 0; words[i] != NULL; i++)
-        if (word_is(s, a, b, words[i]))
-            return 1;
-    return 0;
 }
 
 /* Is the word [a, b) a program whose bundles of short options may hold
@@ -604,20 +589,27 @@ static int value_hosts(const char *s, size_t a, size_t b, chio__leaf_host_fn eac
 
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
 {
-    return chio__leaf_field_hosts_in(s, n, 0, each, ctx);
+    return chio__leaf_field_hosts_in(s, n, 0, chio__leaf_programs(s, n), each, ctx);
 }
 
-int chio__leaf_field_hosts_in(const char *s, size_t n, int program, chio__leaf_host_fn each,
-                              void *ctx)
+int chio__leaf_host_key(const char *s, size_t n)
+{
+    return host_key(s, 0, n);
+}
+
+int chio__leaf_field_hosts_in(const char *s, size_t n, int program, int programs,
+                              chio__leaf_host_fn each, void *ctx)
 {
     size_t a = 0, b = n, i, k, wa, v;
-    int whole, after_option = 0, opt, bundle, rc = 0, command = 1, host_cmd = 0, key_next = 0;
+    int whole, after_option = 0, opt, bundle, rc = 0, command = 1, host_cmd = 0;
     int named = program; /* review 22 H1: curl or ssh named so far */
+    chio__kv kv;
 
     trim_ends(s, &a, &b, 1);
     for (i = a; i < b && trim_space_at(s + i, b - i) == 0; i++)
         ;
     whole = i == b; /* one word: every field of it, as the leaf */
+    chio__kv_init(&kv, programs);
     for (i = a; i < b && rc == 0;) {
         if ((k = trim_space_at(s + i, b - i)) > 0) {
             i += k;
@@ -640,10 +632,11 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int program, chio__leaf_h
         opt = host_option(s, wa, i, &v, &bundle);
         if (bundle && !host_cmd && !named)
             opt = 0;
-        /* "-o ProxyJump evil.com", "git config http.proxy evil.com" */
-        after_option =
-            opt == 1 || (key_next && memchr(s + wa, '=', i - wa) == NULL && host_key(s, wa, i));
-        key_next = takes_key_value(s, wa, i);
+        after_option = opt == 1;
+        /* "-o ProxyJump evil.com", "git config http.proxy evil.com",
+         * "proxy = evil.com" (leaf_host_kv.c) */
+        if (rc == 0)
+            rc = chio__kv_word(&kv, s, wa, i, each, ctx);
         command = before_command(s, wa, i) || (command && word_is(s, wa, i, "-"));
         if (rc == 0 && opt == 2 && v < i)
             rc = value_hosts(s, v, i, each, ctx);
