@@ -298,10 +298,14 @@ CHIO_EXTERN int chio_kernel_sign_receipt_async(chio_kernel *k, chio_receipt_buil
  * while the live log holds more than max_size_bytes, move with their
  * checkpoints to the archive log at archive_path (see chio_store_archive()).
  * The kernel also runs a pass when it starts. Safe while serving.
- * Returns: 0 with @rep filled; CHIO_ECONFIG (retention disabled); store
- * errors (a failed write to the live log fails the kernel closed: every
- * later call gets CHIO_EFAILED); CHIO_EDRAINED; CHIO_EINVAL (@k or @rep
- * NULL). Ownership: @rep
+ * Returns: 0 with @rep filled; CHIO_ECONFIG (retention disabled, or the
+ * archive is another log's); CHIO_ECORRUPT (a range the pass would move
+ * does not audit clean, a receipt or checkpoint of it missing included:
+ * the pass is refused with nothing moved, the message naming the receipt
+ * or checkpoint, and the kernel serves on); store errors (a failed write
+ * to the live log fails the kernel closed: every later call gets
+ * CHIO_EFAILED); CHIO_EDRAINED; CHIO_EINVAL (@k or @rep NULL). Every
+ * failed pass is logged as "retention_failed". Ownership: @rep
  * caller-allocated; @err optional.
  */
 CHIO_EXTERN int chio_kernel_run_retention(chio_kernel *k, chio_archive_report *rep,

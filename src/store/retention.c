@@ -398,6 +398,59 @@ static int move(pass *p, const range *r, const cp_entry *cp, const cp_entry *nex
     return 0;
 }
 
+/* Could the pass move @r, judged by the receipts stored in it? (A range
+ * that lacks some, or holds one it cannot read, is not eligible(), and
+ * the pass would stop before it.) */
+static int could_move(const pass *p, const range *r)
+{
+    size_t i;
+    int old = p->older_than != 0;
+
+    for (i = 0; old && i < r->n; i++)
+        if (r->v[i].ts >= p->older_than)
+            old = 0;
+    return old || (p->max_bytes != 0 && p->live_bytes > p->max_bytes);
+}
+
+/* While checking, before the first range (review 22 store F1): the
+ * checkpoints as read must give the pass its ranges from where the log
+ * starts. Before, the loop below did not start (checkpoint 1 deleted, one
+ * unreadable) and the pass exited 0 having moved nothing
+ * [`rev62_archive::a_deleted_first_checkpoint_refuses_the_pass`]. */
+static int check_cps(pass *p, const cp_list *l, uint64_t first)
+{
+    if (l->bad)
+        return chio__archive_check_bad_checkpoint(
+            l->v[l->n - 1].cseq, "is unreadable (invalid_checkpoint: unreadable)", p->err);
+    if (l->n == 0)
+        return 0;
+    return chio__archive_check_first(&p->check, l->v[0].cseq, l->v[0].start, first, p->err);
+}
+
+/* While checking: a range short of receipts, or holding one that cannot
+ * be read, refuses the pass naming the receipt when the pass could move
+ * it; before, the pass stopped there without a word and retention never
+ * moved past it again
+ * [`rev62_archive::a_receipt_missing_from_a_checkpoint_range_refuses_the_pass`]. */
+static int check_whole(pass *p, const cp_entry *cp, const range *r)
+{
+    size_t i;
+
+    if (cp->end < cp->start)
+        return chio__archive_check_bad_checkpoint(
+            cp->cseq, "has a range that ends before it starts (invalid_checkpoint: range)", p->err);
+    if ((r->n == cp->end - cp->start + 1 && !r->bad) || !could_move(p, r))
+        return 0;
+    for (i = 0; i < r->n; i++) {
+        if (r->v[i].seq != cp->start + i)
+            return chio__archive_check_hole(cp->cseq, cp->start, cp->end, cp->start + i,
+                                            r->v[i].seq, p->err);
+        if (r->v[i].id[0] == '\0')
+            return chio__archive_check_unreadable(r->v[i].seq, p->err);
+    }
+    return chio__archive_check_hole(cp->cseq, cp->start, cp->end, cp->start + r->n, 0, p->err);
+}
+
 static int by_checkpoints(pass *p)
 {
     uint64_t next = 0, last = 0;
@@ -413,6 +466,12 @@ static int by_checkpoints(pass *p)
         rc = chio_store_scan_checkpoints(p->live, 1, collect_cp, &l, p->err);
     if (rc > 0)
         rc = 0;
+    /* Checked from where the log starts: a first receipt missing is then
+     * a hole in the first range. */
+    if (rc == 0 && p->checking) {
+        rc = check_cps(p, &l, next);
+        next = p->check.expect;
+    }
     /* All but the newest checkpoint, oldest first, while eligible; each
      * range must start at the live log's first receipt, or receipts would
      * stay behind before the point it is then said to start from. */
@@ -423,6 +482,8 @@ static int by_checkpoints(pass *p)
         rc = chio_store_scan(p->live, l.v[i].start, collect, &r, p->err);
         if (rc > 0)
             rc = 0;
+        if (rc == 0 && p->checking)
+            rc = check_whole(p, &l.v[i], &r);
         if (rc != 0 || r.n != l.v[i].end - l.v[i].start + 1 || !eligible(p, &r) ||
             (!p->checking && l.v[i].end > p->checked_last))
             break;

@@ -268,3 +268,64 @@ int chio__archive_check_next(chio__archive_check *c, chio_error *err)
         return chio__fail(err, CHIO_ESTORE, CHIO_NO_OFFSET, "reading the hash chain failed");
     return check_link(c, seq, leaf, 1, err);
 }
+
+/* ---- a log with checkpoints: what the pass cannot read as ranges ---------------------------- */
+
+/* Review 22 (store) F1: by_checkpoints() (retention.c) left its loop without
+ * a word where the checkpoints did not give it the next range (checkpoint
+ * 1 deleted, one unreadable, the first one not where the log starts) or a
+ * range lacked receipts: the pass exited 0 having moved nothing or only
+ * the ranges before, and retention never moved past that point again. */
+
+int chio__archive_check_first(chio__archive_check *c, uint64_t cseq, uint64_t start, uint64_t first,
+                              chio_error *err)
+{
+    if (cseq > c->expect_cp)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "checkpoint %llu is missing (the first stored is %llu)%s",
+                          (unsigned long long)c->expect_cp, (unsigned long long)cseq, refuse_tail);
+    if (cseq < c->expect_cp)
+        return bad_cp(err, cseq, "is stored before the checkpoint the log's checkpoints start at");
+    if (start != c->expect)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "checkpoint %llu starts at receipt %llu, not at receipt %llu where the "
+                          "log starts (invalid_checkpoint: range)%s",
+                          (unsigned long long)cseq, (unsigned long long)start,
+                          (unsigned long long)c->expect, refuse_tail);
+    if (first != 0 && first < c->expect)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "receipt %llu is stored before receipt %llu, where the log starts "
+                          "(receipt_before_log_start)%s",
+                          (unsigned long long)first, (unsigned long long)c->expect, refuse_tail);
+    return 0;
+}
+
+int chio__archive_check_bad_checkpoint(uint64_t cseq, const char *why, chio_error *err)
+{
+    return bad_cp(err, cseq, why);
+}
+
+int chio__archive_check_hole(uint64_t cseq, uint64_t start, uint64_t end, uint64_t missing,
+                             uint64_t next, chio_error *err)
+{
+    if (next == 0)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "receipt %llu is missing (checkpoint %llu covers receipts %llu..%llu, "
+                          "and none of its receipts from %llu on is stored)%s",
+                          (unsigned long long)missing, (unsigned long long)cseq,
+                          (unsigned long long)start, (unsigned long long)end,
+                          (unsigned long long)missing, refuse_tail);
+    return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                      "receipt %llu is missing (checkpoint %llu covers receipts %llu..%llu; the "
+                      "next stored is %llu)%s",
+                      (unsigned long long)missing, (unsigned long long)cseq,
+                      (unsigned long long)start, (unsigned long long)end, (unsigned long long)next,
+                      refuse_tail);
+}
+
+int chio__archive_check_unreadable(uint64_t seq, chio_error *err)
+{
+    return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                      "receipt %llu is unreadable or has no receipt id (unreadable_receipt)%s",
+                      (unsigned long long)seq, refuse_tail);
+}

@@ -120,6 +120,22 @@ int chio__archive_check_checkpoint(chio__archive_check *c, uint64_t cseq, const 
                                    size_t next_len, chio_error *err);
 int chio__archive_check_next(chio__archive_check *c, chio_error *err);
 void chio__archive_check_end(chio__archive_check *c);
+/* A log with checkpoints, where the checkpoints do not give the pass its
+ * next range (review 22 store F1): each returns CHIO_ECORRUPT naming the
+ * receipt or checkpoint, 0 when there is nothing to name. _first, before
+ * the first range: the first stored checkpoint @cseq, starting at receipt
+ * @start, is the one the log's checkpoints start at and starts where the
+ * log does, and the first stored receipt @first (0: none) is not before
+ * it. _bad_checkpoint: checkpoint @cseq is unreadable (@why). _hole:
+ * receipt @missing of checkpoint @cseq's range @start..@end is not stored
+ * (@next the next one that is, 0: none in the range). _unreadable: receipt
+ * @seq cannot be read. */
+int chio__archive_check_first(chio__archive_check *c, uint64_t cseq, uint64_t start, uint64_t first,
+                              chio_error *err);
+int chio__archive_check_bad_checkpoint(uint64_t cseq, const char *why, chio_error *err);
+int chio__archive_check_hole(uint64_t cseq, uint64_t start, uint64_t end, uint64_t missing,
+                             uint64_t next, chio_error *err);
+int chio__archive_check_unreadable(uint64_t seq, chio_error *err);
 
 /*
  * The kernel's expiry floor (kernel/revocation.c): the latest expires_at of
