@@ -293,7 +293,11 @@ typedef struct chio_store_audit_v2 {
  * record signs differs from the stored one or the head's) and
  * "index_dangling" (an id index entry naming a receipt outside the stored
  * range, with "id" and "indexed_seq") and "archive_log" (the log is
- * marked as an archive and @out->allow_archive is 0). A legacy
+ * marked as an archive and @out->allow_archive is 0); in a log marked as
+ * an archive that holds checkpoints, "receipt_after_last_checkpoint" (with
+ * "seq", "checkpoint_seq" and "batch_end_seq"; counted in log_problems):
+ * archiving moves whole checkpoint ranges, so no pass puts a receipt
+ * after such an archive's last checkpoint (review 22 store F2). A legacy
  * log (no key record, chain or head) is audited as before, with
  * legacy = 1 and nothing pinned unless @ntrusted.
  * @out->size must be set; at most that many bytes of *out are written.

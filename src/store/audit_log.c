@@ -365,6 +365,61 @@ static void head_link(audit *a)
     }
 }
 
+typedef struct past_cp {
+    audit *a;
+    const cp_info *cp;
+    size_t named;
+} past_cp;
+
+static int name_past_cp(void *ctx, uint64_t seq, const char *json, size_t len)
+{
+    past_cp *pc = ctx;
+
+    (void)json;
+    (void)len;
+    if (pc->named == MAX_MISSING_LINES)
+        return 1;
+    chio__audit_problem(pc->a,
+                        "{\"problem\":\"receipt_after_last_checkpoint\",\"seq\":%llu,"
+                        "\"checkpoint_seq\":%llu,\"batch_end_seq\":%llu,\"detail\":\"a receipt "
+                        "after the archive's last checkpoint: archiving a log with checkpoints "
+                        "moves whole checkpoint ranges, so none was archived there\"}",
+                        (unsigned long long)seq, (unsigned long long)pc->cp->seq,
+                        (unsigned long long)pc->cp->end);
+    pc->a->v2->log_problems++;
+    pc->named++;
+    return pc->a->oom ? CHIO_ENOMEM : 0;
+}
+
+/* Receipts after the last checkpoint of an archive that holds checkpoints
+ * (review 22 store F2): a pass over a log with checkpoints moves whole
+ * checkpoint ranges, each written with its checkpoint in one batch, so
+ * such an archive ends at its last checkpoint's last receipt. One after it
+ * was put there: before, a receipt replayed there with its chain link
+ * recomputed passed the archive's audit alone
+ * [`rev62_archive::a_receipt_replayed_past_an_archives_last_checkpoint_is_named`].
+ * Not for a live log (receipts after its newest checkpoint are the next
+ * range), an archive without checkpoints (archived by single receipts), or
+ * one whose last checkpoint is itself named (its range is no one's word). */
+static void archive_past_checkpoints(audit *a)
+{
+    past_cp pc;
+    const cp_info *c;
+    int rc;
+
+    if (!a->v2->archive || a->ncps == 0 || a->out->receipts == 0)
+        return;
+    c = &a->cps[a->ncps - 1];
+    if (!c->usable || c->bad || c->end == UINT64_MAX || a->out->last_seq <= c->end)
+        return;
+    memset(&pc, 0, sizeof(pc));
+    pc.a = a;
+    pc.cp = c;
+    rc = chio_store_scan(a->s, c->end + 1, name_past_cp, &pc, NULL);
+    if (rc == CHIO_ENOMEM)
+        a->oom = 1; /* a failed read is kept by the view: the audit stops */
+}
+
 /* After the scan: the tail the head vouches for. */
 void chio__audit_epilogue(audit *a)
 {
@@ -373,6 +428,7 @@ void chio__audit_epilogue(audit *a)
 
     chain_past_end(a);
     durable_past_end(a, last_cp);
+    archive_past_checkpoints(a);
 
     if (!a->head_ok) {
         if (a->head_absent && !v->legacy && !v->archive && a->out->receipts > 0 &&

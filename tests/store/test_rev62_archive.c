@@ -274,3 +274,102 @@ Test(rev62_archive, a_kernels_retention_reports_and_logs_the_refusal)
     cr_expect_eq(count(logged, "receipt 6 is missing"), 3, "%s", logged);
     cr_expect(!exists(arc), "the archive was created");
 }
+
+/* F2 ---------------------------------------------------------------------------------------- */
+
+static void audit_cli(const char *store, int want_status, const char *want)
+{
+    const char *argv[] = {"receipt", "verify", "--receipt-db", store, "--allow-archive", NULL};
+    cli_result r = testutil_run_cli(argv, NULL, 0);
+
+    cr_expect_eq(r.status, want_status, "%.800s%.400s", r.out, r.err);
+    if (want != NULL)
+        cr_expect_not_null(strstr(r.out, want), "%.800s", r.out);
+    else
+        cr_expect_null(strstr(r.out, "receipt_after_last_checkpoint"), "%.800s", r.out);
+    testutil_cli_free(&r);
+}
+
+/* Archive receipts 1..8 (checkpoints 1 and 2) of a log with checkpoints. */
+static void make_archive(void)
+{
+    cli_result r;
+
+    kt_make_log(db, N, 4);
+    r = archive_cli(NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert_not_null(strstr(r.out, "\"receipts_moved\":8}"), "%s", r.out);
+    testutil_cli_free(&r);
+}
+
+/* The reviewer's reproducer: receipt 3 replayed as receipt 9 of the
+ * archive, its chain link recomputed. Before, exit 0 and log_problems 0. */
+Test(rev62_archive, a_receipt_replayed_past_an_archives_last_checkpoint_is_named)
+{
+    uint8_t prev[32], leaf[32], link[32];
+    chio_store_audit_v2 v;
+    chio_store *s = NULL;
+    size_t len = 0;
+    char *json;
+
+    make_archive();
+    audit_cli(arc, 0, NULL);
+    json = testutil_stored(arc, 0, 3, &len);
+    cr_assert_eq(chio_store_open(arc, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_assert_eq(chio__store_get_chain(s, 8, prev, NULL), 0);
+    chio_store_close(s);
+    cr_assert_eq(chio_merkle_leaf_hash(json, len, leaf), 0);
+    cr_assert_eq(chio__store_chain_step(prev, leaf, link), 0);
+    testutil_raw_write_seq(arc, "receipts", 9, json, len);
+    testutil_raw_write_seq(arc, "chain", 9, link, 32);
+    chio_free(json);
+    audit_cli(arc, 1,
+              "{\"problem\":\"receipt_after_last_checkpoint\",\"seq\":9,\"checkpoint_seq\":2,"
+              "\"batch_end_seq\":8,");
+
+    memset(&v, 0, sizeof(v));
+    v.size = sizeof(v);
+    v.allow_archive = 1;
+    cr_assert_eq(chio_store_open(arc, CHIO_STORE_READ_ONLY, &s, NULL), 0);
+    cr_expect_eq(chio_store_audit_log_v2(s, NULL, 0, NULL, NULL, &v, NULL), 0);
+    chio_store_close(s);
+    cr_expect_eq(v.log_problems, 1);
+    cr_expect_eq(v.base.gaps, 0);
+    cr_expect_eq(v.base.invalid, 0);
+}
+
+/* The archive's last checkpoint deleted: its receipts are now after the
+ * last one (before, the archive audited clean alone). */
+Test(rev62_archive, an_archives_last_checkpoint_deleted_names_its_receipts)
+{
+    make_archive();
+    testutil_raw_write_seq(arc, "checkpoints", 2, NULL, 0);
+    audit_cli(arc, 1, "{\"problem\":\"receipt_after_last_checkpoint\",\"seq\":5,");
+}
+
+/* Unaffected: a live log's receipts after its newest checkpoint, and an
+ * archive of a log without checkpoints (archived by single receipts). */
+Test(rev62_archive, live_logs_and_archives_without_checkpoints_are_read_as_before)
+{
+    const char *argv[] = {"receipt",    "archive", "--receipt-db", db,  "--archive", arc,
+                          "--max-size", "1",       "--by-receipt", NULL};
+    const char *live[] = {"receipt", "verify", "--receipt-db", db, NULL};
+    cli_result r;
+
+    make_archive();
+    r = testutil_run_cli(live, NULL, 0); /* receipts 13, 14 after checkpoint 3 */
+    cr_expect_eq(r.status, 0, "%.800s%.400s", r.out, r.err);
+    testutil_cli_free(&r);
+
+    testutil_rmrf(db);
+    testutil_rmrf(arc);
+    kt_make_log(db, N, 0);
+    r = testutil_run_cli(argv, NULL, 0);
+    cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_expect_not_null(strstr(r.out, "\"receipts_moved\":13}"), "%s", r.out);
+    testutil_cli_free(&r);
+    audit_cli(arc, 0, NULL);
+    r = testutil_run_cli(live, NULL, 0);
+    cr_expect_eq(r.status, 0, "%.800s%.400s", r.out, r.err);
+    testutil_cli_free(&r);
+}
