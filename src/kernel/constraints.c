@@ -497,8 +497,9 @@ static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
      * "..", a shell parameter standing alone ("rm -rf $HOME", "-C
      * \"$HOME\"": any path; review 20 F6) or it changes directory to the
      * home or $OLDPWD (hc) */
-    if (!chio__path_candidate_key(key, s, n) && !chio__home_or_parent_word(s, n) &&
-        !chio__expansion_word(s, n) && !hc)
+    int ew = chio__expansion_word(s, n);
+
+    if (!chio__path_candidate_key(key, s, n) && !chio__home_or_parent_word(s, n) && !ew && !hc)
         return 0;
     ps->seen = 1;
     ps->leaf = s;
@@ -518,7 +519,11 @@ static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
      * cannot be read (control characters, ".." above the start, double
      * encoding, a remote file: host, a file: URL with a relative path)
      * denies. */
-    rc = relative_file_url(s, n) ? CHIO_EINVAL : chio__path_readings(s, n, reading_under, ps);
+    /* a lone "${!x}" (a parameter the text cannot name) or a "${HOME:-"
+     * past the bound of its reading cannot be read as a path (review 22
+     * P2, P4) */
+    rc = ew == 2 || relative_file_url(s, n) ? CHIO_EINVAL
+                                            : chio__path_readings(s, n, reading_under, ps);
     if (rc == 0)
         rc = path_words(ps, s, n);
     if (rc == 0)

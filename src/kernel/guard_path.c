@@ -311,6 +311,27 @@ static int remote_file_text(const chio__guard_reg *g, chio__key *key, const char
     return rc;
 }
 
+/* Does @s hold a parameter expansion's head ("${PWD:-", "${x#":
+ * chio__param_head_valid) that chio__gp_braced_end cannot close (past
+ * its bound of 256 bytes, or never)? Its word would be read as pieces
+ * split at its braces, which bash does not do: the value cannot be read
+ * (review 22 P4: "cd /etc && cat ${PWD:-a..300 bytes}/shadow" was
+ * read as "/shadow"). Linear: each head is read up to the bound, and
+ * the first that fails ends the reading. */
+static int braces_unread(const char *s, size_t n)
+{
+    const char *p = s;
+    size_t i;
+
+    while ((p = memchr(p, '$', n - (size_t)(p - s))) != NULL) {
+        i = (size_t)(p - s);
+        if (chio__param_head_valid(s, n, i) && chio__gp_braced_end(s, n, i) == i)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
 static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *what, const char *s,
                           size_t n, char *details, size_t cap, int level, int hits)
 {
@@ -328,6 +349,10 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
             snprintf(details, cap, "%s is under forbidden prefix '%s'", what, g->prefixes[i]);
             return 1;
         }
+    }
+    if (braces_unread(s, n)) {
+        snprintf(details, cap, "%s holds a ${..} longer than the guard reads", what);
+        return 1;
     }
     if (!chio__path_candidate_key(key, s, n)) {
         /* literals a separator that is no '/' joins into a path:

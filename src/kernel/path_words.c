@@ -130,103 +130,11 @@ int chio__home_or_parent_word(const char *s, size_t n)
     return written_or_decoded(home_or_parent_word_as, s, n);
 }
 
-static int name_start(unsigned char c)
-{
-    return c == '_' || ascii_alpha((char)c);
-}
-
-/* Does the parameter name @w (@n bytes) hold a directory by its name:
- * HOME, OLDPWD, PWD, TMPDIR, TMP, TEMP, USERPROFILE, APPDATA, PREFIX,
- * DEST, TARGET, OUT, or one ending in DIR, HOME, PATH, ROOT or FOLDER
- * (XDG_CONFIG_HOME, DESTDIR, BUILD_DIR), ASCII case aside? A parameter
- * named for anything else ("$USER", "$ISSUE", "${name}") is text to
- * path_prefix (review 21 F11: every lone parameter denied "echo $USER"
- * and "git commit -m 'fix $ISSUE'"). */
-static int directory_name(const char *w, size_t n)
-{
-    static const char *const exact[] = {
-        "home",    "oldpwd",       "pwd",    "tmpdir", "tmp",    "temp", "userprofile",
-        "appdata", "localappdata", "prefix", "dest",   "target", "out",  NULL};
-    static const char *const suffixes[] = {"dir", "home", "path", "root", "folder", NULL};
-    size_t i, l;
-
-    for (i = 0; exact[i] != NULL; i++)
-        if (strlen(exact[i]) == n && strncasecmp(w, exact[i], n) == 0)
-            return 1;
-    for (i = 0; suffixes[i] != NULL; i++)
-        if ((l = strlen(suffixes[i])) <= n && strncasecmp(w + n - l, suffixes[i], l) == 0)
-            return 1;
-    return 0;
-}
-
-/* The end of the shell parameter "$name" or "${..}" at s[@i] (a "${"
- * closes within 256 bytes, so the reading stays linear), @i when none
- * opens there; *@dir whether it holds a directory: its name does
- * (directory_name), or a default or an assignment after it is a path. */
-static size_t param_end(const char *s, size_t n, size_t i, int *dir)
-{
-    size_t j = i + 1, depth, ns, ne, lim;
-
-    *dir = 0;
-    if (j >= n || s[i] != '$')
-        return i;
-    if (name_start((unsigned char)s[j])) {
-        while (j < n && (name_start((unsigned char)s[j]) || chio__ascii_digit((unsigned char)s[j])))
-            j++;
-        *dir = directory_name(s + i + 1, j - i - 1);
-        return j;
-    }
-    if (s[j] != '{')
-        return i;
-    for (ns = ne = j + 1;
-         ne < n && (name_start((unsigned char)s[ne]) || chio__ascii_digit((unsigned char)s[ne]));
-         ne++)
-        ;
-    lim = n - j > 256 ? j + 256 : n;
-    for (depth = 0; j < lim; j++)
-        if (s[j] == '{')
-            depth++;
-        else if (s[j] == '}' && --depth == 0)
-            break;
-    if (j == lim)
-        return i;
-    *dir = directory_name(s + ns, ne - ns) || memchr(s + ne, '/', j - ne) != NULL ||
-           memchr(s + ne, '~', j - ne) != NULL;
-    return j + 1;
-}
-
-/* Does @s (@n bytes, as written) hold a word that is a shell parameter
- * standing alone and holding a directory: "$HOME", "${HOME}",
- * "${TMPDIR:-/tmp}", "\"$OLDPWD\"", "--dest=$HOME", "${X:-/etc}" (a
- * default that is a path) (a word break, or the end, right after it)?
- * Parameters next to each other are one word, the home when the others
- * are empty ("$HOME$X", "${X}${HOME}"); a parenthesis or a brace before
- * or after it ends it too ("(rm -rf $HOME)", "{$HOME,x}", "$HOME{,}";
- * review 21 F5). Not "$5" or "$?" (a number, a status), "$HOME-notes"
- * or "$(pwd)", nor one whose name names no directory ("$USER"). */
-static int expansion_word_as(const char *s, size_t n)
-{
-    size_t i, j, e;
-    int dir, one;
-
-    for (i = 0; i + 1 < n; i++) {
-        if (s[i] != '$' ||
-            !(word_starts(s, n, i) || (i > 0 && (s[i - 1] == '(' || s[i - 1] == '{'))))
-            continue;
-        for (dir = 0, j = i; j < n && (e = param_end(s, n, j, &one)) > j; j = e)
-            dir |= one;
-        if (j == i)
-            continue;
-        if (dir && (j == n || chio__path_word_break(s, n, j) > 0 || strchr("(){}", s[j]) != NULL))
-            return 1;
-        i = j - 1;
-    }
-    return 0;
-}
-
+/* The lone parameter's reading is path_params.c's (review 20 F6, review
+ * 21 F5 and F11, review 22 P1, P2, P4, P5, P11). */
 int chio__expansion_word(const char *s, size_t n)
 {
-    return written_or_decoded(expansion_word_as, s, n);
+    return written_or_decoded(chio__lone_param_reading, s, n);
 }
 
 /* @p (normalised, @len bytes) as Windows reads it after its dot segments

@@ -33,9 +33,21 @@ int chio__has_path_word_break(const char *s, size_t n);
 int chio__home_or_parent_word(const char *s, size_t n);
 /* Does @s (@n bytes), as written or percent-decoded once, hold a word
  * that is a shell parameter standing alone ("$HOME", "${HOME}",
- * "\"$OLDPWD\"", "--dest=$TMPDIR"; not "$5", "$?", "$HOME-x"), which a
- * shell expands to any path (review 20 F6)? 1 also when out of memory. */
+ * "\"$OLDPWD\"", "--dest=$TMPDIR", "${x:-$HOME}", "$1$HOME"; not "$5",
+ * "$?", "$HOME-x", "$USER"), which a shell expands to a directory (review
+ * 20 F6)? 1 when so (also when out of memory), 2 when the value cannot
+ * be read so ("${!x}" standing alone, a "${HOME:-" that does not close
+ * within 256 bytes: review 22 P2, P4), else 0. */
 int chio__expansion_word(const char *s, size_t n);
+
+/* chio__expansion_word's reading of @s as written (path_params.c). */
+int chio__lone_param_reading(const char *s, size_t n);
+
+/* Does a parameter expansion's head open at s[@i]: "${" then "!" or "#"
+ * at most, a name, a number or a special parameter's character, then
+ * "}" or an operator ("${HOME:-", "${x#", "${!x}", "${1}")? Text such as
+ * "${a + b}" or "${items.map(" is not one (bash refuses it). */
+int chio__param_head_valid(const char *s, size_t n, size_t i);
 
 /* The normalised path @p (@len bytes) as Windows reads it after its dot
  * segments: a segment ending in one '.' loses it and the last segment its
