@@ -184,10 +184,11 @@ int chio__gp_cd_word(const char *w, size_t n);
 int chio__gp_cd_key(const char *name);
 /* The operand of the change of directory of kind @kind whose word ends at
  * @i of @t: its start in *@ws (@n: none) and its end; *@cmd 1 when a
- * command substitution stands before it, or when more than
+ * command substitution stands before it, 2 when more than
  * CHIO__GP_CD_SKIP_MAX options and call names do (the operand cannot be
- * told: any directory; review 21 F1: searched to the end of the text
- * for each change of directory, "fchdir(" repeated to 1 MiB took 351 s). */
+ * told: any directory, read at worst as every directory is, review 22
+ * P12; review 21 F1: searched to the end of the text for each change of
+ * directory, "fchdir(" repeated to 1 MiB took 351 s). */
 #define CHIO__GP_CD_SKIP_MAX 32
 size_t chio__gp_cd_operand(const char *t, size_t n, size_t i, int kind, size_t *ws, int *cmd);
 /* Is t[@i, @j) "cwd" or "workdir" with no value after it? */

@@ -278,7 +278,7 @@ size_t chio__gp_cd_operand(const char *t, size_t n, size_t i, int kind, size_t *
     *cmd = 0;
     for (;; skipped++) {
         if (skipped > CHIO__GP_CD_SKIP_MAX) {
-            *cmd = 1; /* bounded: the operand is any directory */
+            *cmd = 2; /* bounded: the operand is any directory */
             *ws = n;
             return n;
         }
@@ -392,8 +392,11 @@ int chio__gp_home_cd(const char *t, size_t n)
             word_is(t + i, j - i, "set-location") || word_is(t + i, j - i, "sl") ||
             word_is(t + i, j - i, "push-location") || word_is(t + i, j - i, "pop-location")) {
             we = chio__gp_cd_operand(t, n, j, CHIO__GP_CD_SHELL, &ws, &cmd);
-            if (!cmd && (ws >= n || (we - ws == 1 && t[ws] == '-') ||
-                         chio__gp_stack_cd(t + i, j - i, ws < n ? t + ws : NULL, we - ws)))
+            /* past the bound the operand is any directory, the home
+             * among them (review 22 P12) */
+            if (cmd == 2 ||
+                (!cmd && (ws >= n || (we - ws == 1 && t[ws] == '-') ||
+                          chio__gp_stack_cd(t + i, j - i, ws < n ? t + ws : NULL, we - ws))))
                 return 1;
         }
         i = j + brk;

@@ -235,31 +235,43 @@ static int read_text(cwd_scan *cs, const char *t, size_t n)
 
 /* ---- the readings of a leaf ----------------------------------------------------------------- */
 
-/* @t with each "$PWD" or "${PWD}" standing as a whole word (the working
- * directory itself: "cp -r $PWD /tmp/x", "tar cf - \"$PWD\"") written
- * as ".", into @out (@n bytes at least); its length, @n when none. */
+/* @t with the working directory standing as a whole word (the directory
+ * itself: "cp -r $PWD /tmp/x", "tar cf - \"$PWD\"", "${PWD%/}",
+ * "$(pwd)", "$(realpath .)"; one the shell keeps, "${OLDPWD%/}",
+ * "${DIRSTACK[1]}", read from any directory: chio__gpc_whole_dir)
+ * written as ".", into @out (@n bytes at least); its length, @n when
+ * none. */
 static size_t pwd_as_dot(const char *t, size_t n, char *out)
 {
     size_t i = 0, o = 0, j, brk, k;
-    int any = 0;
+    int any = 0, stack;
 
     while (i < n) {
         j = chio__gp_cwd_word_at(t, n, i, &brk);
-        k = j - i;
-        if ((k == 4 && memcmp(t + i, "$PWD", 4) == 0) ||
-            (k == 6 && memcmp(t + i, "${PWD}", 6) == 0)) {
+        if ((k = chio__gpc_whole_dir(t, n, i, j, &stack)) > 0) {
             out[o++] = '.';
             any = 1;
-        } else {
-            memcpy(out + o, t + i, k);
-            o += k;
+            i += k;
+            continue;
         }
+        memcpy(out + o, t + i, j - i);
+        o += j - i;
         k = j + brk < n ? brk : n - j;
         memcpy(out + o, t + j, k);
         o += k;
         i = j + k;
     }
     return any ? o : n;
+}
+
+/* Could @t (@n bytes) hold a working directory as a whole word
+ * (pwd_as_dot)? */
+static int may_name_dir(const char *t, size_t n)
+{
+    return memmem(t, n, "PWD", 3) != NULL || memmem(t, n, "DIRSTACK", 8) != NULL ||
+           memmem(t, n, "pwd", 3) != NULL || memmem(t, n, "real", 4) != NULL ||
+           memmem(t, n, "readl", 5) != NULL || memmem(t, n, "dirs", 4) != NULL ||
+           memchr(t, '~', n) != NULL;
 }
 
 static int one_text(cwd_scan *cs, const char *t, size_t n)
@@ -270,9 +282,10 @@ static int one_text(cwd_scan *cs, const char *t, size_t n)
 
     if (!cs->reading)
         return chio__gpc_collect_text(cs, t, n);
-    if ((rc = read_text(cs, t, n)) != 0 || memmem(t, n, "PWD", 3) == NULL)
+    if ((rc = read_text(cs, t, n)) != 0 || !may_name_dir(t, n))
         return rc;
-    /* the working directory as a whole word, read as "." (review 21 F3) */
+    /* the working directory as a whole word, read as "." (review 21 F3,
+     * review 22 P3) */
     if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
         return CHIO_ENOMEM;
     if ((len = pwd_as_dot(t, n, d)) < n)

@@ -96,6 +96,13 @@ int chio__gpc_add_root(cwd_scan *cs, const char *w, size_t n, int worst, int cli
  * ("~+", "$PWD") or one the shell keeps (*@stack 1: "~-", "$OLDPWD",
  * "~1", "$DIRSTACK"), with the separators after it; 0 for none. */
 size_t chio__gpc_dir_head(const char *w, size_t n, int *stack);
+/* The length of the working directory standing as a whole word at
+ * @t[@i] (the word chio__gp_cwd_word_at ends at @j): "$PWD", any
+ * "${PWD..}", "~+", "$(pwd)", "`pwd`", "$(realpath .)", "$(readlink -f
+ * .)", or (*@stack 1) one the shell keeps, "$OLDPWD", any
+ * "${OLDPWD..}", "${DIRSTACK..}", "~-", "$(dirs ..)"; separators and an
+ * expansion after it ("$PWD$X") count; 0 for none (review 22 P3). */
+size_t chio__gpc_whole_dir(const char *t, size_t n, size_t i, size_t j, int *stack);
 /* The roots the text @t (@n bytes) names: the target of each change of
  * directory ("cd /", "tar -C /", "-C/"). 0, CHIO_ENOMEM or CHIO_EINVAL. */
 int chio__gpc_collect_text(cwd_scan *cs, const char *t, size_t n);

@@ -116,6 +116,18 @@ static int add_ancestors(cwd_scan *cs)
     return add_ancestors_as(cs, 1, 0);
 }
 
+/* A target past the bound on options (chio__gp_cd_operand's *cmd 2):
+ * any directory, so every reading a placed one has runs from each
+ * proper ancestor of a prefix, placed and walked ("cd -L .. -L /etc &&
+ * cat sha*", "tar cf - ." after "cd -L .. /root"; review 22 P12), as
+ * for a climb ("cd .."), and from "/" at worst. */
+static int any_target(cwd_scan *cs)
+{
+    int rc = add_ancestors_as(cs, 1, 1);
+
+    return rc == 0 ? add_ancestors_as(cs, 0, 1) : rc;
+}
+
 /* Does the relative path @w climb above its start ("..", "a/../..")?
  * *@below: whether it then names a directory below where the climb lands
  * ("../web"; not "..", "a/../.."). Not resolve() in guard_path_climb.c,
@@ -331,6 +343,95 @@ size_t chio__gpc_dir_head(const char *w, size_t n, int *stack)
     return k;
 }
 
+/* Is s[@i, @e) the word @name? */
+static int span_is(const char *s, size_t i, size_t e, const char *name)
+{
+    return e - i == strlen(name) && memcmp(s + i, name, e - i) == 0;
+}
+
+/* A command substitution at t[@i] that prints a working directory, up to
+ * 64 bytes: "$(pwd)", "`pwd -P`", "$(realpath .)", "$(readlink -f .)"
+ * (the working directory itself), "$(dirs -l +1)" (*@stack 1: one the
+ * shell keeps). Its length, 0 for none. */
+static size_t subst_dir_at(const char *t, size_t n, size_t i, int *stack)
+{
+    size_t k, e, ws, we, words = 0;
+    int dot = 0, cmd = 0; /* 1 pwd, 2 realpath/readlink, 3 dirs */
+    char close;
+
+    if (i + 1 < n && t[i] == '$' && t[i + 1] == '(') {
+        k = i + 2;
+        close = ')';
+    } else if (t[i] == '`') {
+        k = i + 1;
+        close = '`';
+    } else {
+        return 0;
+    }
+    for (e = k; e < n && e - k < 64 && t[e] != close && strchr("$`()\"'\\;|&<>", t[e]) == NULL; e++)
+        ;
+    if (e >= n || t[e] != close)
+        return 0;
+    for (ws = k; ws < e; ws = we) {
+        while (ws < e && (t[ws] == ' ' || t[ws] == '\t'))
+            ws++;
+        for (we = ws; we < e && t[we] != ' ' && t[we] != '\t'; we++)
+            ;
+        if (we == ws)
+            break;
+        if (words++ == 0) {
+            cmd = span_is(t, ws, we, "pwd")                                          ? 1
+                  : span_is(t, ws, we, "realpath") || span_is(t, ws, we, "readlink") ? 2
+                  : span_is(t, ws, we, "dirs")                                       ? 3
+                                                                                     : 0;
+            if (cmd == 0)
+                return 0;
+        } else if (span_is(t, ws, we, ".") || span_is(t, ws, we, "./")) {
+            dot = 1;
+        } else if (t[ws] != '-' && t[ws] != '+') {
+            return 0;
+        }
+    }
+    if (cmd == 2 && !dot)
+        return 0;
+    *stack = cmd == 3;
+    return e + 1 - i;
+}
+
+size_t chio__gpc_whole_dir(const char *t, size_t n, size_t i, size_t j, int *stack)
+{
+    size_t k, e;
+
+    *stack = 0;
+    if ((e = subst_dir_at(t, n, i, stack)) > 0) {
+        e += i;
+    } else {
+        /* "$PWD", "${PWD%/}", "${OLDPWD:-x}", "${DIRSTACK[1]}", "~+", "~-" */
+        if (j <= i)
+            return 0;
+        if ((k = tilde_dir_head(t + i, j - i, stack)) == 0 &&
+            (k = param_head(t + i, j - i, "PWD")) == 0) {
+            *stack = 1;
+            if ((k = param_head(t + i, j - i, "OLDPWD")) == 0 &&
+                (k = param_head(t + i, j - i, "DIRSTACK")) == 0)
+                return 0;
+        }
+        e = i + k;
+    }
+    while (e < n && (t[e] == '/' || t[e] == '\\'))
+        e++;
+    /* nothing more in the word, or an expansion that may be empty
+     * ("$PWD$X", "$(pwd)$X") */
+    if (e < n && t[e] != '$' && t[e] != '`' &&
+        !((unsigned char)t[e] <= 0x20 || strchr(";|&<>(){},=:@'\"", t[e]) != NULL))
+        return 0;
+    if (e < n && t[e] == '$') {
+        size_t brk, we = chio__gp_cwd_word_at(t, n, e, &brk);
+        e = we > e ? we : e + 1;
+    }
+    return e - i;
+}
+
 /* The roots the text @t (@n bytes) names: the target of each change of
  * directory ("cd /", "tar -C /", "-C/"). Other absolute words are not
  * roots: "tabs / spaces, etc." is prose. */
@@ -367,7 +468,9 @@ int chio__gpc_collect_text(cwd_scan *cs, const char *t, size_t n)
                 chio__gp_stack_cd(t + i, j - i, ws < n ? t + ws : NULL, we - ws))
                 rc = cd_target(cs, "-", 1, kind); /* "popd", "pushd +1" (review 21 F8) */
             else
-                rc = cmd ? add_ancestors(cs) : cd_target(cs, ws < n ? t + ws : NULL, we - ws, kind);
+                rc = cmd == 2 ? any_target(cs)
+                     : cmd    ? add_ancestors(cs)
+                              : cd_target(cs, ws < n ? t + ws : NULL, we - ws, kind);
             /* each entry of a CDPATH list ("CDPATH=/tmp:/ cd etc") */
             while (rc == 0 && !cmd && j - i == 6 && memcmp(t + i, "CDPATH", 6) == 0 && we < n &&
                    t[we] == ':') {
@@ -384,6 +487,11 @@ int chio__gpc_collect_text(cwd_scan *cs, const char *t, size_t n)
          * is (review 20 F2) */
         if (rc == 0 && j > i && chio__gpc_dir_head(t + i, j - i, &stack) > 0 && stack)
             rc = cd_target(cs, "-", 1, CHIO__GP_CD_SHELL);
+        /* the same directory as a whole word ("tar cf - ${OLDPWD%/}",
+         * "${DIRSTACK[1]}", "$(dirs -l +1)"): any directory the shell
+         * kept, walked (review 22 P3) */
+        if (rc == 0 && chio__gpc_whole_dir(t, n, i, j, &stack) > 0 && stack)
+            rc = any_target(cs);
         i = j + brk;
     }
     return cs->ph.nomem ? CHIO_ENOMEM : rc;

@@ -557,26 +557,76 @@ too_big:
     return rc;
 }
 
-/* The first "-c SCRIPT" (an option word ending in 'c': "-c", "-lc") with
- * its script a quoted word: the end of the script
- * word, or 0 when there is none. */
+/* The end of an option word of a shell at s[@i]: "-" or "+" and letters
+ * ("-e", "+x", "-lc"), "--", or a long option ("--norc"); 0 for none.
+ * Letters only, so the scan is the word's length. */
+static size_t shell_option_end(const char *s, size_t n, size_t i)
+{
+    size_t k = i + 1;
+
+    if (i >= n || (s[i] != '-' && s[i] != '+'))
+        return 0;
+    if (s[i] == '-' && k < n && s[k] == '-')
+        k++;
+    while (k < n && ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
+                     (k > i + 2 && s[k] == '-')))
+        k++;
+    if (k == i + 1 || (k < n && s[k] != ' ' && !word_break(s[k])))
+        return 0;
+    return k;
+}
+
+/* How many words the bundle s[@i, @e) takes after it: one for each 'o'
+ * or 'O' ("-o pipefail", "+O extglob"); none for a long option. */
+static size_t option_args(const char *s, size_t i, size_t e)
+{
+    size_t k, args = 0;
+
+    if (e - i >= 2 && s[i] == '-' && s[i + 1] == '-')
+        return 0;
+    for (k = i + 1; k < e; k++)
+        args += s[k] == 'o' || s[k] == 'O';
+    return args;
+}
+
+/* The first "-c SCRIPT" with its script a quoted word, as bash, sh,
+ * dash, zsh and ksh take it (review 22 P7): an option bundle holding
+ * 'c' ("-c", "-lc", "-ce", "-cx"), then any options ("-e", "+x", "-o
+ * NAME", "+O NAME", a bundle's 'o'/'O' taking the next word), "--"
+ * ending them, then the script, the first word that is none. The end of
+ * the script word, or 0 when there is none. Linear: a search that fails
+ * goes on where it stopped. */
 static size_t c_script_end(const char *s, size_t n)
 {
-    size_t i, j, e;
+    size_t i, j, e, args;
+    int dashes;
 
     for (i = 0; i + 3 < n; i++) {
-        if (s[i] != '-' || !word_start(s, i))
+        if (s[i] != '-' || !word_start(s, i) || (e = shell_option_end(s, n, i)) == 0 ||
+            s[i + 1] == '-' || memchr(s + i + 1, 'c', e - i - 1) == NULL)
             continue;
-        for (j = i + 1; j < n && s[j] >= 'a' && s[j] <= 'z'; j++)
-            ;
-        if (j == i + 1 || s[j - 1] != 'c' || j >= n || s[j] != ' ')
-            continue;
-        while (j < n && s[j] == ' ')
-            j++;
-        if (j >= n || (s[j] != '\'' && s[j] != '"'))
-            continue;
-        e = word_end(s, n, j);
-        return e > n ? n : e;
+        args = option_args(s, i, e);
+        for (j = e, dashes = 0;;) {
+            while (j < n && s[j] == ' ')
+                j++;
+            if (j >= n || word_break(s[j]))
+                break;
+            if (args > 0) { /* "-o pipefail": the option's name */
+                for (e = j; e < n && s[e] != ' ' && !word_break(s[e]); e++)
+                    ;
+                args--;
+            } else if (!dashes && (e = shell_option_end(s, n, j)) > 0) {
+                dashes = e - j == 2 && s[j] == '-' && s[j + 1] == '-';
+                args = option_args(s, j, e);
+            } else if (s[j] == '\'' || s[j] == '"') {
+                e = word_end(s, n, j);
+                return e > n ? n : e;
+            } else {
+                break;
+            }
+            j = e;
+        }
+        i = j - 1; /* the words passed hold no other start */
     }
     return 0;
 }
