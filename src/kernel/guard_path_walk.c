@@ -46,7 +46,7 @@ static const walker walkers[] = {
     {"bsdtar", "", 0},  {"7za", "", 0},       {"7zz", "", 0},      {"pigz", "r", 0},
     {"ctags", "R", 0},  {"clamscan", "r", 0}, {"md5deep", "r", 0}, {"hashdeep", "r", 0},
     {"rclone", "", 0},  {"restic", "", 0},    {"borg", "", 0},     {"dir", "R", 1},
-    {"vdir", "R", 1},
+    {"vdir", "R", 1},   {"compgen", "", 1},
 };
 
 /* Words of a listing tool that run something on, or remove, what it
@@ -69,35 +69,45 @@ static int word_at_is(const char *t, size_t i, size_t n, const char *const *word
     return 0;
 }
 
-/* Filters that pass names on: "ls /etc | grep sha | xargs cat" acts on
- * them as "ls /etc | xargs cat" does (review 21 F10). Up to FILTERS_MAX
- * of them are followed (each command's text is then read a bounded
- * number of times). */
-#define FILTERS_MAX 4
+/* Commands known to only pass names on or print them: "ls /etc | grep
+ * sha | xargs cat" acts on them as "ls /etc | xargs cat" does (review 21
+ * F10). Any other command a listing's output reaches is read as acting
+ * on it ("| python3 -c ..", "| perl -ne ..", "| xargs", "| while read";
+ * review 22 P6: the class fails closed), and so is one past FILTERS_MAX
+ * of them (each command's text is then read a bounded number of times). */
+#define FILTERS_MAX 8
 
 static int piped_to_act(const char *t, size_t i, size_t n)
 {
-    static const char *const takers[] = {"xargs", "while", "parallel", "sh", "bash"};
-    static const char *const filters[] = {"grep", "egrep", "fgrep", "sort", "uniq", "head",
-                                          "tail", "sed",   "awk",   "tee",  "cut",  "tr"};
+    static const char *const passive[] = {
+        "grep", "egrep", "fgrep", "rg", "sort", "uniq", "head",  "tail",   "sed",
+        "awk",  "tee",   "cut",   "tr", "nl",   "cat",  "tac",   "rev",    "column",
+        "fold", "fmt",   "pr",    "wc", "less", "more", "paste", "expand", "comm"};
     int hops;
 
-    for (hops = 0; hops <= FILTERS_MAX; hops++) {
+    for (hops = 0;; hops++) {
         if (i >= n || t[i] != '|' || (i + 1 < n && t[i + 1] == '|'))
-            return 0;
-        for (i++; i < n && (t[i] == ' ' || t[i] == '\t'); i++)
+            return 0; /* the output is printed */
+        if (hops == FILTERS_MAX)
+            return 1; /* not read past the bound: at worst */
+        for (i++; i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '&'); i++)
             ;
-        if (word_at_is(t, i, n, takers, sizeof(takers) / sizeof(takers[0])))
+        if (!word_at_is(t, i, n, passive, sizeof(passive) / sizeof(passive[0])))
             return 1;
-        if (!word_at_is(t, i, n, filters, sizeof(filters) / sizeof(filters[0])))
-            return 0;
         /* the filter's command, to the '|' after it; its quotes are
          * skipped as they stand ("sed 's#^#/etc/#'") */
         while (i < n && t[i] != '|' && t[i] != ';' && t[i] != '&' && t[i] != '\n' && t[i] != '(' &&
                t[i] != ')' && t[i] != '`')
             i++;
     }
-    return 0;
+}
+
+/* Is the command at t[@i] the inside of a process substitution "<(..)"
+ * whose output is read ("while read f; do ..; done < <(ls /etc)";
+ * review 22 P6)? */
+static int substituted_to_act(const char *t, size_t i)
+{
+    return i >= 2 && t[i - 1] == '(' && t[i - 2] == '<';
 }
 
 static int cmd_break(char c)
@@ -391,7 +401,7 @@ static int check_walk(path_hit *ph, const char *t, size_t len, const walk_dirs *
     while (rc == 0 && i < len) {
         for (end = i; end < len && !cmd_break(t[end]); end++)
             ;
-        rc = walk_command(ph, t, i, end, piped_to_act(t, end, len), wd);
+        rc = walk_command(ph, t, i, end, piped_to_act(t, end, len) || substituted_to_act(t, i), wd);
         i = end + 1;
     }
     return rc;

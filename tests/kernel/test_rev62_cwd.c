@@ -132,6 +132,54 @@ Test(rev62_cwd, secret_leak_reads_a_c_scripts_positional_words_after_options)
     r32s_run_rows(patterns, NROWS(patterns), denied, NROWS(denied), allowed, NROWS(allowed));
 }
 
+Test(rev62_cwd, a_listing_reaching_any_command_not_known_to_print_is_acted_on)
+{
+    static const char *const rows[] = {
+        "{\"cmd\":\"ls /etc | grep sha | grep -v x | sort | uniq | head | xargs -I{} cat "
+        "/etc/{}\"}",
+        "{\"cmd\":\"while read f; do cat /etc/$f; done < <(ls /etc)\"}",
+        "{\"cmd\":\"ls /etc | nl -ba | cut -f2 | xargs -I{} cat /etc/{}\"}",
+        "{\"cmd\":\"ls /etc | rg sha | xargs -I{} cat /etc/{}\"}",
+        "{\"cmd\":\"compgen -f /etc/ | xargs cat\"}",
+        "{\"cmd\":\"ls /etc | python3 -c 'import sys; print(sys.stdin.read())'\"}",
+        "{\"cmd\":\"ls /etc | perl -ne 'chomp; print `cat /etc/$_`'\"}",
+        "{\"cmd\":\"ls /etc | a | b | c | d | e | f | g | h | i | j\"}",
+        /* stay allowed: printed */
+        "{\"cmd\":\"ls /etc | grep -c conf\"}",
+        "{\"cmd\":\"ls /etc | sort | head\"}",
+        "{\"cmd\":\"cd /etc && ls | wc -l\"}",
+        "{\"cmd\":\"ls /root | grep -v .ssh\"}",
+        "{\"cmd\":\"ls /etc | grep ssl | head -3 | sort | uniq | nl | less\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+
+    cr_assert_eq(NROWS(rows), NROWS(denied));
+    kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), rows, denied, NROWS(rows));
+}
+
+Test(rev62_cwd, a_popd_after_the_calls_own_pushd_and_a_commit_message_are_no_home)
+{
+    static const kt_row rows[] = {
+        {KT_PP("/workspace"), WS("\"cmd\":\"pushd build && make && popd\""), 1},
+        {KT_PP("/workspace"), WS("\"cmd\":\"pushd build; npm test; popd\""), 1},
+        {KT_PP("/workspace"), WS("\"cmd\":\"Push-Location src; dotnet build; Pop-Location\""), 1},
+        {KT_PP("/workspace"), WS("\"cmd\":\"git commit -m 'Fix chdir; handle errors'\""), 1},
+        {KT_PP("/workspace"), WS("\"cmd\":\"pushd a && pushd b && popd && popd\""), 1},
+        {KT_PP("/workspace"),
+         "{\"path\":\"/workspace/build.sh\",\"content\":\"set -e\\npushd frontend\\nnpm "
+         "ci\\npopd\\n\"}",
+         1},
+        /* still the previous directory or the home */
+        {KT_PP("."), DOT("\"cmd\":\"popd; cat .ssh/id_rsa\""), 0},
+        {KT_PP("."), DOT("\"cmd\":\"pushd b && popd && popd; cat .ssh/id_rsa\""), 0},
+        {KT_PP("."), DOT("\"cmd\":\"git commit -m \\\"$(chdir; cat .ssh/id_rsa)\\\"\""), 0},
+        {KT_PP("."), DOT("\"cmd\":\"bash -cm 'chdir; cat .ssh/id_rsa'\""), 0},
+        {KT_PP("."), DOT("\"cmd\":\"git commit -m 'x'; chdir; cat .ssh/id_rsa\""), 0},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
+}
+
 /* 4 times the bytes take about 4 times the CPU time (quadratic would
  * be 16). */
 Test(rev62_cwd, the_new_readings_cost_linear_time, .timeout = 300)
