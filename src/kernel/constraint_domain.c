@@ -305,6 +305,27 @@ static int json_words_allowed(domain_scan *ds, const char *s, size_t n)
     return ok;
 }
 
+/* A quoted word whose JSON is an array ('["curl","-x","H",URL]' that
+ * python's subprocess.run(json.loads(..)) or "jq -r '.[]' | xargs curl"
+ * runs) is an argv: the element after a host option is its value
+ * (option_values_allowed), and its members are words apart
+ * (json_words_allowed), as for a whole leaf of JSON text (review 23
+ * hostfix H4). 1 when it holds, else 0 with the reason. */
+static int quoted_array_allowed(domain_scan *ds, const char *s, size_t n)
+{
+    chio_json_doc *doc = NULL;
+    size_t a = 0;
+    int ok;
+
+    while (a < n && (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'))
+        a++;
+    if (a >= n || s[a] != '[' || chio_json_parse(s, n, &doc, NULL) != 0)
+        return 1;
+    ok = option_values_allowed(ds, chio_json_root(doc));
+    chio_json_doc_free(doc);
+    return ok && json_words_allowed(ds, s, n);
+}
+
 /* A word in single quotes whose text is JSON ('{"name":"report.pdf",
  * "size":1}', a body a command sends) is read as JSON held in a string
  * under @key, as an argument's JSON text is, and blanked in *@copy
@@ -355,7 +376,7 @@ static int quoted_json_allowed(domain_scan *ds, chio__key *key, const char *s, s
         rc = scan_domain_text(ds, key, s + q + 1, i - q - 2, 0);
         ds->embedded--;
         ds->program = program;
-        if (rc != 0)
+        if (rc != 0 || !quoted_array_allowed(ds, s + q + 1, i - q - 2))
             return 0;
     }
     return 1;

@@ -91,9 +91,20 @@ int chio__leaf_host_key(const char *s, size_t n);
 typedef struct chio__kv {
     int programs, mode, command, prev_key, prev_printf, skip_next;
     size_t words;
+    /* review 23 hostfix H2, H3, M1 (leaf_host_kv.c) */
+    int written, at_cmd, cmd, forward, reading, quiet, quiet_cmd, quiet_next, gcp;
+    char quiet_quote;
+    const char *read_name;
+    size_t read_len;
 } chio__kv;
 int chio__leaf_programs(const char *s, size_t n);
 void chio__kv_init(chio__kv *st, int programs);
+/* review 23 hostfix H3: arms the config-text readings for a leaf @s that
+ * writes text to a file or pipe ('>', '>>', tee, a heredoc, '|'); and,
+ * after its last word, chio__kv_end hands on a pending "read KEY" whose
+ * value cannot be read. */
+void chio__kv_text(chio__kv *st, const char *s, size_t n);
+int chio__kv_end(chio__kv *st, chio__leaf_host_fn each, void *ctx);
 int chio__kv_word(chio__kv *st, const char *s, size_t a, size_t b, chio__leaf_host_fn each,
                   void *ctx);
 

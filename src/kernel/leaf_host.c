@@ -573,6 +573,37 @@ static int before_command(const char *s, size_t a, size_t b)
     return memchr(s + a, '=', b - a) != NULL && s[a] != '-';
 }
 
+/* A value that is a ','-separated list (ssh's "-J evil.com,api.example.com",
+ * "ProxyJump a,b", curl's "--resolve h:443:a,b"): each entry is read as a
+ * value too (user@ and :port as anywhere), in any order, as well as the
+ * whole (review 23 hostfix H5: ssh connects straight to the first). */
+static int list_values(const char *s, size_t a, size_t b, chio__leaf_host_fn each, void *ctx)
+{
+    const char *comma;
+    size_t e;
+    int rc;
+
+    size_t k = a;
+
+    if (memchr(s + a, ',', b - a) == NULL)
+        return 0;
+    /* NO_PROXY=a,b, no_proxy=..: hosts not reached through the proxy */
+    if (k > 0 && s[k - 1] == '=') {
+        for (k--; k > 0 && (isalnum((unsigned char)s[k - 1]) || s[k - 1] == '_'); k--)
+            ;
+        if ((a - 1 - k == 8 && strncasecmp(s + k, "no_proxy", 8) == 0) ||
+            (a - 1 - k == 7 && strncasecmp(s + k, "noproxy", 7) == 0))
+            return 0;
+    }
+    for (; a <= b; a = e + 1) {
+        comma = a < b ? memchr(s + a, ',', b - a) : NULL;
+        e = comma != NULL ? (size_t)(comma - s) : b;
+        if (e > a && (rc = unit_hosts(s, a, e, HOW_VALUE, each, ctx)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* The value [a, b) of an option that takes a host: read whole (HOW_VALUE),
  * or, when it holds a shell expansion ('$', a backtick, a brace: "${P:-
  * evil.com}", "{evil.com,a}"), handed on as written, a host that cannot
@@ -580,11 +611,14 @@ static int before_command(const char *s, size_t a, size_t b)
 static int value_hosts(const char *s, size_t a, size_t b, chio__leaf_host_fn each, void *ctx)
 {
     size_t i;
+    int rc;
 
     for (i = a; i < b; i++)
         if (s[i] == '$' || s[i] == '`' || s[i] == '{')
             return each(ctx, s + a, b - a);
-    return unit_hosts(s, a, b, HOW_VALUE, each, ctx);
+    if ((rc = unit_hosts(s, a, b, HOW_VALUE, each, ctx)) != 0)
+        return rc;
+    return list_values(s, a, b, each, ctx);
 }
 
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
@@ -610,6 +644,7 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int program, int programs
         ;
     whole = i == b; /* one word: every field of it, as the leaf */
     chio__kv_init(&kv, programs);
+    chio__kv_text(&kv, s + a, b - a);
     for (i = a; i < b && rc == 0;) {
         if ((k = trim_space_at(s + i, b - i)) > 0) {
             i += k;
@@ -645,7 +680,7 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int program, int programs
         if (rc == 0 && host_assignment(s, wa, i, &v) && v < i)
             rc = value_hosts(s, v, i, each, ctx);
     }
-    return rc;
+    return rc != 0 ? rc : chio__kv_end(&kv, each, ctx);
 }
 
 int chio__leaf_takes_host(const char *s, size_t n, int program)
