@@ -329,3 +329,33 @@ int chio__archive_check_unreadable(uint64_t seq, chio_error *err)
                       "receipt %llu is unreadable or has no receipt id (unreadable_receipt)%s",
                       (unsigned long long)seq, refuse_tail);
 }
+
+/* Review 23 (store) F3: numbered from 1, a receipt stored under 0 sorts
+ * first, where the pass reads 0 as "no receipt": with checkpoints no range
+ * then started at the log's first receipt, by receipts the pass did not
+ * run, and it exited 0 having moved nothing. Refused in the words a
+ * kernel's start uses (head.c), and so is a checkpoint under 0
+ * [`rev63_archive::a_receipt_stored_under_0_refuses_the_pass`]. */
+int chio__archive_check_zero(chio_store *live, chio_error *err)
+{
+    char *json = NULL;
+    int rc = chio_store_get_receipt(live, 0, &json, NULL, NULL), what = 0;
+
+    if (rc == 0) {
+        free(json);
+        what = 1;
+    } else if (rc == CHIO_ENOTFOUND) {
+        rc = chio_store_get_checkpoint(live, 0, &json, NULL, NULL);
+        if (rc == 0) {
+            free(json);
+            what = 2;
+        }
+    }
+    if (what != 0)
+        return chio__fail(err, CHIO_ECORRUPT, CHIO_NO_OFFSET,
+                          "the receipt store holds a %s numbered 0, which no kernel writes%s",
+                          what == 1 ? "receipt" : "checkpoint", refuse_tail);
+    if (rc != CHIO_ENOTFOUND)
+        return chio__fail(err, rc, CHIO_NO_OFFSET, "reading receipt or checkpoint 0 failed");
+    return 0;
+}

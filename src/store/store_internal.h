@@ -136,6 +136,9 @@ int chio__archive_check_bad_checkpoint(uint64_t cseq, const char *why, chio_erro
 int chio__archive_check_hole(uint64_t cseq, uint64_t start, uint64_t end, uint64_t missing,
                              uint64_t next, chio_error *err);
 int chio__archive_check_unreadable(uint64_t seq, chio_error *err);
+/* Review 23 (store) F3: a receipt or checkpoint stored under 0 (no kernel
+ * writes one) refuses the pass, as a kernel's start refuses the store. */
+int chio__archive_check_zero(chio_store *live, chio_error *err);
 
 /*
  * The kernel's expiry floor (kernel/revocation.c): the latest expires_at of
