@@ -275,10 +275,13 @@ int cli_audit_store(const char *dir, const uint8_t *trusted, size_t ntrusted, in
         fprintf(stderr,
                 "chio receipt verify: %s: %s is an archive log (chio receipt archive): it "
                 "has no signed head, so receipts cut from its end cannot be detected "
-                "here, nor receipts added at its end when it holds no checkpoint (after "
-                "its last checkpoint they are named receipt_after_last_checkpoint); "
-                "compare its last_seq with the live log's first_seq, or give it with "
-                "--archive beside the live log%s\n",
+                "here, nor receipts changed, replayed or added, with its hash chain "
+                "recomputed, where no checkpoint covers them: all of an archive without "
+                "checkpoints, and those before its first checkpoint's range (archived by "
+                "single receipts before the log had checkpoints); after its last "
+                "checkpoint they are named receipt_after_last_checkpoint. Compare its "
+                "last_seq with the live log's first_seq, or give it with --archive "
+                "beside the live log%s\n",
                 allow_archive ? "note" : "error", dir,
                 allow_archive ? "" : ", and pass --allow-archive where an archive is expected");
     return a->gaps == 0 && a->invalid == 0 && a->checkpoints_valid == a->checkpoints &&
