@@ -27,6 +27,7 @@
 #include "internal.h"
 #include "normalize.h"
 #include "shell_ansi.h"
+#include "shell_assign.h"
 #include "shell_braces.h"
 #include "shell_words.h"
 
@@ -271,7 +272,7 @@ static int may_name_dir(const char *t, size_t n)
     return memmem(t, n, "PWD", 3) != NULL || memmem(t, n, "DIRSTACK", 8) != NULL ||
            memmem(t, n, "pwd", 3) != NULL || memmem(t, n, "real", 4) != NULL ||
            memmem(t, n, "readl", 5) != NULL || memmem(t, n, "dirs", 4) != NULL ||
-           memchr(t, '~', n) != NULL;
+           memchr(t, '~', n) != NULL || memmem(t, n, "${!", 3) != NULL;
 }
 
 static int one_text(cwd_scan *cs, const char *t, size_t n)
@@ -354,6 +355,56 @@ static int shell_texts(cwd_scan *cs, const char *s, size_t n)
     return rc;
 }
 
+/* @s with the variables it assigns in place of their references, the
+ * latest value of each (chio__shell_assigned_reading): "d=$PWD; cd /tmp;
+ * tar cf - \"$d\"" is read with "$PWD" standing as the word (review 23
+ * Q7). A reading past its bounds was denied by guard_path.c's reading
+ * of the same leaf, so it adds nothing here. */
+static int assigned_texts(cwd_scan *cs, const char *s, size_t n)
+{
+    char *d;
+    size_t len;
+    unsigned most = 0;
+    int rc;
+
+    if (memchr(s, '$', n) == NULL)
+        return 0;
+    rc = chio__shell_assigned_reading(s, n, -1, &d, &len, &most);
+    if (rc == CHIO_ENOMEM)
+        return rc;
+    if (rc != 1)
+        return 0;
+    if (len != n || memcmp(d, s, n) != 0) {
+        rc = one_text(cs, d, len);
+        if (rc == 0)
+            rc = shell_texts(cs, d, len);
+    } else {
+        rc = 0;
+    }
+    free(d);
+    return rc;
+}
+
+/* The text a second shell reads (chio__shell_inner_text: a "-c"
+ * script with "set -- $1 .. $9" in front, eval, "| bash") with its
+ * assignments and positional words in place, so that the script's own
+ * change of directory sees them: "bash -c 'cd /$1 && cat sha*' _ etc"
+ * is "cd /etc && cat sha*" (review 23 Q4). */
+static int inner_texts(cwd_scan *cs, const char *s, size_t n)
+{
+    char *t;
+    size_t tl;
+    int rc;
+
+    if (memchr(s, '$', n) == NULL)
+        return 0;
+    if ((rc = chio__shell_inner_text(s, n, &t, &tl)) != 1)
+        return rc == CHIO_ENOMEM ? rc : 0;
+    rc = assigned_texts(cs, t, tl);
+    free(t);
+    return rc;
+}
+
 /* A leaf @s as written, as a shell reads it, percent-decoded once and as
  * bash expands its braces. */
 static int leaf_texts(cwd_scan *cs, const char *s, size_t n)
@@ -364,6 +415,10 @@ static int leaf_texts(cwd_scan *cs, const char *s, size_t n)
 
     if (rc == 0)
         rc = shell_texts(cs, s, n);
+    if (rc == 0)
+        rc = assigned_texts(cs, s, n);
+    if (rc == 0)
+        rc = inner_texts(cs, s, n);
     if (rc == 0 && chio__has_escape(s, n)) {
         if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
             return CHIO_ENOMEM;

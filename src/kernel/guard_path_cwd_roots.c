@@ -398,12 +398,105 @@ static size_t subst_dir_at(const char *t, size_t n, size_t i, int *stack)
     return e + 1 - i;
 }
 
+/* The bytes a command substitution (or backtick) takes to print the
+ * working directory in a spelling subst_dir_at does not read, up to
+ * SUBST_CWD_MAX bytes: any that runs "pwd" as a word or names "$PWD" or
+ * "${PWD..}" ("$(command pwd)", "$(/bin/pwd)", "$(echo $PWD)", "$(cd .
+ * && pwd)", "$(dirname $PWD/x)", "$(ls -d $PWD)"): read as the
+ * directory at worst (review 23 Q7). Its length, 0 for none. */
+#define SUBST_CWD_MAX 256
+
+static size_t subst_cwd_at(const char *t, size_t n, size_t i)
+{
+    size_t k, e, depth = 1;
+    int found = 0, tick;
+
+    if (i + 1 < n && t[i] == '$' && t[i + 1] == '(')
+        k = i + 2;
+    else if (i < n && t[i] == '`')
+        k = i + 1;
+    else
+        return 0;
+    tick = t[i] == '`';
+    for (e = k; e < n && e - k < SUBST_CWD_MAX; e++) {
+        if (tick ? t[e] == '`' : (t[e] == ')' && --depth == 0))
+            break;
+        if (!tick && t[e] == '(')
+            depth++;
+        if (e + 3 <= n && memcmp(t + e, "pwd", 3) == 0 &&
+            (e == k || !name_char((unsigned char)t[e - 1])) &&
+            (e + 3 == n || !name_char((unsigned char)t[e + 3])))
+            found = 1;
+        if (e + 3 <= n && memcmp(t + e, "PWD", 3) == 0 && e > k &&
+            (t[e - 1] == '$' || (t[e - 1] == '{' && e - k >= 2 && t[e - 2] == '$')) &&
+            (e + 3 == n || !name_char((unsigned char)t[e + 3])))
+            found = 1;
+    }
+    if (e >= n || e - k >= SUBST_CWD_MAX || !found)
+        return 0;
+    return e + 1 - i;
+}
+
+/* The length of a parameter "$name" or "${..}" at t[@i] (before @j) that
+ * may expand to nothing in front of the working directory ("$X$PWD"),
+ * or 0. */
+static size_t param_skip(const char *t, size_t n, size_t i, size_t j)
+{
+    size_t e;
+
+    if (i + 1 >= j || t[i] != '$')
+        return 0;
+    if (t[i + 1] == '{') {
+        e = chio__gp_braced_end(t, n, i);
+        return e > i && e < j ? e - i : 0;
+    }
+    for (e = i + 1; e < j && name_char((unsigned char)t[e]); e++)
+        ;
+    return e > i + 1 && e < j ? e - i : 0;
+}
+
+/* A lone indirection "${!name}" (or with an operator) standing as the
+ * word: the parameter it names cannot be told, so at worst any directory
+ * the shell keeps, the working one among them ("x=PWD; tar cf - ${!x}";
+ * review 23 Q7; *@stack 1). Its length, or 0. */
+static size_t indirect_at(const char *t, size_t n, size_t i, size_t j)
+{
+    size_t e;
+
+    if (j < i + 4 || t[i] != '$' || t[i + 1] != '{' || t[i + 2] != '!')
+        return 0;
+    e = chio__gp_braced_end(t, n, i);
+    return e > i ? e - i : 0;
+}
+
+static size_t whole_dir_at(const char *t, size_t n, size_t i, size_t j, int *stack);
+
+/* How many parameters whole_dir skips in front of the directory. */
+#define WHOLE_DIR_SKIPS 4
+
 size_t chio__gpc_whole_dir(const char *t, size_t n, size_t i, size_t j, int *stack)
+{
+    size_t p = i, k, s;
+    int skips;
+
+    for (skips = 0;; skips++) {
+        if ((k = whole_dir_at(t, n, p, j, stack)) > 0)
+            return p + k - i;
+        if (skips == WHOLE_DIR_SKIPS || (s = param_skip(t, n, p, j)) == 0)
+            return 0;
+        p += s;
+    }
+}
+
+static size_t whole_dir_at(const char *t, size_t n, size_t i, size_t j, int *stack)
 {
     size_t k, e;
 
     *stack = 0;
-    if ((e = subst_dir_at(t, n, i, stack)) > 0) {
+    if ((e = subst_dir_at(t, n, i, stack)) > 0 || (e = subst_cwd_at(t, n, i)) > 0) {
+        e += i;
+    } else if ((e = indirect_at(t, n, i, j)) > 0) {
+        *stack = 1;
         e += i;
     } else {
         /* "$PWD", "${PWD%/}", "${OLDPWD:-x}", "${DIRSTACK[1]}", "~+", "~-" */

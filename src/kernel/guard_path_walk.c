@@ -74,18 +74,105 @@ static int word_at_is(const char *t, size_t i, size_t n, const char *const *word
  * F10). Any other command a listing's output reaches is read as acting
  * on it ("| python3 -c ..", "| perl -ne ..", "| xargs", "| while read";
  * review 22 P6: the class fails closed), and so is one past FILTERS_MAX
- * of them (each command's text is then read a bounded number of times). */
+ * of them (each command's text is then read a bounded number of times).
+ * Those that read it only as data and print (hash, encode, compress,
+ * dump, pick: "| md5sum", "| base64", "| gzip", "| jq -R", "| fzf") are
+ * on the list too (review 23 Q6), each unless told to act (data_acts);
+ * an interpreter's program (python3 -c, perl -e, ruby -e, node -e) stays
+ * acted on, as it may open what it reads. */
 #define FILTERS_MAX 8
+
+static int word_in(const char *t, size_t i, size_t e, const char *word)
+{
+    size_t l = strlen(word), k;
+
+    for (k = i; k + l <= e; k++)
+        if (memcmp(t + k, word, l) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does the filter t[@i, @e), one of the list, act on what it reads for
+ * all that: an awk program that runs, opens or writes ("system(",
+ * "getline <", "print > $0", "-f prog", "@load"; review 23 Q4), a
+ * checksum tool told to check the files its input names ("md5sum -c"),
+ * fzf running a preview or a bound command on each name? */
+static int data_acts(const char *t, size_t i, size_t e)
+{
+    size_t k, w;
+
+    if (word_at_is(t, i, e, (const char *const[]){"awk", "gawk", "mawk", "nawk", "busybox awk"}, 5))
+        return word_in(t, i, e, "system") || word_in(t, i, e, "getline") ||
+               memchr(t + i, '>', e - i) != NULL || word_in(t, i, e, " -f") ||
+               word_in(t, i, e, "--file") || word_in(t, i, e, "@") || word_in(t, i, e, " -i") ||
+               word_in(t, i, e, "--include") || word_in(t, i, e, " -E");
+    if (word_at_is(t, i, e, (const char *const[]){"fzf", "sk"}, 2))
+        return word_in(t, i, e, "--preview") || word_in(t, i, e, "--bind") ||
+               word_in(t, i, e, "execute") || word_in(t, i, e, "become");
+    /* "-c", "--check", or a bundle holding 'c' on a checksum tool */
+    if (word_at_is(t, i, e,
+                   (const char *const[]){"md5sum", "sha1sum", "sha224sum", "sha256sum", "sha384sum",
+                                         "sha512sum", "b2sum", "cksum", "sum"},
+                   9))
+        for (k = i; k < e; k = w) {
+            while (k < e && (t[k] == ' ' || t[k] == '\t'))
+                k++;
+            for (w = k; w < e && t[w] != ' ' && t[w] != '\t'; w++)
+                ;
+            if (w > k + 1 && t[k] == '-' &&
+                ((t[k + 1] != '-' && memchr(t + k, 'c', w - k) != NULL) ||
+                 (w - k == 7 && memcmp(t + k, "--check", 7) == 0)))
+                return 1;
+        }
+    return 0;
+}
+
+/* The bytes a filter's program at t[@s] reads to, its quotes paired
+ * (an awk program holds '(' and '|': "'{ while ((getline l < f) > 0)
+ * .. }'"), at least to @e and at most PROGRAM_MAX bytes past @s; past
+ * that, 0 (read at worst: acted on). */
+#define PROGRAM_MAX 4096
+
+static size_t program_end(const char *t, size_t s, size_t e, size_t n)
+{
+    size_t k, lim = n - s > PROGRAM_MAX ? s + PROGRAM_MAX : n;
+    char q = 0;
+
+    for (k = s; k < lim; k++) {
+        if (q != 0) {
+            q = t[k] == q ? 0 : q;
+            continue;
+        }
+        if (t[k] == '\'' || t[k] == '"')
+            q = t[k];
+        else if (t[k] == '|' || t[k] == ';' || t[k] == '&' || t[k] == '\n')
+            break;
+    }
+    if (k == lim && lim < n)
+        return 0; /* past the bound */
+    return k < e ? e : k;
+}
 
 static int piped_to_act(const char *t, size_t i, size_t n)
 {
     static const char *const passive[] = {
-        "grep", "egrep", "fgrep", "rg", "sort", "uniq", "head",  "tail",   "sed",
-        "awk",  "tee",   "cut",   "tr", "nl",   "cat",  "tac",   "rev",    "column",
-        "fold", "fmt",   "pr",    "wc", "less", "more", "paste", "expand", "comm"};
+        "grep",      "egrep", "fgrep",  "rg",      "sort",      "uniq",      "head",
+        "tail",      "sed",   "awk",    "tee",     "cut",       "tr",        "nl",
+        "cat",       "tac",   "rev",    "column",  "fold",      "fmt",       "pr",
+        "wc",        "less",  "more",   "paste",   "expand",    "comm",      "gawk",
+        "mawk",      "nawk",  "md5sum", "sha1sum", "sha224sum", "sha256sum", "sha384sum",
+        "sha512sum", "b2sum", "cksum",  "sum",     "base64",    "base32",    "basenc",
+        "gzip",      "xz",    "bzip2",  "zstd",    "lz4",       "brotli",    "fzf",
+        "sk",        "jq",    "od",     "xxd",     "hexdump",   "unexpand",  "iconv",
+        "strings"};
+    size_t s, pe;
     int hops;
 
     for (hops = 0;; hops++) {
+        /* a process substitution the output is written into: "tee
+         * >(xargs cat)", "ls /etc > >(while read f ..)" (review 23 Q4) */
+        if (i < n && t[i] == '(' && i > 0 && t[i - 1] == '>')
+            return 1;
         if (i >= n || t[i] != '|' || (i + 1 < n && t[i + 1] == '|'))
             return 0; /* the output is printed */
         if (hops == FILTERS_MAX)
@@ -96,9 +183,12 @@ static int piped_to_act(const char *t, size_t i, size_t n)
             return 1;
         /* the filter's command, to the '|' after it; its quotes are
          * skipped as they stand ("sed 's#^#/etc/#'") */
+        s = i;
         while (i < n && t[i] != '|' && t[i] != ';' && t[i] != '&' && t[i] != '\n' && t[i] != '(' &&
                t[i] != ')' && t[i] != '`')
             i++;
+        if ((pe = program_end(t, s, i, n)) == 0 || data_acts(t, s, pe))
+            return 1;
     }
 }
 
@@ -391,17 +481,62 @@ static int walk_command(path_hit *ph, const char *t, size_t i, size_t end, int p
     return rc;
 }
 
+/* Does the pipeline whose first command ends at t[@end] count what it
+ * lists ("n=$(ls | wc -l)") rather than pass the names on? */
+static int pipeline_counts(const char *t, size_t end, size_t n)
+{
+    size_t i = end, hops;
+
+    for (hops = 0; hops < FILTERS_MAX && i < n && t[i] == '|'; hops++) {
+        for (i++; i < n && (t[i] == ' ' || t[i] == '\t'); i++)
+            ;
+        if (word_at_is(t, i, n, (const char *const[]){"wc"}, 1))
+            return 1;
+        while (i < n && !cmd_break(t[i]))
+            i++;
+    }
+    return 0;
+}
+
+/* Is the command at t[@i] (ending at @end) the inside of a command
+ * substitution "$(..)" or an opening backtick (@tick) whose words become
+ * operands ("cat $(ls)", "tar cf - $(ls)", "cat `ls | grep ^sha`",
+ * "for f in $(ls)"; review 23 Q8)? Not when the command it stands in
+ * (its first word at @outer) prints them ("echo $(ls)") or the pipeline
+ * counts them ("$(ls | wc -l)"). */
+static int operands_to_act(const char *t, size_t i, size_t end, size_t n, int tick, size_t outer)
+{
+    size_t k;
+
+    if (!(i >= 2 && t[i - 1] == '(' && t[i - 2] == '$') && !(i >= 1 && t[i - 1] == '`' && tick))
+        return 0;
+    if (pipeline_counts(t, end, n))
+        return 0;
+    for (k = outer; k < i && blank(t[k]); k++)
+        ;
+    return !word_at_is(t, k, n, (const char *const[]){"echo", "printf"}, 2);
+}
+
 static int check_walk(path_hit *ph, const char *t, size_t len, const walk_dirs *wd)
 {
-    size_t i = 0, end;
-    int rc = 0;
+    size_t i = 0, end, outer = 0;
+    int rc = 0, tick = 0;
 
     if (wd == NULL && memchr(t, '/', len) == NULL && memmem(t, len, "..", 2) == NULL)
         return 0;
     while (rc == 0 && i < len) {
         for (end = i; end < len && !cmd_break(t[end]); end++)
             ;
-        rc = walk_command(ph, t, i, end, piped_to_act(t, end, len) || substituted_to_act(t, i), wd);
+        rc = walk_command(ph, t, i, end,
+                          piped_to_act(t, end, len) || substituted_to_act(t, i) ||
+                              operands_to_act(t, i, end, len, tick, outer),
+                          wd);
+        /* the command a substitution stands in starts after a list's
+         * or a pipeline's separator, not after "$(", ")" or a backtick */
+        if (end < len && t[end] == '`')
+            tick = !tick;
+        if (end < len && t[end] != '(' && t[end] != ')' && t[end] != '`')
+            outer = end + 1;
         i = end + 1;
     }
     return rc;
