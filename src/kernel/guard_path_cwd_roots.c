@@ -456,9 +456,11 @@ static size_t param_skip(const char *t, size_t n, size_t i, size_t j)
 }
 
 /* A lone indirection "${!name}" (or with an operator) standing as the
- * word: the parameter it names cannot be told, so at worst any directory
- * the shell keeps, the working one among them ("x=PWD; tar cf - ${!x}";
- * review 23 Q7; *@stack 1). Its length, or 0. */
+ * word: the parameter it names cannot be told, so at worst the working
+ * directory ("x=PWD; tar cf - ${!x}"; review 23 Q7). Not any directory
+ * the shell keeps: "[ -z \"${!v}\" ]", the usual check of required
+ * variables, would then place every ancestor of a prefix. Its length,
+ * or 0. */
 static size_t indirect_at(const char *t, size_t n, size_t i, size_t j)
 {
     size_t e;
@@ -496,7 +498,6 @@ static size_t whole_dir_at(const char *t, size_t n, size_t i, size_t j, int *sta
     if ((e = subst_dir_at(t, n, i, stack)) > 0 || (e = subst_cwd_at(t, n, i)) > 0) {
         e += i;
     } else if ((e = indirect_at(t, n, i, j)) > 0) {
-        *stack = 1;
         e += i;
     } else {
         /* "$PWD", "${PWD%/}", "${OLDPWD:-x}", "${DIRSTACK[1]}", "~+", "~-" */

@@ -96,8 +96,11 @@ Test(rev63_cwd, the_working_directory_as_a_whole_word_in_more_spellings)
         "{\"cmd\":\"cd /tmp && tar cf - $(command pwd)\"}",
         "{\"cmd\":\"d=$PWD; cd /tmp/b; tar cf - \\\"$d\\\"\"}",
         "{\"cmd\":\"echo $(basename $PWD)\"}",
+        "{\"cmd\":\"for v in API_KEY DB_URL; do [ -z \\\"${!v}\\\" ] && echo \\\"missing "
+        "$v\\\"; done\"}",
+        "{\"cmd\":\"for v in A B; do [ -z \\\"${!v}\\\" ] && exit 1; done; tar czf out.tgz .\"}",
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
 
     cr_assert_eq(NROWS(rows), NROWS(denied));
     run(rows, denied, NROWS(rows));
