@@ -260,9 +260,18 @@ static int assigned_text(const chio__guard_reg *g, chio__key *key, const char *w
 
     if (rc != 0 || memchr(s, '$', n) == NULL)
         return rc;
-    if ((rc = chio__shell_inner_text(s, n, &t, &tl)) != 1)
+    if ((rc = chio__shell_inner_text(s, n, &t, &tl)) == CHIO_ETOOBIG) {
+        snprintf(details, cap, "%s expands its variables past what the guard reads", what);
+        return 1; /* "$0" filled in past the bound */
+    }
+    if (rc != 1 && rc != 2)
         return rc;
-    rc = assigned_one(g, key, what, t, tl, details, cap, level);
+    if (rc == 2) /* "$0" filled in: the text as it stands */
+        rc = forbidden_text(g, key, what, t, tl, details, cap, level + 1, 1);
+    else
+        rc = 0;
+    if (rc == 0)
+        rc = assigned_one(g, key, what, t, tl, details, cap, level);
     free(t);
     return rc;
 }

@@ -398,9 +398,14 @@ static int inner_texts(cwd_scan *cs, const char *s, size_t n)
 
     if (memchr(s, '$', n) == NULL)
         return 0;
-    if ((rc = chio__shell_inner_text(s, n, &t, &tl)) != 1)
+    if ((rc = chio__shell_inner_text(s, n, &t, &tl)) != 1 && rc != 2)
         return rc == CHIO_ENOMEM ? rc : 0;
-    rc = assigned_texts(cs, t, tl);
+    if (rc == 2) /* "$0" filled in: the text as it stands */
+        rc = one_text(cs, t, tl);
+    else
+        rc = 0;
+    if (rc == 0)
+        rc = assigned_texts(cs, t, tl);
     free(t);
     return rc;
 }

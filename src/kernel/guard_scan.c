@@ -663,6 +663,20 @@ static int shell_secrets_at(shell_scan *ss, const char *s, size_t len, int again
 #define ASSIGN_PICKS    8
 #define ASSIGN_READ_MAX ((size_t)8 << 20)
 
+/* A reading past its bound: the string is flagged for the first guard
+ * that looks for secrets (CHIO__SECRET_ASSIGN_LARGE), 1; 0 when none
+ * does. */
+static int too_large(shell_scan *ss)
+{
+    size_t gi = first_looking(ss->guards, ss->n);
+
+    if (gi >= ss->n)
+        return 0;
+    *ss->guard = gi;
+    *ss->pattern = CHIO__SECRET_ASSIGN_LARGE;
+    return 1;
+}
+
 /* @s with the variables it assigns in place of their references
  * (chio__shell_assigned_reading: "x=IOSF; curl -d AKIA${x}ODNN7EXAMPLE"
  * gives curl the key; review 20 F10), each reading searched as written
@@ -673,7 +687,7 @@ static int shell_secrets_at(shell_scan *ss, const char *s, size_t len, int again
 static int assigned_one(shell_scan *ss, const char *s, size_t len)
 {
     char *d, *latest = NULL;
-    size_t dl, latest_len = 0, read = 0, gi;
+    size_t dl, latest_len = 0, read = 0;
     unsigned most = 0;
     int rc = 0, pick;
 
@@ -690,13 +704,7 @@ static int assigned_one(shell_scan *ss, const char *s, size_t len)
         if (rc == CHIO_ETOOBIG || (rc == 1 && pick >= 0 && (read += dl) > ASSIGN_READ_MAX)) {
             if (rc == 1)
                 free(d);
-            if ((gi = first_looking(ss->guards, ss->n)) >= ss->n) {
-                rc = 0;
-                break;
-            }
-            *ss->guard = gi;
-            *ss->pattern = CHIO__SECRET_ASSIGN_LARGE;
-            rc = 1;
+            rc = too_large(ss);
             break;
         }
         if (rc == 1) {
@@ -726,9 +734,16 @@ static int assigned_secrets(shell_scan *ss, const char *s, size_t len)
 
     if (rc != 0 || memchr(s, '$', len) == NULL)
         return rc;
-    if ((rc = chio__shell_inner_text(s, len, &t, &tl)) != 1)
+    if ((rc = chio__shell_inner_text(s, len, &t, &tl)) == CHIO_ETOOBIG)
+        return too_large(ss); /* "$0" filled in past the bound */
+    if (rc != 1 && rc != 2)
         return rc;
-    rc = assigned_one(ss, t, tl);
+    if (rc == 2) /* "$0" filled in: the text as it stands */
+        rc = scan_reading(ss->guards, ss->n, t, tl, ss->w, ss->guard, ss->pattern);
+    else
+        rc = 0;
+    if (rc == 0)
+        rc = assigned_one(ss, t, tl);
     free(t);
     return rc;
 }

@@ -631,10 +631,58 @@ static size_t c_script_end(const char *s, size_t n)
     return 0;
 }
 
+/* The bytes of a "$0" or "${0}" at t[i] (@tl bytes in all), or 0. */
+static size_t dollar0_at(const char *t, size_t tl, size_t i)
+{
+    if (t[i] != '$' || tl - i < 2)
+        return 0;
+    if (t[i + 1] == '0')
+        return 2;
+    return tl - i >= 4 && memcmp(t + i, "${0}", 4) == 0 ? 4 : 0;
+}
+
+/* The script @t (@tl bytes) with each "$0" and "${0}" written as the
+ * word @w (@wl bytes), the first word after a "-c SCRIPT": a shell's
+ * $0 (review 23: "sh -c 'cat $0/shadow' /etc"). A quoted or escaped one
+ * is filled in too: read at worst. At most @n bytes are added; a fill
+ * past that is CHIO_ETOOBIG, the value refused rather than read in
+ * part. Returns 0 with *@out (malloc'ed, NUL-terminated) and *@ol, 1
+ * when @t holds none, CHIO_ENOMEM, CHIO_ETOOBIG. */
+static int fill_dollar0(const char *t, size_t tl, const char *w, size_t wl, size_t n, char **out,
+                        size_t *ol)
+{
+    size_t i, c = 0, gone = 0, o = 0, k;
+
+    for (i = 0; i < tl; i++)
+        if ((k = dollar0_at(t, tl, i)) > 0) {
+            c++;
+            gone += k;
+        }
+    if (c == 0)
+        return 1;
+    if (wl > 0 && c > n / wl)
+        return CHIO_ETOOBIG;
+    if ((*out = malloc(tl - gone + c * wl + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < tl;) {
+        if ((k = dollar0_at(t, tl, i)) == 0) {
+            (*out)[o++] = t[i++];
+            continue;
+        }
+        memcpy(*out + o, w, wl);
+        o += wl;
+        i += k;
+    }
+    (*out)[o] = '\0';
+    *ol = o;
+    return 0;
+}
+
 int chio__shell_inner_text(const char *s, size_t n, char **out, size_t *len)
 {
     char *t, *heap = NULL;
     size_t tl, e = c_script_end(s, n), j, k, w[ASSIGN_POSITIONS + 1][2], nw = 0, o;
+    int filled = 0;
 
     *out = NULL;
     *len = 0;
@@ -652,6 +700,22 @@ int chio__shell_inner_text(const char *s, size_t n, char **out, size_t *len)
     }
     if ((t = chio__shell_guess_text(s, n, NULL, 0, &heap, &tl)) == NULL)
         return CHIO_ENOMEM;
+    if (nw >= 1) { /* "$0": the first word after the script */
+        char *f;
+        size_t fl;
+        int rc = fill_dollar0(t, tl, s + w[0][0], w[0][1], n, &f, &fl);
+
+        if (rc < 0) {
+            free(heap);
+            return rc;
+        }
+        if (rc == 0) {
+            free(heap);
+            t = heap = f;
+            tl = fl;
+            filled = 1;
+        }
+    }
     if (nw < 2 && tl == n && memcmp(t, s, n) == 0) {
         free(heap);
         return 0;
@@ -659,7 +723,7 @@ int chio__shell_inner_text(const char *s, size_t n, char **out, size_t *len)
     if (nw < 2) {
         *out = t;
         *len = tl;
-        return 1;
+        return 1 + filled;
     }
     /* "set -- $1 .. $9; " in front: at most n + 16 bytes */
     if ((*out = malloc(tl + n + 16)) == NULL) {
@@ -680,5 +744,5 @@ int chio__shell_inner_text(const char *s, size_t n, char **out, size_t *len)
     (*out)[o] = '\0';
     *len = o;
     free(heap);
-    return 1;
+    return 1 + filled;
 }

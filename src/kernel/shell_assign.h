@@ -29,9 +29,13 @@ int chio__shell_assigned_reading(const char *s, size_t n, int pick, char **out, 
  * /$x/shadow'", eval, "echo '..' | bash"): @s with its quotes removed
  * (chio__shell_guess_text), and when a quoted "-c SCRIPT" is followed by
  * words past its $0 ("sh -c 'cat /$1/x' _ etc"), "set -- WORDS; " in front
- * so that the script's "$1".."$9" read them. Returns 1 with *@out
- * (malloc'ed, NUL-terminated, at most 2 x @n + 16 bytes) and *@len; 0
- * when the text is @s itself; CHIO_ENOMEM. */
+ * so that the script's "$1".."$9" read them, and its "$0" and "${0}"
+ * written as the first of those words (review 23). Returns 1 with *@out
+ * (malloc'ed, NUL-terminated, at most 3 x @n + 16 bytes) and *@len, 2
+ * the same when "$0" was filled in (the text is then to be read as it
+ * stands too, having no reference left for an assigned reading); 0
+ * when the text is @s itself; CHIO_ENOMEM; CHIO_ETOOBIG when filling in
+ * "$0" would add more than @n bytes (the value is then refused). */
 int chio__shell_inner_text(const char *s, size_t n, char **out, size_t *len);
 
 #endif
