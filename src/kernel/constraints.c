@@ -102,6 +102,7 @@
 #include "guard_scan.h"
 #include "kernel_internal.h"
 #include "normalize.h"
+#include "path_stack.h"
 #include "path_words.h"
 #include "regex_nfa.h"
 #include "scope.h"
@@ -471,61 +472,21 @@ static int path_shell(prefix_scan *ps, const char *s, size_t n)
 
 static int home_cd_read(const char *s, size_t n);
 
-/* @s (@n bytes) into @out with the inside of each quoted message (the
- * operand of "-m", "-am", "--message", "--message=": "git commit -m 'Fix
- * chdir; handle errors'") written as 'x's: words in it are no commands
- * (review 22 P8). Only a single-quoted one, or a double-quoted one with
- * no expansion in it ("-m \"$(cd; ..)\"" runs). 1 when any was. */
-static int messages_blanked(const char *s, size_t n, char *out)
-{
-    size_t i, k, e;
-    int any = 0;
-    char q;
-
-    memcpy(out, s, n);
-    out[n] = '\0';
-    for (i = 0; i + 1 < n; i++) {
-        if (s[i] != '-' || (i > 0 && s[i - 1] != ' ' && s[i - 1] != '\t'))
-            continue;
-        if (n - i >= 10 && memcmp(s + i, "--message", 9) == 0 &&
-            (s[i + 9] == '=' || s[i + 9] == ' ')) {
-            k = i + 10;
-        } else {
-            /* a bundle ending in 'm', not a shell's "-cm 'script'" */
-            for (k = i + 1; k < n && s[k] >= 'a' && s[k] <= 'z' && s[k] != 'm' && s[k] != 'c'; k++)
-                ;
-            if (k >= n || s[k] != 'm')
-                continue;
-            k++;
-        }
-        while (k < n && s[k] == ' ')
-            k++;
-        if (k >= n || (s[k] != '\'' && s[k] != '"'))
-            continue;
-        q = s[k];
-        for (e = k + 1; e < n && s[e] != q && (q == '\'' || strchr("$`\\", s[e]) == NULL); e++)
-            ;
-        if (e >= n || s[e] != q)
-            continue;
-        memset(out + k + 1, 'x', e - k - 1);
-        any = 1;
-        i = e;
-    }
-    return any;
-}
-
 /* chio__gp_home_cd on @s as written and as a shell reads it ("c''d"),
- * quoted messages blanked (messages_blanked). */
+ * with each popd that returns from the value's own pushd and each git
+ * commit message blanked (chio__pp_stack_blank; review 23 Q3). */
 static int home_cd(const char *s, size_t n)
 {
     char *b;
     int rc;
 
-    if (memmem(s, n, "-m", 2) == NULL && memmem(s, n, "--message", 9) == NULL)
+    if (memmem(s, n, "-m", 2) == NULL && memmem(s, n, "--message", 9) == NULL &&
+        memmem(s, n, "popd", 4) == NULL && memmem(s, n, "-Location", 9) == NULL &&
+        memmem(s, n, "-location", 9) == NULL)
         return home_cd_read(s, n);
     if ((b = malloc(n + 1)) == NULL)
         return 1; /* out of memory: read it as a change (fails closed) */
-    rc = messages_blanked(s, n, b) ? home_cd_read(b, n) : home_cd_read(s, n);
+    rc = chio__pp_stack_blank(s, n, b) ? home_cd_read(b, n) : home_cd_read(s, n);
     free(b);
     return rc;
 }

@@ -376,29 +376,9 @@ int chio__gp_stack_cd(const char *w, size_t n, const char *op, size_t opn)
     return k == opn;
 }
 
-/* Does the change of directory t[@i, @j) with its operand t[@ws, @we)
- * (@ws @n: none) push a directory the call names ("pushd build",
- * "Push-Location src"), which a later "popd" or "Pop-Location" returns
- * from (review 22 P8)? */
-static int pushes_named(const char *t, size_t n, size_t i, size_t j, size_t ws, size_t we)
-{
-    if (!((j - i == 5 && memcmp(t + i, "pushd", 5) == 0) ||
-          word_is(t + i, j - i, "push-location")) ||
-        ws >= n || we <= ws)
-        return 0;
-    return t[ws] != '+' && t[ws] != '-';
-}
-
-/* Is t[@i, @j) a "popd" or "Pop-Location" with no operand? */
-static int pops(const char *t, size_t i, size_t j, size_t ws, size_t n)
-{
-    return ws >= n &&
-           ((j - i == 4 && memcmp(t + i, "popd", 4) == 0) || word_is(t + i, j - i, "pop-location"));
-}
-
 int chio__gp_home_cd(const char *t, size_t n)
 {
-    size_t i = 0, j, brk, ws, we, pushed = 0;
+    size_t i = 0, j, brk, ws, we;
     int cmd;
 
     while (i < n) {
@@ -412,13 +392,6 @@ int chio__gp_home_cd(const char *t, size_t n)
             word_is(t + i, j - i, "set-location") || word_is(t + i, j - i, "sl") ||
             word_is(t + i, j - i, "push-location") || word_is(t + i, j - i, "pop-location")) {
             we = chio__gp_cd_operand(t, n, j, CHIO__GP_CD_SHELL, &ws, &cmd);
-            if (!cmd && pushes_named(t, n, i, j, ws, we)) {
-                pushed++;
-            } else if (!cmd && pushed > 0 && pops(t, i, j, ws, n)) {
-                pushed--; /* back where the call pushed from */
-                i = j + brk;
-                continue;
-            }
             /* past the bound the operand is any directory, the home
              * among them (review 22 P12) */
             if (cmd == 2 ||

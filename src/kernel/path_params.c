@@ -20,12 +20,14 @@
 #include "normalize.h"
 #include "path_words.h"
 
-/* A "${" closes within LP_BRACE bytes, or its word cannot be read. */
-#define LP_BRACE 256
+/* A "${" closes within LP_BRACE bytes, or its word cannot be read (4096
+ * since review 23 Q5: a long usage default is read, still linear). */
+#define LP_BRACE 4096
 /* Parameters inside a default inside a default .. read this deep. */
 #define LP_DEPTH 8
-/* Namerefs to a directory one value may declare. */
-#define LP_REFS 16
+/* Namerefs one value may declare, and the longest name read. */
+#define LP_REFS     16
+#define LP_REF_NAME 64
 /* Words after one "declare -n" read. */
 #define LP_DECL_WORDS 64
 
@@ -37,9 +39,13 @@ enum { LP_TEXT = 0, LP_DIR = 1, LP_INDIRECT = 2, LP_BOUND = 3 };
 typedef struct lp_ctx {
     const char *s;
     size_t n;
-    size_t ref_at[LP_REFS], ref_len[LP_REFS]; /* namerefs to a directory */
+    char ref[LP_REFS][LP_REF_NAME]; /* the names declared namerefs */
+    size_t ref_len[LP_REFS];
+    size_t tgt_at[LP_REFS], tgt_len[LP_REFS]; /* a literal target, or len 0 */
+    int unread[LP_REFS];                      /* its value cannot be read */
     size_t nrefs;
-    int bound; /* a nameref bound passed: the value cannot be read */
+    int anyref; /* a nameref whose name cannot be read: any parameter */
+    int bound;  /* a nameref bound passed: the value cannot be read */
 } lp_ctx;
 
 static int lp_alpha(unsigned char c)
@@ -71,73 +77,125 @@ static int name_is(const char *w, size_t n, const char *x)
     return strlen(x) == n && strncasecmp(w, x, n) == 0;
 }
 
+/* Is the '_'-part w[@a, @b) one of @list, ASCII case aside? */
+static int part_in(const char *w, size_t a, size_t b, const char *const *list)
+{
+    size_t i;
+
+    for (i = 0; list[i] != NULL; i++)
+        if (name_is(w + a, b - a, list[i]))
+            return 1;
+    return 0;
+}
+
 /* Does the parameter name @w (@n bytes) hold a directory by its name,
- * ASCII case aside? Exactly OLDPWD, PWD, CWD, USERPROFILE, APPDATA,
- * LOCALAPPDATA, PROGRAMFILES, PROGRAMDATA, ALLUSERSPROFILE, SYSTEMDRIVE,
- * HOMEDRIVE, VIRTUAL_ENV, DEST, TARGET or OUT; or ending in DIR, DIRS,
- * HOME, PATH, ROOT, FOLDER, PREFIX, TEMP, TMP, WORKSPACE or CACHE
- * (TMPDIR, XDG_DATA_DIRS, JAVA_HOME, GOPATH, CONDA_PREFIX, RUNNER_TEMP,
- * GITHUB_WORKSPACE, RUNNER_TOOL_CACHE); or with a part between '_'s
- * that is DIR, DIRS, HOME, ROOT, PATH, PREFIX, TEMP, TMP, TMPDIR,
- * WORKSPACE, VENV or FOLDER (TMP_FILE, VENV_BIN). A parameter named for
- * anything else ("$USER", "$ISSUE", "${name}", "$NODE_ENV") is text
- * (review 21 F11; review 22 P5). */
+ * ASCII case aside? Text first: a name starting "NO_" (NO_CACHE, a flag)
+ * or whose last '_'-part is a noun that is no path (PASSWORD, PASSWD,
+ * PASS, PASSPHRASE, TOKEN, KEY, SECRET, USER, USERNAME, NAME, ID, URL,
+ * URI, PORT, HOST, HOSTNAME, TITLE, LEVEL, MODE, FLAG, FLAGS, COUNT,
+ * SIZE, VERSION, ENABLED, DISABLED, NUMBER: MYSQL_ROOT_PASSWORD,
+ * HOME_PAGE_TITLE; review 23 Q5). Then a directory: exactly OLDPWD, PWD,
+ * CWD, USERPROFILE, APPDATA, LOCALAPPDATA, PROGRAMDATA, ALLUSERSPROFILE,
+ * VIRTUAL_ENV, ZSH, PGDATA, ONEDRIVECOMMERCIAL or ONEDRIVECONSUMER;
+ * ending in DIR, DIRS, HOME, PATH, ROOT, FOLDER, PREFIX, TEMP, TMP,
+ * WORKSPACE, CACHE, CONFIG, BIN, CELLAR, DRIVE, PROGRAMFILES or
+ * PROGRAMW6432 (TMPDIR, JAVA_HOME, GOPATH, KUBECONFIG, GOBIN,
+ * HOMEBREW_CELLAR, ONEDRIVE, SYSTEMDRIVE, COMMONPROGRAMFILES); with a
+ * part between '_'s that is DIR, DIRS, HOME, ROOT, PATH, PREFIX, TEMP,
+ * TMP, TMPDIR, WORKSPACE, VENV or FOLDER (TMP_FILE, VENV_BIN); or whose
+ * last part (or whole name) is DATA (not alone), CONFIG, BIN, CELLAR,
+ * PUBLIC, DESKTOP, DOCUMENTS, DOWNLOADS, STORE, VOLUME, MOUNT, LIB, SRC,
+ * OUT, DEST, TARGET, BUILD, DIST or INSTALL (SNAP_USER_DATA,
+ * DOCKER_CONFIG, BUN_INSTALL, PIP_TARGET, PUBLIC; review 23 Q2). A
+ * parameter named for anything else ("$USER", "$ISSUE", "${name}",
+ * "$NODE_ENV") is text (review 21 F11; review 22 P5). */
 static int directory_name(const char *w, size_t n)
 {
+    static const char *const nouns[] = {
+        "password", "passwd",   "pass",    "passphrase", "token",    "key",    "secret",
+        "user",     "username", "name",    "id",         "url",      "uri",    "port",
+        "host",     "hostname", "title",   "level",      "mode",     "flag",   "flags",
+        "count",    "size",     "version", "enabled",    "disabled", "number", NULL};
     static const char *const exact[] = {"oldpwd",
                                         "pwd",
                                         "cwd",
                                         "userprofile",
                                         "appdata",
                                         "localappdata",
-                                        "programfiles",
                                         "programdata",
                                         "allusersprofile",
-                                        "systemdrive",
-                                        "homedrive",
                                         "virtual_env",
-                                        "dest",
-                                        "target",
-                                        "out",
+                                        "zsh",
+                                        "pgdata",
+                                        "onedrivecommercial",
+                                        "onedriveconsumer",
                                         NULL};
-    static const char *const suffixes[] = {"dir",    "dirs", "home", "path",      "root",  "folder",
-                                           "prefix", "temp", "tmp",  "workspace", "cache", NULL};
+    static const char *const suffixes[] = {
+        "dir",    "dirs",   "home",  "path",         "root",         "folder",
+        "prefix", "temp",   "tmp",   "workspace",    "cache",        "config",
+        "bin",    "cellar", "drive", "programfiles", "programw6432", NULL};
     static const char *const parts[] = {"dir",    "dirs",   "home", "root",   "path",
                                         "prefix", "temp",   "tmp",  "tmpdir", "workspace",
                                         "venv",   "folder", NULL};
-    size_t i, l, a, b;
+    static const char *const last[] = {"config",    "bin",       "cellar",  "public", "desktop",
+                                       "documents", "downloads", "store",   "volume", "mount",
+                                       "lib",       "src",       "out",     "dest",   "target",
+                                       "build",     "dist",      "install", NULL};
+    size_t i, l, a, b, lp;
 
+    for (lp = n; lp > 0 && w[lp - 1] != '_'; lp--)
+        ;
+    if ((n > 3 && strncasecmp(w, "no_", 3) == 0) || part_in(w, lp, n, nouns))
+        return 0;
     for (i = 0; exact[i] != NULL; i++)
         if (name_is(w, n, exact[i]))
             return 1;
     for (i = 0; suffixes[i] != NULL; i++)
         if ((l = strlen(suffixes[i])) <= n && strncasecmp(w + n - l, suffixes[i], l) == 0)
             return 1;
+    if (part_in(w, lp, n, last) || (lp > 0 && name_is(w + lp, n - lp, "data")))
+        return 1;
     for (a = 0; a < n; a = b + 1) {
         for (b = a; b < n && w[b] != '_'; b++)
             ;
-        for (i = 0; parts[i] != NULL; i++)
-            if (name_is(w + a, b - a, parts[i]))
-                return 1;
+        if (part_in(w, a, b, parts))
+            return 1;
     }
     return 0;
 }
 
-/* Is the name @w (@n bytes) a nameref to a directory ("declare -n
- * r=HOME; rm -rf $r"; review 22 P2)? */
-static int nameref_dir(const lp_ctx *c, const char *w, size_t n)
+/* The kind of the name @w (@n bytes) as a nameref the value declares:
+ * LP_INDIRECT when any declaration of it cannot be read (review 23 Q1:
+ * "declare -n r=H\"OME\"", "declare -n r; r=HOME", a target that is a
+ * directory's name or another nameref, declared in any order, a nameref
+ * as a "for" variable), LP_TEXT when every one names a literal variable
+ * that is neither ("declare -n r=arr") or a function's positional
+ * argument ("local -n arr=$1", not read), -1 when it is none. */
+static int nameref_kind(const lp_ctx *c, const char *w, size_t n)
 {
     size_t i;
+    int found = 0;
 
+    if (c->anyref)
+        return LP_INDIRECT;
     for (i = 0; i < c->nrefs; i++)
-        if (c->ref_len[i] == n && memcmp(c->s + c->ref_at[i], w, n) == 0)
-            return 1;
-    return 0;
+        if (c->ref_len[i] == n && memcmp(c->ref[i], w, n) == 0) {
+            if (c->unread[i])
+                return LP_INDIRECT;
+            found = 1;
+        }
+    return found ? LP_TEXT : -1;
 }
 
-static int dir_named(const lp_ctx *c, const char *w, size_t n)
+/* What the name @w (@n bytes) holds: a nameref's kind (nameref_kind),
+ * LP_DIR for a directory's name, else LP_TEXT. */
+static int name_kind(const lp_ctx *c, const char *w, size_t n)
 {
-    return directory_name(w, n) || nameref_dir(c, w, n);
+    int k = nameref_kind(c, w, n);
+
+    if (k >= 0)
+        return k;
+    return directory_name(w, n) ? LP_DIR : LP_TEXT;
 }
 
 int chio__param_head_valid(const char *s, size_t n, size_t i)
@@ -193,7 +251,7 @@ static int inner_kind(const lp_ctx *c, size_t a, size_t b, int depth)
 
 /* The end of the shell parameter at s[@i] (before @lim) and its kind in
  * *@kind, or @i when none opens there: "$name" (LP_DIR when the name
- * holds a directory, dir_named), a positional or special one ("$1",
+ * holds a directory, name_kind; LP_INDIRECT for a nameref), a positional or special one ("$1",
  * "$*", "$@": text, but a piece of the word; review 22 P11), or "${..}":
  * its name's kind, a directory when what follows the name holds one
  * (inner_kind), LP_INDIRECT for "${!x}" and "${!x:-..}" (not "${!x*}" or
@@ -212,7 +270,7 @@ static size_t param_end(const lp_ctx *c, size_t i, size_t lim, int depth, int *k
     if (name_start((unsigned char)s[j])) {
         while (j < lim && name_char((unsigned char)s[j]))
             j++;
-        *kind = dir_named(c, s + i + 1, j - i - 1) ? LP_DIR : LP_TEXT;
+        *kind = name_kind(c, s + i + 1, j - i - 1);
         return j;
     }
     if (chio__ascii_digit((unsigned char)s[j]) || special_char(s[j]))
@@ -249,12 +307,15 @@ static size_t param_end(const lp_ctx *c, size_t i, size_t lim, int depth, int *k
     if (length)
         return k + 1;
     if (indirect) {
-        /* "${!x*}", "${!x@}": names; "${!a[@]}": keys; otherwise the
-         * value of a parameter named by x's value */
-        if (!(ne < k && (s[ne] == '[' || ((s[ne] == '*' || s[ne] == '@') && ne + 1 == k))))
+        /* "${!x*}", "${!x@}": names; "${!a[@]}", "${!a[*]}": keys;
+         * anything else ("${!x}", "${!a[0]}", "${!x:-a}") the value of a
+         * parameter named by a value (review 23 Q1) */
+        if (!(ne < k && ((ne + 1 == k && (s[ne] == '*' || s[ne] == '@')) ||
+                         (ne + 3 == k && s[ne] == '[' && (s[ne + 1] == '@' || s[ne + 1] == '*') &&
+                          s[ne + 2] == ']'))))
             *kind = LP_INDIRECT;
-    } else if (dir_named(c, s + ns, ne - ns)) {
-        *kind = LP_DIR;
+    } else {
+        *kind = name_kind(c, s + ns, ne - ns);
     }
     d = (size_t)inner_kind(c, ne, k, depth);
     if ((int)d > *kind)
@@ -263,13 +324,14 @@ static size_t param_end(const lp_ctx *c, size_t i, size_t lim, int depth, int *k
 }
 
 /* Does the word at s[@i] start "declare", "typeset" or "local" followed
- * by a blank? Its length, or 0. */
+ * by a blank? Its length, or 0. Any byte but a name's before it starts
+ * one ("bash -c 'declare -n ..'"). */
 static size_t decl_word(const char *s, size_t n, size_t i)
 {
     static const char *const words[] = {"declare", "typeset", "local"};
     size_t k, l;
 
-    if (i > 0 && chio__path_word_break(s, n, i - 1) == 0 && s[i - 1] != '(' && s[i - 1] != '{')
+    if (i > 0 && name_char((unsigned char)s[i - 1]))
         return 0;
     for (k = 0; k < 3; k++)
         if ((l = strlen(words[k])) < n - i && memcmp(s + i, words[k], l) == 0 &&
@@ -278,58 +340,155 @@ static size_t decl_word(const char *s, size_t n, size_t i)
     return 0;
 }
 
-/* The namerefs to a directory the value declares ("declare -n r=HOME",
- * "typeset -n", "local -rn r='OLDPWD'", and one to such a nameref):
- * recorded in @c, at most LP_REFS (past it, or past LP_DECL_WORDS words
- * after "-n", c->bound). A target that is computed ("local -n r=$1") is
- * not read. Linear: each "declare" reads on from where the last stopped. */
+/* Record the name of the declaration word s[@a, @b) (quotes and
+ * backslashes dropped: "'r'=HOME", "r\=x") as a nameref; one that is not
+ * a name ("$x", "a[0]") makes every parameter one (c->anyref). */
+static void record_nameref(lp_ctx *c, size_t a, size_t b)
+{
+    char name[LP_REF_NAME];
+    size_t l = 0, k;
+
+    for (k = a; k < b && c->s[k] != '='; k++) {
+        unsigned char ch = (unsigned char)c->s[k];
+
+        if (ch == '\'' || ch == '"' || ch == '\\')
+            continue;
+        if (!(l == 0 ? name_start(ch) : name_char(ch)) || l == LP_REF_NAME) {
+            c->anyref = 1;
+            return;
+        }
+        name[l++] = (char)ch;
+    }
+    if (l == 0) {
+        c->anyref = 1;
+        return;
+    }
+    if (c->nrefs == LP_REFS) {
+        c->bound = 1;
+        return;
+    }
+    memcpy(c->ref[c->nrefs], name, l);
+    c->ref_len[c->nrefs] = l;
+    c->tgt_at[c->nrefs] = 0;
+    c->tgt_len[c->nrefs] = 0;
+    c->unread[c->nrefs] = 1;
+    if (k < b && c->s[k] == '=') {
+        size_t t = k + 1, e;
+
+        for (e = t; e < b && name_char((unsigned char)c->s[e]); e++)
+            ;
+        if (e == b && e > t && name_start((unsigned char)c->s[t])) {
+            /* a literal variable: read unless a directory's name */
+            c->unread[c->nrefs] = directory_name(c->s + t, e - t);
+            c->tgt_at[c->nrefs] = t;
+            c->tgt_len[c->nrefs] = e - t;
+        } else if ((b - t == 2 && c->s[t] == '$' && c->s[t + 1] >= '1' && c->s[t + 1] <= '9') ||
+                   (b - t == 4 && c->s[t] == '"' && c->s[t + 1] == '$' && c->s[t + 2] >= '1' &&
+                    c->s[t + 2] <= '9' && c->s[t + 3] == '"')) {
+            c->unread[c->nrefs] = 0; /* "local -n r=$1": not read */
+        }
+    }
+    c->nrefs++;
+}
+
+/* Is the name ref[@r] a "for" loop's variable ("for r in ..")? */
+static int for_variable(const lp_ctx *c, size_t r)
+{
+    const char *s = c->s, *p;
+    size_t at = 0, l = c->ref_len[r];
+
+    while (at + 4 + l <= c->n && (p = memmem(s + at, c->n - at, "for", 3)) != NULL) {
+        size_t i = (size_t)(p - s), j = i + 3;
+
+        at = i + 3;
+        if (i > 0 && name_char((unsigned char)s[i - 1]))
+            continue;
+        if (j >= c->n || (s[j] != ' ' && s[j] != '\t'))
+            continue;
+        while (j < c->n && (s[j] == ' ' || s[j] == '\t'))
+            j++;
+        if (c->n - j >= l && memcmp(s + j, c->ref[r], l) == 0 &&
+            (j + l == c->n || !name_char((unsigned char)s[j + l])))
+            return 1;
+    }
+    return 0;
+}
+
+/* After the declarations are read: a nameref to a nameref, or one used
+ * as a "for" variable, cannot be read (review 23 Q1). Linear: LP_REFS
+ * passes at most. */
+static void settle_namerefs(lp_ctx *c)
+{
+    size_t r, q;
+
+    for (r = 0; r < c->nrefs; r++) {
+        if (c->tgt_len[r] > 0)
+            for (q = 0; q < c->nrefs; q++)
+                if (c->ref_len[q] == c->tgt_len[r] &&
+                    memcmp(c->ref[q], c->s + c->tgt_at[r], c->tgt_len[r]) == 0)
+                    c->unread[r] = 1;
+        if (!c->unread[r] && for_variable(c, r))
+            c->unread[r] = 1;
+    }
+}
+
+/* The namerefs the value declares ("declare -n r=HOME", "typeset -n",
+ * "local -rn r='OLDPWD'", "declare -n r" with no target, anywhere, in
+ * any order): every name after a "declare", "typeset" or "local" with an
+ * option holding 'n' is recorded in @c, whatever its target (review 23
+ * Q1: a target need not be read, "H\"OME\"" or assigned later, so any
+ * use of the name is unreadable), at most LP_REFS (past it, or past
+ * LP_DECL_WORDS words after one declaration, c->bound). Linear: each
+ * "declare" reads on from where the last stopped. */
 static void collect_namerefs(lp_ctx *c)
 {
     const char *s = c->s;
-    size_t n = c->n, i, l, a = 0, b, t, te, e, eq, words;
+    size_t n = c->n, i, l, a = 0, b, o, words, first;
     int nref;
 
     for (i = 0; i < n; i++) {
         if ((l = decl_word(s, n, i)) == 0)
             continue;
         nref = 0;
-        for (a = i + l, words = 0; a < n; a = b) {
+        /* the options first: any holding 'n' ("-n", "-rn", "'-n'") */
+        for (a = i + l, words = 0, first = 0; a < n; a = b) {
             while (a < n && (s[a] == ' ' || s[a] == '\t'))
                 a++;
-            for (b = a; b < n && s[b] != ' ' && s[b] != '\t' && strchr(";&|\n)", s[b]) == NULL; b++)
+            for (b = a; b < n && s[b] != ' ' && s[b] != '\t' && strchr(";&|\n)`", s[b]) == NULL;
+                 b++)
                 ;
             if (b == a)
                 break;
-            if (nref && ++words > LP_DECL_WORDS) {
+            if (++words > LP_DECL_WORDS) {
                 c->bound = 1;
                 return;
             }
-            if (s[a] == '-') {
-                nref |= memchr(s + a, 'n', b - a) != NULL;
-                continue;
-            }
-            if (!nref || !name_start((unsigned char)s[a]))
-                continue;
-            for (eq = a; eq < b && name_char((unsigned char)s[eq]); eq++)
+            for (o = a; o < b && (s[o] == '\'' || s[o] == '"' || s[o] == '\\'); o++)
                 ;
-            if (eq >= b || s[eq] != '=')
+            if (o < b && s[o] == '-') {
+                nref |= memchr(s + o, 'n', b - o) != NULL;
                 continue;
-            t = eq + 1;
-            te = b;
-            if (te - t >= 2 && (s[t] == '"' || s[t] == '\'') && s[te - 1] == s[t]) {
-                t++;
-                te--;
             }
-            for (e = t; e < te && name_char((unsigned char)s[e]); e++)
-                ;
-            if (e < te || !dir_named(c, s + t, te - t))
-                continue;
-            if (c->nrefs == LP_REFS) {
-                c->bound = 1;
-                return;
+            if (first == 0)
+                first = a;
+        }
+        if (nref && first != 0) {
+            for (a = first; a < n; a = b) {
+                while (a < n && (s[a] == ' ' || s[a] == '\t'))
+                    a++;
+                for (b = a; b < n && s[b] != ' ' && s[b] != '\t' && strchr(";&|\n)`", s[b]) == NULL;
+                     b++)
+                    ;
+                if (b == a)
+                    break;
+                for (o = a; o < b && (s[o] == '\'' || s[o] == '"' || s[o] == '\\'); o++)
+                    ;
+                if (o < b && s[o] == '-')
+                    continue;
+                record_nameref(c, a, b);
+                if (c->bound)
+                    return;
             }
-            c->ref_at[c->nrefs] = a;
-            c->ref_len[c->nrefs++] = eq - a;
         }
         i = a > i ? a - 1 : i;
     }
@@ -349,9 +508,94 @@ static int word_may_end(const char *s, size_t n, size_t j)
  * it; review 21 F5, review 22 P11)? */
 static int word_may_start(const char *s, size_t n, size_t i)
 {
-    return i == 0 || chio__path_word_break(s, n, i - 1) > 0 ||
-           (i >= 2 && s[i - 2] == '-' && lp_alpha((unsigned char)s[i - 1])) ||
-           strchr("(){}`", s[i - 1]) != NULL;
+    size_t k;
+
+    if (i == 0 || chio__path_word_break(s, n, i - 1) > 0 || strchr("(){}`", s[i - 1]) != NULL ||
+        (i >= 2 && s[i - 2] == '-' && lp_alpha((unsigned char)s[i - 1])))
+        return 1;
+    /* after a cluster of short options: "-C$HOME", "-xzC$HOME", "-at$HOME"
+     * (review 23 Q1) */
+    for (k = i;
+         k > 0 && (lp_alpha((unsigned char)s[k - 1]) || chio__ascii_digit((unsigned char)s[k - 1]));
+         k--)
+        ;
+    return k < i && k > 0 && s[k - 1] == '-' && lp_alpha((unsigned char)s[k]) &&
+           (k == 1 || chio__path_word_break(s, n, k - 2) > 0);
+}
+
+static int blank_at(const char *s, size_t i)
+{
+    return s[i] == ' ' || s[i] == '\t';
+}
+
+/* Does a command start at s[@i]: the value's start, after a separator
+ * (";", "&", "|", "(", "{", a newline) or a keyword (if, then, elif,
+ * else, while, until, do, "!"), blanks aside? */
+static int command_starts(const char *s, size_t i)
+{
+    static const char *const kw[] = {"if",    "then", "elif", "else", "while",
+                                     "until", "do",   "!",    NULL};
+    size_t e, a, k;
+
+    while (i > 0 && blank_at(s, i - 1))
+        i--;
+    if (i == 0 || strchr(";&|({\n", s[i - 1]) != NULL)
+        return 1;
+    for (e = i, a = i; a > 0 && !blank_at(s, a - 1) && strchr(";&|({\n", s[a - 1]) == NULL; a--)
+        if (i - a > 5)
+            return 0;
+    for (k = 0; kw[k] != NULL; k++)
+        if (strlen(kw[k]) == e - a && memcmp(s + a, kw[k], e - a) == 0)
+            return command_starts(s, a);
+    return 0;
+}
+
+/* Is the parameter word s[@i, @j) the operand of a unary test ("[ -z
+ * \"${!v}\" ]", "[[ -n $X ]]", "test -d \"$HOME\"": review 23 Q5), with
+ * no command substitution in it? A test reads no path's contents. */
+static int test_operand(const char *s, size_t n, size_t i, size_t j)
+{
+    size_t a = i, b = j, t;
+    int which;
+
+    if (memchr(s + i, '`', j - i) != NULL || memmem(s + i, j - i, "$(", 2) != NULL ||
+        memmem(s + i, j - i, "<(", 2) != NULL || memmem(s + i, j - i, ">(", 2) != NULL)
+        return 0;
+    if (a > 0 && s[a - 1] == '"') {
+        if (b >= n || s[b] != '"')
+            return 0;
+        a--;
+        b++;
+    }
+    /* before: blanks, "-X", blanks, "[", "[[" or "test" at a command's start */
+    if (a < 4 || !blank_at(s, a - 1))
+        return 0;
+    while (a > 0 && blank_at(s, a - 1))
+        a--;
+    if (a < 3 || !lp_alpha((unsigned char)s[a - 1]) || s[a - 2] != '-' || !blank_at(s, a - 3))
+        return 0;
+    a -= 3;
+    while (a > 0 && blank_at(s, a - 1))
+        a--;
+    if (a >= 2 && s[a - 1] == '[' && s[a - 2] == '[')
+        which = 2, t = a - 2;
+    else if (a >= 1 && s[a - 1] == '[')
+        which = 1, t = a - 1;
+    else if (a >= 4 && memcmp(s + a - 4, "test", 4) == 0)
+        which = 3, t = a - 4;
+    else
+        return 0;
+    if (!command_starts(s, t))
+        return 0;
+    /* after: blanks and "]" / "]]", or for "test" the command's end */
+    while (b < n && blank_at(s, b))
+        b++;
+    if (which == 3)
+        return b == n || strchr(";&|)\n", s[b]) != NULL;
+    if (b == j || b + (size_t)which > n || s[b] != ']' || (which == 2 && s[b + 1] != ']'))
+        return 0;
+    b += (size_t)which;
+    return b == n || blank_at(s, b) || strchr(";&|)\n", s[b]) != NULL;
 }
 
 int chio__lone_param_reading(const char *s, size_t n)
@@ -365,10 +609,12 @@ int chio__lone_param_reading(const char *s, size_t n)
     c.s = s;
     c.n = n;
     c.nrefs = 0;
+    c.anyref = 0;
     c.bound = 0;
     collect_namerefs(&c);
     if (c.bound)
         return 2;
+    settle_namerefs(&c);
     for (i = 0; i + 1 < n; i++) {
         if (s[i] != '$' || !word_may_start(s, n, i))
             continue;
@@ -380,7 +626,7 @@ int chio__lone_param_reading(const char *s, size_t n)
         }
         if (j == i)
             continue;
-        if (kind != LP_TEXT && word_may_end(s, n, j))
+        if (kind != LP_TEXT && word_may_end(s, n, j) && !test_operand(s, n, i, j))
             return kind == LP_INDIRECT ? 2 : 1;
         i = j - 1;
     }
