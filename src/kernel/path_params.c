@@ -324,19 +324,30 @@ static size_t param_end(const lp_ctx *c, size_t i, size_t lim, int depth, int *k
 }
 
 /* Does the word at s[@i] start "declare", "typeset" or "local" followed
- * by a blank? Its length, or 0. Any byte but a name's before it starts
- * one ("bash -c 'declare -n ..'"). */
+ * by a blank, as written or as a shell reads it (up to 8 quotes and
+ * backslashes dropped: "d''eclare", "\"declare\"": review 23 Q1)? Its
+ * length in @s, or 0. Any byte but a name's before it starts one ("bash
+ * -c 'declare -n ..'"). */
 static size_t decl_word(const char *s, size_t n, size_t i)
 {
     static const char *const words[] = {"declare", "typeset", "local"};
-    size_t k, l;
+    size_t k, p, w, skips;
 
     if (i > 0 && name_char((unsigned char)s[i - 1]))
         return 0;
-    for (k = 0; k < 3; k++)
-        if ((l = strlen(words[k])) < n - i && memcmp(s + i, words[k], l) == 0 &&
-            (s[i + l] == ' ' || s[i + l] == '\t'))
-            return l;
+    for (k = 0; k < 3; k++) {
+        for (p = i, w = 0, skips = 0; p < n && skips <= 8; p++) {
+            if (s[p] == '\'' || s[p] == '"' || s[p] == '\\') {
+                skips++;
+                continue;
+            }
+            if (words[k][w] == '\0' || s[p] != words[k][w])
+                break;
+            w++;
+        }
+        if (words[k][w] == '\0' && p < n && (s[p] == ' ' || s[p] == '\t'))
+            return p - i;
+    }
     return 0;
 }
 
