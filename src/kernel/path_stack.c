@@ -10,10 +10,11 @@
  * pipeline), the pushd's list not backgrounded with '&', in order, one
  * popd per pushd; "Push-Location -StackName a" pairs only with
  * "Pop-Location -StackName a". Past anything this reading does not
- * follow ("(", "$(", backticks, "{", "case", a here-document) no later
- * popd pairs. The quoted message of git's commit, tag, merge or stash
- * ("-m", "-am", "--message") holds no commands; no other command's "-m"
- * ("bash -c -m '..'") is one.
+ * follow ("(", "$(", backticks, "{", "case", a here-document, "eval",
+ * "source", "alias", "enable", "shopt": a pushd that may be a function or
+ * an alias) no later popd pairs. The quoted message of git's commit,
+ * tag, merge or stash ("-m", "-am", "--message") holds no commands; no
+ * other command's "-m" ("bash -c -m '..'") is one.
  */
 #include <stddef.h>
 #include <string.h>
@@ -212,6 +213,14 @@ static int command_word(ps_state *st, ps_cmd *c, size_t a, size_t b, int plain_q
             c->kind = K_NONE;
             return 0;
         }
+        /* a command that may define a function or an alias, or turn a
+         * builtin off, named pushd or popd: no later popd pairs */
+        if (word_eq(s, a, l, "eval") || word_eq(s, a, l, "source") || word_eq(s, a, l, ".") ||
+            word_eq(s, a, l, "alias") || word_eq(s, a, l, "enable") || word_eq(s, a, l, "shopt") ||
+            word_eq(s, a, l, "unalias") || word_ieq(s, a, l, "set-alias") ||
+            word_ieq(s, a, l, "new-alias") || word_ieq(s, a, l, "invoke-expression") ||
+            word_ieq(s, a, l, "iex"))
+            return -1;
         if (word_eq(s, a, l, "case") || word_eq(s, a, l, "esac") || word_eq(s, a, l, "function") ||
             word_eq(s, a, l, "coproc") || word_eq(s, a, l, "{") || word_eq(s, a, l, "}"))
             return -1;

@@ -71,6 +71,12 @@ Test(rev63_params, a_popd_pairs_only_with_a_pushd_that_surely_ran_in_the_same_sh
         {PP, WS("\"cmd\":\"cat<<EOF\\npushd a\\nEOF\\npopd; rm -rf *\""), 0},
         {PP, WS("\"cmd\":\"echo $'\\\\'; pushd a; '; popd; rm -rf *\""), 0},
         {PP, WS("\"cmd\":\"command pushd a; popd; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"shopt -s expand_aliases; alias pushd=true; pushd a; popd; rm -rf *\""),
+         0},
+        {PP,
+         WS("\"cmd\":\"Set-Alias Push-Location Write-Output; Push-Location a; Pop-Location; "
+            "Remove-Item -Recurse *\""),
+         0},
         /* Q3: PowerShell stacks and bash's popd */
         {PP, WS("\"cmd\":\"Push-Location src -StackName a; Pop-Location; Remove-Item -Recurse *\""),
          0},
