@@ -546,18 +546,23 @@ static int command_starts(const char *s, size_t i)
 {
     static const char *const kw[] = {"if",    "then", "elif", "else", "while",
                                      "until", "do",   "!",    NULL};
-    size_t e, a, k;
+    size_t e, a, k, steps;
 
-    while (i > 0 && blank_at(s, i - 1))
-        i--;
-    if (i == 0 || strchr(";&|({\n", s[i - 1]) != NULL)
-        return 1;
-    for (e = i, a = i; a > 0 && !blank_at(s, a - 1) && strchr(";&|({\n", s[a - 1]) == NULL; a--)
-        if (i - a > 5)
+    for (steps = 0; steps < 8; steps++) { /* "if ! [": a few keywords back */
+        while (i > 0 && blank_at(s, i - 1))
+            i--;
+        if (i == 0 || strchr(";&|({\n", s[i - 1]) != NULL)
+            return 1;
+        for (e = i, a = i; a > 0 && !blank_at(s, a - 1) && strchr(";&|({\n", s[a - 1]) == NULL; a--)
+            if (i - a > 5)
+                return 0;
+        for (k = 0; kw[k] != NULL; k++)
+            if (strlen(kw[k]) == e - a && memcmp(s + a, kw[k], e - a) == 0)
+                break;
+        if (kw[k] == NULL)
             return 0;
-    for (k = 0; kw[k] != NULL; k++)
-        if (strlen(kw[k]) == e - a && memcmp(s + a, kw[k], e - a) == 0)
-            return command_starts(s, a);
+        i = a;
+    }
     return 0;
 }
 
