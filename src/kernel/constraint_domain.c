@@ -130,7 +130,81 @@ static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
     fc.ds = ds;
     fc.s = s;
     fc.n = n;
-    return chio__leaf_field_hosts_in(s, n, ds->program, ds->programs, field_host_allowed, &fc) == 0;
+    return chio__leaf_field_hosts_in(s, n, ds->json ? CHIO__SEGS_JSON : 0, field_host_allowed,
+                                     &fc) == 0;
+}
+
+/* An argv passed as an array of words: the element after one that ends
+ * with an option taking a host ("-x", "--proxy") is that option's value,
+ * read whole as chio__leaf_field_hosts reads a value glued on or in the
+ * same string (["-x", "2130706433"], ["--proxy", 3232235777]). Every
+ * array of @v, at any depth of its members; 1 when each such value
+ * holds, else 0 with the reason. */
+/* The programs an argv array could run (review 23 hostfix R1, H1, M1):
+ * the tokens of its strings; every program when its command (the first
+ * element past wrappers, their options and counts) cannot be known or
+ * the array starts with an option (["-sx", "H"], the args of
+ * {"command": "curl", ..}); and the programs of a script after "-c". */
+static int array_programs(const chio_json *v)
+{
+    size_t i, n = chio_json_size(v), len;
+    const char *s;
+    int bits = 0, named = 0, wrapped = 0, after_option = 0, script = 0, role;
+
+    for (i = 0; i < n; i++) {
+        if ((s = chio_json_string(chio_json_at(v, i), &len)) == NULL) {
+            script = 0;
+            continue;
+        }
+        bits |= chio__leaf_tokens_programs(s, len);
+        if (script)
+            bits |= chio__leaf_programs(s, len);
+        script = len >= 2 && s[0] == '-' && s[len - 1] == 'c' &&
+                 strspn(s + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == len - 1;
+        if (named)
+            continue;
+        role = chio__leaf_word_role(s, 0, len);
+        if (role == CHIO__WORD_UNKNOWABLE || (i == 0 && role == CHIO__WORD_OPTION))
+            return CHIO__PROG_ALL;
+        if (role == CHIO__WORD_WRAPPER) {
+            wrapped = 1;
+            after_option = 0;
+        } else if (role == CHIO__WORD_ASSIGN || (wrapped && role == CHIO__WORD_COUNT)) {
+            continue;
+        } else if (wrapped && role == CHIO__WORD_OPTION) {
+            after_option = 1;
+        } else if (after_option) {
+            after_option = 0;
+        } else {
+            named = 1;
+        }
+    }
+    return bits;
+}
+
+/* Each string of the array @v read again with the array's programs
+ * @bits: "ProxyJump evil.com" after "-o" in ssh's argv, "http.proxy"
+ * then its value in git's. 1 when each holds, else 0 with the reason. */
+static int array_readings_allowed(domain_scan *ds, const chio_json *v, int bits)
+{
+    field_check fc;
+    size_t i, n = chio_json_size(v), len;
+    const char *s;
+
+    for (i = 0; i < n; i++) {
+        if ((s = chio_json_string(chio_json_at(v, i), &len)) == NULL)
+            continue;
+        fc.ds = ds;
+        fc.s = s;
+        fc.n = len;
+        if (chio__leaf_field_hosts_in(s, len, bits, field_host_allowed, &fc) != 0) {
+            chio__unquote_secret(ds->k, s, len, ds->c, ds->reason, ds->cap);
+            ds->seen = 1;
+            ds->bad = 1;
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* An argv passed as an array of words: the element after one that ends
@@ -146,24 +220,25 @@ static int option_values_allowed(domain_scan *ds, const chio_json *v)
     char num[64];
     size_t i, n, len;
     const char *s;
-    int program;
+    int programs = 0;
 
     if (chio_json_typeof(v) != CHIO_JSON_ARRAY && chio_json_typeof(v) != CHIO_JSON_OBJECT)
         return 1;
     n = chio_json_size(v);
-    /* a bundle ("-sx") is read when any leaf of the call names curl or
-     * ssh: ["env", "curl", "-sx", ...], {"command": "curl", "args":
-     * ["-sx", ...]} (review 22 H1) */
-    program = ds->host_leaves > 0 || (chio_json_typeof(v) == CHIO_JSON_ARRAY && n > 0 &&
-                                      (s = chio_json_string(chio_json_at(v, 0), &len)) != NULL &&
-                                      chio__leaf_host_program(s, len));
+    /* a bundle ("-sx") is read where the array could run curl or ssh:
+     * ["env", "curl", "-sx", ...], ["-sx", ...] (review 23 hostfix) */
+    if (chio_json_typeof(v) == CHIO_JSON_ARRAY) {
+        programs = array_programs(v);
+        if (programs != 0 && !array_readings_allowed(ds, v, programs))
+            return 0;
+    }
     for (i = 0; i < n; i++) {
         e = chio_json_at(v, i);
         if (!option_values_allowed(ds, e))
             return 0;
         if (chio_json_typeof(v) != CHIO_JSON_ARRAY || i + 1 >= n ||
             chio_json_typeof(e) != CHIO_JSON_STRING || (s = chio_json_string(e, &len)) == NULL ||
-            !chio__leaf_takes_host(s, len, program))
+            !chio__leaf_takes_host(s, len, programs))
             continue;
         next = chio_json_at(v, i + 1);
         if (chio_json_typeof(next) == CHIO_JSON_STRING) {
@@ -271,11 +346,37 @@ static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, 
  * proxy, while its members are kept apart ('{"name":"report.pdf"}' is
  * the words name and report.pdf, no host). 1 when it holds, else 0 with
  * the reason. */
+/* What JSON text's punctuation @c is read as: a newline (a command
+ * segment's end, leaf_host_prog.c) between an object's members, a blank
+ * between an array's elements (one argv); past 64 levels, a blank. */
+static char json_gap(char c, size_t *depth, uint64_t *object)
+{
+    int in_object = *depth > 0 && *depth <= 64 && ((*object >> (*depth - 1)) & 1) != 0;
+
+    if (c == '{' || c == '[') {
+        if (*depth < 64) {
+            if (c == '{')
+                *object |= (uint64_t)1 << *depth;
+            else
+                *object &= ~((uint64_t)1 << *depth);
+        }
+        ++*depth;
+        return c == '{' ? '\n' : ' ';
+    }
+    if (c == '}' || c == ']') {
+        if (*depth > 0)
+            --*depth;
+        return c == '}' ? '\n' : ' ';
+    }
+    return in_object ? '\n' : ' ';
+}
+
 static int json_words_allowed(domain_scan *ds, const char *s, size_t n)
 {
     char stack[512], *heap = NULL, *w;
     const char *r;
-    size_t i, len;
+    size_t i, len, depth = 0;
+    uint64_t object = 0;
     int ok, in = 0;
 
     if ((w = malloc(n + 1)) == NULL) {
@@ -292,7 +393,7 @@ static int json_words_allowed(domain_scan *ds, const char *s, size_t n)
         if (s[i] == '"')
             in = !in;
         else if (!in && strchr("{}[],:", s[i]) != NULL && s[i] != '\0')
-            w[i] = ' ';
+            w[i] = json_gap(s[i], &depth, &object);
     }
     if ((r = chio__shell_reading(w, n, stack, sizeof(stack), &heap, &len)) == NULL) {
         snprintf(ds->reason, ds->cap, "out of memory reading '%.*s'", (int)(n > 120 ? 120 : n), s);
@@ -338,7 +439,7 @@ static int quoted_json_allowed(domain_scan *ds, chio__key *key, const char *s, s
 {
     const char *close;
     size_t i = 0, q;
-    int rc, program;
+    int rc;
 
     *copy = NULL;
     while (i < n) {
@@ -371,11 +472,9 @@ static int quoted_json_allowed(domain_scan *ds, chio__key *key, const char *s, s
             memcpy(*copy, s, n);
         }
         memset(*copy + q, ' ', i - q);
-        program = ds->program;
         ds->embedded++;
         rc = scan_domain_text(ds, key, s + q + 1, i - q - 2, 0);
         ds->embedded--;
-        ds->program = program;
         if (rc != 0 || !quoted_array_allowed(ds, s + q + 1, i - q - 2))
             return 0;
     }
@@ -394,7 +493,10 @@ static int leaf_readings_allowed(domain_scan *ds, chio__key *key, const char *s,
     size_t len;
     int ok;
 
-    if (!chio_readings_allowed(ds, s, n))
+    ds->json = n > 0 && memchr(s, '"', n) != NULL && json_text(s, n);
+    ok = chio_readings_allowed(ds, s, n);
+    ds->json = 0;
+    if (!ok)
         return 0;
     /* quotes or a line continuation ("-x \\" then a newline; review 21
      * H2): a backslash alone is more often a Windows path
@@ -469,8 +571,6 @@ static int scan_domain_text(void *ctx, chio__key *key, const char *s, size_t n, 
          * inside a JSON text is no leaf to it ('{"name":"report.pdf"}'
          * names no host), and the embedded readings above keep their own
          * rules (URL-ish keys, URLs). */
-        /* review 22 H1: another leaf names curl or ssh */
-        ds->program = ds->host_leaves - chio__leaf_names_host_program(s, n) > 0;
         if (ds->embedded == 0 && !leaf_readings_allowed(ds, key, s, n)) {
             chio__unquote_secret(ds->k, s, n, ds->c, ds->reason, ds->cap);
             ds->seen = 1; /* denied: keep this reason */
@@ -489,18 +589,6 @@ static int scan_domain_scalar(void *ctx, chio__key *key, const char *s, size_t n
     if (!chio__key_names(key, CHIO__KEY_URL))
         return 0;
     return chio__domain_scan(ctx, key, s, n);
-}
-
-/* Counts the leaves (keys too) of the call that name curl, ssh, scp or
- * sftp (review 22 H1). */
-static int count_programs(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
-{
-    domain_scan *ds = ctx;
-
-    (void)key;
-    (void)is_key;
-    ds->host_leaves += chio__leaf_names_host_program(s, n);
-    return 0;
 }
 
 /* Can a host read from the arguments ever equal the domain_exact value
@@ -563,17 +651,6 @@ int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t ca
     return 0;
 }
 
-/* The programs the call could run: a word of any string of its
- * arguments, keys included, that names ssh, git, npm, ... (fail closed:
- * "-o KEY VALUE" is read in the call that names ssh anywhere). */
-static int call_programs(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
-{
-    (void)key;
-    (void)is_key;
-    ((domain_scan *)ctx)->programs |= chio__leaf_programs(s, n);
-    return 0;
-}
-
 int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
@@ -601,8 +678,6 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
         if (c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT && ds.want[n - 1] == '.')
             ds.want[--n] = '\0';
     }
-    chio__each_text(args, 0, count_programs, &ds);
-    chio__each_text(args, 0, call_programs, &ds);
     chio__each_text(args, 0, scan_domain_text, &ds);
     if (!ds.bad)
         chio__each_scalar(args, scan_domain_scalar, &ds);

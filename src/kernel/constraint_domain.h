@@ -7,6 +7,7 @@
 #ifndef CHIO_KERNEL_CONSTRAINT_DOMAIN_H
 #define CHIO_KERNEL_CONSTRAINT_DOMAIN_H
 
+#include <stdint.h>
 #include <stddef.h>
 
 #include "kernel_internal.h"
@@ -45,29 +46,18 @@ int chio__leaf_host(const char *s, size_t n, int idn, size_t *at, size_t *len);
  * answer is returned, else 0. */
 typedef int (*chio__leaf_host_fn)(void *ctx, const char *host, size_t n);
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx);
-/* The same, with a bundle's host option ("-sx", "-AJ") read from the
- * start when @program (another leaf of the call names curl or ssh:
- * chio__leaf_names_host_program); else from the first word that names
- * one (review 22 H1); and with @programs, the CHIO__PROG_* bits of the
- * programs the whole call could run (chio__leaf_programs of its every
- * string), which arm the KEY VALUE readings after ssh's -o and git's or
- * npm's config/set (review 22 hosts M1). */
-int chio__leaf_field_hosts_in(const char *s, size_t n, int program, int programs,
-                              chio__leaf_host_fn each, void *ctx);
-/* leaf_host.c: does @s name curl, ssh, scp or sftp as a token, in any
- * case, by any path, with any punctuation or suffix ("\\curl", "$(curl",
- * "curl.exe", "GIT_SSH_COMMAND='ssh")? */
-int chio__leaf_names_host_program(const char *s, size_t n);
+/* The same, with @extra (CHIO__PROG_* bits) added to every command
+ * segment's programs: an argv array's element is read with its array's
+ * (chio__leaf_programs; review 23 hostfix R1, H1, M1). */
+int chio__leaf_field_hosts_in(const char *s, size_t n, int extra, chio__leaf_host_fn each,
+                              void *ctx);
 
 /* leaf_host.c: does the string leaf @s end with an option whose value,
  * a host, is the next word ("-x", "--proxy", "curl --connect-to")? Then
  * the next element of its array is that value ["-x", "2130706433"]. A
- * bundle of short options ("-sx") counts where curl or ssh may run it:
- * @program when the array's first element or any leaf of the call names
- * one (chio__leaf_host_program, chio__leaf_names_host_program), or @s
- * itself does (review 22 H1). */
-int chio__leaf_takes_host(const char *s, size_t n, int program);
-int chio__leaf_host_program(const char *s, size_t n);
+ * bundle of short options ("-sx") counts where @programs (the array's,
+ * chio__leaf_programs' bits) hold CHIO__PROG_BUNDLE. */
+int chio__leaf_takes_host(const char *s, size_t n, int programs);
 
 /* leaf_host.c: the hosts of @s read as such an option's value (whole, a
  * bare IPv4 number included), handed to @each as chio__leaf_field_hosts
@@ -78,16 +68,54 @@ int chio__leaf_value_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
  * key would? */
 int chio__leaf_host_key(const char *s, size_t n);
 
-/* leaf_host_kv.c: the KEY VALUE readings of a leaf's words (review 22
- * hosts M1, H2-H4, H6). chio__leaf_programs: CHIO__PROG_SSH when a word
- * of @s names ssh, scp or sftp, CHIO__PROG_CONFIG when one names git,
- * npm, yarn, pnpm or pip, CHIO__PROG_FETCH when one names curl or wget
- * (any case, any path, ".exe"). chio__kv_word
- * takes each word [a, b) of a leaf in turn, with the state @st (set by
- * chio__kv_init), and hands each host it reads to @each. */
+/* leaf_host_prog.c: the programs a leaf's command segments could run
+ * (review 23 hostfix R1, H1, M1): CHIO__PROG_SSH where a token names ssh,
+ * scp or sftp, CHIO__PROG_CONFIG git, npm, yarn, pnpm or pip,
+ * CHIO__PROG_FETCH curl or wget, CHIO__PROG_BUNDLE curl, ssh, scp or
+ * sftp (whose bundles hold -x or -J), and CHIO__PROG_ALL where the
+ * segment's program cannot be known (an expansion or glob as its name,
+ * an option word first). They arm the bundle reading (leaf_host.c) and
+ * the KEY VALUE readings (leaf_host_kv.c) of the segment's words only.
+ * chio__segs walks a leaf's segments in order: chio__segs_bits gives
+ * the bits of every segment the word [wa, wb) touches (words in order).
+ * chio__leaf_programs: every segment's, ORed;
+ * chio__leaf_tokens_programs: the tokens' alone; chio__leaf_word_role:
+ * what the word [a, b) is where a command's name stands. */
 #define CHIO__PROG_SSH    1
 #define CHIO__PROG_CONFIG 2
 #define CHIO__PROG_FETCH  4
+#define CHIO__PROG_BUNDLE 8
+#define CHIO__PROG_ALL    15
+#define CHIO__SEGS_DEPTH  64
+#define CHIO__SEGS_JSON   16 /* with @extra: the leaf is JSON text */
+typedef struct chio__segs {
+    const char *s;
+    size_t n, pos, end, jdepth;
+    uint64_t jobject;
+    int bits, extra, quote, inherit, all, depth, json;
+    unsigned char kind[CHIO__SEGS_DEPTH];
+    int saved[CHIO__SEGS_DEPTH];
+} chio__segs;
+void chio__segs_init(chio__segs *g, const char *s, size_t n, int extra);
+int chio__segs_bits(chio__segs *g, size_t wa, size_t wb);
+int chio__leaf_programs(const char *s, size_t n);
+int chio__leaf_tokens_programs(const char *s, size_t n);
+enum {
+    CHIO__WORD_NONE,
+    CHIO__WORD_UNKNOWABLE,
+    CHIO__WORD_OPTION,
+    CHIO__WORD_ASSIGN,
+    CHIO__WORD_COUNT,
+    CHIO__WORD_WRAPPER,
+    CHIO__WORD_COMMAND,
+};
+int chio__leaf_word_role(const char *s, size_t a, size_t b);
+
+/* leaf_host_kv.c: the KEY VALUE readings of a leaf's words (review 22
+ * hosts M1, H2-H4, H6), armed by st->programs, the bits of the word's
+ * segment (set before each word). chio__kv_word takes each word [a, b)
+ * of a leaf in turn, with the state @st (set by chio__kv_init), and
+ * hands each host it reads to @each. */
 typedef struct chio__kv {
     int programs, mode, command, prev_key, prev_printf, skip_next;
     size_t words;
@@ -97,7 +125,6 @@ typedef struct chio__kv {
     const char *read_name;
     size_t read_len;
 } chio__kv;
-int chio__leaf_programs(const char *s, size_t n);
 void chio__kv_init(chio__kv *st, int programs);
 /* review 23 hostfix H3: arms the config-text readings for a leaf @s that
  * writes text to a file or pipe ('>', '>>', tee, a heredoc, '|'); and,

@@ -22,12 +22,10 @@ typedef struct domain_scan {
     const chio__constraint *c;
     char want[CHIO__HOST_MAX];
     int seen, bad;
-    int depth;       /* layers of percent-decoding of the value being read */
-    int shell;       /* reading a value's shell form (chio__shell_unquote) */
-    int embedded;    /* layers of JSON-in-a-string above the leaf being read */
-    int host_leaves; /* leaves of the call that name curl, ssh, scp or sftp */
-    int program;     /* another leaf than the one being read names one */
-    int programs;    /* CHIO__PROG_* of every string of the call (review 22 hosts M1) */
+    int depth;    /* layers of percent-decoding of the value being read */
+    int shell;    /* reading a value's shell form (chio__shell_unquote) */
+    int embedded; /* layers of JSON-in-a-string above the leaf being read */
+    int json;     /* the leaf being read is JSON text (review 23 hostfix M1) */
     char *reason;
     size_t cap;
 } domain_scan;

@@ -482,97 +482,6 @@ static int host_assignment(const char *s, size_t a, size_t b, size_t *v)
     return 1;
 }
 
-/* Is the word [a, b) @w? */
-static int word_is(const char *s, size_t a, size_t b, const char *w)
-{
-    return b - a == strlen(w) && memcmp(s + a, w, b - a) == 0;
-}
-
-/* Is the word [a, b) a program whose bundles of short options may hold
- * -x or -J taking a host (curl, ssh, scp, sftp, by any path)? Other
- * programs' bundles ("bash -ex deploy.sh", "git clean -fdx") are no
- * host options (review 21 L1). */
-static int host_program(const char *s, size_t a, size_t b)
-{
-    static const char *const names[] = {"curl", "ssh", "scp", "sftp", NULL};
-    const char *slash = a < b ? memrchr(s + a, '/', b - a) : NULL;
-    size_t i;
-
-    if (slash != NULL)
-        a = (size_t)(slash - s) + 1;
-    for (i = 0; names[i] != NULL; i++)
-        if (word_is(s, a, b, names[i]))
-            return 1;
-    return 0;
-}
-
-/* Does [a, b) name curl, ssh, scp or sftp as a token, in any case, by any
- * path and with any suffix or punctuation around it ("\\curl", "(curl",
- * "$(curl", "a|curl", "curl.exe", "CURL", "GIT_SSH_COMMAND='ssh")? A
- * token is a run of letters, digits and '_', read twice: with quotes and
- * backslashes taken out, as a shell removes them ("c''url", "c\\url"),
- * and with them as breaks ("C:\\tools\\curl.exe"). Review 22 H1: a
- * bundle's host option is read whenever the text could run one of them,
- * not only when its name is seen where a command's name stands. */
-static int names_host_program_as(const char *s, size_t a, size_t b, int skip_quotes)
-{
-    static const char *const names[] = {"curl", "ssh", "scp", "sftp", NULL};
-    char tok[5];
-    size_t i, len = 0, j;
-    int over = 0;
-
-    for (i = a; i <= b; i++) {
-        unsigned char c = i < b ? (unsigned char)s[i] : ' ';
-        if (skip_quotes && (c == '\'' || c == '"' || c == '\\'))
-            continue;
-        if (!skip_quotes && c == '\\' && i + 1 < b && strchr("nrt", s[i + 1]) != NULL &&
-            s[i + 1] != '\0')
-            i++; /* "\\ncurl": JSON's or printf's escape, a break */
-        if (i < b && (isalnum(c) || c == '_')) {
-            if (len < sizeof(tok) - 1)
-                tok[len++] = (char)tolower(c);
-            else
-                over = 1;
-            continue;
-        }
-        tok[len] = '\0';
-        for (j = 0; !over && len > 0 && names[j] != NULL; j++)
-            if (strcmp(tok, names[j]) == 0)
-                return 1;
-        len = 0;
-        over = 0;
-    }
-    return 0;
-}
-
-static int names_host_program(const char *s, size_t a, size_t b)
-{
-    return names_host_program_as(s, a, b, 1) || names_host_program_as(s, a, b, 0);
-}
-
-int chio__leaf_names_host_program(const char *s, size_t n)
-{
-    return names_host_program(s, 0, n);
-}
-
-/* Does the word [a, b) leave the next word a command's name: a control
- * operator (";", "&&", "|", ...) or a word ending with one, and the
- * wrappers that run the next word (sudo, env, exec, nohup, time, xargs,
- * command, an assignment)? */
-static int before_command(const char *s, size_t a, size_t b)
-{
-    static const char *const wrappers[] = {"sudo",  "env",     "exec", "nohup", "time",
-                                           "xargs", "command", "then", "do",    NULL};
-    size_t i;
-
-    if (b > a && strchr(";|&(", s[b - 1]) != NULL && s[b - 1] != '\0')
-        return 1;
-    for (i = 0; wrappers[i] != NULL; i++)
-        if (word_is(s, a, b, wrappers[i]))
-            return 1;
-    return memchr(s + a, '=', b - a) != NULL && s[a] != '-';
-}
-
 /* A value that is a ','-separated list (ssh's "-J evil.com,api.example.com",
  * "ProxyJump a,b", curl's "--resolve h:443:a,b"): each entry is read as a
  * value too (user@ and :port as anywhere), in any order, as well as the
@@ -623,7 +532,7 @@ static int value_hosts(const char *s, size_t a, size_t b, chio__leaf_host_fn eac
 
 int chio__leaf_field_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)
 {
-    return chio__leaf_field_hosts_in(s, n, 0, chio__leaf_programs(s, n), each, ctx);
+    return chio__leaf_field_hosts_in(s, n, 0, each, ctx);
 }
 
 int chio__leaf_host_key(const char *s, size_t n)
@@ -631,20 +540,32 @@ int chio__leaf_host_key(const char *s, size_t n)
     return host_key(s, 0, n);
 }
 
-int chio__leaf_field_hosts_in(const char *s, size_t n, int program, int programs,
-                              chio__leaf_host_fn each, void *ctx)
+/* Review 23 hostfix R1, H1, M1: a bundle's host option ("-sx", "-AJ")
+ * and the KEY VALUE readings are read in a word whose command segment
+ * could run curl or ssh (for a bundle), ssh or git (for -o and config
+ * KEY VALUE): chio__segs (leaf_host_prog.c), plus @extra; curl's config
+ * text where any segment of the leaf could run curl or wget. */
+int chio__leaf_field_hosts_in(const char *s, size_t n, int extra, chio__leaf_host_fn each,
+                              void *ctx)
 {
     size_t a = 0, b = n, i, k, wa, v;
-    int whole, after_option = 0, opt, bundle, rc = 0, command = 1, host_cmd = 0;
-    int named = program; /* review 22 H1: curl or ssh named so far */
+    int whole, after_option = 0, opt, bundle, rc = 0, programs, fetch;
+    chio__segs segs;
     chio__kv kv;
 
     trim_ends(s, &a, &b, 1);
     for (i = a; i < b && trim_space_at(s + i, b - i) == 0; i++)
         ;
     whole = i == b; /* one word: every field of it, as the leaf */
+    /* config text written to a file or piped (chio__kv_text) is read
+     * whatever segment of the leaf could run the program that reads it;
+     * curl's or wget's config text reaches it from another segment
+     * ("echo 'proxy = H' | curl -K -", "curl -K <(echo ..)") */
+    programs = chio__leaf_programs(s, b);
+    fetch = programs & CHIO__PROG_FETCH;
     chio__kv_init(&kv, programs);
     chio__kv_text(&kv, s + a, b - a);
+    chio__segs_init(&segs, s, b, extra | fetch);
     for (i = a; i < b && rc == 0;) {
         if ((k = trim_space_at(s + i, b - i)) > 0) {
             i += k;
@@ -661,18 +582,16 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int program, int programs
             rc = value_hosts(s, wa, i, each, ctx);
         else if (whole || memchr(s + wa, ':', i - wa) != NULL)
             rc = unit_hosts(s, wa, i, whole ? HOW_LEAF : HOW_WORD, each, ctx);
-        if (command) /* the command's name: are its bundles read? */
-            host_cmd = host_program(s, wa, i);
-        named = named || names_host_program(s, wa, i);
+        programs = chio__segs_bits(&segs, wa, i);
         opt = host_option(s, wa, i, &v, &bundle);
-        if (bundle && !host_cmd && !named)
+        if (bundle && !(programs & CHIO__PROG_BUNDLE))
             opt = 0;
         after_option = opt == 1;
         /* "-o ProxyJump evil.com", "git config http.proxy evil.com",
-         * "proxy = evil.com" (leaf_host_kv.c) */
+         * "proxy = evil.com" (leaf_host_kv.c), armed by the segment */
+        kv.programs = programs;
         if (rc == 0)
             rc = chio__kv_word(&kv, s, wa, i, each, ctx);
-        command = before_command(s, wa, i) || (command && word_is(s, wa, i, "-"));
         if (rc == 0 && opt == 2 && v < i)
             rc = value_hosts(s, v, i, each, ctx);
         /* both readings of "-oProxyJump=evil.com": a bundle's glued
@@ -683,10 +602,10 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int program, int programs
     return rc != 0 ? rc : chio__kv_end(&kv, each, ctx);
 }
 
-int chio__leaf_takes_host(const char *s, size_t n, int program)
+int chio__leaf_takes_host(const char *s, size_t n, int programs)
 {
     size_t a = 0, b = n, i, k, wa, v;
-    int opt = 0, bundle, command = 0, host_cmd = program;
+    int opt = 0, bundle;
 
     trim_ends(s, &a, &b, 1);
     for (i = a; i < b;) {
@@ -696,25 +615,11 @@ int chio__leaf_takes_host(const char *s, size_t n, int program)
         }
         for (wa = i; i < b && trim_space_at(s + i, b - i) == 0; i++)
             ;
-        if (command || wa == a)
-            host_cmd = host_cmd || host_program(s, wa, i);
-        host_cmd = host_cmd || names_host_program(s, wa, i); /* review 22 H1 */
         opt = host_option(s, wa, i, &v, &bundle);
-        if (bundle && !host_cmd)
+        if (bundle && !(programs & CHIO__PROG_BUNDLE))
             opt = 0;
-        command = before_command(s, wa, i);
     }
     return opt == 1;
-}
-
-int chio__leaf_host_program(const char *s, size_t n)
-{
-    size_t a = 0, b = n, i;
-
-    trim_ends(s, &a, &b, 1);
-    for (i = a; i < b && trim_space_at(s + i, b - i) == 0; i++)
-        ;
-    return host_program(s, a, i);
 }
 
 int chio__leaf_value_hosts(const char *s, size_t n, chio__leaf_host_fn each, void *ctx)

@@ -8,10 +8,10 @@
  * M1, H2, H3, H4, H6):
  *   - after ssh's "-o" (also glued: "-oProxyJump evil.com") and git's,
  *     npm's, yarn's, pnpm's or pip's "config"/"set" (their options and
- *     "--" skipped), only when the call could run such a program (a word
- *     naming one anywhere in its arguments, chio__leaf_programs): "gcc -o
- *     server server.c" names no host;
- *   - in a call that could run curl or wget (config text: curl -K,
+ *     "--" skipped), only in a command segment that could run such a
+ *     program (st->programs, leaf_host_prog.c): "gcc -o server
+ *     server.c" names no host;
+ *   - in a segment that could run curl or wget (config text: curl -K,
  *     wget -e), a host key followed by "=" or a word opening with '=' or
  *     '"', or ending in ':' ("proxy = H", "proxy: H", "proxy \"H\""),
  *     and with ssh too one ending in '=' ("ProxyJump= H"); elsewhere
@@ -47,64 +47,6 @@ enum {
     KV_VALUE,   /* a host key was read: the next word is its value */
     KV_COMMAND, /* a command key's value: every word to a control operator */
 };
-
-/* ---- the programs a call could run --------------------------------------------------------- */
-
-static int program_bits(const char *name, size_t len)
-{
-    static const char *const ssh[] = {"ssh", "scp", "sftp", NULL};
-    static const char *const config[] = {"git", "npm", "yarn", "pnpm", "pip", "pip3", NULL};
-    static const char *const fetch[] = {"curl", "wget", "wget2", NULL};
-    int bits = 0;
-    size_t i;
-
-    if (len > 4 && memcmp(name + len - 4, ".exe", 4) == 0)
-        len -= 4;
-    for (i = 0; ssh[i] != NULL; i++)
-        if (len == strlen(ssh[i]) && memcmp(name, ssh[i], len) == 0)
-            bits |= CHIO__PROG_SSH;
-    for (i = 0; config[i] != NULL; i++)
-        if (len == strlen(config[i]) && memcmp(name, config[i], len) == 0)
-            bits |= CHIO__PROG_CONFIG;
-    for (i = 0; fetch[i] != NULL; i++)
-        if (len == strlen(fetch[i]) && memcmp(name, fetch[i], len) == 0)
-            bits |= CHIO__PROG_FETCH;
-    return bits;
-}
-
-/* Two spellings of each token's name, lowercased, quotes dropped, after
- * its last '/': @a with backslashes dropped ("s\sh" is ssh to a shell),
- * @b after its last backslash too ("C:\bin\ssh.exe"). A name longer than
- * the buffers is no program's. */
-int chio__leaf_programs(const char *s, size_t n)
-{
-    char a[16], b[16];
-    size_t i, la = 0, lb = 0;
-    int bits = 0;
-
-    for (i = 0; i <= n; i++) {
-        unsigned char c = i < n ? (unsigned char)s[i] : ' ';
-        if (isspace(c) || (c != '\0' && strchr(";|&()<>{}[]$=,:!`*?#~@", c) != NULL)) {
-            if (la > 0 && la < sizeof(a))
-                bits |= program_bits(a, la);
-            if (lb > 0 && lb < sizeof(b))
-                bits |= program_bits(b, lb);
-            la = lb = 0;
-        } else if (c == '\'' || c == '"') {
-            continue;
-        } else if (c == '/') {
-            la = lb = 0;
-        } else if (c == '\\') {
-            lb = 0;
-        } else {
-            if (la < sizeof(a))
-                a[la++] = (char)tolower(c);
-            if (lb < sizeof(b))
-                b[lb++] = (char)tolower(c);
-        }
-    }
-    return bits;
-}
 
 void chio__kv_init(chio__kv *st, int programs)
 {

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kernel/leaf_host_prog.c - which programs a leaf's words could run: the
+ * one matcher and the one arming model of the domain constraints'
+ * readings that need a program (a bundle's host option, "-sx", "-AJ";
+ * ssh's "-o KEY VALUE"; git's or npm's "config KEY VALUE"; curl's config
+ * text), review 23 hostfix R1, H1, M1.
+ *
+ * A leaf is cut into command segments at control operators (";", "&",
+ * "|", a newline) and at "(", ")", "$(", "<(", a backtick and a "{ "
+ * group, outside quotes (a "$(" or a backtick inside double quotes opens
+ * one too). A segment's programs are the CHIO__PROG_* bits of every token
+ * of its text (runs of letters, digits and '_', read with quotes and
+ * backslashes taken out, as a shell removes them, and with them as
+ * breaks), and all of them when its program cannot be known:
+ *   - its command word (after assignments and wrappers: sudo, env,
+ *     timeout, nice, xargs, ...; their options and counts) holds an
+ *     expansion or a glob ('$', a backtick, '?', '*', '[', '{');
+ *   - it starts with an option word ("-o ProxyJump evil.com", an ssh
+ *     tool's options; "-sx H", the args of {"command": "curl", ..});
+ *   - the script after a "-c" word, or a command inside quotes (after a
+ *     control operator there), starts with such a word
+ *     ("sh -c '$1 -sx H' _ curl");
+ *   - a "$(" or a backtick stands where its command word would.
+ * The text after a substitution or group closes goes on the segment it
+ * interrupted, with that segment's bits. Nothing else of the call arms a
+ * segment ("curl URL && bash -ex install.sh": bash's bundle is no host
+ * option).
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "constraint_domain.h"
+
+/* ---- tokens --------------------------------------------------------------------------------- */
+
+static int name_bits(const char *t, size_t len)
+{
+    static const struct {
+        const char *name;
+        int bits;
+    } names[] = {
+        {"ssh", CHIO__PROG_SSH | CHIO__PROG_BUNDLE},
+        {"scp", CHIO__PROG_SSH | CHIO__PROG_BUNDLE},
+        {"sftp", CHIO__PROG_SSH | CHIO__PROG_BUNDLE},
+        {"curl", CHIO__PROG_FETCH | CHIO__PROG_BUNDLE},
+        {"wget", CHIO__PROG_FETCH},
+        {"wget2", CHIO__PROG_FETCH},
+        {"git", CHIO__PROG_CONFIG},
+        {"npm", CHIO__PROG_CONFIG},
+        {"yarn", CHIO__PROG_CONFIG},
+        {"pnpm", CHIO__PROG_CONFIG},
+        {"pip", CHIO__PROG_CONFIG},
+        {"pip3", CHIO__PROG_CONFIG},
+        {NULL, 0},
+    };
+    size_t i;
+
+    for (i = 0; names[i].name != NULL; i++)
+        if (len == strlen(names[i].name) && memcmp(t, names[i].name, len) == 0)
+            return names[i].bits;
+    return 0;
+}
+
+/* The bits of the tokens of [a, b), read one way: @skip_quotes takes
+ * quotes and backslashes out ("c''url", "c\\url"), else they break a
+ * token ("C:\\bin\\ssh.exe", "-e\"ssh") and "\\n", "\\r", "\\t" do too. */
+static int tokens_as(const char *s, size_t a, size_t b, int skip_quotes)
+{
+    char tok[8];
+    size_t i, len = 0;
+    int over = 0, bits = 0, dash = 0, prev = ' ';
+
+    for (i = a; i <= b; i++) {
+        unsigned char c = i < b ? (unsigned char)s[i] : ' ';
+        if (skip_quotes && i < b && (c == '\'' || c == '"' || c == '\\'))
+            continue;
+        if (!skip_quotes && c == '\\' && i + 1 < b && s[i + 1] != '\0' &&
+            strchr("nrt", s[i + 1]) != NULL)
+            i++;
+        if (i < b && (isalnum(c) || c == '_')) {
+            if (len == 0)
+                dash = prev == '-';
+            if (len < sizeof(tok) - 1)
+                tok[len++] = (char)tolower(c);
+            else
+                over = 1;
+            prev = c;
+            continue;
+        }
+        prev = c;
+        if (len > 0 && !over)
+            bits |= name_bits(tok, len);
+        /* an option letter glued on: rsync's "-e\"ssh ..\"" is "-essh" */
+        if (len > 1 && !over && dash)
+            bits |= name_bits(tok + 1, len - 1);
+        len = 0;
+        over = 0;
+    }
+    return bits;
+}
+
+int chio__leaf_tokens_programs(const char *s, size_t n)
+{
+    return tokens_as(s, 0, n, 1) | tokens_as(s, 0, n, 0);
+}
+
+/* ---- words ---------------------------------------------------------------------------------- */
+
+static int blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* The next word of [*p, e) honouring quotes and backslashes, in [*wa,
+ * *wb); 0 when none. */
+static int next_word(const char *s, size_t *p, size_t e, size_t *wa, size_t *wb)
+{
+    size_t i = *p;
+    char q = 0;
+
+    while (i < e && blank((unsigned char)s[i]))
+        i++;
+    if (i >= e)
+        return 0;
+    *wa = i;
+    for (; i < e; i++) {
+        char c = s[i];
+        if (q != 0) {
+            if (c == q)
+                q = 0;
+            else if (c == '\\' && q == '"')
+                i++;
+        } else if (c == '\\') {
+            i++;
+        } else if (c == '\'' || c == '"') {
+            q = c;
+        } else if (blank((unsigned char)c)) {
+            break;
+        }
+    }
+    *wb = i < e ? i : e;
+    *p = *wb;
+    return 1;
+}
+
+/* Can the word [a, b), standing as a command's name, be any program:
+ * an expansion, a substitution or a glob ("${C:-curl}", "cur?",
+ * "C:\\bin\\$X")? The test words "[" and "[[" are names. */
+static int unknowable(const char *s, size_t a, size_t b)
+{
+    size_t i;
+
+    if ((b - a == 1 && s[a] == '[') || (b - a == 2 && s[a] == '[' && s[a + 1] == '['))
+        return 0;
+    for (i = a; i < b; i++) {
+        if (s[i] == '$' || s[i] == '`' || s[i] == '?' || s[i] == '*')
+            return 1;
+        /* a bracket or brace glob ("cur[l]", "{cu,}rl"), not JSON text's
+         * '{"' or '["' */
+        if ((s[i] == '[' || s[i] == '{') && i + 1 < b && s[i + 1] != '"' && s[i + 1] != '\\')
+            return 1;
+    }
+    return 0;
+}
+
+/* "-o", "--proxy", "'-sx": not a lone "-" (stdin, a list's bullet) */
+static int opens_option(const char *s, size_t a, size_t b)
+{
+    while (a < b && (s[a] == '\'' || s[a] == '"'))
+        a++;
+    return a + 1 < b && s[a] == '-' && (isalnum((unsigned char)s[a + 1]) || s[a + 1] == '-');
+}
+
+static int assignment_word(const char *s, size_t a, size_t b)
+{
+    size_t i = a;
+
+    if (i >= b || !(isalpha((unsigned char)s[i]) || s[i] == '_'))
+        return 0;
+    while (i < b && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+        i++;
+    if (i < b && s[i] == '+')
+        i++;
+    return i < b && s[i] == '=';
+}
+
+int chio__leaf_word_role(const char *s, size_t a, size_t b)
+{
+    static const char *const wrappers[] = {
+        "sudo", "doas",    "env",      "timeout", "nice",       "nohup", "xargs",   "watch",
+        "exec", "command", "time",     "stdbuf",  "ionice",     "eval",  "builtin", "setsid",
+        "then", "do",      "else",     "elif",    "if",         "while", "until",   "!",
+        "chrt", "taskset", "unbuffer", "flock",   "caffeinate", NULL};
+    const char *slash;
+    size_t i, n;
+
+    if (a >= b)
+        return CHIO__WORD_NONE;
+    if (unknowable(s, a, b))
+        return CHIO__WORD_UNKNOWABLE;
+    if (opens_option(s, a, b))
+        return CHIO__WORD_OPTION;
+    if (assignment_word(s, a, b))
+        return CHIO__WORD_ASSIGN;
+    if (isdigit((unsigned char)s[a]))
+        return CHIO__WORD_COUNT;
+    slash = memrchr(s + a, '/', b - a);
+    if (slash != NULL)
+        a = (size_t)(slash - s) + 1;
+    n = b - a;
+    for (i = 0; wrappers[i] != NULL; i++)
+        if (n == strlen(wrappers[i]) && memcmp(s + a, wrappers[i], n) == 0)
+            return CHIO__WORD_WRAPPER;
+    return CHIO__WORD_COMMAND;
+}
+
+/* The command word of [a, e): CHIO__PROG_ALL when it cannot be known (or
+ * the text starts with an option word), 0 when it is a name, -1 when the
+ * text ends before one. A wrapper's options, counts and the word after
+ * an option (its value, or the name) are looked at too. */
+static int command_bits(const char *s, size_t a, size_t e)
+{
+    size_t p = a, wa, wb;
+    int first = 1, wrapped = 0, after_option = 0, role;
+
+    while (next_word(s, &p, e, &wa, &wb)) {
+        role = chio__leaf_word_role(s, wa, wb);
+        if (role == CHIO__WORD_UNKNOWABLE || (first && role == CHIO__WORD_OPTION))
+            return CHIO__PROG_ALL;
+        first = 0;
+        if (role == CHIO__WORD_WRAPPER) {
+            wrapped = 1;
+            after_option = 0;
+            continue;
+        }
+        if (role == CHIO__WORD_ASSIGN || (wrapped && role == CHIO__WORD_COUNT))
+            continue;
+        if (wrapped && role == CHIO__WORD_OPTION) {
+            after_option = 1;
+            continue;
+        }
+        if (after_option) { /* "sudo -u bob curl": bob may be the value */
+            after_option = 0;
+            continue;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* Is the word at @i (blanks and quotes skipped, up to a blank, quote or
+ * control character) one whose program cannot be known? */
+static int unknowable_at(const char *s, size_t i, size_t e)
+{
+    size_t a;
+
+    while (i < e && (blank((unsigned char)s[i]) || s[i] == '\'' || s[i] == '"'))
+        i++;
+    for (a = i;
+         i < e && !blank((unsigned char)s[i]) && strchr("'\";&|()<>", s[i]) == NULL && s[i] != '\0';
+         i++)
+        ;
+    return unknowable(s, a, i);
+}
+
+/* Is [a, b) "-c", or a bundle ending in it ("-lc", "-ec"): the next
+ * word is a script? */
+static int script_option(const char *s, size_t a, size_t b)
+{
+    size_t k;
+
+    if (b - a < 2 || s[a] != '-' || s[b - 1] != 'c')
+        return 0;
+    for (k = a + 1; k < b; k++)
+        if (!isalpha((unsigned char)s[k]))
+            return 0;
+    return 1;
+}
+
+/* ---- segments ------------------------------------------------------------------------------- */
+
+enum { OPEN_NONE, OPEN_SUBST, OPEN_SUBST_DQ, OPEN_TICK, OPEN_TICK_DQ, OPEN_GROUP, OPEN_PARAM };
+
+static void push(chio__segs *g, int kind, int bits)
+{
+    if (g->depth >= CHIO__SEGS_DEPTH) {
+        g->all = CHIO__PROG_ALL; /* too deep to follow: every program */
+        return;
+    }
+    g->kind[g->depth] = (unsigned char)kind;
+    g->saved[g->depth++] = bits;
+}
+
+static int is_ctl(char c)
+{
+    return c == ';' || c == '&' || c == '|' || c == '\n' || c == '(' || c == '`';
+}
+
+/* In a leaf that is JSON text: is @c its punctuation outside strings,
+ * and does it (*@cut) end a segment? An object's members are apart
+ * ('{"labels":["curl"],"body":"run bash -ex setup.sh"}'), an array's
+ * elements one argv (["curl", "-sx", "H"]); past CHIO__SEGS_DEPTH
+ * levels every container is read as an array. */
+static int json_punct(chio__segs *g, char c, int *cut)
+{
+    int object = g->jdepth > 0 && g->jdepth <= 64 && ((g->jobject >> (g->jdepth - 1)) & 1) != 0;
+
+    *cut = 0;
+    if (c == '{' || c == '[') {
+        if (g->jdepth < 64) {
+            if (c == '{')
+                g->jobject |= (uint64_t)1 << g->jdepth;
+            else
+                g->jobject &= ~((uint64_t)1 << g->jdepth);
+        }
+        g->jdepth++;
+        *cut = c == '{';
+        return 1;
+    }
+    if (c == '}' || c == ']') {
+        if (g->jdepth > 0)
+            g->jdepth--;
+        *cut = c == '}';
+        return 1;
+    }
+    if (c == ',' || c == ':') {
+        *cut = object;
+        return 1;
+    }
+    return 0;
+}
+
+/* Reads the segment starting at g->pos: sets g->end, g->bits, and
+ * g->pos, g->quote, g->inherit for the next one. */
+static void next_segment(chio__segs *g)
+{
+    const char *s = g->s;
+    size_t n = g->n, start = g->pos, i = start, ws = start, skip;
+    int q = g->quote, flags = 0, prev_c = 0, in_word = 0, kind = OPEN_NONE, bits, cmd;
+    int close = 0, unmatched = 0, inherit = g->inherit, cut;
+    char c;
+
+    g->inherit = 0;
+    for (; i < n; i++) {
+        c = s[i];
+        if (q == '\'' || q == 'A') {
+            if (q == 'A' && c == '\\') {
+                i++;
+                continue;
+            }
+            if (c == '\'')
+                q = 0;
+            else if (is_ctl(c) && unknowable_at(s, i + 1, n))
+                flags = CHIO__PROG_ALL;
+            continue;
+        }
+        if (q == '"') {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                q = 0;
+            } else if (c == '`' || (c == '$' && i + 1 < n && s[i + 1] == '(')) {
+                kind = c == '`' ? OPEN_TICK_DQ : OPEN_SUBST_DQ;
+                skip = c == '`' ? 1 : 2;
+                break;
+            } else if (is_ctl(c) && unknowable_at(s, i + 1, n)) {
+                flags = CHIO__PROG_ALL;
+            }
+            continue;
+        }
+        if (g->json && json_punct(g, c, &cut)) {
+            if (cut)
+                break;
+            continue;
+        }
+        /* outside quotes: words, for "-c SCRIPT" */
+        if (c != '\n' && blank((unsigned char)c)) {
+            if (in_word)
+                prev_c = script_option(s, ws, i);
+            in_word = 0;
+            continue;
+        }
+        if (!in_word) {
+            in_word = 1;
+            ws = i;
+            if (prev_c && unknowable_at(s, i, n))
+                flags = CHIO__PROG_ALL;
+            prev_c = 0;
+            if (c == '#') { /* a comment runs to the line's end */
+                while (i + 1 < n && s[i + 1] != '\n')
+                    i++;
+                continue;
+            }
+            if (c == '{' && (i + 1 >= n || blank((unsigned char)s[i + 1]))) {
+                kind = OPEN_GROUP;
+                skip = 1;
+                break;
+            }
+            if (c == '}' && g->depth > 0 && g->kind[g->depth - 1] == OPEN_GROUP) {
+                close = 1;
+                break;
+            }
+        }
+        if (c == '\\') {
+            i++;
+        } else if (c == '\'') {
+            q = i > start && s[i - 1] == '$' ? 'A' : '\'';
+        } else if (c == '"') {
+            q = '"';
+        } else if (c == '$' && i + 1 < n && s[i + 1] == '{') {
+            push(g, OPEN_PARAM, 0);
+            i++;
+        } else if (c == '}' && g->depth > 0 && g->kind[g->depth - 1] == OPEN_PARAM) {
+            g->depth--;
+        } else if ((c == '$' || c == '<' || c == '>') && i + 1 < n && s[i + 1] == '(') {
+            kind = OPEN_SUBST;
+            skip = 2;
+            break;
+        } else if (c == '(') {
+            kind = OPEN_GROUP;
+            skip = 1;
+            break;
+        } else if (c == '`') {
+            if (g->depth > 0 &&
+                (g->kind[g->depth - 1] == OPEN_TICK || g->kind[g->depth - 1] == OPEN_TICK_DQ)) {
+                close = 1;
+                break;
+            }
+            kind = OPEN_TICK;
+            skip = 1;
+            break;
+        } else if (c == ')') {
+            if (g->depth > 0 && g->kind[g->depth - 1] != OPEN_PARAM &&
+                g->kind[g->depth - 1] != OPEN_TICK && g->kind[g->depth - 1] != OPEN_TICK_DQ)
+                close = 1;
+            else
+                unmatched = 1;
+            break;
+        } else if (c == ';' || c == '&' || c == '|' || c == '\n') {
+            break;
+        }
+    }
+    g->end = i < n ? i : n;
+    cmd = command_bits(s, start, g->end);
+    bits = chio__leaf_tokens_programs(s + start, g->end - start) | flags | inherit | g->all |
+           g->extra | (cmd > 0 ? cmd : 0);
+    g->bits = bits;
+    g->quote = 0;
+    if (i >= n) {
+        g->pos = n;
+        return;
+    }
+    if (kind != OPEN_NONE) {
+        /* "$(" or a backtick where the command's name stands ("$(echo
+         * curl) -sx H"): the rest of the command runs any program */
+        int at_name = cmd < 0 && kind != OPEN_GROUP && !(i > start && s[i - 1] == '=');
+        push(g, kind, bits | (at_name ? CHIO__PROG_ALL : 0));
+        g->pos = i + skip;
+        return;
+    }
+    g->pos = i + 1;
+    if (close) {
+        int k = g->kind[--g->depth];
+        g->inherit = g->saved[g->depth];
+        if (k == OPEN_SUBST_DQ || k == OPEN_TICK_DQ)
+            g->quote = '"';
+    } else if (unmatched) {
+        g->inherit = CHIO__PROG_ALL; /* read apart from the shell: every program */
+    }
+}
+
+void chio__segs_init(chio__segs *g, const char *s, size_t n, int extra)
+{
+    memset(g, 0, sizeof(*g));
+    g->s = s;
+    g->n = n;
+    g->extra = extra & CHIO__PROG_ALL;
+    g->json = (extra & CHIO__SEGS_JSON) != 0;
+    next_segment(g);
+}
+
+int chio__segs_bits(chio__segs *g, size_t wa, size_t wb)
+{
+    int bits;
+
+    while (g->end <= wa && g->pos < g->n)
+        next_segment(g);
+    bits = g->bits;
+    while (g->end < wb && g->pos < g->n) {
+        next_segment(g);
+        bits |= g->bits;
+    }
+    return bits;
+}
+
+int chio__leaf_programs(const char *s, size_t n)
+{
+    chio__segs g;
+    int bits;
+
+    chio__segs_init(&g, s, n, 0);
+    bits = g.bits;
+    while (g.pos < n) {
+        next_segment(&g);
+        bits |= g.bits;
+    }
+    return bits;
+}
