@@ -92,13 +92,18 @@ typedef struct chio__segs {
     const char *s;
     size_t n, pos, end, jdepth;
     uint64_t jobject;
-    int bits, extra, quote, inherit, all, depth, json;
+    int bits, extra, quote, inherit, all, depth, json, escaped;
     unsigned char kind[CHIO__SEGS_DEPTH];
     int saved[CHIO__SEGS_DEPTH];
 } chio__segs;
 void chio__segs_init(chio__segs *g, const char *s, size_t n, int extra);
 int chio__segs_bits(chio__segs *g, size_t wa, size_t wb);
 int chio__leaf_programs(const char *s, size_t n);
+/* ... and in *@escaped the names some segment holds as an argument, not
+ * as its command's name ("which curl", "ln -s /usr/bin/curl c"; every
+ * program where one defines an alias or a function): another segment
+ * may run them under another name. */
+int chio__leaf_programs_escaped(const char *s, size_t n, int *escaped);
 int chio__leaf_tokens_programs(const char *s, size_t n);
 enum {
     CHIO__WORD_NONE,

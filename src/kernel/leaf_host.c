@@ -549,7 +549,7 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int extra, chio__leaf_hos
                               void *ctx)
 {
     size_t a = 0, b = n, i, k, wa, v;
-    int whole, after_option = 0, opt, bundle, rc = 0, programs, fetch;
+    int whole, after_option = 0, opt, bundle, rc = 0, programs, fetch, escaped;
     chio__segs segs;
     chio__kv kv;
 
@@ -560,12 +560,14 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int extra, chio__leaf_hos
     /* config text written to a file or piped (chio__kv_text) is read
      * whatever segment of the leaf could run the program that reads it;
      * curl's or wget's config text reaches it from another segment
-     * ("echo 'proxy = H' | curl -K -", "curl -K <(echo ..)") */
-    programs = chio__leaf_programs(s, b);
+     * ("echo 'proxy = H' | curl -K -", "curl -K <(echo ..)"); a name held
+     * as an argument may run under another name ("ln -s $(which curl) c;
+     * ./c -sx H"), a defined one anything */
+    programs = chio__leaf_programs_escaped(s, b, &escaped);
     fetch = programs & CHIO__PROG_FETCH;
-    chio__kv_init(&kv, programs);
+    chio__kv_init(&kv, programs | escaped);
     chio__kv_text(&kv, s + a, b - a);
-    chio__segs_init(&segs, s, b, extra | fetch);
+    chio__segs_init(&segs, s, b, extra | fetch | escaped);
     for (i = a; i < b && rc == 0;) {
         if ((k = trim_space_at(s + i, b - i)) > 0) {
             i += k;

@@ -220,7 +220,7 @@ int chio__leaf_word_role(const char *s, size_t a, size_t b)
  * the text starts with an option word), 0 when it is a name, -1 when the
  * text ends before one. A wrapper's options, counts and the word after
  * an option (its value, or the name) are looked at too. */
-static int command_bits(const char *s, size_t a, size_t e)
+static int command_bits(const char *s, size_t a, size_t e, size_t *ca, size_t *cb)
 {
     size_t p = a, wa, wb;
     int first = 1, wrapped = 0, after_option = 0, role;
@@ -245,9 +245,28 @@ static int command_bits(const char *s, size_t a, size_t e)
             after_option = 0;
             continue;
         }
+        *ca = wa;
+        *cb = wb;
         return 0;
     }
     return -1;
+}
+
+/* Does the command word [a, b) define a name that runs another program
+ * ("alias c=curl", "function c", "c() { curl \"$@\"; }")? */
+static int defines_name(const char *s, size_t a, size_t b, size_t e)
+{
+    size_t i;
+
+    if ((b - a == 5 && memcmp(s + a, "alias", 5) == 0) ||
+        (b - a == 8 && memcmp(s + a, "function", 8) == 0))
+        return 1;
+    for (i = a; i < b && s[i] != '('; i++)
+        ;
+    if (i == b) /* "c ()": the parenthesis after blanks */
+        for (; i < e && blank((unsigned char)s[i]); i++)
+            ;
+    return i + 1 < e && s[i] == '(' && s[i + 1] == ')';
 }
 
 /* Is the word at @i (blanks and quotes skipped, up to a blank, quote or
@@ -339,7 +358,8 @@ static void next_segment(chio__segs *g)
     const char *s = g->s;
     size_t n = g->n, start = g->pos, i = start, ws = start, skip;
     int q = g->quote, flags = 0, prev_c = 0, in_word = 0, kind = OPEN_NONE, bits, cmd;
-    int close = 0, unmatched = 0, inherit = g->inherit, cut;
+    int close = 0, unmatched = 0, inherit = g->inherit, cut, tokens;
+    size_t ca, cb;
     char c;
 
     g->inherit = 0;
@@ -443,10 +463,16 @@ static void next_segment(chio__segs *g)
         }
     }
     g->end = i < n ? i : n;
-    cmd = command_bits(s, start, g->end);
-    bits = chio__leaf_tokens_programs(s + start, g->end - start) | flags | inherit | g->all |
-           g->extra | (cmd > 0 ? cmd : 0);
+    ca = cb = start;
+    cmd = command_bits(s, start, g->end, &ca, &cb);
+    tokens = chio__leaf_tokens_programs(s + start, g->end - start);
+    bits = tokens | flags | inherit | g->all | g->extra | (cmd > 0 ? cmd : 0);
     g->bits = bits;
+    /* a name an argument holds ("which curl", "ln -s /usr/bin/curl c")
+     * may be run by another name; a name defined runs anything */
+    g->escaped |= tokens & ~(cb > ca ? chio__leaf_tokens_programs(s + ca, cb - ca) : 0);
+    if (cmd == 0 && defines_name(s, ca, cb, n))
+        g->escaped |= CHIO__PROG_ALL;
     g->quote = 0;
     if (i >= n) {
         g->pos = n;
@@ -495,7 +521,7 @@ int chio__segs_bits(chio__segs *g, size_t wa, size_t wb)
     return bits;
 }
 
-int chio__leaf_programs(const char *s, size_t n)
+int chio__leaf_programs_escaped(const char *s, size_t n, int *escaped)
 {
     chio__segs g;
     int bits;
@@ -506,5 +532,12 @@ int chio__leaf_programs(const char *s, size_t n)
         next_segment(&g);
         bits |= g.bits;
     }
+    if (escaped != NULL)
+        *escaped = g.escaped;
     return bits;
+}
+
+int chio__leaf_programs(const char *s, size_t n)
+{
+    return chio__leaf_programs_escaped(s, n, NULL);
 }

