@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kernel/hostcost.h"
 #include "kernel/kernelutil.h"
 
 #define NOW         1710000300u
@@ -111,52 +112,19 @@ Test(rev60_hosts, json_encoded_twice_in_a_lenient_outer_string_is_read)
     kt_run_rows_at(NOW, rows, NROWS(rows));
 }
 
-static uint64_t clock_fn(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
-/* CPU seconds one call with "1:" repeated to @n bytes takes. */
-static double call_cpu(chio_kernel *k, const char *sid, size_t n)
-{
-    static const char head[] = "{\"url\":\"https://api.example.com/\",\"p\":\"";
-    size_t h = sizeof(head) - 1, i;
-    char *args = malloc(h + n + 3);
-    struct timespec a, b;
-    chio_response r;
-    chio_error err;
-    chio_call c;
-
-    cr_assert_not_null(args);
-    memcpy(args, head, h);
-    for (i = 0; i < n; i++)
-        args[h + i] = i % 2 == 0 ? '1' : ':';
-    memcpy(args + h + n, "\"}", 3);
-    kt_grant_call(&c, sid, "cap-cost", args, h + n + 2);
-    chio_response_init(&r);
-    chio_error_init(&err);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
-    chio_response_destroy(&r);
-    free(args);
-    return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-}
-
 /* CPU time, not the wall clock, held to a ratio: 4 times the bytes may
  * cost about 4 times the time (quadratic: 16) */
 Test(rev60_hosts, a_run_of_ports_costs_linear_time)
 {
     static const char *const tools[] = {"t"};
-    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
+    chio_kernel *k = kt_echo_kernel(NULL, hc_clock, "srv", tools, 1);
     char sid[CHIO_SESSION_ID_LEN + 1];
     double t1, t4;
 
     kt_grant_session(k, NOW, "cap-cost", KT_DX("api.example.com"), sid);
-    (void)call_cpu(k, sid, 1 << 16); /* warm */
-    t1 = call_cpu(k, sid, 1 << 18);
-    t4 = call_cpu(k, sid, 1 << 20);
+    (void)hc_call_cpu(k, sid, "p", "", "1:", "", 1 << 16); /* warm */
+    t1 = hc_call_cpu(k, sid, "p", "", "1:", "", 1 << 18);
+    t4 = hc_call_cpu(k, sid, "p", "", "1:", "", 1 << 20);
     cr_expect_lt(t4, 8 * t1 + 0.05, "256 KiB took %.4f s, 1 MiB %.4f s (ratio %.1f)", t1, t4,
                  t4 / (t1 > 0 ? t1 : 1e-9));
     chio_kernel_free(k);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kernel/hostcost.h"
 #include "kernel/kernelutil.h"
 
 #define NOW      1710000300u
@@ -362,41 +363,6 @@ Test(rev62_hostkv, h7_the_address_0_as_a_host_value_is_a_host)
     kt_run_rows_at(NOW, rows, NROWS(rows));
 }
 
-static uint64_t clock_fn(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
-/* CPU seconds one call takes whose "cmd" is @pre then @unit repeated to
- * @n bytes. */
-static double call_cpu(chio_kernel *k, const char *sid, const char *pre, const char *unit, size_t n)
-{
-    static const char head[] = "{\"url\":\"https://api.example.com/\",\"cmd\":\"";
-    size_t h = sizeof(head) - 1, p = strlen(pre), u = strlen(unit), i;
-    char *args = malloc(h + p + n + u + 3);
-    struct timespec a, b;
-    chio_response r;
-    chio_error err;
-    chio_call c;
-
-    cr_assert_not_null(args);
-    memcpy(args, head, h);
-    memcpy(args + h, pre, p);
-    for (i = 0; i < n; i += u)
-        memcpy(args + h + p + i, unit, u);
-    memcpy(args + h + p + i, "\"}", 3);
-    kt_grant_call(&c, sid, "cap-cost", args, h + p + i + 2);
-    chio_response_init(&r);
-    chio_error_init(&err);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
-    cr_assert_eq(chio_kernel_evaluate(k, &c, &r, &err), 0, "%s", err.message);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
-    chio_response_destroy(&r);
-    free(args);
-    return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-}
-
 /* CPU time held to a ratio: 4 times the bytes may cost about 4 times the
  * time (quadratic: 16) */
 Test(rev62_hostkv, key_value_readings_cost_linear_time)
@@ -404,16 +370,16 @@ Test(rev62_hostkv, key_value_readings_cost_linear_time)
     static const char *const tools[] = {"t"};
     static const char *const cases[][2] = {
         {"ssh ", "-o a "}, {"git ", "git config -f x "}, {"curl -K - ", "proxy = "}};
-    chio_kernel *k = kt_echo_kernel(NULL, clock_fn, "srv", tools, 1);
+    chio_kernel *k = kt_echo_kernel(NULL, hc_clock, "srv", tools, 1);
     char sid[CHIO_SESSION_ID_LEN + 1];
     double t1, t4;
     size_t i;
 
     kt_grant_session(k, NOW, "cap-cost", DX, sid);
     for (i = 0; i < NROWS(cases); i++) {
-        (void)call_cpu(k, sid, cases[i][0], cases[i][1], 1 << 16); /* warm */
-        t1 = call_cpu(k, sid, cases[i][0], cases[i][1], 1 << 18);
-        t4 = call_cpu(k, sid, cases[i][0], cases[i][1], 1 << 20);
+        (void)hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], "", 1 << 16); /* warm */
+        t1 = hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], "", 1 << 18);
+        t4 = hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], "", 1 << 20);
         cr_expect_lt(t4, 8 * t1 + 0.05, "'%s': 256 KiB took %.4f s, 1 MiB %.4f s (ratio %.1f)",
                      cases[i][1], t1, t4, t4 / (t1 > 0 ? t1 : 1e-9));
     }

@@ -27,6 +27,7 @@
 #include "chio/store.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
+#include "store/tamperutil.h"
 #include "store_internal.h"
 
 #define N 14
@@ -35,17 +36,12 @@ static char *dir, *db, *arc;
 
 static void setup(void)
 {
-    dir = testutil_tmpdir();
-    cr_assert_geq(asprintf(&db, "%s/log", dir), 0);
-    cr_assert_geq(asprintf(&arc, "%s/arc", dir), 0);
+    tamper_paths(&dir, &db, &arc);
 }
 
 static void teardown(void)
 {
-    testutil_rmrf(dir);
-    free(dir);
-    free(db);
-    free(arc);
+    tamper_paths_free(dir, db, arc);
 }
 
 TestSuite(rev59_archive_check, .init = setup, .fini = teardown);
@@ -61,38 +57,19 @@ static void make_log(uint32_t batch)
  * key would. */
 static void replace_receipt(uint64_t seq, uint64_t from, int relink)
 {
-    uint8_t prev[32], leaf[32], link[32];
     size_t len = 0;
     char *json = testutil_stored(db, 0, from, &len);
 
-    testutil_raw_write_seq(db, "receipts", seq, json, len);
-    if (relink) {
-        chio_store *s = NULL;
-        cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-        cr_assert_eq(chio__store_get_chain(s, seq - 1, prev, NULL), 0);
-        chio_store_close(s);
-        cr_assert_eq(chio_merkle_leaf_hash(json, len, leaf), 0);
-        cr_assert_eq(chio__store_chain_step(prev, leaf, link), 0);
-        testutil_raw_write_seq(db, "chain", seq, link, 32);
-    }
+    if (relink)
+        tamper_put_relinked(db, seq, json, len);
+    else
+        testutil_raw_write_seq(db, "receipts", seq, json, len);
     chio_free(json);
 }
 
 static cli_result archive_cli(int by_receipt)
 {
-    const char *argv[] = {"receipt",    "archive", "--receipt-db", db,  "--archive", arc,
-                          "--max-size", "1",       NULL,           NULL};
-
-    if (by_receipt)
-        argv[8] = "--by-receipt";
-    return testutil_run_cli(argv, NULL, 0);
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-
-    return stat(path, &st) == 0;
+    return tamper_archive_cli(db, arc, NULL, by_receipt);
 }
 
 /* The live log still holds every receipt and checkpoint it had. */
@@ -101,7 +78,7 @@ static void expect_nothing_moved(uint64_t checkpoints)
     chio_store *s = NULL;
     uint64_t first = 0, last = 0, last_cp = 0;
 
-    cr_expect(!exists(arc), "the archive was created");
+    cr_expect(!tamper_exists(arc), "the archive was created");
     cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
     cr_expect_eq(chio_store_seq_range(s, &first, &last, NULL), 0);
     cr_expect_eq(chio_store_last_checkpoint_seq(s, &last_cp, NULL), 0);
@@ -246,7 +223,7 @@ Test(rev59_archive_check, by_receipt_checks_the_links_and_the_gaps)
     cr_expect_eq(r.status, 2, "%s%s", r.out, r.err);
     cr_expect_not_null(strstr(r.err, "receipt 5 is missing (the next stored is 6)"), "%s", r.err);
     testutil_cli_free(&r);
-    cr_expect(!exists(arc));
+    cr_expect(!tamper_exists(arc));
 }
 
 /* An intact log still archives, and both logs audit clean. */

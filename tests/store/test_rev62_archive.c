@@ -34,6 +34,7 @@
 #include "chio/store.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
+#include "store/tamperutil.h"
 #include "store_internal.h"
 
 #define N 14
@@ -42,57 +43,26 @@ static char *dir, *db, *arc;
 
 static void setup(void)
 {
-    dir = testutil_tmpdir();
-    cr_assert_geq(asprintf(&db, "%s/log", dir), 0);
-    cr_assert_geq(asprintf(&arc, "%s/arc", dir), 0);
+    tamper_paths(&dir, &db, &arc);
 }
 
 static void teardown(void)
 {
-    testutil_rmrf(dir);
-    free(dir);
-    free(db);
-    free(arc);
+    tamper_paths_free(dir, db, arc);
 }
 
 TestSuite(rev62_archive, .init = setup, .fini = teardown);
 
 static cli_result archive_cli(const char *older_than)
 {
-    const char *argv[] = {"receipt",    "archive", "--receipt-db", db,  "--archive", arc,
-                          "--max-size", "1",       NULL,           NULL};
-
-    if (older_than != NULL) {
-        argv[6] = "--older-than";
-        argv[7] = older_than;
-    }
-    return testutil_run_cli(argv, NULL, 0);
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-
-    return stat(path, &st) == 0;
+    return tamper_archive_cli(db, arc, older_than, 0);
 }
 
 /* The live log still ends at receipt N and checkpoint @checkpoints, and
  * still records its start at receipt 1: nothing moved. */
 static void expect_nothing_moved(uint64_t checkpoints)
 {
-    chio_store *s = NULL;
-    uint64_t first = 0, last = 0, last_cp = 0, retained = 0;
-
-    cr_expect(!exists(arc), "the archive was created");
-    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_expect_eq(chio_store_seq_range(s, &first, &last, NULL), 0);
-    cr_expect_eq(chio_store_last_checkpoint_seq(s, &last_cp, NULL), 0);
-    cr_expect_eq(chio__store_get_meta_u64(s, CHIO__META_RETAINED_SEQ, &retained, NULL), 0);
-    chio_store_close(s);
-    cr_expect_leq(first, 2);
-    cr_expect_eq(last, N);
-    cr_expect_eq(last_cp, checkpoints);
-    cr_expect_eq(retained, 0, "the live log now starts at %llu", (unsigned long long)retained);
+    tamper_expect_nothing_moved(db, arc, N, checkpoints, 2);
 }
 
 /* A fresh log with receipt @seq deleted; the CLI pass must refuse it
@@ -211,37 +181,12 @@ Test(rev62_archive, a_hole_in_a_range_too_young_to_move_is_left_to_the_audit)
     cr_expect_eq(rep.receipts_moved, 0);
 }
 
-static char logged[16384];
-
-static void log_sink(void *ctx, chio_log_level level, const char *json, size_t len)
-{
-    size_t have = strlen(logged);
-
-    (void)ctx;
-    (void)level;
-    if (have + len + 2 < sizeof(logged)) {
-        memcpy(logged + have, json, len);
-        logged[have + len] = '\n';
-        logged[have + len + 1] = '\0';
-    }
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-
-    for (hay = strstr(hay, needle); hay != NULL; hay = strstr(hay + 1, needle))
-        n++;
-    return n;
-}
-
 /* A kernel's retention takes the same path: chio_kernel_run_retention()
  * returns the refusal (before: 0, nothing moved), each failed pass is
  * logged as retention_failed (before: only the one at start), and the
  * kernel serves on. */
 Test(rev62_archive, a_kernels_retention_reports_and_logs_the_refusal)
 {
-    chio_kernel_config cfg;
     chio_archive_report rep;
     chio_receipt *r = NULL;
     chio_kernel *k;
@@ -249,17 +194,7 @@ Test(rev62_archive, a_kernels_retention_reports_and_logs_the_refusal)
 
     kt_make_log(db, N, 4);
     testutil_raw_write_seq(db, "receipts", 6, NULL, 0);
-    logged[0] = '\0';
-    kt_config(&cfg, db);
-    cfg.checkpoint_batch_size = 4;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log = log_sink;
-    cfg.log_level = CHIO_LOG_ERROR;
-    cfg.retention_config.enabled = 1;
-    cfg.retention_config.retention_days = 0;
-    cfg.retention_config.max_size_bytes = 1;
-    cfg.retention_config.archive_path = arc;
-    k = kt_kernel(&cfg);
+    k = tamper_retention_kernel(db, arc, 4);
     chio_error_init(&err);
     cr_assert_eq(chio_kernel_start(k, &err), 0, "%s", err.message);
     chio_error_init(&err);
@@ -270,9 +205,9 @@ Test(rev62_archive, a_kernels_retention_reports_and_logs_the_refusal)
     cr_expect_eq(chio_kernel_sign_receipt(k, kt_builder(N + 1), &r, NULL), 0);
     chio_receipt_free(r);
     chio_kernel_free(k);
-    cr_expect_eq(count(logged, "\"retention_failed\""), 3, "%s", logged);
-    cr_expect_eq(count(logged, "receipt 6 is missing"), 3, "%s", logged);
-    cr_expect(!exists(arc), "the archive was created");
+    cr_expect_eq(tamper_count(tamper_logged, "\"retention_failed\""), 3, "%s", tamper_logged);
+    cr_expect_eq(tamper_count(tamper_logged, "receipt 6 is missing"), 3, "%s", tamper_logged);
+    cr_expect(!tamper_exists(arc), "the archive was created");
 }
 
 /* F2 ---------------------------------------------------------------------------------------- */
@@ -306,7 +241,6 @@ static void make_archive(void)
  * archive, its chain link recomputed. Before, exit 0 and log_problems 0. */
 Test(rev62_archive, a_receipt_replayed_past_an_archives_last_checkpoint_is_named)
 {
-    uint8_t prev[32], leaf[32], link[32];
     chio_store_audit_v2 v;
     chio_store *s = NULL;
     size_t len = 0;
@@ -315,13 +249,7 @@ Test(rev62_archive, a_receipt_replayed_past_an_archives_last_checkpoint_is_named
     make_archive();
     audit_cli(arc, 0, NULL);
     json = testutil_stored(arc, 0, 3, &len);
-    cr_assert_eq(chio_store_open(arc, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_assert_eq(chio__store_get_chain(s, 8, prev, NULL), 0);
-    chio_store_close(s);
-    cr_assert_eq(chio_merkle_leaf_hash(json, len, leaf), 0);
-    cr_assert_eq(chio__store_chain_step(prev, leaf, link), 0);
-    testutil_raw_write_seq(arc, "receipts", 9, json, len);
-    testutil_raw_write_seq(arc, "chain", 9, link, 32);
+    tamper_put_relinked(arc, 9, json, len);
     chio_free(json);
     audit_cli(arc, 1,
               "{\"problem\":\"receipt_after_last_checkpoint\",\"seq\":9,\"checkpoint_seq\":2,"

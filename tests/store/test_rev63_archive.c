@@ -31,6 +31,7 @@
 #include "chio/store.h"
 #include "common/testutil.h"
 #include "kernel/kernelutil.h"
+#include "store/tamperutil.h"
 #include "store_internal.h"
 
 #define N 14
@@ -39,81 +40,34 @@ static char *dir, *db, *arc;
 
 static void setup(void)
 {
-    dir = testutil_tmpdir();
-    cr_assert_geq(asprintf(&db, "%s/log", dir), 0);
-    cr_assert_geq(asprintf(&arc, "%s/arc", dir), 0);
+    tamper_paths(&dir, &db, &arc);
 }
 
 static void teardown(void)
 {
-    testutil_rmrf(dir);
-    free(dir);
-    free(db);
-    free(arc);
+    tamper_paths_free(dir, db, arc);
 }
 
 TestSuite(rev63_archive, .init = setup, .fini = teardown);
-
-static cli_result archive_cli(const char *older_than, int by_receipt)
-{
-    const char *argv[] = {"receipt",    "archive", "--receipt-db", db,   "--archive", arc,
-                          "--max-size", "1",       NULL,           NULL, NULL};
-
-    if (older_than != NULL) {
-        argv[6] = "--older-than";
-        argv[7] = older_than;
-    }
-    if (by_receipt)
-        argv[8] = "--by-receipt";
-    return testutil_run_cli(argv, NULL, 0);
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-
-    return stat(path, &st) == 0;
-}
 
 /* The live log still ends at receipt N and checkpoint @checkpoints and
  * records no new start: nothing moved, and the archive was not created. */
 static void expect_nothing_moved(uint64_t checkpoints)
 {
-    chio_store *s = NULL;
-    uint64_t first = 0, last = 0, last_cp = 0, retained = 0;
-
-    cr_expect(!exists(arc), "the archive was created");
-    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_expect_eq(chio_store_seq_range(s, &first, &last, NULL), 0);
-    cr_expect_eq(chio_store_last_checkpoint_seq(s, &last_cp, NULL), 0);
-    cr_expect_eq(chio__store_get_meta_u64(s, CHIO__META_RETAINED_SEQ, &retained, NULL), 0);
-    chio_store_close(s);
-    cr_expect_leq(first, 1);
-    cr_expect_eq(last, N);
-    cr_expect_eq(last_cp, checkpoints);
-    cr_expect_eq(retained, 0, "the live log now starts at %llu", (unsigned long long)retained);
+    tamper_expect_nothing_moved(db, arc, N, checkpoints, 1);
 }
 
 /* Put @val as receipt @seq and recompute its own chain entry only (the
  * reviewer's rechain.py): the link into it checks, nothing signed moves. */
 static void rechain_one(uint64_t seq, const char *val)
 {
-    uint8_t prev[32], leaf[32], link[32];
-    chio_store *s = NULL;
-
-    cr_assert_eq(chio_store_open(db, CHIO_STORE_READ_ONLY, &s, NULL), 0);
-    cr_assert_eq(chio__store_get_chain(s, seq - 1, prev, NULL), 0);
-    chio_store_close(s);
-    cr_assert_eq(chio_merkle_leaf_hash(val, strlen(val), leaf), 0);
-    cr_assert_eq(chio__store_chain_step(prev, leaf, link), 0);
-    testutil_raw_write_seq(db, "receipts", seq, val, strlen(val));
-    testutil_raw_write_seq(db, "chain", seq, link, 32);
+    tamper_put_relinked(db, seq, val, strlen(val));
 }
 
 static void expect_refused_cli(const char *older_than, int by_receipt, const char *want,
                                uint64_t checkpoints)
 {
-    cli_result r = archive_cli(older_than, by_receipt);
+    cli_result r = tamper_archive_cli(db, arc, older_than, by_receipt);
 
     cr_expect_eq(r.status, 2, "%s%s", r.out, r.err);
     cr_expect_not_null(strstr(r.err, want), "%s", r.err);
@@ -178,37 +132,12 @@ Test(rev63_archive, an_unreadable_receipt_too_young_to_move_is_left_to_the_audit
     cr_expect_eq(rep.last_seq, 4);
 }
 
-static char logged[16384];
-
-static void log_sink(void *ctx, chio_log_level level, const char *json, size_t len)
-{
-    size_t have = strlen(logged);
-
-    (void)ctx;
-    (void)level;
-    if (have + len + 2 < sizeof(logged)) {
-        memcpy(logged + have, json, len);
-        logged[have + len] = '\n';
-        logged[have + len + 1] = '\0';
-    }
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-
-    for (hay = strstr(hay, needle); hay != NULL; hay = strstr(hay + 1, needle))
-        n++;
-    return n;
-}
-
 /* A kernel with checkpoint_batch_size 0 takes the same path: the pass at
  * start and each chio_kernel_run_retention() refuse and are logged as
  * retention_failed (before: receipts 1..4 moved at start, then rc 0 and
  * nothing logged), and the kernel serves on. */
 Test(rev63_archive, a_kernels_retention_by_receipt_reports_and_logs_the_refusal)
 {
-    chio_kernel_config cfg;
     chio_archive_report rep;
     chio_receipt *r = NULL;
     chio_kernel *k;
@@ -216,17 +145,7 @@ Test(rev63_archive, a_kernels_retention_by_receipt_reports_and_logs_the_refusal)
 
     kt_make_log(db, N, 0);
     rechain_one(5, "{}");
-    logged[0] = '\0';
-    kt_config(&cfg, db);
-    cfg.checkpoint_batch_size = 0;
-    cfg.durability = CHIO_DURABILITY_NOSYNC;
-    cfg.log = log_sink;
-    cfg.log_level = CHIO_LOG_ERROR;
-    cfg.retention_config.enabled = 1;
-    cfg.retention_config.retention_days = 0;
-    cfg.retention_config.max_size_bytes = 1;
-    cfg.retention_config.archive_path = arc;
-    k = kt_kernel(&cfg);
+    k = tamper_retention_kernel(db, arc, 0);
     chio_error_init(&err);
     cr_assert_eq(chio_kernel_start(k, &err), 0, "%s", err.message);
     chio_error_init(&err);
@@ -237,9 +156,10 @@ Test(rev63_archive, a_kernels_retention_by_receipt_reports_and_logs_the_refusal)
     cr_expect_eq(chio_kernel_sign_receipt(k, kt_builder(N + 1), &r, NULL), 0);
     chio_receipt_free(r);
     chio_kernel_free(k);
-    cr_expect_eq(count(logged, "\"retention_failed\""), 3, "%.2000s", logged);
-    cr_expect_eq(count(logged, "receipt 5 is unreadable"), 3, "%.2000s", logged);
-    cr_expect(!exists(arc), "the archive was created");
+    cr_expect_eq(tamper_count(tamper_logged, "\"retention_failed\""), 3, "%.2000s", tamper_logged);
+    cr_expect_eq(tamper_count(tamper_logged, "receipt 5 is unreadable"), 3, "%.2000s",
+                 tamper_logged);
+    cr_expect(!tamper_exists(arc), "the archive was created");
 }
 
 /* F3 ---------------------------------------------------------------------------------------- */
