@@ -511,7 +511,10 @@ static int home_cd_read(const char *s, size_t n)
 static int scan_path(void *ctx, chio__key *key, const char *s, size_t n)
 {
     prefix_scan *ps = ctx;
-    int rc, hc = memchr(s, 'c', n) != NULL || memchr(s, 'p', n) != NULL || memchr(s, 'l', n) != NULL
+    /* '$': a command word an expansion makes may be "cd" (review 24
+     * paths R2) */
+    int rc, hc = memchr(s, 'c', n) != NULL || memchr(s, 'p', n) != NULL ||
+                         memchr(s, 'l', n) != NULL || memchr(s, '$', n) != NULL
                      ? home_cd(s, n)
                      : 0;
 

@@ -11,7 +11,10 @@
 /* Does the text @t (@n bytes) change directory to a place no path in it
  * can be placed from: "cd" or "pushd" with no target (also "cd -P", "cd
  * --": the home) or with "-" ($OLDPWD, anywhere)? Its relative words are
- * then read there, as after "cd ~" (review 20 F7). Lexical only. */
+ * then read there, as after "cd ~" (review 20 F7). A trap's action and a
+ * git "!" alias are read as text of their own, and a command word an
+ * expansion makes ("${CD:-cd}; ..") as "cd" (review 24 paths R2).
+ * Lexical only. */
 int chio__gp_home_cd(const char *t, size_t n);
 
 /* Does the change of directory @w (@n bytes) with the operand @op (@opn

@@ -376,16 +376,168 @@ int chio__gp_stack_cd(const char *w, size_t n, const char *op, size_t opn)
     return k == opn;
 }
 
-int chio__gp_home_cd(const char *t, size_t n)
-{
-    size_t i = 0, j, brk, ws, we;
-    int cmd;
+/* How deep shell text inside shell text (a trap's action, a git "!"
+ * alias) is read; deeper reads as a change to the home (fails closed). */
+#define HOME_CD_DEPTH 4
 
+static int home_cd_at(const char *t, size_t n, int depth);
+
+/* Does a command start at the word t[@i]: only blanks and quotes
+ * between it and the value's start, a separator (";", "&", "|", "(",
+ * "{", "`", a line break) or a keyword ("then", "do", "!": at most 4
+ * back)? */
+static int command_word_at(const char *t, size_t i)
+{
+    static const char *const kw[] = {"if",    "then", "elif", "else", "while",
+                                     "until", "do",   "!",    "time"};
+    size_t a, e, k, steps;
+
+    for (steps = 0; steps < 4; steps++) {
+        while (i > 0 &&
+               (t[i - 1] == ' ' || t[i - 1] == '\t' || t[i - 1] == '"' || t[i - 1] == '\''))
+            i--;
+        /* "arr=(\"$@\")", "(( $n > 1 ))": an array's words, arithmetic */
+        if (i >= 2 && t[i - 1] == '(' && (t[i - 2] == '=' || t[i - 2] == '(' || t[i - 2] == '$'))
+            return 0;
+        if (i == 0 || strchr(";&|({`\n", t[i - 1]) != NULL)
+            return 1;
+        for (e = i, a = i; a > 0 && e - a < 6 && t[a - 1] != ' ' && t[a - 1] != '\t'; a--)
+            ;
+        if (a > 0 && t[a - 1] != ' ' && t[a - 1] != '\t' && strchr(";&|({`\n", t[a - 1]) == NULL)
+            return 0;
+        for (k = 0; k < sizeof(kw) / sizeof(kw[0]); k++)
+            if (strlen(kw[k]) == e - a && memcmp(t + a, kw[k], e - a) == 0)
+                break;
+        if (k == sizeof(kw) / sizeof(kw[0]))
+            return 0;
+        i = a;
+    }
+    return 0;
+}
+
+/* The shell text a word at t[@i] holds: its quoted body when it opens
+ * with a quote ('..' to the next quote, ".." to the next unescaped one),
+ * else the word itself (chio__gp_cwd_word_at). Its start in *@a, its end
+ * returned. */
+static size_t text_word(const char *t, size_t n, size_t i, size_t *a)
+{
+    size_t k, brk;
+
+    if (i < n && (t[i] == '\'' || t[i] == '"')) {
+        for (k = i + 1; k < n && t[k] != t[i]; k++)
+            if (t[i] == '"' && t[k] == '\\')
+                k++;
+        *a = i + 1;
+        return k < n ? k : n;
+    }
+    *a = i;
+    return chio__gp_cwd_word_at(t, n, i, &brk);
+}
+
+/* "trap ACTION SIG..": the action is shell text run before every later
+ * command ("trap cd DEBUG", "trap 'cd' ERR"; review 24 paths R2): read
+ * it as a value of its own. @j is the end of the word "trap". */
+static int trap_home_cd(const char *t, size_t n, size_t j, int depth)
+{
+    size_t i = j, a, e;
+
+    for (;;) {
+        while (i < n && (t[i] == ' ' || t[i] == '\t'))
+            i++;
+        if (i >= n || strchr(";&|\n)", t[i]) != NULL)
+            return 0;
+        e = text_word(t, n, i, &a);
+        if (t[i] == '-' && e > i + 1) { /* "--", "-p" */
+            i = e;
+            continue;
+        }
+        /* an action an expansion makes ("trap $'cd' DEBUG", "trap \"$a\"
+         * ERR") may be any text: read at worst */
+        if (a < e && (t[a] == '$' || t[a] == '`'))
+            return 1;
+        return home_cd_at(t + a, e - a, depth + 1);
+    }
+}
+
+/* May the command word t[@i, @j) that opens with an expansion ("$x",
+ * "${CD:-cd}", "\"$@\"") be bash's "cd" with a command after it: no '.'
+ * or '/' outside its braces ("$x.y", "$VENV/bin/python" run no builtin),
+ * not piped on (a pipeline's part runs in a subshell), and a word after
+ * its command (@last: one past the last byte that may start one)? */
+static int computed_cd(const char *t, size_t n, size_t i, size_t j, size_t last)
+{
+    size_t k, e;
+
+    for (k = i; k < j; k++) {
+        if (t[k] == '$' && (e = chio__gp_braced_end(t, n, k)) > k)
+            k = e - 1;
+        else if (t[k] == '.' || t[k] == '/')
+            return 0;
+    }
+    for (e = j; e < n && t[e] != ' ' && t[e] != '\t' && strchr(";&|\n", t[e]) == NULL; e++)
+        ;
+    while (e < n && (t[e] == ' ' || t[e] == '\t'))
+        e++;
+    if (e < n && t[e] == '|' && !(e + 1 < n && t[e + 1] == '|'))
+        return 0;
+    return last > e;
+}
+
+/* One past the last byte of @t that may start a command word: closing
+ * words ("done", "fi", "esac", "}", ")"), separators, blanks and quotes
+ * at the end do not ("for f in *.sh; do \"$f\"; done"). Linear. */
+static size_t last_command_end(const char *t, size_t n)
+{
+    static const char *const closers[] = {"done", "fi", "esac"};
+    size_t j = n, a, k;
+
+    for (;;) {
+        while (j > 0 && strchr(" \t\n;&|)}\"'", t[j - 1]) != NULL)
+            j--;
+        for (a = j; a > 0 && j - a < 4 && t[a - 1] >= 'a' && t[a - 1] <= 'z'; a--)
+            ;
+        if (a > 0 && strchr(" \t\n;&|", t[a - 1]) == NULL)
+            return j;
+        for (k = 0; k < sizeof(closers) / sizeof(closers[0]); k++)
+            if (strlen(closers[k]) == j - a && memcmp(t + a, closers[k], j - a) == 0)
+                break;
+        if (k == sizeof(closers) / sizeof(closers[0]) || a == j)
+            return j;
+        j = a;
+    }
+}
+
+static int home_cd_at(const char *t, size_t n, int depth)
+{
+    size_t i = 0, j, brk, ws, we, a, e, last = 0;
+    int cmd, shell_cd;
+
+    if (depth > HOME_CD_DEPTH)
+        return 1;
+    last = last_command_end(t, n);
     while (i < n) {
         j = chio__gp_cwd_word_at(t, n, i, &brk);
+        /* a git "!" alias ("alias.x='!cd; rm -rf *'") is shell text: its
+         * body read as a value of its own when quoted, the word without
+         * its '!' otherwise (review 24 paths R2) */
+        if (j > i && t[i] == '!') {
+            if (i > 0 && (t[i - 1] == '\'' || t[i - 1] == '"') && j > i + 1) {
+                e = text_word(t, n, i - 1, &a);
+                if (home_cd_at(t + i + 1, e - i - 1, depth + 1))
+                    return 1;
+            }
+            while (i < j && t[i] == '!')
+                i++;
+        }
+        if (j - i == 4 && memcmp(t + i, "trap", 4) == 0 && trap_home_cd(t, n, j, depth))
+            return 1;
+        /* a command word an expansion makes ("${CD:-cd}", "$x", "\"$@\"")
+         * may be "cd": read as one when a command follows (review 24
+         * paths R2) */
+        shell_cd = j > i && t[i] == '$' && command_word_at(t, i) && computed_cd(t, n, i, j, last);
         /* the forbidden_path guard's words for "cd" in the shell and in
          * PowerShell, and "chdir" (review 21 F8) */
-        if ((j - i == 2 && memcmp(t + i, "cd", 2) == 0) ||
+        if (shell_cd || (j - i == 2 && memcmp(t + i, "cd", 2) == 0) ||
             (j - i == 5 && memcmp(t + i, "pushd", 5) == 0) ||
             (j - i == 4 && memcmp(t + i, "popd", 4) == 0) ||
             (j - i == 5 && memcmp(t + i, "chdir", 5) == 0) ||
@@ -396,10 +548,16 @@ int chio__gp_home_cd(const char *t, size_t n)
              * among them (review 22 P12) */
             if (cmd == 2 ||
                 (!cmd && (ws >= n || (we - ws == 1 && t[ws] == '-') ||
-                          chio__gp_stack_cd(t + i, j - i, ws < n ? t + ws : NULL, we - ws))))
+                          chio__gp_stack_cd(shell_cd ? "cd" : t + i, shell_cd ? 2 : j - i,
+                                            ws < n ? t + ws : NULL, we - ws))))
                 return 1;
         }
         i = j + brk;
     }
     return 0;
+}
+
+int chio__gp_home_cd(const char *t, size_t n)
+{
+    return home_cd_at(t, n, 0);
 }

@@ -46,6 +46,7 @@ typedef struct lp_ctx {
     size_t nrefs;
     int anyref; /* a nameref whose name cannot be read: any parameter */
     int bound;  /* a nameref bound passed: the value cannot be read */
+    int redef;  /* test_redefined's answer, -1 before it is asked */
 } lp_ctx;
 
 static int lp_alpha(unsigned char c)
@@ -191,7 +192,14 @@ static int nameref_kind(const lp_ctx *c, const char *w, size_t n)
  * LP_DIR for a directory's name, else LP_TEXT. */
 static int name_kind(const lp_ctx *c, const char *w, size_t n)
 {
-    int k = nameref_kind(c, w, n);
+    int k;
+
+    /* "$_", "${_}": the last argument of the previous command, a word
+     * this reading may have passed as no path ("test -d $HOME && rm -rf
+     * $_"; review 24 paths R1) */
+    if (n == 1 && w[0] == '_')
+        return LP_INDIRECT;
+    k = nameref_kind(c, w, n);
 
     if (k >= 0)
         return k;
@@ -443,6 +451,25 @@ static void settle_namerefs(lp_ctx *c)
     }
 }
 
+/* Is the declaration word s[@a, @b) one an expansion may turn into
+ * options ("declare $x r=HOME", "declare -$o r", "local \"$1\" r",
+ * "declare \"$@\""): it holds a '$' or a backtick and is no assignment
+ * to a literal name ("x=$1", which bash does not split)? Such a word may
+ * hold "-n": every parameter is then one the text cannot name (review 24
+ * paths R7). */
+static int computed_decl_word(const char *s, size_t a, size_t b)
+{
+    size_t k;
+
+    if (memchr(s + a, '$', b - a) == NULL && memchr(s + a, '`', b - a) == NULL)
+        return 0;
+    if (!name_start((unsigned char)s[a]))
+        return 1;
+    for (k = a; k < b && name_char((unsigned char)s[k]); k++)
+        ;
+    return !(k < b && (s[k] == '=' || (s[k] == '+' && k + 1 < b && s[k + 1] == '=')));
+}
+
 /* The namerefs the value declares ("declare -n r=HOME", "typeset -n",
  * "local -rn r='OLDPWD'", "declare -n r" with no target, anywhere, in
  * any order): every name after a "declare", "typeset" or "local" with an
@@ -468,12 +495,17 @@ static void collect_namerefs(lp_ctx *c)
             for (b = a; b < n && s[b] != ' ' && s[b] != '\t' && strchr(";&|\n)`", s[b]) == NULL;
                  b++)
                 ;
-            if (b == a)
+            if (b == a) {
+                if (a < n && s[a] == '`')
+                    c->anyref = 1; /* "local `echo -n` r": computed too */
                 break;
+            }
             if (++words > LP_DECL_WORDS) {
                 c->bound = 1;
                 return;
             }
+            if (computed_decl_word(s, a, b))
+                c->anyref = 1;
             for (o = a; o < b && (s[o] == '\'' || s[o] == '"' || s[o] == '\\'); o++)
                 ;
             if (o < b && s[o] == '-') {
@@ -614,6 +646,67 @@ static int test_operand(const char *s, size_t n, size_t i, size_t j)
     return b == n || blank_at(s, b) || strchr(";&|)\n", s[b]) != NULL;
 }
 
+/* Is the word of @l bytes at s[@i] one of @words, as a whole word? */
+static int whole_word_in(const char *s, size_t n, size_t i, size_t l, const char *const *words)
+{
+    size_t k;
+
+    if ((i > 0 && name_char((unsigned char)s[i - 1])) ||
+        (i + l < n && name_char((unsigned char)s[i + l])))
+        return 0;
+    for (k = 0; words[k] != NULL; k++)
+        if (strlen(words[k]) == l && memcmp(s + i, words[k], l) == 0)
+            return 1;
+    return 0;
+}
+
+/* May the value make "test" or "[" something other than bash's builtin
+ * (review 24 paths R1): a function ("test() {", "function [ {", any
+ * "name ( )" or "function"), an alias ("alias test='rm -r'"), a builtin
+ * turned off ("enable -n test"), or text it reads as commands ("eval",
+ * "source", ". file", BASH_ENV, ENV, an exported BASH_FUNC_)? Then no
+ * unary test's operand is dropped. Lexical, fails closed: any such word
+ * anywhere. Linear. */
+static int test_redefined(const char *s, size_t n)
+{
+    static const char *const words[] = {"alias",    "enable",   "eval", "source",
+                                        "function", "BASH_ENV", "ENV",  NULL};
+    size_t i, l, k;
+
+    if (memmem(s, n, "BASH_FUNC", 9) != NULL)
+        return 1;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '(') { /* "name ( )": a function's definition */
+            for (k = i + 1; k < n && blank_at(s, k); k++)
+                ;
+            if (k < n && s[k] == ')')
+                return 1;
+            continue;
+        }
+        if (s[i] == '.' && (i == 0 || blank_at(s, i - 1) || strchr(";&|({\n", s[i - 1]) != NULL) &&
+            i + 1 < n && blank_at(s, i + 1) && command_starts(s, i))
+            return 1; /* ". file" */
+        if (!name_start((unsigned char)s[i]) || (i > 0 && name_char((unsigned char)s[i - 1])))
+            continue;
+        for (l = 0; i + l < n && name_char((unsigned char)s[i + l]); l++)
+            ;
+        if (whole_word_in(s, n, i, l, words))
+            return 1;
+        i += l - 1;
+    }
+    return 0;
+}
+
+/* test_operand, unless the value may redefine "test" or "[" (asked once). */
+static int unredefined_test_operand(lp_ctx *c, size_t i, size_t j)
+{
+    if (!test_operand(c->s, c->n, i, j))
+        return 0;
+    if (c->redef < 0)
+        c->redef = test_redefined(c->s, c->n);
+    return !c->redef;
+}
+
 int chio__lone_param_reading(const char *s, size_t n)
 {
     lp_ctx c;
@@ -627,6 +720,7 @@ int chio__lone_param_reading(const char *s, size_t n)
     c.nrefs = 0;
     c.anyref = 0;
     c.bound = 0;
+    c.redef = -1;
     collect_namerefs(&c);
     if (c.bound)
         return 2;
@@ -642,7 +736,7 @@ int chio__lone_param_reading(const char *s, size_t n)
         }
         if (j == i)
             continue;
-        if (kind != LP_TEXT && word_may_end(s, n, j) && !test_operand(s, n, i, j))
+        if (kind != LP_TEXT && word_may_end(s, n, j) && !unredefined_test_operand(&c, i, j))
             return kind == LP_INDIRECT ? 2 : 1;
         i = j - 1;
     }
