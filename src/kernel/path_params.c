@@ -104,10 +104,10 @@ static int part_in(const char *w, size_t a, size_t b, const char *const *list)
  * HOMEBREW_CELLAR, ONEDRIVE, SYSTEMDRIVE, COMMONPROGRAMFILES); with a
  * part between '_'s that is DIR, DIRS, HOME, ROOT, PATH, PREFIX, TEMP,
  * TMP, TMPDIR, WORKSPACE, VENV or FOLDER (TMP_FILE, VENV_BIN); or whose
- * last part (or whole name) is DATA (not alone), CONFIG, BIN, CELLAR,
- * PUBLIC, DESKTOP, DOCUMENTS, DOWNLOADS, STORE, VOLUME, MOUNT, LIB, SRC,
- * OUT, DEST, TARGET, BUILD, DIST or INSTALL (SNAP_USER_DATA,
- * DOCKER_CONFIG, BUN_INSTALL, PIP_TARGET, PUBLIC; review 23 Q2). A
+ * last part (or whole name) is CONFIG, BIN, CELLAR, PUBLIC, DESKTOP,
+ * DOCUMENTS, DOWNLOADS, STORE, VOLUME, MOUNT, LIB, SRC, OUT, DEST, BUILD,
+ * DIST or INSTALL (DOCKER_CONFIG, BUN_INSTALL, PUBLIC; review 23 Q2), or
+ * it is PIP_TARGET or SNAP_..DATA (SNAP_USER_DATA; review 24 paths M1). A
  * parameter named for anything else ("$USER", "$ISSUE", "${name}",
  * "$NODE_ENV") is text (review 21 F11; review 22 P5). */
 static int directory_name(const char *w, size_t n)
@@ -138,10 +138,10 @@ static int directory_name(const char *w, size_t n)
     static const char *const parts[] = {"dir",    "dirs",   "home", "root",   "path",
                                         "prefix", "temp",   "tmp",  "tmpdir", "workspace",
                                         "venv",   "folder", NULL};
-    static const char *const last[] = {"config",    "bin",       "cellar",  "public", "desktop",
-                                       "documents", "downloads", "store",   "volume", "mount",
-                                       "lib",       "src",       "out",     "dest",   "target",
-                                       "build",     "dist",      "install", NULL};
+    static const char *const last[] = {"config",    "bin",       "cellar", "public", "desktop",
+                                       "documents", "downloads", "store",  "volume", "mount",
+                                       "lib",       "src",       "out",    "dest",   "build",
+                                       "dist",      "install",   NULL};
     size_t i, l, a, b, lp;
 
     for (lp = n; lp > 0 && w[lp - 1] != '_'; lp--)
@@ -154,7 +154,12 @@ static int directory_name(const char *w, size_t n)
     for (i = 0; suffixes[i] != NULL; i++)
         if ((l = strlen(suffixes[i])) <= n && strncasecmp(w + n - l, suffixes[i], l) == 0)
             return 1;
-    if (part_in(w, lp, n, last) || (lp > 0 && name_is(w + lp, n - lp, "data")))
+    /* DATA only as snap's (SNAP_DATA, SNAP_USER_DATA), TARGET only as
+     * pip's (PIP_TARGET): "$JSON_DATA", "$BUILD_TARGET" are payloads and
+     * build targets (review 24 paths M1; XDG_DATA_HOME, *_DATA_DIR and
+     * CARGO_TARGET_DIR are read by their suffix) */
+    if (part_in(w, lp, n, last) || name_is(w, n, "pip_target") ||
+        (lp > 0 && n > 5 && strncasecmp(w, "snap_", 5) == 0 && name_is(w + lp, n - lp, "data")))
         return 1;
     for (a = 0; a < n; a = b + 1) {
         for (b = a; b < n && w[b] != '_'; b++)

@@ -4,15 +4,18 @@
  * value keeps (review 23 pathfix Q3, a regression of review 22 P8's
  * pairing): a "popd" returns from the value's own "pushd" only when that
  * pushd surely ran in the same shell before it. Both are command words
- * of the same command list (the value's, or one loop or if body: not in
- * "( )", "{ }", "$( )", backticks, a function, a comment, a quoted string
+ * of the same command list (the value's, one loop or if body, or a "{ }"
+ * group: not in "( )", "$( )", backticks, a function, a comment, a quoted string
  * or "bash -c" text, not an argument of another command, not in a
  * pipeline), the pushd's list not backgrounded with '&', in order, one
  * popd per pushd; "Push-Location -StackName a" pairs only with
  * "Pop-Location -StackName a". Past anything this reading does not
- * follow ("(", "$(", backticks, "{", "case", a here-document, "eval",
+ * follow ("(", "$(", backticks, "case", a here-document, "eval",
  * "source", "alias", "enable", "shopt": a pushd that may be a function or
- * an alias) no later popd pairs. The quoted message of git's commit,
+ * an alias) no later popd pairs. A pushd in an if or while condition
+ * pairs with a popd in its then or do body; a "{ }" group starts with the
+ * pushes surely run before it, and after it none (review 24 paths M1).
+ * The quoted message of git's commit,
  * tag, merge or stash ("-m", "-am", "--message") holds no commands; no
  * other command's "-m" ("bash -c -m '..'") is one.
  */
@@ -37,8 +40,9 @@ typedef struct ps_key {
 typedef struct ps_frame {
     ps_key keys[PS_KEYS];
     size_t nkeys;
-    int first;  /* the next command starts an and-or list */
-    int allamp; /* every connector so far in the and-or list is "&&" */
+    int first;   /* the next command starts an and-or list */
+    int allamp;  /* every connector so far in the and-or list is "&&" */
+    char opener; /* 'i' if/elif, 'w' while, 'u' until, 'f' for/select, '{' */
 } ps_frame;
 
 typedef struct ps_cmd {
@@ -153,6 +157,66 @@ static void command_end(ps_state *st, ps_cmd *c, int t)
     c->in_pipe = t == T_PIPE;
 }
 
+/* A body starts at "then", "do", "else" or "elif" (@w its first byte).
+ * After "then" or "do" of an if, elif or while whose condition pushed,
+ * the body runs only once the condition ran: its popd pairs with the
+ * condition's pushd ("if pushd build; then make; popd; fi"; review 24
+ * paths M1). Everything else starts with no pushd: what the body pushes
+ * or pops stays in it (the frame closes at "fi" or "done"). */
+static void body_start(ps_frame *f, char w)
+{
+    size_t i;
+
+    if ((w == 't' && f->opener == 'i') || (w == 'd' && f->opener == 'w')) {
+        for (i = 0; i < f->nkeys; i++)
+            f->keys[i].pend = f->keys[i].cond = 0;
+        f->first = 1;
+        f->allamp = 1;
+        return;
+    }
+    {
+        char o = w == 'e' && f->opener == 'i' ? 'i' : f->opener;
+
+        frame_reset(f);
+        f->opener = o;
+    }
+}
+
+/* "{" (@open) and "}" at a command's start: a group runs in the same
+ * shell, so after "pushd a &&" its popd pairs ("pushd b && { make; popd;
+ * }"; review 24 paths M1): the group starts with the pushes that surely
+ * ran before it (those of the and-or list while every connector is "&&"
+ * and those of earlier lists). At "}" the enclosing list keeps no pushd:
+ * no later popd pairs with one from before or inside the group. 0, or
+ * -1 when the reading stops. */
+static int brace_group(ps_state *st, ps_cmd *c, int open)
+{
+    ps_frame *f = &st->f[st->nf - 1], *g;
+    size_t i;
+
+    if (!open) {
+        if (st->nf < 2 || f->opener != '{')
+            return -1;
+        st->nf--;
+        st->f[st->nf - 1].nkeys = 0;
+        c->words = 1; /* what follows are its redirections */
+        c->kind = K_NONE;
+        return 0;
+    }
+    if (st->nf == PS_FRAMES || c->neg)
+        return -1;
+    g = &st->f[st->nf++];
+    frame_reset(g);
+    g->opener = '{';
+    g->nkeys = f->nkeys;
+    for (i = 0; i < f->nkeys; i++) {
+        g->keys[i] = f->keys[i];
+        g->keys[i].sure += f->allamp ? f->keys[i].pend + f->keys[i].cond : 0;
+        g->keys[i].pend = g->keys[i].cond = 0;
+    }
+    return 0;
+}
+
 /* A word of a command: w[@a, @b); @sq: all one '..'; @dq: all one ".."
  * with no '$', backquote or backslash. 0, or -1 when the reading stops. */
 static int command_word(ps_state *st, ps_cmd *c, size_t a, size_t b, int plain_quoted)
@@ -194,19 +258,21 @@ static int command_word(ps_state *st, ps_cmd *c, size_t a, size_t b, int plain_q
             if (st->nf == PS_FRAMES)
                 return -1;
             frame_reset(&st->f[st->nf++]);
+            st->f[st->nf - 1].opener = s[a] == 's' ? 'f' : s[a];
             if (s[a] == 'f' || s[a] == 's')
                 c->words = 1, c->kind = K_NONE; /* the header's words are no commands */
             return 0;
         }
         if (word_eq(s, a, l, "then") || word_eq(s, a, l, "do") || word_eq(s, a, l, "else") ||
             word_eq(s, a, l, "elif")) {
-            if (st->nf < 2)
+            if (st->nf < 2 || st->f[st->nf - 1].opener == '{')
                 return -1;
-            frame_reset(&st->f[st->nf - 1]);
+            body_start(&st->f[st->nf - 1], s[a]);
             return 0;
         }
         if (word_eq(s, a, l, "fi") || word_eq(s, a, l, "done")) {
-            if (st->nf < 2)
+            if (st->nf < 2 || st->f[st->nf - 1].opener == '{' ||
+                (s[a] == 'f') != (st->f[st->nf - 1].opener == 'i'))
                 return -1;
             st->nf--;
             c->words = 1; /* what follows are its redirections */
@@ -221,8 +287,10 @@ static int command_word(ps_state *st, ps_cmd *c, size_t a, size_t b, int plain_q
             word_ieq(s, a, l, "new-alias") || word_ieq(s, a, l, "invoke-expression") ||
             word_ieq(s, a, l, "iex"))
             return -1;
+        if (word_eq(s, a, l, "{") || word_eq(s, a, l, "}"))
+            return brace_group(st, c, s[a] == '{');
         if (word_eq(s, a, l, "case") || word_eq(s, a, l, "esac") || word_eq(s, a, l, "function") ||
-            word_eq(s, a, l, "coproc") || word_eq(s, a, l, "{") || word_eq(s, a, l, "}"))
+            word_eq(s, a, l, "coproc"))
             return -1;
         c->words = 1;
         c->at = a;

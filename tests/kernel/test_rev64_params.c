@@ -7,7 +7,9 @@
  *     a builtin turned off the value itself defines;
  *   - R2: a change to the home as a git "!" alias, a trap's action or a
  *     command word an expansion makes ("${CD:-cd}; rm -rf *");
- *   - R7: a nameref declared with a computed option ("declare $x r=HOME").
+ *   - R7: a nameref declared with a computed option ("declare $x r=HOME");
+ *   - M1: false denials: a pushd in an if or while condition, or before a
+ *     "{ }" group, and payload names ($JSON_DATA, $BUILD_TARGET).
  * Each deny row has allow rows beside it that must stay allowed.
  */
 #include <criterion/criterion.h>
@@ -109,6 +111,45 @@ Test(rev64_params, a_declaration_with_a_computed_option_may_declare_a_nameref)
         {PP, WS("\"cmd\":\"declare -a arr=(\\\"$@\\\"); echo ${#arr[@]}\""), 1},
         {PP, WS("\"cmd\":\"declare -r VERSION=$1; echo $VERSION\""), 1},
         {PP, WS("\"cmd\":\"local count+=$n; echo $count\""), 1},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
+}
+
+Test(rev64_params, pushd_in_a_condition_or_before_a_group_and_payload_names)
+{
+    static const kt_row rows[] = {
+        {PP, WS("\"cmd\":\"if pushd build; then make; popd; fi\""), 1},
+        {PP, WS("\"cmd\":\"pushd build && { make; popd; }\""), 1},
+        {PP, WS("\"cmd\":\"while pushd a; do popd; break; done\""), 1},
+        {PP, WS("\"cmd\":\"if [ -d b ]; then pushd b; make; popd; fi\""), 1},
+        {PP, WS("\"cmd\":\"if pushd build; then make; popd; else echo no; fi\""), 1},
+        {PP, WS("\"cmd\":\"pushd a && { make; popd; } && echo done\""), 1},
+        {PP, WS("\"cmd\":\"docker build --target $BUILD_TARGET .\""), 1},
+        {PP, WS("\"cmd\":\"curl -d \\\"$JSON_DATA\\\" x\""), 1},
+        {PP, WS("\"cmd\":\"echo \\\"$FORM_DATA\\\"\""), 1},
+        {PP, WS("\"cmd\":\"curl -d \\\"$POST_DATA\\\" x\""), 1},
+        {PP, WS("\"cmd\":\"cat $CONFIG\""), 0},
+        {PP, WS("\"cmd\":\"rm -rf $PIP_TARGET\""), 0},
+        {PP, WS("\"cmd\":\"rm -rf $SNAP_DATA\""), 0},
+        {PP, WS("\"cmd\":\"rm -rf $SNAP_USER_DATA\""), 0},
+        {PP, WS("\"cmd\":\"rm -rf $XDG_DATA_HOME\""), 0},
+        {PP, WS("\"cmd\":\"rm -rf $CARGO_TARGET_DIR\""), 0},
+        {PP, WS("\"cmd\":\"rm -rf $APP_DATA_DIR\""), 0},
+        {PP, WS("\"cmd\":\"if pushd a; then make; fi; popd; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"if pushd a; then :; else popd; fi; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"if x; then :; elif pushd a; then :; else popd; fi; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"until pushd a; do popd; done; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"pushd a || { popd; }; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"{ pushd a; }; popd; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"pushd a && { make; }; popd; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"pushd a && { popd; popd; }; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"if pushd a; then popd; popd; fi; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"x || pushd a && { popd; }; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"pushd a; { popd; }; popd; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"if ! pushd a; then popd; fi; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"while x; do pushd a; done; popd; rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"{ pushd a; done; popd; rm -rf *\""), 0},
     };
 
     kt_run_rows_at(NOW, rows, NROWS(rows));
