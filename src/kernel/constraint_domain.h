@@ -95,6 +95,10 @@ typedef struct chio__segs {
     int bits, extra, quote, inherit, all, depth, json, escaped;
     unsigned char kind[CHIO__SEGS_DEPTH];
     int saved[CHIO__SEGS_DEPTH];
+    /* the last word unknowable_at scanned, [uk_from, uk_end), its start
+     * uk_a and its last expansion or glob character uk_last + 1 (0:
+     * none): each byte is scanned once (review 24 hosts C1) */
+    size_t uk_from, uk_a, uk_end, uk_last;
 } chio__segs;
 void chio__segs_init(chio__segs *g, const char *s, size_t n, int extra);
 int chio__segs_bits(chio__segs *g, size_t wa, size_t wb);

@@ -269,18 +269,47 @@ static int defines_name(const char *s, size_t a, size_t b, size_t e)
     return i + 1 < e && s[i] == '(' && s[i + 1] == ')';
 }
 
-/* Is the word at @i (blanks and quotes skipped, up to a blank, quote or
- * control character) one whose program cannot be known? */
-static int unknowable_at(const char *s, size_t i, size_t e)
+/* The last character of [a, b) that makes a suffix of it unknowable
+ * ("$", a backtick, a glob) plus 1; 0 when none. */
+static size_t last_unknowable(const char *s, size_t a, size_t b)
 {
-    size_t a;
+    size_t i, last = 0;
 
+    for (i = a; i < b; i++)
+        if (s[i] == '$' || s[i] == '`' || s[i] == '?' || s[i] == '*' ||
+            ((s[i] == '[' || s[i] == '{') && i + 1 < b && s[i + 1] != '"' && s[i + 1] != '\\'))
+            last = i + 1;
+    return last;
+}
+
+/* Is the word at @i (blanks and quotes skipped, up to a blank, quote or
+ * control character) one whose program cannot be known? The word last
+ * scanned is kept in @g: a call from inside it (a run of backticks or
+ * newlines inside quotes) reads it again without a scan, so each byte
+ * is scanned once (review 24 hosts C1). */
+static int unknowable_at(chio__segs *g, const char *s, size_t i, size_t e)
+{
+    size_t a, from = i;
+
+    if (g->uk_end > 0 && i >= g->uk_from && i < g->uk_end) {
+        a = i > g->uk_a ? i : g->uk_a;
+        if ((g->uk_end - a == 1 && s[a] == '[') ||
+            (g->uk_end - a == 2 && s[a] == '[' && s[a + 1] == '['))
+            return 0;
+        return g->uk_last > a;
+    }
     while (i < e && (blank((unsigned char)s[i]) || s[i] == '\'' || s[i] == '"'))
         i++;
     for (a = i;
          i < e && !blank((unsigned char)s[i]) && strchr("'\";&|()<>", s[i]) == NULL && s[i] != '\0';
          i++)
         ;
+    if (i > from) {
+        g->uk_from = from;
+        g->uk_a = a;
+        g->uk_end = i;
+        g->uk_last = last_unknowable(s, a, i);
+    }
     return unknowable(s, a, i);
 }
 
@@ -372,7 +401,7 @@ static void next_segment(chio__segs *g)
             }
             if (c == '\'')
                 q = 0;
-            else if (is_ctl(c) && unknowable_at(s, i + 1, n))
+            else if (is_ctl(c) && unknowable_at(g, s, i + 1, n))
                 flags = CHIO__PROG_ALL;
             continue;
         }
@@ -385,7 +414,7 @@ static void next_segment(chio__segs *g)
                 kind = c == '`' ? OPEN_TICK_DQ : OPEN_SUBST_DQ;
                 skip = c == '`' ? 1 : 2;
                 break;
-            } else if (is_ctl(c) && unknowable_at(s, i + 1, n)) {
+            } else if (is_ctl(c) && unknowable_at(g, s, i + 1, n)) {
                 flags = CHIO__PROG_ALL;
             }
             continue;
@@ -405,7 +434,7 @@ static void next_segment(chio__segs *g)
         if (!in_word) {
             in_word = 1;
             ws = i;
-            if (prev_c && unknowable_at(s, i, n))
+            if (prev_c && unknowable_at(g, s, i, n))
                 flags = CHIO__PROG_ALL;
             prev_c = 0;
             if (c == '#') { /* a comment runs to the line's end */
