@@ -130,8 +130,8 @@ static int chio_reading_allowed(domain_scan *ds, const char *s, size_t n)
     fc.ds = ds;
     fc.s = s;
     fc.n = n;
-    return chio__leaf_field_hosts_in(s, n, ds->json ? CHIO__SEGS_JSON : 0, field_host_allowed,
-                                     &fc) == 0;
+    return chio__leaf_field_hosts_in(s, n, (ds->json ? CHIO__SEGS_JSON : 0) | ds->call_extra,
+                                     field_host_allowed, &fc) == 0;
 }
 
 /* An argv passed as an array of words: the element after one that ends
@@ -197,7 +197,8 @@ static int array_readings_allowed(domain_scan *ds, const chio_json *v, int bits)
         fc.ds = ds;
         fc.s = s;
         fc.n = len;
-        if (chio__leaf_field_hosts_in(s, len, bits, field_host_allowed, &fc) != 0) {
+        if (chio__leaf_field_hosts_in(s, len, bits | ds->call_extra, field_host_allowed, &fc) !=
+            0) {
             chio__unquote_secret(ds->k, s, len, ds->c, ds->reason, ds->cap);
             ds->seen = 1;
             ds->bad = 1;
@@ -651,6 +652,35 @@ int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t ca
     return 0;
 }
 
+/* Review 24 hosts H3, M1: a name one leaf holds as an argument or
+ * defines ("alias c=curl", "ln -s /usr/bin/curl c") may be run by
+ * another leaf of the call ({"setup": .., "cmd": "c -sx H"}); and
+ * config text is read where some leaf could run ssh, git, curl or wget.
+ * acc[0]: the escaped names, acc[1]: every program. */
+static int call_programs_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
+{
+    int *acc = ctx, escaped = 0;
+
+    (void)key;
+    if (is_key)
+        return 0;
+    acc[1] |= chio__leaf_programs_escaped(s, n, &escaped);
+    acc[0] |= escaped;
+    acc[1] |= escaped;
+    return 0;
+}
+
+static int call_extra(const chio_json *args)
+{
+    int acc[2] = {0, 0};
+
+    chio__each_text(args, 0, call_programs_leaf, acc);
+    return (acc[0] & CHIO__PROG_ALL) |
+           ((acc[1] & (CHIO__PROG_SSH | CHIO__PROG_CONFIG | CHIO__PROG_FETCH)) != 0
+                ? CHIO__SEGS_CONNECTS
+                : 0);
+}
+
 int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,
                        char *reason, size_t cap)
 {
@@ -678,6 +708,7 @@ int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_jso
         if (c->kind == CHIO__CONSTRAINT_DOMAIN_EXACT && ds.want[n - 1] == '.')
             ds.want[--n] = '\0';
     }
+    ds.call_extra = call_extra(args);
     chio__each_text(args, 0, scan_domain_text, &ds);
     if (!ds.bad)
         chio__each_scalar(args, scan_domain_scalar, &ds);

@@ -88,11 +88,15 @@ int chio__leaf_host_key(const char *s, size_t n);
 #define CHIO__PROG_ALL    15
 #define CHIO__SEGS_DEPTH  64
 #define CHIO__SEGS_JSON   16 /* with @extra: the leaf is JSON text */
+/* with @extra: some leaf of the call could run ssh, git, curl or wget,
+ * whose config text a leaf may write (review 24 hosts M1) */
+#define CHIO__SEGS_CONNECTS 32
 typedef struct chio__segs {
     const char *s;
     size_t n, pos, end, jdepth;
     uint64_t jobject;
     int bits, extra, quote, inherit, all, depth, json, escaped;
+    int cont; /* the next segment goes on a command (review 24 hosts H1) */
     unsigned char kind[CHIO__SEGS_DEPTH];
     int saved[CHIO__SEGS_DEPTH];
     /* the last word unknowable_at scanned, [uk_from, uk_end), its start
@@ -140,6 +144,12 @@ void chio__kv_init(chio__kv *st, int programs);
  * after its last word, chio__kv_end hands on a pending "read KEY" whose
  * value cannot be read. */
 void chio__kv_text(chio__kv *st, const char *s, size_t n);
+/* review 24 hosts M1: chio__kv_text, armed only where @connects (the
+ * call could run ssh, git, curl or wget) or the text goes to a file such
+ * a program reads (~/.ssh/config, *ssh_config, .gitconfig, .git/config,
+ * .curlrc, .wgetrc, .npmrc, pip.conf): "host = 0.0.0.0" into app.py is
+ * no config text. */
+void chio__kv_text_for(chio__kv *st, const char *s, size_t n, int connects);
 int chio__kv_end(chio__kv *st, chio__leaf_host_fn each, void *ctx);
 int chio__kv_word(chio__kv *st, const char *s, size_t a, size_t b, chio__leaf_host_fn each,
                   void *ctx);

@@ -26,6 +26,11 @@ typedef struct domain_scan {
     int shell;    /* reading a value's shell form (chio__shell_unquote) */
     int embedded; /* layers of JSON-in-a-string above the leaf being read */
     int json;     /* the leaf being read is JSON text (review 23 hostfix M1) */
+    /* the call's names held as an argument or defined (an alias, a
+     * function, a link), CHIO__PROG_* bits, and CHIO__SEGS_CONNECTS when
+     * some leaf could run ssh, git, curl or wget: every leaf is read with
+     * them (review 24 hosts H3, M1) */
+    int call_extra;
     char *reason;
     size_t cap;
 } domain_scan;

@@ -566,7 +566,12 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int extra, chio__leaf_hos
     programs = chio__leaf_programs_escaped(s, b, &escaped);
     fetch = programs & CHIO__PROG_FETCH;
     chio__kv_init(&kv, programs | escaped);
-    chio__kv_text(&kv, s + a, b - a);
+    /* config text written is read where the call could run a program
+     * that reads it, or to a file one reads (review 24 hosts M1) */
+    chio__kv_text_for(&kv, s + a, b - a,
+                      (extra & CHIO__SEGS_CONNECTS) != 0 ||
+                          ((programs | escaped | extra) &
+                           (CHIO__PROG_SSH | CHIO__PROG_CONFIG | CHIO__PROG_FETCH)) != 0);
     chio__segs_init(&segs, s, b, extra | fetch | escaped);
     for (i = a; i < b && rc == 0;) {
         if ((k = trim_space_at(s + i, b - i)) > 0) {

@@ -85,6 +85,32 @@ void chio__kv_text(chio__kv *st, const char *s, size_t n)
     }
 }
 
+/* Does @s name a file ssh, git, curl, wget, npm or pip reads its
+ * settings from, or the variable that names one? */
+static int config_path(const char *s, size_t n)
+{
+    static const char *const names[] = {".ssh",       "ssh_config", "ssh/config", "gitconfig",
+                                        "git/config", "git_config", "curlrc",     "curl_home",
+                                        "wgetrc",     "npmrc",      "yarnrc",     "pip.conf",
+                                        "pip.ini",    "pip_config", NULL};
+    size_t i, k, len;
+
+    for (i = 0; i < n; i++)
+        for (k = 0; names[k] != NULL; k++) {
+            len = strlen(names[k]);
+            if (i + len <= n && strncasecmp(s + i, names[k], len) == 0)
+                return 1;
+        }
+    return 0;
+}
+
+void chio__kv_text_for(chio__kv *st, const char *s, size_t n, int connects)
+{
+    chio__kv_text(st, s, n);
+    if (st->written && !connects && !config_path(s, n))
+        st->written = 0;
+}
+
 /* A "read KEY" (mapfile, readarray) whose KEY names a host and that took
  * no "<<<" word: its value comes from elsewhere (a pipe, "< <(..)"), a
  * host that cannot be read (review 23 hostfix H2). */

@@ -145,6 +145,26 @@ static int next_word(const char *s, size_t *p, size_t e, size_t *wa, size_t *wb)
     return 1;
 }
 
+/* Is [a, b) an INI or TOML section's header ("[server]", "[db]",
+ * "[[bin]]", "[tool.poetry]"), a line of config text a heredoc writes?
+ * As a command's name it could match only a one-character file name,
+ * as a plain name could be (review 24 hosts M1). */
+static int section_header(const char *s, size_t a, size_t b)
+{
+    size_t i;
+
+    if (b - a < 3 || s[a] != '[' || s[b - 1] != ']')
+        return 0;
+    a += s[a + 1] == '[' ? 2 : 1;
+    b -= b - a >= 2 && s[b - 2] == ']' ? 2 : 1;
+    if (a >= b)
+        return 0;
+    for (i = a; i < b; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+            return 0;
+    return 1;
+}
+
 /* Can the word [a, b), standing as a command's name, be any program:
  * an expansion, a substitution or a glob ("${C:-curl}", "cur?",
  * "C:\\bin\\$X")? The test words "[" and "[[" are names. */
@@ -153,6 +173,8 @@ static int unknowable(const char *s, size_t a, size_t b)
     size_t i;
 
     if ((b - a == 1 && s[a] == '[') || (b - a == 2 && s[a] == '[' && s[a + 1] == '['))
+        return 0;
+    if (section_header(s, a, b))
         return 0;
     for (i = a; i < b; i++) {
         if (s[i] == '$' || s[i] == '`' || s[i] == '?' || s[i] == '*')
@@ -313,6 +335,50 @@ static int unknowable_at(chio__segs *g, const char *s, size_t i, size_t e)
     return unknowable(s, a, i);
 }
 
+/* Inside quoted text (@q, the quote that ends it): is the command that
+ * starts at @i (a script's start, or after a control operator) one
+ * whose program cannot be known, past its assignments and wrappers as
+ * command_bits reads them ("exec $0", "command $0", "time $0", "nice -n
+ * 5 $0", "X=1 $0", "exec \"$@\""; review 24 hosts H2)? The scan stops at
+ * a control character, a newline or @q, where the next scan starts: each
+ * byte is scanned once. */
+static int hidden_command_at(const char *s, size_t i, size_t e, char q)
+{
+    size_t a;
+    int wrapped = 0, after_option = 0, role;
+
+    for (;;) {
+        while (i < e &&
+               (s[i] == ' ' || s[i] == '\t' || ((s[i] == '\'' || s[i] == '"') && s[i] != q)))
+            i++;
+        if (i >= e || s[i] == q)
+            return 0;
+        if (s[i] == '`') /* a substitution as the name */
+            return 1;
+        for (a = i; i < e && !blank((unsigned char)s[i]) && s[i] != '\'' && s[i] != '"' &&
+                    s[i] != '\0' && strchr(";&|()<>`", s[i]) == NULL;
+             i++)
+            ;
+        if (a == i)
+            return 0;
+        role = chio__leaf_word_role(s, a, i);
+        if (role == CHIO__WORD_UNKNOWABLE)
+            return 1;
+        if (role == CHIO__WORD_WRAPPER) {
+            wrapped = 1;
+            after_option = 0;
+        } else if (role == CHIO__WORD_ASSIGN || (wrapped && role == CHIO__WORD_COUNT)) {
+            continue;
+        } else if (wrapped && role == CHIO__WORD_OPTION) {
+            after_option = 1;
+        } else if (after_option) {
+            after_option = 0;
+        } else {
+            return 0;
+        }
+    }
+}
+
 /* Is [a, b) "-c", or a bundle ending in it ("-lc", "-ec"): the next
  * word is a script? */
 static int script_option(const char *s, size_t a, size_t b)
@@ -325,6 +391,63 @@ static int script_option(const char *s, size_t a, size_t b)
         if (!isalpha((unsigned char)s[k]))
             return 0;
     return 1;
+}
+
+/* Is the word [a, b) a parameter expansion glued to more of a name
+ * ("${C}rl", "$A$B", "\"$X\"rl"): a name built at run time, whatever
+ * program stands before it (review 24 hosts H4)? */
+static int glued_expansion(const char *s, size_t a, size_t b)
+{
+    size_t i = a;
+    const char *close;
+
+    if (i < b && s[i] == '"')
+        i++;
+    if (i + 1 >= b || s[i] != '$')
+        return 0;
+    i++;
+    if (s[i] == '{') {
+        if ((close = memchr(s + i, '}', b - i)) == NULL)
+            return 0;
+        i = (size_t)(close - s) + 1;
+    } else if (isalpha((unsigned char)s[i]) || s[i] == '_') {
+        while (i < b && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+            i++;
+    } else if (isdigit((unsigned char)s[i]) || strchr("@*#?$!-", s[i]) != NULL) {
+        i++;
+    } else {
+        return 0;
+    }
+    while (i < b && (s[i] == '"' || s[i] == '\''))
+        i++;
+    return i < b && (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '$' || s[i] == '`' ||
+                     s[i] == '\\');
+}
+
+/* Does a word of [a, e) run a name built at run time behind a program
+ * the wrappers' list does not hold ("strace -o /dev/null ${C}rl",
+ * "xargs -I X env X -sx H": a replacement string)? Each word once
+ * (review 24 hosts H4). */
+static int runs_built_name(const char *s, size_t a, size_t e)
+{
+    size_t p = a, wa, wb;
+    const char *slash;
+    int xargs = 0;
+
+    while (next_word(s, &p, e, &wa, &wb)) {
+        if (glued_expansion(s, wa, wb))
+            return 1;
+        if (xargs && wb - wa >= 2 && s[wa] == '-' &&
+            (s[wa + 1] == 'I' || s[wa + 1] == 'J' || s[wa + 1] == 'i' ||
+             (wb - wa >= 9 && memcmp(s + wa, "--replace", 9) == 0)))
+            return 1;
+        slash = memrchr(s + wa, '/', wb - wa);
+        if (slash != NULL)
+            wa = (size_t)(slash - s) + 1;
+        if (wb - wa == 5 && memcmp(s + wa, "xargs", 5) == 0)
+            xargs = 1;
+    }
+    return 0;
 }
 
 /* ---- segments ------------------------------------------------------------------------------- */
@@ -380,6 +503,28 @@ static int json_punct(chio__segs *g, char c, int *cut)
     return 0;
 }
 
+/* Is [a, b) a reserved word after which a command's name still stands
+ * ("then", "do", "!", "time")? A "{" word opens a group, and a "}" word
+ * closes one, only where the words before it in its segment are all
+ * such words (review 24 hosts H1): "curl -A { URL -sx H" holds none. */
+static int reserved_word(const char *s, size_t a, size_t b)
+{
+    static const char *const words[] = {"then",  "do",    "else", "elif", "if",
+                                        "while", "until", "time", "!",    NULL};
+    size_t i, n = b - a;
+
+    for (i = 0; words[i] != NULL; i++)
+        if (n == strlen(words[i]) && memcmp(s + a, words[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does the "}" at @i end a word ("}", "};", "})")? */
+static int brace_word(const char *s, size_t i, size_t n)
+{
+    return i + 1 >= n || blank((unsigned char)s[i + 1]) || strchr(";&|)<>", s[i + 1]) != NULL;
+}
+
 /* Reads the segment starting at g->pos: sets g->end, g->bits, and
  * g->pos, g->quote, g->inherit for the next one. */
 static void next_segment(chio__segs *g)
@@ -387,11 +532,12 @@ static void next_segment(chio__segs *g)
     const char *s = g->s;
     size_t n = g->n, start = g->pos, i = start, ws = start, skip;
     int q = g->quote, flags = 0, prev_c = 0, in_word = 0, kind = OPEN_NONE, bits, cmd;
-    int close = 0, unmatched = 0, inherit = g->inherit, cut, tokens;
+    int close = 0, unmatched = 0, inherit = g->inherit, cut, tokens, cmdpos = !g->cont;
     size_t ca, cb;
     char c;
 
     g->inherit = 0;
+    g->cont = 0;
     for (; i < n; i++) {
         c = s[i];
         if (q == '\'' || q == 'A') {
@@ -401,7 +547,7 @@ static void next_segment(chio__segs *g)
             }
             if (c == '\'')
                 q = 0;
-            else if (is_ctl(c) && unknowable_at(g, s, i + 1, n))
+            else if (is_ctl(c) && hidden_command_at(s, i + 1, n, '\''))
                 flags = CHIO__PROG_ALL;
             continue;
         }
@@ -414,7 +560,7 @@ static void next_segment(chio__segs *g)
                 kind = c == '`' ? OPEN_TICK_DQ : OPEN_SUBST_DQ;
                 skip = c == '`' ? 1 : 2;
                 break;
-            } else if (is_ctl(c) && unknowable_at(g, s, i + 1, n)) {
+            } else if (is_ctl(c) && hidden_command_at(s, i + 1, n, '"')) {
                 flags = CHIO__PROG_ALL;
             }
             continue;
@@ -426,15 +572,23 @@ static void next_segment(chio__segs *g)
         }
         /* outside quotes: words, for "-c SCRIPT" */
         if (c != '\n' && blank((unsigned char)c)) {
-            if (in_word)
+            if (in_word) {
                 prev_c = script_option(s, ws, i);
+                if (cmdpos && !reserved_word(s, ws, i))
+                    cmdpos = 0;
+            }
             in_word = 0;
             continue;
         }
         if (!in_word) {
             in_word = 1;
             ws = i;
-            if (prev_c && unknowable_at(g, s, i, n))
+            /* a quoted script is read past its wrappers (review 24
+             * hosts H2), an unquoted one is its first word */
+            if (prev_c && (c == '\'' || c == '"') ? hidden_command_at(s, i + 1, n, c)
+                : prev_c && c == '$' && i + 1 < n && s[i + 1] == '\''
+                    ? hidden_command_at(s, i + 2, n, '\'')
+                    : prev_c && unknowable_at(g, s, i, n))
                 flags = CHIO__PROG_ALL;
             prev_c = 0;
             if (c == '#') { /* a comment runs to the line's end */
@@ -442,12 +596,13 @@ static void next_segment(chio__segs *g)
                     i++;
                 continue;
             }
-            if (c == '{' && (i + 1 >= n || blank((unsigned char)s[i + 1]))) {
+            if (c == '{' && cmdpos && (i + 1 >= n || blank((unsigned char)s[i + 1]))) {
                 kind = OPEN_GROUP;
                 skip = 1;
                 break;
             }
-            if (c == '}' && g->depth > 0 && g->kind[g->depth - 1] == OPEN_GROUP) {
+            if (c == '}' && cmdpos && brace_word(s, i, n) && g->depth > 0 &&
+                g->kind[g->depth - 1] == OPEN_GROUP) {
                 close = 1;
                 break;
             }
@@ -494,6 +649,8 @@ static void next_segment(chio__segs *g)
     g->end = i < n ? i : n;
     ca = cb = start;
     cmd = command_bits(s, start, g->end, &ca, &cb);
+    if (runs_built_name(s, start, g->end))
+        flags = CHIO__PROG_ALL;
     tokens = chio__leaf_tokens_programs(s + start, g->end - start);
     bits = tokens | flags | inherit | g->all | g->extra | (cmd > 0 ? cmd : 0);
     g->bits = bits;
@@ -511,6 +668,13 @@ static void next_segment(chio__segs *g)
         /* "$(" or a backtick where the command's name stands ("$(echo
          * curl) -sx H"): the rest of the command runs any program */
         int at_name = cmd < 0 && kind != OPEN_GROUP && !(i > start && s[i - 1] == '=');
+        /* a word that starts with "$(" or a backtick ("strace -o
+         * /dev/null $(printf cu)rl -sx H", "fakeroot \"$(..)\" config
+         * ..") may be a name the segment's program runs: the rest of the
+         * command runs any program (review 24 hosts H4) */
+        if (kind != OPEN_GROUP && s[i] != '<' && s[i] != '>' && in_word &&
+            (i == ws || (i == ws + 1 && s[ws] == '"')))
+            at_name = 1;
         push(g, kind, bits | (at_name ? CHIO__PROG_ALL : 0));
         g->pos = i + skip;
         return;
@@ -519,10 +683,12 @@ static void next_segment(chio__segs *g)
     if (close) {
         int k = g->kind[--g->depth];
         g->inherit = g->saved[g->depth];
+        g->cont = 1;
         if (k == OPEN_SUBST_DQ || k == OPEN_TICK_DQ)
             g->quote = '"';
     } else if (unmatched) {
         g->inherit = CHIO__PROG_ALL; /* read apart from the shell: every program */
+        g->cont = 1;
     }
 }
 
