@@ -656,7 +656,7 @@ int chio__domain_value_denies(const chio__constraint *c, char *reason, size_t ca
  * defines ("alias c=curl", "ln -s /usr/bin/curl c") may be run by
  * another leaf of the call ({"setup": .., "cmd": "c -sx H"}); and
  * config text is read where some leaf could run ssh, git, curl or wget.
- * acc[0]: the escaped names, acc[1]: every program. */
+ * acc[0]: the escaped names, acc[1]: every program, acc[2]: git named. */
 static int call_programs_leaf(void *ctx, chio__key *key, const char *s, size_t n, int is_key)
 {
     int *acc = ctx, escaped = 0;
@@ -667,18 +667,18 @@ static int call_programs_leaf(void *ctx, chio__key *key, const char *s, size_t n
     acc[1] |= chio__leaf_programs_escaped(s, n, &escaped);
     acc[0] |= escaped;
     acc[1] |= escaped;
+    if (!acc[2])
+        acc[2] = chio__kv_names_git(s, n);
     return 0;
 }
 
 static int call_extra(const chio_json *args)
 {
-    int acc[2] = {0, 0};
+    int acc[3] = {0, 0, 0};
 
     chio__each_text(args, 0, call_programs_leaf, acc);
     return (acc[0] & CHIO__PROG_ALL) |
-           ((acc[1] & (CHIO__PROG_SSH | CHIO__PROG_CONFIG | CHIO__PROG_FETCH)) != 0
-                ? CHIO__SEGS_CONNECTS
-                : 0);
+           (chio__kv_connects(acc[1], acc[2]) ? CHIO__SEGS_CONNECTS : 0);
 }
 
 int chio__domain_holds(chio_kernel *k, const chio__constraint *c, const chio_json *args,

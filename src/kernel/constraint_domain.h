@@ -150,6 +150,11 @@ void chio__kv_text(chio__kv *st, const char *s, size_t n);
  * .curlrc, .wgetrc, .npmrc, pip.conf): "host = 0.0.0.0" into app.py is
  * no config text. */
 void chio__kv_text_for(chio__kv *st, const char *s, size_t n, int connects);
+/* review 24 hosts M1: could a call whose programs are @bits (CHIO__PROG_*)
+ * run ssh, git, curl or wget? @git: its text names git anywhere
+ * (chio__kv_names_git; CHIO__PROG_CONFIG is also npm's and pip's). */
+int chio__kv_connects(int bits, int git);
+int chio__kv_names_git(const char *s, size_t n);
 int chio__kv_end(chio__kv *st, chio__leaf_host_fn each, void *ctx);
 int chio__kv_word(chio__kv *st, const char *s, size_t a, size_t b, chio__leaf_host_fn each,
                   void *ctx);

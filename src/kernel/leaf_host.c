@@ -570,8 +570,8 @@ int chio__leaf_field_hosts_in(const char *s, size_t n, int extra, chio__leaf_hos
      * that reads it, or to a file one reads (review 24 hosts M1) */
     chio__kv_text_for(&kv, s + a, b - a,
                       (extra & CHIO__SEGS_CONNECTS) != 0 ||
-                          ((programs | escaped | extra) &
-                           (CHIO__PROG_SSH | CHIO__PROG_CONFIG | CHIO__PROG_FETCH)) != 0);
+                          chio__kv_connects(programs | escaped | (extra & CHIO__PROG_ALL),
+                                            chio__kv_names_git(s + a, b - a)));
     chio__segs_init(&segs, s, b, extra | fetch | escaped);
     for (i = a; i < b && rc == 0;) {
         if ((k = trim_space_at(s + i, b - i)) > 0) {

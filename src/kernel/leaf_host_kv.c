@@ -104,6 +104,22 @@ static int config_path(const char *s, size_t n)
     return 0;
 }
 
+int chio__kv_names_git(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 3 <= n; i++)
+        if (strncasecmp(s + i, "git", 3) == 0)
+            return 1;
+    return 0;
+}
+
+int chio__kv_connects(int bits, int git)
+{
+    return (bits & (CHIO__PROG_SSH | CHIO__PROG_FETCH)) != 0 ||
+           (bits & CHIO__PROG_ALL) == CHIO__PROG_ALL || ((bits & CHIO__PROG_CONFIG) != 0 && git);
+}
+
 void chio__kv_text_for(chio__kv *st, const char *s, size_t n, int connects)
 {
     chio__kv_text(st, s, n);

@@ -193,6 +193,10 @@ Test(rev64_hosts, m1_config_text_in_ordinary_files)
 {
     static const kt_row rows[] = {
         {DX,
+         "{\"url\": \"https://api.example.com/\", \"setup\": \"pip install -r r.txt\", "
+         "\"cmd\": \"cat > settings.toml <<EOF\\n[server]\\nhost = \\\"127.0.0.1\\\"\\nEOF\"}",
+         1},
+        {DX,
          "{\"url\": \"https://api.example.com/\", \"cmd\": \"cat > app.py <<EOF\\nhost = "
          "\\\"0.0.0.0\\\"\\nEOF\"}",
          1},
