@@ -44,10 +44,23 @@ typedef struct lp_ctx {
     size_t tgt_at[LP_REFS], tgt_len[LP_REFS]; /* a literal target, or len 0 */
     int unread[LP_REFS];                      /* its value cannot be read */
     size_t nrefs;
-    int anyref; /* a nameref whose name cannot be read: any parameter */
-    int bound;  /* a nameref bound passed: the value cannot be read */
-    int redef;  /* test_redefined's answer, -1 before it is asked */
+    int anyref;       /* a nameref whose name cannot be read: any parameter */
+    int bound;        /* a nameref bound passed: the value cannot be read */
+    int redef;        /* test_redefined's answer, -1 before it is asked */
+    struct lp_us *us; /* "$_"'s reading (underscore_kind), mutable */
 } lp_ctx;
+
+/* The quote state a forward scan has reached, for "$_" (review 24 paths
+ * R1 follow-up): at byte qpos, in quotes qs (0 none, 1 '..', 2 "..", 3
+ * $'..'); run, whether the value may run quoted text as shell (-1 before
+ * it is asked). */
+struct lp_us {
+    size_t qpos;
+    int qs;
+    int run;
+};
+
+static int underscore_kind(const lp_ctx *c, const char *w);
 
 static int lp_alpha(unsigned char c)
 {
@@ -203,7 +216,7 @@ static int name_kind(const lp_ctx *c, const char *w, size_t n)
      * this reading may have passed as no path ("test -d $HOME && rm -rf
      * $_"; review 24 paths R1) */
     if (n == 1 && w[0] == '_')
-        return LP_INDIRECT;
+        return underscore_kind(c, w);
     k = nameref_kind(c, w, n);
 
     if (k >= 0)
@@ -712,9 +725,212 @@ static int unredefined_test_operand(lp_ctx *c, size_t i, size_t j)
     return !c->redef;
 }
 
+/* "$_" (review 24 paths R1 follow-up): bytes looked back from one "$_"
+ * for its command and the one before, past which it cannot be read. */
+#define LP_US_BACK 4096
+
+/* The quote state at s[@at] (struct lp_us): c->us's forward scan goes
+ * on from where it stopped (from the start again if @at lies before), so
+ * the "$_"s of one value, which come in order, cost one pass. */
+static int quote_state_at(const lp_ctx *c, size_t at)
+{
+    struct lp_us *u = c->us;
+    const char *s = c->s;
+    size_t i;
+    int q;
+
+    if (at < u->qpos) {
+        u->qpos = 0;
+        u->qs = 0;
+    }
+    for (i = u->qpos, q = u->qs; i < at; i++) {
+        if (q == 1) {
+            if (s[i] == '\'')
+                q = 0;
+        } else if (s[i] == '\\') {
+            i++;
+        } else if (q == 3) {
+            if (s[i] == '\'')
+                q = 0;
+        } else if (q == 2) {
+            if (s[i] == '"')
+                q = 0;
+        } else if (s[i] == '\'') {
+            q = i > 0 && s[i - 1] == '$' ? 3 : 1;
+        } else if (s[i] == '"') {
+            q = 2;
+        }
+    }
+    u->qpos = i;
+    u->qs = q;
+    return q;
+}
+
+/* May the value run quoted text, or a command's body, as this shell's
+ * commands, or set "_" itself: test_redefined's words (eval, source,
+ * ". file", alias, a function, BASH_ENV), "trap", or "_=" ("env _=..")?
+ * Then no "$_" is read (asked once). */
+static int us_may_run(const lp_ctx *c)
+{
+    if (c->us->run < 0)
+        c->us->run = test_redefined(c->s, c->n) || memmem(c->s, c->n, "trap", 4) != NULL ||
+                     memmem(c->s, c->n, "_=", 2) != NULL;
+    return c->us->run;
+}
+
+/* Bytes that end a backward walk over one command's words. */
+static int us_stop(char ch)
+{
+    return strchr(";&|\n(){}`'\"\\#<>", ch) != NULL;
+}
+
+/* Is the first word of s[@a, @b) (blanks aside) a reserved word or
+ * "[[" (the command is part of a compound one whose "$_" varies)? */
+static int us_keyword_first(const char *s, size_t a, size_t b)
+{
+    static const char *const kw[] = {"if",    "then",   "elif",     "else", "fi",   "do", "done",
+                                     "while", "until",  "for",      "case", "esac", "in", "select",
+                                     "time",  "coproc", "function", "!",    "[[",   "]]", NULL};
+    size_t e, k;
+
+    while (a < b && blank_at(s, a))
+        a++;
+    for (e = a; e < b && !blank_at(s, e); e++)
+        ;
+    for (k = 0; kw[k] != NULL; k++)
+        if (strlen(kw[k]) == e - a && memcmp(s + a, kw[k], e - a) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is s[@a, @b) a literal word "$_" may be read as: no expansion, glob,
+ * quote or "=" (an assignment leaves "$_" as it was), not an option or
+ * a directory-stack or home word ("-", "-L", "+1", "~": "cd -L" is "cd")?
+ * Such a word stands in the value itself, where its path is read. */
+static int us_literal(const char *s, size_t a, size_t b)
+{
+    size_t k;
+
+    if (a == b || s[a] == '-' || s[a] == '+')
+        return 0;
+    for (k = a; k < b; k++)
+        if (!name_char((unsigned char)s[k]) && strchr("./-+:@,", s[k]) == NULL)
+            return 0;
+    return 1;
+}
+
+/* The "$_" whose '$' is at s[@d] outside quotes (or just inside a '"'
+ * at s[@d - 1]): does it read as a literal last word of the previous
+ * simple command, joined to its own by ";", a newline, "&&" or "||"
+ * ("mkdir -p build && cd $_")? Any other shape (no previous command, a
+ * pipe or "&", a subshell, group or compound command, a quote, comment,
+ * redirection or expansion in either command) cannot be followed. */
+static int us_previous_literal(const lp_ctx *c, size_t d)
+{
+    const char *s = c->s;
+    size_t k = d, e, b, lim = d > LP_US_BACK ? d - LP_US_BACK : 0;
+
+    if (k > 0 && s[k - 1] == '"')
+        k--;
+    while (k > lim && !us_stop(s[k - 1]))
+        k--;
+    if (k <= lim || us_keyword_first(s, k, d))
+        return 0;
+    if (s[k - 1] == '&' || s[k - 1] == '|') {
+        if (k < 2 || s[k - 2] != s[k - 1] || (k >= 3 && strchr(";&|<>", s[k - 3]) != NULL))
+            return 0; /* a pipe, "&", "|&", ">&" */
+        k -= 2;
+    } else if (s[k - 1] == ';' || s[k - 1] == '\n') {
+        if (k >= 2 && (s[k - 2] == ';' || s[k - 2] == '&'))
+            return 0; /* ";;", "&;": a case arm's end, a background job */
+        k--;
+    } else {
+        return 0;
+    }
+    while (k > lim && blank_at(s, k - 1))
+        k--;
+    for (e = k; k > lim && !us_stop(s[k - 1]) && !blank_at(s, k - 1); k--)
+        ;
+    b = k;
+    if (!us_literal(s, b, e))
+        return 0;
+    while (k > lim && !us_stop(s[k - 1]))
+        k--;
+    if (k > 0 && (k <= lim || strchr(";&|\n", s[k - 1]) == NULL))
+        return 0;
+    /* a command in a pipe ("a | b && cd $_") or after "&" */
+    if (k > 0 && (s[k - 1] == '|' || s[k - 1] == '&') && (k < 2 || s[k - 2] != s[k - 1]))
+        return 0;
+    return !us_keyword_first(s, k, e);
+}
+
+/* Is the "$_" whose '$' is at s[@d] a PowerShell pipeline item: inside a
+ * "{ .. }" block (no quote, separator or brace between) handed to
+ * ForEach-Object, Where-Object, foreach, where or "%" right after a "|"
+ * ("ls | ForEach-Object { $_ }")? "?" is not read so: to a shell it is
+ * a glob. */
+static int us_powershell_item(const char *s, size_t d)
+{
+    static const char *const cmds[] = {
+        "foreach-object", "where-object", "foreach", "where", "%", NULL};
+    size_t k = d, e, a, i, lim = d > 256 ? d - 256 : 0;
+
+    while (k > lim && strchr("{}|;&\n()`'\"", s[k - 1]) == NULL)
+        k--;
+    if (k <= lim || s[k - 1] != '{')
+        return 0;
+    for (k--; k > 0 && blank_at(s, k - 1); k--)
+        ;
+    for (e = k; k > 0 && !blank_at(s, k - 1) && strchr("{}|;&\n()`'\"", s[k - 1]) == NULL; k--)
+        ;
+    a = k;
+    while (k > 0 && blank_at(s, k - 1))
+        k--;
+    if (k == 0 || s[k - 1] != '|' || (k >= 2 && s[k - 2] == '|'))
+        return 0;
+    for (i = 0; cmds[i] != NULL; i++)
+        if (name_is(s + a, e - a, cmds[i]))
+            return 1;
+    return 0;
+}
+
+/* What "$_" or "${_}" (the name at @w) is: the previous command's last
+ * argument, a word this reading may have passed as no path ("test -d
+ * $HOME && rm -rf $_"; review 24 paths R1). Text inside '..' (Perl's or
+ * awk's own "$_"), as a PowerShell pipeline item, or where it reads as a
+ * literal word the value holds (us_previous_literal); else it cannot be
+ * read (review 24 paths R1 follow-up). */
+static int underscore_kind(const lp_ctx *c, const char *w)
+{
+    const char *s = c->s;
+    size_t at, d;
+    int q;
+
+    if (w <= s || w >= s + c->n)
+        return LP_INDIRECT;
+    at = (size_t)(w - s);
+    if (s[at - 1] == '$')
+        d = at - 1;
+    else if (at >= 2 && s[at - 1] == '{' && s[at - 2] == '$')
+        d = at - 2;
+    else
+        return LP_INDIRECT;
+    if (us_may_run(c))
+        return LP_INDIRECT;
+    q = quote_state_at(c, d);
+    if (q == 1 || q == 3)
+        return LP_TEXT;
+    if (q == 0 && us_powershell_item(s, d))
+        return LP_TEXT;
+    if (q == 2 && (d == 0 || s[d - 1] != '"'))
+        return LP_INDIRECT;
+    return us_previous_literal(c, d) ? LP_TEXT : LP_INDIRECT;
+}
+
 int chio__lone_param_reading(const char *s, size_t n)
 {
     lp_ctx c;
+    struct lp_us us;
     size_t i, j, e;
     int kind, one;
 
@@ -726,6 +942,10 @@ int chio__lone_param_reading(const char *s, size_t n)
     c.anyref = 0;
     c.bound = 0;
     c.redef = -1;
+    us.qpos = 0;
+    us.qs = 0;
+    us.run = -1;
+    c.us = &us;
     collect_namerefs(&c);
     if (c.bound)
         return 2;

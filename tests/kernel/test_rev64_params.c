@@ -32,7 +32,9 @@ Test(rev64_params, a_test_operand_is_no_path_only_while_nothing_reads_it_again)
         {PP, WS("\"cmd\":\"rm -rf $HOME\""), 0},
         {PP, WS("\"cmd\":\"test -d $HOME && rm -rf $HOME\""), 0},
         {PP, WS("\"cmd\":\"test -d $HOME && rm -rf $_\""), 0},
-        {PP, WS("\"cmd\":\"mkdir -p build && cd $_\""), 0},
+        /* a literal previous word: read where it stands (R1 follow-up,
+         * test_rev64_underscore) */
+        {PP, WS("\"cmd\":\"mkdir -p build && cd $_\""), 1},
         {PP, WS("\"cmd\":\"test -n \\\"$HOME\\\" && cd \\\"$_\\\" && rm -rf *\""), 0},
         {PP, WS("\"cmd\":\"test -d $HOME && tar -xf a.tar -C $_\""), 0},
         {PP, WS("\"cmd\":\"if test -d $HOME; then rm -rf $_; fi\""), 0},
