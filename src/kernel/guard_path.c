@@ -419,6 +419,11 @@ static int forbidden_text(const chio__guard_reg *g, chio__key *key, const char *
         rc = hit_only(&ph, chio__gp_check_wild_reading(&ph, s, n), hits);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_walk(&ph, r, rl), hits);
+    /* and as written, its quotes standing: a filter's quoted program
+     * ("grep -E '^(a|b)'", "awk '{x; getline}'") is one word to the
+     * pipeline it stands in (review 24 paths R3, R6) */
+    if (rc == 0 && (rl != n || memcmp(r, s, n) != 0))
+        rc = hit_only(&ph, chio__gp_check_walk(&ph, s, n), hits);
     free(rheap);
     if (rc == 0)
         rc = hit_only(&ph, chio__gp_check_brace_reading(&ph, s, n), hits);

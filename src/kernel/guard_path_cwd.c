@@ -244,15 +244,20 @@ static int read_text(cwd_scan *cs, const char *t, size_t n)
  * none. */
 static size_t pwd_as_dot(const char *t, size_t n, char *out)
 {
-    size_t i = 0, o = 0, j, brk, k;
+    size_t i = 0, o = 0, j, brk, k, last = (size_t)-1;
     int any = 0, stack;
 
-    while (i < n) {
-        j = chio__gp_cwd_word_at(t, n, i, &brk);
+    for (j = 0, brk = 1; i < n;) {
+        /* within a run read in pieces, its word's end stands */
+        if (i != last || i >= j)
+            j = chio__gp_cwd_word_at(t, n, i, &brk);
         if ((k = chio__gpc_whole_dir(t, n, i, j, &stack)) > 0) {
-            out[o++] = '.';
+            /* one "." for a run read in pieces (chio__gpc_whole_dir) */
+            if (i != last)
+                out[o++] = '.';
             any = 1;
             i += k;
+            last = i;
             continue;
         }
         memcpy(out + o, t + i, j - i);
@@ -272,7 +277,9 @@ static int may_name_dir(const char *t, size_t n)
     return memmem(t, n, "PWD", 3) != NULL || memmem(t, n, "DIRSTACK", 8) != NULL ||
            memmem(t, n, "pwd", 3) != NULL || memmem(t, n, "real", 4) != NULL ||
            memmem(t, n, "readl", 5) != NULL || memmem(t, n, "dirs", 4) != NULL ||
-           memchr(t, '~', n) != NULL || memmem(t, n, "${!", 3) != NULL;
+           memchr(t, '~', n) != NULL || memmem(t, n, "${!", 3) != NULL ||
+           memmem(t, n, "$(", 2) != NULL || memchr(t, '`', n) != NULL ||
+           memmem(t, n, "$_", 2) != NULL || memmem(t, n, "${_", 3) != NULL;
 }
 
 static int one_text(cwd_scan *cs, const char *t, size_t n)
@@ -385,6 +392,76 @@ static int assigned_texts(cwd_scan *cs, const char *s, size_t n)
     return rc;
 }
 
+static int nr_name_char(unsigned char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Does @s (@n bytes) declare a nameref: "declare", "typeset" or "local"
+ * with an option word holding 'n', or one that is computed ("declare
+ * $x r=PWD", "local $1 r=PWD"), read at worst? */
+static int declares_nameref(const char *s, size_t n)
+{
+    static const char *const kw[] = {"declare", "typeset", "local"};
+    size_t i, k, l, e;
+
+    for (i = 0; i < n; i++) {
+        if (i > 0 && nr_name_char((unsigned char)s[i - 1]))
+            continue;
+        for (k = 0; k < 3; k++) {
+            l = strlen(kw[k]);
+            if (n - i <= l || memcmp(s + i, kw[k], l) != 0 || (s[i + l] != ' ' && s[i + l] != '\t'))
+                continue;
+            /* its option words */
+            for (e = i + l; e < n;) {
+                size_t w;
+                while (e < n && (s[e] == ' ' || s[e] == '\t'))
+                    e++;
+                for (w = e; w < n && s[w] != ' ' && s[w] != '\t' && s[w] != ';' && s[w] != '\n' &&
+                            s[w] != '&' && s[w] != '|';
+                     w++)
+                    ;
+                if (w == e || (s[e] != '-' && s[e] != '+' && s[e] != '$' && s[e] != '"'))
+                    break;
+                if (memchr(s + e, '$', w - e) != NULL || (s[e] != '"' && memchr(s + e, 'n', w - e)))
+                    return 1;
+                e = w;
+            }
+        }
+    }
+    return 0;
+}
+
+/* @s with a nameref's target read as the parameter it names: after
+ * "declare -n r=PWD", "$r" is "$PWD" (review 24 paths R5). When the text
+ * declares one, each assignment of a name ("r=PWD", later "r=PWD" too)
+ * is read as one of its value ("r=$PWD"), and read as assigned_texts
+ * reads. */
+static int assigned_texts(cwd_scan *cs, const char *s, size_t n);
+
+static int nameref_texts(cwd_scan *cs, const char *s, size_t n)
+{
+    char *d;
+    size_t i, o = 0;
+    int rc;
+
+    if (memchr(s, '=', n) == NULL || !declares_nameref(s, n))
+        return 0;
+    if ((d = malloc(2 * n + 1)) == NULL)
+        return CHIO_ENOMEM;
+    for (i = 0; i < n; i++) {
+        d[o++] = s[i];
+        if (s[i] == '=' && i > 0 && nr_name_char((unsigned char)s[i - 1]) && i + 1 < n &&
+            (s[i + 1] == '_' || ((s[i + 1] | 0x20) >= 'a' && (s[i + 1] | 0x20) <= 'z')))
+            d[o++] = '$';
+    }
+    rc = one_text(cs, d, o);
+    if (rc == 0)
+        rc = assigned_texts(cs, d, o);
+    free(d);
+    return rc;
+}
+
 /* The text a second shell reads (chio__shell_inner_text: a "-c"
  * script with "set -- $1 .. $9" in front, eval, "| bash") with its
  * assignments and positional words in place, so that the script's own
@@ -424,6 +501,8 @@ static int leaf_texts(cwd_scan *cs, const char *s, size_t n)
         rc = assigned_texts(cs, s, n);
     if (rc == 0)
         rc = inner_texts(cs, s, n);
+    if (rc == 0)
+        rc = nameref_texts(cs, s, n);
     if (rc == 0 && chio__has_escape(s, n)) {
         if (n + 1 > sizeof(stack) && (d = heap = malloc(n + 1)) == NULL)
             return CHIO_ENOMEM;

@@ -427,9 +427,15 @@ static size_t subst_cwd_at(const char *t, size_t n, size_t i)
             (e == k || !name_char((unsigned char)t[e - 1])) &&
             (e + 3 == n || !name_char((unsigned char)t[e + 3])))
             found = 1;
-        if (e + 3 <= n && memcmp(t + e, "PWD", 3) == 0 && e > k &&
-            (t[e - 1] == '$' || (t[e - 1] == '{' && e - k >= 2 && t[e - 2] == '$')) &&
+        /* "PWD" as any name ("$PWD", "${PWD}", "printenv PWD", "env |
+         * grep ^PWD=") and "." as a word ("echo .", "ls -d ./"; review
+         * 24 paths R5) */
+        if (e + 3 <= n && memcmp(t + e, "PWD", 3) == 0 &&
+            (e == k || !name_char((unsigned char)t[e - 1])) &&
             (e + 3 == n || !name_char((unsigned char)t[e + 3])))
+            found = 1;
+        if (t[e] == '.' && (e == k || t[e - 1] == ' ' || t[e - 1] == '\t') &&
+            (e + 1 == n || strchr(" \t)/`", t[e + 1]) != NULL))
             found = 1;
     }
     if (e >= n || e - k >= SUBST_CWD_MAX || !found)
@@ -442,15 +448,31 @@ static size_t subst_cwd_at(const char *t, size_t n, size_t i)
  * or 0. */
 static size_t param_skip(const char *t, size_t n, size_t i, size_t j)
 {
-    size_t e;
+    size_t e, depth = 1;
 
-    if (i + 1 >= j || t[i] != '$')
+    /* an empty quote: "''$PWD", "$\"\"$PWD" */
+    e = i + (i < n && t[i] == '$');
+    if (e + 1 < n && (t[e] == '\'' || t[e] == '"') && t[e + 1] == t[e])
+        return e + 2 - i;
+    if (i + 1 >= n || (t[i] != '$' && t[i] != '`'))
         return 0;
+    /* a command substitution: "$(:)$PWD", "`true`$PWD" (review 24 paths
+     * R5), up to SUBST_CWD_MAX bytes */
+    if (t[i] == '`' || t[i + 1] == '(') {
+        for (e = i + 1 + (t[i] == '$'); e < n && e - i < SUBST_CWD_MAX; e++)
+            if (t[i] == '`' ? t[e] == '`'
+                            : (t[e] == '(' ? (depth++, 0) : t[e] == ')' && --depth == 0))
+                return e + 1 < n ? e + 1 - i : 0;
+        return 0;
+    }
+    /* a special parameter: "$@$PWD", "$*$PWD" */
+    if (strchr("@*#?-$!", t[i + 1]) != NULL)
+        return i + 2 < n ? 2 : 0;
     if (t[i + 1] == '{') {
         e = chio__gp_braced_end(t, n, i);
-        return e > i && e < j ? e - i : 0;
+        return e > i && e < n ? e - i : 0;
     }
-    for (e = i + 1; e < j && name_char((unsigned char)t[e]); e++)
+    for (e = i + 1; e < n && e < j && name_char((unsigned char)t[e]); e++)
         ;
     return e > i + 1 && e < j ? e - i : 0;
 }
@@ -473,20 +495,31 @@ static size_t indirect_at(const char *t, size_t n, size_t i, size_t j)
 
 static size_t whole_dir_at(const char *t, size_t n, size_t i, size_t j, int *stack);
 
-/* How many parameters whole_dir skips in front of the directory. */
-#define WHOLE_DIR_SKIPS 4
+/* How many expansions that may be empty whole_dir reads in front of the
+ * directory; a run of more stands for it at worst ("$A$B..$PWD" at any
+ * length; review 24 paths R5), so the reading stays linear. */
+#define WHOLE_DIR_SKIPS 16
 
 size_t chio__gpc_whole_dir(const char *t, size_t n, size_t i, size_t j, int *stack)
 {
-    size_t p = i, k, s;
+    size_t p = i, k, s, brk;
     int skips;
 
     for (skips = 0;; skips++) {
+        if (p >= j) /* past the word's end: a substitution, "$@" */
+            j = chio__gp_cwd_word_at(t, n, p, &brk);
         if ((k = whole_dir_at(t, n, p, j, stack)) > 0)
             return p + k - i;
-        if (skips == WHOLE_DIR_SKIPS || (s = param_skip(t, n, p, j)) == 0)
+        if ((s = param_skip(t, n, p, j)) == 0)
             return 0;
         p += s;
+        if (skips == WHOLE_DIR_SKIPS) {
+            /* a run past the bound stands for the working directory,
+             * or any the shell keeps; the caller reads on from its
+             * end (pwd_as_dot joins the pieces of one run) */
+            *stack = 1;
+            return p - i;
+        }
     }
 }
 
@@ -506,8 +539,12 @@ static size_t whole_dir_at(const char *t, size_t n, size_t i, size_t j, int *sta
         if ((k = tilde_dir_head(t + i, j - i, stack)) == 0 &&
             (k = param_head(t + i, j - i, "PWD")) == 0) {
             *stack = 1;
+            /* "$_", the last word of the command before: any directory
+             * at worst ("cd /etc && : .; tar cf - $_"; review 24 paths
+             * R8) */
             if ((k = param_head(t + i, j - i, "OLDPWD")) == 0 &&
-                (k = param_head(t + i, j - i, "DIRSTACK")) == 0)
+                (k = param_head(t + i, j - i, "DIRSTACK")) == 0 &&
+                (k = param_head(t + i, j - i, "_")) == 0)
                 return 0;
         }
         e = i + k;

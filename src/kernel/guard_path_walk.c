@@ -92,6 +92,63 @@ static int word_in(const char *t, size_t i, size_t e, const char *word)
     return 0;
 }
 
+static int awk_name_char(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Does the awk command t[@i, @e) pipe or write, outside its strings: a
+ * '|' that is not "||" ("cmd | getline", "print | \"sh\""; review 24
+ * paths R6; one in a regular expression, "/a|b/", counts too, at worst),
+ * or a '>' in a print or printf statement ("print > $0"), but for one to
+ * "/dev/stderr" or "/dev/stdout"? A '>' elsewhere compares
+ * ("length($0) > 5", "$1 > \"m\""; review 24 paths M2). Strings as awk
+ * reads them, its quotes as the shell's reading leaves them. */
+static int awk_writes(const char *t, size_t i, size_t e)
+{
+    size_t k, m;
+    int in_print = 0;
+
+    for (k = i; k < e; k++) {
+        char c = t[k];
+        if (c == '"') { /* an awk string */
+            for (k++; k < e && t[k] != '"'; k++)
+                if (t[k] == '\\')
+                    k++;
+            continue;
+        }
+        if (c == ';' || c == '{' || c == '}' || c == '\n')
+            in_print = 0;
+        if ((c == 'p') && (k == i || !awk_name_char(t[k - 1])) && e - k >= 5 &&
+            memcmp(t + k, "print", 5) == 0 &&
+            (k + 5 == e || !awk_name_char(t[k + 5]) ||
+             (t[k + 5] == 'f' && (k + 6 == e || !awk_name_char(t[k + 6])))))
+            in_print = 1;
+        if (c == '|') {
+            if (k + 1 < e && t[k + 1] == '|') {
+                k++;
+                continue;
+            }
+            return 1;
+        }
+        if (c == '>' && in_print) {
+            for (m = k + 1; m < e && (t[m] == '>' || t[m] == ' ' || t[m] == '\t'); m++)
+                ;
+            /* the shell's reading may have dropped the quotes */
+            m += m < e && t[m] == '"';
+            if (!((e - m >= 11 && memcmp(t + m, "/dev/stderr", 11) == 0) ||
+                  (e - m >= 11 && memcmp(t + m, "/dev/stdout", 11) == 0)))
+                return 1;
+            m += 11;
+            for (m += m < e && t[m] == '"'; m < e && (t[m] == ' ' || t[m] == '\t'); m++)
+                ;
+            if (m < e && t[m] != ';' && t[m] != '}' && t[m] != '\n' && t[m] != '\'')
+                return 1; /* more to the target: "\"/dev/stderr\" $0" */
+        }
+    }
+    return 0;
+}
+
 /* Does the filter t[@i, @e), one of the list, act on what it reads for
  * all that: an awk program that runs, opens or writes ("system(",
  * "getline <", "print > $0", "-f prog", "@load"; review 23 Q4), a
@@ -102,10 +159,9 @@ static int data_acts(const char *t, size_t i, size_t e)
     size_t k, w;
 
     if (word_at_is(t, i, e, (const char *const[]){"awk", "gawk", "mawk", "nawk", "busybox awk"}, 5))
-        return word_in(t, i, e, "system") || word_in(t, i, e, "getline") ||
-               memchr(t + i, '>', e - i) != NULL || word_in(t, i, e, " -f") ||
-               word_in(t, i, e, "--file") || word_in(t, i, e, "@") || word_in(t, i, e, " -i") ||
-               word_in(t, i, e, "--include") || word_in(t, i, e, " -E");
+        return word_in(t, i, e, "system") || word_in(t, i, e, "getline") || awk_writes(t, i, e) ||
+               word_in(t, i, e, " -f") || word_in(t, i, e, "--file") || word_in(t, i, e, "@") ||
+               word_in(t, i, e, " -i") || word_in(t, i, e, "--include") || word_in(t, i, e, " -E");
     if (word_at_is(t, i, e, (const char *const[]){"fzf", "sk"}, 2))
         return word_in(t, i, e, "--preview") || word_in(t, i, e, "--bind") ||
                word_in(t, i, e, "execute") || word_in(t, i, e, "become");
@@ -153,7 +209,68 @@ static size_t program_end(const char *t, size_t s, size_t e, size_t n)
     return k < e ? e : k;
 }
 
-static int piped_to_act(const char *t, size_t i, size_t n)
+/* The end of the filter command at t[@s]: the '|', ';', '&' or newline
+ * that ends it outside quotes (its program may hold any of them, and
+ * '(' and ')': "grep -E '^(sha|pas)'", "jq -rR 'select(..)'", "awk '{x;
+ * getline}'"; review 24 paths R3), a quote with no close read as text;
+ * '(' and ')' are text too (a group or a substitution in a filter's
+ * operands does not end what the filter writes on), and a process
+ * substitution written into ("tee >(xargs cat)") sets *@into. At most
+ * PROGRAM_MAX bytes, charged to *@budget; past either, n + 1 (read at
+ * worst: acted on). */
+static size_t filter_end(const char *t, size_t s, size_t n, int *into, size_t *budget)
+{
+    size_t k, q, lim = n - s > PROGRAM_MAX ? s + PROGRAM_MAX : n;
+
+    *into = 0;
+    for (k = s; k < lim; k++) {
+        if (t[k] == '\\' && k + 1 < lim) {
+            k++;
+            continue;
+        }
+        if (t[k] == '\'' || t[k] == '"') {
+            for (q = k + 1; q < lim && t[q] != t[k]; q++)
+                if (t[k] == '"' && t[q] == '\\')
+                    q++;
+            if (q < lim)
+                k = q; /* a quote with no close is text */
+            else if (lim < n)
+                break; /* past the bound */
+            continue;
+        }
+        if (t[k] == '(' && k > s && t[k - 1] == '>') {
+            *into = 1;
+            break;
+        }
+        if (t[k] == '(') { /* to its ')', if it has one: "grep -E ^(a|b)" as the shell reads it */
+            size_t depth = 1;
+            for (q = k + 1; q < lim && depth > 0; q++)
+                depth += t[q] == '(' ? 1 : t[q] == ')' ? (size_t)-1 : 0;
+            if (q - k > *budget) {
+                *budget = 0;
+                return n + 1;
+            }
+            *budget -= q - k;
+            if (depth == 0)
+                k = q - 1;
+            continue;
+        }
+        if (t[k] == '|' || t[k] == ';' || t[k] == '&' || t[k] == '\n')
+            break;
+    }
+    if (k - s > *budget) {
+        *budget = 0;
+        return n + 1;
+    }
+    *budget -= k - s;
+    return k == lim && lim < n ? n + 1 : k;
+}
+
+/* Does the output of the command ending at t[@i] reach a command that
+ * acts on the names it reads, through any of the print-only filters
+ * (FILTERS_MAX of them; past that at worst)? *@budget bounds the bytes
+ * all the filters of one text take to read (check_walk). */
+static int piped_to_act(const char *t, size_t i, size_t n, size_t *budget)
 {
     static const char *const passive[] = {
         "grep",      "egrep", "fgrep",  "rg",      "sort",      "uniq",      "head",
@@ -166,7 +283,7 @@ static int piped_to_act(const char *t, size_t i, size_t n)
         "sk",        "jq",    "od",     "xxd",     "hexdump",   "unexpand",  "iconv",
         "strings"};
     size_t s, pe;
-    int hops;
+    int hops, into;
 
     for (hops = 0;; hops++) {
         /* a process substitution the output is written into: "tee
@@ -181,12 +298,11 @@ static int piped_to_act(const char *t, size_t i, size_t n)
             ;
         if (!word_at_is(t, i, n, passive, sizeof(passive) / sizeof(passive[0])))
             return 1;
-        /* the filter's command, to the '|' after it; its quotes are
-         * skipped as they stand ("sed 's#^#/etc/#'") */
+        /* the filter's command, to the '|' after it, its quotes paired
+         * ("sed 's#^#/etc/#'", "grep -E '^(a|b)'") */
         s = i;
-        while (i < n && t[i] != '|' && t[i] != ';' && t[i] != '&' && t[i] != '\n' && t[i] != '(' &&
-               t[i] != ')' && t[i] != '`')
-            i++;
+        if ((i = filter_end(t, s, n, &into, budget)) > n || into)
+            return 1;
         if ((pe = program_end(t, s, i, n)) == 0 || data_acts(t, s, pe))
             return 1;
     }
@@ -394,6 +510,38 @@ static int list_from(path_hit *ph, const char *t, size_t first, size_t end, cons
     return rc;
 }
 
+/* Does the find command t[@i, @end) (after its name) give no starting
+ * point: after its options -H, -L, -P, -D x, -On, nothing or an
+ * expression word ("-maxdepth", "-name", "(", "!")? */
+static int find_no_start(const char *t, size_t i, size_t end)
+{
+    size_t e;
+    int arg = 0;
+
+    for (; i < end; i = e) {
+        while (i < end && blank(t[i]))
+            i++;
+        e = word_end(t, i, end);
+        if (e == i)
+            break;
+        if (arg) {
+            arg = 0;
+            continue;
+        }
+        if (e - i == 2 && t[i] == '-' && strchr("HLP", t[i + 1]) != NULL)
+            continue;
+        if (e - i == 2 && t[i] == '-' && t[i + 1] == 'D') {
+            arg = 1;
+            continue;
+        }
+        if (e - i >= 2 && t[i] == '-' && t[i + 1] == 'O')
+            continue;
+        return t[i] == '-' || t[i] == '!' || t[i] == '(' || t[i] == ',' ||
+               (t[i] == '\\' && e - i > 1 && (t[i + 1] == '(' || t[i + 1] == '!'));
+    }
+    return 1;
+}
+
 /* The command t[first, end) after the word that names @tool: whether it
  * walks, and its words above a prefix, the relative ones also read from
  * @wd. 1 for a hit, 0, or CHIO_ENOMEM. */
@@ -445,6 +593,10 @@ static int walk_from(path_hit *ph, const walker *tool, const char *t, size_t fir
     /* a listing tool with no operand walks the working directory: "cd
      * /etc; ls -R | xargs cat", as "ls | xargs cat" (review 21 F10) */
     if (walks && tool->lists && operands == 0 && wd != NULL)
+        return walk_relative(ph, wd, ".", 1);
+    /* find with no starting point starts at "." (GNU find: "cd /etc &&
+     * find -maxdepth 1 -exec cat {} +"; review 24 paths R4) */
+    if (walks && wd != NULL && strcmp(tool->name, "find") == 0 && find_no_start(t, first, end))
         return walk_relative(ph, wd, ".", 1);
     return 0;
 }
@@ -517,9 +669,27 @@ static int operands_to_act(const char *t, size_t i, size_t end, size_t n, int ti
     return !word_at_is(t, k, n, (const char *const[]){"echo", "printf"}, 2);
 }
 
+/* The bytes piped_to_act may read per byte of a text, in all. */
+#define FILTER_BYTES_PER_TEXT 16
+
+/* Does a word of the command t[@i, @end) name a walker? */
+static int names_walker(const char *t, size_t i, size_t end)
+{
+    size_t e;
+
+    for (; i < end; i = e) {
+        while (i < end && blank(t[i]))
+            i++;
+        e = word_end(t, i, end);
+        if (e > i && walker_named(t + i, e - i) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
 static int check_walk(path_hit *ph, const char *t, size_t len, const walk_dirs *wd)
 {
-    size_t i = 0, end, outer = 0;
+    size_t i = 0, end, outer = 0, budget = FILTER_BYTES_PER_TEXT * len + PROGRAM_MAX;
     int rc = 0, tick = 0;
 
     if (wd == NULL && memchr(t, '/', len) == NULL && memmem(t, len, "..", 2) == NULL)
@@ -527,10 +697,13 @@ static int check_walk(path_hit *ph, const char *t, size_t len, const walk_dirs *
     while (rc == 0 && i < len) {
         for (end = i; end < len && !cmd_break(t[end]); end++)
             ;
-        rc = walk_command(ph, t, i, end,
-                          piped_to_act(t, end, len) || substituted_to_act(t, i) ||
-                              operands_to_act(t, i, end, len, tick, outer),
-                          wd);
+        /* the filters after a command are read only when it names a
+         * walker, within the text's budget (piped_to_act) */
+        if (names_walker(t, i, end))
+            rc = walk_command(ph, t, i, end,
+                              piped_to_act(t, end, len, &budget) || substituted_to_act(t, i) ||
+                                  operands_to_act(t, i, end, len, tick, outer),
+                              wd);
         /* the command a substitution stands in starts after a list's
          * or a pipeline's separator, not after "$(", ")" or a backtick */
         if (end < len && t[end] == '`')
