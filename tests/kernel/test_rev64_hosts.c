@@ -241,7 +241,8 @@ Test(rev64_hosts, m1_config_text_in_ordinary_files)
 }
 
 /* C1: CPU time held to a ratio: 4 times the bytes may cost about 4 times
- * the time (quadratic: 16); the figures are printed for the report */
+ * the time (quadratic: 16); the figures are printed for the report. No
+ * bound in seconds: under ASan a linear shape takes 2.5 s for 1 MiB. */
 Test(rev64_hosts, c1_the_splitter_costs_linear_time, .timeout = 60)
 {
     static const char *const tools[] = {"t"};
@@ -270,7 +271,6 @@ Test(rev64_hosts, c1_the_splitter_costs_linear_time, .timeout = 60)
                 cases[i][0], cases[i][1], t1, t4, t4 / (t1 > 0 ? t1 : 1e-9));
         cr_expect_lt(t4, 8 * t1 + 0.05, "'%s': 256 KiB took %.4f s, 1 MiB %.4f s (ratio %.1f)",
                      cases[i][1], t1, t4, t4 / (t1 > 0 ? t1 : 1e-9));
-        cr_expect_lt(t4, 2.0, "'%s': 1 MiB took %.4f s", cases[i][1], t4);
     }
     chio_kernel_free(k);
 }
