@@ -403,7 +403,7 @@ static int nr_name_char(unsigned char c)
 static int declares_nameref(const char *s, size_t n)
 {
     static const char *const kw[] = {"declare", "typeset", "local"};
-    size_t i, k, l, e;
+    size_t i, k, l, e, walked = 0;
 
     for (i = 0; i < n; i++) {
         if (i > 0 && nr_name_char((unsigned char)s[i - 1]))
@@ -411,6 +411,12 @@ static int declares_nameref(const char *s, size_t n)
         for (k = 0; k < 3; k++) {
             l = strlen(kw[k]);
             if (n - i <= l || memcmp(s + i, kw[k], l) != 0 || (s[i + l] != ' ' && s[i + l] != '\t'))
+                continue;
+            /* A keyword inside a run of option words already walked
+             * ("-declare -declare ..."): its walk starts at a blank of
+             * that run, so it visits the same words to the same end and
+             * finds nothing either; one pass in all (review 25 paths C1) */
+            if (i + l < walked)
                 continue;
             /* its option words */
             for (e = i + l; e < n;) {
@@ -427,6 +433,7 @@ static int declares_nameref(const char *s, size_t n)
                     return 1;
                 e = w;
             }
+            walked = e;
         }
     }
     return 0;

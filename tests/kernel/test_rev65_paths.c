@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev65_paths.c - review 25 paths:
+ * - C1: forbidden_path's nameref reading ("declare", "typeset", "local"
+ *   with an option word holding 'n') walks each run of option words
+ *   once: "x=1; -declare -declare ..." costs linear time.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/hostcost.h"
+#include "kernel/kernelutil.h"
+
+#define NOW      1710000300u
+#define NROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const prefixes[] = {"/etc/shadow", "/root/.ssh/"};
+
+/* C1: CPU time held to a ratio: 4 times the bytes may cost about 4 times
+ * the time (quadratic: 16; the old code took 20 s at 512 KiB, so it runs
+ * past the timeout); the figures are printed for the report */
+Test(rev65_paths, the_nameref_reading_costs_linear_time, .timeout = 60)
+{
+    static const char *const tools[] = {"t"};
+    static const char *const cases[][3] = {
+        {"x=1; ", "-declare ", ""},
+        {"x=1; ", "-local ", ""},
+        {"x=1; ", "-typeset ", ""},
+        {"x=1; ", "-declare -local -typeset ", "cat /etc/hosts"},
+    };
+    chio_kernel *k = kt_echo_kernel(NULL, hc_clock, "srv", tools, 1);
+    char sid[CHIO_SESSION_ID_LEN + 1];
+    chio_error err;
+    double t1, t4;
+    size_t i;
+
+    chio_error_init(&err);
+    cr_assert_eq(chio_kernel_add_forbidden_path_guard(k, "Paths", prefixes, NROWS(prefixes), &err),
+                 0, "%s", err.message);
+    kt_grant_session(k, NOW, "cap-cost", "", sid);
+    for (i = 0; i < NROWS(cases); i++) {
+        (void)hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], cases[i][2], 1 << 14); /* warm */
+        t1 = hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], cases[i][2], 1 << 17);
+        t4 = hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], cases[i][2], 1 << 19);
+        fprintf(stderr, "rev65_paths cost '%s': 128K %.4f s, 512K %.4f s, ratio %.2f\n",
+                cases[i][1], t1, t4, t4 / (t1 > 0 ? t1 : 1e-9));
+        cr_expect_lt(t4, 6 * t1 + 0.05, "'%s': 128 KiB took %.4f s, 512 KiB %.4f s (ratio %.1f)",
+                     cases[i][1], t1, t4, t4 / (t1 > 0 ? t1 : 1e-9));
+    }
+    chio_kernel_free(k);
+}
