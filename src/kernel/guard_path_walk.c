@@ -104,9 +104,12 @@ static int awk_name_char(char c)
  * "/dev/stderr" or "/dev/stdout"? A '>' elsewhere compares
  * ("length($0) > 5", "$1 > \"m\""; review 24 paths M2). Strings as awk
  * reads them, its quotes as the shell's reading leaves them. */
+static int awk_writes_unread(const char *t, size_t i, size_t e);
+static int awk_std_target(const char *t, size_t k, size_t e);
+
 static int awk_writes(const char *t, size_t i, size_t e)
 {
-    size_t k, m;
+    size_t k;
     int in_print = 0;
 
     for (k = i; k < e; k++) {
@@ -115,9 +118,20 @@ static int awk_writes(const char *t, size_t i, size_t e)
             for (k++; k < e && t[k] != '"'; k++)
                 if (t[k] == '\\')
                     k++;
+            if (k >= e) /* not closed: the strings are not followed */
+                return awk_writes_unread(t, i, e);
             continue;
         }
-        if (c == ';' || c == '{' || c == '}' || c == '\n')
+        /* A '/' may open a regular expression, in which '"', ';', '{'
+         * and '}' are plain bytes ("/\"/", "/;/"), a '#' a comment: the
+         * strings and statements are not followed then (review 25 paths
+         * R1, R4). The first such is seen, as all before it is read
+         * right. */
+        if (c == '/' || c == '#')
+            return awk_writes_unread(t, i, e);
+        /* a newline does not end a print statement ("print \"x\",\n >
+         * $0"), only ';', '{', '}' do */
+        if (c == ';' || c == '{' || c == '}')
             in_print = 0;
         if ((c == 'p') && (k == i || !awk_name_char(t[k - 1])) && e - k >= 5 &&
             memcmp(t + k, "print", 5) == 0 &&
@@ -131,20 +145,54 @@ static int awk_writes(const char *t, size_t i, size_t e)
             }
             return 1;
         }
-        if (c == '>' && in_print) {
-            for (m = k + 1; m < e && (t[m] == '>' || t[m] == ' ' || t[m] == '\t'); m++)
-                ;
-            /* the shell's reading may have dropped the quotes */
-            m += m < e && t[m] == '"';
-            if (!((e - m >= 11 && memcmp(t + m, "/dev/stderr", 11) == 0) ||
-                  (e - m >= 11 && memcmp(t + m, "/dev/stdout", 11) == 0)))
-                return 1;
-            m += 11;
-            for (m += m < e && t[m] == '"'; m < e && (t[m] == ' ' || t[m] == '\t'); m++)
-                ;
-            if (m < e && t[m] != ';' && t[m] != '}' && t[m] != '\n' && t[m] != '\'')
-                return 1; /* more to the target: "\"/dev/stderr\" $0" */
+        if (c == '>' && in_print && !awk_std_target(t, k, e))
+            return 1;
+    }
+    return 0;
+}
+
+/* Is the '>' at t[@k] one to "/dev/stderr" or "/dev/stdout" and no more? */
+static int awk_std_target(const char *t, size_t k, size_t e)
+{
+    size_t m;
+
+    for (m = k + 1; m < e && (t[m] == '>' || t[m] == ' ' || t[m] == '\t'); m++)
+        ;
+    /* the shell's reading may have dropped the quotes */
+    m += m < e && t[m] == '"';
+    if (!((e - m >= 11 && memcmp(t + m, "/dev/stderr", 11) == 0) ||
+          (e - m >= 11 && memcmp(t + m, "/dev/stdout", 11) == 0)))
+        return 0;
+    m += 11;
+    for (m += m < e && t[m] == '"'; m < e && (t[m] == ' ' || t[m] == '\t'); m++)
+        ;
+    if (m < e && t[m] != ';' && t[m] != '}' && t[m] != '\n' && t[m] != '\'')
+        return 0; /* more to the target: "\"/dev/stderr\" $0" */
+    return 1;
+}
+
+/* awk_writes for a program whose strings and statements are not followed
+ * (a regular expression, a comment, a string not closed): any '|' that is
+ * not "||", strings or not, pipes; any '>' writes when the program prints
+ * at all ("print", "printf" anywhere), but for one to "/dev/stderr" or
+ * "/dev/stdout". A '>' in a program that never prints compares
+ * ("/x/ && length($0) > 5"). Fails closed: "/\"/ {print | \"sort\"}"
+ * denies (review 25 paths R1, R4, M1). */
+static int awk_writes_unread(const char *t, size_t i, size_t e)
+{
+    int prints = word_in(t, i, e, "print");
+    size_t k;
+
+    for (k = i; k < e; k++) {
+        if (t[k] == '|') {
+            if (k + 1 < e && t[k + 1] == '|') {
+                k++;
+                continue;
+            }
+            return 1;
         }
+        if (t[k] == '>' && prints && !awk_std_target(t, k, e))
+            return 1;
     }
     return 0;
 }

@@ -3,7 +3,12 @@
  * tests/kernel/test_rev65_paths.c - review 25 paths:
  * - C1: forbidden_path's nameref reading ("declare", "typeset", "local"
  *   with an option word holding 'n') walks each run of option words
- *   once: "x=1; -declare -declare ..." costs linear time.
+ *   once: "x=1; -declare -declare ..." costs linear time;
+ * - R1, R4: an awk program holding a '/' (a regular expression, in which
+ *   '"', ';', '{', '}' are plain bytes) or a '#' is not followed: any
+ *   '|' acts, and any '>' when it prints ("/\"/ {print | \"xargs
+ *   cat\"}", "print \"x\", /;/ > $0"); M1 ("print k | \"sort -u\"")
+ *   stays denied.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -50,4 +55,44 @@ Test(rev65_paths, the_nameref_reading_costs_linear_time, .timeout = 60)
                      cases[i][1], t1, t4, t4 / (t1 > 0 ? t1 : 1e-9));
     }
     chio_kernel_free(k);
+}
+
+static void run(const char *const *rows, const int *denied, size_t n)
+{
+    kt_run_guard_rows_with(NOW, prefixes, NROWS(prefixes), rows, denied, n);
+}
+
+/* R1, R4: a '/' (a regular expression may hold '"', ';', '{', '}') or a
+ * '#' in an awk program: its strings and statements are not followed,
+ * and any '|' or (in a program that prints) any '>' acts */
+Test(rev65_paths, an_awk_regex_hides_no_pipe_or_write)
+{
+    static const char *const rows[] = {
+        "{\"cmd\": \"cd /etc && ls | awk '!/\\\"/ {print > \\\"/dev/stderr\\\"; print | \\\"xargs "
+        "cat\\\"}'\"}",
+        "{\"cmd\": \"cd /etc && ls | awk '/\\\"/ || 1 {print | \\\"xargs cat\\\"}'\"}",
+        "{\"cmd\": \"ls /etc | awk '$0 ~ /\\\"/ || 1 {print \\\"/etc/\\\" $0 | \\\"xargs "
+        "cat\\\"}'\"}",
+        "{\"cmd\": \"cd /etc && ls | awk '$0 ~ /\\\"/ || 1 {print | \\\"xargs cat\\\"}'\"}",
+        "{\"cmd\": \"cd /etc && ls | awk '{print \\\"x\\\" > $0}'\"}",
+        "{\"cmd\": \"cd /etc && ls | awk '{print \\\"x\\\", /;/ > $0}'\"}",
+        "{\"cmd\": \"cd /etc && ls | awk '{print \\\"x\\\", /}/ > $0}'\"}",
+        "{\"cmd\": \"cd /etc && ls | awk '{printf \\\"%s\\\", /{/ > $0}'\"}",
+        "{\"cmd\": \"ls /etc | awk '{print \\\"x\\\", /;/ > (\\\"/etc/\\\" $0)}'\"}",
+        "{\"cmd\": \"cd /etc && ls | awk '# \\\"\\n{print | \\\"xargs cat\\\"} # \\\"'\"}",
+        "{\"cmd\": \"cd /etc && ls | awk '{print \\\"x\\\",\\n $0 > $0}'\"}",
+        /* M1 (Low), left denied: a pipe to a print-only command */
+        "{\"cmd\": \"ls /etc | awk '{a[$0]} END {for (k in a) print k | \\\"sort -u\\\"}'\"}",
+        /* allowed: no pipe, no write */
+        "{\"cmd\": \"ls /etc | awk '{print $1}'\"}",
+        "{\"cmd\": \"ls /etc | awk 'length($0) > 5'\"}",
+        "{\"cmd\": \"ls /etc | awk '/x/ && length($0) > 5'\"}",
+        "{\"cmd\": \"ls /etc | awk '/conf/ {print $1}'\"}",
+        "{\"cmd\": \"ls /etc | awk '/x/{print > \\\"/dev/stderr\\\"}'\"}",
+        "{\"cmd\": \"ls -l /etc | awk '$5 > 1000 {print $9}'\"}",
+    };
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+
+    cr_assert_eq(NROWS(rows), NROWS(denied));
+    run(rows, denied, NROWS(rows));
 }
