@@ -14,6 +14,7 @@
  * into the value, at most LP_REFS of them).
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -58,6 +59,7 @@ struct lp_us {
     size_t qpos;
     int qs;
     int run;
+    size_t heredoc; /* the first "<<" (us_in_heredoc), SIZE_MAX before asked */
 };
 
 static int underscore_kind(const lp_ctx *c, const char *w);
@@ -778,6 +780,21 @@ static int us_may_run(const lp_ctx *c)
     return c->us->run;
 }
 
+/* May s[@d] lie in a here-document's body: is there a "<<" before it?
+ * In an unquoted one the outer shell expands "$_" whatever the quotes
+ * around it ("cd '$_'" reads "cd '--'"), so none there is read; any
+ * "$_" past a "<<" is taken as in one, at worst (review 25 paths R3). */
+static int us_in_heredoc(const lp_ctx *c, size_t d)
+{
+    const char *h;
+
+    if (c->us->heredoc == SIZE_MAX) {
+        h = memmem(c->s, c->n, "<<", 2);
+        c->us->heredoc = h != NULL ? (size_t)(h - c->s) : c->n;
+    }
+    return d > c->us->heredoc;
+}
+
 /* Bytes that end a backward walk over one command's words. */
 static int us_stop(char ch)
 {
@@ -829,6 +846,7 @@ static int us_previous_literal(const lp_ctx *c, size_t d)
 {
     const char *s = c->s;
     size_t k = d, e, b, lim = d > LP_US_BACK ? d - LP_US_BACK : 0;
+    int by_and = 0;
 
     if (k > 0 && s[k - 1] == '"')
         k--;
@@ -839,6 +857,9 @@ static int us_previous_literal(const lp_ctx *c, size_t d)
     if (s[k - 1] == '&' || s[k - 1] == '|') {
         if (k < 2 || s[k - 2] != s[k - 1] || (k >= 3 && strchr(";&|<>", s[k - 3]) != NULL))
             return 0; /* a pipe, "&", "|&", ">&" */
+        if (s[k - 1] == '|')
+            return 0; /* "a || cd $_": "a" ran and failed, or did not run */
+        by_and = 1;
         k -= 2;
     } else if (s[k - 1] == ';' || s[k - 1] == '\n') {
         if (k >= 2 && (s[k - 2] == ';' || s[k - 2] == '&'))
@@ -860,6 +881,14 @@ static int us_previous_literal(const lp_ctx *c, size_t d)
         return 0;
     /* a command in a pipe ("a | b && cd $_") or after "&" */
     if (k > 0 && (s[k - 1] == '|' || s[k - 1] == '&') && (k < 2 || s[k - 2] != s[k - 1]))
+        return 0;
+    /* Did the previous command surely run (review 25 paths R2)? After
+     * "||" it may not have ("echo -- || mkdir -p build; cd $_" reads
+     * "cd --"), after "&&" neither, unless "$_"'s own command follows it
+     * by "&&" ("a && mkdir -p b && cd $_": cd runs only when mkdir did). */
+    if (k > 0 && s[k - 1] == '|')
+        return 0;
+    if (k > 0 && s[k - 1] == '&' && !by_and)
         return 0;
     return !us_keyword_first(s, k, e);
 }
@@ -915,7 +944,7 @@ static int underscore_kind(const lp_ctx *c, const char *w)
         d = at - 2;
     else
         return LP_INDIRECT;
-    if (us_may_run(c))
+    if (us_may_run(c) || us_in_heredoc(c, d))
         return LP_INDIRECT;
     q = quote_state_at(c, d);
     if (q == 1 || q == 3)
@@ -945,6 +974,7 @@ int chio__lone_param_reading(const char *s, size_t n)
     us.qpos = 0;
     us.qs = 0;
     us.run = -1;
+    us.heredoc = SIZE_MAX;
     c.us = &us;
     collect_namerefs(&c);
     if (c.bound)

@@ -49,7 +49,8 @@ Test(rev64_underscore, an_unquoted_underscore_reads_as_the_previous_literal_word
         {PP, WS("\"cmd\":\"mkdir -p out; cd \\\"$_\\\" && make\""), 1},
         {PP, WS("\"cmd\":\"mkdir -p b && cd ${_}\""), 1},
         {PP, WS("\"cmd\":\"mkdir -p build\\ncd $_\""), 1},
-        {PP, WS("\"cmd\":\"test -d build || mkdir build && cd $_\""), 1},
+        /* mkdir may not have run: "$_" may be test's (review 25 paths R2) */
+        {PP, WS("\"cmd\":\"test -d build || mkdir build && cd $_\""), 0},
         /* the literal word is read where it stands */
         {PP, WS("\"cmd\":\"mkdir -p /etc/x && cd $_\""), 0},
         {PP, WS("\"cmd\":\"mkdir -p ../x && cd $_\""), 0},

@@ -8,7 +8,11 @@
  *   '"', ';', '{', '}' are plain bytes) or a '#' is not followed: any
  *   '|' acts, and any '>' when it prints ("/\"/ {print | \"xargs
  *   cat\"}", "print \"x\", /;/ > $0"); M1 ("print k | \"sort -u\"")
- *   stays denied.
+ *   stays denied;
+ * - R2, R3 (path_prefix): "$_" is read from the previous command only
+ *   when that one surely ran (not after "||", nor when it follows "||",
+ *   or "&&" with "$_"'s own command joined by ";"), and never past a
+ *   "<<" (an unquoted here-document expands "cd '$_'").
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -95,4 +99,46 @@ Test(rev65_paths, an_awk_regex_hides_no_pipe_or_write)
 
     cr_assert_eq(NROWS(rows), NROWS(denied));
     run(rows, denied, NROWS(rows));
+}
+
+#define WS(m) "{\"path\":\"/workspace/a\"," m "}"
+#define PP    KT_PP("/workspace")
+
+/* R2: "$_" is read from the previous command only when it surely ran */
+Test(rev65_paths, an_underscore_after_a_command_that_may_not_have_run_is_unread)
+{
+    static const kt_row rows[] = {
+        {PP, WS("\"cmd\":\"cd && rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"a=1; cd $_ && rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"echo -- || mkdir -p build; cd $_ && rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"false -- && mkdir -p build; cd $_ && rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"a=1 || mkdir -p build; cd $_ && rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\": -- || mkdir -p build\\ncd $_ && rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"echo -- || mkdir -p build && cd $_ && rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"mkdir -p build || cd $_ && rm -rf *\""), 0},
+        {PP, WS("\"cmd\":\"mkdir -p build && cd $_ && rm -rf *\""), 1},
+        {PP, WS("\"cmd\":\"mkdir -p build; cd $_ && make\""), 1},
+        {PP, WS("\"cmd\":\"true && mkdir -p build && cd $_\""), 1},
+        {PP, WS("\"cmd\":\"make; mkdir -p out\\ncd $_\""), 1},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
+}
+
+/* R3: in a here-document body the outer shell expands "$_" whatever the
+ * quotes; any "$_" past a "<<" is unread */
+Test(rev65_paths, an_underscore_in_a_here_document_is_unread)
+{
+    static const kt_row rows[] = {
+        {PP, WS("\"cmd\":\"bash <<EOF\\ncd && rm -rf *\\nEOF\""), 0},
+        {PP, WS("\"cmd\":\"true --\\nbash <<EOF\\ncd $_ && rm -rf *\\nEOF\""), 0},
+        {PP, WS("\"cmd\":\"true --\\nbash <<EOF\\ncd \\\"$_\\\" && rm -rf *\\nEOF\""), 0},
+        {PP, WS("\"cmd\":\"true --\\nbash <<EOF\\ncd '$_' && rm -rf *\\nEOF\""), 0},
+        {PP, WS("\"cmd\":\"echo --; sh <<EOF\\ncd '$_'; rm -rf *\\nEOF\""), 0},
+        {PP, WS("\"cmd\":\"true --; bash <<EOF\\nrm -rf '$_'/*\\nEOF\""), 0},
+        {PP, WS("\"cmd\":\"perl -ne 'print $_' f.txt\""), 1},
+        {PP, WS("\"cmd\":\"mkdir -p build && cd $_\""), 1},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
 }
