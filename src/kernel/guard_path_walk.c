@@ -174,15 +174,22 @@ static int awk_std_target(const char *t, size_t k, size_t e)
 /* awk_writes for a program whose strings and statements are not followed
  * (a regular expression, a comment, a string not closed): any '|' that is
  * not "||", strings or not, pipes; any '>' writes when the program prints
- * at all ("print", "printf" anywhere), but for one to "/dev/stderr" or
+ * at all ("print", "printf" as a word anywhere), but for one to "/dev/stderr" or
  * "/dev/stdout". A '>' in a program that never prints compares
  * ("/x/ && length($0) > 5"). Fails closed: "/\"/ {print | \"sort\"}"
  * denies (review 25 paths R1, R4, M1). */
 static int awk_writes_unread(const char *t, size_t i, size_t e)
 {
-    int prints = word_in(t, i, e, "print");
+    int prints = 0;
     size_t k;
 
+    /* "print" or "printf" as a word: "print_" is a name (a reading with
+     * blanks as '_' keeps "print_$1_>_/dev/stderr" allowed) */
+    for (k = i; k < e && !prints; k++)
+        prints = t[k] == 'p' && (k == i || !awk_name_char(t[k - 1])) && e - k >= 5 &&
+                 memcmp(t + k, "print", 5) == 0 &&
+                 (k + 5 == e || !awk_name_char(t[k + 5]) ||
+                  (t[k + 5] == 'f' && (k + 6 == e || !awk_name_char(t[k + 6]))));
     for (k = i; k < e; k++) {
         if (t[k] == '|') {
             if (k + 1 < e && t[k + 1] == '|') {

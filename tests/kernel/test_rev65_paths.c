@@ -94,8 +94,10 @@ Test(rev65_paths, an_awk_regex_hides_no_pipe_or_write)
         "{\"cmd\": \"ls /etc | awk '/conf/ {print $1}'\"}",
         "{\"cmd\": \"ls /etc | awk '/x/{print > \\\"/dev/stderr\\\"}'\"}",
         "{\"cmd\": \"ls -l /etc | awk '$5 > 1000 {print $9}'\"}",
+        "{\"cmd\": \"ls /etc | awk '{print $1 > \\\"/dev/stderr\\\"}'\"}",
+        "{\"cmd\": \"ls /etc | awk '/x/ {print $1 > \\\"/dev/stdout\\\"}'\"}",
     };
-    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0};
+    static const int denied[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
 
     cr_assert_eq(NROWS(rows), NROWS(denied));
     run(rows, denied, NROWS(rows));
