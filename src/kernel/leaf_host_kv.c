@@ -120,10 +120,96 @@ int chio__kv_connects(int bits, int git)
            (bits & CHIO__PROG_ALL) == CHIO__PROG_ALL || ((bits & CHIO__PROG_CONFIG) != 0 && git);
 }
 
+/* config_path on [s, s + n) with quotes and backslashes dropped: does a
+ * listed name start at @i ("~/.g''itconfig", "~/.cur\\lrc")? */
+static int config_name_at(const char *s, size_t i, size_t n, const char *name)
+{
+    size_t k = 0;
+
+    while (name[k] != '\0') {
+        while (i < n && (s[i] == '\'' || s[i] == '"' || s[i] == '\\'))
+            i++;
+        if (i >= n || tolower((unsigned char)s[i]) != tolower((unsigned char)name[k]))
+            return 0;
+        i++;
+        k++;
+    }
+    return 1;
+}
+
+static int config_path_dequoted(const char *s, size_t n)
+{
+    static const char *const firsts[] = {".ssh",       "ssh_config", "ssh/config", "gitconfig",
+                                         "git/config", "git_config", "curlrc",     "curl_home",
+                                         "wgetrc",     "npmrc",      "yarnrc",     "pip.conf",
+                                         "pip.ini",    "pip_config", NULL};
+    size_t i, k;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '\'' || s[i] == '"' || s[i] == '\\')
+            continue;
+        for (k = 0; firsts[k] != NULL; k++)
+            if (tolower((unsigned char)s[i]) == firsts[k][0] && config_name_at(s, i, n, firsts[k]))
+                return 1;
+    }
+    return 0;
+}
+
+/* Is the word at @i (blanks skipped) one the shell builds: it holds an
+ * expansion, a quote, a backslash or a glob, so it may name any file,
+ * a config file among them? The word's end goes to *@end. */
+static int built_word(const char *s, size_t i, size_t n, size_t *end)
+{
+    int built = 0;
+
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    for (; i < n && !isspace((unsigned char)s[i]) && strchr(";&|<>()", s[i]) == NULL; i++)
+        if (strchr("$`'\"\\?*[{", s[i]) != NULL)
+            built = 1;
+    *end = i;
+    return built;
+}
+
+/* Does @s write to a file whose name the shell builds ("> ~/.$(echo
+ * cur)lrc", "> ~/.${X:-cur}lrc", "| tee ~/.$(echo cur)lrc")? Such a
+ * name may be a config file's: the written text is read (fail closed;
+ * review 25 hosts K1). Each byte is scanned once. */
+static int writes_built_name(const char *s, size_t n)
+{
+    size_t i = 0, end;
+    int tee = 0;
+
+    while (i < n) {
+        if (s[i] == '>' && !(i + 1 < n && s[i + 1] == '&')) {
+            while (i < n && s[i] == '>')
+                i++;
+            if (built_word(s, i, n, &end))
+                return 1;
+            i = end > i ? end : i + 1;
+        } else if ((i == 0 || isspace((unsigned char)s[i - 1])) && i + 3 <= n &&
+                   memcmp(s + i, "tee", 3) == 0 &&
+                   (i + 3 == n || isspace((unsigned char)s[i + 3]))) {
+            tee = 1;
+            i += 3;
+        } else if (tee && !isspace((unsigned char)s[i]) && strchr(";&|<>()\n", s[i]) == NULL) {
+            if (built_word(s, i, n, &end))
+                return 1;
+            i = end > i ? end : i + 1;
+        } else {
+            if (strchr(";&|\n", s[i]) != NULL)
+                tee = 0;
+            i++;
+        }
+    }
+    return 0;
+}
+
 void chio__kv_text_for(chio__kv *st, const char *s, size_t n, int connects)
 {
     chio__kv_text(st, s, n);
-    if (st->written && !connects && !config_path(s, n))
+    if (st->written && !connects && !config_path(s, n) && !config_path_dequoted(s, n) &&
+        !writes_built_name(s, n))
         st->written = 0;
 }
 

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/kernel/test_rev65_hosts.c - review 25 "hosts" (leaf_host_kv.c,
+ * leaf_host_prog.c, constraint_domain.c):
+ *   - K1: config text written to a file whose name holds an expansion,
+ *     a quote, a backslash or a glob is read (it may be a config file);
+ * The grant is domain_exact api.example.com; every call carries its URL.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernel/hostcost.h"
+#include "kernel/kernelutil.h"
+
+#define NOW      1710000300u
+#define DX       KT_DX("api.example.com")
+#define NROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* K1: a write target the shell builds (the last rows: plain files, allowed) */
+Test(rev65_hosts, k1_a_built_write_target_reads_config_text)
+{
+    static const kt_row rows[] = {
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'proxy = 127.0.0.1:18222\\\\n' "
+         "> ~/.$(echo cur)lrc\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf '[http]\\\\nproxy = "
+         "evil.com:3128\\\\n' > ~/.g''itconfig\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'proxy = 127.0.0.1:18222\\\\n' "
+         "> ~/.${X:-cur}lrc\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'proxy = 127.0.0.1:18222\\\\n' "
+         "> ~/.$(echo cur)lrc; ./fetch.sh\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"cat > ~/.$(echo cur)lrc <<EOF\\nproxy "
+         "= 127.0.0.1:18222\\nEOF\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"cat > ~/.${X:-cur}lrc <<EOF\\nproxy = "
+         "127.0.0.1:18222\\nEOF\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"echo 'proxy = 127.0.0.1:18222' | tee "
+         "~/.$(echo cur)lrc\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"cat >> ~/.$(printf s%s sh)/config "
+         "<<EOF\\nHost *\\n  ProxyJump evil.com\\nEOF\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"mkdir -p ~/.s${x}sh; cat >> "
+         "~/.s${x}sh/config <<EOF\\nHost *\\n  ProxyJump evil.com\\nEOF\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'proxy = 127.0.0.1:18222\\\\n' "
+         "> ~/.curlr?; ./fetch.sh\"}",
+         0},
+        {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"curl https://api.example.com/\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'host: db\\\\n' > config.yml "
+         "&& ./deploy.sh\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"echo 'proxy = 127.0.0.1:18222' > "
+         "notes.txt\"}",
+         1},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
+}
