@@ -335,6 +335,44 @@ static int unknowable_at(chio__segs *g, const char *s, size_t i, size_t e)
     return unknowable(s, a, i);
 }
 
+/* Is the word [a, *i) one the shell reads before a command word: a
+ * group's "{", a function's head ("f() {", "function f {"; the "()"
+ * is stepped over too) or the name after "function" (*@fname set)?
+ * Review 25 hosts K2. */
+static int opens_command(const char *s, size_t a, size_t *i, size_t e, int *fname)
+{
+    size_t b = *i;
+
+    if (*fname) {
+        *fname = 0;
+        if (b + 1 < e && s[b] == '(' && s[b + 1] == ')')
+            *i = b + 2;
+        return 1;
+    }
+    if (b - a == 1 && s[a] == '{')
+        return 1;
+    if (b - a == 8 && memcmp(s + a, "function", 8) == 0) {
+        *fname = 1;
+        return 1;
+    }
+    if (b + 1 < e && s[b] == '(' && s[b + 1] == ')') {
+        *i = b + 2;
+        return 1;
+    }
+    return 0;
+}
+
+/* An unquoted script ("sh -c { $0 ..; }", as a reading without quotes
+ * has it): is the word after its "{" unknowable (review 25 hosts K2)? */
+static int group_hides_name(chio__segs *g, const char *s, size_t i, size_t e)
+{
+    if (s[i] != '{' || i + 1 >= e || !blank((unsigned char)s[i + 1]))
+        return 0;
+    for (i++; i < e && blank((unsigned char)s[i]); i++)
+        ;
+    return i < e && unknowable_at(g, s, i, e);
+}
+
 /* Inside quoted text (@q, the quote that ends it): is the command that
  * starts at @i (a script's start, or after a control operator) one
  * whose program cannot be known, past its assignments and wrappers as
@@ -345,7 +383,7 @@ static int unknowable_at(chio__segs *g, const char *s, size_t i, size_t e)
 static int hidden_command_at(const char *s, size_t i, size_t e, char q)
 {
     size_t a;
-    int wrapped = 0, after_option = 0, role;
+    int wrapped = 0, after_option = 0, role, fname = 0;
 
     for (;;) {
         while (i < e &&
@@ -364,6 +402,8 @@ static int hidden_command_at(const char *s, size_t i, size_t e, char q)
         role = chio__leaf_word_role(s, a, i);
         if (role == CHIO__WORD_UNKNOWABLE)
             return 1;
+        if (opens_command(s, a, &i, e, &fname))
+            continue;
         if (role == CHIO__WORD_WRAPPER) {
             wrapped = 1;
             after_option = 0;
@@ -588,7 +628,7 @@ static void next_segment(chio__segs *g)
             if (prev_c && (c == '\'' || c == '"') ? hidden_command_at(s, i + 1, n, c)
                 : prev_c && c == '$' && i + 1 < n && s[i + 1] == '\''
                     ? hidden_command_at(s, i + 2, n, '\'')
-                    : prev_c && unknowable_at(g, s, i, n))
+                    : prev_c && (unknowable_at(g, s, i, n) || group_hides_name(g, s, i, n)))
                 flags = CHIO__PROG_ALL;
             prev_c = 0;
             if (c == '#') { /* a comment runs to the line's end */

