@@ -95,7 +95,7 @@ typedef struct chio__segs {
     const char *s;
     size_t n, pos, end, jdepth;
     uint64_t jobject;
-    int bits, extra, quote, inherit, all, depth, json, escaped;
+    int bits, extra, quote, inherit, all, depth, json, escaped, defines;
     int cont; /* the next segment goes on a command (review 24 hosts H1) */
     unsigned char kind[CHIO__SEGS_DEPTH];
     int saved[CHIO__SEGS_DEPTH];

@@ -698,7 +698,7 @@ static void next_segment(chio__segs *g)
      * may be run by another name; a name defined runs anything */
     g->escaped |= tokens & ~(cb > ca ? chio__leaf_tokens_programs(s + ca, cb - ca) : 0);
     if (cmd == 0 && defines_name(s, ca, cb, n))
-        g->escaped |= CHIO__PROG_ALL;
+        g->defines = 1;
     g->quote = 0;
     if (i >= n) {
         g->pos = n;
@@ -767,6 +767,12 @@ int chio__leaf_programs_escaped(const char *s, size_t n, int *escaped)
         next_segment(&g);
         bits |= g.bits;
     }
+    /* a name defined runs anything when the leaf names a program that
+     * connects or holds an expansion ("alias c=curl", "c() { $X; }");
+     * "alias ll='ls -la'" arms nothing (review 25 hosts M1) */
+    if (g.defines &&
+        ((bits & CHIO__PROG_ALL) != 0 || memchr(s, '$', n) != NULL || memchr(s, '`', n) != NULL))
+        g.escaped |= CHIO__PROG_ALL;
     if (escaped != NULL)
         *escaped = g.escaped;
     return bits;

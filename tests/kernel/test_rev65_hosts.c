@@ -6,6 +6,8 @@
  *     a quote, a backslash or a glob is read (it may be a config file);
  *   - K2: a -c script opening with a brace group, a function or time {
  *     reads its command word past them;
+ *   - M1: an alias or function whose body runs nothing that connects,
+ *     or a held name that is no such program, arms no other leaf;
  * The grant is domain_exact api.example.com; every call carries its URL.
  */
 #include <criterion/criterion.h>
@@ -119,6 +121,55 @@ Test(rev65_hosts, k2_a_script_group_hides_no_command_word)
         {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"sh -c '{ make -j4; }'\"}", 1},
         {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"bash -c 'time { ls -lax; }'\"}",
          1},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
+}
+
+/* M1: harmless aliases and functions in another field (the last rows still deny) */
+Test(rev65_hosts, m1_a_harmless_alias_arms_nothing)
+{
+    static const kt_row rows[] = {
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"setup\": \"alias ll='ls -la'\", \"cmd\": "
+         "\"grep -rnx main.py src\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"setup\": \"alias ll='ls -la'\", \"cmd\": \"ls "
+         "-lax\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"setup\": \"alias gs='git status'\", \"cmd\": "
+         "\"pytest -x tests\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"description\": \"alias k=kubectl is set in the "
+         "image\", \"cmd\": \"grep -rnx main.py src\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"setup\": \"ll() { ls -la; }\", \"cmd\": \"grep "
+         "-rnx main.py src\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"body\": \"install with: ln -s /usr/bin/make "
+         "m\", \"cmd\": \"grep -nx main.py f\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"setup\": \"alias c=curl\", \"cmd\": \"c -sx "
+         "127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"setup\": \"c() { curl \\\"$@\\\"; }\", "
+         "\"cmd\": \"c -sx 127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"setup\": \"alias c=\\\"$X\\\"\", \"cmd\": \"c "
+         "-sx 127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"body\": \"ln -s /usr/bin/curl c\", \"cmd\": "
+         "\"./c -sx 127.0.0.1:18222 https://api.example.com/\"}",
+         0},
     };
 
     kt_run_rows_at(NOW, rows, NROWS(rows));
