@@ -464,6 +464,69 @@ static int glued_expansion(const char *s, size_t a, size_t b)
                      s[i] == '\\');
 }
 
+/* Is the word [a, b) a name with an expansion inside it ("cu${x}rl",
+ * "gi${x}t"): letters, then "$", then letters after the expansion, and
+ * no '/', '.' or '=' (not "build-${V}.tgz", "src/$v")? Review 25 hosts
+ * K3. */
+static int built_inside(const char *s, size_t a, size_t b)
+{
+    size_t i;
+    int before = 0, dollar = 0, after = 0, brace = 0;
+
+    for (i = a; i < b; i++) {
+        char c = s[i];
+        if (c == '/' || c == '.' || c == '=' || c == '\'' || c == '"' || c == '`')
+            return 0;
+        if (c == '$' && before) {
+            dollar = 1;
+            after = 0;
+        } else if (c == '{' && dollar && i > a && s[i - 1] == '$') {
+            brace = 1;
+        } else if (c == '}' && brace) {
+            brace = 0;
+        } else if (isalnum((unsigned char)c) || c == '_') {
+            if (!dollar)
+                before = 1;
+            else if (!brace && i > a && s[i - 1] == '}')
+                after = 1;
+            else if (!brace && after)
+                after = 1;
+        } else if (!brace) {
+            return 0;
+        }
+    }
+    return dollar && after;
+}
+
+/* Is the word [a, b) a glob that may name a program: "cur?", "g?t", or
+ * any glob in a program directory ("/usr/bin/cur?", "/bin/g*")? Review
+ * 25 hosts K3. */
+static int globbed_program(const char *s, size_t a, size_t b)
+{
+    static const char *const dirs[] = {"/bin/",  "/usr/bin/",  "/usr/local/bin/",
+                                       "/sbin/", "/usr/sbin/", NULL};
+    const char *slash = memrchr(s + a, '/', b - a);
+    size_t i, base = slash != NULL ? (size_t)(slash - s) + 1 : a, k;
+    int glob = 0, letters = 0;
+
+    for (i = base; i < b; i++) {
+        if (s[i] == '?' || s[i] == '*' || s[i] == '[')
+            glob = s[i] == '?' ? 2 : glob > 0 ? glob : 1;
+        else if (isalpha((unsigned char)s[i]))
+            letters++;
+        else
+            return 0;
+    }
+    if (!glob)
+        return 0;
+    if (slash == NULL)
+        return glob == 2 && letters >= 2;
+    for (k = 0; dirs[k] != NULL; k++)
+        if (base - a == strlen(dirs[k]) && memcmp(s + a, dirs[k], base - a) == 0)
+            return 1;
+    return 0;
+}
+
 /* Does a word of [a, e) run a name built at run time behind a program
  * the wrappers' list does not hold ("strace -o /dev/null ${C}rl",
  * "xargs -I X env X -sx H": a replacement string)? Each word once
@@ -475,7 +538,7 @@ static int runs_built_name(const char *s, size_t a, size_t e)
     int xargs = 0;
 
     while (next_word(s, &p, e, &wa, &wb)) {
-        if (glued_expansion(s, wa, wb))
+        if (glued_expansion(s, wa, wb) || built_inside(s, wa, wb) || globbed_program(s, wa, wb))
             return 1;
         if (xargs && wb - wa >= 2 && s[wa] == '-' &&
             (s[wa + 1] == 'I' || s[wa + 1] == 'J' || s[wa + 1] == 'i' ||

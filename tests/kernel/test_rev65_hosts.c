@@ -8,6 +8,8 @@
  *     reads its command word past them;
  *   - M1: an alias or function whose body runs nothing that connects,
  *     or a held name that is no such program, arms no other leaf;
+ *   - K3: a name with an expansion inside it or a program-like glob
+ *     behind an unlisted runner arms the segment;
  * The grant is domain_exact api.example.com; every call carries its URL.
  */
 #include <criterion/criterion.h>
@@ -170,6 +172,39 @@ Test(rev65_hosts, m1_a_harmless_alias_arms_nothing)
          "{\"url\": \"https://api.example.com/\", \"body\": \"ln -s /usr/bin/curl c\", \"cmd\": "
          "\"./c -sx 127.0.0.1:18222 https://api.example.com/\"}",
          0},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
+}
+
+/* K3: cu${x}rl and /usr/bin/cur? behind strace or fakeroot (the last rows allowed) */
+Test(rev65_hosts, k3_a_glued_or_globbed_name_behind_a_runner)
+{
+    static const kt_row rows[] = {
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"strace -o /dev/null cu${x}rl -sx "
+         "127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"strace -o /dev/null /usr/bin/cur? -sx "
+         "127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"fakeroot /usr/bin/cur? -sx "
+         "127.0.0.1:18222 https://api.example.com/\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"fakeroot gi${x}t config --global "
+         "http.proxy evil.com:3128\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"fakeroot /usr/bin/g?t config --global "
+         "http.proxy evil.com:3128\"}",
+         0},
+        {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"tar -xzf build-${VERSION}.tgz\"}",
+         1},
+        {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"cp -ax src/$v dst\"}", 1},
+        {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"ls -lax *.py\"}", 1},
     };
 
     kt_run_rows_at(NOW, rows, NROWS(rows));
