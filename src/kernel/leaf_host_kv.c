@@ -205,11 +205,48 @@ static int writes_built_name(const char *s, size_t n)
     return 0;
 }
 
+/* Does @s hand text on by a pipe or a here-string ("| dd of=F", "cp
+ * /dev/stdin F <<< ..")? */
+static int pipes_text(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((s[i] == '|' && (i + 1 >= n || s[i + 1] != '|') && (i == 0 || s[i - 1] != '|')) ||
+            (s[i] == '<' && i + 2 < n && s[i + 1] == '<' && s[i + 2] == '<'))
+            return 1;
+    return 0;
+}
+
+/* Does a word of @s name a hidden file of the home whose name the shell
+ * builds ("$HOME/.$(echo cur)lrc", "~/.g''itconfig")? Each word once. */
+static int home_built(const char *s, size_t n)
+{
+    size_t i = 0, end;
+
+    while (i + 1 < n) {
+        if (s[i] == '/' && s[i + 1] == '.') {
+            if (built_word(s, i, n, &end))
+                return 1;
+            i = end > i ? end : i + 1;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
 void chio__kv_text_for(chio__kv *st, const char *s, size_t n, int connects)
 {
     chio__kv_text(st, s, n);
+    /* text piped or here-stringed into a program that writes a config
+     * file the leaf names ("| dd of=$HOME/.curlrc", "cp /dev/stdin
+     * ~/.curlrc <<< 'proxy = H'"; review 25 hosts K4) */
+    if (!st->written && pipes_text(s, n) &&
+        (config_path(s, n) || config_path_dequoted(s, n) || home_built(s, n)))
+        st->written = 1;
     if (st->written && !connects && !config_path(s, n) && !config_path_dequoted(s, n) &&
-        !writes_built_name(s, n))
+        !writes_built_name(s, n) && !home_built(s, n))
         st->written = 0;
 }
 

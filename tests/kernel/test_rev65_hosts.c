@@ -10,6 +10,8 @@
  *     or a held name that is no such program, arms no other leaf;
  *   - K3: a name with an expansion inside it or a program-like glob
  *     behind an unlisted runner arms the segment;
+ *   - K4: config text piped or here-stringed into a program that
+ *     writes a config file the leaf names is read.
  * The grant is domain_exact api.example.com; every call carries its URL.
  */
 #include <criterion/criterion.h>
@@ -205,6 +207,49 @@ Test(rev65_hosts, k3_a_glued_or_globbed_name_behind_a_runner)
          1},
         {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"cp -ax src/$v dst\"}", 1},
         {DX, "{\"url\": \"https://api.example.com/\", \"cmd\": \"ls -lax *.py\"}", 1},
+    };
+
+    kt_run_rows_at(NOW, rows, NROWS(rows));
+}
+
+/* K4: dd of=, cp /dev/stdin, sponge, <<< into a listed file (the last rows allowed) */
+Test(rev65_hosts, k4_config_text_piped_into_a_listed_file)
+{
+    static const kt_row rows[] = {
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"cp /dev/stdin ~/.curlrc <<< 'proxy = "
+         "127.0.0.1:18222'\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'proxy = 127.0.0.1:18222\\\\n' "
+         "| dd of=$HOME/.curlrc\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'proxy = 127.0.0.1:18222\\\\n' "
+         "| cp /dev/stdin ~/.curlrc\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"echo 'proxy = 127.0.0.1:18222' | "
+         "sponge ~/.curlrc\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf '[http]\\\\nproxy = "
+         "evil.com:3128\\\\n' | dd of=$HOME/.gitconfig\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"cp /dev/stdin ~/.$(echo cur)lrc <<< "
+         "'proxy = 127.0.0.1:18222'\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'proxy = 127.0.0.1:18222\\\\n' "
+         "| dd of=$HOME/.$(echo cur)lrc\"}",
+         0},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"cat ~/.gitconfig | grep -c user\"}",
+         1},
+        {DX,
+         "{\"url\": \"https://api.example.com/\", \"cmd\": \"printf 'a\\\\n' | sort > out.txt\"}",
+         1},
     };
 
     kt_run_rows_at(NOW, rows, NROWS(rows));
