@@ -10,6 +10,8 @@
  * default's own parameters, indirection and namerefs, fails closed past
  * the bounds, widens the names and takes positional and special
  * parameters and command substitutions as the word's other pieces.
+ * What the command around the word makes of it (a unary test's operand,
+ * "$_") is path_params_cmd.c's; what the two share, path_params.h's.
  * Lexical only; no state, no allocation (the nameref names are offsets
  * into the value, at most LP_REFS of them).
  */
@@ -19,67 +21,8 @@
 #include <strings.h>
 
 #include "normalize.h"
+#include "path_params.h"
 #include "path_words.h"
-
-/* A "${" closes within LP_BRACE bytes, or its word cannot be read (4096
- * since review 23 Q5: a long usage default is read, still linear). */
-#define LP_BRACE 4096
-/* Parameters inside a default inside a default .. read this deep. */
-#define LP_DEPTH 8
-/* Namerefs one value may declare, and the longest name read. */
-#define LP_REFS     16
-#define LP_REF_NAME 64
-/* Words after one "declare -n" read. */
-#define LP_DECL_WORDS 64
-
-/* What a parameter, or a word of them, is to path_prefix: text, a
- * directory, a parameter the text cannot name ("${!x}"), or a "${" that
- * does not close within LP_BRACE bytes or nests past LP_DEPTH. */
-enum { LP_TEXT = 0, LP_DIR = 1, LP_INDIRECT = 2, LP_BOUND = 3 };
-
-typedef struct lp_ctx {
-    const char *s;
-    size_t n;
-    char ref[LP_REFS][LP_REF_NAME]; /* the names declared namerefs */
-    size_t ref_len[LP_REFS];
-    size_t tgt_at[LP_REFS], tgt_len[LP_REFS]; /* a literal target, or len 0 */
-    int unread[LP_REFS];                      /* its value cannot be read */
-    size_t nrefs;
-    int anyref;       /* a nameref whose name cannot be read: any parameter */
-    int bound;        /* a nameref bound passed: the value cannot be read */
-    int redef;        /* test_redefined's answer, -1 before it is asked */
-    struct lp_us *us; /* "$_"'s reading (underscore_kind), mutable */
-} lp_ctx;
-
-/* The quote state a forward scan has reached, for "$_" (review 24 paths
- * R1 follow-up): at byte qpos, in quotes qs (0 none, 1 '..', 2 "..", 3
- * $'..'); run, whether the value may run quoted text as shell (-1 before
- * it is asked). */
-struct lp_us {
-    size_t qpos;
-    int qs;
-    int run;
-    size_t heredoc; /* the first "<<" (us_in_heredoc), SIZE_MAX before asked */
-};
-
-static int underscore_kind(const lp_ctx *c, const char *w);
-
-static int lp_alpha(unsigned char c)
-{
-    int l = chio__ascii_lower(c);
-
-    return l >= 'a' && l <= 'z';
-}
-
-static int name_start(unsigned char c)
-{
-    return c == '_' || lp_alpha(c);
-}
-
-static int name_char(unsigned char c)
-{
-    return name_start(c) || chio__ascii_digit(c);
-}
 
 /* A special parameter's character: "$*", "$@", "$#", "$?", "$$", "$!",
  * "$-" (and "$0", a digit). */
@@ -88,18 +31,13 @@ static int special_char(char c)
     return c != '\0' && strchr("*@#?$!-", c) != NULL;
 }
 
-static int name_is(const char *w, size_t n, const char *x)
-{
-    return strlen(x) == n && strncasecmp(w, x, n) == 0;
-}
-
 /* Is the '_'-part w[@a, @b) one of @list, ASCII case aside? */
 static int part_in(const char *w, size_t a, size_t b, const char *const *list)
 {
     size_t i;
 
     for (i = 0; list[i] != NULL; i++)
-        if (name_is(w + a, b - a, list[i]))
+        if (chio__lp_name_is(w + a, b - a, list[i]))
             return 1;
     return 0;
 }
@@ -164,7 +102,7 @@ static int directory_name(const char *w, size_t n)
     if ((n > 3 && strncasecmp(w, "no_", 3) == 0) || part_in(w, lp, n, nouns))
         return 0;
     for (i = 0; exact[i] != NULL; i++)
-        if (name_is(w, n, exact[i]))
+        if (chio__lp_name_is(w, n, exact[i]))
             return 1;
     for (i = 0; suffixes[i] != NULL; i++)
         if ((l = strlen(suffixes[i])) <= n && strncasecmp(w + n - l, suffixes[i], l) == 0)
@@ -173,8 +111,9 @@ static int directory_name(const char *w, size_t n)
      * pip's (PIP_TARGET): "$JSON_DATA", "$BUILD_TARGET" are payloads and
      * build targets (review 24 paths M1; XDG_DATA_HOME, *_DATA_DIR and
      * CARGO_TARGET_DIR are read by their suffix) */
-    if (part_in(w, lp, n, last) || name_is(w, n, "pip_target") ||
-        (lp > 0 && n > 5 && strncasecmp(w, "snap_", 5) == 0 && name_is(w + lp, n - lp, "data")))
+    if (part_in(w, lp, n, last) || chio__lp_name_is(w, n, "pip_target") ||
+        (lp > 0 && n > 5 && strncasecmp(w, "snap_", 5) == 0 &&
+         chio__lp_name_is(w + lp, n - lp, "data")))
         return 1;
     for (a = 0; a < n; a = b + 1) {
         for (b = a; b < n && w[b] != '_'; b++)
@@ -218,7 +157,7 @@ static int name_kind(const lp_ctx *c, const char *w, size_t n)
      * this reading may have passed as no path ("test -d $HOME && rm -rf
      * $_"; review 24 paths R1) */
     if (n == 1 && w[0] == '_')
-        return underscore_kind(c, w);
+        return chio__lp_underscore_kind(c, w);
     k = nameref_kind(c, w, n);
 
     if (k >= 0)
@@ -233,12 +172,12 @@ int chio__param_head_valid(const char *s, size_t n, size_t i)
     if (p > n || s[i] != '$' || s[i + 1] != '{')
         return 0;
     if (p + 1 < n && (s[p] == '!' || s[p] == '#') &&
-        (name_char((unsigned char)s[p + 1]) || special_char(s[p + 1])))
+        (chio__lp_name_char((unsigned char)s[p + 1]) || special_char(s[p + 1])))
         p++;
     if (p >= n)
         return 0;
-    if (name_start((unsigned char)s[p]))
-        while (p < n && name_char((unsigned char)s[p]))
+    if (chio__lp_name_start((unsigned char)s[p]))
+        while (p < n && chio__lp_name_char((unsigned char)s[p]))
             p++;
     else if (chio__ascii_digit((unsigned char)s[p]))
         while (p < n && chio__ascii_digit((unsigned char)s[p]))
@@ -295,8 +234,8 @@ static size_t param_end(const lp_ctx *c, size_t i, size_t lim, int depth, int *k
     *kind = LP_TEXT;
     if (j >= lim || s[i] != '$')
         return i;
-    if (name_start((unsigned char)s[j])) {
-        while (j < lim && name_char((unsigned char)s[j]))
+    if (chio__lp_name_start((unsigned char)s[j])) {
+        while (j < lim && chio__lp_name_char((unsigned char)s[j]))
             j++;
         *kind = name_kind(c, s + i + 1, j - i - 1);
         return j;
@@ -319,13 +258,13 @@ static size_t param_end(const lp_ctx *c, size_t i, size_t lim, int depth, int *k
     if (s[ns] == '!' && ns + 1 < k) { /* not "${!}", the last job's id */
         indirect = 1;
         ns++;
-    } else if (s[ns] == '#' && ns + 1 < k && name_char((unsigned char)s[ns + 1])) {
+    } else if (s[ns] == '#' && ns + 1 < k && chio__lp_name_char((unsigned char)s[ns + 1])) {
         length = 1; /* "${#x}": a length */
         ns++;
     }
     ne = ns;
-    if (name_start((unsigned char)s[ne]))
-        while (ne < k && name_char((unsigned char)s[ne]))
+    if (chio__lp_name_start((unsigned char)s[ne]))
+        while (ne < k && chio__lp_name_char((unsigned char)s[ne]))
             ne++;
     else if (chio__ascii_digit((unsigned char)s[ne]))
         while (ne < k && chio__ascii_digit((unsigned char)s[ne]))
@@ -361,7 +300,7 @@ static size_t decl_word(const char *s, size_t n, size_t i)
     static const char *const words[] = {"declare", "typeset", "local"};
     size_t k, p, w, skips;
 
-    if (i > 0 && name_char((unsigned char)s[i - 1]))
+    if (i > 0 && chio__lp_name_char((unsigned char)s[i - 1]))
         return 0;
     for (k = 0; k < 3; k++) {
         for (p = i, w = 0, skips = 0; p < n && skips <= 8; p++) {
@@ -392,7 +331,7 @@ static void record_nameref(lp_ctx *c, size_t a, size_t b)
 
         if (ch == '\'' || ch == '"' || ch == '\\')
             continue;
-        if (!(l == 0 ? name_start(ch) : name_char(ch)) || l == LP_REF_NAME) {
+        if (!(l == 0 ? chio__lp_name_start(ch) : chio__lp_name_char(ch)) || l == LP_REF_NAME) {
             c->anyref = 1;
             return;
         }
@@ -414,9 +353,9 @@ static void record_nameref(lp_ctx *c, size_t a, size_t b)
     if (k < b && c->s[k] == '=') {
         size_t t = k + 1, e;
 
-        for (e = t; e < b && name_char((unsigned char)c->s[e]); e++)
+        for (e = t; e < b && chio__lp_name_char((unsigned char)c->s[e]); e++)
             ;
-        if (e == b && e > t && name_start((unsigned char)c->s[t])) {
+        if (e == b && e > t && chio__lp_name_start((unsigned char)c->s[t])) {
             /* a literal variable: read unless a directory's name */
             c->unread[c->nrefs] = directory_name(c->s + t, e - t);
             c->tgt_at[c->nrefs] = t;
@@ -440,14 +379,14 @@ static int for_variable(const lp_ctx *c, size_t r)
         size_t i = (size_t)(p - s), j = i + 3;
 
         at = i + 3;
-        if (i > 0 && name_char((unsigned char)s[i - 1]))
+        if (i > 0 && chio__lp_name_char((unsigned char)s[i - 1]))
             continue;
         if (j >= c->n || (s[j] != ' ' && s[j] != '\t'))
             continue;
         while (j < c->n && (s[j] == ' ' || s[j] == '\t'))
             j++;
         if (c->n - j >= l && memcmp(s + j, c->ref[r], l) == 0 &&
-            (j + l == c->n || !name_char((unsigned char)s[j + l])))
+            (j + l == c->n || !chio__lp_name_char((unsigned char)s[j + l])))
             return 1;
     }
     return 0;
@@ -483,9 +422,9 @@ static int computed_decl_word(const char *s, size_t a, size_t b)
 
     if (memchr(s + a, '$', b - a) == NULL && memchr(s + a, '`', b - a) == NULL)
         return 0;
-    if (!name_start((unsigned char)s[a]))
+    if (!chio__lp_name_start((unsigned char)s[a]))
         return 1;
-    for (k = a; k < b && name_char((unsigned char)s[k]); k++)
+    for (k = a; k < b && chio__lp_name_char((unsigned char)s[k]); k++)
         ;
     return !(k < b && (s[k] == '=' || (s[k] == '+' && k + 1 < b && s[k + 1] == '=')));
 }
@@ -574,386 +513,16 @@ static int word_may_start(const char *s, size_t n, size_t i)
     size_t k;
 
     if (i == 0 || chio__path_word_break(s, n, i - 1) > 0 || strchr("(){}`", s[i - 1]) != NULL ||
-        (i >= 2 && s[i - 2] == '-' && lp_alpha((unsigned char)s[i - 1])))
+        (i >= 2 && s[i - 2] == '-' && chio__lp_alpha((unsigned char)s[i - 1])))
         return 1;
     /* after a cluster of short options: "-C$HOME", "-xzC$HOME", "-at$HOME"
      * (review 23 Q1) */
-    for (k = i;
-         k > 0 && (lp_alpha((unsigned char)s[k - 1]) || chio__ascii_digit((unsigned char)s[k - 1]));
+    for (k = i; k > 0 && (chio__lp_alpha((unsigned char)s[k - 1]) ||
+                          chio__ascii_digit((unsigned char)s[k - 1]));
          k--)
         ;
-    return k < i && k > 0 && s[k - 1] == '-' && lp_alpha((unsigned char)s[k]) &&
+    return k < i && k > 0 && s[k - 1] == '-' && chio__lp_alpha((unsigned char)s[k]) &&
            (k == 1 || chio__path_word_break(s, n, k - 2) > 0);
-}
-
-static int blank_at(const char *s, size_t i)
-{
-    return s[i] == ' ' || s[i] == '\t';
-}
-
-/* Does a command start at s[@i]: the value's start, after a separator
- * (";", "&", "|", "(", "{", a newline) or a keyword (if, then, elif,
- * else, while, until, do, "!"), blanks aside? */
-static int command_starts(const char *s, size_t i)
-{
-    static const char *const kw[] = {"if",    "then", "elif", "else", "while",
-                                     "until", "do",   "!",    NULL};
-    size_t e, a, k, steps;
-
-    for (steps = 0; steps < 8; steps++) { /* "if ! [": a few keywords back */
-        while (i > 0 && blank_at(s, i - 1))
-            i--;
-        if (i == 0 || strchr(";&|({\n", s[i - 1]) != NULL)
-            return 1;
-        for (e = i, a = i; a > 0 && !blank_at(s, a - 1) && strchr(";&|({\n", s[a - 1]) == NULL; a--)
-            if (i - a > 5)
-                return 0;
-        for (k = 0; kw[k] != NULL; k++)
-            if (strlen(kw[k]) == e - a && memcmp(s + a, kw[k], e - a) == 0)
-                break;
-        if (kw[k] == NULL)
-            return 0;
-        i = a;
-    }
-    return 0;
-}
-
-/* Is the parameter word s[@i, @j) the operand of a unary test ("[ -z
- * \"${!v}\" ]", "[[ -n $X ]]", "test -d \"$HOME\"": review 23 Q5), with
- * no command substitution in it? A test reads no path's contents. */
-static int test_operand(const char *s, size_t n, size_t i, size_t j)
-{
-    size_t a = i, b = j, t;
-    int which;
-
-    if (memchr(s + i, '`', j - i) != NULL || memmem(s + i, j - i, "$(", 2) != NULL ||
-        memmem(s + i, j - i, "<(", 2) != NULL || memmem(s + i, j - i, ">(", 2) != NULL)
-        return 0;
-    if (a > 0 && s[a - 1] == '"') {
-        if (b >= n || s[b] != '"')
-            return 0;
-        a--;
-        b++;
-    }
-    /* before: blanks, "-X", blanks, "[", "[[" or "test" at a command's start */
-    if (a < 4 || !blank_at(s, a - 1))
-        return 0;
-    while (a > 0 && blank_at(s, a - 1))
-        a--;
-    if (a < 3 || !lp_alpha((unsigned char)s[a - 1]) || s[a - 2] != '-' || !blank_at(s, a - 3))
-        return 0;
-    a -= 3;
-    while (a > 0 && blank_at(s, a - 1))
-        a--;
-    if (a >= 2 && s[a - 1] == '[' && s[a - 2] == '[')
-        which = 2, t = a - 2;
-    else if (a >= 1 && s[a - 1] == '[')
-        which = 1, t = a - 1;
-    else if (a >= 4 && memcmp(s + a - 4, "test", 4) == 0)
-        which = 3, t = a - 4;
-    else
-        return 0;
-    if (!command_starts(s, t))
-        return 0;
-    /* after: blanks and "]" / "]]", or for "test" the command's end */
-    while (b < n && blank_at(s, b))
-        b++;
-    if (which == 3)
-        return b == n || strchr(";&|)\n", s[b]) != NULL;
-    if (b == j || b + (size_t)which > n || s[b] != ']' || (which == 2 && s[b + 1] != ']'))
-        return 0;
-    b += (size_t)which;
-    return b == n || blank_at(s, b) || strchr(";&|)\n", s[b]) != NULL;
-}
-
-/* Is the word of @l bytes at s[@i] one of @words, as a whole word? */
-static int whole_word_in(const char *s, size_t n, size_t i, size_t l, const char *const *words)
-{
-    size_t k;
-
-    if ((i > 0 && name_char((unsigned char)s[i - 1])) ||
-        (i + l < n && name_char((unsigned char)s[i + l])))
-        return 0;
-    for (k = 0; words[k] != NULL; k++)
-        if (strlen(words[k]) == l && memcmp(s + i, words[k], l) == 0)
-            return 1;
-    return 0;
-}
-
-/* May the value make "test" or "[" something other than bash's builtin
- * (review 24 paths R1): a function ("test() {", "function [ {", any
- * "name ( )" or "function"), an alias ("alias test='rm -r'"), a builtin
- * turned off ("enable -n test"), or text it reads as commands ("eval",
- * "source", ". file", BASH_ENV, ENV, an exported BASH_FUNC_)? Then no
- * unary test's operand is dropped. Lexical, fails closed: any such word
- * anywhere. Linear. */
-static int test_redefined(const char *s, size_t n)
-{
-    static const char *const words[] = {"alias",    "enable",   "eval", "source",
-                                        "function", "BASH_ENV", "ENV",  NULL};
-    size_t i, l, k;
-
-    if (memmem(s, n, "BASH_FUNC", 9) != NULL)
-        return 1;
-    for (i = 0; i < n; i++) {
-        if (s[i] == '(') { /* "name ( )": a function's definition */
-            for (k = i + 1; k < n && blank_at(s, k); k++)
-                ;
-            if (k < n && s[k] == ')')
-                return 1;
-            continue;
-        }
-        if (s[i] == '.' && (i == 0 || blank_at(s, i - 1) || strchr(";&|({\n", s[i - 1]) != NULL) &&
-            i + 1 < n && blank_at(s, i + 1) && command_starts(s, i))
-            return 1; /* ". file" */
-        if (!name_start((unsigned char)s[i]) || (i > 0 && name_char((unsigned char)s[i - 1])))
-            continue;
-        for (l = 0; i + l < n && name_char((unsigned char)s[i + l]); l++)
-            ;
-        if (whole_word_in(s, n, i, l, words))
-            return 1;
-        i += l - 1;
-    }
-    return 0;
-}
-
-/* test_operand, unless the value may redefine "test" or "[" (asked once). */
-static int unredefined_test_operand(lp_ctx *c, size_t i, size_t j)
-{
-    if (!test_operand(c->s, c->n, i, j))
-        return 0;
-    if (c->redef < 0)
-        c->redef = test_redefined(c->s, c->n);
-    return !c->redef;
-}
-
-/* "$_" (review 24 paths R1 follow-up): bytes looked back from one "$_"
- * for its command and the one before, past which it cannot be read. */
-#define LP_US_BACK 4096
-
-/* The quote state at s[@at] (struct lp_us): c->us's forward scan goes
- * on from where it stopped (from the start again if @at lies before), so
- * the "$_"s of one value, which come in order, cost one pass. */
-static int quote_state_at(const lp_ctx *c, size_t at)
-{
-    struct lp_us *u = c->us;
-    const char *s = c->s;
-    size_t i;
-    int q;
-
-    if (at < u->qpos) {
-        u->qpos = 0;
-        u->qs = 0;
-    }
-    for (i = u->qpos, q = u->qs; i < at; i++) {
-        if (q == 1) {
-            if (s[i] == '\'')
-                q = 0;
-        } else if (s[i] == '\\') {
-            i++;
-        } else if (q == 3) {
-            if (s[i] == '\'')
-                q = 0;
-        } else if (q == 2) {
-            if (s[i] == '"')
-                q = 0;
-        } else if (s[i] == '\'') {
-            q = i > 0 && s[i - 1] == '$' ? 3 : 1;
-        } else if (s[i] == '"') {
-            q = 2;
-        }
-    }
-    u->qpos = i;
-    u->qs = q;
-    return q;
-}
-
-/* May the value run quoted text, or a command's body, as this shell's
- * commands, or set "_" itself: test_redefined's words (eval, source,
- * ". file", alias, a function, BASH_ENV), "trap", or "_=" ("env _=..")?
- * Then no "$_" is read (asked once). */
-static int us_may_run(const lp_ctx *c)
-{
-    if (c->us->run < 0)
-        c->us->run = test_redefined(c->s, c->n) || memmem(c->s, c->n, "trap", 4) != NULL ||
-                     memmem(c->s, c->n, "_=", 2) != NULL;
-    return c->us->run;
-}
-
-/* May s[@d] lie in a here-document's body: is there a "<<" before it?
- * In an unquoted one the outer shell expands "$_" whatever the quotes
- * around it ("cd '$_'" reads "cd '--'"), so none there is read; any
- * "$_" past a "<<" is taken as in one, at worst (review 25 paths R3). */
-static int us_in_heredoc(const lp_ctx *c, size_t d)
-{
-    const char *h;
-
-    if (c->us->heredoc == SIZE_MAX) {
-        h = memmem(c->s, c->n, "<<", 2);
-        c->us->heredoc = h != NULL ? (size_t)(h - c->s) : c->n;
-    }
-    return d > c->us->heredoc;
-}
-
-/* Bytes that end a backward walk over one command's words. */
-static int us_stop(char ch)
-{
-    return strchr(";&|\n(){}`'\"\\#<>", ch) != NULL;
-}
-
-/* Is the first word of s[@a, @b) (blanks aside) a reserved word or
- * "[[" (the command is part of a compound one whose "$_" varies)? */
-static int us_keyword_first(const char *s, size_t a, size_t b)
-{
-    static const char *const kw[] = {"if",    "then",   "elif",     "else", "fi",   "do", "done",
-                                     "while", "until",  "for",      "case", "esac", "in", "select",
-                                     "time",  "coproc", "function", "!",    "[[",   "]]", NULL};
-    size_t e, k;
-
-    while (a < b && blank_at(s, a))
-        a++;
-    for (e = a; e < b && !blank_at(s, e); e++)
-        ;
-    for (k = 0; kw[k] != NULL; k++)
-        if (strlen(kw[k]) == e - a && memcmp(s + a, kw[k], e - a) == 0)
-            return 1;
-    return 0;
-}
-
-/* Is s[@a, @b) a literal word "$_" may be read as: no expansion, glob,
- * quote or "=" (an assignment leaves "$_" as it was), not an option or
- * a directory-stack or home word ("-", "-L", "+1", "~": "cd -L" is "cd")?
- * Such a word stands in the value itself, where its path is read. */
-static int us_literal(const char *s, size_t a, size_t b)
-{
-    size_t k;
-
-    if (a == b || s[a] == '-' || s[a] == '+')
-        return 0;
-    for (k = a; k < b; k++)
-        if (!name_char((unsigned char)s[k]) && strchr("./-+:@,", s[k]) == NULL)
-            return 0;
-    return 1;
-}
-
-/* The "$_" whose '$' is at s[@d] outside quotes (or just inside a '"'
- * at s[@d - 1]): does it read as a literal last word of the previous
- * simple command, joined to its own by ";", a newline, "&&" or "||"
- * ("mkdir -p build && cd $_")? Any other shape (no previous command, a
- * pipe or "&", a subshell, group or compound command, a quote, comment,
- * redirection or expansion in either command) cannot be followed. */
-static int us_previous_literal(const lp_ctx *c, size_t d)
-{
-    const char *s = c->s;
-    size_t k = d, e, b, lim = d > LP_US_BACK ? d - LP_US_BACK : 0;
-    int by_and = 0;
-
-    if (k > 0 && s[k - 1] == '"')
-        k--;
-    while (k > lim && !us_stop(s[k - 1]))
-        k--;
-    if (k <= lim || us_keyword_first(s, k, d))
-        return 0;
-    if (s[k - 1] == '&' || s[k - 1] == '|') {
-        if (k < 2 || s[k - 2] != s[k - 1] || (k >= 3 && strchr(";&|<>", s[k - 3]) != NULL))
-            return 0; /* a pipe, "&", "|&", ">&" */
-        if (s[k - 1] == '|')
-            return 0; /* "a || cd $_": "a" ran and failed, or did not run */
-        by_and = 1;
-        k -= 2;
-    } else if (s[k - 1] == ';' || s[k - 1] == '\n') {
-        if (k >= 2 && (s[k - 2] == ';' || s[k - 2] == '&'))
-            return 0; /* ";;", "&;": a case arm's end, a background job */
-        k--;
-    } else {
-        return 0;
-    }
-    while (k > lim && blank_at(s, k - 1))
-        k--;
-    for (e = k; k > lim && !us_stop(s[k - 1]) && !blank_at(s, k - 1); k--)
-        ;
-    b = k;
-    if (!us_literal(s, b, e))
-        return 0;
-    while (k > lim && !us_stop(s[k - 1]))
-        k--;
-    if (k > 0 && (k <= lim || strchr(";&|\n", s[k - 1]) == NULL))
-        return 0;
-    /* a command in a pipe ("a | b && cd $_") or after "&" */
-    if (k > 0 && (s[k - 1] == '|' || s[k - 1] == '&') && (k < 2 || s[k - 2] != s[k - 1]))
-        return 0;
-    /* Did the previous command surely run (review 25 paths R2)? After
-     * "||" it may not have ("echo -- || mkdir -p build; cd $_" reads
-     * "cd --"), after "&&" neither, unless "$_"'s own command follows it
-     * by "&&" ("a && mkdir -p b && cd $_": cd runs only when mkdir did). */
-    if (k > 0 && s[k - 1] == '|')
-        return 0;
-    if (k > 0 && s[k - 1] == '&' && !by_and)
-        return 0;
-    return !us_keyword_first(s, k, e);
-}
-
-/* Is the "$_" whose '$' is at s[@d] a PowerShell pipeline item: inside a
- * "{ .. }" block (no quote, separator or brace between) handed to
- * ForEach-Object, Where-Object, foreach, where or "%" right after a "|"
- * ("ls | ForEach-Object { $_ }")? "?" is not read so: to a shell it is
- * a glob. */
-static int us_powershell_item(const char *s, size_t d)
-{
-    static const char *const cmds[] = {
-        "foreach-object", "where-object", "foreach", "where", "%", NULL};
-    size_t k = d, e, a, i, lim = d > 256 ? d - 256 : 0;
-
-    while (k > lim && strchr("{}|;&\n()`'\"", s[k - 1]) == NULL)
-        k--;
-    if (k <= lim || s[k - 1] != '{')
-        return 0;
-    for (k--; k > 0 && blank_at(s, k - 1); k--)
-        ;
-    for (e = k; k > 0 && !blank_at(s, k - 1) && strchr("{}|;&\n()`'\"", s[k - 1]) == NULL; k--)
-        ;
-    a = k;
-    while (k > 0 && blank_at(s, k - 1))
-        k--;
-    if (k == 0 || s[k - 1] != '|' || (k >= 2 && s[k - 2] == '|'))
-        return 0;
-    for (i = 0; cmds[i] != NULL; i++)
-        if (name_is(s + a, e - a, cmds[i]))
-            return 1;
-    return 0;
-}
-
-/* What "$_" or "${_}" (the name at @w) is: the previous command's last
- * argument, a word this reading may have passed as no path ("test -d
- * $HOME && rm -rf $_"; review 24 paths R1). Text inside '..' (Perl's or
- * awk's own "$_"), as a PowerShell pipeline item, or where it reads as a
- * literal word the value holds (us_previous_literal); else it cannot be
- * read (review 24 paths R1 follow-up). */
-static int underscore_kind(const lp_ctx *c, const char *w)
-{
-    const char *s = c->s;
-    size_t at, d;
-    int q;
-
-    if (w <= s || w >= s + c->n)
-        return LP_INDIRECT;
-    at = (size_t)(w - s);
-    if (s[at - 1] == '$')
-        d = at - 1;
-    else if (at >= 2 && s[at - 1] == '{' && s[at - 2] == '$')
-        d = at - 2;
-    else
-        return LP_INDIRECT;
-    if (us_may_run(c) || us_in_heredoc(c, d))
-        return LP_INDIRECT;
-    q = quote_state_at(c, d);
-    if (q == 1 || q == 3)
-        return LP_TEXT;
-    if (q == 0 && us_powershell_item(s, d))
-        return LP_TEXT;
-    if (q == 2 && (d == 0 || s[d - 1] != '"'))
-        return LP_INDIRECT;
-    return us_previous_literal(c, d) ? LP_TEXT : LP_INDIRECT;
 }
 
 int chio__lone_param_reading(const char *s, size_t n)
@@ -991,7 +560,8 @@ int chio__lone_param_reading(const char *s, size_t n)
         }
         if (j == i)
             continue;
-        if (kind != LP_TEXT && word_may_end(s, n, j) && !unredefined_test_operand(&c, i, j))
+        if (kind != LP_TEXT && word_may_end(s, n, j) &&
+            !chio__lp_unredefined_test_operand(&c, i, j))
             return kind == LP_INDIRECT ? 2 : 1;
         i = j - 1;
     }
