@@ -139,7 +139,8 @@ typedef struct chio__kv {
     size_t read_len;
 } chio__kv;
 void chio__kv_init(chio__kv *st, int programs);
-/* review 23 hostfix H3: arms the config-text readings for a leaf @s that
+/* leaf_host_kv_text.c, review 23 hostfix H3: arms the config-text
+ * readings for a leaf @s that
  * writes text to a file or pipe ('>', '>>', tee, a heredoc, '|'); and,
  * after its last word, chio__kv_end hands on a pending "read KEY" whose
  * value cannot be read. */
