@@ -68,7 +68,8 @@ int chio__leaf_value_hosts(const char *s, size_t n, chio__leaf_host_fn each, voi
  * key would? */
 int chio__leaf_host_key(const char *s, size_t n);
 
-/* leaf_host_prog.c: the programs a leaf's command segments could run
+/* leaf_host_prog.c (the segments) and leaf_host_prog_words.c (the
+ * names): the programs a leaf's command segments could run
  * (review 23 hostfix R1, H1, M1): CHIO__PROG_SSH where a token names ssh,
  * scp or sftp, CHIO__PROG_CONFIG git, npm, yarn, pnpm or pip,
  * CHIO__PROG_FETCH curl or wget, CHIO__PROG_BUNDLE curl, ssh, scp or
@@ -99,7 +100,8 @@ typedef struct chio__segs {
     int cont; /* the next segment goes on a command (review 24 hosts H1) */
     unsigned char kind[CHIO__SEGS_DEPTH];
     int saved[CHIO__SEGS_DEPTH];
-    /* the last word unknowable_at scanned, [uk_from, uk_end), its start
+    /* the last word chio__prog_unknowable_at (leaf_host_prog_words.c)
+     * scanned, [uk_from, uk_end), its start
      * uk_a and its last expansion or glob character uk_last + 1 (0:
      * none): each byte is scanned once (review 24 hosts C1) */
     size_t uk_from, uk_a, uk_end, uk_last;
