@@ -149,7 +149,8 @@ static int array_programs(const chio_json *v)
 {
     size_t i, n = chio_json_size(v), len;
     const char *s;
-    int bits = 0, named = 0, wrapped = 0, after_option = 0, script = 0, role;
+    int bits = 0, named = 0, script = 0, role;
+    chio__cmd_walk w = {0, 0};
 
     for (i = 0; i < n; i++) {
         if ((s = chio_json_string(chio_json_at(v, i), &len)) == NULL) {
@@ -166,18 +167,7 @@ static int array_programs(const chio_json *v)
         role = chio__leaf_word_role(s, 0, len);
         if (role == CHIO__WORD_UNKNOWABLE || (i == 0 && role == CHIO__WORD_OPTION))
             return CHIO__PROG_ALL;
-        if (role == CHIO__WORD_WRAPPER) {
-            wrapped = 1;
-            after_option = 0;
-        } else if (role == CHIO__WORD_ASSIGN || (wrapped && role == CHIO__WORD_COUNT)) {
-            continue;
-        } else if (wrapped && role == CHIO__WORD_OPTION) {
-            after_option = 1;
-        } else if (after_option) {
-            after_option = 0;
-        } else {
-            named = 1;
-        }
+        named = chio__cmd_walk_step(&w, role);
     }
     return bits;
 }

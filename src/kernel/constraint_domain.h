@@ -125,6 +125,16 @@ enum {
     CHIO__WORD_COMMAND,
 };
 int chio__leaf_word_role(const char *s, size_t a, size_t b);
+/* The walk to a command's name past assignments, wrappers, a wrapper's
+ * options and counts, and the word after such an option (its value, or
+ * the name: "sudo -u bob curl"): each word's role in turn, 1 when it is
+ * the name, 0 to read on. @w starts zeroed. One walk for the three
+ * readings of a command's name (leaf_host_prog_words.c, the argv arrays
+ * of constraint_domain.c). */
+typedef struct chio__cmd_walk {
+    int wrapped, after_option;
+} chio__cmd_walk;
+int chio__cmd_walk_step(chio__cmd_walk *w, int role);
 
 /* leaf_host_kv.c: the KEY VALUE readings of a leaf's words (review 22
  * hosts M1, H2-H4, H6), armed by st->programs, the bits of the word's

@@ -227,6 +227,26 @@ int chio__leaf_word_role(const char *s, size_t a, size_t b)
     return CHIO__WORD_COMMAND;
 }
 
+int chio__cmd_walk_step(chio__cmd_walk *w, int role)
+{
+    if (role == CHIO__WORD_WRAPPER) {
+        w->wrapped = 1;
+        w->after_option = 0;
+        return 0;
+    }
+    if (role == CHIO__WORD_ASSIGN || (w->wrapped && role == CHIO__WORD_COUNT))
+        return 0;
+    if (w->wrapped && role == CHIO__WORD_OPTION) {
+        w->after_option = 1;
+        return 0;
+    }
+    if (w->after_option) { /* "sudo -u bob curl": bob may be the value */
+        w->after_option = 0;
+        return 0;
+    }
+    return 1;
+}
+
 /* The command word of [a, e): CHIO__PROG_ALL when it cannot be known (or
  * the text starts with an option word), 0 when it is a name, -1 when the
  * text ends before one. A wrapper's options, counts and the word after
@@ -234,28 +254,16 @@ int chio__leaf_word_role(const char *s, size_t a, size_t b)
 int chio__prog_command_bits(const char *s, size_t a, size_t e, size_t *ca, size_t *cb)
 {
     size_t p = a, wa, wb;
-    int first = 1, wrapped = 0, after_option = 0, role;
+    int first = 1, role;
+    chio__cmd_walk w = {0, 0};
 
     while (next_word(s, &p, e, &wa, &wb)) {
         role = chio__leaf_word_role(s, wa, wb);
         if (role == CHIO__WORD_UNKNOWABLE || (first && role == CHIO__WORD_OPTION))
             return CHIO__PROG_ALL;
         first = 0;
-        if (role == CHIO__WORD_WRAPPER) {
-            wrapped = 1;
-            after_option = 0;
+        if (!chio__cmd_walk_step(&w, role))
             continue;
-        }
-        if (role == CHIO__WORD_ASSIGN || (wrapped && role == CHIO__WORD_COUNT))
-            continue;
-        if (wrapped && role == CHIO__WORD_OPTION) {
-            after_option = 1;
-            continue;
-        }
-        if (after_option) { /* "sudo -u bob curl": bob may be the value */
-            after_option = 0;
-            continue;
-        }
         *ca = wa;
         *cb = wb;
         return 0;
@@ -372,7 +380,8 @@ int chio__prog_group_hides_name(chio__segs *g, const char *s, size_t i, size_t e
 int chio__prog_hidden_command_at(const char *s, size_t i, size_t e, char q)
 {
     size_t a;
-    int wrapped = 0, after_option = 0, role, fname = 0;
+    int role, fname = 0;
+    chio__cmd_walk w = {0, 0};
 
     for (;;) {
         while (i < e &&
@@ -393,18 +402,8 @@ int chio__prog_hidden_command_at(const char *s, size_t i, size_t e, char q)
             return 1;
         if (opens_command(s, a, &i, e, &fname))
             continue;
-        if (role == CHIO__WORD_WRAPPER) {
-            wrapped = 1;
-            after_option = 0;
-        } else if (role == CHIO__WORD_ASSIGN || (wrapped && role == CHIO__WORD_COUNT)) {
-            continue;
-        } else if (wrapped && role == CHIO__WORD_OPTION) {
-            after_option = 1;
-        } else if (after_option) {
-            after_option = 0;
-        } else {
+        if (chio__cmd_walk_step(&w, role))
             return 0;
-        }
     }
 }
 
