@@ -49,3 +49,21 @@ double hc_call_cpu(chio_kernel *k, const char *sid, const char *key, const char 
     free(args);
     return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 }
+
+void hc_expect_linear(chio_kernel *k, const char *sid, const char *tag,
+                      const char *const (*cases)[3], size_t n, size_t small, double ratio)
+{
+    double t1, t4;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        (void)hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], cases[i][2], small / 4);
+        t1 = hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], cases[i][2], small);
+        t4 = hc_call_cpu(k, sid, "cmd", cases[i][0], cases[i][1], cases[i][2], 4 * small);
+        fprintf(stderr, "%s cost '%s%s': %zuK %.4f s, %zuK %.4f s, ratio %.2f\n", tag, cases[i][0],
+                cases[i][1], small >> 10, t1, (4 * small) >> 10, t4, t4 / (t1 > 0 ? t1 : 1e-9));
+        cr_expect_lt(t4, ratio * t1 + 0.05,
+                     "'%s': %zu KiB took %.4f s, %zu KiB %.4f s (ratio %.1f)", cases[i][1],
+                     small >> 10, t1, (4 * small) >> 10, t4, t4 / (t1 > 0 ? t1 : 1e-9));
+    }
+}
